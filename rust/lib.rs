@@ -1,0 +1,9 @@
+//! tickwire core.
+//!
+//! The pure-Rust modules below know nothing of Python, so `cargo test` and criterion run without an
+//! interpreter. `py` (feature `python`) is the only layer that touches pyo3.
+
+pub mod build;
+
+#[cfg(feature = "python")]
+mod py;

@@ -1,0 +1,31 @@
+//! The pyo3 binding layer: the only place that knows about Python.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+pub(crate) mod errors;
+
+#[pyfunction]
+fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("profile", crate::build::PROFILE)?;
+    d.set_item("version", crate::build::VERSION)?;
+    d.set_item("lto", !cfg!(debug_assertions))?;
+    d.set_item("target", std::env::consts::ARCH)?;
+    Ok(d)
+}
+
+/// Deliberately panics inside a guarded call: lets the test suite prove that a Rust panic reaches
+/// Python as `TickwireError`, never as a crash or a `PanicException`.
+#[pyfunction]
+fn _panic_for_test(message: &str) -> PyResult<()> {
+    errors::guard(|| -> PyResult<()> { panic!("{message}") })
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    Ok(())
+}

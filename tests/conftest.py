@@ -1,0 +1,18 @@
+"""Shared test helpers: where the shared fixtures are, and skipping cleanly when they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or a skip with the reason when a user's clone has no ../shared."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"needs ../shared/{'/'.join(parts)} (present in CI, absent in a user's clone)")
+    return p

@@ -1,0 +1,26 @@
+import pytest
+import tickwire
+from tickwire import errors
+
+
+def test_hierarchy_subclasses_stdlib_where_meaning_matches() -> None:
+    assert issubclass(errors.SigningKeyError, errors.TickwireError)
+    assert issubclass(errors.SigningKeyError, ValueError)
+    assert issubclass(errors.DecodeError, ValueError)
+    assert issubclass(errors.CredentialsError, LookupError)
+    assert issubclass(errors.ChecksumError, errors.BookError)
+    assert errors.TickwireError.__module__ == "tickwire.errors"
+
+
+def test_rust_panic_becomes_tickwire_error_not_a_crash() -> None:
+    with pytest.raises(errors.InternalError, match="boom-42"):
+        tickwire._core._panic_for_test("boom-42")
+    # the interpreter is still usable afterwards, and it is an ordinary Exception
+    with pytest.raises(Exception):  # noqa: B017
+        tickwire._core._panic_for_test("again")
+
+
+def test_build_info_names_the_profile() -> None:
+    info = tickwire.build_info()
+    assert info["profile"] in {"release", "debug"}
+    assert info["version"] == tickwire.__version__
