@@ -1,23 +1,23 @@
-"""The ``tickwire`` command line."""
+"""The ``tickwire`` command line. Each command lives in its own module under ``tickwire.cmd``."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import importlib
 from collections.abc import Sequence
+
+# Module names under tickwire.cmd; each exposes add_parser(subparsers) that sets `func` on its parser.
+COMMANDS = ("info",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="show how the Rust core was built")
+    for name in COMMANDS:
+        importlib.import_module(f"tickwire.cmd.{name}").add_parser(sub)
     args = parser.parse_args(argv)
-    if args.command == "info":
-        from tickwire import build_info
-
-        for k, v in sorted(build_info().items()):
-            sys.stdout.write(f"{k}: {v}\n")
-    return 0
+    rc: int = args.func(args)
+    return rc
 
 
 if __name__ == "__main__":

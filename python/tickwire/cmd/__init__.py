@@ -1,0 +1,1 @@
+"""One module per ``tickwire`` sub-command; see ``tickwire.cli``."""
