@@ -48,7 +48,7 @@ impl Digest {
     }
 
     /// Digest (and MAC) length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -363,7 +363,7 @@ impl Mac<'_> {
 
     #[inline(always)]
     pub fn finish(self) -> Tag {
-        let mut tag = Tag { bytes: [0u8; 64], len: self.key.digest.len() };
+        let mut tag = Tag { bytes: [0u8; 64], len: self.key.digest.output_len() };
         match (self.run, &self.key.state) {
             (Run::R256(r), KeyState::K256(k)) => k.finish(r, 32, &mut tag.bytes),
             (Run::R512(r), KeyState::K512(k)) => k.finish(r, tag.len, &mut tag.bytes),
