@@ -17,7 +17,7 @@ pub enum SignError {
     EmptySecret,
     #[error("the secret is not valid base64 ({0})")]
     BadBase64(&'static str),
-    #[error("unknown digest {0:?}: expected sha256, sha384 or sha512")]
+    #[error("unknown digest {0}: expected sha256, sha384 or sha512")]
     UnknownDigest(String),
     #[error("could not read the private key PEM: {0}")]
     BadPem(String),
