@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tickwire import auth
 from tickwire.auth import Credentials, EcdsaP256Key, Ed25519Key, HmacKey, RsaKey, SignedRequest, encode_params
 from tickwire.errors import CredentialsError, SigningKeyError
@@ -37,9 +36,7 @@ DIGESTS = ["sha256", "sha384", "sha512"]
 
 
 def _pem(key: Any, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> str:
-    return str(
-        key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
-    )
+    return str(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode())
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +134,9 @@ def test_hmac_key_equals_python_hmac_on_str(key: str, msg: str, digest: str) -> 
 @given(raw=st.binary(min_size=1, max_size=200), msg=st.binary(max_size=300), urlsafe=st.booleans())
 def test_base64_secret_is_decoded(raw: bytes, msg: bytes, urlsafe: bool) -> None:
     enc = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(raw).decode()
-    assert HmacKey(enc, secret_is_base64=True).hexdigest(msg) == hmac.new(raw, msg, hashlib.sha256).hexdigest()
+    assert (
+        HmacKey(enc, secret_is_base64=True).hexdigest(msg) == hmac.new(raw, msg, hashlib.sha256).hexdigest()
+    )
 
 
 def test_non_contiguous_and_non_bytes_messages_are_type_errors() -> None:
@@ -171,7 +170,10 @@ def test_ed25519_signatures_verify_with_cryptography(ed_key: ed25519.Ed25519Priv
     ed_key.public_key().verify(sig, msg)
     assert sig == ed_key.sign(msg)  # Ed25519 is deterministic: the very same bytes
     pub = serialization.load_pem_public_key(ours.public_key_pem().encode())
-    assert pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) == ours.public_key_bytes()
+    assert (
+        pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        == ours.public_key_bytes()
+    )
 
 
 @settings(max_examples=10, deadline=None)
@@ -337,7 +339,9 @@ def test_encode_params_matches_urlencode_with_quote() -> None:
     from urllib.parse import quote, urlencode
 
     params = {"symbol": "BTC USDT", "price": 0.1, "reduceOnly": True, "note": "é&="}
-    want = urlencode({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}, quote_via=quote)
+    want = urlencode(
+        {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}, quote_via=quote
+    )
     assert encode_params(params) == want
     assert encode_params("?a=1") == "a=1"
     assert encode_params(None) == ""

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tickwire.errors import SigningKeyError
 from tickwire.venues import binance
 
@@ -48,7 +47,11 @@ def _ref_rest_payload(payload: str) -> bytes:
             "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71",
         ),
         # binance/binance-signature-examples README (venues.md §8).
-        (SECRET, "timestamp=1578963600000", "d84e6641b1e328e7b418fff030caed655c266299c9355e36ce801ed14631eed4"),
+        (
+            SECRET,
+            "timestamp=1578963600000",
+            "d84e6641b1e328e7b418fff030caed655c266299c9355e36ce801ed14631eed4",
+        ),
         # developers.binance.com, USDⓈ-M futures "General Info", SIGNED Endpoint Examples for
         # POST /fapi/v1/order, Example 1 (checked with Python's hmac before being relied on here).
         (
@@ -72,7 +75,14 @@ def test_futures_example_through_sign_request() -> None:
         "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9",
         recv_window=5000,
     )
-    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": 1, "price": 9000, "timeInForce": "GTC"}
+    params = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": 1,
+        "price": 9000,
+        "timeInForce": "GTC",
+    }
     req = s.sign_request("POST", "/fapi/v1/order", params, timestamp=1591702613943)
     assert req.query.endswith("&signature=3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9")
     assert req.headers == {"X-MBX-APIKEY": "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"}
@@ -130,9 +140,12 @@ def test_rsa_rest_signature_equals_cryptography(rsa_key: rsa.RSAPrivateKey, payl
     assert s.key_type == "rsa"
     want = rsa_key.sign(payload.encode(), padding.PKCS1v15(), hashes.SHA256())
     assert s.rest_signature(payload) == quote(base64.b64encode(want).decode(), safe="")
-    assert s.ws_signature({"a": payload}) == base64.b64encode(
-        rsa_key.sign(f"a={payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
-    ).decode()
+    assert (
+        s.ws_signature({"a": payload})
+        == base64.b64encode(
+            rsa_key.sign(f"a={payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        ).decode()
+    )
 
 
 def test_ec_key_is_refused_with_a_clear_message() -> None:
