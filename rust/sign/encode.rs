@@ -15,9 +15,9 @@ const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 #[inline]
 pub fn hex_into(src: &[u8], out: &mut [u8]) -> usize {
     let n = src.len() * 2;
-    for (i, b) in src.iter().enumerate() {
-        out[2 * i] = HEX[(b >> 4) as usize];
-        out[2 * i + 1] = HEX[(b & 15) as usize];
+    for (o, b) in out[..n].chunks_exact_mut(2).zip(src) {
+        o[0] = HEX[(b >> 4) as usize];
+        o[1] = HEX[(b & 15) as usize];
     }
     n
 }

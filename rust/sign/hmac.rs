@@ -185,9 +185,9 @@ impl<S: Family> Running<S> {
         self.buf_len = rest.len();
     }
 
-    /// Pads, compresses the last block(s) and writes the full big-endian state into `out`.
+    /// Pads and compresses the last block(s); returns the final chaining state.
     #[inline(always)]
-    fn finish(mut self, out: &mut [u8; 64]) {
+    fn finish_state(mut self) -> S {
         let bits = u128::from(self.total) * 8;
         let mut last = [0u8; 256];
         last[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
@@ -197,7 +197,7 @@ impl<S: Family> Running<S> {
         let len_be = bits.to_be_bytes();
         last[end - S::LEN_FIELD..end].copy_from_slice(&len_be[16 - S::LEN_FIELD..]);
         self.state.compress(&last[..end]);
-        self.state.write_be(out);
+        self.state
     }
 }
 
@@ -228,13 +228,45 @@ impl<S: Family> Keyed<S> {
         Self { inner, outer }
     }
 
+    /// The outer hash: one block holding the inner digest, its padding and the length.
+    #[inline(always)]
+    fn outer(&self, inner_state: &S, out_len: usize, out: &mut [u8; 64]) {
+        let mut ih = [0u8; 64];
+        inner_state.write_be(&mut ih);
+        let mut block = [0u8; 128];
+        block[..out_len].copy_from_slice(&ih[..out_len]);
+        block[out_len] = 0x80;
+        let bits = ((S::BLOCK + out_len) as u128 * 8).to_be_bytes();
+        block[S::BLOCK - S::LEN_FIELD..S::BLOCK].copy_from_slice(&bits[16 - S::LEN_FIELD..]);
+        let mut o = self.outer;
+        o.compress(&block[..S::BLOCK]);
+        o.write_be(out);
+    }
+
     #[inline(always)]
     fn finish(&self, inner: Running<S>, out_len: usize, out: &mut [u8; 64]) {
-        let mut ih = [0u8; 64];
-        inner.finish(&mut ih);
-        let mut o = Running::from_state(self.outer);
-        o.update(&ih[..out_len]);
-        o.finish(out);
+        let st = inner.finish_state();
+        self.outer(&st, out_len, out);
+    }
+
+    /// Single-message MAC without the streaming buffer: whole blocks are compressed straight from
+    /// `msg`, only the tail is copied into the padding block.
+    #[inline(always)]
+    fn oneshot(&self, msg: &[u8], out_len: usize, out: &mut [u8; 64]) {
+        let mut st = self.inner;
+        let whole = msg.len() - msg.len() % S::BLOCK;
+        if whole > 0 {
+            st.compress(&msg[..whole]);
+        }
+        let rest = &msg[whole..];
+        let mut last = [0u8; 256];
+        last[..rest.len()].copy_from_slice(rest);
+        last[rest.len()] = 0x80;
+        let end = if rest.len() + 1 + S::LEN_FIELD <= S::BLOCK { S::BLOCK } else { 2 * S::BLOCK };
+        let bits = ((S::BLOCK + msg.len()) as u128 * 8).to_be_bytes();
+        last[end - S::LEN_FIELD..end].copy_from_slice(&bits[16 - S::LEN_FIELD..]);
+        st.compress(&last[..end]);
+        self.outer(&st, out_len, out);
     }
 }
 
@@ -324,9 +356,12 @@ impl HmacKey {
     /// The MAC of `msg`.
     #[inline(always)]
     pub fn mac(&self, msg: &[u8]) -> Tag {
-        let mut m = self.start();
-        m.update(msg);
-        m.finish()
+        let mut tag = Tag { bytes: [0u8; 64], len: self.digest.output_len() };
+        match &self.state {
+            KeyState::K256(k) => k.oneshot(msg, 32, &mut tag.bytes),
+            KeyState::K512(k) => k.oneshot(msg, tag.len, &mut tag.bytes),
+        }
+        tag
     }
 
     /// The MAC of the concatenation of `parts`.
