@@ -7,6 +7,16 @@
 use super::SignError;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+/// The two lowercase hex digits of every byte: one lookup per input byte on the signing hot path.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -15,9 +25,8 @@ const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 #[inline]
 pub fn hex_into(src: &[u8], out: &mut [u8]) -> usize {
     let n = src.len() * 2;
-    for (o, b) in out[..n].chunks_exact_mut(2).zip(src) {
-        o[0] = HEX[(b >> 4) as usize];
-        o[1] = HEX[(b & 15) as usize];
+    for (o, &b) in out[..n].chunks_exact_mut(2).zip(src) {
+        o.copy_from_slice(&HEX_PAIRS[b as usize]);
     }
     n
 }

@@ -201,6 +201,9 @@ impl<S: Family> Running<S> {
     }
 }
 
+/// Messages shorter than this are hashed from one stack copy (see `Keyed::oneshot`).
+const SHORT: usize = 256;
+
 #[derive(Clone, Zeroize)]
 struct Keyed<S: Family> {
     inner: S,
@@ -254,15 +257,18 @@ impl<S: Family> Keyed<S> {
     #[inline(always)]
     fn oneshot(&self, msg: &[u8], out_len: usize, out: &mut [u8; 64]) {
         let mut st = self.inner;
-        let whole = msg.len() - msg.len() % S::BLOCK;
+        // Short messages (a typical signed query) are copied whole next to their padding so that a
+        // single call to the block function covers them: one SHA-NI setup instead of two.
+        let whole = if msg.len() < SHORT { 0 } else { msg.len() - msg.len() % S::BLOCK };
         if whole > 0 {
             st.compress(&msg[..whole]);
         }
         let rest = &msg[whole..];
-        let mut last = [0u8; 256];
+        let mut last = [0u8; SHORT + 2 * 128];
         last[..rest.len()].copy_from_slice(rest);
         last[rest.len()] = 0x80;
-        let end = if rest.len() + 1 + S::LEN_FIELD <= S::BLOCK { S::BLOCK } else { 2 * S::BLOCK };
+        let min = rest.len() + 1 + S::LEN_FIELD;
+        let end = min.div_ceil(S::BLOCK) * S::BLOCK;
         let bits = ((S::BLOCK + msg.len()) as u128 * 8).to_be_bytes();
         last[end - S::LEN_FIELD..end].copy_from_slice(&bits[16 - S::LEN_FIELD..]);
         st.compress(&last[..end]);
