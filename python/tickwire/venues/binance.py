@@ -11,6 +11,7 @@ from typing import Any
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.errors import CredentialsError
 
 __all__ = ["API_KEY_HEADER", "Signer"]
 
@@ -51,7 +52,13 @@ class Signer(_core.BinanceSigner):
         c = Credentials.from_env(prefix)
         if c.private_key_pem is not None:
             return cls(c.api_key, private_key_pem=c.private_key_pem, **kwargs)
-        return cls(c.api_key, c.require_secret(), **kwargs)
+        if c.secret is None:
+            p = c.prefix
+            raise CredentialsError(
+                f"environment variable {p}_API_SECRET "
+                f"(or {p}_PRIVATE_KEY_PEM / {p}_PRIVATE_KEY_PATH) is not set"
+            )
+        return cls(c.api_key, c.secret, **kwargs)
 
     def headers(self) -> dict[str, str]:
         """The API-key header every authenticated request carries."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.errors import CredentialsError
 
 __all__ = ["DEFAULT_HOST", "Signer"]
 
@@ -43,7 +44,13 @@ class Signer(_core.CoinbaseSigner):
         """From ``{prefix}_API_KEY`` (the key name) and ``{prefix}_PRIVATE_KEY_PEM`` /
         ``{prefix}_PRIVATE_KEY_PATH`` (or ``{prefix}_API_SECRET`` holding the key)."""
         c = Credentials.from_env(prefix)
-        key = c.private_key_pem if c.private_key_pem is not None else c.require_secret()
+        key = c.private_key_pem if c.private_key_pem is not None else c.secret
+        if key is None:
+            p = c.prefix
+            raise CredentialsError(
+                f"environment variable {p}_PRIVATE_KEY_PEM "
+                f"(or {p}_PRIVATE_KEY_PATH, or {p}_API_SECRET) is not set"
+            )
         return cls(c.api_key, key, **kwargs)
 
     def sign_request(
