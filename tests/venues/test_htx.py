@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from urllib.parse import quote_plus, urlencode
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tickwire.venues import htx
@@ -46,6 +47,36 @@ def test_rest_signature_equals_python(
     sig = _ref_sig(secret, method, host, path, q)
     assert s.rest_signature(method, host, path, params, ts) == sig
     assert s.signed_query(method, host, path, params, ts) == f"{q}&Signature={quote_plus(sig)}"
+
+
+# Official Go SDK vectors (HuobiRDCenter/huobi_Golang, internal/requestbuilder/*_test.go): access key
+# "access", secret "secret", api.huobi.pro, 2019-11-21T10:00:00 UTC; recomputed with Python's hmac.
+GO_SDK_TS = "2019-11-21T10:00:00"
+
+
+def test_go_sdk_websocket_v2_vector() -> None:
+    want = "1/d+cUIEh4tC0aXho86zu5QAxVzJaTe56mUiB275T0E="
+    q = "accessKey=access&signatureMethod=HmacSHA256&signatureVersion=2.1&timestamp=2019-11-21T10%3A00%3A00"
+    assert _ref_sig("secret", "GET", "api.huobi.pro", "/ws/v2", q) == want
+    assert htx.Signer("access", "secret").ws_v21_signature("api.huobi.pro", "/ws/v2", GO_SDK_TS) == want
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "signature"),
+    [
+        ("/v1/account/accounts", {}, "rWnLcMt3XBAsmXoNHtTQVpvMbH%2FcE1PXFwQAGeYwt3s%3D"),
+        (
+            "/v1/account/history",
+            {"account-id": "123", "currency": "btc"},
+            "SGZYJ9Ub%2FhFerEBbSWsCxl8Djk%2BLRBgEZOB4fLc4T9Q%3D",
+        ),
+    ],
+)
+def test_go_sdk_private_url_vectors(path: str, params: dict[str, str], signature: str) -> None:
+    s = htx.Signer("access", "secret", clock=lambda: 1574330400000)
+    q = s.sign_request("GET", path, params).query
+    assert q == _ref_query("access", params, GO_SDK_TS) + f"&Signature={signature}"
+    assert q.endswith(f"&Signature={signature}")
 
 
 def test_documented_query_layout_and_int_timestamp() -> None:

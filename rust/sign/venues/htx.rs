@@ -98,6 +98,54 @@ impl HtxSigner {
 mod tests {
     use super::*;
 
+    // Vectors of the official Go SDK (HuobiRDCenter/huobi_Golang, internal/requestbuilder/*_test.go):
+    // access key "access", secret "secret", host api.huobi.pro, 2019-11-21T10:00:00 UTC. Each was
+    // recomputed with Python's hmac/base64 before being relied on here.
+    const TS: &str = "2019-11-21T10:00:00";
+
+    #[test]
+    fn go_sdk_websocket_v2_vector() {
+        // websocketv2requestbuilder_test.go, TestWebSocketV2RequestBuilder_build_Time_Success.
+        let s = HtxSigner::new("access", "secret").unwrap();
+        assert_eq!(
+            s.ws_v21_signature("api.huobi.pro", "/ws/v2", TS).as_str(),
+            "1/d+cUIEh4tC0aXho86zu5QAxVzJaTe56mUiB275T0E="
+        );
+    }
+
+    #[test]
+    fn go_sdk_private_url_vectors() {
+        // privateurlbuilder_test.go, the two TestPrivateUrlBuilder_Build_* cases.
+        let s = HtxSigner::new("access", "secret").unwrap();
+        assert_eq!(
+            s.signed_query("GET", "api.huobi.pro", "/v1/account/accounts", &[], TS),
+            "AccessKeyId=access&SignatureMethod=HmacSHA256&SignatureVersion=2&Timestamp=2019-11-21T10%3A00%3A00\
+             &Signature=rWnLcMt3XBAsmXoNHtTQVpvMbH%2FcE1PXFwQAGeYwt3s%3D"
+        );
+        assert_eq!(
+            s.signed_query(
+                "GET",
+                "api.huobi.pro",
+                "/v1/account/history",
+                &[("account-id", "123"), ("currency", "btc")],
+                TS
+            ),
+            "AccessKeyId=access&SignatureMethod=HmacSHA256&SignatureVersion=2&Timestamp=2019-11-21T10%3A00%3A00\
+             &account-id=123&currency=btc&Signature=SGZYJ9Ub%2FhFerEBbSWsCxl8Djk%2BLRBgEZOB4fLc4T9Q%3D"
+        );
+    }
+
+    #[test]
+    fn go_sdk_signer_vector() {
+        // signer_test.go, TestSigner_Sign_FourString_Success: the pre-sign text given directly.
+        let s = HtxSigner::new("access", "secret").unwrap();
+        assert_eq!(
+            s.sign_presign("GET", "api.huobi.pro", "/v1/account/history", "account-id=1&currency=btcusdt")
+                .as_str(),
+            "HUP3n78npIuTzVKyjEOrPictRKEUTRoYs7Ld5y38hmA="
+        );
+    }
+
     #[test]
     fn documented_presign_layout() {
         // The docs' example pre-sign text for GET /v1/order/orders (HTX "Signature" section):
