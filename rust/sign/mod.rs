@@ -5,6 +5,7 @@
 //! secret or key material; callers may show them to users and logs.
 
 pub mod asym;
+mod compress;
 pub mod encode;
 pub mod hmac;
 pub mod jwt;
