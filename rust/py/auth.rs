@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use pyo3::buffer::PyUntypedBuffer;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString};
 
@@ -72,7 +72,7 @@ pub(crate) fn text_or_int<'a>(
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         let v: u64 = obj
             .extract()
-            .map_err(|_| err(Kind::SigningKey, format!("{what} must be a non-negative integer or a str")))?;
+            .map_err(|_| PyValueError::new_err(format!("{what} must be a non-negative integer or a str")))?;
         return Ok(Cow::Owned(render(v)));
     }
     Err(PyTypeError::new_err(format!("{what} must be str or int")))

@@ -58,3 +58,15 @@ def test_ws_auth_message() -> None:
         "op": "auth",
         "args": ["key", 6000, _hex("secret", "GET/realtime6000")],
     }
+
+
+def test_bad_timestamps_are_typed_errors() -> None:
+    import pytest
+
+    s = bybit.Signer("k", "s")
+    with pytest.raises(ValueError, match="timestamp must be a non-negative integer"):
+        s.rest_signature(-1, 5000, "")
+    with pytest.raises(TypeError, match="recv_window must be str or int"):
+        s.rest_signature(1, 5000.0, "")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        s.ws_auth_signature(True)  # type: ignore[arg-type]
