@@ -7,3 +7,5 @@ pub mod build;
 
 #[cfg(feature = "python")]
 mod py;
+
+pub mod sign;

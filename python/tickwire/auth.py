@@ -1,0 +1,160 @@
+"""Signing keys, credentials from the environment, and the shape of a signed request.
+
+The key classes live in the Rust core and are re-exported here:
+
+- :class:`HmacKey` — HMAC-SHA256/384/512 with the key schedule computed once; ``hexdigest``,
+  ``b64digest``, ``digest`` over ``str`` or any bytes-like object (borrowed, not copied).
+- :class:`Ed25519Key`, :class:`RsaKey` (PKCS#1 v1.5 / SHA-256), :class:`EcdsaP256Key` (ES256, raw
+  ``r || s``) — ``from_pem`` (and ``Ed25519Key.from_seed``), ``sign``, ``public_key_pem``.
+
+None of them can be pickled or copied, and none shows its secret in ``repr``/``str`` or in an error
+message. Per-venue signers are in ``tickwire.venues.<venue>``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import quote
+
+from tickwire._core import EcdsaP256Key, Ed25519Key, HmacKey, RsaKey
+from tickwire.errors import CredentialsError
+
+__all__ = [
+    "Clock",
+    "Credentials",
+    "EcdsaP256Key",
+    "Ed25519Key",
+    "HmacKey",
+    "RsaKey",
+    "SignedRequest",
+    "encode_params",
+    "now_ms",
+]
+
+Clock = Callable[[], int]
+"""A time source returning Unix time in milliseconds. Signers take one as ``clock=`` so that a
+venue-clock-corrected time can replace the system clock."""
+
+
+def now_ms() -> int:
+    """The system clock in Unix milliseconds (the default ``clock`` of every signer)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a REST request needs after signing: send ``headers``, put ``query`` after ``?`` (it is
+    already encoded, and includes any auth parameters the venue wants in the query), send ``body``
+    byte for byte as given (it may have been signed)."""
+
+    headers: dict[str, str]
+    query: str = ""
+    body: str = ""
+
+    def url(self, base: str, path: str) -> str:
+        """``base + path`` plus ``?query`` when there is a query."""
+        return f"{base}{path}?{self.query}" if self.query else f"{base}{path}"
+
+
+def _render(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else str(v)
+
+
+def encode_params(params: Mapping[str, object] | str | None) -> str:
+    """``k=v&…`` in the given order, percent-encoded (RFC 3986 unreserved characters kept), ``bool`` as
+    ``true``/``false``. A ``str`` is taken as an already-encoded query and returned unchanged."""
+    if params is None:
+        return ""
+    if isinstance(params, str):
+        return params.removeprefix("?")
+    return "&".join(f"{quote(k, safe='')}={quote(_render(v), safe='')}" for k, v in params.items())
+
+
+def _mask(v: str | None) -> str:
+    return "<unset>" if v is None else "<set>"
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """API credentials read from the environment; never shown by ``repr``.
+
+    ``from_env("BINANCE")`` reads ``BINANCE_API_KEY``, ``BINANCE_API_SECRET`` and the optional
+    ``BINANCE_PASSPHRASE``, ``BINANCE_PRIVATE_KEY_PEM`` or ``BINANCE_PRIVATE_KEY_PATH`` (a file
+    holding the PEM).
+    """
+
+    prefix: str
+    api_key: str
+    secret: str | None = field(default=None)
+    passphrase: str | None = field(default=None)
+    private_key_pem: str | None = field(default=None)
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(prefix={self.prefix!r}, api_key=<set>, secret={_mask(self.secret)}, "
+            f"passphrase={_mask(self.passphrase)}, private_key_pem={_mask(self.private_key_pem)})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("Credentials cannot be pickled (they hold secrets)")
+
+    def require_secret(self) -> str:
+        """The secret, or :class:`CredentialsError` naming ``{PREFIX}_API_SECRET``."""
+        if self.secret is None:
+            raise CredentialsError(f"environment variable {self.prefix}_API_SECRET is not set")
+        return self.secret
+
+    def require_passphrase(self) -> str:
+        """The passphrase, or :class:`CredentialsError` naming ``{PREFIX}_PASSPHRASE``."""
+        if self.passphrase is None:
+            raise CredentialsError(f"environment variable {self.prefix}_PASSPHRASE is not set")
+        return self.passphrase
+
+    def require_private_key(self) -> str:
+        """The private key PEM, or :class:`CredentialsError` naming the variables."""
+        if self.private_key_pem is None:
+            raise CredentialsError(
+                f"environment variable {self.prefix}_PRIVATE_KEY_PEM "
+                f"(or {self.prefix}_PRIVATE_KEY_PATH) is not set"
+            )
+        return self.private_key_pem
+
+    @classmethod
+    def from_env(
+        cls,
+        prefix: str,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> Credentials:
+        """Reads ``{PREFIX}_API_KEY`` (required) and the optional ``_API_SECRET``, ``_PASSPHRASE``,
+        ``_PRIVATE_KEY_PEM`` / ``_PRIVATE_KEY_PATH``. Raises :class:`CredentialsError` naming the missing
+        variable; what a venue needs beyond the key is checked with ``require_secret()`` etc."""
+        env = os.environ if environ is None else environ
+        p = prefix.upper().rstrip("_")
+
+        def get(name: str) -> str | None:
+            v = env.get(f"{p}_{name}")
+            return v if v else None
+
+        api_key = get("API_KEY")
+        if api_key is None:
+            raise CredentialsError(f"environment variable {p}_API_KEY is not set")
+        pem = get("PRIVATE_KEY_PEM")
+        path = get("PRIVATE_KEY_PATH")
+        if pem is None and path is not None:
+            try:
+                pem = Path(path).expanduser().read_text()
+            except OSError as e:
+                raise CredentialsError(
+                    f"{p}_PRIVATE_KEY_PATH names a file that cannot be read: {path} ({e.strerror})"
+                ) from None
+        return cls(p, api_key, get("API_SECRET"), get("PASSPHRASE"), pem)

@@ -1,0 +1,114 @@
+"""What every venue signer shares: secrets never in repr/str/errors, no pickling or copying, the
+signature methods are the Rust ones (no Python wrapper frame), and from_env names missing variables."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import pickle
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from tickwire import _core
+from tickwire.errors import CredentialsError, SigningKeyError
+from tickwire.venues import binance, bybit, clarofinlore, cloud9trader, coinbase, htx, kraken, okx
+
+SECRET = "s3cr3t-DO-NOT-LEAK-0123456789abcdef"
+SECRET_B64 = base64.b64encode(SECRET.encode()).decode()
+EC_PEM = (
+    ec.generate_private_key(ec.SECP256R1())
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+)
+
+MAKERS: dict[str, Any] = {
+    "binance": lambda: binance.Signer("api-key-visible", SECRET),
+    "okx": lambda: okx.Signer("api-key-visible", SECRET, SECRET + "-pass"),
+    "bybit": lambda: bybit.Signer("api-key-visible", SECRET),
+    "kraken": lambda: kraken.Signer("api-key-visible", SECRET_B64),
+    "htx": lambda: htx.Signer("api-key-visible", SECRET),
+    "coinbase": lambda: coinbase.Signer("api-key-visible", EC_PEM),
+    "cloud9trader": lambda: cloud9trader.Signer("api-key-visible", SECRET_B64),
+    "clarofinlore": lambda: clarofinlore.Signer("api-key-visible", SECRET),
+}
+
+
+@pytest.mark.parametrize("venue", sorted(MAKERS))
+def test_secrets_stay_out_of_repr_and_str(venue: str) -> None:
+    s = MAKERS[venue]()
+    pem_line = EC_PEM.splitlines()[1]
+    for text in (repr(s), str(s)):
+        assert SECRET not in text and SECRET_B64 not in text and pem_line not in text
+        assert "api-key-visible" not in text  # the API key is shown masked
+        assert "api-" in text
+
+
+@pytest.mark.parametrize("venue", sorted(MAKERS))
+def test_signers_cannot_be_pickled_or_copied(venue: str) -> None:
+    s = MAKERS[venue]()
+    for attempt in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
+            attempt(s)
+
+
+@pytest.mark.parametrize(
+    ("make", "leak"),
+    [
+        (lambda: kraken.Signer("k", SECRET + "!"), SECRET),
+        (lambda: cloud9trader.Signer("k", SECRET + "!"), SECRET),
+        (lambda: coinbase.Signer("k", SECRET), SECRET),
+        (lambda: binance.Signer("k", private_key_pem=SECRET), SECRET),
+        (lambda: coinbase.Signer("k", EC_PEM.replace("A", "*")), EC_PEM.splitlines()[1][:20]),
+    ],
+)
+def test_construction_errors_do_not_echo_the_secret(make: Any, leak: str) -> None:
+    with pytest.raises(SigningKeyError) as e:
+        make()
+    assert leak not in str(e.value) and leak not in repr(e.value)
+
+
+@pytest.mark.parametrize(
+    ("cls", "method"),
+    [
+        (binance.Signer, "rest_signature"),
+        (okx.Signer, "rest_signature"),
+        (bybit.Signer, "rest_signature"),
+        (kraken.Signer, "rest_signature"),
+        (htx.Signer, "rest_signature"),
+        (coinbase.Signer, "rest_jwt"),
+        (cloud9trader.Signer, "signature"),
+        (clarofinlore.Signer, "signature"),
+    ],
+)
+def test_hot_methods_are_the_rust_methods(cls: type, method: str) -> None:
+    assert method not in vars(cls)  # not overridden in Python
+    assert any(getattr(base, method, None) is getattr(cls, method) for base in vars(_core).values())
+
+
+@pytest.mark.parametrize(
+    ("signer", "prefix"),
+    [
+        (binance.Signer, "BINANCE"),
+        (okx.Signer, "OKX"),
+        (bybit.Signer, "BYBIT"),
+        (kraken.Signer, "KRAKEN"),
+        (htx.Signer, "HTX"),
+        (coinbase.Signer, "COINBASE"),
+        (cloud9trader.Signer, "CLOUD9TRADER"),
+        (clarofinlore.Signer, "CLAROFINLORE"),
+    ],
+)
+def test_from_env_names_the_missing_variable(
+    signer: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for suffix in ("API_KEY", "API_SECRET", "PASSPHRASE", "PRIVATE_KEY_PEM", "PRIVATE_KEY_PATH"):
+        monkeypatch.delenv(f"{prefix}_{suffix}", raising=False)
+    with pytest.raises(CredentialsError, match=f"{prefix}_API_KEY"):
+        signer.from_env()
+    monkeypatch.setenv(f"{prefix}_API_KEY", "k")
+    with pytest.raises(CredentialsError, match=f"{prefix}_API_SECRET"):
+        signer.from_env()
