@@ -4,6 +4,7 @@
 //! interpreter. `py` (feature `python`) is the only layer that touches pyo3.
 
 pub mod build;
+pub mod codec;
 
 #[cfg(feature = "python")]
 mod py;
