@@ -316,7 +316,7 @@ proptest! {
         truncate in any::<bool>(),
     ) {
         let Some(frames) = htx_frames() else { return Ok(()) };
-        let good = idx.get(&frames);
+        let good = idx.get(frames);
         let mut f = good.clone();
         for (at, x) in &flips {
             let i = at.index(f.len());

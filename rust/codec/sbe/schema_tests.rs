@@ -253,11 +253,13 @@ fn value_for(name: &str, primitive: &str, seed: i64) -> i64 {
     }
 }
 
-fn put(out: &mut Vec<u8>, off: usize, size: usize, primitive: &str, v: i64) {
+fn put(out: &mut [u8], off: usize, size: usize, primitive: &str, v: i64) {
     let bytes = v.to_le_bytes();
     assert!(primitive.starts_with("int") || primitive.starts_with("uint"));
     out[off..off + size].copy_from_slice(&bytes[..size]);
 }
+
+type Values = HashMap<String, i64>;
 
 /// A second SBE writer that knows only the parsed XML. Returns the frame and the values it wrote.
 fn write_from_schema(
@@ -266,7 +268,7 @@ fn write_from_schema(
     counts: &[usize],
     seed: i64,
     symbol: &str,
-) -> (Vec<u8>, HashMap<String, i64>, Vec<Vec<HashMap<String, i64>>>) {
+) -> (Vec<u8>, Values, Vec<Vec<Values>>) {
     let hdr = &s.composites["messageHeader"];
     let mut out = vec![0u8; s.types["messageHeader"].0];
     for (name, off, size) in hdr {
