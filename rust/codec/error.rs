@@ -6,8 +6,9 @@
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    /// The compressed stream is invalid (bad header, bad block, bad checksum, ...).
-    #[error("corrupt compressed frame at input byte {offset}: {reason}")]
+    /// The compressed stream is invalid (bad header, bad block, bad checksum, ...). The offset is where
+    /// the inflater stopped reading, which can be a few bytes past the bad bits.
+    #[error("corrupt compressed frame near input byte {offset}: {reason}")]
     Corrupt { offset: usize, reason: String },
 
     /// The input ended before the compressed stream did.

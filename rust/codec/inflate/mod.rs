@@ -37,6 +37,9 @@ const RETAIN_AFTER_ERROR: usize = 256 << 10;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Upper bound of deflate's expansion (a 258-byte match costs at least 2 bits): 258 * 8 / 2 = 1032.
+const MAX_DEFLATE_RATIO: usize = 1032;
+
 /// The container around a deflate stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -97,9 +100,12 @@ impl Inflater {
         self.out.clear();
         if self.format == Format::Gzip {
             // ISIZE (last 4 bytes) is untrusted, but for an honest frame it sizes the buffer in one go.
+            // Deflate cannot expand more than ~1032:1, so a lying trailer cannot make us reserve more
+            // than the frame could really produce.
             if let Some(tail) = frame.len().checked_sub(4).and_then(|s| frame.get(s..)) {
                 let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
-                self.out.reserve(hint.min(self.max_output));
+                self.out
+                    .reserve(hint.min(frame.len().saturating_mul(MAX_DEFLATE_RATIO)).min(self.max_output));
             }
         }
         match self.run(frame) {

@@ -139,6 +139,11 @@ fn errors_are_typed_and_decoder_survives() {
     let mut bad = good.clone();
     bad[n - 1] ^= 1;
     assert!(matches!(inf.decompress(&bad), Err(DecodeError::Corrupt { .. })));
+    // A trailer claiming 4 GiB: refused, and no 4 GiB (nor 16 MiB) buffer is kept.
+    let mut bad = good.clone();
+    bad[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(inf.decompress(&bad), Err(DecodeError::Corrupt { .. })));
+    assert!(inf.out.capacity() <= RETAIN_AFTER_ERROR);
     // Not gzip at all.
     assert!(matches!(inf.decompress(b"{\"ping\":1}"), Err(DecodeError::Corrupt { .. })));
     // Garbage after the member.
@@ -271,7 +276,8 @@ fn htx_json_through_permessage_deflate_every_window_size() {
     let mut inf = Inflater::new(Format::Gzip);
     let messages: Vec<Vec<u8>> =
         frames.iter().take(60).map(|f| inf.decompress(f).unwrap().to_vec()).collect();
-    for bits in 9..=15u8 {
+    // 8 is legal to negotiate; zlib's deflate turns it into 9 and so does our inflater.
+    for bits in 8..=15u8 {
         for takeover in [true, false] {
             let payloads = pmd_sender(&messages, bits, takeover);
             let mut pmd = PerMessageInflater::new(!takeover, bits).unwrap();

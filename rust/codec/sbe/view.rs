@@ -54,8 +54,7 @@ impl<'a> Levels<'a> {
 
     /// The `i`-th level, or None past the end.
     pub fn get(&self, i: usize) -> Option<(i64, i64)> {
-        let at = i.checked_mul(self.stride)?;
-        let e = self.data.get(at..at + level::LEN)?;
+        let e = self.data.get(i.checked_mul(self.stride)?..)?.get(..level::LEN)?;
         Some((i64_at(e, level::PRICE), i64_at(e, level::QTY)))
     }
 
