@@ -101,6 +101,33 @@ fn bench(c: &mut Criterion) {
         assert_eq!(&libd.out[..n], a.as_slice());
     }
 
+    // The machine is shared: besides criterion's means, print the best of interleaved rounds, which
+    // noise from other processes can only make worse, never better.
+    // Only under `cargo bench`: `cargo test --all-targets` runs this binary once, unoptimised.
+    let rounds = if std::env::args().any(|a| a == "--bench") { 200 } else { 1 };
+    let mut best = [f64::MAX; 3];
+    for _ in 0..rounds {
+        let runs: [&mut dyn FnMut() -> usize; 3] = [
+            &mut || frames.iter().map(|f| ours.decompress(f).unwrap().len()).sum(),
+            &mut || frames.iter().map(|f| libd.gunzip(f)).sum(),
+            &mut || frames.iter().map(|f| miniz.gunzip(f)).sum(),
+        ];
+        for (i, run) in runs.into_iter().enumerate() {
+            let t = std::time::Instant::now();
+            black_box(run());
+            best[i] = best[i].min(t.elapsed().as_secs_f64());
+        }
+    }
+    for (name, t) in ["flate2_zlib_rs", "libdeflater", "miniz_oxide_no_crc"].iter().zip(best) {
+        eprintln!(
+            "best of {rounds} interleaved passes, {name:>20}: {:7.3} ms / {} frames = {:5.2} us/frame, {:6.0} MB/s out",
+            t * 1e3,
+            frames.len(),
+            t * 1e6 / frames.len() as f64,
+            total_out as f64 / t / 1e6
+        );
+    }
+
     let mut g = c.benchmark_group("htx_gunzip_typical_frame");
     g.throughput(Throughput::Bytes(isize_of(&typical) as u64));
     g.bench_function("flate2_zlib_rs", |b| b.iter(|| ours.decompress(black_box(&typical)).unwrap().len()));

@@ -6,19 +6,25 @@
 //!
 //! Once the output buffer has grown to the largest frame seen, decoding allocates nothing.
 //!
-//! Backend choice (measured by `cargo bench --bench inflate` on the 362 real HTX frames of
-//! `shared/fixtures/real/htx.jsonl`, mean 1231 B compressed → 3151 B JSON; 2-core shared VM):
+//! Backend choice, measured by `cargo bench --bench inflate` on the 362 real HTX frames of
+//! `shared/fixtures/real/htx.jsonl` (445,655 B gzip → 1,140,733 B JSON, ~1.2 KB → ~3.2 KB per frame),
+//! release profile, 2-core shared VM (AMD EPYC, AVX2). Best of 200 interleaved passes over all frames
+//! (stable across runs; criterion's means moved ±40% with the other jobs on the machine):
 //!
-//! | backend                          | all 362 frames | per frame | output rate |
-//! |----------------------------------|----------------|-----------|-------------|
-//! | flate2 + zlib-rs (this module)   | 1.03 ms        | 2.85 µs   | 1.11 GB/s   |
-//! | libdeflater (C, one-shot only)   | 0.90 ms        | 2.49 µs   | 1.27 GB/s   |
-//! | miniz_oxide (core API, reused)   | 1.53 ms        | 4.22 µs   | 0.75 GB/s   |
+//! | backend                                  | per frame | output rate |
+//! |------------------------------------------|-----------|-------------|
+//! | flate2 + zlib-rs, runtime CPU detection  | 7.3 µs    | 431 MB/s    |
+//! | libdeflater (C libdeflate, one-shot)     | 5.5 µs    | 575 MB/s    |
+//! | miniz_oxide core, reused state, no CRC   | 11.8 µs   | 268 MB/s    |
+//! | (Python's zlib.decompress, wbits=31)     | 12.9 µs   | —           |
 //!
-//! libdeflate is ~13% faster on one-shot gzip, but it cannot stream, so permessage-deflate with context
-//! takeover would still need a second (streaming) inflater, and it adds a C build dependency to the
-//! wheel. zlib-rs is pure Rust, streams, verifies the gzip CRC-32/ISIZE itself, and is within ~0.35 µs
-//! per frame of libdeflate — noise next to the JSON parse of the same frame. So: one backend, zlib-rs.
+//! Chosen: zlib-rs, the only backend here. libdeflate is ~1.8 µs (25%) faster per frame, but it cannot
+//! stream, so permessage-deflate with context takeover would still need zlib-rs, i.e. two inflaters
+//! with two sets of error semantics; it needs the output size up front (retry-on-too-small for
+//! zlib/raw, no concatenated gzip members through libdeflater's API); and it adds a C build to every
+//! wheel. zlib-rs is pure Rust, streams, verifies the gzip CRC-32/ISIZE itself, and is 1.8x faster
+//! than what a Python client gets from `zlib`. Without flate2's `runtime_detection` feature zlib-rs
+//! falls back to scalar code (~25% slower here), hence that feature.
 
 mod pmd;
 
