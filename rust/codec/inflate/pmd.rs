@@ -22,7 +22,8 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// stream, so an error never affects the next message.
 ///
 /// A sender may end a message with a BFINAL block (RFC 7692 §7.2.3.4). That ends the deflate stream;
-/// the next message then starts a new one with an empty window, which is what such a sender assumes.
+/// the next message then starts a new one with an empty window (a sender that finished its stream has
+/// to restart its compressor too, so it cannot refer to the old window).
 pub struct PerMessageInflater {
     dec: Decompress,
     out: Vec<u8>,
