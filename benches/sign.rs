@@ -3,9 +3,10 @@
 //! `cargo bench --bench sign`. "fresh key" keys a new `Hmac` per message (what a naive signer does);
 //! "cloned key" clones a keyed `Hmac` (the crate's best case, equivalent in work to ours).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::hint::black_box;
 use tickwire::sign::hmac::{Digest, HmacKey};
 
 const SECRET: &[u8] = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";

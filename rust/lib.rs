@@ -4,8 +4,8 @@
 //! interpreter. `py` (feature `python`) is the only layer that touches pyo3.
 
 pub mod build;
+pub mod codec;
+pub mod sign;
 
 #[cfg(feature = "python")]
 mod py;
-
-pub mod sign;

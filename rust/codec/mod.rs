@@ -1,0 +1,5 @@
+//! Frame codecs: decompression and binary (SBE) decoding of received frames.
+
+pub mod error;
+pub mod inflate;
+pub mod sbe;
