@@ -59,6 +59,11 @@ pub struct BookConfig {
     pub check_crossed: bool,
     /// Bound on buffered diff levels while waiting for a snapshot.
     pub max_buffered_levels: usize,
+    /// Round quantities to at most this many decimals (half-even) instead of failing. Off by
+    /// default; the HTX profile turns it on because HTX sends float noise like
+    /// 3307.9982700421942 next to 4216113.02, which no 64-bit mantissa holds together. Every
+    /// rounded value is counted in `BookStats::rounded`.
+    pub round_qty_decimals: Option<u8>,
 }
 
 impl Default for BookConfig {
@@ -74,6 +79,7 @@ impl Default for BookConfig {
             rest_snapshot: false,
             check_crossed: false,
             max_buffered_levels: 1 << 20,
+            round_qty_decimals: None,
         }
     }
 }
@@ -124,6 +130,7 @@ pub struct BookStats {
     pub checksum_fail: u64,
     pub crossed: u64,
     pub rescales: u64,
+    pub rounded: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -239,9 +246,10 @@ impl Book {
     /// error the book is unchanged.
     fn stage(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
         let (mut need_p, mut need_q) = (0u8, 0u8);
+        let round = self.cfg.round_qty_decimals.unwrap_or(MAX_DECIMALS);
         for l in levels {
             need_p = need_p.max(l.px.dec);
-            need_q = need_q.max(l.qty.dec);
+            need_q = need_q.max(l.qty.dec.min(round));
             if l.qty.mant < 0 {
                 return Err(BookError::NegativeQuantity);
             }
@@ -249,11 +257,20 @@ impl Book {
         let ps = self.target_scale(need_p, self.price_scale, self.cfg.price_decimals, "price")?;
         let qs = self.target_scale(need_q, self.qty_scale, self.cfg.qty_decimals, "quantity")?;
         self.stage.clear();
+        let mut rounded = 0;
         for l in levels {
             let px = l.px.at_scale(ps)?;
-            let qty = l.qty.at_scale(qs)?;
-            self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: l.qty.wrote });
+            let q = match l.qty.round_to(round) {
+                Some(r) => {
+                    rounded += 1;
+                    r
+                }
+                None => l.qty,
+            };
+            let qty = q.at_scale(qs)?;
+            self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: q.wrote });
         }
+        self.stats.rounded += rounded;
         if !replace && (ps > self.price_scale || qs > self.qty_scale) {
             self.rescale(ps, qs)?;
         } else {

@@ -59,6 +59,25 @@ impl Dec {
     }
 }
 
+impl Dec {
+    /// Rounds half-to-even to at most `d` decimals; `None` if nothing changed. Only for venues
+    /// that send binary floats (HTX quantities such as 3307.9982700421942), and only when the
+    /// user or venue profile asks for it: the book never rounds on its own.
+    #[inline]
+    pub fn round_to(self, d: u8) -> Option<Dec> {
+        if self.dec <= d {
+            return None;
+        }
+        let k = (self.dec - d) as usize;
+        let p = POW10[k];
+        let (q, r) = (self.mant / p, (self.mant % p).abs());
+        let half = p / 2;
+        let up = r > half || (r == half && q % 2 != 0);
+        let q = if up { q + self.mant.signum() } else { q };
+        Some(Dec { mant: q, dec: d, wrote: d })
+    }
+}
+
 /// Parses decimal text (optionally signed, optionally with an exponent) exactly.
 ///
 /// Trailing fractional zeros are not multiplied into the mantissa, so "12345678901.000000000" fits
@@ -263,6 +282,15 @@ mod tests {
         }
         let n = format_fixed(-3_00000000, 8, 0, &mut b);
         assert_eq!(&b[..n], b"-3");
+    }
+
+    #[test]
+    fn explicit_rounding_is_half_even() {
+        assert_eq!(p("3307.9982700421942").round_to(10), Some(p("3307.9982700422")));
+        assert_eq!(p("0.25").round_to(1), Some(p("0.2")));
+        assert_eq!(p("0.35").round_to(1), Some(p("0.4")));
+        assert_eq!(p("-0.35").round_to(1), Some(p("-0.4")));
+        assert_eq!(p("1.5").round_to(3), None);
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct FeedOptions {
     pub check_crossed: Option<bool>,
     /// Verify venue checksums (default true).
     pub verify_checksum: Option<bool>,
+    /// Round quantities to this many decimals instead of failing (`Some(None)` turns the HTX
+    /// default of 10 off).
+    pub round_qty_decimals: Option<Option<u8>>,
 }
 
 /// What one frame did.
@@ -110,6 +113,7 @@ fn venue_config(v: Venue) -> BookConfig {
         Venue::Htx => {
             c.seq = SeqRule::PrevLinked;
             c.rest_snapshot = true;
+            c.round_qty_decimals = Some(10);
         }
         Venue::Clarofinlore | Venue::Tradefence => c.seq = SeqRule::PrevLinked,
     }
@@ -128,6 +132,9 @@ impl Feed {
         base.checksum_qty_decimals = opts.checksum_qty_decimals;
         if let Some(c) = opts.check_crossed {
             base.check_crossed = c;
+        }
+        if let Some(r) = opts.round_qty_decimals {
+            base.round_qty_decimals = r;
         }
         if opts.verify_checksum == Some(false) {
             base.checksum = ChecksumKind::None;
