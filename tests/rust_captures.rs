@@ -27,7 +27,12 @@ fn capture(name: &str) -> Option<Vec<Event>> {
     for line in s.lines().filter(|l| !l.trim().is_empty()) {
         let v: Value = serde_json::from_str(line).expect("capture line is JSON");
         let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        out.push(Event { kind: get("kind").unwrap(), url: get("url").unwrap_or_default(), text: get("text"), b64: get("b64") });
+        out.push(Event {
+            kind: get("kind").unwrap(),
+            url: get("url").unwrap_or_default(),
+            text: get("text"),
+            b64: get("b64"),
+        });
     }
     Some(out)
 }
@@ -143,9 +148,7 @@ fn fixed(m: i64, scale: u32) -> String {
 fn book_levels(b: &Book, ask: bool) -> Vec<(String, String)> {
     let side = if ask { b.asks() } else { b.bids() };
     side.iter()
-        .map(|l| {
-            (fixed(side.price_of(l), b.price_scale() as u32), fixed(l.qty, b.qty_scale() as u32))
-        })
+        .map(|l| (fixed(side.price_of(l), b.price_scale() as u32), fixed(l.qty, b.qty_scale() as u32)))
         .collect()
 }
 
@@ -154,36 +157,34 @@ fn binance(file: &str, venue: Venue) {
     let Some(events) = capture(file) else { return };
     let futures = venue == Venue::BinanceUsdm;
     let mut feed = Feed::new(venue, &FeedOptions::default());
-    let mut refs: HashMap<String, RefBook> = HashMap::new();
+    let mut refs: HashMap<String, (RefBook, i64, bool)> = HashMap::new();
     let mut buffered: HashMap<String, Vec<Value>> = HashMap::new();
-    let mut last_u: HashMap<String, i64> = HashMap::new();
     let mut ref_applied = 0u64;
     let mut diffs = 0u64;
-    let mut apply_ref = |refs: &mut HashMap<String, RefBook>, last_u: &mut HashMap<String, i64>, d: &Value| {
-        let sym = d["s"].as_str().unwrap().to_owned();
+    // Per symbol: (book, last applied id, whether a diff applied since the snapshot).
+    let apply_ref = |refs: &mut HashMap<String, (RefBook, i64, bool)>, d: &Value| -> bool {
+        let sym = d["s"].as_str().unwrap();
         let (big_u, u) = (d["U"].as_i64().unwrap(), d["u"].as_i64().unwrap());
-        let Some(id) = last_u.get(&sym).copied() else { return false };
-        let first = !refs[&sym].bids.is_empty() && id >= 0 && !last_u.contains_key(&format!("{sym}#applied"));
+        let (r, id, started) = refs.get_mut(sym).unwrap();
         if futures {
-            if first {
-                if u < id {
+            if !*started {
+                if u < *id {
                     return false;
                 }
-                assert!(big_u <= id && u >= id, "futures first event must straddle");
+                assert!(big_u <= *id && u >= *id, "futures first event must straddle");
             } else {
-                assert_eq!(d["pu"].as_i64().unwrap(), id, "futures pu chain");
+                assert_eq!(d["pu"].as_i64().unwrap(), *id, "futures pu chain");
             }
         } else {
-            if u <= id {
+            if u <= *id {
                 return false;
             }
-            assert!(big_u <= id + 1, "spot gap: U={big_u} id={id}");
+            assert!(big_u <= *id + 1, "spot gap: U={big_u} id={id}");
         }
-        let r = refs.get_mut(&sym).unwrap();
         r.apply(&d["b"], false);
         r.apply(&d["a"], true);
-        last_u.insert(sym.clone(), u);
-        last_u.insert(format!("{sym}#applied"), 1);
+        *id = u;
+        *started = true;
         true
     };
     for e in &events {
@@ -201,8 +202,8 @@ fn binance(file: &str, venue: Venue) {
             if d["e"] == "depthUpdate" {
                 diffs += 1;
                 let sym = d["s"].as_str().unwrap().to_owned();
-                if last_u.contains_key(&sym) {
-                    ref_applied += apply_ref(&mut refs, &mut last_u, d) as u64;
+                if refs.contains_key(&sym) {
+                    ref_applied += apply_ref(&mut refs, d) as u64;
                 } else {
                     buffered.entry(sym).or_default().push(d.clone());
                 }
@@ -216,10 +217,9 @@ fn binance(file: &str, venue: Venue) {
             let mut r = RefBook::default();
             r.apply(&v["bids"], false);
             r.apply(&v["asks"], true);
-            refs.insert(sym.clone(), r);
-            last_u.insert(sym.clone(), v["lastUpdateId"].as_i64().unwrap());
+            refs.insert(sym.clone(), (r, v["lastUpdateId"].as_i64().unwrap(), false));
             for d in buffered.remove(&sym).unwrap_or_default() {
-                ref_applied += apply_ref(&mut refs, &mut last_u, &d) as u64;
+                ref_applied += apply_ref(&mut refs, &d) as u64;
             }
         }
     }
@@ -228,13 +228,16 @@ fn binance(file: &str, venue: Venue) {
     assert!(ref_applied > 0 && diffs > ref_applied);
     assert_eq!(applied, ref_applied, "every diff after the snapshot applied");
     assert_eq!(feed.len(), refs.len());
-    for (sym, r) in &refs {
+    for (sym, (r, _, _)) in &refs {
         let b = feed.book(sym.as_bytes()).unwrap();
         assert_eq!(b.state(), SyncState::Synced);
         assert_eq!(book_levels(b, false), RefBook::sorted(&r.bids, true), "{sym} bids");
         assert_eq!(book_levels(b, true), RefBook::sorted(&r.asks, false), "{sym} asks");
     }
-    eprintln!("{file}: {diffs} diffs, {applied} applied after snapshots, {} books equal the reference", refs.len());
+    eprintln!(
+        "{file}: {diffs} diffs, {applied} applied after snapshots, {} books equal the reference",
+        refs.len()
+    );
 }
 
 #[test]
@@ -287,7 +290,10 @@ fn htx_depth_step_snapshots_match_reference() {
             let got: Vec<(f64, f64)> = got[..n]
                 .iter()
                 .map(|&(p, q)| {
-                    (fixed(p, b.price_scale() as u32).parse().unwrap(), fixed(q, b.qty_scale() as u32).parse().unwrap())
+                    (
+                        fixed(p, b.price_scale() as u32).parse().unwrap(),
+                        fixed(q, b.qty_scale() as u32).parse().unwrap(),
+                    )
                 })
                 .collect();
             // Prices exact; quantities exact up to the HTX profile's explicit 10-decimal rounding.

@@ -193,7 +193,7 @@ pub fn to_f64(mant: i64, scale: u8) -> f64 {
 pub fn format_fixed(mant: i64, scale: u8, wrote: u8, buf: &mut [u8; 48]) -> usize {
     let v = rescale_exact(mant, scale, wrote);
     let neg = v < 0;
-    let mut u = v.unsigned_abs() as u128;
+    let mut u = v.unsigned_abs();
     let mut tmp = [0u8; 48];
     let mut k = 0;
     // Digits, least significant first; at least wrote+1 of them so "0.001" keeps its leading 0.

@@ -80,6 +80,10 @@ impl Side {
     }
 
     /// `Ok(index)` of `key`, or `Err(insertion index)`.
+    ///
+    /// Linear over the first few levels from the touch, then galloping outwards (8, 16, 32, …
+    /// levels) before a binary search inside the bracket: cost grows with the distance from the
+    /// touch, not with the book's size.
     #[inline]
     pub fn find(&self, key: i64) -> Result<usize, usize> {
         let v = &self.v;
@@ -96,7 +100,21 @@ impl Side {
             }
             j -= 1;
         }
-        v[..stop].binary_search_by(|l| l.key.cmp(&key))
+        // Every key in v[hi..] is > key.
+        let mut hi = stop;
+        let mut step = LINEAR;
+        while hi > 0 {
+            let lo = hi.saturating_sub(step);
+            if lo == 0 || v[lo].key <= key {
+                return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
+                    Ok(i) => Ok(lo + i),
+                    Err(i) => Err(lo + i),
+                };
+            }
+            hi = lo;
+            step *= 2;
+        }
+        Err(0)
     }
 
     /// Sets the quantity at `key`; 0 removes the level (absent is fine: venues send deletes for
@@ -165,10 +183,10 @@ mod tests {
     #[test]
     fn find_agrees_with_linear_search_everywhere() {
         let mut s = Side::new(false);
-        for p in (0..100).map(|i| i * 3) {
+        for p in (0..300).map(|i| i * 3) {
             s.set(p, 1, 0, 0);
         }
-        for key in -2..305 {
+        for key in -2..905 {
             let expect = match s.v.iter().position(|l| l.key >= key) {
                 Some(i) if s.v[i].key == key => Ok(i),
                 Some(i) => Err(i),

@@ -108,9 +108,64 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// A decimal, bare or quoted, parsed in the same pass that finds its end. Plain numbers of up
+    /// to 18 digits take the fast path; anything else (exponents, long digit runs, junk) goes to
+    /// `parse_dec`, which has the same grammar, so both paths accept and reject the same text.
     #[inline]
     pub fn dec(&mut self) -> Result<Dec> {
-        Ok(parse_dec(self.num_text()?)?)
+        let quoted = self.peek()? == b'"';
+        if quoted {
+            self.i += 1;
+        }
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        let neg = i < b.len() && b[i] == b'-';
+        if neg {
+            i += 1;
+        }
+        let mut mant: u64 = 0;
+        let mut nd = 0u32;
+        while i < b.len() && b[i].is_ascii_digit() {
+            mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
+            nd += 1;
+            i += 1;
+        }
+        // Mantissa and decimals as of the last non-zero fractional digit: trailing zeros drop out
+        // without a division loop.
+        let (mut snap, mut snap_frac, mut frac) = (mant, 0u32, 0u32);
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                let d = b[i] - b'0';
+                mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+                frac += 1;
+                nd += 1;
+                if d != 0 {
+                    snap = mant;
+                    snap_frac = frac;
+                }
+                i += 1;
+            }
+        }
+        let d = if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
+            while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            parse_dec(&b[start..i])?
+        } else {
+            let m = snap as i64;
+            Dec { mant: if neg { -m } else { m }, dec: snap_frac as u8, wrote: frac as u8 }
+        };
+        if quoted {
+            if b.get(i) != Some(&b'"') {
+                self.i = i;
+                return self.err("closing quote after number");
+            }
+            i += 1;
+        }
+        self.i = i;
+        Ok(d)
     }
 
     /// An integer, bare or quoted.
@@ -376,6 +431,38 @@ mod tests {
                 }
             })();
             assert!(r.is_err(), "{:?}", std::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn fast_and_slow_number_paths_agree() {
+        let cases = [
+            "0.00100000",
+            "45285.2",
+            "30316",
+            "30316.0",
+            "0",
+            "-3.50",
+            "1.7e-05",
+            "9.121E-7",
+            "5.0E-7",
+            "12345678901.000000000",
+            "123456789012345678",
+            "0.000000000000000001",
+            "7.",
+            ".5",
+            "1e3",
+        ];
+        for t in cases {
+            for q in [false, true] {
+                let text = if q { format!("\"{t}\"") } else { t.to_owned() };
+                let got = Cur::new(text.as_bytes()).dec();
+                let want = parse_dec(t.as_bytes()).map_err(JsonError::from);
+                assert_eq!(got, want, "{text}");
+            }
+        }
+        for bad in ["\"1.2.3\"", "\"abc\"", "\"\"", "\"1x\""] {
+            assert!(Cur::new(bad.as_bytes()).dec().is_err(), "{bad}");
         }
     }
 

@@ -90,7 +90,9 @@ pub struct Feed {
 }
 
 fn venue_config(v: Venue) -> BookConfig {
-    let mut c = BookConfig::default();
+    // A crossed book after a complete message means a missed update on every venue here (none of
+    // the real captures ever crosses); users can turn it off with `check_crossed`.
+    let mut c = BookConfig { check_crossed: true, ..BookConfig::default() };
     match v {
         Venue::BinanceSpot => {
             c.seq = SeqRule::BinanceSpot;

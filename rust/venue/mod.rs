@@ -14,7 +14,7 @@ pub mod kraken;
 pub mod okx;
 pub mod seed;
 
-pub use feed::{Feed, FeedError, FeedOptions, FrameSummary};
+pub use feed::{Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
 
 use crate::book::num::Dec;
 use crate::book::sync::SeqInfo;
