@@ -158,3 +158,6 @@ impl Venue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
