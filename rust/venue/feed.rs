@@ -179,6 +179,10 @@ impl Feed {
     pub fn index_of(&self, symbol: &[u8]) -> Option<usize> {
         self.index.get(symbol).map(|&i| i as usize)
     }
+    /// What the last `on_frame`/`on_snapshot` did.
+    pub fn last_summary(&self) -> &FrameSummary {
+        &self.summary
+    }
     pub fn book(&self, symbol: &[u8]) -> Option<&Book> {
         self.index_of(symbol).map(|i| &self.books[i])
     }
