@@ -59,7 +59,8 @@ impl<'a> Cur<'a> {
         }
     }
 
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn err<T>(&self, expected: &'static str) -> Result<T> {
         Err(JsonError::Expected { expected, at: self.i })
     }
@@ -111,7 +112,7 @@ impl<'a> Cur<'a> {
     /// A decimal, bare or quoted, parsed in the same pass that finds its end. Plain numbers of up
     /// to 18 digits take the fast path; anything else (exponents, long digit runs, junk) goes to
     /// `parse_dec`, which has the same grammar, so both paths accept and reject the same text.
-    #[inline]
+    #[inline(always)]
     pub fn dec(&mut self) -> Result<Dec> {
         let quoted = self.peek()? == b'"';
         if quoted {
@@ -148,15 +149,30 @@ impl<'a> Cur<'a> {
                 i += 1;
             }
         }
-        let d = if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
-            while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
-                i += 1;
+        if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
+            return self.dec_slow(start, quoted);
+        }
+        if quoted {
+            if b.get(i) != Some(&b'"') {
+                self.i = i;
+                return self.err("closing quote after number");
             }
-            parse_dec(&b[start..i])?
-        } else {
-            let m = snap as i64;
-            Dec { mant: if neg { -m } else { m }, dec: snap_frac as u8, wrote: frac as u8 }
-        };
+            i += 1;
+        }
+        self.i = i;
+        let m = snap as i64;
+        Ok(Dec { mant: if neg { -m } else { m }, dec: snap_frac as u8, wrote: frac as u8 })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn dec_slow(&mut self, start: usize, quoted: bool) -> Result<Dec> {
+        let b = self.b;
+        let mut i = start;
+        while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+            i += 1;
+        }
+        let d = parse_dec(&b[start..i])?;
         if quoted {
             if b.get(i) != Some(&b'"') {
                 self.i = i;
