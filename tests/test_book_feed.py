@@ -161,3 +161,15 @@ def test_gap_is_reported_and_book_not_synced() -> None:
 def test_htx_ping_value_is_returned() -> None:
     feed = BookFeed("htx")
     assert feed.on_frame(b'{"ping": 1492420473027}') == ("ping", (), 1492420473027)
+
+
+def test_reset_after_reconnect_empties_books_until_a_snapshot() -> None:
+    feed = BookFeed("okx")
+    feed.on_frame(SNAP)
+    feed.reset()
+    book = feed.book("X")
+    assert (book.state, book.best_bid(), len(book)) == ("empty", None, 0)
+    update = SNAP.replace('"action":"snapshot"', '"action":"update"')
+    assert feed.on_frame(update)[1] == (("X", "ignored"),)
+    assert feed.on_frame(SNAP)[1] == (("X", "applied"),)
+    assert book.is_synced

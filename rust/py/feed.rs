@@ -208,6 +208,14 @@ impl BookFeed {
         })
     }
 
+    /// Call after a reconnect: every book empties and waits for a fresh snapshot.
+    fn reset(&mut self) -> PyResult<()> {
+        guard(|| {
+            self.feed.reset();
+            Ok(())
+        })
+    }
+
     /// A live view of one symbol's book (KeyError if the feed has not seen it).
     fn book(slf: Bound<'_, Self>, symbol: &str) -> PyResult<OrderBook> {
         guard(|| {

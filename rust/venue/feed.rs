@@ -179,6 +179,15 @@ impl Feed {
     pub fn index_of(&self, symbol: &[u8]) -> Option<usize> {
         self.index.get(symbol).map(|&i| i as usize)
     }
+    /// After a reconnect: every book is emptied and waits for a new snapshot, and the connection
+    /// sequence (Coinbase) starts over. Symbols and counters are kept.
+    pub fn reset(&mut self) {
+        for b in &mut self.books {
+            b.reset();
+        }
+        self.conn_seq = None;
+    }
+
     /// What the last `on_frame`/`on_snapshot` did.
     pub fn last_summary(&self) -> &FrameSummary {
         &self.summary
