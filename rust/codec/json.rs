@@ -114,6 +114,14 @@ impl<'a> Cur<'a> {
     /// `parse_dec`, which has the same grammar, so both paths accept and reject the same text.
     #[inline(always)]
     pub fn dec(&mut self) -> Result<Dec> {
+        let (mant, meta) = self.dec_raw()?;
+        Ok(unpack(mant, meta))
+    }
+
+    // Returns the parts in registers: building a `Dec` in memory byte by byte and copying it as
+    // one 16-byte word stalls on store forwarding, twice per level.
+    #[inline(always)]
+    fn dec_raw(&mut self) -> Result<(i64, u16)> {
         let quoted = self.peek()? == b'"';
         if quoted {
             self.i += 1;
@@ -127,30 +135,44 @@ impl<'a> Cur<'a> {
         }
         let mut mant: u64 = 0;
         let mut nd = 0u32;
+        // Eight digits at a time where possible (venues pad fractions to 8 decimals), then one by one.
+        // Overflow is harmless here: more than 18 digits goes to the slow path below.
+        while let Some(c) = eight_digits(b, i) {
+            mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
+            nd += 8;
+            i += 8;
+        }
         while i < b.len() && b[i].is_ascii_digit() {
             mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
             nd += 1;
             i += 1;
         }
-        // Mantissa and decimals as of the last non-zero fractional digit: trailing zeros drop out
-        // without a division loop.
-        let (mut snap, mut snap_frac, mut frac) = (mant, 0u32, 0u32);
+        // Fraction digits, and how many of them at the end are zeros (they are dropped).
+        let (mut frac, mut tz) = (0u32, 0u32);
         if i < b.len() && b[i] == b'.' {
             i += 1;
+            while let Some(c) = eight_digits(b, i) {
+                mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
+                // Bytes that are not '0', little-endian: the highest set byte is the last non-zero
+                // digit in text order.
+                let nz = c ^ 0x3030_3030_3030_3030;
+                tz = if nz == 0 { tz + 8 } else { nz.leading_zeros() / 8 };
+                frac += 8;
+                nd += 8;
+                i += 8;
+            }
             while i < b.len() && b[i].is_ascii_digit() {
                 let d = b[i] - b'0';
                 mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+                tz = if d == 0 { tz + 1 } else { 0 };
                 frac += 1;
                 nd += 1;
-                if d != 0 {
-                    snap = mant;
-                    snap_frac = frac;
-                }
                 i += 1;
             }
         }
         if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
-            return self.dec_slow(start, quoted);
+            let d = self.dec_slow(start, quoted)?;
+            return Ok((d.mant, d.dec as u16 | (d.wrote as u16) << 8));
         }
         if quoted {
             if b.get(i) != Some(&b'"') {
@@ -160,8 +182,9 @@ impl<'a> Cur<'a> {
             i += 1;
         }
         self.i = i;
-        let m = snap as i64;
-        Ok(Dec { mant: if neg { -m } else { m }, dec: snap_frac as u8, wrote: frac as u8 })
+        let m = div_pow10(mant, tz) as i64;
+        let dec = if m == 0 { 0 } else { frac - tz };
+        Ok((if neg { -m } else { m }, dec as u16 | (frac as u16) << 8))
     }
 
     #[cold]
@@ -306,9 +329,9 @@ impl<'a> Cur<'a> {
         let mut first = true;
         while self.item(&mut first)? {
             self.arr()?;
-            let px = self.dec()?;
+            let (pm, pmeta) = self.dec_raw()?;
             self.eat(b',', "','")?;
-            let qty = self.dec()?;
+            let (qm, qmeta) = self.dec_raw()?;
             loop {
                 match self.peek()? {
                     b']' => {
@@ -322,7 +345,7 @@ impl<'a> Cur<'a> {
                     _ => return self.err("',' or ']'"),
                 }
             }
-            f(px, qty);
+            f(unpack(pm, pmeta), unpack(qm, qmeta));
         }
         Ok(())
     }
@@ -361,6 +384,48 @@ impl<'a> Cur<'a> {
             self.err("end of input")
         }
     }
+}
+
+/// The 8 bytes at `i` as a little-endian word, if they are all ASCII digits.
+#[inline(always)]
+fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
+    let w = u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?);
+    let all_digits = (w & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((w.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4)
+        == 0x3333_3333_3333_3333;
+    all_digits.then_some(w)
+}
+
+/// Value of 8 ASCII digits packed little-endian (first digit in the lowest byte).
+#[inline(always)]
+fn parse8(w: u64) -> u64 {
+    let v = w.wrapping_sub(0x3030_3030_3030_3030);
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+    let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+    lo.wrapping_add(hi) >> 32
+}
+
+/// `m / 10^k` with constant divisors (multiply-shift), k <= 18.
+#[inline(always)]
+fn div_pow10(m: u64, k: u32) -> u64 {
+    match k {
+        0 => m,
+        1 => m / 10,
+        2 => m / 100,
+        3 => m / 1_000,
+        4 => m / 10_000,
+        5 => m / 100_000,
+        6 => m / 1_000_000,
+        7 => m / 10_000_000,
+        8 => m / 100_000_000,
+        _ => m / crate::book::num::POW10[k.min(18) as usize] as u64,
+    }
+}
+
+#[inline(always)]
+fn unpack(mant: i64, meta: u16) -> Dec {
+    Dec { mant, dec: meta as u8, wrote: (meta >> 8) as u8 }
 }
 
 /// Parses optionally signed decimal integer text.
@@ -479,6 +544,26 @@ mod tests {
         }
         for bad in ["\"1.2.3\"", "\"abc\"", "\"\"", "\"1x\""] {
             assert!(Cur::new(bad.as_bytes()).dec().is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_parse_dec(
+            int in "-?[0-9]{0,12}", frac in proptest::option::of("[0-9]{0,20}"),
+            exp in proptest::option::of("[eE][+-]?[0-9]{1,2}"), quoted in proptest::bool::ANY,
+        ) {
+            let mut t = int.clone();
+            if let Some(f) = &frac { t.push('.'); t.push_str(f); }
+            if let Some(e) = &exp { t.push_str(e); }
+            let text = if quoted { format!("\"{t}\"") } else { t.clone() };
+            let got = Cur::new(text.as_bytes()).dec();
+            let want = parse_dec(t.as_bytes()).map_err(JsonError::from);
+            match (&got, &want) {
+                (Ok(g), Ok(w)) => proptest::prop_assert_eq!(g, w, "{}", text),
+                (Err(_), Err(_)) => {}
+                _ => proptest::prop_assert!(false, "{}: {:?} vs {:?}", text, got, want),
+            }
         }
     }
 
