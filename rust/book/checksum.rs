@@ -4,7 +4,7 @@
 //! its mantissa and the decimals it was written with (see `num::format_fixed`). The text goes into
 //! a stack buffer and is hashed once.
 
-use super::num::{format_fixed, rescale_exact};
+use super::num::{digits_rev, format_fixed, rescale_exact};
 use super::side::{Level, Side};
 
 /// Which checksum a venue sends.
@@ -30,19 +30,29 @@ pub struct Fmt {
     pub qty_decimals: Option<u8>,
 }
 
-const BUF: usize = 8192;
-
+/// One level's text (two numbers of at most 42 bytes, separators), hashed as it is built: no
+/// per-book buffer to fill or zero.
 struct Out {
-    buf: [u8; BUF],
+    buf: [u8; 96],
     n: usize,
 }
 
 impl Out {
     #[inline]
+    fn new() -> Self {
+        Out { buf: [0; 96], n: 0 }
+    }
+
+    #[inline]
     fn push(&mut self, b: &[u8]) {
-        // Capacity: 50 levels × 2 numbers × ≤ 42 bytes + separators < 8192.
         self.buf[self.n..self.n + b.len()].copy_from_slice(b);
         self.n += b.len();
+    }
+
+    #[inline]
+    fn flush(&mut self, h: &mut crc32fast::Hasher) {
+        h.update(&self.buf[..self.n]);
+        self.n = 0;
     }
 }
 
@@ -78,29 +88,29 @@ fn push_level(out: &mut Out, side: &Side, l: &Level, f: &Fmt, neg_qty: bool, min
 }
 
 fn interleaved(bids: &Side, asks: &Side, f: &Fmt, neg_asks: bool, minimal_text: bool) -> i32 {
-    let mut out = Out { buf: [0; BUF], n: 0 };
+    let mut h = crc32fast::Hasher::new();
+    let mut out = Out::new();
     let mut bi = bids.iter().take(25);
     let mut ai = asks.iter().take(25);
+    let mut first = true;
     loop {
         let b = bi.next();
         let a = ai.next();
         if b.is_none() && a.is_none() {
             break;
         }
-        if let Some(l) = b {
-            if out.n > 0 {
-                out.push(b":");
+        for (l, side, neg) in [(b, bids, false), (a, asks, neg_asks)] {
+            if let Some(l) = l {
+                if !first {
+                    out.push(b":");
+                }
+                first = false;
+                push_level(&mut out, side, l, f, neg, minimal_text);
+                out.flush(&mut h);
             }
-            push_level(&mut out, bids, l, f, false, minimal_text);
-        }
-        if let Some(l) = a {
-            if out.n > 0 {
-                out.push(b":");
-            }
-            push_level(&mut out, asks, l, f, neg_asks, minimal_text);
         }
     }
-    crc32fast::hash(&out.buf[..out.n]) as i32
+    h.finalize() as i32
 }
 
 /// OKX v5 `books` checksum (signed).
@@ -117,14 +127,8 @@ pub fn bitfinex(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
 #[inline]
 fn push_digits(out: &mut Out, mant: i64, scale: u8, wrote: u8) {
     // Removing '.' and leading zeros from the text leaves the integer value at `wrote` decimals.
-    let mut v = rescale_exact(mant, scale, wrote).unsigned_abs();
     let mut tmp = [0u8; 40];
-    let mut k = 0;
-    while v > 0 {
-        tmp[k] = b'0' + (v % 10) as u8;
-        v /= 10;
-        k += 1;
-    }
+    let k = digits_rev(rescale_exact(mant, scale, wrote).unsigned_abs(), &mut tmp);
     for j in (0..k).rev() {
         out.buf[out.n] = tmp[j];
         out.n += 1;
@@ -133,14 +137,16 @@ fn push_digits(out: &mut Out, mant: i64, scale: u8, wrote: u8) {
 
 /// Kraken v1/v2 `book` checksum (unsigned).
 pub fn kraken(bids: &Side, asks: &Side, f: &Fmt) -> u32 {
-    let mut out = Out { buf: [0; BUF], n: 0 };
+    let mut h = crc32fast::Hasher::new();
+    let mut out = Out::new();
     for side in [asks, bids] {
         for l in side.iter().take(10) {
             push_digits(&mut out, side.price_of(l), f.price_scale, f.price_decimals.unwrap_or(l.pw));
             push_digits(&mut out, l.qty, f.qty_scale, f.qty_decimals.unwrap_or(l.qw));
+            out.flush(&mut h);
         }
     }
-    crc32fast::hash(&out.buf[..out.n])
+    h.finalize()
 }
 
 /// The checksum of `kind` over the book, widened to i64 so signed and unsigned venues compare

@@ -192,18 +192,15 @@ pub fn to_f64(mant: i64, scale: u8) -> f64 {
 #[inline]
 pub fn format_fixed(mant: i64, scale: u8, wrote: u8, buf: &mut [u8; 48]) -> usize {
     let v = rescale_exact(mant, scale, wrote);
-    let neg = v < 0;
-    let mut u = v.unsigned_abs();
-    let mut tmp = [0u8; 48];
-    let mut k = 0;
+    let mut tmp = [0u8; 40];
     // Digits, least significant first; at least wrote+1 of them so "0.001" keeps its leading 0.
-    while u > 0 || k <= wrote as usize {
-        tmp[k] = b'0' + (u % 10) as u8;
-        u /= 10;
+    let mut k = digits_rev(v.unsigned_abs(), &mut tmp);
+    while k <= wrote as usize {
+        tmp[k] = b'0';
         k += 1;
     }
     let mut o = 0;
-    if neg {
+    if v < 0 {
         buf[0] = b'-';
         o = 1;
     }
@@ -218,15 +215,59 @@ pub fn format_fixed(mant: i64, scale: u8, wrote: u8, buf: &mut [u8; 48]) -> usiz
     o
 }
 
+const DIGITS2: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Writes the decimal digits of `v` least significant first; returns how many (0 for 0). Stays in
+/// u64 arithmetic when it can: u128 division is a slow library call and checksums run per message.
+#[inline]
+pub fn digits_rev(v: u128, tmp: &mut [u8; 40]) -> usize {
+    let mut k = 0;
+    if let Ok(mut u) = u64::try_from(v) {
+        // Two digits per division.
+        while u >= 100 {
+            let r = (u % 100) as usize;
+            u /= 100;
+            tmp[k] = DIGITS2[2 * r + 1];
+            tmp[k + 1] = DIGITS2[2 * r];
+            k += 2;
+        }
+        while u > 0 {
+            tmp[k] = b'0' + (u % 10) as u8;
+            u /= 10;
+            k += 1;
+        }
+    } else {
+        let mut u = v;
+        while u > 0 {
+            tmp[k] = b'0' + (u % 10) as u8;
+            u /= 10;
+            k += 1;
+        }
+    }
+    k
+}
+
 /// The value `mant × 10^-scale` as an integer at `to` decimals (wider type: never overflows for
 /// `to` <= 36). Truncates if `to < scale`; callers only do that when the digits dropped are zeros.
 #[inline]
 pub fn rescale_exact(mant: i64, scale: u8, to: u8) -> i128 {
-    let m = mant as i128;
     if to >= scale {
-        m * 10i128.pow((to - scale) as u32)
+        let f = (to - scale) as usize;
+        match (f < POW10.len()).then(|| mant.checked_mul(POW10[f])).flatten() {
+            Some(v) => v as i128,
+            None => mant as i128 * 10i128.pow(f as u32),
+        }
     } else {
-        m / 10i128.pow((scale - to) as u32)
+        (mant / POW10[(scale - to) as usize]) as i128
     }
 }
 
