@@ -4,7 +4,7 @@
 //!   with realistic traffic (mostly near the touch: 70% top 10, 20% top 100, 10% deeper; 60%
 //!   modify, 20% insert, 20% delete, size kept near 1000).
 //! * `binance_frame`: decode + apply of a raw 40-level Binance combined-stream depthUpdate frame,
-//!   and decode alone vs a serde_json DOM parse of the same bytes.
+//!   and decode alone: the hand scanner vs sonic-rs lazy iteration vs a serde_json DOM parse.
 //! * `replay`: frames/s replaying each real capture through a fresh `Feed`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -180,6 +180,40 @@ fn binance_frame(c: &mut Criterion) {
         b.iter(|| {
             batch.clear();
             tickwire::venue::binance::decode(black_box(frames[k & 511].as_bytes()), &mut batch).unwrap();
+            k += 1;
+            black_box(batch.levels.len())
+        })
+    });
+    g.bench_function("decode_only_sonic_rs_lazy", |b| {
+        // sonic-rs lazy iteration (SIMD skipping), numbers parsed by the same exact parser.
+        use sonic_rs::JsonValueTrait;
+        let mut batch = Batch::default();
+        let mut k = 0;
+        b.iter(|| {
+            batch.clear();
+            let f = frames[k & 511].as_bytes();
+            let data = sonic_rs::get_from_slice(black_box(f), ["data"]).unwrap();
+            for kv in sonic_rs::to_object_iter(data.as_raw_str()) {
+                let (key, v) = kv.unwrap();
+                match &*key {
+                    "U" | "u" => {
+                        black_box(v.as_i64());
+                    }
+                    "b" | "a" => {
+                        let ask = &*key == "a";
+                        for lvl in sonic_rs::to_array_iter(v.as_raw_str()) {
+                            let lvl = lvl.unwrap();
+                            let mut it = sonic_rs::to_array_iter(lvl.as_raw_str());
+                            let p = it.next().unwrap().unwrap();
+                            let q = it.next().unwrap().unwrap();
+                            let p = tickwire::book::num::parse_dec(p.as_str().unwrap().as_bytes()).unwrap();
+                            let q = tickwire::book::num::parse_dec(q.as_str().unwrap().as_bytes()).unwrap();
+                            batch.levels.push(tickwire::book::RawLevel { ask, px: p, qty: q });
+                        }
+                    }
+                    _ => {}
+                }
+            }
             k += 1;
             black_box(batch.levels.len())
         })
