@@ -30,8 +30,8 @@ impl Rng {
 type Levels = Vec<(i64, i64)>;
 
 /// Initial bids, initial asks, and (ask, price, qty) updates generated against a reference map so
-/// deletes hit real levels.
-fn workload(n: usize) -> (Levels, Levels, Vec<(bool, i64, i64)>) {
+/// deletes hit real levels. `deep` = whether 10% of updates go anywhere in the book.
+fn workload(n: usize, deep: bool) -> (Levels, Levels, Vec<(bool, i64, i64)>) {
     let mut r = Rng(0x9E3779B97F4A7C15);
     // Prices on an even grid so inserts can land between levels.
     let bids0: Vec<(i64, i64)> = (0..1000).map(|i| (1_000_000 - 2 * i, 1 + i)).collect();
@@ -45,7 +45,8 @@ fn workload(n: usize) -> (Levels, Levels, Vec<(bool, i64, i64)>) {
         let d = match r.below(10) {
             0..=6 => r.below(10),
             7 | 8 => r.below(100),
-            _ => r.below(m.len() as u64 - 1),
+            _ if deep => r.below(m.len() as u64 - 1),
+            _ => r.below(10),
         } as usize;
         let price = if ask { *m.keys().nth(d).unwrap() } else { *m.keys().nth_back(d).unwrap() };
         let op = r.below(10);
@@ -67,9 +68,9 @@ fn workload(n: usize) -> (Levels, Levels, Vec<(bool, i64, i64)>) {
     (bids0, asks0, ups)
 }
 
-fn level_update(c: &mut Criterion) {
+fn level_update_with(c: &mut Criterion, name: &str, deep: bool) {
     const N: usize = 20_000;
-    let (b0, a0, ups) = workload(N);
+    let (b0, a0, ups) = workload(N, deep);
     let mut vb = Side::new(false);
     let mut va = Side::new(true);
     for &(p, q) in &b0 {
@@ -80,7 +81,7 @@ fn level_update(c: &mut Criterion) {
     }
     let tb: BTreeMap<i64, i64> = b0.iter().copied().collect();
     let ta: BTreeMap<i64, i64> = a0.iter().copied().collect();
-    let mut g = c.benchmark_group("level_update");
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("vec_touch_at_end", |b| {
         b.iter_batched(
@@ -113,6 +114,13 @@ fn level_update(c: &mut Criterion) {
         )
     });
     g.finish();
+}
+
+fn level_update(c: &mut Criterion) {
+    // 70% top 10, 20% top 100, 10% anywhere in the 1000 levels.
+    level_update_with(c, "level_update", true);
+    // The same without the deep tail: 90% top 10 (as the first message of a diff usually is).
+    level_update_with(c, "level_update_near_touch", false);
 }
 
 fn px(ticks: i64) -> String {

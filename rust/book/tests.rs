@@ -284,3 +284,22 @@ fn queries_by_hand() {
     // bids 1+3 = 4, asks 2+4 = 6 over two levels.
     assert_eq!(b.imbalance(2), Some(-0.2));
 }
+
+#[test]
+fn buffer_is_bounded_while_waiting_for_a_snapshot() {
+    let cfg = BookConfig {
+        seq: SeqRule::BinanceSpot,
+        rest_snapshot: true,
+        max_buffered_levels: 3,
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(cfg);
+    let two = [lv(false, "1", "1"), lv(false, "2", "1")];
+    assert_eq!(b.apply_diff(&two, seq(1, 1), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.apply_diff(&two, seq(2, 2), None), Err(BookError::BufferFull(2)));
+    // Older diffs were dropped; buffering resumes and a snapshot connects to the newer ones.
+    assert_eq!(b.apply_diff(&two[..1], seq(3, 3), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.apply_snapshot(&[lv(true, "5", "1")], seq(0, 2), None).unwrap(), Outcome::Applied);
+    assert_eq!(b.last_id(), 3);
+    assert_eq!(b.best_bid(), Some((1, 1)));
+}
