@@ -100,3 +100,29 @@ def test_orjson_dict_book(benchmark: Any) -> None:
         return best_bid, best_ask
 
     benchmark(run)
+
+
+def test_orjson_dict_updates_only(benchmark: Any) -> None:
+    """Lower bound of the pure-Python way: parse and update dicts, no best-price query at all."""
+    state: dict[str, dict[str, float]] = {"b": {}, "a": {}}
+
+    def reset() -> None:
+        snap = orjson.loads(SNAP)
+        state["b"] = {p: float(q) for p, q in snap["bids"]}
+        state["a"] = {p: float(q) for p, q in snap["asks"]}
+
+    next_frame = _cycle(reset).__next__
+
+    def run() -> object:
+        data = orjson.loads(next_frame())["data"]
+        for key in ("b", "a"):
+            side = state[key]
+            for p, q in data[key]:
+                qty = float(q)
+                if qty == 0.0:
+                    side.pop(p, None)
+                else:
+                    side[p] = qty
+        return data["u"]
+
+    benchmark(run)

@@ -3,7 +3,7 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
-use pyo3::IntoPyObjectExt;
+use pyo3::{intern, IntoPyObjectExt};
 
 use super::errors::{err, guard, Kind};
 use crate::book::num::{parse_dec, to_f64};
@@ -48,27 +48,28 @@ fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R
     f(slice)
 }
 
-fn outcome_name(o: &Outcome) -> &'static str {
+/// Cached Python strings for outcomes: built once, then only a refcount per use.
+fn outcome_py<'py>(py: Python<'py>, o: &Outcome) -> &'py Bound<'py, PyString> {
     match o {
-        Outcome::Applied => "applied",
-        Outcome::Buffered => "buffered",
-        Outcome::Stale => "stale",
-        Outcome::Ignored => "ignored",
-        Outcome::Gap => "gap",
-        Outcome::ChecksumMismatch { .. } => "checksum_mismatch",
-        Outcome::Crossed => "crossed",
+        Outcome::Applied => intern!(py, "applied"),
+        Outcome::Buffered => intern!(py, "buffered"),
+        Outcome::Stale => intern!(py, "stale"),
+        Outcome::Ignored => intern!(py, "ignored"),
+        Outcome::Gap => intern!(py, "gap"),
+        Outcome::ChecksumMismatch { .. } => intern!(py, "checksum_mismatch"),
+        Outcome::Crossed => intern!(py, "crossed"),
     }
 }
 
-fn kind_name(k: FrameKind) -> &'static str {
+fn kind_py(py: Python<'_>, k: FrameKind) -> &Bound<'_, PyString> {
     match k {
-        FrameKind::Other => "other",
-        FrameKind::Book => "book",
-        FrameKind::Bbo => "bbo",
-        FrameKind::Trade => "trade",
-        FrameKind::Ping(_) => "ping",
-        FrameKind::Heartbeat => "heartbeat",
-        FrameKind::Control => "control",
+        FrameKind::Other => intern!(py, "other"),
+        FrameKind::Book => intern!(py, "book"),
+        FrameKind::Bbo => intern!(py, "bbo"),
+        FrameKind::Trade => intern!(py, "trade"),
+        FrameKind::Ping(_) => intern!(py, "ping"),
+        FrameKind::Heartbeat => intern!(py, "heartbeat"),
+        FrameKind::Control => intern!(py, "control"),
     }
 }
 
@@ -108,13 +109,13 @@ impl BookFeed {
                 self.recv_ns[i as usize] = recv_ns;
             }
             let name = self.names[i as usize].bind(py).clone().into_any();
-            items.push(PyTuple::new(py, [name, PyString::intern(py, outcome_name(&o)).into_any()])?);
+            items.push(PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?);
         }
         let value = match s.kind {
             FrameKind::Ping(v) => v.into_bound_py_any(py)?,
             _ => py.None().into_bound(py),
         };
-        let k = PyString::intern(py, kind_name(s.kind)).into_any();
+        let k = kind_py(py, s.kind).clone().into_any();
         PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), value])
     }
 
