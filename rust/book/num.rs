@@ -60,6 +60,33 @@ impl Dec {
 }
 
 impl Dec {
+    /// `mantissa × 10^exponent` as binary feeds send it (Binance SBE `mantissa64`/`exponent8`).
+    /// Trailing zeros are stripped like the text parser does; the written decimals are `-exponent`.
+    pub fn from_mantissa_exponent(mant: i64, exponent: i8) -> Result<Dec, NumError> {
+        let e = exponent as i32;
+        if e >= 0 {
+            let m = mul_pow10(mant, e as u32).ok_or(NumError::OutOfRange(0))?;
+            return Ok(Dec { mant: m, dec: 0, wrote: 0 });
+        }
+        let wrote = -e;
+        if wrote > MAX_DECIMALS as i32 {
+            return Err(NumError::TooPrecise {
+                text: format!("{mant}e{exponent}"),
+                needed: wrote.min(255) as u8,
+                allowed: MAX_DECIMALS,
+            });
+        }
+        let (mut m, mut d) = (mant, wrote);
+        while d > 0 && m % 10 == 0 {
+            m /= 10;
+            d -= 1;
+        }
+        if m == 0 {
+            d = 0;
+        }
+        Ok(Dec { mant: m, dec: d as u8, wrote: wrote as u8 })
+    }
+
     /// Rounds half-to-even to at most `d` decimals; `None` if nothing changed. Only for venues
     /// that send binary floats (HTX quantities such as 3307.9982700421942), and only when the
     /// user or venue profile asks for it: the book never rounds on its own.
@@ -323,6 +350,16 @@ mod tests {
         }
         let n = format_fixed(-3_00000000, 8, 0, &mut b);
         assert_eq!(&b[..n], b"-3");
+    }
+
+    #[test]
+    fn mantissa_exponent_matches_text() {
+        assert_eq!(Dec::from_mantissa_exponent(100000, -8).unwrap(), p("0.00100000"));
+        assert_eq!(Dec::from_mantissa_exponent(452852, -1).unwrap(), p("45285.2"));
+        assert_eq!(Dec::from_mantissa_exponent(17, 3).unwrap(), p("17000"));
+        assert_eq!(Dec::from_mantissa_exponent(0, -8).unwrap(), p("0.00000000"));
+        assert!(Dec::from_mantissa_exponent(1, -19).is_err());
+        assert!(Dec::from_mantissa_exponent(i64::MAX, 2).is_err());
     }
 
     #[test]

@@ -235,6 +235,30 @@ impl Feed {
         self.apply_batch(frame, None)
     }
 
+    /// Like `on_frame`, for a decoder other than this venue's JSON grammar (Binance SBE, a user's
+    /// own format): `decode` fills the batch from `frame` exactly as a grammar would (symbols as
+    /// byte ranges of `frame`), then the messages are routed and applied.
+    pub fn on_decoded<E>(
+        &mut self,
+        frame: &[u8],
+        decode: impl FnOnce(&[u8], &mut Batch) -> Result<(), E>,
+    ) -> Result<&FrameSummary, FeedError>
+    where
+        FeedError: From<E>,
+    {
+        self.stats.frames += 1;
+        self.summary.updates.clear();
+        self.summary.conn_gap = false;
+        self.batch.clear();
+        if let Err(e) = decode(frame, &mut self.batch) {
+            self.stats.errors += 1;
+            self.summary.kind = FrameKind::Other;
+            return Err(e.into());
+        }
+        self.summary.kind = self.batch.kind;
+        self.apply_batch(frame, None)
+    }
+
     /// Applies a snapshot fetched out of band (Binance REST depth, HTX REQ reply) to `symbol`.
     pub fn on_snapshot(&mut self, symbol: &[u8], payload: &[u8]) -> Result<&FrameSummary, FeedError> {
         self.summary.updates.clear();

@@ -116,29 +116,29 @@ impl Batch {
         self.quote = Quote::default();
     }
 
-    /// Starts a message whose levels are pushed next; finish it with `end_msg`.
+    /// Starts a message whose levels are pushed next (`push`); finish it with `end_msg`.
     #[inline]
-    pub(crate) fn begin(&mut self) -> Msg {
+    pub fn begin(&mut self) -> Msg {
         let n = self.levels.len() as u32;
         Msg { lv: (n, n), ..Msg::default() }
     }
 
     #[inline]
-    pub(crate) fn end_msg(&mut self, mut m: Msg) {
+    pub fn end_msg(&mut self, mut m: Msg) {
         m.lv.1 = self.levels.len() as u32;
         self.msgs.push(m);
         self.kind = FrameKind::Book;
     }
 
     #[inline]
-    pub(crate) fn push(&mut self, ask: bool, px: Dec, qty: Dec) {
+    pub fn push(&mut self, ask: bool, px: Dec, qty: Dec) {
         self.levels.push(RawLevel { ask, px, qty });
     }
 }
 
 /// Byte range of `part` (a sub-slice) inside `whole`.
 #[inline]
-pub(crate) fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
+pub fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
     let a = part.as_ptr() as usize - whole.as_ptr() as usize;
     (a as u32, (a + part.len()) as u32)
 }

@@ -196,3 +196,111 @@ fn malformed_frame_changes_nothing() {
     assert_eq!(f.stats().errors, 6);
     assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 1)));
 }
+
+#[test]
+fn external_decoder_feeds_books_like_a_grammar() {
+    use crate::book::num::Dec;
+    // What a binary (SBE) decoder does: mantissa/exponent levels, symbol bytes inside the frame.
+    let frame = b"\x01\x02BNBBTC";
+    let mut f = feed(Venue::BinanceSpot);
+    let decode = |fr: &[u8], out: &mut Batch| -> Result<(), FeedError> {
+        let mut m = out.begin();
+        m.snapshot = true;
+        m.sym = span(fr, &fr[2..]);
+        m.seq = crate::book::sync::SeqInfo { first: 5, last: 5, prev: crate::book::sync::NO_SEQ };
+        out.push(
+            false,
+            Dec::from_mantissa_exponent(24, -4).unwrap(),
+            Dec::from_mantissa_exponent(10, 0).unwrap(),
+        );
+        out.push(
+            true,
+            Dec::from_mantissa_exponent(26, -4).unwrap(),
+            Dec::from_mantissa_exponent(1, 2).unwrap(),
+        );
+        out.end_msg(m);
+        Ok(())
+    };
+    let s = f.on_decoded(frame, decode).unwrap();
+    assert_eq!(s.updates.as_slice(), &[(0, Outcome::Applied)]);
+    let b = f.book(b"BNBBTC").unwrap();
+    assert_eq!(b.best_bid_f64(), Some((0.0024, 10.0)));
+    assert_eq!(b.best_ask_f64(), Some((0.0026, 100.0)));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEEDS: [(Venue, &str); 6] = [
+        (
+            Venue::Okx,
+            r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["3366.8","9","0","1"]],"bids":[["3366.1","7","0","1"]],"ts":"1","checksum":-1881014294,"prevSeqId":10,"seqId":11}]}"#,
+        ),
+        (
+            Venue::Kraken,
+            r#"[1,{"a":[["5541.4","1.0","1534614248.3","r"]]},{"b":[["5541.2","1.5","1534614248.2"]],"c":"123"},"book-10","XBT/USD"]"#,
+        ),
+        (Venue::Kraken, KRAKEN_V2_GUIDE),
+        (
+            Venue::BinanceSpot,
+            r#"{"stream":"bnbbtc@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}}"#,
+        ),
+        (
+            Venue::Coinbase,
+            r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"}]}]}"#,
+        ),
+        (
+            Venue::Htx,
+            r#"{"ch":"market.btcusdt.mbp.150","ts":1,"tick":{"seqNum":101,"prevSeqNum":100,"bids":[[618.37,71.594]],"asks":[[645.14,2.6e-05]]}}"#,
+        ),
+    ];
+
+    fn snapshot_state(
+        f: &Feed,
+    ) -> Vec<(Vec<u8>, Vec<crate::book::side::Level>, Vec<crate::book::side::Level>)> {
+        (0..f.len())
+            .map(|i| {
+                let b = f.book_at(i).unwrap();
+                (
+                    f.symbol_at(i).unwrap().to_vec(),
+                    b.bids().iter().copied().collect(),
+                    b.asks().iter().copied().collect(),
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Mangled frames (bytes overwritten, cut) never panic, and a single-message frame that errors
+        /// changes no book.
+        #[test]
+        fn mangled_frames_never_panic_and_errors_apply_nothing(
+            which in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+        ) {
+            let (venue, seed) = SEEDS[which];
+            let mut f = feed(venue);
+            // Give each venue a synced book first so applies have something to change.
+            let _ = f.on_frame(seed.replace("\"update\"", "\"snapshot\"").as_bytes());
+            let mut bytes = seed.as_bytes().to_vec();
+            for (i, b) in &edits {
+                let k = i.index(bytes.len());
+                bytes[k] = *b;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c.index(bytes.len() + 1));
+            }
+            let before = snapshot_state(&f);
+            if f.on_frame(&bytes).is_err() {
+                // Books that existed are untouched (a mangled symbol may have named a new, empty one).
+                let after = snapshot_state(&f);
+                prop_assert_eq!(&after[..before.len()], &before[..]);
+                prop_assert!(after[before.len()..].iter().all(|(_, b, a)| b.is_empty() && a.is_empty()));
+            }
+        }
+    }
+}
