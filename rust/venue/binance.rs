@@ -70,18 +70,22 @@ fn event<'a>(c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Result<()> {
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);
     let mut ev = Ev::default();
+    let mut stream: &[u8] = b"";
     c.obj()?;
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
             b"data" => event(&mut c, &mut ev, out)?,
-            b"stream" => {
-                c.string()?;
-            }
+            b"stream" => stream = c.string()?,
             _ => key(k, &mut c, &mut ev, out)?,
         }
     }
     c.end()?;
+    // Partial-depth payloads (`<symbol>@depth20`) carry no "s": the stream name says the symbol.
+    // The feed upper-cases Binance symbols, so "bnbbtc" and "BNBBTC" name one book.
+    if ev.sym.is_empty() && !stream.is_empty() {
+        ev.sym = stream.split(|&c| c == b'@').next().unwrap_or_default();
+    }
     let sym = if ev.sym.is_empty() { (0, 0) } else { span(frame, ev.sym) };
     if ev.e == b"depthUpdate" {
         let (Some(first), Some(last)) = (ev.first, ev.last) else {

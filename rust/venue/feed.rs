@@ -269,23 +269,16 @@ impl Feed {
             return Err(FeedError::NotASnapshot);
         }
         self.summary.kind = FrameKind::Book;
-        let mut name = [0u8; 64];
-        let sym = if matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm) && symbol.len() <= 64 {
-            // Binance streams name symbols in upper case ("s":"BTCUSDT").
-            name[..symbol.len()].copy_from_slice(symbol);
-            name[..symbol.len()].make_ascii_uppercase();
-            &name[..symbol.len()]
-        } else {
-            symbol
-        };
-        self.apply_batch(payload, Some(sym))
+        self.apply_batch(payload, Some(symbol))
     }
 
     fn apply_batch(&mut self, frame: &[u8], sym_override: Option<&[u8]>) -> Result<&FrameSummary, FeedError> {
         let mut first_err = None;
+        let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm);
+        let mut name = [0u8; 64];
         for k in 0..self.batch.msgs.len() {
             let m = self.batch.msgs[k];
-            let sym = match sym_override {
+            let mut sym = match sym_override {
                 Some(s) => s,
                 None if m.sym.1 > m.sym.0 => &frame[m.sym.0 as usize..m.sym.1 as usize],
                 None => {
@@ -293,6 +286,12 @@ impl Feed {
                     continue;
                 }
             };
+            if upper && sym.len() <= name.len() && sym.iter().any(u8::is_ascii_lowercase) {
+                // Binance names a symbol "BNBBTC" in payloads and "bnbbtc" in stream names.
+                name[..sym.len()].copy_from_slice(sym);
+                name[..sym.len()].make_ascii_uppercase();
+                sym = &name[..sym.len()];
+            }
             let i = self.book_index(sym);
             let book = &mut self.books[i as usize];
             if m.depth > 0 && !self.depth_fixed {

@@ -175,10 +175,18 @@ fn binance_side_streams_become_small_events() {
     let tr = r#"{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}"#;
     assert_eq!(kind(&mut f, tr), FrameKind::Trade);
     assert_eq!(kind(&mut f, r#"{"result":null,"id":1}"#), FrameKind::Control);
+    assert!(f.is_empty());
+    // Partial depth: a top-N snapshot per message, symbol only in the stream name.
+    let part = r#"{"stream":"bnbbtc@depth5@100ms","data":{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}}"#;
+    assert_eq!(outcomes(&mut f, part), vec![Outcome::Applied]);
+    let diff = r#"{"stream":"bnbbtc@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BNBBTC","U":161,"u":162,"b":[["0.0025","1"]],"a":[]}}"#;
+    assert_eq!(outcomes(&mut f, diff), vec![Outcome::Applied]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f.book(b"BNBBTC").unwrap().best_bid_f64(), Some((0.0025, 1.0)));
     let kl =
         r#"{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{"t":1,"s":"X","o":"1","B":"2"}}}"#;
     assert_eq!(kind(&mut f, kl), FrameKind::Other);
-    assert!(f.is_empty());
+    assert_eq!(f.len(), 1);
 }
 
 #[test]
