@@ -141,38 +141,46 @@ impl Book {
     /// Converts `levels` into the staging buffer, widening the scale if allowed and needed. On
     /// error the book is unchanged.
     fn stage(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
-        let (mut need_p, mut need_q) = (0u8, 0u8);
         let round = self.cfg.round_qty_decimals.unwrap_or(MAX_DECIMALS);
-        for l in levels {
-            need_p = need_p.max(l.px.dec);
-            need_q = need_q.max(l.qty.dec.min(round));
-            if l.qty.mant < 0 {
-                return Err(BookError::NegativeQuantity);
-            }
-        }
-        let ps = self.target_scale(need_p, self.price_scale, self.cfg.price_decimals, "price")?;
-        let qs = self.target_scale(need_q, self.qty_scale, self.cfg.qty_decimals, "quantity")?;
-        self.stage.clear();
-        let mut rounded = 0;
-        for l in levels {
-            let px = l.px.at_scale(ps)?;
-            let q = match l.qty.round_to(round) {
-                Some(r) => {
-                    rounded += 1;
-                    r
+        // Optimistic single pass at the current scale; only a value needing more decimals (rare:
+        // once per new precision) costs a second pass at the widened scale.
+        let (mut ps, mut qs) = (self.price_scale, self.qty_scale);
+        let rounded = loop {
+            self.stage.clear();
+            let mut rounded = 0;
+            let (mut need_p, mut need_q) = (0u8, 0u8);
+            for l in levels {
+                if l.qty.mant < 0 {
+                    return Err(BookError::NegativeQuantity);
                 }
-                None => l.qty,
-            };
-            let qty = q.at_scale(qs)?;
-            self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: q.wrote });
-        }
-        self.stats.rounded += rounded;
+                let q = match l.qty.round_to(round) {
+                    Some(r) => {
+                        rounded += 1;
+                        r
+                    }
+                    None => l.qty,
+                };
+                need_p = need_p.max(l.px.dec);
+                need_q = need_q.max(q.dec);
+                if need_p <= ps && need_q <= qs {
+                    let px = l.px.at_scale(ps)?;
+                    let qty = q.at_scale(qs)?;
+                    self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: q.wrote });
+                }
+            }
+            if need_p <= ps && need_q <= qs {
+                break rounded;
+            }
+            ps = self.target_scale(need_p, ps, self.cfg.price_decimals, "price")?;
+            qs = self.target_scale(need_q, qs, self.cfg.qty_decimals, "quantity")?;
+        };
         if !replace && (ps > self.price_scale || qs > self.qty_scale) {
             self.rescale(ps, qs)?;
         } else {
             self.price_scale = ps;
             self.qty_scale = qs;
         }
+        self.stats.rounded += rounded;
         Ok(())
     }
 
@@ -188,7 +196,11 @@ impl Book {
         }
         match fixed {
             Some(allowed) => Err(BookError::ScaleFixed { what, needed: need, allowed }),
-            None => Ok(need.min(MAX_DECIMALS)),
+            // Only a hand-built `Dec` can get here; refusing it keeps the widening loop finite.
+            None if need > MAX_DECIMALS => {
+                Err(BookError::ScaleFixed { what, needed: need, allowed: MAX_DECIMALS })
+            }
+            None => Ok(need),
         }
     }
 

@@ -136,11 +136,15 @@ impl Batch {
     }
 }
 
-/// Byte range of `part` (a sub-slice) inside `whole`.
+/// Byte range of `part` inside `whole`; `(0, 0)` ("no symbol") if `part` is empty or is not a
+/// sub-slice of `whole` (a grammar's default `b""` when the field was missing).
 #[inline]
 pub fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
-    let a = part.as_ptr() as usize - whole.as_ptr() as usize;
-    (a as u32, (a + part.len()) as u32)
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    match p.checked_sub(w) {
+        Some(a) if !part.is_empty() && a + part.len() <= whole.len() => (a as u32, (a + part.len()) as u32),
+        _ => (0, 0),
+    }
 }
 
 pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;

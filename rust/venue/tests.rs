@@ -206,6 +206,17 @@ fn malformed_frame_changes_nothing() {
 }
 
 #[test]
+fn book_message_without_symbol_is_an_error_not_a_panic() {
+    // Found by the fuzz test below: a missing instId used to yield a bogus byte range.
+    let mut f = feed(Venue::Okx);
+    let frame = r#"{"arg":{"channel":"books"},"action":"snapshot","data":[{"asks":[["2","1","0","1"]],"bids":[],"ts":"1"}]}"#;
+    assert!(matches!(f.on_frame(frame.as_bytes()), Err(FeedError::NoSymbol)));
+    assert!(f.is_empty());
+    assert_eq!(span(b"abc", b""), (0, 0));
+    assert_eq!(span(b"abc", b"zz"), (0, 0));
+}
+
+#[test]
 fn external_decoder_feeds_books_like_a_grammar() {
     use crate::book::num::Dec;
     // What a binary (SBE) decoder does: mantissa/exponent levels, symbol bytes inside the frame.
