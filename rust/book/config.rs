@@ -55,7 +55,7 @@ impl Default for BookConfig {
             seq: SeqRule::None,
             rest_snapshot: false,
             check_crossed: false,
-            max_buffered_levels: 1 << 20,
+            max_buffered_levels: 200_000,
             round_qty_decimals: None,
         }
     }

@@ -79,6 +79,22 @@ fn kraken_v1_non_book_frames_are_recognised() {
 }
 
 #[test]
+fn kraken_v1_truncates_to_the_depth_named_by_the_channel() {
+    let mut f = feed(Venue::Kraken);
+    let asks: Vec<String> = (0..10).map(|i| format!(r#"["{}.0","1.0","1.1"]"#, 101 + i)).collect();
+    let snap =
+        format!(r#"[7,{{"as":[{}],"bs":[["100.0","1.0","1.1"]]}},"book-10","XBT/USD"]"#, asks.join(","));
+    assert_eq!(outcomes(&mut f, &snap), vec![Outcome::Applied]);
+    // A better ask pushes the worst (110.0) out of the subscribed 10; no delete is sent for it.
+    let upd = r#"[7,{"a":[["100.5","2.0","1.2"]]},"book-10","XBT/USD"]"#;
+    assert_eq!(outcomes(&mut f, upd), vec![Outcome::Applied]);
+    let b = f.book(b"XBT/USD").unwrap();
+    assert_eq!(b.asks().len(), 10);
+    let worst = b.asks().iter().last().map(|l| -l.key);
+    assert_eq!(worst, Some(109 * 10i64.pow(b.price_scale() as u32)));
+}
+
+#[test]
 fn bybit_snapshot_delta_and_reset() {
     let mut f = feed(Venue::Bybit);
     let snap = r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"],["16493.00","0.100"]],"a":[["16611.00","0.029"],["16612.00","0.213"]],"u":18521288,"seq":7961638724},"cts":1672304484976}"#;
