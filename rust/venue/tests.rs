@@ -90,7 +90,7 @@ fn kraken_v1_truncates_to_the_depth_named_by_the_channel() {
     assert_eq!(outcomes(&mut f, upd), vec![Outcome::Applied]);
     let b = f.book(b"XBT/USD").unwrap();
     assert_eq!(b.asks().len(), 10);
-    let worst = b.asks().iter().last().map(|l| -l.key);
+    let worst = b.asks().iter().next_back().map(|l| -l.key);
     assert_eq!(worst, Some(109 * 10i64.pow(b.price_scale() as u32)));
 }
 
