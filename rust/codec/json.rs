@@ -42,14 +42,23 @@ impl<'a> Cur<'a> {
         }
     }
 
-    /// Next non-space byte, not consumed.
-    #[inline]
+    /// Next non-space byte, not consumed. Venue frames are compact JSON, so the byte under the
+    /// cursor is checked first and the whitespace loop runs only when there is whitespace.
+    #[inline(always)]
     pub fn peek(&mut self) -> Result<u8> {
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => Ok(c),
+            _ => self.peek_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn peek_slow(&mut self) -> Result<u8> {
         self.ws();
         self.b.get(self.i).copied().ok_or(JsonError::Eof)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn eat(&mut self, c: u8, what: &'static str) -> Result<()> {
         if self.peek()? == c {
             self.i += 1;
