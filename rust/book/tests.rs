@@ -303,3 +303,24 @@ fn buffer_is_bounded_while_waiting_for_a_snapshot() {
     assert_eq!(b.last_id(), 3);
     assert_eq!(b.best_bid(), Some((1, 1)));
 }
+
+#[test]
+fn binance_gap_while_synced_buffers_for_the_next_snapshot() {
+    let cfg = BookConfig { seq: SeqRule::BinanceSpot, rest_snapshot: true, ..BookConfig::default() };
+    let mut b = Book::new(cfg);
+    b.apply_snapshot(&[lv(false, "1", "1")], seq(0, 10), None).unwrap();
+    assert_eq!(b.apply_diff(&[lv(false, "2", "1")], seq(11, 12), None).unwrap(), Outcome::Applied);
+    // 13..14 lost: the next diff is a gap, kept for the resync.
+    assert_eq!(b.apply_diff(&[lv(false, "3", "1")], seq(15, 16), None).unwrap(), Outcome::Gap);
+    assert_eq!(b.state(), SyncState::Resyncing);
+    assert!(!b.is_synced());
+    assert_eq!(b.apply_diff(&[lv(false, "4", "1")], seq(17, 17), None).unwrap(), Outcome::Buffered);
+    // New snapshot at 15 connects to the buffered 15..16, then 17.
+    assert_eq!(b.apply_snapshot(&[lv(false, "1", "5")], seq(0, 15), None).unwrap(), Outcome::Applied);
+    assert!(b.is_synced());
+    assert_eq!(b.last_id(), 17);
+    let mut top = [(0, 0); 3];
+    assert_eq!(b.top(false, &mut top), 3);
+    assert_eq!(top, [(4, 1), (3, 1), (1, 5)]);
+    assert_eq!(b.stats().gaps, 1);
+}
