@@ -173,3 +173,17 @@ def test_reset_after_reconnect_empties_books_until_a_snapshot() -> None:
     assert feed.on_frame(update)[1] == (("X", "ignored"),)
     assert feed.on_frame(SNAP)[1] == (("X", "applied"),)
     assert book.is_synced
+
+
+def test_binance_side_streams_become_small_events() -> None:
+    feed = BookFeed("binance")
+    bbo = (
+        '{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000",'
+        '"B":"31.21000000","a":"25.36520000","A":"40.66000000"}}'
+    )
+    assert feed.on_frame(bbo) == ("bbo", (), ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66))
+    trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
+    assert feed.on_frame(trade) == ("trade", (), ("BNBBTC", 0.001, 100.0, True))
+    kline = '{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{"t":1,"s":"X","o":"1"}}}'
+    assert feed.on_frame(kline) == ("other", (), None)
+    assert len(feed) == 0

@@ -2,8 +2,14 @@
 from typing import Any, final
 
 _Payload = bytes | bytearray | memoryview | str
-# (kind, ((symbol, outcome), ...), ping value or None)
-_Summary = tuple[str, tuple[tuple[str, str], ...], int | None]
+# (kind, ((symbol, outcome), ...), value): value is the ping payload for "ping",
+# (symbol, bid, bid_qty, ask, ask_qty) for "bbo", (symbol, price, qty, buyer_is_maker) for "trade"
+# (venues whose grammar reads them; Binance today), else None.
+_Summary = tuple[
+    str,
+    tuple[tuple[str, str], ...],
+    int | tuple[str, float, float, float, float] | tuple[str, float, float, bool] | None,
+]
 
 class TickwireError(Exception): ...
 class SigningKeyError(TickwireError, ValueError): ...

@@ -111,8 +111,18 @@ impl BookFeed {
             let name = self.names[i as usize].bind(py).clone().into_any();
             items.push(PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?);
         }
+        let f = |d: crate::book::num::Dec| to_f64(d.mant, d.dec);
         let value = match s.kind {
             FrameKind::Ping(v) => v.into_bound_py_any(py)?,
+            FrameKind::Bbo => {
+                let (sym, q) = self.feed.last_quote();
+                let sym = String::from_utf8_lossy(sym);
+                (sym, f(q.bid_px), f(q.bid_qty), f(q.ask_px), f(q.ask_qty)).into_bound_py_any(py)?
+            }
+            FrameKind::Trade if !self.feed.last_quote().0.is_empty() => {
+                let (sym, q) = self.feed.last_quote();
+                (String::from_utf8_lossy(sym), f(q.px), f(q.qty), q.buyer_maker).into_bound_py_any(py)?
+            }
             _ => py.None().into_bound(py),
         };
         let k = kind_py(py, s.kind).clone().into_any();

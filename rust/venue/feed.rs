@@ -1,7 +1,7 @@
 //! `Feed`: one venue connection's books. One call per received frame decodes it, routes each book
 //! message to its symbol's book and applies it; the summary says what changed.
 
-use super::{Batch, FrameKind, Venue};
+use super::{Batch, FrameKind, Quote, Venue};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::{OosReason, SeqRule};
 use crate::book::{Book, BookConfig, BookError, Outcome};
@@ -87,6 +87,8 @@ pub struct Feed {
     conn_seq: Option<i64>,
     depth_fixed: bool,
     stats: FeedStats,
+    quote: Quote,
+    quote_sym: Vec<u8>,
 }
 
 fn venue_config(v: Venue) -> BookConfig {
@@ -152,6 +154,8 @@ impl Feed {
             conn_seq: None,
             depth_fixed: opts.max_depth.is_some(),
             stats: FeedStats::default(),
+            quote: Quote::default(),
+            quote_sym: Vec::new(),
         }
     }
 
@@ -188,6 +192,12 @@ impl Feed {
         self.conn_seq = None;
     }
 
+    /// Symbol and fields of the last best-bid/offer or trade frame (what `FrameKind::Bbo` /
+    /// `FrameKind::Trade` in the last summary refer to).
+    pub fn last_quote(&self) -> (&[u8], &Quote) {
+        (&self.quote_sym, &self.quote)
+    }
+
     /// What the last `on_frame`/`on_snapshot` did.
     pub fn last_summary(&self) -> &FrameSummary {
         &self.summary
@@ -219,6 +229,14 @@ impl Feed {
             return Err(e.into());
         }
         self.summary.kind = self.batch.kind;
+        if matches!(self.batch.kind, FrameKind::Bbo | FrameKind::Trade) {
+            // The symbol is a range of this frame, which the caller may reuse: keep a copy.
+            let q = self.batch.quote;
+            self.quote_sym.clear();
+            self.quote_sym
+                .extend_from_slice(frame.get(q.sym.0 as usize..q.sym.1 as usize).unwrap_or_default());
+            self.quote = q;
+        }
         if let Some(s) = self.batch.conn_seq {
             if let Some(last) = self.conn_seq {
                 if s != last + 1 {
