@@ -96,13 +96,18 @@ fn venue_config(v: Venue) -> BookConfig {
     // the real captures ever crosses); users can turn it off with `check_crossed`.
     let mut c = BookConfig { check_crossed: true, ..BookConfig::default() };
     match v {
+        // Binance diffs touch every depth, so levels beyond the snapshot accumulate for as long as
+        // the stream runs; 5000 (the deepest REST snapshot) bounds memory without losing anything
+        // a snapshot could have vouched for.
         Venue::BinanceSpot => {
             c.seq = SeqRule::BinanceSpot;
             c.rest_snapshot = true;
+            c.max_depth = 5000;
         }
         Venue::BinanceUsdm => {
             c.seq = SeqRule::BinanceFutures;
             c.rest_snapshot = true;
+            c.max_depth = 5000;
         }
         Venue::Okx => {
             c.seq = SeqRule::PrevLinked;
