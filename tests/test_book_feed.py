@@ -187,3 +187,58 @@ def test_binance_side_streams_become_small_events() -> None:
     kline = '{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{"t":1,"s":"X","o":"1"}}}'
     assert feed.on_frame(kline) == ("other", (), None)
     assert len(feed) == 0
+
+
+KRAKEN_V2_BIDS = [
+    ("45283.5", "0.10000000"),
+    ("45283.4", "1.54582015"),
+    ("45282.1", "0.10000000"),
+    ("45281.0", "0.10000000"),
+    ("45280.3", "1.54592586"),
+    ("45279.0", "0.07990000"),
+    ("45277.6", "0.03310103"),
+    ("45277.5", "0.30000000"),
+    ("45277.3", "1.54602737"),
+    ("45276.6", "0.15445238"),
+]
+KRAKEN_V2_ASKS = [
+    ("45285.2", "0.00100000"),
+    ("45286.4", "1.54571953"),
+    ("45286.6", "1.54571109"),
+    ("45289.6", "1.54560911"),
+    ("45290.2", "0.15890660"),
+    ("45291.8", "1.54553491"),
+    ("45294.7", "0.04454749"),
+    ("45296.1", "0.35380000"),
+    ("45297.5", "0.09945542"),
+    ("45299.5", "0.18772827"),
+]
+
+
+def _kraken_v2(shorten: bool) -> str:
+    """The Kraken v2 guide's snapshot (checksum 3310070434); `shorten` writes the numbers as a float
+    printer would ("0.1", "45281"), which is what the precision options are for."""
+
+    def num(t: str) -> str:
+        return repr(float(t)).removesuffix(".0") if shorten else t
+
+    def side(levels: list[tuple[str, str]]) -> str:
+        return ",".join(f'{{"price":{num(p)},"qty":{num(q)}}}' for p, q in levels)
+
+    return (
+        '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":['
+        + side(KRAKEN_V2_BIDS)
+        + '],"asks":['
+        + side(KRAKEN_V2_ASKS)
+        + '],"checksum":3310070434}]}'
+    )
+
+
+def test_kraken_v2_checksum_uses_received_text_or_the_instrument_precision() -> None:
+    assert BookFeed("kraken").on_frame(_kraken_v2(False))[1] == (("BTC/USD", "applied"),)
+    shortened = _kraken_v2(True)
+    assert '"qty":0.1}' in shortened
+    assert BookFeed("kraken").on_frame(shortened)[1] == (("BTC/USD", "checksum_mismatch"),)
+    feed = BookFeed("kraken", checksum_price_decimals=1, checksum_qty_decimals=8)
+    assert feed.on_frame(shortened)[1] == (("BTC/USD", "applied"),)
+    assert feed.book("BTC/USD").checksum() == 3310070434
