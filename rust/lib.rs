@@ -3,9 +3,11 @@
 //! The pure-Rust modules below know nothing of Python, so `cargo test` and criterion run without an
 //! interpreter. `py` (feature `python`) is the only layer that touches pyo3.
 
+pub mod book;
 pub mod build;
 pub mod codec;
 pub mod sign;
+pub mod venue;
 
 #[cfg(feature = "python")]
 mod py;

@@ -5,7 +5,7 @@ this package is the thin Python layer around it.
 """
 
 from tickwire import errors
-from tickwire._core import build_info
+from tickwire._core import BookFeed, OrderBook, build_info
 
-__all__ = ["build_info", "errors"]
+__all__ = ["BookFeed", "OrderBook", "build_info", "errors"]
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
-//! Frame codecs: decompression and binary (SBE) decoding of received frames.
+//! Frame codecs: JSON scanning, decompression and binary (SBE) decoding of received frames.
 
 pub mod error;
 pub mod inflate;
+pub mod json;
 pub mod sbe;

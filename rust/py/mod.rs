@@ -5,6 +5,7 @@ use pyo3::types::PyDict;
 
 pub(crate) mod auth;
 pub(crate) mod errors;
+mod feed;
 mod venues;
 
 #[pyfunction]
@@ -27,6 +28,7 @@ fn _panic_for_test(message: &str) -> PyResult<()> {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    feed::register(m)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     auth::register(m)?;

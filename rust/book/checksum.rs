@@ -1,0 +1,278 @@
+//! Venue book checksums, rebuilt from the book without allocating.
+//!
+//! Each venue hashes a text made of its own number strings, so a level's text is re-created from
+//! its mantissa and the decimals it was written with (see `num::format_fixed`). The text goes into
+//! a stack buffer and is hashed once.
+
+use super::num::{digits_rev, format_fixed, rescale_exact};
+use super::side::{Level, Side};
+
+/// Which checksum a venue sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumKind {
+    #[default]
+    None,
+    /// Top 25 interleaved `bidPx:bidSz:askPx:askSz`, CRC32 as signed i32 (OKX v5).
+    Okx,
+    /// Top 10 asks then top 10 bids, '.' and leading zeros removed, CRC32 unsigned (Kraken v1/v2).
+    Kraken,
+    /// Top 25 interleaved, ask amounts negative, CRC32 signed (Bitfinex).
+    Bitfinex,
+}
+
+/// How to write numbers back: the decimals as received, or a fixed instrument precision (what
+/// Kraken's v2 sample client does for JSON numbers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fmt {
+    pub price_scale: u8,
+    pub qty_scale: u8,
+    pub price_decimals: Option<u8>,
+    pub qty_decimals: Option<u8>,
+}
+
+/// One level's text (two numbers of at most 42 bytes, separators), hashed as it is built: no
+/// per-book buffer to fill or zero.
+struct Out {
+    buf: [u8; 96],
+    n: usize,
+}
+
+impl Out {
+    #[inline]
+    fn new() -> Self {
+        Out { buf: [0; 96], n: 0 }
+    }
+
+    #[inline]
+    fn push(&mut self, b: &[u8]) {
+        self.buf[self.n..self.n + b.len()].copy_from_slice(b);
+        self.n += b.len();
+    }
+
+    #[inline]
+    fn flush(&mut self, h: &mut crc32fast::Hasher) {
+        h.update(&self.buf[..self.n]);
+        self.n = 0;
+    }
+}
+
+#[inline]
+fn text(mant: i64, scale: u8, wrote: u8, b: &mut [u8; 48]) -> usize {
+    format_fixed(mant, scale, wrote, b)
+}
+
+/// Decimals needed to write a value without trailing zeros.
+#[inline]
+fn minimal(mant: i64, scale: u8) -> u8 {
+    let mut m = mant;
+    let mut d = scale;
+    while d > 0 && m % 10 == 0 {
+        m /= 10;
+        d -= 1;
+    }
+    d
+}
+
+#[inline]
+fn push_level(out: &mut Out, side: &Side, l: &Level, f: &Fmt, neg_qty: bool, minimal_text: bool) {
+    let mut b = [0u8; 48];
+    let price = side.price_of(l);
+    let pw = if minimal_text { minimal(price, f.price_scale) } else { f.price_decimals.unwrap_or(l.pw) };
+    let n = text(price, f.price_scale, pw, &mut b);
+    out.push(&b[..n]);
+    out.push(b":");
+    let q = if neg_qty { -l.qty } else { l.qty };
+    let qw = if minimal_text { minimal(q, f.qty_scale) } else { f.qty_decimals.unwrap_or(l.qw) };
+    let n = text(q, f.qty_scale, qw, &mut b);
+    out.push(&b[..n]);
+}
+
+fn interleaved(bids: &Side, asks: &Side, f: &Fmt, neg_asks: bool, minimal_text: bool) -> i32 {
+    let mut h = crc32fast::Hasher::new();
+    let mut out = Out::new();
+    let mut bi = bids.iter().take(25);
+    let mut ai = asks.iter().take(25);
+    let mut first = true;
+    loop {
+        let b = bi.next();
+        let a = ai.next();
+        if b.is_none() && a.is_none() {
+            break;
+        }
+        for (l, side, neg) in [(b, bids, false), (a, asks, neg_asks)] {
+            if let Some(l) = l {
+                if !first {
+                    out.push(b":");
+                }
+                first = false;
+                push_level(&mut out, side, l, f, neg, minimal_text);
+                out.flush(&mut h);
+            }
+        }
+    }
+    h.finalize() as i32
+}
+
+/// OKX v5 `books` checksum (signed).
+pub fn okx(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
+    interleaved(bids, asks, f, false, false)
+}
+
+/// Bitfinex checksum (signed). Bitfinex numbers are JavaScript numbers, written without trailing
+/// zeros and never in exponent form for this hash, which the minimal fixed text reproduces.
+pub fn bitfinex(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
+    interleaved(bids, asks, f, true, true)
+}
+
+#[inline]
+fn push_digits(out: &mut Out, mant: i64, scale: u8, wrote: u8) {
+    // Removing '.' and leading zeros from the text leaves the integer value at `wrote` decimals.
+    let mut tmp = [0u8; 40];
+    let k = digits_rev(rescale_exact(mant, scale, wrote).unsigned_abs(), &mut tmp);
+    for j in (0..k).rev() {
+        out.buf[out.n] = tmp[j];
+        out.n += 1;
+    }
+}
+
+/// Kraken v1/v2 `book` checksum (unsigned).
+pub fn kraken(bids: &Side, asks: &Side, f: &Fmt) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    let mut out = Out::new();
+    for side in [asks, bids] {
+        for l in side.iter().take(10) {
+            push_digits(&mut out, side.price_of(l), f.price_scale, f.price_decimals.unwrap_or(l.pw));
+            push_digits(&mut out, l.qty, f.qty_scale, f.qty_decimals.unwrap_or(l.qw));
+            out.flush(&mut h);
+        }
+    }
+    h.finalize()
+}
+
+/// The checksum of `kind` over the book, widened to i64 so signed and unsigned venues compare
+/// the same way (`None` for `ChecksumKind::None`).
+pub fn compute(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt) -> Option<i64> {
+    match kind {
+        ChecksumKind::None => None,
+        ChecksumKind::Okx => Some(okx(bids, asks, f) as i64),
+        ChecksumKind::Kraken => Some(kraken(bids, asks, f) as i64),
+        ChecksumKind::Bitfinex => Some(bitfinex(bids, asks, f) as i64),
+    }
+}
+
+/// Normalises a received checksum value to the same i64 domain as `compute` for `kind`: Kraken
+/// sends unsigned text, OKX and Bitfinex signed integers.
+pub fn normalise(kind: ChecksumKind, v: i64) -> i64 {
+    match kind {
+        ChecksumKind::Kraken => v as u32 as i64,
+        _ => v as i32 as i64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::num::parse_dec;
+
+    const S: u8 = 8;
+
+    fn side(ask: bool, levels: &[(&str, &str)]) -> Side {
+        let mut s = Side::new(ask);
+        for (p, q) in levels {
+            let p = parse_dec(p.as_bytes()).unwrap();
+            let q = parse_dec(q.as_bytes()).unwrap();
+            let key = s.key_of(p.at_scale(S).unwrap());
+            s.set(key, q.at_scale(S).unwrap(), p.wrote, q.wrote);
+        }
+        s
+    }
+
+    fn fmt() -> Fmt {
+        Fmt { price_scale: S, qty_scale: S, price_decimals: None, qty_decimals: None }
+    }
+
+    // venues.md §8 (OKX docs string, OKEx SDK value).
+    #[test]
+    fn okx_published_vector() {
+        let b = side(false, &[("3366.1", "7"), ("3366", "6")]);
+        let a = side(true, &[("3366.8", "9"), ("3368", "8")]);
+        assert_eq!(crc32fast::hash(b"3366.1:7:3366.8:9:3366:6:3368:8") as i32, -1881014294);
+        assert_eq!(okx(&b, &a, &fmt()), -1881014294);
+    }
+
+    // OKX doc example 2: one side runs out, the other continues.
+    #[test]
+    fn okx_uneven_sides_string() {
+        let b = side(false, &[("3366.1", "7")]);
+        let a = side(true, &[("3366.8", "9"), ("3368", "8"), ("3372", "8")]);
+        assert_eq!(okx(&b, &a, &fmt()), crc32fast::hash(b"3366.1:7:3366.8:9:3368:8:3372:8") as i32);
+    }
+
+    // venues.md §8.
+    #[test]
+    fn bitfinex_published_vector() {
+        let b = side(false, &[("6000", "1"), ("5900", "2")]);
+        let a = side(true, &[("6100", "3"), ("6200", "4")]);
+        assert_eq!(bitfinex(&b, &a, &fmt()), 1756193398);
+    }
+
+    // Kraken "Book checksum (WebSocket v2)" guide, full top-10 worked example.
+    #[test]
+    fn kraken_v2_guide_vector() {
+        let b = side(
+            false,
+            &[
+                ("45283.5", "0.10000000"),
+                ("45283.4", "1.54582015"),
+                ("45282.1", "0.10000000"),
+                ("45281.0", "0.10000000"),
+                ("45280.3", "1.54592586"),
+                ("45279.0", "0.07990000"),
+                ("45277.6", "0.03310103"),
+                ("45277.5", "0.30000000"),
+                ("45277.3", "1.54602737"),
+                ("45276.6", "0.15445238"),
+            ],
+        );
+        let a = side(
+            true,
+            &[
+                ("45285.2", "0.00100000"),
+                ("45286.4", "1.54571953"),
+                ("45286.6", "1.54571109"),
+                ("45289.6", "1.54560911"),
+                ("45290.2", "0.15890660"),
+                ("45291.8", "1.54553491"),
+                ("45294.7", "0.04454749"),
+                ("45296.1", "0.35380000"),
+                ("45297.5", "0.09945542"),
+                ("45299.5", "0.18772827"),
+            ],
+        );
+        assert_eq!(kraken(&b, &a, &fmt()), 3310070434);
+    }
+
+    // Kraken "Book checksum (WebSocket v1)" guide example.
+    #[test]
+    fn kraken_v1_guide_vector() {
+        let asks: Vec<(String, &str)> =
+            (0..10).map(|i| (format!("0.0{}", 5005 + 5 * i), "0.00000500")).collect();
+        let bids = [
+            "0.05000", "0.04995", "0.04990", "0.04980", "0.04975", "0.04970", "0.04965", "0.04960",
+            "0.04955", "0.04950",
+        ];
+        let a = side(true, &asks.iter().map(|(p, q)| (p.as_str(), *q)).collect::<Vec<_>>());
+        let b = side(false, &bids.iter().map(|p| (*p, "0.00000500")).collect::<Vec<_>>());
+        assert_eq!(kraken(&b, &a, &fmt()), 974947235);
+    }
+
+    #[test]
+    fn kraken_precision_override_writes_fixed_decimals() {
+        // "1.7e-05" written with qty precision 8 is "0.00001700" -> "1700".
+        let b = side(false, &[("1.5", "1.7e-05")]);
+        let a = Side::new(true);
+        let f = Fmt { price_decimals: Some(1), qty_decimals: Some(8), ..fmt() };
+        assert_eq!(kraken(&b, &a, &f), crc32fast::hash(b"151700"));
+        assert_eq!(kraken(&b, &a, &fmt()), crc32fast::hash(b"1517"));
+    }
+}

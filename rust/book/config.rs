@@ -1,0 +1,111 @@
+//! The types around a book: its settings, errors, per-message outcomes and counters.
+
+use super::checksum::ChecksumKind;
+use super::num::{Dec, NumError};
+use super::sync::SeqRule;
+use thiserror::Error;
+
+/// One level of a message as parsed, before conversion to the book's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RawLevel {
+    pub ask: bool,
+    pub px: Dec,
+    pub qty: Dec,
+}
+
+/// Per-book settings, normally derived from the venue and the instrument.
+#[derive(Debug, Clone)]
+pub struct BookConfig {
+    /// Fixed price decimals; `None` = auto (see module docs).
+    pub price_decimals: Option<u8>,
+    /// Fixed quantity decimals; `None` = auto.
+    pub qty_decimals: Option<u8>,
+    /// Levels kept per side; the book is cut to this after every message (Kraken's subscribed depth
+    /// must be set here). 0 = unlimited.
+    pub max_depth: usize,
+    pub checksum: ChecksumKind,
+    /// Decimals the venue's checksum text uses when they are fixed per instrument (Kraken v2 with
+    /// JSON numbers); `None` = the decimals each number was received with.
+    pub checksum_price_decimals: Option<u8>,
+    pub checksum_qty_decimals: Option<u8>,
+    pub seq: SeqRule,
+    /// Snapshots come from a separate request (Binance REST, HTX REQ): diffs before the snapshot
+    /// are buffered and replayed instead of dropped.
+    pub rest_snapshot: bool,
+    /// Treat best bid >= best ask after a message as out of sync.
+    pub check_crossed: bool,
+    /// Bound on buffered diff levels while waiting for a snapshot.
+    pub max_buffered_levels: usize,
+    /// Round quantities to at most this many decimals (half-even) instead of failing. Off by
+    /// default; the HTX profile turns it on because HTX sends float noise like
+    /// 3307.9982700421942 next to 4216113.02, which no 64-bit mantissa holds together. Every
+    /// rounded value is counted in `BookStats::rounded`.
+    pub round_qty_decimals: Option<u8>,
+}
+
+impl Default for BookConfig {
+    fn default() -> Self {
+        BookConfig {
+            price_decimals: None,
+            qty_decimals: None,
+            max_depth: 0,
+            checksum: ChecksumKind::None,
+            checksum_price_decimals: None,
+            checksum_qty_decimals: None,
+            seq: SeqRule::None,
+            rest_snapshot: false,
+            check_crossed: false,
+            max_buffered_levels: 200_000,
+            round_qty_decimals: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BookError {
+    #[error(transparent)]
+    Num(#[from] NumError),
+    #[error("negative quantity in a book level")]
+    NegativeQuantity,
+    #[error("a value needs {needed} decimals but the book's {what} scale is fixed at {allowed}")]
+    ScaleFixed { what: &'static str, needed: u8, allowed: u8 },
+    #[error("rescaling the book to {0} decimals would overflow a 64-bit mantissa")]
+    RescaleOverflow(u8),
+    #[error("diff buffer full while waiting for a snapshot ({0} levels); older diffs dropped")]
+    BufferFull(usize),
+}
+
+/// What a message did to the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Kept for replay after the coming snapshot.
+    Buffered,
+    /// Already covered by the snapshot; ignored.
+    Stale,
+    /// Book is not synced and the venue resends snapshots in-stream: dropped.
+    Ignored,
+    /// Messages were lost (or a snapshot is older than the buffered diffs): fetch a new snapshot.
+    Gap,
+    ChecksumMismatch {
+        expected: i64,
+        computed: i64,
+    },
+    Crossed,
+}
+
+/// Counters a feed reports per book.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BookStats {
+    pub snapshots: u64,
+    pub diffs_applied: u64,
+    pub buffered: u64,
+    pub stale: u64,
+    pub ignored: u64,
+    pub gaps: u64,
+    pub checksum_ok: u64,
+    pub checksum_fail: u64,
+    pub crossed: u64,
+    pub rescales: u64,
+    pub rounded: u64,
+}

@@ -1,0 +1,420 @@
+//! The L2 book engine: exact fixed-point levels, venue sequence rules, checksums, queries.
+//!
+//! Pure Rust; the JSON grammars in `venue/` fill a scratch list of `RawLevel`s per message and call
+//! `Book::apply_snapshot` / `Book::apply_diff`.
+//!
+//! Scale: each book keeps prices and quantities as i64 mantissas at a per-book number of decimals.
+//! With `price_decimals`/`qty_decimals` set (from the instrument config) the scale is fixed and a
+//! value needing more decimals is a typed error. Left `None`, the scale starts at whatever the
+//! first snapshot needs and only ever widens: when a later value needs more decimals, the whole
+//! book is rescaled (checked for overflow first). Widening is rare (it happens once per new
+//! precision) and keeps every value exact without forcing users to know tick sizes up front.
+//!
+//! Atomicity: a message is converted into a reusable staging buffer first; only when every level
+//! converted (and the sequence check passed) is the book touched. A checksum is verified after the
+//! apply; a mismatch marks the book out of sync.
+
+pub mod checksum;
+mod config;
+pub mod num;
+mod query;
+pub mod side;
+pub mod sync;
+
+use checksum::Fmt;
+use num::{MAX_DECIMALS, POW10};
+use side::{Level, Side};
+use sync::{check, OosReason, SeqInfo, SyncState, Verdict, NO_SEQ};
+
+pub use config::{BookConfig, BookError, BookStats, Outcome, RawLevel};
+pub use query::Impact;
+
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    ask: bool,
+    px: i64,
+    qty: i64,
+    pw: u8,
+    qw: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Book {
+    pub(crate) bids: Side,
+    pub(crate) asks: Side,
+    price_scale: u8,
+    qty_scale: u8,
+    cfg: BookConfig,
+    state: SyncState,
+    id: i64,
+    fresh: bool,
+    stats: BookStats,
+    stage: Vec<Staged>,
+    buf_levels: Vec<RawLevel>,
+    buf_msgs: Vec<(SeqInfo, usize, usize)>,
+}
+
+impl Book {
+    pub fn new(cfg: BookConfig) -> Self {
+        Book {
+            bids: Side::new(false),
+            asks: Side::new(true),
+            price_scale: cfg.price_decimals.unwrap_or(0),
+            qty_scale: cfg.qty_decimals.unwrap_or(0),
+            cfg,
+            state: SyncState::Empty,
+            id: NO_SEQ,
+            fresh: true,
+            stats: BookStats::default(),
+            stage: Vec::new(),
+            buf_levels: Vec::new(),
+            buf_msgs: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &BookConfig {
+        &self.cfg
+    }
+    pub fn state(&self) -> SyncState {
+        self.state
+    }
+    pub fn is_synced(&self) -> bool {
+        self.state == SyncState::Synced
+    }
+    pub fn stats(&self) -> &BookStats {
+        &self.stats
+    }
+    /// Last applied update id (`sync::NO_SEQ` if none).
+    pub fn last_id(&self) -> i64 {
+        self.id
+    }
+    pub fn price_scale(&self) -> u8 {
+        self.price_scale
+    }
+    pub fn qty_scale(&self) -> u8 {
+        self.qty_scale
+    }
+    pub fn bids(&self) -> &Side {
+        &self.bids
+    }
+    pub fn asks(&self) -> &Side {
+        &self.asks
+    }
+    /// Changes the depth cap (e.g. Kraken's subscribed depth learnt from the channel name).
+    pub fn set_max_depth(&mut self, depth: usize) {
+        self.cfg.max_depth = depth;
+    }
+
+    /// Marks the book out of sync from outside (e.g. a connection-wide sequence gap).
+    pub fn invalidate(&mut self, reason: OosReason) {
+        if reason == OosReason::Gap {
+            self.stats.gaps += 1;
+        }
+        self.state = SyncState::OutOfSync(reason);
+    }
+
+    /// Forgets everything: levels, buffer, sequence.
+    pub fn reset(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+        self.buf_levels.clear();
+        self.buf_msgs.clear();
+        self.id = NO_SEQ;
+        self.fresh = true;
+        self.state = SyncState::Empty;
+    }
+
+    fn fmt(&self) -> Fmt {
+        Fmt {
+            price_scale: self.price_scale,
+            qty_scale: self.qty_scale,
+            price_decimals: self.cfg.checksum_price_decimals,
+            qty_decimals: self.cfg.checksum_qty_decimals,
+        }
+    }
+
+    /// The checksum of the current book in the configured venue's scheme.
+    pub fn checksum(&self) -> Option<i64> {
+        checksum::compute(self.cfg.checksum, &self.bids, &self.asks, &self.fmt())
+    }
+
+    /// Converts `levels` into the staging buffer, widening the scale if allowed and needed. On
+    /// error the book is unchanged.
+    fn stage(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
+        let round = self.cfg.round_qty_decimals.unwrap_or(MAX_DECIMALS);
+        // Optimistic single pass at the current scale; only a value needing more decimals (rare:
+        // once per new precision) costs a second pass at the widened scale.
+        let (mut ps, mut qs) = (self.price_scale, self.qty_scale);
+        let rounded = loop {
+            self.stage.clear();
+            let mut rounded = 0;
+            let (mut need_p, mut need_q) = (0u8, 0u8);
+            for l in levels {
+                if l.qty.mant < 0 {
+                    return Err(BookError::NegativeQuantity);
+                }
+                let q = match l.qty.round_to(round) {
+                    Some(r) => {
+                        rounded += 1;
+                        r
+                    }
+                    None => l.qty,
+                };
+                need_p = need_p.max(l.px.dec);
+                need_q = need_q.max(q.dec);
+                if need_p <= ps && need_q <= qs {
+                    let px = l.px.at_scale(ps)?;
+                    let qty = q.at_scale(qs)?;
+                    self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: q.wrote });
+                }
+            }
+            if need_p <= ps && need_q <= qs {
+                break rounded;
+            }
+            ps = self.target_scale(need_p, ps, self.cfg.price_decimals, "price")?;
+            qs = self.target_scale(need_q, qs, self.cfg.qty_decimals, "quantity")?;
+        };
+        if !replace && (ps > self.price_scale || qs > self.qty_scale) {
+            self.rescale(ps, qs)?;
+        } else {
+            self.price_scale = ps;
+            self.qty_scale = qs;
+        }
+        self.stats.rounded += rounded;
+        Ok(())
+    }
+
+    fn target_scale(
+        &self,
+        need: u8,
+        cur: u8,
+        fixed: Option<u8>,
+        what: &'static str,
+    ) -> Result<u8, BookError> {
+        if need <= cur {
+            return Ok(cur);
+        }
+        match fixed {
+            Some(allowed) => Err(BookError::ScaleFixed { what, needed: need, allowed }),
+            // Only a hand-built `Dec` can get here; refusing it keeps the widening loop finite.
+            None if need > MAX_DECIMALS => {
+                Err(BookError::ScaleFixed { what, needed: need, allowed: MAX_DECIMALS })
+            }
+            None => Ok(need),
+        }
+    }
+
+    fn rescale(&mut self, ps: u8, qs: u8) -> Result<(), BookError> {
+        let fp = POW10[(ps - self.price_scale) as usize];
+        let fq = POW10[(qs - self.qty_scale) as usize];
+        for side in [&self.bids, &self.asks] {
+            for l in &side.v {
+                if l.key.checked_mul(fp).is_none() {
+                    return Err(BookError::RescaleOverflow(ps));
+                }
+                if l.qty.checked_mul(fq).is_none() {
+                    return Err(BookError::RescaleOverflow(qs));
+                }
+            }
+        }
+        for side in [&mut self.bids, &mut self.asks] {
+            for l in &mut side.v {
+                l.key *= fp;
+                l.qty *= fq;
+            }
+        }
+        self.price_scale = ps;
+        self.qty_scale = qs;
+        self.stats.rescales += 1;
+        Ok(())
+    }
+
+    fn commit_stage(&mut self) {
+        for s in &self.stage {
+            let side = if s.ask { &mut self.asks } else { &mut self.bids };
+            side.set(side.key_of(s.px), s.qty, s.pw, s.qw);
+        }
+        self.truncate();
+    }
+
+    fn truncate(&mut self) {
+        if self.cfg.max_depth > 0 {
+            self.bids.truncate(self.cfg.max_depth);
+            self.asks.truncate(self.cfg.max_depth);
+        }
+    }
+
+    /// Checksum and crossed-book checks after an apply.
+    fn verify(&mut self, expected: Option<i64>) -> Outcome {
+        if let Some(exp) = expected {
+            if let Some(got) = self.checksum() {
+                let exp = checksum::normalise(self.cfg.checksum, exp);
+                if got != exp {
+                    self.stats.checksum_fail += 1;
+                    self.state = SyncState::OutOfSync(OosReason::Checksum);
+                    return Outcome::ChecksumMismatch { expected: exp, computed: got };
+                }
+                self.stats.checksum_ok += 1;
+            }
+        }
+        if self.cfg.check_crossed {
+            if let (Some(b), Some(a)) = (self.bids.best(), self.asks.best()) {
+                if b.key >= -a.key {
+                    self.stats.crossed += 1;
+                    self.state = SyncState::OutOfSync(OosReason::Crossed);
+                    return Outcome::Crossed;
+                }
+            }
+        }
+        Outcome::Applied
+    }
+
+    /// Replaces the book with a full snapshot whose last update id is `seq.last`, then replays
+    /// buffered diffs by the venue's rule.
+    pub fn apply_snapshot(
+        &mut self,
+        levels: &[RawLevel],
+        seq: SeqInfo,
+        checksum: Option<i64>,
+    ) -> Result<Outcome, BookError> {
+        self.stage(levels, true)?;
+        let stage = std::mem::take(&mut self.stage);
+        let lv = |ask: bool| {
+            stage.iter().filter(move |s| s.ask == ask).map(move |s| Level {
+                key: if ask { -s.px } else { s.px },
+                qty: s.qty,
+                pw: s.pw,
+                qw: s.qw,
+            })
+        };
+        self.bids.load(lv(false));
+        self.asks.load(lv(true));
+        self.stage = stage;
+        self.truncate();
+        self.id = seq.last;
+        self.fresh = true;
+        self.state = SyncState::Synced;
+        self.stats.snapshots += 1;
+        let out = self.verify(checksum);
+        if out != Outcome::Applied || self.buf_msgs.is_empty() {
+            return Ok(out);
+        }
+        self.replay()
+    }
+
+    fn replay(&mut self) -> Result<Outcome, BookError> {
+        let msgs = std::mem::take(&mut self.buf_msgs);
+        let levels = std::mem::take(&mut self.buf_levels);
+        let mut result = Ok(Outcome::Applied);
+        for (k, &(seq, a, b)) in msgs.iter().enumerate() {
+            match check(self.cfg.seq, self.id, self.fresh, &seq) {
+                Verdict::Stale => self.stats.stale += 1,
+                Verdict::Apply => {
+                    if let Err(e) = self.stage(&levels[a..b], false) {
+                        self.state = SyncState::OutOfSync(OosReason::Gap);
+                        result = Err(e);
+                        break;
+                    }
+                    self.commit_stage();
+                    self.note_applied(&seq);
+                }
+                Verdict::Gap => {
+                    // The snapshot does not connect to the buffer (too old, or the buffer itself
+                    // has a hole): keep the diffs from here on for the next snapshot.
+                    self.stats.gaps += 1;
+                    self.state = SyncState::Resyncing;
+                    let base = msgs[k].1;
+                    self.buf_levels.extend_from_slice(&levels[base..]);
+                    for &(s, a, b) in &msgs[k..] {
+                        self.buf_msgs.push((s, a - base, b - base));
+                    }
+                    return Ok(Outcome::Gap);
+                }
+            }
+        }
+        // Give the allocations back so the next resync does not reallocate.
+        self.buf_levels = levels;
+        self.buf_levels.clear();
+        self.buf_msgs = msgs;
+        self.buf_msgs.clear();
+        if result.is_ok() && self.state == SyncState::Synced {
+            return Ok(self.verify(None));
+        }
+        result
+    }
+
+    fn note_applied(&mut self, seq: &SeqInfo) {
+        if seq.last != NO_SEQ {
+            self.id = seq.last;
+        }
+        self.fresh = false;
+        self.stats.diffs_applied += 1;
+    }
+
+    fn buffer(&mut self, levels: &[RawLevel], seq: SeqInfo) -> Result<Outcome, BookError> {
+        if self.buf_levels.len() + levels.len() > self.cfg.max_buffered_levels {
+            let n = self.buf_levels.len();
+            self.buf_levels.clear();
+            self.buf_msgs.clear();
+            return Err(BookError::BufferFull(n));
+        }
+        let a = self.buf_levels.len();
+        self.buf_levels.extend_from_slice(levels);
+        self.buf_msgs.push((seq, a, self.buf_levels.len()));
+        self.stats.buffered += 1;
+        Ok(Outcome::Buffered)
+    }
+
+    /// Applies one diff message (all its levels, in order) under the venue's sequence rule.
+    pub fn apply_diff(
+        &mut self,
+        levels: &[RawLevel],
+        seq: SeqInfo,
+        checksum: Option<i64>,
+    ) -> Result<Outcome, BookError> {
+        match self.state {
+            SyncState::Synced => {}
+            SyncState::Empty | SyncState::Buffering => {
+                if self.cfg.rest_snapshot {
+                    self.state = SyncState::Buffering;
+                    return self.buffer(levels, seq);
+                }
+                self.stats.ignored += 1;
+                return Ok(Outcome::Ignored);
+            }
+            SyncState::OutOfSync(_) | SyncState::Resyncing => {
+                if self.cfg.rest_snapshot {
+                    self.state = SyncState::Resyncing;
+                    return self.buffer(levels, seq);
+                }
+                self.stats.ignored += 1;
+                return Ok(Outcome::Ignored);
+            }
+        }
+        match check(self.cfg.seq, self.id, self.fresh, &seq) {
+            Verdict::Stale => {
+                self.stats.stale += 1;
+                Ok(Outcome::Stale)
+            }
+            Verdict::Gap => {
+                self.stats.gaps += 1;
+                self.state = SyncState::OutOfSync(OosReason::Gap);
+                if self.cfg.rest_snapshot {
+                    // This diff is the first one the next snapshot must connect to.
+                    self.state = SyncState::Resyncing;
+                    self.buffer(levels, seq)?;
+                }
+                Ok(Outcome::Gap)
+            }
+            Verdict::Apply => {
+                self.stage(levels, false)?;
+                self.commit_stage();
+                self.note_applied(&seq);
+                Ok(self.verify(checksum))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! Read-only analytics over a book. Exact integer arithmetic where the answer is a book value
+//! (prices, quantities, cumulative depth); f64 only for derived ratios (mid, microprice, VWAP).
+
+use super::num::to_f64;
+use super::side::Side;
+use super::Book;
+
+/// Result of walking one side for a size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Impact {
+    /// Volume-weighted average price of the filled part.
+    pub vwap: f64,
+    /// Price (mantissa) of the last level touched.
+    pub worst_price: i64,
+    /// Quantity (mantissa) filled; less than asked when the side is too thin.
+    pub filled: i64,
+}
+
+impl Book {
+    /// Best bid as (price, quantity) mantissas.
+    #[inline]
+    pub fn best_bid(&self) -> Option<(i64, i64)> {
+        self.bids.best().map(|l| (l.key, l.qty))
+    }
+
+    /// Best ask as (price, quantity) mantissas.
+    #[inline]
+    pub fn best_ask(&self) -> Option<(i64, i64)> {
+        self.asks.best().map(|l| (-l.key, l.qty))
+    }
+
+    /// Best bid as floats, for display.
+    pub fn best_bid_f64(&self) -> Option<(f64, f64)> {
+        self.best_bid().map(|(p, q)| (to_f64(p, self.price_scale), to_f64(q, self.qty_scale)))
+    }
+
+    pub fn best_ask_f64(&self) -> Option<(f64, f64)> {
+        self.best_ask().map(|(p, q)| (to_f64(p, self.price_scale), to_f64(q, self.qty_scale)))
+    }
+
+    /// Ask minus bid, as a price mantissa.
+    pub fn spread(&self) -> Option<i64> {
+        Some(self.best_ask()?.0 - self.best_bid()?.0)
+    }
+
+    pub fn mid(&self) -> Option<f64> {
+        let (b, a) = (self.best_bid()?.0 as i128, self.best_ask()?.0 as i128);
+        Some((b + a) as f64 / 2.0 / 10f64.powi(self.price_scale as i32))
+    }
+
+    /// Size-weighted mid: leans towards the side with less quantity at the touch.
+    pub fn microprice(&self) -> Option<f64> {
+        let (bp, bq) = self.best_bid()?;
+        let (ap, aq) = self.best_ask()?;
+        let (bq, aq) = (bq as f64, aq as f64);
+        let p = (to_f64(bp, self.price_scale) * aq + to_f64(ap, self.price_scale) * bq) / (aq + bq);
+        Some(p)
+    }
+
+    fn side(&self, ask: bool) -> &Side {
+        if ask {
+            &self.asks
+        } else {
+            &self.bids
+        }
+    }
+
+    /// Copies up to `out.len()` levels from the touch as (price, qty) mantissas; returns how many.
+    pub fn top(&self, ask: bool, out: &mut [(i64, i64)]) -> usize {
+        let s = self.side(ask);
+        let mut n = 0;
+        for (slot, l) in out.iter_mut().zip(s.iter()) {
+            *slot = (s.price_of(l), l.qty);
+            n += 1;
+        }
+        n
+    }
+
+    /// Total quantity of the best `levels` levels.
+    pub fn depth_qty(&self, ask: bool, levels: usize) -> i128 {
+        self.side(ask).iter().take(levels).map(|l| l.qty as i128).sum()
+    }
+
+    /// Total quantity at prices at or better than `limit` (a price mantissa).
+    pub fn depth_within(&self, ask: bool, limit: i64) -> i128 {
+        let s = self.side(ask);
+        let key = s.key_of(limit);
+        s.iter().take_while(|l| l.key >= key).map(|l| l.qty as i128).sum()
+    }
+
+    /// Walks `ask` side (buying) or bid side (selling) for `qty` (mantissa).
+    pub fn impact(&self, ask: bool, qty: i64) -> Option<Impact> {
+        let s = self.side(ask);
+        let mut left = qty as i128;
+        let mut notional: i128 = 0;
+        let mut worst = None;
+        for l in s.iter() {
+            if left <= 0 {
+                break;
+            }
+            let take = left.min(l.qty as i128);
+            let px = s.price_of(l);
+            notional += take * px as i128;
+            left -= take;
+            worst = Some(px);
+        }
+        let filled = qty as i128 - left.max(0);
+        let worst_price = worst?;
+        let vwap = notional as f64 / filled as f64 / 10f64.powi(self.price_scale as i32);
+        Some(Impact { vwap, worst_price, filled: filled as i64 })
+    }
+
+    /// (bid qty − ask qty) / (bid qty + ask qty) over the best `levels` levels, in [-1, 1].
+    pub fn imbalance(&self, levels: usize) -> Option<f64> {
+        let b = self.depth_qty(false, levels) as f64;
+        let a = self.depth_qty(true, levels) as f64;
+        if a + b == 0.0 {
+            None
+        } else {
+            Some((b - a) / (b + a))
+        }
+    }
+}

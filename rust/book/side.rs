@@ -1,0 +1,227 @@
+//! One side of a book: a sorted Vec with the touch at the END.
+//!
+//! Almost all traffic changes levels near the touch, so keeping the best level last makes those
+//! inserts and deletes move only the few elements behind it, and best bid/ask is `last()`. Lookups
+//! scan the first few levels from the touch linearly (they are in one or two cache lines and the
+//! branch is predictable), then fall back to binary search for deep levels. `benches/book.rs`
+//! compares this against a BTreeMap.
+//!
+//! Levels are ordered by `key`, which is the price for bids and the negated price for asks, so both
+//! sides share one ascending order and one search routine.
+
+/// A price level. `pw`/`qw` are the decimals the venue wrote the price and quantity with, kept only
+/// so checksums can rebuild the exact text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Level {
+    pub key: i64,
+    pub qty: i64,
+    pub pw: u8,
+    pub qw: u8,
+}
+
+/// How many levels from the touch are scanned linearly before switching to binary search.
+const LINEAR: usize = 8;
+
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    pub(crate) v: Vec<Level>,
+    ask: bool,
+}
+
+impl Side {
+    pub fn new(ask: bool) -> Self {
+        Side { v: Vec::new(), ask }
+    }
+
+    #[inline]
+    pub fn is_ask(&self) -> bool {
+        self.ask
+    }
+
+    /// The sort key of a price on this side.
+    #[inline]
+    pub fn key_of(&self, price: i64) -> i64 {
+        if self.ask {
+            -price
+        } else {
+            price
+        }
+    }
+
+    /// The price of a level on this side.
+    #[inline]
+    pub fn price_of(&self, l: &Level) -> i64 {
+        if self.ask {
+            -l.key
+        } else {
+            l.key
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+
+    #[inline]
+    pub fn best(&self) -> Option<&Level> {
+        self.v.last()
+    }
+
+    /// Levels from the touch outwards.
+    #[inline]
+    pub fn iter(&self) -> std::iter::Rev<std::slice::Iter<'_, Level>> {
+        self.v.iter().rev()
+    }
+
+    /// `Ok(index)` of `key`, or `Err(insertion index)`.
+    ///
+    /// Linear over the first few levels from the touch, then galloping outwards (8, 16, 32, …
+    /// levels) before a binary search inside the bracket: cost grows with the distance from the
+    /// touch, not with the book's size.
+    #[inline]
+    pub fn find(&self, key: i64) -> Result<usize, usize> {
+        let v = &self.v;
+        let n = v.len();
+        let stop = n.saturating_sub(LINEAR);
+        let mut j = n;
+        while j > stop {
+            let k = v[j - 1].key;
+            if k == key {
+                return Ok(j - 1);
+            }
+            if k < key {
+                return Err(j);
+            }
+            j -= 1;
+        }
+        // Every key in v[hi..] is > key.
+        let mut hi = stop;
+        let mut step = LINEAR;
+        while hi > 0 {
+            let lo = hi.saturating_sub(step);
+            if lo == 0 || v[lo].key <= key {
+                return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
+                    Ok(i) => Ok(lo + i),
+                    Err(i) => Err(lo + i),
+                };
+            }
+            hi = lo;
+            step *= 2;
+        }
+        Err(0)
+    }
+
+    /// Sets the quantity at `key`; 0 removes the level (absent is fine: venues send deletes for
+    /// levels a client may never have seen).
+    #[inline]
+    pub fn set(&mut self, key: i64, qty: i64, pw: u8, qw: u8) {
+        match self.find(key) {
+            Ok(i) => {
+                if qty == 0 {
+                    self.v.remove(i);
+                } else {
+                    let l = &mut self.v[i];
+                    l.qty = qty;
+                    l.pw = pw;
+                    l.qw = qw;
+                }
+            }
+            Err(i) => {
+                if qty != 0 {
+                    self.v.insert(i, Level { key, qty, pw, qw });
+                }
+            }
+        }
+    }
+
+    /// Keeps only the `depth` levels nearest the touch.
+    #[inline]
+    pub fn truncate(&mut self, depth: usize) {
+        let n = self.v.len();
+        if n > depth {
+            self.v.drain(..n - depth);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.v.clear();
+    }
+
+    /// Replaces the contents with `levels` in any order; a repeated price keeps its last entry,
+    /// zero quantities are dropped.
+    pub fn load(&mut self, levels: impl Iterator<Item = Level>) {
+        self.v.clear();
+        self.v.extend(levels);
+        // Stable, so among equal keys the later (more recent) entry stays last.
+        self.v.sort_by_key(|l| l.key);
+        let v = &mut self.v;
+        let mut w = 0;
+        for r in 0..v.len() {
+            if w > 0 && v[w - 1].key == v[r].key {
+                v[w - 1] = v[r];
+            } else {
+                v[w] = v[r];
+                w += 1;
+            }
+        }
+        v.truncate(w);
+        v.retain(|l| l.qty != 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn find_agrees_with_linear_search_everywhere() {
+        let mut s = Side::new(false);
+        for p in (0..300).map(|i| i * 3) {
+            s.set(p, 1, 0, 0);
+        }
+        for key in -2..905 {
+            let expect = match s.v.iter().position(|l| l.key >= key) {
+                Some(i) if s.v[i].key == key => Ok(i),
+                Some(i) => Err(i),
+                None => Err(s.v.len()),
+            };
+            assert_eq!(s.find(key), expect, "key {key}");
+        }
+    }
+
+    #[test]
+    fn asks_keep_lowest_price_at_touch() {
+        let mut s = Side::new(true);
+        for p in [105, 101, 103, 102] {
+            s.set(s.key_of(p), 1, 0, 0);
+        }
+        let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
+        assert_eq!(prices, vec![101, 102, 103, 105]);
+        s.set(s.key_of(101), 0, 0, 0);
+        assert_eq!(s.price_of(s.best().unwrap()), 102);
+        s.truncate(2);
+        let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
+        assert_eq!(prices, vec![102, 103]);
+    }
+
+    #[test]
+    fn load_dedups_keeping_last_and_matches_map() {
+        let mut s = Side::new(false);
+        let input = [(5, 1), (3, 2), (5, 7), (4, 0), (9, 1)];
+        s.load(input.iter().map(|&(k, q)| Level { key: k, qty: q, pw: 0, qw: 0 }));
+        let mut m = BTreeMap::new();
+        for (k, q) in input {
+            m.insert(k, q);
+        }
+        m.retain(|_, q| *q != 0);
+        let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+        assert_eq!(got, m.into_iter().collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,326 @@
+//! Book behaviour against independent references: a naive BTreeMap book, hand-computed queries,
+//! and the venue rules written out longhand.
+
+use super::checksum::ChecksumKind;
+use super::num::parse_dec;
+use super::sync::{OosReason, SeqInfo, SeqRule, SyncState, NO_SEQ};
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn lv(ask: bool, p: &str, q: &str) -> RawLevel {
+    RawLevel { ask, px: parse_dec(p.as_bytes()).unwrap(), qty: parse_dec(q.as_bytes()).unwrap() }
+}
+
+fn seq(first: i64, last: i64) -> SeqInfo {
+    SeqInfo { first, last, prev: NO_SEQ }
+}
+
+fn linked(prev: i64, last: i64) -> SeqInfo {
+    SeqInfo { first: last, last, prev }
+}
+
+/// Reference book: price -> qty per side, exact integers at 4 decimals, no cleverness.
+#[derive(Default, Debug)]
+struct Naive {
+    bids: BTreeMap<i64, i64>,
+    asks: BTreeMap<i64, i64>,
+}
+
+impl Naive {
+    fn set(&mut self, ask: bool, p: i64, q: i64) {
+        let m = if ask { &mut self.asks } else { &mut self.bids };
+        if q == 0 {
+            m.remove(&p);
+        } else {
+            m.insert(p, q);
+        }
+    }
+    fn truncate(&mut self, depth: usize) {
+        while self.bids.len() > depth {
+            let k = *self.bids.keys().next().unwrap();
+            self.bids.remove(&k);
+        }
+        while self.asks.len() > depth {
+            let k = *self.asks.keys().next_back().unwrap();
+            self.asks.remove(&k);
+        }
+    }
+}
+
+fn at4(m: i64, scale: u8) -> i64 {
+    // Book values at its own scale -> 4 decimals (the generator never uses more).
+    if scale >= 4 {
+        m / 10i64.pow((scale - 4) as u32)
+    } else {
+        m * 10i64.pow((4 - scale) as u32)
+    }
+}
+
+fn same(book: &Book, n: &Naive) -> bool {
+    let bids: Vec<(i64, i64)> =
+        book.bids().iter().map(|l| (at4(l.key, book.price_scale()), at4(l.qty, book.qty_scale()))).collect();
+    let asks: Vec<(i64, i64)> =
+        book.asks().iter().map(|l| (at4(-l.key, book.price_scale()), at4(l.qty, book.qty_scale()))).collect();
+    let nb: Vec<(i64, i64)> = n.bids.iter().rev().map(|(&p, &q)| (p, q)).collect();
+    let na: Vec<(i64, i64)> = n.asks.iter().map(|(&p, &q)| (p, q)).collect();
+    bids == nb && asks == na
+}
+
+fn text(m: i64, dec: u32) -> String {
+    let s = format!("{:0>w$}", m, w = dec as usize + 1);
+    if dec == 0 {
+        s
+    } else {
+        let (a, b) = s.split_at(s.len() - dec as usize);
+        format!("{a}.{b}")
+    }
+}
+
+prop_compose! {
+    // Prices cluster near a touch (most traffic is there); decimals vary so the book widens.
+    fn update()(ask in any::<bool>(), off in prop_oneof![4 => 0i64..20, 1 => 0i64..400],
+                q in prop_oneof![1 => Just(0i64), 3 => 1i64..5000], pdec in 0u32..=4, qdec in 0u32..=4)
+        -> (bool, i64, i64, u32, u32) {
+        // Price in 4-dec units, rounded to what `pdec` decimals can express.
+        let unit = 10i64.pow(4 - pdec);
+        let p = if ask { 100_000 + off * 10 } else { 99_990 - off * 10 };
+        let q = q / 10i64.pow(4 - qdec) * 10i64.pow(4 - qdec);
+        (ask, p / unit * unit, q, pdec, qdec)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_streams_match_naive_book(
+        msgs in proptest::collection::vec(proptest::collection::vec(update(), 0..12), 1..60),
+        depth in prop_oneof![Just(0usize), 3usize..30],
+    ) {
+        let mut book = Book::new(BookConfig { max_depth: depth, ..BookConfig::default() });
+        book.apply_snapshot(&[], seq(0, 0), None).unwrap();
+        let mut naive = Naive::default();
+        let mut raw = Vec::new();
+        for m in &msgs {
+            raw.clear();
+            for &(ask, p, q, pd, qd) in m {
+                let ps = text(p / 10i64.pow(4 - pd), pd);
+                let qs = text(q / 10i64.pow(4 - qd), qd);
+                raw.push(lv(ask, &ps, &qs));
+                naive.set(ask, p, q);
+            }
+            if depth > 0 {
+                naive.truncate(depth);
+            }
+            prop_assert_eq!(book.apply_diff(&raw, SeqInfo::default(), None).unwrap(), Outcome::Applied);
+            prop_assert!(same(&book, &naive), "book {:?}\nnaive {:?}", book.bids(), naive);
+        }
+    }
+
+    #[test]
+    fn corrupting_one_level_is_caught_by_the_next_checksum(
+        msgs in proptest::collection::vec(proptest::collection::vec(update(), 1..8), 2..30),
+        victim in any::<prop::sample::Index>(),
+    ) {
+        // The venue's view and ours start equal; one message reaches us with one quantity changed.
+        let cfg = BookConfig { checksum: ChecksumKind::Okx, ..BookConfig::default() };
+        let mut venue = Book::new(cfg.clone());
+        let mut ours = Book::new(cfg);
+        let snap = [lv(false, "9.9", "1"), lv(true, "10.1", "1")];
+        venue.apply_snapshot(&snap, seq(0, 0), None).unwrap();
+        ours.apply_snapshot(&snap, seq(0, 0), venue.checksum()).unwrap();
+        let bad = victim.index(msgs.len());
+        let mut raw = Vec::new();
+        let mut detected = false;
+        for (i, m) in msgs.iter().enumerate() {
+            raw.clear();
+            for &(ask, p, q, pd, qd) in m {
+                raw.push(lv(ask, &text(p / 10i64.pow(4 - pd), pd), &text(q / 10i64.pow(4 - qd), qd)));
+            }
+            venue.apply_diff(&raw, SeqInfo::default(), None).unwrap();
+            let cs = venue.checksum();
+            if i == bad {
+                // Change a quantity to something the venue never sent (never to zero).
+                raw[0].qty = parse_dec(b"777.7777").unwrap();
+            }
+            let out = ours.apply_diff(&raw, SeqInfo::default(), cs).unwrap();
+            if i < bad {
+                prop_assert_eq!(out, Outcome::Applied);
+            }
+            if matches!(out, Outcome::ChecksumMismatch { .. }) {
+                detected = true;
+                break;
+            }
+        }
+        // The checksum covers the top 25 levels per side: if it stayed silent, those must truly be
+        // equal (the corruption went deeper, or a later update overwrote it).
+        if !detected {
+            let top = |b: &Book, ask: bool| {
+                let mut o = [(0i64, 0i64); 25];
+                let n = b.top(ask, &mut o);
+                o[..n].iter().map(|&(p, q)| (at4(p, b.price_scale()), at4(q, b.qty_scale()))).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(top(&venue, false), top(&ours, false));
+            prop_assert_eq!(top(&venue, true), top(&ours, true));
+        }
+    }
+
+    #[test]
+    fn dropping_one_message_is_a_gap(n in 3usize..40, drop in any::<prop::sample::Index>()) {
+        let d = 1 + drop.index(n - 1);
+        for rule in [SeqRule::BinanceSpot, SeqRule::PrevLinked] {
+            let mut b = Book::new(BookConfig { seq: rule, ..BookConfig::default() });
+            b.apply_snapshot(&[lv(false, "1", "1")], seq(0, 0), None).unwrap();
+            let mut gap_at = None;
+            for i in 1..=n as i64 {
+                if i as usize == d { continue; }
+                let s = if rule == SeqRule::BinanceSpot { seq(i, i) } else { linked(i - 1, i) };
+                let out = b.apply_diff(&[lv(false, "1", "2")], s, None).unwrap();
+                if out == Outcome::Gap { gap_at = Some(i); break; }
+                prop_assert_eq!(out, Outcome::Applied);
+            }
+            if d < n { prop_assert_eq!(gap_at, Some(d as i64 + 1)); }
+            else { prop_assert_eq!(gap_at, None); }
+        }
+    }
+}
+
+#[test]
+fn failed_message_leaves_book_untouched() {
+    let mut b = Book::new(BookConfig { qty_decimals: Some(2), ..BookConfig::default() });
+    b.apply_snapshot(&[lv(false, "10", "1"), lv(true, "11", "2")], seq(0, 5), None).unwrap();
+    let before = (b.bids().v.clone(), b.asks().v.clone(), b.last_id());
+    // Second level needs 3 quantity decimals: the first must not have been applied either.
+    let msg = [lv(false, "10.5", "3"), lv(true, "11", "0.001")];
+    assert!(matches!(b.apply_diff(&msg, seq(6, 6), None), Err(BookError::ScaleFixed { .. })));
+    assert_eq!((b.bids().v.clone(), b.asks().v.clone(), b.last_id()), before);
+    assert!(b.is_synced());
+    let neg = [lv(false, "10.5", "-3")];
+    assert_eq!(b.apply_diff(&neg, seq(6, 6), None), Err(BookError::NegativeQuantity));
+    assert_eq!(b.bids().v, before.0);
+}
+
+#[test]
+fn auto_scale_widens_and_keeps_values() {
+    let mut b = Book::new(BookConfig::default());
+    b.apply_snapshot(&[lv(false, "100", "1"), lv(true, "101", "2")], seq(0, 0), None).unwrap();
+    assert_eq!((b.price_scale(), b.qty_scale()), (0, 0));
+    b.apply_diff(&[lv(false, "100.25", "0.5")], SeqInfo::default(), None).unwrap();
+    assert_eq!((b.price_scale(), b.qty_scale()), (2, 1));
+    assert_eq!(b.best_bid(), Some((10025, 5)));
+    assert_eq!(b.best_ask(), Some((10100, 20)));
+    assert_eq!(b.stats().rescales, 1);
+}
+
+#[test]
+fn gap_on_one_book_leaves_another_alone() {
+    let cfg = BookConfig { seq: SeqRule::PrevLinked, ..BookConfig::default() };
+    let (mut x, mut y) = (Book::new(cfg.clone()), Book::new(cfg));
+    for b in [&mut x, &mut y] {
+        b.apply_snapshot(&[lv(false, "1", "1")], linked(-1, 10), None).unwrap();
+    }
+    assert_eq!(x.apply_diff(&[lv(false, "1", "2")], linked(11, 12), None).unwrap(), Outcome::Gap);
+    assert_eq!(y.apply_diff(&[lv(false, "1", "2")], linked(10, 11), None).unwrap(), Outcome::Applied);
+    assert_eq!(x.state(), SyncState::OutOfSync(OosReason::Gap));
+    assert!(y.is_synced());
+    // Out of sync: further diffs are dropped until a snapshot.
+    assert_eq!(x.apply_diff(&[lv(false, "1", "3")], linked(12, 13), None).unwrap(), Outcome::Ignored);
+    x.apply_snapshot(&[lv(false, "1", "4")], linked(-1, 20), None).unwrap();
+    assert!(x.is_synced());
+}
+
+#[test]
+fn binance_buffering_and_too_old_snapshot() {
+    let cfg = BookConfig { seq: SeqRule::BinanceSpot, rest_snapshot: true, ..BookConfig::default() };
+    let mut b = Book::new(cfg);
+    assert_eq!(b.apply_diff(&[lv(false, "1", "1")], seq(100, 102), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.apply_diff(&[lv(false, "2", "1")], seq(103, 105), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.state(), SyncState::Buffering);
+    // Snapshot older than the first buffered event: refetch, buffer kept.
+    assert_eq!(b.apply_snapshot(&[], seq(0, 90), None).unwrap(), Outcome::Gap);
+    assert_eq!(b.state(), SyncState::Resyncing);
+    assert!(!b.is_synced());
+    // A snapshot inside the first event's range connects; 102 covers diff 1, diff 2 applies.
+    assert_eq!(b.apply_snapshot(&[lv(false, "1", "9")], seq(0, 102), None).unwrap(), Outcome::Applied);
+    assert!(b.is_synced());
+    assert_eq!(b.last_id(), 105);
+    assert_eq!(b.best_bid(), Some((2, 1)));
+    assert_eq!(b.depth_qty(false, 10), 10);
+}
+
+#[test]
+fn crossed_book_is_out_of_sync() {
+    let mut b = Book::new(BookConfig { check_crossed: true, ..BookConfig::default() });
+    b.apply_snapshot(&[lv(false, "10", "1"), lv(true, "11", "1")], seq(0, 0), None).unwrap();
+    assert_eq!(b.apply_diff(&[lv(false, "11", "1")], seq(1, 1), None).unwrap(), Outcome::Crossed);
+    assert_eq!(b.state(), SyncState::OutOfSync(OosReason::Crossed));
+}
+
+#[test]
+fn queries_by_hand() {
+    let mut b = Book::new(BookConfig::default());
+    let snap = [
+        lv(false, "99", "1"),
+        lv(false, "98", "3"),
+        lv(false, "97", "5"),
+        lv(true, "101", "2"),
+        lv(true, "102", "4"),
+    ];
+    b.apply_snapshot(&snap, seq(0, 0), None).unwrap();
+    assert_eq!(b.spread(), Some(2));
+    assert_eq!(b.mid(), Some(100.0));
+    // (99*2 + 101*1) / 3
+    assert!((b.microprice().unwrap() - 299.0 / 3.0).abs() < 1e-12);
+    let mut out = [(0, 0); 2];
+    assert_eq!(b.top(false, &mut out), 2);
+    assert_eq!(out, [(99, 1), (98, 3)]);
+    assert_eq!(b.depth_within(false, 98), 4);
+    assert_eq!(b.depth_within(true, 101), 2);
+    // Buy 4: 2 @ 101 + 2 @ 102 = 406 / 4.
+    let im = b.impact(true, 4).unwrap();
+    assert_eq!((im.vwap, im.worst_price, im.filled), (101.5, 102, 4));
+    assert_eq!(b.impact(true, 100).unwrap().filled, 6);
+    // bids 1+3 = 4, asks 2+4 = 6 over two levels.
+    assert_eq!(b.imbalance(2), Some(-0.2));
+}
+
+#[test]
+fn buffer_is_bounded_while_waiting_for_a_snapshot() {
+    let cfg = BookConfig {
+        seq: SeqRule::BinanceSpot,
+        rest_snapshot: true,
+        max_buffered_levels: 3,
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(cfg);
+    let two = [lv(false, "1", "1"), lv(false, "2", "1")];
+    assert_eq!(b.apply_diff(&two, seq(1, 1), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.apply_diff(&two, seq(2, 2), None), Err(BookError::BufferFull(2)));
+    // Older diffs were dropped; buffering resumes and a snapshot connects to the newer ones.
+    assert_eq!(b.apply_diff(&two[..1], seq(3, 3), None).unwrap(), Outcome::Buffered);
+    assert_eq!(b.apply_snapshot(&[lv(true, "5", "1")], seq(0, 2), None).unwrap(), Outcome::Applied);
+    assert_eq!(b.last_id(), 3);
+    assert_eq!(b.best_bid(), Some((1, 1)));
+}
+
+#[test]
+fn binance_gap_while_synced_buffers_for_the_next_snapshot() {
+    let cfg = BookConfig { seq: SeqRule::BinanceSpot, rest_snapshot: true, ..BookConfig::default() };
+    let mut b = Book::new(cfg);
+    b.apply_snapshot(&[lv(false, "1", "1")], seq(0, 10), None).unwrap();
+    assert_eq!(b.apply_diff(&[lv(false, "2", "1")], seq(11, 12), None).unwrap(), Outcome::Applied);
+    // 13..14 lost: the next diff is a gap, kept for the resync.
+    assert_eq!(b.apply_diff(&[lv(false, "3", "1")], seq(15, 16), None).unwrap(), Outcome::Gap);
+    assert_eq!(b.state(), SyncState::Resyncing);
+    assert!(!b.is_synced());
+    assert_eq!(b.apply_diff(&[lv(false, "4", "1")], seq(17, 17), None).unwrap(), Outcome::Buffered);
+    // New snapshot at 15 connects to the buffered 15..16, then 17.
+    assert_eq!(b.apply_snapshot(&[lv(false, "1", "5")], seq(0, 15), None).unwrap(), Outcome::Applied);
+    assert!(b.is_synced());
+    assert_eq!(b.last_id(), 17);
+    let mut top = [(0, 0); 3];
+    assert_eq!(b.top(false, &mut top), 3);
+    assert_eq!(top, [(4, 1), (3, 1), (1, 5)]);
+    assert_eq!(b.stats().gaps, 1);
+}

@@ -1,0 +1,109 @@
+//! Scanner tests: structure, malformed input, and the number fast path against `parse_dec`.
+
+use super::*;
+
+#[test]
+fn walks_objects_arrays_and_skips() {
+    let s = br#" {"a": [1, {"x": "q\"}"}], "b" : "s", "c": [["1.5", 2, "t"], [3e-2, "4"]], "d": null} "#;
+    let mut c = Cur::new(s);
+    c.obj().unwrap();
+    let mut first = true;
+    let mut seen = Vec::new();
+    while let Some(k) = c.key(&mut first).unwrap() {
+        seen.push(k.to_vec());
+        match k {
+            b"b" => assert_eq!(c.string().unwrap(), b"s"),
+            b"c" => {
+                let mut got = Vec::new();
+                c.levels(|p, q| got.push((p, q))).unwrap();
+                assert_eq!(got.len(), 2);
+                assert_eq!((got[0].0.mant, got[0].0.dec, got[0].1.mant), (15, 1, 2));
+                assert_eq!((got[1].0.mant, got[1].0.dec, got[1].1.mant), (3, 2, 4));
+            }
+            _ => c.skip().unwrap(),
+        }
+    }
+    c.end().unwrap();
+    assert_eq!(seen, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]);
+}
+
+#[test]
+fn malformed_input_is_an_error_not_a_panic() {
+    for bad in [&b"{"[..], b"{\"a\"", b"{\"a\":[1,", b"[[\"1\"]]", b"{\"a\" 1}", b"\"abc", b"[[1,2,]"] {
+        let mut c = Cur::new(bad);
+        let r = (|| -> Result<()> {
+            if c.peek()? == b'{' {
+                c.obj()?;
+                let mut f = true;
+                while c.key(&mut f)?.is_some() {
+                    c.skip()?;
+                }
+                Ok(())
+            } else if c.peek()? == b'[' {
+                c.levels(|_, _| {})
+            } else {
+                c.string().map(|_| ())
+            }
+        })();
+        assert!(r.is_err(), "{:?}", std::str::from_utf8(bad));
+    }
+}
+
+#[test]
+fn fast_and_slow_number_paths_agree() {
+    let cases = [
+        "0.00100000",
+        "45285.2",
+        "30316",
+        "30316.0",
+        "0",
+        "-3.50",
+        "1.7e-05",
+        "9.121E-7",
+        "5.0E-7",
+        "12345678901.000000000",
+        "123456789012345678",
+        "0.000000000000000001",
+        "7.",
+        ".5",
+        "1e3",
+    ];
+    for t in cases {
+        for q in [false, true] {
+            let text = if q { format!("\"{t}\"") } else { t.to_owned() };
+            let got = Cur::new(text.as_bytes()).dec();
+            let want = parse_dec(t.as_bytes()).map_err(JsonError::from);
+            assert_eq!(got, want, "{text}");
+        }
+    }
+    for bad in ["\"1.2.3\"", "\"abc\"", "\"\"", "\"1x\""] {
+        assert!(Cur::new(bad.as_bytes()).dec().is_err(), "{bad}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn fast_path_agrees_with_parse_dec(
+        int in "-?[0-9]{0,12}", frac in proptest::option::of("[0-9]{0,20}"),
+        exp in proptest::option::of("[eE][+-]?[0-9]{1,2}"), quoted in proptest::bool::ANY,
+    ) {
+        let mut t = int.clone();
+        if let Some(f) = &frac { t.push('.'); t.push_str(f); }
+        if let Some(e) = &exp { t.push_str(e); }
+        let text = if quoted { format!("\"{t}\"") } else { t.clone() };
+        let got = Cur::new(text.as_bytes()).dec();
+        let want = parse_dec(t.as_bytes()).map_err(JsonError::from);
+        match (&got, &want) {
+            (Ok(g), Ok(w)) => proptest::prop_assert_eq!(g, w, "{}", text),
+            (Err(_), Err(_)) => {}
+            _ => proptest::prop_assert!(false, "{}: {:?} vs {:?}", text, got, want),
+        }
+    }
+}
+
+#[test]
+fn ints() {
+    assert_eq!(parse_int(b"-914047754"), Some(-914047754));
+    assert_eq!(parse_int(b"12a"), None);
+    assert_eq!(parse_u64(b"4105471083"), Some(4105471083));
+}

@@ -1,0 +1,118 @@
+//! Binance spot and USDⓈ-M JSON: raw or combined-stream (`{"stream":…,"data":{…}}`) frames with
+//! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
+
+use super::{span, Batch, FrameKind, Msg};
+use crate::book::num::Dec;
+use crate::book::sync::{SeqInfo, NO_SEQ};
+use crate::codec::json::{Cur, JsonError, Result};
+
+#[derive(Default)]
+struct Ev<'a> {
+    e: &'a [u8],
+    sym: &'a [u8],
+    first: Option<i64>,
+    last: Option<i64>,
+    prev: Option<i64>,
+    last_update_id: Option<i64>,
+    bbo_b: Option<Dec>,
+    bbo_bq: Option<Dec>,
+    bbo_a: Option<Dec>,
+    bbo_aq: Option<Dec>,
+    px: Option<Dec>,
+    qty: Option<Dec>,
+    maker: bool,
+    control: bool,
+}
+
+/// Handles one key of an event object; the cursor is on its value.
+#[inline]
+fn key<'a>(k: &[u8], c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Result<()> {
+    match k {
+        b"e" => ev.e = c.string()?,
+        b"s" => ev.sym = c.string()?,
+        b"U" => ev.first = Some(c.int()?),
+        b"u" => ev.last = Some(c.int()?),
+        b"pu" => ev.prev = Some(c.int()?),
+        b"lastUpdateId" => ev.last_update_id = Some(c.int()?),
+        b"b" | b"bids" | b"a" | b"asks" => {
+            let ask = k[0] == b'a';
+            if c.peek()? == b'[' {
+                c.levels(|p, q| out.push(ask, p, q))?;
+            } else if ask {
+                ev.bbo_a = Some(c.dec()?);
+            } else {
+                ev.bbo_b = Some(c.dec()?);
+            }
+        }
+        b"B" => ev.bbo_bq = Some(c.dec()?),
+        b"A" => ev.bbo_aq = Some(c.dec()?),
+        b"p" => ev.px = Some(c.dec()?),
+        b"q" => ev.qty = Some(c.dec()?),
+        b"m" => ev.maker = c.literal()? == b"true",
+        b"result" | b"id" | b"error" | b"code" => {
+            ev.control = true;
+            c.skip()?
+        }
+        _ => c.skip()?,
+    }
+    Ok(())
+}
+
+fn event<'a>(c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Result<()> {
+    c.obj()?;
+    let mut first = true;
+    while let Some(k) = c.key(&mut first)? {
+        key(k, c, ev, out)?;
+    }
+    Ok(())
+}
+
+pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
+    let mut c = Cur::new(frame);
+    let mut ev = Ev::default();
+    let mut stream: &[u8] = b"";
+    c.obj()?;
+    let mut first = true;
+    while let Some(k) = c.key(&mut first)? {
+        match k {
+            b"data" => event(&mut c, &mut ev, out)?,
+            b"stream" => stream = c.string()?,
+            _ => key(k, &mut c, &mut ev, out)?,
+        }
+    }
+    c.end()?;
+    // Partial-depth payloads (`<symbol>@depth20`) carry no "s": the stream name says the symbol.
+    // The feed upper-cases Binance symbols, so "bnbbtc" and "BNBBTC" name one book.
+    if ev.sym.is_empty() && !stream.is_empty() {
+        ev.sym = stream.split(|&c| c == b'@').next().unwrap_or_default();
+    }
+    let sym = if ev.sym.is_empty() { (0, 0) } else { span(frame, ev.sym) };
+    if ev.e == b"depthUpdate" {
+        let (Some(first), Some(last)) = (ev.first, ev.last) else {
+            return Err(JsonError::Shape("depthUpdate without U/u"));
+        };
+        let seq = SeqInfo { first, last, prev: ev.prev.unwrap_or(NO_SEQ) };
+        let n = out.levels.len() as u32;
+        out.end_msg(Msg { sym, seq, lv: (0, n), ..Msg::default() });
+    } else if let Some(id) = ev.last_update_id {
+        let n = out.levels.len() as u32;
+        let seq = SeqInfo { first: id, last: id, prev: NO_SEQ };
+        out.end_msg(Msg { sym, snapshot: true, seq, lv: (0, n), ..Msg::default() });
+    } else if let (Some(b), Some(bq), Some(a), Some(aq)) = (ev.bbo_b, ev.bbo_bq, ev.bbo_a, ev.bbo_aq) {
+        out.kind = FrameKind::Bbo;
+        out.quote.sym = sym;
+        (out.quote.bid_px, out.quote.bid_qty, out.quote.ask_px, out.quote.ask_qty) = (b, bq, a, aq);
+    } else if ev.e == b"trade" || ev.e == b"aggTrade" {
+        out.kind = FrameKind::Trade;
+        out.quote.sym = sym;
+        out.quote.px = ev.px.ok_or(JsonError::Shape("trade without p"))?;
+        out.quote.qty = ev.qty.ok_or(JsonError::Shape("trade without q"))?;
+        out.quote.buyer_maker = ev.maker;
+    } else if ev.control {
+        out.kind = FrameKind::Control;
+    } else {
+        out.levels.clear();
+        out.kind = FrameKind::Other;
+    }
+    Ok(())
+}

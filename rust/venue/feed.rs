@@ -1,0 +1,344 @@
+//! `Feed`: one venue connection's books. One call per received frame decodes it, routes each book
+//! message to its symbol's book and applies it; the summary says what changed.
+
+use super::{Batch, FrameKind, Quote, Venue};
+use crate::book::checksum::ChecksumKind;
+use crate::book::sync::{OosReason, SeqRule};
+use crate::book::{Book, BookConfig, BookError, Outcome};
+use crate::codec::json::JsonError;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use thiserror::Error;
+
+/// FNV-1a: symbols are short and trusted-size, so a cheap hash beats SipHash here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum FeedError {
+    #[error("malformed frame: {0}")]
+    Json(#[from] JsonError),
+    #[error("book {symbol}: {err}")]
+    Book { symbol: String, err: BookError },
+    #[error("book message without a symbol")]
+    NoSymbol,
+    #[error("payload holds no book snapshot")]
+    NotASnapshot,
+}
+
+/// Options a user may set per feed; `None` keeps the venue default.
+#[derive(Debug, Clone, Default)]
+pub struct FeedOptions {
+    pub price_decimals: Option<u8>,
+    pub qty_decimals: Option<u8>,
+    /// Levels kept per side. Kraken: the subscribed depth (learnt from "book-N" in v1 frames;
+    /// v2 frames do not state it, so set it, default 10 as Kraken's default subscription).
+    pub max_depth: Option<usize>,
+    pub checksum_price_decimals: Option<u8>,
+    pub checksum_qty_decimals: Option<u8>,
+    pub check_crossed: Option<bool>,
+    /// Verify venue checksums (default true).
+    pub verify_checksum: Option<bool>,
+    /// Round quantities to this many decimals instead of failing (`Some(None)` turns the HTX
+    /// default of 10 off).
+    pub round_qty_decimals: Option<Option<u8>>,
+}
+
+/// What one frame did.
+#[derive(Debug, Default)]
+pub struct FrameSummary {
+    pub kind: FrameKind,
+    /// (book index, outcome) per book message, in frame order.
+    pub updates: Vec<(u32, Outcome)>,
+    /// A connection-wide sequence gap invalidated every book (Coinbase).
+    pub conn_gap: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    pub frames: u64,
+    pub book_msgs: u64,
+    pub errors: u64,
+    pub conn_gaps: u64,
+}
+
+pub struct Feed {
+    venue: Venue,
+    base: BookConfig,
+    books: Vec<Book>,
+    names: Vec<Box<[u8]>>,
+    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<Fnv>>,
+    batch: Batch,
+    summary: FrameSummary,
+    conn_seq: Option<i64>,
+    depth_fixed: bool,
+    stats: FeedStats,
+    quote: Quote,
+    quote_sym: Vec<u8>,
+}
+
+fn venue_config(v: Venue) -> BookConfig {
+    // A crossed book after a complete message means a missed update on every venue here (none of
+    // the real captures ever crosses); users can turn it off with `check_crossed`.
+    let mut c = BookConfig { check_crossed: true, ..BookConfig::default() };
+    match v {
+        // Binance diffs touch every depth, so levels beyond the snapshot accumulate for as long as
+        // the stream runs; 5000 (the deepest REST snapshot) bounds memory without losing anything
+        // a snapshot could have vouched for.
+        Venue::BinanceSpot => {
+            c.seq = SeqRule::BinanceSpot;
+            c.rest_snapshot = true;
+            c.max_depth = 5000;
+        }
+        Venue::BinanceUsdm => {
+            c.seq = SeqRule::BinanceFutures;
+            c.rest_snapshot = true;
+            c.max_depth = 5000;
+        }
+        Venue::Okx => {
+            c.seq = SeqRule::PrevLinked;
+            c.checksum = ChecksumKind::Okx;
+        }
+        Venue::Kraken => {
+            c.checksum = ChecksumKind::Kraken;
+            c.max_depth = 10;
+        }
+        Venue::Bybit => c.seq = SeqRule::Increasing,
+        Venue::Coinbase => {}
+        Venue::Htx => {
+            c.seq = SeqRule::PrevLinked;
+            c.rest_snapshot = true;
+            c.round_qty_decimals = Some(10);
+        }
+        Venue::Clarofinlore | Venue::Tradefence => c.seq = SeqRule::PrevLinked,
+    }
+    c
+}
+
+impl Feed {
+    pub fn new(venue: Venue, opts: &FeedOptions) -> Self {
+        let mut base = venue_config(venue);
+        base.price_decimals = opts.price_decimals;
+        base.qty_decimals = opts.qty_decimals;
+        if let Some(d) = opts.max_depth {
+            base.max_depth = d;
+        }
+        base.checksum_price_decimals = opts.checksum_price_decimals;
+        base.checksum_qty_decimals = opts.checksum_qty_decimals;
+        if let Some(c) = opts.check_crossed {
+            base.check_crossed = c;
+        }
+        if let Some(r) = opts.round_qty_decimals {
+            base.round_qty_decimals = r;
+        }
+        if opts.verify_checksum == Some(false) {
+            base.checksum = ChecksumKind::None;
+        }
+        Feed {
+            venue,
+            base,
+            books: Vec::new(),
+            names: Vec::new(),
+            index: HashMap::default(),
+            batch: Batch::default(),
+            summary: FrameSummary::default(),
+            conn_seq: None,
+            depth_fixed: opts.max_depth.is_some(),
+            stats: FeedStats::default(),
+            quote: Quote::default(),
+            quote_sym: Vec::new(),
+        }
+    }
+
+    pub fn venue(&self) -> Venue {
+        self.venue
+    }
+    pub fn stats(&self) -> &FeedStats {
+        &self.stats
+    }
+    pub fn len(&self) -> usize {
+        self.books.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.books.is_empty()
+    }
+    pub fn book_at(&self, i: usize) -> Option<&Book> {
+        self.books.get(i)
+    }
+    pub fn book_at_mut(&mut self, i: usize) -> Option<&mut Book> {
+        self.books.get_mut(i)
+    }
+    pub fn symbol_at(&self, i: usize) -> Option<&[u8]> {
+        self.names.get(i).map(|b| &b[..])
+    }
+    pub fn index_of(&self, symbol: &[u8]) -> Option<usize> {
+        self.index.get(symbol).map(|&i| i as usize)
+    }
+    /// After a reconnect: every book is emptied and waits for a new snapshot, and the connection
+    /// sequence (Coinbase) starts over. Symbols and counters are kept.
+    pub fn reset(&mut self) {
+        for b in &mut self.books {
+            b.reset();
+        }
+        self.conn_seq = None;
+    }
+
+    /// Symbol and fields of the last best-bid/offer or trade frame (what `FrameKind::Bbo` /
+    /// `FrameKind::Trade` in the last summary refer to).
+    pub fn last_quote(&self) -> (&[u8], &Quote) {
+        (&self.quote_sym, &self.quote)
+    }
+
+    /// What the last `on_frame`/`on_snapshot` did.
+    pub fn last_summary(&self) -> &FrameSummary {
+        &self.summary
+    }
+    pub fn book(&self, symbol: &[u8]) -> Option<&Book> {
+        self.index_of(symbol).map(|i| &self.books[i])
+    }
+
+    fn book_index(&mut self, sym: &[u8]) -> u32 {
+        if let Some(&i) = self.index.get(sym) {
+            return i;
+        }
+        let i = self.books.len() as u32;
+        self.books.push(Book::new(self.base.clone()));
+        self.names.push(sym.into());
+        self.index.insert(sym.into(), i);
+        i
+    }
+
+    /// Decodes and applies one received frame (text or, after inflate, binary payload).
+    pub fn on_frame(&mut self, frame: &[u8]) -> Result<&FrameSummary, FeedError> {
+        self.stats.frames += 1;
+        self.summary.updates.clear();
+        self.summary.conn_gap = false;
+        self.batch.clear();
+        if let Err(e) = (self.venue.grammar())(frame, &mut self.batch) {
+            self.stats.errors += 1;
+            self.summary.kind = FrameKind::Other;
+            return Err(e.into());
+        }
+        self.summary.kind = self.batch.kind;
+        if matches!(self.batch.kind, FrameKind::Bbo | FrameKind::Trade) {
+            // The symbol is a range of this frame, which the caller may reuse: keep a copy.
+            let q = self.batch.quote;
+            self.quote_sym.clear();
+            self.quote_sym
+                .extend_from_slice(frame.get(q.sym.0 as usize..q.sym.1 as usize).unwrap_or_default());
+            self.quote = q;
+        }
+        if let Some(s) = self.batch.conn_seq {
+            if let Some(last) = self.conn_seq {
+                if s != last + 1 {
+                    // The lost message may have been for any product: none can be trusted.
+                    for b in &mut self.books {
+                        b.invalidate(OosReason::Gap);
+                    }
+                    self.summary.conn_gap = true;
+                    self.stats.conn_gaps += 1;
+                }
+            }
+            self.conn_seq = Some(s);
+        }
+        self.apply_batch(frame, None)
+    }
+
+    /// Like `on_frame`, for a decoder other than this venue's JSON grammar (Binance SBE, a user's
+    /// own format): `decode` fills the batch from `frame` exactly as a grammar would (symbols as
+    /// byte ranges of `frame`), then the messages are routed and applied.
+    pub fn on_decoded<E>(
+        &mut self,
+        frame: &[u8],
+        decode: impl FnOnce(&[u8], &mut Batch) -> Result<(), E>,
+    ) -> Result<&FrameSummary, FeedError>
+    where
+        FeedError: From<E>,
+    {
+        self.stats.frames += 1;
+        self.summary.updates.clear();
+        self.summary.conn_gap = false;
+        self.batch.clear();
+        if let Err(e) = decode(frame, &mut self.batch) {
+            self.stats.errors += 1;
+            self.summary.kind = FrameKind::Other;
+            return Err(e.into());
+        }
+        self.summary.kind = self.batch.kind;
+        self.apply_batch(frame, None)
+    }
+
+    /// Applies a snapshot fetched out of band (Binance REST depth, HTX REQ reply) to `symbol`.
+    pub fn on_snapshot(&mut self, symbol: &[u8], payload: &[u8]) -> Result<&FrameSummary, FeedError> {
+        self.summary.updates.clear();
+        self.summary.conn_gap = false;
+        self.batch.clear();
+        (self.venue.grammar())(payload, &mut self.batch)?;
+        if self.batch.msgs.len() != 1 || !self.batch.msgs[0].snapshot {
+            return Err(FeedError::NotASnapshot);
+        }
+        self.summary.kind = FrameKind::Book;
+        self.apply_batch(payload, Some(symbol))
+    }
+
+    fn apply_batch(&mut self, frame: &[u8], sym_override: Option<&[u8]>) -> Result<&FrameSummary, FeedError> {
+        let mut first_err = None;
+        let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm);
+        let mut name = [0u8; 64];
+        for k in 0..self.batch.msgs.len() {
+            let m = self.batch.msgs[k];
+            let mut sym = match sym_override {
+                Some(s) => s,
+                None if m.sym.1 > m.sym.0 => &frame[m.sym.0 as usize..m.sym.1 as usize],
+                None => {
+                    first_err.get_or_insert(FeedError::NoSymbol);
+                    continue;
+                }
+            };
+            if upper && sym.len() <= name.len() && sym.iter().any(u8::is_ascii_lowercase) {
+                // Binance names a symbol "BNBBTC" in payloads and "bnbbtc" in stream names.
+                name[..sym.len()].copy_from_slice(sym);
+                name[..sym.len()].make_ascii_uppercase();
+                sym = &name[..sym.len()];
+            }
+            let i = self.book_index(sym);
+            let book = &mut self.books[i as usize];
+            if m.depth > 0 && !self.depth_fixed {
+                book.set_max_depth(m.depth as usize);
+            }
+            let levels = &self.batch.levels[m.lv.0 as usize..m.lv.1 as usize];
+            self.stats.book_msgs += 1;
+            let r = if m.snapshot {
+                book.apply_snapshot(levels, m.seq, m.checksum)
+            } else {
+                book.apply_diff(levels, m.seq, m.checksum)
+            };
+            match r {
+                Ok(o) => self.summary.updates.push((i, o)),
+                Err(err) => {
+                    self.stats.errors += 1;
+                    let symbol = String::from_utf8_lossy(sym).into_owned();
+                    first_err.get_or_insert(FeedError::Book { symbol, err });
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(&self.summary),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Per-venue frame grammars and the feed that routes their output to books.
+//!
+//! A grammar reads one frame's bytes and fills a reusable `Batch`: book messages (levels, sequence
+//! fields, checksum, a byte range naming the symbol) plus a frame kind for everything else (pings,
+//! acks, trades, tickers). Nothing is applied until the whole frame parsed, so a malformed frame
+//! changes no book.
+
+pub mod binance;
+pub mod bybit;
+pub mod coinbase;
+mod feed;
+pub mod htx;
+pub mod kraken;
+pub mod okx;
+pub mod seed;
+
+pub use feed::{Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
+
+use crate::book::num::Dec;
+use crate::book::sync::SeqInfo;
+use crate::book::RawLevel;
+use crate::codec::json::JsonError;
+
+/// The venues whose book feeds tickwire decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Venue {
+    BinanceSpot,
+    BinanceUsdm,
+    Okx,
+    /// Kraken WebSocket v1 and v2 (told apart per frame).
+    Kraken,
+    Bybit,
+    Coinbase,
+    Htx,
+    Clarofinlore,
+    Tradefence,
+}
+
+impl Venue {
+    pub fn parse(name: &str) -> Option<Venue> {
+        Some(match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "binance" | "binancespot" => Venue::BinanceSpot,
+            "binanceusdm" | "binancefutures" => Venue::BinanceUsdm,
+            "okx" => Venue::Okx,
+            "kraken" => Venue::Kraken,
+            "bybit" => Venue::Bybit,
+            "coinbase" => Venue::Coinbase,
+            "htx" | "huobi" => Venue::Htx,
+            "clarofinlore" => Venue::Clarofinlore,
+            "tradefence" => Venue::Tradefence,
+            _ => return None,
+        })
+    }
+}
+
+/// What a frame was, beyond the book messages it carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameKind {
+    #[default]
+    Other,
+    Book,
+    Bbo,
+    Trade,
+    /// A venue ping the client must answer with this value (HTX `{"ping": n}`).
+    Ping(i64),
+    Heartbeat,
+    /// Subscription acks, errors, status events.
+    Control,
+}
+
+/// One book message inside a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Msg {
+    /// Byte range of the symbol in the frame; empty when the caller names the symbol (REST).
+    pub sym: (u32, u32),
+    pub snapshot: bool,
+    pub seq: SeqInfo,
+    pub checksum: Option<i64>,
+    /// Range into `Batch::levels`.
+    pub lv: (u32, u32),
+    /// Subscribed depth when the message states it (Kraken v1 "book-1000"); 0 if not.
+    pub depth: u32,
+}
+
+/// Best bid/offer or trade fields when the frame is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quote {
+    pub sym: (u32, u32),
+    pub bid_px: Dec,
+    pub bid_qty: Dec,
+    pub ask_px: Dec,
+    pub ask_qty: Dec,
+    /// Trades: price, quantity, and whether the buyer was the maker.
+    pub px: Dec,
+    pub qty: Dec,
+    pub buyer_maker: bool,
+}
+
+/// Reusable per-frame scratch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub kind: FrameKind,
+    pub msgs: Vec<Msg>,
+    pub levels: Vec<RawLevel>,
+    /// Connection-wide sequence (Coinbase `sequence_num`).
+    pub conn_seq: Option<i64>,
+    pub quote: Quote,
+}
+
+impl Batch {
+    pub fn clear(&mut self) {
+        self.kind = FrameKind::Other;
+        self.msgs.clear();
+        self.levels.clear();
+        self.conn_seq = None;
+        self.quote = Quote::default();
+    }
+
+    /// Starts a message whose levels are pushed next (`push`); finish it with `end_msg`.
+    #[inline]
+    pub fn begin(&mut self) -> Msg {
+        let n = self.levels.len() as u32;
+        Msg { lv: (n, n), ..Msg::default() }
+    }
+
+    #[inline]
+    pub fn end_msg(&mut self, mut m: Msg) {
+        m.lv.1 = self.levels.len() as u32;
+        self.msgs.push(m);
+        self.kind = FrameKind::Book;
+    }
+
+    #[inline]
+    pub fn push(&mut self, ask: bool, px: Dec, qty: Dec) {
+        self.levels.push(RawLevel { ask, px, qty });
+    }
+}
+
+/// Byte range of `part` inside `whole`; `(0, 0)` ("no symbol") if `part` is empty or is not a
+/// sub-slice of `whole` (a grammar's default `b""` when the field was missing).
+#[inline]
+pub fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    match p.checked_sub(w) {
+        Some(a) if !part.is_empty() && a + part.len() <= whole.len() => (a as u32, (a + part.len()) as u32),
+        _ => (0, 0),
+    }
+}
+
+pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
+
+impl Venue {
+    pub(crate) fn grammar(self) -> Grammar {
+        match self {
+            Venue::BinanceSpot | Venue::BinanceUsdm => binance::decode,
+            Venue::Okx => okx::decode,
+            Venue::Kraken => kraken::decode,
+            Venue::Bybit => bybit::decode,
+            Venue::Coinbase => coinbase::decode,
+            Venue::Htx => htx::decode,
+            Venue::Clarofinlore | Venue::Tradefence => seed::decode,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,341 @@
+//! Grammar + feed behaviour on the message shapes the venues document (venues.md, seed-venues.md),
+//! with published checksum values where the venue gives one.
+
+use super::*;
+use crate::book::sync::{OosReason, SyncState};
+use crate::book::Outcome;
+
+fn feed(v: Venue) -> Feed {
+    Feed::new(v, &FeedOptions::default())
+}
+
+fn outcomes(f: &mut Feed, frame: &str) -> Vec<Outcome> {
+    f.on_frame(frame.as_bytes()).unwrap().updates.iter().map(|u| u.1).collect()
+}
+
+fn kind(f: &mut Feed, frame: &str) -> FrameKind {
+    f.on_frame(frame.as_bytes()).unwrap().kind
+}
+
+#[test]
+fn okx_published_checksum_and_doc_sequence_chain() {
+    let mut f = feed(Venue::Okx);
+    let snap = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["3366.8","9","0","1"],["3368","8","0","1"]],"bids":[["3366.1","7","0","1"],["3366","6","0","1"]],"ts":"1","checksum":-1881014294,"prevSeqId":-1,"seqId":10}]}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let b = f.book(b"BTC-USDT").unwrap();
+    assert_eq!(b.stats().checksum_ok, 1);
+    // Doc chain (10 -> 15), idle heartbeat (15 -> 15), reset (15 -> 3), (3 -> 5).
+    for (prev, seq) in [(10, 15), (15, 15), (15, 3), (3, 5)] {
+        let u = format!(
+            r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[],"bids":[],"ts":"2","prevSeqId":{prev},"seqId":{seq}}}]}}"#
+        );
+        assert_eq!(outcomes(&mut f, &u), vec![Outcome::Applied], "{prev}->{seq}");
+    }
+    let lost = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"3","prevSeqId":6,"seqId":8}]}"#;
+    assert_eq!(outcomes(&mut f, lost), vec![Outcome::Gap]);
+    assert_eq!(f.book(b"BTC-USDT").unwrap().state(), SyncState::OutOfSync(OosReason::Gap));
+    assert_eq!(
+        kind(&mut f, r#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#),
+        FrameKind::Control
+    );
+    assert_eq!(kind(&mut f, "pong"), FrameKind::Heartbeat);
+}
+
+const KRAKEN_V2_GUIDE: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015},{"price":45282.1,"qty":0.10000000},{"price":45281.0,"qty":0.10000000},{"price":45280.3,"qty":1.54592586},{"price":45279.0,"qty":0.07990000},{"price":45277.6,"qty":0.03310103},{"price":45277.5,"qty":0.30000000},{"price":45277.3,"qty":1.54602737},{"price":45276.6,"qty":0.15445238}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54571953},{"price":45286.6,"qty":1.54571109},{"price":45289.6,"qty":1.54560911},{"price":45290.2,"qty":0.15890660},{"price":45291.8,"qty":1.54553491},{"price":45294.7,"qty":0.04454749},{"price":45296.1,"qty":0.35380000},{"price":45297.5,"qty":0.09945542},{"price":45299.5,"qty":0.18772827}],"checksum":3310070434}]}"#;
+
+#[test]
+fn kraken_v2_guide_snapshot_verifies_from_number_text() {
+    let mut f = feed(Venue::Kraken);
+    assert_eq!(outcomes(&mut f, KRAKEN_V2_GUIDE), vec![Outcome::Applied]);
+    let b = f.book(b"BTC/USD").unwrap();
+    assert_eq!(b.stats().checksum_ok, 1);
+    assert_eq!(b.best_bid_f64(), Some((45283.5, 0.1)));
+    // A checksum that does not match marks the book; diffs are then dropped until a snapshot.
+    let bad = r#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0}],"asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
+    assert!(matches!(outcomes(&mut f, bad)[0], Outcome::ChecksumMismatch { expected: 1, .. }));
+    assert_eq!(f.book(b"BTC/USD").unwrap().state(), SyncState::OutOfSync(OosReason::Checksum));
+    assert_eq!(outcomes(&mut f, bad), vec![Outcome::Ignored]);
+    assert_eq!(outcomes(&mut f, KRAKEN_V2_GUIDE), vec![Outcome::Applied]);
+    assert!(f.book(b"BTC/USD").unwrap().is_synced());
+    assert_eq!(kind(&mut f, r#"{"channel":"heartbeat"}"#), FrameKind::Heartbeat);
+    assert_eq!(kind(&mut f, r#"{"method":"pong","req_id":101}"#), FrameKind::Control);
+}
+
+#[test]
+fn kraken_v1_non_book_frames_are_recognised() {
+    let mut f = feed(Venue::Kraken);
+    let ticker = r#"[340,{"a":["5525.40000",1,"1.000"],"b":["5525.10000",1,"1.000"],"c":["5525.10000","0.00398963"]},"ticker","XBT/USD"]"#;
+    assert_eq!(kind(&mut f, ticker), FrameKind::Other);
+    let trade = r#"[0,[["5541.20000","0.15850568","1534614057.321597","s","l",""]],"trade","XBT/USD"]"#;
+    assert_eq!(kind(&mut f, trade), FrameKind::Trade);
+    assert_eq!(kind(&mut f, r#"{"event":"heartbeat"}"#), FrameKind::Heartbeat);
+    assert!(f.is_empty());
+    // Republished levels carry a 4th element "r" and apply like any other.
+    let snap = r#"[1,{"as":[["5541.3","2.5","1534614248.1"]],"bs":[["5541.2","1.5","1534614248.2"]]},"book-10","XBT/USD"]"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let rep = r#"[1,{"a":[["5541.4","1.0","1534614248.3","r"]]},"book-10","XBT/USD"]"#;
+    assert_eq!(outcomes(&mut f, rep), vec![Outcome::Applied]);
+    assert_eq!(f.book(b"XBT/USD").unwrap().asks().len(), 2);
+}
+
+#[test]
+fn kraken_v1_truncates_to_the_depth_named_by_the_channel() {
+    let mut f = feed(Venue::Kraken);
+    let asks: Vec<String> = (0..10).map(|i| format!(r#"["{}.0","1.0","1.1"]"#, 101 + i)).collect();
+    let snap =
+        format!(r#"[7,{{"as":[{}],"bs":[["100.0","1.0","1.1"]]}},"book-10","XBT/USD"]"#, asks.join(","));
+    assert_eq!(outcomes(&mut f, &snap), vec![Outcome::Applied]);
+    // A better ask pushes the worst (110.0) out of the subscribed 10; no delete is sent for it.
+    let upd = r#"[7,{"a":[["100.5","2.0","1.2"]]},"book-10","XBT/USD"]"#;
+    assert_eq!(outcomes(&mut f, upd), vec![Outcome::Applied]);
+    let b = f.book(b"XBT/USD").unwrap();
+    assert_eq!(b.asks().len(), 10);
+    let worst = b.asks().iter().next_back().map(|l| -l.key);
+    assert_eq!(worst, Some(109 * 10i64.pow(b.price_scale() as u32)));
+}
+
+#[test]
+fn bybit_snapshot_delta_and_reset() {
+    let mut f = feed(Venue::Bybit);
+    let snap = r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"],["16493.00","0.100"]],"a":[["16611.00","0.029"],["16612.00","0.213"]],"u":18521288,"seq":7961638724},"cts":1672304484976}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let delta = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0"]],"a":[["16611.00","0.5"]],"u":18521289,"seq":7961638725},"cts":1}"#;
+    assert_eq!(outcomes(&mut f, delta), vec![Outcome::Applied]);
+    let b = f.book(b"BTCUSDT").unwrap();
+    assert_eq!(b.best_bid_f64(), Some((16493.0, 0.1)));
+    assert_eq!(b.best_ask_f64(), Some((16611.0, 0.5)));
+    // Replayed older delta is skipped.
+    assert_eq!(outcomes(&mut f, delta), vec![Outcome::Stale]);
+    // u = 1: service restart, the message overwrites the book.
+    let restart = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":2,"data":{"s":"BTCUSDT","b":[["1.0","1"]],"a":[["2.0","1"]],"u":1,"seq":1},"cts":2}"#;
+    assert_eq!(outcomes(&mut f, restart), vec![Outcome::Applied]);
+    assert_eq!(f.book(b"BTCUSDT").unwrap().bids().len(), 1);
+    assert_eq!(
+        kind(&mut f, r#"{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}"#),
+        FrameKind::Control
+    );
+}
+
+#[test]
+fn coinbase_level2_and_connection_gap() {
+    let mut f = feed(Venue::Coinbase);
+    let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let eth = snap.replace("BTC-USD", "ETH-USD").replace("\"sequence_num\":1", "\"sequence_num\":2");
+    assert_eq!(outcomes(&mut f, &eth), vec![Outcome::Applied]);
+    let upd = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":3,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0"}]}]}"#;
+    assert_eq!(outcomes(&mut f, upd), vec![Outcome::Applied]);
+    assert_eq!(f.book(b"BTC-USD").unwrap().best_bid(), None);
+    // Heartbeats share the connection sequence; skipping 5 loses a message of unknown product.
+    let hb = r#"{"channel":"heartbeats","client_id":"","timestamp":"t","sequence_num":4,"events":[{"current_time":"t","heartbeat_counter":"3"}]}"#;
+    assert_eq!(kind(&mut f, hb), FrameKind::Heartbeat);
+    let s = f.on_frame(upd.replace("\"sequence_num\":3", "\"sequence_num\":6").as_bytes()).unwrap();
+    assert!(s.conn_gap);
+    assert!(!f.book(b"ETH-USD").unwrap().is_synced());
+    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
+}
+
+#[test]
+fn htx_mbp_aligns_req_refresh_with_cached_increments() {
+    let mut f = feed(Venue::Htx);
+    let inc = |prev: i64, seq: i64, px: &str| {
+        format!(
+            r#"{{"ch":"market.btcusdt.mbp.150","ts":1573199608679,"tick":{{"seqNum":{seq},"prevSeqNum":{prev},"bids":[[{px},1.5]],"asks":{{}}}}}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &inc(99, 100, "618.1")), vec![Outcome::Buffered]);
+    assert_eq!(outcomes(&mut f, &inc(100, 101, "618.2")), vec![Outcome::Buffered]);
+    let rep = r#"{"id":"id21","rep":"market.btcusdt.mbp.150","status":"ok","data":{"seqNum":100,"bids":[[618.37,71.594]],"asks":[[645.14,26.75597395914065]]}}"#;
+    assert_eq!(outcomes(&mut f, rep), vec![Outcome::Applied]);
+    let b = f.book(b"btcusdt").unwrap();
+    assert!(b.is_synced());
+    assert_eq!(b.last_id(), 101);
+    assert_eq!(b.bids().len(), 2);
+    assert_eq!(outcomes(&mut f, &inc(101, 102, "618.3")), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &inc(103, 104, "618.4")), vec![Outcome::Gap]);
+    assert_eq!(kind(&mut f, r#"{"ping": 1492420473027}"#), FrameKind::Ping(1492420473027));
+    assert_eq!(
+        kind(&mut f, r#"{"id":"id1","status":"ok","subbed":"market.btcusdt.mbp.150","ts":1}"#),
+        FrameKind::Control
+    );
+}
+
+#[test]
+fn seed_venue_shapes_and_gap() {
+    let mut f = feed(Venue::Clarofinlore);
+    let m = |typ: &str, seq: i64, prev: i64| {
+        format!(
+            r#"{{"channel":"orderbook.btc-usdt","type":"{typ}","seq":{seq},"prev_seq":{prev},"ts":1,"bids":[["100.5","2"]],"asks":[["101","1.25"]]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &m("snapshot", 7, 6)), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &m("update", 8, 7)), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &m("update", 10, 9)), vec![Outcome::Gap]);
+    assert_eq!(outcomes(&mut f, &m("snapshot", 20, 19)), vec![Outcome::Applied]);
+    assert!(f.book(b"btc-usdt").unwrap().is_synced());
+    let mut t = feed(Venue::Tradefence);
+    let tf = r#"{"type":"book","symbol":"AAPL","action":"snapshot","seq":1,"prev_seq":0,"bids":[["189.50","100"]],"asks":[["189.52","300"]]}"#;
+    assert_eq!(outcomes(&mut t, tf), vec![Outcome::Applied]);
+    assert_eq!(t.book(b"AAPL").unwrap().spread(), Some(2));
+    assert_eq!(
+        kind(&mut t, r#"{"type":"trade","symbol":"AAPL","price":"189.51","size":"5"}"#),
+        FrameKind::Trade
+    );
+}
+
+#[test]
+fn binance_side_streams_become_small_events() {
+    let mut f = feed(Venue::BinanceSpot);
+    let bt = r#"{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#;
+    assert_eq!(kind(&mut f, bt), FrameKind::Bbo);
+    let tr = r#"{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}"#;
+    assert_eq!(kind(&mut f, tr), FrameKind::Trade);
+    assert_eq!(kind(&mut f, r#"{"result":null,"id":1}"#), FrameKind::Control);
+    assert!(f.is_empty());
+    // Partial depth: a top-N snapshot per message, symbol only in the stream name.
+    let part = r#"{"stream":"bnbbtc@depth5@100ms","data":{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}}"#;
+    assert_eq!(outcomes(&mut f, part), vec![Outcome::Applied]);
+    let diff = r#"{"stream":"bnbbtc@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BNBBTC","U":161,"u":162,"b":[["0.0025","1"]],"a":[]}}"#;
+    assert_eq!(outcomes(&mut f, diff), vec![Outcome::Applied]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f.book(b"BNBBTC").unwrap().best_bid_f64(), Some((0.0025, 1.0)));
+    let kl =
+        r#"{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{"t":1,"s":"X","o":"1","B":"2"}}}"#;
+    assert_eq!(kind(&mut f, kl), FrameKind::Other);
+    assert_eq!(f.len(), 1);
+}
+
+#[test]
+fn malformed_frame_changes_nothing() {
+    let mut f = feed(Venue::Okx);
+    let snap = r#"{"arg":{"channel":"books","instId":"X"},"action":"snapshot","data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"ts":"1"}]}"#;
+    f.on_frame(snap.as_bytes()).unwrap();
+    // Valid first level, then a broken second one: the first must not apply.
+    let bad = r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[["1.5","3","0","1"],["1.6",]],"ts":"2"}]}"#;
+    assert!(matches!(f.on_frame(bad.as_bytes()), Err(FeedError::Json(_))));
+    assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 1)));
+    for junk in ["", "{", "[1,", "{\"arg\":5}", "\u{0}"] {
+        assert!(f.on_frame(junk.as_bytes()).is_err(), "{junk:?}");
+    }
+    assert_eq!(f.stats().errors, 6);
+    assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 1)));
+}
+
+#[test]
+fn book_message_without_symbol_is_an_error_not_a_panic() {
+    // Found by the fuzz test below: a missing instId used to yield a bogus byte range.
+    let mut f = feed(Venue::Okx);
+    let frame = r#"{"arg":{"channel":"books"},"action":"snapshot","data":[{"asks":[["2","1","0","1"]],"bids":[],"ts":"1"}]}"#;
+    assert!(matches!(f.on_frame(frame.as_bytes()), Err(FeedError::NoSymbol)));
+    assert!(f.is_empty());
+    assert_eq!(span(b"abc", b""), (0, 0));
+    assert_eq!(span(b"abc", b"zz"), (0, 0));
+}
+
+#[test]
+fn external_decoder_feeds_books_like_a_grammar() {
+    use crate::book::num::Dec;
+    // What a binary (SBE) decoder does: mantissa/exponent levels, symbol bytes inside the frame.
+    let frame = b"\x01\x02BNBBTC";
+    let mut f = feed(Venue::BinanceSpot);
+    let decode = |fr: &[u8], out: &mut Batch| -> Result<(), FeedError> {
+        let mut m = out.begin();
+        m.snapshot = true;
+        m.sym = span(fr, &fr[2..]);
+        m.seq = crate::book::sync::SeqInfo { first: 5, last: 5, prev: crate::book::sync::NO_SEQ };
+        out.push(
+            false,
+            Dec::from_mantissa_exponent(24, -4).unwrap(),
+            Dec::from_mantissa_exponent(10, 0).unwrap(),
+        );
+        out.push(
+            true,
+            Dec::from_mantissa_exponent(26, -4).unwrap(),
+            Dec::from_mantissa_exponent(1, 2).unwrap(),
+        );
+        out.end_msg(m);
+        Ok(())
+    };
+    let s = f.on_decoded(frame, decode).unwrap();
+    assert_eq!(s.updates.as_slice(), &[(0, Outcome::Applied)]);
+    let b = f.book(b"BNBBTC").unwrap();
+    assert_eq!(b.best_bid_f64(), Some((0.0024, 10.0)));
+    assert_eq!(b.best_ask_f64(), Some((0.0026, 100.0)));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEEDS: [(Venue, &str); 6] = [
+        (
+            Venue::Okx,
+            r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["3366.8","9","0","1"]],"bids":[["3366.1","7","0","1"]],"ts":"1","checksum":-1881014294,"prevSeqId":10,"seqId":11}]}"#,
+        ),
+        (
+            Venue::Kraken,
+            r#"[1,{"a":[["5541.4","1.0","1534614248.3","r"]]},{"b":[["5541.2","1.5","1534614248.2"]],"c":"123"},"book-10","XBT/USD"]"#,
+        ),
+        (Venue::Kraken, KRAKEN_V2_GUIDE),
+        (
+            Venue::BinanceSpot,
+            r#"{"stream":"bnbbtc@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}}"#,
+        ),
+        (
+            Venue::Coinbase,
+            r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"}]}]}"#,
+        ),
+        (
+            Venue::Htx,
+            r#"{"ch":"market.btcusdt.mbp.150","ts":1,"tick":{"seqNum":101,"prevSeqNum":100,"bids":[[618.37,71.594]],"asks":[[645.14,2.6e-05]]}}"#,
+        ),
+    ];
+
+    fn snapshot_state(
+        f: &Feed,
+    ) -> Vec<(Vec<u8>, Vec<crate::book::side::Level>, Vec<crate::book::side::Level>)> {
+        (0..f.len())
+            .map(|i| {
+                let b = f.book_at(i).unwrap();
+                (
+                    f.symbol_at(i).unwrap().to_vec(),
+                    b.bids().iter().copied().collect(),
+                    b.asks().iter().copied().collect(),
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Mangled frames (bytes overwritten, cut) never panic, and a single-message frame that errors
+        /// changes no book.
+        #[test]
+        fn mangled_frames_never_panic_and_errors_apply_nothing(
+            which in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+        ) {
+            let (venue, seed) = SEEDS[which];
+            let mut f = feed(venue);
+            // Give each venue a synced book first so applies have something to change.
+            let _ = f.on_frame(seed.replace("\"update\"", "\"snapshot\"").as_bytes());
+            let mut bytes = seed.as_bytes().to_vec();
+            for (i, b) in &edits {
+                let k = i.index(bytes.len());
+                bytes[k] = *b;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c.index(bytes.len() + 1));
+            }
+            let before = snapshot_state(&f);
+            if f.on_frame(&bytes).is_err() {
+                // Books that existed are untouched (a mangled symbol may have named a new, empty one).
+                let after = snapshot_state(&f);
+                prop_assert_eq!(&after[..before.len()], &before[..]);
+                prop_assert!(after[before.len()..].iter().all(|(_, b, a)| b.is_empty() && a.is_empty()));
+            }
+        }
+    }
+}
