@@ -1,0 +1,85 @@
+"""Signature checks done the way the venues' servers do them, independently of tickwire's Rust signers.
+
+Only the standard library (hmac, hashlib, base64) and the ``cryptography`` package are used, so a bug
+in tickwire's signers cannot hide itself by being mirrored here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+
+@dataclass
+class ApiKey:
+    """A key the simulated venue knows. Exactly one of ``secret`` (HMAC) or ``public_key`` (PEM)."""
+
+    key: str
+    secret: bytes | None = field(default=None, repr=False)
+    public_key: bytes | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.secret is not None:
+            return "hmac"
+        pk = self._public()
+        return "ed25519" if isinstance(pk, ed25519.Ed25519PublicKey) else "rsa"
+
+    def _public(self) -> object:
+        assert self.public_key is not None
+        return serialization.load_pem_public_key(self.public_key)
+
+
+def split_signature(params: str) -> tuple[str, str | None]:
+    """Remove ``signature=…`` from a query/body string, keeping every other byte as sent."""
+    kept: list[str] = []
+    sig: str | None = None
+    for part in params.split("&") if params else []:
+        if part.startswith("signature="):
+            sig = part[len("signature=") :]
+        else:
+            kept.append(part)
+    return "&".join(kept), sig
+
+
+def binance_rest_payload(raw_query: str, body: bytes) -> tuple[bytes, str | None]:
+    """Binance REST: the query string concatenated with the body, without the signature parameter."""
+    q, sig_q = split_signature(raw_query)
+    b, sig_b = split_signature(body.decode("latin-1"))
+    return (q + b).encode("latin-1"), sig_q or sig_b
+
+
+def verify_binance(key: ApiKey, payload: bytes, signature: str) -> bool:
+    """HMAC-SHA256 hex (case-insensitive), or Ed25519 / RSA PKCS#1 v1.5 SHA-256 in percent-encoded base64."""
+    if key.secret is not None:
+        want = hmac.new(key.secret, payload, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(want, signature.lower())
+    try:
+        raw = base64.b64decode(unquote(signature), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    pk = key._public()
+    try:
+        if isinstance(pk, ed25519.Ed25519PublicKey):
+            pk.verify(raw, payload)
+        elif isinstance(pk, rsa.RSAPublicKey):
+            pk.verify(raw, payload, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
+
+
+def cloud9_signature(secret_b64: str, path: str, nonce: str) -> str:
+    """Cloud9Trader upgrade header: hex HMAC-SHA256 keyed with the base64-decoded secret over path+nonce."""
+    key = base64.b64decode(secret_b64)
+    return hmac.new(key, (path + nonce).encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,12 @@
+"""Simulated venues, one module each. VENUES maps a venue name to (module, class)."""
+
+from __future__ import annotations
+
+VENUES: dict[str, tuple[str, str]] = {
+    "binance": ("binance", "BinanceSpot"),
+    "binance-usdm": ("binance", "BinanceUsdm"),
+    "okx": ("okx", "Okx"),
+    "kraken": ("kraken", "Kraken"),
+    "htx": ("htx", "Htx"),
+    "cloud9trader": ("cloud9trader", "Cloud9Trader"),
+}

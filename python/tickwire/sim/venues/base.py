@@ -1,0 +1,117 @@
+"""What every simulated venue provides. A venue is one module under ``tickwire.sim.venues``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BookProcess, Instrument, Step
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+
+
+@dataclass
+class VenueConfig:
+    """Knobs shared by all venues. ``time_scale`` multiplies every venue interval and time-out so a
+    test can run Binance's 20 s ping / 60 s pong rule in 0.2 s / 0.6 s; ``timeouts`` overrides one
+    by name (``{"ping_interval": 0.05}``)."""
+
+    seed: int = 1
+    time_scale: float = 1.0
+    timeouts: dict[str, float] = field(default_factory=dict)
+    depth: int | None = None  # levels per side of each simulated book (None: the venue's default)
+
+
+class Venue:
+    name: ClassVar[str]
+    ws_paths: ClassVar[dict[str, str]]
+    has_checksum: ClassVar[bool] = False
+    # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
+    intervals: ClassVar[dict[str, float]] = {}
+    default_instruments: ClassVar[list[Instrument]]
+
+    def __init__(self, config: VenueConfig, instruments: list[Instrument] | None = None) -> None:
+        self.config = config
+        insts = instruments or self.default_instruments
+        if config.depth is not None:
+            insts = [
+                Instrument(i.symbol, i.tick, i.lot, i.mid, config.depth, i.unit)  # small books for tests
+                for i in insts
+            ]
+        self.instruments = {i.symbol: i for i in insts}
+        self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
+        self.endpoints: list[Endpoint] = []
+        # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
+        self.live: dict[str, int] = {}
+
+    def interval(self, name: str) -> float:
+        if name in self.config.timeouts:
+            return self.config.timeouts[name]
+        return self.intervals[name] * self.config.time_scale
+
+    @property
+    def timer_period(self) -> float:
+        """How often ``on_timer`` runs: a fraction of the shortest interval."""
+        vals = [self.interval(k) for k in self.intervals] or [1.0]
+        return max(0.002, min(vals) / 4)
+
+    def subscribers(self, topic: str) -> Iterable[tuple[Endpoint, set[Conn]]]:
+        if topic not in self.live:
+            return ()
+        return [(ep, subs) for ep in self.endpoints if (subs := ep.topics.get(topic))]
+
+    # hooks -------------------------------------------------------------------------------------
+
+    def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        """Check the upgrade request. None accepts; (status, body) refuses with that HTTP status."""
+        return None
+
+    def on_open(self, conn: Conn) -> None:
+        pass
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        pass
+
+    def on_pong(self, conn: Conn, payload: bytes) -> None:
+        if conn.ping_payload is not None and payload == conn.ping_payload:
+            conn.ping_payload = None
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        pass
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        pass
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        return json_response({"error": f"no route {req.method} {req.path}"}, 404)
+
+    def send_malformed(self, conn: Conn) -> None:
+        # Truncated JSON: what a frame cut by a buggy proxy looks like.
+        conn.send_text(b'{"e":"depthUpdate","E":17,"s":')
+
+    def send_server_shutdown(self, conn: Conn) -> None:
+        raise ValueError(f"{self.name} has no server-shutdown announcement")
+
+    # shared helpers ----------------------------------------------------------------------------
+
+    def ws_ping_cycle(self, ep: Endpoint, now: float, every: float, pong_within: float) -> None:
+        """RFC 6455 ping every ``every`` s; cut a client whose pong has not come in ``pong_within`` s."""
+        for c in list(ep.conns.values()):
+            if c.ping_payload is not None and now - c.ping_sent_at > pong_within:
+                c.abort()
+                continue
+            if c.next_ping_at == 0.0:
+                c.next_ping_at = c.opened_at + every
+            if now >= c.next_ping_at and not ep.stalled:
+                c.next_ping_at = now + every
+                if c.ping_payload is None:
+                    c.send_ping(str(ep.now_ms()).encode())
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,303 @@
+"""Binance spot and USDⓈ-M futures market data (venues.md §1.4, §1.6) and a signed REST endpoint (§1.1).
+
+Streams: ``/ws/<stream>``, ``/stream?streams=a/b`` (wrapped ``{"stream","data"}``) and live
+SUBSCRIBE/UNSUBSCRIBE; ``<sym>@depth[@100ms|@1000ms]`` diffs with U/u (and ``pu`` on futures),
+``@bookTicker``, ``@trade``. Every step of the book process is one diff event, so ``U`` of an event is
+always ``u + 1`` of the previous one on a healthy stream. REST ``/api/v3/depth`` answers from the same
+book at the same update id, so the official sync algorithm reconstructs the book exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import orjson
+
+from tickwire.sim.auth import ApiKey, binance_rest_payload, verify_binance
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
+from tickwire.sim.venues.base import Venue
+from tickwire.sim.ws import Conn
+
+DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
+
+
+def _err(code: int, msg: str, status: int = 400) -> Response:
+    return json_response({"code": code, "msg": msg}, status)
+
+
+class BinanceSpot(Venue):
+    name = "binance"
+    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "stream": "/stream"}
+    intervals: ClassVar[dict[str, float]] = {"ping_interval": 20.0, "pong_timeout": 60.0}
+    default_instruments = default_instruments(
+        [
+            ("BTCUSDT", "0.01", "0.00001", "60000", 100),
+            ("ETHUSDT", "0.01", "0.0001", "3000", 100),
+            ("BNBBTC", "0.000001", "0.001", "0.0095", 10),
+        ]
+    )
+    futures = False
+    rest_prefix = "/api/v3"
+    max_incoming_per_s = 5
+    depth_limits: ClassVar[tuple[int, ...]] = ()  # spot: any 1..5000
+    default_limit = 100
+    max_limit = 5000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys: dict[str, ApiKey] = {}
+        self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
+        for sym, inst in self.instruments.items():
+            self.fmt[sym] = self._formats(inst)
+        self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
+        self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.streams = {
+            sym: (tuple(sym.lower() + x for x in DEPTH_SUFFIXES), sym.lower() + "@trade", sym.lower() + "@bookTicker")
+            for sym in self.books
+        }
+
+    def _formats(self, inst: Instrument) -> tuple[Fmt, Fmt]:
+        # Spot prints 8 decimals everywhere; futures prints the instrument's own precision.
+        return Fmt(inst.tick, 8), Fmt(inst.lot, 8)
+
+    def add_key(self, key: ApiKey) -> None:
+        self.keys[key.key] = key
+
+    # WebSocket ---------------------------------------------------------------------------------
+
+    def _route(self, path: str) -> str:
+        for prefix in ("/public", "/market"):
+            if self.futures and path.startswith(prefix + "/"):
+                return path[len(prefix) :]
+        return path
+
+    def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        path = self._route(conn.path)
+        if path == "/ws" or path.startswith("/ws/") or path == "/stream":
+            return None
+        return 404, b'{"code":-1,"msg":"no such path"}'
+
+    def on_open(self, conn: Conn) -> None:
+        path = self._route(conn.path)
+        conn.state["rx"] = []
+        ep = conn.endpoint
+        if path == "/stream":
+            conn.combined = True
+            for s in filter(None, conn.query.get("streams", "").split("/")):
+                ep.subscribe(conn, s)
+        elif path.startswith("/ws/"):
+            for s in filter(None, path[4:].split("/")):
+                ep.subscribe(conn, s)
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        # Incoming-message limit: ping/pong/JSON all count; over it the connection is cut.
+        now = time.monotonic()
+        rx: list[float] = conn.state["rx"]
+        rx.append(now)
+        while rx and now - rx[0] > 1.0:
+            rx.pop(0)
+        if len(rx) > self.max_incoming_per_s:
+            conn.close(reason=b"too many requests")
+            return
+        try:
+            msg = orjson.loads(data)
+            method, rid = msg["method"], msg.get("id")
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            conn.send_text(b'{"error":{"code":3,"msg":"Invalid JSON: malformed request"}}')
+            return
+        ep = conn.endpoint
+        params = msg.get("params", [])
+        if method == "SUBSCRIBE" and isinstance(params, list):
+            for s in params:
+                ep.subscribe(conn, str(s))
+            conn.send_text(orjson.dumps({"result": None, "id": rid}))
+        elif method == "UNSUBSCRIBE" and isinstance(params, list):
+            for s in params:
+                ep.unsubscribe(conn, str(s))
+            conn.send_text(orjson.dumps({"result": None, "id": rid}))
+        elif method == "LIST_SUBSCRIPTIONS":
+            conn.send_text(orjson.dumps({"result": sorted(conn.topics), "id": rid}))
+        else:
+            conn.send_text(orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": rid}))
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
+
+    def send_server_shutdown(self, conn: Conn) -> None:
+        conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
+
+    # publishing --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _send(subs: set[Conn], stream: str, data: bytes) -> None:
+        wrapped: bytes | None = None
+        for c in subs:
+            if c.combined:
+                if wrapped is None:
+                    wrapped = b'{"stream":"' + stream.encode() + b'","data":' + data + b"}"
+                c.send_text(wrapped)
+            else:
+                c.send_text(data)
+
+    def depth_event(self, symbol: str, step: Step, now_ms: int) -> bytes:
+        fp, fq = self.fmt[symbol]
+        b: list[str] = []
+        a: list[str] = []
+        for s, p, q in step.changes:
+            (b if s == BID else a).append(f'["{fp(p)}","{fq(q)}"]')
+        bids, asks = ",".join(b), ",".join(a)
+        if self.futures:
+            return (
+                f'{{"e":"depthUpdate","E":{now_ms},"T":{now_ms},"s":"{symbol}","U":{step.first_id},'
+                f'"u":{step.last_id},"pu":{self.last_u[symbol]},"b":[{bids}],"a":[{asks}]}}'
+            ).encode()
+        return (
+            f'{{"e":"depthUpdate","E":{now_ms},"s":"{symbol}","U":{step.first_id},"u":{step.last_id},'
+            f'"b":[{bids}],"a":[{asks}]}}'
+        ).encode()
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        live = self.live
+        depth_streams, trade_stream, bbo_stream = self.streams[symbol]
+        data: bytes | None = None
+        for stream in depth_streams:
+            if stream not in live:
+                continue
+            for ep, subs in self.subscribers(stream):
+                if ep.book_faults and ep.take_book_fault(symbol) == "gap":
+                    continue
+                if data is None:
+                    data = self.depth_event(symbol, step, ep.now_ms())
+                self._send(subs, stream, data)
+        self.last_u[symbol] = step.last_id
+        if step.trades and trade_stream in live:
+            self._trades(symbol, step, trade_stream)
+        if bbo_stream in live:
+            self._book_ticker(symbol, step, bbo_stream)
+
+    def _trades(self, symbol: str, step: Step, stream: str) -> None:
+        fp, fq = self.fmt[symbol]
+        tail = "}" if self.futures else ',"M":true}'
+        for ep, subs in self.subscribers(stream):
+            t_ms = ep.now_ms()
+            for t in step.trades:
+                m = "true" if t.buyer_maker else "false"
+                msg = (
+                    f'{{"e":"trade","E":{t_ms},"s":"{symbol}","t":{t.id},"p":"{fp(t.price)}",'
+                    f'"q":"{fq(t.qty)}","T":{t_ms},"m":{m}{tail}'
+                )
+                self._send(subs, stream, msg.encode())
+
+    def _book_ticker(self, symbol: str, step: Step, stream: str) -> None:
+        book = self.books[symbol]
+        bb, ba = book.bids.best(), book.asks.best()
+        if bb is None or ba is None:
+            return
+        bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
+        if bbo == self.last_bbo.get(symbol):
+            return
+        self.last_bbo[symbol] = bbo
+        fp, fq = self.fmt[symbol]
+        for ep, subs in self.subscribers(stream):
+            head = f'"e":"bookTicker","E":{ep.now_ms()},"T":{ep.now_ms()},' if self.futures else ""
+            msg = (
+                f'{{{head}"u":{step.last_id},"s":"{symbol}","b":"{fp(bbo[0])}","B":"{fq(bbo[1])}",'
+                f'"a":"{fp(bbo[2])}","A":"{fq(bbo[3])}"}}'
+            )
+            self._send(subs, stream, msg.encode())
+
+    # REST --------------------------------------------------------------------------------------
+
+    def _weight_headers(self) -> list[tuple[str, str]]:
+        return [("X-MBX-USED-WEIGHT-1M", "1")]
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        p = self.rest_prefix
+        route = (req.method, req.path)
+        if route == ("GET", p + "/depth"):
+            return self._depth(ep, req)
+        if route == ("GET", p + "/time"):
+            return json_response({"serverTime": ep.now_ms()}, headers=self._weight_headers())
+        if route == ("GET", p + "/ping"):
+            return json_response({}, headers=self._weight_headers())
+        if route in (("GET", p + "/account"), ("POST", p + "/order/test")):
+            denied = self._check_signed(ep, req)
+            if denied is not None:
+                return denied
+            if req.path.endswith("/account"):
+                return json_response({"canTrade": True, "balances": []}, headers=self._weight_headers())
+            return json_response({}, headers=self._weight_headers())
+        return _err(-1000, f"no route {req.method} {req.path}", 404)
+
+    def _depth(self, ep: Endpoint, req: Request) -> Response:
+        q = req.query
+        symbol = q.get("symbol", "")
+        if symbol not in self.books:
+            return _err(-1121, "Invalid symbol.")
+        try:
+            limit = int(q.get("limit", self.default_limit))
+        except ValueError:
+            return _err(-1100, "Illegal characters found in parameter 'limit'.")
+        if limit < 1 or limit > self.max_limit or (self.depth_limits and limit not in self.depth_limits):
+            return _err(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
+        book = self.books[symbol]
+        fp, fq = self.fmt[symbol]
+        body: dict[str, Any] = {"lastUpdateId": book.update_id}
+        if self.futures:
+            body["E"] = body["T"] = ep.now_ms()
+        body["bids"] = [[fp(p), fq(s)] for p, s in book.bids.top(limit)]
+        body["asks"] = [[fp(p), fq(s)] for p, s in book.asks.top(limit)]
+        return json_response(body, headers=self._weight_headers())
+
+    def _check_signed(self, ep: Endpoint, req: Request) -> Response | None:
+        api_key = req.headers.get("x-mbx-apikey")
+        if not api_key:
+            return _err(-2014, "API-key format invalid.", 401)
+        key = self.keys.get(api_key)
+        if key is None:
+            return _err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        payload, sig = binance_rest_payload(req.raw_query, req.body)
+        if sig is None:
+            return _err(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+        if not verify_binance(key, payload, sig):
+            return _err(-1022, "Signature for this request is not valid.")
+        params = dict(req.query)
+        params.update(req.form())
+        try:
+            ts = int(params["timestamp"])
+            recv = Decimal(params.get("recvWindow", "5000"))
+        except (KeyError, ValueError, ArithmeticError):
+            return _err(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+        if ts > 10**14:  # microseconds
+            ts //= 1000
+        if recv > 60000:
+            return _err(-1131, "recvWindow must be less than 60000")
+        server = ep.now_ms()
+        if not (ts < server + 1000 and server - ts <= recv):
+            return _err(-1021, "Timestamp for this request is outside of the recvWindow.")
+        return None
+
+
+class BinanceUsdm(BinanceSpot):
+    name = "binance-usdm"
+    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "stream": "/stream", "public": "/public/stream"}
+    intervals: ClassVar[dict[str, float]] = {"ping_interval": 180.0, "pong_timeout": 600.0}
+    default_instruments = default_instruments(
+        [
+            ("BTCUSDT", "0.10", "0.001", "60000", 1),
+            ("ETHUSDT", "0.01", "0.001", "3000", 10),
+        ]
+    )
+    futures = True
+    rest_prefix = "/fapi/v1"
+    max_incoming_per_s = 10
+    depth_limits = (5, 10, 20, 50, 100, 500, 1000)
+    default_limit = 500
+    max_limit = 1000
+
+    def _formats(self, inst: Instrument) -> tuple[Fmt, Fmt]:
+        return Fmt(inst.tick, inst.price_decimals), Fmt(inst.lot, inst.qty_decimals)
