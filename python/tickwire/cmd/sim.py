@@ -1,4 +1,4 @@
-"""``tickwire sim``: run the venue simulator as its own process, print its URLs as JSON, serve until stopped."""
+"""``tickwire sim``: run the venue simulator as a process, print its URLs as JSON, serve until stopped."""
 
 from __future__ import annotations
 

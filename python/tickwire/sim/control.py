@@ -1,10 +1,10 @@
 """The loopback control endpoint, so a separate process can steer a running simulator.
 
-    GET  /urls                                   every venue's endpoints
-    GET  /book?venue=binance&symbol=BTCUSDT[&depth=N]   ground-truth book
-    POST /fault  {"venue": "binance", "endpoint": 0, "fault": "gap", "args": {"symbol": "BTCUSDT"}}
-    POST /advance {"steps": 10, "venue": "okx"}  (venue/symbol optional)
-    POST /pause, POST /resume
+GET  /urls                                   every venue's endpoints
+GET  /book?venue=binance&symbol=BTCUSDT[&depth=N]   ground-truth book
+POST /fault  {"venue": "binance", "endpoint": 0, "fault": "gap", "args": {"symbol": "BTCUSDT"}}
+POST /advance {"steps": 10, "venue": "okx"}  (venue/symbol optional)
+POST /pause, POST /resume
 """
 
 from __future__ import annotations

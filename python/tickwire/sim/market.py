@@ -275,7 +275,7 @@ class DepthView:
             held = self.held[s]
             now = dict(side.top(self.depth))
             res = out[s]
-            for price, lots in held.items():
+            for price in held:
                 if price not in now and (self.delete_out_of_scope or price not in side.levels):
                     res.append((price, 0))
             for price, lots in now.items():
@@ -287,7 +287,9 @@ class DepthView:
 
 
 def default_instruments(names: list[tuple[str, str, str, str, int]]) -> list[Instrument]:
-    return [Instrument(s, Decimal(tick), Decimal(lot), Decimal(mid), unit=u) for s, tick, lot, mid, u in names]
+    return [
+        Instrument(s, Decimal(tick), Decimal(lot), Decimal(mid), unit=u) for s, tick, lot, mid, u in names
+    ]
 
 
 class Fmt:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _ids = itertools.count(1)
 
 
-class Conn(WSListener):  # type: ignore[misc]
+class Conn(WSListener):
     """A client connection as the venue sees it: path, headers, subscriptions and venue state."""
 
     def __init__(self, endpoint: Endpoint, path: str, query: str, headers: dict[str, str]) -> None:

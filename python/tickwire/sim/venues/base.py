@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from tickwire.sim.http import Request, Response, json_response
-from tickwire.sim.market import BookProcess, Instrument, Step
+from tickwire.sim.market import BookProcess, DepthView, Instrument, Step
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class Venue:
         self.endpoints: list[Endpoint] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
+        # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
+        # every step from its creation, so a snapshot taken from it always chains with its updates.
+        self.views: dict[str, dict[tuple[int, bool], DepthView]] = {s: {} for s in self.books}
 
     def interval(self, name: str) -> float:
         if name in self.config.timeouts:
@@ -64,6 +67,15 @@ class Venue:
         if topic not in self.live:
             return ()
         return [(ep, subs) for ep in self.endpoints if (subs := ep.topics.get(topic))]
+
+    def view(self, symbol: str, depth: int, delete_out_of_scope: bool) -> DepthView:
+        views = self.views[symbol]
+        v = views.get((depth, delete_out_of_scope))
+        if v is None:
+            v = views[(depth, delete_out_of_scope)] = DepthView(
+                self.books[symbol], depth, delete_out_of_scope
+            )
+        return v
 
     # hooks -------------------------------------------------------------------------------------
 

@@ -56,7 +56,11 @@ class BinanceSpot(Venue):
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.streams = {
-            sym: (tuple(sym.lower() + x for x in DEPTH_SUFFIXES), sym.lower() + "@trade", sym.lower() + "@bookTicker")
+            sym: (
+                tuple(sym.lower() + x for x in DEPTH_SUFFIXES),
+                sym.lower() + "@trade",
+                sym.lower() + "@bookTicker",
+            )
             for sym in self.books
         }
 
@@ -122,7 +126,9 @@ class BinanceSpot(Venue):
         elif method == "LIST_SUBSCRIPTIONS":
             conn.send_text(orjson.dumps({"result": sorted(conn.topics), "id": rid}))
         else:
-            conn.send_text(orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": rid}))
+            conn.send_text(
+                orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": rid})
+            )
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))

@@ -1,0 +1,284 @@
+"""OKX v5 public market data (venues.md §2.2, §2.3).
+
+``/ws/v5/public``: subscribe/unsubscribe with ``{"op","args":[{"channel","instId"}]}``; ``books`` (400),
+``books50-l2-tbt``, ``books-l2-tbt`` as a snapshot then increments chained by ``prevSeqId``/``seqId``
+with the CRC32 checksum of the top 25 levels as sent (signed int32); ``books5``, ``bbo-tbt``,
+``trades``. Text ``ping`` gets ``pong``; an idle book sends the empty "no update" message
+(``prevSeqId == seqId``); a connection with no subscription or no data for 30 s is cut.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any, ClassVar
+
+import orjson
+
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import DepthView, Fmt, Step, default_instruments
+from tickwire.sim.venues.base import Venue
+from tickwire.sim.ws import Conn
+
+BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
+CHANNELS = (*BOOK_CHANNELS, "books5", "bbo-tbt", "trades")
+
+
+def okx_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> int:
+    parts: list[str] = []
+    for i in range(max(len(bids), len(asks))):
+        if i < len(bids):
+            parts.append(f"{bids[i][0]}:{bids[i][1]}")
+        if i < len(asks):
+            parts.append(f"{asks[i][0]}:{asks[i][1]}")
+    crc = zlib.crc32(":".join(parts).encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+class Okx(Venue):
+    name = "okx"
+    ws_paths: ClassVar[dict[str, str]] = {"public": "/ws/v5/public"}
+    has_checksum = True
+    intervals: ClassVar[dict[str, float]] = {"idle_cut": 30.0, "book_idle": 60.0}
+    default_instruments = default_instruments(
+        [
+            ("BTC-USDT", "0.1", "0.00000001", "60000", 100_000),
+            ("ETH-USDT", "0.01", "0.000001", "3000", 10_000),
+        ]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fmt = {
+            s: (Fmt(i.tick, i.price_decimals, strip=True), Fmt(i.lot, i.qty_decimals, strip=True))
+            for s, i in self.instruments.items()
+        }
+        self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.last_pub: dict[tuple[str, int], float] = {}
+        self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+
+    # helpers -----------------------------------------------------------------------------------
+
+    def _levels(self, symbol: str, levels: list[tuple[int, int]]) -> list[list[str]]:
+        fp, fq = self.fmt[symbol]
+        return [[fp(p), fq(q), "0", str(1 + q % 4) if q else "0"] for p, q in levels]
+
+    def checksum(self, symbol: str) -> int:
+        fp, fq = self.fmt[symbol]
+        book = self.books[symbol]
+        return okx_checksum(
+            [(fp(p), fq(q)) for p, q in book.bids.top(25)], [(fp(p), fq(q)) for p, q in book.asks.top(25)]
+        )
+
+    @staticmethod
+    def _conn_id(conn: Conn) -> str:
+        return f"{conn.id:08x}"
+
+    def _error(self, conn: Conn, code: str, msg: str, rid: Any = None) -> None:
+        body: dict[str, Any] = {"event": "error", "code": code, "msg": msg, "connId": self._conn_id(conn)}
+        if rid is not None:
+            body["id"] = rid
+        conn.send_text(orjson.dumps(body))
+
+    # WebSocket ---------------------------------------------------------------------------------
+
+    def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        if conn.path in ("/ws/v5/public", "/ws/v5/public/"):
+            return None
+        return 404, b'{"msg":"no such path"}'
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        if data == b"ping":
+            conn.send_text(b"pong")
+            return
+        try:
+            msg = orjson.loads(data)
+            op, args = msg["op"], msg["args"]
+            rid = msg.get("id")
+            if not isinstance(args, list):
+                raise TypeError
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            self._error(conn, "60012", f"Invalid request: {data[:100].decode('utf-8', 'replace')}")
+            return
+        if op not in ("subscribe", "unsubscribe"):
+            self._error(conn, "60012", f"Invalid request: op {op}", rid)
+            return
+        for arg in args:
+            channel, inst = (arg.get("channel"), arg.get("instId")) if isinstance(arg, dict) else (None, None)
+            if channel not in CHANNELS or inst not in self.books:
+                self._error(conn, "60018", f"Wrong URL or channel:{channel},instId:{inst} doesn't exist", rid)
+                continue
+            reply: dict[str, Any] = {"event": op, "arg": {"channel": channel, "instId": inst}}
+            if rid is not None:
+                reply = {"id": rid, **reply}
+            reply["connId"] = self._conn_id(conn)
+            topic = f"{channel}:{inst}"
+            if op == "unsubscribe":
+                conn.endpoint.unsubscribe(conn, topic)
+                conn.send_text(orjson.dumps(reply))
+                continue
+            conn.send_text(orjson.dumps(reply))
+            if topic in conn.topics:
+                continue
+            conn.endpoint.subscribe(conn, topic)
+            if channel in BOOK_CHANNELS:
+                self._snapshot(conn, channel, inst)
+
+    def _snapshot(self, conn: Conn, channel: str, symbol: str) -> None:
+        view = self.view(symbol, BOOK_CHANNELS[channel], True)
+        book = self.books[symbol]
+        bids, asks = book.bids.top(view.depth), book.asks.top(view.depth)
+        msg = {
+            "arg": {"channel": channel, "instId": symbol},
+            "action": "snapshot",
+            "data": [
+                {
+                    "asks": self._levels(symbol, asks),
+                    "bids": self._levels(symbol, bids),
+                    "ts": str(conn.endpoint.now_ms()),
+                    "checksum": self.checksum(symbol),
+                    "prevSeqId": -1,
+                    "seqId": view.seq,
+                }
+            ],
+        }
+        conn.send_text(orjson.dumps(msg))
+
+    # publishing --------------------------------------------------------------------------------
+
+    def _book_update(
+        self, channel: str, symbol: str, view: DepthView, prev: int, bids: Any, asks: Any, cs: int
+    ) -> None:
+        topic = f"{channel}:{symbol}"
+        if topic not in self.live:
+            return
+        payload: bytes | None = None
+        for ep, subs in self.subscribers(topic):
+            fault = ep.take_book_fault(symbol) if ep.book_faults else None
+            if fault == "gap":
+                continue
+            data = {
+                "asks": self._levels(symbol, asks),
+                "bids": self._levels(symbol, bids),
+                "ts": str(ep.now_ms()),
+                "checksum": cs,
+                "prevSeqId": prev,
+                "seqId": view.seq,
+            }
+            body = {"arg": {"channel": channel, "instId": symbol}, "action": "update", "data": [data]}
+            if fault == "corrupt":
+                data["checksum"] = (cs + 1) if cs < (1 << 31) - 1 else -(1 << 31)
+                msg = orjson.dumps(body)
+            else:
+                if payload is None:
+                    payload = orjson.dumps(body)
+                msg = payload
+            for c in subs:
+                c.send_text(msg)
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        cs: int | None = None
+        for (depth, _), view in self.views[symbol].items():
+            bids, asks = view.diff(step)
+            if not bids and not asks:
+                continue
+            prev, view.seq = view.seq, step.last_id
+            self.last_pub[(symbol, depth)] = time.monotonic()
+            if cs is None:
+                cs = self.checksum(symbol)
+            for channel, d in BOOK_CHANNELS.items():
+                if d == depth:
+                    self._book_update(channel, symbol, view, prev, bids, asks, cs)
+        book = self.books[symbol]
+        if f"books5:{symbol}" in self.live:
+            top5 = (book.bids.top(5), book.asks.top(5))
+            if top5 != self.last_top5.get(symbol):
+                self.last_top5[symbol] = top5
+                self._top_snapshot("books5", symbol, 5, step.last_id)
+        bb, ba = book.bids.best(), book.asks.best()
+        if bb is not None and ba is not None:
+            bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
+            if bbo != self.last_bbo.get(symbol):
+                self.last_bbo[symbol] = bbo
+                if f"bbo-tbt:{symbol}" in self.live:
+                    self._top_snapshot("bbo-tbt", symbol, 1, step.last_id)
+        if step.trades and f"trades:{symbol}" in self.live:
+            fp, fq = self.fmt[symbol]
+            for ep, subs in self.subscribers(f"trades:{symbol}"):
+                data = [
+                    {
+                        "instId": symbol,
+                        "tradeId": str(t.id),
+                        "px": fp(t.price),
+                        "sz": fq(t.qty),
+                        "side": "sell" if t.buyer_maker else "buy",
+                        "ts": str(ep.now_ms()),
+                        "count": "1",
+                    }
+                    for t in step.trades
+                ]
+                msg = orjson.dumps({"arg": {"channel": "trades", "instId": symbol}, "data": data})
+                for c in subs:
+                    c.send_text(msg)
+
+    def _top_snapshot(self, channel: str, symbol: str, n: int, seq: int) -> None:
+        book = self.books[symbol]
+        for ep, subs in self.subscribers(f"{channel}:{symbol}"):
+            data: dict[str, Any] = {
+                "asks": self._levels(symbol, book.asks.top(n)),
+                "bids": self._levels(symbol, book.bids.top(n)),
+                "ts": str(ep.now_ms()),
+                "seqId": seq,
+            }
+            if channel == "books5":
+                data["instId"] = symbol
+            msg = orjson.dumps({"arg": {"channel": channel, "instId": symbol}, "data": [data]})
+            for c in subs:
+                c.send_text(msg)
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        idle_cut = self.interval("idle_cut")
+        if not ep.stalled:
+            for c in list(ep.conns.values()):
+                if (not c.topics and now - c.opened_at > idle_cut) or now - max(
+                    c.last_tx, c.opened_at
+                ) > idle_cut:
+                    c.abort()
+        if ep.index != 0:
+            return  # the idle "no update" message is a property of the book: publish it once
+        book_idle = self.interval("book_idle")
+        for symbol, views in self.views.items():
+            for (depth, _), view in views.items():
+                last = self.last_pub.get((symbol, depth), 0.0)
+                if last and now - last > book_idle:
+                    self.last_pub[(symbol, depth)] = now
+                    cs = self.checksum(symbol)
+                    for channel, d in BOOK_CHANNELS.items():
+                        if d == depth:
+                            self._book_update(channel, symbol, view, view.seq, [], [], cs)
+                elif not last:
+                    self.last_pub[(symbol, depth)] = now
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if (req.method, req.path) == ("GET", "/api/v5/public/time"):
+            return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
+        if (req.method, req.path) == ("GET", "/api/v5/market/books"):
+            q = req.query
+            symbol = q.get("instId", "")
+            if symbol not in self.books:
+                return json_response({"code": "51001", "msg": "Instrument ID does not exist", "data": []})
+            try:
+                sz = min(400, max(1, int(q.get("sz", "1"))))
+            except ValueError:
+                return json_response({"code": "51000", "msg": "Parameter sz error", "data": []})
+            book = self.books[symbol]
+            data = {
+                "asks": self._levels(symbol, book.asks.top(sz)),
+                "bids": self._levels(symbol, book.bids.top(sz)),
+                "ts": str(ep.now_ms()),
+            }
+            return json_response({"code": "0", "msg": "", "data": [data]})
+        return json_response({"code": "50000", "msg": f"no route {req.path}", "data": []}, 404)
