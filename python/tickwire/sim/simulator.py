@@ -162,7 +162,8 @@ class Simulator:
                 start, done = loop.time(), 0
 
     async def _housekeeping(self, v: Venue, ep: Endpoint) -> None:
-        period = v.timer_period
+        # Fault expiries (stall/down for N seconds) need a finer clock than most venue timers.
+        period = min(v.timer_period, 0.02)
         while True:
             await asyncio.sleep(period)
             now = time.monotonic()

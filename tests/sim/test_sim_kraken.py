@@ -1,0 +1,152 @@
+"""The simulated Kraken against venues.md §4.2: a client that applies updates and truncates to its
+depth (as the docs require) keeps the top-10 CRC32 equal to the venue's, recomputed independently."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from decimal import Decimal
+from typing import Any
+
+from simclient import connect, settle
+from tickwire.sim import Simulator
+
+
+def reference_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> int:
+    def enc(s: str) -> str:
+        return s.replace(".", "").lstrip("0")
+
+    text = "".join(enc(p) + enc(q) for p, q in asks[:10]) + "".join(enc(p) + enc(q) for p, q in bids[:10])
+    return zlib.crc32(text.encode())
+
+
+def test_reference_checksum_on_the_docs_formatting_example() -> None:
+    # §4.2 step 1: "45285.2" and "0.00100000" give "452852" and "100000".
+    assert reference_checksum([], [("45285.2", "0.00100000")]) == zlib.crc32(b"452852100000")
+
+
+class Local:
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.bids: dict[Decimal, str] = {}
+        self.asks: dict[Decimal, str] = {}
+        self.text: dict[Decimal, str] = {}
+
+    def apply(self, side: dict[Decimal, str], price: str, qty: str) -> None:
+        p = Decimal(price)
+        if Decimal(qty) == 0:
+            side.pop(p, None)
+        else:
+            side[p] = qty
+            self.text[p] = price
+
+    def truncate(self) -> None:
+        for side, rev in ((self.bids, True), (self.asks, False)):
+            for p in sorted(side, reverse=rev)[self.depth :]:
+                del side[p]
+
+    def top(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        return (
+            [(self.text[p], self.bids[p]) for p in sorted(self.bids, reverse=True)],
+            [(self.text[p], self.asks[p]) for p in sorted(self.asks)],
+        )
+
+
+def _raw_numbers(frame: bytes) -> Any:
+    # v2 sends numbers; parse them as their exact text (the docs: parse_float=Decimal).
+    return json.loads(frame, parse_float=lambda s: s, parse_int=lambda s: s)
+
+
+def test_v2_book_truncation_checksum_and_ground_truth() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], seed=8, rate=0, depth=40) as sim:
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v2"])
+            status = await c.recv()
+            assert status["channel"] == "status"
+            c.send(
+                {
+                    "method": "subscribe",
+                    "params": {"channel": "book", "symbol": ["BTC/USD"], "depth": 10},
+                    "req_id": 9,
+                }
+            )
+            ack = await c.recv()
+            assert ack["success"] is True and ack["req_id"] == 9 and ack["result"]["depth"] == 10
+            local = Local(10)
+            sim.advance(500, "kraken", "BTC/USD")
+            await settle()
+            n = 0
+            while not c.q.empty():
+                _, frame = c.q.get_nowait()
+                m = _raw_numbers(frame)
+                d = m["data"][0]
+                for lv in d["bids"]:
+                    local.apply(local.bids, lv["price"], lv["qty"])
+                for lv in d["asks"]:
+                    local.apply(local.asks, lv["price"], lv["qty"])
+                local.truncate()
+                bids, asks = local.top()
+                assert reference_checksum(bids, asks) == int(d["checksum"]), m["type"]
+                assert all(len(q.split(".")[1]) == 8 and len(p.split(".")[1]) == 1 for p, q in bids + asks)
+                n += 1
+            assert n > 50
+            truth = sim.book("kraken", "BTC/USD", 10)
+            bids, asks = local.top()
+            assert [(Decimal(p), Decimal(q)) for p, q in bids] == truth.bids
+            assert [(Decimal(p), Decimal(q)) for p, q in asks] == truth.asks
+
+    asyncio.run(go())
+
+
+def test_v2_heartbeat_and_ping() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0, timeouts={"heartbeat": 0.05}) as sim:
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v2"])
+            await c.recv()
+            c.send({"method": "ping", "req_id": 101})
+            pong = await c.recv()
+            assert pong["method"] == "pong" and pong["req_id"] == 101 and pong["time_in"].endswith("Z")
+            await asyncio.sleep(0.2)
+            assert c.drain() == [], "no heartbeat before any subscription"
+            c.send({"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"]}})
+            await c.recv()
+            assert (await c.recv())["type"] == "snapshot"
+            assert await c.recv(1.0) == {"channel": "heartbeat"}
+
+    asyncio.run(go())
+
+
+def test_v1_book_checksum() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], seed=9, rate=0, depth=30) as sim:
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v1"])
+            assert (await c.recv())["event"] == "systemStatus"
+            c.send({"event": "subscribe", "pair": ["ETH/USD"], "subscription": {"name": "book", "depth": 25}})
+            st = await c.recv()
+            assert st["status"] == "subscribed" and st["channelName"] == "book-25"
+            snap = await c.recv()
+            local = Local(25)
+            for p, q, _ in snap[1]["as"]:
+                local.apply(local.asks, p, q)
+            for p, q, _ in snap[1]["bs"]:
+                local.apply(local.bids, p, q)
+            sim.advance(300, "kraken", "ETH/USD")
+            await settle()
+            checked = 0
+            for m in c.drain():
+                assert m[0] == st["channelID"] and m[-2] == "book-25" and m[-1] == "ETH/USD"
+                cs = None
+                for part in m[1:-2]:
+                    for p, q, _ in part.get("a", []):
+                        local.apply(local.asks, p, q)
+                    for p, q, _ in part.get("b", []):
+                        local.apply(local.bids, p, q)
+                    cs = part.get("c", cs)
+                local.truncate()
+                bids, asks = local.top()
+                assert cs is not None and reference_checksum(bids, asks) == int(cs)
+                checked += 1
+            assert checked > 50
+
+    asyncio.run(go())
