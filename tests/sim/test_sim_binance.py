@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import time
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,10 @@ from tickwire.sim import ApiKey, Simulator
 
 # venues.md §8
 VECTOR_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-VECTOR_PAYLOAD = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+VECTOR_PAYLOAD = (
+    "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1"
+    "&recvWindow=5000&timestamp=1499827319559"
+)
 VECTOR_SIG = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
 RFC8032_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 
@@ -129,7 +133,7 @@ def test_spot_stream_chains_u_and_formats_like_binance() -> None:
             await settle()
             evs = c.drain()
             assert len(evs) == 200
-            for a, b in zip(evs, evs[1:], strict=False):
+            for a, b in itertools.pairwise(evs):
                 assert b["U"] == a["u"] + 1  # "Normally, U of the next event is equal to u + 1"
             kinds = {"insert": 0, "delete": 0}
             for e in evs:

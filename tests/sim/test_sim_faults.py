@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import zlib
@@ -103,8 +104,8 @@ def test_gap_on_one_symbol_only() -> None:
                 by[m["data"]["s"]].append(m["data"])
             btc, eth = by["BTCUSDT"], by["ETHUSDT"]
             assert len(btc) == 9 and len(eth) == 10
-            assert all(b["U"] == a["u"] + 1 for a, b in zip(eth, eth[1:], strict=False))
-            assert all(b["U"] == a["u"] + 1 for a, b in zip(btc, btc[1:], strict=False))
+            assert all(b["U"] == a["u"] + 1 for a, b in itertools.pairwise(eth))
+            assert all(b["U"] == a["u"] + 1 for a, b in itertools.pairwise(btc))
 
     run(go())
 
