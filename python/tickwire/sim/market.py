@@ -134,9 +134,13 @@ class BookProcess:
         self.steps = 0
         mid = int(inst.mid / inst.tick)
         half = 1 + self.rng.randrange(3)
+        bid, ask = mid - half, mid + half
         for i in range(inst.depth):
-            self.bids.set(mid - half - i - self.rng.randrange(2) * i // 4, self._size(i))
-            self.asks.set(mid + half + i + self.rng.randrange(2) * i // 4, self._size(i))
+            # Mostly contiguous ticks with an occasional hole, as in a liquid book.
+            self.bids.set(bid, self._size(i))
+            self.asks.set(ask, self._size(i))
+            bid -= 1 + (self.rng.random() < 0.2)
+            ask += 1 + (self.rng.random() < 0.2)
 
     def side(self, s: int) -> Side:
         return self.bids if s == BID else self.asks
