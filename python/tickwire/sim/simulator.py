@@ -144,8 +144,10 @@ class Simulator:
         start = loop.time()
         done = 0
         pairs = [(v, sym, book) for v in self.venues.values() for sym, book in v.books.items()]
+        # Sleep about one step's worth (at most 20 ms): a slow rate should not cost 1000 wake-ups/s.
+        nap = max(TICK_S, min(0.02, 1.0 / self.rate))
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(nap)
             if self._paused:
                 start = loop.time()
                 done = 0

@@ -19,7 +19,9 @@ from tickwire.sim.auth import ApiKey, binance_rest_payload, verify_binance
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
+from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.binance_sbe import SbeScale
 from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
@@ -31,7 +33,14 @@ def _err(code: int, msg: str, status: int = 400) -> Response:
 
 class BinanceSpot(Venue):
     name = "binance"
-    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "stream": "/stream"}
+    # /sbe/...: the SBE stream host (stream-sbe.binance.com), served beside the JSON one so both
+    # carry the same books and the REST snapshot syncs either.
+    ws_paths: ClassVar[dict[str, str]] = {
+        "ws": "/ws",
+        "stream": "/stream",
+        "sbe_ws": "/sbe/ws",
+        "sbe_stream": "/sbe/stream",
+    }
     intervals: ClassVar[dict[str, float]] = {"ping_interval": 20.0, "pong_timeout": 60.0}
     default_instruments = default_instruments(
         [
@@ -55,6 +64,8 @@ class BinanceSpot(Venue):
             self.fmt[sym] = self._formats(inst)
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.last_sbe_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.sbe = {sym: SbeScale(inst) for sym, inst in self.instruments.items()}
         self.streams = {
             sym: (
                 tuple(sym.lower() + x for x in DEPTH_SUFFIXES),
@@ -81,6 +92,12 @@ class BinanceSpot(Venue):
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
         path = self._route(conn.path)
+        if path.startswith("/sbe/") and not self.futures:
+            # SBE streams need an Ed25519 API key in the upgrade; no signature or timestamp.
+            key = self.keys.get(conn.headers.get("x-mbx-apikey", ""))
+            if key is None or key.kind != "ed25519":
+                return 401, b'{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'
+            path = path[4:]
         if path == "/ws" or path.startswith("/ws/") or path == "/stream":
             return None
         return 404, b'{"code":-1,"msg":"no such path"}'
@@ -88,14 +105,18 @@ class BinanceSpot(Venue):
     def on_open(self, conn: Conn) -> None:
         path = self._route(conn.path)
         conn.state["rx"] = []
+        sbe = path.startswith("/sbe/")
+        conn.state["prefix"] = "sbe:" if sbe else ""
+        if sbe:
+            path = path[4:]
         ep = conn.endpoint
         if path == "/stream":
-            conn.combined = True
+            conn.combined = not sbe  # SBE events are never wrapped
             for s in filter(None, conn.query.get("streams", "").split("/")):
-                ep.subscribe(conn, s)
+                ep.subscribe(conn, conn.state["prefix"] + s)
         elif path.startswith("/ws/"):
             for s in filter(None, path[4:].split("/")):
-                ep.subscribe(conn, s)
+                ep.subscribe(conn, conn.state["prefix"] + s)
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         # Incoming-message limit: ping/pong/JSON all count; over it the connection is cut.
@@ -115,16 +136,18 @@ class BinanceSpot(Venue):
             return
         ep = conn.endpoint
         params = msg.get("params", [])
+        prefix: str = conn.state["prefix"]
         if method == "SUBSCRIBE" and isinstance(params, list):
             for s in params:
-                ep.subscribe(conn, str(s))
+                ep.subscribe(conn, prefix + str(s))
             conn.send_text(orjson.dumps({"result": None, "id": rid}))
         elif method == "UNSUBSCRIBE" and isinstance(params, list):
             for s in params:
-                ep.unsubscribe(conn, str(s))
+                ep.unsubscribe(conn, prefix + str(s))
             conn.send_text(orjson.dumps({"result": None, "id": rid}))
         elif method == "LIST_SUBSCRIPTIONS":
-            conn.send_text(orjson.dumps({"result": sorted(conn.topics), "id": rid}))
+            names = sorted(t[len(prefix) :] for t in conn.topics)
+            conn.send_text(orjson.dumps({"result": names, "id": rid}))
         else:
             conn.send_text(
                 orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": rid})
@@ -184,6 +207,52 @@ class BinanceSpot(Venue):
             self._trades(symbol, step, trade_stream)
         if bbo_stream in live:
             self._book_ticker(symbol, step, bbo_stream)
+        if self.sbe_live and not self.futures:
+            self._sbe_step(symbol, step)
+
+    @property
+    def sbe_live(self) -> bool:
+        return any(t.startswith("sbe:") for t in self.live)
+
+    def _sbe_step(self, symbol: str, step: Step) -> None:
+        lower, scale, live = symbol.lower(), self.sbe[symbol], self.live
+        book = self.books[symbol]
+        t_us = 0
+        topic = f"sbe:{lower}@depth"
+        if topic in live:
+            bids = [(p, q) for s, p, q in step.changes if s == BID]
+            asks = [(p, q) for s, p, q in step.changes if s != BID]
+            frame: bytes | None = None
+            for ep, subs in self.subscribers(topic):
+                if ep.book_faults and ep.take_book_fault(symbol) == "gap":
+                    continue
+                t_us = ep.now_ms() * 1000
+                frame = frame or sbe.depth_diff(scale, t_us, step.first_id, step.last_id, bids, asks)
+                for c in subs:
+                    c.send_binary(frame)
+        topic = f"sbe:{lower}@depth20"
+        for ep, subs in self.subscribers(topic):
+            frame = sbe.depth_snapshot(
+                scale, ep.now_ms() * 1000, step.last_id, book.bids.top(20), book.asks.top(20)
+            )
+            for c in subs:
+                c.send_binary(frame)
+        topic = f"sbe:{lower}@trade"
+        if step.trades:
+            for ep, subs in self.subscribers(topic):
+                frame = sbe.trades(scale, ep.now_ms() * 1000, step.trades)
+                for c in subs:
+                    c.send_binary(frame)
+        topic = f"sbe:{lower}@bestBidAsk"
+        bb, ba = book.bids.best(), book.asks.best()
+        if topic in live and bb is not None and ba is not None:
+            bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
+            if bbo != self.last_sbe_bbo.get(symbol):
+                self.last_sbe_bbo[symbol] = bbo
+                for ep, subs in self.subscribers(topic):
+                    frame = sbe.best_bid_ask(scale, ep.now_ms() * 1000, step.last_id, bbo)
+                    for c in subs:
+                        c.send_binary(frame)
 
     def _trades(self, symbol: str, step: Step, stream: str) -> None:
         fp, fq = self.fmt[symbol]
