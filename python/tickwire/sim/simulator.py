@@ -37,6 +37,8 @@ class Simulator:
     ``rate`` is book steps per second per symbol (0: only ``advance()`` moves the books, which makes
     tests exact). ``endpoints`` gives a venue several independent endpoints (failover tests).
     ``time_scale`` shrinks every venue interval and time-out (pings, heartbeats) for fast tests.
+    ``profiles`` sets per-venue choices the venue documents leave open, e.g.
+    ``{"clarofinlore": {"compression": "deflate"}}``.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Simulator:
         time_scale: float = 1.0,
         timeouts: Mapping[str, float] | None = None,
         depth: int | None = None,
+        profiles: Mapping[str, Mapping[str, Any]] | None = None,
         host: str = "127.0.0.1",
         control: bool = True,
     ) -> None:
@@ -58,7 +61,13 @@ class Simulator:
         self.venues: dict[str, Venue] = {}
         counts = dict(endpoints or {})
         for name in venues:
-            cfg = VenueConfig(seed=seed, time_scale=time_scale, timeouts=dict(timeouts or {}), depth=depth)
+            cfg = VenueConfig(
+                seed=seed,
+                time_scale=time_scale,
+                timeouts=dict(timeouts or {}),
+                depth=depth,
+                profile=dict((profiles or {}).get(name, {})),
+            )
             v = venue_class(name)(cfg)
             v.endpoints = [Endpoint(v, i, host) for i in range(counts.get(name, 1))]
             self.venues[name] = v

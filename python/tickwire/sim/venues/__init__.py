@@ -6,7 +6,11 @@ VENUES: dict[str, tuple[str, str]] = {
     "binance": ("binance", "BinanceSpot"),
     "binance-usdm": ("binance", "BinanceUsdm"),
     "okx": ("okx", "Okx"),
+    "bybit": ("bybit", "Bybit"),
+    "coinbase": ("coinbase", "Coinbase"),
     "kraken": ("kraken", "Kraken"),
     "htx": ("htx", "Htx"),
     "cloud9trader": ("cloud9trader", "Cloud9Trader"),
+    "clarofinlore": ("clarofinlore", "Clarofinlore"),
+    "tradefence": ("tradefence", "Tradefence"),
 }

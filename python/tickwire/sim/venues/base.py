@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tickwire.sim.http import Request, Response, json_response
-from tickwire.sim.market import BookProcess, DepthView, Instrument, Step
+from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ class VenueConfig:
     time_scale: float = 1.0
     timeouts: dict[str, float] = field(default_factory=dict)
     depth: int | None = None  # levels per side of each simulated book (None: the venue's default)
+    # Venue profile settings where a venue's document leaves details open (seed-venues.md).
+    profile: dict[str, Any] = field(default_factory=dict)
 
 
 class Venue:
@@ -51,6 +53,13 @@ class Venue:
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
         # every step from its creation, so a snapshot taken from it always chains with its updates.
         self.views: dict[str, dict[tuple[int, bool], DepthView]] = {s: {} for s in self.books}
+
+    def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:
+        """Per symbol, (price, size) formatters at the instrument's own precision."""
+        return {
+            s: (Fmt(i.tick, i.price_decimals, strip), Fmt(i.lot, i.qty_decimals, strip))
+            for s, i in self.instruments.items()
+        }
 
     def interval(self, name: str) -> float:
         if name in self.config.timeouts:

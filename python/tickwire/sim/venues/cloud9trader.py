@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import cloud9_signature
-from tickwire.sim.market import BID, Fmt, Step, default_instruments
+from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
 
@@ -36,10 +36,7 @@ class Cloud9Trader(Venue):
         super().__init__(*args, **kwargs)
         self.secrets: dict[str, str] = {}
         self.last_nonce: dict[str, int] = {}
-        self.fmt = {
-            s: (Fmt(i.tick, i.price_decimals), Fmt(i.lot, i.qty_decimals))
-            for s, i in self.instruments.items()
-        }
+        self.fmt = self.formats()
         self.seq = dict.fromkeys(self.books, 0)
 
     def add_key(self, key: str, secret_b64: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.endpoint import Endpoint
-from tickwire.sim.market import BookProcess, Fmt, Step, default_instruments
+from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
 
@@ -40,10 +40,7 @@ class Htx(Venue):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fmt = {
-            s: (Fmt(i.tick, i.price_decimals, strip=True), Fmt(i.lot, i.qty_decimals, strip=True))
-            for s, i in self.instruments.items()
-        }
+        self.fmt = self.formats(strip=True)
         # Per endpoint: when the periodic refresh / depth.step snapshots are next due.
         self.next_refresh: dict[int, float] = {}
         self.next_step: dict[int, float] = {}

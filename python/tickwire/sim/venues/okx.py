@@ -17,7 +17,7 @@ import orjson
 
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
-from tickwire.sim.market import DepthView, Fmt, Step, default_instruments
+from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
 
@@ -50,10 +50,7 @@ class Okx(Venue):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fmt = {
-            s: (Fmt(i.tick, i.price_decimals, strip=True), Fmt(i.lot, i.qty_decimals, strip=True))
-            for s, i in self.instruments.items()
-        }
+        self.fmt = self.formats(strip=True)
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.last_pub: dict[tuple[str, int], float] = {}
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
