@@ -301,3 +301,26 @@ def test_unknown_ws_path_is_refused(path: str) -> None:
                 await connect(sim.urls()["binance"][0]["ws"]["ws"].replace("/ws", path))
 
     run(go())
+
+
+def test_partial_depth_streams_are_periodic_top_n() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=30, timeouts={"partial_depth": 0.05}) as sim:
+            c = await connect(
+                sim.urls()["binance"][0]["ws"]["stream"] + "?streams=ethusdt@depth5/ethusdt@depth20@100ms"
+            )
+            first = [await c.recv() for _ in range(2)]
+            assert {m["stream"] for m in first} == {"ethusdt@depth5", "ethusdt@depth20@100ms"}
+            sim.advance(50, "binance", "ETHUSDT")
+            m = await c.until(
+                lambda m: (
+                    m["stream"] == "ethusdt@depth5"
+                    and m["data"]["lastUpdateId"] != first[0]["data"]["lastUpdateId"]
+                ),
+                1.0,
+            )
+            truth = sim.book("binance", "ETHUSDT", 5)
+            assert m["data"]["lastUpdateId"] == truth.update_id
+            assert [(Decimal(p), Decimal(q)) for p, q in m["data"]["bids"]] == truth.bids
+
+    run(go())

@@ -25,6 +25,7 @@ from tickwire.sim.venues.binance_sbe import SbeScale
 from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
+PARTIAL_LEVELS = (5, 10, 20)
 
 
 def _err(code: int, msg: str, status: int = 400) -> Response:
@@ -41,7 +42,11 @@ class BinanceSpot(Venue):
         "sbe_ws": "/sbe/ws",
         "sbe_stream": "/sbe/stream",
     }
-    intervals: ClassVar[dict[str, float]] = {"ping_interval": 20.0, "pong_timeout": 60.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "ping_interval": 20.0,
+        "pong_timeout": 60.0,
+        "partial_depth": 1.0,  # <symbol>@depth<N>; the @100ms variant uses a tenth of it
+    }
     default_instruments = default_instruments(
         [
             ("BTCUSDT", "0.01", "0.00001", "60000", 100),
@@ -65,6 +70,7 @@ class BinanceSpot(Venue):
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.last_sbe_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.partial_due: dict[tuple[int, str], float] = {}
         self.sbe = {sym: SbeScale(inst) for sym, inst in self.instruments.items()}
         self.streams = {
             sym: (
@@ -155,6 +161,41 @@ class BinanceSpot(Venue):
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
+        if not ep.stalled:
+            self._partial_depth(ep, now)
+
+    def _partial_depth(self, ep: Endpoint, now: float) -> None:
+        """``<symbol>@depth<5|10|20>[@100ms]``: periodic top-N snapshots."""
+        every = self.interval("partial_depth")
+        for stream, subs in list(ep.topics.items()):
+            name, _, speed = stream.partition("@depth")
+            levels, _, fast = speed.partition("@")
+            if (
+                not levels.isdigit()
+                or int(levels) not in PARTIAL_LEVELS
+                or fast not in ("", "100ms", "1000ms")
+            ):
+                continue
+            symbol = name.upper()
+            if symbol not in self.books:
+                continue
+            key = (ep.index, stream)
+            if now < self.partial_due.get(key, 0.0):
+                continue
+            self.partial_due[key] = now + (every / 10 if fast == "100ms" else every)
+            book = self.books[symbol]
+            fp, fq = self.fmt[symbol]
+            n = int(levels)
+            bids = [[fp(p), fq(q)] for p, q in book.bids.top(n)]
+            asks = [[fp(p), fq(q)] for p, q in book.asks.top(n)]
+            if self.futures:
+                t = ep.now_ms()
+                u = book.update_id
+                body: dict[str, Any] = {"e": "depthUpdate", "E": t, "T": t, "s": symbol, "U": u, "u": u}
+                body.update(pu=self.last_u[symbol], b=bids, a=asks)
+            else:
+                body = {"lastUpdateId": book.update_id, "bids": bids, "asks": asks}
+            self._send(subs, stream, orjson.dumps(body))
 
     def send_server_shutdown(self, conn: Conn) -> None:
         conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
@@ -217,7 +258,6 @@ class BinanceSpot(Venue):
     def _sbe_step(self, symbol: str, step: Step) -> None:
         lower, scale, live = symbol.lower(), self.sbe[symbol], self.live
         book = self.books[symbol]
-        t_us = 0
         topic = f"sbe:{lower}@depth"
         if topic in live:
             bids = [(p, q) for s, p, q in step.changes if s == BID]
