@@ -9,7 +9,8 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
-from simclient import connect, settle
+import orjson
+from simclient import connect, get_json, http, settle
 from tickwire.sim import Simulator
 
 
@@ -148,5 +149,45 @@ def test_v1_book_checksum() -> None:
                 assert cs is not None and reference_checksum(bids, asks) == int(cs)
                 checked += 1
             assert checked > 50
+
+    asyncio.run(go())
+
+
+# venues.md §8: Kraken's published REST signing example.
+K_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
+K_NONCE = "1616492376594"
+K_BODY = "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25"
+K_SIGN = "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
+
+
+def test_rest_api_sign_vector_and_mutations() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0) as sim:
+            sim.venue("kraken").add_key("kkey", K_SECRET)  # type: ignore[attr-defined]
+            base = sim.urls()["kraken"][0]["rest"]
+
+            async def post(path: str, body: str, sign: str = K_SIGN, key: str = "kkey") -> list[str]:
+                hdrs = {"API-Key": key, "API-Sign": sign, "Content-Type": "application/x-www-form-urlencoded"}
+                _, _, data = await http("POST", base + path, body.encode(), hdrs)
+                return list(orjson.loads(data)["error"])
+
+            # Mutations first: a rejected request must not consume the nonce.
+            for i, part in enumerate(K_BODY.split("&")):
+                parts = K_BODY.split("&")
+                parts[i] = part + "0"
+                assert await post("/0/private/AddOrder", "&".join(parts)) in (
+                    ["EAPI:Invalid signature"],
+                    ["EAPI:Invalid nonce"],
+                )
+            assert await post("/0/private/AddOrderX", K_BODY) == ["EAPI:Invalid signature"]
+            assert await post("/0/private/AddOrder", K_BODY, sign=K_SIGN.replace("4/", "5/")) == [
+                "EAPI:Invalid signature"
+            ]
+            assert await post("/0/private/AddOrder", K_BODY, key="other") == ["EAPI:Invalid key"]
+            # The published request authenticates (the order book side of AddOrder is a later session).
+            assert await post("/0/private/AddOrder", K_BODY) == ["EGeneral:Unknown method"]
+            assert await post("/0/private/AddOrder", K_BODY) == ["EAPI:Invalid nonce"], "replay"
+            depth = await get_json(base + "/0/public/Depth?pair=BTC/USD&count=3")
+            assert len(depth["result"]["BTC/USD"]["bids"]) == 3
 
     asyncio.run(go())

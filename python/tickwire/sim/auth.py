@@ -61,7 +61,7 @@ def verify_binance(key: ApiKey, payload: bytes, signature: str) -> bool:
     """HMAC-SHA256 hex (case-insensitive), or Ed25519 / RSA PKCS#1 v1.5 SHA-256 in percent-encoded base64."""
     if key.secret is not None:
         want = hmac.new(key.secret, payload, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(want, signature.lower())
+        return hmac.compare_digest(want.encode(), signature.lower().encode("utf-8", "replace"))
     try:
         raw = base64.b64decode(unquote(signature), validate=True)
     except (binascii.Error, ValueError):
@@ -83,3 +83,10 @@ def cloud9_signature(secret_b64: str, path: str, nonce: str) -> str:
     """Cloud9Trader upgrade header: hex HMAC-SHA256 keyed with the base64-decoded secret over path+nonce."""
     key = base64.b64decode(secret_b64)
     return hmac.new(key, (path + nonce).encode(), hashlib.sha256).hexdigest()
+
+
+def kraken_api_sign(secret_b64: str, path: str, nonce: str, body: bytes) -> str:
+    """Kraken REST API-Sign: base64(HMAC-SHA512(b64decode(secret), path + SHA256(nonce + body)))."""
+    digest = hashlib.sha256(nonce.encode() + body).digest()
+    mac = hmac.new(base64.b64decode(secret_b64), path.encode() + digest, hashlib.sha512)
+    return base64.b64encode(mac.digest()).decode()

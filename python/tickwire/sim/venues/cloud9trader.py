@@ -54,7 +54,7 @@ class Cloud9Trader(Venue):
             return 401, b'{"error":"bad nonce"}'
         want = cloud9_signature(secret, conn.path or "/", nonce)
         # The document specifies lowercase hex: an uppercase signature is a different string.
-        if not hmac.compare_digest(want, sig):
+        if not hmac.compare_digest(want.encode(), sig.encode("utf-8", "replace")):
             return 401, b'{"error":"bad signature"}'
         n = int(nonce)
         if abs(n - conn.endpoint.now_ms()) > NONCE_WINDOW_MS:

@@ -10,13 +10,16 @@ the ``ping`` method. v1: ``[chanId, {...}, "book-<depth>", pair]`` arrays, ``{"e
 
 from __future__ import annotations
 
+import hmac
 import zlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.sim.auth import kraken_api_sign
 from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Fmt, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
@@ -55,6 +58,11 @@ class Kraken(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = {s: (Fmt(i.tick, i.price_decimals), Fmt(i.lot, 8)) for s, i in self.instruments.items()}
         self.chan_ids = {s: 100 + 64 * n for n, s in enumerate(self.books)}
+        self.secrets: dict[str, str] = {}
+        self.last_nonce: dict[str, int] = {}
+
+    def add_key(self, key: str, secret_b64: str) -> None:
+        self.secrets[key] = secret_b64
 
     def checksum(self, symbol: str) -> int:
         fp, fq = self.fmt[symbol]
@@ -266,3 +274,49 @@ class Kraken(Venue):
                 c.state["hb"] = now
                 c.send_text(b'{"event":"heartbeat"}' if c.state["v1"] else b'{"channel":"heartbeat"}')
                 c.flush()
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if req.method == "GET" and req.path == "/0/public/Time":
+            ms = ep.now_ms()
+            return json_response({"error": [], "result": {"unixtime": ms // 1000, "rfc1123": rfc3339(ms)}})
+        if req.method == "GET" and req.path == "/0/public/Depth":
+            q = req.query
+            pair = q.get("pair", "")
+            if pair not in self.books:
+                return json_response({"error": ["EQuery:Unknown asset pair"]})
+            count = int(q["count"]) if q.get("count", "").isdigit() else 100
+            book, (fp, fq) = self.books[pair], self.fmt[pair]
+            t = ep.now_ms() // 1000
+            side = {
+                "asks": [[fp(p), fq(v), t] for p, v in book.asks.top(count)],
+                "bids": [[fp(p), fq(v), t] for p, v in book.bids.top(count)],
+            }
+            return json_response({"error": [], "result": {pair: side}})
+        if req.method == "POST" and req.path.startswith("/0/private/"):
+            denied = self._check_private(req)
+            if denied:
+                return json_response({"error": [denied]})
+            method = req.path.rsplit("/", 1)[1]
+            if method == "GetWebSocketsToken":
+                token = f"sim-{req.headers['api-key']}-{self.last_nonce[req.headers['api-key']]}"
+                return json_response({"error": [], "result": {"token": token, "expires": 900}})
+            # Authenticated, but the trading side of this venue is not simulated yet.
+            return json_response({"error": ["EGeneral:Unknown method"]})
+        return json_response({"error": ["EGeneral:Unknown method"]}, 404)
+
+    def _check_private(self, req: Request) -> str | None:
+        key, sign = req.headers.get("api-key"), req.headers.get("api-sign")
+        if not key or key not in self.secrets:
+            return "EAPI:Invalid key"
+        nonce = req.form().get("nonce", "")
+        if not nonce.isdigit():
+            return "EAPI:Invalid nonce"
+        want = kraken_api_sign(self.secrets[key], req.path, nonce, req.body)
+        if not sign or not hmac.compare_digest(want.encode(), sign.encode("utf-8", "replace")):
+            return "EAPI:Invalid signature"
+        if int(nonce) <= self.last_nonce.get(key, 0):
+            return "EAPI:Invalid nonce"
+        self.last_nonce[key] = int(nonce)
+        return None
