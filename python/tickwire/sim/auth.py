@@ -90,3 +90,13 @@ def kraken_api_sign(secret_b64: str, path: str, nonce: str, body: bytes) -> str:
     digest = hashlib.sha256(nonce.encode() + body).digest()
     mac = hmac.new(base64.b64decode(secret_b64), path.encode() + digest, hashlib.sha512)
     return base64.b64encode(mac.digest()).decode()
+
+
+def okx_sign(secret: str, prehash: str) -> str:
+    """OKX: base64(HMAC-SHA256(secret as UTF-8, timestamp + METHOD + requestPath + body))."""
+    return base64.b64encode(hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()).decode()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison that tolerates non-ASCII input (it is then simply unequal)."""
+    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))

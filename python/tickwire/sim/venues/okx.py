@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 import zlib
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.sim.auth import okx_sign, same
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import DepthView, Step, default_instruments
@@ -38,7 +40,7 @@ def okx_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> in
 
 class Okx(Venue):
     name = "okx"
-    ws_paths: ClassVar[dict[str, str]] = {"public": "/ws/v5/public"}
+    ws_paths: ClassVar[dict[str, str]] = {"public": "/ws/v5/public", "private": "/ws/v5/private"}
     has_checksum = True
     intervals: ClassVar[dict[str, float]] = {"idle_cut": 30.0, "book_idle": 60.0}
     default_instruments = default_instruments(
@@ -54,6 +56,7 @@ class Okx(Venue):
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.last_pub: dict[tuple[str, int], float] = {}
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, passphrase)
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -81,13 +84,19 @@ class Okx(Venue):
     # WebSocket ---------------------------------------------------------------------------------
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
-        if conn.path in ("/ws/v5/public", "/ws/v5/public/"):
+        if conn.path.rstrip("/") in ("/ws/v5/public", "/ws/v5/private"):
             return None
         return 404, b'{"msg":"no such path"}'
+
+    def add_key(self, key: str, secret: str, passphrase: str) -> None:
+        self.keys[key] = (secret, passphrase)
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         if data == b"ping":
             conn.send_text(b"pong")
+            return
+        if conn.path.rstrip("/") == "/ws/v5/private":
+            self._on_private(conn, data)
             return
         try:
             msg = orjson.loads(data)
@@ -262,6 +271,13 @@ class Okx(Venue):
     async def http(self, ep: Endpoint, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
+        if req.path.startswith("/api/v5/account/"):
+            denied = self._check_rest(ep, req)
+            if denied is not None:
+                return denied
+            if (req.method, req.path) == ("GET", "/api/v5/account/balance"):
+                balance = [{"totalEq": "0", "details": [], "uTime": str(ep.now_ms())}]
+                return json_response({"code": "0", "msg": "", "data": balance})
         if (req.method, req.path) == ("GET", "/api/v5/market/books"):
             q = req.query
             symbol = q.get("instId", "")
@@ -279,3 +295,57 @@ class Okx(Venue):
             }
             return json_response({"code": "0", "msg": "", "data": [data]})
         return json_response({"code": "50000", "msg": f"no route {req.path}", "data": []}, 404)
+
+    # auth --------------------------------------------------------------------------------------
+
+    def _on_private(self, conn: Conn, data: bytes) -> None:
+        try:
+            msg = orjson.loads(data)
+            op, args = msg["op"], msg["args"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            self._error(conn, "60012", "Invalid request")
+            return
+        if op != "login":
+            if not conn.state.get("login"):
+                self._error(conn, "60011", "Please log in")
+            else:  # private channels and order entry arrive with the trading engine
+                self._error(conn, "60012", f"Invalid request: op {op}")
+            return
+        arg = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
+        creds = self.keys.get(str(arg.get("apiKey", "")))
+        ts = str(arg.get("timestamp", ""))
+        now_s = conn.endpoint.now_ms() / 1000
+        ok = (
+            creds is not None
+            and ts.isdigit()
+            and abs(now_s - int(ts)) <= 30
+            and same(str(arg.get("passphrase", "")), creds[1])
+            and same(str(arg.get("sign", "")), okx_sign(creds[0], ts + "GET/users/self/verify"))
+        )
+        if not ok:
+            self._error(conn, "60009", "Login failed.")
+            return
+        conn.state["login"] = True
+        conn.send_text(
+            orjson.dumps({"event": "login", "code": "0", "msg": "", "connId": self._conn_id(conn)})
+        )
+
+    def _check_rest(self, ep: Endpoint, req: Request) -> Response | None:
+        h = req.headers
+        creds = self.keys.get(h.get("ok-access-key", ""))
+        if creds is None:
+            return json_response({"code": "50111", "msg": "Invalid OK-ACCESS-KEY", "data": []}, 401)
+        if not same(h.get("ok-access-passphrase", ""), creds[1]):
+            return json_response({"code": "50105", "msg": "Invalid OK-ACCESS-PASSPHRASE", "data": []}, 401)
+        ts = h.get("ok-access-timestamp", "")
+        try:
+            t = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000
+        except ValueError:
+            return json_response({"code": "50107", "msg": "Invalid OK-ACCESS-TIMESTAMP", "data": []}, 401)
+        if abs(ep.now_ms() - t) > 30_000:
+            return json_response({"code": "50102", "msg": "Timestamp request expired", "data": []}, 401)
+        path = req.path + ("?" + req.raw_query if req.raw_query else "")
+        prehash = ts + req.method + path + req.body.decode("utf-8", "replace")
+        if not same(h.get("ok-access-sign", ""), okx_sign(creds[0], prehash)):
+            return json_response({"code": "50113", "msg": "Invalid Sign", "data": []}, 401)
+        return None
