@@ -324,3 +324,27 @@ def test_partial_depth_streams_are_periodic_top_n() -> None:
             assert [(Decimal(p), Decimal(q)) for p, q in m["data"]["bids"]] == truth.bids
 
     run(go())
+
+
+def test_rsa_signed_request() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    async def go() -> None:
+        priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        async with Simulator(["binance"], rate=0) as sim:
+            sim.venue("binance").add_key(ApiKey("rsa-key", public_key=pem))
+            url = sim.urls()["binance"][0]["rest"] + "/api/v3/order/test"
+            body = f"symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1&timestamp={int(time.time() * 1000)}"
+            raw = priv.sign(body.encode(), padding.PKCS1v15(), hashes.SHA256())
+            sig = quote(base64.b64encode(raw).decode(), safe="")
+            key = {"X-MBX-APIKEY": "rsa-key"}
+            status, _, resp = await http("POST", url, f"{body}&signature={sig}".encode(), key)
+            assert status == 200, resp
+            status, _, resp = await http("POST", url, f"{body}0&signature={sig}".encode(), key)
+            assert status == 400 and b"-1022" in resp
+
+    run(go())
