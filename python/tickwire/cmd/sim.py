@@ -22,6 +22,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--endpoints", action="append", default=[], metavar="VENUE=N", help="serve VENUE on N endpoints"
     )
+    p.add_argument(
+        "--symbols", action="append", default=[], metavar="VENUE=SYM,SYM", help="serve only these symbols"
+    )
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply every venue interval/time-out")
     p.add_argument("--depth", type=int, default=None, help="levels per side of each simulated book")
     p.add_argument("--host", default="127.0.0.1")
@@ -49,6 +52,10 @@ async def _serve(args: argparse.Namespace) -> None:
     for spec in args.endpoints:
         name, _, n = spec.partition("=")
         endpoints[name] = int(n)
+    symbols = {}
+    for spec in args.symbols:
+        name, _, syms = spec.partition("=")
+        symbols[name] = syms.split(",")
     sim = Simulator(
         args.venue or ["binance"],
         seed=args.seed,
@@ -56,6 +63,7 @@ async def _serve(args: argparse.Namespace) -> None:
         endpoints=endpoints,
         time_scale=args.time_scale,
         depth=args.depth,
+        symbols=symbols,
         host=args.host,
     )
     stop = asyncio.Event()

@@ -37,6 +37,7 @@ class Simulator:
     ``rate`` is book steps per second per symbol (0: only ``advance()`` moves the books, which makes
     tests exact). ``endpoints`` gives a venue several independent endpoints (failover tests).
     ``time_scale`` shrinks every venue interval and time-out (pings, heartbeats) for fast tests.
+    ``symbols`` restricts a venue to some of its instruments (``{"binance": ["BTCUSDT"]}``).
     ``profiles`` sets per-venue choices the venue documents leave open, e.g.
     ``{"clarofinlore": {"compression": "deflate"}}``.
     """
@@ -52,6 +53,7 @@ class Simulator:
         timeouts: Mapping[str, float] | None = None,
         depth: int | None = None,
         profiles: Mapping[str, Mapping[str, Any]] | None = None,
+        symbols: Mapping[str, Iterable[str]] | None = None,
         host: str = "127.0.0.1",
         control: bool = True,
     ) -> None:
@@ -67,6 +69,7 @@ class Simulator:
                 timeouts=dict(timeouts or {}),
                 depth=depth,
                 profile=dict((profiles or {}).get(name, {})),
+                symbols=list(symbols[name]) if symbols and name in symbols else None,
             )
             v = venue_class(name)(cfg)
             v.endpoints = [Endpoint(v, i, host) for i in range(counts.get(name, 1))]

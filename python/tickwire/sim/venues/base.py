@@ -27,6 +27,8 @@ class VenueConfig:
     depth: int | None = None  # levels per side of each simulated book (None: the venue's default)
     # Venue profile settings where a venue's document leaves details open (seed-venues.md).
     profile: dict[str, Any] = field(default_factory=dict)
+    # Serve only these symbols (None: all the venue's defaults). Fewer symbols, less CPU per step.
+    symbols: list[str] | None = None
 
 
 class Venue:
@@ -40,6 +42,12 @@ class Venue:
     def __init__(self, config: VenueConfig, instruments: list[Instrument] | None = None) -> None:
         self.config = config
         insts = instruments or self.default_instruments
+        if config.symbols is not None:
+            known = {i.symbol for i in insts}
+            unknown = set(config.symbols) - known
+            if unknown:
+                raise ValueError(f"{self.name} has no symbol {sorted(unknown)}; it has {sorted(known)}")
+            insts = [i for i in insts if i.symbol in config.symbols]
         if config.depth is not None:
             insts = [
                 Instrument(i.symbol, i.tick, i.lot, i.mid, config.depth, i.unit)  # small books for tests
