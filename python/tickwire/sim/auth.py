@@ -100,3 +100,8 @@ def okx_sign(secret: str, prehash: str) -> str:
 def same(a: str, b: str) -> bool:
     """Constant-time string comparison that tolerates non-ASCII input (it is then simply unequal)."""
     return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
+
+
+def hmac_hex(secret: str, payload: str) -> str:
+    """Lowercase hex HMAC-SHA256 keyed with the secret's UTF-8 bytes (Bybit, Clarofinlore)."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()

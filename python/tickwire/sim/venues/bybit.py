@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Step, default_instruments
@@ -27,7 +28,10 @@ CATEGORIES = ("spot", "linear", "inverse")
 
 class Bybit(Venue):
     name = "bybit"
-    ws_paths: ClassVar[dict[str, str]] = {c: f"/v5/public/{c}" for c in CATEGORIES}
+    ws_paths: ClassVar[dict[str, str]] = {
+        **{c: f"/v5/public/{c}" for c in CATEGORIES},
+        "private": "/v5/private",
+    }
     intervals: ClassVar[dict[str, float]] = {"level1_resend": 3.0}
     default_instruments = default_instruments(
         [
@@ -39,6 +43,7 @@ class Bybit(Venue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
+        self.secrets: dict[str, str] = {}
         self.u: dict[tuple[str, int], int] = {}  # per topic update id, 1 after a (simulated) restart
         # (endpoint index, symbol) -> when a level-1 snapshot last went out there.
         self.level1_at: dict[tuple[int, str], float] = {}
@@ -47,9 +52,14 @@ class Bybit(Venue):
         fp, fq = self.fmt[symbol]
         return [[fp(p), fq(q)] for p, q in levels]
 
+    def add_key(self, key: str, secret: str) -> None:
+        self.secrets[key] = secret
+
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
         cat = conn.path.rsplit("/", 1)[-1]
-        return None if conn.path == f"/v5/public/{cat}" and cat in CATEGORIES else (404, b"not found")
+        if conn.path == "/v5/private" or (conn.path == f"/v5/public/{cat}" and cat in CATEGORIES):
+            return None
+        return 404, b"not found"
 
     def on_open(self, conn: Conn) -> None:
         conn.state["category"] = conn.path.rsplit("/", 1)[-1]
@@ -69,6 +79,9 @@ class Bybit(Venue):
             base["req_id"] = rid
         if op == "ping":
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "pong", **base}))
+            return
+        if conn.path == "/v5/private":
+            self._private(conn, msg, base)
             return
         if op not in ("subscribe", "unsubscribe"):
             conn.send_text(orjson.dumps({"success": False, "ret_msg": f"error:unknown op {op}", **base}))
@@ -178,6 +191,13 @@ class Bybit(Venue):
                 self._snapshot(subs, topic, symbol, 1, ep)
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
+        if req.path.startswith("/v5/account/"):
+            denied = self._check_rest(ep, req)
+            if denied is not None:
+                return denied
+            if (req.method, req.path) == ("GET", "/v5/account/wallet-balance"):
+                wallet = {"list": [{"accountType": "UNIFIED", "totalEquity": "0", "coin": []}]}
+                return json_response({"retCode": 0, "retMsg": "OK", "result": wallet, "time": ep.now_ms()})
         if (req.method, req.path) == ("GET", "/v5/market/time"):
             ms = ep.now_ms()
             now = {"timeSecond": str(ms // 1000), "timeNano": str(ms * 1_000_000)}
@@ -201,3 +221,45 @@ class Bybit(Venue):
             "cts": ts,
         }
         return json_response({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": ts})
+
+    # auth --------------------------------------------------------------------------------------
+
+    def _private(self, conn: Conn, msg: dict[str, Any], base: dict[str, Any]) -> None:
+        if msg["op"] != "auth":
+            # Private topics arrive with the trading engine; until then only auth is understood.
+            conn.send_text(orjson.dumps({"success": False, "ret_msg": "Request not authorized", **base}))
+            return
+        args = msg.get("args") or []
+        ok = False
+        if isinstance(args, list) and len(args) == 3 and str(args[0]) in self.secrets:
+            key, expires, sig = str(args[0]), args[1], str(args[2])
+            fresh = isinstance(expires, int) and expires > conn.endpoint.now_ms()
+            ok = fresh and same(sig, hmac_hex(self.secrets[key], f"GET/realtime{expires}"))
+        if ok:
+            conn.state["auth"] = True
+            conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
+        else:
+            conn.send_text(orjson.dumps({"success": False, "ret_msg": "Params Error", **base}))
+
+    def _check_rest(self, ep: Endpoint, req: Request) -> Response | None:
+        h = req.headers
+        key, ts, sig = h.get("x-bapi-api-key", ""), h.get("x-bapi-timestamp", ""), h.get("x-bapi-sign", "")
+        recv = h.get("x-bapi-recv-window", "5000")
+
+        def err(code: int, msg: str) -> Response:
+            return json_response(
+                {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now}
+            )
+
+        now = ep.now_ms()
+        if key not in self.secrets:
+            return err(10003, "API key is invalid.")
+        if not ts.isdigit() or not recv.isdigit():
+            return err(10002, "invalid request, please check your timestamp or recv_window param")
+        # docs: server_time - recv_window <= timestamp < server_time + 1000
+        if not (now - int(recv) <= int(ts) < now + 1000):
+            return err(10002, "invalid request, please check your server timestamp or recv_window param")
+        payload = req.raw_query if req.method == "GET" else req.body.decode("utf-8", "replace")
+        if not same(sig, hmac_hex(self.secrets[key], ts + key + recv + payload)):
+            return err(10004, "error sign! origin_string[" + ts + key + recv + payload + "]")
+        return None
