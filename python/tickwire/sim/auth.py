@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -105,3 +105,15 @@ def same(a: str, b: str) -> bool:
 def hmac_hex(secret: str, payload: str) -> str:
     """Lowercase hex HMAC-SHA256 keyed with the secret's UTF-8 bytes (Bybit, Clarofinlore)."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def htx_presign(method: str, host: str, path: str, params: list[tuple[str, str]]) -> str:
+    """HTX Signature V2/V2.1 text: METHOD, lowercase host, path, then the parameters sorted by name,
+    URL-encoded and joined with '&' (each on its own line)."""
+    q = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in sorted(params))
+    return f"{method.upper()}\n{host.lower()}\n{path}\n{q}"
+
+
+def hmac_b64(secret: str, payload: str) -> str:
+    """base64 HMAC-SHA256 keyed with the secret's UTF-8 bytes (HTX)."""
+    return base64.b64encode(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()).decode()

@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.htx_auth import HtxAuth
 from tickwire.sim.ws import Conn
 
 MBP_LEVELS = (5, 20, 150, 400)
@@ -27,9 +29,9 @@ def gz(obj: Any) -> bytes:
     return gzip.compress(obj if isinstance(obj, bytes) else orjson.dumps(obj), compresslevel=1, mtime=0)
 
 
-class Htx(Venue):
+class Htx(HtxAuth, Venue):
     name = "htx"
-    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed"}
+    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed", "v2": "/ws/v2"}
     intervals: ClassVar[dict[str, float]] = {"ping_interval": 5.0, "refresh": 0.1, "depth_step": 1.0}
     default_instruments = default_instruments(
         [
@@ -45,6 +47,7 @@ class Htx(Venue):
         self.next_refresh: dict[int, float] = {}
         self.next_step: dict[int, float] = {}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.secrets: dict[str, str] = {}
 
     def _levels(self, symbol: str, levels: list[tuple[int, int]]) -> str:
         fp, fq = self.fmt[symbol]
@@ -53,7 +56,7 @@ class Htx(Venue):
     # WebSocket ---------------------------------------------------------------------------------
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
-        return None if conn.path in ("/ws", "/feed") else (404, b"not found")
+        return None if conn.path in ("/ws", "/feed", "/ws/v2") else (404, b"not found")
 
     def on_open(self, conn: Conn) -> None:
         conn.state["pings"] = []  # outstanding ping values, oldest first
@@ -92,6 +95,9 @@ class Htx(Venue):
         return None
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        if conn.path == "/ws/v2":
+            self.on_v2(conn, gzip.decompress(data) if binary else data)
+            return
         try:
             msg = orjson.loads(data)
             if not isinstance(msg, dict):
@@ -239,7 +245,10 @@ class Htx(Venue):
                     continue
                 ts = ep.now_ms()
                 pings.append(ts)
-                self._reply(c, {"ping": ts})
+                if c.path == "/ws/v2":
+                    c.send_text(orjson.dumps({"action": "ping", "data": {"ts": ts}}))
+                else:
+                    self._reply(c, {"ping": ts})
         if ep.stalled:
             return
         if now >= self.next_refresh.get(ep.index, 0.0):
@@ -268,3 +277,18 @@ class Htx(Venue):
         msg = gz(f'{{"ch":"{topic}","ts":{ts},"tick":{tick}}}'.encode())
         for c in subs:
             c.send_binary(msg)
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
+            return json_response({"status": "ok", "data": ep.now_ms()})
+        if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):
+            denied = self.check_rest(ep, req)
+            if denied is not None:
+                return denied
+            if (req.method, req.path) == ("GET", "/v1/account/accounts"):
+                return json_response({"status": "ok", "data": []})
+        return json_response(
+            {"status": "error", "err-code": "invalid-path", "err-msg": req.path, "data": None}
+        )
