@@ -10,12 +10,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
 
 @dataclass
@@ -117,3 +119,42 @@ def htx_presign(method: str, host: str, path: str, params: list[tuple[str, str]]
 def hmac_b64(secret: str, payload: str) -> str:
     """base64 HMAC-SHA256 keyed with the secret's UTF-8 bytes (HTX)."""
     return base64.b64encode(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()).decode()
+
+
+def _b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def verify_jwt(token: str, public_keys: dict[str, bytes], now_s: float) -> dict[str, Any] | None:
+    """Verify a Coinbase CDP JWT (ES256 or EdDSA) against the PEM public key named by ``kid``.
+
+    Returns the claims when the signature, ``kid``/``sub`` match, ``iss`` is ``cdp`` and the time
+    window (``nbf`` .. ``exp``) holds; None otherwise.
+    """
+    try:
+        h64, p64, s64 = token.split(".")
+        header, claims = json.loads(_b64url(h64)), json.loads(_b64url(p64))
+        sig = _b64url(s64)
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    pem = public_keys.get(str(header.get("kid")))
+    if pem is None or claims.get("sub") != header.get("kid") or claims.get("iss") != "cdp":
+        return None
+    signed = f"{h64}.{p64}".encode()
+    pk = serialization.load_pem_public_key(pem)
+    try:
+        if header.get("alg") == "ES256" and isinstance(pk, ec.EllipticCurvePublicKey) and len(sig) == 64:
+            der = utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+            pk.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+        elif header.get("alg") == "EdDSA" and isinstance(pk, ed25519.Ed25519PublicKey):
+            pk.verify(sig, signed)
+        else:
+            return None
+    except InvalidSignature:
+        return None
+    nbf, exp = claims.get("nbf"), claims.get("exp")
+    if not isinstance(nbf, int | float) or not isinstance(exp, int | float) or not nbf - 1 <= now_s < exp:
+        return None
+    return claims

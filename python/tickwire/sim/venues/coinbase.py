@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.sim.auth import verify_jwt
 from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
@@ -41,6 +43,11 @@ class Coinbase(Venue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
+        self.keys: dict[str, bytes] = {}
+
+    def add_key(self, name: str, public_pem: bytes) -> None:
+        """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
+        self.keys[name] = public_pem
 
     def on_open(self, conn: Conn) -> None:
         conn.state["seq"] = 0
@@ -73,6 +80,10 @@ class Coinbase(Venue):
             conn.send_text(orjson.dumps({"type": "error", "message": "Failure to subscribe"}))
             return
         ep = conn.endpoint
+        if "jwt" in msg and verify_jwt(str(msg["jwt"]), self.keys, ep.now_ms() / 1000) is None:
+            # A JWT that is sent must be valid (WS JWTs carry no "uri"); public channels need none.
+            conn.send_text(orjson.dumps({"type": "error", "message": "authentication failure"}))
+            return
         topics = [f"{channel}:{p}" for p in products] if channel != "heartbeats" else ["heartbeats"]
         for t in topics:
             if kind == "unsubscribe":
@@ -154,3 +165,21 @@ class Coinbase(Venue):
                 c.state["hb"] += 1
                 events = [{"current_time": ts(ep.now_ms()), "heartbeat_counter": c.state["hb"]}]
                 self._send(c, "heartbeats", events)
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if (req.method, req.path) == ("GET", "/api/v3/brokerage/time"):
+            ms = ep.now_ms()
+            return json_response({"iso": ts(ms), "epochSeconds": str(ms // 1000), "epochMillis": str(ms)})
+        if req.path.startswith("/api/v3/brokerage/") and not req.path.startswith("/api/v3/brokerage/market/"):
+            auth = req.headers.get("authorization", "")
+            claims = (
+                verify_jwt(auth[7:], self.keys, ep.now_ms() / 1000) if auth.startswith("Bearer ") else None
+            )
+            uri = f"{req.method} {req.headers.get('host', '')}{req.path}"
+            if claims is None or claims.get("uri") != uri:
+                return json_response({"error": "UNAUTHENTICATED", "message": "Unauthorized"}, 401)
+            if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
+                return json_response({"accounts": [], "has_next": False, "cursor": "", "size": 0})
+        return json_response({"error": "NOT_FOUND", "message": req.path}, 404)
