@@ -11,14 +11,17 @@ server pings with RFC 6455 frames and cuts a client that does not answer.
 from __future__ import annotations
 
 import gzip
+import secrets
 import zlib
 from typing import Any, ClassVar
 
 import orjson
 
 from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
 from tickwire.sim.ws import Conn
 
 COMPRESSIONS = ("zlib", "deflate", "gzip")
@@ -33,10 +36,16 @@ def compress(data: bytes, how: str) -> bytes:
     return c.compress(data) + c.flush()
 
 
-class Clarofinlore(Venue):
+class Clarofinlore(ClarofinloreAuth, Venue):
     name = "clarofinlore"
     ws_paths: ClassVar[dict[str, str]] = {"stream": "/v1/stream"}
-    intervals: ClassVar[dict[str, float]] = {"publish": 0.1, "ping_interval": 20.0, "pong_timeout": 60.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "publish": 0.1,
+        "ping_interval": 20.0,
+        "pong_timeout": 60.0,
+        "timestamp_window": 5.0,
+        "token_ttl": 900.0,
+    }
     default_instruments = default_instruments(
         [
             ("btc-usdt", "0.01", "0.00001", "60000", 100),
@@ -54,6 +63,13 @@ class Clarofinlore(Venue):
         self.pending: dict[str, dict[tuple[int, int], int]] = {s: {} for s in self.books}
         self.pending_trades: dict[str, list[Any]] = {s: [] for s in self.books}
         self.next_publish = 0.0
+        self.secrets: dict[str, str] = {}
+        self.nonces: dict[str, set[str]] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.jwt_key = secrets.token_bytes(32)
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        return await self.rest(ep, req)
 
     def _send(self, conn: Conn, obj: Any) -> None:
         conn.send_binary(compress(orjson.dumps(obj), self.compression))
