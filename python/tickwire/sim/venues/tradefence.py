@@ -1,17 +1,28 @@
-"""Tradefence market data (seed-venues.md): ``/market-data``, JSON text frames.
+"""Tradefence (seed-venues.md): market data on ``/market-data`` and the OAuth 2.0 code flow.
 
 ``{"action":"subscribe","symbols":["AAPL"]}`` (the document's shape). Defaults where it is silent:
 the ack ``{"type":"subscribed","symbols":[...]}``; per symbol a ``book`` snapshot then updates shaped
 like Clarofinlore's (``action`` snapshot/update, ``seq``/``prev_seq``, string levels, ``"0"``
 deletes), ``quote`` on a best bid/ask change and ``trade`` messages.
+
+OAuth (RFC 6749 authorization code): ``GET /authorize`` consents at once and redirects with a
+single-use ``code`` (valid ``code_ttl``); ``POST /token`` exchanges it (form-encoded, client secret
+in the body) or a refresh token for a Bearer ``access_token`` (``expires_in`` 3600). The REST API
+answers a missing or bad token with 401 ``{"code": 1001, "message": "invalid credentials"}``.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import orjson
 
+from tickwire.sim.auth import same
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
@@ -27,8 +38,14 @@ class Tradefence(Venue):
         ]
     )
 
+    intervals: ClassVar[dict[str, float]] = {"code_ttl": 60.0, "token_ttl": 3600.0}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.clients: dict[str, tuple[str, str]] = {}  # client_id -> (secret, redirect_uri)
+        self.codes: dict[str, tuple[str, str, str, float]] = {}  # code -> (client, redirect, scope, expiry)
+        self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client, expiry)
+        self.refresh: dict[str, tuple[str, str]] = {}  # refresh token -> (client, scope)
         self.fmt = self.formats()
         self.seq = dict.fromkeys(self.books, 0)
         self.last_quote: dict[str, tuple[int, int, int, int]] = {}
@@ -115,3 +132,64 @@ class Tradefence(Venue):
             for c in subs:
                 for m in msgs:
                     c.send_text(m)
+
+    # OAuth and REST ----------------------------------------------------------------------------
+
+    def add_client(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
+        self.clients[client_id] = (client_secret, redirect_uri)
+
+    def _issue(self, client: str, scope: str) -> Response:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        ttl = self.interval("token_ttl")
+        self.tokens[access] = (client, time.monotonic() + ttl)
+        self.refresh[refresh] = (client, scope)
+        body = {"access_token": access, "token_type": "Bearer", "expires_in": round(ttl)}
+        body.update(refresh_token=refresh, scope=scope)
+        return json_response(body, headers=[("Cache-Control", "no-store")])
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if (req.method, req.path) == ("GET", "/authorize"):
+            q = req.query
+            client = self.clients.get(q.get("client_id", ""))
+            if client is None or q.get("redirect_uri") != client[1]:
+                return json_response({"error": "invalid_request"}, 400)
+            if q.get("response_type") != "code":
+                return json_response({"error": "unsupported_response_type"}, 400)
+            code = secrets.token_urlsafe(16)
+            scope = q.get("scope", "")
+            self.codes[code] = (
+                q["client_id"],
+                client[1],
+                scope,
+                time.monotonic() + self.interval("code_ttl"),
+            )
+            params = {"code": code, **({"state": q["state"]} if "state" in q else {})}
+            return Response(302, b"", [("Location", f"{client[1]}?{urlencode(params)}")])
+        if (req.method, req.path) == ("POST", "/token"):
+            return self._token(req.form())
+        auth = req.headers.get("authorization", "")
+        grant = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        if grant is None or grant[1] <= time.monotonic():
+            return json_response({"code": 1001, "message": "invalid credentials"}, 401)
+        if req.method == "GET" and req.path.startswith("/v1/orders/"):
+            # No trading engine yet: no order exists.
+            return json_response({"code": 404, "message": "order not found"}, 404)
+        return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)
+
+    def _token(self, f: dict[str, str]) -> Response:
+        client = self.clients.get(f.get("client_id", ""))
+        if client is None or not same(f.get("client_secret", ""), client[0]):
+            return json_response({"error": "invalid_client"}, 401)
+        if f.get("grant_type") == "authorization_code":
+            got = self.codes.pop(f.get("code", ""), None)  # single use, even when it then fails
+            if got is None or got[0] != f["client_id"] or got[3] <= time.monotonic():
+                return json_response({"error": "invalid_grant"}, 400)
+            if "redirect_uri" in f and f["redirect_uri"] != got[1]:
+                return json_response({"error": "invalid_grant"}, 400)
+            return self._issue(got[0], got[2])
+        if f.get("grant_type") == "refresh_token":
+            old = self.refresh.pop(f.get("refresh_token", ""), None)
+            if old is None or old[0] != f["client_id"]:
+                return json_response({"error": "invalid_grant"}, 400)
+            return self._issue(old[0], old[1])
+        return json_response({"error": "unsupported_grant_type"}, 400)
