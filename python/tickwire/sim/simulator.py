@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -14,6 +15,8 @@ from tickwire.sim.http import HttpServer
 from tickwire.sim.market import BookView
 from tickwire.sim.venues import VENUES
 from tickwire.sim.venues.base import Venue, VenueConfig
+
+log = logging.getLogger("tickwire.sim")
 
 # A tick of the driver: due steps are computed from elapsed time, so the rate holds even if a tick
 # runs late; the cap keeps one tick from starving the servers when the loop falls behind.
@@ -76,6 +79,9 @@ class Simulator:
             self.venues[name] = v
         self.control = HttpServer(self._control, host) if control else None
         self._tasks: list[asyncio.Task[None]] = []
+        # Exceptions raised inside the simulator's own loops (a bug in a venue module): the loops
+        # keep running, and tests assert this stays empty.
+        self.errors: list[BaseException] = []
         self._paused = False
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -170,8 +176,11 @@ class Simulator:
             done += due
             for v, sym, book in pairs:
                 on_step, step = v.on_step, book.step
-                for _ in range(due):
-                    on_step(sym, step())
+                try:
+                    for _ in range(due):
+                        on_step(sym, step())
+                except Exception as e:
+                    self._error(e)
             if done > 1_000_000_000:
                 start, done = loop.time(), 0
 
@@ -181,12 +190,20 @@ class Simulator:
         while True:
             await asyncio.sleep(period)
             now = time.monotonic()
-            ep.housekeeping(now)
-            if not ep.is_down:
-                v.on_timer(ep, now)
-            for c in list(ep.conns.values()):
-                if c.buffered > MAX_BUFFERED:
-                    c.abort()
+            try:
+                ep.housekeeping(now)
+                if not ep.is_down:
+                    v.on_timer(ep, now)
+                for c in list(ep.conns.values()):
+                    if c.buffered > MAX_BUFFERED:
+                        c.abort()
+            except Exception as e:
+                self._error(e)
+
+    def _error(self, e: BaseException) -> None:
+        if len(self.errors) < 100:
+            self.errors.append(e)
+        log.exception("simulator loop error", exc_info=e)
 
     # control endpoint --------------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ class BinanceSpot(Venue):
     intervals: ClassVar[dict[str, float]] = {
         "ping_interval": 20.0,
         "pong_timeout": 60.0,
-        "partial_depth": 1.0,  # <symbol>@depth<N>; the @100ms variant uses a tenth of it
+        "partial_depth": 1.0,  # <symbol>@depth<N> without a speed suffix
+        "lifetime": 86400.0,  # a connection is valid for 24 h
     }
     default_instruments = default_instruments(
         [
@@ -161,6 +162,10 @@ class BinanceSpot(Venue):
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
+        lifetime = self.interval("lifetime")
+        for c in list(ep.conns.values()):
+            if now - c.opened_at > lifetime:
+                c.close()
         if not ep.stalled:
             self._partial_depth(ep, now)
 
@@ -170,11 +175,8 @@ class BinanceSpot(Venue):
         for stream, subs in list(ep.topics.items()):
             name, _, speed = stream.partition("@depth")
             levels, _, fast = speed.partition("@")
-            if (
-                not levels.isdigit()
-                or int(levels) not in PARTIAL_LEVELS
-                or fast not in ("", "100ms", "1000ms")
-            ):
+            speeds = ("", "100ms", "250ms", "500ms", "1000ms")
+            if not levels.isdigit() or int(levels) not in PARTIAL_LEVELS or fast not in speeds:
                 continue
             symbol = name.upper()
             if symbol not in self.books:
@@ -182,7 +184,8 @@ class BinanceSpot(Venue):
             key = (ep.index, stream)
             if now < self.partial_due.get(key, 0.0):
                 continue
-            self.partial_due[key] = now + (every / 10 if fast == "100ms" else every)
+            period = int(fast[:-2]) / 1000 * self.config.time_scale if fast else every
+            self.partial_due[key] = now + period
             book = self.books[symbol]
             fp, fq = self.fmt[symbol]
             n = int(levels)
@@ -400,7 +403,12 @@ class BinanceSpot(Venue):
 class BinanceUsdm(BinanceSpot):
     name = "binance-usdm"
     ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "stream": "/stream", "public": "/public/stream"}
-    intervals: ClassVar[dict[str, float]] = {"ping_interval": 180.0, "pong_timeout": 600.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "ping_interval": 180.0,
+        "pong_timeout": 600.0,
+        "partial_depth": 0.25,
+        "lifetime": 86400.0,
+    }
     default_instruments = default_instruments(
         [
             ("BTCUSDT", "0.10", "0.001", "60000", 1),
