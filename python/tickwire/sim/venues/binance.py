@@ -22,6 +22,7 @@ from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
 from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance_sbe import SbeScale
+from tickwire.sim.venues.binance_wsapi import WsApi
 from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
@@ -41,6 +42,7 @@ class BinanceSpot(Venue):
         "stream": "/stream",
         "sbe_ws": "/sbe/ws",
         "sbe_stream": "/sbe/stream",
+        "ws_api": "/ws-api/v3",
     }
     intervals: ClassVar[dict[str, float]] = {
         "ping_interval": 20.0,
@@ -65,6 +67,7 @@ class BinanceSpot(Venue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.keys: dict[str, ApiKey] = {}
+        self.wsapi = WsApi(self)
         self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
         for sym, inst in self.instruments.items():
             self.fmt[sym] = self._formats(inst)
@@ -107,11 +110,17 @@ class BinanceSpot(Venue):
             path = path[4:]
         if path == "/ws" or path.startswith("/ws/") or path == "/stream":
             return None
+        if path == "/ws-api/v3" and not self.futures:
+            return None
         return 404, b'{"code":-1,"msg":"no such path"}'
 
     def on_open(self, conn: Conn) -> None:
         path = self._route(conn.path)
         conn.state["rx"] = []
+        if path == "/ws-api/v3":
+            conn.state["wsapi"] = True
+            conn.state["connected_since"] = conn.endpoint.now_ms()
+            return
         sbe = path.startswith("/sbe/")
         conn.state["prefix"] = "sbe:" if sbe else ""
         if sbe:
@@ -126,6 +135,9 @@ class BinanceSpot(Venue):
                 ep.subscribe(conn, conn.state["prefix"] + s)
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        if conn.state.get("wsapi"):
+            self.wsapi.on_message(conn, data)
+            return
         # Incoming-message limit: ping/pong/JSON all count; over it the connection is cut.
         now = time.monotonic()
         rx: list[float] = conn.state["rx"]
