@@ -348,3 +348,21 @@ def test_rsa_signed_request() -> None:
             assert status == 400 and b"-1022" in resp
 
     run(go())
+
+
+def test_request_weight_429_then_418_with_retry_after() -> None:
+    async def go() -> None:
+        profiles = {"binance": {"weight_limit": 12}}
+        timeouts = {"weight_window": 0.6, "ban": 0.3}
+        async with Simulator(["binance"], rate=0, profiles=profiles, timeouts=timeouts) as sim:
+            url = sim.urls()["binance"][0]["rest"] + "/api/v3/depth?symbol=BTCUSDT&limit=10"
+            await asyncio.sleep(0.6 - time.monotonic() % 0.6)  # start at a window boundary
+            got = []
+            for _ in range(4):  # weight 5 each: 5, 10, 15 > 12, then still sending
+                status, hdrs, _ = await http("GET", url)
+                got.append((status, hdrs.get("x-mbx-used-weight-1m"), "retry-after" in hdrs))
+            assert got == [(200, "5", False), (200, "10", False), (429, "15", True), (418, "15", True)]
+            await asyncio.sleep(0.7)  # the ban and the window are over
+            assert (await http("GET", url))[0] == 200
+
+    run(go())

@@ -9,6 +9,7 @@ book at the same update id, so the official sync algorithm reconstructs the book
 
 from __future__ import annotations
 
+import math
 import time
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ import orjson
 from tickwire.sim.auth import ApiKey, binance_rest_payload, verify_binance
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
 from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
@@ -49,6 +51,8 @@ class BinanceSpot(Venue):
         "pong_timeout": 60.0,
         "partial_depth": 1.0,  # <symbol>@depth<N> without a speed suffix
         "lifetime": 86400.0,  # a connection is valid for 24 h
+        "weight_window": 60.0,
+        "ban": 120.0,  # the first 418 ban ("from 2 minutes to 3 days")
     }
     default_instruments = default_instruments(
         [
@@ -68,6 +72,7 @@ class BinanceSpot(Venue):
         super().__init__(*args, **kwargs)
         self.keys: dict[str, ApiKey] = {}
         self.wsapi = WsApi(self)
+        self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
         self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
         for sym, inst in self.instruments.items():
             self.fmt[sym] = self._formats(inst)
@@ -342,25 +347,53 @@ class BinanceSpot(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    def _weight_headers(self) -> list[tuple[str, str]]:
-        return [("X-MBX-USED-WEIGHT-1M", "1")]
+    def _weight(self, req: Request) -> int:
+        """REQUEST_WEIGHT of a call, as the docs list it (depth by limit, account 20, others 1)."""
+        if req.path.endswith("/depth"):
+            q = req.query.get("limit", str(self.default_limit))
+            n = int(q) if q.isdigit() else self.default_limit
+            if self.futures:
+                return 2 if n <= 50 else 5 if n <= 100 else 10 if n <= 500 else 20
+            return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
+        return 20 if req.path.endswith("/account") else 1
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
+        lim = self.limiters.get(ep.index)
+        if lim is None:
+            limit = int(self.config.profile.get("weight_limit", 6000 if not self.futures else 2400))
+            lim = self.limiters[ep.index] = WeightLimiter(
+                limit, self.interval("weight_window"), self.interval("ban")
+            )
+        verdict, retry = lim.charge(time.monotonic(), self._weight(req))
+        if verdict == "ok":
+            resp = await self._http(ep, req)
+        elif verdict == "warn":
+            msg = f"Too many requests; current limit of IP is {lim.limit} request weight per minute."
+            resp = _err(-1003, msg, 429)
+        else:
+            until = ep.now_ms() + int(retry * 1000)
+            resp = _err(-1003, f"Way too many requests; IP banned until {until}.", 418)
+        if verdict != "ok":
+            resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
+        resp.headers.append(("X-MBX-USED-WEIGHT-1M", str(lim.used)))
+        return resp
+
+    async def _http(self, ep: Endpoint, req: Request) -> Response:
         p = self.rest_prefix
         route = (req.method, req.path)
         if route == ("GET", p + "/depth"):
             return self._depth(ep, req)
         if route == ("GET", p + "/time"):
-            return json_response({"serverTime": ep.now_ms()}, headers=self._weight_headers())
+            return json_response({"serverTime": ep.now_ms()})
         if route == ("GET", p + "/ping"):
-            return json_response({}, headers=self._weight_headers())
+            return json_response({})
         if route in (("GET", p + "/account"), ("POST", p + "/order/test")):
             denied = self._check_signed(ep, req)
             if denied is not None:
                 return denied
             if req.path.endswith("/account"):
-                return json_response({"canTrade": True, "balances": []}, headers=self._weight_headers())
-            return json_response({}, headers=self._weight_headers())
+                return json_response({"canTrade": True, "balances": []})
+            return json_response({})
         return _err(-1000, f"no route {req.method} {req.path}", 404)
 
     def _depth(self, ep: Endpoint, req: Request) -> Response:
@@ -381,7 +414,7 @@ class BinanceSpot(Venue):
             body["E"] = body["T"] = ep.now_ms()
         body["bids"] = [[fp(p), fq(s)] for p, s in book.bids.top(limit)]
         body["asks"] = [[fp(p), fq(s)] for p, s in book.asks.top(limit)]
-        return json_response(body, headers=self._weight_headers())
+        return json_response(body)
 
     def _check_signed(self, ep: Endpoint, req: Request) -> Response | None:
         api_key = req.headers.get("x-mbx-apikey")
@@ -420,6 +453,8 @@ class BinanceUsdm(BinanceSpot):
         "pong_timeout": 600.0,
         "partial_depth": 0.25,
         "lifetime": 86400.0,
+        "weight_window": 60.0,
+        "ban": 120.0,
     }
     default_instruments = default_instruments(
         [
