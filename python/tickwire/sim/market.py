@@ -177,12 +177,10 @@ class BookProcess:
                 self._insert(s, changes)
         else:
             for _ in range(1 + (rng.random() < 0.3)):
-                price = side.price_at(self._dist(len(side)))
-                lots = side.levels[price]
-                new = max(1, lots + rng.choice((-1, 1)) * (1 + rng.randrange(max(1, lots // 2 + 1))))
-                if new != lots:
-                    side.set(price, new)
-                    changes.append((s, price, new))
+                self._resize(s, changes)
+        if rng.random() < 0.12:
+            # Market makers re-quote the other side in the same event now and then.
+            self._resize(1 - s, changes)
         if not changes:
             # A no-op draw still moves the book so every step carries at least one change.
             price = side.price_at(0)
@@ -193,6 +191,17 @@ class BookProcess:
         self.update_id += len(changes)
         self.steps += 1
         return Step(first, self.update_id, changes, trades)
+
+    def _resize(self, s: int, out: list[tuple[int, int, int]]) -> None:
+        side, rng = self.side(s), self.rng
+        if not side:
+            return
+        price = side.price_at(self._dist(len(side)))
+        lots = side.levels[price]
+        new = max(1, lots + rng.choice((-1, 1)) * (1 + rng.randrange(max(1, lots // 2 + 1))))
+        if new != lots:
+            side.set(price, new)
+            out.append((s, price, new))
 
     def _insert(self, s: int, out: list[tuple[int, int, int]]) -> None:
         side, other = self.side(s), self.side(1 - s)
