@@ -67,13 +67,19 @@ def naive(levels: dict[int, int], depth: int, bid: bool) -> dict[int, int]:
     return dict(sorted(levels.items(), key=lambda x: -x[0] if bid else x[0])[:depth])
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32), depth=st.sampled_from([1, 5, 10, 25]), delete=st.booleans())
-def test_depth_view_diffs_rebuild_the_top_levels(seed: int, depth: int, delete: bool) -> None:
-    book = BookProcess(INST, seed)
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    depth=st.sampled_from([1, 2, 5, 10, 25, 400]),
+    delete=st.booleans(),
+    levels=st.sampled_from([4, 12, 40]),
+)
+def test_depth_view_diffs_rebuild_the_top_levels(seed: int, depth: int, delete: bool, levels: int) -> None:
+    inst = Instrument("X", Decimal("0.01"), Decimal("1"), Decimal("100"), depth=levels, unit=3)
+    book = BookProcess(inst, seed)
     view = DepthView(book, depth, delete)
     held = {BID: naive(book.bids.levels, depth, True), ASK: naive(book.asks.levels, depth, False)}
-    for _ in range(300):
+    for _ in range(400):
         s = book.step()
         bids, asks = view.diff(s)
         for side, changes in ((BID, bids), (ASK, asks)):

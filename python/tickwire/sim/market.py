@@ -86,6 +86,10 @@ class Side:
             bisect.insort(self.keys, key)
         self.levels[price] = lots
 
+    def rank(self, price: int) -> int:
+        """0 for the best level; where ``price`` is or would be inserted."""
+        return bisect.bisect_left(self.keys, self.sign * price)
+
     def best(self) -> int | None:
         return self.sign * self.keys[0] if self.keys else None
 
@@ -277,25 +281,45 @@ class DepthView:
         self.seq = self.book.update_id
 
     def diff(self, step: Step) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        # Incremental: only the changed prices and the few ranks around the depth boundary that a
+        # step of n changes can move (n insertions push out at most n levels, n deletions pull in
+        # at most n), so the cost does not grow with the depth.
         out: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
-        touched = (set(), set())  # type: tuple[set[int], set[int]]
-        for s, price, _ in step.changes:
-            touched[s].add(price)
+        n = len(step.changes)
+        depth, drop = self.depth, self.delete_out_of_scope
         for s in (BID, ASK):
-            if not touched[s]:
+            changed = [p for side_, p, _ in step.changes if side_ == s]
+            if not changed:
                 continue
-            side = self.book.side(s)
-            held = self.held[s]
-            now = dict(side.top(self.depth))
-            res = out[s]
-            for price in held:
-                if price not in now and (self.delete_out_of_scope or price not in side.levels):
-                    res.append((price, 0))
-            for price, lots in now.items():
-                if held.get(price) != lots:
-                    res.append((price, lots))
-            res.sort(key=lambda pl: side.sign * pl[0])
-            self.held = (now, self.held[1]) if s == BID else (self.held[0], now)
+            side, held = self.book.side(s), self.held[s]
+            levels = side.levels
+            res: dict[int, int] = {}
+            for p in changed:
+                cur = levels.get(p)
+                if cur is None:
+                    if p in held:
+                        del held[p]
+                        res[p] = 0
+                elif side.rank(p) < depth:
+                    if held.get(p) != cur:
+                        held[p] = res[p] = cur
+                elif p in held:
+                    del held[p]
+                    if drop:
+                        res[p] = 0
+            count = len(side)
+            for i in range(depth, min(count, depth + n + 1)):
+                p = side.price_at(i)
+                if p in held:
+                    del held[p]
+                    if drop:
+                        res[p] = 0
+            for i in range(max(0, depth - n - 1), min(depth, count)):
+                p = side.price_at(i)
+                if p not in held:
+                    held[p] = res[p] = levels[p]
+            sign = side.sign
+            out[s].extend(sorted(res.items(), key=lambda pl: sign * pl[0]))
         return out
 
 
