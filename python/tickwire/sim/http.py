@@ -47,6 +47,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     peer: str = ""
+    # The path exactly as sent (still percent-encoded): what clients sign.
+    raw_path: str = ""
 
     @property
     def query(self) -> dict[str, str]:
@@ -145,7 +147,7 @@ class HttpProtocol(asyncio.Protocol):
             raise ValueError("chunked bodies are not supported")
         path, _, query = target.partition("?")
         length = int(headers.get("content-length", "0"))
-        return Request(method.upper(), unquote(path), query, headers, b"", self.peer), length
+        return Request(method.upper(), unquote(path), query, headers, b"", self.peer, path), length
 
     def _fail(self, status: int) -> None:
         if self.transport is not None:

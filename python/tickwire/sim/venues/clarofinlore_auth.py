@@ -63,7 +63,7 @@ class ClarofinloreAuth:
         ts, nonce = h.get("x-timestamp", ""), h.get("x-nonce", "")
         if not ts.isdigit() or abs(int(ts) - ep.now_ms()) > self.interval("timestamp_window") * 1000:
             return None, self._deny("timestamp")
-        payload = req.method + req.path + req.raw_query + req.body.decode("utf-8", "replace")
+        payload = req.method + req.raw_path + req.raw_query + req.body.decode("utf-8", "replace")
         if not same(h.get("x-signature", ""), hmac_hex(self.secrets[key], payload)):
             return None, self._deny("signature")
         if not nonce or nonce in self.nonces[key]:

@@ -177,7 +177,7 @@ class Coinbase(Venue):
             claims = (
                 verify_jwt(auth[7:], self.keys, ep.now_ms() / 1000) if auth.startswith("Bearer ") else None
             )
-            uri = f"{req.method} {req.headers.get('host', '')}{req.path}"
+            uri = f"{req.method} {req.headers.get('host', '')}{req.raw_path}"
             if claims is None or claims.get("uri") != uri:
                 return json_response({"error": "UNAUTHENTICATED", "message": "Unauthorized"}, 401)
             if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):

@@ -55,7 +55,7 @@ class HtxAuth:
         if not _fresh(given.get("Timestamp", ""), ep.now_ms()):
             return err("api-signature-not-valid", "Signature not valid: Timestamp expired")
         signed = [(k, v) for k, v in params if k != "Signature"]
-        text = htx_presign(req.method, req.headers.get("host", ""), req.path, signed)
+        text = htx_presign(req.method, req.headers.get("host", ""), req.raw_path, signed)
         if not same(given.get("Signature", ""), hmac_b64(self.secrets[key], text)):
             return err("api-signature-not-valid", "Signature not valid: Verification failure [校验失败]")
         return None

@@ -313,7 +313,7 @@ class Kraken(Venue):
         nonce = req.form().get("nonce", "")
         if not nonce.isdigit():
             return "EAPI:Invalid nonce"
-        want = kraken_api_sign(self.secrets[key], req.path, nonce, req.body)
+        want = kraken_api_sign(self.secrets[key], req.raw_path, nonce, req.body)
         if not sign or not hmac.compare_digest(want.encode(), sign.encode("utf-8", "replace")):
             return "EAPI:Invalid signature"
         if int(nonce) <= self.last_nonce.get(key, 0):

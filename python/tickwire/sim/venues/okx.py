@@ -360,7 +360,7 @@ class Okx(Venue):
             return json_response({"code": "50107", "msg": "Invalid OK-ACCESS-TIMESTAMP", "data": []}, 401)
         if abs(ep.now_ms() - t) > 30_000:
             return json_response({"code": "50102", "msg": "Timestamp request expired", "data": []}, 401)
-        path = req.path + ("?" + req.raw_query if req.raw_query else "")
+        path = req.raw_path + ("?" + req.raw_query if req.raw_query else "")
         prehash = ts + req.method + path + req.body.decode("utf-8", "replace")
         if not same(h.get("ok-access-sign", ""), okx_sign(creds[0], prehash)):
             return json_response({"code": "50113", "msg": "Invalid Sign", "data": []}, 401)
