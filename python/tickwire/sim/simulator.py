@@ -147,11 +147,11 @@ class Simulator:
         for name, v in self.venues.items():
             if venue is not None and name != venue:
                 continue
-            for sym, book in v.books.items():
+            for sym in v.books:
                 if symbol is not None and sym != symbol:
                     continue
                 for _ in range(steps):
-                    v.on_step(sym, book.step())
+                    v.book_step(sym)
 
     # loops -------------------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class Simulator:
         loop = asyncio.get_running_loop()
         start = loop.time()
         done = 0
-        pairs = [(v, sym, book) for v in self.venues.values() for sym, book in v.books.items()]
+        pairs = [(v, sym) for v in self.venues.values() for sym in v.books]
         # Sleep about one step's worth (at most 20 ms): a slow rate should not cost 1000 wake-ups/s.
         nap = max(TICK_S, min(0.02, 1.0 / self.rate))
         while True:
@@ -174,11 +174,11 @@ class Simulator:
             if due <= 0:
                 continue
             done += due
-            for v, sym, book in pairs:
-                on_step, step = v.on_step, book.step
+            for v, sym in pairs:
+                book_step = v.book_step
                 try:
                     for _ in range(due):
-                        on_step(sym, step())
+                        book_step(sym)
                 except Exception as e:
                     self._error(e)
             if done > 1_000_000_000:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
 from tickwire.sim.ws import Conn
@@ -55,6 +56,7 @@ class Venue:
             ]
         self.instruments = {i.symbol: i for i in insts}
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
+        self.engine = Engine(self.books)
         self.endpoints: list[Endpoint] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
@@ -112,6 +114,13 @@ class Venue:
 
     def on_step(self, symbol: str, step: Step) -> None:
         pass
+
+    def book_step(self, symbol: str) -> None:
+        """Advance one symbol's book process by one event and publish it (after the engine has
+        reconciled resting user orders with it)."""
+        step = self.books[symbol].step()
+        self.engine.after_step(symbol, step)
+        self.on_step(symbol, step)
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         pass

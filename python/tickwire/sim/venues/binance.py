@@ -24,6 +24,7 @@ from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
 from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance_sbe import SbeScale
+from tickwire.sim.venues.binance_trade import BinanceOrders
 from tickwire.sim.venues.binance_wsapi import WsApi
 from tickwire.sim.ws import Conn
 
@@ -59,6 +60,8 @@ class BinanceSpot(Venue):
             ("BTCUSDT", "0.01", "0.00001", "60000", 100),
             ("ETHUSDT", "0.01", "0.0001", "3000", 100),
             ("BNBBTC", "0.000001", "0.001", "0.0095", 10),
+            # The symbol of Binance's published signing example (venues.md §8).
+            ("LTCBTC", "0.000001", "0.001", "0.0015", 100),
         ]
     )
     futures = False
@@ -72,6 +75,7 @@ class BinanceSpot(Venue):
         super().__init__(*args, **kwargs)
         self.keys: dict[str, ApiKey] = {}
         self.wsapi = WsApi(self)
+        self.orders = BinanceOrders(self)
         self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
         self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
         for sym, inst in self.instruments.items():
@@ -387,13 +391,28 @@ class BinanceSpot(Venue):
             return json_response({"serverTime": ep.now_ms()})
         if route == ("GET", p + "/ping"):
             return json_response({})
-        if route in (("GET", p + "/account"), ("POST", p + "/order/test")):
+        signed = (
+            ("GET", p + "/account"),
+            ("POST", p + "/order/test"),
+            ("POST", p + "/order"),
+            ("GET", p + "/order"),
+            ("DELETE", p + "/order"),
+            ("GET", p + "/openOrders"),
+        )
+        if route in signed:
             denied = self._check_signed(ep, req)
             if denied is not None:
                 return denied
+            account = req.headers["x-mbx-apikey"]
+            params = dict(req.query)
+            params.update(req.form())
             if req.path.endswith("/account"):
                 return json_response({"canTrade": True, "balances": []})
-            return json_response({})
+            if self.futures:
+                return _err(-1000, "futures order entry is not simulated yet", 404)
+            if req.path.endswith("/openOrders"):
+                return self.orders.open_orders(ep, account, params.get("symbol"))
+            return self.orders.handle(ep, req, account, params)
         return _err(-1000, f"no route {req.method} {req.path}", 404)
 
     def _depth(self, ep: Endpoint, req: Request) -> Response:
