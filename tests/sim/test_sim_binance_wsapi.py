@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import time
+from decimal import Decimal
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -72,5 +73,67 @@ def test_hmac_order_test_and_ed25519_session_logon() -> None:
                 "status"
             ] == 401
             assert (await call("time", {}))["result"]["serverTime"] > 0
+
+    asyncio.run(go())
+
+
+def test_order_place_status_cancel_over_a_logged_on_session() -> None:
+    async def go() -> None:
+        priv = ed25519.Ed25519PrivateKey.generate()
+        pem = priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        async with Simulator(["binance"], rate=0, depth=20) as sim:
+            sim.venue("binance").add_key(ApiKey("ekey", public_key=pem))  # type: ignore[attr-defined]
+            c = await connect(sim.urls()["binance"][0]["ws"]["ws_api"])
+            lp = {"apiKey": "ekey", "timestamp": int(time.time() * 1000)}
+            c.send(
+                {
+                    "id": 1,
+                    "method": "session.logon",
+                    "params": {**lp, "signature": base64.b64encode(priv.sign(payload(lp))).decode()},
+                }
+            )
+            assert (await c.recv())["status"] == 200
+            truth = sim.book("binance", "ETHUSDT", 1)
+            far = str(truth.bids[0][0] - 100)
+            now = int(time.time() * 1000)
+            p = {
+                "symbol": "ETHUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.5",
+                "price": far,
+            }
+            c.send(
+                {
+                    "id": 2,
+                    "method": "order.place",
+                    "params": {**p, "newClientOrderId": "w1", "timestamp": now},
+                }
+            )
+            placed = await c.recv()
+            assert placed["status"] == 200 and placed["result"]["status"] == "NEW", placed
+            c.send(
+                {
+                    "id": 3,
+                    "method": "order.status",
+                    "params": {"symbol": "ETHUSDT", "origClientOrderId": "w1", "timestamp": now},
+                }
+            )
+            assert (await c.recv())["result"]["orderId"] == placed["result"]["orderId"]
+            assert (Decimal(far), Decimal("0.5")) in sim.book(
+                "binance", "ETHUSDT"
+            ).bids  # rests in the public book
+            c.send(
+                {
+                    "id": 4,
+                    "method": "order.cancel",
+                    "params": {"symbol": "ETHUSDT", "orderId": placed["result"]["orderId"], "timestamp": now},
+                }
+            )
+            assert (await c.recv())["result"]["status"] == "CANCELED"
+            assert (Decimal(far), Decimal("0.5")) not in sim.book("binance", "ETHUSDT").bids
 
     asyncio.run(go())

@@ -1,7 +1,8 @@
 """Binance WebSocket API (venues.md §1.3) on ``/ws-api/v3``: request/response framing, the WS signing
 rule (all params but ``signature`` sorted by name, ``k=v`` joined with ``&``, no percent-encoding,
 ``apiKey`` signed), ``session.logon`` (Ed25519 keys only), ``session.status``/``session.logout``,
-``ping``, ``time`` and ``order.test``. Order placement arrives with the trading engine.
+``ping``, ``time``, and ``order.test``/``order.place``/``order.cancel``/``order.status`` on the
+matching engine (the same code and JSON as REST order entry).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tickwire.sim.auth import ApiKey, verify_binance
+from tickwire.sim.http import Request
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -80,14 +82,29 @@ class WsApi:
         elif method == "session.logout":
             conn.state.pop("session_key", None)
             self.reply(conn, rid, self._session(conn, now))
-        elif method == "order.test":
-            _, err = self._signed(conn, params, session_ok=True)
+        elif method in ("order.test", "order.place", "order.cancel", "order.status"):
+            key, err = self._signed(conn, params, session_ok=True)
             if err is not None:
                 self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
-            else:
-                self.reply(conn, rid, {})
+                return
+            assert key is not None
+            self._order(conn, rid, method, key.key, {k: _text(x) for k, x in params.items()})
         else:
             self.reply(conn, rid, status=400, code=-1020, msg=f"Unsupported operation: {method}")
+
+    def _order(self, conn: Conn, rid: Any, method: str, account: str, params: dict[str, str]) -> None:
+        """The order methods share the REST implementation (same engine, same JSON)."""
+        verb = {"order.test": "POST", "order.place": "POST", "order.cancel": "DELETE", "order.status": "GET"}[
+            method
+        ]
+        path = "/api/v3/order/test" if method == "order.test" else "/api/v3/order"
+        req = Request(verb, path, "", {}, b"", raw_path=path)
+        resp = self.venue.orders.handle(conn.endpoint, req, account, params)
+        body = orjson.loads(resp.body)
+        if resp.status == 200:
+            self.reply(conn, rid, body)
+        else:
+            self.reply(conn, rid, status=resp.status, code=body["code"], msg=body["msg"])
 
     def _session(self, conn: Conn, now: int) -> dict[str, Any]:
         key = conn.state.get("session_key")
