@@ -99,3 +99,80 @@ def test_ws_login() -> None:
             assert (await c.recv())["code"] == "60011"
 
     asyncio.run(go())
+
+
+def test_ws_order_and_cancel_after_login() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=20) as sim:
+            v = sim.venue("okx")
+            v.add_key("ok-key", SECRET, "pp")  # type: ignore[attr-defined]
+            code = next(c for c, s in v.trade.codes.items() if s == "BTC-USDT")  # type: ignore[attr-defined]
+            c = await connect(sim.urls()["okx"][0]["ws"]["private"])
+            c.send(
+                {
+                    "id": "o0",
+                    "op": "order",
+                    "args": [
+                        {"instIdCode": code, "side": "buy", "ordType": "market", "sz": "1", "tdMode": "cash"}
+                    ],
+                }
+            )
+            assert (await c.recv())["code"] == "60011"  # not logged in
+            ts = str(int(time.time()))
+            c.send(
+                {
+                    "op": "login",
+                    "args": [
+                        {
+                            "apiKey": "ok-key",
+                            "passphrase": "pp",
+                            "timestamp": ts,
+                            "sign": sign(ts + "GET/users/self/verify"),
+                        }
+                    ],
+                }
+            )
+            assert (await c.recv())["event"] == "login"
+            truth = sim.book("okx", "BTC-USDT", 1)
+            buy = {
+                "instIdCode": code,
+                "side": "buy",
+                "ordType": "limit",
+                "sz": str(truth.asks[0][1]),
+                "px": str(truth.asks[0][0]),
+                "tdMode": "cash",
+                "clOrdId": "t1",
+            }
+            c.send({"id": "o1", "op": "order", "args": [buy]})
+            r = await c.recv()
+            assert (
+                r["id"] == "o1"
+                and r["code"] == "0"
+                and r["data"][0]["sCode"] == "0"
+                and r["data"][0]["clOrdId"] == "t1"
+            )
+            assert int(r["outTime"]) >= int(r["inTime"])
+            assert sim.book("okx", "BTC-USDT", 1).asks[0] != truth.asks[0]  # the best ask was taken
+            rest = {
+                "instId": "BTC-USDT",
+                "side": "sell",
+                "ordType": "limit",
+                "sz": "0.001",
+                "px": "99999",
+                "tdMode": "cash",
+                "clOrdId": "t2",
+            }
+            c.send({"id": "o2", "op": "order", "args": [rest]})
+            placed = await c.recv()
+            assert placed["code"] == "0"
+            c.send({"id": "o3", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "clOrdId": "t2"}]})
+            assert (await c.recv())["data"][0]["sCode"] == "0"
+            c.send({"id": "o4", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "clOrdId": "t2"}]})
+            assert (await c.recv())["data"][0]["sCode"] == "51400"
+            c.send({"id": "o5", "op": "order", "args": [dict(rest, px="99999.05")]})  # off the 0.1 tick
+            bad = await c.recv()
+            assert bad["code"] == "1" and bad["data"][0]["sCode"] == "51000"
+            c.send({"id": "o6", "op": "order", "args": [{"side": "buy"}]})
+            assert (await c.recv())["code"] == "60013"
+
+    asyncio.run(go())

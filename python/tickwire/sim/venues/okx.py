@@ -22,6 +22,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.okx_trade import OkxOrders
 from tickwire.sim.ws import Conn
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
@@ -59,6 +60,7 @@ class Okx(Venue):
         self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, passphrase)
+        self.trade = OkxOrders(self)
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -324,7 +326,9 @@ class Okx(Venue):
         if op != "login":
             if not conn.state.get("login"):
                 self._error(conn, "60011", "Please log in")
-            else:  # private channels and order entry arrive with the trading engine
+            elif op in ("order", "cancel-order"):
+                self.trade.on_op(conn, msg)
+            else:  # private channels (orders, positions) are not simulated yet
                 self._error(conn, "60012", f"Invalid request: op {op}")
             return
         arg = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
@@ -342,6 +346,7 @@ class Okx(Venue):
             self._error(conn, "60009", "Login failed.")
             return
         conn.state["login"] = True
+        conn.state["api_key"] = str(arg["apiKey"])
         conn.send_text(
             orjson.dumps({"event": "login", "code": "0", "msg": "", "connId": self._conn_id(conn)})
         )
