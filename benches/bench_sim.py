@@ -42,7 +42,7 @@ async def _push(send: Any, is_paused: Any, n: int) -> None:
 async def serve_picows(n: int) -> None:
     from picows import ws_create_server
 
-    class Push(WSListener):  # type: ignore[misc]
+    class Push(WSListener):
         def on_ws_connected(self, t: WSTransport) -> None:
             under = t.underlying_transport
             asyncio.get_running_loop().create_task(
@@ -138,7 +138,7 @@ def _spawn(args: list[str]) -> tuple[subprocess.Popen[str], str]:
     return proc, line.strip()
 
 
-class Count(WSListener):  # type: ignore[misc]
+class Count(WSListener):
     def __init__(self, want: int) -> None:
         self.n = 0
         self.want = want
@@ -222,7 +222,7 @@ def measure_sim(seconds: float, rate: int = 100_000) -> tuple[float, float]:
 
 
 async def _sim_rate(urls: dict[str, Any], seconds: float, pid: int) -> tuple[float, float]:
-    class Tally(WSListener):  # type: ignore[misc]
+    class Tally(WSListener):
         n = 0
 
         def on_ws_frame(self, t: WSTransport, frame: WSFrame) -> None:

@@ -310,3 +310,29 @@ def test_control_endpoint() -> None:
             assert status == 200 and sim.endpoint("binance").stalled
 
     run(go())
+
+
+def test_slow_consumer_is_cut() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=10, max_buffered=256 * 1024) as sim:
+            url = sim.urls()["binance"][0]["ws"]["ws"] + "/btcusdt@depth"
+            host, port = url.split("//")[1].split("/")[0].split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(
+                b"GET /ws/btcusdt@depth HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+            reader._transport.pause_reading()  # type: ignore[attr-defined]  # a client that stops reading
+            polite = await connect(url)
+            ep = sim.endpoint("binance")
+            for _ in range(20):
+                sim.advance(2000, "binance", "BTCUSDT")
+                await asyncio.sleep(0.03)
+                if len(ep.conns) == 1:
+                    break
+            assert len(ep.conns) == 1, "the stalled reader was cut"
+            assert not polite.closed.done()
+            writer.close()
+
+    run(go())

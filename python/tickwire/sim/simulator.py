@@ -39,6 +39,7 @@ class Simulator:
 
     ``rate`` is book steps per second per symbol (0: only ``advance()`` moves the books, which makes
     tests exact). ``endpoints`` gives a venue several independent endpoints (failover tests).
+    ``max_buffered``: a client with more unsent bytes than this is cut (a slow consumer).
     ``time_scale`` shrinks every venue interval and time-out (pings, heartbeats) for fast tests.
     ``symbols`` restricts a venue to some of its instruments (``{"binance": ["BTCUSDT"]}``).
     ``profiles`` sets per-venue choices the venue documents leave open, e.g.
@@ -59,8 +60,10 @@ class Simulator:
         symbols: Mapping[str, Iterable[str]] | None = None,
         host: str = "127.0.0.1",
         control: bool = True,
+        max_buffered: int = MAX_BUFFERED,
     ) -> None:
         self.seed = seed
+        self.max_buffered = max_buffered
         self.rate = rate
         self.host = host
         self.venues: dict[str, Venue] = {}
@@ -195,7 +198,7 @@ class Simulator:
                 if not ep.is_down:
                     v.on_timer(ep, now)
                 for c in list(ep.conns.values()):
-                    if c.buffered > MAX_BUFFERED:
+                    if c.buffered > self.max_buffered:
                         c.abort()
             except Exception as e:
                 self._error(e)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -149,7 +148,3 @@ class Venue:
                 c.next_ping_at = now + every
                 if c.ping_payload is None:
                     c.send_ping(str(ep.now_ms()).encode())
-
-
-def monotonic() -> float:
-    return time.monotonic()
