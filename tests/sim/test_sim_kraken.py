@@ -191,3 +191,54 @@ def test_rest_api_sign_vector_and_mutations() -> None:
             assert len(depth["result"]["BTC/USD"]["bids"]) == 3
 
     asyncio.run(go())
+
+
+def test_ws_add_order_and_cancel_with_a_rest_token() -> None:
+    import base64
+    import hashlib
+    import hmac as hmac_mod
+    import time
+
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0, depth=20) as sim:
+            sim.venue("kraken").add_key("kkey", K_SECRET)  # type: ignore[attr-defined]
+            base = sim.urls()["kraken"][0]["rest"]
+            nonce = str(int(time.time() * 1000))
+            body = f"nonce={nonce}"
+            path = "/0/private/GetWebSocketsToken"
+            digest = hashlib.sha256((nonce + body).encode()).digest()
+            sign = base64.b64encode(
+                hmac_mod.new(base64.b64decode(K_SECRET), path.encode() + digest, hashlib.sha512).digest()
+            ).decode()
+            _, _, data = await http("POST", base + path, body.encode(), {"API-Key": "kkey", "API-Sign": sign})
+            token = orjson.loads(data)["result"]["token"]
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v2_auth"])
+            await c.recv()  # status
+            truth = sim.book("kraken", "BTC/USD", 1)
+            params = {
+                "order_type": "limit",
+                "side": "sell",
+                "order_qty": str(truth.bids[0][1]),
+                "symbol": "BTC/USD",
+            }
+            params.update(limit_price=str(truth.bids[0][0]), token="wrong", cl_ord_id="k1")
+            c.send({"method": "add_order", "params": params, "req_id": 1})
+            assert (await c.recv())["error"] == "EAPI:Invalid key"
+            c.send({"method": "add_order", "params": dict(params, token=token), "req_id": 2})
+            ok = await c.recv()
+            assert ok["success"] is True and ok["result"]["cl_ord_id"] == "k1" and ok["req_id"] == 2
+            assert sim.book("kraken", "BTC/USD", 1).bids[0] != truth.bids[0]  # our sell took the best bid
+            far = dict(params, token=token, limit_price="99999.9", order_qty="0.5", cl_ord_id="k2")
+            c.send({"method": "add_order", "params": far, "req_id": 3})
+            rest = await c.recv()
+            c.send(
+                {
+                    "method": "cancel_order",
+                    "params": {"order_id": [rest["result"]["order_id"]], "token": token},
+                }
+            )
+            assert (await c.recv())["success"] is True
+            c.send({"method": "cancel_order", "params": {"cl_ord_id": ["k2"], "token": token}})
+            assert (await c.recv())["success"] is False
+
+    asyncio.run(go())

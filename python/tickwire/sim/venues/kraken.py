@@ -11,6 +11,7 @@ the ``ping`` method. v1: ``[chanId, {...}, "book-<depth>", pair]`` arrays, ``{"e
 from __future__ import annotations
 
 import hmac
+import secrets
 import zlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Fmt, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.kraken_trade import KrakenOrders
 from tickwire.sim.ws import Conn
 
 DEPTHS = (10, 25, 100, 500, 1000)
@@ -44,7 +46,7 @@ def rfc3339(ms: int) -> str:
 
 class Kraken(Venue):
     name = "kraken"
-    ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/"}
+    ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/", "v2_auth": "/auth/v2"}
     has_checksum = True
     intervals: ClassVar[dict[str, float]] = {"heartbeat": 1.0}
     default_instruments = default_instruments(
@@ -60,6 +62,7 @@ class Kraken(Venue):
         self.chan_ids = {s: 100 + 64 * n for n, s in enumerate(self.books)}
         self.secrets: dict[str, str] = {}
         self.last_nonce: dict[str, int] = {}
+        self.trade = KrakenOrders(self)
 
     def add_key(self, key: str, secret_b64: str) -> None:
         self.secrets[key] = secret_b64
@@ -74,7 +77,7 @@ class Kraken(Venue):
     # WebSocket ---------------------------------------------------------------------------------
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
-        if conn.path in ("/", "/v2", "/v2/"):
+        if conn.path in ("/", "/v2", "/v2/", "/auth/v2"):
             return None
         return 404, b"not found"
 
@@ -116,6 +119,10 @@ class Kraken(Venue):
 
         if method == "ping":
             reply({"method": "pong"})
+            return
+        if conn.path == "/auth/v2" and method in ("add_order", "cancel_order"):
+            params = msg.get("params")
+            self.trade.on_method(conn, str(method), params if isinstance(params, dict) else {}, reply)
             return
         params = msg.get("params")
         if method not in ("subscribe", "unsubscribe") or not isinstance(params, dict):
@@ -300,7 +307,8 @@ class Kraken(Venue):
                 return json_response({"error": [denied]})
             method = req.path.rsplit("/", 1)[1]
             if method == "GetWebSocketsToken":
-                token = f"sim-{req.headers['api-key']}-{self.last_nonce[req.headers['api-key']]}"
+                token = secrets.token_urlsafe(24)
+                self.trade.tokens[token] = req.headers["api-key"]
                 return json_response({"error": [], "result": {"token": token, "expires": 900}})
             # Authenticated, but the trading side of this venue is not simulated yet.
             return json_response({"error": ["EGeneral:Unknown method"]})
