@@ -82,3 +82,52 @@ def test_token_flow_and_signed_requests() -> None:
             ] == 4015
 
     asyncio.run(go())
+
+
+def test_orders_idempotency_and_kill_switch() -> None:
+    async def go() -> None:
+        async with Simulator(["clarofinlore"], rate=0, depth=20) as sim:
+            sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
+            base = sim.urls()["clarofinlore"][0]["rest"]
+            body = b"{}"
+            _, _, data = await http(
+                "POST", base + "/v1/auth/token", body, signed("POST", "/v1/auth/token", body=body)
+            )
+            bearer = {"Authorization": f"Bearer {orjson.loads(data)['access_token']}"}
+
+            async def call(method: str, path: str, obj: Any = None) -> tuple[int, Any]:
+                raw = orjson.dumps(obj) if obj is not None else b""
+                status, _, out = await http(
+                    method, base + path, raw, {**signed(method, path, body=raw), **bearer}
+                )
+                return status, orjson.loads(out)
+
+            truth = sim.book("clarofinlore", "btc-usdt", 1)
+            rest = {
+                "symbol": "btc-usdt",
+                "side": "buy",
+                "type": "limit",
+                "quantity": "0.01",
+                "price": "100.00",
+            }
+            s, a = await call("POST", "/v1/orders", {**rest, "client_order_id": "bot1-0001"})
+            assert s == 200 and a["status"] == "new"
+            s, again = await call("POST", "/v1/orders", {**rest, "client_order_id": "bot1-0001"})
+            assert again["order_id"] == a["order_id"], "a retried client order id creates no second order"
+            buy = {"symbol": "btc-usdt", "side": "buy", "type": "market", "quantity": str(truth.asks[0][1])}
+            s, m = await call("POST", "/v1/orders", {**buy, "client_order_id": "bot1-0002"})
+            assert m["status"] == "filled"
+            s, acct = await call("GET", "/v1/account")
+            assert acct["positions"] == [{"symbol": "btc-usdt", "quantity": m["quantity"], "side": "long"}]
+            s, kill = await call("POST", "/v1/positions/close-all")
+            assert [o["order_id"] for o in kill["cancelled"]] == [a["order_id"]]
+            assert (
+                kill["closing_orders"][0]["side"] == "sell"
+                and kill["closing_orders"][0]["status"] == "filled"
+            )
+            s, acct = await call("GET", "/v1/account")
+            assert acct["positions"] == []
+            s, got = await call("GET", f"/v1/orders/{a['order_id']}")
+            assert got["status"] == "canceled"
+
+    asyncio.run(go())

@@ -176,6 +176,15 @@ class Engine:
             raise EngineError("unknown", "Order does not exist.")
         return order
 
+    def position(self, account: str, symbol: str) -> int:
+        """Net lots bought minus sold by ``account`` in ``symbol``."""
+        return sum(
+            (f.qty if o.side == BID else -f.qty)
+            for o in self.orders.values()
+            if o.account == account and o.symbol == symbol
+            for f in o.fills
+        )
+
     def open_orders(self, account: str, symbol: str | None) -> list[Order]:
         return [
             o for o in self.orders.values() if o.account == account and o.open and symbol in (None, o.symbol)

@@ -22,6 +22,7 @@ from tickwire.sim.http import Request, Response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
+from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
 from tickwire.sim.ws import Conn
 
 COMPRESSIONS = ("zlib", "deflate", "gzip")
@@ -67,6 +68,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         self.nonces: dict[str, set[str]] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.jwt_key = secrets.token_bytes(32)
+        self.orders = ClarofinloreOrders(self)
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
         return await self.rest(ep, req)

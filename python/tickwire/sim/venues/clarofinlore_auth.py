@@ -22,6 +22,7 @@ import orjson
 
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
 
 if TYPE_CHECKING:
     from tickwire.sim.endpoint import Endpoint
@@ -45,6 +46,7 @@ class ClarofinloreAuth:
     nonces: dict[str, set[str]]
     refresh_tokens: dict[str, str]  # refresh token -> api key
     jwt_key: bytes
+    orders: ClarofinloreOrders
     interval: Callable[[str], float]  # provided by Venue
 
     def add_key(self, key: str, secret: str) -> None:
@@ -124,7 +126,7 @@ class ClarofinloreAuth:
             return self.issue(ep, key)
         if self.bearer(ep, req) != key:
             return self._deny("token")
-        if route == ("GET", "/v1/account"):
-            # No trading engine yet: an empty account.
-            return json_response({"equity": "0", "margin_used": "0", "positions": []})
+        routed = self.orders.route(ep, req, key)
+        if routed is not None:
+            return routed
         return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)
