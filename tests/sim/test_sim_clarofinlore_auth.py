@@ -131,3 +131,23 @@ def test_orders_idempotency_and_kill_switch() -> None:
             assert got["status"] == "canceled"
 
     asyncio.run(go())
+
+
+def test_rate_limit_429_with_retry_after() -> None:
+    async def go() -> None:
+        profiles = {"clarofinlore": {"rate_limit": 3}}
+        async with Simulator(
+            ["clarofinlore"], rate=0, profiles=profiles, timeouts={"rate_window": 0.3}
+        ) as sim:
+            sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
+            url = sim.urls()["clarofinlore"][0]["rest"] + "/v1/auth/token"
+            await asyncio.sleep(0.3 - time.monotonic() % 0.3)  # start at a window boundary
+            got = []
+            for _ in range(5):
+                status, hdrs, _ = await http("POST", url, b"", signed("POST", "/v1/auth/token"))
+                got.append((status, hdrs.get("retry-after")))
+            assert got == [(200, None)] * 3 + [(429, "1")] * 2
+            await asyncio.sleep(0.35)
+            assert (await http("POST", url, b"", signed("POST", "/v1/auth/token")))[0] == 200
+
+    asyncio.run(go())

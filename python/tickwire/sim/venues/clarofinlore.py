@@ -19,6 +19,7 @@ import orjson
 
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
@@ -46,6 +47,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         "pong_timeout": 60.0,
         "timestamp_window": 5.0,
         "token_ttl": 900.0,
+        "rate_window": 1.0,
     }
     default_instruments = default_instruments(
         [
@@ -69,6 +71,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         self.refresh_tokens: dict[str, str] = {}
         self.jwt_key = secrets.token_bytes(32)
         self.orders = ClarofinloreOrders(self)
+        self.limiters: dict[tuple[int, str], WeightLimiter] = {}
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
         return await self.rest(ep, req)

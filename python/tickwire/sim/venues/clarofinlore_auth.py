@@ -7,6 +7,8 @@ silent: headers ``X-API-Key``, ``X-Timestamp`` (ms), ``X-Nonce``, ``X-Signature`
 separators and the query without its ``?``; a timestamp more than ``timestamp_window`` from the venue
 clock or a nonce already used by the key is refused; ``POST /v1/auth/refresh`` takes
 ``{"refresh_token"}`` and retires it. Auth failures are HTTP 401 with ``{"code", "message"}``.
+Requests over ``rate_limit`` per second per key (profile, default 10,000: the documented burst) get
+HTTP 429 with ``Retry-After`` in whole seconds (RFC 9110 delay-seconds).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +26,12 @@ import orjson
 
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
 
 if TYPE_CHECKING:
     from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.base import VenueConfig
 
 AUTH_CODES = {
     "key": (4011, "invalid api key"),
@@ -46,6 +52,8 @@ class ClarofinloreAuth:
     nonces: dict[str, set[str]]
     refresh_tokens: dict[str, str]  # refresh token -> api key
     jwt_key: bytes
+    limiters: dict[tuple[int, str], WeightLimiter]
+    config: VenueConfig
     orders: ClarofinloreOrders
     interval: Callable[[str], float]  # provided by Venue
 
@@ -110,6 +118,19 @@ class ClarofinloreAuth:
         return sub if isinstance(sub, str) else None
 
     async def rest(self, ep: Endpoint, req: Request) -> Response:
+        # Rate limit per key and endpoint (tiered in production; a profile setting here). Over it:
+        # 429 with Retry-After, as the document says clients must honour.
+        who = (ep.index, req.headers.get("x-api-key", ""))
+        lim = self.limiters.get(who)
+        if lim is None:
+            per_s = int(self.config.profile.get("rate_limit", 10_000))
+            lim = self.limiters[who] = WeightLimiter(per_s, self.interval("rate_window"), 0.0)
+        verdict, retry = lim.charge(time.monotonic(), 1)
+        if verdict != "ok":
+            lim.warned = False  # no ban escalation documented: every excess request gets a 429
+            resp = json_response({"code": 429, "message": "rate limit exceeded"}, 429)
+            resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
+            return resp
         route = (req.method, req.path)
         if route == ("POST", "/v1/auth/refresh"):
             try:
