@@ -70,3 +70,52 @@ def test_ws_auth() -> None:
                 c.close()
 
     asyncio.run(go())
+
+
+def test_trade_create_amend_cancel() -> None:
+    from decimal import Decimal
+
+    async def go() -> None:
+        async with Simulator(["bybit"], rate=0, depth=20) as sim:
+            sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
+            c = await connect(sim.urls()["bybit"][0]["ws"]["trade"])
+
+            async def op(name: str, arg: dict[str, str], rid: str) -> dict[str, object]:
+                hdr = {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000)), "X-BAPI-RECV-WINDOW": "8000"}
+                c.send({"reqId": rid, "header": hdr, "op": name, "args": [arg]})
+                reply: dict[str, object] = await c.recv()
+                assert reply["reqId"] == rid and reply["op"] == name
+                return reply
+
+            assert (await op("order.create", {"symbol": "ETHUSDT"}, "r0"))["retCode"] == 10003  # no auth
+            expires = int(time.time() * 1000) + 10_000
+            c.send({"op": "auth", "args": ["bk", expires, sig(f"GET/realtime{expires}")]})
+            assert (await c.recv())["retCode"] == 0
+            c.send({"op": "auth", "args": ["bk", expires, sig(f"GET/realtime{expires}")]})
+            assert (await c.recv())["retCode"] == 20001
+            best_bid = sim.book("bybit", "ETHUSDT", 1).bids[0]
+            far = str(best_bid[0] - 50)
+            limit = {"symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.2", "price": far}
+            created = await op("order.create", {**limit, "category": "linear", "orderLinkId": "L1"}, "r1")
+            assert created["retCode"] == 0 and created["data"]["orderLinkId"] == "L1"  # type: ignore[index]
+            assert (await op("order.create", limit, "r1"))["retCode"] == 20006  # duplicate reqId
+            assert (Decimal(far), Decimal("0.2")) in sim.book("bybit", "ETHUSDT").bids
+            amended = await op("order.amend", {"symbol": "ETHUSDT", "orderLinkId": "L1", "qty": "0.3"}, "r2")
+            assert amended["retCode"] == 0
+            assert (Decimal(far), Decimal("0.3")) in sim.book("bybit", "ETHUSDT").bids
+            post = {
+                **limit,
+                "price": str(sim.book("bybit", "ETHUSDT", 1).asks[0][0]),
+                "timeInForce": "PostOnly",
+            }
+            before = sim.book("bybit", "ETHUSDT")
+            assert (await op("order.create", post, "r3"))["retCode"] == 0  # accepted, then cancelled
+            assert sim.book("bybit", "ETHUSDT") == before  # a post-only order never takes
+            cancelled = await op("order.cancel", {"symbol": "ETHUSDT", "orderLinkId": "L1"}, "r4")
+            assert cancelled["retCode"] == 0
+            assert (Decimal(far), Decimal("0.3")) not in sim.book("bybit", "ETHUSDT").bids
+            assert (await op("order.cancel", {"symbol": "ETHUSDT", "orderLinkId": "L1"}, "r5"))[
+                "retCode"
+            ] == 110001
+
+    asyncio.run(go())

@@ -177,3 +177,28 @@ def test_rest_order_lifecycle_and_consistent_market_data() -> None:
             assert trades[0]["p"] == snap["asks"][0][0] and trades[0]["m"] is False  # our buy, taker
 
     asyncio.run(go())
+
+
+def test_amend_keeps_the_order_and_moves_it_to_the_back() -> None:
+    book = BookProcess(INST, 4)
+    engine = Engine({"BTCUSDT": book})
+    price = (book.bids.best() or 0) - 3
+    before = book.bids.levels.get(price, 0)
+    o, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 10, price, "GTC", "x1", 0)
+    amended, steps = engine.amend("a", "BTCUSDT", None, "x1", 25, None)
+    assert amended.id == o.id and amended.qty == 25 and book.bids.levels[price] == before + 25
+    assert [s.changes[-1] for s in steps] == [(BID, price, before), (BID, price, before + 25)]
+    ask = book.asks.best() or 0
+    crossed, steps = engine.amend("a", "BTCUSDT", o.id, None, None, ask)  # now marketable: it trades
+    assert crossed.id == o.id and crossed.filled > 0 and crossed.fills[0].price == ask
+    assert book.bids.levels.get(price, 0) == before
+
+
+def test_post_only_never_takes() -> None:
+    book = BookProcess(INST, 5)
+    engine = Engine({"BTCUSDT": book})
+    view = book.view()
+    o, step = engine.place("a", "BTCUSDT", BID, "LIMIT", 5, book.asks.best(), "GTC", "", 0, post_only=True)
+    assert o.status == "CANCELED" and step is None and book.view() == view
+    o, step = engine.place("a", "BTCUSDT", BID, "LIMIT", 5, book.bids.best(), "GTC", "", 0, post_only=True)
+    assert o.status == NEW and step is not None

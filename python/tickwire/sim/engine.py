@@ -83,8 +83,10 @@ class Engine:
         tif: str,
         client_id: str,
         now_ms: int,
+        post_only: bool = False,
     ) -> tuple[Order, Step | None]:
-        """Place an order. Returns it and the book step it caused (None if the book did not change)."""
+        """Place an order. Returns it and the book step it caused (None if the book did not change).
+        A ``post_only`` order that would take liquidity is cancelled instead, the book untouched."""
         if symbol not in self.books:
             raise EngineError("symbol", f"unknown symbol {symbol}")
         if qty <= 0:
@@ -108,6 +110,10 @@ class Engine:
             available += lots - self._user_lots(symbol, 1 - side, p)
             if available >= qty:
                 break
+        if post_only and available > 0:
+            order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
+            order.status = CANCELED
+            return order, None
         if tif == "FOK" and available < qty:
             order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
             order.status = EXPIRED
@@ -165,6 +171,44 @@ class Engine:
                 step = self._commit(book, [(order.side, order.price, max(new, 0))], [])
         order.status = CANCELED
         return order, step
+
+    def amend(
+        self,
+        account: str,
+        symbol: str,
+        order_id: int | None,
+        client_id: str | None,
+        qty: int | None,
+        price: int | None,
+    ) -> tuple[Order, list[Step]]:
+        """Change a resting order's size and/or price. It keeps its id and goes to the back of the
+        queue at its (new) price; a new price that crosses the book trades like a new order."""
+        order = self.find(account, symbol, order_id, client_id)
+        if not order.open or order.type != "LIMIT" or order.tif != "GTC":
+            raise EngineError("unknown", "order is not open")
+        if qty is not None and qty <= order.filled:
+            raise EngineError("qty", "new quantity is not above the filled quantity")
+        _, removed = self.cancel(account, symbol, order.id, None)
+        steps = [s for s in (removed,) if s is not None]
+        del self.orders[order.id]
+        self.by_client.pop((account, order.client_id), None)
+        new_qty = (qty if qty is not None else order.qty) - order.filled
+        new_price = price if price is not None else order.price
+        replaced, step = self.place(
+            account, symbol, order.side, "LIMIT", new_qty, new_price, "GTC", order.client_id, order.time_ms
+        )
+        # The same order continues: its id, its earlier fills.
+        del self.orders[replaced.id]
+        replaced.id, replaced.qty = order.id, new_qty + order.filled
+        replaced.filled += order.filled
+        replaced.quote += order.quote
+        replaced.fills[:0] = order.fills
+        if replaced.status == NEW and replaced.filled:
+            replaced.status = PARTIALLY_FILLED
+        self.orders[replaced.id] = replaced
+        if step is not None:
+            steps.append(step)
+        return replaced, steps
 
     def find(self, account: str, symbol: str, order_id: int | None, client_id: str | None) -> Order:
         order = (

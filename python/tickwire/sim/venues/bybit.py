@@ -20,6 +20,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.bybit_trade import BybitOrders
 from tickwire.sim.ws import Conn
 
 DEPTHS = (1, 50, 200, 1000)
@@ -31,6 +32,7 @@ class Bybit(Venue):
     ws_paths: ClassVar[dict[str, str]] = {
         **{c: f"/v5/public/{c}" for c in CATEGORIES},
         "private": "/v5/private",
+        "trade": "/v5/trade",
     }
     intervals: ClassVar[dict[str, float]] = {"level1_resend": 3.0}
     default_instruments = default_instruments(
@@ -44,6 +46,7 @@ class Bybit(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
         self.secrets: dict[str, str] = {}
+        self.trade = BybitOrders(self)
         self.u: dict[tuple[str, int], int] = {}  # per topic update id, 1 after a (simulated) restart
         # (endpoint index, symbol) -> when a level-1 snapshot last went out there.
         self.level1_at: dict[tuple[int, str], float] = {}
@@ -57,7 +60,9 @@ class Bybit(Venue):
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
         cat = conn.path.rsplit("/", 1)[-1]
-        if conn.path == "/v5/private" or (conn.path == f"/v5/public/{cat}" and cat in CATEGORIES):
+        if conn.path in ("/v5/private", "/v5/trade") or (
+            conn.path == f"/v5/public/{cat}" and cat in CATEGORIES
+        ):
             return None
         return 404, b"not found"
 
@@ -71,6 +76,9 @@ class Bybit(Venue):
             op = msg["op"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "error:invalid request", "op": ""}))
+            return
+        if conn.path == "/v5/trade":
+            self.trade.on_message(conn, msg)
             return
         rid = msg.get("req_id")
         spot = conn.state["category"] == "spot"
