@@ -67,3 +67,69 @@ def test_code_flow_refresh_and_bearer() -> None:
             assert (await api(tok2["access_token"]))[0] == 401
 
     asyncio.run(go())
+
+
+async def _token(base: str) -> str:
+    q = urlencode({"client_id": "cid", "redirect_uri": REDIRECT, "response_type": "code"})
+    _, hdrs, _ = await http("GET", f"{base}/authorize?{q}")
+    code = parse_qs(urlsplit(hdrs["location"]).query)["code"][0]
+    form = urlencode(
+        {"grant_type": "authorization_code", "code": code, "client_id": "cid", "client_secret": "csecret"}
+    )
+    _, _, data = await http(
+        "POST", f"{base}/token", form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    return str(orjson.loads(data)["access_token"])
+
+
+def test_orders_and_batch() -> None:
+    async def go() -> None:
+        async with Simulator(["tradefence"], rate=0, depth=20) as sim:
+            sim.venue("tradefence").add_client("cid", "csecret", REDIRECT)  # type: ignore[attr-defined]
+            base = sim.urls()["tradefence"][0]["rest"]
+            auth = {"Authorization": f"Bearer {await _token(base)}"}
+
+            async def call(method: str, path: str, obj: Any = None) -> tuple[int, Any]:
+                status, _, data = await http(method, base + path, orjson.dumps(obj) if obj else b"", auth)
+                return status, orjson.loads(data)
+
+            far = {
+                "symbol": "AAPL",
+                "type": "LIMIT",
+                "side": "BUY",
+                "quantity": "10",
+                "price": "50.00",
+                "strategy": "t",
+            }
+            s, o = await call("POST", "/v1/orders", far)
+            assert s == 201 and o["status"] == "NEW"
+            assert (await call("GET", f"/v1/orders/{o['id']}"))[1]["id"] == o["id"]
+            s, bad = await call("POST", "/v1/orders", dict(far, symbol="NOPE"))
+            assert bad["code"] == 1004
+            best = sim.book("tradefence", "AAPL", 1).asks[0]
+            buy = {"symbol": "AAPL", "type": "MARKET", "side": "BUY", "quantity": str(best[1])}
+            ops = [
+                {"type": "CREATE_ORDER", "order": buy},
+                {"type": "CANCEL_ORDER", "order_id": o["id"]},
+                {"type": "UPDATE_POSITION", "position": {}},
+            ]
+            s, batch = await call("POST", "/v1/batch", {"operations": ops})
+            results = batch["results"]
+            assert [r["status"] for r in results] == [201, 200, 400]
+            assert results[0]["result"]["status"] == "FILLED" and results[1]["result"]["status"] == "CANCELED"
+            assert sim.book("tradefence", "AAPL", 1).asks[0] != best
+
+    asyncio.run(go())
+
+
+def test_market_closed_profile() -> None:
+    async def go() -> None:
+        async with Simulator(["tradefence"], rate=0, profiles={"tradefence": {"market_open": False}}) as sim:
+            sim.venue("tradefence").add_client("cid", "csecret", REDIRECT)  # type: ignore[attr-defined]
+            base = sim.urls()["tradefence"][0]["rest"]
+            auth = {"Authorization": f"Bearer {await _token(base)}"}
+            order = {"symbol": "AAPL", "type": "MARKET", "side": "BUY", "quantity": "1"}
+            _, _, data = await http("POST", base + "/v1/orders", orjson.dumps(order), auth)
+            assert orjson.loads(data)["code"] == 1003
+
+    asyncio.run(go())

@@ -25,6 +25,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.tradefence_trade import TradefenceOrders
 from tickwire.sim.ws import Conn
 
 
@@ -46,6 +47,7 @@ class Tradefence(Venue):
         self.codes: dict[str, tuple[str, str, str, float]] = {}  # code -> (client, redirect, scope, expiry)
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client, expiry)
         self.refresh: dict[str, tuple[str, str]] = {}  # refresh token -> (client, scope)
+        self.orders = TradefenceOrders(self)
         self.fmt = self.formats()
         self.seq = dict.fromkeys(self.books, 0)
         self.last_quote: dict[str, tuple[int, int, int, int]] = {}
@@ -171,9 +173,9 @@ class Tradefence(Venue):
         grant = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
         if grant is None or grant[1] <= time.monotonic():
             return json_response({"code": 1001, "message": "invalid credentials"}, 401)
-        if req.method == "GET" and req.path.startswith("/v1/orders/"):
-            # No trading engine yet: no order exists.
-            return json_response({"code": 404, "message": "order not found"}, 404)
+        routed = self.orders.route(ep, req, grant[0])
+        if routed is not None:
+            return routed
         return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)
 
     def _token(self, f: dict[str, str]) -> Response:
