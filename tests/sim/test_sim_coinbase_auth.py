@@ -91,3 +91,79 @@ def test_ws_jwt_optional_but_verified() -> None:
             assert (await c.recv())["type"] == "error"
 
     asyncio.run(go())
+
+
+def test_rest_orders_on_the_engine() -> None:
+    from decimal import Decimal
+
+    async def go() -> None:
+        priv = ec.generate_private_key(ec.SECP256R1())
+        pem = priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        async with Simulator(["coinbase"], rate=0, depth=20) as sim:
+            sim.venue("coinbase").add_key(NAME, pem)  # type: ignore[attr-defined]
+            base = sim.urls()["coinbase"][0]["rest"]
+            host = urlsplit(base).netloc
+
+            async def call(method: str, path: str, obj: Any = None) -> Any:
+                now = int(time.time())
+                claims = {
+                    "sub": NAME,
+                    "iss": "cdp",
+                    "nbf": now,
+                    "exp": now + 120,
+                    "uri": f"{method} {host}{path}",
+                }
+                hdrs = {
+                    "Authorization": f"Bearer {jwt(priv, 'ES256', claims)}",
+                    "Content-Type": "application/json",
+                }
+                status, _, data = await http(
+                    method, base + path, json.dumps(obj).encode() if obj else b"", hdrs
+                )
+                assert status in (200, 404), data
+                return json.loads(data)
+
+            limit = {"limit_limit_gtc": {"base_size": "0.01", "limit_price": "100.00", "post_only": False}}
+            order = {
+                "client_order_id": "cb-1",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": limit,
+            }
+            r = await call("POST", "/api/v3/brokerage/orders", order)
+            assert r["success"] is True
+            oid = r["success_response"]["order_id"]
+            again = await call("POST", "/api/v3/brokerage/orders", order)
+            assert again["success_response"]["order_id"] == oid  # idempotent client_order_id
+            assert (Decimal("100.00"), Decimal("0.01")) in sim.book("coinbase", "BTC-USD").bids
+            got = await call("GET", f"/api/v3/brokerage/orders/historical/{oid}")
+            assert got["order"]["status"] == "OPEN"
+            best = sim.book("coinbase", "BTC-USD", 1).asks[0]
+            market = {"market_market_ioc": {"base_size": str(best[1])}}
+            m = await call(
+                "POST",
+                "/api/v3/brokerage/orders",
+                {
+                    "client_order_id": "cb-2",
+                    "product_id": "BTC-USD",
+                    "side": "BUY",
+                    "order_configuration": market,
+                },
+            )
+            filled = await call(
+                "GET", f"/api/v3/brokerage/orders/historical/{m['success_response']['order_id']}"
+            )
+            assert (
+                filled["order"]["status"] == "FILLED"
+                and Decimal(filled["order"]["average_filled_price"]) == best[0]
+            )
+            c = await call("POST", "/api/v3/brokerage/orders/batch_cancel", {"order_ids": [oid, oid]})
+            assert [x["success"] for x in c["results"]] == [True, False]
+            bad = await call(
+                "POST", "/api/v3/brokerage/orders", {**order, "client_order_id": "cb-3", "product_id": "XYZ"}
+            )
+            assert bad["success"] is False
+
+    asyncio.run(go())

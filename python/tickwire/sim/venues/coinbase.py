@@ -20,6 +20,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
 
 CHANNELS = ("level2", "heartbeats", "market_trades")
@@ -44,6 +45,7 @@ class Coinbase(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
         self.keys: dict[str, bytes] = {}
+        self.orders = CoinbaseOrders(self)
 
     def add_key(self, name: str, public_pem: bytes) -> None:
         """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
@@ -182,4 +184,7 @@ class Coinbase(Venue):
                 return json_response({"error": "UNAUTHENTICATED", "message": "Unauthorized"}, 401)
             if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
                 return json_response({"accounts": [], "has_next": False, "cursor": "", "size": 0})
+            routed = self.orders.route(ep, req, str(claims["sub"]))
+            if routed is not None:
+                return routed
         return json_response({"error": "NOT_FOUND", "message": req.path}, 404)
