@@ -137,3 +137,57 @@ def test_order_place_status_cancel_over_a_logged_on_session() -> None:
             assert (Decimal(far), Decimal("0.5")) not in sim.book("binance", "ETHUSDT").bids
 
     asyncio.run(go())
+
+
+def test_user_data_stream_execution_reports() -> None:
+    async def go() -> None:
+        priv = ed25519.Ed25519PrivateKey.generate()
+        pem = priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        async with Simulator(["binance"], rate=0, depth=20) as sim:
+            sim.venue("binance").add_key(ApiKey("ekey", public_key=pem))  # type: ignore[attr-defined]
+            c = await connect(sim.urls()["binance"][0]["ws"]["ws_api"])
+            c.send({"id": 0, "method": "userDataStream.subscribe"})
+            assert (await c.recv())["status"] == 400  # no session yet
+            lp = {"apiKey": "ekey", "timestamp": int(time.time() * 1000)}
+            c.send(
+                {
+                    "id": 1,
+                    "method": "session.logon",
+                    "params": {**lp, "signature": base64.b64encode(priv.sign(payload(lp))).decode()},
+                }
+            )
+            await c.recv()
+            c.send({"id": 2, "method": "userDataStream.subscribe"})
+            sub = await c.recv()
+            assert sub["status"] == 200
+            best = sim.book("binance", "BTCUSDT", 1).asks[0]
+            p = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": str(best[1]),
+                "price": str(best[0]),
+            }
+            c.send(
+                {
+                    "id": 3,
+                    "method": "order.place",
+                    "params": {**p, "newClientOrderId": "u1", "timestamp": int(time.time() * 1000)},
+                }
+            )
+            msgs = [await c.recv() for _ in range(3)]
+            reports = [m["event"] for m in msgs if "event" in m]
+            reply = next(m for m in msgs if m.get("id") == 3)
+            assert reply["result"]["status"] == "FILLED"
+            assert [(r["x"], r["X"]) for r in reports] == [("NEW", "NEW"), ("TRADE", "FILLED")]
+            trade = reports[1]
+            assert trade["c"] == "u1" and Decimal(trade["L"]) == best[0] and Decimal(trade["l"]) == best[1]
+            assert trade["z"] == trade["q"] and trade["m"] is False and trade["t"] > 0
+            assert all(
+                m.get("subscriptionId") == sub["result"]["subscriptionId"] for m in msgs if "event" in m
+            )
+
+    asyncio.run(go())

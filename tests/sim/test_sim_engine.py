@@ -202,3 +202,38 @@ def test_post_only_never_takes() -> None:
     assert o.status == "CANCELED" and step is None and book.view() == view
     o, step = engine.place("a", "BTCUSDT", BID, "LIMIT", 5, book.bids.best(), "GTC", "", 0, post_only=True)
     assert o.status == NEW and step is not None
+
+
+def test_order_events() -> None:
+    book = BookProcess(INST, 6)
+    engine = Engine({"BTCUSDT": book})
+    events: list[tuple[int, str, int]] = []
+    engine.listeners.append(lambda o, x, f: events.append((o.id, x, f.qty if f else 0)))
+    asks = book.asks.top(2)
+    taker, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", asks[0][1] + 1, asks[1][0], "GTC", "", 0)
+    assert events == [(taker.id, "NEW", 0), (taker.id, "TRADE", asks[0][1]), (taker.id, "TRADE", 1)]
+    events.clear()
+    far = (book.bids.best() or 0) - 5
+    rest, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 7, far, "GTC", "", 0)
+    engine.amend("a", "BTCUSDT", rest.id, None, 9, None)
+    engine.cancel("a", "BTCUSDT", rest.id, None)
+    fok, _ = engine.place("a", "BTCUSDT", ASK, "LIMIT", 10**9, 1, "FOK", "", 0)
+    assert events == [
+        (rest.id, "NEW", 0),
+        (rest.id, "REPLACED", 0),
+        (rest.id, "CANCELED", 0),
+        (fok.id, "NEW", 0),
+        (fok.id, "EXPIRED", 0),
+    ]
+    events.clear()
+    maker, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 5, book.bids.best(), "GTC", "", 0)
+    for _ in range(5000):
+        engine.after_step("BTCUSDT", book.step())
+        if maker.status == "FILLED":
+            break
+    trades = [e for e in events if e[1] == "TRADE"]
+    assert (
+        maker.status == "FILLED"
+        and sum(q for _, _, q in trades) == 5
+        and all(i == maker.id for i, _, _ in trades)
+    )

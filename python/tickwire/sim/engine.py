@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tickwire.sim.market import ASK, BID, BookProcess, Step, Trade
@@ -59,9 +60,23 @@ class EngineError(ValueError):
         self.code = code
 
 
+# What happened to an order, as execution reports name it.
+EXEC_NEW, EXEC_TRADE, EXEC_CANCELED, EXEC_EXPIRED, EXEC_REPLACED = (
+    "NEW",
+    "TRADE",
+    "CANCELED",
+    "EXPIRED",
+    "REPLACED",
+)
+Listener = Callable[[Order, str, Fill | None], None]
+
+
 class Engine:
     def __init__(self, books: dict[str, BookProcess]) -> None:
         self.books = books
+        # Called for every order event (venues turn them into their private order streams).
+        self.listeners: list[Listener] = []
+        self._muted = 0
         self.orders: dict[int, Order] = {}
         self.by_client: dict[tuple[str, str], Order] = {}
         # symbol -> side -> price -> resting user orders, oldest first
@@ -113,12 +128,17 @@ class Engine:
         if post_only and available > 0:
             order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
             order.status = CANCELED
+            self._emit(order, EXEC_NEW)
+            self._emit(order, EXEC_EXPIRED)
             return order, None
         if tif == "FOK" and available < qty:
             order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
             order.status = EXPIRED
+            self._emit(order, EXEC_NEW)
+            self._emit(order, EXEC_EXPIRED)
             return order, None
         order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
+        self._emit(order, EXEC_NEW)
         changes: list[tuple[int, int, int]] = []
         trades: list[Trade] = []
         left = qty
@@ -135,6 +155,8 @@ class Engine:
             order.filled += take
             order.quote += p * take
             left -= take
+            order.status = FILLED if left == 0 else PARTIALLY_FILLED
+            self._emit(order, EXEC_TRADE, order.fills[-1])
             opp.set(p, lots - take)
             changes.append((1 - side, p, lots - take))
         if left == 0:
@@ -149,6 +171,7 @@ class Engine:
             self.resting[symbol][side].setdefault(price, deque()).append(order)
         else:
             order.status = EXPIRED  # IOC remainder, or a market order the book could not fill
+            self._emit(order, EXEC_EXPIRED)
         return order, self._commit(book, changes, trades)
 
     def cancel(
@@ -170,6 +193,7 @@ class Engine:
                 side.set(order.price, new)
                 step = self._commit(book, [(order.side, order.price, max(new, 0))], [])
         order.status = CANCELED
+        self._emit(order, EXEC_CANCELED)
         return order, step
 
     def amend(
@@ -188,15 +212,27 @@ class Engine:
             raise EngineError("unknown", "order is not open")
         if qty is not None and qty <= order.filled:
             raise EngineError("qty", "new quantity is not above the filled quantity")
-        _, removed = self.cancel(account, symbol, order.id, None)
-        steps = [s for s in (removed,) if s is not None]
-        del self.orders[order.id]
-        self.by_client.pop((account, order.client_id), None)
-        new_qty = (qty if qty is not None else order.qty) - order.filled
-        new_price = price if price is not None else order.price
-        replaced, step = self.place(
-            account, symbol, order.side, "LIMIT", new_qty, new_price, "GTC", order.client_id, order.time_ms
-        )
+        self._muted += 1  # one REPLACED event, not a cancel and a new order
+        try:
+            _, removed = self.cancel(account, symbol, order.id, None)
+            steps = [s for s in (removed,) if s is not None]
+            del self.orders[order.id]
+            self.by_client.pop((account, order.client_id), None)
+            new_qty = (qty if qty is not None else order.qty) - order.filled
+            new_price = price if price is not None else order.price
+            replaced, step = self.place(
+                account,
+                symbol,
+                order.side,
+                "LIMIT",
+                new_qty,
+                new_price,
+                "GTC",
+                order.client_id,
+                order.time_ms,
+            )
+        finally:
+            self._muted -= 1
         # The same order continues: its id, its earlier fills.
         del self.orders[replaced.id]
         replaced.id, replaced.qty = order.id, new_qty + order.filled
@@ -208,6 +244,9 @@ class Engine:
         self.orders[replaced.id] = replaced
         if step is not None:
             steps.append(step)
+        self._emit(replaced, EXEC_REPLACED)
+        for f in replaced.fills[len(order.fills) :]:
+            self._emit(replaced, EXEC_TRADE, f)
         return replaced, steps
 
     def find(self, account: str, symbol: str, order_id: int | None, client_id: str | None) -> Order:
@@ -273,8 +312,15 @@ class Engine:
                 queue.popleft()
             else:
                 o.status = PARTIALLY_FILLED
+            self._emit(o, EXEC_TRADE, o.fills[-1])
         if not queue:
             del self.resting[symbol][s][p]
+
+    def _emit(self, order: Order, exec_type: str, fill: Fill | None = None) -> None:
+        if self._muted:
+            return
+        for listener in self.listeners:
+            listener(order, exec_type, fill)
 
     # helpers -----------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 rule (all params but ``signature`` sorted by name, ``k=v`` joined with ``&``, no percent-encoding,
 ``apiKey`` signed), ``session.logon`` (Ed25519 keys only), ``session.status``/``session.logout``,
 ``ping``, ``time``, and ``order.test``/``order.place``/``order.cancel``/``order.status`` on the
-matching engine (the same code and JSON as REST order entry).
+matching engine (the same code and JSON as REST order entry). ``userDataStream.subscribe`` on a
+logged-on session streams ``executionReport`` events (fields after the public user-data-stream
+reference; venues.md does not list them).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tickwire.sim.auth import ApiKey, verify_binance
+from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Request
+from tickwire.sim.market import BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -39,6 +43,49 @@ def _text(v: Any) -> str:
 class WsApi:
     def __init__(self, venue: BinanceSpot) -> None:
         self.venue = venue
+        self.subscribers: dict[str, set[Conn]] = {}  # api key -> connections with a user data stream
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """An ``executionReport`` (user data stream) for every order event, to the account's streams."""
+        conns = self.subscribers.get(o.account)
+        if not conns:
+            return
+        v = self.venue
+        fp, fq = v.fmt[o.symbol]
+        inst = v.instruments[o.symbol]
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            now = c.endpoint.now_ms()
+            report = {
+                "e": "executionReport",
+                "E": now,
+                "s": o.symbol,
+                "c": o.client_id,
+                "S": "BUY" if o.side == BID else "SELL",
+                "o": o.type,
+                "f": o.tif or "GTC",
+                "q": fq(o.qty),
+                "p": fp(o.price or 0),
+                "x": exec_type,
+                "X": o.status,
+                "r": "NONE",
+                "i": o.id,
+                "l": fq(fill.qty if fill else 0),
+                "z": fq(o.filled),
+                "L": fp(fill.price if fill else 0),
+                "n": "0",
+                "N": None,
+                "T": now,
+                "t": fill.trade_id if fill else -1,
+                "w": o.open,
+                "m": bool(fill and fill.maker),
+                "O": o.time_ms,
+                "Z": f"{Decimal(o.quote) * inst.tick * inst.lot:.8f}",
+            }
+            c.send_text(orjson.dumps({"subscriptionId": c.state["subscription_id"], "event": report}))
 
     def reply(
         self, conn: Conn, rid: Any, result: Any = None, status: int = 200, code: int = 0, msg: str = ""
@@ -77,6 +124,21 @@ class WsApi:
                 conn.state["session_key"] = key.key
                 conn.state["authorized_since"] = now
                 self.reply(conn, rid, self._session(conn, now))
+        elif method == "userDataStream.subscribe":
+            # Needs a logged-on session; events follow as {"subscriptionId", "event": executionReport}.
+            key = conn.state.get("session_key")
+            if key is None:
+                self.reply(
+                    conn, rid, status=400, code=-2015, msg="Invalid API-key, IP, or permissions for action."
+                )
+            else:
+                sub_id = conn.state.setdefault("subscription_id", len(self.subscribers.get(key, ())))
+                self.subscribers.setdefault(key, set()).add(conn)
+                self.reply(conn, rid, {"subscriptionId": sub_id})
+        elif method == "userDataStream.unsubscribe":
+            for conns in self.subscribers.values():
+                conns.discard(conn)
+            self.reply(conn, rid, {})
         elif method == "session.status":
             self.reply(conn, rid, self._session(conn, now))
         elif method == "session.logout":
