@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import orjson
 from simclient import connect, http
@@ -174,5 +175,55 @@ def test_ws_order_and_cancel_after_login() -> None:
             assert bad["code"] == "1" and bad["data"][0]["sCode"] == "51000"
             c.send({"id": "o6", "op": "order", "args": [{"side": "buy"}]})
             assert (await c.recv())["code"] == "60013"
+
+    asyncio.run(go())
+
+
+def test_orders_channel_pushes_order_events() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=20) as sim:
+            sim.venue("okx").add_key("ok-key", SECRET, "pp")  # type: ignore[attr-defined]
+            c = await connect(sim.urls()["okx"][0]["ws"]["private"])
+            ts = str(int(time.time()))
+            c.send(
+                {
+                    "op": "login",
+                    "args": [
+                        {
+                            "apiKey": "ok-key",
+                            "passphrase": "pp",
+                            "timestamp": ts,
+                            "sign": sign(ts + "GET/users/self/verify"),
+                        }
+                    ],
+                }
+            )
+            await c.recv()
+            c.send({"op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]})
+            assert (await c.recv())["event"] == "subscribe"
+            best = sim.book("okx", "ETH-USDT", 1).asks[0]
+            c.send(
+                {
+                    "id": "1",
+                    "op": "order",
+                    "args": [
+                        {
+                            "instId": "ETH-USDT",
+                            "side": "buy",
+                            "ordType": "limit",
+                            "sz": str(best[1]),
+                            "px": str(best[0]),
+                            "tdMode": "cash",
+                            "clOrdId": "e1",
+                        }
+                    ],
+                }
+            )
+            msgs = [await c.recv() for _ in range(3)]
+            pushes = [m["data"][0] for m in msgs if m.get("arg", {}).get("channel") == "orders"]
+            assert [p["state"] for p in pushes] == ["live", "filled"]
+            fill = pushes[1]
+            assert fill["clOrdId"] == "e1" and fill["execType"] == "T" and Decimal(fill["fillPx"]) == best[0]
+            assert Decimal(fill["accFillSz"]) == best[1] and Decimal(fill["avgPx"]) == best[0]
 
     asyncio.run(go())

@@ -328,7 +328,17 @@ class Okx(Venue):
                 self._error(conn, "60011", "Please log in")
             elif op in ("order", "cancel-order"):
                 self.trade.on_op(conn, msg)
-            else:  # private channels (orders, positions) are not simulated yet
+            elif (
+                op == "subscribe"
+                and args
+                and all(isinstance(a, dict) and a.get("channel") == "orders" for a in args)
+            ):
+                for a in args:
+                    conn.send_text(
+                        orjson.dumps({"event": "subscribe", "arg": a, "connId": self._conn_id(conn)})
+                    )
+                self.trade.order_streams.setdefault(conn.state["api_key"], set()).add(conn)
+            else:  # other private channels (positions, account) are not simulated yet
                 self._error(conn, "60012", f"Invalid request: op {op}")
             return
         arg = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}

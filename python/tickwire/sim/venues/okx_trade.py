@@ -5,7 +5,8 @@ Args: ``instIdCode`` (integer; ``instId`` is also accepted as the docs leave it 
 ``ordType`` (market, limit, post_only, fok, ioc), ``sz``, ``px``, ``tdMode``, optional ``clOrdId``
 (at most 32 characters). Success ``code:"0"`` with a per-order ``sCode:"0"``; a business failure is
 ``code:"1"`` with the order's ``sCode``/``sMsg``; a malformed request ``code:"60013"``. ``op:"cancel-order"``
-takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``.
+takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``. The ``orders`` channel pushes every
+order event (state, accFillSz, fillPx/fillSz, execType T/M).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tickwire.sim.engine import EngineError
+from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
@@ -32,11 +33,50 @@ ORD_TYPES = {
 }
 
 
+STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
+STATE["EXPIRED"] = "canceled"
+
+
 class OkxOrders:
     def __init__(self, venue: Okx) -> None:
         self.venue = venue
+        self.order_streams: dict[str, set[Conn]] = {}  # api key -> connections subscribed to "orders"
         # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
         self.codes = {1000 + n: s for n, s in enumerate(sorted(venue.books))}
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The private ``orders`` channel: one push per order event."""
+        conns = self.order_streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        avg = Decimal(o.quote) * inst.tick / o.filled if o.filled else Decimal(0)
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            now = str(c.endpoint.now_ms())
+            data = {
+                "instId": o.symbol,
+                "ordId": str(o.id),
+                "clOrdId": o.client_id,
+                "px": fp(o.price) if o.price is not None else "",
+                "sz": fq(o.qty),
+                "ordType": "market" if o.type == "MARKET" else {"GTC": "limit"}.get(o.tif, o.tif.lower()),
+                "side": "buy" if o.side == BID else "sell",
+                "state": STATE[o.status],
+                "accFillSz": fq(o.filled),
+                "fillPx": fp(fill.price) if fill else "",
+                "fillSz": fq(fill.qty) if fill else "0",
+                "tradeId": str(fill.trade_id) if fill else "",
+                "execType": ("M" if fill.maker else "T") if fill else "",
+                "avgPx": f"{avg.normalize():f}" if o.filled else "",
+                "cTime": str(o.time_ms),
+                "uTime": now,
+            }
+            c.send_text(orjson.dumps({"arg": {"channel": "orders", "instType": "ANY"}, "data": [data]}))
 
     def on_op(self, conn: Conn, msg: dict[str, Any]) -> None:
         in_us = int(time.time() * 1_000_000)
