@@ -119,3 +119,35 @@ def test_trade_create_amend_cancel() -> None:
             ] == 110001
 
     asyncio.run(go())
+
+
+def test_private_order_topic() -> None:
+    from decimal import Decimal
+
+    async def go() -> None:
+        async with Simulator(["bybit"], rate=0, depth=20) as sim:
+            sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
+            urls = sim.urls()["bybit"][0]["ws"]
+            expires = int(time.time() * 1000) + 10_000
+            auth = {"op": "auth", "args": ["bk", expires, sig(f"GET/realtime{expires}")]}
+            priv, trade = await connect(urls["private"]), await connect(urls["trade"])
+            for c in (priv, trade):
+                c.send(auth)
+                await c.recv()
+            priv.send({"op": "subscribe", "args": ["order"]})
+            assert (await priv.recv())["success"] is True
+            best = sim.book("bybit", "BTCUSDT", 1).bids[0]
+            arg = {
+                "symbol": "BTCUSDT",
+                "side": "Sell",
+                "orderType": "Market",
+                "qty": str(best[1]),
+                "orderLinkId": "m1",
+            }
+            trade.send({"reqId": "x", "header": {}, "op": "order.create", "args": [arg]})
+            assert (await trade.recv())["retCode"] == 0
+            pushes = [(await priv.recv())["data"][0] for _ in range(2)]
+            assert [p["orderStatus"] for p in pushes] == ["New", "Filled"]
+            assert Decimal(pushes[1]["avgPrice"]) == best[0] and pushes[1]["orderLinkId"] == "m1"
+
+    asyncio.run(go())

@@ -242,3 +242,41 @@ def test_ws_add_order_and_cancel_with_a_rest_token() -> None:
             assert (await c.recv())["success"] is False
 
     asyncio.run(go())
+
+
+def test_executions_channel() -> None:
+    import base64
+    import hashlib
+    import hmac as hmac_mod
+    import time
+
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0, depth=20) as sim:
+            sim.venue("kraken").add_key("kkey", K_SECRET)  # type: ignore[attr-defined]
+            base = sim.urls()["kraken"][0]["rest"]
+            nonce = str(int(time.time() * 1000))
+            path = "/0/private/GetWebSocketsToken"
+            digest = hashlib.sha256((nonce + f"nonce={nonce}").encode()).digest()
+            mac = hmac_mod.new(base64.b64decode(K_SECRET), path.encode() + digest, hashlib.sha512).digest()
+            hdrs = {"API-Key": "kkey", "API-Sign": base64.b64encode(mac).decode()}
+            _, _, data = await http("POST", base + path, f"nonce={nonce}".encode(), hdrs)
+            token = orjson.loads(data)["result"]["token"]
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v2_auth"])
+            await c.recv()
+            c.send({"method": "subscribe", "params": {"channel": "executions", "token": token}})
+            assert (await c.recv())["success"] is True
+            best = sim.book("kraken", "ETH/USD", 1).asks[0]
+            order = {"order_type": "limit", "side": "buy", "order_qty": str(best[1]), "symbol": "ETH/USD"}
+            order.update(limit_price=str(best[0]), token=token, cl_ord_id="x1")
+            c.send({"method": "add_order", "params": order, "req_id": 5})
+            frames = [(await c.raw())[1] for _ in range(3)]
+            parsed = [json.loads(f, parse_float=Decimal) for f in frames]
+            execs = [m["data"][0] for m in parsed if m.get("channel") == "executions"]
+            assert [(e["exec_type"], e["order_status"]) for e in execs] == [
+                ("new", "new"),
+                ("trade", "filled"),
+            ]
+            assert execs[1]["last_price"] == best[0] and execs[1]["cum_qty"] == best[1]
+            assert execs[1]["cl_ord_id"] == "x1" and execs[1]["liquidity_ind"] == "t"
+
+    asyncio.run(go())

@@ -233,8 +233,12 @@ class Bybit(Venue):
     # auth --------------------------------------------------------------------------------------
 
     def _private(self, conn: Conn, msg: dict[str, Any], base: dict[str, Any]) -> None:
+        if msg["op"] == "subscribe" and conn.state.get("auth") and msg.get("args") == ["order"]:
+            self.trade.order_streams.setdefault(conn.state["api_key"], set()).add(conn)
+            conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
+            return
         if msg["op"] != "auth":
-            # Private topics arrive with the trading engine; until then only auth is understood.
+            # Of the private topics only "order" is simulated (after auth).
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Request not authorized", **base}))
             return
         args = msg.get("args") or []
@@ -245,6 +249,7 @@ class Bybit(Venue):
             ok = fresh and same(sig, hmac_hex(self.secrets[key], f"GET/realtime{expires}"))
         if ok:
             conn.state["auth"] = True
+            conn.state["api_key"] = str(args[0])
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
         else:
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Params Error", **base}))

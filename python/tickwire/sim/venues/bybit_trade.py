@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tickwire.sim.auth import hmac_hex, same
-from tickwire.sim.engine import EngineError
+from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
@@ -26,9 +26,49 @@ if TYPE_CHECKING:
 TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
 
 
+STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
+STATUS["EXPIRED"] = "Cancelled"
+
+
 class BybitOrders:
     def __init__(self, venue: Bybit) -> None:
         self.venue = venue
+        self.order_streams: dict[str, set[Conn]] = {}  # api key -> /v5/private connections on "order"
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The private ``order`` topic: the order's state after every event."""
+        conns = self.order_streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        value = Decimal(o.quote) * inst.tick * inst.lot
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            now = c.endpoint.now_ms()
+            data = {
+                "category": "linear",
+                "symbol": o.symbol,
+                "orderId": str(uuid.UUID(int=o.id)),
+                "orderLinkId": o.client_id,
+                "side": "Buy" if o.side == BID else "Sell",
+                "orderType": "Market" if o.type == "MARKET" else "Limit",
+                "price": fp(o.price) if o.price is not None else "0",
+                "qty": fq(o.qty),
+                "orderStatus": STATUS[o.status],
+                "cumExecQty": fq(o.filled),
+                "cumExecValue": f"{value.normalize():f}",
+                "avgPrice": f"{(value / inst.qty(o.filled)).normalize():f}" if o.filled else "0",
+                "leavesQty": fq(o.qty - o.filled if o.open else 0),
+                "timeInForce": o.tif,
+                "createdTime": str(o.time_ms),
+                "updatedTime": str(now),
+            }
+            body = {"id": uuid.uuid4().hex, "topic": "order", "creationTime": now, "data": [data]}
+            c.send_text(orjson.dumps(body))
 
     def on_message(self, conn: Conn, msg: dict[str, Any]) -> None:
         op = str(msg.get("op", ""))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import zlib
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -22,6 +21,7 @@ from tickwire.sim.auth import kraken_api_sign
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Fmt, Step, default_instruments
+from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.kraken_trade import KrakenOrders
 from tickwire.sim.ws import Conn
@@ -38,10 +38,6 @@ def kraken_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) ->
         _digits(p) + _digits(q) for p, q in bids[:10]
     )
     return zlib.crc32(text.encode())
-
-
-def rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
 class Kraken(Venue):
@@ -120,8 +116,11 @@ class Kraken(Venue):
         if method == "ping":
             reply({"method": "pong"})
             return
-        if conn.path == "/auth/v2" and method in ("add_order", "cancel_order"):
-            params = msg.get("params")
+        params = msg.get("params")
+        if conn.path == "/auth/v2" and (
+            method in ("add_order", "cancel_order")
+            or (isinstance(params, dict) and params.get("channel") == "executions")
+        ):
             self.trade.on_method(conn, str(method), params if isinstance(params, dict) else {}, reply)
             return
         params = msg.get("params")

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from tickwire.sim.engine import EngineError
+import orjson
+
+from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -22,17 +25,60 @@ if TYPE_CHECKING:
 Reply = Callable[[dict[str, Any]], None]
 
 
+EXEC = {"NEW": "new", "TRADE": "trade", "CANCELED": "canceled", "EXPIRED": "expired", "REPLACED": "amended"}
+
+
 class KrakenOrders:
     def __init__(self, venue: Kraken) -> None:
         self.venue = venue
         self.tokens: dict[str, str] = {}  # websocket token -> api key
+        self.streams: dict[str, set[Conn]] = {}  # api key -> connections on "executions"
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The ``executions`` channel: one update per order event (numbers at instrument precision)."""
+        conns = self.streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            report: dict[str, Any] = {
+                "order_id": f"O{o.id}",
+                "symbol": o.symbol,
+                "side": "buy" if o.side == BID else "sell",
+                "order_type": o.type.lower(),
+                "order_qty": Decimal(fq(o.qty)),
+                "order_status": o.status.lower(),
+                "exec_type": EXEC[exec_type],
+                "cum_qty": Decimal(fq(o.filled)),
+                "timestamp": rfc3339(c.endpoint.now_ms()),
+            }
+            if o.client_id and not o.client_id.startswith("sim-"):
+                report["cl_ord_id"] = o.client_id
+            if o.price is not None:
+                report["limit_price"] = Decimal(fp(o.price))
+            if fill is not None:
+                report.update(last_qty=Decimal(fq(fill.qty)), last_price=Decimal(fp(fill.price)))
+                report.update(exec_id=f"T{fill.trade_id}", liquidity_ind="m" if fill.maker else "t")
+            if o.filled:
+                report["avg_price"] = Decimal(o.quote) * inst.tick / o.filled
+            c.send_text(
+                orjson.dumps({"channel": "executions", "type": "update", "data": [report]}, default=_num)
+            )
 
     def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
         account = self.tokens.get(str(params.get("token", "")))
         if account is None:
             reply({"error": "EAPI:Invalid key", "method": method, "success": False})
             return
-        if method == "add_order":
+        if method == "subscribe" and params.get("channel") == "executions":
+            self.streams.setdefault(account, set()).add(conn)
+            reply({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
+        elif method == "add_order":
             self._add(conn, account, params, reply)
         elif method == "cancel_order":
             self._cancel(conn, account, params, reply)
@@ -103,3 +149,9 @@ class KrakenOrders:
             if step is not None:
                 v.on_step(order.symbol, step)
             reply({"method": "cancel_order", "result": {"order_id": f"O{order.id}"}, "success": True})
+
+
+def _num(d: Any) -> Any:
+    if isinstance(d, Decimal):
+        return orjson.Fragment(f"{d:f}".encode())
+    raise TypeError(type(d).__name__)
