@@ -237,3 +237,23 @@ def test_order_events() -> None:
         and sum(q for _, _, q in trades) == 5
         and all(i == maker.id for i, _, _ in trades)
     )
+
+
+def test_no_self_match_and_never_a_crossed_book() -> None:
+    book = BookProcess(INST, 7)
+    engine = Engine({"BTCUSDT": book})
+    bid = book.bids.best() or 0
+    ask = book.asks.best() or 0
+    if ask - bid < 2:  # make room inside the spread
+        engine.place("a", "BTCUSDT", BID, "MARKET", book.asks.levels[ask], None, "IOC", "", 0)
+        ask = book.asks.best() or 0
+    mine, _ = engine.place("a", "BTCUSDT", ASK, "LIMIT", 5, ask - 1, "GTC", "", 0)  # improves the ask
+    assert book.asks.best() == ask - 1
+    # Only users' size is at ask-1: the buy cannot trade with it and must not rest across it.
+    o, step = engine.place("b", "BTCUSDT", BID, "LIMIT", 3, ask - 1, "GTC", "", 0)
+    assert o.status == "EXPIRED" and o.filled == 0 and step is None
+    bb, ba = book.bids.best(), book.asks.best()
+    assert bb is not None and ba is not None and bb < ba
+    post, _ = engine.place("c", "BTCUSDT", BID, "LIMIT", 1, ask - 1, "GTC", "", 0, post_only=True)
+    assert post.status == "CANCELED"
+    assert mine.status == "NEW"

@@ -6,8 +6,9 @@ to the public level. A resting order sits behind the liquidity already at its pr
 process trades a level down below the users' size there, the difference is filled, oldest order
 first. Liquidity other participants cancel can never take the users' size with it.
 
-Not yet: balances (every account can trade any size), self-trade prevention (an order never matches
-users' own resting size), user-data streams and venue order entry other than Binance spot REST.
+Users' orders never match each other: an order skips users' resting size, and a remainder that would
+rest across it expires (self-trade prevention, "expire taker"). Not yet: balances (every account can
+trade any size), fees.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class Engine:
             available += lots - self._user_lots(symbol, 1 - side, p)
             if available >= qty:
                 break
-        if post_only and available > 0:
+        opp_best = opp.best()
+        if post_only and opp_best is not None and crosses(opp_best):
             order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
             order.status = CANCELED
             self._emit(order, EXEC_NEW)
@@ -159,9 +161,10 @@ class Engine:
             self._emit(order, EXEC_TRADE, order.fills[-1])
             opp.set(p, lots - take)
             changes.append((1 - side, p, lots - take))
+        still_crossing = (b := opp.best()) is not None and crosses(b)
         if left == 0:
             order.status = FILLED
-        elif type_ == "LIMIT" and tif == "GTC":
+        elif type_ == "LIMIT" and tif == "GTC" and not still_crossing:
             assert price is not None
             order.status = PARTIALLY_FILLED if order.filled else NEW
             own = book.side(side)
@@ -170,7 +173,9 @@ class Engine:
             changes.append((side, price, new))
             self.resting[symbol][side].setdefault(price, deque()).append(order)
         else:
-            order.status = EXPIRED  # IOC remainder, or a market order the book could not fill
+            # IOC remainder, a market order the book could not fill, or a remainder that would
+            # rest against the account's own orders (self-trade prevention: expire the taker).
+            order.status = EXPIRED
             self._emit(order, EXEC_EXPIRED)
         return order, self._commit(book, changes, trades)
 
