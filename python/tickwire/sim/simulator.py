@@ -147,6 +147,10 @@ class Simulator:
 
     def advance(self, steps: int = 1, venue: str | None = None, symbol: str | None = None) -> None:
         """Move books ``steps`` events forward now, publishing each one."""
+        if venue is not None and venue not in self.venues:
+            raise ValueError(f"no venue {venue!r} in this simulator")
+        if symbol is not None and not any(symbol in v.books for v in self.venues.values()):
+            raise ValueError(f"no symbol {symbol!r} in this simulator")
         for name, v in self.venues.items():
             if venue is not None and name != venue:
                 continue
