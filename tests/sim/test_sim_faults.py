@@ -129,10 +129,12 @@ def test_gap_breaks_the_futures_pu_chain() -> None:
 def kraken_reference(d: dict[str, Any], bids: dict[str, str], asks: dict[str, str]) -> int:
     for side, key in ((bids, "bids"), (asks, "asks")):
         for lv in d[key]:
-            if Decimal(lv["qty"]) == 0:
-                side.pop(lv["price"], None)
+            # BTC/USD precision (venues.md §4.2): price 1, qty 8 — the checksum uses these strings.
+            price, qty = f"{Decimal(lv['price']):.1f}", f"{Decimal(lv['qty']):.8f}"
+            if Decimal(qty) == 0:
+                side.pop(price, None)
             else:
-                side[lv["price"]] = lv["qty"]
+                side[price] = qty
     b = sorted(bids.items(), key=lambda x: -Decimal(x[0]))
     a = sorted(asks.items(), key=lambda x: Decimal(x[0]))
     for side, keep in ((bids, b[:10]), (asks, a[:10])):  # truncate to the subscribed depth
@@ -168,7 +170,7 @@ def test_corrupt_checksum_hits_exactly_one_message(venue: str) -> None:
             asks: dict[str, str] = {}
             good = []
             while not c.q.empty():
-                d = json.loads((await c.raw())[1], parse_float=str)["data"][0]
+                d = json.loads((await c.raw())[1], parse_float=Decimal, parse_int=Decimal)["data"][0]
                 good.append(d["checksum"] == ref(d, bids, asks))
             assert len(good) > 10 and good.count(False) == 1 and good[0]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import zlib
 from decimal import Decimal
 from typing import Any
@@ -55,8 +56,18 @@ class Local:
 
 
 def _raw_numbers(frame: bytes) -> Any:
-    # v2 sends numbers; parse them as their exact text (the docs: parse_float=Decimal).
-    return json.loads(frame, parse_float=lambda s: s, parse_int=lambda s: s)
+    # v2 sends numbers; parse them exactly (the docs: parse_float=Decimal).
+    return json.loads(frame, parse_float=Decimal, parse_int=Decimal)
+
+
+# Instrument precision (venues.md §4.2: "BTC/USD price 1, qty 8"); the checksum is computed from the
+# values formatted with it, as the official sample client does, not from the number text.
+PRECISION = {"BTC/USD": (1, 8), "ETH/USD": (2, 8)}
+
+
+def fmt(symbol: str, price: Decimal, qty: Decimal) -> tuple[str, str]:
+    pp, qp = PRECISION[symbol]
+    return f"{price:.{pp}f}", f"{qty:.{qp}f}"
 
 
 def test_v2_book_truncation_checksum_and_ground_truth() -> None:
@@ -83,13 +94,16 @@ def test_v2_book_truncation_checksum_and_ground_truth() -> None:
                 m = _raw_numbers(frame)
                 d = m["data"][0]
                 for lv in d["bids"]:
-                    local.apply(local.bids, lv["price"], lv["qty"])
+                    local.apply(local.bids, *fmt("BTC/USD", lv["price"], lv["qty"]))
                 for lv in d["asks"]:
-                    local.apply(local.asks, lv["price"], lv["qty"])
+                    local.apply(local.asks, *fmt("BTC/USD", lv["price"], lv["qty"]))
                 local.truncate()
                 bids, asks = local.top()
                 assert reference_checksum(bids, asks) == int(d["checksum"]), m["type"]
-                assert all(len(q.split(".")[1]) == 8 and len(p.split(".")[1]) == 1 for p, q in bids + asks)
+                # Shortest number text on the wire: no trailing zeros a client could lean on.
+                numbers = re.findall(rb'"(?:price|qty)":([0-9.]+)', frame)
+                assert numbers and not any(b"." in x and x.endswith(b"0") for x in numbers)
+                n += 1
                 n += 1
             assert n > 50
             truth = sim.book("kraken", "BTC/USD", 10)

@@ -3,7 +3,8 @@
 Prices and sizes are printed with the instrument's precision (v2 as JSON numbers, v1 as strings). A
 subscription has a depth (10/25/100/500/1000); updates carry only levels inside it and never a size-0
 for a level merely pushed out, so clients must truncate (as the docs say). The checksum is the CRC32
-of the top 10 asks then bids, each ``price+qty`` with the point removed and leading zeros stripped.
+of the top 10 asks then bids, each ``price+qty`` with the point removed and leading zeros stripped,
+from the values formatted at the instrument's precision (v2 numbers arrive in shortest form).
 v2: ``{"channel":"heartbeat"}`` about once a second on an otherwise quiet subscribed connection, and
 the ``ping`` method. v1: ``[chanId, {...}, "book-<depth>", pair]`` arrays, ``{"event":"heartbeat"}``.
 """
@@ -54,7 +55,14 @@ class Kraken(Venue):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # v1 prints fixed-precision strings; v2 prints JSON numbers in their shortest form, so a
+        # client must re-format them with the instrument's precision for the checksum (as the docs
+        # and the official sample client do) rather than reuse the text.
         self.fmt = {s: (Fmt(i.tick, i.price_decimals), Fmt(i.lot, 8)) for s, i in self.instruments.items()}
+        self.fmt2 = {
+            s: (Fmt(i.tick, i.price_decimals, strip=True), Fmt(i.lot, 8, strip=True))
+            for s, i in self.instruments.items()
+        }
         self.chan_ids = {s: 100 + 64 * n for n, s in enumerate(self.books)}
         self.secrets: dict[str, str] = {}
         self.last_nonce: dict[str, int] = {}
@@ -151,7 +159,7 @@ class Kraken(Venue):
                     self._snapshot_v2(conn, symbol, depth)
 
     def _v2_levels(self, symbol: str, levels: list[tuple[int, int]]) -> str:
-        fp, fq = self.fmt[symbol]
+        fp, fq = self.fmt2[symbol]
         return ",".join(f'{{"price":{fp(p)},"qty":{fq(q)}}}' for p, q in levels)
 
     def _snapshot_v2(self, conn: Conn, symbol: str, depth: int) -> None:
@@ -243,7 +251,7 @@ class Kraken(Venue):
                         m2 = m2 or self._update_v2(ep, symbol, bids, asks, c_sum)
                         c.send_text(m2)
         if step.trades and f"v2:trade:{symbol}" in live:
-            fp, fq = self.fmt[symbol]
+            fp, fq = self.fmt2[symbol]
             for ep, subs in self.subscribers(f"v2:trade:{symbol}"):
                 ts = rfc3339(ep.now_ms())
                 data = ",".join(

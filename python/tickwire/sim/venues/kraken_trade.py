@@ -40,7 +40,7 @@ class KrakenOrders:
         conns = self.streams.get(o.account)
         if not conns:
             return
-        fp, fq = self.venue.fmt[o.symbol]
+        fp, fq = self.venue.fmt2[o.symbol]
         inst = self.venue.instruments[o.symbol]
         for c in list(conns):
             if c.transport is None:
