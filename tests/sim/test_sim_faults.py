@@ -338,3 +338,19 @@ def test_slow_consumer_is_cut() -> None:
             writer.close()
 
     run(go())
+
+
+def test_control_registers_keys_for_a_separate_process() -> None:
+    async def go() -> None:
+        async with Simulator(["binance", "okx"], rate=0) as sim:
+            ctl = sim.urls()["control"]
+            body = {"venue": "binance", "args": {"key": "k1", "secret": "s3cret"}}
+            assert (await http("POST", ctl + "/keys", orjson.dumps(body)))[0] == 200
+            assert sim.venue("binance").keys["k1"].secret == b"s3cret"  # type: ignore[attr-defined]
+            body = {"venue": "okx", "args": {"key": "k2", "secret": "s", "passphrase": "p"}}
+            assert (await http("POST", ctl + "/keys", orjson.dumps(body)))[0] == 200
+            bad = {"venue": "binance", "args": {"key": "k3"}}
+            status, _, err = await http("POST", ctl + "/keys", orjson.dumps(bad))
+            assert status == 400 and b"exactly one" in err
+
+    run(go())

@@ -4,6 +4,8 @@ GET  /urls                                   every venue's endpoints
 GET  /book?venue=binance&symbol=BTCUSDT[&depth=N]   ground-truth book
 POST /fault  {"venue": "binance", "endpoint": 0, "fault": "gap", "args": {"symbol": "BTCUSDT"}}
 POST /advance {"steps": 10, "venue": "okx"}  (venue/symbol optional)
+POST /keys {"venue": "okx", "args": {"key": …, "secret": …, "passphrase": …}}: each venue's add_key
+     arguments (Binance {"key", "secret"} or {"key", "public_key": PEM}; Tradefence add_client's)
 POST /pause, POST /resume
 """
 
@@ -48,6 +50,9 @@ async def _route(sim: Simulator, req: Request) -> Response:
         ep = sim.endpoint(body["venue"], int(body.get("endpoint", 0)))
         result = await ep.fault(str(body["fault"]), **dict(body.get("args", {})))
         return json_response({"ok": True, "result": result})
+    if route == ("POST", "/keys"):
+        sim.venue(str(body["venue"])).register(dict(body.get("args", {})))
+        return json_response({"ok": True})
     if route == ("POST", "/advance"):
         sim.advance(int(body.get("steps", 1)), body.get("venue"), body.get("symbol"))
         return json_response({"ok": True})

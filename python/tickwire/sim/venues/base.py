@@ -95,6 +95,14 @@ class Venue:
             )
         return v
 
+    def register(self, args: dict[str, Any]) -> None:
+        """Register credentials from plain JSON values (the control endpoint's ``POST /keys``).
+        Venues whose ``add_key`` takes other types convert here."""
+        add = getattr(self, "add_key", None)
+        if add is None:
+            raise ValueError(f"{self.name} takes no keys")
+        add(**args)
+
     # hooks -------------------------------------------------------------------------------------
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:

@@ -101,6 +101,19 @@ class BinanceSpot(Venue):
     def add_key(self, key: ApiKey) -> None:
         self.keys[key.key] = key
 
+    def register(self, args: dict[str, Any]) -> None:
+        """``{"key", "secret"}`` (HMAC) or ``{"key", "public_key": PEM}`` (Ed25519 / RSA)."""
+        secret, pem = args.get("secret"), args.get("public_key")
+        if (secret is None) == (pem is None):
+            raise ValueError("give exactly one of secret (HMAC) or public_key (PEM)")
+        self.add_key(
+            ApiKey(
+                str(args["key"]),
+                secret=None if secret is None else str(secret).encode(),
+                public_key=None if pem is None else str(pem).encode(),
+            )
+        )
+
     # WebSocket ---------------------------------------------------------------------------------
 
     def _route(self, path: str) -> str:

@@ -47,9 +47,9 @@ class Coinbase(Venue):
         self.keys: dict[str, bytes] = {}
         self.orders = CoinbaseOrders(self)
 
-    def add_key(self, name: str, public_pem: bytes) -> None:
+    def add_key(self, name: str, public_pem: bytes | str) -> None:
         """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
-        self.keys[name] = public_pem
+        self.keys[name] = public_pem.encode() if isinstance(public_pem, str) else public_pem
 
     def on_open(self, conn: Conn) -> None:
         conn.state["seq"] = 0

@@ -137,6 +137,9 @@ class Tradefence(Venue):
 
     # OAuth and REST ----------------------------------------------------------------------------
 
+    def register(self, args: dict[str, Any]) -> None:
+        self.add_client(**args)
+
     def add_client(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
         self.clients[client_id] = (client_secret, redirect_uri)
 
