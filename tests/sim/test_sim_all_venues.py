@@ -15,6 +15,7 @@ SUBSCRIBE: dict[str, tuple[str, str, Any]] = {
     "okx": ("public", "", {"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]}),
     "kraken": ("v2", "", {"method": "subscribe", "params": {"channel": "book", "symbol": ["BTC/USD"]}}),
     "htx": ("feed", "", {"sub": "market.btcusdt.mbp.20", "id": "1"}),
+    "bitfinex": ("public", "", {"event": "subscribe", "channel": "book", "symbol": "tBTCUSD", "len": "25"}),
     "bybit": ("spot", "", {"op": "subscribe", "args": ["orderbook.50.BTCUSDT", "orderbook.1.ETHUSDT"]}),
     "coinbase": ("market", "", {"type": "subscribe", "product_ids": ["BTC-USD"], "channel": "level2"}),
     "clarofinlore": ("stream", "", {"op": "subscribe", "channels": ["orderbook.btc-usdt"]}),

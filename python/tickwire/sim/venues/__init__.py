@@ -10,6 +10,7 @@ VENUES: dict[str, tuple[str, str]] = {
     "coinbase": ("coinbase", "Coinbase"),
     "kraken": ("kraken", "Kraken"),
     "htx": ("htx", "Htx"),
+    "bitfinex": ("bitfinex", "Bitfinex"),
     "cloud9trader": ("cloud9trader", "Cloud9Trader"),
     "clarofinlore": ("clarofinlore", "Clarofinlore"),
     "tradefence": ("tradefence", "Tradefence"),
