@@ -286,50 +286,11 @@ class BinanceSpot(Venue):
         if bbo_stream in live:
             self._book_ticker(symbol, step, bbo_stream)
         if self.sbe_live and not self.futures:
-            self._sbe_step(symbol, step)
+            sbe.publish_step(self, symbol, step)
 
     @property
     def sbe_live(self) -> bool:
         return any(t.startswith("sbe:") for t in self.live)
-
-    def _sbe_step(self, symbol: str, step: Step) -> None:
-        lower, scale, live = symbol.lower(), self.sbe[symbol], self.live
-        book = self.books[symbol]
-        topic = f"sbe:{lower}@depth"
-        if topic in live:
-            bids = [(p, q) for s, p, q in step.changes if s == BID]
-            asks = [(p, q) for s, p, q in step.changes if s != BID]
-            frame: bytes | None = None
-            for ep, subs in self.subscribers(topic):
-                if ep.book_faults and ep.take_book_fault(symbol) == "gap":
-                    continue
-                t_us = ep.now_ms() * 1000
-                frame = frame or sbe.depth_diff(scale, t_us, step.first_id, step.last_id, bids, asks)
-                for c in subs:
-                    c.send_binary(frame)
-        topic = f"sbe:{lower}@depth20"
-        for ep, subs in self.subscribers(topic):
-            frame = sbe.depth_snapshot(
-                scale, ep.now_ms() * 1000, step.last_id, book.bids.top(20), book.asks.top(20)
-            )
-            for c in subs:
-                c.send_binary(frame)
-        topic = f"sbe:{lower}@trade"
-        if step.trades:
-            for ep, subs in self.subscribers(topic):
-                frame = sbe.trades(scale, ep.now_ms() * 1000, step.trades)
-                for c in subs:
-                    c.send_binary(frame)
-        topic = f"sbe:{lower}@bestBidAsk"
-        bb, ba = book.bids.best(), book.asks.best()
-        if topic in live and bb is not None and ba is not None:
-            bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
-            if bbo != self.last_sbe_bbo.get(symbol):
-                self.last_sbe_bbo[symbol] = bbo
-                for ep, subs in self.subscribers(topic):
-                    frame = sbe.best_bid_ask(scale, ep.now_ms() * 1000, step.last_id, bbo)
-                    for c in subs:
-                        c.send_binary(frame)
 
     def _trades(self, symbol: str, step: Step, stream: str) -> None:
         fp, fq = self.fmt[symbol]

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from tickwire.sim.market import Instrument, Trade
+from tickwire.sim.market import BID, Instrument, Step, Trade
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.binance import BinanceSpot
 
 SCHEMA_ID = 1
 VERSION = 0
@@ -104,3 +108,42 @@ def trades(scale: SbeScale, t_us: int, items: list[Trade]) -> bytes:
             scale.symbol,
         )
     )
+
+
+def publish_step(v: BinanceSpot, symbol: str, step: Step) -> None:
+    """Publish one book step on the SBE streams (``sbe:`` topics) of every endpoint."""
+    lower, scale, live = symbol.lower(), v.sbe[symbol], v.live
+    book = v.books[symbol]
+    topic = f"sbe:{lower}@depth"
+    if topic in live:
+        bids = [(p, q) for s, p, q in step.changes if s == BID]
+        asks = [(p, q) for s, p, q in step.changes if s != BID]
+        frame: bytes | None = None
+        for ep, subs in v.subscribers(topic):
+            if ep.book_faults and ep.take_book_fault(symbol) == "gap":
+                continue
+            t_us = ep.now_ms() * 1000
+            frame = frame or depth_diff(scale, t_us, step.first_id, step.last_id, bids, asks)
+            for c in subs:
+                c.send_binary(frame)
+    topic = f"sbe:{lower}@depth20"
+    for ep, subs in v.subscribers(topic):
+        frame = depth_snapshot(scale, ep.now_ms() * 1000, step.last_id, book.bids.top(20), book.asks.top(20))
+        for c in subs:
+            c.send_binary(frame)
+    topic = f"sbe:{lower}@trade"
+    if step.trades:
+        for ep, subs in v.subscribers(topic):
+            frame = trades(scale, ep.now_ms() * 1000, step.trades)
+            for c in subs:
+                c.send_binary(frame)
+    topic = f"sbe:{lower}@bestBidAsk"
+    bb, ba = book.bids.best(), book.asks.best()
+    if topic in live and bb is not None and ba is not None:
+        bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
+        if bbo != v.last_sbe_bbo.get(symbol):
+            v.last_sbe_bbo[symbol] = bbo
+            for ep, subs in v.subscribers(topic):
+                frame = best_bid_ask(scale, ep.now_ms() * 1000, step.last_id, bbo)
+                for c in subs:
+                    c.send_binary(frame)
