@@ -66,17 +66,27 @@ class Kraken(Venue):
         self.chan_ids = {s: 100 + 64 * n for n, s in enumerate(self.books)}
         self.secrets: dict[str, str] = {}
         self.last_nonce: dict[str, int] = {}
+        self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
         self.trade = KrakenOrders(self)
 
     def add_key(self, key: str, secret_b64: str) -> None:
         self.secrets[key] = secret_b64
 
     def checksum(self, symbol: str) -> int:
-        fp, fq = self.fmt[symbol]
         book = self.books[symbol]
-        return kraken_checksum(
-            [(fp(p), fq(q)) for p, q in book.bids.top(10)], [(fp(p), fq(q)) for p, q in book.asks.top(10)]
-        )
+        tok = self.tokens[symbol]
+        parts = [tok.get(pq) or self._token(symbol, pq) for pq in book.asks.top(10)]
+        parts += [tok.get(pq) or self._token(symbol, pq) for pq in book.bids.top(10)]
+        return zlib.crc32("".join(parts).encode())
+
+    def _token(self, symbol: str, pq: tuple[int, int]) -> str:
+        # A level's checksum text repeats from message to message: build it once.
+        fp, fq = self.fmt[symbol]
+        tok = self.tokens[symbol]
+        if len(tok) > 100_000:
+            tok.clear()
+        s = tok[pq] = _digits(fp(pq[0])) + _digits(fq(pq[1]))
+        return s
 
     # WebSocket ---------------------------------------------------------------------------------
 
