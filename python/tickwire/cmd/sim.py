@@ -1,0 +1,76 @@
+"""``tickwire sim``: run the venue simulator as a process, print its URLs as JSON, serve until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    from tickwire.sim.venues import VENUES
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "sim", help="run the embedded venue simulator on loopback", description=__doc__
+    )
+    p.add_argument("--venue", action="append", choices=sorted(VENUES), help="venue to serve (repeatable)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rate", type=float, default=50.0, help="book events per second per symbol (0: manual)")
+    p.add_argument(
+        "--endpoints", action="append", default=[], metavar="VENUE=N", help="serve VENUE on N endpoints"
+    )
+    p.add_argument(
+        "--symbols", action="append", default=[], metavar="VENUE=SYM,SYM", help="serve only these symbols"
+    )
+    p.add_argument("--time-scale", type=float, default=1.0, help="multiply every venue interval/time-out")
+    p.add_argument("--depth", type=int, default=None, help="levels per side of each simulated book")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # uvloop is optional: plain asyncio works, only slower
+        runner = asyncio.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(_serve(args))
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    import orjson
+
+    from tickwire.sim import Simulator
+
+    endpoints = {}
+    for spec in args.endpoints:
+        name, _, n = spec.partition("=")
+        endpoints[name] = int(n)
+    symbols = {}
+    for spec in args.symbols:
+        name, _, syms = spec.partition("=")
+        symbols[name] = syms.split(",")
+    sim = Simulator(
+        args.venue or ["binance"],
+        seed=args.seed,
+        rate=args.rate,
+        endpoints=endpoints,
+        time_scale=args.time_scale,
+        depth=args.depth,
+        symbols=symbols,
+        host=args.host,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with sim:
+        sys.stdout.write(orjson.dumps(sim.urls()).decode() + "\n")
+        sys.stdout.flush()
+        await stop.wait()

@@ -1,0 +1,220 @@
+"""The simulator: venues on loopback servers, a book process per symbol, faults and a control port."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import HttpServer
+from tickwire.sim.market import BookView
+from tickwire.sim.venues import VENUES
+from tickwire.sim.venues.base import Venue, VenueConfig
+
+log = logging.getLogger("tickwire.sim")
+
+# A tick of the driver: due steps are computed from elapsed time, so the rate holds even if a tick
+# runs late; the cap keeps one tick from starving the servers when the loop falls behind.
+TICK_S = 0.001
+MAX_STEPS_PER_TICK = 4096
+# A client that lets this much pile up unsent is cut, as real venues cut slow consumers.
+MAX_BUFFERED = 64 * 1024 * 1024
+
+
+def venue_class(name: str) -> type[Venue]:
+    if name not in VENUES:
+        raise ValueError(f"unknown venue {name!r}; one of {', '.join(sorted(VENUES))}")
+    mod = importlib.import_module(f"tickwire.sim.venues.{VENUES[name][0]}")
+    cls: type[Venue] = getattr(mod, VENUES[name][1])
+    return cls
+
+
+class Simulator:
+    """``async with Simulator(venues=["binance", "okx"], seed=7) as sim: sim.urls()``
+
+    ``rate`` is book steps per second per symbol (0: only ``advance()`` moves the books, which makes
+    tests exact). ``endpoints`` gives a venue several independent endpoints (failover tests).
+    ``max_buffered``: a client with more unsent bytes than this is cut (a slow consumer).
+    ``time_scale`` shrinks every venue interval and time-out (pings, heartbeats) for fast tests.
+    ``symbols`` restricts a venue to some of its instruments (``{"binance": ["BTCUSDT"]}``).
+    ``profiles`` sets per-venue choices the venue documents leave open, e.g.
+    ``{"clarofinlore": {"compression": "deflate"}}``.
+    """
+
+    def __init__(
+        self,
+        venues: Iterable[str] = ("binance",),
+        seed: int = 1,
+        rate: float = 50.0,
+        *,
+        endpoints: Mapping[str, int] | None = None,
+        time_scale: float = 1.0,
+        timeouts: Mapping[str, float] | None = None,
+        depth: int | None = None,
+        profiles: Mapping[str, Mapping[str, Any]] | None = None,
+        symbols: Mapping[str, Iterable[str]] | None = None,
+        host: str = "127.0.0.1",
+        control: bool = True,
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
+        self.seed = seed
+        self.max_buffered = max_buffered
+        self.rate = rate
+        self.host = host
+        self.venues: dict[str, Venue] = {}
+        counts = dict(endpoints or {})
+        for name in venues:
+            cfg = VenueConfig(
+                seed=seed,
+                time_scale=time_scale,
+                timeouts=dict(timeouts or {}),
+                depth=depth,
+                profile=dict((profiles or {}).get(name, {})),
+                symbols=list(symbols[name]) if symbols and name in symbols else None,
+            )
+            v = venue_class(name)(cfg)
+            v.endpoints = [Endpoint(v, i, host) for i in range(counts.get(name, 1))]
+            self.venues[name] = v
+        self.control = HttpServer(self._control, host) if control else None
+        self._tasks: list[asyncio.Task[None]] = []
+        # Exceptions raised inside the simulator's own loops (a bug in a venue module): the loops
+        # keep running, and tests assert this stays empty.
+        self.errors: list[BaseException] = []
+        self._paused = False
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> Simulator:
+        for v in self.venues.values():
+            for ep in v.endpoints:
+                await ep.start()
+                self._tasks.append(asyncio.get_running_loop().create_task(self._housekeeping(v, ep)))
+        if self.control is not None:
+            await self.control.listen()
+        self._tasks.append(asyncio.get_running_loop().create_task(self._drive()))
+        return self
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for v in self.venues.values():
+            for ep in v.endpoints:
+                await ep.stop()
+        if self.control is not None:
+            await self.control.close()
+        await asyncio.sleep(0)  # let transports finish closing
+
+    async def __aenter__(self) -> Simulator:
+        return await self.start()
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # access ------------------------------------------------------------------------------------
+
+    def venue(self, name: str) -> Venue:
+        return self.venues[name]
+
+    def endpoint(self, venue: str, index: int = 0) -> Endpoint:
+        return self.venues[venue].endpoints[index]
+
+    def urls(self) -> dict[str, Any]:
+        """Per venue, a list of endpoints each with its WebSocket URLs and REST base URL."""
+        out: dict[str, Any] = {name: [ep.urls() for ep in v.endpoints] for name, v in self.venues.items()}
+        if self.control is not None:
+            out["control"] = self.control.url
+        return out
+
+    def book(self, venue: str, symbol: str, depth: int | None = None) -> BookView:
+        """The ground truth: the simulator's current book for ``symbol`` at ``venue``."""
+        return self.venues[venue].books[symbol].view(depth)
+
+    def pause(self) -> None:
+        """Stop the clock-driven book process (``advance()`` still works)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    def advance(self, steps: int = 1, venue: str | None = None, symbol: str | None = None) -> None:
+        """Move books ``steps`` events forward now, publishing each one."""
+        if venue is not None and venue not in self.venues:
+            raise ValueError(f"no venue {venue!r} in this simulator")
+        if symbol is not None and not any(symbol in v.books for v in self.venues.values()):
+            raise ValueError(f"no symbol {symbol!r} in this simulator")
+        for name, v in self.venues.items():
+            if venue is not None and name != venue:
+                continue
+            for sym in v.books:
+                if symbol is not None and sym != symbol:
+                    continue
+                for _ in range(steps):
+                    v.book_step(sym)
+
+    # loops -------------------------------------------------------------------------------------
+
+    async def _drive(self) -> None:
+        if self.rate <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        done = 0
+        pairs = [(v, sym) for v in self.venues.values() for sym in v.books]
+        # Sleep about one step's worth (at most 20 ms): a slow rate should not cost 1000 wake-ups/s.
+        nap = max(TICK_S, min(0.02, 1.0 / self.rate))
+        while True:
+            await asyncio.sleep(nap)
+            if self._paused:
+                start = loop.time()
+                done = 0
+                continue
+            due = min(int((loop.time() - start) * self.rate) - done, MAX_STEPS_PER_TICK)
+            if due <= 0:
+                continue
+            done += due
+            for v, sym in pairs:
+                book_step = v.book_step
+                try:
+                    for _ in range(due):
+                        book_step(sym)
+                except Exception as e:
+                    self._error(e)
+            if done > 1_000_000_000:
+                start, done = loop.time(), 0
+
+    async def _housekeeping(self, v: Venue, ep: Endpoint) -> None:
+        # Fault expiries (stall/down for N seconds) need a finer clock than most venue timers.
+        period = min(v.timer_period, 0.02)
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            try:
+                ep.housekeeping(now)
+                if not ep.is_down:
+                    v.on_timer(ep, now)
+                for c in list(ep.conns.values()):
+                    if c.buffered > self.max_buffered:
+                        c.abort()
+            except Exception as e:
+                self._error(e)
+
+    def _error(self, e: BaseException) -> None:
+        if len(self.errors) < 100:
+            self.errors.append(e)
+        log.exception("simulator loop error", exc_info=e)
+
+    # control endpoint --------------------------------------------------------------------------
+
+    async def _control(self, req: Any) -> Any:
+        from tickwire.sim.control import handle
+
+        return await handle(self, req)

@@ -1,0 +1,158 @@
+"""What every simulated venue provides. A venue is one module under ``tickwire.sim.venues``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tickwire.sim.engine import Engine
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+
+
+@dataclass
+class VenueConfig:
+    """Knobs shared by all venues. ``time_scale`` multiplies every venue interval and time-out so a
+    test can run Binance's 20 s ping / 60 s pong rule in 0.2 s / 0.6 s; ``timeouts`` overrides one
+    by name (``{"ping_interval": 0.05}``)."""
+
+    seed: int = 1
+    time_scale: float = 1.0
+    timeouts: dict[str, float] = field(default_factory=dict)
+    depth: int | None = None  # levels per side of each simulated book (None: the venue's default)
+    # Venue profile settings where a venue's document leaves details open (seed-venues.md).
+    profile: dict[str, Any] = field(default_factory=dict)
+    # Serve only these symbols (None: all the venue's defaults). Fewer symbols, less CPU per step.
+    symbols: list[str] | None = None
+
+
+class Venue:
+    name: ClassVar[str]
+    ws_paths: ClassVar[dict[str, str]]
+    has_checksum: ClassVar[bool] = False
+    # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
+    intervals: ClassVar[dict[str, float]] = {}
+    default_instruments: ClassVar[list[Instrument]]
+
+    def __init__(self, config: VenueConfig, instruments: list[Instrument] | None = None) -> None:
+        self.config = config
+        insts = instruments or self.default_instruments
+        if config.symbols is not None:
+            known = {i.symbol for i in insts}
+            unknown = set(config.symbols) - known
+            if unknown:
+                raise ValueError(f"{self.name} has no symbol {sorted(unknown)}; it has {sorted(known)}")
+            insts = [i for i in insts if i.symbol in config.symbols]
+        if config.depth is not None:
+            insts = [
+                Instrument(i.symbol, i.tick, i.lot, i.mid, config.depth, i.unit)  # small books for tests
+                for i in insts
+            ]
+        self.instruments = {i.symbol: i for i in insts}
+        self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
+        self.engine = Engine(self.books)
+        self.endpoints: list[Endpoint] = []
+        # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
+        self.live: dict[str, int] = {}
+        # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
+        # every step from its creation, so a snapshot taken from it always chains with its updates.
+        self.views: dict[str, dict[tuple[int, bool], DepthView]] = {s: {} for s in self.books}
+
+    def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:
+        """Per symbol, (price, size) formatters at the instrument's own precision."""
+        return {
+            s: (Fmt(i.tick, i.price_decimals, strip), Fmt(i.lot, i.qty_decimals, strip))
+            for s, i in self.instruments.items()
+        }
+
+    def interval(self, name: str) -> float:
+        if name in self.config.timeouts:
+            return self.config.timeouts[name]
+        return self.intervals[name] * self.config.time_scale
+
+    @property
+    def timer_period(self) -> float:
+        """How often ``on_timer`` runs: a fraction of the shortest interval."""
+        vals = [self.interval(k) for k in self.intervals] or [1.0]
+        return max(0.002, min(vals) / 4)
+
+    def subscribers(self, topic: str) -> Iterable[tuple[Endpoint, set[Conn]]]:
+        if topic not in self.live:
+            return ()
+        return [(ep, subs) for ep in self.endpoints if (subs := ep.topics.get(topic))]
+
+    def view(self, symbol: str, depth: int, delete_out_of_scope: bool) -> DepthView:
+        views = self.views[symbol]
+        v = views.get((depth, delete_out_of_scope))
+        if v is None:
+            v = views[(depth, delete_out_of_scope)] = DepthView(
+                self.books[symbol], depth, delete_out_of_scope
+            )
+        return v
+
+    def register(self, args: dict[str, Any]) -> None:
+        """Register credentials from plain JSON values (the control endpoint's ``POST /keys``).
+        Venues whose ``add_key`` takes other types convert here."""
+        add = getattr(self, "add_key", None)
+        if add is None:
+            raise ValueError(f"{self.name} takes no keys")
+        add(**args)
+
+    # hooks -------------------------------------------------------------------------------------
+
+    def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        """Check the upgrade request. None accepts; (status, body) refuses with that HTTP status."""
+        return None
+
+    def on_open(self, conn: Conn) -> None:
+        pass
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        pass
+
+    def on_pong(self, conn: Conn, payload: bytes) -> None:
+        if conn.ping_payload is not None and payload == conn.ping_payload:
+            conn.ping_payload = None
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        pass
+
+    def book_step(self, symbol: str) -> None:
+        """Advance one symbol's book process by one event and publish it (after the engine has
+        reconciled resting user orders with it)."""
+        step = self.books[symbol].step()
+        self.engine.after_step(symbol, step)
+        self.on_step(symbol, step)
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        pass
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        return json_response({"error": f"no route {req.method} {req.path}"}, 404)
+
+    def send_malformed(self, conn: Conn) -> None:
+        # Truncated JSON: what a frame cut by a buggy proxy looks like.
+        conn.send_text(b'{"e":"depthUpdate","E":17,"s":')
+
+    def send_server_shutdown(self, conn: Conn) -> None:
+        raise ValueError(f"{self.name} has no server-shutdown announcement")
+
+    # shared helpers ----------------------------------------------------------------------------
+
+    def ws_ping_cycle(self, ep: Endpoint, now: float, every: float, pong_within: float) -> None:
+        """RFC 6455 ping every ``every`` s; cut a client whose pong has not come in ``pong_within`` s."""
+        for c in list(ep.conns.values()):
+            if c.ping_payload is not None and now - c.ping_sent_at > pong_within:
+                c.abort()
+                continue
+            if c.next_ping_at == 0.0:
+                c.next_ping_at = c.opened_at + every
+            if now >= c.next_ping_at and not ep.stalled:
+                c.next_ping_at = now + every
+                if c.ping_payload is None:
+                    c.send_ping(str(ep.now_ms()).encode())

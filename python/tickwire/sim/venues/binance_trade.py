@@ -1,0 +1,162 @@
+"""Binance spot order entry over REST (``/api/v3/order`` POST/GET/DELETE, ``/api/v3/openOrders``),
+on the simulator's matching engine. Responses follow the FULL response type of rest-api.md."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import ASK, BID, Instrument
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.binance import BinanceSpot
+
+
+def _err(code: int, msg: str, status: int = 400) -> Response:
+    return json_response({"code": code, "msg": msg}, status)
+
+
+def _units(value: str, step: Decimal, name: str) -> int:
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise EngineError("param", f"Illegal characters found in parameter '{name}'.") from None
+    n = d / step
+    if n != n.to_integral_value() or d <= 0:
+        filt = "PRICE_FILTER" if name == "price" else "LOT_SIZE"
+        raise EngineError("filter", f"Filter failure: {filt}")
+    return int(n)
+
+
+def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
+    """Validated new-order parameters in engine units, or EngineError."""
+    for name in ("symbol", "side", "type"):
+        if not p.get(name):
+            raise EngineError(
+                "param", f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+            )
+    side = {"BUY": BID, "SELL": ASK}.get(p["side"])
+    if side is None:
+        raise EngineError("side", "Invalid side.")
+    type_ = p["type"]
+    if type_ not in ("LIMIT", "MARKET"):
+        raise EngineError("type", "Invalid orderType.")
+    if "quantity" not in p:
+        raise EngineError(
+            "param", "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+        )
+    qty = _units(p["quantity"], inst.lot, "quantity")
+    price = None
+    tif = p.get("timeInForce", "GTC" if type_ == "LIMIT" else "")
+    if type_ == "LIMIT":
+        if "price" not in p or "timeInForce" not in p:
+            missing = "price" if "price" not in p else "timeInForce"
+            raise EngineError(
+                "param", f"Mandatory parameter '{missing}' was not sent, was empty/null, or malformed."
+            )
+        price = _units(p["price"], inst.tick, "price")
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise EngineError("tif", "Invalid timeInForce.")
+    return {"side": side, "type_": type_, "qty": qty, "price": price, "tif": tif or "IOC"}
+
+
+class BinanceOrders:
+    def __init__(self, venue: BinanceSpot) -> None:
+        self.venue = venue
+
+    def order_json(self, o: Order, now_ms: int, full: bool) -> dict[str, Any]:
+        v = self.venue
+        inst = v.instruments[o.symbol]
+        fp, fq = v.fmt[o.symbol]
+        quote = Decimal(o.quote) * inst.tick * inst.lot
+        body: dict[str, Any] = {
+            "symbol": o.symbol,
+            "orderId": o.id,
+            "orderListId": -1,
+            "clientOrderId": o.client_id,
+            "price": fp(o.price or 0),
+            "origQty": fq(o.qty),
+            "executedQty": fq(o.filled),
+            "cummulativeQuoteQty": f"{quote:.8f}",
+            "status": o.status,
+            "timeInForce": o.tif,
+            "type": o.type,
+            "side": "BUY" if o.side == BID else "SELL",
+            "workingTime": o.time_ms,
+            "selfTradePreventionMode": "NONE",
+        }
+        if full:
+            body["transactTime"] = now_ms
+            quote_asset = o.symbol[-4:] if o.symbol.endswith(("USDT", "USDC")) else o.symbol[-3:]
+            body["fills"] = [
+                {
+                    "price": fp(f.price),
+                    "qty": fq(f.qty),
+                    "commission": "0.00000000",
+                    "commissionAsset": quote_asset,
+                    "tradeId": f.trade_id,
+                }
+                for f in o.fills
+                if not f.maker
+            ]
+        else:
+            body["time"] = o.time_ms
+            body["updateTime"] = now_ms
+            body["isWorking"] = o.open
+        return body
+
+    def handle(self, ep: Endpoint, req: Request, account: str, params: dict[str, str]) -> Response:
+        v = self.venue
+        symbol = params.get("symbol", "")
+        if symbol not in v.books:
+            return _err(-1121, "Invalid symbol.")
+        now = ep.now_ms()
+        try:
+            if req.method == "POST":
+                args = parse_new_order(v.instruments[symbol], params)
+                if req.path.endswith("/order/test"):
+                    return json_response({})
+                order, step = v.engine.place(
+                    account, symbol, client_id=params.get("newClientOrderId", ""), now_ms=now, **args
+                )
+                if step is not None:
+                    v.on_step(symbol, step)
+                body = self.order_json(order, now, full=params.get("newOrderRespType", "FULL") == "FULL")
+                count = sum(1 for o in v.engine.orders.values() if o.account == account)
+                return json_response(body, headers=[("X-MBX-ORDER-COUNT-1D", str(count))])
+            oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
+            cid = params.get("origClientOrderId")
+            if req.method == "DELETE":
+                if oid is None and not cid:
+                    return _err(
+                        -1102,
+                        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+                    )
+                try:
+                    order, step = v.engine.cancel(account, symbol, oid, cid)
+                except EngineError:
+                    return _err(-2011, "Unknown order sent.")
+                if step is not None:
+                    v.on_step(symbol, step)
+                body = self.order_json(order, now, full=False)
+                body["origClientOrderId"] = body.pop("clientOrderId")
+                return json_response(body)
+            try:
+                order = v.engine.find(account, symbol, oid, cid)
+            except EngineError:
+                return _err(-2013, "Order does not exist.")
+            return json_response(self.order_json(order, now, full=False))
+        except EngineError as e:
+            if e.code == "duplicate":
+                return _err(-2010, "Duplicate order sent.")
+            code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
+            return _err(code, str(e))
+
+    def open_orders(self, ep: Endpoint, account: str, symbol: str | None) -> Response:
+        now = ep.now_ms()
+        return json_response(
+            [self.order_json(o, now, full=False) for o in self.venue.engine.open_orders(account, symbol)]
+        )

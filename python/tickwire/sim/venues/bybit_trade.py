@@ -1,0 +1,200 @@
+"""Bybit v5 WebSocket order entry (venues.md §3.4) on ``/v5/trade``, on the matching engine.
+
+``{"op":"auth","args":[key, expires, sign]}`` first (``retCode`` 0; 20001 when repeated, 10004 on a
+bad signature), then ``{"reqId","header":{"X-BAPI-TIMESTAMP",…},"op":"order.create"|"order.amend"|
+"order.cancel","args":[one order]}``. A ``reqId`` seen before on the connection gives 20006. The ack
+only says the request was accepted (the docs: confirm on the order stream). Quantities are in the
+base coin for every category here (spot market buys in quote units are not simulated).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.auth import hmac_hex, same
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.bybit import Bybit
+
+TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
+
+
+STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
+STATUS["EXPIRED"] = "Cancelled"
+
+
+class BybitOrders:
+    def __init__(self, venue: Bybit) -> None:
+        self.venue = venue
+        self.order_streams: dict[str, set[Conn]] = {}  # api key -> /v5/private connections on "order"
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The private ``order`` topic: the order's state after every event."""
+        conns = self.order_streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        value = Decimal(o.quote) * inst.tick * inst.lot
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            now = c.endpoint.now_ms()
+            data = {
+                "category": "linear",
+                "symbol": o.symbol,
+                "orderId": str(uuid.UUID(int=o.id)),
+                "orderLinkId": o.client_id,
+                "side": "Buy" if o.side == BID else "Sell",
+                "orderType": "Market" if o.type == "MARKET" else "Limit",
+                "price": fp(o.price) if o.price is not None else "0",
+                "qty": fq(o.qty),
+                "orderStatus": STATUS[o.status],
+                "cumExecQty": fq(o.filled),
+                "cumExecValue": f"{value.normalize():f}",
+                "avgPrice": f"{(value / inst.qty(o.filled)).normalize():f}" if o.filled else "0",
+                "leavesQty": fq(o.qty - o.filled if o.open else 0),
+                "timeInForce": o.tif,
+                "createdTime": str(o.time_ms),
+                "updatedTime": str(now),
+            }
+            body = {"id": uuid.uuid4().hex, "topic": "order", "creationTime": now, "data": [data]}
+            c.send_text(orjson.dumps(body))
+
+    def on_message(self, conn: Conn, msg: dict[str, Any]) -> None:
+        op = str(msg.get("op", ""))
+        if op == "auth":
+            self._auth(conn, msg)
+            return
+        rid = msg.get("reqId", "")
+        if op == "ping":
+            conn.send_text(
+                orjson.dumps({"op": "pong", "args": [str(conn.endpoint.now_ms())], "connId": self._cid(conn)})
+            )
+            return
+        if not conn.state.get("auth"):
+            self._reply(conn, rid, op, 10003, "Invalid apikey or not authorized", {})
+            return
+        seen: set[str] = conn.state.setdefault("req_ids", set())
+        if not isinstance(rid, str) or len(rid) > 36:
+            self._reply(conn, rid, op, 10001, "reqId is invalid", {})
+            return
+        if rid and rid in seen:
+            self._reply(conn, rid, op, 20006, "reqId is duplicated", {})
+            return
+        if rid:
+            seen.add(rid)
+        args = msg.get("args")
+        if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+            self._reply(conn, rid, op, 10001, "only one order per request", {})
+            return
+        a = args[0]
+        try:
+            if op == "order.create":
+                data = self._create(conn, a)
+            elif op == "order.amend":
+                data = self._amend(conn, a)
+            elif op == "order.cancel":
+                data = self._cancel(conn, a)
+            else:
+                self._reply(conn, rid, op, 10001, f"unknown op {op}", {})
+                return
+        except (EngineError, KeyError, InvalidOperation, ValueError) as e:
+            code = 110001 if isinstance(e, EngineError) and e.code == "unknown" else 10001
+            self._reply(conn, rid, op, code, f"params error: {e}", {})
+            return
+        self._reply(conn, rid, op, 0, "OK", data)
+
+    def _auth(self, conn: Conn, msg: dict[str, Any]) -> None:
+        if conn.state.get("auth"):
+            self._auth_reply(conn, 20001, "Repeat auth")
+            return
+        v = self.venue
+        args = msg.get("args") or []
+        ok = False
+        if isinstance(args, list) and len(args) == 3 and str(args[0]) in v.secrets:
+            key, expires, sig = str(args[0]), args[1], str(args[2])
+            ok = isinstance(expires, int) and expires > conn.endpoint.now_ms()
+            ok = ok and same(sig, hmac_hex(v.secrets[key], f"GET/realtime{expires}"))
+            if ok:
+                conn.state["auth"], conn.state["api_key"] = True, key
+        self._auth_reply(conn, 0 if ok else 10004, "OK" if ok else "Invalid sign")
+
+    def _auth_reply(self, conn: Conn, code: int, msg: str) -> None:
+        conn.send_text(
+            orjson.dumps({"retCode": code, "retMsg": msg, "op": "auth", "connId": self._cid(conn)})
+        )
+
+    def _units(self, symbol: str, a: dict[str, Any], key: str, step: Decimal) -> int:
+        n = Decimal(str(a[key])) / step
+        if n != n.to_integral_value() or n <= 0:
+            raise ValueError(f"{key} is not a positive multiple of {step}")
+        return int(n)
+
+    def _create(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.venue
+        symbol = str(a["symbol"])
+        if symbol not in v.books:
+            raise ValueError(f"symbol {symbol} invalid")
+        inst = v.instruments[symbol]
+        side = {"Buy": BID, "Sell": ASK}[str(a["side"])]
+        kind = {"Limit": "LIMIT", "Market": "MARKET"}[str(a["orderType"])]
+        tif, post_only = TIF[str(a.get("timeInForce", "GTC" if kind == "LIMIT" else "IOC"))]
+        qty = self._units(symbol, a, "qty", inst.lot)
+        price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
+        link = str(a.get("orderLinkId", ""))
+        order, step = v.engine.place(
+            conn.state["api_key"], symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
+            link, conn.endpoint.now_ms(), post_only=post_only,
+        )  # fmt: skip
+        if step is not None:
+            v.on_step(symbol, step)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": link}
+
+    def _order_ref(self, a: dict[str, Any]) -> tuple[int | None, str | None]:
+        if "orderId" in a:
+            return uuid.UUID(str(a["orderId"])).int, None
+        return None, str(a["orderLinkId"])
+
+    def _amend(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.venue
+        symbol = str(a["symbol"])
+        inst = v.instruments[symbol]
+        oid, link = self._order_ref(a)
+        qty = self._units(symbol, a, "qty", inst.lot) if "qty" in a else None
+        price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
+        order, steps = v.engine.amend(conn.state["api_key"], symbol, oid, link, qty, price)
+        for s in steps:
+            v.on_step(symbol, s)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+
+    def _cancel(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.venue
+        symbol = str(a["symbol"])
+        oid, link = self._order_ref(a)
+        order, step = v.engine.cancel(conn.state["api_key"], symbol, oid, link)
+        if step is not None:
+            v.on_step(symbol, step)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+
+    @staticmethod
+    def _cid(conn: Conn) -> str:
+        return str(uuid.UUID(int=conn.id))
+
+    def _reply(self, conn: Conn, rid: Any, op: str, code: int, msg: str, data: dict[str, Any]) -> None:
+        now = conn.endpoint.now_ms()
+        # No X-Bapi-Limit* here: order rate limits are not simulated yet, and invented numbers
+        # would mislead a client that reads them.
+        header = {"Traceid": uuid.uuid4().hex, "Timenow": str(now)}
+        body = {"reqId": rid, "retCode": code, "retMsg": msg, "op": op, "data": data, "header": header}
+        body["connId"] = self._cid(conn)
+        conn.send_text(orjson.dumps(body))

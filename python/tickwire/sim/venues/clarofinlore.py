@@ -1,0 +1,188 @@
+"""Clarofinlore market data (seed-venues.md): ``/v1/stream``, "compressed JSON messages every 100 ms".
+
+Defaults where the document is silent, each a profile setting: subscribe with
+``{"op":"subscribe","channels":["orderbook.btc-usdt","trades.eth-usdt"]}``; every server frame is
+binary, compressed with ``compression`` = ``zlib`` (default), ``deflate`` (raw) or ``gzip``; book
+messages ``{"channel","type":"snapshot"|"update","seq","prev_seq","ts","bids","asks"}`` with qty
+``"0"`` deleting, the changes of each ``publish_interval`` merged into one update per channel. The
+server pings with RFC 6455 frames and cuts a client that does not answer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import zlib
+from typing import Any, ClassVar
+
+import orjson
+
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response
+from tickwire.sim.limits import WeightLimiter
+from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
+from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
+from tickwire.sim.ws import Conn
+
+COMPRESSIONS = ("zlib", "deflate", "gzip")
+
+
+def compress(data: bytes, how: str) -> bytes:
+    if how == "zlib":
+        return zlib.compress(data, 1)
+    if how == "gzip":
+        return gzip.compress(data, 1, mtime=0)
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+class Clarofinlore(ClarofinloreAuth, Venue):
+    name = "clarofinlore"
+    ws_paths: ClassVar[dict[str, str]] = {"stream": "/v1/stream"}
+    intervals: ClassVar[dict[str, float]] = {
+        "publish": 0.1,
+        "ping_interval": 20.0,
+        "pong_timeout": 60.0,
+        "timestamp_window": 5.0,
+        "token_ttl": 900.0,
+        "rate_window": 1.0,
+    }
+    default_instruments = default_instruments(
+        [
+            ("btc-usdt", "0.01", "0.00001", "60000", 100),
+            ("eth-usdt", "0.01", "0.0001", "3000", 100),
+        ]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.compression = str(self.config.profile.get("compression", "zlib"))
+        if self.compression not in COMPRESSIONS:
+            raise ValueError(f"compression must be one of {COMPRESSIONS}")
+        self.fmt = self.formats()
+        self.seq = dict.fromkeys(self.books, 0)
+        self.pending: dict[str, dict[tuple[int, int], int]] = {s: {} for s in self.books}
+        self.pending_trades: dict[str, list[Any]] = {s: [] for s in self.books}
+        self.next_publish = 0.0
+        self.secrets: dict[str, str] = {}
+        self.nonces: dict[str, set[str]] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.jwt_key = secrets.token_bytes(32)
+        self.orders = ClarofinloreOrders(self)
+        self.limiters: dict[tuple[int, str], WeightLimiter] = {}
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        return await self.rest(ep, req)
+
+    def _send(self, conn: Conn, obj: Any) -> None:
+        conn.send_binary(compress(orjson.dumps(obj), self.compression))
+
+    def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        return None if conn.path == "/v1/stream" else (404, b"not found")
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        try:
+            msg = orjson.loads(data)
+            op, channels = msg["op"], msg["channels"]
+            if op not in ("subscribe", "unsubscribe") or not isinstance(channels, list):
+                raise ValueError(op)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            self._send(conn, {"type": "error", "code": 400, "message": "invalid request"})
+            return
+        for ch in channels:
+            kind, _, sym = str(ch).partition(".")
+            if kind not in ("orderbook", "trades") or sym not in self.books:
+                self._send(conn, {"type": "error", "code": 404, "message": f"unknown channel {ch}"})
+                continue
+            if op == "unsubscribe":
+                conn.endpoint.unsubscribe(conn, ch)
+                self._send(conn, {"type": "unsubscribed", "channel": ch})
+                continue
+            self._send(conn, {"type": "subscribed", "channel": ch})
+            if ch not in conn.topics:
+                conn.endpoint.subscribe(conn, ch)
+                if kind == "orderbook":
+                    self._snapshot(conn, sym)
+
+    def _snapshot(self, conn: Conn, sym: str) -> None:
+        # Changes not yet published are in the book already: flush them first so the snapshot and
+        # the next update chain.
+        self._flush_symbol(sym)
+        fp, fq = self.fmt[sym]
+        book = self.books[sym]
+        seq = self.seq[sym]
+        self._send(
+            conn,
+            {
+                "channel": f"orderbook.{sym}",
+                "type": "snapshot",
+                "seq": seq,
+                "prev_seq": seq - 1,
+                "ts": conn.endpoint.now_ms(),
+                "bids": [[fp(p), fq(q)] for p, q in book.bids.top()],
+                "asks": [[fp(p), fq(q)] for p, q in book.asks.top()],
+            },
+        )
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        pend = self.pending[symbol]
+        for s, p, q in step.changes:
+            pend[(s, p)] = q
+        if step.trades:
+            self.pending_trades[symbol].extend(step.trades)
+
+    def _flush_symbol(self, sym: str) -> None:
+        pend = self.pending[sym]
+        trades = self.pending_trades[sym]
+        fp, fq = self.fmt[sym]
+        if pend:
+            self.seq[sym] += 1
+            seq = self.seq[sym]
+            bids = sorted(((p, q) for (s, p), q in pend.items() if s == BID), reverse=True)
+            asks = sorted((p, q) for (s, p), q in pend.items() if s != BID)
+            pend.clear()
+            ch = f"orderbook.{sym}"
+            for ep, subs in self.subscribers(ch):
+                if ep.book_faults and ep.take_book_fault(sym) == "gap":
+                    continue
+                body = {
+                    "channel": ch,
+                    "type": "update",
+                    "seq": seq,
+                    "prev_seq": seq - 1,
+                    "ts": ep.now_ms(),
+                    "bids": [[fp(p), fq(q)] for p, q in bids],
+                    "asks": [[fp(p), fq(q)] for p, q in asks],
+                }
+                frame = compress(orjson.dumps(body), self.compression)
+                for c in subs:
+                    c.send_binary(frame)
+        if trades:
+            ch = f"trades.{sym}"
+            for ep, subs in self.subscribers(ch):
+                items = [
+                    {
+                        "id": t.id,
+                        "price": fp(t.price),
+                        "qty": fq(t.qty),
+                        "side": "sell" if t.buyer_maker else "buy",
+                    }
+                    for t in trades
+                ]
+                frame = compress(
+                    orjson.dumps({"channel": ch, "ts": ep.now_ms(), "trades": items}), self.compression
+                )
+                for c in subs:
+                    c.send_binary(frame)
+            trades.clear()
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
+        # The merged updates belong to the venue, not to one endpoint: whichever endpoint's timer
+        # runs first publishes them everywhere.
+        if now >= self.next_publish:
+            self.next_publish = now + self.interval("publish")
+            for sym in self.books:
+                self._flush_symbol(sym)

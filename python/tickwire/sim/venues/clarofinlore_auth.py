@@ -1,0 +1,153 @@
+"""Clarofinlore REST authentication (seed-venues.md).
+
+Documented: every request is signed with HMAC-SHA256 over method + endpoint path + query + body and
+carries a nonce and a timestamp; ``POST /v1/auth/token`` (signed the same way) returns a 15-minute JWT
+and a refresh token; the JWT goes in ``Authorization: Bearer``. Defaults where the document is
+silent: headers ``X-API-Key``, ``X-Timestamp`` (ms), ``X-Nonce``, ``X-Signature`` (lowercase hex), no
+separators and the query without its ``?``; a timestamp more than ``timestamp_window`` from the venue
+clock or a nonce already used by the key is refused; ``POST /v1/auth/refresh`` takes
+``{"refresh_token"}`` and retires it. Auth failures are HTTP 401 with ``{"code", "message"}``.
+Requests over ``rate_limit`` per second per key (profile, default 10,000: the documented burst) get
+HTTP 429 with ``Retry-After`` in whole seconds (RFC 9110 delay-seconds).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.auth import hmac_hex, same
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
+from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.base import VenueConfig
+
+AUTH_CODES = {
+    "key": (4011, "invalid api key"),
+    "signature": (4012, "invalid signature"),
+    "timestamp": (4013, "timestamp outside the allowed window"),
+    "nonce": (4014, "nonce already used"),
+    "token": (4015, "invalid or expired access token"),
+    "refresh": (4016, "invalid refresh token"),
+}
+
+
+def _b64url(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class ClarofinloreAuth:
+    secrets: dict[str, str]
+    nonces: dict[str, set[str]]
+    refresh_tokens: dict[str, str]  # refresh token -> api key
+    jwt_key: bytes
+    limiters: dict[tuple[int, str], WeightLimiter]
+    config: VenueConfig
+    orders: ClarofinloreOrders
+    interval: Callable[[str], float]  # provided by Venue
+
+    def add_key(self, key: str, secret: str) -> None:
+        self.secrets[key] = secret
+        self.nonces[key] = set()
+
+    def _deny(self, what: str) -> Response:
+        code, msg = AUTH_CODES[what]
+        return json_response({"code": code, "message": msg}, 401)
+
+    def check_signed(self, ep: Endpoint, req: Request) -> tuple[str | None, Response | None]:
+        h = req.headers
+        key = h.get("x-api-key", "")
+        if key not in self.secrets:
+            return None, self._deny("key")
+        ts, nonce = h.get("x-timestamp", ""), h.get("x-nonce", "")
+        if not ts.isdigit() or abs(int(ts) - ep.now_ms()) > self.interval("timestamp_window") * 1000:
+            return None, self._deny("timestamp")
+        payload = req.method + req.raw_path + req.raw_query + req.body.decode("utf-8", "replace")
+        if not same(h.get("x-signature", ""), hmac_hex(self.secrets[key], payload)):
+            return None, self._deny("signature")
+        if not nonce or nonce in self.nonces[key]:
+            return None, self._deny("nonce")
+        self.nonces[key].add(nonce)
+        return key, None
+
+    def issue(self, ep: Endpoint, key: str) -> Response:
+        now = ep.now_ms() // 1000
+        ttl = int(self.interval("token_ttl")) or 1
+        header = _b64url(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
+        claims = _b64url(
+            orjson.dumps({"sub": key, "iat": now, "exp": now + ttl, "jti": secrets.token_hex(8)})
+        )
+        sig = _b64url(hmac.new(self.jwt_key, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+        refresh = secrets.token_urlsafe(24)
+        self.refresh_tokens[refresh] = key
+        body = {
+            "access_token": f"{header}.{claims}.{sig}",
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "refresh_token": refresh,
+        }
+        return json_response(body)
+
+    def bearer(self, ep: Endpoint, req: Request) -> str | None:
+        """The API key a valid, unexpired access token was issued to, else None."""
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            return None
+        try:
+            header, claims, sig = auth[7:].split(".")
+            want = _b64url(hmac.new(self.jwt_key, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+            if not same(sig, want):
+                return None
+            body: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        except (ValueError, orjson.JSONDecodeError):
+            return None
+        if body.get("exp", 0) <= ep.now_ms() / 1000:
+            return None
+        sub = body.get("sub")
+        return sub if isinstance(sub, str) else None
+
+    async def rest(self, ep: Endpoint, req: Request) -> Response:
+        # Rate limit per key and endpoint (tiered in production; a profile setting here). Over it:
+        # 429 with Retry-After, as the document says clients must honour.
+        who = (ep.index, req.headers.get("x-api-key", ""))
+        lim = self.limiters.get(who)
+        if lim is None:
+            per_s = int(self.config.profile.get("rate_limit", 10_000))
+            lim = self.limiters[who] = WeightLimiter(per_s, self.interval("rate_window"), 0.0)
+        verdict, retry = lim.charge(time.monotonic(), 1)
+        if verdict != "ok":
+            lim.warned = False  # no ban escalation documented: every excess request gets a 429
+            resp = json_response({"code": 429, "message": "rate limit exceeded"}, 429)
+            resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
+            return resp
+        route = (req.method, req.path)
+        if route == ("POST", "/v1/auth/refresh"):
+            try:
+                token = str((req.json() or {})["refresh_token"])
+            except (KeyError, TypeError, orjson.JSONDecodeError):
+                return self._deny("refresh")
+            key = self.refresh_tokens.pop(token, None)
+            return self._deny("refresh") if key is None else self.issue(ep, key)
+        key, denied = self.check_signed(ep, req)
+        if denied is not None:
+            return denied
+        assert key is not None
+        if route == ("POST", "/v1/auth/token"):
+            return self.issue(ep, key)
+        if self.bearer(ep, req) != key:
+            return self._deny("token")
+        routed = self.orders.route(ep, req, key)
+        if routed is not None:
+            return routed
+        return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)

@@ -1,0 +1,190 @@
+"""Coinbase Advanced Trade market data WebSocket (venues.md §5.2).
+
+One channel per subscribe message: ``{"type":"subscribe","product_ids":[...],"channel":"level2"}``
+(``jwt`` accepted and not required for public channels). ``level2`` messages arrive on channel
+``l2_data`` as a snapshot then updates with absolute ``new_quantity`` (``"0"`` removes); ``heartbeats``
+once a second with ``heartbeat_counter``; ``market_trades``. Every message carries ``sequence_num``,
+counted per connection here (the docs leave it open), so a lost message shows as a gap. A client that
+has not subscribed within 5 s is disconnected.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import orjson
+
+from tickwire.sim.auth import verify_jwt
+from tickwire.sim.endpoint import Endpoint
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
+from tickwire.sim.ws import Conn
+
+CHANNELS = ("level2", "heartbeats", "market_trades")
+
+
+def ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+class Coinbase(Venue):
+    name = "coinbase"
+    ws_paths: ClassVar[dict[str, str]] = {"market": "/"}
+    intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0}
+    default_instruments = default_instruments(
+        [
+            ("BTC-USD", "0.01", "0.00000001", "60000", 100_000),
+            ("ETH-USD", "0.01", "0.00000001", "3000", 1_000_000),
+        ]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fmt = self.formats()
+        self.keys: dict[str, bytes] = {}
+        self.orders = CoinbaseOrders(self)
+
+    def add_key(self, name: str, public_pem: bytes | str) -> None:
+        """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
+        self.keys[name] = public_pem.encode() if isinstance(public_pem, str) else public_pem
+
+    def on_open(self, conn: Conn) -> None:
+        conn.state["seq"] = 0
+        conn.state["hb"] = 0
+
+    def _send(self, conn: Conn, channel: str, events: list[Any], skip: bool = False) -> None:
+        seq = conn.state["seq"]
+        conn.state["seq"] = seq + 1
+        if skip:
+            return
+        body = {
+            "channel": channel,
+            "client_id": "",
+            "timestamp": ts(conn.endpoint.now_ms()),
+            "sequence_num": seq,
+            "events": events,
+        }
+        conn.send_text(orjson.dumps(body))
+
+    def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        try:
+            msg = orjson.loads(data)
+            kind, channel = msg["type"], msg["channel"]
+            products = msg.get("product_ids", [])
+            if kind not in ("subscribe", "unsubscribe") or channel not in CHANNELS:
+                raise ValueError(kind)
+            if not isinstance(products, list) or any(p not in self.books for p in products):
+                raise ValueError(products)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            conn.send_text(orjson.dumps({"type": "error", "message": "Failure to subscribe"}))
+            return
+        ep = conn.endpoint
+        if "jwt" in msg and verify_jwt(str(msg["jwt"]), self.keys, ep.now_ms() / 1000) is None:
+            # A JWT that is sent must be valid (WS JWTs carry no "uri"); public channels need none.
+            conn.send_text(orjson.dumps({"type": "error", "message": "authentication failure"}))
+            return
+        topics = [f"{channel}:{p}" for p in products] if channel != "heartbeats" else ["heartbeats"]
+        for t in topics:
+            if kind == "unsubscribe":
+                ep.unsubscribe(conn, t)
+            elif t not in conn.topics:
+                ep.subscribe(conn, t)
+                if channel == "level2":
+                    self._snapshot(conn, t.split(":", 1)[1])
+        subs: dict[str, list[str]] = {}
+        for t in sorted(conn.topics):
+            ch, _, p = t.partition(":")
+            subs.setdefault(ch, [])
+            if p:
+                subs[ch].append(p)
+        self._send(conn, "subscriptions", [{"subscriptions": subs}])
+
+    def _snapshot(self, conn: Conn, product: str) -> None:
+        fp, fq = self.fmt[product]
+        book = self.books[product]
+        t = ts(conn.endpoint.now_ms())
+        updates = [
+            {"side": "bid", "event_time": t, "price_level": fp(p), "new_quantity": fq(q)}
+            for p, q in book.bids.top()
+        ]
+        updates += [
+            {"side": "offer", "event_time": t, "price_level": fp(p), "new_quantity": fq(q)}
+            for p, q in book.asks.top()
+        ]
+        self._send(conn, "l2_data", [{"type": "snapshot", "product_id": product, "updates": updates}])
+
+    def on_step(self, symbol: str, step: Step) -> None:
+        topic = f"level2:{symbol}"
+        if topic in self.live:
+            fp, fq = self.fmt[symbol]
+            for ep, subs in self.subscribers(topic):
+                skip = bool(ep.book_faults) and ep.take_book_fault(symbol) == "gap"
+                t = ts(ep.now_ms())
+                updates = [
+                    {
+                        "side": "bid" if s == BID else "offer",
+                        "event_time": t,
+                        "price_level": fp(p),
+                        "new_quantity": fq(q),
+                    }
+                    for s, p, q in step.changes
+                ]
+                events = [{"type": "update", "product_id": symbol, "updates": updates}]
+                for c in list(subs):
+                    self._send(c, "l2_data", events, skip)
+        topic = f"market_trades:{symbol}"
+        if step.trades and topic in self.live:
+            fp, fq = self.fmt[symbol]
+            for ep, subs in self.subscribers(topic):
+                t = ts(ep.now_ms())
+                trades = [
+                    {
+                        "trade_id": str(tr.id),
+                        "product_id": symbol,
+                        "price": fp(tr.price),
+                        "size": fq(tr.qty),
+                        "side": "SELL" if tr.buyer_maker else "BUY",
+                        "time": t,
+                    }
+                    for tr in step.trades
+                ]
+                for c in list(subs):
+                    self._send(c, "market_trades", [{"type": "update", "trades": trades}])
+
+    def on_timer(self, ep: Endpoint, now: float) -> None:
+        within = self.interval("subscribe_within")
+        every = self.interval("heartbeat")
+        for c in list(ep.conns.values()):
+            if not c.topics:
+                if now - c.opened_at > within:
+                    c.abort()
+                continue
+            if "heartbeats" in c.topics and now - c.state.get("hb_at", c.opened_at) >= every:
+                c.state["hb_at"] = now
+                c.state["hb"] += 1
+                events = [{"current_time": ts(ep.now_ms()), "heartbeat_counter": c.state["hb"]}]
+                self._send(c, "heartbeats", events)
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        if (req.method, req.path) == ("GET", "/api/v3/brokerage/time"):
+            ms = ep.now_ms()
+            return json_response({"iso": ts(ms), "epochSeconds": str(ms // 1000), "epochMillis": str(ms)})
+        if req.path.startswith("/api/v3/brokerage/") and not req.path.startswith("/api/v3/brokerage/market/"):
+            auth = req.headers.get("authorization", "")
+            claims = (
+                verify_jwt(auth[7:], self.keys, ep.now_ms() / 1000) if auth.startswith("Bearer ") else None
+            )
+            uri = f"{req.method} {req.headers.get('host', '')}{req.raw_path}"
+            if claims is None or claims.get("uri") != uri:
+                return json_response({"error": "UNAUTHENTICATED", "message": "Unauthorized"}, 401)
+            if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
+                return json_response({"accounts": [], "has_next": False, "cursor": "", "size": 0})
+            routed = self.orders.route(ep, req, str(claims["sub"]))
+            if routed is not None:
+                return routed
+        return json_response({"error": "NOT_FOUND", "message": req.path}, 404)

@@ -1,0 +1,157 @@
+"""Coinbase Advanced Trade REST order entry on the matching engine. venues.md §5.2 names only the
+endpoint; the request and response shapes follow the public API reference (Create Order, Batch Cancel,
+Get Order): ``POST /api/v3/brokerage/orders`` with ``client_order_id``, ``product_id``, ``side`` and
+``order_configuration`` of ``market_market_ioc`` (``base_size``) or ``limit_limit_gtc``
+(``base_size``, ``limit_price``, ``post_only``); ``POST /api/v3/brokerage/orders/batch_cancel``;
+``GET /api/v3/brokerage/orders/historical/{order_id}``. Client order ids are idempotent: a retry
+returns the order already created.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import ASK, BID
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.coinbase import Coinbase
+
+STATUS = {
+    "NEW": "OPEN",
+    "PARTIALLY_FILLED": "OPEN",
+    "FILLED": "FILLED",
+    "CANCELED": "CANCELLED",
+    "EXPIRED": "EXPIRED",
+}
+
+
+def _oid(o: Order) -> str:
+    return str(uuid.UUID(int=o.id))
+
+
+class CoinbaseOrders:
+    def __init__(self, venue: Coinbase) -> None:
+        self.venue = venue
+
+    def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
+        p = "/api/v3/brokerage/orders"
+        if (req.method, req.path) == ("POST", p):
+            return self.create(ep, account, _json(req))
+        if (req.method, req.path) == ("POST", p + "/batch_cancel"):
+            ids = _json(req).get("order_ids")
+            return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
+        if req.method == "GET" and req.path.startswith(p + "/historical/"):
+            order = self._find(account, req.path.rsplit("/", 1)[1])
+            if order is None:
+                return json_response({"error": "NOT_FOUND", "message": "order not found"}, 404)
+            return json_response({"order": self.order_json(order)})
+        return None
+
+    def _find(self, account: str, ref: str) -> Order | None:
+        try:
+            order = self.venue.engine.orders.get(uuid.UUID(ref).int)
+        except ValueError:
+            return None
+        return order if order is not None and order.account == account else None
+
+    def order_json(self, o: Order) -> dict[str, Any]:
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        filled_value = Decimal(o.quote) * inst.tick * inst.lot
+        avg = filled_value / inst.qty(o.filled) if o.filled else Decimal(0)
+        return {
+            "order_id": _oid(o),
+            "product_id": o.symbol,
+            "client_order_id": o.client_id,
+            "side": "BUY" if o.side == BID else "SELL",
+            "status": STATUS[o.status],
+            "filled_size": fq(o.filled),
+            "filled_value": str(filled_value),
+            "average_filled_price": str(avg),
+            "order_type": o.type,
+            "order_configuration": self._config(o, fp, fq),
+        }
+
+    @staticmethod
+    def _config(o: Order, fp: Any, fq: Any) -> dict[str, Any]:
+        if o.type == "MARKET":
+            return {"market_market_ioc": {"base_size": fq(o.qty)}}
+        return {
+            "limit_limit_gtc": {"base_size": fq(o.qty), "limit_price": fp(o.price or 0), "post_only": False}
+        }
+
+    def create(self, ep: Endpoint, account: str, body: dict[str, Any]) -> Response:
+        v = self.venue
+        cid = str(body.get("client_order_id", ""))
+        prior = v.engine.by_client.get((account, cid)) if cid else None
+        if prior is not None:
+            return self._ok(prior)
+        product = str(body.get("product_id", ""))
+        if product not in v.books:
+            return self._fail("INVALID_PRODUCT_ID", "UNKNOWN_FAILURE_REASON")
+        inst = v.instruments[product]
+        try:
+            side = {"BUY": BID, "SELL": ASK}[str(body["side"])]
+            conf = body["order_configuration"]
+            post_only = False
+            if "market_market_ioc" in conf:
+                c, kind, tif, ticks = conf["market_market_ioc"], "MARKET", "IOC", None
+                if "base_size" not in c:
+                    return self._fail("UNSUPPORTED_ORDER_CONFIGURATION", "quote_size is not simulated")
+            elif "limit_limit_gtc" in conf:
+                c, kind, tif = conf["limit_limit_gtc"], "LIMIT", "GTC"
+                ticks = Decimal(str(c["limit_price"])) / inst.tick
+                post_only = bool(c.get("post_only", False))
+            else:
+                return self._fail("UNSUPPORTED_ORDER_CONFIGURATION", "UNKNOWN_FAILURE_REASON")
+            lots = Decimal(str(c["base_size"])) / inst.lot
+            for n in (lots, ticks):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+        except (KeyError, TypeError, InvalidOperation, ValueError):
+            return self._fail("INVALID_ARGUMENT", "INVALID_SIZE_PRECISION")
+        try:
+            order, step = v.engine.place(
+                account, product, side, kind, int(lots), None if ticks is None else int(ticks), tif, cid,
+                ep.now_ms(), post_only=post_only,
+            )  # fmt: skip
+        except EngineError as e:
+            return self._fail("UNKNOWN_FAILURE_REASON", str(e))
+        if step is not None:
+            v.on_step(product, step)
+        return self._ok(order)
+
+    def _ok(self, o: Order) -> Response:
+        success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}
+        success["client_order_id"] = o.client_id
+        return json_response({"success": True, "success_response": success})
+
+    @staticmethod
+    def _fail(error: str, reason: str) -> Response:
+        err = {"error": error, "message": reason, "error_details": reason, "new_order_failure_reason": reason}
+        return json_response({"success": False, "error_response": err})
+
+    def cancel(self, account: str, ref: str) -> dict[str, Any]:
+        v = self.venue
+        order = self._find(account, ref)
+        if order is None or not order.open:
+            return {"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": ref}
+        _, step = v.engine.cancel(account, order.symbol, order.id, None)
+        if step is not None:
+            v.on_step(order.symbol, step)
+        return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": ref}
+
+
+def _json(req: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(req.body) if req.body else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,157 @@
+"""Kraken WebSocket v2 order entry (venues.md §4.2) on the authenticated socket (``/auth/v2`` here,
+``ws-auth.kraken.com/v2`` in production), on the simulator's matching engine.
+
+``add_order`` params: ``order_type`` (limit, market), ``side``, ``order_qty``, ``symbol``,
+``limit_price``, ``token`` (from REST ``GetWebSocketsToken``), optional ``cl_ord_id`` and
+``time_in_force`` (gtc, ioc). ``cancel_order`` takes ``order_id`` or ``cl_ord_id`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.timefmt import rfc3339
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.kraken import Kraken
+
+Reply = Callable[[dict[str, Any]], None]
+
+
+EXEC = {"NEW": "new", "TRADE": "trade", "CANCELED": "canceled", "EXPIRED": "expired", "REPLACED": "amended"}
+
+
+class KrakenOrders:
+    def __init__(self, venue: Kraken) -> None:
+        self.venue = venue
+        self.tokens: dict[str, str] = {}  # websocket token -> api key
+        self.streams: dict[str, set[Conn]] = {}  # api key -> connections on "executions"
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The ``executions`` channel: one update per order event (numbers at instrument precision)."""
+        conns = self.streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt2[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            report: dict[str, Any] = {
+                "order_id": f"O{o.id}",
+                "symbol": o.symbol,
+                "side": "buy" if o.side == BID else "sell",
+                "order_type": o.type.lower(),
+                "order_qty": Decimal(fq(o.qty)),
+                "order_status": o.status.lower(),
+                "exec_type": EXEC[exec_type],
+                "cum_qty": Decimal(fq(o.filled)),
+                "timestamp": rfc3339(c.endpoint.now_ms()),
+            }
+            if o.client_id and not o.client_id.startswith("sim-"):
+                report["cl_ord_id"] = o.client_id
+            if o.price is not None:
+                report["limit_price"] = Decimal(fp(o.price))
+            if fill is not None:
+                report.update(last_qty=Decimal(fq(fill.qty)), last_price=Decimal(fp(fill.price)))
+                report.update(exec_id=f"T{fill.trade_id}", liquidity_ind="m" if fill.maker else "t")
+            if o.filled:
+                report["avg_price"] = Decimal(o.quote) * inst.tick / o.filled
+            c.send_text(
+                orjson.dumps({"channel": "executions", "type": "update", "data": [report]}, default=_num)
+            )
+
+    def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
+        account = self.tokens.get(str(params.get("token", "")))
+        if account is None:
+            reply({"error": "EAPI:Invalid key", "method": method, "success": False})
+            return
+        if method == "subscribe" and params.get("channel") == "executions":
+            self.streams.setdefault(account, set()).add(conn)
+            reply({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
+        elif method == "add_order":
+            self._add(conn, account, params, reply)
+        elif method == "cancel_order":
+            self._cancel(conn, account, params, reply)
+        else:
+            reply({"error": f"Unsupported method {method}", "method": method, "success": False})
+
+    def _add(self, conn: Conn, account: str, p: dict[str, Any], reply: Reply) -> None:
+        v = self.venue
+        symbol = str(p.get("symbol", ""))
+        side = {"buy": BID, "sell": ASK}.get(str(p.get("side")))
+        kind = {"limit": "LIMIT", "market": "MARKET"}.get(str(p.get("order_type")))
+        tif = {"gtc": "GTC", "ioc": "IOC"}.get(str(p.get("time_in_force", "gtc")))
+        if symbol not in v.books or side is None or kind is None or tif is None:
+            reply({"error": "EGeneral:Invalid arguments", "method": "add_order", "success": False})
+            return
+        inst = v.instruments[symbol]
+        try:
+            lots = Decimal(str(p["order_qty"])) / inst.lot
+            ticks = Decimal(str(p["limit_price"])) / inst.tick if kind == "LIMIT" else None
+            for n in (lots, ticks):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+        except (KeyError, InvalidOperation, ValueError):
+            reply(
+                {
+                    "error": "EGeneral:Invalid arguments:order_qty or limit_price",
+                    "method": "add_order",
+                    "success": False,
+                }
+            )
+            return
+        cl = str(p.get("cl_ord_id", ""))
+        try:
+            order, step = v.engine.place(
+                account, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
+                tif if kind == "LIMIT" else "IOC", cl, conn.endpoint.now_ms(),
+            )  # fmt: skip
+        except EngineError as e:
+            reply({"error": f"EOrder:{e}", "method": "add_order", "success": False})
+            return
+        if step is not None:
+            v.on_step(symbol, step)
+        result: dict[str, Any] = {"order_id": f"O{order.id}"}
+        if cl:
+            result["cl_ord_id"] = cl
+        reply({"method": "add_order", "result": result, "success": True})
+
+    def _cancel(self, conn: Conn, account: str, p: dict[str, Any], reply: Reply) -> None:
+        v = self.venue
+        targets = [("id", str(x)) for x in p.get("order_id", [])] + [
+            ("cl", str(x)) for x in p.get("cl_ord_id", [])
+        ]
+        if not targets:
+            reply({"error": "EGeneral:Invalid arguments", "method": "cancel_order", "success": False})
+            return
+        for kind, ref in targets:
+            oid = int(ref[1:]) if kind == "id" and ref[1:].isdigit() else None
+            order = v.engine.orders.get(oid) if oid is not None else None
+            if kind == "cl":
+                order = next((o for o in v.engine.open_orders(account, None) if o.client_id == ref), None)
+            try:
+                if order is None:
+                    raise EngineError("unknown", "Unknown order")
+                _, step = v.engine.cancel(account, order.symbol, order.id, None)
+            except EngineError:
+                reply({"error": "EOrder:Unknown order", "method": "cancel_order", "success": False})
+                continue
+            if step is not None:
+                v.on_step(order.symbol, step)
+            reply({"method": "cancel_order", "result": {"order_id": f"O{order.id}"}, "success": True})
+
+
+def _num(d: Any) -> Any:
+    if isinstance(d, Decimal):
+        return orjson.Fragment(f"{d:f}".encode())
+    raise TypeError(type(d).__name__)

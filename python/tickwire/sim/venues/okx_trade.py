@@ -1,0 +1,217 @@
+"""OKX WebSocket order entry (venues.md §2.4): ``{"id","op":"order","args":[{...}]}`` on a logged-in
+``/ws/v5/private`` connection, on the simulator's matching engine.
+
+Args: ``instIdCode`` (integer; ``instId`` is also accepted as the docs leave it open), ``side``,
+``ordType`` (market, limit, post_only, fok, ioc), ``sz``, ``px``, ``tdMode``, optional ``clOrdId``
+(at most 32 characters). Success ``code:"0"`` with a per-order ``sCode:"0"``; a business failure is
+``code:"1"`` with the order's ``sCode``/``sMsg``; a malformed request ``code:"60013"``. ``op:"cancel-order"``
+takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``. The ``orders`` channel pushes every
+order event (state, accFillSz, fillPx/fillSz, execType T/M).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.okx import Okx
+
+CANCEL_FAILED = "Order cancellation failed as the order has been filled, canceled or does not exist"
+ORD_TYPES = {
+    "market": ("MARKET", "IOC"),
+    "limit": ("LIMIT", "GTC"),
+    "fok": ("LIMIT", "FOK"),
+    "ioc": ("LIMIT", "IOC"),
+}
+
+
+STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
+STATE["EXPIRED"] = "canceled"
+
+
+class OkxOrders:
+    def __init__(self, venue: Okx) -> None:
+        self.venue = venue
+        self.order_streams: dict[str, set[Conn]] = {}  # api key -> connections subscribed to "orders"
+        # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
+        self.codes = {1000 + n: s for n, s in enumerate(sorted(venue.books))}
+        venue.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The private ``orders`` channel: one push per order event."""
+        conns = self.order_streams.get(o.account)
+        if not conns:
+            return
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        avg = Decimal(o.quote) * inst.tick / o.filled if o.filled else Decimal(0)
+        for c in list(conns):
+            if c.transport is None:
+                conns.discard(c)
+                continue
+            now = str(c.endpoint.now_ms())
+            data = {
+                "instId": o.symbol,
+                "ordId": str(o.id),
+                "clOrdId": o.client_id,
+                "px": fp(o.price) if o.price is not None else "",
+                "sz": fq(o.qty),
+                "ordType": "market" if o.type == "MARKET" else {"GTC": "limit"}.get(o.tif, o.tif.lower()),
+                "side": "buy" if o.side == BID else "sell",
+                "state": STATE[o.status],
+                "accFillSz": fq(o.filled),
+                "fillPx": fp(fill.price) if fill else "",
+                "fillSz": fq(fill.qty) if fill else "0",
+                "tradeId": str(fill.trade_id) if fill else "",
+                "execType": ("M" if fill.maker else "T") if fill else "",
+                "avgPx": f"{avg.normalize():f}" if o.filled else "",
+                "cTime": str(o.time_ms),
+                "uTime": now,
+            }
+            c.send_text(orjson.dumps({"arg": {"channel": "orders", "instType": "ANY"}, "data": [data]}))
+
+    def on_op(self, conn: Conn, msg: dict[str, Any]) -> None:
+        in_us = int(time.time() * 1_000_000)
+        op, rid, args = msg.get("op"), msg.get("id", ""), msg.get("args")
+        if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+            self._reply(conn, rid, str(op), "60013", "Invalid args", [], in_us)
+            return
+        arg = args[0]
+        if op == "order":
+            self._place(conn, rid, arg, in_us)
+        else:
+            self._cancel(conn, rid, arg, in_us)
+
+    def _symbol(self, arg: dict[str, Any]) -> str | None:
+        if "instIdCode" in arg:
+            code = arg["instIdCode"]
+            return self.codes.get(code) if isinstance(code, int) else None
+        inst = arg.get("instId")
+        return inst if inst in self.venue.books else None
+
+    def _place(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+        v = self.venue
+        symbol = self._symbol(arg)
+        cl = str(arg.get("clOrdId", ""))
+        kinds = ORD_TYPES.get(str(arg.get("ordType")))
+        side = {"buy": BID, "sell": ASK}.get(str(arg.get("side")))
+        if (
+            symbol is None
+            or kinds is None
+            or side is None
+            or "sz" not in arg
+            or len(cl) > 32
+            or "tdMode" not in arg
+        ):
+            self._reply(conn, rid, "order", "60013", "Invalid args", [], in_us)
+            return
+        inst = v.instruments[symbol]
+        try:
+            lots = Decimal(str(arg["sz"])) / inst.lot
+            ticks = None if kinds[0] == "MARKET" else Decimal(str(arg["px"])) / inst.tick
+            for n in (lots, ticks):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+            price = None if ticks is None else int(ticks)
+        except (KeyError, InvalidOperation, ValueError, TypeError):
+            data = [
+                {
+                    "clOrdId": cl,
+                    "ordId": "",
+                    "tag": "",
+                    "ts": str(conn.endpoint.now_ms()),
+                    "sCode": "51000",
+                    "sMsg": "Parameter sz or px error",
+                }
+            ]
+            self._reply(conn, rid, "order", "1", "", data, in_us)
+            return
+        try:
+            order, step = v.engine.place(
+                conn.state["api_key"],
+                symbol,
+                side,
+                kinds[0],
+                int(lots),
+                price,
+                kinds[1],
+                cl,
+                conn.endpoint.now_ms(),
+            )
+        except EngineError as e:
+            data = [
+                {
+                    "clOrdId": cl,
+                    "ordId": "",
+                    "tag": "",
+                    "ts": str(conn.endpoint.now_ms()),
+                    "sCode": "51016" if e.code == "duplicate" else "51000",
+                    "sMsg": str(e),
+                }
+            ]
+            self._reply(conn, rid, "order", "1", "", data, in_us)
+            return
+        if step is not None:
+            v.on_step(symbol, step)
+        data = [
+            {
+                "clOrdId": cl,
+                "ordId": str(order.id),
+                "tag": "",
+                "ts": str(conn.endpoint.now_ms()),
+                "sCode": "0",
+                "sMsg": "",
+            }
+        ]
+        self._reply(conn, rid, "order", "0", "", data, in_us)
+
+    def _cancel(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+        v = self.venue
+        symbol = self._symbol(arg)
+        oid = str(arg.get("ordId", ""))
+        cl = str(arg.get("clOrdId", ""))
+        if symbol is None or (not oid and not cl):
+            self._reply(conn, rid, "cancel-order", "60013", "Invalid args", [], in_us)
+            return
+        try:
+            order, step = v.engine.cancel(
+                conn.state["api_key"], symbol, int(oid) if oid.isdigit() else None, cl or None
+            )
+        except EngineError:
+            data = [
+                {
+                    "clOrdId": cl,
+                    "ordId": oid,
+                    "ts": str(conn.endpoint.now_ms()),
+                    "sCode": "51400",
+                    "sMsg": CANCEL_FAILED,
+                }
+            ]
+            self._reply(conn, rid, "cancel-order", "1", "", data, in_us)
+            return
+        if step is not None:
+            v.on_step(symbol, step)
+        data = [
+            {
+                "clOrdId": order.client_id,
+                "ordId": str(order.id),
+                "ts": str(conn.endpoint.now_ms()),
+                "sCode": "0",
+                "sMsg": "",
+            }
+        ]
+        self._reply(conn, rid, "cancel-order", "0", "", data, in_us)
+
+    @staticmethod
+    def _reply(conn: Conn, rid: Any, op: str, code: str, msg: str, data: list[Any], in_us: int) -> None:
+        body = {"id": rid, "op": op, "data": data, "code": code, "msg": msg}
+        body.update(inTime=str(in_us), outTime=str(int(time.time() * 1_000_000)))
+        conn.send_text(orjson.dumps(body))

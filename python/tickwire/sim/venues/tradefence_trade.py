@@ -1,0 +1,114 @@
+"""Tradefence orders (seed-venues.md) on the matching engine: ``POST /v1/orders`` (``symbol``,
+``type`` LIMIT/MARKET, ``side`` BUY/SELL, ``quantity``, ``price``, ``strategy``), ``GET
+/v1/orders/{id}``, and ``POST /v1/batch`` with ``operations`` of ``CREATE_ORDER`` / ``CANCEL_ORDER``
+(``UPDATE_POSITION`` is refused: its meaning is not documented). Errors use the documented codes:
+1004 invalid symbol, 1003 market closed (profile ``market_open: false``); 1002 insufficient funds is
+not produced while balances are not simulated.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import ASK, BID
+
+if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.tradefence import Tradefence
+
+
+class TradefenceOrders:
+    def __init__(self, venue: Tradefence) -> None:
+        self.venue = venue
+
+    def order_json(self, o: Order) -> dict[str, Any]:
+        fp, fq = self.venue.fmt[o.symbol]
+        return {
+            "id": str(o.id),
+            "symbol": o.symbol,
+            "type": o.type,
+            "side": "BUY" if o.side == BID else "SELL",
+            "quantity": fq(o.qty),
+            "price": fp(o.price) if o.price is not None else None,
+            "filled_quantity": fq(o.filled),
+            "status": o.status,
+        }
+
+    def route(self, ep: Endpoint, req: Request, client: str) -> Response | None:
+        if (req.method, req.path) == ("POST", "/v1/orders"):
+            status, body = self.create(ep, client, _json(req))
+            return json_response(body, status)
+        if req.method == "GET" and req.path.startswith("/v1/orders/"):
+            oid = req.path.rsplit("/", 1)[1]
+            order = self.venue.engine.orders.get(int(oid)) if oid.isdigit() else None
+            if order is None or order.account != client:
+                return json_response({"code": 404, "message": "order not found"}, 404)
+            return json_response(self.order_json(order))
+        if (req.method, req.path) == ("POST", "/v1/batch"):
+            ops = _json(req).get("operations")
+            if not isinstance(ops, list):
+                return json_response({"code": 400, "message": "operations must be a list"}, 400)
+            results = []
+            for op in ops:
+                kind = op.get("type") if isinstance(op, dict) else None
+                if kind == "CREATE_ORDER":
+                    status, body = self.create(ep, client, op.get("order") or {})
+                elif kind == "CANCEL_ORDER":
+                    status, body = self.cancel(client, str(op.get("order_id", "")))
+                else:
+                    status, body = 400, {"code": 400, "message": f"unsupported operation {kind}"}
+                results.append({"type": kind, "status": status, "result": body})
+            return json_response({"results": results})
+        return None
+
+    def create(self, ep: Endpoint, client: str, o: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        v = self.venue
+        if not v.config.profile.get("market_open", True):
+            return 400, {"code": 1003, "message": "market closed"}
+        symbol = str(o.get("symbol", ""))
+        if symbol not in v.books:
+            return 400, {"code": 1004, "message": f"invalid symbol {symbol}"}
+        inst = v.instruments[symbol]
+        try:
+            side = {"BUY": BID, "SELL": ASK}[str(o["side"])]
+            kind = {"LIMIT": "LIMIT", "MARKET": "MARKET"}[str(o["type"])]
+            lots = Decimal(str(o["quantity"])) / inst.lot
+            ticks = Decimal(str(o["price"])) / inst.tick if kind == "LIMIT" else None
+            for n in (lots, ticks):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+        except (KeyError, InvalidOperation, ValueError, TypeError):
+            return 400, {"code": 400, "message": "side, type, quantity (and price for LIMIT) are required"}
+        order, step = v.engine.place(
+            client, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
+            "GTC" if kind == "LIMIT" else "IOC", "", ep.now_ms(),
+        )  # fmt: skip
+        if step is not None:
+            v.on_step(symbol, step)
+        return 201, self.order_json(order)
+
+    def cancel(self, client: str, oid: str) -> tuple[int, dict[str, Any]]:
+        v = self.venue
+        order = v.engine.orders.get(int(oid)) if oid.isdigit() else None
+        if order is None or order.account != client:
+            return 404, {"code": 404, "message": "order not found"}
+        try:
+            order, step = v.engine.cancel(client, order.symbol, order.id, None)
+        except EngineError:
+            return 400, {"code": 400, "message": "order is not open"}
+        if step is not None:
+            v.on_step(order.symbol, step)
+        return 200, self.order_json(order)
+
+
+def _json(req: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(req.body) if req.body else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
