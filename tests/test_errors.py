@@ -24,3 +24,15 @@ def test_build_info_names_the_profile() -> None:
     info = tickwire.build_info()
     assert info["profile"] in {"release", "debug"}
     assert info["version"] == tickwire.__version__
+
+
+def test_connection_errors_keep_stdlib_meanings() -> None:
+    # Callers' existing `except ConnectionError` / `except TimeoutError` must catch tickwire's.
+    assert issubclass(errors.TransportError, ConnectionError)
+    assert issubclass(errors.RequestTimeoutError, errors.TransportError)
+    assert issubclass(errors.RequestTimeoutError, TimeoutError)
+    assert issubclass(errors.RateLimitError, errors.VenueError)
+    assert issubclass(errors.AuthError, errors.VenueError)
+    for cls in (errors.TransportError, errors.VenueError, errors.RateLimitError, errors.AuthError):
+        assert issubclass(cls, errors.TickwireError)
+        assert not issubclass(cls, ValueError)

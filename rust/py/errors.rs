@@ -6,7 +6,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::{PyException, PyLookupError, PyValueError};
+use pyo3::exceptions::{
+    PyConnectionError, PyException, PyLookupError, PyTimeoutError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -47,6 +49,37 @@ const HIERARCHY: &[(&str, Option<&str>, Option<&str>, &str)] = &[
         None,
         "A bug inside tickwire's Rust core (a caught panic). Please report it.",
     ),
+    // Raised by the Python connection layer; created here so there is one hierarchy.
+    (
+        "TransportError",
+        Some("TickwireError"),
+        Some("ConnectionError"),
+        "A connection to a venue could not be made or was lost.",
+    ),
+    (
+        "RequestTimeoutError",
+        Some("TransportError"),
+        Some("TimeoutError"),
+        "A venue did not answer in time (request, handshake, pong or snapshot).",
+    ),
+    (
+        "VenueError",
+        Some("TickwireError"),
+        None,
+        "A venue answered with an error: attributes `status`, `code`, `venue` where known.",
+    ),
+    (
+        "RateLimitError",
+        Some("VenueError"),
+        None,
+        "A venue rate limit was hit (HTTP 429/418, OKX 50011, ...): `retry_after` seconds where given.",
+    ),
+    (
+        "AuthError",
+        Some("VenueError"),
+        None,
+        "A venue refused the credentials (login, signature, token); the secret is never in the message.",
+    ),
 ];
 
 static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -67,6 +100,8 @@ fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
         match extra {
             Some("ValueError") => bases.push(py.get_type::<PyValueError>().into_any()),
             Some("LookupError") => bases.push(py.get_type::<PyLookupError>().into_any()),
+            Some("ConnectionError") => bases.push(py.get_type::<PyConnectionError>().into_any()),
+            Some("TimeoutError") => bases.push(py.get_type::<PyTimeoutError>().into_any()),
             Some(other) => unreachable!("unknown stdlib base {other}"),
             None => {}
         }
@@ -96,6 +131,11 @@ pub(crate) enum Kind {
     SequenceGap = 6,
     Checksum = 7,
     Internal = 8,
+    Transport = 9,
+    RequestTimeout = 10,
+    Venue = 11,
+    RateLimit = 12,
+    Auth = 13,
 }
 
 /// Builds the Python exception. Kept out of line: error construction is never on the hot path.
