@@ -6,9 +6,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::{
-    PyConnectionError, PyException, PyLookupError, PyTimeoutError, PyValueError,
-};
+use pyo3::exceptions::{PyConnectionError, PyException, PyLookupError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
