@@ -162,6 +162,66 @@ def test_ed25519_rfc8032_test_1() -> None:
     assert k.public_key_bytes().hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 
 
+# RFC 8032 §7.1 TEST 2 and TEST 3: (seed, public key, message, signature).
+RFC8032_MORE = [
+    (
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+    ),
+    (
+        "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+        "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+    ),
+]
+
+
+@pytest.mark.parametrize(("seed", "public", "msg", "sig"), RFC8032_MORE)
+def test_ed25519_rfc8032_tests_2_and_3(seed: str, public: str, msg: str, sig: str) -> None:
+    ours = Ed25519Key.from_seed(bytes.fromhex(seed))
+    assert ours.public_key_bytes().hex() == public
+    assert ours.sign(bytes.fromhex(msg)).hex() == sig
+    # The same seed through a PKCS#8 PEM written by `cryptography` gives the same key.
+    theirs = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
+    assert Ed25519Key.from_pem(_pem(theirs)).sign(bytes.fromhex(msg)).hex() == sig
+
+
+# RFC 6979 §A.2.5: P-256 key, SHA-256, deterministic k. Messages "sample" and "test"; raw r || s.
+RFC6979_P256_X = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+RFC6979_P256_U = (
+    0x60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6,
+    0x7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299,
+)
+
+
+@pytest.mark.parametrize(
+    ("msg", "r", "s"),
+    [
+        (
+            b"sample",
+            "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716",
+            "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8",
+        ),
+        (
+            b"test",
+            "F1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367",
+            "019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083",
+        ),
+    ],
+)
+def test_ecdsa_p256_rfc6979_vectors(msg: bytes, r: str, s: str) -> None:
+    key = ec.derive_private_key(RFC6979_P256_X, ec.SECP256R1())
+    nums = key.public_key().public_numbers()
+    assert (nums.x, nums.y) == RFC6979_P256_U
+    for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+        assert EcdsaP256Key.from_pem(_pem(key, fmt)).sign(msg).hex() == (r + s).lower()
+
+
 @settings(max_examples=50, deadline=None)
 @given(msg=st.binary(max_size=500))
 def test_ed25519_signatures_verify_with_cryptography(ed_key: ed25519.Ed25519PrivateKey, msg: bytes) -> None:

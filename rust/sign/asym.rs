@@ -215,6 +215,64 @@ mod tests {
     }
 
     #[test]
+    fn ed25519_rfc8032_tests_2_and_3() {
+        // RFC 8032 §7.1 TEST 2 (one-byte message) and TEST 3 (two bytes): (seed, public, msg, sig).
+        let vectors = [
+            (
+                "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+                "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                "72",
+                "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+            ),
+            (
+                "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+                "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+                "af82",
+                "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+            ),
+        ];
+        for (seed, public, msg, sig) in vectors {
+            let k = Ed25519Key::from_seed(&unhex(seed)).unwrap();
+            assert_eq!(k.public_key_bytes().to_vec(), unhex(public));
+            assert_eq!(k.sign(&unhex(msg)).to_vec(), unhex(sig));
+        }
+    }
+
+    #[test]
+    fn ecdsa_p256_rfc6979_vectors() {
+        // RFC 6979 §A.2.5 (P-256, SHA-256): deterministic k, so the published r || s must come out.
+        let x = unhex("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
+        let k = EcdsaP256Key(p256::ecdsa::SigningKey::from(p256::SecretKey::from_slice(&x).unwrap()));
+        let vectors: [(&[u8], &str); 2] = [
+            (
+                b"sample",
+                "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716\
+                 F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8",
+            ),
+            (
+                b"test",
+                "F1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367\
+                 019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083",
+            ),
+        ];
+        for (msg, rs) in vectors {
+            assert_eq!(k.sign(msg).to_vec(), unhex(rs));
+        }
+    }
+
+    #[test]
+    fn wrong_key_type_names_both_types() {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let seed = [7u8; 32];
+        let ed_pem = ed25519_dalek::SigningKey::from_bytes(&seed).to_pkcs8_pem(LineEnding::LF).unwrap();
+        let e = EcdsaP256Key::from_pem(&ed_pem).err().unwrap().to_string();
+        assert!(e.contains("expected an EC P-256 key, got an Ed25519 key"), "{e}");
+        let e = RsaKey::from_pem(&ed_pem).err().unwrap().to_string();
+        assert!(e.contains("expected an RSA key, got an Ed25519 key"), "{e}");
+        assert!(!e.contains(ed_pem.lines().nth(1).unwrap()), "the key body leaked: {e}");
+    }
+
+    #[test]
     fn seed_length_is_checked() {
         assert!(matches!(Ed25519Key::from_seed(&[1u8; 31]), Err(SignError::BadSeedLength(31))));
     }

@@ -88,6 +88,31 @@ def test_futures_example_through_sign_request() -> None:
     assert req.headers == {"X-MBX-APIKEY": "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"}
 
 
+def test_published_ws_api_vector() -> None:
+    """web-socket-api.md "SIGNED request example (HMAC)": the params as the doc lists them (not sorted,
+    numbers as JSON numbers), its OpenSSL cross-check output as the expected signature."""
+    params = {
+        "symbol": "BTCUSDT",
+        "side": "SELL",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.01000000",
+        "price": "52000.00",
+        "newOrderRespType": "ACK",
+        "recvWindow": 100,
+        "timestamp": 1645423376532,
+        "apiKey": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+    }
+    expected = "cc15477742bd704c29492d96c7ead9414dfd8e0ec4a00f947bb5bb454ddbd08a"
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    assert hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest() == expected
+    s = binance.Signer(str(params["apiKey"]), SECRET, clock=lambda: 1645423376532)
+    assert s.ws_signature(params) == expected
+    assert s.ws_signature({**params, "signature": "stale"}) == expected
+    without_auth = {k: v for k, v in params.items() if k not in ("apiKey", "timestamp")}
+    assert s.ws_signed_params(without_auth)["signature"] == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(secret=utf8_text.filter(bool), payload=utf8_text)
 def test_rest_hmac_equals_python(secret: str, payload: str) -> None:

@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn published_ws_api_vector() {
+        // web-socket-api.md "SIGNED request example (HMAC)", params in the doc's (unsorted) order.
+        let s = BinanceSigner::new("k", Some(SECRET), None).unwrap();
+        let mut params = [
+            ("symbol", "BTCUSDT"),
+            ("side", "SELL"),
+            ("type", "LIMIT"),
+            ("timeInForce", "GTC"),
+            ("quantity", "0.01000000"),
+            ("price", "52000.00"),
+            ("newOrderRespType", "ACK"),
+            ("recvWindow", "100"),
+            ("timestamp", "1645423376532"),
+            ("apiKey", "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"),
+        ];
+        assert_eq!(
+            s.ws_signature(&mut params),
+            "cc15477742bd704c29492d96c7ead9414dfd8e0ec4a00f947bb5bb454ddbd08a"
+        );
+    }
+
+    #[test]
     fn non_ascii_is_percent_encoded_before_signing() {
         let s = BinanceSigner::new("k", Some(SECRET), None).unwrap();
         assert_eq!(rest(&s, "symbol=币安"), rest(&s, "symbol=%E5%B8%81%E5%AE%89"));
