@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import threading
 
 from hypothesis import given, settings
@@ -34,22 +35,30 @@ def test_upgrade_headers_equal_python(raw: bytes, path: str, nonce: int) -> None
 
 def test_nonces_strictly_increase_in_one_millisecond_across_threads() -> None:
     s = cloud9trader.Signer("key", "c2VjcmV0", clock=lambda: 1_700_000_000_000)
-    seen: list[int] = []
-    lock = threading.Lock()
+    per_thread: list[list[int]] = [[] for _ in range(4)]
 
-    def work() -> None:
+    def work(mine: list[int]) -> None:
         for _ in range(200):
-            n = int(s.upgrade_headers()["x-c9t-nonce"])
-            with lock:
-                seen.append(n)
+            mine.append(int(s.upgrade_headers()["x-c9t-nonce"]))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
+    threads = [threading.Thread(target=work, args=(mine,)) for mine in per_thread]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    seen = [n for mine in per_thread for n in mine]
     assert len(set(seen)) == len(seen) == 800
     assert min(seen) == 1_700_000_000_000
+    for mine in per_thread:
+        assert all(a < b for a, b in itertools.pairwise(mine))
+
+
+def test_nonces_keep_increasing_when_the_clock_steps_back() -> None:
+    """An NTP step backwards must not reissue a nonce the venue has already seen."""
+    times = iter([1_000, 2_000, 1_500, 1_500, 2_500])
+    s = cloud9trader.Signer("key", "c2VjcmV0", clock=lambda: next(times))
+    nonces = [int(s.upgrade_headers()["x-c9t-nonce"]) for _ in range(5)]
+    assert nonces == [1_000, 2_000, 2_001, 2_002, 2_500]
 
 
 def test_explicit_nonce_keeps_later_ones_above_it() -> None:

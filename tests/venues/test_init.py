@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import logging
 import pickle
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tickwire import _core
+from tickwire.auth import Credentials, HmacKey
 from tickwire.errors import CredentialsError, SigningKeyError
 from tickwire.venues import binance, bybit, clarofinlore, cloud9trader, coinbase, htx, kraken, okx
 
@@ -112,3 +114,51 @@ def test_from_env_names_the_missing_variable(
     monkeypatch.setenv(f"{prefix}_API_KEY", "k")
     with pytest.raises(CredentialsError, match=f"{prefix}_API_SECRET"):
         signer.from_env()
+
+
+BAD_PEM = f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n"
+# A construction that fails on input holding the secret (venues whose secret is any non-empty text
+# cannot fail on it, so they get a secret-bearing bad base64 secret for the generic HMAC key).
+BAD_SECRET_MAKERS: dict[str, Any] = {
+    "binance": lambda: binance.Signer("k", private_key_pem=BAD_PEM),
+    "coinbase": lambda: coinbase.Signer("k", BAD_PEM),
+    "kraken": lambda: kraken.Signer("k", SECRET + "!"),
+    "cloud9trader": lambda: cloud9trader.Signer("k", SECRET + "!"),
+    **dict.fromkeys(
+        ["okx", "bybit", "htx", "clarofinlore"], lambda: HmacKey(SECRET + "!", secret_is_base64=True)
+    ),
+}
+
+
+def _exercise(venue: str, s: Any) -> None:
+    if venue == "cloud9trader":
+        s.upgrade_headers("/")
+    else:
+        s.sign_request("POST", "/p", {"a": "1"}, body='{"b":2}')
+
+
+@pytest.mark.parametrize("venue", sorted(MAKERS))
+def test_secrets_stay_out_of_logs(venue: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Everything tickwire (or a caller formatting our objects and errors) logs while signing, loading
+    credentials and failing on a bad key, at DEBUG on every logger, tracebacks included."""
+    log = logging.getLogger("tickwire.test")
+    prefix = venue.upper()
+    env = {f"{prefix}_API_KEY": "api-key-visible", f"{prefix}_API_SECRET": SECRET}
+    env[f"{prefix}_PASSPHRASE"] = SECRET + "-pass"
+    env[f"{prefix}_PRIVATE_KEY_PEM"] = EC_PEM
+    with caplog.at_level(logging.DEBUG):
+        s = MAKERS[venue]()
+        _exercise(venue, s)
+        log.debug("signer %s %r", s, s)
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in env.items():
+                mp.setenv(k, v)
+            log.debug("credentials %s", Credentials.from_env(prefix))
+        try:
+            BAD_SECRET_MAKERS[venue]()
+        except SigningKeyError:
+            log.exception("construction failed")
+    text = caplog.text
+    assert "construction failed" in text and "api-" in text  # the log really was captured
+    for leak in (SECRET, SECRET_B64, EC_PEM.splitlines()[1]):
+        assert leak not in text
