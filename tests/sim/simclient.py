@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,9 +85,15 @@ def echo(payload: bytes) -> bytes:
 
 
 async def connect(
-    url: str, *, pong: Callable[[bytes], bytes] | None = echo, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    pong: Callable[[bytes], bytes] | None = echo,
+    headers: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Client:
-    _, client = await ws_connect(lambda: Client(pong), url, enable_auto_pong=False, extra_headers=headers)
+    _, client = await ws_connect(
+        lambda: Client(pong), url, enable_auto_pong=False, extra_headers=headers, ssl_context=tls
+    )
     assert isinstance(client, Client)
     return client
 
@@ -97,10 +104,15 @@ async def settle(seconds: float = 0.02) -> None:
 
 
 async def http(
-    method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None, timeout: float = 2.0
+    method: str,
+    url: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = 2.0,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     u = urlsplit(url)
-    reader, writer = await asyncio.open_connection(u.hostname, u.port)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(u.hostname, u.port, ssl=tls), timeout)
     try:
         target = u.path + ("?" + u.query if u.query else "")
         lines = [f"{method} {target} HTTP/1.1", f"Host: {u.netloc}", "Connection: close"]

@@ -43,7 +43,7 @@ class Endpoint:
         self.host = host
         self.ws_port = 0
         self.ws_server: asyncio.Server | None = None
-        self.http = HttpServer(self._on_http, host)
+        self.http = HttpServer(self._on_http, host, tls=venue.config.tls)
         self.conns: dict[int, Conn] = {}
         self.topics: dict[str, set[Conn]] = {}
         # Fault state -----------------------------------------------------------------------------
@@ -74,6 +74,7 @@ class Endpoint:
             websocket_handshake_timeout=5,
             reuse_address=True,
             use_aiofastnet=False,
+            ssl=self.venue.config.tls,
         )
         self.ws_port = self.ws_server.sockets[0].getsockname()[1]
 
@@ -89,7 +90,8 @@ class Endpoint:
 
     @property
     def ws_base(self) -> str:
-        return f"ws://{self.host}:{self.ws_port}"
+        scheme = "wss" if self.venue.config.tls is not None else "ws"
+        return f"{scheme}://{self.host}:{self.ws_port}"
 
     @property
     def rest_base(self) -> str:

@@ -2,12 +2,14 @@
 
 Chosen over aiohttp by measurement (benches/bench_sim.py): the simulator answers REST from the same
 event loop that pushes market data, so per-request overhead is CPU taken from the streams. It handles
-exactly what venue REST APIs need and nothing else (no chunked uploads, no TLS).
+exactly what venue REST APIs need and nothing else (no chunked uploads). TLS, when given an
+``ssl.SSLContext``, is asyncio's; the client's certificate (mutual TLS) is on ``Request.peer_cert``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +51,8 @@ class Request:
     peer: str = ""
     # The path exactly as sent (still percent-encoded): what clients sign.
     raw_path: str = ""
+    # The verified client certificate (``SSLSocket.getpeercert()`` form) on a mutual-TLS server.
+    peer_cert: dict[str, Any] | None = None
 
     @property
     def query(self) -> dict[str, str]:
@@ -89,12 +93,14 @@ class HttpProtocol(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None
         self.transport: asyncio.Transport | None = None
         self.peer = ""
+        self.peer_cert: dict[str, Any] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses but have the same interface.
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else ""
+        self.peer_cert = transport.get_extra_info("peercert")
         self.conns.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -147,7 +153,8 @@ class HttpProtocol(asyncio.Protocol):
             raise ValueError("chunked bodies are not supported")
         path, _, query = target.partition("?")
         length = int(headers.get("content-length", "0"))
-        return Request(method.upper(), unquote(path), query, headers, b"", self.peer, path), length
+        req = Request(method.upper(), unquote(path), query, headers, b"", self.peer, path, self.peer_cert)
+        return req, length
 
     def _fail(self, status: int) -> None:
         if self.transport is not None:
@@ -192,17 +199,24 @@ class HttpProtocol(asyncio.Protocol):
 class HttpServer:
     """Listens on one port; ``stop_listening``/``listen`` let an endpoint refuse connections a while."""
 
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, handler: Handler, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.handler = handler
         self.host = host
         self.port = port
+        self.tls = tls
         self.server: asyncio.Server | None = None
         self.conns: set[HttpProtocol] = set()
 
     async def listen(self) -> None:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
-            lambda: HttpProtocol(self.handler, self.conns), self.host, self.port, reuse_address=True
+            lambda: HttpProtocol(self.handler, self.conns),
+            self.host,
+            self.port,
+            reuse_address=True,
+            ssl=self.tls,
         )
         self.port = self.server.sockets[0].getsockname()[1]
 
@@ -221,4 +235,4 @@ class HttpServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"

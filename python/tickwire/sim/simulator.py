@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -43,7 +44,8 @@ class Simulator:
     ``time_scale`` shrinks every venue interval and time-out (pings, heartbeats) for fast tests.
     ``symbols`` restricts a venue to some of its instruments (``{"binance": ["BTCUSDT"]}``).
     ``profiles`` sets per-venue choices the venue documents leave open, e.g.
-    ``{"clarofinlore": {"compression": "deflate"}}``.
+    ``{"clarofinlore": {"compression": "deflate"}}``. ``tls`` serves a venue over TLS with the given
+    server context (``tickwire.sim.tls.server_context``; Clarofinlore demands mutual TLS 1.3).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Simulator:
         host: str = "127.0.0.1",
         control: bool = True,
         max_buffered: int = MAX_BUFFERED,
+        tls: Mapping[str, ssl.SSLContext] | None = None,
     ) -> None:
         self.seed = seed
         self.max_buffered = max_buffered
@@ -76,6 +79,7 @@ class Simulator:
                 depth=depth,
                 profile=dict((profiles or {}).get(name, {})),
                 symbols=list(symbols[name]) if symbols and name in symbols else None,
+                tls=(tls or {}).get(name),
             )
             v = venue_class(name)(cfg)
             v.endpoints = [Endpoint(v, i, host) for i in range(counts.get(name, 1))]

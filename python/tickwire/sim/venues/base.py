@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +30,8 @@ class VenueConfig:
     profile: dict[str, Any] = field(default_factory=dict)
     # Serve only these symbols (None: all the venue's defaults). Fewer symbols, less CPU per step.
     symbols: list[str] | None = None
+    # Serve every endpoint of the venue over TLS (wss://, https://) with this server context.
+    tls: ssl.SSLContext | None = None
 
 
 class Venue:

@@ -6,6 +6,9 @@ binary, compressed with ``compression`` = ``zlib`` (default), ``deflate`` (raw) 
 messages ``{"channel","type":"snapshot"|"update","seq","prev_seq","ts","bids","asks"}`` with qty
 ``"0"`` deleting, the changes of each ``publish_interval`` merged into one update per channel. The
 server pings with RFC 6455 frames and cuts a client that does not answer.
+
+Given a TLS context (``Simulator(tls={"clarofinlore": ctx})``), REST and streams are served over TLS,
+and the context must demand TLS 1.3 and a client certificate: the documented mutual authentication.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.tls import is_mutual_tls13
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
 from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
@@ -72,6 +76,14 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         self.jwt_key = secrets.token_bytes(32)
         self.orders = ClarofinloreOrders(self)
         self.limiters: dict[tuple[int, str], WeightLimiter] = {}
+        self.security_log: list[dict[str, Any]] = []
+        self.max_sockets = int(self.config.profile.get("max_sockets", 10))
+        self.ws_auth = str(self.config.profile.get("ws_auth", "optional"))
+        if self.config.tls is not None and not is_mutual_tls13(self.config.tls):
+            raise ValueError(
+                "clarofinlore serves mutual TLS 1.3 only: "
+                "tickwire.sim.tls.server_context(cert, key, client_ca, tls13_only=True)"
+            )
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
         return await self.rest(ep, req)
@@ -80,7 +92,21 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         conn.send_binary(compress(orjson.dumps(obj), self.compression))
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
-        return None if conn.path == "/v1/stream" else (404, b"not found")
+        if conn.path != "/v1/stream":
+            return 404, b"not found"
+        auth = conn.headers.get("authorization", "")
+        if not auth and self.ws_auth != "required":
+            return None
+        key = self.bearer(conn.endpoint, auth)
+        if key is None:
+            return 401, orjson.dumps({"code": 4015, "message": "invalid or expired access token"})
+        # The limit is per key across all endpoints: a failover does not buy extra sockets.
+        open_ = sum(1 for ep in self.endpoints for c in ep.conns.values() if c.state.get("key") == key)
+        if open_ >= self.max_sockets:
+            msg = f"at most {self.max_sockets} concurrent connections per API key"
+            return 429, orjson.dumps({"code": 429, "message": msg})
+        conn.state["key"] = key
+        return None
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         try:

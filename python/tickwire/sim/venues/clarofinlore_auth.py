@@ -9,6 +9,12 @@ clock or a nonce already used by the key is refused; ``POST /v1/auth/refresh`` t
 ``{"refresh_token"}`` and retires it. Auth failures are HTTP 401 with ``{"code", "message"}``.
 Requests over ``rate_limit`` per second per key (profile, default 10,000: the documented burst) get
 HTTP 429 with ``Retry-After`` in whole seconds (RFC 9110 delay-seconds).
+
+Every refused authentication is recorded (``GET /v1/security/logs`` lists the caller's key's entries,
+the document's source for "more than three failed logins per minute" alerts). A WebSocket upgrade may
+carry the access token (``Authorization: Bearer``; profile ``ws_auth: "required"`` makes it
+mandatory); at most ``max_sockets`` (10, documented) sockets per key are open at once, the next
+upgrade is refused with HTTP 429.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ AUTH_CODES = {
     "token": (4015, "invalid or expired access token"),
     "refresh": (4016, "invalid refresh token"),
 }
+# Security-log entries kept (oldest dropped first): bounded memory under a brute-force test.
+LOG_KEEP = 10_000
 
 
 def _b64url(b: bytes) -> str:
@@ -53,6 +61,7 @@ class ClarofinloreAuth:
     refresh_tokens: dict[str, str]  # refresh token -> api key
     jwt_key: bytes
     limiters: dict[tuple[int, str], WeightLimiter]
+    security_log: list[dict[str, Any]]
     config: VenueConfig
     orders: ClarofinloreOrders
     interval: Callable[[str], float]  # provided by Venue
@@ -61,23 +70,34 @@ class ClarofinloreAuth:
         self.secrets[key] = secret
         self.nonces[key] = set()
 
-    def _deny(self, what: str) -> Response:
+    def _deny(self, what: str, ep: Endpoint | None = None, req: Request | None = None) -> Response:
         code, msg = AUTH_CODES[what]
+        if ep is not None and req is not None:
+            login = req.path.startswith("/v1/auth/")
+            entry = {"ts": ep.now_ms(), "event": "login_failed" if login else "request_denied"}
+            entry.update(code=code, reason=msg, api_key=req.headers.get("x-api-key", ""), ip=req.peer)
+            entry.update(path=req.path)
+            self.security_log.append(entry)
+            del self.security_log[:-LOG_KEEP]
         return json_response({"code": code, "message": msg}, 401)
+
+    def security_logs(self, key: str, since_ms: int) -> Response:
+        entries = [e for e in self.security_log if e["api_key"] == key and e["ts"] >= since_ms]
+        return json_response({"logs": entries})
 
     def check_signed(self, ep: Endpoint, req: Request) -> tuple[str | None, Response | None]:
         h = req.headers
         key = h.get("x-api-key", "")
         if key not in self.secrets:
-            return None, self._deny("key")
+            return None, self._deny("key", ep, req)
         ts, nonce = h.get("x-timestamp", ""), h.get("x-nonce", "")
         if not ts.isdigit() or abs(int(ts) - ep.now_ms()) > self.interval("timestamp_window") * 1000:
-            return None, self._deny("timestamp")
+            return None, self._deny("timestamp", ep, req)
         payload = req.method + req.raw_path + req.raw_query + req.body.decode("utf-8", "replace")
         if not same(h.get("x-signature", ""), hmac_hex(self.secrets[key], payload)):
-            return None, self._deny("signature")
+            return None, self._deny("signature", ep, req)
         if not nonce or nonce in self.nonces[key]:
-            return None, self._deny("nonce")
+            return None, self._deny("nonce", ep, req)
         self.nonces[key].add(nonce)
         return key, None
 
@@ -99,9 +119,9 @@ class ClarofinloreAuth:
         }
         return json_response(body)
 
-    def bearer(self, ep: Endpoint, req: Request) -> str | None:
-        """The API key a valid, unexpired access token was issued to, else None."""
-        auth = req.headers.get("authorization", "")
+    def bearer(self, ep: Endpoint, auth: str) -> str | None:
+        """The API key a valid, unexpired access token (an ``Authorization`` header value) was
+        issued to, else None."""
         if not auth.startswith("Bearer "):
             return None
         try:
@@ -136,17 +156,20 @@ class ClarofinloreAuth:
             try:
                 token = str((req.json() or {})["refresh_token"])
             except (KeyError, TypeError, orjson.JSONDecodeError):
-                return self._deny("refresh")
+                return self._deny("refresh", ep, req)
             key = self.refresh_tokens.pop(token, None)
-            return self._deny("refresh") if key is None else self.issue(ep, key)
+            return self._deny("refresh", ep, req) if key is None else self.issue(ep, key)
         key, denied = self.check_signed(ep, req)
         if denied is not None:
             return denied
         assert key is not None
         if route == ("POST", "/v1/auth/token"):
             return self.issue(ep, key)
-        if self.bearer(ep, req) != key:
-            return self._deny("token")
+        if self.bearer(ep, req.headers.get("authorization", "")) != key:
+            return self._deny("token", ep, req)
+        if route == ("GET", "/v1/security/logs"):
+            since = req.query.get("since", "0")
+            return self.security_logs(key, int(since) if since.isdigit() else 0)
         routed = self.orders.route(ep, req, key)
         if routed is not None:
             return routed
