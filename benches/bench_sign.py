@@ -44,17 +44,17 @@ def test_payload_is_about_120_bytes() -> None:
     assert 110 <= len(MSG_B) <= 130
 
 
-@pytest.mark.benchmark(group="sign")
+@pytest.mark.benchmark(group="sign", min_time=0.00005, warmup=True)
 def test_tickwire_binance_rest_signature(benchmark: BenchmarkFixture) -> None:
     assert benchmark(SIGNER.rest_signature, PAYLOAD) == EXPECTED
 
 
-@pytest.mark.benchmark(group="sign")
+@pytest.mark.benchmark(group="sign", min_time=0.00005, warmup=True)
 def test_tickwire_hmac_key_hexdigest(benchmark: BenchmarkFixture) -> None:
     assert benchmark(HKEY.hexdigest, PAYLOAD) == EXPECTED
 
 
-@pytest.mark.benchmark(group="sign")
+@pytest.mark.benchmark(group="sign", min_time=0.00005, warmup=True)
 def test_stdlib_hmac_new_hexdigest(benchmark: BenchmarkFixture) -> None:
     assert benchmark(_stdlib, KEY_B, MSG_B) == EXPECTED
 
