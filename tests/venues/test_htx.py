@@ -11,6 +11,7 @@ from urllib.parse import quote_plus, urlencode
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tickwire.auth import HmacKey
 from tickwire.venues import htx
 
 utf8_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -77,6 +78,15 @@ def test_go_sdk_private_url_vectors(path: str, params: dict[str, str], signature
     q = s.sign_request("GET", path, params).query
     assert q == _ref_query("access", params, GO_SDK_TS) + f"&Signature={signature}"
     assert q.endswith(f"&Signature={signature}")
+
+
+def test_go_sdk_signer_vector() -> None:
+    """signer_test.go TestSigner_Sign_FourString_Success: the pre-sign text given directly. It pins the
+    Python reference the property tests rely on, and HmacKey's base64 output."""
+    want = "HUP3n78npIuTzVKyjEOrPictRKEUTRoYs7Ld5y38hmA="
+    query = "account-id=1&currency=btcusdt"
+    assert _ref_sig("secret", "GET", "api.huobi.pro", "/v1/account/history", query) == want
+    assert HmacKey("secret").b64digest(f"GET\napi.huobi.pro\n/v1/account/history\n{query}") == want
 
 
 def test_documented_query_layout_and_int_timestamp() -> None:
