@@ -73,6 +73,37 @@ def test_construction_errors_do_not_echo_the_secret(make: Any, leak: str) -> Non
     assert leak not in str(e.value) and leak not in repr(e.value)
 
 
+EMPTY_SECRET_MAKERS: dict[str, Any] = {
+    "binance": lambda: binance.Signer("k", ""),
+    "okx": lambda: okx.Signer("k", "", "pass"),
+    "bybit": lambda: bybit.Signer("k", ""),
+    "kraken": lambda: kraken.Signer("k", ""),
+    "htx": lambda: htx.Signer("k", ""),
+    "coinbase": lambda: coinbase.Signer("k", ""),
+    "cloud9trader": lambda: cloud9trader.Signer("k", ""),
+    "clarofinlore": lambda: clarofinlore.Signer("k", ""),
+}
+# An empty API key would only fail later at the venue with an opaque 401: refused up front.
+EMPTY_KEY_MAKERS: dict[str, Any] = {
+    "binance": lambda: binance.Signer("", SECRET),
+    "okx": lambda: okx.Signer("", SECRET, "pass"),
+    "bybit": lambda: bybit.Signer("", SECRET),
+    "kraken": lambda: kraken.Signer("", SECRET_B64),
+    "htx": lambda: htx.Signer("", SECRET),
+    "coinbase": lambda: coinbase.Signer("", EC_PEM),
+    "cloud9trader": lambda: cloud9trader.Signer("", SECRET_B64),
+    "clarofinlore": lambda: clarofinlore.Signer("", SECRET),
+}
+
+
+@pytest.mark.parametrize("venue", sorted(MAKERS))
+def test_empty_secret_or_api_key_is_a_typed_error(venue: str) -> None:
+    with pytest.raises(SigningKeyError, match="the secret is empty"):
+        EMPTY_SECRET_MAKERS[venue]()
+    with pytest.raises(SigningKeyError, match="the API key is empty"):
+        EMPTY_KEY_MAKERS[venue]()
+
+
 @pytest.mark.parametrize(
     ("cls", "method"),
     [
