@@ -6,14 +6,21 @@ from the PEM). ``rest_signature`` and ``ws_signature`` are direct calls into the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
 from tickwire.errors import CredentialsError
+from tickwire.session import adapter as md
 
-__all__ = ["API_KEY_HEADER", "Signer"]
+if TYPE_CHECKING:
+    from tickwire.transport.http import HttpClient
+
+__all__ = ["API_KEY_HEADER", "Adapter", "Signer", "UsdmAdapter"]
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 
@@ -94,3 +101,115 @@ class Signer(_core.BinanceSigner):
         p.pop("signature", None)
         p["signature"] = self.ws_signature(p)
         return p
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+_SYM = re.compile(rb'"s":"([^"]+)"')
+_UU = re.compile(rb'"U":(\d+),"u":(\d+)')
+_PU = re.compile(rb'"pu":(-?\d+)')
+_STREAM = {"book": "@depth@100ms", "trades": "@trade", "bbo": "@bookTicker"}
+
+
+class Adapter(md.Adapter):
+    """Binance spot combined streams: ``@depth@100ms`` diffs synced from REST ``/api/v3/depth`` by the
+    official algorithm, ``@trade``, ``@bookTicker``. The venue pings every 20 s; picows answers with
+    the same payload. ``serverShutdown`` makes the session reconnect at once."""
+
+    venue = "binance"
+    feed_venue = "binance"
+    ws_label = "stream"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "stream.binance.com:9443",
+            "ws": {"stream": "wss://stream.binance.com:9443/stream"},
+            "rest": "https://api.binance.com",
+        },
+        {
+            "name": "stream.binance.com:443",
+            "ws": {"stream": "wss://stream.binance.com:443/stream"},
+            "rest": "https://api.binance.com",
+        },
+        {
+            "name": "data-stream.binance.vision",
+            "ws": {"stream": "wss://data-stream.binance.vision/stream"},
+            "rest": "https://data-api.binance.vision",
+        },
+    ]
+    supported = ("book", "trades", "bbo")
+    ping_interval = 30.0
+    resync = "snapshot"
+    connect_limit = (300, 300.0)
+    redundant_ok = True
+    batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
+    depth_path = "/api/v3/depth"
+
+    def stream(self, s: md.Sub) -> str:
+        suffix = _STREAM[s.channel]
+        if s.channel == "book":
+            suffix = "@depth" + self.options.get("depth_speed", "@100ms")
+        return s.symbol.lower() + suffix
+
+    def _method(self, method: str, subs: Sequence[md.Sub]) -> list[bytes]:
+        params = [self.stream(s) for s in subs]
+        return [orjson.dumps({"method": method, "params": params, "id": self.next_id()})] if params else []
+
+    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._method("SUBSCRIBE", subs)
+
+    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._method("UNSUBSCRIBE", subs)
+
+    def book_key(self, symbol: str) -> str:
+        return symbol.upper()
+
+    async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
+        limit = self.options.get("snapshot_limit", 1000)
+        r = await http.get(self.depth_path, query={"symbol": symbol, "limit": limit})
+        return r.raise_for_status(self.venue).body
+
+    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+        ev = msg.get("event")
+        if isinstance(ev, dict) and ev.get("e") == "serverShutdown":
+            return md.Control("shutdown", "serverShutdown")
+        err = msg.get("error")
+        if isinstance(err, dict):
+            return md.Control("error", str(err.get("msg", "")), str(err.get("code", "")))
+        if "result" in msg and "id" in msg:
+            return md.Control("ack")
+        return None
+
+    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
+        m = _UU.search(payload)
+        if m is None:
+            return None
+        s = _SYM.search(payload)
+        if s is None:
+            return None
+        return s.group(1).decode(), int(m.group(1)), int(m.group(2))
+
+
+class UsdmAdapter(Adapter):
+    """USDⓈ-M futures: the routed ``/public`` path carries depth, bookTicker and trades; diffs chain
+    by ``pu`` (previous ``u``); snapshots from ``/fapi/v1/depth``. Server ping every 3 minutes."""
+
+    venue = "binance-usdm"
+    feed_venue = "binance-usdm"
+    ws_label = "public"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "fstream.binance.com",
+            "ws": {"public": "wss://fstream.binance.com/public/stream"},
+            "rest": "https://fapi.binance.com",
+        },
+    ]
+    depth_path = "/fapi/v1/depth"
+    ping_interval = 120.0
+
+    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
+        m = _UU.search(payload)
+        p = _PU.search(payload)
+        s = _SYM.search(payload)
+        if m is None or p is None or s is None:
+            return None
+        return s.group(1).decode(), int(p.group(1)) + 1, int(m.group(2))

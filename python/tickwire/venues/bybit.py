@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.session import adapter as md
 
-__all__ = ["DEFAULT_RECV_WINDOW", "Signer"]
+__all__ = ["DEFAULT_RECV_WINDOW", "Adapter", "Signer"]
 
 DEFAULT_RECV_WINDOW = 5000
 
@@ -65,3 +68,63 @@ class Signer(_core.BybitSigner):
         """The WebSocket ``auth`` op; ``expires`` is Unix ms (default: clock + ``ttl_ms``)."""
         e = self._clock() + ttl_ms if expires is None else expires
         return {"op": "auth", "args": [self.api_key, e, self.ws_auth_signature(e)]}
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+
+class Adapter(md.Adapter):
+    """Bybit v5 public streams (``category`` option: spot, linear, inverse): ``orderbook.<depth>.<s>``
+    (every snapshot resets the book, ``u=1`` a restart), ``publicTrade``, and ``orderbook.1`` as the
+    best bid/offer. ``{"op":"ping"}`` every 20 s as Bybit recommends. Update ids are per topic and
+    connection, so redundant lines cannot be arbitrated."""
+
+    venue = "bybit"
+    feed_venue = "bybit"
+    ws_label = "spot"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "stream.bybit.com",
+            "ws": {c: f"wss://stream.bybit.com/v5/public/{c}" for c in ("spot", "linear", "inverse")},
+            "rest": "https://api.bybit.com",
+        },
+    ]
+    supported = ("book", "trades", "bbo")
+    ping_interval = 20.0
+    ping_when_idle = False
+    connect_limit = (500, 300.0)
+    batch = 10  # spot takes at most 10 args per subscribe
+
+    def ws_url(self, ep: md.Endpoint, subs: Sequence[md.Sub]) -> str:
+        label = self.options.get("category", self.ws_label)
+        return super().ws_url(
+            md.Endpoint({label: ep.ws[label]} if label in ep.ws else ep.ws, ep.rest, ep.name), subs
+        )
+
+    def topic(self, s: md.Sub) -> str:
+        if s.channel == "book":
+            return f"orderbook.{self.options.get('depth', 50)}.{s.symbol}"
+        return f"publicTrade.{s.symbol}" if s.channel == "trades" else f"orderbook.1.{s.symbol}"
+
+    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+        args = [self.topic(s) for s in subs]
+        return [orjson.dumps({"req_id": str(self.next_id()), "op": op, "args": args})] if args else []
+
+    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._op("subscribe", subs)
+
+    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._op("unsubscribe", subs)
+
+    def ping(self) -> bytes | None:
+        return orjson.dumps({"req_id": str(self.next_id()), "op": "ping"})
+
+    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+        op = msg.get("op")
+        if op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong"):
+            return md.Control("pong")
+        if op in ("subscribe", "unsubscribe"):
+            if msg.get("success") is False:
+                return md.Control("error", str(msg.get("ret_msg", "")))
+            return md.Control("ack")
+        return None

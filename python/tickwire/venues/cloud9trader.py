@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, now_ms
+from tickwire.session import adapter as md
 
-__all__ = ["Signer"]
+__all__ = ["Adapter", "Signer"]
 
 
 class Signer(_core.Cloud9TraderSigner):
@@ -43,3 +47,46 @@ class Signer(_core.Cloud9TraderSigner):
             n = nonce
             self.observe_nonce(n)
         return {"x-c9t-key": self.api_key, "x-c9t-nonce": str(n), "x-c9t-signature": self.signature(path, n)}
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+
+class Adapter(md.Adapter):
+    """Cloud9Trader's authenticated socket: the signed ``x-c9t-*`` headers go on every upgrade (a
+    fresh, strictly increasing nonce each reconnect), then ``book.<SYMBOL>`` / ``trades.<SYMBOL>``
+    channels. Needs ``signer=cloud9trader.Signer(...)`` in the options (or the environment)."""
+
+    venue = "cloud9trader"
+    feed_venue = "cloud9trader"
+    ws_label = "socket"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {"name": "sockets.cloud9trader.com", "ws": {"socket": "wss://sockets.cloud9trader.com/"}},
+    ]
+    supported = ("book", "trades")
+    ping_interval = 20.0
+
+    def upgrade_headers(self, url: str) -> dict[str, str] | None:
+        signer = self.options.get("signer")
+        if signer is None:
+            signer = self.options["signer"] = Signer.from_env()
+        path = "/" + url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0]
+        headers: dict[str, str] = signer.upgrade_headers(path)
+        return headers
+
+    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+        chans = [("book." if s.channel == "book" else "trades.") + s.symbol for s in subs]
+        return [orjson.dumps({"op": op, "channels": chans})] if chans else []
+
+    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._op("subscribe", subs)
+
+    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._op("unsubscribe", subs)
+
+    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+        if msg.get("type") == "error":
+            return md.Control("error", str(msg.get("message", "")))
+        if msg.get("type") in ("subscribed", "unsubscribed"):
+            return md.Control("ack")
+        return None

@@ -4,14 +4,17 @@ and uri="METHOD hostpath" for REST)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
 from tickwire.errors import CredentialsError
+from tickwire.session import adapter as md
 
-__all__ = ["DEFAULT_HOST", "Signer"]
+__all__ = ["DEFAULT_HOST", "Adapter", "Signer"]
 
 DEFAULT_HOST = "api.coinbase.com"
 
@@ -72,3 +75,59 @@ class Signer(_core.CoinbaseSigner):
         """A WebSocket JWT from this signer's clock (generate one per message)."""
         ts = self._clock() if timestamp is None else timestamp
         return self.ws_jwt(now=ts // 1000)
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+_CB_CHANNEL = {"book": "level2", "trades": "market_trades"}
+
+
+class Adapter(md.Adapter):
+    """Coinbase Advanced Trade: ``level2`` (one channel per subscribe message, within 5 s of
+    connecting), ``market_trades``, and ``heartbeats`` always, which keep quiet channels open.
+    ``sequence_num`` counts messages per connection, so a new connection starts every book afresh
+    and redundant lines cannot be arbitrated. Pass ``signer=coinbase.Signer(...)`` in the options to
+    send a fresh JWT with every subscribe message."""
+
+    venue = "coinbase"
+    feed_venue = "coinbase"
+    ws_label = "market"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "advanced-trade-ws.coinbase.com",
+            "ws": {"market": "wss://advanced-trade-ws.coinbase.com"},
+            "rest": "https://api.coinbase.com",
+        },
+    ]
+    supported = ("book", "trades")
+    ping_interval = 10.0
+    reset_on_reconnect = True
+
+    def _msgs(self, kind: str, subs: Sequence[md.Sub], heartbeats: bool) -> list[bytes]:
+        out = []
+        signer = self.options.get("signer")
+        for ch in ("book", "trades"):
+            products = [s.symbol for s in subs if s.channel == ch]
+            if products:
+                out.append(self._one(kind, _CB_CHANNEL[ch], products, signer))
+        if heartbeats:
+            out.append(self._one(kind, "heartbeats", [], signer))
+        return out
+
+    @staticmethod
+    def _one(kind: str, channel: str, products: list[str], signer: Any) -> bytes:
+        msg: dict[str, Any] = {"type": kind, "product_ids": products, "channel": channel}
+        if signer is not None:
+            msg["jwt"] = signer.ws_jwt()
+        return orjson.dumps(msg)
+
+    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._msgs("subscribe", subs, heartbeats=True)
+
+    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._msgs("unsubscribe", subs, heartbeats=False)
+
+    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+        if msg.get("type") == "error":
+            return md.Control("error", str(msg.get("message", "")))
+        return None

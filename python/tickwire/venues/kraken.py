@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.session import adapter as md
 
-__all__ = ["Signer"]
+__all__ = ["Adapter", "Signer"]
 
 
 class Signer(_core.KrakenSigner):
@@ -61,3 +64,63 @@ class Signer(_core.KrakenSigner):
         postdata = "&".join(p for p in parts if p)
         headers = {"API-Key": self.api_key, "API-Sign": self.rest_signature(path, nonce, postdata)}
         return SignedRequest(headers, "", postdata)
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+
+class Adapter(md.Adapter):
+    """Kraken WebSocket v2: ``book`` (snapshot and updates with a top-10 CRC32 checksum; the book is
+    cut to the subscribed depth), ``trade``; ``{"channel":"heartbeat"}`` arrives every second once
+    subscribed, and the session pings with ``{"method":"ping"}`` when idle. Books are resynced by
+    resubscribing. No sequence numbers: one line per session."""
+
+    venue = "kraken"
+    feed_venue = "kraken"
+    ws_label = "v2"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {"name": "ws.kraken.com", "ws": {"v2": "wss://ws.kraken.com/v2"}, "rest": "https://api.kraken.com"},
+    ]
+    supported = ("book", "trades")
+    ping_interval = 10.0
+
+    def _method(self, method: str, subs: Sequence[md.Sub]) -> list[bytes]:
+        out = []
+        books = [s.symbol for s in subs if s.channel == "book"]
+        trades = [s.symbol for s in subs if s.channel == "trades"]
+        if books:
+            depth = self.options.get("depth", 10)
+            params = {"channel": "book", "symbol": books, "depth": depth}
+            if method == "subscribe":
+                params["snapshot"] = True
+            out.append(orjson.dumps({"method": method, "params": params, "req_id": self.next_id()}))
+        if trades:
+            out.append(
+                orjson.dumps(
+                    {
+                        "method": method,
+                        "params": {"channel": "trade", "symbol": trades},
+                        "req_id": self.next_id(),
+                    }
+                )
+            )
+        return out
+
+    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._method("subscribe", subs)
+
+    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+        return self._method("unsubscribe", subs)
+
+    def ping(self) -> bytes | None:
+        return orjson.dumps({"method": "ping", "req_id": self.next_id()})
+
+    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+        method = msg.get("method")
+        if method == "pong":
+            return md.Control("pong")
+        if method in ("subscribe", "unsubscribe"):
+            if msg.get("success") is False:
+                return md.Control("error", str(msg.get("error", "")))
+            return md.Control("ack")
+        return None

@@ -1,0 +1,118 @@
+"""Reconnect delays and connection-rate limits.
+
+Full jitter (delay drawn uniformly from ``[0, min(cap, base * factor**n)]``) spreads the reconnects
+of many clients cut at once by the same venue incident, so they do not come back in lock-step and
+trip the venue's connection-rate limit together (AWS Architecture Blog, "Exponential Backoff And
+Jitter"). The limiter enforces the venue's own ceiling on top (Binance: 300 connections per
+5 minutes per IP; Clarofinlore: 10 sockets per key), shared by every session in the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Backoff:
+    """``next_delay()`` after each failed attempt; ``reset()`` once a connection has proved healthy.
+
+    ``immediate_first``: the first retry after a healthy connection drops happens at once (a single
+    dropped TCP connection is the common case and waiting costs market data). ``max_attempts``:
+    ``next_delay()`` returns None when exhausted (None: retry forever).
+    """
+
+    base: float = 0.1
+    cap: float = 30.0
+    factor: float = 2.0
+    immediate_first: bool = True
+    max_attempts: int | None = None
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    attempts: int = 0
+
+    def next_delay(self) -> float | None:
+        n = self.attempts
+        if self.max_attempts is not None and n >= self.max_attempts:
+            return None
+        self.attempts += 1
+        if self.immediate_first:
+            if n == 0:
+                return 0.0
+            n -= 1
+        ceiling = min(self.cap, self.base * self.factor**n)
+        return self.rng.uniform(0.0, ceiling)
+
+    def ceiling(self, attempt: int) -> float:
+        """The upper bound of the delay drawn before retry number ``attempt`` (0-based)."""
+        if self.immediate_first:
+            if attempt == 0:
+                return 0.0
+            attempt -= 1
+        return min(self.cap, self.base * self.factor**attempt)
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+class ConnectLimiter:
+    """At most ``limit`` connection attempts in any ``window`` seconds (a sliding log).
+
+    ``acquire()`` waits until an attempt is allowed and records it. One limiter per (venue, host)
+    is shared process-wide through :func:`limiter_for`, since venues count per IP or per key, not
+    per session.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be >= 1 and window > 0")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._log: deque[float] = deque()
+
+    def _trim(self, now: float) -> None:
+        while self._log and now - self._log[0] >= self.window:
+            self._log.popleft()
+
+    def wait_time(self) -> float:
+        """Seconds until one more attempt is allowed (0: now)."""
+        now = self._clock()
+        self._trim(now)
+        if len(self._log) < self.limit:
+            return 0.0
+        return self._log[0] + self.window - now
+
+    def try_acquire(self) -> bool:
+        if self.wait_time() > 0:
+            return False
+        self._log.append(self._clock())
+        return True
+
+    async def acquire(self) -> float:
+        """Waits for a slot, takes it, returns how long it waited."""
+        waited = 0.0
+        while (w := self.wait_time()) > 0:
+            await asyncio.sleep(w)
+            waited += w
+        self._log.append(self._clock())
+        return waited
+
+    @property
+    def used(self) -> int:
+        self._trim(self._clock())
+        return len(self._log)
+
+
+_LIMITERS: dict[tuple[str, str], ConnectLimiter] = {}
+
+
+def limiter_for(venue: str, key: str, limit: int, window: float) -> ConnectLimiter:
+    """The process-wide limiter for ``venue`` and ``key`` (host or API key), created on first use."""
+    lim = _LIMITERS.get((venue, key))
+    if lim is None:
+        lim = _LIMITERS[(venue, key)] = ConnectLimiter(limit, window)
+    return lim

@@ -1,0 +1,80 @@
+"""Market-data sessions: :func:`connect` and what it builds.
+
+    async with tickwire.connect("okx", symbols=["BTC-USDT"], channels=["book", "trades"]) as md:
+        md.book("BTC-USDT").best_bid()
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tickwire.session.adapter import Adapter, Channel, Endpoint
+from tickwire.session.events import StatusEvent
+
+if TYPE_CHECKING:
+    from tickwire.session.market import MarketData
+
+
+def __getattr__(name: str) -> Any:
+    # Venue modules import ``session.adapter``; the session machinery (transport, audit, histograms)
+    # loads only when a session is made, so signing alone stays a light import.
+    if name == "MarketData":
+        from tickwire.session.market import MarketData
+
+        return MarketData
+    raise AttributeError(name)
+
+__all__ = ["ADAPTERS", "Endpoint", "MarketData", "StatusEvent", "adapter_for", "connect"]
+
+# venue -> (module under tickwire.venues, adapter class)
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "binance": ("binance", "Adapter"),
+    "binance-usdm": ("binance", "UsdmAdapter"),
+    "okx": ("okx", "Adapter"),
+    "bybit": ("bybit", "Adapter"),
+    "kraken": ("kraken", "Adapter"),
+    "coinbase": ("coinbase", "Adapter"),
+    "htx": ("htx", "Adapter"),
+    "clarofinlore": ("clarofinlore", "Adapter"),
+    "tradefence": ("tradefence", "Adapter"),
+    "cloud9trader": ("cloud9trader", "Adapter"),
+}
+
+
+def adapter_for(venue: str, options: Mapping[str, Any] | None = None) -> Adapter:
+    try:
+        mod, cls = ADAPTERS[venue]
+    except KeyError:
+        raise ValueError(f"unknown venue {venue!r}; one of {', '.join(ADAPTERS)}") from None
+    adapter_cls: type[Adapter] = getattr(importlib.import_module(f"tickwire.venues.{mod}"), cls)
+    return adapter_cls(options)
+
+
+def connect(
+    venue: str,
+    symbols: Iterable[str],
+    *,
+    channels: Iterable[Channel] = ("book",),
+    endpoints: Sequence[Endpoint | Mapping[str, Any]] | None = None,
+    credentials: Any = None,
+    venue_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> MarketData:
+    """A market-data session for ``venue``: ``async with connect(...) as md`` connects every line,
+    subscribes, and returns once every book is in sync (``wait=False`` semantics: use
+    ``await md.start(wait=False)`` instead of ``async with``).
+
+    ``endpoints``: an ordered list (failover order) of ``{"ws": {label: url}, "rest": url}`` — the
+    shape of ``tickwire.sim.Simulator.urls()[venue]`` — defaulting to the venue's production hosts.
+    ``credentials``: a venue ``Signer`` where the stream needs one (Cloud9Trader upgrade headers,
+    Coinbase JWTs). ``venue_options``: adapter settings (e.g. ``{"depth": 25}``, ``{"category":
+    "linear"}``, ``{"token": ...}``). Other keyword options are :class:`MarketData`'s.
+    """
+    from tickwire.session.market import MarketData
+
+    opts = dict(venue_options or {})
+    if credentials is not None:
+        opts.setdefault("signer", credentials)
+    return MarketData(adapter_for(venue, opts), symbols, channels=channels, endpoints=endpoints, **options)

@@ -1,0 +1,168 @@
+"""One WebSocket connection of a session ("line"): the picows listener on the hot path, and the
+loop that keeps it connected (endpoint choice, rate limit, back-off, login, resubscribe)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
+
+from tickwire.errors import TickwireError
+from tickwire.recovery.backoff import Backoff
+from tickwire.session.adapter import Endpoint
+from tickwire.transport.ws import open_ws
+
+if TYPE_CHECKING:
+    from tickwire.session.market import MarketData
+
+log = logging.getLogger("tickwire.session")
+
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CLOSE = WSMsgType.CLOSE
+_PONG = WSMsgType.PONG
+_mono = time.monotonic_ns
+
+
+class Line(WSListener):
+    """A connection. ``on_ws_frame`` is the hot path: stamp, hand the frame view to the session."""
+
+    def __init__(self, md: MarketData, index: int) -> None:
+        self.md = md
+        self.index = index
+        self.transport: WSTransport | None = None
+        self.endpoint: int | None = None
+        self.connected = False
+        self.connected_at = 0.0
+        self.last_rx_ns = 0
+        self.frames = 0
+        self.connects = 0
+        self.down = asyncio.Event()
+        self._t_read = 0
+        adapter = md.adapter
+        self._app_ping = adapter.ping()
+        self._literal_pong = b"pong" if self._app_ping == b"ping" else None
+        self.task: asyncio.Task[None] | None = None
+        self.kill_reason = ""
+
+    # picows callbacks --------------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = _mono()
+        # Frames parsed from one socket read share its time: that is when their bytes arrived.
+        t0 = self._t_read or now
+        last = frame.last_in_buffer
+        self._t_read = 0 if last else t0
+        self.last_rx_ns = now
+        self.frames += 1
+        mt = frame.msg_type
+        if mt is _TEXT or mt is _BINARY:
+            lit = self._literal_pong
+            if lit is not None and frame.payload_size == 4 and frame.get_payload_as_bytes() == lit:
+                transport.notify_user_specific_pong_received()
+                self.md._flush_if(last)
+                return
+            self.md._on_payload(self, frame.get_payload_as_memoryview(), t0, last)
+        elif mt is _CLOSE:
+            self.kill_reason = f"venue closed the connection ({frame.get_close_code()})"
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def send_user_specific_ping(self, transport: WSTransport) -> None:
+        if self._app_ping is None:
+            transport.send_ping()
+        else:
+            transport.send(_TEXT, self._app_ping)
+
+    def is_user_specific_pong(self, frame: WSFrame) -> bool:
+        # App-level pongs are JSON; the session spots them among control frames and notifies
+        # picows, so no frame is parsed twice here.
+        return self._app_ping is None and frame.msg_type is _PONG
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.connected = False
+        self.transport = None
+        self.down.set()
+
+    # sending -------------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> bool:
+        t = self.transport
+        if t is None or not self.connected:
+            return False
+        t.send(_TEXT, data)
+        return True
+
+    def kill(self, reason: str) -> None:
+        """Drops the connection (stale, shutdown notice, failover); the run loop reconnects."""
+        self.kill_reason = reason
+        if self.transport is not None:
+            self.transport.disconnect(graceful=False)
+
+    # lifecycle ------------------------------------------------------------------------------------
+
+    async def run(self, backoff: Backoff) -> None:
+        md = self.md
+        while not md.closing:
+            ep_index = md.pool.pick(md.endpoints_in_use(exclude=self.index))
+            ep = md.pool.endpoints[ep_index]
+            try:
+                await md.limiter_wait(ep)
+                await self._connect(ep_index, ep)
+            except (TickwireError, OSError) as e:
+                md.pool.failure(ep_index)
+                md.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
+                md.audit.event("connect_failed", venue=md.venue, line=self.index, endpoint=ep.name, error=str(e))
+            else:
+                healthy_at = time.monotonic()
+                await self.down.wait()
+                md._on_line_down(self)
+                # A connection that lived a while was healthy: start the back-off afresh.
+                if time.monotonic() - healthy_at > md.healthy_after:
+                    backoff.reset()
+                if md.closing:
+                    return
+                md.pool.failure(ep_index, soft=True)
+            delay = backoff.next_delay()
+            if delay is None:
+                md.status("disconnected", line=self.index, detail="giving up: max reconnect attempts")
+                return
+            md.reconnect_delays.append(delay)
+            if delay:
+                await asyncio.sleep(delay)
+
+    async def _connect(self, ep_index: int, ep: Endpoint) -> None:
+        md = self.md
+        subs = md.registry.live()
+        url = md.adapter.ws_url(ep, subs)
+        self.down.clear()
+        self.kill_reason = ""
+        t = time.monotonic()
+        transport, _ = await open_ws(
+            url,
+            lambda: self,
+            headers=md.adapter.upgrade_headers(url),
+            ssl_context=md.ssl_context,
+            proxy=md.proxy,
+            handshake_timeout=md.connect_timeout,
+            ping_idle=md.ping_interval,
+            pong_timeout=md.pong_timeout,
+            ping_periodic=not md.adapter.ping_when_idle,
+        )
+        md.pool.observe_rtt(ep_index, time.monotonic() - t)
+        self.transport = transport
+        self.endpoint = ep_index
+        self.connected = True
+        self.connected_at = time.monotonic()
+        self.last_rx_ns = _mono()
+        self.connects += 1
+        md.pool.success(ep_index)
+        md.audit.event("connect", venue=md.venue, line=self.index, endpoint=ep.name, url=url.split("?")[0])
+        md.status("connected", line=self.index, detail=ep.name)
+        await md._on_line_up(self)

@@ -1,0 +1,557 @@
+"""A market-data session: live books for one venue over one or more connections.
+
+    async with tickwire.connect("okx", symbols=["BTC-USDT"]) as md:
+        md.book("BTC-USDT").best_bid()
+
+The hot path is ``_on_payload``: one Rust call decodes the frame and applies it to the books, then
+the user's synchronous callbacks run on the loop thread. Everything else here (reconnects, resyncs,
+staleness, probes) runs off that path in tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from tickwire._core import BookFeed, OrderBook
+from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
+from tickwire.latency import LatencyRecorder
+from tickwire.recovery.arbiter import DROP, HELD, Arbiter
+from tickwire.recovery.backoff import Backoff, ConnectLimiter, limiter_for
+from tickwire.recovery.failover import EndpointPool
+from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
+from tickwire.session.events import EventQueue, StatusEvent, StatusKind
+from tickwire.session.line import Line
+from tickwire.session.registry import Registry
+from tickwire.transport.http import HttpClient
+
+log = logging.getLogger("tickwire.session")
+
+_mono = time.monotonic_ns
+_LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
+STAGES = ("decode_apply", "callback")
+
+BookCallback = Callable[[OrderBook], None]
+ValueCallback = Callable[[Any], None]
+StatusCallback = Callable[[StatusEvent], None]
+
+
+class MarketData:
+    """Live L2 books of one venue. Use :func:`tickwire.connect` to build one.
+
+    Callbacks run synchronously on the event-loop thread, inside the frame callback: keep them short.
+    The ``OrderBook`` passed to ``on_book`` is a live view, valid at any time, but its contents change
+    with the next frame — copy what you need to keep.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        symbols: Iterable[str],
+        *,
+        channels: Iterable[Channel] = ("book",),
+        endpoints: Sequence[Endpoint | Mapping[str, Any]] | None = None,
+        redundancy: int = 1,
+        on_book: BookCallback | None = None,
+        on_trade: ValueCallback | None = None,
+        on_bbo: ValueCallback | None = None,
+        on_status: StatusCallback | None = None,
+        coalesce: bool = True,
+        stale_after: float = 30.0,
+        symbol_stale_after: float | None = None,
+        ping_interval: float | None = None,
+        pong_timeout: float | None = None,
+        connect_timeout: float = 5.0,
+        backoff: Backoff | None = None,
+        healthy_after: float = 5.0,
+        resync_timeout: float = 5.0,
+        hold_s: float = 0.05,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
+        audit: AuditLog | str | None = None,
+        latency: bool = True,
+        probe_interval: float | None = 30.0,
+        feed_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.venue = adapter.venue
+        chans = tuple(channels)
+        for c in chans:
+            if c not in CHANNELS or c not in adapter.supported:
+                raise ValueError(f"{self.venue} channels are {', '.join(adapter.supported)}; not {c!r}")
+        specs = list(endpoints) if endpoints else list(adapter.production)
+        self.pool = EndpointPool([Endpoint.of(e, i) for i, e in enumerate(specs)])
+        if redundancy < 1:
+            raise ValueError("redundancy must be >= 1")
+        if redundancy > 1 and not adapter.redundant_ok:
+            raise ValueError(
+                f"{self.venue} books carry no venue-wide sequence numbers on every connection, so redundant "
+                "lines cannot be arbitrated; use redundancy=1"
+            )
+        self.registry = Registry()
+        self.registry.add(Sub(c, s) for s in symbols for c in chans)
+        self.feed = BookFeed(adapter.feed_venue, **dict(feed_options or {}))
+        self.on_book = on_book
+        self.on_trade = on_trade
+        self.on_bbo = on_bbo
+        self.on_status = on_status
+        self.coalesce = coalesce
+        self.stale_after = stale_after
+        self.symbol_stale_after = symbol_stale_after
+        self.ping_interval = ping_interval if ping_interval is not None else adapter.ping_interval
+        self.pong_timeout = pong_timeout if pong_timeout is not None else adapter.pong_timeout
+        self.connect_timeout = connect_timeout
+        self._backoff_proto = backoff or Backoff()
+        self.healthy_after = healthy_after
+        self.resync_timeout = resync_timeout
+        self.ssl_context = ssl_context
+        self.proxy = proxy
+        self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
+        self._own_audit = isinstance(audit, str)
+        self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
+        self.probe_interval = probe_interval
+        self.lines = [Line(self, i) for i in range(redundancy)]
+        self.arbiter = (
+            Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
+        )
+        self.closing = False
+        self.reconnect_delays: list[float] = []
+        self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
+        self._views: dict[str, OrderBook] = {}
+        self._dirty: dict[str, None] = {}
+        self._resyncing: dict[str, asyncio.Task[None]] = {}
+        self._last_update: dict[str, int] = {}
+        self._http: HttpClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._events: EventQueue | None = None
+        self._synced = asyncio.Event()
+        self._lock: Any = None  # a threading.Lock when a thread-backed handle reads the books
+
+    # public -------------------------------------------------------------------------------------
+
+    def book(self, symbol: str) -> OrderBook:
+        """The live book (KeyError until the venue has sent anything for it)."""
+        key = self.adapter.book_key(symbol)
+        v = self._views.get(key)
+        if v is None:
+            v = self._views[key] = self.feed.book(key)
+        return v
+
+    def symbols(self) -> list[str]:
+        return self.registry.symbols()
+
+    def is_synced(self, symbol: str | None = None) -> bool:
+        names = [symbol] if symbol is not None else self.registry.symbols("book")
+        for s in names:
+            try:
+                if not self.book(s).is_synced:
+                    return False
+            except KeyError:
+                return False
+        return True
+
+    async def wait_synced(self, timeout: float = 10.0, symbols: Iterable[str] | None = None) -> None:
+        names = list(symbols) if symbols is not None else self.registry.symbols("book")
+        end = time.monotonic() + timeout
+        while not all(self.is_synced(s) for s in names):
+            left = end - time.monotonic()
+            if left <= 0:
+                bad = [s for s in names if not self.is_synced(s)]
+                raise RequestTimeoutError(f"{self.venue}: books not in sync after {timeout} s: {bad}")
+            self._synced.clear()
+            try:
+                await asyncio.wait_for(self._synced.wait(), min(left, 0.05))
+            except TimeoutError:
+                pass
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        """Per-stage latency percentiles in ns (socket read → applied → callbacks done)."""
+        return self.latency_recorder.summary() if self.latency_recorder is not None else {}
+
+    def events(self, maxsize: int = 10_000) -> EventQueue:
+        """``async for kind, value in md.events()``: ("book", OrderBook), ("trade", …), ("bbo", …),
+        ("status", StatusEvent). A convenience: the callbacks are the fast path."""
+        if self._events is None:
+            self._events = EventQueue(maxsize)
+        return self._events
+
+    def status(self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = "") -> None:
+        ev = StatusEvent(kind, self.venue, line, symbol, detail)
+        log.info("%s %s%s%s %s", self.venue, kind, f" line {line}" if line is not None else "",
+                 f" {symbol}" if symbol else "", detail)
+        if self.on_status is not None:
+            self._call(self.on_status, ev)
+        if self._events is not None:
+            self._events.put("status", ev)
+
+    def health(self) -> dict[str, Any]:
+        now = _mono()
+        books = {}
+        for s in self.registry.symbols("book"):
+            try:
+                b = self.book(s)
+                state, synced = b.state, b.is_synced
+            except KeyError:
+                state, synced = "empty", False
+            last = self._last_update.get(s)
+            books[s] = {
+                "state": state,
+                "synced": synced,
+                "age_s": None if last is None else (now - last) / 1e9,
+                "resyncing": s in self._resyncing,
+            }
+        lines = [
+            {
+                "connected": ln.connected,
+                "endpoint": None if ln.endpoint is None else self.pool.endpoints[ln.endpoint].name,
+                "frames": ln.frames,
+                "connects": ln.connects,
+                "idle_s": (now - ln.last_rx_ns) / 1e9 if ln.last_rx_ns else None,
+            }
+            for ln in self.lines
+        ]
+        out: dict[str, Any] = {"venue": self.venue, "lines": lines, "books": books, **self.counters}
+        out["endpoint_rtt_ms"] = [None if r is None else r * 1e3 for r in self.pool.rtt]
+        if self.arbiter is not None:
+            out["arbiter"] = self.arbiter.stats()
+        return out
+
+    async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
+        new = self.registry.add(Sub(c, s) for s in symbols for c in channels)
+        if new:
+            self._send_all(self.adapter.subscribe, new)
+            self.audit.event("subscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in new])
+
+    async def unsubscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
+        gone = self.registry.remove(Sub(c, s) for s in symbols for c in channels)
+        if gone:
+            self._send_all(self.adapter.unsubscribe, gone)
+            self.audit.event("unsubscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in gone])
+
+    # lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self, wait: bool = True, timeout: float = 10.0) -> MarketData:
+        ep0 = self.pool.endpoints[0]
+        if self.adapter.resync == "snapshot" and ep0.rest:
+            self._http = HttpClient(ep0.rest, ssl_context=self.ssl_context, on_exchange=self._on_http)
+        for ln in self.lines:
+            b = Backoff(**{k: getattr(self._backoff_proto, k) for k in
+                           ("base", "cap", "factor", "immediate_first", "max_attempts")})
+            ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
+        self._tasks.append(asyncio.create_task(self._monitor(), name=f"tickwire-{self.venue}-monitor"))
+        if wait:
+            try:
+                await self.wait_synced(timeout)
+            except BaseException:
+                await self.close()
+                raise
+        return self
+
+    async def close(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        for ln in self.lines:
+            ln.kill("closing")
+        tasks = [t for t in (*self._tasks, *self._resyncing.values(), *(ln.task for ln in self.lines)) if t]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+        if self._events is not None:
+            self._events.close()
+        self.audit.event("close", venue=self.venue)
+        if self._own_audit:
+            self.audit.close()
+
+    async def __aenter__(self) -> MarketData:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # hot path ---------------------------------------------------------------------------------------
+
+    def _on_payload(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
+        arb = self.arbiter
+        if arb is not None:
+            verdict = arb.admit(payload)
+            if verdict == DROP or verdict == HELD:
+                self._flush_if(last)
+                return
+        lock = self._lock
+        if lock is None:
+            self._apply(line, payload, t0, last)
+        else:
+            with lock:
+                self._apply(line, payload, t0, last)
+        if arb is not None and arb.pending:
+            for p in arb.ready():
+                self._apply(line, memoryview(p), t0, last)
+
+    def _apply(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
+        try:
+            kind, updates, value = self.feed.on_frame(payload, t0)
+        except (DecodeError, ValueRangeError) as e:
+            self._bad_frame(line, e)
+            return
+        t1 = _mono()
+        if updates:
+            cb = self.on_book is not None or self._events is not None
+            for sym, outcome in updates:
+                if outcome == "applied":
+                    self._last_update[sym] = t1
+                    if cb:
+                        if self.coalesce:
+                            self._dirty[sym] = None
+                        else:
+                            self._emit_book(sym)
+                    if not self._synced.is_set():
+                        self._synced.set()
+                elif outcome == "buffered":
+                    if self.adapter.resync == "snapshot":
+                        self._resync(sym, "initial snapshot")
+                elif outcome in _LOST:
+                    self._lost_sync(sym, _LOST[outcome])
+        elif kind == "trade":
+            if self.on_trade is not None and self._primary(line):
+                self._call(self.on_trade, value)
+            if self._events is not None and self._primary(line):
+                self._events.put("trade", value)
+        elif kind == "bbo":
+            if self.on_bbo is not None and self._primary(line):
+                self._call(self.on_bbo, value)
+            if self._events is not None and self._primary(line):
+                self._events.put("bbo", value)
+        elif kind == "ping":
+            line.send(self.adapter.pong_for(value))
+        elif kind == "control" or kind == "other":
+            self._control(line, payload)
+        if last and self._dirty:
+            self._flush()
+        rec = self.latency_recorder
+        if rec is not None:
+            rec.record(t0, t1, _mono())
+
+    def _flush_if(self, last: bool) -> None:
+        if last and self._dirty:
+            self._flush()
+
+    def _flush(self) -> None:
+        dirty = self._dirty
+        self._dirty = {}
+        for sym in dirty:
+            self._emit_book(sym)
+
+    def _emit_book(self, key: str) -> None:
+        v = self._views.get(key)
+        if v is None:
+            v = self._views[key] = self.feed.book(key)
+        if self.on_book is not None:
+            self._call(self.on_book, v)
+        if self._events is not None:
+            self._events.put("book", v)
+
+    def _call(self, fn: Callable[[Any], None], arg: Any) -> None:
+        try:
+            fn(arg)
+        except Exception:
+            # A user callback's bug must not take the connection down with it.
+            log.exception("%s: user callback %r raised", self.venue, fn)
+
+    def _primary(self, line: Line) -> bool:
+        if len(self.lines) == 1:
+            return True
+        for ln in self.lines:
+            if ln.connected:
+                return ln is line
+        return True
+
+    # sync and control -------------------------------------------------------------------------------
+
+    def _position(self, key: str) -> int | None:
+        v = self._views.get(key)
+        if v is None:
+            try:
+                v = self._views[key] = self.feed.book(key)
+            except KeyError:
+                return None
+        return v.last_update_id if v.is_synced else None
+
+    def _bad_frame(self, line: Line, e: TickwireError) -> None:
+        self.counters["decode_errors"] += 1
+        self.status("decode_error", line=line.index, detail=str(e)[:200])
+
+    def _lost_sync(self, key: str, why: str) -> None:
+        self.counters["gaps"] += 1
+        self.status("out_of_sync", symbol=key, detail=why)
+        self._resync(key, why)
+
+    def _control(self, line: Line, payload: memoryview) -> None:
+        c = self.adapter.control(payload)
+        if c is None:
+            return
+        if c.kind == "pong":
+            if line.transport is not None:
+                line.transport.notify_user_specific_pong_received()
+        elif c.kind == "shutdown":
+            self.status("shutdown_notice", line=line.index, detail=c.message)
+            line.kill("venue announced shutdown")
+        elif c.kind in ("error", "auth_failed"):
+            self.status("venue_error", line=line.index, detail=f"{c.code} {c.message}".strip())
+            self.audit.event("venue_error", venue=self.venue, line=line.index, code=c.code, message=c.message)
+
+    def _resync(self, key: str, why: str) -> None:
+        if key in self._resyncing or self.closing:
+            return
+        self.counters["resyncs"] += 1
+        if self.arbiter is not None:
+            self.arbiter.clear(key)
+        self.status("resync", symbol=key, detail=why)
+        self.audit.event("resync", venue=self.venue, symbol=key, reason=why)
+        task = asyncio.get_running_loop().create_task(self._do_resync(key))
+        self._resyncing[key] = task
+        task.add_done_callback(lambda _t, k=key: self._resyncing.pop(k, None))
+
+    async def _do_resync(self, key: str) -> None:
+        a = self.adapter
+        delay = 0.05
+        for attempt in range(8):
+            if self.closing:
+                return
+            try:
+                if a.resync == "snapshot":
+                    if self._http is None:
+                        raise TickwireError(f"{self.venue}: no REST endpoint for snapshots")
+                    body = await a.fetch_snapshot(self._http, key)
+                    self.feed.on_snapshot(key, body)
+                elif a.resync == "request":
+                    self._send_first(a.snapshot_request(key))
+                else:
+                    subs = self._subs_for_key(key)
+                    self._send_first_many(a.unsubscribe(subs) + a.subscribe(subs))
+                if await self._until_synced(key, self.resync_timeout):
+                    self.status("synced", symbol=key)
+                    return
+            except (TickwireError, OSError) as e:
+                log.warning("%s resync %s attempt %d failed: %s", self.venue, key, attempt + 1, e)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        self.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
+
+    async def _until_synced(self, key: str, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pos = self._position(key)
+            if pos is not None:
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
+    def _subs_for_key(self, key: str) -> list[Sub]:
+        return [s for s in self.registry.live() if s.channel == "book" and self.adapter.book_key(s.symbol) == key]
+
+    def _send_first(self, data: bytes) -> None:
+        self._send_first_many([data])
+
+    def _send_first_many(self, msgs: list[bytes]) -> None:
+        for ln in self.lines:
+            if ln.connected:
+                for m in msgs:
+                    ln.send(m)
+                return
+        raise TickwireError(f"{self.venue}: no connected line")
+
+    def _send_all(self, build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]) -> None:
+        for ln in self.lines:
+            if ln.connected:
+                for chunk in self.adapter.chunks(subs):
+                    for m in build(list(chunk)):
+                        ln.send(m)
+
+    # line events ----------------------------------------------------------------------------------
+
+    def endpoints_in_use(self, exclude: int) -> set[int]:
+        return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.connected and ln.endpoint is not None}
+
+    async def limiter_wait(self, ep: Endpoint) -> None:
+        lim = self.adapter.connect_limit
+        if lim is None:
+            return
+        host = next(iter(ep.ws.values())).split("/")[2]
+        limiter: ConnectLimiter = limiter_for(self.venue, host, *lim)
+        waited = await limiter.acquire()
+        if waited:
+            log.warning("%s: waited %.1f s for the venue's connection-rate limit", self.venue, waited)
+
+    async def _on_line_up(self, line: Line) -> None:
+        if self.adapter.reset_on_reconnect and line.connects > 1:
+            self.feed.reset()
+        login = self.adapter.login()
+        if login is not None:
+            line.send(login)
+        subs = self.registry.live()
+        for chunk in self.adapter.chunks(subs):
+            for m in self.adapter.subscribe(list(chunk)):
+                line.send(m)
+        self.audit.event("subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs])
+        self.status("subscribed", line=line.index, detail=f"{len(subs)} subscriptions")
+
+    def _on_line_down(self, line: Line) -> None:
+        if self.closing:
+            return
+        self.counters["reconnects"] += 1
+        reason = line.kill_reason or "connection lost"
+        self.audit.event("disconnect", venue=self.venue, line=line.index, reason=reason)
+        self.status("disconnected", line=line.index, detail=reason)
+
+    def _on_http(self, method: str, path: str, status: int, elapsed: float) -> None:
+        self.audit.event("rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3)
+
+    # monitor -----------------------------------------------------------------------------------------
+
+    async def _monitor(self) -> None:
+        period = max(0.005, min(self.stale_after / 4, (self.symbol_stale_after or 1.0) / 4, 0.5))
+        next_probe = time.monotonic() + (self.probe_interval or 0)
+        while not self.closing:
+            await asyncio.sleep(period)
+            now = _mono()
+            for ln in self.lines:
+                if ln.connected and ln.last_rx_ns and (now - ln.last_rx_ns) / 1e9 > self.stale_after:
+                    self.counters["stale"] += 1
+                    self.status("stale", line=ln.index, detail=f"no data for {self.stale_after} s")
+                    ln.kill("stale: no data")
+            if self.symbol_stale_after is not None:
+                self._check_symbols(now)
+            arb = self.arbiter
+            if arb is not None and arb.pending:
+                for p in arb.ready():
+                    self._apply(self.lines[0], memoryview(p), now, True)
+            if self.probe_interval and time.monotonic() >= next_probe:
+                next_probe = time.monotonic() + self.probe_interval
+                await self.pool.probe_all()
+
+    def _check_symbols(self, now: int) -> None:
+        window = self.symbol_stale_after
+        assert window is not None
+        ages = {s: (now - t) / 1e9 for s, t in self._last_update.items()}
+        if not ages or min(ages.values()) > window:
+            return  # the whole connection is quiet: the connection check handles that
+        for sym, age in ages.items():
+            if age > window and sym not in self._resyncing:
+                self.counters["stale"] += 1
+                self.status("stale", symbol=sym, detail=f"no update for {age:.2f} s while others flow")
+                self._last_update[sym] = now
+                # The stream itself stopped: resubscribe. A venue whose books are rebuilt from REST
+                # then reports a gap on the next diff if any were missed, and resyncs from there.
+                subs = self._subs_for_key(sym)
+                try:
+                    self._send_first_many(self.adapter.unsubscribe(subs) + self.adapter.subscribe(subs))
+                except TickwireError:
+                    pass

@@ -1,0 +1,87 @@
+"""Back-off delays and the connection-rate limiter, against the policy's own definition."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from tickwire.recovery.backoff import Backoff, ConnectLimiter, limiter_for
+
+
+def test_full_jitter_stays_under_the_capped_exponential_ceiling() -> None:
+    b = Backoff(base=0.1, cap=2.0, factor=2.0, immediate_first=False, rng=random.Random(1))
+    draws = [b.next_delay() for _ in range(10)]
+    for n, d in enumerate(draws):
+        assert d is not None
+        assert 0.0 <= d <= min(2.0, 0.1 * 2**n)
+
+
+def test_full_jitter_spreads_over_the_whole_interval() -> None:
+    # Many clients cut at once must not come back together: the 5th delay is uniform on [0, 1.6].
+    rng = random.Random(7)
+    fifth = []
+    for _ in range(2000):
+        b = Backoff(base=0.1, cap=30.0, immediate_first=False, rng=rng)
+        for _ in range(4):
+            b.next_delay()
+        d = b.next_delay()
+        assert d is not None
+        fifth.append(d)
+    assert max(fifth) <= 1.6
+    buckets = [0] * 4
+    for d in fifth:
+        buckets[min(3, int(d / 0.4))] += 1
+    assert all(400 < n < 600 for n in buckets), buckets
+
+
+def test_immediate_first_retry_then_exponential_and_reset() -> None:
+    b = Backoff(base=0.5, cap=10.0, rng=random.Random(3))
+    assert b.next_delay() == 0.0
+    assert [b.ceiling(i) for i in range(5)] == [0.0, 0.5, 1.0, 2.0, 4.0]
+    d = b.next_delay()
+    assert d is not None and 0.0 <= d <= 0.5
+    b.reset()
+    assert b.next_delay() == 0.0
+
+
+def test_max_attempts_gives_up() -> None:
+    b = Backoff(max_attempts=3, rng=random.Random(0))
+    assert [b.next_delay() is None for _ in range(4)] == [False, False, False, True]
+
+
+def test_limiter_never_allows_more_than_the_limit_in_any_window() -> None:
+    now = [0.0]
+    lim = ConnectLimiter(3, 10.0, clock=lambda: now[0])
+    taken = []
+    for t in [0.0, 1.0, 2.0, 3.0, 9.9, 10.0, 10.5, 11.0, 12.0, 12.1]:
+        now[0] = t
+        if lim.try_acquire():
+            taken.append(t)
+    assert taken == [0.0, 1.0, 2.0, 10.0, 11.0, 12.0]
+    for t in taken:
+        assert sum(1 for u in taken if t <= u < t + 10.0) <= 3
+
+
+def test_limiter_acquire_waits_for_the_window() -> None:
+    async def go() -> float:
+        lim = ConnectLimiter(2, 0.2)
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        for _ in range(3):
+            await lim.acquire()
+        return loop.time() - t
+
+    assert asyncio.run(go()) >= 0.19
+
+
+def test_limiters_are_shared_per_venue_and_key() -> None:
+    a = limiter_for("binance", "host-a", 300, 300.0)
+    assert limiter_for("binance", "host-a", 300, 300.0) is a
+    assert limiter_for("binance", "host-b", 300, 300.0) is not a
+
+
+def test_limiter_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        ConnectLimiter(0, 1.0)
