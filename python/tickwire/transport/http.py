@@ -1,0 +1,520 @@
+"""A lean HTTP/1.1 client on ``asyncio.Protocol`` for venue REST: pre-connected keep-alive connections
+with TCP_NODELAY, one request in flight per connection, nothing else on the path.
+
+Chosen over aiohttp by measurement (``benches/bench_http.py``, README "REST client and clock sync"):
+a venue REST call is a small request and a small JSON answer, so per-request client overhead is most
+of what the program can still save. It speaks exactly what venue APIs need: ``Content-Length`` and
+``chunked`` responses, ``Connection: close``, https through an ``ssl.SSLContext``. No redirects, no
+cookies, no compression (none is asked for, so venues answer uncompressed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import urlencode, urlsplit
+
+import orjson
+
+from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TransportError, VenueError
+
+log = logging.getLogger("tickwire.http")
+
+MAX_HEAD = 64 * 1024
+MAX_BODY = 64 * 1024 * 1024
+# Only these may be sent twice: a POST the server received before closing may have placed an order.
+RETRY_METHODS = frozenset(("GET", "HEAD", "DELETE", "OPTIONS"))
+BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+EXCERPT = 200
+
+OnExchange = Callable[[str, str, int, float], None]
+
+
+class HttpResponse:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers  # lower-case names; repeated fields joined with ", "
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"<HttpResponse {self.status} {len(self.body)} bytes>"
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+    def raise_for_status(self, venue: str = "") -> HttpResponse:
+        status = self.status
+        if status < 400:
+            return self
+        code: Any = None
+        try:
+            data = orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("code", "retCode", "err-code"):
+                if key in data:
+                    code = data[key]
+                    break
+        # The body only: request headers carry keys and signatures and never reach a message.
+        excerpt = " ".join(self.body[:EXCERPT].decode("utf-8", "replace").split())
+        if len(self.body) > EXCERPT:
+            excerpt += "…"
+        cls: type[VenueError]
+        if status in (429, 418):
+            cls = RateLimitError
+        elif status in (401, 403):
+            cls = AuthError
+        else:
+            cls = VenueError
+        err = cls(f"{venue or 'venue'} answered HTTP {status}: {excerpt}")
+        # The classes come from the Rust core without declared attributes: set them on the instance.
+        for name, value in (
+            ("status", status),
+            ("venue", venue),
+            ("code", code),
+            ("retry_after", retry_after_s(self.headers.get("retry-after"))),
+        ):
+            setattr(err, name, value)
+        raise err
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` field (delta-seconds or an HTTP date), None if absent."""
+    if not value:
+        return None
+    try:
+        s = float(value)
+        return max(0.0, s) if math.isfinite(s) else None
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+class _Closed(Exception):
+    """The connection ended before the response was complete."""
+
+    def __init__(self, got_bytes: bool) -> None:
+        super().__init__("connection closed")
+        self.got_bytes = got_bytes
+
+
+class _Conn(asyncio.Protocol):
+    """One connection: parses one response at a time into ``fut``."""
+
+    __slots__ = (
+        "body",
+        "buf",
+        "closed",
+        "fut",
+        "got_bytes",
+        "head_only",
+        "headers",
+        "keep_alive",
+        "mode",
+        "remaining",
+        "status",
+        "transport",
+        "uses",
+    )
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.fut: asyncio.Future[HttpResponse] | None = None
+        self.closed = False
+        self.uses = 0
+        self._reset(False)
+
+    def _reset(self, head_only: bool) -> None:
+        self.head_only = head_only
+        self.got_bytes = False
+        self.status = 0  # 0: waiting for the status line and header fields
+        self.headers: dict[str, str] = {}
+        self.mode = 0  # 1 content-length, 2 chunked, 3 until the server closes
+        self.remaining = 0
+        self.body = bytearray()
+        self.keep_alive = True
+
+    # asyncio callbacks ---------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport; they implement its methods.
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # asyncio sets it already; uvloop and TLS transports are not guaranteed to.
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except (OSError, AttributeError):
+                pass
+
+    def data_received(self, data: bytes) -> None:
+        fut = self.fut
+        if fut is None or fut.done():
+            # Bytes nobody asked for: this connection can no longer be trusted to frame responses.
+            self.abort()
+            return
+        self.got_bytes = True
+        self.buf += data
+        try:
+            resp = self._parse()
+        except (ValueError, IndexError) as e:
+            self.abort()
+            fut.set_exception(TransportError(f"malformed HTTP response: {e}"))
+            return
+        if resp is not None:
+            fut.set_result(resp)
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too; connection_lost settles any pending response
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        fut = self.fut
+        if fut is None or fut.done():
+            return
+        if self.mode == 3:
+            self.keep_alive = False
+            fut.set_result(HttpResponse(self.status, self.headers, bytes(self.buf)))
+        else:
+            fut.set_exception(_Closed(self.got_bytes))
+
+    # used by the client --------------------------------------------------------------------------
+
+    def send(self, data: bytes, head_only: bool) -> asyncio.Future[HttpResponse]:
+        assert self.transport is not None
+        self._reset(head_only)
+        self.buf.clear()
+        self.uses += 1
+        fut = self.fut = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return fut
+
+    def time_out(self, seconds: float) -> None:
+        fut = self.fut
+        self.abort()
+        if fut is not None and not fut.done():
+            fut.set_exception(RequestTimeoutError(f"no complete HTTP response within {seconds:g} s"))
+
+    def usable(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # parsing -------------------------------------------------------------------------------------
+
+    def _parse(self) -> HttpResponse | None:
+        buf = self.buf
+        while self.status == 0:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    raise ValueError("response head too large")
+                return None
+            self._parse_head(buf[:end].decode("latin-1"))
+            del buf[: end + 4]
+        if self.mode == 1:
+            if len(buf) < self.remaining:
+                return None
+            body = bytes(buf[: self.remaining])
+            del buf[: self.remaining]
+        elif self.mode == 2:
+            if not self._parse_chunks():
+                return None
+            body = bytes(self.body)
+        elif self.mode == 3:
+            if len(buf) > MAX_BODY:
+                raise ValueError("response body too large")
+            return None
+        else:
+            body = b""
+        if buf:
+            # More than one response's worth: framing is off, so never reuse the connection.
+            self.keep_alive = False
+            buf.clear()
+        return HttpResponse(self.status, self.headers, body)
+
+    def _parse_head(self, head: str) -> None:
+        lines = head.split("\r\n")
+        version, status_text = lines[0].split(" ", 2)[:2]
+        if not version.startswith("HTTP/1.") or len(status_text) != 3:
+            raise ValueError(f"bad status line {lines[0][:60]!r}")
+        status = int(status_text)
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise ValueError("bad header line")
+            name = name.strip().lower()
+            value = value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        if 100 <= status < 200:
+            return  # an interim answer (100 Continue): the real one follows
+        self.status = status
+        self.headers = headers
+        conn = headers.get("connection", "").lower()
+        self.keep_alive = "close" not in conn if version == "HTTP/1.1" else "keep-alive" in conn
+        te = headers.get("transfer-encoding", "").lower()
+        if self.head_only or status in (204, 304):
+            self.mode = 0
+        elif te:
+            if not te.endswith("chunked"):
+                raise ValueError(f"unsupported transfer-encoding {te!r}")
+            self.mode = 2
+        elif "content-length" in headers:
+            n = int(headers["content-length"])
+            if not 0 <= n <= MAX_BODY:
+                raise ValueError("bad content-length")
+            self.mode, self.remaining = 1, n
+        else:
+            self.mode, self.keep_alive = 3, False
+
+    def _parse_chunks(self) -> bool:
+        buf = self.buf
+        while True:
+            if self.remaining < 0:  # last chunk seen: skip trailer fields up to the empty line
+                if buf.startswith(b"\r\n"):
+                    del buf[:2]
+                    return True
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return False
+                del buf[: end + 4]
+                return True
+            eol = buf.find(b"\r\n")
+            if eol < 0:
+                if len(buf) > 1024:
+                    raise ValueError("bad chunk size line")
+                return False
+            size = int(bytes(buf[:eol]).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                del buf[: eol + 2]
+                self.remaining = -1
+                continue
+            if size < 0 or len(self.body) + size > MAX_BODY:
+                raise ValueError("bad chunk size")
+            start = eol + 2
+            if len(buf) < start + size + 2:
+                return False
+            if buf[start + size : start + size + 2] != b"\r\n":
+                raise ValueError("chunk not followed by CRLF")
+            self.body += buf[start : start + size]
+            del buf[: start + size + 2]
+
+
+def _check_field(text: str) -> str:
+    if "\r" in text or "\n" in text:
+        raise ValueError("CR or LF in an HTTP request line or header field")
+    return text
+
+
+class HttpClient:
+    """Keep-alive HTTP/1.1 connections to one origin.
+
+    Up to ``pool_size`` idle connections are kept (most recently used first); a burst beyond that
+    opens extra connections that are closed after their response. ``connect()`` tops the pool up
+    and may be called again at any time (after the server closed idle connections, say).
+    ``on_exchange(method, path, status, elapsed_s)`` runs after each request, status 0 when no
+    response came; it never sees headers or bodies.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        pool_size: int = 1,
+        timeout: float = 5.0,
+        headers: Mapping[str, str] | None = None,
+        on_exchange: OnExchange | None = None,
+    ) -> None:
+        u = urlsplit(base_url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        if pool_size < 1 or timeout <= 0:
+            raise ValueError("pool_size must be >= 1 and timeout > 0")
+        tls = u.scheme == "https"
+        self.host = u.hostname
+        self.port = u.port or (443 if tls else 80)
+        self._ssl = (ssl_context or ssl.create_default_context()) if tls else None
+        self._prefix = u.path.rstrip("/")
+        self._pool_size = pool_size
+        self._timeout = timeout
+        self._on_exchange = on_exchange
+        host = u.netloc.rpartition("@")[2]
+        fixed = [f"Host: {host}", "User-Agent: tickwire"]
+        fixed += [f"{_check_field(k)}: {_check_field(v)}" for k, v in (headers or {}).items()]
+        self._fixed = "\r\n".join(fixed) + "\r\n"
+        self._idle: deque[_Conn] = deque()
+        self._conns: set[_Conn] = set()
+        self._closed = False
+
+    async def __aenter__(self) -> HttpClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def idle_connections(self) -> int:
+        return sum(1 for c in self._idle if c.usable())
+
+    async def connect(self) -> None:
+        """Open connections until ``pool_size`` are idle and ready (TCP, TLS handshake done)."""
+        self._idle = deque(c for c in self._idle if c.usable())
+        missing = self._pool_size - len(self._idle)
+        if missing <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        conns = await asyncio.gather(*(self._open(loop, deadline) for _ in range(missing)))
+        self._idle.extend(conns)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._idle.clear()
+        for c in list(self._conns):
+            c.close()
+        self._conns.clear()
+        await asyncio.sleep(0)  # let the transports run connection_lost
+
+    async def get(self, path: str, **kw: Any) -> HttpResponse:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> HttpResponse:
+        return await self.request("POST", path, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> HttpResponse:
+        return await self.request("DELETE", path, **kw)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str | Mapping[str, Any] = "",
+        body: bytes | str = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """Send one request and read its response. ``query`` goes out exactly as given when it is a
+        string (what the caller signed); a mapping is form-encoded in its order."""
+        if self._closed:
+            raise TransportError("HTTP client is closed")
+        if not isinstance(query, str):
+            query = urlencode(query)
+        target = f"{self._prefix}{path}?{query}" if query else self._prefix + path
+        parts = [f"{method} {_check_field(target)} HTTP/1.1\r\n", self._fixed]
+        if headers:
+            parts += [f"{_check_field(k)}: {_check_field(v)}\r\n" for k, v in headers.items()]
+        if isinstance(body, str):
+            body = body.encode()
+        if body or method in BODY_METHODS:
+            parts.append(f"Content-Length: {len(body)}\r\n")
+        parts.append("\r\n")
+        data = "".join(parts).encode()
+        if body:
+            data += body
+        seconds = self._timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        status = 0
+        try:
+            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds)
+            status = resp.status
+            return resp
+        finally:
+            if self._on_exchange is not None:
+                try:
+                    self._on_exchange(method, path, status, time.perf_counter() - t0)
+                except Exception:
+                    log.exception("on_exchange hook failed")
+
+    async def _exchange(
+        self, loop: asyncio.AbstractEventLoop, method: str, data: bytes, deadline: float, seconds: float
+    ) -> HttpResponse:
+        retried = False
+        while True:
+            conn = None
+            while self._idle:
+                c = self._idle.pop()
+                if c.usable():
+                    conn = c
+                    break
+            if conn is None:
+                conn = await self._open(loop, deadline)
+            reused = conn.uses > 0
+            fut = conn.send(data, method == "HEAD")
+            timer = loop.call_at(deadline, conn.time_out, seconds)
+            try:
+                resp = await fut
+            except _Closed as e:
+                self._conns.discard(conn)
+                # The server closed a kept-alive connection as our request went out (its idle
+                # time-out): it saw nothing, so a fresh connection may safely try again.
+                if reused and not e.got_bytes and not retried and method in RETRY_METHODS:
+                    retried = True
+                    log.debug("%s:%d closed an idle connection; resending %s", self.host, self.port, method)
+                    continue
+                raise TransportError(
+                    f"{self.host}:{self.port} closed the connection before answering {method}"
+                ) from None
+            except BaseException:
+                # Time-out, cancellation or a malformed answer: the connection's state is unknown.
+                conn.abort()
+                self._conns.discard(conn)
+                raise
+            finally:
+                timer.cancel()
+            conn.fut = None
+            if conn.keep_alive and not self._closed and len(self._idle) < self._pool_size and conn.usable():
+                self._idle.append(conn)
+            else:
+                conn.close()
+                self._conns.discard(conn)
+            return resp
+
+    async def _open(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Conn:
+        where = f"{self.host}:{self.port}"
+        try:
+            async with asyncio.timeout_at(deadline):
+                sni = self.host if self._ssl else None
+                _, conn = await loop.create_connection(
+                    _Conn, self.host, self.port, ssl=self._ssl, server_hostname=sni
+                )
+        except TimeoutError:
+            raise RequestTimeoutError(f"connecting to {where} timed out") from None
+        except (OSError, ssl.SSLError) as e:
+            raise TransportError(f"connecting to {where} failed: {e}") from e
+        if self._closed:
+            conn.close()
+            raise TransportError("HTTP client is closed")
+        self._conns.add(conn)
+        return conn

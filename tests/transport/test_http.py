@@ -1,0 +1,463 @@
+"""The lean HTTP/1.1 client: against the simulator's REST servers (real sockets on loopback) and,
+for the edge cases a venue may produce, against tiny scripted servers written here from RFC 9112."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TransportError, VenueError
+from tickwire.sim import Simulator
+from tickwire.transport.http import HttpClient, HttpResponse, retry_after_s
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+    uvloop = None  # type: ignore[assignment]
+
+LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
+Runner = Callable[[Coroutine[Any, Any, None]], None]
+
+
+@pytest.fixture(params=LOOPS)
+def run(request: pytest.FixtureRequest) -> Runner:
+    factory = uvloop.new_event_loop if request.param == "uvloop" else None
+
+    def go(coro: Coroutine[Any, Any, None]) -> None:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(coro)
+
+    return go
+
+
+# A scripted server ---------------------------------------------------------------------------------
+
+Script = Callable[["Tiny", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Tiny:
+    """Runs ``script`` for each accepted connection and records what arrived."""
+
+    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
+        self.script = script
+        self.tls = tls
+        self.conns = 0
+        self.requests: list[bytes] = []
+        self.closed_by_peer = 0  # connections on which the client hung up first
+
+    async def __aenter__(self) -> Tiny:
+        self.server = await asyncio.start_server(self._on, "127.0.0.1", 0, ssl=self.tls)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+
+    async def _on(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.conns += 1
+        try:
+            await self.script(self, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.closed_by_peer += 1
+            return None
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        req = head + await reader.readexactly(length)
+        self.requests.append(req)
+        return req
+
+
+def response(status: int, body: bytes, *headers: str) -> bytes:
+    head = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def echo_path(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    """Answers each request on the connection with its request line and connection number."""
+    n = t.conns
+    while (req := await t.read_request(r)) is not None:
+        line = req.split(b"\r\n", 1)[0]
+        w.write(response(200, orjson.dumps({"line": line.decode(), "conn": n})))
+
+
+# Against the simulator -------------------------------------------------------------------------
+
+
+def test_simulator_time_depth_keep_alive_and_audit_hook(run: Runner) -> None:
+    async def go() -> None:
+        seen: list[tuple[str, str, int, float]] = []
+        async with Simulator(["binance"], rate=0) as sim:
+            ep = sim.endpoint("binance")
+            base = sim.urls()["binance"][0]["rest"]
+            async with HttpClient(base, pool_size=2, on_exchange=lambda *a: seen.append(a)) as http:
+                assert len(ep.http.conns) == 2  # pre-connected before any request
+                before = time.time() * 1000
+                server_ms = (await http.get("/api/v3/time")).raise_for_status().json()["serverTime"]
+                assert before - 1 <= server_ms <= time.time() * 1000 + 1
+                resp = await http.get("/api/v3/depth", query={"symbol": "BTCUSDT", "limit": 5})
+                truth = sim.book("binance", "BTCUSDT", 5)
+                depth = resp.raise_for_status().json()
+                assert depth["lastUpdateId"] == truth.update_id
+                assert [(Decimal(p), Decimal(q)) for p, q in depth["bids"]] == truth.bids
+                assert [(Decimal(p), Decimal(q)) for p, q in depth["asks"]] == truth.asks
+                for _ in range(20):
+                    await http.get("/api/v3/ping")
+                assert len(ep.http.conns) == 2  # reused, not reopened
+            assert [(m, p, s) for m, p, s, _ in seen[:2]] == [
+                ("GET", "/api/v3/time", 200),
+                ("GET", "/api/v3/depth", 200),
+            ]
+            assert all(0 < e < 1 for *_, e in seen) and len(seen) == 22
+            await asyncio.sleep(0.01)
+            assert not ep.http.conns  # close() closed them
+
+    run(go())
+
+
+def test_simulator_errors_rate_limit_failure_and_timeout() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, profiles={"binance": {"weight_limit": 3}}) as sim:
+            ep = sim.endpoint("binance")
+            async with HttpClient(sim.urls()["binance"][0]["rest"], timeout=0.2) as http:
+                statuses = [(await http.get("/api/v3/ping")).status for _ in range(4)]
+                assert statuses[:3] == [200, 200, 200] and statuses[3] in (429, 418)
+                resp = await http.get("/api/v3/ping", headers={"X-MBX-APIKEY": "my-secret-api-key"})
+                with pytest.raises(RateLimitError) as ei:
+                    resp.raise_for_status("binance")
+                err: Any = ei.value
+                assert err.retry_after == float(resp.headers["retry-after"]) >= 1
+                assert err.status == resp.status and err.code == -1003 and err.venue == "binance"
+                assert str(resp.status) in str(err) and "my-secret-api-key" not in str(err)
+                sim.venue("binance").limiters.clear()  # a fresh weight window
+                ep.fail(1, status=503)
+                with pytest.raises(VenueError) as vi:
+                    (await http.get("/api/v3/time")).raise_for_status("binance")
+                assert not isinstance(vi.value, RateLimitError) and vi.value.status == 503
+                ep.fail(1, timeout=True)
+                conns_before = len(ep.http.conns)
+                t0 = time.perf_counter()
+                with pytest.raises(RequestTimeoutError):
+                    await http.get("/api/v3/time")
+                assert 0.15 < time.perf_counter() - t0 < 1.0
+                await asyncio.sleep(0.01)
+                assert len(ep.http.conns) == conns_before - 1  # the timed-out connection is gone
+                assert (await http.get("/api/v3/time")).status == 200
+
+    asyncio.run(go())
+
+
+# Edge cases against scripted servers -----------------------------------------------------------
+
+
+def test_request_bytes_on_the_wire() -> None:
+    async def go() -> None:
+        async with Tiny(echo_path) as t:
+            async with HttpClient(t.url + "/base", headers={"X-Default": "d"}) as http:
+                await http.get("/p", query="b=2&a=x%20y", headers={"X-Sig": "s"})
+                await http.post("/o", body='{"q":1}')
+                await http.post("/empty")
+                await http.delete("/d", query={"id": "1 2", "n": 3})
+                with pytest.raises(ValueError):
+                    await http.get("/p", headers={"X-Evil": "a\r\nX-Injected: 1"})
+        get, post, empty, delete = (r.decode() for r in t.requests)
+        assert get.startswith("GET /base/p?b=2&a=x%20y HTTP/1.1\r\n")
+        assert f"\r\nHost: 127.0.0.1:{t.port}\r\n" in get and "\r\nX-Default: d\r\n" in get
+        assert "\r\nX-Sig: s\r\n" in get and "content-length" not in get.lower()
+        assert post.startswith("POST /base/o HTTP/1.1\r\n") and post.endswith(
+            'Content-Length: 7\r\n\r\n{"q":1}'
+        )
+        assert empty.endswith("Content-Length: 0\r\n\r\n")
+        assert delete.startswith("DELETE /base/d?id=1+2&n=3 HTTP/1.1\r\n")
+        assert "X-Injected" not in "".join(r.decode() for r in t.requests)
+
+    asyncio.run(go())
+
+
+def test_chunked_split_content_length_and_body_until_close(run: Runner) -> None:
+    payload = b'{"bids":[["1.5","2"]],"asks":[]}' * 50
+
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while (req := await t.read_request(r)) is not None:
+            if req.startswith(b"GET /chunked"):
+                w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                for i in range(0, len(payload), 700):
+                    part = payload[i : i + 700]
+                    w.write(f"{len(part):x};ext=1\r\n".encode() + part + b"\r\n")
+                    await w.drain()
+                    await asyncio.sleep(0.001)
+                w.write(b"0\r\nX-Trailer: t\r\n\r\n")
+            elif req.startswith(b"GET /trickle"):
+                for byte in response(200, payload[:300]):
+                    w.write(bytes([byte]))
+                    if byte == ord("\n"):
+                        await w.drain()
+                        await asyncio.sleep(0)
+            elif req.startswith(b"HEAD"):
+                w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n")
+            elif req.startswith(b"GET /nocontent"):
+                w.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            else:  # no length at all: the body ends when the server closes
+                w.write(b"HTTP/1.1 200 OK\r\n\r\n" + payload)
+                return
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url) as http:
+            chunked = await http.get("/chunked")
+            assert chunked.status == 200 and chunked.body == payload
+            trickle = await http.get("/trickle")
+            assert trickle.body == payload[:300] and trickle.headers["content-length"] == "300"
+            head = await http.request("HEAD", "/head")
+            assert head.body == b"" and head.headers["content-length"] == "12345"
+            assert (await http.get("/nocontent")).status == 204
+            assert t.conns == 1  # all of the above framed correctly on one connection
+            assert (await http.get("/until-close")).body == payload
+            assert (await http.get("/chunked")).body == payload
+            assert t.conns == 2
+
+    run(go())
+
+
+def test_connection_close_and_idle_close_by_server(run: Runner) -> None:
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        req = await t.read_request(r)
+        assert req is not None
+        if b"/close" in req:
+            w.write(response(200, b"bye", "Connection: close"))
+            await w.drain()
+            await asyncio.sleep(1)  # the client must not wait for our close nor reuse the connection
+            return
+        w.write(response(200, b"ok"))
+        await w.drain()
+        await asyncio.sleep(0.02)  # then the server's idle time-out ends the keep-alive connection
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url, pool_size=1) as http:
+            assert (await http.get("/close")).body == b"bye"
+            assert (await http.get("/a")).body == b"ok"
+            assert t.conns == 2  # the pre-connected one (closed after /close), then a fresh one
+            await asyncio.sleep(0.08)
+            # The pool noticed the server's close: even a POST (never resent) goes out fine.
+            assert (await http.post("/b", body=b"x")).body == b"ok"
+            assert t.conns == 3 and len(t.requests) == 3
+
+    run(go())
+
+
+def test_server_closing_as_request_arrives_retries_get_only(run: Runner) -> None:
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        # Answers the first request of a connection; closes without answering on the second.
+        if await t.read_request(r) is None:
+            return
+        w.write(response(200, b"first"))
+        await t.read_request(r)
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url) as http:
+            assert (await http.get("/1")).body == b"first"
+            assert (await http.get("/2")).body == b"first"  # resent once on a fresh connection
+            assert [q.split(b" ")[1] for q in t.requests] == [b"/1", b"/2", b"/2"]
+            with pytest.raises(TransportError):
+                await http.post("/order", body=b"x")  # might have been received: never resent
+            assert [q.split(b" ")[1] for q in t.requests].count(b"/order") == 1
+
+    run(go())
+
+
+def test_get_not_retried_on_a_fresh_connection_and_connect_refused() -> None:
+    async def hang_up(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await t.read_request(r)
+
+    async def go() -> None:
+        async with Tiny(hang_up) as t:
+            async with HttpClient(t.url) as http:
+                with pytest.raises(TransportError) as ei:
+                    await http.get("/x")
+                assert not isinstance(ei.value, RequestTimeoutError)
+            assert len(t.requests) == 1
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # bound, not listening: connections are refused
+            http = HttpClient(f"http://127.0.0.1:{port}")
+            with pytest.raises(TransportError) as ci:
+                await http.connect()
+            assert isinstance(ci.value, ConnectionError)
+            await http.close()
+
+    asyncio.run(go())
+
+
+def test_timeout_discards_the_connection(run: Runner) -> None:
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while (req := await t.read_request(r)) is not None:
+            if b"/slow" in req:
+                await asyncio.sleep(0.3)
+            w.write(response(200, req.split(b" ")[1]))
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url, timeout=2.0) as http:
+            t0 = time.perf_counter()
+            with pytest.raises(RequestTimeoutError) as ei:
+                await http.get("/slow", timeout=0.05)
+            assert isinstance(ei.value, TimeoutError) and 0.04 < time.perf_counter() - t0 < 0.25
+            # A late answer to /slow must never be taken for the next request's response.
+            assert (await http.get("/fast")).body == b"/fast"
+            await asyncio.sleep(0.3)
+            assert (await http.get("/fast2")).body == b"/fast2"
+            assert t.conns == 2 and t.closed_by_peer == 1  # we hung up the timed-out one
+
+    run(go())
+
+
+def test_status_errors_from_scripted_answers() -> None:
+    answers = {
+        b"/429": response(429, b'{"code":-1003,"msg":"Too many requests"}', "Retry-After: 7"),
+        b"/418": response(418, b'{"code":-1003,"msg":"banned"}', "Retry-After: 120"),
+        b"/401": response(401, b'{"retCode":10003,"retMsg":"API key is invalid."}'),
+        b"/403": response(403, b"<html>forbidden</html>"),
+        b"/500": response(500, b'{"status":"error","err-code":"base-system-error"}'),
+        b"/400": response(400, b"x" * 5000),
+        b"/200": response(200, b'{"code":"0"}'),
+    }
+
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while (req := await t.read_request(r)) is not None:
+            w.write(answers[req.split(b" ")[1]])
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url) as http:
+            got: dict[str, Any] = {}
+            for path in answers:
+                resp = await http.get(path.decode(), headers={"X-Signature": "sig-never-shown"})
+                try:
+                    assert resp.raise_for_status("v") is resp
+                    got[path.decode()] = resp
+                except VenueError as e:
+                    got[path.decode()] = e
+                    assert "sig-never-shown" not in str(e) and str(resp.status) in str(e)
+        e429, e418, e401, e403, e500, e400 = (
+            got[p] for p in ("/429", "/418", "/401", "/403", "/500", "/400")
+        )
+        assert type(e429) is RateLimitError and (e429.retry_after, e429.status, e429.code) == (
+            7.0,
+            429,
+            -1003,
+        )
+        assert type(e418) is RateLimitError and e418.retry_after == 120.0
+        assert type(e401) is AuthError and e401.code == 10003 and "API key is invalid" in str(e401)
+        assert type(e403) is AuthError and e403.code is None
+        assert type(e500) is VenueError and e500.code == "base-system-error" and e500.status == 500
+        assert type(e400) is VenueError and len(str(e400)) < 300
+        assert isinstance(got["/200"], HttpResponse) and got["/200"].json() == {"code": "0"}
+
+    asyncio.run(go())
+
+
+def test_retry_after_forms() -> None:
+    now = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
+    assert retry_after_s("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_s("2.5") == 2.5 and retry_after_s("-3") == 0.0
+    assert retry_after_s(None) is None and retry_after_s("soon") is None
+
+
+def test_malformed_response_is_a_transport_error() -> None:
+    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await t.read_request(r)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n")
+        await asyncio.sleep(1)
+
+    async def go() -> None:
+        async with Tiny(script) as t, HttpClient(t.url) as http:
+            with pytest.raises(TransportError, match="malformed"):
+                await http.get("/")
+
+    asyncio.run(go())
+
+
+def test_pool_concurrency_and_tcp_nodelay(run: Runner) -> None:
+    async def go() -> None:
+        async with Tiny(echo_path) as t, HttpClient(t.url, pool_size=2) as http:
+            assert t.conns == 2 and http.idle_connections == 2
+            for c in http._idle:
+                assert c.transport is not None
+                sock = c.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            paths = [f"/{i}" for i in range(5)]
+            resps = await asyncio.gather(*(http.get(p) for p in paths))
+            assert [r.json()["line"] for r in resps] == [f"GET {p} HTTP/1.1" for p in paths]
+            assert t.conns == 5 and http.idle_connections == 2  # the burst's extras were closed
+
+    run(go())
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_verifies_by_default(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+
+    async def go() -> None:
+        async with Tiny(echo_path, tls=server_ctx) as t:
+            untrusting = HttpClient(t.url)
+            with pytest.raises(TransportError, match="certificate"):
+                await untrusting.get("/x")
+            await untrusting.close()
+            trusting = ssl.create_default_context(cafile=str(cert))
+            async with HttpClient(t.url, ssl_context=trusting) as http:
+                assert (await http.get("/x")).json()["line"] == "GET /x HTTP/1.1"
+                assert (await http.get("/y")).json()["conn"] == 1  # kept alive over TLS
+            assert len(t.requests) == 2 and t.conns == 1  # the refused handshake never got served
+
+    asyncio.run(go())
