@@ -94,6 +94,15 @@ pub enum Outcome {
     Crossed,
 }
 
+/// What the caller must do for an out-of-sync book to become synced again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Fetch a snapshot out of band (Binance REST depth, HTX REQ) and pass it to `on_snapshot`.
+    Snapshot,
+    /// Unsubscribe and subscribe the channel again: the venue sends a fresh snapshot in-stream.
+    Resubscribe,
+}
+
 /// Counters a feed reports per book.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BookStats {
@@ -108,4 +117,6 @@ pub struct BookStats {
     pub crossed: u64,
     pub rescales: u64,
     pub rounded: u64,
+    /// Times the book came back to synced after being out of sync.
+    pub resyncs: u64,
 }

@@ -26,7 +26,7 @@ use num::{MAX_DECIMALS, POW10};
 use side::{Level, Side};
 use sync::{check, OosReason, SeqInfo, SyncState, Verdict, NO_SEQ};
 
-pub use config::{BookConfig, BookError, BookStats, Outcome, RawLevel};
+pub use config::{BookConfig, BookError, BookStats, Need, Outcome, RawLevel};
 pub use query::Impact;
 
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +80,16 @@ impl Book {
     }
     pub fn is_synced(&self) -> bool {
         self.state == SyncState::Synced
+    }
+    /// What it takes to sync this book again; `None` while synced or still waiting for the first
+    /// snapshot of a subscription.
+    pub fn need(&self) -> Option<Need> {
+        match (self.state, self.cfg.rest_snapshot) {
+            (SyncState::Synced | SyncState::Empty, _) => None,
+            (_, true) => Some(Need::Snapshot),
+            (SyncState::Buffering, false) => None,
+            (_, false) => Some(Need::Resubscribe),
+        }
     }
     pub fn stats(&self) -> &BookStats {
         &self.stats
@@ -272,6 +282,20 @@ impl Book {
     /// Replaces the book with a full snapshot whose last update id is `seq.last`, then replays
     /// buffered diffs by the venue's rule.
     pub fn apply_snapshot(
+        &mut self,
+        levels: &[RawLevel],
+        seq: SeqInfo,
+        checksum: Option<i64>,
+    ) -> Result<Outcome, BookError> {
+        let was_lost = matches!(self.state, SyncState::OutOfSync(_) | SyncState::Resyncing);
+        let r = self.snapshot(levels, seq, checksum);
+        if was_lost && self.state == SyncState::Synced {
+            self.stats.resyncs += 1;
+        }
+        r
+    }
+
+    fn snapshot(
         &mut self,
         levels: &[RawLevel],
         seq: SeqInfo,

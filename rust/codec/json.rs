@@ -330,6 +330,25 @@ impl<'a> Cur<'a> {
         Ok(true)
     }
 
+    /// Skips the remaining elements of the current array, after at least one was read, and its
+    /// closing bracket.
+    #[inline]
+    pub fn skip_rest(&mut self) -> Result<()> {
+        loop {
+            match self.peek()? {
+                b']' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                b',' => {
+                    self.i += 1;
+                    self.skip()?;
+                }
+                _ => return self.err("',' or ']'"),
+            }
+        }
+    }
+
     /// `[[price, qty, ...], ...]` with prices/quantities bare or quoted; extra elements per level
     /// (timestamps, order counts, flags) are skipped.
     #[inline]
@@ -341,19 +360,7 @@ impl<'a> Cur<'a> {
             let (pm, pmeta) = self.dec_raw()?;
             self.eat(b',', "','")?;
             let (qm, qmeta) = self.dec_raw()?;
-            loop {
-                match self.peek()? {
-                    b']' => {
-                        self.i += 1;
-                        break;
-                    }
-                    b',' => {
-                        self.i += 1;
-                        self.skip()?;
-                    }
-                    _ => return self.err("',' or ']'"),
-                }
-            }
+            self.skip_rest()?;
             f(unpack(pm, pmeta), unpack(qm, qmeta));
         }
         Ok(())

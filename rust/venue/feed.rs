@@ -1,10 +1,12 @@
 //! `Feed`: one venue connection's books. One call per received frame decodes it, routes each book
 //! message to its symbol's book and applies it; the summary says what changed.
 
-use super::{Batch, FrameKind, Quote, Venue};
+use super::{bitfinex, Batch, FrameKind, Quote, Venue};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::{OosReason, SeqRule};
-use crate::book::{Book, BookConfig, BookError, Outcome};
+use crate::book::{Book, BookConfig, BookError, Need, Outcome};
+use crate::codec::error::DecodeError;
+use crate::codec::inflate::{Format, Inflater};
 use crate::codec::json::JsonError;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -38,6 +40,20 @@ pub enum FeedError {
     NoSymbol,
     #[error("payload holds no book snapshot")]
     NotASnapshot,
+    #[error("{0}")]
+    Inflate(#[from] DecodeError),
+}
+
+/// How binary payloads are decompressed before parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// gzip and zlib are recognised by their headers (which JSON text cannot start with);
+    /// anything else is parsed as it is.
+    #[default]
+    Auto,
+    /// Raw deflate (no header to recognise): every binary payload is inflated, text never.
+    Deflate,
+    None,
 }
 
 /// Options a user may set per feed; `None` keeps the venue default.
@@ -56,6 +72,7 @@ pub struct FeedOptions {
     /// Round quantities to this many decimals instead of failing (`Some(None)` turns the HTX
     /// default of 10 off).
     pub round_qty_decimals: Option<Option<u8>>,
+    pub compression: Compression,
 }
 
 /// What one frame did.
@@ -89,6 +106,11 @@ pub struct Feed {
     stats: FeedStats,
     quote: Quote,
     quote_sym: Vec<u8>,
+    compression: Compression,
+    /// Taken out while its output is being parsed (the batch borrows it).
+    inflater: Option<Inflater>,
+    /// Bitfinex channel numbers of this connection.
+    chans: bitfinex::Channels,
 }
 
 fn venue_config(v: Venue) -> BookConfig {
@@ -124,7 +146,14 @@ fn venue_config(v: Venue) -> BookConfig {
             c.rest_snapshot = true;
             c.round_qty_decimals = Some(10);
         }
-        Venue::Clarofinlore | Venue::Tradefence => c.seq = SeqRule::PrevLinked,
+        Venue::Clarofinlore | Venue::Tradefence | Venue::Cloud9trader => c.seq = SeqRule::PrevLinked,
+        // One level per message: a new best bid may arrive before the ask it crosses is removed,
+        // so crossing is normal between messages; the checksums catch real errors.
+        Venue::Bitfinex => {
+            c.checksum = ChecksumKind::Bitfinex;
+            c.check_crossed = false;
+            c.max_depth = 25;
+        }
     }
     c
 }
@@ -161,6 +190,9 @@ impl Feed {
             stats: FeedStats::default(),
             quote: Quote::default(),
             quote_sym: Vec::new(),
+            compression: opts.compression,
+            inflater: None,
+            chans: bitfinex::Channels::default(),
         }
     }
 
@@ -195,6 +227,12 @@ impl Feed {
             b.reset();
         }
         self.conn_seq = None;
+        self.chans.clear();
+    }
+
+    /// Books that need a snapshot or a resubscription, as (book index, need), in book order.
+    pub fn needs(&self) -> impl Iterator<Item = (usize, Need)> + '_ {
+        self.books.iter().enumerate().filter_map(|(i, b)| b.need().map(|n| (i, n)))
     }
 
     /// Symbol and fields of the last best-bid/offer or trade frame (what `FrameKind::Bbo` /
@@ -222,24 +260,87 @@ impl Feed {
         i
     }
 
-    /// Decodes and applies one received frame (text or, after inflate, binary payload).
+    /// Decodes and applies one received frame: text, or a binary payload (decompressed here, see
+    /// `Compression`).
     pub fn on_frame(&mut self, frame: &[u8]) -> Result<&FrameSummary, FeedError> {
+        self.on_payload(frame, false)
+    }
+
+    /// `on_frame` for a payload known to be a text frame (never decompressed).
+    pub fn on_text(&mut self, frame: &[u8]) -> Result<&FrameSummary, FeedError> {
+        self.on_payload(frame, true)
+    }
+
+    fn inflate_format(&self, frame: &[u8], text: bool) -> Option<Format> {
+        match (self.compression, frame) {
+            (Compression::None, _) => None,
+            (_, _) if text => None,
+            (Compression::Deflate, _) => Some(Format::Raw),
+            (Compression::Auto, [0x1f, 0x8b, ..]) => Some(Format::Gzip),
+            // CMF 0x78 (deflate, 32 KiB window) with the FCHECK rule; 'x' never starts JSON.
+            (Compression::Auto, [0x78, b, ..]) if (0x7800 | *b as u16) % 31 == 0 => Some(Format::Zlib),
+            (Compression::Auto, _) => None,
+        }
+    }
+
+    fn on_payload(&mut self, frame: &[u8], text: bool) -> Result<&FrameSummary, FeedError> {
+        let Some(format) = self.inflate_format(frame, text) else {
+            self.decode_apply(frame)?;
+            return Ok(&self.summary);
+        };
+        let mut inf = match self.inflater.take() {
+            Some(i) if i.format() == format => i,
+            _ => Inflater::new(format),
+        };
+        let r = match inf.decompress(frame) {
+            Ok(json) => self.decode_apply(json),
+            Err(e) => {
+                self.stats.frames += 1;
+                self.stats.errors += 1;
+                self.summary.updates.clear();
+                self.summary.conn_gap = false;
+                self.summary.kind = FrameKind::Other;
+                Err(e.into())
+            }
+        };
+        self.inflater = Some(inf);
+        r.map(|()| &self.summary)
+    }
+
+    fn decode_apply(&mut self, frame: &[u8]) -> Result<(), FeedError> {
         self.stats.frames += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
         self.batch.clear();
-        if let Err(e) = (self.venue.grammar())(frame, &mut self.batch) {
+        let mut chans = std::mem::take(&mut self.chans);
+        let r = self.decode_with(frame, &mut chans);
+        self.chans = chans;
+        r
+    }
+
+    fn decode_with(&mut self, frame: &[u8], chans: &mut bitfinex::Channels) -> Result<(), FeedError> {
+        let mut channel = None;
+        let parsed = match self.venue {
+            Venue::Bitfinex => bitfinex::decode(frame, &mut self.batch, chans).map(|c| channel = c),
+            v => (v.grammar())(frame, &mut self.batch),
+        };
+        if let Err(e) = parsed {
             self.stats.errors += 1;
             self.summary.kind = FrameKind::Other;
             return Err(e.into());
         }
         self.summary.kind = self.batch.kind;
+        // Bitfinex names the symbol once, in the subscribed event, not in the frame.
+        let named = channel.map(|i| chans.book(i));
         if matches!(self.batch.kind, FrameKind::Bbo | FrameKind::Trade) {
             // The symbol is a range of this frame, which the caller may reuse: keep a copy.
             let q = self.batch.quote;
             self.quote_sym.clear();
-            self.quote_sym
-                .extend_from_slice(frame.get(q.sym.0 as usize..q.sym.1 as usize).unwrap_or_default());
+            let sym = match named {
+                Some((s, _)) => s,
+                None => frame.get(q.sym.0 as usize..q.sym.1 as usize).unwrap_or_default(),
+            };
+            self.quote_sym.extend_from_slice(sym);
             self.quote = q;
         }
         if let Some(s) = self.batch.conn_seq {
@@ -255,7 +356,15 @@ impl Feed {
             }
             self.conn_seq = Some(s);
         }
-        self.apply_batch(frame, None)
+        match named {
+            Some((sym, depth)) => {
+                for m in &mut self.batch.msgs {
+                    m.depth = depth;
+                }
+                self.apply_batch(frame, Some(sym)).map(|_| ())
+            }
+            None => self.apply_batch(frame, None).map(|_| ()),
+        }
     }
 
     /// Like `on_frame`, for a decoder other than this venue's JSON grammar (Binance SBE, a user's

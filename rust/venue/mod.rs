@@ -6,6 +6,7 @@
 //! changes no book.
 
 pub mod binance;
+pub mod bitfinex;
 pub mod bybit;
 pub mod coinbase;
 mod feed;
@@ -14,7 +15,7 @@ pub mod kraken;
 pub mod okx;
 pub mod seed;
 
-pub use feed::{Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
+pub use feed::{Compression, Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
 
 use crate::book::num::Dec;
 use crate::book::sync::SeqInfo;
@@ -34,6 +35,9 @@ pub enum Venue {
     Htx,
     Clarofinlore,
     Tradefence,
+    Cloud9trader,
+    /// Bitfinex WebSocket v2 book channels (P0–P4) with checksums.
+    Bitfinex,
 }
 
 impl Venue {
@@ -48,6 +52,8 @@ impl Venue {
             "htx" | "huobi" => Venue::Htx,
             "clarofinlore" => Venue::Clarofinlore,
             "tradefence" => Venue::Tradefence,
+            "cloud9trader" => Venue::Cloud9trader,
+            "bitfinex" => Venue::Bitfinex,
             _ => return None,
         })
     }
@@ -158,7 +164,9 @@ impl Venue {
             Venue::Bybit => bybit::decode,
             Venue::Coinbase => coinbase::decode,
             Venue::Htx => htx::decode,
-            Venue::Clarofinlore | Venue::Tradefence => seed::decode,
+            Venue::Clarofinlore | Venue::Tradefence | Venue::Cloud9trader => seed::decode,
+            // Without the connection's subscribed events only control frames decode; `Feed` keeps them.
+            Venue::Bitfinex => |f, b| bitfinex::decode(f, b, &mut bitfinex::Channels::default()).map(|_| ()),
         }
     }
 }

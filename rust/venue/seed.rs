@@ -1,7 +1,8 @@
 //! Clarofinlore and Tradefence book messages (seed-venues.md defaults):
 //! `{"channel":"orderbook.btc-usdt","type":"snapshot"|"update","seq":N,"prev_seq":N-1,"ts":…,
 //! "bids":[["px","qty"],…],"asks":[…]}`; Tradefence sends the same fields with
-//! `"type":"book","symbol":…` and `"action":"snapshot"|"update"`.
+//! `"type":"book","symbol":…` and `"action":"snapshot"|"update"`; Cloud9Trader the Clarofinlore shape on
+//! channels `book.<SYMBOL>`.
 
 use super::{span, Batch, FrameKind};
 use crate::book::sync::{SeqInfo, NO_SEQ};
@@ -36,7 +37,9 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     c.end()?;
     let kind = if typ == b"book" { action } else { typ };
-    let sym = if let Some(s) = channel.strip_prefix(b"orderbook.") { s } else { symbol };
+    // Cloud9Trader names its book channels `book.<SYMBOL>` (seed-venues.md default).
+    let sym =
+        channel.strip_prefix(b"orderbook.").or_else(|| channel.strip_prefix(b"book.")).unwrap_or(symbol);
     if has_levels && !sym.is_empty() && (kind == b"snapshot" || kind == b"update") {
         m.snapshot = kind == b"snapshot";
         m.sym = span(frame, sym);
@@ -46,7 +49,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     out.clear();
     out.kind = match typ {
-        b"trade" => FrameKind::Trade,
+        b"trade" | b"trades" => FrameKind::Trade,
         b"quote" => FrameKind::Bbo,
         b"pong" | b"heartbeat" => FrameKind::Heartbeat,
         b"error" | b"subscribed" | b"ack" => FrameKind::Control,

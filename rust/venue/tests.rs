@@ -184,6 +184,84 @@ fn seed_venue_shapes_and_gap() {
 }
 
 #[test]
+fn cloud9trader_book_channels_use_the_clarofinlore_shape() {
+    let mut f = feed(Venue::Cloud9trader);
+    let m = |typ: &str, seq: i64| {
+        format!(
+            r#"{{"channel":"book.EURUSD","type":"{typ}","seq":{seq},"prev_seq":{},"ts":1,"bids":[["1.0841","2"]],"asks":[["1.0843","1"]]}}"#,
+            seq - 1
+        )
+    };
+    assert_eq!(outcomes(&mut f, &m("snapshot", 4)), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &m("update", 6)), vec![Outcome::Gap]);
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, crate::book::Need::Resubscribe)]);
+    let tr = r#"{"channel":"trades.EURUSD","type":"trades","ts":1,"trades":[{"id":1,"price":"1.0842","qty":"1","side":"buy"}]}"#;
+    assert_eq!(kind(&mut f, tr), FrameKind::Trade);
+}
+
+#[test]
+fn needs_say_snapshot_for_rest_venues_and_nothing_while_synced() {
+    let mut f = feed(Venue::BinanceSpot);
+    let diff = |u: i64| {
+        format!(
+            r#"{{"e":"depthUpdate","E":1,"s":"BNBBTC","U":{u},"u":{u},"b":[["0.0024","10"]],"a":[["0.0026","1"]]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &diff(101)), vec![Outcome::Buffered]);
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, crate::book::Need::Snapshot)]);
+    let snap = r#"{"lastUpdateId":100,"bids":[["0.0023","1"]],"asks":[["0.0027","1"]]}"#;
+    f.on_snapshot(b"BNBBTC", snap.as_bytes()).unwrap();
+    assert_eq!(f.needs().count(), 0);
+    assert_eq!(outcomes(&mut f, &diff(105)), vec![Outcome::Gap]);
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, crate::book::Need::Snapshot)]);
+    let snap = r#"{"lastUpdateId":104,"bids":[["0.0023","1"]],"asks":[["0.0027","1"]]}"#;
+    f.on_snapshot(b"BNBBTC", snap.as_bytes()).unwrap();
+    let b = f.book(b"BNBBTC").unwrap();
+    assert!(b.is_synced());
+    assert_eq!((b.stats().resyncs, b.last_id()), (1, 105));
+}
+
+fn compress(json: &[u8], gzip: bool) -> Vec<u8> {
+    use std::io::Write;
+    if gzip {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json).unwrap();
+        e.finish().unwrap()
+    } else {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json).unwrap();
+        e.finish().unwrap()
+    }
+}
+
+#[test]
+fn gzip_and_zlib_frames_are_recognised_and_bad_ones_change_nothing() {
+    let snap = r#"{"arg":{"channel":"books","instId":"X"},"action":"snapshot","data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"ts":"1"}]}"#;
+    for gzip in [true, false] {
+        let mut f = feed(Venue::Okx);
+        let z = compress(snap.as_bytes(), gzip);
+        assert_eq!(f.on_frame(&z).unwrap().updates.as_slice(), &[(0, Outcome::Applied)]);
+        let update =
+            snap.replace("snapshot", "update").replace(r#"["1","1","0","1"]"#, r#"["1","5","0","1"]"#);
+        let mut bad = compress(update.as_bytes(), gzip);
+        let n = bad.len();
+        bad[n - 3] ^= 0x40; // in the checksum trailer
+        assert!(matches!(f.on_frame(&bad), Err(FeedError::Inflate(_))));
+        assert!(matches!(f.on_frame(&bad[..n / 2]), Err(FeedError::Inflate(_))));
+        assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 1)));
+        assert!(f.on_frame(&compress(update.as_bytes(), gzip)).is_ok());
+        assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 5)));
+        // A text frame is never inflated, even with the raw-deflate setting.
+        let mut g = Feed::new(
+            Venue::Okx,
+            &FeedOptions { compression: Compression::Deflate, ..FeedOptions::default() },
+        );
+        assert!(g.on_text(snap.as_bytes()).is_ok());
+        assert!(g.on_frame(snap.as_bytes()).is_err());
+    }
+}
+
+#[test]
 fn binance_side_streams_become_small_events() {
     let mut f = feed(Venue::BinanceSpot);
     let bt = r#"{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#;
