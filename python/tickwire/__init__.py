@@ -5,7 +5,8 @@ this package is the thin Python layer around it.
 """
 
 from tickwire import errors
-from tickwire._core import BookFeed, OrderBook, build_info
+from tickwire._core import Bbo, BookFeed, OrderBook, Trade, build_info
+from tickwire.session import connect
 
-__all__ = ["BookFeed", "OrderBook", "build_info", "errors"]
+__all__ = ["Bbo", "BookFeed", "OrderBook", "Trade", "build_info", "connect", "errors"]
 __version__ = "0.1.0"

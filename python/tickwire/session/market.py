@@ -76,6 +76,7 @@ class MarketData:
         audit: AuditLog | str | None = None,
         latency: bool = True,
         probe_interval: float | None = 30.0,
+        ready_timeout: float = 10.0,
         feed_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.adapter = adapter
@@ -115,6 +116,7 @@ class MarketData:
         self._own_audit = isinstance(audit, str)
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
         self.probe_interval = probe_interval
+        self.ready_timeout = ready_timeout
         self.lines = [Line(self, i) for i in range(redundancy)]
         self.arbiter = (
             Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
@@ -126,7 +128,7 @@ class MarketData:
         self._dirty: dict[str, None] = {}
         self._resyncing: dict[str, asyncio.Task[None]] = {}
         self._last_update: dict[str, int] = {}
-        self._http: HttpClient | None = None
+        self._http: dict[int, HttpClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventQueue | None = None
         self._synced = asyncio.Event()
@@ -235,10 +237,9 @@ class MarketData:
 
     # lifecycle ------------------------------------------------------------------------------------
 
-    async def start(self, wait: bool = True, timeout: float = 10.0) -> MarketData:
-        ep0 = self.pool.endpoints[0]
-        if self.adapter.resync == "snapshot" and ep0.rest:
-            self._http = HttpClient(ep0.rest, ssl_context=self.ssl_context, on_exchange=self._on_http)
+    async def start(self, wait: bool = True, timeout: float | None = None) -> MarketData:
+        """Connects every line and subscribes; with ``wait``, returns once every book is in sync
+        (:class:`RequestTimeoutError` naming the laggards after ``timeout``, default ``ready_timeout``)."""
         for ln in self.lines:
             b = Backoff(**{k: getattr(self._backoff_proto, k) for k in
                            ("base", "cap", "factor", "immediate_first", "max_attempts")})
@@ -246,7 +247,7 @@ class MarketData:
         self._tasks.append(asyncio.create_task(self._monitor(), name=f"tickwire-{self.venue}-monitor"))
         if wait:
             try:
-                await self.wait_synced(timeout)
+                await self.wait_synced(self.ready_timeout if timeout is None else timeout)
             except BaseException:
                 await self.close()
                 raise
@@ -262,8 +263,8 @@ class MarketData:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
+        for http in self._http.values():
+            await http.close()
         if self._events is not None:
             self._events.close()
         self.audit.event("close", venue=self.venue)
@@ -427,9 +428,7 @@ class MarketData:
                 return
             try:
                 if a.resync == "snapshot":
-                    if self._http is None:
-                        raise TickwireError(f"{self.venue}: no REST endpoint for snapshots")
-                    body = await a.fetch_snapshot(self._http, key)
+                    body = await a.fetch_snapshot(self.rest(), key)
                     self.feed.on_snapshot(key, body)
                 elif a.resync == "request":
                     self._send_first(a.snapshot_request(key))
@@ -474,6 +473,20 @@ class MarketData:
                 for chunk in self.adapter.chunks(subs):
                     for m in build(list(chunk)):
                         ln.send(m)
+
+    def rest(self) -> HttpClient:
+        """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
+        from the same place as the stream they align with)."""
+        i = next((ln.endpoint for ln in self.lines if ln.connected and ln.endpoint is not None), None)
+        if i is None:
+            i = self.pool.ranking()[0]
+        http = self._http.get(i)
+        if http is None:
+            base = self.pool.endpoints[i].rest
+            if not base:
+                raise TickwireError(f"{self.venue}: endpoint {self.pool.endpoints[i].name} has no REST URL")
+            http = self._http[i] = HttpClient(base, ssl_context=self.ssl_context, on_exchange=self._on_http)
+        return http
 
     # line events ----------------------------------------------------------------------------------
 

@@ -70,7 +70,8 @@ async def open_ws(
         kw.update(
             enable_auto_ping=True,
             auto_ping_idle_timeout=ping_idle,
-            auto_ping_reply_timeout=pong_timeout,
+            # picows requires the reply window to fit in the idle window.
+            auto_ping_reply_timeout=min(pong_timeout, ping_idle),
             auto_ping_strategy=(
                 WSAutoPingStrategy.PING_PERIODICALLY if ping_periodic else WSAutoPingStrategy.PING_WHEN_IDLE
             ),
@@ -89,7 +90,7 @@ async def open_ws(
             ),
             handshake_timeout * 2,
         )
-    except (TimeoutError, asyncio.TimeoutError) as e:
+    except TimeoutError as e:
         raise RequestTimeoutError(f"WebSocket connect to {_host(url)} timed out") from e
     except (WSError, OSError, ssl.SSLError) as e:
         raise TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e)}") from e

@@ -1,0 +1,58 @@
+"""Test helpers: compare a session's books with the simulator's (the ground truth)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tickwire.session.market import MarketData
+from tickwire.sim import Simulator
+
+
+def levels_equal(md: MarketData, sim: Simulator, venue: str, symbol: str, depth: int | None = None) -> bool:
+    try:
+        b = md.book(symbol)
+    except KeyError:
+        return False
+    if not b.is_synced:
+        return False
+    truth = sim.book(venue, symbol, depth)
+    n = depth or 100_000
+    want_b = [(float(p), float(q)) for p, q in truth.bids[:n]]
+    want_a = [(float(p), float(q)) for p, q in truth.asks[:n]]
+    return b.levels("bid", n) == want_b and b.levels("ask", n) == want_a
+
+
+async def eventually(pred: Callable[[], bool], timeout: float = 3.0, what: str = "") -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"not true within {timeout} s: {what}")
+        await asyncio.sleep(0.01)
+
+
+async def assert_books_match(
+    md: MarketData, sim: Simulator, venue: str, symbols: list[str], depth: int | None = None
+) -> None:
+    """Freeze the simulated market, let in-flight frames land, then every book must equal the truth."""
+    sim.pause()
+    try:
+        for s in symbols:
+            await eventually(lambda s=s: levels_equal(md, sim, venue, s, depth), what=f"{venue} {s} == sim")
+    finally:
+        sim.resume()
+
+
+class Recorder:
+    """Collects status events by kind."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def __call__(self, ev: Any) -> None:
+        self.events.append(ev)
+
+    def kinds(self, kind: str, symbol: str | None = None) -> list[Any]:
+        return [e for e in self.events if e.kind == kind and (symbol is None or e.symbol == symbol)]

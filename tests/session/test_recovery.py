@@ -1,0 +1,206 @@
+"""Faults injected by the simulator; each must recover to books equal to the simulator's, resync only
+the symbols affected, keep every subscription, and pace reconnects by the back-off policy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from simbook import Recorder, assert_books_match, eventually
+
+import tickwire
+from tickwire.recovery.backoff import Backoff
+from tickwire.sim import Simulator
+
+FAST: dict[str, Any] = {"probe_interval": None, "ready_timeout": 5.0}
+
+
+def run(coro: Any) -> None:
+    asyncio.run(coro)
+
+
+def test_dropped_connection_reconnects_resubscribes_and_resyncs() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], seed=1, rate=200, depth=25) as sim:
+            rec = Recorder()
+            syms = ["BTC-USDT", "ETH-USDT"]
+            async with tickwire.connect("okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST) as md:
+                sim.endpoint("okx").drop()
+                await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
+                await assert_books_match(md, sim, "okx", syms)
+                assert len(rec.kinds("disconnected")) == 1
+                assert md.health()["reconnects"] == 1
+                assert sorted(md.registry.symbols()) == sorted(syms)
+
+    run(go())
+
+
+def test_gap_on_one_symbol_resyncs_only_that_symbol_binance() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
+            rec = Recorder()
+            syms = ["BTCUSDT", "ETHUSDT"]
+            async with tickwire.connect("binance", syms, endpoints=sim.urls()["binance"], on_status=rec, **FAST) as md:
+                eth_updates = md.book("ETHUSDT").stats()["diffs_applied"]
+                sim.endpoint("binance").gap("BTCUSDT")
+                await eventually(lambda: bool(rec.kinds("out_of_sync", "BTCUSDT")), what="gap seen")
+                await eventually(lambda: bool(rec.kinds("synced", "BTCUSDT")), what="resynced")
+                await assert_books_match(md, sim, "binance", syms)
+                assert rec.kinds("out_of_sync", "ETHUSDT") == []
+                assert [e.symbol for e in rec.kinds("resync") if e.detail == "gap"] == ["BTCUSDT"]
+                assert md.book("ETHUSDT").stats()["diffs_applied"] > eth_updates
+                assert md.lines[0].connects == 1  # no reconnect for a gap
+
+    run(go())
+
+
+def test_corrupt_checksum_resubscribes_that_book_only_okx() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], seed=3, rate=300, depth=25) as sim:
+            rec = Recorder()
+            syms = ["BTC-USDT", "ETH-USDT"]
+            async with tickwire.connect("okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST) as md:
+                sim.endpoint("okx").corrupt_checksum("ETH-USDT")
+                await eventually(lambda: bool(rec.kinds("synced", "ETH-USDT")), what="resynced")
+                assert [e.detail for e in rec.kinds("out_of_sync", "ETH-USDT")] == ["checksum"]
+                assert rec.kinds("out_of_sync", "BTC-USDT") == []
+                await assert_books_match(md, sim, "okx", syms)
+
+    run(go())
+
+
+def test_htx_gap_is_realigned_by_a_req_on_the_same_connection() -> None:
+    async def go() -> None:
+        async with Simulator(["htx"], seed=4, rate=300, depth=30) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "htx", ["btcusdt"], endpoints=sim.urls()["htx"], on_status=rec, **FAST
+            ) as md:
+                sim.endpoint("htx").gap("btcusdt")
+                await eventually(lambda: bool(rec.kinds("synced", "btcusdt")), what="realigned")
+                await assert_books_match(md, sim, "htx", ["btcusdt"], depth=20)
+                assert md.lines[0].connects == 1
+
+    run(go())
+
+
+def test_malformed_frame_is_counted_and_books_stay_correct() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                assert sim.endpoint("binance").malformed() == 1
+                await eventually(lambda: md.health()["decode_errors"] == 1, what="decode error counted")
+                assert rec.kinds("decode_error")
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                assert md.lines[0].connects == 1
+
+    run(go())
+
+
+def test_stalled_stream_is_detected_and_reconnected() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], seed=6, rate=300, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "okx", ["BTC-USDT"], endpoints=sim.urls()["okx"], on_status=rec, stale_after=0.3, **FAST
+            ) as md:
+                sim.endpoint("okx").stall(0.6)
+                await eventually(lambda: bool(rec.kinds("stale")), what="stale detected")
+                await eventually(lambda: md.lines[0].connects >= 2, timeout=5, what="reconnected")
+                await assert_books_match(md, sim, "okx", ["BTC-USDT"])
+
+    run(go())
+
+
+def test_unanswered_app_ping_drops_the_connection() -> None:
+    # The stall also silences OKX's pong: picows' auto-ping sends "ping", no "pong" arrives in time,
+    # the connection is dropped — without relying on the data-idle check (set very long here).
+    async def go() -> None:
+        async with Simulator(["okx"], seed=6, rate=0, depth=25) as sim:
+            async with tickwire.connect(
+                "okx",
+                ["BTC-USDT"],
+                endpoints=sim.urls()["okx"],
+                stale_after=60,
+                ping_interval=0.1,
+                pong_timeout=0.2,
+                **FAST,
+            ) as md:
+                await asyncio.sleep(0.5)
+                assert md.lines[0].connects == 1  # pongs answered while healthy
+                sim.endpoint("okx").stall(1.0)
+                await eventually(lambda: md.lines[0].connects >= 2, timeout=4, what="reconnected")
+
+    run(go())
+
+
+def test_server_shutdown_notice_reconnects_binance() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=7, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                assert sim.endpoint("binance").server_shutdown() == 1
+                await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
+                assert rec.kinds("shutdown_notice")
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+
+    run(go())
+
+
+def test_endpoint_down_fails_over_to_the_next_one() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=8, rate=200, depth=25, endpoints={"binance": 2}) as sim:
+            async with tickwire.connect("binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], **FAST) as md:
+                assert md.lines[0].endpoint == 0
+                await sim.endpoint("binance", 0).down(5.0)
+                await eventually(lambda: md.lines[0].connected and md.lines[0].endpoint == 1, what="failover")
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                # Snapshots came from the endpoint in use, not the dead one.
+                assert 1 in md._http
+
+    run(go())
+
+
+def test_reconnect_delays_follow_the_backoff_policy() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], seed=9, rate=100, depth=25) as sim:
+            policy = Backoff(base=0.02, cap=0.1, immediate_first=True)
+            async with tickwire.connect(
+                "okx", ["BTC-USDT"], endpoints=sim.urls()["okx"], backoff=policy, **FAST
+            ) as md:
+                await sim.endpoint("okx").down(0.5)
+                await eventually(lambda: md.lines[0].connects == 2, timeout=5, what="back after down")
+                delays = md.reconnect_delays
+                assert len(delays) >= 3
+                assert delays[0] == 0.0
+                for n, d in enumerate(delays):
+                    assert 0.0 <= d <= policy.ceiling(n)
+                await assert_books_match(md, sim, "okx", ["BTC-USDT"])
+
+    run(go())
+
+
+def test_symbol_that_stops_updating_is_resubscribed() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], seed=10, rate=300, depth=25) as sim:
+            rec = Recorder()
+            syms = ["BTC-USDT", "ETH-USDT"]
+            async with tickwire.connect(
+                "okx", syms, endpoints=sim.urls()["okx"], on_status=rec, symbol_stale_after=0.3, **FAST
+            ) as md:
+                # The venue silently stops one subscription (as a real venue can): only ETH goes quiet.
+                ep = sim.endpoint("okx")
+                conn = next(iter(ep.conns.values()))
+                topic = next(t for t in list(conn.topics) if "ETH-USDT" in t and "books" in t)
+                ep.unsubscribe(conn, topic)
+                await eventually(lambda: bool(rec.kinds("stale", "ETH-USDT")), what="stale symbol")
+                assert rec.kinds("stale", "BTC-USDT") == []
+                await assert_books_match(md, sim, "okx", syms)
+                assert md.lines[0].connects == 1
+
+    run(go())
