@@ -1,0 +1,170 @@
+"""Venue clock sync: a synthetic clock with known offset, drift and asymmetric delays (the truth is
+known exactly), and the simulator's skewed venue clocks over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+
+import pytest
+from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time, sync_venue
+from tickwire.errors import VenueError
+from tickwire.sim import Simulator
+from tickwire.transport.http import HttpClient
+
+S = 1_000_000_000  # ns
+
+
+class Network:
+    """A venue whose clock is ``offset_ms + drift_ppm * t`` ahead of ours, reached over a path whose
+    outbound leg is slower and more variable than the return leg (queueing on the way out)."""
+
+    def __init__(self, offset_ms: float, drift_ppm: float, seed: int) -> None:
+        self.offset_ms = offset_ms
+        self.drift_ppm = drift_ppm
+        self.rng = random.Random(seed)
+        self.t_ns = 1_700_000_000 * S
+
+    def true_offset_ms(self, t_ns: int) -> float:
+        return self.offset_ms + self.drift_ppm * 1e-6 * (t_ns - 1_700_000_000 * S) / 1e6
+
+    def exchange(self) -> tuple[int, float, int]:
+        """One round trip: (local send ns, venue reading ms, local receive ns)."""
+        out_ns = int((0.1 + self.rng.expovariate(1 / 3.0)) * 1e6)  # mean ~3 ms out
+        back_ns = int((0.1 + self.rng.expovariate(1 / 0.5)) * 1e6)  # mean ~0.5 ms back
+        t_send = self.t_ns
+        at_server = t_send + out_ns
+        server_ms = at_server / 1e6 + self.true_offset_ms(at_server)
+        return t_send, server_ms, at_server + back_ns
+
+
+def test_min_rtt_filter_beats_the_mean() -> None:
+    errors_filter, errors_mean = [], []
+    for seed in range(20):
+        net = Network(offset_ms=123.4, drift_ppm=0.0, seed=seed)
+        clock = ClockSync(keep=4, window=32)
+        offsets = []
+        for _ in range(32):
+            t0, server_ms, t1 = net.exchange()
+            clock.add_sample(t0, server_ms, t1)
+            offsets.append(server_ms - (t0 + t1) / 2e6)
+            net.t_ns += S // 10
+        assert clock.samples == 32
+        errors_filter.append(abs(clock.offset_ms - 123.4))
+        errors_mean.append(abs(statistics.fmean(offsets) - 123.4))
+    # The mean carries the ~1.25 ms asymmetry; the lowest-RTT samples had little delay either way.
+    assert statistics.median(errors_mean) > 0.8
+    assert statistics.median(errors_filter) < 0.25
+    assert max(errors_filter) < 0.5
+    assert sum(f < m for f, m in zip(errors_filter, errors_mean, strict=True)) >= 19
+
+
+def test_drift_tracked_and_extrapolated() -> None:
+    local_ns = [0]
+    net = Network(offset_ms=-37.0, drift_ppm=40.0, seed=3)
+    clock = ClockSync(keep=8, window=64, clock_ns=lambda: local_ns[0])
+    for _ in range(64):  # one sample every 5 s for 5 min 20 s: the offset moves 12.8 ms
+        clock.add_sample(*net.exchange())
+        net.t_ns += 5 * S
+    assert clock.drift_ppm is not None and abs(clock.drift_ppm - 40.0) < 4.0
+    last = net.t_ns - 5 * S
+    assert abs(clock.offset_ms - net.true_offset_ms(last)) < 0.5
+    # One minute after the last sample the venue's clock has moved on by 2.4 ms more than ours.
+    local_ns[0] = last + 60 * S
+    truth_ms = local_ns[0] / 1e6 + net.true_offset_ms(local_ns[0])
+    assert abs(clock.offset_at_ms(local_ns[0]) - net.true_offset_ms(local_ns[0])) < 0.5
+    assert truth_ms - 1.5 < clock.now_ms() <= truth_ms + 0.5  # whole ms, truncated like venues do
+    # Without drift correction the same reading would be off by the 2.4 ms the venue gained.
+    assert abs(local_ns[0] / 1e6 + net.true_offset_ms(last) - truth_ms) > 2.0
+
+
+def test_no_drift_from_samples_close_in_time() -> None:
+    clock = ClockSync()
+    net = Network(offset_ms=5.0, drift_ppm=0.0, seed=1)
+    for _ in range(10):
+        clock.add_sample(*net.exchange())
+        net.t_ns += S // 100
+    assert clock.drift_ppm is None and abs(clock.offset_ms - 5.0) < 0.5
+    assert clock.rtt_ms is not None and 0.2 <= clock.rtt_ms < 2.0
+
+
+def test_step_replaces_old_samples_but_one_outlier_does_not() -> None:
+    clock = ClockSync(keep=4)
+    t = 10 * S
+    rtt = S // 1000
+
+    def add(offset_ms: float) -> None:
+        # The venue reads its clock half-way through a 1 ms round trip.
+        clock.add_sample(t, (t + rtt / 2) / 1e6 + offset_ms, t + rtt)
+
+    for _ in range(8):
+        add(100.0)
+        t += S
+    add(900.0)  # one wild reading (a bad backend)
+    t += S
+    assert clock.samples == 8 and abs(clock.offset_ms - 100.0) < 0.01
+    add(100.0)
+    t += S
+    for _ in range(2):  # the venue's clock (or ours) stepped by 250 ms
+        add(350.0)
+        t += S
+    assert clock.samples == 2 and abs(clock.offset_ms - 350.0) < 0.01
+    with pytest.raises(ValueError):
+        clock.add_sample(t, 0.0, t - 1)
+
+
+def test_sync_uses_the_given_clock_and_fetch() -> None:
+    local_ns = [50 * S]
+
+    async def fetch() -> float:
+        local_ns[0] += 2_000_000  # 2 ms out
+        reading = local_ns[0] / 1e6 + 42.0
+        local_ns[0] += 2_000_000  # 2 ms back
+        return reading
+
+    clock = ClockSync(clock_ns=lambda: local_ns[0])
+    assert asyncio.run(clock.sync(fetch, rounds=3)) == pytest.approx(42.0)
+    assert clock.samples == 3 and clock.rtt_ms == pytest.approx(4.0)
+    assert clock.now_ms() == int(local_ns[0] / 1e6 + 42.0)
+
+
+# Against the simulator's venue clocks ----------------------------------------------------------
+
+
+def test_offset_from_simulated_venue_skew() -> None:
+    venues = sorted(SERVER_TIME)
+
+    async def go() -> None:
+        async with Simulator(venues, rate=0) as sim:
+            for i, venue in enumerate(venues):
+                ep = sim.endpoint(venue)
+                skew = 250 + 10 * i
+                ep.skew(skew)
+                async with HttpClient(sim.urls()[venue][0]["rest"]) as http:
+                    clock = ClockSync()
+                    offset = await sync_venue(clock, http, venue, rounds=6)
+                    # Kraken's clock reads whole seconds: no better than half a second.
+                    tol = 501.0 if venue == "kraken" else 1.5
+                    assert abs(offset - skew) < tol, (venue, offset)
+                    if venue == "kraken":
+                        continue
+                    assert abs(clock.now_ms() - ep.now_ms()) <= 2, venue
+                    ep.skew(-40)  # the venue's clock steps back: the estimate follows
+                    await sync_venue(clock, http, venue, rounds=4)
+                    assert abs(clock.offset_ms + 40) < 1.5, (venue, clock.offset_ms)
+
+    asyncio.run(go())
+
+
+def test_server_time_error_surfaces() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0) as sim:
+            sim.endpoint("binance").fail(1, status=503)
+            async with HttpClient(sim.urls()["binance"][0]["rest"]) as http:
+                path, parse, _ = SERVER_TIME["binance"]
+                with pytest.raises(VenueError):
+                    await sample_server_time(http, path, parse)
+                assert abs(await sample_server_time(http, path, parse) - sim.endpoint("binance").now_ms()) < 5
+
+    asyncio.run(go())
