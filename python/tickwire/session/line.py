@@ -112,6 +112,7 @@ class Line(WSListener):
         while not md.closing:
             ep_index = md.pool.pick(md.endpoints_in_use(exclude=self.index))
             ep = md.pool.endpoints[ep_index]
+            self.endpoint = ep_index  # claimed now, so a sibling line starting alongside picks another
             try:
                 await md.limiter_wait(ep)
                 await self._connect(ep_index, ep)
@@ -159,7 +160,6 @@ class Line(WSListener):
         )
         md.pool.observe_rtt(ep_index, time.monotonic() - t)
         self.transport = transport
-        self.endpoint = ep_index
         self.connected = True
         self.connected_at = time.monotonic()
         self.last_rx_ns = _mono()

@@ -491,7 +491,7 @@ class MarketData:
     # line events ----------------------------------------------------------------------------------
 
     def endpoints_in_use(self, exclude: int) -> set[int]:
-        return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.connected and ln.endpoint is not None}
+        return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.endpoint is not None}
 
     async def limiter_wait(self, ep: Endpoint) -> None:
         lim = self.adapter.connect_limit

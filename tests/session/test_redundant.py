@@ -1,0 +1,71 @@
+"""Redundant A/B lines: the same streams over two endpoints, arbitrated by the venue's sequence
+numbers. Killing lines and punching holes in one line's stream must never take a book out of sync."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from simbook import Recorder, assert_books_match, eventually
+
+import tickwire
+from tickwire.sim import Simulator
+
+
+@pytest.mark.parametrize("venue,symbols", [("binance", ["BTCUSDT", "ETHUSDT"]), ("okx", ["BTC-USDT"])])
+def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str]) -> None:
+    async def go() -> None:
+        async with Simulator([venue], seed=21, rate=400, depth=25, endpoints={venue: 2}) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                venue,
+                symbols,
+                endpoints=sim.urls()[venue],
+                redundancy=2,
+                on_status=rec,
+                probe_interval=None,
+            ) as md:
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                assert {ln.endpoint for ln in md.lines} == {0, 1}  # spread over endpoints
+                for i in range(6):
+                    ep = sim.endpoint(venue, i % 2)
+                    other = md.lines[0] if md.lines[0].endpoint != i % 2 else md.lines[1]
+                    assert other.connected
+                    ep.drop()
+                    await asyncio.sleep(0.15)
+                    await eventually(lambda: all(ln.connected for ln in md.lines), what="line replaced")
+                await assert_books_match(md, sim, venue, symbols)
+                assert rec.kinds("out_of_sync") == []
+                assert md.health()["arbiter"]["duplicates"] > 0
+
+    asyncio.run(go())
+
+
+def test_a_gap_on_one_line_is_filled_from_the_other_without_resync() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=22, rate=300, depth=25, endpoints={"binance": 2}) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance",
+                ["BTCUSDT"],
+                endpoints=sim.urls()["binance"],
+                redundancy=2,
+                on_status=rec,
+                probe_interval=None,
+            ) as md:
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                resyncs = md.health()["resyncs"]
+                for _ in range(5):
+                    sim.endpoint("binance", 0).gap("BTCUSDT")
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
+                assert rec.kinds("out_of_sync") == []
+                assert md.health()["resyncs"] == resyncs
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+
+    asyncio.run(go())
+
+
+def test_redundancy_refused_where_sequences_are_per_connection() -> None:
+    with pytest.raises(ValueError, match="redundant"):
+        tickwire.connect("coinbase", ["BTC-USD"], redundancy=2)
