@@ -118,7 +118,8 @@ def test_orders_idempotency_and_kill_switch() -> None:
             s, m = await call("POST", "/v1/orders", {**buy, "client_order_id": "bot1-0002"})
             assert m["status"] == "filled"
             s, acct = await call("GET", "/v1/account")
-            assert acct["positions"] == [{"symbol": "btc-usdt", "quantity": m["quantity"], "side": "long"}]
+            pos = {"symbol": "btc-usdt", "quantity": m["quantity"], "side": "long"}
+            assert acct["positions"] == [{**pos, "entry_price": f"{truth.asks[0][0]:.2f}"}]
             s, kill = await call("POST", "/v1/positions/close-all")
             assert [o["order_id"] for o in kill["cancelled"]] == [a["order_id"]]
             assert (

@@ -6,6 +6,7 @@ POST /fault  {"venue": "binance", "endpoint": 0, "fault": "gap", "args": {"symbo
 POST /advance {"steps": 10, "venue": "okx"}  (venue/symbol optional)
 POST /keys {"venue": "okx", "args": {"key": …, "secret": …, "passphrase": …}}: each venue's add_key
      arguments (Binance {"key", "secret"} or {"key", "public_key": PEM}; Tradefence add_client's)
+POST /fund {"venue": "binance", "account": "<api key>", "balances": {"USDT": "1000", "BTC": "0.5"}}
 POST /pause, POST /resume
 """
 
@@ -52,6 +53,9 @@ async def _route(sim: Simulator, req: Request) -> Response:
         return json_response({"ok": True, "result": result})
     if route == ("POST", "/keys"):
         sim.venue(str(body["venue"])).register(dict(body.get("args", {})))
+        return json_response({"ok": True})
+    if route == ("POST", "/fund"):
+        sim.fund(str(body["venue"]), str(body["account"]), dict(body["balances"]))
         return json_response({"ok": True})
     if route == ("POST", "/advance"):
         sim.advance(int(body.get("steps", 1)), body.get("venue"), body.get("symbol"))

@@ -7,8 +7,9 @@ process trades a level down below the users' size there, the difference is fille
 first. Liquidity other participants cancel can never take the users' size with it.
 
 Users' orders never match each other: an order skips users' resting size, and a remainder that would
-rest across it expires (self-trade prevention, "expire taker"). Not yet: balances (every account can
-trade any size), fees.
+rest across it expires (self-trade prevention, "expire taker"). Balances, margin and positions are the
+ledger's (``accounts.py``): a funded account's order that it cannot pay for is refused before it
+touches the book (EngineError code ``funds``). Not yet: fees.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from tickwire.sim.accounts import InsufficientFunds, Ledger
 from tickwire.sim.market import ASK, BID, BookProcess, Step, Trade
 
 NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED = "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"
@@ -47,6 +50,10 @@ class Order:
     quote: int = 0  # sum of price x qty over fills, in ticks x lots
     status: str = NEW
     fills: list[Fill] = field(default_factory=list)
+    # What the order holds of the account's balance (the ledger's bookkeeping).
+    lock_asset: str = ""
+    lock: Decimal = Decimal(0)
+    margin: bool = False
 
     @property
     def open(self) -> bool:
@@ -73,8 +80,9 @@ Listener = Callable[[Order, str, Fill | None], None]
 
 
 class Engine:
-    def __init__(self, books: dict[str, BookProcess]) -> None:
+    def __init__(self, books: dict[str, BookProcess], leverage: Decimal | None = None) -> None:
         self.books = books
+        self.ledger = Ledger({s: b.inst for s, b in books.items()}, leverage)
         # Called for every order event (venues turn them into their private order streams).
         self.listeners: list[Listener] = []
         self._muted = 0
@@ -100,9 +108,11 @@ class Engine:
         client_id: str,
         now_ms: int,
         post_only: bool = False,
+        margin: bool | None = None,
     ) -> tuple[Order, Step | None]:
         """Place an order. Returns it and the book step it caused (None if the book did not change).
-        A ``post_only`` order that would take liquidity is cancelled instead, the book untouched."""
+        A ``post_only`` order that would take liquidity is cancelled instead, the book untouched.
+        ``margin``: a margin order rather than a cash one (default: margin if the venue has leverage)."""
         if symbol not in self.books:
             raise EngineError("symbol", f"unknown symbol {symbol}")
         if qty <= 0:
@@ -119,27 +129,36 @@ class Engine:
         def crosses(p: int) -> bool:
             return limit is None or sign * (limit - p) >= 0
 
-        available = 0
+        available = walk_cost = 0
         for p, lots in opp.top():
             if not crosses(p):
                 break
-            available += lots - self._user_lots(symbol, 1 - side, p)
+            take = min(qty - available, lots - self._user_lots(symbol, 1 - side, p))
+            available += take
+            walk_cost += take * p
             if available >= qty:
                 break
+        if margin is None:
+            margin = self.ledger.leverage is not None
+        probe = Order(0, account, symbol, side, type_, tif, qty, price, client_id, now_ms)
+        try:
+            self.ledger.reserve(probe, walk_cost, margin)
+        except InsufficientFunds as e:
+            raise EngineError("funds", str(e)) from None
         opp_best = opp.best()
         if post_only and opp_best is not None and crosses(opp_best):
-            order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
+            order = self._new(probe)
             order.status = CANCELED
             self._emit(order, EXEC_NEW)
             self._emit(order, EXEC_EXPIRED)
             return order, None
         if tif == "FOK" and available < qty:
-            order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
+            order = self._new(probe)
             order.status = EXPIRED
             self._emit(order, EXEC_NEW)
             self._emit(order, EXEC_EXPIRED)
             return order, None
-        order = self._new(account, symbol, side, type_, qty, price, tif, client_id, now_ms)
+        order = self._new(probe)
         self._emit(order, EXEC_NEW)
         changes: list[tuple[int, int, int]] = []
         trades: list[Trade] = []
@@ -251,7 +270,7 @@ class Engine:
             steps.append(step)
         self._emit(replaced, EXEC_REPLACED)
         for f in replaced.fills[len(order.fills) :]:
-            self._emit(replaced, EXEC_TRADE, f)
+            self._emit(replaced, EXEC_TRADE, f, ledger=False)  # the ledger saw them when they happened
         return replaced, steps
 
     def find(self, account: str, symbol: str, order_id: int | None, client_id: str | None) -> Order:
@@ -321,7 +340,12 @@ class Engine:
         if not queue:
             del self.resting[symbol][s][p]
 
-    def _emit(self, order: Order, exec_type: str, fill: Fill | None = None) -> None:
+    def _emit(self, order: Order, exec_type: str, fill: Fill | None = None, ledger: bool = True) -> None:
+        # The ledger sees every event, also the ones an amend keeps from the streams.
+        if ledger and fill is not None:
+            self.ledger.on_fill(order, fill)
+        if ledger and not order.open:
+            self.ledger.on_done(order)
         if self._muted:
             return
         for listener in self.listeners:
@@ -333,22 +357,13 @@ class Engine:
         q = self.resting[symbol][s].get(p)
         return sum(o.qty - o.filled for o in q) if q else 0
 
-    def _new(
-        self,
-        account: str,
-        symbol: str,
-        side: int,
-        type_: str,
-        qty: int,
-        price: int | None,
-        tif: str,
-        client_id: str,
-        now_ms: int,
-    ) -> Order:
+    def _new(self, probe: Order) -> Order:
+        """The probe the ledger reserved for becomes a real order: an id, a client id, indexed."""
         oid = next(self._ids)
-        order = Order(oid, account, symbol, side, type_, tif, qty, price, client_id or f"sim-{oid}", now_ms)
+        order = probe
+        order.id, order.client_id = oid, probe.client_id or f"sim-{oid}"
         self.orders[oid] = order
-        self.by_client[(account, order.client_id)] = order
+        self.by_client[(order.account, order.client_id)] = order
         return order
 
     @staticmethod

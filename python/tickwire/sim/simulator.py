@@ -109,6 +109,7 @@ class Simulator:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         for v in self.venues.values():
+            await v.stop()
             for ep in v.endpoints:
                 await ep.stop()
         if self.control is not None:
@@ -141,6 +142,12 @@ class Simulator:
     def book(self, venue: str, symbol: str, depth: int | None = None) -> BookView:
         """The ground truth: the simulator's current book for ``symbol`` at ``venue``."""
         return self.venues[venue].books[symbol].view(depth)
+
+    def fund(self, venue: str, account: str, amounts: Mapping[str, Any]) -> None:
+        """Give ``account`` (the venue's account key: API key, OAuth client id…) these balances
+        (asset -> amount; margin venues: collateral). From then on its orders are checked against
+        them ("insufficient funds/margin"); an account never funded trades without limits."""
+        self.venues[venue].engine.ledger.fund(account, amounts)
 
     def pause(self) -> None:
         """Stop the clock-driven book process (``advance()`` still works)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tickwire.sim.engine import Engine
@@ -41,6 +42,9 @@ class Venue:
     # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
     intervals: ClassVar[dict[str, float]] = {}
     default_instruments: ClassVar[list[Instrument]]
+    # Margin venues: leverage of funded accounts' margin orders (profile ``leverage`` overrides it).
+    # None: orders are cash orders, paid from the assets the account holds.
+    leverage: ClassVar[Decimal | None] = None
 
     def __init__(self, config: VenueConfig, instruments: list[Instrument] | None = None) -> None:
         self.config = config
@@ -58,7 +62,8 @@ class Venue:
             ]
         self.instruments = {i.symbol: i for i in insts}
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
-        self.engine = Engine(self.books)
+        lev = config.profile.get("leverage", self.leverage)
+        self.engine = Engine(self.books, None if lev is None else Decimal(str(lev)))
         self.endpoints: list[Endpoint] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
@@ -134,6 +139,9 @@ class Venue:
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         pass
+
+    async def stop(self) -> None:
+        """The simulator is stopping: end the venue's own background work (TWAPs, webhooks)."""
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
         return json_response({"error": f"no route {req.method} {req.path}"}, 404)

@@ -381,7 +381,9 @@ class BinanceSpot(Venue):
             params = dict(req.query)
             params.update(req.form())
             if req.path.endswith("/account"):
-                return json_response({"canTrade": True, "balances": []})
+                held = self.engine.ledger.holdings(account)
+                balances = [{"asset": a, "free": f"{f:.8f}", "locked": f"{lk:.8f}"} for a, f, lk in held]
+                return json_response({"canTrade": True, "balances": balances})
             if self.futures:
                 return _err(-1000, "futures order entry is not simulated yet", 404)
             if req.path.endswith("/openOrders"):

@@ -152,6 +152,8 @@ class BinanceOrders:
         except EngineError as e:
             if e.code == "duplicate":
                 return _err(-2010, "Duplicate order sent.")
+            if e.code == "funds":
+                return _err(-2010, "Account has insufficient balance for requested action.")
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
             return _err(code, str(e))
 

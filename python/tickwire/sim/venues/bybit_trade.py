@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
 
 
+# Engine refusals as Bybit's retCodes (v5 error list).
+BYBIT_ERRORS = {
+    "unknown": (110001, "Order does not exist."),
+    "funds": (110007, "ab not enough for new order"),
+    "duplicate": (110072, "OrderLinkedID is duplicate"),
+}
+
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
 STATUS["EXPIRED"] = "Cancelled"
 
@@ -109,8 +116,9 @@ class BybitOrders:
                 self._reply(conn, rid, op, 10001, f"unknown op {op}", {})
                 return
         except (EngineError, KeyError, InvalidOperation, ValueError) as e:
-            code = 110001 if isinstance(e, EngineError) and e.code == "unknown" else 10001
-            self._reply(conn, rid, op, code, f"params error: {e}", {})
+            reason = e.code if isinstance(e, EngineError) else ""
+            code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
+            self._reply(conn, rid, op, code, text, {})
             return
         self._reply(conn, rid, op, 0, "OK", data)
 
@@ -154,7 +162,7 @@ class BybitOrders:
         link = str(a.get("orderLinkId", ""))
         order, step = v.engine.place(
             conn.state["api_key"], symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
-            link, conn.endpoint.now_ms(), post_only=post_only,
+            link, conn.endpoint.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
         )  # fmt: skip
         if step is not None:
             v.on_step(symbol, step)

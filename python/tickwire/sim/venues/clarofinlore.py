@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import secrets
 import zlib
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import orjson
@@ -28,6 +29,7 @@ from tickwire.sim.tls import is_mutual_tls13
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
 from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
+from tickwire.sim.venues.clarofinlore_twap import ClarofinloreTwap
 from tickwire.sim.ws import Conn
 
 COMPRESSIONS = ("zlib", "deflate", "gzip")
@@ -44,6 +46,8 @@ def compress(data: bytes, how: str) -> bytes:
 
 class Clarofinlore(ClarofinloreAuth, Venue):
     name = "clarofinlore"
+    # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
+    leverage = Decimal(10)
     ws_paths: ClassVar[dict[str, str]] = {"stream": "/v1/stream"}
     intervals: ClassVar[dict[str, float]] = {
         "publish": 0.1,
@@ -75,6 +79,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         self.refresh_tokens: dict[str, str] = {}
         self.jwt_key = secrets.token_bytes(32)
         self.orders = ClarofinloreOrders(self)
+        self.twap = ClarofinloreTwap(self)
         self.limiters: dict[tuple[int, str], WeightLimiter] = {}
         self.security_log: list[dict[str, Any]] = []
         self.max_sockets = int(self.config.profile.get("max_sockets", 10))
@@ -87,6 +92,9 @@ class Clarofinlore(ClarofinloreAuth, Venue):
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
         return await self.rest(ep, req)
+
+    async def stop(self) -> None:
+        self.twap.stop_all()
 
     def _send(self, conn: Conn, obj: Any) -> None:
         conn.send_binary(compress(orjson.dumps(obj), self.compression))

@@ -51,6 +51,8 @@ class ClarofinloreOrders:
         route = (req.method, req.path)
         if route == ("POST", "/v1/orders"):
             return self.place(ep, req, account)
+        if route in (("POST", "/v1/orders/cancel-all"), ("POST", "/v1/positions/close-all")):
+            self.venue.twap.stop_all(account)  # the kill switch stops order flow first
         if route == ("POST", "/v1/orders/cancel-all"):
             return json_response({"cancelled": [self.order_json(o) for o in self.cancel_all(account)]})
         if route == ("POST", "/v1/positions/close-all"):
@@ -66,14 +68,33 @@ class ClarofinloreOrders:
                 return json_response({"code": 404, "message": "order not found"}, 404)
             return json_response(self.order_json(order))
         if route == ("GET", "/v1/account"):
-            fq = {s: f[1] for s, f in self.venue.fmt.items()}
-            positions = [
-                {"symbol": s, "quantity": fq[s](abs(n)), "side": "long" if n > 0 else "short"}
-                for s in self.venue.books
-                if (n := self.venue.engine.position(account, s))
-            ]
-            return json_response({"equity": "0", "margin_used": "0", "positions": positions})
-        return None
+            return json_response(self.account(account))
+        return self.venue.twap.route(ep, req, account)
+
+    def account(self, account: str) -> dict[str, Any]:
+        """Collateral (USDT), margin in use and free, and positions with their entry prices. An
+        account never funded shows positions only (it trades without limits)."""
+        v = self.venue
+        led = v.engine.ledger
+        positions = []
+        for s in v.books:
+            n = v.engine.position(account, s)
+            if not n:
+                continue
+            inst, fq = v.instruments[s], v.fmt[s][1]
+            p = led.position(account, s)
+            entry = abs(p.cost) / (inst.lot * abs(p.lots)) if p.lots else None
+            pos: dict[str, Any] = {"symbol": s, "quantity": fq(abs(n)), "side": "long" if n > 0 else "short"}
+            pos["entry_price"] = None if entry is None else f"{entry:.{inst.price_decimals}f}"
+            positions.append(pos)
+        body: dict[str, Any] = {"leverage": str(led.leverage), "positions": positions}
+        if led.funded(account):
+            body["equity"] = str(
+                sum((f + lk for a, f, lk in led.holdings(account) if a == "USDT"), Decimal(0))
+            )
+            body["margin_used"] = str(led.margin_used(account))
+            body["available_margin"] = str(led.margin_free(account, "USDT"))
+        return body
 
     def place(self, ep: Endpoint, req: Request, account: str) -> Response:
         v = self.venue
@@ -103,6 +124,8 @@ class ClarofinloreOrders:
         try:
             order, step = v.engine.place(account, symbol, side, kind, int(lots), price, tif, cid, ep.now_ms())
         except EngineError as e:
+            if e.code == "funds":
+                return json_response({"code": 1001, "message": "insufficient margin"}, 400)
             return _bad(str(e))
         if step is not None:
             v.on_step(symbol, step)

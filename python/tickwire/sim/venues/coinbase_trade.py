@@ -123,6 +123,8 @@ class CoinbaseOrders:
                 ep.now_ms(), post_only=post_only,
             )  # fmt: skip
         except EngineError as e:
+            if e.code == "funds":
+                return self._fail("INSUFFICIENT_FUND", "INSUFFICIENT_FUND")
             return self._fail("UNKNOWN_FAILURE_REASON", str(e))
         if step is not None:
             v.on_step(product, step)

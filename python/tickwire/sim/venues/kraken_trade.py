@@ -117,7 +117,8 @@ class KrakenOrders:
                 tif if kind == "LIMIT" else "IOC", cl, conn.endpoint.now_ms(),
             )  # fmt: skip
         except EngineError as e:
-            reply({"error": f"EOrder:{e}", "method": "add_order", "success": False})
+            error = "EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"
+            reply({"error": error, "method": "add_order", "success": False})
             return
         if step is not None:
             v.on_step(symbol, step)

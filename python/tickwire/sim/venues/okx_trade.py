@@ -26,12 +26,19 @@ if TYPE_CHECKING:
 
 CANCEL_FAILED = "Order cancellation failed as the order has been filled, canceled or does not exist"
 ORD_TYPES = {
-    "market": ("MARKET", "IOC"),
-    "limit": ("LIMIT", "GTC"),
-    "fok": ("LIMIT", "FOK"),
-    "ioc": ("LIMIT", "IOC"),
+    "market": ("MARKET", "IOC", False),
+    "limit": ("LIMIT", "GTC", False),
+    "post_only": ("LIMIT", "GTC", True),
+    "fok": ("LIMIT", "FOK", False),
+    "ioc": ("LIMIT", "IOC", False),
 }
 
+
+# Engine refusals as OKX sCodes.
+OKX_CODES = {
+    "duplicate": ("51016", "Duplicated clOrdId"),
+    "funds": ("51008", "Order failed. Insufficient balance"),
+}
 
 STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
@@ -145,6 +152,8 @@ class OkxOrders:
                 kinds[1],
                 cl,
                 conn.endpoint.now_ms(),
+                post_only=kinds[2],
+                margin=arg.get("tdMode") != "cash",
             )
         except EngineError as e:
             data = [
@@ -153,8 +162,8 @@ class OkxOrders:
                     "ordId": "",
                     "tag": "",
                     "ts": str(conn.endpoint.now_ms()),
-                    "sCode": "51016" if e.code == "duplicate" else "51000",
-                    "sMsg": str(e),
+                    "sCode": OKX_CODES.get(e.code, ("51000", ""))[0],
+                    "sMsg": OKX_CODES.get(e.code, ("", str(e)))[1],
                 }
             ]
             self._reply(conn, rid, "order", "1", "", data, in_us)

@@ -84,10 +84,15 @@ class TradefenceOrders:
                     raise InvalidOperation
         except (KeyError, InvalidOperation, ValueError, TypeError):
             return 400, {"code": 400, "message": "side, type, quantity (and price for LIMIT) are required"}
-        order, step = v.engine.place(
-            client, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
-            "GTC" if kind == "LIMIT" else "IOC", "", ep.now_ms(),
-        )  # fmt: skip
+        try:
+            order, step = v.engine.place(
+                client, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
+                "GTC" if kind == "LIMIT" else "IOC", "", ep.now_ms(),
+            )  # fmt: skip
+        except EngineError as e:
+            if e.code == "funds":
+                return 400, {"code": 1002, "message": "insufficient funds"}
+            return 400, {"code": 400, "message": str(e)}
         if step is not None:
             v.on_step(symbol, step)
         return 201, self.order_json(order)
