@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
+from claro import Claro
 from simclient import http
 from tickwire.sim import ApiKey, Simulator
 from tickwire.sim.engine import CANCELED, FILLED, NEW, Engine, EngineError
@@ -150,27 +151,14 @@ def test_clarofinlore_insufficient_margin_is_1001() -> None:
             v = sim.venue("clarofinlore")
             v.add_key("ck", SECRET)  # type: ignore[attr-defined]
             sim.fund("clarofinlore", "ck", {"USDT": "100"})
-            base = sim.urls()["clarofinlore"][0]["rest"]
-            n = iter(range(10**6))
-
-            def h(method: str, path: str, body: bytes = b"", tok: str = "") -> dict[str, str]:
-                sig = hmac.new(SECRET.encode(), (method + path).encode() + body, hashlib.sha256).hexdigest()
-                out = {"X-API-Key": "ck", "X-Timestamp": str(int(time.time() * 1000))}
-                out.update({"X-Nonce": f"m{next(n)}", "X-Signature": sig})
-                return {**out, "Authorization": f"Bearer {tok}"} if tok else out
-
-            _, _, t = await http("POST", base + "/v1/auth/token", b"{}", h("POST", "/v1/auth/token", b"{}"))
-            tok = orjson.loads(t)["access_token"]
+            claro = Claro(sim.urls()["clarofinlore"][0]["rest"], "ck", SECRET)
+            await claro.login()
             # 100 USDT at 10x: 0.02 BTC at ~60000 is 1200 of notional, too much; 0.01 fits.
             for qty, want in (("0.02000", 1001), ("0.01000", None)):
-                body = orjson.dumps({"symbol": "btc-usdt", "side": "buy", "type": "market", "quantity": qty,
-                                     "client_order_id": f"m-{qty}"})  # fmt: skip
-                hdrs = h("POST", "/v1/orders", body, tok)
-                status, _, out = await http("POST", base + "/v1/orders", body, hdrs)
-                got = orjson.loads(out)
+                order = {"symbol": "btc-usdt", "side": "buy", "type": "market", "quantity": qty}
+                status, got = await claro.call("POST", "/v1/orders", {**order, "client_order_id": f"m-{qty}"})
                 assert got.get("code") == want and (status == 200) == (want is None), got
-            _, _, out = await http("GET", base + "/v1/account", b"", h("GET", "/v1/account", tok=tok))
-            acct = orjson.loads(out)
+            _, acct = await claro.call("GET", "/v1/account")
             used = D(acct["margin_used"])
             entry = D(acct["positions"][0]["entry_price"])
             assert used == entry * D("0.01") / 10 and D(acct["available_margin"]) == 100 - used

@@ -5,11 +5,7 @@ certificate, or TLS 1.2 does not. Also the 10-sockets-per-key limit and the secu
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import itertools
 import ssl
-import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -17,19 +13,13 @@ from typing import Any
 import orjson
 import pytest
 from certs import Ca
+from claro import Claro, signed
 from picows import WSError, ws_connect
 from simclient import Client, connect, http
 from tickwire.sim import Simulator
 from tickwire.sim.tls import server_context
 
 SECRET = "claro-secret"
-_nonce = itertools.count(1)
-
-
-def signed(method: str, path: str, query: str = "", body: bytes = b"", key: str = "ck") -> dict[str, str]:
-    sig = hmac.new(SECRET.encode(), (method + path + query).encode() + body, hashlib.sha256).hexdigest()
-    ts = str(int(time.time() * 1000))
-    return {"X-API-Key": key, "X-Timestamp": ts, "X-Nonce": f"t{next(_nonce)}", "X-Signature": sig}
 
 
 def client_ctx(
@@ -64,15 +54,6 @@ def pki(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-async def token(base: str, tls: ssl.SSLContext) -> str:
-    body = orjson.dumps({"key": "ck"})
-    status, _, data = await http(
-        "POST", base + "/v1/auth/token", body, signed("POST", "/v1/auth/token", body=body), tls=tls
-    )
-    assert status == 200, data
-    return str(orjson.loads(data)["access_token"])
-
-
 def test_mutual_tls_rest_and_stream(pki: dict[str, Any]) -> None:
     async def go() -> None:
         async with Simulator(["clarofinlore"], rate=0, depth=5, tls={"clarofinlore": pki["server"]}) as sim:
@@ -80,11 +61,9 @@ def test_mutual_tls_rest_and_stream(pki: dict[str, Any]) -> None:
             ep = sim.urls()["clarofinlore"][0]
             assert ep["rest"].startswith("https://") and ep["ws"]["stream"].startswith("wss://")
             good = client_ctx(pki["ca"], pki["client"])
-            tok = await token(ep["rest"], good)
-            bearer = {"Authorization": f"Bearer {tok}"}
-            status, _, data = await http(
-                "GET", ep["rest"] + "/v1/account", b"", {**signed("GET", "/v1/account"), **bearer}, tls=good
-            )
+            claro = Claro(ep["rest"], "ck", SECRET, good)
+            bearer = {"Authorization": f"Bearer {await claro.login()}"}
+            status, data = await claro.call("GET", "/v1/account")
             assert status == 200, data
             c = await connect(ep["ws"]["stream"], headers=bearer, tls=good)
             c.send({"op": "subscribe", "channels": ["orderbook.btc-usdt"]})
@@ -125,8 +104,8 @@ def test_ten_sockets_per_key_and_security_log() -> None:
         async with Simulator(["clarofinlore"], rate=0, depth=5, endpoints={"clarofinlore": 2}) as sim:
             sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
             eps = sim.urls()["clarofinlore"]
-            tok = await token(eps[0]["rest"], None)  # type: ignore[arg-type]
-            bearer = {"Authorization": f"Bearer {tok}"}
+            claro = Claro(eps[0]["rest"], "ck", SECRET)
+            bearer = {"Authorization": f"Bearer {await claro.login()}"}
             # Ten across both endpoints: the limit is per key, not per endpoint.
             socks = [await connect(eps[i % 2]["ws"]["stream"], headers=bearer) for i in range(10)]
             with pytest.raises(WSError, match="429"):
@@ -140,17 +119,14 @@ def test_ten_sockets_per_key_and_security_log() -> None:
                 s.close()
 
             # Four failed logins within a minute: all four in the key's security log.
-            base = eps[0]["rest"]
             body = orjson.dumps({"key": "ck"})
             for _ in range(4):
-                h = signed("POST", "/v1/auth/token", body=body)
+                h = signed(SECRET, "ck", "POST", "/v1/auth/token", body=body)
                 h["X-Signature"] = "0" * 64
-                status, _, _ = await http("POST", base + "/v1/auth/token", body, h)
+                status, _, _ = await http("POST", eps[0]["rest"] + "/v1/auth/token", body, h)
                 assert status == 401
-            status, _, data = await http(
-                "GET", base + "/v1/security/logs", b"", {**signed("GET", "/v1/security/logs"), **bearer}
-            )
-            logs = orjson.loads(data)["logs"]
+            status, data = await claro.call("GET", "/v1/security/logs")
+            logs = data["logs"]
             assert status == 200 and len(logs) == 4
             assert all(e["event"] == "login_failed" and e["code"] == 4012 for e in logs)
             assert max(e["ts"] for e in logs) - min(e["ts"] for e in logs) < 60_000

@@ -48,6 +48,8 @@ class ClarofinloreOrders:
         }
 
     def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
+        if req.path.startswith("/v1/orders/twap"):
+            return self.venue.twap.route(ep, req, account)
         route = (req.method, req.path)
         if route == ("POST", "/v1/orders"):
             return self.place(ep, req, account)
@@ -69,7 +71,7 @@ class ClarofinloreOrders:
             return json_response(self.order_json(order))
         if route == ("GET", "/v1/account"):
             return json_response(self.account(account))
-        return self.venue.twap.route(ep, req, account)
+        return None
 
     def account(self, account: str) -> dict[str, Any]:
         """Collateral (USDT), margin in use and free, and positions with their entry prices. An
