@@ -7,6 +7,7 @@ pub mod book;
 pub mod build;
 pub mod codec;
 pub mod sign;
+pub mod stats;
 pub mod venue;
 
 #[cfg(feature = "python")]
