@@ -6,6 +6,7 @@ use pyo3::types::PyDict;
 pub(crate) mod auth;
 pub(crate) mod errors;
 mod feed;
+mod latency;
 mod venues;
 
 #[pyfunction]
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     auth::register(m)?;
+    latency::register(m)?;
     Ok(())
 }
