@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import logging
 import pickle
 from typing import Any
@@ -27,16 +28,28 @@ EC_PEM = (
     .decode()
 )
 
-MAKERS: dict[str, Any] = {
-    "binance": lambda: binance.Signer("api-key-visible", SECRET),
-    "okx": lambda: okx.Signer("api-key-visible", SECRET, SECRET + "-pass"),
-    "bybit": lambda: bybit.Signer("api-key-visible", SECRET),
-    "kraken": lambda: kraken.Signer("api-key-visible", SECRET_B64),
-    "htx": lambda: htx.Signer("api-key-visible", SECRET),
-    "coinbase": lambda: coinbase.Signer("api-key-visible", EC_PEM),
-    "cloud9trader": lambda: cloud9trader.Signer("api-key-visible", SECRET_B64),
-    "clarofinlore": lambda: clarofinlore.Signer("api-key-visible", SECRET),
+VENUES: dict[str, Any] = {
+    "binance": binance,
+    "okx": okx,
+    "bybit": bybit,
+    "kraken": kraken,
+    "htx": htx,
+    "coinbase": coinbase,
+    "cloud9trader": cloud9trader,
+    "clarofinlore": clarofinlore,
 }
+
+
+def make(venue: str, api_key: str = "api-key-visible", secret: str | None = None) -> Any:
+    """A signer for ``venue`` holding SECRET (base64 where the venue wants it, the EC key for Coinbase)."""
+    if secret is None:
+        secret = {"kraken": SECRET_B64, "cloud9trader": SECRET_B64, "coinbase": EC_PEM}.get(venue, SECRET)
+    if venue == "okx":
+        return okx.Signer(api_key, secret, SECRET + "-pass")
+    return VENUES[venue].Signer(api_key, secret)
+
+
+MAKERS: dict[str, Any] = {venue: functools.partial(make, venue) for venue in VENUES}
 
 
 @pytest.mark.parametrize("venue", sorted(MAKERS))
@@ -73,35 +86,13 @@ def test_construction_errors_do_not_echo_the_secret(make: Any, leak: str) -> Non
     assert leak not in str(e.value) and leak not in repr(e.value)
 
 
-EMPTY_SECRET_MAKERS: dict[str, Any] = {
-    "binance": lambda: binance.Signer("k", ""),
-    "okx": lambda: okx.Signer("k", "", "pass"),
-    "bybit": lambda: bybit.Signer("k", ""),
-    "kraken": lambda: kraken.Signer("k", ""),
-    "htx": lambda: htx.Signer("k", ""),
-    "coinbase": lambda: coinbase.Signer("k", ""),
-    "cloud9trader": lambda: cloud9trader.Signer("k", ""),
-    "clarofinlore": lambda: clarofinlore.Signer("k", ""),
-}
-# An empty API key would only fail later at the venue with an opaque 401: refused up front.
-EMPTY_KEY_MAKERS: dict[str, Any] = {
-    "binance": lambda: binance.Signer("", SECRET),
-    "okx": lambda: okx.Signer("", SECRET, "pass"),
-    "bybit": lambda: bybit.Signer("", SECRET),
-    "kraken": lambda: kraken.Signer("", SECRET_B64),
-    "htx": lambda: htx.Signer("", SECRET),
-    "coinbase": lambda: coinbase.Signer("", EC_PEM),
-    "cloud9trader": lambda: cloud9trader.Signer("", SECRET_B64),
-    "clarofinlore": lambda: clarofinlore.Signer("", SECRET),
-}
-
-
 @pytest.mark.parametrize("venue", sorted(MAKERS))
 def test_empty_secret_or_api_key_is_a_typed_error(venue: str) -> None:
     with pytest.raises(SigningKeyError, match="the secret is empty"):
-        EMPTY_SECRET_MAKERS[venue]()
+        make(venue, secret="")
+    # An empty API key would only fail later at the venue with an opaque 401: refused up front.
     with pytest.raises(SigningKeyError, match="the API key is empty"):
-        EMPTY_KEY_MAKERS[venue]()
+        make(venue, api_key="")
 
 
 @pytest.mark.parametrize(
