@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
@@ -126,6 +125,7 @@ class _Conn(asyncio.Protocol):
         "head_only",
         "headers",
         "keep_alive",
+        "live",
         "mode",
         "remaining",
         "status",
@@ -133,22 +133,17 @@ class _Conn(asyncio.Protocol):
         "uses",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, live: set[_Conn]) -> None:
+        self.live = live  # the client's open connections, for close()
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.fut: asyncio.Future[HttpResponse] | None = None
         self.closed = False
         self.uses = 0
-        self._reset(False)
-
-    def _reset(self, head_only: bool) -> None:
-        self.head_only = head_only
-        self.got_bytes = False
-        self.status = 0  # 0: waiting for the status line and header fields
+        self.head_only = self.got_bytes = False
+        self.status = self.mode = self.remaining = 0
         self.headers: dict[str, str] = {}
-        self.mode = 0  # 1 content-length, 2 chunked, 3 until the server closes
-        self.remaining = 0
-        self.body = bytearray()
+        self.body = bytearray()  # chunked bodies are assembled here
         self.keep_alive = True
 
     # asyncio callbacks ---------------------------------------------------------------------------
@@ -156,6 +151,7 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they implement its methods.
         self.transport = cast(asyncio.Transport, transport)
+        self.live.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # asyncio sets it already; uvloop and TLS transports are not guaranteed to.
@@ -186,20 +182,26 @@ class _Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.live.discard(self)
         fut = self.fut
         if fut is None or fut.done():
             return
-        if self.mode == 3:
+        if self.mode == 3 and exc is None:  # the close ends the body; a reset may have cut it
             self.keep_alive = False
             fut.set_result(HttpResponse(self.status, self.headers, bytes(self.buf)))
         else:
-            fut.set_exception(_Closed(self.got_bytes))
+            fut.set_exception(_Closed(self.got_bytes or self.mode == 3))
 
     # used by the client --------------------------------------------------------------------------
 
     def send(self, data: bytes, head_only: bool) -> asyncio.Future[HttpResponse]:
         assert self.transport is not None
-        self._reset(head_only)
+        self.head_only = head_only
+        self.got_bytes = False
+        self.status = 0  # 0: waiting for the status line and header fields
+        self.mode = 0  # 1 content-length, 2 chunked, 3 until the server closes
+        self.remaining = 0
+        self.body.clear()
         self.buf.clear()
         self.uses += 1
         fut = self.fut = asyncio.get_running_loop().create_future()
@@ -215,15 +217,13 @@ class _Conn(asyncio.Protocol):
     def usable(self) -> bool:
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
-    def abort(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self.closed = True
         if self.transport is not None:
-            self.transport.abort()
+            self.transport.abort() if abort else self.transport.close()
 
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+    def abort(self) -> None:
+        self.close(True)
 
     # parsing -------------------------------------------------------------------------------------
 
@@ -377,9 +377,7 @@ class HttpClient:
         await self.connect()
         return self
 
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     @property
@@ -394,15 +392,19 @@ class HttpClient:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        conns = await asyncio.gather(*(self._open(loop, deadline) for _ in range(missing)))
-        self._idle.extend(conns)
+        opened = await asyncio.gather(
+            *(self._open(loop, deadline) for _ in range(missing)), return_exceptions=True
+        )
+        self._idle.extend(c for c in opened if isinstance(c, _Conn))
+        for e in opened:
+            if isinstance(e, BaseException):
+                raise e
 
     async def close(self) -> None:
         self._closed = True
         self._idle.clear()
         for c in list(self._conns):
             c.close()
-        self._conns.clear()
         await asyncio.sleep(0)  # let the transports run connection_lost
 
     async def get(self, path: str, **kw: Any) -> HttpResponse:
@@ -476,7 +478,6 @@ class HttpClient:
             try:
                 resp = await fut
             except _Closed as e:
-                self._conns.discard(conn)
                 # The server closed a kept-alive connection as our request went out (its idle
                 # time-out): it saw nothing, so a fresh connection may safely try again.
                 if reused and not e.got_bytes and not retried and method in RETRY_METHODS:
@@ -489,7 +490,6 @@ class HttpClient:
             except BaseException:
                 # Time-out, cancellation or a malformed answer: the connection's state is unknown.
                 conn.abort()
-                self._conns.discard(conn)
                 raise
             finally:
                 timer.cancel()
@@ -498,7 +498,6 @@ class HttpClient:
                 self._idle.append(conn)
             else:
                 conn.close()
-                self._conns.discard(conn)
             return resp
 
     async def _open(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Conn:
@@ -507,7 +506,7 @@ class HttpClient:
             async with asyncio.timeout_at(deadline):
                 sni = self.host if self._ssl else None
                 _, conn = await loop.create_connection(
-                    _Conn, self.host, self.port, ssl=self._ssl, server_hostname=sni
+                    lambda: _Conn(self._conns), self.host, self.port, ssl=self._ssl, server_hostname=sni
                 )
         except TimeoutError:
             raise RequestTimeoutError(f"connecting to {where} timed out") from None
@@ -516,5 +515,4 @@ class HttpClient:
         if self._closed:
             conn.close()
             raise TransportError("HTTP client is closed")
-        self._conns.add(conn)
         return conn
