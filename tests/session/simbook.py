@@ -16,7 +16,7 @@ def levels_equal(md: MarketData, sim: Simulator, venue: str, symbol: str, depth:
         b = md.book(symbol)
     except KeyError:
         return False
-    if not b.is_synced:
+    if not b.is_synced or not md.is_synced(symbol):
         return False
     truth = sim.book(venue, symbol, depth)
     n = depth or 100_000
@@ -36,11 +36,17 @@ async def eventually(pred: Callable[[], bool], timeout: float = 3.0, what: str =
 async def assert_books_match(
     md: MarketData, sim: Simulator, venue: str, symbols: list[str], depth: int | None = None
 ) -> None:
-    """Freeze the simulated market, let in-flight frames land, then every book must equal the truth."""
+    """Once every book reports in sync, freeze the simulated market, let in-flight frames land, then
+    every book must equal the truth."""
+    for s in symbols:
+        await eventually(lambda s=s: md.is_synced(s), what=f"{venue} {s} in sync; health {md.health()}")
     sim.pause()
     try:
         for s in symbols:
-            await eventually(lambda s=s: levels_equal(md, sim, venue, s, depth), what=f"{venue} {s} == sim")
+            await eventually(
+                lambda s=s: levels_equal(md, sim, venue, s, depth),
+                what=f"{venue} {s} == sim; health {md.health()}",
+            )
     finally:
         sim.resume()
 

@@ -128,6 +128,9 @@ class MarketData:
         self._dirty: dict[str, None] = {}
         self._resyncing: dict[str, asyncio.Task[None]] = {}
         self._last_update: dict[str, int] = {}
+        # Books whose continuity is unproven since every line went down: a venue sequence only shows
+        # a loss when the next message arrives, so until then the book is not reported in sync.
+        self._unconfirmed: set[str] = set()
         self._http: dict[int, HttpClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventQueue | None = None
@@ -148,10 +151,12 @@ class MarketData:
         return self.registry.symbols()
 
     def is_synced(self, symbol: str | None = None) -> bool:
+        """True when the book (every book without ``symbol``) is in sync and, after a reconnect,
+        its continuity has been proven by a message on the new connection."""
         names = [symbol] if symbol is not None else self.registry.symbols("book")
         for s in names:
             try:
-                if not self.book(s).is_synced:
+                if not self.book(s).is_synced or self.adapter.book_key(s) in self._unconfirmed:
                     return False
             except KeyError:
                 return False
@@ -203,7 +208,7 @@ class MarketData:
             last = self._last_update.get(s)
             books[s] = {
                 "state": state,
-                "synced": synced,
+                "synced": synced and self.adapter.book_key(s) not in self._unconfirmed,
                 "age_s": None if last is None else (now - last) / 1e9,
                 "resyncing": s in self._resyncing,
             }
@@ -308,6 +313,8 @@ class MarketData:
             for sym, outcome in updates:
                 if outcome == "applied":
                     self._last_update[sym] = t1
+                    if self._unconfirmed:
+                        self._unconfirmed.discard(sym)
                     if cb:
                         if self.coalesce:
                             self._dirty[sym] = None
@@ -521,6 +528,8 @@ class MarketData:
             return
         self.counters["reconnects"] += 1
         reason = line.kill_reason or "connection lost"
+        if not any(ln.connected for ln in self.lines if ln is not line):
+            self._unconfirmed.update(self.adapter.book_key(s) for s in self.registry.symbols("book"))
         self.audit.event("disconnect", venue=self.venue, line=line.index, reason=reason)
         self.status("disconnected", line=line.index, detail=reason)
 
