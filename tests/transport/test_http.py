@@ -463,3 +463,26 @@ def test_https_verifies_by_default(tmp_path: Path) -> None:
             assert len(t.requests) == 2 and t.conns == 1  # the refused handshake never got served
 
     asyncio.run(go())
+
+
+def test_close_fails_requests_in_flight_without_resending() -> None:
+    async def silent(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while (req := await t.read_request(r)) is not None:
+            if b"/warm" in req:
+                w.write(response(200, b"warm"))
+
+    async def go() -> None:
+        async with Tiny(silent) as t:
+            http = HttpClient(t.url)
+            assert (await http.get("/warm")).body == b"warm"
+            task = asyncio.ensure_future(http.get("/pending"))
+            await asyncio.sleep(0.02)
+            await http.close()
+            with pytest.raises(TransportError):
+                await asyncio.wait_for(task, 1)
+            await asyncio.sleep(0.02)
+            assert len(t.requests) == 2 and t.closed_by_peer == 1 and t.conns == 1  # no reconnect
+            with pytest.raises(TransportError):
+                await http.get("/after")
+
+    asyncio.run(go())

@@ -190,7 +190,7 @@ class _Conn(asyncio.Protocol):
             self.keep_alive = False
             fut.set_result(HttpResponse(self.status, self.headers, bytes(self.buf)))
         else:
-            fut.set_exception(_Closed(self.got_bytes or self.mode == 3))
+            fut.set_exception(_Closed(self.got_bytes))
 
     # used by the client --------------------------------------------------------------------------
 
@@ -465,12 +465,12 @@ class HttpClient:
         retried = False
         while True:
             conn = None
-            while self._idle:
+            while self._idle and not retried:
                 c = self._idle.pop()
                 if c.usable():
                     conn = c
                     break
-            if conn is None:
+            if conn is None:  # none idle, or a retry: that one goes out on a fresh connection
                 conn = await self._open(loop, deadline)
             reused = conn.uses > 0
             fut = conn.send(data, method == "HEAD")
@@ -480,7 +480,13 @@ class HttpClient:
             except _Closed as e:
                 # The server closed a kept-alive connection as our request went out (its idle
                 # time-out): it saw nothing, so a fresh connection may safely try again.
-                if reused and not e.got_bytes and not retried and method in RETRY_METHODS:
+                if (
+                    reused
+                    and not e.got_bytes
+                    and not retried
+                    and method in RETRY_METHODS
+                    and not self._closed
+                ):
                     retried = True
                     log.debug("%s:%d closed an idle connection; resending %s", self.host, self.port, method)
                     continue
