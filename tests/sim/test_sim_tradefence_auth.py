@@ -108,15 +108,23 @@ def test_orders_and_batch() -> None:
             assert bad["code"] == 1004
             best = sim.book("tradefence", "AAPL", 1).asks[0]
             buy = {"symbol": "AAPL", "type": "MARKET", "side": "BUY", "quantity": str(best[1])}
+            # The document's shape: {"action", "data"}.
             ops = [
-                {"type": "CREATE_ORDER", "order": buy},
-                {"type": "CANCEL_ORDER", "order_id": o["id"]},
-                {"type": "UPDATE_POSITION", "position": {}},
+                {"action": "CREATE_ORDER", "data": buy},
+                {"action": "CANCEL_ORDER", "data": {"order_id": o["id"]}},
+                {"action": "UPDATE_POSITION", "data": {"symbol": "AAPL", "quantity": "0"}},
+                {"action": "UPDATE_POSITION", "data": {"symbol": "NOPE", "quantity": "0"}},
+                {"action": "CREATE_ORDER", "order": buy},
             ]
             s, batch = await call("POST", "/v1/batch", {"operations": ops})
             results = batch["results"]
-            assert [r["status"] for r in results] == [201, 200, 400]
+            assert [r["status"] for r in results] == [201, 200, 200, 400, 400]
             assert results[0]["result"]["status"] == "FILLED" and results[1]["result"]["status"] == "CANCELED"
+            # UPDATE_POSITION to 0 sold what CREATE_ORDER bought.
+            closing = results[2]["result"]["order"]
+            assert closing["side"] == "SELL" and closing["quantity"] == buy["quantity"]
+            assert results[2]["result"]["quantity"] == "0" and results[3]["result"]["code"] == 1004
+            assert (await call("GET", "/v1/account"))[1]["positions"] == []
             assert sim.book("tradefence", "AAPL", 1).asks[0] != best
 
     asyncio.run(go())

@@ -64,6 +64,14 @@ class Request:
     def json(self) -> Any:
         return orjson.loads(self.body) if self.body else None
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; {} when it is empty, not JSON or not an object."""
+        try:
+            body = orjson.loads(self.body) if self.body else {}
+        except orjson.JSONDecodeError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
 
 @dataclass
 class Response:

@@ -13,8 +13,6 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from tickwire.sim.engine import EngineError, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
@@ -43,9 +41,9 @@ class CoinbaseOrders:
     def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
         p = "/api/v3/brokerage/orders"
         if (req.method, req.path) == ("POST", p):
-            return self.create(ep, account, _json(req))
+            return self.create(ep, account, req.json_object())
         if (req.method, req.path) == ("POST", p + "/batch_cancel"):
-            ids = _json(req).get("order_ids")
+            ids = req.json_object().get("order_ids")
             return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
         if req.method == "GET" and req.path.startswith(p + "/historical/"):
             order = self._find(account, req.path.rsplit("/", 1)[1])
@@ -149,11 +147,3 @@ class CoinbaseOrders:
         if step is not None:
             v.on_step(order.symbol, step)
         return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": ref}
-
-
-def _json(req: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(req.body) if req.body else {}
-    except orjson.JSONDecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}

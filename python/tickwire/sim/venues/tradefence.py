@@ -13,6 +13,7 @@ answers a missing or bad token with 401 ``{"code": 1001, "message": "invalid cre
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from typing import Any, ClassVar
@@ -23,8 +24,10 @@ import orjson
 from tickwire.sim.auth import same
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.tradefence_hooks import TradefenceHooks
 from tickwire.sim.venues.tradefence_trade import TradefenceOrders
 from tickwire.sim.ws import Conn
 
@@ -39,7 +42,13 @@ class Tradefence(Venue):
         ]
     )
 
-    intervals: ClassVar[dict[str, float]] = {"code_ttl": 60.0, "token_ttl": 3600.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "code_ttl": 60.0,
+        "token_ttl": 3600.0,
+        "rate_window": 1.0,
+        "webhook_timeout": 5.0,
+        "webhook_retry": 1.0,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +57,8 @@ class Tradefence(Venue):
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client, expiry)
         self.refresh: dict[str, tuple[str, str]] = {}  # refresh token -> (client, scope)
         self.orders = TradefenceOrders(self)
+        self.hooks = TradefenceHooks(self)
+        self.limiters: dict[str, WeightLimiter] = {}
         self.fmt = self.formats()
         self.seq = dict.fromkeys(self.books, 0)
         self.last_quote: dict[str, tuple[int, int, int, int]] = {}
@@ -96,6 +107,7 @@ class Tradefence(Venue):
 
     def on_step(self, symbol: str, step: Step) -> None:
         self.seq[symbol] += 1
+        self.hooks.on_step(symbol)
         if symbol not in self.live:
             return
         seq = self.seq[symbol]
@@ -176,10 +188,30 @@ class Tradefence(Venue):
         grant = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
         if grant is None or grant[1] <= time.monotonic():
             return json_response({"code": 1001, "message": "invalid credentials"}, 401)
-        routed = self.orders.route(ep, req, grant[0])
+        limited = self._rate_limit(grant[0])
+        if limited is not None:
+            return limited
+        routed = self.hooks.route(req, grant[0]) or self.orders.route(ep, req, grant[0])
         if routed is not None:
             return routed
         return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)
+
+    def _rate_limit(self, client: str) -> Response | None:
+        """Requests per client per ``rate_window`` (profile ``rate_limit``, default 100: the document
+        gives no number). Over it: HTTP 429, the documented code 2001, and ``Retry-After``."""
+        lim = self.limiters.get(client)
+        if lim is None:
+            per = int(self.config.profile.get("rate_limit", 100))
+            lim = self.limiters[client] = WeightLimiter(per, self.interval("rate_window"), 0.0)
+        verdict, retry = lim.charge(time.monotonic(), 1)
+        if verdict == "ok":
+            return None
+        lim.warned = False  # no ban documented: every excess request gets the same answer
+        retry_after = [("Retry-After", str(max(1, math.ceil(retry))))]
+        return json_response({"code": 2001, "message": "rate limit exceeded"}, 429, retry_after)
+
+    async def stop(self) -> None:
+        await self.hooks.stop()
 
     def _token(self, f: dict[str, str]) -> Response:
         client = self.clients.get(f.get("client_id", ""))

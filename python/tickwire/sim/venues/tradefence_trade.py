@@ -1,17 +1,17 @@
 """Tradefence orders (seed-venues.md) on the matching engine: ``POST /v1/orders`` (``symbol``,
 ``type`` LIMIT/MARKET, ``side`` BUY/SELL, ``quantity``, ``price``, ``strategy``), ``GET
-/v1/orders/{id}``, and ``POST /v1/batch`` with ``operations`` of ``CREATE_ORDER`` / ``CANCEL_ORDER``
-(``UPDATE_POSITION`` is refused: its meaning is not documented). Errors use the documented codes:
-1004 invalid symbol, 1003 market closed (profile ``market_open: false``); 1002 insufficient funds is
-not produced while balances are not simulated.
+/v1/orders/{id}``, and ``POST /v1/batch`` with ``operations`` of ``{"action", "data"}`` (the
+document's shape): ``CREATE_ORDER`` (data: an order), ``CANCEL_ORDER`` (``{"order_id"}``) and
+``UPDATE_POSITION`` (default where the document is silent: ``{"symbol", "quantity"}`` is the target
+position, reached with a market order; quantity 0 closes it). ``GET /v1/account`` (default) lists
+balances and positions. Errors use the documented codes: 1002 insufficient funds (a funded account,
+``Simulator.fund``), 1003 market closed (profile ``market_open: false``), 1004 invalid symbol.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from tickwire.sim.engine import EngineError, Order
 from tickwire.sim.http import Request, Response, json_response
@@ -41,7 +41,7 @@ class TradefenceOrders:
 
     def route(self, ep: Endpoint, req: Request, client: str) -> Response | None:
         if (req.method, req.path) == ("POST", "/v1/orders"):
-            status, body = self.create(ep, client, _json(req))
+            status, body = self.create(ep, client, req.json_object())
             return json_response(body, status)
         if req.method == "GET" and req.path.startswith("/v1/orders/"):
             oid = req.path.rsplit("/", 1)[1]
@@ -50,21 +50,67 @@ class TradefenceOrders:
                 return json_response({"code": 404, "message": "order not found"}, 404)
             return json_response(self.order_json(order))
         if (req.method, req.path) == ("POST", "/v1/batch"):
-            ops = _json(req).get("operations")
+            ops = req.json_object().get("operations")
             if not isinstance(ops, list):
                 return json_response({"code": 400, "message": "operations must be a list"}, 400)
             results = []
             for op in ops:
-                kind = op.get("type") if isinstance(op, dict) else None
-                if kind == "CREATE_ORDER":
-                    status, body = self.create(ep, client, op.get("order") or {})
+                kind = op.get("action") if isinstance(op, dict) else None
+                data = op.get("data") if isinstance(op, dict) else None
+                if not isinstance(data, dict):
+                    status, body = 400, {"code": 400, "message": "each operation needs action and data"}
+                elif kind == "CREATE_ORDER":
+                    status, body = self.create(ep, client, data)
                 elif kind == "CANCEL_ORDER":
-                    status, body = self.cancel(client, str(op.get("order_id", "")))
+                    status, body = self.cancel(client, str(data.get("order_id", "")))
+                elif kind == "UPDATE_POSITION":
+                    status, body = self.update_position(ep, client, data)
                 else:
-                    status, body = 400, {"code": 400, "message": f"unsupported operation {kind}"}
-                results.append({"type": kind, "status": status, "result": body})
+                    status, body = 400, {"code": 400, "message": f"unsupported action {kind}"}
+                results.append({"action": kind, "status": status, "result": body})
             return json_response({"results": results})
+        if (req.method, req.path) == ("GET", "/v1/account"):
+            return json_response(self.account(client))
         return None
+
+    def account(self, client: str) -> dict[str, Any]:
+        v = self.venue
+        held = v.engine.ledger.holdings(client)
+        balances = [{"asset": a, "available": str(f), "reserved": str(lk)} for a, f, lk in held]
+        positions = []
+        for s in v.books:
+            n = v.engine.position(client, s)
+            if n:
+                positions.append(
+                    {"symbol": s, "quantity": v.fmt[s][1](abs(n)), "side": "LONG" if n > 0 else "SHORT"}
+                )
+        return {"balances": balances, "positions": positions}
+
+    def update_position(self, ep: Endpoint, client: str, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        v = self.venue
+        symbol = str(d.get("symbol", ""))
+        if symbol not in v.books:
+            return 400, {"code": 1004, "message": f"invalid symbol {symbol}"}
+        try:
+            target = Decimal(str(d["quantity"])) / v.instruments[symbol].lot
+            if target != target.to_integral_value():
+                raise InvalidOperation
+        except (KeyError, InvalidOperation):
+            return 400, {"code": 400, "message": "symbol and a target quantity are required"}
+        diff = int(target) - v.engine.position(client, symbol)
+        if diff == 0:
+            return 200, {"symbol": symbol, "quantity": v.fmt[symbol][1](int(target)), "order": None}
+        fq = v.fmt[symbol][1]
+        order = {
+            "symbol": symbol,
+            "type": "MARKET",
+            "side": "BUY" if diff > 0 else "SELL",
+            "quantity": fq(abs(diff)),
+        }
+        status, body = self.create(ep, client, order)
+        if status >= 300:
+            return status, body
+        return 200, {"symbol": symbol, "quantity": fq(v.engine.position(client, symbol)), "order": body}
 
     def create(self, ep: Endpoint, client: str, o: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         v = self.venue
@@ -109,11 +155,3 @@ class TradefenceOrders:
         if step is not None:
             v.on_step(order.symbol, step)
         return 200, self.order_json(order)
-
-
-def _json(req: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(req.body) if req.body else {}
-    except orjson.JSONDecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}
