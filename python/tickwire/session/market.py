@@ -19,6 +19,7 @@ from typing import Any
 
 from tickwire._core import BookFeed, OrderBook
 from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.clock import SERVER_TIME, ClockSync, sync_venue
 from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
 from tickwire.latency import LatencyRecorder
 from tickwire.recovery.arbiter import DROP, HELD, Arbiter
@@ -77,6 +78,7 @@ class MarketData:
         latency: bool = True,
         probe_interval: float | None = 30.0,
         ready_timeout: float = 10.0,
+        clock_sync: float | None = 60.0,
         feed_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.adapter = adapter
@@ -117,6 +119,10 @@ class MarketData:
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
         self.probe_interval = probe_interval
         self.ready_timeout = ready_timeout
+        self.clock_sync = clock_sync if self.venue in SERVER_TIME else None
+        # Venue clock estimate (NTP-style, min-RTT samples): plug ``md.clock.now_ms`` into a Signer's
+        # ``clock=`` so signed timestamps follow the venue, not the local clock.
+        self.clock = ClockSync()
         self.lines = [Line(self, i) for i in range(redundancy)]
         self.arbiter = (
             Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
@@ -250,6 +256,8 @@ class MarketData:
                            ("base", "cap", "factor", "immediate_first", "max_attempts")})
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
         self._tasks.append(asyncio.create_task(self._monitor(), name=f"tickwire-{self.venue}-monitor"))
+        if self.clock_sync:
+            self._tasks.append(asyncio.create_task(self._clock_loop(), name=f"tickwire-{self.venue}-clock"))
         if wait:
             try:
                 await self.wait_synced(self.ready_timeout if timeout is None else timeout)
@@ -558,6 +566,16 @@ class MarketData:
             if self.probe_interval and time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + self.probe_interval
                 await self.pool.probe_all()
+
+    async def _clock_loop(self) -> None:
+        assert self.clock_sync is not None
+        while not self.closing:
+            try:
+                off = await sync_venue(self.clock, self.rest(), self.venue)
+                log.debug("%s clock offset %.3f ms (rtt %s ms)", self.venue, off, self.clock.rtt_ms)
+            except (TickwireError, OSError, KeyError, ValueError) as e:
+                log.warning("%s clock sync failed: %s", self.venue, e)
+            await asyncio.sleep(self.clock_sync)
 
     def _check_symbols(self, now: int) -> None:
         window = self.symbol_stale_after
