@@ -26,7 +26,16 @@ def __getattr__(name: str) -> Any:
         return MarketData
     raise AttributeError(name)
 
-__all__ = ["ADAPTERS", "Endpoint", "MarketData", "StatusEvent", "adapter_for", "connect"]
+__all__ = [
+    "ADAPTERS",
+    "Endpoint",
+    "MarketData",
+    "StatusEvent",
+    "adapter_for",
+    "connect",
+    "connect_threaded",
+    "run",
+]
 
 # venue -> (module under tickwire.venues, adapter class)
 ADAPTERS: dict[str, tuple[str, str]] = {
@@ -78,3 +87,25 @@ def connect(
     if credentials is not None:
         opts.setdefault("signer", credentials)
     return MarketData(adapter_for(venue, opts), symbols, channels=channels, endpoints=endpoints, **options)
+
+
+def connect_threaded(
+    venue: str,
+    symbols: Iterable[str],
+    *,
+    dispatch: Any = "thread",
+    start_timeout: float | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`connect` on a background thread with its own (uv)loop, for synchronous bots; returns
+    a started :class:`~tickwire.session.threaded.ThreadedMarketData` once the books are in sync."""
+    from tickwire.session.threaded import ThreadedMarketData
+
+    return ThreadedMarketData(connect(venue, symbols, **kwargs), dispatch).start(start_timeout)
+
+
+def run(main: Any) -> Any:
+    """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
+    from tickwire.session.threaded import run as _run
+
+    return _run(main)

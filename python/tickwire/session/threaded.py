@@ -1,0 +1,144 @@
+"""For synchronous bots: a session on a background thread with its own event loop.
+
+    md = tickwire.connect_threaded("binance", ["BTCUSDT"])   # returns once the books are in sync
+    with md.locked():                                        # consistent reads of several values
+        bid, ask = md.book("BTCUSDT").best_bid(), md.book("BTCUSDT").best_ask()
+    md.close()
+
+Book reads are safe from any thread: each call into the Rust book holds the GIL for its whole
+duration, so it never sees half a frame. ``locked()`` makes several reads consistent with each other
+(the loop thread takes the same lock around each frame). Callbacks run on the loop thread by default;
+``dispatch="queue"`` queues them for ``md.get()``, or pass a callable that takes ``(fn, arg)``
+(e.g. your own loop's ``call_soon_threadsafe``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tickwire._core import OrderBook
+from tickwire.session.market import MarketData
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (tickwire's own threads and commands opt in; an application's loop is
+    never replaced), else asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every platform but Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(main: Any) -> Any:
+    """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
+
+
+Dispatch = str | Callable[[Callable[[Any], None], Any], None]
+
+
+class ThreadedMarketData:
+    def __init__(self, md: MarketData, dispatch: Dispatch = "thread") -> None:
+        self.md = md
+        self._lock = threading.Lock()
+        md._lock = self._lock
+        self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._wrap_callbacks(dispatch)
+        self._loop = new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name=f"tickwire-{md.venue}", daemon=True)
+
+    def _wrap_callbacks(self, dispatch: Dispatch) -> None:
+        md = self.md
+        for name in ("on_book", "on_trade", "on_bbo", "on_status"):
+            fn = getattr(md, name)
+            if dispatch == "thread":
+                continue
+            if dispatch == "queue":
+                kind = name[3:]
+                setattr(md, name, lambda v, kind=kind: self.queue.put((kind, v)))
+            elif callable(dispatch) and fn is not None:
+                setattr(md, name, lambda v, fn=fn: dispatch(fn, v))
+            elif not callable(dispatch):
+                raise ValueError(f"dispatch is 'thread', 'queue' or a callable, not {dispatch!r}")
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._run())
+        finally:
+            self._loop.close()
+
+    async def _run(self) -> None:
+        try:
+            await self.md.start()
+        except BaseException as e:
+            self._error = e
+            self._ready.set()
+            return
+        self._ready.set()
+        self._stop = asyncio.Event()
+        await self._stop.wait()
+        await self.md.close()
+
+    def start(self, timeout: float | None = None) -> ThreadedMarketData:
+        self._thread.start()
+        self._ready.wait(timeout)
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._thread.is_alive():
+            stop = getattr(self, "_stop", None)
+            if stop is not None:
+                self._loop.call_soon_threadsafe(stop.set)
+            self._thread.join(timeout)
+
+    def __enter__(self) -> ThreadedMarketData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # reads -------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Holds the books still: no frame is applied while inside."""
+        with self._lock:
+            yield
+
+    def book(self, symbol: str) -> OrderBook:
+        return self.md.book(symbol)
+
+    def is_synced(self, symbol: str | None = None) -> bool:
+        return self.md.is_synced(symbol)
+
+    def health(self) -> dict[str, Any]:
+        return self.call(self.md.health)
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        return self.call(self.md.latency)
+
+    def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Runs ``fn`` on the session's loop thread and returns its result."""
+        fut = asyncio.run_coroutine_threadsafe(_call(fn), self._loop)
+        return fut.result(timeout)
+
+    def get(self, timeout: float | None = None) -> tuple[str, Any]:
+        """With ``dispatch="queue"``: the next ("book" | "trade" | "bbo" | "status", value)."""
+        return self.queue.get(timeout=timeout)
+
+
+async def _call(fn: Callable[[], Any]) -> Any:
+    return fn()

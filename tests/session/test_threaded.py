@@ -1,0 +1,65 @@
+"""The thread-backed handle for synchronous bots, against the simulator in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from simproc import control, sim_process
+
+import tickwire
+
+
+def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
+    with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
+        seen_threads: set[str] = set()
+
+        def on_book(book: Any) -> None:
+            seen_threads.add(threading.current_thread().name)
+
+        md = tickwire.connect_threaded(
+            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
+        )
+        try:
+            assert md.is_synced("BTCUSDT")
+            # Consistent reads from this (non-loop) thread while frames keep arriving.
+            for _ in range(200):
+                with md.locked():
+                    bid = md.book("BTCUSDT").best_bid()
+                    ask = md.book("BTCUSDT").best_ask()
+                assert bid is not None and ask is not None and bid[0] < ask[0]
+            # The books equal the simulator process's own (paused) books.
+            asyncio.run(control(urls, "/pause", {}))
+            time.sleep(0.3)
+            truth = asyncio.run(control(urls, "/book?venue=binance&symbol=BTCUSDT"))
+            with md.locked():
+                got = md.book("BTCUSDT").levels("bid", 1000)
+            assert got == [(float(Decimal(p)), float(Decimal(q))) for p, q in truth["bids"]]
+            assert md.health()["lines"][0]["connected"]
+            assert seen_threads == {"tickwire-binance"}  # callbacks ran on the session's thread
+        finally:
+            md.close()
+        assert not md._thread.is_alive()
+
+
+def test_threaded_queue_dispatch_and_start_failure() -> None:
+    with sim_process("--venue", "okx", "--rate", "300", "--depth", "20") as urls:
+        with tickwire.connect_threaded(
+            "okx",
+            ["BTC-USDT"],
+            endpoints=urls["okx"],
+            on_book=lambda b: None,
+            dispatch="queue",
+            probe_interval=None,
+        ) as md:
+            kinds = {md.get(timeout=2)[0] for _ in range(20)}
+            assert "book" in kinds
+    # Nothing listens here: start() raises the session's error in the caller's thread.
+    with pytest.raises(tickwire.errors.RequestTimeoutError):
+        tickwire.connect_threaded(
+            "okx", ["BTC-USDT"], endpoints=[{"ws": "ws://127.0.0.1:9/"}], ready_timeout=0.5, probe_interval=None
+        )
