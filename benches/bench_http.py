@@ -2,6 +2,7 @@
 
     pytest benches/bench_http.py --benchmark-enable -s   # the table (group "http") and the ratios
     pytest benches/bench_http.py                          # smoke: each contender once, answers agree
+    BENCH_LOOP=asyncio pytest benches/bench_http.py --benchmark-enable -s    # on the default loop
 
 The server is the simulator's Binance ``GET /api/v3/time`` in a child process (its own core), so
 the client loop only does client work. Every contender holds one kept-alive connection and sends
@@ -37,12 +38,15 @@ def _benchmarks_enabled(config: pytest.Config) -> bool:
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
+    """uvloop where available; ``BENCH_LOOP=asyncio`` measures on the default loop instead."""
+    if os.environ.get("BENCH_LOOP") != "asyncio":
+        try:
+            import uvloop
 
-        return uvloop.new_event_loop()
-    except ImportError:  # pragma: no cover
-        return asyncio.new_event_loop()
+            return uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover
+            pass
+    return asyncio.new_event_loop()
 
 
 # the server (child process) ----------------------------------------------------------------------

@@ -318,6 +318,7 @@ def test_timeout_discards_the_connection(run: Runner) -> None:
 
     async def go() -> None:
         async with Tiny(script) as t, HttpClient(t.url, timeout=2.0) as http:
+            assert (await http.get("/first")).body == b"/first"  # leaves a 2 s deadline armed
             t0 = time.perf_counter()
             with pytest.raises(RequestTimeoutError) as ei:
                 await http.get("/slow", timeout=0.05)
@@ -327,6 +328,17 @@ def test_timeout_discards_the_connection(run: Runner) -> None:
             await asyncio.sleep(0.3)
             assert (await http.get("/fast2")).body == b"/fast2"
             assert t.conns == 2 and t.closed_by_peer == 1  # we hung up the timed-out one
+            # Concurrent requests, each with its own deadline.
+            t0 = time.perf_counter()
+            done: dict[str, float] = {}
+
+            async def timed(path: str, timeout: float) -> None:
+                with pytest.raises(RequestTimeoutError):
+                    await http.get(path, timeout=timeout)
+                done[path] = time.perf_counter() - t0
+
+            await asyncio.gather(timed("/slow/a", 0.15), timed("/slow/b", 0.05))
+            assert 0.04 < done["/slow/b"] < 0.12 and 0.14 < done["/slow/a"] < 0.3, done
 
     run(go())
 

@@ -70,22 +70,11 @@ class HttpResponse:
         excerpt = " ".join(self.body[:EXCERPT].decode("utf-8", "replace").split())
         if len(self.body) > EXCERPT:
             excerpt += "…"
-        cls: type[VenueError]
-        if status in (429, 418):
-            cls = RateLimitError
-        elif status in (401, 403):
-            cls = AuthError
-        else:
-            cls = VenueError
+        cls = RateLimitError if status in (429, 418) else AuthError if status in (401, 403) else VenueError
         err = cls(f"{venue or 'venue'} answered HTTP {status}: {excerpt}")
         # The classes come from the Rust core without declared attributes: set them on the instance.
-        for name, value in (
-            ("status", status),
-            ("venue", venue),
-            ("code", code),
-            ("retry_after", retry_after_s(self.headers.get("retry-after"))),
-        ):
-            setattr(err, name, value)
+        retry_after = retry_after_s(self.headers.get("retry-after"))
+        err.__dict__.update(status=status, venue=venue, code=code, retry_after=retry_after)
         raise err
 
 
@@ -116,29 +105,13 @@ class _Closed(Exception):
 class _Conn(asyncio.Protocol):
     """One connection: parses one response at a time into ``fut``."""
 
-    __slots__ = (
-        "body",
-        "buf",
-        "closed",
-        "fut",
-        "got_bytes",
-        "head_only",
-        "headers",
-        "keep_alive",
-        "live",
-        "mode",
-        "remaining",
-        "status",
-        "transport",
-        "uses",
-    )
-
     def __init__(self, live: set[_Conn]) -> None:
         self.live = live  # the client's open connections, for close()
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.fut: asyncio.Future[HttpResponse] | None = None
         self.closed = False
+        self.deadline = 0.0  # loop time by which the response in flight must be complete
         self.uses = 0
         self.head_only = self.got_bytes = False
         self.status = self.mode = self.remaining = 0
@@ -208,11 +181,11 @@ class _Conn(asyncio.Protocol):
         self.transport.write(data)
         return fut
 
-    def time_out(self, seconds: float) -> None:
+    def time_out(self) -> None:
         fut = self.fut
         self.abort()
         if fut is not None and not fut.done():
-            fut.set_exception(RequestTimeoutError(f"no complete HTTP response within {seconds:g} s"))
+            fut.set_exception(RequestTimeoutError("no complete HTTP response in time"))
 
     def usable(self) -> bool:
         return not self.closed and self.transport is not None and not self.transport.is_closing()
@@ -371,6 +344,11 @@ class HttpClient:
         self._fixed = "\r\n".join(fixed) + "\r\n"
         self._idle: deque[_Conn] = deque()
         self._conns: set[_Conn] = set()
+        self._busy: set[_Conn] = set()
+        # One timer for all requests in flight, at the earliest deadline: a timer per request
+        # costs more than the rest of the client's work on the request (measured, uvloop).
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
         self._closed = False
 
     async def __aenter__(self) -> HttpClient:
@@ -402,6 +380,8 @@ class HttpClient:
 
     async def close(self) -> None:
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
         self._idle.clear()
         for c in list(self._conns):
             c.close()
@@ -446,7 +426,7 @@ class HttpClient:
             data += body
         seconds = self._timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if self._on_exchange is not None else 0.0
         status = 0
         try:
             resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds)
@@ -474,37 +454,56 @@ class HttpClient:
                 conn = await self._open(loop, deadline)
             reused = conn.uses > 0
             fut = conn.send(data, method == "HEAD")
-            timer = loop.call_at(deadline, conn.time_out, seconds)
+            conn.deadline = deadline
+            self._busy.add(conn)
+            if deadline < self._timer_at:
+                self._arm(loop, deadline)
             try:
                 resp = await fut
             except _Closed as e:
                 # The server closed a kept-alive connection as our request went out (its idle
                 # time-out): it saw nothing, so a fresh connection may safely try again.
-                if (
-                    reused
-                    and not e.got_bytes
-                    and not retried
-                    and method in RETRY_METHODS
-                    and not self._closed
-                ):
+                if reused and not (e.got_bytes or retried or self._closed) and method in RETRY_METHODS:
                     retried = True
                     log.debug("%s:%d closed an idle connection; resending %s", self.host, self.port, method)
                     continue
                 raise TransportError(
                     f"{self.host}:{self.port} closed the connection before answering {method}"
                 ) from None
+            except RequestTimeoutError:
+                raise RequestTimeoutError(
+                    f"{method} to {self.host}:{self.port}: no complete response within {seconds:g} s"
+                ) from None
             except BaseException:
-                # Time-out, cancellation or a malformed answer: the connection's state is unknown.
+                # Cancellation or a malformed answer: the connection's state is unknown.
                 conn.abort()
                 raise
             finally:
-                timer.cancel()
+                self._busy.discard(conn)
             conn.fut = None
             if conn.keep_alive and not self._closed and len(self._idle) < self._pool_size and conn.usable():
                 self._idle.append(conn)
             else:
                 conn.close()
             return resp
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(at, self._expire, loop)
+        self._timer_at = at
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = loop.time()
+        later = math.inf
+        for conn in list(self._busy):
+            if conn.deadline <= now:
+                conn.time_out()
+            else:
+                later = min(later, conn.deadline)
+        if later < math.inf:
+            self._arm(loop, later)
 
     async def _open(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Conn:
         where = f"{self.host}:{self.port}"
