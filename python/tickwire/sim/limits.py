@@ -1,4 +1,4 @@
-"""Request-weight limits as venues enforce them: a fixed window, a warning status, then a ban."""
+"""Request limits as venues enforce them: a fixed window, a warning status, then (some venues) a ban."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import math
 
 
 class WeightLimiter:
-    """Weight used per fixed window. Going over the limit answers ``warn`` (e.g. 429); a client that
-    keeps sending after the warning in the same window is banned for ``ban_s`` (e.g. 418)."""
+    """Weight used per fixed window. Going over the limit answers ``warn`` (e.g. 429); with ``ban_s``,
+    a client that keeps sending after the warning in the same window is banned for ``ban_s`` (e.g.
+    Binance's 418). Without it every excess request gets the warning, and none of them counts."""
 
-    def __init__(self, limit: int, window_s: float, ban_s: float) -> None:
+    def __init__(self, limit: int, window_s: float, ban_s: float | None = None) -> None:
         self.limit = limit
         self.window_s = window_s
         self.ban_s = ban_s
@@ -18,7 +19,7 @@ class WeightLimiter:
         self.warned = False
         self.banned_until = 0.0
 
-    def charge(self, now: float, weight: int) -> tuple[str, float]:
+    def charge(self, now: float, weight: int = 1) -> tuple[str, float]:
         """("ok" | "warn" | "ban", seconds until the client may retry)."""
         if now < self.banned_until:
             return "ban", self.banned_until - now
@@ -28,9 +29,19 @@ class WeightLimiter:
         self.used += weight
         if self.used <= self.limit:
             return "ok", 0.0
-        if self.warned:
-            self.used -= weight  # refused outright: never executed, so it weighs nothing
-            self.banned_until = now + self.ban_s
-            return "ban", self.ban_s
-        self.warned = True
-        return "warn", (w + 1) * self.window_s - now
+        if self.ban_s is None or not self.warned:
+            self.warned = True
+            if self.ban_s is None:
+                self.used -= weight  # refused: never executed, so it weighs nothing
+            return "warn", self.reset_at() - now
+        self.used -= weight
+        self.banned_until = now + self.ban_s
+        return "ban", self.ban_s
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def reset_at(self) -> float:
+        """When the current window ends (same clock as ``charge``'s ``now``)."""
+        return (self.window + 1) * self.window_s

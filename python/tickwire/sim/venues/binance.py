@@ -25,6 +25,7 @@ from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance_sbe import SbeScale
 from tickwire.sim.venues.binance_trade import BinanceOrders
+from tickwire.sim.venues.binance_userdata import ListenKeys
 from tickwire.sim.venues.binance_wsapi import WsApi
 from tickwire.sim.ws import Conn
 
@@ -54,6 +55,8 @@ class BinanceSpot(Venue):
         "lifetime": 86400.0,  # a connection is valid for 24 h
         "weight_window": 60.0,
         "ban": 120.0,  # the first 418 ban ("from 2 minutes to 3 days")
+        "conn_window": 300.0,  # 300 connection attempts per 5 minutes per IP
+        "listen_key_ttl": 3600.0,
     }
     default_instruments = default_instruments(
         [
@@ -76,7 +79,9 @@ class BinanceSpot(Venue):
         self.keys: dict[str, ApiKey] = {}
         self.wsapi = WsApi(self)
         self.orders = BinanceOrders(self)
+        self.listen_keys = ListenKeys(self)
         self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
+        self.conn_limiters: dict[int, WeightLimiter] = {}
         self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
         for sym, inst in self.instruments.items():
             self.fmt[sym] = self._formats(inst)
@@ -123,6 +128,13 @@ class BinanceSpot(Venue):
         return path
 
     def accept(self, conn: Conn) -> tuple[int, bytes] | None:
+        lim = self.conn_limiters.get(conn.endpoint.index)
+        if lim is None:
+            n = int(self.config.profile.get("conn_limit", 300))
+            lim = self.conn_limiters[conn.endpoint.index] = WeightLimiter(n, self.interval("conn_window"))
+        if lim.charge(time.monotonic())[0] != "ok":
+            msg = f"Too many new connections; current limit is {lim.limit} per 5 minutes."
+            return 429, orjson.dumps({"code": -1003, "msg": msg})
         path = self._route(conn.path)
         if path.startswith("/sbe/") and not self.futures:
             # SBE streams need an Ed25519 API key in the upgrade; no signature or timestamp.
@@ -196,6 +208,7 @@ class BinanceSpot(Venue):
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
+        self.listen_keys.expire(ep, now)
         lifetime = self.interval("lifetime")
         for c in list(ep.conns.values()):
             if now - c.opened_at > lifetime:
@@ -232,7 +245,7 @@ class BinanceSpot(Venue):
                 body.update(pu=self.last_u[symbol], b=bids, a=asks)
             else:
                 body = {"lastUpdateId": book.update_id, "bids": bids, "asks": asks}
-            self._send(subs, stream, orjson.dumps(body))
+            self.send_stream(subs, stream, orjson.dumps(body))
 
     def send_server_shutdown(self, conn: Conn) -> None:
         conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
@@ -240,7 +253,7 @@ class BinanceSpot(Venue):
     # publishing --------------------------------------------------------------------------------
 
     @staticmethod
-    def _send(subs: set[Conn], stream: str, data: bytes) -> None:
+    def send_stream(subs: set[Conn], stream: str, data: bytes) -> None:
         wrapped: bytes | None = None
         for c in subs:
             if c.combined:
@@ -279,7 +292,7 @@ class BinanceSpot(Venue):
                     continue
                 if data is None:
                     data = self.depth_event(symbol, step, ep.now_ms())
-                self._send(subs, stream, data)
+                self.send_stream(subs, stream, data)
         self.last_u[symbol] = step.last_id
         if step.trades and trade_stream in live:
             self._trades(symbol, step, trade_stream)
@@ -303,7 +316,7 @@ class BinanceSpot(Venue):
                     f'{{"e":"trade","E":{t_ms},"s":"{symbol}","t":{t.id},"p":"{fp(t.price)}",'
                     f'"q":"{fq(t.qty)}","T":{t_ms},"m":{m}{tail}'
                 )
-                self._send(subs, stream, msg.encode())
+                self.send_stream(subs, stream, msg.encode())
 
     def _book_ticker(self, symbol: str, step: Step, stream: str) -> None:
         book = self.books[symbol]
@@ -321,7 +334,7 @@ class BinanceSpot(Venue):
                 f'{{{head}"u":{step.last_id},"s":"{symbol}","b":"{fp(bbo[0])}","B":"{fq(bbo[1])}",'
                 f'"a":"{fp(bbo[2])}","A":"{fq(bbo[3])}"}}'
             )
-            self._send(subs, stream, msg.encode())
+            self.send_stream(subs, stream, msg.encode())
 
     # REST --------------------------------------------------------------------------------------
 
@@ -335,13 +348,18 @@ class BinanceSpot(Venue):
             return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
         return 20 if req.path.endswith("/account") else 1
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    def limiter(self, ep: Endpoint) -> WeightLimiter:
+        """The endpoint's request-weight budget (per IP), shared by REST and the WS API."""
         lim = self.limiters.get(ep.index)
         if lim is None:
             limit = int(self.config.profile.get("weight_limit", 6000 if not self.futures else 2400))
             lim = self.limiters[ep.index] = WeightLimiter(
                 limit, self.interval("weight_window"), self.interval("ban")
             )
+        return lim
+
+    async def http(self, ep: Endpoint, req: Request) -> Response:
+        lim = self.limiter(ep)
         verdict, retry = lim.charge(time.monotonic(), self._weight(req))
         if verdict == "ok":
             resp = await self._http(ep, req)
@@ -365,6 +383,9 @@ class BinanceSpot(Venue):
             return json_response({"serverTime": ep.now_ms()})
         if route == ("GET", p + "/ping"):
             return json_response({})
+        keyed = self.listen_keys.route(ep, req)
+        if keyed is not None:
+            return keyed
         signed = (
             ("GET", p + "/account"),
             ("POST", p + "/order/test"),
@@ -450,6 +471,8 @@ class BinanceUsdm(BinanceSpot):
         "lifetime": 86400.0,
         "weight_window": 60.0,
         "ban": 120.0,
+        "conn_window": 300.0,
+        "listen_key_ttl": 3600.0,
     }
     default_instruments = default_instruments(
         [

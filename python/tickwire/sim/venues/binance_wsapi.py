@@ -9,6 +9,7 @@ reference; venues.md does not list them).
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -51,51 +52,61 @@ class WsApi:
         conns = self.subscribers.get(o.account)
         if not conns:
             return
-        v = self.venue
-        fp, fq = v.fmt[o.symbol]
-        inst = v.instruments[o.symbol]
         for c in list(conns):
             if c.transport is None:
                 conns.discard(c)
                 continue
-            now = c.endpoint.now_ms()
-            report = {
-                "e": "executionReport",
-                "E": now,
-                "s": o.symbol,
-                "c": o.client_id,
-                "S": "BUY" if o.side == BID else "SELL",
-                "o": o.type,
-                "f": o.tif or "GTC",
-                "q": fq(o.qty),
-                "p": fp(o.price or 0),
-                "x": exec_type,
-                "X": o.status,
-                "r": "NONE",
-                "i": o.id,
-                "l": fq(fill.qty if fill else 0),
-                "z": fq(o.filled),
-                "L": fp(fill.price if fill else 0),
-                "n": "0",
-                "N": None,
-                "T": now,
-                "t": fill.trade_id if fill else -1,
-                "w": o.open,
-                "m": bool(fill and fill.maker),
-                "O": o.time_ms,
-                "Z": f"{Decimal(o.quote) * inst.tick * inst.lot:.8f}",
-            }
+            report = self.execution_report(o, exec_type, fill, c.endpoint.now_ms())
             c.send_text(orjson.dumps({"subscriptionId": c.state["subscription_id"], "event": report}))
 
+    def execution_report(self, o: Order, exec_type: str, fill: Fill | None, now: int) -> dict[str, Any]:
+        v = self.venue
+        fp, fq = v.fmt[o.symbol]
+        inst = v.instruments[o.symbol]
+        return {
+            "e": "executionReport",
+            "E": now,
+            "s": o.symbol,
+            "c": o.client_id,
+            "S": "BUY" if o.side == BID else "SELL",
+            "o": o.type,
+            "f": o.tif or "GTC",
+            "q": fq(o.qty),
+            "p": fp(o.price or 0),
+            "x": exec_type,
+            "X": o.status,
+            "r": "NONE",
+            "i": o.id,
+            "l": fq(fill.qty if fill else 0),
+            "z": fq(o.filled),
+            "L": fp(fill.price if fill else 0),
+            "n": "0",
+            "N": None,
+            "T": now,
+            "t": fill.trade_id if fill else -1,
+            "w": o.open,
+            "m": bool(fill and fill.maker),
+            "O": o.time_ms,
+            "Z": f"{Decimal(o.quote) * inst.tick * inst.lot:.8f}",
+        }
+
     def reply(
-        self, conn: Conn, rid: Any, result: Any = None, status: int = 200, code: int = 0, msg: str = ""
+        self,
+        conn: Conn,
+        rid: Any,
+        result: Any = None,
+        status: int = 200,
+        code: int = 0,
+        msg: str = "",
+        data: dict[str, Any] | None = None,
     ) -> None:
         body: dict[str, Any] = {"id": rid, "status": status}
         if status == 200:
             body["result"] = result
         else:
-            body["error"] = {"code": code, "msg": msg}
-        body["rateLimits"] = RATE_LIMITS
+            body["error"] = {"code": code, "msg": msg, **({"data": data} if data else {})}
+        lim = self.venue.limiter(conn.endpoint)
+        body["rateLimits"] = [{**RATE_LIMITS[0], "limit": lim.limit, "count": lim.used}]
         conn.send_text(orjson.dumps(body))
 
     def on_message(self, conn: Conn, data: bytes) -> None:
@@ -107,6 +118,19 @@ class WsApi:
                 raise TypeError
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             self.reply(conn, None, status=400, code=-1000, msg="Invalid request")
+            return
+        # WS API requests spend the same per-IP request weight as REST.
+        verdict, retry = self.venue.limiter(conn.endpoint).charge(time.monotonic(), 1)
+        if verdict != "ok":
+            until = conn.endpoint.now_ms() + int(retry * 1000)
+            text = (
+                "Too much request weight used; please use WebSocket Streams for live updates to avoid bans."
+            )
+            if verdict == "ban":
+                text = f"Way too much request weight used; IP banned until {until}."
+            status = 429 if verdict == "warn" else 418
+            info = {"serverTime": conn.endpoint.now_ms(), "retryAfter": until}
+            self.reply(conn, rid, status=status, code=-1003, msg=text, data=info)
             return
         method = method.removeprefix("v3/")
         now = conn.endpoint.now_ms()

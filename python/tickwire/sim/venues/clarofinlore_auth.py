@@ -144,10 +144,10 @@ class ClarofinloreAuth:
         lim = self.limiters.get(who)
         if lim is None:
             per_s = int(self.config.profile.get("rate_limit", 10_000))
-            lim = self.limiters[who] = WeightLimiter(per_s, self.interval("rate_window"), 0.0)
+            # No ban escalation documented: every excess request gets a 429.
+            lim = self.limiters[who] = WeightLimiter(per_s, self.interval("rate_window"))
         verdict, retry = lim.charge(time.monotonic(), 1)
         if verdict != "ok":
-            lim.warned = False  # no ban escalation documented: every excess request gets a 429
             resp = json_response({"code": 429, "message": "rate limit exceeded"}, 429)
             resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
             return resp

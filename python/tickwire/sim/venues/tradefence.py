@@ -202,11 +202,11 @@ class Tradefence(Venue):
         lim = self.limiters.get(client)
         if lim is None:
             per = int(self.config.profile.get("rate_limit", 100))
-            lim = self.limiters[client] = WeightLimiter(per, self.interval("rate_window"), 0.0)
+            # No ban documented: every excess request gets the same answer.
+            lim = self.limiters[client] = WeightLimiter(per, self.interval("rate_window"))
         verdict, retry = lim.charge(time.monotonic(), 1)
         if verdict == "ok":
             return None
-        lim.warned = False  # no ban documented: every excess request gets the same answer
         retry_after = [("Retry-After", str(max(1, math.ceil(retry))))]
         return json_response({"code": 2001, "message": "rate limit exceeded"}, 429, retry_after)
 

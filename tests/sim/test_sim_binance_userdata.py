@@ -1,0 +1,121 @@
+"""Binance listenKey user data streams, the per-IP connection-rate limit, and WS API requests
+spending the REST request weight (429 with retryAfter, then 418)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+from picows import WSError
+from simclient import connect, http
+from tickwire.sim import ApiKey, Simulator
+
+SECRET = "ud-secret"
+
+
+def sign(params: dict[str, Any]) -> str:
+    q = urlencode({**params, "timestamp": int(time.time() * 1000)})
+    return q + "&signature=" + hmac.new(SECRET.encode(), q.encode(), hashlib.sha256).hexdigest()
+
+
+def test_listen_key_stream_keepalive_close_and_expiry() -> None:
+    async def go() -> None:
+        timeouts = {"listen_key_ttl": 0.3}
+        async with Simulator(["binance"], rate=0, depth=10, timeouts=timeouts) as sim:
+            sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
+            ep = sim.urls()["binance"][0]
+            key = {"X-MBX-APIKEY": "ak"}
+            s, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            lk = orjson.loads(body)["listenKey"]
+            assert s == 200 and len(lk) == 64
+            s, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            assert orjson.loads(body)["listenKey"] == lk, "one active key per API key"
+            s, _, body = await http(
+                "POST", ep["rest"] + "/api/v3/userDataStream", headers={"X-MBX-APIKEY": "x"}
+            )
+            assert (s, orjson.loads(body)["code"]) == (401, -2015)
+
+            raw = await connect(f"{ep['ws']['ws']}/{lk}")
+            combined = await connect(f"{ep['ws']['stream']}?streams={lk}")
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.001", "price": "100.00", "newClientOrderId": "lk-1"}  # fmt: skip
+            s, _, body = await http("POST", ep["rest"] + "/api/v3/order?" + sign(order), headers=key)
+            assert s == 200, body
+            ev = await raw.recv()
+            assert ev["e"] == "executionReport" and ev["c"] == "lk-1" and ev["x"] == "NEW"
+            assert ev["i"] == orjson.loads(body)["orderId"]
+            wrapped = await combined.recv()
+            assert wrapped["stream"] == lk and wrapped["data"]["c"] == "lk-1"
+
+            # Kept alive past its first expiry, then left to expire.
+            await asyncio.sleep(0.2)
+            s, _, _ = await http("PUT", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk}", headers=key)
+            assert s == 200
+            await asyncio.sleep(0.2)
+            assert raw.q.empty()
+            ev = await raw.recv(timeout=1.0)
+            assert ev["e"] == "listenKeyExpired" and ev["listenKey"] == lk
+            s, _, body = await http("PUT", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk}", headers=key)
+            assert orjson.loads(body)["code"] == -1125
+
+            # DELETE closes the key's streams.
+            _, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            lk2 = orjson.loads(body)["listenKey"]
+            c2 = await connect(f"{ep['ws']['ws']}/{lk2}")
+            s, _, _ = await http(
+                "DELETE", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk2}", headers=key
+            )
+            assert s == 200
+            await asyncio.wait_for(c2.closed, 1.0)
+
+    asyncio.run(go())
+
+
+def test_connection_rate_limit_per_endpoint() -> None:
+    async def go() -> None:
+        profile = {"binance": {"conn_limit": 3}}
+        async with Simulator(["binance"], rate=0, depth=5, endpoints={"binance": 2}, profiles=profile) as sim:
+            urls = sim.urls()["binance"]
+            conns = [await connect(urls[0]["ws"]["ws"] + "/btcusdt@depth") for _ in range(3)]
+            with pytest.raises(WSError, match="429"):
+                await connect(urls[0]["ws"]["ws"] + "/btcusdt@depth")
+            # Closing does not give attempts back; another endpoint (another IP) has its own budget.
+            conns[0].close()
+            await asyncio.sleep(0.02)
+            with pytest.raises(WSError, match="429"):
+                await connect(urls[0]["ws"]["ws"] + "/btcusdt@depth")
+            other = await connect(urls[1]["ws"]["ws"] + "/btcusdt@depth")
+            other.close()
+            for c in conns[1:]:
+                c.close()
+
+    asyncio.run(go())
+
+
+def test_ws_api_spends_request_weight() -> None:
+    async def go() -> None:
+        profile = {"binance": {"weight_limit": 3}}
+        async with Simulator(["binance"], rate=0, depth=5, profiles=profile) as sim:
+            ep = sim.urls()["binance"][0]
+            c = await connect(ep["ws"]["ws_api"])
+            got = []
+            for i in range(5):
+                c.send({"id": i, "method": "ping"})
+                got.append(await c.recv())
+            assert [g["status"] for g in got] == [200, 200, 200, 429, 418]
+            assert [g["rateLimits"][0]["count"] for g in got[:3]] == [1, 2, 3]
+            assert (
+                got[3]["error"]["code"] == -1003
+                and got[3]["error"]["data"]["retryAfter"] > time.time() * 1000
+            )
+            # REST shares the budget: banned there too.
+            s, hdrs, _ = await http("GET", ep["rest"] + "/api/v3/time")
+            assert s == 418 and int(hdrs["retry-after"]) >= 1
+
+    asyncio.run(go())
