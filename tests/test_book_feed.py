@@ -3,14 +3,16 @@ Decimal reference written here."""
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import shared_path
-from tickwire import BookFeed, errors
+from tickwire import Bbo, BookFeed, Trade, errors
 
 
 def _events(name: str) -> list[dict[str, Any]]:
@@ -181,12 +183,82 @@ def test_binance_side_streams_become_small_events() -> None:
         '{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000",'
         '"B":"31.21000000","a":"25.36520000","A":"40.66000000"}}'
     )
-    assert feed.on_frame(bbo) == ("bbo", (), ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66))
+    kind, updates, ev = feed.on_frame(bbo)
+    assert (kind, updates) == ("bbo", ())
+    assert isinstance(ev, Bbo)
+    assert (ev.symbol, ev.bid, ev.bid_qty, ev.ask, ev.ask_qty) == ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66)
+    assert ev.exact() == (
+        Decimal("25.35190000"),
+        Decimal("31.21000000"),
+        Decimal("25.36520000"),
+        Decimal("40.66000000"),
+    )
+    assert str(ev.exact()[0]) == "25.35190000"  # as the venue wrote it
+    # Still the tuple it used to be.
+    assert ev == ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66)
+    assert tuple(ev) == ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66) and len(ev) == 5 and ev[-1] == 40.66
     trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
-    assert feed.on_frame(trade) == ("trade", (), ("BNBBTC", 0.001, 100.0, True))
+    kind, _, t = feed.on_frame(trade)
+    assert kind == "trade" and isinstance(t, Trade)
+    assert (t.symbol, t.price, t.qty, t.buyer_maker, t.side) == ("BNBBTC", 0.001, 100.0, True, "sell")
+    assert t.exact() == (Decimal("0.001"), Decimal("100"))
+    sym, px, qty, maker = t
+    assert (sym, px, qty, maker) == ("BNBBTC", 0.001, 100.0, True)
+    assert t == ("BNBBTC", 0.001, 100.0, True) and t != ("BNBBTC", 0.001, 100.0, False)
+    assert hash(t) == hash(("BNBBTC", 0.001, 100.0, True))
     kline = '{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{"t":1,"s":"X","o":"1"}}}'
     assert feed.on_frame(kline) == ("other", (), None)
     assert len(feed) == 0
+
+
+def test_needs_says_what_to_do_per_book_and_only_for_that_book() -> None:
+    feed = BookFeed("binance")
+
+    def diff(sym: str, first: int, last: int) -> str:
+        return (
+            f'{{"e":"depthUpdate","E":1,"s":"{sym}","U":{first},"u":{last},'
+            '"b":[["0.0024","10"]],"a":[["0.0026","100"]]}'
+        )
+
+    snap = '{"lastUpdateId":100,"bids":[["0.0023","1"]],"asks":[["0.0027","1"]]}'
+    feed.on_frame(diff("AAA", 101, 101))
+    feed.on_frame(diff("BBB", 101, 101))
+    assert feed.needs() == (("AAA", "snapshot"), ("BBB", "snapshot"))
+    feed.on_snapshot("AAA", snap)
+    feed.on_snapshot("BBB", snap)
+    assert feed.needs() == ()
+    assert feed.on_frame(diff("AAA", 105, 106))[1] == (("AAA", "gap"),)
+    assert feed.needs() == (("AAA", "snapshot"),)
+    assert feed.book("BBB").is_synced and feed.on_frame(diff("BBB", 102, 102))[1] == (("BBB", "applied"),)
+    feed.on_snapshot("AAA", snap.replace("100", "104"))
+    assert feed.needs() == () and feed.book("AAA").stats()["resyncs"] == 1
+    okx = BookFeed("okx")
+    okx.on_frame(SNAP.replace('"ts":"1"', '"ts":"1","seqId":10,"prevSeqId":-1'))
+    okx.on_frame(
+        SNAP.replace('"action":"snapshot"', '"action":"update"').replace(
+            '"ts":"1"', '"seqId":12,"prevSeqId":11'
+        )
+    )
+    assert okx.needs() == (("X", "resubscribe"),)
+
+
+def test_htx_capture_gzip_frames_decode_in_rust_like_python_zlib() -> None:
+    """The binary frames, handed over compressed, give the same books as Python's own gunzip."""
+    rust, py = BookFeed("htx"), BookFeed("htx")
+    frames = [base64.b64decode(ev["b64"]) for ev in _events("htx.jsonl") if "b64" in ev]
+    for raw in frames:
+        assert rust.on_frame(raw) == py.on_frame(zlib.decompress(raw, 31))
+    assert len(frames) == 362 and rust.stats()["errors"] == 0
+    assert rust.symbols() == py.symbols() and len(rust) == 10
+    for s in rust.symbols():
+        assert rust.book(s).levels_exact("bid", 200) == py.book(s).levels_exact("bid", 200)
+        assert rust.book(s).levels_exact("ask", 200) == py.book(s).levels_exact("ask", 200)
+    corrupt = bytearray(frames[-1])
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    before = [rust.book(s).levels("bid", 5) for s in rust.symbols()]
+    with pytest.raises(errors.DecodeError):
+        rust.on_frame(bytes(corrupt))
+    assert [rust.book(s).levels("bid", 5) for s in rust.symbols()] == before
 
 
 KRAKEN_V2_BIDS = [

@@ -5,11 +5,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 
+use super::book::OrderBook;
 use super::errors::{err, guard, Kind};
-use crate::book::num::{parse_dec, to_f64};
+use super::events::event_value;
 use crate::book::sync::{OosReason, SyncState};
-use crate::book::{Book, BookError, Outcome};
-use crate::venue::{Feed, FeedError, FeedOptions, FrameKind, Venue};
+use crate::book::{BookError, Need, Outcome};
+use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
+
+const VENUES: &str = "binance, binance-usdm, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, \
+                      tradefence, cloud9trader";
 
 fn feed_err(e: FeedError) -> PyErr {
     match e {
@@ -26,6 +30,7 @@ fn feed_err(e: FeedError) -> PyErr {
         FeedError::Book { symbol, err: e } => err(Kind::Book, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
+        FeedError::Inflate(e) => err(Kind::Decode, format!("{e}; nothing applied")),
     }
 }
 
@@ -73,7 +78,7 @@ fn kind_py(py: Python<'_>, k: FrameKind) -> &Bound<'_, PyString> {
     }
 }
 
-fn state_name(s: SyncState) -> &'static str {
+pub(crate) fn state_name(s: SyncState) -> &'static str {
     match s {
         SyncState::Empty => "empty",
         SyncState::Buffering => "buffering",
@@ -88,10 +93,29 @@ fn state_name(s: SyncState) -> &'static str {
 /// Decodes one venue connection's frames into L2 books kept in Rust.
 #[pyclass(module = "tickwire._core", name = "BookFeed")]
 pub struct BookFeed {
-    feed: Feed,
+    pub(crate) feed: Feed,
     /// Python str per book, created once so summaries only bump refcounts.
     names: Vec<Py<PyString>>,
-    recv_ns: Vec<Option<i64>>,
+    pub(crate) recv_ns: Vec<Option<i64>>,
+    /// Per book and outcome: the `(symbol, outcome)` pair and the whole one-update book summary.
+    /// Tuples are immutable, so returning the same ones again is safe; it spares the allocations
+    /// (and the garbage collections they trigger) on the hot path.
+    pairs: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
+    singles: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
+}
+
+const OUTCOMES: usize = 7;
+
+fn outcome_index(o: &Outcome) -> usize {
+    match o {
+        Outcome::Applied => 0,
+        Outcome::Buffered => 1,
+        Outcome::Stale => 2,
+        Outcome::Ignored => 3,
+        Outcome::Gap => 4,
+        Outcome::ChecksumMismatch { .. } => 5,
+        Outcome::Crossed => 6,
+    }
 }
 
 impl BookFeed {
@@ -101,27 +125,43 @@ impl BookFeed {
             let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
             self.names.push(PyString::new(py, &sym).unbind());
             self.recv_ns.push(None);
+            self.pairs.push(Default::default());
+            self.singles.push(Default::default());
         }
         let s = self.feed.last_summary();
         let mut items = Vec::with_capacity(s.updates.len());
         for &(i, o) in &s.updates {
+            let i = i as usize;
             if recv_ns.is_some() {
-                self.recv_ns[i as usize] = recv_ns;
+                self.recv_ns[i] = recv_ns;
             }
-            let name = self.names[i as usize].bind(py).clone().into_any();
-            items.push(PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?);
+            let slot = &mut self.pairs[i][outcome_index(&o)];
+            let pair = match slot {
+                Some(t) => t.clone_ref(py),
+                None => {
+                    let name = self.names[i].bind(py).clone().into_any();
+                    let t = PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?.unbind();
+                    slot.insert(t).clone_ref(py)
+                }
+            };
+            items.push(pair);
         }
-        let f = |d: crate::book::num::Dec| to_f64(d.mant, d.dec);
+        if let ([(i, o)], FrameKind::Book) = (s.updates.as_slice(), s.kind) {
+            let slot = &mut self.singles[*i as usize][outcome_index(o)];
+            if let Some(t) = slot {
+                return Ok(t.bind(py).clone());
+            }
+            let k = kind_py(py, s.kind).clone().into_any();
+            let t = PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), py.None().into_bound(py)])?;
+            *slot = Some(t.clone().unbind());
+            return Ok(t);
+        }
         let value = match s.kind {
             FrameKind::Ping(v) => v.into_bound_py_any(py)?,
-            FrameKind::Bbo => {
+            k @ (FrameKind::Bbo | FrameKind::Trade) if !self.feed.last_quote().0.is_empty() => {
                 let (sym, q) = self.feed.last_quote();
-                let sym = String::from_utf8_lossy(sym);
-                (sym, f(q.bid_px), f(q.bid_qty), f(q.ask_px), f(q.ask_qty)).into_bound_py_any(py)?
-            }
-            FrameKind::Trade if !self.feed.last_quote().0.is_empty() => {
-                let (sym, q) = self.feed.last_quote();
-                (String::from_utf8_lossy(sym), f(q.px), f(q.qty), q.buyer_maker).into_bound_py_any(py)?
+                let sym = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
+                event_value(py, k == FrameKind::Trade, sym, q)?
             }
             _ => py.None().into_bound(py),
         };
@@ -147,7 +187,8 @@ impl BookFeed {
 impl BookFeed {
     #[new]
     #[pyo3(signature = (venue, *, price_decimals=None, qty_decimals=None, max_depth=None,
-        checksum_price_decimals=None, checksum_qty_decimals=None, check_crossed=None, verify_checksum=None))]
+        checksum_price_decimals=None, checksum_qty_decimals=None, check_crossed=None, verify_checksum=None,
+        compression="auto"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         venue: &str,
@@ -158,14 +199,22 @@ impl BookFeed {
         checksum_qty_decimals: Option<u8>,
         check_crossed: Option<bool>,
         verify_checksum: Option<bool>,
+        compression: &str,
     ) -> PyResult<Self> {
         guard(|| {
             let v = Venue::parse(venue).ok_or_else(|| {
-                pyo3::exceptions::PyValueError::new_err(format!(
-                    "unknown venue {venue:?}; one of binance, binance-usdm, okx, kraken, bybit, coinbase, htx, \
-                     clarofinlore, tradefence"
-                ))
+                pyo3::exceptions::PyValueError::new_err(format!("unknown venue {venue:?}; one of {VENUES}"))
             })?;
+            let compression = match compression {
+                "auto" => Compression::Auto,
+                "deflate" => Compression::Deflate,
+                "none" => Compression::None,
+                _ => {
+                    return Err(pyo3::exceptions::PyValueError::new_err(
+                        "compression must be 'auto', 'deflate' or 'none'",
+                    ))
+                }
+            };
             for d in [price_decimals, qty_decimals, checksum_price_decimals, checksum_qty_decimals]
                 .into_iter()
                 .flatten()
@@ -183,8 +232,15 @@ impl BookFeed {
                 check_crossed,
                 verify_checksum,
                 round_qty_decimals: None,
+                compression,
             };
-            Ok(BookFeed { feed: Feed::new(v, &opts), names: Vec::new(), recv_ns: Vec::new() })
+            Ok(BookFeed {
+                feed: Feed::new(v, &opts),
+                names: Vec::new(),
+                recv_ns: Vec::new(),
+                pairs: Vec::new(),
+                singles: Vec::new(),
+            })
         })
     }
 
@@ -199,7 +255,12 @@ impl BookFeed {
         recv_ns: Option<i64>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
-            with_bytes(payload, |b| self.feed.on_frame(b).map(|_| ()).map_err(feed_err))?;
+            // A str is a text frame: never decompressed, whatever `compression` says.
+            let text = payload.is_instance_of::<PyString>();
+            with_bytes(payload, |b| {
+                let r = if text { self.feed.on_text(b) } else { self.feed.on_frame(b) };
+                r.map(|_| ()).map_err(feed_err)
+            })?;
             self.summary(py, recv_ns)
         })
     }
@@ -231,7 +292,7 @@ impl BookFeed {
     fn book(slf: Bound<'_, Self>, symbol: &str) -> PyResult<OrderBook> {
         guard(|| {
             let index = slf.borrow().index(symbol)?;
-            Ok(OrderBook { feed: slf.unbind(), index })
+            Ok(OrderBook::new(slf.unbind(), index))
         })
     }
 
@@ -240,6 +301,21 @@ impl BookFeed {
         (0..self.feed.len())
             .map(|i| String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned())
             .collect()
+    }
+
+    /// What the caller must do to sync each book that is not synced: `(symbol, "snapshot")` — fetch
+    /// the REST/REQ snapshot and pass it to `on_snapshot` — or `(symbol, "resubscribe")`. Reported
+    /// for as long as the book stays out of sync; empty when every book is synced.
+    fn needs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let items: Vec<_> = self
+            .feed
+            .needs()
+            .map(|(i, n)| {
+                let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
+                (sym, if n == Need::Snapshot { "snapshot" } else { "resubscribe" })
+            })
+            .collect();
+        PyTuple::new(py, items)
     }
 
     /// Feed-wide counters.
@@ -267,181 +343,8 @@ impl BookFeed {
     }
 }
 
-/// A live, read-only view of one book inside a `BookFeed`. Prices and quantities are floats for
-/// convenience; the book itself is exact fixed point.
-#[pyclass(module = "tickwire._core", name = "OrderBook")]
-pub struct OrderBook {
-    feed: Py<BookFeed>,
-    index: usize,
-}
-
-impl OrderBook {
-    fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&Book) -> R) -> PyResult<R> {
-        let feed = self.feed.bind(py).try_borrow().map_err(|e| err(Kind::Book, e.to_string()))?;
-        let book =
-            feed.feed.book_at(self.index).ok_or_else(|| err(Kind::Internal, "book index out of range"))?;
-        Ok(f(book))
-    }
-}
-
-fn side_flag(side: &str) -> PyResult<bool> {
-    match side {
-        "bid" | "bids" | "buy" => Ok(false),
-        "ask" | "asks" | "sell" => Ok(true),
-        _ => Err(pyo3::exceptions::PyValueError::new_err("side must be 'bid' or 'ask'")),
-    }
-}
-
-#[pymethods]
-impl OrderBook {
-    #[getter]
-    fn symbol(&self, py: Python<'_>) -> PyResult<String> {
-        let feed = self.feed.bind(py).borrow();
-        Ok(String::from_utf8_lossy(feed.feed.symbol_at(self.index).unwrap_or_default()).into_owned())
-    }
-
-    /// Best bid as (price, quantity), or None for an empty side.
-    fn best_bid(&self, py: Python<'_>) -> PyResult<Option<(f64, f64)>> {
-        guard(|| self.with(py, |b| b.best_bid_f64()))
-    }
-
-    fn best_ask(&self, py: Python<'_>) -> PyResult<Option<(f64, f64)>> {
-        guard(|| self.with(py, |b| b.best_ask_f64()))
-    }
-
-    fn spread(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        guard(|| self.with(py, |b| b.spread().map(|s| to_f64(s, b.price_scale()))))
-    }
-
-    fn mid(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        guard(|| self.with(py, |b| b.mid()))
-    }
-
-    fn microprice(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        guard(|| self.with(py, |b| b.microprice()))
-    }
-
-    /// Up to `n` levels of `side` from the touch as (price, quantity) floats.
-    #[pyo3(signature = (side, n=10))]
-    fn levels(&self, py: Python<'_>, side: &str, n: usize) -> PyResult<Vec<(f64, f64)>> {
-        let ask = side_flag(side)?;
-        guard(|| {
-            self.with(py, |b| {
-                let s = if ask { b.asks() } else { b.bids() };
-                s.iter()
-                    .take(n)
-                    .map(|l| (to_f64(s.price_of(l), b.price_scale()), to_f64(l.qty, b.qty_scale())))
-                    .collect()
-            })
-        })
-    }
-
-    /// Total quantity in the best `n` levels of `side`.
-    #[pyo3(signature = (side, n=10))]
-    fn depth(&self, py: Python<'_>, side: &str, n: usize) -> PyResult<f64> {
-        let ask = side_flag(side)?;
-        guard(|| self.with(py, |b| b.depth_qty(ask, n) as f64 / 10f64.powi(b.qty_scale() as i32)))
-    }
-
-    /// VWAP of taking `qty` from `side` ("ask" = buying): (vwap, worst price, filled quantity).
-    fn impact(
-        &self,
-        py: Python<'_>,
-        side: &str,
-        qty: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<(f64, f64, f64)>> {
-        let ask = side_flag(side)?;
-        let text: String = if let Ok(s) = qty.cast::<PyString>() {
-            s.to_str()?.to_owned()
-        } else {
-            qty.str()?.to_str()?.to_owned()
-        };
-        let d = parse_dec(text.as_bytes()).map_err(|e| err(Kind::ValueRange, e.to_string()))?;
-        guard(|| {
-            self.with(py, |b| {
-                let q = d.at_scale(b.qty_scale()).map_err(|e| err(Kind::ValueRange, e.to_string()))?;
-                Ok(b.impact(ask, q).map(|i| {
-                    (i.vwap, to_f64(i.worst_price, b.price_scale()), to_f64(i.filled, b.qty_scale()))
-                }))
-            })?
-        })
-    }
-
-    /// (bid qty - ask qty) / (bid qty + ask qty) over the best `n` levels.
-    #[pyo3(signature = (n=10))]
-    fn imbalance(&self, py: Python<'_>, n: usize) -> PyResult<Option<f64>> {
-        guard(|| self.with(py, |b| b.imbalance(n)))
-    }
-
-    /// The venue checksum of the current book (None for venues without one).
-    fn checksum(&self, py: Python<'_>) -> PyResult<Option<i64>> {
-        guard(|| self.with(py, |b| b.checksum()))
-    }
-
-    #[getter]
-    fn is_synced(&self, py: Python<'_>) -> PyResult<bool> {
-        guard(|| self.with(py, |b| b.is_synced()))
-    }
-
-    /// "empty", "buffering", "synced", "out_of_sync:gap|checksum|crossed" or "resyncing".
-    #[getter]
-    fn state(&self, py: Python<'_>) -> PyResult<&'static str> {
-        guard(|| self.with(py, |b| state_name(b.state())))
-    }
-
-    /// Last applied update id, or None.
-    #[getter]
-    fn last_update_id(&self, py: Python<'_>) -> PyResult<Option<i64>> {
-        guard(|| self.with(py, |b| (b.last_id() != crate::book::sync::NO_SEQ).then_some(b.last_id())))
-    }
-
-    /// `recv_ns` passed with the last frame that changed this book.
-    #[getter]
-    fn recv_ns(&self, py: Python<'_>) -> PyResult<Option<i64>> {
-        let feed = self.feed.bind(py).borrow();
-        Ok(feed.recv_ns.get(self.index).copied().flatten())
-    }
-
-    /// Per-book counters.
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.with(py, |b| *b.stats())?;
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("snapshots", s.snapshots),
-            ("diffs_applied", s.diffs_applied),
-            ("buffered", s.buffered),
-            ("stale", s.stale),
-            ("ignored", s.ignored),
-            ("gaps", s.gaps),
-            ("checksum_ok", s.checksum_ok),
-            ("checksum_fail", s.checksum_fail),
-            ("crossed", s.crossed),
-            ("rescales", s.rescales),
-            ("rounded", s.rounded),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
-    }
-
-    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        self.with(py, |b| b.bids().len() + b.asks().len())
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let sym = self.symbol(py)?;
-        self.with(py, |b| {
-            format!(
-                "OrderBook({sym}, {}, bid={:?}, ask={:?})",
-                state_name(b.state()),
-                b.best_bid_f64(),
-                b.best_ask_f64()
-            )
-        })
-    }
-}
-
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    super::events::register(m)?;
     m.add_class::<BookFeed>()?;
     m.add_class::<OrderBook>()?;
     Ok(())

@@ -4,7 +4,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 pub(crate) mod auth;
+mod book;
 pub(crate) mod errors;
+mod events;
 mod feed;
 mod latency;
 mod venues;

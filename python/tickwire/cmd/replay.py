@@ -1,8 +1,9 @@
 """``tickwire replay FILE --venue VENUE``: run a captured JSON Lines session through a BookFeed.
 
 The capture format is the one in shared/fixtures (one event per line: ``recv`` frames as ``text`` or
-base64 ``b64``, ``http`` REST snapshots). Binary frames are gunzipped or inflated here with the
-standard library; the feed sees exactly the payload bytes a live connection would hand it.
+base64 ``b64``, ``http`` REST snapshots). The feed sees exactly the payload a live connection would
+hand it: text frames as ``str``, binary frames still compressed (the feed gunzips/inflates them in
+Rust). ``frames_per_s`` times only the feed calls, not reading the file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import json
 import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -21,68 +21,96 @@ from urllib.parse import parse_qs, urlparse
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("replay", help="replay a captured session into order books")
     p.add_argument("file", type=Path, help="JSON Lines capture")
-    venues = "binance, binance-usdm, okx, kraken, bybit, coinbase, htx, clarofinlore, tradefence"
+    venues = (
+        "binance, binance-usdm, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, tradefence, "
+        "cloud9trader"
+    )
     p.add_argument("--venue", required=True, help=venues)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 
 
-def _payload(event: dict[str, Any]) -> bytes | str | None:
-    if "text" in event:
-        text: str = event["text"]
-        return text
-    if "b64" in event:
-        raw = base64.b64decode(event["b64"])
-        # zlib with wbits 47 accepts both gzip and zlib headers; raw deflate needs -15.
-        try:
-            return zlib.decompress(raw, 47)
-        except zlib.error:
-            return zlib.decompress(raw, -15)
-    return None
+def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
+    """(kind, symbol, payload) for each "recv" frame and "http" response, in capture order.
+
+    Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
+    received, compressed, because decompression belongs to the feed's decode path.
+    """
+    out: list[tuple[str, str, bytes | str]] = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        ev = json.loads(line)
+        kind = ev.get("kind")
+        if kind not in ("recv", "http"):
+            continue
+        payload: bytes | str
+        if "text" in ev:
+            payload = ev["text"]
+        elif "b64" in ev:
+            payload = base64.b64decode(ev["b64"])
+        else:
+            continue
+        symbol = ""
+        if kind == "http":
+            symbol = parse_qs(urlparse(ev.get("url", "")).query).get("symbol", [""])[0]
+        out.append((kind, symbol, payload))
+    return out
 
 
 def replay(path: Path, venue: str) -> dict[str, Any]:
     from tickwire import BookFeed, errors
 
     feed = BookFeed(venue)
-    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    events = _events(path)
     frames = decode_errors = 0
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
-    for ev in events:
-        payload = _payload(ev)
-        if payload is None or ev.get("kind") not in ("recv", "http"):
-            continue
+    for kind, symbol, payload in events:
         try:
-            if ev["kind"] == "http":
-                symbol = parse_qs(urlparse(ev.get("url", "")).query).get("symbol", [""])[0]
+            if kind == "http":
                 _, updates, _ = feed.on_snapshot(symbol, payload)
             else:
                 _, updates, _ = feed.on_frame(payload)
         except errors.TickwireError:
             decode_errors += 1
             continue
-        frames += 1
+        finally:
+            frames += 1
         for _, outcome in updates:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     elapsed = time.perf_counter() - started
-    books = {}
+    books: dict[str, dict[str, Any]] = {}
+    totals = dict.fromkeys(("checksum_ok", "checksum_fail", "gaps", "resyncs"), 0)
     for sym in feed.symbols():
         b = feed.book(sym)
+        stats = b.stats()
+        for k in totals:
+            totals[k] += stats[k]
         books[sym] = {
-            "state": b.state,
             "best_bid": b.best_bid(),
             "best_ask": b.best_ask(),
-            "levels": len(b),
-            **b.stats(),
+            "bid_levels": b.level_count("bid"),
+            "ask_levels": b.level_count("ask"),
+            "synced": b.is_synced,
+            "state": b.state,
+            **stats,
         }
+    fs = feed.stats()
     return {
         "venue": feed.venue,
         "frames": frames,
-        "errors": decode_errors,
+        "book_messages": fs["book_messages"],
+        "checksums_verified": totals["checksum_ok"],
+        "checksum_failures": totals["checksum_fail"],
+        # A connection-wide gap (Coinbase) is counted once per book it invalidated.
+        "gaps": totals["gaps"],
+        "resyncs": totals["resyncs"],
+        "decode_errors": decode_errors,
         "seconds": elapsed,
-        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
+        "frames_per_s": frames / elapsed if elapsed > 0 else 0.0,
         "outcomes": outcomes,
+        "needs": [list(n) for n in feed.needs()],
         "books": books,
     }
 
@@ -99,12 +127,17 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report) + "\n")
         return 0
     w = sys.stdout.write
-    w(f"{report['venue']}: {report['frames']} frames, {report['errors']} errors, ")
-    w(f"{report['frames_per_second']:,.0f} frames/s (including Python)\n")
+    w(f"{report['venue']}: {report['frames']} frames, {report['book_messages']} book messages, ")
+    w(f"{report['decode_errors']} decode errors, {report['frames_per_s']:,.0f} frames/s (including Python)\n")
+    w(
+        f"checksums {report['checksums_verified']} verified, {report['checksum_failures']} failed; "
+        f"gaps {report['gaps']}, resyncs {report['resyncs']}\n"
+    )
     w("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(report["outcomes"].items())) + "\n")
     for sym, b in report["books"].items():
         w(
-            f"  {sym:<16} {b['state']:<22} bid={b['best_bid']} ask={b['best_ask']} levels={b['levels']} "
-            f"checksums={b['checksum_ok']}/{b['checksum_ok'] + b['checksum_fail']} gaps={b['gaps']}\n"
+            f"  {sym:<16} {b['state']:<22} bid={b['best_bid']} ask={b['best_ask']} "
+            f"levels={b['bid_levels']}/{b['ask_levels']} checksums={b['checksum_ok']}/"
+            f"{b['checksum_ok'] + b['checksum_fail']} gaps={b['gaps']}\n"
         )
     return 0
