@@ -140,7 +140,6 @@ class MarketData:
         self._http: dict[int, HttpClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventQueue | None = None
-        self._synced = asyncio.Event()
         self._lock: Any = None  # a threading.Lock when a thread-backed handle reads the books
 
     # public -------------------------------------------------------------------------------------
@@ -176,11 +175,7 @@ class MarketData:
             if left <= 0:
                 bad = [s for s in names if not self.is_synced(s)]
                 raise RequestTimeoutError(f"{self.venue}: books not in sync after {timeout} s: {bad}")
-            self._synced.clear()
-            try:
-                await asyncio.wait_for(self._synced.wait(), min(left, 0.05))
-            except TimeoutError:
-                pass
+            await asyncio.sleep(min(left, 0.005))
 
     def latency(self) -> dict[str, dict[str, float]]:
         """Per-stage latency percentiles in ns (socket read → applied → callbacks done)."""
@@ -317,43 +312,46 @@ class MarketData:
             return
         t1 = _mono()
         if updates:
-            cb = self.on_book is not None or self._events is not None
             for sym, outcome in updates:
                 if outcome == "applied":
                     self._last_update[sym] = t1
                     if self._unconfirmed:
                         self._unconfirmed.discard(sym)
-                    if cb:
+                    if self.on_book is not None or self._events is not None:
                         if self.coalesce:
                             self._dirty[sym] = None
                         else:
                             self._emit_book(sym)
-                    if not self._synced.is_set():
-                        self._synced.set()
-                elif outcome == "buffered":
-                    if self.adapter.resync == "snapshot":
-                        self._resync(sym, "initial snapshot")
-                elif outcome in _LOST:
-                    self._lost_sync(sym, _LOST[outcome])
-        elif kind == "trade":
-            if self.on_trade is not None and self._primary(line):
-                self._call(self.on_trade, value)
-            if self._events is not None and self._primary(line):
-                self._events.put("trade", value)
-        elif kind == "bbo":
-            if self.on_bbo is not None and self._primary(line):
-                self._call(self.on_bbo, value)
-            if self._events is not None and self._primary(line):
-                self._events.put("bbo", value)
-        elif kind == "ping":
-            line.send(self.adapter.pong_for(value))
-        elif kind == "control" or kind == "other":
-            self._control(line, payload)
+                elif outcome != "stale":
+                    self._sync_event(sym, outcome)
+        elif kind != "book":
+            self._other(line, kind, value, payload)
         if last and self._dirty:
             self._flush()
         rec = self.latency_recorder
         if rec is not None:
             rec.record(t0, t1, _mono())
+
+    def _sync_event(self, sym: str, outcome: str) -> None:
+        if outcome == "buffered":
+            if self.adapter.resync == "snapshot":
+                self._resync(sym, "initial snapshot")
+        elif outcome in _LOST:
+            self._lost_sync(sym, _LOST[outcome])
+
+    def _other(self, line: Line, kind: str, value: Any, payload: memoryview) -> None:
+        if kind == "trade" or kind == "bbo":
+            if not self._primary(line):
+                return  # the same event from the other line(s) of a redundant set
+            cb = self.on_trade if kind == "trade" else self.on_bbo
+            if cb is not None:
+                self._call(cb, value)
+            if self._events is not None:
+                self._events.put(kind, value)
+        elif kind == "ping":
+            line.send(self.adapter.pong_for(value))
+        elif kind == "control" or kind == "other":
+            self._control(line, payload)
 
     def _flush_if(self, last: bool) -> None:
         if last and self._dirty:

@@ -1,0 +1,175 @@
+"""Book-update latency from socket read to the end of the user callback, against the simulator in a
+separate process (its own CPU time and GIL), for three receivers on the same stream in the same run:
+
+- ``picows bare``: a picows listener that only stamps the frame (the floor: receiving it at all);
+- ``picows + orjson + dict``: the usual Python book — parse, update dicts of float levels, best bid/ask;
+- ``tickwire``: ``tickwire.connect`` — Rust decode + apply + Binance sync, callback with the live book.
+
+Every receiver stamps ``time.monotonic_ns()`` when picows hands it the first frame of a socket read
+(the read time) and again after its callback; the difference is what each adds on top of the kernel.
+Rounds alternate the receivers so machine noise hits them alike.
+
+    python benches/bench_session.py [--seconds 2] [--rounds 3] [--rate 2000]
+
+Under pytest (``pytest benches/bench_session.py``) it runs briefly as a smoke test; with
+``--benchmark-enable`` it runs the full measurement and asserts tickwire adds at most a few µs
+(p50) over the bare floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+import tickwire
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
+from simproc import sim_process  # noqa: E402
+
+SYMBOL = "BTCUSDT"
+
+
+def pct(xs: list[int], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] / 1000.0
+
+
+class _Stamp(WSListener):
+    """Records (read time, done time) per data frame; ``work`` is what the receiver does."""
+
+    def __init__(self, work: Any) -> None:
+        self.work = work
+        self.samples: list[int] = []
+        self._t_read = 0
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = time.monotonic_ns()
+        t0 = self._t_read or now
+        self._t_read = 0 if frame.last_in_buffer else t0
+        if frame.msg_type is WSMsgType.TEXT:
+            self.work(frame.get_payload_as_memoryview())
+            self.samples.append(time.monotonic_ns() - t0)
+        elif frame.msg_type is WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
+
+
+def _noop(_: memoryview) -> None:
+    pass
+
+
+class DictBook:
+    def __init__(self) -> None:
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.best: tuple[float, float] | None = None
+
+    def __call__(self, payload: memoryview) -> None:
+        msg = orjson.loads(payload)
+        data = msg.get("data", msg)
+        if data.get("e") != "depthUpdate":
+            return
+        for side, levels in ((self.bids, data["b"]), (self.asks, data["a"])):
+            for p, q in levels:
+                px, qty = float(p), float(q)
+                if qty == 0.0:
+                    side.pop(px, None)
+                else:
+                    side[px] = qty
+        if self.bids and self.asks:
+            self.best = (max(self.bids), min(self.asks))
+
+
+async def _raw(url: str, work: Any, seconds: float) -> list[int]:
+    transport, listener = await ws_connect(lambda: _Stamp(work), url, enable_auto_pong=False)
+    assert isinstance(listener, _Stamp)
+    transport.send(WSMsgType.TEXT, orjson.dumps({"method": "SUBSCRIBE", "params": [SYMBOL.lower() + "@depth@100ms"], "id": 1}))
+    await asyncio.sleep(seconds)
+    transport.disconnect()
+    await transport.wait_disconnected()
+    return listener.samples[10:]
+
+
+async def _tickwire(endpoints: Any, seconds: float) -> list[int]:
+    best: list[Any] = []
+
+    def on_book(book: Any) -> None:
+        best.append(book.best_bid())
+
+    async with tickwire.connect(
+        "binance", [SYMBOL], endpoints=endpoints, on_book=on_book, probe_interval=None, clock_sync=None,
+        coalesce=False,
+    ) as md:
+        rec = md.latency_recorder
+        assert rec is not None
+        rec.reset()
+        await asyncio.sleep(seconds)
+        summary = md.latency()["total"]
+    # The recorder keeps histograms, not samples: rebuild the percentiles it reports.
+    return [int(summary[k]) for k in ("p50", "p99", "p999")] + [int(summary["count"])]
+
+
+async def measure(urls: dict[str, Any], seconds: float, rounds: int) -> dict[str, dict[str, float]]:
+    url = urls["binance"][0]["ws"]["stream"]
+    raw: dict[str, list[int]] = {"picows bare": [], "picows + orjson + dict": []}
+    tw: list[list[int]] = []
+    for _ in range(rounds):
+        raw["picows bare"] += await _raw(url, _noop, seconds)
+        raw["picows + orjson + dict"] += await _raw(url, DictBook(), seconds)
+        tw.append(await _tickwire(urls["binance"], seconds))
+    out = {
+        name: {"p50": pct(s, 50), "p99": pct(s, 99), "p99.9": pct(s, 99.9), "n": float(len(s))}
+        for name, s in raw.items()
+    }
+    out["tickwire"] = {
+        "p50": statistics.median(t[0] for t in tw) / 1000,
+        "p99": statistics.median(t[1] for t in tw) / 1000,
+        "p99.9": statistics.median(t[2] for t in tw) / 1000,
+        "n": float(sum(t[3] for t in tw)),
+    }
+    return out
+
+
+def table(res: dict[str, dict[str, float]]) -> str:
+    floor = res["picows bare"]["p50"]
+    lines = [f"{'receiver':26s} {'p50 µs':>8s} {'p99 µs':>8s} {'p99.9 µs':>9s} {'frames':>8s} {'p50 over bare':>14s}"]
+    for name, r in res.items():
+        lines.append(
+            f"{name:26s} {r['p50']:8.2f} {r['p99']:8.2f} {r['p99.9']:9.2f} {int(r['n']):8d} {r['p50'] - floor:13.2f}µs"
+        )
+    return "\n".join(lines)
+
+
+def run(seconds: float, rounds: int, rate: int) -> dict[str, dict[str, float]]:
+    args = ["--venue", "binance", "--rate", str(rate), "--depth", "100", "--symbols", f"binance={SYMBOL}"]
+    with sim_process(*args) as urls:
+        return tickwire.run(measure(urls, seconds, rounds))  # type: ignore[no-any-return]
+
+
+def test_session_latency_over_bare_picows(request: pytest.FixtureRequest) -> None:
+    full = not request.config.getoption("benchmark_disable", default=True)
+    res = run(2.0 if full else 0.3, 3 if full else 1, 2000)
+    print("\n" + table(res))
+    for r in res.values():
+        assert r["n"] > 0 and 0 < r["p50"] <= r["p99"] <= r["p99.9"]
+    if full:
+        # tickwire's whole path (decode + apply + sync + callback) costs a few µs over receiving.
+        assert res["tickwire"]["p50"] - res["picows bare"]["p50"] < 10.0
+        assert res["tickwire"]["p50"] < res["picows + orjson + dict"]["p50"]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rate", type=int, default=2000)
+    a = ap.parse_args()
+    print(table(run(a.seconds, a.rounds, a.rate)))
