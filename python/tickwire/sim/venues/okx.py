@@ -21,6 +21,7 @@ import orjson
 from tickwire.sim.auth import okx_sign, same
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.okx_trade import OkxOrders
@@ -47,7 +48,12 @@ class Okx(Venue):
     leverage = Decimal(10)
     ws_paths: ClassVar[dict[str, str]] = {"public": "/ws/v5/public", "private": "/ws/v5/private"}
     has_checksum = True
-    intervals: ClassVar[dict[str, float]] = {"idle_cut": 30.0, "book_idle": 60.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "idle_cut": 30.0,
+        "book_idle": 60.0,
+        "order_window": 2.0,  # order rate limits are per 2 s
+        "rest_window": 2.0,
+    }
     default_instruments = default_instruments(
         [
             ("BTC-USDT", "0.1", "0.00000001", "60000", 100_000),
@@ -64,6 +70,7 @@ class Okx(Venue):
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, passphrase)
         self.trade = OkxOrders(self)
+        self.rest_limiters: dict[int, WeightLimiter] = {}
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -311,6 +318,13 @@ class Okx(Venue):
                 balance = [{"totalEq": "0", "details": details, "uTime": str(ep.now_ms())}]
                 return json_response({"code": "0", "msg": "", "data": balance})
         if (req.method, req.path) == ("GET", "/api/v5/market/books"):
+            # Public REST: per IP (one endpoint here), 40 requests per 2 s; over it HTTP 429, 50011.
+            lim = self.rest_limiters.get(ep.index)
+            if lim is None:
+                n = int(self.config.profile.get("rest_rate_limit", 40))
+                lim = self.rest_limiters[ep.index] = WeightLimiter(n, self.interval("rest_window"))
+            if lim.charge(time.monotonic())[0] != "ok":
+                return json_response({"code": "50011", "msg": "Too Many Requests", "data": []}, 429)
             q = req.query
             symbol = q.get("instId", "")
             if symbol not in self.books:
@@ -340,7 +354,7 @@ class Okx(Venue):
         if op != "login":
             if not conn.state.get("login"):
                 self._error(conn, "60011", "Please log in")
-            elif op in ("order", "cancel-order"):
+            elif op in ("order", "cancel-order", "amend-order"):
                 self.trade.on_op(conn, msg)
             elif (
                 op == "subscribe"

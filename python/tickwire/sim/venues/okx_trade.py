@@ -5,8 +5,10 @@ Args: ``instIdCode`` (integer; ``instId`` is also accepted as the docs leave it 
 ``ordType`` (market, limit, post_only, fok, ioc), ``sz``, ``px``, ``tdMode``, optional ``clOrdId``
 (at most 32 characters). Success ``code:"0"`` with a per-order ``sCode:"0"``; a business failure is
 ``code:"1"`` with the order's ``sCode``/``sMsg``; a malformed request ``code:"60013"``. ``op:"cancel-order"``
-takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``. The ``orders`` channel pushes every
-order event (state, accFillSz, fillPx/fillSz, execType T/M).
+takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``; ``op:"amend-order"`` the same plus
+``newSz`` and/or ``newPx``. The ``orders`` channel pushes every order event (state, accFillSz,
+fillPx/fillSz, execType T/M). Place, amend and cancel each allow ``order_rate_limit`` (60) requests
+per 2 s per key and instrument; over it the answer is code 50011 (venues.md §2.4, §2.5).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.venues.okx import Okx
 
+RATE_LIMITED = "Rate limit reached. Please refer to API documentation and throttle requests accordingly."
+AMEND_FAILED = "Order modification failed."
 CANCEL_FAILED = "Order cancellation failed as the order has been filled, canceled or does not exist"
 ORD_TYPES = {
     "market": ("MARKET", "IOC", False),
@@ -50,6 +55,7 @@ class OkxOrders:
         self.order_streams: dict[str, set[Conn]] = {}  # api key -> connections subscribed to "orders"
         # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
         self.codes = {1000 + n: s for n, s in enumerate(sorted(venue.books))}
+        self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
         venue.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
@@ -92,8 +98,17 @@ class OkxOrders:
             self._reply(conn, rid, str(op), "60013", "Invalid args", [], in_us)
             return
         arg = args[0]
-        if op == "order":
+        key = (conn.state["api_key"], str(self._symbol(arg)), str(op))
+        lim = self.limiters.get(key)
+        if lim is None:
+            n = int(self.venue.config.profile.get("order_rate_limit", 60))
+            lim = self.limiters[key] = WeightLimiter(n, self.venue.interval("order_window"))
+        if lim.charge(time.monotonic())[0] != "ok":
+            self._reply(conn, rid, str(op), "50011", RATE_LIMITED, [], in_us)
+        elif op == "order":
             self._place(conn, rid, arg, in_us)
+        elif op == "amend-order":
+            self._amend(conn, rid, arg, in_us)
         else:
             self._cancel(conn, rid, arg, in_us)
 
@@ -218,6 +233,48 @@ class OkxOrders:
             }
         ]
         self._reply(conn, rid, "cancel-order", "0", "", data, in_us)
+
+    def _amend(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+        v = self.venue
+        symbol = self._symbol(arg)
+        oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
+        if symbol is None or (not oid and not cl) or ("newSz" not in arg and "newPx" not in arg):
+            self._reply(conn, rid, "amend-order", "60013", "Invalid args", [], in_us)
+            return
+        inst = v.instruments[symbol]
+        ts = str(conn.endpoint.now_ms())
+        try:
+            qty = Decimal(str(arg["newSz"])) / inst.lot if "newSz" in arg else None
+            px = Decimal(str(arg["newPx"])) / inst.tick if "newPx" in arg else None
+            for n in (qty, px):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+            order, steps = v.engine.amend(
+                conn.state["api_key"],
+                symbol,
+                int(oid) if oid.isdigit() else None,
+                cl or None,
+                None if qty is None else int(qty),
+                None if px is None else int(px),
+            )
+        except (InvalidOperation, EngineError) as e:
+            code = "51000" if isinstance(e, InvalidOperation) else "51503"
+            data = [{"clOrdId": cl, "ordId": oid, "reqId": "", "ts": ts, "sCode": code, "sMsg": AMEND_FAILED}]
+            self._reply(conn, rid, "amend-order", "1", "", data, in_us)
+            return
+        for s in steps:
+            v.on_step(symbol, s)
+        data = [
+            {
+                "clOrdId": order.client_id,
+                "ordId": str(order.id),
+                "reqId": "",
+                "ts": ts,
+                "sCode": "0",
+                "sMsg": "",
+            }
+        ]
+        self._reply(conn, rid, "amend-order", "0", "", data, in_us)
 
     @staticmethod
     def _reply(conn: Conn, rid: Any, op: str, code: str, msg: str, data: list[Any], in_us: int) -> None:

@@ -1,0 +1,91 @@
+"""OKX WS amend-order, post_only, insufficient balance (51008) and the order rate limit (50011), and
+the public REST limit (HTTP 429, 50011)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from simclient import Client, connect, http
+from test_sim_okx_auth import SECRET, sign
+from tickwire.sim import Simulator
+
+
+async def login(url: str) -> Client:
+    c = await connect(url)
+    ts = str(int(time.time()))
+    args = {
+        "apiKey": "ok-key",
+        "passphrase": "pp",
+        "timestamp": ts,
+        "sign": sign(ts + "GET/users/self/verify"),
+    }
+    c.send({"op": "login", "args": [args]})
+    assert (await c.recv())["event"] == "login"
+    return c
+
+
+def test_amend_post_only_funds_and_rate_limit() -> None:
+    async def go() -> None:
+        profile = {"okx": {"order_rate_limit": 3}}
+        async with Simulator(["okx"], rate=0, depth=20, profiles=profile) as sim:
+            v: Any = sim.venue("okx")
+            v.add_key("ok-key", SECRET, "pp")
+            c = await login(sim.urls()["okx"][0]["ws"]["private"])
+            bid = sim.book("okx", "BTC-USDT", 1).bids[0][0]
+            far = str(bid - 100)
+            base = {"instId": "BTC-USDT", "side": "buy", "tdMode": "cash", "sz": "0.001"}
+            c.send(
+                {"id": "1", "op": "order", "args": [{**base, "ordType": "limit", "px": far, "clOrdId": "a1"}]}
+            )
+            placed = await c.recv()
+            oid = placed["data"][0]["ordId"]
+            amend = {"instId": "BTC-USDT", "ordId": oid, "newSz": "0.002", "newPx": str(bid - 50)}
+            c.send({"id": "2", "op": "amend-order", "args": [amend]})
+            amended = await c.recv()
+            assert amended["code"] == "0" and amended["data"][0]["ordId"] == oid
+            order = v.engine.orders[int(oid)]
+            assert (
+                order.qty * Decimal("0.00000001") == Decimal("0.002")
+                and order.price * Decimal("0.1") == bid - 50
+            )
+            level = dict(sim.book("okx", "BTC-USDT").bids)[bid - 50]
+            assert level >= Decimal("0.002")  # the amended size rests in the public book
+
+            # post_only crossing the book is cancelled, never takes.
+            ask = sim.book("okx", "BTC-USDT", 1).asks[0]
+            c.send({"id": "3", "op": "order", "args": [{**base, "ordType": "post_only", "px": str(ask[0])}]})
+            r = await c.recv()
+            assert v.engine.orders[int(r["data"][0]["ordId"])].status == "CANCELED"
+            assert sim.book("okx", "BTC-USDT", 1).asks[0] == ask
+
+            # A third and a fourth "order" within 2 s: the fourth is rate limited (per key, instrument, op).
+            c.send({"id": "4", "op": "order", "args": [{**base, "ordType": "limit", "px": far}]})
+            assert (await c.recv())["code"] == "0"
+            c.send({"id": "5", "op": "order", "args": [{**base, "ordType": "limit", "px": far}]})
+            assert (await c.recv())["code"] == "50011"
+            c.send({"id": "6", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "ordId": oid}]})
+            assert (await c.recv())["code"] == "0", "cancel has its own budget"
+
+            # A funded account without the quote asset: 51008.
+            sim.fund("okx", "ok-key", {"USDT": "1"})
+            c.send({"id": "7", "op": "order", "args": [{**base, "instId": "ETH-USDT", "ordType": "limit",
+                                                        "px": "100.00", "sz": "1"}]})  # fmt: skip
+            r = await c.recv()
+            assert r["code"] == "1" and r["data"][0]["sCode"] == "51008"
+
+    asyncio.run(go())
+
+
+def test_public_rest_limit() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=5, profiles={"okx": {"rest_rate_limit": 2}}) as sim:
+            url = sim.urls()["okx"][0]["rest"] + "/api/v5/market/books?instId=BTC-USDT"
+            got = [await http("GET", url) for _ in range(3)]
+            assert [g[0] for g in got] == [200, 200, 429]
+            assert orjson.loads(got[2][2])["code"] == "50011"
+
+    asyncio.run(go())
