@@ -8,13 +8,20 @@ import math
 class WeightLimiter:
     """Weight used per fixed window. Going over the limit answers ``warn`` (e.g. 429); with ``ban_s``,
     a client that keeps sending after the warning in the same window is banned for ``ban_s`` (e.g.
-    Binance's 418). Without it every excess request gets the warning, and none of them counts."""
+    Binance's 418). Without it every excess request gets the warning, and none of them counts.
 
-    def __init__(self, limit: int, window_s: float, ban_s: float | None = None) -> None:
+    ``aligned``: windows on the clock (Binance's per-minute counters reset on the minute); otherwise a
+    window opens with the first request after the previous one ended, so a burst is never split
+    across two windows by chance."""
+
+    def __init__(
+        self, limit: int, window_s: float, ban_s: float | None = None, aligned: bool = False
+    ) -> None:
         self.limit = limit
         self.window_s = window_s
         self.ban_s = ban_s
-        self.window = -1
+        self.aligned = aligned
+        self.start = -math.inf  # when the current window opened
         self.used = 0
         self.warned = False
         self.banned_until = 0.0
@@ -23,9 +30,9 @@ class WeightLimiter:
         """("ok" | "warn" | "ban", seconds until the client may retry)."""
         if now < self.banned_until:
             return "ban", self.banned_until - now
-        w = math.floor(now / self.window_s)
-        if w != self.window:
-            self.window, self.used, self.warned = w, 0, False
+        if now >= self.start + self.window_s:
+            self.start = math.floor(now / self.window_s) * self.window_s if self.aligned else now
+            self.used, self.warned = 0, False
         self.used += weight
         if self.used <= self.limit:
             return "ok", 0.0
@@ -44,4 +51,4 @@ class WeightLimiter:
 
     def reset_at(self) -> float:
         """When the current window ends (same clock as ``charge``'s ``now``)."""
-        return (self.window + 1) * self.window_s
+        return self.start + self.window_s

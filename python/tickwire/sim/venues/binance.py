@@ -354,7 +354,7 @@ class BinanceSpot(Venue):
         if lim is None:
             limit = int(self.config.profile.get("weight_limit", 6000 if not self.futures else 2400))
             lim = self.limiters[ep.index] = WeightLimiter(
-                limit, self.interval("weight_window"), self.interval("ban")
+                limit, self.interval("weight_window"), self.interval("ban"), aligned=True
             )
         return lim
 

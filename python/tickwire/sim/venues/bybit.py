@@ -19,6 +19,7 @@ import orjson
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.bybit_trade import BybitOrders
@@ -37,7 +38,7 @@ class Bybit(Venue):
         "private": "/v5/private",
         "trade": "/v5/trade",
     }
-    intervals: ClassVar[dict[str, float]] = {"level1_resend": 3.0}
+    intervals: ClassVar[dict[str, float]] = {"level1_resend": 3.0, "rate_window": 1.0, "ip_window": 5.0}
     default_instruments = default_instruments(
         [
             ("BTCUSDT", "0.01", "0.000001", "60000", 1_000),
@@ -50,6 +51,7 @@ class Bybit(Venue):
         self.fmt = self.formats()
         self.secrets: dict[str, str] = {}
         self.trade = BybitOrders(self)
+        self.ip_limiters: dict[int, WeightLimiter] = {}
         self.u: dict[tuple[str, int], int] = {}  # per topic update id, 1 after a (simulated) restart
         # (endpoint index, symbol) -> when a level-1 snapshot last went out there.
         self.level1_at: dict[tuple[int, str], float] = {}
@@ -202,10 +204,23 @@ class Bybit(Venue):
                 self._snapshot(subs, topic, symbol, 1, ep)
 
     async def http(self, ep: Endpoint, req: Request) -> Response:
+        # Per IP (one endpoint here): 600 requests per 5 s, then HTTP 403 "access too frequent".
+        ip = self.ip_limiters.get(ep.index)
+        if ip is None:
+            n = int(self.config.profile.get("ip_rate_limit", 600))
+            ip = self.ip_limiters[ep.index] = WeightLimiter(n, self.interval("ip_window"))
+        if ip.charge(time.monotonic())[0] != "ok":
+            return Response(403, b"access too frequent", content_type="text/plain")
         if req.path.startswith("/v5/account/"):
             denied = self._check_rest(ep, req)
             if denied is not None:
                 return denied
+            per_s = int(self.config.profile.get("rest_rate_limit", 50))
+            ok, limits = self.trade.limit(req.headers["x-bapi-api-key"], req.path, ep.now_ms(), per_s)
+            headers = list(limits.items())
+            if not ok:
+                body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "time": ep.now_ms()}
+                return json_response(body, headers=headers)
             if (req.method, req.path) == ("GET", "/v5/account/wallet-balance"):
                 held = self.engine.ledger.holdings(req.headers["x-bapi-api-key"])
                 coins = [
@@ -213,7 +228,8 @@ class Bybit(Venue):
                     for a, f, lk in held
                 ]
                 wallet = {"list": [{"accountType": "UNIFIED", "totalEquity": "0", "coin": coins}]}
-                return json_response({"retCode": 0, "retMsg": "OK", "result": wallet, "time": ep.now_ms()})
+                body = {"retCode": 0, "retMsg": "OK", "result": wallet, "time": ep.now_ms()}
+                return json_response(body, headers=headers)
         if (req.method, req.path) == ("GET", "/v5/market/time"):
             ms = ep.now_ms()
             now = {"timeSecond": str(ms // 1000), "timeNano": str(ms * 1_000_000)}

@@ -5,10 +5,16 @@ bad signature), then ``{"reqId","header":{"X-BAPI-TIMESTAMP",…},"op":"order.cr
 "order.cancel","args":[one order]}``. A ``reqId`` seen before on the connection gives 20006. The ack
 only says the request was accepted (the docs: confirm on the order stream). Quantities are in the
 base coin for every category here (spot market buys in quote units are not simulated).
+
+API rate limits are per UID and per operation per second (profile ``order_rate_limit``, default 10,
+for each of create/amend/cancel; ``rest_rate_limit``, default 50, for each private REST path): every
+answer carries ``X-Bapi-Limit``, ``X-Bapi-Limit-Status`` (requests left) and
+``X-Bapi-Limit-Reset-Timestamp`` (ms), and a request over the limit gets retCode 10006.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -17,6 +23,7 @@ import orjson
 
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
@@ -41,6 +48,7 @@ class BybitOrders:
     def __init__(self, venue: Bybit) -> None:
         self.venue = venue
         self.order_streams: dict[str, set[Conn]] = {}  # api key -> /v5/private connections on "order"
+        self.limiters: dict[tuple[str, str], WeightLimiter] = {}
         venue.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
@@ -105,6 +113,11 @@ class BybitOrders:
             self._reply(conn, rid, op, 10001, "only one order per request", {})
             return
         a = args[0]
+        per_s = int(self.venue.config.profile.get("order_rate_limit", 10))
+        ok, limits = self.limit(conn.state["api_key"], op, conn.endpoint.now_ms(), per_s)
+        if not ok:
+            self._reply(conn, rid, op, 10006, "Too many visits!", {}, limits)
+            return
         try:
             if op == "order.create":
                 data = self._create(conn, a)
@@ -118,9 +131,21 @@ class BybitOrders:
         except (EngineError, KeyError, InvalidOperation, ValueError) as e:
             reason = e.code if isinstance(e, EngineError) else ""
             code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
-            self._reply(conn, rid, op, code, text, {})
+            self._reply(conn, rid, op, code, text, {}, limits)
             return
-        self._reply(conn, rid, op, 0, "OK", data)
+        self._reply(conn, rid, op, 0, "OK", data, limits)
+
+    def limit(self, uid: str, what: str, now_ms: int, per_s: int) -> tuple[bool, dict[str, str]]:
+        """Charge one request of ``what`` to ``uid``: (allowed, the X-Bapi-Limit* headers)."""
+        lim = self.limiters.get((uid, what))
+        if lim is None:
+            lim = self.limiters[(uid, what)] = WeightLimiter(per_s, self.venue.interval("rate_window"))
+        now = time.monotonic()
+        ok = lim.charge(now)[0] == "ok"
+        reset_ms = now_ms + int((lim.reset_at() - now) * 1000)
+        headers = {"X-Bapi-Limit": str(lim.limit), "X-Bapi-Limit-Status": str(lim.remaining)}
+        headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
+        return ok, headers
 
     def _auth(self, conn: Conn, msg: dict[str, Any]) -> None:
         if conn.state.get("auth"):
@@ -198,11 +223,18 @@ class BybitOrders:
     def _cid(conn: Conn) -> str:
         return str(uuid.UUID(int=conn.id))
 
-    def _reply(self, conn: Conn, rid: Any, op: str, code: int, msg: str, data: dict[str, Any]) -> None:
+    def _reply(
+        self,
+        conn: Conn,
+        rid: Any,
+        op: str,
+        code: int,
+        msg: str,
+        data: dict[str, Any],
+        limits: dict[str, str] | None = None,
+    ) -> None:
         now = conn.endpoint.now_ms()
-        # No X-Bapi-Limit* here: order rate limits are not simulated yet, and invented numbers
-        # would mislead a client that reads them.
-        header = {"Traceid": uuid.uuid4().hex, "Timenow": str(now)}
+        header = {"Traceid": uuid.uuid4().hex, "Timenow": str(now), **(limits or {})}
         body = {"reqId": rid, "retCode": code, "retMsg": msg, "op": op, "data": data, "header": header}
         body["connId"] = self._cid(conn)
         conn.send_text(orjson.dumps(body))
