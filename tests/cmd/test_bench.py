@@ -2,9 +2,9 @@ import subprocess
 import sys
 
 
-def test_demo_signs_the_vector_and_every_venue() -> None:
+def test_bench_signs_the_vector_and_every_venue() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "tickwire.cli", "demo", "--duration", "0.05"],
+        [sys.executable, "-m", "tickwire.cli", "bench", "--duration", "0.05"],
         check=True,
         capture_output=True,
         text=True,

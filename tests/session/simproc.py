@@ -1,41 +1,16 @@
-"""The simulator as a separate process (``tickwire sim``), for tests and benchmarks that must not
-share a loop or a GIL with it."""
+"""Test helpers for the simulator process: start it (``tickwire.sim.process``) and steer it through its
+control endpoint."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
+from tickwire.sim.process import sim_process
 from tickwire.transport.http import HttpClient
 
-
-@contextlib.contextmanager
-def sim_process(*args: str) -> Iterator[dict[str, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tickwire.cli", "sim", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("tickwire sim exited before printing its URLs")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+__all__ = ["control", "sim_process"]
 
 
 async def control(urls: dict[str, Any], path: str, body: Any = None) -> Any:

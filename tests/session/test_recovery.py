@@ -204,3 +204,23 @@ def test_symbol_that_stops_updating_is_resubscribed() -> None:
                 assert md.lines[0].connects == 1
 
     run(go())
+
+
+def test_kraken_corrupt_checksum_resubscribes_and_resyncs() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], seed=12, rate=300, depth=25, symbols={"kraken": ["BTC/USD"]}) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "kraken",
+                ["BTC/USD"],
+                endpoints=sim.urls()["kraken"],
+                on_status=rec,
+                feed_options={"checksum_price_decimals": 1, "checksum_qty_decimals": 8},
+                **FAST,
+            ) as md:
+                sim.endpoint("kraken").corrupt_checksum("BTC/USD")
+                await eventually(lambda: bool(rec.kinds("out_of_sync", "BTC/USD")), what="mismatch seen")
+                await eventually(lambda: bool(rec.kinds("synced", "BTC/USD")), what="resynced")
+                await assert_books_match(md, sim, "kraken", ["BTC/USD"], depth=10)
+
+    run(go())

@@ -1,8 +1,6 @@
-"""``tickwire demo``: a short tour of what works today.
-
-Until the simulator exists it signs Binance's published example (and shows it matches), signs one
-request for every venue with throwaway keys generated on the spot, and measures signing against the
-standard library for about two seconds.
+"""``tickwire bench``: the signing tour — signs Binance's published example (and shows it matches),
+signs one request for every venue with throwaway keys generated on the spot, and measures signing
+against the standard library for about two seconds. (Market-data latency: ``benches/``.)
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ BENCH_PAYLOAD = (
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="sign the published vectors and measure signing speed"
+        "bench", help="sign the published vectors and measure signing speed"
     )
     p.add_argument(
         "--duration", type=float, default=2.0, help="seconds to spend on the benchmark table (default 2)"

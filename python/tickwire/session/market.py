@@ -460,9 +460,11 @@ class MarketData:
     async def _until_synced(self, key: str, timeout: float) -> bool:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            pos = self._position(key)
-            if pos is not None:
-                return True
+            try:
+                if self.feed.book(key).is_synced:
+                    return True
+            except KeyError:
+                pass
             await asyncio.sleep(0.005)
         return False
 
