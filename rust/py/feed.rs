@@ -12,7 +12,8 @@ use crate::book::sync::{OosReason, SyncState};
 use crate::book::{BookError, Need, Outcome};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
 
-const VENUES: &str = "binance, binance-usdm, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, \
+const VENUES: &str =
+    "binance, binance-usdm, binance-sbe, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, \
                       tradefence, cloud9trader";
 
 fn feed_err(e: FeedError) -> PyErr {
@@ -30,7 +31,7 @@ fn feed_err(e: FeedError) -> PyErr {
         FeedError::Book { symbol, err: e } => err(Kind::Book, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
-        FeedError::Inflate(e) => err(Kind::Decode, format!("{e}; nothing applied")),
+        FeedError::Codec(e) => err(Kind::Decode, format!("{e}; nothing applied")),
     }
 }
 
@@ -175,7 +176,7 @@ impl BookFeed {
             .index_of(b)
             .or_else(|| {
                 // Binance names symbols in upper case on the wire; accept "btcusdt" too.
-                matches!(self.feed.venue(), Venue::BinanceSpot | Venue::BinanceUsdm)
+                matches!(self.feed.venue(), Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe)
                     .then(|| self.feed.index_of(symbol.to_ascii_uppercase().as_bytes()))
                     .flatten()
             })

@@ -1,7 +1,8 @@
 //! `Feed`: one venue connection's books. One call per received frame decodes it, routes each book
 //! message to its symbol's book and applies it; the summary says what changed.
 
-use super::{bitfinex, Batch, FrameKind, Quote, Venue};
+use super::binance_sbe::{self, SbeError};
+use super::{binance, bitfinex, Batch, FrameKind, Quote, Venue};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::{OosReason, SeqRule};
 use crate::book::{Book, BookConfig, BookError, Need, Outcome};
@@ -40,8 +41,18 @@ pub enum FeedError {
     NoSymbol,
     #[error("payload holds no book snapshot")]
     NotASnapshot,
+    /// Decompression or binary (SBE) decoding failed.
     #[error("{0}")]
-    Inflate(#[from] DecodeError),
+    Codec(#[from] DecodeError),
+}
+
+impl From<SbeError> for FeedError {
+    fn from(e: SbeError) -> Self {
+        match e {
+            SbeError::Decode(d) => FeedError::Codec(d),
+            SbeError::Value { symbol, err } => FeedError::Book { symbol, err: BookError::Num(err) },
+        }
+    }
 }
 
 /// How binary payloads are decompressed before parsing.
@@ -121,7 +132,7 @@ fn venue_config(v: Venue) -> BookConfig {
         // Binance diffs touch every depth, so levels beyond the snapshot accumulate for as long as
         // the stream runs; 5000 (the deepest REST snapshot) bounds memory without losing anything
         // a snapshot could have vouched for.
-        Venue::BinanceSpot => {
+        Venue::BinanceSpot | Venue::BinanceSbe => {
             c.seq = SeqRule::BinanceSpot;
             c.rest_snapshot = true;
             c.max_depth = 5000;
@@ -285,7 +296,7 @@ impl Feed {
 
     fn on_payload(&mut self, frame: &[u8], text: bool) -> Result<&FrameSummary, FeedError> {
         let Some(format) = self.inflate_format(frame, text) else {
-            self.decode_apply(frame)?;
+            self.decode_apply(frame, text)?;
             return Ok(&self.summary);
         };
         let mut inf = match self.inflater.take() {
@@ -293,7 +304,7 @@ impl Feed {
             _ => Inflater::new(format),
         };
         let r = match inf.decompress(frame) {
-            Ok(json) => self.decode_apply(json),
+            Ok(json) => self.decode_apply(json, true),
             Err(e) => {
                 self.stats.frames += 1;
                 self.stats.errors += 1;
@@ -307,27 +318,38 @@ impl Feed {
         r.map(|()| &self.summary)
     }
 
-    fn decode_apply(&mut self, frame: &[u8]) -> Result<(), FeedError> {
+    fn decode_apply(&mut self, frame: &[u8], text: bool) -> Result<(), FeedError> {
         self.stats.frames += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
         self.batch.clear();
         let mut chans = std::mem::take(&mut self.chans);
-        let r = self.decode_with(frame, &mut chans);
+        let r = self.decode_with(frame, text, &mut chans);
         self.chans = chans;
         r
     }
 
-    fn decode_with(&mut self, frame: &[u8], chans: &mut bitfinex::Channels) -> Result<(), FeedError> {
+    fn decode_with(
+        &mut self,
+        frame: &[u8],
+        text: bool,
+        chans: &mut bitfinex::Channels,
+    ) -> Result<(), FeedError> {
         let mut channel = None;
-        let parsed = match self.venue {
-            Venue::Bitfinex => bitfinex::decode(frame, &mut self.batch, chans).map(|c| channel = c),
-            v => (v.grammar())(frame, &mut self.batch),
+        let parsed: Result<(), FeedError> = match self.venue {
+            Venue::Bitfinex => {
+                bitfinex::decode(frame, &mut self.batch, chans).map(|c| channel = c).map_err(Into::into)
+            }
+            Venue::BinanceSbe if !text && binance_sbe::is_sbe(frame) => {
+                binance_sbe::decode(frame, &mut self.batch).map_err(Into::into)
+            }
+            Venue::BinanceSbe => binance::decode(frame, &mut self.batch).map_err(Into::into),
+            v => (v.grammar())(frame, &mut self.batch).map_err(Into::into),
         };
         if let Err(e) = parsed {
             self.stats.errors += 1;
             self.summary.kind = FrameKind::Other;
-            return Err(e.into());
+            return Err(e);
         }
         self.summary.kind = self.batch.kind;
         // Bitfinex names the symbol once, in the subscribed event, not in the frame.
@@ -406,7 +428,7 @@ impl Feed {
 
     fn apply_batch(&mut self, frame: &[u8], sym_override: Option<&[u8]>) -> Result<&FrameSummary, FeedError> {
         let mut first_err = None;
-        let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm);
+        let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe);
         let mut name = [0u8; 64];
         for k in 0..self.batch.msgs.len() {
             let m = self.batch.msgs[k];

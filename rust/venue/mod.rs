@@ -6,6 +6,7 @@
 //! changes no book.
 
 pub mod binance;
+pub mod binance_sbe;
 pub mod bitfinex;
 pub mod bybit;
 pub mod coinbase;
@@ -27,6 +28,8 @@ use crate::codec::json::JsonError;
 pub enum Venue {
     BinanceSpot,
     BinanceUsdm,
+    /// Binance spot SBE market-data streams (binary frames), REST snapshots as for `BinanceSpot`.
+    BinanceSbe,
     Okx,
     /// Kraken WebSocket v1 and v2 (told apart per frame).
     Kraken,
@@ -45,6 +48,7 @@ impl Venue {
         Some(match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
             "binance" | "binancespot" => Venue::BinanceSpot,
             "binanceusdm" | "binancefutures" => Venue::BinanceUsdm,
+            "binancesbe" => Venue::BinanceSbe,
             "okx" => Venue::Okx,
             "kraken" => Venue::Kraken,
             "bybit" => Venue::Bybit,
@@ -158,7 +162,7 @@ pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
 impl Venue {
     pub(crate) fn grammar(self) -> Grammar {
         match self {
-            Venue::BinanceSpot | Venue::BinanceUsdm => binance::decode,
+            Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe => binance::decode,
             Venue::Okx => okx::decode,
             Venue::Kraken => kraken::decode,
             Venue::Bybit => bybit::decode,
