@@ -119,3 +119,34 @@ def test_ws_api_spends_request_weight() -> None:
             assert s == 418 and int(hdrs["retry-after"]) >= 1
 
     asyncio.run(go())
+
+
+def test_cancel_all_open_orders() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=10) as sim:
+            sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
+            rest, key = sim.urls()["binance"][0]["rest"], {"X-MBX-APIKEY": "ak"}
+            before = sim.book("binance", "BTCUSDT")
+            bid = before.bids[0][0]
+            for i in range(2):
+                order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                         "quantity": "0.001", "price": str(bid - i)}  # fmt: skip
+                assert (await http("POST", rest + "/api/v3/order?" + sign(order), headers=key))[0] == 200
+            other = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.01", "price": "100.00"}  # fmt: skip
+            await http("POST", rest + "/api/v3/order?" + sign(other), headers=key)
+            s, _, body = await http(
+                "DELETE", rest + "/api/v3/openOrders?" + sign({"symbol": "BTCUSDT"}), headers=key
+            )
+            cancelled = orjson.loads(body)
+            assert s == 200 and [o["status"] for o in cancelled] == ["CANCELED", "CANCELED"]
+            after = sim.book("binance", "BTCUSDT")
+            assert (after.bids, after.asks) == (before.bids, before.asks), "the users' size left the book"
+            _, _, body = await http("GET", rest + "/api/v3/openOrders?" + sign({}), headers=key)
+            assert [o["symbol"] for o in orjson.loads(body)] == ["ETHUSDT"], "other symbols untouched"
+            s, _, body = await http(
+                "DELETE", rest + "/api/v3/openOrders?" + sign({"symbol": "BTCUSDT"}), headers=key
+            )
+            assert orjson.loads(body)["code"] == -2011
+
+    asyncio.run(go())

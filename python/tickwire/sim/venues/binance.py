@@ -393,6 +393,7 @@ class BinanceSpot(Venue):
             ("GET", p + "/order"),
             ("DELETE", p + "/order"),
             ("GET", p + "/openOrders"),
+            ("DELETE", p + "/openOrders"),
         )
         if route in signed:
             denied = self._check_signed(ep, req)
@@ -408,7 +409,7 @@ class BinanceSpot(Venue):
             if self.futures:
                 return _err(-1000, "futures order entry is not simulated yet", 404)
             if req.path.endswith("/openOrders"):
-                return self.orders.open_orders(ep, account, params.get("symbol"))
+                return self.orders.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
             return self.orders.handle(ep, req, account, params)
         return _err(-1000, f"no route {req.method} {req.path}", 404)
 

@@ -157,8 +157,22 @@ class BinanceOrders:
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
             return _err(code, str(e))
 
-    def open_orders(self, ep: Endpoint, account: str, symbol: str | None) -> Response:
-        now = ep.now_ms()
-        return json_response(
-            [self.order_json(o, now, full=False) for o in self.venue.engine.open_orders(account, symbol)]
-        )
+    def open_orders(self, ep: Endpoint, account: str, symbol: str | None, cancel: bool = False) -> Response:
+        """``GET`` lists the open orders; ``DELETE`` (a symbol is mandatory) cancels them all."""
+        v, now = self.venue, ep.now_ms()
+        orders = v.engine.open_orders(account, symbol)
+        if not cancel:
+            return json_response([self.order_json(o, now, full=False) for o in orders])
+        if symbol not in v.books:
+            return _err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        if not orders:
+            return _err(-2011, "Unknown order sent.")
+        out = []
+        for o in orders:
+            _, step = v.engine.cancel(account, o.symbol, o.id, None)
+            if step is not None:
+                v.on_step(o.symbol, step)
+            body = self.order_json(o, now, full=False)
+            body["origClientOrderId"] = body.pop("clientOrderId")
+            out.append(body)
+        return json_response(out)
