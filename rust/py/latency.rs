@@ -37,9 +37,12 @@ fn summary_dict<'py>(py: Python<'py>, h: &Hist, negative: Option<u64>) -> PyResu
 }
 
 fn percentiles_dict<'py>(py: Python<'py>, h: &Hist, ps: &[f64]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
     for &p in ps {
-        d.set_item(check_p(p)?, h.percentile(p))?;
+        check_p(p)?;
+    }
+    let d = PyDict::new(py);
+    for (&p, v) in ps.iter().zip(h.percentiles(ps)) {
+        d.set_item(p, v)?;
     }
     Ok(d)
 }
