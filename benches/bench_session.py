@@ -28,12 +28,11 @@ from typing import Any
 
 import orjson
 import pytest
+import tickwire
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-import tickwire
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
-from simproc import sim_process  # noqa: E402
+from simproc import sim_process
 
 SYMBOL = "BTCUSDT"
 
@@ -91,7 +90,10 @@ class DictBook:
 async def _raw(url: str, work: Any, seconds: float) -> list[int]:
     transport, listener = await ws_connect(lambda: _Stamp(work), url, enable_auto_pong=False)
     assert isinstance(listener, _Stamp)
-    transport.send(WSMsgType.TEXT, orjson.dumps({"method": "SUBSCRIBE", "params": [SYMBOL.lower() + "@depth@100ms"], "id": 1}))
+    transport.send(
+        WSMsgType.TEXT,
+        orjson.dumps({"method": "SUBSCRIBE", "params": [SYMBOL.lower() + "@depth@100ms"], "id": 1}),
+    )
     await asyncio.sleep(seconds)
     transport.disconnect()
     await transport.wait_disconnected()
@@ -105,7 +107,12 @@ async def _tickwire(endpoints: Any, seconds: float) -> list[int]:
         best.append(book.best_bid())
 
     async with tickwire.connect(
-        "binance", [SYMBOL], endpoints=endpoints, on_book=on_book, probe_interval=None, clock_sync=None,
+        "binance",
+        [SYMBOL],
+        endpoints=endpoints,
+        on_book=on_book,
+        probe_interval=None,
+        clock_sync=None,
         coalesce=False,
     ) as md:
         rec = md.latency_recorder
@@ -140,10 +147,14 @@ async def measure(urls: dict[str, Any], seconds: float, rounds: int) -> dict[str
 
 def table(res: dict[str, dict[str, float]]) -> str:
     floor = res["picows bare"]["p50"]
-    lines = [f"{'receiver':26s} {'p50 µs':>8s} {'p99 µs':>8s} {'p99.9 µs':>9s} {'frames':>8s} {'p50 over bare':>14s}"]
+    lines = [
+        f"{'receiver':26s} {'p50 µs':>8s} {'p99 µs':>8s} {'p99.9 µs':>9s} {'frames':>8s}"
+        f" {'p50 over bare':>14s}"
+    ]
     for name, r in res.items():
         lines.append(
-            f"{name:26s} {r['p50']:8.2f} {r['p99']:8.2f} {r['p99.9']:9.2f} {int(r['n']):8d} {r['p50'] - floor:13.2f}µs"
+            f"{name:26s} {r['p50']:8.2f} {r['p99']:8.2f} {r['p99.9']:9.2f} {int(r['n']):8d}"
+            f" {r['p50'] - floor:13.2f}µs"
         )
     return "\n".join(lines)
 

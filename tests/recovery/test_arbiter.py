@@ -8,7 +8,6 @@ import random
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tickwire import BookFeed
 from tickwire.recovery.arbiter import DROP, HELD, PASS, Arbiter
 from tickwire.venues.binance import Adapter as BinanceAdapter
@@ -24,8 +23,19 @@ def binance_stream(n: int, seed: int) -> tuple[bytes, list[bytes]]:
         side = rng.choice("ba")
         px = f"{(rng.randint(900, 1000) if side == 'b' else rng.randint(1010, 1100)) / 10:.1f}"
         qty = str(rng.choice([0, 1, 2, 3]))
-        frames.append(orjson.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": first, "u": u,
-                                    side: [[px, qty]], "a" if side == "b" else "b": []}))
+        frames.append(
+            orjson.dumps(
+                {
+                    "e": "depthUpdate",
+                    "E": 1,
+                    "s": "BTCUSDT",
+                    "U": first,
+                    "u": u,
+                    side: [[px, qty]],
+                    "a" if side == "b" else "b": [],
+                }
+            )
+        )
     return orjson.dumps(snap), frames
 
 
@@ -121,11 +131,14 @@ def test_a_hole_no_line_fills_is_released_to_the_feed_as_a_gap() -> None:
 
 def test_okx_sequence_reads_updates_snapshots_and_resets() -> None:
     seq = OkxAdapter().sequence
-    upd = b'{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1,"prevSeqId":10,"seqId":15}]}'
+    upd = (
+        b'{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update",'
+        b'"data":[{"asks":[],"bids":[],"ts":"1","checksum":1,"prevSeqId":10,"seqId":15}]}'
+    )
     snap = upd.replace(b'"prevSeqId":10', b'"prevSeqId":-1')
     assert seq(memoryview(upd)) == ("BTC-USDT", 11, 15)
     assert seq(memoryview(snap)) == ("BTC-USDT", 0, 15)
     reset = upd.replace(b'"prevSeqId":10,"seqId":15', b'"prevSeqId":15,"seqId":3')
-    key, first, last = seq(memoryview(reset))  # type: ignore[misc]
+    _, first, last = seq(memoryview(reset))  # type: ignore[misc]
     arb = Arbiter(lambda k: 15, seq)
     assert last < first - 1 and arb.admit(memoryview(reset)) == PASS

@@ -6,7 +6,6 @@ import asyncio
 import random
 
 import pytest
-
 from tickwire.recovery.backoff import Backoff, ConnectLimiter, limiter_for
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
 from tickwire.sim.process import sim_process
 from tickwire.transport.http import HttpClient
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from simbook import eventually
-
 import tickwire
+from simbook import eventually
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.transport.http import HttpClient

@@ -6,9 +6,8 @@ import asyncio
 from pathlib import Path
 
 import orjson
-from simbook import eventually
-
 import tickwire
+from simbook import eventually
 from tickwire.audit import AuditLog
 from tickwire.sim import Simulator
 
@@ -17,7 +16,11 @@ def test_latency_stages_are_recorded_per_frame() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=3, rate=400, depth=20) as sim:
             async with tickwire.connect(
-                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], probe_interval=None, on_book=lambda b: None
+                "binance",
+                ["BTCUSDT"],
+                endpoints=sim.urls()["binance"],
+                probe_interval=None,
+                on_book=lambda b: None,
             ) as md:
                 await asyncio.sleep(0.4)
                 lat = md.latency()

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from simbook import Recorder, assert_books_match, eventually
-
 import tickwire
+from simbook import Recorder, assert_books_match, eventually
 from tickwire.recovery.backoff import Backoff
 from tickwire.sim import Simulator
 
@@ -24,7 +23,9 @@ def test_dropped_connection_reconnects_resubscribes_and_resyncs() -> None:
         async with Simulator(["okx"], seed=1, rate=200, depth=25) as sim:
             rec = Recorder()
             syms = ["BTC-USDT", "ETH-USDT"]
-            async with tickwire.connect("okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST) as md:
+            async with tickwire.connect(
+                "okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST
+            ) as md:
                 sim.endpoint("okx").drop()
                 await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
                 await assert_books_match(md, sim, "okx", syms)
@@ -40,7 +41,9 @@ def test_gap_on_one_symbol_resyncs_only_that_symbol_binance() -> None:
         async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
             rec = Recorder()
             syms = ["BTCUSDT", "ETHUSDT"]
-            async with tickwire.connect("binance", syms, endpoints=sim.urls()["binance"], on_status=rec, **FAST) as md:
+            async with tickwire.connect(
+                "binance", syms, endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
                 eth_updates = md.book("ETHUSDT").stats()["diffs_applied"]
                 sim.endpoint("binance").gap("BTCUSDT")
                 await eventually(lambda: bool(rec.kinds("out_of_sync", "BTCUSDT")), what="gap seen")
@@ -59,7 +62,9 @@ def test_corrupt_checksum_resubscribes_that_book_only_okx() -> None:
         async with Simulator(["okx"], seed=3, rate=300, depth=25) as sim:
             rec = Recorder()
             syms = ["BTC-USDT", "ETH-USDT"]
-            async with tickwire.connect("okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST) as md:
+            async with tickwire.connect(
+                "okx", syms, endpoints=sim.urls()["okx"], on_status=rec, **FAST
+            ) as md:
                 sim.endpoint("okx").corrupt_checksum("ETH-USDT")
                 await eventually(lambda: bool(rec.kinds("synced", "ETH-USDT")), what="resynced")
                 assert [e.detail for e in rec.kinds("out_of_sync", "ETH-USDT")] == ["checksum"]
@@ -155,7 +160,9 @@ def test_server_shutdown_notice_reconnects_binance() -> None:
 def test_endpoint_down_fails_over_to_the_next_one() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=8, rate=200, depth=25, endpoints={"binance": 2}) as sim:
-            async with tickwire.connect("binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], **FAST) as md:
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], **FAST
+            ) as md:
                 assert md.lines[0].endpoint == 0
                 await sim.endpoint("binance", 0).down(5.0)
                 await eventually(lambda: md.lines[0].connected and md.lines[0].endpoint == 1, what="failover")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from simbook import Recorder, assert_books_match, eventually
-
 import tickwire
+from simbook import Recorder, assert_books_match, eventually
 from tickwire.sim import Simulator
 
 

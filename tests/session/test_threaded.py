@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from simproc import control, sim_process
-
 import tickwire
+from simproc import control, sim_process
 
 
 def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
@@ -61,5 +60,9 @@ def test_threaded_queue_dispatch_and_start_failure() -> None:
     # Nothing listens here: start() raises the session's error in the caller's thread.
     with pytest.raises(tickwire.errors.RequestTimeoutError):
         tickwire.connect_threaded(
-            "okx", ["BTC-USDT"], endpoints=[{"ws": "ws://127.0.0.1:9/"}], ready_timeout=0.5, probe_interval=None
+            "okx",
+            ["BTC-USDT"],
+            endpoints=[{"ws": "ws://127.0.0.1:9/"}],
+            ready_timeout=0.5,
+            probe_interval=None,
         )

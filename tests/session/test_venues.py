@@ -7,9 +7,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from simbook import assert_books_match
-
 import tickwire
+from simbook import assert_books_match
 from tickwire.sim import Simulator
 
 # venue -> (symbols, depth the session keeps, venue options, feed options)

@@ -68,10 +68,9 @@ def _fmt_level(lv: tuple[float, float] | None) -> str:
 
 
 def _screen(sessions: dict[str, Any], st: State, duration: float) -> str:
-    from tickwire.latency import format_summary  # noqa: F401 - same package, imported for its units
-
     lines = [
-        f"tickwire demo — simulated venues on loopback · {time.monotonic() - st.started:4.1f} s of {duration:.0f} s",
+        f"tickwire demo — simulated venues on loopback · "
+        f"{time.monotonic() - st.started:4.1f} s of {duration:.0f} s",
         "",
         f"{'venue':9s} {'symbol':9s} {'best bid':>24s}  {'best ask':>24s} {'upd/s':>6s}  {'state':9s} lines",
     ]
@@ -94,7 +93,9 @@ def _screen(sessions: dict[str, Any], st: State, duration: float) -> str:
     for venue, md in sessions.items():
         t = md.latency().get("total")
         if t and t["count"]:
-            lines.append(f"  {venue:49s} {t['p50'] / 1e3:6.1f}  {t['p99'] / 1e3:6.1f}  {t['p999'] / 1e3:6.1f}")
+            lines.append(
+                f"  {venue:49s} {t['p50'] / 1e3:6.1f}  {t['p99'] / 1e3:6.1f}  {t['p999'] / 1e3:6.1f}"
+            )
     lines.append("")
     lines += st.events[-8:]
     return "\n".join(lines)
@@ -177,7 +178,9 @@ async def _main(args: argparse.Namespace) -> int:
                 ev.kind == "connected" and st.events
             ):
                 where = f" line {'AB'[ev.line]}" if ev.line is not None and ev.line < 2 else ""
-                st.log(f"{ev.venue}{where} {ev.kind}{' ' + ev.symbol if ev.symbol else ''} {ev.detail}".rstrip())
+                st.log(
+                    f"{ev.venue}{where} {ev.kind}{' ' + ev.symbol if ev.symbol else ''} {ev.detail}".rstrip()
+                )
 
         for v in venues:
             symbols, opts = VENUES[v]
@@ -186,16 +189,12 @@ async def _main(args: argparse.Namespace) -> int:
             )
         await asyncio.gather(*(md.start() for md in sessions.values()))
         st.started = time.monotonic()
-        faults = (
-            None
-            if args.no_faults
-            else asyncio.create_task(_faults(urls, venues, args.duration, st))
-        )
+        faults = None if args.no_faults else asyncio.create_task(_faults(urls, venues, args.duration, st))
         next_print = 0.0
         while time.monotonic() - st.started < args.duration:
             await asyncio.sleep(0.5)
             for v, md in sessions.items():
-                for key, t in md._last_update.items():
+                for key in md._last_update:
                     row = st.rows.setdefault((v, key), Row(v, key))
                     n = md.book(key).stats()["diffs_applied"] + md.book(key).stats()["snapshots"]
                     row.rate, row.last_updates = (n - row.last_updates) / 0.5, n
@@ -215,14 +214,21 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def _summary(sessions: dict[str, Any], st: State, checks: list[tuple[str, str, bool]]) -> str:
-    lines = ["", "Summary", f"{'venue':9s} {'frames':>8s} {'reconnects':>10s} {'resyncs':>8s} {'gaps':>5s}  notes"]
+    lines = [
+        "",
+        "Summary",
+        f"{'venue':9s} {'frames':>8s} {'reconnects':>10s} {'resyncs':>8s} {'gaps':>5s}  notes",
+    ]
     for v, md in sessions.items():
         h = md.health()
         frames = sum(ln["frames"] for ln in h["lines"])
         note = ""
         if "arbiter" in h:
             a = h["arbiter"]
-            note = f"A/B: {a['duplicates']} duplicates dropped, {a['filled_from_other_line']} holes filled from the other line"
+            note = (
+                f"A/B: {a['duplicates']} duplicates dropped, "
+                f"{a['filled_from_other_line']} holes filled from the other line"
+            )
         lines.append(f"{v:9s} {frames:8d} {h['reconnects']:10d} {h['resyncs']:8d} {h['gaps']:5d}  {note}")
     lines.append("")
     lines.append("Events:")

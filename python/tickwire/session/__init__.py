@@ -1,7 +1,7 @@
 """Market-data sessions: :func:`connect` and what it builds.
 
-    async with tickwire.connect("okx", symbols=["BTC-USDT"], channels=["book", "trades"]) as md:
-        md.book("BTC-USDT").best_bid()
+async with tickwire.connect("okx", symbols=["BTC-USDT"], channels=["book", "trades"]) as md:
+    md.book("BTC-USDT").best_bid()
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def __getattr__(name: str) -> Any:
 
         return MarketData
     raise AttributeError(name)
+
 
 __all__ = [
     "ADAPTERS",

@@ -144,7 +144,7 @@ class Adapter:
 
     # control frames ----------------------------------------------------------------------------
 
-    def control(self, payload: bytes) -> Control | None:
+    def control(self, payload: bytes | memoryview) -> Control | None:
         """Reads a frame the feed did not treat as market data. Rare: plain orjson is fine."""
         try:
             msg = orjson.loads(payload)

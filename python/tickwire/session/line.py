@@ -117,12 +117,14 @@ class Line(WSListener):
             try:
                 await md.limiter_wait(ep)
                 await self._connect(ep_index, ep)
-            except Exception as e:  # noqa: BLE001 - a line must outlive any one bad connect
+            except Exception as e:
                 if not isinstance(e, (TickwireError, OSError)):
                     log.exception("%s line %d: unexpected error while connecting", md.venue, self.index)
                 md.pool.failure(ep_index)
                 md.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
-                md.audit.event("connect_failed", venue=md.venue, line=self.index, endpoint=ep.name, error=str(e))
+                md.audit.event(
+                    "connect_failed", venue=md.venue, line=self.index, endpoint=ep.name, error=str(e)
+                )
             else:
                 healthy_at = time.monotonic()
                 await self.down.wait()

@@ -19,7 +19,7 @@ from typing import Any
 
 from tickwire._core import BookFeed, OrderBook
 from tickwire.audit import NULL_AUDIT, AuditLog
-from tickwire.clock import SERVER_TIME, ClockSync, sync_venue
+from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
 from tickwire.latency import LatencyRecorder
 from tickwire.recovery.arbiter import DROP, HELD, Arbiter
@@ -28,7 +28,9 @@ from tickwire.recovery.failover import EndpointPool
 from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
 from tickwire.session.events import EventQueue, StatusEvent, StatusKind
 from tickwire.session.line import Line
+from tickwire.session.monitor import clock_loop, monitor
 from tickwire.session.registry import Registry
+from tickwire.session.resync import Resyncer
 from tickwire.transport.http import HttpClient
 
 log = logging.getLogger("tickwire.session")
@@ -124,15 +126,13 @@ class MarketData:
         # ``clock=`` so signed timestamps follow the venue, not the local clock.
         self.clock = ClockSync()
         self.lines = [Line(self, i) for i in range(redundancy)]
-        self.arbiter = (
-            Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
-        )
+        self.arbiter = Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
         self.closing = False
         self.reconnect_delays: list[float] = []
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
         self._views: dict[str, OrderBook] = {}
         self._dirty: dict[str, None] = {}
-        self._resyncing: dict[str, asyncio.Task[None]] = {}
+        self.resyncer = Resyncer(self)
         self._last_update: dict[str, int] = {}
         # Books whose continuity is unproven since every line went down: a venue sequence only shows
         # a loss when the next message arrives, so until then the book is not reported in sync.
@@ -188,10 +188,18 @@ class MarketData:
             self._events = EventQueue(maxsize)
         return self._events
 
-    def status(self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = "") -> None:
+    def status(
+        self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = ""
+    ) -> None:
         ev = StatusEvent(kind, self.venue, line, symbol, detail)
-        log.info("%s %s%s%s %s", self.venue, kind, f" line {line}" if line is not None else "",
-                 f" {symbol}" if symbol else "", detail)
+        log.info(
+            "%s %s%s%s %s",
+            self.venue,
+            kind,
+            f" line {line}" if line is not None else "",
+            f" {symbol}" if symbol else "",
+            detail,
+        )
         if self.on_status is not None:
             self._call(self.on_status, ev)
         if self._events is not None:
@@ -211,7 +219,7 @@ class MarketData:
                 "state": state,
                 "synced": synced and self.adapter.book_key(s) not in self._unconfirmed,
                 "age_s": None if last is None else (now - last) / 1e9,
-                "resyncing": s in self._resyncing,
+                "resyncing": self.adapter.book_key(s) in self.resyncer.tasks,
             }
         lines = [
             {
@@ -247,12 +255,17 @@ class MarketData:
         """Connects every line and subscribes; with ``wait``, returns once every book is in sync
         (:class:`RequestTimeoutError` naming the laggards after ``timeout``, default ``ready_timeout``)."""
         for ln in self.lines:
-            b = Backoff(**{k: getattr(self._backoff_proto, k) for k in
-                           ("base", "cap", "factor", "immediate_first", "max_attempts")})
+            b = Backoff(
+                **{
+                    k: getattr(self._backoff_proto, k)
+                    for k in ("base", "cap", "factor", "immediate_first", "max_attempts")
+                }
+            )
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
-        self._tasks.append(asyncio.create_task(self._monitor(), name=f"tickwire-{self.venue}-monitor"))
+        self._tasks.append(asyncio.create_task(monitor(self), name=f"tickwire-{self.venue}-monitor"))
         if self.clock_sync:
-            self._tasks.append(asyncio.create_task(self._clock_loop(), name=f"tickwire-{self.venue}-clock"))
+            clock = clock_loop(self, self.clock_sync)
+            self._tasks.append(asyncio.create_task(clock, name=f"tickwire-{self.venue}-clock"))
         if wait:
             try:
                 await self.wait_synced(self.ready_timeout if timeout is None else timeout)
@@ -267,7 +280,9 @@ class MarketData:
         self.closing = True
         for ln in self.lines:
             ln.kill("closing")
-        tasks = [t for t in (*self._tasks, *self._resyncing.values(), *(ln.task for ln in self.lines)) if t]
+        tasks = [
+            t for t in (*self._tasks, *self.resyncer.tasks.values(), *(ln.task for ln in self.lines)) if t
+        ]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -335,7 +350,7 @@ class MarketData:
     def _sync_event(self, sym: str, outcome: str) -> None:
         if outcome == "buffered":
             if self.adapter.resync == "snapshot":
-                self._resync(sym, "initial snapshot")
+                self.resyncer.request(sym, "initial snapshot")
         elif outcome in _LOST:
             self._lost_sync(sym, _LOST[outcome])
 
@@ -405,7 +420,7 @@ class MarketData:
     def _lost_sync(self, key: str, why: str) -> None:
         self.counters["gaps"] += 1
         self.status("out_of_sync", symbol=key, detail=why)
-        self._resync(key, why)
+        self.resyncer.request(key, why)
 
     def _control(self, line: Line, payload: memoryview) -> None:
         c = self.adapter.control(payload)
@@ -420,67 +435,6 @@ class MarketData:
         elif c.kind in ("error", "auth_failed"):
             self.status("venue_error", line=line.index, detail=f"{c.code} {c.message}".strip())
             self.audit.event("venue_error", venue=self.venue, line=line.index, code=c.code, message=c.message)
-
-    def _resync(self, key: str, why: str) -> None:
-        if key in self._resyncing or self.closing:
-            return
-        self.counters["resyncs"] += 1
-        if self.arbiter is not None:
-            self.arbiter.clear(key)
-        self.status("resync", symbol=key, detail=why)
-        self.audit.event("resync", venue=self.venue, symbol=key, reason=why)
-        task = asyncio.get_running_loop().create_task(self._do_resync(key))
-        self._resyncing[key] = task
-        task.add_done_callback(lambda _t, k=key: self._resyncing.pop(k, None))
-
-    async def _do_resync(self, key: str) -> None:
-        a = self.adapter
-        delay = 0.05
-        for attempt in range(8):
-            if self.closing:
-                return
-            try:
-                if a.resync == "snapshot":
-                    body = await a.fetch_snapshot(self.rest(), key)
-                    self.feed.on_snapshot(key, body)
-                elif a.resync == "request":
-                    self._send_first(a.snapshot_request(key))
-                else:
-                    subs = self._subs_for_key(key)
-                    self._send_first_many(a.unsubscribe(subs) + a.subscribe(subs))
-                if await self._until_synced(key, self.resync_timeout):
-                    self.status("synced", symbol=key)
-                    return
-            except (TickwireError, OSError) as e:
-                log.warning("%s resync %s attempt %d failed: %s", self.venue, key, attempt + 1, e)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        self.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
-
-    async def _until_synced(self, key: str, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                if self.feed.book(key).is_synced:
-                    return True
-            except KeyError:
-                pass
-            await asyncio.sleep(0.005)
-        return False
-
-    def _subs_for_key(self, key: str) -> list[Sub]:
-        return [s for s in self.registry.live() if s.channel == "book" and self.adapter.book_key(s.symbol) == key]
-
-    def _send_first(self, data: bytes) -> None:
-        self._send_first_many([data])
-
-    def _send_first_many(self, msgs: list[bytes]) -> None:
-        for ln in self.lines:
-            if ln.connected:
-                for m in msgs:
-                    ln.send(m)
-                return
-        raise TickwireError(f"{self.venue}: no connected line")
 
     def _send_all(self, build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]) -> None:
         for ln in self.lines:
@@ -528,7 +482,9 @@ class MarketData:
         for chunk in self.adapter.chunks(subs):
             for m in self.adapter.subscribe(list(chunk)):
                 line.send(m)
-        self.audit.event("subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs])
+        self.audit.event(
+            "subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs]
+        )
         self.status("subscribed", line=line.index, detail=f"{len(subs)} subscriptions")
 
     def _on_line_down(self, line: Line) -> None:
@@ -542,56 +498,6 @@ class MarketData:
         self.status("disconnected", line=line.index, detail=reason)
 
     def _on_http(self, method: str, path: str, status: int, elapsed: float) -> None:
-        self.audit.event("rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3)
-
-    # monitor -----------------------------------------------------------------------------------------
-
-    async def _monitor(self) -> None:
-        period = max(0.005, min(self.stale_after / 4, (self.symbol_stale_after or 1.0) / 4, 0.5))
-        next_probe = time.monotonic() + (self.probe_interval or 0)
-        while not self.closing:
-            await asyncio.sleep(period)
-            now = _mono()
-            for ln in self.lines:
-                if ln.connected and ln.last_rx_ns and (now - ln.last_rx_ns) / 1e9 > self.stale_after:
-                    self.counters["stale"] += 1
-                    self.status("stale", line=ln.index, detail=f"no data for {self.stale_after} s")
-                    ln.kill("stale: no data")
-            if self.symbol_stale_after is not None:
-                self._check_symbols(now)
-            arb = self.arbiter
-            if arb is not None and arb.pending:
-                for p in arb.ready():
-                    self._apply(self.lines[0], memoryview(p), now, True)
-            if self.probe_interval and time.monotonic() >= next_probe:
-                next_probe = time.monotonic() + self.probe_interval
-                await self.pool.probe_all()
-
-    async def _clock_loop(self) -> None:
-        assert self.clock_sync is not None
-        while not self.closing:
-            try:
-                off = await sync_venue(self.clock, self.rest(), self.venue)
-                log.debug("%s clock offset %.3f ms (rtt %s ms)", self.venue, off, self.clock.rtt_ms)
-            except (TickwireError, OSError, KeyError, ValueError) as e:
-                log.warning("%s clock sync failed: %s", self.venue, e)
-            await asyncio.sleep(self.clock_sync)
-
-    def _check_symbols(self, now: int) -> None:
-        window = self.symbol_stale_after
-        assert window is not None
-        ages = {s: (now - t) / 1e9 for s, t in self._last_update.items()}
-        if not ages or min(ages.values()) > window:
-            return  # the whole connection is quiet: the connection check handles that
-        for sym, age in ages.items():
-            if age > window and sym not in self._resyncing:
-                self.counters["stale"] += 1
-                self.status("stale", symbol=sym, detail=f"no update for {age:.2f} s while others flow")
-                self._last_update[sym] = now
-                # The stream itself stopped: resubscribe. A venue whose books are rebuilt from REST
-                # then reports a gap on the next diff if any were missed, and resyncs from there.
-                subs = self._subs_for_key(sym)
-                try:
-                    self._send_first_many(self.adapter.unsubscribe(subs) + self.adapter.subscribe(subs))
-                except TickwireError:
-                    pass
+        self.audit.event(
+            "rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3
+        )

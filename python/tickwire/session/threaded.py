@@ -125,10 +125,12 @@ class ThreadedMarketData:
         return self.md.is_synced(symbol)
 
     def health(self) -> dict[str, Any]:
-        return self.call(self.md.health)
+        h: dict[str, Any] = self.call(self.md.health)
+        return h
 
     def latency(self) -> dict[str, dict[str, float]]:
-        return self.call(self.md.latency)
+        lat: dict[str, dict[str, float]] = self.call(self.md.latency)
+        return lat
 
     def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Runs ``fn`` on the session's loop thread and returns its result."""

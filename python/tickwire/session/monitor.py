@@ -1,0 +1,69 @@
+"""The session's background upkeep, off the hot path: stale connections and symbols, expired A/B
+holds, endpoint RTT probes, venue clock sync."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from tickwire.clock import sync_venue
+from tickwire.errors import TickwireError
+
+if TYPE_CHECKING:
+    from tickwire.session.market import MarketData
+
+log = logging.getLogger("tickwire.session")
+
+
+async def monitor(md: MarketData) -> None:
+    period = max(0.005, min(md.stale_after / 4, (md.symbol_stale_after or 1.0) / 4, 0.5))
+    next_probe = time.monotonic() + (md.probe_interval or 0)
+    while not md.closing:
+        await asyncio.sleep(period)
+        now = time.monotonic_ns()
+        for ln in md.lines:
+            # A connection with no data at all (the venue stalled, or a half-open TCP connection).
+            if ln.connected and ln.last_rx_ns and (now - ln.last_rx_ns) / 1e9 > md.stale_after:
+                md.counters["stale"] += 1
+                md.status("stale", line=ln.index, detail=f"no data for {md.stale_after} s")
+                ln.kill("stale: no data")
+        if md.symbol_stale_after is not None:
+            check_symbols(md, now, md.symbol_stale_after)
+        arb = md.arbiter
+        if arb is not None and arb.pending:
+            for p in arb.ready():
+                md._apply(md.lines[0], memoryview(p), now, True)
+        if md.probe_interval and time.monotonic() >= next_probe:
+            next_probe = time.monotonic() + md.probe_interval
+            await md.pool.probe_all()
+
+
+def check_symbols(md: MarketData, now: int, window: float) -> None:
+    """A symbol that stops updating while others on the connection flow is resubscribed alone."""
+    ages = {s: (now - t) / 1e9 for s, t in md._last_update.items()}
+    if not ages or min(ages.values()) > window:
+        return  # the whole connection is quiet: the connection check handles that
+    for sym, age in ages.items():
+        if age > window and sym not in md.resyncer.tasks:
+            md.counters["stale"] += 1
+            md.status("stale", symbol=sym, detail=f"no update for {age:.2f} s while others flow")
+            md._last_update[sym] = now
+            # The stream itself stopped: resubscribe. A venue whose books are rebuilt from REST
+            # then reports a gap on the next diff if any were missed, and resyncs from there.
+            subs = md.resyncer.subs_for_key(sym)
+            try:
+                md.resyncer.send_first_many(md.adapter.unsubscribe(subs) + md.adapter.subscribe(subs))
+            except TickwireError:
+                pass
+
+
+async def clock_loop(md: MarketData, every: float) -> None:
+    while not md.closing:
+        try:
+            off = await sync_venue(md.clock, md.rest(), md.venue)
+            log.debug("%s clock offset %.3f ms (rtt %s ms)", md.venue, off, md.clock.rtt_ms)
+        except (TickwireError, OSError, KeyError, ValueError) as e:
+            log.warning("%s clock sync failed: %s", md.venue, e)
+        await asyncio.sleep(every)
