@@ -77,3 +77,44 @@ def test_rest_limit_headers_10006_and_ip_403() -> None:
             assert (s, body) == (403, b"access too frequent")
 
     asyncio.run(go())
+
+
+def test_rest_order_entry_shares_the_ws_budget() -> None:
+    async def go() -> None:
+        profile = {"bybit": {"order_rate_limit": 2}}
+        async with Simulator(["bybit"], rate=0, depth=20, profiles=profile) as sim:
+            sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
+            base = sim.urls()["bybit"][0]["rest"]
+
+            async def call(method: str, path: str, obj: Any = None, q: str = "") -> Any:
+                body = orjson.dumps(obj) if obj is not None else b""
+                ts = str(int(time.time() * 1000))
+                h = {"X-BAPI-API-KEY": "bk", "X-BAPI-TIMESTAMP": ts, "X-BAPI-RECV-WINDOW": "5000"}
+                h["X-BAPI-SIGN"] = sig(ts + "bk" + "5000" + (q if method == "GET" else body.decode()))
+                _, _, out = await http(method, base + path + ("?" + q if q else ""), body, h)
+                return orjson.loads(out)
+
+            bid = sim.book("bybit", "ETHUSDT", 1).bids[0][0]
+            order = {"category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit",
+                     "qty": "0.2", "price": str(bid - 50), "orderLinkId": "R1"}  # fmt: skip
+            made = await call("POST", "/v5/order/create", order)
+            assert made["retCode"] == 0 and made["result"]["orderLinkId"] == "R1"
+            amended = await call(
+                "POST", "/v5/order/amend", {"symbol": "ETHUSDT", "orderLinkId": "R1", "qty": "0.3"}
+            )
+            assert amended["retCode"] == 0
+            got = await call("GET", "/v5/order/realtime", q="category=linear&symbol=ETHUSDT&orderLinkId=R1")
+            (row,) = got["result"]["list"]
+            assert row["qty"] == "0.30000" and row["orderStatus"] == "New"
+            # The WS trade connection spends the same budget: a second create is the last allowed.
+            c = await authed(sim.urls()["bybit"][0]["ws"]["trade"])
+            c.send({"reqId": "w", "op": "order.create", "args": [{**order, "orderLinkId": "W1"}]})
+            assert (await c.recv())["retCode"] == 0
+            assert (await call("POST", "/v5/order/create", {**order, "orderLinkId": "R2"}))[
+                "retCode"
+            ] == 10006
+            done = await call("POST", "/v5/order/cancel-all", {"category": "linear", "symbol": "ETHUSDT"})
+            assert sorted(x["orderLinkId"] for x in done["result"]["list"]) == ["R1", "W1"]
+            assert (await call("GET", "/v5/order/realtime", q="category=linear"))["result"]["list"] == []
+
+    asyncio.run(go())

@@ -211,16 +211,25 @@ class Bybit(Venue):
             ip = self.ip_limiters[ep.index] = WeightLimiter(n, self.interval("ip_window"))
         if ip.charge(time.monotonic())[0] != "ok":
             return Response(403, b"access too frequent", content_type="text/plain")
-        if req.path.startswith("/v5/account/"):
+        if req.path.startswith(("/v5/account/", "/v5/order/")):
             denied = self._check_rest(ep, req)
             if denied is not None:
                 return denied
-            per_s = int(self.config.profile.get("rest_rate_limit", 50))
-            ok, limits = self.trade.limit(req.headers["x-bapi-api-key"], req.path, ep.now_ms(), per_s)
+            key = req.headers["x-bapi-api-key"]
+            trading = req.path.startswith("/v5/order/") and req.method == "POST"
+            per_s = int(
+                self.config.profile.get(
+                    "order_rate_limit" if trading else "rest_rate_limit", 10 if trading else 50
+                )
+            )
+            ok, limits = self.trade.limit(key, req.path, ep.now_ms(), per_s)
             headers = list(limits.items())
             if not ok:
                 body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "time": ep.now_ms()}
                 return json_response(body, headers=headers)
+            answer = self.trade.rest(ep, req, key)
+            if answer is not None:
+                return json_response({**answer, "retExtInfo": {}, "time": ep.now_ms()}, headers=headers)
             if (req.method, req.path) == ("GET", "/v5/account/wallet-balance"):
                 held = self.engine.ledger.holdings(req.headers["x-bapi-api-key"])
                 coins = [

@@ -23,11 +23,13 @@ import orjson
 
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
     from tickwire.sim.venues.bybit import Bybit
 
 TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
@@ -56,34 +58,42 @@ class BybitOrders:
         conns = self.order_streams.get(o.account)
         if not conns:
             return
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
-        value = Decimal(o.quote) * inst.tick * inst.lot
         for c in list(conns):
             if c.transport is None:
                 conns.discard(c)
                 continue
             now = c.endpoint.now_ms()
-            data = {
-                "category": "linear",
-                "symbol": o.symbol,
-                "orderId": str(uuid.UUID(int=o.id)),
-                "orderLinkId": o.client_id,
-                "side": "Buy" if o.side == BID else "Sell",
-                "orderType": "Market" if o.type == "MARKET" else "Limit",
-                "price": fp(o.price) if o.price is not None else "0",
-                "qty": fq(o.qty),
-                "orderStatus": STATUS[o.status],
-                "cumExecQty": fq(o.filled),
-                "cumExecValue": f"{value.normalize():f}",
-                "avgPrice": f"{(value / inst.qty(o.filled)).normalize():f}" if o.filled else "0",
-                "leavesQty": fq(o.qty - o.filled if o.open else 0),
-                "timeInForce": o.tif,
-                "createdTime": str(o.time_ms),
-                "updatedTime": str(now),
+            body = {
+                "id": uuid.uuid4().hex,
+                "topic": "order",
+                "creationTime": now,
+                "data": [self.order_data(o, now)],
             }
-            body = {"id": uuid.uuid4().hex, "topic": "order", "creationTime": now, "data": [data]}
             c.send_text(orjson.dumps(body))
+
+    def order_data(self, o: Order, now: int) -> dict[str, Any]:
+        """An order as Bybit shows it (the ``order`` topic, ``/v5/order/realtime``)."""
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        value = Decimal(o.quote) * inst.tick * inst.lot
+        return {
+            "category": "linear",
+            "symbol": o.symbol,
+            "orderId": str(uuid.UUID(int=o.id)),
+            "orderLinkId": o.client_id,
+            "side": "Buy" if o.side == BID else "Sell",
+            "orderType": "Market" if o.type == "MARKET" else "Limit",
+            "price": fp(o.price) if o.price is not None else "0",
+            "qty": fq(o.qty),
+            "orderStatus": STATUS[o.status],
+            "cumExecQty": fq(o.filled),
+            "cumExecValue": f"{value.normalize():f}",
+            "avgPrice": f"{(value / inst.qty(o.filled)).normalize():f}" if o.filled else "0",
+            "leavesQty": fq(o.qty - o.filled if o.open else 0),
+            "timeInForce": o.tif,
+            "createdTime": str(o.time_ms),
+            "updatedTime": str(now),
+        }
 
     def on_message(self, conn: Conn, msg: dict[str, Any]) -> None:
         op = str(msg.get("op", ""))
@@ -114,17 +124,19 @@ class BybitOrders:
             return
         a = args[0]
         per_s = int(self.venue.config.profile.get("order_rate_limit", 10))
-        ok, limits = self.limit(conn.state["api_key"], op, conn.endpoint.now_ms(), per_s)
+        # Shared with REST: order.create spends the /v5/order/create budget.
+        path = "/v5/order/" + op.partition(".")[2]
+        ok, limits = self.limit(conn.state["api_key"], path, conn.endpoint.now_ms(), per_s)
         if not ok:
             self._reply(conn, rid, op, 10006, "Too many visits!", {}, limits)
             return
         try:
             if op == "order.create":
-                data = self._create(conn, a)
+                data = self._create(conn.state["api_key"], conn.endpoint, a)
             elif op == "order.amend":
-                data = self._amend(conn, a)
+                data = self._amend(conn.state["api_key"], a)
             elif op == "order.cancel":
-                data = self._cancel(conn, a)
+                data = self._cancel(conn.state["api_key"], a)
             else:
                 self._reply(conn, rid, op, 10001, f"unknown op {op}", {})
                 return
@@ -146,6 +158,42 @@ class BybitOrders:
         headers = {"X-Bapi-Limit": str(lim.limit), "X-Bapi-Limit-Status": str(lim.remaining)}
         headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
         return ok, headers
+
+    def rest(self, ep: Endpoint, req: Request, account: str) -> dict[str, Any] | None:
+        """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``):
+        the same engine calls as the trade WebSocket; the answer's ``result`` and ``retCode``."""
+        v, route = self.venue, (req.method, req.path)
+        a = req.json_object() if req.method == "POST" else dict(req.query)
+        try:
+            if route == ("POST", "/v5/order/create"):
+                return self._ok(self._create(account, ep, a))
+            if route == ("POST", "/v5/order/amend"):
+                return self._ok(self._amend(account, a))
+            if route == ("POST", "/v5/order/cancel"):
+                return self._ok(self._cancel(account, a))
+            if route == ("POST", "/v5/order/cancel-all"):
+                done = []
+                for o in v.engine.open_orders(account, a.get("symbol")):
+                    self._cancel(account, {"symbol": o.symbol, "orderId": str(uuid.UUID(int=o.id))})
+                    done.append({"orderId": str(uuid.UUID(int=o.id)), "orderLinkId": o.client_id})
+                return self._ok({"list": done, "success": "1"})
+            if route == ("GET", "/v5/order/realtime"):
+                if "orderId" in a or "orderLinkId" in a:
+                    oid, link = self._order_ref(a)
+                    orders = [v.engine.find(account, str(a.get("symbol", "")), oid, link)]
+                else:
+                    orders = v.engine.open_orders(account, a.get("symbol"))
+                rows = [self.order_data(o, ep.now_ms()) for o in orders]
+                return self._ok({"category": a.get("category", "linear"), "list": rows, "nextPageCursor": ""})
+        except (EngineError, KeyError, InvalidOperation, ValueError) as e:
+            reason = e.code if isinstance(e, EngineError) else ""
+            code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
+            return {"retCode": code, "retMsg": text, "result": {}}
+        return None
+
+    @staticmethod
+    def _ok(result: dict[str, Any]) -> dict[str, Any]:
+        return {"retCode": 0, "retMsg": "OK", "result": result}
 
     def _auth(self, conn: Conn, msg: dict[str, Any]) -> None:
         if conn.state.get("auth"):
@@ -173,7 +221,7 @@ class BybitOrders:
             raise ValueError(f"{key} is not a positive multiple of {step}")
         return int(n)
 
-    def _create(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, account: str, ep: Endpoint, a: dict[str, Any]) -> dict[str, Any]:
         v = self.venue
         symbol = str(a["symbol"])
         if symbol not in v.books:
@@ -186,8 +234,8 @@ class BybitOrders:
         price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
         link = str(a.get("orderLinkId", ""))
         order, step = v.engine.place(
-            conn.state["api_key"], symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
-            link, conn.endpoint.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
+            account, symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
+            link, ep.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
         )  # fmt: skip
         if step is not None:
             v.on_step(symbol, step)
@@ -198,23 +246,23 @@ class BybitOrders:
             return uuid.UUID(str(a["orderId"])).int, None
         return None, str(a["orderLinkId"])
 
-    def _amend(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+    def _amend(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
         v = self.venue
         symbol = str(a["symbol"])
         inst = v.instruments[symbol]
         oid, link = self._order_ref(a)
         qty = self._units(symbol, a, "qty", inst.lot) if "qty" in a else None
         price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
-        order, steps = v.engine.amend(conn.state["api_key"], symbol, oid, link, qty, price)
+        order, steps = v.engine.amend(account, symbol, oid, link, qty, price)
         for s in steps:
             v.on_step(symbol, s)
         return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
 
-    def _cancel(self, conn: Conn, a: dict[str, Any]) -> dict[str, Any]:
+    def _cancel(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
         v = self.venue
         symbol = str(a["symbol"])
         oid, link = self._order_ref(a)
-        order, step = v.engine.cancel(conn.state["api_key"], symbol, oid, link)
+        order, step = v.engine.cancel(account, symbol, oid, link)
         if step is not None:
             v.on_step(symbol, step)
         return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
