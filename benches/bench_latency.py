@@ -1,17 +1,25 @@
-"""Cost of recording one frame's stage latencies from Python: tickwire vs pure-Python peers.
+"""Cost of recording one frame's stage latencies from Python: tickwire vs pure-Python peers; and
+what one audit-log event costs the caller, vs the stdlib's QueueHandler.
 
 Run ``pytest benches/bench_latency.py --benchmark-enable`` (after ``maturin develop --release``) to
 measure; plain ``pytest`` runs each once as a smoke test. Each round records the same 1000 frames of
-4 stamps (3 stages + total), so per-call cost = mean / 1000; the loop itself is in every variant.
+4 stamps (3 stages + total), so per-call cost = time / 1000; the loop itself is in every variant.
+The audit rounds log 200 events each (per-event cost = time / 200) with the writer drained between
+rounds, outside the timing.
 """
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import math
+import queue
 import random
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+from tickwire.audit import AuditLog
 from tickwire.latency import LatencyRecorder
 
 FRAMES = 1000
@@ -84,3 +92,46 @@ def test_python_log_linear_buckets(benchmark: Any) -> None:
 
     benchmark(run)
     assert sum(counts[3]) % FRAMES == 0
+
+
+# --- audit log: what an event costs the caller (the writer thread works in between rounds) ---
+
+AUDIT_BATCH = 200
+
+
+def test_audit_event(benchmark: Any, tmp_path: Path) -> None:
+    """``AuditLog.event``: a time stamp and a deque append; redaction and I/O are the writer's."""
+    with AuditLog(tmp_path / "audit.log") as audit:
+        event = audit.event
+
+        def run() -> None:
+            for i in range(AUDIT_BATCH):
+                event("rest.request", venue="binance", method="GET", path="/api/v3/depth", status=200, i=i)
+
+        benchmark.pedantic(run, setup=audit.flush, rounds=100, iterations=1, warmup_rounds=2)
+        assert audit.dropped == 0
+
+
+def test_stdlib_queue_handler(benchmark: Any, tmp_path: Path) -> None:
+    """The stdlib's non-blocking recipe: ``QueueHandler`` → ``QueueListener`` → rotating file."""
+    q: queue.Queue[logging.LogRecord] = queue.Queue()
+    target = logging.handlers.RotatingFileHandler(tmp_path / "std.log", maxBytes=64 << 20, backupCount=5)
+    listener = logging.handlers.QueueListener(q, target)
+    logger = logging.getLogger("bench_latency.audit_peer")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.handlers.QueueHandler(q)
+    logger.addHandler(handler)
+    listener.start()
+    try:
+        info = logger.info
+
+        def run() -> None:
+            for i in range(AUDIT_BATCH):
+                info("rest.request %s %s %s %s %s", "binance", "GET", "/api/v3/depth", 200, i)
+
+        benchmark.pedantic(run, setup=q.join, rounds=100, iterations=1, warmup_rounds=2)
+    finally:
+        listener.stop()
+        logger.removeHandler(handler)
+        target.close()
