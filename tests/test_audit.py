@@ -118,6 +118,8 @@ def _placements(name: str, secret: str) -> list[dict[str, Any]]:
         {name: secret},
         {"headers": {name: secret, "Content-Type": "application/json"}},
         {"headers": [(name, secret), ("Accept", "*/*")]},
+        {"headers": [(name.encode(), secret.encode()), (b"Accept", b"*/*")]},
+        {"headers": {name.encode(): secret.encode()}},
         {"request": {"body": {"args": [{name: secret, "op": "login"}]}}},
         {"url": f"https://api.example.test/api/v3/order?symbol=BTCUSDT&{query_name}={secret}&ts=1"},
         {"body": f"symbol=BTCUSDT&{query_name}={secret}"},

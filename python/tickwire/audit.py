@@ -87,6 +87,15 @@ def _compact(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def _name(k: object) -> str | None:
+    """A key or header name as text (headers often arrive as bytes); None if it is no name."""
+    if isinstance(k, str):
+        return k
+    if isinstance(k, bytes | bytearray):
+        return bytes(k).decode("latin-1")
+    return None
+
+
 class Redactor:
     """Masks secrets in one event's fields; pure and thread-confined (used by the writer thread)."""
 
@@ -171,17 +180,19 @@ class Redactor:
 
     def _item(self, x: Any, depth: int) -> Any:
         # (name, value) pairs: headers given as a list of tuples, as aiohttp and picows accept them.
-        if isinstance(x, tuple | list) and len(x) == 2 and isinstance(x[0], str):
-            v = self.verdict(x[0])
+        if isinstance(x, tuple | list) and len(x) == 2 and (name := _name(x[0])) is not None:
+            v = self.verdict(name)
             if v != _KEEP:
-                return [x[0], self._mask(v, str(x[1]))]
+                return [name, self._mask(v, str(self.value(x[1], depth)))]
         return self.value(x, depth)
 
     def mapping(self, items: Iterable[tuple[Any, Any]], depth: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in items:
-            key = k if isinstance(k, str) else str(k)
+            key = _name(k) or str(k)
             verdict = self.verdict(key)
+            if isinstance(v, bytes | bytearray) and verdict != _KEEP:
+                v = bytes(v).decode("utf-8", "replace")
             if verdict == _KEEP or v is None:
                 out[key] = self.value(v, depth)
             elif verdict == _SHORTEN and isinstance(v, str):
@@ -218,6 +229,8 @@ class _Rotating:
 
 
 _CLOSE = object()
+# How long the writer works before it lets other threads take the GIL.
+_SLICE_S = 0.0002
 
 
 class AuditLog:
@@ -310,12 +323,19 @@ class AuditLog:
 
     def _run(self) -> None:
         q, failed = self._q, False
+        clock, slice_end = time.perf_counter, 0.0
         try:
             while True:
                 if not q:
                     self._wake.wait(0.05)
                     self._wake.clear()
+                    slice_end = clock() + _SLICE_S
                     continue
+                if clock() > slice_end:
+                    # Hand the GIL over: a burst of events must not hold off the event loop for a
+                    # whole switch interval (5 ms) when a frame arrives.
+                    time.sleep(0)
+                    slice_end = clock() + _SLICE_S
                 item = q.popleft()
                 if isinstance(item, tuple) and len(item) == 3:
                     try:
