@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from simclient import Client, connect, http
-from test_sim_okx_auth import SECRET, sign
+from test_sim_okx_auth import SECRET, iso_now, sign
 from tickwire.sim import Simulator
 
 
@@ -87,5 +87,42 @@ def test_public_rest_limit() -> None:
             got = [await http("GET", url) for _ in range(3)]
             assert [g[0] for g in got] == [200, 200, 429]
             assert orjson.loads(got[2][2])["code"] == "50011"
+
+    asyncio.run(go())
+
+
+def test_rest_order_amend_query_cancel() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=20) as sim:
+            sim.venue("okx").add_key("ok-key", SECRET, "pp")  # type: ignore[attr-defined]
+            base = sim.urls()["okx"][0]["rest"]
+
+            async def call(method: str, path: str, obj: Any = None) -> Any:
+                body = orjson.dumps(obj) if obj is not None else b""
+                ts = iso_now()
+                h = {"OK-ACCESS-KEY": "ok-key", "OK-ACCESS-PASSPHRASE": "pp", "OK-ACCESS-TIMESTAMP": ts}
+                h["OK-ACCESS-SIGN"] = sign(ts + method + path + body.decode())
+                _, _, out = await http(method, base + path, body, h)
+                return orjson.loads(out)
+
+            bid = sim.book("okx", "BTC-USDT", 1).bids[0][0]
+            order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                     "sz": "0.001", "px": str(bid - 10), "clOrdId": "rest1"}  # fmt: skip
+            made = await call("POST", "/api/v5/trade/order", order)
+            assert made["code"] == "0" and made["data"][0]["sCode"] == "0"
+            oid = made["data"][0]["ordId"]
+            amend = {"instId": "BTC-USDT", "clOrdId": "rest1", "newSz": "0.003"}
+            assert (await call("POST", "/api/v5/trade/amend-order", amend))["code"] == "0"
+            got = await call("GET", f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}")
+            assert got["data"][0]["sz"] == "0.003" and got["data"][0]["state"] == "live"
+            pending = await call("GET", "/api/v5/trade/orders-pending?instId=BTC-USDT")
+            assert [o["clOrdId"] for o in pending["data"]] == ["rest1"]
+            dup = await call("POST", "/api/v5/trade/order", order)
+            assert dup["code"] == "1" and dup["data"][0]["sCode"] == "51016"
+            gone = await call("POST", "/api/v5/trade/cancel-order", {"instId": "BTC-USDT", "ordId": oid})
+            assert gone["code"] == "0"
+            again = await call("POST", "/api/v5/trade/cancel-order", {"instId": "BTC-USDT", "ordId": oid})
+            assert again["data"][0]["sCode"] == "51400"
+            assert (await call("GET", "/api/v5/trade/order?instId=BTC-USDT&ordId=1"))["code"] == "51603"
 
     asyncio.run(go())

@@ -299,10 +299,13 @@ class Okx(Venue):
     async def http(self, ep: Endpoint, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
-        if req.path.startswith("/api/v5/account/"):
+        if req.path.startswith(("/api/v5/account/", "/api/v5/trade/")):
             denied = self._check_rest(ep, req)
             if denied is not None:
                 return denied
+            traded = self.trade.rest(ep, req, req.headers["ok-access-key"])
+            if traded is not None:
+                return json_response(dict(zip(("code", "msg", "data"), traded, strict=True)))
             if (req.method, req.path) == ("GET", "/api/v5/account/balance"):
                 held = self.engine.ledger.holdings(req.headers["ok-access-key"])
                 details = [

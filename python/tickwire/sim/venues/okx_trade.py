@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
     from tickwire.sim.venues.okx import Okx
+
+Result = tuple[str, str, list[dict[str, Any]]]  # code, msg, data
 
 RATE_LIMITED = "Rate limit reached. Please refer to API documentation and throttle requests accordingly."
 AMEND_FAILED = "Order modification failed."
@@ -63,54 +67,81 @@ class OkxOrders:
         conns = self.order_streams.get(o.account)
         if not conns:
             return
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
-        avg = Decimal(o.quote) * inst.tick / o.filled if o.filled else Decimal(0)
         for c in list(conns):
             if c.transport is None:
                 conns.discard(c)
                 continue
-            now = str(c.endpoint.now_ms())
-            data = {
-                "instId": o.symbol,
-                "ordId": str(o.id),
-                "clOrdId": o.client_id,
-                "px": fp(o.price) if o.price is not None else "",
-                "sz": fq(o.qty),
-                "ordType": "market" if o.type == "MARKET" else {"GTC": "limit"}.get(o.tif, o.tif.lower()),
-                "side": "buy" if o.side == BID else "sell",
-                "state": STATE[o.status],
-                "accFillSz": fq(o.filled),
-                "fillPx": fp(fill.price) if fill else "",
-                "fillSz": fq(fill.qty) if fill else "0",
-                "tradeId": str(fill.trade_id) if fill else "",
-                "execType": ("M" if fill.maker else "T") if fill else "",
-                "avgPx": f"{avg.normalize():f}" if o.filled else "",
-                "cTime": str(o.time_ms),
-                "uTime": now,
-            }
+            data = self.order_data(o, fill, c.endpoint.now_ms())
             c.send_text(orjson.dumps({"arg": {"channel": "orders", "instType": "ANY"}, "data": [data]}))
+
+    def order_data(self, o: Order, fill: Fill | None, now_ms: int) -> dict[str, Any]:
+        """An order as OKX shows it (``orders`` channel, ``GET /api/v5/trade/order``)."""
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        avg = Decimal(o.quote) * inst.tick / o.filled if o.filled else Decimal(0)
+        return {
+            "instId": o.symbol,
+            "ordId": str(o.id),
+            "clOrdId": o.client_id,
+            "px": fp(o.price) if o.price is not None else "",
+            "sz": fq(o.qty),
+            "ordType": "market" if o.type == "MARKET" else {"GTC": "limit"}.get(o.tif, o.tif.lower()),
+            "side": "buy" if o.side == BID else "sell",
+            "state": STATE[o.status],
+            "accFillSz": fq(o.filled),
+            "fillPx": fp(fill.price) if fill else "",
+            "fillSz": fq(fill.qty) if fill else "0",
+            "tradeId": str(fill.trade_id) if fill else "",
+            "execType": ("M" if fill.maker else "T") if fill else "",
+            "avgPx": f"{avg.normalize():f}" if o.filled else "",
+            "cTime": str(o.time_ms),
+            "uTime": str(now_ms),
+        }
 
     def on_op(self, conn: Conn, msg: dict[str, Any]) -> None:
         in_us = int(time.time() * 1_000_000)
-        op, rid, args = msg.get("op"), msg.get("id", ""), msg.get("args")
+        op, rid, args = str(msg.get("op")), msg.get("id", ""), msg.get("args")
         if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
-            self._reply(conn, rid, str(op), "60013", "Invalid args", [], in_us)
+            self._reply(conn, rid, op, "60013", "Invalid args", [], in_us)
             return
-        arg = args[0]
-        key = (conn.state["api_key"], str(self._symbol(arg)), str(op))
+        code, text, data = self.run(conn.state["api_key"], conn.endpoint, op, args[0])
+        self._reply(conn, rid, op, code, text, data, in_us)
+
+    def run(self, account: str, ep: Endpoint, op: str, arg: dict[str, Any]) -> Result:
+        """One order operation, over WebSocket or REST alike: (code, msg, data)."""
+        key = (account, str(self._symbol(arg)), op)
         lim = self.limiters.get(key)
         if lim is None:
             n = int(self.venue.config.profile.get("order_rate_limit", 60))
             lim = self.limiters[key] = WeightLimiter(n, self.venue.interval("order_window"))
         if lim.charge(time.monotonic())[0] != "ok":
-            self._reply(conn, rid, str(op), "50011", RATE_LIMITED, [], in_us)
-        elif op == "order":
-            self._place(conn, rid, arg, in_us)
-        elif op == "amend-order":
-            self._amend(conn, rid, arg, in_us)
-        else:
-            self._cancel(conn, rid, arg, in_us)
+            return "50011", RATE_LIMITED, []
+        if op == "order":
+            return self._place(account, ep, arg)
+        if op == "amend-order":
+            return self._amend(account, ep, arg)
+        return self._cancel(account, ep, arg)
+
+    def rest(self, ep: Endpoint, req: Request, account: str) -> Result | None:
+        """``/api/v5/trade/``: ``POST order|cancel-order|amend-order`` (the WebSocket ops' arguments as
+        the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending``."""
+        name = req.path.removeprefix("/api/v5/trade/")
+        if req.method == "POST" and name in ("order", "cancel-order", "amend-order"):
+            return self.run(account, ep, name, req.json_object())
+        q = req.query
+        if (req.method, name) == ("GET", "order"):
+            oid = q.get("ordId", "")
+            try:
+                o = self.venue.engine.find(
+                    account, q.get("instId", ""), int(oid) if oid.isdigit() else None, q.get("clOrdId")
+                )
+            except EngineError:
+                return "51603", "Order does not exist", []
+            return "0", "", [self.order_data(o, None, ep.now_ms())]
+        if (req.method, name) == ("GET", "orders-pending"):
+            orders = self.venue.engine.open_orders(account, q.get("instId"))
+            return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
+        return None
 
     def _symbol(self, arg: dict[str, Any]) -> str | None:
         if "instIdCode" in arg:
@@ -119,7 +150,19 @@ class OkxOrders:
         inst = arg.get("instId")
         return inst if inst in self.venue.books else None
 
-    def _place(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+    @staticmethod
+    def _failed(cl: str, oid: str, ts: str, code: str, text: str) -> Result:
+        return "1", "", [{"clOrdId": cl, "ordId": oid, "tag": "", "ts": ts, "sCode": code, "sMsg": text}]
+
+    @staticmethod
+    def _done(o: Order, ts: str) -> Result:
+        return (
+            "0",
+            "",
+            [{"clOrdId": o.client_id, "ordId": str(o.id), "tag": "", "ts": ts, "sCode": "0", "sMsg": ""}],
+        )
+
+    def _place(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
         cl = str(arg.get("clOrdId", ""))
@@ -133,8 +176,8 @@ class OkxOrders:
             or len(cl) > 32
             or "tdMode" not in arg
         ):
-            self._reply(conn, rid, "order", "60013", "Invalid args", [], in_us)
-            return
+            return "60013", "Invalid args", []
+        ts = str(ep.now_ms())
         inst = v.instruments[symbol]
         try:
             lots = Decimal(str(arg["sz"])) / inst.lot
@@ -144,105 +187,42 @@ class OkxOrders:
                     raise InvalidOperation
             price = None if ticks is None else int(ticks)
         except (KeyError, InvalidOperation, ValueError, TypeError):
-            data = [
-                {
-                    "clOrdId": cl,
-                    "ordId": "",
-                    "tag": "",
-                    "ts": str(conn.endpoint.now_ms()),
-                    "sCode": "51000",
-                    "sMsg": "Parameter sz or px error",
-                }
-            ]
-            self._reply(conn, rid, "order", "1", "", data, in_us)
-            return
+            return self._failed(cl, "", ts, "51000", "Parameter sz or px error")
         try:
             order, step = v.engine.place(
-                conn.state["api_key"],
-                symbol,
-                side,
-                kinds[0],
-                int(lots),
-                price,
-                kinds[1],
-                cl,
-                conn.endpoint.now_ms(),
-                post_only=kinds[2],
-                margin=arg.get("tdMode") != "cash",
-            )
+                account, symbol, side, kinds[0], int(lots), price, kinds[1], cl, ep.now_ms(),
+                post_only=kinds[2], margin=arg.get("tdMode") != "cash",
+            )  # fmt: skip
         except EngineError as e:
-            data = [
-                {
-                    "clOrdId": cl,
-                    "ordId": "",
-                    "tag": "",
-                    "ts": str(conn.endpoint.now_ms()),
-                    "sCode": OKX_CODES.get(e.code, ("51000", ""))[0],
-                    "sMsg": OKX_CODES.get(e.code, ("", str(e)))[1],
-                }
-            ]
-            self._reply(conn, rid, "order", "1", "", data, in_us)
-            return
+            code, text = OKX_CODES.get(e.code, ("51000", str(e)))
+            return self._failed(cl, "", ts, code, text)
         if step is not None:
             v.on_step(symbol, step)
-        data = [
-            {
-                "clOrdId": cl,
-                "ordId": str(order.id),
-                "tag": "",
-                "ts": str(conn.endpoint.now_ms()),
-                "sCode": "0",
-                "sMsg": "",
-            }
-        ]
-        self._reply(conn, rid, "order", "0", "", data, in_us)
+        return self._done(order, ts)
 
-    def _cancel(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+    def _cancel(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
-        oid = str(arg.get("ordId", ""))
-        cl = str(arg.get("clOrdId", ""))
+        oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
         if symbol is None or (not oid and not cl):
-            self._reply(conn, rid, "cancel-order", "60013", "Invalid args", [], in_us)
-            return
+            return "60013", "Invalid args", []
+        ts = str(ep.now_ms())
         try:
-            order, step = v.engine.cancel(
-                conn.state["api_key"], symbol, int(oid) if oid.isdigit() else None, cl or None
-            )
+            order, step = v.engine.cancel(account, symbol, int(oid) if oid.isdigit() else None, cl or None)
         except EngineError:
-            data = [
-                {
-                    "clOrdId": cl,
-                    "ordId": oid,
-                    "ts": str(conn.endpoint.now_ms()),
-                    "sCode": "51400",
-                    "sMsg": CANCEL_FAILED,
-                }
-            ]
-            self._reply(conn, rid, "cancel-order", "1", "", data, in_us)
-            return
+            return self._failed(cl, oid, ts, "51400", CANCEL_FAILED)
         if step is not None:
             v.on_step(symbol, step)
-        data = [
-            {
-                "clOrdId": order.client_id,
-                "ordId": str(order.id),
-                "ts": str(conn.endpoint.now_ms()),
-                "sCode": "0",
-                "sMsg": "",
-            }
-        ]
-        self._reply(conn, rid, "cancel-order", "0", "", data, in_us)
+        return self._done(order, ts)
 
-    def _amend(self, conn: Conn, rid: Any, arg: dict[str, Any], in_us: int) -> None:
+    def _amend(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
         oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
         if symbol is None or (not oid and not cl) or ("newSz" not in arg and "newPx" not in arg):
-            self._reply(conn, rid, "amend-order", "60013", "Invalid args", [], in_us)
-            return
+            return "60013", "Invalid args", []
         inst = v.instruments[symbol]
-        ts = str(conn.endpoint.now_ms())
+        ts = str(ep.now_ms())
         try:
             qty = Decimal(str(arg["newSz"])) / inst.lot if "newSz" in arg else None
             px = Decimal(str(arg["newPx"])) / inst.tick if "newPx" in arg else None
@@ -250,7 +230,7 @@ class OkxOrders:
                 if n is not None and (n != n.to_integral_value() or n <= 0):
                     raise InvalidOperation
             order, steps = v.engine.amend(
-                conn.state["api_key"],
+                account,
                 symbol,
                 int(oid) if oid.isdigit() else None,
                 cl or None,
@@ -258,23 +238,12 @@ class OkxOrders:
                 None if px is None else int(px),
             )
         except (InvalidOperation, EngineError) as e:
-            code = "51000" if isinstance(e, InvalidOperation) else "51503"
-            data = [{"clOrdId": cl, "ordId": oid, "reqId": "", "ts": ts, "sCode": code, "sMsg": AMEND_FAILED}]
-            self._reply(conn, rid, "amend-order", "1", "", data, in_us)
-            return
+            return self._failed(
+                cl, oid, ts, "51000" if isinstance(e, InvalidOperation) else "51503", AMEND_FAILED
+            )
         for s in steps:
             v.on_step(symbol, s)
-        data = [
-            {
-                "clOrdId": order.client_id,
-                "ordId": str(order.id),
-                "reqId": "",
-                "ts": ts,
-                "sCode": "0",
-                "sMsg": "",
-            }
-        ]
-        self._reply(conn, rid, "amend-order", "0", "", data, in_us)
+        return self._done(order, ts)
 
     @staticmethod
     def _reply(conn: Conn, rid: Any, op: str, code: str, msg: str, data: list[Any], in_us: int) -> None:
