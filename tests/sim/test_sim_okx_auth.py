@@ -85,15 +85,19 @@ def test_ws_login() -> None:
                 return {"event": reply["event"], "code": reply["code"]}
 
             assert await login() == {"event": "login", "code": "0"}
+            # Each cause with OKX's own WebSocket code.
             assert await login(sign=sign(ts + "GET/users/self/verify", "x")) == {
                 "event": "error",
-                "code": "60009",
+                "code": "60007",
             }
-            assert await login(passphrase="no") == {"event": "error", "code": "60009"}
+            assert await login(sign=sign(ts + "GET/users/self/verif")) == {"event": "error", "code": "60007"}
+            assert await login(passphrase="no") == {"event": "error", "code": "60024"}
+            assert await login(apiKey="nope") == {"event": "error", "code": "60005"}
+            assert await login(timestamp="soon") == {"event": "error", "code": "60004"}
             old = str(int(time.time()) - 40)
             assert await login(timestamp=old, sign=sign(old + "GET/users/self/verify")) == {
                 "event": "error",
-                "code": "60009",
+                "code": "60006",
             }
             c = await connect(url)
             c.send({"op": "subscribe", "args": [{"channel": "orders"}]})

@@ -376,15 +376,21 @@ class Okx(Venue):
         creds = self.keys.get(str(arg.get("apiKey", "")))
         ts = str(arg.get("timestamp", ""))
         now_s = conn.endpoint.now_ms() / 1000
-        ok = (
-            creds is not None
-            and ts.isdigit()
-            and abs(now_s - int(ts)) <= 30
-            and same(str(arg.get("passphrase", "")), creds[1])
-            and same(str(arg.get("sign", "")), okx_sign(creds[0], ts + "GET/users/self/verify"))
-        )
+        # OKX's WebSocket error codes, one per cause (60009 is its generic "Login failed.").
+        ok = False
+        if creds is None:
+            self._error(conn, "60005", "Invalid apiKey")
+        elif not ts.isdigit():
+            self._error(conn, "60004", "Invalid timestamp")
+        elif abs(now_s - int(ts)) > 30:
+            self._error(conn, "60006", "Timestamp request expired")
+        elif not same(str(arg.get("passphrase", "")), creds[1]):
+            self._error(conn, "60024", "Wrong passphrase")
+        elif not same(str(arg.get("sign", "")), okx_sign(creds[0], ts + "GET/users/self/verify")):
+            self._error(conn, "60007", "Invalid sign")
+        else:
+            ok = True
         if not ok:
-            self._error(conn, "60009", "Login failed.")
             return
         conn.state["login"] = True
         conn.state["api_key"] = str(arg["apiKey"])
