@@ -125,3 +125,40 @@ def test_wrong_cloud9trader_secret_is_refused_and_retried_not_crashed() -> None:
             assert md.lines[0].connects == 0
 
     asyncio.run(go())
+
+
+def test_binance_sbe_stream_with_ed25519_key_and_ab_lines() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tickwire.sim.auth import ApiKey
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=13, rate=300, depth=30, endpoints={"binance": 2}) as sim:
+            sim.venue("binance").add_key(ApiKey("sbe-key", public_key=pem))
+            trades: list[Any] = []
+            async with tickwire.connect(
+                "binance-sbe",
+                ["BTCUSDT", "ETHUSDT"],
+                channels=["book", "trades"],
+                endpoints=sim.urls()["binance"],
+                venue_options={"api_key": "sbe-key"},
+                redundancy=2,
+                on_trade=trades.append,
+                probe_interval=None,
+            ) as md:
+                await asyncio.sleep(0.3)
+                sim.endpoint("binance", 0).gap("BTCUSDT")
+                await asyncio.sleep(0.2)
+                await assert_books_match(md, sim, "binance", ["BTCUSDT", "ETHUSDT"])
+                h = md.health()
+                assert h["gaps"] == 0 and h["arbiter"]["duplicates"] > 0
+                assert trades and trades[0].symbol in ("BTCUSDT", "ETHUSDT")
+
+    asyncio.run(go())

@@ -42,6 +42,7 @@ __all__ = [
 ADAPTERS: dict[str, tuple[str, str]] = {
     "binance": ("binance", "Adapter"),
     "binance-usdm": ("binance", "UsdmAdapter"),
+    "binance-sbe": ("binance", "SbeAdapter"),
     "okx": ("okx", "Adapter"),
     "bybit": ("bybit", "Adapter"),
     "kraken": ("kraken", "Adapter"),
