@@ -4,8 +4,12 @@ depth (as the docs require) keeps the top-10 CRC32 equal to the venue's, recompu
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import re
+import time
 import zlib
 from decimal import Decimal
 from typing import Any
@@ -169,6 +173,20 @@ def test_v1_book_checksum() -> None:
 
 # venues.md §8: Kraken's published REST signing example.
 K_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
+
+
+async def ws_token(base: str, key: str = "kkey", secret: str = K_SECRET) -> str:
+    """A WebSocket token from REST ``GetWebSocketsToken``, signed here with Kraken's documented API-Sign."""
+    nonce = str(int(time.time() * 1000))
+    body = f"nonce={nonce}"
+    path = "/0/private/GetWebSocketsToken"
+    digest = hashlib.sha256((nonce + body).encode()).digest()
+    mac = hmac.new(base64.b64decode(secret), path.encode() + digest, hashlib.sha512).digest()
+    hdrs = {"API-Key": key, "API-Sign": base64.b64encode(mac).decode()}
+    _, _, data = await http("POST", base + path, body.encode(), hdrs)
+    return str(orjson.loads(data)["result"]["token"])
+
+
 K_NONCE = "1616492376594"
 K_BODY = "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25"
 K_SIGN = "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
@@ -208,24 +226,10 @@ def test_rest_api_sign_vector_and_mutations() -> None:
 
 
 def test_ws_add_order_and_cancel_with_a_rest_token() -> None:
-    import base64
-    import hashlib
-    import hmac as hmac_mod
-    import time
-
     async def go() -> None:
         async with Simulator(["kraken"], rate=0, depth=20) as sim:
             sim.venue("kraken").add_key("kkey", K_SECRET)  # type: ignore[attr-defined]
-            base = sim.urls()["kraken"][0]["rest"]
-            nonce = str(int(time.time() * 1000))
-            body = f"nonce={nonce}"
-            path = "/0/private/GetWebSocketsToken"
-            digest = hashlib.sha256((nonce + body).encode()).digest()
-            sign = base64.b64encode(
-                hmac_mod.new(base64.b64decode(K_SECRET), path.encode() + digest, hashlib.sha512).digest()
-            ).decode()
-            _, _, data = await http("POST", base + path, body.encode(), {"API-Key": "kkey", "API-Sign": sign})
-            token = orjson.loads(data)["result"]["token"]
+            token = await ws_token(sim.urls()["kraken"][0]["rest"])
             c = await connect(sim.urls()["kraken"][0]["ws"]["v2_auth"])
             await c.recv()  # status
             truth = sim.book("kraken", "BTC/USD", 1)
@@ -259,22 +263,10 @@ def test_ws_add_order_and_cancel_with_a_rest_token() -> None:
 
 
 def test_executions_channel() -> None:
-    import base64
-    import hashlib
-    import hmac as hmac_mod
-    import time
-
     async def go() -> None:
         async with Simulator(["kraken"], rate=0, depth=20) as sim:
             sim.venue("kraken").add_key("kkey", K_SECRET)  # type: ignore[attr-defined]
-            base = sim.urls()["kraken"][0]["rest"]
-            nonce = str(int(time.time() * 1000))
-            path = "/0/private/GetWebSocketsToken"
-            digest = hashlib.sha256((nonce + f"nonce={nonce}").encode()).digest()
-            mac = hmac_mod.new(base64.b64decode(K_SECRET), path.encode() + digest, hashlib.sha512).digest()
-            hdrs = {"API-Key": "kkey", "API-Sign": base64.b64encode(mac).decode()}
-            _, _, data = await http("POST", base + path, f"nonce={nonce}".encode(), hdrs)
-            token = orjson.loads(data)["result"]["token"]
+            token = await ws_token(sim.urls()["kraken"][0]["rest"])
             c = await connect(sim.urls()["kraken"][0]["ws"]["v2_auth"])
             await c.recv()
             c.send({"method": "subscribe", "params": {"channel": "executions", "token": token}})

@@ -136,7 +136,7 @@ class Kraken(Venue):
             return
         params = msg.get("params")
         if conn.path == "/auth/v2" and (
-            method in ("add_order", "cancel_order")
+            method in ("add_order", "cancel_order", "amend_order", "cancel_all")
             or (isinstance(params, dict) and params.get("channel") == "executions")
         ):
             self.trade.on_method(conn, str(method), params if isinstance(params, dict) else {}, reply)

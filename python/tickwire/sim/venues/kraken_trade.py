@@ -2,8 +2,11 @@
 ``ws-auth.kraken.com/v2`` in production), on the simulator's matching engine.
 
 ``add_order`` params: ``order_type`` (limit, market), ``side``, ``order_qty``, ``symbol``,
-``limit_price``, ``token`` (from REST ``GetWebSocketsToken``), optional ``cl_ord_id`` and
-``time_in_force`` (gtc, ioc). ``cancel_order`` takes ``order_id`` or ``cl_ord_id`` lists.
+``limit_price``, ``token`` (from REST ``GetWebSocketsToken``), optional ``cl_ord_id``,
+``time_in_force`` (gtc, ioc) and ``post_only``. ``cancel_order`` takes ``order_id`` or ``cl_ord_id``
+lists; ``cancel_all`` cancels every open order; ``amend_order`` (``order_id`` or ``cl_ord_id``, with
+``order_qty`` and/or ``limit_price``) changes an order in place, keeping its id (here it always goes
+to the back of the queue; Kraken keeps priority when only the size shrinks).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class KrakenOrders:
             )
 
     def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
+        v = self.venue
         account = self.tokens.get(str(params.get("token", "")))
         if account is None:
             reply({"error": "EAPI:Invalid key", "method": method, "success": False})
@@ -82,6 +86,16 @@ class KrakenOrders:
             self._add(conn, account, params, reply)
         elif method == "cancel_order":
             self._cancel(conn, account, params, reply)
+        elif method == "cancel_all":
+            count = 0
+            for o in v.engine.open_orders(account, None):
+                _, step = v.engine.cancel(account, o.symbol, o.id, None)
+                if step is not None:
+                    v.on_step(o.symbol, step)
+                count += 1
+            reply({"method": "cancel_all", "result": {"count": count}, "success": True})
+        elif method == "amend_order":
+            self._amend(account, params, reply)
         else:
             reply({"error": f"Unsupported method {method}", "method": method, "success": False})
 
@@ -115,6 +129,7 @@ class KrakenOrders:
             order, step = v.engine.place(
                 account, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
                 tif if kind == "LIMIT" else "IOC", cl, conn.endpoint.now_ms(),
+                post_only=bool(p.get("post_only", False)),
             )  # fmt: skip
         except EngineError as e:
             error = "EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"
@@ -150,6 +165,41 @@ class KrakenOrders:
             if step is not None:
                 v.on_step(order.symbol, step)
             reply({"method": "cancel_order", "result": {"order_id": f"O{order.id}"}, "success": True})
+
+    def _amend(self, account: str, p: dict[str, Any], reply: Reply) -> None:
+        v = self.venue
+        ref = str(p.get("order_id", ""))
+        oid = int(ref[1:]) if ref[1:].isdigit() else None
+        cl = str(p.get("cl_ord_id", "")) or None
+        order = v.engine.orders.get(oid) if oid is not None else None
+        if order is None and cl is not None:
+            order = next((o for o in v.engine.open_orders(account, None) if o.client_id == cl), None)
+        if order is None or order.account != account or not order.open:
+            reply({"error": "EOrder:Unknown order", "method": "amend_order", "success": False})
+            return
+        inst = v.instruments[order.symbol]
+        try:
+            qty = Decimal(str(p["order_qty"])) / inst.lot if "order_qty" in p else None
+            px = Decimal(str(p["limit_price"])) / inst.tick if "limit_price" in p else None
+            if (qty is None and px is None) or any(
+                n is not None and (n != n.to_integral_value() or n <= 0) for n in (qty, px)
+            ):
+                raise InvalidOperation
+            _, steps = v.engine.amend(
+                account,
+                order.symbol,
+                order.id,
+                None,
+                None if qty is None else int(qty),
+                None if px is None else int(px),
+            )
+        except (InvalidOperation, ValueError, EngineError):
+            reply({"error": "EGeneral:Invalid arguments", "method": "amend_order", "success": False})
+            return
+        for s in steps:
+            v.on_step(order.symbol, s)
+        result = {"amend_id": f"A{order.id}-{len(steps)}", "order_id": f"O{order.id}"}
+        reply({"method": "amend_order", "result": result, "success": True})
 
 
 def _num(d: Any) -> Any:

@@ -1,0 +1,57 @@
+"""Kraken WS v2 amend_order, cancel_all, post_only and insufficient funds, checked against the
+ground-truth book and the engine's own orders."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from simclient import connect
+from test_sim_kraken import K_SECRET, ws_token
+from tickwire.sim import Simulator
+
+
+def test_amend_cancel_all_post_only_and_funds() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0, depth=20) as sim:
+            v: Any = sim.venue("kraken")
+            v.add_key("kkey", K_SECRET)
+            token = await ws_token(sim.urls()["kraken"][0]["rest"])
+            c = await connect(sim.urls()["kraken"][0]["ws"]["v2_auth"])
+            await c.recv()  # status
+
+            async def call(method: str, **params: Any) -> Any:
+                c.send({"method": method, "params": {**params, "token": token}})
+                return await c.recv()
+
+            bid = sim.book("kraken", "BTC/USD", 1).bids[0][0]
+            order = {"order_type": "limit", "side": "buy", "symbol": "BTC/USD", "order_qty": "0.5"}
+            a = await call("add_order", **order, limit_price=str(bid - 10), cl_ord_id="a")
+            b = await call("add_order", **order, limit_price=str(bid - 20), cl_ord_id="b")
+            assert a["success"] and b["success"]
+            amended = await call("amend_order", cl_ord_id="a", order_qty="0.25", limit_price=str(bid - 5))
+            assert amended["success"] and amended["result"]["order_id"] == a["result"]["order_id"]
+            o = v.engine.orders[int(a["result"]["order_id"][1:])]
+            assert (o.qty, o.price) == (25_000_000, int((bid - 5) / Decimal("0.1")))
+            assert dict(sim.book("kraken", "BTC/USD").bids)[bid - 5] >= Decimal("0.25")
+            assert not (await call("amend_order", order_id="O1", order_qty="1"))["success"]
+
+            ask = sim.book("kraken", "BTC/USD", 1).asks[0]
+            po = await call("add_order", **order, limit_price=str(ask[0]), post_only=True)
+            assert v.engine.orders[int(po["result"]["order_id"][1:])].status == "CANCELED"
+            assert sim.book("kraken", "BTC/USD", 1).asks[0] == ask, "post_only never takes"
+
+            done = await call("cancel_all")
+            assert done["success"] and done["result"]["count"] == 2
+            assert v.engine.open_orders("kkey", None) == []
+
+            sim.fund("kraken", "kkey", {"USD": "10"})
+            poor = await call("add_order", **order, limit_price=str(bid - 10))
+            assert (poor["error"], poor["method"], poor["success"]) == (
+                "EOrder:Insufficient funds",
+                "add_order",
+                False,
+            )
+
+    asyncio.run(go())
