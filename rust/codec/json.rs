@@ -422,21 +422,32 @@ fn parse8(w: u64) -> u64 {
     lo.wrapping_add(hi) >> 32
 }
 
-/// `m / 10^k` with constant divisors (multiply-shift), k <= 18.
+/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration.
+const INV_POW5: [u64; 19] = {
+    let mut t = [1u64; 19];
+    let mut k = 1;
+    let mut p: u64 = 1;
+    while k < 19 {
+        p = p.wrapping_mul(5);
+        let mut x = p; // correct to 3 bits; each step doubles the correct bits
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
+            i += 1;
+        }
+        t[k] = x;
+        k += 1;
+    }
+    t
+};
+
+/// `m / 10^k` for an `m` that is a multiple of 10^k (its last k digits were zeros), k <= 18: a
+/// shift and a multiplication instead of a hardware division, which LLVM emits for a table of
+/// constant divisors.
 #[inline(always)]
 fn div_pow10(m: u64, k: u32) -> u64 {
-    match k {
-        0 => m,
-        1 => m / 10,
-        2 => m / 100,
-        3 => m / 1_000,
-        4 => m / 10_000,
-        5 => m / 100_000,
-        6 => m / 1_000_000,
-        7 => m / 10_000_000,
-        8 => m / 100_000_000,
-        _ => m / crate::book::num::POW10[k.min(18) as usize] as u64,
-    }
+    let k = k.min(18);
+    (m >> k).wrapping_mul(INV_POW5[k as usize])
 }
 
 #[inline(always)]
