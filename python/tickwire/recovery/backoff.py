@@ -116,3 +116,32 @@ def limiter_for(venue: str, key: str, limit: int, window: float) -> ConnectLimit
     if lim is None:
         lim = _LIMITERS[(venue, key)] = ConnectLimiter(limit, window)
     return lim
+
+
+class SocketBudget:
+    """At most ``limit`` sockets open at once for one key (Clarofinlore: 10 per API key), shared by
+    every session and line of the process: a reconnect waits for a slot instead of being refused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._sem = asyncio.Semaphore(limit)
+
+    async def acquire(self) -> None:
+        await self._sem.acquire()
+
+    def release(self) -> None:
+        self._sem.release()
+
+    @property
+    def in_use(self) -> int:
+        return self.limit - self._sem._value
+
+
+_BUDGETS: dict[tuple[str, str], SocketBudget] = {}
+
+
+def budget_for(venue: str, key: str, limit: int) -> SocketBudget:
+    b = _BUDGETS.get((venue, key))
+    if b is None:
+        b = _BUDGETS[(venue, key)] = SocketBudget(limit)
+    return b

@@ -71,6 +71,8 @@ class Adapter:
     resync: ClassVar[Literal["snapshot", "request", "resubscribe"]] = "resubscribe"
     # Venue connection-rate ceiling (count, seconds), shared by all sessions of the process.
     connect_limit: ClassVar[tuple[int, float] | None] = None
+    # Sockets one credential may hold open at once, process-wide (None: no such rule).
+    max_sockets: ClassVar[int | None] = None
     # Books follow a venue-wide sequence the same on every connection: A/B lines can be arbitrated.
     redundant_ok: ClassVar[bool] = False
     # The venue numbers messages per connection (Coinbase): a new connection starts every book afresh.
@@ -95,6 +97,11 @@ class Adapter:
 
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
         return None
+
+    def credential_id(self) -> str:
+        """What the venue counts sockets by (the API key); never a secret."""
+        signer = self.options.get("signer")
+        return str(self.options.get("api_key") or getattr(signer, "api_key", None) or "anonymous")
 
     def login(self) -> bytes | None:
         """A login message sent right after connecting (private channels), or None."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import TickwireError
+from tickwire.errors import TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff
 from tickwire.session.adapter import Endpoint
 from tickwire.transport.ws import open_ws
@@ -112,29 +112,19 @@ class Line(WSListener):
         md = self.md
         while not md.closing:
             ep_index = md.pool.pick(md.endpoints_in_use(exclude=self.index))
-            ep = md.pool.endpoints[ep_index]
             self.endpoint = ep_index  # claimed now, so a sibling line starting alongside picks another
+            budget = md.socket_budget()
+            if budget is not None:
+                await budget.acquire()
             try:
-                await md.limiter_wait(ep)
-                await self._connect(ep_index, ep)
-            except Exception as e:
-                if not isinstance(e, (TickwireError, OSError)):
-                    log.exception("%s line %d: unexpected error while connecting", md.venue, self.index)
-                md.pool.failure(ep_index)
-                md.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
-                md.audit.event(
-                    "connect_failed", venue=md.venue, line=self.index, endpoint=ep.name, error=str(e)
-                )
-            else:
-                healthy_at = time.monotonic()
-                await self.down.wait()
-                md._on_line_down(self)
-                # A connection that lived a while was healthy: start the back-off afresh.
-                if time.monotonic() - healthy_at > md.healthy_after:
-                    backoff.reset()
-                if md.closing:
-                    return
-                md.pool.failure(ep_index, soft=True)
+                healthy = await self._once(ep_index)
+            finally:
+                if budget is not None:
+                    budget.release()
+            if md.closing:
+                return
+            if healthy:
+                backoff.reset()
             delay = backoff.next_delay()
             if delay is None:
                 md.status("disconnected", line=self.index, detail="giving up: max reconnect attempts")
@@ -142,6 +132,27 @@ class Line(WSListener):
             md.reconnect_delays.append(delay)
             if delay:
                 await asyncio.sleep(delay)
+
+    async def _once(self, ep_index: int) -> bool:
+        """One connection from connect to drop; True if it lived long enough to count as healthy."""
+        md = self.md
+        ep = md.pool.endpoints[ep_index]
+        try:
+            await md.limiter_wait(ep)
+            await self._connect(ep_index, ep)
+        except Exception as e:
+            if not isinstance(e, (TickwireError, OSError)):
+                log.exception("%s line %d: unexpected error while connecting", md.venue, self.index)
+            md.pool.failure(ep_index)
+            md.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
+            md.audit.event("connect_failed", venue=md.venue, line=self.index, endpoint=ep.name, error=str(e))
+            return False
+        up_at = time.monotonic()
+        await self.down.wait()
+        md._on_line_down(self)
+        if not md.closing:
+            md.pool.failure(ep_index, soft=True)
+        return time.monotonic() - up_at > md.healthy_after
 
     async def _connect(self, ep_index: int, ep: Endpoint) -> None:
         md = self.md
@@ -161,6 +172,10 @@ class Line(WSListener):
             pong_timeout=md.pong_timeout,
             ping_periodic=not md.adapter.ping_when_idle,
         )
+        if self.down.is_set() or transport.is_disconnected:
+            # Cut right after the upgrade (a TLS 1.3 server refusing the client certificate does it
+            # after the client's handshake completed): a failed connect, not a connection.
+            raise TransportError(f"{ep.name}: connection closed right after the upgrade")
         md.pool.observe_rtt(ep_index, time.monotonic() - t)
         self.transport = transport
         # One Python frame fewer per message when nothing sits between the line and the feed.

@@ -11,6 +11,7 @@ staleness, probes) runs off that path in tasks.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
 import time
@@ -23,7 +24,7 @@ from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
 from tickwire.latency import LatencyRecorder
 from tickwire.recovery.arbiter import DROP, HELD, Arbiter
-from tickwire.recovery.backoff import Backoff, ConnectLimiter, limiter_for
+from tickwire.recovery.backoff import Backoff, ConnectLimiter, SocketBudget, budget_for, limiter_for
 from tickwire.recovery.failover import EndpointPool
 from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
 from tickwire.session.events import EventQueue, StatusEvent, StatusKind
@@ -128,7 +129,7 @@ class MarketData:
         self.lines = [Line(self, i) for i in range(redundancy)]
         self.arbiter = Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
         self.closing = False
-        self.reconnect_delays: list[float] = []
+        self.reconnect_delays: collections.deque[float] = collections.deque(maxlen=64)
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
         self._views: dict[str, OrderBook] = {}
         self._dirty: dict[str, None] = {}
@@ -461,6 +462,10 @@ class MarketData:
 
     def endpoints_in_use(self, exclude: int) -> set[int]:
         return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.endpoint is not None}
+
+    def socket_budget(self) -> SocketBudget | None:
+        n = self.adapter.max_sockets
+        return None if n is None else budget_for(self.venue, self.adapter.credential_id(), n)
 
     async def limiter_wait(self, ep: Endpoint) -> None:
         lim = self.adapter.connect_limit

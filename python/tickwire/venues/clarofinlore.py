@@ -99,6 +99,7 @@ class Adapter(md.Adapter):
     ]
     supported = ("book", "trades")
     ping_interval = 20.0
+    max_sockets = 10  # "up to 10 concurrent WebSocket connections per key"
 
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
         provider = self.options.get("token_provider")
