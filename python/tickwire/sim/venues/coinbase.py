@@ -6,6 +6,10 @@ One channel per subscribe message: ``{"type":"subscribe","product_ids":[...],"ch
 once a second with ``heartbeat_counter``; ``market_trades``. Every message carries ``sequence_num``,
 counted per connection here (the docs leave it open), so a lost message shows as a gap. A client that
 has not subscribed within 5 s is disconnected.
+
+The ``user`` channel (``wss://advanced-trade-ws-user.coinbase.com``, served here on ``/user`` and on
+the market path alike) needs a valid JWT: a ``snapshot`` of the key's open orders, then an ``update``
+for every order event (``coinbase_trade.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
 
-CHANNELS = ("level2", "heartbeats", "market_trades")
+CHANNELS = ("level2", "heartbeats", "market_trades", "user")
 
 
 def ts(ms: int) -> str:
@@ -32,7 +36,7 @@ def ts(ms: int) -> str:
 
 class Coinbase(Venue):
     name = "coinbase"
-    ws_paths: ClassVar[dict[str, str]] = {"market": "/"}
+    ws_paths: ClassVar[dict[str, str]] = {"market": "/", "user": "/user"}
     intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0}
     default_instruments = default_instruments(
         [
@@ -55,7 +59,7 @@ class Coinbase(Venue):
         conn.state["seq"] = 0
         conn.state["hb"] = 0
 
-    def _send(self, conn: Conn, channel: str, events: list[Any], skip: bool = False) -> None:
+    def send_events(self, conn: Conn, channel: str, events: list[Any], skip: bool = False) -> None:
         seq = conn.state["seq"]
         conn.state["seq"] = seq + 1
         if skip:
@@ -82,9 +86,14 @@ class Coinbase(Venue):
             conn.send_text(orjson.dumps({"type": "error", "message": "Failure to subscribe"}))
             return
         ep = conn.endpoint
-        if "jwt" in msg and verify_jwt(str(msg["jwt"]), self.keys, ep.now_ms() / 1000) is None:
+        claims = verify_jwt(str(msg["jwt"]), self.keys, ep.now_ms() / 1000) if "jwt" in msg else None
+        if ("jwt" in msg or channel == "user") and claims is None:
             # A JWT that is sent must be valid (WS JWTs carry no "uri"); public channels need none.
             conn.send_text(orjson.dumps({"type": "error", "message": "authentication failure"}))
+            return
+        if channel == "user":
+            assert claims is not None
+            self.orders.user_subscribe(conn, str(claims["sub"]), kind == "subscribe")
             return
         topics = [f"{channel}:{p}" for p in products] if channel != "heartbeats" else ["heartbeats"]
         for t in topics:
@@ -100,7 +109,7 @@ class Coinbase(Venue):
             subs.setdefault(ch, [])
             if p:
                 subs[ch].append(p)
-        self._send(conn, "subscriptions", [{"subscriptions": subs}])
+        self.send_events(conn, "subscriptions", [{"subscriptions": subs}])
 
     def _snapshot(self, conn: Conn, product: str) -> None:
         fp, fq = self.fmt[product]
@@ -114,7 +123,7 @@ class Coinbase(Venue):
             {"side": "offer", "event_time": t, "price_level": fp(p), "new_quantity": fq(q)}
             for p, q in book.asks.top()
         ]
-        self._send(conn, "l2_data", [{"type": "snapshot", "product_id": product, "updates": updates}])
+        self.send_events(conn, "l2_data", [{"type": "snapshot", "product_id": product, "updates": updates}])
 
     def on_step(self, symbol: str, step: Step) -> None:
         topic = f"level2:{symbol}"
@@ -134,7 +143,7 @@ class Coinbase(Venue):
                 ]
                 events = [{"type": "update", "product_id": symbol, "updates": updates}]
                 for c in list(subs):
-                    self._send(c, "l2_data", events, skip)
+                    self.send_events(c, "l2_data", events, skip)
         topic = f"market_trades:{symbol}"
         if step.trades and topic in self.live:
             fp, fq = self.fmt[symbol]
@@ -152,7 +161,7 @@ class Coinbase(Venue):
                     for tr in step.trades
                 ]
                 for c in list(subs):
-                    self._send(c, "market_trades", [{"type": "update", "trades": trades}])
+                    self.send_events(c, "market_trades", [{"type": "update", "trades": trades}])
 
     def on_timer(self, ep: Endpoint, now: float) -> None:
         within = self.interval("subscribe_within")
@@ -166,7 +175,7 @@ class Coinbase(Venue):
                 c.state["hb_at"] = now
                 c.state["hb"] += 1
                 events = [{"current_time": ts(ep.now_ms()), "heartbeat_counter": c.state["hb"]}]
-                self._send(c, "heartbeats", events)
+                self.send_events(c, "heartbeats", events)
 
     # REST --------------------------------------------------------------------------------------
 

@@ -3,23 +3,27 @@ endpoint; the request and response shapes follow the public API reference (Creat
 Get Order): ``POST /api/v3/brokerage/orders`` with ``client_order_id``, ``product_id``, ``side`` and
 ``order_configuration`` of ``market_market_ioc`` (``base_size``) or ``limit_limit_gtc``
 (``base_size``, ``limit_price``, ``post_only``); ``POST /api/v3/brokerage/orders/batch_cancel``;
-``GET /api/v3/brokerage/orders/historical/{order_id}``. Client order ids are idempotent: a retry
-returns the order already created.
+``GET /api/v3/brokerage/orders/historical/{order_id}``; ``limit_limit_fok`` and ``sor_limit_ioc``
+configurations; ``POST /api/v3/brokerage/orders/edit`` (``order_id``, ``price``, ``size``) for GTC limit
+orders. Client order ids are idempotent: a retry returns the order already created. The WebSocket
+``user`` channel pushes every order event of the JWT's key.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
     from tickwire.sim.endpoint import Endpoint
     from tickwire.sim.venues.coinbase import Coinbase
+    from tickwire.sim.ws import Conn
 
 STATUS = {
     "NEW": "OPEN",
@@ -37,11 +41,47 @@ def _oid(o: Order) -> str:
 class CoinbaseOrders:
     def __init__(self, venue: Coinbase) -> None:
         self.venue = venue
+        venue.engine.listeners.append(self.on_order)
+
+    def user_subscribe(self, conn: Conn, key: str, on: bool) -> None:
+        topic = f"user:{key}"
+        if not on:
+            conn.endpoint.unsubscribe(conn, topic)
+            return
+        conn.endpoint.subscribe(conn, topic)
+        opened = [self.user_order(o) for o in self.venue.engine.open_orders(key, None)]
+        self.venue.send_events(conn, "user", [{"type": "snapshot", "orders": opened}])
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        for _, subs in self.venue.subscribers(f"user:{o.account}"):
+            event = [{"type": "update", "orders": [self.user_order(o)]}]
+            for c in list(subs):
+                self.venue.send_events(c, "user", event)
+
+    def user_order(self, o: Order) -> dict[str, Any]:
+        """An order as the ``user`` channel shows it."""
+        body = self.order_json(o)
+        fq = self.venue.fmt[o.symbol][1]
+        return {
+            "order_id": body["order_id"],
+            "client_order_id": o.client_id,
+            "product_id": o.symbol,
+            "order_side": body["side"],
+            "order_type": "Market" if o.type == "MARKET" else "Limit",
+            "status": body["status"],
+            "cumulative_quantity": body["filled_size"],
+            "leaves_quantity": fq(o.qty - o.filled if o.open else 0),
+            "avg_price": body["average_filled_price"],
+            "total_fees": "0",
+            "creation_time": datetime.fromtimestamp(o.time_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
 
     def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
         p = "/api/v3/brokerage/orders"
         if (req.method, req.path) == ("POST", p):
             return self.create(ep, account, req.json_object())
+        if (req.method, req.path) == ("POST", p + "/edit"):
+            return self.edit(account, req.json_object())
         if (req.method, req.path) == ("POST", p + "/batch_cancel"):
             ids = req.json_object().get("order_ids")
             return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
@@ -81,9 +121,12 @@ class CoinbaseOrders:
     def _config(o: Order, fp: Any, fq: Any) -> dict[str, Any]:
         if o.type == "MARKET":
             return {"market_market_ioc": {"base_size": fq(o.qty)}}
-        return {
-            "limit_limit_gtc": {"base_size": fq(o.qty), "limit_price": fp(o.price or 0), "post_only": False}
-        }
+        limit = {"base_size": fq(o.qty), "limit_price": fp(o.price or 0)}
+        if o.tif == "FOK":
+            return {"limit_limit_fok": limit}
+        if o.tif == "IOC":
+            return {"sor_limit_ioc": limit}
+        return {"limit_limit_gtc": {**limit, "post_only": False}}
 
     def create(self, ep: Endpoint, account: str, body: dict[str, Any]) -> Response:
         v = self.venue
@@ -107,6 +150,14 @@ class CoinbaseOrders:
                 c, kind, tif = conf["limit_limit_gtc"], "LIMIT", "GTC"
                 ticks = Decimal(str(c["limit_price"])) / inst.tick
                 post_only = bool(c.get("post_only", False))
+            elif "limit_limit_fok" in conf or "sor_limit_ioc" in conf:
+                fok = "limit_limit_fok" in conf
+                c, kind, tif = (
+                    conf["limit_limit_fok" if fok else "sor_limit_ioc"],
+                    "LIMIT",
+                    "FOK" if fok else "IOC",
+                )
+                ticks = Decimal(str(c["limit_price"])) / inst.tick
             else:
                 return self._fail("UNSUPPORTED_ORDER_CONFIGURATION", "UNKNOWN_FAILURE_REASON")
             lots = Decimal(str(c["base_size"])) / inst.lot
@@ -127,6 +178,27 @@ class CoinbaseOrders:
         if step is not None:
             v.on_step(product, step)
         return self._ok(order)
+
+    def edit(self, account: str, body: dict[str, Any]) -> Response:
+        """Edit a GTC limit order's price and size (it keeps its id)."""
+        v = self.venue
+        order = self._find(account, str(body.get("order_id", "")))
+        if order is None or not order.open or order.tif != "GTC" or order.type != "LIMIT":
+            return json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]})
+        inst = v.instruments[order.symbol]
+        try:
+            ticks = Decimal(str(body["price"])) / inst.tick
+            lots = Decimal(str(body["size"])) / inst.lot
+            if any(n != n.to_integral_value() or n <= 0 for n in (ticks, lots)):
+                raise InvalidOperation
+            _, steps = v.engine.amend(account, order.symbol, order.id, None, int(lots), int(ticks))
+        except (KeyError, InvalidOperation, EngineError):
+            return json_response(
+                {"success": False, "errors": [{"edit_failure_reason": "INVALID_EDITED_SIZE"}]}
+            )
+        for s in steps:
+            v.on_step(order.symbol, s)
+        return json_response({"success": True, "errors": []})
 
     def _ok(self, o: Order) -> Response:
         success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}
