@@ -93,16 +93,21 @@ def test_ws_jwt_optional_but_verified() -> None:
     asyncio.run(go())
 
 
+def register(sim: Simulator, priv: ec.EllipticCurvePrivateKey) -> None:
+    """Register the test's ES256 key with the simulated venue under ``NAME``."""
+    pem = priv.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    sim.venue("coinbase").add_key(NAME, pem)  # type: ignore[attr-defined]
+
+
 def test_rest_orders_on_the_engine() -> None:
     from decimal import Decimal
 
     async def go() -> None:
         priv = ec.generate_private_key(ec.SECP256R1())
-        pem = priv.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
         async with Simulator(["coinbase"], rate=0, depth=20) as sim:
-            sim.venue("coinbase").add_key(NAME, pem)  # type: ignore[attr-defined]
+            register(sim, priv)
             base = sim.urls()["coinbase"][0]["rest"]
             host = urlsplit(base).netloc
 

@@ -10,21 +10,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from simclient import connect, http
-from test_sim_coinbase_auth import NAME, jwt
+from test_sim_coinbase_auth import NAME, jwt, register
 from tickwire.sim import Simulator
 
 
 def test_user_channel_fok_edit_and_funds() -> None:
     async def go() -> None:
         priv = ec.generate_private_key(ec.SECP256R1())
-        pem = priv.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
         async with Simulator(["coinbase"], rate=0, depth=20) as sim:
-            sim.venue("coinbase").add_key(NAME, pem)  # type: ignore[attr-defined]
+            register(sim, priv)
             urls = sim.urls()["coinbase"][0]
             host = urlsplit(urls["rest"]).netloc
 
