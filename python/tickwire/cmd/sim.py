@@ -28,6 +28,20 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply every venue interval/time-out")
     p.add_argument("--depth", type=int, default=None, help="levels per side of each simulated book")
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--tls",
+        action="append",
+        default=[],
+        metavar="VENUE=CERT,KEY[,CLIENT_CA]",
+        help="serve VENUE over TLS; with CLIENT_CA clients need a certificate it signed (TLS 1.3 then)",
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar='VENUE={"key": value}',
+        help="venue profile settings as a JSON object (e.g. rate limits, compression)",
+    )
     p.set_defaults(func=run)
 
 
@@ -56,6 +70,17 @@ async def _serve(args: argparse.Namespace) -> None:
     for spec in args.symbols:
         name, _, syms = spec.partition("=")
         symbols[name] = syms.split(",")
+    from tickwire.sim.tls import server_context
+
+    tls = {}
+    for spec in args.tls:
+        name, _, files = spec.partition("=")
+        cert, key, *ca = files.split(",")
+        tls[name] = server_context(cert, key, ca[0] if ca else None, tls13_only=bool(ca))
+    profiles = {}
+    for spec in args.profile:
+        name, _, obj = spec.partition("=")
+        profiles[name] = orjson.loads(obj)
     sim = Simulator(
         args.venue or ["binance"],
         seed=args.seed,
@@ -65,6 +90,8 @@ async def _serve(args: argparse.Namespace) -> None:
         depth=args.depth,
         symbols=symbols,
         host=args.host,
+        tls=tls,
+        profiles=profiles,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
