@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -148,5 +149,51 @@ def test_cancel_all_open_orders() -> None:
                 "DELETE", rest + "/api/v3/openOrders?" + sign({"symbol": "BTCUSDT"}), headers=key
             )
             assert orjson.loads(body)["code"] == -2011
+
+    asyncio.run(go())
+
+
+def test_amend_keep_priority_rest_and_ws_api() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=10) as sim:
+            v: Any = sim.venue("binance")
+            v.add_key(ApiKey("ak", secret=SECRET.encode()))
+            ep, key = sim.urls()["binance"][0], {"X-MBX-APIKEY": "ak"}
+            bid = sim.book("binance", "BTCUSDT", 1).bids[0][0]
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.005", "price": str(bid), "newClientOrderId": "kp"}  # fmt: skip
+            _, _, body = await http("POST", ep["rest"] + "/api/v3/order?" + sign(order), headers=key)
+            oid = orjson.loads(body)["orderId"]
+            order2 = {**order, "newClientOrderId": "kp2"}
+            await http("POST", ep["rest"] + "/api/v3/order?" + sign(order2), headers=key)
+            level = dict(sim.book("binance", "BTCUSDT").bids)[bid]
+            amend = {"symbol": "BTCUSDT", "orderId": oid, "newQty": "0.002"}
+            s, _, body = await http(
+                "PUT", ep["rest"] + "/api/v3/order/amend/keepPriority?" + sign(amend), headers=key
+            )
+            got = orjson.loads(body)
+            assert (
+                s == 200
+                and got["amendedOrder"]["qty"] == "0.00200000"
+                and got["amendedOrder"]["orderId"] == oid
+            )
+            assert dict(sim.book("binance", "BTCUSDT").bids)[bid] == level - Decimal("0.003")
+            queue = v.engine.resting["BTCUSDT"][0][int(bid / Decimal("0.01"))]
+            assert [o.client_id for o in queue] == ["kp", "kp2"], "still ahead of the later order"
+            grow = {**amend, "newQty": "0.004"}
+            s, _, body = await http(
+                "PUT", ep["rest"] + "/api/v3/order/amend/keepPriority?" + sign(grow), headers=key
+            )
+            assert orjson.loads(body)["code"] == -2038
+
+            # The WS API method is the same call.
+            c = await connect(ep["ws"]["ws_api"])
+            params = {"symbol": "BTCUSDT", "origClientOrderId": "kp2", "newQty": "0.001", "apiKey": "ak",
+                      "timestamp": int(time.time() * 1000)}  # fmt: skip
+            payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+            params["signature"] = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+            c.send({"id": 1, "method": "order.amend.keepPriority", "params": params})
+            r = await c.recv()
+            assert r["status"] == 200 and r["result"]["amendedOrder"]["qty"] == "0.00100000"
 
     asyncio.run(go())

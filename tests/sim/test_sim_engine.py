@@ -257,3 +257,19 @@ def test_no_self_match_and_never_a_crossed_book() -> None:
     post, _ = engine.place("c", "BTCUSDT", BID, "LIMIT", 1, ask - 1, "GTC", "", 0, post_only=True)
     assert post.status == "CANCELED"
     assert mine.status == "NEW"
+
+
+def test_shrinking_keeps_queue_priority_growing_loses_it() -> None:
+    book = BookProcess(INST, 6)
+    engine = Engine({"BTCUSDT": book})
+    price = (book.bids.best() or 0) - 2
+    before = book.bids.levels.get(price, 0)
+    a, _ = engine.place("u", "BTCUSDT", BID, "LIMIT", 10, price, "GTC", "a", 0)
+    b, _ = engine.place("u", "BTCUSDT", BID, "LIMIT", 10, price, "GTC", "b", 0)
+    queue = engine.resting["BTCUSDT"][BID][price]
+    same, steps = engine.amend("u", "BTCUSDT", a.id, None, 4, None)
+    assert same is a and list(queue) == [a, b] and book.bids.levels[price] == before + 14
+    assert [s.changes for s in steps] == [[(BID, price, before + 14)]]
+    grown, _ = engine.amend("u", "BTCUSDT", a.id, None, 6, None)
+    assert [o.client_id for o in engine.resting["BTCUSDT"][BID][price]] == ["b", "a"]
+    assert grown.id == a.id and book.bids.levels[price] == before + 16

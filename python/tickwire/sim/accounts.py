@@ -162,6 +162,14 @@ class Ledger:
         settle = funded and order.margin
         self._trade_position(order.account, order.symbol, sign * fill.qty, fill.price, settle)
 
+    def shrink(self, order: Order, lots: int) -> None:
+        """The order got ``lots`` smaller in place: its lock shrinks in proportion."""
+        if order.lock and self.funded(order.account):
+            part = order.lock * lots / (order.qty - order.filled)
+            order.lock -= part
+            locked = self.locked[order.account]
+            locked[order.lock_asset] = locked.get(order.lock_asset, ZERO) - part
+
     def on_done(self, order: Order) -> None:
         """The order left the book (filled, cancelled, expired): unlock what it still held."""
         if order.lock and self.funded(order.account):

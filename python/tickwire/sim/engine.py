@@ -229,13 +229,16 @@ class Engine:
         qty: int | None,
         price: int | None,
     ) -> tuple[Order, list[Step]]:
-        """Change a resting order's size and/or price. It keeps its id and goes to the back of the
-        queue at its (new) price; a new price that crosses the book trades like a new order."""
+        """Change a resting order's size and/or price. It keeps its id. Only shrinking it keeps its
+        place in the queue (as venues do); otherwise it goes to the back of the queue at its (new)
+        price, and a new price that crosses the book trades like a new order."""
         order = self.find(account, symbol, order_id, client_id)
         if not order.open or order.type != "LIMIT" or order.tif != "GTC":
             raise EngineError("unknown", "order is not open")
         if qty is not None and qty <= order.filled:
             raise EngineError("qty", "new quantity is not above the filled quantity")
+        if qty is not None and qty < order.qty and price in (None, order.price):
+            return order, self._shrink(order, qty)
         self._muted += 1  # one REPLACED event, not a cancel and a new order
         try:
             _, removed = self.cancel(account, symbol, order.id, None)
@@ -272,6 +275,19 @@ class Engine:
         for f in replaced.fills[len(order.fills) :]:
             self._emit(replaced, EXEC_TRADE, f, ledger=False)  # the ledger saw them when they happened
         return replaced, steps
+
+    def _shrink(self, order: Order, qty: int) -> list[Step]:
+        assert order.price is not None
+        gone = order.qty - qty
+        self.ledger.shrink(order, gone)
+        order.qty = qty
+        book = self.books[order.symbol]
+        side = book.side(order.side)
+        new = side.levels.get(order.price, 0) - gone
+        side.set(order.price, new)
+        step = self._commit(book, [(order.side, order.price, max(new, 0))], [])
+        self._emit(order, EXEC_REPLACED)
+        return [step] if step is not None else []
 
     def find(self, account: str, symbol: str, order_id: int | None, client_id: str | None) -> Order:
         order = (

@@ -392,6 +392,7 @@ class BinanceSpot(Venue):
             ("POST", p + "/order"),
             ("GET", p + "/order"),
             ("DELETE", p + "/order"),
+            ("PUT", p + "/order/amend/keepPriority"),
             ("GET", p + "/openOrders"),
             ("DELETE", p + "/openOrders"),
         )

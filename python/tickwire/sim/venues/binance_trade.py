@@ -129,6 +129,8 @@ class BinanceOrders:
                 return json_response(body, headers=[("X-MBX-ORDER-COUNT-1D", str(count))])
             oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
             cid = params.get("origClientOrderId")
+            if req.method == "PUT":
+                return self.amend_keep_priority(ep, account, symbol, oid, cid, params)
             if req.method == "DELETE":
                 if oid is None and not cid:
                     return _err(
@@ -156,6 +158,30 @@ class BinanceOrders:
                 return _err(-2010, "Account has insufficient balance for requested action.")
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
             return _err(code, str(e))
+
+    def amend_keep_priority(
+        self, ep: Endpoint, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
+    ) -> Response:
+        """``PUT /api/v3/order/amend/keepPriority`` (WS API ``order.amend.keepPriority``): a smaller
+        ``newQty`` for an open order, which keeps its place in the queue."""
+        v = self.venue
+        if "newQty" not in p:
+            return _err(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed.")
+        try:
+            order = v.engine.find(account, symbol, oid, cid)
+            qty = _units(p["newQty"], v.instruments[symbol].lot, "quantity")
+        except EngineError as e:
+            return _err(-2013, "Order does not exist.") if e.code == "unknown" else _err(-1013, str(e))
+        if not order.open or not order.filled < qty < order.qty:
+            return _err(-2038, "Order amend keep priority failed: newQty must be below the order quantity.")
+        _, steps = v.engine.amend(account, symbol, order.id, None, qty, None)
+        for s in steps:
+            v.on_step(symbol, s)
+        now = ep.now_ms()
+        amended = self.order_json(order, now, full=False)
+        amended["origClientOrderId"] = amended["clientOrderId"]
+        amended["qty"] = amended.pop("origQty")
+        return json_response({"transactTime": now, "executionId": order.id, "amendedOrder": amended})
 
     def open_orders(self, ep: Endpoint, account: str, symbol: str | None, cancel: bool = False) -> Response:
         """``GET`` lists the open orders; ``DELETE`` (a symbol is mandatory) cancels them all."""

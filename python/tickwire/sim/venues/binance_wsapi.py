@@ -24,6 +24,15 @@ from tickwire.sim.ws import Conn
 if TYPE_CHECKING:
     from tickwire.sim.venues.binance import BinanceSpot
 
+# WS API order methods and the REST call each one is (the same engine, the same JSON).
+ORDER_METHODS = {
+    "order.test": ("POST", "/api/v3/order/test"),
+    "order.place": ("POST", "/api/v3/order"),
+    "order.cancel": ("DELETE", "/api/v3/order"),
+    "order.status": ("GET", "/api/v3/order"),
+    "order.amend.keepPriority": ("PUT", "/api/v3/order/amend/keepPriority"),
+}
+
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000, "count": 1}
 ]
@@ -168,7 +177,7 @@ class WsApi:
         elif method == "session.logout":
             conn.state.pop("session_key", None)
             self.reply(conn, rid, self._session(conn, now))
-        elif method in ("order.test", "order.place", "order.cancel", "order.status"):
+        elif method in ORDER_METHODS:
             key, err = self._signed(conn, params, session_ok=True)
             if err is not None:
                 self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
@@ -180,10 +189,7 @@ class WsApi:
 
     def _order(self, conn: Conn, rid: Any, method: str, account: str, params: dict[str, str]) -> None:
         """The order methods share the REST implementation (same engine, same JSON)."""
-        verb = {"order.test": "POST", "order.place": "POST", "order.cancel": "DELETE", "order.status": "GET"}[
-            method
-        ]
-        path = "/api/v3/order/test" if method == "order.test" else "/api/v3/order"
+        verb, path = ORDER_METHODS[method]
         req = Request(verb, path, "", {}, b"", raw_path=path)
         resp = self.venue.orders.handle(conn.endpoint, req, account, params)
         body = orjson.loads(resp.body)
