@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+# Helper modules beside the suites that use them (simclient, certs, simbook, simproc): importable
+# from any suite, whatever order pytest collects the folders in.
+for helpers in ("sim", "session"):
+    sys.path.insert(0, str(Path(__file__).resolve().parent / helpers))
 
 
 def shared_path(*parts: str) -> Path:

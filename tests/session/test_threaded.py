@@ -33,11 +33,16 @@ def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
                 assert bid is not None and ask is not None and bid[0] < ask[0]
             # The books equal the simulator process's own (paused) books.
             asyncio.run(control(urls, "/pause", {}))
-            time.sleep(0.3)
             truth = asyncio.run(control(urls, "/book?venue=binance&symbol=BTCUSDT"))
-            with md.locked():
-                got = md.book("BTCUSDT").levels("bid", 1000)
-            assert got == [(float(Decimal(p)), float(Decimal(q))) for p, q in truth["bids"]]
+            want = [(float(Decimal(p)), float(Decimal(q))) for p, q in truth["bids"]]
+            end = time.monotonic() + 3.0
+            while True:  # frames already in flight land within a moment
+                with md.locked():
+                    got = md.book("BTCUSDT").levels("bid", 1000)
+                if got == want or time.monotonic() > end:
+                    break
+                time.sleep(0.02)
+            assert got == want
             assert md.health()["lines"][0]["connected"]
             assert seen_threads == {"tickwire-binance"}  # callbacks ran on the session's thread
         finally:

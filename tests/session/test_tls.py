@@ -5,23 +5,19 @@ CONNECT proxy on loopback."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from simbook import assert_books_match, eventually
-
 import tickwire
+from certs import Ca
+from simbook import assert_books_match, eventually
 from tickwire.sim import Simulator
 from tickwire.sim.tls import server_context
 from tickwire.transport.http import HttpClient
 from tickwire.transport.ws import tls_context
 from tickwire.venues import clarofinlore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
-from certs import Ca  # noqa: E402 - the simulator tests' throwaway PKI
 
 SECRET = "claro-secret"
 

@@ -130,7 +130,6 @@ def test_wrong_cloud9trader_secret_is_refused_and_retried_not_crashed() -> None:
 def test_binance_sbe_stream_with_ed25519_key_and_ab_lines() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
-
     from tickwire.sim.auth import ApiKey
 
     pem = (
