@@ -23,6 +23,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
 from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.binance_futures import FuturesOrders
 from tickwire.sim.venues.binance_sbe import SbeScale
 from tickwire.sim.venues.binance_trade import BinanceOrders
 from tickwire.sim.venues.binance_userdata import ListenKeys
@@ -80,6 +81,7 @@ class BinanceSpot(Venue):
         self.wsapi = WsApi(self)
         self.orders = BinanceOrders(self)
         self.listen_keys = ListenKeys(self)
+        self.futures_orders = FuturesOrders(self)
         self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
         self.conn_limiters: dict[int, WeightLimiter] = {}
         self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
@@ -396,19 +398,19 @@ class BinanceSpot(Venue):
             ("GET", p + "/openOrders"),
             ("DELETE", p + "/openOrders"),
         )
-        if route in signed:
+        if route in signed or (self.futures and req.path.startswith(("/fapi/v1/", "/fapi/v2/"))):
             denied = self._check_signed(ep, req)
             if denied is not None:
                 return denied
             account = req.headers["x-mbx-apikey"]
             params = dict(req.query)
             params.update(req.form())
+            if self.futures:
+                return self.futures_orders.handle(ep, req, account, params)
             if req.path.endswith("/account"):
                 held = self.engine.ledger.holdings(account)
                 balances = [{"asset": a, "free": f"{f:.8f}", "locked": f"{lk:.8f}"} for a, f, lk in held]
                 return json_response({"canTrade": True, "balances": balances})
-            if self.futures:
-                return _err(-1000, "futures order entry is not simulated yet", 404)
             if req.path.endswith("/openOrders"):
                 return self.orders.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
             return self.orders.handle(ep, req, account, params)
@@ -483,6 +485,7 @@ class BinanceUsdm(BinanceSpot):
         ]
     )
     futures = True
+    leverage = Decimal(20)  # Binance's default for BTCUSDT perpetuals
     rest_prefix = "/fapi/v1"
     max_incoming_per_s = 10
     depth_limits = (5, 10, 20, 50, 100, 500, 1000)

@@ -4,8 +4,8 @@
 has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it alive for another
 ``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (or naming it in
 ``/stream?streams=``) delivers the account's ``executionReport`` events, the same ones the WS API's
-``userDataStream.subscribe`` sends. A key not kept alive expires: its streams get
-``{"e":"listenKeyExpired"}`` and no further events.
+``userDataStream.subscribe`` sends (futures: ``ORDER_TRADE_UPDATE``). A key not kept alive
+expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events.
 """
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ class ListenKeys:
             for ep in self.venue.endpoints:
                 subs = ep.topics.get(lk)
                 if subs:
-                    report = self.venue.wsapi.execution_report(o, exec_type, fill, ep.now_ms())
+                    v, now = self.venue, ep.now_ms()
+                    if v.futures:
+                        report = v.futures_orders.trade_update(o, exec_type, fill, now)
+                    else:
+                        report = v.wsapi.execution_report(o, exec_type, fill, now)
                     self.venue.send_stream(subs, lk, orjson.dumps(report))
 
     def expire(self, ep: Endpoint, now: float) -> None:
