@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import ssl
 import time
@@ -255,13 +256,12 @@ class MarketData:
     async def start(self, wait: bool = True, timeout: float | None = None) -> MarketData:
         """Connects every line and subscribes; with ``wait``, returns once every book is in sync
         (:class:`RequestTimeoutError` naming the laggards after ``timeout``, default ``ready_timeout``)."""
+        if self.adapter.resync == "snapshot" and self.pool.endpoints[self.pool.ranking()[0]].rest:
+            # Snapshots follow the first diffs within milliseconds: have the TCP (and TLS)
+            # connection ready so the first one does not pay for it.
+            self._tasks.append(asyncio.create_task(self._preconnect(), name=f"tickwire-{self.venue}-rest"))
         for ln in self.lines:
-            b = Backoff(
-                **{
-                    k: getattr(self._backoff_proto, k)
-                    for k in ("base", "cap", "factor", "immediate_first", "max_attempts")
-                }
-            )
+            b = dataclasses.replace(self._backoff_proto, attempts=0)
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
         self._tasks.append(asyncio.create_task(monitor(self), name=f"tickwire-{self.venue}-monitor"))
         if self.clock_sync:
@@ -274,6 +274,12 @@ class MarketData:
                 await self.close()
                 raise
         return self
+
+    async def _preconnect(self) -> None:
+        try:
+            await self.rest().connect()
+        except (TickwireError, OSError) as e:
+            log.warning("%s: REST pre-connect failed (snapshots will connect on demand): %s", self.venue, e)
 
     async def close(self) -> None:
         if self.closing:
