@@ -18,6 +18,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.htx_auth import HtxAuth
+from tickwire.sim.venues.htx_trade import HtxOrders
 from tickwire.sim.ws import Conn
 
 MBP_LEVELS = (5, 20, 150, 400)
@@ -43,6 +44,7 @@ class Htx(HtxAuth, Venue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fmt = self.formats(strip=True)
+        self.trade = HtxOrders(self)
         # Per endpoint: when the periodic refresh / depth.step snapshots are next due.
         self.next_refresh: dict[int, float] = {}
         self.next_step: dict[int, float] = {}
@@ -287,8 +289,9 @@ class Htx(HtxAuth, Venue):
             denied = self.check_rest(ep, req)
             if denied is not None:
                 return denied
-            if (req.method, req.path) == ("GET", "/v1/account/accounts"):
-                return json_response({"status": "ok", "data": []})
+            routed = self.trade.route(ep, req, dict(req.query)["AccessKeyId"])
+            if routed is not None:
+                return routed
         return json_response(
             {"status": "error", "err-code": "invalid-path", "err-msg": req.path, "data": None}
         )

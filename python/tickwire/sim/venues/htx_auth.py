@@ -18,6 +18,7 @@ from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.venues.htx_trade import HtxOrders
 
 SIGNATURE_WINDOW_S = 300.0
 
@@ -32,6 +33,7 @@ def _fresh(ts: str, now_ms: int) -> bool:
 
 class HtxAuth:
     secrets: dict[str, str]
+    trade: HtxOrders
 
     def add_key(self, access_key: str, secret: str) -> None:
         self.secrets[access_key] = secret
@@ -77,6 +79,8 @@ class HtxAuth:
         if action == "req" and msg.get("ch") == "auth":
             ok = self._v2_auth_ok(conn, msg.get("params") or {})
             conn.state["auth"] = ok
+            if ok:
+                conn.state["api_key"] = str((msg.get("params") or {})["accessKey"])
             reply: dict[str, Any] = {"action": "req", "code": 200 if ok else 2003, "ch": "auth", "data": {}}
             if not ok:
                 reply["message"] = "auth.fail"
@@ -85,7 +89,11 @@ class HtxAuth:
         if not conn.state.get("auth"):
             conn.send_text(orjson.dumps({"action": action, "code": 2002, "message": "invalid.auth.state"}))
             return
-        # Account and order topics arrive with the trading engine.
+        ch = str(msg.get("ch", ""))
+        if action == "sub" and ch.startswith("orders#") and self.trade.subscribe(conn, ch):
+            conn.send_text(orjson.dumps({"action": "sub", "code": 200, "ch": ch, "data": {}}))
+            return
+        # Of the private topics only orders#<symbol> is simulated.
         conn.send_text(orjson.dumps({"action": action, "code": 2001, "message": "invalid.ch"}))
 
     def _v2_auth_ok(self, conn: Conn, p: dict[str, Any]) -> bool:
