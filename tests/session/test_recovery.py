@@ -231,3 +231,35 @@ def test_kraken_corrupt_checksum_resubscribes_and_resyncs() -> None:
                 await assert_books_match(md, sim, "kraken", ["BTC/USD"], depth=10)
 
     run(go())
+
+
+def test_reconnects_never_exceed_the_venue_connection_rate() -> None:
+    # A venue that allows 3 connections per 1.5 s (Binance's 300 per 5 minutes, scaled down), and a
+    # connection that keeps dropping: the session waits for the window instead of storming.
+    async def go() -> None:
+        async with Simulator(["binance"], seed=14, rate=100, depth=20) as sim:
+            connects: list[float] = []
+            loop = asyncio.get_running_loop()
+
+            def on_status(ev: Any) -> None:
+                if ev.kind == "connected":
+                    connects.append(loop.time())
+
+            async with tickwire.connect(
+                "binance",
+                ["BTCUSDT"],
+                endpoints=sim.urls()["binance"],
+                venue_options={"connect_limit": (3, 1.5)},
+                backoff=Backoff(base=0.001, cap=0.002),
+                on_status=on_status,
+                **FAST,
+            ) as md:
+                for _ in range(4):
+                    await eventually(lambda: md.lines[0].connected, what="connected")
+                    sim.endpoint("binance").drop()
+                    await asyncio.sleep(0.02)
+                await eventually(lambda: len(connects) >= 5, timeout=5, what="five connects")
+            for i in range(len(connects) - 3):
+                assert connects[i + 3] - connects[i] >= 1.45, connects
+
+    run(go())

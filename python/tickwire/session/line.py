@@ -168,7 +168,7 @@ class Line(WSListener):
             ssl_context=md.ssl_context,
             proxy=md.proxy,
             handshake_timeout=md.connect_timeout,
-            ping_idle=md.ping_interval,
+            ping_idle=md.ping_interval or None,
             pong_timeout=md.pong_timeout,
             ping_periodic=not md.adapter.ping_when_idle,
         )

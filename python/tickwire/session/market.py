@@ -474,9 +474,11 @@ class MarketData:
         return None if n is None else budget_for(self.venue, self.adapter.credential_id(), n)
 
     async def limiter_wait(self, ep: Endpoint) -> None:
-        lim = self.adapter.connect_limit
+        lim = self.adapter.options.get("connect_limit", self.adapter.connect_limit)
         if lim is None:
             return
+        # Venues count per IP: the host we dial stands for it (several endpoints of one venue on
+        # different hosts are different IPs to the venue).
         host = next(iter(ep.ws.values())).split("/")[2]
         limiter: ConnectLimiter = limiter_for(self.venue, host, *lim)
         waited = await limiter.acquire()
