@@ -13,6 +13,7 @@ import time
 import zlib
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from simclient import connect, get_json, http, settle
@@ -175,16 +176,26 @@ def test_v1_book_checksum() -> None:
 K_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
 
 
-async def ws_token(base: str, key: str = "kkey", secret: str = K_SECRET) -> str:
-    """A WebSocket token from REST ``GetWebSocketsToken``, signed here with Kraken's documented API-Sign."""
-    nonce = str(int(time.time() * 1000))
-    body = f"nonce={nonce}"
-    path = "/0/private/GetWebSocketsToken"
+_last_nonce = 0
+
+
+async def private(base: str, method: str, form: dict[str, str] | None = None, key: str = "kkey") -> Any:
+    """A private REST call signed here with Kraken's documented API-Sign (nonces always increase)."""
+    global _last_nonce
+    _last_nonce = max(_last_nonce + 1, int(time.time() * 1000))
+    nonce = str(_last_nonce)
+    body = urlencode({"nonce": nonce, **(form or {})})
+    path = f"/0/private/{method}"
     digest = hashlib.sha256((nonce + body).encode()).digest()
-    mac = hmac.new(base64.b64decode(secret), path.encode() + digest, hashlib.sha512).digest()
+    mac = hmac.new(base64.b64decode(K_SECRET), path.encode() + digest, hashlib.sha512).digest()
     hdrs = {"API-Key": key, "API-Sign": base64.b64encode(mac).decode()}
     _, _, data = await http("POST", base + path, body.encode(), hdrs)
-    return str(orjson.loads(data)["result"]["token"])
+    return orjson.loads(data)
+
+
+async def ws_token(base: str) -> str:
+    """A WebSocket token from REST ``GetWebSocketsToken``."""
+    return str((await private(base, "GetWebSocketsToken"))["result"]["token"])
 
 
 K_NONCE = "1616492376594"
@@ -216,8 +227,10 @@ def test_rest_api_sign_vector_and_mutations() -> None:
                 "EAPI:Invalid signature"
             ]
             assert await post("/0/private/AddOrder", K_BODY, key="other") == ["EAPI:Invalid key"]
-            # The published request authenticates (the order book side of AddOrder is a later session).
-            assert await post("/0/private/AddOrder", K_BODY) == ["EGeneral:Unknown method"]
+            # The published request authenticates and places its order (buy 1.25 XBTUSD @ 37500).
+            assert await post("/0/private/AddOrder", K_BODY) == []
+            (order,) = sim.venue("kraken").engine.open_orders("kkey", None)
+            assert (order.symbol, order.qty, order.price) == ("BTC/USD", 125_000_000, 375_000)
             assert await post("/0/private/AddOrder", K_BODY) == ["EAPI:Invalid nonce"], "replay"
             depth = await get_json(base + "/0/public/Depth?pair=BTC/USD&count=3")
             assert len(depth["result"]["BTC/USD"]["bids"]) == 3

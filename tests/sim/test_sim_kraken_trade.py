@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from simclient import connect
-from test_sim_kraken import K_SECRET, ws_token
+from test_sim_kraken import K_SECRET, private, ws_token
 from tickwire.sim import Simulator
 
 
@@ -53,5 +53,51 @@ def test_amend_cancel_all_post_only_and_funds() -> None:
                 "add_order",
                 False,
             )
+
+    asyncio.run(go())
+
+
+def test_rest_add_query_cancel_balance() -> None:
+    async def go() -> None:
+        async with Simulator(["kraken"], rate=0, depth=20) as sim:
+            v: Any = sim.venue("kraken")
+            v.add_key("kkey", K_SECRET)
+            base = sim.urls()["kraken"][0]["rest"]
+            bid = sim.book("kraken", "BTC/USD", 1).bids[0][0]
+            order = {
+                "pair": "XBTUSD",
+                "type": "buy",
+                "ordertype": "limit",
+                "volume": "0.25",
+                "price": str(bid - 10),
+            }
+            added = await private(base, "AddOrder", {**order, "cl_ord_id": "r1"})
+            (txid,) = added["result"]["txid"]
+            assert added["error"] == [] and added["result"]["descr"]["order"].startswith(
+                "buy 0.25 BTC/USD @ limit"
+            )
+            assert dict(sim.book("kraken", "BTC/USD").bids)[bid - 10] >= Decimal("0.25")
+            info = (await private(base, "QueryOrders", {"txid": txid}))["result"][txid]
+            assert (info["status"], info["vol"], info["cl_ord_id"]) == ("open", "0.25000000", "r1")
+            assert list((await private(base, "OpenOrders"))["result"]["open"]) == [txid]
+            assert (await private(base, "CancelOrder", {"cl_ord_id": "r1"}))["result"]["count"] == 1
+            assert (await private(base, "CancelOrder", {"txid": txid}))["error"] == ["EOrder:Unknown order"]
+            assert (await private(base, "QueryOrders", {"txid": txid}))["result"][txid][
+                "status"
+            ] == "canceled"
+
+            ask = sim.book("kraken", "BTC/USD", 1).asks[0]
+            market = {"pair": "BTC/USD", "type": "buy", "ordertype": "market", "volume": str(ask[1])}
+            (mid,) = (await private(base, "AddOrder", market))["result"]["txid"]
+            done = (await private(base, "QueryOrders", {"txid": mid}))["result"][mid]
+            assert done["status"] == "closed" and Decimal(done["price"]) == ask[0]
+
+            sim.fund("kraken", "kkey", {"USD": "100", "BTC": "0.5"})
+            assert (await private(base, "Balance"))["result"] == {"XXBT": "0.5", "ZUSD": "100"}
+            poor = await private(base, "AddOrder", {**order, "volume": "1"})
+            assert poor["error"] == ["EOrder:Insufficient funds"]
+            assert (await private(base, "AddOrder", {**order, "pair": "NOPE"}))["error"] == [
+                "EQuery:Unknown asset pair"
+            ]
 
     asyncio.run(go())

@@ -327,8 +327,8 @@ class Kraken(Venue):
                 token = secrets.token_urlsafe(24)
                 self.trade.tokens[token] = req.headers["api-key"]
                 return json_response({"error": [], "result": {"token": token, "expires": 900}})
-            # Authenticated, but the trading side of this venue is not simulated yet.
-            return json_response({"error": ["EGeneral:Unknown method"]})
+            answer = self.trade.rest(ep, req.headers["api-key"], method, req.form())
+            return json_response(answer or {"error": ["EGeneral:Unknown method"]})
         return json_response({"error": ["EGeneral:Unknown method"]}, 404)
 
     def _check_private(self, req: Request) -> str | None:

@@ -7,6 +7,12 @@
 lists; ``cancel_all`` cancels every open order; ``amend_order`` (``order_id`` or ``cl_ord_id``, with
 ``order_qty`` and/or ``limit_price``) changes an order in place, keeping its id (here it always goes
 to the back of the queue; Kraken keeps priority when only the size shrinks).
+
+REST (``/0/private/…``, form-encoded, API-Sign): ``AddOrder`` (``pair``, ``type``, ``ordertype``,
+``volume``, ``price``, ``timeinforce``, ``oflags=post``, ``cl_ord_id``), ``CancelOrder`` (``txid`` or
+``cl_ord_id``), ``CancelAll``, ``OpenOrders``, ``QueryOrders`` (``txid`` list), ``Balance``. Pairs may
+be named as on the WebSocket (``BTC/USD``) or by REST altname (``XBTUSD``); order ids are the same
+``O…`` ids the WebSocket uses.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
+    from tickwire.sim.endpoint import Endpoint
     from tickwire.sim.venues.kraken import Kraken
 
 Reply = Callable[[dict[str, Any]], None]
@@ -200,6 +207,97 @@ class KrakenOrders:
             v.on_step(order.symbol, s)
         result = {"amend_id": f"A{order.id}-{len(steps)}", "order_id": f"O{order.id}"}
         reply({"method": "amend_order", "result": result, "success": True})
+
+    def rest(self, ep: Endpoint, account: str, method: str, f: dict[str, str]) -> dict[str, Any] | None:
+        """One private REST method: Kraken's ``{"error": [...], "result": ...}``, or None if unknown."""
+        v = self.venue
+        if method == "Balance":
+            held = v.engine.ledger.holdings(account)
+            return {"error": [], "result": {ASSETS.get(a, a): f"{free + lk:f}" for a, free, lk in held}}
+        if method == "AddOrder":
+            return self._rest_add(ep, account, f)
+        if method in ("CancelOrder", "CancelAll"):
+            if method == "CancelAll":
+                targets = v.engine.open_orders(account, None)
+            else:
+                ref = f.get("txid", "") or f.get("cl_ord_id", "")
+                targets = [o for o in v.engine.open_orders(account, None) if ref in (f"O{o.id}", o.client_id)]
+                if not targets:
+                    return {"error": ["EOrder:Unknown order"]}
+            for o in targets:
+                _, step = v.engine.cancel(account, o.symbol, o.id, None)
+                if step is not None:
+                    v.on_step(o.symbol, step)
+            return {"error": [], "result": {"count": len(targets)}}
+        if method == "OpenOrders":
+            return {
+                "error": [],
+                "result": {"open": {f"O{o.id}": self._info(o) for o in v.engine.open_orders(account, None)}},
+            }
+        if method == "QueryOrders":
+            refs = [r for r in f.get("txid", "").split(",") if r]
+            found = {r: v.engine.orders.get(int(r[1:])) if r[1:].isdigit() else None for r in refs}
+            if not refs or any(o is None or o.account != account for o in found.values()):
+                return {"error": ["EOrder:Invalid order"]}
+            return {"error": [], "result": {r: self._info(o) for r, o in found.items() if o is not None}}
+        return None
+
+    def _rest_add(self, ep: Endpoint, account: str, f: dict[str, str]) -> dict[str, Any]:
+        v = self.venue
+        pair = PAIRS.get(f.get("pair", ""), f.get("pair", ""))
+        side = {"buy": BID, "sell": ASK}.get(f.get("type", ""))
+        kind = {"limit": "LIMIT", "market": "MARKET"}.get(f.get("ordertype", ""))
+        tif = {"GTC": "GTC", "IOC": "IOC"}.get(f.get("timeinforce", "GTC"))
+        if pair not in v.books:
+            return {"error": ["EQuery:Unknown asset pair"]}
+        if side is None or kind is None or tif is None:
+            return {"error": ["EGeneral:Invalid arguments"]}
+        inst = v.instruments[pair]
+        try:
+            lots = Decimal(f["volume"]) / inst.lot
+            ticks = Decimal(f["price"]) / inst.tick if kind == "LIMIT" else None
+            if any(n is not None and (n != n.to_integral_value() or n <= 0) for n in (lots, ticks)):
+                raise InvalidOperation
+            order, step = v.engine.place(
+                account, pair, side, kind, int(lots), None if ticks is None else int(ticks),
+                tif if kind == "LIMIT" else "IOC", f.get("cl_ord_id", ""), ep.now_ms(),
+                post_only="post" in f.get("oflags", "").split(","),
+            )  # fmt: skip
+        except (KeyError, InvalidOperation):
+            return {"error": ["EGeneral:Invalid arguments:volume"]}
+        except EngineError as e:
+            return {"error": ["EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"]}
+        if step is not None:
+            v.on_step(pair, step)
+        descr = f"{f['type']} {f['volume']} {pair} @ {f['ordertype']}" + (f" {f['price']}" if ticks else "")
+        return {"error": [], "result": {"descr": {"order": descr}, "txid": [f"O{order.id}"]}}
+
+    def _info(self, o: Order) -> dict[str, Any]:
+        fp, fq = self.venue.fmt[o.symbol]
+        inst = self.venue.instruments[o.symbol]
+        cost = Decimal(o.quote) * inst.tick * inst.lot
+        status = {"NEW": "open", "PARTIALLY_FILLED": "open", "FILLED": "closed", "CANCELED": "canceled"}
+        return {
+            "status": status.get(o.status, "expired"),
+            "cl_ord_id": o.client_id,
+            "opentm": o.time_ms / 1000,
+            "vol": fq(o.qty),
+            "vol_exec": fq(o.filled),
+            "cost": f"{cost:f}",
+            "fee": "0",
+            "price": f"{cost / inst.qty(o.filled):f}" if o.filled else "0",
+            "descr": {
+                "pair": o.symbol,
+                "type": "buy" if o.side == BID else "sell",
+                "ordertype": o.type.lower(),
+                "price": fp(o.price or 0),
+            },
+        }
+
+
+# REST altnames and Kraken's asset codes (X/Z-prefixed legacy names).
+PAIRS = {"XBTUSD": "BTC/USD", "XXBTZUSD": "BTC/USD", "ETHUSD": "ETH/USD", "XETHZUSD": "ETH/USD"}
+ASSETS = {"USD": "ZUSD", "BTC": "XXBT", "ETH": "XETH"}
 
 
 def _num(d: Any) -> Any:
