@@ -327,6 +327,8 @@ class MarketData:
                 self._apply(line, memoryview(p), t0, last)
 
     def _apply(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
+        # The hot path: kept flat (no helper calls for the common applied-book case), since on a
+        # frame that wakes the loop every extra Python call runs with cold caches.
         try:
             kind, updates, value = self.feed.on_frame(payload, t0)
         except (DecodeError, ValueRangeError) as e:
@@ -339,11 +341,19 @@ class MarketData:
                     self._last_update[sym] = t1
                     if self._unconfirmed:
                         self._unconfirmed.discard(sym)
-                    if self.on_book is not None or self._events is not None:
+                    cb = self.on_book
+                    if cb is not None or self._events is not None:
                         if self.coalesce:
                             self._dirty[sym] = None
                         else:
-                            self._emit_book(sym)
+                            v = self._views.get(sym) or self._view(sym)
+                            if cb is not None:
+                                try:
+                                    cb(v)
+                                except Exception:
+                                    log.exception("%s: on_book callback raised", self.venue)
+                            if self._events is not None:
+                                self._events.put("book", v)
                 elif outcome != "stale":
                     self._sync_event(sym, outcome)
         elif kind != "book":
@@ -353,6 +363,10 @@ class MarketData:
         rec = self.latency_recorder
         if rec is not None:
             rec.record(t0, t1, _mono())
+
+    def _view(self, key: str) -> OrderBook:
+        v = self._views[key] = self.feed.book(key)
+        return v
 
     def _sync_event(self, sym: str, outcome: str) -> None:
         if outcome == "buffered":
@@ -386,9 +400,7 @@ class MarketData:
             self._emit_book(sym)
 
     def _emit_book(self, key: str) -> None:
-        v = self._views.get(key)
-        if v is None:
-            v = self._views[key] = self.feed.book(key)
+        v = self._views.get(key) or self._view(key)
         if self.on_book is not None:
             self._call(self.on_book, v)
         if self._events is not None:
