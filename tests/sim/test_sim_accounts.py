@@ -164,3 +164,17 @@ def test_clarofinlore_insufficient_margin_is_1001() -> None:
             assert used == entry * D("0.01") / 10 and D(acct["available_margin"]) == 100 - used
 
     asyncio.run(go())
+
+
+def test_an_amend_the_account_cannot_pay_for_leaves_the_order_alone() -> None:
+    book = BookProcess(INST, 5)
+    engine = Engine({"BTCUSDT": book})
+    engine.ledger.fund("a", {"USDT": "100"})
+    bid = book.bids.best()
+    assert bid is not None
+    o, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 100, bid - 100, "GTC", "keep", 0)
+    before = book.view()
+    with pytest.raises(EngineError) as e:
+        engine.amend("a", "BTCUSDT", o.id, None, 10**6, None)
+    assert e.value.code == "funds" and engine.orders[o.id] is o and o.open and book.view() == before
+    assert engine.ledger.holdings("a") == [("USDT", D(100) - value(bid - 100, 100), value(bid - 100, 100))]

@@ -162,6 +162,15 @@ class Ledger:
         settle = funded and order.margin
         self._trade_position(order.account, order.symbol, sign * fill.qty, fill.price, settle)
 
+    def can_replace(self, order: Order, lots: int, price: int | None) -> bool:
+        """Could the account pay for ``order`` re-placed as ``lots`` at ``price``, its own lock
+        released first?"""
+        if not self.funded(order.account) or price is None:
+            return True
+        asset, need = self.requirement(order.account, order.symbol, order.side, lots, price, 0, order.margin)
+        free = self.margin_free(order.account, asset) if order.margin else self.free(order.account, asset)
+        return need <= free + (order.lock if asset == order.lock_asset else ZERO)
+
     def shrink(self, order: Order, lots: int) -> None:
         """The order got ``lots`` smaller in place: its lock shrinks in proportion."""
         if order.lock and self.funded(order.account):

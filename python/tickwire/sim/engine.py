@@ -239,6 +239,11 @@ class Engine:
             raise EngineError("qty", "new quantity is not above the filled quantity")
         if qty is not None and qty < order.qty and price in (None, order.price):
             return order, self._shrink(order, qty)
+        new_left = (qty if qty is not None else order.qty) - order.filled
+        new_price = price if price is not None else order.price
+        # Refused before anything moves: a failed amend leaves the order as it was.
+        if not self.ledger.can_replace(order, new_left, new_price):
+            raise EngineError("funds", "insufficient balance for the amended order")
         self._muted += 1  # one REPLACED event, not a cancel and a new order
         try:
             _, removed = self.cancel(account, symbol, order.id, None)
