@@ -8,5 +8,15 @@ from tickwire import errors
 from tickwire._core import Bbo, BookFeed, OrderBook, Trade, build_info
 from tickwire.session import connect, connect_threaded, run
 
-__all__ = ["Bbo", "BookFeed", "OrderBook", "Trade", "build_info", "connect", "connect_threaded", "errors", "run"]
+__all__ = [
+    "Bbo",
+    "BookFeed",
+    "OrderBook",
+    "Trade",
+    "build_info",
+    "connect",
+    "connect_threaded",
+    "errors",
+    "run",
+]
 __version__ = "0.1.0"
