@@ -141,3 +141,36 @@ def test_market_closed_profile() -> None:
             assert orjson.loads(data)["code"] == 1003
 
     asyncio.run(go())
+
+
+def test_ai_recommendations_follow_the_book() -> None:
+    from decimal import Decimal
+
+    async def go() -> None:
+        async with Simulator(["tradefence"], rate=0, depth=20) as sim:
+            sim.venue("tradefence").add_client("cid", "csecret", REDIRECT)  # type: ignore[attr-defined]
+            base = sim.urls()["tradefence"][0]["rest"]
+            auth = {"Authorization": f"Bearer {await _token(base)}"}
+            ask = {"portfolio": ["AAPL", {"symbol": "GOOGL", "quantity": 5}], "risk_tolerance": "MODERATE",
+                   "time_horizon": "30_DAYS"}  # fmt: skip
+            s, _, body = await http("POST", base + "/v1/ai/recommendations", orjson.dumps(ask), auth)
+            recs = orjson.loads(body)["recommendations"]
+            assert s == 200 and [r["symbol"] for r in recs] == ["AAPL", "GOOGL"]
+            for r in recs:
+                truth = sim.book("tradefence", r["symbol"], 1)
+                mid = (truth.bids[0][0] + truth.asks[0][0]) / 2
+                assert Decimal(r["price"]) == mid and 0 <= Decimal(r["confidence"]) <= 1
+                ref = Decimal({"AAPL": "190", "GOOGL": "170"}[r["symbol"]])
+                dev = (mid - ref) / ref
+                assert r["action"] == (
+                    "HOLD" if abs(dev) <= Decimal("0.01") else "SELL" if dev > 0 else "BUY"
+                )
+            bad = dict(ask, portfolio=["NOPE"])
+            s, _, body = await http("POST", base + "/v1/ai/recommendations", orjson.dumps(bad), auth)
+            assert (s, orjson.loads(body)["code"]) == (400, 1004)
+            s, _, _ = await http(
+                "POST", base + "/v1/ai/recommendations", orjson.dumps(dict(ask, risk_tolerance="YOLO")), auth
+            )
+            assert s == 400
+
+    asyncio.run(go())

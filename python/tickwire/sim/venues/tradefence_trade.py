@@ -4,7 +4,11 @@
 document's shape): ``CREATE_ORDER`` (data: an order), ``CANCEL_ORDER`` (``{"order_id"}``) and
 ``UPDATE_POSITION`` (default where the document is silent: ``{"symbol", "quantity"}`` is the target
 position, reached with a market order; quantity 0 closes it). ``GET /v1/account`` (default) lists
-balances and positions. Errors use the documented codes: 1002 insufficient funds (a funded account,
+balances and positions. ``POST /v1/ai/recommendations`` (``portfolio``: symbols or
+``{"symbol", …}`` objects, ``risk_tolerance`` CONSERVATIVE/MODERATE/AGGRESSIVE, ``time_horizon`` such
+as ``30_DAYS``) answers, where the document shows no response, a deterministic default: per symbol
+BUY below its reference price, SELL above, HOLD within a band the risk tolerance sets, with a
+confidence and the current mid. Errors use the documented codes: 1002 insufficient funds (a funded account,
 ``Simulator.fund``), 1003 market closed (profile ``market_open: false``), 1004 invalid symbol.
 """
 
@@ -71,7 +75,40 @@ class TradefenceOrders:
             return json_response({"results": results})
         if (req.method, req.path) == ("GET", "/v1/account"):
             return json_response(self.account(client))
+        if (req.method, req.path) == ("POST", "/v1/ai/recommendations"):
+            status, body = self.recommend(ep, req.json_object())
+            return json_response(body, status)
         return None
+
+    def recommend(self, ep: Endpoint, b: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        v = self.venue
+        band = {"CONSERVATIVE": Decimal("0.02"), "MODERATE": Decimal("0.01"), "AGGRESSIVE": Decimal("0.002")}
+        risk, horizon = str(b.get("risk_tolerance", "")), str(b.get("time_horizon", ""))
+        portfolio = b.get("portfolio")
+        if risk not in band or not horizon.endswith("_DAYS") or not isinstance(portfolio, list):
+            msg = "portfolio (a list), risk_tolerance and time_horizon (e.g. 30_DAYS) are required"
+            return 400, {"code": 400, "message": msg}
+        symbols = [str(p.get("symbol") if isinstance(p, dict) else p) for p in portfolio]
+        if bad := [s for s in symbols if s not in v.books]:
+            return 400, {"code": 1004, "message": f"invalid symbol {bad[0]}"}
+        out = []
+        for s in symbols:
+            inst, book = v.instruments[s], v.books[s]
+            bid, ask = book.bids.best(), book.asks.best()
+            if bid is None or ask is None:
+                continue
+            mid = inst.price(bid + ask) / 2
+            dev = (mid - inst.mid) / inst.mid
+            action = "HOLD" if abs(dev) <= band[risk] else ("SELL" if dev > 0 else "BUY")
+            confidence = min(Decimal(1), abs(dev) / band[risk] / 2).quantize(Decimal("0.01"))
+            out.append({"symbol": s, "action": action, "confidence": str(confidence), "price": f"{mid:f}"})
+        body = {
+            "recommendations": out,
+            "risk_tolerance": risk,
+            "time_horizon": horizon,
+            "generated_at": ep.now_ms(),
+        }
+        return 200, body
 
     def account(self, client: str) -> dict[str, Any]:
         v = self.venue
