@@ -7,7 +7,7 @@ from typing_extensions import Buffer, disjoint_base
 
 _Payload = bytes | bytearray | memoryview | str
 # (kind, ((symbol, outcome), ...), value): value is the ping payload for "ping", a Bbo for "bbo" and a
-# Trade for "trade" (venues whose grammar reads them: Binance, Bitfinex), else None.
+# Trade for "trade" (venues whose grammar reads them: Binance JSON and SBE, OKX, Bitfinex), else None.
 _Summary = tuple[str, tuple[tuple[str, str], ...], int | Bbo | Trade | None]
 
 class TickwireError(Exception): ...

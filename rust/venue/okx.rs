@@ -1,9 +1,30 @@
 //! OKX v5 public JSON: `books`/`books5`/`books-l2-tbt`/`books50-l2-tbt`/`bbo-tbt` snapshots and
-//! updates (checksum, seqId/prevSeqId), subscription events, the text `pong`.
+//! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
+//! subscription events, the text `pong`.
 
 use super::{span, Batch, FrameKind};
+use crate::book::num::{parse_dec, Dec};
 use crate::book::sync::{SeqInfo, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// Ticker and trade fields of the frame's last data object.
+#[derive(Default)]
+struct Tick {
+    /// bidPx, bidSz, askPx, askSz
+    bbo: [Option<Dec>; 4],
+    px: Option<Dec>,
+    sz: Option<Dec>,
+    sell: bool,
+}
+
+/// A quoted number that OKX leaves empty ("") when there is none (an empty side of a ticker).
+fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
+    let t = c.num_text()?;
+    if t.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parse_dec(t)?))
+}
 
 fn is_book_channel(ch: &[u8]) -> bool {
     matches!(ch, b"books" | b"books5" | b"books-l2-tbt" | b"books50-l2-tbt" | b"bbo-tbt" | b"books-elp")
@@ -18,6 +39,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     c.obj()?;
     let (mut channel, mut inst, mut action): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
     let mut event = false;
+    let mut tick = Tick::default();
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
@@ -37,7 +59,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
                 event = true;
                 c.skip()?
             }
-            b"data" => data(&mut c, out)?,
+            b"data" => data(&mut c, out, &mut tick)?,
             _ => c.skip()?,
         }
     }
@@ -49,7 +71,20 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     if !is_book_channel(channel) {
         out.clear();
-        out.kind = if channel == b"trades" { FrameKind::Trade } else { FrameKind::Other };
+        out.quote.sym = span(frame, inst);
+        match (channel, tick.bbo, tick.px, tick.sz) {
+            (b"tickers", [Some(b), Some(bq), Some(a), Some(aq)], _, _) => {
+                out.kind = FrameKind::Bbo;
+                let q = &mut out.quote;
+                (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
+            }
+            // Several trades in one frame: the event is the last, the newest price.
+            (b"trades", _, Some(px), Some(sz)) => {
+                out.kind = FrameKind::Trade;
+                (out.quote.px, out.quote.qty, out.quote.buyer_maker) = (px, sz, tick.sell);
+            }
+            _ => out.kind = FrameKind::Other,
+        }
         return Ok(());
     }
     // books5 / bbo-tbt carry no action: every message is a full snapshot.
@@ -62,7 +97,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     Ok(())
 }
 
-fn data(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
+fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
     c.arr()?;
     let mut fi = true;
     while c.item(&mut fi)? {
@@ -77,6 +112,14 @@ fn data(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
                 b"checksum" => m.checksum = Some(c.int()?),
                 b"seqId" => seq = c.int()?,
                 b"prevSeqId" => prev = c.int()?,
+                b"bidPx" => t.bbo[0] = opt_dec(c)?,
+                b"bidSz" => t.bbo[1] = opt_dec(c)?,
+                b"askPx" => t.bbo[2] = opt_dec(c)?,
+                b"askSz" => t.bbo[3] = opt_dec(c)?,
+                b"px" => t.px = opt_dec(c)?,
+                b"sz" => t.sz = opt_dec(c)?,
+                // The taker's side: a sell means the buyer was the maker.
+                b"side" => t.sell = c.string()? == b"sell",
                 _ => c.skip()?,
             }
         }
