@@ -143,3 +143,38 @@ def test_ws_auth_required_profile() -> None:
                 await connect(sim.urls()["clarofinlore"][0]["ws"]["stream"])
 
     asyncio.run(go())
+
+
+def test_key_rotation_and_ip_whitelist() -> None:
+    async def go() -> None:
+        async with Simulator(["clarofinlore"], rate=0, depth=5) as sim:
+            v: Any = sim.venue("clarofinlore")
+            v.add_key("old", SECRET)
+            v.add_key("new", SECRET)
+            ep = sim.urls()["clarofinlore"][0]
+            old, new = Claro(ep["rest"], "old", SECRET), Claro(ep["rest"], "new", SECRET)
+            await old.login()
+            await new.login()
+            sock = await connect(ep["ws"]["stream"], headers={"Authorization": f"Bearer {old.token}"})
+            # Both keys work side by side; revoking the old one ends its tokens and its sockets.
+            assert (await old.call("GET", "/v1/account"))[0] == 200
+            v.revoke_key("old")
+            await asyncio.wait_for(sock.closed, 1.0)
+            status, body = await old.call("GET", "/v1/account")
+            assert (status, body["code"]) == (401, 4011)
+            assert (await new.call("GET", "/v1/account"))[0] == 200
+
+        profile = {"clarofinlore": {"ip_whitelist": ["10.1.2.3"]}}
+        async with Simulator(["clarofinlore"], rate=0, depth=5, profiles=profile) as sim:
+            sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
+            ep = sim.urls()["clarofinlore"][0]
+            status, body = await Claro(ep["rest"], "ck", SECRET).call("POST", "/v1/auth/token", {})
+            assert (status, body["code"]) == (403, 4031)
+            c = await connect(ep["ws"]["stream"])
+            await asyncio.wait_for(c.closed, 1.0)
+        profile = {"clarofinlore": {"ip_whitelist": ["127.0.0.1"]}}
+        async with Simulator(["clarofinlore"], rate=0, depth=5, profiles=profile) as sim:
+            sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
+            await Claro(sim.urls()["clarofinlore"][0]["rest"], "ck", SECRET).login()
+
+    asyncio.run(go())

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import orjson
+from picows import WSCloseCode
 
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response
@@ -115,6 +116,12 @@ class Clarofinlore(ClarofinloreAuth, Venue):
             return 429, orjson.dumps({"code": 429, "message": msg})
         conn.state["key"] = key
         return None
+
+    def on_open(self, conn: Conn) -> None:
+        # picows gives the upgrade hook no peer address: the whitelist is applied once the socket is up.
+        peer = conn.transport.underlying_transport.get_extra_info("peername") if conn.transport else None
+        if peer and not self.ip_allowed(f"{peer[0]}:{peer[1]}"):
+            conn.close(WSCloseCode.POLICY_VIOLATION, b"ip address not whitelisted")
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         try:

@@ -65,10 +65,28 @@ class ClarofinloreAuth:
     config: VenueConfig
     orders: ClarofinloreOrders
     interval: Callable[[str], float]  # provided by Venue
+    endpoints: list[Endpoint]
 
     def add_key(self, key: str, secret: str) -> None:
         self.secrets[key] = secret
         self.nonces[key] = set()
+
+    def revoke_key(self, key: str) -> None:
+        """The document's key rotation ends by revoking the old key: its signatures, access and
+        refresh tokens stop working at once and its sockets are closed."""
+        self.secrets.pop(key, None)
+        for token, owner in list(self.refresh_tokens.items()):
+            if owner == key:
+                del self.refresh_tokens[token]
+        for ep in self.endpoints:
+            for c in list(ep.conns.values()):
+                if c.state.get("key") == key:
+                    c.close()
+
+    def ip_allowed(self, peer: str) -> bool:
+        """The IP whitelist (profile ``ip_whitelist``; absent: every address)."""
+        allowed = self.config.profile.get("ip_whitelist")
+        return allowed is None or peer.rpartition(":")[0] in allowed
 
     def _deny(self, what: str, ep: Endpoint | None = None, req: Request | None = None) -> Response:
         code, msg = AUTH_CODES[what]
@@ -135,9 +153,11 @@ class ClarofinloreAuth:
         if body.get("exp", 0) <= ep.now_ms() / 1000:
             return None
         sub = body.get("sub")
-        return sub if isinstance(sub, str) else None
+        return sub if isinstance(sub, str) and sub in self.secrets else None  # a revoked key's tokens die
 
     async def rest(self, ep: Endpoint, req: Request) -> Response:
+        if not self.ip_allowed(req.peer):
+            return json_response({"code": 4031, "message": "ip address not whitelisted"}, 403)
         # Rate limit per key and endpoint (tiered in production; a profile setting here). Over it:
         # 429 with Retry-After, as the document says clients must honour.
         who = (ep.index, req.headers.get("x-api-key", ""))
