@@ -178,3 +178,17 @@ def test_an_amend_the_account_cannot_pay_for_leaves_the_order_alone() -> None:
         engine.amend("a", "BTCUSDT", o.id, None, 10**6, None)
     assert e.value.code == "funds" and engine.orders[o.id] is o and o.open and book.view() == before
     assert engine.ledger.holdings("a") == [("USDT", D(100) - value(bid - 100, 100), value(bid - 100, 100))]
+
+
+def test_control_endpoint_funds_an_account() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=5) as sim:
+            control = sim.urls()["control"]
+            body = orjson.dumps({"venue": "binance", "account": "ak", "balances": {"USDT": "12.5"}})
+            status, _, _ = await http("POST", control + "/fund", body)
+            assert status == 200
+            assert sim.venue("binance").engine.ledger.holdings("ak") == [("USDT", D("12.5"), D(0))]
+            bad = orjson.dumps({"venue": "binance", "account": "ak"})
+            assert (await http("POST", control + "/fund", bad))[0] == 400
+
+    asyncio.run(go())
