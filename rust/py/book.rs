@@ -26,11 +26,16 @@ impl OrderBook {
         OrderBook { feed, index }
     }
 
+    /// Runs `f` on the book; a panic in it becomes `InternalError` (every query goes through here).
     fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&Book) -> R) -> PyResult<R> {
-        let feed = self.feed.bind(py).try_borrow().map_err(|e| err(Kind::Book, e.to_string()))?;
-        let book =
-            feed.feed.book_at(self.index).ok_or_else(|| err(Kind::Internal, "book index out of range"))?;
-        Ok(f(book))
+        guard(|| {
+            let feed = self.feed.bind(py).try_borrow().map_err(|e| err(Kind::Book, e.to_string()))?;
+            let book = feed
+                .feed
+                .book_at(self.index)
+                .ok_or_else(|| err(Kind::Internal, "book index out of range"))?;
+            Ok(f(book))
+        })
     }
 }
 
@@ -46,7 +51,7 @@ fn side_flag(side: &str) -> PyResult<bool> {
 impl OrderBook {
     #[getter]
     fn symbol(&self, py: Python<'_>) -> PyResult<String> {
-        let feed = self.feed.bind(py).borrow();
+        let feed = self.feed.bind(py).try_borrow().map_err(|e| err(Kind::Book, e.to_string()))?;
         Ok(String::from_utf8_lossy(feed.feed.symbol_at(self.index).unwrap_or_default()).into_owned())
     }
 
@@ -221,7 +226,7 @@ impl OrderBook {
     /// `recv_ns` passed with the last frame that changed this book.
     #[getter]
     fn recv_ns(&self, py: Python<'_>) -> PyResult<Option<i64>> {
-        let feed = self.feed.bind(py).borrow();
+        let feed = self.feed.bind(py).try_borrow().map_err(|e| err(Kind::Book, e.to_string()))?;
         Ok(feed.recv_ns.get(self.index).copied().flatten())
     }
 

@@ -170,6 +170,16 @@ impl BookFeed {
         PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), value])
     }
 
+    fn needs_list(&self) -> Vec<(String, &'static str)> {
+        self.feed
+            .needs()
+            .map(|(i, n)| {
+                let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
+                (sym, if n == Need::Snapshot { "snapshot" } else { "resubscribe" })
+            })
+            .collect()
+    }
+
     fn index(&self, symbol: &str) -> PyResult<usize> {
         let b = symbol.as_bytes();
         self.feed
@@ -308,14 +318,7 @@ impl BookFeed {
     /// the REST/REQ snapshot and pass it to `on_snapshot` — or `(symbol, "resubscribe")`. Reported
     /// for as long as the book stays out of sync; empty when every book is synced.
     fn needs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let items: Vec<_> = self
-            .feed
-            .needs()
-            .map(|(i, n)| {
-                let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
-                (sym, if n == Need::Snapshot { "snapshot" } else { "resubscribe" })
-            })
-            .collect();
+        let items: Vec<_> = guard(|| Ok(self.needs_list()))?;
         PyTuple::new(py, items)
     }
 
