@@ -197,3 +197,23 @@ def test_amend_keep_priority_rest_and_ws_api() -> None:
             assert r["status"] == 200 and r["result"]["amendedOrder"]["qty"] == "0.00100000"
 
     asyncio.run(go())
+
+
+def test_new_order_count_limit() -> None:
+    async def go() -> None:
+        profile = {"binance": {"order_limit_10s": 2}}
+        async with Simulator(["binance"], rate=0, depth=10, profiles=profile) as sim:
+            sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
+            rest, key = sim.urls()["binance"][0]["rest"], {"X-MBX-APIKEY": "ak"}
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.001", "price": "100.00"}  # fmt: skip
+            got = [await http("POST", rest + "/api/v3/order?" + sign(order), headers=key) for _ in range(3)]
+            assert [s for s, _, _ in got] == [200, 200, 429]
+            assert [h.get("x-mbx-order-count-10s") for _, h, _ in got[:2]] == ["1", "2"]
+            assert got[1][1]["x-mbx-order-count-1d"] == "2"
+            assert orjson.loads(got[2][2])["code"] == -1015 and int(got[2][1]["retry-after"]) >= 1
+            assert len(sim.venue("binance").engine.open_orders("ak", None)) == 2, (
+                "the refused order never placed"
+            )
+
+    asyncio.run(go())

@@ -3,11 +3,14 @@ on the simulator's matching engine. Responses follow the FULL response type of r
 
 from __future__ import annotations
 
+import math
+import time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.engine import EngineError, Order
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
 
 if TYPE_CHECKING:
@@ -66,6 +69,31 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
 class BinanceOrders:
     def __init__(self, venue: BinanceSpot) -> None:
         self.venue = venue
+        # account -> (10 s, 1 day) new-order counters (ORDERS limits). Windows open with the first
+        # order rather than on the clock, so a test's burst never straddles a boundary by chance.
+        self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
+
+    def count_order(self, account: str) -> tuple[Response | None, list[tuple[str, str]]]:
+        """Charge one new order: a 429 (-1015) over either limit, and the X-MBX-ORDER-COUNT headers."""
+        counters = self.order_counts.get(account)
+        if counters is None:
+            prof = self.venue.config.profile
+            counters = self.order_counts[account] = (
+                WeightLimiter(int(prof.get("order_limit_10s", 100)), 10.0),
+                WeightLimiter(int(prof.get("order_limit_1d", 200_000)), 86_400.0),
+            )
+        now = time.monotonic()
+        for lim, name in zip(counters, ("TEN_SECONDS", "DAY"), strict=True):
+            verdict, retry = lim.charge(now)
+            if verdict != "ok":
+                msg = f"Too many new orders; current limit is {lim.limit} orders per {name}."
+                resp = _err(-1015, msg, 429)
+                resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
+                return resp, []
+        return None, [
+            ("X-MBX-ORDER-COUNT-10S", str(counters[0].used)),
+            ("X-MBX-ORDER-COUNT-1D", str(counters[1].used)),
+        ]
 
     def order_json(self, o: Order, now_ms: int, full: bool) -> dict[str, Any]:
         v = self.venue
@@ -119,14 +147,16 @@ class BinanceOrders:
                 args = parse_new_order(v.instruments[symbol], params)
                 if req.path.endswith("/order/test"):
                     return json_response({})
+                refused, counts = self.count_order(account)
+                if refused is not None:
+                    return refused
                 order, step = v.engine.place(
                     account, symbol, client_id=params.get("newClientOrderId", ""), now_ms=now, **args
                 )
                 if step is not None:
                     v.on_step(symbol, step)
                 body = self.order_json(order, now, full=params.get("newOrderRespType", "FULL") == "FULL")
-                count = sum(1 for o in v.engine.orders.values() if o.account == account)
-                return json_response(body, headers=[("X-MBX-ORDER-COUNT-1D", str(count))])
+                return json_response(body, headers=counts)
             oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
             cid = params.get("origClientOrderId")
             if req.method == "PUT":
