@@ -305,6 +305,23 @@ class Kraken(Venue):
         if req.method == "GET" and req.path == "/0/public/Time":
             ms = ep.now_ms()
             return json_response({"error": [], "result": {"unixtime": ms // 1000, "rfc1123": rfc3339(ms)}})
+        if req.method == "GET" and req.path == "/0/public/AssetPairs":
+            # The precisions a v2 client formats book numbers with for the checksum.
+            wanted = [p for p in req.query.get("pair", "").split(",") if p] or list(self.instruments)
+            unknown = [p for p in wanted if p not in self.instruments]
+            if unknown:
+                return json_response({"error": ["EQuery:Unknown asset pair"]})
+            result = {
+                p.replace("/", ""): {
+                    "altname": p.replace("/", ""),
+                    "wsname": p,
+                    "pair_decimals": self.instruments[p].price_decimals,
+                    "lot_decimals": 8,
+                    "cost_decimals": 5,
+                }
+                for p in wanted
+            }
+            return json_response({"error": [], "result": result})
         if req.method == "GET" and req.path == "/0/public/Depth":
             q = req.query
             pair = q.get("pair", "")
