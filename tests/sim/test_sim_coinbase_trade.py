@@ -85,3 +85,35 @@ def test_user_channel_fok_edit_and_funds() -> None:
             assert poor["success"] is False and poor["error_response"]["error"] == "INSUFFICIENT_FUND"
 
     asyncio.run(go())
+
+
+def test_rate_limit_headers_429_and_accounts() -> None:
+    async def go() -> None:
+        priv = ec.generate_private_key(ec.SECP256R1())
+        async with Simulator(["coinbase"], rate=0, depth=5, profiles={"coinbase": {"rate_limit": 2}}) as sim:
+            register(sim, priv)
+            sim.fund("coinbase", NAME, {"USD": "250", "BTC": "0.5"})
+            base = sim.urls()["coinbase"][0]["rest"]
+            path = "/api/v3/brokerage/accounts"
+            got = []
+            for _ in range(3):
+                now = int(time.time())
+                claims = {"sub": NAME, "iss": "cdp", "nbf": now, "exp": now + 120}
+                claims["uri"] = f"GET {urlsplit(base).netloc}{path}"
+                got.append(
+                    await http(
+                        "GET", base + path, headers={"Authorization": f"Bearer {jwt(priv, 'ES256', claims)}"}
+                    )
+                )
+            assert [s for s, _, _ in got] == [200, 200, 429]
+            assert [h["x-ratelimit-remaining"] for _, h, _ in got] == ["1", "0", "0"]
+            assert all(
+                h["x-ratelimit-limit"] == "2" and int(h["x-ratelimit-reset"]) >= now for _, h, _ in got
+            )
+            accounts = json.loads(got[0][2])["accounts"]
+            assert {a["currency"]: a["available_balance"]["value"] for a in accounts} == {
+                "BTC": "0.5",
+                "USD": "250",
+            }
+
+    asyncio.run(go())

@@ -14,6 +14,7 @@ for every order event (``coinbase_trade.py``).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ import orjson
 from tickwire.sim.auth import verify_jwt
 from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
@@ -37,7 +39,7 @@ def ts(ms: int) -> str:
 class Coinbase(Venue):
     name = "coinbase"
     ws_paths: ClassVar[dict[str, str]] = {"market": "/", "user": "/user"}
-    intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0}
+    intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0, "rate_window": 1.0}
     default_instruments = default_instruments(
         [
             ("BTC-USD", "0.01", "0.00000001", "60000", 100_000),
@@ -50,6 +52,7 @@ class Coinbase(Venue):
         self.fmt = self.formats()
         self.keys: dict[str, bytes] = {}
         self.orders = CoinbaseOrders(self)
+        self.limiters: dict[str, WeightLimiter] = {}
 
     def add_key(self, name: str, public_pem: bytes | str) -> None:
         """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
@@ -179,6 +182,25 @@ class Coinbase(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
+    def _private(self, ep: Endpoint, req: Request, key: str) -> Response | None:
+        if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
+            accounts = [
+                {
+                    "uuid": f"{key}:{a}",
+                    "name": f"{a} Wallet",
+                    "currency": a,
+                    "available_balance": {"value": f"{free:f}", "currency": a},
+                    "hold": {"value": f"{held:f}", "currency": a},
+                    "active": True,
+                    "type": "ACCOUNT_TYPE_FIAT" if a == "USD" else "ACCOUNT_TYPE_CRYPTO",
+                }
+                for a, free, held in self.engine.ledger.holdings(key)
+            ]
+            return json_response(
+                {"accounts": accounts, "has_next": False, "cursor": "", "size": len(accounts)}
+            )
+        return self.orders.route(ep, req, key)
+
     async def http(self, ep: Endpoint, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/time"):
             ms = ep.now_ms()
@@ -191,9 +213,23 @@ class Coinbase(Venue):
             uri = f"{req.method} {req.headers.get('host', '')}{req.raw_path}"
             if claims is None or claims.get("uri") != uri:
                 return json_response({"error": "UNAUTHENTICATED", "message": "Unauthorized"}, 401)
-            if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
-                return json_response({"accounts": [], "has_next": False, "cursor": "", "size": 0})
-            routed = self.orders.route(ep, req, str(claims["sub"]))
-            if routed is not None:
-                return routed
+            key = str(claims["sub"])
+            # Private REST: ``rate_limit`` (30) requests per second per key, reported in the headers
+            # the official SDK reads; over it HTTP 429.
+            lim = self.limiters.get(key)
+            if lim is None:
+                n = int(self.config.profile.get("rate_limit", 30))
+                lim = self.limiters[key] = WeightLimiter(n, self.interval("rate_window"))
+            now = time.monotonic()
+            allowed = lim.charge(now)[0] == "ok"
+            reset = str(int(time.time() + lim.reset_at() - now))
+            headers = [("x-ratelimit-limit", str(lim.limit)), ("x-ratelimit-remaining", str(lim.remaining))]
+            headers.append(("x-ratelimit-reset", reset))
+            if not allowed:
+                resp = json_response({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests"}, 429)
+            else:
+                missing = json_response({"error": "NOT_FOUND", "message": req.path}, 404)
+                resp = self._private(ep, req, key) or missing
+            resp.headers.extend(headers)
+            return resp
         return json_response({"error": "NOT_FOUND", "message": req.path}, 404)
