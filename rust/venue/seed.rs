@@ -5,8 +5,51 @@
 //! channels `book.<SYMBOL>`.
 
 use super::{span, Batch, FrameKind};
+use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// Trade and quote fields: Clarofinlore/Cloud9Trader `"trades":[{"price","qty","side"},…]` on
+/// `trades.<symbol>`, Tradefence `{"type":"trade","price","quantity","side"}` and
+/// `{"type":"quote","bid","bid_size","ask","ask_size"}` (the simulator's shapes of the defaults).
+#[derive(Default)]
+struct Ev {
+    px: Option<Dec>,
+    qty: Option<Dec>,
+    sell: bool,
+    bbo: [Option<Dec>; 4],
+}
+
+/// Handles a trade or quote key; false if `k` is not one.
+fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
+    match k {
+        b"price" => ev.px = Some(c.dec()?),
+        b"qty" | b"quantity" => ev.qty = Some(c.dec()?),
+        b"side" => ev.sell = c.string()?.eq_ignore_ascii_case(b"sell"),
+        b"bid" => ev.bbo[0] = Some(c.dec()?),
+        b"bid_size" => ev.bbo[1] = Some(c.dec()?),
+        b"ask" => ev.bbo[2] = Some(c.dec()?),
+        b"ask_size" => ev.bbo[3] = Some(c.dec()?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `[{trade}, …]`: the fields of the last one stay in `ev` (the newest price).
+fn trades(c: &mut Cur<'_>, ev: &mut Ev) -> Result<()> {
+    c.arr()?;
+    let mut fi = true;
+    while c.item(&mut fi)? {
+        c.obj()?;
+        let mut f = true;
+        while let Some(k) = c.key(&mut f)? {
+            if !ev_key(k, c, ev)? {
+                c.skip()?;
+            }
+        }
+    }
+    Ok(())
+}
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);
@@ -14,6 +57,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let (mut channel, mut symbol, mut typ, mut action): (&[u8], &[u8], &[u8], &[u8]) = (b"", b"", b"", b"");
     let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
     let mut has_levels = false;
+    let mut ev = Ev::default();
     let mut m = out.begin();
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
@@ -32,7 +76,12 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
                 has_levels = true;
                 c.levels(|p, q| out.push(true, p, q))?
             }
-            _ => c.skip()?,
+            b"trades" => trades(&mut c, &mut ev)?,
+            _ => {
+                if !ev_key(k, &mut c, &mut ev)? {
+                    c.skip()?
+                }
+            }
         }
     }
     c.end()?;
@@ -48,6 +97,24 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         return Ok(());
     }
     out.clear();
+    let ev_sym = channel.strip_prefix(b"trades.").unwrap_or(symbol);
+    let is_trade = typ == b"trade" || typ == b"trades" || channel.starts_with(b"trades.");
+    match (is_trade, ev.px, ev.qty, ev.bbo) {
+        (true, Some(px), Some(qty), _) if !ev_sym.is_empty() => {
+            out.kind = FrameKind::Trade;
+            out.quote.sym = span(frame, ev_sym);
+            (out.quote.px, out.quote.qty, out.quote.buyer_maker) = (px, qty, ev.sell);
+            return Ok(());
+        }
+        (false, _, _, [Some(b), Some(bq), Some(a), Some(aq)]) if typ == b"quote" && !ev_sym.is_empty() => {
+            out.kind = FrameKind::Bbo;
+            let q = &mut out.quote;
+            q.sym = span(frame, ev_sym);
+            (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
+            return Ok(());
+        }
+        _ => {}
+    }
     out.kind = match typ {
         b"trade" | b"trades" => FrameKind::Trade,
         b"quote" => FrameKind::Bbo,

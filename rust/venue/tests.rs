@@ -200,6 +200,31 @@ fn cloud9trader_book_channels_use_the_clarofinlore_shape() {
 }
 
 #[test]
+fn seed_venue_trades_and_quotes_are_events() {
+    let mut c = feed(Venue::Clarofinlore);
+    let tr = r#"{"channel":"trades.btc-usdt","ts":1,"trades":[{"id":1,"price":"100.5","qty":"2","side":"buy"},{"id":2,"price":"100.4","qty":"0.5","side":"sell"}]}"#;
+    assert_eq!(kind(&mut c, tr), FrameKind::Trade);
+    let (sym, q) = c.last_quote();
+    assert_eq!((sym, q.px.mant, q.px.dec, q.qty.mant, q.buyer_maker), (&b"btc-usdt"[..], 1004, 1, 5, true));
+    let mut t = feed(Venue::Tradefence);
+    let tr = r#"{"type":"trade","symbol":"AAPL","id":7,"ts":1,"price":"189.51","quantity":"5","side":"BUY"}"#;
+    assert_eq!(kind(&mut t, tr), FrameKind::Trade);
+    assert_eq!((t.last_quote().0, t.last_quote().1.buyer_maker), (&b"AAPL"[..], false));
+    let qt = r#"{"type":"quote","symbol":"AAPL","ts":1,"bid":"189.50","bid_size":"100","ask":"189.52","ask_size":"300"}"#;
+    assert_eq!(kind(&mut t, qt), FrameKind::Bbo);
+    let q = t.last_quote().1;
+    // Trailing zeros are dropped from the mantissa ("189.50" is 1895 at 1 decimal).
+    assert_eq!(
+        (q.bid_px.mant, q.bid_px.dec, q.bid_qty.mant, q.ask_px.mant, q.ask_qty.mant),
+        (1895, 1, 100, 18952, 300)
+    );
+    let mut n = feed(Venue::Cloud9trader);
+    let tr = r#"{"channel":"trades.EURUSD","type":"trades","ts":1,"trades":[]}"#;
+    assert_eq!(kind(&mut n, tr), FrameKind::Trade);
+    assert!(n.last_quote().0.is_empty());
+}
+
+#[test]
 fn needs_say_snapshot_for_rest_venues_and_nothing_while_synced() {
     let mut f = feed(Venue::BinanceSpot);
     let diff = |u: i64| {
