@@ -99,18 +99,13 @@ def _dict_pass(frames: list[bytes], bids: dict[float, float], asks: dict[float, 
     best: object = None
     for raw in frames:
         data = loads(raw)["data"]
-        for p, q in data["b"]:
-            px, qty = float(p), float(q)
-            if qty == 0.0:
-                bids.pop(px, None)
-            else:
-                bids[px] = qty
-        for p, q in data["a"]:
-            px, qty = float(p), float(q)
-            if qty == 0.0:
-                asks.pop(px, None)
-            else:
-                asks[px] = qty
+        for key, side in (("b", bids), ("a", asks)):
+            for p, q in data[key]:
+                px, qty = float(p), float(q)
+                if qty == 0.0:
+                    side.pop(px, None)
+                else:
+                    side[px] = qty
         bb, ba = max(bids), min(asks)
         best = (bb, bids[bb]), (ba, asks[ba])
     return best
