@@ -314,3 +314,39 @@ def test_kraken_v2_checksum_uses_received_text_or_the_instrument_precision() -> 
     feed = BookFeed("kraken", checksum_price_decimals=1, checksum_qty_decimals=8)
     assert feed.on_frame(shortened)[1] == (("BTC/USD", "applied"),)
     assert feed.book("BTC/USD").checksum() == 3310070434
+
+
+def test_checksum_decimals_per_symbol() -> None:
+    # Kraken v2 numbers arrive in shortest form; each pair's checksum is over them at its own
+    # precision. The expected values are CRC32s of the documented string built here independently.
+
+    def kraken_crc(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> int:
+        def fmt(v: str) -> str:
+            return v.replace(".", "").lstrip("0")
+
+        return zlib.crc32("".join(fmt(p) + fmt(q) for p, q in asks + bids).encode())
+
+    feed = BookFeed("kraken")
+    feed.set_checksum_decimals("ETH/USD", 2, 8)
+    feed.set_checksum_decimals("BTC/USD", 1, 8)
+    for sym, (pa, qa), (pb, qb) in (
+        ("BTC/USD", ("60000.1", "0.50000000"), ("59999.9", "1.25000000")),
+        ("ETH/USD", ("3000.10", "0.50000000"), ("2999.90", "2.00000000")),
+    ):
+        crc = kraken_crc([(pa, qa)], [(pb, qb)])
+        msg = {
+            "channel": "book",
+            "type": "snapshot",
+            "data": [
+                {
+                    "symbol": sym,
+                    "bids": [{"price": float(pb), "qty": float(qb)}],
+                    "asks": [{"price": float(pa), "qty": float(qa)}],
+                    "checksum": crc,
+                }
+            ],
+        }
+        _, updates, _ = feed.on_frame(json.dumps(msg))
+        assert updates == ((sym, "applied"),), (sym, updates)
+    with pytest.raises(ValueError):
+        feed.set_checksum_decimals("BTC/USD", 19, 8)

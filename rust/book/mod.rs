@@ -115,6 +115,13 @@ impl Book {
         self.cfg.max_depth = depth;
     }
 
+    /// The decimals the checksum string is formatted with, per instrument (Kraken v2 sends numbers
+    /// in shortest form; its checksum is over them at the pair's precision).
+    pub fn set_checksum_decimals(&mut self, price: Option<u8>, qty: Option<u8>) {
+        self.cfg.checksum_price_decimals = price;
+        self.cfg.checksum_qty_decimals = qty;
+    }
+
     /// Marks the book out of sync from outside (e.g. a connection-wide sequence gap).
     pub fn invalidate(&mut self, reason: OosReason) {
         if reason == OosReason::Gap {

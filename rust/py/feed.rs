@@ -322,6 +322,24 @@ impl BookFeed {
         PyTuple::new(py, items)
     }
 
+    /// Checksum decimals for one instrument (Kraken v2: the pair's price and lot decimals), for a
+    /// book that exists or one still to come.
+    #[pyo3(signature = (symbol, price_decimals=None, qty_decimals=None))]
+    fn set_checksum_decimals(
+        &mut self,
+        symbol: &str,
+        price_decimals: Option<u8>,
+        qty_decimals: Option<u8>,
+    ) -> PyResult<()> {
+        guard(|| {
+            if price_decimals.into_iter().chain(qty_decimals).any(|d| d > crate::book::num::MAX_DECIMALS) {
+                return Err(pyo3::exceptions::PyValueError::new_err("decimals must be <= 18"));
+            }
+            self.feed.set_checksum_decimals(symbol.as_bytes(), price_decimals, qty_decimals);
+            Ok(())
+        })
+    }
+
     /// Feed-wide counters.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.feed.stats();

@@ -122,7 +122,12 @@ pub struct Feed {
     inflater: Option<Inflater>,
     /// Bitfinex channel numbers of this connection.
     chans: bitfinex::Channels,
+    /// Per-symbol checksum decimals set before the symbol's first message.
+    checksum_decimals: HashMap<Box<[u8]>, Decimals, BuildHasherDefault<Fnv>>,
 }
+
+/// Checksum (price, quantity) decimals of one instrument.
+type Decimals = (Option<u8>, Option<u8>);
 
 fn venue_config(v: Venue) -> BookConfig {
     // A crossed book after a complete message means a missed update on every venue here (none of
@@ -204,6 +209,7 @@ impl Feed {
             compression: opts.compression,
             inflater: None,
             chans: bitfinex::Channels::default(),
+            checksum_decimals: HashMap::default(),
         }
     }
 
@@ -241,6 +247,15 @@ impl Feed {
         self.chans.clear();
     }
 
+    /// Checksum decimals for one symbol, now or when its book first appears (instruments of one
+    /// feed can differ in precision).
+    pub fn set_checksum_decimals(&mut self, symbol: &[u8], price: Option<u8>, qty: Option<u8>) {
+        if let Some(i) = self.index_of(symbol) {
+            self.books[i].set_checksum_decimals(price, qty);
+        }
+        self.checksum_decimals.insert(symbol.into(), (price, qty));
+    }
+
     /// Books that need a snapshot or a resubscription, as (book index, need), in book order.
     pub fn needs(&self) -> impl Iterator<Item = (usize, Need)> + '_ {
         self.books.iter().enumerate().filter_map(|(i, b)| b.need().map(|n| (i, n)))
@@ -265,7 +280,11 @@ impl Feed {
             return i;
         }
         let i = self.books.len() as u32;
-        self.books.push(Book::new(self.base.clone()));
+        let mut book = Book::new(self.base.clone());
+        if let Some(&(p, q)) = self.checksum_decimals.get(sym) {
+            book.set_checksum_decimals(p, q);
+        }
+        self.books.push(book);
         self.names.push(sym.into());
         self.index.insert(sym.into(), i);
         i

@@ -222,7 +222,7 @@ def test_kraken_corrupt_checksum_resubscribes_and_resyncs() -> None:
                 ["BTC/USD"],
                 endpoints=sim.urls()["kraken"],
                 on_status=rec,
-                feed_options={"checksum_price_decimals": 1, "checksum_qty_decimals": 8},
+                venue_options={"precision": {"BTC/USD": (1, 8)}},
                 **FAST,
             ) as md:
                 sim.endpoint("kraken").corrupt_checksum("BTC/USD")

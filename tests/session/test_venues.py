@@ -17,8 +17,9 @@ CASES: dict[str, tuple[list[str], int | None, dict[str, Any], dict[str, Any]]] =
     "binance-usdm": (["BTCUSDT"], None, {}, {}),
     "okx": (["BTC-USDT", "ETH-USDT"], None, {}, {}),
     "bybit": (["BTCUSDT"], None, {}, {}),
-    # Kraken v2 checksums are over numbers formatted at the instrument's precision (BTC/USD: 1, 8).
-    "kraken": (["BTC/USD"], 10, {"depth": 10}, {"checksum_price_decimals": 1, "checksum_qty_decimals": 8}),
+    # Two pairs of different precision: the session takes each pair's from REST AssetPairs, since
+    # Kraken v2 checksums are over numbers formatted at it (BTC/USD 1 and 8, ETH/USD 2 and 8).
+    "kraken": (["BTC/USD", "ETH/USD"], 10, {"depth": 10}, {}),
     "coinbase": (["BTC-USD"], None, {}, {}),
     "htx": (["btcusdt"], 20, {"levels": 20}, {}),
     "clarofinlore": (["btc-usdt"], None, {}, {}),

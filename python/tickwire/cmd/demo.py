@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# venue -> (symbols, session options). Kraken v2 checksums need the instrument's precision.
+# venue -> (symbols, session options).
 VENUES: dict[str, tuple[list[str], dict[str, Any]]] = {
     "binance": (["BTCUSDT", "ETHUSDT"], {"redundancy": 2}),
     "okx": (["BTC-USDT", "ETH-USDT"], {}),
     "bybit": (["BTCUSDT"], {}),
-    "kraken": (["BTC/USD"], {"feed_options": {"checksum_price_decimals": 1, "checksum_qty_decimals": 8}}),
+    "kraken": (["BTC/USD", "ETH/USD"], {}),
     "coinbase": (["BTC-USD"], {}),
     "htx": (["btcusdt"], {"venue_options": {"levels": 20}}),
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import orjson
 
 if TYPE_CHECKING:
+    from tickwire.session.market import MarketData
     from tickwire.transport.http import HttpClient
 
 Channel = Literal["book", "trades", "bbo"]
@@ -102,6 +103,9 @@ class Adapter:
         """What the venue counts sockets by (the API key); never a secret."""
         signer = self.options.get("signer")
         return str(self.options.get("api_key") or getattr(signer, "api_key", None) or "anonymous")
+
+    async def prepare(self, md: MarketData) -> None:
+        """Runs once before the first connection (e.g. fetch instrument precisions)."""
 
     def login(self) -> bytes | None:
         """A login message sent right after connecting (private channels), or None."""

@@ -260,6 +260,7 @@ class MarketData:
             # Snapshots follow the first diffs within milliseconds: have the TCP (and TLS)
             # connection ready so the first one does not pay for it.
             self._tasks.append(asyncio.create_task(self._preconnect(), name=f"tickwire-{self.venue}-rest"))
+        await self.adapter.prepare(self)
         for ln in self.lines:
             b = dataclasses.replace(self._backoff_proto, attempts=0)
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")

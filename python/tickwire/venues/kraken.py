@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
 from tickwire import _core
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.errors import TickwireError
 from tickwire.session import adapter as md
+
+if TYPE_CHECKING:
+    from tickwire.session.market import MarketData
+
+log = logging.getLogger("tickwire.kraken")
 
 __all__ = ["Adapter", "Signer"]
 
@@ -111,6 +118,24 @@ class Adapter(md.Adapter):
 
     def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
         return self._method("unsubscribe", subs)
+
+    async def prepare(self, session: MarketData) -> None:
+        """Kraken v2 checksums are over the numbers formatted at the pair's precision, which the
+        stream does not carry: take it from the venue options (``precision={"BTC/USD": (1, 8)}``)
+        or from REST ``AssetPairs`` (``pair_decimals``, ``lot_decimals``)."""
+        symbols = session.registry.symbols("book")
+        known: dict[str, tuple[int, int]] = dict(self.options.get("precision", {}))
+        missing = [s for s in symbols if s not in known]
+        if missing:
+            try:
+                r = await session.rest().get("/0/public/AssetPairs", query={"pair": ",".join(missing)})
+                for info in r.raise_for_status(self.venue).json()["result"].values():
+                    known[info["wsname"]] = (int(info["pair_decimals"]), int(info["lot_decimals"]))
+            except (TickwireError, OSError, KeyError, ValueError, TypeError) as e:
+                log.warning("kraken: no instrument precisions (%s); checksums may not verify", e)
+        for s in symbols:
+            if s in known:
+                session.feed.set_checksum_decimals(s, *known[s])
 
     def ping(self) -> bytes | None:
         return orjson.dumps({"method": "ping", "req_id": self.next_id()})
