@@ -162,3 +162,36 @@ def test_binance_sbe_stream_with_ed25519_key_and_ab_lines() -> None:
                 assert trades and trades[0].symbol in ("BTCUSDT", "ETHUSDT")
 
     asyncio.run(go())
+
+
+TRADE_VENUES = {
+    "okx": ["BTC-USDT"],
+    "tradefence": ["AAPL"],
+}
+
+
+@pytest.mark.parametrize("venue", sorted(TRADE_VENUES))
+def test_trades_channel_delivers_typed_trades(venue: str) -> None:
+    symbols = TRADE_VENUES[venue]
+
+    async def go() -> None:
+        async with Simulator([venue], seed=17, rate=400, depth=20) as sim:
+            trades: list[Any] = []
+            async with tickwire.connect(
+                venue,
+                symbols,
+                channels=["book", "trades"],
+                endpoints=sim.urls()[venue],
+                on_trade=trades.append,
+                probe_interval=None,
+            ):
+                for _ in range(100):
+                    if trades:
+                        break
+                    await asyncio.sleep(0.02)
+            assert trades, f"no trade from {venue}"
+            t = trades[-1]
+            assert isinstance(t, tickwire.Trade)
+            assert t.symbol in symbols and t.price > 0 and t.qty > 0
+
+    asyncio.run(go())

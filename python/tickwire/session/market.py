@@ -378,7 +378,7 @@ class MarketData:
 
     def _other(self, line: Line, kind: str, value: Any, payload: memoryview) -> None:
         if kind == "trade" or kind == "bbo":
-            if not self._primary(line):
+            if value is None or not self._primary(line):
                 return  # the same event from the other line(s) of a redundant set
             cb = self.on_trade if kind == "trade" else self.on_bbo
             if cb is not None:
