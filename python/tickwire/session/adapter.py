@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tickwire.transport.http import HttpClient
 
 Channel = Literal["book", "trades", "bbo"]
+Op = Literal["subscribe", "unsubscribe"]
 CHANNELS: tuple[Channel, ...] = ("book", "trades", "bbo")
 
 
@@ -54,6 +55,17 @@ class Control:
     message: str = ""
     code: str = ""
     symbols: tuple[str, ...] = field(default_factory=tuple)
+
+
+def typed_control(msg: dict[str, Any]) -> Control | None:
+    """Control frames shaped ``{"type": "error" | "subscribed" | "unsubscribed", ...}`` (the seed
+    venues, Coinbase errors)."""
+    kind = msg.get("type")
+    if kind == "error":
+        return Control("error", str(msg.get("message", "")), str(msg.get("code", "")))
+    if kind in ("subscribed", "unsubscribed"):
+        return Control("ack")
+    return None
 
 
 class Adapter:
@@ -118,9 +130,13 @@ class Adapter:
         return self._req
 
     def subscribe(self, subs: Sequence[Sub]) -> list[bytes]:
-        raise NotImplementedError
+        return self.message("subscribe", subs)
 
     def unsubscribe(self, subs: Sequence[Sub]) -> list[bytes]:
+        return self.message("unsubscribe", subs)
+
+    def message(self, op: Op, subs: Sequence[Sub]) -> list[bytes]:
+        """The venue's (un)subscribe message(s) for ``subs``."""
         raise NotImplementedError
 
     def book_key(self, symbol: str) -> str:

@@ -151,15 +151,11 @@ class Adapter(md.Adapter):
             suffix = "@depth" + self.options.get("depth_speed", "@100ms")
         return s.symbol.lower() + suffix
 
-    def _method(self, method: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         params = [self.stream(s) for s in subs]
-        return [orjson.dumps({"method": method, "params": params, "id": self.next_id()})] if params else []
-
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._method("SUBSCRIBE", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._method("UNSUBSCRIBE", subs)
+        return (
+            [orjson.dumps({"method": op.upper(), "params": params, "id": self.next_id()})] if params else []
+        )
 
     def book_key(self, symbol: str) -> str:
         return symbol.upper()

@@ -106,15 +106,9 @@ class Adapter(md.Adapter):
             return f"orderbook.{self.options.get('depth', 50)}.{s.symbol}"
         return f"publicTrade.{s.symbol}" if s.channel == "trades" else f"orderbook.1.{s.symbol}"
 
-    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         args = [self.topic(s) for s in subs]
         return [orjson.dumps({"req_id": str(self.next_id()), "op": op, "args": args})] if args else []
-
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("unsubscribe", subs)
 
     def ping(self) -> bytes | None:
         return orjson.dumps({"req_id": str(self.next_id()), "op": "ping"})

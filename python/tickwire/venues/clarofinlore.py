@@ -106,15 +106,9 @@ class Adapter(md.Adapter):
         token = provider() if provider is not None else self.options.get("token")
         return {"Authorization": f"Bearer {token}"} if token else None
 
-    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         chans = [("orderbook." if s.channel == "book" else "trades.") + s.symbol for s in subs]
         return [orjson.dumps({"op": op, "channels": chans})] if chans else []
-
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("unsubscribe", subs)
 
     def control(self, payload: bytes | memoryview) -> md.Control | None:
         data = bytes(payload)
@@ -127,8 +121,4 @@ class Adapter(md.Adapter):
         return super().control(data)
 
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        if msg.get("type") == "error":
-            return md.Control("error", str(msg.get("message", "")), str(msg.get("code", "")))
-        if msg.get("type") in ("subscribed", "unsubscribed"):
-            return md.Control("ack")
-        return None
+        return md.typed_control(msg)

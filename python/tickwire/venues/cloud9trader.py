@@ -74,19 +74,9 @@ class Adapter(md.Adapter):
         headers: dict[str, str] = signer.upgrade_headers(path)
         return headers
 
-    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         chans = [("book." if s.channel == "book" else "trades.") + s.symbol for s in subs]
         return [orjson.dumps({"op": op, "channels": chans})] if chans else []
 
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("unsubscribe", subs)
-
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        if msg.get("type") == "error":
-            return md.Control("error", str(msg.get("message", "")))
-        if msg.get("type") in ("subscribed", "unsubscribed"):
-            return md.Control("ack")
-        return None
+        return md.typed_control(msg)

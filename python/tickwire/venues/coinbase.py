@@ -103,7 +103,8 @@ class Adapter(md.Adapter):
     ping_interval = 10.0
     reset_on_reconnect = True
 
-    def _msgs(self, kind: str, subs: Sequence[md.Sub], heartbeats: bool) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+        kind, heartbeats = op, op == "subscribe"
         out = []
         signer = self.options.get("signer")
         for ch in ("book", "trades"):
@@ -121,13 +122,5 @@ class Adapter(md.Adapter):
             msg["jwt"] = signer.ws_jwt()
         return orjson.dumps(msg)
 
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._msgs("subscribe", subs, heartbeats=True)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._msgs("unsubscribe", subs, heartbeats=False)
-
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        if msg.get("type") == "error":
-            return md.Control("error", str(msg.get("message", "")))
-        return None
+        return md.typed_control(msg)

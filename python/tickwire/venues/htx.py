@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -107,15 +108,15 @@ class Adapter(md.Adapter):
     def topic(self, symbol: str) -> str:
         return f"market.{symbol.lower()}.mbp.{self.options.get('levels', 20)}"
 
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+        key = "sub" if op == "subscribe" else "unsub"
         out = []
         for s in subs:
-            out.append(orjson.dumps({"sub": self.topic(s.symbol), "id": str(self.next_id())}))
-            out.append(self.snapshot_request(s.symbol))
+            out.append(orjson.dumps({key: self.topic(s.symbol), "id": str(self.next_id())}))
+            if op == "subscribe":
+                # The increments are aligned with a REQ refresh on the same connection.
+                out.append(self.snapshot_request(s.symbol))
         return out
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return [orjson.dumps({"unsub": self.topic(s.symbol), "id": str(self.next_id())}) for s in subs]
 
     def snapshot_request(self, symbol: str) -> bytes:
         return orjson.dumps({"req": self.topic(symbol), "id": str(self.next_id())})
@@ -124,8 +125,6 @@ class Adapter(md.Adapter):
         return symbol.lower()
 
     def control(self, payload: bytes | memoryview) -> md.Control | None:
-        import gzip
-
         try:
             data = gzip.decompress(payload)
         except (OSError, EOFError):

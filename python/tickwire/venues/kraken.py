@@ -91,7 +91,7 @@ class Adapter(md.Adapter):
     supported = ("book", "trades")
     ping_interval = 10.0
 
-    def _method(self, method: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, method: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         out = []
         books = [s.symbol for s in subs if s.channel == "book"]
         trades = [s.symbol for s in subs if s.channel == "trades"]
@@ -112,12 +112,6 @@ class Adapter(md.Adapter):
                 )
             )
         return out
-
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._method("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._method("unsubscribe", subs)
 
     async def prepare(self, session: MarketData) -> None:
         """Kraken v2 checksums are over the numbers formatted at the pair's precision, which the

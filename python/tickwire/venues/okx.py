@@ -89,7 +89,7 @@ class Adapter(md.Adapter):
     connect_limit = (3, 1.0)
     redundant_ok = True
 
-    def _op(self, op: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         args = [
             {
                 "channel": self.options.get("book_channel", "books")
@@ -100,12 +100,6 @@ class Adapter(md.Adapter):
             for s in subs
         ]
         return [orjson.dumps({"id": str(self.next_id()), "op": op, "args": args})] if args else []
-
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._op("unsubscribe", subs)
 
     def ping(self) -> bytes | None:
         return b"ping"

@@ -37,23 +37,13 @@ class Adapter(md.Adapter):
     ping_interval = 20.0
     redundant_ok = True
 
-    def _action(self, action: str, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, action: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         # Tradefence subscribes a symbol to all its channels at once.
         symbols = list(dict.fromkeys(s.symbol for s in subs))
         return [orjson.dumps({"action": action, "symbols": symbols})] if symbols else []
 
-    def subscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._action("subscribe", subs)
-
-    def unsubscribe(self, subs: Sequence[md.Sub]) -> list[bytes]:
-        return self._action("unsubscribe", subs)
-
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        if msg.get("type") == "error":
-            return md.Control("error", str(msg.get("message", "")), str(msg.get("code", "")))
-        if msg.get("type") in ("subscribed", "unsubscribed"):
-            return md.Control("ack")
-        return None
+        return md.typed_control(msg)
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
         m = _SEQ.search(payload)
