@@ -30,6 +30,7 @@ import orjson
 import pytest
 import tickwire
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from tickwire.transport.http import HttpClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
 from simproc import sim_process
@@ -87,6 +88,29 @@ class DictBook:
             self.best = (max(self.bids), min(self.asks))
 
 
+class RawFeed:
+    """BookFeed driven by hand (diffs buffered until one REST snapshot, then best bid per applied
+    frame): what the session's machinery adds shows against this."""
+
+    def __init__(self, rest: str) -> None:
+        self.feed = tickwire.BookFeed("binance")
+        self.rest = rest
+        self.best: Any = None
+        self.fetching: Any = None
+
+    async def _snapshot(self) -> None:
+        async with HttpClient(self.rest) as http:
+            body = (await http.get("/api/v3/depth", query={"symbol": SYMBOL, "limit": 1000})).body
+        self.feed.on_snapshot(SYMBOL, body)
+
+    def __call__(self, payload: memoryview) -> None:
+        _, updates, _ = self.feed.on_frame(payload)
+        if updates and updates[0][1] == "applied":
+            self.best = self.feed.book(SYMBOL).best_bid()
+        elif updates and self.fetching is None:
+            self.fetching = asyncio.get_running_loop().create_task(self._snapshot())
+
+
 async def _raw(url: str, work: Any, seconds: float) -> list[int]:
     transport, listener = await ws_connect(lambda: _Stamp(work), url, enable_auto_pong=False)
     assert isinstance(listener, _Stamp)
@@ -126,11 +150,16 @@ async def _tickwire(endpoints: Any, seconds: float) -> list[int]:
 
 async def measure(urls: dict[str, Any], seconds: float, rounds: int) -> dict[str, dict[str, float]]:
     url = urls["binance"][0]["ws"]["stream"]
-    raw: dict[str, list[int]] = {"picows bare": [], "picows + orjson + dict": []}
+    raw: dict[str, list[int]] = {
+        "picows bare": [],
+        "picows + orjson + dict": [],
+        "picows + BookFeed by hand": [],
+    }
     tw: list[list[int]] = []
     for _ in range(rounds):
         raw["picows bare"] += await _raw(url, _noop, seconds)
         raw["picows + orjson + dict"] += await _raw(url, DictBook(), seconds)
+        raw["picows + BookFeed by hand"] += await _raw(url, RawFeed(urls["binance"][0]["rest"]), seconds)
         tw.append(await _tickwire(urls["binance"], seconds))
     out = {
         name: {"p50": pct(s, 50), "p99": pct(s, 99), "p99.9": pct(s, 99.9), "n": float(len(s))}

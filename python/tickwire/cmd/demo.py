@@ -194,7 +194,7 @@ async def _main(args: argparse.Namespace) -> int:
         while time.monotonic() - st.started < args.duration:
             await asyncio.sleep(0.5)
             for v, md in sessions.items():
-                for key in md._last_update:
+                for key in md.book_keys():
                     row = st.rows.setdefault((v, key), Row(v, key))
                     n = md.book(key).stats()["diffs_applied"] + md.book(key).stats()["snapshots"]
                     row.rate, row.last_updates = (n - row.last_updates) / 0.5, n

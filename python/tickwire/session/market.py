@@ -135,7 +135,8 @@ class MarketData:
         self._views: dict[str, OrderBook] = {}
         self._dirty: dict[str, None] = {}
         self.resyncer = Resyncer(self)
-        self._last_update: dict[str, int] = {}
+        # When the stale-symbol check last acted on a book (so it waits a window before acting again).
+        self._stale_mark: dict[str, int] = {}
         # Books whose continuity is unproven since every line went down: a venue sequence only shows
         # a loss when the next message arrives, so until then the book is not reported in sync.
         self._unconfirmed: set[str] = set()
@@ -153,6 +154,22 @@ class MarketData:
         if v is None:
             v = self._views[key] = self.feed.book(key)
         return v
+
+    def book_keys(self) -> list[str]:
+        """The feed's names of the subscribed books (``BTCUSDT`` for ``btcusdt`` on Binance, …)."""
+        return [self.adapter.book_key(s) for s in self.registry.symbols("book")]
+
+    def last_update_ns(self, key: str) -> int | None:
+        """``time.monotonic_ns()`` of the socket read that last changed this book (the feed keeps
+        it per book, so the hot path stores nothing for it)."""
+        v = self._views.get(key)
+        if v is None:
+            try:
+                v = self._view(key)
+            except KeyError:
+                return None
+        recv: int | None = v.recv_ns
+        return recv
 
     def symbols(self) -> list[str]:
         return self.registry.symbols()
@@ -216,7 +233,7 @@ class MarketData:
                 state, synced = b.state, b.is_synced
             except KeyError:
                 state, synced = "empty", False
-            last = self._last_update.get(s)
+            last = self.last_update_ns(self.adapter.book_key(s))
             books[s] = {
                 "state": state,
                 "synced": synced and self.adapter.book_key(s) not in self._unconfirmed,
@@ -339,7 +356,6 @@ class MarketData:
         if updates:
             for sym, outcome in updates:
                 if outcome == "applied":
-                    self._last_update[sym] = t1
                     if self._unconfirmed:
                         self._unconfirmed.discard(sym)
                     cb = self.on_book

@@ -42,14 +42,18 @@ async def monitor(md: MarketData) -> None:
 
 def check_symbols(md: MarketData, now: int, window: float) -> None:
     """A symbol that stops updating while others on the connection flow is resubscribed alone."""
-    ages = {s: (now - t) / 1e9 for s, t in md._last_update.items()}
+    ages = {}
+    for key in md.book_keys():
+        last = md.last_update_ns(key)
+        if last is not None:
+            ages[key] = (now - max(last, md._stale_mark.get(key, 0))) / 1e9
     if not ages or min(ages.values()) > window:
         return  # the whole connection is quiet: the connection check handles that
     for sym, age in ages.items():
         if age > window and sym not in md.resyncer.tasks:
             md.counters["stale"] += 1
             md.status("stale", symbol=sym, detail=f"no update for {age:.2f} s while others flow")
-            md._last_update[sym] = now
+            md._stale_mark[sym] = now
             # The stream itself stopped: resubscribe. A venue whose books are rebuilt from REST
             # then reports a gap on the next diff if any were missed, and resyncs from there.
             subs = md.resyncer.subs_for_key(sym)
