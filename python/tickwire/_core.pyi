@@ -1,5 +1,5 @@
 # Hand-written stubs for the Rust extension; checked against the built module by mypy.stubtest.
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, NoReturn, Self, final
 
@@ -322,3 +322,20 @@ class Histogram:
     def max(self) -> int: ...
     @property
     def mean(self) -> float: ...
+
+@final
+class Dispatcher:
+    # The session's one-call fast path: decode + apply through `feed`, `on_book(view)` per changed
+    # book (coalesced to the end of a socket read), latency stages into `recorder`.
+    def __new__(
+        cls,
+        feed: BookFeed,
+        on_book: Callable[[OrderBook], object] | None,
+        on_error: Callable[[BaseException], object],
+        recorder: LatencyRecorder | None = None,
+        coalesce: bool = True,
+    ) -> Dispatcher: ...
+    def on_frame(self, payload: _Payload, t0: int, last: int) -> _Summary | None: ...
+    def flush(self) -> None: ...
+    @property
+    def pending(self) -> int: ...

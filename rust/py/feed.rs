@@ -16,7 +16,7 @@ const VENUES: &str =
     "binance, binance-usdm, binance-sbe, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, \
                       tradefence, cloud9trader";
 
-fn feed_err(e: FeedError) -> PyErr {
+pub(crate) fn feed_err(e: FeedError) -> PyErr {
     match e {
         FeedError::Json(j) => err(Kind::Decode, format!("malformed frame, nothing applied: {j}")),
         FeedError::Book { symbol, err: BookError::Num(n) } => {
@@ -36,7 +36,7 @@ fn feed_err(e: FeedError) -> PyErr {
 }
 
 /// Runs `f` over the bytes of `payload` (bytes, bytearray, memoryview or str) without copying.
-fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+pub(crate) fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
     if let Ok(b) = payload.cast::<PyBytes>() {
         return f(b.as_bytes());
     }
@@ -121,14 +121,12 @@ fn outcome_index(o: &Outcome) -> usize {
 
 impl BookFeed {
     /// `(kind, ((symbol, outcome), ...), ping_value | None)` for the last frame.
-    fn summary<'py>(&mut self, py: Python<'py>, recv_ns: Option<i64>) -> PyResult<Bound<'py, PyTuple>> {
-        for i in self.names.len()..self.feed.len() {
-            let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
-            self.names.push(PyString::new(py, &sym).unbind());
-            self.recv_ns.push(None);
-            self.pairs.push(Default::default());
-            self.singles.push(Default::default());
-        }
+    pub(crate) fn summary<'py>(
+        &mut self,
+        py: Python<'py>,
+        recv_ns: Option<i64>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        self.grow(py);
         let s = self.feed.last_summary();
         let mut items = Vec::with_capacity(s.updates.len());
         for &(i, o) in &s.updates {
@@ -168,6 +166,17 @@ impl BookFeed {
         };
         let k = kind_py(py, s.kind).clone().into_any();
         PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), value])
+    }
+
+    /// Per-book slots for books the last frame created.
+    pub(crate) fn grow(&mut self, py: Python<'_>) {
+        for i in self.names.len()..self.feed.len() {
+            let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
+            self.names.push(PyString::new(py, &sym).unbind());
+            self.recv_ns.push(None);
+            self.pairs.push(Default::default());
+            self.singles.push(Default::default());
+        }
     }
 
     fn needs_list(&self) -> Vec<(String, &'static str)> {

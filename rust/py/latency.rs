@@ -51,7 +51,7 @@ fn percentiles_dict<'py>(py: Python<'py>, h: &Hist, ps: &[f64]) -> PyResult<Boun
 /// stamps and records each consecutive difference into its stage and `t_last - t0` into "total".
 #[pyclass(module = "tickwire._core", name = "LatencyRecorder")]
 pub struct LatencyRecorder {
-    inner: Stages,
+    pub(crate) inner: Stages,
 }
 
 #[pymethods]

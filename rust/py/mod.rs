@@ -5,6 +5,7 @@ use pyo3::types::PyDict;
 
 pub(crate) mod auth;
 mod book;
+mod dispatch;
 pub(crate) mod errors;
 mod events;
 mod feed;
@@ -36,5 +37,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     auth::register(m)?;
     latency::register(m)?;
+    dispatch::register(m)?;
     Ok(())
 }

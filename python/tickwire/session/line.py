@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import TickwireError, TransportError
+from tickwire.errors import DecodeError, TickwireError, TransportError, ValueRangeError
 from tickwire.recovery.backoff import Backoff
 from tickwire.session.adapter import Endpoint
 from tickwire.transport.ws import open_ws
@@ -48,6 +48,7 @@ class Line(WSListener):
         self.task: asyncio.Task[None] | None = None
         self.kill_reason = ""
         self._deliver = md._on_payload
+        self._fast: Any = None
 
     # picows callbacks --------------------------------------------------------------------------
 
@@ -68,6 +69,17 @@ class Line(WSListener):
             if lit is not None and frame.payload_size == 4 and frame.get_payload_as_bytes() == lit:
                 transport.notify_user_specific_pong_received()
                 self.md._flush_if(last)
+                return
+            fast = self._fast
+            if fast is not None and not self.md._unconfirmed:
+                payload = frame.get_payload_as_memoryview()
+                try:
+                    summary = fast(payload, t0, last)
+                except (DecodeError, ValueRangeError) as e:
+                    self.md._bad_frame(self, e)
+                    return
+                if summary is not None:
+                    self.md._handle(self, summary, payload, t0, last)
                 return
             self._deliver(self, frame.get_payload_as_memoryview(), t0, last)
         elif mt is _CLOSE:
@@ -180,6 +192,7 @@ class Line(WSListener):
         self.transport = transport
         # One Python frame fewer per message when nothing sits between the line and the feed.
         self._deliver = md._apply if md.arbiter is None and md._lock is None else md._on_payload
+        self._fast = md._dispatcher.on_frame if md._dispatcher is not None else None
         self.connected = True
         self.connected_at = time.monotonic()
         self.last_rx_ns = _mono()

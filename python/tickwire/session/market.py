@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tickwire._core import BookFeed, OrderBook
+from tickwire._core import BookFeed, Dispatcher, OrderBook
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
@@ -144,6 +144,9 @@ class MarketData:
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventQueue | None = None
         self._lock: Any = None  # a threading.Lock when a thread-backed handle reads the books
+        # The one-call fast path (decode, apply, callbacks, latency in Rust), when nothing needs to
+        # see a frame before the feed (A/B arbitration, a reader lock) or after it in Python (events).
+        self._dispatcher: Dispatcher | None = None
 
     # public -------------------------------------------------------------------------------------
 
@@ -205,6 +208,10 @@ class MarketData:
         ("status", StatusEvent). A convenience: the callbacks are the fast path."""
         if self._events is None:
             self._events = EventQueue(maxsize)
+            # Book events are queued from Python: leave the Rust fast path.
+            self._dispatcher = None
+            for ln in self.lines:
+                ln._fast = None
         return self._events
 
     def status(
@@ -278,6 +285,10 @@ class MarketData:
             # connection ready so the first one does not pay for it.
             self._tasks.append(asyncio.create_task(self._preconnect(), name=f"tickwire-{self.venue}-rest"))
         await self.adapter.prepare(self)
+        if self.arbiter is None and self._lock is None and self._events is None:
+            self._dispatcher = Dispatcher(
+                self.feed, self.on_book, self._callback_error, self.latency_recorder, self.coalesce
+            )
         for ln in self.lines:
             b = dataclasses.replace(self._backoff_proto, attempts=0)
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
@@ -345,13 +356,17 @@ class MarketData:
                 self._apply(line, memoryview(p), t0, last)
 
     def _apply(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
-        # The hot path: kept flat (no helper calls for the common applied-book case), since on a
-        # frame that wakes the loop every extra Python call runs with cold caches.
         try:
-            kind, updates, value = self.feed.on_frame(payload, t0)
+            summary = self.feed.on_frame(payload, t0)
         except (DecodeError, ValueRangeError) as e:
             self._bad_frame(line, e)
             return
+        self._handle(line, summary, payload, t0, last)
+
+    def _handle(self, line: Line, summary: Any, payload: memoryview, t0: int, last: bool) -> None:
+        # Kept flat (no helper calls for the common applied-book case): on a frame that wakes the
+        # loop every extra Python call runs with cold caches.
+        kind, updates, value = summary
         t1 = _mono()
         if updates:
             for sym, outcome in updates:
@@ -375,11 +390,17 @@ class MarketData:
                     self._sync_event(sym, outcome)
         elif kind != "book":
             self._other(line, kind, value, payload)
-        if last and self._dirty:
-            self._flush()
+        if last:
+            if self._dirty:
+                self._flush()
+            if self._dispatcher is not None and self._dispatcher.pending:
+                self._dispatcher.flush()
         rec = self.latency_recorder
         if rec is not None:
             rec.record(t0, t1, _mono())
+
+    def _callback_error(self, exc: BaseException) -> None:
+        log.error("%s: on_book callback raised", self.venue, exc_info=(type(exc), exc, exc.__traceback__))
 
     def _view(self, key: str) -> OrderBook:
         v = self._views[key] = self.feed.book(key)
@@ -407,8 +428,11 @@ class MarketData:
             self._control(line, payload)
 
     def _flush_if(self, last: bool) -> None:
-        if last and self._dirty:
-            self._flush()
+        if last:
+            if self._dirty:
+                self._flush()
+            if self._dispatcher is not None and self._dispatcher.pending:
+                self._dispatcher.flush()
 
     def _flush(self) -> None:
         dirty = self._dirty

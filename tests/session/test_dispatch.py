@@ -1,0 +1,130 @@
+"""The session's Rust fast path (``Dispatcher``) against the plain ``BookFeed`` path on the same
+frames: identical books and callbacks on the real Binance capture, coalescing per socket read,
+latency recorded, callback errors contained, bad frames refused with nothing applied."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+from conftest import shared_path
+from tickwire import BookFeed, errors
+from tickwire._core import Dispatcher
+from tickwire.latency import LatencyRecorder
+
+
+def capture() -> tuple[dict[str, bytes], list[bytes]]:
+    snaps: dict[str, bytes] = {}
+    frames = []
+    for line in shared_path("fixtures", "real", "binance_spot.jsonl").read_text().splitlines():
+        ev = orjson.loads(line)
+        if ev["kind"] == "http" and "/depth" in ev["url"]:
+            snaps[ev["url"].split("symbol=")[1].split("&")[0]] = ev["text"].encode()
+        elif ev["kind"] == "recv" and "depthUpdate" in ev.get("text", ""):
+            frames.append(ev["text"].encode())
+    return snaps, frames
+
+
+def synthetic(n: int) -> tuple[bytes, list[bytes]]:
+    snap = orjson.dumps({"lastUpdateId": 100, "bids": [["100.0", "1"]], "asks": [["101.0", "1"]]})
+    frames = [
+        orjson.dumps(
+            {
+                "e": "depthUpdate",
+                "E": 1,
+                "s": "BTCUSDT",
+                "U": 101 + i,
+                "u": 101 + i,
+                "b": [[f"{99 - i * 0.1:.1f}", "2"]],
+                "a": [],
+            }
+        )
+        for i in range(n)
+    ]
+    return snap, frames
+
+
+def synced(d_feed: BookFeed, snap: bytes, first: bytes) -> None:
+    d_feed.on_frame(first)
+    d_feed.on_snapshot("BTCUSDT", snap)
+    assert d_feed.book("BTCUSDT").is_synced
+
+
+def test_fast_path_matches_the_plain_feed_on_the_real_capture() -> None:
+    snaps, frames = capture()
+    plain, fast = BookFeed("binance"), BookFeed("binance")
+    called: list[str] = []
+    rec = LatencyRecorder(["decode_apply", "callback"])
+    d = Dispatcher(fast, lambda book: called.append(book.symbol), lambda e: None, rec, coalesce=False)
+    expected: list[str] = []
+    handed_back = 0
+    for fr in frames:
+        _, updates, _ = plain.on_frame(fr)
+        expected += [s for s, o in updates if o == "applied"]
+        summary = d.on_frame(fr, time.monotonic_ns(), 1)
+        if summary is not None:
+            # Not a plain applied/stale frame (buffered before the snapshot): handed to the caller
+            # with the feed's own summary, exactly what on_frame would have returned.
+            handed_back += 1
+            assert summary[0] == "book" and summary[1] == updates
+            for sym, outcome in updates:
+                if outcome == "buffered" and sym in snaps:
+                    plain.on_snapshot(sym, snaps[sym])
+                    fast.on_snapshot(sym, snaps.pop(sym))
+    assert handed_back > 0 and len(called) > 100
+    assert called == expected
+    for sym in plain.symbols():
+        for side in ("bid", "ask"):
+            assert plain.book(sym).levels(side, 5000) == fast.book(sym).levels(side, 5000)
+        assert plain.book(sym).last_update_id == fast.book(sym).last_update_id
+    assert rec.summary()["total"]["count"] == len(frames) - handed_back
+    assert rec.summary()["decode_apply"]["p50"] > 0
+
+
+def test_coalescing_calls_each_book_once_per_socket_read() -> None:
+    snap, frames = synthetic(7)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    seen: list[tuple[float, float] | None] = []
+    d = Dispatcher(feed, lambda b: seen.append(b.best_bid()), lambda e: None, None, coalesce=True)
+    # Three frames from one socket read: one callback, after the last, seeing the final book.
+    for fr, last in zip(frames[1:4], (0, 0, 1), strict=True):
+        assert d.on_frame(fr, 1, last) is None
+    assert seen == [(100.0, 1.0)] and d.pending == 0
+    # The same frames again are stale: nothing changed, nothing called.
+    assert d.on_frame(frames[3], 1, 1) is None and len(seen) == 1
+    # Not coalesced: one callback per frame.
+    d2 = Dispatcher(feed, lambda b: seen.append(b.best_bid()), lambda e: None, None, coalesce=False)
+    for fr in frames[4:7]:
+        d2.on_frame(fr, 1, 0)
+    assert len(seen) == 4
+
+
+def test_callback_errors_go_to_on_error_and_the_feed_keeps_going() -> None:
+    snap, frames = synthetic(6)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    errs: list[BaseException] = []
+
+    def boom(book: Any) -> None:
+        raise RuntimeError("user bug")
+
+    d = Dispatcher(feed, boom, errs.append, None, coalesce=False)
+    for fr in frames[1:]:
+        assert d.on_frame(fr, 1, 1) is None
+    assert len(errs) == 5 and all(isinstance(e, RuntimeError) for e in errs)
+    assert feed.book("BTCUSDT").last_update_id == 106 and feed.book("BTCUSDT").is_synced
+
+
+def test_bad_frame_raises_decode_error_and_changes_nothing() -> None:
+    snap, frames = synthetic(3)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    d = Dispatcher(feed, None, lambda e: None, None)
+    before = (feed.book("BTCUSDT").levels("bid", 10), feed.book("BTCUSDT").last_update_id)
+    with pytest.raises(errors.DecodeError):
+        d.on_frame(frames[1][: len(frames[1]) // 2], 1, 1)
+    assert (feed.book("BTCUSDT").levels("bid", 10), feed.book("BTCUSDT").last_update_id) == before
+    assert d.on_frame(frames[1], 1, 1) is None  # and the next good frame applies
