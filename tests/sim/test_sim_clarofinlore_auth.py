@@ -28,7 +28,8 @@ def signed(method: str, path: str, query: str = "", body: bytes = b"", **over: s
 
 def test_token_flow_and_signed_requests() -> None:
     async def go() -> None:
-        timeouts = {"token_ttl": 1.0, "timestamp_window": 5.0}
+        # 3 s of token life: enough for the calls below on a loaded CI machine, short enough to wait out.
+        timeouts = {"token_ttl": 3.0, "timestamp_window": 5.0}
         async with Simulator(["clarofinlore"], rate=0, timeouts=timeouts) as sim:
             sim.venue("clarofinlore").add_key("ck", SECRET)  # type: ignore[attr-defined]
             base = sim.urls()["clarofinlore"][0]["rest"]
@@ -43,7 +44,7 @@ def test_token_flow_and_signed_requests() -> None:
             status, tok = await call(
                 "POST", "/v1/auth/token", body=body, **signed("POST", "/v1/auth/token", body=body)
             )
-            assert status == 200 and tok["token_type"] == "Bearer" and tok["expires_in"] == 1
+            assert status == 200 and tok["token_type"] == "Bearer" and tok["expires_in"] == 3
             bearer = {"Authorization": f"Bearer {tok['access_token']}"}
             q = "detail=full"
             h = signed("GET", "/v1/account", q)
@@ -76,7 +77,7 @@ def test_token_flow_and_signed_requests() -> None:
             status, tok2 = await call("POST", "/v1/auth/refresh", body=rb)
             assert status == 200 and tok2["access_token"] != tok["access_token"]
             assert (await call("POST", "/v1/auth/refresh", body=rb))[1]["code"] == 4016
-            await asyncio.sleep(1.1)  # the first access token expires (token_ttl 1 s here)
+            await asyncio.sleep(3.1)  # the first access token expires (token_ttl 3 s here)
             assert (await call("GET", "/v1/account", q, **signed("GET", "/v1/account", q), **bearer))[1][
                 "code"
             ] == 4015
