@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from tickwire.errors import DecodeError, TickwireError, TransportError, ValueRangeError
-from tickwire.recovery.backoff import Backoff
+from tickwire.recovery.backoff import Backoff, ConnectLimiter, SocketBudget, budget_for, limiter_for
 from tickwire.session.adapter import Endpoint
 from tickwire.transport.ws import open_ws
 
@@ -112,6 +112,22 @@ class Line(WSListener):
         t.send(_TEXT, data)
         return True
 
+    def control(self, payload: memoryview) -> None:
+        """A frame the feed did not treat as market data: pongs, shutdown notices, venue errors."""
+        md = self.md
+        c = md.adapter.control(payload)
+        if c is None:
+            return
+        if c.kind == "pong":
+            if self.transport is not None:
+                self.transport.notify_user_specific_pong_received()
+        elif c.kind == "shutdown":
+            md.status("shutdown_notice", line=self.index, detail=c.message)
+            self.kill("venue announced shutdown")
+        elif c.kind in ("error", "auth_failed"):
+            md.status("venue_error", line=self.index, detail=f"{c.code} {c.message}".strip())
+            md.audit.event("venue_error", venue=md.venue, line=self.index, code=c.code, message=c.message)
+
     def kill(self, reason: str) -> None:
         """Drops the connection (stale, shutdown notice, failover); the run loop reconnects."""
         self.kill_reason = reason
@@ -125,7 +141,7 @@ class Line(WSListener):
         while not md.closing:
             ep_index = md.pool.pick(md.endpoints_in_use(exclude=self.index))
             self.endpoint = ep_index  # claimed now, so a sibling line starting alongside picks another
-            budget = md.socket_budget()
+            budget = socket_budget(md)
             if budget is not None:
                 await budget.acquire()
             try:
@@ -150,7 +166,7 @@ class Line(WSListener):
         md = self.md
         ep = md.pool.endpoints[ep_index]
         try:
-            await md.limiter_wait(ep)
+            await limiter_wait(md, ep)
             await self._connect(ep_index, ep)
         except Exception as e:
             if not isinstance(e, (TickwireError, OSError)):
@@ -201,3 +217,24 @@ class Line(WSListener):
         md.audit.event("connect", venue=md.venue, line=self.index, endpoint=ep.name, url=url.split("?")[0])
         md.status("connected", line=self.index, detail=ep.name)
         await md._on_line_up(self)
+
+
+# venue limits -------------------------------------------------------------------------------------
+
+
+def socket_budget(md: MarketData) -> SocketBudget | None:
+    n = md.adapter.max_sockets
+    return None if n is None else budget_for(md.venue, md.adapter.credential_id(), n)
+
+
+async def limiter_wait(md: MarketData, ep: Endpoint) -> None:
+    lim = md.adapter.options.get("connect_limit", md.adapter.connect_limit)
+    if lim is None:
+        return
+    # Venues count per IP: the host we dial stands for it (several endpoints of one venue on
+    # different hosts are different IPs to the venue).
+    host = next(iter(ep.ws.values())).split("/")[2]
+    limiter: ConnectLimiter = limiter_for(md.venue, host, *lim)
+    waited = await limiter.acquire()
+    if waited:
+        log.warning("%s: waited %.1f s for the venue's connection-rate limit", md.venue, waited)

@@ -25,12 +25,12 @@ from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
 from tickwire.latency import LatencyRecorder
 from tickwire.recovery.arbiter import DROP, HELD, Arbiter
-from tickwire.recovery.backoff import Backoff, ConnectLimiter, SocketBudget, budget_for, limiter_for
+from tickwire.recovery.backoff import Backoff
 from tickwire.recovery.failover import EndpointPool
 from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
 from tickwire.session.events import EventQueue, StatusEvent, StatusKind
 from tickwire.session.line import Line
-from tickwire.session.monitor import clock_loop, monitor
+from tickwire.session.monitor import clock_loop, health, monitor
 from tickwire.session.registry import Registry
 from tickwire.session.resync import Resyncer
 from tickwire.transport.http import HttpClient
@@ -232,36 +232,8 @@ class MarketData:
             self._events.put("status", ev)
 
     def health(self) -> dict[str, Any]:
-        now = _mono()
-        books = {}
-        for s in self.registry.symbols("book"):
-            try:
-                b = self.book(s)
-                state, synced = b.state, b.is_synced
-            except KeyError:
-                state, synced = "empty", False
-            last = self.last_update_ns(self.adapter.book_key(s))
-            books[s] = {
-                "state": state,
-                "synced": synced and self.adapter.book_key(s) not in self._unconfirmed,
-                "age_s": None if last is None else (now - last) / 1e9,
-                "resyncing": self.adapter.book_key(s) in self.resyncer.tasks,
-            }
-        lines = [
-            {
-                "connected": ln.connected,
-                "endpoint": None if ln.endpoint is None else self.pool.endpoints[ln.endpoint].name,
-                "frames": ln.frames,
-                "connects": ln.connects,
-                "idle_s": (now - ln.last_rx_ns) / 1e9 if ln.last_rx_ns else None,
-            }
-            for ln in self.lines
-        ]
-        out: dict[str, Any] = {"venue": self.venue, "lines": lines, "books": books, **self.counters}
-        out["endpoint_rtt_ms"] = [None if r is None else r * 1e3 for r in self.pool.rtt]
-        if self.arbiter is not None:
-            out["arbiter"] = self.arbiter.stats()
-        return out
+        """Lines (endpoint, frames, connects, idle time), each book's state and age, counters."""
+        return health(self)
 
     async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
         new = self.registry.add(Sub(c, s) for s in symbols for c in channels)
@@ -425,7 +397,7 @@ class MarketData:
         elif kind == "ping":
             line.send(self.adapter.pong_for(value))
         elif kind == "control" or kind == "other":
-            self._control(line, payload)
+            line.control(payload)
 
     def _flush_if(self, last: bool) -> None:
         if last:
@@ -482,20 +454,6 @@ class MarketData:
         self.status("out_of_sync", symbol=key, detail=why)
         self.resyncer.request(key, why)
 
-    def _control(self, line: Line, payload: memoryview) -> None:
-        c = self.adapter.control(payload)
-        if c is None:
-            return
-        if c.kind == "pong":
-            if line.transport is not None:
-                line.transport.notify_user_specific_pong_received()
-        elif c.kind == "shutdown":
-            self.status("shutdown_notice", line=line.index, detail=c.message)
-            line.kill("venue announced shutdown")
-        elif c.kind in ("error", "auth_failed"):
-            self.status("venue_error", line=line.index, detail=f"{c.code} {c.message}".strip())
-            self.audit.event("venue_error", venue=self.venue, line=line.index, code=c.code, message=c.message)
-
     def _send_all(self, build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]) -> None:
         for ln in self.lines:
             if ln.connected:
@@ -521,22 +479,6 @@ class MarketData:
 
     def endpoints_in_use(self, exclude: int) -> set[int]:
         return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.endpoint is not None}
-
-    def socket_budget(self) -> SocketBudget | None:
-        n = self.adapter.max_sockets
-        return None if n is None else budget_for(self.venue, self.adapter.credential_id(), n)
-
-    async def limiter_wait(self, ep: Endpoint) -> None:
-        lim = self.adapter.options.get("connect_limit", self.adapter.connect_limit)
-        if lim is None:
-            return
-        # Venues count per IP: the host we dial stands for it (several endpoints of one venue on
-        # different hosts are different IPs to the venue).
-        host = next(iter(ep.ws.values())).split("/")[2]
-        limiter: ConnectLimiter = limiter_for(self.venue, host, *lim)
-        waited = await limiter.acquire()
-        if waited:
-            log.warning("%s: waited %.1f s for the venue's connection-rate limit", self.venue, waited)
 
     async def _on_line_up(self, line: Line) -> None:
         if self.adapter.reset_on_reconnect and line.connects > 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tickwire.clock import sync_venue
 from tickwire.errors import TickwireError
@@ -71,3 +71,37 @@ async def clock_loop(md: MarketData, every: float) -> None:
         except (TickwireError, OSError, KeyError, ValueError) as e:
             log.warning("%s clock sync failed: %s", md.venue, e)
         await asyncio.sleep(every)
+
+
+def health(md: MarketData) -> dict[str, Any]:
+    """What ``MarketData.health()`` returns."""
+    now = time.monotonic_ns()
+    books = {}
+    for s in md.registry.symbols("book"):
+        try:
+            b = md.book(s)
+            state, synced = b.state, b.is_synced
+        except KeyError:
+            state, synced = "empty", False
+        last = md.last_update_ns(md.adapter.book_key(s))
+        books[s] = {
+            "state": state,
+            "synced": synced and md.adapter.book_key(s) not in md._unconfirmed,
+            "age_s": None if last is None else (now - last) / 1e9,
+            "resyncing": md.adapter.book_key(s) in md.resyncer.tasks,
+        }
+    lines = [
+        {
+            "connected": ln.connected,
+            "endpoint": None if ln.endpoint is None else md.pool.endpoints[ln.endpoint].name,
+            "frames": ln.frames,
+            "connects": ln.connects,
+            "idle_s": (now - ln.last_rx_ns) / 1e9 if ln.last_rx_ns else None,
+        }
+        for ln in md.lines
+    ]
+    out: dict[str, Any] = {"venue": md.venue, "lines": lines, "books": books, **md.counters}
+    out["endpoint_rtt_ms"] = [None if r is None else r * 1e3 for r in md.pool.rtt]
+    if md.arbiter is not None:
+        out["arbiter"] = md.arbiter.stats()
+    return out
