@@ -1,14 +1,34 @@
-//! Bybit v5 public JSON: `orderbook.{depth}.{symbol}` snapshot/delta, op responses, other topics.
+//! Bybit v5 public JSON: `orderbook.{depth}.{symbol}` snapshot/delta, `publicTrade.{symbol}` trades,
+//! `tickers.{symbol}` best bid/offer (linear/inverse snapshots carry bid1/ask1; spot tickers and
+//! deltas that omit them are not events), op responses, other topics.
 
+use super::event::{items, opt_dec, taker_sold, Last};
 use super::{span, Batch, FrameKind};
 use crate::book::sync::{SeqInfo, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// `"data":[{"T","s","S","v","p",…},…]`.
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
+    items(c, last, true, |k, c, t| {
+        match k {
+            b"s" => t.sym = c.string()?,
+            b"p" => t.px = Some(c.dec()?),
+            b"v" => t.qty = Some(c.dec()?),
+            // "Side of taker".
+            b"S" => t.buyer_maker = Some(taker_sold(c.string()?, b"Buy", b"Sell")?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);
     c.obj()?;
     let (mut topic, mut typ): (&[u8], &[u8]) = (b"", b"");
     let mut op = false;
+    let mut last = Last::default();
+    let mut trade_data = None;
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
@@ -16,6 +36,11 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
             b"type" => typ = c.string()?,
             b"op" | b"success" | b"ret_msg" => {
                 op = true;
+                c.skip()?
+            }
+            // Parsed once the topic is known (other topics have arrays of other things).
+            b"data" if c.peek()? == b'[' => {
+                trade_data = Some(c.i);
                 c.skip()?
             }
             b"data" if c.peek()? == b'{' => {
@@ -29,6 +54,11 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
                         b"b" => c.levels(|p, q| out.push(false, p, q))?,
                         b"a" => c.levels(|p, q| out.push(true, p, q))?,
                         b"u" => u = c.int()?,
+                        b"symbol" => last.sym = c.string()?,
+                        b"bid1Price" => last.bbo[0] = opt_dec(&mut c)?,
+                        b"bid1Size" => last.bbo[1] = opt_dec(&mut c)?,
+                        b"ask1Price" => last.bbo[2] = opt_dec(&mut c)?,
+                        b"ask1Size" => last.bbo[3] = opt_dec(&mut c)?,
                         _ => c.skip()?,
                     }
                 }
@@ -46,13 +76,17 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         }
         return Ok(());
     }
+    if topic.starts_with(b"publicTrade.") {
+        if let Some(at) = trade_data {
+            trades(&mut Cur { b: frame, i: at }, &mut last)?;
+        }
+        last.trade(frame, out);
+        return Ok(());
+    }
+    if topic.starts_with(b"tickers.") && last.bbo(frame, out) {
+        return Ok(());
+    }
     out.clear();
-    out.kind = if op {
-        FrameKind::Control
-    } else if topic.starts_with(b"publicTrade.") {
-        FrameKind::Trade
-    } else {
-        FrameKind::Other
-    };
+    out.kind = if op { FrameKind::Control } else { FrameKind::Other };
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! Coinbase Advanced Trade `level2` (`channel: "l2_data"`) frames; `sequence_num` is kept for the
-//! connection-wide gap check in the feed.
+//! Coinbase Advanced Trade `level2` (`channel: "l2_data"`) frames, `market_trades` as trades and
+//! `ticker`/`ticker_batch` (best_bid/best_ask and quantities) as best bid/offer; `sequence_num` is
+//! kept for the connection-wide gap check in the feed.
 
+use super::event::{items, opt_dec, taker_sold, Last};
 use super::{span, Batch, FrameKind};
 use crate::codec::json::{Cur, JsonError, Result};
 
@@ -9,13 +11,14 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     c.obj()?;
     let mut channel: &[u8] = b"";
     let mut typ: &[u8] = b"";
+    let mut last = Last::default();
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
             b"channel" => channel = c.string()?,
             b"type" => typ = c.string()?,
             b"sequence_num" => out.conn_seq = Some(c.int()?),
-            b"events" if c.peek()? == b'[' => events(frame, &mut c, out)?,
+            b"events" if c.peek()? == b'[' => events(frame, &mut c, out, &mut last)?,
             _ => c.skip()?,
         }
     }
@@ -24,11 +27,17 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         return Ok(());
     }
     let seq = out.conn_seq;
-    out.clear();
+    match channel {
+        b"market_trades" => last.trade(frame, out),
+        b"ticker" | b"ticker_batch" if last.bbo(frame, out) => {}
+        _ => out.clear(),
+    }
     out.conn_seq = seq;
+    if matches!(out.kind, FrameKind::Trade | FrameKind::Bbo) {
+        return Ok(());
+    }
     out.kind = match channel {
         b"heartbeats" => FrameKind::Heartbeat,
-        b"market_trades" => FrameKind::Trade,
         b"subscriptions" => FrameKind::Control,
         _ if typ == b"error" => FrameKind::Control,
         _ => FrameKind::Other,
@@ -36,7 +45,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     Ok(())
 }
 
-fn events(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
+fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a>) -> Result<()> {
     c.arr()?;
     let mut fi = true;
     while c.item(&mut fi)? {
@@ -52,6 +61,8 @@ fn events(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
                     is_book = true;
                     updates(c, out)?
                 }
+                b"trades" => trades(c, last)?,
+                b"tickers" => tickers(c, last)?,
                 _ => c.skip()?,
             }
         }
@@ -89,4 +100,35 @@ fn updates(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `[{"trade_id","product_id","price","size","side","time"},…]`.
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
+    items(c, last, true, |k, c, t| {
+        match k {
+            b"product_id" => t.sym = c.string()?,
+            b"price" => t.px = Some(c.dec()?),
+            b"size" => t.qty = Some(c.dec()?),
+            // The maker's side (as on Coinbase Exchange, where the docs say so): a maker BUY means
+            // the taker sold, i.e. the buyer was the maker.
+            b"side" => t.buyer_maker = Some(taker_sold(c.string()?, b"SELL", b"BUY")?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+/// `[{"product_id","best_bid","best_bid_quantity","best_ask","best_ask_quantity",…},…]`.
+fn tickers<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
+    items(c, last, false, |k, c, t| {
+        match k {
+            b"product_id" => t.sym = c.string()?,
+            b"best_bid" => t.bbo[0] = opt_dec(c)?,
+            b"best_bid_quantity" => t.bbo[1] = opt_dec(c)?,
+            b"best_ask" => t.bbo[2] = opt_dec(c)?,
+            b"best_ask_quantity" => t.bbo[3] = opt_dec(c)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
 }

@@ -2,6 +2,7 @@
 //! event objects) and v2 (`{"channel":"book","type":…,"data":[{symbol,bids,asks,checksum}]}` with
 //! JSON numbers). Both are told apart per frame.
 
+use super::event::{items, taker_sold, Last};
 use super::{span, Batch, FrameKind};
 use crate::codec::json::{parse_u64, Cur, JsonError, Result};
 
@@ -22,6 +23,7 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
     let mut nstr = 0;
     let mut snapshot = false;
     let mut any_book = false;
+    let mut trades_at = None;
     while c.item(&mut first)? {
         match c.peek()? {
             b'{' => {
@@ -52,14 +54,26 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
                 }
                 nstr += 1;
             }
+            b'[' => {
+                trades_at = Some(c.i);
+                c.skip()?
+            }
             _ => c.skip()?,
         }
     }
     c.end()?;
     let (channel, pair) = (strings[0], strings[1]);
     if !channel.starts_with(b"book") || !any_book || nstr != 2 {
-        out.clear();
-        out.kind = if channel == b"trade" { FrameKind::Trade } else { FrameKind::Other };
+        if channel == b"trade" && nstr == 2 {
+            let mut last = Last::default();
+            if let Some(at) = trades_at {
+                v1_trades(&mut Cur { b: frame, i: at }, pair, &mut last)?;
+            }
+            last.trade(frame, out);
+        } else {
+            out.clear();
+            out.kind = FrameKind::Other;
+        }
         return Ok(());
     }
     m.snapshot = snapshot;
@@ -72,10 +86,37 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
     Ok(())
 }
 
-fn object(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
+/// v1 `[[price, volume, time, side, orderType, misc], …]`, strings; side `b`/`s` is the taker's.
+fn v1_trades<'a>(c: &mut Cur<'a>, pair: &'a [u8], last: &mut Last<'a>) -> Result<()> {
+    c.arr()?;
+    let mut fi = true;
+    while c.item(&mut fi)? {
+        c.arr()?;
+        let mut t = Last { sym: pair, ..Last::default() };
+        let mut f = true;
+        let mut n = 0;
+        while c.item(&mut f)? {
+            match n {
+                0 => t.px = Some(c.dec()?),
+                1 => t.qty = Some(c.dec()?),
+                3 => t.buyer_maker = Some(taker_sold(c.string()?, b"b", b"s")?),
+                _ => c.skip()?,
+            }
+            n += 1;
+        }
+        t.check_trade()?;
+        *last = t;
+    }
+    Ok(())
+}
+
+fn object<'a>(frame: &'a [u8], c: &mut Cur<'a>, out: &mut Batch) -> Result<()> {
     c.obj()?;
     let (mut channel, mut typ, mut event): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
     let mut control = false;
+    let mut last = Last::default();
+    // Where "data" starts when it came before "channel" (parsed once the channel is known).
+    let mut later = None;
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
@@ -86,29 +127,92 @@ fn object(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
                 control = true;
                 c.skip()?
             }
-            b"data" if c.peek()? == b'[' => data(frame, c, out)?,
+            b"data" if c.peek()? == b'[' && channel.is_empty() => {
+                later = Some(c.i);
+                c.skip()?
+            }
+            b"data" if c.peek()? == b'[' => body(frame, channel, c, out, &mut last)?,
             _ => c.skip()?,
         }
     }
     c.end()?;
-    if channel == b"book" && !control {
-        let snapshot = typ == b"snapshot";
-        for m in &mut out.msgs {
-            m.snapshot = snapshot;
-        }
+    if let Some(at) = later {
+        body(frame, channel, &mut Cur { b: frame, i: at }, out, &mut last)?;
+    }
+    if control {
+        out.clear();
+        out.kind = FrameKind::Control;
         return Ok(());
+    }
+    match channel {
+        b"book" => {
+            let snapshot = typ == b"snapshot";
+            for m in &mut out.msgs {
+                m.snapshot = snapshot;
+            }
+            return Ok(());
+        }
+        b"trade" => {
+            last.trade(frame, out);
+            return Ok(());
+        }
+        b"ticker" if last.bbo(frame, out) => return Ok(()),
+        _ => {}
     }
     out.clear();
     out.kind = if event == b"heartbeat" || channel == b"heartbeat" {
         FrameKind::Heartbeat
-    } else if channel == b"trade" {
-        FrameKind::Trade
-    } else if control || !event.is_empty() || channel == b"status" {
+    } else if !event.is_empty() || channel == b"status" {
         FrameKind::Control
     } else {
         FrameKind::Other
     };
     Ok(())
+}
+
+/// The `data` array of a v2 channel message.
+fn body<'a>(
+    frame: &[u8],
+    channel: &[u8],
+    c: &mut Cur<'a>,
+    out: &mut Batch,
+    last: &mut Last<'a>,
+) -> Result<()> {
+    match channel {
+        b"book" => data(frame, c, out),
+        b"trade" => trades(c, last),
+        b"ticker" => ticker(c, last),
+        _ => c.skip(),
+    }
+}
+
+/// `[{"symbol","side","price","qty",…},…]` with JSON numbers; `side` is the taker's.
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
+    items(c, last, true, |k, c, t| {
+        match k {
+            b"symbol" => t.sym = c.string()?,
+            b"price" => t.px = Some(c.dec()?),
+            b"qty" => t.qty = Some(c.dec()?),
+            b"side" => t.buyer_maker = Some(taker_sold(c.string()?, b"buy", b"sell")?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+/// `[{"symbol","bid","bid_qty","ask","ask_qty",…}]` (one element, per the v2 docs).
+fn ticker<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
+    items(c, last, false, |k, c, t| {
+        match k {
+            b"symbol" => t.sym = c.string()?,
+            b"bid" => t.bbo[0] = Some(c.dec()?),
+            b"bid_qty" => t.bbo[1] = Some(c.dec()?),
+            b"ask" => t.bbo[2] = Some(c.dec()?),
+            b"ask_qty" => t.bbo[3] = Some(c.dec()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
 }
 
 fn data(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod binance_sbe;
 pub mod bitfinex;
 pub mod bybit;
 pub mod coinbase;
+mod event;
 mod feed;
 pub mod htx;
 pub mod kraken;
@@ -175,5 +176,7 @@ impl Venue {
     }
 }
 
+#[cfg(test)]
+mod event_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,104 @@
+//! Trade and ticker fields the JSON grammars collect while they walk a frame.
+//!
+//! A frame may batch several trades (Bybit, Kraken, Coinbase, OKX all do). The event a frame gives
+//! is its last trade: the venues list trades oldest first, so that is the newest price. Every item
+//! is still checked, so one malformed trade makes the whole frame a decode error.
+
+use super::{span, Batch, FrameKind};
+use crate::book::num::{parse_dec, Dec};
+use crate::codec::json::{Cur, JsonError, Result};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Last<'a> {
+    pub sym: &'a [u8],
+    pub px: Option<Dec>,
+    pub qty: Option<Dec>,
+    /// The buyer was the maker (the taker sold).
+    pub buyer_maker: Option<bool>,
+    /// bid, bid quantity, ask, ask quantity
+    pub bbo: [Option<Dec>; 4],
+}
+
+impl<'a> Last<'a> {
+    /// One trade item is complete; a trade without symbol, price, size or side cannot be an event.
+    pub fn check_trade(&self) -> Result<()> {
+        match (self.sym.is_empty(), self.px, self.qty, self.buyer_maker) {
+            (false, Some(_), Some(_), Some(_)) => Ok(()),
+            _ => Err(JsonError::Shape("trade without symbol, price, size or side")),
+        }
+    }
+
+    /// Makes the frame a trade frame; the event is this trade when there was one (an empty trade
+    /// list is still a trade frame, without an event).
+    pub fn trade(&self, frame: &[u8], out: &mut Batch) {
+        out.clear();
+        out.kind = FrameKind::Trade;
+        if let (Some(px), Some(qty), Some(bm)) = (self.px, self.qty, self.buyer_maker) {
+            let q = &mut out.quote;
+            (q.sym, q.px, q.qty, q.buyer_maker) = (span(frame, self.sym), px, qty, bm);
+        }
+    }
+
+    /// A best bid/offer event when the ticker stated all four values; false otherwise (a ticker
+    /// delta that only names what changed, or an empty side).
+    pub fn bbo(&self, frame: &[u8], out: &mut Batch) -> bool {
+        let [Some(b), Some(bq), Some(a), Some(aq)] = self.bbo else {
+            return false;
+        };
+        if self.sym.is_empty() {
+            return false;
+        }
+        out.clear();
+        out.kind = FrameKind::Bbo;
+        let q = &mut out.quote;
+        (q.sym, q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (span(frame, self.sym), b, bq, a, aq);
+        true
+    }
+}
+
+/// Whether the taker sold, from a side written as the taker's (`buy`/`sell` spelled per venue).
+pub(crate) fn taker_sold(side: &[u8], buy: &[u8], sell: &[u8]) -> Result<bool> {
+    if side == sell {
+        Ok(true)
+    } else if side == buy {
+        Ok(false)
+    } else {
+        Err(JsonError::Shape("trade side is neither buy nor sell"))
+    }
+}
+
+/// `[{…},…]` of trade or ticker objects: `field` reads the keys it knows into a fresh `Last` (false:
+/// not one of its keys); trades are checked item by item; the last item is kept.
+pub(crate) fn items<'a>(
+    c: &mut Cur<'a>,
+    last: &mut Last<'a>,
+    trades: bool,
+    mut field: impl FnMut(&[u8], &mut Cur<'a>, &mut Last<'a>) -> Result<bool>,
+) -> Result<()> {
+    c.arr()?;
+    let mut fi = true;
+    while c.item(&mut fi)? {
+        c.obj()?;
+        let mut t = Last::default();
+        let mut f = true;
+        while let Some(k) = c.key(&mut f)? {
+            if !field(k, c, &mut t)? {
+                c.skip()?;
+            }
+        }
+        if trades {
+            t.check_trade()?;
+        }
+        *last = t;
+    }
+    Ok(())
+}
+
+/// A quoted number a venue leaves empty when there is none (a ticker with an empty side).
+pub(crate) fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
+    let t = c.num_text()?;
+    if t.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parse_dec(t)?))
+}

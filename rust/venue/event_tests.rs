@@ -1,0 +1,86 @@
+//! Trade and ticker events from the example messages in the venues' own documentation.
+
+use super::*;
+
+fn last(v: Venue, frame: &str) -> (FrameKind, String, Quote) {
+    let mut f = Feed::new(v, &FeedOptions::default());
+    let kind = f.on_frame(frame.as_bytes()).unwrap().kind;
+    let (sym, q) = f.last_quote();
+    (kind, String::from_utf8_lossy(sym).into_owned(), *q)
+}
+
+fn dec(s: &str) -> crate::book::num::Dec {
+    crate::book::num::parse_dec(s.as_bytes()).unwrap()
+}
+
+// https://bybit-exchange.github.io/docs/v5/websocket/public/trade
+const BYBIT_TRADE: &str = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false}]}"#;
+// https://docs.kraken.com/api/docs/websocket-v2/trade
+const KRAKEN_V2_TRADES: &str = r#"{"channel":"trade","type":"snapshot","data":[{"symbol":"MATIC/USD","side":"buy","price":0.5147,"qty":6423.46326,"ord_type":"limit","trade_id":4665846,"timestamp":"2023-09-25T07:48:36.925533Z"},{"symbol":"MATIC/USD","side":"sell","price":0.5147,"qty":1136.19677815,"ord_type":"limit","trade_id":4665847,"timestamp":"2023-09-25T07:49:36.925603Z"}]}"#;
+// https://docs.kraken.com/api/docs/websocket-v1/trade
+const KRAKEN_V1_TRADES: &str = r#"[0,[["5541.20000","0.15850568","1534614057.321597","s","l",""],["6060.00000","0.02455000","1534614057.324998","b","l",""]],"trade","XBT/USD"]"#;
+// https://docs.cdp.coinbase.com/advanced-trade/docs/ws-channels (market_trades)
+const COINBASE_TRADES: &str = r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":0,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000","product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}"#;
+
+#[test]
+fn documented_trades_are_trade_events() {
+    let (k, s, q) = last(Venue::Bybit, BYBIT_TRADE);
+    assert_eq!((k, s.as_str()), (FrameKind::Trade, "BTCUSDT"));
+    assert_eq!((q.px, q.qty, q.buyer_maker), (dec("16578.50"), dec("0.001"), false));
+    // Two trades: the event is the second (the newest); its taker sold.
+    let (k, s, q) = last(Venue::Kraken, KRAKEN_V2_TRADES);
+    assert_eq!((k, s.as_str()), (FrameKind::Trade, "MATIC/USD"));
+    assert_eq!((q.px, q.qty, q.buyer_maker), (dec("0.5147"), dec("1136.19677815"), true));
+    let (k, s, q) = last(Venue::Kraken, KRAKEN_V1_TRADES);
+    assert_eq!((k, s.as_str()), (FrameKind::Trade, "XBT/USD"));
+    assert_eq!((q.px, q.qty, q.buyer_maker), (dec("6060.00000"), dec("0.02455000"), false));
+    // Coinbase names the maker's side: a maker BUY means the buyer was the maker.
+    let (k, s, q) = last(Venue::Coinbase, COINBASE_TRADES);
+    assert_eq!((k, s.as_str()), (FrameKind::Trade, "ETH-USD"));
+    assert_eq!((q.px, q.qty, q.buyer_maker), (dec("1260.01"), dec("0.3"), true));
+}
+
+#[test]
+fn documented_tickers_are_bbo_events() {
+    // https://docs.kraken.com/api/docs/websocket-v2/ticker
+    let kr = r#"{"channel":"ticker","type":"snapshot","data":[{"symbol":"ALGO/USD","bid":0.10025,"bid_qty":740.0,"ask":0.10036,"ask_qty":1361.44813783,"last":0.10035,"volume":997038.98383185,"vwap":0.10148,"low":0.09979,"high":0.10285,"change":-0.00017,"change_pct":-0.17}]}"#;
+    let (k, s, q) = last(Venue::Kraken, kr);
+    assert_eq!((k, s.as_str()), (FrameKind::Bbo, "ALGO/USD"));
+    assert_eq!(
+        (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty),
+        (dec("0.10025"), dec("740.0"), dec("0.10036"), dec("1361.44813783"))
+    );
+    // https://bybit-exchange.github.io/docs/v5/websocket/public/ticker (linear snapshot, abridged)
+    let by = r#"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","tickDirection":"PlusTick","lastPrice":"17216.00","bid1Price":"17215.50","bid1Size":"84.489","ask1Price":"17216.00","ask1Size":"83.020"},"cs":24987956059,"ts":1673272861686}"#;
+    let (k, s, q) = last(Venue::Bybit, by);
+    assert_eq!((k, s.as_str()), (FrameKind::Bbo, "BTCUSDT"));
+    assert_eq!((q.bid_px, q.ask_qty), (dec("17215.50"), dec("83.020")));
+    // A delta naming only what changed is no event.
+    let delta = r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","bid1Price":"17215.00"},"cs":1,"ts":1}"#;
+    assert_eq!(last(Venue::Bybit, delta).0, FrameKind::Other);
+    // https://docs.cdp.coinbase.com/advanced-trade/docs/ws-channels (ticker)
+    let cb = r#"{"channel":"ticker","client_id":"","timestamp":"2023-02-09T20:30:37.167359596Z","sequence_num":0,"events":[{"type":"snapshot","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"21932.98","volume_24_h":"16038.28770938","low_24_h":"21835.29","high_24_h":"23011.18","low_52_w":"15460","high_52_w":"48240","price_percent_chg_24_h":"-4.15775596190603","best_bid":"21931.98","best_bid_quantity":"8000.21","best_ask":"21933.98","best_ask_quantity":"8038.07770938"}]}]}"#;
+    let (k, s, q) = last(Venue::Coinbase, cb);
+    assert_eq!((k, s.as_str()), (FrameKind::Bbo, "BTC-USD"));
+    assert_eq!((q.bid_px, q.bid_qty, q.ask_px), (dec("21931.98"), dec("8000.21"), dec("21933.98")));
+}
+
+#[test]
+fn malformed_trades_are_errors_and_other_arrays_are_not_trades() {
+    let bad = [
+        (Venue::Bybit, BYBIT_TRADE.replace(r#""S":"Buy""#, r#""S":"Up""#)),
+        (Venue::Bybit, BYBIT_TRADE.replace(r#""p":"16578.50","#, "")),
+        (Venue::Kraken, KRAKEN_V2_TRADES.replace(r#""qty":6423.46326"#, r#""qty":"x""#)),
+        (Venue::Kraken, KRAKEN_V1_TRADES.replace(r#""s","l""#, r#""?","l""#)),
+        (Venue::Coinbase, COINBASE_TRADES.replace(r#""product_id":"ETH-USD","#, "")),
+    ];
+    for (v, frame) in bad {
+        let mut f = Feed::new(v, &FeedOptions::default());
+        assert!(matches!(f.on_frame(frame.as_bytes()), Err(FeedError::Json(_))), "{v:?} {frame}");
+    }
+    // Kline data is an array of another shape: not a trade, not an error.
+    let kline = r#"{"topic":"kline.5.BTCUSDT","data":[{"start":1,"end":2,"interval":"5","open":"1","close":"1","high":"1","low":"1","volume":"1","turnover":"1","confirm":false,"timestamp":1}],"ts":1,"type":"snapshot"}"#;
+    assert_eq!(last(Venue::Bybit, kline).0, FrameKind::Other);
+    let empty = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#;
+    assert_eq!(last(Venue::Bybit, empty), (FrameKind::Trade, String::new(), Quote::default()));
+}
