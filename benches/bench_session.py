@@ -9,7 +9,7 @@ Every receiver stamps ``time.monotonic_ns()`` when picows hands it the first fra
 (the read time) and again after its callback; the difference is what each adds on top of the kernel.
 Rounds alternate the receivers so machine noise hits them alike.
 
-    python benches/bench_session.py [--seconds 2] [--rounds 3] [--rate 2000]
+    python benches/bench_session.py [--seconds 2] [--rounds 3] [--rate 2000] [--busy-poll]
 
 Under pytest (``pytest benches/bench_session.py``) it runs briefly as a smoke test; with
 ``--benchmark-enable`` it runs the full measurement and asserts tickwire adds at most a few µs
@@ -30,6 +30,7 @@ import orjson
 import pytest
 import tickwire
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from tickwire.session.busypoll import busy_poll
 from tickwire.transport.http import HttpClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
@@ -148,7 +149,13 @@ async def _tickwire(endpoints: Any, seconds: float) -> list[int]:
     return [int(summary[k]) for k in ("p50", "p99", "p999")] + [int(summary["count"])]
 
 
-async def measure(urls: dict[str, Any], seconds: float, rounds: int) -> dict[str, dict[str, float]]:
+async def measure(
+    urls: dict[str, Any], seconds: float, rounds: int, busy: bool = False
+) -> dict[str, dict[str, float]]:
+    if busy:
+        # Every receiver alike: the loop spins between frames (tickwire's busy_poll=True).
+        async with busy_poll():
+            return await measure(urls, seconds, rounds)
     url = urls["binance"][0]["ws"]["stream"]
     raw: dict[str, list[int]] = {
         "picows bare": [],
@@ -188,22 +195,27 @@ def table(res: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def run(seconds: float, rounds: int, rate: int) -> dict[str, dict[str, float]]:
+def run(seconds: float, rounds: int, rate: int, busy: bool = False) -> dict[str, dict[str, float]]:
     args = ["--venue", "binance", "--rate", str(rate), "--depth", "100", "--symbols", f"binance={SYMBOL}"]
     with sim_process(*args) as urls:
-        return tickwire.run(measure(urls, seconds, rounds))  # type: ignore[no-any-return]
+        return tickwire.run(measure(urls, seconds, rounds, busy))  # type: ignore[no-any-return]
 
 
-def test_session_latency_over_bare_picows(request: pytest.FixtureRequest) -> None:
-    full = not request.config.getoption("benchmark_disable", default=True)
-    res = run(2.0 if full else 0.3, 3 if full else 1, 2000)
-    print("\n" + table(res))
+@pytest.mark.parametrize("busy", [False, True], ids=["idle-loop", "busy-poll"])
+def test_session_latency_over_bare_picows(request: pytest.FixtureRequest, busy: bool) -> None:
+    cfg = request.config
+    full = not (cfg.getoption("benchmark_disable") and not cfg.getoption("benchmark_enable"))
+    res = run(2.0 if full else 0.3, 3 if full else 1, 2000, busy)
+    print(f"\n{'busy-poll' if busy else 'idle loop'}\n" + table(res))
     for r in res.values():
         assert r["n"] > 0 and 0 < r["p50"] <= r["p99"] <= r["p99.9"]
     if full:
-        # tickwire's whole path (decode + apply + sync + callback) costs a few µs over receiving.
-        assert res["tickwire"]["p50"] - res["picows bare"]["p50"] < 10.0
+        over = res["tickwire"]["p50"] - res["picows bare"]["p50"]
         assert res["tickwire"]["p50"] < res["picows + orjson + dict"]["p50"]
+        # With the loop kept hot (busy_poll=True), tickwire's whole path — decode, apply, sync,
+        # callback, histograms — costs a few µs over receiving the frame at all; with an idle loop
+        # the cold first frame after each wake-up costs more (README, Performance).
+        assert over < (3.5 if busy else 10.0)
 
 
 if __name__ == "__main__":
@@ -211,5 +223,6 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=int, default=2000)
+    ap.add_argument("--busy-poll", action="store_true", help="spin the loop between frames (all receivers)")
     a = ap.parse_args()
-    print(table(run(a.seconds, a.rounds, a.rate)))
+    print(table(run(a.seconds, a.rounds, a.rate, a.busy_poll)))

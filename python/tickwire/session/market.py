@@ -27,6 +27,7 @@ from tickwire.latency import LatencyRecorder
 from tickwire.recovery.arbiter import DROP, HELD, Arbiter
 from tickwire.recovery.backoff import Backoff
 from tickwire.recovery.failover import EndpointPool
+from tickwire.session import busypoll
 from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
 from tickwire.session.events import EventQueue, StatusEvent, StatusKind
 from tickwire.session.line import Line
@@ -83,6 +84,7 @@ class MarketData:
         probe_interval: float | None = 30.0,
         ready_timeout: float = 10.0,
         clock_sync: float | None = 60.0,
+        busy_poll: bool = False,
         feed_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.adapter = adapter
@@ -123,6 +125,8 @@ class MarketData:
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
         self.probe_interval = probe_interval
         self.ready_timeout = ready_timeout
+        self.busy_poll = busy_poll
+        self._spinning = False
         self.clock_sync = clock_sync if self.venue in SERVER_TIME else None
         # Venue clock estimate (NTP-style, min-RTT samples): plug ``md.clock.now_ms`` into a Signer's
         # ``clock=`` so signed timestamps follow the venue, not the local clock.
@@ -257,6 +261,9 @@ class MarketData:
             # connection ready so the first one does not pay for it.
             self._tasks.append(asyncio.create_task(self._preconnect(), name=f"tickwire-{self.venue}-rest"))
         await self.adapter.prepare(self)
+        if self.busy_poll and not self._spinning:
+            busypoll.acquire()
+            self._spinning = True
         if self.arbiter is None and self._lock is None and self._events is None:
             self._dispatcher = Dispatcher(
                 self.feed, self.on_book, self._callback_error, self.latency_recorder, self.coalesce
@@ -296,6 +303,9 @@ class MarketData:
         await asyncio.gather(*tasks, return_exceptions=True)
         for http in self._http.values():
             await http.close()
+        if self._spinning:
+            busypoll.release()
+            self._spinning = False
         if self._events is not None:
             self._events.close()
         self.audit.event("close", venue=self.venue)
