@@ -75,8 +75,8 @@ class Signer(_core.BybitSigner):
 
 class Adapter(md.Adapter):
     """Bybit v5 public streams (``category`` option: spot, linear, inverse): ``orderbook.<depth>.<s>``
-    (every snapshot resets the book, ``u=1`` a restart), ``publicTrade``, and ``orderbook.1`` as the
-    best bid/offer. ``{"op":"ping"}`` every 20 s as Bybit recommends. Update ids are per topic and
+    (every snapshot resets the book, ``u=1`` a restart; the book's depth is the ``depth`` option, 50)
+    and ``publicTrade``. ``{"op":"ping"}`` every 20 s as Bybit recommends. Update ids are per topic and
     connection, so redundant lines cannot be arbitrated."""
 
     venue = "bybit"
@@ -89,7 +89,9 @@ class Adapter(md.Adapter):
             "rest": "https://api.bybit.com",
         },
     ]
-    supported = ("book", "trades", "bbo")
+    # No "bbo": Bybit's best bid/offer is the orderbook.1 book, which would share (and reset) the
+    # symbol's deeper book in the feed.
+    supported = ("book", "trades")
     ping_interval = 20.0
     ping_when_idle = False
     connect_limit = (500, 300.0)
@@ -104,7 +106,7 @@ class Adapter(md.Adapter):
     def topic(self, s: md.Sub) -> str:
         if s.channel == "book":
             return f"orderbook.{self.options.get('depth', 50)}.{s.symbol}"
-        return f"publicTrade.{s.symbol}" if s.channel == "trades" else f"orderbook.1.{s.symbol}"
+        return f"publicTrade.{s.symbol}"
 
     def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         args = [self.topic(s) for s in subs]
