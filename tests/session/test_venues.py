@@ -195,3 +195,26 @@ def test_trades_channel_delivers_typed_trades(venue: str) -> None:
             assert t.symbol in symbols and t.price > 0 and t.qty > 0
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "venue,symbol", [("okx", "BTC-USDT"), ("binance", "BTCUSDT"), ("tradefence", "AAPL")]
+)
+def test_bbo_channel_gives_typed_quotes_and_leaves_the_book_alone(venue: str, symbol: str) -> None:
+    async def go() -> None:
+        async with Simulator([venue], seed=19, rate=300, depth=25) as sim:
+            quotes: list[Any] = []
+            async with tickwire.connect(
+                venue,
+                [symbol],
+                channels=["book", "bbo"],
+                endpoints=sim.urls()[venue],
+                on_bbo=quotes.append,
+                probe_interval=None,
+            ) as md:
+                await asyncio.sleep(0.4)
+                assert quotes and all(isinstance(q, tickwire.Bbo) for q in quotes)
+                assert quotes[-1].symbol == symbol and quotes[-1].bid < quotes[-1].ask
+                await assert_books_match(md, sim, venue, [symbol])  # the full book, not one level
+
+    asyncio.run(go())

@@ -64,12 +64,12 @@ class Signer(_core.OkxSigner):
 _SEQ = re.compile(rb'"prevSeqId":(-?\d+),"seqId":(\d+)')
 _SEQ_REV = re.compile(rb'"seqId":(\d+),"prevSeqId":(-?\d+)')
 _INST = re.compile(rb'"instId":"([^"]+)"')
-_CHANNEL = {"book": "books", "trades": "trades", "bbo": "bbo-tbt"}
+_CHANNEL = {"book": "books", "trades": "trades"}
 
 
 class Adapter(md.Adapter):
     """OKX v5 public channels: ``books`` (snapshot then increments chained by seqId/prevSeqId,
-    CRC32 checksums), ``trades``, ``bbo-tbt``. Keepalive as documented: text ``ping`` when the
+    CRC32 checksums), ``trades``. Keepalive as documented: text ``ping`` when the
     connection has been idle (< 30 s), ``pong`` expected back. A book that loses sync is
     resubscribed: the venue sends a fresh snapshot."""
 
@@ -83,7 +83,9 @@ class Adapter(md.Adapter):
             "rest": "https://www.okx.com",
         },
     ]
-    supported = ("book", "trades", "bbo")
+    # No "bbo": OKX's bbo-tbt is a one-level book under the same instrument name, which would
+    # replace the full book in the feed; the book's best bid/ask is the BBO.
+    supported = ("book", "trades")
     ping_interval = 20.0
     pong_timeout = 10.0
     connect_limit = (3, 1.0)
