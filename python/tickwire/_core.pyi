@@ -223,11 +223,16 @@ class BookFeed:
         checksum_qty_decimals: int | None = None,
         check_crossed: bool | None = None,
         verify_checksum: bool | None = None,
-        compression: Literal["auto", "deflate", "none"] = "auto",
+        compression: Literal["auto", "deflate", "none", "permessage-deflate"] = "auto",
+        server_max_window_bits: int | None = None,
+        server_no_context_takeover: bool = False,
     ) -> BookFeed: ...
     # A str payload is a text frame; binary gzip/zlib payloads are inflated first ("deflate": every
-    # binary payload is raw deflate).
-    def on_frame(self, payload: _Payload, recv_ns: int | None = None) -> _Summary: ...
+    # binary payload is raw deflate). With "permessage-deflate", `compressed` is the message's RSV1
+    # bit (None: bytes are compressed, a str is not); reset() starts a new connection's context.
+    def on_frame(
+        self, payload: _Payload, recv_ns: int | None = None, compressed: bool | None = None
+    ) -> _Summary: ...
     def on_snapshot(self, symbol: str, payload: _Payload) -> _Summary: ...
     def reset(self) -> None: ...
     def book(self, symbol: str) -> OrderBook: ...

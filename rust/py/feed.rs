@@ -208,7 +208,7 @@ impl BookFeed {
     #[new]
     #[pyo3(signature = (venue, *, price_decimals=None, qty_decimals=None, max_depth=None,
         checksum_price_decimals=None, checksum_qty_decimals=None, check_crossed=None, verify_checksum=None,
-        compression="auto"))]
+        compression="auto", server_max_window_bits=None, server_no_context_takeover=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         venue: &str,
@@ -220,21 +220,15 @@ impl BookFeed {
         check_crossed: Option<bool>,
         verify_checksum: Option<bool>,
         compression: &str,
+        server_max_window_bits: Option<u8>,
+        server_no_context_takeover: bool,
     ) -> PyResult<Self> {
         guard(|| {
             let v = Venue::parse(venue).ok_or_else(|| {
                 pyo3::exceptions::PyValueError::new_err(format!("unknown venue {venue:?}; one of {VENUES}"))
             })?;
-            let compression = match compression {
-                "auto" => Compression::Auto,
-                "deflate" => Compression::Deflate,
-                "none" => Compression::None,
-                _ => {
-                    return Err(pyo3::exceptions::PyValueError::new_err(
-                        "compression must be 'auto', 'deflate' or 'none'",
-                    ))
-                }
-            };
+            let compression =
+                compression_option(compression, server_max_window_bits, server_no_context_takeover)?;
             for d in [price_decimals, qty_decimals, checksum_price_decimals, checksum_qty_decimals]
                 .into_iter()
                 .flatten()
@@ -266,19 +260,31 @@ impl BookFeed {
 
     /// Decodes one received frame and applies its book messages. Returns
     /// `(kind, ((symbol, outcome), ...), ping_value)`; raises DecodeError / ValueRangeError (nothing
-    /// applied) for a frame that cannot be decoded.
-    #[pyo3(signature = (payload, recv_ns=None))]
+    /// applied) for a frame that cannot be decoded. `compressed`: the message's RSV1 bit, for
+    /// `compression="permessage-deflate"` (None: bytes are compressed, str is not).
+    #[pyo3(signature = (payload, recv_ns=None, compressed=None))]
     fn on_frame<'py>(
         &mut self,
         py: Python<'py>,
         payload: &Bound<'py, PyAny>,
         recv_ns: Option<i64>,
+        compressed: Option<bool>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
             // A str is a text frame: never decompressed, whatever `compression` says.
             let text = payload.is_instance_of::<PyString>();
+            let pmd = matches!(self.feed.compression(), Compression::PerMessageDeflate { .. });
+            if compressed == Some(true) && !pmd {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "compressed=True needs compression='permessage-deflate'",
+                ));
+            }
             with_bytes(payload, |b| {
-                let r = if text { self.feed.on_text(b) } else { self.feed.on_frame(b) };
+                let r = match compressed {
+                    Some(c) => self.feed.on_message(b, c, text),
+                    None if text => self.feed.on_text(b),
+                    None => self.feed.on_frame(b),
+                };
                 r.map(|_| ()).map_err(feed_err)
             })?;
             self.summary(py, recv_ns)
@@ -300,7 +306,8 @@ impl BookFeed {
         })
     }
 
-    /// Call after a reconnect: every book empties and waits for a fresh snapshot.
+    /// Call after a reconnect: every book empties and waits for a fresh snapshot, and the
+    /// permessage-deflate context (window, refusal after a corrupt message) starts over.
     fn reset(&mut self) -> PyResult<()> {
         guard(|| {
             self.feed.reset();
@@ -372,6 +379,34 @@ impl BookFeed {
     fn __repr__(&self) -> String {
         format!("BookFeed(venue={:?}, books={})", self.feed.venue(), self.feed.len())
     }
+}
+
+/// `compression=` and the permessage-deflate parameters the server agreed to (RFC 7692 §7.1).
+fn compression_option(
+    name: &str,
+    window_bits: Option<u8>,
+    no_context_takeover: bool,
+) -> PyResult<Compression> {
+    let bad = pyo3::exceptions::PyValueError::new_err;
+    let c = match name {
+        "auto" => Compression::Auto,
+        "deflate" => Compression::Deflate,
+        "none" => Compression::None,
+        "permessage-deflate" => {
+            let window_bits = window_bits.unwrap_or(15);
+            if !(8..=15).contains(&window_bits) {
+                return Err(bad("server_max_window_bits must be 8..=15"));
+            }
+            return Ok(Compression::PerMessageDeflate { window_bits, no_context_takeover });
+        }
+        _ => return Err(bad("compression must be 'auto', 'deflate', 'none' or 'permessage-deflate'")),
+    };
+    if window_bits.is_some() || no_context_takeover {
+        return Err(bad(
+            "server_max_window_bits / server_no_context_takeover need compression='permessage-deflate'",
+        ));
+    }
+    Ok(c)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

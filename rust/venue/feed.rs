@@ -7,11 +7,15 @@ use crate::book::checksum::ChecksumKind;
 use crate::book::sync::{OosReason, SeqRule};
 use crate::book::{Book, BookConfig, BookError, Need, Outcome};
 use crate::codec::error::DecodeError;
-use crate::codec::inflate::{Format, Inflater};
+use crate::codec::inflate::{Inflater, PerMessageInflater};
 use crate::codec::json::JsonError;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use thiserror::Error;
+
+mod wire;
+
+pub use wire::Compression;
 
 /// FNV-1a: symbols are short and trusted-size, so a cheap hash beats SipHash here.
 #[derive(Default)]
@@ -53,18 +57,6 @@ impl From<SbeError> for FeedError {
             SbeError::Value { symbol, err } => FeedError::Book { symbol, err: BookError::Num(err) },
         }
     }
-}
-
-/// How binary payloads are decompressed before parsing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Compression {
-    /// gzip and zlib are recognised by their headers (which JSON text cannot start with);
-    /// anything else is parsed as it is.
-    #[default]
-    Auto,
-    /// Raw deflate (no header to recognise): every binary payload is inflated, text never.
-    Deflate,
-    None,
 }
 
 /// Options a user may set per feed; `None` keeps the venue default.
@@ -120,6 +112,8 @@ pub struct Feed {
     compression: Compression,
     /// Taken out while its output is being parsed (the batch borrows it).
     inflater: Option<Inflater>,
+    /// permessage-deflate: one per connection (its window spans messages); taken out like `inflater`.
+    pmd: Option<PerMessageInflater>,
     /// Bitfinex channel numbers of this connection.
     chans: bitfinex::Channels,
     /// Per-symbol checksum decimals set before the symbol's first message.
@@ -208,6 +202,7 @@ impl Feed {
             quote_sym: Vec::new(),
             compression: opts.compression,
             inflater: None,
+            pmd: wire::pmd_for(opts.compression),
             chans: bitfinex::Channels::default(),
             checksum_decimals: HashMap::default(),
         }
@@ -238,13 +233,18 @@ impl Feed {
         self.index.get(symbol).map(|&i| i as usize)
     }
     /// After a reconnect: every book is emptied and waits for a new snapshot, and the connection
-    /// sequence (Coinbase) starts over. Symbols and counters are kept.
+    /// sequence (Coinbase) and the permessage-deflate window start over. Symbols and counters are
+    /// kept.
     pub fn reset(&mut self) {
         for b in &mut self.books {
             b.reset();
         }
         self.conn_seq = None;
         self.chans.clear();
+        // A new connection's compressor starts with an empty window (and clears a poisoned stream).
+        if let Some(p) = &mut self.pmd {
+            p.reset();
+        }
     }
 
     /// Checksum decimals for one symbol, now or when its book first appears (instruments of one
@@ -288,53 +288,6 @@ impl Feed {
         self.names.push(sym.into());
         self.index.insert(sym.into(), i);
         i
-    }
-
-    /// Decodes and applies one received frame: text, or a binary payload (decompressed here, see
-    /// `Compression`).
-    pub fn on_frame(&mut self, frame: &[u8]) -> Result<&FrameSummary, FeedError> {
-        self.on_payload(frame, false)
-    }
-
-    /// `on_frame` for a payload known to be a text frame (never decompressed).
-    pub fn on_text(&mut self, frame: &[u8]) -> Result<&FrameSummary, FeedError> {
-        self.on_payload(frame, true)
-    }
-
-    fn inflate_format(&self, frame: &[u8], text: bool) -> Option<Format> {
-        match (self.compression, frame) {
-            (Compression::None, _) => None,
-            (_, _) if text => None,
-            (Compression::Deflate, _) => Some(Format::Raw),
-            (Compression::Auto, [0x1f, 0x8b, ..]) => Some(Format::Gzip),
-            // CMF 0x78 (deflate, 32 KiB window) with the FCHECK rule; 'x' never starts JSON.
-            (Compression::Auto, [0x78, b, ..]) if (0x7800 | *b as u16) % 31 == 0 => Some(Format::Zlib),
-            (Compression::Auto, _) => None,
-        }
-    }
-
-    fn on_payload(&mut self, frame: &[u8], text: bool) -> Result<&FrameSummary, FeedError> {
-        let Some(format) = self.inflate_format(frame, text) else {
-            self.decode_apply(frame, text)?;
-            return Ok(&self.summary);
-        };
-        let mut inf = match self.inflater.take() {
-            Some(i) if i.format() == format => i,
-            _ => Inflater::new(format),
-        };
-        let r = match inf.decompress(frame) {
-            Ok(json) => self.decode_apply(json, true),
-            Err(e) => {
-                self.stats.frames += 1;
-                self.stats.errors += 1;
-                self.summary.updates.clear();
-                self.summary.conn_gap = false;
-                self.summary.kind = FrameKind::Other;
-                Err(e.into())
-            }
-        };
-        self.inflater = Some(inf);
-        r.map(|()| &self.summary)
     }
 
     fn decode_apply(&mut self, frame: &[u8], text: bool) -> Result<(), FeedError> {
