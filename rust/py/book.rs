@@ -64,6 +64,17 @@ impl OrderBook {
         guard(|| self.with(py, |b| b.best_ask_f64()))
     }
 
+    /// `(bid, bid_qty, ask, ask_qty)` in one call (one crossing into Rust, one tuple), or None
+    /// unless both sides have a level.
+    fn top(&self, py: Python<'_>) -> PyResult<Option<(f64, f64, f64, f64)>> {
+        guard(|| {
+            self.with(py, |b| {
+                let ((bp, bq), (ap, aq)) = (b.best_bid_f64()?, b.best_ask_f64()?);
+                Some((bp, bq, ap, aq))
+            })
+        })
+    }
+
     fn spread(&self, py: Python<'_>) -> PyResult<Option<f64>> {
         guard(|| self.with(py, |b| b.spread().map(|s| to_f64(s, b.price_scale()))))
     }
