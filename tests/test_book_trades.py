@@ -71,17 +71,7 @@ def test_simulator_trades_decode_to_what_it_published(venue: str) -> None:
         assert ev.symbol == symbol
         assert ev.exact() == (inst.price(published.price), inst.qty(published.qty))
         assert (ev.price, ev.qty) == (float(inst.price(published.price)), float(inst.qty(published.qty)))
-        if venue != "coinbase":
-            assert ev.buyer_maker == published.buyer_maker
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the simulator writes the taker's side in Coinbase market_trades; Coinbase names the maker's",
-)
-def test_coinbase_simulator_side_agrees_with_the_maker_side_reading() -> None:
-    rows = asyncio.run(sim_trades("coinbase"))
-    assert all(ev.buyer_maker == published.buyer_maker for published, ev, _ in rows)
+        assert ev.buyer_maker == published.buyer_maker
 
 
 # The venues' documented examples (see rust/venue/event_tests.rs for the sources).

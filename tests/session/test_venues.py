@@ -166,6 +166,9 @@ def test_binance_sbe_stream_with_ed25519_key_and_ab_lines() -> None:
 
 TRADE_VENUES = {
     "okx": ["BTC-USDT"],
+    "bybit": ["BTCUSDT"],
+    "kraken": ["BTC/USD"],
+    "coinbase": ["BTC-USD"],
     "tradefence": ["AAPL"],
 }
 

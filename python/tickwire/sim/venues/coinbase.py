@@ -158,7 +158,9 @@ class Coinbase(Venue):
                         "product_id": symbol,
                         "price": fp(tr.price),
                         "size": fq(tr.qty),
-                        "side": "SELL" if tr.buyer_maker else "BUY",
+                        # The maker's side, as Coinbase names it on public trades (Exchange docs;
+                        # NautilusTrader reads Advanced Trade the same way).
+                        "side": "BUY" if tr.buyer_maker else "SELL",
                         "time": t,
                     }
                     for tr in step.trades
