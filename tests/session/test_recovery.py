@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import tickwire
 from simbook import Recorder, assert_books_match, eventually
 from tickwire.recovery.backoff import Backoff
@@ -261,5 +262,34 @@ def test_reconnects_never_exceed_the_venue_connection_rate() -> None:
                 await eventually(lambda: len(connects) >= 5, timeout=5, what="five connects")
             for i in range(len(connects) - 3):
                 assert connects[i + 3] - connects[i] >= 1.45, connects
+
+    run(go())
+
+
+HEARTBEATS: dict[str, tuple[list[str], dict[str, float], dict[str, Any]]] = {
+    # venue: symbols, the simulator's intervals shrunk so its cut would come within the test, session
+    # options (the session's own pings faster than the venue's cut)
+    "binance": (["BTCUSDT"], {"ping_interval": 0.1, "pong_timeout": 0.3}, {}),
+    "htx": (["btcusdt"], {"ping_interval": 0.1}, {}),  # cut after two unanswered {"ping": n}
+    "clarofinlore": (["btc-usdt"], {"ping_interval": 0.1, "pong_timeout": 0.3}, {}),
+    "okx": (["BTC-USDT"], {"idle_cut": 0.4, "book_idle": 5.0}, {"ping_interval": 0.1, "pong_timeout": 0.1}),
+}
+
+
+@pytest.mark.parametrize("venue", sorted(HEARTBEATS))
+def test_heartbeats_keep_a_quiet_connection_alive(venue: str) -> None:
+    # rate=0: no market data at all, only the venue's pings (or its idle cut) — the session must
+    # answer or ping itself, and never be cut.
+    symbols, timeouts, opts = HEARTBEATS[venue]
+
+    async def go() -> None:
+        async with Simulator([venue], seed=15, rate=0, depth=10, timeouts=timeouts) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                venue, symbols, endpoints=sim.urls()[venue], on_status=rec, stale_after=60, **opts, **FAST
+            ) as md:
+                await asyncio.sleep(1.5)
+                assert rec.kinds("disconnected") == [], rec.events
+                assert md.lines[0].connects == 1
 
     run(go())

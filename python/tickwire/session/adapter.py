@@ -82,6 +82,9 @@ class Adapter:
     pong_timeout: ClassVar[float] = 10.0
     # How a book that lost sync is rebuilt: REST snapshot, a REQ on the socket, or resubscribing.
     resync: ClassVar[Literal["snapshot", "request", "resubscribe"]] = "resubscribe"
+    # A book may start from a snapshot taken before its first diff (Binance spot: the first diff is
+    # checked against it). Off where the venue's rule for the first diff needs it buffered first.
+    snapshot_first: ClassVar[bool] = False
     # Venue connection-rate ceiling (count, seconds), shared by all sessions of the process.
     connect_limit: ClassVar[tuple[int, float] | None] = None
     # Sockets one credential may hold open at once, process-wide (None: no such rule).

@@ -504,6 +504,13 @@ class MarketData:
             "subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs]
         )
         self.status("subscribed", line=line.index, detail=f"{len(subs)} subscriptions")
+        if self.adapter.snapshot_first:
+            # Books that never synced take their snapshot now rather than after the first diff: a
+            # quiet symbol may send none for a long time. The feed checks the first diff against it
+            # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides.
+            for key in self.book_keys():
+                if self._position(key) is None:
+                    self.resyncer.request(key, "initial snapshot")
 
     def _on_line_down(self, line: Line) -> None:
         if self.closing:

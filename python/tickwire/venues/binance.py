@@ -140,6 +140,7 @@ class Adapter(md.Adapter):
     supported = ("book", "trades", "bbo")
     ping_interval = 30.0
     resync = "snapshot"
+    snapshot_first = True
     connect_limit = (300, 300.0)
     redundant_ok = True
     batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
@@ -201,6 +202,9 @@ class UsdmAdapter(Adapter):
         },
     ]
     depth_path = "/fapi/v1/depth"
+    # The futures rule for the first diff (U <= lastUpdateId <= u) wants diffs buffered before the
+    # snapshot; a snapshot taken first would often see the next diff start just past it.
+    snapshot_first = False
     ping_interval = 120.0
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
