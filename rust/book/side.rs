@@ -2,8 +2,8 @@
 //!
 //! Almost all traffic changes levels near the touch, so keeping the best level last makes those
 //! inserts and deletes move only the few elements behind it, and best bid/ask is `last()`. Lookups
-//! scan the first few levels from the touch linearly (they are in one or two cache lines and the
-//! branch is predictable), then fall back to binary search for deep levels. `benches/book.rs`
+//! count, without branching, the levels above the key among the 16 nearest the touch (no loop exit
+//! to mispredict), then gallop and binary-search for deeper levels. `benches/book.rs`
 //! compares this against a BTreeMap.
 //!
 //! Levels are ordered by `key`, which is the price for bids and the negated price for asks, so both
@@ -19,8 +19,8 @@ pub struct Level {
     pub qw: u8,
 }
 
-/// How many levels from the touch are scanned linearly before switching to binary search.
-const LINEAR: usize = 8;
+/// How many levels from the touch are counted branch-free before galloping outwards.
+const LINEAR: usize = 16;
 
 #[derive(Debug, Clone, Default)]
 pub struct Side {
@@ -81,15 +81,25 @@ impl Side {
 
     /// `Ok(index)` of `key`, or `Err(insertion index)`.
     ///
-    /// Linear over the first few levels from the touch, then galloping outwards (8, 16, 32, …
-    /// levels) before a binary search inside the bracket: cost grows with the distance from the
+    /// A branch-free count over the `LINEAR` levels nearest the touch, then galloping outwards (16,
+    /// 32, 64, … levels) before a binary search inside the bracket: cost grows with the distance from the
     /// touch, not with the book's size.
     #[inline]
     pub fn find(&self, key: i64) -> Result<usize, usize> {
         let v = &self.v;
         let n = v.len();
         let stop = n.saturating_sub(LINEAR);
-        let mut j = n;
+        if n >= LINEAR {
+            // Branch-free over the window: keys ascend, so the levels above `key` are a suffix and
+            // counting them gives the position without a data-dependent loop exit to mispredict.
+            let gt: usize = v[stop..].iter().map(|l| (l.key > key) as usize).sum();
+            if gt < LINEAR {
+                let i = n - gt; // v[i - 1].key <= key < v[i].key
+                return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
+            }
+        }
+        // Only a side shorter than the window gets here with levels left to scan.
+        let mut j = if n >= LINEAR { stop } else { n };
         while j > stop {
             let k = v[j - 1].key;
             if k == key {
@@ -193,6 +203,24 @@ mod tests {
                 None => Err(s.v.len()),
             };
             assert_eq!(s.find(key), expect, "key {key}");
+        }
+    }
+
+    #[test]
+    fn find_agrees_with_linear_search_at_every_size_around_the_window() {
+        for len in 0..3 * LINEAR {
+            let mut s = Side::new(false);
+            for p in (0..len as i64).map(|i| i * 2) {
+                s.set(p, 1, 0, 0);
+            }
+            for key in -1..=2 * len as i64 + 1 {
+                let expect = match s.v.iter().position(|l| l.key >= key) {
+                    Some(i) if s.v[i].key == key => Ok(i),
+                    Some(i) => Err(i),
+                    None => Err(s.v.len()),
+                };
+                assert_eq!(s.find(key), expect, "len {len} key {key}");
+            }
         }
     }
 

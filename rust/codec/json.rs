@@ -144,39 +144,59 @@ impl<'a> Cur<'a> {
         }
         let mut mant: u64 = 0;
         let mut nd = 0u32;
-        // Eight digits at a time where possible (venues pad fractions to 8 decimals), then one by one.
-        // Overflow is harmless here: more than 18 digits goes to the slow path below.
-        while let Some(c) = eight_digits(b, i) {
-            mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
-            nd += 8;
-            i += 8;
-        }
-        while i < b.len() && b[i].is_ascii_digit() {
-            mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
-            nd += 1;
-            i += 1;
-        }
-        // Fraction digits, and how many of them at the end are zeros (they are dropped).
-        let (mut frac, mut tz) = (0u32, 0u32);
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
+        // A run of fewer than 8 digits (the usual integer part) in one word when 8 bytes are left:
+        // no loop exit to mispredict on the digit count. Longer runs eight digits at a time, and
+        // byte by byte within the last 8 bytes of the frame. Overflow is harmless here: more than
+        // 18 digits goes to the slow path below.
+        if let Some((v, n, _)) = digit_prefix(b, i) {
+            mant = v;
+            nd = n;
+            i += n as usize;
+        } else {
             while let Some(c) = eight_digits(b, i) {
                 mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
-                // Bytes that are not '0', little-endian: the highest set byte is the last non-zero
-                // digit in text order.
-                let nz = c ^ 0x3030_3030_3030_3030;
-                tz = if nz == 0 { tz + 8 } else { nz.leading_zeros() / 8 };
-                frac += 8;
                 nd += 8;
                 i += 8;
             }
             while i < b.len() && b[i].is_ascii_digit() {
-                let d = b[i] - b'0';
-                mant = mant.wrapping_mul(10).wrapping_add(d as u64);
-                tz = if d == 0 { tz + 1 } else { 0 };
-                frac += 1;
+                mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
                 nd += 1;
                 i += 1;
+            }
+        }
+        // Fraction digits, and how many of them at the end are zeros (they are dropped). Venues pad
+        // fractions to 8 decimals: eight at a time, then one byte says whether any are left.
+        let (mut frac, mut tz) = (0u32, 0u32);
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                if let Some(c) = eight_digits(b, i) {
+                    mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
+                    // Bytes that are not '0', little-endian: the highest set byte is the last
+                    // non-zero digit in text order.
+                    let nz = c ^ 0x3030_3030_3030_3030;
+                    tz = if nz == 0 { tz + 8 } else { nz.leading_zeros() / 8 };
+                    frac += 8;
+                    nd += 8;
+                    i += 8;
+                } else if let Some((v, n, ztail)) = digit_prefix(b, i) {
+                    mant = mant.wrapping_mul(POW10U[n as usize]).wrapping_add(v);
+                    tz = if ztail == n { tz + n } else { ztail };
+                    frac += n;
+                    nd += n;
+                    i += n as usize;
+                    break;
+                } else {
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        let d = b[i] - b'0';
+                        mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+                        tz = if d == 0 { tz + 1 } else { 0 };
+                        frac += 1;
+                        nd += 1;
+                        i += 1;
+                    }
+                    break;
+                }
             }
         }
         if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
@@ -410,6 +430,36 @@ fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
         | (((w.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4)
         == 0x3333_3333_3333_3333;
     all_digits.then_some(w)
+}
+
+/// Powers of ten up to 10^7, for appending a run of fewer than 8 digits.
+const POW10U: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// The run of ASCII digits at `i` when it is shorter than 8 (the caller has consumed whole 8-digit
+/// words), read as one word: `(value, digit count, trailing '0' digits among them)`. `None` when
+/// fewer than 8 bytes are left (the caller then goes byte by byte) or when all 8 are digits.
+#[inline(always)]
+fn digit_prefix(b: &[u8], i: usize) -> Option<(u64, u32, u32)> {
+    let w = u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?);
+    // Per byte 0 exactly when it is a digit; a carry out of a non-digit byte (>= 0xFA) only
+    // disturbs the bytes above it, and only the lowest non-digit byte is used.
+    let x = ((w & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((w.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+        ^ 0x3333_3333_3333_3333;
+    let n = x.trailing_zeros() / 8;
+    if n == 0 {
+        return Some((0, 0, 0));
+    }
+    if n >= 8 {
+        return None;
+    }
+    // The n digits moved to the top bytes, '0' below them: the same value, and parse8 applies.
+    let s = 8 * (8 - n);
+    let d = (w << s) | (0x3030_3030_3030_3030u64 >> (64 - s));
+    // Bytes that are not '0', little-endian: the highest set byte is the last non-zero digit.
+    let nz = d ^ 0x3030_3030_3030_3030;
+    let ztail = if nz == 0 { n } else { nz.leading_zeros() / 8 };
+    Some((parse8(d), n, ztail))
 }
 
 /// Value of 8 ASCII digits packed little-endian (first digit in the lowest byte).

@@ -101,6 +101,32 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    // The same with bytes after the number, so the one-word digit runs (which need 8 bytes left)
+    // are taken, and the cursor must stop right after the number.
+    #[test]
+    fn word_path_agrees_with_parse_dec(
+        int in "-?[0-9]{0,20}", frac in proptest::option::of("[0-9]{0,20}"),
+        tail in "[\\],} x]{0,12}", quoted in proptest::bool::ANY,
+    ) {
+        let mut t = int.clone();
+        if let Some(f) = &frac { t.push('.'); t.push_str(f); }
+        let num = if quoted { format!("\"{t}\"") } else { t.clone() };
+        let text = format!("{num}{tail}");
+        let mut c = Cur::new(text.as_bytes());
+        let got = c.dec();
+        let want = parse_dec(t.as_bytes()).map_err(JsonError::from);
+        match (&got, &want) {
+            (Ok(g), Ok(w)) => {
+                proptest::prop_assert_eq!(g, w, "{}", text);
+                proptest::prop_assert_eq!(c.i, num.len(), "{}", text);
+            }
+            (Err(_), Err(_)) => {}
+            _ => proptest::prop_assert!(false, "{}: {:?} vs {:?}", text, got, want),
+        }
+    }
+}
+
 #[test]
 fn ints() {
     assert_eq!(parse_int(b"-914047754"), Some(-914047754));
