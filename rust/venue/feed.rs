@@ -102,6 +102,10 @@ pub struct Feed {
     books: Vec<Book>,
     names: Vec<Box<[u8]>>,
     index: HashMap<Box<[u8]>, u32, BuildHasherDefault<Fnv>>,
+    /// The last symbol looked up and its index (books are never removed): a connection usually
+    /// carries one or a few symbols, so most frames skip the hash.
+    last_sym: Vec<u8>,
+    last_index: u32,
     batch: Batch,
     summary: FrameSummary,
     conn_seq: Option<i64>,
@@ -193,6 +197,8 @@ impl Feed {
             books: Vec::new(),
             names: Vec::new(),
             index: HashMap::default(),
+            last_sym: Vec::new(),
+            last_index: 0,
             batch: Batch::default(),
             summary: FrameSummary::default(),
             conn_seq: None,
@@ -276,6 +282,17 @@ impl Feed {
     }
 
     fn book_index(&mut self, sym: &[u8]) -> u32 {
+        if !self.last_sym.is_empty() && self.last_sym == sym {
+            return self.last_index;
+        }
+        let i = self.index_or_insert(sym);
+        self.last_sym.clear();
+        self.last_sym.extend_from_slice(sym);
+        self.last_index = i;
+        i
+    }
+
+    fn index_or_insert(&mut self, sym: &[u8]) -> u32 {
         if let Some(&i) = self.index.get(sym) {
             return i;
         }
