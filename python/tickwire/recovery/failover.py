@@ -69,13 +69,13 @@ class EndpointPool:
         """Best first: not failing, not slow, then listed order (the user's preference) — RTT orders
         only within the not-slow group when it differs a lot, so listed order is kept on ties."""
 
-        def key(i: int) -> tuple[int, int, int, float, int]:
-            r = self.rtt[i]
+        def key(i: int) -> tuple[bool, int, bool, float, int]:
+            penalised, slow = self.penalised(i), self.slow(i)
             return (
-                int(self.penalised(i)),
-                self.failures[i] if self.penalised(i) else 0,
-                int(self.slow(i)),
-                0.0 if r is None else r if self.slow(i) else 0.0,
+                penalised,
+                self.failures[i] if penalised else 0,
+                slow,
+                (self.rtt[i] or 0.0) if slow else 0.0,
                 i,
             )
 

@@ -4,6 +4,7 @@ rule — data and small functions, no copy of another venue's client."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -57,6 +58,18 @@ class Control:
     symbols: tuple[str, ...] = field(default_factory=tuple)
 
 
+def inflate(payload: bytes | memoryview) -> bytes:
+    """A compressed control frame's text (the feed inflates market data itself, in Rust): gzip or
+    zlib by header, else raw deflate; the bytes as they are when none of them fits."""
+    data = bytes(payload)
+    for wbits in (47, -15):  # 47: gzip or zlib, told apart by the header
+        try:
+            return zlib.decompress(data, wbits)
+        except zlib.error:
+            continue
+    return data
+
+
 def typed_control(msg: dict[str, Any]) -> Control | None:
     """Control frames shaped ``{"type": "error" | "subscribed" | "unsubscribed", ...}`` (the seed
     venues, Coinbase errors)."""
@@ -82,6 +95,8 @@ class Adapter:
     pong_timeout: ClassVar[float] = 10.0
     # How a book that lost sync is rebuilt: REST snapshot, a REQ on the socket, or resubscribing.
     resync: ClassVar[Literal["snapshot", "request", "resubscribe"]] = "resubscribe"
+    # Frames arrive compressed (gzip, zlib or raw deflate): control frames are inflated before reading.
+    compressed: ClassVar[bool] = False
     # A book may start from a snapshot taken before its first diff (Binance spot: the first diff is
     # checked against it). Off where the venue's rule for the first diff needs it buffered first.
     snapshot_first: ClassVar[bool] = False
@@ -157,9 +172,6 @@ class Adapter:
         """The app-level ping, or None to send an RFC 6455 ping frame."""
         return None
 
-    def is_pong(self, payload: bytes) -> bool:
-        return False
-
     def pong_for(self, value: Any) -> bytes:
         """Answer to a venue ping the feed reported (HTX ``{"ping": n}`` → ``{"pong": n}``)."""
         return orjson.dumps({"pong": value})
@@ -176,6 +188,8 @@ class Adapter:
 
     def control(self, payload: bytes | memoryview) -> Control | None:
         """Reads a frame the feed did not treat as market data. Rare: plain orjson is fine."""
+        if self.compressed:
+            payload = inflate(payload)
         try:
             msg = orjson.loads(payload)
         except orjson.JSONDecodeError:

@@ -56,7 +56,7 @@ class Resyncer:
                     body = await a.fetch_snapshot(md.rest(), key)
                     md.feed.on_snapshot(key, body)
                 elif a.resync == "request":
-                    self.send_first(a.snapshot_request(key))
+                    self.send_first_many([a.snapshot_request(key)])
                 else:
                     subs = self.subs_for_key(key)
                     self.send_first_many(a.unsubscribe(subs) + a.subscribe(subs))
@@ -84,9 +84,6 @@ class Resyncer:
     def subs_for_key(self, key: str) -> list[Sub]:
         md = self.md
         return [s for s in md.registry.live() if s.channel == "book" and md.adapter.book_key(s.symbol) == key]
-
-    def send_first(self, data: bytes) -> None:
-        self.send_first_many([data])
 
     def send_first_many(self, msgs: list[bytes]) -> None:
         md = self.md

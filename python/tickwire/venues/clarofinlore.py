@@ -8,7 +8,6 @@ its ``?``, no separator). The composition is a profile setting: pass ``parts=`` 
 from __future__ import annotations
 
 import secrets
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -100,6 +99,7 @@ class Adapter(md.Adapter):
     supported = ("book", "trades")
     ping_interval = 20.0
     max_sockets = 10  # "up to 10 concurrent WebSocket connections per key"
+    compressed = True  # zlib, raw deflate or gzip per the venue profile
 
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
         provider = self.options.get("token_provider")
@@ -109,16 +109,6 @@ class Adapter(md.Adapter):
     def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
         chans = [("orderbook." if s.channel == "book" else "trades.") + s.symbol for s in subs]
         return [orjson.dumps({"op": op, "channels": chans})] if chans else []
-
-    def control(self, payload: bytes | memoryview) -> md.Control | None:
-        data = bytes(payload)
-        for wbits in (15, -15, 31):
-            try:
-                data = zlib.decompress(data, wbits)
-                break
-            except zlib.error:
-                continue
-        return super().control(data)
 
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
         return md.typed_control(msg)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -104,6 +103,7 @@ class Adapter(md.Adapter):
     ]
     ping_interval = 15.0
     resync = "request"
+    compressed = True
 
     def topic(self, symbol: str) -> str:
         return f"market.{symbol.lower()}.mbp.{self.options.get('levels', 20)}"
@@ -123,13 +123,6 @@ class Adapter(md.Adapter):
 
     def book_key(self, symbol: str) -> str:
         return symbol.lower()
-
-    def control(self, payload: bytes | memoryview) -> md.Control | None:
-        try:
-            data = gzip.decompress(payload)
-        except (OSError, EOFError):
-            data = bytes(payload)
-        return super().control(data)
 
     def read_control(self, msg: dict[str, Any]) -> md.Control | None:
         if msg.get("status") == "error":
