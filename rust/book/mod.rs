@@ -10,9 +10,10 @@
 //! book is rescaled (checked for overflow first). Widening is rare (it happens once per new
 //! precision) and keeps every value exact without forcing users to know tick sizes up front.
 //!
-//! Atomicity: a message is converted into a reusable staging buffer first; only when every level
-//! converted (and the sequence check passed) is the book touched. A checksum is verified after the
-//! apply; a mismatch marks the book out of sync.
+//! Atomicity: a message's levels are checked first (every one converts exactly at the book's
+//! scale); only when all do (and the sequence check passed) is the book touched, converting them
+//! again on the way in (a multiply each; no staging buffer to fill and read back). A checksum is
+//! verified after the apply; a mismatch marks the book out of sync.
 
 pub mod checksum;
 mod config;
@@ -29,15 +30,6 @@ use sync::{check, OosReason, SeqInfo, SyncState, Verdict, NO_SEQ};
 pub use config::{BookConfig, BookError, BookStats, Need, Outcome, RawLevel};
 pub use query::Impact;
 
-#[derive(Debug, Clone, Copy)]
-struct Staged {
-    ask: bool,
-    px: i64,
-    qty: i64,
-    pw: u8,
-    qw: u8,
-}
-
 #[derive(Debug, Clone)]
 pub struct Book {
     pub(crate) bids: Side,
@@ -49,7 +41,6 @@ pub struct Book {
     id: i64,
     fresh: bool,
     stats: BookStats,
-    stage: Vec<Staged>,
     buf_levels: Vec<RawLevel>,
     buf_msgs: Vec<(SeqInfo, usize, usize)>,
 }
@@ -66,7 +57,6 @@ impl Book {
             id: NO_SEQ,
             fresh: true,
             stats: BookStats::default(),
-            stage: Vec::new(),
             buf_levels: Vec::new(),
             buf_msgs: Vec::new(),
         }
@@ -155,15 +145,14 @@ impl Book {
         checksum::compute(self.cfg.checksum, &self.bids, &self.asks, &self.fmt())
     }
 
-    /// Converts `levels` into the staging buffer, widening the scale if allowed and needed. On
-    /// error the book is unchanged.
-    fn stage(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
-        let round = self.cfg.round_qty_decimals.unwrap_or(MAX_DECIMALS);
+    /// Checks that every level of `levels` converts exactly at the book's scale, widening the
+    /// scale if allowed and needed; nothing else changes. On error the book is unchanged.
+    fn check(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
+        let round = self.round();
         // Optimistic single pass at the current scale; only a value needing more decimals (rare:
         // once per new precision) costs a second pass at the widened scale.
         let (mut ps, mut qs) = (self.price_scale, self.qty_scale);
         let rounded = loop {
-            self.stage.clear();
             let mut rounded = 0;
             let (mut need_p, mut need_q) = (0u8, 0u8);
             for l in levels {
@@ -180,9 +169,8 @@ impl Book {
                 need_p = need_p.max(l.px.dec);
                 need_q = need_q.max(q.dec);
                 if need_p <= ps && need_q <= qs {
-                    let px = l.px.at_scale(ps)?;
-                    let qty = q.at_scale(qs)?;
-                    self.stage.push(Staged { ask: l.ask, px, qty, pw: l.px.wrote, qw: q.wrote });
+                    l.px.at_scale(ps)?;
+                    q.at_scale(qs)?;
                 }
             }
             if need_p <= ps && need_q <= qs {
@@ -199,6 +187,21 @@ impl Book {
         }
         self.stats.rounded += rounded;
         Ok(())
+    }
+
+    #[inline]
+    fn round(&self) -> u8 {
+        self.cfg.round_qty_decimals.unwrap_or(MAX_DECIMALS)
+    }
+
+    /// One level of a message `check` passed, at the book's scale: (side key, qty, pw, qw).
+    #[inline(always)]
+    fn convert(l: &RawLevel, round: u8, ps: u8, qs: u8) -> (i64, i64, u8, u8) {
+        let q = l.qty.round_to(round).unwrap_or(l.qty);
+        // `check` proved these exact and in range; wrapping only spares the overflow branch.
+        let px = l.px.mant.wrapping_mul(POW10[(ps - l.px.dec) as usize]);
+        let qty = q.mant.wrapping_mul(POW10[(qs - q.dec) as usize]);
+        (if l.ask { -px } else { px }, qty, l.px.wrote, q.wrote)
     }
 
     fn target_scale(
@@ -246,10 +249,13 @@ impl Book {
         Ok(())
     }
 
-    fn commit_stage(&mut self) {
-        for s in &self.stage {
-            let side = if s.ask { &mut self.asks } else { &mut self.bids };
-            side.set(side.key_of(s.px), s.qty, s.pw, s.qw);
+    /// Applies levels `check` passed, in order.
+    fn commit(&mut self, levels: &[RawLevel]) {
+        let (round, ps, qs) = (self.round(), self.price_scale, self.qty_scale);
+        for l in levels {
+            let (key, qty, pw, qw) = Self::convert(l, round, ps, qs);
+            let side = if l.ask { &mut self.asks } else { &mut self.bids };
+            side.set(key, qty, pw, qw);
         }
         self.truncate();
     }
@@ -308,19 +314,16 @@ impl Book {
         seq: SeqInfo,
         checksum: Option<i64>,
     ) -> Result<Outcome, BookError> {
-        self.stage(levels, true)?;
-        let stage = std::mem::take(&mut self.stage);
+        self.check(levels, true)?;
+        let (round, ps, qs) = (self.round(), self.price_scale, self.qty_scale);
         let lv = |ask: bool| {
-            stage.iter().filter(move |s| s.ask == ask).map(move |s| Level {
-                key: if ask { -s.px } else { s.px },
-                qty: s.qty,
-                pw: s.pw,
-                qw: s.qw,
+            levels.iter().filter(move |l| l.ask == ask).map(move |l| {
+                let (key, qty, pw, qw) = Self::convert(l, round, ps, qs);
+                Level { key, qty, pw, qw }
             })
         };
         self.bids.load(lv(false));
         self.asks.load(lv(true));
-        self.stage = stage;
         self.truncate();
         self.id = seq.last;
         self.fresh = true;
@@ -341,12 +344,12 @@ impl Book {
             match check(self.cfg.seq, self.id, self.fresh, &seq) {
                 Verdict::Stale => self.stats.stale += 1,
                 Verdict::Apply => {
-                    if let Err(e) = self.stage(&levels[a..b], false) {
+                    if let Err(e) = self.check(&levels[a..b], false) {
                         self.state = SyncState::OutOfSync(OosReason::Gap);
                         result = Err(e);
                         break;
                     }
-                    self.commit_stage();
+                    self.commit(&levels[a..b]);
                     self.note_applied(&seq);
                 }
                 Verdict::Gap => {
@@ -438,8 +441,8 @@ impl Book {
                 Ok(Outcome::Gap)
             }
             Verdict::Apply => {
-                self.stage(levels, false)?;
-                self.commit_stage();
+                self.check(levels, false)?;
+                self.commit(levels);
                 self.note_applied(&seq);
                 Ok(self.verify(checksum))
             }

@@ -115,6 +115,13 @@ impl Side {
         let mut step = LINEAR;
         while hi > 0 {
             let lo = hi.saturating_sub(step);
+            if hi - lo == LINEAR && v[lo].key <= key {
+                // The first bracket past the window: counted like the window (independent loads)
+                // rather than searched (a chain of dependent ones).
+                let gt: usize = v[lo..hi].iter().map(|l| (l.key > key) as usize).sum();
+                let i = hi - gt; // > lo, since v[lo].key <= key
+                return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
+            }
             if lo == 0 || v[lo].key <= key {
                 return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
                     Ok(i) => Ok(lo + i),

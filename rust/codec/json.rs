@@ -5,6 +5,8 @@
 //! returned raw). Values the grammar does not care about are skipped by bracket matching, using
 //! `memchr`-style scans over string bodies. Measured against a DOM parse in `benches/book.rs`.
 
+use super::number::scan_plain;
+pub use super::number::{parse_int, parse_u64};
 use crate::book::num::{parse_dec, Dec, NumError};
 use thiserror::Error;
 
@@ -137,72 +139,10 @@ impl<'a> Cur<'a> {
         }
         let b = self.b;
         let start = self.i;
-        let mut i = start;
-        let neg = i < b.len() && b[i] == b'-';
-        if neg {
-            i += 1;
-        }
-        let mut mant: u64 = 0;
-        let mut nd = 0u32;
-        // A run of fewer than 8 digits (the usual integer part) in one word when 8 bytes are left:
-        // no loop exit to mispredict on the digit count. Longer runs eight digits at a time, and
-        // byte by byte within the last 8 bytes of the frame. Overflow is harmless here: more than
-        // 18 digits goes to the slow path below.
-        if let Some((v, n, _)) = digit_prefix(b, i) {
-            mant = v;
-            nd = n;
-            i += n as usize;
-        } else {
-            while let Some(c) = eight_digits(b, i) {
-                mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
-                nd += 8;
-                i += 8;
-            }
-            while i < b.len() && b[i].is_ascii_digit() {
-                mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
-                nd += 1;
-                i += 1;
-            }
-        }
-        // Fraction digits, and how many of them at the end are zeros (they are dropped). Venues pad
-        // fractions to 8 decimals: eight at a time, then one byte says whether any are left.
-        let (mut frac, mut tz) = (0u32, 0u32);
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                if let Some(c) = eight_digits(b, i) {
-                    mant = mant.wrapping_mul(100_000_000).wrapping_add(parse8(c));
-                    // Bytes that are not '0', little-endian: the highest set byte is the last
-                    // non-zero digit in text order.
-                    let nz = c ^ 0x3030_3030_3030_3030;
-                    tz = if nz == 0 { tz + 8 } else { nz.leading_zeros() / 8 };
-                    frac += 8;
-                    nd += 8;
-                    i += 8;
-                } else if let Some((v, n, ztail)) = digit_prefix(b, i) {
-                    mant = mant.wrapping_mul(POW10U[n as usize]).wrapping_add(v);
-                    tz = if ztail == n { tz + n } else { ztail };
-                    frac += n;
-                    nd += n;
-                    i += n as usize;
-                    break;
-                } else {
-                    while i < b.len() && b[i].is_ascii_digit() {
-                        let d = b[i] - b'0';
-                        mant = mant.wrapping_mul(10).wrapping_add(d as u64);
-                        tz = if d == 0 { tz + 1 } else { 0 };
-                        frac += 1;
-                        nd += 1;
-                        i += 1;
-                    }
-                    break;
-                }
-            }
-        }
-        if nd == 0 || nd > 18 || (i < b.len() && (b[i] | 0x20) == b'e') {
+        let Some((m, meta, mut i)) = scan_plain(b, start) else {
             let d = self.dec_slow(start, quoted)?;
             return Ok((d.mant, d.dec as u16 | (d.wrote as u16) << 8));
-        }
+        };
         if quoted {
             if b.get(i) != Some(&b'"') {
                 self.i = i;
@@ -211,9 +151,7 @@ impl<'a> Cur<'a> {
             i += 1;
         }
         self.i = i;
-        let m = div_pow10(mant, tz) as i64;
-        let dec = if m == 0 { 0 } else { frac - tz };
-        Ok((if neg { -m } else { m }, dec as u16 | (frac as u16) << 8))
+        Ok((m, meta))
     }
 
     #[cold]
@@ -375,7 +313,24 @@ impl<'a> Cur<'a> {
     pub fn levels<F: FnMut(Dec, Dec)>(&mut self, mut f: F) -> Result<()> {
         self.arr()?;
         let mut first = true;
-        while self.item(&mut first)? {
+        loop {
+            // Compact `["px","qty"` — what every venue here sends — is matched with one compare
+            // per delimiter. Anything else (spaces, bare numbers, exponents, errors) leaves the
+            // cursor where it was and takes the general path below, so both accept the same text.
+            if let Some((pm, pmeta, qm, qmeta, j)) = quoted_pair(self.b, self.i, first) {
+                first = false;
+                if self.b.get(j) == Some(&b']') {
+                    self.i = j + 1;
+                } else {
+                    self.i = j;
+                    self.skip_rest()?;
+                }
+                f(unpack(pm, pmeta), unpack(qm, qmeta));
+                continue;
+            }
+            if !self.item(&mut first)? {
+                break;
+            }
             self.arr()?;
             let (pm, pmeta) = self.dec_raw()?;
             self.eat(b',', "','")?;
@@ -422,123 +377,36 @@ impl<'a> Cur<'a> {
     }
 }
 
-/// The 8 bytes at `i` as a little-endian word, if they are all ASCII digits.
+/// `[` `"`price`"` `,` `"`qty`"` at `i` (after a `,` unless `first`), written compactly and with
+/// plain numbers: both parsed, and the index after the quantity's closing quote. `None` for any
+/// other text; the caller then reads the same bytes with the general, error-reporting path.
 #[inline(always)]
-fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
-    let w = u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?);
-    let all_digits = (w & 0xF0F0_F0F0_F0F0_F0F0)
-        | (((w.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4)
-        == 0x3333_3333_3333_3333;
-    all_digits.then_some(w)
-}
-
-/// Powers of ten up to 10^7, for appending a run of fewer than 8 digits.
-const POW10U: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
-
-/// The run of ASCII digits at `i` when it is shorter than 8 (the caller has consumed whole 8-digit
-/// words), read as one word: `(value, digit count, trailing '0' digits among them)`. `None` when
-/// fewer than 8 bytes are left (the caller then goes byte by byte) or when all 8 are digits.
-#[inline(always)]
-fn digit_prefix(b: &[u8], i: usize) -> Option<(u64, u32, u32)> {
-    let w = u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?);
-    // Per byte 0 exactly when it is a digit; a carry out of a non-digit byte (>= 0xFA) only
-    // disturbs the bytes above it, and only the lowest non-digit byte is used.
-    let x = ((w & 0xF0F0_F0F0_F0F0_F0F0)
-        | (((w.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
-        ^ 0x3333_3333_3333_3333;
-    let n = x.trailing_zeros() / 8;
-    if n == 0 {
-        return Some((0, 0, 0));
+#[allow(clippy::type_complexity)]
+fn quoted_pair(b: &[u8], i: usize, first: bool) -> Option<(i64, u16, i64, u16, usize)> {
+    let mut j = i;
+    if !first {
+        if *b.get(j)? != b',' {
+            return None;
+        }
+        j += 1;
     }
-    if n >= 8 {
+    if b.get(j..j + 2)? != b"[\"" {
         return None;
     }
-    // The n digits moved to the top bytes, '0' below them: the same value, and parse8 applies.
-    let s = 8 * (8 - n);
-    let d = (w << s) | (0x3030_3030_3030_3030u64 >> (64 - s));
-    // Bytes that are not '0', little-endian: the highest set byte is the last non-zero digit.
-    let nz = d ^ 0x3030_3030_3030_3030;
-    let ztail = if nz == 0 { n } else { nz.leading_zeros() / 8 };
-    Some((parse8(d), n, ztail))
-}
-
-/// Value of 8 ASCII digits packed little-endian (first digit in the lowest byte).
-#[inline(always)]
-fn parse8(w: u64) -> u64 {
-    let v = w.wrapping_sub(0x3030_3030_3030_3030);
-    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
-    let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
-    let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
-    lo.wrapping_add(hi) >> 32
-}
-
-/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration.
-const INV_POW5: [u64; 19] = {
-    let mut t = [1u64; 19];
-    let mut k = 1;
-    let mut p: u64 = 1;
-    while k < 19 {
-        p = p.wrapping_mul(5);
-        let mut x = p; // correct to 3 bits; each step doubles the correct bits
-        let mut i = 0;
-        while i < 5 {
-            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
-            i += 1;
-        }
-        t[k] = x;
-        k += 1;
+    let (pm, pmeta, j) = scan_plain(b, j + 2)?;
+    if b.get(j..j + 3)? != b"\",\"" {
+        return None;
     }
-    t
-};
-
-/// `m / 10^k` for an `m` that is a multiple of 10^k (its last k digits were zeros), k <= 18: a
-/// shift and a multiplication instead of a hardware division, which LLVM emits for a table of
-/// constant divisors.
-#[inline(always)]
-fn div_pow10(m: u64, k: u32) -> u64 {
-    let k = k.min(18);
-    (m >> k).wrapping_mul(INV_POW5[k as usize])
+    let (qm, qmeta, j) = scan_plain(b, j + 3)?;
+    if *b.get(j)? != b'"' {
+        return None;
+    }
+    Some((pm, pmeta, qm, qmeta, j + 1))
 }
 
 #[inline(always)]
 fn unpack(mant: i64, meta: u16) -> Dec {
     Dec { mant, dec: meta as u8, wrote: (meta >> 8) as u8 }
-}
-
-/// Parses optionally signed decimal integer text.
-#[inline]
-pub fn parse_int(t: &[u8]) -> Option<i64> {
-    let (neg, d) = match t.first()? {
-        b'-' => (true, &t[1..]),
-        _ => (false, t),
-    };
-    if d.is_empty() || d.len() > 19 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in d {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
-    }
-    Some(if neg { -v } else { v })
-}
-
-/// Parses unsigned integer text up to u64 (Kraken's unsigned checksums exceed i32).
-#[inline]
-pub fn parse_u64(t: &[u8]) -> Option<u64> {
-    if t.is_empty() || t.len() > 20 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in t {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(v)
 }
 
 #[cfg(test)]

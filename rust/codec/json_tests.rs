@@ -128,8 +128,64 @@ proptest::proptest! {
 }
 
 #[test]
-fn ints() {
-    assert_eq!(parse_int(b"-914047754"), Some(-914047754));
-    assert_eq!(parse_int(b"12a"), None);
-    assert_eq!(parse_u64(b"4105471083"), Some(4105471083));
+fn strings_end_at_the_first_unescaped_quote_at_every_length_and_offset() {
+    for len in 0..40usize {
+        for esc in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+            let mut body: Vec<u8> = (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+            if let Some(e) = esc.filter(|&e| e < len) {
+                body.splice(e..e, *br#"\""#);
+            }
+            for pad in 0..3 {
+                let mut text = vec![b' '; pad];
+                text.push(b'"');
+                text.extend_from_slice(&body);
+                text.extend_from_slice(br#"","x""#);
+                let mut c = Cur::new(&text);
+                assert_eq!(c.string().unwrap(), &body[..], "{:?}", String::from_utf8_lossy(&text));
+                assert_eq!(c.b[c.i], b',');
+                // Cut anywhere inside: never a panic, always Eof or a shorter string.
+                for cut in pad + 1..pad + 1 + body.len() {
+                    let mut c = Cur::new(&text[..cut]);
+                    assert!(c.string().is_err());
+                }
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    // Level arrays as venues write them (compact quoted pairs, the fast paths) and as they might
+    // (spaces, bare numbers, extra elements): every level must read as `parse_dec` reads its text,
+    // and the cursor must end right after the array.
+    #[test]
+    fn level_arrays_read_like_parse_dec_in_every_layout(
+        levels in proptest::collection::vec(
+            ("[0-9]{1,9}(\\.[0-9]{0,9})?", "-?[0-9]{1,9}(\\.[0-9]{0,9})?", 0usize..3), 0..12),
+        layout in proptest::collection::vec(0u8..4, 12),
+    ) {
+        let mut text = String::from("[");
+        for (k, (p, q, extra)) in levels.iter().enumerate() {
+            let style = layout[k];
+            if k > 0 {
+                text.push_str(if style == 3 { " , " } else { "," });
+            }
+            let (p, q) = if style == 2 { (p.clone(), q.clone()) } else { (format!("\"{p}\""), format!("\"{q}\"")) };
+            let sep = if style == 3 { ", " } else { "," };
+            text.push_str(&format!("[{p}{sep}{q}"));
+            for e in 0..*extra {
+                text.push_str(&format!(",\"{e}\""));
+            }
+            text.push(']');
+        }
+        text.push_str("],\"next\"");
+        let mut c = Cur::new(text.as_bytes());
+        let mut got = Vec::new();
+        c.levels(|p, q| got.push((p, q))).unwrap();
+        let want: Vec<_> = levels
+            .iter()
+            .map(|(p, q, _)| (parse_dec(p.as_bytes()).unwrap(), parse_dec(q.as_bytes()).unwrap()))
+            .collect();
+        proptest::prop_assert_eq!(got, want, "{}", text);
+        proptest::prop_assert_eq!(&text[c.i..], ",\"next\"");
+    }
 }

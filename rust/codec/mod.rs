@@ -3,4 +3,5 @@
 pub mod error;
 pub mod inflate;
 pub mod json;
+mod number;
 pub mod sbe;
