@@ -113,6 +113,30 @@ def test_payload_types_are_equivalent_and_summary_shape() -> None:
         assert book.state == "synced"
 
 
+def test_repeated_summaries_are_the_same_tuple_and_still_record_recv_ns() -> None:
+    # From the second frame on, a one-book summary is a cached tuple: it must still be equal to a
+    # freshly built one and still stamp the book's receive time (and keep it when none is given).
+    feed = BookFeed("binance")
+    feed.on_snapshot("BNBBTC", '{"lastUpdateId":10,"bids":[["1.0","1"]],"asks":[["2.0","1"]]}')
+
+    def diff(u: int, bid_qty: int) -> bytes:
+        return (
+            f'{{"e":"depthUpdate","E":1,"s":"BNBBTC","U":{u},"u":{u},"b":[["1.0","{bid_qty}"]],"a":[]}}'
+        ).encode()
+
+    book = feed.book("BNBBTC")
+    first = feed.on_frame(diff(11, 2), recv_ns=100)
+    second = feed.on_frame(diff(12, 3), recv_ns=200)
+    assert first == second == ("book", (("BNBBTC", "applied"),), None)
+    assert book.recv_ns == 200
+    assert feed.on_frame(diff(13, 4)) == first
+    assert book.recv_ns == 200
+    assert book.best_bid() == (1.0, 4.0)
+    assert feed.on_frame(diff(13, 5), recv_ns=300) == ("book", (("BNBBTC", "stale"),), None)
+    assert book.recv_ns == 300
+    assert book.best_bid() == (1.0, 4.0)
+
+
 def test_queries_by_hand() -> None:
     feed = BookFeed("okx")
     feed.on_frame(SNAP)
