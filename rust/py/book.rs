@@ -15,7 +15,7 @@ use crate::book::Book;
 
 /// A live, read-only view of one book inside a `BookFeed`. Prices and quantities are floats for
 /// convenience; the book itself is exact fixed point.
-#[pyclass(module = "tickwire._core", name = "OrderBook")]
+#[pyclass(module = "tickwire._core", name = "OrderBook", frozen)]
 pub struct OrderBook {
     feed: Py<BookFeed>,
     index: usize,
