@@ -19,6 +19,8 @@ from simbook import Recorder, eventually
 from simproc import control, sim_process
 
 SOAK_S = float(os.environ.get("TICKWIRE_SOAK_S", "45"))
+# Settling after the last fault may wait out a line's reconnect back-off (30 s at most by default).
+SETTLE_S = 60.0
 VENUES: dict[str, tuple[list[str], dict[str, Any]]] = {
     "binance": (["BTCUSDT", "ETHUSDT"], {"redundancy": 2}),
     "okx": (["BTC-USDT", "ETH-USDT"], {}),
@@ -35,9 +37,13 @@ def _fault(rng: random.Random) -> dict[str, Any]:
     return {"venue": venue, "endpoint": ep, "fault": kind, "args": args}
 
 
-async def _equal(urls: dict[str, Any], md: Any, venue: str, sym: str) -> bool:
+async def _truth(urls: dict[str, Any], venue: str, sym: str) -> Any:
     depth = "&depth=20" if venue == "htx" else ""
-    truth = await control(urls, f"/book?venue={venue}&symbol={sym}{depth}")
+    return await control(urls, f"/book?venue={venue}&symbol={sym}{depth}")
+
+
+async def _equal(urls: dict[str, Any], md: Any, venue: str, sym: str) -> bool:
+    truth = await _truth(urls, venue, sym)
     want = [(float(Decimal(p)), float(Decimal(q))) for p, q in truth["bids"]]
     return bool(md.is_synced(sym) and md.book(sym).levels("bid", len(want)) == want)
 
@@ -70,6 +76,25 @@ def test_soak_under_steady_faults_memory_flat() -> None:
                 gc.collect()
                 snaps.append((tracemalloc.get_traced_memory()[0], len(gc.get_objects())))
         tracemalloc.stop()
+        # Settle before the market is frozen for the comparison. A book fault waits for its symbol's
+        # next message (faults injected while a line sits out its reconnect back-off pile up for its
+        # return), and a lost message shows only when the one after it arrives: frozen too early, a
+        # book can stay an update behind while in sync by every sign the stream gives. So: every
+        # fault applied, then every book in sync past where the simulator stood at that moment.
+        end = time.monotonic() + SETTLE_S
+        while True:
+            pending = await control(urls, "/faults/pending")
+            if not any(p for eps in pending.values() for p in eps):
+                break
+            assert time.monotonic() < end, f"faults not applied within {SETTLE_S} s: {pending}"
+            await asyncio.sleep(0.05)
+        marks = {(v, s): (await _truth(urls, v, s))["update_id"] for v in VENUES for s in VENUES[v][0]}
+        for (v, s), mark in marks.items():
+            await eventually(
+                lambda md=sessions[v], s=s, mark=mark: md.is_synced(s) and md.book(s).last_update_id > mark,
+                timeout=SETTLE_S,
+                what=f"{v} {s} in sync past update {mark}",
+            )
         await control(urls, "/pause", {})
         for v, (syms, _) in VENUES.items():
             for s in syms:
@@ -91,4 +116,3 @@ def test_soak_under_steady_faults_memory_flat() -> None:
 
     with sim_process(*args) as urls:
         tickwire.run(go(urls))
-    _ = eventually  # shared helper module; this test polls the simulator process instead

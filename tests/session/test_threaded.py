@@ -25,6 +25,12 @@ def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
         )
         try:
             assert md.is_synced("BTCUSDT")
+            # Callbacks fire on live updates, and start() returns the moment the snapshot lands:
+            # under load the next update can be many milliseconds away. Wait for one, so the
+            # reads below run while frames arrive and the callback check has something to check.
+            end = time.monotonic() + 10.0
+            while not seen_threads and time.monotonic() < end:
+                time.sleep(0.005)
             # Consistent reads from this (non-loop) thread while frames keep arriving.
             for _ in range(200):
                 with md.locked():

@@ -110,6 +110,27 @@ def test_gap_on_one_symbol_only() -> None:
     run(go())
 
 
+def test_pending_book_faults_wait_for_a_message_to_hit() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0) as sim:
+            ep = sim.endpoint("binance")
+            ep.gap("BTCUSDT")
+            ep.gap("BTCUSDT")
+            sim.advance(5)  # nobody subscribed: no book message, so nothing applied yet
+            want = {"binance": [{"BTCUSDT": ["gap", "gap"]}]}
+            assert sim.pending_faults() == want
+            assert await get_json(sim.urls()["control"] + "/faults/pending") == want
+            c = await connect(sim.urls()["binance"][0]["ws"]["stream"] + "?streams=btcusdt@depth")
+            sim.advance(1)
+            assert sim.pending_faults() == {"binance": [{"BTCUSDT": ["gap"]}]}
+            sim.advance(2)
+            assert sim.pending_faults() == {"binance": [{}]}
+            await settle()
+            assert len(c.drain()) == 1  # two of the three messages skipped
+
+    run(go())
+
+
 def test_gap_breaks_the_futures_pu_chain() -> None:
     async def go() -> None:
         async with Simulator(["binance-usdm"], rate=0) as sim:

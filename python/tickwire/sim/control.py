@@ -3,6 +3,7 @@
 GET  /urls                                   every venue's endpoints
 GET  /book?venue=binance&symbol=BTCUSDT[&depth=N]   ground-truth book
 POST /fault  {"venue": "binance", "endpoint": 0, "fault": "gap", "args": {"symbol": "BTCUSDT"}}
+GET  /faults/pending                         book faults not applied yet, per venue and endpoint
 POST /advance {"steps": 10, "venue": "okx"}  (venue/symbol optional)
 POST /keys {"venue": "okx", "args": {"key": …, "secret": …, "passphrase": …}}: each venue's add_key
      arguments (Binance {"key", "secret"} or {"key", "public_key": PEM}; Tradefence add_client's)
@@ -34,6 +35,8 @@ async def _route(sim: Simulator, req: Request) -> Response:
         return json_response(sim.urls())
     if route == ("GET", "/faults"):
         return json_response(list(FAULTS))
+    if route == ("GET", "/faults/pending"):
+        return json_response(sim.pending_faults())
     if route == ("GET", "/book"):
         q = req.query
         depth = int(q["depth"]) if "depth" in q else None

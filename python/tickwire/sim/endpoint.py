@@ -153,6 +153,11 @@ class Endpoint:
         if live[topic] <= 0:
             del live[topic]
 
+    def pending_faults(self) -> dict[str, list[str]]:
+        """Book faults injected but not applied yet (symbol -> kinds, oldest first). Each waits for
+        the symbol's next book message on this endpoint, so while nobody is subscribed they pile up."""
+        return {sym: list(kinds) for sym, kinds in self.book_faults.items() if kinds}
+
     def take_book_fault(self, symbol: str) -> str | None:
         """The pending book fault for ``symbol`` (consumed), or None. Venues call it per book message."""
         pending = self.book_faults.get(symbol)

@@ -139,6 +139,12 @@ class Simulator:
             out["control"] = self.control.url
         return out
 
+    def pending_faults(self) -> dict[str, list[dict[str, list[str]]]]:
+        """Per venue, per endpoint (as in :meth:`urls`): the book faults still waiting for a message
+        to hit. A test that freezes the market to compare books waits for none to be left, since a
+        skipped last message is a gap no client can see until the next one arrives."""
+        return {name: [ep.pending_faults() for ep in v.endpoints] for name, v in self.venues.items()}
+
     def book(self, venue: str, symbol: str, depth: int | None = None) -> BookView:
         """The ground truth: the simulator's current book for ``symbol`` at ``venue``."""
         return self.venues[venue].books[symbol].view(depth)
