@@ -157,10 +157,8 @@ impl BookFeed {
             items.push(pair);
         }
         if let ([(i, o)], FrameKind::Book) = (s.updates.as_slice(), s.kind) {
+            // First time for this book and outcome (cached ones returned above): build and keep.
             let slot = &mut self.singles[*i as usize][outcome_index(o)];
-            if let Some(t) = slot {
-                return Ok(t.bind(py).clone());
-            }
             let k = kind_py(py, s.kind).clone().into_any();
             let t = PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), py.None().into_bound(py)])?;
             *slot = Some(t.clone().unbind());
