@@ -13,10 +13,12 @@
 //! Atomicity: a message's levels are checked first (every one converts exactly at the book's
 //! scale); only when all do (and the sequence check passed) is the book touched, converting them
 //! again on the way in (a multiply each; no staging buffer to fill and read back). A checksum is
-//! verified after the apply; a mismatch marks the book out of sync.
+//! verified after the apply; a mismatch marks the book out of sync. A frame of several messages is
+//! all or nothing too: `frame` checks every one before any applies.
 
 pub mod checksum;
 mod config;
+pub mod frame;
 pub mod num;
 mod query;
 pub mod side;
@@ -148,6 +150,22 @@ impl Book {
     /// Checks that every level of `levels` converts exactly at the book's scale, widening the
     /// scale if allowed and needed; nothing else changes. On error the book is unchanged.
     fn check(&mut self, levels: &[RawLevel], replace: bool) -> Result<(), BookError> {
+        let (ps, qs, rounded) = self.plan(levels, replace)?;
+        if !replace && (ps > self.price_scale || qs > self.qty_scale) {
+            self.rescale(ps, qs);
+        } else {
+            self.price_scale = ps;
+            self.qty_scale = qs;
+        }
+        self.stats.rounded += rounded;
+        Ok(())
+    }
+
+    /// What `check` decides, without acting on it: the (price, quantity) scales the book needs for
+    /// `levels` and how many quantities get rounded, or why the book cannot hold them. Kept apart
+    /// so a frame of several messages can be checked whole before any of them applies.
+    #[inline]
+    fn plan(&self, levels: &[RawLevel], replace: bool) -> Result<(u8, u8, u64), BookError> {
         let round = self.round();
         // Optimistic single pass at the current scale; only a value needing more decimals (rare:
         // once per new precision) costs a second pass at the widened scale.
@@ -180,12 +198,23 @@ impl Book {
             qs = self.target_scale(need_q, qs, self.cfg.qty_decimals, "quantity")?;
         };
         if !replace && (ps > self.price_scale || qs > self.qty_scale) {
-            self.rescale(ps, qs)?;
-        } else {
-            self.price_scale = ps;
-            self.qty_scale = qs;
+            self.rescale_fits(ps, qs)?;
         }
-        self.stats.rounded += rounded;
+        Ok((ps, qs, rounded))
+    }
+
+    /// The check step of an all-or-nothing frame (`frame`): `Err` if `apply_snapshot` /
+    /// `apply_diff` would refuse this message in the book's present state, and nothing changes
+    /// either way. A diff the book would buffer, skip or ignore is not refused here (its levels
+    /// are not applied now); a full diff buffer is not a refusal either but a loss the book reports
+    /// when it drops the buffer (see `frame`).
+    pub fn check_message(&self, levels: &[RawLevel], seq: SeqInfo, snapshot: bool) -> Result<(), BookError> {
+        let applies = snapshot
+            || (self.state == SyncState::Synced
+                && check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Apply);
+        if applies {
+            self.plan(levels, snapshot)?;
+        }
         Ok(())
     }
 
@@ -224,7 +253,8 @@ impl Book {
         }
     }
 
-    fn rescale(&mut self, ps: u8, qs: u8) -> Result<(), BookError> {
+    /// Whether every level still fits an i64 at the wider scales `rescale` would move it to.
+    fn rescale_fits(&self, ps: u8, qs: u8) -> Result<(), BookError> {
         let fp = POW10[(ps - self.price_scale) as usize];
         let fq = POW10[(qs - self.qty_scale) as usize];
         for side in [&self.bids, &self.asks] {
@@ -237,6 +267,13 @@ impl Book {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Moves every level to the wider scales; `rescale_fits` must have passed.
+    fn rescale(&mut self, ps: u8, qs: u8) {
+        let fp = POW10[(ps - self.price_scale) as usize];
+        let fq = POW10[(qs - self.qty_scale) as usize];
         for side in [&mut self.bids, &mut self.asks] {
             for l in &mut side.v {
                 l.key *= fp;
@@ -246,7 +283,6 @@ impl Book {
         self.price_scale = ps;
         self.qty_scale = qs;
         self.stats.rescales += 1;
-        Ok(())
     }
 
     /// Applies levels `check` passed, in order.

@@ -324,3 +324,58 @@ fn binance_gap_while_synced_buffers_for_the_next_snapshot() {
     assert_eq!(top, [(4, 1), (3, 1), (1, 5)]);
     assert_eq!(b.stats().gaps, 1);
 }
+
+prop_compose! {
+    // Mostly valid levels; now and then one the book must refuse (negative, past an i64 at the
+    // book's scale, more decimals than a fixed scale allows, or than any book holds with a huge
+    // level already in it).
+    fn level_or_bad()(ok in update(), which in prop_oneof![12 => Just(0u8), 1 => 1u8..=5])
+        -> (bool, String, String) {
+        let (ask, p, q, pd, qd) = ok;
+        let (ps, qs) = (text(p / 10i64.pow(4 - pd), pd), text(q / 10i64.pow(4 - qd), qd));
+        match which {
+            1 => (ask, ps, "-1".into()),
+            2 => (ask, ps, "9223372036854775807".into()),
+            3 => (ask, ps, "0.00001".into()),
+            4 => (true, "900000000000000".into(), "1".into()),
+            5 => (ask, "9.12345678".into(), qs),
+            _ => (ask, ps, qs),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The check step of an all-or-nothing frame refuses exactly what the apply refuses, with the
+    /// same error, and a refused apply leaves every field of the book as it was.
+    #[test]
+    fn check_message_refuses_exactly_what_apply_refuses(
+        msgs in proptest::collection::vec(
+            (prop_oneof![7 => Just(false), 1 => Just(true)], prop_oneof![7 => Just(0i64), 1 => 1i64..3],
+             proptest::collection::vec(level_or_bad(), 0..8)),
+            1..40),
+        qty_decimals in proptest::option::of(2u8..=4),
+    ) {
+        let cfg = BookConfig { seq: SeqRule::PrevLinked, qty_decimals, ..BookConfig::default() };
+        let mut book = Book::new(cfg);
+        let mut id = 0;
+        for (snapshot, skip, levels) in &msgs {
+            let raw: Vec<RawLevel> = levels.iter().map(|(a, p, q)| lv(*a, p, q)).collect();
+            // A skipped id is a gap: the book stops applying diffs (so stops refusing them) until
+            // a snapshot.
+            let s = if *snapshot { linked(-1, id + 1) } else { linked(id + skip, id + skip + 1) };
+            let predicted = book.check_message(&raw, s, *snapshot);
+            let before = format!("{book:?}");
+            let got = if *snapshot { book.apply_snapshot(&raw, s, None) } else { book.apply_diff(&raw, s, None) };
+            match (predicted, got) {
+                (Err(p), Err(g)) => {
+                    prop_assert_eq!(p, g);
+                    prop_assert_eq!(format!("{book:?}"), before);
+                }
+                (Ok(()), Ok(_)) => id = book.last_id(),
+                (p, g) => prop_assert!(false, "check said {:?}, apply {:?}", p, g),
+            }
+        }
+    }
+}
