@@ -419,6 +419,11 @@ impl Feed {
         let mut first_err = None;
         let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe);
         let mut name = [0u8; 64];
+        // All or nothing: every message is routed, and a frame of several checked whole
+        // (`book::frame`), before any applies. A one-message frame skips that check: its apply
+        // checks before it touches the book, and only the feed's own part needs undoing.
+        let (books_before, many) = (self.books.len(), self.batch.msgs.len() > 1);
+        let (mut routes, mut only) = (Vec::new(), None);
         for k in 0..self.batch.msgs.len() {
             let m = self.batch.msgs[k];
             let mut sym = match sym_override {
@@ -426,7 +431,7 @@ impl Feed {
                 None if m.sym.1 > m.sym.0 => &frame[m.sym.0 as usize..m.sym.1 as usize],
                 None => {
                     first_err.get_or_insert(FeedError::NoSymbol);
-                    continue;
+                    break;
                 }
             };
             if upper && sym.len() <= name.len() && sym.iter().any(u8::is_ascii_lowercase) {
@@ -436,23 +441,51 @@ impl Feed {
                 sym = &name[..sym.len()];
             }
             let i = self.book_index(sym);
-            let book = &mut self.books[i as usize];
-            if m.depth > 0 && !self.depth_fixed {
-                book.set_max_depth(m.depth as usize);
-            }
-            let levels = &self.batch.levels[m.lv.0 as usize..m.lv.1 as usize];
-            self.stats.book_msgs += 1;
-            let r = if m.snapshot {
-                book.apply_snapshot(levels, m.seq, m.checksum)
-            } else {
-                book.apply_diff(levels, m.seq, m.checksum)
+            let depth = if self.depth_fixed { 0 } else { m.depth };
+            let r = crate::book::frame::Routed {
+                book: i,
+                lv: m.lv,
+                snapshot: m.snapshot,
+                seq: m.seq,
+                checksum: m.checksum,
+                depth,
             };
-            match r {
-                Ok(o) => self.summary.updates.push((i, o)),
+            if many {
+                routes.push(r);
+            } else {
+                only = Some(r);
+            }
+        }
+        if first_err.is_none() && many {
+            if let Err((k, err)) = crate::book::frame::check(&self.books, &self.batch.levels, &routes) {
+                first_err = Some(self.book_err(routes[k].book, err));
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(self.refuse(books_before, e));
+        }
+        for r in if many { &routes[..] } else { only.as_slice() } {
+            let book = &mut self.books[r.book as usize];
+            let depth = book.config().max_depth;
+            match r.apply(book, &self.batch.levels) {
+                Ok(o) => {
+                    self.stats.book_msgs += 1;
+                    self.summary.updates.push((r.book, o));
+                }
+                // Alone in its frame: a refusal left the book as it was, so undoing the feed's part
+                // (depth cap, a new book) restores everything. A loss (a full diff buffer dropped, a
+                // buffered diff failing on replay) has changed the book and stays; undoing the feed's
+                // part costs such a book nothing (REST-snapshot books name no depth; a new one holds
+                // nothing yet).
+                Err(err) if !many => {
+                    book.set_max_depth(depth);
+                    let e = self.book_err(r.book, err);
+                    return Err(self.refuse(books_before, e));
+                }
+                // Losses only: the check refused nothing, and other messages stay applied.
                 Err(err) => {
                     self.stats.errors += 1;
-                    let symbol = String::from_utf8_lossy(sym).into_owned();
-                    first_err.get_or_insert(FeedError::Book { symbol, err });
+                    first_err.get_or_insert_with(|| self.book_err(r.book, err));
                 }
             }
         }
@@ -460,5 +493,27 @@ impl Feed {
             Some(e) => Err(e),
             None => Ok(&self.summary),
         }
+    }
+
+    fn book_err(&self, i: u32, err: BookError) -> FeedError {
+        let symbol = String::from_utf8_lossy(&self.names[i as usize]).into_owned();
+        FeedError::Book { symbol, err }
+    }
+
+    /// Undoes the feed's part of a refused frame: books it named first are forgotten again (a
+    /// refused frame changes no observable state, and a mangled symbol must not leave an empty
+    /// book behind for good), and it counts as one error, not as book messages.
+    #[cold]
+    fn refuse(&mut self, books_before: usize, e: FeedError) -> FeedError {
+        self.stats.errors += 1;
+        self.summary.updates.clear();
+        for name in self.names.drain(books_before..) {
+            self.index.remove(&name);
+        }
+        self.books.truncate(books_before);
+        if self.last_index as usize >= books_before {
+            self.last_sym.clear();
+        }
+        e
     }
 }

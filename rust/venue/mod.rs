@@ -179,4 +179,6 @@ impl Venue {
 #[cfg(test)]
 mod event_tests;
 #[cfg(test)]
+mod frame_tests;
+#[cfg(test)]
 mod tests;
