@@ -6,6 +6,8 @@
 //! * `binance_frame`: decode + apply of a raw 40-level Binance combined-stream depthUpdate frame,
 //!   and decode alone: the hand scanner vs sonic-rs lazy iteration vs a serde_json DOM parse.
 //! * `replay`: frames/s replaying each real capture through a fresh `Feed`.
+//! * `okx_two_updates_one_book`: two 5-level updates of a 400-level OKX book sent as two frames vs
+//!   as one frame of two `data` entries, which the all-or-nothing check meets with a copy of the book.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::collections::BTreeMap;
@@ -319,9 +321,41 @@ fn replay(c: &mut Criterion) {
     g.finish();
 }
 
+fn okx_two_updates_one_book(c: &mut Criterion) {
+    let level = |p: i64, q: i64| format!("[\"{}\",\"{q}\",\"0\",\"1\"]", px(p));
+    let side = |from: i64, dir: i64, n: i64, q: i64| {
+        (0..n).map(|i| level(from + dir * i, q + i)).collect::<Vec<_>>().join(",")
+    };
+    let frame = |action: &str, entries: &[String]| {
+        format!(
+            r#"{{"arg":{{"channel":"books","instId":"X"}},"action":"{action}","data":[{}]}}"#,
+            entries.join(",")
+        )
+    };
+    let entry = |b: String, a: String| format!(r#"{{"asks":[{a}],"bids":[{b}],"ts":"1"}}"#);
+    let snap = frame("snapshot", &[entry(side(3500, -1, 400, 1), side(3501, 1, 400, 1))]);
+    let (u1, u2) =
+        (entry(side(3500, -1, 5, 7), side(3501, 1, 5, 8)), entry(side(3499, -1, 5, 9), String::new()));
+    let two = [frame("update", std::slice::from_ref(&u1)), frame("update", std::slice::from_ref(&u2))];
+    let one = [frame("update", &[u1, u2])];
+    let mut g = c.benchmark_group("okx_two_updates_one_book");
+    for (name, frames) in [("two_frames", &two[..]), ("one_frame_of_two", &one[..])] {
+        g.bench_function(name, |b| {
+            let mut feed = Feed::new(Venue::Okx, &FeedOptions::default());
+            feed.on_frame(snap.as_bytes()).unwrap();
+            b.iter(|| {
+                for f in frames {
+                    black_box(feed.on_frame(black_box(f.as_bytes())).unwrap().updates.len());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = level_update, binance_frame, replay
+    targets = level_update, binance_frame, replay, okx_two_updates_one_book
 }
 criterion_main!(benches);
