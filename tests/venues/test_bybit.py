@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tickwire.venues import bybit
@@ -70,3 +71,32 @@ def test_bad_timestamps_are_typed_errors() -> None:
         s.rest_signature(1, 5000.0, "")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         s.ws_auth_signature(True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rw", [-1, 0, bybit.MAX_RECV_WINDOW + 1, 10**30])
+def test_recv_window_out_of_range_is_refused(rw: int) -> None:
+    with pytest.raises(ValueError, match="recv_window must be 1"):
+        bybit.Signer("k", "s", recv_window=rw)
+
+
+@pytest.mark.parametrize("rw", [5000.0, "5000", True, None])
+def test_recv_window_that_is_not_an_int_is_refused(rw: object) -> None:
+    with pytest.raises(TypeError, match="recv_window must be an int"):
+        bybit.Signer("k", "s", recv_window=rw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rw", [1, bybit.MAX_RECV_WINDOW])
+def test_recv_window_bounds_sign_with_that_window(rw: int) -> None:
+    s = bybit.Signer("k", "s", recv_window=rw, clock=lambda: 1658384314791)
+    h = s.sign_request("GET", "/v5/order/realtime", {"category": "linear"}).headers
+    assert h["X-BAPI-RECV-WINDOW"] == str(rw)
+    assert h["X-BAPI-SIGN"] == _hex("s", f"1658384314791k{rw}category=linear")
+
+
+def test_setting_the_recv_window_later_is_checked_too() -> None:
+    s = bybit.Signer("k", "s")
+    with pytest.raises(ValueError):
+        s.recv_window = -1
+    assert s.recv_window == bybit.DEFAULT_RECV_WINDOW
+    s.recv_window = 8000
+    assert s.sign_request("GET", "/x").headers["X-BAPI-RECV-WINDOW"] == "8000"

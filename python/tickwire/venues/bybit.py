@@ -8,12 +8,25 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.session import adapter as md
 
-__all__ = ["DEFAULT_RECV_WINDOW", "Adapter", "Signer"]
+__all__ = ["DEFAULT_RECV_WINDOW", "MAX_RECV_WINDOW", "Adapter", "Signer"]
 
 DEFAULT_RECV_WINDOW = 5000
+# Bybit states no maximum. A window past a day is a unit slip or a typo, and would undo the replay
+# protection the window exists for ("a smaller X-BAPI-RECV-WINDOW is more secure").
+MAX_RECV_WINDOW = 86_400_000
+
+
+def _checked_recv_window(ms: object) -> int:
+    """``ms`` if it is a usable ``X-BAPI-RECV-WINDOW``: whole milliseconds, at least 1 (Bybit accepts a
+    request while ``server_time - recv_window <= timestamp``), at most ``MAX_RECV_WINDOW``."""
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise TypeError(f"recv_window must be an int (ms), not {type(ms).__name__}")
+    if not 0 < ms <= MAX_RECV_WINDOW:
+        raise ValueError(f"recv_window must be 1..{MAX_RECV_WINDOW} ms (Bybit's default is 5000), got {ms}")
+    return ms
 
 
 class Signer(_core.BybitSigner):
@@ -26,7 +39,7 @@ class Signer(_core.BybitSigner):
     """
 
     _clock: Clock
-    recv_window: int
+    _recv_window: int
 
     def __new__(
         cls, api_key: str, secret: str, *, recv_window: int = DEFAULT_RECV_WINDOW, clock: Clock | None = None
@@ -35,6 +48,15 @@ class Signer(_core.BybitSigner):
         self._clock = clock or now_ms
         self.recv_window = recv_window
         return self
+
+    @property
+    def recv_window(self) -> int:
+        """``X-BAPI-RECV-WINDOW`` in ms; setting it checks it like the constructor does."""
+        return self._recv_window
+
+    @recv_window.setter
+    def recv_window(self, ms: int) -> None:
+        self._recv_window = _checked_recv_window(ms)
 
     @classmethod
     def from_env(cls, prefix: str = "BYBIT", **kwargs: Any) -> Signer:
@@ -53,6 +75,7 @@ class Signer(_core.BybitSigner):
     ) -> SignedRequest:
         """``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP``, ``X-BAPI-SIGN``, ``X-BAPI-RECV-WINDOW``. GET signs
         the query string, other methods the body."""
+        http_method(method)
         q = encode_params(params)
         ts = self._clock() if timestamp is None else timestamp
         payload = q if method.upper() == "GET" else body
