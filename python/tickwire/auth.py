@@ -33,6 +33,7 @@ __all__ = [
     "RsaKey",
     "SignedRequest",
     "encode_params",
+    "http_method",
     "now_ms",
 ]
 
@@ -59,6 +60,18 @@ class SignedRequest:
     def url(self, base: str, path: str) -> str:
         """``base + path`` plus ``?query`` when there is a query."""
         return f"{base}{path}?{self.query}" if self.query else f"{base}{path}"
+
+
+def http_method(method: object) -> str:
+    """``method`` if it names an HTTP method ("GET", "post"), else a ``TypeError`` (not a ``str``) or a
+    ``ValueError``. Every ``sign_request`` checks it first, including venues that do not sign the
+    method, so a wrong call fails the same way on every venue instead of signing a request that
+    cannot be sent."""
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str such as 'GET', not {type(method).__name__}")
+    if not (method.isascii() and method.isalpha()):
+        raise ValueError(f"method must be an HTTP method such as 'GET', got {method!r}")
+    return method
 
 
 def _render(v: object) -> str:

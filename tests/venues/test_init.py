@@ -184,3 +184,25 @@ def test_secrets_stay_out_of_logs(venue: str, caplog: pytest.LogCaptureFixture) 
     assert "construction failed" in text and "api-" in text  # the log really was captured
     for leak in (SECRET, SECRET_B64, EC_PEM.splitlines()[1]):
         assert leak not in text
+
+
+SIGNS_REQUESTS = sorted(v for v in VENUES if hasattr(VENUES[v].Signer, "sign_request"))
+
+
+@pytest.mark.parametrize("venue", SIGNS_REQUESTS)
+@pytest.mark.parametrize("method", [None, 5, b"GET"])
+def test_sign_request_refuses_a_method_that_is_not_a_str(venue: str, method: object) -> None:
+    s = MAKERS[venue]()
+    with pytest.raises(TypeError, match="method must be a str"):
+        s.sign_request(method, "/api/v1/order", {"symbol": "X"})
+
+
+@pytest.mark.parametrize("venue", SIGNS_REQUESTS)
+@pytest.mark.parametrize("method", ["", "GET /x", "G3T", "GÉT"])
+def test_sign_request_refuses_text_that_is_no_http_method(venue: str, method: str) -> None:
+    s = MAKERS[venue]()
+    with pytest.raises(ValueError, match="method must be an HTTP method"):
+        s.sign_request(method, "/api/v1/order", {"symbol": "X"})
+    # The same call with a real method signs (auth in the headers, or in the query for Binance and HTX).
+    signed = s.sign_request("GET", "/api/v1/order", {"symbol": "X"}, timestamp=1_700_000_000_000)
+    assert signed.headers or "ignature" in signed.query

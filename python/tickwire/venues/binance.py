@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.errors import CredentialsError
 from tickwire.session import adapter as md
 
@@ -83,6 +83,7 @@ class Signer(_core.BinanceSigner):
     ) -> SignedRequest:
         """Adds ``timestamp`` (and ``recvWindow`` if configured) to the query, signs query + body, and
         appends ``signature``. ``params`` keep their order (REST does not sort)."""
+        http_method(method)
         q = encode_params(params)
         ts = self._clock() if timestamp is None else timestamp
         extra = f"recvWindow={self.recv_window}&timestamp={ts}" if self.recv_window else f"timestamp={ts}"

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.session import adapter as md
 
 __all__ = ["DEFAULT_PARTS", "Adapter", "Signer"]
@@ -67,6 +67,7 @@ class Signer(_core.ClarofinloreSigner):
     ) -> SignedRequest:
         """``X-API-Key``, ``X-Timestamp`` (Unix ms), ``X-Nonce`` (random 32 hex chars unless given) and
         ``X-Signature``."""
+        http_method(method)
         q = encode_params(params)
         ts = str(self._clock() if timestamp is None else timestamp)
         n = secrets.token_hex(16) if nonce is None else nonce

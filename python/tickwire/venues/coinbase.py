@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.errors import CredentialsError
 from tickwire.session import adapter as md
 
@@ -67,6 +67,7 @@ class Signer(_core.CoinbaseSigner):
     ) -> SignedRequest:
         """``Authorization: Bearer <jwt>``; the JWT's ``uri`` covers the path without the query.
         ``timestamp`` is Unix ms (the JWT's ``nbf`` is its seconds)."""
+        http_method(method)
         ts = self._clock() if timestamp is None else timestamp
         jwt = self.rest_jwt(method, self.host, path, now=ts // 1000)
         return SignedRequest({"Authorization": f"Bearer {jwt}"}, encode_params(params), body)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, http_method, now_ms
 from tickwire.session import adapter as md
 
 __all__ = ["DEFAULT_HOST", "Adapter", "Signer"]
@@ -54,6 +54,7 @@ class Signer(_core.HtxSigner):
     ) -> SignedRequest:
         """The full signed query: for GET pass the business parameters as ``params``; for POST leave
         them in the JSON ``body`` (not signed, as HTX specifies). ``timestamp`` is Unix ms."""
+        http_method(method)
         ts = self._clock() if timestamp is None else timestamp
         q = self.signed_query(method, self.host, path, params or {}, ts)
         headers = {"Content-Type": "application/json"} if body else {}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.errors import TickwireError
 from tickwire.session import adapter as md
 
@@ -66,6 +66,7 @@ class Signer(_core.KrakenSigner):
     ) -> SignedRequest:
         """Builds the form body ``nonce=…&<params>&<body>`` and the ``API-Key`` / ``API-Sign`` headers.
         ``timestamp`` overrides the nonce."""
+        http_method(method)
         nonce = self.next_nonce() if timestamp is None else timestamp
         parts = [f"nonce={nonce}", encode_params(params), body]
         postdata = "&".join(p for p in parts if p)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.session import adapter as md
 
 __all__ = ["Adapter", "Signer"]
@@ -48,6 +48,7 @@ class Signer(_core.OkxSigner):
     ) -> SignedRequest:
         """The four ``OK-ACCESS-*`` headers; the query is part of the signed request path.
         ``timestamp`` is Unix ms (sent as ISO 8601 with ms)."""
+        http_method(method)
         q = encode_params(params)
         request_path = f"{path}?{q}" if q else path
         ts = self._clock() if timestamp is None else timestamp
