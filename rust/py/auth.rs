@@ -78,6 +78,15 @@ pub(crate) fn text_or_int<'a>(
     Err(PyTypeError::new_err(format!("{what} must be str or int")))
 }
 
+/// An `int` argument that must be a non-negative integer (`bool`, `float` and `str` refused): a value
+/// that is compared as a number, such as a nonce that must increase.
+pub(crate) fn uint(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    if !obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{what} must be an int")));
+    }
+    obj.extract().map_err(|_| PyValueError::new_err(format!("{what} must be a non-negative integer")))
+}
+
 /// `(name, value)` pairs of a mapping, with values rendered as the venues expect: `str` as is, `bool`
 /// as `true`/`false` (JSON spelling), anything else through `str()`.
 pub(crate) fn mapping_pairs(params: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {

@@ -8,6 +8,7 @@ import hmac
 import itertools
 import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tickwire.venues import cloud9trader
@@ -65,3 +66,21 @@ def test_explicit_nonce_keeps_later_ones_above_it() -> None:
     s = cloud9trader.Signer("key", "c2VjcmV0", clock=lambda: 10)
     s.upgrade_headers("/", 100)
     assert s.upgrade_headers()["x-c9t-nonce"] == "101"
+
+
+@pytest.mark.parametrize("nonce", [1.5, 1_700_000_000_000.0, "1700000000000", "abc", True, None])
+def test_signature_refuses_a_nonce_that_is_not_an_int(nonce: object) -> None:
+    with pytest.raises(TypeError, match="nonce must be an int"):
+        cloud9trader.Signer("key", "c2VjcmV0").signature("/", nonce)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("nonce", [-1, 2**64])
+def test_signature_refuses_a_nonce_no_u64_holds(nonce: int) -> None:
+    with pytest.raises(ValueError, match="nonce must be a non-negative integer"):
+        cloud9trader.Signer("key", "c2VjcmV0").signature("/", nonce)
+
+
+def test_signature_of_an_int_nonce_equals_python() -> None:
+    s = cloud9trader.Signer("key", "c2VjcmV0")
+    for nonce in (0, 1_700_000_000_000, 2**64 - 1):
+        assert s.signature("/ws", nonce) == _ref("c2VjcmV0", "/ws", nonce)

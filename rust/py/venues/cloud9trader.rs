@@ -3,8 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::decimal;
-use crate::py::auth::{holder, key_err, masked, text_or_int, SecretHolder};
+use crate::py::auth::{holder, key_err, masked, uint, SecretHolder};
 use crate::py::errors::guard;
 use crate::sign::venues::cloud9trader as c9t;
 
@@ -19,7 +18,7 @@ impl Cloud9TraderSigner {
         guard(|| Ok(holder(Self(c9t::Cloud9TraderSigner::new(api_key, secret_b64).map_err(key_err)?))))
     }
 
-    /// Hex HMAC-SHA256 of `path + nonce`.
+    /// Hex HMAC-SHA256 of `path + nonce` (nonce: Unix ms, an int).
     fn signature<'py>(
         &self,
         py: Python<'py>,
@@ -27,8 +26,8 @@ impl Cloud9TraderSigner {
         nonce: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyString>> {
         guard(|| {
-            let n = text_or_int(nonce, "nonce", decimal)?;
-            Ok(PyString::new(py, self.0.signature(path, &n).as_str()))
+            let n = uint(nonce, "nonce")?;
+            Ok(PyString::new(py, self.0.signature(path, n).as_str()))
         })
     }
 

@@ -41,8 +41,10 @@ impl Cloud9TraderSigner {
         self.last_nonce.fetch_max(nonce, Ordering::AcqRel);
     }
 
-    pub fn signature(&self, path: &str, nonce: &str) -> StackStr {
-        self.key.mac_parts(&[path.as_bytes(), nonce.as_bytes()]).hex()
+    /// An integer, not text: the venue compares nonces as numbers that must increase, so text that
+    /// is not one (a float, a word) could only be refused there, after the connection was tried.
+    pub fn signature(&self, path: &str, nonce: u64) -> StackStr {
+        self.key.mac_parts(&[path.as_bytes(), nonce.to_string().as_bytes()]).hex()
     }
 }
 
