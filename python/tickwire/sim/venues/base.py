@@ -14,7 +14,7 @@ from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Venue:
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
         lev = config.profile.get("leverage", self.leverage)
         self.engine = Engine(self.books, None if lev is None else Decimal(str(lev)))
-        self.endpoints: list[Endpoint] = []
+        self.endpoints: list[VenueServer] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
@@ -89,7 +89,7 @@ class Venue:
         vals = [self.interval(k) for k in self.intervals] or [1.0]
         return max(0.002, min(vals) / 4)
 
-    def subscribers(self, topic: str) -> Iterable[tuple[Endpoint, set[Conn]]]:
+    def subscribers(self, topic: str) -> Iterable[tuple[VenueServer, set[Conn]]]:
         if topic not in self.live:
             return ()
         return [(ep, subs) for ep in self.endpoints if (subs := ep.topics.get(topic))]
@@ -137,13 +137,13 @@ class Venue:
         self.engine.after_step(symbol, step)
         self.on_step(symbol, step)
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         pass
 
     async def stop(self) -> None:
         """The simulator is stopping: end the venue's own background work (TWAPs, webhooks)."""
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         return json_response({"error": f"no route {req.method} {req.path}"}, 404)
 
     def send_malformed(self, conn: Conn) -> None:
@@ -155,7 +155,7 @@ class Venue:
 
     # shared helpers ----------------------------------------------------------------------------
 
-    def ws_ping_cycle(self, ep: Endpoint, now: float, every: float, pong_within: float) -> None:
+    def ws_ping_cycle(self, ep: VenueServer, now: float, every: float, pong_within: float) -> None:
         """RFC 6455 ping every ``every`` s; cut a client whose pong has not come in ``pong_within`` s."""
         for c in list(ep.conns.values()):
             if c.ping_payload is not None and now - c.ping_sent_at > pong_within:

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import ApiKey, binance_rest_payload, verify_binance
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance_futures import FuturesOrders
@@ -208,7 +208,7 @@ class BinanceSpot(Venue):
                 orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": rid})
             )
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
         self.listen_keys.expire(ep, now)
         lifetime = self.interval("lifetime")
@@ -218,7 +218,7 @@ class BinanceSpot(Venue):
         if not ep.stalled:
             self._partial_depth(ep, now)
 
-    def _partial_depth(self, ep: Endpoint, now: float) -> None:
+    def _partial_depth(self, ep: VenueServer, now: float) -> None:
         """``<symbol>@depth<5|10|20>[@100ms]``: periodic top-N snapshots."""
         every = self.interval("partial_depth")
         for stream, subs in list(ep.topics.items()):
@@ -350,7 +350,7 @@ class BinanceSpot(Venue):
             return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
         return 20 if req.path.endswith("/account") else 1
 
-    def limiter(self, ep: Endpoint) -> WeightLimiter:
+    def limiter(self, ep: VenueServer) -> WeightLimiter:
         """The endpoint's request-weight budget (per IP), shared by REST and the WS API."""
         lim = self.limiters.get(ep.index)
         if lim is None:
@@ -360,7 +360,7 @@ class BinanceSpot(Venue):
             )
         return lim
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         lim = self.limiter(ep)
         verdict, retry = lim.charge(time.monotonic(), self._weight(req))
         if verdict == "ok":
@@ -376,7 +376,7 @@ class BinanceSpot(Venue):
         resp.headers.append(("X-MBX-USED-WEIGHT-1M", str(lim.used)))
         return resp
 
-    async def _http(self, ep: Endpoint, req: Request) -> Response:
+    async def _http(self, ep: VenueServer, req: Request) -> Response:
         p = self.rest_prefix
         route = (req.method, req.path)
         if route == ("GET", p + "/depth"):
@@ -416,7 +416,7 @@ class BinanceSpot(Venue):
             return self.orders.handle(ep, req, account, params)
         return _err(-1000, f"no route {req.method} {req.path}", 404)
 
-    def _depth(self, ep: Endpoint, req: Request) -> Response:
+    def _depth(self, ep: VenueServer, req: Request) -> Response:
         q = req.query
         symbol = q.get("symbol", "")
         if symbol not in self.books:
@@ -436,7 +436,7 @@ class BinanceSpot(Venue):
         body["asks"] = [[fp(p), fq(s)] for p, s in book.asks.top(limit)]
         return json_response(body)
 
-    def _check_signed(self, ep: Endpoint, req: Request) -> Response | None:
+    def _check_signed(self, ep: VenueServer, req: Request) -> Response | None:
         api_key = req.headers.get("x-mbx-apikey")
         if not api_key:
             return _err(-2014, "API-key format invalid.", 401)

@@ -19,7 +19,7 @@ from tickwire.sim.market import BID
 from tickwire.sim.venues.binance_trade import parse_new_order
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.binance import BinanceSpot
 
 ERRORS = {
@@ -84,7 +84,7 @@ class FuturesOrders:
         update.update(m=bool(fill and fill.maker), R=False, ps="BOTH", ot=o.type, cp=False)
         return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": update}
 
-    def handle(self, ep: Endpoint, req: Request, account: str, params: dict[str, str]) -> Response:
+    def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         v, now = self.venue, ep.now_ms()
         route = (req.method, req.path)
         led = v.engine.ledger
@@ -137,7 +137,7 @@ class FuturesOrders:
             code, msg = ERRORS.get(e.code, (-1102, str(e)))
             return _err(code, msg if code != -1013 else str(e))
 
-    def _place(self, ep: Endpoint, account: str, symbol: str, p: dict[str, str]) -> Response:
+    def _place(self, ep: VenueServer, account: str, symbol: str, p: dict[str, str]) -> Response:
         v = self.venue
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)

@@ -14,7 +14,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.binance import BinanceSpot
 
 
@@ -136,7 +136,7 @@ class BinanceOrders:
             body["isWorking"] = o.open
         return body
 
-    def handle(self, ep: Endpoint, req: Request, account: str, params: dict[str, str]) -> Response:
+    def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         v = self.venue
         symbol = params.get("symbol", "")
         if symbol not in v.books:
@@ -190,7 +190,7 @@ class BinanceOrders:
             return _err(code, str(e))
 
     def amend_keep_priority(
-        self, ep: Endpoint, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
+        self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
     ) -> Response:
         """``PUT /api/v3/order/amend/keepPriority`` (WS API ``order.amend.keepPriority``): a smaller
         ``newQty`` for an open order, which keeps its place in the queue."""
@@ -213,7 +213,9 @@ class BinanceOrders:
         amended["qty"] = amended.pop("origQty")
         return json_response({"transactTime": now, "executionId": order.id, "amendedOrder": amended})
 
-    def open_orders(self, ep: Endpoint, account: str, symbol: str | None, cancel: bool = False) -> Response:
+    def open_orders(
+        self, ep: VenueServer, account: str, symbol: str | None, cancel: bool = False
+    ) -> Response:
         """``GET`` lists the open orders; ``DELETE`` (a symbol is mandatory) cancels them all."""
         v, now = self.venue, ep.now_ms()
         orders = v.engine.open_orders(account, symbol)

@@ -20,7 +20,7 @@ from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.binance import BinanceSpot
 
 
@@ -35,7 +35,7 @@ class ListenKeys:
         self.keys: dict[str, tuple[str, float]] = {}  # listenKey -> (API key, expiry, monotonic)
         venue.engine.listeners.append(self.on_order)
 
-    def route(self, ep: Endpoint, req: Request) -> Response | None:
+    def route(self, ep: VenueServer, req: Request) -> Response | None:
         if req.path != self.path or req.method not in ("POST", "PUT", "DELETE"):
             return None
         api_key = req.headers.get("x-mbx-apikey")
@@ -76,7 +76,7 @@ class ListenKeys:
                         report = v.wsapi.execution_report(o, exec_type, fill, now)
                     self.venue.send_stream(subs, lk, orjson.dumps(report))
 
-    def expire(self, ep: Endpoint, now: float) -> None:
+    def expire(self, ep: VenueServer, now: float) -> None:
         for lk, (_, until) in list(self.keys.items()):
             if now < until:
                 continue

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.ws import Conn
 
@@ -157,7 +157,7 @@ class Bitfinex(Venue):
                         bad = cs + 1 if cs < (1 << 31) - 1 else -(1 << 31)
                         c.send_text(f'[{chan},"cs",{bad if fault == "corrupt" else cs}]'.encode())
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         every = self.interval("heartbeat")
         for c in list(ep.conns.values()):
             if c.topics and now - c.last_tx >= every:

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import hmac_hex, same
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.bybit_trade import BybitOrders
 from tickwire.sim.ws import Conn
@@ -126,7 +126,7 @@ class Bybit(Venue):
             return "publicTrade", parts[1], 0
         return None
 
-    def _snapshot(self, conns: Any, topic: str, symbol: str, depth: int, ep: Endpoint) -> None:
+    def _snapshot(self, conns: Any, topic: str, symbol: str, depth: int, ep: VenueServer) -> None:
         view = self.view(symbol, depth, True)
         book = self.books[symbol]
         u = self.u.setdefault((symbol, depth), 1)
@@ -192,7 +192,7 @@ class Bybit(Venue):
                 for c in subs:
                     c.send_text(msg)
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         resend = self.interval("level1_resend")
         for symbol in self.books:
             topic = f"orderbook.1.{symbol}"
@@ -203,7 +203,7 @@ class Bybit(Venue):
                 self.level1_at[(ep.index, symbol)] = now
                 self._snapshot(subs, topic, symbol, 1, ep)
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         # Per IP (one endpoint here): 600 requests per 5 s, then HTTP 403 "access too frequent".
         ip = self.ip_limiters.get(ep.index)
         if ip is None:
@@ -287,7 +287,7 @@ class Bybit(Venue):
         else:
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Params Error", **base}))
 
-    def _check_rest(self, ep: Endpoint, req: Request) -> Response | None:
+    def _check_rest(self, ep: VenueServer, req: Request) -> Response | None:
         h = req.headers
         key, ts, sig = h.get("x-bapi-api-key", ""), h.get("x-bapi-timestamp", ""), h.get("x-bapi-sign", "")
         recv = h.get("x-bapi-recv-window", "5000")

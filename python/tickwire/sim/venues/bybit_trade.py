@@ -29,7 +29,7 @@ from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.bybit import Bybit
 
 TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
@@ -159,7 +159,7 @@ class BybitOrders:
         headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
         return ok, headers
 
-    def rest(self, ep: Endpoint, req: Request, account: str) -> dict[str, Any] | None:
+    def rest(self, ep: VenueServer, req: Request, account: str) -> dict[str, Any] | None:
         """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``):
         the same engine calls as the trade WebSocket; the answer's ``result`` and ``retCode``."""
         v, route = self.venue, (req.method, req.path)
@@ -221,7 +221,7 @@ class BybitOrders:
             raise ValueError(f"{key} is not a positive multiple of {step}")
         return int(n)
 
-    def _create(self, account: str, ep: Endpoint, a: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, account: str, ep: VenueServer, a: dict[str, Any]) -> dict[str, Any]:
         v = self.venue
         symbol = str(a["symbol"])
         if symbol not in v.books:

@@ -22,10 +22,10 @@ from typing import Any, ClassVar
 import orjson
 from picows import WSCloseCode
 
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.tls import is_mutual_tls13
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
@@ -91,7 +91,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
                 "tickwire.sim.tls.server_context(cert, key, client_ca, tls13_only=True)"
             )
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         return await self.rest(ep, req)
 
     async def stop(self) -> None:
@@ -219,7 +219,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
                     c.send_binary(frame)
             trades.clear()
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
         # The merged updates belong to the venue, not to one endpoint: whichever endpoint's timer
         # runs first publishes them everywhere.

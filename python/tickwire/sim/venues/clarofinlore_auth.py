@@ -36,7 +36,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.base import VenueConfig
 
 AUTH_CODES = {
@@ -65,7 +65,7 @@ class ClarofinloreAuth:
     config: VenueConfig
     orders: ClarofinloreOrders
     interval: Callable[[str], float]  # provided by Venue
-    endpoints: list[Endpoint]
+    endpoints: list[VenueServer]
 
     def add_key(self, key: str, secret: str) -> None:
         self.secrets[key] = secret
@@ -88,7 +88,7 @@ class ClarofinloreAuth:
         allowed = self.config.profile.get("ip_whitelist")
         return allowed is None or peer.rpartition(":")[0] in allowed
 
-    def _deny(self, what: str, ep: Endpoint | None = None, req: Request | None = None) -> Response:
+    def _deny(self, what: str, ep: VenueServer | None = None, req: Request | None = None) -> Response:
         code, msg = AUTH_CODES[what]
         if ep is not None and req is not None:
             login = req.path.startswith("/v1/auth/")
@@ -103,7 +103,7 @@ class ClarofinloreAuth:
         entries = [e for e in self.security_log if e["api_key"] == key and e["ts"] >= since_ms]
         return json_response({"logs": entries})
 
-    def check_signed(self, ep: Endpoint, req: Request) -> tuple[str | None, Response | None]:
+    def check_signed(self, ep: VenueServer, req: Request) -> tuple[str | None, Response | None]:
         h = req.headers
         key = h.get("x-api-key", "")
         if key not in self.secrets:
@@ -119,7 +119,7 @@ class ClarofinloreAuth:
         self.nonces[key].add(nonce)
         return key, None
 
-    def issue(self, ep: Endpoint, key: str) -> Response:
+    def issue(self, ep: VenueServer, key: str) -> Response:
         now = ep.now_ms() // 1000
         ttl = int(self.interval("token_ttl")) or 1
         header = _b64url(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
@@ -137,7 +137,7 @@ class ClarofinloreAuth:
         }
         return json_response(body)
 
-    def bearer(self, ep: Endpoint, auth: str) -> str | None:
+    def bearer(self, ep: VenueServer, auth: str) -> str | None:
         """The API key a valid, unexpired access token (an ``Authorization`` header value) was
         issued to, else None."""
         if not auth.startswith("Bearer "):
@@ -155,7 +155,7 @@ class ClarofinloreAuth:
         sub = body.get("sub")
         return sub if isinstance(sub, str) and sub in self.secrets else None  # a revoked key's tokens die
 
-    async def rest(self, ep: Endpoint, req: Request) -> Response:
+    async def rest(self, ep: VenueServer, req: Request) -> Response:
         if not self.ip_allowed(req.peer):
             return json_response({"code": 4031, "message": "ip address not whitelisted"}, 403)
         # Rate limit per key and endpoint (tiered in production; a profile setting here). Over it:

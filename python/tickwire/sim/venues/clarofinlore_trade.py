@@ -21,7 +21,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.clarofinlore import Clarofinlore
 
 
@@ -47,7 +47,7 @@ class ClarofinloreOrders:
             "status": o.status.lower(),
         }
 
-    def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
+    def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
         if req.path.startswith("/v1/orders/twap"):
             return self.venue.twap.route(ep, req, account)
         route = (req.method, req.path)
@@ -98,7 +98,7 @@ class ClarofinloreOrders:
             body["available_margin"] = str(led.margin_free(account, "USDT"))
         return body
 
-    def place(self, ep: Endpoint, req: Request, account: str) -> Response:
+    def place(self, ep: VenueServer, req: Request, account: str) -> Response:
         v = self.venue
         try:
             body = orjson.loads(req.body)
@@ -143,7 +143,7 @@ class ClarofinloreOrders:
             done.append(o)
         return done
 
-    def close_all(self, ep: Endpoint, account: str) -> list[Order]:
+    def close_all(self, ep: VenueServer, account: str) -> list[Order]:
         v = self.venue
         out = []
         for symbol in v.books:

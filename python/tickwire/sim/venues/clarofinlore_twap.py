@@ -25,7 +25,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.clarofinlore import Clarofinlore
 
 MAX_SLICES = 1000
@@ -53,7 +53,7 @@ class ClarofinloreTwap:
         self.by_client: dict[tuple[str, str], Twap] = {}
         self._ids = itertools.count(1)
 
-    def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
+    def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
         if (req.method, req.path) == ("POST", "/v1/orders/twap"):
             return self.start(ep, req, account)
         if req.path.startswith("/v1/orders/twap/") and req.method in ("GET", "DELETE"):
@@ -84,7 +84,7 @@ class ClarofinloreTwap:
             "orders": [v.orders.order_json(o) for o in t.children],
         }
 
-    def start(self, ep: Endpoint, req: Request, account: str) -> Response:
+    def start(self, ep: VenueServer, req: Request, account: str) -> Response:
         v = self.venue
         try:
             b = orjson.loads(req.body)
@@ -111,7 +111,7 @@ class ClarofinloreTwap:
             t.task = asyncio.get_running_loop().create_task(self._run(ep, t))
         return json_response(self.twap_json(t))
 
-    async def _run(self, ep: Endpoint, t: Twap) -> None:
+    async def _run(self, ep: VenueServer, t: Twap) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         gap = t.duration_s / len(t.lots)
@@ -119,7 +119,7 @@ class ClarofinloreTwap:
             await asyncio.sleep(max(0.0, start + gap * len(t.children) - loop.time()))
             self._slice(ep, t)
 
-    def _slice(self, ep: Endpoint, t: Twap) -> None:
+    def _slice(self, ep: VenueServer, t: Twap) -> None:
         v = self.venue
         n = len(t.children)
         try:

@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import verify_jwt
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
@@ -168,7 +168,7 @@ class Coinbase(Venue):
                 for c in list(subs):
                     self.send_events(c, "market_trades", [{"type": "update", "trades": trades}])
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         within = self.interval("subscribe_within")
         every = self.interval("heartbeat")
         for c in list(ep.conns.values()):
@@ -184,7 +184,7 @@ class Coinbase(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    def _private(self, ep: Endpoint, req: Request, key: str) -> Response | None:
+    def _private(self, ep: VenueServer, req: Request, key: str) -> Response | None:
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
             accounts = [
                 {
@@ -203,7 +203,7 @@ class Coinbase(Venue):
             )
         return self.orders.route(ep, req, key)
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/time"):
             ms = ep.now_ms()
             return json_response({"iso": ts(ms), "epochSeconds": str(ms // 1000), "epochMillis": str(ms)})

@@ -21,7 +21,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.coinbase import Coinbase
     from tickwire.sim.ws import Conn
 
@@ -76,7 +76,7 @@ class CoinbaseOrders:
             "creation_time": datetime.fromtimestamp(o.time_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
 
-    def route(self, ep: Endpoint, req: Request, account: str) -> Response | None:
+    def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
         p = "/api/v3/brokerage/orders"
         if (req.method, req.path) == ("POST", p):
             return self.create(ep, account, req.json_object())
@@ -128,7 +128,7 @@ class CoinbaseOrders:
             return {"sor_limit_ioc": limit}
         return {"limit_limit_gtc": {**limit, "post_only": False}}
 
-    def create(self, ep: Endpoint, account: str, body: dict[str, Any]) -> Response:
+    def create(self, ep: VenueServer, account: str, body: dict[str, Any]) -> Response:
         v = self.venue
         cid = str(body.get("client_order_id", ""))
         prior = v.engine.by_client.get((account, cid)) if cid else None

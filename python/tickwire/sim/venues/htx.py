@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.htx_auth import HtxAuth
 from tickwire.sim.venues.htx_trade import HtxOrders
@@ -234,7 +234,7 @@ class Htx(HtxAuth, Venue):
             out[bucket] = out.get(bucket, 0) + q
         return sorted(out.items(), key=lambda pq: -pq[0] if side == 0 else pq[0])[:n]
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         every = self.interval("ping_interval")
         for c in list(ep.conns.values()):
             if c.next_ping_at == 0.0:
@@ -264,7 +264,7 @@ class Htx(HtxAuth, Venue):
                 for k in range(6):
                     self._periodic(ep, f"market.{sym}.depth.step{k}", sym, k, 150, refresh=False)
 
-    def _periodic(self, ep: Endpoint, topic: str, sym: str, step_n: int, n: int, refresh: bool) -> None:
+    def _periodic(self, ep: VenueServer, topic: str, sym: str, step_n: int, n: int, refresh: bool) -> None:
         subs = ep.topics.get(topic)
         if not subs:
             return
@@ -282,7 +282,7 @@ class Htx(HtxAuth, Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
             return json_response({"status": "ok", "data": ep.now_ms()})
         if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):

@@ -17,7 +17,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.htx_trade import HtxOrders
 
 SIGNATURE_WINDOW_S = 300.0
@@ -38,7 +38,7 @@ class HtxAuth:
     def add_key(self, access_key: str, secret: str) -> None:
         self.secrets[access_key] = secret
 
-    def check_rest(self, ep: Endpoint, req: Request) -> Response | None:
+    def check_rest(self, ep: VenueServer, req: Request) -> Response | None:
         params = parse_qsl(req.raw_query, keep_blank_values=True)
         given = dict(params)
 

@@ -22,7 +22,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.htx import Htx
     from tickwire.sim.ws import Conn
 
@@ -55,7 +55,7 @@ class HtxOrders:
     def account_id(self, key: str) -> int:
         return self.accounts.setdefault(key, 10_000_001 + len(self.accounts))
 
-    def route(self, ep: Endpoint, req: Request, key: str) -> Response | None:
+    def route(self, ep: VenueServer, req: Request, key: str) -> Response | None:
         v, path = self.venue, req.path
         aid = self.account_id(key)
         if (req.method, path) == ("GET", "/v1/account/accounts"):
@@ -96,7 +96,7 @@ class HtxOrders:
                 return ok(str(order.id))
         return None
 
-    def place(self, ep: Endpoint, key: str, aid: int, b: dict[str, Any]) -> Response:
+    def place(self, ep: VenueServer, key: str, aid: int, b: dict[str, Any]) -> Response:
         v = self.venue
         symbol = str(b.get("symbol", ""))
         side_s, _, kind_s = str(b.get("type", "")).partition("-")

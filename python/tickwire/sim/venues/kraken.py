@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import kraken_api_sign
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import Fmt, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.kraken_trade import KrakenOrders
@@ -273,14 +273,14 @@ class Kraken(Venue):
                 for c in subs:
                     c.send_text(msg)
 
-    def _update_v2(self, ep: Endpoint, symbol: str, bids: Any, asks: Any, cs: int) -> bytes:
+    def _update_v2(self, ep: VenueServer, symbol: str, bids: Any, asks: Any, cs: int) -> bytes:
         return (
             f'{{"channel":"book","type":"update","data":[{{"symbol":"{symbol}",'
             f'"bids":[{self._v2_levels(symbol, bids)}],"asks":[{self._v2_levels(symbol, asks)}],'
             f'"checksum":{cs},"timestamp":"{rfc3339(ep.now_ms())}"}}]}}'
         ).encode()
 
-    def _update_v1(self, ep: Endpoint, pair: str, depth: int, bids: Any, asks: Any, cs: int) -> bytes:
+    def _update_v1(self, ep: VenueServer, pair: str, depth: int, bids: Any, asks: Any, cs: int) -> bytes:
         ts = f"{ep.now_ms() / 1000:.6f}"
         parts: list[Any] = [self.chan_ids[pair]]
         if asks:
@@ -291,7 +291,7 @@ class Kraken(Venue):
         parts += [f"book-{depth}", pair]
         return orjson.dumps(parts)
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         every = self.interval("heartbeat")
         for c in list(ep.conns.values()):
             if c.topics and now - c.last_tx >= every and now - c.state.get("hb", 0.0) >= every:
@@ -301,7 +301,7 @@ class Kraken(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         if req.method == "GET" and req.path == "/0/public/Time":
             ms = ep.now_ms()
             return json_response({"error": [], "result": {"unixtime": ms // 1000, "rfc1123": rfc3339(ms)}})

@@ -29,7 +29,7 @@ from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.kraken import Kraken
 
 Reply = Callable[[dict[str, Any]], None]
@@ -208,7 +208,7 @@ class KrakenOrders:
         result = {"amend_id": f"A{order.id}-{len(steps)}", "order_id": f"O{order.id}"}
         reply({"method": "amend_order", "result": result, "success": True})
 
-    def rest(self, ep: Endpoint, account: str, method: str, f: dict[str, str]) -> dict[str, Any] | None:
+    def rest(self, ep: VenueServer, account: str, method: str, f: dict[str, str]) -> dict[str, Any] | None:
         """One private REST method: Kraken's ``{"error": [...], "result": ...}``, or None if unknown."""
         v = self.venue
         if method == "Balance":
@@ -242,7 +242,7 @@ class KrakenOrders:
             return {"error": [], "result": {r: self._info(o) for r, o in found.items() if o is not None}}
         return None
 
-    def _rest_add(self, ep: Endpoint, account: str, f: dict[str, str]) -> dict[str, Any]:
+    def _rest_add(self, ep: VenueServer, account: str, f: dict[str, str]) -> dict[str, Any]:
         v = self.venue
         pair = PAIRS.get(f.get("pair", ""), f.get("pair", ""))
         side = {"buy": BID, "sell": ASK}.get(f.get("type", ""))

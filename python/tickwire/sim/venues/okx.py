@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire.sim.auth import okx_sign, same
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.okx_trade import OkxOrders
 from tickwire.sim.ws import Conn
@@ -199,7 +199,7 @@ class Okx(Venue):
                 c.send_text(msg)
 
     def _update_text(
-        self, channel: str, symbol: str, ep: Endpoint, prev: int, seq: int, bids: Any, asks: Any, cs: int
+        self, channel: str, symbol: str, ep: VenueServer, prev: int, seq: int, bids: Any, asks: Any, cs: int
     ) -> bytes:
         # Built as text (no dict per level): this is the hot path of an OKX benchmark.
         fp, fq = self.fmt[symbol]
@@ -271,7 +271,7 @@ class Okx(Venue):
             for c in subs:
                 c.send_text(msg)
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         idle_cut = self.interval("idle_cut")
         if not ep.stalled:
             for c in list(ep.conns.values()):
@@ -296,7 +296,7 @@ class Okx(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
         if req.path.startswith(("/api/v5/account/", "/api/v5/trade/")):
@@ -398,7 +398,7 @@ class Okx(Venue):
             orjson.dumps({"event": "login", "code": "0", "msg": "", "connId": self._conn_id(conn)})
         )
 
-    def _check_rest(self, ep: Endpoint, req: Request) -> Response | None:
+    def _check_rest(self, ep: VenueServer, req: Request) -> Response | None:
         h = req.headers
         creds = self.keys.get(h.get("ok-access-key", ""))
         if creds is None:

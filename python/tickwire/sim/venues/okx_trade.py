@@ -26,7 +26,7 @@ from tickwire.sim.market import ASK, BID
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.okx import Okx
 
 Result = tuple[str, str, list[dict[str, Any]]]  # code, msg, data
@@ -107,7 +107,7 @@ class OkxOrders:
         code, text, data = self.run(conn.state["api_key"], conn.endpoint, op, args[0])
         self._reply(conn, rid, op, code, text, data, in_us)
 
-    def run(self, account: str, ep: Endpoint, op: str, arg: dict[str, Any]) -> Result:
+    def run(self, account: str, ep: VenueServer, op: str, arg: dict[str, Any]) -> Result:
         """One order operation, over WebSocket or REST alike: (code, msg, data)."""
         key = (account, str(self._symbol(arg)), op)
         lim = self.limiters.get(key)
@@ -122,7 +122,7 @@ class OkxOrders:
             return self._amend(account, ep, arg)
         return self._cancel(account, ep, arg)
 
-    def rest(self, ep: Endpoint, req: Request, account: str) -> Result | None:
+    def rest(self, ep: VenueServer, req: Request, account: str) -> Result | None:
         """``/api/v5/trade/``: ``POST order|cancel-order|amend-order`` (the WebSocket ops' arguments as
         the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending``."""
         name = req.path.removeprefix("/api/v5/trade/")
@@ -162,7 +162,7 @@ class OkxOrders:
             [{"clOrdId": o.client_id, "ordId": str(o.id), "tag": "", "ts": ts, "sCode": "0", "sMsg": ""}],
         )
 
-    def _place(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
+    def _place(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
         cl = str(arg.get("clOrdId", ""))
@@ -200,7 +200,7 @@ class OkxOrders:
             v.on_step(symbol, step)
         return self._done(order, ts)
 
-    def _cancel(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
+    def _cancel(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
         oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
@@ -215,7 +215,7 @@ class OkxOrders:
             v.on_step(symbol, step)
         return self._done(order, ts)
 
-    def _amend(self, account: str, ep: Endpoint, arg: dict[str, Any]) -> Result:
+    def _amend(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
         v = self.venue
         symbol = self._symbol(arg)
         oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))

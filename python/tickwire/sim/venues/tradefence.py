@@ -22,10 +22,10 @@ from urllib.parse import urlencode
 import orjson
 
 from tickwire.sim.auth import same
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.tradefence_hooks import TradefenceHooks
 from tickwire.sim.venues.tradefence_trade import TradefenceOrders
@@ -164,7 +164,7 @@ class Tradefence(Venue):
         body.update(refresh_token=refresh, scope=scope)
         return json_response(body, headers=[("Cache-Control", "no-store")])
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/authorize"):
             q = req.query
             client = self.clients.get(q.get("client_id", ""))

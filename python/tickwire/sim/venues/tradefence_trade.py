@@ -22,7 +22,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.tradefence import Tradefence
 
 
@@ -43,7 +43,7 @@ class TradefenceOrders:
             "status": o.status,
         }
 
-    def route(self, ep: Endpoint, req: Request, client: str) -> Response | None:
+    def route(self, ep: VenueServer, req: Request, client: str) -> Response | None:
         if (req.method, req.path) == ("POST", "/v1/orders"):
             status, body = self.create(ep, client, req.json_object())
             return json_response(body, status)
@@ -80,7 +80,7 @@ class TradefenceOrders:
             return json_response(body, status)
         return None
 
-    def recommend(self, ep: Endpoint, b: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def recommend(self, ep: VenueServer, b: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         v = self.venue
         band = {"CONSERVATIVE": Decimal("0.02"), "MODERATE": Decimal("0.01"), "AGGRESSIVE": Decimal("0.002")}
         risk, horizon = str(b.get("risk_tolerance", "")), str(b.get("time_horizon", ""))
@@ -123,7 +123,7 @@ class TradefenceOrders:
                 )
         return {"balances": balances, "positions": positions}
 
-    def update_position(self, ep: Endpoint, client: str, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def update_position(self, ep: VenueServer, client: str, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         v = self.venue
         symbol = str(d.get("symbol", ""))
         if symbol not in v.books:
@@ -149,7 +149,7 @@ class TradefenceOrders:
             return status, body
         return 200, {"symbol": symbol, "quantity": fq(v.engine.position(client, symbol)), "order": body}
 
-    def create(self, ep: Endpoint, client: str, o: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def create(self, ep: VenueServer, client: str, o: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         v = self.venue
         if not v.config.profile.get("market_open", True):
             return 400, {"code": 1003, "message": "market closed"}

@@ -1,7 +1,10 @@
-"""An endpoint: one venue served on one WebSocket port and one REST port, with its own fault state.
+"""A venue server: one venue served on one WebSocket port and one REST port, with its own fault state.
 
-A venue may have several endpoints (failover tests); they share the venue's books, so a client that
-moves from one to another sees the same market, but each endpoint fails on its own.
+Tests and the control endpoint call it the venue's endpoint (``Simulator.endpoint(venue, i)``); the
+class is named apart from the library's ``tickwire.session.adapter.Endpoint``, the client side's
+description of where to connect. A venue may have several servers (failover tests); they share the
+venue's books, so a client that moves from one to another sees the same market, but each fails on its
+own.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from tickwire.sim.ws import Conn
 if TYPE_CHECKING:
     from tickwire.sim.venues.base import Venue
 
-# Fault names accepted by Endpoint.fault() and the control endpoint.
+# Fault names accepted by VenueServer.fault() and the control endpoint.
 FAULTS = (
     "drop",
     "stall",
@@ -36,7 +39,7 @@ FAULTS = (
 )
 
 
-class Endpoint:
+class VenueServer:
     def __init__(self, venue: Venue, index: int, host: str = "127.0.0.1") -> None:
         self.venue = venue
         self.index = index
