@@ -82,7 +82,7 @@ class Simulator:
                 tls=(tls or {}).get(name),
             )
             v = venue_class(name)(cfg)
-            v.endpoints = [VenueServer(v, i, host) for i in range(counts.get(name, 1))]
+            v.endpoints.extend(VenueServer(v, i, host) for i in range(counts.get(name, 1)))
             self.venues[name] = v
         self.control = HttpServer(self._control, host) if control else None
         self._tasks: list[asyncio.Task[None]] = []

@@ -1,4 +1,4 @@
-"""What every simulated venue provides. A venue is one module under ``tickwire.sim.venues``."""
+"""What every simulated venue provides. A venue is one package under ``tickwire.sim.venues``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
+from tickwire.sim.venues.context import VenueContext
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -64,12 +65,30 @@ class Venue:
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
         lev = config.profile.get("leverage", self.leverage)
         self.engine = Engine(self.books, None if lev is None else Decimal(str(lev)))
+        # Filled in place by the simulator: the venue's parts hold this same list (VenueContext.servers).
         self.endpoints: list[VenueServer] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
         # every step from its creation, so a snapshot taken from it always chains with its updates.
         self.views: dict[str, dict[tuple[int, bool], DepthView]] = {s: {} for s in self.books}
+
+    def context(self, fmt: dict[str, tuple[Fmt, Fmt]]) -> VenueContext:
+        """What the venue's parts may use of it (``fmt``: the formatters the venue prints with)."""
+        return VenueContext(
+            name=self.name,
+            books=self.books,
+            instruments=self.instruments,
+            fmt=fmt,
+            engine=self.engine,
+            profile=self.config.profile,
+            interval=self.interval,
+            # Looked up at each call, not bound now: a wrapper set on the venue's on_step (as a test
+            # does to record what is published) also sees the steps users' orders make.
+            publish=lambda symbol, step: self.on_step(symbol, step),
+            subscribers=self.subscribers,
+            servers=self.endpoints,
+        )
 
     def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:
         """Per symbol, (price, size) formatters at the instrument's own precision."""

@@ -1,4 +1,5 @@
-"""Binance spot and USDⓈ-M futures market data (venues.md §1.4, §1.6) and a signed REST endpoint (§1.1).
+"""The Binance venue classes: spot and USDⓈ-M futures market data (venues.md §1.4, §1.6), the request
+limits, and the routing of WebSocket messages and REST calls to the order-entry parts.
 
 Streams: ``/ws/<stream>``, ``/stream?streams=a/b`` (wrapped ``{"stream","data"}``) and live
 SUBSCRIBE/UNSUBSCRIBE; ``<sym>@depth[@100ms|@1000ms]`` diffs with U/u (and ``pu`` on futures),
@@ -16,26 +17,23 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire.sim.auth import ApiKey, binance_rest_payload, verify_binance
+from tickwire.sim.auth import ApiKey
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
 from tickwire.sim.server import VenueServer
-from tickwire.sim.venues import binance_sbe as sbe
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.binance_futures import FuturesOrders
-from tickwire.sim.venues.binance_sbe import SbeScale
-from tickwire.sim.venues.binance_trade import BinanceOrders
-from tickwire.sim.venues.binance_userdata import ListenKeys
-from tickwire.sim.venues.binance_wsapi import WsApi
+from tickwire.sim.venues.binance.auth import check_signed, err
+from tickwire.sim.venues.binance.framing import send_stream
+from tickwire.sim.venues.binance.futures import FuturesOrders
+from tickwire.sim.venues.binance.sbe import SbeStreams
+from tickwire.sim.venues.binance.trade import BinanceOrders
+from tickwire.sim.venues.binance.userdata import ListenKeys
+from tickwire.sim.venues.binance.wsapi import WsApi
 from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
 PARTIAL_LEVELS = (5, 10, 20)
-
-
-def _err(code: int, msg: str, status: int = 400) -> Response:
-    return json_response({"code": code, "msg": msg}, status)
 
 
 class BinanceSpot(Venue):
@@ -77,21 +75,21 @@ class BinanceSpot(Venue):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fmt: dict[str, tuple[Fmt, Fmt]] = {sym: self._formats(i) for sym, i in self.instruments.items()}
         self.keys: dict[str, ApiKey] = {}
-        self.wsapi = WsApi(self)
-        self.orders = BinanceOrders(self)
-        self.listen_keys = ListenKeys(self)
-        self.futures_orders = FuturesOrders(self)
         self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
         self.conn_limiters: dict[int, WeightLimiter] = {}
-        self.fmt: dict[str, tuple[Fmt, Fmt]] = {}
-        for sym, inst in self.instruments.items():
-            self.fmt[sym] = self._formats(inst)
+        ctx = self.context(self.fmt)
+        self.orders = BinanceOrders(ctx)
+        self.futures_orders = FuturesOrders(ctx)
+        self.wsapi = WsApi(ctx, self.keys, self.limiter, self.orders.handle)
+        report = self.futures_orders.trade_update if self.futures else self.wsapi.execution_report
+        path = "/fapi/v1/listenKey" if self.futures else self.rest_prefix + "/userDataStream"
+        self.listen_keys = ListenKeys(ctx, self.keys, path, report)
+        self.sbe = SbeStreams(ctx)
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
-        self.last_sbe_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.partial_due: dict[tuple[int, str], float] = {}
-        self.sbe = {sym: SbeScale(inst) for sym, inst in self.instruments.items()}
         self.streams = {
             sym: (
                 tuple(sym.lower() + x for x in DEPTH_SUFFIXES),
@@ -247,23 +245,12 @@ class BinanceSpot(Venue):
                 body.update(pu=self.last_u[symbol], b=bids, a=asks)
             else:
                 body = {"lastUpdateId": book.update_id, "bids": bids, "asks": asks}
-            self.send_stream(subs, stream, orjson.dumps(body))
+            send_stream(subs, stream, orjson.dumps(body))
 
     def send_server_shutdown(self, conn: Conn) -> None:
         conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
 
     # publishing --------------------------------------------------------------------------------
-
-    @staticmethod
-    def send_stream(subs: set[Conn], stream: str, data: bytes) -> None:
-        wrapped: bytes | None = None
-        for c in subs:
-            if c.combined:
-                if wrapped is None:
-                    wrapped = b'{"stream":"' + stream.encode() + b'","data":' + data + b"}"
-                c.send_text(wrapped)
-            else:
-                c.send_text(data)
 
     def depth_event(self, symbol: str, step: Step, now_ms: int) -> bytes:
         fp, fq = self.fmt[symbol]
@@ -294,14 +281,14 @@ class BinanceSpot(Venue):
                     continue
                 if data is None:
                     data = self.depth_event(symbol, step, ep.now_ms())
-                self.send_stream(subs, stream, data)
+                send_stream(subs, stream, data)
         self.last_u[symbol] = step.last_id
         if step.trades and trade_stream in live:
             self._trades(symbol, step, trade_stream)
         if bbo_stream in live:
             self._book_ticker(symbol, step, bbo_stream)
         if self.sbe_live and not self.futures:
-            sbe.publish_step(self, symbol, step)
+            self.sbe.publish_step(symbol, step)
 
     @property
     def sbe_live(self) -> bool:
@@ -318,7 +305,7 @@ class BinanceSpot(Venue):
                     f'{{"e":"trade","E":{t_ms},"s":"{symbol}","t":{t.id},"p":"{fp(t.price)}",'
                     f'"q":"{fq(t.qty)}","T":{t_ms},"m":{m}{tail}'
                 )
-                self.send_stream(subs, stream, msg.encode())
+                send_stream(subs, stream, msg.encode())
 
     def _book_ticker(self, symbol: str, step: Step, stream: str) -> None:
         book = self.books[symbol]
@@ -336,7 +323,7 @@ class BinanceSpot(Venue):
                 f'{{{head}"u":{step.last_id},"s":"{symbol}","b":"{fp(bbo[0])}","B":"{fq(bbo[1])}",'
                 f'"a":"{fp(bbo[2])}","A":"{fq(bbo[3])}"}}'
             )
-            self.send_stream(subs, stream, msg.encode())
+            send_stream(subs, stream, msg.encode())
 
     # REST --------------------------------------------------------------------------------------
 
@@ -367,10 +354,10 @@ class BinanceSpot(Venue):
             resp = await self._http(ep, req)
         elif verdict == "warn":
             msg = f"Too many requests; current limit of IP is {lim.limit} request weight per minute."
-            resp = _err(-1003, msg, 429)
+            resp = err(-1003, msg, 429)
         else:
             until = ep.now_ms() + int(retry * 1000)
-            resp = _err(-1003, f"Way too many requests; IP banned until {until}.", 418)
+            resp = err(-1003, f"Way too many requests; IP banned until {until}.", 418)
         if verdict != "ok":
             resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
         resp.headers.append(("X-MBX-USED-WEIGHT-1M", str(lim.used)))
@@ -399,7 +386,7 @@ class BinanceSpot(Venue):
             ("DELETE", p + "/openOrders"),
         )
         if route in signed or (self.futures and req.path.startswith(("/fapi/v1/", "/fapi/v2/"))):
-            denied = self._check_signed(ep, req)
+            denied = check_signed(self.keys, ep, req)
             if denied is not None:
                 return denied
             account = req.headers["x-mbx-apikey"]
@@ -414,19 +401,19 @@ class BinanceSpot(Venue):
             if req.path.endswith("/openOrders"):
                 return self.orders.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
             return self.orders.handle(ep, req, account, params)
-        return _err(-1000, f"no route {req.method} {req.path}", 404)
+        return err(-1000, f"no route {req.method} {req.path}", 404)
 
     def _depth(self, ep: VenueServer, req: Request) -> Response:
         q = req.query
         symbol = q.get("symbol", "")
         if symbol not in self.books:
-            return _err(-1121, "Invalid symbol.")
+            return err(-1121, "Invalid symbol.")
         try:
             limit = int(q.get("limit", self.default_limit))
         except ValueError:
-            return _err(-1100, "Illegal characters found in parameter 'limit'.")
+            return err(-1100, "Illegal characters found in parameter 'limit'.")
         if limit < 1 or limit > self.max_limit or (self.depth_limits and limit not in self.depth_limits):
-            return _err(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
+            return err(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
         book = self.books[symbol]
         fp, fq = self.fmt[symbol]
         body: dict[str, Any] = {"lastUpdateId": book.update_id}
@@ -435,34 +422,6 @@ class BinanceSpot(Venue):
         body["bids"] = [[fp(p), fq(s)] for p, s in book.bids.top(limit)]
         body["asks"] = [[fp(p), fq(s)] for p, s in book.asks.top(limit)]
         return json_response(body)
-
-    def _check_signed(self, ep: VenueServer, req: Request) -> Response | None:
-        api_key = req.headers.get("x-mbx-apikey")
-        if not api_key:
-            return _err(-2014, "API-key format invalid.", 401)
-        key = self.keys.get(api_key)
-        if key is None:
-            return _err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        payload, sig = binance_rest_payload(req.raw_query, req.body)
-        if sig is None:
-            return _err(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        if not verify_binance(key, payload, sig):
-            return _err(-1022, "Signature for this request is not valid.")
-        params = dict(req.query)
-        params.update(req.form())
-        try:
-            ts = int(params["timestamp"])
-            recv = Decimal(params.get("recvWindow", "5000"))
-        except (KeyError, ValueError, ArithmeticError):
-            return _err(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-        if ts > 10**14:  # microseconds
-            ts //= 1000
-        if recv > 60000:
-            return _err(-1131, "recvWindow must be less than 60000")
-        server = ep.now_ms()
-        if not (ts < server + 1000 and server - ts <= recv):
-            return _err(-1021, "Timestamp for this request is outside of the recvWindow.")
-        return None
 
 
 class BinanceUsdm(BinanceSpot):

@@ -12,14 +12,11 @@ from tickwire.sim.engine import EngineError, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
+from tickwire.sim.venues.binance.auth import err
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.binance import BinanceSpot
-
-
-def _err(code: int, msg: str, status: int = 400) -> Response:
-    return json_response({"code": code, "msg": msg}, status)
+    from tickwire.sim.venues.context import VenueContext
 
 
 def _units(value: str, step: Decimal, name: str) -> int:
@@ -67,8 +64,8 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
 
 
 class BinanceOrders:
-    def __init__(self, venue: BinanceSpot) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
         # account -> (10 s, 1 day) new-order counters (ORDERS limits). Windows open with the first
         # order rather than on the clock, so a test's burst never straddles a boundary by chance.
         self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
@@ -77,7 +74,7 @@ class BinanceOrders:
         """Charge one new order: a 429 (-1015) over either limit, and the X-MBX-ORDER-COUNT headers."""
         counters = self.order_counts.get(account)
         if counters is None:
-            prof = self.venue.config.profile
+            prof = self.ctx.profile
             counters = self.order_counts[account] = (
                 WeightLimiter(int(prof.get("order_limit_10s", 100)), 10.0),
                 WeightLimiter(int(prof.get("order_limit_1d", 200_000)), 86_400.0),
@@ -87,7 +84,7 @@ class BinanceOrders:
             verdict, retry = lim.charge(now)
             if verdict != "ok":
                 msg = f"Too many new orders; current limit is {lim.limit} orders per {name}."
-                resp = _err(-1015, msg, 429)
+                resp = err(-1015, msg, 429)
                 resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
                 return resp, []
         return None, [
@@ -96,7 +93,7 @@ class BinanceOrders:
         ]
 
     def order_json(self, o: Order, now_ms: int, full: bool) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         inst = v.instruments[o.symbol]
         fp, fq = v.fmt[o.symbol]
         quote = Decimal(o.quote) * inst.tick * inst.lot
@@ -137,10 +134,10 @@ class BinanceOrders:
         return body
 
     def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
-        v = self.venue
+        v = self.ctx
         symbol = params.get("symbol", "")
         if symbol not in v.books:
-            return _err(-1121, "Invalid symbol.")
+            return err(-1121, "Invalid symbol.")
         now = ep.now_ms()
         try:
             if req.method == "POST":
@@ -154,7 +151,7 @@ class BinanceOrders:
                     account, symbol, client_id=params.get("newClientOrderId", ""), now_ms=now, **args
                 )
                 if step is not None:
-                    v.on_step(symbol, step)
+                    v.publish(symbol, step)
                 body = self.order_json(order, now, full=params.get("newOrderRespType", "FULL") == "FULL")
                 return json_response(body, headers=counts)
             oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
@@ -163,50 +160,50 @@ class BinanceOrders:
                 return self.amend_keep_priority(ep, account, symbol, oid, cid, params)
             if req.method == "DELETE":
                 if oid is None and not cid:
-                    return _err(
+                    return err(
                         -1102,
                         "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
                     )
                 try:
                     order, step = v.engine.cancel(account, symbol, oid, cid)
                 except EngineError:
-                    return _err(-2011, "Unknown order sent.")
+                    return err(-2011, "Unknown order sent.")
                 if step is not None:
-                    v.on_step(symbol, step)
+                    v.publish(symbol, step)
                 body = self.order_json(order, now, full=False)
                 body["origClientOrderId"] = body.pop("clientOrderId")
                 return json_response(body)
             try:
                 order = v.engine.find(account, symbol, oid, cid)
             except EngineError:
-                return _err(-2013, "Order does not exist.")
+                return err(-2013, "Order does not exist.")
             return json_response(self.order_json(order, now, full=False))
         except EngineError as e:
             if e.code == "duplicate":
-                return _err(-2010, "Duplicate order sent.")
+                return err(-2010, "Duplicate order sent.")
             if e.code == "funds":
-                return _err(-2010, "Account has insufficient balance for requested action.")
+                return err(-2010, "Account has insufficient balance for requested action.")
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
-            return _err(code, str(e))
+            return err(code, str(e))
 
     def amend_keep_priority(
         self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
     ) -> Response:
         """``PUT /api/v3/order/amend/keepPriority`` (WS API ``order.amend.keepPriority``): a smaller
         ``newQty`` for an open order, which keeps its place in the queue."""
-        v = self.venue
+        v = self.ctx
         if "newQty" not in p:
-            return _err(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed.")
+            return err(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed.")
         try:
             order = v.engine.find(account, symbol, oid, cid)
             qty = _units(p["newQty"], v.instruments[symbol].lot, "quantity")
         except EngineError as e:
-            return _err(-2013, "Order does not exist.") if e.code == "unknown" else _err(-1013, str(e))
+            return err(-2013, "Order does not exist.") if e.code == "unknown" else err(-1013, str(e))
         if not order.open or not order.filled < qty < order.qty:
-            return _err(-2038, "Order amend keep priority failed: newQty must be below the order quantity.")
+            return err(-2038, "Order amend keep priority failed: newQty must be below the order quantity.")
         _, steps = v.engine.amend(account, symbol, order.id, None, qty, None)
         for s in steps:
-            v.on_step(symbol, s)
+            v.publish(symbol, s)
         now = ep.now_ms()
         amended = self.order_json(order, now, full=False)
         amended["origClientOrderId"] = amended["clientOrderId"]
@@ -217,19 +214,19 @@ class BinanceOrders:
         self, ep: VenueServer, account: str, symbol: str | None, cancel: bool = False
     ) -> Response:
         """``GET`` lists the open orders; ``DELETE`` (a symbol is mandatory) cancels them all."""
-        v, now = self.venue, ep.now_ms()
+        v, now = self.ctx, ep.now_ms()
         orders = v.engine.open_orders(account, symbol)
         if not cancel:
             return json_response([self.order_json(o, now, full=False) for o in orders])
         if symbol not in v.books:
-            return _err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+            return err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         if not orders:
-            return _err(-2011, "Unknown order sent.")
+            return err(-2011, "Unknown order sent.")
         out = []
         for o in orders:
             _, step = v.engine.cancel(account, o.symbol, o.id, None)
             if step is not None:
-                v.on_step(o.symbol, step)
+                v.publish(o.symbol, step)
             body = self.order_json(o, now, full=False)
             body["origClientOrderId"] = body.pop("clientOrderId")
             out.append(body)

@@ -10,6 +10,7 @@ reference; venues.md does not list them).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,15 @@ import orjson
 
 from tickwire.sim.auth import ApiKey, verify_binance
 from tickwire.sim.engine import Fill, Order
-from tickwire.sim.http import Request
+from tickwire.sim.http import Request, Response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID
+from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.venues.binance import BinanceSpot
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
 
 # WS API order methods and the REST call each one is (the same engine, the same JSON).
 ORDER_METHODS = {
@@ -50,26 +54,39 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+# The REST order entry the WS API order methods share: (server, request, account, params).
+OrderHandler = Callable[["VenueServer", Request, str, dict[str, str]], Response]
+
+
 class WsApi:
-    def __init__(self, venue: BinanceSpot) -> None:
-        self.venue = venue
-        self.subscribers: dict[str, set[Conn]] = {}  # api key -> connections with a user data stream
-        venue.engine.listeners.append(self.on_order)
+    def __init__(
+        self,
+        ctx: VenueContext,
+        keys: Mapping[str, ApiKey],
+        limiter: Callable[[VenueServer], WeightLimiter],
+        orders: OrderHandler,
+    ) -> None:
+        self.ctx = ctx
+        self.keys = keys
+        self.limiter = limiter  # the server's request-weight budget, shared with REST
+        self.orders = orders
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets with a user data stream
+        ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """An ``executionReport`` (user data stream) for every order event, to the account's streams."""
-        conns = self.subscribers.get(o.account)
-        if not conns:
-            return
-        for c in list(conns):
-            if c.transport is None:
-                conns.discard(c)
-                continue
-            report = self.execution_report(o, exec_type, fill, c.endpoint.now_ms())
-            c.send_text(orjson.dumps({"subscriptionId": c.state["subscription_id"], "event": report}))
+        self.streams.push(
+            lambda c: orjson.dumps(
+                {
+                    "subscriptionId": c.state["subscription_id"],
+                    "event": self.execution_report(o, exec_type, fill, c.endpoint.now_ms()),
+                }
+            ),
+            account=o.account,
+        )
 
     def execution_report(self, o: Order, exec_type: str, fill: Fill | None, now: int) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         fp, fq = v.fmt[o.symbol]
         inst = v.instruments[o.symbol]
         return {
@@ -114,7 +131,7 @@ class WsApi:
             body["result"] = result
         else:
             body["error"] = {"code": code, "msg": msg, **({"data": data} if data else {})}
-        lim = self.venue.limiter(conn.endpoint)
+        lim = self.limiter(conn.endpoint)
         body["rateLimits"] = [{**RATE_LIMITS[0], "limit": lim.limit, "count": lim.used}]
         conn.send_text(orjson.dumps(body))
 
@@ -129,7 +146,7 @@ class WsApi:
             self.reply(conn, None, status=400, code=-1000, msg="Invalid request")
             return
         # WS API requests spend the same per-IP request weight as REST.
-        verdict, retry = self.venue.limiter(conn.endpoint).charge(time.monotonic(), 1)
+        verdict, retry = self.limiter(conn.endpoint).charge(time.monotonic(), 1)
         if verdict != "ok":
             until = conn.endpoint.now_ms() + int(retry * 1000)
             text = (
@@ -165,12 +182,11 @@ class WsApi:
                     conn, rid, status=400, code=-2015, msg="Invalid API-key, IP, or permissions for action."
                 )
             else:
-                sub_id = conn.state.setdefault("subscription_id", len(self.subscribers.get(key, ())))
-                self.subscribers.setdefault(key, set()).add(conn)
+                sub_id = conn.state.setdefault("subscription_id", self.streams.count(key))
+                self.streams.add(key, conn)
                 self.reply(conn, rid, {"subscriptionId": sub_id})
         elif method == "userDataStream.unsubscribe":
-            for conns in self.subscribers.values():
-                conns.discard(conn)
+            self.streams.remove(conn)
             self.reply(conn, rid, {})
         elif method == "session.status":
             self.reply(conn, rid, self._session(conn, now))
@@ -191,7 +207,7 @@ class WsApi:
         """The order methods share the REST implementation (same engine, same JSON)."""
         verb, path = ORDER_METHODS[method]
         req = Request(verb, path, "", {}, b"", raw_path=path)
-        resp = self.venue.orders.handle(conn.endpoint, req, account, params)
+        resp = self.orders(conn.endpoint, req, account, params)
         body = orjson.loads(resp.body)
         if resp.status == 200:
             self.reply(conn, rid, body)
@@ -212,7 +228,7 @@ class WsApi:
     def _signed(
         self, conn: Conn, params: dict[str, Any], session_ok: bool
     ) -> tuple[ApiKey | None, tuple[int, int, str] | None]:
-        keys = self.venue.keys
+        keys = self.keys
         key: ApiKey | None
         if session_ok and "signature" not in params and conn.state.get("session_key") in keys:
             key = keys[conn.state["session_key"]]

@@ -1,6 +1,7 @@
 """Binance SBE market-data frames (venues.md §1.5, schema spot_stream id 1 version 0, little endian).
 
-Encoders for the four stream templates. Decimals are a mantissa with a shared exponent per message:
+Encoders for the four stream templates, and ``SbeStreams``, which publishes book steps with them.
+Decimals are a mantissa with a shared exponent per message:
 the instrument's tick/lot decimals, so mantissa = ticks x (tick as an integer at that exponent).
 Timestamps are microseconds.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from tickwire.sim.market import BID, Instrument, Step, Trade
 
 if TYPE_CHECKING:
-    from tickwire.sim.venues.binance import BinanceSpot
+    from tickwire.sim.venues.context import VenueContext
 
 SCHEMA_ID = 1
 VERSION = 0
@@ -110,40 +111,46 @@ def trades(scale: SbeScale, t_us: int, items: list[Trade]) -> bytes:
     )
 
 
-def publish_step(v: BinanceSpot, symbol: str, step: Step) -> None:
-    """Publish one book step on the SBE streams (``sbe:`` topics) of every endpoint."""
-    lower, scale, live = symbol.lower(), v.sbe[symbol], v.live
-    book = v.books[symbol]
-    topic = f"sbe:{lower}@depth"
-    if topic in live:
-        bids = [(p, q) for s, p, q in step.changes if s == BID]
-        asks = [(p, q) for s, p, q in step.changes if s != BID]
-        frame: bytes | None = None
-        for ep, subs in v.subscribers(topic):
-            if ep.book_faults and ep.take_book_fault(symbol) == "gap":
-                continue
-            t_us = ep.now_ms() * 1000
-            frame = frame or depth_diff(scale, t_us, step.first_id, step.last_id, bids, asks)
-            for c in subs:
-                c.send_binary(frame)
-    topic = f"sbe:{lower}@depth20"
-    for ep, subs in v.subscribers(topic):
-        frame = depth_snapshot(scale, ep.now_ms() * 1000, step.last_id, book.bids.top(20), book.asks.top(20))
-        for c in subs:
-            c.send_binary(frame)
-    topic = f"sbe:{lower}@trade"
-    if step.trades:
-        for ep, subs in v.subscribers(topic):
-            frame = trades(scale, ep.now_ms() * 1000, step.trades)
-            for c in subs:
-                c.send_binary(frame)
-    topic = f"sbe:{lower}@bestBidAsk"
-    bb, ba = book.bids.best(), book.asks.best()
-    if topic in live and bb is not None and ba is not None:
-        bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
-        if bbo != v.last_sbe_bbo.get(symbol):
-            v.last_sbe_bbo[symbol] = bbo
-            for ep, subs in v.subscribers(topic):
-                frame = best_bid_ask(scale, ep.now_ms() * 1000, step.last_id, bbo)
+class SbeStreams:
+    """Publishes each book step on the SBE streams (``sbe:`` topics) of every server."""
+
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
+        self.scales = {sym: SbeScale(inst) for sym, inst in ctx.instruments.items()}
+        self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
+
+    def publish_step(self, symbol: str, step: Step) -> None:
+        lower, scale, subscribers = symbol.lower(), self.scales[symbol], self.ctx.subscribers
+        book = self.ctx.books[symbol]
+        targets = subscribers(f"sbe:{lower}@depth")
+        if targets:
+            bids = [(p, q) for s, p, q in step.changes if s == BID]
+            asks = [(p, q) for s, p, q in step.changes if s != BID]
+            frame: bytes | None = None
+            for ep, subs in targets:
+                if ep.book_faults and ep.take_book_fault(symbol) == "gap":
+                    continue
+                t_us = ep.now_ms() * 1000
+                frame = frame or depth_diff(scale, t_us, step.first_id, step.last_id, bids, asks)
                 for c in subs:
                     c.send_binary(frame)
+        for ep, subs in subscribers(f"sbe:{lower}@depth20"):
+            top = book.bids.top(20), book.asks.top(20)
+            frame = depth_snapshot(scale, ep.now_ms() * 1000, step.last_id, *top)
+            for c in subs:
+                c.send_binary(frame)
+        if step.trades:
+            for ep, subs in subscribers(f"sbe:{lower}@trade"):
+                frame = trades(scale, ep.now_ms() * 1000, step.trades)
+                for c in subs:
+                    c.send_binary(frame)
+        targets = subscribers(f"sbe:{lower}@bestBidAsk")
+        bb, ba = book.bids.best(), book.asks.best()
+        if targets and bb is not None and ba is not None:
+            bbo = (bb, book.bids.levels[bb], ba, book.asks.levels[ba])
+            if bbo != self.last_bbo.get(symbol):
+                self.last_bbo[symbol] = bbo
+                for ep, subs in targets:
+                    frame = best_bid_ask(scale, ep.now_ms() * 1000, step.last_id, bbo)
+                    for c in subs:
+                        c.send_binary(frame)

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID
-from tickwire.sim.venues.binance_trade import parse_new_order
+from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.trade import parse_new_order
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.binance import BinanceSpot
+    from tickwire.sim.venues.context import VenueContext
 
 ERRORS = {
     "duplicate": (-4116, "ClientOrderId is duplicated."),
@@ -32,16 +33,12 @@ ERRORS = {
 }
 
 
-def _err(code: int, msg: str, status: int = 400) -> Response:
-    return json_response({"code": code, "msg": msg}, status)
-
-
 class FuturesOrders:
-    def __init__(self, venue: BinanceSpot) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
 
     def order_json(self, o: Order, now_ms: int) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         inst = v.instruments[o.symbol]
         fp, fq = v.fmt[o.symbol]
         quote = Decimal(o.quote) * inst.tick * inst.lot
@@ -75,7 +72,7 @@ class FuturesOrders:
 
     def trade_update(self, o: Order, exec_type: str, fill: Fill | None, now_ms: int) -> dict[str, Any]:
         """``ORDER_TRADE_UPDATE`` for the user data stream."""
-        fp, fq = self.venue.fmt[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
         body = self.order_json(o, now_ms)
         update = {"s": o.symbol, "c": o.client_id, "S": body["side"], "o": o.type, "f": o.tif}
         update.update(q=body["origQty"], p=body["price"], ap=body["avgPrice"], sp="0", x=exec_type)
@@ -85,7 +82,7 @@ class FuturesOrders:
         return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": update}
 
     def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
-        v, now = self.venue, ep.now_ms()
+        v, now = self.ctx, ep.now_ms()
         route = (req.method, req.path)
         led = v.engine.ledger
         if route == ("GET", "/fapi/v2/balance"):
@@ -109,13 +106,13 @@ class FuturesOrders:
             for o in orders:
                 _, step = v.engine.cancel(account, o.symbol, o.id, None)
                 if step is not None:
-                    v.on_step(o.symbol, step)
+                    v.publish(o.symbol, step)
             return json_response({"code": 200, "msg": "The operation of cancel all open order is done."})
         if req.path != "/fapi/v1/order":
-            return _err(-1000, f"no route {req.method} {req.path}", 404)
+            return err(-1000, f"no route {req.method} {req.path}", 404)
         symbol = params.get("symbol", "")
         if symbol not in v.books:
-            return _err(-1121, "Invalid symbol.")
+            return err(-1121, "Invalid symbol.")
         oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
         cid = params.get("origClientOrderId")
         try:
@@ -124,34 +121,34 @@ class FuturesOrders:
             if req.method == "DELETE":
                 order, step = v.engine.cancel(account, symbol, oid, cid)
                 if step is not None:
-                    v.on_step(symbol, step)
+                    v.publish(symbol, step)
                 return json_response(self.order_json(order, now))
             return json_response(self.order_json(v.engine.find(account, symbol, oid, cid), now))
         except EngineError as e:
             if e.code == "unknown":
                 return (
-                    _err(-2011, "Unknown order sent.")
+                    err(-2011, "Unknown order sent.")
                     if req.method == "DELETE"
-                    else _err(-2013, "Order does not exist.")
+                    else err(-2013, "Order does not exist.")
                 )
             code, msg = ERRORS.get(e.code, (-1102, str(e)))
-            return _err(code, msg if code != -1013 else str(e))
+            return err(code, msg if code != -1013 else str(e))
 
     def _place(self, ep: VenueServer, account: str, symbol: str, p: dict[str, str]) -> Response:
-        v = self.venue
+        v = self.ctx
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
         if p.get("reduceOnly") == "true":
             pos = v.engine.position(account, symbol)
             shrinks = pos < 0 if args["side"] == BID else pos > 0
             if not shrinks or args["qty"] > abs(pos):
-                return _err(-2022, "ReduceOnly Order is rejected.")
+                return err(-2022, "ReduceOnly Order is rejected.")
         order, step = v.engine.place(
             account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), post_only=post_only,
             margin=True, **args,
         )  # fmt: skip
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         body = self.order_json(order, ep.now_ms())
         body["reduceOnly"] = p.get("reduceOnly") == "true"
         if post_only:
@@ -159,7 +156,7 @@ class FuturesOrders:
         return json_response(body)
 
     def _position(self, account: str, symbol: str) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         inst = v.instruments[symbol]
         fq = v.fmt[symbol][1]
         lots = v.engine.position(account, symbol)

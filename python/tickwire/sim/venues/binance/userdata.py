@@ -12,38 +12,47 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tickwire.sim.auth import ApiKey
 from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.framing import wrap
+from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.binance import BinanceSpot
+    from tickwire.sim.venues.context import VenueContext
+    from tickwire.sim.ws import Conn
 
 
-def _err(code: int, msg: str, status: int = 400) -> Response:
-    return json_response({"code": code, "msg": msg}, status)
+# An order event as the account's user data stream shows it, at a venue time in ms.
+Report = Callable[[Order, str, Fill | None, int], dict[str, Any]]
 
 
 class ListenKeys:
-    def __init__(self, venue: BinanceSpot) -> None:
-        self.venue = venue
-        self.path = "/fapi/v1/listenKey" if venue.futures else venue.rest_prefix + "/userDataStream"
+    def __init__(self, ctx: VenueContext, keys: Mapping[str, ApiKey], path: str, report: Report) -> None:
+        self.ctx = ctx
+        self.api_keys = keys  # the venue's API keys: only their holders get a listenKey
+        self.path = path
+        self.report = report
         self.keys: dict[str, tuple[str, float]] = {}  # listenKey -> (API key, expiry, monotonic)
-        venue.engine.listeners.append(self.on_order)
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
 
     def route(self, ep: VenueServer, req: Request) -> Response | None:
         if req.path != self.path or req.method not in ("POST", "PUT", "DELETE"):
             return None
         api_key = req.headers.get("x-mbx-apikey")
         if not api_key:
-            return _err(-2014, "API-key format invalid.", 401)
-        if api_key not in self.venue.keys:
-            return _err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        expiry = time.monotonic() + self.venue.interval("listen_key_ttl")
+            return err(-2014, "API-key format invalid.", 401)
+        if api_key not in self.api_keys:
+            return err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        expiry = time.monotonic() + self.ctx.interval("listen_key_ttl")
         if req.method == "POST":
             lk = next((k for k, (a, _) in self.keys.items() if a == api_key), None)
             lk = lk or secrets.token_urlsafe(48).replace("-", "a").replace("_", "b")[:64]
@@ -52,37 +61,34 @@ class ListenKeys:
         params = {**req.query, **req.form()}
         lk = params.get("listenKey", "")
         if self.keys.get(lk, ("", 0.0))[0] != api_key:
-            return _err(-1125, "This listenKey does not exist.")
+            return err(-1125, "This listenKey does not exist.")
         if req.method == "PUT":
             self.keys[lk] = (api_key, expiry)
         else:
             del self.keys[lk]
-            for e in self.venue.endpoints:
+            for e in self.ctx.servers:
                 for c in list(e.topics.get(lk, ())):
                     c.close()
         return json_response({})
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         for lk, (api_key, _) in self.keys.items():
-            if api_key != o.account:
-                continue
-            for ep in self.venue.endpoints:
-                subs = ep.topics.get(lk)
-                if subs:
-                    v, now = self.venue, ep.now_ms()
-                    if v.futures:
-                        report = v.futures_orders.trade_update(o, exec_type, fill, now)
-                    else:
-                        report = v.wsapi.execution_report(o, exec_type, fill, now)
-                    self.venue.send_stream(subs, lk, orjson.dumps(report))
+            if api_key == o.account:
+                self._push(lk, lambda now: self.report(o, exec_type, fill, now))
 
     def expire(self, ep: VenueServer, now: float) -> None:
         for lk, (_, until) in list(self.keys.items()):
             if now < until:
                 continue
             del self.keys[lk]
-            event = {"e": "listenKeyExpired", "E": ep.now_ms(), "listenKey": lk}
-            for e in self.venue.endpoints:
-                subs = e.topics.get(lk)
-                if subs:
-                    self.venue.send_stream(subs, lk, orjson.dumps(event))
+            self._push(lk, {"e": "listenKeyExpired", "E": ep.now_ms(), "listenKey": lk})
+
+    def _push(self, lk: str, event: dict[str, Any] | Callable[[int], dict[str, Any]]) -> None:
+        """Send an event to the listenKey's streams: an order event is built at each connection's
+        server clock; on a combined stream it is wrapped."""
+
+        def frame(c: Conn) -> bytes:
+            data = orjson.dumps(event(c.endpoint.now_ms()) if callable(event) else event)
+            return wrap(lk, data) if c.combined else data
+
+        self.streams.push(frame, topics=[lk])
