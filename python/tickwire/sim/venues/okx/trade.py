@@ -23,11 +23,12 @@ from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.okx import Okx
+    from tickwire.sim.venues.context import VenueContext
 
 Result = tuple[str, str, list[dict[str, Any]]]  # code, msg, data
 
@@ -54,30 +55,30 @@ STATE["EXPIRED"] = "canceled"
 
 
 class OkxOrders:
-    def __init__(self, venue: Okx) -> None:
-        self.venue = venue
-        self.order_streams: dict[str, set[Conn]] = {}  # api key -> connections subscribed to "orders"
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets subscribed to "orders"
         # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
-        self.codes = {1000 + n: s for n, s in enumerate(sorted(venue.books))}
+        self.codes = {1000 + n: s for n, s in enumerate(sorted(ctx.books))}
         self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
-        venue.engine.listeners.append(self.on_order)
+        ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The private ``orders`` channel: one push per order event."""
-        conns = self.order_streams.get(o.account)
-        if not conns:
-            return
-        for c in list(conns):
-            if c.transport is None:
-                conns.discard(c)
-                continue
-            data = self.order_data(o, fill, c.endpoint.now_ms())
-            c.send_text(orjson.dumps({"arg": {"channel": "orders", "instType": "ANY"}, "data": [data]}))
+        self.streams.push(
+            lambda c: orjson.dumps(
+                {
+                    "arg": {"channel": "orders", "instType": "ANY"},
+                    "data": [self.order_data(o, fill, c.endpoint.now_ms())],
+                }
+            ),
+            account=o.account,
+        )
 
     def order_data(self, o: Order, fill: Fill | None, now_ms: int) -> dict[str, Any]:
         """An order as OKX shows it (``orders`` channel, ``GET /api/v5/trade/order``)."""
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
         avg = Decimal(o.quote) * inst.tick / o.filled if o.filled else Decimal(0)
         return {
             "instId": o.symbol,
@@ -112,8 +113,8 @@ class OkxOrders:
         key = (account, str(self._symbol(arg)), op)
         lim = self.limiters.get(key)
         if lim is None:
-            n = int(self.venue.config.profile.get("order_rate_limit", 60))
-            lim = self.limiters[key] = WeightLimiter(n, self.venue.interval("order_window"))
+            n = int(self.ctx.profile.get("order_rate_limit", 60))
+            lim = self.limiters[key] = WeightLimiter(n, self.ctx.interval("order_window"))
         if lim.charge(time.monotonic())[0] != "ok":
             return "50011", RATE_LIMITED, []
         if op == "order":
@@ -132,14 +133,14 @@ class OkxOrders:
         if (req.method, name) == ("GET", "order"):
             oid = q.get("ordId", "")
             try:
-                o = self.venue.engine.find(
+                o = self.ctx.engine.find(
                     account, q.get("instId", ""), int(oid) if oid.isdigit() else None, q.get("clOrdId")
                 )
             except EngineError:
                 return "51603", "Order does not exist", []
             return "0", "", [self.order_data(o, None, ep.now_ms())]
         if (req.method, name) == ("GET", "orders-pending"):
-            orders = self.venue.engine.open_orders(account, q.get("instId"))
+            orders = self.ctx.engine.open_orders(account, q.get("instId"))
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
         return None
 
@@ -148,7 +149,7 @@ class OkxOrders:
             code = arg["instIdCode"]
             return self.codes.get(code) if isinstance(code, int) else None
         inst = arg.get("instId")
-        return inst if inst in self.venue.books else None
+        return inst if inst in self.ctx.books else None
 
     @staticmethod
     def _failed(cl: str, oid: str, ts: str, code: str, text: str) -> Result:
@@ -163,7 +164,7 @@ class OkxOrders:
         )
 
     def _place(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
-        v = self.venue
+        v = self.ctx
         symbol = self._symbol(arg)
         cl = str(arg.get("clOrdId", ""))
         kinds = ORD_TYPES.get(str(arg.get("ordType")))
@@ -197,11 +198,11 @@ class OkxOrders:
             code, text = OKX_CODES.get(e.code, ("51000", str(e)))
             return self._failed(cl, "", ts, code, text)
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return self._done(order, ts)
 
     def _cancel(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
-        v = self.venue
+        v = self.ctx
         symbol = self._symbol(arg)
         oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
         if symbol is None or (not oid and not cl):
@@ -212,11 +213,11 @@ class OkxOrders:
         except EngineError:
             return self._failed(cl, oid, ts, "51400", CANCEL_FAILED)
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return self._done(order, ts)
 
     def _amend(self, account: str, ep: VenueServer, arg: dict[str, Any]) -> Result:
-        v = self.venue
+        v = self.ctx
         symbol = self._symbol(arg)
         oid, cl = str(arg.get("ordId", "")), str(arg.get("clOrdId", ""))
         if symbol is None or (not oid and not cl) or ("newSz" not in arg and "newPx" not in arg):
@@ -242,7 +243,7 @@ class OkxOrders:
                 cl, oid, ts, "51000" if isinstance(e, InvalidOperation) else "51503", AMEND_FAILED
             )
         for s in steps:
-            v.on_step(symbol, s)
+            v.publish(symbol, s)
         return self._done(order, ts)
 
     @staticmethod

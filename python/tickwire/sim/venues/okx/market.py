@@ -1,4 +1,5 @@
-"""OKX v5 public market data (venues.md §2.2, §2.3).
+"""The OKX venue class: v5 public market data (venues.md §2.2, §2.3), private-socket login and REST
+signature checks, and the routing of order entry to ``trade.py``.
 
 ``/ws/v5/public``: subscribe/unsubscribe with ``{"op","args":[{"channel","instId"}]}``; ``books`` (400),
 ``books50-l2-tbt``, ``books-l2-tbt`` as a snapshot then increments chained by ``prevSeqId``/``seqId``
@@ -24,7 +25,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.okx_trade import OkxOrders
+from tickwire.sim.venues.okx.trade import OkxOrders
 from tickwire.sim.ws import Conn
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
@@ -69,7 +70,7 @@ class Okx(Venue):
         self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, passphrase)
-        self.trade = OkxOrders(self)
+        self.trade = OkxOrders(self.context(self.fmt))
         self.rest_limiters: dict[int, WeightLimiter] = {}
 
     # helpers -----------------------------------------------------------------------------------
@@ -368,7 +369,7 @@ class Okx(Venue):
                     conn.send_text(
                         orjson.dumps({"event": "subscribe", "arg": a, "connId": self._conn_id(conn)})
                     )
-                self.trade.order_streams.setdefault(conn.state["api_key"], set()).add(conn)
+                self.trade.streams.add(conn.state["api_key"], conn)
             else:  # other private channels (positions, account) are not simulated yet
                 self._error(conn, "60012", f"Invalid request: op {op}")
             return

@@ -17,20 +17,21 @@ be named as on the WebSocket (``BTC/USD``) or by REST altname (``XBTUSD``); orde
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tickwire.sim.engine import EngineError, Fill, Order
-from tickwire.sim.market import ASK, BID
+from tickwire.sim.market import ASK, BID, Fmt
 from tickwire.sim.timefmt import rfc3339
+from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.kraken import Kraken
+    from tickwire.sim.venues.context import VenueContext
 
 Reply = Callable[[dict[str, Any]], None]
 
@@ -39,55 +40,52 @@ EXEC = {"NEW": "new", "TRADE": "trade", "CANCELED": "canceled", "EXPIRED": "expi
 
 
 class KrakenOrders:
-    def __init__(self, venue: Kraken) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext, v2_fmt: Mapping[str, tuple[Fmt, Fmt]]) -> None:
+        self.ctx = ctx
+        self.v2_fmt = v2_fmt  # WebSocket v2 numbers: shortest form at the instrument's precision
         self.tokens: dict[str, str] = {}  # websocket token -> api key
-        self.streams: dict[str, set[Conn]] = {}  # api key -> connections on "executions"
-        venue.engine.listeners.append(self.on_order)
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets on "executions"
+        ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The ``executions`` channel: one update per order event (numbers at instrument precision)."""
-        conns = self.streams.get(o.account)
-        if not conns:
-            return
-        fp, fq = self.venue.fmt2[o.symbol]
-        inst = self.venue.instruments[o.symbol]
-        for c in list(conns):
-            if c.transport is None:
-                conns.discard(c)
-                continue
-            report: dict[str, Any] = {
-                "order_id": f"O{o.id}",
-                "symbol": o.symbol,
-                "side": "buy" if o.side == BID else "sell",
-                "order_type": o.type.lower(),
-                "order_qty": Decimal(fq(o.qty)),
-                "order_status": o.status.lower(),
-                "exec_type": EXEC[exec_type],
-                "cum_qty": Decimal(fq(o.filled)),
-                "timestamp": rfc3339(c.endpoint.now_ms()),
-            }
-            if o.client_id and not o.client_id.startswith("sim-"):
-                report["cl_ord_id"] = o.client_id
-            if o.price is not None:
-                report["limit_price"] = Decimal(fp(o.price))
-            if fill is not None:
-                report.update(last_qty=Decimal(fq(fill.qty)), last_price=Decimal(fp(fill.price)))
-                report.update(exec_id=f"T{fill.trade_id}", liquidity_ind="m" if fill.maker else "t")
-            if o.filled:
-                report["avg_price"] = Decimal(o.quote) * inst.tick / o.filled
-            c.send_text(
-                orjson.dumps({"channel": "executions", "type": "update", "data": [report]}, default=_num)
-            )
+        self.streams.push(
+            lambda c: self._execution(o, exec_type, fill, c.endpoint.now_ms()), account=o.account
+        )
+
+    def _execution(self, o: Order, exec_type: str, fill: Fill | None, now_ms: int) -> bytes:
+        fp, fq = self.v2_fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
+        report: dict[str, Any] = {
+            "order_id": f"O{o.id}",
+            "symbol": o.symbol,
+            "side": "buy" if o.side == BID else "sell",
+            "order_type": o.type.lower(),
+            "order_qty": Decimal(fq(o.qty)),
+            "order_status": o.status.lower(),
+            "exec_type": EXEC[exec_type],
+            "cum_qty": Decimal(fq(o.filled)),
+            "timestamp": rfc3339(now_ms),
+        }
+        if o.client_id and not o.client_id.startswith("sim-"):
+            report["cl_ord_id"] = o.client_id
+        if o.price is not None:
+            report["limit_price"] = Decimal(fp(o.price))
+        if fill is not None:
+            report.update(last_qty=Decimal(fq(fill.qty)), last_price=Decimal(fp(fill.price)))
+            report.update(exec_id=f"T{fill.trade_id}", liquidity_ind="m" if fill.maker else "t")
+        if o.filled:
+            report["avg_price"] = Decimal(o.quote) * inst.tick / o.filled
+        return orjson.dumps({"channel": "executions", "type": "update", "data": [report]}, default=_num)
 
     def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
-        v = self.venue
+        v = self.ctx
         account = self.tokens.get(str(params.get("token", "")))
         if account is None:
             reply({"error": "EAPI:Invalid key", "method": method, "success": False})
             return
         if method == "subscribe" and params.get("channel") == "executions":
-            self.streams.setdefault(account, set()).add(conn)
+            self.streams.add(account, conn)
             reply({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
         elif method == "add_order":
             self._add(conn, account, params, reply)
@@ -98,7 +96,7 @@ class KrakenOrders:
             for o in v.engine.open_orders(account, None):
                 _, step = v.engine.cancel(account, o.symbol, o.id, None)
                 if step is not None:
-                    v.on_step(o.symbol, step)
+                    v.publish(o.symbol, step)
                 count += 1
             reply({"method": "cancel_all", "result": {"count": count}, "success": True})
         elif method == "amend_order":
@@ -107,7 +105,7 @@ class KrakenOrders:
             reply({"error": f"Unsupported method {method}", "method": method, "success": False})
 
     def _add(self, conn: Conn, account: str, p: dict[str, Any], reply: Reply) -> None:
-        v = self.venue
+        v = self.ctx
         symbol = str(p.get("symbol", ""))
         side = {"buy": BID, "sell": ASK}.get(str(p.get("side")))
         kind = {"limit": "LIMIT", "market": "MARKET"}.get(str(p.get("order_type")))
@@ -143,14 +141,14 @@ class KrakenOrders:
             reply({"error": error, "method": "add_order", "success": False})
             return
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         result: dict[str, Any] = {"order_id": f"O{order.id}"}
         if cl:
             result["cl_ord_id"] = cl
         reply({"method": "add_order", "result": result, "success": True})
 
     def _cancel(self, conn: Conn, account: str, p: dict[str, Any], reply: Reply) -> None:
-        v = self.venue
+        v = self.ctx
         targets = [("id", str(x)) for x in p.get("order_id", [])] + [
             ("cl", str(x)) for x in p.get("cl_ord_id", [])
         ]
@@ -170,11 +168,11 @@ class KrakenOrders:
                 reply({"error": "EOrder:Unknown order", "method": "cancel_order", "success": False})
                 continue
             if step is not None:
-                v.on_step(order.symbol, step)
+                v.publish(order.symbol, step)
             reply({"method": "cancel_order", "result": {"order_id": f"O{order.id}"}, "success": True})
 
     def _amend(self, account: str, p: dict[str, Any], reply: Reply) -> None:
-        v = self.venue
+        v = self.ctx
         ref = str(p.get("order_id", ""))
         oid = int(ref[1:]) if ref[1:].isdigit() else None
         cl = str(p.get("cl_ord_id", "")) or None
@@ -204,13 +202,13 @@ class KrakenOrders:
             reply({"error": "EGeneral:Invalid arguments", "method": "amend_order", "success": False})
             return
         for s in steps:
-            v.on_step(order.symbol, s)
+            v.publish(order.symbol, s)
         result = {"amend_id": f"A{order.id}-{len(steps)}", "order_id": f"O{order.id}"}
         reply({"method": "amend_order", "result": result, "success": True})
 
     def rest(self, ep: VenueServer, account: str, method: str, f: dict[str, str]) -> dict[str, Any] | None:
         """One private REST method: Kraken's ``{"error": [...], "result": ...}``, or None if unknown."""
-        v = self.venue
+        v = self.ctx
         if method == "Balance":
             held = v.engine.ledger.holdings(account)
             return {"error": [], "result": {ASSETS.get(a, a): f"{free + lk:f}" for a, free, lk in held}}
@@ -227,7 +225,7 @@ class KrakenOrders:
             for o in targets:
                 _, step = v.engine.cancel(account, o.symbol, o.id, None)
                 if step is not None:
-                    v.on_step(o.symbol, step)
+                    v.publish(o.symbol, step)
             return {"error": [], "result": {"count": len(targets)}}
         if method == "OpenOrders":
             return {
@@ -243,7 +241,7 @@ class KrakenOrders:
         return None
 
     def _rest_add(self, ep: VenueServer, account: str, f: dict[str, str]) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         pair = PAIRS.get(f.get("pair", ""), f.get("pair", ""))
         side = {"buy": BID, "sell": ASK}.get(f.get("type", ""))
         kind = {"limit": "LIMIT", "market": "MARKET"}.get(f.get("ordertype", ""))
@@ -268,13 +266,13 @@ class KrakenOrders:
         except EngineError as e:
             return {"error": ["EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"]}
         if step is not None:
-            v.on_step(pair, step)
+            v.publish(pair, step)
         descr = f"{f['type']} {f['volume']} {pair} @ {f['ordertype']}" + (f" {f['price']}" if ticks else "")
         return {"error": [], "result": {"descr": {"order": descr}, "txid": [f"O{order.id}"]}}
 
     def _info(self, o: Order) -> dict[str, Any]:
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
         cost = Decimal(o.quote) * inst.tick * inst.lot
         status = {"NEW": "open", "PARTIALLY_FILLED": "open", "FILLED": "closed", "CANCELED": "canceled"}
         return {

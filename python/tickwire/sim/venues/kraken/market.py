@@ -1,4 +1,5 @@
-"""Kraken spot WebSocket market data, v2 (``/v2``) and v1 (``/``) book channels (venues.md §4.2).
+"""The Kraken venue class: spot WebSocket market data, v2 (``/v2``) and v1 (``/``) book channels
+(venues.md §4.2), REST API-Sign checks, and the routing of order entry to ``trade.py``.
 
 Prices and sizes are printed with the instrument's precision (v2 as JSON numbers, v1 as strings). A
 subscription has a depth (10/25/100/500/1000); updates carry only levels inside it and never a size-0
@@ -24,7 +25,7 @@ from tickwire.sim.market import Fmt, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.kraken_trade import KrakenOrders
+from tickwire.sim.venues.kraken.trade import KrakenOrders
 from tickwire.sim.ws import Conn
 
 DEPTHS = (10, 25, 100, 500, 1000)
@@ -67,7 +68,7 @@ class Kraken(Venue):
         self.secrets: dict[str, str] = {}
         self.last_nonce: dict[str, int] = {}
         self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
-        self.trade = KrakenOrders(self)
+        self.trade = KrakenOrders(self.context(self.fmt), self.fmt2)
 
     def add_key(self, key: str, secret_b64: str) -> None:
         self.secrets[key] = secret_b64

@@ -1,4 +1,5 @@
-"""Coinbase Advanced Trade market data WebSocket (venues.md §5.2).
+"""The Coinbase venue class: Advanced Trade market data WebSocket (venues.md §5.2), JWT checks and
+rate limits, and the routing of orders and the ``user`` channel to ``trade.py``.
 
 One channel per subscribe message: ``{"type":"subscribe","product_ids":[...],"channel":"level2"}``
 (``jwt`` accepted and not required for public channels). ``level2`` messages arrive on channel
@@ -9,7 +10,7 @@ has not subscribed within 5 s is disconnected.
 
 The ``user`` channel (``wss://advanced-trade-ws-user.coinbase.com``, served here on ``/user`` and on
 the market path alike) needs a valid JWT: a ``snapshot`` of the key's open orders, then an ``update``
-for every order event (``coinbase_trade.py``).
+for every order event (``trade.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.coinbase_trade import CoinbaseOrders
+from tickwire.sim.venues.coinbase.trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
 
 CHANNELS = ("level2", "heartbeats", "market_trades", "user")
@@ -51,7 +52,7 @@ class Coinbase(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
         self.keys: dict[str, bytes] = {}
-        self.orders = CoinbaseOrders(self)
+        self.orders = CoinbaseOrders(self.context(self.fmt), self.frame)
         self.limiters: dict[str, WeightLimiter] = {}
 
     def add_key(self, name: str, public_pem: bytes | str) -> None:
@@ -63,10 +64,15 @@ class Coinbase(Venue):
         conn.state["hb"] = 0
 
     def send_events(self, conn: Conn, channel: str, events: list[Any], skip: bool = False) -> None:
+        if skip:  # a gap fault: the message's sequence number is spent, the message is not sent
+            conn.state["seq"] += 1
+            return
+        conn.send_text(self.frame(conn, channel, events))
+
+    def frame(self, conn: Conn, channel: str, events: list[Any]) -> bytes:
+        """The next message on ``conn``: it takes the connection's next ``sequence_num``."""
         seq = conn.state["seq"]
         conn.state["seq"] = seq + 1
-        if skip:
-            return
         body = {
             "channel": channel,
             "client_id": "",
@@ -74,7 +80,7 @@ class Coinbase(Venue):
             "sequence_num": seq,
             "events": events,
         }
-        conn.send_text(orjson.dumps(body))
+        return orjson.dumps(body)
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Bybit v5 public market data (venues.md §3.2, §3.3).
+"""The Bybit venue class: v5 public market data (venues.md §3.2, §3.3), private-socket and REST
+signature checks, and the routing of order entry to ``trade.py``.
 
 ``/v5/public/{spot,linear,inverse}``: ``{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}``; a book
 topic sends a snapshot, then deltas (size ``"0"`` deletes) keeping the client at the top ``depth``
@@ -16,13 +17,13 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.bybit_trade import BybitOrders
+from tickwire.sim.venues.bybit.auth import check_rest, ws_auth_key
+from tickwire.sim.venues.bybit.trade import BybitOrders
 from tickwire.sim.ws import Conn
 
 DEPTHS = (1, 50, 200, 1000)
@@ -50,7 +51,7 @@ class Bybit(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = self.formats()
         self.secrets: dict[str, str] = {}
-        self.trade = BybitOrders(self)
+        self.trade = BybitOrders(self.context(self.fmt), self.secrets)
         self.ip_limiters: dict[int, WeightLimiter] = {}
         self.u: dict[tuple[str, int], int] = {}  # per topic update id, 1 after a (simulated) restart
         # (endpoint index, symbol) -> when a level-1 snapshot last went out there.
@@ -212,7 +213,7 @@ class Bybit(Venue):
         if ip.charge(time.monotonic())[0] != "ok":
             return Response(403, b"access too frequent", content_type="text/plain")
         if req.path.startswith(("/v5/account/", "/v5/order/")):
-            denied = self._check_rest(ep, req)
+            denied = check_rest(self.secrets, ep, req)
             if denied is not None:
                 return denied
             key = req.headers["x-bapi-api-key"]
@@ -267,45 +268,17 @@ class Bybit(Venue):
 
     def _private(self, conn: Conn, msg: dict[str, Any], base: dict[str, Any]) -> None:
         if msg["op"] == "subscribe" and conn.state.get("auth") and msg.get("args") == ["order"]:
-            self.trade.order_streams.setdefault(conn.state["api_key"], set()).add(conn)
+            self.trade.streams.add(conn.state["api_key"], conn)
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
             return
         if msg["op"] != "auth":
             # Of the private topics only "order" is simulated (after auth).
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Request not authorized", **base}))
             return
-        args = msg.get("args") or []
-        ok = False
-        if isinstance(args, list) and len(args) == 3 and str(args[0]) in self.secrets:
-            key, expires, sig = str(args[0]), args[1], str(args[2])
-            fresh = isinstance(expires, int) and expires > conn.endpoint.now_ms()
-            ok = fresh and same(sig, hmac_hex(self.secrets[key], f"GET/realtime{expires}"))
-        if ok:
+        key = ws_auth_key(self.secrets, msg.get("args") or [], conn.endpoint.now_ms())
+        if key is not None:
             conn.state["auth"] = True
-            conn.state["api_key"] = str(args[0])
+            conn.state["api_key"] = key
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
         else:
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Params Error", **base}))
-
-    def _check_rest(self, ep: VenueServer, req: Request) -> Response | None:
-        h = req.headers
-        key, ts, sig = h.get("x-bapi-api-key", ""), h.get("x-bapi-timestamp", ""), h.get("x-bapi-sign", "")
-        recv = h.get("x-bapi-recv-window", "5000")
-
-        def err(code: int, msg: str) -> Response:
-            return json_response(
-                {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now}
-            )
-
-        now = ep.now_ms()
-        if key not in self.secrets:
-            return err(10003, "API key is invalid.")
-        if not ts.isdigit() or not recv.isdigit():
-            return err(10002, "invalid request, please check your timestamp or recv_window param")
-        # docs: server_time - recv_window <= timestamp < server_time + 1000
-        if not (now - int(recv) <= int(ts) < now + 1000):
-            return err(10002, "invalid request, please check your server timestamp or recv_window param")
-        payload = req.raw_query if req.method == "GET" else req.body.decode("utf-8", "replace")
-        if not same(sig, hmac_hex(self.secrets[key], ts + key + recv + payload)):
-            return err(10004, "error sign! origin_string[" + ts + key + recv + payload + "]")
-        return None

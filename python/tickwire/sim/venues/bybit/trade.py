@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.bybit.auth import ws_auth_key
+from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.bybit import Bybit
+    from tickwire.sim.venues.context import VenueContext
 
 TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
 
@@ -47,21 +49,17 @@ STATUS["EXPIRED"] = "Cancelled"
 
 
 class BybitOrders:
-    def __init__(self, venue: Bybit) -> None:
-        self.venue = venue
-        self.order_streams: dict[str, set[Conn]] = {}  # api key -> /v5/private connections on "order"
+    def __init__(self, ctx: VenueContext, secrets: Mapping[str, str]) -> None:
+        self.ctx = ctx
+        self.secrets = secrets  # API key -> secret
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, /v5/private sockets on "order"
         self.limiters: dict[tuple[str, str], WeightLimiter] = {}
-        venue.engine.listeners.append(self.on_order)
+        ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The private ``order`` topic: the order's state after every event."""
-        conns = self.order_streams.get(o.account)
-        if not conns:
-            return
-        for c in list(conns):
-            if c.transport is None:
-                conns.discard(c)
-                continue
+
+        def message(c: Conn) -> bytes:
             now = c.endpoint.now_ms()
             body = {
                 "id": uuid.uuid4().hex,
@@ -69,12 +67,14 @@ class BybitOrders:
                 "creationTime": now,
                 "data": [self.order_data(o, now)],
             }
-            c.send_text(orjson.dumps(body))
+            return orjson.dumps(body)
+
+        self.streams.push(message, account=o.account)
 
     def order_data(self, o: Order, now: int) -> dict[str, Any]:
         """An order as Bybit shows it (the ``order`` topic, ``/v5/order/realtime``)."""
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
         value = Decimal(o.quote) * inst.tick * inst.lot
         return {
             "category": "linear",
@@ -123,7 +123,7 @@ class BybitOrders:
             self._reply(conn, rid, op, 10001, "only one order per request", {})
             return
         a = args[0]
-        per_s = int(self.venue.config.profile.get("order_rate_limit", 10))
+        per_s = int(self.ctx.profile.get("order_rate_limit", 10))
         # Shared with REST: order.create spends the /v5/order/create budget.
         path = "/v5/order/" + op.partition(".")[2]
         ok, limits = self.limit(conn.state["api_key"], path, conn.endpoint.now_ms(), per_s)
@@ -151,7 +151,7 @@ class BybitOrders:
         """Charge one request of ``what`` to ``uid``: (allowed, the X-Bapi-Limit* headers)."""
         lim = self.limiters.get((uid, what))
         if lim is None:
-            lim = self.limiters[(uid, what)] = WeightLimiter(per_s, self.venue.interval("rate_window"))
+            lim = self.limiters[(uid, what)] = WeightLimiter(per_s, self.ctx.interval("rate_window"))
         now = time.monotonic()
         ok = lim.charge(now)[0] == "ok"
         reset_ms = now_ms + int((lim.reset_at() - now) * 1000)
@@ -162,7 +162,7 @@ class BybitOrders:
     def rest(self, ep: VenueServer, req: Request, account: str) -> dict[str, Any] | None:
         """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``):
         the same engine calls as the trade WebSocket; the answer's ``result`` and ``retCode``."""
-        v, route = self.venue, (req.method, req.path)
+        v, route = self.ctx, (req.method, req.path)
         a = req.json_object() if req.method == "POST" else dict(req.query)
         try:
             if route == ("POST", "/v5/order/create"):
@@ -199,15 +199,10 @@ class BybitOrders:
         if conn.state.get("auth"):
             self._auth_reply(conn, 20001, "Repeat auth")
             return
-        v = self.venue
-        args = msg.get("args") or []
-        ok = False
-        if isinstance(args, list) and len(args) == 3 and str(args[0]) in v.secrets:
-            key, expires, sig = str(args[0]), args[1], str(args[2])
-            ok = isinstance(expires, int) and expires > conn.endpoint.now_ms()
-            ok = ok and same(sig, hmac_hex(v.secrets[key], f"GET/realtime{expires}"))
-            if ok:
-                conn.state["auth"], conn.state["api_key"] = True, key
+        key = ws_auth_key(self.secrets, msg.get("args") or [], conn.endpoint.now_ms())
+        ok = key is not None
+        if ok:
+            conn.state["auth"], conn.state["api_key"] = True, key
         self._auth_reply(conn, 0 if ok else 10004, "OK" if ok else "Invalid sign")
 
     def _auth_reply(self, conn: Conn, code: int, msg: str) -> None:
@@ -222,7 +217,7 @@ class BybitOrders:
         return int(n)
 
     def _create(self, account: str, ep: VenueServer, a: dict[str, Any]) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         symbol = str(a["symbol"])
         if symbol not in v.books:
             raise ValueError(f"symbol {symbol} invalid")
@@ -238,7 +233,7 @@ class BybitOrders:
             link, ep.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
         )  # fmt: skip
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": link}
 
     def _order_ref(self, a: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -247,7 +242,7 @@ class BybitOrders:
         return None, str(a["orderLinkId"])
 
     def _amend(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         symbol = str(a["symbol"])
         inst = v.instruments[symbol]
         oid, link = self._order_ref(a)
@@ -255,16 +250,16 @@ class BybitOrders:
         price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
         order, steps = v.engine.amend(account, symbol, oid, link, qty, price)
         for s in steps:
-            v.on_step(symbol, s)
+            v.publish(symbol, s)
         return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
 
     def _cancel(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         symbol = str(a["symbol"])
         oid, link = self._order_ref(a)
         order, step = v.engine.cancel(account, symbol, oid, link)
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
 
     @staticmethod

@@ -12,6 +12,7 @@ orders. Client order ids are idempotent: a retry returns the order already creat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.coinbase import Coinbase
+    from tickwire.sim.venues.context import VenueContext
     from tickwire.sim.ws import Conn
 
 STATUS = {
@@ -38,10 +40,16 @@ def _oid(o: Order) -> str:
     return str(uuid.UUID(int=o.id))
 
 
+# A message on a connection's sequence: (connection, channel, events) -> the frame, numbered.
+Frame = Callable[["Conn", str, list[Any]], bytes]
+
+
 class CoinbaseOrders:
-    def __init__(self, venue: Coinbase) -> None:
-        self.venue = venue
-        venue.engine.listeners.append(self.on_order)
+    def __init__(self, ctx: VenueContext, frame: Frame) -> None:
+        self.ctx = ctx
+        self.frame = frame
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
 
     def user_subscribe(self, conn: Conn, key: str, on: bool) -> None:
         topic = f"user:{key}"
@@ -49,19 +57,17 @@ class CoinbaseOrders:
             conn.endpoint.unsubscribe(conn, topic)
             return
         conn.endpoint.subscribe(conn, topic)
-        opened = [self.user_order(o) for o in self.venue.engine.open_orders(key, None)]
-        self.venue.send_events(conn, "user", [{"type": "snapshot", "orders": opened}])
+        opened = [self.user_order(o) for o in self.ctx.engine.open_orders(key, None)]
+        conn.send_text(self.frame(conn, "user", [{"type": "snapshot", "orders": opened}]))
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
-        for _, subs in self.venue.subscribers(f"user:{o.account}"):
-            event = [{"type": "update", "orders": [self.user_order(o)]}]
-            for c in list(subs):
-                self.venue.send_events(c, "user", event)
+        event = [{"type": "update", "orders": [self.user_order(o)]}]
+        self.streams.push(lambda c: self.frame(c, "user", event), topics=[f"user:{o.account}"])
 
     def user_order(self, o: Order) -> dict[str, Any]:
         """An order as the ``user`` channel shows it."""
         body = self.order_json(o)
-        fq = self.venue.fmt[o.symbol][1]
+        fq = self.ctx.fmt[o.symbol][1]
         return {
             "order_id": body["order_id"],
             "client_order_id": o.client_id,
@@ -94,14 +100,14 @@ class CoinbaseOrders:
 
     def _find(self, account: str, ref: str) -> Order | None:
         try:
-            order = self.venue.engine.orders.get(uuid.UUID(ref).int)
+            order = self.ctx.engine.orders.get(uuid.UUID(ref).int)
         except ValueError:
             return None
         return order if order is not None and order.account == account else None
 
     def order_json(self, o: Order) -> dict[str, Any]:
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
         filled_value = Decimal(o.quote) * inst.tick * inst.lot
         avg = filled_value / inst.qty(o.filled) if o.filled else Decimal(0)
         return {
@@ -129,7 +135,7 @@ class CoinbaseOrders:
         return {"limit_limit_gtc": {**limit, "post_only": False}}
 
     def create(self, ep: VenueServer, account: str, body: dict[str, Any]) -> Response:
-        v = self.venue
+        v = self.ctx
         cid = str(body.get("client_order_id", ""))
         prior = v.engine.by_client.get((account, cid)) if cid else None
         if prior is not None:
@@ -176,12 +182,12 @@ class CoinbaseOrders:
                 return self._fail("INSUFFICIENT_FUND", "INSUFFICIENT_FUND")
             return self._fail("UNKNOWN_FAILURE_REASON", str(e))
         if step is not None:
-            v.on_step(product, step)
+            v.publish(product, step)
         return self._ok(order)
 
     def edit(self, account: str, body: dict[str, Any]) -> Response:
         """Edit a GTC limit order's price and size (it keeps its id)."""
-        v = self.venue
+        v = self.ctx
         order = self._find(account, str(body.get("order_id", "")))
         if order is None or not order.open or order.tif != "GTC" or order.type != "LIMIT":
             return json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]})
@@ -197,7 +203,7 @@ class CoinbaseOrders:
                 {"success": False, "errors": [{"edit_failure_reason": "INVALID_EDITED_SIZE"}]}
             )
         for s in steps:
-            v.on_step(order.symbol, s)
+            v.publish(order.symbol, s)
         return json_response({"success": True, "errors": []})
 
     def _ok(self, o: Order) -> Response:
@@ -211,11 +217,11 @@ class CoinbaseOrders:
         return json_response({"success": False, "error_response": err})
 
     def cancel(self, account: str, ref: str) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         order = self._find(account, ref)
         if order is None or not order.open:
             return {"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": ref}
         _, step = v.engine.cancel(account, order.symbol, order.id, None)
         if step is not None:
-            v.on_step(order.symbol, step)
+            v.publish(order.symbol, step)
         return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": ref}
