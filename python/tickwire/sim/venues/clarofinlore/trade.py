@@ -22,19 +22,23 @@ from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.clarofinlore import Clarofinlore
+    from tickwire.sim.venues.context import VenueContext
 
 
 def _bad(msg: str) -> Response:
     return json_response({"code": 400, "message": msg}, 400)
 
 
+# The kill switch: it stops every running TWAP of the key first (the venue's routing sees to it).
+KILL_SWITCH = (("POST", "/v1/orders/cancel-all"), ("POST", "/v1/positions/close-all"))
+
+
 class ClarofinloreOrders:
-    def __init__(self, venue: Clarofinlore) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
 
     def order_json(self, o: Order) -> dict[str, Any]:
-        fp, fq = self.venue.fmt[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
         return {
             "order_id": str(o.id),
             "client_order_id": o.client_id,
@@ -48,13 +52,9 @@ class ClarofinloreOrders:
         }
 
     def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
-        if req.path.startswith("/v1/orders/twap"):
-            return self.venue.twap.route(ep, req, account)
         route = (req.method, req.path)
         if route == ("POST", "/v1/orders"):
             return self.place(ep, req, account)
-        if route in (("POST", "/v1/orders/cancel-all"), ("POST", "/v1/positions/close-all")):
-            self.venue.twap.stop_all(account)  # the kill switch stops order flow first
         if route == ("POST", "/v1/orders/cancel-all"):
             return json_response({"cancelled": [self.order_json(o) for o in self.cancel_all(account)]})
         if route == ("POST", "/v1/positions/close-all"):
@@ -65,7 +65,7 @@ class ClarofinloreOrders:
             return json_response(body)
         if req.method == "GET" and req.path.startswith("/v1/orders/"):
             oid = req.path.rsplit("/", 1)[1]
-            order = self.venue.engine.orders.get(int(oid)) if oid.isdigit() else None
+            order = self.ctx.engine.orders.get(int(oid)) if oid.isdigit() else None
             if order is None or order.account != account:
                 return json_response({"code": 404, "message": "order not found"}, 404)
             return json_response(self.order_json(order))
@@ -76,7 +76,7 @@ class ClarofinloreOrders:
     def account(self, account: str) -> dict[str, Any]:
         """Collateral (USDT), margin in use and free, and positions with their entry prices. An
         account never funded shows positions only (it trades without limits)."""
-        v = self.venue
+        v = self.ctx
         led = v.engine.ledger
         positions = []
         for s in v.books:
@@ -99,7 +99,7 @@ class ClarofinloreOrders:
         return body
 
     def place(self, ep: VenueServer, req: Request, account: str) -> Response:
-        v = self.venue
+        v = self.ctx
         try:
             body = orjson.loads(req.body)
             symbol, cid = str(body["symbol"]), str(body["client_order_id"])
@@ -130,21 +130,21 @@ class ClarofinloreOrders:
                 return json_response({"code": 1001, "message": "insufficient margin"}, 400)
             return _bad(str(e))
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return json_response(self.order_json(order))
 
     def cancel_all(self, account: str) -> list[Order]:
-        v = self.venue
+        v = self.ctx
         done = []
         for o in v.engine.open_orders(account, None):
             _, step = v.engine.cancel(account, o.symbol, o.id, None)
             if step is not None:
-                v.on_step(o.symbol, step)
+                v.publish(o.symbol, step)
             done.append(o)
         return done
 
     def close_all(self, ep: VenueServer, account: str) -> list[Order]:
-        v = self.venue
+        v = self.ctx
         out = []
         for symbol in v.books:
             n = v.engine.position(account, symbol)
@@ -155,6 +155,6 @@ class ClarofinloreOrders:
                 account, symbol, side, "MARKET", abs(n), None, "IOC", "", ep.now_ms()
             )
             if step is not None:
-                v.on_step(symbol, step)
+                v.publish(symbol, step)
             out.append(order)
         return out

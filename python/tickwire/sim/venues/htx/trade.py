@@ -1,4 +1,4 @@
-"""HTX spot order entry on the matching engine (HTX REST v1, Signature V2 as in ``htx_auth``).
+"""HTX spot order entry on the matching engine (HTX REST v1, Signature V2 as in ``auth.py``).
 
 ``GET /v1/account/accounts`` (one spot account per key), ``GET /v1/account/accounts/{id}/balance``;
 ``POST /v1/order/orders/place`` (``account-id``, ``symbol``, ``type`` buy/sell-limit, -market, -ioc,
@@ -20,10 +20,11 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.htx import Htx
+    from tickwire.sim.venues.context import VenueContext
     from tickwire.sim.ws import Conn
 
 # HTX order type suffix -> (engine type, time in force, post-only)
@@ -47,16 +48,17 @@ def err(code: str, msg: str) -> Response:
 
 
 class HtxOrders:
-    def __init__(self, venue: Htx) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
         self.accounts: dict[str, int] = {}  # access key -> account id
-        venue.engine.listeners.append(self.on_order)
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
 
     def account_id(self, key: str) -> int:
         return self.accounts.setdefault(key, 10_000_001 + len(self.accounts))
 
     def route(self, ep: VenueServer, req: Request, key: str) -> Response | None:
-        v, path = self.venue, req.path
+        v, path = self.ctx, req.path
         aid = self.account_id(key)
         if (req.method, path) == ("GET", "/v1/account/accounts"):
             return ok([{"id": aid, "type": "spot", "subtype": "", "state": "working"}])
@@ -97,7 +99,7 @@ class HtxOrders:
         return None
 
     def place(self, ep: VenueServer, key: str, aid: int, b: dict[str, Any]) -> Response:
-        v = self.venue
+        v = self.ctx
         symbol = str(b.get("symbol", ""))
         side_s, _, kind_s = str(b.get("type", "")).partition("-")
         side = {"buy": BID, "sell": ASK}.get(side_s)
@@ -130,14 +132,14 @@ class HtxOrders:
                 return err("order-orderstate-error", "client-order-id is in use by an open order")
             return err("invalid-parameter", str(e))
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return ok(str(order.id))
 
     def _lots_for_cash(self, symbol: str, cash: Decimal) -> Decimal:
         """How many whole lots ``cash`` of quote currency buys walking the asks."""
-        inst = self.venue.instruments[symbol]
+        inst = self.ctx.instruments[symbol]
         left, lots = cash, 0
-        for p, size in self.venue.books[symbol].asks.top():
+        for p, size in self.ctx.books[symbol].asks.top():
             price = inst.price(p) * inst.lot
             take = min(size, int(left / price))
             lots += take
@@ -147,14 +149,14 @@ class HtxOrders:
         return Decimal(lots)
 
     def _cancel(self, key: str, order: Order) -> Order:
-        _, step = self.venue.engine.cancel(key, order.symbol, order.id, None)
+        _, step = self.ctx.engine.cancel(key, order.symbol, order.id, None)
         if step is not None:
-            self.venue.on_step(order.symbol, step)
+            self.ctx.publish(order.symbol, step)
         return order
 
     def order_json(self, o: Order, aid: int) -> dict[str, Any]:
-        fp, fq = self.venue.fmt[o.symbol]
-        inst = self.venue.instruments[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
         kind = "market" if o.type == "MARKET" else {"GTC": "limit", "IOC": "ioc", "FOK": "limit-fok"}[o.tif]
         return {
             "id": o.id,
@@ -173,24 +175,22 @@ class HtxOrders:
         }
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
-        """``/ws/v2`` ``orders#<symbol>``: one push per order event."""
-        fp, fq = self.venue.fmt[o.symbol]
-        for _, subs in self.venue.subscribers(f"orders#{o.symbol}"):
-            event = {"NEW": "creation", "TRADE": "trade"}.get(exec_type, "cancellation")
-            data = {"eventType": event, "symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client_id}
-            data.update(orderPrice=fp(o.price or 0), orderSize=fq(o.qty), orderStatus=STATE[o.status])
-            data.update(
-                type=self.order_json(o, 0)["type"], execAmt=fq(o.filled), remainAmt=fq(o.qty - o.filled)
-            )
-            if fill is not None:
-                data.update(tradePrice=fp(fill.price), tradeVolume=fq(fill.qty), tradeId=fill.trade_id)
-                data.update(aggressor=not fill.maker)
-            for c in list(subs):
-                if c.state.get("api_key") == o.account:
-                    c.send_text(orjson.dumps({"action": "push", "ch": f"orders#{o.symbol}", "data": data}))
+        """``/ws/v2`` ``orders#<symbol>``: one push per order event, to the account's own sockets."""
+        fp, fq = self.ctx.fmt[o.symbol]
+        event = {"NEW": "creation", "TRADE": "trade"}.get(exec_type, "cancellation")
+        data = {"eventType": event, "symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client_id}
+        data.update(orderPrice=fp(o.price or 0), orderSize=fq(o.qty), orderStatus=STATE[o.status])
+        data.update(type=self.order_json(o, 0)["type"], execAmt=fq(o.filled), remainAmt=fq(o.qty - o.filled))
+        if fill is not None:
+            data.update(tradePrice=fp(fill.price), tradeVolume=fq(fill.qty), tradeId=fill.trade_id)
+            data.update(aggressor=not fill.maker)
+        msg = orjson.dumps({"action": "push", "ch": f"orders#{o.symbol}", "data": data})
+        self.streams.push(
+            lambda c: msg if c.state.get("api_key") == o.account else None, topics=[f"orders#{o.symbol}"]
+        )
 
     def subscribe(self, conn: Conn, ch: str) -> bool:
-        if ch.removeprefix("orders#") not in self.venue.books:
+        if ch.removeprefix("orders#") not in self.ctx.books:
             return False
         conn.endpoint.subscribe(conn, ch)
         return True

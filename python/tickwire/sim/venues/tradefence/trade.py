@@ -23,15 +23,15 @@ from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.tradefence import Tradefence
+    from tickwire.sim.venues.context import VenueContext
 
 
 class TradefenceOrders:
-    def __init__(self, venue: Tradefence) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
 
     def order_json(self, o: Order) -> dict[str, Any]:
-        fp, fq = self.venue.fmt[o.symbol]
+        fp, fq = self.ctx.fmt[o.symbol]
         return {
             "id": str(o.id),
             "symbol": o.symbol,
@@ -49,7 +49,7 @@ class TradefenceOrders:
             return json_response(body, status)
         if req.method == "GET" and req.path.startswith("/v1/orders/"):
             oid = req.path.rsplit("/", 1)[1]
-            order = self.venue.engine.orders.get(int(oid)) if oid.isdigit() else None
+            order = self.ctx.engine.orders.get(int(oid)) if oid.isdigit() else None
             if order is None or order.account != client:
                 return json_response({"code": 404, "message": "order not found"}, 404)
             return json_response(self.order_json(order))
@@ -81,7 +81,7 @@ class TradefenceOrders:
         return None
 
     def recommend(self, ep: VenueServer, b: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        v = self.venue
+        v = self.ctx
         band = {"CONSERVATIVE": Decimal("0.02"), "MODERATE": Decimal("0.01"), "AGGRESSIVE": Decimal("0.002")}
         risk, horizon = str(b.get("risk_tolerance", "")), str(b.get("time_horizon", ""))
         portfolio = b.get("portfolio")
@@ -111,7 +111,7 @@ class TradefenceOrders:
         return 200, body
 
     def account(self, client: str) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         held = v.engine.ledger.holdings(client)
         balances = [{"asset": a, "available": str(f), "reserved": str(lk)} for a, f, lk in held]
         positions = []
@@ -124,7 +124,7 @@ class TradefenceOrders:
         return {"balances": balances, "positions": positions}
 
     def update_position(self, ep: VenueServer, client: str, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        v = self.venue
+        v = self.ctx
         symbol = str(d.get("symbol", ""))
         if symbol not in v.books:
             return 400, {"code": 1004, "message": f"invalid symbol {symbol}"}
@@ -150,8 +150,8 @@ class TradefenceOrders:
         return 200, {"symbol": symbol, "quantity": fq(v.engine.position(client, symbol)), "order": body}
 
     def create(self, ep: VenueServer, client: str, o: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        v = self.venue
-        if not v.config.profile.get("market_open", True):
+        v = self.ctx
+        if not v.profile.get("market_open", True):
             return 400, {"code": 1003, "message": "market closed"}
         symbol = str(o.get("symbol", ""))
         if symbol not in v.books:
@@ -177,11 +177,11 @@ class TradefenceOrders:
                 return 400, {"code": 1002, "message": "insufficient funds"}
             return 400, {"code": 400, "message": str(e)}
         if step is not None:
-            v.on_step(symbol, step)
+            v.publish(symbol, step)
         return 201, self.order_json(order)
 
     def cancel(self, client: str, oid: str) -> tuple[int, dict[str, Any]]:
-        v = self.venue
+        v = self.ctx
         order = v.engine.orders.get(int(oid)) if oid.isdigit() else None
         if order is None or order.account != client:
             return 404, {"code": 404, "message": "order not found"}
@@ -190,5 +190,5 @@ class TradefenceOrders:
         except EngineError:
             return 400, {"code": 400, "message": "order is not open"}
         if step is not None:
-            v.on_step(order.symbol, step)
+            v.publish(order.symbol, step)
         return 200, self.order_json(order)

@@ -1,4 +1,5 @@
-"""Cloud9Trader (seed-venues.md): WebSocket API authenticated by HMAC headers on the HTTP upgrade.
+"""The Cloud9Trader venue class (seed-venues.md): a WebSocket API authenticated by HMAC headers on the
+HTTP upgrade.
 
 The upgrade must carry ``x-c9t-key``, ``x-c9t-nonce`` (ms since the epoch) and ``x-c9t-signature`` =
 hex HMAC-SHA256 keyed with the base64-decoded secret over ``path + nonce``. Defaults where the document

@@ -1,4 +1,4 @@
-"""Bitfinex WebSocket v2 book channel with checksums (venues.md §7).
+"""The Bitfinex venue class: the WebSocket v2 book channel with checksums (venues.md §7).
 
 ``/ws/2``: an ``info`` event on connect; ``{"event":"conf","flags":131072}`` turns on checksums;
 ``{"event":"subscribe","channel":"book","symbol":"tBTCUSD","prec":"P0","len":"25"}`` answers

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from tickwire.sim.engine import EXEC_TRADE, FILLED, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 
 if TYPE_CHECKING:
-    from tickwire.sim.venues.tradefence import Tradefence
+    from tickwire.sim.venues.context import VenueContext
 
 EVENTS = ("order.filled", "position.closed", "alert.triggered")
 
@@ -72,17 +73,18 @@ async def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -
 
 
 class TradefenceHooks:
-    def __init__(self, venue: Tradefence) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext, order_json: Callable[[Order], dict[str, Any]]) -> None:
+        self.ctx = ctx
+        self.order_json = order_json  # an order as the REST API shows it (order.filled's data)
         self.hooks: dict[str, Hook] = {}
         self.alerts: dict[str, Alert] = {}
         self.deliveries: list[dict[str, Any]] = []
         # (account, symbol) -> (position now, id of the order that last changed it, position before it)
         self.positions: dict[tuple[str, str], tuple[int, int, int]] = {}
-        self.retries = int(venue.config.profile.get("webhook_retries", 3))
+        self.retries = int(ctx.profile.get("webhook_retries", 3))
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
-        venue.engine.listeners.append(self.on_order)
+        ctx.engine.listeners.append(self.on_order)
 
     # REST --------------------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class TradefenceHooks:
         return {"id": h.id, "url": h.url, "events": h.events}
 
     def _alert(self, b: dict[str, Any], client: str) -> Response:
-        v = self.venue
+        v = self.ctx
         symbol, cond = str(b.get("symbol", "")), b.get("condition")
         if symbol not in v.books:
             return json_response({"code": 1004, "message": f"invalid symbol {symbol}"}, 400)
@@ -141,16 +143,16 @@ class TradefenceHooks:
         if exec_type != EXEC_TRADE or fill is None:
             return
         if o.status == FILLED:
-            self.emit(o.account, "order.filled", self.venue.orders.order_json(o))
+            self.emit(o.account, "order.filled", self.order_json(o))
         # The position before the order that closes it (an order may close it over several fills).
         key = (o.account, o.symbol)
         last, order_id, before = self.positions.get(key, (0, 0, 0))
         if order_id != o.id:
             before = last
-        now = self.venue.engine.ledger.position(o.account, o.symbol).lots
+        now = self.ctx.engine.ledger.position(o.account, o.symbol).lots
         self.positions[key] = (now, o.id, before)
         if before and not now:
-            fq = self.venue.fmt[o.symbol][1]
+            fq = self.ctx.fmt[o.symbol][1]
             data = {
                 "symbol": o.symbol,
                 "side": "LONG" if before > 0 else "SHORT",
@@ -162,9 +164,9 @@ class TradefenceHooks:
     def on_step(self, symbol: str) -> None:
         if not self.alerts:
             return
-        book = self.venue.books[symbol]
+        book = self.ctx.books[symbol]
         bid, ask = book.bids.best(), book.asks.best()
-        fp = self.venue.fmt[symbol][0]
+        fp = self.ctx.fmt[symbol][0]
         for a in self.alerts.values():
             if a.triggered or a.symbol != symbol:
                 continue
@@ -205,7 +207,7 @@ class TradefenceHooks:
         for attempt in range(self.retries + 1):
             record["attempts"] = attempt + 1
             try:
-                status = await post(h.url, body, headers, self.venue.interval("webhook_timeout"))
+                status = await post(h.url, body, headers, self.ctx.interval("webhook_timeout"))
             except (TimeoutError, OSError, ValueError, IndexError) as e:
                 record["status"], record["error"] = None, type(e).__name__
             else:
@@ -213,7 +215,7 @@ class TradefenceHooks:
                 if 200 <= status < 300:
                     return
             if attempt < self.retries:
-                await asyncio.sleep(self.venue.interval("webhook_retry") * 2**attempt)
+                await asyncio.sleep(self.ctx.interval("webhook_retry") * 2**attempt)
 
     async def stop(self) -> None:
         for t in list(self._tasks):

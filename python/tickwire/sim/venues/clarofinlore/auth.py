@@ -33,11 +33,10 @@ import orjson
 from tickwire.sim.auth import hmac_hex, same
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
-from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.base import VenueConfig
+    from tickwire.sim.venues.context import VenueContext
 
 AUTH_CODES = {
     "key": (4011, "invalid api key"),
@@ -55,17 +54,20 @@ def _b64url(b: bytes) -> str:
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
+# The authenticated API behind the auth checks: (server, request, API key) -> answer, None if no route.
+Route = Callable[["VenueServer", Request, str], "Response | None"]
+
+
 class ClarofinloreAuth:
-    secrets: dict[str, str]
-    nonces: dict[str, set[str]]
-    refresh_tokens: dict[str, str]  # refresh token -> api key
-    jwt_key: bytes
-    limiters: dict[tuple[int, str], WeightLimiter]
-    security_log: list[dict[str, Any]]
-    config: VenueConfig
-    orders: ClarofinloreOrders
-    interval: Callable[[str], float]  # provided by Venue
-    endpoints: list[VenueServer]
+    def __init__(self, ctx: VenueContext, route: Route) -> None:
+        self.ctx = ctx
+        self.route = route
+        self.secrets: dict[str, str] = {}
+        self.nonces: dict[str, set[str]] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> api key
+        self.jwt_key = secrets.token_bytes(32)
+        self.limiters: dict[tuple[int, str], WeightLimiter] = {}
+        self.security_log: list[dict[str, Any]] = []
 
     def add_key(self, key: str, secret: str) -> None:
         self.secrets[key] = secret
@@ -78,14 +80,14 @@ class ClarofinloreAuth:
         for token, owner in list(self.refresh_tokens.items()):
             if owner == key:
                 del self.refresh_tokens[token]
-        for ep in self.endpoints:
+        for ep in self.ctx.servers:
             for c in list(ep.conns.values()):
                 if c.state.get("key") == key:
                     c.close()
 
     def ip_allowed(self, peer: str) -> bool:
         """The IP whitelist (profile ``ip_whitelist``; absent: every address)."""
-        allowed = self.config.profile.get("ip_whitelist")
+        allowed = self.ctx.profile.get("ip_whitelist")
         return allowed is None or peer.rpartition(":")[0] in allowed
 
     def _deny(self, what: str, ep: VenueServer | None = None, req: Request | None = None) -> Response:
@@ -109,7 +111,7 @@ class ClarofinloreAuth:
         if key not in self.secrets:
             return None, self._deny("key", ep, req)
         ts, nonce = h.get("x-timestamp", ""), h.get("x-nonce", "")
-        if not ts.isdigit() or abs(int(ts) - ep.now_ms()) > self.interval("timestamp_window") * 1000:
+        if not ts.isdigit() or abs(int(ts) - ep.now_ms()) > self.ctx.interval("timestamp_window") * 1000:
             return None, self._deny("timestamp", ep, req)
         payload = req.method + req.raw_path + req.raw_query + req.body.decode("utf-8", "replace")
         if not same(h.get("x-signature", ""), hmac_hex(self.secrets[key], payload)):
@@ -121,7 +123,7 @@ class ClarofinloreAuth:
 
     def issue(self, ep: VenueServer, key: str) -> Response:
         now = ep.now_ms() // 1000
-        ttl = int(self.interval("token_ttl")) or 1
+        ttl = int(self.ctx.interval("token_ttl")) or 1
         header = _b64url(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
         claims = _b64url(
             orjson.dumps({"sub": key, "iat": now, "exp": now + ttl, "jti": secrets.token_hex(8)})
@@ -163,9 +165,9 @@ class ClarofinloreAuth:
         who = (ep.index, req.headers.get("x-api-key", ""))
         lim = self.limiters.get(who)
         if lim is None:
-            per_s = int(self.config.profile.get("rate_limit", 10_000))
+            per_s = int(self.ctx.profile.get("rate_limit", 10_000))
             # No ban escalation documented: every excess request gets a 429.
-            lim = self.limiters[who] = WeightLimiter(per_s, self.interval("rate_window"))
+            lim = self.limiters[who] = WeightLimiter(per_s, self.ctx.interval("rate_window"))
         verdict, retry = lim.charge(time.monotonic(), 1)
         if verdict != "ok":
             resp = json_response({"code": 429, "message": "rate limit exceeded"}, 429)
@@ -190,7 +192,7 @@ class ClarofinloreAuth:
         if route == ("GET", "/v1/security/logs"):
             since = req.query.get("since", "0")
             return self.security_logs(key, int(since) if since.isdigit() else 0)
-        routed = self.orders.route(ep, req, key)
+        routed = self.route(ep, req, key)
         if routed is not None:
             return routed
         return json_response({"code": 404, "message": f"no route {req.method} {req.path}"}, 404)

@@ -1,4 +1,5 @@
-"""Tradefence (seed-venues.md): market data on ``/market-data`` and the OAuth 2.0 code flow.
+"""The Tradefence venue class (seed-venues.md): market data on ``/market-data``, the OAuth 2.0 code
+flow, and the routing of REST calls to ``hooks.py`` and ``trade.py``.
 
 ``{"action":"subscribe","symbols":["AAPL"]}`` (the document's shape). Defaults where it is silent:
 the ack ``{"type":"subscribed","symbols":[...]}``; per symbol a ``book`` snapshot then updates shaped
@@ -27,8 +28,8 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.tradefence_hooks import TradefenceHooks
-from tickwire.sim.venues.tradefence_trade import TradefenceOrders
+from tickwire.sim.venues.tradefence.hooks import TradefenceHooks
+from tickwire.sim.venues.tradefence.trade import TradefenceOrders
 from tickwire.sim.ws import Conn
 
 
@@ -56,10 +57,11 @@ class Tradefence(Venue):
         self.codes: dict[str, tuple[str, str, str, float]] = {}  # code -> (client, redirect, scope, expiry)
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client, expiry)
         self.refresh: dict[str, tuple[str, str]] = {}  # refresh token -> (client, scope)
-        self.orders = TradefenceOrders(self)
-        self.hooks = TradefenceHooks(self)
-        self.limiters: dict[str, WeightLimiter] = {}
         self.fmt = self.formats()
+        ctx = self.context(self.fmt)
+        self.orders = TradefenceOrders(ctx)
+        self.hooks = TradefenceHooks(ctx, self.orders.order_json)
+        self.limiters: dict[str, WeightLimiter] = {}
         self.seq = dict.fromkeys(self.books, 0)
         self.last_quote: dict[str, tuple[int, int, int, int]] = {}
 

@@ -1,4 +1,5 @@
-"""Clarofinlore market data (seed-venues.md): ``/v1/stream``, "compressed JSON messages every 100 ms".
+"""The Clarofinlore venue class: market data on ``/v1/stream`` (seed-venues.md: "compressed JSON
+messages every 100 ms"), the socket limits, and the routing of authenticated REST calls.
 
 Defaults where the document is silent, each a profile setting: subscribe with
 ``{"op":"subscribe","channels":["orderbook.btc-usdt","trades.eth-usdt"]}``; every server frame is
@@ -14,7 +15,6 @@ and the context must demand TLS 1.3 and a client certificate: the documented mut
 from __future__ import annotations
 
 import gzip
-import secrets
 import zlib
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -23,14 +23,13 @@ import orjson
 from picows import WSCloseCode
 
 from tickwire.sim.http import Request, Response
-from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.tls import is_mutual_tls13
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.clarofinlore_auth import ClarofinloreAuth
-from tickwire.sim.venues.clarofinlore_trade import ClarofinloreOrders
-from tickwire.sim.venues.clarofinlore_twap import ClarofinloreTwap
+from tickwire.sim.venues.clarofinlore.auth import ClarofinloreAuth
+from tickwire.sim.venues.clarofinlore.trade import KILL_SWITCH, ClarofinloreOrders
+from tickwire.sim.venues.clarofinlore.twap import ClarofinloreTwap
 from tickwire.sim.ws import Conn
 
 COMPRESSIONS = ("zlib", "deflate", "gzip")
@@ -45,7 +44,7 @@ def compress(data: bytes, how: str) -> bytes:
     return c.compress(data) + c.flush()
 
 
-class Clarofinlore(ClarofinloreAuth, Venue):
+class Clarofinlore(Venue):
     name = "clarofinlore"
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
     leverage = Decimal(10)
@@ -75,14 +74,10 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         self.pending: dict[str, dict[tuple[int, int], int]] = {s: {} for s in self.books}
         self.pending_trades: dict[str, list[Any]] = {s: [] for s in self.books}
         self.next_publish = 0.0
-        self.secrets: dict[str, str] = {}
-        self.nonces: dict[str, set[str]] = {}
-        self.refresh_tokens: dict[str, str] = {}
-        self.jwt_key = secrets.token_bytes(32)
-        self.orders = ClarofinloreOrders(self)
-        self.twap = ClarofinloreTwap(self)
-        self.limiters: dict[tuple[int, str], WeightLimiter] = {}
-        self.security_log: list[dict[str, Any]] = []
+        ctx = self.context(self.fmt)
+        self.orders = ClarofinloreOrders(ctx)
+        self.twap = ClarofinloreTwap(ctx, self.orders.order_json)
+        self.auth = ClarofinloreAuth(ctx, self._route)
         self.max_sockets = int(self.config.profile.get("max_sockets", 10))
         self.ws_auth = str(self.config.profile.get("ws_auth", "optional"))
         if self.config.tls is not None and not is_mutual_tls13(self.config.tls):
@@ -91,8 +86,22 @@ class Clarofinlore(ClarofinloreAuth, Venue):
                 "tickwire.sim.tls.server_context(cert, key, client_ca, tls13_only=True)"
             )
 
+    def add_key(self, key: str, secret: str) -> None:
+        self.auth.add_key(key, secret)
+
+    def revoke_key(self, key: str) -> None:
+        self.auth.revoke_key(key)
+
     async def http(self, ep: VenueServer, req: Request) -> Response:
-        return await self.rest(ep, req)
+        return await self.auth.rest(ep, req)
+
+    def _route(self, ep: VenueServer, req: Request, key: str) -> Response | None:
+        """An authenticated request of ``key`` (the auth part calls it once the checks pass)."""
+        if req.path.startswith("/v1/orders/twap"):
+            return self.twap.route(ep, req, key)
+        if (req.method, req.path) in KILL_SWITCH:
+            self.twap.stop_all(key)  # the kill switch stops order flow first
+        return self.orders.route(ep, req, key)
 
     async def stop(self) -> None:
         self.twap.stop_all()
@@ -106,7 +115,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
         auth = conn.headers.get("authorization", "")
         if not auth and self.ws_auth != "required":
             return None
-        key = self.bearer(conn.endpoint, auth)
+        key = self.auth.bearer(conn.endpoint, auth)
         if key is None:
             return 401, orjson.dumps({"code": 4015, "message": "invalid or expired access token"})
         # The limit is per key across all endpoints: a failover does not buy extra sockets.
@@ -120,7 +129,7 @@ class Clarofinlore(ClarofinloreAuth, Venue):
     def on_open(self, conn: Conn) -> None:
         # picows gives the upgrade hook no peer address: the whitelist is applied once the socket is up.
         peer = conn.transport.underlying_transport.get_extra_info("peername") if conn.transport else None
-        if peer and not self.ip_allowed(f"{peer[0]}:{peer[1]}"):
+        if peer and not self.auth.ip_allowed(f"{peer[0]}:{peer[1]}"):
             conn.close(WSCloseCode.POLICY_VIOLATION, b"ip address not whitelisted")
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from tickwire.sim.market import ASK, BID
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
-    from tickwire.sim.venues.clarofinlore import Clarofinlore
+    from tickwire.sim.venues.context import VenueContext
 
 MAX_SLICES = 1000
 
@@ -47,8 +48,9 @@ class Twap:
 
 
 class ClarofinloreTwap:
-    def __init__(self, venue: Clarofinlore) -> None:
-        self.venue = venue
+    def __init__(self, ctx: VenueContext, order_json: Callable[[Order], dict[str, Any]]) -> None:
+        self.ctx = ctx
+        self.order_json = order_json  # a child order as the venue shows orders
         self.twaps: dict[str, Twap] = {}
         self.by_client: dict[tuple[str, str], Twap] = {}
         self._ids = itertools.count(1)
@@ -66,7 +68,7 @@ class ClarofinloreTwap:
         return None
 
     def twap_json(self, t: Twap) -> dict[str, Any]:
-        v = self.venue
+        v = self.ctx
         fq = v.fmt[t.symbol][1]
         filled = sum(o.filled for o in t.children)
         return {
@@ -81,11 +83,11 @@ class ClarofinloreTwap:
             "slices_done": len(t.children),
             "duration_s": t.duration_s,
             "filled": fq(filled),
-            "orders": [v.orders.order_json(o) for o in t.children],
+            "orders": [self.order_json(o) for o in t.children],
         }
 
     def start(self, ep: VenueServer, req: Request, account: str) -> Response:
-        v = self.venue
+        v = self.ctx
         try:
             b = orjson.loads(req.body)
             cid, symbol = str(b["client_order_id"]), str(b["symbol"])
@@ -120,7 +122,7 @@ class ClarofinloreTwap:
             self._slice(ep, t)
 
     def _slice(self, ep: VenueServer, t: Twap) -> None:
-        v = self.venue
+        v = self.ctx
         n = len(t.children)
         try:
             order, step = v.engine.place(
@@ -139,7 +141,7 @@ class ClarofinloreTwap:
             t.reason = "insufficient margin" if e.code == "funds" else str(e)
             return
         if step is not None:
-            v.on_step(t.symbol, step)
+            v.publish(t.symbol, step)
         t.children.append(order)
         if len(t.children) == len(t.lots):
             t.status = "done"

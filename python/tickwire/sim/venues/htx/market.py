@@ -1,4 +1,5 @@
-"""HTX (Huobi) market WebSocket (venues.md §6.2). Every server frame is gzip-compressed JSON, binary.
+"""The HTX venue class: the market WebSocket (venues.md §6.2), every server frame gzip-compressed JSON
+(binary); the private ``/ws/v2`` socket; the routing of REST calls to ``trade.py``.
 
 ``/feed``: ``market.<sym>.mbp.<5|20|150|400>`` increments chained by ``prevSeqNum``/``seqNum`` and
 the ``req`` refresh on the same connection. ``/ws``: ``mbp.refresh.<5|10|20>``, ``depth.step0..5``
@@ -17,8 +18,8 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.htx_auth import HtxAuth
-from tickwire.sim.venues.htx_trade import HtxOrders
+from tickwire.sim.venues.htx.auth import check_rest, v2_auth_ok
+from tickwire.sim.venues.htx.trade import HtxOrders
 from tickwire.sim.ws import Conn
 
 MBP_LEVELS = (5, 20, 150, 400)
@@ -30,7 +31,7 @@ def gz(obj: Any) -> bytes:
     return gzip.compress(obj if isinstance(obj, bytes) else orjson.dumps(obj), compresslevel=1, mtime=0)
 
 
-class Htx(HtxAuth, Venue):
+class Htx(Venue):
     name = "htx"
     ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed", "v2": "/ws/v2"}
     intervals: ClassVar[dict[str, float]] = {"ping_interval": 5.0, "refresh": 0.1, "depth_step": 1.0}
@@ -44,12 +45,15 @@ class Htx(HtxAuth, Venue):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fmt = self.formats(strip=True)
-        self.trade = HtxOrders(self)
+        self.trade = HtxOrders(self.context(self.fmt))
         # Per endpoint: when the periodic refresh / depth.step snapshots are next due.
         self.next_refresh: dict[int, float] = {}
         self.next_step: dict[int, float] = {}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.secrets: dict[str, str] = {}
+
+    def add_key(self, access_key: str, secret: str) -> None:
+        self.secrets[access_key] = secret
 
     def _levels(self, symbol: str, levels: list[tuple[int, int]]) -> str:
         fp, fq = self.fmt[symbol]
@@ -145,6 +149,38 @@ class Htx(HtxAuth, Venue):
                 self._reply(conn, {"id": rid, "status": "ok", op + "bed": ch, "ts": ep.now_ms()})
             return
         self._bad(conn, rid, "unsupported request")
+
+    def on_v2(self, conn: Conn, data: bytes) -> None:
+        try:
+            msg = orjson.loads(data)
+            action = msg["action"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            conn.send_text(orjson.dumps({"action": "req", "code": 2002, "message": "invalid request"}))
+            return
+        if action == "pong":
+            ts = (msg.get("data") or {}).get("ts")
+            if ts in conn.state["pings"]:
+                conn.state["pings"].clear()
+            return
+        if action == "req" and msg.get("ch") == "auth":
+            ok = v2_auth_ok(self.secrets, conn, msg.get("params") or {})
+            conn.state["auth"] = ok
+            if ok:
+                conn.state["api_key"] = str((msg.get("params") or {})["accessKey"])
+            reply: dict[str, Any] = {"action": "req", "code": 200 if ok else 2003, "ch": "auth", "data": {}}
+            if not ok:
+                reply["message"] = "auth.fail"
+            conn.send_text(orjson.dumps(reply))
+            return
+        if not conn.state.get("auth"):
+            conn.send_text(orjson.dumps({"action": action, "code": 2002, "message": "invalid.auth.state"}))
+            return
+        ch = str(msg.get("ch", ""))
+        if action == "sub" and ch.startswith("orders#") and self.trade.subscribe(conn, ch):
+            conn.send_text(orjson.dumps({"action": "sub", "code": 200, "ch": ch, "data": {}}))
+            return
+        # Of the private topics only orders#<symbol> is simulated.
+        conn.send_text(orjson.dumps({"action": action, "code": 2001, "message": "invalid.ch"}))
 
     def _refresh_reply(self, conn: Conn, rid: Any, ch: str, sym: str, n: int) -> None:
         view = self.view(sym, n, True)
@@ -286,7 +322,7 @@ class Htx(HtxAuth, Venue):
         if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
             return json_response({"status": "ok", "data": ep.now_ms()})
         if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):
-            denied = self.check_rest(ep, req)
+            denied = check_rest(self.secrets, ep, req)
             if denied is not None:
                 return denied
             routed = self.trade.route(ep, req, dict(req.query)["AccessKeyId"])
