@@ -76,7 +76,6 @@ class Venue:
     def context(self, fmt: dict[str, tuple[Fmt, Fmt]]) -> VenueContext:
         """What the venue's parts may use of it (``fmt``: the formatters the venue prints with)."""
         return VenueContext(
-            name=self.name,
             books=self.books,
             instruments=self.instruments,
             fmt=fmt,

@@ -24,7 +24,6 @@ Subscribers = Callable[[str], Iterable[tuple["VenueServer", set["Conn"]]]]
 
 @dataclass(frozen=True)
 class VenueContext:
-    name: str
     books: Mapping[str, BookProcess]
     instruments: Mapping[str, Instrument]
     fmt: Mapping[str, tuple[Fmt, Fmt]]  # per symbol, (price, size) formatters as the venue prints them
