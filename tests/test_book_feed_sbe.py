@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from tickwire import Bbo, BookFeed, errors
-from tickwire.sim.venues import binance_sbe as sbe
+from tickwire.sim.venues.binance import sbe
 
 INST = SimpleNamespace(
     symbol="BTCUSDT", price_decimals=2, qty_decimals=5, tick=Decimal("0.01"), lot=Decimal("0.00001")

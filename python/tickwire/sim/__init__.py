@@ -7,9 +7,9 @@ The library never imports this package; it verifies signatures with its own impl
 from __future__ import annotations
 
 from tickwire.sim.auth import ApiKey
-from tickwire.sim.endpoint import FAULTS, Endpoint
 from tickwire.sim.market import BookProcess, BookView, Instrument
+from tickwire.sim.server import FAULTS, VenueServer
 from tickwire.sim.simulator import Simulator
 from tickwire.sim.venues import VENUES
 
-__all__ = ["FAULTS", "VENUES", "ApiKey", "BookProcess", "BookView", "Endpoint", "Instrument", "Simulator"]
+__all__ = ["FAULTS", "VENUES", "ApiKey", "BookProcess", "BookView", "Instrument", "Simulator", "VenueServer"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tickwire.sim.endpoint import FAULTS
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.server import FAULTS
 
 if TYPE_CHECKING:
     from tickwire.sim.simulator import Simulator

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from tickwire.sim.endpoint import Endpoint
 from tickwire.sim.http import HttpServer
 from tickwire.sim.market import BookView
+from tickwire.sim.server import VenueServer
 from tickwire.sim.venues import VENUES
 from tickwire.sim.venues.base import Venue, VenueConfig
 
@@ -82,7 +82,7 @@ class Simulator:
                 tls=(tls or {}).get(name),
             )
             v = venue_class(name)(cfg)
-            v.endpoints = [Endpoint(v, i, host) for i in range(counts.get(name, 1))]
+            v.endpoints.extend(VenueServer(v, i, host) for i in range(counts.get(name, 1)))
             self.venues[name] = v
         self.control = HttpServer(self._control, host) if control else None
         self._tasks: list[asyncio.Task[None]] = []
@@ -129,7 +129,7 @@ class Simulator:
     def venue(self, name: str) -> Venue:
         return self.venues[name]
 
-    def endpoint(self, venue: str, index: int = 0) -> Endpoint:
+    def endpoint(self, venue: str, index: int = 0) -> VenueServer:
         return self.venues[venue].endpoints[index]
 
     def urls(self) -> dict[str, Any]:
@@ -208,7 +208,7 @@ class Simulator:
             if done > 1_000_000_000:
                 start, done = loop.time(), 0
 
-    async def _housekeeping(self, v: Venue, ep: Endpoint) -> None:
+    async def _housekeeping(self, v: Venue, ep: VenueServer) -> None:
         # Fault expiries (stall/down for N seconds) need a finer clock than most venue timers.
         period = min(v.timer_period, 0.02)
         while True:

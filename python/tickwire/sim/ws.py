@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
 
 _ids = itertools.count(1)
 
@@ -23,7 +23,7 @@ _ids = itertools.count(1)
 class Conn(WSListener):
     """A client connection as the venue sees it: path, headers, subscriptions and venue state."""
 
-    def __init__(self, endpoint: Endpoint, path: str, query: str, headers: dict[str, str]) -> None:
+    def __init__(self, endpoint: VenueServer, path: str, query: str, headers: dict[str, str]) -> None:
         super().__init__()
         self.id = next(_ids)
         self.endpoint = endpoint

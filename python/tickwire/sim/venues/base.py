@@ -1,4 +1,4 @@
-"""What every simulated venue provides. A venue is one module under ``tickwire.sim.venues``."""
+"""What every simulated venue provides. A venue is one package under ``tickwire.sim.venues``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
+from tickwire.sim.venues.context import VenueContext
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
-    from tickwire.sim.endpoint import Endpoint
+    from tickwire.sim.server import VenueServer
 
 
 @dataclass
@@ -64,12 +65,29 @@ class Venue:
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
         lev = config.profile.get("leverage", self.leverage)
         self.engine = Engine(self.books, None if lev is None else Decimal(str(lev)))
-        self.endpoints: list[Endpoint] = []
+        # Filled in place by the simulator: the venue's parts hold this same list (VenueContext.servers).
+        self.endpoints: list[VenueServer] = []
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
         # every step from its creation, so a snapshot taken from it always chains with its updates.
         self.views: dict[str, dict[tuple[int, bool], DepthView]] = {s: {} for s in self.books}
+
+    def context(self, fmt: dict[str, tuple[Fmt, Fmt]]) -> VenueContext:
+        """What the venue's parts may use of it (``fmt``: the formatters the venue prints with)."""
+        return VenueContext(
+            books=self.books,
+            instruments=self.instruments,
+            fmt=fmt,
+            engine=self.engine,
+            profile=self.config.profile,
+            interval=self.interval,
+            # Looked up at each call, not bound now: a wrapper set on the venue's on_step (as a test
+            # does to record what is published) also sees the steps users' orders make.
+            publish=lambda symbol, step: self.on_step(symbol, step),
+            subscribers=self.subscribers,
+            servers=self.endpoints,
+        )
 
     def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:
         """Per symbol, (price, size) formatters at the instrument's own precision."""
@@ -89,7 +107,7 @@ class Venue:
         vals = [self.interval(k) for k in self.intervals] or [1.0]
         return max(0.002, min(vals) / 4)
 
-    def subscribers(self, topic: str) -> Iterable[tuple[Endpoint, set[Conn]]]:
+    def subscribers(self, topic: str) -> Iterable[tuple[VenueServer, set[Conn]]]:
         if topic not in self.live:
             return ()
         return [(ep, subs) for ep in self.endpoints if (subs := ep.topics.get(topic))]
@@ -137,13 +155,13 @@ class Venue:
         self.engine.after_step(symbol, step)
         self.on_step(symbol, step)
 
-    def on_timer(self, ep: Endpoint, now: float) -> None:
+    def on_timer(self, ep: VenueServer, now: float) -> None:
         pass
 
     async def stop(self) -> None:
         """The simulator is stopping: end the venue's own background work (TWAPs, webhooks)."""
 
-    async def http(self, ep: Endpoint, req: Request) -> Response:
+    async def http(self, ep: VenueServer, req: Request) -> Response:
         return json_response({"error": f"no route {req.method} {req.path}"}, 404)
 
     def send_malformed(self, conn: Conn) -> None:
@@ -155,7 +173,7 @@ class Venue:
 
     # shared helpers ----------------------------------------------------------------------------
 
-    def ws_ping_cycle(self, ep: Endpoint, now: float, every: float, pong_within: float) -> None:
+    def ws_ping_cycle(self, ep: VenueServer, now: float, every: float, pong_within: float) -> None:
         """RFC 6455 ping every ``every`` s; cut a client whose pong has not come in ``pong_within`` s."""
         for c in list(ep.conns.values()):
             if c.ping_payload is not None and now - c.ping_sent_at > pong_within:

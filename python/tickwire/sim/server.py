@@ -1,0 +1,284 @@
+"""A venue server: one venue served on one WebSocket port and one REST port, with its own fault state.
+
+Tests and the control endpoint call it the venue's endpoint (``Simulator.endpoint(venue, i)``); the
+class is named apart from the library's ``tickwire.session.adapter.Endpoint``, the client side's
+description of where to connect. A venue may have several servers (failover tests); they share the
+venue's books, so a client that moves from one to another sees the same market, but each fails on its
+own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener, ws_create_server
+
+from tickwire.sim.http import HttpServer, Request, Response, json_response
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.base import Venue
+
+# Fault names accepted by VenueServer.fault() and the control endpoint.
+FAULTS = (
+    "drop",
+    "stall",
+    "unstall",
+    "gap",
+    "corrupt_checksum",
+    "malformed",
+    "delay",
+    "fail",
+    "skew",
+    "down",
+    "up",
+    "server_shutdown",
+)
+
+
+class VenueServer:
+    def __init__(self, venue: Venue, index: int, host: str = "127.0.0.1") -> None:
+        self.venue = venue
+        self.index = index
+        self.host = host
+        self.ws_port = 0
+        self.ws_server: asyncio.Server | None = None
+        self.http = HttpServer(self._on_http, host, tls=venue.config.tls)
+        self.conns: dict[int, Conn] = {}
+        self.topics: dict[str, set[Conn]] = {}
+        # Fault state -----------------------------------------------------------------------------
+        self.stalled_until = 0.0
+        self.stalled = False
+        self.book_faults: dict[str, list[str]] = {}  # symbol -> pending "gap" / "corrupt"
+        self.delay_s = 0.0
+        self.fail_left = 0
+        self.fail_status = 503
+        self.skew_ms = 0
+        self.down_until = 0.0
+        self.is_down = False
+        self.refused = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._listen_ws()
+        await self.http.listen()
+
+    async def _listen_ws(self) -> None:
+        self.ws_server = await ws_create_server(
+            self._on_upgrade,
+            self.host,
+            self.ws_port,
+            enable_auto_pong=True,
+            websocket_handshake_timeout=5,
+            reuse_address=True,
+            use_aiofastnet=False,
+            ssl=self.venue.config.tls,
+        )
+        self.ws_port = self.ws_server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        if self.ws_server is not None:
+            self.ws_server.close()
+            self.ws_server = None
+        for c in list(self.conns.values()):
+            c.abort()
+        await self.http.close()
+
+    @property
+    def ws_base(self) -> str:
+        scheme = "wss" if self.venue.config.tls is not None else "ws"
+        return f"{scheme}://{self.host}:{self.ws_port}"
+
+    @property
+    def rest_base(self) -> str:
+        return self.http.url
+
+    def urls(self) -> dict[str, Any]:
+        return {
+            "ws": {k: self.ws_base + p for k, p in self.venue.ws_paths.items()},
+            "rest": self.rest_base,
+        }
+
+    def now_ms(self) -> int:
+        """The venue's clock: wall time plus any injected skew."""
+        return int(time.time() * 1000) + self.skew_ms
+
+    # connections -------------------------------------------------------------------------------
+
+    def _on_upgrade(self, req: WSUpgradeRequest) -> Any:
+        path, _, query = req.path.decode("latin-1").partition("?")
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        conn = Conn(self, path, query, headers)
+        refusal = self.venue.accept(conn)
+        if refusal is not None:
+            status, body = refusal
+            return WSUpgradeResponseWithListener(
+                WSUpgradeResponse.create_error_response(status, body, {"Content-Type": "application/json"}),
+                None,
+            )
+        return conn
+
+    def conn_opened(self, conn: Conn) -> None:
+        self.conns[conn.id] = conn
+        self.venue.on_open(conn)
+
+    def conn_closed(self, conn: Conn) -> None:
+        self.conns.pop(conn.id, None)
+        for t in list(conn.topics):
+            self.unsubscribe(conn, t)
+
+    def subscribe(self, conn: Conn, topic: str) -> None:
+        if topic in conn.topics:
+            return
+        conn.topics.add(topic)
+        self.topics.setdefault(topic, set()).add(conn)
+        live = self.venue.live
+        live[topic] = live.get(topic, 0) + 1
+
+    def unsubscribe(self, conn: Conn, topic: str) -> None:
+        if topic not in conn.topics:
+            return
+        conn.topics.discard(topic)
+        subs = self.topics.get(topic)
+        if subs is not None:
+            subs.discard(conn)
+            if not subs:
+                del self.topics[topic]
+        live = self.venue.live
+        live[topic] -= 1
+        if live[topic] <= 0:
+            del live[topic]
+
+    def pending_faults(self) -> dict[str, list[str]]:
+        """Book faults injected but not applied yet (symbol -> kinds, oldest first). Each waits for
+        the symbol's next book message on this endpoint, so while nobody is subscribed they pile up."""
+        return {sym: list(kinds) for sym, kinds in self.book_faults.items() if kinds}
+
+    def take_book_fault(self, symbol: str) -> str | None:
+        """The pending book fault for ``symbol`` (consumed), or None. Venues call it per book message."""
+        pending = self.book_faults.get(symbol)
+        if not pending:
+            return None
+        kind = pending.pop(0)
+        if not pending:
+            del self.book_faults[symbol]
+        return kind
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def _on_http(self, req: Request) -> Response:
+        if self.fail_left > 0:
+            self.fail_left -= 1
+            if self.fail_status == 0:
+                return Response(hold=-1)
+            return json_response({"code": -1001, "msg": "injected failure"}, self.fail_status)
+        if self.delay_s > 0:
+            await asyncio.sleep(self.delay_s)
+        return await self.venue.http(self, req)
+
+    # periodic ----------------------------------------------------------------------------------
+
+    def housekeeping(self, now: float) -> None:
+        if self.stalled and now >= self.stalled_until:
+            self.stalled = False
+        if self.is_down and now >= self.down_until:
+            self._spawn(self.up())
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    # faults ------------------------------------------------------------------------------------
+
+    def drop(self, conn_id: int | None = None, graceful: bool = False) -> int:
+        """Drop one connection (by id) or all of them; WebSocket and REST alike. Returns how many."""
+        victims = [c for c in self.conns.values() if conn_id is None or c.id == conn_id]
+        for c in victims:
+            if graceful:
+                c.close()
+            else:
+                c.abort()
+        if conn_id is None:
+            self.http.drop_all()
+        return len(victims)
+
+    def stall(self, seconds: float | None = None) -> None:
+        """Keep sockets open but send nothing (data, pings, heartbeats) for ``seconds`` or until unstall."""
+        self.stalled = True
+        self.stalled_until = math.inf if seconds is None else time.monotonic() + seconds
+
+    def unstall(self) -> None:
+        self.stalled = False
+
+    def gap(self, symbol: str) -> None:
+        """Skip the next book message for ``symbol``: clients see a sequence gap."""
+        self.book_faults.setdefault(symbol, []).append("gap")
+
+    def corrupt_checksum(self, symbol: str) -> None:
+        """Send the next book message for ``symbol`` with a wrong checksum (venues that have one)."""
+        if not self.venue.has_checksum:
+            raise ValueError(f"{self.venue.name} has no book checksum")
+        self.book_faults.setdefault(symbol, []).append("corrupt")
+
+    def malformed(self) -> int:
+        """Send one malformed frame to every WebSocket client. Returns how many got it."""
+        n = 0
+        for c in list(self.conns.values()):
+            self.venue.send_malformed(c)
+            n += 1
+        return n
+
+    def delay(self, seconds: float) -> None:
+        """Delay every REST response by ``seconds`` (0 to stop)."""
+        self.delay_s = seconds
+
+    def fail(self, n: int, status: int = 503, timeout: bool = False) -> None:
+        """Fail the next ``n`` REST requests with ``status``, or never answer them if ``timeout``."""
+        self.fail_left = n
+        self.fail_status = 0 if timeout else status
+
+    def skew(self, ms: int) -> None:
+        """Shift the venue's clock (timestamps it sends, time endpoints, signature windows)."""
+        self.skew_ms = ms
+
+    async def down(self, seconds: float | None = None) -> None:
+        """Drop every connection and refuse new ones (TCP RST) for ``seconds`` or until ``up()``."""
+        self.is_down = True
+        self.down_until = math.inf if seconds is None else time.monotonic() + seconds
+        if self.ws_server is not None:
+            self.ws_server.close()
+            self.ws_server = None
+        self.http.stop_listening()
+        self.drop()
+
+    async def up(self) -> None:
+        if not self.is_down:
+            return
+        self.is_down = False
+        await self._listen_ws()
+        await self.http.listen()
+
+    def server_shutdown(self) -> int:
+        """Announce a server shutdown the venue's way (Binance ``serverShutdown``)."""
+        n = 0
+        for c in list(self.conns.values()):
+            self.venue.send_server_shutdown(c)
+            n += 1
+        return n
+
+    async def fault(self, name: str, **kwargs: Any) -> Any:
+        """Apply a fault by name (what the control endpoint calls)."""
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; one of {', '.join(FAULTS)}")
+        result = getattr(self, name)(**kwargs)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result

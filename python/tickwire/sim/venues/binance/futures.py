@@ -1,0 +1,179 @@
+"""Binance USDⓈ-M futures order entry on the matching engine (signed like spot, venues.md §1.6).
+
+``POST/GET/DELETE /fapi/v1/order``, ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``,
+``GET /fapi/v2/balance``, ``GET /fapi/v2/positionRisk``. One-way mode (``positionSide`` BOTH), cross
+margin at the venue's leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC,
+IOC, FOK and GTX (post-only); ``reduceOnly=true`` orders may only shrink the position (-2022). A
+client order id already open is refused (-4116); an order the margin cannot carry gets -2019. The
+listenKey stream carries ``ORDER_TRADE_UPDATE`` events.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BID
+from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.trade import parse_new_order
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+
+ERRORS = {
+    "duplicate": (-4116, "ClientOrderId is duplicated."),
+    "funds": (-2019, "Margin is insufficient."),
+    "filter": (-1013, "Filter failure"),
+    "side": (-1117, "Invalid side."),
+    "type": (-1116, "Invalid orderType."),
+    "tif": (-1115, "Invalid timeInForce."),
+}
+
+
+class FuturesOrders:
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
+
+    def order_json(self, o: Order, now_ms: int) -> dict[str, Any]:
+        v = self.ctx
+        inst = v.instruments[o.symbol]
+        fp, fq = v.fmt[o.symbol]
+        quote = Decimal(o.quote) * inst.tick * inst.lot
+        avg = quote / inst.qty(o.filled) if o.filled else Decimal(0)
+        return {
+            "orderId": o.id,
+            "symbol": o.symbol,
+            "status": o.status,
+            "clientOrderId": o.client_id,
+            "price": fp(o.price or 0),
+            "avgPrice": f"{avg:f}",
+            "origQty": fq(o.qty),
+            "executedQty": fq(o.filled),
+            "cumQty": fq(o.filled),
+            "cumQuote": f"{quote:f}",
+            "timeInForce": o.tif,
+            "type": o.type,
+            "origType": o.type,
+            "reduceOnly": False,
+            "closePosition": False,
+            "side": "BUY" if o.side == BID else "SELL",
+            "positionSide": "BOTH",
+            "stopPrice": "0",
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "NONE",
+            "goodTillDate": 0,
+            "updateTime": now_ms,
+        }
+
+    def trade_update(self, o: Order, exec_type: str, fill: Fill | None, now_ms: int) -> dict[str, Any]:
+        """``ORDER_TRADE_UPDATE`` for the user data stream."""
+        fp, fq = self.ctx.fmt[o.symbol]
+        body = self.order_json(o, now_ms)
+        update = {"s": o.symbol, "c": o.client_id, "S": body["side"], "o": o.type, "f": o.tif}
+        update.update(q=body["origQty"], p=body["price"], ap=body["avgPrice"], sp="0", x=exec_type)
+        update.update(X=o.status, i=o.id, l=fq(fill.qty if fill else 0), z=body["executedQty"])
+        update.update(L=fp(fill.price if fill else 0), T=now_ms, t=fill.trade_id if fill else 0)
+        update.update(m=bool(fill and fill.maker), R=False, ps="BOTH", ot=o.type, cp=False)
+        return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": update}
+
+    def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
+        v, now = self.ctx, ep.now_ms()
+        route = (req.method, req.path)
+        led = v.engine.ledger
+        if route == ("GET", "/fapi/v2/balance"):
+            rows = [
+                {
+                    "asset": a,
+                    "balance": f"{(f + lk).normalize():f}",
+                    "availableBalance": f"{led.margin_free(account, a):f}",
+                }
+                for a, f, lk in led.holdings(account)
+            ]
+            return json_response(rows)
+        if route == ("GET", "/fapi/v2/positionRisk"):
+            return json_response(
+                [self._position(account, s) for s in v.books if params.get("symbol") in (None, s)]
+            )
+        if route in (("GET", "/fapi/v1/openOrders"), ("DELETE", "/fapi/v1/allOpenOrders")):
+            orders = v.engine.open_orders(account, params.get("symbol"))
+            if req.method == "GET":
+                return json_response([self.order_json(o, now) for o in orders])
+            for o in orders:
+                _, step = v.engine.cancel(account, o.symbol, o.id, None)
+                if step is not None:
+                    v.publish(o.symbol, step)
+            return json_response({"code": 200, "msg": "The operation of cancel all open order is done."})
+        if req.path != "/fapi/v1/order":
+            return err(-1000, f"no route {req.method} {req.path}", 404)
+        symbol = params.get("symbol", "")
+        if symbol not in v.books:
+            return err(-1121, "Invalid symbol.")
+        oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
+        cid = params.get("origClientOrderId")
+        try:
+            if req.method == "POST":
+                return self._place(ep, account, symbol, params)
+            if req.method == "DELETE":
+                order, step = v.engine.cancel(account, symbol, oid, cid)
+                if step is not None:
+                    v.publish(symbol, step)
+                return json_response(self.order_json(order, now))
+            return json_response(self.order_json(v.engine.find(account, symbol, oid, cid), now))
+        except EngineError as e:
+            if e.code == "unknown":
+                return (
+                    err(-2011, "Unknown order sent.")
+                    if req.method == "DELETE"
+                    else err(-2013, "Order does not exist.")
+                )
+            code, msg = ERRORS.get(e.code, (-1102, str(e)))
+            return err(code, msg if code != -1013 else str(e))
+
+    def _place(self, ep: VenueServer, account: str, symbol: str, p: dict[str, str]) -> Response:
+        v = self.ctx
+        post_only = p.get("timeInForce") == "GTX"
+        args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
+        if p.get("reduceOnly") == "true":
+            pos = v.engine.position(account, symbol)
+            shrinks = pos < 0 if args["side"] == BID else pos > 0
+            if not shrinks or args["qty"] > abs(pos):
+                return err(-2022, "ReduceOnly Order is rejected.")
+        order, step = v.engine.place(
+            account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), post_only=post_only,
+            margin=True, **args,
+        )  # fmt: skip
+        if step is not None:
+            v.publish(symbol, step)
+        body = self.order_json(order, ep.now_ms())
+        body["reduceOnly"] = p.get("reduceOnly") == "true"
+        if post_only:
+            body["timeInForce"] = "GTX"
+        return json_response(body)
+
+    def _position(self, account: str, symbol: str) -> dict[str, Any]:
+        v = self.ctx
+        inst = v.instruments[symbol]
+        fq = v.fmt[symbol][1]
+        lots = v.engine.position(account, symbol)
+        pos = v.engine.ledger.position(account, symbol)
+        entry = abs(pos.cost) / inst.qty(abs(pos.lots)) if pos.lots else Decimal(0)
+        book = v.books[symbol]
+        bid, ask = book.bids.best(), book.asks.best()
+        mark = inst.price(bid + ask) / 2 if bid is not None and ask is not None else entry
+        upnl = (mark - entry) * inst.qty(lots) if pos.lots else Decimal(0)
+        return {
+            "symbol": symbol,
+            "positionAmt": ("-" if lots < 0 else "") + fq(abs(lots)),
+            "entryPrice": f"{entry:f}",
+            "markPrice": f"{mark:f}",
+            "unRealizedProfit": f"{upnl:f}",
+            "leverage": str(v.engine.ledger.leverage),
+            "marginType": "cross",
+            "positionSide": "BOTH",
+            "updateTime": 0,
+        }

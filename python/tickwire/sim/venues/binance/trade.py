@@ -1,0 +1,233 @@
+"""Binance spot order entry over REST (``/api/v3/order`` POST/GET/DELETE, ``/api/v3/openOrders``),
+on the simulator's matching engine. Responses follow the FULL response type of rest-api.md."""
+
+from __future__ import annotations
+
+import math
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
+from tickwire.sim.market import ASK, BID, Instrument
+from tickwire.sim.venues.binance.auth import err
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+
+
+def _units(value: str, step: Decimal, name: str) -> int:
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise EngineError("param", f"Illegal characters found in parameter '{name}'.") from None
+    n = d / step
+    if n != n.to_integral_value() or d <= 0:
+        filt = "PRICE_FILTER" if name == "price" else "LOT_SIZE"
+        raise EngineError("filter", f"Filter failure: {filt}")
+    return int(n)
+
+
+def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
+    """Validated new-order parameters in engine units, or EngineError."""
+    for name in ("symbol", "side", "type"):
+        if not p.get(name):
+            raise EngineError(
+                "param", f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+            )
+    side = {"BUY": BID, "SELL": ASK}.get(p["side"])
+    if side is None:
+        raise EngineError("side", "Invalid side.")
+    type_ = p["type"]
+    if type_ not in ("LIMIT", "MARKET"):
+        raise EngineError("type", "Invalid orderType.")
+    if "quantity" not in p:
+        raise EngineError(
+            "param", "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+        )
+    qty = _units(p["quantity"], inst.lot, "quantity")
+    price = None
+    tif = p.get("timeInForce", "GTC" if type_ == "LIMIT" else "")
+    if type_ == "LIMIT":
+        if "price" not in p or "timeInForce" not in p:
+            missing = "price" if "price" not in p else "timeInForce"
+            raise EngineError(
+                "param", f"Mandatory parameter '{missing}' was not sent, was empty/null, or malformed."
+            )
+        price = _units(p["price"], inst.tick, "price")
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise EngineError("tif", "Invalid timeInForce.")
+    return {"side": side, "type_": type_, "qty": qty, "price": price, "tif": tif or "IOC"}
+
+
+class BinanceOrders:
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
+        # account -> (10 s, 1 day) new-order counters (ORDERS limits). Windows open with the first
+        # order rather than on the clock, so a test's burst never straddles a boundary by chance.
+        self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
+
+    def count_order(self, account: str) -> tuple[Response | None, list[tuple[str, str]]]:
+        """Charge one new order: a 429 (-1015) over either limit, and the X-MBX-ORDER-COUNT headers."""
+        counters = self.order_counts.get(account)
+        if counters is None:
+            prof = self.ctx.profile
+            counters = self.order_counts[account] = (
+                WeightLimiter(int(prof.get("order_limit_10s", 100)), 10.0),
+                WeightLimiter(int(prof.get("order_limit_1d", 200_000)), 86_400.0),
+            )
+        now = time.monotonic()
+        for lim, name in zip(counters, ("TEN_SECONDS", "DAY"), strict=True):
+            verdict, retry = lim.charge(now)
+            if verdict != "ok":
+                msg = f"Too many new orders; current limit is {lim.limit} orders per {name}."
+                resp = err(-1015, msg, 429)
+                resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
+                return resp, []
+        return None, [
+            ("X-MBX-ORDER-COUNT-10S", str(counters[0].used)),
+            ("X-MBX-ORDER-COUNT-1D", str(counters[1].used)),
+        ]
+
+    def order_json(self, o: Order, now_ms: int, full: bool) -> dict[str, Any]:
+        v = self.ctx
+        inst = v.instruments[o.symbol]
+        fp, fq = v.fmt[o.symbol]
+        quote = Decimal(o.quote) * inst.tick * inst.lot
+        body: dict[str, Any] = {
+            "symbol": o.symbol,
+            "orderId": o.id,
+            "orderListId": -1,
+            "clientOrderId": o.client_id,
+            "price": fp(o.price or 0),
+            "origQty": fq(o.qty),
+            "executedQty": fq(o.filled),
+            "cummulativeQuoteQty": f"{quote:.8f}",
+            "status": o.status,
+            "timeInForce": o.tif,
+            "type": o.type,
+            "side": "BUY" if o.side == BID else "SELL",
+            "workingTime": o.time_ms,
+            "selfTradePreventionMode": "NONE",
+        }
+        if full:
+            body["transactTime"] = now_ms
+            quote_asset = o.symbol[-4:] if o.symbol.endswith(("USDT", "USDC")) else o.symbol[-3:]
+            body["fills"] = [
+                {
+                    "price": fp(f.price),
+                    "qty": fq(f.qty),
+                    "commission": "0.00000000",
+                    "commissionAsset": quote_asset,
+                    "tradeId": f.trade_id,
+                }
+                for f in o.fills
+                if not f.maker
+            ]
+        else:
+            body["time"] = o.time_ms
+            body["updateTime"] = now_ms
+            body["isWorking"] = o.open
+        return body
+
+    def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
+        v = self.ctx
+        symbol = params.get("symbol", "")
+        if symbol not in v.books:
+            return err(-1121, "Invalid symbol.")
+        now = ep.now_ms()
+        try:
+            if req.method == "POST":
+                args = parse_new_order(v.instruments[symbol], params)
+                if req.path.endswith("/order/test"):
+                    return json_response({})
+                refused, counts = self.count_order(account)
+                if refused is not None:
+                    return refused
+                order, step = v.engine.place(
+                    account, symbol, client_id=params.get("newClientOrderId", ""), now_ms=now, **args
+                )
+                if step is not None:
+                    v.publish(symbol, step)
+                body = self.order_json(order, now, full=params.get("newOrderRespType", "FULL") == "FULL")
+                return json_response(body, headers=counts)
+            oid = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
+            cid = params.get("origClientOrderId")
+            if req.method == "PUT":
+                return self.amend_keep_priority(ep, account, symbol, oid, cid, params)
+            if req.method == "DELETE":
+                if oid is None and not cid:
+                    return err(
+                        -1102,
+                        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+                    )
+                try:
+                    order, step = v.engine.cancel(account, symbol, oid, cid)
+                except EngineError:
+                    return err(-2011, "Unknown order sent.")
+                if step is not None:
+                    v.publish(symbol, step)
+                body = self.order_json(order, now, full=False)
+                body["origClientOrderId"] = body.pop("clientOrderId")
+                return json_response(body)
+            try:
+                order = v.engine.find(account, symbol, oid, cid)
+            except EngineError:
+                return err(-2013, "Order does not exist.")
+            return json_response(self.order_json(order, now, full=False))
+        except EngineError as e:
+            if e.code == "duplicate":
+                return err(-2010, "Duplicate order sent.")
+            if e.code == "funds":
+                return err(-2010, "Account has insufficient balance for requested action.")
+            code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
+            return err(code, str(e))
+
+    def amend_keep_priority(
+        self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
+    ) -> Response:
+        """``PUT /api/v3/order/amend/keepPriority`` (WS API ``order.amend.keepPriority``): a smaller
+        ``newQty`` for an open order, which keeps its place in the queue."""
+        v = self.ctx
+        if "newQty" not in p:
+            return err(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed.")
+        try:
+            order = v.engine.find(account, symbol, oid, cid)
+            qty = _units(p["newQty"], v.instruments[symbol].lot, "quantity")
+        except EngineError as e:
+            return err(-2013, "Order does not exist.") if e.code == "unknown" else err(-1013, str(e))
+        if not order.open or not order.filled < qty < order.qty:
+            return err(-2038, "Order amend keep priority failed: newQty must be below the order quantity.")
+        _, steps = v.engine.amend(account, symbol, order.id, None, qty, None)
+        for s in steps:
+            v.publish(symbol, s)
+        now = ep.now_ms()
+        amended = self.order_json(order, now, full=False)
+        amended["origClientOrderId"] = amended["clientOrderId"]
+        amended["qty"] = amended.pop("origQty")
+        return json_response({"transactTime": now, "executionId": order.id, "amendedOrder": amended})
+
+    def open_orders(
+        self, ep: VenueServer, account: str, symbol: str | None, cancel: bool = False
+    ) -> Response:
+        """``GET`` lists the open orders; ``DELETE`` (a symbol is mandatory) cancels them all."""
+        v, now = self.ctx, ep.now_ms()
+        orders = v.engine.open_orders(account, symbol)
+        if not cancel:
+            return json_response([self.order_json(o, now, full=False) for o in orders])
+        if symbol not in v.books:
+            return err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        if not orders:
+            return err(-2011, "Unknown order sent.")
+        out = []
+        for o in orders:
+            _, step = v.engine.cancel(account, o.symbol, o.id, None)
+            if step is not None:
+                v.publish(o.symbol, step)
+            body = self.order_json(o, now, full=False)
+            body["origClientOrderId"] = body.pop("clientOrderId")
+            out.append(body)
+        return json_response(out)

@@ -1,0 +1,94 @@
+"""Binance user data streams by listenKey (spot ``/api/v3/userDataStream``; USDⓈ-M ``/fapi/v1/listenKey``).
+
+``POST`` (``X-MBX-APIKEY`` only, no signature) returns ``{"listenKey"}``: the key's active one if it
+has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it alive for another
+``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (or naming it in
+``/stream?streams=``) delivers the account's ``executionReport`` events, the same ones the WS API's
+``userDataStream.subscribe`` sends (futures: ``ORDER_TRADE_UPDATE``). A key not kept alive
+expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.auth import ApiKey
+from tickwire.sim.engine import Fill, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.framing import wrap
+from tickwire.sim.venues.private import PrivateStreams
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+    from tickwire.sim.ws import Conn
+
+
+# An order event as the account's user data stream shows it, at a venue time in ms.
+Report = Callable[[Order, str, Fill | None, int], dict[str, Any]]
+
+
+class ListenKeys:
+    def __init__(self, ctx: VenueContext, keys: Mapping[str, ApiKey], path: str, report: Report) -> None:
+        self.ctx = ctx
+        self.api_keys = keys  # the venue's API keys: only their holders get a listenKey
+        self.path = path
+        self.report = report
+        self.keys: dict[str, tuple[str, float]] = {}  # listenKey -> (API key, expiry, monotonic)
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
+
+    def route(self, ep: VenueServer, req: Request) -> Response | None:
+        if req.path != self.path or req.method not in ("POST", "PUT", "DELETE"):
+            return None
+        api_key = req.headers.get("x-mbx-apikey")
+        if not api_key:
+            return err(-2014, "API-key format invalid.", 401)
+        if api_key not in self.api_keys:
+            return err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        expiry = time.monotonic() + self.ctx.interval("listen_key_ttl")
+        if req.method == "POST":
+            lk = next((k for k, (a, _) in self.keys.items() if a == api_key), None)
+            lk = lk or secrets.token_urlsafe(48).replace("-", "a").replace("_", "b")[:64]
+            self.keys[lk] = (api_key, expiry)
+            return json_response({"listenKey": lk})
+        params = {**req.query, **req.form()}
+        lk = params.get("listenKey", "")
+        if self.keys.get(lk, ("", 0.0))[0] != api_key:
+            return err(-1125, "This listenKey does not exist.")
+        if req.method == "PUT":
+            self.keys[lk] = (api_key, expiry)
+        else:
+            del self.keys[lk]
+            for e in self.ctx.servers:
+                for c in list(e.topics.get(lk, ())):
+                    c.close()
+        return json_response({})
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        for lk, (api_key, _) in self.keys.items():
+            if api_key == o.account:
+                self._push(lk, lambda now: self.report(o, exec_type, fill, now))
+
+    def expire(self, ep: VenueServer, now: float) -> None:
+        for lk, (_, until) in list(self.keys.items()):
+            if now < until:
+                continue
+            del self.keys[lk]
+            self._push(lk, {"e": "listenKeyExpired", "E": ep.now_ms(), "listenKey": lk})
+
+    def _push(self, lk: str, event: dict[str, Any] | Callable[[int], dict[str, Any]]) -> None:
+        """Send an event to the listenKey's streams: an order event is built at each connection's
+        server clock; on a combined stream it is wrapped."""
+
+        def frame(c: Conn) -> bytes:
+            data = orjson.dumps(event(c.endpoint.now_ms()) if callable(event) else event)
+            return wrap(lk, data) if c.combined else data
+
+        self.streams.push(frame, topics=[lk])

@@ -1,0 +1,283 @@
+"""Bybit v5 WebSocket order entry (venues.md §3.4) on ``/v5/trade``, on the matching engine.
+
+``{"op":"auth","args":[key, expires, sign]}`` first (``retCode`` 0; 20001 when repeated, 10004 on a
+bad signature), then ``{"reqId","header":{"X-BAPI-TIMESTAMP",…},"op":"order.create"|"order.amend"|
+"order.cancel","args":[one order]}``. A ``reqId`` seen before on the connection gives 20006. The ack
+only says the request was accepted (the docs: confirm on the order stream). Quantities are in the
+base coin for every category here (spot market buys in quote units are not simulated).
+
+API rate limits are per UID and per operation per second (profile ``order_rate_limit``, default 10,
+for each of create/amend/cancel; ``rest_rate_limit``, default 50, for each private REST path): every
+answer carries ``X-Bapi-Limit``, ``X-Bapi-Limit-Status`` (requests left) and
+``X-Bapi-Limit-Reset-Timestamp`` (ms), and a request over the limit gets retCode 10006.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request
+from tickwire.sim.limits import WeightLimiter
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.bybit.auth import ws_auth_key
+from tickwire.sim.venues.private import PrivateStreams
+from tickwire.sim.ws import Conn
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+
+TIF = {"GTC": ("GTC", False), "IOC": ("IOC", False), "FOK": ("FOK", False), "PostOnly": ("GTC", True)}
+
+
+# Engine refusals as Bybit's retCodes (v5 error list).
+BYBIT_ERRORS = {
+    "unknown": (110001, "Order does not exist."),
+    "funds": (110007, "ab not enough for new order"),
+    "duplicate": (110072, "OrderLinkedID is duplicate"),
+}
+
+STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
+STATUS["EXPIRED"] = "Cancelled"
+
+
+class BybitOrders:
+    def __init__(self, ctx: VenueContext, secrets: Mapping[str, str]) -> None:
+        self.ctx = ctx
+        self.secrets = secrets  # API key -> secret
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, /v5/private sockets on "order"
+        self.limiters: dict[tuple[str, str], WeightLimiter] = {}
+        ctx.engine.listeners.append(self.on_order)
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """The private ``order`` topic: the order's state after every event."""
+
+        def message(c: Conn) -> bytes:
+            now = c.endpoint.now_ms()
+            body = {
+                "id": uuid.uuid4().hex,
+                "topic": "order",
+                "creationTime": now,
+                "data": [self.order_data(o, now)],
+            }
+            return orjson.dumps(body)
+
+        self.streams.push(message, account=o.account)
+
+    def order_data(self, o: Order, now: int) -> dict[str, Any]:
+        """An order as Bybit shows it (the ``order`` topic, ``/v5/order/realtime``)."""
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
+        value = Decimal(o.quote) * inst.tick * inst.lot
+        return {
+            "category": "linear",
+            "symbol": o.symbol,
+            "orderId": str(uuid.UUID(int=o.id)),
+            "orderLinkId": o.client_id,
+            "side": "Buy" if o.side == BID else "Sell",
+            "orderType": "Market" if o.type == "MARKET" else "Limit",
+            "price": fp(o.price) if o.price is not None else "0",
+            "qty": fq(o.qty),
+            "orderStatus": STATUS[o.status],
+            "cumExecQty": fq(o.filled),
+            "cumExecValue": f"{value.normalize():f}",
+            "avgPrice": f"{(value / inst.qty(o.filled)).normalize():f}" if o.filled else "0",
+            "leavesQty": fq(o.qty - o.filled if o.open else 0),
+            "timeInForce": o.tif,
+            "createdTime": str(o.time_ms),
+            "updatedTime": str(now),
+        }
+
+    def on_message(self, conn: Conn, msg: dict[str, Any]) -> None:
+        op = str(msg.get("op", ""))
+        if op == "auth":
+            self._auth(conn, msg)
+            return
+        rid = msg.get("reqId", "")
+        if op == "ping":
+            conn.send_text(
+                orjson.dumps({"op": "pong", "args": [str(conn.endpoint.now_ms())], "connId": self._cid(conn)})
+            )
+            return
+        if not conn.state.get("auth"):
+            self._reply(conn, rid, op, 10003, "Invalid apikey or not authorized", {})
+            return
+        seen: set[str] = conn.state.setdefault("req_ids", set())
+        if not isinstance(rid, str) or len(rid) > 36:
+            self._reply(conn, rid, op, 10001, "reqId is invalid", {})
+            return
+        if rid and rid in seen:
+            self._reply(conn, rid, op, 20006, "reqId is duplicated", {})
+            return
+        if rid:
+            seen.add(rid)
+        args = msg.get("args")
+        if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+            self._reply(conn, rid, op, 10001, "only one order per request", {})
+            return
+        a = args[0]
+        per_s = int(self.ctx.profile.get("order_rate_limit", 10))
+        # Shared with REST: order.create spends the /v5/order/create budget.
+        path = "/v5/order/" + op.partition(".")[2]
+        ok, limits = self.limit(conn.state["api_key"], path, conn.endpoint.now_ms(), per_s)
+        if not ok:
+            self._reply(conn, rid, op, 10006, "Too many visits!", {}, limits)
+            return
+        try:
+            if op == "order.create":
+                data = self._create(conn.state["api_key"], conn.endpoint, a)
+            elif op == "order.amend":
+                data = self._amend(conn.state["api_key"], a)
+            elif op == "order.cancel":
+                data = self._cancel(conn.state["api_key"], a)
+            else:
+                self._reply(conn, rid, op, 10001, f"unknown op {op}", {})
+                return
+        except (EngineError, KeyError, InvalidOperation, ValueError) as e:
+            reason = e.code if isinstance(e, EngineError) else ""
+            code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
+            self._reply(conn, rid, op, code, text, {}, limits)
+            return
+        self._reply(conn, rid, op, 0, "OK", data, limits)
+
+    def limit(self, uid: str, what: str, now_ms: int, per_s: int) -> tuple[bool, dict[str, str]]:
+        """Charge one request of ``what`` to ``uid``: (allowed, the X-Bapi-Limit* headers)."""
+        lim = self.limiters.get((uid, what))
+        if lim is None:
+            lim = self.limiters[(uid, what)] = WeightLimiter(per_s, self.ctx.interval("rate_window"))
+        now = time.monotonic()
+        ok = lim.charge(now)[0] == "ok"
+        reset_ms = now_ms + int((lim.reset_at() - now) * 1000)
+        headers = {"X-Bapi-Limit": str(lim.limit), "X-Bapi-Limit-Status": str(lim.remaining)}
+        headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
+        return ok, headers
+
+    def rest(self, ep: VenueServer, req: Request, account: str) -> dict[str, Any] | None:
+        """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``):
+        the same engine calls as the trade WebSocket; the answer's ``result`` and ``retCode``."""
+        v, route = self.ctx, (req.method, req.path)
+        a = req.json_object() if req.method == "POST" else dict(req.query)
+        try:
+            if route == ("POST", "/v5/order/create"):
+                return self._ok(self._create(account, ep, a))
+            if route == ("POST", "/v5/order/amend"):
+                return self._ok(self._amend(account, a))
+            if route == ("POST", "/v5/order/cancel"):
+                return self._ok(self._cancel(account, a))
+            if route == ("POST", "/v5/order/cancel-all"):
+                done = []
+                for o in v.engine.open_orders(account, a.get("symbol")):
+                    self._cancel(account, {"symbol": o.symbol, "orderId": str(uuid.UUID(int=o.id))})
+                    done.append({"orderId": str(uuid.UUID(int=o.id)), "orderLinkId": o.client_id})
+                return self._ok({"list": done, "success": "1"})
+            if route == ("GET", "/v5/order/realtime"):
+                if "orderId" in a or "orderLinkId" in a:
+                    oid, link = self._order_ref(a)
+                    orders = [v.engine.find(account, str(a.get("symbol", "")), oid, link)]
+                else:
+                    orders = v.engine.open_orders(account, a.get("symbol"))
+                rows = [self.order_data(o, ep.now_ms()) for o in orders]
+                return self._ok({"category": a.get("category", "linear"), "list": rows, "nextPageCursor": ""})
+        except (EngineError, KeyError, InvalidOperation, ValueError) as e:
+            reason = e.code if isinstance(e, EngineError) else ""
+            code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
+            return {"retCode": code, "retMsg": text, "result": {}}
+        return None
+
+    @staticmethod
+    def _ok(result: dict[str, Any]) -> dict[str, Any]:
+        return {"retCode": 0, "retMsg": "OK", "result": result}
+
+    def _auth(self, conn: Conn, msg: dict[str, Any]) -> None:
+        if conn.state.get("auth"):
+            self._auth_reply(conn, 20001, "Repeat auth")
+            return
+        key = ws_auth_key(self.secrets, msg.get("args") or [], conn.endpoint.now_ms())
+        ok = key is not None
+        if ok:
+            conn.state["auth"], conn.state["api_key"] = True, key
+        self._auth_reply(conn, 0 if ok else 10004, "OK" if ok else "Invalid sign")
+
+    def _auth_reply(self, conn: Conn, code: int, msg: str) -> None:
+        conn.send_text(
+            orjson.dumps({"retCode": code, "retMsg": msg, "op": "auth", "connId": self._cid(conn)})
+        )
+
+    def _units(self, symbol: str, a: dict[str, Any], key: str, step: Decimal) -> int:
+        n = Decimal(str(a[key])) / step
+        if n != n.to_integral_value() or n <= 0:
+            raise ValueError(f"{key} is not a positive multiple of {step}")
+        return int(n)
+
+    def _create(self, account: str, ep: VenueServer, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.ctx
+        symbol = str(a["symbol"])
+        if symbol not in v.books:
+            raise ValueError(f"symbol {symbol} invalid")
+        inst = v.instruments[symbol]
+        side = {"Buy": BID, "Sell": ASK}[str(a["side"])]
+        kind = {"Limit": "LIMIT", "Market": "MARKET"}[str(a["orderType"])]
+        tif, post_only = TIF[str(a.get("timeInForce", "GTC" if kind == "LIMIT" else "IOC"))]
+        qty = self._units(symbol, a, "qty", inst.lot)
+        price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
+        link = str(a.get("orderLinkId", ""))
+        order, step = v.engine.place(
+            account, symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
+            link, ep.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
+        )  # fmt: skip
+        if step is not None:
+            v.publish(symbol, step)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": link}
+
+    def _order_ref(self, a: dict[str, Any]) -> tuple[int | None, str | None]:
+        if "orderId" in a:
+            return uuid.UUID(str(a["orderId"])).int, None
+        return None, str(a["orderLinkId"])
+
+    def _amend(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.ctx
+        symbol = str(a["symbol"])
+        inst = v.instruments[symbol]
+        oid, link = self._order_ref(a)
+        qty = self._units(symbol, a, "qty", inst.lot) if "qty" in a else None
+        price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
+        order, steps = v.engine.amend(account, symbol, oid, link, qty, price)
+        for s in steps:
+            v.publish(symbol, s)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+
+    def _cancel(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
+        v = self.ctx
+        symbol = str(a["symbol"])
+        oid, link = self._order_ref(a)
+        order, step = v.engine.cancel(account, symbol, oid, link)
+        if step is not None:
+            v.publish(symbol, step)
+        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+
+    @staticmethod
+    def _cid(conn: Conn) -> str:
+        return str(uuid.UUID(int=conn.id))
+
+    def _reply(
+        self,
+        conn: Conn,
+        rid: Any,
+        op: str,
+        code: int,
+        msg: str,
+        data: dict[str, Any],
+        limits: dict[str, str] | None = None,
+    ) -> None:
+        now = conn.endpoint.now_ms()
+        header = {"Traceid": uuid.uuid4().hex, "Timenow": str(now), **(limits or {})}
+        body = {"reqId": rid, "retCode": code, "retMsg": msg, "op": op, "data": data, "header": header}
+        body["connId"] = self._cid(conn)
+        conn.send_text(orjson.dumps(body))

@@ -1,0 +1,227 @@
+"""Coinbase Advanced Trade REST order entry on the matching engine. venues.md §5.2 names only the
+endpoint; the request and response shapes follow the public API reference (Create Order, Batch Cancel,
+Get Order): ``POST /api/v3/brokerage/orders`` with ``client_order_id``, ``product_id``, ``side`` and
+``order_configuration`` of ``market_market_ioc`` (``base_size``) or ``limit_limit_gtc``
+(``base_size``, ``limit_price``, ``post_only``); ``POST /api/v3/brokerage/orders/batch_cancel``;
+``GET /api/v3/brokerage/orders/historical/{order_id}``; ``limit_limit_fok`` and ``sor_limit_ioc``
+configurations; ``POST /api/v3/brokerage/orders/edit`` (``order_id``, ``price``, ``size``) for GTC limit
+orders. Client order ids are idempotent: a retry returns the order already created. The WebSocket
+``user`` channel pushes every order event of the JWT's key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.private import PrivateStreams
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+    from tickwire.sim.ws import Conn
+
+STATUS = {
+    "NEW": "OPEN",
+    "PARTIALLY_FILLED": "OPEN",
+    "FILLED": "FILLED",
+    "CANCELED": "CANCELLED",
+    "EXPIRED": "EXPIRED",
+}
+
+
+def _oid(o: Order) -> str:
+    return str(uuid.UUID(int=o.id))
+
+
+# A message on a connection's sequence: (connection, channel, events) -> the frame, numbered.
+Frame = Callable[["Conn", str, list[Any]], bytes]
+
+
+class CoinbaseOrders:
+    def __init__(self, ctx: VenueContext, frame: Frame) -> None:
+        self.ctx = ctx
+        self.frame = frame
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
+
+    def user_subscribe(self, conn: Conn, key: str, on: bool) -> None:
+        topic = f"user:{key}"
+        if not on:
+            conn.endpoint.unsubscribe(conn, topic)
+            return
+        conn.endpoint.subscribe(conn, topic)
+        opened = [self.user_order(o) for o in self.ctx.engine.open_orders(key, None)]
+        conn.send_text(self.frame(conn, "user", [{"type": "snapshot", "orders": opened}]))
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        event = [{"type": "update", "orders": [self.user_order(o)]}]
+        self.streams.push(lambda c: self.frame(c, "user", event), topics=[f"user:{o.account}"])
+
+    def user_order(self, o: Order) -> dict[str, Any]:
+        """An order as the ``user`` channel shows it."""
+        body = self.order_json(o)
+        fq = self.ctx.fmt[o.symbol][1]
+        return {
+            "order_id": body["order_id"],
+            "client_order_id": o.client_id,
+            "product_id": o.symbol,
+            "order_side": body["side"],
+            "order_type": "Market" if o.type == "MARKET" else "Limit",
+            "status": body["status"],
+            "cumulative_quantity": body["filled_size"],
+            "leaves_quantity": fq(o.qty - o.filled if o.open else 0),
+            "avg_price": body["average_filled_price"],
+            "total_fees": "0",
+            "creation_time": datetime.fromtimestamp(o.time_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+
+    def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
+        p = "/api/v3/brokerage/orders"
+        if (req.method, req.path) == ("POST", p):
+            return self.create(ep, account, req.json_object())
+        if (req.method, req.path) == ("POST", p + "/edit"):
+            return self.edit(account, req.json_object())
+        if (req.method, req.path) == ("POST", p + "/batch_cancel"):
+            ids = req.json_object().get("order_ids")
+            return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
+        if req.method == "GET" and req.path.startswith(p + "/historical/"):
+            order = self._find(account, req.path.rsplit("/", 1)[1])
+            if order is None:
+                return json_response({"error": "NOT_FOUND", "message": "order not found"}, 404)
+            return json_response({"order": self.order_json(order)})
+        return None
+
+    def _find(self, account: str, ref: str) -> Order | None:
+        try:
+            order = self.ctx.engine.orders.get(uuid.UUID(ref).int)
+        except ValueError:
+            return None
+        return order if order is not None and order.account == account else None
+
+    def order_json(self, o: Order) -> dict[str, Any]:
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
+        filled_value = Decimal(o.quote) * inst.tick * inst.lot
+        avg = filled_value / inst.qty(o.filled) if o.filled else Decimal(0)
+        return {
+            "order_id": _oid(o),
+            "product_id": o.symbol,
+            "client_order_id": o.client_id,
+            "side": "BUY" if o.side == BID else "SELL",
+            "status": STATUS[o.status],
+            "filled_size": fq(o.filled),
+            "filled_value": str(filled_value),
+            "average_filled_price": str(avg),
+            "order_type": o.type,
+            "order_configuration": self._config(o, fp, fq),
+        }
+
+    @staticmethod
+    def _config(o: Order, fp: Any, fq: Any) -> dict[str, Any]:
+        if o.type == "MARKET":
+            return {"market_market_ioc": {"base_size": fq(o.qty)}}
+        limit = {"base_size": fq(o.qty), "limit_price": fp(o.price or 0)}
+        if o.tif == "FOK":
+            return {"limit_limit_fok": limit}
+        if o.tif == "IOC":
+            return {"sor_limit_ioc": limit}
+        return {"limit_limit_gtc": {**limit, "post_only": False}}
+
+    def create(self, ep: VenueServer, account: str, body: dict[str, Any]) -> Response:
+        v = self.ctx
+        cid = str(body.get("client_order_id", ""))
+        prior = v.engine.by_client.get((account, cid)) if cid else None
+        if prior is not None:
+            return self._ok(prior)
+        product = str(body.get("product_id", ""))
+        if product not in v.books:
+            return self._fail("INVALID_PRODUCT_ID", "UNKNOWN_FAILURE_REASON")
+        inst = v.instruments[product]
+        try:
+            side = {"BUY": BID, "SELL": ASK}[str(body["side"])]
+            conf = body["order_configuration"]
+            post_only = False
+            if "market_market_ioc" in conf:
+                c, kind, tif, ticks = conf["market_market_ioc"], "MARKET", "IOC", None
+                if "base_size" not in c:
+                    return self._fail("UNSUPPORTED_ORDER_CONFIGURATION", "quote_size is not simulated")
+            elif "limit_limit_gtc" in conf:
+                c, kind, tif = conf["limit_limit_gtc"], "LIMIT", "GTC"
+                ticks = Decimal(str(c["limit_price"])) / inst.tick
+                post_only = bool(c.get("post_only", False))
+            elif "limit_limit_fok" in conf or "sor_limit_ioc" in conf:
+                fok = "limit_limit_fok" in conf
+                c, kind, tif = (
+                    conf["limit_limit_fok" if fok else "sor_limit_ioc"],
+                    "LIMIT",
+                    "FOK" if fok else "IOC",
+                )
+                ticks = Decimal(str(c["limit_price"])) / inst.tick
+            else:
+                return self._fail("UNSUPPORTED_ORDER_CONFIGURATION", "UNKNOWN_FAILURE_REASON")
+            lots = Decimal(str(c["base_size"])) / inst.lot
+            for n in (lots, ticks):
+                if n is not None and (n != n.to_integral_value() or n <= 0):
+                    raise InvalidOperation
+        except (KeyError, TypeError, InvalidOperation, ValueError):
+            return self._fail("INVALID_ARGUMENT", "INVALID_SIZE_PRECISION")
+        try:
+            order, step = v.engine.place(
+                account, product, side, kind, int(lots), None if ticks is None else int(ticks), tif, cid,
+                ep.now_ms(), post_only=post_only,
+            )  # fmt: skip
+        except EngineError as e:
+            if e.code == "funds":
+                return self._fail("INSUFFICIENT_FUND", "INSUFFICIENT_FUND")
+            return self._fail("UNKNOWN_FAILURE_REASON", str(e))
+        if step is not None:
+            v.publish(product, step)
+        return self._ok(order)
+
+    def edit(self, account: str, body: dict[str, Any]) -> Response:
+        """Edit a GTC limit order's price and size (it keeps its id)."""
+        v = self.ctx
+        order = self._find(account, str(body.get("order_id", "")))
+        if order is None or not order.open or order.tif != "GTC" or order.type != "LIMIT":
+            return json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]})
+        inst = v.instruments[order.symbol]
+        try:
+            ticks = Decimal(str(body["price"])) / inst.tick
+            lots = Decimal(str(body["size"])) / inst.lot
+            if any(n != n.to_integral_value() or n <= 0 for n in (ticks, lots)):
+                raise InvalidOperation
+            _, steps = v.engine.amend(account, order.symbol, order.id, None, int(lots), int(ticks))
+        except (KeyError, InvalidOperation, EngineError):
+            return json_response(
+                {"success": False, "errors": [{"edit_failure_reason": "INVALID_EDITED_SIZE"}]}
+            )
+        for s in steps:
+            v.publish(order.symbol, s)
+        return json_response({"success": True, "errors": []})
+
+    def _ok(self, o: Order) -> Response:
+        success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}
+        success["client_order_id"] = o.client_id
+        return json_response({"success": True, "success_response": success})
+
+    @staticmethod
+    def _fail(error: str, reason: str) -> Response:
+        err = {"error": error, "message": reason, "error_details": reason, "new_order_failure_reason": reason}
+        return json_response({"success": False, "error_response": err})
+
+    def cancel(self, account: str, ref: str) -> dict[str, Any]:
+        v = self.ctx
+        order = self._find(account, ref)
+        if order is None or not order.open:
+            return {"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": ref}
+        _, step = v.engine.cancel(account, order.symbol, order.id, None)
+        if step is not None:
+            v.publish(order.symbol, step)
+        return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": ref}

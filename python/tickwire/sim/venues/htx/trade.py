@@ -1,0 +1,196 @@
+"""HTX spot order entry on the matching engine (HTX REST v1, Signature V2 as in ``auth.py``).
+
+``GET /v1/account/accounts`` (one spot account per key), ``GET /v1/account/accounts/{id}/balance``;
+``POST /v1/order/orders/place`` (``account-id``, ``symbol``, ``type`` buy/sell-limit, -market, -ioc,
+-limit-maker (post-only), -limit-fok, ``amount``, ``price``, ``client-order-id``; a buy-market
+``amount`` is in the quote currency, as HTX defines it), ``POST /v1/order/orders/{id}/submitcancel``,
+``POST /v1/order/orders/submitCancelClientOrder``, ``POST /v1/order/orders/batchCancelOpenOrders``,
+``GET /v1/order/orders/{id}``, ``GET /v1/order/openOrders``. Answers are HTX's
+``{"status": "ok", "data": …}`` or ``{"status": "error", "err-code", "err-msg"}``. The ``/ws/v2``
+topic ``orders#<symbol>`` pushes each order event after auth.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.sim.engine import EngineError, Fill, Order
+from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.private import PrivateStreams
+
+if TYPE_CHECKING:
+    from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.context import VenueContext
+    from tickwire.sim.ws import Conn
+
+# HTX order type suffix -> (engine type, time in force, post-only)
+KINDS = {
+    "limit": ("LIMIT", "GTC", False),
+    "market": ("MARKET", "IOC", False),
+    "ioc": ("LIMIT", "IOC", False),
+    "limit-maker": ("LIMIT", "GTC", True),
+    "limit-fok": ("LIMIT", "FOK", False),
+}
+STATE = {"NEW": "submitted", "PARTIALLY_FILLED": "partial-filled", "FILLED": "filled", "CANCELED": "canceled"}
+STATE["EXPIRED"] = "canceled"
+
+
+def ok(data: Any) -> Response:
+    return json_response({"status": "ok", "data": data})
+
+
+def err(code: str, msg: str) -> Response:
+    return json_response({"status": "error", "err-code": code, "err-msg": msg, "data": None})
+
+
+class HtxOrders:
+    def __init__(self, ctx: VenueContext) -> None:
+        self.ctx = ctx
+        self.accounts: dict[str, int] = {}  # access key -> account id
+        self.streams = PrivateStreams(ctx.subscribers)
+        ctx.engine.listeners.append(self.on_order)
+
+    def account_id(self, key: str) -> int:
+        return self.accounts.setdefault(key, 10_000_001 + len(self.accounts))
+
+    def route(self, ep: VenueServer, req: Request, key: str) -> Response | None:
+        v, path = self.ctx, req.path
+        aid = self.account_id(key)
+        if (req.method, path) == ("GET", "/v1/account/accounts"):
+            return ok([{"id": aid, "type": "spot", "subtype": "", "state": "working"}])
+        if (req.method, path) == ("GET", f"/v1/account/accounts/{aid}/balance"):
+            rows = []
+            for a, free, locked in v.engine.ledger.holdings(key):
+                rows.append({"currency": a.lower(), "type": "trade", "balance": f"{free:f}"})
+                rows.append({"currency": a.lower(), "type": "frozen", "balance": f"{locked:f}"})
+            return ok({"id": aid, "type": "spot", "state": "working", "list": rows})
+        if (req.method, path) == ("POST", "/v1/order/orders/place"):
+            return self.place(ep, key, aid, req.json_object())
+        if (req.method, path) == ("GET", "/v1/order/openOrders"):
+            sym = req.query.get("symbol")
+            return ok([self.order_json(o, aid) for o in v.engine.open_orders(key, sym)])
+        if (req.method, path) == ("POST", "/v1/order/orders/batchCancelOpenOrders"):
+            body = req.json_object()
+            done = [self._cancel(key, o) for o in v.engine.open_orders(key, body.get("symbol"))]
+            return ok({"success-count": len(done), "failed-count": 0, "next-id": -1})
+        if (req.method, path) == ("POST", "/v1/order/orders/submitCancelClientOrder"):
+            cid = str(req.json_object().get("client-order-id", ""))
+            order = v.engine.by_client.get((key, cid))
+            if order is None or not order.open:
+                return err("order-orderstate-error", "Incorrect order state")
+            self._cancel(key, order)
+            return ok(0)
+        if path.startswith("/v1/order/orders/"):
+            ref, _, verb = path.removeprefix("/v1/order/orders/").partition("/")
+            order = v.engine.orders.get(int(ref)) if ref.isdigit() else None
+            if order is None or order.account != key:
+                return err("base-record-invalid", "record invalid")
+            if (req.method, verb) == ("GET", ""):
+                return ok(self.order_json(order, aid))
+            if (req.method, verb) == ("POST", "submitcancel"):
+                if not order.open:
+                    return err("order-orderstate-error", "Incorrect order state")
+                self._cancel(key, order)
+                return ok(str(order.id))
+        return None
+
+    def place(self, ep: VenueServer, key: str, aid: int, b: dict[str, Any]) -> Response:
+        v = self.ctx
+        symbol = str(b.get("symbol", ""))
+        side_s, _, kind_s = str(b.get("type", "")).partition("-")
+        side = {"buy": BID, "sell": ASK}.get(side_s)
+        kind = KINDS.get(kind_s)
+        if symbol not in v.books:
+            return err("base-symbol-error", "The symbol is invalid")
+        if side is None or kind is None or str(b.get("account-id")) != str(aid):
+            return err("invalid-parameter", "invalid type or account-id")
+        inst = v.instruments[symbol]
+        try:
+            amount = Decimal(str(b["amount"]))
+            if kind[0] == "MARKET" and side == BID:
+                lots = self._lots_for_cash(symbol, amount)  # buy-market: amount is quote currency
+            else:
+                lots = amount / inst.lot
+            ticks = Decimal(str(b["price"])) / inst.tick if kind[0] == "LIMIT" else None
+            if any(n is not None and (n != n.to_integral_value() or n <= 0) for n in (lots, ticks)):
+                raise InvalidOperation
+        except (KeyError, InvalidOperation, ValueError):
+            return err("order-value-min-error", "amount or price is not valid for the instrument")
+        try:
+            order, step = v.engine.place(
+                key, symbol, side, kind[0], int(lots), None if ticks is None else int(ticks), kind[1],
+                str(b.get("client-order-id", "")), ep.now_ms(), post_only=kind[2],
+            )  # fmt: skip
+        except EngineError as e:
+            if e.code == "funds":
+                return err("account-frozen-balance-insufficient-error", "trade account balance is not enough")
+            if e.code == "duplicate":
+                return err("order-orderstate-error", "client-order-id is in use by an open order")
+            return err("invalid-parameter", str(e))
+        if step is not None:
+            v.publish(symbol, step)
+        return ok(str(order.id))
+
+    def _lots_for_cash(self, symbol: str, cash: Decimal) -> Decimal:
+        """How many whole lots ``cash`` of quote currency buys walking the asks."""
+        inst = self.ctx.instruments[symbol]
+        left, lots = cash, 0
+        for p, size in self.ctx.books[symbol].asks.top():
+            price = inst.price(p) * inst.lot
+            take = min(size, int(left / price))
+            lots += take
+            left -= take * price
+            if take < size:
+                break
+        return Decimal(lots)
+
+    def _cancel(self, key: str, order: Order) -> Order:
+        _, step = self.ctx.engine.cancel(key, order.symbol, order.id, None)
+        if step is not None:
+            self.ctx.publish(order.symbol, step)
+        return order
+
+    def order_json(self, o: Order, aid: int) -> dict[str, Any]:
+        fp, fq = self.ctx.fmt[o.symbol]
+        inst = self.ctx.instruments[o.symbol]
+        kind = "market" if o.type == "MARKET" else {"GTC": "limit", "IOC": "ioc", "FOK": "limit-fok"}[o.tif]
+        return {
+            "id": o.id,
+            "symbol": o.symbol,
+            "account-id": aid,
+            "client-order-id": o.client_id,
+            "amount": fq(o.qty),
+            "price": fp(o.price or 0),
+            "created-at": o.time_ms,
+            "type": f"{'buy' if o.side == BID else 'sell'}-{kind}",
+            "field-amount": fq(o.filled),
+            "field-cash-amount": f"{Decimal(o.quote) * inst.tick * inst.lot:f}",
+            "field-fees": "0",
+            "source": "spot-api",
+            "state": STATE[o.status],
+        }
+
+    def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
+        """``/ws/v2`` ``orders#<symbol>``: one push per order event, to the account's own sockets."""
+        fp, fq = self.ctx.fmt[o.symbol]
+        event = {"NEW": "creation", "TRADE": "trade"}.get(exec_type, "cancellation")
+        data = {"eventType": event, "symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client_id}
+        data.update(orderPrice=fp(o.price or 0), orderSize=fq(o.qty), orderStatus=STATE[o.status])
+        data.update(type=self.order_json(o, 0)["type"], execAmt=fq(o.filled), remainAmt=fq(o.qty - o.filled))
+        if fill is not None:
+            data.update(tradePrice=fp(fill.price), tradeVolume=fq(fill.qty), tradeId=fill.trade_id)
+            data.update(aggressor=not fill.maker)
+        msg = orjson.dumps({"action": "push", "ch": f"orders#{o.symbol}", "data": data})
+        self.streams.push(
+            lambda c: msg if c.state.get("api_key") == o.account else None, topics=[f"orders#{o.symbol}"]
+        )
+
+    def subscribe(self, conn: Conn, ch: str) -> bool:
+        if ch.removeprefix("orders#") not in self.ctx.books:
+            return False
+        conn.endpoint.subscribe(conn, ch)
+        return True
