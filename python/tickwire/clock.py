@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -191,6 +191,8 @@ class ClockSync:
 
 
 class ServerTime(NamedTuple):
+    """Where a venue tells its time over REST, and how to read the answer."""
+
     path: str
     parse: Callable[[Any], float]  # decoded JSON body -> venue time in ms
     # The clock's granularity in ms: venues truncate, so the true time is on average half a unit
@@ -198,16 +200,25 @@ class ServerTime(NamedTuple):
     resolution_ms: float = 1.0
 
 
-SERVER_TIME: dict[str, ServerTime] = {
-    "binance": ServerTime("/api/v3/time", lambda j: float(j["serverTime"])),
-    "binance-usdm": ServerTime("/fapi/v1/time", lambda j: float(j["serverTime"])),
-    "okx": ServerTime("/api/v5/public/time", lambda j: float(j["data"][0]["ts"])),
-    # timeNano is the finest field Bybit gives; its "time" is ms.
-    "bybit": ServerTime("/v5/market/time", lambda j: int(j["result"]["timeNano"]) / 1e6, 0.0),
-    "kraken": ServerTime("/0/public/Time", lambda j: float(j["result"]["unixtime"]) * 1000, 1000.0),
-    "coinbase": ServerTime("/api/v3/brokerage/time", lambda j: float(j["epochMillis"])),
-    "htx": ServerTime("/v1/common/timestamp", lambda j: float(j["data"])),
-}
+class _ServerTimes(Mapping[str, ServerTime]):
+    """``venue -> ServerTime`` of every venue whose module declares one (``Adapter.server_time``)."""
+
+    def _table(self) -> dict[str, ServerTime]:
+        from tickwire.venues import adapters
+
+        return {v: a.server_time for v, a in adapters().items() if a.server_time is not None}
+
+    def __getitem__(self, venue: str) -> ServerTime:
+        return self._table()[venue]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+SERVER_TIME: Mapping[str, ServerTime] = _ServerTimes()
 
 
 async def sample_server_time(
@@ -221,9 +232,9 @@ async def sample_server_time(
 
 
 async def sync_venue(clock: ClockSync, http: HttpClient, venue: str, rounds: int = 5) -> float:
-    """Sync ``clock`` against ``venue``'s server-time endpoint (see ``SERVER_TIME``); the offset in ms.
-    A coarse venue clock (Kraken: whole seconds) widens ``clock.tolerance_ms`` to its resolution, or
-    its rounding would look like clock steps."""
+    """Sync ``clock`` against ``venue``'s server-time endpoint (its adapter's ``server_time``); the
+    offset in ms. A coarse venue clock (Kraken: whole seconds) widens ``clock.tolerance_ms`` to its
+    resolution, or its rounding would look like clock steps."""
     st = SERVER_TIME[venue]
     clock.tolerance_ms = max(clock.tolerance_ms, st.resolution_ms)
 

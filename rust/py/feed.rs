@@ -12,10 +12,6 @@ use crate::book::sync::{OosReason, SyncState};
 use crate::book::{BookError, Need, Outcome};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
 
-const VENUES: &str =
-    "binance, binance-usdm, binance-sbe, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, \
-                      tradefence, cloud9trader";
-
 pub(crate) fn feed_err(e: FeedError) -> PyErr {
     match e {
         FeedError::Json(j) => err(Kind::Decode, format!("malformed frame, nothing applied: {j}")),
@@ -199,14 +195,12 @@ impl BookFeed {
     }
 
     fn index(&self, symbol: &str) -> PyResult<usize> {
-        let b = symbol.as_bytes();
         self.feed
-            .index_of(b)
+            .index_of(symbol.as_bytes())
             .or_else(|| {
-                // Binance names symbols in upper case on the wire; accept "btcusdt" too.
-                matches!(self.feed.venue(), Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe)
-                    .then(|| self.feed.index_of(symbol.to_ascii_uppercase().as_bytes()))
-                    .flatten()
+                // A user may write the symbol in another case than the venue keys it ("btcusdt" on
+                // Binance).
+                self.feed.index_of(self.feed.venue().spec().symbol_case.key(symbol).as_bytes())
             })
             .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(symbol.to_owned()))
     }
@@ -233,9 +227,7 @@ impl BookFeed {
         server_no_context_takeover: bool,
     ) -> PyResult<Self> {
         guard(|| {
-            let v = Venue::parse(venue).ok_or_else(|| {
-                pyo3::exceptions::PyValueError::new_err(format!("unknown venue {venue:?}; one of {VENUES}"))
-            })?;
+            let v = Venue::from_name(venue).map_err(super::venue_spec::unknown)?;
             let compression =
                 compression_option(compression, server_max_window_bits, server_no_context_takeover)?;
             for d in [price_decimals, qty_decimals, checksum_price_decimals, checksum_qty_decimals]

@@ -10,6 +10,7 @@ pub(crate) mod errors;
 mod events;
 mod feed;
 mod latency;
+mod venue_spec;
 mod venues;
 
 #[pyfunction]
@@ -33,6 +34,7 @@ fn _panic_for_test(message: &str) -> PyResult<()> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     feed::register(m)?;
+    venue_spec::register(m)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     auth::register(m)?;

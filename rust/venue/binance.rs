@@ -1,10 +1,36 @@
 //! Binance spot and USDⓈ-M JSON: raw or combined-stream (`{"stream":…,"data":{…}}`) frames with
 //! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
 
-use super::{span, Batch, FrameKind, Msg};
+use super::{span, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, VenueSpec};
 use crate::book::num::Dec;
-use crate::book::sync::{SeqInfo, NO_SEQ};
+use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
+
+/// Spot: diffs (`U`/`u`) aligned with REST `/api/v3/depth` snapshots by the official algorithm.
+pub const SPOT_SPEC: VenueSpec = VenueSpec {
+    aliases: &["binance-spot"],
+    seq: SeqRule::BinanceSpot,
+    snapshot_first: true,
+    ..rest_synced("binance")
+};
+
+/// USDⓈ-M futures: the first diff after the snapshot straddles it, later ones chain by `pu`.
+pub const USDM_SPEC: VenueSpec =
+    VenueSpec { aliases: &["binance-futures"], seq: SeqRule::BinanceFutures, ..rest_synced("binance-usdm") };
+
+const fn rest_synced(name: &'static str) -> VenueSpec {
+    VenueSpec {
+        resync: Resync::Snapshot,
+        symbol_case: SymbolCase::Upper,
+        // Diffs touch every depth, so levels beyond the snapshot accumulate for as long as the
+        // stream runs; 5000 (the deepest REST snapshot) bounds memory without losing anything a
+        // snapshot could have vouched for.
+        max_depth: 5000,
+        // Update ids are per symbol and the same on every connection and endpoint.
+        redundant_lines: true,
+        ..VenueSpec::base(name, Decoder::Json(decode))
+    }
+}
 
 #[derive(Default)]
 struct Ev<'a> {

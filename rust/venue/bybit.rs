@@ -3,9 +3,14 @@
 //! deltas that omit them are not events), op responses, other topics.
 
 use super::event::{items, opt_dec, taker_sold, Last};
-use super::{span, Batch, FrameKind};
-use crate::book::sync::{SeqInfo, NO_SEQ};
+use super::{span, Batch, Decoder, FrameKind, VenueSpec};
+use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// Update ids only grow, per topic and connection: older ones are skipped, no gap can be proven
+/// and redundant lines cannot be arbitrated; every snapshot resets the book.
+pub const SPEC: VenueSpec =
+    VenueSpec { seq: SeqRule::Increasing, ..VenueSpec::base("bybit", Decoder::Json(decode)) };
 
 /// `"data":[{"T","s","S","v","p",…},…]`.
 fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {

@@ -3,8 +3,13 @@
 //! kept for the connection-wide gap check in the feed.
 
 use super::event::{items, opt_dec, taker_sold, Last};
-use super::{span, Batch, FrameKind};
+use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::codec::json::{Cur, JsonError, Result};
+
+/// No per-book sequence: `sequence_num` counts every message of the connection, so a gap
+/// invalidates every book and a new connection starts every book afresh.
+pub const SPEC: VenueSpec =
+    VenueSpec { connection_numbered: true, ..VenueSpec::base("coinbase", Decoder::Json(decode)) };
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);

@@ -2,9 +2,9 @@
 //! message to its symbol's book and applies it; the summary says what changed.
 
 use super::binance_sbe::{self, SbeError};
-use super::{binance, bitfinex, Batch, FrameKind, Quote, Venue};
+use super::{bitfinex, Batch, Decoder, FrameKind, Quote, SymbolCase, Venue};
 use crate::book::checksum::ChecksumKind;
-use crate::book::sync::{OosReason, SeqRule};
+use crate::book::sync::OosReason;
 use crate::book::{Book, BookConfig, BookError, Need, Outcome};
 use crate::codec::error::DecodeError;
 use crate::codec::inflate::{Inflater, PerMessageInflater};
@@ -128,48 +128,7 @@ pub struct Feed {
 type Decimals = (Option<u8>, Option<u8>);
 
 fn venue_config(v: Venue) -> BookConfig {
-    // A crossed book after a complete message means a missed update on every venue here (none of
-    // the real captures ever crosses); users can turn it off with `check_crossed`.
-    let mut c = BookConfig { check_crossed: true, ..BookConfig::default() };
-    match v {
-        // Binance diffs touch every depth, so levels beyond the snapshot accumulate for as long as
-        // the stream runs; 5000 (the deepest REST snapshot) bounds memory without losing anything
-        // a snapshot could have vouched for.
-        Venue::BinanceSpot | Venue::BinanceSbe => {
-            c.seq = SeqRule::BinanceSpot;
-            c.rest_snapshot = true;
-            c.max_depth = 5000;
-        }
-        Venue::BinanceUsdm => {
-            c.seq = SeqRule::BinanceFutures;
-            c.rest_snapshot = true;
-            c.max_depth = 5000;
-        }
-        Venue::Okx => {
-            c.seq = SeqRule::PrevLinked;
-            c.checksum = ChecksumKind::Okx;
-        }
-        Venue::Kraken => {
-            c.checksum = ChecksumKind::Kraken;
-            c.max_depth = 10;
-        }
-        Venue::Bybit => c.seq = SeqRule::Increasing,
-        Venue::Coinbase => {}
-        Venue::Htx => {
-            c.seq = SeqRule::PrevLinked;
-            c.rest_snapshot = true;
-            c.round_qty_decimals = Some(10);
-        }
-        Venue::Clarofinlore | Venue::Tradefence | Venue::Cloud9trader => c.seq = SeqRule::PrevLinked,
-        // One level per message: a new best bid may arrive before the ask it crosses is removed,
-        // so crossing is normal between messages; the checksums catch real errors.
-        Venue::Bitfinex => {
-            c.checksum = ChecksumKind::Bitfinex;
-            c.check_crossed = false;
-            c.max_depth = 25;
-        }
-    }
-    c
+    v.spec().book_config()
 }
 
 impl Feed {
@@ -325,15 +284,14 @@ impl Feed {
         chans: &mut bitfinex::Channels,
     ) -> Result<(), FeedError> {
         let mut channel = None;
-        let parsed: Result<(), FeedError> = match self.venue {
-            Venue::Bitfinex => {
-                bitfinex::decode(frame, &mut self.batch, chans).map(|c| channel = c).map_err(Into::into)
+        let parsed: Result<(), FeedError> = match self.venue.spec().decoder {
+            Decoder::Channels { frames, .. } => {
+                frames(frame, &mut self.batch, chans).map(|c| channel = c).map_err(Into::into)
             }
-            Venue::BinanceSbe if !text && binance_sbe::is_sbe(frame) => {
-                binance_sbe::decode(frame, &mut self.batch).map_err(Into::into)
+            Decoder::Sbe { binary, .. } if !text && binance_sbe::is_sbe(frame) => {
+                binary(frame, &mut self.batch).map_err(Into::into)
             }
-            Venue::BinanceSbe => binance::decode(frame, &mut self.batch).map_err(Into::into),
-            v => (v.grammar())(frame, &mut self.batch).map_err(Into::into),
+            d => (d.grammar())(frame, &mut self.batch).map_err(Into::into),
         };
         if let Err(e) = parsed {
             self.stats.errors += 1;
@@ -417,7 +375,7 @@ impl Feed {
 
     fn apply_batch(&mut self, frame: &[u8], sym_override: Option<&[u8]>) -> Result<&FrameSummary, FeedError> {
         let mut first_err = None;
-        let upper = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe);
+        let upper = self.venue.spec().symbol_case == SymbolCase::Upper;
         let mut name = [0u8; 64];
         // All or nothing: every message is routed, and a frame of several checked whole
         // (`book::frame`), before any applies. A one-message frame skips that check: its apply

@@ -1,9 +1,22 @@
 //! HTX (Huobi) market JSON, after gunzip: `market.$s.depth.stepN` and `mbp.refresh.N` full
 //! snapshots, `mbp.N` increments (seqNum/prevSeqNum), REQ replies, `{"ping": n}`, sub acks.
 
-use super::{span, Batch, FrameKind};
-use crate::book::sync::{SeqInfo, NO_SEQ};
+use super::{span, Batch, Decoder, FrameKind, Resync, SymbolCase, VenueSpec};
+use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// `mbp` increments chained by `prevSeqNum`, aligned with a `req` refresh on the same socket
+/// (also how a book that lost sync is rebuilt). Topics are lower case.
+pub const SPEC: VenueSpec = VenueSpec {
+    aliases: &["huobi"],
+    seq: SeqRule::PrevLinked,
+    resync: Resync::Request,
+    symbol_case: SymbolCase::Lower,
+    // HTX sends float noise like 3307.9982700421942 next to 4216113.02, which no 64-bit mantissa
+    // holds together: round quantities to 10 decimals rather than refuse the frame.
+    round_qty_decimals: Some(10),
+    ..VenueSpec::base("htx", Decoder::Json(decode))
+};
 
 /// "market.btcusdt.mbp.150" -> ("btcusdt", "mbp.150").
 fn split_topic(t: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -3,8 +3,19 @@
 //! JSON numbers). Both are told apart per frame.
 
 use super::event::{items, taker_sold, Last};
-use super::{span, Batch, FrameKind};
+use super::{span, Batch, Decoder, FrameKind, VenueSpec};
+use crate::book::checksum::ChecksumKind;
 use crate::codec::json::{parse_u64, Cur, JsonError, Result};
+
+/// No sequence numbers: CRC32 checksums of the top 10 catch a lost update; resync by
+/// resubscribing. The book is kept at the subscribed depth: v1 frames name it ("book-25"), v2
+/// frames do not, so the default is Kraken's default subscription, 10.
+pub const SPEC: VenueSpec = VenueSpec {
+    checksum: ChecksumKind::Kraken,
+    max_depth: 10,
+    depth_from_frames: true,
+    ..VenueSpec::base("kraken", Decoder::Json(decode))
+};
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);

@@ -16,53 +16,86 @@ pub mod htx;
 pub mod kraken;
 pub mod okx;
 pub mod seed;
+mod spec;
 
 pub use feed::{Compression, Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
+pub use spec::{Decoder, Resync, SymbolCase, VenueSpec};
 
 use crate::book::num::Dec;
 use crate::book::sync::SeqInfo;
 use crate::book::RawLevel;
 use crate::codec::json::JsonError;
+use thiserror::Error;
 
-/// The venues whose book feeds tickwire decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Venue {
-    BinanceSpot,
-    BinanceUsdm,
+/// Declares `Venue` and its table of specs from one list: each line names a variant and the spec
+/// (declared in that venue's module) it stands for.
+macro_rules! venues {
+    ($($(#[$doc:meta])* $variant:ident => $spec:path,)*) => {
+        /// A venue whose book feed tickwire decodes: a one-byte tag for its `VenueSpec`. Kept as an
+        /// enum (rather than `&'static VenueSpec` everywhere) so feeds, tests and benches name
+        /// venues as constants that can be matched, hashed and copied for free.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Venue {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Venue {
+            /// Every venue, in the order names are listed to users.
+            pub const ALL: &'static [Venue] = &[$(Venue::$variant,)*];
+
+            /// Everything the core knows about this venue.
+            #[inline]
+            pub const fn spec(self) -> &'static VenueSpec {
+                match self {
+                    $(Venue::$variant => &$spec,)*
+                }
+            }
+        }
+    };
+}
+
+venues! {
+    BinanceSpot => binance::SPOT_SPEC,
+    BinanceUsdm => binance::USDM_SPEC,
     /// Binance spot SBE market-data streams (binary frames), REST snapshots as for `BinanceSpot`.
-    BinanceSbe,
-    Okx,
+    BinanceSbe => binance_sbe::SPEC,
+    Okx => okx::SPEC,
     /// Kraken WebSocket v1 and v2 (told apart per frame).
-    Kraken,
-    Bybit,
-    Coinbase,
-    Htx,
-    Clarofinlore,
-    Tradefence,
-    Cloud9trader,
+    Kraken => kraken::SPEC,
+    Bybit => bybit::SPEC,
+    Coinbase => coinbase::SPEC,
+    Htx => htx::SPEC,
+    Clarofinlore => seed::CLAROFINLORE_SPEC,
+    Tradefence => seed::TRADEFENCE_SPEC,
+    Cloud9trader => seed::CLOUD9TRADER_SPEC,
     /// Bitfinex WebSocket v2 book channels (P0–P4) with checksums.
-    Bitfinex,
+    Bitfinex => bitfinex::SPEC,
 }
 
 impl Venue {
+    /// The venue a name or alias stands for (case, `-` and `_` ignored).
     pub fn parse(name: &str) -> Option<Venue> {
-        Some(match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-            "binance" | "binancespot" => Venue::BinanceSpot,
-            "binanceusdm" | "binancefutures" => Venue::BinanceUsdm,
-            "binancesbe" => Venue::BinanceSbe,
-            "okx" => Venue::Okx,
-            "kraken" => Venue::Kraken,
-            "bybit" => Venue::Bybit,
-            "coinbase" => Venue::Coinbase,
-            "htx" | "huobi" => Venue::Htx,
-            "clarofinlore" => Venue::Clarofinlore,
-            "tradefence" => Venue::Tradefence,
-            "cloud9trader" => Venue::Cloud9trader,
-            "bitfinex" => Venue::Bitfinex,
-            _ => return None,
-        })
+        Venue::ALL.iter().copied().find(|v| v.spec().answers_to(name))
+    }
+
+    /// Like `parse`, with an error that lists the names there are.
+    pub fn from_name(name: &str) -> Result<Venue, UnknownVenue> {
+        Venue::parse(name).ok_or_else(|| UnknownVenue(name.to_owned()))
+    }
+
+    /// Every canonical venue name, in `ALL` order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Venue::ALL.iter().map(|v| v.spec().name)
+    }
+
+    pub(crate) fn grammar(self) -> Grammar {
+        self.spec().decoder.grammar()
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown venue {0:?}; one of {names}", names = Venue::names().collect::<Vec<_>>().join(", "))]
+pub struct UnknownVenue(pub String);
 
 /// What a frame was, beyond the book messages it carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -160,25 +193,10 @@ pub fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
 
 pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
 
-impl Venue {
-    pub(crate) fn grammar(self) -> Grammar {
-        match self {
-            Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceSbe => binance::decode,
-            Venue::Okx => okx::decode,
-            Venue::Kraken => kraken::decode,
-            Venue::Bybit => bybit::decode,
-            Venue::Coinbase => coinbase::decode,
-            Venue::Htx => htx::decode,
-            Venue::Clarofinlore | Venue::Tradefence | Venue::Cloud9trader => seed::decode,
-            // Without the connection's subscribed events only control frames decode; `Feed` keeps them.
-            Venue::Bitfinex => |f, b| bitfinex::decode(f, b, &mut bitfinex::Channels::default()).map(|_| ()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod event_tests;
 #[cfg(test)]
 mod frame_tests;
+mod spec_tests;
 #[cfg(test)]
 mod tests;

@@ -2,10 +2,20 @@
 //! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
 //! subscription events, the text `pong`.
 
-use super::{span, Batch, FrameKind};
+use super::{span, Batch, Decoder, FrameKind, VenueSpec};
+use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
-use crate::book::sync::{SeqInfo, NO_SEQ};
+use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// Snapshot then increments chained by `prevSeqId`, CRC32 of the top 25; a book that loses sync is
+/// resubscribed. `seqId` is the instrument's, the same on every connection.
+pub const SPEC: VenueSpec = VenueSpec {
+    seq: SeqRule::PrevLinked,
+    checksum: ChecksumKind::Okx,
+    redundant_lines: true,
+    ..VenueSpec::base("okx", Decoder::Json(decode))
+};
 
 /// Ticker and trade fields of the frame's last data object.
 #[derive(Default)]

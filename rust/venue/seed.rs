@@ -4,10 +4,22 @@
 //! `"type":"book","symbol":…` and `"action":"snapshot"|"update"`; Cloud9Trader the Clarofinlore shape on
 //! channels `book.<SYMBOL>`.
 
-use super::{span, Batch, FrameKind};
+use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::num::Dec;
-use crate::book::sync::{SeqInfo, NO_SEQ};
+use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
+
+/// Books chained by `seq`/`prev_seq`; a gap resubscribes for a snapshot.
+pub const CLAROFINLORE_SPEC: VenueSpec = seed("clarofinlore");
+
+/// Tradefence's `seq` is the symbol's, the same on every connection: A/B lines can be arbitrated.
+pub const TRADEFENCE_SPEC: VenueSpec = VenueSpec { redundant_lines: true, ..seed("tradefence") };
+
+pub const CLOUD9TRADER_SPEC: VenueSpec = seed("cloud9trader");
+
+const fn seed(name: &'static str) -> VenueSpec {
+    VenueSpec { seq: SeqRule::PrevLinked, ..VenueSpec::base(name, Decoder::Json(decode)) }
+}
 
 /// Trade and quote fields: Clarofinlore/Cloud9Trader `"trades":[{"price","qty","side"},…]` on
 /// `trades.<symbol>`, Tradefence `{"type":"trade","price","quantity","side"}` and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tickwire.recovery.failover import EndpointPool
-from tickwire.session.adapter import Endpoint
+from tickwire.streams import Endpoint
 
 
 def pool(n: int, now: list[float]) -> EndpointPool:

@@ -19,13 +19,11 @@ from urllib.parse import parse_qs, urlparse
 
 
 def add_parser(sub: Any) -> None:
+    from tickwire._core import venue_names
+
     p: argparse.ArgumentParser = sub.add_parser("replay", help="replay a captured session into order books")
     p.add_argument("file", type=Path, help="JSON Lines capture")
-    venues = (
-        "binance, binance-usdm, okx, kraken, bybit, coinbase, htx, bitfinex, clarofinlore, tradefence, "
-        "cloud9trader"
-    )
-    p.add_argument("--venue", required=True, help=venues)
+    p.add_argument("--venue", required=True, help=", ".join(venue_names()))
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 

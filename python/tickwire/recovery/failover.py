@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from urllib.parse import urlsplit
 
-from tickwire.session.adapter import Endpoint
+from tickwire.streams import Endpoint
 
 
 class EndpointPool:

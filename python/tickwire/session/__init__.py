@@ -6,12 +6,13 @@ async with tickwire.connect("okx", symbols=["BTC-USDT"], channels=["book", "trad
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tickwire.session.adapter import Adapter, Channel, Endpoint
+from tickwire.session.adapter import Adapter
 from tickwire.session.events import StatusEvent
+from tickwire.streams import Channel, Endpoint
+from tickwire.venues import adapter_class
 
 if TYPE_CHECKING:
     from tickwire.session.market import MarketData
@@ -28,7 +29,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ADAPTERS",
     "Endpoint",
     "MarketData",
     "StatusEvent",
@@ -38,29 +38,10 @@ __all__ = [
     "run",
 ]
 
-# venue -> (module under tickwire.venues, adapter class)
-ADAPTERS: dict[str, tuple[str, str]] = {
-    "binance": ("binance", "Adapter"),
-    "binance-usdm": ("binance", "UsdmAdapter"),
-    "binance-sbe": ("binance", "SbeAdapter"),
-    "okx": ("okx", "Adapter"),
-    "bybit": ("bybit", "Adapter"),
-    "kraken": ("kraken", "Adapter"),
-    "coinbase": ("coinbase", "Adapter"),
-    "htx": ("htx", "Adapter"),
-    "clarofinlore": ("clarofinlore", "Adapter"),
-    "tradefence": ("tradefence", "Adapter"),
-    "cloud9trader": ("cloud9trader", "Adapter"),
-}
-
 
 def adapter_for(venue: str, options: Mapping[str, Any] | None = None) -> Adapter:
-    try:
-        mod, cls = ADAPTERS[venue]
-    except KeyError:
-        raise ValueError(f"unknown venue {venue!r}; one of {', '.join(ADAPTERS)}") from None
-    adapter_cls: type[Adapter] = getattr(importlib.import_module(f"tickwire.venues.{mod}"), cls)
-    return adapter_cls(options)
+    """A new adapter for ``venue``, from the class its venue module registered."""
+    return adapter_class(venue)(options)
 
 
 def connect(

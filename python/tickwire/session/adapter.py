@@ -1,91 +1,39 @@
 """What a venue's market-data adapter provides. Each venue module (``tickwire.venues.<name>``)
-defines an ``Adapter`` subclass: URLs, subscribe messages, heartbeat, snapshot fetch and resync
-rule — data and small functions, no copy of another venue's client."""
+defines ``Adapter`` subclasses: URLs, subscribe messages, heartbeat, snapshot fetch, server time —
+data and small functions, no copy of another venue's client. The rules the Rust feed also follows
+(resync method, redundant lines, reconnects, symbol case) are read from its venue spec, not restated.
+"""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
 
+from tickwire._core import VenueSpec, venue_spec
+from tickwire.streams import CHANNELS, Channel, Control, Endpoint, Op, Sub, inflate, typed_control
+
 if TYPE_CHECKING:
+    from tickwire.clock import ServerTime
     from tickwire.session.market import MarketData
     from tickwire.transport.http import HttpClient
 
-Channel = Literal["book", "trades", "bbo"]
-Op = Literal["subscribe", "unsubscribe"]
-CHANNELS: tuple[Channel, ...] = ("book", "trades", "bbo")
+# Re-exports of tickwire.streams: they go once the session modules import the stream types from there.
+__all__ = ["CHANNELS", "Adapter", "Channel", "Control", "Endpoint", "Op", "Sub", "inflate", "typed_control"]
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One venue endpoint: WebSocket URLs by label (``"public"``, ``"stream"``, …) and a REST base.
-
-    The shape is what :meth:`tickwire.sim.Simulator.urls` returns per endpoint, so simulator URLs can be
-    passed straight to ``tickwire.connect(..., endpoints=sim.urls()["okx"])``.
-    """
-
-    ws: Mapping[str, str]
-    rest: str | None = None
-    name: str = ""
-
-    @classmethod
-    def of(cls, spec: Endpoint | Mapping[str, Any], index: int = 0) -> Endpoint:
-        if isinstance(spec, Endpoint):
-            return spec
-        ws = spec["ws"]
-        if isinstance(ws, str):
-            ws = {"default": ws}
-        return cls(dict(ws), spec.get("rest"), str(spec.get("name") or f"#{index}"))
-
-
-@dataclass(frozen=True)
-class Sub:
-    channel: Channel
-    symbol: str
-
-
-@dataclass
-class Control:
-    """What a control frame (ack, error, login answer, pong, shutdown notice) means to the session."""
-
-    kind: Literal["pong", "ack", "error", "auth_ok", "auth_failed", "shutdown", "other"]
-    message: str = ""
-    code: str = ""
-    symbols: tuple[str, ...] = field(default_factory=tuple)
-
-
-def inflate(payload: bytes | memoryview) -> bytes:
-    """A compressed control frame's text (the feed inflates market data itself, in Rust): gzip or
-    zlib by header, else raw deflate; the bytes as they are when none of them fits."""
-    data = bytes(payload)
-    for wbits in (47, -15):  # 47: gzip or zlib, told apart by the header
-        try:
-            return zlib.decompress(data, wbits)
-        except zlib.error:
-            continue
-    return data
-
-
-def typed_control(msg: dict[str, Any]) -> Control | None:
-    """Control frames shaped ``{"type": "error" | "subscribed" | "unsubscribed", ...}`` (the seed
-    venues, Coinbase errors)."""
-    kind = msg.get("type")
-    if kind == "error":
-        return Control("error", str(msg.get("message", "")), str(msg.get("code", "")))
-    if kind in ("subscribed", "unsubscribed"):
-        return Control("ack")
-    return None
+# Adapter attributes that come from the venue spec: a subclass stating one would contradict the feed.
+_FROM_SPEC = frozenset({"spec", "resync", "snapshot_first", "redundant_ok", "reset_on_reconnect"})
 
 
 class Adapter:
-    """Base of every venue adapter. Class attributes are the venue's documented rules."""
+    """Base of every venue adapter. Class attributes are the venue's documented rules; a subclass
+    that sets ``venue`` gets the Rust feed's spec of it (``feed_venue``, by default the same name)."""
 
     venue: ClassVar[str]
     feed_venue: ClassVar[str]
+    # The core's description of the feed (tickwire._core.venue_spec); the rules below are read from it.
+    spec: ClassVar[VenueSpec]
     ws_label: ClassVar[str]
     production: ClassVar[Sequence[Mapping[str, Any]]] = ()
     supported: ClassVar[tuple[Channel, ...]] = ("book",)
@@ -93,23 +41,44 @@ class Adapter:
     ping_interval: ClassVar[float] = 20.0
     ping_when_idle: ClassVar[bool] = True
     pong_timeout: ClassVar[float] = 10.0
-    # How a book that lost sync is rebuilt: REST snapshot, a REQ on the socket, or resubscribing.
-    resync: ClassVar[Literal["snapshot", "request", "resubscribe"]] = "resubscribe"
+    # Read from the spec: how a book that lost sync is rebuilt (REST snapshot, a REQ on the socket, or
+    # resubscribing).
+    resync: ClassVar[Literal["snapshot", "request", "resubscribe"]]
     # Frames arrive compressed (gzip, zlib or raw deflate): control frames are inflated before reading.
     compressed: ClassVar[bool] = False
-    # A book may start from a snapshot taken before its first diff (Binance spot: the first diff is
-    # checked against it). Off where the venue's rule for the first diff needs it buffered first.
-    snapshot_first: ClassVar[bool] = False
+    # Read from the spec: a book may start from a snapshot taken before its first diff (Binance spot:
+    # the first diff is checked against it). Off where the rule for the first diff needs it buffered.
+    snapshot_first: ClassVar[bool]
     # Venue connection-rate ceiling (count, seconds), shared by all sessions of the process.
     connect_limit: ClassVar[tuple[int, float] | None] = None
     # Sockets one credential may hold open at once, process-wide (None: no such rule).
     max_sockets: ClassVar[int | None] = None
-    # Books follow a venue-wide sequence the same on every connection: A/B lines can be arbitrated.
-    redundant_ok: ClassVar[bool] = False
-    # The venue numbers messages per connection (Coinbase): a new connection starts every book afresh.
-    reset_on_reconnect: ClassVar[bool] = False
+    # Read from the spec: books follow a venue-wide sequence the same on every connection, so A/B lines
+    # can be arbitrated.
+    redundant_ok: ClassVar[bool]
+    # Read from the spec: messages are numbered per connection (Coinbase), so a new connection starts
+    # every book afresh.
+    reset_on_reconnect: ClassVar[bool]
     # Max subscriptions per subscribe message (None: all in one).
     batch: ClassVar[int | None] = None
+    # The venue's clock for ``tickwire.clock.sync_venue``: REST path and how to read the answer
+    # (None: the session does not sync a clock).
+    server_time: ClassVar[ServerTime | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        restated = _FROM_SPEC.intersection(vars(cls))
+        if restated:
+            raise TypeError(f"{cls.__qualname__} sets {', '.join(sorted(restated))}: the venue spec says")
+        if "venue" in vars(cls) and "feed_venue" not in vars(cls):
+            cls.feed_venue = cls.venue
+        if not hasattr(cls, "feed_venue"):
+            return  # a base for adapters still to name their venue
+        cls.spec = spec = venue_spec(cls.feed_venue)
+        cls.resync = spec.resync
+        cls.snapshot_first = spec.snapshot_first
+        cls.redundant_ok = spec.redundant_lines
+        cls.reset_on_reconnect = spec.connection_numbered
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = dict(options or {})
@@ -158,8 +127,8 @@ class Adapter:
         raise NotImplementedError
 
     def book_key(self, symbol: str) -> str:
-        """The name the Rust feed gives this symbol's book."""
-        return symbol
+        """The name the Rust feed gives this symbol's book (the venue's symbol case applied)."""
+        return self.spec.book_key(symbol)
 
     def chunks(self, subs: Sequence[Sub]) -> Iterable[Sequence[Sub]]:
         n = self.batch or max(1, len(subs))

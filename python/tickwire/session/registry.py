@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tickwire.session.adapter import Sub
+from tickwire.streams import Sub
 
 
 class Registry:

@@ -1,7 +1,13 @@
-"""Binance (spot and USDⓈ-M futures) request signing.
+"""Binance spot and USDⓈ-M futures: request signing and market data.
 
-HMAC keys sign with the ``secret``; Ed25519 and RSA keys with ``private_key_pem`` (the type is read
-from the PEM). ``rest_signature`` and ``ws_signature`` are direct calls into the Rust core.
+``Signer``: HMAC keys sign with the ``secret``; Ed25519 and RSA keys with ``private_key_pem`` (the type
+is read from the PEM). ``rest_signature`` and ``ws_signature`` are direct calls into the Rust core.
+
+Market-data adapters, registered for ``tickwire.connect``: ``Adapter`` (``"binance"``, spot JSON
+combined streams), ``UsdmAdapter`` (``"binance-usdm"``) and ``SbeAdapter`` (``"binance-sbe"``, spot
+SBE binary streams) — production hosts, stream names per channel, subscribe messages, REST depth
+snapshot paths, server-time paths, the ``serverShutdown`` notice, and ``sequence()`` for the Python
+arbiter.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.clock import ServerTime
 from tickwire.errors import CredentialsError
-from tickwire.session import adapter as md
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 if TYPE_CHECKING:
     from tickwire.transport.http import HttpClient
@@ -113,13 +121,12 @@ _PU = re.compile(rb'"pu":(-?\d+)')
 _STREAM = {"book": "@depth@100ms", "trades": "@trade", "bbo": "@bookTicker"}
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Binance spot combined streams: ``@depth@100ms`` diffs synced from REST ``/api/v3/depth`` by the
     official algorithm, ``@trade``, ``@bookTicker``. The venue pings every 20 s; picows answers with
     the same payload. ``serverShutdown`` makes the session reconnect at once."""
 
     venue = "binance"
-    feed_venue = "binance"
     ws_label = "stream"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -140,42 +147,37 @@ class Adapter(md.Adapter):
     ]
     supported = ("book", "trades", "bbo")
     ping_interval = 30.0
-    resync = "snapshot"
-    snapshot_first = True
     connect_limit = (300, 300.0)
-    redundant_ok = True
     batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
     depth_path = "/api/v3/depth"
+    server_time: ClassVar[ServerTime | None] = ServerTime("/api/v3/time", lambda j: float(j["serverTime"]))
 
-    def stream(self, s: md.Sub) -> str:
+    def stream(self, s: streams.Sub) -> str:
         suffix = _STREAM[s.channel]
         if s.channel == "book":
             suffix = "@depth" + self.options.get("depth_speed", "@100ms")
         return s.symbol.lower() + suffix
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         params = [self.stream(s) for s in subs]
         return (
             [orjson.dumps({"method": op.upper(), "params": params, "id": self.next_id()})] if params else []
         )
-
-    def book_key(self, symbol: str) -> str:
-        return symbol.upper()
 
     async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
         limit = self.options.get("snapshot_limit", 1000)
         r = await http.get(self.depth_path, query={"symbol": symbol, "limit": limit})
         return r.raise_for_status(self.venue).body
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         ev = msg.get("event")
         if isinstance(ev, dict) and ev.get("e") == "serverShutdown":
-            return md.Control("shutdown", "serverShutdown")
+            return streams.Control("shutdown", "serverShutdown")
         err = msg.get("error")
         if isinstance(err, dict):
-            return md.Control("error", str(err.get("msg", "")), str(err.get("code", "")))
+            return streams.Control("error", str(err.get("msg", "")), str(err.get("code", "")))
         if "result" in msg and "id" in msg:
-            return md.Control("ack")
+            return streams.Control("ack")
         return None
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
@@ -193,7 +195,6 @@ class UsdmAdapter(Adapter):
     by ``pu`` (previous ``u``); snapshots from ``/fapi/v1/depth``. Server ping every 3 minutes."""
 
     venue = "binance-usdm"
-    feed_venue = "binance-usdm"
     ws_label = "public"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -203,9 +204,7 @@ class UsdmAdapter(Adapter):
         },
     ]
     depth_path = "/fapi/v1/depth"
-    # The futures rule for the first diff (U <= lastUpdateId <= u) wants diffs buffered before the
-    # snapshot; a snapshot taken first would often see the next diff start just past it.
-    snapshot_first = False
+    server_time = ServerTime("/fapi/v1/time", lambda j: float(j["serverTime"]))
     ping_interval = 120.0
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
@@ -230,7 +229,6 @@ class SbeAdapter(Adapter):
     ``binance.Signer`` as credentials (or set ``BINANCE_API_KEY``)."""
 
     venue = "binance-sbe"
-    feed_venue = "binance-sbe"
     ws_label = "sbe_stream"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -239,8 +237,10 @@ class SbeAdapter(Adapter):
             "rest": "https://api.binance.com",
         },
     ]
+    # An SBE session syncs no clock (a "binance" session on the same REST host reads the same one).
+    server_time = None
 
-    def stream(self, s: md.Sub) -> str:
+    def stream(self, s: streams.Sub) -> str:
         return s.symbol.lower() + _SBE_STREAM[s.channel]
 
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
@@ -265,3 +265,6 @@ class SbeAdapter(Adapter):
             pos += 4 + entry * count
         n = payload[pos]
         return bytes(payload[pos + 1 : pos + 1 + n]).decode(), first, last
+
+
+register(Adapter, UsdmAdapter, SbeAdapter)

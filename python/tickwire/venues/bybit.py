@@ -1,4 +1,10 @@
-"""Bybit v5 request signing: hex HMAC-SHA256 of ``timestamp + api_key + recv_window + payload``."""
+"""Bybit v5: request signing and market data.
+
+``Signer``: hex HMAC-SHA256 of ``timestamp + api_key + recv_window + payload`` (REST headers,
+WebSocket auth). ``Adapter`` (``"bybit"``, registered for ``tickwire.connect``): production URLs per
+category, ``orderbook`` / ``publicTrade`` topics, the ``{"op":"ping"}`` keepalive, op responses, the
+server-time path.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
-from tickwire.session import adapter as md
+from tickwire.clock import ServerTime
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["DEFAULT_RECV_WINDOW", "MAX_RECV_WINDOW", "Adapter", "Signer"]
 
@@ -96,14 +104,13 @@ class Signer(_core.BybitSigner):
 # Market data ---------------------------------------------------------------------------------------
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Bybit v5 public streams (``category`` option: spot, linear, inverse): ``orderbook.<depth>.<s>``
     (every snapshot resets the book, ``u=1`` a restart; the book's depth is the ``depth`` option, 50)
     and ``publicTrade``. ``{"op":"ping"}`` every 20 s as Bybit recommends. Update ids are per topic and
     connection, so redundant lines cannot be arbitrated."""
 
     venue = "bybit"
-    feed_venue = "bybit"
     ws_label = "spot"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -118,32 +125,37 @@ class Adapter(md.Adapter):
     ping_interval = 20.0
     ping_when_idle = False
     connect_limit = (500, 300.0)
+    # timeNano is the finest field Bybit gives; its "time" is ms.
+    server_time = ServerTime("/v5/market/time", lambda j: int(j["result"]["timeNano"]) / 1e6, 0.0)
     batch = 10  # spot takes at most 10 args per subscribe
 
-    def ws_url(self, ep: md.Endpoint, subs: Sequence[md.Sub]) -> str:
+    def ws_url(self, ep: streams.Endpoint, subs: Sequence[streams.Sub]) -> str:
         label = self.options.get("category", self.ws_label)
         return super().ws_url(
-            md.Endpoint({label: ep.ws[label]} if label in ep.ws else ep.ws, ep.rest, ep.name), subs
+            streams.Endpoint({label: ep.ws[label]} if label in ep.ws else ep.ws, ep.rest, ep.name), subs
         )
 
-    def topic(self, s: md.Sub) -> str:
+    def topic(self, s: streams.Sub) -> str:
         if s.channel == "book":
             return f"orderbook.{self.options.get('depth', 50)}.{s.symbol}"
         return f"publicTrade.{s.symbol}"
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         args = [self.topic(s) for s in subs]
         return [orjson.dumps({"req_id": str(self.next_id()), "op": op, "args": args})] if args else []
 
     def ping(self) -> bytes | None:
         return orjson.dumps({"req_id": str(self.next_id()), "op": "ping"})
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         op = msg.get("op")
         if op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong"):
-            return md.Control("pong")
+            return streams.Control("pong")
         if op in ("subscribe", "unsubscribe"):
             if msg.get("success") is False:
-                return md.Control("error", str(msg.get("ret_msg", "")))
-            return md.Control("ack")
+                return streams.Control("error", str(msg.get("ret_msg", "")))
+            return streams.Control("ack")
         return None
+
+
+register(Adapter)

@@ -1,8 +1,12 @@
-"""Clarofinlore request signing (see seed-venues.md).
+"""Clarofinlore: request signing and market data (see seed-venues.md).
 
-Default composition: lowercase hex HMAC-SHA256 over ``METHOD + path + query + body`` (query without
-its ``?``, no separator). The composition is a profile setting: pass ``parts=`` (any order of
-``method``, ``path``, ``query``, ``body``, ``timestamp``, ``nonce``) and ``separator=``.
+``Adapter`` (``"clarofinlore"``, registered for ``tickwire.connect``): production host, bearer-token
+upgrade headers, ``orderbook.<s>`` / ``trades.<s>`` channels, compressed control frames.
+
+``Signer`` (also for the ``POST /v1/auth/token`` request): by default lowercase hex HMAC-SHA256 over
+``METHOD + path + query + body`` (query without its ``?``, no separator). The composition is a
+profile setting: pass ``parts=`` (any order of ``method``, ``path``, ``query``, ``body``,
+``timestamp``, ``nonce``) and ``separator=``.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
-from tickwire.session import adapter as md
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["DEFAULT_PARTS", "Adapter", "Signer"]
 
@@ -79,7 +84,7 @@ class Signer(_core.ClarofinloreSigner):
 # Market data ---------------------------------------------------------------------------------------
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Clarofinlore streams (``wss://api.clarofinlore-ai.com/v1/stream``): ``orderbook.<s>`` and
     ``trades.<s>``, compressed per the venue profile (zlib by default; the feed inflates in Rust),
     ``seq``/``prev_seq`` chained, a gap resubscribes for a snapshot. Server pings are RFC 6455 frames
@@ -88,7 +93,6 @@ class Adapter(md.Adapter):
     ``ssl_context`` (``tickwire.transport.ws.tls_context(client_cert=..., tls13_only=True)``)."""
 
     venue = "clarofinlore"
-    feed_venue = "clarofinlore"
     ws_label = "stream"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -107,9 +111,12 @@ class Adapter(md.Adapter):
         token = provider() if provider is not None else self.options.get("token")
         return {"Authorization": f"Bearer {token}"} if token else None
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         chans = [("orderbook." if s.channel == "book" else "trades.") + s.symbol for s in subs]
         return [orjson.dumps({"op": op, "channels": chans})] if chans else []
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        return md.typed_control(msg)
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
+        return streams.typed_control(msg)
+
+
+register(Adapter)

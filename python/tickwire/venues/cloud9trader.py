@@ -1,4 +1,6 @@
-"""Cloud9Trader: HMAC headers on the WebSocket upgrade request (see seed-venues.md)."""
+"""Cloud9Trader (see seed-venues.md): ``Signer`` builds the HMAC headers of the WebSocket upgrade
+request; ``Adapter`` (``"cloud9trader"``, registered for ``tickwire.connect``) holds the production
+socket URL, signs every upgrade, and subscribes ``book.<SYMBOL>`` / ``trades.<SYMBOL>`` channels."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, now_ms
-from tickwire.session import adapter as md
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["Adapter", "Signer"]
 
@@ -52,13 +55,12 @@ class Signer(_core.Cloud9TraderSigner):
 # Market data ---------------------------------------------------------------------------------------
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Cloud9Trader's authenticated socket: the signed ``x-c9t-*`` headers go on every upgrade (a
     fresh, strictly increasing nonce each reconnect), then ``book.<SYMBOL>`` / ``trades.<SYMBOL>``
     channels. Needs ``signer=cloud9trader.Signer(...)`` in the options (or the environment)."""
 
     venue = "cloud9trader"
-    feed_venue = "cloud9trader"
     ws_label = "socket"
     production: ClassVar[list[dict[str, Any]]] = [
         {"name": "sockets.cloud9trader.com", "ws": {"socket": "wss://sockets.cloud9trader.com/"}},
@@ -74,9 +76,12 @@ class Adapter(md.Adapter):
         headers: dict[str, str] = signer.upgrade_headers(path)
         return headers
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         chans = [("book." if s.channel == "book" else "trades.") + s.symbol for s in subs]
         return [orjson.dumps({"op": op, "channels": chans})] if chans else []
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        return md.typed_control(msg)
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
+        return streams.typed_control(msg)
+
+
+register(Adapter)

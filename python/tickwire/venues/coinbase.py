@@ -1,6 +1,11 @@
-"""Coinbase Advanced Trade (CDP API keys): a fresh ES256 or EdDSA JWT per request and per WebSocket
-message, built like the official SDK (header alg/kid/nonce/typ; claims sub, iss="cdp", nbf, exp=nbf+120,
-and uri="METHOD hostpath" for REST)."""
+"""Coinbase Advanced Trade: request signing and market data.
+
+``Signer`` (CDP API keys): a fresh ES256 or EdDSA JWT per request and per WebSocket message, built like
+the official SDK (header alg/kid/nonce/typ; claims sub, iss="cdp", nbf, exp=nbf+120, and
+uri="METHOD hostpath" for REST). ``Adapter`` (``"coinbase"``, registered for ``tickwire.connect``):
+production host, ``level2`` / ``market_trades`` / ``heartbeats`` subscriptions (with JWTs when given a
+signer), error frames, the server-time path.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.clock import ServerTime
 from tickwire.errors import CredentialsError
-from tickwire.session import adapter as md
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["DEFAULT_HOST", "Adapter", "Signer"]
 
@@ -83,7 +90,7 @@ class Signer(_core.CoinbaseSigner):
 _CB_CHANNEL = {"book": "level2", "trades": "market_trades"}
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Coinbase Advanced Trade: ``level2`` (one channel per subscribe message, within 5 s of
     connecting), ``market_trades``, and ``heartbeats`` always, which keep quiet channels open.
     ``sequence_num`` counts messages per connection, so a new connection starts every book afresh
@@ -91,7 +98,6 @@ class Adapter(md.Adapter):
     send a fresh JWT with every subscribe message."""
 
     venue = "coinbase"
-    feed_venue = "coinbase"
     ws_label = "market"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -102,9 +108,9 @@ class Adapter(md.Adapter):
     ]
     supported = ("book", "trades")
     ping_interval = 10.0
-    reset_on_reconnect = True
+    server_time = ServerTime("/api/v3/brokerage/time", lambda j: float(j["epochMillis"]))
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         kind, heartbeats = op, op == "subscribe"
         out = []
         signer = self.options.get("signer")
@@ -123,5 +129,8 @@ class Adapter(md.Adapter):
             msg["jwt"] = signer.ws_jwt()
         return orjson.dumps(msg)
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        return md.typed_control(msg)
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
+        return streams.typed_control(msg)
+
+
+register(Adapter)

@@ -1,4 +1,10 @@
-"""HTX (Huobi) signing: REST signature version 2 (signed query string), WebSocket v2 version 2.1."""
+"""HTX (Huobi): request signing and market data.
+
+``Signer``: REST signature version 2 (signed query string), WebSocket v2 version 2.1 auth.
+``Adapter`` (``"htx"``, registered for ``tickwire.connect``): production hosts, ``mbp`` topics and
+``req`` snapshot requests on the ``/feed`` socket, gzip control frames, ``{"pong": n}`` answers, the
+server-time path.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, http_method, now_ms
-from tickwire.session import adapter as md
+from tickwire.clock import ServerTime
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["DEFAULT_HOST", "Adapter", "Signer"]
 
@@ -81,14 +89,13 @@ class Signer(_core.HtxSigner):
 # Market data ---------------------------------------------------------------------------------------
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """HTX market data on ``/feed``: ``market.<s>.mbp.<levels>`` increments (seqNum/prevSeqNum),
     aligned with a ``req`` refresh on the same connection — also how a book that lost sync is
     rebuilt. Frames are gzip; the venue pings ``{"ping": n}`` every 5 s and the session answers
     ``{"pong": n}`` (two unanswered pings and the venue cuts). Symbols are lower case (``btcusdt``)."""
 
     venue = "htx"
-    feed_venue = "htx"
     ws_label = "feed"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -103,13 +110,13 @@ class Adapter(md.Adapter):
         },
     ]
     ping_interval = 15.0
-    resync = "request"
     compressed = True
+    server_time = ServerTime("/v1/common/timestamp", lambda j: float(j["data"]))
 
     def topic(self, symbol: str) -> str:
         return f"market.{symbol.lower()}.mbp.{self.options.get('levels', 20)}"
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         key = "sub" if op == "subscribe" else "unsub"
         out = []
         for s in subs:
@@ -122,12 +129,12 @@ class Adapter(md.Adapter):
     def snapshot_request(self, symbol: str) -> bytes:
         return orjson.dumps({"req": self.topic(symbol), "id": str(self.next_id())})
 
-    def book_key(self, symbol: str) -> str:
-        return symbol.lower()
-
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         if msg.get("status") == "error":
-            return md.Control("error", str(msg.get("err-msg", "")), str(msg.get("err-code", "")))
+            return streams.Control("error", str(msg.get("err-msg", "")), str(msg.get("err-code", "")))
         if msg.get("status") == "ok":
-            return md.Control("ack")
+            return streams.Control("ack")
         return None
+
+
+register(Adapter)

@@ -1,5 +1,11 @@
-"""Kraken spot REST signing:
-``API-Sign = base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + postdata)))``."""
+"""Kraken spot: request signing and market data.
+
+``Signer``: ``API-Sign = base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + postdata)))``
+for private REST calls, with nonces that always increase. ``Adapter`` (``"kraken"``, registered for
+``tickwire.connect``): the v2 production URL, ``book`` / ``trade`` subscriptions at the subscribed
+depth, instrument precisions from REST ``AssetPairs`` for the checksums, the ``ping`` keepalive, the
+server-time path.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.clock import ServerTime
 from tickwire.errors import TickwireError
-from tickwire.session import adapter as md
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 if TYPE_CHECKING:
     from tickwire.session.market import MarketData
@@ -77,27 +85,27 @@ class Signer(_core.KrakenSigner):
 # Market data ---------------------------------------------------------------------------------------
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """Kraken WebSocket v2: ``book`` (snapshot and updates with a top-10 CRC32 checksum; the book is
     cut to the subscribed depth), ``trade``; ``{"channel":"heartbeat"}`` arrives every second once
     subscribed, and the session pings with ``{"method":"ping"}`` when idle. Books are resynced by
     resubscribing. No sequence numbers: one line per session."""
 
     venue = "kraken"
-    feed_venue = "kraken"
     ws_label = "v2"
     production: ClassVar[list[dict[str, Any]]] = [
         {"name": "ws.kraken.com", "ws": {"v2": "wss://ws.kraken.com/v2"}, "rest": "https://api.kraken.com"},
     ]
     supported = ("book", "trades")
     ping_interval = 10.0
+    server_time = ServerTime("/0/public/Time", lambda j: float(j["result"]["unixtime"]) * 1000, 1000.0)
 
-    def message(self, method: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, method: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         out = []
         books = [s.symbol for s in subs if s.channel == "book"]
         trades = [s.symbol for s in subs if s.channel == "trades"]
         if books:
-            depth = self.options.get("depth", 10)
+            depth = self.options.get("depth", self.spec.max_depth)
             params = {"channel": "book", "symbol": books, "depth": depth}
             if method == "subscribe":
                 params["snapshot"] = True
@@ -135,12 +143,15 @@ class Adapter(md.Adapter):
     def ping(self) -> bytes | None:
         return orjson.dumps({"method": "ping", "req_id": self.next_id()})
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         method = msg.get("method")
         if method == "pong":
-            return md.Control("pong")
+            return streams.Control("pong")
         if method in ("subscribe", "unsubscribe"):
             if msg.get("success") is False:
-                return md.Control("error", str(msg.get("error", "")))
-            return md.Control("ack")
+                return streams.Control("error", str(msg.get("error", "")))
+            return streams.Control("ack")
         return None
+
+
+register(Adapter)

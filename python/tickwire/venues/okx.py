@@ -1,4 +1,10 @@
-"""OKX v5 request signing: ``Base64(HMAC-SHA256(timestamp + METHOD + requestPath + body))``."""
+"""OKX v5: request signing and market data.
+
+``Signer``: ``Base64(HMAC-SHA256(timestamp + METHOD + requestPath + body))`` for REST and WebSocket
+logins. ``Adapter`` (``"okx"``, registered for ``tickwire.connect``): production host, ``books`` /
+``trades`` subscriptions, the text ``ping`` keepalive, control events, the server-time path, and
+``sequence()`` for the Python arbiter.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire import _core
+from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
-from tickwire.session import adapter as md
+from tickwire.clock import ServerTime
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["Adapter", "Signer"]
 
@@ -68,14 +76,13 @@ _INST = re.compile(rb'"instId":"([^"]+)"')
 _CHANNEL = {"book": "books", "trades": "trades"}
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     """OKX v5 public channels: ``books`` (snapshot then increments chained by seqId/prevSeqId,
     CRC32 checksums), ``trades``. Keepalive as documented: text ``ping`` when the
     connection has been idle (< 30 s), ``pong`` expected back. A book that loses sync is
     resubscribed: the venue sends a fresh snapshot."""
 
     venue = "okx"
-    feed_venue = "okx"
     ws_label = "public"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -90,9 +97,9 @@ class Adapter(md.Adapter):
     ping_interval = 20.0
     pong_timeout = 10.0
     connect_limit = (3, 1.0)
-    redundant_ok = True
+    server_time = ServerTime("/api/v5/public/time", lambda j: float(j["data"][0]["ts"]))
 
-    def message(self, op: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         args = [
             {
                 "channel": self.options.get("book_channel", "books")
@@ -107,14 +114,14 @@ class Adapter(md.Adapter):
     def ping(self) -> bytes | None:
         return b"ping"
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         ev = msg.get("event")
         if ev == "error":
-            return md.Control("error", str(msg.get("msg", "")), str(msg.get("code", "")))
+            return streams.Control("error", str(msg.get("msg", "")), str(msg.get("code", "")))
         if ev == "login":
-            return md.Control("auth_ok" if str(msg.get("code")) == "0" else "auth_failed")
+            return streams.Control("auth_ok" if str(msg.get("code")) == "0" else "auth_failed")
         if ev in ("subscribe", "unsubscribe"):
-            return md.Control("ack")
+            return streams.Control("ack")
         return None
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
@@ -131,3 +138,6 @@ class Adapter(md.Adapter):
             return None
         # A snapshot (prevSeqId -1) stands alone: applied unless the book is already past it.
         return i.group(1).decode(), (0 if prev < 0 else prev + 1), seq
+
+
+register(Adapter)

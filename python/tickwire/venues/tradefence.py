@@ -1,8 +1,10 @@
 """Tradefence market data (``wss://stream.tradefence.com/market-data``).
 
-Order entry and OAuth live elsewhere; this module holds the stream adapter: subscribe by symbol with
+Order entry and OAuth live elsewhere; this module holds the stream ``Adapter`` (``"tradefence"``,
+registered for ``tickwire.connect``): production URLs, subscribe by symbol with
 ``{"action":"subscribe","symbols":[...]}``, JSON ``book`` / ``quote`` / ``trade`` messages, books
-chained by ``seq``/``prev_seq`` the same on every connection (so A/B lines can be arbitrated).
+chained by ``seq``/``prev_seq`` the same on every connection (so A/B lines can be arbitrated; the
+``sequence()`` reader serves the Python arbiter).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tickwire.session import adapter as md
+from tickwire import streams
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
 
 __all__ = ["Adapter"]
 
@@ -22,9 +26,8 @@ _SEQ = re.compile(rb'"seq":(\d+),"prev_seq":(-?\d+)')
 _SNAP = re.compile(rb'"(?:action|type)":"snapshot"')
 
 
-class Adapter(md.Adapter):
+class Adapter(session_adapter.Adapter):
     venue = "tradefence"
-    feed_venue = "tradefence"
     ws_label = "market_data"
     production: ClassVar[list[dict[str, Any]]] = [
         {
@@ -35,15 +38,14 @@ class Adapter(md.Adapter):
     ]
     supported = ("book", "trades", "bbo")
     ping_interval = 20.0
-    redundant_ok = True
 
-    def message(self, action: md.Op, subs: Sequence[md.Sub]) -> list[bytes]:
+    def message(self, action: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         # Tradefence subscribes a symbol to all its channels at once.
         symbols = list(dict.fromkeys(s.symbol for s in subs))
         return [orjson.dumps({"action": action, "symbols": symbols})] if symbols else []
 
-    def read_control(self, msg: dict[str, Any]) -> md.Control | None:
-        return md.typed_control(msg)
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
+        return streams.typed_control(msg)
 
     def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
         m = _SEQ.search(payload)
@@ -55,3 +57,6 @@ class Adapter(md.Adapter):
         seq, prev = int(m.group(1)), int(m.group(2))
         first = 0 if _SNAP.search(payload) else prev + 1
         return s.group(1).decode(), first, seq
+
+
+register(Adapter)

@@ -3,12 +3,20 @@
 //! snapshots (10002) replace the top, best bid/ask (10001) and trades (10000) become events. Text
 //! frames on that connection (subscription replies) go to the JSON grammar.
 
-use super::{span, Batch, FrameKind, Msg};
+use super::{binance, span, Batch, Decoder, FrameKind, Msg, VenueSpec};
 use crate::book::num::{Dec, NumError};
 use crate::book::sync::{SeqInfo, NO_SEQ};
 use crate::codec::error::DecodeError;
 use crate::codec::sbe::{self, Levels, Message};
 use thiserror::Error;
+
+/// Binance spot over SBE: the same books, ids and REST snapshots as the JSON streams.
+pub const SPEC: VenueSpec = VenueSpec {
+    name: "binance-sbe",
+    aliases: &[],
+    decoder: Decoder::Sbe { binary: decode, text: binance::decode },
+    ..binance::SPOT_SPEC
+};
 
 #[derive(Debug, Error)]
 pub enum SbeError {

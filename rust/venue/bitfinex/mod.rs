@@ -8,9 +8,27 @@
 //! `[chan, [bid, bid_size, ask, ask_size, …]]`. Fields appended by the sequence/timestamp flags are
 //! ignored: with checksums on, a lost update shows at the next checksum.
 
-use super::{Batch, FrameKind, Msg};
+use super::{Batch, Decoder, FrameKind, Msg, VenueSpec};
+use crate::book::checksum::ChecksumKind;
 use crate::book::num::Dec;
 use crate::codec::json::{parse_int, Cur, JsonError, Result};
+
+/// Book channels carry no sequence: the checksum after every update (`conf` flag 131072) catches a
+/// lost one. The venue keeps a book at its subscribed `len` (25 unless asked otherwise).
+pub const SPEC: VenueSpec = VenueSpec {
+    checksum: ChecksumKind::Bitfinex,
+    max_depth: 25,
+    depth_from_frames: true,
+    // One level per message: a new best bid may arrive before the ask it crosses is removed, so
+    // crossing is normal between messages; the checksums catch real errors.
+    check_crossed: false,
+    ..VenueSpec::base("bitfinex", Decoder::Channels { frames: decode, stateless: decode_without_channels })
+};
+
+/// A frame read without the connection's `subscribed` events: only control frames decode.
+fn decode_without_channels(frame: &[u8], out: &mut Batch) -> Result<()> {
+    decode(frame, out, &mut Channels::default()).map(|_| ())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChanKind {
