@@ -1,9 +1,16 @@
-"""Book-update latency from socket read to the end of the user callback, against the simulator in a
-separate process (its own CPU time and GIL), for three receivers on the same stream in the same run:
+"""Book-update latency from socket read to the user callback, against the simulator in a separate
+process (its own CPU time and GIL), for receivers on the same stream in the same run:
 
 - ``picows bare``: a picows listener that only stamps the frame (the floor: receiving it at all);
 - ``picows + orjson + dict``: the usual Python book — parse, update dicts of float levels, best bid/ask;
-- ``tickwire``: ``tickwire.connect`` — Rust decode + apply + Binance sync, callback with the live book.
+- ``picows + BookFeed by hand``: the Rust feed driven from a bare listener;
+- ``tickwire``: ``tickwire.connect`` — Rust decode + apply + Binance sync, callback with the live book;
+- ``tickwire redundancy=2``: the same over two lines to two endpoints, arbitrated (first arrival wins);
+- ``tickwire threaded``: ``connect_threaded``, the handle for synchronous bots (frames under its lock);
+- ``tickwire events()``: no callback, ``async for`` over ``md.events()`` instead.
+
+The tickwire sessions are timed from the book's ``recv_ns`` (the read time of the frame that changed
+it) to the user's code seeing the book, so a duplicate from the second line never counts.
 
 Every receiver stamps ``time.monotonic_ns()`` when picows hands it the first frame of a socket read
 (the read time) and again after its callback; the difference is what each adds on top of the kernel.
@@ -20,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -125,28 +131,50 @@ async def _raw(url: str, work: Any, seconds: float) -> list[int]:
     return listener.samples[10:]
 
 
-async def _tickwire(endpoints: Any, seconds: float) -> list[int]:
-    best: list[Any] = []
+SESSIONS = ("tickwire", "tickwire redundancy=2", "tickwire threaded", "tickwire events()")
+
+
+async def _tickwire(endpoints: Any, seconds: float, mode: str) -> list[int]:
+    samples: list[int] = []
+    mono = time.monotonic_ns
 
     def on_book(book: Any) -> None:
-        best.append(book.best_bid())
+        book.best_bid()
+        samples.append(mono() - book.recv_ns)
 
-    async with tickwire.connect(
-        "binance",
-        [SYMBOL],
-        endpoints=endpoints,
-        on_book=on_book,
-        probe_interval=None,
-        clock_sync=None,
-        coalesce=False,
-    ) as md:
-        rec = md.latency_recorder
-        assert rec is not None
-        rec.reset()
-        await asyncio.sleep(seconds)
-        summary = md.latency()["total"]
-    # The recorder keeps histograms, not samples: rebuild the percentiles it reports.
-    return [int(summary[k]) for k in ("p50", "p99", "p999")] + [int(summary["count"])]
+    opts: dict[str, Any] = {
+        "endpoints": endpoints,
+        "probe_interval": None,
+        "clock_sync": None,
+        "coalesce": False,
+    }
+    if mode == "tickwire threaded":
+        # The session runs on its own thread and loop; this loop only waits.
+        th = await asyncio.to_thread(tickwire.connect_threaded, "binance", [SYMBOL], on_book=on_book, **opts)
+        try:
+            samples.clear()
+            await asyncio.sleep(seconds)
+        finally:
+            await asyncio.to_thread(th.close)
+        return samples[10:]
+    redundancy = 2 if mode == "tickwire redundancy=2" else 1
+    events = mode == "tickwire events()"
+    cb = None if events else on_book
+    async with tickwire.connect("binance", [SYMBOL], on_book=cb, redundancy=redundancy, **opts) as md:
+        samples.clear()
+        if events:
+
+            async def consume() -> None:
+                async for kind, value in md.events():
+                    if kind == "book":
+                        on_book(value)
+
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(seconds)
+            task.cancel()
+        else:
+            await asyncio.sleep(seconds)
+    return samples[10:]
 
 
 async def measure(
@@ -162,34 +190,28 @@ async def measure(
         "picows + orjson + dict": [],
         "picows + BookFeed by hand": [],
     }
-    tw: list[list[int]] = []
+    raw.update({name: [] for name in SESSIONS})
     for _ in range(rounds):
         raw["picows bare"] += await _raw(url, _noop, seconds)
         raw["picows + orjson + dict"] += await _raw(url, DictBook(), seconds)
         raw["picows + BookFeed by hand"] += await _raw(url, RawFeed(urls["binance"][0]["rest"]), seconds)
-        tw.append(await _tickwire(urls["binance"], seconds))
-    out = {
+        for name in SESSIONS:
+            raw[name] += await _tickwire(urls["binance"], seconds, name)
+    return {
         name: {"p50": pct(s, 50), "p99": pct(s, 99), "p99.9": pct(s, 99.9), "n": float(len(s))}
         for name, s in raw.items()
     }
-    out["tickwire"] = {
-        "p50": statistics.median(t[0] for t in tw) / 1000,
-        "p99": statistics.median(t[1] for t in tw) / 1000,
-        "p99.9": statistics.median(t[2] for t in tw) / 1000,
-        "n": float(sum(t[3] for t in tw)),
-    }
-    return out
 
 
 def table(res: dict[str, dict[str, float]]) -> str:
     floor = res["picows bare"]["p50"]
     lines = [
-        f"{'receiver':26s} {'p50 µs':>8s} {'p99 µs':>8s} {'p99.9 µs':>9s} {'frames':>8s}"
+        f"{'receiver':27s} {'p50 µs':>8s} {'p99 µs':>8s} {'p99.9 µs':>9s} {'frames':>8s}"
         f" {'p50 over bare':>14s}"
     ]
     for name, r in res.items():
         lines.append(
-            f"{name:26s} {r['p50']:8.2f} {r['p99']:8.2f} {r['p99.9']:9.2f} {int(r['n']):8d}"
+            f"{name:27s} {r['p50']:8.2f} {r['p99']:8.2f} {r['p99.9']:9.2f} {int(r['n']):8d}"
             f" {r['p50'] - floor:13.2f}µs"
         )
     return "\n".join(lines)
@@ -197,6 +219,7 @@ def table(res: dict[str, dict[str, float]]) -> str:
 
 def run(seconds: float, rounds: int, rate: int, busy: bool = False) -> dict[str, dict[str, float]]:
     args = ["--venue", "binance", "--rate", str(rate), "--depth", "100", "--symbols", f"binance={SYMBOL}"]
+    args += ["--endpoints", "binance=2"]  # the redundant session's second line
     with sim_process(*args) as urls:
         return tickwire.run(measure(urls, seconds, rounds, busy))  # type: ignore[no-any-return]
 
@@ -216,6 +239,12 @@ def test_session_latency_over_bare_picows(request: pytest.FixtureRequest, busy: 
         # callback, histograms — costs a few µs over receiving the frame at all; with an idle loop
         # the cold first frame after each wake-up costs more (README, Performance).
         assert over < (3.5 if busy else 10.0)
+        one = res["tickwire"]
+        # Redundant lines, the threaded handle and events() take the same one route.
+        assert res["tickwire redundancy=2"]["p50"] <= 1.15 * one["p50"]
+        assert res["tickwire redundancy=2"]["p99"] <= 1.3 * one["p99"]
+        assert res["tickwire threaded"]["p50"] <= 1.15 * one["p50"]
+        assert res["tickwire events()"]["p50"] <= 1.15 * one["p50"]
 
 
 if __name__ == "__main__":

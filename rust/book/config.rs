@@ -92,6 +92,12 @@ pub enum Outcome {
         computed: i64,
     },
     Crossed,
+    /// A/B arbitration (`venue::arbiter`), never a book: the book already had this frame from
+    /// another line; nothing applied.
+    Duplicate,
+    /// A/B arbitration: the frame is ahead of the book and held until another line fills the
+    /// hole (or its hold time runs out); nothing applied yet.
+    Held,
 }
 
 /// What the caller must do for an out-of-sync book to become synced again.

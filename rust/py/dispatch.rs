@@ -1,11 +1,11 @@
-//! `Dispatcher`: the session's per-frame fast path in one Python→Rust call.
+//! `Dispatcher`: the one route every received frame of a session takes, one Python→Rust call each.
 //!
-//! For the common frame — only book updates, every one applied or stale — it decodes and applies
-//! (through the session's `BookFeed`), calls the user's `on_book` with each changed book's live view
-//! straight from Rust, and records the frame's latency stages, returning `None`. Anything else (sync
-//! events, trades, pings, control frames) comes back as the usual summary tuple for the Python side
-//! to handle. On a frame that wakes the event loop every Python call runs with cold caches; this cut
-//! the session's cost over bare picows by about a third.
+//! It decodes and applies the frame through the session's `BookFeed` (A/B arbitration included when
+//! the feed arbitrates), calls `on_book` with each changed book's live view straight from Rust
+//! (coalesced per socket read), and records the frame's latency stages. Only a frame that needs
+//! Python — sync events (gap, checksum, buffered, crossed), trades and BBOs, pings, control frames
+//! — comes back as the feed's summary tuple; every other call returns `None`. On a frame that wakes
+//! the event loop every Python call runs with cold caches, which is why nothing else is in Python.
 
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -13,34 +13,12 @@ use pyo3::types::{PyString, PyTuple};
 use pyo3::PyTraverseError;
 
 use super::book::OrderBook;
+use super::clock::monotonic_ns;
 use super::errors::guard;
 use super::feed::{feed_err, with_bytes, BookFeed};
 use super::latency::LatencyRecorder;
 use crate::book::Outcome;
 use crate::venue::FrameKind;
-
-/// `time.monotonic_ns()`'s clock, read without a Python call.
-#[cfg(unix)]
-fn now_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes the struct it is given and CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    // time_t and c_long are i64 on the 64-bit targets wheels are built for; `as` keeps 32-bit
-    // builds compiling.
-    #[allow(clippy::unnecessary_cast)]
-    let (sec, nsec) = (ts.tv_sec as i64, ts.tv_nsec as i64);
-    sec * 1_000_000_000 + nsec
-}
-
-#[cfg(not(unix))]
-fn now_ns() -> i64 {
-    // Elsewhere Python's monotonic clock is not reachable from Rust; stages stay internally
-    // consistent (differences only), the first stamp is the caller's.
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as i64
-}
 
 #[pyclass(module = "tickwire._core", name = "Dispatcher")]
 pub struct Dispatcher {
@@ -53,6 +31,16 @@ pub struct Dispatcher {
     /// Books changed by frames of the current socket read, called back after its last frame.
     dirty: Vec<u32>,
     applied: Vec<u32>,
+    /// Books whose continuity is unproven since every line went down (a venue sequence shows a
+    /// loss only when the next message arrives): set by `unconfirm_all`, cleared per book by the
+    /// first message applied to it.
+    unconfirmed: Vec<bool>,
+    n_unconfirmed: usize,
+}
+
+/// Outcomes the dispatcher settles itself; any other needs the session's remedy in Python.
+fn settled(o: &Outcome) -> bool {
+    matches!(o, Outcome::Applied | Outcome::Stale | Outcome::Duplicate | Outcome::Held)
 }
 
 impl Dispatcher {
@@ -90,6 +78,51 @@ impl Dispatcher {
         self.dirty.clear();
         Ok(())
     }
+
+    /// After the feed took a frame (or released held ones): stamps the books, calls back the
+    /// changed ones, and returns the summary when something in it needs Python.
+    fn settle<'py>(&mut self, py: Python<'py>, t0: i64, last: bool) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let needs_python;
+        {
+            let mut f = self.feed.bind(py).borrow_mut();
+            let s = f.feed.last_summary();
+            needs_python =
+                s.kind != FrameKind::Book || s.conn_gap || !s.updates.iter().all(|(_, o)| settled(o));
+            f.grow(py);
+            let BookFeed { feed, recv_ns, .. } = &mut *f;
+            for &(i, o) in &feed.last_summary().updates {
+                recv_ns[i as usize] = Some(t0);
+                if matches!(o, Outcome::Applied) {
+                    self.applied.push(i);
+                }
+            }
+        }
+        let applied = std::mem::take(&mut self.applied);
+        for (k, &i) in applied.iter().enumerate() {
+            if self.n_unconfirmed > 0 && self.unconfirmed.get(i as usize) == Some(&true) {
+                self.unconfirmed[i as usize] = false;
+                self.n_unconfirmed -= 1;
+            }
+            if !self.coalesce {
+                // Once per book per call, with the state the call left: several messages of one
+                // frame, or held A/B frames applied behind it, are one change to the user.
+                if !applied[k + 1..].contains(&i) {
+                    self.call_back(py, i)?;
+                }
+            } else if !self.dirty.contains(&i) {
+                self.dirty.push(i);
+            }
+        }
+        self.applied = applied;
+        self.applied.clear();
+        if last && !self.dirty.is_empty() {
+            self.flush_dirty(py)?;
+        }
+        if needs_python {
+            return self.feed.bind(py).borrow_mut().summary(py, None).map(Some);
+        }
+        Ok(None)
+    }
 }
 
 #[pymethods]
@@ -112,12 +145,15 @@ impl Dispatcher {
             views: Vec::new(),
             dirty: Vec::new(),
             applied: Vec::new(),
+            unconfirmed: Vec::new(),
+            n_unconfirmed: 0,
         }
     }
 
     /// One received frame, read from the socket at `t0` (monotonic ns); `last`: the last frame of
-    /// that read. Returns None when the frame was fully handled here, else the feed's summary
-    /// `(kind, updates, value)` for the caller to handle. A DecodeError leaves every book as it was.
+    /// that read (changed books are called back then). Returns None when the frame was fully
+    /// handled here, else the feed's summary `(kind, updates, value)` for the caller's remedies.
+    /// A DecodeError / ValueRangeError leaves every book as it was.
     fn on_frame<'py>(
         &mut self,
         py: Python<'py>,
@@ -128,58 +164,42 @@ impl Dispatcher {
         // An int, not a bool: picows' `last_in_buffer` is 0 or 1.
         let last = last != 0;
         guard(|| {
-            self.applied.clear();
             {
                 let mut f = self.feed.bind(py).borrow_mut();
+                if f.feed.arbitrates() {
+                    f.feed.set_now(t0);
+                }
                 let text = payload.is_instance_of::<PyString>();
                 with_bytes(payload, |b| {
                     let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
                     r.map(|_| ()).map_err(feed_err)
                 })?;
-                let s = f.feed.last_summary();
-                let simple = s.kind == FrameKind::Book
-                    && !s.conn_gap
-                    && s.updates.iter().all(|(_, o)| matches!(o, Outcome::Applied | Outcome::Stale));
-                if !simple {
-                    return f.summary(py, Some(t0)).map(Some);
-                }
-                f.grow(py);
-                let BookFeed { feed, recv_ns, .. } = &mut *f;
-                for &(i, o) in &feed.last_summary().updates {
-                    recv_ns[i as usize] = Some(t0);
-                    if matches!(o, Outcome::Applied) {
-                        self.applied.push(i);
-                    }
-                }
             }
-            let t1 = now_ns();
-            let applied = std::mem::take(&mut self.applied);
-            if self.coalesce {
-                for &i in &applied {
-                    if !self.dirty.contains(&i) {
-                        self.dirty.push(i);
-                    }
-                }
-            } else {
-                for &i in &applied {
-                    self.call_back(py, i)?;
-                }
-            }
-            self.applied = applied;
-            if last && !self.dirty.is_empty() {
-                self.flush_dirty(py)?;
-            }
+            let t1 = monotonic_ns();
+            let out = self.settle(py, t0, last)?;
             if let Some(r) = &self.recorder {
                 // Stage mismatch is impossible here (the session makes a 2-stage recorder); a clock
                 // going backwards is counted by the recorder, not raised.
-                let _ = r.bind(py).borrow_mut().inner.record(&[t0, t1, now_ns()]);
+                let _ = r.bind(py).borrow_mut().inner.record(&[t0, t1, monotonic_ns()]);
             }
-            Ok(None)
+            Ok(out)
         })
     }
 
-    /// Calls back the books still waiting for the end of the socket read (the caller handled the
-    /// read's last frame itself).
+    /// Applies held A/B frames whose hole was filled or whose hold time ran out by `now_ns`, and
+    /// calls back what changed. Returns the summary when it needs Python (a released gap).
+    fn release_held<'py>(&mut self, py: Python<'py>, now_ns: i64) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        guard(|| {
+            let held = self.feed.bind(py).borrow().feed.arbiter_stats().is_some_and(|(_, n)| n > 0);
+            if !held {
+                return Ok(None);
+            }
+            self.feed.bind(py).borrow_mut().feed.release_held(now_ns);
+            self.settle(py, now_ns, true)
+        })
+    }
+
+    /// Calls back the books still waiting for the end of the socket read.
     fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
         guard(|| self.flush_dirty(py))
     }
@@ -188,6 +208,44 @@ impl Dispatcher {
     #[getter]
     fn pending(&self) -> usize {
         self.dirty.len()
+    }
+
+    /// The callback for changed books (None: none); may be replaced while frames flow.
+    #[getter]
+    fn get_on_book(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.on_book.as_ref().map(|c| c.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_on_book(&mut self, cb: Option<Py<PyAny>>) {
+        self.on_book = cb;
+    }
+
+    /// Every book the feed has is unconfirmed until a message applied to it proves its continuity
+    /// (call when every line went down).
+    fn unconfirm_all(&mut self, py: Python<'_>) {
+        let n = self.feed.bind(py).borrow().feed.len();
+        self.unconfirmed.clear();
+        self.unconfirmed.resize(n, true);
+        self.n_unconfirmed = n;
+    }
+
+    /// False while `symbol`'s book awaits its first message since `unconfirm_all`.
+    fn confirmed(&self, py: Python<'_>, symbol: &str) -> bool {
+        if self.n_unconfirmed == 0 {
+            return true;
+        }
+        let f = self.feed.bind(py).borrow();
+        match f.feed.index_of(symbol.as_bytes()) {
+            Some(i) => self.unconfirmed.get(i) != Some(&true),
+            None => true,
+        }
+    }
+
+    /// How many books are unconfirmed.
+    #[getter]
+    fn unconfirmed(&self) -> usize {
+        self.n_unconfirmed
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -6,6 +6,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 
 use super::book::OrderBook;
+use super::clock::monotonic_ns;
 use super::errors::{err, guard, Kind};
 use super::events::event_value;
 use crate::book::sync::{OosReason, SyncState};
@@ -60,6 +61,8 @@ fn outcome_py<'py>(py: Python<'py>, o: &Outcome) -> &'py Bound<'py, PyString> {
         Outcome::Gap => intern!(py, "gap"),
         Outcome::ChecksumMismatch { .. } => intern!(py, "checksum_mismatch"),
         Outcome::Crossed => intern!(py, "crossed"),
+        Outcome::Duplicate => intern!(py, "duplicate"),
+        Outcome::Held => intern!(py, "held"),
     }
 }
 
@@ -101,7 +104,7 @@ pub struct BookFeed {
     singles: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
 }
 
-const OUTCOMES: usize = 7;
+const OUTCOMES: usize = 9;
 
 fn outcome_index(o: &Outcome) -> usize {
     match o {
@@ -112,6 +115,8 @@ fn outcome_index(o: &Outcome) -> usize {
         Outcome::Gap => 4,
         Outcome::ChecksumMismatch { .. } => 5,
         Outcome::Crossed => 6,
+        Outcome::Duplicate => 7,
+        Outcome::Held => 8,
     }
 }
 
@@ -280,6 +285,9 @@ impl BookFeed {
                     "compressed=True needs compression='permessage-deflate'",
                 ));
             }
+            if self.feed.arbitrates() {
+                self.feed.set_now(recv_ns.unwrap_or_else(monotonic_ns));
+            }
             with_bytes(payload, |b| {
                 let r = match compressed {
                     Some(c) => self.feed.on_message(b, c, text),
@@ -355,6 +363,49 @@ impl BookFeed {
             self.feed.set_checksum_decimals(symbol.as_bytes(), price_decimals, qty_decimals);
             Ok(())
         })
+    }
+
+    /// Arbitrates redundant lines that all feed this feed (A/B): each book frame is placed by the
+    /// sequence numbers the decoder read before anything is applied — "duplicate" when the book
+    /// already has it, "held" when it is ahead of the book, applied by a later call as soon as
+    /// another line fills the hole, or after `hold_s` (the book then reports the gap).
+    #[pyo3(signature = (hold_s=0.05, max_held=1024))]
+    fn arbitrate(&mut self, hold_s: f64, max_held: usize) -> PyResult<()> {
+        if !(hold_s.is_finite() && (0.0..=60.0).contains(&hold_s)) {
+            return Err(pyo3::exceptions::PyValueError::new_err("hold_s must be within 0..=60 seconds"));
+        }
+        self.feed.set_arbitration(Some((hold_s * 1e9) as i64), max_held);
+        Ok(())
+    }
+
+    /// Applies held frames whose hole was filled or whose hold time ran out by `now_ns`
+    /// (monotonic; default now). Returns the summary of what they did.
+    #[pyo3(signature = (now_ns=None))]
+    fn release_held<'py>(&mut self, py: Python<'py>, now_ns: Option<i64>) -> PyResult<Bound<'py, PyTuple>> {
+        guard(|| {
+            self.feed.release_held(now_ns.unwrap_or_else(monotonic_ns));
+            self.summary(py, None)
+        })
+    }
+
+    /// Drops what arbitration holds for `symbol` (about to be resynced), or for every book.
+    #[pyo3(signature = (symbol=None))]
+    fn clear_held(&mut self, symbol: Option<&str>) {
+        self.feed.clear_held(symbol.map(str::as_bytes));
+    }
+
+    /// A/B arbitration counters, or None when the feed does not arbitrate.
+    fn arbiter_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some((s, held)) = self.feed.arbiter_stats() else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("duplicates", s.duplicates)?;
+        d.set_item("filled_from_other_line", s.filled_from_other_line)?;
+        d.set_item("released_as_gap", s.released_as_gap)?;
+        d.set_item("held", held)?;
+        d.set_item("passed", s.passed)?;
+        Ok(Some(d))
     }
 
     /// Feed-wide counters.

@@ -5,6 +5,7 @@ use pyo3::types::PyDict;
 
 pub(crate) mod auth;
 mod book;
+mod clock;
 mod dispatch;
 pub(crate) mod errors;
 mod events;

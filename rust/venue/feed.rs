@@ -1,6 +1,7 @@
 //! `Feed`: one venue connection's books. One call per received frame decodes it, routes each book
 //! message to its symbol's book and applies it; the summary says what changed.
 
+use super::arbiter::Arbiter;
 use super::binance_sbe::{self, SbeError};
 use super::{bitfinex, Batch, Decoder, FrameKind, Quote, SymbolCase, Venue};
 use crate::book::checksum::ChecksumKind;
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use thiserror::Error;
 
+mod arbitrate;
 mod wire;
 
 pub use wire::Compression;
@@ -122,6 +124,10 @@ pub struct Feed {
     chans: bitfinex::Channels,
     /// Per-symbol checksum decimals set before the symbol's first message.
     checksum_decimals: HashMap<Box<[u8]>, Decimals, BuildHasherDefault<Fnv>>,
+    /// A/B arbitration of redundant lines feeding this one feed (`set_arbitration`).
+    arbiter: Option<Arbiter>,
+    /// When the frame being decoded was received (monotonic ns; `set_now`): hold deadlines.
+    now_ns: i64,
 }
 
 /// Checksum (price, quantity) decimals of one instrument.
@@ -170,6 +176,8 @@ impl Feed {
             pmd: wire::pmd_for(opts.compression),
             chans: bitfinex::Channels::default(),
             checksum_decimals: HashMap::default(),
+            arbiter: None,
+            now_ns: 0,
         }
     }
 
@@ -274,6 +282,9 @@ impl Feed {
         let mut chans = std::mem::take(&mut self.chans);
         let r = self.decode_with(frame, text, &mut chans);
         self.chans = chans;
+        if r.is_ok() && self.arbiter.is_some() {
+            self.drain_held();
+        }
         r
     }
 
@@ -324,6 +335,13 @@ impl Feed {
                 }
             }
             self.conn_seq = Some(s);
+        }
+        if named.is_none()
+            && self.batch.kind == FrameKind::Book
+            && self.arbiter.is_some()
+            && self.arbitrate(frame, text)
+        {
+            return Ok(());
         }
         match named {
             Some((sym, depth)) => {

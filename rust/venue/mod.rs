@@ -5,6 +5,7 @@
 //! acks, trades, tickers). Nothing is applied until the whole frame parsed, so a malformed frame
 //! changes no book.
 
+pub mod arbiter;
 pub mod binance;
 pub mod binance_sbe;
 pub mod bitfinex;
@@ -197,6 +198,7 @@ pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
 mod event_tests;
 #[cfg(test)]
 mod frame_tests;
+#[cfg(test)]
 mod spec_tests;
 #[cfg(test)]
 mod tests;

@@ -79,7 +79,8 @@ def test_fast_path_matches_the_plain_feed_on_the_real_capture() -> None:
         for side in ("bid", "ask"):
             assert plain.book(sym).levels(side, 5000) == fast.book(sym).levels(side, 5000)
         assert plain.book(sym).last_update_id == fast.book(sym).last_update_id
-    assert rec.summary()["total"]["count"] == len(frames) - handed_back
+    # One latency sample per frame, handed back or not: the dispatcher is the session's only route.
+    assert rec.summary()["total"]["count"] == len(frames)
     assert rec.summary()["decode_apply"]["p50"] > 0
 
 
@@ -128,3 +129,53 @@ def test_bad_frame_raises_decode_error_and_changes_nothing() -> None:
         d.on_frame(frames[1][: len(frames[1]) // 2], 1, 1)
     assert (feed.book("BTCUSDT").levels("bid", 10), feed.book("BTCUSDT").last_update_id) == before
     assert d.on_frame(frames[1], 1, 1) is None  # and the next good frame applies
+
+
+def test_a_duplicate_from_the_second_line_never_reaches_the_book_or_a_callback() -> None:
+    snap, frames = synthetic(8)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    feed.arbitrate(hold_s=0.05)
+    ref = BookFeed("binance")
+    synced(ref, snap, frames[0])
+    seen: list[int] = []
+    d = Dispatcher(feed, lambda b: seen.append(b.last_update_id), lambda e: None, None, coalesce=False)
+    for fr in frames[1:]:
+        ref.on_frame(fr)
+        # Line A, then the same frame from line B: applied once, called back once, and the copy
+        # needs nothing from Python (None).
+        assert d.on_frame(fr, 1, 1) is None
+        before = feed.book("BTCUSDT").levels("bid", 100)
+        assert d.on_frame(fr, 2, 1) is None
+        assert feed.book("BTCUSDT").levels("bid", 100) == before
+    assert seen == [ref.book("BTCUSDT").last_update_id - 6 + i for i in range(7)]
+    assert feed.book("BTCUSDT").levels("bid", 100) == ref.book("BTCUSDT").levels("bid", 100)
+    stats = feed.arbiter_stats()
+    assert stats is not None and stats["duplicates"] == 7
+
+
+def test_a_hole_filled_from_the_other_line_is_applied_in_order_and_never_reports_a_gap() -> None:
+    snap, frames = synthetic(5)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    feed.arbitrate(hold_s=0.05)
+    seen: list[int] = []
+    d = Dispatcher(feed, lambda b: seen.append(b.last_update_id), lambda e: None, None, coalesce=False)
+    # Line A lost frames[1]: frames[2] and [3] wait (no callback, nothing for Python to remedy).
+    assert d.on_frame(frames[2], 1, 1) is None and d.on_frame(frames[3], 1, 1) is None
+    assert seen == [] and feed.book("BTCUSDT").last_update_id == 101
+    # Line B delivers frames[1]: it and both held frames apply in sequence order in this call,
+    # and the book is called back once, with all three applied.
+    assert d.on_frame(frames[1], 2, 1) is None
+    assert seen == [104] and feed.book("BTCUSDT").is_synced
+    # Line B's copies of frames[2] and [3] are duplicates; line A's next frame applies.
+    assert d.on_frame(frames[2], 2, 1) is None and d.on_frame(frames[3], 2, 1) is None
+    assert d.on_frame(frames[4], 1, 1) is None and seen == [104, 105]
+    # A hole nobody fills: after hold_s the frame is released and the gap goes to Python.
+    feed2 = BookFeed("binance")
+    synced(feed2, snap, frames[0])
+    feed2.arbitrate(hold_s=0.05)
+    d2 = Dispatcher(feed2, None, lambda e: None, None)
+    assert d2.on_frame(frames[3], 0, 1) is None
+    assert d2.release_held(int(0.01e9)) is None
+    assert d2.release_held(int(0.06e9)) == ("book", (("BTCUSDT", "gap"),), None)

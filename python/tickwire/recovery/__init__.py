@@ -1,2 +1,3 @@
 """Recovery policies: reconnect back-off and connection-rate limits (``backoff``), endpoint ranking and
-failover (``failover``), and arbitration of redundant A/B lines (``arbiter``)."""
+failover (``failover``). Arbitration of redundant A/B lines is in the Rust feed
+(``rust/venue/arbiter.rs``)."""

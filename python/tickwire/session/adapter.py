@@ -168,10 +168,3 @@ class Adapter:
 
     def read_control(self, msg: dict[str, Any]) -> Control | None:
         return None
-
-    # redundant lines ---------------------------------------------------------------------------
-
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        """``(book key, first, last)`` of a book frame where the venue's numbering is the same on
-        every connection; ``first`` is the sequence the frame continues from plus one."""
-        return None

@@ -3,9 +3,10 @@
     async with tickwire.connect("okx", symbols=["BTC-USDT"]) as md:
         md.book("BTC-USDT").best_bid()
 
-The hot path is ``_on_payload``: one Rust call decodes the frame and applies it to the books, then
-the user's synchronous callbacks run on the loop thread. Everything else here (reconnects, resyncs,
-staleness, probes) runs off that path in tasks.
+Every frame takes one route: the line hands it to the Rust ``Dispatcher``, which decodes it,
+arbitrates redundant lines, applies it and calls ``on_book`` in the same call. Python sees only
+what needs a remedy or a Python callback (``on_summary``: sync events, trades, BBOs, pings, control
+frames). Everything else here (reconnects, resyncs, staleness, probes) runs off that path in tasks.
 """
 
 from __future__ import annotations
@@ -22,23 +23,23 @@ from typing import Any
 from tickwire._core import BookFeed, Dispatcher, OrderBook
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
-from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, ValueRangeError
+from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
-from tickwire.recovery.arbiter import DROP, HELD, Arbiter
 from tickwire.recovery.backoff import Backoff
 from tickwire.recovery.failover import EndpointPool
 from tickwire.session import busypoll
-from tickwire.session.adapter import CHANNELS, Adapter, Channel, Endpoint, Sub
+from tickwire.session.adapter import Adapter
 from tickwire.session.events import EventQueue, StatusEvent, StatusKind
 from tickwire.session.line import Line
 from tickwire.session.monitor import clock_loop, health, monitor
+from tickwire.session.ports import LineSettings, Summary
 from tickwire.session.registry import Registry
 from tickwire.session.resync import Resyncer
+from tickwire.streams import CHANNELS, Channel, Endpoint, Sub
 from tickwire.transport.http import HttpClient
 
 log = logging.getLogger("tickwire.session")
 
-_mono = time.monotonic_ns
 _LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
 STAGES = ("decode_apply", "callback")
 
@@ -105,6 +106,9 @@ class MarketData:
         self.registry = Registry()
         self.registry.add(Sub(c, s) for s in symbols for c in chans)
         self.feed = BookFeed(adapter.feed_venue, **dict(feed_options or {}))
+        if redundancy > 1:
+            # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
+            self.feed.arbitrate(hold_s)
         self.on_book = on_book
         self.on_trade = on_trade
         self.on_bbo = on_bbo
@@ -112,14 +116,17 @@ class MarketData:
         self.coalesce = coalesce
         self.stale_after = stale_after
         self.symbol_stale_after = symbol_stale_after
-        self.ping_interval = ping_interval if ping_interval is not None else adapter.ping_interval
-        self.pong_timeout = pong_timeout if pong_timeout is not None else adapter.pong_timeout
-        self.connect_timeout = connect_timeout
         self._backoff_proto = backoff or Backoff()
-        self.healthy_after = healthy_after
         self.resync_timeout = resync_timeout
+        self.line_settings = LineSettings(
+            connect_timeout=connect_timeout,
+            healthy_after=healthy_after,
+            ping_interval=ping_interval if ping_interval is not None else adapter.ping_interval,
+            pong_timeout=pong_timeout if pong_timeout is not None else adapter.pong_timeout,
+            ssl_context=ssl_context,
+            proxy=proxy,
+        )
         self.ssl_context = ssl_context
-        self.proxy = proxy
         self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
         self._own_audit = isinstance(audit, str)
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
@@ -131,26 +138,25 @@ class MarketData:
         # Venue clock estimate (NTP-style, min-RTT samples): plug ``md.clock.now_ms`` into a Signer's
         # ``clock=`` so signed timestamps follow the venue, not the local clock.
         self.clock = ClockSync()
-        self.lines = [Line(self, i) for i in range(redundancy)]
-        self.arbiter = Arbiter(self._position, adapter.sequence, hold_s=hold_s) if redundancy > 1 else None
+        # The one frame route (decode, A/B arbitration, apply, on_book, latency stages: Rust).
+        self.dispatcher = Dispatcher(
+            self.feed, None, self._callback_error, self.latency_recorder, self.coalesce
+        )
+        self.redundancy = redundancy
+        self.lines: list[Line] = []
+        # A threading.Lock when a thread-backed handle reads the books (``ThreadedMarketData``):
+        # each frame is applied under it.
+        self.reader_lock: Any = None
         self.closing = False
         self.reconnect_delays: collections.deque[float] = collections.deque(maxlen=64)
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
         self._views: dict[str, OrderBook] = {}
-        self._dirty: dict[str, None] = {}
-        self.resyncer = Resyncer(self)
+        self.resyncer = Resyncer(self, adapter, self.feed, resync_timeout)
         # When the stale-symbol check last acted on a book (so it waits a window before acting again).
-        self._stale_mark: dict[str, int] = {}
-        # Books whose continuity is unproven since every line went down: a venue sequence only shows
-        # a loss when the next message arrives, so until then the book is not reported in sync.
-        self._unconfirmed: set[str] = set()
+        self.stale_mark: dict[str, int] = {}
         self._http: dict[int, HttpClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventQueue | None = None
-        self._lock: Any = None  # a threading.Lock when a thread-backed handle reads the books
-        # The one-call fast path (decode, apply, callbacks, latency in Rust), when nothing needs to
-        # see a frame before the feed (A/B arbitration, a reader lock) or after it in Python (events).
-        self._dispatcher: Dispatcher | None = None
 
     # public -------------------------------------------------------------------------------------
 
@@ -187,7 +193,7 @@ class MarketData:
         names = [symbol] if symbol is not None else self.registry.symbols("book")
         for s in names:
             try:
-                if not self.book(s).is_synced or self.adapter.book_key(s) in self._unconfirmed:
+                if not self.book(s).is_synced or not self.dispatcher.confirmed(self.adapter.book_key(s)):
                     return False
             except KeyError:
                 return False
@@ -212,11 +218,26 @@ class MarketData:
         ("status", StatusEvent). A convenience: the callbacks are the fast path."""
         if self._events is None:
             self._events = EventQueue(maxsize)
-            # Book events are queued from Python: leave the Rust fast path.
-            self._dispatcher = None
-            for ln in self.lines:
-                ln._fast = None
+            self.dispatcher.on_book = self._book_callback()
         return self._events
+
+    def _book_callback(self) -> BookCallback | None:
+        """What the dispatcher calls with each changed book: ``on_book``, and the event queue's put
+        when ``events()`` is iterated."""
+        cb, events = self.on_book, self._events
+        if events is None:
+            return cb
+        put = events.put
+        if cb is None:
+            return lambda book: put("book", book)
+
+        def both(book: OrderBook) -> None:
+            try:
+                cb(book)
+            finally:
+                put("book", book)
+
+        return both
 
     def status(
         self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = ""
@@ -234,6 +255,13 @@ class MarketData:
             self._call(self.on_status, ev)
         if self._events is not None:
             self._events.put("status", ev)
+
+    def record(self, event: str, **fields: Any) -> None:
+        """An audit-log entry for this venue."""
+        self.audit.event(event, venue=self.venue, **fields)
+
+    def count(self, counter: str) -> None:
+        self.counters[counter] += 1
 
     def health(self) -> dict[str, Any]:
         """Lines (endpoint, frames, connects, idle time), each book's state and age, counters."""
@@ -264,10 +292,11 @@ class MarketData:
         if self.busy_poll and not self._spinning:
             busypoll.acquire()
             self._spinning = True
-        if self.arbiter is None and self._lock is None and self._events is None:
-            self._dispatcher = Dispatcher(
-                self.feed, self.on_book, self._callback_error, self.latency_recorder, self.coalesce
-            )
+        self.dispatcher.on_book = self._book_callback()
+        self.lines = [
+            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher, self.reader_lock)
+            for i in range(self.redundancy)
+        ]
         for ln in self.lines:
             b = dataclasses.replace(self._backoff_proto, attempts=0)
             ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
@@ -318,84 +347,21 @@ class MarketData:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # hot path ---------------------------------------------------------------------------------------
+    # what the frame route hands to Python ------------------------------------------------------------
 
-    def _on_payload(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
-        arb = self.arbiter
-        if arb is not None:
-            verdict = arb.admit(payload)
-            if verdict == DROP or verdict == HELD:
-                self._flush_if(last)
-                return
-        lock = self._lock
-        if lock is None:
-            self._apply(line, payload, t0, last)
-        else:
-            with lock:
-                self._apply(line, payload, t0, last)
-        if arb is not None and arb.pending:
-            for p in arb.ready():
-                self._apply(line, memoryview(p), t0, last)
-
-    def _apply(self, line: Line, payload: memoryview, t0: int, last: bool) -> None:
-        try:
-            summary = self.feed.on_frame(payload, t0)
-        except (DecodeError, ValueRangeError) as e:
-            self._bad_frame(line, e)
-            return
-        self._handle(line, summary, payload, t0, last)
-
-    def _handle(self, line: Line, summary: Any, payload: memoryview, t0: int, last: bool) -> None:
-        # Kept flat (no helper calls for the common applied-book case): on a frame that wakes the
-        # loop every extra Python call runs with cold caches.
+    def on_summary(self, line: Line | None, summary: Summary, payload: memoryview | None) -> None:
+        """A frame (or released A/B frames, ``line`` None) with something the dispatcher does not
+        settle itself: a book that lost sync or waits for its snapshot, a trade or BBO, a venue
+        ping, a control frame. Applied books were already called back."""
         kind, updates, value = summary
-        t1 = _mono()
-        if updates:
-            for sym, outcome in updates:
-                if outcome == "applied":
-                    if self._unconfirmed:
-                        self._unconfirmed.discard(sym)
-                    cb = self.on_book
-                    if cb is not None or self._events is not None:
-                        if self.coalesce:
-                            self._dirty[sym] = None
-                        else:
-                            v = self._views.get(sym) or self._view(sym)
-                            if cb is not None:
-                                try:
-                                    cb(v)
-                                except Exception:
-                                    log.exception("%s: on_book callback raised", self.venue)
-                            if self._events is not None:
-                                self._events.put("book", v)
-                elif outcome != "stale":
-                    self._sync_event(sym, outcome)
-        elif kind != "book":
-            self._other(line, kind, value, payload)
-        if last:
-            if self._dirty:
-                self._flush()
-            if self._dispatcher is not None and self._dispatcher.pending:
-                self._dispatcher.flush()
-        rec = self.latency_recorder
-        if rec is not None:
-            rec.record(t0, t1, _mono())
-
-    def _callback_error(self, exc: BaseException) -> None:
-        log.error("%s: on_book callback raised", self.venue, exc_info=(type(exc), exc, exc.__traceback__))
-
-    def _view(self, key: str) -> OrderBook:
-        v = self._views[key] = self.feed.book(key)
-        return v
-
-    def _sync_event(self, sym: str, outcome: str) -> None:
-        if outcome == "buffered":
-            if self.adapter.resync == "snapshot":
-                self.resyncer.request(sym, "initial snapshot")
-        elif outcome in _LOST:
-            self._lost_sync(sym, _LOST[outcome])
-
-    def _other(self, line: Line, kind: str, value: Any, payload: memoryview) -> None:
+        for key, outcome in updates:
+            if outcome == "buffered":
+                if self.adapter.resync == "snapshot":
+                    self.resyncer.request(key, "initial snapshot")
+            elif outcome in _LOST:
+                self._lost_sync(key, _LOST[outcome])
+        if kind == "book" or line is None:
+            return
         if kind == "trade" or kind == "bbo":
             if value is None or not self._primary(line):
                 return  # the same event from the other line(s) of a redundant set
@@ -406,28 +372,30 @@ class MarketData:
                 self._events.put(kind, value)
         elif kind == "ping":
             line.send(self.adapter.pong_for(value))
-        elif kind == "control" or kind == "other":
+        elif (kind == "control" or kind == "other") and payload is not None:
             line.control(payload)
 
-    def _flush_if(self, last: bool) -> None:
-        if last:
-            if self._dirty:
-                self._flush()
-            if self._dispatcher is not None and self._dispatcher.pending:
-                self._dispatcher.flush()
+    def on_bad_frame(self, line: Line, error: Exception) -> None:
+        self.counters["decode_errors"] += 1
+        self.status("decode_error", line=line.index, detail=str(error)[:200])
 
-    def _flush(self) -> None:
-        dirty = self._dirty
-        self._dirty = {}
-        for sym in dirty:
-            self._emit_book(sym)
+    def release_held(self, now_ns: int) -> None:
+        """A/B frames whose hold time ran out go to their books (which report the gap)."""
+        lock = self.reader_lock
+        if lock is None:
+            summary = self.dispatcher.release_held(now_ns)
+        else:
+            with lock:
+                summary = self.dispatcher.release_held(now_ns)
+        if summary is not None:
+            self.on_summary(None, summary, None)
 
-    def _emit_book(self, key: str) -> None:
-        v = self._views.get(key) or self._view(key)
-        if self.on_book is not None:
-            self._call(self.on_book, v)
-        if self._events is not None:
-            self._events.put("book", v)
+    def _callback_error(self, exc: BaseException) -> None:
+        log.error("%s: on_book callback raised", self.venue, exc_info=(type(exc), exc, exc.__traceback__))
+
+    def _view(self, key: str) -> OrderBook:
+        v = self._views[key] = self.feed.book(key)
+        return v
 
     def _call(self, fn: Callable[[Any], None], arg: Any) -> None:
         try:
@@ -446,23 +414,25 @@ class MarketData:
 
     # sync and control -------------------------------------------------------------------------------
 
-    def _position(self, key: str) -> int | None:
-        v = self._views.get(key)
-        if v is None:
-            try:
-                v = self._views[key] = self.feed.book(key)
-            except KeyError:
-                return None
-        return v.last_update_id if v.is_synced else None
-
-    def _bad_frame(self, line: Line, e: TickwireError) -> None:
-        self.counters["decode_errors"] += 1
-        self.status("decode_error", line=line.index, detail=str(e)[:200])
-
     def _lost_sync(self, key: str, why: str) -> None:
         self.counters["gaps"] += 1
         self.status("out_of_sync", symbol=key, detail=why)
         self.resyncer.request(key, why)
+
+    def send_first(self, msgs: Sequence[bytes]) -> None:
+        """Sends on the first connected line (a resync's messages go where the book is served)."""
+        for ln in self.lines:
+            if ln.connected:
+                for m in msgs:
+                    ln.send(m)
+                return
+        raise TickwireError(f"{self.venue}: no connected line")
+
+    def live_subs(self) -> list[Sub]:
+        return self.registry.live()
+
+    def note_reconnect_delay(self, delay: float) -> None:
+        self.reconnect_delays.append(delay)
 
     def _send_all(self, build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]) -> None:
         for ln in self.lines:
@@ -490,7 +460,7 @@ class MarketData:
     def endpoints_in_use(self, exclude: int) -> set[int]:
         return {ln.endpoint for ln in self.lines if ln.index != exclude and ln.endpoint is not None}
 
-    async def _on_line_up(self, line: Line) -> None:
+    async def on_line_up(self, line: Line) -> None:
         if self.adapter.reset_on_reconnect and line.connects > 1:
             self.feed.reset()
         login = self.adapter.login()
@@ -509,17 +479,23 @@ class MarketData:
             # quiet symbol may send none for a long time. The feed checks the first diff against it
             # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides.
             for key in self.book_keys():
-                if self._position(key) is None:
+                if not self._synced_book(key):
                     self.resyncer.request(key, "initial snapshot")
 
-    def _on_line_down(self, line: Line) -> None:
+    def _synced_book(self, key: str) -> bool:
+        try:
+            return bool(self.feed.book(key).is_synced)
+        except KeyError:
+            return False
+
+    def on_line_down(self, line: Line) -> None:
         if self.closing:
             return
         self.counters["reconnects"] += 1
         reason = line.kill_reason or "connection lost"
         if not any(ln.connected for ln in self.lines if ln is not line):
-            self._unconfirmed.update(self.adapter.book_key(s) for s in self.registry.symbols("book"))
-        self.audit.event("disconnect", venue=self.venue, line=line.index, reason=reason)
+            self.dispatcher.unconfirm_all()
+        self.record("disconnect", line=line.index, reason=reason)
         self.status("disconnected", line=line.index, detail=reason)
 
     def _on_http(self, method: str, path: str, status: int, elapsed: float) -> None:

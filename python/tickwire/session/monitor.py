@@ -12,6 +12,7 @@ from tickwire.clock import sync_venue
 from tickwire.errors import TickwireError
 
 if TYPE_CHECKING:
+    # The session's public members only (lines, books, counters, status, remedies).
     from tickwire.session.market import MarketData
 
 log = logging.getLogger("tickwire.session")
@@ -31,10 +32,9 @@ async def monitor(md: MarketData) -> None:
                 ln.kill("stale: no data")
         if md.symbol_stale_after is not None:
             check_symbols(md, now, md.symbol_stale_after)
-        arb = md.arbiter
-        if arb is not None and arb.pending:
-            for p in arb.ready():
-                md._apply(md.lines[0], memoryview(p), now, True)
+        # A/B frames whose hole no line filled go to their books as gaps (frames do it too, but a
+        # quiet stream may bring none for a while).
+        md.release_held(now)
         if md.probe_interval and time.monotonic() >= next_probe:
             next_probe = time.monotonic() + md.probe_interval
             await md.pool.probe_all()
@@ -46,19 +46,19 @@ def check_symbols(md: MarketData, now: int, window: float) -> None:
     for key in md.book_keys():
         last = md.last_update_ns(key)
         if last is not None:
-            ages[key] = (now - max(last, md._stale_mark.get(key, 0))) / 1e9
+            ages[key] = (now - max(last, md.stale_mark.get(key, 0))) / 1e9
     if not ages or min(ages.values()) > window:
         return  # the whole connection is quiet: the connection check handles that
     for sym, age in ages.items():
         if age > window and sym not in md.resyncer.tasks:
             md.counters["stale"] += 1
             md.status("stale", symbol=sym, detail=f"no update for {age:.2f} s while others flow")
-            md._stale_mark[sym] = now
+            md.stale_mark[sym] = now
             # The stream itself stopped: resubscribe. A venue whose books are rebuilt from REST
             # then reports a gap on the next diff if any were missed, and resyncs from there.
             subs = md.resyncer.subs_for_key(sym)
             try:
-                md.resyncer.send_first_many(md.adapter.unsubscribe(subs) + md.adapter.subscribe(subs))
+                md.send_first(md.adapter.unsubscribe(subs) + md.adapter.subscribe(subs))
             except TickwireError:
                 pass
 
@@ -86,7 +86,7 @@ def health(md: MarketData) -> dict[str, Any]:
         last = md.last_update_ns(md.adapter.book_key(s))
         books[s] = {
             "state": state,
-            "synced": synced and md.adapter.book_key(s) not in md._unconfirmed,
+            "synced": synced and md.dispatcher.confirmed(md.adapter.book_key(s)),
             "age_s": None if last is None else (now - last) / 1e9,
             "resyncing": md.adapter.book_key(s) in md.resyncer.tasks,
         }
@@ -102,6 +102,7 @@ def health(md: MarketData) -> dict[str, Any]:
     ]
     out: dict[str, Any] = {"venue": md.venue, "lines": lines, "books": books, **md.counters}
     out["endpoint_rtt_ms"] = [None if r is None else r * 1e3 for r in md.pool.rtt]
-    if md.arbiter is not None:
-        out["arbiter"] = md.arbiter.stats()
+    arbiter = md.feed.arbiter_stats()
+    if arbiter is not None:
+        out["arbiter"] = arbiter
     return out

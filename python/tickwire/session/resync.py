@@ -15,28 +15,33 @@ import time
 from typing import TYPE_CHECKING
 
 from tickwire.errors import TickwireError
-from tickwire.session.adapter import Sub
 
 if TYPE_CHECKING:
-    from tickwire.session.market import MarketData
+    from tickwire._core import BookFeed
+    from tickwire.session.adapter import Adapter
+    from tickwire.session.ports import ResyncOwner
+    from tickwire.streams import Sub
 
 log = logging.getLogger("tickwire.session")
 
 
 class Resyncer:
-    def __init__(self, md: MarketData) -> None:
-        self.md = md
+    def __init__(self, owner: ResyncOwner, adapter: Adapter, feed: BookFeed, timeout: float) -> None:
+        self.owner = owner
+        self.adapter = adapter
+        self.feed = feed
+        self.timeout = timeout
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def request(self, key: str, why: str) -> None:
-        md = self.md
-        if key in self.tasks or md.closing:
+        owner = self.owner
+        if key in self.tasks or owner.closing:
             return
-        md.counters["resyncs"] += 1
-        if md.arbiter is not None:
-            md.arbiter.clear(key)
-        md.status("resync", symbol=key, detail=why)
-        md.audit.event("resync", venue=md.venue, symbol=key, reason=why)
+        owner.count("resyncs")
+        # Frames an A/B line held for this book belong to the history the resync replaces.
+        self.feed.clear_held(key)
+        owner.status("resync", symbol=key, detail=why)
+        owner.record("resync", symbol=key, reason=why)
         task = asyncio.get_running_loop().create_task(self._run(key))
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
@@ -45,36 +50,34 @@ class Resyncer:
         self.tasks.pop(key, None)
 
     async def _run(self, key: str) -> None:
-        md = self.md
-        a = md.adapter
+        owner, a = self.owner, self.adapter
         delay = 0.05
         for attempt in range(8):
-            if md.closing:
+            if owner.closing:
                 return
             try:
                 if a.resync == "snapshot":
-                    body = await a.fetch_snapshot(md.rest(), key)
-                    md.feed.on_snapshot(key, body)
+                    body = await a.fetch_snapshot(owner.rest(), key)
+                    self.feed.on_snapshot(key, body)
                 elif a.resync == "request":
-                    self.send_first_many([a.snapshot_request(key)])
+                    owner.send_first([a.snapshot_request(key)])
                 else:
                     subs = self.subs_for_key(key)
-                    self.send_first_many(a.unsubscribe(subs) + a.subscribe(subs))
-                if await self.until_synced(key, md.resync_timeout):
-                    md.status("synced", symbol=key)
+                    owner.send_first(a.unsubscribe(subs) + a.subscribe(subs))
+                if await self.until_synced(key, self.timeout):
+                    owner.status("synced", symbol=key)
                     return
             except (TickwireError, OSError) as e:
-                log.warning("%s resync %s attempt %d failed: %s", md.venue, key, attempt + 1, e)
+                log.warning("%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-        md.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
+        owner.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
 
     async def until_synced(self, key: str, timeout: float) -> bool:
-        md = self.md
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                if md.feed.book(key).is_synced:
+                if self.feed.book(key).is_synced:
                     return True
             except KeyError:
                 pass
@@ -82,14 +85,5 @@ class Resyncer:
         return False
 
     def subs_for_key(self, key: str) -> list[Sub]:
-        md = self.md
-        return [s for s in md.registry.live() if s.channel == "book" and md.adapter.book_key(s.symbol) == key]
-
-    def send_first_many(self, msgs: list[bytes]) -> None:
-        md = self.md
-        for ln in md.lines:
-            if ln.connected:
-                for m in msgs:
-                    ln.send(m)
-                return
-        raise TickwireError(f"{md.venue}: no connected line")
+        a = self.adapter
+        return [s for s in self.owner.live_subs() if s.channel == "book" and a.book_key(s.symbol) == key]

@@ -48,7 +48,7 @@ class ThreadedMarketData:
     def __init__(self, md: MarketData, dispatch: Dispatch = "thread") -> None:
         self.md = md
         self._lock = threading.Lock()
-        md._lock = self._lock
+        md.reader_lock = self._lock
         self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._wrap_callbacks(dispatch)
         self._loop = new_event_loop()

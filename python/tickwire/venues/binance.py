@@ -6,14 +6,12 @@ is read from the PEM). ``rest_signature`` and ``ws_signature`` are direct calls 
 Market-data adapters, registered for ``tickwire.connect``: ``Adapter`` (``"binance"``, spot JSON
 combined streams), ``UsdmAdapter`` (``"binance-usdm"``) and ``SbeAdapter`` (``"binance-sbe"``, spot
 SBE binary streams) — production hosts, stream names per channel, subscribe messages, REST depth
-snapshot paths, server-time paths, the ``serverShutdown`` notice, and ``sequence()`` for the Python
-arbiter.
+snapshot paths, server-time paths and the ``serverShutdown`` notice. (A/B lines are arbitrated in
+Rust on the sequence numbers the decoder reads.)
 """
 
 from __future__ import annotations
 
-import re
-import struct
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -115,9 +113,6 @@ class Signer(_core.BinanceSigner):
 
 # Market data ---------------------------------------------------------------------------------------
 
-_SYM = re.compile(rb'"s":"([^"]+)"')
-_UU = re.compile(rb'"U":(\d+),"u":(\d+)')
-_PU = re.compile(rb'"pu":(-?\d+)')
 _STREAM = {"book": "@depth@100ms", "trades": "@trade", "bbo": "@bookTicker"}
 
 
@@ -180,15 +175,6 @@ class Adapter(session_adapter.Adapter):
             return streams.Control("ack")
         return None
 
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        m = _UU.search(payload)
-        if m is None:
-            return None
-        s = _SYM.search(payload)
-        if s is None:
-            return None
-        return s.group(1).decode(), int(m.group(1)), int(m.group(2))
-
 
 class UsdmAdapter(Adapter):
     """USDⓈ-M futures: the routed ``/public`` path carries depth, bookTicker and trades; diffs chain
@@ -207,18 +193,7 @@ class UsdmAdapter(Adapter):
     server_time = ServerTime("/fapi/v1/time", lambda j: float(j["serverTime"]))
     ping_interval = 120.0
 
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        m = _UU.search(payload)
-        p = _PU.search(payload)
-        s = _SYM.search(payload)
-        if m is None or p is None or s is None:
-            return None
-        return s.group(1).decode(), int(p.group(1)) + 1, int(m.group(2))
 
-
-_SBE_HEADER = struct.Struct("<HHHH")
-_SBE_GROUP16 = struct.Struct("<HH")
-_SBE_DIFF_IDS = struct.Struct("<qq")  # firstBookUpdateId, lastBookUpdateId after eventTime
 _SBE_STREAM = {"book": "@depth", "trades": "@trade", "bbo": "@bestBidAsk"}
 
 
@@ -250,21 +225,6 @@ class SbeAdapter(Adapter):
         if key is None:
             key = Credentials.from_env("BINANCE").api_key
         return {API_KEY_HEADER: str(key)}
-
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        # Depth diffs only (template 10003): walk the two level groups to the trailing symbol.
-        if len(payload) < 8:
-            return None
-        block, template, _, _ = _SBE_HEADER.unpack_from(payload, 0)
-        if template != 10003:
-            return None
-        first, last = _SBE_DIFF_IDS.unpack_from(payload, 16)
-        pos = 8 + block
-        for _ in range(2):
-            entry, count = _SBE_GROUP16.unpack_from(payload, pos)
-            pos += 4 + entry * count
-        n = payload[pos]
-        return bytes(payload[pos + 1 : pos + 1 + n]).decode(), first, last
 
 
 register(Adapter, UsdmAdapter, SbeAdapter)

@@ -2,13 +2,11 @@
 
 ``Signer``: ``Base64(HMAC-SHA256(timestamp + METHOD + requestPath + body))`` for REST and WebSocket
 logins. ``Adapter`` (``"okx"``, registered for ``tickwire.connect``): production host, ``books`` /
-``trades`` subscriptions, the text ``ping`` keepalive, control events, the server-time path, and
-``sequence()`` for the Python arbiter.
+``trades`` subscriptions, the text ``ping`` keepalive, control events and the server-time path.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -70,9 +68,6 @@ class Signer(_core.OkxSigner):
 
 # Market data ---------------------------------------------------------------------------------------
 
-_SEQ = re.compile(rb'"prevSeqId":(-?\d+),"seqId":(\d+)')
-_SEQ_REV = re.compile(rb'"seqId":(\d+),"prevSeqId":(-?\d+)')
-_INST = re.compile(rb'"instId":"([^"]+)"')
 _CHANNEL = {"book": "books", "trades": "trades"}
 
 
@@ -123,21 +118,6 @@ class Adapter(session_adapter.Adapter):
         if ev in ("subscribe", "unsubscribe"):
             return streams.Control("ack")
         return None
-
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        m = _SEQ.search(payload)
-        if m is not None:
-            prev, seq = int(m.group(1)), int(m.group(2))
-        else:
-            m = _SEQ_REV.search(payload)
-            if m is None:
-                return None
-            seq, prev = int(m.group(1)), int(m.group(2))
-        i = _INST.search(payload)
-        if i is None:
-            return None
-        # A snapshot (prevSeqId -1) stands alone: applied unless the book is already past it.
-        return i.group(1).decode(), (0 if prev < 0 else prev + 1), seq
 
 
 register(Adapter)

@@ -3,13 +3,12 @@
 Order entry and OAuth live elsewhere; this module holds the stream ``Adapter`` (``"tradefence"``,
 registered for ``tickwire.connect``): production URLs, subscribe by symbol with
 ``{"action":"subscribe","symbols":[...]}``, JSON ``book`` / ``quote`` / ``trade`` messages, books
-chained by ``seq``/``prev_seq`` the same on every connection (so A/B lines can be arbitrated; the
-``sequence()`` reader serves the Python arbiter).
+chained by ``seq``/``prev_seq`` the same on every connection (so A/B lines can be arbitrated, in
+Rust).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -20,10 +19,6 @@ from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 
 __all__ = ["Adapter"]
-
-_SYM = re.compile(rb'"symbol":"([^"]+)"')
-_SEQ = re.compile(rb'"seq":(\d+),"prev_seq":(-?\d+)')
-_SNAP = re.compile(rb'"(?:action|type)":"snapshot"')
 
 
 class Adapter(session_adapter.Adapter):
@@ -46,17 +41,6 @@ class Adapter(session_adapter.Adapter):
 
     def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         return streams.typed_control(msg)
-
-    def sequence(self, payload: memoryview | bytes) -> tuple[str, int, int] | None:
-        m = _SEQ.search(payload)
-        if m is None:
-            return None
-        s = _SYM.search(payload)
-        if s is None:
-            return None
-        seq, prev = int(m.group(1)), int(m.group(2))
-        first = 0 if _SNAP.search(payload) else prev + 1
-        return s.group(1).decode(), first, seq
 
 
 register(Adapter)

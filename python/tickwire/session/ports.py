@@ -1,0 +1,78 @@
+"""What the parts of a session need from the session that owns them — narrow interfaces, so a line,
+the resyncer and the upkeep loop each see a handful of public members, never ``MarketData`` with its
+private attributes. ``MarketData`` implements all three."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tickwire.session.events import StatusKind
+
+if TYPE_CHECKING:
+    from tickwire.session.adapter import Sub
+    from tickwire.session.line import Line
+    from tickwire.transport.http import HttpClient
+
+# The dispatcher's summary of a frame that needs Python: (kind, ((book key, outcome), ...), value).
+Summary = tuple[str, tuple[tuple[str, str], ...], Any]
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """How a line connects and keeps its connection alive."""
+
+    connect_timeout: float
+    healthy_after: float
+    ping_interval: float | None
+    pong_timeout: float
+    ssl_context: ssl.SSLContext | None
+    proxy: str | None
+
+
+class Reporter(Protocol):
+    """Status events and the audit trail."""
+
+    def status(
+        self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = ""
+    ) -> None: ...
+
+    def record(self, event: str, **fields: Any) -> None: ...
+
+
+class LineOwner(Reporter, Protocol):
+    """What a line reports to and asks of its session."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    def endpoints_in_use(self, exclude: int) -> set[int]: ...
+
+    def live_subs(self) -> list[Sub]: ...
+
+    def on_summary(self, line: Line, summary: Summary, payload: memoryview) -> None: ...
+
+    def on_bad_frame(self, line: Line, error: Exception) -> None: ...
+
+    async def on_line_up(self, line: Line) -> None: ...
+
+    def on_line_down(self, line: Line) -> None: ...
+
+    def note_reconnect_delay(self, delay: float) -> None: ...
+
+
+class ResyncOwner(Reporter, Protocol):
+    """What the resyncer needs: the live subscriptions, a REST client, a line to send on."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    def count(self, counter: str) -> None: ...
+
+    def live_subs(self) -> list[Sub]: ...
+
+    def rest(self) -> HttpClient: ...
+
+    def send_first(self, msgs: Sequence[bytes]) -> None: ...

@@ -1,0 +1,128 @@
+//! The feed side of A/B arbitration (`venue::arbiter`): every book frame of an arbitrated feed is
+//! placed by the sequence numbers its grammar read, after decoding and before anything is applied,
+//! and held frames are applied as soon as the book reaches them.
+
+use super::Feed;
+use crate::book::Outcome;
+use crate::venue::arbiter::{span, Arbiter, ArbiterStats, Placement};
+use crate::venue::FrameKind;
+
+impl Feed {
+    /// Turns arbitration on (`Some(hold_ns)`, at most `max_held` frames held at once) or off.
+    /// Only meaningful where every connection numbers the books the same way.
+    pub fn set_arbitration(&mut self, hold_ns: Option<i64>, max_held: usize) {
+        self.arbiter = hold_ns.map(|h| Arbiter::new(h, max_held));
+    }
+
+    #[inline]
+    pub fn arbitrates(&self) -> bool {
+        self.arbiter.is_some()
+    }
+
+    pub fn arbiter_stats(&self) -> Option<(ArbiterStats, usize)> {
+        self.arbiter.as_ref().map(|a| (a.stats(), a.held()))
+    }
+
+    /// The receive time of the frame about to be passed (monotonic ns): held frames wait from it.
+    #[inline]
+    pub fn set_now(&mut self, now_ns: i64) {
+        self.now_ns = now_ns;
+    }
+
+    /// Drops the frames held for `symbol` (being resynced) or for every book.
+    pub fn clear_held(&mut self, symbol: Option<&[u8]>) {
+        let book = symbol.map(|s| self.find_book(s));
+        if let Some(a) = &mut self.arbiter {
+            match book {
+                Some(None) => {}
+                Some(Some(i)) => a.clear(Some(i)),
+                None => a.clear(None),
+            }
+        }
+    }
+
+    /// Applies the held frames whose hole was filled or whose time is up at `now_ns` (a timer calls
+    /// this; frames call it themselves). The summary lists what they did.
+    pub fn release_held(&mut self, now_ns: i64) -> &super::FrameSummary {
+        self.summary.updates.clear();
+        self.summary.conn_gap = false;
+        self.summary.kind = FrameKind::Book;
+        self.now_ns = now_ns;
+        self.drain_held();
+        &self.summary
+    }
+
+    /// Book index of a symbol as a frame names it, without creating the book.
+    pub(super) fn find_book(&self, sym: &[u8]) -> Option<u32> {
+        if let Some(i) = self.index_of(sym) {
+            return Some(i as u32);
+        }
+        let sym = std::str::from_utf8(sym).ok()?;
+        self.index_of(self.venue.spec().symbol_case.key(sym).as_bytes()).map(|i| i as u32)
+    }
+
+    fn position(&self, book: u32) -> Option<i64> {
+        let b = self.books.get(book as usize)?;
+        b.is_synced().then(|| b.last_id())
+    }
+
+    /// Places the decoded frame; true when it was dropped or held (nothing to apply now).
+    pub(super) fn arbitrate(&mut self, frame: &[u8], text: bool) -> bool {
+        let msgs = &self.batch.msgs;
+        let (Some(m0), Some(mn)) = (msgs.first(), msgs.last()) else {
+            return false;
+        };
+        let sym = frame.get(m0.sym.0 as usize..m0.sym.1 as usize).unwrap_or_default();
+        // Frames naming several books (or none) are not arbitrated: no venue that offers A/B
+        // lines sends them, and a partial verdict would be wrong.
+        if sym.is_empty() || msgs.iter().any(|m| frame.get(m.sym.0 as usize..m.sym.1 as usize) != Some(sym)) {
+            return false;
+        }
+        let (Some((first, _)), Some((_, last))) = (span(m0.snapshot, &m0.seq), span(mn.snapshot, &mn.seq))
+        else {
+            return false;
+        };
+        let Some(i) = self.find_book(sym) else {
+            return false;
+        };
+        let pos = self.position(i);
+        let now = self.now_ns;
+        let Some(arb) = self.arbiter.as_mut() else {
+            return false;
+        };
+        match arb.place(i, first, last, pos) {
+            Placement::Pass => false,
+            Placement::Duplicate => {
+                self.summary.updates.push((i, Outcome::Duplicate));
+                true
+            }
+            Placement::Hold => {
+                arb.hold(i, first, last, now, frame, text);
+                self.summary.updates.push((i, Outcome::Held));
+                true
+            }
+        }
+    }
+
+    /// Applies held frames the book has reached (or whose time ran out), appending what they did
+    /// to the current summary.
+    pub(super) fn drain_held(&mut self) {
+        let Some(mut arb) = self.arbiter.take() else {
+            return;
+        };
+        let moved = self.summary.updates.iter().any(|(_, o)| *o == Outcome::Applied);
+        if arb.has_work(self.now_ns, moved) {
+            let kind = self.summary.kind;
+            let mut chans = std::mem::take(&mut self.chans);
+            while let Some(r) = arb.next_ready(self.now_ns, |b| self.position(b)) {
+                self.batch.clear();
+                // It parsed when it arrived; a value the book refuses now is counted, not raised
+                // (the frame that released it was fine).
+                let _ = self.decode_with(&r.frame, r.text, &mut chans);
+            }
+            self.chans = chans;
+            self.summary.kind = kind;
+        }
+        self.arbiter = Some(arb);
+    }
+}
