@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import orjson
 
 from tickwire._core import VenueSpec, venue_spec
-from tickwire.streams import CHANNELS, Channel, Control, Endpoint, Op, Sub, inflate, typed_control
+from tickwire.streams import Channel, Control, Endpoint, Op, Sub, inflate
 
 if TYPE_CHECKING:
     from tickwire.clock import ServerTime
     from tickwire.session.market import MarketData
     from tickwire.transport.http import HttpClient
 
-# Re-exports of tickwire.streams: they go once the session modules import the stream types from there.
-__all__ = ["CHANNELS", "Adapter", "Channel", "Control", "Endpoint", "Op", "Sub", "inflate", "typed_control"]
 
 # Adapter attributes that come from the venue spec: a subclass stating one would contradict the feed.
 _FROM_SPEC = frozenset({"spec", "resync", "snapshot_first", "redundant_ok", "reset_on_reconnect"})

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tickwire.session.events import StatusKind
 
 if TYPE_CHECKING:
-    from tickwire.session.adapter import Sub
     from tickwire.session.line import Line
+    from tickwire.streams import Sub
     from tickwire.transport.http import HttpClient
 
 # The dispatcher's summary of a frame that needs Python: (kind, ((book key, outcome), ...), value).
