@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,28 +37,44 @@ class StatusEvent:
 
 class EventQueue:
     """Bounded queue behind ``async for ev in md.events()``: a consumer that falls behind loses the
-    oldest events (counted in ``dropped``) rather than growing memory without limit."""
+    oldest events (counted in ``dropped``) rather than growing memory without limit.
+
+    Lean on purpose (a deque and one waiter, not ``asyncio.Queue``): ``put`` runs inside the frame
+    callback, and a consumer that finds events waiting takes them without a trip through the loop.
+    One consumer at a time."""
 
     def __init__(self, maxsize: int = 10_000) -> None:
-        self._q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize)
+        self._q: collections.deque[tuple[str, Any]] = collections.deque()
+        self.maxsize = maxsize
         self.dropped = 0
         self.closed = False
+        self._waiter: asyncio.Future[None] | None = None
 
     def put(self, kind: str, value: Any) -> None:
-        if self._q.full():
-            self._q.get_nowait()
+        q = self._q
+        if len(q) >= self.maxsize:
+            q.popleft()
             self.dropped += 1
-        self._q.put_nowait((kind, value))
+        q.append((kind, value))
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
 
     def close(self) -> None:
         self.closed = True
-        if self._q.full():
-            self._q.get_nowait()
-        self._q.put_nowait(("closed", None))
+        self.put("closed", None)
 
-    async def __aiter__(self) -> AsyncIterator[tuple[str, Any]]:
-        while True:
-            kind, value = await self._q.get()
-            if kind == "closed":
-                return
-            yield kind, value
+    def __aiter__(self) -> EventQueue:
+        return self
+
+    async def __anext__(self) -> tuple[str, Any]:
+        q = self._q
+        while not q:
+            w = self._waiter = asyncio.get_running_loop().create_future()
+            await w
+        kind, value = q.popleft()
+        if kind == "closed":
+            raise StopAsyncIteration
+        return kind, value
