@@ -11,7 +11,15 @@ from simbook import Recorder, assert_books_match, eventually
 from tickwire.sim import Simulator
 
 
-@pytest.mark.parametrize("venue,symbols", [("binance", ["BTCUSDT", "ETHUSDT"]), ("okx", ["BTC-USDT"])])
+@pytest.mark.parametrize(
+    "venue,symbols",
+    [
+        ("binance", ["BTCUSDT", "ETHUSDT"]),
+        ("okx", ["BTC-USDT"]),
+        ("binance-usdm", ["BTCUSDT"]),
+        ("tradefence", ["AAPL"]),
+    ],
+)
 def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str]) -> None:
     async def go() -> None:
         async with Simulator([venue], seed=21, rate=400, depth=25, endpoints={venue: 2}) as sim:
@@ -40,14 +48,17 @@ def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str
     asyncio.run(go())
 
 
-def test_a_gap_on_one_line_is_filled_from_the_other_without_resync() -> None:
+@pytest.mark.parametrize(
+    "venue,symbol", [("binance", "BTCUSDT"), ("okx", "BTC-USDT"), ("tradefence", "AAPL")]
+)
+def test_a_gap_on_one_line_is_filled_from_the_other_without_resync(venue: str, symbol: str) -> None:
     async def go() -> None:
-        async with Simulator(["binance"], seed=22, rate=300, depth=25, endpoints={"binance": 2}) as sim:
+        async with Simulator([venue], seed=22, rate=300, depth=25, endpoints={venue: 2}) as sim:
             rec = Recorder()
             async with tickwire.connect(
-                "binance",
-                ["BTCUSDT"],
-                endpoints=sim.urls()["binance"],
+                venue,
+                [symbol],
+                endpoints=sim.urls()[venue],
                 redundancy=2,
                 on_status=rec,
                 probe_interval=None,
@@ -55,12 +66,12 @@ def test_a_gap_on_one_line_is_filled_from_the_other_without_resync() -> None:
                 await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
                 resyncs = md.health()["resyncs"]
                 for _ in range(5):
-                    sim.endpoint("binance", 0).gap("BTCUSDT")
+                    sim.endpoint(venue, 0).gap(symbol)
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(0.2)
                 assert rec.kinds("out_of_sync") == []
                 assert md.health()["resyncs"] == resyncs
-                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                await assert_books_match(md, sim, venue, [symbol])
 
     asyncio.run(go())
 
