@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
 from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
@@ -140,6 +142,18 @@ class Venue:
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         pass
+
+    @staticmethod
+    def ws_operation(data: bytes) -> str | None:
+        """The operation a WebSocket request names (its ``method`` or ``op``), for ``lose_answer``."""
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(msg, dict):
+            return None
+        op = msg.get("method", msg.get("op"))
+        return op.removeprefix("v3/") if isinstance(op, str) else None
 
     def on_pong(self, conn: Conn, payload: bytes) -> None:
         if conn.ping_payload is not None and payload == conn.ping_payload:
