@@ -45,7 +45,7 @@ def test_listen_key_stream_keepalive_close_and_expiry() -> None:
             raw = await connect(f"{ep['ws']['ws']}/{lk}")
             combined = await connect(f"{ep['ws']['stream']}?streams={lk}")
             order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.001", "price": "100.00", "newClientOrderId": "lk-1"}  # fmt: skip
+                     "quantity": "0.001", "price": "10000.00", "newClientOrderId": "lk-1"}  # fmt: skip
             s, _, body = await http("POST", ep["rest"] + "/api/v3/order?" + sign(order), headers=key)
             assert s == 200, body
             ev = await raw.recv()
@@ -134,7 +134,7 @@ def test_cancel_all_open_orders() -> None:
                          "quantity": "0.001", "price": str(bid - i)}  # fmt: skip
                 assert (await http("POST", rest + "/api/v3/order?" + sign(order), headers=key))[0] == 200
             other = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.01", "price": "100.00"}  # fmt: skip
+                     "quantity": "0.01", "price": "1000.00"}  # fmt: skip
             await http("POST", rest + "/api/v3/order?" + sign(other), headers=key)
             s, _, body = await http(
                 "DELETE", rest + "/api/v3/openOrders?" + sign({"symbol": "BTCUSDT"}), headers=key
@@ -206,7 +206,7 @@ def test_new_order_count_limit() -> None:
             sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
             rest, key = sim.urls()["binance"][0]["rest"], {"X-MBX-APIKEY": "ak"}
             order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.001", "price": "100.00"}  # fmt: skip
+                     "quantity": "0.001", "price": "10000.00"}  # fmt: skip
             got = [await http("POST", rest + "/api/v3/order?" + sign(order), headers=key) for _ in range(3)]
             assert [s for s, _, _ in got] == [200, 200, 429]
             assert [h.get("x-mbx-order-count-10s") for _, h, _ in got[:2]] == ["1", "2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,10 +60,7 @@ class Venue:
                 raise ValueError(f"{self.name} has no symbol {sorted(unknown)}; it has {sorted(known)}")
             insts = [i for i in insts if i.symbol in config.symbols]
         if config.depth is not None:
-            insts = [
-                Instrument(i.symbol, i.tick, i.lot, i.mid, config.depth, i.unit)  # small books for tests
-                for i in insts
-            ]
+            insts = [dataclasses.replace(i, depth=config.depth) for i in insts]  # small books for tests
         self.instruments = {i.symbol: i for i in insts}
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
         lev = config.profile.get("leverage", self.leverage)

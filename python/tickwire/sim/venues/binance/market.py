@@ -26,6 +26,7 @@ from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance.auth import check_signed, err
 from tickwire.sim.venues.binance.framing import send_stream
 from tickwire.sim.venues.binance.futures import FuturesOrders
+from tickwire.sim.venues.binance.metadata import ExchangeInfo
 from tickwire.sim.venues.binance.sbe import SbeStreams
 from tickwire.sim.venues.binance.trade import BinanceOrders
 from tickwire.sim.venues.binance.userdata import ListenKeys
@@ -64,7 +65,13 @@ class BinanceSpot(Venue):
             ("BNBBTC", "0.000001", "0.001", "0.0095", 10),
             # The symbol of Binance's published signing example (venues.md §8).
             ("LTCBTC", "0.000001", "0.001", "0.0015", 100),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTCUSDT": ("0.00001", "9000", "5"),
+            "ETHUSDT": ("0.0001", "9000", "5"),
+            "BNBBTC": ("0.001", "100000", "0.0001"),
+            "LTCBTC": ("0.001", "100000", "0.0001"),
+        },
     )
     futures = False
     rest_prefix = "/api/v3"
@@ -87,6 +94,7 @@ class BinanceSpot(Venue):
         path = "/fapi/v1/listenKey" if self.futures else self.rest_prefix + "/userDataStream"
         self.listen_keys = ListenKeys(ctx, self.keys, path, report)
         self.sbe = SbeStreams(ctx)
+        self.exchange_info = ExchangeInfo(ctx, self.futures, self.orders.order_limits())
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.partial_due: dict[tuple[int, str], float] = {}
@@ -372,6 +380,8 @@ class BinanceSpot(Venue):
             return json_response({"serverTime": ep.now_ms()})
         if route == ("GET", p + "/ping"):
             return json_response({})
+        if route == ("GET", p + "/exchangeInfo"):
+            return self.exchange_info.route(ep, req, self.limiter(ep).limit)
         keyed = self.listen_keys.route(ep, req)
         if keyed is not None:
             return keyed
@@ -441,7 +451,11 @@ class BinanceUsdm(BinanceSpot):
         [
             ("BTCUSDT", "0.10", "0.001", "60000", 1),
             ("ETHUSDT", "0.01", "0.001", "3000", 10),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTCUSDT": ("0.001", "1000", "100"),
+            "ETHUSDT": ("0.001", "10000", "20"),
+        },
     )
     futures = True
     leverage = Decimal(20)  # Binance's default for BTCUSDT perpetuals

@@ -95,7 +95,7 @@ class WsApi:
             "s": o.symbol,
             "c": o.client_id,
             "S": "BUY" if o.side == BID else "SELL",
-            "o": o.type,
+            "o": "LIMIT_MAKER" if o.post_only else o.type,
             "f": o.tif or "GTC",
             "q": fq(o.qty),
             "p": fp(o.price or 0),

@@ -59,7 +59,11 @@ class Okx(Venue):
         [
             ("BTC-USDT", "0.1", "0.00000001", "60000", 100_000),
             ("ETH-USDT", "0.01", "0.000001", "3000", 10_000),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTC-USDT": ("0.00001", "9999999999", "0"),
+            "ETH-USDT": ("0.0001", "9999999999", "0"),
+        },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -48,6 +48,8 @@ ORD_TYPES = {
 OKX_CODES = {
     "duplicate": ("51016", "Duplicated clOrdId"),
     "funds": ("51008", "Order failed. Insufficient balance"),
+    "min_qty": ("51020", "Your order should meet or exceed the minimum order amount."),
+    "max_qty": ("51202", "Market order amount exceeds the maximum amount."),
 }
 
 STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
@@ -183,12 +185,13 @@ class OkxOrders:
         try:
             lots = Decimal(str(arg["sz"])) / inst.lot
             ticks = None if kinds[0] == "MARKET" else Decimal(str(arg["px"])) / inst.tick
-            for n in (lots, ticks):
-                if n is not None and (n != n.to_integral_value() or n <= 0):
-                    raise InvalidOperation
-            price = None if ticks is None else int(ticks)
         except (KeyError, InvalidOperation, ValueError, TypeError):
             return self._failed(cl, "", ts, "51000", "Parameter sz or px error")
+        if lots != lots.to_integral_value() or lots <= 0:
+            return self._failed(cl, "", ts, "51121", "Order quantity must be a multiple of the lot size.")
+        if ticks is not None and (ticks != ticks.to_integral_value() or ticks <= 0):
+            return self._failed(cl, "", ts, "51000", "Parameter px error")
+        price = None if ticks is None else int(ticks)
         try:
             order, step = v.engine.place(
                 account, symbol, side, kinds[0], int(lots), price, kinds[1], cl, ep.now_ms(),
