@@ -25,6 +25,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.okx.metadata import instruments
 from tickwire.sim.venues.okx.trade import OkxOrders
 from tickwire.sim.ws import Conn
 
@@ -304,6 +305,9 @@ class Okx(Venue):
     async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
+        if (req.method, req.path) == ("GET", "/api/v5/public/instruments"):
+            listed = instruments(self.instruments, req.query)
+            return json_response(dict(zip(("code", "msg", "data"), listed, strict=True)))
         if req.path.startswith(("/api/v5/account/", "/api/v5/trade/")):
             denied = self._check_rest(ep, req)
             if denied is not None:

@@ -52,6 +52,9 @@ OKX_CODES = {
     "max_qty": ("51202", "Market order amount exceeds the maximum amount."),
 }
 
+# Batch endpoints and the single operation each runs per order.
+BATCH = {"batch-orders": "order", "cancel-batch-orders": "cancel-order", "amend-batch-orders": "amend-order"}
+
 STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
 
@@ -131,6 +134,8 @@ class OkxOrders:
         name = req.path.removeprefix("/api/v5/trade/")
         if req.method == "POST" and name in ("order", "cancel-order", "amend-order"):
             return self.run(account, ep, name, req.json_object())
+        if req.method == "POST" and name in BATCH:
+            return self.batch(account, ep, BATCH[name], req)
         q = req.query
         if (req.method, name) == ("GET", "order"):
             oid = q.get("ordId", "")
@@ -145,6 +150,36 @@ class OkxOrders:
             orders = self.ctx.engine.open_orders(account, q.get("instId"))
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
         return None
+
+    def batch(self, account: str, ep: VenueServer, op: str, req: Request) -> Result:
+        """``batch-orders`` / ``cancel-batch-orders`` / ``amend-batch-orders``: a JSON array of up to 20
+        of the single operation's arguments, each run on its own. ``code`` is "0" when all succeed,
+        "1" when all fail, "2" when some do; ``data`` has one entry per order with its sCode."""
+        try:
+            args = req.json()
+        except ValueError:
+            args = None
+        if (
+            not isinstance(args, list)
+            or not 0 < len(args) <= 20
+            or not all(isinstance(a, dict) for a in args)
+        ):
+            return "50014", "Parameter orders can not be empty.", []
+        data = []
+        for a in args:
+            code, text, out = self.run(account, ep, op, a)
+            if out:
+                data.append(out[0])
+            else:  # refused before it was an order (malformed, rate limit)
+                cl, oid = str(a.get("clOrdId", "")), str(a.get("ordId", ""))
+                data.extend(self._failed(cl, oid, str(ep.now_ms()), code, text)[2])
+        failed = sum(d["sCode"] != "0" for d in data)
+        code = "0" if not failed else "1" if failed == len(data) else "2"
+        return (
+            code,
+            "" if code == "0" else "All operations failed" if code == "1" else "Partial success",
+            data,
+        )
 
     def _symbol(self, arg: dict[str, Any]) -> str | None:
         if "instIdCode" in arg:
