@@ -15,6 +15,7 @@ touches the book (EngineError code ``funds``). Not yet: fees.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Fill:
     qty: int
     trade_id: int
     maker: bool
+    time_ms: int = 0  # when it happened (venue clock at the order's request, or wall clock)
 
 
 @dataclass
@@ -179,7 +181,7 @@ class Engine:
                 continue  # only users' own resting size here: no self-matching in v0
             book.trade_id += 1
             trades.append(Trade(book.trade_id, p, take, buyer_maker=(side == ASK)))
-            order.fills.append(Fill(p, take, book.trade_id, maker=False))
+            order.fills.append(Fill(p, take, book.trade_id, maker=False, time_ms=now_ms))
             order.filled += take
             order.quote += p * take
             left -= take
@@ -358,7 +360,7 @@ class Engine:
         while qty > 0 and queue:
             o = queue[0]
             take = min(qty, o.qty - o.filled)
-            o.fills.append(Fill(p, take, tid, maker=True))
+            o.fills.append(Fill(p, take, tid, maker=True, time_ms=int(time.time() * 1000)))
             o.filled += take
             o.quote += p * take
             qty -= take

@@ -29,6 +29,7 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    410: "Gone",
     411: "Length Required",
     413: "Payload Too Large",
     418: "I'm a teapot",

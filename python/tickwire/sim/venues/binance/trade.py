@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
 from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.history import BinanceHistory
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -89,6 +91,43 @@ class BinanceOrders:
         # account -> (10 s, 1 day) new-order counters (ORDERS limits). Windows open with the first
         # order rather than on the clock, so a test's burst never straddles a boundary by chance.
         self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
+        self.history = BinanceHistory(ctx, self.order_json)
+
+    def signed(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
+        """A verified spot request on ``/api/v3/`` (REST, or a WS API method as its REST call)."""
+        name = req.path.rsplit("/api/v3/", 1)[-1]
+        if name == "account":
+            return json_response(self.account(account, ep.now_ms()))
+        if name == "openOrders":
+            return self.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
+        if name == "myTrades":
+            return self.history.my_trades(account, params)
+        if name == "allOrders":
+            return self.history.all_orders(account, params, ep.now_ms())
+        return self.handle(ep, req, account, params)
+
+    def account(self, account: str, now_ms: int) -> dict[str, Any]:
+        """``GET /api/v3/account`` / WS API ``account.status``: balances from the ledger."""
+        held = self.ctx.engine.ledger.holdings(account)
+        zero = "0.00000000"
+        return {
+            "makerCommission": 0,
+            "takerCommission": 0,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+            "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": now_ms,
+            "accountType": "SPOT",
+            "balances": [{"asset": a, "free": f"{f:.8f}", "locked": f"{lk:.8f}"} for a, f, lk in held],
+            "permissions": ["SPOT"],
+            "uid": zlib.crc32(account.encode()),
+        }
 
     def order_limits(self) -> tuple[int, int]:
         """New orders allowed per 10 s and per day (profile ``order_limit_10s`` / ``order_limit_1d``)."""
