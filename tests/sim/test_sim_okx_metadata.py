@@ -110,3 +110,35 @@ def test_ccxt_loads_markets_places_and_cancels() -> None:
                 await ex.close()
 
     asyncio.run(go())
+
+
+def test_fills_and_order_by_client_id_from_the_engine() -> None:
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=10) as sim:
+            v: Any = sim.venue("okx")
+            v.add_key("ok-key", SECRET, "pp")
+            call = rest_client(sim.urls()["okx"][0]["rest"])
+            asks = sim.book("okx", "BTC-USDT", 2).asks
+            sz = asks[0][1] + Decimal("0.00001")  # the best level and a little of the next
+            o = {
+                "instId": "BTC-USDT",
+                "tdMode": "cash",
+                "side": "buy",
+                "ordType": "ioc",
+                "px": str(asks[1][0]),
+            }
+            made = await call("POST", "/api/v5/trade/order", {**o, "sz": str(sz), "clOrdId": "f1"})
+            assert made["code"] == "0"
+            (order,) = v.engine.orders.values()
+            got = await call("GET", "/api/v5/trade/fills?instType=SPOT&instId=BTC-USDT")
+            assert got["code"] == "0"
+            assert [d["tradeId"] for d in got["data"]] == [str(f.trade_id) for f in reversed(order.fills)]
+            assert {(d["clOrdId"], d["execType"], d["side"]) for d in got["data"]} == {("f1", "T", "buy")}
+            assert sum(Decimal(d["fillSz"]) for d in got["data"]) == sz
+            newest = got["data"][0]["billId"]
+            older = await call("GET", f"/api/v5/trade/fills-history?instType=SPOT&after={newest}")
+            assert older["data"] == got["data"][1:]
+            by_cl = await call("GET", "/api/v5/trade/order?instId=BTC-USDT&clOrdId=f1")
+            assert by_cl["data"][0]["ordId"] == str(order.id) and by_cl["data"][0]["state"] == "filled"
+
+    asyncio.run(go())

@@ -23,6 +23,7 @@ from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.okx.history import fills
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -146,6 +147,8 @@ class OkxOrders:
             except EngineError:
                 return "51603", "Order does not exist", []
             return "0", "", [self.order_data(o, None, ep.now_ms())]
+        if req.method == "GET" and name in ("fills", "fills-history"):
+            return fills(self.ctx, account, q)
         if (req.method, name) == ("GET", "orders-pending"):
             orders = self.ctx.engine.open_orders(account, q.get("instId"))
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
