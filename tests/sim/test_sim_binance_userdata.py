@@ -25,55 +25,113 @@ def sign(params: dict[str, Any]) -> str:
     return q + "&signature=" + hmac.new(SECRET.encode(), q.encode(), hashlib.sha256).hexdigest()
 
 
-def test_listen_key_stream_keepalive_close_and_expiry() -> None:
+def test_usdm_listen_key_stream_keepalive_close_and_expiry() -> None:
     async def go() -> None:
         timeouts = {"listen_key_ttl": 0.3}
-        async with Simulator(["binance"], rate=0, depth=10, timeouts=timeouts) as sim:
-            sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
-            ep = sim.urls()["binance"][0]
+        async with Simulator(["binance-usdm"], rate=0, depth=10, timeouts=timeouts) as sim:
+            sim.venue("binance-usdm").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
+            ep = sim.urls()["binance-usdm"][0]
             key = {"X-MBX-APIKEY": "ak"}
-            s, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            lk_url = ep["rest"] + "/fapi/v1/listenKey"
+            s, _, body = await http("POST", lk_url, headers=key)
             lk = orjson.loads(body)["listenKey"]
             assert s == 200 and len(lk) == 64
-            s, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            s, _, body = await http("POST", lk_url, headers=key)
             assert orjson.loads(body)["listenKey"] == lk, "one active key per API key"
-            s, _, body = await http(
-                "POST", ep["rest"] + "/api/v3/userDataStream", headers={"X-MBX-APIKEY": "x"}
-            )
+            s, _, body = await http("POST", lk_url, headers={"X-MBX-APIKEY": "x"})
             assert (s, orjson.loads(body)["code"]) == (401, -2015)
 
             raw = await connect(f"{ep['ws']['ws']}/{lk}")
             combined = await connect(f"{ep['ws']['stream']}?streams={lk}")
             order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.001", "price": "100.00", "newClientOrderId": "lk-1"}  # fmt: skip
-            s, _, body = await http("POST", ep["rest"] + "/api/v3/order?" + sign(order), headers=key)
+                     "quantity": "0.010", "price": "10000.00", "newClientOrderId": "lk-1"}  # fmt: skip
+            s, _, body = await http("POST", ep["rest"] + "/fapi/v1/order?" + sign(order), headers=key)
             assert s == 200, body
             ev = await raw.recv()
-            assert ev["e"] == "executionReport" and ev["c"] == "lk-1" and ev["x"] == "NEW"
-            assert ev["i"] == orjson.loads(body)["orderId"]
+            assert ev["e"] == "ORDER_TRADE_UPDATE" and ev["o"]["c"] == "lk-1" and ev["o"]["x"] == "NEW"
+            assert ev["o"]["i"] == orjson.loads(body)["orderId"]
             wrapped = await combined.recv()
-            assert wrapped["stream"] == lk and wrapped["data"]["c"] == "lk-1"
+            assert wrapped["stream"] == lk and wrapped["data"]["o"]["c"] == "lk-1"
 
             # Kept alive past its first expiry, then left to expire.
             await asyncio.sleep(0.2)
-            s, _, _ = await http("PUT", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk}", headers=key)
+            s, _, _ = await http("PUT", f"{lk_url}?listenKey={lk}", headers=key)
             assert s == 200
             await asyncio.sleep(0.2)
             assert raw.q.empty()
             ev = await raw.recv(timeout=1.0)
             assert ev["e"] == "listenKeyExpired" and ev["listenKey"] == lk
-            s, _, body = await http("PUT", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk}", headers=key)
+            s, _, body = await http("PUT", f"{lk_url}?listenKey={lk}", headers=key)
             assert orjson.loads(body)["code"] == -1125
 
             # DELETE closes the key's streams.
-            _, _, body = await http("POST", ep["rest"] + "/api/v3/userDataStream", headers=key)
+            _, _, body = await http("POST", lk_url, headers=key)
             lk2 = orjson.loads(body)["listenKey"]
             c2 = await connect(f"{ep['ws']['ws']}/{lk2}")
-            s, _, _ = await http(
-                "DELETE", ep["rest"] + f"/api/v3/userDataStream?listenKey={lk2}", headers=key
-            )
+            s, _, _ = await http("DELETE", f"{lk_url}?listenKey={lk2}", headers=key)
             assert s == 200
             await asyncio.wait_for(c2.closed, 1.0)
+
+    asyncio.run(go())
+
+
+def test_spot_listen_keys_retired_ws_api_subscription_signed_by_any_key() -> None:
+    """Spot listenKeys were retired on 2026-02-20 (venues.md §9): REST answers 410 / -1020 and the WS
+    API's userDataStream.start is an unknown method; userDataStream.subscribe.signature (an HMAC
+    key here, no session.logon) streams the account's executionReport events instead."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=10) as sim:
+            v: Any = sim.venue("binance")
+            v.add_key(ApiKey("ak", secret=SECRET.encode()))
+            ep = sim.urls()["binance"][0]
+            key = {"X-MBX-APIKEY": "ak"}
+            for method in ("POST", "PUT", "DELETE"):
+                s, _, body = await http(
+                    method, ep["rest"] + "/api/v3/userDataStream?listenKey=x", headers=key
+                )
+                assert (s, orjson.loads(body)["code"]) == (410, -1020)
+            c = await connect(ep["ws"]["ws_api"])
+            c.send({"id": 1, "method": "userDataStream.start", "params": {"apiKey": "ak"}})
+            assert (await c.recv())["error"]["code"] == -1020
+
+            def signed(params: dict[str, Any]) -> dict[str, Any]:
+                p = {**params, "apiKey": "ak", "timestamp": int(time.time() * 1000)}
+                text = "&".join(f"{k}={p[k]}" for k in sorted(p))
+                return {
+                    **p,
+                    "signature": hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest(),
+                }
+
+            bad = {**signed({}), "signature": "0" * 64}
+            c.send({"id": 2, "method": "userDataStream.subscribe.signature", "params": bad})
+            assert (await c.recv())["error"]["code"] == -1022
+            c.send({"id": 3, "method": "userDataStream.subscribe.signature", "params": signed({})})
+            sub = await c.recv()
+            assert sub["status"] == 200 and "subscriptionId" in sub["result"]
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.001", "price": "10000.00", "newClientOrderId": "sig-1"}  # fmt: skip
+            s, _, _ = await http("POST", ep["rest"] + "/api/v3/order?" + sign(order), headers=key)
+            assert s == 200
+            ev = await c.recv()
+            assert ev["subscriptionId"] == sub["result"]["subscriptionId"]
+            assert (ev["event"]["e"], ev["event"]["c"], ev["event"]["x"]) == (
+                "executionReport",
+                "sig-1",
+                "NEW",
+            )
+
+            # The open-order and account methods answer from the engine and the ledger.
+            c.send({"id": 4, "method": "openOrders.status", "params": signed({"symbol": "BTCUSDT"})})
+            opened = await c.until(lambda m: m.get("id") == 4)
+            assert [o["clientOrderId"] for o in opened["result"]] == ["sig-1"]
+            c.send({"id": 5, "method": "account.status", "params": signed({})})
+            account = await c.until(lambda m: m.get("id") == 5)
+            assert account["result"]["accountType"] == "SPOT" and account["result"]["canTrade"] is True
+            c.send({"id": 6, "method": "openOrders.cancelAll", "params": signed({"symbol": "BTCUSDT"})})
+            cancelled = await c.until(lambda m: m.get("id") == 6)
+            assert [o["status"] for o in cancelled["result"]] == ["CANCELED"]
+            assert v.engine.open_orders("ak", None) == []
 
     asyncio.run(go())
 
@@ -134,7 +192,7 @@ def test_cancel_all_open_orders() -> None:
                          "quantity": "0.001", "price": str(bid - i)}  # fmt: skip
                 assert (await http("POST", rest + "/api/v3/order?" + sign(order), headers=key))[0] == 200
             other = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.01", "price": "100.00"}  # fmt: skip
+                     "quantity": "0.01", "price": "1000.00"}  # fmt: skip
             await http("POST", rest + "/api/v3/order?" + sign(other), headers=key)
             s, _, body = await http(
                 "DELETE", rest + "/api/v3/openOrders?" + sign({"symbol": "BTCUSDT"}), headers=key
@@ -206,7 +264,7 @@ def test_new_order_count_limit() -> None:
             sim.venue("binance").add_key(ApiKey("ak", secret=SECRET.encode()))  # type: ignore[attr-defined]
             rest, key = sim.urls()["binance"][0]["rest"], {"X-MBX-APIKEY": "ak"}
             order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.001", "price": "100.00"}  # fmt: skip
+                     "quantity": "0.001", "price": "10000.00"}  # fmt: skip
             got = [await http("POST", rest + "/api/v3/order?" + sign(order), headers=key) for _ in range(3)]
             assert [s for s, _, _ in got] == [200, 200, 429]
             assert [h.get("x-mbx-order-count-10s") for _, h, _ in got[:2]] == ["1", "2"]

@@ -117,7 +117,7 @@ def test_rest_order_lifecycle_and_consistent_market_data() -> None:
                 type="LIMIT",
                 timeInForce="GTC",
                 quantity="0.00010",
-                price="1.00",
+                price="50000.00",
                 newClientOrderId="r1",
             )
             assert s == 200 and dup["status"] == "NEW"
@@ -129,7 +129,7 @@ def test_rest_order_lifecycle_and_consistent_market_data() -> None:
                 type="LIMIT",
                 timeInForce="GTC",
                 quantity="0.00010",
-                price="1.00",
+                price="50000.00",
                 newClientOrderId="r1",
             )
             assert again["code"] == -2010  # idempotency: the retried id is refused
@@ -141,7 +141,7 @@ def test_rest_order_lifecycle_and_consistent_market_data() -> None:
                 type="LIMIT",
                 timeInForce="GTC",
                 quantity="0.00010",
-                price="1.001",
+                price="50000.001",
             )
             assert bad["code"] == -1013
             s, opened = await call("GET", "/api/v3/openOrders", symbol="BTCUSDT")

@@ -63,13 +63,13 @@ def test_rest_orders_balances_and_v2_push() -> None:
                 "err-code"
             ] == "order-orderstate-error"
 
-            # buy-market spends an amount of quote currency: exactly two lots' worth of the best ask.
+            # buy-market spends quote currency: the minimum amount (0.0001) at the best ask.
             ask = sim.book("htx", "btcusdt", 1).asks[0]
-            cash = str(ask[0] * Decimal("0.000002"))
+            cash = str(ask[0] * Decimal("0.0001"))
             market = {**limit, "type": "buy-market", "amount": cash, "client-order-id": "h2"}
             m = await call("POST", "/v1/order/orders/place", market)
             filled = (await call("GET", f"/v1/order/orders/{m['data']}"))["data"]
-            assert filled["state"] == "filled" and filled["field-amount"] == "0.000002"
+            assert filled["state"] == "filled" and filled["field-amount"] == "0.0001"
             # limit-maker crossing the book is cancelled instead of taking.
             ask = sim.book("htx", "btcusdt", 1).asks[0]
             maker = {**limit, "type": "buy-limit-maker", "price": str(ask[0]), "client-order-id": "h3"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,22 @@ import orjson
 from simclient import Client, connect, http
 from test_sim_okx_auth import SECRET, iso_now, sign
 from tickwire.sim import Simulator
+
+Call = Callable[..., Awaitable[Any]]
+
+
+def rest_client(base: str) -> Call:
+    """``call(method, path, body=None)``: a signed OKX REST request (key ``ok-key``), its JSON answer."""
+
+    async def call(method: str, path: str, obj: Any = None) -> Any:
+        body = orjson.dumps(obj) if obj is not None else b""
+        ts = iso_now()
+        h = {"OK-ACCESS-KEY": "ok-key", "OK-ACCESS-PASSPHRASE": "pp", "OK-ACCESS-TIMESTAMP": ts}
+        h["OK-ACCESS-SIGN"] = sign(ts + method + path + body.decode())
+        _, _, out = await http(method, base + path, body, h)
+        return orjson.loads(out)
+
+    return call
 
 
 async def login(url: str) -> Client:
@@ -95,15 +112,7 @@ def test_rest_order_amend_query_cancel() -> None:
     async def go() -> None:
         async with Simulator(["okx"], rate=0, depth=20) as sim:
             sim.venue("okx").add_key("ok-key", SECRET, "pp")  # type: ignore[attr-defined]
-            base = sim.urls()["okx"][0]["rest"]
-
-            async def call(method: str, path: str, obj: Any = None) -> Any:
-                body = orjson.dumps(obj) if obj is not None else b""
-                ts = iso_now()
-                h = {"OK-ACCESS-KEY": "ok-key", "OK-ACCESS-PASSPHRASE": "pp", "OK-ACCESS-TIMESTAMP": ts}
-                h["OK-ACCESS-SIGN"] = sign(ts + method + path + body.decode())
-                _, _, out = await http(method, base + path, body, h)
-                return orjson.loads(out)
+            call = rest_client(sim.urls()["okx"][0]["rest"])
 
             bid = sim.book("okx", "BTC-USDT", 1).bids[0][0]
             order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",

@@ -15,13 +15,14 @@ touches the book (EngineError code ``funds``). Not yet: fees.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tickwire.sim.accounts import InsufficientFunds, Ledger
-from tickwire.sim.market import ASK, BID, BookProcess, Step, Trade
+from tickwire.sim.market import ASK, BID, BookProcess, Instrument, Step, Trade
 
 NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED = "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"
 
@@ -32,6 +33,7 @@ class Fill:
     qty: int
     trade_id: int
     maker: bool
+    time_ms: int = 0  # when it happened (venue clock at the order's request, or wall clock)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Order:
     lock_asset: str = ""
     lock: Decimal = Decimal(0)
     margin: bool = False
+    post_only: bool = False  # refused (cancelled) rather than taking liquidity
 
     @property
     def open(self) -> bool:
@@ -109,21 +112,26 @@ class Engine:
         now_ms: int,
         post_only: bool = False,
         margin: bool | None = None,
+        check_limits: bool = True,
     ) -> tuple[Order, Step | None]:
         """Place an order. Returns it and the book step it caused (None if the book did not change).
         A ``post_only`` order that would take liquidity is cancelled instead, the book untouched.
-        ``margin``: a margin order rather than a cash one (default: margin if the venue has leverage)."""
+        ``margin``: a margin order rather than a cash one (default: margin if the venue has leverage).
+        The instrument's size and notional limits are checked first (EngineError ``min_qty``,
+        ``max_qty``, ``notional``) unless ``check_limits`` is off (an amend's remainder)."""
         if symbol not in self.books:
             raise EngineError("symbol", f"unknown symbol {symbol}")
         if qty <= 0:
             raise EngineError("qty", "quantity must be positive")
         if type_ == "LIMIT" and (price is None or price <= 0):
             raise EngineError("price", "a limit order needs a positive price")
-        if client_id and (account, client_id) in self.by_client and self.by_client[(account, client_id)].open:
-            raise EngineError("duplicate", "duplicate client order id")
         book = self.books[symbol]
         opp = book.side(1 - side)
         limit = price if type_ == "LIMIT" else None
+        if check_limits:
+            self._check_limits(book.inst, qty, limit if limit is not None else opp.best())
+        if client_id and (account, client_id) in self.by_client and self.by_client[(account, client_id)].open:
+            raise EngineError("duplicate", "duplicate client order id")
         sign = 1 if side == BID else -1  # a buy crosses asks at or below its price
 
         def crosses(p: int) -> bool:
@@ -141,6 +149,7 @@ class Engine:
         if margin is None:
             margin = self.ledger.leverage is not None
         probe = Order(0, account, symbol, side, type_, tif, qty, price, client_id, now_ms)
+        probe.post_only = post_only
         try:
             self.ledger.reserve(probe, walk_cost, margin)
         except InsufficientFunds as e:
@@ -172,7 +181,7 @@ class Engine:
                 continue  # only users' own resting size here: no self-matching in v0
             book.trade_id += 1
             trades.append(Trade(book.trade_id, p, take, buyer_maker=(side == ASK)))
-            order.fills.append(Fill(p, take, book.trade_id, maker=False))
+            order.fills.append(Fill(p, take, book.trade_id, maker=False, time_ms=now_ms))
             order.filled += take
             order.quote += p * take
             left -= take
@@ -242,6 +251,7 @@ class Engine:
         new_left = (qty if qty is not None else order.qty) - order.filled
         new_price = price if price is not None else order.price
         # Refused before anything moves: a failed amend leaves the order as it was.
+        self._check_limits(self.books[symbol].inst, new_left + order.filled, new_price)
         if not self.ledger.can_replace(order, new_left, new_price):
             raise EngineError("funds", "insufficient balance for the amended order")
         self._muted += 1  # one REPLACED event, not a cancel and a new order
@@ -262,12 +272,14 @@ class Engine:
                 "GTC",
                 order.client_id,
                 order.time_ms,
+                check_limits=False,
             )
         finally:
             self._muted -= 1
         # The same order continues: its id, its earlier fills.
         del self.orders[replaced.id]
         replaced.id, replaced.qty = order.id, new_qty + order.filled
+        replaced.post_only = order.post_only
         replaced.filled += order.filled
         replaced.quote += order.quote
         replaced.fills[:0] = order.fills
@@ -348,7 +360,7 @@ class Engine:
         while qty > 0 and queue:
             o = queue[0]
             take = min(qty, o.qty - o.filled)
-            o.fills.append(Fill(p, take, tid, maker=True))
+            o.fills.append(Fill(p, take, tid, maker=True, time_ms=int(time.time() * 1000)))
             o.filled += take
             o.quote += p * take
             qty -= take
@@ -373,6 +385,18 @@ class Engine:
             listener(order, exec_type, fill)
 
     # helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_limits(inst: Instrument, qty: int, price: int | None) -> None:
+        """The instrument's size and notional limits (``price``: the limit, or for a market order the
+        best opposite price, as Binance applies its minimum to market orders)."""
+        if qty < inst.min_lots:
+            raise EngineError("min_qty", f"order size below the minimum {inst.min_qty}")
+        if inst.max_lots and qty > inst.max_lots:
+            raise EngineError("max_qty", f"order size above the maximum {inst.max_qty}")
+        if inst.min_notional and price is not None:
+            if inst.price(price) * inst.qty(qty) < inst.min_notional:
+                raise EngineError("notional", f"order value below the minimum {inst.min_notional}")
 
     def _user_lots(self, symbol: str, s: int, p: int) -> int:
         q = self.resting[symbol][s].get(p)

@@ -29,6 +29,7 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    410: "Gone",
     411: "Length Required",
     413: "Payload Too Large",
     418: "I'm a teapot",
@@ -81,6 +82,8 @@ class Response:
     content_type: str = "application/json"
     # None: answer normally. A negative value: never answer (a time-out seen by the client).
     hold: float | None = None
+    # Close the connection instead of answering: the request was processed, its answer is lost.
+    lost: bool = False
 
 
 def json_response(obj: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -194,6 +197,9 @@ class HttpProtocol(asyncio.Protocol):
                         await asyncio.Event().wait()  # cancelled when the client gives up
                     await asyncio.sleep(resp.hold)
                 if self.transport is None:
+                    return
+                if resp.lost:
+                    self.transport.abort()
                     return
                 close = req.headers.get("connection", "").lower() == "close"
                 self.transport.write(self._encode(resp, close))

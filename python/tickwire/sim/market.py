@@ -8,6 +8,7 @@ wall clock or the subscribers do: tests can replay a run and compare books.
 from __future__ import annotations
 
 import bisect
+import math
 import random
 import zlib
 from collections.abc import Iterator
@@ -29,6 +30,11 @@ class Instrument:
     depth: int = 60
     # Typical resting size near the touch, in lots (sizes are drawn around it).
     unit: int = 1
+    # Order limits the matching engine enforces and the metadata endpoints publish: the smallest and
+    # largest order size (0: one lot; no limit) and the smallest price x size in the quote asset.
+    min_qty: Decimal = Decimal(0)
+    max_qty: Decimal = Decimal(0)
+    min_notional: Decimal = Decimal(0)
 
     @property
     def price_decimals(self) -> int:
@@ -37,6 +43,15 @@ class Instrument:
     @property
     def qty_decimals(self) -> int:
         return max(0, -self.lot.as_tuple().exponent)  # type: ignore[operator]
+
+    @property
+    def min_lots(self) -> int:
+        return max(1, math.ceil(self.min_qty / self.lot))
+
+    @property
+    def max_lots(self) -> int:
+        """The largest order in lots; 0 when there is no limit."""
+        return int(self.max_qty / self.lot)
 
     def price(self, ticks: int) -> Decimal:
         return self.tick * ticks
@@ -323,10 +338,19 @@ class DepthView:
         return out
 
 
-def default_instruments(names: list[tuple[str, str, str, str, int]]) -> list[Instrument]:
-    return [
-        Instrument(s, Decimal(tick), Decimal(lot), Decimal(mid), unit=u) for s, tick, lot, mid, u in names
-    ]
+def default_instruments(
+    names: list[tuple[str, str, str, str, int]], limits: dict[str, tuple[str, str, str]] | None = None
+) -> list[Instrument]:
+    """Instruments from (symbol, tick, lot, mid, unit), with ``limits`` per symbol: (min_qty,
+    max_qty, min_notional) as the venue lists them."""
+    out = []
+    for s, tick, lot, mid, u in names:
+        lo, hi, notional = (limits or {}).get(s, ("0", "0", "0"))
+        out.append(
+            Instrument(s, Decimal(tick), Decimal(lot), Decimal(mid), unit=u, min_qty=Decimal(lo),
+                       max_qty=Decimal(hi), min_notional=Decimal(notional))
+        )  # fmt: skip
+    return out
 
 
 class Fmt:

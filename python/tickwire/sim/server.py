@@ -36,6 +36,7 @@ FAULTS = (
     "down",
     "up",
     "server_shutdown",
+    "lose_answer",
 )
 
 
@@ -60,6 +61,9 @@ class VenueServer:
         self.down_until = 0.0
         self.is_down = False
         self.refused = 0
+        # lose_answer: operation ("POST /api/v3/order", "order.place") -> answers still to lose
+        self.lose_left: dict[str, int] = {}
+        self.lost: list[str] = []  # the operations whose answer was lost, in order
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -181,7 +185,33 @@ class VenueServer:
             return json_response({"code": -1001, "msg": "injected failure"}, self.fail_status)
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
-        return await self.venue.http(self, req)
+        resp = await self.venue.http(self, req)
+        if self.lose_left and self._take_lost(f"{req.method} {req.path}"):
+            resp.lost = True
+        return resp
+
+    # WebSocket ---------------------------------------------------------------------------------
+
+    def on_ws_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        if not self.lose_left or not self._take_lost(self.venue.ws_operation(data)):
+            self.venue.on_message(conn, data, binary)
+            return
+        conn.flush()  # what was sent before the request still arrives
+        self.venue.on_message(conn, data, binary)
+        conn.out.clear()  # the answer (and anything else sent on this socket meanwhile) is lost
+        conn.abort()
+
+    def _take_lost(self, operation: str | None) -> bool:
+        left = self.lose_left.get(operation or "", 0)
+        if left <= 0:
+            return False
+        assert operation is not None
+        if left == 1:
+            del self.lose_left[operation]
+        else:
+            self.lose_left[operation] = left - 1
+        self.lost.append(operation)
+        return True
 
     # periodic ----------------------------------------------------------------------------------
 
@@ -244,6 +274,19 @@ class VenueServer:
         """Fail the next ``n`` REST requests with ``status``, or never answer them if ``timeout``."""
         self.fail_left = n
         self.fail_status = 0 if timeout else status
+
+    def lose_answer(self, operation: str, times: int = 1) -> None:
+        """Process the next ``times`` requests of ``operation`` but lose their answers: the venue acts
+        on them (an order is placed, a cancel done) and the client never hears. A REST operation is
+        ``"METHOD /path"`` (``"POST /api/v3/order"``): the connection is closed before the response
+        is written. A WebSocket operation is the request's ``method`` or ``op`` (``"order.place"``,
+        OKX ``"order"``, Bybit ``"order.create"``, Kraken ``"add_order"``): the socket is cut after the
+        request was handled, without its answer; private streams on other sockets still report it.
+        ``times=0`` cancels the fault. Unlike ``fail(timeout=True)``, the request reaches the venue."""
+        if times > 0:
+            self.lose_left[operation] = times
+        else:
+            self.lose_left.pop(operation, None)
 
     def skew(self, ms: int) -> None:
         """Shift the venue's clock (timestamps it sends, time endpoints, signature windows)."""

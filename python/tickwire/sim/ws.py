@@ -61,7 +61,7 @@ class Conn(WSListener):
         self.last_rx = time.monotonic()
         t = frame.msg_type
         if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
-            self.endpoint.venue.on_message(self, frame.get_payload_as_bytes(), t is WSMsgType.BINARY)
+            self.endpoint.on_ws_message(self, frame.get_payload_as_bytes(), t is WSMsgType.BINARY)
         elif t is WSMsgType.PONG:
             self.endpoint.venue.on_pong(self, frame.get_payload_as_bytes())
         elif t is WSMsgType.CLOSE:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
 
 from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
@@ -57,10 +60,7 @@ class Venue:
                 raise ValueError(f"{self.name} has no symbol {sorted(unknown)}; it has {sorted(known)}")
             insts = [i for i in insts if i.symbol in config.symbols]
         if config.depth is not None:
-            insts = [
-                Instrument(i.symbol, i.tick, i.lot, i.mid, config.depth, i.unit)  # small books for tests
-                for i in insts
-            ]
+            insts = [dataclasses.replace(i, depth=config.depth) for i in insts]  # small books for tests
         self.instruments = {i.symbol: i for i in insts}
         self.books = {i.symbol: BookProcess(i, config.seed) for i in insts}
         lev = config.profile.get("leverage", self.leverage)
@@ -140,6 +140,18 @@ class Venue:
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         pass
+
+    @staticmethod
+    def ws_operation(data: bytes) -> str | None:
+        """The operation a WebSocket request names (its ``method`` or ``op``), for ``lose_answer``."""
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(msg, dict):
+            return None
+        op = msg.get("method", msg.get("op"))
+        return op.removeprefix("v3/") if isinstance(op, str) else None
 
     def on_pong(self, conn: Conn, payload: bytes) -> None:
         if conn.ping_payload is not None and payload == conn.ping_payload:

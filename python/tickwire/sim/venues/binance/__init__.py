@@ -6,7 +6,9 @@ futures), ``@depth<5|10|20>`` partial snapshots, ``@bookTicker``, ``@trade``; RE
 update id as the stream. Spot also serves the SBE stream host under ``/sbe/`` (§1.5, ``sbe.py``).
 Spot orders over signed REST (``trade.py``; signing §1.1 in ``auth.py``) and over the WebSocket API
 on ``/ws-api/v3`` (§1.3, ``wsapi.py``); futures orders, balances and positions on ``/fapi`` (§1.6,
-``futures.py``); user data streams by listenKey (``userdata.py``). Request weight, order-count and
+``futures.py``); USDⓈ-M user data streams by listenKey (``userdata.py``; spot's retired, venues.md
+§9); instrument metadata ``exchangeInfo`` (``metadata.py``); trade history ``myTrades``/``allOrders``
+(``history.py``). Request weight, order-count and
 connection limits per server, as the docs list them. Execution reports follow the public
 user-data-stream reference (venues.md does not list their fields).
 

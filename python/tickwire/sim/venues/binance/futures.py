@@ -30,6 +30,8 @@ ERRORS = {
     "side": (-1117, "Invalid side."),
     "type": (-1116, "Invalid orderType."),
     "tif": (-1115, "Invalid timeInForce."),
+    "min_qty": (-4003, "Quantity less than or equal to zero."),
+    "max_qty": (-4005, "Quantity greater than max quantity."),
 }
 
 
@@ -131,21 +133,31 @@ class FuturesOrders:
                     if req.method == "DELETE"
                     else err(-2013, "Order does not exist.")
                 )
+            if e.code == "notional":
+                inst = self.ctx.instruments[symbol]
+                return err(
+                    -4164,
+                    f"Order's notional must be no smaller than {inst.min_notional:f} "
+                    "(unless you choose reduce only).",
+                )
             code, msg = ERRORS.get(e.code, (-1102, str(e)))
             return err(code, msg if code != -1013 else str(e))
 
     def _place(self, ep: VenueServer, account: str, symbol: str, p: dict[str, str]) -> Response:
         v = self.ctx
+        if p.get("type") == "LIMIT_MAKER":  # a spot type: futures say timeInForce=GTX
+            return err(-1116, "Invalid orderType.")
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
+        args["post_only"] = post_only
         if p.get("reduceOnly") == "true":
             pos = v.engine.position(account, symbol)
             shrinks = pos < 0 if args["side"] == BID else pos > 0
             if not shrinks or args["qty"] > abs(pos):
                 return err(-2022, "ReduceOnly Order is rejected.")
         order, step = v.engine.place(
-            account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), post_only=post_only,
-            margin=True, **args,
+            account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), margin=True,
+            **args,
         )  # fmt: skip
         if step is not None:
             v.publish(symbol, step)

@@ -26,6 +26,7 @@ from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.binance.auth import check_signed, err
 from tickwire.sim.venues.binance.framing import send_stream
 from tickwire.sim.venues.binance.futures import FuturesOrders
+from tickwire.sim.venues.binance.metadata import ExchangeInfo
 from tickwire.sim.venues.binance.sbe import SbeStreams
 from tickwire.sim.venues.binance.trade import BinanceOrders
 from tickwire.sim.venues.binance.userdata import ListenKeys
@@ -64,7 +65,13 @@ class BinanceSpot(Venue):
             ("BNBBTC", "0.000001", "0.001", "0.0095", 10),
             # The symbol of Binance's published signing example (venues.md §8).
             ("LTCBTC", "0.000001", "0.001", "0.0015", 100),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTCUSDT": ("0.00001", "9000", "5"),
+            "ETHUSDT": ("0.0001", "9000", "5"),
+            "BNBBTC": ("0.001", "100000", "0.0001"),
+            "LTCBTC": ("0.001", "100000", "0.0001"),
+        },
     )
     futures = False
     rest_prefix = "/api/v3"
@@ -82,11 +89,12 @@ class BinanceSpot(Venue):
         ctx = self.context(self.fmt)
         self.orders = BinanceOrders(ctx)
         self.futures_orders = FuturesOrders(ctx)
-        self.wsapi = WsApi(ctx, self.keys, self.limiter, self.orders.handle)
-        report = self.futures_orders.trade_update if self.futures else self.wsapi.execution_report
-        path = "/fapi/v1/listenKey" if self.futures else self.rest_prefix + "/userDataStream"
-        self.listen_keys = ListenKeys(ctx, self.keys, path, report)
+        self.wsapi = WsApi(ctx, self.keys, self.limiter, self.orders.signed)
+        # Spot listenKeys were retired on 2026-02-20 (venues.md §9): futures only.
+        report = self.futures_orders.trade_update
+        self.listen_keys = ListenKeys(ctx, self.keys, "/fapi/v1/listenKey", report) if self.futures else None
         self.sbe = SbeStreams(ctx)
+        self.exchange_info = ExchangeInfo(ctx, self.futures, self.orders.order_limits())
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
         self.last_bbo: dict[str, tuple[int, int, int, int]] = {}
         self.partial_due: dict[tuple[int, str], float] = {}
@@ -208,7 +216,8 @@ class BinanceSpot(Venue):
 
     def on_timer(self, ep: VenueServer, now: float) -> None:
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
-        self.listen_keys.expire(ep, now)
+        if self.listen_keys is not None:
+            self.listen_keys.expire(ep, now)
         lifetime = self.interval("lifetime")
         for c in list(ep.conns.values()):
             if now - c.opened_at > lifetime:
@@ -372,9 +381,14 @@ class BinanceSpot(Venue):
             return json_response({"serverTime": ep.now_ms()})
         if route == ("GET", p + "/ping"):
             return json_response({})
-        keyed = self.listen_keys.route(ep, req)
+        if route == ("GET", p + "/exchangeInfo"):
+            return self.exchange_info.route(ep, req, self.limiter(ep).limit)
+        keyed = self.listen_keys.route(ep, req) if self.listen_keys is not None else None
         if keyed is not None:
             return keyed
+        if req.path == p + "/userDataStream":
+            # Retired spot listenKeys; the venue documents no answer, this is the simulator's (README).
+            return err(-1020, "This operation is not supported.", 410)
         signed = (
             ("GET", p + "/account"),
             ("POST", p + "/order/test"),
@@ -384,6 +398,8 @@ class BinanceSpot(Venue):
             ("PUT", p + "/order/amend/keepPriority"),
             ("GET", p + "/openOrders"),
             ("DELETE", p + "/openOrders"),
+            ("GET", p + "/allOrders"),
+            ("GET", p + "/myTrades"),
         )
         if route in signed or (self.futures and req.path.startswith(("/fapi/v1/", "/fapi/v2/"))):
             denied = check_signed(self.keys, ep, req)
@@ -394,13 +410,7 @@ class BinanceSpot(Venue):
             params.update(req.form())
             if self.futures:
                 return self.futures_orders.handle(ep, req, account, params)
-            if req.path.endswith("/account"):
-                held = self.engine.ledger.holdings(account)
-                balances = [{"asset": a, "free": f"{f:.8f}", "locked": f"{lk:.8f}"} for a, f, lk in held]
-                return json_response({"canTrade": True, "balances": balances})
-            if req.path.endswith("/openOrders"):
-                return self.orders.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
-            return self.orders.handle(ep, req, account, params)
+            return self.orders.signed(ep, req, account, params)
         return err(-1000, f"no route {req.method} {req.path}", 404)
 
     def _depth(self, ep: VenueServer, req: Request) -> Response:
@@ -441,7 +451,11 @@ class BinanceUsdm(BinanceSpot):
         [
             ("BTCUSDT", "0.10", "0.001", "60000", 1),
             ("ETHUSDT", "0.01", "0.001", "3000", 10),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTCUSDT": ("0.001", "1000", "100"),
+            "ETHUSDT": ("0.001", "10000", "20"),
+        },
     )
     futures = True
     leverage = Decimal(20)  # Binance's default for BTCUSDT perpetuals

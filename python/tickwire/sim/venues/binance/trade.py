@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +14,20 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
 from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.history import BinanceHistory
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
     from tickwire.sim.venues.context import VenueContext
+
+
+# Engine limit refusals and the exchangeInfo filter each one is.
+FILTERS = {"min_qty": "LOT_SIZE", "max_qty": "LOT_SIZE", "notional": "NOTIONAL"}
+
+
+def filter_failure(code: str, type_: str) -> str:
+    name = FILTERS[code]
+    return f"Filter failure: {'MARKET_LOT_SIZE' if name == 'LOT_SIZE' and type_ == 'MARKET' else name}"
 
 
 def _units(value: str, step: Decimal, name: str) -> int:
@@ -42,8 +53,12 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
     if side is None:
         raise EngineError("side", "Invalid side.")
     type_ = p["type"]
-    if type_ not in ("LIMIT", "MARKET"):
+    if type_ not in ("LIMIT", "MARKET", "LIMIT_MAKER"):
         raise EngineError("type", "Invalid orderType.")
+    post_only = type_ == "LIMIT_MAKER"  # a LIMIT order that is refused if it would take
+    if post_only:
+        type_ = "LIMIT"
+        p = {**p, "timeInForce": p.get("timeInForce", "GTC")}
     if "quantity" not in p:
         raise EngineError(
             "param", "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
@@ -60,7 +75,14 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
         price = _units(p["price"], inst.tick, "price")
         if tif not in ("GTC", "IOC", "FOK"):
             raise EngineError("tif", "Invalid timeInForce.")
-    return {"side": side, "type_": type_, "qty": qty, "price": price, "tif": tif or "IOC"}
+    return {
+        "side": side,
+        "type_": type_,
+        "qty": qty,
+        "price": price,
+        "tif": tif or "IOC",
+        "post_only": post_only,
+    }
 
 
 class BinanceOrders:
@@ -69,15 +91,57 @@ class BinanceOrders:
         # account -> (10 s, 1 day) new-order counters (ORDERS limits). Windows open with the first
         # order rather than on the clock, so a test's burst never straddles a boundary by chance.
         self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
+        self.history = BinanceHistory(ctx, self.order_json)
+
+    def signed(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
+        """A verified spot request on ``/api/v3/`` (REST, or a WS API method as its REST call)."""
+        name = req.path.rsplit("/api/v3/", 1)[-1]
+        if name == "account":
+            return json_response(self.account(account, ep.now_ms()))
+        if name == "openOrders":
+            return self.open_orders(ep, account, params.get("symbol"), req.method == "DELETE")
+        if name == "myTrades":
+            return self.history.my_trades(account, params)
+        if name == "allOrders":
+            return self.history.all_orders(account, params, ep.now_ms())
+        return self.handle(ep, req, account, params)
+
+    def account(self, account: str, now_ms: int) -> dict[str, Any]:
+        """``GET /api/v3/account`` / WS API ``account.status``: balances from the ledger."""
+        held = self.ctx.engine.ledger.holdings(account)
+        zero = "0.00000000"
+        return {
+            "makerCommission": 0,
+            "takerCommission": 0,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+            "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": now_ms,
+            "accountType": "SPOT",
+            "balances": [{"asset": a, "free": f"{f:.8f}", "locked": f"{lk:.8f}"} for a, f, lk in held],
+            "permissions": ["SPOT"],
+            "uid": zlib.crc32(account.encode()),
+        }
+
+    def order_limits(self) -> tuple[int, int]:
+        """New orders allowed per 10 s and per day (profile ``order_limit_10s`` / ``order_limit_1d``)."""
+        prof = self.ctx.profile
+        return int(prof.get("order_limit_10s", 100)), int(prof.get("order_limit_1d", 200_000))
 
     def count_order(self, account: str) -> tuple[Response | None, list[tuple[str, str]]]:
         """Charge one new order: a 429 (-1015) over either limit, and the X-MBX-ORDER-COUNT headers."""
         counters = self.order_counts.get(account)
         if counters is None:
-            prof = self.ctx.profile
+            per_10s, per_day = self.order_limits()
             counters = self.order_counts[account] = (
-                WeightLimiter(int(prof.get("order_limit_10s", 100)), 10.0),
-                WeightLimiter(int(prof.get("order_limit_1d", 200_000)), 86_400.0),
+                WeightLimiter(per_10s, 10.0),
+                WeightLimiter(per_day, 86_400.0),
             )
         now = time.monotonic()
         for lim, name in zip(counters, ("TEN_SECONDS", "DAY"), strict=True):
@@ -108,7 +172,7 @@ class BinanceOrders:
             "cummulativeQuoteQty": f"{quote:.8f}",
             "status": o.status,
             "timeInForce": o.tif,
-            "type": o.type,
+            "type": "LIMIT_MAKER" if o.post_only else o.type,
             "side": "BUY" if o.side == BID else "SELL",
             "workingTime": o.time_ms,
             "selfTradePreventionMode": "NONE",
@@ -144,6 +208,8 @@ class BinanceOrders:
                 args = parse_new_order(v.instruments[symbol], params)
                 if req.path.endswith("/order/test"):
                     return json_response({})
+                if args["post_only"] and self._would_take(symbol, args["side"], args["price"]):
+                    return err(-2010, "Order would immediately match and take.")
                 refused, counts = self.count_order(account)
                 if refused is not None:
                     return refused
@@ -183,8 +249,14 @@ class BinanceOrders:
                 return err(-2010, "Duplicate order sent.")
             if e.code == "funds":
                 return err(-2010, "Account has insufficient balance for requested action.")
+            if e.code in FILTERS:
+                return err(-1013, filter_failure(e.code, params.get("type", "")))
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
             return err(code, str(e))
+
+    def _would_take(self, symbol: str, side: int, price: int) -> bool:
+        best = self.ctx.books[symbol].side(1 - side).best()
+        return best is not None and (price >= best if side == BID else price <= best)
 
     def amend_keep_priority(
         self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]

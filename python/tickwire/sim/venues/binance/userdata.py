@@ -1,10 +1,10 @@
-"""Binance user data streams by listenKey (spot ``/api/v3/userDataStream``; USDⓈ-M ``/fapi/v1/listenKey``).
+"""Binance USDⓈ-M user data streams by listenKey (``/fapi/v1/listenKey``; spot's were retired on
+2026-02-20, venues.md §9: the spot venue answers ``/api/v3/userDataStream`` with HTTP 410, -1020).
 
 ``POST`` (``X-MBX-APIKEY`` only, no signature) returns ``{"listenKey"}``: the key's active one if it
 has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it alive for another
 ``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (or naming it in
-``/stream?streams=``) delivers the account's ``executionReport`` events, the same ones the WS API's
-``userDataStream.subscribe`` sends (futures: ``ORDER_TRADE_UPDATE``). A key not kept alive
+``/stream?streams=``) delivers the account's ``ORDER_TRADE_UPDATE`` events. A key not kept alive
 expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events.
 """
 

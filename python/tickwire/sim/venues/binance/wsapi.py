@@ -1,10 +1,13 @@
 """Binance WebSocket API (venues.md §1.3) on ``/ws-api/v3``: request/response framing, the WS signing
 rule (all params but ``signature`` sorted by name, ``k=v`` joined with ``&``, no percent-encoding,
 ``apiKey`` signed), ``session.logon`` (Ed25519 keys only), ``session.status``/``session.logout``,
-``ping``, ``time``, and ``order.test``/``order.place``/``order.cancel``/``order.status`` on the
-matching engine (the same code and JSON as REST order entry). ``userDataStream.subscribe`` on a
-logged-on session streams ``executionReport`` events (fields after the public user-data-stream
-reference; venues.md does not list them).
+``ping``, ``time``, and ``order.test``/``order.place``/``order.cancel``/``order.status``/
+``order.amend.keepPriority``, ``openOrders.status``/``openOrders.cancelAll``, ``account.status``,
+``allOrders``, ``myTrades`` on the matching engine (each the same code and JSON as its REST call).
+``userDataStream.subscribe`` on a logged-on session, or ``userDataStream.subscribe.signature`` (any key
+type, signed like a request) streams ``executionReport`` events (fields after the public
+user-data-stream reference; venues.md does not list them). The retired listenKey methods
+(``userDataStream.start/ping/stop``, venues.md §9) are unknown methods: -1020.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ ORDER_METHODS = {
     "order.cancel": ("DELETE", "/api/v3/order"),
     "order.status": ("GET", "/api/v3/order"),
     "order.amend.keepPriority": ("PUT", "/api/v3/order/amend/keepPriority"),
+    "openOrders.status": ("GET", "/api/v3/openOrders"),
+    "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),
+    "account.status": ("GET", "/api/v3/account"),
+    "allOrders": ("GET", "/api/v3/allOrders"),
+    "myTrades": ("GET", "/api/v3/myTrades"),
 }
 
 RATE_LIMITS = [
@@ -95,7 +103,7 @@ class WsApi:
             "s": o.symbol,
             "c": o.client_id,
             "S": "BUY" if o.side == BID else "SELL",
-            "o": o.type,
+            "o": "LIMIT_MAKER" if o.post_only else o.type,
             "f": o.tif or "GTC",
             "q": fq(o.qty),
             "p": fp(o.price or 0),
@@ -182,11 +190,18 @@ class WsApi:
                     conn, rid, status=400, code=-2015, msg="Invalid API-key, IP, or permissions for action."
                 )
             else:
-                sub_id = conn.state.setdefault("subscription_id", self.streams.count(key))
-                self.streams.add(key, conn)
-                self.reply(conn, rid, {"subscriptionId": sub_id})
+                self._subscribe(conn, rid, key)
+        elif method == "userDataStream.subscribe.signature":
+            # Any key type, signed like a request (apiKey, timestamp, signature; recvWindow optional).
+            signer, err = self._signed(conn, params, session_ok=False)
+            if err is not None:
+                self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
+            else:
+                assert signer is not None
+                self._subscribe(conn, rid, signer.key)
         elif method == "userDataStream.unsubscribe":
             self.streams.remove(conn)
+            conn.state.pop("subscription_id", None)
             self.reply(conn, rid, {})
         elif method == "session.status":
             self.reply(conn, rid, self._session(conn, now))
@@ -202,6 +217,11 @@ class WsApi:
             self._order(conn, rid, method, key.key, {k: _text(x) for k, x in params.items()})
         else:
             self.reply(conn, rid, status=400, code=-1020, msg=f"Unsupported operation: {method}")
+
+    def _subscribe(self, conn: Conn, rid: Any, key: str) -> None:
+        sub_id = conn.state.setdefault("subscription_id", self.streams.count(key))
+        self.streams.add(key, conn)
+        self.reply(conn, rid, {"subscriptionId": sub_id})
 
     def _order(self, conn: Conn, rid: Any, method: str, account: str, params: dict[str, str]) -> None:
         """The order methods share the REST implementation (same engine, same JSON)."""
@@ -222,7 +242,7 @@ class WsApi:
             "connectedSince": conn.state["connected_since"],
             "returnRateLimits": True,
             "serverTime": now,
-            "userDataStream": False,
+            "userDataStream": "subscription_id" in conn.state,
         }
 
     def _signed(

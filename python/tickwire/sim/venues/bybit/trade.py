@@ -42,6 +42,10 @@ BYBIT_ERRORS = {
     "unknown": (110001, "Order does not exist."),
     "funds": (110007, "ab not enough for new order"),
     "duplicate": (110072, "OrderLinkedID is duplicate"),
+    # Spot's codes for the instrument's limits (linear answers 10001 / 110094 alike).
+    "min_qty": (170136, "Order quantity lower than the minimum."),
+    "max_qty": (170135, "Order quantity too large."),
+    "notional": (170140, "Order value exceeded lower limit."),
 }
 
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}

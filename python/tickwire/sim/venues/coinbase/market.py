@@ -45,7 +45,11 @@ class Coinbase(Venue):
         [
             ("BTC-USD", "0.01", "0.00000001", "60000", 100_000),
             ("ETH-USD", "0.01", "0.00000001", "3000", 1_000_000),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTC-USD": ("0.00000001", "3400", "1"),
+            "ETH-USD": ("0.00000001", "42000", "1"),
+        },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -43,6 +43,13 @@ def _oid(o: Order) -> str:
 # A message on a connection's sequence: (connection, channel, events) -> the frame, numbered.
 Frame = Callable[["Conn", str, list[Any]], bytes]
 
+# The instrument's limits as order-creation failure reasons (the preview's names).
+LIMIT_FAILURES = {
+    "min_qty": "PREVIEW_INVALID_BASE_SIZE_TOO_SMALL",
+    "max_qty": "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE",
+    "notional": "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL",
+}
+
 
 class CoinbaseOrders:
     def __init__(self, ctx: VenueContext, frame: Frame) -> None:
@@ -180,6 +187,8 @@ class CoinbaseOrders:
         except EngineError as e:
             if e.code == "funds":
                 return self._fail("INSUFFICIENT_FUND", "INSUFFICIENT_FUND")
+            if e.code in LIMIT_FAILURES:
+                return self._fail("INVALID_ARGUMENT", LIMIT_FAILURES[e.code])
             return self._fail("UNKNOWN_FAILURE_REASON", str(e))
         if step is not None:
             v.publish(product, step)

@@ -39,7 +39,11 @@ class Htx(Venue):
         [
             ("btcusdt", "0.01", "0.000001", "60000", 1_000),
             ("ethusdt", "0.01", "0.0001", "3000", 100),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "btcusdt": ("0.0001", "1000", "5"),
+            "ethusdt": ("0.001", "5000", "5"),
+        },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -35,6 +35,12 @@ KINDS = {
     "limit-maker": ("LIMIT", "GTC", True),
     "limit-fok": ("LIMIT", "FOK", False),
 }
+# The instrument's limits as HTX refuses them (the limit follows the text in backquotes).
+HTX_LIMITS = {
+    "min_qty": ("order-limitorder-amount-min-error", "limit order amount error, min: "),
+    "max_qty": ("order-limitorder-amount-max-error", "limit order amount error, max: "),
+    "notional": ("order-value-min-error", "Order total cannot be lower than: "),
+}
 STATE = {"NEW": "submitted", "PARTIALLY_FILLED": "partial-filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
 
@@ -130,6 +136,10 @@ class HtxOrders:
                 return err("account-frozen-balance-insufficient-error", "trade account balance is not enough")
             if e.code == "duplicate":
                 return err("order-orderstate-error", "client-order-id is in use by an open order")
+            if e.code in HTX_LIMITS:
+                name, text = HTX_LIMITS[e.code]
+                lim = {"min_qty": inst.min_qty, "max_qty": inst.max_qty}.get(e.code, inst.min_notional)
+                return err(name, f"{text}`{lim:f}`")
             return err("invalid-parameter", str(e))
         if step is not None:
             v.publish(symbol, step)

@@ -51,7 +51,11 @@ class Kraken(Venue):
         [
             ("BTC/USD", "0.1", "0.00000001", "60000", 100_000),
             ("ETH/USD", "0.01", "0.00000001", "3000", 1_000_000),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTC/USD": ("0.00005", "0", "0.5"),
+            "ETH/USD": ("0.002", "0", "0.5"),
+        },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -38,6 +38,18 @@ Reply = Callable[[dict[str, Any]], None]
 
 EXEC = {"NEW": "new", "TRADE": "trade", "CANCELED": "canceled", "EXPIRED": "expired", "REPLACED": "amended"}
 
+KRAKEN_ERRORS = {
+    "funds": "EOrder:Insufficient funds",
+    "min_qty": "EOrder:Order minimum not met",
+    "max_qty": "EOrder:Invalid arguments:volume",
+    "notional": "EOrder:Cost minimum not met",
+}
+
+
+def order_error(e: EngineError) -> str:
+    """An engine refusal as Kraken's error string."""
+    return KRAKEN_ERRORS.get(e.code, f"EOrder:{e}")
+
 
 class KrakenOrders:
     def __init__(self, ctx: VenueContext, v2_fmt: Mapping[str, tuple[Fmt, Fmt]]) -> None:
@@ -137,7 +149,7 @@ class KrakenOrders:
                 post_only=bool(p.get("post_only", False)),
             )  # fmt: skip
         except EngineError as e:
-            error = "EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"
+            error = order_error(e)
             reply({"error": error, "method": "add_order", "success": False})
             return
         if step is not None:
@@ -264,7 +276,7 @@ class KrakenOrders:
         except (KeyError, InvalidOperation):
             return {"error": ["EGeneral:Invalid arguments:volume"]}
         except EngineError as e:
-            return {"error": ["EOrder:Insufficient funds" if e.code == "funds" else f"EOrder:{e}"]}
+            return {"error": [order_error(e)]}
         if step is not None:
             v.publish(pair, step)
         descr = f"{f['type']} {f['volume']} {pair} @ {f['ordertype']}" + (f" {f['price']}" if ticks else "")

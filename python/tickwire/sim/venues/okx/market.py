@@ -25,6 +25,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.okx.metadata import instruments
 from tickwire.sim.venues.okx.trade import OkxOrders
 from tickwire.sim.ws import Conn
 
@@ -59,7 +60,11 @@ class Okx(Venue):
         [
             ("BTC-USDT", "0.1", "0.00000001", "60000", 100_000),
             ("ETH-USDT", "0.01", "0.000001", "3000", 10_000),
-        ]
+        ],
+        {  # min_qty, max_qty, min_notional as the venue lists them
+            "BTC-USDT": ("0.00001", "9999999999", "0"),
+            "ETH-USDT": ("0.0001", "9999999999", "0"),
+        },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -300,6 +305,9 @@ class Okx(Venue):
     async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
+        if (req.method, req.path) == ("GET", "/api/v5/public/instruments"):
+            listed = instruments(self.instruments, req.query)
+            return json_response(dict(zip(("code", "msg", "data"), listed, strict=True)))
         if req.path.startswith(("/api/v5/account/", "/api/v5/trade/")):
             denied = self._check_rest(ep, req)
             if denied is not None:

@@ -23,6 +23,7 @@ from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.okx.history import fills
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -48,7 +49,12 @@ ORD_TYPES = {
 OKX_CODES = {
     "duplicate": ("51016", "Duplicated clOrdId"),
     "funds": ("51008", "Order failed. Insufficient balance"),
+    "min_qty": ("51020", "Your order should meet or exceed the minimum order amount."),
+    "max_qty": ("51202", "Market order amount exceeds the maximum amount."),
 }
+
+# Batch endpoints and the single operation each runs per order.
+BATCH = {"batch-orders": "order", "cancel-batch-orders": "cancel-order", "amend-batch-orders": "amend-order"}
 
 STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
@@ -129,6 +135,8 @@ class OkxOrders:
         name = req.path.removeprefix("/api/v5/trade/")
         if req.method == "POST" and name in ("order", "cancel-order", "amend-order"):
             return self.run(account, ep, name, req.json_object())
+        if req.method == "POST" and name in BATCH:
+            return self.batch(account, ep, BATCH[name], req)
         q = req.query
         if (req.method, name) == ("GET", "order"):
             oid = q.get("ordId", "")
@@ -139,10 +147,42 @@ class OkxOrders:
             except EngineError:
                 return "51603", "Order does not exist", []
             return "0", "", [self.order_data(o, None, ep.now_ms())]
+        if req.method == "GET" and name in ("fills", "fills-history"):
+            return fills(self.ctx, account, q)
         if (req.method, name) == ("GET", "orders-pending"):
             orders = self.ctx.engine.open_orders(account, q.get("instId"))
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
         return None
+
+    def batch(self, account: str, ep: VenueServer, op: str, req: Request) -> Result:
+        """``batch-orders`` / ``cancel-batch-orders`` / ``amend-batch-orders``: a JSON array of up to 20
+        of the single operation's arguments, each run on its own. ``code`` is "0" when all succeed,
+        "1" when all fail, "2" when some do; ``data`` has one entry per order with its sCode."""
+        try:
+            args = req.json()
+        except ValueError:
+            args = None
+        if (
+            not isinstance(args, list)
+            or not 0 < len(args) <= 20
+            or not all(isinstance(a, dict) for a in args)
+        ):
+            return "50014", "Parameter orders can not be empty.", []
+        data = []
+        for a in args:
+            code, text, out = self.run(account, ep, op, a)
+            if out:
+                data.append(out[0])
+            else:  # refused before it was an order (malformed, rate limit)
+                cl, oid = str(a.get("clOrdId", "")), str(a.get("ordId", ""))
+                data.extend(self._failed(cl, oid, str(ep.now_ms()), code, text)[2])
+        failed = sum(d["sCode"] != "0" for d in data)
+        code = "0" if not failed else "1" if failed == len(data) else "2"
+        return (
+            code,
+            "" if code == "0" else "All operations failed" if code == "1" else "Partial success",
+            data,
+        )
 
     def _symbol(self, arg: dict[str, Any]) -> str | None:
         if "instIdCode" in arg:
@@ -183,12 +223,13 @@ class OkxOrders:
         try:
             lots = Decimal(str(arg["sz"])) / inst.lot
             ticks = None if kinds[0] == "MARKET" else Decimal(str(arg["px"])) / inst.tick
-            for n in (lots, ticks):
-                if n is not None and (n != n.to_integral_value() or n <= 0):
-                    raise InvalidOperation
-            price = None if ticks is None else int(ticks)
         except (KeyError, InvalidOperation, ValueError, TypeError):
             return self._failed(cl, "", ts, "51000", "Parameter sz or px error")
+        if lots != lots.to_integral_value() or lots <= 0:
+            return self._failed(cl, "", ts, "51121", "Order quantity must be a multiple of the lot size.")
+        if ticks is not None and (ticks != ticks.to_integral_value() or ticks <= 0):
+            return self._failed(cl, "", ts, "51000", "Parameter px error")
+        price = None if ticks is None else int(ticks)
         try:
             order, step = v.engine.place(
                 account, symbol, side, kinds[0], int(lots), price, kinds[1], cl, ep.now_ms(),

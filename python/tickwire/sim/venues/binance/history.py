@@ -1,0 +1,108 @@
+"""Binance spot trade history for reconciliation, from the matching engine's own fill records:
+``GET /api/v3/myTrades`` (``symbol``; ``orderId``, ``startTime``/``endTime``, ``fromId``, ``limit``
+≤ 1000, default 500) and ``GET /api/v3/allOrders`` (``symbol``; ``orderId`` = from that id,
+``startTime``/``endTime``, ``limit``), also as the WS API's ``myTrades`` and ``allOrders``. Each fill
+is listed once, under the trade id it had on the public ``@trade`` stream, oldest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.accounts import split_symbol
+from tickwire.sim.engine import Order
+from tickwire.sim.http import Response, json_response
+from tickwire.sim.market import BID
+from tickwire.sim.venues.binance.auth import err
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.context import VenueContext
+
+OrderJson = Callable[[Order, int, bool], dict[str, Any]]
+
+
+def _int(params: dict[str, str], name: str) -> int | None:
+    v = params.get(name, "")
+    return int(v) if v.lstrip("-").isdigit() else None
+
+
+class BinanceHistory:
+    def __init__(self, ctx: VenueContext, order_json: OrderJson) -> None:
+        self.ctx = ctx
+        self.order_json = order_json
+
+    def _query(self, params: dict[str, str]) -> tuple[str, int, Response | None]:
+        symbol = params.get("symbol", "")
+        if not symbol:
+            return (
+                "",
+                0,
+                err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."),
+            )
+        if symbol not in self.ctx.books:
+            return "", 0, err(-1121, "Invalid symbol.")
+        limit = _int(params, "limit") or 500
+        if not 1 <= limit <= 1000:
+            return (
+                "",
+                0,
+                err(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'."),
+            )
+        return symbol, limit, None
+
+    def my_trades(self, account: str, params: dict[str, str]) -> Response:
+        symbol, limit, refused = self._query(params)
+        if refused is not None:
+            return refused
+        inst = self.ctx.instruments[symbol]
+        fp, fq = self.ctx.fmt[symbol]
+        quote_asset = split_symbol(symbol)[1]
+        oid, start, end, from_id = (_int(params, k) for k in ("orderId", "startTime", "endTime", "fromId"))
+        rows = []
+        for o in sorted(self.ctx.engine.orders.values(), key=lambda o: o.id):
+            if o.account != account or o.symbol != symbol or oid not in (None, o.id):
+                continue
+            for f in o.fills:
+                if (from_id is not None and f.trade_id < from_id) or (
+                    start is not None and f.time_ms < start
+                ):
+                    continue
+                if end is not None and f.time_ms > end:
+                    continue
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "id": f.trade_id,
+                        "orderId": o.id,
+                        "orderListId": -1,
+                        "price": fp(f.price),
+                        "qty": fq(f.qty),
+                        "quoteQty": f"{Decimal(f.price * f.qty) * inst.tick * inst.lot:.8f}",
+                        "commission": "0.00000000",
+                        "commissionAsset": quote_asset,
+                        "time": f.time_ms,
+                        "isBuyer": o.side == BID,
+                        "isMaker": f.maker,
+                        "isBestMatch": True,
+                    }
+                )
+        rows.sort(key=lambda r: (r["id"], r["orderId"]))
+        return json_response(rows[:limit])
+
+    def all_orders(self, account: str, params: dict[str, str], now_ms: int) -> Response:
+        symbol, limit, refused = self._query(params)
+        if refused is not None:
+            return refused
+        oid, start, end = (_int(params, k) for k in ("orderId", "startTime", "endTime"))
+        orders = [
+            o
+            for o in sorted(self.ctx.engine.orders.values(), key=lambda o: o.id)
+            if o.account == account
+            and o.symbol == symbol
+            and (oid is None or o.id >= oid)
+            and (start is None or o.time_ms >= start)
+            and (end is None or o.time_ms <= end)
+        ]
+        return json_response([self.order_json(o, now_ms, False) for o in orders[:limit]])
