@@ -214,6 +214,10 @@ impl Feed {
         }
         self.conn_seq = None;
         self.chans.clear();
+        // Held A/B frames belong to the books' old history.
+        if let Some(a) = &mut self.arbiter {
+            a.clear(None);
+        }
         // A new connection's compressor starts with an empty window (and clears a poisoned stream).
         if let Some(p) = &mut self.pmd {
             p.reset();
