@@ -9,7 +9,8 @@ Rules (venues.md section 9 and the failures it lists):
 - Status moves forward only: pending/unknown → new → partially_filled → filled. canceled, expired and
   rejected are terminal, except that canceled or expired becomes filled when fills prove it (a cancel
   racing the last fill): a later fill, a cumulative quantity or a ``filled`` status wins.
-- Events for a closed order are dropped unless they add a fill or filled quantity (then reported).
+- Events for a closed order are dropped unless they add a fill or filled quantity (then reported) or
+  tell the venue's order id.
 - An overfill (filled > qty) is kept as reported and signalled (``anomalies``, ``on_anomaly``), never
   clamped: it means a mapping bug or a venue fault that someone must look at.
 - ``unknown`` (``mark_unknown``: the submit timed out, got a 5xx, or lost its socket) is left by any
@@ -19,7 +20,9 @@ Rules (venues.md section 9 and the failures it lists):
 
 Events for orders the tracker has not seen (placed before a restart, or by another script sharing the
 key) are ignored and counted, unless the ``adopt`` predicate accepts them (e.g. ``ClientIds.owns``:
-our prefix from an earlier session) and they describe the order (symbol, side, qty).
+our prefix from an earlier session) and they describe the order (symbol, side, qty). An event naming
+only a venue order id not yet known is held (up to ``max_orphans``) and applied once an ack or update
+ties that id to one of our orders: a fill can overtake the ack.
 
 One tracker per venue account (client ids are unique within one); not thread-safe: feed it from one
 thread (the event loop's).
@@ -72,8 +75,11 @@ class OrderTracker:
         self.adopt = adopt
         self._recs: dict[str, _Rec] = {}
         self._by_oid: dict[str, str] = {}
+        self._orphans: dict[str, list[OrderEvent]] = {}
+        self._orphan_count = 0
+        self.max_orphans = 10_000
         self.anomalies = 0  # overfills, fills on rejected orders, fills without a trade id
-        self.ignored = 0  # events for orders neither tracked nor adopted
+        self.ignored = 0  # events for orders neither tracked nor adopted (nor yet matched)
         self.dropped = 0  # late events for closed orders that added nothing
 
     # -- registering -------------------------------------------------------------------------------
@@ -163,7 +169,7 @@ class OrderTracker:
         if rec is None:
             rec = self._adopt(ev)
             if rec is None:
-                self.ignored += 1
+                self._stash(ev)
                 return None
         rec.retry = False  # any word from the venue about this order supersedes a scheduled resend
         old = rec.order
@@ -185,7 +191,9 @@ class OrderTracker:
         status = self._next_status(old, stated, filled)
 
         closed = old.status in TERMINAL
-        if closed and new_fill is None and filled == old.filled and status == old.status:
+        oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
+        learns_oid = bool(oid) and old.order_id is None
+        if closed and new_fill is None and filled == old.filled and status == old.status and not learns_oid:
             self.dropped += 1
             return None
         if new_fill is not None and old.status == "rejected":
@@ -200,10 +208,9 @@ class OrderTracker:
             fee_asset = ev.fee_asset or (new_fill.fee_asset if new_fill is not None else None)
             if fee_asset is not None:
                 changes["fee_asset"] = fee_asset
+        if learns_oid:
+            changes["order_id"] = oid  # even when closed: late fills may name only this id
         if not closed:
-            oid = ev.order_id or (new_fill.order_id if new_fill is not None else None)
-            if oid and old.order_id is None:
-                changes["order_id"] = oid
             if ev.reason:
                 changes["reason"] = ev.reason
         elif status != old.status and ev.reason:
@@ -222,12 +229,26 @@ class OrderTracker:
     # -- internals ---------------------------------------------------------------------------------
 
     def _find(self, ev: OrderEvent) -> _Rec | None:
-        rec = self._recs.get(ev.client_id) if ev.client_id else None
+        cid = ev.client_id or (ev.fill.client_id if ev.fill is not None else "")
+        rec = self._recs.get(cid) if cid else None
         if rec is None:
             oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
-            cid = self._by_oid.get(oid) if oid else None
-            rec = self._recs.get(cid) if cid is not None else None
+            owner = self._by_oid.get(oid) if oid else None
+            rec = self._recs.get(owner) if owner is not None else None
         return rec
+
+    def _stash(self, ev: OrderEvent) -> None:
+        """Keep an event that names only a venue order id not yet known: a fill can overtake the ack
+        that tells which of our orders the id belongs to. Replayed when the id becomes known."""
+        self.ignored += 1
+        oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
+        if ev.client_id or (ev.fill is not None and ev.fill.client_id) or not oid:
+            return  # a client id we do not hold is another script's order, not a race
+        self._orphans.setdefault(oid, []).append(ev)
+        self._orphan_count += 1
+        while self._orphan_count > self.max_orphans:  # oldest first: other scripts' orders on a shared key
+            first = next(iter(self._orphans))
+            self._orphan_count -= len(self._orphans.pop(first))
 
     def _adopt(self, ev: OrderEvent) -> _Rec | None:
         if self.adopt is None or not ev.client_id or ev.symbol is None or ev.side is None or ev.qty is None:
@@ -299,7 +320,9 @@ class OrderTracker:
         changed: bool = True,
     ) -> Order:
         rec.order = new
-        if new.order_id and new.order_id not in self._by_oid:
+        learned = bool(new.order_id) and new.order_id not in self._by_oid
+        if learned:
+            assert new.order_id is not None
             self._by_oid[new.order_id] = new.client_id
         for note in notes or ():
             self.anomalies += 1
@@ -309,4 +332,12 @@ class OrderTracker:
             self.on_fill(fill)
         if changed and self.on_order is not None:
             self.on_order(new)
+        if learned and new.order_id in self._orphans:
+            assert new.order_id is not None
+            waiting = self._orphans.pop(new.order_id)
+            self._orphan_count -= len(waiting)
+            self.ignored -= len(waiting)
+            for ev in waiting:
+                self.apply(ev)
+            return rec.order
         return new
