@@ -301,18 +301,7 @@ def test_foreign_orders_are_ignored_unless_adopted() -> None:
     assert t.apply(ev) is None and t.ignored == 1 and len(t) == 0
     mine = OrderTracker(adopt=lambda e: e.client_id.startswith("t1-"))
     assert mine.apply(ev) is None
-    o = mine.apply(
-        OrderEvent(
-            source="reconcile",
-            client_id="t1-old5",
-            order_id="8",
-            status="new",
-            symbol="BTCUSDT",
-            side="sell",
-            qty=D(1),
-            price=D(5),
-        )
-    )
+    o = mine.apply(replace(ev, source="reconcile", client_id="t1-old5", order_id="8", price=D(5)))
     assert o is not None and o.status == "new" and o.type == "limit" and o.order_id == "8"
     assert mine.by_order_id("8") == o and mine.open_orders() == [o]
 
