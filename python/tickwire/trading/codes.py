@@ -91,7 +91,7 @@ _BINANCE: dict[int, ErrorClass] = {
     -2013: OrderNotFound,  # NO_SUCH_ORDER "Order does not exist."
 }
 _BINANCE_MESSAGES = (
-    (frozenset({"-1010", "-2010", "-2011"}), "insufficient balance", InsufficientFunds),
+    (frozenset({"-1010", "-2010"}), "insufficient balance", InsufficientFunds),
     (frozenset({"-1010", "-2010"}), "duplicate order sent", DuplicateOrder),
     (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
 )
