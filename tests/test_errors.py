@@ -36,3 +36,16 @@ def test_connection_errors_keep_stdlib_meanings() -> None:
     for cls in (errors.TransportError, errors.VenueError, errors.RateLimitError, errors.AuthError):
         assert issubclass(cls, errors.TickwireError)
         assert not issubclass(cls, ValueError)
+
+
+def test_order_entry_classes_are_in_the_one_hierarchy() -> None:
+    # Created once in Rust (rust/py/errors.rs HIERARCHY) and re-exported: the very same objects.
+    for name in ("OrderError", "OrderRejected", "InsufficientFunds", "DuplicateOrder", "OrderNotFound",
+                 "InvalidOrder", "UnknownOutcome", "NotSupported"):  # fmt: skip
+        cls = getattr(errors, name)
+        assert cls is getattr(tickwire._core, name) and name in errors.__all__
+        assert issubclass(cls, errors.TickwireError)
+    assert issubclass(errors.InsufficientFunds, errors.OrderRejected)
+    assert issubclass(errors.OrderNotFound, LookupError)
+    assert issubclass(errors.InvalidOrder, ValueError)
+    assert issubclass(errors.NotSupported, NotImplementedError)

@@ -4,7 +4,10 @@ The classes are created once inside the Rust extension (so Rust and Python raise
 types) and re-exported here. Bad input also subclasses :class:`ValueError`; a missing credential
 subclasses :class:`LookupError`; connection failures subclass :class:`ConnectionError` (and time-outs
 :class:`TimeoutError` too). A venue's own error answer is a :class:`VenueError` (rate limits and
-refused credentials have subclasses). A bug in the Rust core surfaces as :class:`InternalError`,
+refused credentials have subclasses; a venue's answer to an order request is an :class:`OrderError`).
+Order input refused before sending is :class:`InvalidOrder` (a :class:`ValueError`); an order whose
+fate is unknown is :class:`UnknownOutcome`; an operation a venue lacks is :class:`NotSupported` (a
+:class:`NotImplementedError`). A bug in the Rust core surfaces as :class:`InternalError`,
 never as a crash.
 """
 
@@ -14,13 +17,21 @@ from tickwire._core import (
     ChecksumError,
     CredentialsError,
     DecodeError,
+    DuplicateOrder,
+    InsufficientFunds,
     InternalError,
+    InvalidOrder,
+    NotSupported,
+    OrderError,
+    OrderNotFound,
+    OrderRejected,
     RateLimitError,
     RequestTimeoutError,
     SequenceGapError,
     SigningKeyError,
     TickwireError,
     TransportError,
+    UnknownOutcome,
     ValueRangeError,
     VenueError,
 )
@@ -31,13 +42,21 @@ __all__ = [
     "ChecksumError",
     "CredentialsError",
     "DecodeError",
+    "DuplicateOrder",
+    "InsufficientFunds",
     "InternalError",
+    "InvalidOrder",
+    "NotSupported",
+    "OrderError",
+    "OrderNotFound",
+    "OrderRejected",
     "RateLimitError",
     "RequestTimeoutError",
     "SequenceGapError",
     "SigningKeyError",
     "TickwireError",
     "TransportError",
+    "UnknownOutcome",
     "ValueRangeError",
     "VenueError",
 ]

@@ -6,7 +6,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::{PyConnectionError, PyException, PyLookupError, PyTimeoutError, PyValueError};
+use pyo3::exceptions::{
+    PyConnectionError, PyException, PyLookupError, PyNotImplementedError, PyTimeoutError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -78,6 +80,50 @@ const HIERARCHY: &[(&str, Option<&str>, Option<&str>, &str)] = &[
         None,
         "A venue refused the credentials (login, signature, token); the secret is never in the message.",
     ),
+    // Order entry (python/tickwire/trading/codes.py maps each venue's codes onto these).
+    (
+        "OrderError",
+        Some("VenueError"),
+        None,
+        "A venue answered an order request with an error: `venue`, `code`, `message`, `status` where known.",
+    ),
+    (
+        "OrderRejected",
+        Some("OrderError"),
+        None,
+        "The venue refused the order: nothing was placed (or cancelled/amended).",
+    ),
+    ("InsufficientFunds", Some("OrderRejected"), None, "The venue refused the order for lack of balance or margin."),
+    (
+        "DuplicateOrder",
+        Some("OrderRejected"),
+        None,
+        "The venue refused a client order id it already holds; the first order with that id may be live.",
+    ),
+    (
+        "OrderNotFound",
+        Some("OrderError"),
+        Some("LookupError"),
+        "The venue does not know the order (cancel, amend or query of an id it has not, or no longer, got).",
+    ),
+    (
+        "InvalidOrder",
+        Some("TickwireError"),
+        Some("ValueError"),
+        "An order was refused before sending (nothing sent): `rule` and `nearest` valid values where a rule applies.",
+    ),
+    (
+        "UnknownOutcome",
+        Some("TickwireError"),
+        None,
+        "The order's fate is unknown (time-out, 5xx, lost socket) and it is being reconciled: `client_id`.",
+    ),
+    (
+        "NotSupported",
+        Some("TickwireError"),
+        Some("NotImplementedError"),
+        "The venue has no such operation.",
+    ),
 ];
 
 static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -100,6 +146,7 @@ fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
             Some("LookupError") => bases.push(py.get_type::<PyLookupError>().into_any()),
             Some("ConnectionError") => bases.push(py.get_type::<PyConnectionError>().into_any()),
             Some("TimeoutError") => bases.push(py.get_type::<PyTimeoutError>().into_any()),
+            Some("NotImplementedError") => bases.push(py.get_type::<PyNotImplementedError>().into_any()),
             Some(other) => unreachable!("unknown stdlib base {other}"),
             None => {}
         }
@@ -134,6 +181,14 @@ pub(crate) enum Kind {
     Venue = 11,
     RateLimit = 12,
     Auth = 13,
+    Order = 14,
+    OrderRejected = 15,
+    InsufficientFunds = 16,
+    DuplicateOrder = 17,
+    OrderNotFound = 18,
+    InvalidOrder = 19,
+    UnknownOutcome = 20,
+    NotSupported = 21,
 }
 
 /// Builds the Python exception. Kept out of line: error construction is never on the hot path.

@@ -1,0 +1,31 @@
+"""The venue-independent core of order entry: order types, exact number intake, instrument rules,
+client ids, the order tracker and the venues' order-error codes. Sessions that send orders build on it.
+"""
+
+from tickwire.trading.client_ids import FORMATS, ClientIdFormat, ClientIds
+from tickwire.trading.codes import error_for, is_unknown_outcome
+from tickwire.trading.numbers import Mantissa, format_decimal, to_decimal
+from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, OrderType, Side, Status, Tif
+from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.tracker import OrderTracker
+
+__all__ = [
+    "FORMATS",
+    "TERMINAL",
+    "ClientIdFormat",
+    "ClientIds",
+    "Fill",
+    "InstrumentRules",
+    "Mantissa",
+    "Order",
+    "OrderEvent",
+    "OrderTracker",
+    "OrderType",
+    "Side",
+    "Status",
+    "Tif",
+    "error_for",
+    "format_decimal",
+    "is_unknown_outcome",
+    "to_decimal",
+]

@@ -1,0 +1,155 @@
+"""Client order ids: unique per session, tagged with a per-strategy prefix, inside each venue's format.
+
+Several scripts may share one API key (Clarofinlore's document asks each to use its own client-order-id
+prefix), so an id is ``prefix [sep] nonce counter``: the prefix says whose it is, the nonce (random
+letters and digits drawn once per ``ClientIds``) keeps two sessions started in the same millisecond
+apart, the counter (base 62) makes each id of a session distinct. ``sep`` is ``-`` where the format
+allows it (OKX allows only letters and digits). When the counter would outgrow its room a new nonce is
+drawn and counting restarts.
+
+Uniqueness matters beyond politeness: Binance accepts a closed order's id again (venues.md section 9),
+so a resend of an old id can duplicate an order; OKX refuses a duplicate ``clOrdId``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+from tickwire.trading.codes import invalid_order
+
+__all__ = ["FORMATS", "ClientIdFormat", "ClientIds"]
+
+_ALNUM = string.ascii_letters + string.digits  # 62 symbols, the nonce's and the counter's alphabet
+_MIN_NONCE = 6  # 62**6 ≈ 5.7e10 nonces: same-prefix sessions collide with negligible probability
+_MAX_NONCE = 10
+_COUNTER_ROOM = 6  # 62**6 ids per nonce before a new nonce is drawn
+
+
+@dataclass(frozen=True, slots=True)
+class ClientIdFormat:
+    """What a venue accepts as a client order id: ``pattern`` (full match), at most ``max_len``."""
+
+    venue: str
+    field: str  # the venue's parameter name
+    max_len: int
+    pattern: re.Pattern[str]
+    sep: str  # separator after the prefix when generating ("" where the format allows none)
+    source: str  # where the format is documented
+
+    def check(self, client_id: str) -> str:
+        """``client_id`` if the venue accepts it, else ``InvalidOrder`` (rule ``client_id``)."""
+        if not isinstance(client_id, str) or not client_id:
+            raise invalid_order(f"{self.venue} {self.field}: empty or not a string", rule="client_id")
+        if len(client_id) > self.max_len:
+            raise invalid_order(
+                f"{self.venue} {self.field} {client_id!r}: {len(client_id)} chars, max {self.max_len}",
+                rule="client_id",
+            )
+        if not self.pattern.fullmatch(client_id):
+            raise invalid_order(
+                f"{self.venue} {self.field} {client_id!r} does not match {self.pattern.pattern}",
+                rule="client_id",
+            )
+        return client_id
+
+
+def _fmt(venue: str, field: str, max_len: int, chars: str, sep: str, source: str) -> ClientIdFormat:
+    return ClientIdFormat(venue, field, max_len, re.compile(f"[{chars}]{{1,{max_len}}}"), sep, source)
+
+
+_BINANCE = ("newClientOrderId", 36, "A-Za-z0-9_-", "-", "Binance: ^[a-zA-Z0-9-_]{1,36}$ (errors.md -1100)")
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32}"
+
+FORMATS: dict[str, ClientIdFormat] = {
+    "binance": _fmt("binance", *_BINANCE),
+    "binance-usdm": _fmt("binance-usdm", *_BINANCE),
+    "okx": _fmt("okx", "clOrdId", 32, "A-Za-z0-9", "", "OKX v5 Place order: <= 32 alphanumerics"),
+    "bybit": _fmt("bybit", "orderLinkId", 36, "A-Za-z0-9_-", "-", "Bybit v5 Place Order: <= 36, A-Za-z0-9-_"),
+    # Kraken: a long UUID (36 with hyphens), a short UUID (32 hex) or free ASCII text of up to 18
+    # characters (docs.kraken.com "Spot Client Order Identifiers"; add_order cl_ord_id). tickwire
+    # generates the free-text form (readable prefix) from letters, digits and '-'.
+    "kraken": ClientIdFormat(
+        "kraken",
+        "cl_ord_id",
+        36,
+        re.compile(f"{_UUID}|[\\x21-\\x7e]{{1,18}}"),
+        "-",
+        "Kraken cl_ord_id: UUID, 32 hex, or free text up to 18 characters",
+    ),
+    # Coinbase documents client_order_id as a string with no length or alphabet; tickwire keeps to a
+    # conservative 128 letters, digits, '-' and '_' (UUIDs fit).
+    "coinbase": _fmt("coinbase", "client_order_id", 128, "A-Za-z0-9_-", "-", "Coinbase: any string (UUID)"),
+    "htx": _fmt("htx", "client-order-id", 64, "A-Za-z0-9_-", "-", "HTX place order: client-order-id, max 64"),
+    "clarofinlore": _fmt("clarofinlore", "client_order_id", 36, "A-Za-z0-9-", "-", "seed-venues.md default"),
+    "tradefence": _fmt("tradefence", "client_order_id", 36, "A-Za-z0-9-", "-", "seed-venues.md default"),
+}
+
+
+def _base62(n: int) -> str:
+    out = []
+    while True:
+        n, r = divmod(n, 62)
+        out.append(_ALNUM[r])
+        if n == 0:
+            return "".join(reversed(out))
+
+
+class ClientIds:
+    """Generates and checks one venue's client ids for one strategy (``prefix``) in one session."""
+
+    def __init__(self, venue_format: str | ClientIdFormat, prefix: str = "") -> None:
+        fmt = venue_format if isinstance(venue_format, ClientIdFormat) else FORMATS.get(venue_format)
+        if fmt is None:
+            raise invalid_order(
+                f"no client id format for venue {venue_format!r} (known: {', '.join(FORMATS)})"
+            )
+        self.format = fmt
+        self.prefix = prefix
+        # Kraken's generated ids are free text, whose limit (18) is tighter than the UUID forms'.
+        limit = 18 if fmt.venue == "kraken" else fmt.max_len
+        head = prefix + fmt.sep if prefix else ""
+        room = limit - len(head) - _COUNTER_ROOM
+        if room < _MIN_NONCE:
+            raise invalid_order(
+                f"prefix {prefix!r} is too long for {fmt.venue} ids (at most "
+                f"{limit - _COUNTER_ROOM - _MIN_NONCE - len(fmt.sep)} characters)",
+                rule="client_id",
+            )
+        if prefix and not fmt.pattern.fullmatch(head + "0"):
+            raise invalid_order(
+                f"prefix {prefix!r} has characters {fmt.venue} ids cannot hold", rule="client_id"
+            )
+        self._head = head
+        self._nonce_len = min(room, _MAX_NONCE)
+        self._limit = 62**_COUNTER_ROOM
+        self._new_nonce()
+
+    def _new_nonce(self) -> None:
+        self.nonce = "".join(secrets.choice(_ALNUM) for _ in range(self._nonce_len))
+        self._count = 0
+
+    def next(self) -> str:
+        """A fresh id: never returned before by this object, and (by its random nonce) by another."""
+        if self._count >= self._limit:
+            self._new_nonce()
+        cid = f"{self._head}{self.nonce}{_base62(self._count)}"
+        self._count += 1
+        return cid
+
+    __next__ = next
+
+    def __iter__(self) -> ClientIds:
+        return self
+
+    def check(self, client_id: str) -> str:
+        """A user-given id, if the venue's format accepts it; else ``InvalidOrder``."""
+        return self.format.check(client_id)
+
+    def owns(self, client_id: str) -> bool:
+        """Whether ``client_id`` carries this strategy's prefix (any session): for adopting orders
+        after a restart while leaving other scripts' orders on a shared key alone. Where the format has
+        no separator (OKX) no strategy's prefix may begin another's."""
+        return bool(self._head) and client_id.startswith(self._head)

@@ -1,0 +1,343 @@
+"""Each venue's documented order-error codes, mapped onto the one exception hierarchy.
+
+``error_for(venue, code, message, http_status=...)`` picks the class and returns the exception (the
+caller raises it); ``is_unknown_outcome`` says whether the order may exist after all (reconcile, never
+blindly resend). The classes come from the Rust core without declared attributes, so, as
+``HttpResponse.raise_for_status`` does for ``VenueError``, the attributes are set on the instance:
+``venue``, ``code`` (as the venue sent it), ``message`` (the venue's text, verbatim), ``status`` (HTTP,
+or None), ``client_id`` (or None), ``retry_after`` (None). ``InvalidOrder`` carries ``rule`` and
+``nearest``; ``UnknownOutcome`` carries ``client_id``.
+
+Precedence: an HTTP 5xx or a venue's "outcome unknown" code is ``UnknownOutcome`` whatever else the
+answer says (Binance: 5xx "execution status is UNKNOWN and could have been a success"); then the
+venue's code; then, for codes whose text distinguishes cases (Binance -2010), the message; then the
+HTTP status (429/418 rate limit, 401/403 credentials, 404 not found, other 4xx a rejection); else a
+plain ``OrderError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tickwire.errors import (
+    AuthError,
+    DuplicateOrder,
+    InsufficientFunds,
+    InvalidOrder,
+    NotSupported,
+    OrderError,
+    OrderNotFound,
+    OrderRejected,
+    RateLimitError,
+    TickwireError,
+    UnknownOutcome,
+)
+
+__all__ = [
+    "CODES",
+    "VenueCodes",
+    "error_for",
+    "invalid_order",
+    "is_unknown_outcome",
+    "not_supported",
+    "unknown_outcome",
+]
+
+Code = int | str
+ErrorClass = type[TickwireError]
+_E = TypeVar("_E", bound=BaseException)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCodes:
+    """One venue's map. Codes are compared as text (``-2010`` and ``"-2010"`` are the same code)."""
+
+    codes: Mapping[str, ErrorClass]
+    unknown: frozenset[str] = frozenset()
+    # (codes, lower-case fragment of the message, class): refines a code whose text tells cases apart.
+    messages: tuple[tuple[frozenset[str], str, ErrorClass], ...] = ()
+    # Kraken codes carry detail after a further colon ("EGeneral:Invalid arguments:volume").
+    colon_detail: bool = False
+
+
+def _c(table: Mapping[int, ErrorClass] | Mapping[str, ErrorClass]) -> dict[str, ErrorClass]:
+    return {str(k): v for k, v in table.items()}
+
+
+# Binance spot: binance-spot-api-docs errors.md ("10xx General Server or Network issues", "11xx",
+# "20xx", and "Messages for -1010 ERROR_MSG_RECEIVED, -2010 NEW_ORDER_REJECTED, and -2011
+# CANCEL_REJECTED"); venues.md 1.2 (5xx) and 9 (-1007).
+_BINANCE: dict[int, ErrorClass] = {
+    -1003: RateLimitError,  # TOO_MANY_REQUESTS
+    -1015: RateLimitError,  # TOO_MANY_ORDERS
+    -1002: AuthError,  # UNAUTHORIZED
+    -1022: AuthError,  # INVALID_SIGNATURE
+    -2014: AuthError,  # BAD_API_KEY_FMT
+    -2015: AuthError,  # REJECTED_MBX_KEY
+    -1013: OrderRejected,  # filter failure: the venue judged the order invalid; nothing was placed
+    -1021: OrderRejected,  # INVALID_TIMESTAMP (outside recvWindow): refused before the engine
+    -1100: OrderRejected,  # ILLEGAL_CHARS
+    -1102: OrderRejected,  # MANDATORY_PARAM_EMPTY_OR_MALFORMED
+    -1111: OrderRejected,  # BAD_PRECISION
+    -1115: OrderRejected,  # INVALID_TIF
+    -1116: OrderRejected,  # INVALID_ORDER_TYPE
+    -1117: OrderRejected,  # INVALID_SIDE
+    -1121: OrderRejected,  # BAD_SYMBOL
+    -1010: OrderRejected,  # ERROR_MSG_RECEIVED (refined by message)
+    -2010: OrderRejected,  # NEW_ORDER_REJECTED (refined by message)
+    -2011: OrderNotFound,  # CANCEL_REJECTED: "Unknown order sent." — the order is not open
+    -2013: OrderNotFound,  # NO_SUCH_ORDER "Order does not exist."
+}
+_BINANCE_MESSAGES = (
+    (frozenset({"-1010", "-2010"}), "insufficient balance", InsufficientFunds),
+    (frozenset({"-1010", "-2010"}), "duplicate order sent", DuplicateOrder),
+    (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
+)
+# Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
+# unknown; execution status unknown".
+_BINANCE_UNKNOWN = frozenset({"-1006", "-1007"})
+# USDⓈ-M futures: developers.binance.com derivatives "Error Codes" (-2018 BALANCE_NOT_SUFFICIENT,
+# -2019 MARGIN_NOT_SUFFICIEN, -4116 DUPLICATED_CLIENT_TRAN_ID "ClientOrderId is duplicated", -4164
+# MIN_NOTIONAL, -5022 GTX order rejected (post-only would take)).
+_BINANCE_USDM: dict[int, ErrorClass] = {
+    **_BINANCE,
+    -2018: InsufficientFunds,
+    -2019: InsufficientFunds,
+    -4116: DuplicateOrder,
+    -4164: OrderRejected,
+    -5022: OrderRejected,
+}
+
+# OKX v5: okx.com/docs-v5 "Error Code" (REST/WS public 50xxx, trade 51xxx); the per-order sCode of a
+# batch/WS answer is passed as the code. 50004 "API endpoint request timeout (does not mean that the
+# request was successful or failed, please check the request result)".
+_OKX: dict[int, ErrorClass] = {
+    50011: RateLimitError,  # rate limit reached
+    50061: RateLimitError,  # sub-account order rate limit
+    50111: AuthError,  # invalid OK-ACCESS-KEY
+    50113: AuthError,  # invalid sign
+    50102: AuthError,  # timestamp request expired
+    60013: OrderRejected,  # Invalid args (WS)
+    51000: OrderRejected,  # parameter error
+    51008: InsufficientFunds,  # order failed, insufficient balance
+    51016: DuplicateOrder,  # duplicated clOrdId
+    51400: OrderNotFound,  # cancellation failed: order filled, canceled or does not exist
+    51603: OrderNotFound,  # order does not exist
+}
+
+# Bybit v5: bybit-exchange/docs docs/v5/error.mdx; venues.md 3.4 (20006 duplicate reqId, 10016/10019
+# service restarting).
+_BYBIT: dict[int, ErrorClass] = {
+    10001: OrderRejected,  # params error
+    10003: AuthError,  # API key invalid
+    10004: AuthError,  # error sign
+    10005: AuthError,  # permission denied
+    10006: RateLimitError,  # too many visits
+    10403: RateLimitError,  # over the IP limit
+    10429: RateLimitError,  # system frequency protection
+    10019: OrderRejected,  # trade service restarting: new requests are not accepted
+    20006: DuplicateOrder,  # duplicate reqId on the trade WebSocket
+    110001: OrderNotFound,  # order does not exist
+    110004: InsufficientFunds,  # wallet balance insufficient
+    110007: InsufficientFunds,  # available balance insufficient ("ab not enough for new order")
+    110012: InsufficientFunds,  # insufficient available balance
+    110072: DuplicateOrder,  # OrderLinkedID is duplicate
+    170131: InsufficientFunds,  # spot: insufficient balance
+    170213: OrderNotFound,  # spot: order does not exist
+}
+_BYBIT_UNKNOWN = frozenset({"10016"})  # internal/server error: the request may have reached the engine
+
+# Kraken: docs.kraken.com "Spot REST API errors" / support "API error messages"; WS v2 add_order
+# answers carry the same strings in "error".
+_KRAKEN: dict[str, ErrorClass] = {
+    "EOrder:Insufficient funds": InsufficientFunds,
+    "EOrder:Unknown order": OrderNotFound,
+    "EOrder:Invalid order": OrderNotFound,  # QueryOrders / cancel of an id it does not hold
+    "EOrder:Invalid price": OrderRejected,
+    "EOrder:Order minimum not met": OrderRejected,
+    "EOrder:Cost minimum not met": OrderRejected,
+    "EOrder:Tick size check failed": OrderRejected,
+    "EOrder:Post only order": OrderRejected,
+    "EOrder:Rate limit exceeded": RateLimitError,
+    "EAPI:Rate limit exceeded": RateLimitError,
+    "EGeneral:Invalid arguments": OrderRejected,
+    "EQuery:Unknown asset pair": OrderRejected,
+    "EAPI:Invalid key": AuthError,
+    "EAPI:Invalid signature": AuthError,
+    "EAPI:Invalid nonce": AuthError,
+    "EGeneral:Permission denied": AuthError,
+}
+# "EGeneral:Internal error" and "EService:Deadline elapsed": Kraken cannot say whether it acted.
+_KRAKEN_UNKNOWN = frozenset({"EGeneral:Internal error", "EService:Deadline elapsed"})
+
+# Coinbase Advanced Trade: REST "Create Order" NewOrderFailureReason / "Cancel Orders"
+# CancelOrderFailureReason / "Edit Order" EditOrderFailureReason enums (official SDK
+# coinbase-advanced-py types); a 404 "NOT_FOUND" for an order id.
+_COINBASE: dict[str, ErrorClass] = {
+    "INSUFFICIENT_FUND": InsufficientFunds,
+    "INVALID_LEDGER_BALANCE": InsufficientFunds,
+    "UNKNOWN_FAILURE_REASON": OrderRejected,
+    "UNSUPPORTED_ORDER_CONFIGURATION": OrderRejected,
+    "INVALID_SIDE": OrderRejected,
+    "INVALID_PRODUCT_ID": OrderRejected,
+    "INVALID_SIZE_PRECISION": OrderRejected,
+    "INVALID_PRICE_PRECISION": OrderRejected,
+    "INVALID_LIMIT_PRICE_PRECISION": OrderRejected,
+    "INVALID_LIMIT_PRICE_POST_ONLY": OrderRejected,
+    "INVALID_LIMIT_PRICE": OrderRejected,
+    "ORDER_ENTRY_DISABLED": OrderRejected,
+    "INELIGIBLE_PAIR": OrderRejected,
+    "INVALID_ARGUMENT": OrderRejected,
+    "UNKNOWN_CANCEL_ORDER": OrderNotFound,
+    "ORDER_NOT_FOUND": OrderNotFound,
+    "NOT_FOUND": OrderNotFound,
+    "INVALID_CANCEL_REQUEST": OrderRejected,
+    "UNAUTHENTICATED": AuthError,
+    "PERMISSION_DENIED": AuthError,
+}
+
+# HTX: huobiapi.github.io/docs/spot/v1 "Error Code" for the order endpoints (err-code strings).
+_HTX: dict[str, ErrorClass] = {
+    "order-accountbalance-error": InsufficientFunds,
+    "account-frozen-balance-insufficient-error": InsufficientFunds,
+    "insufficient-balance": InsufficientFunds,
+    "order-orderstate-error": OrderRejected,  # the order's state forbids it (e.g. cancel of a filled order)
+    "order-queryorder-invalid": OrderNotFound,
+    "base-record-invalid": OrderNotFound,
+    "order-value-min-error": OrderRejected,
+    "order-limitorder-amount-min-error": OrderRejected,
+    "order-limitorder-amount-max-error": OrderRejected,
+    "order-orderprice-precision-error": OrderRejected,
+    "order-orderamount-precision-error": OrderRejected,
+    "base-symbol-error": OrderRejected,
+    "invalid-parameter": OrderRejected,
+    "api-signature-not-valid": AuthError,
+}
+
+# Seed venues: ../shared/specs/seed-venues.md and the seed documents (per venue: both use 1001).
+_TRADEFENCE: dict[int, ErrorClass] = {
+    1001: AuthError,  # invalid credentials → re-authenticate
+    1002: InsufficientFunds,  # insufficient funds → check balance
+    1003: OrderRejected,  # market closed → retry during market hours
+    1004: OrderRejected,  # invalid symbol → verify the format
+    2001: RateLimitError,  # rate limit exceeded → back off
+}
+_CLAROFINLORE: dict[int, ErrorClass] = {1001: InsufficientFunds}  # "1001 insufficient margin"
+
+CODES: dict[str, VenueCodes] = {
+    "binance": VenueCodes(_c(_BINANCE), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
+    "binance-usdm": VenueCodes(_c(_BINANCE_USDM), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
+    "okx": VenueCodes(_c(_OKX), frozenset({"50004"})),
+    "bybit": VenueCodes(_c(_BYBIT), _BYBIT_UNKNOWN),
+    "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
+    "coinbase": VenueCodes(_c(_COINBASE)),
+    "htx": VenueCodes(_c(_HTX)),
+    "clarofinlore": VenueCodes(_c(_CLAROFINLORE)),
+    "tradefence": VenueCodes(_c(_TRADEFENCE)),
+}
+_NONE = VenueCodes({})
+
+
+def _key(code: Code | None) -> str:
+    return "" if code is None else str(code).strip()
+
+
+def _lookup(vc: VenueCodes, key: str, table: Mapping[str, ErrorClass] | frozenset[str]) -> str | None:
+    """The entry of ``table`` that ``key`` names; Kraken keys match with their detail stripped."""
+    while key:
+        if key in table:
+            return key
+        if not vc.colon_detail or key.count(":") < 2:
+            return None
+        key = key.rsplit(":", 1)[0]
+    return None
+
+
+def is_unknown_outcome(venue: str, code: Code | None, http_status: int | None = None) -> bool:
+    """Whether the order may exist although the answer was not a success: reconcile before resending."""
+    if http_status is not None and 500 <= http_status <= 599:
+        return True
+    vc = CODES.get(venue, _NONE)
+    return _lookup(vc, _key(code), vc.unknown) is not None
+
+
+def error_for(
+    venue: str,
+    code: Code | None,
+    message: str,
+    *,
+    http_status: int | None = None,
+    client_id: str | None = None,
+) -> TickwireError:
+    """The exception for a venue's answer to an order request (returned, not raised)."""
+    vc = CODES.get(venue, _NONE)
+    key = _key(code)
+    cls: ErrorClass
+    if is_unknown_outcome(venue, code, http_status):
+        cls = UnknownOutcome
+    else:
+        hit = _lookup(vc, key, vc.codes)
+        cls = vc.codes[hit] if hit is not None else _by_status(http_status)
+        low = message.lower()
+        for codes, fragment, refined in vc.messages:
+            if key in codes and fragment in low:
+                cls = refined
+                break
+    where = f"{venue} {key}" if key else venue
+    text = f"{where}: {message}" if message else where
+    if http_status is not None:
+        text += f" (HTTP {http_status})"
+    return _make(
+        cls,
+        text,
+        venue=venue,
+        code=code,
+        message=message,
+        status=http_status,
+        client_id=client_id,
+        retry_after=None,
+    )
+
+
+def _by_status(status: int | None) -> ErrorClass:
+    if status in (429, 418):
+        return RateLimitError
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return OrderNotFound
+    if status is not None and 400 <= status <= 499:
+        return OrderRejected
+    return OrderError
+
+
+def invalid_order(message: str, *, rule: str | None = None, nearest: tuple[object, ...] = ()) -> InvalidOrder:
+    """Bad order input caught before sending; ``rule``/``nearest`` where an instrument rule applies."""
+    return _make(InvalidOrder, message, rule=rule, nearest=nearest)
+
+
+def unknown_outcome(
+    client_id: str, message: str, *, venue: str = "", code: Code | None = None, status: int | None = None
+) -> UnknownOutcome:
+    """The order ``client_id`` may or may not exist; it is being reconciled."""
+    return _make(
+        UnknownOutcome,
+        f"{client_id}: {message}",
+        client_id=client_id,
+        venue=venue,
+        code=code,
+        message=message,
+        status=status,
+    )
+
+
+def not_supported(venue: str, operation: str) -> NotSupported:
+    return _make(NotSupported, f"{venue} has no {operation}", venue=venue, operation=operation)
+
+
+def _make(cls: type[_E], text: str, **attrs: object) -> _E:
+    err = cls(text)
+    err.__dict__.update(attrs)
+    return err

@@ -1,0 +1,133 @@
+"""The venue-independent order types: what was asked (``Order``), what happened (``Fill``), and what a
+source said about it (``OrderEvent``, the tracker's only input).
+
+All are frozen: the tracker publishes a new ``Order`` for every change, so a reference a strategy keeps
+never changes under it. Prices and quantities are exact ``Decimal`` (see ``tickwire.trading.numbers``);
+venue timestamps are integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+__all__ = [
+    "OPEN",
+    "TERMINAL",
+    "Fill",
+    "Liquidity",
+    "Order",
+    "OrderEvent",
+    "OrderType",
+    "Side",
+    "Source",
+    "Status",
+    "Tif",
+]
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["limit", "market"]
+Tif = Literal["GTC", "IOC", "FOK"]
+# pending: sent, no answer yet. unknown: the answer never came (time-out, 5xx, lost socket): the order
+# may or may not exist and is being reconciled.
+Status = Literal["pending", "new", "partially_filled", "filled", "canceled", "rejected", "expired", "unknown"]
+Liquidity = Literal["maker", "taker"]
+Source = Literal["ack", "rest", "stream", "reconcile"]
+
+TERMINAL: frozenset[Status] = frozenset({"filled", "canceled", "rejected", "expired"})
+OPEN: frozenset[Status] = frozenset({"pending", "new", "partially_filled", "unknown"})
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    """One order as tickwire knows it. ``client_id`` is tickwire's key; ``order_id`` the venue's."""
+
+    venue: str
+    symbol: str
+    side: Side
+    type: OrderType
+    qty: Decimal
+    price: Decimal | None = None  # None for market orders
+    tif: Tif = "GTC"
+    client_id: str
+    order_id: str | None = None
+    filled: Decimal = _ZERO
+    avg_price: Decimal | None = None
+    status: Status = "pending"
+    post_only: bool = False
+    reduce_only: bool = False
+    fee: Decimal = _ZERO  # summed over fills in fee_asset (a venue's cumulative fee where it states one)
+    fee_asset: str | None = None
+    created_ns: int | None = None  # venue timestamps
+    updated_ns: int | None = None
+    reason: str = ""  # the venue's raw reason or message for the last status, "" if none
+
+    @property
+    def is_open(self) -> bool:
+        """Not terminal: working, or possibly working (pending and unknown count: they may be live)."""
+        return self.status not in TERMINAL
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still working: ``qty - filled`` while open, 0 once terminal (never negative)."""
+        if not self.is_open or self.filled >= self.qty:
+            return _ZERO
+        return self.qty - self.filled
+
+    @property
+    def overfilled(self) -> bool:
+        """More was reported filled than ordered: an anomaly the tracker reports, never clamps."""
+        return self.filled > self.qty
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """One execution. ``trade_id`` is the venue's id for it, the key fills are de-duplicated by."""
+
+    venue: str
+    symbol: str
+    client_id: str
+    order_id: str | None
+    trade_id: str
+    side: Side
+    price: Decimal
+    qty: Decimal
+    fee: Decimal = _ZERO
+    fee_asset: str | None = None
+    liquidity: Liquidity | None = None
+    ts_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent:
+    """A normalized update about one order, from any source, in any order, possibly repeated.
+
+    Only what the source states is set: ``status`` None means it states none (a bare fill);
+    ``filled_cum`` is the cumulative filled quantity where the source gives one (stream updates, REST
+    snapshots); ``fill`` one execution. ``pending`` and ``unknown`` are tickwire's own states and are
+    ignored as an event status. ``symbol``/``side``/``type``/``qty``/``price`` describe an order the
+    tracker has not seen (placed before a restart, or by another script sharing the key); the tracker
+    adopts it only if its ``adopt`` predicate says so.
+    """
+
+    source: Source
+    client_id: str
+    order_id: str | None = None
+    status: Status | None = None
+    filled_cum: Decimal | None = None
+    avg_price: Decimal | None = None  # average over filled_cum
+    fee_cum: Decimal | None = None
+    fee_asset: str | None = None
+    fill: Fill | None = None
+    reason: str = ""
+    ts_ns: int | None = None
+    venue: str | None = None
+    symbol: str | None = None
+    side: Side | None = None
+    type: OrderType | None = None
+    tif: Tif | None = None
+    price: Decimal | None = None
+    qty: Decimal | None = None

@@ -1,0 +1,343 @@
+"""The one idempotent apply for everything said about an order: acks, REST answers, private-stream
+events and reconciliation results, in any order, any number of times.
+
+Rules (venues.md section 9 and the failures it lists):
+
+- Fills are de-duplicated by ``trade_id``; the filled quantity never decreases: it is the largest of
+  the sum of distinct fills and every cumulative quantity a source stated (a ``filled`` status states
+  the whole quantity). ``filled >= qty`` means status ``filled``.
+- Status moves forward only: pending/unknown → new → partially_filled → filled. canceled, expired and
+  rejected are terminal, except that canceled or expired becomes filled when fills prove it (a cancel
+  racing the last fill): a later fill, a cumulative quantity or a ``filled`` status wins.
+- Events for a closed order are dropped unless they add a fill or filled quantity (then reported) or
+  tell the venue's order id.
+- An overfill (filled > qty) is kept as reported and signalled (``anomalies``, ``on_anomaly``), never
+  clamped: it means a mapping bug or a venue fault that someone must look at.
+- ``unknown`` (``mark_unknown``: the submit timed out, got a 5xx, or lost its socket) is left by any
+  event for that order, which also cancels a scheduled resend of it (NautilusTrader issue 4215: the
+  ack arrived on the user stream, the resend still fired and was refused as a duplicate).
+- ``on_fill`` fires once per new fill, then ``on_order`` once per change, after the state is stored.
+
+Events for orders the tracker has not seen (placed before a restart, or by another script sharing the
+key) are ignored and counted, unless the ``adopt`` predicate accepts them (e.g. ``ClientIds.owns``:
+our prefix from an earlier session) and they describe the order (symbol, side, qty). An event naming
+only a venue order id not yet known is held (up to ``max_orphans``) and applied once an ack or update
+ties that id to one of our orders: a fill can overtake the ack.
+
+One tracker per venue account (client ids are unique within one); not thread-safe: feed it from one
+thread (the event loop's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from tickwire.trading.codes import invalid_order
+from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status
+
+__all__ = ["OrderTracker"]
+
+_ZERO = Decimal(0)
+# Forward order among the open states; pending and unknown rank lowest (any news moves them on).
+_RANK: dict[Status, int] = {"pending": 0, "unknown": 0, "new": 1, "partially_filled": 2}
+_IN_FLIGHT: frozenset[Status] = frozenset({"pending", "unknown"})
+
+
+@dataclass(slots=True)
+class _Rec:
+    order: Order
+    trade_ids: set[str] = field(default_factory=set)
+    fill_qty: Decimal = _ZERO  # sum over distinct fills
+    fill_notional: Decimal = _ZERO
+    fill_fee: Decimal = _ZERO  # in the order's fee asset
+    cum: Decimal = _ZERO  # largest cumulative quantity a source stated
+    cum_avg: Decimal | None = None  # the average price stated with it
+    fee_cum: Decimal = _ZERO
+    retry: bool = False
+
+
+class OrderTracker:
+    """Orders by client id, updated only through ``apply``; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        *,
+        on_order: Callable[[Order], object] | None = None,
+        on_fill: Callable[[Fill], object] | None = None,
+        on_anomaly: Callable[[Order, str], object] | None = None,
+        adopt: Callable[[OrderEvent], bool] | None = None,
+    ) -> None:
+        self.on_order = on_order
+        self.on_fill = on_fill
+        self.on_anomaly = on_anomaly
+        self.adopt = adopt
+        self._recs: dict[str, _Rec] = {}
+        self._by_oid: dict[str, str] = {}
+        self._orphans: dict[str, list[OrderEvent]] = {}
+        self._orphan_count = 0
+        self.max_orphans = 10_000
+        self.anomalies = 0  # overfills, fills on rejected orders, fills without a trade id
+        self.ignored = 0  # events for orders neither tracked nor adopted (nor yet matched)
+        self.dropped = 0  # late events for closed orders that added nothing
+
+    # -- registering -------------------------------------------------------------------------------
+
+    def track(self, order: Order) -> Order:
+        """Register an intent before it is sent: status ``pending``, nothing filled."""
+        if not order.client_id:
+            raise invalid_order("an order needs a client_id to be tracked", rule="client_id")
+        if order.client_id in self._recs:
+            raise invalid_order(f"client_id {order.client_id!r} is already tracked", rule="client_id")
+        if order.status != "pending" or order.filled:
+            raise invalid_order("track() takes a new intent: status 'pending', nothing filled", rule="status")
+        self._recs[order.client_id] = _Rec(order)
+        if order.order_id:
+            self._by_oid[order.order_id] = order.client_id
+        return order
+
+    def mark_unknown(self, client_id: str, reason: str, *, retry: bool = False) -> Order | None:
+        """The submit's outcome is unknown (time-out, 5xx, lost socket): reconcile it. Only a pending
+        order moves to ``unknown`` (one the venue already acknowledged is known to exist). With
+        ``retry`` a resend is scheduled; any event for the order cancels it."""
+        rec = self._recs.get(client_id)
+        if rec is None or rec.order.status != "pending":
+            return None
+        rec.retry = retry
+        return self._store(rec, replace(rec.order, status="unknown", reason=reason), None)
+
+    def schedule_retry(self, client_id: str) -> None:
+        rec = self._recs.get(client_id)
+        if rec is not None and rec.order.status in _IN_FLIGHT:
+            rec.retry = True
+
+    def retry_due(self, client_id: str) -> bool:
+        """True once if a scheduled resend should go out now (nothing was heard of the order since);
+        taking it clears it, so two timers cannot both resend."""
+        rec = self._recs.get(client_id)
+        if rec is None or not rec.retry or rec.order.status not in _IN_FLIGHT:
+            return False
+        rec.retry = False
+        return True
+
+    def cancel_retry(self, client_id: str) -> None:
+        rec = self._recs.get(client_id)
+        if rec is not None:
+            rec.retry = False
+
+    def discard(self, client_id: str) -> None:
+        """Forget a closed order (late fills for it will then be ignored, not reported)."""
+        rec = self._recs.get(client_id)
+        if rec is None or rec.order.is_open:
+            return
+        del self._recs[client_id]
+        if rec.order.order_id:
+            self._by_oid.pop(rec.order.order_id, None)
+
+    # -- lookups -----------------------------------------------------------------------------------
+
+    def get(self, client_id: str) -> Order | None:
+        rec = self._recs.get(client_id)
+        return None if rec is None else rec.order
+
+    def by_order_id(self, order_id: str) -> Order | None:
+        cid = self._by_oid.get(order_id)
+        return None if cid is None else self.get(cid)
+
+    def open_orders(self) -> list[Order]:
+        """Every order not terminal, including pending and unknown ones (they may be live)."""
+        return [r.order for r in self._recs.values() if r.order.is_open]
+
+    def in_flight(self) -> list[Order]:
+        return [r.order for r in self._recs.values() if r.order.status in _IN_FLIGHT]
+
+    def unknown(self) -> list[Order]:
+        return [r.order for r in self._recs.values() if r.order.status == "unknown"]
+
+    def __iter__(self) -> Iterator[Order]:
+        return (r.order for r in list(self._recs.values()))
+
+    def __len__(self) -> int:
+        return len(self._recs)
+
+    # -- the apply ---------------------------------------------------------------------------------
+
+    def apply(self, ev: OrderEvent) -> Order | None:
+        """Fold one event in; the updated Order if anything changed (a new fill counts), else None."""
+        rec = self._find(ev)
+        if rec is None:
+            rec = self._adopt(ev)
+            if rec is None:
+                self._stash(ev)
+                return None
+        rec.retry = False  # any word from the venue about this order supersedes a scheduled resend
+        old = rec.order
+        notes: list[str] = []
+        new_fill = self._take_fill(rec, ev.fill, notes)
+        stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None
+        cum = ev.filled_cum
+        if cum is None and stated == "filled":
+            cum = old.qty  # "filled" with no quantity states the whole order
+        if cum is not None:
+            if cum > rec.cum:
+                rec.cum, rec.cum_avg = cum, ev.avg_price  # an average belongs to its own quantity
+            elif cum == rec.cum and rec.cum_avg is None:
+                rec.cum_avg = ev.avg_price
+        if ev.fee_cum is not None and ev.fee_cum > rec.fee_cum:
+            if old.fee_asset is None or ev.fee_asset in (None, old.fee_asset):
+                rec.fee_cum = ev.fee_cum
+        filled = max(old.filled, rec.cum, rec.fill_qty)
+        status = self._next_status(old, stated, filled)
+
+        closed = old.status in TERMINAL
+        oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
+        learns_oid = bool(oid) and old.order_id is None
+        if closed and new_fill is None and filled == old.filled and status == old.status and not learns_oid:
+            self.dropped += 1
+            return None
+        if new_fill is not None and old.status == "rejected":
+            notes.append(f"fill {new_fill.trade_id} on an order the venue rejected")
+        if filled > old.qty and filled > old.filled:
+            notes.append(f"overfill: {filled} filled of {old.qty}")
+
+        changes: dict[str, object] = {"filled": filled, "status": status}
+        changes["avg_price"] = self._avg(rec, filled, old.avg_price)
+        changes["fee"] = max(rec.fee_cum, rec.fill_fee)
+        if old.fee_asset is None:
+            fee_asset = ev.fee_asset or (new_fill.fee_asset if new_fill is not None else None)
+            if fee_asset is not None:
+                changes["fee_asset"] = fee_asset
+        if learns_oid:
+            changes["order_id"] = oid  # even when closed: late fills may name only this id
+        if not closed:
+            if ev.reason:
+                changes["reason"] = ev.reason
+        elif status != old.status and ev.reason:
+            changes["reason"] = ev.reason
+        new = replace(old, **changes)  # type: ignore[arg-type]
+        if new == old and new_fill is None:
+            return None
+        if ev.ts_ns is not None:
+            new = replace(
+                new,
+                created_ns=old.created_ns if old.created_ns is not None else ev.ts_ns,
+                updated_ns=ev.ts_ns if old.updated_ns is None else max(old.updated_ns, ev.ts_ns),
+            )
+        return self._store(rec, new, new_fill, notes, changed=new != old)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _find(self, ev: OrderEvent) -> _Rec | None:
+        cid = ev.client_id or (ev.fill.client_id if ev.fill is not None else "")
+        rec = self._recs.get(cid) if cid else None
+        if rec is None:
+            oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
+            owner = self._by_oid.get(oid) if oid else None
+            rec = self._recs.get(owner) if owner is not None else None
+        return rec
+
+    def _stash(self, ev: OrderEvent) -> None:
+        """Keep an event that names only a venue order id not yet known: a fill can overtake the ack
+        that tells which of our orders the id belongs to. Replayed when the id becomes known."""
+        self.ignored += 1
+        oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
+        if ev.client_id or (ev.fill is not None and ev.fill.client_id) or not oid:
+            return  # a client id we do not hold is another script's order, not a race
+        self._orphans.setdefault(oid, []).append(ev)
+        self._orphan_count += 1
+        while self._orphan_count > self.max_orphans:  # oldest first: other scripts' orders on a shared key
+            first = next(iter(self._orphans))
+            self._orphan_count -= len(self._orphans.pop(first))
+
+    def _adopt(self, ev: OrderEvent) -> _Rec | None:
+        if self.adopt is None or not ev.client_id or ev.symbol is None or ev.side is None or ev.qty is None:
+            return None
+        if not self.adopt(ev):
+            return None
+        order = Order(
+            venue=ev.venue or (ev.fill.venue if ev.fill is not None else ""),
+            symbol=ev.symbol,
+            side=ev.side,
+            type=ev.type or ("limit" if ev.price is not None else "market"),
+            tif=ev.tif or "GTC",
+            qty=ev.qty,
+            price=ev.price,
+            client_id=ev.client_id,
+            status="pending",
+        )
+        rec = _Rec(order)
+        self._recs[ev.client_id] = rec
+        return rec
+
+    def _take_fill(self, rec: _Rec, fill: Fill | None, notes: list[str]) -> Fill | None:
+        if fill is None:
+            return None
+        if not fill.trade_id:
+            notes.append("a fill without a trade id cannot be de-duplicated: not counted")
+            return None
+        if fill.trade_id in rec.trade_ids:
+            return None
+        rec.trade_ids.add(fill.trade_id)
+        rec.fill_qty += fill.qty
+        rec.fill_notional += fill.price * fill.qty
+        if rec.order.fee_asset is None or fill.fee_asset in (None, rec.order.fee_asset):
+            rec.fill_fee += fill.fee
+        if fill.client_id != rec.order.client_id:
+            fill = replace(fill, client_id=rec.order.client_id)  # reported under the order's key
+        return fill
+
+    @staticmethod
+    def _next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:
+        if (filled >= old.qty and filled > 0) or stated == "filled":
+            return "filled"  # also from canceled/expired: the fills prove it (cancel raced the fill)
+        if old.status in TERMINAL:
+            return old.status
+        if stated in ("canceled", "expired", "rejected"):
+            assert stated is not None
+            return stated
+        best: Status = "partially_filled" if filled > 0 else "new"
+        for s in (old.status, stated):
+            if s is not None and _RANK.get(s, -1) > _RANK[best]:
+                best = s
+        return best
+
+    @staticmethod
+    def _avg(rec: _Rec, filled: Decimal, old: Decimal | None) -> Decimal | None:
+        if rec.fill_qty > 0 and rec.fill_qty == filled:
+            return rec.fill_notional / rec.fill_qty
+        if rec.cum_avg is not None and rec.cum == filled:
+            return rec.cum_avg
+        return old
+
+    def _store(
+        self,
+        rec: _Rec,
+        new: Order,
+        fill: Fill | None,
+        notes: list[str] | None = None,
+        *,
+        changed: bool = True,
+    ) -> Order:
+        rec.order = new
+        learned = bool(new.order_id) and new.order_id not in self._by_oid
+        if learned:
+            assert new.order_id is not None
+            self._by_oid[new.order_id] = new.client_id
+        for note in notes or ():
+            self.anomalies += 1
+            if self.on_anomaly is not None:
+                self.on_anomaly(new, note)
+        if fill is not None and self.on_fill is not None:
+            self.on_fill(fill)
+        if changed and self.on_order is not None:
+            self.on_order(new)
+        if learned and new.order_id in self._orphans:
+            assert new.order_id is not None
+            waiting = self._orphans.pop(new.order_id)
+            self._orphan_count -= len(waiting)
+            self.ignored -= len(waiting)
+            for ev in waiting:
+                self.apply(ev)
+            return rec.order
+        return new
