@@ -4,9 +4,24 @@ The hot paths (signing, frame decoding, order books) live in the Rust extension 
 this package is the thin Python layer around it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tickwire import errors
 from tickwire._core import Bbo, BookFeed, OrderBook, Trade, build_info
 from tickwire.session import connect, connect_threaded, run
+
+if TYPE_CHECKING:
+    from tickwire.trading.session import TradingSession
+
+
+def trade(venue: str, **options: Any) -> TradingSession:
+    """A trading session on one venue account (see :func:`tickwire.trading.session.trade`)."""
+    from tickwire.trading.session import trade as _trade
+
+    return _trade(venue, **options)
+
 
 __all__ = [
     "Bbo",
@@ -18,5 +33,6 @@ __all__ = [
     "connect_threaded",
     "errors",
     "run",
+    "trade",
 ]
 __version__ = "0.1.0"

@@ -8,11 +8,15 @@ combined streams), ``UsdmAdapter`` (``"binance-usdm"``) and ``SbeAdapter`` (``"b
 SBE binary streams) — production hosts, stream names per channel, subscribe messages, REST depth
 snapshot paths, server-time paths and the ``serverShutdown`` notice. (A/B lines are arbitrated in
 Rust on the sequence numbers the decoder reads.)
+
+``Orders``: spot order entry over REST for ``tickwire.trade`` — parameters of each call and readers of
+the venue's answers (orders, fills, balances, ``exchangeInfo`` filters, error codes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -20,14 +24,19 @@ import orjson
 from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.clock import ServerTime
-from tickwire.errors import CredentialsError
+from tickwire.errors import CredentialsError, OrderNotFound, TickwireError
 from tickwire.session import adapter as session_adapter
+from tickwire.trading.codes import error_for
+from tickwire.trading.numbers import format_decimal
+from tickwire.trading.orders import Fill, Order, OrderEvent, Side, Status
+from tickwire.trading.rules import InstrumentRules, from_binance_exchange_info
+from tickwire.trading.venue import Balance, Call
 from tickwire.venues import register
 
 if TYPE_CHECKING:
     from tickwire.transport.http import HttpClient
 
-__all__ = ["API_KEY_HEADER", "Adapter", "SbeAdapter", "Signer", "UsdmAdapter"]
+__all__ = ["API_KEY_HEADER", "Adapter", "Orders", "SbeAdapter", "Signer", "UsdmAdapter"]
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 
@@ -228,3 +237,166 @@ class SbeAdapter(Adapter):
 
 
 register(Adapter, UsdmAdapter, SbeAdapter)
+
+
+# Order entry ---------------------------------------------------------------------------------------
+
+_STATUS: dict[str, Status] = {
+    "NEW": "new",
+    "PENDING_NEW": "new",
+    "PARTIALLY_FILLED": "partially_filled",
+    "FILLED": "filled",
+    "CANCELED": "canceled",
+    "PENDING_CANCEL": "new",
+    "REJECTED": "rejected",
+    "EXPIRED": "expired",
+    "EXPIRED_IN_MATCH": "expired",
+}
+
+
+def _ms_ns(ms: Any) -> int | None:
+    return int(ms) * 1_000_000 if ms is not None else None
+
+
+class Orders:
+    """Binance spot order entry over REST (``/api/v3/order`` and friends): request parameters as the
+    venue documents them and readers of its answers. Post-only limit orders are ``LIMIT_MAKER``; an
+    order's client id is ``newClientOrderId`` (unique among the account's *open* orders only, so a
+    lost answer is reconciled by query, never resent)."""
+
+    venue = "binance"
+
+    def new_order(self, order: Order) -> Call:
+        p = {
+            "symbol": order.symbol,
+            "side": order.side.upper(),
+            "type": "MARKET",
+            "quantity": format_decimal(order.qty),
+            "newClientOrderId": order.client_id,
+            "newOrderRespType": "FULL",
+        }
+        if order.type == "limit":
+            assert order.price is not None
+            p["type"] = "LIMIT_MAKER" if order.post_only else "LIMIT"
+            if not order.post_only:
+                p["timeInForce"] = order.tif
+            p["price"] = format_decimal(order.price)
+        return Call("POST", "/api/v3/order", p)
+
+    def _one(self, method: str, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        p = {"symbol": symbol}
+        if order_id is not None:
+            p["orderId"] = order_id
+        else:
+            p["origClientOrderId"] = client_id or ""
+        return Call(method, "/api/v3/order", p)
+
+    def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return self._one("DELETE", symbol, client_id, order_id)
+
+    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return self._one("GET", symbol, client_id, order_id)
+
+    def open_orders(self, symbol: str | None) -> Call:
+        return Call("GET", "/api/v3/openOrders", {"symbol": symbol} if symbol else {})
+
+    def cancel_all(self, symbol: str) -> Call:
+        return Call("DELETE", "/api/v3/openOrders", {"symbol": symbol})
+
+    def fills(self, symbol: str, since_ms: int | None) -> Call:
+        p = {"symbol": symbol}
+        if since_ms is not None:
+            p["startTime"] = str(since_ms)
+        return Call("GET", "/api/v3/myTrades", p)
+
+    def balances(self) -> Call:
+        return Call("GET", "/api/v3/account", {"omitZeroBalances": "true"})
+
+    def instruments(self) -> Call:
+        return Call("GET", "/api/v3/exchangeInfo", {}, signed=False)
+
+    def read_order(self, body: Any) -> list[OrderEvent]:
+        """The order's state, then one event per execution the answer lists (``FULL`` responses)."""
+        executed = Decimal(body["executedQty"])
+        quote = Decimal(body.get("cummulativeQuoteQty") or 0)
+        ts = _ms_ns(body.get("transactTime") or body.get("updateTime") or body.get("time"))
+        side: Side = "buy" if body["side"] == "BUY" else "sell"
+        cid = body.get("clientOrderId") or body.get("origClientOrderId") or ""
+        oid = str(body["orderId"])
+        events = [
+            OrderEvent(
+                source="rest",
+                client_id=cid,
+                order_id=oid,
+                status=_STATUS.get(body["status"], "new"),
+                filled_cum=executed,
+                avg_price=quote / executed if executed > 0 and quote > 0 else None,
+                reason="" if body["status"] != "EXPIRED" else "expired by the venue",
+                ts_ns=ts,
+                venue=self.venue,
+                symbol=body["symbol"],
+                side=side,
+                type="market" if body.get("type") == "MARKET" else "limit",
+                tif=body.get("timeInForce") if body.get("timeInForce") in ("GTC", "IOC", "FOK") else None,
+                price=Decimal(body["price"]) if body.get("type") != "MARKET" else None,
+                qty=Decimal(body["origQty"]),
+            )
+        ]
+        for f in body.get("fills") or ():
+            fill = Fill(
+                venue=self.venue,
+                symbol=body["symbol"],
+                client_id=cid,
+                order_id=oid,
+                trade_id=str(f["tradeId"]),
+                side=side,
+                price=Decimal(f["price"]),
+                qty=Decimal(f["qty"]),
+                fee=Decimal(f.get("commission") or 0),
+                fee_asset=f.get("commissionAsset"),
+                liquidity="taker",
+                ts_ns=ts,
+            )
+            events.append(OrderEvent(source="rest", client_id=cid, order_id=oid, status=None, fill=fill))
+        return events
+
+    def read_fills(self, body: Any) -> list[Fill]:
+        return [
+            Fill(
+                venue=self.venue,
+                symbol=t["symbol"],
+                client_id="",
+                order_id=str(t["orderId"]),
+                trade_id=str(t["id"]),
+                side="buy" if t["isBuyer"] else "sell",
+                price=Decimal(t["price"]),
+                qty=Decimal(t["qty"]),
+                fee=Decimal(t.get("commission") or 0),
+                fee_asset=t.get("commissionAsset"),
+                liquidity="maker" if t.get("isMaker") else "taker",
+                ts_ns=_ms_ns(t.get("time")),
+            )
+            for t in body
+        ]
+
+    def read_balances(self, body: Any) -> dict[str, Balance]:
+        return {
+            b["asset"]: Balance(b["asset"], Decimal(b["free"]), Decimal(b["locked"]))
+            for b in body.get("balances", ())
+        }
+
+    def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
+        return {s["symbol"]: from_binance_exchange_info(s) for s in body.get("symbols", ())}
+
+    def read_answer(self, status: int, body: bytes) -> Any:
+        if status < 400:
+            return orjson.loads(body)
+        try:
+            msg = orjson.loads(body)
+            code, text = msg.get("code"), str(msg.get("msg", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            code, text = None, body[:200].decode(errors="replace")
+        raise error_for(self.venue, code, text, http_status=status)
+
+    def not_found(self, error: TickwireError) -> bool:
+        return isinstance(error, OrderNotFound)

@@ -1,0 +1,475 @@
+"""A trading session: one venue account's orders, exactly once.
+
+    async with tickwire.trade("binance", credentials=binance.Signer(key, secret)) as tr:
+        order = await tr.place_order("BTCUSDT", "buy", "limit", "0.01", "60000")
+
+Every order is validated against the venue's instrument rules before anything is sent, registered with
+the tracker under a fresh client id, and only then sent. An answer that never comes (time-out, 5xx,
+lost connection, the venue's own "status unknown") leaves the order **unknown**, not failed: it is
+reconciled — status by client id, then the open orders, then the fills since it was sent — before the
+call returns, and never blindly resent. Every answer, reconciliation result and (later) private-stream
+event goes through the tracker's one idempotent ``apply``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.errors import (
+    InvalidOrder,
+    NotSupported,
+    OrderNotFound,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.streams import Endpoint
+from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.numbers import to_decimal
+from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Balance, Call, OrderGrammar
+from tickwire.transport.http import HttpClient
+
+log = logging.getLogger("tickwire.trading")
+
+# Venue answers that leave an order's fate open are retried as queries this many times, this far
+# apart: Binance's matching engine may still be working on a request it timed out (-1007).
+RECONCILE_ATTEMPTS = 4
+RECONCILE_PAUSE_S = 0.2
+
+
+class TradingSession:
+    """Orders of one venue account. Use :func:`tickwire.trade` to build one."""
+
+    def __init__(
+        self,
+        grammar: OrderGrammar,
+        signer: Any,
+        endpoint: Endpoint,
+        *,
+        strategy: str = "tw",
+        on_order: Callable[[Order], None] | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
+        timeout: float = 5.0,
+        audit: AuditLog | None = None,
+    ) -> None:
+        if not endpoint.rest:
+            raise ValueError(f"{grammar.venue}: endpoint {endpoint.name} has no REST URL")
+        self.venue = grammar.venue
+        self.grammar = grammar
+        self.signer = signer
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.audit = audit or NULL_AUDIT
+        self.client_ids = ClientIds(FORMATS[self.venue], strategy)
+        self._user_on_order = on_order
+        self._user_on_fill = on_fill
+        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.tracker = OrderTracker(on_order=self._on_order, on_fill=self._on_fill)
+        self.rules: dict[str, InstrumentRules] = {}
+        self._http: HttpClient | None = None
+        self._sent_ms: dict[str, int] = {}
+
+    # lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> TradingSession:
+        assert self.endpoint.rest is not None
+        self._http = HttpClient(self.endpoint.rest, timeout=self.timeout, on_exchange=self._on_exchange)
+        await self._http.connect()
+        await self.load_rules()
+        return self
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._events.put_nowait(("closed", None))
+
+    async def __aenter__(self) -> TradingSession:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # events ------------------------------------------------------------------------------------------
+
+    def _on_order(self, order: Order) -> None:
+        self.audit.event("order", **_audit_fields(order))
+        if self._user_on_order is not None:
+            _call(self._user_on_order, order)
+        self._events.put_nowait(("order", order))
+
+    def _on_fill(self, fill: Fill) -> None:
+        self.audit.event(
+            "fill",
+            venue=self.venue,
+            symbol=fill.symbol,
+            client_id=fill.client_id,
+            trade_id=fill.trade_id,
+            price=str(fill.price),
+            qty=str(fill.qty),
+        )
+        if self._user_on_fill is not None:
+            _call(self._user_on_fill, fill)
+        self._events.put_nowait(("fill", fill))
+
+    async def events(self) -> AsyncIterator[tuple[str, Any]]:
+        """``async for kind, value in tr.events()``: ("order", Order) on every change, ("fill", Fill)
+        once per execution."""
+        while True:
+            kind, value = await self._events.get()
+            if kind == "closed":
+                return
+            yield kind, value
+
+    # requests ----------------------------------------------------------------------------------------
+
+    async def _send(self, call: Call) -> Any:
+        """Signs and sends ``call``; the decoded answer, or the venue's typed error. Transport failures
+        (time-out, lost connection) propagate as they are: the caller decides what they mean."""
+        http = self._http
+        if http is None:
+            raise TransportError(f"{self.venue}: trading session is not started")
+        if call.signed:
+            req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
+            headers = dict(req.headers)
+            if call.body:
+                headers.setdefault("Content-Type", "application/json")
+            r = await http.request(call.method, call.path, query=req.query, body=req.body, headers=headers)
+        else:
+            r = await http.request(call.method, call.path, query=dict(call.params))
+        return self.grammar.read_answer(r.status, r.body)
+
+    def _on_exchange(self, method: str, path: str, status: int, elapsed: float) -> None:
+        self.audit.event(
+            "rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3
+        )
+
+    async def load_rules(self) -> dict[str, InstrumentRules]:
+        """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
+        self.rules = self.grammar.read_rules(await self._send(self.grammar.instruments()))
+        return self.rules
+
+    def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
+        out = None
+        for ev in events:
+            got = self.tracker.apply(ev)
+            out = got or out
+        return out
+
+    # orders ------------------------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType,
+        qty: Any,
+        price: Any = None,
+        *,
+        tif: Tif = "GTC",
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_id: str | None = None,
+    ) -> Order:
+        """The order as it will be sent, checked against the venue's rules; nothing is sent. Raises
+        :class:`InvalidOrder` naming the rule and the nearest valid values."""
+        if side not in ("buy", "sell"):
+            raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
+        if type not in ("limit", "market"):
+            raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+        rules = self.rules.get(symbol)
+        if rules is None:
+            raise InvalidOrder(f"{self.venue}: unknown symbol {symbol!r}")
+        q = to_decimal(qty, "qty", positive=True)
+        p = to_decimal(price, "price", positive=True) if price is not None else None
+        if type == "limit" and p is None:
+            raise InvalidOrder("a limit order needs a price")
+        if type == "market" and (p is not None or post_only):
+            raise InvalidOrder("a market order takes no price and cannot be post-only")
+        rules.validate(side, type, q, p)
+        cid = self.client_ids.format.check(client_id) if client_id is not None else self.client_ids.next()
+        if self.tracker.get(cid) is not None:
+            raise InvalidOrder(f"client id {cid!r} was already used in this session")
+        return Order(
+            venue=self.venue,
+            symbol=symbol,
+            side=side,
+            type=type,
+            tif=tif,
+            price=p,
+            qty=q,
+            client_id=cid,
+            post_only=post_only,
+            reduce_only=reduce_only,
+        )
+
+    async def place_order(
+        self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any
+    ) -> Order:
+        """Places one order and returns it as the venue answered (or as reconciliation found it).
+
+        Raises :class:`InvalidOrder` before sending anything for bad input; the venue's refusal as its
+        typed error (``OrderRejected``, ``InsufficientFunds``…); :class:`UnknownOutcome` only when the
+        order's fate could not be established even by reconciliation (it stays tracked as unknown)."""
+        order = self.prepare(symbol, side, type, qty, price, **kw)
+        self.tracker.track(order)
+        self._sent_ms[order.client_id] = int(time.time() * 1000)
+        self.audit.event("order_request", **_audit_fields(order))
+        try:
+            body = await self._send(self.grammar.new_order(order))
+        except UnknownOutcome as e:
+            return await self._resolve(order, str(e))
+        except (RequestTimeoutError, TransportError) as e:
+            return await self._resolve(order, str(e))
+        except TickwireError as e:
+            self.tracker.apply(
+                OrderEvent(
+                    source="rest", client_id=order.client_id, order_id=None, status="rejected", reason=str(e)
+                )
+            )
+            raise
+        got = self._apply(self.grammar.read_order(body))
+        return got or self._current(order.client_id)
+
+    def _current(self, client_id: str) -> Order:
+        o = self.tracker.get(client_id)
+        assert o is not None
+        return o
+
+    async def _resolve(self, order: Order, why: str) -> Order:
+        """The answer to ``order`` was lost: find out what the venue did with it."""
+        self.tracker.mark_unknown(order.client_id, why)
+        self.audit.event("unknown_outcome", venue=self.venue, client_id=order.client_id, reason=why)
+        log.warning("%s: order %s outcome unknown (%s); reconciling", self.venue, order.client_id, why)
+        try:
+            found = await self.reconcile(order.client_id)
+        except (RequestTimeoutError, TransportError) as e:
+            raise UnknownOutcome(
+                f"{self.venue}: order {order.client_id} outcome unknown ({why}); reconciliation failed: {e}"
+            ) from e
+        if found is None:
+            # Proven absent: the venue never accepted it. A new intent may be sent again.
+            self.tracker.apply(
+                OrderEvent(
+                    source="reconcile",
+                    client_id=order.client_id,
+                    order_id=None,
+                    status="rejected",
+                    reason=f"never reached the venue ({why})",
+                )
+            )
+            raise TransportError(f"{self.venue}: order {order.client_id} was not placed: {why}")
+        return found
+
+    async def reconcile(self, client_id: str) -> Order | None:
+        """What the venue knows of ``client_id``: its status by client id, else its place among the open
+        orders, else its fills since it was sent. None when the venue has no trace of it."""
+        order = self._current(client_id)
+        for attempt in range(RECONCILE_ATTEMPTS):
+            try:
+                body = await self._send(self.grammar.status(order.symbol, client_id, order.order_id))
+            except TickwireError as e:
+                if not self.grammar.not_found(e):
+                    raise
+            else:
+                self._apply([replace(ev, source="reconcile") for ev in self.grammar.read_order(body)])
+                await self._catch_up_fills(client_id)
+                self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=True)
+                return self._current(client_id)
+            for o in await self.open_orders(order.symbol):
+                if o.client_id == client_id:
+                    return o
+            if attempt + 1 < RECONCILE_ATTEMPTS:
+                await asyncio.sleep(RECONCILE_PAUSE_S)
+        self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=False)
+        return None
+
+    async def _catch_up_fills(self, client_id: str) -> None:
+        o = self._current(client_id)
+        if o.order_id is None or o.filled <= 0:
+            return
+        for f in await self.fills(o.symbol, since_ms=self._sent_ms.get(client_id)):
+            if f.order_id == o.order_id:
+                self.tracker.apply(
+                    OrderEvent(
+                        source="reconcile",
+                        client_id=client_id,
+                        order_id=o.order_id,
+                        status=None,
+                        fill=replace(f, client_id=client_id),
+                    )
+                )
+
+    async def cancel_order(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order:
+        if client_id is None and order_id is None:
+            raise InvalidOrder("cancel_order needs client_id or order_id")
+        self.audit.event(
+            "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
+        )
+        body = await self._send(self.grammar.cancel(symbol, client_id, order_id))
+        events = self.grammar.read_order(body)
+        got = self._apply(events)
+        if got is not None:
+            return got
+        cid = events[0].client_id if events else client_id
+        tracked = self.tracker.get(cid) if cid else None
+        if tracked is not None:
+            return tracked
+        raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
+
+    async def amend_order(
+        self,
+        symbol: str,
+        *,
+        client_id: str | None = None,
+        order_id: str | None = None,
+        qty: Any = None,
+        price: Any = None,
+    ) -> Order:
+        raise NotSupported(f"{self.venue}: amend_order is not offered over this transport yet")
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """Cancels every open order (of ``symbol``, else of every symbol with open orders)."""
+        symbols = [symbol] if symbol else sorted({o.symbol for o in await self.open_orders()})
+        out: list[Order] = []
+        for s in symbols:
+            try:
+                body = await self._send(self.grammar.cancel_all(s))
+            except OrderNotFound:
+                continue  # nothing open there any more
+            for item in body:
+                got = self._apply(self.grammar.read_order(item))
+                if got is not None:
+                    out.append(got)
+        return out
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order:
+        body = await self._send(self.grammar.status(symbol, client_id, order_id))
+        events = self.grammar.read_order(body)
+        self._apply(events)
+        cid = events[0].client_id
+        tracked = self.tracker.get(cid)
+        if tracked is not None:
+            return tracked
+        return _untracked(self.venue, events[0])
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        body = await self._send(self.grammar.open_orders(symbol))
+        out: list[Order] = []
+        for item in body:
+            events = self.grammar.read_order(item)
+            self._apply(events)
+            tracked = self.tracker.get(events[0].client_id)
+            out.append(tracked if tracked is not None else _untracked(self.venue, events[0]))
+        return out
+
+    async def balances(self) -> Mapping[str, Balance]:
+        return self.grammar.read_balances(await self._send(self.grammar.balances()))
+
+    async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        """The account's executions on ``symbol`` (since ``since_ms``), client ids filled in where the
+        order is tracked."""
+        out = []
+        for f in self.grammar.read_fills(await self._send(self.grammar.fills(symbol, since_ms))):
+            tracked = self.tracker.by_order_id(f.order_id) if f.order_id else None
+            out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
+        return out
+
+
+def _untracked(venue: str, ev: OrderEvent) -> Order:
+    """An order this session did not place (another script on the same key), as far as the event says."""
+    return Order(
+        venue=venue,
+        symbol=ev.symbol or "",
+        side=ev.side or "buy",
+        type=ev.type or "limit",
+        tif=ev.tif or "GTC",
+        price=ev.price,
+        qty=ev.qty or Decimal(0),
+        client_id=ev.client_id,
+        order_id=ev.order_id,
+        filled=ev.filled_cum or Decimal(0),
+        avg_price=ev.avg_price,
+        status=ev.status or "new",
+        updated_ns=ev.ts_ns,
+        reason=ev.reason,
+    )
+
+
+def _audit_fields(order: Order) -> dict[str, Any]:
+    return {
+        "venue": order.venue,
+        "symbol": order.symbol,
+        "client_id": order.client_id,
+        "order_id": order.order_id,
+        "side": order.side,
+        "type": order.type,
+        "price": None if order.price is None else str(order.price),
+        "qty": str(order.qty),
+        "filled": str(order.filled),
+        "status": order.status,
+        "reason": order.reason,
+    }
+
+
+def _call(fn: Callable[[Any], None], arg: Any) -> None:
+    try:
+        fn(arg)
+    except Exception:
+        # A user callback's bug must not break the order path.
+        log.exception("trading callback %r raised", fn)
+
+
+def trade(
+    venue: str,
+    *,
+    credentials: Any = None,
+    endpoints: Sequence[Endpoint | Mapping[str, Any]] | None = None,
+    transport: str = "rest",
+    **options: Any,
+) -> TradingSession:
+    """A trading session on one venue account: ``async with tickwire.trade(...) as tr``.
+
+    ``credentials``: the venue's ``Signer`` (default: ``Signer.from_env()``). ``endpoints``: the same
+    shape as :func:`tickwire.connect`'s (the first with a REST URL is used; the venue's production
+    host by default). ``transport``: ``"rest"`` (this release; ``"ws"``/``"auto"`` raise
+    :class:`NotSupported`). Other options are :class:`TradingSession`'s (``strategy`` — the client-id
+    prefix that keeps several scripts on one key apart —, ``on_order``, ``on_fill``, ``timeout``,
+    ``audit``)."""
+    import importlib
+
+    from tickwire.venues import adapter_class
+
+    if transport != "rest":
+        raise NotSupported(f"{venue}: transport {transport!r} is not offered yet; use 'rest'")
+    adapter = adapter_class(venue)
+    module = importlib.import_module(adapter.__module__)
+    grammar_cls = getattr(module, "Orders", None)
+    if grammar_cls is None or grammar_cls.venue != adapter.venue:
+        raise NotSupported(f"{venue}: order entry is not available for this venue yet")
+    signer = credentials if credentials is not None else module.Signer.from_env()
+    specs = list(endpoints) if endpoints else list(adapter.production)
+    eps = [e if isinstance(e, Endpoint) else Endpoint.of(e, i) for i, e in enumerate(specs)]
+    ep = next((e for e in eps if e.rest), None)
+    if ep is None:
+        raise ValueError(f"{venue}: no endpoint has a REST URL")
+    audit = options.pop("audit", None)
+    log_ = AuditLog(audit) if isinstance(audit, str) else audit
+    return TradingSession(grammar_cls(), signer, ep, audit=log_, **options)

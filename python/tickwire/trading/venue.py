@@ -1,0 +1,77 @@
+"""What a venue's order-entry grammar provides to a trading session: the REST calls for each operation
+(method, path, parameters — the session signs and sends them) and readers that turn the venue's answers
+into the tracker's normalized events, fills, balances and instrument rules. Each venue module
+(``tickwire.venues.<name>``) declares one next to its signer and market-data adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tickwire.errors import TickwireError
+from tickwire.trading.orders import Fill, Order, OrderEvent
+from tickwire.trading.rules import InstrumentRules
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One REST request before signing: ``params`` keep their order (the venue signs them as sent)."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    # A JSON body for venues that take one (OKX, Bybit POSTs), sent byte for byte as signed.
+    body: str = ""
+    signed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+class OrderGrammar(Protocol):
+    venue: str
+
+    def new_order(self, order: Order) -> Call: ...
+
+    def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call: ...
+
+    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call: ...
+
+    def open_orders(self, symbol: str | None) -> Call: ...
+
+    def cancel_all(self, symbol: str) -> Call: ...
+
+    def fills(self, symbol: str, since_ms: int | None) -> Call: ...
+
+    def balances(self) -> Call: ...
+
+    def instruments(self) -> Call: ...
+
+    def read_order(self, body: Any) -> list[OrderEvent]:
+        """The order's state, then one event per execution the answer lists."""
+        ...
+
+    def read_fills(self, body: Any) -> list[Fill]: ...
+
+    def read_balances(self, body: Any) -> dict[str, Balance]: ...
+
+    def read_rules(self, body: Any) -> dict[str, InstrumentRules]: ...
+
+    def read_answer(self, status: int, body: bytes) -> Any:
+        """The decoded answer, or the venue's typed error raised (some venues answer errors with
+        HTTP 200 and a code in the body)."""
+        ...
+
+    def not_found(self, error: TickwireError) -> bool:
+        """True when ``error`` says the venue has no such order (reconciliation's "never placed")."""
+        ...
