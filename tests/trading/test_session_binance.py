@@ -172,3 +172,62 @@ def test_cancel_all_cancels_every_open_order_at_the_venue() -> None:
         assert [o for o in sim_orders(sim) if o.open] == []
 
     run(body)
+
+
+async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def test_each_fill_is_reported_once_though_the_answer_and_the_stream_both_carry_it() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        fills: list[Any] = []
+        tr._user_on_fill = fills.append
+        _, ask = touch(sim)
+        qty = size(tr, ask, 3)
+        o = await tr.place_order(SYMBOL, "buy", "limit", qty, ask, tif="IOC")
+        [theirs] = sim_orders(sim, o.client_id)
+        await settle(lambda: tr.stream is not None and tr.stream.events >= len(theirs.fills), "stream events")
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert tr._current(o.client_id).filled == qty
+
+    run(body)
+
+
+def test_a_lost_answer_for_a_filling_order_counts_its_fills_once() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        fills: list[Any] = []
+        tr._user_on_fill = fills.append
+        _, ask = touch(sim)
+        qty = size(tr, ask, 2)
+        sim.endpoint("binance", 0).lose_answer("POST /api/v3/order")
+        o = await tr.place_order(SYMBOL, "buy", "limit", qty, ask, tif="IOC")
+        [theirs] = sim_orders(sim)
+        assert theirs.client_id == o.client_id and o.status == "filled" and o.filled == qty
+        await asyncio.sleep(0.2)  # the stream's copies of the same executions, if any are late
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    run(body, timeout=1.0)
+
+
+def test_what_changed_while_the_private_stream_was_down_is_reconciled_after_it_returns() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None
+        seen: list[Any] = []
+        tr._user_on_order = seen.append
+        bid, _ = touch(sim)
+        price = bid - 20 * tr.rules[SYMBOL].tick_size
+        o = await tr.place_order(SYMBOL, "buy", "limit", size(tr, price), price)
+        sim.endpoint("binance", 0).drop()
+        # Canceled at the venue (another script on the key, say) while nothing listens.
+        sim.venue("binance").engine.cancel(KEY, SYMBOL, int(o.order_id or 0), None)
+        await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+        await settle(lambda: tr._current(o.client_id).status == "canceled", "the cancel reconciled")
+        assert seen[-1].client_id == o.client_id and seen[-1].status == "canceled"
+        assert not sim_orders(sim, o.client_id)[0].open
+
+    run(body)

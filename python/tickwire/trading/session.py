@@ -36,6 +36,7 @@ from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.numbers import to_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.stream import PrivateStream, StreamGrammar
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar
 from tickwire.transport.http import HttpClient
@@ -62,6 +63,7 @@ class TradingSession:
         on_fill: Callable[[Fill], None] | None = None,
         timeout: float = 5.0,
         audit: AuditLog | None = None,
+        private_stream: bool = True,
     ) -> None:
         if not endpoint.rest:
             raise ValueError(f"{grammar.venue}: endpoint {endpoint.name} has no REST URL")
@@ -79,6 +81,10 @@ class TradingSession:
         self.rules: dict[str, InstrumentRules] = {}
         self._http: HttpClient | None = None
         self._sent_ms: dict[str, int] = {}
+        self.stream: PrivateStream | None = None
+        url = endpoint.ws.get(getattr(grammar, "stream_label", ""), "")
+        if private_stream and url and isinstance(grammar, StreamGrammar):
+            self.stream = PrivateStream(grammar, signer, url, self.tracker.apply, self.reconcile_open)
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -87,9 +93,13 @@ class TradingSession:
         self._http = HttpClient(self.endpoint.rest, timeout=self.timeout, on_exchange=self._on_exchange)
         await self._http.connect()
         await self.load_rules()
+        if self.stream is not None:
+            await self.stream.start(self.timeout)
         return self
 
     async def close(self) -> None:
+        if self.stream is not None:
+            await self.stream.close()
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -296,6 +306,24 @@ class TradingSession:
                 await asyncio.sleep(RECONCILE_PAUSE_S)
         self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=False)
         return None
+
+    async def reconcile_open(self) -> None:
+        """Reconciles every order that was open or in flight (after the private stream came back):
+        what changed while it was away reaches ``on_order``/``on_fill`` like any other event."""
+        for o in self.tracker.open_orders():
+            found = await self.reconcile(o.client_id)
+            if found is None and o.status in ("pending", "unknown"):
+                continue  # its own place_order call settles it
+            if found is None:
+                self.tracker.apply(
+                    OrderEvent(
+                        source="reconcile",
+                        client_id=o.client_id,
+                        order_id=o.order_id,
+                        status="expired",
+                        reason="no longer known to the venue",
+                    )
+                )
 
     async def _catch_up_fills(self, client_id: str) -> None:
         o = self._current(client_id)

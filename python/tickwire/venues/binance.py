@@ -254,6 +254,9 @@ _STATUS: dict[str, Status] = {
 }
 
 
+_STREAM_ID = "tickwire-user-data"
+
+
 def _ms_ns(ms: Any) -> int | None:
     return int(ms) * 1_000_000 if ms is not None else None
 
@@ -397,6 +400,65 @@ class Orders:
         except (orjson.JSONDecodeError, AttributeError):
             code, text = None, body[:200].decode(errors="replace")
         raise error_for(self.venue, code, text, http_status=status)
+
+    # private stream: the WS API user data stream (spot listenKeys were retired on 2026-02-20)
+
+    stream_label = "ws_api"
+
+    def stream_subscribe(self, signer: Any) -> bytes:
+        params = signer.ws_signed_params({})
+        return orjson.dumps(
+            {"id": _STREAM_ID, "method": "userDataStream.subscribe.signature", "params": params}
+        )
+
+    def stream_ack(self, msg: Any) -> bool:
+        return isinstance(msg, dict) and msg.get("id") == _STREAM_ID and msg.get("status") == 200
+
+    def read_stream(self, msg: Any) -> list[OrderEvent]:
+        ev = msg.get("event") if isinstance(msg, dict) else None
+        if not isinstance(ev, dict) or ev.get("e") != "executionReport":
+            return []
+        status = _STATUS.get(ev["X"], "new")
+        # A cancel report names the cancel request in "c" and the order's own client id in "C".
+        cid = ev.get("C") or ev["c"] if ev["X"] == "CANCELED" else ev["c"]
+        oid = str(ev["i"])
+        side: Side = "buy" if ev["S"] == "BUY" else "sell"
+        filled = Decimal(ev["z"])
+        quote = Decimal(ev.get("Z") or 0)
+        ts = _ms_ns(ev.get("E"))
+        fill = None
+        if ev.get("x") == "TRADE":
+            fill = Fill(
+                venue=self.venue,
+                symbol=ev["s"],
+                client_id=cid,
+                order_id=oid,
+                trade_id=str(ev["t"]),
+                side=side,
+                price=Decimal(ev["L"]),
+                qty=Decimal(ev["l"]),
+                fee=Decimal(ev.get("n") or 0),
+                fee_asset=ev.get("N"),
+                liquidity="maker" if ev.get("m") else "taker",
+                ts_ns=_ms_ns(ev.get("T")),
+            )
+        return [
+            OrderEvent(
+                source="stream",
+                client_id=cid,
+                order_id=oid,
+                status=status,
+                filled_cum=filled,
+                avg_price=quote / filled if filled > 0 and quote > 0 else None,
+                fill=fill,
+                reason="" if ev.get("r") in (None, "NONE") else str(ev["r"]),
+                ts_ns=ts,
+                venue=self.venue,
+                symbol=ev["s"],
+                side=side,
+                qty=Decimal(ev["q"]),
+            )
+        ]
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)
