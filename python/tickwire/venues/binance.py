@@ -257,6 +257,35 @@ _STATUS: dict[str, Status] = {
 _STREAM_ID = "tickwire-user-data"
 
 
+def _fill(
+    symbol: str,
+    cid: str,
+    oid: str,
+    trade_id: Any,
+    side: Side,
+    price: Any,
+    qty: Any,
+    fee: Any,
+    fee_asset: Any,
+    maker: bool,
+    ts_ns: int | None,
+) -> Fill:
+    return Fill(
+        venue="binance",
+        symbol=symbol,
+        client_id=cid,
+        order_id=oid,
+        trade_id=str(trade_id),
+        side=side,
+        price=Decimal(price),
+        qty=Decimal(qty),
+        fee=Decimal(fee or 0),
+        fee_asset=fee_asset,
+        liquidity="maker" if maker else "taker",
+        ts_ns=ts_ns,
+    )
+
+
 def _ms_ns(ms: Any) -> int | None:
     return int(ms) * 1_000_000 if ms is not None else None
 
@@ -346,38 +375,37 @@ class Orders:
             )
         ]
         for f in body.get("fills") or ():
-            fill = Fill(
-                venue=self.venue,
-                symbol=body["symbol"],
-                client_id=cid,
-                order_id=oid,
-                trade_id=str(f["tradeId"]),
-                side=side,
-                price=Decimal(f["price"]),
-                qty=Decimal(f["qty"]),
-                fee=Decimal(f.get("commission") or 0),
-                fee_asset=f.get("commissionAsset"),
-                liquidity="taker",
-                ts_ns=ts,
+            # An order's answer lists only what it took: its own executions as the taker.
+            fill = _fill(
+                body["symbol"],
+                cid,
+                oid,
+                f["tradeId"],
+                side,
+                f["price"],
+                f["qty"],
+                f.get("commission"),
+                f.get("commissionAsset"),
+                False,
+                ts,
             )
             events.append(OrderEvent(source="rest", client_id=cid, order_id=oid, status=None, fill=fill))
         return events
 
     def read_fills(self, body: Any) -> list[Fill]:
         return [
-            Fill(
-                venue=self.venue,
-                symbol=t["symbol"],
-                client_id="",
-                order_id=str(t["orderId"]),
-                trade_id=str(t["id"]),
-                side="buy" if t["isBuyer"] else "sell",
-                price=Decimal(t["price"]),
-                qty=Decimal(t["qty"]),
-                fee=Decimal(t.get("commission") or 0),
-                fee_asset=t.get("commissionAsset"),
-                liquidity="maker" if t.get("isMaker") else "taker",
-                ts_ns=_ms_ns(t.get("time")),
+            _fill(
+                t["symbol"],
+                "",
+                str(t["orderId"]),
+                t["id"],
+                "buy" if t["isBuyer"] else "sell",
+                t["price"],
+                t["qty"],
+                t.get("commission"),
+                t.get("commissionAsset"),
+                bool(t.get("isMaker")),
+                _ms_ns(t.get("time")),
             )
             for t in body
         ]
@@ -428,19 +456,18 @@ class Orders:
         ts = _ms_ns(ev.get("E"))
         fill = None
         if ev.get("x") == "TRADE":
-            fill = Fill(
-                venue=self.venue,
-                symbol=ev["s"],
-                client_id=cid,
-                order_id=oid,
-                trade_id=str(ev["t"]),
-                side=side,
-                price=Decimal(ev["L"]),
-                qty=Decimal(ev["l"]),
-                fee=Decimal(ev.get("n") or 0),
-                fee_asset=ev.get("N"),
-                liquidity="maker" if ev.get("m") else "taker",
-                ts_ns=_ms_ns(ev.get("T")),
+            fill = _fill(
+                ev["s"],
+                cid,
+                oid,
+                ev["t"],
+                side,
+                ev["L"],
+                ev["l"],
+                ev.get("n"),
+                ev.get("N"),
+                bool(ev.get("m")),
+                _ms_ns(ev.get("T")),
             )
         return [
             OrderEvent(
