@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def trade(venue: str, **options: Any) -> TradingSession:
-    """A trading session on one venue account (see :func:`tickwire.trading.session.trade`)."""
-    from tickwire.trading.session import trade as _trade
+    """A trading session on one venue account (see :func:`tickwire.trading.trade.trade`)."""
+    from tickwire.trading.trade import trade as _trade
 
     return _trade(venue, **options)
 

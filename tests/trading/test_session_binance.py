@@ -231,3 +231,21 @@ def test_what_changed_while_the_private_stream_was_down_is_reconciled_after_it_r
         assert not sim_orders(sim, o.client_id)[0].open
 
     run(body)
+
+
+def test_over_the_order_socket_place_status_cancel_agree_with_the_simulator() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        bid, _ = touch(sim)
+        price = bid - 30 * tr.rules[SYMBOL].tick_size
+        # The socket's own fault proves the place went over it: it cuts the socket after the order.
+        sim.endpoint("binance", 0).lose_answer("order.place")
+        o = await tr.place_order(SYMBOL, "buy", "limit", size(tr, price), price)
+        assert sim.endpoint("binance", 0).lost == ["order.place"]
+        # The dropped order socket mid-request: reconciled into the one order the venue has.
+        assert len(sim_orders(sim)) == 1 and sim_orders(sim, o.client_id)[0].open and o.status == "new"
+        await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connects >= 2, "the socket back")
+        c = await tr.cancel_order(SYMBOL, client_id=o.client_id)
+        assert c.status == "canceled" and not sim_orders(sim, o.client_id)[0].open
+
+    run(body, transport="auto", timeout=1.0)

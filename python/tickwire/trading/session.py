@@ -36,7 +36,7 @@ from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.numbers import to_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
-from tickwire.trading.stream import PrivateStream, StreamGrammar
+from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar
 from tickwire.transport.http import HttpClient
@@ -64,7 +64,10 @@ class TradingSession:
         timeout: float = 5.0,
         audit: AuditLog | None = None,
         private_stream: bool = True,
+        transport: str = "rest",
     ) -> None:
+        if transport not in ("rest", "ws", "auto"):
+            raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
         if not endpoint.rest:
             raise ValueError(f"{grammar.venue}: endpoint {endpoint.name} has no REST URL")
         self.venue = grammar.venue
@@ -85,6 +88,15 @@ class TradingSession:
         url = endpoint.ws.get(getattr(grammar, "stream_label", ""), "")
         if private_stream and url and isinstance(grammar, StreamGrammar):
             self.stream = PrivateStream(grammar, signer, url, self.tracker.apply, self.reconcile_open)
+        # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
+        # up, over REST while it is down; "rest": REST only.
+        self.transport = transport
+        self.orders_ws: OrderSocket | None = None
+        if transport != "rest":
+            ws_url = endpoint.ws.get(getattr(grammar, "ws_label", ""), "")
+            if not ws_url or not isinstance(grammar, WsOrderGrammar):
+                raise NotSupported(f"{grammar.venue}: no order WebSocket on endpoint {endpoint.name}")
+            self.orders_ws = OrderSocket(grammar, signer, ws_url, timeout=timeout)
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -95,9 +107,13 @@ class TradingSession:
         await self.load_rules()
         if self.stream is not None:
             await self.stream.start(self.timeout)
+        if self.orders_ws is not None:
+            await self.orders_ws.start(self.timeout)
         return self
 
     async def close(self) -> None:
+        if self.orders_ws is not None:
+            await self.orders_ws.close()
         if self.stream is not None:
             await self.stream.close()
         if self._http is not None:
@@ -150,6 +166,13 @@ class TradingSession:
         http = self._http
         if http is None:
             raise TransportError(f"{self.venue}: trading session is not started")
+        ws = self.orders_ws
+        if ws is not None and call.signed:
+            data = ws.offers(call)
+            if data is not None:
+                return await ws.request(data)
+            if self.transport == "ws" and not ws.connected:
+                raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
         if call.signed:
             req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
             headers = dict(req.headers)
@@ -463,41 +486,3 @@ def _call(fn: Callable[[Any], None], arg: Any) -> None:
     except Exception:
         # A user callback's bug must not break the order path.
         log.exception("trading callback %r raised", fn)
-
-
-def trade(
-    venue: str,
-    *,
-    credentials: Any = None,
-    endpoints: Sequence[Endpoint | Mapping[str, Any]] | None = None,
-    transport: str = "rest",
-    **options: Any,
-) -> TradingSession:
-    """A trading session on one venue account: ``async with tickwire.trade(...) as tr``.
-
-    ``credentials``: the venue's ``Signer`` (default: ``Signer.from_env()``). ``endpoints``: the same
-    shape as :func:`tickwire.connect`'s (the first with a REST URL is used; the venue's production
-    host by default). ``transport``: ``"rest"`` (this release; ``"ws"``/``"auto"`` raise
-    :class:`NotSupported`). Other options are :class:`TradingSession`'s (``strategy`` — the client-id
-    prefix that keeps several scripts on one key apart —, ``on_order``, ``on_fill``, ``timeout``,
-    ``audit``)."""
-    import importlib
-
-    from tickwire.venues import adapter_class
-
-    if transport != "rest":
-        raise NotSupported(f"{venue}: transport {transport!r} is not offered yet; use 'rest'")
-    adapter = adapter_class(venue)
-    module = importlib.import_module(adapter.__module__)
-    grammar_cls = getattr(module, "Orders", None)
-    if grammar_cls is None or grammar_cls.venue != adapter.venue:
-        raise NotSupported(f"{venue}: order entry is not available for this venue yet")
-    signer = credentials if credentials is not None else module.Signer.from_env()
-    specs = list(endpoints) if endpoints else list(adapter.production)
-    eps = [e if isinstance(e, Endpoint) else Endpoint.of(e, i) for i, e in enumerate(specs)]
-    ep = next((e for e in eps if e.rest), None)
-    if ep is None:
-        raise ValueError(f"{venue}: no endpoint has a REST URL")
-    audit = options.pop("audit", None)
-    log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    return TradingSession(grammar_cls(), signer, ep, audit=log_, **options)

@@ -1,4 +1,5 @@
-"""A trading session's private stream: the venue's own report of every order event, kept connected.
+"""A trading session's sockets, kept connected: the private stream (the venue's own report of every
+order event) and, where the venue offers it, the order socket (requests correlated by id).
 
 Events go to the same tracker ``apply`` as REST answers and reconciliation, so a fill reported by the
 order's answer, by the stream and by a reconciliation query is still counted once. After every
@@ -11,6 +12,7 @@ Private streams carry a few messages per order, not a market's worth per second:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -18,9 +20,10 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import TickwireError
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff
 from tickwire.trading.orders import OrderEvent
+from tickwire.trading.venue import Call
 from tickwire.transport.ws import open_ws
 
 log = logging.getLogger("tickwire.trading")
@@ -59,40 +62,44 @@ class _Listener(WSListener):
         self.down.set()
 
 
-class PrivateStream:
-    """Keeps the venue's private order stream subscribed; each event goes to ``apply``;
-    ``on_resubscribed`` (the session's reconciliation) runs after every reconnect."""
+class KeptSocket:
+    """One WebSocket, reconnected with back-off until closed. ``on_message`` gets each decoded text
+    frame; ``on_connected`` runs after each connect (log in, subscribe; raise to retry);
+    ``on_disconnected`` after each loss."""
 
-    def __init__(
-        self,
-        grammar: StreamGrammar,
-        signer: Any,
-        url: str,
-        apply: Callable[[OrderEvent], object],
-        on_resubscribed: Callable[[], Awaitable[None]],
-        *,
-        connect_timeout: float = 5.0,
-        backoff: Backoff | None = None,
-    ) -> None:
-        self.grammar = grammar
-        self.signer = signer
+    name = "socket"
+
+    def __init__(self, venue: str, url: str, *, connect_timeout: float = 5.0) -> None:
+        self.venue = venue
         self.url = url
-        self.apply = apply
-        self.on_resubscribed = on_resubscribed
         self.connect_timeout = connect_timeout
-        self.backoff = backoff or Backoff(base=0.05, cap=5.0)
+        self.backoff = Backoff(base=0.05, cap=5.0)
         self.connected = False
         self.connects = 0
-        self.events = 0
         self._transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
-        self._acked = asyncio.Event()
         self._closing = False
 
+    async def on_connected(self) -> None:
+        pass
+
+    def on_disconnected(self) -> None:
+        pass
+
+    def on_message(self, msg: Any) -> None:
+        pass
+
+    def send(self, data: bytes) -> bool:
+        t = self._transport
+        if t is None:
+            return False
+        t.send(WSMsgType.TEXT, data)
+        return True
+
     async def start(self, timeout: float = 5.0) -> None:
-        """Connects and subscribes; returns once the first subscription is made."""
-        self._task = asyncio.create_task(self._run(), name=f"tickwire-{self.grammar.venue}-private")
+        """Connects; returns once ``on_connected`` succeeded the first time."""
+        self._task = asyncio.create_task(self._run(), name=f"tickwire-{self.venue}-{self.name}")
         await asyncio.wait_for(self._up.wait(), timeout)
 
     async def close(self) -> None:
@@ -103,18 +110,18 @@ class PrivateStream:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def drop(self) -> None:
+        """Cuts the connection (the loop reconnects)."""
+        if self._transport is not None:
+            self._transport.disconnect()
+
     def _on_text(self, payload: bytes) -> None:
         try:
             msg = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            log.warning("%s private stream: undecodable frame", self.grammar.venue)
+            log.warning("%s %s: undecodable frame", self.venue, self.name)
             return
-        if self.grammar.stream_ack(msg):
-            self._acked.set()
-            return
-        for ev in self.grammar.read_stream(msg):
-            self.events += 1
-            self.apply(ev)
+        self.on_message(msg)
 
     async def _run(self) -> None:
         while not self._closing:
@@ -127,33 +134,141 @@ class PrivateStream:
                     ping_idle=20.0,
                 )
             except (TickwireError, OSError) as e:
-                log.warning("%s private stream: connect failed: %s", self.grammar.venue, e)
+                log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self._transport = transport
-            self._acked.clear()
-            transport.send(WSMsgType.TEXT, self.grammar.stream_subscribe(self.signer))
             try:
-                await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
-            except TimeoutError:
-                log.warning("%s private stream: subscription not acknowledged", self.grammar.venue)
+                await self.on_connected()
+            except (TickwireError, OSError, TimeoutError) as e:
+                log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
                 transport.disconnect()
                 await down.wait()
+                self._transport = None
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self.connected = True
             self.connects += 1
             self.backoff.reset()
-            if self.connects > 1:
-                # Orders may have changed while the stream was away: ask the venue about each.
-                try:
-                    await self.on_resubscribed()
-                except (TickwireError, OSError) as e:
-                    log.warning("%s: reconciliation after reconnect failed: %s", self.grammar.venue, e)
             self._up.set()
             await down.wait()
             self.connected = False
             self._transport = None
+            self.on_disconnected()
             if not self._closing:
-                log.warning("%s private stream lost; reconnecting", self.grammar.venue)
+                log.warning("%s %s lost; reconnecting", self.venue, self.name)
                 await asyncio.sleep(self.backoff.next_delay() or 0.0)
+
+
+class PrivateStream(KeptSocket):
+    """Keeps the venue's private order stream subscribed; each event goes to ``apply``;
+    ``on_resubscribed`` (the session's reconciliation) runs after every reconnect."""
+
+    name = "private stream"
+
+    def __init__(
+        self,
+        grammar: StreamGrammar,
+        signer: Any,
+        url: str,
+        apply: Callable[[OrderEvent], object],
+        on_resubscribed: Callable[[], Awaitable[None]],
+        *,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(grammar.venue, url, connect_timeout=connect_timeout)
+        self.grammar = grammar
+        self.signer = signer
+        self.apply = apply
+        self.on_resubscribed = on_resubscribed
+        self.events = 0
+        self._acked = asyncio.Event()
+
+    async def on_connected(self) -> None:
+        self._acked.clear()
+        self.send(self.grammar.stream_subscribe(self.signer))
+        await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
+        if self.connects >= 1:
+            # Orders may have changed while the stream was away: ask the venue about each.
+            try:
+                await self.on_resubscribed()
+            except (TickwireError, OSError) as e:
+                log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+
+    def on_message(self, msg: Any) -> None:
+        if self.grammar.stream_ack(msg):
+            self._acked.set()
+            return
+        for ev in self.grammar.read_stream(msg):
+            self.events += 1
+            self.apply(ev)
+
+
+@runtime_checkable
+class WsOrderGrammar(Protocol):
+    """What a venue's order grammar adds when it takes orders over a WebSocket."""
+
+    venue: str
+    ws_label: str
+
+    def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
+        """The WebSocket form of ``call`` (None: it has none; it goes over REST)."""
+        ...
+
+    def ws_answer_id(self, msg: Any) -> str | None: ...
+
+    def read_ws_answer(self, msg: Any) -> Any:
+        """The answer's result, or the venue's typed error raised."""
+        ...
+
+
+class OrderSocket(KeptSocket):
+    """Requests over the venue's order WebSocket, each correlated by id and awaited with a deadline.
+    A socket lost before an answer fails the request with :class:`TransportError` — the caller treats
+    that as an unknown outcome and reconciles."""
+
+    name = "order socket"
+
+    def __init__(self, grammar: WsOrderGrammar, signer: Any, url: str, *, timeout: float = 5.0) -> None:
+        super().__init__(grammar.venue, url, connect_timeout=timeout)
+        self.grammar = grammar
+        self.signer = signer
+        self.timeout = timeout
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+
+    def on_message(self, msg: Any) -> None:
+        rid = self.grammar.ws_answer_id(msg)
+        fut = self._pending.pop(rid, None) if rid is not None else None
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
+
+    def on_disconnected(self) -> None:
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(TransportError(f"{self.venue}: order socket lost before the answer"))
+
+    def offers(self, call: Call) -> bytes | None:
+        """The request bytes for ``call`` when the socket is up and the venue has a WS form of it."""
+        if not self.connected:
+            return None
+        return self.grammar.ws_request(call, self.signer, f"tw{next(self._ids)}")
+
+    async def request(self, data: bytes) -> Any:
+        msg = orjson.loads(data)
+        rid = self.grammar.ws_answer_id(msg)
+        assert rid is not None
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        if not self.send(data):
+            self._pending.pop(rid, None)
+            raise TransportError(f"{self.venue}: order socket is down")
+        try:
+            answer = await asyncio.wait_for(fut, self.timeout)
+        except TimeoutError:
+            self._pending.pop(rid, None)
+            raise RequestTimeoutError(
+                f"{self.venue}: no answer on the order socket in {self.timeout} s"
+            ) from None
+        return self.grammar.read_ws_answer(answer)

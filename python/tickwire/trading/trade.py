@@ -1,0 +1,49 @@
+"""``tickwire.trade(venue, ...)``: the trading session of a venue whose module declares an ``Orders``
+grammar, with its signer, endpoint and transport chosen."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tickwire.audit import AuditLog
+from tickwire.errors import NotSupported
+from tickwire.streams import Endpoint
+from tickwire.trading.session import TradingSession
+
+
+def trade(
+    venue: str,
+    *,
+    credentials: Any = None,
+    endpoints: Sequence[Endpoint | Mapping[str, Any]] | None = None,
+    transport: str = "rest",
+    **options: Any,
+) -> TradingSession:
+    """A trading session on one venue account: ``async with tickwire.trade(...) as tr``.
+
+    ``credentials``: the venue's ``Signer`` (default: ``Signer.from_env()``). ``endpoints``: the same
+    shape as :func:`tickwire.connect`'s (the first with a REST URL is used; the venue's production
+    host by default). ``transport``: ``"rest"``, ``"ws"`` (the venue's order socket; requests it has no
+    form for still go over REST) or ``"auto"`` (the socket while it is up, REST while it is down).
+    Other options are :class:`TradingSession`'s (``strategy`` — the client-id
+    prefix that keeps several scripts on one key apart —, ``on_order``, ``on_fill``, ``timeout``,
+    ``audit``)."""
+    from tickwire.venues import adapter_class
+
+    adapter = adapter_class(venue)
+    # The venue's module (or package: tickwire.venues.binance) holds its Signer and Orders grammar.
+    module = importlib.import_module(".".join(adapter.__module__.split(".")[:3]))
+    grammar_cls = getattr(module, "Orders", None)
+    if grammar_cls is None or grammar_cls.venue != adapter.venue:
+        raise NotSupported(f"{venue}: order entry is not available for this venue yet")
+    signer = credentials if credentials is not None else module.Signer.from_env()
+    specs = list(endpoints) if endpoints else list(adapter.production)
+    eps = [e if isinstance(e, Endpoint) else Endpoint.of(e, i) for i, e in enumerate(specs)]
+    ep = next((e for e in eps if e.rest), None)
+    if ep is None:
+        raise ValueError(f"{venue}: no endpoint has a REST URL")
+    audit = options.pop("audit", None)
+    log_ = AuditLog(audit) if isinstance(audit, str) else audit
+    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)

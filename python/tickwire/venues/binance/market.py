@@ -1,0 +1,141 @@
+"""Binance market-data adapters, registered for ``tickwire.connect``: ``Adapter`` (``"binance"``, spot
+JSON combined streams), ``UsdmAdapter`` (``"binance-usdm"``) and ``SbeAdapter`` (``"binance-sbe"``, spot
+SBE binary streams) — production hosts, stream names per channel, subscribe messages, REST depth
+snapshot paths, server-time paths and the ``serverShutdown`` notice. (A/B lines are arbitrated in Rust
+on the sequence numbers the decoder reads.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from tickwire import streams
+from tickwire.auth import Credentials
+from tickwire.clock import ServerTime
+from tickwire.session import adapter as session_adapter
+from tickwire.venues import register
+from tickwire.venues.binance.signer import API_KEY_HEADER
+
+if TYPE_CHECKING:
+    from tickwire.transport.http import HttpClient
+
+
+# Market data ---------------------------------------------------------------------------------------
+
+_STREAM = {"book": "@depth@100ms", "trades": "@trade", "bbo": "@bookTicker"}
+
+
+class Adapter(session_adapter.Adapter):
+    """Binance spot combined streams: ``@depth@100ms`` diffs synced from REST ``/api/v3/depth`` by the
+    official algorithm, ``@trade``, ``@bookTicker``. The venue pings every 20 s; picows answers with
+    the same payload. ``serverShutdown`` makes the session reconnect at once."""
+
+    venue = "binance"
+    ws_label = "stream"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "stream.binance.com:9443",
+            "ws": {"stream": "wss://stream.binance.com:9443/stream"},
+            "rest": "https://api.binance.com",
+        },
+        {
+            "name": "stream.binance.com:443",
+            "ws": {"stream": "wss://stream.binance.com:443/stream"},
+            "rest": "https://api.binance.com",
+        },
+        {
+            "name": "data-stream.binance.vision",
+            "ws": {"stream": "wss://data-stream.binance.vision/stream"},
+            "rest": "https://data-api.binance.vision",
+        },
+    ]
+    supported = ("book", "trades", "bbo")
+    ping_interval = 30.0
+    connect_limit = (300, 300.0)
+    batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
+    depth_path = "/api/v3/depth"
+    server_time: ClassVar[ServerTime | None] = ServerTime("/api/v3/time", lambda j: float(j["serverTime"]))
+
+    def stream(self, s: streams.Sub) -> str:
+        suffix = _STREAM[s.channel]
+        if s.channel == "book":
+            suffix = "@depth" + self.options.get("depth_speed", "@100ms")
+        return s.symbol.lower() + suffix
+
+    def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
+        params = [self.stream(s) for s in subs]
+        return (
+            [orjson.dumps({"method": op.upper(), "params": params, "id": self.next_id()})] if params else []
+        )
+
+    async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
+        limit = self.options.get("snapshot_limit", 1000)
+        r = await http.get(self.depth_path, query={"symbol": symbol, "limit": limit})
+        return r.raise_for_status(self.venue).body
+
+    def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
+        ev = msg.get("event")
+        if isinstance(ev, dict) and ev.get("e") == "serverShutdown":
+            return streams.Control("shutdown", "serverShutdown")
+        err = msg.get("error")
+        if isinstance(err, dict):
+            return streams.Control("error", str(err.get("msg", "")), str(err.get("code", "")))
+        if "result" in msg and "id" in msg:
+            return streams.Control("ack")
+        return None
+
+
+class UsdmAdapter(Adapter):
+    """USDⓈ-M futures: the routed ``/public`` path carries depth, bookTicker and trades; diffs chain
+    by ``pu`` (previous ``u``); snapshots from ``/fapi/v1/depth``. Server ping every 3 minutes."""
+
+    venue = "binance-usdm"
+    ws_label = "public"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "fstream.binance.com",
+            "ws": {"public": "wss://fstream.binance.com/public/stream"},
+            "rest": "https://fapi.binance.com",
+        },
+    ]
+    depth_path = "/fapi/v1/depth"
+    server_time = ServerTime("/fapi/v1/time", lambda j: float(j["serverTime"]))
+    ping_interval = 120.0
+
+
+_SBE_STREAM = {"book": "@depth", "trades": "@trade", "bbo": "@bestBidAsk"}
+
+
+class SbeAdapter(Adapter):
+    """Binance spot SBE market data (``stream-sbe.binance.com``): the same streams as binary SBE
+    frames (schema 1:0), synced with REST snapshots by the same algorithm. The upgrade carries an
+    Ed25519 API key in ``X-MBX-APIKEY`` (no signature); pass ``api_key`` in the venue options or a
+    ``binance.Signer`` as credentials (or set ``BINANCE_API_KEY``)."""
+
+    venue = "binance-sbe"
+    ws_label = "sbe_stream"
+    production: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "stream-sbe.binance.com:9443",
+            "ws": {"sbe_stream": "wss://stream-sbe.binance.com:9443/stream"},
+            "rest": "https://api.binance.com",
+        },
+    ]
+    # An SBE session syncs no clock (a "binance" session on the same REST host reads the same one).
+    server_time = None
+
+    def stream(self, s: streams.Sub) -> str:
+        return s.symbol.lower() + _SBE_STREAM[s.channel]
+
+    def upgrade_headers(self, url: str) -> dict[str, str] | None:
+        key = self.options.get("api_key")
+        if key is None and self.options.get("signer") is not None:
+            key = self.options["signer"].api_key
+        if key is None:
+            key = Credentials.from_env("BINANCE").api_key
+        return {API_KEY_HEADER: str(key)}
+
+
+register(Adapter, UsdmAdapter, SbeAdapter)
