@@ -167,6 +167,27 @@ class TradingSession:
             out = got or out
         return out
 
+    async def _answered(self, symbol: str, body: Any) -> Order | None:
+        """Applies the answer to a place or cancel. An acknowledgement that states no status (OKX) is
+        followed by a status query (and the fills it reports), as reconciliation does; if that query
+        fails the acknowledged order stays as the ack left it."""
+        events = self.grammar.read_order(body)
+        got = self._apply(events)
+        if not events or any(ev.status is not None or ev.fill is not None for ev in events):
+            return got
+        ack = events[0]
+        try:
+            state = await self._send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
+        except TickwireError as e:
+            log.warning("%s: state of acknowledged order %s unknown: %s", self.venue, ack.client_id, e)
+            return got
+        got = self._apply(self.grammar.read_order(state)) or got
+        tracked = self.tracker.get(ack.client_id) if ack.client_id else None
+        if tracked is not None:
+            await self._catch_up_fills(tracked.client_id)
+            return self._current(tracked.client_id)
+        return got
+
     # orders ------------------------------------------------------------------------------------------
 
     def prepare(
@@ -241,8 +262,8 @@ class TradingSession:
                 )
             )
             raise
-        got = self._apply(self.grammar.read_order(body))
-        return got or self._current(order.client_id)
+        await self._answered(order.symbol, body)
+        return self._current(order.client_id)
 
     def _current(self, client_id: str) -> Order:
         o = self.tracker.get(client_id)
@@ -322,12 +343,12 @@ class TradingSession:
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
         body = await self._send(self.grammar.cancel(symbol, client_id, order_id))
-        events = self.grammar.read_order(body)
-        got = self._apply(events)
+        got = await self._answered(symbol, body)
         if got is not None:
             return got
-        cid = events[0].client_id if events else client_id
-        tracked = self.tracker.get(cid) if cid else None
+        tracked = self.tracker.get(client_id) if client_id else None
+        if tracked is None and order_id:
+            tracked = self.tracker.by_order_id(order_id)
         if tracked is not None:
             return tracked
         raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
@@ -345,17 +366,34 @@ class TradingSession:
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders)."""
-        symbols = [symbol] if symbol else sorted({o.symbol for o in await self.open_orders()})
+        listed = [] if symbol else await self.open_orders()
+        symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
         out: list[Order] = []
+        failed: TickwireError | None = None
         for s in symbols:
-            try:
-                body = await self._send(self.grammar.cancel_all(s))
-            except OrderNotFound:
-                continue  # nothing open there any more
-            for item in body:
-                got = self._apply(self.grammar.read_order(item))
-                if got is not None:
-                    out.append(got)
+            call = self.grammar.cancel_all(s)
+            if call is not None:
+                calls = [call]
+            else:  # no cancel-all on this venue: cancel what is open, in the venue's batches
+                mine = [o for o in listed if o.symbol == s] if listed else await self.open_orders(s)
+                calls = self.grammar.cancel_orders(s, mine)
+            for c in calls:
+                try:
+                    body = await self._send(c)
+                except OrderNotFound:
+                    continue  # nothing open there any more
+                for item in body if isinstance(body, list) else [body]:
+                    try:
+                        got = await self._answered(s, item)
+                    except OrderNotFound:
+                        continue  # closed meanwhile (one entry of a batch answer)
+                    except TickwireError as e:
+                        failed = failed or e
+                        continue
+                    if got is not None:
+                        out.append(got)
+        if failed is not None:
+            raise failed
         return out
 
     async def order_status(
