@@ -61,6 +61,19 @@ class TestOkx(SessionCases):
 
         a.run(body)
 
+    def test_an_ack_whose_state_query_is_lost_still_returns_the_placed_order(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).lose_answer("GET /api/v5/trade/order")
+            o = await a.rest_below(sim, tr, 10)
+            [theirs] = a.orders(sim)
+            assert o.order_id == str(theirs.id) and o.status == "new"  # as the ack left it, not resent
+            assert sim.endpoint(a.venue, 0).lost == ["GET /api/v5/trade/order"]
+            assert (await tr.order_status(a.symbol, client_id=o.client_id)).status == "new"
+
+        a.run(body, timeout=1.0)
+
     def test_cancelling_a_closed_order_is_order_not_found(self) -> None:
         a = self.acct
 
