@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from tickwire.audit import NULL_AUDIT, AuditLog
@@ -33,7 +32,7 @@ from tickwire.errors import (
 )
 from tickwire.streams import Endpoint
 from tickwire.trading.client_ids import FORMATS, ClientIds
-from tickwire.trading.numbers import to_decimal
+from tickwire.trading.intake import audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
@@ -130,7 +129,7 @@ class TradingSession:
     # events ------------------------------------------------------------------------------------------
 
     def _on_order(self, order: Order) -> None:
-        self.audit.event("order", **_audit_fields(order))
+        self.audit.event("order", **audit_fields(order))
         if self._user_on_order is not None:
             _call(self._user_on_order, order)
         self._events.put_nowait(("order", order))
@@ -200,6 +199,27 @@ class TradingSession:
             out = got or out
         return out
 
+    async def _answered(self, symbol: str, body: Any) -> Order | None:
+        """Applies the answer to a place or cancel. An acknowledgement that states no status (OKX) is
+        followed by a status query (and the fills it reports), as reconciliation does; if that query
+        fails the acknowledged order stays as the ack left it."""
+        events = self.grammar.read_order(body)
+        got = self._apply(events)
+        if not events or any(ev.status is not None or ev.fill is not None for ev in events):
+            return got
+        ack = events[0]
+        try:
+            state = await self._send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
+        except TickwireError as e:
+            log.warning("%s: state of acknowledged order %s unknown: %s", self.venue, ack.client_id, e)
+            return got
+        got = self._apply(self.grammar.read_order(state)) or got
+        tracked = self.tracker.get(ack.client_id) if ack.client_id else None
+        if tracked is not None:
+            await self._catch_up_fills(tracked.client_id)
+            return self._current(tracked.client_id)
+        return got
+
     # orders ------------------------------------------------------------------------------------------
 
     def prepare(
@@ -217,36 +237,20 @@ class TradingSession:
     ) -> Order:
         """The order as it will be sent, checked against the venue's rules; nothing is sent. Raises
         :class:`InvalidOrder` naming the rule and the nearest valid values."""
-        if side not in ("buy", "sell"):
-            raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
-        if type not in ("limit", "market"):
-            raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
-        if tif not in ("GTC", "IOC", "FOK"):
-            raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
-        rules = self.rules.get(symbol)
-        if rules is None:
-            raise InvalidOrder(f"{self.venue}: unknown symbol {symbol!r}")
-        q = to_decimal(qty, "qty", positive=True)
-        p = to_decimal(price, "price", positive=True) if price is not None else None
-        if type == "limit" and p is None:
-            raise InvalidOrder("a limit order needs a price")
-        if type == "market" and (p is not None or post_only):
-            raise InvalidOrder("a market order takes no price and cannot be post-only")
-        rules.validate(side, type, q, p)
-        cid = self.client_ids.format.check(client_id) if client_id is not None else self.client_ids.next()
-        if self.tracker.get(cid) is not None:
-            raise InvalidOrder(f"client id {cid!r} was already used in this session")
-        return Order(
-            venue=self.venue,
-            symbol=symbol,
-            side=side,
-            type=type,
+        return checked_order(
+            self.venue,
+            self.rules,
+            self.client_ids,
+            lambda cid: self.tracker.get(cid) is not None,
+            symbol,
+            side,
+            type,
+            qty,
+            price,
             tif=tif,
-            price=p,
-            qty=q,
-            client_id=cid,
             post_only=post_only,
             reduce_only=reduce_only,
+            client_id=client_id,
         )
 
     async def place_order(
@@ -260,7 +264,7 @@ class TradingSession:
         order = self.prepare(symbol, side, type, qty, price, **kw)
         self.tracker.track(order)
         self._sent_ms[order.client_id] = int(time.time() * 1000)
-        self.audit.event("order_request", **_audit_fields(order))
+        self.audit.event("order_request", **audit_fields(order))
         try:
             body = await self._send(self.grammar.new_order(order))
         except UnknownOutcome as e:
@@ -274,8 +278,8 @@ class TradingSession:
                 )
             )
             raise
-        got = self._apply(self.grammar.read_order(body))
-        return got or self._current(order.client_id)
+        await self._answered(order.symbol, body)
+        return self._current(order.client_id)
 
     def _current(self, client_id: str) -> Order:
         o = self.tracker.get(client_id)
@@ -373,12 +377,12 @@ class TradingSession:
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
         body = await self._send(self.grammar.cancel(symbol, client_id, order_id))
-        events = self.grammar.read_order(body)
-        got = self._apply(events)
+        got = await self._answered(symbol, body)
         if got is not None:
             return got
-        cid = events[0].client_id if events else client_id
-        tracked = self.tracker.get(cid) if cid else None
+        tracked = self.tracker.get(client_id) if client_id else None
+        if tracked is None and order_id:
+            tracked = self.tracker.by_order_id(order_id)
         if tracked is not None:
             return tracked
         raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
@@ -396,17 +400,34 @@ class TradingSession:
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders)."""
-        symbols = [symbol] if symbol else sorted({o.symbol for o in await self.open_orders()})
+        listed = [] if symbol else await self.open_orders()
+        symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
         out: list[Order] = []
+        failed: TickwireError | None = None
         for s in symbols:
-            try:
-                body = await self._send(self.grammar.cancel_all(s))
-            except OrderNotFound:
-                continue  # nothing open there any more
-            for item in body:
-                got = self._apply(self.grammar.read_order(item))
-                if got is not None:
-                    out.append(got)
+            call = self.grammar.cancel_all(s)
+            if call is not None:
+                calls = [call]
+            else:  # no cancel-all on this venue: cancel what is open, in the venue's batches
+                mine = [o for o in listed if o.symbol == s] if listed else await self.open_orders(s)
+                calls = self.grammar.cancel_orders(s, mine)
+            for c in calls:
+                try:
+                    body = await self._send(c)
+                except OrderNotFound:
+                    continue  # nothing open there any more
+                for item in body if isinstance(body, list) else [body]:
+                    try:
+                        got = await self._answered(s, item)
+                    except OrderNotFound:
+                        continue  # closed meanwhile (one entry of a batch answer)
+                    except TickwireError as e:
+                        failed = failed or e
+                        continue
+                    if got is not None:
+                        out.append(got)
+        if failed is not None:
+            raise failed
         return out
 
     async def order_status(
@@ -419,7 +440,7 @@ class TradingSession:
         tracked = self.tracker.get(cid)
         if tracked is not None:
             return tracked
-        return _untracked(self.venue, events[0])
+        return untracked(self.venue, events[0])
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         body = await self._send(self.grammar.open_orders(symbol))
@@ -428,7 +449,7 @@ class TradingSession:
             events = self.grammar.read_order(item)
             self._apply(events)
             tracked = self.tracker.get(events[0].client_id)
-            out.append(tracked if tracked is not None else _untracked(self.venue, events[0]))
+            out.append(tracked if tracked is not None else untracked(self.venue, events[0]))
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
@@ -442,42 +463,6 @@ class TradingSession:
             tracked = self.tracker.by_order_id(f.order_id) if f.order_id else None
             out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
         return out
-
-
-def _untracked(venue: str, ev: OrderEvent) -> Order:
-    """An order this session did not place (another script on the same key), as far as the event says."""
-    return Order(
-        venue=venue,
-        symbol=ev.symbol or "",
-        side=ev.side or "buy",
-        type=ev.type or "limit",
-        tif=ev.tif or "GTC",
-        price=ev.price,
-        qty=ev.qty or Decimal(0),
-        client_id=ev.client_id,
-        order_id=ev.order_id,
-        filled=ev.filled_cum or Decimal(0),
-        avg_price=ev.avg_price,
-        status=ev.status or "new",
-        updated_ns=ev.ts_ns,
-        reason=ev.reason,
-    )
-
-
-def _audit_fields(order: Order) -> dict[str, Any]:
-    return {
-        "venue": order.venue,
-        "symbol": order.symbol,
-        "client_id": order.client_id,
-        "order_id": order.order_id,
-        "side": order.side,
-        "type": order.type,
-        "price": None if order.price is None else str(order.price),
-        "qty": str(order.qty),
-        "filled": str(order.filled),
-        "status": order.status,
-        "reason": order.reason,
-    }
 
 
 def _call(fn: Callable[[Any], None], arg: Any) -> None:

@@ -5,7 +5,7 @@ into the tracker's normalized events, fills, balances and instrument rules. Each
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -49,7 +49,15 @@ class OrderGrammar(Protocol):
 
     def open_orders(self, symbol: str | None) -> Call: ...
 
-    def cancel_all(self, symbol: str) -> Call: ...
+    def cancel_all(self, symbol: str) -> Call | None:
+        """One call cancelling every open order of ``symbol``; None when the venue has none (then the
+        session lists the open orders and sends ``cancel_orders``)."""
+        ...
+
+    def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
+        """Calls cancelling these orders, batched as the venue allows; each answer is one order or a
+        list of them."""
+        ...
 
     def fills(self, symbol: str, since_ms: int | None) -> Call: ...
 
@@ -58,7 +66,9 @@ class OrderGrammar(Protocol):
     def instruments(self) -> Call: ...
 
     def read_order(self, body: Any) -> list[OrderEvent]:
-        """The order's state, then one event per execution the answer lists."""
+        """The order's state, then one event per execution the answer lists. An acknowledgement that
+        states no status (OKX place/cancel) is one event with ``status`` None: the session then asks
+        for the order's state with ``status``."""
         ...
 
     def read_fills(self, body: Any) -> list[Fill]: ...

@@ -3,11 +3,16 @@
 ``Signer``: ``Base64(HMAC-SHA256(timestamp + METHOD + requestPath + body))`` for REST and WebSocket
 logins. ``Adapter`` (``"okx"``, registered for ``tickwire.connect``): production host, ``books`` /
 ``trades`` subscriptions, the text ``ping`` keepalive, control events and the server-time path.
+
+``Orders``: spot (``tdMode`` ``cash``) order entry over REST for ``tickwire.trade`` — the JSON body or
+query of each ``/api/v5/trade/…`` call and readers of the venue's answers (orders, fills, balances,
+instruments, ``code``/``sCode`` errors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import orjson
@@ -15,10 +20,16 @@ import orjson
 from tickwire import _core, streams
 from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
 from tickwire.clock import ServerTime
+from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.session import adapter as session_adapter
+from tickwire.trading.codes import error_for
+from tickwire.trading.numbers import format_decimal
+from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
+from tickwire.trading.rules import InstrumentRules, from_okx_instrument
+from tickwire.trading.venue import Balance, Call
 from tickwire.venues import register
 
-__all__ = ["Adapter", "Signer"]
+__all__ = ["Adapter", "Orders", "Signer"]
 
 
 class Signer(_core.OkxSigner):
@@ -121,3 +132,204 @@ class Adapter(session_adapter.Adapter):
 
 
 register(Adapter)
+
+
+# Order entry ---------------------------------------------------------------------------------------
+
+# okx.com/docs-v5 "Get order details" state: canceled, live, partially_filled, filled, mmp_canceled.
+_STATUS: dict[str, Status] = {
+    "live": "new",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "mmp_canceled": "canceled",
+}
+# ordType as the venue reports it: the order's type and time in force.
+_ORD_TYPE: dict[str, tuple[OrderType, Tif]] = {
+    "market": ("market", "IOC"),
+    "limit": ("limit", "GTC"),
+    "post_only": ("limit", "GTC"),
+    "ioc": ("limit", "IOC"),
+    "fok": ("limit", "FOK"),
+    "optimal_limit_ioc": ("market", "IOC"),
+}
+# "Cancel multiple orders": at most 20 orders per request.
+BATCH_CANCEL_MAX = 20
+
+
+def _ms_ns(ms: Any) -> int | None:
+    return int(ms) * 1_000_000 if ms not in (None, "") else None
+
+
+def _dec(x: Any) -> Decimal | None:
+    return Decimal(x) if x not in (None, "") else None
+
+
+def _json(obj: object) -> str:
+    return orjson.dumps(obj).decode()
+
+
+class Orders:
+    """OKX v5 spot order entry over REST (``tdMode`` ``cash``): ``/api/v5/trade/order`` and friends,
+    JSON bodies signed as sent. Post-only limit orders are ``ordType`` ``post_only``, IOC/FOK limits
+    ``ioc``/``fok``; a market buy is sized in the base currency (``tgtCcy`` ``base_ccy``; OKX's default
+    for buys is the quote currency). The client id is ``clOrdId`` (OKX refuses a duplicate).
+
+    Place and cancel answer with an acknowledgement only (``ordId``, ``sCode``): the session then asks
+    for the order's state. OKX answers errors with HTTP 200 and ``code`` != "0", the per-order cause in
+    ``data[].sCode``/``sMsg``. Spot has no cancel-all by symbol: ``cancel_all`` gives None and the
+    session cancels the open orders with ``cancel-batch-orders``, 20 per request."""
+
+    venue = "okx"
+
+    def new_order(self, order: Order) -> Call:
+        body: dict[str, str] = {
+            "instId": order.symbol,
+            "tdMode": "cash",
+            "side": order.side,
+            "ordType": "market",
+            "sz": format_decimal(order.qty),
+            "clOrdId": order.client_id,
+        }
+        if order.type == "limit":
+            assert order.price is not None
+            body["ordType"] = (
+                "post_only" if order.post_only else {"IOC": "ioc", "FOK": "fok"}.get(order.tif, "limit")
+            )
+            body["px"] = format_decimal(order.price)
+        else:
+            body["tgtCcy"] = "base_ccy"  # sz is the base quantity, for buys too
+        return Call("POST", "/api/v5/trade/order", body=_json(body))
+
+    @staticmethod
+    def _ids(symbol: str, client_id: str | None, order_id: str | None) -> dict[str, str]:
+        p = {"instId": symbol}
+        if order_id is not None:
+            p["ordId"] = order_id
+        else:
+            p["clOrdId"] = client_id or ""
+        return p
+
+    def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return Call("POST", "/api/v5/trade/cancel-order", body=_json(self._ids(symbol, client_id, order_id)))
+
+    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return Call("GET", "/api/v5/trade/order", self._ids(symbol, client_id, order_id))
+
+    def open_orders(self, symbol: str | None) -> Call:
+        p = {"instType": "SPOT"}
+        if symbol:
+            p["instId"] = symbol
+        return Call("GET", "/api/v5/trade/orders-pending", p)
+
+    def cancel_all(self, symbol: str) -> Call | None:
+        return None  # no cancel-all for spot over REST: cancel_orders() on the open orders
+
+    def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
+        args = [self._ids(symbol, o.client_id or None, o.order_id) for o in orders]
+        return [
+            Call("POST", "/api/v5/trade/cancel-batch-orders", body=_json(args[i : i + BATCH_CANCEL_MAX]))
+            for i in range(0, len(args), BATCH_CANCEL_MAX)
+        ]
+
+    def fills(self, symbol: str, since_ms: int | None) -> Call:
+        p = {"instType": "SPOT", "instId": symbol}
+        if since_ms is not None:
+            p["begin"] = str(since_ms)
+        p["limit"] = "100"
+        return Call("GET", "/api/v5/trade/fills", p)
+
+    def balances(self) -> Call:
+        return Call("GET", "/api/v5/account/balance")
+
+    def instruments(self) -> Call:
+        return Call("GET", "/api/v5/public/instruments", {"instType": "SPOT"}, signed=False)
+
+    def read_order(self, body: Any) -> list[OrderEvent]:
+        """An order (``GET order``, ``orders-pending``) as its state; an acknowledgement (place, cancel)
+        as an ``ack`` event stating no status. A ``data`` list is read by its first entry."""
+        o = body[0] if isinstance(body, list) else body
+        cid, oid = str(o.get("clOrdId") or ""), str(o.get("ordId") or "") or None
+        if "state" not in o:
+            s_code = str(o.get("sCode", "0"))
+            if s_code != "0":
+                raise error_for(self.venue, s_code, str(o.get("sMsg", "")), client_id=cid or None)
+            return [OrderEvent(source="ack", client_id=cid, order_id=oid, ts_ns=_ms_ns(o.get("ts")))]
+        filled = _dec(o.get("accFillSz")) or Decimal(0)
+        kind, tif = _ORD_TYPE.get(str(o.get("ordType")), ("limit", "GTC"))
+        fee = _dec(o.get("fee"))
+        return [
+            OrderEvent(
+                source="rest",
+                client_id=cid,
+                order_id=oid,
+                status=_STATUS.get(str(o["state"]), "new"),
+                filled_cum=filled,
+                avg_price=_dec(o.get("avgPx")) if filled > 0 else None,
+                fee_cum=-fee if fee is not None else None,  # OKX states a charged fee as negative
+                fee_asset=o.get("feeCcy") or None,
+                ts_ns=_ms_ns(o.get("uTime") or o.get("cTime")),
+                venue=self.venue,
+                symbol=str(o["instId"]),
+                side="buy" if o["side"] == "buy" else "sell",
+                type=kind,
+                tif=tif,
+                price=_dec(o.get("px")) if kind == "limit" else None,
+                qty=Decimal(o["sz"]),
+            )
+        ]
+
+    def read_fills(self, body: Any) -> list[Fill]:
+        out = []
+        for t in body:
+            side: Side = "buy" if t["side"] == "buy" else "sell"
+            fee = _dec(t.get("fee")) or Decimal(0)
+            out.append(
+                Fill(
+                    venue=self.venue,
+                    symbol=str(t["instId"]),
+                    client_id=str(t.get("clOrdId") or ""),
+                    order_id=str(t["ordId"]),
+                    trade_id=str(t["tradeId"]),
+                    side=side,
+                    price=Decimal(t["fillPx"]),
+                    qty=Decimal(t["fillSz"]),
+                    fee=-fee,  # negative: charged, positive: rebate
+                    fee_asset=t.get("feeCcy") or None,
+                    liquidity="maker" if t.get("execType") == "M" else "taker",
+                    ts_ns=_ms_ns(t.get("fillTime") or t.get("ts")),
+                )
+            )
+        return out
+
+    def read_balances(self, body: Any) -> dict[str, Balance]:
+        out: dict[str, Balance] = {}
+        for acct in body:
+            for d in acct.get("details", ()):
+                free = _dec(d.get("availBal")) or Decimal(0)
+                out[d["ccy"]] = Balance(d["ccy"], free, _dec(d.get("frozenBal")) or Decimal(0))
+        return out
+
+    def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
+        return {str(i["instId"]): from_okx_instrument(i) for i in body}
+
+    def read_answer(self, status: int, body: bytes) -> Any:
+        """``data`` of a success; of a batch's partial success (``code`` "2") too, each entry with its
+        own ``sCode`` (``read_order`` raises a failed one's error). Otherwise the error of the first
+        failed entry's ``sCode``/``sMsg``, else of ``code``/``msg``."""
+        try:
+            msg = orjson.loads(body)
+            code, text, data = str(msg.get("code", "")), str(msg.get("msg", "")), msg.get("data")
+        except (orjson.JSONDecodeError, AttributeError):
+            raise error_for(
+                self.venue, None, body[:200].decode(errors="replace"), http_status=status
+            ) from None
+        if status < 400 and (code == "0" or (code == "2" and isinstance(data, list))):
+            return data if data is not None else []
+        failed = [d for d in data or () if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
+        if failed:
+            code, text = str(failed[0]["sCode"]), str(failed[0].get("sMsg") or text)
+        raise error_for(self.venue, code or None, text, http_status=status)
+
+    def not_found(self, error: TickwireError) -> bool:
+        return isinstance(error, OrderNotFound)

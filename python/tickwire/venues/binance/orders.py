@@ -4,6 +4,7 @@ venue's answers — orders, fills, balances, ``exchangeInfo`` filters, error cod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -123,8 +124,11 @@ class Orders:
     def open_orders(self, symbol: str | None) -> Call:
         return Call("GET", "/api/v3/openOrders", {"symbol": symbol} if symbol else {})
 
-    def cancel_all(self, symbol: str) -> Call:
+    def cancel_all(self, symbol: str) -> Call | None:
         return Call("DELETE", "/api/v3/openOrders", {"symbol": symbol})
+
+    def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
+        return [self.cancel(symbol, o.client_id or None, o.order_id) for o in orders]  # no spot batch cancel
 
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         p = {"symbol": symbol}

@@ -1,0 +1,102 @@
+"""What goes into the tracker besides venue events: an order checked before it is sent (side, type,
+time in force, exact numbers, the venue's instrument rules, a client id in the venue's format), an
+order another script placed as far as an event describes it, and an order's audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from tickwire.errors import InvalidOrder
+from tickwire.trading.client_ids import ClientIds
+from tickwire.trading.numbers import to_decimal
+from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.rules import InstrumentRules
+
+
+def checked_order(
+    venue: str,
+    rules_by_symbol: Mapping[str, InstrumentRules],
+    ids: ClientIds,
+    used: Callable[[str], bool],
+    symbol: str,
+    side: Side,
+    type: OrderType,
+    qty: Any,
+    price: Any = None,
+    *,
+    tif: Tif = "GTC",
+    post_only: bool = False,
+    reduce_only: bool = False,
+    client_id: str | None = None,
+) -> Order:
+    """A new order intent, or :class:`InvalidOrder` naming what is wrong; ``used(cid)``: the session
+    already has that client id."""
+    if side not in ("buy", "sell"):
+        raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
+    if type not in ("limit", "market"):
+        raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
+    if tif not in ("GTC", "IOC", "FOK"):
+        raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+    rules = rules_by_symbol.get(symbol)
+    if rules is None:
+        raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
+    q = to_decimal(qty, "qty", positive=True)
+    p = to_decimal(price, "price", positive=True) if price is not None else None
+    if type == "limit" and p is None:
+        raise InvalidOrder("a limit order needs a price")
+    if type == "market" and (p is not None or post_only):
+        raise InvalidOrder("a market order takes no price and cannot be post-only")
+    rules.validate(side, type, q, p)
+    cid = ids.format.check(client_id) if client_id is not None else ids.next()
+    if used(cid):
+        raise InvalidOrder(f"client id {cid!r} was already used in this session")
+    return Order(
+        venue=venue,
+        symbol=symbol,
+        side=side,
+        type=type,
+        tif=tif,
+        price=p,
+        qty=q,
+        client_id=cid,
+        post_only=post_only,
+        reduce_only=reduce_only,
+    )
+
+
+def untracked(venue: str, ev: OrderEvent) -> Order:
+    """An order this session did not place (another script on the same key), as far as the event says."""
+    return Order(
+        venue=venue,
+        symbol=ev.symbol or "",
+        side=ev.side or "buy",
+        type=ev.type or "limit",
+        tif=ev.tif or "GTC",
+        price=ev.price,
+        qty=ev.qty or Decimal(0),
+        client_id=ev.client_id,
+        order_id=ev.order_id,
+        filled=ev.filled_cum or Decimal(0),
+        avg_price=ev.avg_price,
+        status=ev.status or "new",
+        updated_ns=ev.ts_ns,
+        reason=ev.reason,
+    )
+
+
+def audit_fields(order: Order) -> dict[str, Any]:
+    return {
+        "venue": order.venue,
+        "symbol": order.symbol,
+        "client_id": order.client_id,
+        "order_id": order.order_id,
+        "side": order.side,
+        "type": order.type,
+        "price": None if order.price is None else str(order.price),
+        "qty": str(order.qty),
+        "filled": str(order.filled),
+        "status": order.status,
+        "reason": order.reason,
+    }

@@ -1,0 +1,207 @@
+"""The trading-session cases every venue's REST grammar must pass against the simulator, checked against
+the simulator's own order list, fills and ledger, never against what the client says of itself.
+
+A venue's test module subclasses :class:`SessionCases` as ``Test<Venue>`` with its :class:`SimAccount`;
+pytest collects the inherited cases under that class."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, ClassVar
+
+import pytest
+import tickwire
+from tickwire.errors import InsufficientFunds, InvalidOrder, TransportError
+from tickwire.sim import Simulator
+from tickwire.trading.session import TradingSession
+
+Body = Callable[[Simulator, TradingSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SimAccount:
+    """One funded account on one simulated venue and the session's view of it."""
+
+    venue: str
+    symbol: str
+    key: str
+    signer: Any  # the venue's Signer for ``key``
+    register: Callable[[Any], None]  # adds ``key`` to the simulator's venue
+    place_op: str  # the REST operation that places an order, for ``lose_answer``
+    unknown_symbol: str
+    funds: dict[str, str] = field(default_factory=lambda: {"USDT": "1000000", "BTC": "100"})
+
+    def run(self, body: Body, **trade_kw: Any) -> None:
+        async def go() -> None:
+            async with Simulator([self.venue], seed=31, rate=0, depth=20) as sim:
+                self.register(sim.venue(self.venue))
+                sim.fund(self.venue, self.key, self.funds)
+                async with tickwire.trade(
+                    self.venue, credentials=self.signer, endpoints=sim.urls()[self.venue], **trade_kw
+                ) as tr:
+                    await body(sim, tr)
+
+        asyncio.run(go())
+
+    def orders(self, sim: Simulator, client_id: str | None = None) -> list[Any]:
+        """The simulator's orders (of ``client_id``)."""
+        engine = sim.venue(self.venue).engine
+        return [o for o in engine.orders.values() if client_id is None or o.client_id == client_id]
+
+    def open(self, sim: Simulator) -> list[Any]:
+        return [o for o in self.orders(sim) if o.open]
+
+    def touch(self, sim: Simulator) -> tuple[Decimal, Decimal]:
+        book = sim.book(self.venue, self.symbol)
+        return book.bids[0][0], book.asks[0][0]
+
+    def size(self, tr: TradingSession, price: Decimal, times: int = 1) -> Decimal:
+        """The smallest quantity the venue's rules accept at ``price`` (lot, min qty, min notional),
+        times ``times``."""
+        r = tr.rules[self.symbol]
+        notional = r.min_notional or Decimal(0)
+        lots = (notional / price / r.lot_size).to_integral_value(rounding=ROUND_CEILING)
+        return max(r.min_qty, lots * r.lot_size) * times
+
+    def free(self, sim: Simulator, asset: str) -> Decimal:
+        return Decimal(sim.venue(self.venue).engine.ledger.free(self.key, asset))
+
+    async def rest_below(self, sim: Simulator, tr: TradingSession, ticks: int, times: int = 1) -> Any:
+        """A buy resting ``ticks`` below the best bid."""
+        bid, _ = self.touch(sim)
+        price = bid - ticks * tr.rules[self.symbol].tick_size
+        return await tr.place_order(self.symbol, "buy", "limit", self.size(tr, price, times), price)
+
+
+class SessionCases:
+    acct: ClassVar[SimAccount]
+
+    def test_rest_amend_unsupported_cancel_and_open_orders_agree_with_the_simulator(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 50, 3)
+            [theirs] = a.orders(sim, o.client_id)
+            assert theirs.open and str(theirs.id) == o.order_id and o.status == "new"
+            assert [x.client_id for x in await tr.open_orders(a.symbol)] == [o.client_id]
+            st = await tr.order_status(a.symbol, client_id=o.client_id)
+            assert st.status == "new" and st.qty == o.qty and st.price == o.price
+            with pytest.raises(tickwire.errors.NotSupported):
+                await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty / 3)
+            c = await tr.cancel_order(a.symbol, client_id=o.client_id)
+            assert c.status == "canceled" and not theirs.open
+            assert await tr.open_orders(a.symbol) == []
+
+        a.run(body)
+
+    def test_a_marketable_order_fills_and_fills_and_balances_match_the_ledger(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            _, ask = a.touch(sim)
+            seen: list[Any] = []
+            tr._user_on_fill = seen.append
+            qty = a.size(tr, ask, 2)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim, o.client_id)
+            assert o.status == theirs.status.lower() == "filled"
+            assert o.filled == qty
+            fills = await tr.fills(a.symbol)
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            assert sum((f.qty for f in fills), Decimal(0)) == qty
+            assert all(f.client_id == o.client_id for f in fills)
+            assert {f.trade_id for f in seen} == {f.trade_id for f in fills} and len(seen) == len(fills)
+            bal = await tr.balances()
+            for asset in ("BTC", "USDT"):
+                assert bal[asset].free == a.free(sim, asset)
+
+        a.run(body)
+
+    def test_a_lost_answer_is_reconciled_into_exactly_one_order(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+            o = await a.rest_below(sim, tr, 10)
+            # The venue placed it; the client never heard, asked, and found it — no second order.
+            assert len(a.orders(sim, o.client_id)) == 1 and len(a.orders(sim)) == 1
+            assert o.status == "new" and o.order_id == str(a.orders(sim)[0].id)
+            assert sim.endpoint(a.venue, 0).lost == [a.place_op]
+
+        a.run(body, timeout=1.0)
+
+    def test_a_request_that_never_reached_the_venue_is_proven_absent_and_not_resent(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).fail(1, timeout=True)
+            with pytest.raises(TransportError):
+                await a.rest_below(sim, tr, 10)
+            assert a.orders(sim) == []
+            assert tr.tracker.open_orders() == [] and tr.tracker.in_flight() == []
+
+        a.run(body, timeout=0.5)
+
+    def test_a_refusal_is_the_venues_typed_error_and_the_order_is_rejected(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            _, ask = a.touch(sim)
+            price = ask + 100 * tr.rules[a.symbol].tick_size
+            with pytest.raises(InsufficientFunds):
+                await tr.place_order(a.symbol, "sell", "limit", Decimal(a.funds["BTC"]) + 10, price)
+            [mine] = list(tr.tracker)
+            assert mine.status == "rejected" and a.open(sim) == []
+
+        a.run(body)
+
+    @pytest.mark.parametrize(
+        "qty,price,rule",
+        [
+            ("off-tick", "tick", "tick_size"),
+            ("below-lot", None, "lot_size"),
+            ("negative", None, None),
+            ("nan", None, None),
+        ],
+    )
+    def test_bad_input_gets_a_typed_error_and_sends_nothing(
+        self, qty: str, price: str | None, rule: str | None
+    ) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            bid, _ = a.touch(sim)
+            r = tr.rules[a.symbol]
+            one = a.size(tr, bid)
+            args: dict[str, Any] = {
+                "off-tick": (one, bid - r.tick_size / 2),
+                "below-lot": (one + r.lot_size / 2, bid),
+                "negative": (-one, bid),
+                "nan": (Decimal("NaN"), bid),
+            }
+            q, p = args[qty]
+            with pytest.raises(InvalidOrder) as e:
+                await tr.place_order(a.symbol, "buy", "limit", q, p)
+            if rule is not None:
+                assert e.value.rule == rule
+            with pytest.raises(InvalidOrder):
+                await tr.place_order(a.unknown_symbol, "buy", "limit", one, bid)
+            assert a.orders(sim) == []
+
+        a.run(body)
+
+    def test_cancel_all_cancels_every_open_order_at_the_venue(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            for i in range(3):
+                await a.rest_below(sim, tr, 10 + i)
+            assert len(a.open(sim)) == 3
+            done = await tr.cancel_all()
+            assert len(done) == 3 and all(o.status == "canceled" for o in done)
+            assert a.open(sim) == []
+
+        a.run(body)

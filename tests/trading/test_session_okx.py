@@ -1,0 +1,134 @@
+"""``tickwire.trade("okx")`` over REST against the simulator: the shared cases (``session_cases``) and
+OKX's own — acknowledgements followed by a status query, market buys sized in the base currency,
+cancel-all as batches of 20, ``code``/``sCode`` errors on HTTP 200."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import orjson
+import pytest
+from session_cases import SessionCases, SimAccount
+from tickwire.errors import OrderNotFound, OrderRejected, UnknownOutcome
+from tickwire.sim import Simulator
+from tickwire.trading.orders import Order
+from tickwire.trading.session import TradingSession
+from tickwire.venues import okx
+
+KEY, SECRET, PASSPHRASE = "okx-trade-key", "okx-trade-secret", "okx pass phrase"
+
+OKX = SimAccount(
+    venue="okx",
+    symbol="BTC-USDT",
+    key=KEY,
+    signer=okx.Signer(KEY, SECRET, PASSPHRASE),
+    register=lambda v: v.add_key(KEY, SECRET, PASSPHRASE),
+    place_op="POST /api/v5/trade/order",
+    unknown_symbol="NOPE-USDT",
+)
+
+
+class TestOkx(SessionCases):
+    acct = OKX
+
+    def test_a_market_buy_is_sized_in_the_base_currency_and_fills(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            _, ask = a.touch(sim)
+            usdt = a.free(sim, "USDT")
+            qty = a.size(tr, ask, 3)
+            o = await tr.place_order(a.symbol, "buy", "market", qty)
+            [theirs] = a.orders(sim, o.client_id)
+            assert o.status == "filled" and o.filled == qty == sum(f.qty for f in await tr.fills(a.symbol))
+            assert theirs.status == "FILLED" and o.avg_price is not None
+            assert a.free(sim, "BTC") == Decimal(a.funds["BTC"]) + qty
+            assert a.free(sim, "USDT") == usdt - qty * o.avg_price
+
+        a.run(body)
+
+    def test_cancel_all_sends_batches_of_twenty(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            for i in range(23):
+                await a.rest_below(sim, tr, 10 + i)
+            assert len(a.open(sim)) == 23
+            done = await tr.cancel_all(a.symbol)
+            assert len(done) == 23 and all(o.status == "canceled" for o in done)
+            assert a.open(sim) == [] and tr.tracker.open_orders() == []
+
+        a.run(body)
+
+    def test_an_ack_whose_state_query_is_lost_still_returns_the_placed_order(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).lose_answer("GET /api/v5/trade/order")
+            o = await a.rest_below(sim, tr, 10)
+            [theirs] = a.orders(sim)
+            assert o.order_id == str(theirs.id) and o.status == "new"  # as the ack left it, not resent
+            assert sim.endpoint(a.venue, 0).lost == ["GET /api/v5/trade/order"]
+            assert (await tr.order_status(a.symbol, client_id=o.client_id)).status == "new"
+
+        a.run(body, timeout=1.0)
+
+    def test_cancelling_a_closed_order_is_order_not_found(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 10)
+            await tr.cancel_order(a.symbol, client_id=o.client_id)
+            with pytest.raises(OrderNotFound):
+                await tr.cancel_order(a.symbol, client_id=o.client_id)
+            with pytest.raises(OrderNotFound):
+                await tr.order_status(a.symbol, client_id="neverplaced1")
+
+        a.run(body)
+
+
+def _order(n: int) -> Order:
+    return Order(venue="okx", symbol="BTC-USDT", side="buy", type="limit", qty=Decimal(1), client_id=f"c{n}")
+
+
+def test_requests_are_the_documented_ones() -> None:
+    g = okx.Orders()
+    limit = Order(
+        venue="okx", symbol="BTC-USDT", side="sell", type="limit", qty=Decimal("0.5"), price=Decimal("6E4"),
+        tif="IOC", client_id="tw1",
+    )  # fmt: skip
+    placed = g.new_order(limit)
+    assert (placed.method, placed.path, placed.params) == ("POST", "/api/v5/trade/order", {})
+    assert orjson.loads(placed.body) == {
+        "instId": "BTC-USDT", "tdMode": "cash", "side": "sell", "ordType": "ioc", "sz": "0.5",
+        "clOrdId": "tw1", "px": "60000",
+    }  # fmt: skip
+    market = orjson.loads(g.new_order(replace(_order(1), type="market")).body)
+    assert market["ordType"] == "market" and market["tgtCcy"] == "base_ccy" and "px" not in market
+    batches = g.cancel_orders("BTC-USDT", [_order(n) for n in range(45)])
+    assert [len(orjson.loads(c.body)) for c in batches] == [20, 20, 5]
+    assert {c.path for c in batches} == {"/api/v5/trade/cancel-batch-orders"}
+    assert g.cancel_all("BTC-USDT") is None
+    assert g.instruments().signed is False
+
+
+def test_errors_come_from_code_and_scode_on_http_200() -> None:
+    g = okx.Orders()
+
+    answer = orjson.dumps
+    ok = {"code": "0", "msg": "", "data": [{"ordId": "1", "clOrdId": "a", "sCode": "0", "sMsg": ""}]}
+    assert g.read_answer(200, answer(ok)) == ok["data"]
+    failed = {"code": "1", "msg": "", "data": [{"ordId": "", "clOrdId": "a", "sCode": "51603", "sMsg": "no"}]}
+    with pytest.raises(OrderNotFound) as e:
+        g.read_answer(200, answer(failed))
+    assert g.not_found(e.value) and e.value.code == "51603"
+    with pytest.raises(UnknownOutcome):
+        g.read_answer(200, answer({"code": "50004", "msg": "API endpoint request timeout", "data": []}))
+    partial = {"code": "2", "msg": "Partial success", "data": [ok["data"][0], failed["data"][0]]}
+    items = g.read_answer(200, answer(partial))
+    assert g.read_order(items[0])[0].order_id == "1"
+    with pytest.raises(OrderNotFound):
+        g.read_order(items[1])
+    with pytest.raises(OrderRejected):
+        g.read_answer(200, answer({"code": "51000", "msg": "Parameter sz error", "data": []}))
