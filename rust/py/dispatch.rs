@@ -17,6 +17,7 @@ use super::clock::monotonic_ns;
 use super::errors::guard;
 use super::feed::{feed_err, with_bytes, BookFeed};
 use super::latency::LatencyRecorder;
+use super::lock::ReaderLock;
 use crate::book::Outcome;
 use crate::venue::FrameKind;
 
@@ -36,6 +37,8 @@ pub struct Dispatcher {
     /// first message applied to it.
     unconfirmed: Vec<bool>,
     n_unconfirmed: usize,
+    /// Held around each frame when a thread-backed handle's readers share the books.
+    lock: Option<Py<ReaderLock>>,
 }
 
 /// Outcomes the dispatcher settles itself; any other needs the session's remedy in Python.
@@ -123,6 +126,49 @@ impl Dispatcher {
         }
         Ok(None)
     }
+
+    fn frame<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+        t0: i64,
+        last: bool,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        guard(|| {
+            {
+                let mut f = self.feed.bind(py).borrow_mut();
+                if f.feed.arbitrates() {
+                    f.feed.set_now(t0);
+                }
+                let text = payload.is_instance_of::<PyString>();
+                with_bytes(payload, |b| {
+                    let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
+                    r.map(|_| ()).map_err(feed_err)
+                })?;
+            }
+            let t1 = monotonic_ns();
+            let out = self.settle(py, t0, last)?;
+            if let Some(r) = &self.recorder {
+                // Stage mismatch is impossible here (the session makes a 2-stage recorder); a clock
+                // going backwards is counted by the recorder, not raised.
+                let _ = r.bind(py).borrow_mut().inner.record(&[t0, t1, monotonic_ns()]);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Runs `f` with the reader lock held (when there is one).
+    fn locked<'py, R>(&mut self, py: Python<'py>, f: impl FnOnce(&mut Self, Python<'py>) -> R) -> R {
+        let lock = self.lock.as_ref().map(|l| l.clone_ref(py));
+        if let Some(l) = &lock {
+            l.get().take(py);
+        }
+        let out = f(self, py);
+        if let Some(l) = &lock {
+            l.get().give();
+        }
+        out
+    }
 }
 
 #[pymethods]
@@ -147,6 +193,7 @@ impl Dispatcher {
             applied: Vec::new(),
             unconfirmed: Vec::new(),
             n_unconfirmed: 0,
+            lock: None,
         }
     }
 
@@ -163,45 +210,38 @@ impl Dispatcher {
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         // An int, not a bool: picows' `last_in_buffer` is 0 or 1.
         let last = last != 0;
-        guard(|| {
-            {
-                let mut f = self.feed.bind(py).borrow_mut();
-                if f.feed.arbitrates() {
-                    f.feed.set_now(t0);
-                }
-                let text = payload.is_instance_of::<PyString>();
-                with_bytes(payload, |b| {
-                    let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
-                    r.map(|_| ()).map_err(feed_err)
-                })?;
-            }
-            let t1 = monotonic_ns();
-            let out = self.settle(py, t0, last)?;
-            if let Some(r) = &self.recorder {
-                // Stage mismatch is impossible here (the session makes a 2-stage recorder); a clock
-                // going backwards is counted by the recorder, not raised.
-                let _ = r.bind(py).borrow_mut().inner.record(&[t0, t1, monotonic_ns()]);
-            }
-            Ok(out)
-        })
+        self.locked(py, |d, py| d.frame(py, payload, t0, last))
     }
 
     /// Applies held A/B frames whose hole was filled or whose hold time ran out by `now_ns`, and
     /// calls back what changed. Returns the summary when it needs Python (a released gap).
     fn release_held<'py>(&mut self, py: Python<'py>, now_ns: i64) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        guard(|| {
-            let held = self.feed.bind(py).borrow().feed.arbiter_stats().is_some_and(|(_, n)| n > 0);
-            if !held {
-                return Ok(None);
-            }
-            self.feed.bind(py).borrow_mut().feed.release_held(now_ns);
-            self.settle(py, now_ns, true)
+        self.locked(py, |d, py| {
+            guard(|| {
+                let held = d.feed.bind(py).borrow().feed.arbiter_stats().is_some_and(|(_, n)| n > 0);
+                if !held {
+                    return Ok(None);
+                }
+                d.feed.bind(py).borrow_mut().feed.release_held(now_ns);
+                d.settle(py, now_ns, true)
+            })
         })
     }
 
     /// Calls back the books still waiting for the end of the socket read.
     fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
-        guard(|| self.flush_dirty(py))
+        self.locked(py, |d, py| guard(|| d.flush_dirty(py)))
+    }
+
+    /// The lock a thread-backed handle's readers share with the route (None: no readers elsewhere).
+    #[getter]
+    fn get_reader_lock(&self, py: Python<'_>) -> Option<Py<ReaderLock>> {
+        self.lock.as_ref().map(|l| l.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_reader_lock(&mut self, lock: Option<Py<ReaderLock>>) {
+        self.lock = lock;
     }
 
     /// Books the last frames changed but not yet called back (coalescing).

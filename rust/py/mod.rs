@@ -11,6 +11,7 @@ pub(crate) mod errors;
 mod events;
 mod feed;
 mod latency;
+mod lock;
 mod venue_spec;
 mod venues;
 
@@ -41,5 +42,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     auth::register(m)?;
     latency::register(m)?;
     dispatch::register(m)?;
+    lock::register(m)?;
     Ok(())
 }

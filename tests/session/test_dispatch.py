@@ -179,3 +179,28 @@ def test_a_hole_filled_from_the_other_line_is_applied_in_order_and_never_reports
     assert d2.on_frame(frames[3], 0, 1) is None
     assert d2.release_held(int(0.01e9)) is None
     assert d2.release_held(int(0.06e9)) == ("book", (("BTCUSDT", "gap"),), None)
+
+
+def test_a_reader_holding_the_lock_keeps_the_next_frame_out_until_it_lets_go() -> None:
+    import threading
+
+    from tickwire._core import ReaderLock
+
+    snap, frames = synthetic(3)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    lock = ReaderLock()
+    d = Dispatcher(feed, None, lambda e: None, None)
+    d.reader_lock = lock
+    book = feed.book("BTCUSDT")
+    with lock:
+        before = book.last_update_id
+        t = threading.Thread(target=d.on_frame, args=(frames[1], 1, 1))
+        t.start()
+        t.join(0.1)
+        # The frame waits (without the GIL, or this thread could not run) while the reader holds on.
+        assert t.is_alive() and book.last_update_id == before
+    t.join(5)
+    assert not t.is_alive() and book.last_update_id == before + 1 and not lock.locked
+    with pytest.raises(RuntimeError):
+        lock.release()

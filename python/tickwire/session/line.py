@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -47,7 +46,6 @@ class Line(WSListener):
         pool: EndpointPool,
         settings: LineSettings,
         dispatcher: Dispatcher,
-        lock: threading.Lock | None = None,
     ) -> None:
         self.owner = owner
         self.index = index
@@ -69,8 +67,6 @@ class Line(WSListener):
         self.kill_reason = ""
         self._dispatcher = dispatcher
         self._route: Callable[[memoryview, int, int], Summary | None] = dispatcher.on_frame
-        # A thread-backed handle's readers take this lock for consistent reads; frames take it too.
-        self._lock = lock
 
     # picows callbacks --------------------------------------------------------------------------
 
@@ -93,13 +89,8 @@ class Line(WSListener):
                 self._flush(last)
                 return
             payload = frame.get_payload_as_memoryview()
-            lock = self._lock
             try:
-                if lock is None:
-                    summary = self._route(payload, t0, last)
-                else:
-                    with lock:
-                        summary = self._route(payload, t0, last)
+                summary = self._route(payload, t0, last)
             except (DecodeError, ValueRangeError) as e:
                 self.owner.on_bad_frame(self, e)
                 self._flush(last)
@@ -114,11 +105,7 @@ class Line(WSListener):
     def _flush(self, last: int) -> None:
         # Books changed earlier in this socket read still owe their callback.
         if last and self._dispatcher.pending:
-            if self._lock is None:
-                self._dispatcher.flush()
-            else:
-                with self._lock:
-                    self._dispatcher.flush()
+            self._dispatcher.flush()
 
     def send_user_specific_ping(self, transport: WSTransport) -> None:
         if self._app_ping is None:

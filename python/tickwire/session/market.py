@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tickwire._core import BookFeed, Dispatcher, OrderBook
+from tickwire._core import BookFeed, Dispatcher, OrderBook, ReaderLock
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import RequestTimeoutError, TickwireError
@@ -144,9 +144,9 @@ class MarketData:
         )
         self.redundancy = redundancy
         self.lines: list[Line] = []
-        # A threading.Lock when a thread-backed handle reads the books (``ThreadedMarketData``):
-        # each frame is applied under it.
-        self.reader_lock: Any = None
+        # Set by a thread-backed handle whose readers share the books (``ThreadedMarketData``):
+        # the dispatcher holds it around each frame.
+        self.reader_lock: ReaderLock | None = None
         self.closing = False
         self.reconnect_delays: collections.deque[float] = collections.deque(maxlen=64)
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
@@ -293,8 +293,9 @@ class MarketData:
             busypoll.acquire()
             self._spinning = True
         self.dispatcher.on_book = self._book_callback()
+        self.dispatcher.reader_lock = self.reader_lock
         self.lines = [
-            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher, self.reader_lock)
+            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher)
             for i in range(self.redundancy)
         ]
         for ln in self.lines:
@@ -381,12 +382,7 @@ class MarketData:
 
     def release_held(self, now_ns: int) -> None:
         """A/B frames whose hold time ran out go to their books (which report the gap)."""
-        lock = self.reader_lock
-        if lock is None:
-            summary = self.dispatcher.release_held(now_ns)
-        else:
-            with lock:
-                summary = self.dispatcher.release_held(now_ns)
+        summary = self.dispatcher.release_held(now_ns)
         if summary is not None:
             self.on_summary(None, summary, None)
 

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tickwire._core import OrderBook
+from tickwire._core import OrderBook, ReaderLock
 from tickwire.session.market import MarketData
 
 
@@ -47,7 +47,8 @@ Dispatch = str | Callable[[Callable[[Any], None], Any], None]
 class ThreadedMarketData:
     def __init__(self, md: MarketData, dispatch: Dispatch = "thread") -> None:
         self.md = md
-        self._lock = threading.Lock()
+        # Shared with the frame route, which takes it in Rust around each frame.
+        self._lock = ReaderLock()
         md.reader_lock = self._lock
         self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._wrap_callbacks(dispatch)
