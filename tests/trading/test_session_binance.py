@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+import tickwire
 from session_cases import SessionCases, SimAccount
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
@@ -126,3 +128,27 @@ def test_over_the_order_socket_a_socket_cut_mid_request_is_reconciled_into_one_o
         assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
 
     a.run(body, transport="auto", timeout=1.0)
+
+
+def test_a_market_data_session_opens_a_trading_session_on_its_endpoints_and_audit(tmp_path: Any) -> None:
+    a = BINANCE
+    path = tmp_path / "audit.jsonl"
+
+    async def go() -> None:
+        async with Simulator([a.venue], seed=31, rate=50, depth=20) as sim:
+            a.register(sim.venue(a.venue))
+            sim.fund(a.venue, a.key, a.funds)
+            async with tickwire.connect(
+                a.venue, [a.symbol], endpoints=sim.urls()[a.venue], audit=str(path), probe_interval=None
+            ) as md:
+                signer = binance.Signer(KEY, SECRET, clock=md.clock.now_ms)
+                async with md.trade(credentials=signer) as tr:
+                    o = await a.rest_below(sim, tr, 40)
+                    assert a.orders(sim, o.client_id)[0].open
+                    await tr.cancel_order(a.symbol, client_id=o.client_id)
+                md.audit.flush()
+                kinds = [orjson.loads(line)["kind"] for line in path.read_text().splitlines()]
+                # Market data and orders in the one audit trail.
+                assert "subscribe" in kinds and "order_request" in kinds and "order" in kinds
+
+    asyncio.run(go())

@@ -18,7 +18,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tickwire._core import BookFeed, Dispatcher, OrderBook, ReaderLock
 from tickwire.audit import NULL_AUDIT, AuditLog
@@ -37,6 +37,9 @@ from tickwire.session.registry import Registry
 from tickwire.session.resync import Resyncer
 from tickwire.streams import CHANNELS, Channel, Endpoint, Sub
 from tickwire.transport.http import HttpClient
+
+if TYPE_CHECKING:
+    from tickwire.trading.session import TradingSession
 
 log = logging.getLogger("tickwire.session")
 
@@ -436,6 +439,17 @@ class MarketData:
                 for chunk in self.adapter.chunks(subs):
                     for m in build(list(chunk)):
                         ln.send(m)
+
+    def trade(self, credentials: Any = None, **options: Any) -> TradingSession:
+        """A trading session on this venue that shares this session's endpoints (in their current
+        ranking) and audit log: ``async with md.trade(credentials=signer) as tr``. For venue time in
+        signatures build the signer with ``clock=md.clock.now_ms``. Other options are
+        :func:`tickwire.trade`'s."""
+        from tickwire.trading.trade import trade
+
+        ranked = [self.pool.endpoints[i] for i in self.pool.ranking()]
+        options.setdefault("audit", self.audit)
+        return trade(self.venue, credentials=credentials, endpoints=ranked, **options)
 
     def rest(self) -> HttpClient:
         """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
