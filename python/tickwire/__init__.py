@@ -14,6 +14,7 @@ from tickwire.session import connect, connect_threaded, run
 
 if TYPE_CHECKING:
     from tickwire.trading.session import TradingSession
+    from tickwire.trading.threaded import ThreadedTrading
 
 
 def trade(venue: str, **options: Any) -> TradingSession:
@@ -21,6 +22,14 @@ def trade(venue: str, **options: Any) -> TradingSession:
     from tickwire.trading.trade import trade as _trade
 
     return _trade(venue, **options)
+
+
+def trade_threaded(venue: str, **options: Any) -> ThreadedTrading:
+    """:func:`trade` on a background thread, for synchronous bots (see
+    :func:`tickwire.trading.threaded.trade_threaded`)."""
+    from tickwire.trading.threaded import trade_threaded as _threaded
+
+    return _threaded(venue, **options)
 
 
 __all__ = [
@@ -34,5 +43,6 @@ __all__ = [
     "errors",
     "run",
     "trade",
+    "trade_threaded",
 ]
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -152,3 +153,28 @@ def test_a_market_data_session_opens_a_trading_session_on_its_endpoints_and_audi
                 assert "subscribe" in kinds and "order_request" in kinds and "order" in kinds
 
     asyncio.run(go())
+
+
+def test_a_synchronous_bot_trades_through_the_threaded_handle() -> None:
+    from simproc import control, sim_process
+
+    with sim_process("--venue", "binance", "--rate", "0", "--depth", "20") as urls:
+        asyncio.run(control(urls, "/keys", {"venue": "binance", "args": {"key": KEY, "secret": SECRET}}))
+        asyncio.run(control(urls, "/fund", {"venue": "binance", "account": KEY, "balances": BINANCE.funds}))
+        seen: list[Any] = []
+        tr = tickwire.trade_threaded(
+            "binance",
+            credentials=binance.Signer(KEY, SECRET),
+            endpoints=urls["binance"],
+            on_order=seen.append,
+        )
+        try:
+            book = asyncio.run(control(urls, "/book?venue=binance&symbol=BTCUSDT"))
+            price = Decimal(book["bids"][0][0]) - 40 * tr.session.rules[BINANCE.symbol].tick_size
+            o = tr.place_order(BINANCE.symbol, "buy", "limit", BINANCE.size(tr.session, price), price)
+            assert [x.client_id for x in tr.open_orders(BINANCE.symbol)] == [o.client_id]
+            c = tr.cancel_order(BINANCE.symbol, client_id=o.client_id)
+            assert c.status == "canceled" and tr.open_orders(BINANCE.symbol) == []
+            assert [x.status for x in seen if x.client_id == o.client_id][-1] == "canceled"
+        finally:
+            tr.close()
