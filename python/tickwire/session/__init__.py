@@ -89,6 +89,6 @@ def connect_threaded(
 
 def run(main: Any) -> Any:
     """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
-    from tickwire.session.threaded import run as _run
+    from tickwire.loop import run as _run
 
     return _run(main)

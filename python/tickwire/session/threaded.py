@@ -14,32 +14,14 @@ duration, so it never sees half a frame. ``locked()`` makes several reads consis
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import queue
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from tickwire._core import OrderBook, ReaderLock
+from tickwire.loop import LoopThread
 from tickwire.session.market import MarketData
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where installed (tickwire's own threads and commands opt in; an application's loop is
-    never replaced), else asyncio's default loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every platform but Windows
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
-def run(main: Any) -> Any:
-    """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(main)
-
 
 Dispatch = str | Callable[[Callable[[Any], None], Any], None]
 
@@ -52,10 +34,7 @@ class ThreadedMarketData:
         md.reader_lock = self._lock
         self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._wrap_callbacks(dispatch)
-        self._loop = new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name=f"tickwire-{md.venue}", daemon=True)
+        self._thread = LoopThread(f"tickwire-{md.venue}", md.start, md.close)
 
     def _wrap_callbacks(self, dispatch: Dispatch) -> None:
         md = self.md
@@ -71,39 +50,12 @@ class ThreadedMarketData:
             elif not callable(dispatch):
                 raise ValueError(f"dispatch is 'thread', 'queue' or a callable, not {dispatch!r}")
 
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
-
-    async def _run(self) -> None:
-        try:
-            await self.md.start()
-        except BaseException as e:
-            self._error = e
-            self._ready.set()
-            return
-        self._ready.set()
-        self._stop = asyncio.Event()
-        await self._stop.wait()
-        await self.md.close()
-
     def start(self, timeout: float | None = None) -> ThreadedMarketData:
-        self._thread.start()
-        self._ready.wait(timeout)
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        self._thread.start(timeout)
         return self
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread.is_alive():
-            stop = getattr(self, "_stop", None)
-            if stop is not None:
-                self._loop.call_soon_threadsafe(stop.set)
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
 
     def __enter__(self) -> ThreadedMarketData:
         return self
@@ -135,8 +87,7 @@ class ThreadedMarketData:
 
     def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Runs ``fn`` on the session's loop thread and returns its result."""
-        fut = asyncio.run_coroutine_threadsafe(_call(fn), self._loop)
-        return fut.result(timeout)
+        return self._thread.call(_call(fn), timeout)
 
     def get(self, timeout: float | None = None) -> tuple[str, Any]:
         """With ``dispatch="queue"``: the next ("book" | "trade" | "bbo" | "status", value)."""

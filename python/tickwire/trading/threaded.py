@@ -11,12 +11,10 @@ calling thread as they are. ``on_order``/``on_fill`` run on the session thread.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from tickwire.session.threaded import new_event_loop
+from tickwire.loop import LoopThread
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.session import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, TradingSession
 from tickwire.trading.venue import Balance
@@ -27,48 +25,16 @@ T = TypeVar("T")
 class ThreadedTrading:
     def __init__(self, session: TradingSession) -> None:
         self.session = session
-        self._loop = new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(
-            target=self._main, name=f"tickwire-{session.venue}-trade", daemon=True
-        )
+        self._thread = LoopThread(f"tickwire-{session.venue}-trade", session.start, session.close)
         # A call may wait for its answer, then for reconciliation: both, with room to spare.
         self.timeout = 2 * session.timeout + RECONCILE_ATTEMPTS * (session.timeout + RECONCILE_PAUSE_S)
 
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
-
-    async def _run(self) -> None:
-        try:
-            await self.session.start()
-        except BaseException as e:
-            self._error = e
-            self._ready.set()
-            return
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await self.session.close()
-
     def start(self, timeout: float | None = None) -> ThreadedTrading:
-        self._thread.start()
-        self._ready.wait(timeout)
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        self._thread.start(timeout)
         return self
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread.is_alive():
-            if self._stop is not None:
-                self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
 
     def __enter__(self) -> ThreadedTrading:
         return self
@@ -77,7 +43,7 @@ class ThreadedTrading:
         self.close()
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self.timeout)
+        return self._thread.call(coro, self.timeout)
 
     def place_order(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
         return self._call(self.session.place_order(symbol, side, type, qty, price, **kw))

@@ -1,0 +1,80 @@
+"""The event loops tickwire makes for itself: uvloop where installed (an application's own loop is
+never replaced), and a background thread running one service on such a loop for synchronous bots."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (tickwire's own threads and commands opt in), else asyncio's default."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every platform but Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(main: Any) -> Any:
+    """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
+
+
+class LoopThread:
+    """A daemon thread with its own loop that runs ``start()``, then waits, then runs ``close()`` when
+    ``stop()`` is called; ``call(coro)`` runs a coroutine there from any thread."""
+
+    def __init__(
+        self, name: str, start: Callable[[], Awaitable[object]], close: Callable[[], Awaitable[object]]
+    ) -> None:
+        self._start, self._close = start, close
+        self.loop = new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._run())
+        finally:
+            self.loop.close()
+
+    async def _run(self) -> None:
+        try:
+            await self._start()
+        except BaseException as e:
+            self._error = e
+            self._ready.set()
+            return
+        self._stop = asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        await self._close()
+
+    def start(self, timeout: float | None = None) -> None:
+        """Starts the thread; returns once ``start()`` finished (its error is raised here)."""
+        self._thread.start()
+        self._ready.wait(timeout)
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread.is_alive():
+            if self._stop is not None:
+                self.loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
