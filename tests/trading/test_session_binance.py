@@ -151,6 +151,9 @@ def test_a_market_data_session_opens_a_trading_session_on_its_endpoints_and_audi
                 kinds = [orjson.loads(line)["kind"] for line in path.read_text().splitlines()]
                 # Market data and orders in the one audit trail.
                 assert "subscribe" in kinds and "order_request" in kinds and "order" in kinds
+                # The secret, and the signatures made with it, never reach the file.
+                text = path.read_text()
+                assert SECRET not in text and "signature" not in text
 
     asyncio.run(go())
 
