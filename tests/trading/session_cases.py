@@ -32,6 +32,7 @@ class SimAccount:
     register: Callable[[Any], None]  # adds ``key`` to the simulator's venue
     place_op: str  # the REST operation that places an order, for ``lose_answer``
     unknown_symbol: str
+    ws_place_op: str = ""  # the order socket's place operation (method or op), for ``lose_answer``
     funds: dict[str, str] = field(default_factory=lambda: {"USDT": "1000000", "BTC": "100"})
 
     def run(self, body: Body, **trade_kw: Any) -> None:
@@ -74,6 +75,15 @@ class SimAccount:
         bid, _ = self.touch(sim)
         price = bid - ticks * tr.rules[self.symbol].tick_size
         return await tr.place_order(self.symbol, "buy", "limit", self.size(tr, price, times), price)
+
+
+async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
+    """Waits until ``check()`` holds (a stream event, a reconnect)."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 class SessionCases:
@@ -205,3 +215,80 @@ class SessionCases:
             assert a.open(sim) == []
 
         a.run(body)
+
+
+class SocketCases:
+    """The cases of a venue with a private stream and an order socket (``transport="auto"``)."""
+
+    acct: ClassVar[SimAccount]
+
+    def test_each_fill_is_reported_once_though_the_answer_and_the_stream_both_carry_it(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            assert tr.stream is not None and tr.stream.connected
+            fills: list[Any] = []
+            tr._user_on_fill = fills.append
+            _, ask = a.touch(sim)
+            qty = a.size(tr, ask, 3)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim, o.client_id)
+            assert theirs.fills  # it traded: the answer (or its state query) and the stream both report
+            await settle(
+                lambda: tr.stream is not None and tr.stream.events >= len(theirs.fills), "stream events"
+            )
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            assert tr._current(o.client_id).filled == qty
+
+        a.run(body)
+
+    def test_a_lost_answer_for_a_filling_order_counts_its_fills_once(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            fills: list[Any] = []
+            tr._user_on_fill = fills.append
+            _, ask = a.touch(sim)
+            qty = a.size(tr, ask, 2)
+            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim)
+            assert theirs.client_id == o.client_id and o.status == "filled" and o.filled == qty
+            await asyncio.sleep(0.2)  # the stream's copies of the same executions, if any are late
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+        a.run(body, timeout=1.0)
+
+    def test_what_changed_while_the_private_stream_was_down_is_reconciled_after_it_returns(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            assert tr.stream is not None
+            seen: list[Any] = []
+            tr._user_on_order = seen.append
+            o = await a.rest_below(sim, tr, 20)
+            sim.endpoint(a.venue, 0).drop()
+            # Canceled at the venue (another script on the key, say) while nothing listens.
+            sim.venue(a.venue).engine.cancel(a.key, a.symbol, int(o.order_id or 0), None)
+            await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+            await settle(lambda: tr._current(o.client_id).status == "canceled", "the cancel reconciled")
+            assert seen[-1].client_id == o.client_id and seen[-1].status == "canceled"
+            assert not a.orders(sim, o.client_id)[0].open
+
+        a.run(body)
+
+    def test_over_the_order_socket_a_socket_cut_mid_request_is_reconciled_into_one_order(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            assert tr.orders_ws is not None and tr.orders_ws.connected
+            # The socket's own fault proves the place went over it: it cuts the socket after the order.
+            sim.endpoint(a.venue, 0).lose_answer(a.ws_place_op)
+            o = await a.rest_below(sim, tr, 30)
+            assert sim.endpoint(a.venue, 0).lost == [a.ws_place_op]
+            assert len(a.orders(sim)) == 1 and a.orders(sim, o.client_id)[0].open and o.status == "new"
+            await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connects >= 2, "the socket back")
+            c = await tr.cancel_order(a.symbol, client_id=o.client_id)
+            assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
+
+        a.run(body, transport="auto", timeout=1.0)

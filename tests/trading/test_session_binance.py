@@ -4,13 +4,12 @@ and Binance's own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import tickwire
-from session_cases import SessionCases, SimAccount
+from session_cases import SessionCases, SimAccount, SocketCases
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
@@ -25,11 +24,12 @@ BINANCE = SimAccount(
     signer=binance.Signer(KEY, SECRET),
     register=lambda v: v.add_key(ApiKey(KEY, secret=SECRET.encode())),
     place_op="POST /api/v3/order",
+    ws_place_op="order.place",
     unknown_symbol="NOPEUSDT",
 )
 
 
-class TestBinance(SessionCases):
+class TestBinance(SessionCases, SocketCases):
     acct = BINANCE
 
     def test_cancel_all_without_the_venues_cancel_all_cancels_the_listed_orders_one_by_one(self) -> None:
@@ -48,87 +48,7 @@ class TestBinance(SessionCases):
         a.run(body)
 
 
-# Binance's private stream and order socket -----------------------------------------------------------
-
-
-async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-def test_each_fill_is_reported_once_though_the_answer_and_the_stream_both_carry_it() -> None:
-    a = BINANCE
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        assert tr.stream is not None and tr.stream.connected
-        fills: list[Any] = []
-        tr._user_on_fill = fills.append
-        _, ask = a.touch(sim)
-        qty = a.size(tr, ask, 3)
-        o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
-        [theirs] = a.orders(sim, o.client_id)
-        await settle(lambda: tr.stream is not None and tr.stream.events >= len(theirs.fills), "stream events")
-        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
-        assert tr._current(o.client_id).filled == qty
-
-    a.run(body)
-
-
-def test_a_lost_answer_for_a_filling_order_counts_its_fills_once() -> None:
-    a = BINANCE
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        fills: list[Any] = []
-        tr._user_on_fill = fills.append
-        _, ask = a.touch(sim)
-        qty = a.size(tr, ask, 2)
-        sim.endpoint(a.venue, 0).lose_answer(a.place_op)
-        o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
-        [theirs] = a.orders(sim)
-        assert theirs.client_id == o.client_id and o.status == "filled" and o.filled == qty
-        await asyncio.sleep(0.2)  # the stream's copies of the same executions, if any are late
-        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
-
-    a.run(body, timeout=1.0)
-
-
-def test_what_changed_while_the_private_stream_was_down_is_reconciled_after_it_returns() -> None:
-    a = BINANCE
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        assert tr.stream is not None
-        seen: list[Any] = []
-        tr._user_on_order = seen.append
-        o = await a.rest_below(sim, tr, 20)
-        sim.endpoint(a.venue, 0).drop()
-        # Canceled at the venue (another script on the key, say) while nothing listens.
-        sim.venue(a.venue).engine.cancel(a.key, a.symbol, int(o.order_id or 0), None)
-        await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
-        await settle(lambda: tr._current(o.client_id).status == "canceled", "the cancel reconciled")
-        assert seen[-1].client_id == o.client_id and seen[-1].status == "canceled"
-        assert not a.orders(sim, o.client_id)[0].open
-
-    a.run(body)
-
-
-def test_over_the_order_socket_a_socket_cut_mid_request_is_reconciled_into_one_order() -> None:
-    a = BINANCE
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        assert tr.orders_ws is not None and tr.orders_ws.connected
-        # The socket's own fault proves the place went over it: it cuts the socket after the order.
-        sim.endpoint(a.venue, 0).lose_answer("order.place")
-        o = await a.rest_below(sim, tr, 30)
-        assert sim.endpoint(a.venue, 0).lost == ["order.place"]
-        assert len(a.orders(sim)) == 1 and a.orders(sim, o.client_id)[0].open and o.status == "new"
-        await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connects >= 2, "the socket back")
-        c = await tr.cancel_order(a.symbol, client_id=o.client_id)
-        assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
-
-    a.run(body, transport="auto", timeout=1.0)
+# A session opened from market data, and one on a background thread -------------------------------
 
 
 def test_a_market_data_session_opens_a_trading_session_on_its_endpoints_and_audit(tmp_path: Any) -> None:

@@ -1,6 +1,7 @@
-"""``tickwire.trade("okx")`` over REST against the simulator: the shared cases (``session_cases``) and
-OKX's own — acknowledgements followed by a status query, market buys sized in the base currency,
-cancel-all as batches of 20, ``code``/``sCode`` errors on HTTP 200."""
+"""``tickwire.trade("okx")`` against the simulator: the shared cases (``session_cases``) and OKX's own —
+acknowledgements followed by a status query, market buys sized in the base currency, cancel-all as
+batches of 20, ``code``/``sCode`` errors on HTTP 200; the logged-in private socket's ``orders`` stream
+and ``order``/``cancel-order`` ops."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from decimal import Decimal
 
 import orjson
 import pytest
-from session_cases import SessionCases, SimAccount
-from tickwire.errors import OrderNotFound, OrderRejected, UnknownOutcome
+from session_cases import SessionCases, SimAccount, SocketCases, settle
+from tickwire.errors import InsufficientFunds, OrderNotFound, OrderRejected, TickwireError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
@@ -25,11 +26,12 @@ OKX = SimAccount(
     signer=okx.Signer(KEY, SECRET, PASSPHRASE),
     register=lambda v: v.add_key(KEY, SECRET, PASSPHRASE),
     place_op="POST /api/v5/trade/order",
+    ws_place_op="order",
     unknown_symbol="NOPE-USDT",
 )
 
 
-class TestOkx(SessionCases):
+class TestOkx(SessionCases, SocketCases):
     acct = OKX
 
     def test_a_market_buy_is_sized_in_the_base_currency_and_fills(self) -> None:
@@ -132,3 +134,78 @@ def test_errors_come_from_code_and_scode_on_http_200() -> None:
         g.read_order(items[1])
     with pytest.raises(OrderRejected):
         g.read_answer(200, answer({"code": "51000", "msg": "Parameter sz error", "data": []}))
+
+
+# OKX's private stream and order socket (the logged-in /ws/v5/private) ---------------------------------
+
+
+def test_the_private_socket_logs_in_before_it_subscribes_or_takes_orders() -> None:
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        o = await a.rest_below(sim, tr, 10)  # over the order socket: refused there without a login
+        assert a.orders(sim, o.client_id)[0].open and o.status == "new"
+        await settle(lambda: tr.stream is not None and tr.stream.events >= 1, "the stream's report")
+
+    a.run(body, transport="ws")
+
+
+def test_a_refused_login_is_the_venues_typed_error() -> None:
+    g = okx.Orders()
+    assert orjson.loads(g.login(OKX.signer) or b"")["op"] == "login"
+    assert g.login_ack({"event": "login", "code": "0", "msg": "", "connId": "1"})
+    assert not g.login_ack({"event": "subscribe", "arg": {"channel": "orders"}})
+    with pytest.raises(TickwireError) as e:
+        g.login_ack({"event": "error", "code": "60007", "msg": "Invalid sign"})
+    assert e.value.code == "60007"
+
+
+def test_stream_fills_carry_the_fee_okx_reports_negative() -> None:
+    g = okx.Orders()
+    push = {
+        "arg": {"channel": "orders", "instType": "SPOT"},
+        "data": [
+            {
+                "instId": "BTC-USDT", "ordId": "7", "clOrdId": "tw1", "px": "100", "sz": "2",
+                "ordType": "limit", "side": "buy", "state": "partially_filled", "accFillSz": "1",
+                "avgPx": "100", "fillPx": "100", "fillSz": "1", "tradeId": "55", "execType": "M",
+                "fillFee": "-0.001", "fillFeeCcy": "BTC", "fee": "-0.001", "feeCcy": "BTC", "uTime": "1",
+            }
+        ],
+    }  # fmt: skip
+    [ev] = g.read_stream(push)
+    assert ev.source == "stream" and ev.status == "partially_filled" and ev.filled_cum == 1
+    assert ev.fill is not None and ev.fill.trade_id == "55" and ev.fill.fee == Decimal("0.001")
+    assert ev.fill.liquidity == "maker" and ev.fee_cum == Decimal("0.001")
+    no_trade = {**push, "data": [{**push["data"][0], "tradeId": "", "fillSz": "0", "state": "canceled"}]}
+    [ev] = g.read_stream(no_trade)
+    assert ev.fill is None and ev.status == "canceled"
+    assert g.read_stream({"event": "subscribe", "arg": {"channel": "orders"}}) == []
+
+
+def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> None:
+    g = okx.Orders()
+    placed = g.ws_request(g.new_order(replace(_order(1), price=Decimal(100))), OKX.signer, "tw9")
+    assert placed is not None
+    msg = orjson.loads(placed)
+    assert (
+        msg["id"] == "tw9"
+        and msg["op"] == "order"
+        and msg["args"] == [orjson.loads(g.new_order(replace(_order(1), price=Decimal(100))).body)]
+    )
+    cancel = g.ws_request(g.cancel("BTC-USDT", "c1", None), OKX.signer, "tw10")
+    assert cancel is not None and orjson.loads(cancel)["op"] == "cancel-order"
+    assert g.ws_request(g.status("BTC-USDT", "c1", None), OKX.signer, "x") is None
+    assert g.ws_request(g.cancel_orders("BTC-USDT", [_order(1)])[0], OKX.signer, "x") is None
+    assert g.ws_answer_id({"id": "tw9", "op": "order", "code": "0", "data": []}) == "tw9"
+    failed = {
+        "id": "tw9",
+        "op": "order",
+        "code": "1",
+        "msg": "",
+        "data": [{"sCode": "51008", "sMsg": "funds"}],
+    }
+    with pytest.raises(InsufficientFunds):
+        g.read_ws_answer(failed)

@@ -30,7 +30,22 @@ log = logging.getLogger("tickwire.trading")
 
 
 @runtime_checkable
-class StreamGrammar(Protocol):
+class LoginGrammar(Protocol):
+    """A socket's log-in step, for venues that authenticate the connection (OKX's ``login`` op) before
+    subscribing or taking orders on it; venues that sign each request instead (Binance) have none."""
+
+    def login(self, signer: Any) -> bytes | None:
+        """The log-in request sent first on each connection; None: this socket needs none."""
+        ...
+
+    def login_ack(self, msg: Any) -> bool:
+        """True for the venue's answer accepting ``login``; raises the venue's typed error for a
+        refusal (the socket retries with back-off)."""
+        ...
+
+
+@runtime_checkable
+class StreamGrammar(LoginGrammar, Protocol):
     """What a venue's order grammar adds when it has a private order stream."""
 
     venue: str
@@ -80,6 +95,7 @@ class KeptSocket:
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._closing = False
+        self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
 
     async def on_connected(self) -> None:
         pass
@@ -89,6 +105,20 @@ class KeptSocket:
 
     def on_message(self, msg: Any) -> None:
         pass
+
+    async def log_in(self, grammar: LoginGrammar, signer: Any) -> None:
+        """Sends ``grammar``'s log-in request (if it has one) and waits for its acceptance."""
+        data = grammar.login(signer)
+        if data is None:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._login = (grammar, fut)
+        try:
+            if not self.send(data):
+                raise TransportError(f"{self.venue} {self.name}: lost before logging in")
+            await asyncio.wait_for(fut, self.connect_timeout)
+        finally:
+            self._login = None
 
     def send(self, data: bytes) -> bool:
         t = self._transport
@@ -121,6 +151,18 @@ class KeptSocket:
         except orjson.JSONDecodeError:
             log.warning("%s %s: undecodable frame", self.venue, self.name)
             return
+        if self._login is not None:
+            grammar, fut = self._login
+            try:
+                accepted = grammar.login_ack(msg)
+            except TickwireError as e:
+                if not fut.done():
+                    fut.set_exception(e)
+                return
+            if accepted:
+                if not fut.done():
+                    fut.set_result(None)
+                return
         self.on_message(msg)
 
     async def _run(self) -> None:
@@ -186,6 +228,7 @@ class PrivateStream(KeptSocket):
 
     async def on_connected(self) -> None:
         self._acked.clear()
+        await self.log_in(self.grammar, self.signer)
         self.send(self.grammar.stream_subscribe(self.signer))
         await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
         if self.connects >= 1:
@@ -205,7 +248,7 @@ class PrivateStream(KeptSocket):
 
 
 @runtime_checkable
-class WsOrderGrammar(Protocol):
+class WsOrderGrammar(LoginGrammar, Protocol):
     """What a venue's order grammar adds when it takes orders over a WebSocket."""
 
     venue: str
@@ -236,6 +279,9 @@ class OrderSocket(KeptSocket):
         self.timeout = timeout
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+
+    async def on_connected(self) -> None:
+        await self.log_in(self.grammar, self.signer)
 
     def on_message(self, msg: Any) -> None:
         rid = self.grammar.ws_answer_id(msg)

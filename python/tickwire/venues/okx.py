@@ -4,14 +4,16 @@
 logins. ``Adapter`` (``"okx"``, registered for ``tickwire.connect``): production host, ``books`` /
 ``trades`` subscriptions, the text ``ping`` keepalive, control events and the server-time path.
 
-``Orders``: spot (``tdMode`` ``cash``) order entry over REST for ``tickwire.trade`` — the JSON body or
-query of each ``/api/v5/trade/…`` call and readers of the venue's answers (orders, fills, balances,
-instruments, ``code``/``sCode`` errors).
+``Orders``: spot (``tdMode`` ``cash``) order entry for ``tickwire.trade`` — the JSON body or query of
+each ``/api/v5/trade/…`` call and readers of the venue's answers (orders, fills, balances, instruments,
+``code``/``sCode`` errors); on the logged-in ``/ws/v5/private`` socket the ``orders`` channel (the
+private stream) and the ``order``/``cancel-order`` ops (WebSocket order entry).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -155,6 +157,13 @@ _ORD_TYPE: dict[str, tuple[OrderType, Tif]] = {
 }
 # "Cancel multiple orders": at most 20 orders per request.
 BATCH_CANCEL_MAX = 20
+# WebSocket ops of the REST calls the grammar builds (the same JSON arguments and answers).
+_WS_OPS = {
+    ("POST", "/api/v5/trade/order"): "order",
+    ("POST", "/api/v5/trade/cancel-order"): "cancel-order",
+    ("POST", "/api/v5/trade/amend-order"): "amend-order",
+}
+_ORDERS_CHANNEL = {"channel": "orders", "instType": "SPOT"}
 
 
 def _ms_ns(ms: Any) -> int | None:
@@ -319,11 +328,14 @@ class Orders:
         failed entry's ``sCode``/``sMsg``, else of ``code``/``msg``."""
         try:
             msg = orjson.loads(body)
-            code, text, data = str(msg.get("code", "")), str(msg.get("msg", "")), msg.get("data")
-        except (orjson.JSONDecodeError, AttributeError):
-            raise error_for(
-                self.venue, None, body[:200].decode(errors="replace"), http_status=status
-            ) from None
+        except orjson.JSONDecodeError:
+            msg = None
+        if not isinstance(msg, dict):
+            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+        return self._data(status, msg)
+
+    def _data(self, status: int, msg: dict[str, Any]) -> Any:
+        code, text, data = str(msg.get("code", "")), str(msg.get("msg", "")), msg.get("data")
         if status < 400 and (code == "0" or (code == "2" and isinstance(data, list))):
             return data if data is not None else []
         failed = [d for d in data or () if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
@@ -333,3 +345,76 @@ class Orders:
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)
+
+    # The private socket: one ``login`` per connection, then the ``orders`` channel or order ops.
+
+    stream_label = "private"
+    ws_label = "private"
+
+    def login(self, signer: Any) -> bytes | None:
+        return orjson.dumps(signer.ws_auth_message())
+
+    def login_ack(self, msg: Any) -> bool:
+        """True for ``{"event":"login","code":"0"}``; a refused login (``event`` "error" before any
+        other request, or a login ``code`` != "0") raises its typed error."""
+        if not isinstance(msg, dict) or msg.get("event") not in ("login", "error"):
+            return False
+        if msg["event"] == "login" and str(msg.get("code", "0")) == "0":
+            return True
+        raise error_for(self.venue, str(msg.get("code") or "") or None, str(msg.get("msg", "")))
+
+    def stream_subscribe(self, signer: Any) -> bytes:
+        return orjson.dumps({"op": "subscribe", "args": [_ORDERS_CHANNEL]})
+
+    def stream_ack(self, msg: Any) -> bool:
+        return (
+            isinstance(msg, dict)
+            and msg.get("event") == "subscribe"
+            and (msg.get("arg") or {}).get("channel") == "orders"
+        )
+
+    def read_stream(self, msg: Any) -> list[OrderEvent]:
+        """An ``orders`` channel push: each order's state, cumulative fill (``accFillSz``, ``avgPx``)
+        and, for a trade, the fill (``tradeId``, ``fillPx``/``fillSz``, ``fillFee`` charged negative)."""
+        if not isinstance(msg, dict) or (msg.get("arg") or {}).get("channel") != "orders":
+            return []
+        out = []
+        for o in msg.get("data") or ():
+            ev = self.read_order(o)[0]
+            fill_sz = _dec(o.get("fillSz")) or Decimal(0)
+            fill = None
+            if o.get("tradeId") and fill_sz > 0:
+                fee = _dec(o.get("fillFee")) or Decimal(0)
+                fill = Fill(
+                    venue=self.venue,
+                    symbol=str(o["instId"]),
+                    client_id=ev.client_id,
+                    order_id=ev.order_id or "",
+                    trade_id=str(o["tradeId"]),
+                    side=ev.side or "buy",
+                    price=Decimal(o["fillPx"]),
+                    qty=fill_sz,
+                    fee=-fee,  # OKX states a charged fee as negative
+                    fee_asset=o.get("fillFeeCcy") or None,
+                    liquidity="maker" if o.get("execType") == "M" else "taker",
+                    ts_ns=_ms_ns(o.get("fillTime") or o.get("uTime")),
+                )
+            out.append(replace(ev, source="stream", fill=fill))
+        return out
+
+    def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
+        """The op of a place, cancel or amend (the REST call's JSON body as its one argument); None for
+        everything else (queries, batches), which goes over REST."""
+        op = _WS_OPS.get((call.method, call.path))
+        if op is None or not call.body:
+            return None
+        return orjson.dumps({"id": request_id, "op": op, "args": [orjson.loads(call.body)]})
+
+    def ws_answer_id(self, msg: Any) -> str | None:
+        rid = msg.get("id") if isinstance(msg, dict) else None
+        return rid if isinstance(rid, str) and rid else None
+
+    def read_ws_answer(self, msg: Any) -> Any:
+        """``data`` as ``read_answer`` gives it: ``code`` "0" (or a batch's "2") with each order's
+        ``sCode``; otherwise the failed order's ``sCode``/``sMsg``, else ``code``/``msg``."""
+        return self._data(200, msg)

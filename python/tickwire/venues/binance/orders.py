@@ -224,6 +224,14 @@ class Orders:
             code, text = None, body[:200].decode(errors="replace")
         raise error_for(self.venue, code, text, http_status=status)
 
+    # Both sockets sign each request: no log-in step.
+
+    def login(self, signer: Any) -> bytes | None:
+        return None
+
+    def login_ack(self, msg: Any) -> bool:
+        return False
+
     # order socket: the WS API takes the same parameters as REST, signed in the request
 
     ws_label = "ws_api"
