@@ -6,12 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from simclient import Client, connect, http
 from test_sim_bybit_auth import SECRET, sig
 from tickwire.sim import Simulator
+
+
+def rest_caller(base: str, key: str = "bk") -> Callable[..., Awaitable[Any]]:
+    """``await call(method, path, json_body=None, query="")``: one REST request signed for ``key``
+    (X-BAPI-* over the query or the body), its decoded answer."""
+
+    async def call(method: str, path: str, obj: Any = None, q: str = "") -> Any:
+        body = orjson.dumps(obj) if obj is not None else b""
+        ts = str(int(time.time() * 1000))
+        h = {"X-BAPI-API-KEY": key, "X-BAPI-TIMESTAMP": ts, "X-BAPI-RECV-WINDOW": "5000"}
+        h["X-BAPI-SIGN"] = sig(ts + key + "5000" + (q if method == "GET" else body.decode()))
+        _, _, out = await http(method, base + path + ("?" + q if q else ""), body, h)
+        return orjson.loads(out)
+
+    return call
 
 
 async def authed(url: str) -> Client:
@@ -84,15 +100,7 @@ def test_rest_order_entry_shares_the_ws_budget() -> None:
         profile = {"bybit": {"order_rate_limit": 2}}
         async with Simulator(["bybit"], rate=0, depth=20, profiles=profile) as sim:
             sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
-            base = sim.urls()["bybit"][0]["rest"]
-
-            async def call(method: str, path: str, obj: Any = None, q: str = "") -> Any:
-                body = orjson.dumps(obj) if obj is not None else b""
-                ts = str(int(time.time() * 1000))
-                h = {"X-BAPI-API-KEY": "bk", "X-BAPI-TIMESTAMP": ts, "X-BAPI-RECV-WINDOW": "5000"}
-                h["X-BAPI-SIGN"] = sig(ts + "bk" + "5000" + (q if method == "GET" else body.decode()))
-                _, _, out = await http(method, base + path + ("?" + q if q else ""), body, h)
-                return orjson.loads(out)
+            call = rest_caller(sim.urls()["bybit"][0]["rest"])
 
             bid = sim.book("bybit", "ETHUSDT", 1).bids[0][0]
             order = {"category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit",

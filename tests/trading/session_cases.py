@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 import tickwire
-from tickwire.errors import InsufficientFunds, InvalidOrder, TransportError
+from tickwire.errors import InsufficientFunds, InvalidOrder, OrderNotFound, TransportError
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -213,6 +213,57 @@ class SessionCases:
             done = await tr.cancel_all()
             assert len(done) == 3 and all(o.status == "canceled" for o in done)
             assert a.open(sim) == []
+
+        a.run(body)
+
+
+class AckCases:
+    """The cases of a venue whose place and cancel answer with an acknowledgement only (OKX, Bybit):
+    the session asks for the order's state with ``status_op``; market buys are sized in the base
+    asset; a cancel of a closed order and the status of an unknown one are ``OrderNotFound``."""
+
+    acct: ClassVar[SimAccount]
+    status_op: ClassVar[str]  # the REST operation of the status query, for ``lose_answer``
+
+    def test_a_market_buy_is_sized_in_the_base_asset_and_fills(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            _, ask = a.touch(sim)
+            usdt = a.free(sim, "USDT")
+            qty = a.size(tr, ask, 3)
+            o = await tr.place_order(a.symbol, "buy", "market", qty)
+            [theirs] = a.orders(sim, o.client_id)
+            assert o.status == "filled" and o.filled == qty == sum(f.qty for f in await tr.fills(a.symbol))
+            assert theirs.status == "FILLED" and o.avg_price is not None
+            assert a.free(sim, "BTC") == Decimal(a.funds["BTC"]) + qty
+            assert a.free(sim, "USDT") == usdt - qty * o.avg_price
+
+        a.run(body)
+
+    def test_an_ack_whose_state_query_is_lost_still_returns_the_placed_order(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).lose_answer(self.status_op)
+            o = await a.rest_below(sim, tr, 10)
+            [theirs] = a.orders(sim)
+            assert o.order_id == str(theirs.id) and o.status == "new"  # as the ack left it, not resent
+            assert sim.endpoint(a.venue, 0).lost == [self.status_op]
+            assert (await tr.order_status(a.symbol, client_id=o.client_id)).status == "new"
+
+        a.run(body, timeout=1.0)
+
+    def test_cancelling_a_closed_order_is_order_not_found(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 10)
+            await tr.cancel_order(a.symbol, client_id=o.client_id)
+            with pytest.raises(OrderNotFound):
+                await tr.cancel_order(a.symbol, client_id=o.client_id)
+            with pytest.raises(OrderNotFound):
+                await tr.order_status(a.symbol, client_id="neverplaced1")
 
         a.run(body)
 

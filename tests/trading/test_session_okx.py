@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
-from session_cases import SessionCases, SimAccount, SocketCases, settle
+from session_cases import AckCases, SessionCases, SimAccount, SocketCases, settle
 from tickwire.errors import InsufficientFunds, OrderNotFound, OrderRejected, TickwireError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
@@ -31,24 +31,9 @@ OKX = SimAccount(
 )
 
 
-class TestOkx(SessionCases, SocketCases):
+class TestOkx(SessionCases, AckCases, SocketCases):
     acct = OKX
-
-    def test_a_market_buy_is_sized_in_the_base_currency_and_fills(self) -> None:
-        a = self.acct
-
-        async def body(sim: Simulator, tr: TradingSession) -> None:
-            _, ask = a.touch(sim)
-            usdt = a.free(sim, "USDT")
-            qty = a.size(tr, ask, 3)
-            o = await tr.place_order(a.symbol, "buy", "market", qty)
-            [theirs] = a.orders(sim, o.client_id)
-            assert o.status == "filled" and o.filled == qty == sum(f.qty for f in await tr.fills(a.symbol))
-            assert theirs.status == "FILLED" and o.avg_price is not None
-            assert a.free(sim, "BTC") == Decimal(a.funds["BTC"]) + qty
-            assert a.free(sim, "USDT") == usdt - qty * o.avg_price
-
-        a.run(body)
+    status_op = "GET /api/v5/trade/order"
 
     def test_cancel_all_sends_batches_of_twenty(self) -> None:
         a = self.acct
@@ -60,32 +45,6 @@ class TestOkx(SessionCases, SocketCases):
             done = await tr.cancel_all(a.symbol)
             assert len(done) == 23 and all(o.status == "canceled" for o in done)
             assert a.open(sim) == [] and tr.tracker.open_orders() == []
-
-        a.run(body)
-
-    def test_an_ack_whose_state_query_is_lost_still_returns_the_placed_order(self) -> None:
-        a = self.acct
-
-        async def body(sim: Simulator, tr: TradingSession) -> None:
-            sim.endpoint(a.venue, 0).lose_answer("GET /api/v5/trade/order")
-            o = await a.rest_below(sim, tr, 10)
-            [theirs] = a.orders(sim)
-            assert o.order_id == str(theirs.id) and o.status == "new"  # as the ack left it, not resent
-            assert sim.endpoint(a.venue, 0).lost == ["GET /api/v5/trade/order"]
-            assert (await tr.order_status(a.symbol, client_id=o.client_id)).status == "new"
-
-        a.run(body, timeout=1.0)
-
-    def test_cancelling_a_closed_order_is_order_not_found(self) -> None:
-        a = self.acct
-
-        async def body(sim: Simulator, tr: TradingSession) -> None:
-            o = await a.rest_below(sim, tr, 10)
-            await tr.cancel_order(a.symbol, client_id=o.client_id)
-            with pytest.raises(OrderNotFound):
-                await tr.cancel_order(a.symbol, client_id=o.client_id)
-            with pytest.raises(OrderNotFound):
-                await tr.order_status(a.symbol, client_id="neverplaced1")
 
         a.run(body)
 

@@ -318,11 +318,13 @@ class TradingSession:
         for attempt in range(RECONCILE_ATTEMPTS):
             try:
                 body = await self._send(self.grammar.status(order.symbol, client_id, order.order_id))
+                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
+                events = self.grammar.read_order(body)
             except TickwireError as e:
                 if not self.grammar.not_found(e):
                     raise
             else:
-                self._apply([replace(ev, source="reconcile") for ev in self.grammar.read_order(body)])
+                self._apply([replace(ev, source="reconcile") for ev in events])
                 await self._catch_up_fills(client_id)
                 self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=True)
                 return self._current(client_id)

@@ -22,6 +22,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.bybit import metadata
 from tickwire.sim.venues.bybit.auth import check_rest, ws_auth_key
 from tickwire.sim.venues.bybit.trade import BybitOrders
 from tickwire.sim.ws import Conn
@@ -216,7 +217,7 @@ class Bybit(Venue):
             ip = self.ip_limiters[ep.index] = WeightLimiter(n, self.interval("ip_window"))
         if ip.charge(time.monotonic())[0] != "ok":
             return Response(403, b"access too frequent", content_type="text/plain")
-        if req.path.startswith(("/v5/account/", "/v5/order/")):
+        if req.path.startswith(("/v5/account/", "/v5/order/", "/v5/execution/")):
             denied = check_rest(self.secrets, ep, req)
             if denied is not None:
                 return denied
@@ -248,6 +249,9 @@ class Bybit(Venue):
             ms = ep.now_ms()
             now = {"timeSecond": str(ms // 1000), "timeNano": str(ms * 1_000_000)}
             return json_response({"retCode": 0, "retMsg": "OK", "result": now, "time": ms})
+        if (req.method, req.path) == ("GET", "/v5/market/instruments-info"):
+            code, text, listed = metadata.instruments(self.instruments, req.query)
+            return json_response({"retCode": code, "retMsg": text, "result": listed, "time": ep.now_ms()})
         if (req.method, req.path) != ("GET", "/v5/market/orderbook"):
             return json_response({"retCode": 10404, "retMsg": "not found"}, 404)
         q = req.query

@@ -27,6 +27,7 @@ from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.venues.bybit.auth import ws_auth_key
+from tickwire.sim.venues.bybit.metadata import executions
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -50,6 +51,11 @@ BYBIT_ERRORS = {
 
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
 STATUS["EXPIRED"] = "Cancelled"
+
+
+def order_id(o: Order) -> str:
+    """Bybit's ``orderId``: a UUID for derivatives, digits for spot (as the venue gives them)."""
+    return str(uuid.UUID(int=o.id)) if o.margin else str(o.id)
 
 
 class BybitOrders:
@@ -81,9 +87,9 @@ class BybitOrders:
         inst = self.ctx.instruments[o.symbol]
         value = Decimal(o.quote) * inst.tick * inst.lot
         return {
-            "category": "linear",
+            "category": "linear" if o.margin else "spot",
             "symbol": o.symbol,
-            "orderId": str(uuid.UUID(int=o.id)),
+            "orderId": order_id(o),
             "orderLinkId": o.client_id,
             "side": "Buy" if o.side == BID else "Sell",
             "orderType": "Market" if o.type == "MARKET" else "Limit",
@@ -164,8 +170,10 @@ class BybitOrders:
         return ok, headers
 
     def rest(self, ep: VenueServer, req: Request, account: str) -> dict[str, Any] | None:
-        """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``):
-        the same engine calls as the trade WebSocket; the answer's ``result`` and ``retCode``."""
+        """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``,
+        ``GET /v5/execution/list``): the same engine calls as the trade WebSocket; the answer's
+        ``result`` and ``retCode``. ``realtime`` by ``orderId``/``orderLinkId`` lists the order, open or
+        closed, and an unknown one as an empty list (retCode 0), as Bybit does."""
         v, route = self.ctx, (req.method, req.path)
         a = req.json_object() if req.method == "POST" else dict(req.query)
         try:
@@ -178,17 +186,23 @@ class BybitOrders:
             if route == ("POST", "/v5/order/cancel-all"):
                 done = []
                 for o in v.engine.open_orders(account, a.get("symbol")):
-                    self._cancel(account, {"symbol": o.symbol, "orderId": str(uuid.UUID(int=o.id))})
-                    done.append({"orderId": str(uuid.UUID(int=o.id)), "orderLinkId": o.client_id})
+                    self._cancel(account, {"symbol": o.symbol, "orderId": order_id(o)})
+                    done.append({"orderId": order_id(o), "orderLinkId": o.client_id})
                 return self._ok({"list": done, "success": "1"})
             if route == ("GET", "/v5/order/realtime"):
                 if "orderId" in a or "orderLinkId" in a:
                     oid, link = self._order_ref(a)
-                    orders = [v.engine.find(account, str(a.get("symbol", "")), oid, link)]
+                    try:
+                        orders = [v.engine.find(account, str(a.get("symbol", "")), oid, link)]
+                    except EngineError:
+                        orders = []
                 else:
                     orders = v.engine.open_orders(account, a.get("symbol"))
                 rows = [self.order_data(o, ep.now_ms()) for o in orders]
                 return self._ok({"category": a.get("category", "linear"), "list": rows, "nextPageCursor": ""})
+            if route == ("GET", "/v5/execution/list"):
+                code, text, result = executions(v, account, a, order_id)
+                return {"retCode": code, "retMsg": text, "result": result}
         except (EngineError, KeyError, InvalidOperation, ValueError) as e:
             reason = e.code if isinstance(e, EngineError) else ""
             code, text = BYBIT_ERRORS.get(reason, (10001, f"params error: {e}"))
@@ -238,11 +252,12 @@ class BybitOrders:
         )  # fmt: skip
         if step is not None:
             v.publish(symbol, step)
-        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": link}
+        return {"orderId": order_id(order), "orderLinkId": link}
 
     def _order_ref(self, a: dict[str, Any]) -> tuple[int | None, str | None]:
         if "orderId" in a:
-            return uuid.UUID(str(a["orderId"])).int, None
+            ref = str(a["orderId"])
+            return (int(ref) if ref.isdigit() else uuid.UUID(ref).int), None
         return None, str(a["orderLinkId"])
 
     def _amend(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +270,7 @@ class BybitOrders:
         order, steps = v.engine.amend(account, symbol, oid, link, qty, price)
         for s in steps:
             v.publish(symbol, s)
-        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+        return {"orderId": order_id(order), "orderLinkId": order.client_id if link else ""}
 
     def _cancel(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
         v = self.ctx
@@ -264,7 +279,7 @@ class BybitOrders:
         order, step = v.engine.cancel(account, symbol, oid, link)
         if step is not None:
             v.publish(symbol, step)
-        return {"orderId": str(uuid.UUID(int=order.id)), "orderLinkId": order.client_id if link else ""}
+        return {"orderId": order_id(order), "orderLinkId": order.client_id if link else ""}
 
     @staticmethod
     def _cid(conn: Conn) -> str:

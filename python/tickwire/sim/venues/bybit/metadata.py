@@ -1,0 +1,111 @@
+"""Bybit instrument metadata and trade history for order entry.
+
+``GET /v5/market/instruments-info?category=spot[&symbol=]`` in the shape of the v5 "Get Instruments
+Info" reference, every value from the simulator's instruments, which the matching engine enforces
+(``priceFilter.tickSize``, ``lotSizeFilter.basePrecision``/``minOrderQty``/``maxOrderQty``/
+``minOrderAmt``). The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty
+list, any other category 10001.
+
+``GET /v5/execution/list?category=spot[&symbol=][&orderId=][&startTime=]`` from the engine's own fill
+records, newest first: each fill once, ``execId`` the trade id it had on the public ``publicTrade``
+topic. Fees are not simulated (``execFee`` "0", in the coin received).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tickwire.sim.accounts import split_symbol
+from tickwire.sim.market import BID, Instrument
+
+if TYPE_CHECKING:
+    from tickwire.sim.venues.context import VenueContext
+
+Result = tuple[int, str, dict[str, Any]]
+MAX_ORDER_AMT = "9999999999"  # the engine enforces no largest order value
+
+
+def _s(x: Decimal) -> str:
+    return f"{x.normalize():f}"
+
+
+def instrument(inst: Instrument) -> dict[str, Any]:
+    base, quote = split_symbol(inst.symbol)
+    return {
+        "symbol": inst.symbol,
+        "baseCoin": base,
+        "quoteCoin": quote,
+        "innovation": "0",
+        "status": "Trading",
+        "marginTrading": "none",
+        "lotSizeFilter": {
+            "basePrecision": _s(inst.lot),
+            "quotePrecision": _s(inst.tick * inst.lot),
+            "minOrderQty": _s(inst.qty(inst.min_lots)),
+            "maxOrderQty": _s(inst.max_qty) if inst.max_qty else "9999999999",
+            "minOrderAmt": _s(inst.min_notional) if inst.min_notional else "0",
+            "maxOrderAmt": MAX_ORDER_AMT,
+        },
+        "priceFilter": {"tickSize": _s(inst.tick)},
+    }
+
+
+def instruments(insts: Mapping[str, Instrument], q: Mapping[str, str]) -> Result:
+    """(retCode, retMsg, result) for ``GET /v5/market/instruments-info``."""
+    cat = q.get("category", "")
+    if cat not in ("spot", "linear", "inverse", "option"):
+        return 10001, "params error: category invalid", {}
+    symbol = q.get("symbol")
+    rows = [] if cat != "spot" else [instrument(i) for s, i in insts.items() if symbol in (None, s)]
+    return 0, "OK", {"category": cat, "list": rows, "nextPageCursor": ""}
+
+
+def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) -> Result:
+    """(retCode, retMsg, result) for ``GET /v5/execution/list``; ``oid(order)`` is its ``orderId``."""
+    cat = q.get("category", "")
+    if cat not in ("spot", "linear", "inverse", "option"):
+        return 10001, "params error: category invalid", {}
+    try:
+        limit = int(q.get("limit", "50"))
+        start = int(q["startTime"]) if "startTime" in q else None
+    except ValueError:
+        return 10001, "params error: limit or startTime", {}
+    if not 1 <= limit <= 100:
+        return 10001, "params error: limit", {}
+    rows = []
+    for o in ctx.engine.orders.values():
+        if o.account != account or q.get("symbol", o.symbol) != o.symbol or o.margin != (cat != "spot"):
+            continue
+        if q.get("orderId", oid(o)) != oid(o):
+            continue
+        fp, fq = ctx.fmt[o.symbol]
+        inst = ctx.instruments[o.symbol]
+        for f in o.fills:
+            if start is not None and f.time_ms < start:
+                continue
+            row = {
+                "symbol": o.symbol,
+                "orderId": oid(o),
+                "orderLinkId": o.client_id,
+                "side": "Buy" if o.side == BID else "Sell",
+                "orderPrice": fp(o.price) if o.price is not None else "0",
+                "orderQty": fq(o.qty),
+                "leavesQty": fq(o.qty - o.filled if o.open else 0),
+                "orderType": "Market" if o.type == "MARKET" else "Limit",
+                "execFee": "0",
+                "feeCurrency": split_symbol(o.symbol)[0 if o.side == BID else 1],
+                "execId": str(f.trade_id),
+                "execPrice": fp(f.price),
+                "execQty": fq(f.qty),
+                "execType": "Trade",
+                "execValue": _s(inst.price(f.price) * inst.qty(f.qty)),
+                "execTime": str(f.time_ms),
+                "isMaker": f.maker,
+                "feeRate": "0",
+                "seq": f.trade_id,
+            }
+            rows.append((f.time_ms, f.trade_id, row))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return 0, "OK", {"category": cat, "list": [r for _, _, r in rows[:limit]], "nextPageCursor": ""}
