@@ -282,12 +282,6 @@ impl Dispatcher {
         }
     }
 
-    /// How many books are unconfirmed.
-    #[getter]
-    fn unconfirmed(&self) -> usize {
-        self.n_unconfirmed
-    }
-
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.feed)?;
         if let Some(c) = &self.on_book {
