@@ -32,7 +32,8 @@ from tickwire.errors import (
 )
 from tickwire.streams import Endpoint
 from tickwire.trading.client_ids import FORMATS, ClientIds
-from tickwire.trading.intake import audit_fields, checked_order, untracked
+from tickwire.trading.codes import not_supported
+from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
@@ -382,12 +383,7 @@ class TradingSession:
         got = await self._answered(symbol, body)
         if got is not None:
             return got
-        tracked = self.tracker.get(client_id) if client_id else None
-        if tracked is None and order_id:
-            tracked = self.tracker.by_order_id(order_id)
-        if tracked is not None:
-            return tracked
-        raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
+        return self._tracked(client_id, order_id)
 
     async def amend_order(
         self,
@@ -398,7 +394,50 @@ class TradingSession:
         qty: Any = None,
         price: Any = None,
     ) -> Order:
-        raise NotSupported(f"{self.venue}: amend_order is not offered over this transport yet")
+        """Changes a working limit order in place — its total quantity (filled part included, as every
+        venue counts it) and/or its price — keeping its ids; returns the order with its new terms.
+
+        The venue's own amend is used (``NotSupported`` where it has none: cancel and place anew). The
+        new terms are checked against the instrument's rules before anything is sent. An amend whose
+        answer is lost is reconciled like a lost order: the order's state at the venue says whether it
+        took effect (if not, ``TransportError``; nothing is resent)."""
+        amend = getattr(self.grammar, "amend", None)
+        if amend is None:
+            raise not_supported(self.venue, "amend_order")
+        current = self._tracked(client_id, order_id)
+        new_qty, new_price = amended_terms(current, self.rules[current.symbol], qty, price)
+        cid = current.client_id
+        self.audit.event(
+            "amend_request",
+            venue=self.venue,
+            symbol=symbol,
+            client_id=cid,
+            order_id=current.order_id,
+            qty=None if new_qty is None else str(new_qty),
+            price=None if new_price is None else str(new_price),
+        )
+        self.tracker.begin_amend(cid)
+        try:
+            try:
+                body = await self._send(amend(current, new_qty, new_price))
+            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+                found = await self.reconcile(cid)
+                wanted = (new_qty or current.qty, new_price or current.price)
+                if found is None or (found.qty, found.price) != wanted:
+                    raise TransportError(f"{self.venue}: amend of {cid} did not take effect: {e}") from e
+                return found
+            await self._answered(symbol, body)
+        finally:
+            self.tracker.end_amend(cid)
+        return self._current(cid)
+
+    def _tracked(self, client_id: str | None, order_id: str | None) -> Order:
+        found = self.tracker.get(client_id) if client_id else None
+        if found is None and order_id:
+            found = self.tracker.by_order_id(order_id)
+        if found is None:
+            raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
+        return found
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders)."""
