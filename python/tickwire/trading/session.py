@@ -38,7 +38,7 @@ from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Ti
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
-from tickwire.trading.venue import Balance, Call, OrderGrammar
+from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.transport.http import HttpClient
 
 log = logging.getLogger("tickwire.trading")
@@ -495,6 +495,14 @@ class TradingSession:
 
     async def balances(self) -> Mapping[str, Balance]:
         return self.grammar.read_balances(await self._send(self.grammar.balances()))
+
+    async def positions(self) -> Mapping[str, Position]:
+        """Open positions by symbol (margin and derivatives venues; ``NotSupported`` on spot ones)."""
+        call = getattr(self.grammar, "positions", None)
+        if call is None:
+            raise not_supported(self.venue, "positions")
+        read: Callable[[Any], Mapping[str, Position]] = self.grammar.read_positions  # type: ignore[attr-defined]
+        return read(await self._send(call()))
 
     async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         """The account's executions on ``symbol`` (since ``since_ms``), client ids filled in where the
