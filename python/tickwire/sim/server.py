@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener, ws_create_server
@@ -64,6 +65,9 @@ class VenueServer:
         # lose_answer: operation ("POST /api/v3/order", "order.place") -> answers still to lose
         self.lose_left: dict[str, int] = {}
         self.lost: list[str] = []  # the operations whose answer was lost, in order
+        # Every REST exchange as the venue saw it: (arrival, monotonic s; "METHOD /path"; status;
+        # Retry-After seconds or None). What rate-limit tests measure clients by.
+        self.exchanges: deque[tuple[float, str, int, float | None]] = deque(maxlen=100_000)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -178,6 +182,13 @@ class VenueServer:
     # REST --------------------------------------------------------------------------------------
 
     async def _on_http(self, req: Request) -> Response:
+        arrived = time.monotonic()
+        resp = await self._answer(req)
+        retry = next((float(v) for k, v in resp.headers if k.lower() == "retry-after"), None)
+        self.exchanges.append((arrived, f"{req.method} {req.path}", resp.status, retry))
+        return resp
+
+    async def _answer(self, req: Request) -> Response:
         if self.fail_left > 0:
             self.fail_left -= 1
             if self.fail_status == 0:

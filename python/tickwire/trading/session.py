@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.errors import (
     InvalidOrder,
     NotSupported,
     OrderNotFound,
+    RateLimitError,
     RequestTimeoutError,
     TickwireError,
     TransportError,
     UnknownOutcome,
 )
+from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
@@ -40,7 +44,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
-from tickwire.transport.http import HttpClient
+from tickwire.transport.http import HttpClient, retry_after_s
 
 log = logging.getLogger("tickwire.trading")
 
@@ -61,6 +65,7 @@ class TradingSession:
         audit: AuditLog | None = None,
         private_stream: bool = True,
         transport: str = "rest",
+        rate_wait: float = math.inf,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -71,6 +76,16 @@ class TradingSession:
         self.signer = signer
         self.endpoint = endpoint
         self.timeout = timeout
+        # The venue's limits, shared process-wide by address and by key; ``rate_wait``: the longest a
+        # request waits for room before ``RateLimitError`` (0: never wait).
+        host = urlsplit(endpoint.rest).hostname or endpoint.rest
+        self.budget = RateBudget(
+            self.venue,
+            getattr(grammar, "limits", ()),
+            ip=host,
+            account=str(getattr(signer, "api_key", None) or id(signer)),
+            max_wait_s=rate_wait,
+        )
         self.audit = audit or NULL_AUDIT
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
@@ -157,28 +172,46 @@ class TradingSession:
 
     # requests ----------------------------------------------------------------------------------------
 
-    async def send(self, call: Call) -> Any:
-        """Signs and sends ``call``; the decoded answer, or the venue's typed error. Transport failures
-        (time-out, lost connection) propagate as they are: the caller decides what they mean."""
+    async def send(self, call: Call, lane: Lane = "query") -> Any:
+        """Signs and sends ``call`` once the venue's limits have room for it (``lane``: ``"order"``
+        for new orders, ``"cancel"`` for cancels — they may use the reserve —, ``"query"`` else); the
+        decoded answer, or the venue's typed error. Transport failures (time-out, lost connection)
+        propagate as they are: the caller decides what they mean."""
         http = self._http
         if http is None:
             raise TransportError(f"{self.venue}: trading session is not started")
+        cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+        await self.budget.acquire(cost, lane)
         ws = self.orders_ws
-        if ws is not None and call.signed:
-            data = ws.offers(call)
-            if data is not None:
-                return await ws.request(data)
-            if self.transport == "ws" and not ws.connected:
-                raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
-        if call.signed:
-            req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
-            headers = dict(req.headers)
-            if call.body:
-                headers.setdefault("Content-Type", "application/json")
-            r = await http.request(call.method, call.path, query=req.query, body=req.body, headers=headers)
-        else:
-            r = await http.request(call.method, call.path, query=dict(call.params))
-        return self.grammar.read_answer(r.status, r.body)
+        retry: float | None = None  # the venue's Retry-After, where it sent one
+        try:
+            if ws is not None and call.signed:
+                data = ws.offers(call)
+                if data is not None:
+                    return await ws.request(data)
+                if self.transport == "ws" and not ws.connected:
+                    raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
+            if call.signed:
+                req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
+                headers = dict(req.headers)
+                if call.body:
+                    headers.setdefault("Content-Type", "application/json")
+                q, body = req.query, req.body
+                r = await http.request(call.method, call.path, query=q, body=body, headers=headers)
+            else:
+                r = await http.request(call.method, call.path, query=dict(call.params))
+            if hasattr(self.grammar, "read_usage"):
+                self.budget.observe(self.grammar.read_usage(r.headers))
+            retry = retry_after_s(r.headers.get("retry-after"))
+            return self.grammar.read_answer(r.status, r.body)
+        except RateLimitError as e:
+            # Nothing more goes to that limit before the venue's window has passed, from any session.
+            named = self.budget.limit_for_code(getattr(e, "code", None))
+            blocked = self.budget.refused(named or None, retry)
+            e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
+            code = getattr(e, "code", None)
+            self.audit.event("rate_limited", venue=self.venue, code=code, retry_after=blocked)
+            raise
 
     def _on_exchange(self, method: str, path: str, status: int, elapsed: float) -> None:
         self.audit.event(
@@ -187,7 +220,10 @@ class TradingSession:
 
     async def load_rules(self) -> dict[str, InstrumentRules]:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
-        self.rules = self.grammar.read_rules(await self.send(self.grammar.instruments()))
+        body = await self.send(self.grammar.instruments())
+        self.rules = self.grammar.read_rules(body)
+        if hasattr(self.grammar, "read_limits"):  # the venue's announced limits replace the defaults
+            self.budget.set_limits(self.grammar.read_limits(body), replace=True)
         return self.rules
 
     def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
@@ -203,8 +239,11 @@ class TradingSession:
         fails the acknowledged order stays as the ack left it."""
         events = self.grammar.read_order(body)
         got = self._apply(events)
-        if not events or any(ev.status is not None or ev.fill is not None for ev in events):
+        if not events:
             return got
+        if any(ev.status is not None or ev.fill is not None for ev in events):
+            # Unchanged when the private stream told it first: still the order this answer is about.
+            return got or (self.tracker.get(events[0].client_id) if events[0].client_id else None)
         ack = events[0]
         try:
             state = await self.send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
@@ -264,7 +303,7 @@ class TradingSession:
         self._sent_ms[order.client_id] = int(time.time() * 1000)
         self.audit.event("order_request", **audit_fields(order))
         try:
-            body = await self.send(self.grammar.new_order(order))
+            body = await self.send(self.grammar.new_order(order), lane="order")
         except UnknownOutcome as e:
             return await self.reconciler.resolve(order, str(e))
         except (RequestTimeoutError, TransportError) as e:
@@ -305,7 +344,7 @@ class TradingSession:
         self.audit.event(
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
-        body = await self.send(self.grammar.cancel(symbol, client_id, order_id))
+        body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
         got = await self._answered(symbol, body)
         if got is not None:
             return got
@@ -345,7 +384,7 @@ class TradingSession:
         self.tracker.begin_amend(cid)
         try:
             try:
-                body = await self.send(amend(current, new_qty, new_price))
+                body = await self.send(amend(current, new_qty, new_price), lane="order")
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 found = await self.reconcile(cid)
                 wanted = (new_qty or current.qty, new_price or current.price)
@@ -380,7 +419,7 @@ class TradingSession:
                 calls = self.grammar.cancel_orders(s, mine)
             for c in calls:
                 try:
-                    body = await self.send(c)
+                    body = await self.send(c, lane="cancel")
                 except OrderNotFound:
                     continue  # nothing open there any more
                 for item in body if isinstance(body, list) else [body]:

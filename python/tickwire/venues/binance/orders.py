@@ -16,6 +16,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, Side, Status
 from tickwire.trading.rules import InstrumentRules, from_binance_exchange_info
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.binance import limits as rate
 
 if TYPE_CHECKING:
     pass
@@ -89,6 +90,11 @@ class Orders:
     lost answer is reconciled by query, never resent)."""
 
     venue = "binance"
+    # Rate limits (``tickwire.limits``): declared, weighed, corrected from headers and exchangeInfo.
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
+    read_usage = staticmethod(rate.read_usage)
+    read_limits = staticmethod(rate.read_limits)
 
     def new_order(self, order: Order) -> Call:
         p = {

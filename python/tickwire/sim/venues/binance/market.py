@@ -28,7 +28,7 @@ from tickwire.sim.venues.binance.framing import send_stream
 from tickwire.sim.venues.binance.futures import FuturesOrders
 from tickwire.sim.venues.binance.metadata import ExchangeInfo
 from tickwire.sim.venues.binance.sbe import SbeStreams
-from tickwire.sim.venues.binance.trade import BinanceOrders
+from tickwire.sim.venues.binance.trade import BinanceOrders, interval
 from tickwire.sim.venues.binance.userdata import ListenKeys
 from tickwire.sim.venues.binance.wsapi import WsApi
 from tickwire.sim.ws import Conn
@@ -369,7 +369,7 @@ class BinanceSpot(Venue):
             resp = err(-1003, f"Way too many requests; IP banned until {until}.", 418)
         if verdict != "ok":
             resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
-        resp.headers.append(("X-MBX-USED-WEIGHT-1M", str(lim.used)))
+        resp.headers.append((f"X-MBX-USED-WEIGHT-{interval(lim.window_s)[2]}", str(lim.used)))
         return resp
 
     async def _http(self, ep: VenueServer, req: Request) -> Response:
@@ -382,7 +382,7 @@ class BinanceSpot(Venue):
         if route == ("GET", p + "/ping"):
             return json_response({})
         if route == ("GET", p + "/exchangeInfo"):
-            return self.exchange_info.route(ep, req, self.limiter(ep).limit)
+            return self.exchange_info.route(ep, req, self.limiter(ep))
         keyed = self.listen_keys.route(ep, req) if self.listen_keys is not None else None
         if keyed is not None:
             return keyed

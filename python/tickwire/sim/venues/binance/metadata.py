@@ -17,8 +17,10 @@ import orjson
 
 from tickwire.sim.accounts import split_symbol
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Instrument
 from tickwire.sim.venues.binance.auth import err
+from tickwire.sim.venues.binance.trade import interval, order_window_s
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -41,7 +43,7 @@ class ExchangeInfo:
         self.futures = futures
         self.order_limits = order_limits  # new orders per 10 s, per day (what the venue counts)
 
-    def route(self, ep: VenueServer, req: Request, weight_limit: int) -> Response:
+    def route(self, ep: VenueServer, req: Request, weight: WeightLimiter) -> Response:
         q = req.query
         names = list(self.ctx.instruments)
         if "symbol" in q and "symbols" in q:
@@ -61,11 +63,16 @@ class ExchangeInfo:
         limits = [
             {
                 "rateLimitType": "REQUEST_WEIGHT",
-                "interval": "MINUTE",
-                "intervalNum": 1,
-                "limit": weight_limit,
+                "interval": interval(weight.window_s)[0],
+                "intervalNum": interval(weight.window_s)[1],
+                "limit": weight.limit,
             },
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": per_10s},
+            {
+                "rateLimitType": "ORDERS",
+                "interval": "SECOND",
+                "intervalNum": order_window_s(self.ctx.profile),
+                "limit": per_10s,
+            },
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": per_day},
         ]
         body: dict[str, Any] = {"timezone": "UTC", "serverTime": ep.now_ms(), "rateLimits": limits}

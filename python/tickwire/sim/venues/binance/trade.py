@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,22 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def interval(seconds: float) -> tuple[str, int, str]:
+    """A window as Binance names it: (``interval``, ``intervalNum``, header suffix) — 60 s is
+    ("MINUTE", 1, "1M"); the shortened windows of fast tests are whole seconds."""
+    if seconds % 86_400 == 0:
+        return "DAY", int(seconds // 86_400), f"{int(seconds // 86_400)}D"
+    if seconds % 60 == 0:
+        return "MINUTE", int(seconds // 60), f"{int(seconds // 60)}M"
+    n = max(1, round(seconds))
+    return "SECOND", n, f"{n}S"
+
+
+def order_window_s(profile: Mapping[str, Any]) -> int:
+    """The short order-count window in whole seconds (Binance: 10)."""
+    return int(profile.get("order_window_s", 10))
+
+
 class BinanceOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
@@ -130,7 +147,8 @@ class BinanceOrders:
         }
 
     def order_limits(self) -> tuple[int, int]:
-        """New orders allowed per 10 s and per day (profile ``order_limit_10s`` / ``order_limit_1d``)."""
+        """New orders allowed per 10 s and per day (profile ``order_limit_10s`` / ``order_limit_1d``;
+        ``order_window_s`` shortens the 10 s window for fast tests — exchangeInfo announces it)."""
         prof = self.ctx.profile
         return int(prof.get("order_limit_10s", 100)), int(prof.get("order_limit_1d", 200_000))
 
@@ -140,7 +158,7 @@ class BinanceOrders:
         if counters is None:
             per_10s, per_day = self.order_limits()
             counters = self.order_counts[account] = (
-                WeightLimiter(per_10s, 10.0),
+                WeightLimiter(per_10s, float(order_window_s(self.ctx.profile))),
                 WeightLimiter(per_day, 86_400.0),
             )
         now = time.monotonic()
@@ -152,7 +170,7 @@ class BinanceOrders:
                 resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
                 return resp, []
         return None, [
-            ("X-MBX-ORDER-COUNT-10S", str(counters[0].used)),
+            (f"X-MBX-ORDER-COUNT-{order_window_s(self.ctx.profile)}S", str(counters[0].used)),
             ("X-MBX-ORDER-COUNT-1D", str(counters[1].used)),
         ]
 

@@ -1,0 +1,179 @@
+"""A venue account's rate-limit budget, shared by every session of the process that uses the same key
+or the same address, checked before anything is sent.
+
+Each request has a cost: weight per named limit (``{"REQUEST_WEIGHT": 4}``, ``{"ORDERS_10S": 1, …}``).
+``acquire`` waits until every limit has room (or raises :class:`RateLimitError` with ``retry_after`` at
+once when the caller would rather not wait that long), then takes the weight. Lanes: new orders and
+queries may use the limit minus a **reserve**; cancels and the kill switch may use all of it, so a bot
+at its limit can always cancel. A venue's refusal (429/418, OKX 50011, Bybit 10006…) blocks that limit
+for its Retry-After — nothing is sent to it before then, from any session of the process, in any lane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
+
+from tickwire.errors import RateLimitError
+from tickwire.limits.window import Limit, Window
+
+Lane = Literal["order", "query", "cancel"]
+# Share of each limit new orders and queries leave to cancels (at least one unit of weight).
+RESERVE = 0.1
+
+# Clock error allowed for when an aligned window of the venue's resets.
+ALIGN_MARGIN_S = 0.5
+# Each window is counted this much longer than the venue's: requests admitted a window apart here can
+# arrive closer together there (connection set-up, queues, the network's jitter).
+JITTER_S = 0.1
+
+_lock = threading.Lock()  # sessions of one process may run on several loops and threads
+_windows: dict[tuple[str, str, str], Window] = {}
+
+
+def shared_window(venue: str, limit: Limit, scope: str) -> Window:
+    """The process-wide window of ``limit`` for ``scope`` (an address or a key); a re-declared limit
+    with other numbers takes the stricter of the two."""
+    key = (venue, limit.name, scope)
+    with _lock:
+        w = _windows.get(key)
+        if w is None or limit.limit / limit.window_s < w.limit / w.window_s:
+            fresh = Window(limit.limit, limit.window_s + JITTER_S)
+            if w is not None:  # what was counted and blocked so far still holds
+                fresh.blocked_until = w.blocked_until
+                fresh.floor, fresh.floor_until = (
+                    max(w.used(time.monotonic()), w.floor),
+                    time.monotonic() + w.window_s,
+                )
+            w = _windows[key] = fresh
+        return w
+
+
+def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLimitError:
+    e = RateLimitError(f"{venue}: rate limit {', '.join(names)}: retry after {retry_after:.3f} s")
+    e.__dict__.update(venue=venue, code=None, retry_after=retry_after, status=None)
+    return e
+
+
+class RateBudget:
+    """One session's limits. ``ip`` and ``account`` name the scopes the windows are shared by.
+    ``max_wait_s``: the longest ``acquire`` waits before raising (0: never wait)."""
+
+    def __init__(
+        self,
+        venue: str,
+        limits: Iterable[Limit],
+        *,
+        ip: str,
+        account: str,
+        max_wait_s: float = math.inf,
+        reserve: float = RESERVE,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.venue = venue
+        self.ip, self.account = ip, account
+        self.max_wait_s = max_wait_s
+        self.reserve = reserve
+        self.clock = clock
+        self.wall = wall  # the venue's clock as far as we know it (aligned windows)
+        self.limits: dict[str, Limit] = {}
+        self.windows: dict[str, Window] = {}
+        self.waited_s = 0.0  # total time acquire spent waiting
+        self.refusals = 0  # venue refusals (429/418 and equivalents) seen
+        self.set_limits(limits)
+
+    def set_limits(self, limits: Iterable[Limit], *, replace: bool = False) -> None:
+        """Declares limits; with ``replace``, they are the only ones (what the venue announced
+        supersedes the documented defaults)."""
+        limits = list(limits)
+        if replace and limits:
+            self.limits.clear()
+            self.windows.clear()
+        for lim in limits:
+            self.limits[lim.name] = lim
+            scope = self.ip if lim.per == "ip" else self.account
+            self.windows[lim.name] = shared_window(self.venue, lim, scope)
+
+    def _cap(self, w: Window, lane: Lane) -> int:
+        if lane == "cancel":
+            return w.limit
+        return w.limit - max(1, math.ceil(w.limit * self.reserve))
+
+    def _charged(self, cost: Mapping[str, int]) -> list[tuple[Window, int]]:
+        """The windows ``cost`` charges (by each limit's ``charged_by``) and the weight for each."""
+        out = []
+        for n, w in self.windows.items():
+            weight = cost.get(self.limits[n].charged_by, 0)
+            if weight:
+                out.append((w, weight))
+        return out
+
+    def check(self, cost: Mapping[str, int], lane: Lane) -> float:
+        """Seconds until ``cost`` fits in every limit it charges (0.0: now)."""
+        now = self.clock()
+        waits = [w.wait(weight, self._cap(w, lane), now) for w, weight in self._charged(cost)]
+        return max(waits, default=0.0)
+
+    def try_take(self, cost: Mapping[str, int], lane: Lane) -> float:
+        """Takes ``cost`` if it fits now (0.0), else the seconds to wait and nothing taken."""
+        with _lock:
+            wait = self.check(cost, lane)
+            if wait <= 0:
+                now = self.clock()
+                for w, weight in self._charged(cost):
+                    w.take(weight, now)
+            return wait
+
+    async def acquire(
+        self, cost: Mapping[str, int], lane: Lane = "order", max_wait_s: float | None = None
+    ) -> None:
+        """Waits until ``cost`` fits, then takes it; :class:`RateLimitError` (``retry_after`` set) at
+        once when the wait would exceed ``max_wait_s`` (default: the budget's)."""
+        limit_s = self.max_wait_s if max_wait_s is None else max_wait_s
+        spent = 0.0
+        while True:
+            wait = self.try_take(cost, lane)
+            if wait <= 0:
+                self.waited_s += spent
+                return
+            if spent + wait > limit_s:
+                names = [n for n, lim in self.limits.items() if cost.get(lim.charged_by)]
+                raise rate_limited(self.venue, names, wait)
+            await asyncio.sleep(wait)
+            spent += wait
+
+    def observe(self, used: Mapping[str, int]) -> None:
+        """What the venue reported used (``X-MBX-USED-WEIGHT-1M``…), by limit name."""
+        now, wall = self.clock(), self.wall()
+        with _lock:
+            for n, u in used.items():
+                w = self.windows.get(n)
+                if w is None:
+                    continue
+                until = None
+                if self.limits[n].aligned:  # the venue's counter resets at the next boundary
+                    until = now + (w.window_s - wall % w.window_s) + ALIGN_MARGIN_S
+                w.observe(u, now, until)
+
+    def refused(self, names: Iterable[str] | None, retry_after: float | None) -> float:
+        """The venue refused for rate (429/418…): blocks the named limits (all when None or unknown)
+        for ``retry_after`` seconds, or until their window has passed when the venue said nothing.
+        Returns the block's length."""
+        now = self.clock()
+        picked = [self.windows[n] for n in names or () if n in self.windows] or list(self.windows.values())
+        seconds = retry_after if retry_after is not None else max((w.window_s for w in picked), default=1.0)
+        with _lock:
+            for w in picked:
+                w.block(seconds, now)
+        self.refusals += 1
+        return seconds
+
+    def limit_for_code(self, code: object) -> list[str]:
+        """The limits whose refusal code is ``code`` (e.g. Binance -1015 → the order counts)."""
+        c = str(code)
+        return [n for n, lim in self.limits.items() if c in lim.codes]

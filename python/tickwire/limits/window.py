@@ -1,0 +1,109 @@
+"""One venue limit as the client counts it: a sliding window over slots, stricter than the venue.
+
+Venues count fixed windows (Binance's minute, aligned to the clock) or rolling ones (OKX's 2 s). A token
+bucket of capacity ``limit`` refilled at ``limit / window`` admits up to twice the limit inside one of
+the venue's fixed windows (a full bucket emptied at its start, refilled during it), so it cannot promise
+"never over the limit". A sliding window can: every interval of length ``window`` contains at most
+``limit`` weight, which covers every fixed or rolling window the venue may use. Weight is kept per slot
+(``window / SLOTS``); a slot counts in full until a whole window has passed since its last instant, which
+only makes the count stricter. Memory and time per check are O(SLOTS), whatever the limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+SLOTS = 20
+_RING = SLOTS + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit a venue announces or documents: ``limit`` weight per ``window_s`` seconds, counted per
+    ``per`` (``"ip"``: every key from this address; ``"account"``: one API key/account)."""
+
+    name: str
+    limit: int
+    window_s: float
+    per: str = "ip"
+    # Error codes the venue answers when this limit is hit (Binance -1003: weight; -1015: orders).
+    codes: frozenset[str] = field(default_factory=frozenset)
+    # The venue's windows start on multiples of the window on its clock (Binance's minute): usage it
+    # reports then expires at the next boundary (plus a margin for clock error), not a window later.
+    aligned: bool = False
+    # What a request's cost names to charge this limit (``"WEIGHT"`` charges ``WEIGHT_1M`` and any
+    # other weight window the venue announces); the limit's own name when empty.
+    counts: str = ""
+
+    @property
+    def charged_by(self) -> str:
+        return self.counts or self.name
+
+
+class Window:
+    """Weight used in the last ``window_s`` seconds, and how long until more fits."""
+
+    __slots__ = ("blocked_until", "floor", "floor_until", "limit", "slot_s", "slots", "start", "window_s")
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        if limit <= 0 or window_s <= 0:
+            raise ValueError("a limit needs a positive weight and window")
+        self.limit = limit
+        self.window_s = window_s
+        self.slot_s = window_s / SLOTS
+        # SLOTS + 1 slots: a slot leaves the count a whole window after its *last* instant.
+        self.slots = [0] * _RING
+        self.start = 0  # the number of the oldest slot still counted
+        self.blocked_until = 0.0  # nothing at all before this (a 429/418 and its Retry-After)
+        self.floor = 0  # what the venue last reported used (other processes on the IP included) ...
+        self.floor_until = 0.0  # ... counted until a whole window after the report
+
+    def _advance(self, now: float) -> None:
+        oldest = math.floor(now / self.slot_s) - SLOTS
+        if oldest > self.start:
+            for n in range(self.start, min(oldest, self.start + _RING)):
+                self.slots[n % _RING] = 0
+            self.start = oldest
+        if self.floor and now >= self.floor_until:
+            self.floor = 0
+
+    def used(self, now: float) -> int:
+        self._advance(now)
+        return max(sum(self.slots), self.floor)
+
+    def wait(self, weight: int, cap: int, now: float) -> float:
+        """Seconds until ``weight`` fits under ``cap`` (≤ ``limit``); 0.0 when it fits now, ``inf``
+        when it never can (heavier than the cap)."""
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if weight > cap:
+            return math.inf
+        self._advance(now)
+        total = sum(self.slots)
+        if max(total, self.floor) + weight <= cap:
+            return 0.0
+        if self.floor + weight > cap:
+            return self.floor_until - now
+        # The oldest slots leave one by one: the first moment enough has left.
+        for k in range(_RING):
+            total -= self.slots[(self.start + k) % _RING]
+            if total + weight <= cap:
+                return (self.start + k + _RING) * self.slot_s - now
+        return self.window_s  # unreachable: an empty window fits any weight ≤ cap
+
+    def take(self, weight: int, now: float) -> None:
+        self._advance(now)
+        self.slots[math.floor(now / self.slot_s) % _RING] += weight
+        if self.floor:
+            self.floor += weight
+
+    def observe(self, used: int, now: float, until: float | None = None) -> None:
+        """The venue says ``used`` weight is counted in its current window (ours and anyone else's on
+        the same IP or key): count at least that until ``until`` (default: a whole window)."""
+        self._advance(now)
+        self.floor, self.floor_until = used, now + self.window_s if until is None else until
+
+    def block(self, seconds: float, now: float) -> None:
+        """The venue refused for ``seconds`` (429/418 with Retry-After): nothing before then."""
+        self.blocked_until = max(self.blocked_until, now + seconds)

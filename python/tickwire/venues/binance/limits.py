@@ -1,0 +1,79 @@
+"""Binance spot's rate limits (rest-api.md "LIMITS", venues.md §1.2): request weight per IP per minute,
+new orders per account per 10 s and per day; what each call weighs; the usage headers and the
+``exchangeInfo`` ``rateLimits`` announcement (which replaces the documented defaults).
+
+Names follow the usage headers' suffixes: ``X-MBX-USED-WEIGHT-1M`` counts ``WEIGHT_1M``,
+``X-MBX-ORDER-COUNT-10S`` counts ``ORDERS_10S``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tickwire.limits import Limit
+from tickwire.trading.venue import Call
+
+_WEIGHT_CODES = frozenset({"-1003"})  # TOO_MANY_REQUESTS (429, and 418 once banned)
+_ORDER_CODES = frozenset({"-1015"})  # TOO_MANY_ORDERS
+
+LIMITS = (
+    Limit("WEIGHT_1M", 6000, 60.0, "ip", _WEIGHT_CODES, aligned=True, counts="WEIGHT"),
+    Limit("ORDERS_10S", 100, 10.0, "account", _ORDER_CODES, aligned=True, counts="ORDERS"),
+    Limit("ORDERS_1D", 200_000, 86_400.0, "account", _ORDER_CODES, aligned=True, counts="ORDERS"),
+)
+
+# Request weights as documented per endpoint (the WS API's methods weigh the same).
+_WEIGHT: dict[tuple[str, str], int] = {
+    ("POST", "/api/v3/order"): 1,
+    ("DELETE", "/api/v3/order"): 1,
+    ("GET", "/api/v3/order"): 4,
+    ("PUT", "/api/v3/order/amend/keepPriority"): 4,
+    ("DELETE", "/api/v3/openOrders"): 1,
+    ("GET", "/api/v3/allOrders"): 20,
+    ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/exchangeInfo"): 20,
+}
+_NEW_ORDER = frozenset({("POST", "/api/v3/order")})
+_INTERVAL = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
+_SECONDS = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86_400.0}
+
+
+def cost(call: Call) -> dict[str, int]:
+    """What ``call`` counts against: its weight (every ``WEIGHT_*`` window) and, for a new order, one
+    order (every ``ORDERS_*`` window)."""
+    key = (call.method, call.path)
+    if key == ("GET", "/api/v3/openOrders"):
+        weight = 6 if call.params.get("symbol") else 80
+    else:
+        weight = _WEIGHT.get(key, 1)
+    return {"WEIGHT": weight, "ORDERS": 1 if key in _NEW_ORDER else 0}
+
+
+def read_usage(headers: Mapping[str, str]) -> dict[str, int]:
+    """``X-MBX-USED-WEIGHT-<n><unit>`` and ``X-MBX-ORDER-COUNT-<n><unit>`` (lower-case names)."""
+    out: dict[str, int] = {}
+    for name, value in headers.items():
+        for prefix, kind in (("x-mbx-used-weight-", "WEIGHT_"), ("x-mbx-order-count-", "ORDERS_")):
+            if name.startswith(prefix) and value.strip().isdigit():
+                out[kind + name[len(prefix) :].upper()] = int(value)
+    return out
+
+
+def read_limits(exchange_info: Any) -> list[Limit]:
+    """The limits ``exchangeInfo`` announces (``rateLimits``): the venue's word over the defaults."""
+    out = []
+    for r in exchange_info.get("rateLimits", ()) if isinstance(exchange_info, dict) else ():
+        unit, n = r.get("interval"), r.get("intervalNum")
+        if unit not in _INTERVAL or not isinstance(n, int) or not isinstance(r.get("limit"), int):
+            continue
+        suffix = f"{n}{_INTERVAL[unit]}"
+        if r.get("rateLimitType") == "REQUEST_WEIGHT":
+            kind, per, codes = "WEIGHT", "ip", _WEIGHT_CODES
+        elif r.get("rateLimitType") == "ORDERS":
+            kind, per, codes = "ORDERS", "account", _ORDER_CODES
+        else:
+            continue
+        window = n * _SECONDS[unit]
+        out.append(Limit(f"{kind}_{suffix}", r["limit"], window, per, codes, aligned=True, counts=kind))
+    return out

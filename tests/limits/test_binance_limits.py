@@ -1,0 +1,139 @@
+"""Binance spot's limits against the simulator, measured where the venue measures them: the simulator's
+own log of every request it received, its status and Retry-After. The session learns the limits from
+``exchangeInfo`` (the simulator announces what it enforces), weighs each call as documented, and
+never sends to a limit inside a window the venue announced with a 429."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import tickwire
+from tickwire.errors import RateLimitError
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.session import TradingSession
+from tickwire.transport.http import HttpClient
+from tickwire.venues import binance
+
+SYMBOL = "BTCUSDT"
+Body = Callable[[Simulator, TradingSession], Awaitable[None]]
+
+
+def run(
+    body: Body, key: str, profile: dict[str, Any], timeouts: dict[str, float] | None = None, **kw: Any
+) -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, profiles={"binance": profile},
+                             timeouts=timeouts or {}) as sim:  # fmt: skip
+            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
+            sim.fund("binance", key, {"USDT": "100000000", "BTC": "100"})
+            async with tickwire.trade(
+                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()["binance"], **kw
+            ) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())
+
+
+def statuses(sim: Simulator) -> list[int]:
+    return [status for _, _, status, _ in sim.endpoint("binance", 0).exchanges]
+
+
+async def resting_buy(sim: Simulator, tr: TradingSession) -> Any:
+    """One minimal buy far below the touch (it rests; nothing fills)."""
+    rules = tr.rules[SYMBOL]
+    price = sim.book("binance", SYMBOL).bids[0][0] - 200 * rules.tick_size
+    lots = (rules.min_notional or Decimal(0)) / price / rules.lot_size
+    qty = max(rules.min_qty, (lots.to_integral_value(rounding="ROUND_CEILING") + 1) * rules.lot_size)
+    return await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+
+
+def test_limits_come_from_exchange_info() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.budget.limits["ORDERS_2S"].limit == 7 and tr.budget.limits["ORDERS_2S"].window_s == 2.0
+        assert tr.budget.limits["WEIGHT_1M"].limit == 6000
+
+    run(body, "lim-info", {"order_limit_10s": 7, "order_window_s": 2})
+
+
+def test_a_burst_of_500_orders_never_crosses_the_announced_order_count() -> None:
+    """100 orders per second announced; 500 sent by 8 concurrent workers as fast as the session lets
+    them go."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        gate = asyncio.Semaphore(8)
+
+        async def one() -> Any:
+            async with gate:
+                return await resting_buy(sim, tr)
+
+        t0 = time.monotonic()
+        placed = await asyncio.gather(*(one() for _ in range(500)))
+        elapsed = time.monotonic() - t0
+        assert all(o.status == "new" for o in placed)
+        engine = sim.venue("binance").engine
+        assert sum(1 for o in engine.orders.values() if o.open) == 500
+        assert 429 not in statuses(sim) and 418 not in statuses(sim)
+        # 90 a second (the reserve keeps 10 for cancels): at least 4 windows went by.
+        assert elapsed > 4.0
+        # Cancels still go through at the limit (they use the reserve and weigh little).
+        done = await tr.cancel_all(SYMBOL)
+        assert len(done) == 500 and not any(o.open for o in engine.orders.values())
+
+    run(body, "lim-burst", {"order_limit_10s": 100, "order_window_s": 1})
+
+
+def test_a_caller_that_will_not_wait_gets_rate_limited_at_once_and_nothing_is_sent() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        for _ in range(9):  # 10 a window, one kept for cancels
+            await resting_buy(sim, tr)
+        sent = len(sim.endpoint("binance", 0).exchanges)
+        with pytest.raises(RateLimitError) as e:
+            await resting_buy(sim, tr)
+        assert 0 < e.value.retry_after <= 10.5  # type: ignore[attr-defined]
+        assert len(sim.endpoint("binance", 0).exchanges) == sent  # refused before the wire
+        assert [o for o in tr.tracker if o.status == "rejected"]  # the intent is closed, not in flight
+        # A cancel still fits.
+        o = next(o for o in tr.tracker if o.status == "new")
+        assert (await tr.cancel_order(SYMBOL, client_id=o.client_id)).status == "canceled"
+        assert 429 not in statuses(sim)
+
+    run(body, "lim-nowait", {"order_limit_10s": 10}, rate_wait=0)
+
+
+def test_a_429_from_traffic_the_session_did_not_see_blocks_it_for_the_retry_after() -> None:
+    """Another process on the same address spends the weight; the session's next call gets the 429 and
+    nothing more reaches the venue until Retry-After has passed — so no 418 ban follows."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        other = HttpClient(ep.rest_base, timeout=5.0)
+        await other.connect()
+        try:
+            used = 0
+            while used < 50:  # exactly up to the limit, whatever the session's start weighed
+                r = await other.request("GET", "/api/v3/time")
+                used = int(r.headers["x-mbx-used-weight-3s"])
+            assert 429 not in statuses(sim)
+        finally:
+            await other.close()
+        with pytest.raises(RateLimitError) as e:
+            await tr.open_orders(SYMBOL)
+        blocked = e.value.retry_after  # type: ignore[attr-defined]
+        [(t429, _, _, announced)] = [x for x in ep.exchanges if x[2] == 429]
+        assert announced is not None and blocked == announced
+        with pytest.raises(RateLimitError):
+            await tr.open_orders(SYMBOL)
+        assert not [x for x in ep.exchanges if x[0] > t429]  # nothing sent inside the window
+        tr.budget.max_wait_s = 30.0
+        assert await tr.open_orders(SYMBOL) == []  # waits out the window, then goes through
+        after = [x for x in ep.exchanges if x[0] > t429]
+        assert after and after[0][0] >= t429 + announced - 0.05 and after[0][2] == 200
+        assert 418 not in statuses(sim)
+
+    run(body, "lim-429", {"weight_limit": 50}, timeouts={"weight_window": 3.0, "ban": 30.0}, rate_wait=0)

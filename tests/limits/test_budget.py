@@ -1,0 +1,80 @@
+"""The budget: lanes with a reserve only cancels may use, windows shared by every session on the same
+address or key, a refusal that blocks every lane, and waiting versus failing at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tickwire.errors import RateLimitError
+from tickwire.limits import Limit, RateBudget
+from tickwire.limits.budget import JITTER_S
+
+ORDERS = Limit("ORDERS", 10, 1.0, "account", frozenset({"-1015"}))
+WEIGHT = Limit("WEIGHT", 100, 60.0, "ip", frozenset({"-1003"}))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 500.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def budget(clock: Clock, account: str) -> RateBudget:
+    """Windows are process-wide: each test names its own account, and its address after it."""
+    ip = f"ip-of-{account.split('-')[1]}"
+    return RateBudget("v-budget", [ORDERS, WEIGHT], ip=ip, account=account, max_wait_s=0, clock=clock)
+
+
+def test_new_orders_leave_the_reserve_to_cancels() -> None:
+    clock = Clock()
+    b = budget(clock, "acct-reserve")
+    for _ in range(9):  # 10 minus a reserve of 1
+        assert b.try_take({"ORDERS": 1}, "order") == 0.0
+    assert b.try_take({"ORDERS": 1}, "order") > 0
+    assert b.try_take({"ORDERS": 1}, "cancel") == 0.0
+    assert b.try_take({"ORDERS": 1}, "cancel") > 0  # the limit itself holds for everyone
+
+
+def test_sessions_on_one_key_or_one_address_share_their_windows() -> None:
+    clock = Clock()
+    a, b = budget(clock, "acct-shared"), budget(clock, "acct-shared")
+    other_key = budget(clock, "acct-shared-other")
+    for _ in range(5):
+        a.try_take({"ORDERS": 1, "WEIGHT": 10}, "order")
+        b.try_take({"ORDERS": 1, "WEIGHT": 10}, "order")
+    assert a.try_take({"ORDERS": 1}, "order") > 0 and b.try_take({"ORDERS": 1}, "order") > 0
+    assert other_key.try_take({"ORDERS": 1}, "order") == 0.0  # its own order count...
+    assert other_key.try_take({"WEIGHT": 1}, "order") > 0  # ... but the address's weight is spent
+
+
+def test_a_refusal_blocks_every_lane_for_the_retry_after() -> None:
+    clock = Clock()
+    b = budget(clock, "acct-refused")
+    assert b.limit_for_code(-1015) == ["ORDERS"]
+    assert b.refused(b.limit_for_code(-1015), 2.5) == 2.5
+    assert b.try_take({"ORDERS": 1}, "cancel") == pytest.approx(2.5)
+    assert b.try_take({"WEIGHT": 1}, "order") == 0.0  # another limit is not blocked
+    clock.t += 2.5
+    assert b.try_take({"ORDERS": 1}, "order") == 0.0
+    # Unknown code, no Retry-After: every limit, for its whole window.
+    assert b.refused(None, None) == 60.0 + JITTER_S and b.try_take({"ORDERS": 1}, "cancel") > 0
+
+
+def test_acquire_waits_or_fails_at_once_with_the_retry_after() -> None:
+    b = RateBudget("v-acquire", [Limit("L", 2, 0.2, "account")], ip="x", account="acct-acq", reserve=0)
+
+    async def go() -> None:
+        await b.acquire({"L": 1})
+        await b.acquire({"L": 1})
+        with pytest.raises(RateLimitError) as e:
+            await b.acquire({"L": 1}, max_wait_s=0)
+        assert 0 < e.value.retry_after <= 0.2 + JITTER_S + 0.02  # type: ignore[attr-defined]
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await b.acquire({"L": 1})  # waits for room
+        assert loop.time() - t0 >= e.value.retry_after - 0.02  # type: ignore[attr-defined]
+
+    asyncio.run(go())
