@@ -180,4 +180,3 @@ class Orders(BinanceGrammar):
                 qty=Decimal(ev["q"]),
             )
         ]
-
