@@ -13,9 +13,9 @@ on demand. ``issued``, ``kept_alive`` and ``expired`` record what happened to ke
 from __future__ import annotations
 
 import secrets
-from functools import partial
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
