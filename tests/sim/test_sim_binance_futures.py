@@ -57,8 +57,12 @@ def test_futures_orders_positions_margin_and_stream() -> None:
             assert (await call("POST", "/fapi/v1/order", **rest))[1]["status"] == "NEW"
             assert (await call("POST", "/fapi/v1/order", **rest))[1]["code"] == -4116
             gtx = {**rest, "price": str(ask[0] + 1), "timeInForce": "GTX", "newClientOrderId": "f3"}
+            # A post-only order that would take is refused, not recorded (-5022; NautilusTrader's
+            # BINANCE_GTX_ORDER_REJECT_CODE); one that rests says GTX.
             s, po = await call("POST", "/fapi/v1/order", **gtx)
-            assert po["timeInForce"] == "GTX" and po["status"] == "CANCELED"
+            assert s == 400 and po["code"] == -5022
+            gtx = {**gtx, "price": str(bid - 6), "newClientOrderId": "f4"}
+            assert (await call("POST", "/fapi/v1/order", **gtx))[1]["timeInForce"] == "GTX"
             s, done = await call("DELETE", "/fapi/v1/allOpenOrders", symbol="ETHUSDT")
             assert done["code"] == 200 and (await call("GET", "/fapi/v1/openOrders"))[1] == []
 
