@@ -99,7 +99,8 @@ _BINANCE_MESSAGES = (
 # unknown; execution status unknown".
 _BINANCE_UNKNOWN = frozenset({"-1006", "-1007"})
 # USDⓈ-M futures: developers.binance.com derivatives "Error Codes" (-2018 BALANCE_NOT_SUFFICIENT,
-# -2019 MARGIN_NOT_SUFFICIEN, -2022 REDUCE_ONLY_REJECT, -4116 DUPLICATED_CLIENT_TRAN_ID "ClientOrderId is duplicated", -4164
+# -2019 MARGIN_NOT_SUFFICIEN, -2022 REDUCE_ONLY_REJECT, -4116 DUPLICATED_CLIENT_TRAN_ID
+# "ClientOrderId is duplicated", -4164
 # MIN_NOTIONAL, -5022 GTX order rejected (post-only would take)).
 _BINANCE_USDM: dict[int, ErrorClass] = {
     **_BINANCE,
