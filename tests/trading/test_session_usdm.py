@@ -13,7 +13,7 @@ import orjson
 import pytest
 import tickwire
 from session_cases import Body, SessionCases, SimAccount, SocketCases, settle
-from tickwire.errors import InsufficientFunds, InvalidOrder, OrderRejected
+from tickwire.errors import InsufficientFunds, InvalidOrder, OrderRejected, TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.orders import Order
@@ -202,6 +202,27 @@ class TestUsdm(SessionCases, SocketCases):
                 )
 
         a.run(body)
+
+    def test_over_the_order_socket_amend_is_order_modify(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 30)
+            assert o.price is not None
+            g: Any = tr.grammar
+            new_price = o.price - 3 * tr.rules[a.symbol].tick_size
+            # The socket's own fault proves the modify went over it: the venue acts, the answer is lost.
+            sim.endpoint(a.venue, 0).lose_answer("order.modify")
+            with pytest.raises(TransportError):
+                await tr._send(g.amend(o, None, new_price))
+            assert sim.endpoint(a.venue, 0).lost == ["order.modify"]
+            [theirs] = a.orders(sim, o.client_id)
+            assert sim.venue(a.venue).instruments[a.symbol].price(theirs.price) == new_price
+            await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connected, "the socket back")
+            [st] = g.read_order(await tr._send(g.status(a.symbol, o.client_id, None)))
+            assert st.price == new_price and st.status == "new"
+
+        a.run(body, transport="ws", timeout=1.0)
 
     def test_cancel_all_batches_cancels_by_ten_and_reports_each_order(self) -> None:
         a = self.acct
