@@ -6,6 +6,7 @@ give for ``/fapi``."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ import orjson
 import pytest
 import tickwire
 from session_cases import Body, SessionCases, SimAccount, SocketCases, settle
-from tickwire.errors import InsufficientFunds, InvalidOrder, OrderRejected, TransportError
+from tickwire.errors import InsufficientFunds, InvalidOrder, OrderRejected
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.orders import Order
@@ -31,6 +32,7 @@ USDM = SimAccount(
     register=lambda v: v.add_key(ApiKey(KEY, secret=SECRET.encode())),
     place_op="POST /fapi/v1/order",
     ws_place_op="order.place",
+    amend_op="PUT /fapi/v1/order",
     unknown_symbol="NOPEUSDT",
     # Margin, not cash: 100k USDT at 20x carries 2M of notional; the shared refusal case sells 110
     # BTC (6.6M) and must be refused.
@@ -69,12 +71,6 @@ def ledger_position(sim: Simulator) -> tuple[Decimal, Decimal]:
     return qty, abs(pos.cost) / abs(qty)
 
 
-async def positions(tr: TradingSession, symbol: str | None = None) -> dict[str, Any]:
-    # What the session's positions() will do (see the report): the grammar's call, read.
-    g: Any = tr.grammar
-    return g.read_positions(await tr._send(g.positions(symbol)))  # type: ignore[no-any-return]
-
-
 class TestUsdm(SessionCases, SocketCases):
     acct = USDM
 
@@ -102,7 +98,7 @@ class TestUsdm(SessionCases, SocketCases):
             ledger = sim.venue(a.venue).engine.ledger
             assert bal["USDT"].free == ledger.margin_free(KEY, "USDT") < Decimal(a.funds["USDT"])
             assert bal["USDT"].total == Decimal(a.funds["USDT"])  # nothing realised yet
-            assert (await positions(tr))[a.symbol].qty == qty == ledger_position(sim)[0]
+            assert (await tr.positions())[a.symbol].qty == qty == ledger_position(sim)[0]
 
         a.run(body)
 
@@ -112,7 +108,7 @@ class TestUsdm(SessionCases, SocketCases):
         a = self.acct
 
         async def body(sim: Simulator, tr: TradingSession) -> None:
-            assert await positions(tr) == {}
+            assert await tr.positions() == {}
             bid, ask = a.touch(sim)
             buy = a.size(tr, ask, 5)
             await tr.place_order(a.symbol, "buy", "limit", buy, ask, tif="IOC")
@@ -120,9 +116,8 @@ class TestUsdm(SessionCases, SocketCases):
             await tr.place_order(a.symbol, "sell", "limit", sell, bid, tif="IOC")
             qty, entry = ledger_position(sim)
             assert qty == buy - sell
-            [pos] = (await positions(tr, a.symbol)).values()
+            [pos] = (await tr.positions()).values()
             assert (pos.symbol, pos.qty, pos.entry_price) == (a.symbol, qty, entry)
-            assert pos.leverage == 20 and pos.margin_type == "cross"
             # The stream's ACCOUNT_UPDATE after the last fill says the same.
             stream: Any = tr.stream
             await settle(
@@ -156,7 +151,7 @@ class TestUsdm(SessionCases, SocketCases):
             o = await tr.place_order(a.symbol, "sell", "limit", qty, bid, tif="IOC", reduce_only=True)
             assert o.status == "filled" and o.reduce_only
             assert sim.venue(a.venue).engine.ledger.position(KEY, a.symbol).lots == 0
-            assert await positions(tr) == {}
+            assert await tr.positions() == {}
 
         a.run(body)
 
@@ -177,29 +172,27 @@ class TestUsdm(SessionCases, SocketCases):
 
     # amend, batch cancel, cancel-all ----------------------------------------------------------------
 
-    def test_amend_moves_price_and_size_at_the_venue(self) -> None:
+    def test_amend_of_a_partly_filled_order_keeps_its_fills_and_ids(self) -> None:
+        """PUT /fapi/v1/order's quantity is the new total, filled part included."""
         a = self.acct
 
         async def body(sim: Simulator, tr: TradingSession) -> None:
-            o = await a.rest_below(sim, tr, 30, 2)
-            tick = tr.rules[a.symbol].tick_size
-            g: Any = tr.grammar
-            new_price, new_qty = o.price - 5 * tick, o.qty * 2
-            got = g.read_order(await tr._send(g.amend(o, new_qty, new_price)))
-            tr._apply(got)
+            # A buy at the ask for more than the ask level holds: it takes the level and rests.
+            ask, level = sim.book(a.venue, a.symbol).asks[0]
+            o = await tr.place_order(a.symbol, "buy", "limit", level + a.size(tr, ask, 2), ask)
             [theirs] = a.orders(sim, o.client_id)
             inst = sim.venue(a.venue).instruments[a.symbol]
-            assert theirs.open and str(theirs.id) == o.order_id
-            assert inst.price(theirs.price) == new_price and inst.qty(theirs.qty) == new_qty
-            assert got[0].price == new_price and got[0].qty == new_qty
-            with pytest.raises(InvalidOrder):  # a market order has no price to amend
-                g.amend(
-                    Order(
-                        venue=a.venue, symbol=a.symbol, side="buy", type="market", qty=o.qty, client_id="x"
-                    ),
-                    None,
-                    None,
-                )
+            filled = o.filled
+            assert o.status == "partially_filled" and filled == level == inst.qty(theirs.filled)
+            got = await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
+            assert (got.qty, got.filled, got.order_id) == (o.qty * 2, filled, o.order_id)
+            [theirs] = a.orders(sim, o.client_id)
+            assert (inst.qty(theirs.qty), inst.qty(theirs.filled)) == (o.qty * 2, filled)
+            with pytest.raises(InvalidOrder):  # not above what has filled
+                await tr.amend_order(a.symbol, client_id=o.client_id, qty=filled)
+            g: Any = tr.grammar
+            with pytest.raises(InvalidOrder):  # a market order has no price to amend to
+                g.amend(replace(o, type="market", price=None), None, None)
 
         a.run(body)
 
@@ -213,16 +206,15 @@ class TestUsdm(SessionCases, SocketCases):
             new_price = o.price - 3 * tr.rules[a.symbol].tick_size
             # The socket's own fault proves the modify went over it: the venue acts, the answer is lost.
             sim.endpoint(a.venue, 0).lose_answer("order.modify")
-            with pytest.raises(TransportError):
-                await tr._send(g.amend(o, None, new_price))
+            got = await tr.amend_order(a.symbol, client_id=o.client_id, price=new_price)
             assert sim.endpoint(a.venue, 0).lost == ["order.modify"]
             [theirs] = a.orders(sim, o.client_id)
-            assert sim.venue(a.venue).instruments[a.symbol].price(theirs.price) == new_price
+            assert sim.venue(a.venue).instruments[a.symbol].price(theirs.price) == new_price == got.price
             await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connected, "the socket back")
-            [st] = g.read_order(await tr._send(g.status(a.symbol, o.client_id, None)))
-            assert st.price == new_price and st.status == "new"
+            [st] = g.read_order(await tr.send(g.status(a.symbol, o.client_id, None)))
+            assert st.price == new_price and st.status == "new" and len(a.orders(sim)) == 1
 
-        a.run(body, transport="ws", timeout=1.0)
+        a.run(body, transport="auto", timeout=1.0)
 
     def test_cancel_all_batches_cancels_by_ten_and_reports_each_order(self) -> None:
         a = self.acct
@@ -231,13 +223,13 @@ class TestUsdm(SessionCases, SocketCases):
             for i in range(12):
                 await a.rest_below(sim, tr, 10 + i)
             sent: list[str] = []
-            send = tr._send
+            send = tr.send
 
             async def spy(call: Any) -> Any:
                 sent.append(f"{call.method} {call.path}")
                 return await send(call)
 
-            tr._send = spy  # type: ignore[method-assign]
+            tr.send = spy  # type: ignore[method-assign]
             done = await tr.cancel_all(a.symbol)
             assert sent == ["GET /fapi/v1/openOrders"] + ["DELETE /fapi/v1/batchOrders"] * 2
             assert len(done) == 12 and all(o.status == "canceled" for o in done) and a.open(sim) == []
@@ -253,7 +245,7 @@ class TestUsdm(SessionCases, SocketCases):
             sim.venue(a.venue).engine.cancel(KEY, a.symbol, int(orders[1].order_id or 0), None)
             g: Any = tr.grammar
             [call] = g.cancel_orders(a.symbol, listed)
-            body_ = await tr._send(call)
+            body_ = await tr.send(call)
             assert [e.get("code") for e in body_] == [None, -2011, None]  # the venue's per-entry error
             tr.grammar.cancel_orders = lambda s, os: [call]  # type: ignore[method-assign]
             tr.grammar.cancel_all = lambda s: None  # type: ignore[method-assign]
@@ -268,7 +260,7 @@ class TestUsdm(SessionCases, SocketCases):
         async def body(sim: Simulator, tr: TradingSession) -> None:
             orders = [await a.rest_below(sim, tr, 10 + i) for i in range(3)]
             g: Any = tr.grammar
-            answer = await tr._send(g.cancel_all_open(a.symbol))
+            answer = await tr.send(g.cancel_all_open(a.symbol))
             assert answer["code"] == 200 and a.open(sim) == []
             await settle(
                 lambda: all(tr._current(o.client_id).status == "canceled" for o in orders), "stream cancels"

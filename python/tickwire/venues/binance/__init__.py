@@ -21,7 +21,7 @@ One package because the venue outgrew one module: ``signer``, ``market`` (the ad
 from tickwire.venues.binance.market import Adapter, SbeAdapter, UsdmAdapter
 from tickwire.venues.binance.orders import Orders
 from tickwire.venues.binance.signer import API_KEY_HEADER, Signer
-from tickwire.venues.binance.usdm import Position, UsdmOrders
+from tickwire.venues.binance.usdm import UsdmOrders
 from tickwire.venues.binance.userstream import ListenKeyStream
 
 ORDER_GRAMMARS = {Orders.venue: Orders, UsdmOrders.venue: UsdmOrders}
@@ -32,7 +32,6 @@ __all__ = [
     "Adapter",
     "ListenKeyStream",
     "Orders",
-    "Position",
     "SbeAdapter",
     "Signer",
     "UsdmAdapter",

@@ -15,7 +15,6 @@ refuses ``reduceOnly``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -26,24 +25,11 @@ from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.stream import PrivateStream
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.venue import Balance, Call, Position
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 BATCH = 10  # DELETE /fapi/v1/batchOrders: "max length 10" per id list
 LISTEN_KEY_PATH = "/fapi/v1/listenKey"
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """One symbol's position: ``qty`` signed (negative: short), in the base asset."""
-
-    symbol: str
-    qty: Decimal
-    entry_price: Decimal
-    mark_price: Decimal | None = None
-    unrealized_pnl: Decimal | None = None
-    leverage: int | None = None
-    margin_type: str | None = None
 
 
 def _dec(x: Any) -> Decimal | None:
@@ -191,15 +177,13 @@ class UsdmOrders(BinanceGrammar):
             qty = Decimal(p["positionAmt"])
             if qty == 0:
                 continue
-            lev = p.get("leverage")
             out[p["symbol"]] = Position(
                 symbol=p["symbol"],
                 qty=qty,
                 entry_price=Decimal(p["entryPrice"]),
-                mark_price=_dec(p.get("markPrice")),
                 unrealized_pnl=_dec(p.get("unRealizedProfit")),
-                leverage=int(lev) if lev not in (None, "") else None,
-                margin_type=p.get("marginType"),
+                # "0" stands for none
+                liquidation_price=_dec(p.get("liquidationPrice")) or None,
             )
         return out
 

@@ -24,9 +24,9 @@ from tickwire.errors import TickwireError, TransportError
 from tickwire.streams import Endpoint
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.stream import PrivateStream
-from tickwire.trading.venue import Call
+from tickwire.trading.venue import Call, Position
 from tickwire.transport.http import HttpClient
-from tickwire.venues.binance.usdm import Position, UsdmOrders
+from tickwire.venues.binance.usdm import UsdmOrders
 
 log = logging.getLogger("tickwire.trading")
 
