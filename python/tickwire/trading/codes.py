@@ -99,12 +99,14 @@ _BINANCE_MESSAGES = (
 # unknown; execution status unknown".
 _BINANCE_UNKNOWN = frozenset({"-1006", "-1007"})
 # USDⓈ-M futures: developers.binance.com derivatives "Error Codes" (-2018 BALANCE_NOT_SUFFICIENT,
-# -2019 MARGIN_NOT_SUFFICIEN, -4116 DUPLICATED_CLIENT_TRAN_ID "ClientOrderId is duplicated", -4164
+# -2019 MARGIN_NOT_SUFFICIEN, -2022 REDUCE_ONLY_REJECT, -4116 DUPLICATED_CLIENT_TRAN_ID
+# "ClientOrderId is duplicated", -4164
 # MIN_NOTIONAL, -5022 GTX order rejected (post-only would take)).
 _BINANCE_USDM: dict[int, ErrorClass] = {
     **_BINANCE,
     -2018: InsufficientFunds,
     -2019: InsufficientFunds,
+    -2022: OrderRejected,  # REDUCE_ONLY_REJECT: the order would not reduce the position
     -4116: DuplicateOrder,
     -4164: OrderRejected,
     -5022: OrderRejected,

@@ -35,7 +35,9 @@ def trade(
     adapter = adapter_class(venue)
     # The venue's module (or package: tickwire.venues.binance) holds its Signer and Orders grammar.
     module = importlib.import_module(".".join(adapter.__module__.split(".")[:3]))
-    grammar_cls = getattr(module, "Orders", None)
+    # A package serving several venues (Binance spot and USDⓈ-M) names each one's grammar.
+    grammars = getattr(module, "ORDER_GRAMMARS", None)
+    grammar_cls = grammars.get(adapter.venue) if grammars else getattr(module, "Orders", None)
     if grammar_cls is None or grammar_cls.venue != adapter.venue:
         raise NotSupported(f"{venue}: order entry is not available for this venue yet")
     signer = credentials if credentials is not None else module.Signer.from_env()
@@ -46,4 +48,13 @@ def trade(
         raise ValueError(f"{venue}: no endpoint has a REST URL")
     audit = options.pop("audit", None)
     log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)
+    grammar = grammar_cls()
+    session = TradingSession(grammar, signer, ep, audit=log_, transport=transport, **options)
+    # A private stream whose URL needs a REST call first (Binance USDⓈ-M's listenKey) is built by
+    # the grammar.
+    make_stream = getattr(grammar, "private_stream", None)
+    if make_stream is not None and session.stream is None and options.get("private_stream", True):
+        session.stream = make_stream(
+            signer, ep, session.tracker.apply, session.reconcile_open, session.timeout
+        )
+    return session

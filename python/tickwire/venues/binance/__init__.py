@@ -11,12 +11,29 @@ Rust on the sequence numbers the decoder reads.)
 
 ``Orders``: spot order entry for ``tickwire.trade`` — REST calls and their WS API forms, the private
 stream, readers of the venue's answers (orders, fills, balances, ``exchangeInfo`` filters, errors).
+``UsdmOrders``: the same for USDⓈ-M futures (``tickwire.trade("binance-usdm")``), with positions and
+the listenKey user data stream (``ListenKeyStream``). ``ORDER_GRAMMARS`` names each venue's grammar.
 
-One package because the venue outgrew one module: ``signer``, ``market`` (the adapters), ``orders``.
+One package because the venue outgrew one module: ``signer``, ``market`` (the adapters), ``common``
+(what both order grammars share), ``orders`` (spot), ``usdm`` and ``userstream`` (USDⓈ-M).
 """
 
 from tickwire.venues.binance.market import Adapter, SbeAdapter, UsdmAdapter
 from tickwire.venues.binance.orders import Orders
 from tickwire.venues.binance.signer import API_KEY_HEADER, Signer
+from tickwire.venues.binance.usdm import UsdmOrders
+from tickwire.venues.binance.userstream import ListenKeyStream
 
-__all__ = ["API_KEY_HEADER", "Adapter", "Orders", "SbeAdapter", "Signer", "UsdmAdapter"]
+ORDER_GRAMMARS = {Orders.venue: Orders, UsdmOrders.venue: UsdmOrders}
+
+__all__ = [
+    "API_KEY_HEADER",
+    "ORDER_GRAMMARS",
+    "Adapter",
+    "ListenKeyStream",
+    "Orders",
+    "SbeAdapter",
+    "Signer",
+    "UsdmAdapter",
+    "UsdmOrders",
+]

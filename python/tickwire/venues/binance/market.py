@@ -96,7 +96,13 @@ class UsdmAdapter(Adapter):
     production: ClassVar[list[dict[str, Any]]] = [
         {
             "name": "fstream.binance.com",
-            "ws": {"public": "wss://fstream.binance.com/public/stream"},
+            # private: the user data stream's routed path (+ "/<listenKey>"); ws_api: order entry
+            # (venues.md 1.6: widely used, not on an official page).
+            "ws": {
+                "public": "wss://fstream.binance.com/public/stream",
+                "private": "wss://fstream.binance.com/private/ws",
+                "ws_api": "wss://ws-fapi.binance.com/ws-fapi/v1",
+            },
             "rest": "https://fapi.binance.com",
         },
     ]

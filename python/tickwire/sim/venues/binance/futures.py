@@ -1,11 +1,16 @@
 """Binance USDⓈ-M futures order entry on the matching engine (signed like spot, venues.md §1.6).
 
-``POST/GET/DELETE /fapi/v1/order``, ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``,
-``GET /fapi/v2/balance``, ``GET /fapi/v2/positionRisk``. One-way mode (``positionSide`` BOTH), cross
-margin at the venue's leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC,
-IOC, FOK and GTX (post-only); ``reduceOnly=true`` orders may only shrink the position (-2022). A
-client order id already open is refused (-4116); an order the margin cannot carry gets -2019. The
-listenKey stream carries ``ORDER_TRADE_UPDATE`` events.
+``POST/GET/DELETE/PUT /fapi/v1/order`` (PUT: modify price and quantity, both mandatory, with the
+side), ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``, ``DELETE /fapi/v1/batchOrders``
+(``orderIdList`` or ``origClientOrderIdList``, JSON arrays of at most 10; one answer entry per id, an
+order or its error), ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/balance``,
+``GET /fapi/v2/positionRisk``; the same order calls on the WS API (``order.place``, ``order.modify``,
+``order.cancel``, ``order.status``). One-way mode (``positionSide`` BOTH), cross margin at the venue's
+leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC, IOC, FOK and GTX
+(post-only: refused with -5022 if it would take); ``reduceOnly=true`` orders may only shrink the
+position (-2022). A client order id already open is refused (-4116); an order the margin cannot carry
+gets -2019. The listenKey stream carries ``ORDER_TRADE_UPDATE`` events and, after each fill, an
+``ACCOUNT_UPDATE`` with the wallet balance and the symbol's position.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from tickwire.sim.accounts import split_symbol
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID
 from tickwire.sim.venues.binance.auth import err
-from tickwire.sim.venues.binance.trade import parse_new_order
+from tickwire.sim.venues.binance.history import BinanceHistory
+from tickwire.sim.venues.binance.trade import parse_new_order, would_take
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -33,11 +42,22 @@ ERRORS = {
     "min_qty": (-4003, "Quantity less than or equal to zero."),
     "max_qty": (-4005, "Quantity greater than max quantity."),
 }
+BATCH = 10
+
+
+def _ids(text: str) -> list[Any] | None:
+    try:
+        ids = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return ids if isinstance(ids, list) else None
 
 
 class FuturesOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
+        self.history = BinanceHistory(ctx, lambda o, now, full: self.order_json(o, now))
+        self.reduce_only: set[int] = set()  # ids of the orders placed reduceOnly
 
     def order_json(self, o: Order, now_ms: int) -> dict[str, Any]:
         v = self.ctx
@@ -56,10 +76,10 @@ class FuturesOrders:
             "executedQty": fq(o.filled),
             "cumQty": fq(o.filled),
             "cumQuote": f"{quote:f}",
-            "timeInForce": o.tif,
+            "timeInForce": "GTX" if o.post_only else o.tif,
             "type": o.type,
             "origType": o.type,
-            "reduceOnly": False,
+            "reduceOnly": o.id in self.reduce_only,
             "closePosition": False,
             "side": "BUY" if o.side == BID else "SELL",
             "positionSide": "BOTH",
@@ -76,12 +96,30 @@ class FuturesOrders:
         """``ORDER_TRADE_UPDATE`` for the user data stream."""
         fp, fq = self.ctx.fmt[o.symbol]
         body = self.order_json(o, now_ms)
-        update = {"s": o.symbol, "c": o.client_id, "S": body["side"], "o": o.type, "f": o.tif}
+        update = {"s": o.symbol, "c": o.client_id, "S": body["side"], "o": o.type, "f": body["timeInForce"]}
         update.update(q=body["origQty"], p=body["price"], ap=body["avgPrice"], sp="0", x=exec_type)
         update.update(X=o.status, i=o.id, l=fq(fill.qty if fill else 0), z=body["executedQty"])
         update.update(L=fp(fill.price if fill else 0), T=now_ms, t=fill.trade_id if fill else 0)
-        update.update(m=bool(fill and fill.maker), R=False, ps="BOTH", ot=o.type, cp=False)
+        update.update(m=bool(fill and fill.maker), R=body["reduceOnly"], ps="BOTH", ot=o.type, cp=False)
+        update.update(n="0", N=split_symbol(o.symbol)[1])
         return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": update}
+
+    def account_update(self, o: Order, now_ms: int) -> dict[str, Any]:
+        """``ACCOUNT_UPDATE`` (reason ORDER) after a fill: the margin asset's wallet balance and the
+        symbol's position."""
+        quote = split_symbol(o.symbol)[1]
+        led = self.ctx.engine.ledger
+        wallet = led.balances.get(o.account, {}).get(quote, Decimal(0))
+        pos = self._position(o.account, o.symbol)
+        p = {"s": o.symbol, "pa": pos["positionAmt"], "ep": pos["entryPrice"], "cr": "0"}
+        p.update(up=pos["unRealizedProfit"], mt="cross", iw="0", ps="BOTH")
+        balance = {"a": quote, "wb": f"{wallet:f}", "cw": f"{wallet:f}", "bc": "0"}
+        return {
+            "e": "ACCOUNT_UPDATE",
+            "E": now_ms,
+            "T": now_ms,
+            "a": {"m": "ORDER", "B": [balance], "P": [p]},
+        }
 
     def handle(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         v, now = self.ctx, ep.now_ms()
@@ -110,6 +148,10 @@ class FuturesOrders:
                 if step is not None:
                     v.publish(o.symbol, step)
             return json_response({"code": 200, "msg": "The operation of cancel all open order is done."})
+        if route == ("GET", "/fapi/v1/userTrades"):
+            return self.user_trades(account, params)
+        if route == ("DELETE", "/fapi/v1/batchOrders"):
+            return self._batch_cancel(ep, account, params)
         if req.path != "/fapi/v1/order":
             return err(-1000, f"no route {req.method} {req.path}", 404)
         symbol = params.get("symbol", "")
@@ -121,18 +163,13 @@ class FuturesOrders:
             if req.method == "POST":
                 return self._place(ep, account, symbol, params)
             if req.method == "DELETE":
-                order, step = v.engine.cancel(account, symbol, oid, cid)
-                if step is not None:
-                    v.publish(symbol, step)
-                return json_response(self.order_json(order, now))
+                return json_response(self._cancel(account, symbol, oid, cid, now))
+            if req.method == "PUT":
+                return self._modify(account, symbol, oid, cid, params, now)
             return json_response(self.order_json(v.engine.find(account, symbol, oid, cid), now))
         except EngineError as e:
             if e.code == "unknown":
-                return (
-                    err(-2011, "Unknown order sent.")
-                    if req.method == "DELETE"
-                    else err(-2013, "Order does not exist.")
-                )
+                return err(*self._unknown(req.method))
             if e.code == "notional":
                 inst = self.ctx.instruments[symbol]
                 return err(
@@ -150,6 +187,12 @@ class FuturesOrders:
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
         args["post_only"] = post_only
+        if post_only and would_take(v, symbol, args["side"], args["price"]):
+            return err(
+                -5022,
+                "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+                "The order will not be recorded in the order history",
+            )
         if p.get("reduceOnly") == "true":
             pos = v.engine.position(account, symbol)
             shrinks = pos < 0 if args["side"] == BID else pos > 0
@@ -161,11 +204,92 @@ class FuturesOrders:
         )  # fmt: skip
         if step is not None:
             v.publish(symbol, step)
-        body = self.order_json(order, ep.now_ms())
-        body["reduceOnly"] = p.get("reduceOnly") == "true"
-        if post_only:
-            body["timeInForce"] = "GTX"
-        return json_response(body)
+        if p.get("reduceOnly") == "true":
+            self.reduce_only.add(order.id)
+        return json_response(self.order_json(order, ep.now_ms()))
+
+    @staticmethod
+    def _unknown(method: str) -> tuple[int, str]:
+        return (-2011, "Unknown order sent.") if method == "DELETE" else (-2013, "Order does not exist.")
+
+    def _cancel(
+        self, account: str, symbol: str, oid: int | None, cid: str | None, now: int
+    ) -> dict[str, Any]:
+        order, step = self.ctx.engine.cancel(account, symbol, oid, cid)
+        if step is not None:
+            self.ctx.publish(symbol, step)
+        return self.order_json(order, now)
+
+    def _modify(
+        self, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str], now: int
+    ) -> Response:
+        """``PUT /fapi/v1/order``: ``side``, ``quantity`` and ``price`` are all mandatory; the order
+        keeps its id and client id."""
+        for name in ("side", "quantity", "price"):
+            if not p.get(name):
+                return err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+        v = self.ctx
+        order = v.engine.find(account, symbol, oid, cid)
+        if p["side"] != ("BUY" if order.side == BID else "SELL"):
+            return err(-1117, "Invalid side.")
+        inst = v.instruments[symbol]
+        args = parse_new_order(inst, {**p, "type": "LIMIT", "timeInForce": "GTC"})
+        order, steps = v.engine.amend(account, symbol, order.id, None, args["qty"], args["price"])
+        for step in steps:
+            v.publish(symbol, step)
+        return json_response(self.order_json(order, now))
+
+    def _batch_cancel(self, ep: VenueServer, account: str, p: dict[str, str]) -> Response:
+        symbol = p.get("symbol", "")
+        if symbol not in self.ctx.books:
+            return err(-1121, "Invalid symbol.")
+        by_id, by_cid = p.get("orderIdList"), p.get("origClientOrderIdList")
+        if (by_id is None) == (by_cid is None):
+            return err(-1102, "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but not both.")
+        ids = _ids(by_id if by_id is not None else by_cid or "")
+        if ids is None or not 1 <= len(ids) <= BATCH:
+            name = "orderIdList" if by_id is not None else "origClientOrderIdList"
+            return err(-1100, f"Illegal characters found in parameter '{name}'.")
+        out: list[dict[str, Any]] = []
+        for x in ids:
+            oid, cid = (int(x), None) if by_id is not None else (None, str(x))
+            try:
+                out.append(self._cancel(account, symbol, oid, cid, ep.now_ms()))
+            except EngineError:
+                code, msg = self._unknown("DELETE")
+                out.append({"code": code, "msg": msg})
+        return json_response(out)
+
+    def user_trades(self, account: str, params: dict[str, str]) -> Response:
+        """``GET /fapi/v1/userTrades``: the account's fills on ``symbol``, by trade id."""
+        got = self.history.executions(account, params)
+        if isinstance(got, Response):
+            return got
+        symbol, rows = got
+        inst = self.ctx.instruments[symbol]
+        fp, fq = self.ctx.fmt[symbol]
+        quote_asset = split_symbol(symbol)[1]
+        return json_response(
+            [
+                {
+                    "buyer": o.side == BID,
+                    "commission": "0",
+                    "commissionAsset": quote_asset,
+                    "id": f.trade_id,
+                    "maker": f.maker,
+                    "orderId": o.id,
+                    "price": fp(f.price),
+                    "qty": fq(f.qty),
+                    "quoteQty": f"{Decimal(f.price * f.qty) * inst.tick * inst.lot:f}",
+                    "realizedPnl": "0",
+                    "side": "BUY" if o.side == BID else "SELL",
+                    "positionSide": "BOTH",
+                    "symbol": symbol,
+                    "time": f.time_ms,
+                }
+                for o, f in rows
+            ]
+        )
 
     def _position(self, account: str, symbol: str) -> dict[str, Any]:
         v = self.ctx

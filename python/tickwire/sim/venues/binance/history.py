@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.accounts import split_symbol
-from tickwire.sim.engine import Order
+from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Response, json_response
 from tickwire.sim.market import BID
 from tickwire.sim.venues.binance.auth import err
@@ -52,44 +52,55 @@ class BinanceHistory:
             )
         return symbol, limit, None
 
-    def my_trades(self, account: str, params: dict[str, str]) -> Response:
+    def executions(
+        self, account: str, params: dict[str, str]
+    ) -> tuple[str, list[tuple[Order, Fill]]] | Response:
+        """The account's fills on ``symbol`` the query selects (``orderId``, ``startTime``/``endTime``,
+        ``fromId``, ``limit``), by trade id; or the refusal."""
         symbol, limit, refused = self._query(params)
         if refused is not None:
             return refused
+        oid, start, end, from_id = (_int(params, k) for k in ("orderId", "startTime", "endTime", "fromId"))
+        rows = [
+            (o, f)
+            for o in self.ctx.engine.orders.values()
+            if o.account == account and o.symbol == symbol and oid in (None, o.id)
+            for f in o.fills
+            if (from_id is None or f.trade_id >= from_id)
+            and (start is None or f.time_ms >= start)
+            and (end is None or f.time_ms <= end)
+        ]
+        rows.sort(key=lambda r: (r[1].trade_id, r[0].id))
+        return symbol, rows[:limit]
+
+    def my_trades(self, account: str, params: dict[str, str]) -> Response:
+        got = self.executions(account, params)
+        if isinstance(got, Response):
+            return got
+        symbol, rows = got
         inst = self.ctx.instruments[symbol]
         fp, fq = self.ctx.fmt[symbol]
         quote_asset = split_symbol(symbol)[1]
-        oid, start, end, from_id = (_int(params, k) for k in ("orderId", "startTime", "endTime", "fromId"))
-        rows = []
-        for o in sorted(self.ctx.engine.orders.values(), key=lambda o: o.id):
-            if o.account != account or o.symbol != symbol or oid not in (None, o.id):
-                continue
-            for f in o.fills:
-                if (from_id is not None and f.trade_id < from_id) or (
-                    start is not None and f.time_ms < start
-                ):
-                    continue
-                if end is not None and f.time_ms > end:
-                    continue
-                rows.append(
-                    {
-                        "symbol": symbol,
-                        "id": f.trade_id,
-                        "orderId": o.id,
-                        "orderListId": -1,
-                        "price": fp(f.price),
-                        "qty": fq(f.qty),
-                        "quoteQty": f"{Decimal(f.price * f.qty) * inst.tick * inst.lot:.8f}",
-                        "commission": "0.00000000",
-                        "commissionAsset": quote_asset,
-                        "time": f.time_ms,
-                        "isBuyer": o.side == BID,
-                        "isMaker": f.maker,
-                        "isBestMatch": True,
-                    }
-                )
-        rows.sort(key=lambda r: (r["id"], r["orderId"]))
-        return json_response(rows[:limit])
+        return json_response(
+            [
+                {
+                    "symbol": symbol,
+                    "id": f.trade_id,
+                    "orderId": o.id,
+                    "orderListId": -1,
+                    "price": fp(f.price),
+                    "qty": fq(f.qty),
+                    "quoteQty": f"{Decimal(f.price * f.qty) * inst.tick * inst.lot:.8f}",
+                    "commission": "0.00000000",
+                    "commissionAsset": quote_asset,
+                    "time": f.time_ms,
+                    "isBuyer": o.side == BID,
+                    "isMaker": f.maker,
+                    "isBestMatch": True,
+                }
+                for o, f in rows
+            ]
+        )
 
     def all_orders(self, account: str, params: dict[str, str], now_ms: int) -> Response:
         symbol, limit, refused = self._query(params)

@@ -30,7 +30,7 @@ from tickwire.sim.venues.binance.metadata import ExchangeInfo
 from tickwire.sim.venues.binance.sbe import SbeStreams
 from tickwire.sim.venues.binance.trade import BinanceOrders, interval
 from tickwire.sim.venues.binance.userdata import ListenKeys
-from tickwire.sim.venues.binance.wsapi import WsApi
+from tickwire.sim.venues.binance.wsapi import FUTURES_METHODS, WsApi
 from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
@@ -75,6 +75,7 @@ class BinanceSpot(Venue):
     )
     futures = False
     rest_prefix = "/api/v3"
+    ws_api_path = "/ws-api/v3"
     max_incoming_per_s = 5
     depth_limits: ClassVar[tuple[int, ...]] = ()  # spot: any 1..5000
     default_limit = 100
@@ -89,10 +90,18 @@ class BinanceSpot(Venue):
         ctx = self.context(self.fmt)
         self.orders = BinanceOrders(ctx)
         self.futures_orders = FuturesOrders(ctx)
-        self.wsapi = WsApi(ctx, self.keys, self.limiter, self.orders.signed)
+        if self.futures:
+            fut = self.futures_orders
+            self.wsapi = WsApi(ctx, self.keys, self.limiter, fut.handle, FUTURES_METHODS)
+        else:
+            self.wsapi = WsApi(ctx, self.keys, self.limiter, self.orders.signed)
         # Spot listenKeys were retired on 2026-02-20 (venues.md §9): futures only.
-        report = self.futures_orders.trade_update
-        self.listen_keys = ListenKeys(ctx, self.keys, "/fapi/v1/listenKey", report) if self.futures else None
+        fut = self.futures_orders
+        self.listen_keys = (
+            ListenKeys(ctx, self.keys, "/fapi/v1/listenKey", fut.trade_update, fut.account_update)
+            if self.futures
+            else None
+        )
         self.sbe = SbeStreams(ctx)
         self.exchange_info = ExchangeInfo(ctx, self.futures, self.orders.order_limits())
         self.last_u: dict[str, int] = {s: b.update_id for s, b in self.books.items()}
@@ -130,7 +139,7 @@ class BinanceSpot(Venue):
     # WebSocket ---------------------------------------------------------------------------------
 
     def _route(self, path: str) -> str:
-        for prefix in ("/public", "/market"):
+        for prefix in ("/public", "/market", "/private"):
             if self.futures and path.startswith(prefix + "/"):
                 return path[len(prefix) :]
         return path
@@ -152,14 +161,14 @@ class BinanceSpot(Venue):
             path = path[4:]
         if path == "/ws" or path.startswith("/ws/") or path == "/stream":
             return None
-        if path == "/ws-api/v3" and not self.futures:
+        if path == self.ws_api_path:
             return None
         return 404, b'{"code":-1,"msg":"no such path"}'
 
     def on_open(self, conn: Conn) -> None:
         path = self._route(conn.path)
         conn.state["rx"] = []
-        if path == "/ws-api/v3":
+        if path == self.ws_api_path:
             conn.state["wsapi"] = True
             conn.state["connected_since"] = conn.endpoint.now_ms()
             return
@@ -436,7 +445,13 @@ class BinanceSpot(Venue):
 
 class BinanceUsdm(BinanceSpot):
     name = "binance-usdm"
-    ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "stream": "/stream", "public": "/public/stream"}
+    ws_paths: ClassVar[dict[str, str]] = {
+        "ws": "/ws",
+        "stream": "/stream",
+        "public": "/public/stream",
+        "private": "/private/ws",  # + "/<listenKey>"
+        "ws_api": "/ws-fapi/v1",
+    }
     intervals: ClassVar[dict[str, float]] = {
         "ping_interval": 180.0,
         "pong_timeout": 600.0,
@@ -460,6 +475,7 @@ class BinanceUsdm(BinanceSpot):
     futures = True
     leverage = Decimal(20)  # Binance's default for BTCUSDT perpetuals
     rest_prefix = "/fapi/v1"
+    ws_api_path = "/ws-fapi/v1"
     max_incoming_per_s = 10
     depth_limits = (5, 10, 20, 50, 100, 500, 1000)
     default_limit = 500

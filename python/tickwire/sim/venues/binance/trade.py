@@ -102,6 +102,12 @@ def order_window_s(profile: Mapping[str, Any]) -> int:
     return int(profile.get("order_window_s", 10))
 
 
+def would_take(ctx: VenueContext, symbol: str, side: int, price: int) -> bool:
+    """Whether a limit order at ``price`` would trade at once (a post-only order is refused)."""
+    best = ctx.books[symbol].side(1 - side).best()
+    return best is not None and (price >= best if side == BID else price <= best)
+
+
 class BinanceOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
@@ -226,7 +232,7 @@ class BinanceOrders:
                 args = parse_new_order(v.instruments[symbol], params)
                 if req.path.endswith("/order/test"):
                     return json_response({})
-                if args["post_only"] and self._would_take(symbol, args["side"], args["price"]):
+                if args["post_only"] and would_take(v, symbol, args["side"], args["price"]):
                     return err(-2010, "Order would immediately match and take.")
                 refused, counts = self.count_order(account)
                 if refused is not None:
@@ -271,10 +277,6 @@ class BinanceOrders:
                 return err(-1013, filter_failure(e.code, params.get("type", "")))
             code = {"filter": -1013, "side": -1117, "type": -1116, "tif": -1115}.get(e.code, -1102)
             return err(code, str(e))
-
-    def _would_take(self, symbol: str, side: int, price: int) -> bool:
-        best = self.ctx.books[symbol].side(1 - side).best()
-        return best is not None and (price >= best if side == BID else price <= best)
 
     def amend_keep_priority(
         self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]

@@ -3,9 +3,11 @@
 
 ``POST`` (``X-MBX-APIKEY`` only, no signature) returns ``{"listenKey"}``: the key's active one if it
 has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it alive for another
-``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (or naming it in
-``/stream?streams=``) delivers the account's ``ORDER_TRADE_UPDATE`` events. A key not kept alive
-expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events.
+``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (also on the
+routed ``/private`` path, or naming it in ``/stream?streams=``) delivers the account's
+``ORDER_TRADE_UPDATE`` events (and ``ACCOUNT_UPDATE`` after each fill). A key not kept alive
+expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events; ``expire_now`` does that
+on demand. ``issued``, ``kept_alive`` and ``expired`` record what happened to keys, for tests.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,15 +35,28 @@ if TYPE_CHECKING:
 
 # An order event as the account's user data stream shows it, at a venue time in ms.
 Report = Callable[[Order, str, Fill | None, int], dict[str, Any]]
+# The account's balance and position after a fill, at a venue time in ms.
+AccountReport = Callable[[Order, int], dict[str, Any]]
 
 
 class ListenKeys:
-    def __init__(self, ctx: VenueContext, keys: Mapping[str, ApiKey], path: str, report: Report) -> None:
+    def __init__(
+        self,
+        ctx: VenueContext,
+        keys: Mapping[str, ApiKey],
+        path: str,
+        report: Report,
+        account_report: AccountReport | None = None,
+    ) -> None:
         self.ctx = ctx
         self.api_keys = keys  # the venue's API keys: only their holders get a listenKey
         self.path = path
         self.report = report
+        self.account_report = account_report
         self.keys: dict[str, tuple[str, float]] = {}  # listenKey -> (API key, expiry, monotonic)
+        self.issued: list[str] = []  # every new key, in order
+        self.kept_alive: list[str] = []  # the key of every successful PUT
+        self.expired: list[str] = []
         self.streams = PrivateStreams(ctx.subscribers)
         ctx.engine.listeners.append(self.on_order)
 
@@ -55,7 +71,9 @@ class ListenKeys:
         expiry = time.monotonic() + self.ctx.interval("listen_key_ttl")
         if req.method == "POST":
             lk = next((k for k, (a, _) in self.keys.items() if a == api_key), None)
-            lk = lk or secrets.token_urlsafe(48).replace("-", "a").replace("_", "b")[:64]
+            if lk is None:
+                lk = secrets.token_urlsafe(48).replace("-", "a").replace("_", "b")[:64]
+                self.issued.append(lk)
             self.keys[lk] = (api_key, expiry)
             return json_response({"listenKey": lk})
         params = {**req.query, **req.form()}
@@ -64,6 +82,7 @@ class ListenKeys:
             return err(-1125, "This listenKey does not exist.")
         if req.method == "PUT":
             self.keys[lk] = (api_key, expiry)
+            self.kept_alive.append(lk)
         else:
             del self.keys[lk]
             for e in self.ctx.servers:
@@ -75,13 +94,25 @@ class ListenKeys:
         for lk, (api_key, _) in self.keys.items():
             if api_key == o.account:
                 self._push(lk, lambda now: self.report(o, exec_type, fill, now))
+                if fill is not None and self.account_report is not None:
+                    self._push(lk, partial(self.account_report, o))
 
     def expire(self, ep: VenueServer, now: float) -> None:
         for lk, (_, until) in list(self.keys.items()):
-            if now < until:
-                continue
-            del self.keys[lk]
-            self._push(lk, {"e": "listenKeyExpired", "E": ep.now_ms(), "listenKey": lk})
+            if now >= until:
+                self._expire(lk, ep.now_ms())
+
+    def expire_now(self, api_key: str) -> str:
+        """Expires the active listenKey of ``api_key`` at once (as if nobody kept it alive); returns
+        it."""
+        lk = next(k for k, (a, _) in self.keys.items() if a == api_key)
+        self._expire(lk, int(time.time() * 1000))
+        return lk
+
+    def _expire(self, lk: str, now_ms: int) -> None:
+        del self.keys[lk]
+        self.expired.append(lk)
+        self._push(lk, {"e": "listenKeyExpired", "E": now_ms, "listenKey": lk})
 
     def _push(self, lk: str, event: dict[str, Any] | Callable[[int], dict[str, Any]]) -> None:
         """Send an event to the listenKey's streams: an order event is built at each connection's

@@ -45,6 +45,14 @@ ORDER_METHODS = {
     "myTrades": ("GET", "/api/v3/myTrades"),
 }
 
+# The USDⓈ-M WS API's (``/ws-fapi/v1``, venues.md 1.6) on the futures REST calls.
+FUTURES_METHODS = {
+    "order.place": ("POST", "/fapi/v1/order"),
+    "order.modify": ("PUT", "/fapi/v1/order"),
+    "order.cancel": ("DELETE", "/fapi/v1/order"),
+    "order.status": ("GET", "/fapi/v1/order"),
+}
+
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000, "count": 1}
 ]
@@ -73,11 +81,13 @@ class WsApi:
         keys: Mapping[str, ApiKey],
         limiter: Callable[[VenueServer], WeightLimiter],
         orders: OrderHandler,
+        methods: Mapping[str, tuple[str, str]] = ORDER_METHODS,
     ) -> None:
         self.ctx = ctx
         self.keys = keys
         self.limiter = limiter  # the server's request-weight budget, shared with REST
         self.orders = orders
+        self.methods = methods
         self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets with a user data stream
         ctx.engine.listeners.append(self.on_order)
 
@@ -208,7 +218,7 @@ class WsApi:
         elif method == "session.logout":
             conn.state.pop("session_key", None)
             self.reply(conn, rid, self._session(conn, now))
-        elif method in ORDER_METHODS:
+        elif method in self.methods:
             key, err = self._signed(conn, params, session_ok=True)
             if err is not None:
                 self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
@@ -225,7 +235,7 @@ class WsApi:
 
     def _order(self, conn: Conn, rid: Any, method: str, account: str, params: dict[str, str]) -> None:
         """The order methods share the REST implementation (same engine, same JSON)."""
-        verb, path = ORDER_METHODS[method]
+        verb, path = self.methods[method]
         req = Request(verb, path, "", {}, b"", raw_path=path)
         resp = self.orders(conn.endpoint, req, account, params)
         body = orjson.loads(resp.body)

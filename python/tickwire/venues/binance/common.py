@@ -1,0 +1,171 @@
+"""What Binance spot and USDⓈ-M futures order entry share: order statuses, the single-order calls by
+``orderId`` / ``origClientOrderId``, error answers (REST and WS API), ``exchangeInfo`` rules and the WS
+API request framing (the same parameters as REST, signed in the request). ``orders.Orders`` (spot)
+and ``usdm.UsdmOrders`` (futures) name their paths and WS API methods and read their own answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import orjson
+
+from tickwire.errors import OrderNotFound, TickwireError
+from tickwire.trading.codes import error_for
+from tickwire.trading.orders import Fill, OrderEvent, Side, Status, Tif
+from tickwire.trading.rules import InstrumentRules, from_binance_exchange_info
+from tickwire.trading.venue import Call
+
+STATUS: dict[str, Status] = {
+    "NEW": "new",
+    "PENDING_NEW": "new",
+    "PARTIALLY_FILLED": "partially_filled",
+    "FILLED": "filled",
+    "CANCELED": "canceled",
+    "PENDING_CANCEL": "new",
+    "REJECTED": "rejected",
+    "EXPIRED": "expired",
+    "EXPIRED_IN_MATCH": "expired",
+}
+_TIFS: frozenset[str] = frozenset({"GTC", "IOC", "FOK"})
+
+
+def ms_ns(ms: Any) -> int | None:
+    return int(ms) * 1_000_000 if ms is not None else None
+
+
+def side_of(text: str) -> Side:
+    return "buy" if text == "BUY" else "sell"
+
+
+def tif_of(text: Any) -> Tif | None:
+    return text if text in _TIFS else None
+
+
+def make_fill(
+    venue: str,
+    symbol: str,
+    cid: str,
+    oid: str,
+    trade_id: Any,
+    side: Side,
+    price: Any,
+    qty: Any,
+    fee: Any,
+    fee_asset: Any,
+    maker: bool,
+    ts_ns: int | None,
+) -> Fill:
+    return Fill(
+        venue=venue,
+        symbol=symbol,
+        client_id=cid,
+        order_id=oid,
+        trade_id=str(trade_id),
+        side=side,
+        price=Decimal(price),
+        qty=Decimal(qty),
+        fee=Decimal(fee or 0),
+        fee_asset=fee_asset,
+        liquidity="maker" if maker else "taker",
+        ts_ns=ts_ns,
+    )
+
+
+class BinanceGrammar:
+    """The calls and readers spot and USDⓈ-M futures share; a subclass names its paths."""
+
+    venue: ClassVar[str]
+    order_path: ClassVar[str]
+    open_orders_path: ClassVar[str]
+    info_path: ClassVar[str]
+    # WS API methods of the REST calls the grammar builds (the same parameters and answers).
+    ws_methods: ClassVar[Mapping[tuple[str, str], str]]
+
+    def _one(self, method: str, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        p = {"symbol": symbol}
+        if order_id is not None:
+            p["orderId"] = order_id
+        else:
+            p["origClientOrderId"] = client_id or ""
+        return Call(method, self.order_path, p)
+
+    def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return self._one("DELETE", symbol, client_id, order_id)
+
+    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return self._one("GET", symbol, client_id, order_id)
+
+    def open_orders(self, symbol: str | None) -> Call:
+        return Call("GET", self.open_orders_path, {"symbol": symbol} if symbol else {})
+
+    def instruments(self) -> Call:
+        return Call("GET", self.info_path, {}, signed=False)
+
+    def order_event(self, body: Mapping[str, Any], avg: Decimal | None, ts: int | None) -> OrderEvent:
+        """An order answer's state (the fields spot and futures name alike)."""
+        market = body.get("type") == "MARKET"
+        return OrderEvent(
+            source="rest",
+            client_id=body.get("clientOrderId") or body.get("origClientOrderId") or "",
+            order_id=str(body["orderId"]),
+            status=STATUS.get(body["status"], "new"),
+            filled_cum=Decimal(body["executedQty"]),
+            avg_price=avg,
+            reason="" if body["status"] != "EXPIRED" else "expired by the venue",
+            ts_ns=ts,
+            venue=self.venue,
+            symbol=body["symbol"],
+            side=side_of(body["side"]),
+            type="market" if market else "limit",
+            tif=tif_of(body.get("timeInForce")),
+            price=None if market else Decimal(body["price"]),
+            qty=Decimal(body["origQty"]),
+        )
+
+    def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
+        return {s["symbol"]: from_binance_exchange_info(s) for s in body.get("symbols", ())}
+
+    def read_answer(self, status: int, body: bytes) -> Any:
+        if status < 400:
+            return orjson.loads(body)
+        try:
+            msg = orjson.loads(body)
+            code, text = msg.get("code"), str(msg.get("msg", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            code, text = None, body[:200].decode(errors="replace")
+        raise error_for(self.venue, code, text, http_status=status)
+
+    def not_found(self, error: TickwireError) -> bool:
+        return isinstance(error, OrderNotFound)
+
+    # Sockets sign each request: no log-in step.
+
+    def login(self, signer: Any) -> bytes | None:
+        return None
+
+    def login_ack(self, msg: Any) -> bool:
+        return False
+
+    # order socket: the WS API takes the same parameters as REST, signed in the request
+
+    ws_label = "ws_api"
+
+    def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
+        method = self.ws_methods.get((call.method, call.path))
+        if method is None:
+            return None
+        params = signer.ws_signed_params(dict(call.params))
+        return orjson.dumps({"id": request_id, "method": method, "params": params})
+
+    def ws_answer_id(self, msg: Any) -> str | None:
+        rid = msg.get("id") if isinstance(msg, dict) else None
+        return rid if isinstance(rid, str) else None
+
+    def read_ws_answer(self, msg: Any) -> Any:
+        status = int(msg.get("status", 0))
+        if status == 200:
+            return msg.get("result")
+        err = msg.get("error") or {}
+        raise error_for(self.venue, err.get("code"), str(err.get("msg", "")), http_status=status)

@@ -1,0 +1,163 @@
+"""The USDⓈ-M user data stream, kept by listenKey (venues.md §9; derivatives docs "User Data Streams /
+Connect"): ``POST /fapi/v1/listenKey`` (API key header, no signature) gives the account's key, the
+stream is ``<private base>/<listenKey>``, a ``PUT`` keeps the key alive for another 60 minutes, and a
+key not kept alive expires with a ``listenKeyExpired`` event and no further events.
+
+``ListenKeyStream`` is a :class:`~tickwire.trading.stream.PrivateStream` whose URL comes from a REST
+call: it creates the key before connecting, keeps it alive on a timer (every 30 minutes by default,
+well inside the hour), and rotates it — new key, reconnect, reconcile — on ``listenKeyExpired`` or
+when a keep-alive is refused with -1125 ("This listenKey does not exist."). Every reconnect runs the
+session's reconciliation, as for any private stream. The key is never deleted on close: the venue
+hands the same active key to every script on the API key, and a DELETE would cut their streams too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from tickwire.errors import TickwireError, TransportError
+from tickwire.streams import Endpoint
+from tickwire.trading.orders import OrderEvent
+from tickwire.trading.stream import PrivateStream
+from tickwire.trading.venue import Call, Position
+from tickwire.transport.http import HttpClient
+from tickwire.venues.binance.usdm import UsdmOrders
+
+log = logging.getLogger("tickwire.trading")
+
+KEEPALIVE_S = 1800.0
+KEY_GONE = "-1125"
+
+
+class ListenKeyStream(PrivateStream):
+    """The private stream of a ``binance-usdm`` session. ``rotations`` counts keys replaced after an
+    expiry; ``wallet`` and ``positions`` hold what the last ``ACCOUNT_UPDATE`` events said."""
+
+    name = "user data stream"
+
+    def __init__(
+        self,
+        grammar: UsdmOrders,
+        signer: Any,
+        endpoint: Endpoint,
+        apply: Callable[[OrderEvent], object],
+        on_resubscribed: Callable[[], Awaitable[None]],
+        *,
+        connect_timeout: float = 5.0,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> None:
+        base = endpoint.ws[grammar.stream_label].rstrip("/")
+        # The grammar has no subscribe step (the key is in the URL): PrivateStream's own on_connected,
+        # which sends one, is replaced below.
+        super().__init__(grammar, signer, base, apply, on_resubscribed, connect_timeout=connect_timeout)  # type: ignore[arg-type]
+        self.usdm = grammar
+        self.base = base
+        self.rest = endpoint.rest or ""
+        self.keepalive_s = keepalive_s
+        self.key = ""
+        self.rotations = 0
+        self.keepalives = 0
+        self.wallet: dict[str, Decimal] = {}
+        self.positions: dict[str, Position] = {}
+        self._http: HttpClient | None = None
+        self._fresh = False  # the key was just issued: no keep-alive needed before connecting
+        self._timer: asyncio.Task[None] | None = None
+        self._rotating: asyncio.Task[None] | None = None
+
+    async def _call(self, call: Call) -> Any:
+        if self._http is None:
+            raise TransportError(f"{self.venue} {self.name}: closed")
+        r = await self._http.request(
+            call.method, call.path, query=dict(call.params), headers=self.signer.headers()
+        )
+        return self.usdm.read_answer(r.status, r.body)
+
+    async def _new_key(self) -> None:
+        body = await self._call(self.usdm.listen_key())
+        self.key = str(body["listenKey"])
+        self.url = f"{self.base}/{self.key}"
+        self._fresh = True
+
+    async def _keep_alive(self) -> bool:
+        """Extends the key; False when the venue no longer knows it (expired)."""
+        try:
+            await self._call(self.usdm.keep_alive(self.key))
+        except TickwireError as e:
+            if str(getattr(e, "code", "")) == KEY_GONE:
+                return False
+            raise
+        self.keepalives += 1
+        return True
+
+    async def start(self, timeout: float = 5.0) -> None:
+        self._http = HttpClient(self.rest, timeout=self.connect_timeout)
+        await self._http.connect()
+        await self._new_key()
+        self._timer = asyncio.create_task(self._keep_alive_loop(), name=f"tickwire-{self.venue}-listenkey")
+        await super().start(timeout)
+
+    async def close(self) -> None:
+        for task in (self._timer, self._rotating):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await super().close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def on_connected(self) -> None:
+        # A reconnect on the same key (a dropped socket) first checks the key still lives: a stream on
+        # an expired key is silent, not refused.
+        if not self._fresh and not await self._keep_alive():
+            await self._new_key()
+            self.rotations += 1
+            raise TransportError(f"{self.venue} {self.name}: listenKey expired; reconnecting with a new one")
+        self._fresh = False
+        if self.connects >= 1:
+            try:
+                await self.on_resubscribed()
+            except (TickwireError, OSError) as e:
+                log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+
+    def on_message(self, msg: Any) -> None:
+        if self.usdm.key_expired(msg):
+            log.warning("%s %s: listenKey expired; rotating", self.venue, self.name)
+            if self._rotating is None or self._rotating.done():
+                self._rotating = asyncio.create_task(self._rotate())
+            return
+        account = self.usdm.read_account_update(msg)
+        if account is not None:
+            self.wallet.update(account[0])
+            self.positions.update(account[1])
+            return
+        for ev in self.usdm.read_stream(msg):
+            self.events += 1
+            self.apply(ev)
+
+    async def _rotate(self) -> None:
+        """A new key, then a reconnect on it (which reconciles what the silent stream missed)."""
+        try:
+            await self._new_key()
+        except (TickwireError, OSError) as e:
+            log.warning("%s %s: new listenKey failed: %s", self.venue, self.name, e)
+            return  # the keep-alive timer retries: its PUT on the dead key gets -1125
+        self.rotations += 1
+        self.drop()
+
+    async def _keep_alive_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            try:
+                alive = await self._keep_alive()
+            except (TickwireError, OSError) as e:
+                log.warning("%s %s: listenKey keep-alive failed: %s", self.venue, self.name, e)
+                continue
+            if not alive:
+                await self._rotate()
