@@ -275,12 +275,12 @@ class Bybit(Venue):
     # auth --------------------------------------------------------------------------------------
 
     def _private(self, conn: Conn, msg: dict[str, Any], base: dict[str, Any]) -> None:
-        if msg["op"] == "subscribe" and conn.state.get("auth") and msg.get("args") == ["order"]:
-            self.trade.streams.add(conn.state["api_key"], conn)
-            conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
+        if msg["op"] == "subscribe" and conn.state.get("auth"):
+            # Of the private topics "order" and "execution" are simulated.
+            refused = self.trade.subscribe(conn, msg.get("args"))
+            conn.send_text(orjson.dumps({"success": refused is None, "ret_msg": refused or "", **base}))
             return
         if msg["op"] != "auth":
-            # Of the private topics only "order" is simulated (after auth).
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Request not authorized", **base}))
             return
         key = ws_auth_key(self.secrets, msg.get("args") or [], conn.endpoint.now_ms())
