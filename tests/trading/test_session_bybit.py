@@ -292,19 +292,20 @@ def test_order_pushes_are_the_orders_state() -> None:
         [ev] = g.read_stream(_as_spot(ORDER_PUSH, topic))
         assert ev.source == "stream" and ev.fill is None and ev.reason == ""
         assert (ev.order_id, ev.client_id) == ("5cf98598-39a7-459e-97bf-76ca765ee020", "")
-        assert (ev.status, ev.filled_cum, ev.avg_price, ev.fee_cum) == ("filled", 1, 75, Decimal("0.358635"))
+        assert (ev.status, ev.filled_cum, ev.avg_price) == ("filled", 1, 75)
+        # For spot cumFeeDetail replaces the deprecated cumExecFee (the docs' order.mdx).
+        assert (ev.fee_cum, ev.fee_asset) == (Decimal("0.00242968"), "MNT")
         assert (ev.side, ev.type, ev.tif, ev.qty, ev.price) == ("sell", "market", "IOC", 1, None)
         assert ev.ts_ns == 1672364262457 * 1_000_000
     resting = _as_spot(ORDER_PUSH, "order.spot", orderType="Limit", timeInForce="PostOnly", orderStatus="New",
-                       cumExecQty="0", avgPrice="", cumExecFee="0", rejectReason="EC_NoError")  # fmt: skip
+                       cumExecQty="0", avgPrice="", cumExecFee="0", cumFeeDetail={})  # fmt: skip
     [ev] = g.read_stream(resting)
-    assert (ev.status, ev.filled_cum, ev.avg_price, ev.price, ev.tif) == (
-        "new",
-        0,
-        None,
-        Decimal("72.5"),
-        "GTC",
-    )
+    assert (ev.status, ev.filled_cum, ev.avg_price, ev.fee_cum) == ("new", 0, None, 0)
+    assert (ev.type, ev.price, ev.tif) == ("limit", Decimal("72.5"), "GTC")  # post-only rests GTC
+    [ev] = g.read_stream(_as_spot(ORDER_PUSH, "order", cumFeeDetail=None, feeCurrency="USDT"))
+    assert (ev.fee_cum, ev.fee_asset) == (Decimal("0.358635"), "USDT")  # the deprecated fields, where alone
+    [ev] = g.read_stream(_as_spot(ORDER_PUSH, "order", cumFeeDetail={"BTC": "0.1", "MNT": "0.2"}))
+    assert (ev.fee_cum, ev.fee_asset) == (None, None)  # no one total
     refused = _as_spot(ORDER_PUSH, "order.spot", orderStatus="Cancelled", cumExecQty="0",
                        rejectReason="EC_PostOnlyWillTakeLiquidity")  # fmt: skip
     [ev] = g.read_stream(refused)

@@ -63,18 +63,42 @@ def _ms_ns(ms: Any) -> int | None:
     return int(ms) * 1_000_000 if ms not in (None, "") else None
 
 
+def _fee(o: Any) -> tuple[Decimal | None, str | None]:
+    """An order's cumulative fee and its coin. For spot ``cumFeeDetail`` ({coin: amount}) replaces the
+    deprecated ``cumExecFee``/``feeCurrency``; a fee paid in several coins has no one total: None."""
+    detail = o.get("cumFeeDetail")
+    if isinstance(detail, dict) and detail:
+        if len(detail) > 1:
+            return None, None
+        [(coin, amount)] = detail.items()
+        return _dec(amount), str(coin)
+    fee = _dec(o.get("cumExecFee"))
+    return fee, (o.get("feeCurrency") or None) if fee else None
+
+
 class Orders:
     """Bybit v5 spot order entry over REST (``category`` ``spot``): ``/v5/order/create`` and friends,
     JSON bodies signed as sent. Post-only limit orders are ``timeInForce`` ``PostOnly``; a market buy
     is sized in the base coin (``marketUnit`` ``baseCoin``; Bybit's default for spot market buys is
     the quote coin). The client id is ``orderLinkId`` (Bybit refuses a duplicate, 110072).
 
-    Create and cancel answer with ``orderId``/``orderLinkId`` only: the session then asks for the
+    Create, amend and cancel answer with ``orderId``/``orderLinkId`` only: the session then asks for the
     order's state with ``GET /v5/order/realtime``, which lists an unknown order as an empty list.
     Bybit answers errors with HTTP 200 and ``retCode`` != 0. ``cancel-all`` by symbol lists the
-    cancelled orders' ids."""
+    cancelled orders' ids.
+
+    After ``auth`` (each connection, both sockets) the private stream is the ``order.spot`` and
+    ``execution.spot`` topics, and create, amend and cancel go over the trade socket as ``order.*`` ops
+    with the same JSON and the same answers; queries and cancel-all stay REST."""
 
     venue = "bybit"
+    stream_label = "private"  # the endpoint's WebSocket URL of the private stream
+    ws_label = "trade"  # and of order entry
+
+    def __init__(self) -> None:
+        # Makes this session's reqIds its own: Bybit refuses a repeated reqId (20006) without saying
+        # whether per connection or per key, and other scripts on the key count from 1 too.
+        self._req_tag = secrets.token_hex(4)
 
     def new_order(self, order: Order) -> Call:
         body: dict[str, str] = {
@@ -157,7 +181,7 @@ class Orders:
             return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
         filled = _dec(o.get("cumExecQty")) or Decimal(0)
         kind: OrderType = "market" if o.get("orderType") == "Market" else "limit"
-        fee = _dec(o.get("cumExecFee"))
+        fee, fee_asset = _fee(o)
         reason = str(o.get("rejectReason") or "")
         return [
             OrderEvent(
@@ -167,9 +191,8 @@ class Orders:
                 status=_STATUS.get(str(o["orderStatus"]), "new"),
                 filled_cum=filled,
                 avg_price=_dec(o.get("avgPrice")) if filled > 0 else None,
-                # cumExecFee is in feeCurrency (spot: the coin received; deprecated, still sent).
                 fee_cum=fee,
-                fee_asset=(o.get("feeCurrency") or None) if fee else None,
+                fee_asset=fee_asset,
                 reason="" if reason in _NO_REASON else reason,
                 ts_ns=_ms_ns(o.get("updatedTime") or o.get("createdTime")),
                 venue=self.venue,
@@ -239,14 +262,6 @@ class Orders:
         return isinstance(error, OrderNotFound)
 
     # The sockets: ``auth`` first on each connection (both), then the private topics or the order ops.
-
-    stream_label = "private"
-    ws_label = "trade"
-
-    def __init__(self) -> None:
-        # Makes this session's reqIds its own: Bybit refuses a repeated reqId (20006) without saying
-        # whether per connection or per key, and other scripts on the key count from 1 too.
-        self._req_tag = secrets.token_hex(4)
 
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message())
