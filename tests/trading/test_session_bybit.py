@@ -233,7 +233,9 @@ def test_ws_answers_are_the_rest_results_and_retcodes() -> None:
     assert g.ws_answer_id(answer) == "test-005"
     [ack] = g.read_order(g.read_ws_answer(answer))
     assert ack.status is None and ack.order_id == "a4c1718e-fe53-4659-a118-1f6ecce04ad9"
-    assert g.ws_answer_id({"retCode": 0, "retMsg": "OK", "op": "pong", "data": ["1"]}) is None
+    assert orjson.loads(g.ping()) == {"op": "ping"}
+    trade_pong = {"retCode": 0, "retMsg": "OK", "op": "pong", "data": ["1711002002529"], "connId": "c"}
+    assert g.ws_answer_id(trade_pong) is None
     for code, error in (
         (10001, OrderRejected),
         (20006, DuplicateOrder),
@@ -330,8 +332,9 @@ def test_execution_pushes_are_fills_with_exec_ids() -> None:
     assert [ev.fill.trade_id for ev in g.read_stream(two) if ev.fill] == [
         "0ab1bdf7-4219-438b-b30a-32ec863018f7"
     ]
+    private_pong = {"req_id": "test", "op": "pong", "args": ["1675418560633"], "conn_id": "c"}  # the docs'
     for other in (
-        {"op": "pong"},
+        private_pong,
         {"topic": "wallet", "data": [{}]},
         {"success": True, "op": "subscribe"},
         "x",

@@ -263,6 +263,14 @@ class Orders:
 
     # The sockets: ``auth`` first on each connection (both), then the private topics or the order ops.
 
+    # Bybit cuts a private or trade socket after 10 minutes without "ping-pong" or data and recommends
+    # this ping every 20 s (docs/v5/ws/connect). Its pongs (private: op "pong", trade: no reqId) are
+    # neither pushes nor answers to the readers below.
+    ping_interval = 20.0
+
+    def ping(self) -> bytes:
+        return orjson.dumps({"op": "ping"})
+
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message())
 

@@ -96,6 +96,11 @@ class Bybit(Venue):
         base: dict[str, Any] = {"conn_id": conn.state["conn_id"], "op": op}
         if rid is not None and (not spot or op != "ping"):
             base["req_id"] = rid
+        if op == "ping" and conn.path == "/v5/private":
+            # The private pong (docs/v5/ws/connect): op "pong", the server time in args.
+            pong = {"op": "pong", "args": [str(conn.endpoint.now_ms())], "conn_id": conn.state["conn_id"]}
+            conn.send_text(orjson.dumps({"req_id": rid, **pong} if rid is not None else pong))
+            return
         if op == "ping":
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "pong", **base}))
             return
