@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from typing import Any
 
 import orjson
 from simclient import connect, http
@@ -17,6 +18,12 @@ SECRET = "bybit-test-secret"
 
 def sig(s: str) -> str:
     return hmac.new(SECRET.encode(), s.encode(), hashlib.sha256).hexdigest()
+
+
+def header(ts_ms: int | None = None, recv: str = "8000") -> dict[str, str]:
+    """A trade-socket request's ``header`` (docs/v5/websocket/trade/guideline.mdx)."""
+    ts = int(time.time() * 1000) if ts_ms is None else ts_ms
+    return {"X-BAPI-TIMESTAMP": str(ts), "X-BAPI-RECV-WINDOW": recv}
 
 
 def test_rest_get_and_post_signatures() -> None:
@@ -80,9 +87,10 @@ def test_trade_create_amend_cancel() -> None:
             sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
             c = await connect(sim.urls()["bybit"][0]["ws"]["trade"])
 
-            async def op(name: str, arg: dict[str, str], rid: str) -> dict[str, object]:
-                hdr = {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000)), "X-BAPI-RECV-WINDOW": "8000"}
-                c.send({"reqId": rid, "header": hdr, "op": name, "args": [arg]})
+            async def op(
+                name: str, arg: dict[str, str], rid: str, hdr: dict[str, str] | None = None
+            ) -> dict[str, object]:
+                c.send({"reqId": rid, "header": header() if hdr is None else hdr, "op": name, "args": [arg]})
                 reply: dict[str, object] = await c.recv()
                 assert reply["reqId"] == rid and reply["op"] == name
                 return reply
@@ -96,6 +104,19 @@ def test_trade_create_amend_cancel() -> None:
             best_bid = sim.book("bybit", "ETHUSDT", 1).bids[0]
             far = str(best_bid[0] - 50)
             limit = {"symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.2", "price": far}
+            # The header's timestamp within its window (the docs' rule), else refused before anything.
+            stale = header(int(time.time() * 1000) - 9000)
+            assert (await op("order.create", limit, "s1", stale))["retCode"] == 10002
+            assert (await op("order.create", limit, "s2", header(int(time.time() * 1000) + 5000)))[
+                "retCode"
+            ] == 10002
+            assert (await op("order.create", limit, "s3", {}))["retCode"] == 10001
+            wide = {**stale, "X-BAPI-RECV-WINDOW": "20000"}  # the same timestamp, inside a wider window
+            farther = {**limit, "price": str(best_bid[0] - 60), "orderLinkId": "W1"}
+            assert (await op("order.create", farther, "s4", wide))["retCode"] == 0
+            assert (await op("order.cancel", {"symbol": "ETHUSDT", "orderLinkId": "W1"}, "s5"))[
+                "retCode"
+            ] == 0
             created = await op("order.create", {**limit, "category": "linear", "orderLinkId": "L1"}, "r1")
             assert created["retCode"] == 0 and created["data"]["orderLinkId"] == "L1"  # type: ignore[index]
             assert (await op("order.create", limit, "r1"))["retCode"] == 20006  # duplicate reqId
@@ -127,6 +148,7 @@ def test_private_order_topic() -> None:
     async def go() -> None:
         async with Simulator(["bybit"], rate=0, depth=20) as sim:
             sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
+            sim.fund("bybit", "bk", {"USDT": "10000000", "BTC": "100"})  # funded: linear orders are margin
             urls = sim.urls()["bybit"][0]["ws"]
             expires = int(time.time() * 1000) + 10_000
             auth = {"op": "auth", "args": ["bk", expires, sig(f"GET/realtime{expires}")]}
@@ -134,7 +156,7 @@ def test_private_order_topic() -> None:
             for c in (priv, trade):
                 c.send(auth)
                 await c.recv()
-            priv.send({"op": "subscribe", "args": ["order"]})
+            priv.send({"op": "subscribe", "args": ["order", "execution.spot"]})
             assert (await priv.recv())["success"] is True
             best = sim.book("bybit", "BTCUSDT", 1).bids[0]
             arg = {
@@ -143,11 +165,49 @@ def test_private_order_topic() -> None:
                 "orderType": "Market",
                 "qty": str(best[1]),
                 "orderLinkId": "m1",
+                "category": "linear",
             }
-            trade.send({"reqId": "x", "header": {}, "op": "order.create", "args": [arg]})
+            trade.send({"reqId": "x", "header": header(), "op": "order.create", "args": [arg]})
             assert (await trade.recv())["retCode"] == 0
-            pushes = [(await priv.recv())["data"][0] for _ in range(2)]
-            assert [p["orderStatus"] for p in pushes] == ["New", "Filled"]
-            assert Decimal(pushes[1]["avgPrice"]) == best[0] and pushes[1]["orderLinkId"] == "m1"
+            # A linear order: "order" carries it, "execution.spot" does not.
+            pushes = [await priv.recv() for _ in range(2)]
+            assert {p["topic"] for p in pushes} == {"order"}
+            assert [p["data"][0]["orderStatus"] for p in pushes] == ["New", "Filled"]
+            filled = pushes[1]["data"][0]
+            assert Decimal(filled["avgPrice"]) == best[0] and filled["orderLinkId"] == "m1"
+            assert filled["category"] == "linear"
+
+            spot = {**arg, "orderLinkId": "s1", "category": "spot"}
+            trade.send({"reqId": "y", "header": header(), "op": "order.create", "args": [spot]})
+            assert (await trade.recv())["retCode"] == 0
+            [theirs] = [o for o in sim.venue("bybit").engine.orders.values() if o.client_id == "s1"]
+            assert theirs.status == "FILLED" and theirs.fills
+            got: dict[str, list[dict[str, Any]]] = {"order": [], "execution.spot": []}
+            while (
+                len(got["execution.spot"]) < len(theirs.fills)
+                or got["order"][-1:] == []
+                or (got["order"][-1]["orderStatus"] != "Filled")
+            ):
+                m = await priv.recv()
+                got[m["topic"]].extend(m["data"])
+            inst = sim.venue("bybit").instruments["BTCUSDT"]
+            # One row per fill of the engine's own record.
+            want = [(str(f.trade_id), inst.price(f.price), inst.qty(f.qty)) for f in theirs.fills]
+            rows = got["execution.spot"]
+            assert [(x["execId"], Decimal(x["execPrice"]), Decimal(x["execQty"])) for x in rows] == want
+            for x in rows:
+                assert (x["orderLinkId"], x["category"], x["execType"], x["side"]) == (
+                    "s1",
+                    "spot",
+                    "Trade",
+                    "Sell",
+                )
+                assert x["isMaker"] is False
+
+            # Both forms of one topic in one request are refused; an unknown topic too.
+            priv.send({"op": "subscribe", "args": ["order", "order.spot"]})
+            assert (await priv.recv())["success"] is False
+            priv.send({"op": "subscribe", "args": ["wallet.nope"]})
+            assert (await priv.recv())["success"] is False
 
     asyncio.run(go())

@@ -70,6 +70,14 @@ def test_bybit_ping_shapes_and_level1_resend() -> None:
             lin = await connect(sim.urls()["bybit"][0]["ws"]["linear"])
             lin.send({"req_id": "p", "op": "ping"})
             assert (await lin.recv())["req_id"] == "p"
+            private = await connect(sim.urls()["bybit"][0]["ws"]["private"])
+            private.send({"req_id": "test", "op": "ping"})
+            pong = await private.recv()
+            assert (pong["req_id"], pong["op"], list(pong)) == (
+                "test",
+                "pong",
+                ["req_id", "op", "args", "conn_id"],
+            )
             spot.send({"op": "subscribe", "args": ["orderbook.1.ETHUSDT"]})
             assert (await spot.recv())["ret_msg"] == "subscribe"
             first = await spot.recv()

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from simclient import Client, connect, http
-from test_sim_bybit_auth import SECRET, sig
+from test_sim_bybit_auth import SECRET, header, sig
 from tickwire.sim import Simulator
 
 
@@ -49,20 +49,41 @@ def test_ws_trade_limit_headers_10006_and_engine_codes() -> None:
             order = {"symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.2", "price": far}
             replies: list[Any] = []
             for i, link in enumerate(["D1", "D1", "D2", "D3"]):
-                c.send({"reqId": f"r{i}", "op": "order.create", "args": [{**order, "orderLinkId": link}]})
+                c.send(
+                    {
+                        "reqId": f"r{i}",
+                        "header": header(),
+                        "op": "order.create",
+                        "args": [{**order, "orderLinkId": link}],
+                    }
+                )
                 replies.append(await c.recv())
             assert [r["retCode"] for r in replies] == [0, 110072, 0, 10006]
             assert [r["header"]["X-Bapi-Limit-Status"] for r in replies] == ["2", "1", "0", "0"]
             assert all(r["header"]["X-Bapi-Limit"] == "3" for r in replies)
             reset = int(replies[-1]["header"]["X-Bapi-Limit-Reset-Timestamp"])
             assert 0 <= reset - int(replies[-1]["header"]["Timenow"]) <= 300
-            c.send({"reqId": "c", "op": "order.cancel", "args": [{"symbol": "ETHUSDT", "orderLinkId": "D1"}]})
+            c.send(
+                {
+                    "reqId": "c",
+                    "header": header(),
+                    "op": "order.cancel",
+                    "args": [{"symbol": "ETHUSDT", "orderLinkId": "D1"}],
+                }
+            )
             assert (await c.recv())["retCode"] == 0, "cancel has its own budget"
 
             # Funded with too little: 110007 (the margin a linear order needs at 10x).
             sim.fund("bybit", "bk", {"USDT": "1"})
             await asyncio.sleep(0.3)  # a new window
-            c.send({"reqId": "f", "op": "order.create", "args": [{**order, "orderLinkId": "F1"}]})
+            c.send(
+                {
+                    "reqId": "f",
+                    "header": header(),
+                    "op": "order.create",
+                    "args": [{**order, "orderLinkId": "F1"}],
+                }
+            )
             assert (await c.recv())["retCode"] == 110007
 
     asyncio.run(go())
@@ -116,7 +137,14 @@ def test_rest_order_entry_shares_the_ws_budget() -> None:
             assert row["qty"] == "0.30000" and row["orderStatus"] == "New"
             # The WS trade connection spends the same budget: a second create is the last allowed.
             c = await authed(sim.urls()["bybit"][0]["ws"]["trade"])
-            c.send({"reqId": "w", "op": "order.create", "args": [{**order, "orderLinkId": "W1"}]})
+            c.send(
+                {
+                    "reqId": "w",
+                    "header": header(),
+                    "op": "order.create",
+                    "args": [{**order, "orderLinkId": "W1"}],
+                }
+            )
             assert (await c.recv())["retCode"] == 0
             assert (await call("POST", "/v5/order/create", {**order, "orderLinkId": "R2"}))[
                 "retCode"

@@ -14,6 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from simclient import connect, http
+from test_sim_bybit_auth import SECRET as BYBIT_SECRET
+from test_sim_bybit_auth import header
+from test_sim_bybit_auth import sig as bybit_sig
 from test_sim_engine import SECRET, sign
 from test_sim_okx_auth import SECRET as OKX_SECRET
 from test_sim_okx_trade import login
@@ -114,5 +117,51 @@ def test_lose_answer_through_the_control_api_okx_ws() -> None:
             await asyncio.wait_for(c.closed, 2)
             assert c.drain() == []
             assert [o.client_id for o in v.engine.orders.values()] == ["okxlost1"]
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("op", ["order.amend", "order.cancel"])
+def test_lose_answer_bybit_trade_socket(op: str) -> None:
+    """Bybit's trade socket: the amend or cancel is done, the socket cut without its answer; the private
+    ``order`` topic on its own socket still reports the new state."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], rate=0, depth=20) as sim:
+            v: Any = sim.venue("bybit")
+            v.add_key("bk", BYBIT_SECRET)
+            urls = sim.urls()["bybit"][0]["ws"]
+            expires = int(time.time() * 1000) + 10_000
+            priv, trade = await connect(urls["private"]), await connect(urls["trade"])
+            for c in (priv, trade):
+                c.send({"op": "auth", "args": ["bk", expires, bybit_sig(f"GET/realtime{expires}")]})
+                await c.recv()
+            priv.send({"op": "subscribe", "args": ["order.spot"]})
+            assert (await priv.recv())["success"] is True
+            far = sim.book("bybit", "BTCUSDT", 1).bids[0][0] - 100
+            arg = {
+                "category": "spot",
+                "symbol": "BTCUSDT",
+                "side": "Buy",
+                "orderType": "Limit",
+                "qty": "0.001",
+            }
+            trade.send({"reqId": "a", "header": header(), "op": "order.create",
+                        "args": [{**arg, "price": str(far), "orderLinkId": "bl1"}]})  # fmt: skip
+            assert (await trade.recv())["retCode"] == 0
+            assert (await priv.recv())["data"][0]["orderStatus"] == "New"
+            change = {"price": str(far - 1)} if op == "order.amend" else {}
+            sim.endpoint("bybit", 0).lose_answer(op)
+            ref = {"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "bl1", **change}
+            trade.send({"reqId": "b", "header": header(), "op": op, "args": [ref]})
+            await asyncio.wait_for(trade.closed, 2)
+            assert trade.drain() == [] and sim.endpoint("bybit", 0).lost == [op]
+            pushed = (await priv.recv())["data"][0]
+            [theirs] = v.engine.orders.values()
+            if op == "order.amend":
+                assert theirs.open and theirs.price * v.instruments["BTCUSDT"].tick == far - 1
+                assert pushed["orderStatus"] == "New" and pushed["price"] == str(far - 1)
+            else:
+                assert not theirs.open and pushed["orderStatus"] == "Cancelled"
 
     asyncio.run(go())

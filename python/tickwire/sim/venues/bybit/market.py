@@ -96,6 +96,11 @@ class Bybit(Venue):
         base: dict[str, Any] = {"conn_id": conn.state["conn_id"], "op": op}
         if rid is not None and (not spot or op != "ping"):
             base["req_id"] = rid
+        if op == "ping" and conn.path == "/v5/private":
+            # The private pong (docs/v5/ws/connect): op "pong", the server time in args.
+            pong = {"op": "pong", "args": [str(conn.endpoint.now_ms())], "conn_id": conn.state["conn_id"]}
+            conn.send_text(orjson.dumps({"req_id": rid, **pong} if rid is not None else pong))
+            return
         if op == "ping":
             conn.send_text(orjson.dumps({"success": True, "ret_msg": "pong", **base}))
             return
@@ -275,12 +280,12 @@ class Bybit(Venue):
     # auth --------------------------------------------------------------------------------------
 
     def _private(self, conn: Conn, msg: dict[str, Any], base: dict[str, Any]) -> None:
-        if msg["op"] == "subscribe" and conn.state.get("auth") and msg.get("args") == ["order"]:
-            self.trade.streams.add(conn.state["api_key"], conn)
-            conn.send_text(orjson.dumps({"success": True, "ret_msg": "", **base}))
+        if msg["op"] == "subscribe" and conn.state.get("auth"):
+            # Of the private topics "order" and "execution" are simulated.
+            refused = self.trade.subscribe(conn, msg.get("args"))
+            conn.send_text(orjson.dumps({"success": refused is None, "ret_msg": refused or "", **base}))
             return
         if msg["op"] != "auth":
-            # Of the private topics only "order" is simulated (after auth).
             conn.send_text(orjson.dumps({"success": False, "ret_msg": "Request not authorized", **base}))
             return
         key = ws_auth_key(self.secrets, msg.get("args") or [], conn.endpoint.now_ms())

@@ -8,7 +8,8 @@ list, any other category 10001.
 
 ``GET /v5/execution/list?category=spot[&symbol=][&orderId=][&startTime=]`` from the engine's own fill
 records, newest first: each fill once, ``execId`` the trade id it had on the public ``publicTrade``
-topic. Fees are not simulated (``execFee`` "0", in the coin received).
+topic. Fees are not simulated (``execFee`` "0", in the coin received). The private ``execution`` topic
+pushes the same row per fill as it happens.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tickwire.sim.accounts import split_symbol
 from tickwire.sim.market import BID, Instrument
 
 if TYPE_CHECKING:
+    from tickwire.sim.engine import Fill, Order
     from tickwire.sim.venues.context import VenueContext
 
 Result = tuple[int, str, dict[str, Any]]
@@ -62,6 +64,33 @@ def instruments(insts: Mapping[str, Instrument], q: Mapping[str, str]) -> Result
     return 0, "OK", {"category": cat, "list": rows, "nextPageCursor": ""}
 
 
+def execution(ctx: VenueContext, o: Order, f: Fill, order_id: str) -> dict[str, Any]:
+    """One fill of ``o`` as ``/v5/execution/list`` and the private ``execution`` topic show it."""
+    fp, fq = ctx.fmt[o.symbol]
+    inst = ctx.instruments[o.symbol]
+    return {
+        "symbol": o.symbol,
+        "orderId": order_id,
+        "orderLinkId": o.client_id,
+        "side": "Buy" if o.side == BID else "Sell",
+        "orderPrice": fp(o.price) if o.price is not None else "0",
+        "orderQty": fq(o.qty),
+        "leavesQty": fq(o.qty - o.filled if o.open else 0),
+        "orderType": "Market" if o.type == "MARKET" else "Limit",
+        "execFee": "0",
+        "feeCurrency": split_symbol(o.symbol)[0 if o.side == BID else 1],
+        "execId": str(f.trade_id),
+        "execPrice": fp(f.price),
+        "execQty": fq(f.qty),
+        "execType": "Trade",
+        "execValue": _s(inst.price(f.price) * inst.qty(f.qty)),
+        "execTime": str(f.time_ms),
+        "isMaker": f.maker,
+        "feeRate": "0",
+        "seq": f.trade_id,
+    }
+
+
 def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) -> Result:
     """(retCode, retMsg, result) for ``GET /v5/execution/list``; ``oid(order)`` is its ``orderId``."""
     cat = q.get("category", "")
@@ -80,32 +109,9 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
             continue
         if q.get("orderId", oid(o)) != oid(o):
             continue
-        fp, fq = ctx.fmt[o.symbol]
-        inst = ctx.instruments[o.symbol]
         for f in o.fills:
             if start is not None and f.time_ms < start:
                 continue
-            row = {
-                "symbol": o.symbol,
-                "orderId": oid(o),
-                "orderLinkId": o.client_id,
-                "side": "Buy" if o.side == BID else "Sell",
-                "orderPrice": fp(o.price) if o.price is not None else "0",
-                "orderQty": fq(o.qty),
-                "leavesQty": fq(o.qty - o.filled if o.open else 0),
-                "orderType": "Market" if o.type == "MARKET" else "Limit",
-                "execFee": "0",
-                "feeCurrency": split_symbol(o.symbol)[0 if o.side == BID else 1],
-                "execId": str(f.trade_id),
-                "execPrice": fp(f.price),
-                "execQty": fq(f.qty),
-                "execType": "Trade",
-                "execValue": _s(inst.price(f.price) * inst.qty(f.qty)),
-                "execTime": str(f.time_ms),
-                "isMaker": f.maker,
-                "feeRate": "0",
-                "seq": f.trade_id,
-            }
-            rows.append((f.time_ms, f.trade_id, row))
+            rows.append((f.time_ms, f.trade_id, execution(ctx, o, f, oid(o))))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     return 0, "OK", {"category": cat, "list": [r for _, _, r in rows[:limit]], "nextPageCursor": ""}

@@ -2,9 +2,16 @@
 
 ``{"op":"auth","args":[key, expires, sign]}`` first (``retCode`` 0; 20001 when repeated, 10004 on a
 bad signature), then ``{"reqId","header":{"X-BAPI-TIMESTAMP",…},"op":"order.create"|"order.amend"|
-"order.cancel","args":[one order]}``. A ``reqId`` seen before on the connection gives 20006. The ack
-only says the request was accepted (the docs: confirm on the order stream). Quantities are in the
-base coin for every category here (spot market buys in quote units are not simulated).
+"order.cancel","args":[one order]}``. The header is required: its ``X-BAPI-TIMESTAMP`` must satisfy
+``server_time - X-BAPI-RECV-WINDOW <= timestamp < server_time + 1000`` (the docs' rule; the code of a
+refusal is not documented for the socket, 10002 as over REST here, 10001 without a timestamp). A
+``reqId`` seen before on the connection gives 20006. The ack only says the request was accepted (the
+docs: confirm on the order stream). Quantities are in the base coin for every category here (spot
+market buys in quote units are not simulated).
+
+The private ``/v5/private`` socket, after ``auth``, subscribes ``order`` and ``execution``, all-in-one or
+categorised (``order.spot``…, never both forms of one topic in a request): every order event pushes the
+order's state on ``order``, every fill one row on ``execution``, under the topic name subscribed.
 
 API rate limits are per UID and per operation per second (profile ``order_rate_limit``, default 10,
 for each of create/amend/cancel; ``rest_rate_limit``, default 50, for each private REST path): every
@@ -27,7 +34,7 @@ from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.venues.bybit.auth import ws_auth_key
-from tickwire.sim.venues.bybit.metadata import executions
+from tickwire.sim.venues.bybit.metadata import execution, executions
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -49,6 +56,11 @@ BYBIT_ERRORS = {
     "notional": (170140, "Order value exceeded lower limit."),
 }
 
+# docs/v5/websocket/private/order.mdx, execution.mdx: each all-in-one or per category.
+PRIVATE_TOPICS = frozenset(
+    f"{t}{c}" for t in ("order", "execution") for c in ("", ".spot", ".linear", ".inverse", ".option")
+)
+
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "CANCELED": "Cancelled"}
 STATUS["EXPIRED"] = "Cancelled"
 
@@ -62,24 +74,44 @@ class BybitOrders:
     def __init__(self, ctx: VenueContext, secrets: Mapping[str, str]) -> None:
         self.ctx = ctx
         self.secrets = secrets  # API key -> secret
-        self.streams = PrivateStreams(ctx.subscribers)  # per API key, /v5/private sockets on "order"
+        self.streams = PrivateStreams(ctx.subscribers)  # per API key, subscribed /v5/private sockets
         self.limiters: dict[tuple[str, str], WeightLimiter] = {}
         ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
-        """The private ``order`` topic: the order's state after every event."""
+        """The private topics: ``order`` with the order's state after every event, ``execution`` with
+        each fill."""
+        category = "linear" if o.margin else "spot"
+        self._push("order", category, o.account, lambda now: self.order_data(o, now))
+        if fill is not None:
+            row = {"category": category, **execution(self.ctx, o, fill, order_id(o)), "isLeverage": "0"}
+            self._push("execution", category, o.account, lambda now: row)
 
-        def message(c: Conn) -> bytes:
+    def _push(self, kind: str, category: str, account: str, row: Any) -> None:
+        def message(c: Conn) -> bytes | None:
+            subscribed = c.state.get("private_topics", ())
+            topic = next((t for t in (kind, f"{kind}.{category}") if t in subscribed), None)
+            if topic is None:
+                return None
             now = c.endpoint.now_ms()
-            body = {
-                "id": uuid.uuid4().hex,
-                "topic": "order",
-                "creationTime": now,
-                "data": [self.order_data(o, now)],
-            }
+            body = {"id": uuid.uuid4().hex, "topic": topic, "creationTime": now, "data": [row(now)]}
             return orjson.dumps(body)
 
-        self.streams.push(message, account=o.account)
+        self.streams.push(message, account=account)
+
+    def subscribe(self, conn: Conn, topics: Any) -> str | None:
+        """Subscribes an authenticated private socket to ``topics``; the refusal's text, else None."""
+        if not isinstance(topics, list) or not topics:
+            return "error:args is empty"
+        bad = [t for t in topics if t not in PRIVATE_TOPICS]
+        if bad:
+            return f"error:handler not found,topic:{bad[0]}"
+        for kind in ("order", "execution"):
+            if kind in topics and any(str(t).startswith(kind + ".") for t in topics):
+                return f"error:all-in-one and categorised {kind} topics in one request"
+        conn.state.setdefault("private_topics", set()).update(topics)
+        self.streams.add(conn.state["api_key"], conn)
+        return None
 
     def order_data(self, o: Order, now: int) -> dict[str, Any]:
         """An order as Bybit shows it (the ``order`` topic, ``/v5/order/realtime``)."""
@@ -128,6 +160,10 @@ class BybitOrders:
             return
         if rid:
             seen.add(rid)
+        refused = self._stale(conn, msg.get("header"))
+        if refused is not None:
+            self._reply(conn, rid, op, *refused, {})
+            return
         args = msg.get("args")
         if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
             self._reply(conn, rid, op, 10001, "only one order per request", {})
@@ -156,6 +192,18 @@ class BybitOrders:
             self._reply(conn, rid, op, code, text, {}, limits)
             return
         self._reply(conn, rid, op, 0, "OK", data, limits)
+
+    @staticmethod
+    def _stale(conn: Conn, header: Any) -> tuple[int, str] | None:
+        """The refusal of a request whose ``header`` timestamp is missing or outside its window."""
+        h = header if isinstance(header, dict) else {}
+        ts, recv = str(h.get("X-BAPI-TIMESTAMP", "")), str(h.get("X-BAPI-RECV-WINDOW", "5000"))
+        if not ts.isdigit() or not recv.isdigit():
+            return 10001, "header X-BAPI-TIMESTAMP is required"
+        now = conn.endpoint.now_ms()
+        if not now - int(recv) <= int(ts) < now + 1000:
+            return 10002, "invalid request, please check your server timestamp or recv_window param"
+        return None
 
     def limit(self, uid: str, what: str, now_ms: int, per_s: int) -> tuple[bool, dict[str, str]]:
         """Charge one request of ``what`` to ``uid``: (allowed, the X-Bapi-Limit* headers)."""

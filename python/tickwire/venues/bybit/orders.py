@@ -1,0 +1,350 @@
+"""Bybit v5 spot order entry for ``tickwire.trade``: the JSON body or query of each ``/v5/order/…`` call
+and readers of the venue's answers (orders, executions, wallet balance, instruments, ``retCode`` errors
+on HTTP 200); the private stream (``/v5/private``: ``auth``, then the ``order.spot`` and
+``execution.spot`` topics) and WebSocket order entry (``/v5/trade``: ``auth``, then ``order.create``,
+``order.amend``, ``order.cancel`` with the REST bodies as their argument)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from tickwire.errors import AuthError, OrderNotFound, TickwireError
+from tickwire.trading.codes import error_for
+from tickwire.trading.numbers import format_decimal
+from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
+from tickwire.trading.rules import InstrumentRules, from_bybit_instrument
+from tickwire.trading.venue import Balance, Call
+
+_STATUS: dict[str, Status] = {
+    "New": "new",
+    "Created": "new",
+    "Untriggered": "new",
+    "PartiallyFilled": "partially_filled",
+    "Filled": "filled",
+    "Cancelled": "canceled",
+    "PartiallyFilledCanceled": "canceled",
+    "Deactivated": "canceled",
+    "Triggered": "new",
+    "Rejected": "rejected",
+}
+_TIF: dict[str, Tif] = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "PostOnly": "GTC"}
+# WebSocket ops of the REST calls the grammar builds (docs/v5/websocket/trade/guideline.mdx): the REST
+# body is the op's one argument, the answer's ``data`` is the REST ``result``.
+_WS_OPS = {
+    ("POST", "/v5/order/create"): "order.create",
+    ("POST", "/v5/order/amend"): "order.amend",
+    ("POST", "/v5/order/cancel"): "order.cancel",
+}
+# The categorised topics (docs/v5/websocket/private/order.mdx, execution.mdx): spot only. Their pushes
+# name the topic they were subscribed as ("order.spot"); the all-in-one "order"/"execution" are read too.
+_STREAM_TOPICS = ("order.spot", "execution.spot")
+# ``rejectReason`` of an order that was not refused.
+_NO_REASON = ("", "EC_NoError")
+
+log = logging.getLogger("tickwire.trading")
+
+
+def _json(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def _dec(x: Any) -> Decimal | None:
+    return Decimal(str(x)) if x not in (None, "") else None
+
+
+def _ms_ns(ms: Any) -> int | None:
+    return int(ms) * 1_000_000 if ms not in (None, "") else None
+
+
+def _fee(o: Any) -> tuple[Decimal | None, str | None]:
+    """An order's cumulative fee and its coin. For spot ``cumFeeDetail`` ({coin: amount}) replaces the
+    deprecated ``cumExecFee``/``feeCurrency``; a fee paid in several coins has no one total: None."""
+    detail = o.get("cumFeeDetail")
+    if isinstance(detail, dict) and detail:
+        if len(detail) > 1:
+            return None, None
+        [(coin, amount)] = detail.items()
+        return _dec(amount), str(coin)
+    fee = _dec(o.get("cumExecFee"))
+    return fee, (o.get("feeCurrency") or None) if fee else None
+
+
+class Orders:
+    """Bybit v5 spot order entry over REST (``category`` ``spot``): ``/v5/order/create`` and friends,
+    JSON bodies signed as sent. Post-only limit orders are ``timeInForce`` ``PostOnly``; a market buy
+    is sized in the base coin (``marketUnit`` ``baseCoin``; Bybit's default for spot market buys is
+    the quote coin). The client id is ``orderLinkId`` (Bybit refuses a duplicate, 110072).
+
+    Create, amend and cancel answer with ``orderId``/``orderLinkId`` only: the session then asks for the
+    order's state with ``GET /v5/order/realtime``, which lists an unknown order as an empty list.
+    Bybit answers errors with HTTP 200 and ``retCode`` != 0. ``cancel-all`` by symbol lists the
+    cancelled orders' ids.
+
+    After ``auth`` (each connection, both sockets) the private stream is the ``order.spot`` and
+    ``execution.spot`` topics, and create, amend and cancel go over the trade socket as ``order.*`` ops
+    with the same JSON and the same answers; queries and cancel-all stay REST."""
+
+    venue = "bybit"
+    stream_label = "private"  # the endpoint's WebSocket URL of the private stream
+    ws_label = "trade"  # and of order entry
+
+    def __init__(self) -> None:
+        # Makes this session's reqIds its own: Bybit refuses a repeated reqId (20006) without saying
+        # whether per connection or per key, and other scripts on the key count from 1 too.
+        self._req_tag = secrets.token_hex(4)
+
+    def new_order(self, order: Order) -> Call:
+        body: dict[str, str] = {
+            "category": "spot",
+            "symbol": order.symbol,
+            "side": "Buy" if order.side == "buy" else "Sell",
+            "orderType": "Market",
+            "qty": format_decimal(order.qty),
+            "orderLinkId": order.client_id,
+        }
+        if order.type == "limit":
+            assert order.price is not None
+            body["orderType"] = "Limit"
+            body["price"] = format_decimal(order.price)
+            body["timeInForce"] = "PostOnly" if order.post_only else order.tif
+        else:
+            body["marketUnit"] = "baseCoin"  # qty is the base quantity, for buys too
+        return Call("POST", "/v5/order/create", body=_json(body))
+
+    @staticmethod
+    def _ids(symbol: str, client_id: str | None, order_id: str | None) -> dict[str, str]:
+        p = {"category": "spot", "symbol": symbol}
+        if order_id is not None:
+            p["orderId"] = order_id
+        else:
+            p["orderLinkId"] = client_id or ""
+        return p
+
+    def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return Call("POST", "/v5/order/cancel", body=_json(self._ids(symbol, client_id, order_id)))
+
+    def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
+        """``/v5/order/amend``: ``qty`` is the order's new total quantity (filled part included), ``price``
+        its new price; each only when it changes. Bybit answers with the ids only (an acknowledgement:
+        "please use the websocket to confirm the order status"), the order keeps its ids."""
+        body = self._ids(order.symbol, order.client_id or None, order.order_id)
+        body.update((k, format_decimal(v)) for k, v in (("qty", qty), ("price", price)) if v is not None)
+        return Call("POST", "/v5/order/amend", body=_json(body))
+
+    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+        return Call("GET", "/v5/order/realtime", self._ids(symbol, client_id, order_id))
+
+    def open_orders(self, symbol: str | None) -> Call:
+        p = {"category": "spot"}
+        if symbol:
+            p["symbol"] = symbol
+        p["openOnly"] = "0"
+        return Call("GET", "/v5/order/realtime", p)
+
+    def cancel_all(self, symbol: str) -> Call | None:
+        return Call("POST", "/v5/order/cancel-all", body=_json({"category": "spot", "symbol": symbol}))
+
+    def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
+        return [self.cancel(symbol, o.client_id or None, o.order_id) for o in orders]
+
+    def fills(self, symbol: str, since_ms: int | None) -> Call:
+        p = {"category": "spot", "symbol": symbol}
+        if since_ms is not None:
+            p["startTime"] = str(since_ms)
+        p["limit"] = "100"
+        return Call("GET", "/v5/execution/list", p)
+
+    def balances(self) -> Call:
+        return Call("GET", "/v5/account/wallet-balance", {"accountType": "UNIFIED"})
+
+    def instruments(self) -> Call:
+        return Call("GET", "/v5/market/instruments-info", {"category": "spot"}, signed=False)
+
+    def read_order(self, body: Any) -> list[OrderEvent]:
+        """An order (``realtime``) as its state; an acknowledgement (create, cancel, an entry of
+        cancel-all) as an ``ack`` event stating no status. A list is read by its first entry; an empty
+        one (``realtime`` of an unknown order) is :class:`OrderNotFound`."""
+        if isinstance(body, list):
+            if not body:
+                raise OrderNotFound(f"{self.venue}: no such order")
+            body = body[0]
+        o = body
+        cid, oid = str(o.get("orderLinkId") or ""), str(o.get("orderId") or "") or None
+        if "orderStatus" not in o:
+            return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
+        filled = _dec(o.get("cumExecQty")) or Decimal(0)
+        kind: OrderType = "market" if o.get("orderType") == "Market" else "limit"
+        fee, fee_asset = _fee(o)
+        reason = str(o.get("rejectReason") or "")
+        return [
+            OrderEvent(
+                source="rest",
+                client_id=cid,
+                order_id=oid,
+                status=_STATUS.get(str(o["orderStatus"]), "new"),
+                filled_cum=filled,
+                avg_price=_dec(o.get("avgPrice")) if filled > 0 else None,
+                fee_cum=fee,
+                fee_asset=fee_asset,
+                reason="" if reason in _NO_REASON else reason,
+                ts_ns=_ms_ns(o.get("updatedTime") or o.get("createdTime")),
+                venue=self.venue,
+                symbol=str(o["symbol"]),
+                side="buy" if o["side"] == "Buy" else "sell",
+                type=kind,
+                tif=_TIF.get(str(o.get("timeInForce")), "GTC"),
+                price=_dec(o.get("price")) if kind == "limit" else None,
+                qty=Decimal(str(o["qty"])),
+            )
+        ]
+
+    def read_fills(self, body: Any) -> list[Fill]:
+        """Executions as ``/v5/execution/list`` and the ``execution`` topic both show them."""
+        out = []
+        for t in body:
+            side: Side = "buy" if t["side"] == "Buy" else "sell"
+            out.append(
+                Fill(
+                    venue=self.venue,
+                    symbol=str(t["symbol"]),
+                    client_id=str(t.get("orderLinkId") or ""),
+                    order_id=str(t["orderId"]),
+                    trade_id=str(t["execId"]),
+                    side=side,
+                    price=Decimal(str(t["execPrice"])),
+                    qty=Decimal(str(t["execQty"])),
+                    fee=_dec(t.get("execFee")) or Decimal(0),  # positive: charged
+                    fee_asset=t.get("feeCurrency") or None,
+                    liquidity="maker" if t.get("isMaker") else "taker",
+                    ts_ns=_ms_ns(t.get("execTime")),
+                )
+            )
+        return out
+
+    def read_balances(self, body: Any) -> dict[str, Balance]:
+        out: dict[str, Balance] = {}
+        for acct in body:
+            for c in acct.get("coin", ()):
+                total = _dec(c.get("walletBalance")) or Decimal(0)
+                locked = _dec(c.get("locked")) or Decimal(0)
+                out[c["coin"]] = Balance(c["coin"], total - locked, locked)
+        return out
+
+    def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
+        return {str(i["symbol"]): from_bybit_instrument(i) for i in body}
+
+    def read_answer(self, status: int, body: bytes) -> Any:
+        """``result`` of a success (its ``list`` where it has one); otherwise the error of
+        ``retCode``/``retMsg`` (Bybit answers them with HTTP 200)."""
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            msg = None
+        if not isinstance(msg, dict) or "retCode" not in msg:
+            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+        return self._result(status, msg, "result")
+
+    def _result(self, status: int, msg: dict[str, Any], field: str) -> Any:
+        code, text = msg["retCode"], str(msg.get("retMsg", ""))
+        if status >= 400 or str(code) != "0":
+            raise error_for(self.venue, code, text, http_status=status)
+        result = msg.get(field) or {}
+        return result["list"] if isinstance(result, dict) and "list" in result else result
+
+    def not_found(self, error: TickwireError) -> bool:
+        return isinstance(error, OrderNotFound)
+
+    # The sockets: ``auth`` first on each connection (both), then the private topics or the order ops.
+
+    # Bybit cuts a private or trade socket after 10 minutes without "ping-pong" or data and recommends
+    # this ping every 20 s (docs/v5/ws/connect). Its pongs (private: op "pong", trade: no reqId) are
+    # neither pushes nor answers to the readers below.
+    ping_interval = 20.0
+
+    def ping(self) -> bytes:
+        return orjson.dumps({"op": "ping"})
+
+    def login(self, signer: Any) -> bytes | None:
+        return orjson.dumps(signer.ws_auth_message())
+
+    def login_ack(self, msg: Any) -> bool:
+        """True for the ``auth`` op's acceptance: ``success`` true on ``/v5/private``, ``retCode`` 0 on
+        ``/v5/trade`` (20001, already authenticated, too). A refusal raises the typed error."""
+        if not isinstance(msg, dict) or msg.get("op") != "auth":
+            return False
+        if "retCode" in msg:
+            code = msg["retCode"]
+            if str(code) in ("0", "20001"):
+                return True
+            raise error_for(self.venue, code, str(msg.get("retMsg", "")))
+        if msg.get("success") is True:
+            return True
+        # The private socket's refusal has no code (docs/v5/ws/connect shows only the success).
+        raise AuthError(f"{self.venue}: auth refused: {msg.get('ret_msg', '')}")
+
+    def stream_subscribe(self, signer: Any) -> bytes:
+        return orjson.dumps({"op": "subscribe", "args": list(_STREAM_TOPICS)})
+
+    def stream_ack(self, msg: Any) -> bool:
+        if not isinstance(msg, dict) or msg.get("op") != "subscribe":
+            return False
+        if msg.get("success") is not True:
+            log.warning("%s: private topics refused: %s", self.venue, msg.get("ret_msg", ""))
+            return False
+        return True
+
+    def read_stream(self, msg: Any) -> list[OrderEvent]:
+        """An ``order`` push as each order's state (``cumExecQty``, ``avgPrice``, ``orderStatus``, its
+        qty and price); an ``execution`` push as one fill per ``Trade`` execution (``execId``, price,
+        qty, fee charged positive). Other categories' entries are skipped."""
+        topic = msg.get("topic") if isinstance(msg, dict) else None
+        kind = topic.partition(".")[0] if isinstance(topic, str) else ""
+        if kind not in ("order", "execution"):
+            return []
+        out: list[OrderEvent] = []
+        for d in msg.get("data") or ():
+            if d.get("category", "spot") != "spot":
+                continue
+            if kind == "order":
+                out.append(replace(self.read_order(d)[0], source="stream"))
+            elif d.get("execType", "Trade") == "Trade":  # spot has no funding, ADL or bust trades
+                [f] = self.read_fills([d])
+                out.append(
+                    OrderEvent(
+                        source="stream",
+                        client_id=f.client_id,
+                        order_id=f.order_id,
+                        fill=f,
+                        ts_ns=f.ts_ns,
+                        venue=self.venue,
+                        symbol=f.symbol,
+                        side=f.side,
+                    )
+                )
+        return out
+
+    def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
+        """The op of a create, amend or cancel: ``reqId``, the ``header`` with ``X-BAPI-TIMESTAMP`` and
+        ``X-BAPI-RECV-WINDOW``, the REST body as the one argument; None for everything else (queries,
+        cancel-all), which goes over REST."""
+        op = _WS_OPS.get((call.method, call.path))
+        if op is None or not call.body:
+            return None
+        rid = f"{request_id}-{self._req_tag}"  # "tw<n>-<8 hex>": well inside Bybit's 36 characters
+        msg = {"reqId": rid, "header": signer.ws_header(), "op": op, "args": [orjson.loads(call.body)]}
+        return orjson.dumps(msg)
+
+    def ws_answer_id(self, msg: Any) -> str | None:
+        rid = msg.get("reqId") if isinstance(msg, dict) else None
+        return rid if isinstance(rid, str) and rid else None
+
+    def read_ws_answer(self, msg: Any) -> Any:
+        """``data`` (the REST ``result``: the ids) of ``retCode`` 0; otherwise its typed error."""
+        return self._result(200, msg, "data")

@@ -1,0 +1,96 @@
+"""Bybit v5 request signing: ``Signer`` for REST (``X-BAPI-*`` headers), the WebSocket ``auth`` op and
+the trade socket's per-request ``header``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tickwire import _core
+from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+
+DEFAULT_RECV_WINDOW = 5000
+# Bybit states no maximum. A window past a day is a unit slip or a typo, and would undo the replay
+# protection the window exists for ("a smaller X-BAPI-RECV-WINDOW is more secure").
+MAX_RECV_WINDOW = 86_400_000
+
+
+def _checked_recv_window(ms: object) -> int:
+    """``ms`` if it is a usable ``X-BAPI-RECV-WINDOW``: whole milliseconds, at least 1 (Bybit accepts a
+    request while ``server_time - recv_window <= timestamp``), at most ``MAX_RECV_WINDOW``."""
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise TypeError(f"recv_window must be an int (ms), not {type(ms).__name__}")
+    if not 0 < ms <= MAX_RECV_WINDOW:
+        raise ValueError(f"recv_window must be 1..{MAX_RECV_WINDOW} ms (Bybit's default is 5000), got {ms}")
+    return ms
+
+
+class Signer(_core.BybitSigner):
+    """Signs Bybit REST requests and WebSocket auth.
+
+    >>> s = Signer("key", "secret")
+    >>> s.rest_signature(1658384314791, 5000, "category=option&symbol=BTC-29JUL22-25000-C")
+    >>> s.sign_request("GET", "/v5/order/realtime", {"category": "linear"}).headers   # X-BAPI-*
+    >>> s.ws_auth_message()   # {"op": "auth", "args": [key, expires, signature]}
+    """
+
+    _clock: Clock
+    _recv_window: int
+
+    def __new__(
+        cls, api_key: str, secret: str, *, recv_window: int = DEFAULT_RECV_WINDOW, clock: Clock | None = None
+    ) -> Signer:
+        self = super().__new__(cls, api_key, secret)
+        self._clock = clock or now_ms
+        self.recv_window = recv_window
+        return self
+
+    @property
+    def recv_window(self) -> int:
+        """``X-BAPI-RECV-WINDOW`` in ms; setting it checks it like the constructor does."""
+        return self._recv_window
+
+    @recv_window.setter
+    def recv_window(self, ms: int) -> None:
+        self._recv_window = _checked_recv_window(ms)
+
+    @classmethod
+    def from_env(cls, prefix: str = "BYBIT", **kwargs: Any) -> Signer:
+        """From ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET``."""
+        c = Credentials.from_env(prefix)
+        return cls(c.api_key, c.require_secret(), **kwargs)
+
+    def sign_request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | str | None = None,
+        body: str = "",
+        *,
+        timestamp: int | None = None,
+    ) -> SignedRequest:
+        """``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP``, ``X-BAPI-SIGN``, ``X-BAPI-RECV-WINDOW``. GET signs
+        the query string, other methods the body."""
+        http_method(method)
+        q = encode_params(params)
+        ts = self._clock() if timestamp is None else timestamp
+        payload = q if method.upper() == "GET" else body
+        headers = {
+            "X-BAPI-API-KEY": self.api_key,
+            "X-BAPI-TIMESTAMP": str(ts),
+            "X-BAPI-SIGN": self.rest_signature(ts, self.recv_window, payload),
+            "X-BAPI-RECV-WINDOW": str(self.recv_window),
+        }
+        return SignedRequest(headers, q, body)
+
+    def ws_header(self, *, timestamp: int | None = None) -> dict[str, str]:
+        """The trade socket's per-request ``header``: ``X-BAPI-TIMESTAMP`` (the clock, ms) and
+        ``X-BAPI-RECV-WINDOW``; the venue refuses a request outside the window as it does over REST
+        (the connection's ``auth`` is the proof of the key, nothing more is signed)."""
+        ts = self._clock() if timestamp is None else timestamp
+        return {"X-BAPI-TIMESTAMP": str(ts), "X-BAPI-RECV-WINDOW": str(self.recv_window)}
+
+    def ws_auth_message(self, *, expires: int | None = None, ttl_ms: int = 10_000) -> dict[str, object]:
+        """The WebSocket ``auth`` op; ``expires`` is Unix ms (default: clock + ``ttl_ms``)."""
+        e = self._clock() + ttl_ms if expires is None else expires
+        return {"op": "auth", "args": [self.api_key, e, self.ws_auth_signature(e)]}
