@@ -46,4 +46,7 @@ def trade(
         raise ValueError(f"{venue}: no endpoint has a REST URL")
     audit = options.pop("audit", None)
     log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)
+    # A venue whose session needs more than the shared one (HTX: its account id, looked up at start)
+    # declares its own ``Session``.
+    session_cls = getattr(module, "Session", TradingSession)
+    return session_cls(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)
