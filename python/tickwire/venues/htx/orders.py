@@ -1,6 +1,12 @@
 """HTX spot order entry for ``tickwire.trade``: the REST v1 calls (``/v1/order/…``, ``/v1/account/…``,
 ``/v1/common/symbols``), readers of HTX's ``{"status": "ok", "data": …}`` / ``{"status": "error",
-"err-code", "err-msg"}`` answers, and the ``/ws/v2`` ``orders#*`` private stream."""
+"err-code", "err-msg"}`` answers, and the ``/ws/v2`` ``orders#*`` private stream.
+
+Shapes from the official SDKs' models (HuobiRDCenter huobi_Golang ``pkg/model/order``, huobi_Python):
+``batch-orders`` entries (``order-id``, ``client-order-id``, ``err-code``), ``batchcancel``
+(``success``, ``failed[].order-state``), the order detail's ``field-*`` and ``openOrders``'
+``filled-*`` amounts, ``matchresults``' ``trade-id``, the ``orders#`` push (``execAmt`` from the
+Python SDK's model)."""
 
 from __future__ import annotations
 
@@ -185,7 +191,9 @@ class Orders:
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         p = {"symbol": symbol}
         if since_ms is not None:
-            p["start-time"] = str(since_ms)  # ms; HTX answers the last 48 hours at most
+            # ms; HTX's window is 48 hours at most. The official SDKs still send the older start-date
+            # (a day); start-time is from HTX's docs and was not checked against a live answer here.
+            p["start-time"] = str(since_ms)
         p["size"] = "500"
         return Call("GET", "/v1/order/matchresults", p)
 
