@@ -5,11 +5,13 @@ currency), ``err-code`` errors; the ``/ws/v2`` ``orders#*`` private stream after
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
 import orjson
 import pytest
+import tickwire
 from session_cases import AckCases, SessionCases, SimAccount, SocketCases, settle
 from tickwire.errors import (
     AuthError,
@@ -369,3 +371,16 @@ def test_the_stream_reports_an_order_placed_over_rest() -> None:
         assert a.orders(sim, o.client_id)[0].open
 
     a.run(body)
+
+
+def test_the_private_stream_answers_the_sockets_pings_and_stays_connected() -> None:
+    async def go() -> None:
+        # HTX pings every ~20 s and cuts after two unanswered pings; here every 0.05 s.
+        async with Simulator(["htx"], seed=31, rate=0, depth=20, timeouts={"ping_interval": 0.05}) as sim:
+            HTX.register(sim.venue("htx"))
+            async with tickwire.trade("htx", credentials=HTX.signer, endpoints=sim.urls()["htx"]) as tr:
+                assert tr.stream is not None and tr.stream.connected
+                await asyncio.sleep(0.6)
+                assert tr.stream.connected and tr.stream.connects == 1
+
+    asyncio.run(go())
