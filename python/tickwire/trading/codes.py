@@ -231,7 +231,8 @@ _HTX: dict[str, ErrorClass] = {
     "api-key-permission-invalid": AuthError,
     "api-key-ip-invalid": AuthError,
     "login-required": AuthError,
-    # /ws/v2 auth answers a numeric code: 2002 invalid auth state / 2003 auth failed.
+    # A refused /ws/v2 auth answers a numeric code; these two are the simulator's (invalid auth state,
+    # auth failed): HTX's v2 code list was not checked.
     "2002": AuthError,
     "2003": AuthError,
 }
