@@ -48,5 +48,5 @@ class Session(TradingSession):
     async def load_rules(self) -> dict[str, InstrumentRules]:
         grammar: Any = self.grammar
         for call in grammar.setup(self.endpoint, self.signer):
-            grammar.read_setup(call, await self._send(call))
+            grammar.read_setup(call, await self.send(call))
         return await super().load_rules()
