@@ -78,7 +78,9 @@ DOCUMENTED = [
     ("htx", "order-accountbalance-error", "account balance insufficient", errors.InsufficientFunds),
     ("htx", "account-frozen-balance-insufficient-error", "trade account balance is not enough",
      errors.InsufficientFunds),
-    ("htx", "order-orderstate-error", "Incorrect order state", errors.OrderRejected),
+    # Cancelling a filled or cancelled order (ccxt's map: OrderNotFound): the order is not open.
+    ("htx", "order-orderstate-error", "Incorrect order state", errors.OrderNotFound),
+    ("htx", "gateway-internal-error", "Failed to load data. Try again later.", errors.UnknownOutcome),
     ("tradefence", 1001, "invalid credentials", errors.AuthError),
     ("tradefence", 1002, "insufficient funds", errors.InsufficientFunds),
     ("tradefence", 1003, "market closed", errors.OrderRejected),

@@ -200,23 +200,47 @@ _COINBASE: dict[str, ErrorClass] = {
     "PERMISSION_DENIED": AuthError,
 }
 
-# HTX: huobiapi.github.io/docs/spot/v1 "Error Code" for the order endpoints (err-code strings).
+# HTX: huobiapi.github.io/docs/spot/v1 "Error Code" and the err-codes of the order endpoints
+# (err-code strings); ccxt's htx exception map, which quotes the venue's answers, for the ones the docs
+# list without a meaning. Not verified against a live answer: base-not-found and order-update-error.
 _HTX: dict[str, ErrorClass] = {
     "order-accountbalance-error": InsufficientFunds,
-    "account-frozen-balance-insufficient-error": InsufficientFunds,
+    "account-frozen-balance-insufficient-error": InsufficientFunds,  # "trade account balance is not enough"
     "insufficient-balance": InsufficientFunds,
-    "order-orderstate-error": OrderRejected,  # the order's state forbids it (e.g. cancel of a filled order)
-    "order-queryorder-invalid": OrderNotFound,
-    "base-record-invalid": OrderNotFound,
+    # "Incorrect order state": a cancel of a filled or cancelled order — the order is not open.
+    "order-orderstate-error": OrderNotFound,
+    "order-queryorder-invalid": OrderNotFound,  # querying an order that does not exist
+    "base-record-invalid": OrderNotFound,  # "record invalid": getClientOrder of an unknown client id
+    "base-not-found": OrderNotFound,  # a batchcancel entry naming no order (not verified)
     "order-value-min-error": OrderRejected,
     "order-limitorder-amount-min-error": OrderRejected,
     "order-limitorder-amount-max-error": OrderRejected,
+    "order-marketorder-amount-min-error": OrderRejected,
+    "order-limitorder-price-min-error": OrderRejected,
+    "order-limitorder-price-max-error": OrderRejected,
     "order-orderprice-precision-error": OrderRejected,
     "order-orderamount-precision-error": OrderRejected,
+    "order-holding-limit-failed": OrderRejected,
     "base-symbol-error": OrderRejected,
+    "base-symbol-trade-disabled": OrderRejected,
     "invalid-parameter": OrderRejected,
+    "invalid-amount": OrderRejected,
+    "bad-request": OrderRejected,
+    "too-many-requests": RateLimitError,
     "api-signature-not-valid": AuthError,
+    "api-signature-check-failed": AuthError,
+    "api-key-invalid": AuthError,
+    "api-key-permission-invalid": AuthError,
+    "api-key-ip-invalid": AuthError,
+    "login-required": AuthError,
+    # A refused /ws/v2 auth answers a numeric code; these two are the simulator's (invalid auth state,
+    # auth failed): HTX's v2 code list was not checked.
+    "2002": AuthError,
+    "2003": AuthError,
 }
+# "Failed to load data. Try again later." from the gateway, and the undocumented order-update-error:
+# HTX cannot say whether the order reached the engine.
+_HTX_UNKNOWN = frozenset({"gateway-internal-error", "order-update-error"})
 
 # Seed venues: ../shared/specs/seed-venues.md and the seed documents (per venue: both use 1001).
 _TRADEFENCE: dict[int, ErrorClass] = {
@@ -235,7 +259,7 @@ CODES: dict[str, VenueCodes] = {
     "bybit": VenueCodes(_c(_BYBIT), _BYBIT_UNKNOWN),
     "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
     "coinbase": VenueCodes(_c(_COINBASE)),
-    "htx": VenueCodes(_c(_HTX)),
+    "htx": VenueCodes(_c(_HTX), _HTX_UNKNOWN),
     "clarofinlore": VenueCodes(_c(_CLAROFINLORE)),
     "tradefence": VenueCodes(_c(_TRADEFENCE)),
 }

@@ -48,13 +48,4 @@ def trade(
         raise ValueError(f"{venue}: no endpoint has a REST URL")
     audit = options.pop("audit", None)
     log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    grammar = grammar_cls()
-    session = TradingSession(grammar, signer, ep, audit=log_, transport=transport, **options)
-    # A private stream whose URL needs a REST call first (Binance USDⓈ-M's listenKey) is built by
-    # the grammar.
-    make_stream = getattr(grammar, "private_stream", None)
-    if make_stream is not None and session.stream is None and options.get("private_stream", True):
-        session.stream = make_stream(
-            signer, ep, session.tracker.apply, session.reconcile_open, session.timeout
-        )
-    return session
+    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)

@@ -19,6 +19,7 @@ from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.htx.auth import check_rest, v2_auth_ok
+from tickwire.sim.venues.htx.metadata import symbols
 from tickwire.sim.venues.htx.trade import HtxOrders
 from tickwire.sim.ws import Conn
 
@@ -183,7 +184,7 @@ class Htx(Venue):
         if action == "sub" and ch.startswith("orders#") and self.trade.subscribe(conn, ch):
             conn.send_text(orjson.dumps({"action": "sub", "code": 200, "ch": ch, "data": {}}))
             return
-        # Of the private topics only orders#<symbol> is simulated.
+        # Of the private topics only orders#<symbol> (and orders#*) is simulated.
         conn.send_text(orjson.dumps({"action": action, "code": 2001, "message": "invalid.ch"}))
 
     def _refresh_reply(self, conn: Conn, rid: Any, ch: str, sym: str, n: int) -> None:
@@ -325,6 +326,8 @@ class Htx(Venue):
     async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
             return json_response({"status": "ok", "data": ep.now_ms()})
+        if (req.method, req.path) == ("GET", "/v1/common/symbols"):
+            return json_response(symbols(self.instruments))
         if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):
             denied = check_rest(self.secrets, ep, req)
             if denied is not None:

@@ -3,11 +3,18 @@
 ``GET /v1/account/accounts`` (one spot account per key), ``GET /v1/account/accounts/{id}/balance``;
 ``POST /v1/order/orders/place`` (``account-id``, ``symbol``, ``type`` buy/sell-limit, -market, -ioc,
 -limit-maker (post-only), -limit-fok, ``amount``, ``price``, ``client-order-id``; a buy-market
-``amount`` is in the quote currency, as HTX defines it), ``POST /v1/order/orders/{id}/submitcancel``,
-``POST /v1/order/orders/submitCancelClientOrder``, ``POST /v1/order/orders/batchCancelOpenOrders``,
-``GET /v1/order/orders/{id}``, ``GET /v1/order/openOrders``. Answers are HTX's
-``{"status": "ok", "data": …}`` or ``{"status": "error", "err-code", "err-msg"}``. The ``/ws/v2``
-topic ``orders#<symbol>`` pushes each order event after auth.
+``amount`` is in the quote currency, as HTX defines it) and ``POST /v1/order/batch-orders`` (a list of
+the same, at most 10; each entry answers ``order-id`` and ``client-order-id``, or its ``err-code``),
+``POST /v1/order/orders/{id}/submitcancel``, ``POST /v1/order/orders/submitCancelClientOrder`` (a
+status code: 10 cancelling, 7 canceled, 6 filled, 5 partial-canceled, -1 not found),
+``POST /v1/order/orders/batchcancel`` (``order-ids`` or ``client-order-ids``, at most 50: the ids
+cancelled, and the failed ones with their ``err-code`` and ``order-state``),
+``POST /v1/order/orders/batchCancelOpenOrders``, ``GET /v1/order/orders/{id}``,
+``GET /v1/order/orders/getClientOrder?clientOrderId=``, ``GET /v1/order/openOrders`` (``filled-*``
+where the order detail says ``field-*``, as HTX spells them), ``GET /v1/order/matchresults``
+(``metadata.py``). Answers are HTX's ``{"status": "ok", "data": …}`` or ``{"status": "error",
+"err-code", "err-msg"}``. The ``/ws/v2`` topic ``orders#<symbol>`` (or ``orders#*``, every symbol)
+pushes each order event after auth.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.htx.metadata import matchresults
 from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
@@ -43,6 +51,9 @@ HTX_LIMITS = {
 }
 STATE = {"NEW": "submitted", "PARTIALLY_FILLED": "partial-filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
+# submitCancelClientOrder's answer and batchcancel's order-state for an order that is not open.
+STATE_CODE = {"partial-canceled": 5, "filled": 6, "canceled": 7}
+BATCH_ORDERS_MAX, BATCH_CANCEL_MAX = 10, 50
 
 
 def ok(data: Any) -> Response:
@@ -75,10 +86,29 @@ class HtxOrders:
                 rows.append({"currency": a.lower(), "type": "frozen", "balance": f"{locked:f}"})
             return ok({"id": aid, "type": "spot", "state": "working", "list": rows})
         if (req.method, path) == ("POST", "/v1/order/orders/place"):
-            return self.place(ep, key, aid, req.json_object())
+            placed = self.place(ep, key, aid, req.json_object())
+            if "err-code" in placed:
+                return err(placed["err-code"], placed["err-msg"])
+            return ok(str(placed["order-id"]))
+        if (req.method, path) == ("POST", "/v1/order/batch-orders"):
+            batch = req.json()
+            if not isinstance(batch, list) or not 1 <= len(batch) <= BATCH_ORDERS_MAX:
+                return err("invalid-parameter", f"a list of 1 to {BATCH_ORDERS_MAX} orders")
+            return ok([self.place(ep, key, aid, b if isinstance(b, dict) else {}) for b in batch])
         if (req.method, path) == ("GET", "/v1/order/openOrders"):
+            if req.query.get("account-id", str(aid)) != str(aid):
+                return err("invalid-parameter", "account-id is not this user's")
             sym = req.query.get("symbol")
-            return ok([self.order_json(o, aid) for o in v.engine.open_orders(key, sym)])
+            return ok([self.order_json(o, aid, open_list=True) for o in v.engine.open_orders(key, sym)])
+        if (req.method, path) == ("GET", "/v1/order/matchresults"):
+            return json_response(matchresults(v, key, req.query))
+        if (req.method, path) == ("GET", "/v1/order/orders/getClientOrder"):
+            found = v.engine.by_client.get((key, req.query.get("clientOrderId", "")))
+            if found is None:
+                return err("base-record-invalid", "record invalid")
+            return ok(self.order_json(found, aid))
+        if (req.method, path) == ("POST", "/v1/order/orders/batchcancel"):
+            return self.batch_cancel(key, req.json_object())
         if (req.method, path) == ("POST", "/v1/order/orders/batchCancelOpenOrders"):
             body = req.json_object()
             done = [self._cancel(key, o) for o in v.engine.open_orders(key, body.get("symbol"))]
@@ -86,10 +116,12 @@ class HtxOrders:
         if (req.method, path) == ("POST", "/v1/order/orders/submitCancelClientOrder"):
             cid = str(req.json_object().get("client-order-id", ""))
             order = v.engine.by_client.get((key, cid))
-            if order is None or not order.open:
-                return err("order-orderstate-error", "Incorrect order state")
+            if order is None:
+                return ok(-1)
+            if not order.open:
+                return ok(STATE_CODE[STATE[order.status]])
             self._cancel(key, order)
-            return ok(0)
+            return ok(10)
         if path.startswith("/v1/order/orders/"):
             ref, _, verb = path.removeprefix("/v1/order/orders/").partition("/")
             order = v.engine.orders.get(int(ref)) if ref.isdigit() else None
@@ -104,7 +136,41 @@ class HtxOrders:
                 return ok(str(order.id))
         return None
 
-    def place(self, ep: VenueServer, key: str, aid: int, b: dict[str, Any]) -> Response:
+    def batch_cancel(self, key: str, b: dict[str, Any]) -> Response:
+        by_cid = "client-order-ids" in b
+        ids = b.get("client-order-ids" if by_cid else "order-ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= BATCH_CANCEL_MAX:
+            return err("invalid-parameter", f"order-ids or client-order-ids: 1 to {BATCH_CANCEL_MAX} ids")
+        success, failed = [], []
+        for ref in map(str, ids):
+            if by_cid:
+                order = self.ctx.engine.by_client.get((key, ref))
+            else:
+                order = self.ctx.engine.orders.get(int(ref)) if ref.isdigit() else None
+                order = order if order is not None and order.account == key else None
+            if order is not None and order.open:
+                self._cancel(key, order)
+                success.append(ref)
+                continue
+            entry: dict[str, Any] = {
+                "order-id": "" if by_cid else ref,
+                "client-order-id": ref if by_cid else "",
+            }
+            if order is None:
+                entry.update({"err-code": "base-not-found", "err-msg": "record not found", "order-state": -1})
+            else:
+                entry.update({"err-code": "order-orderstate-error", "err-msg": "Incorrect order state"})
+                entry["order-state"] = STATE_CODE[STATE[order.status]]
+            failed.append(entry)
+        return ok({"success": success, "failed": failed})
+
+    def place(self, ep: VenueServer, key: str, aid: int, b: dict[str, Any]) -> dict[str, Any]:
+        """One order of ``place`` or ``batch-orders``: its ``order-id``, or its ``err-code``."""
+        cid = str(b.get("client-order-id", ""))
+
+        def err(code: str, msg: str) -> dict[str, Any]:
+            return {"client-order-id": cid, "err-code": code, "err-msg": msg}
+
         v = self.ctx
         symbol = str(b.get("symbol", ""))
         side_s, _, kind_s = str(b.get("type", "")).partition("-")
@@ -143,7 +209,7 @@ class HtxOrders:
             return err("invalid-parameter", str(e))
         if step is not None:
             v.publish(symbol, step)
-        return ok(str(order.id))
+        return {"order-id": order.id, "client-order-id": cid}
 
     def _lots_for_cash(self, symbol: str, cash: Decimal) -> Decimal:
         """How many whole lots ``cash`` of quote currency buys walking the asks."""
@@ -164,10 +230,15 @@ class HtxOrders:
             self.ctx.publish(order.symbol, step)
         return order
 
-    def order_json(self, o: Order, aid: int) -> dict[str, Any]:
+    def order_json(self, o: Order, aid: int, open_list: bool = False) -> dict[str, Any]:
+        """An order as ``GET /v1/order/orders/{id}`` shows it (``field-*``, sic), or as ``openOrders``
+        does (``filled-*``)."""
         fp, fq = self.ctx.fmt[o.symbol]
         inst = self.ctx.instruments[o.symbol]
         kind = "market" if o.type == "MARKET" else {"GTC": "limit", "IOC": "ioc", "FOK": "limit-fok"}[o.tif]
+        if o.post_only:
+            kind = "limit-maker"
+        filled = "filled" if open_list else "field"
         return {
             "id": o.id,
             "symbol": o.symbol,
@@ -177,9 +248,9 @@ class HtxOrders:
             "price": fp(o.price or 0),
             "created-at": o.time_ms,
             "type": f"{'buy' if o.side == BID else 'sell'}-{kind}",
-            "field-amount": fq(o.filled),
-            "field-cash-amount": f"{Decimal(o.quote) * inst.tick * inst.lot:f}",
-            "field-fees": "0",
+            f"{filled}-amount": fq(o.filled),
+            f"{filled}-cash-amount": f"{Decimal(o.quote) * inst.tick * inst.lot:f}",
+            f"{filled}-fees": "0",
             "source": "spot-api",
             "state": STATE[o.status],
         }
@@ -196,11 +267,13 @@ class HtxOrders:
             data.update(aggressor=not fill.maker)
         msg = orjson.dumps({"action": "push", "ch": f"orders#{o.symbol}", "data": data})
         self.streams.push(
-            lambda c: msg if c.state.get("api_key") == o.account else None, topics=[f"orders#{o.symbol}"]
+            lambda c: msg if c.state.get("api_key") == o.account else None,
+            topics=[f"orders#{o.symbol}", "orders#*"],
         )
 
     def subscribe(self, conn: Conn, ch: str) -> bool:
-        if ch.removeprefix("orders#") not in self.ctx.books:
+        sym = ch.removeprefix("orders#")
+        if sym != "*" and sym not in self.ctx.books:
             return False
         conn.endpoint.subscribe(conn, ch)
         return True
