@@ -26,6 +26,10 @@ the session goes on to the open orders, then declares the order absent. An order
 product's 100 most recent ones would be missed that way; a lost answer is reconciled seconds after
 it was sent, long before that.
 
+An edit's answer (``{"success": true, "errors": []}``) names no order: the grammar takes it as the
+answer to the latest edit it built (the session awaits each answer before reading it, so only amends
+racing each other on one session could be paired wrongly).
+
 Answers: a refused create is HTTP 200 ``{"success": false, "error_response": {"error", "message",
 "new_order_failure_reason" | "preview_failure_reason"}}`` (the most specific reason names the error);
 an HTTP error is ``{"error", "message"}``; each ``batch_cancel`` result has its own ``success`` and
@@ -88,6 +92,8 @@ class Orders(UserChannel):
     def __init__(self) -> None:
         self.ids = OrderIds()
         self._sought: dict[str, None] = {}
+        # The order of the latest edit built: an edit's answer names no order.
+        self._edit: tuple[str, str | None] = ("", None)
 
     # requests ----------------------------------------------------------------------------------------
 
@@ -123,6 +129,7 @@ class Orders(UserChannel):
             "price": format_decimal(new_price) if new_price is not None else "",
             "size": format_decimal(qty if qty is not None else order.qty),
         }
+        self._edit = (order.client_id, oid)
         return Call("POST", f"{API}/orders/edit", body=_json(body))
 
     def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
@@ -148,7 +155,11 @@ class Orders(UserChannel):
     def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
         oids = [oid for o in orders if (oid := self.ids.order_id(o.client_id, o.order_id))]
         return [
-            Call("POST", f"{API}/orders/batch_cancel", body=_json({"order_ids": oids[i : i + BATCH_CANCEL_MAX]}))
+            Call(
+                "POST",
+                f"{API}/orders/batch_cancel",
+                body=_json({"order_ids": oids[i : i + BATCH_CANCEL_MAX]}),
+            )
             for i in range(0, len(oids), BATCH_CANCEL_MAX)
         ]
 
@@ -182,6 +193,9 @@ class Orders(UserChannel):
             r = body["success_response"]
             cid, oid = str(r.get("client_order_id") or ""), str(r.get("order_id") or "") or None
             self.ids.learn(cid, oid)
+            return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
+        if "errors" in body and "success" in body:  # an edit's answer: of the latest edit built
+            cid, oid = self._edit
             return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
         if "failure_reason" in body and "status" not in body:  # one batch_cancel result
             oid = str(body.get("order_id") or "") or None

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.coinbase import metadata
+from tickwire.sim.venues.coinbase.metadata import order_id as _oid
+from tickwire.sim.venues.coinbase.metadata import ts
 from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
@@ -35,9 +37,7 @@ STATUS = {
     "EXPIRED": "EXPIRED",
 }
 
-
-def _oid(o: Order) -> str:
-    return str(uuid.UUID(int=o.id))
+TIF = {"GTC": "GOOD_UNTIL_CANCELLED", "IOC": "IMMEDIATE_OR_CANCEL", "FOK": "FILL_OR_KILL"}
 
 
 # A message on a connection's sequence: (connection, channel, events) -> the frame, numbered.
@@ -86,7 +86,7 @@ class CoinbaseOrders:
             "leaves_quantity": fq(o.qty - o.filled if o.open else 0),
             "avg_price": body["average_filled_price"],
             "total_fees": "0",
-            "creation_time": datetime.fromtimestamp(o.time_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "creation_time": ts(o.time_ms),
         }
 
     def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
@@ -98,6 +98,10 @@ class CoinbaseOrders:
         if (req.method, req.path) == ("POST", p + "/batch_cancel"):
             ids = req.json_object().get("order_ids")
             return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
+        if (req.method, req.path) == ("GET", p + "/historical/batch"):
+            return json_response(metadata.listing(self.ctx.engine, account, self.order_json, req.raw_query))
+        if (req.method, req.path) == ("GET", p + "/historical/fills"):
+            return json_response(metadata.fills(self.ctx.engine, account, self.ctx.fmt, req.raw_query))
         if req.method == "GET" and req.path.startswith(p + "/historical/"):
             order = self._find(account, req.path.rsplit("/", 1)[1])
             if order is None:
@@ -128,6 +132,21 @@ class CoinbaseOrders:
             "average_filled_price": str(avg),
             "order_type": o.type,
             "order_configuration": self._config(o, fp, fq),
+            "time_in_force": TIF[o.tif],
+            "created_time": ts(o.time_ms),
+            "last_fill_time": ts(o.fills[-1].time_ms) if o.fills else None,
+            "number_of_fills": str(len(o.fills)),
+            "total_fees": "0",
+            "fee": "0",
+            "completion_percentage": str(round(o.filled * 100 / o.qty)) if o.qty else "0",
+            "pending_cancel": False,
+            "size_in_quote": False,
+            "settled": not o.open,
+            "product_type": "SPOT",
+            "reject_reason": "",
+            "reject_message": "",
+            "cancel_message": "",
+            "order_placement_source": "RETAIL_ADVANCED",
         }
 
     @staticmethod
@@ -139,7 +158,7 @@ class CoinbaseOrders:
             return {"limit_limit_fok": limit}
         if o.tif == "IOC":
             return {"sor_limit_ioc": limit}
-        return {"limit_limit_gtc": {**limit, "post_only": False}}
+        return {"limit_limit_gtc": {**limit, "post_only": o.post_only}}
 
     def create(self, ep: VenueServer, account: str, body: dict[str, Any]) -> Response:
         v = self.ctx
