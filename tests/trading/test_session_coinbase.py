@@ -144,7 +144,7 @@ class TestCoinbase(SessionCases, AckCases, SocketCases):
 
         a.run(body)
 
-    def test_a_post_only_limit_rests_as_post_only(self) -> None:
+    def test_a_post_only_limit_rests_and_one_that_would_take_is_refused(self) -> None:
         a = self.acct
 
         async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -152,6 +152,11 @@ class TestCoinbase(SessionCases, AckCases, SocketCases):
             o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid), bid, post_only=True)
             [theirs] = a.orders(sim, o.client_id)
             assert theirs.post_only and theirs.open and o.status == "new"
+            _, ask = a.touch(sim)
+            with pytest.raises(OrderRejected) as e:  # it would take: the venue refuses it
+                await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask), ask, post_only=True)
+            assert e.value.code == "INVALID_LIMIT_PRICE_POST_ONLY" and len(a.orders(sim)) == 1
+            assert [o.status for o in tr.tracker] == ["new", "rejected"]
 
         a.run(body)
 

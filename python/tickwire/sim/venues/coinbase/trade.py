@@ -5,8 +5,10 @@ Get Order): ``POST /api/v3/brokerage/orders`` with ``client_order_id``, ``produc
 (``base_size``, ``limit_price``, ``post_only``); ``POST /api/v3/brokerage/orders/batch_cancel``;
 ``GET /api/v3/brokerage/orders/historical/{order_id}``; ``limit_limit_fok`` and ``sor_limit_ioc``
 configurations; ``POST /api/v3/brokerage/orders/edit`` (``order_id``, ``price``, ``size``) for GTC limit
-orders. Client order ids are idempotent: a retry returns the order already created. The WebSocket
-``user`` channel pushes every order event of the JWT's key.
+orders. Client order ids are idempotent: a retry returns the order already created. A post-only
+limit that would take is refused (``INVALID_LIMIT_PRICE_POST_ONLY``), as the reference says of
+``post_only``. ``GET /api/v3/brokerage/orders/historical/batch`` and ``.../fills`` are in
+``metadata.py``. The WebSocket ``user`` channel pushes every order event of the JWT's key.
 """
 
 from __future__ import annotations
@@ -198,6 +200,15 @@ class CoinbaseOrders:
                     raise InvalidOperation
         except (KeyError, TypeError, InvalidOperation, ValueError):
             return self._fail("INVALID_ARGUMENT", "INVALID_SIZE_PRECISION")
+        opposite = v.books[product].side(1 - side).best()
+        if (
+            post_only
+            and ticks is not None
+            and opposite is not None
+            and (opposite - ticks) * (1 - 2 * side) <= 0
+        ):
+            # "Orders that will be posted as a Taker Order will be rejected" (Create Order, post_only).
+            return self._fail("INVALID_LIMIT_PRICE_POST_ONLY", "INVALID_LIMIT_PRICE_POST_ONLY")
         try:
             order, step = v.engine.place(
                 account, product, side, kind, int(lots), None if ticks is None else int(ticks), tif, cid,
