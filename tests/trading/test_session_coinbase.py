@@ -228,6 +228,9 @@ def test_requests_are_the_documented_ones() -> None:
     assert (edit.path, orjson.loads(edit.body)) == (
         f"{API}/orders/edit", {"order_id": "u-1", "price": "59999.5", "size": "0.5"},
     )  # fmt: skip
+    # SDK 1.8's edit answer names the order; an older one names none: the latest edit's.
+    [ack] = g.read_order({"success": True, "success_response": {"order_id": "u-1"}, "errors": []})
+    assert (ack.client_id, ack.order_id, ack.status) == ("c1", "u-1", None)
     [ack] = g.read_order({"success": True, "errors": []})
     assert (ack.client_id, ack.order_id, ack.status) == ("c1", "u-1", None)
     assert g.instruments().signed is False and g.instruments().path == f"{API}/market/products"
@@ -265,6 +268,10 @@ def test_refusals_and_http_errors_are_the_venues_typed_errors() -> None:
         g.read_answer(502, b"<html>bad gateway</html>")
     with pytest.raises(OrderNotFound):
         g.read_answer(200, answer({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]}))
+    edit_refused = {"error_details": "", "edit_order_failure_reason": "CANNOT_EDIT_TO_BELOW_FILLED_SIZE"}
+    with pytest.raises(OrderRejected) as e:
+        g.read_answer(200, answer({"success": False, "error_response": edit_refused}))
+    assert e.value.code == "CANNOT_EDIT_TO_BELOW_FILLED_SIZE"
     results = g.read_answer(200, answer({"results": [
         {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": "u-1"},
         {"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": "u-2"},
@@ -334,11 +341,13 @@ def test_the_user_channel_states_cumulative_fills_and_never_a_fill_without_a_tra
             "order_id": "u-9", "client_order_id": "c9", "product_id": "BTC-USD", "order_side": "BUY",
             "order_type": "Limit", "status": "OPEN", "cumulative_quantity": "0.4", "leaves_quantity": "0.6",
             "avg_price": "100", "total_fees": "0.04", "creation_time": "2023-02-09T20:32:50Z",
+            "limit_price": "100.5", "time_in_force": "GOOD_UNTIL_CANCELLED", "post_only": False,
         }]}],
     }  # fmt: skip
     [ev] = g.read_stream(update)
     assert ev.source == "stream" and ev.fill is None and ev.filled_cum == Decimal("0.4")
     assert (ev.status, ev.avg_price, ev.fee_cum, ev.qty) == ("new", Decimal(100), Decimal("0.04"), Decimal(1))
+    assert (ev.type, ev.tif, ev.price) == ("limit", "GTC", Decimal("100.5"))
     assert g.cancel("BTC-USD", "c9", None).body == '{"order_ids":["u-9"]}'  # the id was learned
     assert g.read_stream({"channel": "heartbeats", "events": []}) == []
 

@@ -26,9 +26,11 @@ the session goes on to the open orders, then declares the order absent. An order
 product's 100 most recent ones would be missed that way; a lost answer is reconciled seconds after
 it was sent, long before that.
 
-An edit's answer (``{"success": true, "errors": []}``) names no order: the grammar takes it as the
-answer to the latest edit it built (the session awaits each answer before reading it, so only amends
-racing each other on one session could be paired wrongly).
+An edit's answer names the order in ``success_response.order_id`` (SDK 1.8 ``EditOrderResponse``);
+the older ``{"success": true, "errors": []}`` names none, and the grammar takes it as the answer to
+the latest edit it built (the session awaits each answer before reading it, so only amends racing
+each other on one session could be paired wrongly). An edit sends both terms, the unchanged one as it
+stands: the reference takes either, and both leave no doubt about the order's terms after it.
 
 Answers: a refused create is HTTP 200 ``{"success": false, "error_response": {"error", "message",
 "new_order_failure_reason" | "preview_failure_reason"}}`` (the most specific reason names the error);
@@ -120,8 +122,8 @@ class Orders(UserChannel):
         return Call("POST", f"{API}/orders/batch_cancel", body=_json({"order_ids": [oid]}))
 
     def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
-        """``orders/edit``: Coinbase takes both the new price and the new size, so an unchanged one is
-        sent as it stands."""
+        """``orders/edit`` with the new ``price`` and ``size`` (the total, filled part included); an
+        unchanged term is sent as it stands."""
         oid = self._known(order.client_id, order.order_id)
         new_price = price if price is not None else order.price
         body = {
@@ -189,12 +191,13 @@ class Orders(UserChannel):
             if "status" in body[0]:
                 return self._sought_in(body)
             body = body[0]
-        if "success_response" in body:
+        if "success_response" in body:  # a create's, or an edit's (which names the order id only)
             r = body["success_response"]
-            cid, oid = str(r.get("client_order_id") or ""), str(r.get("order_id") or "") or None
+            oid = str(r.get("order_id") or "") or None
+            cid = str(r.get("client_order_id") or "") or self.ids.client_id(oid)
             self.ids.learn(cid, oid)
             return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
-        if "errors" in body and "success" in body:  # an edit's answer: of the latest edit built
+        if "errors" in body and "success" in body:  # an edit's answer naming no order
             cid, oid = self._edit
             return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
         if "failure_reason" in body and "status" not in body:  # one batch_cancel result
@@ -281,7 +284,12 @@ class Orders(UserChannel):
         er = msg.get("error_response")
         if isinstance(er, dict):
             text = str(er.get("message") or er.get("error_details") or "")
-            for field in ("new_order_failure_reason", "preview_failure_reason", "error"):
+            for field in (
+                "new_order_failure_reason",
+                "edit_order_failure_reason",
+                "preview_failure_reason",
+                "error",
+            ):
                 reason = str(er.get(field) or "")
                 if reason not in _VAGUE:
                     return reason, text

@@ -41,6 +41,15 @@ CONFIG: dict[str, tuple[OrderType, Tif]] = {
     "sor_limit_ioc": ("limit", "IOC"),
 }
 
+# ``time_in_force`` of orders and ``user`` channel updates (GOOD_UNTIL_DATE_TIME works like GTC until
+# its end time).
+TIF: dict[str, Tif] = {
+    "GOOD_UNTIL_CANCELLED": "GTC",
+    "GOOD_UNTIL_DATE_TIME": "GTC",
+    "IMMEDIATE_OR_CANCEL": "IOC",
+    "FILL_OR_KILL": "FOK",
+}
+
 VENUE = "coinbase"
 # How many (client id, order id) pairs are remembered; the oldest are forgotten first.
 MAX_IDS = 100_000

@@ -26,8 +26,8 @@ import orjson
 
 from tickwire.errors import AuthError
 from tickwire.trading.codes import error_for
-from tickwire.trading.orders import OrderEvent
-from tickwire.venues.coinbase.reading import STATUS, VENUE, OrderIds, dec, quote_of, rfc3339_ns
+from tickwire.trading.orders import OrderEvent, OrderType
+from tickwire.venues.coinbase.reading import STATUS, TIF, VENUE, OrderIds, dec, quote_of, rfc3339_ns
 
 __all__ = ["UserChannel"]
 
@@ -99,6 +99,7 @@ class UserChannel:
         filled = dec(o.get("cumulative_quantity")) or Decimal(0)
         leaves = dec(o.get("leaves_quantity"))
         status = STATUS.get(str(o.get("status")))
+        kind: OrderType = "market" if str(o.get("order_type", "")).upper() == "MARKET" else "limit"
         return OrderEvent(
             source="stream",
             client_id=cid,
@@ -113,7 +114,9 @@ class UserChannel:
             venue=VENUE,
             symbol=product or None,
             side="buy" if o.get("order_side") == "BUY" else "sell",
-            type="market" if str(o.get("order_type", "")).upper() == "MARKET" else "limit",
+            type=kind,
+            tif=TIF.get(str(o.get("time_in_force"))),
+            price=dec(o.get("limit_price")) if kind == "limit" else None,
             # The quantity ordered shows only while the order works: filled plus what is left.
             qty=filled + leaves if leaves is not None and status == "new" else None,
         )

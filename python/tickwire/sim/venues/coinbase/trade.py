@@ -74,9 +74,9 @@ class CoinbaseOrders:
         self.streams.push(lambda c: self.frame(c, "user", event), topics=[f"user:{o.account}"])
 
     def user_order(self, o: Order) -> dict[str, Any]:
-        """An order as the ``user`` channel shows it."""
+        """An order as the ``user`` channel shows it (the SDK's ``UserOrders`` fields)."""
         body = self.order_json(o)
-        fq = self.ctx.fmt[o.symbol][1]
+        fp, fq = self.ctx.fmt[o.symbol]
         return {
             "order_id": body["order_id"],
             "client_order_id": o.client_id,
@@ -89,6 +89,14 @@ class CoinbaseOrders:
             "avg_price": body["average_filled_price"],
             "total_fees": "0",
             "creation_time": ts(o.time_ms),
+            "limit_price": fp(o.price) if o.price is not None else "",
+            "time_in_force": body["time_in_force"],
+            "post_only": o.post_only,
+            "number_of_fills": body["number_of_fills"],
+            "filled_value": body["filled_value"],
+            "cancel_reason": "",
+            "reject_reason": "",
+            "product_type": "SPOT",
         }
 
     def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
@@ -229,7 +237,7 @@ class CoinbaseOrders:
         v = self.ctx
         order = self._find(account, str(body.get("order_id", "")))
         if order is None or not order.open or order.tif != "GTC" or order.type != "LIMIT":
-            return json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]})
+            return self._edit_refused("ORDER_NOT_FOUND")
         inst = v.instruments[order.symbol]
         try:
             ticks = Decimal(str(body["price"])) / inst.tick
@@ -238,12 +246,19 @@ class CoinbaseOrders:
                 raise InvalidOperation
             _, steps = v.engine.amend(account, order.symbol, order.id, None, int(lots), int(ticks))
         except (KeyError, InvalidOperation, EngineError):
-            return json_response(
-                {"success": False, "errors": [{"edit_failure_reason": "INVALID_EDITED_SIZE"}]}
-            )
+            return self._edit_refused("INVALID_EDITED_SIZE")
         for s in steps:
             v.publish(order.symbol, s)
-        return json_response({"success": True, "errors": []})
+        return json_response({"success": True, "success_response": {"order_id": _oid(order)}, "errors": []})
+
+    @staticmethod
+    def _edit_refused(reason: str) -> Response:
+        """A refused edit as SDK 1.8's ``EditOrderResponse`` reads it: ``error_response`` and the
+        older ``errors`` list."""
+        err = {"error_details": reason, "edit_order_failure_reason": reason}
+        return json_response(
+            {"success": False, "error_response": err, "errors": [{"edit_failure_reason": reason}]}
+        )
 
     def _ok(self, o: Order) -> Response:
         success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}
