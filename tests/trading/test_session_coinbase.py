@@ -405,3 +405,21 @@ def test_products_carry_the_rules_the_engine_enforces() -> None:
                     assert r.max_qty == inst.max_qty and r.min_qty == inst.qty(inst.min_lots)
 
     asyncio.run(go())
+
+
+def test_open_orders_and_fills_are_filtered_by_product_and_status() -> None:
+    a = replace(COINBASE, funds={"USDT": "1000000", "USD": "1000000", "BTC": "100"})
+    other = replace(a, symbol="BTC-USD")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        mine = await a.rest_below(sim, tr, 10)
+        theirs = await other.rest_below(sim, tr, 10)
+        _, ask = other.touch(sim)
+        taken = await tr.place_order(other.symbol, "buy", "limit", other.size(tr, ask), ask, tif="IOC")
+        assert taken.status == "filled"
+        assert [o.client_id for o in await tr.open_orders(a.symbol)] == [mine.client_id]
+        assert {o.client_id for o in await tr.open_orders()} == {mine.client_id, theirs.client_id}
+        assert await tr.fills(a.symbol) == []
+        assert {f.order_id for f in await tr.fills(other.symbol)} == {taken.order_id}
+
+    a.run(body)

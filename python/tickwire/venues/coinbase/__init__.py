@@ -6,7 +6,8 @@
 orders, fills, accounts, products) and the WebSocket ``user`` channel as the private stream.
 
 One package because the venue outgrew one module: ``signer``, ``market`` (the adapter), ``orders``
-(the REST grammar), ``user`` (the private stream).
+(the REST grammar), ``user`` (the private stream), ``reading`` (answers, statuses, the
+client id -> order id memory).
 """
 
 from tickwire.venues.coinbase.market import Adapter
