@@ -59,6 +59,9 @@ class UserChannel:
 
     ids: OrderIds
     stream_label = "user"
+    # The stream states cumulative fills, never single executions (see the module docstring): a
+    # session may fetch the executions (the fills endpoint) when the filled quantity rises.
+    stream_fills = False
 
     def login(self, signer: Any) -> bytes | None:
         return _subscribe("heartbeats", signer)
