@@ -62,7 +62,7 @@ def test_user_channel_fok_edit_and_funds() -> None:
             edited = await call(
                 "/api/v3/brokerage/orders/edit", {"order_id": oid, "price": str(bid - 6), "size": "0.02"}
             )
-            assert edited == {"success": True, "errors": []}
+            assert edited == {"success": True, "success_response": {"order_id": oid}, "errors": []}
             (o,) = (await u.recv())["events"][0]["orders"]
             assert o["order_id"] == oid and o["leaves_quantity"] == "0.02000000"
             assert dict(sim.book("coinbase", "BTC-USD").bids)[bid - 6] >= Decimal("0.02")

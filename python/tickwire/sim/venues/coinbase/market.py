@@ -16,7 +16,6 @@ for every order event (``trade.py``).
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -27,14 +26,14 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.coinbase import metadata
+from tickwire.sim.venues.coinbase.metadata import ts
 from tickwire.sim.venues.coinbase.trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
 
 CHANNELS = ("level2", "heartbeats", "market_trades", "user")
 
-
-def ts(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+__all__ = ["Coinbase", "ts"]
 
 
 class Coinbase(Venue):
@@ -45,9 +44,11 @@ class Coinbase(Venue):
         [
             ("BTC-USD", "0.01", "0.00000001", "60000", 100_000),
             ("ETH-USD", "0.01", "0.00000001", "3000", 1_000_000),
+            ("BTC-USDT", "0.01", "0.00000001", "60000", 100_000),
         ],
         {  # min_qty, max_qty, min_notional as the venue lists them
             "BTC-USD": ("0.00000001", "3400", "1"),
+            "BTC-USDT": ("0.00000001", "3400", "1"),
             "ETH-USD": ("0.00000001", "42000", "1"),
         },
     )
@@ -194,7 +195,13 @@ class Coinbase(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
+    def _products(self, req: Request) -> Response:
+        prices = {s: f"{i.mid:f}" for s, i in self.instruments.items()}
+        return json_response(metadata.products(self.instruments, prices, req.raw_query))
+
     def _private(self, ep: VenueServer, req: Request, key: str) -> Response | None:
+        if (req.method, req.path) == ("GET", "/api/v3/brokerage/products"):
+            return self._products(req)
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
             accounts = [
                 {
@@ -217,6 +224,8 @@ class Coinbase(Venue):
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/time"):
             ms = ep.now_ms()
             return json_response({"iso": ts(ms), "epochSeconds": str(ms // 1000), "epochMillis": str(ms)})
+        if (req.method, req.path) == ("GET", "/api/v3/brokerage/market/products"):
+            return self._products(req)
         if req.path.startswith("/api/v3/brokerage/") and not req.path.startswith("/api/v3/brokerage/market/"):
             auth = req.headers.get("authorization", "")
             claims = (

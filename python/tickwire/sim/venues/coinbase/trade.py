@@ -5,21 +5,25 @@ Get Order): ``POST /api/v3/brokerage/orders`` with ``client_order_id``, ``produc
 (``base_size``, ``limit_price``, ``post_only``); ``POST /api/v3/brokerage/orders/batch_cancel``;
 ``GET /api/v3/brokerage/orders/historical/{order_id}``; ``limit_limit_fok`` and ``sor_limit_ioc``
 configurations; ``POST /api/v3/brokerage/orders/edit`` (``order_id``, ``price``, ``size``) for GTC limit
-orders. Client order ids are idempotent: a retry returns the order already created. The WebSocket
-``user`` channel pushes every order event of the JWT's key.
+orders. Client order ids are idempotent: a retry returns the order already created. A post-only
+limit that would take is refused (``INVALID_LIMIT_PRICE_POST_ONLY``), as the reference says of
+``post_only``. ``GET /api/v3/brokerage/orders/historical/batch`` and ``.../fills`` are in
+``metadata.py``. The WebSocket ``user`` channel pushes every order event of the JWT's key.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.coinbase import metadata
+from tickwire.sim.venues.coinbase.metadata import order_id as _oid
+from tickwire.sim.venues.coinbase.metadata import ts
 from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
@@ -35,9 +39,7 @@ STATUS = {
     "EXPIRED": "EXPIRED",
 }
 
-
-def _oid(o: Order) -> str:
-    return str(uuid.UUID(int=o.id))
+TIF = {"GTC": "GOOD_UNTIL_CANCELLED", "IOC": "IMMEDIATE_OR_CANCEL", "FOK": "FILL_OR_KILL"}
 
 
 # A message on a connection's sequence: (connection, channel, events) -> the frame, numbered.
@@ -72,9 +74,9 @@ class CoinbaseOrders:
         self.streams.push(lambda c: self.frame(c, "user", event), topics=[f"user:{o.account}"])
 
     def user_order(self, o: Order) -> dict[str, Any]:
-        """An order as the ``user`` channel shows it."""
+        """An order as the ``user`` channel shows it (the SDK's ``UserOrders`` fields)."""
         body = self.order_json(o)
-        fq = self.ctx.fmt[o.symbol][1]
+        fp, fq = self.ctx.fmt[o.symbol]
         return {
             "order_id": body["order_id"],
             "client_order_id": o.client_id,
@@ -86,7 +88,15 @@ class CoinbaseOrders:
             "leaves_quantity": fq(o.qty - o.filled if o.open else 0),
             "avg_price": body["average_filled_price"],
             "total_fees": "0",
-            "creation_time": datetime.fromtimestamp(o.time_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "creation_time": ts(o.time_ms),
+            "limit_price": fp(o.price) if o.price is not None else "",
+            "time_in_force": body["time_in_force"],
+            "post_only": o.post_only,
+            "number_of_fills": body["number_of_fills"],
+            "filled_value": body["filled_value"],
+            "cancel_reason": "",
+            "reject_reason": "",
+            "product_type": "SPOT",
         }
 
     def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
@@ -98,6 +108,10 @@ class CoinbaseOrders:
         if (req.method, req.path) == ("POST", p + "/batch_cancel"):
             ids = req.json_object().get("order_ids")
             return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
+        if (req.method, req.path) == ("GET", p + "/historical/batch"):
+            return json_response(metadata.listing(self.ctx.engine, account, self.order_json, req.raw_query))
+        if (req.method, req.path) == ("GET", p + "/historical/fills"):
+            return json_response(metadata.fills(self.ctx.engine, account, self.ctx.fmt, req.raw_query))
         if req.method == "GET" and req.path.startswith(p + "/historical/"):
             order = self._find(account, req.path.rsplit("/", 1)[1])
             if order is None:
@@ -128,6 +142,21 @@ class CoinbaseOrders:
             "average_filled_price": str(avg),
             "order_type": o.type,
             "order_configuration": self._config(o, fp, fq),
+            "time_in_force": TIF[o.tif],
+            "created_time": ts(o.time_ms),
+            "last_fill_time": ts(o.fills[-1].time_ms) if o.fills else None,
+            "number_of_fills": str(len(o.fills)),
+            "total_fees": "0",
+            "fee": "0",
+            "completion_percentage": str(round(o.filled * 100 / o.qty)) if o.qty else "0",
+            "pending_cancel": False,
+            "size_in_quote": False,
+            "settled": not o.open,
+            "product_type": "SPOT",
+            "reject_reason": "",
+            "reject_message": "",
+            "cancel_message": "",
+            "order_placement_source": "RETAIL_ADVANCED",
         }
 
     @staticmethod
@@ -139,7 +168,7 @@ class CoinbaseOrders:
             return {"limit_limit_fok": limit}
         if o.tif == "IOC":
             return {"sor_limit_ioc": limit}
-        return {"limit_limit_gtc": {**limit, "post_only": False}}
+        return {"limit_limit_gtc": {**limit, "post_only": o.post_only}}
 
     def create(self, ep: VenueServer, account: str, body: dict[str, Any]) -> Response:
         v = self.ctx
@@ -179,6 +208,15 @@ class CoinbaseOrders:
                     raise InvalidOperation
         except (KeyError, TypeError, InvalidOperation, ValueError):
             return self._fail("INVALID_ARGUMENT", "INVALID_SIZE_PRECISION")
+        opposite = v.books[product].side(1 - side).best()
+        if (
+            post_only
+            and ticks is not None
+            and opposite is not None
+            and (opposite - ticks) * (1 - 2 * side) <= 0
+        ):
+            # "Orders that will be posted as a Taker Order will be rejected" (Create Order, post_only).
+            return self._fail("INVALID_LIMIT_PRICE_POST_ONLY", "INVALID_LIMIT_PRICE_POST_ONLY")
         try:
             order, step = v.engine.place(
                 account, product, side, kind, int(lots), None if ticks is None else int(ticks), tif, cid,
@@ -199,7 +237,7 @@ class CoinbaseOrders:
         v = self.ctx
         order = self._find(account, str(body.get("order_id", "")))
         if order is None or not order.open or order.tif != "GTC" or order.type != "LIMIT":
-            return json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]})
+            return self._edit_refused("ORDER_NOT_FOUND")
         inst = v.instruments[order.symbol]
         try:
             ticks = Decimal(str(body["price"])) / inst.tick
@@ -208,12 +246,19 @@ class CoinbaseOrders:
                 raise InvalidOperation
             _, steps = v.engine.amend(account, order.symbol, order.id, None, int(lots), int(ticks))
         except (KeyError, InvalidOperation, EngineError):
-            return json_response(
-                {"success": False, "errors": [{"edit_failure_reason": "INVALID_EDITED_SIZE"}]}
-            )
+            return self._edit_refused("INVALID_EDITED_SIZE")
         for s in steps:
             v.publish(order.symbol, s)
-        return json_response({"success": True, "errors": []})
+        return json_response({"success": True, "success_response": {"order_id": _oid(order)}, "errors": []})
+
+    @staticmethod
+    def _edit_refused(reason: str) -> Response:
+        """A refused edit as SDK 1.8's ``EditOrderResponse`` reads it: ``error_response`` and the
+        older ``errors`` list."""
+        err = {"error_details": reason, "edit_order_failure_reason": reason}
+        return json_response(
+            {"success": False, "error_response": err, "errors": [{"edit_failure_reason": reason}]}
+        )
 
     def _ok(self, o: Order) -> Response:
         success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}

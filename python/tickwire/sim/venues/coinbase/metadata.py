@@ -1,0 +1,149 @@
+"""Coinbase products, fills and order listings for order entry, in the shapes of the Advanced Trade
+reference ("List Public Products", "List Fills", "List Orders"), every value from the simulator's
+instruments and the matching engine's own records.
+
+``GET /api/v3/brokerage/market/products`` (public) and ``GET /api/v3/brokerage/products`` (signed):
+``{"products": [...], "num_products"}`` with ``base_increment``, ``quote_increment`` and
+``price_increment`` (the tick), ``base_min_size``/``base_max_size`` and ``quote_min_size`` — the limits
+the engine enforces. ``product_type`` filters (only SPOT is simulated).
+
+``GET /api/v3/brokerage/orders/historical/fills``: each engine fill once, newest first, ``trade_id``
+the id it had on ``market_trades``; ``order_ids``/``product_ids`` filter (repeated parameters, as the
+reference's arrays are sent), ``start_sequence_timestamp`` (RFC 3339) bounds. Fees are not simulated
+(``commission`` "0").
+
+``GET /api/v3/brokerage/orders/historical/batch``: the key's orders, newest first, filtered by
+``order_status`` and ``product_ids`` (repeated), ``order_ids``; ``limit`` (default 100).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs
+
+from tickwire.sim.accounts import split_symbol
+from tickwire.sim.engine import Engine, Order
+from tickwire.sim.market import BID, Fmt, Instrument
+
+# The order as Get Order shows it (trade.py builds it).
+OrderJson = Callable[[Order], dict[str, Any]]
+
+
+def order_id(o: Order) -> str:
+    """Coinbase order ids are UUIDs: the engine's integer id as one."""
+    return str(uuid.UUID(int=o.id))
+
+
+def ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+def _ms(rfc3339: str) -> int | None:
+    try:
+        return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def _s(x: Decimal) -> str:
+    return f"{x.normalize():f}"
+
+
+def product(inst: Instrument, price: str) -> dict[str, Any]:
+    base, quote = split_symbol(inst.symbol)
+    return {
+        "product_id": inst.symbol,
+        "price": price,
+        "base_increment": _s(inst.lot),
+        "quote_increment": _s(inst.tick),
+        "price_increment": _s(inst.tick),
+        "base_min_size": _s(inst.qty(inst.min_lots)),
+        "base_max_size": _s(inst.max_qty) if inst.max_qty else "1000000000",
+        "quote_min_size": _s(inst.min_notional) if inst.min_notional else "0",
+        "quote_max_size": "1000000000",
+        "base_name": base,
+        "quote_name": quote,
+        "base_currency_id": base,
+        "quote_currency_id": quote,
+        "display_name": f"{base}/{quote}",
+        "status": "online",
+        "product_type": "SPOT",
+        "trading_disabled": False,
+        "is_disabled": False,
+        "cancel_only": False,
+        "limit_only": False,
+        "post_only": False,
+        "auction_mode": False,
+        "new": False,
+        "view_only": False,
+    }
+
+
+def products(insts: Mapping[str, Instrument], prices: Mapping[str, str], raw_query: str) -> dict[str, Any]:
+    q = parse_qs(raw_query)
+    kinds = q.get("product_type")
+    wanted = q.get("product_ids")
+    out = [
+        product(i, prices.get(s, ""))
+        for s, i in insts.items()
+        if (not kinds or "SPOT" in kinds) and (not wanted or s in wanted)
+    ]
+    return {"products": out, "num_products": len(out)}
+
+
+def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_query: str) -> dict[str, Any]:
+    q = parse_qs(raw_query)
+    oids, pids = q.get("order_ids"), q.get("product_ids")
+    since = _ms(q["start_sequence_timestamp"][0]) if "start_sequence_timestamp" in q else None
+    rows = []
+    for o in engine.orders.values():
+        if o.account != account or (oids and order_id(o) not in oids) or (pids and o.symbol not in pids):
+            continue
+        fp, fq = fmt[o.symbol]
+        for f in o.fills:
+            if since is not None and f.time_ms < since:
+                continue
+            t = ts(f.time_ms)
+            rows.append(
+                (
+                    f.time_ms,
+                    f.trade_id,
+                    {
+                        "entry_id": f"{o.id}-{f.trade_id}",
+                        "trade_id": str(f.trade_id),
+                        "order_id": order_id(o),
+                        "trade_time": t,
+                        "trade_type": "FILL",
+                        "price": fp(f.price),
+                        "size": fq(f.qty),
+                        "commission": "0",
+                        "product_id": o.symbol,
+                        "sequence_timestamp": t,
+                        "liquidity_indicator": "MAKER" if f.maker else "TAKER",
+                        "size_in_quote": False,
+                        "user_id": account,
+                        "side": "BUY" if o.side == BID else "SELL",
+                    },
+                )
+            )
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return {"fills": [r[2] for r in rows], "cursor": ""}
+
+
+def listing(engine: Engine, account: str, show: OrderJson, raw_query: str) -> dict[str, Any]:
+    q = parse_qs(raw_query)
+    statuses, pids, oids = q.get("order_status"), q.get("product_ids"), q.get("order_ids")
+    limit = int(q.get("limit", ["100"])[0])
+    rows = []
+    for o in sorted(engine.orders.values(), key=lambda o: o.id, reverse=True):
+        if o.account != account or (pids and o.symbol not in pids) or (oids and order_id(o) not in oids):
+            continue
+        shown = show(o)
+        if statuses and shown["status"] not in statuses:
+            continue
+        rows.append(shown)
+    return {"orders": rows[:limit], "sequence": "0", "has_next": len(rows) > limit, "cursor": ""}
