@@ -32,14 +32,14 @@ def test_amend_cancel_all_post_only_and_funds() -> None:
             assert a["success"] and b["success"]
             amended = await call("amend_order", cl_ord_id="a", order_qty="0.25", limit_price=str(bid - 5))
             assert amended["success"] and amended["result"]["order_id"] == a["result"]["order_id"]
-            o = v.engine.orders[int(a["result"]["order_id"][1:])]
+            o = v.engine.orders[int(a["result"]["order_id"])]
             assert (o.qty, o.price) == (25_000_000, int((bid - 5) / Decimal("0.1")))
             assert dict(sim.book("kraken", "BTC/USD").bids)[bid - 5] >= Decimal("0.25")
-            assert not (await call("amend_order", order_id="O1", order_qty="1"))["success"]
+            assert not (await call("amend_order", order_id="1", order_qty="1"))["success"]
 
             ask = sim.book("kraken", "BTC/USD", 1).asks[0]
             po = await call("add_order", **order, limit_price=str(ask[0]), post_only=True)
-            assert v.engine.orders[int(po["result"]["order_id"][1:])].status == "CANCELED"
+            assert v.engine.orders[int(po["result"]["order_id"])].status == "CANCELED"
             assert sim.book("kraken", "BTC/USD", 1).asks[0] == ask, "post_only never takes"
 
             done = await call("cancel_all")
@@ -74,7 +74,7 @@ def test_rest_add_query_cancel_balance() -> None:
             added = await private(base, "AddOrder", {**order, "cl_ord_id": "r1"})
             (txid,) = added["result"]["txid"]
             assert added["error"] == [] and added["result"]["descr"]["order"].startswith(
-                "buy 0.25 BTC/USD @ limit"
+                "buy 0.25000000 XBTUSD @ limit"
             )
             assert dict(sim.book("kraken", "BTC/USD").bids)[bid - 10] >= Decimal("0.25")
             info = (await private(base, "QueryOrders", {"txid": txid}))["result"][txid]
