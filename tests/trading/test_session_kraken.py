@@ -47,6 +47,7 @@ KRAKEN = SimAccount(
     signer=kraken.Signer(KEY, SECRET),
     register=lambda v: v.add_key(KEY, SECRET),
     place_op="POST /0/private/AddOrder",
+    amend_op="POST /0/private/AmendOrder",
     ws_place_op="add_order",
     unknown_symbol="NOPE/USDT",
 )
@@ -68,27 +69,6 @@ class TestKraken(SessionCases, AckCases):
             assert sorted(o.client_id for o in done) == sorted(o.client_id for o in mine)
             assert [o.client_id for o in a.open(sim)] == [other.client_id]
             assert [o.client_id for o in await tr.open_orders("BTC/USD")] == [other.client_id]
-
-        a.run(body)
-
-    def test_rest_amend_changes_the_order_in_place_then_cancel(self) -> None:
-        a = self.acct
-
-        async def body(sim: Simulator, tr: TradingSession) -> None:
-            o = await a.rest_below(sim, tr, 40, 4)
-            assert o.price is not None
-            tick = tr.rules[a.symbol].tick_size
-            call = tr.grammar.amend(o, o.qty / 2, o.price - tick)  # type: ignore[attr-defined]
-            body_ = await tr._send(call)
-            await tr._answered(a.symbol, body_)
-            [theirs] = a.orders(sim, o.client_id)
-            inst = sim.venue("kraken").instruments[a.symbol]  # type: ignore[attr-defined]
-            assert str(theirs.id) == o.order_id.removeprefix("O")  # type: ignore[union-attr]
-            assert theirs.qty * inst.lot == o.qty / 2 and theirs.price * inst.tick == o.price - tick
-            st = await tr.order_status(a.symbol, client_id=o.client_id)
-            assert st.status == "new" and theirs.open
-            c = await tr.cancel_order(a.symbol, client_id=o.client_id)
-            assert c.status == "canceled" and not theirs.open
 
         a.run(body)
 
@@ -345,12 +325,16 @@ class TestKrakenSocket(SocketCases):
             assert o.price is not None
             tick = tr.rules[a.symbol].tick_size
             sim.endpoint("kraken", 0).lose_answer("amend_order")
-            with pytest.raises(tickwire.errors.TransportError):
-                await tr._send(tr.grammar.amend(o, None, o.price - tick))  # type: ignore[attr-defined]
+            with pytest.raises(tickwire.errors.TransportError):  # transport="ws": no REST to reconcile on
+                await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tick)
             [theirs] = a.orders(sim, o.client_id)
             inst = sim.venue("kraken").instruments[a.symbol]  # type: ignore[attr-defined]
             assert theirs.price * inst.tick == o.price - tick  # the venue did it; only the answer was lost
+            assert sim.endpoint("kraken", 0).lost == ["amend_order"]
             await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connects >= 2, "the socket back")
+            got = await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - 2 * tick)
+            [theirs] = a.orders(sim, o.client_id)  # an amend that moves the price requeues a new object
+            assert got.price == o.price - 2 * tick and theirs.price * inst.tick == got.price
             c = await tr.cancel_order(a.symbol, client_id=o.client_id)
             assert c.status == "canceled" and not theirs.open
 
