@@ -72,6 +72,25 @@ class TestKraken(SessionCases, AckCases):
 
         a.run(body)
 
+    def test_a_lost_answer_for_a_filled_order_is_found_closed_by_client_id_with_its_fills_once(self) -> None:
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            fills: list[Any] = []
+            tr._user_on_fill = fills.append
+            _, ask = a.touch(sim)
+            qty = a.size(tr, ask, 3)
+            sim.endpoint("kraken", 0).lose_answer(a.place_op)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim)
+            # No txid was ever seen: ClosedOrders by cl_ord_id found it, TradesHistory gave its fills.
+            assert theirs.client_id == o.client_id and o.status == "filled" and o.filled == qty
+            assert o.order_id == str(theirs.id) and sim.endpoint("kraken", 0).lost == [a.place_op]
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            assert len(fills) == len(theirs.fills)
+
+        a.run(body, timeout=1.0)
+
     def test_a_fok_or_reduce_only_order_is_refused_before_sending(self) -> None:
         a = self.acct
 

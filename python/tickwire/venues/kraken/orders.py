@@ -74,6 +74,7 @@ class Orders:
         self._rest_pair: dict[str, str] = {}  # symbol -> altname
         self._symbol: dict[str, str] = {}  # pair key, altname, wsname -> symbol
         self._txids: OrderedDict[str, str] = OrderedDict()  # cl_ord_id -> txid
+        self._cids: dict[str, str] = {}  # txid -> cl_ord_id, of the same entries
 
     # names ---------------------------------------------------------------------------------------
 
@@ -88,8 +89,10 @@ class Orders:
         if client_id and txid:
             self._txids[client_id] = txid
             self._txids.move_to_end(client_id)
+            self._cids[txid] = client_id
             while len(self._txids) > TXID_MEMORY:
-                self._txids.popitem(last=False)
+                _, old = self._txids.popitem(last=False)
+                self._cids.pop(old, None)
 
     # requests ------------------------------------------------------------------------------------
 
@@ -229,6 +232,8 @@ class Orders:
         cid, oid = str(o.get("cl_ord_id") or ""), str(o.get("txid") or "") or None
         self._remember(cid, oid)
         if "status" not in o or "descr" not in o:
+            # A cancel or amend by txid names no client id: the one seen with that txid, if any.
+            cid = cid or self._cids.get(oid or "", "")
             return [OrderEvent(source="ack", client_id=cid, order_id=oid)]
         descr = o["descr"]
         qty = Decimal(str(o["vol"]))
