@@ -189,6 +189,8 @@ def test_errors_come_from_the_error_list_on_http_200() -> None:
             g.read_answer(200, answer([unknown]))
     with pytest.raises(UnknownOutcome):
         g.read_answer(502, b"<html>bad gateway</html>")
+    warned = {"error": ["WGeneral:Something to know"], "result": {"unixtime": 1}}
+    assert g.read_answer(200, orjson.dumps(warned)) == {"unixtime": 1}  # a warning is not a refusal
 
 
 @isolated

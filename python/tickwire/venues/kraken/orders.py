@@ -173,22 +173,22 @@ class Orders:
     # answers -------------------------------------------------------------------------------------
 
     def read_answer(self, status: int, body: bytes) -> Any:
-        """``result``, or the typed error of the first ``error`` entry (HTTP 200 or not). Listings
-        become lists of entries, each with its ``txid``; an acknowledgement gets the ids its request
-        named."""
+        """``result``, or the typed error of the first ``error`` entry (HTTP 200 or not; entries
+        starting with ``W`` are warnings, not errors). Listings become lists of entries, each with its
+        ``txid``; an acknowledgement gets the ids its request named."""
+        sent = SENT.get()
+        SENT.set(None)  # this answer's alone: an unsigned call after it signs nothing
         try:
             msg = orjson.loads(body)
         except orjson.JSONDecodeError:
             msg = None
         if not isinstance(msg, dict) or not isinstance(msg.get("error", []), list):
             raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
-        errors = [str(e) for e in msg.get("error") or ()]
+        errors = [str(e) for e in msg.get("error") or () if not str(e).startswith("W")]
         if errors:
             raise error_for(self.venue, errors[0], "; ".join(errors), http_status=status)
         if status >= 400:
             raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
-        sent = SENT.get()
-        SENT.set(None)  # this answer's alone: an unsigned call after it signs nothing
         return self._shaped(msg.get("result"), sent[0] if sent else "", sent[1] if sent else {})
 
     def _shaped(self, result: Any, path: str, params: Mapping[str, str]) -> Any:
