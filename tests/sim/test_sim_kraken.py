@@ -284,6 +284,8 @@ def test_executions_channel() -> None:
             await c.recv()
             c.send({"method": "subscribe", "params": {"channel": "executions", "token": token}})
             assert (await c.recv())["success"] is True
+            snapshot = await c.recv()  # snap_orders defaults to true: the open orders, none yet
+            assert (snapshot["channel"], snapshot["type"], snapshot["data"]) == ("executions", "snapshot", [])
             best = sim.book("kraken", "ETH/USD", 1).asks[0]
             order = {"order_type": "limit", "side": "buy", "order_qty": str(best[1]), "symbol": "ETH/USD"}
             order.update(limit_price=str(best[0]), token=token, cl_ord_id="x1")

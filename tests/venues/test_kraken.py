@@ -37,7 +37,11 @@ def test_published_vector_through_sign_request() -> None:
     params = {"ordertype": "limit", "pair": "XBTUSD", "price": 37500, "type": "buy", "volume": "1.25"}
     req = s.sign_request("POST", "/0/private/AddOrder", params, timestamp=DOC_NONCE)
     assert req.body == DOC_BODY
-    assert req.headers == {"API-Key": "key", "API-Sign": DOC_SIGN}
+    assert req.headers == {
+        "API-Key": "key",
+        "API-Sign": DOC_SIGN,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 @settings(max_examples=200, deadline=None)

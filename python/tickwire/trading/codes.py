@@ -151,28 +151,43 @@ _BYBIT: dict[int, ErrorClass] = {
 }
 _BYBIT_UNKNOWN = frozenset({"10016"})  # internal/server error: the request may have reached the engine
 
-# Kraken: docs.kraken.com "Spot REST API errors" / support "API error messages"; WS v2 add_order
-# answers carry the same strings in "error".
+# Kraken: support.kraken.com "API error messages" and docs.kraken.com "Error messages"; WS v2 answers
+# carry the same strings in "error". Codes match with any ":detail" after them stripped
+# ("EGeneral:Invalid arguments:volume").
 _KRAKEN: dict[str, ErrorClass] = {
     "EOrder:Insufficient funds": InsufficientFunds,
-    "EOrder:Unknown order": OrderNotFound,
-    "EOrder:Invalid order": OrderNotFound,  # QueryOrders / cancel of an id it does not hold
+    "EOrder:Insufficient margin": InsufficientFunds,
+    "EOrder:Margin allowance exceeded": InsufficientFunds,
+    "EOrder:Unknown order": OrderNotFound,  # cancel/amend of an order that is not open
+    "EOrder:Invalid order": OrderNotFound,  # QueryOrders of a txid it does not hold
     "EOrder:Invalid price": OrderRejected,
     "EOrder:Order minimum not met": OrderRejected,
     "EOrder:Cost minimum not met": OrderRejected,
     "EOrder:Tick size check failed": OrderRejected,
-    "EOrder:Post only order": OrderRejected,
+    "EOrder:Orders limit exceeded": OrderRejected,  # too many open orders on the pair
+    "EOrder:Post only order": OrderRejected,  # not found in the docs' list; kept from earlier research
     "EOrder:Rate limit exceeded": RateLimitError,
+    "EOrder:Domain rate limit exceeded": RateLimitError,
     "EAPI:Rate limit exceeded": RateLimitError,
+    "EGeneral:Temporary lockout": RateLimitError,  # too many failed calls / bad nonces: ~15 min
+    "EGeneral:Too many requests": RateLimitError,
     "EGeneral:Invalid arguments": OrderRejected,
     "EQuery:Unknown asset pair": OrderRejected,
+    "EService:Market in cancel_only mode": OrderRejected,
+    "EService:Market in post_only mode": OrderRejected,
+    "EService:Market in limit_only mode": OrderRejected,
     "EAPI:Invalid key": AuthError,
     "EAPI:Invalid signature": AuthError,
     "EAPI:Invalid nonce": AuthError,
     "EGeneral:Permission denied": AuthError,
 }
-# "EGeneral:Internal error" and "EService:Deadline elapsed": Kraken cannot say whether it acted.
-_KRAKEN_UNKNOWN = frozenset({"EGeneral:Internal error", "EService:Deadline elapsed"})
+# Kraken cannot say whether it acted: "EGeneral:Internal error", "EService:Deadline elapsed" (the
+# request's deadline passed), "EService:Unavailable" (matching engine or API offline) and
+# "EService:Busy". The service errors may mean the order never reached the engine, but the docs do not
+# promise it: reconcile rather than assume.
+_KRAKEN_UNKNOWN = frozenset(
+    {"EGeneral:Internal error", "EService:Deadline elapsed", "EService:Unavailable", "EService:Busy"}
+)
 
 # Coinbase Advanced Trade: REST "Create Order" NewOrderFailureReason and PreviewFailureReason (the
 # ``error_response`` of ``{"success": false}``), "Cancel Orders" CancelOrderFailureReason and "Edit

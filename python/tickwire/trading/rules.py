@@ -247,7 +247,8 @@ def from_bybit_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
 def from_kraken_asset_pair(pair: Mapping[str, Any], symbol: str | None = None) -> InstrumentRules:
     """One value of ``GET /0/public/AssetPairs`` ``result`` (docs.kraken.com "Get Tradable Asset
     Pairs"): tick_size (older answers only pair_decimals), lot_decimals, ordermin, costmin. The symbol
-    is ``wsname`` ("BTC/USD", the WS v2 form) unless given."""
+    is ``wsname`` unless given — v1's name ("XBT/USD"); ``tickwire.venues.kraken`` passes v2's
+    ("BTC/USD")."""
     tick = _opt(pair, "tick_size")
     if tick is None:
         tick = Decimal(1).scaleb(-int(pair["pair_decimals"]))

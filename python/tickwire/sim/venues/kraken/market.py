@@ -25,6 +25,7 @@ from tickwire.sim.market import Fmt, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.kraken.history import asset_pair, rest_names
 from tickwire.sim.venues.kraken.trade import KrakenOrders
 from tickwire.sim.ws import Conn
 
@@ -51,10 +52,12 @@ class Kraken(Venue):
         [
             ("BTC/USD", "0.1", "0.00000001", "60000", 100_000),
             ("ETH/USD", "0.01", "0.00000001", "3000", 1_000_000),
+            ("BTC/USDT", "0.1", "0.00000001", "60000", 100_000),
         ],
-        {  # min_qty, max_qty, min_notional as the venue lists them
+        {  # min_qty (ordermin), max_qty, min_notional (costmin) as the venue lists them
             "BTC/USD": ("0.00005", "0", "0.5"),
             "ETH/USD": ("0.002", "0", "0.5"),
+            "BTC/USDT": ("0.00005", "0", "0.5"),
         },
     )
 
@@ -311,20 +314,13 @@ class Kraken(Venue):
             ms = ep.now_ms()
             return json_response({"error": [], "result": {"unixtime": ms // 1000, "rfc1123": rfc3339(ms)}})
         if req.method == "GET" and req.path == "/0/public/AssetPairs":
-            # The precisions a v2 client formats book numbers with for the checksum.
-            wanted = [p for p in req.query.get("pair", "").split(",") if p] or list(self.instruments)
-            unknown = [p for p in wanted if p not in self.instruments]
-            if unknown:
+            # Instrument rules and the precisions a v2 client formats book numbers with.
+            names = self.trade.pairs
+            wanted = [names.get(p, "") for p in req.query.get("pair", "").split(",") if p]
+            if "" in wanted:
                 return json_response({"error": ["EQuery:Unknown asset pair"]})
             result = {
-                p.replace("/", ""): {
-                    "altname": p.replace("/", ""),
-                    "wsname": p,
-                    "pair_decimals": self.instruments[p].price_decimals,
-                    "lot_decimals": 8,
-                    "cost_decimals": 5,
-                }
-                for p in wanted
+                rest_names(p)[0]: asset_pair(p, self.instruments[p]) for p in wanted or list(self.instruments)
             }
             return json_response({"error": [], "result": result})
         if req.method == "GET" and req.path == "/0/public/Depth":

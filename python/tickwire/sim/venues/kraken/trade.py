@@ -9,14 +9,22 @@ lists; ``cancel_all`` cancels every open order; ``amend_order`` (``order_id`` or
 to the back of the queue; Kraken keeps priority when only the size shrinks).
 
 REST (``/0/private/…``, form-encoded, API-Sign): ``AddOrder`` (``pair``, ``type``, ``ordertype``,
-``volume``, ``price``, ``timeinforce``, ``oflags=post``, ``cl_ord_id``), ``CancelOrder`` (``txid`` or
-``cl_ord_id``), ``CancelAll``, ``OpenOrders``, ``QueryOrders`` (``txid`` list), ``Balance``. Pairs may
-be named as on the WebSocket (``BTC/USD``) or by REST altname (``XBTUSD``); order ids are the same
-``O…`` ids the WebSocket uses.
+``volume``, ``price``, ``timeinforce``, ``oflags=post``, ``cl_ord_id``, ``userref``; answers ``txid``
+and ``descr`` only), ``CancelOrder`` (``txid`` or ``cl_ord_id``; answers ``count``), ``AmendOrder``
+(``txid`` or ``cl_ord_id`` with ``order_qty``/``limit_price``; answers ``amend_id``), ``CancelAll``,
+``Balance``, ``BalanceEx`` (``balance`` and ``hold_trade``), and the views of ``history.py``
+(``OpenOrders``, ``ClosedOrders``, ``QueryOrders``, ``TradesHistory``). Pairs may be named as on the
+WebSocket (``BTC/USD``), by REST altname (``XBTUSD``) or pair key (``XXBTZUSD``); order ids are the
+same txids the WebSocket uses (``history.txid``).
+
+``executions`` subscribers get a snapshot of the open orders (``snap_orders``, default true), then one
+update per order event; a trade's update carries ``exec_id``, the pair's public ``trade_id``,
+``last_qty``/``last_price`` and ``liquidity_ind``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -26,6 +34,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.market import ASK, BID, Fmt
 from tickwire.sim.timefmt import rfc3339
+from tickwire.sim.venues.kraken.history import History, aliases, order_of, txid
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -57,25 +66,37 @@ class KrakenOrders:
         self.v2_fmt = v2_fmt  # WebSocket v2 numbers: shortest form at the instrument's precision
         self.tokens: dict[str, str] = {}  # websocket token -> api key
         self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets on "executions"
+        self.userrefs: dict[int, int] = {}  # engine order id -> AddOrder userref
+        self.history = History(ctx, self.userrefs)
+        self.pairs = aliases(list(ctx.books))
+        self.amends = itertools.count(1)
         ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The ``executions`` channel: one update per order event (numbers at instrument precision)."""
         self.streams.push(
-            lambda c: self._execution(o, exec_type, fill, c.endpoint.now_ms()), account=o.account
+            lambda c: orjson.dumps(
+                {
+                    "channel": "executions",
+                    "type": "update",
+                    "data": [self._execution(o, EXEC[exec_type], fill, c.endpoint.now_ms())],
+                },
+                default=_num,
+            ),
+            account=o.account,
         )
 
-    def _execution(self, o: Order, exec_type: str, fill: Fill | None, now_ms: int) -> bytes:
+    def _execution(self, o: Order, exec_type: str, fill: Fill | None, now_ms: int) -> dict[str, Any]:
         fp, fq = self.v2_fmt[o.symbol]
         inst = self.ctx.instruments[o.symbol]
         report: dict[str, Any] = {
-            "order_id": f"O{o.id}",
+            "order_id": txid(o),
             "symbol": o.symbol,
             "side": "buy" if o.side == BID else "sell",
             "order_type": o.type.lower(),
             "order_qty": Decimal(fq(o.qty)),
             "order_status": o.status.lower(),
-            "exec_type": EXEC[exec_type],
+            "exec_type": exec_type,
             "cum_qty": Decimal(fq(o.filled)),
             "timestamp": rfc3339(now_ms),
         }
@@ -85,10 +106,11 @@ class KrakenOrders:
             report["limit_price"] = Decimal(fp(o.price))
         if fill is not None:
             report.update(last_qty=Decimal(fq(fill.qty)), last_price=Decimal(fp(fill.price)))
-            report.update(exec_id=f"T{fill.trade_id}", liquidity_ind="m" if fill.maker else "t")
+            report.update(exec_id=f"T{fill.trade_id}-{txid(o)}", trade_id=fill.trade_id)
+            report["liquidity_ind"] = "m" if fill.maker else "t"
         if o.filled:
             report["avg_price"] = Decimal(o.quote) * inst.tick / o.filled
-        return orjson.dumps({"channel": "executions", "type": "update", "data": [report]}, default=_num)
+        return report
 
     def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
         v = self.ctx
@@ -99,6 +121,11 @@ class KrakenOrders:
         if method == "subscribe" and params.get("channel") == "executions":
             self.streams.add(account, conn)
             reply({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
+            if params.get("snap_orders", True):
+                now = conn.endpoint.now_ms()
+                data = [self._execution(o, "new", None, now) for o in v.engine.open_orders(account, None)]
+                snap = {"channel": "executions", "type": "snapshot", "data": data}
+                conn.send_text(orjson.dumps(snap, default=_num))
         elif method == "add_order":
             self._add(conn, account, params, reply)
         elif method == "cancel_order":
@@ -154,7 +181,7 @@ class KrakenOrders:
             return
         if step is not None:
             v.publish(symbol, step)
-        result: dict[str, Any] = {"order_id": f"O{order.id}"}
+        result: dict[str, Any] = {"order_id": txid(order)}
         if cl:
             result["cl_ord_id"] = cl
         reply({"method": "add_order", "result": result, "success": True})
@@ -168,8 +195,7 @@ class KrakenOrders:
             reply({"error": "EGeneral:Invalid arguments", "method": "cancel_order", "success": False})
             return
         for kind, ref in targets:
-            oid = int(ref[1:]) if kind == "id" and ref[1:].isdigit() else None
-            order = v.engine.orders.get(oid) if oid is not None else None
+            order = order_of(v, ref) if kind == "id" else None
             if kind == "cl":
                 order = next((o for o in v.engine.open_orders(account, None) if o.client_id == ref), None)
             try:
@@ -181,19 +207,29 @@ class KrakenOrders:
                 continue
             if step is not None:
                 v.publish(order.symbol, step)
-            reply({"method": "cancel_order", "result": {"order_id": f"O{order.id}"}, "success": True})
+            result = {"order_id": txid(order)}
+            if kind == "cl":
+                result["cl_ord_id"] = ref
+            reply({"method": "cancel_order", "result": result, "success": True})
 
     def _amend(self, account: str, p: dict[str, Any], reply: Reply) -> None:
+        error, result = self.amend(account, str(p.get("order_id", "")), str(p.get("cl_ord_id", "")), p)
+        if error is not None:
+            reply({"error": error, "method": "amend_order", "success": False})
+        else:
+            reply({"method": "amend_order", "result": result, "success": True})
+
+    def amend(
+        self, account: str, ref: str, cl: str, p: Mapping[str, Any]
+    ) -> tuple[str | None, dict[str, Any]]:
+        """An amend by txid or cl_ord_id to ``order_qty`` and/or ``limit_price`` (WebSocket and REST
+        alike): (error, result)."""
         v = self.ctx
-        ref = str(p.get("order_id", ""))
-        oid = int(ref[1:]) if ref[1:].isdigit() else None
-        cl = str(p.get("cl_ord_id", "")) or None
-        order = v.engine.orders.get(oid) if oid is not None else None
-        if order is None and cl is not None:
+        order = order_of(v, ref)
+        if order is None and cl:
             order = next((o for o in v.engine.open_orders(account, None) if o.client_id == cl), None)
         if order is None or order.account != account or not order.open:
-            reply({"error": "EOrder:Unknown order", "method": "amend_order", "success": False})
-            return
+            return "EOrder:Unknown order", {}
         inst = v.instruments[order.symbol]
         try:
             qty = Decimal(str(p["order_qty"])) / inst.lot if "order_qty" in p else None
@@ -211,27 +247,45 @@ class KrakenOrders:
                 None if px is None else int(px),
             )
         except (InvalidOperation, ValueError, EngineError):
-            reply({"error": "EGeneral:Invalid arguments", "method": "amend_order", "success": False})
-            return
+            return "EGeneral:Invalid arguments", {}
         for s in steps:
             v.publish(order.symbol, s)
-        result = {"amend_id": f"A{order.id}-{len(steps)}", "order_id": f"O{order.id}"}
-        reply({"method": "amend_order", "result": result, "success": True})
+        result = {"amend_id": f"A{order.id}-{next(self.amends)}", "order_id": txid(order)}
+        if cl:
+            result["cl_ord_id"] = cl
+        return None, result
 
     def rest(self, ep: VenueServer, account: str, method: str, f: dict[str, str]) -> dict[str, Any] | None:
         """One private REST method: Kraken's ``{"error": [...], "result": ...}``, or None if unknown."""
         v = self.ctx
-        if method == "Balance":
+        views = {
+            "OpenOrders": self.history.open,
+            "ClosedOrders": self.history.closed,
+            "QueryOrders": self.history.query,
+            "TradesHistory": self.history.trades,
+        }
+        if method in views:
+            return views[method](account, f)
+        if method in ("Balance", "BalanceEx"):
             held = v.engine.ledger.holdings(account)
-            return {"error": [], "result": {ASSETS.get(a, a): f"{free + lk:f}" for a, free, lk in held}}
+            if method == "Balance":
+                return {"error": [], "result": {ASSETS.get(a, a): f"{free + lk:f}" for a, free, lk in held}}
+            ex = {
+                ASSETS.get(a, a): {"balance": f"{free + lk:f}", "hold_trade": f"{lk:f}"}
+                for a, free, lk in held
+            }
+            return {"error": [], "result": ex}
         if method == "AddOrder":
             return self._rest_add(ep, account, f)
+        if method == "AmendOrder":
+            error, result = self.amend(account, f.get("txid", ""), f.get("cl_ord_id", ""), f)
+            return {"error": [error]} if error else {"error": [], "result": {"amend_id": result["amend_id"]}}
         if method in ("CancelOrder", "CancelAll"):
             if method == "CancelAll":
                 targets = v.engine.open_orders(account, None)
             else:
                 ref = f.get("txid", "") or f.get("cl_ord_id", "")
-                targets = [o for o in v.engine.open_orders(account, None) if ref in (f"O{o.id}", o.client_id)]
+                targets = [o for o in v.engine.open_orders(account, None) if ref in (txid(o), o.client_id)]
                 if not targets:
                     return {"error": ["EOrder:Unknown order"]}
             for o in targets:
@@ -239,28 +293,17 @@ class KrakenOrders:
                 if step is not None:
                     v.publish(o.symbol, step)
             return {"error": [], "result": {"count": len(targets)}}
-        if method == "OpenOrders":
-            return {
-                "error": [],
-                "result": {"open": {f"O{o.id}": self._info(o) for o in v.engine.open_orders(account, None)}},
-            }
-        if method == "QueryOrders":
-            refs = [r for r in f.get("txid", "").split(",") if r]
-            found = {r: v.engine.orders.get(int(r[1:])) if r[1:].isdigit() else None for r in refs}
-            if not refs or any(o is None or o.account != account for o in found.values()):
-                return {"error": ["EOrder:Invalid order"]}
-            return {"error": [], "result": {r: self._info(o) for r, o in found.items() if o is not None}}
         return None
 
     def _rest_add(self, ep: VenueServer, account: str, f: dict[str, str]) -> dict[str, Any]:
         v = self.ctx
-        pair = PAIRS.get(f.get("pair", ""), f.get("pair", ""))
+        pair = self.pairs.get(f.get("pair", ""), "")
         side = {"buy": BID, "sell": ASK}.get(f.get("type", ""))
         kind = {"limit": "LIMIT", "market": "MARKET"}.get(f.get("ordertype", ""))
         tif = {"GTC": "GTC", "IOC": "IOC"}.get(f.get("timeinforce", "GTC"))
         if pair not in v.books:
             return {"error": ["EQuery:Unknown asset pair"]}
-        if side is None or kind is None or tif is None:
+        if side is None or kind is None or tif is None or not f.get("userref", "0").lstrip("-").isdigit():
             return {"error": ["EGeneral:Invalid arguments"]}
         inst = v.instruments[pair]
         try:
@@ -277,36 +320,17 @@ class KrakenOrders:
             return {"error": ["EGeneral:Invalid arguments:volume"]}
         except EngineError as e:
             return {"error": [order_error(e)]}
+        if "userref" in f:
+            self.userrefs[order.id] = int(f["userref"])
         if step is not None:
             v.publish(pair, step)
-        descr = f"{f['type']} {f['volume']} {pair} @ {f['ordertype']}" + (f" {f['price']}" if ticks else "")
-        return {"error": [], "result": {"descr": {"order": descr}, "txid": [f"O{order.id}"]}}
-
-    def _info(self, o: Order) -> dict[str, Any]:
-        fp, fq = self.ctx.fmt[o.symbol]
-        inst = self.ctx.instruments[o.symbol]
-        cost = Decimal(o.quote) * inst.tick * inst.lot
-        status = {"NEW": "open", "PARTIALLY_FILLED": "open", "FILLED": "closed", "CANCELED": "canceled"}
-        return {
-            "status": status.get(o.status, "expired"),
-            "cl_ord_id": o.client_id,
-            "opentm": o.time_ms / 1000,
-            "vol": fq(o.qty),
-            "vol_exec": fq(o.filled),
-            "cost": f"{cost:f}",
-            "fee": "0",
-            "price": f"{cost / inst.qty(o.filled):f}" if o.filled else "0",
-            "descr": {
-                "pair": o.symbol,
-                "type": "buy" if o.side == BID else "sell",
-                "ordertype": o.type.lower(),
-                "price": fp(o.price or 0),
-            },
-        }
+        fp, fq = v.fmt[pair]
+        price = f" {fp(order.price)}" if order.price is not None else ""
+        descr = f"{f['type']} {fq(order.qty)} {f['pair']} @ {f['ordertype']}{price}"
+        return {"error": [], "result": {"descr": {"order": descr}, "txid": [txid(order)]}}
 
 
-# REST altnames and Kraken's asset codes (X/Z-prefixed legacy names).
-PAIRS = {"XBTUSD": "BTC/USD", "XXBTZUSD": "BTC/USD", "ETHUSD": "ETH/USD", "XETHZUSD": "ETH/USD"}
+# Kraken's asset codes (X/Z-prefixed legacy names).
 ASSETS = {"USD": "ZUSD", "BTC": "XXBT", "ETH": "XETH"}
 
 
