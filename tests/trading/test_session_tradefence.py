@@ -7,12 +7,26 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+import pytest
 import tickwire
-from session_cases import Body, SessionCases, SimAccount
+from session_cases import Body, SessionCases, SimAccount, settle
+from tickwire.errors import (
+    AuthError,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderNotFound,
+    OrderRejected,
+    RateLimitError,
+    UnknownOutcome,
+)
 from tickwire.sim import Simulator
+from tickwire.trading.orders import Order
+from tickwire.trading.session import TradingSession
 from tickwire.transport.http import HttpClient
 from tickwire.venues import tradefence
 
@@ -62,8 +76,13 @@ class OAuthAccount(SimAccount):
 
     @staticmethod
     def sim_kw(trade_kw: dict[str, Any]) -> dict[str, Any]:
-        timeouts = trade_kw.pop("sim_timeouts", None)
-        return {"timeouts": timeouts} if timeouts else {}
+        """Simulator options passed through ``run``: ``sim_timeouts``, ``sim_profile``."""
+        out: dict[str, Any] = {}
+        if timeouts := trade_kw.pop("sim_timeouts", None):
+            out["timeouts"] = timeouts
+        if profile := trade_kw.pop("sim_profile", None):
+            out["profiles"] = {"tradefence": profile}
+        return out
 
 
 TRADEFENCE = OAuthAccount(
@@ -82,3 +101,226 @@ TRADEFENCE = OAuthAccount(
 
 class TestTradefence(SessionCases):
     acct = TRADEFENCE
+
+
+def _order(**kw: Any) -> Order:
+    base: dict[str, Any] = dict(venue="tradefence", symbol="AAPL", side="buy", type="limit", qty=Decimal(100),
+                                price=Decimal("150.50"), client_id="tw-abc1")  # fmt: skip
+    return Order(**(base | kw))
+
+
+# requests and answers --------------------------------------------------------------------------
+
+
+def test_requests_are_the_documented_ones() -> None:
+    g = tradefence.Orders()
+    placed = g.new_order(_order())
+    assert (placed.method, placed.path, placed.params) == ("POST", "/v1/orders", {})
+    # The document's example, field for field and in its order; numbers as exact number literals.
+    assert placed.body == (
+        '{"symbol":"AAPL","type":"LIMIT","side":"BUY","quantity":100,"price":150.5,"strategy":"tw-abc1"}'
+    )
+    market = orjson.loads(
+        g.new_order(_order(type="market", side="sell", price=None, qty=Decimal("1E+1"))).body
+    )
+    assert market == {
+        "symbol": "AAPL",
+        "type": "MARKET",
+        "side": "SELL",
+        "quantity": 10,
+        "strategy": "tw-abc1",
+    }
+    assert orjson.loads(g.new_order(_order(tif="IOC")).body)["time_in_force"] == "IOC"
+    with pytest.raises(InvalidOrder):
+        g.new_order(_order(post_only=True))
+    # Unknown venue id: the order is looked up by its tag, closed orders included.
+    st = g.status("AAPL", "tw-abc1", None)
+    assert (st.method, st.path, dict(st.params)) == (
+        "GET", "/v1/orders", {"status": "ALL", "symbol": "AAPL", "strategy": "tw-abc1"},
+    )  # fmt: skip
+    with pytest.raises(OrderNotFound):
+        g.cancel("AAPL", "tw-abc1", None)  # nothing to name it by: no request
+    answer = {"id": "7", "symbol": "AAPL", "type": "LIMIT", "side": "BUY", "quantity": "100", "price": "150.50",
+              "strategy": "tw-abc1", "filled_quantity": "0", "status": "NEW", "fills": []}  # fmt: skip
+    [ev] = g.read_order(answer)
+    assert (ev.client_id, ev.order_id, ev.status, ev.price) == ("tw-abc1", "7", "new", Decimal("150.50"))
+    assert g.status("AAPL", "tw-abc1", None).path == "/v1/orders/7"  # learnt from the answer
+    cancel = g.cancel("AAPL", "tw-abc1", None)
+    assert (cancel.method, cancel.path) == ("POST", "/v1/batch")
+    assert orjson.loads(cancel.body) == {
+        "operations": [{"action": "CANCEL_ORDER", "data": {"order_id": "7"}}]
+    }
+    assert g.cancel_all("AAPL") is None
+    assert [orjson.loads(c.body)["operations"] for c in g.cancel_orders("AAPL", [_order(order_id="8")])] == [
+        [{"action": "CANCEL_ORDER", "data": {"order_id": "8"}}]
+    ]
+    assert g.open_orders(None).params == {"status": "OPEN"}
+    assert g.instruments().signed is False and g.balances().path == "/v1/account"
+
+
+@pytest.mark.parametrize(
+    "status,code,error",
+    [
+        (401, 1001, AuthError),
+        (400, 1002, InsufficientFunds),
+        (400, 1003, OrderRejected),
+        (400, 1004, OrderRejected),
+        (429, 2001, RateLimitError),
+        (404, 404, OrderNotFound),
+        (503, None, UnknownOutcome),
+    ],
+)
+def test_documented_error_codes_are_typed(status: int, code: int | None, error: type[Exception]) -> None:
+    g = tradefence.Orders()
+    body = orjson.dumps({"code": code, "message": "x"}) if code else b"<html>busy</html>"
+    with pytest.raises(error):
+        g.read_answer(status, body)
+    batch = [{"action": "CANCEL_ORDER", "status": status, "result": {"code": code, "message": "x"}}]
+    if code:
+        with pytest.raises(error):
+            g.read_order(g.read_answer(200, orjson.dumps({"results": batch})))
+
+
+# the session's own operations ------------------------------------------------------------------
+
+
+def _sim_state(sim: Simulator, tr: TradingSession) -> list[tuple[str, str, Decimal]]:
+    """(client id, status, filled) of every tagged order the simulator holds, each checked against the
+    tracker's view (an untagged one is a position update's own market order)."""
+    out = []
+    for o in [o for o in TRADEFENCE.orders(sim) if o.client_id != f"sim-{o.id}"]:
+        mine = tr.tracker.get(o.client_id)
+        assert mine is not None, o
+        assert (mine.status, mine.filled) == (o.status.lower(), Decimal(o.filled)), (mine, o)
+        out.append((o.client_id, mine.status, mine.filled))
+    return out
+
+
+def test_account_balances_and_positions_agree_with_the_ledger() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        _, ask = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "market", Decimal(3))
+        assert o.status == "filled" and o.filled == 3
+        acct = await tradefence.account(tr)
+        for asset in ("USD", "AAPL"):
+            assert acct.balances[asset].free == a.free(sim, asset)
+        assert acct.balances["AAPL"].free == Decimal(a.funds["AAPL"]) + 3
+        engine = sim.venue(a.venue).engine
+        assert acct.positions == (tradefence.Position("AAPL", Decimal(engine.position(a.key, a.symbol))),)
+
+    a.run(body)
+
+
+def test_batch_creates_cancels_and_updates_a_position_as_the_simulator_shows() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        first = await a.rest_below(sim, tr, 20)
+        bid, _ = a.touch(sim)
+        new = tr.prepare(a.symbol, "buy", "limit", Decimal(2), bid - Decimal("0.10"))
+        results = await tradefence.batch(
+            tr,
+            [
+                tradefence.CreateOrder(new),
+                tradefence.CancelOrder(client_id=first.client_id),
+                tradefence.UpdatePosition(a.symbol, Decimal(4)),
+                tradefence.CancelOrder(order_id=first.order_id),  # already cancelled just above
+            ],
+        )
+        assert [r.action for r in results] == [
+            "CREATE_ORDER",
+            "CANCEL_ORDER",
+            "UPDATE_POSITION",
+            "CANCEL_ORDER",
+        ]
+        created, cancelled, moved, again = results
+        [theirs] = a.orders(sim, new.client_id)
+        assert created.ok and created.order is not None and created.order.order_id == str(theirs.id)
+        assert theirs.open and tr.tracker.get(new.client_id) == created.order
+        assert cancelled.order is not None and cancelled.order.status == "canceled"
+        assert not a.orders(sim, first.client_id)[0].open
+        assert moved.position == tradefence.Position(a.symbol, Decimal(4))
+        assert sim.venue(a.venue).engine.position(a.key, a.symbol) == 4
+        assert moved.order is not None and moved.order.status == "filled" and moved.order.filled == 4
+        assert isinstance(again.error, OrderRejected) and again.status == 400 and not again.ok
+        _sim_state(sim, tr)
+        with pytest.raises(InvalidOrder):  # checked before sending: nothing more at the venue
+            await tradefence.batch(tr, [tradefence.UpdatePosition(a.symbol, Decimal("0.5"))])
+        assert sim.venue(a.venue).engine.position(a.key, a.symbol) == 4
+
+    a.run(body)
+
+
+def test_a_lost_batch_answer_is_reconciled_per_created_order_and_not_resent() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        orders = [tr.prepare(a.symbol, "buy", "limit", Decimal(1), bid - Decimal(i) / 10) for i in (1, 2)]
+        sim.endpoint(a.venue, 0).lose_answer("POST /v1/batch")
+        with pytest.raises(UnknownOutcome):
+            await tradefence.batch(tr, [tradefence.CreateOrder(o) for o in orders])
+        assert sim.endpoint(a.venue, 0).lost == ["POST /v1/batch"]
+        assert len(a.orders(sim)) == 2  # placed once each, found, not resent
+        for o in orders:
+            [theirs] = a.orders(sim, o.client_id)
+            mine = tr.tracker.get(o.client_id)
+            assert mine is not None and mine.status == "new" and mine.order_id == str(theirs.id)
+
+    a.run(body, timeout=1.0)
+
+
+def test_ai_recommendations_are_typed_and_priced_at_the_simulators_mid() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        recs = await tradefence.recommendations(tr, ["AAPL", {"symbol": "GOOGL"}], "AGGRESSIVE", "30_DAYS")
+        assert (recs.risk_tolerance, recs.time_horizon) == ("AGGRESSIVE", "30_DAYS")
+        assert [r.symbol for r in recs.items] == ["AAPL", "GOOGL"]
+        for r in recs.items:
+            book = sim.book(a.venue, r.symbol, 1)
+            assert r.price == (book.bids[0][0] + book.asks[0][0]) / 2
+            assert r.action in ("BUY", "SELL", "HOLD") and Decimal(0) <= r.confidence <= 1
+        with pytest.raises(InvalidOrder):
+            await tradefence.recommendations(tr, ["NOPE"])
+        with pytest.raises(InvalidOrder):
+            await tradefence.recommendations(tr, ["AAPL"], "RECKLESS")  # type: ignore[arg-type]
+        with pytest.raises(InvalidOrder):
+            await tradefence.recommendations(tr, ["AAPL"], "MODERATE", "a month")
+
+    a.run(body)
+
+
+# OAuth -----------------------------------------------------------------------------------------
+
+
+def test_oauth_refreshes_before_expiry_and_refuses_without_a_token() -> None:
+    async def go() -> None:
+        async with Simulator(["tradefence"], rate=0, timeouts={"token_ttl": 1.0}) as sim:
+            sim.venue("tradefence").add_client(CID, SECRET, REDIRECT)  # type: ignore[attr-defined]
+            base = sim.urls()["tradefence"][0]["rest"]
+            seen: list[tradefence.Tokens] = []
+            s = tradefence.Signer(CID, SECRET, redirect_uri=REDIRECT, auth_url=base, on_tokens=seen.append)
+            assert SECRET not in repr(s)
+            with pytest.raises(AuthError):
+                s.sign_request("GET", "/v1/account")  # not authorized yet: nothing to send
+            await s.authorize(follow)
+            first = s.sign_request("GET", "/v1/account").headers["Authorization"]
+            assert first == f"Bearer {seen[0].access_token}" and seen[0].access_token not in repr(seen[0])
+            await asyncio.sleep(0.85)  # past REFRESH_AT of the token's life: signing refreshes it
+            s.sign_request("GET", "/v1/account")
+            await settle(lambda: len(seen) == 2, "the background refresh")
+            await asyncio.sleep(0.3)  # the first token has expired at the venue
+            headers = s.sign_request("GET", "/v1/account").headers
+            assert headers["Authorization"] != first
+            async with HttpClient(base) as http:
+                assert (await http.get("/v1/account", headers=headers)).status == 200
+                assert (await http.get("/v1/account", headers={"Authorization": first})).status == 401
+            bad = tradefence.Signer(CID, "wrong", redirect_uri=REDIRECT, auth_url=base)
+            with pytest.raises(AuthError) as e:
+                await bad.authorize(follow)
+            assert "wrong" not in str(e.value)
+
+    asyncio.run(go())

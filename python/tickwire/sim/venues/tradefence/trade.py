@@ -37,6 +37,11 @@ class TradefenceOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
 
+    @staticmethod
+    def tag(o: Order) -> str | None:
+        """The order's ``strategy``; None when it was sent without one (the engine then names it)."""
+        return None if o.client_id == f"sim-{o.id}" else o.client_id
+
     def order_json(self, o: Order) -> dict[str, Any]:
         fp, fq = self.ctx.fmt[o.symbol]
         avg = self.ctx.instruments[o.symbol].tick * o.quote / o.filled if o.filled else None
@@ -47,7 +52,7 @@ class TradefenceOrders:
             "side": "BUY" if o.side == BID else "SELL",
             "quantity": fq(o.qty),
             "price": fp(o.price) if o.price is not None else None,
-            "strategy": o.client_id or None,
+            "strategy": self.tag(o),
             "time_in_force": o.tif if o.type == "LIMIT" else None,
             "filled_quantity": fq(o.filled),
             "average_price": f"{avg.normalize():f}" if avg is not None else None,
@@ -61,7 +66,7 @@ class TradefenceOrders:
         out: dict[str, Any] = {"id": str(f.trade_id), "price": fp(f.price), "quantity": fq(f.qty)}
         out.update(liquidity="MAKER" if f.maker else "TAKER", time=f.time_ms)
         if full:
-            out.update(order_id=str(o.id), strategy=o.client_id or None, symbol=o.symbol)
+            out.update(order_id=str(o.id), strategy=self.tag(o), symbol=o.symbol)
             out.update(side="BUY" if o.side == BID else "SELL")
         return out
 
@@ -75,7 +80,7 @@ class TradefenceOrders:
             if o.account == client
             and (which == "ALL" or o.open)
             and symbol in (None, o.symbol)
-            and tag in (None, o.client_id)
+            and tag in (None, self.tag(o))
         ]
         return json_response({"orders": [self.order_json(o) for o in mine]})
 
