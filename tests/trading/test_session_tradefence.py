@@ -5,6 +5,8 @@ recommendations and account; the webhook receiver fed by the simulator's own web
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import socket
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +29,7 @@ from tickwire.errors import (
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Call
 from tickwire.transport.http import HttpClient
 from tickwire.venues import tradefence
 
@@ -140,8 +143,9 @@ def test_requests_are_the_documented_ones() -> None:
     )  # fmt: skip
     with pytest.raises(OrderNotFound):
         g.cancel("AAPL", "tw-abc1", None)  # nothing to name it by: no request
-    answer = {"id": "7", "symbol": "AAPL", "type": "LIMIT", "side": "BUY", "quantity": "100", "price": "150.50",
-              "strategy": "tw-abc1", "filled_quantity": "0", "status": "NEW", "fills": []}  # fmt: skip
+    answer = {"id": "7", "symbol": "AAPL", "type": "LIMIT", "side": "BUY", "quantity": "100",
+              "price": "150.50", "strategy": "tw-abc1", "filled_quantity": "0", "status": "NEW",
+              "fills": []}  # fmt: skip
     [ev] = g.read_order(answer)
     assert (ev.client_id, ev.order_id, ev.status, ev.price) == ("tw-abc1", "7", "new", Decimal("150.50"))
     assert g.status("AAPL", "tw-abc1", None).path == "/v1/orders/7"  # learnt from the answer
@@ -200,9 +204,10 @@ def test_account_balances_and_positions_agree_with_the_ledger() -> None:
     a = TRADEFENCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        _, ask = a.touch(sim)
+        usd = a.free(sim, "USD")
         o = await tr.place_order(a.symbol, "buy", "market", Decimal(3))
-        assert o.status == "filled" and o.filled == 3
+        assert o.status == "filled" and o.filled == 3 and o.avg_price is not None
+        assert a.free(sim, "USD") == usd - 3 * o.avg_price  # what the ledger took, at the stated price
         acct = await tradefence.account(tr)
         for asset in ("USD", "AAPL"):
             assert acct.balances[asset].free == a.free(sim, asset)
@@ -324,3 +329,133 @@ def test_oauth_refreshes_before_expiry_and_refuses_without_a_token() -> None:
             assert "wrong" not in str(e.value)
 
     asyncio.run(go())
+
+
+# webhooks --------------------------------------------------------------------------------------
+
+HOOKS = {
+    "sim_timeouts": {"webhook_retry": 0.01, "webhook_timeout": 1.0},
+    "sim_profile": {"webhook_retries": 2},
+}
+
+
+async def _rest_inside(sim: Simulator, tr: TradingSession, qty: Decimal) -> Order:
+    """A buy that becomes the best bid alone, so that the next market sell of ``qty`` fills it."""
+    a = TRADEFENCE
+    bid, ask = a.touch(sim)
+    tick = tr.rules[a.symbol].tick_size
+    assert ask - bid > tick, "the spread leaves room for a bid of our own"
+    return await tr.place_order(a.symbol, "buy", "limit", qty, bid + tick)
+
+
+def _market_fills(sim: Simulator, order: Order) -> None:
+    """Moves the simulated market (other participants trade on the book) until ``order`` is filled."""
+    [theirs] = TRADEFENCE.orders(sim, order.client_id)
+    for _ in range(20_000):
+        if theirs.status == "FILLED":
+            return
+        sim.advance(1, TRADEFENCE.venue, TRADEFENCE.symbol)
+    raise AssertionError(f"the market never filled {theirs}")
+
+
+def _drain(tr: TradingSession) -> list[tuple[str, Any]]:
+    out = []
+    while not tr._events.empty():
+        out.append(tr._events.get_nowait())
+    return out
+
+
+def with_receiver(secret: str, signing: list[str], check: Any) -> None:
+    """Runs ``check(sim, tr, rx, hooks)`` with a receiver for ``secret`` registered once per entry of
+    ``signing`` (the secret the simulator signs that registration's deliveries with)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        rx = await tradefence.WebhookReceiver.for_session(tr, secret=secret).start("127.0.0.1", 0)
+        try:
+            for key in signing:
+                await rx.register(tr, secret=key)
+            await check(sim, tr, rx, sim.venue(TRADEFENCE.venue).hooks)
+        finally:
+            await rx.close()
+
+    TRADEFENCE.run(body, **HOOKS)
+
+
+def test_signed_webhooks_feed_the_tracker_and_the_event_stream_once_each() -> None:
+    a = TRADEFENCE
+
+    async def check(sim: Simulator, tr: TradingSession, rx: tradefence.WebhookReceiver, hooks: Any) -> None:
+        o = await _rest_inside(sim, tr, Decimal(3))
+        assert o.status == "new"
+        _market_fills(sim, o)  # at the venue: only the webhook can tell us
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.status == "FILLED"
+        await settle(lambda: tr._current(o.client_id).status == "filled", "order.filled applied")
+        mine = tr._current(o.client_id)
+        assert mine.filled == 3 and mine.order_id == str(theirs.id)
+        fills = [v for k, v in _drain(tr) if k == "fill"]
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        # Close the position over REST: the answer and the webhook both carry the fills.
+        seen: list[Any] = []
+        tr._user_on_fill = seen.append
+        close = await tr.place_order(a.symbol, "sell", "market", Decimal(3))
+        assert close.status == "filled"
+        # An alert the next book change triggers: the best bid is above it.
+        bid, _ = a.touch(sim)
+        alert = {"symbol": a.symbol, "condition": "price_above", "price": str(bid - 1)}
+        await tr._send(Call("POST", "/v1/alerts", body=orjson.dumps(alert).decode()))
+        last = await tr.place_order(a.symbol, "buy", "market", Decimal(1))
+        await settle(lambda: len(hooks.deliveries) == 2 * 5 and rx.received == 10, "every delivery")
+        await settle(lambda: all(d.get("status") == 200 for d in hooks.deliveries), "every answer")
+        kinds = sorted(d["type"] for d in hooks.deliveries[::2])
+        assert kinds == ["alert.triggered"] + ["order.filled"] * 3 + ["position.closed"]
+        events = _drain(tr)
+        [closed] = [v for k, v in events if k == "position"]
+        assert closed == tradefence.PositionClosed(
+            closed.event_id, a.symbol, Decimal(3), close.order_id, closed.created_ms
+        )
+        [got] = [v for k, v in events if k == "alert"]
+        assert (got.symbol, got.condition, got.price) == (a.symbol, "price_above", bid - 1)
+        assert got.bid is not None and got.bid >= got.price
+        # Each event applied once, its copy answered 200 and dropped; no fill counted twice.
+        assert (rx.applied, rx.duplicates, rx.refused) == (5, 5, 0)
+        theirs_fills = [f for x in (close, last) for f in a.orders(sim, x.client_id)[0].fills]
+        assert sorted(f.trade_id for f in seen) == sorted(str(f.trade_id) for f in theirs_fills)
+        assert all(d["attempts"] == 1 for d in hooks.deliveries)
+        _sim_state(sim, tr)
+
+    # Two registrations of one URL: every event arrives twice, with one id.
+    with_receiver("whsec", ["whsec", "whsec"], check)
+
+
+def test_a_bad_signature_is_refused_with_401_and_nothing_is_applied() -> None:
+    a = TRADEFENCE
+
+    async def check(sim: Simulator, tr: TradingSession, rx: tradefence.WebhookReceiver, hooks: Any) -> None:
+        o = await _rest_inside(sim, tr, Decimal(2))
+        _market_fills(sim, o)
+        assert a.orders(sim, o.client_id)[0].status == "FILLED"
+        await settle(lambda: bool(hooks.deliveries) and hooks.deliveries[0]["attempts"] == 3, "retries")
+        await settle(lambda: hooks.deliveries[0].get("status") == 401, "the last answer")
+        assert rx.refused == 3 and rx.applied == 0
+        assert tr._current(o.client_id).status == "new" and tr._current(o.client_id).filled == 0
+        assert [k for k, _ in _drain(tr) if k not in ("order",)] == []
+        # The same delivery with the right signature is applied (the receiver lost nothing it took).
+        ok = _signed_post(rx, "right", hooks, sim)
+        assert await ok == 200
+        assert tr._current(o.client_id).status == "filled" and rx.applied == 1
+
+    with_receiver("right", ["wrong"], check)
+
+
+async def _signed_post(rx: tradefence.WebhookReceiver, secret: str, hooks: Any, sim: Simulator) -> int:
+    """Re-sends the simulator's first event as its sender does, signed with ``secret``."""
+    event_id = hooks.deliveries[0]["event"]
+    [order] = [o for o in TRADEFENCE.orders(sim) if o.client_id != f"sim-{o.id}"]
+    event = {"id": event_id, "type": "order.filled", "created": 1, "data": hooks.order_json(order)}
+    raw = orjson.dumps(event)
+    sig = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    u = urlsplit(rx.url)
+    async with HttpClient(f"http://{u.netloc}") as http:
+        r = await http.post(u.path, body=raw, headers={"X-Tradefence-Signature": sig})
+    return r.status
