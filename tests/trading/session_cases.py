@@ -33,6 +33,7 @@ class SimAccount:
     place_op: str  # the REST operation that places an order, for ``lose_answer``
     unknown_symbol: str
     ws_place_op: str = ""  # the order socket's place operation (method or op), for ``lose_answer``
+    amend_op: str = ""  # the REST operation that amends an order, for ``lose_answer``
     funds: dict[str, str] = field(default_factory=lambda: {"USDT": "1000000", "BTC": "100"})
 
     def run(self, body: Body, **trade_kw: Any) -> None:
@@ -86,10 +87,33 @@ async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> 
         await asyncio.sleep(0.01)
 
 
+async def _amend_checked(a: SimAccount, sim: Simulator, tr: TradingSession, o: Any) -> None:
+    """Amends ``o`` (resting, 3 minimum sizes) down to 2 sizes one tick lower, then refuses an off-tick
+    price without sending it; the simulator's order must carry exactly the tracked terms."""
+    inst = sim.venue(a.venue).instruments[a.symbol]
+    tick = tr.rules[a.symbol].tick_size
+    qty, price = o.qty * 2 / 3, o.price - tick
+
+    def venue_terms() -> tuple[Decimal, Decimal]:
+        [theirs] = a.orders(sim, o.client_id)
+        return theirs.qty * inst.lot, theirs.price * inst.tick
+
+    got = await tr.amend_order(a.symbol, client_id=o.client_id, qty=qty, price=price)
+    assert (got.qty, got.price, got.order_id, got.status) == (qty, price, o.order_id, "new")
+    assert venue_terms() == (qty, price)
+    with pytest.raises(InvalidOrder):
+        await tr.amend_order(a.symbol, client_id=o.client_id, price=price + tick / 2)
+    with pytest.raises(InvalidOrder):
+        await tr.amend_order(a.symbol, client_id=o.client_id, qty=Decimal(0))
+    assert venue_terms() == (qty, price) and tr.tracker.get(o.client_id) == got
+
+
 class SessionCases:
     acct: ClassVar[SimAccount]
 
-    def test_rest_amend_unsupported_cancel_and_open_orders_agree_with_the_simulator(self) -> None:
+    def test_rest_amend_cancel_and_open_orders_agree_with_the_simulator(self) -> None:
+        """Rest → amend (where the venue has one; else ``NotSupported``) → cancel, every step checked
+        against the simulator's own order: its id, quantity and price."""
         a = self.acct
 
         async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -99,11 +123,37 @@ class SessionCases:
             assert [x.client_id for x in await tr.open_orders(a.symbol)] == [o.client_id]
             st = await tr.order_status(a.symbol, client_id=o.client_id)
             assert st.status == "new" and st.qty == o.qty and st.price == o.price
-            with pytest.raises(tickwire.errors.NotSupported):
-                await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty / 3)
+            if not hasattr(tr.grammar, "amend"):
+                with pytest.raises(tickwire.errors.NotSupported):
+                    await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty / 3)
+            else:
+                await _amend_checked(a, sim, tr, o)
+            if not hasattr(tr.grammar, "positions"):  # a spot venue
+                with pytest.raises(tickwire.errors.NotSupported):
+                    await tr.positions()
             c = await tr.cancel_order(a.symbol, client_id=o.client_id)
-            assert c.status == "canceled" and not theirs.open
+            assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
             assert await tr.open_orders(a.symbol) == []
+
+        a.run(body)
+
+    def test_an_amend_whose_answer_is_lost_is_reconciled_and_one_never_sent_is_not_applied(self) -> None:
+        a = self.acct
+        if not a.amend_op:
+            pytest.skip(f"{a.venue}: no amend operation declared")
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 50, 3)
+            tick = tr.rules[a.symbol].tick_size
+            sim.endpoint(a.venue, 0).lose_answer(a.amend_op)
+            got = await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tick)
+            [theirs] = a.orders(sim, o.client_id)
+            assert got.price == o.price - tick == theirs.price * sim.venue(a.venue).instruments[a.symbol].tick
+            sim.endpoint(a.venue, 0).fail(1, timeout=True)
+            with pytest.raises(TransportError, match="did not take effect"):
+                await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - 2 * tick)
+            assert tr.tracker.get(o.client_id) == got and a.orders(sim, o.client_id)[0].price == theirs.price
+            assert len(a.orders(sim)) == 1  # amended in place: no second order
 
         a.run(body)
 
@@ -339,6 +389,9 @@ class SocketCases:
             assert sim.endpoint(a.venue, 0).lost == [a.ws_place_op]
             assert len(a.orders(sim)) == 1 and a.orders(sim, o.client_id)[0].open and o.status == "new"
             await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connects >= 2, "the socket back")
+            if not hasattr(tr.grammar, "positions"):  # a spot venue
+                with pytest.raises(tickwire.errors.NotSupported):
+                    await tr.positions()
             c = await tr.cancel_order(a.symbol, client_id=o.client_id)
             assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
 

@@ -25,6 +25,7 @@ OKX = SimAccount(
     key=KEY,
     signer=okx.Signer(KEY, SECRET, PASSPHRASE),
     register=lambda v: v.add_key(KEY, SECRET, PASSPHRASE),
+    amend_op="POST /api/v5/trade/amend-order",
     place_op="POST /api/v5/trade/order",
     ws_place_op="order",
     unknown_symbol="NOPE-USDT",

@@ -330,3 +330,49 @@ def test_fill_without_trade_id_is_an_anomaly_not_a_quantity() -> None:
     t.apply(OrderEvent(source="stream", client_id=CID, fill=f))
     o = t.get(CID)
     assert o is not None and o.filled == 0 and rec.fills == [] and t.anomalies == 1
+
+
+# -- amend ----------------------------------------------------------------------------------------------
+
+
+def test_stated_terms_count_only_while_an_amend_is_in_flight() -> None:
+    rec = Recorder()
+    t = rec.tracker()
+    t.track(intent("10"))
+    new = OrderEvent(source="rest", client_id=CID, order_id="900", status="new", qty=D("10"), price=D("100"))
+    t.apply(new)
+    # Outside an amend a stated quantity is not a change of terms (a late event must not undo one).
+    assert t.apply(replace(new, qty=D("4"), price=D("99"))) is None
+    t.begin_amend(CID)
+    # The amend's acknowledgement states no terms of its own; the state that follows does.
+    assert t.apply(OrderEvent(source="ack", client_id=CID, order_id="900", qty=D("1"))) is None
+    got = t.apply(replace(new, qty=D("6"), price=D("99.5")))
+    assert got is not None and (got.qty, got.price, got.status) == (D("6"), D("99.5"), "new")
+    t.end_amend(CID)
+    # A stream event from before the amend, arriving after it, changes nothing.
+    assert t.apply(replace(new, source="stream")) is None
+    assert (t.get(CID).qty, t.get(CID).price) == (D("6"), D("99.5"))  # type: ignore[union-attr]
+    assert rec.orders[-1] == t.get(CID)
+
+
+def test_an_amend_down_to_the_filled_quantity_completes_the_order() -> None:
+    t = Recorder().tracker()
+    t.track(intent("10"))
+    t.apply(
+        OrderEvent(
+            source="stream", client_id=CID, order_id="900", status="partially_filled", fill=fill("a", "4")
+        )
+    )
+    t.begin_amend(CID)
+    got = t.apply(
+        OrderEvent(
+            source="rest", client_id=CID, order_id="900", status="filled", filled_cum=D("4"), qty=D("4")
+        )
+    )
+    t.end_amend(CID)
+    assert got is not None and (got.qty, got.filled, got.status, got.remaining) == (
+        D("4"),
+        D("4"),
+        "filled",
+        0,
+    )

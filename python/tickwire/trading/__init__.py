@@ -8,10 +8,12 @@ from tickwire.trading.numbers import Mantissa, format_decimal, to_decimal
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Balance, Position
 
 __all__ = [
     "FORMATS",
     "TERMINAL",
+    "Balance",
     "ClientIdFormat",
     "ClientIds",
     "Fill",
@@ -21,6 +23,7 @@ __all__ = [
     "OrderEvent",
     "OrderTracker",
     "OrderType",
+    "Position",
     "Side",
     "Status",
     "Tif",

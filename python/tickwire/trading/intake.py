@@ -10,6 +10,7 @@ from typing import Any
 
 from tickwire.errors import InvalidOrder
 from tickwire.trading.client_ids import ClientIds
+from tickwire.trading.codes import invalid_order
 from tickwire.trading.numbers import to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
@@ -64,6 +65,26 @@ def checked_order(
         post_only=post_only,
         reduce_only=reduce_only,
     )
+
+
+def amended_terms(
+    order: Order, rules: InstrumentRules, qty: Any, price: Any
+) -> tuple[Decimal | None, Decimal | None]:
+    """An amend's new total quantity and price (None: unchanged), or :class:`InvalidOrder` before
+    anything is sent: only a working limit order can be amended, to terms its instrument's rules accept
+    and to more than it has already filled."""
+    if qty is None and price is None:
+        raise InvalidOrder("amend_order needs a new qty or price")
+    if not order.is_open or order.status in ("pending", "unknown"):
+        raise InvalidOrder(f"order {order.client_id} is {order.status}: only a working order can be amended")
+    if order.type != "limit":
+        raise InvalidOrder(f"order {order.client_id} is a market order: nothing to amend")
+    q = to_decimal(qty, "qty", positive=True) if qty is not None else None
+    p = to_decimal(price, "price", positive=True) if price is not None else None
+    if q is not None and q <= order.filled:
+        raise invalid_order(f"amended qty {q} must exceed the {order.filled} already filled", rule="qty")
+    rules.validate(order.side, "limit", q or order.qty, p or order.price)
+    return q, p
 
 
 def untracked(venue: str, ev: OrderEvent) -> Order:

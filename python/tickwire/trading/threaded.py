@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 from tickwire.loop import LoopThread
 from tickwire.trading.orders import Fill, Order
-from tickwire.trading.session import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, TradingSession
-from tickwire.trading.venue import Balance
+from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
+from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Balance, Position
 
 T = TypeVar("T")
 
@@ -53,6 +54,19 @@ class ThreadedTrading:
     ) -> Order:
         return self._call(self.session.cancel_order(symbol, client_id=client_id, order_id=order_id))
 
+    def amend_order(
+        self,
+        symbol: str,
+        *,
+        client_id: str | None = None,
+        order_id: str | None = None,
+        qty: Any = None,
+        price: Any = None,
+    ) -> Order:
+        return self._call(
+            self.session.amend_order(symbol, client_id=client_id, order_id=order_id, qty=qty, price=price)
+        )
+
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
         return self._call(self.session.cancel_all(symbol))
 
@@ -66,6 +80,9 @@ class ThreadedTrading:
 
     def balances(self) -> Mapping[str, Balance]:
         return self._call(self.session.balances())
+
+    def positions(self) -> Mapping[str, Position]:
+        return self._call(self.session.positions())
 
     def fills(self, symbol: str, since_ms: int | None = None) -> Sequence[Fill]:
         return self._call(self.session.fills(symbol, since_ms))

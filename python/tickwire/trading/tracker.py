@@ -56,6 +56,7 @@ class _Rec:
     cum_avg: Decimal | None = None  # the average price stated with it
     fee_cum: Decimal = _ZERO
     retry: bool = False
+    amending: bool = False  # an amend was sent and not settled: stated qty/price are the new terms
 
 
 class OrderTracker:
@@ -126,6 +127,19 @@ class OrderTracker:
         if rec is not None:
             rec.retry = False
 
+    def begin_amend(self, client_id: str) -> None:
+        """An amend of ``client_id`` is on its way: until :meth:`end_amend`, the quantity and price an
+        answer, query or stream event states are taken as the order's terms. Outside that window stated
+        terms are ignored: a late event from before the amend must not undo it."""
+        rec = self._recs.get(client_id)
+        if rec is not None:
+            rec.amending = True
+
+    def end_amend(self, client_id: str) -> None:
+        rec = self._recs.get(client_id)
+        if rec is not None:
+            rec.amending = False
+
     def discard(self, client_id: str) -> None:
         """Forget a closed order (late fills for it will then be ignored, not reported)."""
         rec = self._recs.get(client_id)
@@ -173,6 +187,8 @@ class OrderTracker:
                 return None
         rec.retry = False  # any word from the venue about this order supersedes a scheduled resend
         old = rec.order
+        if rec.amending and old.is_open and ev.source != "ack":
+            old = self._amended(old, ev)
         notes: list[str] = []
         new_fill = self._take_fill(rec, ev.fill, notes)
         stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None
@@ -216,6 +232,7 @@ class OrderTracker:
         elif status != old.status and ev.reason:
             changes["reason"] = ev.reason
         new = replace(old, **changes)  # type: ignore[arg-type]
+        old = rec.order  # before any amended terms: those are a change too
         if new == old and new_fill is None:
             return None
         if ev.ts_ns is not None:
@@ -286,6 +303,16 @@ class OrderTracker:
         if fill.client_id != rec.order.client_id:
             fill = replace(fill, client_id=rec.order.client_id)  # reported under the order's key
         return fill
+
+    @staticmethod
+    def _amended(order: Order, ev: OrderEvent) -> Order:
+        """``order`` with the total quantity and limit price ``ev`` states (an amend changes both in
+        place; a market order has no price to change)."""
+        qty = ev.qty if ev.qty is not None and ev.qty > 0 else order.qty
+        price = ev.price if ev.price is not None and order.type == "limit" else order.price
+        if qty == order.qty and price == order.price:
+            return order
+        return replace(order, qty=qty, price=price)
 
     @staticmethod
     def _next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:

@@ -38,6 +38,17 @@ class Balance:
         return self.free + self.locked
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One open position on a margin venue. ``qty`` is signed: positive long, negative short."""
+
+    symbol: str
+    qty: Decimal
+    entry_price: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+    liquidation_price: Decimal | None = None
+
+
 class OrderGrammar(Protocol):
     venue: str
 
@@ -76,6 +87,11 @@ class OrderGrammar(Protocol):
     def read_balances(self, body: Any) -> dict[str, Balance]: ...
 
     def read_rules(self, body: Any) -> dict[str, InstrumentRules]: ...
+
+    # A margin venue's grammar also has ``positions() -> Call`` and ``read_positions(body) ->
+    # dict[str, Position]`` (``TradingSession.positions``); a venue with a native amend has
+    # ``amend(order, qty, price) -> Call`` whose answer ``read_order`` reads (``amend_order``). Both are
+    # optional: their absence is ``NotSupported``.
 
     def read_answer(self, status: int, body: bytes) -> Any:
         """The decoded answer, or the venue's typed error raised (some venues answer errors with

@@ -222,6 +222,16 @@ class Orders:
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         return Call("POST", "/api/v5/trade/cancel-order", body=_json(self._ids(symbol, client_id, order_id)))
 
+    def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
+        """``amend-order``: ``newSz`` is the new total size (filled part included), ``newPx`` the new
+        price; OKX answers with an acknowledgement (``sCode``), the order keeps its ids."""
+        body = self._ids(order.symbol, order.client_id or None, order.order_id)
+        if qty is not None:
+            body["newSz"] = format_decimal(qty)
+        if price is not None:
+            body["newPx"] = format_decimal(price)
+        return Call("POST", "/api/v5/trade/amend-order", body=_json(body))
+
     def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         return Call("GET", "/api/v5/trade/order", self._ids(symbol, client_id, order_id))
 
