@@ -12,12 +12,12 @@
 Each module says which parts the document states and which are tickwire's defaults.
 """
 
+from tickwire.trading.venue import Position
 from tickwire.venues.tradefence.account import (
     Account,
     BatchResult,
     CancelOrder,
     CreateOrder,
-    Position,
     Recommendation,
     Recommendations,
     UpdatePosition,

@@ -23,6 +23,7 @@ never resent.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,8 +34,8 @@ from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, 
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import untracked
 from tickwire.trading.numbers import to_decimal
-from tickwire.trading.orders import Order, OrderEvent, Source
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.orders import Order, OrderEvent
+from tickwire.trading.venue import Balance, Call, Position
 from tickwire.venues.tradefence.orders import Orders, dec, dumps
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ __all__ = [
     "BatchResult",
     "CancelOrder",
     "CreateOrder",
-    "Position",
     "Recommendation",
     "Recommendations",
     "UpdatePosition",
@@ -60,15 +60,9 @@ _HORIZON = re.compile(r"[1-9][0-9]{0,3}_DAYS")
 
 
 @dataclass(frozen=True, slots=True)
-class Position:
-    symbol: str
-    qty: Decimal  # signed: long > 0
-
-
-@dataclass(frozen=True, slots=True)
 class Account:
     balances: Mapping[str, Balance]
-    positions: tuple[Position, ...]
+    positions: Mapping[str, Position]  # by symbol, quantities signed (long > 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,22 +130,14 @@ def _grammar(tr: TradingSession) -> Orders:
     return g
 
 
-def _position(symbol: str, qty: Any, side: Any = "LONG") -> Position:
-    q = Decimal(str(qty))
-    return Position(symbol, -q if str(side).upper() == "SHORT" else q)
-
-
 def read_account(g: Orders, body: Mapping[str, Any]) -> Account:
-    positions = tuple(
-        _position(str(p["symbol"]), p["quantity"], p.get("side")) for p in body.get("positions", ())
-    )
-    return Account(g.read_balances(body), positions)
+    return Account(g.read_balances(body), g.read_positions(body))
 
 
 async def account(tr: TradingSession) -> Account:
     """Balances and positions (``GET /v1/account``)."""
     g = _grammar(tr)
-    return read_account(g, await tr._send(g.balances()))
+    return read_account(g, await tr.send(g.balances()))
 
 
 # batch -----------------------------------------------------------------------------------------
@@ -190,8 +176,8 @@ def _tracked_or_untracked(tr: TradingSession, events: list[OrderEvent]) -> Order
     return got if got is not None else untracked(tr.venue, events[0])
 
 
-def _reject(tr: TradingSession, client_id: str, why: str, source: Source = "rest") -> None:
-    tr.tracker.apply(OrderEvent(source=source, client_id=client_id, status="rejected", reason=why))
+def _reject(tr: TradingSession, client_id: str, why: str) -> None:
+    tr.tracker.apply(OrderEvent(source="rest", client_id=client_id, status="rejected", reason=why))
 
 
 def _result(tr: TradingSession, g: Orders, op: Operation, item: Mapping[str, Any]) -> BatchResult:
@@ -205,7 +191,8 @@ def _result(tr: TradingSession, g: Orders, op: Operation, item: Mapping[str, Any
     if isinstance(op, UpdatePosition):
         placed = body.get("order")
         order = _tracked_or_untracked(tr, g.read_order(placed)) if placed else None
-        return BatchResult(action, status, order=order, position=_position(op.symbol, body["quantity"]))
+        now = Position(op.symbol, Decimal(str(body["quantity"])))
+        return BatchResult(action, status, order=order, position=now)
     return BatchResult(action, status, order=_tracked_or_untracked(tr, g.read_order(body)))
 
 
@@ -225,21 +212,17 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
     for o in created:
         tr.tracker.track(o)
     try:
-        body = await tr._send(g.batch_call(ops))
+        body = await tr.send(g.batch_call(ops))
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
         for o in created:
-            tr.tracker.mark_unknown(o.client_id, str(e))
-            if await tr.reconcile(o.client_id) is None:
-                reason = f"never reached the venue ({e})"
-                tr.tracker.apply(
-                    OrderEvent(source="reconcile", client_id=o.client_id, status="rejected", reason=reason)
-                )
+            # The session's own resolution: found (tracked as the venue has it) or proven absent
+            # (rejected, TransportError); UnknownOutcome when even its queries fail.
+            with contextlib.suppress(TransportError):
+                await tr.reconciler.resolve(o, str(e))
         raise UnknownOutcome(f"{g.venue}: batch answer lost ({e}); its created orders were reconciled") from e
     except TickwireError as e:
         for o in created:
-            tr.tracker.apply(
-                OrderEvent(source="rest", client_id=o.client_id, status="rejected", reason=str(e))
-            )
+            _reject(tr, o.client_id, str(e))
         raise
     if not isinstance(body, list) or len(body) != len(operations):
         raise UnknownOutcome(f"{g.venue}: batch answer does not list one result per operation")
@@ -271,7 +254,7 @@ async def recommendations(
         raise invalid_order(f"time_horizon is <n>_DAYS (e.g. 30_DAYS), not {time_horizon!r}")
     req: dict[str, Any] = {"portfolio": [dict(p) if isinstance(p, Mapping) else p for p in portfolio]}
     req |= {"risk_tolerance": risk_tolerance, "time_horizon": time_horizon}
-    body = await tr._send(Call("POST", "/v1/ai/recommendations", body=dumps(req)))
+    body = await tr.send(Call("POST", "/v1/ai/recommendations", body=dumps(req)))
     items = tuple(
         Recommendation(
             symbol=str(r["symbol"]),

@@ -41,7 +41,7 @@ from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_tradefence_instrument
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.venue import Balance, Call, Position
 
 __all__ = ["Orders", "dumps"]
 
@@ -161,6 +161,9 @@ class Orders:
     def balances(self) -> Call:
         return Call("GET", "/v1/account")
 
+    def positions(self) -> Call:
+        return Call("GET", "/v1/account")  # the same answer lists both
+
     def instruments(self) -> Call:
         return Call("GET", "/v1/instruments", signed=False)
 
@@ -254,6 +257,16 @@ class Orders:
         for b in body.get("balances", ()):
             out[str(b["asset"])] = Balance(
                 str(b["asset"]), dec(b.get("available")) or Decimal(0), dec(b.get("reserved")) or Decimal(0)
+            )
+        return out
+
+    def read_positions(self, body: Any) -> dict[str, Position]:
+        """``positions`` of ``/v1/account``: ``quantity`` unsigned with ``side`` LONG/SHORT."""
+        out: dict[str, Position] = {}
+        for p in body.get("positions", ()):
+            q = Decimal(str(p["quantity"]))
+            out[str(p["symbol"])] = Position(
+                str(p["symbol"]), -q if str(p.get("side")).upper() == "SHORT" else q
             )
         return out
 

@@ -137,7 +137,7 @@ class WebhookReceiver:
         body: dict[str, Any] = {"url": url or self.url, "events": list(events)}
         if secret:
             body["secret"] = secret
-        answer = await tr._send(Call("POST", "/v1/webhooks", body=dumps(body)))
+        answer = await tr.send(Call("POST", "/v1/webhooks", body=dumps(body)))
         return str(answer["id"])
 
     # one delivery ------------------------------------------------------------------------------
