@@ -330,6 +330,16 @@ def test_oauth_refreshes_before_expiry_and_refuses_without_a_token() -> None:
             with pytest.raises(AuthError) as e:
                 await bad.authorize(follow)
             assert "wrong" not in str(e.value)
+            # A stored refresh token (from the environment, say) is enough to start from; it is
+            # single use at the venue, so the one just rotated by the refresh above is what is stored.
+            stored = seen[-1].refresh_token
+            later = tradefence.Signer(CID, SECRET, auth_url=base, refresh_token=stored)
+            await later.ensure_token()
+            async with HttpClient(base) as http:
+                r = await http.get("/v1/account", headers=later.sign_request("GET", "/v1/account").headers)
+                assert r.status == 200
+            with pytest.raises(AuthError):
+                await tradefence.Signer(CID, SECRET, auth_url=base).ensure_token()
 
     asyncio.run(go())
 
@@ -373,7 +383,7 @@ def with_receiver(secret: str, signing: list[str], check: Any) -> None:
     ``signing`` (the secret the simulator signs that registration's deliveries with)."""
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        rx = await tradefence.WebhookReceiver.for_session(tr, secret=secret).start("127.0.0.1", 0)
+        rx = await tr.grammar.webhook_receiver(tr, secret=secret).start("127.0.0.1", 0)  # type: ignore[attr-defined]
         try:
             for key in signing:
                 await rx.register(tr, secret=key)

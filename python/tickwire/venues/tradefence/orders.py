@@ -275,3 +275,10 @@ class Orders:
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)
+
+    def webhook_receiver(self, session: Any, **kw: Any) -> Any:
+        """The session-side component for webhooks: a :class:`~.webhooks.WebhookReceiver` feeding
+        ``session`` (``secret=``, ``path=``); the caller starts it on its host and port."""
+        from tickwire.venues.tradefence.webhooks import WebhookReceiver  # it imports this module
+
+        return WebhookReceiver.for_session(session, **kw)

@@ -207,6 +207,13 @@ class Signer:
             self.on_tokens(tokens)
         return tokens
 
+    async def ensure_token(self) -> None:
+        """A valid access token now: kept if it has one, else refreshed from the refresh token (one
+        from ``from_env``'s ``TRADEFENCE_REFRESH_TOKEN``, say); :class:`AuthError` when neither exists
+        (run :meth:`authorize` or :meth:`exchange` first). What a session would call as it starts."""
+        if not self.authorized:
+            await self.refresh()
+
     # signing -----------------------------------------------------------------------------------
 
     @property
