@@ -84,7 +84,9 @@ FORMATS: dict[str, ClientIdFormat] = {
     "coinbase": _fmt("coinbase", "client_order_id", 128, "A-Za-z0-9_-", "-", "Coinbase: any string (UUID)"),
     "htx": _fmt("htx", "client-order-id", 64, "A-Za-z0-9_-", "-", "HTX place order: client-order-id, max 64"),
     "clarofinlore": _fmt("clarofinlore", "client_order_id", 36, "A-Za-z0-9-", "-", "seed-venues.md default"),
-    "tradefence": _fmt("tradefence", "client_order_id", 36, "A-Za-z0-9-", "-", "seed-venues.md default"),
+    # Tradefence documents no client order id: tickwire carries its id in the free-text `strategy`
+    # field (venues/tradefence/orders.py); the simulator takes up to 64 characters.
+    "tradefence": _fmt("tradefence", "strategy", 36, "A-Za-z0-9-", "-", "seed-venues.md default (strategy)"),
 }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "from_htx_symbol",
     "from_kraken_asset_pair",
     "from_okx_instrument",
+    "from_tradefence_instrument",
 ]
 
 _ZERO = Decimal(0)
@@ -290,4 +291,18 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
         min_qty=_opt(sym, "limit-order-min-order-amt") or _opt(sym, "min-order-amt") or _ZERO,
         max_qty=_opt(sym, "limit-order-max-order-amt") or _opt(sym, "max-order-amt"),
         min_notional=_opt(sym, "min-order-value"),
+    )
+
+
+def from_tradefence_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
+    """One entry of ``GET /v1/instruments`` ``instruments`` — tickwire's default where the Tradefence
+    document lists no instrument metadata (seed-venues.md): symbol, tick_size, lot_size, min_quantity,
+    max_quantity and min_notional (absent, null or zero: no limit)."""
+    return InstrumentRules(
+        symbol=str(inst["symbol"]),
+        tick_size=_num(inst["tick_size"], "tick_size"),
+        lot_size=_num(inst["lot_size"], "lot_size"),
+        min_qty=_opt(inst, "min_quantity") or _ZERO,
+        max_qty=_opt(inst, "max_quantity"),
+        min_notional=_opt(inst, "min_notional"),
     )

@@ -186,6 +186,8 @@ class Tradefence(Venue):
             return Response(302, b"", [("Location", f"{client[1]}?{urlencode(params)}")])
         if (req.method, req.path) == ("POST", "/token"):
             return self._token(req.form())
+        if (req.method, req.path) == ("GET", "/v1/instruments"):
+            return self.orders.instruments()  # public (default: the document lists no metadata)
         auth = req.headers.get("authorization", "")
         grant = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
         if grant is None or grant[1] <= time.monotonic():

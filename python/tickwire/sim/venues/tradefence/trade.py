@@ -4,7 +4,14 @@
 document's shape): ``CREATE_ORDER`` (data: an order), ``CANCEL_ORDER`` (``{"order_id"}``) and
 ``UPDATE_POSITION`` (default where the document is silent: ``{"symbol", "quantity"}`` is the target
 position, reached with a market order; quantity 0 closes it). ``GET /v1/account`` (default) lists
-balances and positions. ``POST /v1/ai/recommendations`` (``portfolio``: symbols or
+balances and positions. Also defaults, for what an order-entry client needs and the document does
+not show: ``strategy`` (the document's free-text field) is kept as the order's tag — the engine's
+client id, so unique among the account's open orders — and echoed in every order; an optional
+``time_in_force`` (GTC, the default, IOC or FOK) for LIMIT orders; an order lists its executions
+(``fills``) and ``average_price``; ``GET /v1/orders`` (``status`` OPEN, the default, or ALL;
+``symbol``, ``strategy``) lists orders, ``GET /v1/fills`` (``symbol``, ``since`` ms) executions and
+``GET /v1/instruments`` (public) each symbol's tick, lot and size limits.
+``POST /v1/ai/recommendations`` (``portfolio``: symbols or
 ``{"symbol", …}`` objects, ``risk_tolerance`` CONSERVATIVE/MODERATE/AGGRESSIVE, ``time_horizon`` such
 as ``30_DAYS``) answers, where the document shows no response, a deterministic default: per symbol
 BUY below its reference price, SELL above, HOLD within a band the risk tolerance sets, with a
@@ -17,7 +24,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from tickwire.sim.engine import EngineError, Order
+from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
 
@@ -30,8 +37,14 @@ class TradefenceOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
 
+    @staticmethod
+    def tag(o: Order) -> str | None:
+        """The order's ``strategy``; None when it was sent without one (the engine then names it)."""
+        return None if o.client_id == f"sim-{o.id}" else o.client_id
+
     def order_json(self, o: Order) -> dict[str, Any]:
         fp, fq = self.ctx.fmt[o.symbol]
+        avg = self.ctx.instruments[o.symbol].tick * o.quote / o.filled if o.filled else None
         return {
             "id": str(o.id),
             "symbol": o.symbol,
@@ -39,14 +52,70 @@ class TradefenceOrders:
             "side": "BUY" if o.side == BID else "SELL",
             "quantity": fq(o.qty),
             "price": fp(o.price) if o.price is not None else None,
+            "strategy": self.tag(o),
+            "time_in_force": o.tif if o.type == "LIMIT" else None,
             "filled_quantity": fq(o.filled),
+            "average_price": f"{avg.normalize():f}" if avg is not None else None,
             "status": o.status,
+            "created": o.time_ms,
+            "fills": [self.fill_json(o, f, full=False) for f in o.fills],
         }
+
+    def fill_json(self, o: Order, f: Fill, full: bool = True) -> dict[str, Any]:
+        fp, fq = self.ctx.fmt[o.symbol]
+        out: dict[str, Any] = {"id": str(f.trade_id), "price": fp(f.price), "quantity": fq(f.qty)}
+        out.update(liquidity="MAKER" if f.maker else "TAKER", time=f.time_ms)
+        if full:
+            out.update(order_id=str(o.id), strategy=self.tag(o), symbol=o.symbol)
+            out.update(side="BUY" if o.side == BID else "SELL")
+        return out
+
+    def listing(self, client: str, q: dict[str, str]) -> Response:
+        which, symbol, tag = q.get("status", "OPEN"), q.get("symbol"), q.get("strategy")
+        if which not in ("OPEN", "ALL"):
+            return json_response({"code": 400, "message": "status is OPEN or ALL"}, 400)
+        mine = [
+            o
+            for o in self.ctx.engine.orders.values()
+            if o.account == client
+            and (which == "ALL" or o.open)
+            and symbol in (None, o.symbol)
+            and tag in (None, self.tag(o))
+        ]
+        return json_response({"orders": [self.order_json(o) for o in mine]})
+
+    def executions(self, client: str, q: dict[str, str]) -> Response:
+        symbol, since = q.get("symbol"), q.get("since", "0")
+        if not since.isdigit():
+            return json_response({"code": 400, "message": "since is Unix milliseconds"}, 400)
+        out = [
+            self.fill_json(o, f)
+            for o in self.ctx.engine.orders.values()
+            if o.account == client and symbol in (None, o.symbol)
+            for f in o.fills
+            if f.time_ms >= int(since)
+        ]
+        out.sort(key=lambda f: (f["time"], int(f["id"])))
+        return json_response({"fills": out})
+
+    def instruments(self) -> Response:
+        out = []
+        for s, i in self.ctx.instruments.items():
+            fq = self.ctx.fmt[s][1]
+            row: dict[str, Any] = {"symbol": s, "tick_size": f"{i.tick:f}", "lot_size": f"{i.lot:f}"}
+            row.update(min_quantity=fq(i.min_lots), max_quantity=fq(i.max_lots) if i.max_lots else None)
+            row.update(min_notional=f"{i.min_notional:f}" if i.min_notional else None)
+            out.append(row)
+        return json_response({"instruments": out})
 
     def route(self, ep: VenueServer, req: Request, client: str) -> Response | None:
         if (req.method, req.path) == ("POST", "/v1/orders"):
             status, body = self.create(ep, client, req.json_object())
             return json_response(body, status)
+        if (req.method, req.path) == ("GET", "/v1/orders"):
+            return self.listing(client, req.query)
+        if (req.method, req.path) == ("GET", "/v1/fills"):
+            return self.executions(client, req.query)
         if req.method == "GET" and req.path.startswith("/v1/orders/"):
             oid = req.path.rsplit("/", 1)[1]
             order = self.ctx.engine.orders.get(int(oid)) if oid.isdigit() else None
@@ -162,15 +231,20 @@ class TradefenceOrders:
             kind = {"LIMIT": "LIMIT", "MARKET": "MARKET"}[str(o["type"])]
             lots = Decimal(str(o["quantity"])) / inst.lot
             ticks = Decimal(str(o["price"])) / inst.tick if kind == "LIMIT" else None
+            tif = str(o.get("time_in_force") or "GTC") if kind == "LIMIT" else "IOC"
+            tag = o.get("strategy") or ""
+            if tif not in ("GTC", "IOC", "FOK") or not isinstance(tag, str) or len(tag) > 64:
+                raise ValueError(tif)
             for n in (lots, ticks):
                 if n is not None and (n != n.to_integral_value() or n <= 0):
                     raise InvalidOperation
         except (KeyError, InvalidOperation, ValueError, TypeError):
-            return 400, {"code": 400, "message": "side, type, quantity (and price for LIMIT) are required"}
+            msg = "side, type, quantity (and price for LIMIT) are required; strategy is text (<= 64)"
+            return 400, {"code": 400, "message": msg}
         try:
             order, step = v.engine.place(
                 client, symbol, side, kind, int(lots), None if ticks is None else int(ticks),
-                "GTC" if kind == "LIMIT" else "IOC", "", ep.now_ms(),
+                tif, tag, ep.now_ms(),
             )  # fmt: skip
         except EngineError as e:
             if e.code == "funds":

@@ -1,7 +1,7 @@
 """Tradefence market data (``wss://stream.tradefence.com/market-data``).
 
-Order entry and OAuth live elsewhere; this module holds the stream ``Adapter`` (``"tradefence"``,
-registered for ``tickwire.connect``): production URLs, subscribe by symbol with
+Order entry, OAuth and webhooks are the package's other modules; this one holds the stream
+``Adapter`` (``"tradefence"``, registered for ``tickwire.connect``): production URLs, subscribe by symbol with
 ``{"action":"subscribe","symbols":[...]}``, JSON ``book`` / ``quote`` / ``trade`` messages, books
 chained by ``seq``/``prev_seq`` the same on every connection (so A/B lines can be arbitrated, in
 Rust).
