@@ -27,6 +27,7 @@ __all__ = [
     "InstrumentRules",
     "from_binance_exchange_info",
     "from_bybit_instrument",
+    "from_clarofinlore_instrument",
     "from_coinbase_product",
     "from_htx_symbol",
     "from_kraken_asset_pair",
@@ -289,4 +290,18 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
         min_qty=_opt(sym, "limit-order-min-order-amt") or _opt(sym, "min-order-amt") or _ZERO,
         max_qty=_opt(sym, "limit-order-max-order-amt") or _opt(sym, "max-order-amt"),
         min_notional=_opt(sym, "min-order-value"),
+    )
+
+
+def from_clarofinlore_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
+    """One entry of ``GET /v1/instruments`` ``instruments``. seed-venues.md publishes no instrument
+    metadata: this is tickwire's default shape (the simulator's), ``tick_size``, ``lot_size``,
+    ``min_quantity``, ``max_quantity``, ``min_notional``, each "0" or absent for "no limit"."""
+    return InstrumentRules(
+        symbol=str(inst["symbol"]),
+        tick_size=_num(inst["tick_size"], "tick_size"),
+        lot_size=_num(inst["lot_size"], "lot_size"),
+        min_qty=_opt(inst, "min_quantity") or _ZERO,
+        max_qty=_opt(inst, "max_quantity"),
+        min_notional=_opt(inst, "min_notional"),
     )

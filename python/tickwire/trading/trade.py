@@ -46,4 +46,10 @@ def trade(
         raise ValueError(f"{venue}: no endpoint has a REST URL")
     audit = options.pop("audit", None)
     log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)
+    # A venue whose document asks more of a client than the shared session does (Clarofinlore's token
+    # log-in, Retry-After) declares its own subclass as ``Session``.
+    session_cls = getattr(module, "Session", TradingSession)
+    session: TradingSession = session_cls(
+        grammar_cls(), signer, ep, audit=log_, transport=transport, **options
+    )
+    return session
