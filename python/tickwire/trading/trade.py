@@ -37,7 +37,11 @@ def trade(
     module = importlib.import_module(".".join(adapter.__module__.split(".")[:3]))
     grammar_cls = getattr(module, "Orders", None)
     if grammar_cls is None or grammar_cls.venue != adapter.venue:
-        raise NotSupported(f"{venue}: order entry is not available for this venue yet")
+        # A venue whose documents leave order entry out says what is missing (Cloud9Trader).
+        why = getattr(module, "ORDER_ENTRY_MISSING", "order entry is not available for this venue yet")
+        err = NotSupported(f"{venue}: {why}")
+        err.__dict__.update(venue=adapter.venue, operation="order entry")
+        raise err
     signer = credentials if credentials is not None else module.Signer.from_env()
     specs = list(endpoints) if endpoints else list(adapter.production)
     eps = [e if isinstance(e, Endpoint) else Endpoint.of(e, i) for i, e in enumerate(specs)]
