@@ -18,12 +18,8 @@ SECRET = "trade-secret"
 def test_order_routes_against_the_engine() -> None:
     async def go() -> None:
         async with Simulator(["clarofinlore"], rate=0, depth=10) as sim:
-            v = sim.venue("clarofinlore")
-            v.add_key("ck", SECRET)  # type: ignore[attr-defined]
-            sim.fund("clarofinlore", "ck", {"USDT": "100000"})
-            claro = Claro(sim.urls()["clarofinlore"][0]["rest"], "ck", SECRET)
-            await claro.login()
-            engine = v.engine
+            claro = await Claro.funded(sim, SECRET, "100000")
+            engine = sim.venue("clarofinlore").engine
             bid = sim.book("clarofinlore", "btc-usdt", 1).bids[0][0]
             ask = sim.book("clarofinlore", "btc-usdt", 1).asks[0][0]
             rest = {"symbol": "btc-usdt", "side": "buy", "type": "limit", "quantity": "0.001"}
