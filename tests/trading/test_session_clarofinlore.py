@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import tickwire
+from certs import Ca
 from session_cases import SessionCases, SimAccount
 from tickwire.errors import (
     AuthError,
@@ -26,7 +28,9 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.sim import Simulator
+from tickwire.sim.tls import server_context
 from tickwire.trading.orders import Order
+from tickwire.transport.ws import tls_context
 from tickwire.venues import clarofinlore
 
 KEY, SECRET = "claro-trade-key", "claro-trade-secret"
@@ -97,6 +101,8 @@ def test_the_session_logs_in_once_refreshes_before_expiry_and_logs_in_again_afte
         failed = [e for e in venue_auth.security_log if e["api_key"] == KEY]
         # The stale token, then the refresh token tried before a full log-in: nothing else refused.
         assert [e["code"] for e in failed] == [4015, 4016]
+        logged = await tr.security_logs()
+        assert [(e["event"], e["code"]) for e in logged] == [("request_denied", 4015), ("login_failed", 4016)]
 
     _run(body, {"timeouts": {"token_ttl": 1.0}})
 
@@ -304,3 +310,29 @@ def test_answers_and_error_codes() -> None:
         "expired", Decimal("0.2"), Decimal("60000.5"), "IOC",
     )  # fmt: skip
     assert [f.fill.trade_id for f in fills if f.fill] == ["1", "2"] and fills[0].status is None
+
+
+def test_over_mutual_tls_13_with_a_client_certificate_and_refused_without_one(tmp_path: Path) -> None:
+    """The documented TLS 1.3 with mutual authentication: the session's REST connection presents the
+    client certificate from ``ssl_context``; without one the venue lets nothing through."""
+    ca = Ca(tmp_path, "claro-ca")
+    server = server_context(*ca.issue("server", server=True), client_ca=ca.certfile, tls13_only=True)
+    cert, key = ca.issue("client", server=False)
+    mutual = tls_context(cafile=ca.certfile, client_cert=cert, client_key=key, tls13_only=True)
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        assert sim.urls()[CLARO.venue][0]["rest"].startswith("https://")
+        o = await CLARO.rest_below(sim, tr, 10)
+        assert [x.client_id for x in CLARO.open(sim)] == [o.client_id]
+        anonymous = tickwire.trade(
+            CLARO.venue,
+            credentials=CLARO.signer,
+            endpoints=sim.urls()[CLARO.venue],
+            ssl_context=tls_context(cafile=ca.certfile),
+        )
+        with pytest.raises(TransportError):
+            await anonymous.start()
+        await anonymous.close()
+        assert len(CLARO.orders(sim)) == 1
+
+    _run(body, {"tls": {CLARO.venue: server}}, ssl_context=mutual)

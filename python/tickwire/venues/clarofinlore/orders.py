@@ -16,7 +16,7 @@ a user holding the venue's real specification can check against:
 - ``GET``/``DELETE /v1/orders/{order_id}`` and ``/v1/orders/client/{client_order_id}`` (status,
   cancel), ``GET /v1/orders[?symbol=]`` (open orders), ``POST /v1/orders/cancel-all`` with
   ``{"symbol"}`` (one symbol) or ``{}`` (all; with ``POST /v1/positions/close-all`` the kill switch),
-  ``GET /v1/fills``, ``GET /v1/instruments``;
+  ``GET /v1/fills``, ``GET /v1/instruments``, ``GET /v1/security/logs`` (``{"logs": [...]}``);
 - answers: an order is ``{"order_id", "client_order_id", "symbol", "side", "type", "time_in_force",
   "quantity", "price", "filled", "avg_price", "status", "ts", "fills"}``; lists come wrapped in a
   one-key object (``{"orders": [...]}``); ``GET /v1/account`` has ``balances``, ``equity``,
@@ -155,16 +155,25 @@ class Orders(TwapCalls):
         """Cancels every open order and closes every position (documented; path a default)."""
         return Call("POST", "/v1/positions/close-all", body="{}")
 
+    def security_logs(self, since_ms: int | None) -> Call:
+        """The documented security logs (failed logins; path and ``since`` default)."""
+        return Call("GET", "/v1/security/logs", {"since": str(since_ms)} if since_ms is not None else {})
+
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         p = {"symbol": symbol}
         if since_ms is not None:
             p["since"] = str(since_ms)
         return Call("GET", "/v1/fills", p)
 
-    def balances(self) -> Call:
+    def account(self) -> Call:
+        """``GET /v1/account`` (documented): balances, margin and positions in one answer."""
         return Call("GET", "/v1/account")
 
-    positions = account = balances
+    def balances(self) -> Call:
+        return self.account()
+
+    def positions(self) -> Call:
+        return self.account()
 
     def instruments(self) -> Call:
         return Call("GET", "/v1/instruments")

@@ -13,8 +13,8 @@ venue's document asks of a client and the shared session does not do (yet):
 - **mutual TLS 1.3** (documented): ``ssl_context=tickwire.transport.ws.tls_context(client_cert=...,
   tls13_only=True)`` for the REST connection.
 - venue calls the shared session has no method for: :meth:`Session.account` (and a pre-send margin
-  check, ``margin_check=True``), :meth:`Session.kill_switch`, :meth:`Session.twap` and friends, and
-  :meth:`Session.resend`.
+  check, ``margin_check=True``), :meth:`Session.kill_switch`, :meth:`Session.twap` and friends,
+  :meth:`Session.security_logs` and :meth:`Session.resend`.
 
 **Resending.** Elsewhere tickwire never resends an order whose answer was lost: it reconciles (status
 by client id, open orders, fills). Clarofinlore documents that a retried ``POST /v1/orders`` with the
@@ -150,6 +150,14 @@ class Session(TradingSession):
     async def account(self) -> Account:
         """``GET /v1/account`` (documented): margin, leverage, balances, positions."""
         return self.grammar.read_account(await self._send(self.grammar.account()))
+
+    async def security_logs(self, since_ms: int | None = None) -> list[dict[str, Any]]:
+        """The key's security log (documented: "monitor failed login attempts via the security logs
+        endpoint — set alerts for more than three failures per minute"), entries as the venue gives
+        them (the simulator's: ``ts``, ``event`` — ``login_failed`` or ``request_denied`` —, ``code``,
+        ``reason``, ``ip``, ``path``)."""
+        logs: list[dict[str, Any]] = await self._send(self.grammar.security_logs(since_ms))
+        return logs
 
     async def place_order(
         self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any
