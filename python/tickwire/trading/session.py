@@ -35,6 +35,7 @@ from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
@@ -42,11 +43,6 @@ from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.transport.http import HttpClient
 
 log = logging.getLogger("tickwire.trading")
-
-# Venue answers that leave an order's fate open are retried as queries this many times, this far
-# apart: Binance's matching engine may still be working on a request it timed out (-1007).
-RECONCILE_ATTEMPTS = 4
-RECONCILE_PAUSE_S = 0.2
 
 
 class TradingSession:
@@ -84,6 +80,7 @@ class TradingSession:
         self.rules: dict[str, InstrumentRules] = {}
         self._http: HttpClient | None = None
         self._sent_ms: dict[str, int] = {}
+        self.reconciler = Reconciler(self)
         self.stream: PrivateStream | None = None
         url = endpoint.ws.get(getattr(grammar, "stream_label", ""), "")
         if private_stream and url and isinstance(grammar, StreamGrammar):
@@ -160,7 +157,7 @@ class TradingSession:
 
     # requests ----------------------------------------------------------------------------------------
 
-    async def _send(self, call: Call) -> Any:
+    async def send(self, call: Call) -> Any:
         """Signs and sends ``call``; the decoded answer, or the venue's typed error. Transport failures
         (time-out, lost connection) propagate as they are: the caller decides what they mean."""
         http = self._http
@@ -190,7 +187,7 @@ class TradingSession:
 
     async def load_rules(self) -> dict[str, InstrumentRules]:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
-        self.rules = self.grammar.read_rules(await self._send(self.grammar.instruments()))
+        self.rules = self.grammar.read_rules(await self.send(self.grammar.instruments()))
         return self.rules
 
     def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
@@ -210,14 +207,14 @@ class TradingSession:
             return got
         ack = events[0]
         try:
-            state = await self._send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
+            state = await self.send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
         except TickwireError as e:
             log.warning("%s: state of acknowledged order %s unknown: %s", self.venue, ack.client_id, e)
             return got
         got = self._apply(self.grammar.read_order(state)) or got
         tracked = self.tracker.get(ack.client_id) if ack.client_id else None
         if tracked is not None:
-            await self._catch_up_fills(tracked.client_id)
+            await self.reconciler.catch_up_fills(tracked.client_id)
             return self._current(tracked.client_id)
         return got
 
@@ -267,11 +264,11 @@ class TradingSession:
         self._sent_ms[order.client_id] = int(time.time() * 1000)
         self.audit.event("order_request", **audit_fields(order))
         try:
-            body = await self._send(self.grammar.new_order(order))
+            body = await self.send(self.grammar.new_order(order))
         except UnknownOutcome as e:
-            return await self._resolve(order, str(e))
+            return await self.reconciler.resolve(order, str(e))
         except (RequestTimeoutError, TransportError) as e:
-            return await self._resolve(order, str(e))
+            return await self.reconciler.resolve(order, str(e))
         except TickwireError as e:
             self.tracker.apply(
                 OrderEvent(
@@ -287,89 +284,18 @@ class TradingSession:
         assert o is not None
         return o
 
-    async def _resolve(self, order: Order, why: str) -> Order:
-        """The answer to ``order`` was lost: find out what the venue did with it."""
-        self.tracker.mark_unknown(order.client_id, why)
-        self.audit.event("unknown_outcome", venue=self.venue, client_id=order.client_id, reason=why)
-        log.warning("%s: order %s outcome unknown (%s); reconciling", self.venue, order.client_id, why)
-        try:
-            found = await self.reconcile(order.client_id)
-        except (RequestTimeoutError, TransportError) as e:
-            raise UnknownOutcome(
-                f"{self.venue}: order {order.client_id} outcome unknown ({why}); reconciliation failed: {e}"
-            ) from e
-        if found is None:
-            # Proven absent: the venue never accepted it. A new intent may be sent again.
-            self.tracker.apply(
-                OrderEvent(
-                    source="reconcile",
-                    client_id=order.client_id,
-                    order_id=None,
-                    status="rejected",
-                    reason=f"never reached the venue ({why})",
-                )
-            )
-            raise TransportError(f"{self.venue}: order {order.client_id} was not placed: {why}")
-        return found
-
     async def reconcile(self, client_id: str) -> Order | None:
-        """What the venue knows of ``client_id``: its status by client id, else its place among the open
-        orders, else its fills since it was sent. None when the venue has no trace of it."""
-        order = self._current(client_id)
-        for attempt in range(RECONCILE_ATTEMPTS):
-            try:
-                body = await self._send(self.grammar.status(order.symbol, client_id, order.order_id))
-                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
-                events = self.grammar.read_order(body)
-            except TickwireError as e:
-                if not self.grammar.not_found(e):
-                    raise
-            else:
-                self._apply([replace(ev, source="reconcile") for ev in events])
-                await self._catch_up_fills(client_id)
-                self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=True)
-                return self._current(client_id)
-            for o in await self.open_orders(order.symbol):
-                if o.client_id == client_id:
-                    return o
-            if attempt + 1 < RECONCILE_ATTEMPTS:
-                await asyncio.sleep(RECONCILE_PAUSE_S)
-        self.audit.event("reconciled", venue=self.venue, client_id=client_id, found=False)
-        return None
+        """What the venue knows of ``client_id`` (see :mod:`tickwire.trading.reconcile`); None when it
+        has no trace of it."""
+        return await self.reconciler.reconcile(client_id)
 
     async def reconcile_open(self) -> None:
-        """Reconciles every order that was open or in flight (after the private stream came back):
-        what changed while it was away reaches ``on_order``/``on_fill`` like any other event."""
-        for o in self.tracker.open_orders():
-            found = await self.reconcile(o.client_id)
-            if found is None and o.status in ("pending", "unknown"):
-                continue  # its own place_order call settles it
-            if found is None:
-                self.tracker.apply(
-                    OrderEvent(
-                        source="reconcile",
-                        client_id=o.client_id,
-                        order_id=o.order_id,
-                        status="expired",
-                        reason="no longer known to the venue",
-                    )
-                )
+        """Reconciles every order that was open or in flight (after the private stream came back)."""
+        await self.reconciler.reconcile_open()
 
-    async def _catch_up_fills(self, client_id: str) -> None:
-        o = self._current(client_id)
-        if o.order_id is None or o.filled <= 0:
-            return
-        for f in await self.fills(o.symbol, since_ms=self._sent_ms.get(client_id)):
-            if f.order_id == o.order_id:
-                self.tracker.apply(
-                    OrderEvent(
-                        source="reconcile",
-                        client_id=client_id,
-                        order_id=o.order_id,
-                        status=None,
-                        fill=replace(f, client_id=client_id),
-                    )
-                )
+    def sent_ms(self, client_id: str) -> int | None:
+        """When ``client_id`` was sent (Unix ms), the start of its fills' search."""
+        return self._sent_ms.get(client_id)
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
@@ -379,7 +305,7 @@ class TradingSession:
         self.audit.event(
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
-        body = await self._send(self.grammar.cancel(symbol, client_id, order_id))
+        body = await self.send(self.grammar.cancel(symbol, client_id, order_id))
         got = await self._answered(symbol, body)
         if got is not None:
             return got
@@ -419,7 +345,7 @@ class TradingSession:
         self.tracker.begin_amend(cid)
         try:
             try:
-                body = await self._send(amend(current, new_qty, new_price))
+                body = await self.send(amend(current, new_qty, new_price))
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 found = await self.reconcile(cid)
                 wanted = (new_qty or current.qty, new_price or current.price)
@@ -454,7 +380,7 @@ class TradingSession:
                 calls = self.grammar.cancel_orders(s, mine)
             for c in calls:
                 try:
-                    body = await self._send(c)
+                    body = await self.send(c)
                 except OrderNotFound:
                     continue  # nothing open there any more
                 for item in body if isinstance(body, list) else [body]:
@@ -474,7 +400,7 @@ class TradingSession:
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
     ) -> Order:
-        body = await self._send(self.grammar.status(symbol, client_id, order_id))
+        body = await self.send(self.grammar.status(symbol, client_id, order_id))
         events = self.grammar.read_order(body)
         self._apply(events)
         cid = events[0].client_id
@@ -484,7 +410,7 @@ class TradingSession:
         return untracked(self.venue, events[0])
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
-        body = await self._send(self.grammar.open_orders(symbol))
+        body = await self.send(self.grammar.open_orders(symbol))
         out: list[Order] = []
         for item in body:
             events = self.grammar.read_order(item)
@@ -494,7 +420,7 @@ class TradingSession:
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
-        return self.grammar.read_balances(await self._send(self.grammar.balances()))
+        return self.grammar.read_balances(await self.send(self.grammar.balances()))
 
     async def positions(self) -> Mapping[str, Position]:
         """Open positions by symbol (margin and derivatives venues; ``NotSupported`` on spot ones)."""
@@ -502,13 +428,13 @@ class TradingSession:
         if call is None:
             raise not_supported(self.venue, "positions")
         read: Callable[[Any], Mapping[str, Position]] = self.grammar.read_positions  # type: ignore[attr-defined]
-        return read(await self._send(call()))
+        return read(await self.send(call()))
 
     async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         """The account's executions on ``symbol`` (since ``since_ms``), client ids filled in where the
         order is tracked."""
         out = []
-        for f in self.grammar.read_fills(await self._send(self.grammar.fills(symbol, since_ms))):
+        for f in self.grammar.read_fills(await self.send(self.grammar.fills(symbol, since_ms))):
             tracked = self.tracker.by_order_id(f.order_id) if f.order_id else None
             out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
         return out

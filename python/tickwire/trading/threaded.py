@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from tickwire.loop import LoopThread
 from tickwire.trading.orders import Fill, Order
-from tickwire.trading.session import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, TradingSession
+from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
+from tickwire.trading.session import TradingSession
 from tickwire.trading.venue import Balance, Position
 
 T = TypeVar("T")

@@ -1,0 +1,143 @@
+"""Reconciliation: what the venue did with an order whose answer never came, and with every open order
+after the private stream was away. It asks, in this order, for the order's status by client id, for the
+open orders, then for the fills since the order was sent — and never resends anything. What it learns
+goes through the tracker's one idempotent ``apply`` like any other event."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.trading.orders import Fill, Order, OrderEvent
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar
+
+log = logging.getLogger("tickwire.trading")
+
+# Venue answers that leave an order's fate open are retried as queries this many times, this far
+# apart: Binance's matching engine may still be working on a request it timed out (-1007).
+RECONCILE_ATTEMPTS = 4
+RECONCILE_PAUSE_S = 0.2
+
+
+class ReconcilePort(Protocol):
+    """What reconciliation needs of a trading session."""
+
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+    audit: AuditLog | NullAudit
+
+    async def send(self, call: Call) -> Any: ...
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]: ...
+
+    def sent_ms(self, client_id: str) -> int | None: ...
+
+
+class Reconciler:
+    def __init__(self, port: ReconcilePort) -> None:
+        self.port = port
+
+    def _current(self, client_id: str) -> Order:
+        o = self.port.tracker.get(client_id)
+        assert o is not None
+        return o
+
+    async def resolve(self, order: Order, why: str) -> Order:
+        """The answer to ``order`` was lost: find out what the venue did with it. ``TransportError``
+        when it proved absent (the intent may be sent again), ``UnknownOutcome`` when even the queries
+        failed (the order stays unknown)."""
+        p, cid = self.port, order.client_id
+        p.tracker.mark_unknown(cid, why)
+        p.audit.event("unknown_outcome", venue=p.venue, client_id=cid, reason=why)
+        log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
+        try:
+            found = await self.reconcile(cid)
+        except (RequestTimeoutError, TransportError) as e:
+            raise UnknownOutcome(
+                f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
+            ) from e
+        if found is None:
+            # Proven absent: the venue never accepted it. A new intent may be sent again.
+            p.tracker.apply(
+                OrderEvent(
+                    source="reconcile",
+                    client_id=cid,
+                    order_id=None,
+                    status="rejected",
+                    reason=f"never reached the venue ({why})",
+                )
+            )
+            raise TransportError(f"{p.venue}: order {cid} was not placed: {why}")
+        return found
+
+    async def reconcile(self, client_id: str) -> Order | None:
+        """What the venue knows of ``client_id``: its status by client id, else its place among the open
+        orders, else its fills since it was sent. None when the venue has no trace of it."""
+        p = self.port
+        order = self._current(client_id)
+        for attempt in range(RECONCILE_ATTEMPTS):
+            try:
+                body = await p.send(p.grammar.status(order.symbol, client_id, order.order_id))
+                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
+                events = p.grammar.read_order(body)
+            except TickwireError as e:
+                if not p.grammar.not_found(e):
+                    raise
+            else:
+                for ev in events:
+                    p.tracker.apply(replace(ev, source="reconcile"))
+                await self.catch_up_fills(client_id)
+                p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=True)
+                return self._current(client_id)
+            for o in await p.open_orders(order.symbol):
+                if o.client_id == client_id:
+                    return o
+            if attempt + 1 < RECONCILE_ATTEMPTS:
+                await asyncio.sleep(RECONCILE_PAUSE_S)
+        p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=False)
+        return None
+
+    async def reconcile_open(self) -> None:
+        """Reconciles every order that was open or in flight (after the private stream came back):
+        what changed while it was away reaches ``on_order``/``on_fill`` like any other event."""
+        tracker = self.port.tracker
+        for o in tracker.open_orders():
+            found = await self.reconcile(o.client_id)
+            if found is None and o.status in ("pending", "unknown"):
+                continue  # its own place_order call settles it
+            if found is None:
+                tracker.apply(
+                    OrderEvent(
+                        source="reconcile",
+                        client_id=o.client_id,
+                        order_id=o.order_id,
+                        status="expired",
+                        reason="no longer known to the venue",
+                    )
+                )
+
+    async def catch_up_fills(self, client_id: str) -> None:
+        """The order's executions from the venue's trade history (each counted once by trade id)."""
+        p = self.port
+        o = self._current(client_id)
+        if o.order_id is None or o.filled <= 0:
+            return
+        for f in await p.fills(o.symbol, since_ms=p.sent_ms(client_id)):
+            if f.order_id == o.order_id:
+                p.tracker.apply(
+                    OrderEvent(
+                        source="reconcile",
+                        client_id=client_id,
+                        order_id=o.order_id,
+                        status=None,
+                        fill=replace(f, client_id=client_id),
+                    )
+                )
