@@ -106,10 +106,12 @@ class Session(TradingSession):
 
     # requests ----------------------------------------------------------------------------------------
 
-    async def _send(self, call: Call) -> Any:
+    async def send(self, call: Call) -> Any:
+        """As :meth:`TradingSession.send`, with the access token, a new log-in after a refused token,
+        and the documented pause-and-retry on 429 (see the module docstring)."""
         http = self._http
         if http is None or not call.signed:
-            return await super()._send(call)
+            return await super().send(call)
         relogged = False
         pauses = 0
         while True:
@@ -149,14 +151,14 @@ class Session(TradingSession):
 
     async def account(self) -> Account:
         """``GET /v1/account`` (documented): margin, leverage, balances, positions."""
-        return self.grammar.read_account(await self._send(self.grammar.account()))
+        return self.grammar.read_account(await self.send(self.grammar.account()))
 
     async def security_logs(self, since_ms: int | None = None) -> list[dict[str, Any]]:
         """The key's security log (documented: "monitor failed login attempts via the security logs
         endpoint — set alerts for more than three failures per minute"), entries as the venue gives
         them (the simulator's: ``ts``, ``event`` — ``login_failed`` or ``request_denied`` —, ``code``,
         ``reason``, ``ip``, ``path``)."""
-        logs: list[dict[str, Any]] = await self._send(self.grammar.security_logs(since_ms))
+        logs: list[dict[str, Any]] = await self.send(self.grammar.security_logs(since_ms))
         return logs
 
     async def place_order(
@@ -183,7 +185,7 @@ class Session(TradingSession):
                 f"{self.venue}: order {client_id} is {order.status}; only an unknown one is resent"
             )
         self.audit.event("order_resend", **audit_fields(order))
-        body = await self._send(self.grammar.new_order(order))
+        body = await self.send(self.grammar.new_order(order))
         await self._answered(order.symbol, body)
         return self._current(client_id)
 
@@ -191,7 +193,7 @@ class Session(TradingSession):
         """The documented kill switch: every open order cancelled and every position closed with market
         orders (``POST /v1/positions/close-all``, a default path). Returns (cancelled, closing
         orders); running TWAPs stop too."""
-        body = await self._send(self.grammar.kill_switch())
+        body = await self.send(self.grammar.kill_switch())
         cancelled = [self._known(item) for item in body.get("cancelled") or ()]
         closing = [self._known(item) for item in body.get("closing_orders") or ()]
         return cancelled, closing
@@ -221,7 +223,7 @@ class Session(TradingSession):
         why = ""
         for _ in range(TWAP_ATTEMPTS):
             try:
-                return self.grammar.read_twap(await self._send(call))
+                return self.grammar.read_twap(await self.send(call))
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 why = str(e)
                 log.warning(
@@ -232,11 +234,11 @@ class Session(TradingSession):
         )
 
     async def twap_status(self, twap_id: str) -> Twap:
-        return self.grammar.read_twap(await self._send(self.grammar.twap_status(twap_id)))
+        return self.grammar.read_twap(await self.send(self.grammar.twap_status(twap_id)))
 
     async def cancel_twap(self, twap_id: str) -> Twap:
         """Stops a running TWAP (slices already sent stay as they are)."""
-        return self.grammar.read_twap(await self._send(self.grammar.cancel_twap(twap_id)))
+        return self.grammar.read_twap(await self.send(self.grammar.cancel_twap(twap_id)))
 
 
 def _code(body: bytes) -> object:
