@@ -29,6 +29,15 @@ class Claro:
         self.base, self.key, self.secret, self.tls = base, key, secret, tls
         self.token = ""
 
+    @classmethod
+    async def funded(cls, sim: Any, secret: str, usdt: str, key: str = "ck") -> Claro:
+        """A logged-in client of a new key on the simulator's Clarofinlore, funded with ``usdt``."""
+        sim.venue("clarofinlore").add_key(key, secret)
+        sim.fund("clarofinlore", key, {"USDT": usdt})
+        claro = cls(sim.urls()["clarofinlore"][0]["rest"], key, secret)
+        await claro.login()
+        return claro
+
     async def login(self) -> str:
         status, body = await self.call("POST", "/v1/auth/token", {"key": self.key})
         assert status == 200, body

@@ -148,11 +148,7 @@ def test_binance_rest_insufficient_balance_and_account() -> None:
 def test_clarofinlore_insufficient_margin_is_1001() -> None:
     async def go() -> None:
         async with Simulator(["clarofinlore"], rate=0, depth=10) as sim:
-            v = sim.venue("clarofinlore")
-            v.add_key("ck", SECRET)  # type: ignore[attr-defined]
-            sim.fund("clarofinlore", "ck", {"USDT": "100"})
-            claro = Claro(sim.urls()["clarofinlore"][0]["rest"], "ck", SECRET)
-            await claro.login()
+            claro = await Claro.funded(sim, SECRET, "100")
             # 100 USDT at 10x: 0.02 BTC at ~60000 is 1200 of notional, too much; 0.01 fits.
             for qty, want in (("0.02000", 1001), ("0.01000", None)):
                 order = {"symbol": "btc-usdt", "side": "buy", "type": "market", "quantity": qty}

@@ -19,6 +19,7 @@ from tickwire.trading.rules import (
     from_htx_symbol,
     from_kraken_asset_pair,
     from_okx_instrument,
+    from_seed_instrument,
 )
 
 D = Decimal
@@ -263,3 +264,21 @@ def test_htx_symbol_with_json_numbers(parse_float: type) -> None:
     )
     r.validate("buy", "limit", "0.0001", "60000.01")
     assert refusal(r, "buy", "limit", "0.0000015", "60000").rule == "min_qty"
+
+
+def test_clarofinlore_instrument_zero_means_no_limit() -> None:
+    """The simulator's default shape (seed-venues.md publishes no instrument metadata)."""
+    r = from_seed_instrument(
+        {"symbol": "btc-usdt", "tick_size": "0.01", "lot_size": "0.00001", "min_quantity": "0.00001",
+         "max_quantity": "0", "min_notional": "0"}
+    )  # fmt: skip
+    assert (r.symbol, r.tick_size, r.lot_size, r.min_qty) == (
+        "btc-usdt",
+        D("0.01"),
+        D("0.00001"),
+        D("0.00001"),
+    )
+    assert r.max_qty is None and r.min_notional is None
+    with pytest.raises(InvalidOrder) as e:
+        r.validate("buy", "limit", "0.000015", "60000")
+    assert e.value.rule == "lot_size"

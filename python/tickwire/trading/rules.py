@@ -31,7 +31,7 @@ __all__ = [
     "from_htx_symbol",
     "from_kraken_asset_pair",
     "from_okx_instrument",
-    "from_tradefence_instrument",
+    "from_seed_instrument",
 ]
 
 _ZERO = Decimal(0)
@@ -294,10 +294,11 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
     )
 
 
-def from_tradefence_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
-    """One entry of ``GET /v1/instruments`` ``instruments`` — tickwire's default where the Tradefence
-    document lists no instrument metadata (seed-venues.md): symbol, tick_size, lot_size, min_quantity,
-    max_quantity and min_notional (absent, null or zero: no limit)."""
+def from_seed_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
+    """One entry of ``GET /v1/instruments`` ``instruments`` on the seed venues (Clarofinlore,
+    Tradefence). seed-venues.md publishes no instrument metadata: this is tickwire's default shape (the
+    simulator's): ``tick_size``, ``lot_size``, ``min_quantity``, ``max_quantity``, ``min_notional``,
+    each absent, null or "0" for "no limit"."""
     return InstrumentRules(
         symbol=str(inst["symbol"]),
         tick_size=_num(inst["tick_size"], "tick_size"),

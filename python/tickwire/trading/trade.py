@@ -39,7 +39,11 @@ def trade(
     grammars = getattr(module, "ORDER_GRAMMARS", None)
     grammar_cls = grammars.get(adapter.venue) if grammars else getattr(module, "Orders", None)
     if grammar_cls is None or grammar_cls.venue != adapter.venue:
-        raise NotSupported(f"{venue}: order entry is not available for this venue yet")
+        # A venue whose documents leave order entry out says what is missing (Cloud9Trader).
+        why = getattr(module, "ORDER_ENTRY_MISSING", "order entry is not available for this venue yet")
+        err = NotSupported(f"{venue}: {why}")
+        err.__dict__.update(venue=adapter.venue, operation="order entry")
+        raise err
     signer = credentials if credentials is not None else module.Signer.from_env()
     specs = list(endpoints) if endpoints else list(adapter.production)
     eps = [e if isinstance(e, Endpoint) else Endpoint.of(e, i) for i, e in enumerate(specs)]
@@ -48,4 +52,10 @@ def trade(
         raise ValueError(f"{venue}: no endpoint has a REST URL")
     audit = options.pop("audit", None)
     log_ = AuditLog(audit) if isinstance(audit, str) else audit
-    return TradingSession(grammar_cls(), signer, ep, audit=log_, transport=transport, **options)
+    # A venue whose document asks more of a client than the shared session does (Clarofinlore's token
+    # log-in, Retry-After) declares its own subclass as ``Session``.
+    session_cls = getattr(module, "Session", TradingSession)
+    session: TradingSession = session_cls(
+        grammar_cls(), signer, ep, audit=log_, transport=transport, **options
+    )
+    return session

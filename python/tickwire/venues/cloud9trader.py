@@ -1,6 +1,13 @@
 """Cloud9Trader (see seed-venues.md): ``Signer`` builds the HMAC headers of the WebSocket upgrade
 request; ``Adapter`` (``"cloud9trader"``, registered for ``tickwire.connect``) holds the production
-socket URL, signs every upgrade, and subscribes ``book.<SYMBOL>`` / ``trades.<SYMBOL>`` channels."""
+socket URL, signs every upgrade, and subscribes ``book.<SYMBOL>`` / ``trades.<SYMBOL>`` channels.
+
+No order entry: the venue's document (../shared/seeds/002_*.txt, its "WebSocket API >
+Authentication" page) says how to open the authenticated socket that "private channels" need, and
+nothing more — no private channel's name, no message to place, cancel or query an order, no order or
+error shape, and no REST API. ``tickwire.trade("cloud9trader")`` therefore raises ``NotSupported``
+naming what is missing (``ORDER_ENTRY_MISSING``) instead of inventing a protocol.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,16 @@ from tickwire.auth import Clock, Credentials, now_ms
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 
-__all__ = ["Adapter", "Signer"]
+__all__ = ["ORDER_ENTRY_MISSING", "Adapter", "Signer"]
+
+# What ``tickwire.trade("cloud9trader")`` says (NotSupported).
+ORDER_ENTRY_MISSING = (
+    "order entry is not documented: the venue's WebSocket API document describes only how to "
+    "authenticate the socket (x-c9t-key, x-c9t-nonce, x-c9t-signature on the upgrade) that private "
+    "channels need; it names no private channel and gives no order request (place, cancel, status), "
+    "no order or error format and no REST API. tickwire's Cloud9Trader adapter covers the "
+    "authenticated socket and market data (tickwire.connect) only"
+)
 
 
 class Signer(_core.Cloud9TraderSigner):

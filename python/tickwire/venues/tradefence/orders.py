@@ -40,7 +40,7 @@ from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
-from tickwire.trading.rules import InstrumentRules, from_tradefence_instrument
+from tickwire.trading.rules import InstrumentRules, from_seed_instrument
 from tickwire.trading.venue import Balance, Call, Position
 
 __all__ = ["Orders", "dumps"]
@@ -271,7 +271,7 @@ class Orders:
         return out
 
     def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
-        return {str(i["symbol"]): from_tradefence_instrument(i) for i in body}
+        return {str(i["symbol"]): from_seed_instrument(i) for i in body}
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)

@@ -100,7 +100,9 @@ class Clarofinlore(Venue):
         if req.path.startswith("/v1/orders/twap"):
             return self.twap.route(ep, req, key)
         if (req.method, req.path) in KILL_SWITCH:
-            self.twap.stop_all(key)  # the kill switch stops order flow first
+            # The kill switch stops order flow first (a cancel-all of one symbol: that symbol's).
+            symbol = req.json_object().get("symbol")
+            self.twap.stop_all(key, None if symbol is None else str(symbol))
         return self.orders.route(ep, req, key)
 
     async def stop(self) -> None:

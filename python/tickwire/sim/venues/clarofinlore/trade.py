@@ -1,12 +1,22 @@
 """Clarofinlore orders and kill switch (seed-venues.md) on the simulator's matching engine.
 
-``POST /v1/orders`` with ``symbol``, ``side`` (buy/sell), ``quantity``, ``type`` (market/limit),
-``price`` for limit and ``client_order_id``: a retried request with a client order id already seen
-returns that same order and creates nothing (the documented idempotency). Defaults where the document
-is silent: ``POST /v1/orders/cancel-all`` and ``POST /v1/positions/close-all`` (the kill switch: cancel
-every open order, then flatten every position with market orders); ``GET /v1/orders/{id}``;
-``GET /v1/account`` lists positions. Orders answer ``{"order_id", "client_order_id", "symbol",
-"side", "type", "quantity", "price", "filled", "status"}``.
+Documented: ``POST /v1/orders`` with ``symbol``, ``side`` (buy/sell), ``quantity``, ``type``
+(market/limit), ``price`` for limit and ``client_order_id``: a retried request with a client order id
+already seen returns that same order, whatever its state, and creates nothing (the documented
+idempotency). ``GET /v1/account`` to verify margin and positions.
+
+Defaults where the document is silent: an optional ``time_in_force`` (``gtc`` default, ``ioc``,
+``fok``) on limit orders; ``POST /v1/orders/cancel-all`` (optional body ``{"symbol"}``: that symbol
+only) and ``POST /v1/positions/close-all`` (the kill switch: cancel every open order, then flatten
+every position with market orders); ``GET /v1/orders/{order_id}`` and
+``GET /v1/orders/client/{client_order_id}`` (the order, 404 code 404 when there is none);
+``DELETE`` on either cancels (404 when the order is not open); ``GET /v1/orders[?symbol=]`` lists the
+open orders as ``{"orders": [...]}``. Orders answer ``{"order_id", "client_order_id", "symbol",
+"side", "type", "time_in_force", "quantity", "price", "filled", "avg_price", "status", "ts",
+"fills"}``, ``fills`` the order's executions (``trade_id``, ``price``, ``quantity``, ``liquidity``,
+``ts``).
+``GET /v1/account`` lists ``balances`` (``asset``, ``free``, ``locked``: the ledger's own figures),
+collateral, margin and positions. Instruments and fills: ``metadata.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.clarofinlore.metadata import fills, instruments
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -27,6 +38,13 @@ if TYPE_CHECKING:
 
 def _bad(msg: str) -> Response:
     return json_response({"code": 400, "message": msg}, 400)
+
+
+def _not_found() -> Response:
+    return json_response({"code": 404, "message": "order not found"}, 404)
+
+
+TIF = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
 
 
 # The kill switch: it stops every running TWAP of the key first (the venue's routing sees to it).
@@ -39,39 +57,81 @@ class ClarofinloreOrders:
 
     def order_json(self, o: Order) -> dict[str, Any]:
         fp, fq = self.ctx.fmt[o.symbol]
+        # The average over the fills, to 28 significant digits (Decimal's default precision).
+        avg = (
+            f"{(self.ctx.instruments[o.symbol].tick * o.quote / o.filled).normalize():f}"
+            if o.filled
+            else None
+        )
         return {
             "order_id": str(o.id),
             "client_order_id": o.client_id,
             "symbol": o.symbol,
             "side": "buy" if o.side == BID else "sell",
             "type": o.type.lower(),
+            "time_in_force": o.tif.lower(),
             "quantity": fq(o.qty),
             "price": fp(o.price) if o.price is not None else None,
             "filled": fq(o.filled),
+            "avg_price": avg,
             "status": o.status.lower(),
+            "ts": o.time_ms,
+            "fills": [
+                {
+                    "trade_id": str(f.trade_id),
+                    "price": fp(f.price),
+                    "quantity": fq(f.qty),
+                    "liquidity": "maker" if f.maker else "taker",
+                    "ts": f.time_ms,
+                }
+                for f in o.fills
+            ],
         }
 
     def route(self, ep: VenueServer, req: Request, account: str) -> Response | None:
         route = (req.method, req.path)
         if route == ("POST", "/v1/orders"):
             return self.place(ep, req, account)
+        if route == ("GET", "/v1/orders"):
+            symbol = req.query.get("symbol")
+            listed = self.ctx.engine.open_orders(account, symbol)
+            return json_response({"orders": [self.order_json(o) for o in listed]})
+        if route == ("GET", "/v1/instruments"):
+            return instruments(self.ctx.instruments)
+        if route == ("GET", "/v1/fills"):
+            return fills(self.ctx, account, req.query)
         if route == ("POST", "/v1/orders/cancel-all"):
-            return json_response({"cancelled": [self.order_json(o) for o in self.cancel_all(account)]})
+            symbol = req.json_object().get("symbol")
+            done = self.cancel_all(account, None if symbol is None else str(symbol))
+            return json_response({"cancelled": [self.order_json(o) for o in done]})
         if route == ("POST", "/v1/positions/close-all"):
             cancelled = self.cancel_all(account)
             closing = self.close_all(ep, account)
             body = {"cancelled": [self.order_json(o) for o in cancelled]}
             body["closing_orders"] = [self.order_json(o) for o in closing]
             return json_response(body)
-        if req.method == "GET" and req.path.startswith("/v1/orders/"):
-            oid = req.path.rsplit("/", 1)[1]
-            order = self.ctx.engine.orders.get(int(oid)) if oid.isdigit() else None
-            if order is None or order.account != account:
-                return json_response({"code": 404, "message": "order not found"}, 404)
+        if req.method in ("GET", "DELETE") and req.path.startswith("/v1/orders/"):
+            order = self.lookup(account, req.path.removeprefix("/v1/orders/"))
+            if order is None:
+                return _not_found()
+            if req.method == "DELETE":
+                if not order.open:
+                    return _not_found()
+                _, step = self.ctx.engine.cancel(account, order.symbol, order.id, None)
+                if step is not None:
+                    self.ctx.publish(order.symbol, step)
             return json_response(self.order_json(order))
         if route == ("GET", "/v1/account"):
             return json_response(self.account(account))
         return None
+
+    def lookup(self, account: str, ref: str) -> Order | None:
+        """``{order_id}`` or ``client/{client_order_id}`` of ``account``."""
+        engine = self.ctx.engine
+        if ref.startswith("client/"):
+            return engine.by_client.get((account, ref.removeprefix("client/")))
+        order = engine.orders.get(int(ref)) if ref.isdigit() else None
+        return order if order is not None and order.account == account else None
 
     def account(self, account: str) -> dict[str, Any]:
         """Collateral (USDT), margin in use and free, and positions with their entry prices. An
@@ -91,6 +151,10 @@ class ClarofinloreOrders:
             positions.append(pos)
         body: dict[str, Any] = {"leverage": str(led.leverage), "positions": positions}
         if led.funded(account):
+            body["balances"] = [
+                {"asset": a, "free": str(free), "locked": str(locked)}
+                for a, free, locked in led.holdings(account)
+            ]
             body["equity"] = str(
                 sum((f + lk for a, f, lk in led.holdings(account) if a == "USDT"), Decimal(0))
             )
@@ -105,6 +169,7 @@ class ClarofinloreOrders:
             symbol, cid = str(body["symbol"]), str(body["client_order_id"])
             side = {"buy": BID, "sell": ASK}[str(body["side"]).lower()]
             kind = {"market": "MARKET", "limit": "LIMIT"}[str(body["type"]).lower()]
+            tif = TIF[str(body.get("time_in_force", "gtc")).lower()] if kind == "LIMIT" else "IOC"
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return _bad("symbol, side, quantity, type and client_order_id are required")
         prior = v.engine.by_client.get((account, cid))
@@ -121,7 +186,6 @@ class ClarofinloreOrders:
                     raise InvalidOperation
         except (KeyError, InvalidOperation, ValueError):
             return _bad("quantity or price is not a multiple of the instrument's step")
-        tif = "GTC" if kind == "LIMIT" else "IOC"
         price = None if ticks is None else int(ticks)
         try:
             order, step = v.engine.place(account, symbol, side, kind, int(lots), price, tif, cid, ep.now_ms())
@@ -133,10 +197,10 @@ class ClarofinloreOrders:
             v.publish(symbol, step)
         return json_response(self.order_json(order))
 
-    def cancel_all(self, account: str) -> list[Order]:
+    def cancel_all(self, account: str, symbol: str | None = None) -> list[Order]:
         v = self.ctx
         done = []
-        for o in v.engine.open_orders(account, None):
+        for o in v.engine.open_orders(account, symbol):
             _, step = v.engine.cancel(account, o.symbol, o.id, None)
             if step is not None:
                 v.publish(o.symbol, step)

@@ -151,8 +151,8 @@ class ClarofinloreTwap:
         if t.task is not None:
             t.task.cancel()
 
-    def stop_all(self, account: str | None = None) -> None:
-        """The kill switch (``account``) or the simulator shutting down (None)."""
+    def stop_all(self, account: str | None = None, symbol: str | None = None) -> None:
+        """The kill switch (``account``, every symbol or one) or the simulator shutting down (None)."""
         for t in self.twaps.values():
-            if t.status == "running" and account in (None, t.account):
+            if t.status == "running" and account in (None, t.account) and symbol in (None, t.symbol):
                 self._stop(t, "cancelled")

@@ -1,0 +1,250 @@
+"""The Clarofinlore trading session: :class:`~tickwire.trading.session.TradingSession` plus what this
+venue's document asks of a client and the shared session does not do (yet):
+
+- **log-in** (documented): every signed request carries ``Authorization: Bearer <JWT>``; the token is
+  fetched before the first request and refreshed ahead of its 15-minute expiry (``tokens.py``). A
+  token the venue refuses (its 4015) is dropped, and the refused request signed anew (fresh nonce and
+  timestamp) and sent once more after a new log-in: the venue refused it before looking at it.
+- **HTTP 429** (documented: "handle HTTP 429 by pausing and retrying after the ``Retry-After``
+  header value"): the request is signed anew and resent after that pause, at most ``rate_retries``
+  times and only while the pause is at most ``max_retry_after`` seconds; else ``RateLimitError``
+  with ``retry_after`` set. A resent order cannot be doubled: the venue answers a client order id it
+  has seen with that order (documented idempotency).
+- **mutual TLS 1.3** (documented): ``ssl_context=tickwire.transport.ws.tls_context(client_cert=...,
+  tls13_only=True)`` for the REST connection.
+- venue calls the shared session has no method for: :meth:`Session.account` (and a pre-send margin
+  check, ``margin_check=True``), :meth:`Session.kill_switch`, :meth:`Session.twap` and friends,
+  :meth:`Session.security_logs` and :meth:`Session.resend`.
+
+**Resending.** Elsewhere tickwire never resends an order whose answer was lost: it reconciles (status
+by client id, open orders, fills). Clarofinlore documents that a retried ``POST /v1/orders`` with the
+same client order id returns the order that id already made and creates no second one, so here, and
+only because of that, an order left *unknown* (reconciliation itself failed) may be resent with the
+same client id (:meth:`Session.resend`): the answer is the one order, placed now or earlier. The TWAP
+request has no status-by-client-id query, so a lost TWAP answer is resolved the same way, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from typing import Any
+
+import orjson
+
+from tickwire.errors import (
+    InvalidOrder,
+    OrderNotFound,
+    RateLimitError,
+    RequestTimeoutError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.limits import Lane
+from tickwire.streams import Endpoint
+from tickwire.trading.codes import unknown_outcome
+from tickwire.trading.intake import audit_fields, untracked
+from tickwire.trading.orders import Order, OrderType, Side
+from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Call
+from tickwire.transport.http import HttpClient, retry_after_s
+from tickwire.venues.clarofinlore.orders import Account, Orders
+from tickwire.venues.clarofinlore.signer import Signer
+from tickwire.venues.clarofinlore.tokens import TOKEN_REFUSED, TokenAuth
+from tickwire.venues.clarofinlore.twap import Twap, checked_twap
+
+__all__ = ["Session"]
+
+log = logging.getLogger("tickwire.trading")
+
+TWAP_ATTEMPTS = 3
+
+
+class Session(TradingSession):
+    """``tickwire.trade("clarofinlore", credentials=clarofinlore.Signer(key, secret))`` builds one.
+    Options beyond :class:`TradingSession`'s: ``rate_retries`` (3), ``max_retry_after`` (30 s),
+    ``margin_check`` (False), ``ssl_context`` (None)."""
+
+    grammar: Orders
+    signer: Signer
+
+    def __init__(
+        self,
+        grammar: Orders,
+        signer: Signer,
+        endpoint: Endpoint,
+        *,
+        rate_retries: int = 3,
+        max_retry_after: float = 30.0,
+        margin_check: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(grammar, signer, endpoint, **options)
+        self.auth = TokenAuth(signer, grammar.read_answer)
+        self.rate_retries = rate_retries
+        self.max_retry_after = max_retry_after
+        self.margin_check = margin_check
+        self.ssl_context = ssl_context
+
+    async def start(self) -> Session:
+        # The shared start, with the client certificate's TLS context (Clarofinlore has no private
+        # stream or order socket to start).
+        assert self.endpoint.rest is not None
+        self._http = HttpClient(
+            self.endpoint.rest,
+            ssl_context=self.ssl_context,
+            timeout=self.timeout,
+            on_exchange=self._on_exchange,
+        )
+        await self._http.connect()
+        await self.load_rules()
+        return self
+
+    async def __aenter__(self) -> Session:
+        return await self.start()
+
+    # requests ----------------------------------------------------------------------------------------
+
+    async def send(self, call: Call, lane: Lane = "query") -> Any:
+        """As :meth:`TradingSession.send`, with the access token, a new log-in after a refused token,
+        and the documented pause-and-retry on 429 (see the module docstring)."""
+        http = self._http
+        if http is None or not call.signed:
+            return await super().send(call, lane)
+        relogged = False
+        pauses = 0
+        while True:
+            await self.auth.ensure(http)
+            token = self.auth.token
+            req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
+            headers = {**req.headers, **self.auth.header()}
+            if call.body:
+                headers["Content-Type"] = "application/json"
+            r = await http.request(call.method, call.path, query=req.query, body=req.body, headers=headers)
+            if r.status == 401 and not relogged and _code(r.body) == TOKEN_REFUSED:
+                self.auth.forget(token)
+                relogged = True
+                continue
+            if r.status == 429:
+                wait = retry_after_s(r.headers.get("retry-after"))
+                if wait is not None and pauses < self.rate_retries and wait <= self.max_retry_after:
+                    pauses += 1
+                    log.warning(
+                        "%s: rate limited on %s %s; retrying in %g s",
+                        self.venue,
+                        call.method,
+                        call.path,
+                        wait,
+                    )
+                    self.audit.event("rate_limited", venue=self.venue, path=call.path, retry_after=wait)
+                    await asyncio.sleep(wait)
+                    continue
+                try:
+                    return self.grammar.read_answer(r.status, r.body)
+                except RateLimitError as e:
+                    e.__dict__["retry_after"] = wait  # the core's classes declare no attributes
+                    raise
+            return self.grammar.read_answer(r.status, r.body)
+
+    # account -----------------------------------------------------------------------------------------
+
+    async def account(self) -> Account:
+        """``GET /v1/account`` (documented): margin, leverage, balances, positions."""
+        return self.grammar.read_account(await self.send(self.grammar.account()))
+
+    async def security_logs(self, since_ms: int | None = None) -> list[dict[str, Any]]:
+        """The key's security log (documented: "monitor failed login attempts via the security logs
+        endpoint — set alerts for more than three failures per minute"), entries as the venue gives
+        them (the simulator's: ``ts``, ``event`` — ``login_failed`` or ``request_denied`` —, ``code``,
+        ``reason``, ``ip``, ``path``)."""
+        logs: list[dict[str, Any]] = await self.send(self.grammar.security_logs(since_ms))
+        return logs
+
+    async def place_order(
+        self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any
+    ) -> Order:
+        """As :meth:`TradingSession.place_order`; with ``margin_check`` a limit order is first checked
+        against the account's free margin (``GET /v1/account``, one request more) and refused with
+        ``InsufficientFunds`` without being sent when it does not fit."""
+        if self.margin_check and type == "limit":
+            order = self.prepare(symbol, side, type, qty, price, **kw)
+            assert order.price is not None
+            (await self.account()).check(symbol, side, order.qty, order.price)
+        return await super().place_order(symbol, side, type, qty, price, **kw)
+
+    async def resend(self, client_id: str) -> Order:
+        """Sends an order left *unknown* again, unchanged and with the same client id: Clarofinlore
+        answers a client order id it has seen with that order and creates no second one (see the
+        module docstring). Returns the order as the venue answered."""
+        order = self.tracker.get(client_id)
+        if order is None:
+            raise OrderNotFound(f"{self.venue}: order {client_id} is not tracked by this session")
+        if order.status not in ("unknown", "pending"):
+            raise InvalidOrder(
+                f"{self.venue}: order {client_id} is {order.status}; only an unknown one is resent"
+            )
+        self.audit.event("order_resend", **audit_fields(order))
+        body = await self.send(self.grammar.new_order(order))
+        await self._answered(order.symbol, body)
+        return self._current(client_id)
+
+    async def kill_switch(self) -> tuple[list[Order], list[Order]]:
+        """The documented kill switch: every open order cancelled and every position closed with market
+        orders (``POST /v1/positions/close-all``, a default path). Returns (cancelled, closing
+        orders); running TWAPs stop too."""
+        body = await self.send(self.grammar.kill_switch())
+        cancelled = [self._known(item) for item in body.get("cancelled") or ()]
+        closing = [self._known(item) for item in body.get("closing_orders") or ()]
+        return cancelled, closing
+
+    def _known(self, item: Any) -> Order:
+        events = self.grammar.read_order(item)
+        self._apply(events)
+        tracked = self.tracker.get(events[0].client_id)
+        return tracked if tracked is not None else untracked(self.venue, events[0])
+
+    # TWAP --------------------------------------------------------------------------------------------
+
+    async def twap(
+        self, symbol: str, side: Side, qty: Any, *, duration_s: Any, slices: int, client_id: str | None = None
+    ) -> Twap:
+        """Starts a TWAP parent: ``slices`` market orders over ``duration_s`` seconds (``twap.py``).
+        Checked before sending (lot grid, each slice a valid order); a lost answer is resolved by
+        resending the same request with the same client id (the venue answers the TWAP that id
+        started, or starts it once)."""
+        q, d, n = checked_twap(self.rules.get(symbol), symbol, side, qty, duration_s, slices)
+        cid = self.client_ids.check(client_id) if client_id is not None else self.client_ids.next()
+        call = self.grammar.twap(symbol, side, q, d, n, cid)
+        self.audit.event(
+            "twap_request", venue=self.venue, symbol=symbol, side=side, qty=str(q), duration_s=d, slices=n,
+            client_id=cid,
+        )  # fmt: skip
+        why = ""
+        for _ in range(TWAP_ATTEMPTS):
+            try:
+                return self.grammar.read_twap(await self.send(call))
+            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+                why = str(e)
+                log.warning(
+                    "%s: TWAP %s answer lost (%s); asking again with the same client id", self.venue, cid, e
+                )
+        raise unknown_outcome(
+            cid, f"TWAP outcome unknown after {TWAP_ATTEMPTS} attempts: {why}", venue=self.venue
+        )
+
+    async def twap_status(self, twap_id: str) -> Twap:
+        return self.grammar.read_twap(await self.send(self.grammar.twap_status(twap_id)))
+
+    async def cancel_twap(self, twap_id: str) -> Twap:
+        """Stops a running TWAP (slices already sent stay as they are)."""
+        return self.grammar.read_twap(await self.send(self.grammar.cancel_twap(twap_id)))
+
+
+def _code(body: bytes) -> object:
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return msg.get("code") if isinstance(msg, dict) else None
