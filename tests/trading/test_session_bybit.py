@@ -72,14 +72,6 @@ class TestBybit(SessionCases, AckCases):
 class TestBybitWs(SocketCases):
     acct = BYBIT_WS
 
-    # With transport="ws", TradingSession.send refuses every signed call while the order socket is down,
-    # also those it has no WebSocket form of (the realtime query reconciliation sends): the order whose
-    # create answer was lost with the socket stays unknown. A shared-session fix (send REST-only calls
-    # over REST whatever the socket's state) turns this into a pass.
-    @pytest.mark.xfail(strict=True, reason="transport='ws' reconciles only once the order socket is back")
-    def test_a_lost_answer_for_a_filling_order_counts_its_fills_once(self) -> None:
-        super().test_a_lost_answer_for_a_filling_order_counts_its_fills_once()
-
 
 class TestBybitAuto(SocketCases):
     acct = BYBIT_AUTO

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -27,7 +27,6 @@ from tickwire.errors import (
     InvalidOrder,
     NotSupported,
     OrderNotFound,
-    RateLimitError,
     RequestTimeoutError,
     TickwireError,
     TransportError,
@@ -44,7 +43,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
-from tickwire.transport.http import HttpClient, retry_after_s
+from tickwire.trading.wire import Wire
 
 log = logging.getLogger("tickwire.trading")
 
@@ -65,7 +64,8 @@ class TradingSession:
         audit: AuditLog | None = None,
         private_stream: bool = True,
         transport: str = "rest",
-        rate_wait: float = math.inf,
+        rate_wait: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -76,30 +76,34 @@ class TradingSession:
         self.signer = signer
         self.endpoint = endpoint
         self.timeout = timeout
-        # The venue's limits, shared process-wide by address and by key; ``rate_wait``: the longest a
-        # request waits for room before ``RateLimitError`` (0: never wait).
+        self.audit = audit or NULL_AUDIT
+        # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
+        # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
+        # wait; default: the request time-out).
         host = urlsplit(endpoint.rest).hostname or endpoint.rest
         self.budget = RateBudget(
             self.venue,
             getattr(grammar, "limits", ()),
             ip=host,
             account=str(getattr(signer, "api_key", None) or id(signer)),
-            max_wait_s=rate_wait,
+            max_wait_s=timeout if rate_wait is None else rate_wait,
         )
-        self.audit = audit or NULL_AUDIT
+        self.wire = Wire(
+            grammar, signer, endpoint.rest, self.budget, self.audit, timeout=timeout, transport=transport,
+            ssl_context=ssl_context, on_exchange=self._on_exchange,
+        )  # fmt: skip
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.tracker = OrderTracker(on_order=self._on_order, on_fill=self._on_fill)
         self.rules: dict[str, InstrumentRules] = {}
-        self._http: HttpClient | None = None
         self._sent_ms: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
         self.stream: PrivateStream | None = None
-        url = endpoint.ws.get(getattr(grammar, "stream_label", ""), "")
-        if private_stream and url and isinstance(grammar, StreamGrammar):
-            self.stream = PrivateStream(grammar, signer, url, self.tracker.apply, self.reconcile_open)
+        if private_stream:
+            self.stream = self._private_stream()
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
         # up, over REST while it is down; "rest": REST only.
         self.transport = transport
@@ -108,14 +112,36 @@ class TradingSession:
             ws_url = endpoint.ws.get(getattr(grammar, "ws_label", ""), "")
             if not ws_url or not isinstance(grammar, WsOrderGrammar):
                 raise NotSupported(f"{grammar.venue}: no order WebSocket on endpoint {endpoint.name}")
-            self.orders_ws = OrderSocket(grammar, signer, ws_url, timeout=timeout)
+            self.orders_ws = self.wire.orders_ws = OrderSocket(grammar, signer, ws_url, timeout=timeout)
+        for sock in (self.stream, self.orders_ws):
+            if sock is not None:
+                sock.rest = self.send_rest  # a socket's own REST step (Kraken's WebSocket token)
+
+    def _private_stream(self) -> PrivateStream | None:
+        """The venue's private order stream: built by the grammar where its URL needs a REST call
+        first (Binance USDⓈ-M's listenKey), else from the endpoint's ``stream_label`` socket."""
+        make = getattr(self.grammar, "private_stream", None)
+        if make is not None:
+            stream: PrivateStream = make(
+                self.signer, self.endpoint, self._stream_event, self.reconcile_open, self.timeout
+            )
+            return stream
+        url = self.endpoint.ws.get(getattr(self.grammar, "stream_label", ""), "")
+        if url and isinstance(self.grammar, StreamGrammar):
+            return PrivateStream(self.grammar, self.signer, url, self._stream_event, self.reconcile_open)
+        return None
 
     # lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self) -> TradingSession:
-        assert self.endpoint.rest is not None
-        self._http = HttpClient(self.endpoint.rest, timeout=self.timeout, on_exchange=self._on_exchange)
-        await self._http.connect()
+        ensure = getattr(self.signer, "ensure_token", None)  # an OAuth signer's token (Tradefence)
+        if ensure is not None:
+            await ensure()
+        await self.wire.start()
+        setup = getattr(self.grammar, "setup", None)  # the venue's once-per-session calls (HTX account)
+        if setup is not None:
+            for call in setup(self.endpoint, self.signer):
+                self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
         await self.load_rules()
         if self.stream is not None:
             await self.stream.start(self.timeout)
@@ -124,13 +150,13 @@ class TradingSession:
         return self
 
     async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
         if self.orders_ws is not None:
             await self.orders_ws.close()
         if self.stream is not None:
             await self.stream.close()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.wire.close()
         self._events.put_nowait(("closed", None))
 
     async def __aenter__(self) -> TradingSession:
@@ -173,45 +199,38 @@ class TradingSession:
     # requests ----------------------------------------------------------------------------------------
 
     async def send(self, call: Call, lane: Lane = "query") -> Any:
-        """Signs and sends ``call`` once the venue's limits have room for it (``lane``: ``"order"``
-        for new orders, ``"cancel"`` for cancels — they may use the reserve —, ``"query"`` else); the
-        decoded answer, or the venue's typed error. Transport failures (time-out, lost connection)
-        propagate as they are: the caller decides what they mean."""
-        http = self._http
-        if http is None:
-            raise TransportError(f"{self.venue}: trading session is not started")
-        cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
-        await self.budget.acquire(cost, lane)
-        ws = self.orders_ws
-        retry: float | None = None  # the venue's Retry-After, where it sent one
-        try:
-            if ws is not None and call.signed:
-                data = ws.offers(call)
-                if data is not None:
-                    return await ws.request(data)
-                if self.transport == "ws" and not ws.connected:
-                    raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
-            if call.signed:
-                req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
-                headers = dict(req.headers)
-                if call.body:
-                    headers.setdefault("Content-Type", "application/json")
-                q, body = req.query, req.body
-                r = await http.request(call.method, call.path, query=q, body=body, headers=headers)
-            else:
-                r = await http.request(call.method, call.path, query=dict(call.params))
-            if hasattr(self.grammar, "read_usage"):
-                self.budget.observe(self.grammar.read_usage(r.headers))
-            retry = retry_after_s(r.headers.get("retry-after"))
-            return self.grammar.read_answer(r.status, r.body)
-        except RateLimitError as e:
-            # Nothing more goes to that limit before the venue's window has passed, from any session.
-            named = self.budget.limit_for_code(getattr(e, "code", None))
-            blocked = self.budget.refused(named or None, retry)
-            e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
-            code = getattr(e, "code", None)
-            self.audit.event("rate_limited", venue=self.venue, code=code, retry_after=blocked)
-            raise
+        """Signs and sends ``call`` on the session's one request path (:mod:`tickwire.trading.wire`):
+        ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's
+        reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
+        return await self.wire.send(call, lane)
+
+    async def send_rest(self, call: Call) -> Any:
+        """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
+        return await self.wire.send(call, "query", rest_only=True)
+
+    def emit(self, kind: str, value: Any) -> None:
+        """Puts a venue-specific event on ``events()`` (Tradefence webhooks: ``("position", …)``,
+        ``("alert", …)``)."""
+        self._events.put_nowait((kind, value))
+
+    def _stream_event(self, ev: OrderEvent) -> Order | None:
+        """A private-stream event into the tracker. Where the stream states only cumulative fills
+        (Coinbase's ``user`` channel: ``stream_fills`` False), each new execution is fetched from the
+        venue's trade history, so ``on_fill`` still reports it once with its trade id."""
+        before = self.tracker.get(ev.client_id) if ev.client_id else None
+        got = self.tracker.apply(ev)
+        if (
+            got is not None
+            and not getattr(self.grammar, "stream_fills", True)
+            and got.filled > (before.filled if before is not None else 0)
+        ):
+            self._spawn(self.reconciler.catch_up_fills(got.client_id))
+        return got
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
 
     def _on_exchange(self, method: str, path: str, status: int, elapsed: float) -> None:
         self.audit.event(
@@ -242,8 +261,15 @@ class TradingSession:
         if not events:
             return got
         if any(ev.status is not None or ev.fill is not None for ev in events):
+            cid = events[0].client_id
+            filled = any((ev.filled_cum or 0) > 0 for ev in events)
+            if cid and filled and not any(ev.fill for ev in events) and self.tracker.get(cid) is not None:
+                # A filled answer listing no executions (USDⓈ-M RESULT): unless the stream is there
+                # to report them, they come from the trade history, each once.
+                if self.stream is None or not self.stream.connected:
+                    await self.reconciler.catch_up_fills(cid)
             # Unchanged when the private stream told it first: still the order this answer is about.
-            return got or (self.tracker.get(events[0].client_id) if events[0].client_id else None)
+            return got or (self.tracker.get(cid) if cid else None)
         ack = events[0]
         try:
             state = await self.send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))

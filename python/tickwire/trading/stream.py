@@ -96,6 +96,8 @@ class KeptSocket:
         self._up = asyncio.Event()
         self._closing = False
         self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
+        # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
+        self.rest: Callable[[Call], Awaitable[Any]] | None = None
 
     async def on_connected(self) -> None:
         pass
@@ -107,7 +109,14 @@ class KeptSocket:
         pass
 
     async def log_in(self, grammar: LoginGrammar, signer: Any) -> None:
-        """Sends ``grammar``'s log-in request (if it has one) and waits for its acceptance."""
+        """Runs ``grammar``'s REST step first where it has one (``login_call``/``read_login_call``:
+        Kraken's token, fresh for each connect), then sends its log-in request (if it has one) and
+        waits for its acceptance."""
+        pre = getattr(grammar, "login_call", None)
+        if pre is not None:
+            if self.rest is None:
+                raise TransportError(f"{self.venue} {self.name}: needs a REST call to log in")
+            grammar.read_login_call(await self.rest(pre()))  # type: ignore[attr-defined]
         data = grammar.login(signer)
         if data is None:
             return
@@ -239,6 +248,11 @@ class PrivateStream(KeptSocket):
                 log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
 
     def on_message(self, msg: Any) -> None:
+        pong = getattr(self.grammar, "pong", None)  # a venue that pings in JSON (HTX's /ws/v2)
+        answer = pong(msg) if pong is not None else None
+        if answer is not None:
+            self.send(answer)
+            return
         if self.grammar.stream_ack(msg):
             self._acked.set()
             return
@@ -294,6 +308,10 @@ class OrderSocket(KeptSocket):
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(TransportError(f"{self.venue}: order socket lost before the answer"))
+
+    def has_form(self, call: Call) -> bool:
+        """Whether the venue takes ``call`` on its order socket at all (else it goes over REST)."""
+        return self.grammar.ws_request(call, self.signer, "probe") is not None
 
     def offers(self, call: Call) -> bytes | None:
         """The request bytes for ``call`` when the socket is up and the venue has a WS form of it."""

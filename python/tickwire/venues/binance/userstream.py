@@ -57,7 +57,7 @@ class ListenKeyStream(PrivateStream):
         super().__init__(grammar, signer, base, apply, on_resubscribed, connect_timeout=connect_timeout)  # type: ignore[arg-type]
         self.usdm = grammar
         self.base = base
-        self.rest = endpoint.rest or ""
+        self.rest_url = endpoint.rest or ""
         self.keepalive_s = keepalive_s
         self.key = ""
         self.rotations = 0
@@ -95,7 +95,7 @@ class ListenKeyStream(PrivateStream):
         return True
 
     async def start(self, timeout: float = 5.0) -> None:
-        self._http = HttpClient(self.rest, timeout=self.connect_timeout)
+        self._http = HttpClient(self.rest_url, timeout=self.connect_timeout)
         await self._http.connect()
         await self._new_key()
         self._timer = asyncio.create_task(self._keep_alive_loop(), name=f"tickwire-{self.venue}-listenkey")

@@ -7,14 +7,13 @@ server-time path.
 
 ``Orders``: spot order entry for ``tickwire.trade`` — the REST v1 calls, readers of HTX's answers
 (orders, match results, balances, ``/v1/common/symbols``, ``err-code`` errors) and the ``/ws/v2``
-``orders#*`` private stream; ``Session``: the trading session that looks up the spot account id.
+``orders#*`` private stream (its ``setup`` looks up the spot account id once per session).
 
-One package because the venue outgrew one module: ``signer``, ``market``, ``orders``, ``session``.
+One package because the venue outgrew one module: ``signer``, ``market``, ``orders``.
 """
 
 from tickwire.venues.htx.market import Adapter
 from tickwire.venues.htx.orders import Orders
-from tickwire.venues.htx.session import Session
 from tickwire.venues.htx.signer import DEFAULT_HOST, Signer
 
-__all__ = ["DEFAULT_HOST", "Adapter", "Orders", "Session", "Signer"]
+__all__ = ["DEFAULT_HOST", "Adapter", "Orders", "Signer"]

@@ -2,17 +2,20 @@
 
 ``Signer``: ``API-Sign = base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + postdata)))``
 for private REST calls, with nonces that always increase. ``Adapter`` (``"kraken"``, registered for
-``tickwire.connect``): WebSocket v2 ``book``/``trade``. ``Orders``: spot order entry over REST for
-``tickwire.trade``. ``SocketOrders``: ``Orders`` plus the authenticated WebSocket v2 socket — the
-``executions`` channel (the private stream) and ``add_order``/``cancel_order``/``amend_order`` — whose
-token comes from REST ``GetWebSocketsToken`` before each connection.
+``tickwire.connect``): WebSocket v2 ``book``/``trade``. ``RestOrders``: spot order entry over REST.
+``Orders`` (``SocketOrders``, what ``tickwire.trade`` uses): ``RestOrders`` plus the authenticated
+WebSocket v2 socket — the ``executions`` channel (the private stream) and
+``add_order``/``cancel_order``/``amend_order`` — whose token comes from REST ``GetWebSocketsToken``
+before each connection.
 
 One package because the venue outgrew one module: ``signer``, ``market``, ``names``, ``orders``, ``ws``.
 """
 
 from tickwire.venues.kraken.market import Adapter
-from tickwire.venues.kraken.orders import Orders
+from tickwire.venues.kraken.orders import Orders as RestOrders
 from tickwire.venues.kraken.signer import Signer
 from tickwire.venues.kraken.ws import SocketOrders
 
-__all__ = ["Adapter", "Orders", "Signer", "SocketOrders"]
+Orders = SocketOrders
+
+__all__ = ["Adapter", "Orders", "RestOrders", "Signer", "SocketOrders"]

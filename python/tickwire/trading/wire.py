@@ -1,0 +1,158 @@
+"""The one path every trading request takes to the venue: the rate-limit budget first, then the
+order socket when it has a form of the request, else signed REST over the kept-alive connection; the
+venue's answer decoded by the grammar, its usage headers fed back to the budget, its rate-limit refusal
+honoured process-wide (and, when the caller may wait that long, waited out and the request resent —
+a refused request was not processed).
+
+A venue whose signed requests also carry a session token (Clarofinlore's JWT) gives a
+:class:`TokenHook`: the token is made fresh before each request, and a request the venue refused for
+its token is sent once more after a new log-in (an authentication refusal comes before the request is
+looked at)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import RateLimitError, TransportError
+from tickwire.limits import Lane, RateBudget
+from tickwire.trading.stream import OrderSocket
+from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.transport.http import HttpClient, retry_after_s
+
+# A request the venue refused for rate is resent at most this many times (each after its Retry-After,
+# when the session's ``rate_wait`` allows that long).
+RATE_RESENDS = 3
+
+
+class TokenHook(Protocol):
+    async def ensure(self, http: HttpClient) -> None:
+        """Logs in or refreshes so that the token is valid for the next request."""
+        ...
+
+    def header(self) -> dict[str, str]: ...
+
+    def refused(self, status: int, body: bytes) -> bool:
+        """True when the venue refused the request for its token (not for anything else)."""
+        ...
+
+    def forget(self) -> None:
+        """Drops the refused token: the next ``ensure`` logs in anew."""
+        ...
+
+
+class Wire:
+    def __init__(
+        self,
+        grammar: OrderGrammar,
+        signer: Any,
+        rest_url: str,
+        budget: RateBudget,
+        audit: AuditLog | NullAudit,
+        *,
+        timeout: float,
+        transport: str,
+        ssl_context: ssl.SSLContext | None = None,
+        on_exchange: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
+        self.venue = grammar.venue
+        self.grammar = grammar
+        self.signer = signer
+        self.rest_url = rest_url
+        self.budget = budget
+        self.audit = audit
+        self.timeout = timeout
+        self.transport = transport
+        self.ssl_context = ssl_context
+        self.on_exchange = on_exchange
+        self.http: HttpClient | None = None
+        self.orders_ws: OrderSocket | None = None
+        make_tokens = getattr(grammar, "token_auth", None)
+        self.tokens: TokenHook | None = make_tokens(signer) if make_tokens is not None else None
+        self.rate_resends = 0  # requests resent after a rate-limit refusal (health)
+        self.relogins = 0  # log-ins after a refused token (health)
+
+    async def start(self) -> None:
+        self.http = HttpClient(
+            self.rest_url, timeout=self.timeout, ssl_context=self.ssl_context, on_exchange=self.on_exchange
+        )
+        await self.http.connect()
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+
+    async def send(self, call: Call, lane: Lane = "query", *, rest_only: bool = False) -> Any:
+        """``call`` once the budget has room (``lane``: ``"order"``, ``"cancel"`` — which may use the
+        reserve — or ``"query"``); the decoded answer or the venue's typed error. Transport failures
+        (time-out, lost connection) propagate as they are: the caller decides what they mean."""
+        if self.http is None:
+            raise TransportError(f"{self.venue}: trading session is not started")
+        cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+        resends = 0
+        while True:
+            await self.budget.acquire(cost, lane)
+            try:
+                return await self._once(call, rest_only)
+            except RateLimitError as e:
+                blocked = getattr(e, "retry_after", None) or 0.0
+                if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
+                    raise
+                resends += 1
+                self.rate_resends += 1  # the next acquire waits the block out
+
+    async def _once(self, call: Call, rest_only: bool) -> Any:
+        ws = None if rest_only else self.orders_ws
+        try:
+            if ws is not None and call.signed:
+                data = ws.offers(call)
+                if data is not None:
+                    return await ws.request(data)
+                if self.transport == "ws" and not ws.connected and ws.has_form(call):
+                    raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
+            return await self._rest(call)
+        except RateLimitError as e:
+            # Nothing more goes to that limit before the venue's window has passed, from any session.
+            code = getattr(e, "code", None)
+            named = self.budget.limit_for_code(code)
+            blocked = self.budget.refused(named or None, getattr(e, "retry_after", None))
+            e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
+            self.audit.event("rate_limited", venue=self.venue, code=code, path=call.path, retry_after=blocked)
+            raise
+
+    async def _rest(self, call: Call) -> Any:
+        http = self.http
+        assert http is not None
+        if not call.signed:
+            r = await http.request(call.method, call.path, query=dict(call.params))
+            return self._read(r.status, r.body, r.headers)
+        relogged = False
+        while True:
+            req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
+            headers = dict(req.headers)
+            if call.body:
+                headers.setdefault("Content-Type", "application/json")
+            if self.tokens is not None:
+                await self.tokens.ensure(http)
+                headers.update(self.tokens.header())
+            q, body = req.query, req.body
+            r = await http.request(call.method, call.path, query=q, body=body, headers=headers)
+            if self.tokens is not None and not relogged and self.tokens.refused(r.status, r.body):
+                self.tokens.forget()
+                relogged = True
+                self.relogins += 1
+                self.audit.event("relogin", venue=self.venue, path=call.path)
+                continue
+            return self._read(r.status, r.body, r.headers)
+
+    def _read(self, status: int, body: bytes, headers: dict[str, str]) -> Any:
+        if hasattr(self.grammar, "read_usage"):
+            self.budget.observe(self.grammar.read_usage(headers))
+        try:
+            return self.grammar.read_answer(status, body)
+        except RateLimitError as e:
+            e.__dict__["retry_after"] = retry_after_s(headers.get("retry-after"))
+            raise
