@@ -142,7 +142,7 @@ def test_a_429_pauses_for_retry_after_then_resends_and_the_order_exists_once() -
         assert sorted(o.client_id for o in CLARO.orders(sim)) == sorted(
             [a.client_id, b.client_id, c.client_id]
         )
-        tr.max_retry_after = 0.0  # a pause longer than the caller allows: the typed error instead
+        tr.budget.max_wait_s = 0.0  # a pause longer than the caller allows: the typed error instead
         with pytest.raises(RateLimitError) as e:
             for _ in range(5):
                 await tr.open_orders(CLARO.symbol)

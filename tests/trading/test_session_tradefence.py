@@ -473,3 +473,21 @@ async def _signed_post(rx: tradefence.WebhookReceiver, secret: str, hooks: Any, 
     async with HttpClient(f"http://{u.netloc}") as http:
         r = await http.post(u.path, body=raw, headers={"X-Tradefence-Signature": sig})
     return r.status
+
+
+def test_the_session_runs_and_registers_the_receiver_when_asked() -> None:
+    """``tickwire.trade("tradefence", webhook=(host, port), webhook_secret=...)``: the session starts the
+    receiver, registers it with the venue, and a fill only the venue saw reaches the tracker."""
+    a = TRADEFENCE
+    secret = "hook-secret"
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        rx = tr.channels.webhook
+        assert rx is not None and sim.venue(a.venue).hooks  # type: ignore[attr-defined]
+        o = await _rest_inside(sim, tr, Decimal(2))
+        _market_fills(sim, o)
+        await settle(lambda: tr._current(o.client_id).status == "filled", "order.filled applied")
+        [theirs] = a.orders(sim, o.client_id)
+        assert tr._current(o.client_id).filled == theirs.filled == 2
+
+    a.run(body, webhook=("127.0.0.1", 0), webhook_secret=secret, **HOOKS)

@@ -83,6 +83,8 @@ class RateBudget:
         self.wall = wall  # the venue's clock as far as we know it (aligned windows)
         self.limits: dict[str, Limit] = {}
         self.windows: dict[str, Window] = {}
+        # The account's block when the venue refused for rate under a limit nobody declared.
+        self._any = shared_window(venue, Limit("*", 1 << 62, 1.0, "account"), account)
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
         self.set_limits(limits)
@@ -117,7 +119,8 @@ class RateBudget:
         """Seconds until ``cost`` fits in every limit it charges (0.0: now)."""
         now = self.clock()
         waits = [w.wait(weight, self._cap(w, lane), now) for w, weight in self._charged(cost)]
-        return max(waits, default=0.0)
+        waits.append(self._any.wait(0, 1, now))
+        return max(waits)
 
     def try_take(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Takes ``cost`` if it fits now (0.0), else the seconds to wait and nothing taken."""
@@ -166,7 +169,9 @@ class RateBudget:
         Returns the block's length."""
         now = self.clock()
         picked = [self.windows[n] for n in names or () if n in self.windows] or list(self.windows.values())
-        seconds = retry_after if retry_after is not None else max((w.window_s for w in picked), default=1.0)
+        picked = picked or [self._any]
+        default = max((w.window_s for w in picked if w is not self._any), default=1.0)
+        seconds = retry_after if retry_after is not None else default
         with _lock:
             for w in picked:
                 w.block(seconds, now)

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.errors import (
     InvalidOrder,
-    NotSupported,
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
@@ -34,13 +33,13 @@ from tickwire.errors import (
 )
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
+from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.rules import InstrumentRules
-from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
@@ -66,6 +65,9 @@ class TradingSession:
         transport: str = "rest",
         rate_wait: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        webhook: tuple[str, int] | None = None,
+        webhook_secret: str | None = None,
+        webhook_url: str = "",
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -80,12 +82,13 @@ class TradingSession:
         # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
         # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
         # wait; default: the request time-out).
-        host = urlsplit(endpoint.rest).hostname or endpoint.rest
+        # Scoped by the venue server that counts them (production and testnet do not share).
+        server = urlsplit(endpoint.rest).netloc or endpoint.rest
         self.budget = RateBudget(
             self.venue,
             getattr(grammar, "limits", ()),
-            ip=host,
-            account=str(getattr(signer, "api_key", None) or id(signer)),
+            ip=server,
+            account=f"{getattr(signer, 'api_key', None) or id(signer)}@{server}",
             max_wait_s=timeout if rate_wait is None else rate_wait,
         )
         self.wire = Wire(
@@ -101,35 +104,15 @@ class TradingSession:
         self._sent_ms: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
-        self.stream: PrivateStream | None = None
-        if private_stream:
-            self.stream = self._private_stream()
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
         # up, over REST while it is down; "rest": REST only.
         self.transport = transport
-        self.orders_ws: OrderSocket | None = None
-        if transport != "rest":
-            ws_url = endpoint.ws.get(getattr(grammar, "ws_label", ""), "")
-            if not ws_url or not isinstance(grammar, WsOrderGrammar):
-                raise NotSupported(f"{grammar.venue}: no order WebSocket on endpoint {endpoint.name}")
-            self.orders_ws = self.wire.orders_ws = OrderSocket(grammar, signer, ws_url, timeout=timeout)
-        for sock in (self.stream, self.orders_ws):
-            if sock is not None:
-                sock.rest = self.send_rest  # a socket's own REST step (Kraken's WebSocket token)
-
-    def _private_stream(self) -> PrivateStream | None:
-        """The venue's private order stream: built by the grammar where its URL needs a REST call
-        first (Binance USDⓈ-M's listenKey), else from the endpoint's ``stream_label`` socket."""
-        make = getattr(self.grammar, "private_stream", None)
-        if make is not None:
-            stream: PrivateStream = make(
-                self.signer, self.endpoint, self._stream_event, self.reconcile_open, self.timeout
-            )
-            return stream
-        url = self.endpoint.ws.get(getattr(self.grammar, "stream_label", ""), "")
-        if url and isinstance(self.grammar, StreamGrammar):
-            return PrivateStream(self.grammar, self.signer, url, self._stream_event, self.reconcile_open)
-        return None
+        self.channels = Channels(
+            self, private_stream=private_stream, transport=transport, webhook=webhook,
+            webhook_secret=webhook_secret, webhook_url=webhook_url,
+        )  # fmt: skip
+        self.stream = self.channels.stream
+        self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -143,19 +126,13 @@ class TradingSession:
             for call in setup(self.endpoint, self.signer):
                 self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
         await self.load_rules()
-        if self.stream is not None:
-            await self.stream.start(self.timeout)
-        if self.orders_ws is not None:
-            await self.orders_ws.start(self.timeout)
+        await self.channels.start(self)
         return self
 
     async def close(self) -> None:
         for t in list(self._tasks):
             t.cancel()
-        if self.orders_ws is not None:
-            await self.orders_ws.close()
-        if self.stream is not None:
-            await self.stream.close()
+        await self.channels.close()
         await self.wire.close()
         self._events.put_nowait(("closed", None))
 
@@ -213,7 +190,7 @@ class TradingSession:
         ``("alert", …)``)."""
         self._events.put_nowait((kind, value))
 
-    def _stream_event(self, ev: OrderEvent) -> Order | None:
+    def stream_event(self, ev: OrderEvent) -> Order | None:
         """A private-stream event into the tracker. Where the stream states only cumulative fills
         (Coinbase's ``user`` channel: ``stream_fills`` False), each new execution is fetched from the
         venue's trade history, so ``on_fill`` still reports it once with its trade id."""

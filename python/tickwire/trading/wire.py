@@ -34,12 +34,16 @@ class TokenHook(Protocol):
 
     def header(self) -> dict[str, str]: ...
 
+    @property
+    def token(self) -> str: ...
+
     def refused(self, status: int, body: bytes) -> bool:
         """True when the venue refused the request for its token (not for anything else)."""
         ...
 
-    def forget(self) -> None:
-        """Drops the refused token: the next ``ensure`` logs in anew."""
+    def forget(self, refused: str) -> None:
+        """Drops ``refused`` (the token a request carried): the next ``ensure`` logs in anew. A token
+        another request obtained meanwhile is kept."""
         ...
 
 
@@ -135,13 +139,15 @@ class Wire:
             headers = dict(req.headers)
             if call.body:
                 headers.setdefault("Content-Type", "application/json")
+            used = ""
             if self.tokens is not None:
                 await self.tokens.ensure(http)
                 headers.update(self.tokens.header())
+                used = self.tokens.token
             q, body = req.query, req.body
             r = await http.request(call.method, call.path, query=q, body=body, headers=headers)
             if self.tokens is not None and not relogged and self.tokens.refused(r.status, r.body):
-                self.tokens.forget()
+                self.tokens.forget(used)
                 relogged = True
                 self.relogins += 1
                 self.audit.event("relogin", venue=self.venue, path=call.path)

@@ -41,6 +41,8 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_seed_instrument
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.venues.clarofinlore.signer import Signer
+from tickwire.venues.clarofinlore.tokens import TokenAuth
 from tickwire.venues.clarofinlore.twap import Twap, TwapCalls
 
 __all__ = ["Account", "Orders"]
@@ -111,6 +113,11 @@ class Orders(TwapCalls):
     query is needed after a place or a cancel."""
 
     venue = VENUE
+
+    def token_auth(self, signer: Signer) -> TokenAuth:
+        """The session's JWT (``tokens.py``): fresh before every signed request, a new log-in after
+        the venue refuses it (``tickwire.trading.wire``'s token hook)."""
+        return TokenAuth(signer, self.read_answer)
 
     def new_order(self, order: Order) -> Call:
         if order.post_only or order.reduce_only:

@@ -1,20 +1,13 @@
-"""The Clarofinlore trading session: :class:`~tickwire.trading.session.TradingSession` plus what this
-venue's document asks of a client and the shared session does not do (yet):
+"""The Clarofinlore trading session: :class:`~tickwire.trading.session.TradingSession` plus the calls
+this venue documents and the shared session has no method for — :meth:`Session.account` (and a
+pre-send margin check, ``margin_check=True``), :meth:`Session.kill_switch`, :meth:`Session.twap` and
+friends, :meth:`Session.security_logs` and :meth:`Session.resend`.
 
-- **log-in** (documented): every signed request carries ``Authorization: Bearer <JWT>``; the token is
-  fetched before the first request and refreshed ahead of its 15-minute expiry (``tokens.py``). A
-  token the venue refuses (its 4015) is dropped, and the refused request signed anew (fresh nonce and
-  timestamp) and sent once more after a new log-in: the venue refused it before looking at it.
-- **HTTP 429** (documented: "handle HTTP 429 by pausing and retrying after the ``Retry-After``
-  header value"): the request is signed anew and resent after that pause, at most ``rate_retries``
-  times and only while the pause is at most ``max_retry_after`` seconds; else ``RateLimitError``
-  with ``retry_after`` set. A resent order cannot be doubled: the venue answers a client order id it
-  has seen with that order (documented idempotency).
-- **mutual TLS 1.3** (documented): ``ssl_context=tickwire.transport.ws.tls_context(client_cert=...,
-  tls13_only=True)`` for the REST connection.
-- venue calls the shared session has no method for: :meth:`Session.account` (and a pre-send margin
-  check, ``margin_check=True``), :meth:`Session.kill_switch`, :meth:`Session.twap` and friends,
-  :meth:`Session.security_logs` and :meth:`Session.resend`.
+What the document asks of every request runs on the shared request path (``tickwire.trading.wire``):
+the JWT log-in and refresh (the grammar's ``token_auth``), the pause-and-retry on 429 ("handle HTTP
+429 by pausing and retrying after the ``Retry-After`` header value": the session's ``rate_wait``
+bounds the pause), mutual TLS 1.3 (``ssl_context=tickwire.transport.ws.tls_context(client_cert=...,
+tls13_only=True)``).
 
 **Resending.** Elsewhere tickwire never resends an order whose answer was lost: it reconciles (status
 by client id, open orders, fills). Clarofinlore documents that a retried ``POST /v1/orders`` with the
@@ -26,32 +19,24 @@ request has no status-by-client-id query, so a lost TWAP answer is resolved the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import ssl
 from typing import Any
-
-import orjson
 
 from tickwire.errors import (
     InvalidOrder,
     OrderNotFound,
-    RateLimitError,
     RequestTimeoutError,
     TransportError,
     UnknownOutcome,
 )
-from tickwire.limits import Lane
 from tickwire.streams import Endpoint
 from tickwire.trading.codes import unknown_outcome
 from tickwire.trading.intake import audit_fields, untracked
 from tickwire.trading.orders import Order, OrderType, Side
 from tickwire.trading.session import TradingSession
-from tickwire.trading.venue import Call
-from tickwire.transport.http import HttpClient, retry_after_s
 from tickwire.venues.clarofinlore.orders import Account, Orders
 from tickwire.venues.clarofinlore.signer import Signer
-from tickwire.venues.clarofinlore.tokens import TOKEN_REFUSED, TokenAuth
+from tickwire.venues.clarofinlore.tokens import TokenAuth
 from tickwire.venues.clarofinlore.twap import Twap, checked_twap
 
 __all__ = ["Session"]
@@ -63,8 +48,7 @@ TWAP_ATTEMPTS = 3
 
 class Session(TradingSession):
     """``tickwire.trade("clarofinlore", credentials=clarofinlore.Signer(key, secret))`` builds one.
-    Options beyond :class:`TradingSession`'s: ``rate_retries`` (3), ``max_retry_after`` (30 s),
-    ``margin_check`` (False), ``ssl_context`` (None)."""
+    Options beyond :class:`TradingSession`'s: ``margin_check`` (False)."""
 
     grammar: Orders
     signer: Signer
@@ -75,78 +59,18 @@ class Session(TradingSession):
         signer: Signer,
         endpoint: Endpoint,
         *,
-        rate_retries: int = 3,
-        max_retry_after: float = 30.0,
         margin_check: bool = False,
-        ssl_context: ssl.SSLContext | None = None,
         **options: Any,
     ) -> None:
         super().__init__(grammar, signer, endpoint, **options)
-        self.auth = TokenAuth(signer, grammar.read_answer)
-        self.rate_retries = rate_retries
-        self.max_retry_after = max_retry_after
         self.margin_check = margin_check
-        self.ssl_context = ssl_context
 
-    async def start(self) -> Session:
-        # The shared start, with the client certificate's TLS context (Clarofinlore has no private
-        # stream or order socket to start).
-        assert self.endpoint.rest is not None
-        self._http = HttpClient(
-            self.endpoint.rest,
-            ssl_context=self.ssl_context,
-            timeout=self.timeout,
-            on_exchange=self._on_exchange,
-        )
-        await self._http.connect()
-        await self.load_rules()
-        return self
-
-    async def __aenter__(self) -> Session:
-        return await self.start()
-
-    # requests ----------------------------------------------------------------------------------------
-
-    async def send(self, call: Call, lane: Lane = "query") -> Any:
-        """As :meth:`TradingSession.send`, with the access token, a new log-in after a refused token,
-        and the documented pause-and-retry on 429 (see the module docstring)."""
-        http = self._http
-        if http is None or not call.signed:
-            return await super().send(call, lane)
-        relogged = False
-        pauses = 0
-        while True:
-            await self.auth.ensure(http)
-            token = self.auth.token
-            req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
-            headers = {**req.headers, **self.auth.header()}
-            if call.body:
-                headers["Content-Type"] = "application/json"
-            r = await http.request(call.method, call.path, query=req.query, body=req.body, headers=headers)
-            if r.status == 401 and not relogged and _code(r.body) == TOKEN_REFUSED:
-                self.auth.forget(token)
-                relogged = True
-                continue
-            if r.status == 429:
-                wait = retry_after_s(r.headers.get("retry-after"))
-                if wait is not None and pauses < self.rate_retries and wait <= self.max_retry_after:
-                    pauses += 1
-                    log.warning(
-                        "%s: rate limited on %s %s; retrying in %g s",
-                        self.venue,
-                        call.method,
-                        call.path,
-                        wait,
-                    )
-                    self.audit.event("rate_limited", venue=self.venue, path=call.path, retry_after=wait)
-                    await asyncio.sleep(wait)
-                    continue
-                try:
-                    return self.grammar.read_answer(r.status, r.body)
-                except RateLimitError as e:
-                    e.__dict__["retry_after"] = wait  # the core's classes declare no attributes
-                    raise
-            return self.grammar.read_answer(r.status, r.body)
+    @property
+    def auth(self) -> TokenAuth:
+        """The session's JWT (e.g. the market-data ``Adapter``'s ``token_provider=lambda:
+        tr.auth.token``)."""
+        assert isinstance(self.wire.tokens, TokenAuth)
+        return self.wire.tokens
 
     # account -----------------------------------------------------------------------------------------
 
@@ -240,11 +164,3 @@ class Session(TradingSession):
     async def cancel_twap(self, twap_id: str) -> Twap:
         """Stops a running TWAP (slices already sent stay as they are)."""
         return self.grammar.read_twap(await self.send(self.grammar.cancel_twap(twap_id)))
-
-
-def _code(body: bytes) -> object:
-    try:
-        msg = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return msg.get("code") if isinstance(msg, dict) else None

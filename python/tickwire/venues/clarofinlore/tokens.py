@@ -73,6 +73,16 @@ class TokenAuth:
     def header(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._access}"} if self._access else {}
 
+    def refused(self, status: int, body: bytes) -> bool:
+        """The venue refused a request for its token (401 with code 4015), not for anything else."""
+        if status != 401:
+            return False
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(msg, dict) and msg.get("code") == TOKEN_REFUSED
+
     def forget(self, refused: str) -> None:
         """The venue refused ``refused`` (a token we sent): the next request logs in again. A token
         obtained meanwhile by another request is kept."""

@@ -114,7 +114,7 @@ class WebhookReceiver:
         if not isinstance(tr.grammar, Orders):
             raise TypeError(f"a Tradefence session is needed, not {tr.venue!r}")
         # The session has no public way to add an event kind to its stream yet (see the report).
-        return cls(tr.grammar, tr.tracker.apply, lambda kind, v: tr._events.put_nowait((kind, v)), **kw)
+        return cls(tr.grammar, tr.tracker.apply, tr.emit, **kw)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> WebhookReceiver:
         await self.server.start(host, port)
