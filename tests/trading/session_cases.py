@@ -205,6 +205,21 @@ class SessionCases:
 
         a.run(body, timeout=0.5)
 
+    def test_a_5xx_on_submit_is_reconciled_not_resent(self) -> None:
+        """An HTTP 503 says nothing of the order's fate: reconciled (here it never reached the venue),
+        then the same intent placed anew succeeds once."""
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            sim.endpoint(a.venue, 0).fail(1, status=503)
+            with pytest.raises(TransportError, match="was not placed"):
+                await a.rest_below(sim, tr, 10)
+            assert a.orders(sim) == [] and tr.tracker.in_flight() == []
+            o = await a.rest_below(sim, tr, 10)
+            assert [x.client_id for x in a.orders(sim)] == [o.client_id]
+
+        a.run(body)
+
     def test_a_refusal_is_the_venues_typed_error_and_the_order_is_rejected(self) -> None:
         a = self.acct
 
@@ -340,6 +355,34 @@ class SocketCases:
             )
             assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
             assert tr._current(o.client_id).filled == qty
+
+        a.run(body)
+
+    def test_duplicated_and_reordered_private_events_leave_every_order_as_the_venue_has_it(self) -> None:
+        """The venue's private stream sends each message twice and out of order: a cancel only the
+        stream reports still ends canceled, each fill of a marketable order is reported once, and
+        nothing is flagged as an anomaly."""
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            assert tr.stream is not None and tr.stream.connected
+            faults = sim.venue(a.venue).private_faults
+            sim.venue(a.venue).scramble_private(duplicate=1000, reorder=True)
+            fills: list[Any] = []
+            tr._user_on_fill = fills.append
+            resting = await a.rest_below(sim, tr, 20)
+            sim.venue(a.venue).engine.cancel(a.key, a.symbol, None, resting.client_id)
+            _, ask = a.touch(sim)
+            qty = a.size(tr, ask, 3)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim, o.client_id)
+            await settle(lambda: tr._current(resting.client_id).status == "canceled", "the venue's cancel")
+            await settle(lambda: len(fills) >= len(theirs.fills), "every fill")
+            await asyncio.sleep(0.2)  # the held and duplicated copies, all delivered
+            assert faults.sent > 0 and faults.duplicate < 1000  # the stream did scramble
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            assert tr._current(o.client_id).filled == qty and tr._current(o.client_id).status == "filled"
+            assert tr._current(resting.client_id).status == "canceled" and tr.tracker.anomalies == 0
 
         a.run(body)
 

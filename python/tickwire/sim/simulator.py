@@ -216,6 +216,7 @@ class Simulator:
             now = time.monotonic()
             try:
                 ep.housekeeping(now)
+                v.private_faults.flush(now)
                 if not ep.is_down:
                     v.on_timer(ep, now)
                 for c in list(ep.conns.values()):

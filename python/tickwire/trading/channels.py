@@ -93,4 +93,3 @@ class Channels:
         for c in (self.webhook, self.orders_ws, self.stream):
             if c is not None:
                 await c.close()
-

@@ -15,6 +15,7 @@ from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
 from tickwire.sim.venues.context import VenueContext
+from tickwire.sim.venues.private import PrivateFaults
 from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Venue:
         self.engine = Engine(self.books, None if lev is None else Decimal(str(lev)))
         # Filled in place by the simulator: the venue's parts hold this same list (VenueContext.servers).
         self.endpoints: list[VenueServer] = []
+        self.private_faults = PrivateFaults()
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
@@ -87,6 +89,7 @@ class Venue:
             publish=lambda symbol, step: self.on_step(symbol, step),
             subscribers=self.subscribers,
             servers=self.endpoints,
+            private_faults=self.private_faults,
         )
 
     def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:
@@ -169,6 +172,12 @@ class Venue:
 
     def on_timer(self, ep: VenueServer, now: float) -> None:
         pass
+
+    def scramble_private(self, duplicate: int = 0, reorder: bool = False) -> None:
+        """Fault: the next ``duplicate`` private-stream messages are each sent twice, and (``reorder``)
+        every message is delivered after the one that follows it (or after 50 ms alone)."""
+        self.private_faults.duplicate = duplicate
+        self.private_faults.reorder = reorder
 
     async def stop(self) -> None:
         """The simulator is stopping: end the venue's own background work (TWAPs, webhooks)."""

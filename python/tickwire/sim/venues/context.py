@@ -17,6 +17,7 @@ from tickwire.sim.market import BookProcess, Fmt, Instrument, Step
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.private import PrivateFaults
     from tickwire.sim.ws import Conn
 
 Subscribers = Callable[[str], Iterable[tuple["VenueServer", set["Conn"]]]]
@@ -36,3 +37,5 @@ class VenueContext:
     subscribers: Subscribers
     # The venue's servers; filled in by the simulator after the venue is built.
     servers: Sequence[VenueServer]
+    # What the venue's private streams do wrong on request (duplicates, reordering), one per venue.
+    private_faults: PrivateFaults

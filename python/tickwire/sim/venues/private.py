@@ -9,6 +9,7 @@ applies to it. Either way each message is built per connection, with that connec
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,55 @@ if TYPE_CHECKING:
 Message = Callable[["Conn"], bytes | None]
 
 
+class PrivateFaults:
+    """What a venue's private streams do wrong when a test asks (``Venue.scramble_private``): send each
+    message twice (``duplicate``: how many more messages), and deliver them out of order (``reorder``:
+    each message is held back until the next one for the same connection went out, or ``hold_s``
+    passed)."""
+
+    def __init__(self) -> None:
+        self.duplicate = 0
+        self.reorder = False
+        self.hold_s = 0.05
+        self.sent = 0  # messages delivered while scrambling (duplicates included)
+        self._held: dict[Conn, tuple[float, bytes]] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.duplicate > 0 or self.reorder or bool(self._held)
+
+    def deliver(self, conn: Conn, data: bytes) -> None:
+        copies = 1
+        if self.duplicate > 0:
+            self.duplicate -= 1
+            copies = 2
+        for _ in range(copies):
+            if self.reorder:
+                held = self._held.pop(conn, None)
+                self._held[conn] = (time.monotonic(), data)
+                if held is not None:
+                    self._send(conn, held[1])
+                continue
+            self._send(conn, data)
+
+    def flush(self, now: float) -> None:
+        """Sends what was held longer than ``hold_s`` (called by the venue's timer)."""
+        for conn, (t, data) in list(self._held.items()):
+            if now - t >= self.hold_s or not self.reorder:
+                del self._held[conn]
+                self._send(conn, data)
+
+    def _send(self, conn: Conn, data: bytes) -> None:
+        if conn.transport is not None:
+            self.sent += 1
+            conn.send_text(data)
+
+
 class PrivateStreams:
-    def __init__(self, subscribers: Subscribers) -> None:
+    def __init__(self, subscribers: Subscribers, faults: PrivateFaults | None = None) -> None:
         self._subscribers = subscribers
         self._added: dict[str, set[Conn]] = {}
+        self.faults = faults or PrivateFaults()
 
     def add(self, account: str, conn: Conn) -> None:
         self._added.setdefault(account, set()).add(conn)
@@ -50,5 +96,9 @@ class PrivateStreams:
                 targets.extend(subs)
         for c in targets:
             data = message(c)
-            if data is not None:
+            if data is None:
+                continue
+            if self.faults.active:
+                self.faults.deliver(c, data)
+            else:
                 c.send_text(data)

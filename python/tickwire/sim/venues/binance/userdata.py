@@ -57,7 +57,7 @@ class ListenKeys:
         self.issued: list[str] = []  # every new key, in order
         self.kept_alive: list[str] = []  # the key of every successful PUT
         self.expired: list[str] = []
-        self.streams = PrivateStreams(ctx.subscribers)
+        self.streams = PrivateStreams(ctx.subscribers, ctx.private_faults)
         ctx.engine.listeners.append(self.on_order)
 
     def route(self, ep: VenueServer, req: Request) -> Response | None:

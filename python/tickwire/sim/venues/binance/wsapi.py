@@ -88,7 +88,9 @@ class WsApi:
         self.limiter = limiter  # the server's request-weight budget, shared with REST
         self.orders = orders
         self.methods = methods
-        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets with a user data stream
+        self.streams = PrivateStreams(
+            ctx.subscribers, ctx.private_faults
+        )  # per API key, sockets with a user data stream
         ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:

@@ -74,7 +74,9 @@ class BybitOrders:
     def __init__(self, ctx: VenueContext, secrets: Mapping[str, str]) -> None:
         self.ctx = ctx
         self.secrets = secrets  # API key -> secret
-        self.streams = PrivateStreams(ctx.subscribers)  # per API key, subscribed /v5/private sockets
+        self.streams = PrivateStreams(
+            ctx.subscribers, ctx.private_faults
+        )  # per API key, subscribed /v5/private sockets
         self.limiters: dict[tuple[str, str], WeightLimiter] = {}
         ctx.engine.listeners.append(self.on_order)
 

@@ -57,7 +57,7 @@ class CoinbaseOrders:
     def __init__(self, ctx: VenueContext, frame: Frame) -> None:
         self.ctx = ctx
         self.frame = frame
-        self.streams = PrivateStreams(ctx.subscribers)
+        self.streams = PrivateStreams(ctx.subscribers, ctx.private_faults)
         ctx.engine.listeners.append(self.on_order)
 
     def user_subscribe(self, conn: Conn, key: str, on: bool) -> None:

@@ -68,7 +68,7 @@ class HtxOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
         self.accounts: dict[str, int] = {}  # access key -> account id
-        self.streams = PrivateStreams(ctx.subscribers)
+        self.streams = PrivateStreams(ctx.subscribers, ctx.private_faults)
         ctx.engine.listeners.append(self.on_order)
 
     def account_id(self, key: str) -> int:

@@ -65,7 +65,9 @@ class KrakenOrders:
         self.ctx = ctx
         self.v2_fmt = v2_fmt  # WebSocket v2 numbers: shortest form at the instrument's precision
         self.tokens: dict[str, str] = {}  # websocket token -> api key
-        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets on "executions"
+        self.streams = PrivateStreams(
+            ctx.subscribers, ctx.private_faults
+        )  # per API key, sockets on "executions"
         self.userrefs: dict[int, int] = {}  # engine order id -> AddOrder userref
         self.history = History(ctx, self.userrefs)
         self.pairs = aliases(list(ctx.books))

@@ -63,7 +63,9 @@ STATE["EXPIRED"] = "canceled"
 class OkxOrders:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
-        self.streams = PrivateStreams(ctx.subscribers)  # per API key, sockets subscribed to "orders"
+        self.streams = PrivateStreams(
+            ctx.subscribers, ctx.private_faults
+        )  # per API key, sockets subscribed to "orders"
         # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
         self.codes = {1000 + n: s for n, s in enumerate(sorted(ctx.books))}
         self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
