@@ -4,11 +4,14 @@ and Binance's own."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import tickwire
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SessionCases, SimAccount, SocketCases
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
@@ -46,6 +49,54 @@ class TestBinance(SessionCases, SocketCases):
             assert all(o.status == "canceled" for o in done) and a.open(sim) == []
 
         a.run(body)
+
+
+# An Ed25519 key: the WS API connection logs on once (session.logon) ---------------------------------
+
+_ED_KEY = ed25519.Ed25519PrivateKey.generate()
+_ED_PEM = _ED_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+_ED_PUB = _ED_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+BINANCE_ED = replace(
+    BINANCE,
+    key="trade-ed-key",
+    signer=binance.Signer("trade-ed-key", private_key_pem=_ED_PEM),
+    register=lambda v: v.add_key(ApiKey("trade-ed-key", public_key=_ED_PUB)),
+)
+
+
+class TestBinanceEd25519(SocketCases):
+    """The socket cases with a key that logs on: the private stream is ``userDataStream.subscribe``
+    on the logged-on connection and orders on the order socket carry no signature."""
+
+    acct = BINANCE_ED
+
+    def test_the_sockets_log_on_and_requests_carry_no_signature(self) -> None:
+        a = self.acct
+        g = binance.Orders()
+        logon = orjson.loads(g.login(a.signer) or b"{}")
+        assert logon["method"] == "session.logon" and {"apiKey", "timestamp", "signature"} <= set(
+            logon["params"]
+        )
+        assert g.login(BINANCE.signer) is None  # an HMAC key cannot log on: it signs each request
+        sub = orjson.loads(g.stream_subscribe(a.signer))
+        assert sub["method"] == "userDataStream.subscribe" and "params" not in sub
+        req = g.ws_request(g.cancel("BTCUSDT", "c1", None), a.signer, "r1")
+        params = orjson.loads(req or b"{}")["params"]
+        assert "signature" not in params and "apiKey" not in params and params["origClientOrderId"] == "c1"
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            assert tr.stream is not None and tr.stream.connected
+            assert tr.orders_ws is not None and tr.orders_ws.connected
+            o = await a.rest_below(sim, tr, 20)
+            assert a.orders(sim, o.client_id)[0].open
+            c = await tr.cancel_order(a.symbol, client_id=o.client_id)
+            assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
+
+        a.run(body, transport="ws")
 
 
 # A session opened from market data, and one on a background thread -------------------------------

@@ -5,6 +5,7 @@ and ``order``/``cancel-order`` ops."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -155,8 +156,12 @@ def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> Non
         and msg["op"] == "order"
         and msg["args"] == [orjson.loads(g.new_order(replace(_order(1), price=Decimal(100))).body)]
     )
+    # A place (and an amend) expires when the session would stop waiting for it; a cancel does not.
+    sent_at = int(time.time() * 1000)
+    assert sent_at - 1000 <= int(msg["expTime"]) - g.request_ttl_ms <= sent_at
     cancel = g.ws_request(g.cancel("BTC-USDT", "c1", None), OKX.signer, "tw10")
     assert cancel is not None and orjson.loads(cancel)["op"] == "cancel-order"
+    assert "expTime" not in orjson.loads(cancel)
     assert g.ws_request(g.status("BTC-USDT", "c1", None), OKX.signer, "x") is None
     assert g.ws_request(g.cancel_orders("BTC-USDT", [_order(1)])[0], OKX.signer, "x") is None
     assert g.ws_answer_id({"id": "tw9", "op": "order", "code": "0", "data": []}) == "tw9"

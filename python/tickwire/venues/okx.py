@@ -164,6 +164,9 @@ _WS_OPS = {
     ("POST", "/api/v5/trade/amend-order"): "amend-order",
 }
 _ORDERS_CHANNEL = {"channel": "orders", "instType": "SPOT"}
+# Ops that take ``expTime`` (OKX "Transaction timeouts": a place or amend the server has not processed
+# by then is discarded, not executed late).
+_EXPIRING_OPS = frozenset({"order", "amend-order"})
 
 
 def _ms_ns(ms: Any) -> int | None:
@@ -412,13 +415,21 @@ class Orders:
             out.append(replace(ev, source="stream", fill=fill))
         return out
 
+    # ``expTime`` of WebSocket places and amends, ms from sending (0: none). Kept at or below the
+    # session's ``timeout``, so an order whose answer did not come in time was not executed late.
+    request_ttl_ms = 5000
+
     def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
         """The op of a place, cancel or amend (the REST call's JSON body as its one argument); None for
         everything else (queries, batches), which goes over REST."""
         op = _WS_OPS.get((call.method, call.path))
         if op is None or not call.body:
             return None
-        return orjson.dumps({"id": request_id, "op": op, "args": [orjson.loads(call.body)]})
+        req: dict[str, Any] = {"id": request_id, "op": op, "args": [orjson.loads(call.body)]}
+        if op in _EXPIRING_OPS and self.request_ttl_ms:
+            # Not executed if it reaches the engine later than the session would wait for its answer.
+            req["expTime"] = str(now_ms() + self.request_ttl_ms)
+        return orjson.dumps(req)
 
     def ws_answer_id(self, msg: Any) -> str | None:
         rid = msg.get("id") if isinstance(msg, dict) else None

@@ -17,6 +17,11 @@ from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 _STREAM_ID = "tickwire-user-data"
+_LOGON_ID = "tickwire-logon"
+
+
+def _logs_on(signer: Any) -> bool:
+    return getattr(signer, "key_type", "") == "ed25519"
 
 
 class Orders(BinanceGrammar):
@@ -132,7 +137,35 @@ class Orders(BinanceGrammar):
 
     stream_label = "ws_api"
 
+    # An Ed25519 key logs the WS API connection on once (``session.logon``); its requests then carry
+    # no signature and its user data stream is ``userDataStream.subscribe``. HMAC and RSA keys cannot
+    # log on: they sign each request and subscribe with ``userDataStream.subscribe.signature``.
+
+    def login(self, signer: Any) -> bytes | None:
+        if not _logs_on(signer):
+            return None
+        params = signer.ws_signed_params({})
+        return orjson.dumps({"id": _LOGON_ID, "method": "session.logon", "params": params})
+
+    def login_ack(self, msg: Any) -> bool:
+        if not isinstance(msg, dict) or msg.get("id") != _LOGON_ID:
+            return False
+        self.read_ws_answer(msg)  # the venue's typed error for a refusal
+        return True
+
+    def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
+        if not _logs_on(signer):
+            return super().ws_request(call, signer, request_id)
+        method = self.ws_methods.get((call.method, call.path))
+        if method is None:
+            return None
+        params: dict[str, Any] = dict(call.params)
+        params["timestamp"] = signer.ws_signed_params({})["timestamp"]  # the signer's (venue) clock
+        return orjson.dumps({"id": request_id, "method": method, "params": params})
+
     def stream_subscribe(self, signer: Any) -> bytes:
+        if _logs_on(signer):
+            return orjson.dumps({"id": _STREAM_ID, "method": "userDataStream.subscribe"})
         params = signer.ws_signed_params({})
         return orjson.dumps(
             {"id": _STREAM_ID, "method": "userDataStream.subscribe.signature", "params": params}
