@@ -78,3 +78,15 @@ def test_acquire_waits_or_fails_at_once_with_the_retry_after() -> None:
         assert loop.time() - t0 >= e.value.retry_after - 0.02  # type: ignore[attr-defined]
 
     asyncio.run(go())
+
+
+def test_what_the_venue_announces_replaces_the_documented_default_even_when_looser() -> None:
+    clock = Clock()
+    b = budget(clock, "acct-announced")
+    for _ in range(9):
+        b.try_take({"ORDERS": 1}, "order")
+    assert b.try_take({"ORDERS": 1}, "order") > 0  # the default: 10 a second
+    b.set_limits([Limit("ORDERS", 1000, 1.0, "account")], replace=True)
+    assert b.try_take({"ORDERS": 1}, "order") == 0.0  # the announcement: 1000, the 9 still counted
+    assert b.windows["ORDERS"].used(clock.t) == 10
+    assert "WEIGHT" not in b.limits  # only what was announced is counted

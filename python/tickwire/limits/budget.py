@@ -35,20 +35,23 @@ _lock = threading.Lock()  # sessions of one process may run on several loops and
 _windows: dict[tuple[str, str, str], Window] = {}
 
 
-def shared_window(venue: str, limit: Limit, scope: str) -> Window:
-    """The process-wide window of ``limit`` for ``scope`` (an address or a key); a re-declared limit
-    with other numbers takes the stricter of the two."""
+def shared_window(
+    venue: str, limit: Limit, scope: str, *, announced: bool = False, now: float | None = None
+) -> Window:
+    """The process-wide window of ``limit`` for ``scope`` (an address or a key). A limit declared
+    again with other numbers takes the stricter of the two — unless the venue ``announced`` it
+    (``exchangeInfo``), which replaces what was documented. What was counted and blocked carries over."""
     key = (venue, limit.name, scope)
     with _lock:
         w = _windows.get(key)
-        if w is None or limit.limit / limit.window_s < w.limit / w.window_s:
+        if w is not None and (w.limit, w.window_s) == (limit.limit, limit.window_s + JITTER_S):
+            return w
+        if w is None or announced or limit.limit / limit.window_s < w.limit / w.window_s:
             fresh = Window(limit.limit, limit.window_s + JITTER_S)
-            if w is not None:  # what was counted and blocked so far still holds
+            if w is not None:
+                now = time.monotonic() if now is None else now
                 fresh.blocked_until = w.blocked_until
-                fresh.floor, fresh.floor_until = (
-                    max(w.used(time.monotonic()), w.floor),
-                    time.monotonic() + w.window_s,
-                )
+                fresh.floor, fresh.floor_until = max(w.used(now), w.floor), now + w.window_s
             w = _windows[key] = fresh
         return w
 
@@ -99,7 +102,9 @@ class RateBudget:
         for lim in limits:
             self.limits[lim.name] = lim
             scope = self.ip if lim.per == "ip" else self.account
-            self.windows[lim.name] = shared_window(self.venue, lim, scope)
+            self.windows[lim.name] = shared_window(
+                self.venue, lim, scope, announced=replace, now=self.clock()
+            )
 
     def _cap(self, w: Window, lane: Lane) -> int:
         if lane == "cancel":
