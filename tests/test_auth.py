@@ -395,6 +395,16 @@ def test_credentials_error_is_a_lookup_error() -> None:
         Credentials.from_env("NOPE", environ={})
 
 
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=5))
+def test_encode_params_escapes_exactly_as_quote_does(params: dict[str, str]) -> None:
+    """The fast path that skips ``quote`` for unreserved text against ``quote`` itself."""
+    from urllib.parse import quote
+
+    assert encode_params(params) == "&".join(
+        f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items()
+    )
+
+
 def test_encode_params_matches_urlencode_with_quote() -> None:
     from urllib.parse import quote, urlencode
 

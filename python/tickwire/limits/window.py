@@ -44,7 +44,9 @@ class Limit:
 class Window:
     """Weight used in the last ``window_s`` seconds, and how long until more fits."""
 
-    __slots__ = ("blocked_until", "floor", "floor_until", "limit", "slot_s", "slots", "start", "window_s")
+    __slots__ = (
+        "blocked_until", "floor", "floor_until", "limit", "slot_s", "slots", "start", "total", "window_s",
+    )  # fmt: skip
 
     def __init__(self, limit: int, window_s: float) -> None:
         if limit <= 0 or window_s <= 0:
@@ -54,6 +56,7 @@ class Window:
         self.slot_s = window_s / SLOTS
         # SLOTS + 1 slots: a slot leaves the count a whole window after its *last* instant.
         self.slots = [0] * _RING
+        self.total = 0  # sum(self.slots), kept as it changes: a check costs O(1) unless time moved on
         self.start = 0  # the number of the oldest slot still counted
         self.blocked_until = 0.0  # nothing at all before this (a 429/418 and its Retry-After)
         self.floor = 0  # what the venue last reported used (other processes on the IP included) ...
@@ -62,15 +65,17 @@ class Window:
     def _advance(self, now: float) -> None:
         oldest = math.floor(now / self.slot_s) - SLOTS
         if oldest > self.start:
+            slots = self.slots
             for n in range(self.start, min(oldest, self.start + _RING)):
-                self.slots[n % _RING] = 0
+                self.total -= slots[n % _RING]
+                slots[n % _RING] = 0
             self.start = oldest
         if self.floor and now >= self.floor_until:
             self.floor = 0
 
     def used(self, now: float) -> int:
         self._advance(now)
-        return max(sum(self.slots), self.floor)
+        return max(self.total, self.floor)
 
     def wait(self, weight: int, cap: int, now: float) -> float:
         """Seconds until ``weight`` fits under ``cap`` (≤ ``limit``); 0.0 when it fits now, ``inf``
@@ -80,7 +85,7 @@ class Window:
         if weight > cap:
             return math.inf
         self._advance(now)
-        total = sum(self.slots)
+        total = self.total
         if max(total, self.floor) + weight <= cap:
             return 0.0
         if self.floor + weight > cap:
@@ -95,6 +100,7 @@ class Window:
     def take(self, weight: int, now: float) -> None:
         self._advance(now)
         self.slots[math.floor(now / self.slot_s) % _RING] += weight
+        self.total += weight
         if self.floor:
             self.floor += weight
 

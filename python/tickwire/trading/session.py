@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.audit import NULL_AUDIT, AuditLog, NullAudit
 from tickwire.errors import (
     InvalidOrder,
     OrderNotFound,
@@ -79,6 +79,7 @@ class TradingSession:
         self.endpoint = endpoint
         self.timeout = timeout
         self.audit = audit or NULL_AUDIT
+        self._audited = not isinstance(self.audit, NullAudit)
         # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
         # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
         # wait; default: the request time-out).
@@ -145,7 +146,8 @@ class TradingSession:
     # events ------------------------------------------------------------------------------------------
 
     def _on_order(self, order: Order) -> None:
-        self.audit.event("order", **audit_fields(order))
+        if self._audited:  # the fields are built only for a real log: this runs for every change
+            self.audit.event("order", **audit_fields(order))
         if self._user_on_order is not None:
             _call(self._user_on_order, order)
         self._events.put_nowait(("order", order))
@@ -304,7 +306,8 @@ class TradingSession:
         order = self.prepare(symbol, side, type, qty, price, **kw)
         self.tracker.track(order)
         self._sent_ms[order.client_id] = int(time.time() * 1000)
-        self.audit.event("order_request", **audit_fields(order))
+        if self._audited:
+            self.audit.event("order_request", **audit_fields(order))
         try:
             body = await self.send(self.grammar.new_order(order), lane="order")
         except UnknownOutcome as e:

@@ -231,17 +231,14 @@ class OrderTracker:
                 changes["reason"] = ev.reason
         elif status != old.status and ev.reason:
             changes["reason"] = ev.reason
+        changed = old is not rec.order or any(getattr(old, k) != v for k, v in changes.items())
+        if not changed and new_fill is None:
+            return None  # (``old`` differs from the record only by an amend's new terms)
+        if ev.ts_ns is not None:  # one replace, not two: this runs for every event
+            changes["created_ns"] = old.created_ns if old.created_ns is not None else ev.ts_ns
+            changes["updated_ns"] = ev.ts_ns if old.updated_ns is None else max(old.updated_ns, ev.ts_ns)
         new = replace(old, **changes)  # type: ignore[arg-type]
-        old = rec.order  # before any amended terms: those are a change too
-        if new == old and new_fill is None:
-            return None
-        if ev.ts_ns is not None:
-            new = replace(
-                new,
-                created_ns=old.created_ns if old.created_ns is not None else ev.ts_ns,
-                updated_ns=ev.ts_ns if old.updated_ns is None else max(old.updated_ns, ev.ts_ns),
-            )
-        return self._store(rec, new, new_fill, notes, changed=new != old)
+        return self._store(rec, new, new_fill, notes, changed=changed)
 
     # -- internals ---------------------------------------------------------------------------------
 
