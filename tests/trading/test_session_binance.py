@@ -25,6 +25,8 @@ BINANCE = SimAccount(
     register=lambda v: v.add_key(ApiKey(KEY, secret=SECRET.encode())),
     place_op="POST /api/v3/order",
     ws_place_op="order.place",
+    amend_op="PUT /api/v3/order/amend/keepPriority",
+    amend_reprices=False,  # keepPriority only lowers the quantity
     unknown_symbol="NOPEUSDT",
 )
 

@@ -374,6 +374,9 @@ class TradingSession:
             raise not_supported(self.venue, "amend_order")
         current = self._tracked(client_id, order_id)
         new_qty, new_price = amended_terms(current, self.rules[current.symbol], qty, price)
+        # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
+        # quantity) before anything is sent or audited as requested.
+        call = amend(current, new_qty, new_price)
         cid = current.client_id
         self.audit.event(
             "amend_request",
@@ -387,7 +390,7 @@ class TradingSession:
         self.tracker.begin_amend(cid)
         try:
             try:
-                body = await self.send(amend(current, new_qty, new_price), lane="order")
+                body = await self.send(call, lane="order")
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 found = await self.reconcile(cid)
                 wanted = (new_qty or current.qty, new_price or current.price)
