@@ -305,7 +305,9 @@ class BinanceOrders:
         except EngineError as e:
             # A missing or closed order: -2038 with the engine's "Unknown order sent." (as a cancel's
             # -2011 has it; the docs list the message for -2038 but show no example).
-            return err(-2038, "Unknown order sent.") if e.code == "unknown" else err(-1013, str(e))
+            if e.code == "unknown":
+                return err(-2038, "Unknown order sent.")
+            return err(-1100 if e.code == "param" else -1013, str(e))  # ILLEGAL_CHARS or a filter
         if not order.open:
             return err(-2038, "Unknown order sent.")
         if qty > order.qty:
@@ -321,6 +323,8 @@ class BinanceOrders:
             return err(-1013, filter_failure(e.code, "LIMIT"))
         new_cid = p.get("newClientOrderId") or _random_client_id()
         if new_cid != order.client_id and v.engine.open_by_client(account, new_cid):
+            # errors.md lists "Duplicate order sent." among -2038's messages; that an amend answers it
+            # for another open order's client id is the simulator's reading.
             return err(-2038, "Duplicate order sent.")
         old_cid = order.client_id
         v.engine.rename(order, new_cid)  # before the amend: its REPLACED report names the new id
