@@ -225,7 +225,7 @@ def test_amend_keep_priority_rest_and_ws_api() -> None:
             order2 = {**order, "newClientOrderId": "kp2"}
             await http("POST", ep["rest"] + "/api/v3/order?" + sign(order2), headers=key)
             level = dict(sim.book("binance", "BTCUSDT").bids)[bid]
-            amend = {"symbol": "BTCUSDT", "orderId": oid, "newQty": "0.002"}
+            amend = {"symbol": "BTCUSDT", "orderId": oid, "newClientOrderId": "kp", "newQty": "0.002"}
             s, _, body = await http(
                 "PUT", ep["rest"] + "/api/v3/order/amend/keepPriority?" + sign(amend), headers=key
             )
@@ -242,7 +242,8 @@ def test_amend_keep_priority_rest_and_ws_api() -> None:
             s, _, body = await http(
                 "PUT", ep["rest"] + "/api/v3/order/amend/keepPriority?" + sign(grow), headers=key
             )
-            assert orjson.loads(body)["code"] == -2038
+            refused = orjson.loads(body)  # errors.md's -2038 message
+            assert refused == {"code": -2038, "msg": "Order amend (quantity increase) is not supported."}
 
             # The WS API method is the same call.
             c = await connect(ep["ws"]["ws_api"])
@@ -253,6 +254,10 @@ def test_amend_keep_priority_rest_and_ws_api() -> None:
             c.send({"id": 1, "method": "order.amend.keepPriority", "params": params})
             r = await c.recv()
             assert r["status"] == 200 and r["result"]["amendedOrder"]["qty"] == "0.00100000"
+            # Sent without newClientOrderId: the order now goes by a random client id (as documented).
+            renamed = r["result"]["amendedOrder"]
+            assert renamed["origClientOrderId"] == "kp2" != renamed["clientOrderId"]
+            assert [o.client_id for o in queue] == ["kp", renamed["clientOrderId"]]
 
     asyncio.run(go())
 

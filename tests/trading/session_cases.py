@@ -34,6 +34,7 @@ class SimAccount:
     unknown_symbol: str
     ws_place_op: str = ""  # the order socket's place operation (method or op), for ``lose_answer``
     amend_op: str = ""  # the REST operation that amends an order, for ``lose_answer``
+    amend_reprices: bool = True  # False: the venue's amend only lowers the quantity (Binance spot)
     funds: dict[str, str] = field(default_factory=lambda: {"USDT": "1000000", "BTC": "100"})
 
     def run(self, body: Body, **trade_kw: Any) -> None:
@@ -88,11 +89,12 @@ async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> 
 
 
 async def _amend_checked(a: SimAccount, sim: Simulator, tr: TradingSession, o: Any) -> None:
-    """Amends ``o`` (resting, 3 minimum sizes) down to 2 sizes one tick lower, then refuses an off-tick
-    price without sending it; the simulator's order must carry exactly the tracked terms."""
+    """Amends ``o`` (resting, 3 minimum sizes) down to 2 sizes one tick lower (at its price where the
+    venue's amend cannot reprice), then refuses an off-tick price without sending it; the simulator's
+    order must carry exactly the tracked terms."""
     inst = sim.venue(a.venue).instruments[a.symbol]
     tick = tr.rules[a.symbol].tick_size
-    qty, price = o.qty * 2 / 3, o.price - tick
+    qty, price = o.qty * 2 / 3, o.price - tick if a.amend_reprices else o.price
 
     def venue_terms() -> tuple[Decimal, Decimal]:
         [theirs] = a.orders(sim, o.client_id)
@@ -145,14 +147,25 @@ class SessionCases:
         async def body(sim: Simulator, tr: TradingSession) -> None:
             o = await a.rest_below(sim, tr, 50, 3)
             tick = tr.rules[a.symbol].tick_size
+            inst = sim.venue(a.venue).instruments[a.symbol]
+
+            def change(n: int) -> dict[str, Decimal]:
+                # n ticks lower; where the venue's amend only lowers the quantity, n sizes smaller
+                return {"price": o.price - n * tick} if a.amend_reprices else {"qty": o.qty * (3 - n) / 3}
+
+            def venue_terms() -> tuple[Decimal, Decimal]:
+                [theirs] = a.orders(sim, o.client_id)
+                return theirs.qty * inst.lot, theirs.price * inst.tick
+
             sim.endpoint(a.venue, 0).lose_answer(a.amend_op)
-            got = await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tick)
-            [theirs] = a.orders(sim, o.client_id)
-            assert got.price == o.price - tick == theirs.price * sim.venue(a.venue).instruments[a.symbol].tick
+            got = await tr.amend_order(a.symbol, client_id=o.client_id, **change(1))
+            assert sim.endpoint(a.venue, 0).lost == [a.amend_op]  # the venue did it; the answer was lost
+            assert {k: getattr(got, k) for k in change(1)} == change(1)
+            assert venue_terms() == (got.qty, got.price)
             sim.endpoint(a.venue, 0).fail(1, timeout=True)
             with pytest.raises(TransportError, match="did not take effect"):
-                await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - 2 * tick)
-            assert tr.tracker.get(o.client_id) == got and a.orders(sim, o.client_id)[0].price == theirs.price
+                await tr.amend_order(a.symbol, client_id=o.client_id, **change(2))
+            assert tr.tracker.get(o.client_id) == got and venue_terms() == (got.qty, got.price)
             assert len(a.orders(sim)) == 1  # amended in place: no second order
 
         a.run(body)

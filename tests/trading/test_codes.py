@@ -46,6 +46,8 @@ DOCUMENTED = [
     ("binance", -2010, "Order would immediately match and take.", errors.OrderRejected),
     ("binance", -2011, "Unknown order sent.", errors.OrderNotFound),
     ("binance", -2013, "Order does not exist.", errors.OrderNotFound),
+    ("binance", -2038, "Order amend (quantity increase) is not supported.", errors.OrderRejected),
+    ("binance", -2038, "Unknown order sent.", errors.OrderNotFound),
     ("binance", -1013, "Filter failure: LOT_SIZE", errors.OrderRejected),
     ("binance", -1007, "Timeout waiting for response from backend server. Send status unknown; execution "
      "status unknown.", errors.UnknownOutcome),

@@ -306,6 +306,18 @@ class Engine:
         self._emit(order, EXEC_REPLACED)
         return [step] if step is not None else []
 
+    def rename(self, order: Order, client_id: str) -> None:
+        """``order`` goes by ``client_id`` from now on (Binance spot's amend gives an order a new one)."""
+        if self.by_client.get((order.account, order.client_id)) is order:
+            del self.by_client[(order.account, order.client_id)]
+        order.client_id = client_id
+        self.by_client[(order.account, client_id)] = order
+
+    def open_by_client(self, account: str, client_id: str) -> bool:
+        """Whether an open order of ``account`` has ``client_id`` (client ids are unique among open ones)."""
+        o = self.by_client.get((account, client_id))
+        return o is not None and o.open
+
     def find(self, account: str, symbol: str, order_id: int | None, client_id: str | None) -> Order:
         order = (
             self.orders.get(order_id)

@@ -89,11 +89,13 @@ _BINANCE: dict[int, ErrorClass] = {
     -2010: OrderRejected,  # NEW_ORDER_REJECTED (refined by message)
     -2011: OrderNotFound,  # CANCEL_REJECTED: "Unknown order sent." — the order is not open
     -2013: OrderNotFound,  # NO_SUCH_ORDER "Order does not exist."
+    -2038: OrderRejected,  # ORDER_AMEND_REJECTED (refined by message)
 }
 _BINANCE_MESSAGES = (
     (frozenset({"-1010", "-2010"}), "insufficient balance", InsufficientFunds),
     (frozenset({"-1010", "-2010"}), "duplicate order sent", DuplicateOrder),
     (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
+    (frozenset({"-2038"}), "unknown order sent", OrderNotFound),  # amend of a missing or closed order
 )
 # Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
 # unknown; execution status unknown".

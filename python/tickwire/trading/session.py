@@ -371,12 +371,17 @@ class TradingSession:
         The venue's own amend is used (``NotSupported`` where it has none: cancel and place anew). The
         new terms are checked against the instrument's rules before anything is sent. An amend whose
         answer is lost is reconciled like a lost order: the order's state at the venue says whether it
-        took effect (if not, ``TransportError``; nothing is resent)."""
+        took effect (if not, ``TransportError``; nothing is resent; ``UnknownOutcome`` when even that
+        state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
+        raises ``NotSupported`` for the rest, before anything is sent."""
         amend = getattr(self.grammar, "amend", None)
         if amend is None:
             raise not_supported(self.venue, "amend_order")
         current = self._tracked(client_id, order_id)
         new_qty, new_price = amended_terms(current, self.rules[current.symbol], qty, price)
+        # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
+        # quantity) before anything is sent or audited as requested.
+        call = amend(current, new_qty, new_price)
         cid = current.client_id
         self.audit.event(
             "amend_request",
@@ -388,18 +393,30 @@ class TradingSession:
             price=None if new_price is None else str(new_price),
         )
         self.tracker.begin_amend(cid)
+        unknown = False
         try:
             try:
-                body = await self.send(amend(current, new_qty, new_price), lane="order")
+                body = await self.send(call, lane="order")
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-                found = await self.reconcile(cid)
+                try:
+                    found = await self.reconcile(cid)
+                except (RequestTimeoutError, TransportError) as failed:
+                    # Not even the order's state came (transport="ws", the socket down): the amend may
+                    # have taken effect, so not "did not take effect" — unknown, as for a lost order.
+                    # The amend stays open in the tracker: the venue's next word on the order (its
+                    # stream, a reconcile) states its terms.
+                    unknown = True
+                    raise UnknownOutcome(
+                        f"{self.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
+                    ) from failed
                 wanted = (new_qty or current.qty, new_price or current.price)
                 if found is None or (found.qty, found.price) != wanted:
                     raise TransportError(f"{self.venue}: amend of {cid} did not take effect: {e}") from e
                 return found
             await self._answered(symbol, body)
         finally:
-            self.tracker.end_amend(cid)
+            if not unknown:
+                self.tracker.end_amend(cid)
         return self._current(cid)
 
     def _tracked(self, client_id: str | None, order_id: str | None) -> Order:

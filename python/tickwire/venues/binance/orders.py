@@ -1,6 +1,12 @@
 """Binance spot order entry for ``tickwire.trade``: the REST calls (and their WS API forms) of each
 operation, the private stream (WS API ``userDataStream.subscribe.signature``), and readers of the
-venue's answers — orders, fills, balances, ``exchangeInfo`` filters, error codes."""
+venue's answers — orders, fills, balances, ``exchangeInfo`` filters, error codes.
+
+Spot's only amend is "Order Amend Keep Priority" (rest-api.md, web-socket-api.md,
+faqs/order_amend_keep_priority.md in binance-spot-api-docs): ``PUT /api/v3/order/amend/keepPriority``
+(WS API ``order.amend.keepPriority``), which lowers an open order's quantity in place — same order
+id, same place in the queue. A price change or a larger quantity has no amend on spot: it is
+``NotSupported`` before anything is sent (cancel and place anew)."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.errors import NotSupported
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.venue import Balance, Call
@@ -17,6 +24,7 @@ from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 _STREAM_ID = "tickwire-user-data"
+AMEND_PATH = "/api/v3/order/amend/keepPriority"
 _LOGON_ID = "tickwire-logon"
 
 
@@ -43,6 +51,7 @@ class Orders(BinanceGrammar):
         ("POST", "/api/v3/order"): "order.place",
         ("DELETE", "/api/v3/order"): "order.cancel",
         ("GET", "/api/v3/order"): "order.status",
+        ("PUT", AMEND_PATH): "order.amend.keepPriority",
         ("GET", "/api/v3/openOrders"): "openOrders.status",
         ("DELETE", "/api/v3/openOrders"): "openOrders.cancelAll",
         ("GET", "/api/v3/account"): "account.status",
@@ -66,6 +75,29 @@ class Orders(BinanceGrammar):
             p["price"] = format_decimal(order.price)
         return Call("POST", self.order_path, p)
 
+    def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
+        """``PUT /api/v3/order/amend/keepPriority``: ``newQty``, the order's new total quantity, strictly
+        below its current one (the venue refuses anything else with -2038). ``newClientOrderId`` is
+        the order's own client id: without it the venue gives the amended order a random one, and the
+        session would lose track of it. Anything but a lower quantity at an unchanged price is
+        ``NotSupported``, raised before anything is sent."""
+        changes_price = price is not None and price != order.price
+        if qty is None or qty >= order.qty or changes_price:
+            asked = "a new price" if changes_price else f"quantity {qty} (now {order.qty})"
+            raise _no_amend(
+                f"{self.venue}: Binance spot amends only reduce quantity; cancel and place anew to "
+                f"change price (asked: {asked})"
+            )
+        p = {"symbol": order.symbol}
+        if order.order_id is not None:
+            p["orderId"] = order.order_id
+        else:
+            p["origClientOrderId"] = order.client_id
+        if order.client_id:
+            p["newClientOrderId"] = order.client_id
+        p["newQty"] = format_decimal(qty)
+        return Call("PUT", AMEND_PATH, p)
+
     def cancel_all(self, symbol: str) -> Call | None:
         return Call("DELETE", self.open_orders_path, {"symbol": symbol})
 
@@ -82,7 +114,11 @@ class Orders(BinanceGrammar):
         return Call("GET", "/api/v3/account", {"omitZeroBalances": "true"})
 
     def read_order(self, body: Any) -> list[OrderEvent]:
-        """The order's state, then one event per execution the answer lists (``FULL`` responses)."""
+        """The order's state, then one event per execution the answer lists (``FULL`` responses). An
+        amend's answer states the order as ``amendedOrder`` (``qty`` for ``origQty``,
+        ``cumulativeQuoteQty`` spelled right), its time as ``transactTime`` beside it."""
+        if "amendedOrder" in body:
+            body = _amended_order(body)
         executed = Decimal(body["executedQty"])
         quote = Decimal(body.get("cummulativeQuoteQty") or 0)
         ts = ms_ns(body.get("transactTime") or body.get("updateTime") or body.get("time"))
@@ -219,3 +255,19 @@ class Orders(BinanceGrammar):
                 qty=Decimal(ev["q"]),
             )
         ]
+
+
+def _amended_order(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """An amend answer's ``amendedOrder`` in the field names of the other order answers."""
+    o = dict(answer["amendedOrder"])
+    o["origQty"] = o.pop("qty")
+    o.setdefault("cummulativeQuoteQty", o.get("cumulativeQuoteQty"))
+    o.setdefault("transactTime", answer.get("transactTime"))
+    return o
+
+
+def _no_amend(message: str) -> NotSupported:
+    err = NotSupported(message)
+    # The attributes ``codes.not_supported`` gives (the class, made in Rust, declares none).
+    err.__dict__.update(venue="binance", operation="amend_order")
+    return err

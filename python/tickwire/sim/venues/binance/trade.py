@@ -4,6 +4,8 @@ on the simulator's matching engine. Responses follow the FULL response type of r
 from __future__ import annotations
 
 import math
+import secrets
+import string
 import time
 import zlib
 from collections.abc import Mapping
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from tickwire.sim.venues.context import VenueContext
 
 
+NO_ID = "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
 # Engine limit refusals and the exchangeInfo filter each one is.
 FILTERS = {"min_qty": "LOT_SIZE", "max_qty": "LOT_SIZE", "notional": "NOTIONAL"}
 
@@ -86,6 +89,12 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _random_client_id() -> str:
+    """A client id as Binance makes one for an amend sent without ``newClientOrderId`` (22 letters
+    and digits, like the docs' examples)."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(22))
+
+
 def interval(seconds: float) -> tuple[str, int, str]:
     """A window as Binance names it: (``interval``, ``intervalNum``, header suffix) — 60 s is
     ("MINUTE", 1, "1M"); the shortened windows of fast tests are whole seconds."""
@@ -115,6 +124,7 @@ class BinanceOrders:
         # order rather than on the clock, so a test's burst never straddles a boundary by chance.
         self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
         self.history = BinanceHistory(ctx, self.order_json)
+        self.amend_executions = 0  # the amend answers' executionId
 
     def signed(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         """A verified spot request on ``/api/v3/`` (REST, or a WS API method as its REST call)."""
@@ -250,10 +260,7 @@ class BinanceOrders:
                 return self.amend_keep_priority(ep, account, symbol, oid, cid, params)
             if req.method == "DELETE":
                 if oid is None and not cid:
-                    return err(
-                        -1102,
-                        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
-                    )
+                    return err(-1102, NO_ID)
                 try:
                     order, step = v.engine.cancel(account, symbol, oid, cid)
                 except EngineError:
@@ -282,25 +289,70 @@ class BinanceOrders:
         self, ep: VenueServer, account: str, symbol: str, oid: int | None, cid: str | None, p: dict[str, str]
     ) -> Response:
         """``PUT /api/v3/order/amend/keepPriority`` (WS API ``order.amend.keepPriority``): a smaller
-        ``newQty`` for an open order, which keeps its place in the queue."""
+        ``newQty`` (the order's new total quantity) for an open order, which keeps its id and its place
+        in the queue (rest-api.md "Order Amend Keep Priority"; the refusals are errors.md's -2038
+        ORDER_AMEND_REJECTED messages). ``newClientOrderId`` is the amended order's client id; without
+        it the venue gives the order a random one, as documented."""
         v = self.ctx
+        if oid is None and not cid:
+            return err(-1102, NO_ID)
         if "newQty" not in p:
             return err(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed.")
+        inst = v.instruments[symbol]
         try:
+            qty = _units(p["newQty"], inst.lot, "quantity")
             order = v.engine.find(account, symbol, oid, cid)
-            qty = _units(p["newQty"], v.instruments[symbol].lot, "quantity")
         except EngineError as e:
-            return err(-2013, "Order does not exist.") if e.code == "unknown" else err(-1013, str(e))
-        if not order.open or not order.filled < qty < order.qty:
-            return err(-2038, "Order amend keep priority failed: newQty must be below the order quantity.")
+            # A missing or closed order: -2038 with the engine's "Unknown order sent." (as a cancel's
+            # -2011 has it; the docs list the message for -2038 but show no example).
+            if e.code == "unknown":
+                return err(-2038, "Unknown order sent.")
+            return err(-1100 if e.code == "param" else -1013, str(e))  # ILLEGAL_CHARS or a filter
+        if not order.open:
+            return err(-2038, "Unknown order sent.")
+        if qty > order.qty:
+            return err(-2038, "Order amend (quantity increase) is not supported.")
+        if qty == order.qty:
+            return err(-2038, "The requested action would change no state; rejecting")
+        if qty <= order.filled:
+            # Undocumented (the venue may expire the order instead): the simulator refuses it.
+            return err(-2038, "Order amend rejected: newQty is not above the executed quantity.")
+        try:
+            v.engine._check_limits(inst, qty, order.price)  # the filters apply to the new quantity
+        except EngineError as e:
+            return err(-1013, filter_failure(e.code, "LIMIT"))
+        new_cid = p.get("newClientOrderId") or _random_client_id()
+        if new_cid != order.client_id and v.engine.open_by_client(account, new_cid):
+            # errors.md lists "Duplicate order sent." among -2038's messages; that an amend answers it
+            # for another open order's client id is the simulator's reading.
+            return err(-2038, "Duplicate order sent.")
+        old_cid = order.client_id
+        v.engine.rename(order, new_cid)  # before the amend: its REPLACED report names the new id
         _, steps = v.engine.amend(account, symbol, order.id, None, qty, None)
         for s in steps:
             v.publish(symbol, s)
         now = ep.now_ms()
         amended = self.order_json(order, now, full=False)
-        amended["origClientOrderId"] = amended["clientOrderId"]
-        amended["qty"] = amended.pop("origQty")
-        return json_response({"transactTime": now, "executionId": order.id, "amendedOrder": amended})
+        for gone in ("time", "updateTime", "isWorking"):  # not fields of the amend answer
+            amended.pop(gone)
+        amended = {
+            "symbol": amended.pop("symbol"),
+            "orderId": amended.pop("orderId"),
+            "orderListId": amended.pop("orderListId"),
+            "origClientOrderId": old_cid,
+            "clientOrderId": amended.pop("clientOrderId"),
+            "price": amended.pop("price"),
+            "qty": amended.pop("origQty"),
+            "executedQty": amended.pop("executedQty"),
+            "preventedQty": "0.00000000",
+            "quoteOrderQty": "0.00000000",
+            "cumulativeQuoteQty": amended.pop("cummulativeQuoteQty"),
+            **amended,
+        }
+        self.amend_executions += 1
+        return json_response(
+            {"transactTime": now, "executionId": self.amend_executions, "amendedOrder": amended}
+        )
 
     def open_orders(
         self, ep: VenueServer, account: str, symbol: str | None, cancel: bool = False
