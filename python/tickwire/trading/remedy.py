@@ -29,6 +29,7 @@ from typing import Any, Literal
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.auth import now_ms
 from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time
+from tickwire.trading.venue import Call
 
 log = logging.getLogger("tickwire.trading")
 
@@ -129,7 +130,7 @@ class Remedies:
         self,
         remedy: Remedy,
         error: BaseException,
-        path: str,
+        call: Call,
         signer: Any,
         resync: Callable[[int], Awaitable[float]],
     ) -> bool:
@@ -139,7 +140,7 @@ class Remedies:
         if remedy in ("clock", "signature") and self.clock.available:
             before = self.clock.offset_ms
             after = await resync(RESYNC_ROUNDS)
-            self._count("clock", code, path, offset_ms=round(after, 3), moved_ms=round(after - before, 3))
+            self._count("clock", code, call, offset_ms=round(after, 3), moved_ms=round(after - before, 3))
             if remedy == "clock" or abs(after - before) > CLOCK_MOVED_MS:
                 return True
             remedy = "relogin"  # a signature refused while the clock is fine: the credentials
@@ -151,17 +152,22 @@ class Remedies:
             refresh = getattr(signer, "refresh", None)
             if refresh is not None:
                 await refresh()
-            self._count("relogin", code, path)
+            self._count("relogin", code, call)
             return True
-        self._count("nonce", code, path)
+        self._count("nonce", code, call)
         return True
 
-    def _count(self, remedy: str, code: object, path: str, **fields: Any) -> None:
+    def _count(self, remedy: str, code: object, call: Call, **fields: Any) -> None:
         if remedy == "clock":
             self.clock_retries += 1
         elif remedy == "relogin":
             self.relogins += 1
         else:
             self.nonce_retries += 1
-        log.warning("%s: %s refused with %s; remedy: %s, sending once more", self.venue, path, code, remedy)
-        self.audit.event("remedy", venue=self.venue, remedy=remedy, code=code, path=path, **fields)
+        log.warning(
+            "%s: %s refused with %s; remedy: %s, sending once more", self.venue, call.path, code, remedy
+        )
+        self.audit.event(
+            "remedy", venue=self.venue, remedy=remedy, code=code, method=call.method, path=call.path,
+            params=dict(call.params), body=call.body, **fields,
+        )  # fmt: skip

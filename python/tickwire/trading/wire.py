@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RateLimitError, TickwireError, TransportError
+from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.trading.remedy import Remedies, VenueClock
 from tickwire.trading.stream import OrderSocket
@@ -123,8 +123,10 @@ class Wire:
                 resends += 1
                 self.rate_resends += 1  # the next acquire waits the block out
             except TickwireError as e:
+                # "lost": no answer (time-out, connection gone); "refused": the venue's error answer.
+                lost = isinstance(e, RequestTimeoutError | TransportError)
                 self.audit.event(
-                    "refused", venue=self.venue, method=call.method, path=call.path, params=dict(call.params),
+                    "lost" if lost else "refused", venue=self.venue, method=call.method, path=call.path, params=dict(call.params),
                     body=call.body, error=type(e).__name__, code=getattr(e, "code", None), message=str(e),
                 )  # fmt: skip
                 # Once per request: a second refusal is the caller's.
@@ -136,7 +138,7 @@ class Wire:
                 async def resync(rounds: int, since: float = started) -> float:
                     return await self.measure_clock(rounds, since=since)
 
-                if not await self.remedies.apply(remedy, e, call.path, self.signer, resync):
+                if not await self.remedies.apply(remedy, e, call, self.signer, resync):
                     raise
 
     async def measure_clock(self, rounds: int, *, since: float | None = None) -> float:
