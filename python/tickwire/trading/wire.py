@@ -126,8 +126,9 @@ class Wire:
                 # "lost": no answer (time-out, connection gone); "refused": the venue's error answer.
                 lost = isinstance(e, RequestTimeoutError | TransportError)
                 self.audit.event(
-                    "lost" if lost else "refused", venue=self.venue, method=call.method, path=call.path, params=dict(call.params),
-                    body=call.body, error=type(e).__name__, code=getattr(e, "code", None), message=str(e),
+                    "lost" if lost else "refused", venue=self.venue, method=call.method, path=call.path,
+                    params=dict(call.params), body=call.body, error=type(e).__name__,
+                    code=getattr(e, "code", None), message=str(e),
                 )  # fmt: skip
                 # Once per request: a second refusal is the caller's.
                 remedy = None if remedied else self.remedies.remedy_for(e)
