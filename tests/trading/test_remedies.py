@@ -220,3 +220,20 @@ def test_a_signer_with_its_own_clock_keeps_it() -> None:
             assert tr.health()["clock_offset_ms"] is None
 
     asyncio.run(go())
+
+
+def test_the_threaded_handle_reports_health() -> None:
+    from simproc import control, sim_process
+    from test_session_binance import SECRET
+
+    a = BINANCE
+    with sim_process("--venue", "binance", "--rate", "0", "--depth", "20") as urls:
+        asyncio.run(control(urls, "/keys", {"venue": "binance", "args": {"key": a.key, "secret": SECRET}}))
+        signer = binance.Signer(a.key, SECRET)
+        tr = tickwire.trade_threaded("binance", credentials=signer, endpoints=urls["binance"])
+        try:
+            h = tr.health()
+            assert h["requests"] >= 2 and h["stream_connected"] is True and h["open_orders"] == 0
+            assert h["clock_offset_ms"] is not None
+        finally:
+            tr.close()
