@@ -237,3 +237,20 @@ def test_the_threaded_handle_reports_health() -> None:
             assert h["clock_offset_ms"] is not None
         finally:
             tr.close()
+
+
+def test_a_time_endpoint_failing_at_start_leaves_the_local_clock_and_the_session_starts() -> None:
+    a = BINANCE
+
+    async def go() -> None:
+        async with Simulator([a.venue], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue(a.venue))
+            sim.fund(a.venue, a.key, a.funds)
+            sim.endpoint(a.venue, 0).fail(1)  # the session's first request: the clock reading
+            async with tickwire.trade(a.venue, credentials=a.signer, endpoints=sim.urls()[a.venue]) as tr:
+                assert ops(sim, a.venue)[0] == (TIME_OP[a.venue], 503)
+                assert tr.health()["clock_offset_ms"] is None
+                o = await a.rest_below(sim, tr, 40)
+                assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+
+    asyncio.run(go())

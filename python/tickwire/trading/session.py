@@ -40,7 +40,6 @@ from tickwire.trading.health import session_health
 from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
-from tickwire.trading.remedy import START_ROUNDS
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
@@ -129,8 +128,7 @@ class TradingSession:
         if ensure is not None:
             await ensure()
         await self.wire.start()
-        if getattr(self.signer, "_clock", None) == self.clock.now_ms:
-            await self.wire.measure_clock(START_ROUNDS)
+        await self.wire.start_clock(self.signer)
         setup = getattr(self.grammar, "setup", None)  # the venue's once-per-session calls (HTX account)
         if setup is not None:
             for call in setup(self.endpoint, self.signer):

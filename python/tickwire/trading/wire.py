@@ -16,6 +16,7 @@ sent once more, signed anew."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections.abc import Callable
@@ -24,10 +25,12 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
-from tickwire.trading.remedy import Remedies, VenueClock
+from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
 from tickwire.trading.stream import OrderSocket
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.transport.http import HttpClient, retry_after_s
+
+log = logging.getLogger("tickwire.trading")
 
 # A request the venue refused for rate is resent at most this many times (each after its Retry-After,
 # when the session's ``rate_wait`` allows that long).
@@ -141,6 +144,17 @@ class Wire:
 
                 if not await self.remedies.apply(remedy, e, call, self.signer, resync):
                     raise
+
+    async def start_clock(self, signer: Any) -> None:
+        """Measures the venue clock once at start when ``signer`` signs with it. A venue whose time
+        endpoint fails leaves the local clock in use (offset 0) until a refusal asks again: the
+        session still starts."""
+        if getattr(signer, "_clock", None) != self.clock.now_ms:
+            return
+        try:
+            await self.measure_clock(START_ROUNDS)
+        except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("%s: venue clock not measured at start (%s); using the local clock", self.venue, e)
 
     async def measure_clock(self, rounds: int, *, since: float | None = None) -> float:
         """The venue clock's offset re-measured (each reading through the budget); requests refused
