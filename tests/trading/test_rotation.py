@@ -96,6 +96,7 @@ def test_rotation_during_a_burst_loses_nothing_and_survives_the_old_keys_revocat
         assert old_stream is not None and not old_stream.connected
         if transport == "ws":
             assert tr.orders_ws is not old_socket and tr.orders_ws is not None and tr.orders_ws.connected
+            assert old_socket is not None and not old_socket.connected
         assert tr.budget.account.startswith(new.signer.api_key + "@")
         assert tr.health()["rotations"] == 1
 
