@@ -41,11 +41,14 @@ def test_events_land_in_order_with_timestamps(tmp_path: Path) -> None:
     after = time.time_ns()
     events = read_events(p)
     assert [e["seq"] for e in events[:500]] == list(range(500))
-    last = {"ts_ns": events[-1]["ts_ns"], "kind": "ws.disconnect", "venue": "okx", "reason": "eof"}
+    last = {"ts_ns": events[-1]["ts_ns"], "mono_ns": events[-1]["mono_ns"], "kind": "ws.disconnect",
+            "venue": "okx", "reason": "eof"}  # fmt: skip
     assert events[-1] == last
     stamps = [e["ts_ns"] for e in events]
     assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
-    assert list(events[0])[:2] == ["ts_ns", "kind"]
+    monos = [e["mono_ns"] for e in events]  # the monotonic clock, for ordering across wall-clock steps
+    assert monos == sorted(monos) and monos[-1] <= time.monotonic_ns()
+    assert list(events[0])[:3] == ["ts_ns", "mono_ns", "kind"]
 
 
 def test_field_named_like_the_envelope_does_not_overwrite_it(tmp_path: Path) -> None:

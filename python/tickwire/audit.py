@@ -1,9 +1,11 @@
 """Audit log of every API interaction, written off the hot path with secrets redacted.
 
-``AuditLog.event(kind, **fields)`` stamps ``time.time_ns()`` and appends to a bounded in-memory queue;
-a daemon thread redacts, serialises (one JSON object per line, orjson) and writes to a size-rotated
-file (``path``, ``path.1`` … ``path.N``). The caller never blocks on the disk and never sees an
-exception from it: when the queue is full the event is dropped and counted in :attr:`AuditLog.dropped`.
+``AuditLog.event(kind, **fields)`` stamps ``time.time_ns()`` (``ts_ns``, wall clock) and
+``time.monotonic_ns()`` (``mono_ns``: orders events correctly even when the wall clock steps) and
+appends to a bounded in-memory queue; a daemon thread redacts, serialises (one JSON object per line,
+orjson) and writes to a size-rotated file (``path``, ``path.1`` … ``path.N``). The caller never blocks
+on the disk and never sees an exception from it: when the queue is full the event is dropped and counted
+in :attr:`AuditLog.dropped`.
 
 Redaction happens on the writer thread, so values are read there: do not mutate a container after
 passing it. What is masked:
@@ -280,7 +282,7 @@ class AuditLog:
         if len(q) >= self._cap or self._closed:
             self._dropped += 1
             return
-        q.append((time.time_ns(), kind, fields))
+        q.append((time.time_ns(), time.monotonic_ns(), kind, fields))
 
     def flush(self, timeout: float = 5.0) -> None:
         """Waits until everything logged so far is written to the OS (not fsynced)."""
@@ -315,8 +317,8 @@ class AuditLog:
     def _write(self, data: bytes) -> None:
         self._file.write(data)
 
-    def _line(self, ts: int, kind: str, fields: dict[str, Any]) -> bytes:
-        rec: dict[str, Any] = {"ts_ns": ts, "kind": self._redactor.scrub(str(kind))}
+    def _line(self, ts: int, mono: int, kind: str, fields: dict[str, Any]) -> bytes:
+        rec: dict[str, Any] = {"ts_ns": ts, "mono_ns": mono, "kind": self._redactor.scrub(str(kind))}
         for k, v in self._redactor.mapping(fields.items()).items():
             rec["field_" + k if k in rec else k] = v
         return orjson.dumps(rec, default=str) + b"\n"
@@ -337,7 +339,7 @@ class AuditLog:
                     time.sleep(0)
                     slice_end = clock() + _SLICE_S
                 item = q.popleft()
-                if isinstance(item, tuple) and len(item) == 3:
+                if isinstance(item, tuple) and len(item) == 4:
                     try:
                         self._write(self._line(*item))
                     except Exception:

@@ -46,6 +46,7 @@ __all__ = [
     "InsufficientFunds",
     "InternalError",
     "InvalidOrder",
+    "MarketClosed",
     "NotSupported",
     "OrderError",
     "OrderNotFound",
@@ -60,3 +61,8 @@ __all__ = [
     "ValueRangeError",
     "VenueError",
 ]
+
+
+class MarketClosed(OrderRejected):
+    """The venue refused an order because its market is closed (Tradefence 1003): nothing was
+    placed, and resending before the market opens would be refused the same way, so it is not."""

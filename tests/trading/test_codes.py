@@ -85,7 +85,7 @@ DOCUMENTED = [
     ("htx", "gateway-internal-error", "Failed to load data. Try again later.", errors.UnknownOutcome),
     ("tradefence", 1001, "invalid credentials", errors.AuthError),
     ("tradefence", 1002, "insufficient funds", errors.InsufficientFunds),
-    ("tradefence", 1003, "market closed", errors.OrderRejected),
+    ("tradefence", 1003, "market closed", errors.MarketClosed),  # an OrderRejected, never resent
     ("tradefence", 1004, "invalid symbol", errors.OrderRejected),
     ("tradefence", 2001, "rate limit exceeded", errors.RateLimitError),
     ("clarofinlore", 1001, "insufficient margin", errors.InsufficientFunds),

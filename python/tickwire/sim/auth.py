@@ -27,6 +27,13 @@ class ApiKey:
     key: str
     secret: bytes | None = field(default=None, repr=False)
     public_key: bytes | None = None
+    # The account the key trades for, when it is not the key's own: a second key of one account (the
+    # new key of a rotation). Orders, balances and private streams are the account's.
+    account: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.account or self.key
 
     @property
     def kind(self) -> str:

@@ -26,6 +26,7 @@ from tickwire.errors import (
     DuplicateOrder,
     InsufficientFunds,
     InvalidOrder,
+    MarketClosed,
     NotSupported,
     OrderError,
     OrderNotFound,
@@ -303,7 +304,7 @@ _HTX_UNKNOWN = frozenset({"gateway-internal-error", "order-update-error"})
 _TRADEFENCE: dict[int, ErrorClass] = {
     1001: AuthError,  # invalid credentials → re-authenticate
     1002: InsufficientFunds,  # insufficient funds → check balance
-    1003: OrderRejected,  # market closed → retry during market hours
+    1003: MarketClosed,  # market closed → retry during market hours (no resend now)
     1004: OrderRejected,  # invalid symbol → verify the format
     2001: RateLimitError,  # rate limit exceeded → back off
 }

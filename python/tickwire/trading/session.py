@@ -36,9 +36,11 @@ from tickwire.streams import Endpoint
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
+from tickwire.trading.health import session_health
 from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
@@ -96,6 +98,11 @@ class TradingSession:
             grammar, signer, endpoint.rest, self.budget, self.audit, timeout=timeout, transport=transport,
             ssl_context=ssl_context, on_exchange=self._on_exchange,
         )  # fmt: skip
+        # The venue's clock (offset from its server-time endpoint, measured at start and again when a
+        # request is refused for its timestamp), signing every request unless the signer has its own.
+        self.clock = self.wire.clock
+        self.clock.install(signer)
+        self.rotations = 0
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
@@ -122,6 +129,7 @@ class TradingSession:
         if ensure is not None:
             await ensure()
         await self.wire.start()
+        await self.wire.start_clock(self.signer)
         setup = getattr(self.grammar, "setup", None)  # the venue's once-per-session calls (HTX account)
         if setup is not None:
             for call in setup(self.endpoint, self.signer):
@@ -136,6 +144,16 @@ class TradingSession:
         await self.channels.close()
         await self.wire.close()
         self._events.put_nowait(("closed", None))
+
+    def health(self) -> dict[str, Any]:
+        """Counts and states for a monitor (:mod:`tickwire.trading.health`): requests, rate-limit
+        resends, re-logins, clock re-syncs, unknown outcomes, open orders, sockets connected."""
+        return session_health(self)
+
+    async def rotate(self, credentials: Any) -> None:
+        """Switches this live session to ``credentials`` (a new signer of the same account) without
+        stopping: see :mod:`tickwire.trading.rotation`. The old key may be revoked once it returns."""
+        await rotate(self, credentials)
 
     async def __aenter__(self) -> TradingSession:
         return await self.start()

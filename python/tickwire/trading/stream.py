@@ -148,6 +148,7 @@ class KeptSocket:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self.connected = False  # the loop was cancelled before it could say so
 
     def drop(self) -> None:
         """Cuts the connection (the loop reconnects)."""

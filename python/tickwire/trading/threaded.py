@@ -87,6 +87,15 @@ class ThreadedTrading:
     def fills(self, symbol: str, since_ms: int | None = None) -> Sequence[Fill]:
         return self._call(self.session.fills(symbol, since_ms))
 
+    def rotate(self, credentials: Any) -> None:
+        self._call(self.session.rotate(credentials))
+
+    def health(self) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:  # on the session's loop, like every other call
+            return self.session.health()
+
+        return self._call(read())
+
 
 def trade_threaded(venue: str, *, start_timeout: float | None = None, **options: Any) -> ThreadedTrading:
     """:func:`tickwire.trade` on a background thread with its own (uv)loop, for synchronous bots;

@@ -7,20 +7,30 @@ a refused request was not processed).
 A venue whose signed requests also carry a session token (Clarofinlore's JWT) gives a
 :class:`TokenHook`: the token is made fresh before each request, and a request the venue refused for
 its token is sent once more after a new log-in (an authentication refusal comes before the request is
-looked at)."""
+looked at).
+
+A refusal with a remedy (:mod:`tickwire.trading.remedy`: timestamp outside the receive window, stale
+nonce, expired token) is fixed — the venue clock re-measured, the token refreshed — and the request
+sent once more, signed anew."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RateLimitError, TransportError
+from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
+from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
 from tickwire.trading.stream import OrderSocket
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.transport.http import HttpClient, retry_after_s
+
+log = logging.getLogger("tickwire.trading")
 
 # A request the venue refused for rate is resent at most this many times (each after its Retry-After,
 # when the session's ``rate_wait`` allows that long).
@@ -77,6 +87,11 @@ class Wire:
         self.tokens: TokenHook | None = make_tokens(signer) if make_tokens is not None else None
         self.rate_resends = 0  # requests resent after a rate-limit refusal (health)
         self.relogins = 0  # log-ins after a refused token (health)
+        self.requests = 0  # requests sent, resends and remedies included (health)
+        # The venue's clock the signers use, and the remedies that re-measure it.
+        self.clock = VenueClock(self.venue)
+        self.remedies = Remedies(self.venue, self.clock, audit)
+        self._resync: asyncio.Task[float] | None = None
 
     async def start(self) -> None:
         self.http = HttpClient(
@@ -97,8 +112,11 @@ class Wire:
             raise TransportError(f"{self.venue}: trading session is not started")
         cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
         resends = 0
+        remedied = False
         while True:
             await self.budget.acquire(cost, lane)
+            started = time.monotonic()
+            self.requests += 1
             try:
                 return await self._once(call, rest_only)
             except RateLimitError as e:
@@ -107,6 +125,59 @@ class Wire:
                     raise
                 resends += 1
                 self.rate_resends += 1  # the next acquire waits the block out
+            except TickwireError as e:
+                # "lost": no answer (time-out, connection gone); "refused": the venue's error answer.
+                lost = isinstance(e, RequestTimeoutError | TransportError)
+                self.audit.event(
+                    "lost" if lost else "refused", venue=self.venue, method=call.method, path=call.path,
+                    params=dict(call.params), body=call.body, error=type(e).__name__,
+                    code=getattr(e, "code", None), message=str(e),
+                )  # fmt: skip
+                # Once per request: a second refusal is the caller's.
+                remedy = None if remedied else self.remedies.remedy_for(e)
+                if remedy is None:
+                    raise
+                remedied = True
+
+                async def resync(rounds: int, since: float = started) -> float:
+                    return await self.measure_clock(rounds, since=since)
+
+                if not await self.remedies.apply(remedy, e, call, self.signer, resync):
+                    raise
+
+    async def start_clock(self, signer: Any) -> None:
+        """Measures the venue clock once at start when ``signer`` signs with it. A venue whose time
+        endpoint fails leaves the local clock in use (offset 0) until a refusal asks again: the
+        session still starts."""
+        if getattr(signer, "_clock", None) != self.clock.now_ms:
+            return
+        try:
+            await self.measure_clock(START_ROUNDS)
+        except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("%s: venue clock not measured at start (%s); using the local clock", self.venue, e)
+
+    async def measure_clock(self, rounds: int, *, since: float | None = None) -> float:
+        """The venue clock's offset re-measured (each reading through the budget); requests refused
+        together share one measurement, and one made after ``since`` (monotonic s) is reused."""
+        clock = self.clock
+        if since is not None and clock.measured_at is not None and clock.measured_at > since:
+            return clock.offset_ms
+        if self._resync is None or self._resync.done():
+            if self.http is None:
+                raise TransportError(f"{self.venue}: trading session is not started")
+            st = clock.server_time
+            assert st is not None
+            probe = Call("GET", st.path, signed=False)
+            cost = self.grammar.cost(probe) if hasattr(self.grammar, "cost") else {}
+
+            async def before() -> None:
+                await self.budget.acquire(cost, "query")
+                self.requests += 1
+
+            if since is not None:
+                self.remedies.clock_resyncs += 1
+            self._resync = asyncio.ensure_future(clock.measure(self.http, rounds, before))
+        return await asyncio.shield(self._resync)
 
     async def _once(self, call: Call, rest_only: bool) -> Any:
         ws = None if rest_only else self.orders_ws
@@ -114,9 +185,11 @@ class Wire:
             if ws is not None and call.signed:
                 data = ws.offers(call)
                 if data is not None:
+                    self._audit_request(call, "ws")
                     return await ws.request(data)
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
+            self._audit_request(call, "rest")
             return await self._rest(call)
         except RateLimitError as e:
             # Nothing more goes to that limit before the venue's window has passed, from any session.
@@ -124,8 +197,19 @@ class Wire:
             named = self.budget.limit_for_code(code)
             blocked = self.budget.refused(named or None, getattr(e, "retry_after", None))
             e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
-            self.audit.event("rate_limited", venue=self.venue, code=code, path=call.path, retry_after=blocked)
+            self.audit.event(
+                "rate_limited", venue=self.venue, code=code, path=call.path, params=dict(call.params),
+                body=call.body, retry_after=blocked,
+            )  # fmt: skip
             raise
+
+    def _audit_request(self, call: Call, transport: str) -> None:
+        """The request as the caller built it: before signing, so no signature, timestamp, key or
+        token is in it (the audit log masks secret-named fields anyway)."""
+        self.audit.event(
+            "request", venue=self.venue, transport=transport, method=call.method, path=call.path,
+            params=dict(call.params), body=call.body, signer=key_hint(self.signer),
+        )  # fmt: skip
 
     async def _rest(self, call: Call) -> Any:
         http = self.http
@@ -162,3 +246,9 @@ class Wire:
         except RateLimitError as e:
             e.__dict__["retry_after"] = retry_after_s(headers.get("retry-after"))
             raise
+
+
+def key_hint(signer: Any) -> str | None:
+    """Which key signed (its first 4 characters: enough to tell keys apart across a rotation)."""
+    key = getattr(signer, "api_key", None) or getattr(signer, "client_id", None)
+    return f"{key[:4]}…" if isinstance(key, str) and key else None

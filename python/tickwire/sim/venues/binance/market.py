@@ -414,7 +414,7 @@ class BinanceSpot(Venue):
             denied = check_signed(self.keys, ep, req)
             if denied is not None:
                 return denied
-            account = req.headers["x-mbx-apikey"]
+            account = self.keys[req.headers["x-mbx-apikey"]].owner
             params = dict(req.query)
             params.update(req.form())
             if self.futures:

@@ -92,7 +92,8 @@ class ListenKeys:
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         for lk, (api_key, _) in self.keys.items():
-            if api_key == o.account:
+            held = self.api_keys.get(api_key)
+            if (held.owner if held is not None else api_key) == o.account:
                 self._push(lk, lambda now: self.report(o, exec_type, fill, now))
                 if fill is not None and self.account_report is not None:
                     self._push(lk, partial(self.account_report, o))

@@ -192,11 +192,12 @@ class WsApi:
                 self.reply(conn, rid, status=400, code=-4056, msg="HMAC_SHA256 API key is not supported.")
             else:
                 conn.state["session_key"] = key.key
+                conn.state["session_account"] = key.owner
                 conn.state["authorized_since"] = now
                 self.reply(conn, rid, self._session(conn, now))
         elif method == "userDataStream.subscribe":
             # Needs a logged-on session; events follow as {"subscriptionId", "event": executionReport}.
-            key = conn.state.get("session_key")
+            key = conn.state.get("session_account")
             if key is None:
                 self.reply(
                     conn, rid, status=400, code=-2015, msg="Invalid API-key, IP, or permissions for action."
@@ -210,7 +211,7 @@ class WsApi:
                 self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
             else:
                 assert signer is not None
-                self._subscribe(conn, rid, signer.key)
+                self._subscribe(conn, rid, signer.owner)
         elif method == "userDataStream.unsubscribe":
             self.streams.remove(conn)
             conn.state.pop("subscription_id", None)
@@ -219,6 +220,7 @@ class WsApi:
             self.reply(conn, rid, self._session(conn, now))
         elif method == "session.logout":
             conn.state.pop("session_key", None)
+            conn.state.pop("session_account", None)
             self.reply(conn, rid, self._session(conn, now))
         elif method in self.methods:
             key, err = self._signed(conn, params, session_ok=True)
@@ -226,7 +228,7 @@ class WsApi:
                 self.reply(conn, rid, status=err[0], code=err[1], msg=err[2])
                 return
             assert key is not None
-            self._order(conn, rid, method, key.key, {k: _text(x) for k, x in params.items()})
+            self._order(conn, rid, method, key.owner, {k: _text(x) for k, x in params.items()})
         else:
             self.reply(conn, rid, status=400, code=-1020, msg=f"Unsupported operation: {method}")
 

@@ -75,6 +75,7 @@ class Okx(Venue):
         self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
         self.last_top5: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, passphrase)
+        self.key_accounts: dict[str, str] = {}  # a further key of an account -> that account
         self.trade = OkxOrders(self.context(self.fmt))
         self.rest_limiters: dict[int, WeightLimiter] = {}
 
@@ -118,8 +119,14 @@ class Okx(Venue):
             return None
         return 404, b'{"msg":"no such path"}'
 
-    def add_key(self, key: str, secret: str, passphrase: str) -> None:
+    def add_key(self, key: str, secret: str, passphrase: str, *, account: str | None = None) -> None:
+        """``account``: the account the key trades for when it is another key's (key rotation)."""
         self.keys[key] = (secret, passphrase)
+        if account is not None:
+            self.key_accounts[key] = account
+
+    def account_of(self, key: str) -> str:
+        return self.key_accounts.get(key, key)
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
         if data == b"ping":
@@ -312,11 +319,12 @@ class Okx(Venue):
             denied = self._check_rest(ep, req)
             if denied is not None:
                 return denied
-            traded = self.trade.rest(ep, req, req.headers["ok-access-key"])
+            account = self.account_of(req.headers["ok-access-key"])
+            traded = self.trade.rest(ep, req, account)
             if traded is not None:
                 return json_response(dict(zip(("code", "msg", "data"), traded, strict=True)))
             if (req.method, req.path) == ("GET", "/api/v5/account/balance"):
-                held = self.engine.ledger.holdings(req.headers["ok-access-key"])
+                held = self.engine.ledger.holdings(account)
                 details = [
                     {
                         "ccy": a,
@@ -402,7 +410,7 @@ class Okx(Venue):
         if not ok:
             return
         conn.state["login"] = True
-        conn.state["api_key"] = str(arg["apiKey"])
+        conn.state["api_key"] = self.account_of(str(arg["apiKey"]))  # the account it trades
         conn.send_text(
             orjson.dumps({"event": "login", "code": "0", "msg": "", "connId": self._conn_id(conn)})
         )

@@ -1,0 +1,30 @@
+"""``TradingSession.health()``: what an unattended bot (or its monitor) checks — how many requests
+went out, how many needed a remedy, what is still in doubt, and whether the sockets are up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def session_health(session: Any) -> dict[str, Any]:
+    """A snapshot (plain values, safe to log: no key or secret in it)."""
+    wire, tracker = session.wire, session.tracker
+    stream, socket = session.stream, session.orders_ws
+    remedies = wire.remedies
+    return {
+        "venue": session.venue,
+        "requests": wire.requests,
+        "rate_resends": wire.rate_resends,
+        # Session-token log-ins (Clarofinlore) and token refreshes a refusal asked for (Tradefence).
+        "relogins": wire.relogins + remedies.relogins,
+        "clock_resyncs": remedies.clock_resyncs,
+        "clock_retries": remedies.clock_retries,
+        "nonce_retries": remedies.nonce_retries,
+        "clock_offset_ms": round(wire.clock.offset_ms, 3) if wire.clock.measured_at is not None else None,
+        "rotations": getattr(session, "rotations", 0),
+        "unknown_outcomes": len(tracker.unknown()),
+        "open_orders": len(tracker.open_orders()),
+        # None: the session has no such socket.
+        "stream_connected": None if stream is None else stream.connected,
+        "socket_connected": None if socket is None else socket.connected,
+    }

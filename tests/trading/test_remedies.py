@@ -1,0 +1,256 @@
+"""Refusals with a remedy, against the simulator: a skewed venue clock (Binance -1021, OKX 50102, Bybit
+10002) is re-measured and the request resent once; a bad signature with a sound clock (Binance -1022),
+a stale nonce (Kraken) and an expired token (Tradefence 1001) are resent once after their remedy; a
+closed market (Tradefence 1003) is a typed error, never resent. Counted against the simulator's own
+request log (``VenueServer.exchanges``) and order list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import tickwire
+from session_cases import SimAccount
+from test_session_binance import BINANCE
+from test_session_bybit import BYBIT
+from test_session_kraken import KRAKEN
+from test_session_kraken import SECRET as KRAKEN_SECRET
+from test_session_okx import OKX
+from test_session_tradefence import TRADEFENCE
+from tickwire.errors import AuthError, MarketClosed
+from tickwire.sim import Simulator
+from tickwire.trading.remedy import RESYNC_ROUNDS
+from tickwire.trading.session import TradingSession
+from tickwire.venues import binance, kraken
+
+ACCOUNTS = {"binance": BINANCE, "okx": OKX, "bybit": BYBIT}
+TIME_OP = {"binance": "GET /api/v3/time", "okx": "GET /api/v5/public/time", "bybit": "GET /v5/market/time"}
+
+
+def ops(sim: Simulator, venue: str, since: int = 0) -> list[tuple[str, int]]:
+    """Every REST request the venue received (after the first ``since``): (operation, HTTP status)."""
+    return [(op, status) for _, op, status, _ in list(sim.endpoint(venue, 0).exchanges)[since:]]
+
+
+async def place_skewed(
+    a: SimAccount, sim: Simulator, tr: TradingSession, skew: int, n: int, *, together: bool = False
+) -> int:
+    """One order placed, then the venue's clock skewed by ``skew`` ms and ``n`` orders placed (one
+    after the other, or all at once): each must be placed, exactly once at the venue. Returns where
+    the venue's request log stood at the skew."""
+    await a.rest_below(sim, tr, 40)
+    for ep in sim.venue(a.venue).endpoints:
+        ep.skew(skew)
+    before = len(sim.endpoint(a.venue, 0).exchanges)
+    if together:
+        placed = list(await asyncio.gather(*(a.rest_below(sim, tr, 41 + i) for i in range(n))))
+    else:
+        placed = [await a.rest_below(sim, tr, 41 + i) for i in range(n)]
+    assert all(o.status == "new" for o in placed)
+    assert all(len(a.orders(sim, o.client_id)) == 1 for o in placed)
+    return before
+
+
+# The venues' windows (the simulator's, as documented): Binance and Bybit take a timestamp at most
+# 1 s ahead of their clock and at most recvWindow (5 s) behind it, so a venue clock 2 s behind ours
+# refuses and one 2 s ahead does not; OKX takes 30 s either way, so ±2 s passes and ±40 s does not.
+SKEWS = [
+    ("binance", -2000, True),
+    ("binance", 2000, False),
+    ("bybit", -2000, True),
+    ("bybit", 2000, False),
+    ("okx", -2000, False),
+    ("okx", 2000, False),
+    ("okx", -40_000, True),
+    ("okx", 40_000, True),
+]
+
+
+@pytest.mark.parametrize(("venue", "skew", "refused"), SKEWS)
+def test_a_clock_skewed_mid_session_is_remedied_once_and_no_refusal_reaches_the_caller(
+    venue: str, skew: int, refused: bool
+) -> None:
+    a = ACCOUNTS[venue]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.health()["clock_offset_ms"] is not None  # measured at start
+        # Every order placed exactly once at the venue, none refused on the caller's side.
+        before = await place_skewed(a, sim, tr, skew, 5)
+        seen = [op for op, _ in ops(sim, venue, before)]
+        # The first order after the skew is sent twice (refused, resent); every later one once.
+        assert seen.count(a.place_op) == 5 + refused
+        assert seen.count(TIME_OP[venue]) == (RESYNC_ROUNDS if refused else 0)
+        if refused:
+            first = seen.index(a.place_op)
+            # Refused, the clock measured, then resent: in that order at the venue.
+            assert seen[first + 1 : first + 1 + RESYNC_ROUNDS] == [TIME_OP[venue]] * RESYNC_ROUNDS
+            assert seen[first + 1 + RESYNC_ROUNDS] == a.place_op
+            assert abs(tr.health()["clock_offset_ms"] - skew) < 200
+        h = tr.health()
+        assert (h["clock_resyncs"], h["clock_retries"]) == ((1, 1) if refused else (0, 0))
+
+    a.run(body)
+
+
+def test_orders_refused_together_share_one_clock_measurement() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        before = await place_skewed(a, sim, tr, -2000, 10, together=True)
+        seen = [op for op, _ in ops(sim, a.venue, before)]
+        assert seen.count(TIME_OP[a.venue]) == RESYNC_ROUNDS
+        refused = sum(1 for op, st in ops(sim, a.venue, before) if op == a.place_op and st != 200)
+        h = tr.health()
+        assert h["clock_resyncs"] == 1 and h["clock_retries"] == refused >= 1
+        assert seen.count(a.place_op) == 10 + refused
+
+    a.run(body)
+
+
+def test_over_the_order_socket_a_skewed_clock_is_remedied_once() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await place_skewed(a, sim, tr, -2000, 3)
+        assert a.place_op not in [op for op, _ in ops(sim, a.venue)]  # all on the socket
+        h = tr.health()
+        assert (h["clock_resyncs"], h["clock_retries"], h["socket_connected"]) == (1, 1, True)
+
+    a.run(body, transport="ws")
+
+
+def test_a_bad_signature_with_a_sound_clock_is_resent_once_then_reaches_the_caller() -> None:
+    """Binance -1022: the clock is re-measured (unchanged), the request signed anew once; a signer
+    that still signs wrongly gets the AuthError, and the order is rejected, never placed."""
+    a = BINANCE
+    bad = SimAccount(**{**a.__dict__, "signer": binance.Signer(a.key, "not-the-secret")})
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        with pytest.raises(AuthError):
+            await tr.place_order(a.symbol, "buy", "limit", "0.01", "1000")
+        seen = ops(sim, a.venue, before)
+        assert [s for op, s in seen if op == a.place_op] == [400, 400]
+        assert [op for op, _ in seen].count(TIME_OP[a.venue]) == RESYNC_ROUNDS
+        assert a.orders(sim) == []
+        h = tr.health()
+        assert (h["clock_resyncs"], h["relogins"]) == (1, 1)
+
+    # No private stream: its subscription is signed too, and would never be accepted.
+    bad.run(body, private_stream=False)
+
+
+def test_a_stale_kraken_nonce_is_resent_once_with_a_fresh_one() -> None:
+    a = KRAKEN
+    now = [10**13]  # a frozen clock: nonces then only grow by one per request
+    signer = kraken.Signer(a.key, KRAKEN_SECRET, clock=lambda: now[0])
+    acct = SimAccount(**{**a.__dict__, "signer": signer})
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        # Another client of the same key used the next nonce: ours is refused once, then the next one
+        # (one higher) is accepted.
+        sim.venue(a.venue).last_nonce[a.key] = signer._last_nonce + 1  # type: ignore[attr-defined]
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        o = await a.rest_below(sim, tr, 40)
+        assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+        assert [op for op, _ in ops(sim, a.venue, before)].count(a.place_op) == 2
+        assert tr.health()["nonce_retries"] == 1
+
+    acct.run(body)
+
+
+def test_an_expired_tradefence_token_is_refreshed_and_the_request_resent_once() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v: Any = sim.venue(a.venue)
+        v.tokens.clear()  # the venue forgets every access token: the next request gets 1001
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        o = await a.rest_below(sim, tr, 40)
+        assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+        seen = ops(sim, a.venue, before)
+        assert [s for op, s in seen if op == a.place_op] == [401, 201]
+        assert ("POST /token", 200) in seen
+        assert tr.health()["relogins"] == 1
+
+    a.run(body)
+
+
+def test_a_closed_market_is_a_typed_error_and_is_not_resent() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        with pytest.raises(MarketClosed) as e:
+            await a.rest_below(sim, tr, 40)
+        assert e.value.code == 1003  # type: ignore[attr-defined]
+        assert [op for op, _ in ops(sim, a.venue, before)].count(a.place_op) == 1
+        assert a.orders(sim) == []
+        h = tr.health()
+        assert (h["relogins"], h["clock_resyncs"], h["rate_resends"]) == (0, 0, 0)
+
+    a.run(body, sim_profile={"market_open": False})
+
+
+def test_health_reports_requests_orders_and_sockets() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        h0 = tr.health()
+        o = await a.rest_below(sim, tr, 40)
+        h = tr.health()
+        assert h["requests"] >= h0["requests"] + 1
+        assert (h["open_orders"], h["unknown_outcomes"]) == (1, 0)
+        assert (h["stream_connected"], h["socket_connected"]) == (True, None)
+        await tr.cancel_order(a.symbol, client_id=o.client_id)
+        assert tr.health()["open_orders"] == 0
+        assert "key" not in repr(h).lower() or a.key not in repr(h)
+
+    a.run(body)
+
+
+def test_a_signer_with_its_own_clock_keeps_it() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], seed=31, rate=0, depth=20) as sim:
+            BINANCE.register(sim.venue("binance"))
+            own = binance.Signer(BINANCE.key, "x", clock=lambda: 42)
+            tr = tickwire.trade("binance", credentials=own, endpoints=sim.urls()["binance"])
+            assert own._clock() == 42  # type: ignore[attr-defined]
+            assert tr.health()["clock_offset_ms"] is None
+
+    asyncio.run(go())
+
+
+def test_the_threaded_handle_reports_health() -> None:
+    from simproc import control, sim_process
+    from test_session_binance import SECRET
+
+    a = BINANCE
+    with sim_process("--venue", "binance", "--rate", "0", "--depth", "20") as urls:
+        asyncio.run(control(urls, "/keys", {"venue": "binance", "args": {"key": a.key, "secret": SECRET}}))
+        signer = binance.Signer(a.key, SECRET)
+        tr = tickwire.trade_threaded("binance", credentials=signer, endpoints=urls["binance"])
+        try:
+            h = tr.health()
+            assert h["requests"] >= 2 and h["stream_connected"] is True and h["open_orders"] == 0
+            assert h["clock_offset_ms"] is not None
+        finally:
+            tr.close()
+
+
+def test_a_time_endpoint_failing_at_start_leaves_the_local_clock_and_the_session_starts() -> None:
+    a = BINANCE
+
+    async def go() -> None:
+        async with Simulator([a.venue], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue(a.venue))
+            sim.fund(a.venue, a.key, a.funds)
+            sim.endpoint(a.venue, 0).fail(1)  # the session's first request: the clock reading
+            async with tickwire.trade(a.venue, credentials=a.signer, endpoints=sim.urls()[a.venue]) as tr:
+                assert ops(sim, a.venue)[0] == (TIME_OP[a.venue], 503)
+                assert tr.health()["clock_offset_ms"] is None
+                o = await a.rest_below(sim, tr, 40)
+                assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+
+    asyncio.run(go())
