@@ -28,6 +28,7 @@ from tickwire.errors import (
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
+    TradingHalted,
     TransportError,
     UnknownOutcome,
 )
@@ -36,7 +37,9 @@ from tickwire.streams import Endpoint
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
+from tickwire.trading.deadman import DeadMan
 from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
+from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.rules import InstrumentRules
@@ -68,6 +71,7 @@ class TradingSession:
         webhook: tuple[str, int] | None = None,
         webhook_secret: str | None = None,
         webhook_url: str = "",
+        dead_man: float | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -113,6 +117,10 @@ class TradingSession:
         )  # fmt: skip
         self.stream = self.channels.stream
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
+        # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
+        self.halted: str | None = None
+        # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
+        self.dead_man = DeadMan(self, dead_man) if dead_man is not None else None
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -127,9 +135,13 @@ class TradingSession:
                 self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
         await self.load_rules()
         await self.channels.start(self)
+        if self.dead_man is not None:
+            await self.dead_man.start()
         return self
 
     async def close(self) -> None:
+        if self.dead_man is not None:
+            await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
         for t in list(self._tasks):
             t.cancel()
         await self.channels.close()
@@ -180,6 +192,10 @@ class TradingSession:
         ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's
         reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
         return await self.wire.send(call, lane)
+
+    async def send_lane(self, call: Call, lane: Lane) -> Any:
+        """``send`` over REST only, on ``lane`` (the kill switch, the dead-man switch)."""
+        return await self.wire.send(call, lane, rest_only=True)
 
     async def send_rest(self, call: Call) -> Any:
         """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
@@ -260,6 +276,32 @@ class TradingSession:
             return self._current(tracked.client_id)
         return got
 
+    answered = _answered  # what the kill switch applies its cancels' answers with
+
+    # kill switch -------------------------------------------------------------------------------------
+
+    async def kill(self, reason: str) -> KillReport:
+        """Stops trading: new orders and amends are refused with :class:`TradingHalted` (nothing sent)
+        until :meth:`resume`, every open order of the account is cancelled and every position closed
+        (see :mod:`tickwire.trading.kill`). Works over REST with the order socket and market data down,
+        and while new orders are rate-limited (cancels use the budget's reserve). Returns what was
+        confirmed and what was not."""
+        self.halted = reason or "kill switch"
+        return await Kill(self, self.halted).run()
+
+    def resume(self) -> None:
+        """Accepts new orders again after :meth:`kill`."""
+        if self.halted is not None:
+            self.audit.event("resume", venue=self.venue, reason=self.halted)
+        self.halted = None
+
+    def _refuse_if_halted(self, what: str) -> None:
+        if self.halted is not None:
+            e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
+            e.reason = self.halted
+            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted)
+            raise e
+
     # orders ------------------------------------------------------------------------------------------
 
     def prepare(
@@ -300,8 +342,12 @@ class TradingSession:
 
         Raises :class:`InvalidOrder` before sending anything for bad input; the venue's refusal as its
         typed error (``OrderRejected``, ``InsufficientFunds``…); :class:`UnknownOutcome` only when the
-        order's fate could not be established even by reconciliation (it stays tracked as unknown)."""
+        order's fate could not be established even by reconciliation (it stays tracked as unknown);
+        :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
+        self._refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
+        if self.dead_man is not None:
+            await self.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
         self.tracker.track(order)
         self._sent_ms[order.client_id] = int(time.time() * 1000)
         self.audit.event("order_request", **audit_fields(order))
@@ -369,6 +415,7 @@ class TradingSession:
         new terms are checked against the instrument's rules before anything is sent. An amend whose
         answer is lost is reconciled like a lost order: the order's state at the venue says whether it
         took effect (if not, ``TransportError``; nothing is resent)."""
+        self._refuse_if_halted("amend_order")
         amend = getattr(self.grammar, "amend", None)
         if amend is None:
             raise not_supported(self.venue, "amend_order")
