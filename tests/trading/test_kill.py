@@ -8,13 +8,18 @@ the simulator's by profile (``dead_man_min_s``), the grammar's ``dead_man_range`
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import tickwire
-from session_cases import settle
+from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported, RateLimitError, TradingHalted
 from tickwire.sim import Simulator
@@ -202,6 +207,23 @@ def test_kill_closes_usdm_positions_with_reduce_only_market_orders() -> None:
     run("binance-usdm", body)
 
 
+def test_kill_closes_clarofinlore_positions_with_its_close_all() -> None:
+    a: SimAccount = importlib.import_module("test_session_clarofinlore").CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await tr.place_order(a.symbol, "buy", "market", "0.5")
+        await a.rest_below(sim, tr, 20)
+        engine = sim.venue(a.venue).engine
+        assert engine.position(a.key, a.symbol) != 0
+        report = await tr.kill("flatten")
+        assert engine.position(a.key, a.symbol) == 0 and a.open(sim) == []
+        assert [(o.side, o.status) for o in report.closing] == [("sell", "filled")]
+        assert len(report.cancelled) == 1 and report.positions == () and report.complete
+        assert "POST /v1/positions/close-all" in requests(sim, a.venue)
+
+    a.run(body)
+
+
 def test_kill_is_audited_step_by_step(tmp_path: Any) -> None:
     path = tmp_path / "audit.jsonl"
 
@@ -284,3 +306,94 @@ def test_a_dead_man_switch_out_of_range_or_missing_is_refused_before_anything_is
         tickwire.trade("bybit", credentials=bybit.Signer("k", "s"), endpoints=ep, dead_man=30.0)
     with pytest.raises(NotSupported):
         tickwire.trade("binance", credentials=binance.Signer("k", "s"), endpoints=ep, dead_man=30.0)
+
+
+# every venue ---------------------------------------------------------------------------------------
+
+EVERY_VENUE = [
+    ("test_session_binance", "BINANCE"),
+    ("test_session_usdm", "USDM"),
+    ("test_session_okx", "OKX"),
+    ("test_session_bybit", "BYBIT"),
+    ("test_session_kraken", "KRAKEN"),
+    ("test_session_coinbase", "COINBASE"),
+    ("test_session_htx", "HTX"),
+    ("test_session_clarofinlore", "CLARO"),
+    ("test_session_tradefence", "TRADEFENCE"),
+]
+
+
+@pytest.mark.parametrize(("module", "name"), EVERY_VENUE, ids=[m for _, m in EVERY_VENUE])
+def test_kill_leaves_nothing_open_on_every_venue(module: str, name: str) -> None:
+    """The shared accounts of ``session_cases``: two resting orders, then the kill switch; the
+    simulator's order list has none open and the report confirms both."""
+    a: SimAccount = getattr(importlib.import_module(module), name)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        placed = [await a.rest_below(sim, tr, 20), await a.rest_below(sim, tr, 21)]
+        assert len(a.open(sim)) == 2
+        report = await tr.kill("every venue")
+        assert a.open(sim) == []
+        assert sorted(o.client_id for o in report.cancelled) == sorted(o.client_id for o in placed)
+        assert report.complete, report
+        with pytest.raises(TradingHalted):
+            await a.rest_below(sim, tr, 22)
+
+    a.run(body)
+
+
+# a process killed with SIGKILL ---------------------------------------------------------------------
+
+CHILD = """
+import asyncio, json, sys
+import tickwire
+from tickwire.venues import binance, kraken
+
+venue, key, secret = sys.argv[1:4]
+urls, orders = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+signer = binance.Signer(key, secret) if venue == "binance-usdm" else kraken.Signer(key, secret)
+
+async def main():
+    async with tickwire.trade(venue, credentials=signer, endpoints=urls, dead_man=1.0) as tr:
+        for symbol, qty, price in orders:
+            await tr.place_order(symbol, "buy", "limit", qty, price)
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+CHILD_ORDERS = {
+    "binance-usdm": [("BTCUSDT", "0.003", "50000"), ("ETHUSDT", "0.01", "2500")],
+    "kraken": [("BTC/USD", "0.001", "50000"), ("ETH/USD", "0.01", "2500")],
+}
+
+
+@pytest.mark.parametrize("venue", ["binance-usdm", "kraken"])
+def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
+    """The issue's case: the session's process is killed (SIGKILL: no clean-up runs), and the venue's
+    dead-man switch — armed by the session, refreshed while it lived — cancels its orders."""
+    key, _, register = ACCOUNTS[venue]
+    secret = KRAKEN_SECRET if venue == "kraken" else "kill-secret"
+
+    async def go() -> None:
+        async with Simulator([venue], seed=41, rate=0, depth=20) as sim:
+            register(sim.venue(venue))
+            sim.fund(venue, key, FUNDS)
+            env = {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
+            args = [venue, key, secret, json.dumps(sim.urls()[venue]), json.dumps(CHILD_ORDERS[venue])]
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", CHILD, *args, env=env, stdout=asyncio.subprocess.PIPE
+            )
+            try:
+                assert proc.stdout is not None
+                line = await asyncio.wait_for(proc.stdout.readline(), 30)
+                assert line.strip() == b"ready"
+                await asyncio.sleep(2.5)  # alive: refreshed, nothing cancelled
+                assert len(open_at_venue(sim, venue)) == 2 and switch(sim, venue).fired == []
+            finally:
+                proc.kill()  # SIGKILL
+                await proc.wait()
+            await settle(lambda: not open_at_venue(sim, venue), "the venue's countdown", 4.0)
+            assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
+
+    asyncio.run(go())

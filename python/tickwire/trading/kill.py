@@ -32,10 +32,16 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import OrderNotFound, TickwireError
+from tickwire.errors import (
+    OrderNotFound,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.limits import Lane
 from tickwire.trading.intake import untracked
-from tickwire.trading.orders import Order, OrderType, Side, Tif
+from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar, Position
 
@@ -297,7 +303,15 @@ class Kill:
                       client_id=order.client_id)  # fmt: skip
         try:
             body = await p.send_lane(p.grammar.new_order(order), LANE)
+        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+            # It may have been placed: left unknown (the position check after it tells).
+            p.tracker.mark_unknown(order.client_id, str(e))
+            self._failed(f"close {pos.symbol}", e)
+            return self.current(order)
         except TickwireError as e:
+            p.tracker.apply(
+                OrderEvent(source="rest", client_id=order.client_id, status="rejected", reason=str(e))
+            )
             self._failed(f"close {pos.symbol}", e)
             return self.current(order)
         await p.answered(pos.symbol, body)
