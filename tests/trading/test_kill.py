@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -24,7 +25,9 @@ from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported, RateLimitError, TradingHalted
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
+from tickwire.trading.kill import KillReport
 from tickwire.trading.session import TradingSession
+from tickwire.trading.watch import Watch, rss_mb
 from tickwire.venues import binance, bybit, kraken, okx
 
 Body = Callable[[Simulator, TradingSession], Awaitable[None]]
@@ -397,3 +400,65 @@ def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
             assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
 
     asyncio.run(go())
+
+
+# health monitor ------------------------------------------------------------------------------------
+
+
+def test_the_health_monitor_kills_when_an_order_stays_unknown() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        reports: list[KillReport] = []
+        watch = Watch(tr, unknown_after_s=0.3, link_lost_s=None, every_s=0.05, on_kill=reports.append).start()
+        lost = tr.prepare("BTCUSDT", "buy", "limit", "0.01", "50000")
+        tr.tracker.track(lost)
+        tr.tracker.mark_unknown(lost.client_id, "answer lost")  # as a time-out leaves it
+        await asyncio.sleep(0.15)
+        assert tr.halted is None and len(open_at_venue(sim, "binance")) == 2  # not old enough yet
+        await settle(lambda: bool(reports), "the monitor's kill")
+        watch.stop()
+        assert tr.halted is not None and "unknown" in tr.halted and lost.client_id in tr.halted
+        assert open_at_venue(sim, "binance") == [] and len(reports[0].cancelled) == 2
+        assert [o.client_id for o in reports[0].unconfirmed] == [lost.client_id]  # the venue never had it
+
+    run("binance", body)
+
+
+def test_the_health_monitor_kills_when_the_order_socket_stays_down() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        watch = Watch(tr, unknown_after_s=None, link_lost_s=0.3, every_s=0.05).start()
+        await asyncio.sleep(0.5)
+        assert tr.halted is None  # the socket is up
+        sim.venue("binance").accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+        sim.endpoint("binance", 0).drop()
+        await settle(lambda: watch.report is not None, "the monitor's kill")
+        watch.stop()
+        assert "order socket down" in (tr.halted or "")
+        assert open_at_venue(sim, "binance") == [] and watch.report is not None and watch.report.complete
+
+    run("binance", body, transport="auto")
+
+
+def test_the_health_monitor_kills_over_a_memory_threshold_and_reads_cpu() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        rss = rss_mb()
+        assert rss is not None and rss > 1
+        watch = Watch(tr, max_rss_mb=rss * 10, every_s=0.05)
+        assert await watch.tick() is None
+        watch.max_rss_mb = 1.0
+        report = await watch.tick()
+        assert report is not None and "resident memory" in (tr.halted or "")
+        assert open_at_venue(sim, "binance") == []
+        assert await watch.tick() is None  # fires once: halted until resumed
+        clock = [0.0]
+        busy = Watch(tr, max_cpu_pct=1e-9, cpu_window_s=0.2, clock=lambda: clock[0])
+        assert busy.check() is None  # one sample: no window yet
+        t0 = time.process_time()
+        while time.process_time() - t0 < 0.05:
+            pass  # burn some CPU
+        clock[0] = 0.3
+        assert "CPU" in (busy.check() or "")
+
+    run("binance", body)
