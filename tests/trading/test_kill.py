@@ -176,6 +176,9 @@ def test_kill_cancels_while_new_orders_are_rate_limited() -> None:
 
 
 def test_kill_cancels_over_rest_while_the_order_socket_is_down() -> None:
+    """Every WebSocket of the venue is cut and refused from then on — the order socket, the private
+    stream, market data alike — and the kill switch still cancels everything over REST."""
+
     async def body(sim: Simulator, tr: TradingSession) -> None:
         assert tr.orders_ws is not None and tr.orders_ws.connected
         await on_two_symbols(sim, tr)
@@ -184,6 +187,7 @@ def test_kill_cancels_over_rest_while_the_order_socket_is_down() -> None:
         v.accept = lambda conn: (503, b"down")  # type: ignore[method-assign]  # it stays down
         sim.endpoint("binance", 0).drop()
         await settle(lambda: tr.orders_ws is not None and not tr.orders_ws.connected, "the socket down")
+        assert tr.stream is not None and not tr.stream.connected
         report = await tr.kill("socket down")
         assert open_at_venue(sim, "binance") == [] and len(report.cancelled) == 4 and report.complete
         assert requests(sim, "binance").count("DELETE /api/v3/openOrders") == 2
