@@ -9,6 +9,9 @@ Order input refused before sending is :class:`InvalidOrder` (a :class:`ValueErro
 fate is unknown is :class:`UnknownOutcome`; an operation a venue lacks is :class:`NotSupported` (a
 :class:`NotImplementedError`). A bug in the Rust core surfaces as :class:`InternalError`,
 never as a crash.
+
+:class:`TradingHalted` — new orders refused because the session's kill switch was thrown (until
+``resume()``) — is defined here in Python: it is the session's own state, never raised by the core.
 """
 
 from tickwire._core import (
@@ -36,6 +39,14 @@ from tickwire._core import (
     VenueError,
 )
 
+
+class TradingHalted(TickwireError):
+    """A new order or amend refused, nothing sent: the session's kill switch was thrown
+    (``TradingSession.kill``) and it has not been resumed. ``reason``: the kill's reason."""
+
+    reason: str = ""
+
+
 __all__ = [
     "AuthError",
     "BookError",
@@ -56,6 +67,7 @@ __all__ = [
     "SequenceGapError",
     "SigningKeyError",
     "TickwireError",
+    "TradingHalted",
     "TransportError",
     "UnknownOutcome",
     "ValueRangeError",

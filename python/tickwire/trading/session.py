@@ -28,16 +28,21 @@ from tickwire.errors import (
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
+    TradingHalted,
     TransportError,
     UnknownOutcome,
 )
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
+from tickwire.trading import amend
+from tickwire.trading.answers import answered
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import not_supported
+from tickwire.trading.deadman import DeadMan
 from tickwire.trading.health import session_health
-from tickwire.trading.intake import amended_terms, audit_fields, checked_order, untracked
+from tickwire.trading.intake import audit_fields, checked_order, untracked
+from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.rotation import rotate
@@ -70,6 +75,7 @@ class TradingSession:
         webhook: tuple[str, int] | None = None,
         webhook_secret: str | None = None,
         webhook_url: str = "",
+        dead_man: float | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -121,6 +127,10 @@ class TradingSession:
         )  # fmt: skip
         self.stream = self.channels.stream
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
+        # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
+        self.halted: str | None = None
+        # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
+        self.dead_man = DeadMan(self, dead_man) if dead_man is not None else None
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -136,9 +146,13 @@ class TradingSession:
                 self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
         await self.load_rules()
         await self.channels.start(self)
+        if self.dead_man is not None:
+            await self.dead_man.start()
         return self
 
     async def close(self) -> None:
+        if self.dead_man is not None:
+            await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
         for t in list(self._tasks):
             t.cancel()
         await self.channels.close()
@@ -201,6 +215,10 @@ class TradingSession:
         reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
         return await self.wire.send(call, lane)
 
+    async def send_lane(self, call: Call, lane: Lane) -> Any:
+        """``send`` over REST only, on ``lane`` (the kill switch, the dead-man switch)."""
+        return await self.wire.send(call, lane, rest_only=True)
+
     async def send_rest(self, call: Call) -> Any:
         """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
         return await self.wire.send(call, "query", rest_only=True)
@@ -249,36 +267,39 @@ class TradingSession:
             out = got or out
         return out
 
-    async def _answered(self, symbol: str, body: Any) -> Order | None:
-        """Applies the answer to a place or cancel. An acknowledgement that states no status (OKX) is
-        followed by a status query (and the fills it reports), as reconciliation does; if that query
-        fails the acknowledged order stays as the ack left it."""
-        events = self.grammar.read_order(body)
-        got = self._apply(events)
-        if not events:
-            return got
-        if any(ev.status is not None or ev.fill is not None for ev in events):
-            cid = events[0].client_id
-            filled = any((ev.filled_cum or 0) > 0 for ev in events)
-            if cid and filled and not any(ev.fill for ev in events) and self.tracker.get(cid) is not None:
-                # A filled answer listing no executions (USDⓈ-M RESULT): unless the stream is there
-                # to report them, they come from the trade history, each once.
-                if self.stream is None or not self.stream.connected:
-                    await self.reconciler.catch_up_fills(cid)
-            # Unchanged when the private stream told it first: still the order this answer is about.
-            return got or (self.tracker.get(cid) if cid else None)
-        ack = events[0]
-        try:
-            state = await self.send(self.grammar.status(symbol, ack.client_id or None, ack.order_id))
-        except TickwireError as e:
-            log.warning("%s: state of acknowledged order %s unknown: %s", self.venue, ack.client_id, e)
-            return got
-        got = self._apply(self.grammar.read_order(state)) or got
-        tracked = self.tracker.get(ack.client_id) if ack.client_id else None
-        if tracked is not None:
-            await self.reconciler.catch_up_fills(tracked.client_id)
-            return self._current(tracked.client_id)
-        return got
+    async def answered(self, symbol: str, body: Any) -> Order | None:
+        """Applies the venue's answer to a place, cancel or amend (:mod:`tickwire.trading.answers`)."""
+        return await answered(self, symbol, body)
+
+    async def catch_up_fills(self, client_id: str) -> None:
+        await self.reconciler.catch_up_fills(client_id)
+
+    def stream_up(self) -> bool:
+        return self.stream is not None and self.stream.connected
+
+    # kill switch -------------------------------------------------------------------------------------
+
+    async def kill(self, reason: str) -> KillReport:
+        """Stops trading: new orders and amends are refused with :class:`TradingHalted` (nothing sent)
+        until :meth:`resume`, every open order of the account is cancelled and every position closed
+        (see :mod:`tickwire.trading.kill`). Works over REST with the order socket and market data down,
+        and while new orders are rate-limited (cancels use the budget's reserve). Returns what was
+        confirmed and what was not."""
+        self.halted = reason or "kill switch"
+        return await Kill(self, self.halted).run()
+
+    def resume(self) -> None:
+        """Accepts new orders again after :meth:`kill`."""
+        if self.halted is not None:
+            self.audit.event("resume", venue=self.venue, reason=self.halted)
+        self.halted = None
+
+    def _refuse_if_halted(self, what: str) -> None:
+        if self.halted is not None:
+            e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
+            e.reason = self.halted
+            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted)
+            raise e
 
     # orders ------------------------------------------------------------------------------------------
 
@@ -320,8 +341,12 @@ class TradingSession:
 
         Raises :class:`InvalidOrder` before sending anything for bad input; the venue's refusal as its
         typed error (``OrderRejected``, ``InsufficientFunds``…); :class:`UnknownOutcome` only when the
-        order's fate could not be established even by reconciliation (it stays tracked as unknown)."""
+        order's fate could not be established even by reconciliation (it stays tracked as unknown);
+        :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
+        self._refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
+        if self.dead_man is not None:
+            await self.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
         self.tracker.track(order)
         self._sent_ms[order.client_id] = int(time.time() * 1000)
         if self._audited:
@@ -339,7 +364,7 @@ class TradingSession:
                 )
             )
             raise
-        await self._answered(order.symbol, body)
+        await self.answered(order.symbol, body)
         return self._current(order.client_id)
 
     def _current(self, client_id: str) -> Order:
@@ -369,7 +394,7 @@ class TradingSession:
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
         body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
-        got = await self._answered(symbol, body)
+        got = await self.answered(symbol, body)
         if got is not None:
             return got
         return self._tracked(client_id, order_id)
@@ -392,50 +417,8 @@ class TradingSession:
         took effect (if not, ``TransportError``; nothing is resent; ``UnknownOutcome`` when even that
         state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
         raises ``NotSupported`` for the rest, before anything is sent."""
-        amend = getattr(self.grammar, "amend", None)
-        if amend is None:
-            raise not_supported(self.venue, "amend_order")
-        current = self._tracked(client_id, order_id)
-        new_qty, new_price = amended_terms(current, self.rules[current.symbol], qty, price)
-        # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
-        # quantity) before anything is sent or audited as requested.
-        call = amend(current, new_qty, new_price)
-        cid = current.client_id
-        self.audit.event(
-            "amend_request",
-            venue=self.venue,
-            symbol=symbol,
-            client_id=cid,
-            order_id=current.order_id,
-            qty=None if new_qty is None else str(new_qty),
-            price=None if new_price is None else str(new_price),
-        )
-        self.tracker.begin_amend(cid)
-        unknown = False
-        try:
-            try:
-                body = await self.send(call, lane="order")
-            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-                try:
-                    found = await self.reconcile(cid)
-                except (RequestTimeoutError, TransportError) as failed:
-                    # Not even the order's state came (transport="ws", the socket down): the amend may
-                    # have taken effect, so not "did not take effect" — unknown, as for a lost order.
-                    # The amend stays open in the tracker: the venue's next word on the order (its
-                    # stream, a reconcile) states its terms.
-                    unknown = True
-                    raise UnknownOutcome(
-                        f"{self.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
-                    ) from failed
-                wanted = (new_qty or current.qty, new_price or current.price)
-                if found is None or (found.qty, found.price) != wanted:
-                    raise TransportError(f"{self.venue}: amend of {cid} did not take effect: {e}") from e
-                return found
-            await self._answered(symbol, body)
-        finally:
-            if not unknown:
-                self.tracker.end_amend(cid)
-        return self._current(cid)
+        self._refuse_if_halted("amend_order")
+        return await amend.amend_order(self, symbol, self._tracked(client_id, order_id), qty, price)
 
     def _tracked(self, client_id: str | None, order_id: str | None) -> Order:
         found = self.tracker.get(client_id) if client_id else None
@@ -465,7 +448,7 @@ class TradingSession:
                     continue  # nothing open there any more
                 for item in body if isinstance(body, list) else [body]:
                     try:
-                        got = await self._answered(s, item)
+                        got = await self.answered(s, item)
                     except OrderNotFound:
                         continue  # closed meanwhile (one entry of a batch answer)
                     except TickwireError as e:

@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tickwire.loop import LoopThread
+from tickwire.trading.kill import KillReport
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
 from tickwire.trading.session import TradingSession
@@ -83,6 +84,12 @@ class ThreadedTrading:
 
     def positions(self) -> Mapping[str, Position]:
         return self._call(self.session.positions())
+
+    def kill(self, reason: str) -> KillReport:
+        return self._call(self.session.kill(reason))
+
+    def resume(self) -> None:
+        self.session.resume()
 
     def fills(self, symbol: str, since_ms: int | None = None) -> Sequence[Fill]:
         return self._call(self.session.fills(symbol, since_ms))

@@ -193,6 +193,15 @@ class Orders:
     session cancels the open orders with ``cancel-batch-orders``, 20 per request."""
 
     venue = "okx"
+    # Dead-man switch: one account-wide countdown, whole seconds, 10 to 120 (0 disarms).
+    dead_man_range = (10.0, 120.0)
+
+    def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> list[Call]:
+        """``POST /api/v5/trade/cancel-all-after``: every open order of the account is cancelled
+        ``timeOut`` seconds after the last call; "0" disarms (``symbols`` unused: account-wide)."""
+        return [
+            Call("POST", "/api/v5/trade/cancel-all-after", body=_json({"timeOut": str(round(timeout_s))}))
+        ]
 
     def new_order(self, order: Order) -> Call:
         body: dict[str, str] = {

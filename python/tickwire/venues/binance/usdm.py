@@ -14,6 +14,7 @@ refuses ``reduceOnly``."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -57,6 +58,12 @@ class UsdmOrders(BinanceGrammar):
         ("GET", "/fapi/v1/order"): "order.status",
     }
     stream_label = "private"  # wss://fstream.binance.com/private/ws + "/<listenKey>"
+    # Kill switch: reduce-only market orders close what positionRisk lists (one-way mode).
+    close_by_reduce_only = True
+    # Dead-man switch: one countdown per symbol; the docs give no bounds ("1000 for 1 second", 0 stops
+    # it; they advise against a "too small" one), so only a positive whole millisecond is required.
+    dead_man_per_symbol = True
+    dead_man_range = (0.001, math.inf)
 
     def new_order(self, order: Order) -> Call:
         p = {
@@ -117,6 +124,14 @@ class UsdmOrders(BinanceGrammar):
                 p = {"symbol": symbol, field: _json_list(ids[i : i + BATCH])}
                 calls.append(Call("DELETE", "/fapi/v1/batchOrders", p))
         return calls
+
+    def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> list[Call]:
+        """``POST /fapi/v1/countdownCancelAll`` per symbol (weight 10): its open orders are cancelled
+        ``countdownTime`` ms after the last call; 0 stops the countdown."""
+        ms = str(round(timeout_s * 1000))
+        return [
+            Call("POST", "/fapi/v1/countdownCancelAll", {"symbol": s, "countdownTime": ms}) for s in symbols
+        ]
 
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         p = {"symbol": symbol}

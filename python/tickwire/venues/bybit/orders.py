@@ -87,6 +87,11 @@ class Orders:
     Bybit answers errors with HTTP 200 and ``retCode`` != 0. ``cancel-all`` by symbol lists the
     cancelled orders' ids.
 
+    No dead-man switch (``dead_man=`` is ``NotSupported``): Bybit's ``POST
+    /v5/order/disconnected-cancel-all`` (DCP, ``product`` SPOT, ``timeWindow`` 3-300 s) is no countdown
+    to refresh — it fires when the private WebSocket subscribed to ``dcp`` has been gone for the window
+    — and the venue enables it per account through the account manager (institutional accounts).
+
     After ``auth`` (each connection, both sockets) the private stream is the ``order.spot`` and
     ``execution.spot`` topics, and create, amend and cancel go over the trade socket as ``order.*`` ops
     with the same JSON and the same answers; queries and cancel-all stay REST."""

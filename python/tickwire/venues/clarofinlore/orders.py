@@ -162,6 +162,20 @@ class Orders(TwapCalls):
         """Cancels every open order and closes every position (documented; path a default)."""
         return Call("POST", "/v1/positions/close-all", body="{}")
 
+    def cancel_everything(self) -> Call:
+        """``TradingSession.kill``'s cancel: every open order, every symbol (path a default)."""
+        return Call("POST", "/v1/orders/cancel-all", body="{}")
+
+    def close_all(self) -> Call:
+        """``TradingSession.kill``'s close: the documented kill switch (it cancels again, then sends
+        market orders flattening every position)."""
+        return self.kill_switch()
+
+    @staticmethod
+    def read_close_all(body: Any) -> list[Any]:
+        """The closing orders of a ``close-all`` answer (each read by ``read_order``)."""
+        return list(body.get("closing_orders") or ()) if isinstance(body, dict) else []
+
     def security_logs(self, since_ms: int | None) -> Call:
         """The documented security logs (failed logins; path and ``since`` default)."""
         return Call("GET", "/v1/security/logs", {"since": str(since_ms)} if since_ms is not None else {})

@@ -153,6 +153,18 @@ class Orders:
         """``CancelAll``: every open order of the account, on every pair (answer: ``count``)."""
         return Call("POST", P + "CancelAll")
 
+    def cancel_everything(self) -> Call:
+        """The kill switch's cancel: ``CancelAll``, every pair at once."""
+        return self.cancel_every_pair()
+
+    # Dead-man switch: one account-wide countdown in whole seconds (0 disarms; at most 86400).
+    dead_man_range = (1.0, 86400.0)
+
+    def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> list[Call]:
+        """``CancelAllOrdersAfter``: every open order of the account is cancelled ``timeout`` seconds
+        after the last call (answer: ``currentTime``, ``triggerTime``); ``symbols`` unused."""
+        return [Call("POST", P + "CancelAllOrdersAfter", {"timeout": str(round(timeout_s))})]
+
     def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
         return [self.cancel(symbol, o.client_id or None, o.order_id) for o in orders]
 

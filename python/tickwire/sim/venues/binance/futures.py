@@ -11,6 +11,8 @@ leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC, I
 position (-2022). A client order id already open is refused (-4116); an order the margin cannot carry
 gets -2019. The listenKey stream carries ``ORDER_TRADE_UPDATE`` events and, after each fill, an
 ``ACCOUNT_UPDATE`` with the wallet balance and the symbol's position.
+``POST /fapi/v1/countdownCancelAll`` arms the per-symbol dead-man switch (``countdownTime`` in ms, 0
+disarms; ``deadman.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tickwire.sim.market import BID
 from tickwire.sim.venues.binance.auth import err
 from tickwire.sim.venues.binance.history import BinanceHistory
 from tickwire.sim.venues.binance.trade import parse_new_order, would_take
+from tickwire.sim.venues.deadman import DeadMan
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -58,6 +61,7 @@ class FuturesOrders:
         self.ctx = ctx
         self.history = BinanceHistory(ctx, lambda o, now, full: self.order_json(o, now))
         self.reduce_only: set[int] = set()  # ids of the orders placed reduceOnly
+        self.dead_man = DeadMan(ctx)
 
     def order_json(self, o: Order, now_ms: int) -> dict[str, Any]:
         v = self.ctx
@@ -152,6 +156,8 @@ class FuturesOrders:
             return self.user_trades(account, params)
         if route == ("DELETE", "/fapi/v1/batchOrders"):
             return self._batch_cancel(ep, account, params)
+        if route == ("POST", "/fapi/v1/countdownCancelAll"):
+            return self._countdown(account, params)
         if req.path != "/fapi/v1/order":
             return err(-1000, f"no route {req.method} {req.path}", 404)
         symbol = params.get("symbol", "")
@@ -238,6 +244,22 @@ class FuturesOrders:
         for step in steps:
             v.publish(symbol, step)
         return json_response(self.order_json(order, now))
+
+    def _countdown(self, account: str, p: dict[str, str]) -> Response:
+        """``countdownCancelAll``: the symbol's open orders are cancelled ``countdownTime`` ms from now
+        unless called again; 0 stops the countdown. The docs state no minimum (profile
+        ``dead_man_min_s`` sets one)."""
+        symbol, ms = p.get("symbol", ""), p.get("countdownTime", "")
+        if symbol not in self.ctx.books:
+            return err(-1121, "Invalid symbol.")
+        if not ms.isdigit():
+            return err(
+                -1102, "Mandatory parameter 'countdownTime' was not sent, was empty/null, or malformed."
+            )
+        if 0 < int(ms) < self.dead_man.min_s(0.0) * 1000:
+            return err(-1102, "Param 'countdownTime' is below the minimum.")
+        self.dead_man.arm(account, symbol, int(ms) / 1000)
+        return json_response({"symbol": symbol, "countdownTime": ms})
 
     def _batch_cancel(self, ep: VenueServer, account: str, p: dict[str, str]) -> Response:
         symbol = p.get("symbol", "")

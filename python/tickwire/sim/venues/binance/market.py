@@ -227,6 +227,7 @@ class BinanceSpot(Venue):
         self.ws_ping_cycle(ep, now, self.interval("ping_interval"), self.interval("pong_timeout"))
         if self.listen_keys is not None:
             self.listen_keys.expire(ep, now)
+        self.futures_orders.dead_man.expire()  # USDⓈ-M countdownCancelAll (none armed on spot)
         lifetime = self.interval("lifetime")
         for c in list(ep.conns.values()):
             if now - c.opened_at > lifetime:

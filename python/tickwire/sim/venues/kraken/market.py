@@ -300,6 +300,7 @@ class Kraken(Venue):
         return orjson.dumps(parts)
 
     def on_timer(self, ep: VenueServer, now: float) -> None:
+        self.trade.dead_man.expire()  # CancelAllOrdersAfter
         every = self.interval("heartbeat")
         for c in list(ep.conns.values()):
             if c.topics and now - c.last_tx >= every and now - c.state.get("hb", 0.0) >= every:

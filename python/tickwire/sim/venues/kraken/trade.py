@@ -34,6 +34,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.market import ASK, BID, Fmt
 from tickwire.sim.timefmt import rfc3339
+from tickwire.sim.venues.deadman import DeadMan
 from tickwire.sim.venues.kraken.history import History, aliases, order_of, txid
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
@@ -73,6 +74,7 @@ class KrakenOrders:
         self.pairs = aliases(list(ctx.books))
         self.amends = itertools.count(1)
         ctx.engine.listeners.append(self.on_order)
+        self.dead_man = DeadMan(ctx)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The ``executions`` channel: one update per order event (numbers at instrument precision)."""
@@ -279,6 +281,8 @@ class KrakenOrders:
             return {"error": [], "result": ex}
         if method == "AddOrder":
             return self._rest_add(ep, account, f)
+        if method == "CancelAllOrdersAfter":
+            return self.cancel_all_after(ep, account, f.get("timeout", ""))
         if method == "AmendOrder":
             error, result = self.amend(account, f.get("txid", ""), f.get("cl_ord_id", ""), f)
             return {"error": [error]} if error else {"error": [], "result": {"amend_id": result["amend_id"]}}
@@ -296,6 +300,17 @@ class KrakenOrders:
                     v.publish(o.symbol, step)
             return {"error": [], "result": {"count": len(targets)}}
         return None
+
+    def cancel_all_after(self, ep: VenueServer, account: str, timeout: str) -> dict[str, Any]:
+        """``CancelAllOrdersAfter``: every open order of the account is cancelled ``timeout`` seconds
+        from now unless called again; 0 disarms (at most 86400; profile ``dead_man_min_s`` sets a
+        minimum, none by default)."""
+        if not timeout.isdigit() or int(timeout) > 86400 or 0 < int(timeout) < self.dead_man.min_s(0.0):
+            return {"error": ["EGeneral:Invalid arguments:timeout"]}
+        until = self.dead_man.arm(account, None, int(timeout))
+        now = ep.now_ms()
+        trigger = rfc3339(int(until * 1000)) if until else rfc3339(0)
+        return {"error": [], "result": {"currentTime": rfc3339(now), "triggerTime": trigger}}
 
     def _rest_add(self, ep: VenueServer, account: str, f: dict[str, str]) -> dict[str, Any]:
         v = self.ctx

@@ -285,6 +285,7 @@ class Okx(Venue):
                 c.send_text(msg)
 
     def on_timer(self, ep: VenueServer, now: float) -> None:
+        self.trade.dead_man.expire()  # cancel-all-after
         idle_cut = self.interval("idle_cut")
         if not ep.stalled:
             for c in list(ep.conns.values()):

@@ -23,6 +23,7 @@ from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
+from tickwire.sim.venues.deadman import DeadMan
 from tickwire.sim.venues.okx.history import fills
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
@@ -70,6 +71,7 @@ class OkxOrders:
         self.codes = {1000 + n: s for n, s in enumerate(sorted(ctx.books))}
         self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
         ctx.engine.listeners.append(self.on_order)
+        self.dead_man = DeadMan(ctx)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """The private ``orders`` channel: one push per order event."""
@@ -139,6 +141,8 @@ class OkxOrders:
             return self.run(account, ep, name, req.json_object())
         if req.method == "POST" and name in BATCH:
             return self.batch(account, ep, BATCH[name], req)
+        if (req.method, name) == ("POST", "cancel-all-after"):
+            return self.cancel_all_after(account, ep, req.json_object())
         q = req.query
         if (req.method, name) == ("GET", "order"):
             oid = q.get("ordId", "")
@@ -155,6 +159,17 @@ class OkxOrders:
             orders = self.ctx.engine.open_orders(account, q.get("instId"))
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
         return None
+
+    def cancel_all_after(self, account: str, ep: VenueServer, body: dict[str, Any]) -> Result:
+        """``cancel-all-after``: every open order of the account is cancelled ``timeOut`` seconds from
+        now unless called again; "0" disarms; else 10 to 120 (profile ``dead_man_min_s`` lowers the
+        10). The optional ``tag`` scope is not simulated."""
+        raw = str(body.get("timeOut", ""))
+        if not raw.isdigit() or (raw != "0" and not self.dead_man.min_s(10.0) <= int(raw) <= 120):
+            return "51000", "Parameter timeOut error", []
+        until = self.dead_man.arm(account, None, int(raw))
+        trigger = str(int(until * 1000)) if until else "0"
+        return "0", "", [{"triggerTime": trigger, "tag": "", "ts": str(ep.now_ms())}]
 
     def batch(self, account: str, ep: VenueServer, op: str, req: Request) -> Result:
         """``batch-orders`` / ``cancel-batch-orders`` / ``amend-batch-orders``: a JSON array of up to 20

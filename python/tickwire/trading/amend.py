@@ -1,0 +1,81 @@
+"""Amending a working order in place, on the venue's own amend: the new terms checked before anything
+is sent, the tracker told an amend is in flight (so the terms the venue states are taken, and a late
+event from before the amend cannot undo it), a lost answer reconciled — never resent."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.limits import Lane
+from tickwire.trading.codes import not_supported
+from tickwire.trading.intake import amended_terms
+from tickwire.trading.orders import Order
+from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar
+
+
+class AmendPort(Protocol):
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+    rules: dict[str, InstrumentRules]
+    audit: AuditLog | NullAudit
+
+    async def send(self, call: Call, lane: Lane = "query") -> Any: ...
+
+    async def reconcile(self, client_id: str) -> Order | None: ...
+
+    async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+
+async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, price: Any) -> Order:
+    """``current`` (tracked) amended to ``qty``/``price`` (None: unchanged); see
+    :meth:`TradingSession.amend_order`."""
+    amend = getattr(port.grammar, "amend", None)
+    if amend is None:
+        raise not_supported(port.venue, "amend_order")
+    new_qty, new_price = amended_terms(current, port.rules[current.symbol], qty, price)
+    # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
+    # quantity) before anything is sent or audited as requested.
+    call = amend(current, new_qty, new_price)
+    cid = current.client_id
+    port.audit.event(
+        "amend_request",
+        venue=port.venue,
+        symbol=symbol,
+        client_id=cid,
+        order_id=current.order_id,
+        qty=None if new_qty is None else str(new_qty),
+        price=None if new_price is None else str(new_price),
+    )
+    tracker = port.tracker
+    tracker.begin_amend(cid)
+    unknown = False
+    try:
+        try:
+            body = await port.send(call, lane="order")
+        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+            try:
+                found = await port.reconcile(cid)
+            except (RequestTimeoutError, TransportError) as failed:
+                # Not even the order's state came (transport="ws", the socket down): the amend may
+                # have taken effect, so not "did not take effect" — unknown, as for a lost order. The
+                # amend stays open in the tracker: the venue's next word on the order states its terms.
+                unknown = True
+                raise UnknownOutcome(
+                    f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
+                ) from failed
+            wanted = (new_qty or current.qty, new_price or current.price)
+            if found is None or (found.qty, found.price) != wanted:
+                raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
+            return found
+        await port.answered(symbol, body)
+    finally:
+        if not unknown:
+            tracker.end_amend(cid)
+    got = tracker.get(cid)
+    assert got is not None
+    return got

@@ -1,0 +1,60 @@
+"""The venue's answer to a place, cancel or amend, applied: its events go to the tracker; an
+acknowledgement that states no status (OKX, Bybit, Kraken) is followed by a status query and the fills
+it reports, as reconciliation does; a filled answer that lists no executions (USDⓈ-M ``RESULT``) has them
+fetched from the trade history unless the private stream is there to report them — each once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from tickwire.errors import TickwireError
+from tickwire.trading.orders import Order
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar
+
+log = logging.getLogger("tickwire.trading")
+
+
+class AnswerPort(Protocol):
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+
+    async def send(self, call: Call) -> Any: ...
+
+    async def catch_up_fills(self, client_id: str) -> None: ...
+
+    def stream_up(self) -> bool: ...
+
+
+async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
+    """The order the answer is about, as the tracker has it after applying it (None: not tracked)."""
+    tracker = port.tracker
+    events = port.grammar.read_order(body)
+    got = None
+    for ev in events:
+        got = tracker.apply(ev) or got
+    if not events:
+        return got
+    cid = events[0].client_id
+    if any(ev.status is not None or ev.fill is not None for ev in events):
+        filled = any((ev.filled_cum or 0) > 0 for ev in events)
+        if cid and filled and not any(ev.fill for ev in events) and tracker.get(cid) is not None:
+            if not port.stream_up():
+                await port.catch_up_fills(cid)
+        # Unchanged when the private stream told it first: still the order this answer is about.
+        return got or (tracker.get(cid) if cid else None)
+    ack = events[0]
+    try:
+        state = await port.send(port.grammar.status(symbol, ack.client_id or None, ack.order_id))
+    except TickwireError as e:
+        log.warning("%s: state of acknowledged order %s unknown: %s", port.venue, ack.client_id, e)
+        return got
+    for ev in port.grammar.read_order(state):
+        got = tracker.apply(ev) or got
+    tracked = tracker.get(cid) if cid else None
+    if tracked is not None:
+        await port.catch_up_fills(cid)
+        return tracker.get(cid)
+    return got

@@ -1,0 +1,124 @@
+"""The venue's dead-man switch, armed for a trading session's life (``tickwire.trade(..., dead_man=30.0)``):
+the venue cancels the account's open orders if the session stops refreshing its countdown for
+``dead_man`` seconds — the process was killed, hung, or lost its network — so orders die with the
+process even after ``kill -9``.
+
+Where the venue has one (the grammar's ``dead_man(timeout_s, symbols) -> list[Call]``):
+
+- Binance USDⓈ-M ``POST /fapi/v1/countdownCancelAll``: one countdown per symbol (``countdownTime`` in
+  ms, 0 stops it). The session arms the symbols it has open orders on when it starts, and a new symbol
+  before its first order is sent (one request more, once per symbol), then keeps every armed symbol
+  refreshed;
+- OKX ``POST /api/v5/trade/cancel-all-after`` (``timeOut`` 0 or 10-120 s) and Kraken
+  ``CancelAllOrdersAfter`` (``timeout`` s, 0 disarms): one account-wide countdown.
+
+Bybit's "disconnect cancel all" (DCP) is no countdown: it fires when the private WebSocket with a
+``dcp`` subscription is gone for its window, and the venue enables it per account on request
+(institutional accounts), so it is not armed here.
+
+The countdown is refreshed every quarter of it (Binance suggests 30 s for 120 s, Kraken 15-30 s for
+60 s): two refreshes may fail before the switch fires. Refreshes use the ``"cancel"`` lane (they protect
+the account, and must not wait behind new orders). A clean ``close()`` disarms the switch (its
+orders stay, as the user left them); a process that dies does not, and the venue cancels."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import TickwireError
+from tickwire.limits import Lane
+from tickwire.trading.codes import not_supported
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar
+
+log = logging.getLogger("tickwire.trading")
+
+# The countdown is refreshed this often, as a share of it.
+REFRESH_SHARE = 0.25
+
+
+class DeadManPort(Protocol):
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+    audit: AuditLog | NullAudit
+
+    async def send_lane(self, call: Call, lane: Lane) -> Any: ...
+
+
+class DeadMan:
+    """``timeout_s``: the countdown; refused with ``ValueError`` outside the venue's range (the
+    grammar's ``dead_man_range``), ``NotSupported`` on a venue without a switch."""
+
+    def __init__(self, port: DeadManPort, timeout_s: float) -> None:
+        g = port.grammar
+        if getattr(g, "dead_man", None) is None:
+            raise not_supported(port.venue, "dead-man switch")
+        lo, hi = getattr(g, "dead_man_range", (0.0, math.inf))
+        if not lo <= timeout_s <= hi:
+            raise ValueError(f"{port.venue}: dead_man must be {lo:g} to {hi:g} s, not {timeout_s:g}")
+        self.port = port
+        self.timeout_s = float(timeout_s)
+        self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
+        self.armed: set[str] = set()  # per-symbol venues: the symbols armed
+        self.task: asyncio.Task[None] | None = None
+        self.refreshes = 0  # successful refresh rounds (health)
+        self.failures = 0  # refresh rounds that failed
+
+    def _symbols(self) -> list[str]:
+        return sorted(self.armed | {o.symbol for o in self.port.tracker.open_orders()})
+
+    async def _send(self, timeout_s: float, symbols: Sequence[str]) -> None:
+        p = self.port
+        calls: list[Call] = p.grammar.dead_man(timeout_s, list(symbols))  # type: ignore[attr-defined]
+        for call in calls:
+            await p.send_lane(call, "cancel")
+        p.audit.event("dead_man", venue=p.venue, timeout_s=timeout_s, symbols=list(symbols))
+
+    async def arm(self) -> None:
+        """Arms (or refreshes) the switch: the account's, or each symbol's."""
+        symbols = self._symbols() if self.per_symbol else []
+        await self._send(self.timeout_s, symbols)
+        self.armed.update(symbols)
+
+    async def start(self) -> None:
+        await self.arm()
+        self.task = asyncio.get_running_loop().create_task(self._refresh())
+
+    async def cover(self, symbol: str) -> None:
+        """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol."""
+        if self.per_symbol and symbol not in self.armed:
+            await self._send(self.timeout_s, [symbol])
+            self.armed.add(symbol)
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.timeout_s * REFRESH_SHARE)
+            try:
+                await self.arm()
+                self.refreshes += 1
+            except TickwireError as e:
+                self.failures += 1
+                log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, e)
+                self.port.audit.event("dead_man_failed", venue=self.port.venue, error=str(e))
+
+    def stop(self) -> None:
+        """Stops refreshing without disarming: the venue fires when the countdown runs out."""
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def close(self) -> None:
+        """Stops refreshing and disarms the switch (a clean close)."""
+        self.stop()
+        try:
+            await self._send(0, sorted(self.armed) if self.per_symbol else [])
+        except TickwireError as e:
+            # Logged, not raised: closing must finish; the countdown then runs out at the venue.
+            log.warning("%s: dead-man switch not disarmed: %s", self.port.venue, e)
+        self.armed.clear()

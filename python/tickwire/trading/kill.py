@@ -1,0 +1,318 @@
+"""The kill switch: every open order of the account cancelled, every position closed where the venue has
+positions, and a report of what was confirmed and what was not (``TradingSession.kill``).
+
+How, in this order:
+
+1. The account's open orders are listed at the venue (not only the session's own: another script's
+   orders on the same key are cancelled too); the session's own open orders are added in case the
+   listing fails.
+2. They are cancelled with the venue's widest means: an account-wide cancel where the grammar has one
+   (``cancel_everything()``: Kraken ``CancelAll``, Clarofinlore ``cancel-all``), else a per-symbol
+   cancel-all (``cancel_all(symbol)``: Binance spot ``DELETE openOrders``, Bybit ``cancel-all``), else
+   the listed orders in the venue's batches (``cancel_orders``).
+3. Positions are closed: an account-wide close where the grammar has one (``close_all()``: Clarofinlore
+   ``close-all``), else reduce-only market orders against what ``positions()`` lists where the venue
+   has reduce-only (``close_by_reduce_only``: Binance USDⓈ-M); other venues' positions are reported
+   as left open.
+4. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
+   settles (an account-wide cancel answers with a count), its status.
+
+Every request goes over REST — it needs no socket to be up or logged in, and a half-dead order socket
+would stall each cancel for the time-out — and on the budget's ``"cancel"`` lane, which may use the
+reserve new orders may not: a bot at its order-rate limit can still be stopped. Nothing here reads
+market data. A step that fails is recorded and the next one runs anyway; every step is audited."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import (
+    OrderNotFound,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.limits import Lane
+from tickwire.trading.intake import untracked
+from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar, Position
+
+log = logging.getLogger("tickwire.trading")
+
+LANE: Lane = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class KillReport:
+    """What :meth:`TradingSession.kill` did. ``cancelled``: orders the venue confirmed cancelled;
+    ``done_before``: orders that turned out filled or otherwise closed before the cancel reached them;
+    ``unconfirmed``: orders still listed open, or whose state could not be learned; ``closing``: the
+    orders sent to close positions; ``positions``: positions still open afterwards (or never closed:
+    the venue has no means, or the listing failed — then see ``errors``); ``errors``: each step that
+    failed, as text (no secrets: the venues' messages)."""
+
+    reason: str
+    cancelled: tuple[Order, ...]
+    done_before: tuple[Order, ...]
+    unconfirmed: tuple[Order, ...]
+    closing: tuple[Order, ...]
+    positions: tuple[Position, ...]
+    errors: tuple[str, ...]
+    elapsed_s: float
+
+    @property
+    def complete(self) -> bool:
+        """Every order confirmed closed, no position left, no step failed."""
+        return not (self.unconfirmed or self.positions or self.errors)
+
+
+class KillPort(Protocol):
+    """What the kill switch needs of a trading session."""
+
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+    audit: AuditLog | NullAudit
+
+    async def send_lane(self, call: Call, lane: Lane) -> Any:
+        """``call`` over REST on ``lane``."""
+        ...
+
+    async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+    def prepare(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType,
+        qty: Any,
+        price: Any = None,
+        *,
+        tif: Tif = "GTC",
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_id: str | None = None,
+    ) -> Order: ...
+
+
+def _key(o: Order) -> str:
+    return o.order_id or o.client_id
+
+
+class Kill:
+    def __init__(self, port: KillPort, reason: str) -> None:
+        self.port = port
+        self.reason = reason
+        self.errors: list[str] = []
+
+    def _failed(self, step: str, e: Exception) -> None:
+        self.errors.append(f"{step}: {e}")
+        log.warning("%s: kill switch: %s failed: %s", self.port.venue, step, e)
+        self.port.audit.event("kill_step_failed", venue=self.port.venue, step=step, error=str(e))
+
+    def _state(self, ev_body: Any) -> list[Order]:
+        """The orders an answer states, as the tracker now knows them (or as stated, if untracked)."""
+        p, out = self.port, []
+        for item in ev_body if isinstance(ev_body, list) else [ev_body]:
+            events = p.grammar.read_order(item)
+            for ev in events:
+                p.tracker.apply(ev)
+            if events:
+                tracked = p.tracker.get(events[0].client_id) if events[0].client_id else None
+                if tracked is None and events[0].order_id:
+                    tracked = p.tracker.by_order_id(events[0].order_id)
+                out.append(tracked if tracked is not None else untracked(p.venue, events[0]))
+        return out
+
+    async def listed(self) -> list[Order]:
+        """The account's open orders at the venue."""
+        body = await self.port.send_lane(self.port.grammar.open_orders(None), LANE)
+        return [o for o in self._state(list(body)) if o.is_open]
+
+    async def run(self) -> KillReport:
+        p, t0 = self.port, time.monotonic()
+        p.audit.event("kill", venue=p.venue, reason=self.reason)
+        try:
+            listed = await self.listed()
+        except TickwireError as e:
+            self._failed("open orders", e)
+            listed = []
+        targets = {_key(o): o for o in listed}
+        for o in p.tracker.open_orders():
+            if o.status != "pending":  # a pending one's own call settles it (and it is listed if live)
+                targets.setdefault(_key(o), o)
+        p.audit.event("kill_targets", venue=p.venue, orders=sorted(targets))
+        await self.cancel(list(targets.values()))
+        closing, positions = await self.close_positions()
+        cancelled, done, unconfirmed = await self.confirm(list(targets.values()))
+        report = KillReport(
+            reason=self.reason,
+            cancelled=tuple(cancelled),
+            done_before=tuple(done),
+            unconfirmed=tuple(unconfirmed),
+            closing=tuple(closing),
+            positions=tuple(positions),
+            errors=tuple(self.errors),
+            elapsed_s=time.monotonic() - t0,
+        )
+        p.audit.event(
+            "kill_done", venue=p.venue, reason=self.reason, cancelled=[_key(o) for o in cancelled],
+            done_before=[_key(o) for o in done], unconfirmed=[_key(o) for o in unconfirmed],
+            closing=[o.client_id for o in closing], positions=[f"{x.symbol} {x.qty}" for x in positions],
+            errors=list(self.errors), elapsed_ms=report.elapsed_s * 1e3,
+        )  # fmt: skip
+        return report
+
+    # cancels -----------------------------------------------------------------------------------------
+
+    def _cancel_calls(self, orders: Sequence[Order]) -> list[tuple[str, Call]]:
+        g = self.port.grammar
+        everything = getattr(g, "cancel_everything", None)
+        if everything is not None:
+            return [("", everything())]
+        calls: list[tuple[str, Call]] = []
+        for s in sorted({o.symbol for o in orders}):
+            bulk = g.cancel_all(s)
+            if bulk is not None:
+                calls.append((s, bulk))
+            else:
+                calls += [(s, c) for c in g.cancel_orders(s, [o for o in orders if o.symbol == s])]
+        return calls
+
+    async def cancel(self, orders: Sequence[Order]) -> None:
+        p = self.port
+        if not orders and getattr(p.grammar, "cancel_everything", None) is None:
+            return
+        for symbol, call in self._cancel_calls(orders):
+            p.audit.event("kill_cancel", venue=p.venue, symbol=symbol, method=call.method, path=call.path)
+            try:
+                body = await p.send_lane(call, LANE)
+            except OrderNotFound:
+                continue  # nothing open there any more
+            except TickwireError as e:
+                self._failed(f"cancel {symbol or 'all'}", e)
+                continue
+            if not symbol:
+                continue  # an account-wide cancel's answer (a count) is confirmed below
+            for item in body if isinstance(body, list) else [body]:
+                try:
+                    await p.answered(symbol, item)
+                except OrderNotFound:
+                    continue  # closed meanwhile (one entry of a batch answer)
+                except TickwireError as e:
+                    self._failed(f"cancel answer {symbol}", e)
+
+    async def confirm(self, orders: Sequence[Order]) -> tuple[list[Order], list[Order], list[Order]]:
+        """(cancelled, closed otherwise, unconfirmed): a second listing, then each order's status where
+        neither the answers nor the listing settled it."""
+        p = self.port
+        try:
+            still = {_key(o) for o in await self.listed()}
+        except TickwireError as e:
+            self._failed("open orders after the cancels", e)
+            still = None
+        cancelled: list[Order] = []
+        done: list[Order] = []
+        unconfirmed: list[Order] = []
+        for o in orders:
+            now = self.current(o)
+            if still is not None and _key(now) in still:
+                unconfirmed.append(now)
+                continue
+            if now.is_open:
+                try:
+                    body = await p.send_lane(
+                        p.grammar.status(o.symbol, o.client_id or None, o.order_id), LANE
+                    )
+                    now = (self._state(body) or [now])[0]
+                except TickwireError as e:
+                    if not p.grammar.not_found(e):
+                        self._failed(f"status of {_key(o)}", e)
+            if now.is_open:
+                unconfirmed.append(now)
+            else:
+                (cancelled if now.status == "canceled" else done).append(now)
+        return cancelled, done, unconfirmed
+
+    def current(self, o: Order) -> Order:
+        t = self.port.tracker
+        got = t.get(o.client_id) if o.client_id else None
+        if got is None and o.order_id:
+            got = t.by_order_id(o.order_id)
+        return got or o
+
+    # positions ---------------------------------------------------------------------------------------
+
+    async def positions(self) -> list[Position] | None:
+        """Open positions (None on a venue without positions)."""
+        g = self.port.grammar
+        call = getattr(g, "positions", None)
+        if call is None:
+            return None
+        read: Any = g.read_positions  # type: ignore[attr-defined]
+        found: Mapping[str, Position] = read(await self.port.send_lane(call(), LANE))
+        return [x for x in found.values() if x.qty != 0]
+
+    async def close_positions(self) -> tuple[list[Order], list[Position]]:
+        """(closing orders sent, positions still open afterwards)."""
+        p, g = self.port, self.port.grammar
+        if getattr(g, "positions", None) is None:
+            return [], []
+        closing: list[Order] = []
+        close_all = getattr(g, "close_all", None)
+        try:
+            if close_all is not None:
+                p.audit.event("kill_close_all", venue=p.venue)
+                body = await p.send_lane(close_all(), LANE)
+                closing = self._state(g.read_close_all(body))  # type: ignore[attr-defined]
+            elif getattr(g, "close_by_reduce_only", False):
+                for pos in await self.positions() or ():
+                    o = await self.reduce(pos)
+                    if o is not None:
+                        closing.append(o)
+        except TickwireError as e:
+            self._failed("close positions", e)
+        try:
+            left = await self.positions() or []
+        except TickwireError as e:
+            self._failed("positions after closing", e)
+            return closing, []
+        if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
+            self.errors.append(f"{p.venue}: no means to close positions; left open")
+        return closing, left
+
+    async def reduce(self, pos: Position) -> Order | None:
+        """A reduce-only market order against ``pos``: it can only shrink the position."""
+        p = self.port
+        side: Side = "sell" if pos.qty > 0 else "buy"
+        try:
+            order = p.prepare(pos.symbol, side, "market", abs(Decimal(pos.qty)), reduce_only=True)
+        except TickwireError as e:
+            self._failed(f"close {pos.symbol}", e)
+            return None
+        p.tracker.track(order)
+        p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
+                      client_id=order.client_id)  # fmt: skip
+        try:
+            body = await p.send_lane(p.grammar.new_order(order), LANE)
+        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+            # It may have been placed: left unknown (the position check after it tells).
+            p.tracker.mark_unknown(order.client_id, str(e))
+            self._failed(f"close {pos.symbol}", e)
+            return self.current(order)
+        except TickwireError as e:
+            p.tracker.apply(
+                OrderEvent(source="rest", client_id=order.client_id, status="rejected", reason=str(e))
+            )
+            self._failed(f"close {pos.symbol}", e)
+            return self.current(order)
+        await p.answered(pos.symbol, body)
+        return self.current(order)

@@ -1,0 +1,182 @@
+"""A health monitor that throws a trading session's kill switch (:meth:`TradingSession.kill`) when the
+bot is no longer in a state to trade safely:
+
+- an order's outcome has been **unknown** for longer than ``unknown_after_s`` (its answer was lost and
+  reconciliation has not settled it: the bot does not know what it holds);
+- the **order connection** — the order socket (``transport="ws"``/``"auto"``) or the private order
+  stream — has been down for longer than ``link_lost_s`` (fills and cancels go unseen);
+- the process's resident memory is over ``max_rss_mb``, or its CPU use over ``max_cpu_pct`` percent of
+  one core averaged over ``cpu_window_s`` (a leak or a spin about to starve the event loop).
+
+    watch = Watch(tr, unknown_after_s=30, link_lost_s=20, max_rss_mb=2048, on_kill=alert)
+    watch.start()          # checks every ``every_s`` seconds on the session's loop
+    ...
+    watch.stop()
+
+Each threshold is off when None. The monitor fires once: after the kill it stays quiet until the
+session is resumed (``tr.resume()``). Memory and CPU come from ``psutil`` when it is installed, else
+from ``/proc/self/status`` and ``os.times()`` (Linux; elsewhere the memory check is skipped). The
+reason given to ``kill`` names the trigger and its figures; the kill's report goes to ``on_kill``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tickwire.trading.kill import KillReport
+from tickwire.trading.tracker import OrderTracker
+
+log = logging.getLogger("tickwire.trading")
+
+
+class WatchPort(Protocol):
+    venue: str
+    tracker: OrderTracker
+    halted: str | None
+    orders_ws: Any  # an OrderSocket (``connected``) or None
+    stream: Any  # a PrivateStream (``connected``) or None
+
+    async def kill(self, reason: str) -> KillReport: ...
+
+
+def rss_mb() -> float | None:
+    """The process's resident memory in MiB (None where it cannot be read)."""
+    try:
+        import psutil  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        return float(psutil.Process().memory_info().rss) / 2**20
+    except ImportError:
+        pass
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+def cpu_s() -> float:
+    """CPU seconds the process has used (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+class Watch:
+    def __init__(
+        self,
+        session: WatchPort,
+        *,
+        unknown_after_s: float | None = 30.0,
+        link_lost_s: float | None = 30.0,
+        max_rss_mb: float | None = None,
+        max_cpu_pct: float | None = None,
+        cpu_window_s: float = 10.0,
+        every_s: float = 1.0,
+        on_kill: Callable[[KillReport], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session = session
+        self.unknown_after_s = unknown_after_s
+        self.link_lost_s = link_lost_s
+        self.max_rss_mb = max_rss_mb
+        self.max_cpu_pct = max_cpu_pct
+        self.cpu_window_s = cpu_window_s
+        self.every_s = every_s
+        self.on_kill = on_kill
+        self.clock = clock
+        self._unknown_since: dict[str, float] = {}
+        self._down_since: dict[str, float] = {}
+        self._cpu: list[tuple[float, float]] = []  # (wall, cpu seconds) samples over the window
+        self.task: asyncio.Task[None] | None = None
+        self.report: KillReport | None = None  # the last kill this monitor caused
+
+    def check(self) -> str | None:
+        """The reason to kill now, or None. Called every ``every_s`` by :meth:`start`'s task."""
+        now = self.clock()
+        return self._unknown(now) or self._links(now) or self._memory() or self._cpu_use(now)
+
+    def _unknown(self, now: float) -> str | None:
+        unknown = {o.client_id for o in self.session.tracker.unknown()}
+        self._unknown_since = {c: self._unknown_since.get(c, now) for c in unknown}
+        if self.unknown_after_s is None:
+            return None
+        old = sorted(c for c, t in self._unknown_since.items() if now - t >= self.unknown_after_s)
+        if old:
+            return f"orders {', '.join(old)} unknown for over {self.unknown_after_s:g} s"
+        return None
+
+    def _links(self, now: float) -> str | None:
+        s = self.session
+        links = {"order socket": s.orders_ws, "private stream": s.stream}
+        for name, sock in links.items():
+            if sock is None or sock.connected:
+                self._down_since.pop(name, None)
+            else:
+                self._down_since.setdefault(name, now)
+        if self.link_lost_s is None:
+            return None
+        for name, since in sorted(self._down_since.items()):
+            if now - since >= self.link_lost_s:
+                return f"{name} down for over {self.link_lost_s:g} s"
+        return None
+
+    def _memory(self) -> str | None:
+        if self.max_rss_mb is None:
+            return None
+        rss = rss_mb()
+        if rss is not None and rss > self.max_rss_mb:
+            return f"resident memory {rss:.0f} MiB over {self.max_rss_mb:g} MiB"
+        return None
+
+    def _cpu_use(self, now: float) -> str | None:
+        if self.max_cpu_pct is None:
+            return None
+        self._cpu.append((now, cpu_s()))
+        while len(self._cpu) > 2 and now - self._cpu[1][0] >= self.cpu_window_s:
+            self._cpu.pop(0)
+        (t0, c0), (t1, c1) = self._cpu[0], self._cpu[-1]
+        if t1 - t0 < self.cpu_window_s:
+            return None  # not a full window yet
+        pct = 100 * (c1 - c0) / (t1 - t0)
+        if pct > self.max_cpu_pct:
+            return f"CPU {pct:.0f}% over {self.max_cpu_pct:g}% for {t1 - t0:.0f} s"
+        return None
+
+    async def tick(self) -> KillReport | None:
+        """One check; throws the kill switch when a threshold is crossed and trading is not halted."""
+        reason = self.check()
+        if reason is None or self.session.halted is not None:
+            return None
+        log.error("%s: health monitor: %s; killing", self.session.venue, reason)
+        self.report = await self.session.kill(f"health: {reason}")
+        if self.on_kill is not None:
+            try:
+                self.on_kill(self.report)
+            except Exception:
+                log.exception("health monitor on_kill callback raised")
+        return self.report
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                await self.tick()
+            except Exception:
+                # The monitor must outlive one failed round (the kill records its own failures).
+                log.exception("%s: health monitor round failed", self.session.venue)
+
+    def start(self) -> Watch:
+        """Checks every ``every_s`` seconds on the running loop until :meth:`stop`."""
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None

@@ -1,0 +1,468 @@
+"""The kill switch (``TradingSession.kill``/``resume``) and the venues' dead-man switches against the
+simulator, checked against the simulator's own order list, positions and request log.
+
+Dead-man countdowns are short here: Binance USDⓈ-M documents no minimum (0.6 s is used), Kraken counts
+whole seconds (1 s), and OKX's documented minimum of 10 s is lowered to 1 s on both sides for speed —
+the simulator's by profile (``dead_man_min_s``), the grammar's ``dead_man_range`` by monkeypatch."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tickwire
+from session_cases import SimAccount, settle
+from tickwire.audit import AuditLog
+from tickwire.errors import NotSupported, RateLimitError, TradingHalted
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.kill import KillReport
+from tickwire.trading.session import TradingSession
+from tickwire.trading.watch import Watch, rss_mb
+from tickwire.venues import binance, bybit, kraken, okx
+
+Body = Callable[[Simulator, TradingSession], Awaitable[None]]
+
+KRAKEN_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
+FUNDS = {"USDT": "10000000", "USD": "10000000", "BTC": "100", "ETH": "1000"}
+
+ACCOUNTS: dict[str, tuple[str, Any, Callable[[Any], None]]] = {
+    "binance": (
+        "kill-key",
+        binance.Signer("kill-key", "kill-secret"),
+        lambda v: v.add_key(ApiKey("kill-key", secret=b"kill-secret")),
+    ),
+    "binance-usdm": (
+        "kill-usdm",
+        binance.Signer("kill-usdm", "kill-secret"),
+        lambda v: v.add_key(ApiKey("kill-usdm", secret=b"kill-secret")),
+    ),
+    "okx": (
+        "kill-okx",
+        okx.Signer("kill-okx", "kill-secret", "kill pass"),
+        lambda v: v.add_key("kill-okx", "kill-secret", "kill pass"),
+    ),
+    "kraken": (
+        "kill-kraken",
+        kraken.Signer("kill-kraken", KRAKEN_SECRET),
+        lambda v: v.add_key("kill-kraken", KRAKEN_SECRET),
+    ),
+}
+SYMBOLS = {
+    "binance": ("BTCUSDT", "ETHUSDT"),
+    "binance-usdm": ("BTCUSDT", "ETHUSDT"),
+    "okx": ("BTC-USDT", "ETH-USDT"),
+    "kraken": ("BTC/USD", "ETH/USD"),
+}
+
+
+def run(venue: str, body: Body, profile: dict[str, Any] | None = None, **trade_kw: Any) -> None:
+    key, signer, register = ACCOUNTS[venue]
+
+    async def go() -> None:
+        async with Simulator([venue], seed=41, rate=0, depth=20, profiles={venue: profile or {}}) as sim:
+            register(sim.venue(venue))
+            sim.fund(venue, key, FUNDS)
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw
+            ) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())
+
+
+def open_at_venue(sim: Simulator, venue: str) -> list[Any]:
+    """The simulator's open orders of the test account."""
+    key = ACCOUNTS[venue][0]
+    return [o for o in sim.venue(venue).engine.orders.values() if o.open and o.account == key]
+
+
+def requests(sim: Simulator, venue: str) -> list[str]:
+    return [op for _, op, _, _ in sim.endpoint(venue, 0).exchanges]
+
+
+async def rest_buy(sim: Simulator, tr: TradingSession, symbol: str, ticks: int = 30) -> Any:
+    """The smallest buy the rules allow, resting ``ticks`` below the best bid."""
+    r = tr.rules[symbol]
+    price = sim.book(tr.venue, symbol).bids[0][0] - ticks * r.tick_size
+    lots = ((r.min_notional or Decimal(0)) / price / r.lot_size).to_integral_value(rounding=ROUND_CEILING)
+    return await tr.place_order(symbol, "buy", "limit", max(r.min_qty, (lots + 1) * r.lot_size), price)
+
+
+async def on_two_symbols(sim: Simulator, tr: TradingSession, each: int = 2) -> list[Any]:
+    return [await rest_buy(sim, tr, s, 30 + i) for s in SYMBOLS[tr.venue] for i in range(each)]
+
+
+# kill ----------------------------------------------------------------------------------------------
+
+
+BULK = {
+    "binance": ("DELETE /api/v3/openOrders", 2),
+    "okx": ("POST /api/v5/trade/cancel-batch-orders", 2),
+    "kraken": ("POST /0/private/CancelAll", 1),
+}
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx", "kraken"])
+def test_kill_cancels_every_open_order_on_two_symbols(venue: str) -> None:
+    """Binance: ``DELETE openOrders`` per symbol; OKX: batches of the listed orders; Kraken: one
+    ``CancelAll`` for the account, confirmed order by order."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        placed = await on_two_symbols(sim, tr)
+        assert len(open_at_venue(sim, venue)) == 4
+        report = await tr.kill("test")
+        assert open_at_venue(sim, venue) == []
+        assert sorted(o.client_id for o in report.cancelled) == sorted(o.client_id for o in placed)
+        assert report.complete and report.reason == "test"
+        assert all(tr.tracker.get(o.client_id).status == "canceled" for o in placed)  # type: ignore[union-attr]
+        op, times = BULK[venue]
+        assert requests(sim, venue).count(op) == times
+
+    run(venue, body)
+
+
+def test_new_orders_after_kill_are_refused_and_nothing_is_sent_until_resume() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await rest_buy(sim, tr, "BTCUSDT")
+        await tr.kill("drawdown")
+        sent = len(sim.endpoint("binance", 0).exchanges)
+        with pytest.raises(TradingHalted, match="drawdown") as e:
+            await rest_buy(sim, tr, "ETHUSDT")
+        assert e.value.reason == "drawdown"
+        with pytest.raises(TradingHalted):
+            await tr.amend_order("BTCUSDT", client_id=o.client_id, price=o.price)
+        assert len(sim.endpoint("binance", 0).exchanges) == sent  # nothing reached the venue
+        assert len(tr.tracker.open_orders()) == 0  # the refused intents were never tracked
+        tr.resume()
+        again = await rest_buy(sim, tr, "ETHUSDT")
+        assert again.status == "new" and len(open_at_venue(sim, "binance")) == 1
+
+    run("binance", body)
+
+
+def test_kill_cancels_while_new_orders_are_rate_limited() -> None:
+    """The account's order count is at its limit (10 per 10 s, one kept for cancels): a new order is
+    refused by the budget at once, and the kill switch still cancels everything, with no 429."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        for i in range(9):
+            await rest_buy(sim, tr, SYMBOLS["binance"][i % 2], 30 + i)
+        with pytest.raises(RateLimitError):
+            await rest_buy(sim, tr, "BTCUSDT")
+        lanes: list[str] = []
+        send = tr.wire.send
+
+        async def recorded(call: Any, lane: Any = "query", **kw: Any) -> Any:
+            lanes.append(lane)
+            return await send(call, lane, **kw)
+
+        tr.wire.send = recorded  # type: ignore[method-assign]
+        report = await tr.kill("limit")
+        assert lanes and set(lanes) == {"cancel"}  # every request of the kill may use the reserve
+        assert open_at_venue(sim, "binance") == [] and len(report.cancelled) == 9 and report.complete
+        assert not [op for _, op, status, _ in sim.endpoint("binance", 0).exchanges if status == 429]
+
+    run("binance", body, {"order_limit_10s": 10}, rate_wait=0)
+
+
+def test_kill_cancels_over_rest_while_the_order_socket_is_down() -> None:
+    """Every WebSocket of the venue is cut and refused from then on — the order socket, the private
+    stream, market data alike — and the kill switch still cancels everything over REST."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        await on_two_symbols(sim, tr)
+        assert "POST /api/v3/order" not in requests(sim, "binance")  # placed over the socket
+        v = sim.venue("binance")
+        v.accept = lambda conn: (503, b"down")  # type: ignore[method-assign]  # it stays down
+        sim.endpoint("binance", 0).drop()
+        await settle(lambda: tr.orders_ws is not None and not tr.orders_ws.connected, "the socket down")
+        assert tr.stream is not None and not tr.stream.connected
+        report = await tr.kill("socket down")
+        assert open_at_venue(sim, "binance") == [] and len(report.cancelled) == 4 and report.complete
+        assert requests(sim, "binance").count("DELETE /api/v3/openOrders") == 2
+
+    run("binance", body, transport="auto")
+
+
+def test_kill_closes_usdm_positions_with_reduce_only_market_orders() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await tr.place_order("BTCUSDT", "buy", "market", "0.01")
+        await tr.place_order("ETHUSDT", "sell", "market", "0.1")
+        await on_two_symbols(sim, tr, each=1)
+        engine = sim.venue("binance-usdm").engine
+        assert engine.position("kill-usdm", "BTCUSDT") != 0 and engine.position("kill-usdm", "ETHUSDT") != 0
+        report = await tr.kill("flatten")
+        assert engine.position("kill-usdm", "BTCUSDT") == 0 and engine.position("kill-usdm", "ETHUSDT") == 0
+        assert open_at_venue(sim, "binance-usdm") == [] and len(report.cancelled) == 2
+        assert sorted((o.symbol, o.side, o.reduce_only, o.status) for o in report.closing) == [
+            ("BTCUSDT", "sell", True, "filled"),
+            ("ETHUSDT", "buy", True, "filled"),
+        ]
+        assert report.positions == () and report.complete
+
+    run("binance-usdm", body)
+
+
+def test_kill_closes_clarofinlore_positions_with_its_close_all() -> None:
+    a: SimAccount = importlib.import_module("test_session_clarofinlore").CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await tr.place_order(a.symbol, "buy", "market", "0.5")
+        await a.rest_below(sim, tr, 20)
+        engine = sim.venue(a.venue).engine
+        assert engine.position(a.key, a.symbol) != 0
+        report = await tr.kill("flatten")
+        assert engine.position(a.key, a.symbol) == 0 and a.open(sim) == []
+        assert [(o.side, o.status) for o in report.closing] == [("sell", "filled")]
+        assert len(report.cancelled) == 1 and report.positions == () and report.complete
+        assert "POST /v1/positions/close-all" in requests(sim, a.venue)
+
+    a.run(body)
+
+
+def test_kill_is_audited_step_by_step(tmp_path: Any) -> None:
+    path = tmp_path / "audit.jsonl"
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        await tr.kill("audit me")
+        with pytest.raises(TradingHalted):
+            await rest_buy(sim, tr, "BTCUSDT")
+        tr.resume()
+
+    audit = AuditLog(str(path))
+    run("binance", body, audit=audit)
+    audit.close()
+    text = path.read_text()
+    for kind in ("kill", "kill_targets", "kill_cancel", "kill_done", "halted_refusal", "resume"):
+        assert f'"{kind}"' in text, kind
+    assert "kill-secret" not in text
+
+
+# dead-man switches ---------------------------------------------------------------------------------
+
+
+def switch(sim: Simulator, venue: str) -> Any:
+    v: Any = sim.venue(venue)
+    return v.futures_orders.dead_man if venue == "binance-usdm" else v.trade.dead_man
+
+
+async def die(tr: TradingSession) -> None:
+    """What a killed process leaves: no refresh, no disarm, its connection gone."""
+    assert tr.dead_man is not None
+    tr.dead_man.stop()
+    await tr.wire.close()
+
+
+@pytest.mark.parametrize(("venue", "timeout_s"), [("binance-usdm", 0.6), ("kraken", 1.0), ("okx", 1.0)])
+def test_the_venue_cancels_a_dead_sessions_orders_after_the_countdown(
+    venue: str, timeout_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(okx.Orders, "dead_man_range", (1.0, 120.0))
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        key = ACCOUNTS[venue][0]
+        armed = switch(sim, venue).armed(key)
+        assert set(armed) == (set(SYMBOLS[venue]) if venue == "binance-usdm" else {None})
+        await asyncio.sleep(timeout_s * 2.5)  # alive: refreshed, nothing fired
+        assert len(open_at_venue(sim, venue)) == 2 and switch(sim, venue).fired == []
+        assert tr.dead_man is not None and tr.dead_man.refreshes >= 2
+        await die(tr)
+        await settle(lambda: not open_at_venue(sim, venue), "the venue's countdown", timeout_s * 3)
+        assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
+
+    run(venue, body, {"dead_man_min_s": 1.0} if venue == "okx" else {}, dead_man=timeout_s)
+
+
+def test_a_clean_close_disarms_the_switch_and_leaves_the_orders() -> None:
+    async def go() -> None:
+        key, signer, register = ACCOUNTS["binance-usdm"]
+        async with Simulator(["binance-usdm"], seed=41, rate=0, depth=20) as sim:
+            register(sim.venue("binance-usdm"))
+            sim.fund("binance-usdm", key, FUNDS)
+            urls = sim.urls()["binance-usdm"]
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.5) as tr:
+                await rest_buy(sim, tr, "BTCUSDT")
+                assert set(switch(sim, "binance-usdm").armed(key)) == {"BTCUSDT"}
+            assert switch(sim, "binance-usdm").armed(key) == {}
+            await asyncio.sleep(1.0)
+            assert len(open_at_venue(sim, "binance-usdm")) == 1 and switch(sim, "binance-usdm").fired == []
+
+    asyncio.run(go())
+
+
+def test_a_dead_man_switch_out_of_range_or_missing_is_refused_before_anything_is_sent() -> None:
+    ep = [{"rest": "http://127.0.0.1:9", "ws": {}}]
+    with pytest.raises(ValueError, match="10 to 120"):
+        tickwire.trade("okx", credentials=okx.Signer("k", "s", "p"), endpoints=ep, dead_man=5.0)
+    with pytest.raises(ValueError, match="1 to 86400"):
+        tickwire.trade("kraken", credentials=kraken.Signer("k", KRAKEN_SECRET), endpoints=ep, dead_man=0.5)
+    with pytest.raises(NotSupported):
+        tickwire.trade("bybit", credentials=bybit.Signer("k", "s"), endpoints=ep, dead_man=30.0)
+    with pytest.raises(NotSupported):
+        tickwire.trade("binance", credentials=binance.Signer("k", "s"), endpoints=ep, dead_man=30.0)
+
+
+# every venue ---------------------------------------------------------------------------------------
+
+EVERY_VENUE = [
+    ("test_session_binance", "BINANCE"),
+    ("test_session_usdm", "USDM"),
+    ("test_session_okx", "OKX"),
+    ("test_session_bybit", "BYBIT"),
+    ("test_session_kraken", "KRAKEN"),
+    ("test_session_coinbase", "COINBASE"),
+    ("test_session_htx", "HTX"),
+    ("test_session_clarofinlore", "CLARO"),
+    ("test_session_tradefence", "TRADEFENCE"),
+]
+
+
+@pytest.mark.parametrize(("module", "name"), EVERY_VENUE, ids=[m for _, m in EVERY_VENUE])
+def test_kill_leaves_nothing_open_on_every_venue(module: str, name: str) -> None:
+    """The shared accounts of ``session_cases``: two resting orders, then the kill switch; the
+    simulator's order list has none open and the report confirms both."""
+    a: SimAccount = getattr(importlib.import_module(module), name)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        placed = [await a.rest_below(sim, tr, 20), await a.rest_below(sim, tr, 21)]
+        assert len(a.open(sim)) == 2
+        report = await tr.kill("every venue")
+        assert a.open(sim) == []
+        assert sorted(o.client_id for o in report.cancelled) == sorted(o.client_id for o in placed)
+        assert report.complete, report
+        with pytest.raises(TradingHalted):
+            await a.rest_below(sim, tr, 22)
+
+    a.run(body)
+
+
+# a process killed with SIGKILL ---------------------------------------------------------------------
+
+CHILD = """
+import asyncio, json, sys
+import tickwire
+from tickwire.venues import binance, kraken
+
+venue, key, secret = sys.argv[1:4]
+urls, orders = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+signer = binance.Signer(key, secret) if venue == "binance-usdm" else kraken.Signer(key, secret)
+
+async def main():
+    async with tickwire.trade(venue, credentials=signer, endpoints=urls, dead_man=1.0) as tr:
+        for symbol, qty, price in orders:
+            await tr.place_order(symbol, "buy", "limit", qty, price)
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+CHILD_ORDERS = {
+    "binance-usdm": [("BTCUSDT", "0.003", "50000"), ("ETHUSDT", "0.01", "2500")],
+    "kraken": [("BTC/USD", "0.001", "50000"), ("ETH/USD", "0.01", "2500")],
+}
+
+
+@pytest.mark.parametrize("venue", ["binance-usdm", "kraken"])
+def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
+    """The issue's case: the session's process is killed (SIGKILL: no clean-up runs), and the venue's
+    dead-man switch — armed by the session, refreshed while it lived — cancels its orders."""
+    key, _, register = ACCOUNTS[venue]
+    secret = KRAKEN_SECRET if venue == "kraken" else "kill-secret"
+
+    async def go() -> None:
+        async with Simulator([venue], seed=41, rate=0, depth=20) as sim:
+            register(sim.venue(venue))
+            sim.fund(venue, key, FUNDS)
+            env = {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
+            args = [venue, key, secret, json.dumps(sim.urls()[venue]), json.dumps(CHILD_ORDERS[venue])]
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", CHILD, *args, env=env, stdout=asyncio.subprocess.PIPE
+            )
+            try:
+                assert proc.stdout is not None
+                line = await asyncio.wait_for(proc.stdout.readline(), 30)
+                assert line.strip() == b"ready"
+                await asyncio.sleep(2.5)  # alive: refreshed, nothing cancelled
+                assert len(open_at_venue(sim, venue)) == 2 and switch(sim, venue).fired == []
+            finally:
+                proc.kill()  # SIGKILL
+                await proc.wait()
+            await settle(lambda: not open_at_venue(sim, venue), "the venue's countdown", 4.0)
+            assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
+
+    asyncio.run(go())
+
+
+# health monitor ------------------------------------------------------------------------------------
+
+
+def test_the_health_monitor_kills_when_an_order_stays_unknown() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        reports: list[KillReport] = []
+        watch = Watch(tr, unknown_after_s=0.3, link_lost_s=None, every_s=0.05, on_kill=reports.append).start()
+        lost = tr.prepare("BTCUSDT", "buy", "limit", "0.01", "50000")
+        tr.tracker.track(lost)
+        tr.tracker.mark_unknown(lost.client_id, "answer lost")  # as a time-out leaves it
+        await asyncio.sleep(0.15)
+        assert tr.halted is None and len(open_at_venue(sim, "binance")) == 2  # not old enough yet
+        await settle(lambda: bool(reports), "the monitor's kill")
+        watch.stop()
+        assert tr.halted is not None and "unknown" in tr.halted and lost.client_id in tr.halted
+        assert open_at_venue(sim, "binance") == [] and len(reports[0].cancelled) == 2
+        assert [o.client_id for o in reports[0].unconfirmed] == [lost.client_id]  # the venue never had it
+
+    run("binance", body)
+
+
+def test_the_health_monitor_kills_when_the_order_socket_stays_down() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        watch = Watch(tr, unknown_after_s=None, link_lost_s=0.3, every_s=0.05).start()
+        await asyncio.sleep(0.5)
+        assert tr.halted is None  # the socket is up
+        sim.venue("binance").accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+        sim.endpoint("binance", 0).drop()
+        await settle(lambda: watch.report is not None, "the monitor's kill")
+        watch.stop()
+        assert "order socket down" in (tr.halted or "")
+        assert open_at_venue(sim, "binance") == [] and watch.report is not None and watch.report.complete
+
+    run("binance", body, transport="auto")
+
+
+def test_the_health_monitor_kills_over_a_memory_threshold_and_reads_cpu() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        rss = rss_mb()
+        assert rss is not None and rss > 1
+        watch = Watch(tr, max_rss_mb=rss * 10, every_s=0.05)
+        assert await watch.tick() is None
+        watch.max_rss_mb = 1.0
+        report = await watch.tick()
+        assert report is not None and "resident memory" in (tr.halted or "")
+        assert open_at_venue(sim, "binance") == []
+        assert await watch.tick() is None  # fires once: halted until resumed
+        clock = [0.0]
+        busy = Watch(tr, max_cpu_pct=1e-9, cpu_window_s=0.2, clock=lambda: clock[0])
+        assert busy.check() is None  # one sample: no window yet
+        t0 = time.process_time()
+        while time.process_time() - t0 < 0.05:
+            pass  # burn some CPU
+        clock[0] = 0.3
+        assert "CPU" in (busy.check() or "")
+
+    run("binance", body)
