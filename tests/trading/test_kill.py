@@ -27,6 +27,7 @@ from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.kill import KillReport
 from tickwire.trading.session import TradingSession
+from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.watch import Watch, rss_mb
 from tickwire.venues import binance, bybit, kraken, okx
 
@@ -466,3 +467,71 @@ def test_the_health_monitor_kills_over_a_memory_threshold_and_reads_cpu() -> Non
         assert "CPU" in (busy.check() or "")
 
     run("binance", body)
+
+
+def test_the_health_monitor_kills_when_market_data_goes_stale_or_down() -> None:
+    """With the strategy's market-data session: a book the venue stops updating (its feed stalled)
+    throws the switch; the kill itself needs no market data."""
+
+    async def go() -> None:
+        key, signer, register = ACCOUNTS["binance"]
+        async with Simulator(["binance"], seed=41, rate=40, depth=20) as sim:
+            register(sim.venue("binance"))
+            sim.fund("binance", key, FUNDS)
+            urls = sim.urls()["binance"]
+            async with tickwire.connect("binance", ["BTCUSDT"], endpoints=urls) as md:
+                await settle(lambda: md.book("BTCUSDT").is_synced, "the book", 5.0)
+                async with md.trade(credentials=signer) as tr:
+                    await on_two_symbols(sim, tr, each=1)
+                    watch = Watch(tr, market=md, book_stale_s=0.5, link_lost_s=None, every_s=0.05)
+                    assert watch.check() is None  # fresh, synced, not crossed
+                    sim.endpoint("binance", 0).stall()  # the feed stops; REST still answers
+                    await settle(lambda: watch.check() is not None, "the stale book", 3.0)
+                    assert "book BTCUSDT stale" in (watch.check() or "")
+                    report = await watch.tick()
+                    assert report is not None and report.complete and open_at_venue(sim, "binance") == []
+
+    asyncio.run(go())
+
+
+def test_the_health_monitor_reads_a_crossed_book_and_a_market_data_outage() -> None:
+    """The rules on a market session's own report (``health()`` and the live book), without a venue."""
+    D = Decimal
+
+    class Book:
+        def __init__(self, bid: str, ask: str) -> None:
+            self.bid, self.ask = (D(bid), D(1)), (D(ask), D(1))
+
+        def best_bid_exact(self) -> tuple[Any, Any]:
+            return self.bid
+
+        def best_ask_exact(self) -> tuple[Any, Any]:
+            return self.ask
+
+    class Market:
+        def __init__(self) -> None:
+            self.connected, self.book_ = True, Book("100", "100.5")
+
+        def health(self) -> dict[str, Any]:
+            book = {"state": "synced", "synced": True, "age_s": 0.01, "resyncing": False}
+            return {"lines": [{"connected": self.connected}], "books": {"X": book}}
+
+        def book(self, symbol: str) -> Book:
+            return self.book_
+
+    class Session:
+        venue, halted, orders_ws, stream = "v", None, None, None
+        tracker = OrderTracker()
+
+        async def kill(self, reason: str) -> Any:
+            raise AssertionError("check() only")
+
+    clock, md = [0.0], Market()
+    w = Watch(Session(), market=md, link_lost_s=1.0, clock=lambda: clock[0])  # type: ignore[arg-type]
+    assert w.check() is None
+    md.book_ = Book("100.5", "100.5")
+    assert "crossed" in (w.check() or "")
+    md.book_, md.connected = Book("100", "100.5"), False
+    assert w.check() is None  # down, not yet for long
+    clock[0] = 1.5
+    assert "market data down" in (w.check() or "")

@@ -360,3 +360,32 @@ def test_over_mutual_tls_13_with_a_client_certificate_and_refused_without_one(tm
         assert len(CLARO.orders(sim)) == 1
 
     _run(body, {"tls": {CLARO.venue: server}}, ssl_context=mutual)
+
+
+def test_more_than_three_failed_log_ins_in_a_minute_raise_one_alert_on_the_event_stream() -> None:
+    """Someone tries the key with a wrong secret: the venue's security log (its own record) shows the
+    failures, the watch reads them and puts exactly one alert on ``events()``."""
+    from tickwire.transport.http import HttpClient
+    from tickwire.venues.clarofinlore.security import SecurityAlert
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        intruder = clarofinlore.TokenAuth(clarofinlore.Signer(KEY, "not-the-secret"), tr.grammar.read_answer)
+        watch = tr.watch_security(every_s=0.05)
+        async with HttpClient(sim.urls()[CLARO.venue][0]["rest"]) as http:
+            for n in range(5):
+                with pytest.raises(AuthError):
+                    await intruder.ensure(http)
+                await asyncio.sleep(0.15)
+                if n < 3:
+                    assert watch.alerts == []  # three in a minute is the document's tolerance
+        venue_auth = sim.venue(CLARO.venue).auth  # type: ignore[attr-defined]
+        failed = [e for e in venue_auth.security_log if e["api_key"] == KEY and e["event"] == "login_failed"]
+        assert len(failed) == 5
+        [alert] = watch.alerts
+        assert isinstance(alert, SecurityAlert) and alert.failures == 4 and alert.limit == 3
+        events = []
+        while not tr._events.empty():
+            events.append(tr._events.get_nowait())
+        assert [v for k, v in events if k == "alert"] == [alert]
+
+    _run(body)

@@ -43,6 +43,14 @@ class WatchPort(Protocol):
     async def kill(self, reason: str) -> KillReport: ...
 
 
+class MarketPort(Protocol):
+    """What the monitor reads of a market-data session (``tickwire.connect``)."""
+
+    def health(self) -> dict[str, Any]: ...
+
+    def book(self, symbol: str) -> Any: ...
+
+
 def rss_mb() -> float | None:
     """The process's resident memory in MiB (None where it cannot be read)."""
     try:
@@ -80,8 +88,16 @@ class Watch:
         every_s: float = 1.0,
         on_kill: Callable[[KillReport], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        market: MarketPort | None = None,
+        book_stale_s: float | None = None,
+        crossed: bool = True,
     ) -> None:
         self.session = session
+        # The strategy's market data: every line down longer than ``link_lost_s``, a book not updated
+        # for ``book_stale_s``, or (``crossed``) a synced book whose best bid is at or above its best ask.
+        self.market = market
+        self.book_stale_s = book_stale_s
+        self.crossed = crossed
         self.unknown_after_s = unknown_after_s
         self.link_lost_s = link_lost_s
         self.max_rss_mb = max_rss_mb
@@ -99,7 +115,13 @@ class Watch:
     def check(self) -> str | None:
         """The reason to kill now, or None. Called every ``every_s`` by :meth:`start`'s task."""
         now = self.clock()
-        return self._unknown(now) or self._links(now) or self._memory() or self._cpu_use(now)
+        return (
+            self._unknown(now)
+            or self._links(now)
+            or self._market(now)
+            or self._memory()
+            or self._cpu_use(now)
+        )
 
     def _unknown(self, now: float) -> str | None:
         unknown = {o.client_id for o in self.session.tracker.unknown()}
@@ -124,6 +146,28 @@ class Watch:
         for name, since in sorted(self._down_since.items()):
             if now - since >= self.link_lost_s:
                 return f"{name} down for over {self.link_lost_s:g} s"
+        return None
+
+    def _market(self, now: float) -> str | None:
+        md = self.market
+        if md is None:
+            return None
+        h = md.health()
+        if any(ln["connected"] for ln in h["lines"]):
+            self._down_since.pop("market data", None)
+        else:
+            self._down_since.setdefault("market data", now)
+        since = self._down_since.get("market data")
+        if self.link_lost_s is not None and since is not None and now - since >= self.link_lost_s:
+            return f"market data down for over {self.link_lost_s:g} s"
+        for symbol, b in sorted(h["books"].items()):
+            age = b["age_s"]
+            if self.book_stale_s is not None and age is not None and age > self.book_stale_s:
+                return f"book {symbol} stale: no update for {age:.1f} s"
+            if self.crossed and b["synced"]:
+                bid, ask = md.book(symbol).best_bid_exact(), md.book(symbol).best_ask_exact()
+                if bid is not None and ask is not None and bid[0] >= ask[0]:
+                    return f"book {symbol} crossed: bid {bid[0]} >= ask {ask[0]}"
         return None
 
     def _memory(self) -> str | None:

@@ -17,9 +17,21 @@ simulator's, ``tickwire.sim.venues.clarofinlore``).
 
 from tickwire.venues.clarofinlore.market import Adapter
 from tickwire.venues.clarofinlore.orders import Account, Orders
+from tickwire.venues.clarofinlore.security import SecurityAlert, SecurityWatch
 from tickwire.venues.clarofinlore.session import Session
 from tickwire.venues.clarofinlore.signer import DEFAULT_PARTS, Signer
 from tickwire.venues.clarofinlore.tokens import TokenAuth
 from tickwire.venues.clarofinlore.twap import Twap
 
-__all__ = ["DEFAULT_PARTS", "Account", "Adapter", "Orders", "Session", "Signer", "TokenAuth", "Twap"]
+__all__ = [
+    "DEFAULT_PARTS",
+    "Account",
+    "Adapter",
+    "Orders",
+    "SecurityAlert",
+    "SecurityWatch",
+    "Session",
+    "Signer",
+    "TokenAuth",
+    "Twap",
+]

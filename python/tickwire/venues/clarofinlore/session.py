@@ -35,6 +35,7 @@ from tickwire.trading.intake import audit_fields, untracked
 from tickwire.trading.orders import Order, OrderType, Side
 from tickwire.trading.session import TradingSession
 from tickwire.venues.clarofinlore.orders import Account, Orders
+from tickwire.venues.clarofinlore.security import SecurityWatch
 from tickwire.venues.clarofinlore.signer import Signer
 from tickwire.venues.clarofinlore.tokens import TokenAuth
 from tickwire.venues.clarofinlore.twap import Twap, checked_twap
@@ -85,6 +86,20 @@ class Session(TradingSession):
         ``reason``, ``ip``, ``path``)."""
         logs: list[dict[str, Any]] = await self.send(self.grammar.security_logs(since_ms))
         return logs
+
+    def watch_security(self, every_s: float = 10.0, max_failures: int = 3) -> SecurityWatch:
+        """Polls :meth:`security_logs` every ``every_s`` seconds and puts ``("alert", SecurityAlert)``
+        on ``events()`` when a minute holds more than ``max_failures`` failed log-ins (the document's
+        advice); ``.stop()`` ends it (closing the session does too)."""
+        watch = SecurityWatch(self.security_logs, self.emit, every_s=every_s, max_failures=max_failures)
+        self._spawned_watch = watch.start()
+        return watch
+
+    async def close(self) -> None:
+        watch = getattr(self, "_spawned_watch", None)
+        if watch is not None:
+            watch.stop()
+        await super().close()
 
     async def place_order(
         self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any

@@ -1,0 +1,92 @@
+"""Clarofinlore's advice, followed: "monitor failed login attempts via the security logs endpoint — set
+alerts for more than three failures per minute" (seed-venues.md). :class:`SecurityWatch` polls the key's
+security log and puts one ``("alert", SecurityAlert)`` on the session's ``events()`` each time a minute
+holds more than ``max_failures`` failed log-ins (someone may be trying the key)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("tickwire.trading")
+
+WINDOW_MS = 60_000
+MAX_FAILURES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityAlert:
+    """More than ``limit`` failed log-ins within a minute ending at ``at_ms`` (venue time)."""
+
+    failures: int
+    limit: int
+    at_ms: int
+    entries: tuple[dict[str, Any], ...]
+
+
+class SecurityWatch:
+    """``logs(since_ms)`` reads the venue's security log (``Session.security_logs``), ``emit(kind,
+    value)`` is the session's event stream. Each failed log-in is counted once, however often it is
+    read; an alert fires when a minute's count goes over ``max_failures``, and again only after a
+    quiet minute."""
+
+    def __init__(
+        self,
+        logs: Callable[[int | None], Awaitable[list[dict[str, Any]]]],
+        emit: Callable[[str, Any], None],
+        *,
+        every_s: float = 10.0,
+        max_failures: int = MAX_FAILURES,
+    ) -> None:
+        self.logs = logs
+        self.emit = emit
+        self.every_s = every_s
+        self.max_failures = max_failures
+        self.alerts: list[SecurityAlert] = []
+        self._seen: set[tuple[Any, ...]] = set()
+        self._failures: list[dict[str, Any]] = []
+        self._since: int | None = None
+        self._alerted_until = -1
+        self.task: asyncio.Task[None] | None = None
+
+    async def poll(self) -> SecurityAlert | None:
+        """One read of the log; the alert it raised, if any."""
+        entries = await self.logs(self._since)
+        for e in entries:
+            key = (e.get("ts"), e.get("event"), e.get("code"), e.get("ip"), e.get("path"))
+            if key in self._seen or e.get("event") != "login_failed" or not isinstance(e.get("ts"), int):
+                continue
+            self._seen.add(key)
+            self._failures.append(e)
+            self._since = max(self._since or 0, int(e["ts"]))
+        self._failures.sort(key=lambda e: int(e["ts"]))
+        for i, last in enumerate(self._failures):
+            window = [e for e in self._failures[: i + 1] if int(last["ts"]) - int(e["ts"]) < WINDOW_MS]
+            if len(window) > self.max_failures and int(last["ts"]) > self._alerted_until:
+                alert = SecurityAlert(len(window), self.max_failures, int(last["ts"]), tuple(window))
+                self._alerted_until = int(last["ts"]) + WINDOW_MS
+                self.alerts.append(alert)
+                log.error("clarofinlore: %d failed log-ins within a minute", len(window))
+                self.emit("alert", alert)
+                return alert
+        return None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.poll()
+            except Exception as e:  # a failed read must not end the watch
+                log.warning("clarofinlore: security log unreadable: %s", e)
+            await asyncio.sleep(self.every_s)
+
+    def start(self) -> SecurityWatch:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
