@@ -4,9 +4,10 @@ never replaced), and a background thread running one service on such a loop for 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -78,3 +79,32 @@ class LoopThread:
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class Periodic:
+    """``round()`` every ``every_s`` seconds on the running loop, from :meth:`start` until
+    :meth:`stop`; a round that raises is logged and the next one runs (a monitor must outlive one
+    failed read)."""
+
+    every_s: float
+    task: asyncio.Task[None] | None = None
+
+    async def round(self) -> object:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                await self.round()
+            except Exception:
+                logging.getLogger("tickwire").exception("%s round failed", type(self).__name__)
+
+    def start(self) -> Self:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None

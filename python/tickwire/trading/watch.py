@@ -20,13 +20,13 @@ reason given to ``kill`` names the trigger and its figures; the kill's report go
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tickwire.loop import Periodic
 from tickwire.trading.kill import KillReport
 from tickwire.trading.tracker import OrderTracker
 
@@ -75,7 +75,7 @@ def cpu_s() -> float:
     return t.user + t.system
 
 
-class Watch:
+class Watch(Periodic):
     def __init__(
         self,
         session: WatchPort,
@@ -109,7 +109,6 @@ class Watch:
         self._unknown_since: dict[str, float] = {}
         self._down_since: dict[str, float] = {}
         self._cpu: list[tuple[float, float]] = []  # (wall, cpu seconds) samples over the window
-        self.task: asyncio.Task[None] | None = None
         self.report: KillReport | None = None  # the last kill this monitor caused
 
     def check(self) -> str | None:
@@ -206,21 +205,5 @@ class Watch:
                 log.exception("health monitor on_kill callback raised")
         return self.report
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.tick()
-            except Exception:
-                # The monitor must outlive one failed round (the kill records its own failures).
-                log.exception("%s: health monitor round failed", self.session.venue)
-
-    def start(self) -> Watch:
-        """Checks every ``every_s`` seconds on the running loop until :meth:`stop`."""
-        self.task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
+    async def round(self) -> KillReport | None:
+        return await self.tick()

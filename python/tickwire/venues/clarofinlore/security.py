@@ -5,11 +5,12 @@ holds more than ``max_failures`` failed log-ins (someone may be trying the key).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tickwire.loop import Periodic
 
 log = logging.getLogger("tickwire.trading")
 
@@ -27,7 +28,7 @@ class SecurityAlert:
     entries: tuple[dict[str, Any], ...]
 
 
-class SecurityWatch:
+class SecurityWatch(Periodic):
     """``logs(since_ms)`` reads the venue's security log (``Session.security_logs``), ``emit(kind,
     value)`` is the session's event stream. Each failed log-in is counted once, however often it is
     read; an alert fires when a minute's count goes over ``max_failures``, and again only after a
@@ -50,7 +51,6 @@ class SecurityWatch:
         self._failures: list[dict[str, Any]] = []
         self._since: int | None = None
         self._alerted_until = -1
-        self.task: asyncio.Task[None] | None = None
 
     async def poll(self) -> SecurityAlert | None:
         """One read of the log; the alert it raised, if any."""
@@ -74,19 +74,5 @@ class SecurityWatch:
                 return alert
         return None
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.poll()
-            except Exception as e:  # a failed read must not end the watch
-                log.warning("clarofinlore: security log unreadable: %s", e)
-            await asyncio.sleep(self.every_s)
-
-    def start(self) -> SecurityWatch:
-        self.task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
+    async def round(self) -> SecurityAlert | None:
+        return await self.poll()
