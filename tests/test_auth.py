@@ -417,3 +417,34 @@ def test_encode_params_matches_urlencode_with_quote() -> None:
     assert encode_params(None) == ""
     assert SignedRequest({}, "a=1").url("https://x", "/p") == "https://x/p?a=1"
     assert auth.now_ms() > 1_600_000_000_000
+
+
+def test_credentials_come_from_a_vault_callable_and_sign_as_the_secret_does() -> None:
+    """``from_env(environ=callable)``: a vault client returning each name's value (None when absent)."""
+    from tickwire.venues import binance, bybit, okx
+
+    vault = {
+        "BINANCE_API_KEY": "k1", "BINANCE_API_SECRET": BINANCE_SECRET, "OKX_API_KEY": "k2",
+        "OKX_API_SECRET": "s2", "OKX_PASSPHRASE": "p2", "BYBIT_API_KEY": "k3", "BYBIT_API_SECRET": "s3",
+    }  # fmt: skip
+    asked: list[str] = []
+
+    def read(name: str) -> str | None:
+        asked.append(name)
+        return vault.get(name)
+
+    b = binance.Signer.from_env(environ=read)
+    payload = "symbol=BTCUSDT&timestamp=1"
+    assert (
+        b.api_key == "k1"
+        and b.rest_signature(payload)
+        == hmac.new(BINANCE_SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    )
+    assert "BINANCE_API_SECRET" in asked
+    o = okx.Signer.from_env(environ=read)
+    want = base64.b64encode(hmac.new(b"s2", b"1GET/x", hashlib.sha256).digest()).decode()
+    assert o.rest_signature("1", "GET", "/x") == want
+    assert bybit.Signer.from_env(environ=read).api_key == "k3"
+    with pytest.raises(CredentialsError, match="KRAKEN_API_KEY"):
+        Credentials.from_env("KRAKEN", environ=read)
+    assert "s2" not in repr(Credentials.from_env("OKX", environ=read))

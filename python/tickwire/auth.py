@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 Clock = Callable[[], int]
+# Where credentials are read: a mapping of names (the environment) or a callable (a vault client).
+Source = Mapping[str, str] | Callable[[str], str | None]
 """A time source returning Unix time in milliseconds. Signers take one as ``clock=`` so that a
 venue-clock-corrected time can replace the system clock."""
 
@@ -155,16 +157,20 @@ class Credentials:
         cls,
         prefix: str,
         *,
-        environ: Mapping[str, str] | None = None,
+        environ: Source | None = None,
     ) -> Credentials:
         """Reads ``{PREFIX}_API_KEY`` (required) and the optional ``_API_SECRET``, ``_PASSPHRASE``,
         ``_PRIVATE_KEY_PEM`` / ``_PRIVATE_KEY_PATH``. Raises :class:`CredentialsError` naming the missing
-        variable; what a venue needs beyond the key is checked with ``require_secret()`` etc."""
+        variable; what a venue needs beyond the key is checked with ``require_secret()`` etc.
+
+        ``environ``: where the names are looked up — the process environment by default, a mapping, or
+        a callable (a vault client: ``environ=lambda name: vault.read("trading/" + name)``) returning the
+        value or None. Nothing read is logged or kept beyond the signer built from it."""
         env = os.environ if environ is None else environ
         p = prefix.upper().rstrip("_")
 
         def get(name: str) -> str | None:
-            v = env.get(f"{p}_{name}")
+            v = env(f"{p}_{name}") if callable(env) else env.get(f"{p}_{name}")
             return v if v else None
 
         api_key = get("API_KEY")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core, streams
-from tickwire.auth import Clock, Credentials, now_ms
+from tickwire.auth import Clock, Credentials, Source, now_ms
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 
@@ -52,9 +52,11 @@ class Signer(_core.Cloud9TraderSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "CLOUD9TRADER", **kwargs: Any) -> Signer:
+    def from_env(
+        cls, prefix: str = "CLOUD9TRADER", *, environ: Source | None = None, **kwargs: Any
+    ) -> Signer:
         """From ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET`` (base64)."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), **kwargs)
 
     def upgrade_headers(self, path: str = "/", nonce: int | None = None) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core, streams
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 from tickwire.clock import ServerTime
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.session import adapter as session_adapter
@@ -51,9 +51,9 @@ class Signer(_core.OkxSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "OKX", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "OKX", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY``, ``{prefix}_API_SECRET`` and ``{prefix}_PASSPHRASE``."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), c.require_passphrase(), **kwargs)
 
     def sign_request(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 from tickwire.errors import CredentialsError
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ class Signer(_core.BinanceSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "BINANCE", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "BINANCE", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY`` plus ``{prefix}_API_SECRET`` (HMAC) or
         ``{prefix}_PRIVATE_KEY_PEM`` / ``{prefix}_PRIVATE_KEY_PATH`` (Ed25519/RSA)."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         if c.private_key_pem is not None:
             return cls(c.api_key, private_key_pem=c.private_key_pem, **kwargs)
         if c.secret is None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 DEFAULT_RECV_WINDOW = 5000
 # Bybit states no maximum. A window past a day is a unit slip or a typo, and would undo the replay
@@ -55,9 +55,9 @@ class Signer(_core.BybitSigner):
         self._recv_window = _checked_recv_window(ms)
 
     @classmethod
-    def from_env(cls, prefix: str = "BYBIT", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "BYBIT", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET``."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), **kwargs)
 
     def sign_request(

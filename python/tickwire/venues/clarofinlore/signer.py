@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 __all__ = ["DEFAULT_PARTS", "Signer"]
 
@@ -48,9 +48,11 @@ class Signer(_core.ClarofinloreSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "CLAROFINLORE", **kwargs: Any) -> Signer:
+    def from_env(
+        cls, prefix: str = "CLAROFINLORE", *, environ: Source | None = None, **kwargs: Any
+    ) -> Signer:
         """From ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET``."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), **kwargs)
 
     def sign_request(

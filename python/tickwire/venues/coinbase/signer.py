@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 from tickwire.errors import CredentialsError
 
 __all__ = ["DEFAULT_HOST", "Signer"]
@@ -40,10 +40,10 @@ class Signer(_core.CoinbaseSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "COINBASE", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "COINBASE", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY`` (the key name) and ``{prefix}_PRIVATE_KEY_PEM`` /
         ``{prefix}_PRIVATE_KEY_PATH`` (or ``{prefix}_API_SECRET`` holding the key)."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         key = c.private_key_pem if c.private_key_pem is not None else c.secret
         if key is None:
             p = c.prefix

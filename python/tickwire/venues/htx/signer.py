@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, http_method, now_ms
 
 __all__ = ["DEFAULT_HOST", "Signer"]
 
@@ -36,9 +36,9 @@ class Signer(_core.HtxSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "HTX", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "HTX", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY`` (the access key) and ``{prefix}_API_SECRET``."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), **kwargs)
 
     def sign_request(

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, encode_params, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 __all__ = ["SENT", "Signer"]
 
@@ -42,9 +42,9 @@ class Signer(_core.KrakenSigner):
         return self
 
     @classmethod
-    def from_env(cls, prefix: str = "KRAKEN", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "KRAKEN", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """From ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET`` (base64, as Kraken issues it)."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         return cls(c.api_key, c.require_secret(), **kwargs)
 
     def next_nonce(self) -> int:

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 
-from tickwire.auth import Credentials, SignedRequest, encode_params, http_method
+from tickwire.auth import Credentials, SignedRequest, Source, encode_params, http_method
 from tickwire.errors import AuthError
 from tickwire.transport.http import HttpClient
 from tickwire.venues.tradefence.httpd import HttpRequest, HttpServer
@@ -116,10 +116,10 @@ class Signer:
         raise TypeError("Signer cannot be pickled (it holds secrets)")
 
     @classmethod
-    def from_env(cls, prefix: str = "TRADEFENCE", **kwargs: Any) -> Signer:
+    def from_env(cls, prefix: str = "TRADEFENCE", *, environ: Source | None = None, **kwargs: Any) -> Signer:
         """``{prefix}_API_KEY`` is the OAuth client id, ``{prefix}_API_SECRET`` the client secret; the
         optional ``{prefix}_REFRESH_TOKEN`` and ``{prefix}_REDIRECT_URI`` are used when set."""
-        c = Credentials.from_env(prefix)
+        c = Credentials.from_env(prefix, environ=environ)
         p = c.prefix
         refresh = os.environ.get(f"{p}_REFRESH_TOKEN") or None
         redirect = os.environ.get(f"{p}_REDIRECT_URI")
