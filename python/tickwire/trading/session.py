@@ -135,6 +135,15 @@ class TradingSession:
     # lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self) -> TradingSession:
+        """Connects, loads the instrument rules, starts the sockets; a start that fails leaves nothing
+        open behind it."""
+        try:
+            return await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> TradingSession:
         ensure = getattr(self.signer, "ensure_token", None)  # an OAuth signer's token (Tradefence)
         if ensure is not None:
             await ensure()

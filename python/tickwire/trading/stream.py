@@ -96,6 +96,7 @@ class KeptSocket:
         self._up = asyncio.Event()
         self._closing = False
         self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
+        self.last_error: BaseException | None = None  # why the last connect or set-up failed
         # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
         self.rest: Callable[[Call], Awaitable[Any]] | None = None
 
@@ -137,9 +138,20 @@ class KeptSocket:
         return True
 
     async def start(self, timeout: float = 5.0) -> None:
-        """Connects; returns once ``on_connected`` succeeded the first time."""
+        """Connects; returns once ``on_connected`` succeeded the first time. Not up within ``timeout``:
+        the set-up's last error when it was the venue's refusal (a wrong key's ``AuthError``), else a
+        ``TransportError``; the socket is closed."""
         self._task = asyncio.create_task(self._run(), name=f"tickwire-{self.venue}-{self.name}")
-        await asyncio.wait_for(self._up.wait(), timeout)
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except TimeoutError:
+            await self.close()
+            last = self.last_error
+            if isinstance(last, TickwireError) and not isinstance(last, TransportError):
+                raise last from None
+            raise TransportError(
+                f"{self.venue} {self.name}: not up within {timeout:g} s (last: {last or 'no answer'})"
+            ) from None
 
     async def close(self) -> None:
         self._closing = True
@@ -186,6 +198,7 @@ class KeptSocket:
                     ping_idle=20.0,
                 )
             except (TickwireError, OSError) as e:
+                self.last_error = e
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
@@ -193,6 +206,7 @@ class KeptSocket:
             try:
                 await self.on_connected()
             except (TickwireError, OSError, TimeoutError) as e:
+                self.last_error = e
                 log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
                 transport.disconnect()
                 await down.wait()

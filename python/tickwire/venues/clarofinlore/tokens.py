@@ -10,11 +10,11 @@ is ``POST /v1/auth/refresh`` with ``{"refresh_token"}``, which retires that refr
 a new pair like the login. Both requests are signed like every other one (the document: every
 request is signed; the simulator does not check the refresh's signature).
 
-The token is refreshed ahead of its expiry (``margin``: a quarter of its life, at most 60 s), so a
-request never races the expiry; a refused refresh falls back to a full log-in. A token the venue
-refuses anyway (its 4015, e.g. after a venue restart) is dropped by the session, which logs in again
-and resends the refused request once — safe because an authentication refusal comes before the
-request is looked at.
+The token is refreshed ahead of its expiry (a quarter of its life, at most 60 s, plus the 1 s of
+``exp``'s whole-second rounding), so a request never races the expiry; a refused refresh falls back
+to a full log-in. A token the venue refuses anyway (its 4015, e.g. after a venue restart) is dropped
+by the session, which logs in again and resends the refused request once — safe because an
+authentication refusal comes before the request is looked at.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ REFRESH_PATH = "/v1/auth/refresh"
 # The simulator's codes: 4015 "invalid or expired access token", 4016 "invalid refresh token".
 TOKEN_REFUSED = 4015
 MAX_MARGIN_S = 60.0
+EXP_GRANULARITY_S = 1.0
 
 
 class TokenAuth:
@@ -118,4 +119,6 @@ class TokenAuth:
         except (KeyError, TypeError, ValueError):
             raise AuthError(f"clarofinlore {path}: answer without a token") from None
         self._access, self._refresh = access, refresh
-        self._renew_at = self.clock() + life - min(MAX_MARGIN_S, life / 4)
+        # A JWT's ``exp`` is whole seconds: a token issued late in a second lives up to 1 s less than
+        # ``expires_in`` says. Renew that much earlier too, on top of the margin.
+        self._renew_at = self.clock() + life - min(MAX_MARGIN_S, life / 4) - EXP_GRANULARITY_S
