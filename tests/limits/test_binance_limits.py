@@ -137,3 +137,42 @@ def test_a_429_from_traffic_the_session_did_not_see_blocks_it_for_the_retry_afte
         assert 418 not in statuses(sim)
 
     run(body, "lim-429", {"weight_limit": 50}, timeouts={"weight_window": 3.0, "ban": 30.0}, rate_wait=0)
+
+
+def test_the_ws_api_answers_rate_limits_array_corrects_the_budget() -> None:
+    """Over the WS API the usage comes in each answer's ``rateLimits`` (no headers): weight another
+    process spent on the same address is counted as soon as the session's next answer tells it."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        other = HttpClient(ep.rest_base, timeout=5.0)
+        await other.connect()
+        try:
+            for _ in range(8):  # depth limit=100 weighs 5: 40 of the 50
+                await other.request("GET", "/api/v3/depth", query={"symbol": SYMBOL, "limit": "100"})
+        finally:
+            await other.close()
+        window = tr.budget.windows["WEIGHT_3S"]
+        before = window.used(time.monotonic())
+        o = await resting_buy(sim, tr)  # over the socket: no REST exchange for it
+        assert not [x for x in ep.exchanges if x[1] == "POST /api/v3/order"]
+        assert before < 40 <= window.used(time.monotonic())  # the venue's count, not only ours
+        assert sim.venue("binance").engine.orders[int(o.order_id or 0)].open
+
+    run(body, "lim-ws", {"weight_limit": 50}, timeouts={"weight_window": 3.0}, transport="ws")
+
+
+def test_ws_usage_is_read_from_the_documented_rate_limits_array() -> None:
+    def limit(kind: str, unit: str, n: int, cap: int, count: int) -> dict[str, Any]:
+        return {"rateLimitType": kind, "interval": unit, "intervalNum": n, "limit": cap, "count": count}
+
+    answer = {
+        "id": "1", "status": 200, "result": {},
+        "rateLimits": [
+            limit("REQUEST_WEIGHT", "MINUTE", 1, 6000, 70),
+            limit("ORDERS", "SECOND", 10, 100, 3),
+            limit("ORDERS", "DAY", 1, 200000, 9),
+        ],
+    }  # fmt: skip
+    assert binance.Orders.read_ws_usage(answer) == {"WEIGHT_1M": 70, "ORDERS_10S": 3, "ORDERS_1D": 9}
+    assert binance.Orders.read_ws_usage({"id": "1", "status": 200}) == {}

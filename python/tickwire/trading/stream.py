@@ -334,7 +334,9 @@ class OrderSocket(KeptSocket):
             return None
         return self.grammar.ws_request(call, self.signer, f"tw{next(self._ids)}")
 
-    async def request(self, data: bytes) -> Any:
+    async def request(self, data: bytes, observe: Callable[[Any], object] | None = None) -> Any:
+        """The answer to ``data``, read by the grammar; ``observe`` sees the raw answer first (the
+        venue's usage counts it carries: Binance WS API ``rateLimits``)."""
         msg = orjson.loads(data)
         rid = self.grammar.ws_answer_id(msg)
         assert rid is not None
@@ -350,4 +352,6 @@ class OrderSocket(KeptSocket):
             raise RequestTimeoutError(
                 f"{self.venue}: no answer on the order socket in {self.timeout} s"
             ) from None
+        if observe is not None:
+            observe(answer)
         return self.grammar.read_ws_answer(answer)

@@ -186,7 +186,7 @@ class Wire:
                 data = ws.offers(call)
                 if data is not None:
                     self._audit_request(call, "ws")
-                    return await ws.request(data)
+                    return await ws.request(data, self._ws_usage)
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
             self._audit_request(call, "rest")
@@ -237,6 +237,10 @@ class Wire:
                 self.audit.event("relogin", venue=self.venue, path=call.path)
                 continue
             return self._read(r.status, r.body, r.headers)
+
+    def _ws_usage(self, answer: Any) -> None:
+        if hasattr(self.grammar, "read_ws_usage"):
+            self.budget.observe(self.grammar.read_ws_usage(answer))
 
     def _read(self, status: int, body: bytes, headers: dict[str, str]) -> Any:
         if hasattr(self.grammar, "read_usage"):

@@ -60,6 +60,18 @@ def read_usage(headers: Mapping[str, str]) -> dict[str, int]:
     return out
 
 
+def read_ws_usage(answer: Any) -> dict[str, int]:
+    """A WS API answer's ``rateLimits`` array: each limit's ``count`` (the same counters as the REST
+    headers), named as ``read_usage`` names them."""
+    out: dict[str, int] = {}
+    for r in answer.get("rateLimits", ()) if isinstance(answer, dict) else ():
+        unit, n, count = r.get("interval"), r.get("intervalNum"), r.get("count")
+        kind = {"REQUEST_WEIGHT": "WEIGHT", "ORDERS": "ORDERS"}.get(r.get("rateLimitType"))
+        if kind and unit in _INTERVAL and isinstance(n, int) and isinstance(count, int):
+            out[f"{kind}_{n}{_INTERVAL[unit]}"] = count
+    return out
+
+
 def read_limits(exchange_info: Any) -> list[Limit]:
     """The limits ``exchangeInfo`` announces (``rateLimits``): the venue's word over the defaults."""
     out = []

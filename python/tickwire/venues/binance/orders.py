@@ -43,6 +43,7 @@ class Orders(BinanceGrammar):
     limits = rate.LIMITS
     cost = staticmethod(rate.cost)
     read_usage = staticmethod(rate.read_usage)
+    read_ws_usage = staticmethod(rate.read_ws_usage)
     read_limits = staticmethod(rate.read_limits)
     order_path = "/api/v3/order"
     open_orders_path = "/api/v3/openOrders"

@@ -24,6 +24,7 @@ from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Request, Response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID
+from tickwire.sim.venues.binance.trade import interval
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -152,7 +153,10 @@ class WsApi:
         else:
             body["error"] = {"code": code, "msg": msg, **({"data": data} if data else {})}
         lim = self.limiter(conn.endpoint)
-        body["rateLimits"] = [{**RATE_LIMITS[0], "limit": lim.limit, "count": lim.used}]
+        unit, num, _ = interval(lim.window_s)  # the window it enforces, as Binance names it
+        body["rateLimits"] = [
+            {**RATE_LIMITS[0], "interval": unit, "intervalNum": num, "limit": lim.limit, "count": lim.used}
+        ]
         conn.send_text(orjson.dumps(body))
 
     def on_message(self, conn: Conn, data: bytes) -> None:
