@@ -23,6 +23,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Status
 from tickwire.trading.rules import InstrumentRules, from_kraken_asset_pair
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.kraken import limits as rate
 from tickwire.venues.kraken.names import asset, ws_symbol
 from tickwire.venues.kraken.signer import SENT
 
@@ -69,6 +70,9 @@ class Orders:
     order. Kraken has no FOK for spot and no reduce-only outside margin: refused before sending."""
 
     venue = "kraken"
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
 
     def __init__(self) -> None:
         self._rest_pair: dict[str, str] = {}  # symbol -> altname
