@@ -1,0 +1,87 @@
+"""Shared harness of the per-venue limit tests: one funded account on one simulated venue whose limits
+are set by profile and time-outs (small, so a test takes seconds), and what the simulator itself
+counted — its request log (``VenueServer.exchanges``) and its limiters' refusals, whichever form the
+venue's refusal takes (HTTP 429, or a code in an HTTP 200 answer as OKX and Bybit give)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+import tickwire
+from tickwire.sim import Simulator
+from tickwire.sim.limits import WeightLimiter
+from tickwire.trading.session import TradingSession
+
+Body = Callable[[Simulator, TradingSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Account:
+    venue: str
+    symbol: str
+    key: str
+    signer: Any
+    register: Callable[[Any], None]
+    funds: dict[str, str] = field(default_factory=lambda: {"USDT": "100000000", "BTC": "100"})
+
+    def run(
+        self, body: Body, profile: dict[str, Any], timeouts: dict[str, float] | None = None, **kw: Any
+    ) -> None:
+        async def go() -> None:
+            opts = {"profiles": {self.venue: profile}, "timeouts": timeouts or {}}
+            async with Simulator([self.venue], seed=7, rate=0, depth=20, **opts) as sim:
+                self.register(sim.venue(self.venue))
+                sim.fund(self.venue, self.key, self.funds)
+                async with tickwire.trade(
+                    self.venue, credentials=self.signer, endpoints=sim.urls()[self.venue], **kw
+                ) as tr:
+                    await body(sim, tr)
+
+        asyncio.run(go())
+
+    async def resting_buy(self, sim: Simulator, tr: TradingSession, ticks: int = 200) -> Any:
+        """One minimal buy ``ticks`` below the best bid (it rests; nothing fills)."""
+        rules = tr.rules[self.symbol]
+        price = sim.book(self.venue, self.symbol).bids[0][0] - ticks * rules.tick_size
+        lots = ((rules.min_notional or Decimal(0)) / price / rules.lot_size).to_integral_value(ROUND_CEILING)
+        qty = max(rules.min_qty, (lots + 1) * rules.lot_size)
+        return await tr.place_order(self.symbol, "buy", "limit", qty, price)
+
+    async def burst(self, sim: Simulator, tr: TradingSession, n: int, workers: int = 8) -> list[Any]:
+        gate = asyncio.Semaphore(workers)
+
+        async def one() -> Any:
+            async with gate:
+                return await self.resting_buy(sim, tr)
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+    def open(self, sim: Simulator) -> list[Any]:
+        return [o for o in sim.venue(self.venue).engine.orders.values() if o.open]
+
+
+def exchanges(sim: Simulator, venue: str) -> list[tuple[float, str, int, float | None]]:
+    return list(sim.endpoint(venue, 0).exchanges)
+
+
+def limiters(obj: Any, depth: int = 2) -> list[WeightLimiter]:
+    """Every limiter the simulated venue keeps (in dicts of its attributes, and its parts')."""
+    out: list[WeightLimiter] = []
+    for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+        items = value.values() if isinstance(value, dict) else [value]
+        for item in items:
+            for x in item if isinstance(item, tuple) else (item,):
+                if isinstance(x, WeightLimiter):
+                    out.append(x)
+                elif depth > 1 and hasattr(x, "__dict__") and type(x).__module__.startswith("tickwire.sim"):
+                    out.extend(limiters(x, depth - 1))
+    return out
+
+
+def refusals(sim: Simulator, venue: str) -> int:
+    """Requests the simulated venue refused for rate, by its own limiters."""
+    return sum(lim.refused for lim in {id(x): x for x in limiters(sim.venue(venue))}.values())
