@@ -6,12 +6,15 @@ venue's refusal takes (HTTP 429, or a code in an HTTP 200 answer as OKX and Bybi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+import pytest
 import tickwire
+from tickwire.errors import RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
@@ -85,3 +88,28 @@ def limiters(obj: Any, depth: int = 2) -> list[WeightLimiter]:
 def refusals(sim: Simulator, venue: str) -> int:
     """Requests the simulated venue refused for rate, by its own limiters."""
     return sum(lim.refused for lim in {id(x): x for x in limiters(sim.venue(venue))}.values())
+
+
+def spend(limiter: WeightLimiter) -> WeightLimiter:
+    """``limiter`` with its whole window spent now (traffic of another process the session never saw)."""
+    limiter.charge(time.monotonic(), limiter.limit)
+    return limiter
+
+
+async def refusal_blocks(a: Account, sim: Simulator, tr: TradingSession, path: str, window: float) -> None:
+    """The session (``rate_wait=0``) meets the venue's refusal on its next order; nothing more goes to
+    ``path`` until ``window`` (the venue's Retry-After, or the limit's window) has passed, then the
+    order goes through after waiting it out."""
+    with pytest.raises(RateLimitError) as e:
+        await a.resting_buy(sim, tr)
+    assert e.value.retry_after == pytest.approx(window, abs=0.01)  # type: ignore[attr-defined]
+    t_refused = time.monotonic()
+    sent = len([x for x in exchanges(sim, a.venue) if x[1] == path])
+    with pytest.raises(RateLimitError):
+        await a.resting_buy(sim, tr)
+    assert len([x for x in exchanges(sim, a.venue) if x[1] == path]) == sent  # nothing sent inside
+    tr.budget.max_wait_s = window + 5.0
+    assert (await a.resting_buy(sim, tr)).status == "new"
+    last = [x for x in exchanges(sim, a.venue) if x[1] == path][-1]
+    assert last[0] >= t_refused + window - 0.05 and last[2] < 400
+    assert refusals(sim, a.venue) == 1
