@@ -77,6 +77,6 @@ def test_at_the_limit_new_orders_wait_and_a_cancel_uses_the_reserve() -> None:
 def test_a_429_blocks_the_key_for_the_window() -> None:
     async def body(sim: Simulator, tr: TradingSession) -> None:
         sim.venue(V).limiters[NAME] = spend(WeightLimiter(30, 1.0))
-        await refusal_blocks(A, sim, tr, "POST /api/v3/brokerage/orders", 1.1)
+        await refusal_blocks(sim, tr, lambda: A.resting_buy(sim, tr), "POST /api/v3/brokerage/orders", 1.1)
 
     A.run(body, {}, rate_wait=0)

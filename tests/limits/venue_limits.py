@@ -96,20 +96,23 @@ def spend(limiter: WeightLimiter) -> WeightLimiter:
     return limiter
 
 
-async def refusal_blocks(a: Account, sim: Simulator, tr: TradingSession, path: str, window: float) -> None:
-    """The session (``rate_wait=0``) meets the venue's refusal on its next order; nothing more goes to
-    ``path`` until ``window`` (the venue's Retry-After, or the limit's window) has passed, then the
-    order goes through after waiting it out."""
+async def refusal_blocks(
+    sim: Simulator, tr: TradingSession, place: Callable[[], Awaitable[Any]], path: str, window: float
+) -> None:
+    """The session (``rate_wait=0``) meets the venue's refusal on its next order (``place``); nothing
+    more goes to ``path`` until ``window`` (the venue's Retry-After, or the limit's window) has passed,
+    then the order goes through after waiting it out."""
+    venue = tr.venue
     with pytest.raises(RateLimitError) as e:
-        await a.resting_buy(sim, tr)
+        await place()
     assert e.value.retry_after == pytest.approx(window, abs=0.01)  # type: ignore[attr-defined]
     t_refused = time.monotonic()
-    sent = len([x for x in exchanges(sim, a.venue) if x[1] == path])
+    sent = len([x for x in exchanges(sim, venue) if x[1] == path])
     with pytest.raises(RateLimitError):
-        await a.resting_buy(sim, tr)
-    assert len([x for x in exchanges(sim, a.venue) if x[1] == path]) == sent  # nothing sent inside
+        await place()
+    assert len([x for x in exchanges(sim, venue) if x[1] == path]) == sent  # nothing sent inside
     tr.budget.max_wait_s = window + 5.0
-    assert (await a.resting_buy(sim, tr)).status == "new"
-    last = [x for x in exchanges(sim, a.venue) if x[1] == path][-1]
+    assert (await place()).status == "new"
+    last = [x for x in exchanges(sim, venue) if x[1] == path][-1]
     assert last[0] >= t_refused + window - 0.05 and last[2] < 400
-    assert refusals(sim, a.venue) == 1
+    assert refusals(sim, venue) == 1
