@@ -107,10 +107,10 @@ class RateBudget:
             scope = self.ip if lim.per == "ip" else self.account
             self.windows[lim.name] = shared_window(self.venue, lim, scope)
 
-    def _cap(self, w: Window, lane: Lane) -> int:
+    def _cap(self, w: Window, lane: Lane, name: str) -> int:
         if lane == "cancel":
             return w.limit
-        return w.limit - max(1, math.ceil(w.limit * self.reserve))
+        return w.limit - max(1, math.ceil(w.limit * self.reserve), self.limits[name].reserve)
 
     def _charged(self, cost: Mapping[str, int]) -> list[tuple[str, Window, int]]:
         """The windows ``cost`` charges (by each limit's ``charged_by``; a keyed limit's by
@@ -140,7 +140,7 @@ class RateBudget:
     def check(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Seconds until ``cost`` fits in every limit it charges (0.0: now)."""
         now = self.clock()
-        waits = [w.wait(weight, self._cap(w, lane), now) for _, w, weight in self._charged(cost)]
+        waits = [w.wait(weight, self._cap(w, lane, n), now) for n, w, weight in self._charged(cost)]
         waits.append(self._any.wait(0, 1, now))
         return max(waits)
 

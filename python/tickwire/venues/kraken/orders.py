@@ -72,13 +72,25 @@ class Orders:
     venue = "kraken"
     # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
     limits = rate.LIMITS
-    cost = staticmethod(rate.cost)
 
     def __init__(self) -> None:
         self._rest_pair: dict[str, str] = {}  # symbol -> altname
         self._symbol: dict[str, str] = {}  # pair key, altname, wsname -> symbol
         self._txids: OrderedDict[str, str] = OrderedDict()  # cl_ord_id -> txid
         self._cids: dict[str, str] = {}  # txid -> cl_ord_id, of the same entries
+        # txid / cl_ord_id -> pair of the cancels and amends built: the trading limit is per pair.
+        self._pair_of: OrderedDict[str, str] = OrderedDict()
+
+    def cost(self, call: Call) -> dict[str, int]:
+        """What ``call`` counts against (``limits``): a cancel's or amend's pair as it was built."""
+        return rate.cost(call, self._pair_of)
+
+    def _counted(self, symbol: str, call: Call) -> Call:
+        ref = call.params.get("txid") or call.params.get("cl_ord_id") or ""
+        self._pair_of[ref] = self.pair(symbol)
+        while len(self._pair_of) > TXID_MEMORY:
+            self._pair_of.popitem(last=False)
+        return call
 
     # names ---------------------------------------------------------------------------------------
 
@@ -124,7 +136,7 @@ class Orders:
         return {"txid": order_id} if order_id else {"cl_ord_id": client_id or ""}
 
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
-        return Call("POST", P + "CancelOrder", self._ids(client_id, order_id))
+        return self._counted(symbol, Call("POST", P + "CancelOrder", self._ids(client_id, order_id)))
 
     def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
         """``AmendOrder``: the order keeps its txid and, when only its size shrinks, its priority."""
@@ -135,7 +147,7 @@ class Orders:
             p["order_qty"] = format_decimal(qty)
         if price is not None:
             p["limit_price"] = format_decimal(price)
-        return Call("POST", P + "AmendOrder", p)
+        return self._counted(order.symbol, Call("POST", P + "AmendOrder", p))
 
     def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         """``QueryOrders`` by txid (the order's, or the one this grammar saw with ``client_id``);
