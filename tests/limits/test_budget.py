@@ -112,3 +112,14 @@ def test_a_refusal_with_the_calls_cost_blocks_only_what_that_call_charged() -> N
     # Without the cost, every key of the named limit seen so far is blocked.
     b.refused(named, 1.0)
     assert b.try_take({"PLACE:ETH-USDT": 1}, "order") > 0
+
+
+def test_a_limits_own_reserve_keeps_room_for_a_heavy_cancel() -> None:
+    """Kraken's cancel of a young order weighs 8: 10% of 60 would not leave room for one."""
+    clock = Clock()
+    pair = Limit("PAIR", 60, 60.0, "account", keyed=True, reserve=16)
+    b = RateBudget("v-reserve", [pair], ip="ip-rsv", account="acct-heavy", max_wait_s=0, clock=clock)
+    assert b.try_take({"PAIR:X": 44}, "order") == 0.0
+    assert b.try_take({"PAIR:X": 1}, "order") > 0
+    assert b.try_take({"PAIR:X": 8}, "cancel") == 0.0 and b.try_take({"PAIR:X": 8}, "cancel") == 0.0
+    assert b.try_take({"PAIR:X": 1}, "cancel") > 0  # 60: the limit itself

@@ -40,6 +40,11 @@ def test_usage_is_read_against_the_calls_endpoint() -> None:
     assert limits.cost(create) == {"IP": 1, "CREATE": 1}
     assert limits.read_usage(headers, create) == {"CREATE": 20 - 7}  # room left: the venue's 7
     assert limits.read_usage(headers, Call("GET", "/v5/market/time", signed=False)) == {}
+    # A 10006's wait: until the reset timestamp, at least the second's window (our clock may lead).
+    reset = {"x-bapi-limit-reset-timestamp": str(int((time.time() + 4.0) * 1000))}
+    assert 3.9 < (limits.read_reset(reset) or 0) <= 4.0
+    assert limits.read_reset({"x-bapi-limit-reset-timestamp": "1700000003000"}) == pytest.approx(1.1)
+    assert limits.read_reset({}) is None
     e = limits.ip_refusal(403, b"access too frequent")
     assert isinstance(e, RateLimitError) and e.retry_after == 600.0  # type: ignore[attr-defined]
     assert limits.ip_refusal(403, b"forbidden") is None

@@ -45,6 +45,9 @@ def test_usage_from_the_remaining_header() -> None:
     call = Call("GET", "/api/v3/brokerage/accounts")
     assert limits.cost(call) == {"PRIVATE": 1}
     assert limits.read_usage({"x-ratelimit-remaining": "4"}, call) == {"PRIVATE": 26}
+    # A 429 carries no Retry-After: the wait runs to x-ratelimit-reset, at least the window.
+    assert 2.0 < (limits.read_reset({"x-ratelimit-reset": str(int(time.time()) + 3)}) or 0) <= 3.0
+    assert limits.read_reset({"x-ratelimit-reset": "1700000000"}) == pytest.approx(1.1)
 
 
 def test_a_burst_never_crosses_the_key_limit() -> None:

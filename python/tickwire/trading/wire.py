@@ -160,7 +160,12 @@ class Wire:
         try:
             return self.grammar.read_answer(status, body)
         except RateLimitError as e:
-            # The header's wait, else the one the grammar read from the answer (Bybit's 403: 10 min).
-            header = retry_after_s(headers.get("retry-after"))
-            e.__dict__["retry_after"] = header if header is not None else getattr(e, "retry_after", None)
+            # The Retry-After header's wait, else the one the grammar read from the answer (Bybit's
+            # 403: 10 min), else the venue's reset time (Bybit's X-Bapi-Limit-Reset-Timestamp).
+            wait = retry_after_s(headers.get("retry-after"))
+            if wait is None:
+                wait = getattr(e, "retry_after", None)
+            if wait is None and hasattr(self.grammar, "read_reset"):
+                wait = self.grammar.read_reset(headers)
+            e.__dict__["retry_after"] = wait
             raise

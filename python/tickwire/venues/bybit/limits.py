@@ -5,7 +5,8 @@ per second (``retCode`` 10006 "Too many visits!"), and per IP 600 requests per 5
 Every answer states the endpoint's limit (``X-Bapi-Limit``) and what is left of it
 (``X-Bapi-Limit-Status``) for the UID: read as used = our limit - the venue's remaining, so the room the
 budget leaves equals what the venue says is left, whatever limit it grants this account (it varies by
-VIP level). The per-endpoint numbers are the spot column of the docs' table (create, cancel and
+VIP level). A 10006 blocks the endpoint until ``X-Bapi-Limit-Reset-Timestamp``, at least its second.
+The per-endpoint numbers are the spot column of the docs' table (create, cancel and
 cancel-all 20/s, amend 10/s, queries 50/s) — unverified beyond that page."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 
 from tickwire.errors import RateLimitError
 from tickwire.limits import Limit
-from tickwire.limits.usage import used_from_remaining
+from tickwire.limits.budget import JITTER_S
+from tickwire.limits.usage import used_from_remaining, wait_until_reset
 from tickwire.trading.venue import Call
 
 VENUE = "bybit"
@@ -51,6 +53,11 @@ def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str
     """The call's endpoint limit as used = our limit - ``X-Bapi-Limit-Status`` (the venue's remaining)."""
     name = _BY_PATH.get(call.path) if call is not None else None
     return used_from_remaining(headers, "x-bapi-limit-status", name, LIMITS)
+
+
+def read_reset(headers: Mapping[str, str]) -> float | None:
+    """A 10006's wait: until ``X-Bapi-Limit-Reset-Timestamp`` (ms), at least the second's window."""
+    return wait_until_reset(headers, "x-bapi-limit-reset-timestamp", 0.001, 1.0 + JITTER_S)
 
 
 def ip_refusal(status: int, body: bytes) -> RateLimitError | None:

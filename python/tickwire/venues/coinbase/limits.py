@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tickwire.limits import Limit
-from tickwire.limits.usage import used_from_remaining
+from tickwire.limits.budget import JITTER_S
+from tickwire.limits.usage import used_from_remaining, wait_until_reset
 from tickwire.trading.venue import Call
 
 _RATE = frozenset({"RATE_LIMIT_EXCEEDED"})
@@ -25,3 +26,8 @@ def cost(call: Call) -> dict[str, int]:
 def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str, int]:
     name = "PRIVATE" if call is None or call.signed else None  # the headers come on private answers
     return used_from_remaining(headers, "x-ratelimit-remaining", name, LIMITS)
+
+
+def read_reset(headers: Mapping[str, str]) -> float | None:
+    """A 429's wait (no Retry-After): until ``x-ratelimit-reset`` (epoch s), at least the window."""
+    return wait_until_reset(headers, "x-ratelimit-reset", 1.0, 1.0 + JITTER_S)

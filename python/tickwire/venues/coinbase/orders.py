@@ -95,6 +95,7 @@ class Orders(UserChannel):
     limits = rate.LIMITS
     cost = staticmethod(rate.cost)
     read_usage = staticmethod(rate.read_usage)
+    read_reset = staticmethod(rate.read_reset)
 
     def __init__(self) -> None:
         self.ids = OrderIds()
