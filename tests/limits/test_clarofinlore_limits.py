@@ -11,7 +11,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
 from tickwire.venues import clarofinlore
 from tickwire.venues.clarofinlore import limits
-from venue_limits import Account, refusal_blocks, refusals, spend
+from venue_limits import Account, cancel_at_the_limit, refusal_blocks, refusals, spend
 
 V = "clarofinlore"
 KEY, SECRET = "claro-limits-key", "claro-limits-secret"
@@ -40,6 +40,14 @@ def test_a_burst_never_crosses_the_accounts_tier() -> None:
         assert len(await tr.cancel_all(A.symbol)) == 50 and not A.open(sim) and refusals(sim, V) == 0
 
     A.run(body, {"rate_limit": 20})
+
+
+def test_at_the_tier_a_cancel_uses_the_reserve() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.budget.set_limits([limits.tier(20)], replace=True)
+        await cancel_at_the_limit(sim, tr, lambda: A.resting_buy(sim, tr))
+
+    A.run(body, {"rate_limit": 20}, rate_wait=0)
 
 
 def test_a_429_blocks_the_key_for_its_retry_after() -> None:

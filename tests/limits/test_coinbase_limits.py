@@ -12,14 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from tickwire.errors import RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
 from tickwire.trading.venue import Call
 from tickwire.venues import coinbase
 from tickwire.venues.coinbase import limits
-from venue_limits import Account, refusal_blocks, refusals, spend
+from venue_limits import Account, cancel_at_the_limit, refusal_blocks, refusals, spend
 
 V = "coinbase"
 NAME = "organizations/org-tw/apiKeys/limits-key"
@@ -64,17 +63,9 @@ def test_a_burst_never_crosses_the_key_limit() -> None:
 
 def test_at_the_limit_new_orders_wait_and_a_cancel_uses_the_reserve() -> None:
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        first = await A.resting_buy(sim, tr)
-        with pytest.raises(RateLimitError):  # new orders until the budget refuses them (not the venue)
-            while True:
-                await A.resting_buy(sim, tr)
-        await tr.cancel_order(A.symbol, client_id=first.client_id)
-        # The simulator's view: cancelled, and nothing was refused. (The status query that follows
-        # the cancel's ack is a query: it may not use the reserve, and waits for the next window.)
-        theirs = [o for o in sim.venue(V).engine.orders.values() if o.client_id == first.client_id]
-        assert [o.open for o in theirs] == [False] and refusals(sim, V) == 0
+        await cancel_at_the_limit(sim, tr, lambda: A.resting_buy(sim, tr))
 
-    A.run(body, {}, timeouts={"rate_window": 3.0}, rate_wait=0)
+    A.run(body, {}, rate_wait=0)
 
 
 def test_a_429_blocks_the_key_for_the_window() -> None:

@@ -14,7 +14,7 @@ from tickwire.sim import Simulator
 from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
 from tickwire.venues.tradefence import limits
-from venue_limits import refusal_blocks, refusals, spend
+from venue_limits import cancel_at_the_limit, refusal_blocks, refusals, spend
 
 # The OAuth code flow against the simulator, as the Tradefence session tests run it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "trading"))
@@ -45,6 +45,13 @@ def test_a_burst_never_crosses_the_declared_limit() -> None:
         assert len(await tr.cancel_all(A.symbol)) == 130 and not A.open(sim) and refusals(sim, V) == 0
 
     A.run(body, sim_profile={"rate_limit": 100})
+
+
+def test_at_the_limit_a_cancel_uses_the_reserve() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await cancel_at_the_limit(sim, tr, lambda: A.rest_below(sim, tr, 50))
+
+    A.run(body, sim_profile={"rate_limit": 100}, rate_wait=0)
 
 
 def test_a_2001_blocks_the_client_for_its_retry_after() -> None:

@@ -116,3 +116,18 @@ async def refusal_blocks(
     last = [x for x in exchanges(sim, venue) if x[1] == path][-1]
     assert last[0] >= t_refused + window - 0.05 and last[2] < 400
     assert refusals(sim, venue) == 1
+
+
+async def cancel_at_the_limit(
+    sim: Simulator, tr: TradingSession, place: Callable[[], Awaitable[Any]]
+) -> None:
+    """New orders (``rate_wait=0``) until the budget refuses one before the wire, then a cancel of the
+    first: it goes through on the reserve — the simulator's order is cancelled, nothing was refused.
+    (A status query after the cancel's ack is a query: it may not use the reserve.)"""
+    first = await place()
+    with pytest.raises(RateLimitError):
+        while True:
+            await place()
+    await tr.cancel_order(first.symbol, client_id=first.client_id)
+    theirs = [o for o in sim.venue(tr.venue).engine.orders.values() if o.client_id == first.client_id]
+    assert [o.open for o in theirs] == [False] and refusals(sim, tr.venue) == 0
