@@ -90,3 +90,48 @@ def test_what_the_venue_announces_replaces_the_documented_default_even_when_loos
     assert b.try_take({"ORDERS": 1}, "order") == 0.0  # the announcement: 1000, the 9 still counted
     assert b.windows["ORDERS"].used(clock.t) == 10
     assert "WEIGHT" not in b.limits  # only what was announced is counted
+
+
+PER_INST = Limit("PLACE", 4, 2.0, "account", frozenset({"50011"}), keyed=True)
+
+
+def test_a_keyed_limit_counts_each_key_on_its_own_window() -> None:
+    """OKX counts place per instrument: BTC-USDT at its limit leaves ETH-USDT's room whole."""
+    clock = Clock()
+    b = RateBudget("v-keyed", [PER_INST], ip="ip-keyed", account="acct-keyed", max_wait_s=0, clock=clock)
+    for _ in range(3):  # 4 minus a reserve of 1
+        assert b.try_take({"PLACE:BTC-USDT": 1}, "order") == 0.0
+    assert b.try_take({"PLACE:BTC-USDT": 1}, "order") > 0
+    assert b.try_take({"PLACE:ETH-USDT": 1}, "order") == 0.0
+    assert b.try_take({"PLACE:BTC-USDT": 1}, "cancel") == 0.0  # the reserve, per key too
+    # Another session of the key shares each instrument's window.
+    other = RateBudget("v-keyed", [PER_INST], ip="ip-keyed", account="acct-keyed", max_wait_s=0, clock=clock)
+    assert other.try_take({"PLACE:BTC-USDT": 1}, "cancel") > 0
+    clock.t += 2.0 + JITTER_S + 0.2
+    assert b.try_take({"PLACE:BTC-USDT": 1}, "order") == 0.0
+
+
+def test_a_refusal_with_the_calls_cost_blocks_only_what_that_call_charged() -> None:
+    clock = Clock()
+    b = RateBudget("v-keyed", [PER_INST, ORDERS], ip="ip-kr", account="acct-keyed-refused", clock=clock)
+    b.try_take({"PLACE:ETH-USDT": 1}, "order")  # a key seen before the refusal
+    named = b.limit_for_code("50011")
+    assert named == ["PLACE"]
+    assert b.refused(named, None, {"PLACE:BTC-USDT": 1}) == pytest.approx(2.0 + JITTER_S)  # its window
+    assert b.try_take({"PLACE:BTC-USDT": 1}, "cancel") == pytest.approx(2.0 + JITTER_S)
+    assert b.try_take({"PLACE:ETH-USDT": 1}, "order") == 0.0  # another instrument is not blocked
+    assert b.try_take({"ORDERS": 1}, "order") == 0.0  # nor another limit
+    # Without the cost, every key of the named limit seen so far is blocked.
+    b.refused(named, 1.0)
+    assert b.try_take({"PLACE:ETH-USDT": 1}, "order") > 0
+
+
+def test_a_limits_own_reserve_keeps_room_for_a_heavy_cancel() -> None:
+    """Kraken's cancel of a young order weighs 8: 10% of 60 would not leave room for one."""
+    clock = Clock()
+    pair = Limit("PAIR", 60, 60.0, "account", keyed=True, reserve=16)
+    b = RateBudget("v-reserve", [pair], ip="ip-rsv", account="acct-heavy", max_wait_s=0, clock=clock)
+    assert b.try_take({"PAIR:X": 44}, "order") == 0.0
+    assert b.try_take({"PAIR:X": 1}, "order") > 0
+    assert b.try_take({"PAIR:X": 8}, "cancel") == 0.0 and b.try_take({"PAIR:X": 8}, "cancel") == 0.0
+    assert b.try_take({"PAIR:X": 1}, "cancel") > 0  # 60: the limit itself

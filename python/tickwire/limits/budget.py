@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Literal
 
 from tickwire.errors import RateLimitError
@@ -31,7 +32,9 @@ ALIGN_MARGIN_S = 0.5
 # arrive closer together there (connection set-up, queues, the network's jitter).
 JITTER_S = 0.1
 
-_lock = threading.Lock()  # sessions of one process may run on several loops and threads
+# Sessions of one process may run on several loops and threads; re-entrant because a keyed limit's
+# window is made (``shared_window``) while a budget holds the lock to check and take.
+_lock = threading.RLock()
 _windows: dict[tuple[str, str, str], Window] = {}
 
 
@@ -86,6 +89,8 @@ class RateBudget:
         self.wall = wall  # the venue's clock as far as we know it (aligned windows)
         self.limits: dict[str, Limit] = {}
         self.windows: dict[str, Window] = {}
+        # Windows of keyed limits, by "<limit>:<key>" (made when a cost first names the key).
+        self.keyed: dict[str, Window] = {}
         # The account's block when the venue refused for rate under a limit nobody declared.
         self._any = shared_window(venue, Limit("*", 1 << 62, 1.0, "account"), account)
         self.waited_s = 0.0  # total time acquire spent waiting
@@ -99,6 +104,7 @@ class RateBudget:
         if replace and limits:
             self.limits.clear()
             self.windows.clear()
+            self.keyed.clear()
         for lim in limits:
             self.limits[lim.name] = lim
             scope = self.ip if lim.per == "ip" else self.account
@@ -106,24 +112,40 @@ class RateBudget:
                 self.venue, lim, scope, announced=replace, now=self.clock()
             )
 
-    def _cap(self, w: Window, lane: Lane) -> int:
+    def _cap(self, w: Window, lane: Lane, name: str) -> int:
         if lane == "cancel":
             return w.limit
-        return w.limit - max(1, math.ceil(w.limit * self.reserve))
+        return w.limit - max(1, math.ceil(w.limit * self.reserve), self.limits[name].reserve)
 
-    def _charged(self, cost: Mapping[str, int]) -> list[tuple[Window, int]]:
-        """The windows ``cost`` charges (by each limit's ``charged_by``) and the weight for each."""
+    def _charged(self, cost: Mapping[str, int]) -> list[tuple[str, Window, int]]:
+        """The windows ``cost`` charges (by each limit's ``charged_by``; a keyed limit's by
+        ``"<charged_by>:<key>"``), each with its limit's name and the weight."""
         out = []
         for n, w in self.windows.items():
-            weight = cost.get(self.limits[n].charged_by, 0)
-            if weight:
-                out.append((w, weight))
+            lim = self.limits[n]
+            if not lim.keyed:
+                weight = cost.get(lim.charged_by, 0)
+                if weight:
+                    out.append((n, w, weight))
+                continue
+            prefix = lim.charged_by + ":"
+            for k, weight in cost.items():
+                if weight and k.startswith(prefix):
+                    out.append((n, self._key_window(lim, k[len(prefix) :]), weight))
         return out
+
+    def _key_window(self, lim: Limit, key: str) -> Window:
+        name = f"{lim.name}:{key}"
+        w = self.keyed.get(name)
+        if w is None:
+            scope = self.ip if lim.per == "ip" else self.account
+            w = self.keyed[name] = shared_window(self.venue, replace(lim, name=name, keyed=False), scope)
+        return w
 
     def check(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Seconds until ``cost`` fits in every limit it charges (0.0: now)."""
         now = self.clock()
-        waits = [w.wait(weight, self._cap(w, lane), now) for w, weight in self._charged(cost)]
+        waits = [w.wait(weight, self._cap(w, lane, n), now) for n, w, weight in self._charged(cost)]
         waits.append(self._any.wait(0, 1, now))
         return max(waits)
 
@@ -133,7 +155,7 @@ class RateBudget:
             wait = self.check(cost, lane)
             if wait <= 0:
                 now = self.clock()
-                for w, weight in self._charged(cost):
+                for _, w, weight in self._charged(cost):
                     w.take(weight, now)
             return wait
 
@@ -150,7 +172,7 @@ class RateBudget:
                 self.waited_s += spent
                 return
             if spent + wait > limit_s:
-                names = [n for n, lim in self.limits.items() if cost.get(lim.charged_by)]
+                names = sorted({n for n, _, _ in self._charged(cost)})
                 raise rate_limited(self.venue, names, wait)
             await asyncio.sleep(wait)
             spent += wait
@@ -160,21 +182,27 @@ class RateBudget:
         now, wall = self.clock(), self.wall()
         with _lock:
             for n, u in used.items():
-                w = self.windows.get(n)
+                w = self.windows.get(n) or self.keyed.get(n)
                 if w is None:
                     continue
                 until = None
-                if self.limits[n].aligned:  # the venue's counter resets at the next boundary
+                if self.limits[n.split(":", 1)[0]].aligned:  # the venue's counter resets at the next boundary
                     until = now + (w.window_s - wall % w.window_s) + ALIGN_MARGIN_S
                 w.observe(u, now, until)
 
-    def refused(self, names: Iterable[str] | None, retry_after: float | None) -> float:
+    def refused(
+        self, names: Iterable[str] | None, retry_after: float | None, cost: Mapping[str, int] | None = None
+    ) -> float:
         """The venue refused for rate (429/418…): blocks the named limits (all when None or unknown)
         for ``retry_after`` seconds, or until their window has passed when the venue said nothing.
-        Returns the block's length."""
+        With the refused request's ``cost``, a named limit the cost charges is blocked only where it
+        charged it (OKX's 50011 blocks that instrument's window, not every instrument's). Returns the
+        block's length."""
         now = self.clock()
-        picked = [self.windows[n] for n in names or () if n in self.windows] or list(self.windows.values())
-        picked = picked or [self._any]
+        named = [n for n in names or () if n in self.windows]
+        picked = [w for n, w, _ in self._charged(cost or {}) if n in named]
+        picked = picked or [w for n in named for w in self._all(n)]
+        picked = picked or [*self.windows.values(), *self.keyed.values()] or [self._any]
         default = max((w.window_s for w in picked if w is not self._any), default=1.0)
         seconds = retry_after if retry_after is not None else default
         with _lock:
@@ -182,6 +210,12 @@ class RateBudget:
                 w.block(seconds, now)
         self.refusals += 1
         return seconds
+
+    def _all(self, name: str) -> list[Window]:
+        """The windows of limit ``name``: a keyed limit's every key seen so far."""
+        if not self.limits[name].keyed:
+            return [self.windows[name]]
+        return [w for k, w in self.keyed.items() if k.split(":", 1)[0] == name] or [self.windows[name]]
 
     def limit_for_code(self, code: object) -> list[str]:
         """The limits whose refusal code is ``code`` (e.g. Binance -1015 → the order counts)."""

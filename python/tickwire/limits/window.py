@@ -35,6 +35,11 @@ class Limit:
     # What a request's cost names to charge this limit (``"WEIGHT"`` charges ``WEIGHT_1M`` and any
     # other weight window the venue announces); the limit's own name when empty.
     counts: str = ""
+    # One window per key (OKX counts per instrument, Kraken per pair): a cost ``"<counts>:<key>"``
+    # charges the window of ``key``, made on its first use with this limit's numbers.
+    keyed: bool = False
+    # Weight kept for cancels at the least, over the budget's share (a Kraken cancel weighs up to 8).
+    reserve: int = 0
 
     @property
     def charged_by(self) -> str:

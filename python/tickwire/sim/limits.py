@@ -25,9 +25,16 @@ class WeightLimiter:
         self.used = 0
         self.warned = False
         self.banned_until = 0.0
+        self.refused = 0  # requests answered other than "ok" (what rate-limit tests count)
 
     def charge(self, now: float, weight: int = 1) -> tuple[str, float]:
         """("ok" | "warn" | "ban", seconds until the client may retry)."""
+        verdict = self._charge(now, weight)
+        if verdict[0] != "ok":
+            self.refused += 1
+        return verdict
+
+    def _charge(self, now: float, weight: int) -> tuple[str, float]:
         if now < self.banned_until:
             return "ban", self.banned_until - now
         if now >= self.start + self.window_s:

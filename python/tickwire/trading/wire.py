@@ -118,7 +118,7 @@ class Wire:
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only)
+                return await self._once(call, rest_only, cost)
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
                 if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
@@ -179,7 +179,7 @@ class Wire:
             self._resync = asyncio.ensure_future(clock.measure(self.http, rounds, before))
         return await asyncio.shield(self._resync)
 
-    async def _once(self, call: Call, rest_only: bool) -> Any:
+    async def _once(self, call: Call, rest_only: bool, cost: dict[str, int] | None = None) -> Any:
         ws = None if rest_only else self.orders_ws
         try:
             if ws is not None and call.signed:
@@ -195,7 +195,7 @@ class Wire:
             # Nothing more goes to that limit before the venue's window has passed, from any session.
             code = getattr(e, "code", None)
             named = self.budget.limit_for_code(code)
-            blocked = self.budget.refused(named or None, getattr(e, "retry_after", None))
+            blocked = self.budget.refused(named or None, getattr(e, "retry_after", None), cost)
             e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
             self.audit.event(
                 "rate_limited", venue=self.venue, code=code, path=call.path, params=dict(call.params),
@@ -216,7 +216,7 @@ class Wire:
         assert http is not None
         if not call.signed:
             r = await http.request(call.method, call.path, query=dict(call.params))
-            return self._read(r.status, r.body, r.headers)
+            return self._read(r.status, r.body, r.headers, call)
         relogged = False
         while True:
             req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
@@ -236,19 +236,26 @@ class Wire:
                 self.relogins += 1
                 self.audit.event("relogin", venue=self.venue, path=call.path)
                 continue
-            return self._read(r.status, r.body, r.headers)
+            return self._read(r.status, r.body, r.headers, call)
 
     def _ws_usage(self, answer: Any) -> None:
         if hasattr(self.grammar, "read_ws_usage"):
             self.budget.observe(self.grammar.read_ws_usage(answer))
 
-    def _read(self, status: int, body: bytes, headers: dict[str, str]) -> Any:
-        if hasattr(self.grammar, "read_usage"):
-            self.budget.observe(self.grammar.read_usage(headers))
+    def _read(self, status: int, body: bytes, headers: dict[str, str], call: Call) -> Any:
+        if hasattr(self.grammar, "read_usage"):  # usage of the limits ``call`` counts against
+            self.budget.observe(self.grammar.read_usage(headers, call))
         try:
             return self.grammar.read_answer(status, body)
         except RateLimitError as e:
-            e.__dict__["retry_after"] = retry_after_s(headers.get("retry-after"))
+            # The Retry-After header's wait, else the one the grammar read from the answer (Bybit's
+            # 403: 10 min), else the venue's reset time (Bybit's X-Bapi-Limit-Reset-Timestamp).
+            wait = retry_after_s(headers.get("retry-after"))
+            if wait is None:
+                wait = getattr(e, "retry_after", None)
+            if wait is None and hasattr(self.grammar, "read_reset"):
+                wait = self.grammar.read_reset(headers)
+            e.__dict__["retry_after"] = wait
             raise
 
 

@@ -29,7 +29,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_okx_instrument
 from tickwire.trading.venue import Balance, Call
-from tickwire.venues import register
+from tickwire.venues import okx_limits, register
 
 __all__ = ["Adapter", "Orders", "Signer"]
 
@@ -202,6 +202,10 @@ class Orders:
         return [
             Call("POST", "/api/v5/trade/cancel-all-after", body=_json({"timeOut": str(round(timeout_s))}))
         ]
+
+    # Rate limits (``tickwire.limits``): per instrument and operation, as OKX counts them.
+    limits = okx_limits.LIMITS
+    cost = staticmethod(okx_limits.cost)
 
     def new_order(self, order: Order) -> Call:
         body: dict[str, str] = {

@@ -1,6 +1,7 @@
-"""Binance spot's rate limits (rest-api.md "LIMITS", venues.md §1.2): request weight per IP per minute,
-new orders per account per 10 s and per day; what each call weighs; the usage headers and the
-``exchangeInfo`` ``rateLimits`` announcement (which replaces the documented defaults).
+"""Binance's rate limits: spot's declared here, USDⓈ-M's in ``usdm_limits`` (the same headers and
+``rateLimits`` announcement, other numbers). Spot (rest-api.md "LIMITS", venues.md §1.2): request weight
+per IP per minute, new orders per account per 10 s and per day; what each call weighs; the usage
+headers and the ``exchangeInfo`` ``rateLimits`` announcement (which replaces the documented defaults).
 
 Names follow the usage headers' suffixes: ``X-MBX-USED-WEIGHT-1M`` counts ``WEIGHT_1M``,
 ``X-MBX-ORDER-COUNT-10S`` counts ``ORDERS_10S``."""
@@ -8,6 +9,7 @@ Names follow the usage headers' suffixes: ``X-MBX-USED-WEIGHT-1M`` counts ``WEIG
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tickwire.limits import Limit
@@ -16,42 +18,66 @@ from tickwire.trading.venue import Call
 _WEIGHT_CODES = frozenset({"-1003"})  # TOO_MANY_REQUESTS (429, and 418 once banned)
 _ORDER_CODES = frozenset({"-1015"})  # TOO_MANY_ORDERS
 
+
+def weight_limit(limit: int) -> Limit:
+    return Limit("WEIGHT_1M", limit, 60.0, "ip", _WEIGHT_CODES, aligned=True, counts="WEIGHT")
+
+
+def order_limit(suffix: str, limit: int, window_s: float) -> Limit:
+    return Limit(f"ORDERS_{suffix}", limit, window_s, "account", _ORDER_CODES, aligned=True, counts="ORDERS")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One Binance API's documented weights: per call, the calls that count an order, and the
+    open-orders call (weighed by whether it names a symbol)."""
+
+    table: Mapping[tuple[str, str], int]
+    new_orders: frozenset[tuple[str, str]]
+    open_orders: tuple[str, int, int]  # path, weight with a symbol, without
+
+    def cost(self, call: Call) -> dict[str, int]:
+        """What ``call`` counts against: its weight (every ``WEIGHT_*`` window) and, for a new order,
+        one order (every ``ORDERS_*`` window)."""
+        key = (call.method, call.path)
+        path, one, every = self.open_orders
+        if key == ("GET", path):
+            weight = one if call.params.get("symbol") else every
+        else:
+            weight = self.table.get(key, 1)
+        return {"WEIGHT": weight, "ORDERS": 1 if key in self.new_orders else 0}
+
+
 LIMITS = (
-    Limit("WEIGHT_1M", 6000, 60.0, "ip", _WEIGHT_CODES, aligned=True, counts="WEIGHT"),
-    Limit("ORDERS_10S", 100, 10.0, "account", _ORDER_CODES, aligned=True, counts="ORDERS"),
-    Limit("ORDERS_1D", 200_000, 86_400.0, "account", _ORDER_CODES, aligned=True, counts="ORDERS"),
+    weight_limit(6000),
+    order_limit("10S", 100, 10.0),
+    order_limit("1D", 200_000, 86_400.0),
 )
 
 # Request weights as documented per endpoint (the WS API's methods weigh the same).
-_WEIGHT: dict[tuple[str, str], int] = {
-    ("POST", "/api/v3/order"): 1,
-    ("DELETE", "/api/v3/order"): 1,
-    ("GET", "/api/v3/order"): 4,
-    ("PUT", "/api/v3/order/amend/keepPriority"): 4,
-    ("DELETE", "/api/v3/openOrders"): 1,
-    ("GET", "/api/v3/allOrders"): 20,
-    ("GET", "/api/v3/myTrades"): 20,
-    ("GET", "/api/v3/account"): 20,
-    ("GET", "/api/v3/exchangeInfo"): 20,
-}
-_NEW_ORDER = frozenset({("POST", "/api/v3/order")})
+SPOT = Weights(
+    {
+        ("POST", "/api/v3/order"): 1,
+        ("DELETE", "/api/v3/order"): 1,
+        ("GET", "/api/v3/order"): 4,
+        ("PUT", "/api/v3/order/amend/keepPriority"): 4,
+        ("DELETE", "/api/v3/openOrders"): 1,
+        ("GET", "/api/v3/allOrders"): 20,
+        ("GET", "/api/v3/myTrades"): 20,
+        ("GET", "/api/v3/account"): 20,
+        ("GET", "/api/v3/exchangeInfo"): 20,
+    },
+    frozenset({("POST", "/api/v3/order")}),
+    ("/api/v3/openOrders", 6, 80),
+)
+cost = SPOT.cost
 _INTERVAL = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
 _SECONDS = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86_400.0}
 
 
-def cost(call: Call) -> dict[str, int]:
-    """What ``call`` counts against: its weight (every ``WEIGHT_*`` window) and, for a new order, one
-    order (every ``ORDERS_*`` window)."""
-    key = (call.method, call.path)
-    if key == ("GET", "/api/v3/openOrders"):
-        weight = 6 if call.params.get("symbol") else 80
-    else:
-        weight = _WEIGHT.get(key, 1)
-    return {"WEIGHT": weight, "ORDERS": 1 if key in _NEW_ORDER else 0}
-
-
-def read_usage(headers: Mapping[str, str]) -> dict[str, int]:
-    """``X-MBX-USED-WEIGHT-<n><unit>`` and ``X-MBX-ORDER-COUNT-<n><unit>`` (lower-case names)."""
+def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str, int]:
+    """``X-MBX-USED-WEIGHT-<n><unit>`` and ``X-MBX-ORDER-COUNT-<n><unit>`` (lower-case names); the
+    headers name their limit, whatever the call."""
     out: dict[str, int] = {}
     for name, value in headers.items():
         for prefix, kind in (("x-mbx-used-weight-", "WEIGHT_"), ("x-mbx-order-count-", "ORDERS_")):

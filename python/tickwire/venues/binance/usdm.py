@@ -27,6 +27,8 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.stream import PrivateStream
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.venues.binance import limits as rate
+from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 BATCH = 10  # DELETE /fapi/v1/batchOrders: "max length 10" per id list
@@ -48,6 +50,11 @@ class UsdmOrders(BinanceGrammar):
     again, so a lost answer is reconciled by query, never resent."""
 
     venue = "binance-usdm"
+    # Rate limits (``tickwire.limits``): USDⓈ-M's numbers and weights, spot's headers and announcement.
+    limits = usdm_limits.LIMITS
+    cost = staticmethod(usdm_limits.cost)
+    read_usage = staticmethod(rate.read_usage)
+    read_limits = staticmethod(rate.read_limits)
     order_path = "/fapi/v1/order"
     open_orders_path = "/fapi/v1/openOrders"
     info_path = "/fapi/v1/exchangeInfo"

@@ -21,6 +21,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_bybit_instrument
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.bybit import limits as rate
 
 _STATUS: dict[str, Status] = {
     "New": "new",
@@ -97,6 +98,11 @@ class Orders:
     with the same JSON and the same answers; queries and cancel-all stay REST."""
 
     venue = "bybit"
+    # Rate limits (``tickwire.limits``): per UID and endpoint, per IP; usage from X-Bapi-Limit-Status.
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
+    read_usage = staticmethod(rate.read_usage)
+    read_reset = staticmethod(rate.read_reset)
     stream_label = "private"  # the endpoint's WebSocket URL of the private stream
     ws_label = "trade"  # and of order entry
 
@@ -253,7 +259,9 @@ class Orders:
         except orjson.JSONDecodeError:
             msg = None
         if not isinstance(msg, dict) or "retCode" not in msg:
-            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+            raise rate.ip_refusal(status, body) or error_for(
+                self.venue, None, body[:200].decode(errors="replace"), http_status=status
+            )
         return self._result(status, msg, "result")
 
     def _result(self, status: int, msg: dict[str, Any], field: str) -> Any:

@@ -41,6 +41,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_seed_instrument
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.venues.clarofinlore import limits as rate
 from tickwire.venues.clarofinlore.signer import Signer
 from tickwire.venues.clarofinlore.tokens import TokenAuth
 from tickwire.venues.clarofinlore.twap import Twap, TwapCalls
@@ -113,6 +114,9 @@ class Orders(TwapCalls):
     query is needed after a place or a cancel."""
 
     venue = VENUE
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
 
     def token_auth(self, signer: Signer) -> TokenAuth:
         """The session's JWT (``tokens.py``): fresh before every signed request, a new log-in after

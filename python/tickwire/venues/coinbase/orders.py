@@ -52,6 +52,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, Side
 from tickwire.trading.rules import InstrumentRules, from_coinbase_product
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.coinbase import limits as rate
 from tickwire.venues.coinbase.reading import VENUE, OrderIds, dec, order_event, rfc3339_ms, rfc3339_ns
 from tickwire.venues.coinbase.user import UserChannel
 
@@ -90,6 +91,11 @@ class Orders(UserChannel):
     """Coinbase Advanced Trade spot order entry; see the module docstring for the calls and answers."""
 
     venue = VENUE
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
+    read_usage = staticmethod(rate.read_usage)
+    read_reset = staticmethod(rate.read_reset)
 
     def __init__(self) -> None:
         self.ids = OrderIds()

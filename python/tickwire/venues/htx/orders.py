@@ -24,6 +24,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_htx_symbol
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.htx import limits as rate
 
 __all__ = ["BATCH_CANCEL_MAX", "Orders"]
 
@@ -96,6 +97,10 @@ class Orders:
     exactly once rests on never resending."""
 
     venue = "htx"
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
+    read_usage = staticmethod(rate.read_usage)
     stream_label = "v2"
 
     def __init__(self, account_id: str | None = None) -> None:

@@ -23,6 +23,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Status
 from tickwire.trading.rules import InstrumentRules, from_kraken_asset_pair
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.kraken import limits as rate
 from tickwire.venues.kraken.names import asset, ws_symbol
 from tickwire.venues.kraken.signer import SENT
 
@@ -69,12 +70,27 @@ class Orders:
     order. Kraken has no FOK for spot and no reduce-only outside margin: refused before sending."""
 
     venue = "kraken"
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
 
     def __init__(self) -> None:
         self._rest_pair: dict[str, str] = {}  # symbol -> altname
         self._symbol: dict[str, str] = {}  # pair key, altname, wsname -> symbol
         self._txids: OrderedDict[str, str] = OrderedDict()  # cl_ord_id -> txid
         self._cids: dict[str, str] = {}  # txid -> cl_ord_id, of the same entries
+        # txid / cl_ord_id -> pair of the cancels and amends built: the trading limit is per pair.
+        self._pair_of: OrderedDict[str, str] = OrderedDict()
+
+    def cost(self, call: Call) -> dict[str, int]:
+        """What ``call`` counts against (``limits``): a cancel's or amend's pair as it was built."""
+        return rate.cost(call, self._pair_of)
+
+    def _counted(self, symbol: str, call: Call) -> Call:
+        ref = call.params.get("txid") or call.params.get("cl_ord_id") or ""
+        self._pair_of[ref] = self.pair(symbol)
+        while len(self._pair_of) > TXID_MEMORY:
+            self._pair_of.popitem(last=False)
+        return call
 
     # names ---------------------------------------------------------------------------------------
 
@@ -120,7 +136,7 @@ class Orders:
         return {"txid": order_id} if order_id else {"cl_ord_id": client_id or ""}
 
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
-        return Call("POST", P + "CancelOrder", self._ids(client_id, order_id))
+        return self._counted(symbol, Call("POST", P + "CancelOrder", self._ids(client_id, order_id)))
 
     def amend(self, order: Order, qty: Decimal | None, price: Decimal | None) -> Call:
         """``AmendOrder``: the order keeps its txid and, when only its size shrinks, its priority."""
@@ -131,7 +147,7 @@ class Orders:
             p["order_qty"] = format_decimal(qty)
         if price is not None:
             p["limit_price"] = format_decimal(price)
-        return Call("POST", P + "AmendOrder", p)
+        return self._counted(order.symbol, Call("POST", P + "AmendOrder", p))
 
     def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         """``QueryOrders`` by txid (the order's, or the one this grammar saw with ``client_id``);

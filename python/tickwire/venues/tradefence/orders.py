@@ -42,6 +42,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_seed_instrument
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.venues.tradefence import limits as rate
 
 __all__ = ["Orders", "dumps"]
 
@@ -93,6 +94,9 @@ class Orders:
     """The ``OrderGrammar`` of Tradefence (see the module docstring for what is documented)."""
 
     venue = "tradefence"
+    # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
+    limits = rate.LIMITS
+    cost = staticmethod(rate.cost)
     tag_field: ClassVar[str] = "strategy"  # where the client id travels (no documented client id)
 
     def __init__(self) -> None:

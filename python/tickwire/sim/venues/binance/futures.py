@@ -17,6 +17,7 @@ disarms; ``deadman.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -56,9 +57,16 @@ def _ids(text: str) -> list[Any] | None:
     return ids if isinstance(ids, list) else None
 
 
+# An order counter: (the refusal when over a limit, else None; the X-MBX-ORDER-COUNT-* headers).
+CountOrder = Callable[[str], tuple[Response | None, list[tuple[str, str]]]]
+
+
 class FuturesOrders:
-    def __init__(self, ctx: VenueContext) -> None:
+    def __init__(self, ctx: VenueContext, count_order: CountOrder | None = None) -> None:
         self.ctx = ctx
+        # The account's order counts (spot's counters: the profile's per-window and per-day limits,
+        # a 429 -1015 over either), charged by new orders and modifies as USDⓈ-M counts them.
+        self.count_order = count_order
         self.history = BinanceHistory(ctx, lambda o, now, full: self.order_json(o, now))
         self.reduce_only: set[int] = set()  # ids of the orders placed reduceOnly
         self.dead_man = DeadMan(ctx)
@@ -204,6 +212,9 @@ class FuturesOrders:
             shrinks = pos < 0 if args["side"] == BID else pos > 0
             if not shrinks or args["qty"] > abs(pos):
                 return err(-2022, "ReduceOnly Order is rejected.")
+        refused, counts = self.count_order(account) if self.count_order is not None else (None, [])
+        if refused is not None:
+            return refused
         order, step = v.engine.place(
             account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), margin=True,
             **args,
@@ -212,7 +223,7 @@ class FuturesOrders:
             v.publish(symbol, step)
         if p.get("reduceOnly") == "true":
             self.reduce_only.add(order.id)
-        return json_response(self.order_json(order, ep.now_ms()))
+        return json_response(self.order_json(order, ep.now_ms()), headers=counts)
 
     @staticmethod
     def _unknown(method: str) -> tuple[int, str]:

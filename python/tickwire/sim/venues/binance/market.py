@@ -89,7 +89,7 @@ class BinanceSpot(Venue):
         self.conn_limiters: dict[int, WeightLimiter] = {}
         ctx = self.context(self.fmt)
         self.orders = BinanceOrders(ctx)
-        self.futures_orders = FuturesOrders(ctx)
+        self.futures_orders = FuturesOrders(ctx, self.orders.count_order)
         if self.futures:
             fut = self.futures_orders
             self.wsapi = WsApi(ctx, self.keys, self.limiter, fut.handle, FUTURES_METHODS)

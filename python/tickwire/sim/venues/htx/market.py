@@ -19,6 +19,7 @@ from tickwire.sim.market import BookProcess, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.htx.auth import check_rest, v2_auth_ok
+from tickwire.sim.venues.htx.limits import HtxLimits
 from tickwire.sim.venues.htx.metadata import symbols
 from tickwire.sim.venues.htx.trade import HtxOrders
 from tickwire.sim.ws import Conn
@@ -35,7 +36,12 @@ def gz(obj: Any) -> bytes:
 class Htx(Venue):
     name = "htx"
     ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed", "v2": "/ws/v2"}
-    intervals: ClassVar[dict[str, float]] = {"ping_interval": 5.0, "refresh": 0.1, "depth_step": 1.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "ping_interval": 5.0,
+        "refresh": 0.1,
+        "depth_step": 1.0,
+        "rate_window": 2.0,  # the private endpoints' limits (``limits``)
+    }
     default_instruments = default_instruments(
         [
             ("btcusdt", "0.01", "0.000001", "60000", 1_000),
@@ -51,6 +57,7 @@ class Htx(Venue):
         super().__init__(*args, **kwargs)
         self.fmt = self.formats(strip=True)
         self.trade = HtxOrders(self.context(self.fmt))
+        self.limits = HtxLimits(self.trade.ctx)
         # Per endpoint: when the periodic refresh / depth.step snapshots are next due.
         self.next_refresh: dict[int, float] = {}
         self.next_step: dict[int, float] = {}
@@ -332,8 +339,13 @@ class Htx(Venue):
             denied = check_rest(self.secrets, ep, req)
             if denied is not None:
                 return denied
-            routed = self.trade.route(ep, req, dict(req.query)["AccessKeyId"])
+            key = dict(req.query)["AccessKeyId"]
+            refused, usage = self.limits.charge(key, req.method, req.path)
+            if refused is not None:
+                return refused
+            routed = self.trade.route(ep, req, key)
             if routed is not None:
+                routed.headers.extend(usage)
                 return routed
         return json_response(
             {"status": "error", "err-code": "invalid-path", "err-msg": req.path, "data": None}

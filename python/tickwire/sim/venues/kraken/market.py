@@ -26,6 +26,7 @@ from tickwire.sim.server import VenueServer
 from tickwire.sim.timefmt import rfc3339
 from tickwire.sim.venues.base import Venue
 from tickwire.sim.venues.kraken.history import asset_pair, rest_names
+from tickwire.sim.venues.kraken.limits import KrakenLimits
 from tickwire.sim.venues.kraken.trade import KrakenOrders
 from tickwire.sim.ws import Conn
 
@@ -47,7 +48,8 @@ class Kraken(Venue):
     name = "kraken"
     ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/", "v2_auth": "/auth/v2"}
     has_checksum = True
-    intervals: ClassVar[dict[str, float]] = {"heartbeat": 1.0}
+    # The rate counters' windows (``limits``) are time-outs too, so tests can shorten them.
+    intervals: ClassVar[dict[str, float]] = {"heartbeat": 1.0, "rest_window": 45.0, "pair_window": 60.0}
     default_instruments = default_instruments(
         [
             ("BTC/USD", "0.1", "0.00000001", "60000", 100_000),
@@ -76,6 +78,7 @@ class Kraken(Venue):
         self.last_nonce: dict[str, int] = {}
         self.tokens: dict[str, dict[tuple[int, int], str]] = {s: {} for s in self.books}
         self.trade = KrakenOrders(self.context(self.fmt), self.fmt2)
+        self.limits = KrakenLimits(self.trade.ctx, self.trade.pairs)
 
     def add_key(self, key: str, secret_b64: str) -> None:
         self.secrets[key] = secret_b64
@@ -346,6 +349,9 @@ class Kraken(Venue):
                 token = secrets.token_urlsafe(24)
                 self.trade.tokens[token] = req.headers["api-key"]
                 return json_response({"error": [], "result": {"token": token, "expires": 900}})
+            over = self.limits.charge(req.headers["api-key"], method, req.form())
+            if over is not None:
+                return json_response({"error": [over]})
             answer = self.trade.rest(ep, req.headers["api-key"], method, req.form())
             return json_response(answer or {"error": ["EGeneral:Unknown method"]})
         return json_response({"error": ["EGeneral:Unknown method"]}, 404)

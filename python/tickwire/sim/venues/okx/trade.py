@@ -118,12 +118,17 @@ class OkxOrders:
         code, text, data = self.run(conn.state["api_key"], conn.endpoint, op, args[0])
         self._reply(conn, rid, op, code, text, data, in_us)
 
-    def run(self, account: str, ep: VenueServer, op: str, arg: dict[str, Any]) -> Result:
-        """One order operation, over WebSocket or REST alike: (code, msg, data)."""
-        key = (account, str(self._symbol(arg)), op)
+    def run(self, account: str, ep: VenueServer, op: str, arg: dict[str, Any], batch: str = "") -> Result:
+        """One order operation, over WebSocket or REST alike: (code, msg, data). ``batch``: the batch
+        endpoint it came in (counted per order against that endpoint's own limit, 300 per 2 s)."""
+        key = (account, str(self._symbol(arg)), batch or op)
         lim = self.limiters.get(key)
         if lim is None:
-            n = int(self.ctx.profile.get("order_rate_limit", 60))
+            n = int(
+                self.ctx.profile.get(
+                    "batch_rate_limit" if batch else "order_rate_limit", 300 if batch else 60
+                )
+            )
             lim = self.limiters[key] = WeightLimiter(n, self.ctx.interval("order_window"))
         if lim.charge(time.monotonic())[0] != "ok":
             return "50011", RATE_LIMITED, []
@@ -187,7 +192,7 @@ class OkxOrders:
             return "50014", "Parameter orders can not be empty.", []
         data = []
         for a in args:
-            code, text, out = self.run(account, ep, op, a)
+            code, text, out = self.run(account, ep, op, a, batch=req.path)
             if out:
                 data.append(out[0])
             else:  # refused before it was an order (malformed, rate limit)

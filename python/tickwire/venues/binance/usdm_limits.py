@@ -1,0 +1,37 @@
+"""Binance USDⓈ-M futures' rate limits (derivatives docs "General Info: LIMITS" and each endpoint's
+"Weight"; not in venues.md, so the numbers below are unverified against a live venue): request weight
+2400 per minute per IP, orders 300 per 10 s and 1200 per minute per account. The usage headers
+(``X-MBX-USED-WEIGHT-1M``, ``X-MBX-ORDER-COUNT-10S``/``-1M``) and ``exchangeInfo`` ``rateLimits`` read as
+spot's do (``binance.limits``); the announcement replaces these defaults."""
+
+from __future__ import annotations
+
+from tickwire.venues.binance.limits import Weights, order_limit, weight_limit
+
+LIMITS = (
+    weight_limit(2400),
+    order_limit("10S", 300, 10.0),
+    order_limit("1M", 1200, 60.0),
+)
+
+# A new order and a modify count 1 on each order limit. The docs weigh them 0 on the IP limit; they
+# are counted 1 here so that a 429/418 on the IP's weight holds them back too (whether the venue takes
+# orders from a banned IP is not documented; the simulator does not, and charges them 1).
+_NEW = {("POST", "/fapi/v1/order"), ("PUT", "/fapi/v1/order")}
+USDM = Weights(
+    {
+        **dict.fromkeys(_NEW, 1),
+        ("DELETE", "/fapi/v1/order"): 1,
+        ("GET", "/fapi/v1/order"): 1,
+        ("DELETE", "/fapi/v1/batchOrders"): 1,
+        ("DELETE", "/fapi/v1/allOpenOrders"): 1,
+        ("GET", "/fapi/v1/userTrades"): 5,
+        ("GET", "/fapi/v2/balance"): 5,
+        ("GET", "/fapi/v2/positionRisk"): 5,
+        ("GET", "/fapi/v1/exchangeInfo"): 1,
+        ("POST", "/fapi/v1/countdownCancelAll"): 10,
+    },
+    frozenset(_NEW),
+    ("/fapi/v1/openOrders", 1, 40),
+)
+cost = USDM.cost
