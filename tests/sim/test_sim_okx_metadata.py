@@ -92,7 +92,6 @@ def test_ccxt_loads_markets_places_and_cancels() -> None:
             v.add_key("ok-key", SECRET, "pp")
             ex = ccxt.okx({"apiKey": "ok-key", "secret": SECRET, "password": "pp", "enableRateLimit": False})
             ex.options["fetchMarkets"] = {"types": ["spot"]}
-            ex.has["fetchCurrencies"] = False  # /api/v5/asset/currencies: not simulated
             ex.urls["api"]["rest"] = sim.urls()["okx"][0]["rest"]
             try:
                 markets = await ex.load_markets()

@@ -25,7 +25,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import DepthView, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
-from tickwire.sim.venues.okx.metadata import instruments
+from tickwire.sim.venues.okx.metadata import currencies, instruments
 from tickwire.sim.venues.okx.trade import OkxOrders
 from tickwire.sim.ws import Conn
 
@@ -316,10 +316,14 @@ class Okx(Venue):
         if (req.method, req.path) == ("GET", "/api/v5/public/instruments"):
             listed = instruments(self.instruments, req.query)
             return json_response(dict(zip(("code", "msg", "data"), listed, strict=True)))
-        if req.path.startswith(("/api/v5/account/", "/api/v5/trade/")):
+        if req.path.startswith(("/api/v5/account/", "/api/v5/trade/", "/api/v5/asset/")):
             denied = self._check_rest(ep, req)
             if denied is not None:
                 return denied
+            if (req.method, req.path) == ("GET", "/api/v5/asset/currencies"):
+                return json_response(
+                    {"code": "0", "msg": "", "data": currencies(self.instruments, req.query)}
+                )
             account = self.account_of(req.headers["ok-access-key"])
             traded = self.trade.rest(ep, req, account)
             if traded is not None:

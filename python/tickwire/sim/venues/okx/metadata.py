@@ -61,6 +61,23 @@ def instrument(inst: Instrument) -> dict[str, Any]:
     }
 
 
+def currencies(insts: Mapping[str, Instrument], q: dict[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/v5/asset/currencies[?ccy=]`` (signed): one chain per currency the instruments trade,
+    in the "Get currencies" shape (the fields clients read to list currencies; deposit and withdrawal
+    are open with fixed, made-up network limits — the simulator moves no coins)."""
+    names = sorted({c for i in insts.values() for c in split_symbol(i.symbol)})
+    wanted = set(q["ccy"].split(",")) if q.get("ccy") else None
+    return [
+        {
+            "ccy": c, "name": c, "chain": f"{c}-{c}", "mainNet": True, "canDep": True, "canWd": True,
+            "canInternal": True, "minDep": "0.00000001", "minWd": "0.001", "maxWd": "1000000",
+            "wdTickSz": "8", "minFee": "0.0001", "maxFee": "0.001", "needTag": False, "logoLink": "",
+        }
+        for c in names
+        if wanted is None or c in wanted
+    ]  # fmt: skip
+
+
 def instruments(insts: Mapping[str, Instrument], q: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
     """(code, msg, data) for ``GET /api/v5/public/instruments``."""
     kind = q.get("instType", "")
