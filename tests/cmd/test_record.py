@@ -34,11 +34,11 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _record(
-    tmp_path: Path, venue: str, symbols: list[str], depth: int | None = None
+    tmp_path: Path, venue: str, symbols: list[str], depth: int | None = None, fault: str = "gap"
 ) -> tuple[Path, dict[str, Any], dict[str, Book]]:
-    """Records ``venue`` for ~3 s with one gap per symbol, pausing the market 1 s before the end;
-    returns the file, the command's JSON summary and the simulator's books after (its top ``depth``
-    levels: what a venue serving fixed-depth books sends)."""
+    """Records ``venue`` for ~3 s with one gap per symbol (or one dropped connection), pausing the
+    market 1 s before the end; returns the file, the command's JSON summary and the simulator's books
+    after (its top ``depth`` levels: what a venue serving fixed-depth books sends)."""
     out = tmp_path / f"{venue}.jsonl"
     sim_args = [
         "--venue",
@@ -68,8 +68,10 @@ def _record(
             while sum(e["kind"] == "recv" for e in _lines(out)) < 30:
                 assert time.monotonic() < end and proc.poll() is None, "recording did not start"
                 time.sleep(0.05)
-            for s in symbols:
+            for s in symbols if fault == "gap" else []:
                 _control(urls, "/fault", {"venue": venue, "fault": "gap", "args": {"symbol": s}})
+            if fault == "drop":
+                _control(urls, "/fault", {"venue": venue, "fault": "drop", "args": {}})
             time.sleep(0.8)
             _control(urls, "/pause", {})
             stdout, stderr = proc.communicate(timeout=20)
@@ -105,9 +107,12 @@ def _replay(path: Path, venue: str) -> dict[str, Any]:
     return report
 
 
-def _assert_replay_equals(report: dict[str, Any], truth: dict[str, Book], keys: dict[str, str]) -> None:
+def _assert_replay_equals(
+    report: dict[str, Any], truth: dict[str, Book], keys: dict[str, str], gaps: int | None = None
+) -> None:
     assert report["decode_errors"] == 0
-    assert report["gaps"] == len(truth)  # the one forced per symbol, seen in the file too
+    # By default the one gap forced per symbol, seen in the file too.
+    assert report["gaps"] == (len(truth) if gaps is None else gaps)
     for sym, (bids, asks) in truth.items():
         b = report["books"][keys[sym]]
         bid, ask = max(bids), min(asks)
@@ -219,6 +224,17 @@ def test_record_htx_keeps_binary_frames_compressed(tmp_path: Path) -> None:
     reqs = [m for kind, _, m in events if kind == "send" and "req" in m]
     assert len(reqs) >= 2 * len(symbols)
     _assert_replay_equals(_replay(out, "htx"), truth, {s: s for s in symbols})
+
+
+def test_record_coinbase_reconnect_replays_from_the_new_connection(tmp_path: Path) -> None:
+    """Coinbase numbers messages per connection: the recording's second "open" is where replay, like
+    the live session, starts the book afresh."""
+    symbols = ["BTC-USD"]
+    out, summary, truth = _record(tmp_path, "coinbase", symbols, fault="drop")
+    assert summary["reconnects"] == 1 and summary["synced"] == {"BTC-USD": True}
+    assert [e["kind"] for e in _lines(out)].count("open") == 2
+    _check_format(out)
+    _assert_replay_equals(_replay(out, "coinbase"), truth, {"BTC-USD": "BTC-USD"}, gaps=0)
 
 
 def test_record_bad_endpoint_is_a_clean_error(tmp_path: Path) -> None:
