@@ -4,25 +4,13 @@ strings as received, and the local book equal to the simulator's ground truth.""
 from __future__ import annotations
 
 import asyncio
-import zlib
 from decimal import Decimal
 from typing import Any
 
+from captures import okx_crc as reference_checksum
 from simclient import connect, get_json, settle
 from tickwire.sim import Simulator
 from tickwire.sim.venues.okx import okx_checksum
-
-
-def reference_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
-    """§2.3, written from the doc: alternate bid/ask price:size over the top 25, CRC32 as signed int32."""
-    parts = []
-    for i in range(25):
-        if i < len(bids):
-            parts += bids[i][:2]
-        if i < len(asks):
-            parts += asks[i][:2]
-    v = zlib.crc32(":".join(parts).encode())
-    return v - 2**32 if v & 0x80000000 else v
 
 
 def test_published_vector() -> None:

@@ -5,14 +5,12 @@ real venues' own checksums."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import gzip
-import json
 import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from captures import decoded, okx_checksum
 from conftest import shared_path
 from simclient import connect, get_json, settle
 from tickwire.sim import Simulator
@@ -20,16 +18,7 @@ from tickwire.sim import Simulator
 
 def capture(name: str) -> Iterator[tuple[str, str, Any]]:
     """(kind, url, decoded JSON) for every text or gzip frame / REST body of a capture file."""
-    with open(shared_path("fixtures", "real", name)) as f:
-        for line in f:
-            e = json.loads(line)
-            if "b64" in e:
-                yield e["kind"], e["url"], json.loads(gzip.decompress(base64.b64decode(e["b64"])))
-            elif "text" in e:
-                try:
-                    yield e["kind"], e["url"], json.loads(e["text"])
-                except ValueError:
-                    yield e["kind"], e["url"], e["text"]
+    return decoded(shared_path("fixtures", "real", name))
 
 
 def shape(v: Any) -> Any:
@@ -111,19 +100,6 @@ def test_okx_book_shapes_match_capture() -> None:
     assert {k: shape(d[k]) for k in rd} == {k: shape(rd[k]) for k in rd}
 
 
-def okx_reference(bids: dict[str, list[str]], asks: dict[str, list[str]]) -> int:
-    b = sorted(bids.values(), key=lambda lv: -Decimal(lv[0]))[:25]
-    a = sorted(asks.values(), key=lambda lv: Decimal(lv[0]))[:25]
-    parts = []
-    for i in range(25):
-        if i < len(b):
-            parts += b[i][:2]
-        if i < len(a):
-            parts += a[i][:2]
-    v = zlib.crc32(":".join(parts).encode())
-    return v - 2**32 if v & 0x80000000 else v
-
-
 def test_okx_reference_checksum_verifies_the_real_capture() -> None:
     books: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {}
     checked = 0
@@ -146,7 +122,7 @@ def test_okx_reference_checksum_verifies_the_real_capture() -> None:
                     side.pop(lv[0], None)
                 else:
                     side[lv[0]] = lv
-        assert okx_reference(bids, asks) == d["checksum"]
+        assert okx_checksum(bids, asks) == d["checksum"]
         checked += 1
     assert checked == 290
 

@@ -29,7 +29,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
-    """(kind, symbol, payload) for each "recv" frame and "http" response, in capture order.
+    """(kind, symbol, payload) for each "recv" frame, "http" response and "open" (a new connection,
+    payload ``""``), in capture order.
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
     received, compressed, because decompression belongs to the feed's decode path.
@@ -40,10 +41,12 @@ def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
             continue
         ev = json.loads(line)
         kind = ev.get("kind")
-        if kind not in ("recv", "http"):
+        if kind not in ("recv", "http", "open"):
             continue
         payload: bytes | str
-        if "text" in ev:
+        if kind == "open":
+            payload = ""
+        elif "text" in ev:
             payload = ev["text"]
         elif "b64" in ev:
             payload = base64.b64decode(ev["b64"])
@@ -58,13 +61,22 @@ def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
 
 def replay(path: Path, venue: str) -> dict[str, Any]:
     from tickwire import BookFeed, errors
+    from tickwire._core import venue_spec
 
     feed = BookFeed(venue)
+    # Venues numbering messages per connection start every book afresh on a new one, as the live
+    # session does (a recording's later "open" events are its reconnects).
+    per_connection = venue_spec(venue).connection_numbered
     events = _events(path)
-    frames = decode_errors = 0
+    frames = decode_errors = connections = 0
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
     for kind, symbol, payload in events:
+        if kind == "open":
+            connections += 1
+            if per_connection and connections > 1:
+                feed.reset()
+            continue
         try:
             if kind == "http":
                 _, updates, _ = feed.on_snapshot(symbol, payload)

@@ -148,6 +148,10 @@ class Adapter:
     async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
         raise NotImplementedError(f"{self.venue} books are rebuilt by resubscribing")
 
+    def snapshot_target(self, symbol: str) -> tuple[str, dict[str, Any]]:
+        """The REST path and query ``fetch_snapshot`` asks for (a recording names it)."""
+        raise NotImplementedError(f"{self.venue} books are rebuilt by resubscribing")
+
     def snapshot_request(self, symbol: str) -> bytes:
         raise NotImplementedError(f"{self.venue} has no snapshot request on the socket")
 

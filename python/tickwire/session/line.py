@@ -22,6 +22,7 @@ from tickwire.transport.ws import open_ws
 
 if TYPE_CHECKING:
     from tickwire._core import Dispatcher
+    from tickwire.capture import CaptureWriter, FrameSink
     from tickwire.session.adapter import Adapter
     from tickwire.session.ports import LineOwner, LineSettings, Summary
 
@@ -46,6 +47,7 @@ class Line(WSListener):
         pool: EndpointPool,
         settings: LineSettings,
         dispatcher: Dispatcher,
+        capture: CaptureWriter | None = None,
     ) -> None:
         self.owner = owner
         self.index = index
@@ -67,11 +69,20 @@ class Line(WSListener):
         self.kill_reason = ""
         self._dispatcher = dispatcher
         self._route: Callable[[memoryview, int, int], Summary | None] = dispatcher.on_frame
+        # Recording (``tickwire record``): every data frame is teed to the capture as received.
+        self.capture = capture
+        self._tee: FrameSink | None = None
+        self._url = ""
 
     # picows callbacks --------------------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
+        cap = self.capture
+        if cap is not None:
+            # Here, not after open_ws returns: frames may follow the upgrade in the same read.
+            cap.open(self._url)
+            self._tee = cap.sink(self._url)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         now = _mono()
@@ -83,12 +94,15 @@ class Line(WSListener):
         self.frames += 1
         mt = frame.msg_type
         if mt is _TEXT or mt is _BINARY:
+            payload = frame.get_payload_as_memoryview()
+            tee = self._tee
+            if tee is not None:
+                tee(mt is _BINARY, payload, t0)
             lit = self._literal_pong
             if lit is not None and frame.payload_size == 4 and frame.get_payload_as_bytes() == lit:
                 transport.notify_user_specific_pong_received()
                 self._flush(last)
                 return
-            payload = frame.get_payload_as_memoryview()
             try:
                 summary = self._route(payload, t0, last)
             except (DecodeError, ValueRangeError) as e:
@@ -130,6 +144,8 @@ class Line(WSListener):
         if t is None or not self.connected:
             return False
         t.send(_TEXT, data)
+        if self.capture is not None:
+            self.capture.send(self._url, data)
         return True
 
     def control(self, payload: memoryview) -> None:
@@ -204,7 +220,7 @@ class Line(WSListener):
 
     async def _connect(self, ep_index: int, ep: Endpoint) -> None:
         owner, adapter, cfg = self.owner, self.adapter, self.settings
-        url = adapter.ws_url(ep, owner.live_subs())
+        url = self._url = adapter.ws_url(ep, owner.live_subs())
         self.down.clear()
         self.kill_reason = ""
         t = time.monotonic()

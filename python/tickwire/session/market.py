@@ -39,6 +39,7 @@ from tickwire.streams import CHANNELS, Channel, Endpoint, Sub
 from tickwire.transport.http import HttpClient
 
 if TYPE_CHECKING:
+    from tickwire.capture import CaptureWriter
     from tickwire.trading.session import TradingSession
 
 log = logging.getLogger("tickwire.session")
@@ -90,6 +91,7 @@ class MarketData:
         clock_sync: float | None = 60.0,
         busy_poll: bool = False,
         feed_options: Mapping[str, Any] | None = None,
+        capture: CaptureWriter | None = None,
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
@@ -155,6 +157,10 @@ class MarketData:
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
         self._views: dict[str, OrderBook] = {}
         self.resyncer = Resyncer(self, adapter, self.feed, resync_timeout)
+        # ``tickwire record``: raw frames, sends and REST snapshots teed to a capture file (its
+        # thread writes them; the frame path pays one check when this is None).
+        self.capture = capture
+        self.resyncer.capture = capture
         # When the stale-symbol check last acted on a book (so it waits a window before acting again).
         self.stale_mark: dict[str, int] = {}
         self._http: dict[int, HttpClient] = {}
@@ -298,7 +304,7 @@ class MarketData:
         self.dispatcher.on_book = self._book_callback()
         self.dispatcher.reader_lock = self.reader_lock
         self.lines = [
-            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher)
+            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher, self.capture)
             for i in range(self.redundancy)
         ]
         for ln in self.lines:

@@ -13,11 +13,13 @@ import functools
 import logging
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from tickwire.errors import TickwireError
 
 if TYPE_CHECKING:
     from tickwire._core import BookFeed
+    from tickwire.capture import CaptureWriter
     from tickwire.session.adapter import Adapter
     from tickwire.session.ports import ResyncOwner
     from tickwire.streams import Sub
@@ -32,6 +34,8 @@ class Resyncer:
         self.feed = feed
         self.timeout = timeout
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        # Recording: REST snapshots go to the capture just before the feed applies them.
+        self.capture: CaptureWriter | None = None
 
     def request(self, key: str, why: str) -> None:
         owner = self.owner
@@ -57,7 +61,11 @@ class Resyncer:
                 return
             try:
                 if a.resync == "snapshot":
-                    body = await a.fetch_snapshot(owner.rest(), key)
+                    http = owner.rest()
+                    body = await a.fetch_snapshot(http, key)
+                    if self.capture is not None:
+                        path, query = a.snapshot_target(key)
+                        self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)
                     self.feed.on_snapshot(key, body)
                 elif a.resync == "request":
                     owner.send_first([a.snapshot_request(key)])

@@ -331,6 +331,7 @@ class HttpClient:
         if pool_size < 1 or timeout <= 0:
             raise ValueError("pool_size must be >= 1 and timeout > 0")
         tls = u.scheme == "https"
+        self.base_url = base_url.rstrip("/")
         self.host = u.hostname
         self.port = u.port or (443 if tls else 80)
         self._ssl = (ssl_context or ssl.create_default_context()) if tls else None

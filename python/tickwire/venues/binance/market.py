@@ -71,9 +71,12 @@ class Adapter(session_adapter.Adapter):
         )
 
     async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
-        limit = self.options.get("snapshot_limit", 1000)
-        r = await http.get(self.depth_path, query={"symbol": symbol, "limit": limit})
+        path, query = self.snapshot_target(symbol)
+        r = await http.get(path, query=query)
         return r.raise_for_status(self.venue).body
+
+    def snapshot_target(self, symbol: str) -> tuple[str, dict[str, Any]]:
+        return self.depth_path, {"symbol": symbol, "limit": self.options.get("snapshot_limit", 1000)}
 
     def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         ev = msg.get("event")

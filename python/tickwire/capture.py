@@ -1,0 +1,135 @@
+"""Capture files: a live session's raw traffic as JSON Lines, in the format of shared/fixtures/real
+(what ``tickwire replay`` reads), one event per line in receive order::
+
+    {"t": 1652459225.507, "kind": "open", "url": "wss://…"}
+    {"t": …, "kind": "send", "url": "wss://…", "text": "{\"op\":\"subscribe\",…}"}
+    {"t": …, "kind": "recv", "url": "wss://…", "text": "{…}"}        text frame
+    {"t": …, "kind": "recv", "url": "wss://…", "b64": "H4sIAAAA…"}   binary frame as received (compressed)
+    {"t": …, "kind": "http", "url": "https://…/depth?symbol=…", "text": "{…}"}   REST snapshot
+
+``t`` is the receive time in seconds since the epoch (a frame's is the time its socket read began).
+
+:class:`CaptureWriter` keeps file I/O off the frame path: the session's line hands it each frame's
+bytes and read time (:meth:`CaptureWriter.sink`: a copy and a deque append), and a writer thread
+drains the queue, formats the lines and writes them every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+__all__ = ["CaptureWriter", "FrameSink"]
+
+# What a line calls for every data frame: (binary?, payload view, socket-read time in monotonic ns).
+FrameSink = Callable[[bool, memoryview, int], None]
+
+# A queued event: (kind, url, binary, payload, monotonic ns).
+_Event = tuple[str, str, bool, bytes, int]
+# Events formatted per write.
+_CHUNK = 16
+
+
+class CaptureWriter:
+    """Writes a capture file from a queue drained by its own thread; ``close()`` writes the rest.
+
+    The frame path only copies the payload and appends to a deque (thread-safe without a lock); the
+    thread wakes every ``interval`` seconds, so the loop is never woken per frame either."""
+
+    def __init__(self, path: str | Path, interval: float = 0.05) -> None:
+        self.path = Path(path)
+        self.interval = interval
+        # monotonic → epoch, fixed once: frame times stay as precise and ordered as the stamps.
+        self._epoch_offset_ns = time.time_ns() - time.monotonic_ns()
+        self._queue: collections.deque[_Event] = collections.deque()
+        # Unbuffered: each chunk's write is a system call, which lets go of the GIL.
+        self._file: BinaryIO = open(self.path, "wb", buffering=0)
+        self._stop = threading.Event()
+        self.counts: dict[str, int] = {"open": 0, "send": 0, "recv": 0, "http": 0}
+        self.bytes_written = 0
+        self._thread = threading.Thread(target=self._run, name="tickwire-capture", daemon=True)
+        self._thread.start()
+
+    # what the session calls --------------------------------------------------------------------
+
+    def sink(self, url: str) -> FrameSink:
+        """The per-frame callable for one connection to ``url`` (bound so the frame path passes
+        no more than it has)."""
+        put = self._queue.append
+
+        def frame(binary: bool, payload: memoryview, t_ns: int) -> None:
+            put(("recv", url, binary, payload.tobytes(), t_ns))
+
+        return frame
+
+    def open(self, url: str) -> None:
+        self._queue.append(("open", url, False, b"", time.monotonic_ns()))
+
+    def send(self, url: str, data: bytes) -> None:
+        self._queue.append(("send", url, False, bytes(data), time.monotonic_ns()))
+
+    def http(self, url: str, body: bytes) -> None:
+        """A REST response (a book snapshot), queued before the feed applies it."""
+        self._queue.append(("http", url, False, bytes(body), time.monotonic_ns()))
+
+    # writer thread -------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        q, counts = self._queue, self.counts
+        offset = self._epoch_offset_ns
+        while q:
+            # A few events at a time, each chunk written at once: the loop thread never waits for
+            # the GIL longer than one chunk's formatting (not a whole interval's, nor the 5 ms
+            # switch interval).
+            out = []
+            for _ in range(_CHUNK):
+                try:
+                    kind, url, binary, data, t_ns = q.popleft()
+                except IndexError:
+                    break
+                counts[kind] += 1
+                out.append(orjson.dumps(_event(kind, url, binary, data, (t_ns + offset) / 1e9)))
+                out.append(b"\n")
+            chunk = b"".join(out)
+            self._file.write(chunk)
+            self.bytes_written += len(chunk)
+
+    def close(self) -> None:
+        """Stops the thread after it wrote everything queued, and closes the file."""
+        if self._file.closed:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._file.close()
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _event(kind: str, url: str, binary: bool, data: bytes, t: float) -> dict[str, object]:
+    ev: dict[str, object] = {"t": t, "kind": kind, "url": url}
+    if kind == "open":
+        return ev
+    if not binary:
+        try:
+            ev["text"] = data.decode()
+            return ev
+        except UnicodeDecodeError:
+            pass  # not UTF-8 after all: kept byte for byte
+    ev["b64"] = base64.b64encode(data).decode()
+    return ev
