@@ -94,6 +94,41 @@ class BinanceSigner(_SecretHolder):
     @property
     def key_type(self) -> str: ...
 
+@final
+class OrderTemplate:
+    @staticmethod
+    def binance_spot(
+        signer: BinanceSigner,
+        symbol: str,
+        side: str,
+        *,
+        transport: str,
+        price_scale: int,
+        qty_scale: int,
+        tick: int,
+        lot: int,
+        tif: str = "GTC",
+        post_only: bool = False,
+        resp_type: str = "FULL",
+        recv_window: int | None = None,
+        head: bytes | None = None,
+        tail: bytes | None = None,
+        min_price: int = 0,
+        max_price: int = 0,
+        min_qty: int = 0,
+        max_qty: int = 0,
+        min_notional: int = 0,
+        max_notional: int = 0,
+    ) -> OrderTemplate: ...
+    def fill(
+        self, price: int, qty: int, client_id: str, timestamp_ms: int, request_id: str = ""
+    ) -> bytes: ...
+    def check(self, price: int, qty: int) -> None: ...
+    @property
+    def price_scale(self) -> int: ...
+    @property
+    def qty_scale(self) -> int: ...
+
 @disjoint_base
 class OkxSigner(_SecretHolder):
     def __new__(cls, api_key: str, secret: str, passphrase: str) -> Self: ...

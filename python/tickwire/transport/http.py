@@ -424,6 +424,31 @@ class HttpClient:
         data = "".join(parts).encode()
         if body:
             data += body
+        return await self.send_raw(method, path, data, timeout=timeout)
+
+    def request_parts(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[bytes, bytes]:
+        """The bytes :meth:`request` writes before a query string (request line up to ``?``) and after
+        it (the rest of the request line, the headers, the blank line) for a bodiless request with a
+        query: an order template's fixed frame (:mod:`tickwire.trading.template`)."""
+        head = f"{method} {_check_field(self._prefix + path)}?"
+        parts = [" HTTP/1.1\r\n", self._fixed]
+        if headers:
+            parts += [f"{_check_field(k)}: {_check_field(v)}\r\n" for k, v in headers.items()]
+        if method in BODY_METHODS:
+            parts.append("Content-Length: 0\r\n")
+        parts.append("\r\n")
+        return head.encode(), "".join(parts).encode()
+
+    async def send_raw(
+        self, method: str, path: str, data: bytes, *, timeout: float | None = None
+    ) -> HttpResponse:
+        """Sends ``data``, a whole request already built (an order template's), on a kept-alive
+        connection as :meth:`request` does, and reads its response; ``method`` and ``path`` name it
+        for the retry rule and ``on_exchange``."""
+        if self._closed:
+            raise TransportError("HTTP client is closed")
         seconds = self._timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter() if self._on_exchange is not None else 0.0

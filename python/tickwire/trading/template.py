@@ -1,0 +1,233 @@
+"""Order templates: the fast path from a price to a signed order on the wire.
+
+    tmpl = tr.template("BTCUSDT", "buy")            # built once: limit GTC, REST and WS API forms
+    order = await tmpl.send(4_325_012, 1_000)       # ints at the instrument's scale: 43250.12 x 0.01
+
+``send`` fills the pre-built request bytes in Rust in one call (:class:`tickwire._core.OrderTemplate`:
+price, quantity, client id, timestamp and signature written into their slots, the instrument's tick,
+lot and bounds checked as integers, the pre-keyed HMAC), then does what ``place_order`` does around
+the request: the order tracked under its client id before anything is written, the rate budget taken,
+the bytes written on the order socket when it is up (transport ``"ws"``/``"auto"``) or on the session's
+kept-alive HTTP connection, the answer applied like ``place_order``'s and a lost answer reconciled by
+the session's reconciler, never resent. The bytes are exactly what ``place_order`` would send for the
+same order, client id and timestamp.
+
+Prices and quantities given as ``Decimal``/``str``/``Mantissa`` are checked against tick and lot in
+Python first (the same rules as ``place_order``); an ``int`` is a mantissa at the template's
+``price_scale``/``qty_scale``. A price off the tick or a quantity off the lot raises
+:class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
+
+Binance spot with an HMAC key, limit orders, for now; anything else is ``NotSupported`` (use
+``place_order``)."""
+
+from __future__ import annotations
+
+import time
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Any
+
+from tickwire import _core
+from tickwire.errors import (
+    InvalidOrder,
+    NotSupported,
+    RateLimitError,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.trading.intake import audit_fields
+from tickwire.trading.numbers import strip_zeros, to_decimal
+from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.rules import InstrumentRules
+
+if TYPE_CHECKING:
+    from tickwire.trading.session import TradingSession
+
+__all__ = ["OrderTemplate"]
+
+
+def _scale(d: Decimal | None) -> int:
+    if not d:
+        return 0
+    exp = strip_zeros(d).as_tuple().exponent
+    assert isinstance(exp, int)
+    return max(0, -exp)
+
+
+def _mantissa(d: Decimal | None, scale: int, rounding: str) -> int:
+    """``d`` at ``scale`` decimals as an int (0 for no rule), rounded towards the inside of a bound."""
+    if not d:
+        return 0
+    return int(d.scaleb(scale).to_integral_value(rounding))
+
+
+class OrderTemplate:
+    """One (symbol, side, type, time in force) of a started :class:`TradingSession`, pre-built for
+    each transport it may take. Use ``tr.template(...)``."""
+
+    def __init__(
+        self,
+        session: TradingSession,
+        symbol: str,
+        side: Side,
+        type: OrderType = "limit",
+        tif: Tif = "GTC",
+        post_only: bool = False,
+    ) -> None:
+        from tickwire.venues.binance.orders import Orders
+
+        venue = session.venue
+        if not _is_spot(session.grammar, Orders):
+            raise NotSupported(f"{venue}: order templates are built for Binance spot only (use place_order)")
+        if type != "limit":
+            raise NotSupported(f"{venue}: order templates place limit orders only (use place_order)")
+        if side not in ("buy", "sell"):
+            raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+        rules = session.rules.get(symbol)
+        if rules is None:
+            raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
+        http = session.wire.http
+        if http is None:
+            raise TransportError(f"{venue}: trading session is not started")
+        signer = session.signer
+        self.session = session
+        self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
+        self.rules: InstrumentRules = rules
+        ps = max(_scale(rules.tick_size), _scale(rules.min_price), _scale(rules.max_price))
+        qs = max(_scale(rules.lot_size), _scale(rules.min_qty), _scale(rules.max_qty))
+        self.price_scale, self.qty_scale = ps, qs
+        # The Call place_order would build (a sample order): its rate cost, its usage headers' reader,
+        # its audit record's shape.
+        grammar: Any = session.grammar
+        self._path: str = grammar.order_path
+        sample = Order(
+            venue=venue, symbol=symbol, side=side, type="limit", tif=tif, price=rules.tick_size or Decimal(1),
+            qty=rules.lot_size or Decimal(1), client_id="template", post_only=post_only,
+        )  # fmt: skip
+        self._call = grammar.new_order(sample)
+        self._cost: dict[str, int] = grammar.cost(self._call) if hasattr(grammar, "cost") else {}
+        recv_window = getattr(signer, "recv_window", None) or None
+        common: dict[str, Any] = dict(
+            tif=tif,
+            post_only=post_only,
+            resp_type=self._call.params["newOrderRespType"],
+            recv_window=recv_window,
+            price_scale=ps,
+            qty_scale=qs,
+            tick=_mantissa(rules.tick_size, ps, ROUND_CEILING),
+            lot=_mantissa(rules.lot_size, qs, ROUND_CEILING),
+            min_price=_mantissa(rules.min_price, ps, ROUND_CEILING),
+            max_price=_mantissa(rules.max_price, ps, ROUND_FLOOR),
+            min_qty=_mantissa(rules.min_qty, qs, ROUND_CEILING),
+            max_qty=_mantissa(rules.max_qty, qs, ROUND_FLOOR),
+            min_notional=_mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
+            max_notional=_mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
+        )
+        vside = side.upper()
+        head, tail = http.request_parts("POST", self._path, signer.headers())
+        self.rest = _core.OrderTemplate.binance_spot(
+            signer, symbol, vside, transport="rest", head=head, tail=tail, **common
+        )
+        self.ws = _core.OrderTemplate.binance_spot(signer, symbol, vside, transport="ws", **common)
+
+    def _mantissas(self, price: object, qty: object) -> tuple[int, int]:
+        """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules."""
+        if type(price) is int and type(qty) is int:
+            return price, qty
+        pd = self._decimal(price, self.price_scale, "price")
+        qd = self._decimal(qty, self.qty_scale, "qty")
+        self.rules.validate(self.side, "limit", qd, pd)  # off tick or lot: InvalidOrder with nearest
+        pm, qm = pd.scaleb(self.price_scale), qd.scaleb(self.qty_scale)
+        if pm != pm.to_integral_value() or qm != qm.to_integral_value():
+            raise InvalidOrder(
+                f"{self.symbol}: price {price} or qty {qty} has more decimals than the template's "
+                f"{self.price_scale} and {self.qty_scale}"
+            )
+        return int(pm), int(qm)
+
+    @staticmethod
+    def _decimal(x: object, scale: int, what: str) -> Decimal:
+        if type(x) is int:
+            return Decimal(x).scaleb(-scale)
+        return to_decimal(x, what, positive=True)
+
+    def _explain(self, p: int, q: int) -> None:
+        """The rules' own error (rule, nearest valid values) for mantissas Rust refused."""
+        pd = Decimal(p).scaleb(-self.price_scale) if p > 0 else p
+        qd = Decimal(q).scaleb(-self.qty_scale) if q > 0 else q
+        self.rules.validate(self.side, "limit", qd, pd)
+
+    def order(self, price: int, qty: int, client_id: str) -> Order:
+        """The intent the tracker registers for mantissas ``price`` and ``qty``."""
+        s = self.session
+        return Order(
+            venue=s.venue, symbol=self.symbol, side=self.side, type="limit", tif=self.tif,
+            price=Decimal(price).scaleb(-self.price_scale), qty=Decimal(qty).scaleb(-self.qty_scale),
+            client_id=client_id, post_only=self.post_only,
+        )  # fmt: skip
+
+    async def send(self, price: object, qty: object) -> Order:
+        """Places one order at ``price`` for ``qty`` and returns it as the venue answered (or as
+        reconciliation found it), exactly as ``place_order`` would."""
+        s = self.session
+        if s.halted is not None:
+            s._refuse_if_halted("template send")
+        p, q = self._mantissas(price, qty)
+        cid = s.client_ids.next()
+        ws = s.orders_ws
+        up = ws is not None and ws.connected
+        rid = ws.next_id() if up and ws is not None else ""
+        try:
+            data = (self.ws if up else self.rest).fill(p, q, cid, s.signer._clock(), rid)
+        except InvalidOrder:
+            self._explain(p, q)
+            raise
+        order = self.order(p, q, cid)
+        if s.dead_man is not None:
+            await s.dead_man.cover(self.symbol)
+        s.tracker.track(order)
+        s._sent_ms[cid] = int(time.time() * 1000)
+        if s._audited:
+            s.audit.event("order_request", **audit_fields(order))
+        wire = s.wire
+        try:
+            await s.budget.acquire(self._cost, "order")
+            wire.requests += 1
+            if up and ws is not None:
+                if s._audited:
+                    wire._audit_request(s.grammar.new_order(order), "ws")
+                body = await ws.request(data, wire._ws_usage, rid)
+            else:
+                if s.transport == "ws" and ws is not None:
+                    raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
+                http = wire.http
+                if http is None:
+                    raise TransportError(f"{s.venue}: trading session is not started")
+                if s._audited:
+                    wire._audit_request(s.grammar.new_order(order), "rest")
+                r = await http.send_raw("POST", self._path, data)
+                body = wire._read(r.status, r.body, r.headers, self._call)
+        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+            return await s.reconciler.resolve(order, str(e))
+        except TickwireError as e:
+            if isinstance(e, RateLimitError):  # nothing more to that limit until its window passed
+                code = getattr(e, "code", None)
+                named = s.budget.limit_for_code(code)
+                e.__dict__["retry_after"] = s.budget.refused(
+                    named or None, getattr(e, "retry_after", None), self._cost
+                )
+            s.tracker.apply(
+                OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
+            )
+            raise
+        await s.answered(self.symbol, body)
+        got = s.tracker.get(cid)
+        assert got is not None
+        return got
+
+
+def _is_spot(grammar: object, spot: type) -> bool:
+    return type(grammar) is spot
