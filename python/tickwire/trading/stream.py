@@ -339,11 +339,16 @@ class OrderSocket(KeptSocket):
         return f"tw{next(self._ids)}"
 
     async def request(
-        self, data: bytes, observe: Callable[[Any], object] | None = None, rid: str | None = None
+        self,
+        data: bytes,
+        observe: Callable[[Any], object] | None = None,
+        rid: str | None = None,
+        sent: Callable[[], None] | None = None,
     ) -> Any:
         """The answer to ``data``, read by the grammar; ``observe`` sees the raw answer first (the
         venue's usage counts it carries: Binance WS API ``rateLimits``). ``rid``: the request id
-        ``data`` carries, when the caller knows it (else it is read from ``data``)."""
+        ``data`` carries, when the caller knows it (else it is read from ``data``); ``sent`` runs right
+        after the bytes were written, before anything else can run."""
         if rid is None:
             rid = self.grammar.ws_answer_id(orjson.loads(data))
             assert rid is not None
@@ -352,6 +357,8 @@ class OrderSocket(KeptSocket):
         if not self.send(data):
             self._pending.pop(rid, None)
             raise TransportError(f"{self.venue}: order socket is down")
+        if sent is not None:
+            sent()
         try:
             answer = await asyncio.wait_for(fut, self.timeout)
         except TimeoutError:

@@ -171,7 +171,12 @@ class OrderTemplate:
 
     async def send(self, price: object, qty: object) -> Order:
         """Places one order at ``price`` for ``qty`` and returns it as the venue answered (or as
-        reconciliation found it), exactly as ``place_order`` would."""
+        reconciliation found it), exactly as ``place_order`` would.
+
+        The rate budget is taken and the bytes written before the order is registered with the
+        tracker, in the same step of the event loop (nothing else runs in between, so no answer or
+        stream event can arrive before it is tracked): the order reaches the wire without waiting for
+        the tracker's bookkeeping."""
         s = self.session
         if s.halted is not None:
             s._refuse_if_halted("template send")
@@ -185,34 +190,40 @@ class OrderTemplate:
         except InvalidOrder:
             self._explain(p, q)
             raise
-        order = self.order(p, q, cid)
         if s.dead_man is not None:
             await s.dead_man.cover(self.symbol)
-        s.tracker.track(order)
-        s._sent_ms[cid] = int(time.time() * 1000)
-        if s._audited:
-            s.audit.event("order_request", **audit_fields(order))
+        tracked: list[Order] = []
+
+        def track() -> None:  # right after the write, before anything else runs
+            if not tracked:
+                order = self.order(p, q, cid)
+                tracked.append(order)
+                s.tracker.track(order)
+                s._sent_ms[cid] = int(time.time() * 1000)
+                if s._audited:
+                    s.audit.event("order_request", **audit_fields(order))
+                    s.wire._audit_request(s.grammar.new_order(order), "ws" if up else "rest")
+
         wire = s.wire
         try:
-            await s.budget.acquire(self._cost, "order")
+            if s.budget.try_take(self._cost, "order") > 0:
+                await s.budget.acquire(self._cost, "order")
             wire.requests += 1
             if up and ws is not None:
-                if s._audited:
-                    wire._audit_request(s.grammar.new_order(order), "ws")
-                body = await ws.request(data, wire._ws_usage, rid)
+                body = await ws.request(data, wire._ws_usage, rid, track)
             else:
                 if s.transport == "ws" and ws is not None:
                     raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
                 http = wire.http
                 if http is None:
                     raise TransportError(f"{s.venue}: trading session is not started")
-                if s._audited:
-                    wire._audit_request(s.grammar.new_order(order), "rest")
-                r = await http.send_raw("POST", self._path, data)
+                r = await http.send_raw("POST", self._path, data, sent=track)
                 body = wire._read(r.status, r.body, r.headers, self._call)
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-            return await s.reconciler.resolve(order, str(e))
+            track()  # tracked as place_order does before sending: the reconciler settles it
+            return await s.reconciler.resolve(tracked[0], str(e))
         except TickwireError as e:
+            track()
             if isinstance(e, RateLimitError):  # nothing more to that limit until its window passed
                 code = getattr(e, "code", None)
                 named = s.budget.limit_for_code(code)

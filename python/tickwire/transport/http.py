@@ -442,11 +442,18 @@ class HttpClient:
         return head.encode(), "".join(parts).encode()
 
     async def send_raw(
-        self, method: str, path: str, data: bytes, *, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        data: bytes,
+        *,
+        timeout: float | None = None,
+        sent: Callable[[], None] | None = None,
     ) -> HttpResponse:
         """Sends ``data``, a whole request already built (an order template's), on a kept-alive
         connection as :meth:`request` does, and reads its response; ``method`` and ``path`` name it
-        for the retry rule and ``on_exchange``."""
+        for the retry rule and ``on_exchange``. ``sent`` runs once, right after the bytes were
+        written and before anything else can run (an order template tracks its order there)."""
         if self._closed:
             raise TransportError("HTTP client is closed")
         seconds = self._timeout if timeout is None else timeout
@@ -454,7 +461,7 @@ class HttpClient:
         t0 = time.perf_counter() if self._on_exchange is not None else 0.0
         status = 0
         try:
-            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds)
+            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds, sent)
             status = resp.status
             return resp
         finally:
@@ -465,7 +472,13 @@ class HttpClient:
                     log.exception("on_exchange hook failed")
 
     async def _exchange(
-        self, loop: asyncio.AbstractEventLoop, method: str, data: bytes, deadline: float, seconds: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        method: str,
+        data: bytes,
+        deadline: float,
+        seconds: float,
+        sent: Callable[[], None] | None = None,
     ) -> HttpResponse:
         retried = False
         while True:
@@ -479,6 +492,9 @@ class HttpClient:
                 conn = await self._open(loop, deadline)
             reused = conn.uses > 0
             fut = conn.send(data, method == "HEAD")
+            if sent is not None:
+                sent()
+                sent = None
             conn.deadline = deadline
             self._busy.add(conn)
             if deadline < self._timer_at:
