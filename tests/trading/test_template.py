@@ -13,8 +13,11 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
-from tickwire.errors import InvalidOrder, NotSupported
+from tickwire import _core
+from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
@@ -131,8 +134,10 @@ def test_the_simulator_accepts_and_fills_template_orders() -> None:
     async def body(sim: Simulator, tr: TradingSession) -> None:
         buy = tr.template(SYMBOL, "buy")
         price, qty = below_bid(a, sim, tr, 10)
+        requests = tr.wire.requests
         # ints at the instrument's scale, and Decimals checked against tick and lot
         rest = await buy.send(int(price.scaleb(buy.price_scale)), int(qty.scaleb(buy.qty_scale)))
+        assert tr.wire.requests == requests + 1
         [theirs] = a.orders(sim, rest.client_id)
         assert theirs.open and rest.status == "new" and rest.order_id == str(theirs.id)
         assert rest.price == price and rest.qty == qty  # as the venue answered it
@@ -234,3 +239,47 @@ def test_what_a_template_does_not_cover_is_not_supported() -> None:
             tr.template("NOPEUSDT", "buy")
 
     a.run(body)
+
+
+def test_a_halted_session_refuses_template_orders_before_anything_is_written() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        before = list(sim.endpoint("binance", 0).exchanges)
+        tr.halted = "test"
+        with pytest.raises(TradingHalted):
+            await tmpl.send(price, qty)
+        tr.resume()
+        assert list(sim.endpoint("binance", 0).exchanges) == before and a.orders(sim) == []
+        await tmpl.send(price, qty)
+        assert len(a.orders(sim)) == 1
+
+    a.run(body)
+
+
+def test_templates_sign_with_hmac_keys_only() -> None:
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    with pytest.raises(NotSupported):
+        _core.OrderTemplate.binance_spot(
+            binance.Signer("k", private_key_pem=pem), SYMBOL, "BUY", transport="rest", price_scale=2,
+            qty_scale=5, tick=1, lot=1,
+        )  # fmt: skip
+    with pytest.raises(ValueError):
+        _core.OrderTemplate.binance_spot(
+            binance.Signer("k", "s"),
+            SYMBOL,
+            "BUY",
+            transport="fix",
+            price_scale=2,
+            qty_scale=5,
+            tick=1,
+            lot=1,
+        )
