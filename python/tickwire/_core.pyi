@@ -96,6 +96,8 @@ class BinanceSigner(_SecretHolder):
 
 @final
 class OrderTemplate:
+    # ``**rules``: price_scale, qty_scale, tick, lot (required); min_price, max_price, min_qty, max_qty,
+    # min_notional, max_notional (mantissas; 0: no such rule).
     @staticmethod
     def binance_spot(
         signer: BinanceSigner,
@@ -103,23 +105,16 @@ class OrderTemplate:
         side: str,
         *,
         transport: str,
-        price_scale: int,
-        qty_scale: int,
-        tick: int,
-        lot: int,
         tif: str = "GTC",
         post_only: bool = False,
         resp_type: str = "FULL",
         recv_window: int | None = None,
         head: bytes | None = None,
         tail: bytes | None = None,
-        min_price: int = 0,
-        max_price: int = 0,
-        min_qty: int = 0,
-        max_qty: int = 0,
-        min_notional: int = 0,
-        max_notional: int = 0,
+        **rules: int,
     ) -> OrderTemplate: ...
+    @staticmethod
+    def okx_ws(inst_id: str, side: str, ord_type: str, *, expires: bool, **rules: int) -> OrderTemplate: ...
     def fill(
         self, price: int, qty: int, client_id: str, timestamp_ms: int, request_id: str = ""
     ) -> bytes: ...

@@ -9,9 +9,11 @@
 //!
 //! A layout is generic (`Layout`: literal bytes and slots, for the request and for the signed text);
 //! `binance` lays out Binance spot's `POST /api/v3/order` (REST: the whole HTTP/1.1 request, query
-//! signed) and WS API `order.place` (JSON, params signed sorted by name).
+//! signed) and WS API `order.place` (JSON, params signed sorted by name); `okx` the `order` op on
+//! OKX's logged-in private socket (unsigned: the connection is authenticated).
 
 pub mod binance;
+pub mod okx;
 
 use crate::sign::hmac::HmacKey;
 
@@ -134,10 +136,11 @@ fn check_id(what: &str, id: &str) -> Result<(), OrderError> {
     }
 }
 
-/// A template: its layout, the pre-keyed HMAC and the instrument's integer rules.
+/// A template: its layout, the pre-keyed HMAC (none for a request the venue does not sign, as on a
+/// logged-in socket) and the instrument's integer rules.
 pub struct OrderTemplate {
     layout: Layout,
-    key: HmacKey,
+    key: Option<HmacKey>,
     rules: Rules,
     fixed_len: usize,
 }
@@ -168,6 +171,18 @@ impl Values<'_> {
 
 impl OrderTemplate {
     pub fn new(layout: Layout, key: HmacKey, rules: Rules) -> Result<Self, OrderError> {
+        Self::build(layout, Some(key), rules)
+    }
+
+    /// A template whose request carries no signature (`layout.signed` empty, no signature slot).
+    pub fn unsigned(layout: Layout, rules: Rules) -> Result<Self, OrderError> {
+        if !layout.signed.is_empty() || layout.out.contains(&Part::Slot(Slot::Signature)) {
+            return Err(refuse("layout", "an unsigned template has no signed text or signature".into()));
+        }
+        Self::build(layout, None, rules)
+    }
+
+    fn build(layout: Layout, key: Option<HmacKey>, rules: Rules) -> Result<Self, OrderError> {
         if rules.price_scale > MAX_SCALE || rules.qty_scale > MAX_SCALE {
             return Err(refuse("scale", format!("scales above {MAX_SCALE} decimals are not supported")));
         }
@@ -271,15 +286,18 @@ impl OrderTemplate {
             rid: request_id.as_bytes(),
             sig: &[],
         };
-        let mut mac = self.key.start();
-        for p in &self.layout.signed {
-            match p {
-                Part::Lit(b) => mac.update(b),
-                Part::Slot(s) => mac.update(vals.get(*s)),
-            };
+        let hex;
+        if let Some(key) = &self.key {
+            let mut mac = key.start();
+            for p in &self.layout.signed {
+                match p {
+                    Part::Lit(b) => mac.update(b),
+                    Part::Slot(s) => mac.update(vals.get(*s)),
+                };
+            }
+            hex = mac.finish().hex();
+            vals.sig = hex.as_str().as_bytes();
         }
-        let hex = mac.finish().hex();
-        vals.sig = hex.as_str().as_bytes();
         let slots: usize =
             self.layout.out.iter().map(|p| if let Part::Slot(s) = p { vals.get(*s).len() } else { 0 }).sum();
         out.reserve_exact(self.fixed_len + slots);

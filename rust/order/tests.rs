@@ -156,3 +156,27 @@ fn escaping_is_refused_at_build() {
     let big = Rules { price_scale: 19, ..Rules::default() };
     assert!(OrderTemplate::new(Layout::default(), key(), big).is_err());
 }
+
+#[test]
+fn okx_ws_order_is_unsigned_json() {
+    let spec = super::okx::Spec { inst_id: "BTC-USDT", side: "buy", ord_type: "post_only", expires: true };
+    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(432_501, 1_000_000, "tw1abc", 1_700_000_005_000, "9", &mut buf).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&buf).unwrap(),
+        "{\"id\":\"9\",\"op\":\"order\",\"args\":[{\"instId\":\"BTC-USDT\",\"tdMode\":\"cash\",\"side\":\"buy\",\
+         \"ordType\":\"post_only\",\"sz\":\"0.01\",\"clOrdId\":\"tw1abc\",\"px\":\"43250.1\"}],\
+         \"expTime\":\"1700000005000\"}"
+    );
+    let spec = super::okx::Spec { expires: false, ..spec };
+    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
+    t.fill(432_501, 1_000_000, "tw1abc", 0, "9", &mut buf).unwrap();
+    assert!(buf.ends_with(b"\"px\":\"43250.1\"}]}"));
+    let signed = binance::rest(&spec_for_unsigned(), b"", b"").unwrap();
+    assert!(OrderTemplate::unsigned(signed, rules(1, 8, 1, 1)).is_err());
+}
+
+fn spec_for_unsigned() -> Spec<'static> {
+    Spec { symbol: "X", side: "BUY", post_only: false, tif: "GTC", resp_type: "FULL", recv_window: None }
+}

@@ -1,9 +1,9 @@
 //! `OrderTemplate`: Python binding of `crate::order` (thin: build once, then one call per order).
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 
-use crate::order::{self, binance, OrderError, Rules};
+use crate::order::{self, binance, okx, OrderError, Rules};
 use crate::py::errors::{err, guard, Kind};
 use crate::py::venues::binance::BinanceSigner;
 use crate::sign::venues::binance::BinanceKey;
@@ -18,6 +18,42 @@ fn invalid(e: OrderError) -> PyErr {
     e2
 }
 
+/// The instrument's integer rules from keyword arguments: `price_scale`, `qty_scale`, `tick`, `lot`
+/// (required), `min_price`, `max_price`, `min_qty`, `max_qty`, `min_notional`, `max_notional` (0: none).
+fn rules_of(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Rules> {
+    let mut r = Rules::default();
+    let mut seen = 0;
+    for (k, v) in kw.into_iter().flat_map(|d| d.iter()) {
+        let name: String = k.extract()?;
+        match name.as_str() {
+            "price_scale" => r.price_scale = v.extract()?,
+            "qty_scale" => r.qty_scale = v.extract()?,
+            "tick" => r.tick = v.extract()?,
+            "lot" => r.lot = v.extract()?,
+            "min_price" => r.min_price = v.extract()?,
+            "max_price" => r.max_price = v.extract()?,
+            "min_qty" => r.min_qty = v.extract()?,
+            "max_qty" => r.max_qty = v.extract()?,
+            "min_notional" => r.min_notional = v.extract()?,
+            "max_notional" => r.max_notional = v.extract()?,
+            other => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "unexpected keyword argument {other:?}"
+                )))
+            }
+        }
+        if matches!(name.as_str(), "price_scale" | "qty_scale" | "tick" | "lot") {
+            seen += 1;
+        }
+    }
+    if seen < 4 {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "price_scale, qty_scale, tick and lot are required",
+        ));
+    }
+    Ok(r)
+}
+
 /// The request bytes of one (venue, symbol, side, type, time in force, transport), filled, checked
 /// and signed in one call.
 #[pyclass(module = "tickwire._core")]
@@ -30,13 +66,12 @@ pub struct OrderTemplate {
 impl OrderTemplate {
     /// Binance spot `POST /api/v3/order` (`transport="rest"`: the whole HTTP/1.1 request, `head` the
     /// request line up to `?`, `tail` the rest after the query) or WS API `order.place`
-    /// (`transport="ws"`). Prices are mantissas at `price_scale` decimals, quantities at `qty_scale`.
+    /// (`transport="ws"`). `rules`: see `rules_of` (prices are mantissas at `price_scale` decimals,
+    /// quantities at `qty_scale`).
     #[staticmethod]
     #[pyo3(signature = (
-        signer, symbol, side, *, transport, price_scale, qty_scale, tick, lot, tif = "GTC",
-        post_only = false, resp_type = "FULL", recv_window = None, head = None,
-        tail = None, min_price = 0, max_price = 0, min_qty = 0, max_qty = 0,
-        min_notional = 0, max_notional = 0
+        signer, symbol, side, *, transport, tif = "GTC", post_only = false, resp_type = "FULL",
+        recv_window = None, head = None, tail = None, **rules
     ))]
     #[allow(clippy::too_many_arguments)]
     fn binance_spot(
@@ -44,22 +79,13 @@ impl OrderTemplate {
         symbol: &str,
         side: &str,
         transport: &str,
-        price_scale: u32,
-        qty_scale: u32,
-        tick: u64,
-        lot: u64,
         tif: &str,
         post_only: bool,
         resp_type: &str,
         recv_window: Option<u64>,
         head: Option<&[u8]>,
         tail: Option<&[u8]>,
-        min_price: u64,
-        max_price: u64,
-        min_qty: u64,
-        max_qty: u64,
-        min_notional: u128,
-        max_notional: u128,
+        rules: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guard(|| {
             let core = signer.core();
@@ -69,6 +95,7 @@ impl OrderTemplate {
                     "binance: order templates sign with an HMAC key (Ed25519/RSA keys use place_order)",
                 ));
             };
+            let rules = rules_of(rules)?;
             let spec = binance::Spec { symbol, side, post_only, tif, resp_type, recv_window };
             let layout = match transport {
                 "rest" => binance::rest(&spec, head.unwrap_or_default(), tail.unwrap_or_default()),
@@ -76,19 +103,27 @@ impl OrderTemplate {
                 _ => return Err(pyo3::exceptions::PyValueError::new_err("transport is 'rest' or 'ws'")),
             }
             .map_err(invalid)?;
-            let rules = Rules {
-                price_scale,
-                qty_scale,
-                tick,
-                lot,
-                min_price,
-                max_price,
-                min_qty,
-                max_qty,
-                min_notional,
-                max_notional,
-            };
             let t = order::OrderTemplate::new(layout, key.clone(), rules).map_err(invalid)?;
+            Ok(Self { t, buf: Vec::new() })
+        })
+    }
+
+    /// OKX spot limit order as the `order` op on the logged-in private socket (unsigned);
+    /// `expires`: the request carries `expTime`, written from `fill`'s `timestamp_ms`.
+    #[staticmethod]
+    #[pyo3(signature = (inst_id, side, ord_type, *, expires, **rules))]
+    fn okx_ws(
+        inst_id: &str,
+        side: &str,
+        ord_type: &str,
+        expires: bool,
+        rules: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let rules = rules_of(rules)?;
+            let spec = okx::Spec { inst_id, side, ord_type, expires };
+            let layout = okx::ws_order(&spec).map_err(invalid)?;
+            let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
             Ok(Self { t, buf: Vec::new() })
         })
     }

@@ -16,12 +16,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
+from test_session_okx import OKX
 from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
-from tickwire.venues import binance
+from tickwire.venues import binance, okx
 
 KEY, SECRET = "tmpl-key", "tmpl-secret"
 TS = 1_700_000_000_123
@@ -69,9 +70,11 @@ def capture(tr: TradingSession) -> list[bytes]:
     return sent
 
 
-def below_bid(a: SimAccount, sim: Simulator, tr: TradingSession, ticks: int) -> tuple[Decimal, Decimal]:
+def below_bid(
+    a: SimAccount, sim: Simulator, tr: TradingSession, ticks: int, symbol: str = SYMBOL
+) -> tuple[Decimal, Decimal]:
     bid, _ = a.touch(sim)
-    price = bid - ticks * tr.rules[SYMBOL].tick_size
+    price = bid - ticks * tr.rules[symbol].tick_size
     return price, a.size(tr, price, 2)
 
 
@@ -283,3 +286,43 @@ def test_templates_sign_with_hmac_keys_only() -> None:
             tick=1,
             lot=1,
         )
+
+
+# OKX spot: the `order` op on the logged-in order socket ---------------------------------------------
+
+
+@pytest.mark.parametrize("post_only", [False, True])
+def test_okx_order_op_bytes_are_the_slow_paths_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, post_only: bool
+) -> None:
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy", post_only=post_only)
+        order = tr.prepare(a.symbol, "buy", "limit", qty, price, post_only=post_only)
+        monkeypatch.setattr(okx, "now_ms", lambda: TS)  # the grammar's expTime clock
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        ttl = getattr(tr.grammar, "request_ttl_ms", 0)
+        assert tmpl.ws.fill(p, q, order.client_id, TS + ttl, "tw5") == slow
+        assert tmpl.rest is None
+
+    a.run(body)
+
+
+@pytest.mark.parametrize("transport", ["ws", "rest"])
+def test_okx_the_simulator_accepts_template_orders(transport: str) -> None:
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        before = [e[1] for e in sim.endpoint("okx", 0).exchanges].count(a.place_op)
+        o = await tr.template(a.symbol, "buy").send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
+        after = [e[1] for e in sim.endpoint("okx", 0).exchanges].count(a.place_op)
+        # Over the socket when it is there; place_order's REST path when the session has none.
+        assert after == before + (transport == "rest")
+
+    a.run(body, transport=transport)

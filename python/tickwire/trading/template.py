@@ -17,8 +17,10 @@ Python first (the same rules as ``place_order``); an ``int`` is a mantissa at th
 ``price_scale``/``qty_scale``. A price off the tick or a quantity off the lot raises
 :class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
 
-Binance spot with an HMAC key, limit orders, for now; anything else is ``NotSupported`` (use
-``place_order``)."""
+Binance spot with an HMAC key (REST and WS API) and OKX spot (the ``order`` op on the logged-in
+order socket; while that socket is down ``send`` takes ``place_order``'s path), limit orders, for now;
+anything else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
+(``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
 
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from tickwire import _core
+from tickwire.auth import now_ms
 from tickwire.errors import (
     InvalidOrder,
     NotSupported,
@@ -75,11 +80,7 @@ class OrderTemplate:
         tif: Tif = "GTC",
         post_only: bool = False,
     ) -> None:
-        from tickwire.venues.binance.orders import Orders
-
         venue = session.venue
-        if not _is_spot(session.grammar, Orders):
-            raise NotSupported(f"{venue}: order templates are built for Binance spot only (use place_order)")
         if type != "limit":
             raise NotSupported(f"{venue}: order templates place limit orders only (use place_order)")
         if side not in ("buy", "sell"):
@@ -89,32 +90,41 @@ class OrderTemplate:
         rules = session.rules.get(symbol)
         if rules is None:
             raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
-        http = session.wire.http
-        if http is None:
-            raise TransportError(f"{venue}: trading session is not started")
-        signer = session.signer
         self.session = session
         self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
         self.rules: InstrumentRules = rules
         ps = max(_scale(rules.tick_size), _scale(rules.min_price), _scale(rules.max_price))
         qs = max(_scale(rules.lot_size), _scale(rules.min_qty), _scale(rules.max_qty))
         self.price_scale, self.qty_scale = ps, qs
+        self._build()
+
+    def _build(self) -> None:
+        """The request bytes for the session's current signer (built again after a key rotation)."""
+        from tickwire.venues import okx
+        from tickwire.venues.binance.orders import Orders
+
+        s, rules, ps, qs = self.session, self.rules, self.price_scale, self.qty_scale
+        grammar: Any = s.grammar
+        self._okx = _is_spot(grammar, okx.Orders)
+        if not (self._okx or _is_spot(grammar, Orders)):
+            raise NotSupported(
+                f"{s.venue}: order templates are built for Binance spot and OKX spot only (use place_order)"
+            )
+        http = s.wire.http
+        if http is None:
+            raise TransportError(f"{s.venue}: trading session is not started")
+        signer = self._signer = s.signer
         # The Call place_order would build (a sample order): its rate cost, its usage headers' reader,
         # its audit record's shape.
-        grammar: Any = session.grammar
-        self._path: str = grammar.order_path
         sample = Order(
-            venue=venue, symbol=symbol, side=side, type="limit", tif=tif, price=rules.tick_size or Decimal(1),
-            qty=rules.lot_size or Decimal(1), client_id="template", post_only=post_only,
+            venue=s.venue, symbol=self.symbol, side=self.side, type="limit", tif=self.tif,
+            price=rules.tick_size or Decimal(1), qty=rules.lot_size or Decimal(1), client_id="template",
+            post_only=self.post_only,
         )  # fmt: skip
         self._call = grammar.new_order(sample)
+        self._path: str = self._call.path
         self._cost: dict[str, int] = grammar.cost(self._call) if hasattr(grammar, "cost") else {}
-        recv_window = getattr(signer, "recv_window", None) or None
-        common: dict[str, Any] = dict(
-            tif=tif,
-            post_only=post_only,
-            resp_type=self._call.params["newOrderRespType"],
-            recv_window=recv_window,
+        ints: dict[str, Any] = dict(
             price_scale=ps,
             qty_scale=qs,
             tick=_mantissa(rules.tick_size, ps, ROUND_CEILING),
@@ -126,12 +136,30 @@ class OrderTemplate:
             min_notional=_mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
             max_notional=_mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
         )
-        vside = side.upper()
+        self.rest: _core.OrderTemplate | None
+        if self._okx:
+            # The order socket's `order` op only (logged in, unsigned); with the socket down, send()
+            # takes place_order's path. expTime is the local clock plus the grammar's time to live.
+            self._ttl_ms = int(getattr(grammar, "request_ttl_ms", 0) or 0)
+            ord_type = orjson.loads(self._call.body)["ordType"]
+            self.rest = None
+            self.ws = _core.OrderTemplate.okx_ws(
+                self.symbol, self.side, ord_type, expires=self._ttl_ms > 0, **ints
+            )
+            return
+        common: dict[str, Any] = dict(
+            tif=self.tif,
+            post_only=self.post_only,
+            resp_type=self._call.params["newOrderRespType"],
+            recv_window=getattr(signer, "recv_window", None) or None,
+            **ints,
+        )
+        vside = self.side.upper()
         head, tail = http.request_parts("POST", self._path, signer.headers())
         self.rest = _core.OrderTemplate.binance_spot(
-            signer, symbol, vside, transport="rest", head=head, tail=tail, **common
+            signer, self.symbol, vside, transport="rest", head=head, tail=tail, **common
         )
-        self.ws = _core.OrderTemplate.binance_spot(signer, symbol, vside, transport="ws", **common)
+        self.ws = _core.OrderTemplate.binance_spot(signer, self.symbol, vside, transport="ws", **common)
 
     def _mantissas(self, price: object, qty: object) -> tuple[int, int]:
         """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules."""
@@ -181,12 +209,25 @@ class OrderTemplate:
         if s.halted is not None:
             s._refuse_if_halted("template send")
         p, q = self._mantissas(price, qty)
-        cid = s.client_ids.next()
+        if s.signer is not self._signer:  # rotated to a new key: its bytes
+            self._build()
         ws = s.orders_ws
         up = ws is not None and ws.connected
+        if self._okx:
+            if not up:  # no REST form pre-built: the slow path (it knows transport="ws" too)
+                return await s.place_order(
+                    self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
+                    Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
+                )  # fmt: skip
+            ts = now_ms() + self._ttl_ms
+        else:
+            ts = s.signer._clock()
+        cid = s.client_ids.next()
         rid = ws.next_id() if up and ws is not None else ""
+        tmpl = self.ws if up else self.rest
+        assert tmpl is not None
         try:
-            data = (self.ws if up else self.rest).fill(p, q, cid, s.signer._clock(), rid)
+            data = tmpl.fill(p, q, cid, ts, rid)
         except InvalidOrder:
             self._explain(p, q)
             raise
