@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -326,3 +327,28 @@ def test_okx_the_simulator_accepts_template_orders(transport: str) -> None:
         assert after == before + (transport == "rest")
 
     a.run(body, transport=transport)
+
+
+def test_after_a_key_rotation_templates_sign_with_the_new_key() -> None:
+    key2, secret2 = "tmpl-key-2", "tmpl-secret-2"
+
+    def both(v: Any) -> None:
+        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
+
+    a = replace(account(), register=both)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        first = await tmpl.send(price, qty)
+        await tr.rotate(binance.Signer(key2, secret2))
+        sim.venue("binance").keys.pop(KEY)  # the old key revoked: only the new one signs now
+        second = await tmpl.send(price - tr.rules[SYMBOL].tick_size, qty)
+        assert (first.status, second.status) == ("new", "new")
+        assert [o.account for o in a.orders(sim)] == [KEY, KEY]
+        assert tmpl.rest is not None
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        assert b"\r\nX-MBX-APIKEY: " + key2.encode() + b"\r\n" in tmpl.rest.fill(p, q, "c", 1)
+
+    a.run(body)
