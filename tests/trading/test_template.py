@@ -195,6 +195,9 @@ def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
             with pytest.raises(InvalidOrder) as e:
                 await tmpl.send(pp, qq)
             assert getattr(e.value, "rule", None) == rule
+        for pp, qq in ((-p, q), (p, 0), (p, 2**70)):
+            with pytest.raises(InvalidOrder):
+                await tmpl.send(pp, qq)
         # Rust's own refusal (the int path), nothing produced.
         if r.tick_size.scaleb(tmpl.price_scale) > 1:
             with pytest.raises(InvalidOrder):

@@ -187,6 +187,8 @@ class OrderTemplate:
         pd = Decimal(p).scaleb(-self.price_scale) if p > 0 else p
         qd = Decimal(q).scaleb(-self.qty_scale) if q > 0 else q
         self.rules.validate(self.side, "limit", qd, pd)
+        if max(p, q) >= 2**64:
+            raise InvalidOrder(f"{self.symbol}: price or qty mantissa out of range")
 
     def order(self, price: int, qty: int, client_id: str) -> Order:
         """The intent the tracker registers for mantissas ``price`` and ``qty``."""
@@ -228,7 +230,7 @@ class OrderTemplate:
         assert tmpl is not None
         try:
             data = tmpl.fill(p, q, cid, ts, rid)
-        except InvalidOrder:
+        except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
             self._explain(p, q)
             raise
         if s.dead_man is not None:
