@@ -22,6 +22,7 @@ from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
+from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance, okx
 
@@ -145,11 +146,13 @@ def test_the_simulator_accepts_and_fills_template_orders() -> None:
         [theirs] = a.orders(sim, rest.client_id)
         assert theirs.open and rest.status == "new" and rest.order_id == str(theirs.id)
         assert rest.price == price and rest.qty == qty  # as the venue answered it
+        again = await buy.send(Mantissa(int(price.scaleb(9)), 9), Mantissa(int(qty.scaleb(8)), 8))
+        assert (again.price, again.qty, again.status) == (price, qty, "new")
         _, ask = a.touch(sim)
         taker = await tr.template(SYMBOL, "buy", tif="IOC").send(ask, a.size(tr, ask))
         [theirs] = a.orders(sim, taker.client_id)
         assert taker.status == "filled" and taker.filled == a.size(tr, ask) and not theirs.open
-        assert len(a.orders(sim)) == 2
+        assert len(a.orders(sim)) == 3
         assert tr.tracker.get(rest.client_id) is rest
 
     a.run(body)

@@ -12,9 +12,9 @@ kept-alive HTTP connection, the answer applied like ``place_order``'s and a lost
 the session's reconciler, never resent. The bytes are exactly what ``place_order`` would send for the
 same order, client id and timestamp.
 
-Prices and quantities given as ``Decimal``/``str``/``Mantissa`` are checked against tick and lot in
-Python first (the same rules as ``place_order``); an ``int`` is a mantissa at the template's
-``price_scale``/``qty_scale``. A price off the tick or a quantity off the lot raises
+An ``int`` is a mantissa at the template's ``price_scale``/``qty_scale`` and a ``Mantissa(value, scale)``
+is rescaled to it exactly (both checked in Rust); ``Decimal``/``str`` are checked against tick and lot
+in Python first (the same rules as ``place_order``). A price off the tick or a quantity off the lot raises
 :class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
 
 Binance spot with an HMAC key (REST and WS API) and OKX spot (the ``order`` op on the logged-in
@@ -42,7 +42,7 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.trading.intake import audit_fields
-from tickwire.trading.numbers import strip_zeros, to_decimal
+from tickwire.trading.numbers import Mantissa, strip_zeros, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
 
@@ -165,6 +165,9 @@ class OrderTemplate:
         """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules."""
         if type(price) is int and type(qty) is int:
             return price, qty
+        p, q = _at(price, self.price_scale), _at(qty, self.qty_scale)
+        if p is not None and q is not None:  # Mantissas rescaled exactly: checked in Rust
+            return p, q
         pd = self._decimal(price, self.price_scale, "price")
         qd = self._decimal(qty, self.qty_scale, "qty")
         self.rules.validate(self.side, "limit", qd, pd)  # off tick or lot: InvalidOrder with nearest
@@ -281,6 +284,21 @@ class OrderTemplate:
         got = s.tracker.get(cid)
         assert got is not None
         return got
+
+
+def _at(x: object, scale: int) -> int | None:
+    """``x`` as a mantissa at ``scale`` without Decimal arithmetic: an int as it is, a ``Mantissa``
+    rescaled when exactly possible; None otherwise (the rules' path decides)."""
+    if type(x) is int:
+        return x
+    if isinstance(x, Mantissa) and type(x.value) is int and type(x.scale) is int:
+        value: int = x.value
+        if x.scale <= scale:
+            return value * 10 ** (scale - x.scale)
+        div = 10 ** (x.scale - scale)
+        if value % div == 0:
+            return value // div
+    return None
 
 
 def _is_spot(grammar: object, spot: type) -> bool:
