@@ -294,8 +294,9 @@ def _at(x: object, scale: int) -> int | None:
     if isinstance(x, Mantissa) and type(x.value) is int and type(x.scale) is int:
         value: int = x.value
         if x.scale <= scale:
-            return value * 10 ** (scale - x.scale)
-        div = 10 ** (x.scale - scale)
+            mul: int = 10 ** (scale - x.scale)
+            return value * mul
+        div: int = 10 ** (x.scale - scale)
         if value % div == 0:
             return value // div
     return None
