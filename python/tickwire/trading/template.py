@@ -48,6 +48,7 @@ from tickwire.trading.rules import InstrumentRules
 
 if TYPE_CHECKING:
     from tickwire.trading.session import TradingSession
+    from tickwire.trading.stream import OrderSocket
 
 __all__ = ["OrderTemplate"]
 
@@ -137,6 +138,7 @@ class OrderTemplate:
             max_notional=_mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
         )
         self.rest: _core.OrderTemplate | None
+        self._ttl_ms = 0
         if self._okx:
             # The order socket's `order` op only (logged in, unsigned); with the socket down, send()
             # takes place_order's path. expTime is the local clock plus the grammar's time to live.
@@ -202,6 +204,27 @@ class OrderTemplate:
             client_id=client_id, post_only=self.post_only,
         )  # fmt: skip
 
+    def _socket_up(self) -> bool:
+        ws = self.session.orders_ws
+        return ws is not None and ws.connected
+
+    def _fill(self, p: int, q: int, cid: str) -> tuple[OrderSocket | None, str, bytes]:
+        """The request bytes for where the order goes now: the order socket (returned, with the
+        request id) when it is up, else REST (None); ``InvalidOrder`` and nothing produced when the
+        numbers break the instrument's rules."""
+        s = self.session
+        ws = s.orders_ws if self._socket_up() else None
+        rid = ws.next_id() if ws is not None else ""
+        ts = now_ms() + self._ttl_ms if self._okx else s.signer._clock()
+        tmpl = self.ws if ws is not None else self.rest
+        if tmpl is None:  # OKX with its socket gone: place_order's path decides
+            return None, "", b""
+        try:
+            return ws, rid, tmpl.fill(p, q, cid, ts, rid)
+        except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
+            self._explain(p, q)
+            raise
+
     async def send(self, price: object, qty: object) -> Order:
         """Places one order at ``price`` for ``qty`` and returns it as the venue answered (or as
         reconciliation found it), exactly as ``place_order`` would.
@@ -216,26 +239,13 @@ class OrderTemplate:
         p, q = self._mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()
-        ws = s.orders_ws
-        up = ws is not None and ws.connected
-        if self._okx:
-            if not up:  # no REST form pre-built: the slow path (it knows transport="ws" too)
-                return await s.place_order(
-                    self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
-                    Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
-                )  # fmt: skip
-            ts = now_ms() + self._ttl_ms
-        else:
-            ts = s.signer._clock()
+        if self._okx and not self._socket_up():  # no REST form pre-built: place_order's path
+            return await s.place_order(
+                self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
+                Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
+            )  # fmt: skip
         cid = s.client_ids.next()
-        rid = ws.next_id() if up and ws is not None else ""
-        tmpl = self.ws if up else self.rest
-        assert tmpl is not None
-        try:
-            data = tmpl.fill(p, q, cid, ts, rid)
-        except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
-            self._explain(p, q)
-            raise
+        ws, rid, data = self._fill(p, q, cid)
         if s.dead_man is not None:
             await s.dead_man.cover(self.symbol)
         tracked: list[Order] = []
@@ -248,17 +258,20 @@ class OrderTemplate:
                 s._sent_ms[cid] = int(time.time() * 1000)
                 if s._audited:
                     s.audit.event("order_request", **audit_fields(order))
-                    s.wire._audit_request(s.grammar.new_order(order), "ws" if up else "rest")
+                    s.wire._audit_request(s.grammar.new_order(order), "ws" if ws else "rest")
 
         wire = s.wire
+        sending = False
         try:
             if s.budget.try_take(self._cost, "order") > 0:
                 await s.budget.acquire(self._cost, "order")
+                ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
+            sending = True
             wire.requests += 1
-            if up and ws is not None:
+            if ws is not None:
                 body = await ws.request(data, wire._ws_usage, rid, track)
             else:
-                if s.transport == "ws" and ws is not None:
+                if (s.transport == "ws" and s.orders_ws is not None) or self._okx:
                     raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
                 http = wire.http
                 if http is None:
@@ -270,8 +283,8 @@ class OrderTemplate:
             return await s.reconciler.resolve(tracked[0], str(e))
         except TickwireError as e:
             track()
-            if isinstance(e, RateLimitError):  # nothing more to that limit until its window passed
-                code = getattr(e, "code", None)
+            if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
+                code = getattr(e, "code", None)  # until its window passed, from any session
                 named = s.budget.limit_for_code(code)
                 e.__dict__["retry_after"] = s.budget.refused(
                     named or None, getattr(e, "retry_after", None), self._cost
