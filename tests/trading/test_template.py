@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -20,6 +21,7 @@ from session_cases import SimAccount
 from test_session_okx import OKX
 from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
+from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.numbers import Mantissa
@@ -356,5 +358,23 @@ def test_after_a_key_rotation_templates_sign_with_the_new_key() -> None:
         assert tmpl.rest is not None
         p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
         assert b"\r\nX-MBX-APIKEY: " + key2.encode() + b"\r\n" in tmpl.rest.fill(p, q, "c", 1)
+
+    a.run(body)
+
+
+def test_an_order_that_waited_for_the_rate_budget_is_signed_when_it_goes() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        # One order per 0.3 s for this account (the reserve keeps the second slot for cancels).
+        tr.budget.set_limits([Limit("ORDERS_TEST", 2, 0.3, per="account", counts="ORDERS")], replace=True)
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        sent = capture(tr)
+        first = await tmpl.send(price, qty)
+        second = await tmpl.send(price, qty)
+        assert (first.status, second.status) == ("new", "new") and len(a.orders(sim)) == 2
+        ts = [int(re.search(rb"timestamp=(\d+)", b).group(1)) for b in sent]  # type: ignore[union-attr]
+        assert ts[1] - ts[0] >= 200  # stamped after the wait, not before it
 
     a.run(body)
