@@ -1,9 +1,9 @@
 //! `OrderTemplate`: Python binding of `crate::order` (thin: build once, then one call per order).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::order::{self, binance, okx, OrderError, Rules};
+use crate::order::{self, binance, okx, Layout, OrderError, Part, Rules, Slot};
 use crate::py::errors::{err, guard, Kind};
 use crate::py::venues::binance::BinanceSigner;
 use crate::sign::venues::binance::BinanceKey;
@@ -123,6 +123,38 @@ impl OrderTemplate {
             let rules = rules_of(rules)?;
             let spec = okx::Spec { inst_id, side, ord_type, expires };
             let layout = okx::ws_order(&spec).map_err(invalid)?;
+            let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
+            Ok(Self { t, buf: Vec::new() })
+        })
+    }
+
+    /// An unsigned request (a logged-in socket's) from its pieces in order: `bytes` literal, `str` a
+    /// slot (`"price"`, `"qty"`, `"client_id"`, `"timestamp"`, `"request_id"`). The venue module that
+    /// lays it out proves it byte-equal to its slow path (`tickwire.trading.template`).
+    #[staticmethod]
+    #[pyo3(signature = (parts, **rules))]
+    fn unsigned(parts: &Bound<'_, PyList>, rules: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        guard(|| {
+            let rules = rules_of(rules)?;
+            let mut layout = Layout::default();
+            for item in parts.iter() {
+                if let Ok(b) = item.cast::<PyBytes>() {
+                    Layout::lit(&mut layout.out, b.as_bytes());
+                    continue;
+                }
+                let name: String = item.extract()?;
+                let slot = match name.as_str() {
+                    "price" => Slot::Price,
+                    "qty" => Slot::Qty,
+                    "client_id" => Slot::ClientId,
+                    "timestamp" => Slot::Timestamp,
+                    "request_id" => Slot::RequestId,
+                    _ => {
+                        return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown slot {name:?}")))
+                    }
+                };
+                layout.out.push(Part::Slot(slot));
+            }
             let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
             Ok(Self { t, buf: Vec::new() })
         })

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
+from test_session_bybit import BYBIT
 from test_session_okx import OKX
 from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
@@ -26,7 +27,7 @@ from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
-from tickwire.venues import binance, okx
+from tickwire.venues import binance, bybit, okx
 
 KEY, SECRET = "tmpl-key", "tmpl-secret"
 TS = 1_700_000_000_123
@@ -378,3 +379,40 @@ def test_an_order_that_waited_for_the_rate_budget_is_signed_when_it_goes() -> No
         assert ts[1] - ts[0] >= 200  # stamped after the wait, not before it
 
     a.run(body)
+
+
+# Bybit spot: order.create on the authenticated trade socket -----------------------------------------
+
+
+@pytest.mark.parametrize("post_only", [False, True])
+def test_bybit_order_create_bytes_are_the_slow_paths_byte_for_byte(post_only: bool) -> None:
+    clock = Frozen()
+    a = replace(BYBIT, signer=bybit.Signer(BYBIT.key, "bybit-trade-secret", clock=clock))
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tmpl = tr.template(SYMBOL, "buy", post_only=post_only)
+        order = tr.prepare(SYMBOL, "buy", "limit", qty, price, post_only=post_only)
+        clock.at = TS
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        assert tmpl.ws.fill(p, q, order.client_id, TS, "tw5") == slow
+        assert tmpl.rest is None
+
+    a.run(body)
+
+
+@pytest.mark.parametrize("transport", ["ws", "rest"])
+def test_bybit_the_simulator_accepts_template_orders(transport: str) -> None:
+    a = BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        before = [e[1] for e in sim.endpoint("bybit", 0).exchanges].count(a.place_op)
+        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
+        after = [e[1] for e in sim.endpoint("bybit", 0).exchanges].count(a.place_op)
+        assert after == before + (transport == "rest")
+
+    a.run(body, transport=transport)

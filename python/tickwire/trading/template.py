@@ -17,14 +17,17 @@ is rescaled to it exactly (both checked in Rust); ``Decimal``/``str`` are checke
 in Python first (the same rules as ``place_order``). A price off the tick or a quantity off the lot raises
 :class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
 
-Binance spot with an HMAC key (REST and WS API) and OKX spot (the ``order`` op on the logged-in
-order socket; while that socket is down ``send`` takes ``place_order``'s path), limit orders, for now;
-anything else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
+Binance spot with an HMAC key (REST and WS API), OKX spot (the ``order`` op on the logged-in order
+socket) and Bybit spot (``order.create`` on the authenticated trade socket, its layout cut out of the
+slow path's own request rendered with sentinel values, so byte-equal by construction); for the
+socket-only ones ``send`` takes ``place_order``'s path while the socket is down. Limit orders, for
+now; anything else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
 (``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +106,16 @@ class OrderTemplate:
         """The request bytes for the session's current signer (built again after a key rotation)."""
         from tickwire.venues import okx
         from tickwire.venues.binance.orders import Orders
+        from tickwire.venues.bybit.orders import Orders as BybitOrders
 
         s, rules, ps, qs = self.session, self.rules, self.price_scale, self.qty_scale
         grammar: Any = s.grammar
         self._okx = _is_spot(grammar, okx.Orders)
-        if not (self._okx or _is_spot(grammar, Orders)):
+        bybit = _is_spot(grammar, BybitOrders)
+        self._socket_only = self._okx or bybit
+        if not (self._socket_only or _is_spot(grammar, Orders)):
             raise NotSupported(
-                f"{s.venue}: order templates are built for Binance spot and OKX spot only (use place_order)"
+                f"{s.venue}: order templates are built for Binance, OKX and Bybit spot only (use place_order)"
             )
         http = s.wire.http
         if http is None:
@@ -139,6 +145,11 @@ class OrderTemplate:
         )
         self.rest: _core.OrderTemplate | None
         self._ttl_ms = 0
+        if bybit:
+            # order.create on the authenticated trade socket: unsigned, laid out from the slow path.
+            self.rest = None
+            self.ws = _core.OrderTemplate.unsigned(_slots(grammar, signer, sample), **ints)
+            return
         if self._okx:
             # The order socket's `order` op only (logged in, unsigned); with the socket down, send()
             # takes place_order's path. expTime is the local clock plus the grammar's time to live.
@@ -217,7 +228,7 @@ class OrderTemplate:
         rid = ws.next_id() if ws is not None else ""
         ts = now_ms() + self._ttl_ms if self._okx else s.signer._clock()
         tmpl = self.ws if ws is not None else self.rest
-        if tmpl is None:  # OKX with its socket gone: place_order's path decides
+        if tmpl is None:  # a socket-only template with its socket gone: the caller decides
             return None, "", b""
         try:
             return ws, rid, tmpl.fill(p, q, cid, ts, rid)
@@ -239,7 +250,7 @@ class OrderTemplate:
         p, q = self._mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()
-        if self._okx and not self._socket_up():  # no REST form pre-built: place_order's path
+        if self._socket_only and not self._socket_up():  # no REST form pre-built: place_order's path
             return await s.place_order(
                 self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
                 Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
@@ -271,7 +282,7 @@ class OrderTemplate:
             if ws is not None:
                 body = await ws.request(data, wire._ws_usage, rid, track)
             else:
-                if (s.transport == "ws" and s.orders_ws is not None) or self._okx:
+                if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
                     raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
                 http = wire.http
                 if http is None:
@@ -297,6 +308,56 @@ class OrderTemplate:
         got = s.tracker.get(cid)
         assert got is not None
         return got
+
+
+# Values no real order carries, rendered by the slow path and then cut out of its bytes as slots.
+_SENTINELS: dict[str, str] = {
+    "price": "97531.8642097531",
+    "qty": "86420.9753186421",
+    "client_id": "zqxCIDzqx",
+    "timestamp": "9876543210123",
+    "request_id": "zqxRIDzqx",
+}
+
+
+class _StampAt:
+    """The signer as the slow path sees it, its clock reading the timestamp sentinel."""
+
+    def __init__(self, signer: Any) -> None:
+        self._signer = signer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._signer, name)
+
+    def ws_header(self, *, timestamp: int | None = None) -> Any:
+        return self._signer.ws_header(timestamp=int(_SENTINELS["timestamp"]))
+
+
+def _slots(grammar: Any, signer: Any, sample: Order) -> list[bytes | str]:
+    """The slow path's own socket request for ``sample``, with sentinel values, cut into literal bytes
+    and slots: the template is byte-equal to the slow path by construction (each sentinel must appear
+    exactly once, else ``NotSupported``)."""
+    order = replace(
+        sample, price=Decimal(_SENTINELS["price"]), qty=Decimal(_SENTINELS["qty"]),
+        client_id=_SENTINELS["client_id"],
+    )  # fmt: skip
+    data: bytes = grammar.ws_request(grammar.new_order(order), _StampAt(signer), _SENTINELS["request_id"])
+    marks = {v.encode(): k for k, v in _SENTINELS.items()}
+    if any(data.count(m) != 1 for m in marks):
+        raise NotSupported(f"{grammar.venue}: its socket request cannot be laid out as a template")
+    parts: list[bytes | str] = []
+    rest = data
+    while rest:
+        found = [(rest.find(m), m) for m in marks if m in rest]
+        if not found:
+            parts.append(rest)
+            break
+        at, m = min(found)
+        if at:
+            parts.append(rest[:at])
+        parts.append(marks[m])
+        rest = rest[at + len(m) :]
+    return parts
 
 
 def _at(x: object, scale: int) -> int | None:
