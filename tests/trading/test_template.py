@@ -322,16 +322,17 @@ def test_okx_order_op_bytes_are_the_slow_paths_byte_for_byte(
 
 
 @pytest.mark.parametrize("transport", ["ws", "rest"])
-def test_okx_the_simulator_accepts_template_orders(transport: str) -> None:
-    a = OKX
+@pytest.mark.parametrize("venue", ["okx", "bybit"])
+def test_socket_venues_the_simulator_accepts_template_orders(venue: str, transport: str) -> None:
+    a = OKX if venue == "okx" else BYBIT
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         price, qty = below_bid(a, sim, tr, 10, a.symbol)
-        before = [e[1] for e in sim.endpoint("okx", 0).exchanges].count(a.place_op)
+        before = [e[1] for e in sim.endpoint(venue, 0).exchanges].count(a.place_op)
         o = await tr.template(a.symbol, "buy").send(price, qty)
         [theirs] = a.orders(sim, o.client_id)
         assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
-        after = [e[1] for e in sim.endpoint("okx", 0).exchanges].count(a.place_op)
+        after = [e[1] for e in sim.endpoint(venue, 0).exchanges].count(a.place_op)
         # Over the socket when it is there; place_order's REST path when the session has none.
         assert after == before + (transport == "rest")
 
@@ -400,19 +401,3 @@ def test_bybit_order_create_bytes_are_the_slow_paths_byte_for_byte(post_only: bo
         assert tmpl.rest is None
 
     a.run(body)
-
-
-@pytest.mark.parametrize("transport", ["ws", "rest"])
-def test_bybit_the_simulator_accepts_template_orders(transport: str) -> None:
-    a = BYBIT
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        price, qty = below_bid(a, sim, tr, 10)
-        before = [e[1] for e in sim.endpoint("bybit", 0).exchanges].count(a.place_op)
-        o = await tr.template(SYMBOL, "buy").send(price, qty)
-        [theirs] = a.orders(sim, o.client_id)
-        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
-        after = [e[1] for e in sim.endpoint("bybit", 0).exchanges].count(a.place_op)
-        assert after == before + (transport == "rest")
-
-    a.run(body, transport=transport)
