@@ -94,6 +94,38 @@ class BinanceSigner(_SecretHolder):
     @property
     def key_type(self) -> str: ...
 
+@final
+class OrderTemplate:
+    # ``**rules``: price_scale, qty_scale, tick, lot (required); min_price, max_price, min_qty, max_qty,
+    # min_notional, max_notional (mantissas; 0: no such rule).
+    @staticmethod
+    def binance_spot(
+        signer: BinanceSigner,
+        symbol: str,
+        side: str,
+        *,
+        transport: str,
+        tif: str = "GTC",
+        post_only: bool = False,
+        resp_type: str = "FULL",
+        recv_window: int | None = None,
+        head: bytes | None = None,
+        tail: bytes | None = None,
+        **rules: int,
+    ) -> OrderTemplate: ...
+    @staticmethod
+    def unsigned(parts: list[bytes | str], **rules: int) -> OrderTemplate: ...
+    @staticmethod
+    def okx_ws(inst_id: str, side: str, ord_type: str, *, expires: bool, **rules: int) -> OrderTemplate: ...
+    def fill(
+        self, price: int, qty: int, client_id: str, timestamp_ms: int, request_id: str = ""
+    ) -> bytes: ...
+    def check(self, price: int, qty: int) -> None: ...
+    @property
+    def price_scale(self) -> int: ...
+    @property
+    def qty_scale(self) -> int: ...
+
 @disjoint_base
 class OkxSigner(_SecretHolder):
     def __new__(cls, api_key: str, secret: str, passphrase: str) -> Self: ...

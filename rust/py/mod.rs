@@ -12,6 +12,7 @@ mod events;
 mod feed;
 mod latency;
 mod lock;
+mod order;
 mod venue_spec;
 mod venues;
 
@@ -43,5 +44,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     latency::register(m)?;
     dispatch::register(m)?;
     lock::register(m)?;
+    order::register(m)?;
     Ok(())
 }

@@ -47,6 +47,7 @@ from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Ti
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
@@ -375,6 +376,13 @@ class TradingSession:
             raise
         await self.answered(order.symbol, body)
         return self._current(order.client_id)
+
+    def template(
+        self, symbol: str, side: Side, type: OrderType = "limit", tif: Tif = "GTC", post_only: bool = False
+    ) -> OrderTemplate:
+        """A pre-built order whose ``await send(price, qty)`` fills, signs and writes it in one Rust call
+        and then goes on as ``place_order`` (see :mod:`tickwire.trading.template`)."""
+        return OrderTemplate(self, symbol, side, type, tif, post_only)
 
     def _current(self, client_id: str) -> Order:
         o = self.tracker.get(client_id)

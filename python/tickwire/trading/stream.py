@@ -332,19 +332,33 @@ class OrderSocket(KeptSocket):
         """The request bytes for ``call`` when the socket is up and the venue has a WS form of it."""
         if not self.connected:
             return None
-        return self.grammar.ws_request(call, self.signer, f"tw{next(self._ids)}")
+        return self.grammar.ws_request(call, self.signer, self.next_id())
 
-    async def request(self, data: bytes, observe: Callable[[Any], object] | None = None) -> Any:
+    def next_id(self) -> str:
+        """A fresh request id (what :meth:`offers` puts in a request; order templates take one)."""
+        return f"tw{next(self._ids)}"
+
+    async def request(
+        self,
+        data: bytes,
+        observe: Callable[[Any], object] | None = None,
+        rid: str | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> Any:
         """The answer to ``data``, read by the grammar; ``observe`` sees the raw answer first (the
-        venue's usage counts it carries: Binance WS API ``rateLimits``)."""
-        msg = orjson.loads(data)
-        rid = self.grammar.ws_answer_id(msg)
-        assert rid is not None
+        venue's usage counts it carries: Binance WS API ``rateLimits``). ``rid``: the request id
+        ``data`` carries, when the caller knows it (else it is read from ``data``); ``sent`` runs right
+        after the bytes were written, before anything else can run."""
+        if rid is None:
+            rid = self.grammar.ws_answer_id(orjson.loads(data))
+            assert rid is not None
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         if not self.send(data):
             self._pending.pop(rid, None)
             raise TransportError(f"{self.venue}: order socket is down")
+        if sent is not None:
+            sent()
         try:
             answer = await asyncio.wait_for(fut, self.timeout)
         except TimeoutError:

@@ -425,12 +425,44 @@ class HttpClient:
         data = "".join(parts).encode()
         if body:
             data += body
+        return await self.send_raw(method, path, data, timeout=timeout)
+
+    def request_parts(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[bytes, bytes]:
+        """The bytes :meth:`request` writes before a query string (request line up to ``?``) and after
+        it (the rest of the request line, the headers, the blank line) for a bodiless request with a
+        query: an order template's fixed frame (:mod:`tickwire.trading.template`)."""
+        head = f"{method} {_check_field(self._prefix + path)}?"
+        parts = [" HTTP/1.1\r\n", self._fixed]
+        if headers:
+            parts += [f"{_check_field(k)}: {_check_field(v)}\r\n" for k, v in headers.items()]
+        if method in BODY_METHODS:
+            parts.append("Content-Length: 0\r\n")
+        parts.append("\r\n")
+        return head.encode(), "".join(parts).encode()
+
+    async def send_raw(
+        self,
+        method: str,
+        path: str,
+        data: bytes,
+        *,
+        timeout: float | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> HttpResponse:
+        """Sends ``data``, a whole request already built (an order template's), on a kept-alive
+        connection as :meth:`request` does, and reads its response; ``method`` and ``path`` name it
+        for the retry rule and ``on_exchange``. ``sent`` runs once, right after the bytes were
+        written and before anything else can run (an order template tracks its order there)."""
+        if self._closed:
+            raise TransportError("HTTP client is closed")
         seconds = self._timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter() if self._on_exchange is not None else 0.0
         status = 0
         try:
-            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds)
+            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds, sent)
             status = resp.status
             return resp
         finally:
@@ -441,7 +473,13 @@ class HttpClient:
                     log.exception("on_exchange hook failed")
 
     async def _exchange(
-        self, loop: asyncio.AbstractEventLoop, method: str, data: bytes, deadline: float, seconds: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        method: str,
+        data: bytes,
+        deadline: float,
+        seconds: float,
+        sent: Callable[[], None] | None = None,
     ) -> HttpResponse:
         retried = False
         while True:
@@ -455,6 +493,9 @@ class HttpClient:
                 conn = await self._open(loop, deadline)
             reused = conn.uses > 0
             fut = conn.send(data, method == "HEAD")
+            if sent is not None:
+                sent()
+                sent = None
             conn.deadline = deadline
             self._busy.add(conn)
             if deadline < self._timer_at:

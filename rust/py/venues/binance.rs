@@ -12,6 +12,13 @@ use crate::sign::venues::binance;
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct BinanceSigner(binance::BinanceSigner);
 
+impl BinanceSigner {
+    /// The pure-Rust signer (order templates take its pre-keyed HMAC).
+    pub(crate) fn core(&self) -> &binance::BinanceSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl BinanceSigner {
     #[new]

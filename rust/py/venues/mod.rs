@@ -4,7 +4,7 @@
 
 use pyo3::prelude::*;
 
-mod binance;
+pub(crate) mod binance;
 mod bybit;
 mod clarofinlore;
 mod cloud9trader;

@@ -1,0 +1,187 @@
+"""In-process cost of one order: ``tmpl.send(price, qty)`` (an order template: filled, checked and signed
+in one Rust call) against ``tr.place_order(...)`` for the same order, same run, rounds alternating.
+
+The network is removed: the session's HTTP client hands each request's bytes to a stub that answers at
+once with the venue's ``FULL`` answer for that client id (as the simulator would), so what is measured
+is the library's own work. Two numbers per path:
+
+- ``to wire``: from the call to the request bytes handed to the transport (checks, client id, tracking,
+  budget, signing, the request built) — what stands between a tick and the order on the wire;
+- ``whole call``: the same plus the answer read and applied to the tracker (the stub's own work, the
+  same for both paths, included).
+
+The session is started against the in-process simulator (rules, clock), which is then not used.
+Then, unless ``--sim-orders 0``, the order round trip (call → answer applied) against the simulator in
+a separate process over loopback REST, the two paths alternating by round.
+
+    python benches/bench_template.py [--orders 20000] [--rounds 5] [--sim-orders 300]
+
+Under pytest it runs briefly as a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import re
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import tickwire
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.transport.http import HttpResponse
+from tickwire.venues import binance
+
+SYMBOL = "BTCUSDT"
+KEY, SECRET = "bench-tmpl-key", "bench-tmpl-secret"
+_CID = re.compile(rb"newClientOrderId=([^& ]+)")
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+class Stub:
+    """Stands in for ``HttpClient._exchange``: notes when the bytes arrived, answers ``NEW``."""
+
+    def __init__(self, price: Decimal, qty: Decimal) -> None:
+        self.at = 0.0
+        self.oid = 0
+        self.answer = {
+            "symbol": SYMBOL, "orderId": 0, "clientOrderId": "", "transactTime": 1, "price": str(price),
+            "origQty": str(qty), "executedQty": "0", "cummulativeQuoteQty": "0", "status": "NEW",
+            "timeInForce": "GTC", "type": "LIMIT", "side": "BUY", "fills": [],
+        }  # fmt: skip
+
+    async def __call__(
+        self, loop: Any, method: str, data: bytes, deadline: float, seconds: float, sent: Any = None
+    ) -> HttpResponse:
+        self.at = time.perf_counter()
+        if sent is not None:
+            sent()
+        m = _CID.search(data)
+        assert m is not None
+        self.oid += 1
+        self.answer["orderId"], self.answer["clientOrderId"] = self.oid, m.group(1).decode()
+        return HttpResponse(200, {}, orjson.dumps(self.answer))
+
+
+async def run(orders: int, rounds: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {
+        "place_order to wire": [], "tmpl.send to wire": [], "place_order whole call": [],
+        "tmpl.send whole call": [],
+    }  # fmt: skip
+    async with Simulator(["binance"], seed=7, rate=0, depth=20) as sim:
+        sim.venue("binance").add_key(ApiKey(KEY, secret=SECRET.encode()))
+        async with tickwire.trade(
+            "binance", credentials=binance.Signer(KEY, SECRET), endpoints=sim.urls()["binance"],
+            private_stream=False,
+        ) as tr:  # fmt: skip
+            r = tr.rules[SYMBOL]
+            price, qty = r.tick_size * 5_000_000, max(r.min_qty, r.lot_size) * 10
+            stub = Stub(price, qty)
+            http: Any = tr.wire.http
+            http._exchange = stub
+            tmpl = tr.template(SYMBOL, "buy")
+            pm, qm = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+            # The venue's windows are not what is measured (the budget's work is: same limits, huge).
+            big = [dataclasses.replace(lim, limit=10**12) for lim in tr.budget.limits.values()]
+            tr.budget.set_limits(big, replace=True)
+
+            async def slow() -> Any:
+                return await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+
+            async def fast() -> Any:
+                return await tmpl.send(pm, qm)
+
+            for rnd in range(rounds):
+                print(f"round {rnd + 1}/{rounds} …", file=sys.stderr, flush=True)
+                for name, fn in (("place_order", slow), ("tmpl.send", fast)):
+                    wire, whole = samples[f"{name} to wire"], samples[f"{name} whole call"]
+                    for _ in range(orders):
+                        t0 = time.perf_counter()
+                        o = await fn()
+                        t1 = time.perf_counter()
+                        wire.append((stub.at - t0) * 1e6)
+                        whole.append((t1 - t0) * 1e6)
+                        assert o.status == "new"
+                    tr.tracker.__init__(on_order=tr._on_order, on_fill=tr._on_fill)  # type: ignore[misc]
+                    while not tr._events.empty():
+                        tr._events.get_nowait()
+    return samples
+
+
+async def run_sim(orders: int, rounds: int) -> dict[str, list[float]]:
+    """Order round trip (call → answer applied) against the simulator in a separate process over
+    loopback REST, place_order and tmpl.send alternating by round; each order cancelled, untimed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
+    from simproc import control, sim_process
+
+    profile = '{"order_limit_10s": 1000000, "weight_limit": 100000000}'
+    samples: dict[str, list[float]] = {"place_order round trip": [], "tmpl.send round trip": []}
+    with sim_process(
+        "--venue", "binance", "--rate", "0", "--depth", "20", "--profile", f"binance={profile}"
+    ) as urls:
+        await control(urls, "/keys", {"venue": "binance", "args": {"key": KEY, "secret": SECRET}})
+        await control(urls, "/fund", {"venue": "binance", "account": KEY, "balances": {"USDT": "1e9"}})
+        async with tickwire.trade(
+            "binance", credentials=binance.Signer(KEY, SECRET), endpoints=[urls["binance"][0]],
+            private_stream=False,
+        ) as tr:  # fmt: skip
+            price, qty = Decimal("50000.00"), Decimal("0.01")  # well below the simulated touch: it rests
+            tmpl = tr.template(SYMBOL, "buy")
+            pm, qm = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+            for rnd in range(rounds):
+                print(f"simulator round {rnd + 1}/{rounds} …", file=sys.stderr, flush=True)
+                for name in ("place_order", "tmpl.send"):
+                    xs = samples[f"{name} round trip"]
+                    for _ in range(orders):
+                        t0 = time.perf_counter()
+                        if name == "tmpl.send":
+                            o = await tmpl.send(pm, qm)
+                        else:
+                            o = await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+                        xs.append((time.perf_counter() - t0) * 1e6)
+                        await tr.cancel_order(SYMBOL, client_id=o.client_id)
+    return samples
+
+
+def report(samples: dict[str, list[float]]) -> None:
+    print(f"{'one order':<28} {'p50 µs':>8} {'p99 µs':>8} {'p50 ratio':>10}")
+    kinds = [k for k in ("to wire", "whole call", "round trip") if f"place_order {k}" in samples]
+    for kind in kinds:
+        base = pct(samples[f"place_order {kind}"], 50)
+        for name in ("place_order", "tmpl.send"):
+            xs = samples[f"{name} {kind}"]
+            print(
+                f"{name + ' ' + kind:<28} {pct(xs, 50):>8.2f} {pct(xs, 99):>8.2f} {pct(xs, 50) / base:>9.2f}x"
+            )
+
+
+def test_template_smoke() -> None:
+    samples = asyncio.run(run(50, 1)) | asyncio.run(run_sim(10, 1))
+    assert {len(xs) for xs in samples.values()} == {50, 10}
+    report(samples)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--orders", type=int, default=20000, help="orders per path per round")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds, the paths alternating")
+    ap.add_argument("--sim-orders", type=int, default=300, help="orders per path per round at the simulator")
+    args = ap.parse_args(argv)
+    samples = tickwire.run(run(args.orders, args.rounds))
+    if args.sim_orders:
+        samples |= tickwire.run(run_sim(args.sim_orders, args.rounds))
+    report(samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+//! Order template fill + sign (Binance spot REST, the whole HTTP/1.1 request) against building the same
+//! request with `format!` and the `hmac` crate (a cloned pre-keyed `Hmac`, its best case).
+//!
+//! `cargo bench --bench order`. Python's own path (query built in Python + stdlib `hmac`) and
+//! `place_order` are measured in `benches/bench_template.py`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use tickwire::order::{binance, OrderTemplate, Rules};
+use tickwire::sign::hmac::{Digest, HmacKey};
+
+const SECRET: &[u8] = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+const HEAD: &[u8] = b"POST /api/v3/order?";
+const TAIL: &[u8] = b" HTTP/1.1\r\nHost: api.binance.com\r\nUser-Agent: tickwire\r\nX-MBX-APIKEY: \
+vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A\r\nContent-Length: 0\r\n\r\n";
+
+fn naive(keyed: &Hmac<Sha256>, price: u64, qty: u64, cid: &str, ts: u64) -> Vec<u8> {
+    let mut q = String::with_capacity(256);
+    write!(
+        q,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity={}.{:05}&newClientOrderId={cid}&newOrderRespType=FULL\
+         &timeInForce=GTC&price={}.{:02}&recvWindow=5000&timestamp={ts}",
+        qty / 100_000,
+        qty % 100_000,
+        price / 100,
+        price % 100
+    )
+    .unwrap();
+    let mut m = keyed.clone();
+    m.update(q.as_bytes());
+    let tag = m.finalize().into_bytes();
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(HEAD);
+    out.extend_from_slice(q.as_bytes());
+    out.extend_from_slice(b"&signature=");
+    for b in tag {
+        write!(q, "{b:02x}").unwrap();
+    }
+    out.extend_from_slice(&q.as_bytes()[q.len() - 64..]);
+    out.extend_from_slice(TAIL);
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let spec = binance::Spec {
+        symbol: "BTCUSDT",
+        side: "BUY",
+        post_only: false,
+        tif: "GTC",
+        resp_type: "FULL",
+        recv_window: Some(5000),
+    };
+    let rules = Rules { price_scale: 2, qty_scale: 5, tick: 1, lot: 1, ..Rules::default() };
+    let key = HmacKey::new(SECRET, Digest::Sha256).unwrap();
+    let rest = OrderTemplate::new(binance::rest(&spec, HEAD, TAIL).unwrap(), key.clone(), rules).unwrap();
+    let ws = OrderTemplate::new(
+        binance::ws_api(&spec, "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A").unwrap(),
+        key,
+        rules,
+    )
+    .unwrap();
+    let keyed = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+    let (price, qty, cid, ts) = (4_325_012u64, 1_234u64, "tw-0123456789abcdef", 1_700_000_000_000u64);
+    let mut buf = Vec::new();
+    rest.fill(price, qty, cid, ts, "", &mut buf).unwrap();
+    assert_eq!(buf, naive(&keyed, price, qty, cid, ts), "the bench compares equal requests");
+
+    let mut g = c.benchmark_group("order_request_binance_spot");
+    g.bench_function("template fill+sign, REST (buffer reused)", |b| {
+        b.iter(|| rest.fill(black_box(price), black_box(qty), black_box(cid), black_box(ts), "", &mut buf))
+    });
+    g.bench_function("template fill+sign, WS API (buffer reused)", |b| {
+        b.iter(|| ws.fill(black_box(price), black_box(qty), black_box(cid), black_box(ts), "tw1", &mut buf))
+    });
+    g.bench_function("template fill+sign, REST (fresh buffer)", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            rest.fill(black_box(price), black_box(qty), black_box(cid), black_box(ts), "", &mut out).unwrap();
+            out
+        })
+    });
+    g.bench_function("format! + hmac crate (cloned key)", |b| {
+        b.iter(|| naive(&keyed, black_box(price), black_box(qty), black_box(cid), black_box(ts)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,315 @@
+//! Order templates: the request bytes of one (venue, symbol, side, type, time in force, transport)
+//! laid out once, with slots for price, quantity, client id, timestamp, request id and signature.
+//!
+//! `OrderTemplate::fill` checks the numbers against the instrument's tick and lot as integer
+//! arithmetic, writes them as exact decimal text (integer mantissas at the instrument's scale, never a
+//! float), MACs the signed part with the precomputed HMAC key state (`crate::sign::hmac`) streamed from
+//! the same pieces (no concatenation buffer), and writes the signature into its slot. The only memory
+//! touched is the caller's output buffer, reserved once to the exact length.
+//!
+//! A layout is generic (`Layout`: literal bytes and slots, for the request and for the signed text);
+//! `binance` lays out Binance spot's `POST /api/v3/order` (REST: the whole HTTP/1.1 request, query
+//! signed) and WS API `order.place` (JSON, params signed sorted by name); `okx` the `order` op on
+//! OKX's logged-in private socket (unsigned: the connection is authenticated).
+
+pub mod binance;
+pub mod okx;
+
+use crate::sign::hmac::HmacKey;
+
+/// A value written at fill time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Price,
+    Qty,
+    ClientId,
+    Timestamp,
+    RequestId,
+    /// Only in the request: the MAC of the signed pieces, lower-case hex.
+    Signature,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Lit(Box<[u8]>),
+    Slot(Slot),
+}
+
+/// The request's pieces and the signed text's pieces.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    pub out: Vec<Part>,
+    pub signed: Vec<Part>,
+}
+
+impl Layout {
+    /// Appends literal bytes to `parts`, merged with a literal before them.
+    pub fn lit(parts: &mut Vec<Part>, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(Part::Lit(prev)) = parts.last_mut() {
+            let mut v = prev.to_vec();
+            v.extend_from_slice(bytes);
+            *prev = v.into_boxed_slice();
+        } else {
+            parts.push(Part::Lit(bytes.into()));
+        }
+    }
+}
+
+/// The instrument's rules as integers: prices are mantissas at `price_scale` decimals, quantities at
+/// `qty_scale`; 0 means "no such rule" for the bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    pub price_scale: u32,
+    pub qty_scale: u32,
+    pub tick: u64,
+    pub lot: u64,
+    pub min_price: u64,
+    pub max_price: u64,
+    pub min_qty: u64,
+    pub max_qty: u64,
+    /// At `price_scale + qty_scale` decimals (price mantissa × qty mantissa).
+    pub min_notional: u128,
+    pub max_notional: u128,
+}
+
+/// Why a fill produced nothing; `rule` names the instrument rule as `InvalidOrder.rule` does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OrderError {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+#[cold]
+#[inline(never)]
+fn refuse(rule: &'static str, message: String) -> OrderError {
+    OrderError { rule, message }
+}
+
+/// Longest client id or request id a slot takes.
+pub const MAX_ID: usize = 64;
+const MAX_SCALE: u32 = 18;
+
+/// Exact decimal text of `m / 10^scale` without trailing fractional zeros (as
+/// `tickwire.trading.numbers.format_decimal` writes it); returns the bytes used in `buf`.
+#[inline]
+pub fn decimal_text(mut m: u64, mut scale: u32, buf: &mut [u8; 48]) -> usize {
+    while scale > 0 && m % 10 == 0 && m != 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    // Digits right to left into the end of `buf`.
+    let mut i = buf.len();
+    let mut written = 0u32;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        written += 1;
+        if written == scale {
+            i -= 1;
+            buf[i] = b'.';
+        }
+        if m == 0 && written > scale {
+            break;
+        }
+    }
+    if buf[i] == b'.' {
+        i -= 1;
+        buf[i] = b'0';
+    }
+    let n = buf.len() - i;
+    buf.copy_within(i.., 0);
+    n
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), OrderError> {
+    let ok = id.len() <= MAX_ID
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse("client_id", format!("{what} must be at most {MAX_ID} of A-Z a-z 0-9 - _ . : /")))
+    }
+}
+
+/// A template: its layout, the pre-keyed HMAC (none for a request the venue does not sign, as on a
+/// logged-in socket) and the instrument's integer rules.
+pub struct OrderTemplate {
+    layout: Layout,
+    key: Option<HmacKey>,
+    rules: Rules,
+    fixed_len: usize,
+}
+
+/// The slot values of one fill, as text.
+struct Values<'a> {
+    price: &'a [u8],
+    qty: &'a [u8],
+    cid: &'a [u8],
+    ts: &'a [u8],
+    rid: &'a [u8],
+    sig: &'a [u8],
+}
+
+impl Values<'_> {
+    #[inline(always)]
+    fn get(&self, s: Slot) -> &[u8] {
+        match s {
+            Slot::Price => self.price,
+            Slot::Qty => self.qty,
+            Slot::ClientId => self.cid,
+            Slot::Timestamp => self.ts,
+            Slot::RequestId => self.rid,
+            Slot::Signature => self.sig,
+        }
+    }
+}
+
+impl OrderTemplate {
+    pub fn new(layout: Layout, key: HmacKey, rules: Rules) -> Result<Self, OrderError> {
+        Self::build(layout, Some(key), rules)
+    }
+
+    /// A template whose request carries no signature (`layout.signed` empty, no signature slot).
+    pub fn unsigned(layout: Layout, rules: Rules) -> Result<Self, OrderError> {
+        if !layout.signed.is_empty() || layout.out.contains(&Part::Slot(Slot::Signature)) {
+            return Err(refuse("layout", "an unsigned template has no signed text or signature".into()));
+        }
+        Self::build(layout, None, rules)
+    }
+
+    fn build(layout: Layout, key: Option<HmacKey>, rules: Rules) -> Result<Self, OrderError> {
+        if rules.price_scale > MAX_SCALE || rules.qty_scale > MAX_SCALE {
+            return Err(refuse("scale", format!("scales above {MAX_SCALE} decimals are not supported")));
+        }
+        if layout.signed.contains(&Part::Slot(Slot::Signature)) {
+            return Err(refuse("layout", "the signed text cannot contain the signature".into()));
+        }
+        let fixed_len = layout.out.iter().map(|p| if let Part::Lit(b) = p { b.len() } else { 0 }).sum();
+        Ok(Self { layout, key, rules, fixed_len })
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The instrument's rules applied to a price and quantity mantissa, as integers.
+    #[inline]
+    pub fn check(&self, price: u64, qty: u64) -> Result<(), OrderError> {
+        let r = &self.rules;
+        let priced = self.layout.out.contains(&Part::Slot(Slot::Price));
+        if priced {
+            if price == 0 {
+                return Err(refuse("price", "price must be positive".into()));
+            }
+            if r.tick != 0 && price % r.tick != 0 {
+                return Err(refuse(
+                    "tick_size",
+                    format!("price mantissa {price} is not a multiple of the tick {}", r.tick),
+                ));
+            }
+            if r.min_price != 0 && price < r.min_price {
+                return Err(refuse(
+                    "min_price",
+                    format!("price mantissa {price} is below min_price {}", r.min_price),
+                ));
+            }
+            if r.max_price != 0 && price > r.max_price {
+                return Err(refuse(
+                    "max_price",
+                    format!("price mantissa {price} is above max_price {}", r.max_price),
+                ));
+            }
+        }
+        if qty == 0 {
+            return Err(refuse("qty", "qty must be positive".into()));
+        }
+        if qty < r.min_qty {
+            return Err(refuse("min_qty", format!("qty mantissa {qty} is below min_qty {}", r.min_qty)));
+        }
+        if r.max_qty != 0 && qty > r.max_qty {
+            return Err(refuse("max_qty", format!("qty mantissa {qty} is above max_qty {}", r.max_qty)));
+        }
+        if r.lot != 0 && qty % r.lot != 0 {
+            return Err(refuse(
+                "lot_size",
+                format!("qty mantissa {qty} is not a multiple of the lot {}", r.lot),
+            ));
+        }
+        if priced {
+            let notional = u128::from(price) * u128::from(qty);
+            if notional < r.min_notional {
+                return Err(refuse(
+                    "min_notional",
+                    format!("notional {notional} is below min_notional {}", r.min_notional),
+                ));
+            }
+            if r.max_notional != 0 && notional > r.max_notional {
+                return Err(refuse(
+                    "max_notional",
+                    format!("notional {notional} is above max_notional {}", r.max_notional),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks, fills, signs: the whole request in `out` (cleared first). On an error `out` is left
+    /// empty. `request_id` is used only by layouts with a request id slot.
+    #[inline]
+    pub fn fill(
+        &self,
+        price: u64,
+        qty: u64,
+        client_id: &str,
+        timestamp_ms: u64,
+        request_id: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OrderError> {
+        out.clear();
+        self.check(price, qty)?;
+        check_id("client id", client_id)?;
+        check_id("request id", request_id)?;
+        let (mut pb, mut qb, mut tb) = ([0u8; 48], [0u8; 48], [0u8; 48]);
+        let pn = decimal_text(price, self.rules.price_scale, &mut pb);
+        let qn = decimal_text(qty, self.rules.qty_scale, &mut qb);
+        let tn = decimal_text(timestamp_ms, 0, &mut tb);
+        let mut vals = Values {
+            price: &pb[..pn],
+            qty: &qb[..qn],
+            cid: client_id.as_bytes(),
+            ts: &tb[..tn],
+            rid: request_id.as_bytes(),
+            sig: &[],
+        };
+        let hex;
+        if let Some(key) = &self.key {
+            let mut mac = key.start();
+            for p in &self.layout.signed {
+                match p {
+                    Part::Lit(b) => mac.update(b),
+                    Part::Slot(s) => mac.update(vals.get(*s)),
+                };
+            }
+            hex = mac.finish().hex();
+            vals.sig = hex.as_str().as_bytes();
+        }
+        let slots: usize =
+            self.layout.out.iter().map(|p| if let Part::Slot(s) = p { vals.get(*s).len() } else { 0 }).sum();
+        out.reserve_exact(self.fixed_len + slots);
+        for p in &self.layout.out {
+            match p {
+                Part::Lit(b) => out.extend_from_slice(b),
+                Part::Slot(s) => out.extend_from_slice(vals.get(*s)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+use super::binance::{self, Spec};
+use super::*;
+use crate::sign::hmac::Digest;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+fn key() -> HmacKey {
+    HmacKey::new(SECRET.as_bytes(), Digest::Sha256).unwrap()
+}
+
+fn reference_hex(msg: &[u8]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    m.update(msg);
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn text(m: u64, s: u32) -> String {
+    let mut b = [0u8; 48];
+    let n = decimal_text(m, s, &mut b);
+    String::from_utf8(b[..n].to_vec()).unwrap()
+}
+
+fn rules(ps: u32, qs: u32, tick: u64, lot: u64) -> Rules {
+    Rules { price_scale: ps, qty_scale: qs, tick, lot, ..Rules::default() }
+}
+
+#[test]
+fn decimal_text_is_exact_without_trailing_zeros() {
+    assert_eq!(text(4325012, 2), "43250.12");
+    assert_eq!(text(4325000, 2), "43250");
+    assert_eq!(text(10_000_000, 8), "0.1");
+    assert_eq!(text(1, 8), "0.00000001");
+    assert_eq!(text(100_000_000, 8), "1");
+    assert_eq!(text(5, 3), "0.005");
+    assert_eq!(text(1_499_827_319_559, 0), "1499827319559");
+    assert_eq!(text(u64::MAX, 18), "18.446744073709551615");
+    assert_eq!(text(u64::MAX, 0), "18446744073709551615");
+    assert_eq!(text(0, 0), "0");
+}
+
+#[test]
+fn published_rest_vector_through_a_generic_layout() {
+    // rest-api.md "SIGNED Endpoint Examples for POST /api/v3/order".
+    let mut q = Vec::new();
+    Layout::lit(&mut q, b"symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=");
+    q.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut q, b"&price=");
+    q.push(Part::Slot(Slot::Price));
+    Layout::lit(&mut q, b"&recvWindow=5000&timestamp=");
+    q.push(Part::Slot(Slot::Timestamp));
+    let mut out = q.clone();
+    Layout::lit(&mut out, b"&signature=");
+    out.push(Part::Slot(Slot::Signature));
+    let t = OrderTemplate::new(Layout { out, signed: q }, key(), rules(8, 8, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(10_000_000, 100_000_000, "", 1_499_827_319_559, "", &mut buf).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&buf).unwrap(),
+        "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000\
+         &timestamp=1499827319559&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
+    );
+}
+
+fn spec(post_only: bool) -> Spec<'static> {
+    Spec { symbol: "BTCUSDT", side: "BUY", post_only, tif: "GTC", resp_type: "FULL", recv_window: Some(5000) }
+}
+
+#[test]
+fn binance_rest_is_the_whole_http_request_with_the_query_signed() {
+    let l = binance::rest(
+        &spec(false),
+        b"POST /api/v3/order?",
+        b" HTTP/1.1\r\nHost: h\r\nX-MBX-APIKEY: k\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    let t = OrderTemplate::new(l, key(), rules(2, 5, 1, 10)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(4_325_012, 1_000, "tw-abc_1", 1_700_000_000_000, "", &mut buf).unwrap();
+    let q =
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.01&newClientOrderId=tw-abc_1&newOrderRespType=FULL\
+             &timeInForce=GTC&price=43250.12&recvWindow=5000&timestamp=1700000000000";
+    let want = format!(
+        "POST /api/v3/order?{q}&signature={} HTTP/1.1\r\nHost: h\r\nX-MBX-APIKEY: k\r\nContent-Length: 0\r\n\r\n",
+        reference_hex(q.as_bytes())
+    );
+    assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+    assert_eq!(buf.capacity(), buf.len(), "reserved to the exact length");
+}
+
+#[test]
+fn binance_post_only_is_limit_maker_without_tif() {
+    let l = binance::rest(&spec(true), b"?", b"").unwrap();
+    let t = OrderTemplate::new(l, key(), rules(2, 5, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(1, 1, "c", 1, "", &mut buf).unwrap();
+    let s = String::from_utf8(buf).unwrap();
+    assert!(
+        s.contains("type=LIMIT_MAKER&quantity=0.00001&newClientOrderId=c&newOrderRespType=FULL&price=0.01&")
+    );
+    assert!(!s.contains("timeInForce"));
+}
+
+#[test]
+fn binance_ws_api_json_with_params_signed_sorted() {
+    let l = binance::ws_api(&spec(false), "my-key").unwrap();
+    let t = OrderTemplate::new(l, key(), rules(2, 5, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(4_325_012, 1_000, "cid1", 1_700_000_000_000, "tw7", &mut buf).unwrap();
+    let signed = "apiKey=my-key&newClientOrderId=cid1&newOrderRespType=FULL&price=43250.12&quantity=0.01\
+                  &recvWindow=5000&side=BUY&symbol=BTCUSDT&timeInForce=GTC&timestamp=1700000000000&type=LIMIT";
+    let want = format!(
+        "{{\"id\":\"tw7\",\"method\":\"order.place\",\"params\":{{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\
+         \"type\":\"LIMIT\",\"quantity\":\"0.01\",\"newClientOrderId\":\"cid1\",\"newOrderRespType\":\"FULL\",\
+         \"timeInForce\":\"GTC\",\"price\":\"43250.12\",\"apiKey\":\"my-key\",\"timestamp\":1700000000000,\
+         \"recvWindow\":5000,\"signature\":\"{}\"}}}}",
+        reference_hex(signed.as_bytes())
+    );
+    assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+    let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    assert_eq!(v["params"]["timestamp"], 1_700_000_000_000u64);
+}
+
+#[test]
+fn off_tick_off_lot_and_bounds_produce_nothing() {
+    let l = binance::rest(&spec(false), b"?", b"").unwrap();
+    let r = Rules { min_qty: 20, max_qty: 1000, min_notional: 10_000, ..rules(2, 5, 5, 10) };
+    let t = OrderTemplate::new(l, key(), r).unwrap();
+    let mut buf = b"stale".to_vec();
+    let cases = [
+        (1001, 100, "tick_size"),
+        (1000, 105, "lot_size"),
+        (1000, 10, "min_qty"),
+        (1000, 1010, "max_qty"),
+        (0, 100, "price"),
+        (1000, 0, "qty"),
+        (5, 20, "min_notional"),
+    ];
+    for (p, q, rule) in cases {
+        let e = t.fill(p, q, "c", 1, "", &mut buf).unwrap_err();
+        assert_eq!(e.rule, rule, "{p} {q}");
+        assert!(buf.is_empty());
+    }
+    assert_eq!(t.fill(1000, 100, "bad&id", 1, "", &mut buf).unwrap_err().rule, "client_id");
+    assert!(buf.is_empty());
+    t.fill(1000, 100, "ok", 1, "", &mut buf).unwrap();
+    assert!(!buf.is_empty());
+}
+
+#[test]
+fn escaping_is_refused_at_build() {
+    let bad = Spec { symbol: "BTC\"USDT", ..spec(false) };
+    assert!(binance::rest(&bad, b"", b"").is_err());
+    assert!(binance::ws_api(&spec(false), "k\"ey").is_err());
+    let big = Rules { price_scale: 19, ..Rules::default() };
+    assert!(OrderTemplate::new(Layout::default(), key(), big).is_err());
+}
+
+#[test]
+fn okx_ws_order_is_unsigned_json() {
+    let spec = super::okx::Spec { inst_id: "BTC-USDT", side: "buy", ord_type: "post_only", expires: true };
+    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(432_501, 1_000_000, "tw1abc", 1_700_000_005_000, "9", &mut buf).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&buf).unwrap(),
+        "{\"id\":\"9\",\"op\":\"order\",\"args\":[{\"instId\":\"BTC-USDT\",\"tdMode\":\"cash\",\"side\":\"buy\",\
+         \"ordType\":\"post_only\",\"sz\":\"0.01\",\"clOrdId\":\"tw1abc\",\"px\":\"43250.1\"}],\
+         \"expTime\":\"1700000005000\"}"
+    );
+    let spec = super::okx::Spec { expires: false, ..spec };
+    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
+    t.fill(432_501, 1_000_000, "tw1abc", 0, "9", &mut buf).unwrap();
+    assert!(buf.ends_with(b"\"px\":\"43250.1\"}]}"));
+    let signed = binance::rest(&spec_for_unsigned(), b"", b"").unwrap();
+    assert!(OrderTemplate::unsigned(signed, rules(1, 8, 1, 1)).is_err());
+}
+
+fn spec_for_unsigned() -> Spec<'static> {
+    Spec { symbol: "X", side: "BUY", post_only: false, tif: "GTC", resp_type: "FULL", recv_window: None }
+}

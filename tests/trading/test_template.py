@@ -1,0 +1,403 @@
+"""Order templates (``tr.template``) against the slow path and the simulator: the same bytes as
+``place_order`` for the same order, client id and timestamp (REST and WS API), signatures checked with
+Python's ``hmac`` too; the simulator accepts and fills them; off-tick / off-lot refused with nothing
+written; a lost answer reconciled into exactly one order."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from session_cases import SimAccount
+from test_session_bybit import BYBIT
+from test_session_okx import OKX
+from tickwire import _core
+from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
+from tickwire.limits import Limit
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.numbers import Mantissa
+from tickwire.trading.session import TradingSession
+from tickwire.venues import binance, bybit, okx
+
+KEY, SECRET = "tmpl-key", "tmpl-secret"
+TS = 1_700_000_000_123
+SYMBOL = "BTCUSDT"
+
+
+class Frozen:
+    """A signer clock that reads the real time until frozen (the venue checks the timestamp)."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+    def __call__(self) -> int:
+        return self.at if self.at is not None else int(time.time() * 1000)
+
+
+def account(clock: Any = None, recv_window: int | None = None) -> SimAccount:
+    return SimAccount(
+        venue="binance",
+        symbol=SYMBOL,
+        key=KEY,
+        signer=binance.Signer(KEY, SECRET, clock=clock, recv_window=recv_window),
+        register=lambda v: v.add_key(ApiKey(KEY, secret=SECRET.encode())),
+        place_op="POST /api/v3/order",
+        ws_place_op="order.place",
+        unknown_symbol="NOPEUSDT",
+    )
+
+
+def mac(text: str) -> str:
+    return hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def capture(tr: TradingSession) -> list[bytes]:
+    """Every request's bytes the session's HTTP client writes."""
+    http: Any = tr.wire.http
+    sent: list[bytes] = []
+    original = http._exchange
+
+    async def spy(loop: Any, method: str, data: bytes, *rest: Any) -> Any:
+        sent.append(data)
+        return await original(loop, method, data, *rest)
+
+    http._exchange = spy
+    return sent
+
+
+def below_bid(
+    a: SimAccount, sim: Simulator, tr: TradingSession, ticks: int, symbol: str = SYMBOL
+) -> tuple[Decimal, Decimal]:
+    bid, _ = a.touch(sim)
+    price = bid - ticks * tr.rules[symbol].tick_size
+    return price, a.size(tr, price, 2)
+
+
+@pytest.mark.parametrize("recv_window", [None, 5000])
+@pytest.mark.parametrize("post_only", [False, True])
+def test_rest_bytes_are_the_slow_paths_byte_for_byte(recv_window: int | None, post_only: bool) -> None:
+    clock = Frozen()
+    a = account(clock=clock, recv_window=recv_window)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tmpl = tr.template(SYMBOL, "buy", post_only=post_only)
+        clock.at = ts = int(time.time() * 1000)
+        sent = capture(tr)
+        o = await tr.place_order(SYMBOL, "buy", "limit", qty, price, post_only=post_only)
+        [slow] = sent
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        assert o.status == "new"
+        fast = tmpl.rest.fill(p, q, o.client_id, ts)
+        assert fast == slow
+        # The signature, independently: Python's hmac over the query as sent.
+        line = fast.split(b"\r\n", 1)[0].decode()
+        query = line.split("?", 1)[1].rsplit(" ", 1)[0]
+        signed, sig = query.rsplit("&signature=", 1)
+        assert sig == mac(signed)
+        assert (
+            signed
+            == tr.signer.sign_request("POST", "/api/v3/order", tr.grammar.new_order(o).params).query.rsplit(
+                "&signature=", 1
+            )[0]
+        )
+
+    a.run(body)
+
+
+@pytest.mark.parametrize("recv_window", [None, 5000])
+def test_ws_api_bytes_are_the_slow_paths_byte_for_byte(recv_window: int | None) -> None:
+    clock = Frozen()
+    a = account(clock=clock, recv_window=recv_window)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tmpl = tr.template(SYMBOL, "sell", tif="IOC")
+        clock.at = TS
+        order = tr.prepare(SYMBOL, "sell", "limit", qty, price, tif="IOC")
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw42")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        fast = tmpl.ws.fill(p, q, order.client_id, TS, "tw42")
+        assert fast == slow
+        params = orjson.loads(fast)["params"]
+        sig = params.pop("signature")
+        assert sig == mac("&".join(f"{k}={params[k]}" for k in sorted(params)))
+
+    a.run(body)
+
+
+def test_the_simulator_accepts_and_fills_template_orders() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        buy = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        requests = tr.wire.requests
+        # ints at the instrument's scale, and Decimals checked against tick and lot
+        rest = await buy.send(int(price.scaleb(buy.price_scale)), int(qty.scaleb(buy.qty_scale)))
+        assert tr.wire.requests == requests + 1
+        [theirs] = a.orders(sim, rest.client_id)
+        assert theirs.open and rest.status == "new" and rest.order_id == str(theirs.id)
+        assert rest.price == price and rest.qty == qty  # as the venue answered it
+        again = await buy.send(Mantissa(int(price.scaleb(9)), 9), Mantissa(int(qty.scaleb(8)), 8))
+        assert (again.price, again.qty, again.status) == (price, qty, "new")
+        _, ask = a.touch(sim)
+        taker = await tr.template(SYMBOL, "buy", tif="IOC").send(ask, a.size(tr, ask))
+        [theirs] = a.orders(sim, taker.client_id)
+        assert taker.status == "filled" and taker.filled == a.size(tr, ask) and not theirs.open
+        assert len(a.orders(sim)) == 3
+        assert tr.tracker.get(rest.client_id) is rest
+
+    a.run(body)
+
+
+def test_over_the_order_socket() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        before = [e[1] for e in sim.endpoint("binance", 0).exchanges]
+        price, qty = below_bid(a, sim, tr, 10)
+        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new"
+        # Not over REST: no new POST in the REST request log.
+        after = [e[1] for e in sim.endpoint("binance", 0).exchanges]
+        assert after.count("POST /api/v3/order") == before.count("POST /api/v3/order")
+
+    a.run(body, transport="ws")
+
+
+def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        r = tr.rules[SYMBOL]
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        log = sim.endpoint("binance", 0).exchanges
+        before = list(log)
+        in_flight = list(tr.tracker.in_flight())
+        cases: list[tuple[Any, Any, str]] = [
+            (p + 1 if r.tick_size.scaleb(tmpl.price_scale) > 1 else p, q, "tick_size"),
+            (price + r.tick_size / 2, qty, "tick_size"),
+            (p, q + 1 if r.lot_size.scaleb(tmpl.qty_scale) > 1 else q, "lot_size"),
+            (price, qty + r.lot_size / 2, "lot_size"),
+        ]
+        for pp, qq, rule in cases:
+            if (pp, qq) == (p, q):
+                continue  # a tick or lot of one unit at the scale: no off-grid int exists
+            with pytest.raises(InvalidOrder) as e:
+                await tmpl.send(pp, qq)
+            assert getattr(e.value, "rule", None) == rule
+        for pp, qq in ((-p, q), (p, 0), (p, 2**70)):
+            with pytest.raises(InvalidOrder):
+                await tmpl.send(pp, qq)
+        # Rust's own refusal (the int path), nothing produced.
+        if r.tick_size.scaleb(tmpl.price_scale) > 1:
+            with pytest.raises(InvalidOrder):
+                tmpl.rest.fill(p + 1, q, "x", TS)
+        assert list(log) == before and a.orders(sim) == []
+        assert list(tr.tracker.in_flight()) == in_flight
+
+    a.run(body)
+
+
+def test_a_lost_answer_is_reconciled_into_exactly_one_order() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint("binance", 0).lose_answer(a.place_op)
+        price, qty = below_bid(a, sim, tr, 10)
+        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        assert len(a.orders(sim, o.client_id)) == 1 and len(a.orders(sim)) == 1
+        assert o.status == "new" and o.order_id == str(a.orders(sim)[0].id)
+        assert sim.endpoint("binance", 0).lost == [a.place_op]
+
+    a.run(body, timeout=1.0)
+
+
+def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        sim.endpoint("binance", 0).lose_answer(a.ws_place_op)
+        price, qty = below_bid(a, sim, tr, 30)
+        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        assert sim.endpoint("binance", 0).lost == [a.ws_place_op]
+        assert len(a.orders(sim)) == 1 and a.orders(sim, o.client_id)[0].open and o.status == "new"
+
+    a.run(body, transport="auto", timeout=1.0)
+
+
+def test_what_a_template_does_not_cover_is_not_supported() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        with pytest.raises(NotSupported):
+            tr.template(SYMBOL, "buy", "market")
+        with pytest.raises(InvalidOrder):
+            tr.template("NOPEUSDT", "buy")
+
+    a.run(body)
+
+
+def test_a_halted_session_refuses_template_orders_before_anything_is_written() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        before = list(sim.endpoint("binance", 0).exchanges)
+        tr.halted = "test"
+        with pytest.raises(TradingHalted):
+            await tmpl.send(price, qty)
+        tr.resume()
+        assert list(sim.endpoint("binance", 0).exchanges) == before and a.orders(sim) == []
+        await tmpl.send(price, qty)
+        assert len(a.orders(sim)) == 1
+
+    a.run(body)
+
+
+def test_templates_sign_with_hmac_keys_only() -> None:
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    with pytest.raises(NotSupported):
+        _core.OrderTemplate.binance_spot(
+            binance.Signer("k", private_key_pem=pem), SYMBOL, "BUY", transport="rest", price_scale=2,
+            qty_scale=5, tick=1, lot=1,
+        )  # fmt: skip
+    with pytest.raises(ValueError):
+        _core.OrderTemplate.binance_spot(
+            binance.Signer("k", "s"),
+            SYMBOL,
+            "BUY",
+            transport="fix",
+            price_scale=2,
+            qty_scale=5,
+            tick=1,
+            lot=1,
+        )
+
+
+# OKX spot: the `order` op on the logged-in order socket ---------------------------------------------
+
+
+@pytest.mark.parametrize("post_only", [False, True])
+def test_okx_order_op_bytes_are_the_slow_paths_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, post_only: bool
+) -> None:
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy", post_only=post_only)
+        order = tr.prepare(a.symbol, "buy", "limit", qty, price, post_only=post_only)
+        monkeypatch.setattr(okx, "now_ms", lambda: TS)  # the grammar's expTime clock
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        ttl = getattr(tr.grammar, "request_ttl_ms", 0)
+        assert tmpl.ws.fill(p, q, order.client_id, TS + ttl, "tw5") == slow
+        assert tmpl.rest is None
+
+    a.run(body)
+
+
+@pytest.mark.parametrize("transport", ["ws", "rest"])
+@pytest.mark.parametrize("venue", ["okx", "bybit"])
+def test_socket_venues_the_simulator_accepts_template_orders(venue: str, transport: str) -> None:
+    a = OKX if venue == "okx" else BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        before = [e[1] for e in sim.endpoint(venue, 0).exchanges].count(a.place_op)
+        o = await tr.template(a.symbol, "buy").send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
+        after = [e[1] for e in sim.endpoint(venue, 0).exchanges].count(a.place_op)
+        # Over the socket when it is there; place_order's REST path when the session has none.
+        assert after == before + (transport == "rest")
+
+    a.run(body, transport=transport)
+
+
+def test_after_a_key_rotation_templates_sign_with_the_new_key() -> None:
+    key2, secret2 = "tmpl-key-2", "tmpl-secret-2"
+
+    def both(v: Any) -> None:
+        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
+
+    a = replace(account(), register=both)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        first = await tmpl.send(price, qty)
+        await tr.rotate(binance.Signer(key2, secret2))
+        sim.venue("binance").keys.pop(KEY)  # the old key revoked: only the new one signs now
+        second = await tmpl.send(price - tr.rules[SYMBOL].tick_size, qty)
+        assert (first.status, second.status) == ("new", "new")
+        assert [o.account for o in a.orders(sim)] == [KEY, KEY]
+        assert tmpl.rest is not None
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        assert b"\r\nX-MBX-APIKEY: " + key2.encode() + b"\r\n" in tmpl.rest.fill(p, q, "c", 1)
+
+    a.run(body)
+
+
+def test_an_order_that_waited_for_the_rate_budget_is_signed_when_it_goes() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        # One order per 0.3 s for this account (the reserve keeps the second slot for cancels).
+        tr.budget.set_limits([Limit("ORDERS_TEST", 2, 0.3, per="account", counts="ORDERS")], replace=True)
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        sent = capture(tr)
+        first = await tmpl.send(price, qty)
+        second = await tmpl.send(price, qty)
+        assert (first.status, second.status) == ("new", "new") and len(a.orders(sim)) == 2
+        ts = [int(re.search(rb"timestamp=(\d+)", b).group(1)) for b in sent]  # type: ignore[union-attr]
+        assert ts[1] - ts[0] >= 200  # stamped after the wait, not before it
+
+    a.run(body)
+
+
+# Bybit spot: order.create on the authenticated trade socket -----------------------------------------
+
+
+@pytest.mark.parametrize("post_only", [False, True])
+def test_bybit_order_create_bytes_are_the_slow_paths_byte_for_byte(post_only: bool) -> None:
+    clock = Frozen()
+    a = replace(BYBIT, signer=bybit.Signer(BYBIT.key, "bybit-trade-secret", clock=clock))
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tmpl = tr.template(SYMBOL, "buy", post_only=post_only)
+        order = tr.prepare(SYMBOL, "buy", "limit", qty, price, post_only=post_only)
+        clock.at = TS
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        assert tmpl.ws.fill(p, q, order.client_id, TS, "tw5") == slow
+        assert tmpl.rest is None
+
+    a.run(body)
