@@ -93,6 +93,9 @@ class RateBudget:
         self.keyed: dict[str, Window] = {}
         # The account's block when the venue refused for rate under a limit nobody declared.
         self._any = shared_window(venue, Limit("*", 1 << 62, 1.0, "account"), account)
+        # Per (lane, cost): the windows it charges with weight and cap, worked out once — an order's
+        # check is then a few comparisons (the order path runs it for every request).
+        self._plans: dict[tuple[str, tuple[tuple[str, int], ...]], list[tuple[Window, int, int]]] = {}
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
         self.set_limits(limits)
@@ -101,6 +104,7 @@ class RateBudget:
         """Declares limits; with ``replace``, they are the only ones (what the venue announced
         supersedes the documented defaults)."""
         limits = list(limits)
+        self._plans.clear()
         if replace and limits:
             self.limits.clear()
             self.windows.clear()
@@ -142,22 +146,40 @@ class RateBudget:
             w = self.keyed[name] = shared_window(self.venue, replace(lim, name=name, keyed=False), scope)
         return w
 
+    def _plan(self, cost: Mapping[str, int], lane: Lane) -> list[tuple[Window, int, int]]:
+        key = (lane, tuple(cost.items()))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = [(w, weight, self._cap(w, lane, n)) for n, w, weight in self._charged(cost)]
+            plan.append((self._any, 0, 1))
+            if len(self._plans) < 4096:  # costs are few (one per kind of call and instrument)
+                self._plans[key] = plan
+        return plan
+
     def check(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Seconds until ``cost`` fits in every limit it charges (0.0: now)."""
         now = self.clock()
-        waits = [w.wait(weight, self._cap(w, lane, n), now) for n, w, weight in self._charged(cost)]
-        waits.append(self._any.wait(0, 1, now))
-        return max(waits)
+        return max(w.wait(weight, cap, now) for w, weight, cap in self._plan(cost, lane))
 
     def try_take(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Takes ``cost`` if it fits now (0.0), else the seconds to wait and nothing taken."""
         with _lock:
-            wait = self.check(cost, lane)
+            plan = self._plan(cost, lane)
+            now = self.clock()
+            wait = max(w.wait(weight, cap, now) for w, weight, cap in plan)
             if wait <= 0:
-                now = self.clock()
-                for _, w, weight in self._charged(cost):
-                    w.take(weight, now)
+                for w, weight, _ in plan:
+                    if weight:
+                        w.take(weight, now)
             return wait
+
+    def rescope(self, account: str) -> None:
+        """Moves the account-scoped limits to ``account`` (a rotated key) in place; the IP-scoped ones
+        stay as they are."""
+        self.account = account
+        self.set_limits(list(self.limits.values()), replace=True)
+        self._any = shared_window(self.venue, Limit("*", 1 << 62, 1.0, "account"), account)
+        self._plans.clear()
 
     async def acquire(
         self, cost: Mapping[str, int], lane: Lane = "order", max_wait_s: float | None = None

@@ -18,7 +18,6 @@ import logging
 import time
 from typing import Any
 
-from tickwire.limits import Limit, RateBudget, shared_window
 from tickwire.trading.stream import KeptSocket, OrderSocket
 from tickwire.trading.wire import key_hint
 
@@ -37,7 +36,7 @@ async def rotate(session: Any, signer: Any) -> None:
     make_tokens = getattr(s.grammar, "token_auth", None)
     if make_tokens is not None:
         s.wire.tokens = make_tokens(signer)
-    _rescope(s.budget, account_scope(signer, s.budget.ip))
+    s.budget.rescope(account_scope(signer, s.budget.ip))
     ch = s.channels
     if ch.stream is not None:
         stream = ch._private_stream()
@@ -65,14 +64,6 @@ async def rotate(session: Any, signer: Any) -> None:
 def account_scope(signer: Any, server: str) -> str:
     """The budget's account scope for ``signer``'s key on ``server`` (as the session builds it)."""
     return f"{getattr(signer, 'api_key', None) or id(signer)}@{server}"
-
-
-def _rescope(budget: RateBudget, account: str) -> None:
-    """Moves ``budget``'s account-scoped limits to ``account`` in place (the session and its wire
-    hold this one object); the IP-scoped ones stay as they are."""
-    budget.account = account
-    budget.set_limits(list(budget.limits.values()), replace=True)
-    budget._any = shared_window(budget.venue, Limit("*", 1 << 62, 1.0, "account"), account)
 
 
 async def _drained(sock: KeptSocket, timeout: float) -> None:
