@@ -29,6 +29,17 @@ impl Book {
         self.asks.best().map(|l| (-l.key, l.qty))
     }
 
+    /// Best bid (`ask` false) or ask price as a mantissa at `scale` decimals (the book's own scale
+    /// for `None`): what an order template takes. `Err(Inexact)` when the price has more decimals than
+    /// `scale` holds or overflows it, so a price is never rounded on its way to an order.
+    pub fn best_price_at(&self, ask: bool, scale: Option<u8>) -> Result<Option<i64>, Inexact> {
+        let best = if ask { self.best_ask() } else { self.best_bid() };
+        match best {
+            None => Ok(None),
+            Some((p, _)) => rescale(p, self.price_scale, scale.unwrap_or(self.price_scale)).map(Some),
+        }
+    }
+
     /// Best bid as floats, for display.
     pub fn best_bid_f64(&self) -> Option<(f64, f64)> {
         self.best_bid().map(|(p, q)| (to_f64(p, self.price_scale), to_f64(q, self.qty_scale)))
@@ -119,5 +130,70 @@ impl Book {
         } else {
             Some((b - a) / (b + a))
         }
+    }
+}
+
+/// A price that has more decimals than the scale asked for, or does not fit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inexact;
+
+/// `m` at `from` decimals as a mantissa at `to` decimals, exactly; `Err(Inexact)` when digits would be
+/// lost or it overflows.
+pub fn rescale(m: i64, from: u8, to: u8) -> Result<i64, Inexact> {
+    if to >= from {
+        let f = 10i64.checked_pow(u32::from(to - from)).ok_or(Inexact)?;
+        m.checked_mul(f).ok_or(Inexact)
+    } else {
+        let f = 10i64.checked_pow(u32::from(from - to)).ok_or(Inexact)?;
+        if m % f == 0 {
+            Ok(m / f)
+        } else {
+            Err(Inexact)
+        }
+    }
+}
+
+#[cfg(test)]
+mod rescale_tests {
+    use super::{rescale, Inexact};
+    use proptest::prelude::*;
+
+    /// The decimal text of `m` at `scale`, trailing zeros dropped: an independent reading of a value.
+    fn text(m: i64, scale: u8) -> String {
+        let neg = m < 0;
+        let digits = m.unsigned_abs().to_string();
+        let s = usize::from(scale);
+        let padded = format!("{digits:0>width$}", width = s + 1);
+        let (int, frac) = padded.split_at(padded.len() - s);
+        let frac = frac.trim_end_matches('0');
+        let body = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
+        if neg && body != "0" {
+            format!("-{body}")
+        } else {
+            body
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn exact_or_refused(m in any::<i64>(), from in 0u8..19, to in 0u8..19) {
+            match rescale(m, from, to) {
+                Ok(r) => prop_assert_eq!(text(r, to), text(m, from)),
+                // Refused only when the value has more decimals than `to` or does not fit.
+                Err(Inexact) => prop_assert!(
+                    text(m, from).split('.').nth(1).map_or(0, str::len) > usize::from(to)
+                        || (i128::from(m) * 10i128.pow(u32::from(to.saturating_sub(from)))).abs()
+                            > i128::from(i64::MAX)
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn examples() {
+        assert_eq!(rescale(4_325_012_000_000, 8, 2), Ok(4_325_012));
+        assert_eq!(rescale(4_325_012_300_000, 8, 2), Err(Inexact));
+        assert_eq!(rescale(1, 0, 8), Ok(100_000_000));
+        assert_eq!(rescale(i64::MAX, 0, 1), Err(Inexact));
     }
 }

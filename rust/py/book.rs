@@ -39,6 +39,14 @@ impl OrderBook {
     }
 }
 
+impl OrderBook {
+    fn best_mantissa(&self, py: Python<'_>, ask: bool, scale: Option<u8>) -> PyResult<Option<i64>> {
+        self.with(py, |b| b.best_price_at(ask, scale))?.map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("best price has more decimals than the scale asked for")
+        })
+    }
+}
+
 fn side_flag(side: &str) -> PyResult<bool> {
     match side {
         "bid" | "bids" | "buy" => Ok(false),
@@ -156,6 +164,21 @@ impl OrderBook {
         Err(pyo3::exceptions::PyTypeError::new_err(
             "levels_into needs two writable float64 or two writable int64 buffers",
         ))
+    }
+
+    /// Best bid price as an integer mantissa at `scale` decimals (default: the book's
+    /// `price_decimals`), or None for an empty side: what an order template's `send` takes, e.g.
+    /// `tmpl.send(book.best_bid_mantissa(tmpl.price_scale), qty)`. `ValueError` when the price
+    /// has more decimals than `scale` (it is never rounded).
+    #[pyo3(signature = (scale=None))]
+    fn best_bid_mantissa(&self, py: Python<'_>, scale: Option<u8>) -> PyResult<Option<i64>> {
+        self.best_mantissa(py, false, scale)
+    }
+
+    /// Best ask price as an integer mantissa; see `best_bid_mantissa`.
+    #[pyo3(signature = (scale=None))]
+    fn best_ask_mantissa(&self, py: Python<'_>, scale: Option<u8>) -> PyResult<Option<i64>> {
+        self.best_mantissa(py, true, scale)
     }
 
     /// Decimals of the book's price mantissas (grows when the venue sends a finer price).

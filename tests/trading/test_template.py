@@ -5,9 +5,12 @@ written; a lost answer reconciled into exactly one order."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
+import socket
+import threading
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -15,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
@@ -401,3 +405,65 @@ def test_bybit_order_create_bytes_are_the_slow_paths_byte_for_byte(post_only: bo
         assert tmpl.rest is None
 
     a.run(body)
+
+
+class Relay:
+    """A TCP relay on a thread between the session and the simulator's REST port: it sees the
+    client's bytes as the kernel delivers them, whatever the event loop is doing."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.seen = port, bytearray()
+        self.order = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, watch: bool) -> None:
+        while data := src.recv(65536):
+            if watch:
+                self.seen += data
+                if b"POST /api/v3/order?" in self.seen and self.seen.endswith(b"\r\n\r\n"):
+                    self.order.set()
+            dst.sendall(data)
+        dst.close()
+
+
+def test_the_order_is_on_the_wire_when_send_returns() -> None:
+    """Called with the loop blocked right after: the relay still receives the whole signed request,
+    so the bytes left in ``send`` itself, and the order is already tracked."""
+    a = account()
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue("binance"))
+            sim.fund("binance", KEY, a.funds)
+            [ep] = sim.urls()["binance"]
+            relay = Relay(int(ep["rest"].rsplit(":", 1)[1]))
+            async with tickwire.trade(
+                "binance", credentials=a.signer, endpoints=[{**ep, "rest": relay.url}]
+            ) as tr:
+                price, qty = below_bid(a, sim, tr, 10)
+                tmpl = tr.template(SYMBOL, "buy")
+                p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+                await tr.open_orders(SYMBOL)  # a kept-alive connection is idle now
+                relay.seen.clear()
+                task = tmpl.send(p, q)
+                assert relay.order.wait(5.0), "the request was not on the wire when send returned"
+                [cid] = [o.client_id for o in tr.tracker]  # tracked before any await
+                assert f"newClientOrderId={cid}".encode() in relay.seen
+                assert not task.done()
+                o = await task
+                assert o.client_id == cid and o.status == "new"
+                assert [x.client_id for x in a.orders(sim)] == [cid]
+
+    asyncio.run(go())

@@ -90,6 +90,10 @@ class DeadMan:
         await self.arm()
         self.task = asyncio.get_running_loop().create_task(self._refresh())
 
+    def covers(self, symbol: str) -> bool:
+        """Whether an order on ``symbol`` may go without :meth:`cover` first."""
+        return not self.per_symbol or symbol in self.armed
+
     async def cover(self, symbol: str) -> None:
         """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol."""
         if self.per_symbol and symbol not in self.armed:

@@ -352,13 +352,27 @@ class OrderSocket(KeptSocket):
         if rid is None:
             rid = self.grammar.ws_answer_id(orjson.loads(data))
             assert rid is not None
+        fut = self.write(data, rid)
+        if fut is None:
+            raise TransportError(f"{self.venue}: order socket is down")
+        if sent is not None:
+            sent()
+        return await self.answer(fut, rid, observe)
+
+    def write(self, data: bytes, rid: str) -> asyncio.Future[Any] | None:
+        """Writes ``data`` (request id ``rid``) now and returns the future its answer settles; None,
+        and nothing written, when the socket is down. :meth:`answer` waits for it."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         if not self.send(data):
             self._pending.pop(rid, None)
-            raise TransportError(f"{self.venue}: order socket is down")
-        if sent is not None:
-            sent()
+            return None
+        return fut
+
+    async def answer(
+        self, fut: asyncio.Future[Any], rid: str, observe: Callable[[Any], object] | None = None
+    ) -> Any:
+        """The answer to a request :meth:`write` wrote, read by the grammar, within the time-out."""
         try:
             answer = await asyncio.wait_for(fut, self.timeout)
         except TimeoutError:

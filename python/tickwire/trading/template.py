@@ -26,6 +26,7 @@ now; anything else is ``NotSupported`` (use ``place_order``). A session whose ke
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -230,64 +231,119 @@ class OrderTemplate:
         tmpl = self.ws if ws is not None else self.rest
         if tmpl is None:  # a socket-only template with its socket gone: the caller decides
             return None, "", b""
+        return ws, rid, self._checked(tmpl, p, q, cid, ts, rid)
+
+    def _checked(
+        self, tmpl: _core.OrderTemplate, p: int, q: int, cid: str = "c", ts: int = 0, rid: str = "r"
+    ) -> bytes:
+        """``tmpl`` filled; the rules' own error (rule, nearest) when Rust refuses the numbers."""
         try:
-            return ws, rid, tmpl.fill(p, q, cid, ts, rid)
+            return tmpl.fill(p, q, cid, ts, rid)
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
             self._explain(p, q)
             raise
 
-    async def send(self, price: object, qty: object) -> Order:
-        """Places one order at ``price`` for ``qty`` and returns it as the venue answered (or as
-        reconciliation found it), exactly as ``place_order`` would.
+    def send(self, price: object, qty: object) -> asyncio.Task[Order]:
+        """Places one order at ``price`` for ``qty``: the bytes are on the wire when ``send`` returns,
+        and the returned task ends with the order as the venue answered it (or as reconciliation found
+        it), exactly as ``place_order``'s. Call it straight from ``on_book``; await the task or leave
+        it (a rejection also reaches ``on_order``/``events()``, and the task's exception is marked
+        retrieved so asyncio does not log it).
 
-        The rate budget is taken and the bytes written before the order is registered with the
-        tracker, in the same step of the event loop (nothing else runs in between, so no answer or
-        stream event can arrive before it is tracked): the order reaches the wire without waiting for
-        the tracker's bookkeeping."""
+        Raised at once, nothing written: :class:`InvalidOrder` (off tick or lot, out of bounds) and
+        :class:`TradingHalted`. The write waits, inside the task, only when it must: for the rate
+        budget, for the dead-man switch's first arming on the symbol, or for a connection to open
+        (none idle); the bytes are then signed anew when it goes.
+
+        The order is registered with the tracker right after the write, in the same step of the
+        event loop (no answer or stream event can arrive before it is tracked)."""
         s = self.session
         if s.halted is not None:
             s._refuse_if_halted("template send")
         p, q = self._mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()
+        loop = asyncio.get_running_loop()
         if self._socket_only and not self._socket_up():  # no REST form pre-built: place_order's path
-            return await s.place_order(
+            self._checked(self.ws, p, q)
+            slow = s.place_order(
                 self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
                 Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
             )  # fmt: skip
-        cid = s.client_ids.next()
-        ws, rid, data = self._fill(p, q, cid)
-        if s.dead_man is not None:
-            await s.dead_man.cover(self.symbol)
-        tracked: list[Order] = []
+            task = loop.create_task(slow)
+        else:
+            cid = s.client_ids.next()
+            ws, rid, data = self._fill(p, q, cid)  # InvalidOrder here: nothing written
+            written: Any = None
+            order: Order | None = None
+            dm, taken = s.dead_man, False
+            if (dm is None or dm.covers(self.symbol)) and s.budget.try_take(self._cost, "order") <= 0:
+                taken = True
+                if ws is not None:
+                    written = ws.write(data, rid)
+                elif s.wire.http is not None and not (s.transport == "ws" and s.orders_ws is not None):
+                    written = s.wire.http.write_raw(data)
+                if written is not None:
+                    order = self._track(p, q, cid, ws is not None)
+            task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+        task.add_done_callback(_retrieved)
+        return task
+
+    def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order:
+        """Registers the order just written (or about to be settled by reconciliation)."""
+        s = self.session
+        order = self.order(p, q, cid)
+        s.tracker.track(order)
+        s._sent_ms[cid] = int(time.time() * 1000)
+        if s._audited:
+            s.audit.event("order_request", **audit_fields(order))
+            s.wire._audit_request(s.grammar.new_order(order), "ws" if on_socket else "rest")
+        return order
+
+    async def _complete(
+        self,
+        p: int,
+        q: int,
+        cid: str,
+        ws: OrderSocket | None,
+        rid: str,
+        data: bytes,
+        written: Any,
+        order: Order | None,
+        taken: bool,
+    ) -> Order:
+        """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
+        applied, a lost one reconciled, a refusal recorded."""
+        s = self.session
+        tracked: list[Order] = [] if order is None else [order]
 
         def track() -> None:  # right after the write, before anything else runs
             if not tracked:
-                order = self.order(p, q, cid)
-                tracked.append(order)
-                s.tracker.track(order)
-                s._sent_ms[cid] = int(time.time() * 1000)
-                if s._audited:
-                    s.audit.event("order_request", **audit_fields(order))
-                    s.wire._audit_request(s.grammar.new_order(order), "ws" if ws else "rest")
+                tracked.append(self._track(p, q, cid, ws is not None))
 
         wire = s.wire
         sending = False
         try:
-            if s.budget.try_take(self._cost, "order") > 0:
-                await s.budget.acquire(self._cost, "order")
+            if written is None:
+                if s.dead_man is not None:
+                    await s.dead_man.cover(self.symbol)
+                if not taken and s.budget.try_take(self._cost, "order") > 0:
+                    await s.budget.acquire(self._cost, "order")
                 ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
             sending = True
             wire.requests += 1
             if ws is not None:
-                body = await ws.request(data, wire._ws_usage, rid, track)
+                if written is not None:
+                    body = await ws.answer(written, rid, wire._ws_usage)
+                else:
+                    body = await ws.request(data, wire._ws_usage, rid, track)
             else:
                 if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
                     raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
                 http = wire.http
                 if http is None:
                     raise TransportError(f"{s.venue}: trading session is not started")
-                r = await http.send_raw("POST", self._path, data, sent=track)
+                r = await http.finish_raw("POST", self._path, data, written, sent=track)
                 body = wire._read(r.status, r.body, r.headers, self._call)
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             track()  # tracked as place_order does before sending: the reconciler settles it
@@ -308,6 +364,13 @@ class OrderTemplate:
         got = s.tracker.get(cid)
         assert got is not None
         return got
+
+
+def _retrieved(task: asyncio.Task[Order]) -> None:
+    """Marks a send's exception retrieved: a caller that never awaits the task learns of a refusal
+    from the tracker's events, and one that does still gets it raised."""
+    if not task.cancelled():
+        task.exception()
 
 
 # Values no real order carries, rendered by the slow path and then cut out of its bytes as slots.

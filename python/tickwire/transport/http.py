@@ -38,6 +38,15 @@ EXCERPT = 200
 OnExchange = Callable[[str, str, int, float], None]
 
 
+class Written:
+    """A request :meth:`HttpClient.write_raw` put on the wire, its response still to read."""
+
+    __slots__ = ("at", "conn", "fut")
+
+    def __init__(self, conn: _Conn, fut: asyncio.Future[HttpResponse], at: float) -> None:
+        self.conn, self.fut, self.at = conn, fut, at
+
+
 class HttpResponse:
     __slots__ = ("body", "headers", "status")
 
@@ -455,14 +464,39 @@ class HttpClient:
         connection as :meth:`request` does, and reads its response; ``method`` and ``path`` name it
         for the retry rule and ``on_exchange``. ``sent`` runs once, right after the bytes were
         written and before anything else can run (an order template tracks its order there)."""
-        if self._closed:
+        return await self.finish_raw(method, path, data, None, timeout=timeout, sent=sent)
+
+    def write_raw(self, data: bytes) -> Written | None:
+        """Writes ``data``, a whole request already built, at once on an idle kept-alive connection
+        and returns the handle :meth:`finish_raw` reads the response from; None, nothing written, when
+        no connection is idle (then :meth:`send_raw` opens one)."""
+        while self._idle and not self._closed:
+            conn = self._idle.pop()
+            if conn.usable():
+                return Written(conn, conn.send(data, False), time.perf_counter())
+        return None
+
+    async def finish_raw(
+        self,
+        method: str,
+        path: str,
+        data: bytes,
+        written: Written | None,
+        *,
+        timeout: float | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> HttpResponse:
+        """The response to ``data``: already on the wire as ``written`` (from :meth:`write_raw`), or
+        sent now (``written`` None). A kept-alive connection the server closed as the request went
+        out is retried on a fresh one, as for every request."""
+        if self._closed and written is None:
             raise TransportError("HTTP client is closed")
         seconds = self._timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
-        t0 = time.perf_counter() if self._on_exchange is not None else 0.0
+        t0 = written.at if written is not None else time.perf_counter() if self._on_exchange else 0.0
         status = 0
         try:
-            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds, sent)
+            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds, sent, written)
             status = resp.status
             return resp
         finally:
@@ -480,19 +514,24 @@ class HttpClient:
         deadline: float,
         seconds: float,
         sent: Callable[[], None] | None = None,
+        written: Written | None = None,
     ) -> HttpResponse:
         retried = False
         while True:
-            conn = None
-            while self._idle and not retried:
-                c = self._idle.pop()
-                if c.usable():
-                    conn = c
-                    break
-            if conn is None:  # none idle, or a retry: that one goes out on a fresh connection
-                conn = await self._open(loop, deadline)
-            reused = conn.uses > 0
-            fut = conn.send(data, method == "HEAD")
+            if written is not None:  # the first attempt went out already (write_raw)
+                conn, fut, written = written.conn, written.fut, None
+                reused = conn.uses > 1
+            else:
+                idle = None
+                while self._idle and not retried:
+                    c = self._idle.pop()
+                    if c.usable():
+                        idle = c
+                        break
+                # None idle, or a retry: that one goes out on a fresh connection.
+                conn = idle if idle is not None else await self._open(loop, deadline)
+                reused = conn.uses > 0
+                fut = conn.send(data, method == "HEAD")
             if sent is not None:
                 sent()
                 sent = None
