@@ -101,6 +101,9 @@ class OrderTemplate:
         ps = max(_scale(rules.tick_size), _scale(rules.min_price), _scale(rules.max_price))
         qs = max(_scale(rules.lot_size), _scale(rules.min_qty), _scale(rules.max_qty))
         self.price_scale, self.qty_scale = ps, qs
+        # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
+        # yet): with a book's recv_ns, the in-process tick→order time.
+        self.written_ns = 0
         self._build()
 
     def _build(self) -> None:
@@ -284,6 +287,7 @@ class OrderTemplate:
                 elif s.wire.http is not None and not (s.transport == "ws" and s.orders_ws is not None):
                     written = s.wire.http.write_raw(data)
                 if written is not None:
+                    self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
         task.add_done_callback(_retrieved)

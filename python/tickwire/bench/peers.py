@@ -1,0 +1,318 @@
+"""The clients ``tickwire bench`` measures tick→order for, each quoting its own symbol of the bench
+venue (``bench/venue.py``): on every book diff, a signed IOC buy at the best bid written on a
+kept-alive HTTP connection.
+
+- ``floor``: picows answering every diff with one fixed order built beforehand — the transport only,
+  what no client can beat;
+- ``tickwire``: ``tickwire.connect`` + ``md.trade`` + an order template sent from ``on_book``;
+- ``best``: the best-effort Python stack — picows, orjson, the C ``order-book`` package, a pre-keyed
+  stdlib hmac, the request as an f-string on a raw asyncio connection;
+- ``pure``: websockets + json + sortedcontainers + ``hmac.new`` per order on asyncio streams.
+
+Each runs in a process of its own (``python -m tickwire.bench.peers KEY SYMBOL URLS``: its own loop,
+GIL and garbage, as a bot would have), says ``ready`` on stdout once its book is live, and answers
+``samples`` on stdin with the in-process times it stamped since the last ask: ``time.monotonic_ns()``
+when its tick arrived (where its stack lets it see that) to its order written. The venue stamps the
+server-side times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import sys
+import time
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+KEY, SECRET = "bench-key", "bench-secret-0123456789"
+QTY = "0.00100"  # lot 0.00001: 100 lots, ~43 USDT at the bench prices (over the 5 USDT minimum)
+QTY_LOTS = 100
+
+
+class Contender:
+    key = ""
+    name = ""
+    needs: tuple[str, ...] = ()  # optional packages; absent → skipped with a note
+
+    def __init__(self, symbol: str, urls: dict[str, Any]) -> None:
+        self.symbol = symbol
+        self.stream_url = str(urls["ws"]["stream"])
+        self.rest = str(urls["rest"])
+        self.inproc: list[int] = []
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    def subscribe(self) -> bytes:
+        return orjson.dumps(
+            {"method": "SUBSCRIBE", "params": [self.symbol.lower() + "@depth@100ms"], "id": 1}
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The REST snapshot, fetched before the stream matters (not timed)."""
+        with urllib.request.urlopen(f"{self.rest}/api/v3/depth?symbol={self.symbol}&limit=1000") as r:
+            out: dict[str, Any] = json.loads(r.read())
+            return out
+
+
+class _Sink(asyncio.Protocol):
+    """A kept-alive HTTP connection the peers write whole requests on; answers are read and dropped
+    (one per order, nothing waits for them)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+
+async def _sink(rest: str) -> asyncio.Transport:
+    u = urlsplit(rest)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(_Sink, u.hostname or "127.0.0.1", u.port or 80)
+    return transport
+
+
+def _head(rest: str) -> str:
+    return f" HTTP/1.1\r\nHost: {urlsplit(rest).netloc}\r\nX-MBX-APIKEY: {KEY}\r\n\r\n"
+
+
+class _PicowsFeed(WSListener):
+    def __init__(self, on_text: Any) -> None:
+        self.on_text = on_text
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.TEXT:
+            self.on_text(frame)
+        elif frame.msg_type == WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
+
+
+class Floor(Contender):
+    key, name = "floor", "floor: picows, fixed pre-built order"
+
+    async def start(self) -> None:
+        self.http = await _sink(self.rest)
+        ts = int(time.time() * 1000)
+        query = (
+            f"symbol={self.symbol}&side=BUY&type=LIMIT&timeInForce=IOC&quantity={QTY}&price=43250.00"
+            f"&newClientOrderId=floor&timestamp={ts}"
+        )
+        sig = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+        self.order = f"POST /api/v3/order?{query}&signature={sig}{_head(self.rest)}".encode()
+        write, mono, inproc = self.http.write, time.monotonic_ns, self.inproc
+        order = self.order
+
+        def on_text(frame: WSFrame) -> None:
+            t = mono()
+            write(order)
+            inproc.append(mono() - t)
+
+        self.ws, _ = await ws_connect(lambda: _PicowsFeed(on_text), self.stream_url, enable_auto_pong=False)
+        self.ws.send(WSMsgType.TEXT, self.subscribe())
+
+    async def stop(self) -> None:
+        self.ws.disconnect()
+        self.http.close()
+
+
+class Best(Contender):
+    key, name = "best", "best-effort: picows + orjson + C order-book + pre-keyed hmac"
+    needs = ("order_book",)
+
+    async def start(self) -> None:
+        from order_book import OrderBook
+
+        self.http = await _sink(self.rest)
+        snap = self.snapshot()
+        book = OrderBook()
+        bids, asks = book.bids, book.asks
+        for p, q in snap["bids"]:
+            bids[float(p)] = float(q)
+        for p, q in snap["asks"]:
+            asks[float(p)] = float(q)
+        last = [int(snap["lastUpdateId"])]
+        keyed = hmac.new(SECRET.encode(), digestmod=hashlib.sha256)
+        head, sym, write, mono, inproc = (
+            _head(self.rest),
+            self.symbol,
+            self.http.write,
+            time.monotonic_ns,
+            self.inproc,
+        )
+        n = [0]
+
+        def on_text(frame: WSFrame) -> None:
+            t = mono()
+            msg = orjson.loads(frame.get_payload_as_memoryview())
+            d = msg.get("data")
+            if d is None or d["u"] <= last[0]:
+                return
+            last[0] = d["u"]
+            for p, q in d["b"]:
+                fp = float(p)
+                if float(q):
+                    bids[fp] = float(q)
+                elif fp in bids:
+                    del bids[fp]
+            for p, q in d["a"]:
+                fp = float(p)
+                if float(q):
+                    asks[fp] = float(q)
+                elif fp in asks:
+                    del asks[fp]
+            bid = bids.index(0)[0]
+            n[0] += 1
+            query = (
+                f"symbol={sym}&side=BUY&type=LIMIT&timeInForce=IOC&quantity={QTY}&price={bid:.2f}"
+                f"&newClientOrderId=best{n[0]}&timestamp={int(time.time() * 1000)}"
+            )
+            h = keyed.copy()
+            h.update(query.encode())
+            write(f"POST /api/v3/order?{query}&signature={h.hexdigest()}{head}".encode())
+            inproc.append(mono() - t)
+
+        self.ws, _ = await ws_connect(lambda: _PicowsFeed(on_text), self.stream_url, enable_auto_pong=False)
+        self.ws.send(WSMsgType.TEXT, self.subscribe())
+
+    async def stop(self) -> None:
+        self.ws.disconnect()
+        self.http.close()
+
+
+class Pure(Contender):
+    key, name = "pure", "pure: websockets + json + sortedcontainers + hmac"
+    needs = ("websockets", "sortedcontainers")
+
+    async def start(self) -> None:
+        import websockets
+        from sortedcontainers import SortedDict
+
+        u = urlsplit(self.rest)
+        self.reader, self.writer = await asyncio.open_connection(u.hostname, u.port)
+        self.ws = await websockets.connect(self.stream_url, compression=None, max_size=None)
+        await self.ws.send(self.subscribe().decode())
+        snap = self.snapshot()
+        bids: Any = SortedDict()
+        asks: Any = SortedDict()
+        for p, q in snap["bids"]:
+            bids[float(p)] = float(q)
+        for p, q in snap["asks"]:
+            asks[float(p)] = float(q)
+        self.tasks = [
+            asyncio.create_task(self._run(bids, asks, int(snap["lastUpdateId"]))),
+            asyncio.create_task(self._drain()),
+        ]
+
+    async def _run(self, bids: Any, asks: Any, last: int) -> None:
+        head, n, mono = _head(self.rest), 0, time.monotonic_ns
+        async for raw in self.ws:
+            t = mono()
+            d = json.loads(raw).get("data")
+            if d is None or d["u"] <= last:
+                continue
+            last = d["u"]
+            for side, levels in ((bids, d["b"]), (asks, d["a"])):
+                for p, q in levels:
+                    if float(q):
+                        side[float(p)] = float(q)
+                    else:
+                        side.pop(float(p), None)
+            bid = bids.peekitem(-1)[0]
+            n += 1
+            query = (
+                f"symbol={self.symbol}&side=BUY&type=LIMIT&timeInForce=IOC&quantity={QTY}&price={bid:.2f}"
+                f"&newClientOrderId=pure{n}&timestamp={int(time.time() * 1000)}"
+            )
+            sig = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+            self.writer.write(f"POST /api/v3/order?{query}&signature={sig}{head}".encode())
+            self.inproc.append(mono() - t)
+
+    async def _drain(self) -> None:
+        while await self.reader.read(65536):
+            pass
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        await self.ws.close()
+        self.writer.close()
+
+
+class Tickwire(Contender):
+    key, name = "tickwire", "tickwire: connect + order template from on_book"
+
+    async def start(self) -> None:
+        import tickwire
+        from tickwire.venues import binance
+
+        inproc = self.inproc
+        tmpl: list[Any] = []
+
+        def on_book(book: Any) -> None:
+            if tmpl:
+                t = tmpl[0]
+                t.send(book.best_bid_mantissa(t.price_scale), QTY_LOTS)
+                if t.written_ns > book.recv_ns:  # else it had to wait (not here: no budget runs out)
+                    inproc.append(t.written_ns - book.recv_ns)
+
+        eps = [{"ws": {"stream": self.stream_url}, "rest": self.rest}]
+        self.md = tickwire.connect(
+            "binance", [self.symbol], endpoints=eps, on_book=on_book, probe_interval=None, coalesce=False,
+        )  # fmt: skip
+        await self.md.__aenter__()
+        self.tr = self.md.trade(
+            credentials=binance.Signer(KEY, SECRET), transport="rest", private_stream=False
+        )
+        await self.tr.__aenter__()
+        tmpl.append(self.tr.template(self.symbol, "buy", tif="IOC"))
+
+    async def stop(self) -> None:
+        await self.tr.__aexit__(None, None, None)
+        await self.md.__aexit__(None, None, None)
+
+
+CONTENDERS: tuple[type[Contender], ...] = (Floor, Tickwire, Best, Pure)
+
+
+async def _serve(kind: type[Contender], symbol: str, urls: dict[str, Any]) -> None:
+    c = kind(symbol, urls)
+    await c.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    try:
+        while line := (await reader.readline()).strip():
+            if line == b"samples":
+                sys.stdout.write(json.dumps(c.inproc) + "\n")
+                sys.stdout.flush()
+                c.inproc.clear()
+    finally:
+        await c.stop()
+
+
+def main(argv: list[str]) -> None:
+    from tickwire.loop import run
+
+    key, symbol, urls = argv
+    [kind] = [c for c in CONTENDERS if c.key == key]
+    run(_serve(kind, symbol, json.loads(urls)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

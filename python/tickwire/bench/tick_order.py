@@ -1,0 +1,153 @@
+"""Tick→order over loopback, server-measured, one tick in flight: the bench venue in its own process,
+every contender (``bench/peers.py``) connected at once on its own symbol, rounds alternating between
+them so the machine's noise hits each alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from tickwire.bench.peers import CONTENDERS, Contender
+from tickwire.bench.report import Progress, Result, add_ratios
+from tickwire.bench.venue import SYMBOLS
+
+STAGE = "tick→order over loopback (server-measured, one tick in flight)"
+INPROC = "tick→order in process (tick read → order written)"
+
+
+@contextlib.contextmanager
+def venue_process() -> Iterator[dict[str, Any]]:
+    """The bench venue as a child process; yields its URLs."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tickwire.bench.venue"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the bench venue exited before printing its URLs")
+        yield json.loads(line)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def available() -> tuple[list[type[Contender]], list[str]]:
+    """The contenders whose packages are here, and a note for each one skipped."""
+    ok, notes = [], []
+    for c in CONTENDERS:
+        missing = [m for m in c.needs if importlib.util.find_spec(m) is None]
+        if missing:
+            notes.append(
+                f"{c.key} skipped: {', '.join(missing)} not installed (pip install 'tickwire[bench]')"
+            )
+        else:
+            ok.append(c)
+    return ok, notes
+
+
+async def _run(http: Any, symbol: str, ticks: int, gap_us: int) -> list[int]:
+    body = json.dumps({"symbol": symbol, "ticks": ticks, "gap_us": gap_us})
+    r = await http.post("/bench/run", body=body, headers={"Content-Type": "application/json"}, timeout=600)
+    out: list[int] = r.raise_for_status().json()["ns"]
+    return out
+
+
+class _Client:
+    """One contender's process (``python -m tickwire.bench.peers``)."""
+
+    def __init__(self, kind: type[Contender], symbol: str, urls: dict[str, Any]) -> None:
+        self.key, self.name, self.symbol = kind.key, kind.name, symbol
+        self.args = [sys.executable, "-m", "tickwire.bench.peers", kind.key, symbol, json.dumps(urls)]
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"bench client {self.key} did not start")
+
+    async def samples(self) -> list[int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"samples\n")
+        await self.proc.stdin.drain()
+        out: list[int] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
+        return out
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def measure_async(
+    quick: bool, progress: Progress, *, rounds: int | None = None, ticks: int | None = None, gap_us: int = 300
+) -> tuple[list[Result], list[str]]:
+    from tickwire.transport.http import HttpClient
+
+    kinds, notes = available()
+    rounds = rounds or (1 if quick else 5)
+    ticks = ticks or (60 if quick else 1000)
+    with venue_process() as urls:
+        http = HttpClient(urls["rest"])
+        clients = [_Client(k, SYMBOLS[i], urls) for i, k in enumerate(kinds)]
+        server: dict[str, list[int]] = {c.key: [] for c in clients}
+        inproc: dict[str, list[int]] = {c.key: [] for c in clients}
+        missed: dict[str, int] = {c.key: 0 for c in clients}
+        try:
+            for c in clients:
+                progress(f"tick→order: starting {c.key}")
+                await c.start()
+            for c in clients:  # warm up: books synced, connections kept alive
+                await _run(http, c.symbol, 30, gap_us)
+                await c.samples()
+            for r in range(rounds):
+                order = clients[r % len(clients) :] + clients[: r % len(clients)]
+                for c in order:
+                    progress(f"tick→order: round {r + 1}/{rounds}, {c.key}")
+                    ns = await _run(http, c.symbol, ticks, gap_us)
+                    server[c.key] += [x for x in ns if x >= 0]
+                    missed[c.key] += sum(1 for x in ns if x < 0)
+                    inproc[c.key] += await c.samples()
+        finally:
+            for c in clients:
+                with contextlib.suppress(Exception):
+                    await c.stop()
+            await http.close()
+    rows: list[Result] = []
+    for c in clients:
+        note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
+        rows.append(Result.of(STAGE, c.key, c.name, server[c.key], note=note))
+    for c in clients:
+        if inproc[c.key]:
+            note = "from the message websockets yields (its read is not visible)" if c.key == "pure" else ""
+            rows.append(Result.of(INPROC, c.key, c.name, inproc[c.key], note=note))
+    add_ratios(rows, "floor", "pure")
+    return rows, notes
+
+
+def measure(quick: bool, progress: Progress) -> tuple[list[Result], list[str]]:
+    from tickwire.loop import run
+
+    out: tuple[list[Result], list[str]] = run(measure_async(quick, progress))
+    return out
