@@ -1,17 +1,108 @@
+"""``tickwire bench``: the one command measuring every stage against its peers. Run quick here (a
+smoke test: figures from a loaded CI machine say nothing); what is asserted is what the run proves
+about correctness — Binance's published vector, every contender answering every tick with an order
+priced at the bench venue's own best bid (its book stayed right), every round trip completed — and
+that ``--check`` reads budgets as the README says."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from tickwire.bench.report import Result
+from tickwire.cmd.bench import check
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_bench_signs_the_vector_and_every_venue() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "tickwire.cli", "bench", "--duration", "0.05"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    assert "vector matched: yes" in out
-    assert "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71" in out
-    for venue in ("binance", "okx", "bybit", "kraken", "htx", "coinbase", "cloud9trader", "clarofinlore"):
-        assert f"  {venue} " in out
-    assert "stdlib hmac.new" in out and "ratio" in out
+def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best_bid(tmp_path: Path) -> None:
+    plot = tmp_path / "bench.png"
+    args = [
+        sys.executable,
+        "-m",
+        "tickwire.cli",
+        "bench",
+        "--quick",
+        "--json",
+        "--stages",
+        "sign,tick,roundtrip",
+    ]
+    has_plot = importlib.util.find_spec("matplotlib") is not None
+    if has_plot:
+        args += ["--plot", str(plot)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert not any("did NOT match" in n for n in out["notes"])
+    rows = {(r["stage_key"], r["key"]): r for r in out["results"]}
+    sign = {k: r for (s, k), r in rows.items() if s == "sign"}
+    assert set(sign) == {"tickwire", "hmac_key", "stdlib"} and sign["tickwire"]["ratios"]["stdlib"] > 0
+    skipped = {n.split()[0] for n in out["notes"] if "skipped" in n}
+    contenders = {"floor", "tickwire", "best", "pure"} - skipped
+    assert {"floor", "tickwire"} <= contenders
+    tick = {k: r for (s, k), r in rows.items() if s == "tick"}
+    assert set(tick) == contenders
+    for key, r in tick.items():
+        assert r["samples"] == 60, f"{key} left ticks unanswered: {r['note']}"
+        if key != "floor":  # the floor's order is fixed; every other quotes its own book's best bid
+            assert r["extra"]["orders off the best bid"] == 0, key
+    assert {k for (s, k) in rows if s == "tick_inproc"} == contenders
+    trips = {k: r for (s, k), r in rows.items() if s == "roundtrip"}
+    assert set(trips) == {"raw", "rest", "rest_stream", "ws", "template_rest", "template_ws"}
+    assert all(r["samples"] == 10 for r in trips.values())
+    if has_plot:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _row(stage: str, key: str, p50_us: float, p99_us: float | None = None) -> Result:
+    r = Result(stage=stage, key=key, name=key, p50_ns=p50_us * 1000, stage_key=stage)
+    if p99_us is not None:
+        r.p99_ns = p99_us * 1000
+    return r
+
+
+def test_check_reports_exactly_the_budgets_a_run_breaks(tmp_path: Path) -> None:
+    budgets = tmp_path / "b.toml"
+    budgets.write_text(
+        '[[budget]]\nstage = "tick"\nrow = "tickwire"\npeer = "floor"\nmax_ratio = 1.03\n'
+        '[[budget]]\nstage = "tick_inproc"\nrow = "tickwire"\npeer = "floor"\nmetric = "p99"\n'
+        "max_over_us = 10\n"
+        '[[budget]]\nstage = "tick"\nrow = "tickwire"\npeer = "best"\nmax_ratio = 0.5\n'  # best not run
+    )
+    held = [_row("tick", "floor", 100), _row("tick", "tickwire", 102.9), _row("tick_inproc", "floor", 1, 5)]
+    held.append(_row("tick_inproc", "tickwire", 3, 14.9))
+    assert check(held, budgets) == []
+    broken = [_row("tick", "floor", 100), _row("tick", "tickwire", 103.1), _row("tick_inproc", "floor", 1, 5)]
+    broken.append(_row("tick_inproc", "tickwire", 3, 15.1))
+    got = check(broken, budgets)
+    assert len(got) == 2 and "1.031x floor" in got[0] and "10.10 µs over floor" in got[1]
+
+
+def test_the_repositorys_budgets_name_stages_and_rows_the_bench_reports() -> None:
+    import tomllib
+
+    budgets = tomllib.loads((ROOT / "benches" / "budgets.toml").read_text())["budget"]
+    known = {
+        "tick": {"floor", "tickwire", "best", "pure"},
+        "tick_inproc": {"floor", "tickwire", "best", "pure"},
+        "callback": {"tickwire", "best", "pure"},
+        "sign": {"tickwire", "hmac_key", "stdlib"},
+        "roundtrip": {"raw", "rest", "rest_stream", "ws", "template_rest", "template_ws"},
+    }
+    for b in budgets:
+        if b["stage"] in known:
+            assert {b["row"], b["peer"]} <= known[b["stage"]], b
+
+
+@pytest.mark.parametrize("flag", ["--budgets", "--stages"])
+def test_bad_arguments_fail_clearly(flag: str, tmp_path: Path) -> None:
+    value = str(tmp_path / "none.toml") if flag == "--budgets" else "nope"
+    args = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--stages", "sign", flag, value]
+    if flag == "--budgets":
+        args.append("--check")
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and ("no budgets file" in done.stderr or "unknown stage" in done.stderr)

@@ -45,7 +45,8 @@ class Contender:
         self.symbol = symbol
         self.stream_url = str(urls["ws"]["stream"])
         self.rest = str(urls["rest"])
-        self.inproc: list[int] = []
+        self.inproc: list[int] = []  # tick arrived → order written
+        self.callback: list[int] = []  # tick arrived → the book updated and the strategy's code running
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -146,13 +147,8 @@ class Best(Contender):
             asks[float(p)] = float(q)
         last = [int(snap["lastUpdateId"])]
         keyed = hmac.new(SECRET.encode(), digestmod=hashlib.sha256)
-        head, sym, write, mono, inproc = (
-            _head(self.rest),
-            self.symbol,
-            self.http.write,
-            time.monotonic_ns,
-            self.inproc,
-        )
+        head, sym, write = _head(self.rest), self.symbol, self.http.write
+        mono, inproc, callback = time.monotonic_ns, self.inproc, self.callback
         n = [0]
 
         def on_text(frame: WSFrame) -> None:
@@ -175,6 +171,7 @@ class Best(Contender):
                 elif fp in asks:
                     del asks[fp]
             bid = bids.index(0)[0]
+            callback.append(mono() - t)
             n[0] += 1
             query = (
                 f"symbol={sym}&side=BUY&type=LIMIT&timeInForce=IOC&quantity={QTY}&price={bid:.2f}"
@@ -232,6 +229,7 @@ class Pure(Contender):
                     else:
                         side.pop(float(p), None)
             bid = bids.peekitem(-1)[0]
+            self.callback.append(mono() - t)
             n += 1
             query = (
                 f"symbol={self.symbol}&side=BUY&type=LIMIT&timeInForce=IOC&quantity={QTY}&price={bid:.2f}"
@@ -259,10 +257,11 @@ class Tickwire(Contender):
         import tickwire
         from tickwire.venues import binance
 
-        inproc = self.inproc
+        inproc, callback, mono = self.inproc, self.callback, time.monotonic_ns
         tmpl: list[Any] = []
 
         def on_book(book: Any) -> None:
+            callback.append(mono() - book.recv_ns)
             if tmpl:
                 t = tmpl[0]
                 t.send(book.best_bid_mantissa(t.price_scale), QTY_LOTS)
@@ -299,9 +298,10 @@ async def _serve(kind: type[Contender], symbol: str, urls: dict[str, Any]) -> No
     try:
         while line := (await reader.readline()).strip():
             if line == b"samples":
-                sys.stdout.write(json.dumps(c.inproc) + "\n")
+                sys.stdout.write(json.dumps({"written": c.inproc, "callback": c.callback}) + "\n")
                 sys.stdout.flush()
                 c.inproc.clear()
+                c.callback.clear()
     finally:
         await c.stop()
 

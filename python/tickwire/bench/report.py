@@ -38,6 +38,11 @@ class Result:
     note: str = ""
     # The raw samples (ns), kept for --plot; not written to JSON.
     raw: list[float] = field(default_factory=list, repr=False)
+    # The stage's short name for budgets and JSON ("tick", "decode", …); the title when not given.
+    stage_key: str = ""
+
+    def __post_init__(self) -> None:
+        self.stage_key = self.stage_key or self.stage
 
     @classmethod
     def of(cls, stage: str, key: str, name: str, samples_ns: Sequence[float], **kw: Any) -> Result:

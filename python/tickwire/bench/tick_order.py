@@ -19,6 +19,7 @@ from tickwire.bench.venue import SYMBOLS
 
 STAGE = "tick→order over loopback (server-measured, one tick in flight)"
 INPROC = "tick→order in process (tick read → order written)"
+CALLBACK = "socket → callback in process (tick read → book updated, the strategy's code running)"
 
 
 @contextlib.contextmanager
@@ -59,10 +60,12 @@ def available() -> tuple[list[type[Contender]], list[str]]:
     return ok, notes
 
 
-async def _run(http: Any, symbol: str, ticks: int, gap_us: int) -> list[int]:
+async def _run(http: Any, symbol: str, ticks: int, gap_us: int) -> dict[str, Any]:
+    """One run at the venue: ``ns`` (tick→order per tick, -1 unanswered) and how many orders were
+    priced at / not at its best bid."""
     body = json.dumps({"symbol": symbol, "ticks": ticks, "gap_us": gap_us})
     r = await http.post("/bench/run", body=body, headers={"Content-Type": "application/json"}, timeout=600)
-    out: list[int] = r.raise_for_status().json()["ns"]
+    out: dict[str, Any] = r.raise_for_status().json()
     return out
 
 
@@ -82,11 +85,12 @@ class _Client:
         if line.strip() != b"ready":
             raise RuntimeError(f"bench client {self.key} did not start")
 
-    async def samples(self) -> list[int]:
+    async def samples(self) -> dict[str, list[int]]:
+        """The in-process times stamped since the last call: ``written`` and ``callback``."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(b"samples\n")
         await self.proc.stdin.drain()
-        out: list[int] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
+        out: dict[str, list[int]] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
         return out
 
     async def stop(self) -> None:
@@ -113,7 +117,9 @@ async def measure_async(
         clients = [_Client(k, SYMBOLS[i], urls) for i, k in enumerate(kinds)]
         server: dict[str, list[int]] = {c.key: [] for c in clients}
         inproc: dict[str, list[int]] = {c.key: [] for c in clients}
+        callback: dict[str, list[int]] = {c.key: [] for c in clients}
         missed: dict[str, int] = {c.key: 0 for c in clients}
+        wrong: dict[str, int] = {c.key: 0 for c in clients}
         try:
             for c in clients:
                 progress(f"tick→order: starting {c.key}")
@@ -125,10 +131,14 @@ async def measure_async(
                 order = clients[r % len(clients) :] + clients[: r % len(clients)]
                 for c in order:
                     progress(f"tick→order: round {r + 1}/{rounds}, {c.key}")
-                    ns = await _run(http, c.symbol, ticks, gap_us)
+                    got_run = await _run(http, c.symbol, ticks, gap_us)
+                    ns = got_run["ns"]
+                    wrong[c.key] += got_run["not_at_best_bid"]
                     server[c.key] += [x for x in ns if x >= 0]
                     missed[c.key] += sum(1 for x in ns if x < 0)
-                    inproc[c.key] += await c.samples()
+                    got = await c.samples()
+                    inproc[c.key] += got["written"]
+                    callback[c.key] += got["callback"]
         finally:
             for c in clients:
                 with contextlib.suppress(Exception):
@@ -137,11 +147,23 @@ async def measure_async(
     rows: list[Result] = []
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
-        rows.append(Result.of(STAGE, c.key, c.name, server[c.key], note=note))
-    for c in clients:
-        if inproc[c.key]:
-            note = "from the message websockets yields (its read is not visible)" if c.key == "pure" else ""
-            rows.append(Result.of(INPROC, c.key, c.name, inproc[c.key], note=note))
+        extra = {} if c.key == "floor" else {"orders off the best bid": float(wrong[c.key])}
+        row = Result.of(STAGE, c.key, c.name, server[c.key], note=note, stage_key="tick", extra=extra)
+        rows.append(row)
+    pure_note = "from the message websockets yields (its read is not visible)"
+    for stage, skey, got in ((INPROC, "tick_inproc", inproc), (CALLBACK, "callback", callback)):
+        for c in clients:
+            if got[c.key]:
+                rows.append(
+                    Result.of(
+                        stage,
+                        c.key,
+                        c.name,
+                        got[c.key],
+                        note=pure_note if c.key == "pure" else "",
+                        stage_key=skey,
+                    )
+                )
     add_ratios(rows, "floor", "pure")
     return rows, notes
 

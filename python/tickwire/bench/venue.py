@@ -6,6 +6,9 @@ CPU time and GIL are not the client's. It serves what a Binance client needs to 
 with ``SUBSCRIBE`` — and takes ``POST /api/v3/order`` without checking signatures (every contender
 signs; checking would only add the same server time to each).
 
+Every order's price is checked against this venue's own best bid (each contender quotes it), so a
+client whose book went wrong shows up in the answer's ``not_at_best_bid``.
+
 A run (``POST /bench/run {"symbol", "ticks", "gap_us"}``) sends the symbol's subscriber one 40-level
 ``depthUpdate`` (20 bids, 20 asks, spot's 8-decimal text) at a time, stamps ``monotonic_ns`` right
 before the frame is written and again when the order for that symbol has been read off its
@@ -24,6 +27,7 @@ import json
 import random
 import sys
 import time
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -117,6 +121,8 @@ class Venue:
         self.order_ids = itertools.count(1)
         self.orders = 0
         self.conns: set[HttpProtocol] = set()
+        # Per symbol, orders priced at / not at this venue's best bid since the last run began.
+        self.prices = {s: [0, 0] for s in SYMBOLS}
 
     # REST ---------------------------------------------------------------------------------------
 
@@ -133,8 +139,11 @@ class Venue:
             return json_response(self.exchange_info())
         if route == ("POST", "/bench/run"):
             body = req.json()
-            ns = await self.run(str(body["symbol"]), int(body["ticks"]), int(body.get("gap_us", 300)))
-            return json_response({"ns": ns})
+            symbol = str(body["symbol"])
+            self.prices[symbol] = [0, 0]
+            ns = await self.run(symbol, int(body["ticks"]), int(body.get("gap_us", 300)))
+            right, wrong = self.prices[symbol]
+            return json_response({"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong})
         if route == ("GET", "/bench/orders"):
             return json_response({"orders": self.orders})
         return json_response({"code": -1, "msg": f"no route {req.method} {req.path}"}, 404)
@@ -143,6 +152,10 @@ class Venue:
         self.orders += 1
         q = req.query
         symbol = q.get("symbol", "")
+        book = self.books.get(symbol)
+        if book is not None:  # the client's book against ours: its price is our best bid
+            right = Decimal(q.get("price", "0")) == Decimal(max(book.bids)).scaleb(-2)
+            self.prices[symbol][0 if right else 1] += 1
         # An IOC that found nothing: the order ends at once, so no client keeps it open.
         return json_response(
             {

@@ -1,20 +1,29 @@
-"""``tickwire bench``: the signing tour — signs Binance's published example (and shows it matches),
-signs one request for every venue with throwaway keys generated on the spot, and measures signing
-against the standard library for about two seconds. (Market-data latency: ``benches/``.)
+"""``tickwire bench``: every stage measured against its peers in one run, on this machine.
+
+Stages (``--stages``, default all): ``sign`` (the published vector checked, then signing against
+stdlib hmac), ``decode`` (decode + apply + touch per venue on frames shaped like its traffic, against
+orjson + dict), ``tick`` (tick→order over loopback against the bench venue in its own process,
+server-measured with one tick in flight, for tickwire's template path and the floor, best-effort and
+pure Python stacks, each in its own process, rounds alternating; with the in-process socket → callback
+and tick → order-written times), ``roundtrip`` (order send → answer against the simulator, REST and
+WS API). Progress goes to stderr; the table (or ``--json``) to stdout. ``--plot FILE.png`` draws each
+stage's latency histograms and CDFs (matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a
+budget of ``--budgets`` (``benches/budgets.toml``) is exceeded.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
-import os
-import statistics
+import json
+import math
 import sys
-import timeit
+import time
+from pathlib import Path
 from typing import Any
 
+from tickwire.bench.report import Result, table
+
+STAGES = ("sign", "decode", "tick", "roundtrip")
 # Binance rest-api.md, "SIGNED Endpoint Examples for POST /api/v3/order".
 VECTOR_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 VECTOR_PAYLOAD = (
@@ -22,121 +31,177 @@ VECTOR_PAYLOAD = (
     "&recvWindow=5000&timestamp=1499827319559"
 )
 VECTOR_EXPECTED = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
-BENCH_PAYLOAD = (
-    "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01000&price=43250.12"
-    "&recvWindow=5000&timestamp=1700000000000"
-)
 
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "bench", help="sign the published vectors and measure signing speed"
+        "bench", help="measure every stage against its peers in one run", description=__doc__
     )
-    p.add_argument(
-        "--duration", type=float, default=2.0, help="seconds to spend on the benchmark table (default 2)"
-    )
+    p.add_argument("--quick", action="store_true", help="a few seconds: a smoke test, not a measurement")
+    p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, from {', '.join(STAGES)}")
+    p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
+    p.add_argument("--plot", metavar="FILE.png", help="latency histograms and CDFs (needs matplotlib)")
+    p.add_argument("--check", action="store_true", help="exit 1 when a budget is exceeded")
+    p.add_argument("--budgets", default="benches/budgets.toml", help="budgets for --check")
+    p.add_argument("--rounds", type=int, help="rounds per stage (default: 5, --quick 1)")
+    p.add_argument("--ticks", type=int, help="ticks per contender per round (default 1000, --quick 60)")
     p.set_defaults(func=run)
 
 
-def _out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-
-
-def _short(v: str, n: int = 48) -> str:
-    return v if len(v) <= n else v[: n - 1] + "…"
+def _progress(text: str) -> None:
+    sys.stderr.write(f"\r\x1b[K{text}" if sys.stderr.isatty() else text + "\n")
+    sys.stderr.flush()
 
 
 def _vector() -> bool:
     from tickwire.venues import binance
 
     got = binance.Signer("demo-key", VECTOR_SECRET).rest_signature(VECTOR_PAYLOAD)
-    ok = got == VECTOR_EXPECTED
-    _out("Binance published HMAC-SHA256 example (rest-api.md, POST /api/v3/order)")
-    _out(f"  expected  {VECTOR_EXPECTED}")
-    _out(f"  tickwire  {got}")
-    _out("  vector matched: yes" if ok else "  vector matched: NO")
-    return ok
+    _progress(f"sign: Binance's published example {'matched' if got == VECTOR_EXPECTED else 'NOT matched'}")
+    return got == VECTOR_EXPECTED
 
 
-def _venues() -> None:
-    from tickwire.venues import binance, bybit, clarofinlore, cloud9trader, coinbase, htx, kraken, okx
+def measure(
+    stages: list[str], quick: bool, rounds: int | None, ticks: int | None
+) -> tuple[list[Result], list[str]]:
+    from tickwire.loop import run
 
-    _out()
-    _out("One signed request per venue (throwaway keys generated now):")
-    secret = os.urandom(32).hex()
-    secret_b64 = base64.b64encode(os.urandom(64)).decode()
-    ts = 1_700_000_000_000
-    rows: list[tuple[str, str, str]] = []
-    r = binance.Signer("demo", secret).sign_request(
-        "POST", "/api/v3/order", {"symbol": "BTCUSDT"}, timestamp=ts
-    )
-    rows.append(("binance", "query signature", r.query.rsplit("=", 1)[1]))
-    r = okx.Signer("demo", secret, "demo-pass").sign_request("GET", "/api/v5/account/balance", timestamp=ts)
-    rows.append(("okx", "OK-ACCESS-SIGN", r.headers["OK-ACCESS-SIGN"]))
-    r = bybit.Signer("demo", secret).sign_request(
-        "GET", "/v5/order/realtime", {"category": "linear"}, timestamp=ts
-    )
-    rows.append(("bybit", "X-BAPI-SIGN", r.headers["X-BAPI-SIGN"]))
-    r = kraken.Signer("demo", secret_b64).sign_request("POST", "/0/private/Balance", timestamp=ts)
-    rows.append(("kraken", "API-Sign", r.headers["API-Sign"]))
-    r = htx.Signer("demo", secret).sign_request("GET", "/v1/account/accounts", timestamp=ts)
-    rows.append(("htx", "Signature", r.query.rsplit("Signature=", 1)[1]))
-    ed_seed = base64.b64encode(os.urandom(32)).decode()
-    r = coinbase.Signer("organizations/demo/apiKeys/demo", ed_seed).sign_request(
-        "GET", "/api/v3/brokerage/accounts"
-    )
-    rows.append(("coinbase", "Authorization", r.headers["Authorization"]))
-    h = cloud9trader.Signer("demo", secret_b64).upgrade_headers("/", ts)
-    rows.append(("cloud9trader", "x-c9t-signature", h["x-c9t-signature"]))
-    r = clarofinlore.Signer("demo", secret).sign_request("POST", "/v1/orders", body="{}", timestamp=ts)
-    rows.append(("clarofinlore", "X-Signature", r.headers["X-Signature"]))
-    for venue, what, value in rows:
-        _out(f"  {venue:13s} {what:16s} {_short(value)}")
+    rows: list[Result] = []
+    notes: list[str] = []
+    for stage in stages:
+        if stage == "sign":
+            from tickwire.bench import sign
+
+            if not _vector():
+                notes.append("sign: Binance's published vector did NOT match")
+            rows += sign.measure(quick, _progress)
+        elif stage == "decode":
+            import importlib
+
+            try:
+                decode = importlib.import_module("tickwire.bench.decode")
+            except ImportError:
+                notes.append("decode: stage not available in this build")
+                continue
+            rows += decode.measure(quick, _progress)
+        elif stage == "tick":
+            from tickwire.bench import tick_order
+
+            got, skipped = run(tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks))
+            rows += got
+            notes += skipped
+        elif stage == "roundtrip":
+            from tickwire.bench import roundtrip
+
+            rows += run(roundtrip.measure_async(quick, _progress, rounds=rounds))
+        else:
+            raise SystemExit(f"unknown stage {stage!r} (from {', '.join(STAGES)})")
+    return rows, notes
 
 
-def _bench(duration: float) -> None:
-    from tickwire import build_info
-    from tickwire.auth import HmacKey
-    from tickwire.venues import binance
+def check(rows: list[Result], path: Path) -> list[str]:
+    """The budgets of ``path`` each row breaks (empty: all held). A budget names a stage, a row and a
+    peer by key and the largest ratio of the row's percentile to the peer's in this run; a budget
+    whose rows were not measured (a stage not run, a peer not installed) is skipped."""
+    import tomllib
 
-    signer = binance.Signer("demo", VECTOR_SECRET)
-    key = HmacKey(VECTOR_SECRET)
-    kb, mb = VECTOR_SECRET.encode(), BENCH_PAYLOAD.encode()
-    timers = {
-        "tickwire binance.Signer.rest_signature": timeit.Timer(
-            "f(p)", globals={"f": signer.rest_signature, "p": BENCH_PAYLOAD}
-        ),
-        "tickwire HmacKey.hexdigest": timeit.Timer("f(p)", globals={"f": key.hexdigest, "p": BENCH_PAYLOAD}),
-        "stdlib hmac.new(k, m, sha256).hexdigest()": timeit.Timer(
-            "new(k, m, sha256).hexdigest()",
-            globals={"new": hmac.new, "k": kb, "m": mb, "sha256": hashlib.sha256},
-        ),
-    }
-    # Calibrate: about duration / (rounds * contenders) seconds per sample.
-    rounds = 9
-    per = max(duration, 0.05) / (rounds * len(timers))
-    numbers = {}
-    for name, t in timers.items():
-        n, took = t.autorange()
-        numbers[name] = max(1, int(n * per / max(took, 1e-9)))
-    samples: dict[str, list[float]] = {n: [] for n in timers}
-    for _ in range(rounds):
-        for name, t in timers.items():
-            samples[name].append(t.timeit(numbers[name]) / numbers[name] * 1e9)
-    med = {n: statistics.median(v) for n, v in samples.items()}
-    peer = med["stdlib hmac.new(k, m, sha256).hexdigest()"]
-    _out()
-    _out(
-        f"Signing a {len(mb)}-byte Binance query (median of {rounds} interleaved rounds, "
-        f"build: {build_info()['profile']}):"
-    )
-    _out(f"  {'what':44s} {'ns/call':>9s} {'ratio':>7s}")
-    for name, v in med.items():
-        _out(f"  {name:44s} {v:9.0f} {v / peer:7.3f}")
+    budgets = tomllib.loads(path.read_text())["budget"]
+    by = {(r.stage_key, r.key): r for r in rows}
+    broken = []
+    for b in budgets:
+        row, peer = by.get((b["stage"], b["row"])), by.get((b["stage"], b["peer"]))
+        if row is None or peer is None:
+            continue
+        metric = b.get("metric", "p50")
+        mine, theirs = getattr(row, f"{metric}_ns"), getattr(peer, f"{metric}_ns")
+        if "max_ratio" in b and mine > b["max_ratio"] * theirs:
+            broken.append(
+                f"{b['stage']}: {b['row']} {metric} {mine / 1000:.2f} µs is {mine / theirs:.3f}x {b['peer']} "
+                f"(budget {b['max_ratio']}x)"
+            )
+        if "max_over_us" in b and mine - theirs > b["max_over_us"] * 1000:
+            broken.append(
+                f"{b['stage']}: {b['row']} {metric} is {(mine - theirs) / 1000:.2f} µs over {b['peer']} "
+                f"(budget {b['max_over_us']} µs)"
+            )
+    return broken
+
+
+def plot(rows: list[Result], path: str) -> None:
+    """Per stage with raw samples: a histogram (log-spaced bins) and an empirical CDF per contender."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = [s for s in dict.fromkeys(r.stage for r in rows) if any(r.raw for r in rows if r.stage == s)]
+    if not stages:
+        return
+    fig, axes = plt.subplots(len(stages), 2, figsize=(13, 3.6 * len(stages)), squeeze=False)
+    for (hist, cdf), stage in zip(axes, stages, strict=True):
+        group = [r for r in rows if r.stage == stage and r.raw]
+        lo = max(min(min(r.raw) for r in group), 1.0) / 1000
+        hi = max(max(r.raw) for r in group) / 1000
+        bins = [lo * (hi / lo) ** (i / 60) for i in range(61)] if hi > lo else 30
+        for r in group:
+            us = [x / 1000 for x in r.raw]
+            hist.hist(us, bins=bins, histtype="step", label=f"{r.key} p50 {r.p50_ns / 1000:.1f} µs")
+            n = len(us)
+            cdf.plot(us, [(i + 1) / n for i in range(n)], label=r.key)
+        hist.set_xscale("log")
+        hist.set_title(stage, fontsize=9)
+        hist.set_xlabel("µs")
+        hist.legend(fontsize=7)
+        cdf.set_xscale("log")
+        cdf.set_xlabel("µs")
+        cdf.set_ylabel("fraction ≤")
+        cdf.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def run(args: argparse.Namespace) -> int:
-    ok = _vector()
-    _venues()
-    _bench(args.duration)
-    return 0 if ok else 1
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    t0 = time.monotonic()
+    rows, notes = measure(stages, args.quick, args.rounds, args.ticks)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+    broken: list[str] = []
+    if args.check:
+        path = Path(args.budgets)
+        if not path.exists():
+            raise SystemExit(
+                f"--check: no budgets file at {path} (run from the repository, or --budgets PATH)"
+            )
+        broken = check(rows, path)
+    if args.plot:
+        plot(rows, args.plot)
+    if args.json:
+        out = {
+            "seconds": round(time.monotonic() - t0, 1),
+            "quick": args.quick,
+            "results": [r.to_json() for r in rows],
+            "notes": notes,
+            "budgets_broken": broken if args.check else None,
+        }
+        sys.stdout.write(json.dumps(out, allow_nan=False, default=_nan) + "\n")
+    else:
+        from tickwire import build_info
+
+        sys.stdout.write(f"tickwire bench ({build_info()['profile']} build, {time.monotonic() - t0:.0f} s)\n")
+        sys.stdout.write(table(rows) + "\n")
+        for n in notes:
+            sys.stdout.write(f"note: {n}\n")
+        if args.plot:
+            sys.stdout.write(f"plot: {args.plot}\n")
+        if args.check:
+            sys.stdout.write(
+                "budgets: all held\n" if not broken else "".join(f"OVER BUDGET: {b}\n" for b in broken)
+            )
+    bad_vector = any("did NOT match" in n for n in notes)
+    return 1 if broken or bad_vector else 0
+
+
+def _nan(x: Any) -> Any:
+    return None if isinstance(x, float) and math.isnan(x) else str(x)

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 
 @contextlib.contextmanager
 def sim_process(*args: str) -> Iterator[dict[str, Any]]:
@@ -34,3 +36,15 @@ def sim_process(*args: str) -> Iterator[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def control(urls: dict[str, Any], path: str, body: Any = None) -> Any:
+    """Steers a simulator process through its control endpoint: GET ``path``, or POST ``body``."""
+    from tickwire.transport.http import HttpClient
+
+    async with HttpClient(urls["control"]) as http:
+        if body is None:
+            r = await http.get(path)
+        else:
+            r = await http.post(path, body=orjson.dumps(body), headers={"Content-Type": "application/json"})
+        return r.raise_for_status().json()
