@@ -123,6 +123,9 @@ class Venue:
         self.conns: set[HttpProtocol] = set()
         # Per symbol, orders priced at / not at this venue's best bid since the last run began.
         self.prices = {s: [0, 0] for s in SYMBOLS}
+        # (tick written, order read) of the last run, monotonic_ns: the same clock as a client's on
+        # this machine, so a client's own stamps place themselves between.
+        self.stamps: list[tuple[int, int]] = []
 
     # REST ---------------------------------------------------------------------------------------
 
@@ -141,9 +144,13 @@ class Venue:
             body = req.json()
             symbol = str(body["symbol"])
             self.prices[symbol] = [0, 0]
+            self.stamps = []
             ns = await self.run(symbol, int(body["ticks"]), int(body.get("gap_us", 300)))
             right, wrong = self.prices[symbol]
-            return json_response({"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong})
+            reply = {"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong}
+            if body.get("stamps"):
+                reply["stamps"] = self.stamps
+            return json_response(reply)
         if route == ("GET", "/bench/orders"):
             return json_response({"orders": self.orders})
         return json_response({"code": -1, "msg": f"no route {req.method} {req.path}"}, 404)
@@ -203,6 +210,7 @@ class Venue:
             try:
                 t1 = await asyncio.wait_for(fut, MISS_NS / 1e9)
                 out.append(t1 - t0)
+                self.stamps.append((t0, t1))
             except TimeoutError:
                 self.waiting.pop(symbol, None)
                 out.append(-1)

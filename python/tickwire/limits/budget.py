@@ -161,6 +161,30 @@ class RateBudget:
         now = self.clock()
         return max(w.wait(weight, cap, now) for w, weight, cap in self._plan(cost, lane))
 
+    def taker(self, cost: Mapping[str, int], lane: Lane) -> Callable[[], float]:
+        """``try_take(cost, lane)`` as one call for a cost taken over and over (an order template's):
+        its plan looked up by a key made once, each window checked in place."""
+        key = (lane, tuple(cost.items()))
+        plans, clock, slow = self._plans, self.clock, self.try_take
+
+        def take() -> float:
+            plan = plans.get(key)
+            if plan is None:  # not worked out yet, or the limits changed since
+                return slow(cost, lane)
+            with _lock:
+                now = clock()
+                for w, weight, cap in plan:
+                    if not w.fits(weight, cap, now):
+                        break
+                else:
+                    for w, weight, _ in plan:
+                        if weight:
+                            w.take(weight, now)
+                    return 0.0
+            return slow(cost, lane)  # something does not fit: how long to wait
+
+        return take
+
     def try_take(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Takes ``cost`` if it fits now (0.0), else the seconds to wait and nothing taken."""
         with _lock:

@@ -102,6 +102,13 @@ class Window:
                 return (self.start + k + _RING) * self.slot_s - now
         return self.window_s  # unreachable: an empty window fits any weight ≤ cap
 
+    def fits(self, weight: int, cap: int, now: float) -> bool:
+        """``wait(weight, cap, now) == 0.0``, without working out the wait."""
+        if now < self.blocked_until or weight > cap:
+            return False
+        self._advance(now)
+        return max(self.total, self.floor) + weight <= cap
+
     def take(self, weight: int, now: float) -> None:
         self._advance(now)
         self.slots[math.floor(now / self.slot_s) % _RING] += weight

@@ -135,6 +135,7 @@ class OrderTemplate:
         self._call = grammar.new_order(sample)
         self._path: str = self._call.path
         self._cost: dict[str, int] = grammar.cost(self._call) if hasattr(grammar, "cost") else {}
+        self._take = s.budget.taker(self._cost, "order")
         ints: dict[str, Any] = dict(
             price_scale=ps,
             qty_scale=qs,
@@ -280,7 +281,7 @@ class OrderTemplate:
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
-            if (dm is None or dm.covers(self.symbol)) and s.budget.try_take(self._cost, "order") <= 0:
+            if (dm is None or dm.covers(self.symbol)) and self._take() <= 0:
                 taken = True
                 if ws is not None:
                     written = ws.write(data, rid)

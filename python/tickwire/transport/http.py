@@ -178,6 +178,9 @@ class _Conn(asyncio.Protocol):
 
     def send(self, data: bytes, head_only: bool) -> asyncio.Future[HttpResponse]:
         assert self.transport is not None
+        # Written first: nothing below can run before the loop polls again, so the answer cannot
+        # arrive before this connection is ready to parse it.
+        self.transport.write(data)
         self.head_only = head_only
         self.got_bytes = False
         self.status = 0  # 0: waiting for the status line and header fields
@@ -187,7 +190,6 @@ class _Conn(asyncio.Protocol):
         self.buf.clear()
         self.uses += 1
         fut = self.fut = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
         return fut
 
     def time_out(self) -> None:
