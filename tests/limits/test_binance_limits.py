@@ -176,3 +176,35 @@ def test_ws_usage_is_read_from_the_documented_rate_limits_array() -> None:
     }  # fmt: skip
     assert binance.Orders.read_ws_usage(answer) == {"WEIGHT_1M": 70, "ORDERS_10S": 3, "ORDERS_1D": 9}
     assert binance.Orders.read_ws_usage({"id": "1", "status": 200}) == {}
+
+
+def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_once() -> None:
+    """The template path takes the venue's rate-limit refusal as the request path does: the window is
+    blocked for the Retry-After (process-wide), then the same order is signed anew and sent once more."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        rules = tr.rules[SYMBOL]
+        price = sim.book("binance", SYMBOL).bids[0][0] - 200 * rules.tick_size
+        qty = rules.min_qty * 1000
+        tmpl = tr.template(SYMBOL, "buy")
+        other = HttpClient(ep.rest_base, timeout=5.0)
+        await other.connect()
+        try:
+            used = 0
+            while used < 50:  # the address's weight spent by someone else
+                r = await other.request("GET", "/api/v3/time")
+                used = int(r.headers["x-mbx-used-weight-3s"])
+        finally:
+            await other.close()
+        order = await tmpl.send(price, qty)
+        [(t429, op, _, announced)] = [x for x in ep.exchanges if x[2] == 429]
+        assert op == "POST /api/v3/order" and announced is not None
+        after = [x for x in ep.exchanges if x[0] > t429]
+        assert [x[1] for x in after] == ["POST /api/v3/order"] and after[0][2] == 200
+        assert after[0][0] >= t429 + announced - 0.05  # nothing inside the announced block
+        engine = sim.venue("binance").engine
+        assert [o.client_id for o in engine.orders.values()] == [order.client_id]
+        assert order.status == "new" and tr.wire.rate_resends == 1
+
+    run(body, "lim-429t", {"weight_limit": 50}, timeouts={"weight_window": 3.0, "ban": 30.0}, rate_wait=10)

@@ -254,3 +254,35 @@ def test_a_time_endpoint_failing_at_start_leaves_the_local_clock_and_the_session
                 assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_a_template_order_refused_for_a_skewed_clock_is_remedied_and_placed_once(transport: str) -> None:
+    """The template path has the request path's remedies: -1021 → the venue clock re-measured, the
+    same order (same client id) signed anew with the corrected time and sent once more."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(a.symbol, "buy")
+        bid, _ = a.touch(sim)
+        price = bid - 40 * tr.rules[a.symbol].tick_size
+        await tmpl.send(price, a.size(tr, price))  # the clock measured and sound
+        for ep in sim.venue(a.venue).endpoints:
+            ep.skew(-2000)
+        placed = [await tmpl.send(price, a.size(tr, price)) for _ in range(3)]
+        assert all(o.status == "new" and len(a.orders(sim, o.client_id)) == 1 for o in placed)
+        h = tr.health()
+        assert (h["clock_resyncs"], h["clock_retries"]) == (1, 1)
+        assert abs(h["clock_offset_ms"] + 2000) < 200
+        if transport == "rest":
+            seen = [op for op, _ in ops(sim, a.venue)]
+            first_refused = next(
+                i for i, (op, st) in enumerate(ops(sim, a.venue)) if op == a.place_op and st != 200
+            )
+            assert (
+                seen[first_refused + 1 : first_refused + 1 + RESYNC_ROUNDS]
+                == [TIME_OP[a.venue]] * RESYNC_ROUNDS
+            )
+            assert seen.count(a.place_op) == 4 + 1  # four orders, the first after the skew twice
+
+    a.run(body, transport=transport)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ from tickwire.trading.intake import audit_fields
 from tickwire.trading.numbers import Mantissa, strip_zeros, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.wire import RATE_RESENDS
 
 if TYPE_CHECKING:
     from tickwire.trading.session import TradingSession
@@ -318,7 +320,10 @@ class OrderTemplate:
         taken: bool,
     ) -> Order:
         """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
-        applied, a lost one reconciled, a refusal recorded."""
+        applied, a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
+        renewed, a fresh nonce) or the venue's rate-limit refusal (after its block) is sent once more
+        with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
+        take the order. Any other refusal is recorded as the order's rejection and raised."""
         s = self.session
         tracked: list[Order] = [] if order is None else [order]
 
@@ -327,48 +332,71 @@ class OrderTemplate:
                 tracked.append(self._track(p, q, cid, ws is not None))
 
         wire = s.wire
-        sending = False
-        try:
-            if written is None:
-                if s.dead_man is not None:
-                    await s.dead_man.cover(self.symbol)
-                if not taken and s.budget.try_take(self._cost, "order") > 0:
-                    await s.budget.acquire(self._cost, "order")
-                ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
-            sending = True
-            wire.requests += 1
-            if ws is not None:
-                if written is not None:
-                    body = await ws.answer(written, rid, wire._ws_usage)
-                else:
-                    body = await ws.request(data, wire._ws_usage, rid, track)
-            else:
-                if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
-                    raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
-                http = wire.http
-                if http is None:
-                    raise TransportError(f"{s.venue}: trading session is not started")
-                r = await http.finish_raw("POST", self._path, data, written, sent=track)
-                body = wire._read(r.status, r.body, r.headers, self._call)
-        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-            track()  # tracked as place_order does before sending: the reconciler settles it
-            return await s.reconciler.resolve(tracked[0], str(e))
-        except TickwireError as e:
-            track()
-            if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
-                code = getattr(e, "code", None)  # until its window passed, from any session
-                named = s.budget.limit_for_code(code)
-                e.__dict__["retry_after"] = s.budget.refused(
-                    named or None, getattr(e, "retry_after", None), self._cost
+        remedied, resends = False, 0
+        while True:
+            sending = False
+            started = time.monotonic()
+            try:
+                if written is None:
+                    if s.dead_man is not None:
+                        await s.dead_man.cover(self.symbol)
+                    if not taken and s.budget.try_take(self._cost, "order") > 0:
+                        await s.budget.acquire(self._cost, "order")
+                    ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
+                sending = True
+                wire.requests += 1
+                body = await self._answer(ws, rid, data, written, track)
+                break
+            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+                track()  # tracked as place_order does before sending: the reconciler settles it
+                return await s.reconciler.resolve(tracked[0], str(e))
+            except TickwireError as e:
+                track()
+                written, taken = None, False
+                if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
+                    code = getattr(e, "code", None)  # until its window passed, from any session
+                    named = s.budget.limit_for_code(code)
+                    blocked = s.budget.refused(named or None, getattr(e, "retry_after", None), self._cost)
+                    e.__dict__["retry_after"] = blocked
+                    if resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
+                        resends += 1
+                        wire.rate_resends += 1  # the next acquire waits the block out
+                        continue
+                remedy = None if remedied or not sending else wire.remedies.remedy_for(e)
+                if remedy is not None:
+                    remedied = True
+
+                    async def resync(rounds: int, since: float = started) -> float:
+                        return await wire.measure_clock(rounds, since=since)
+
+                    if await wire.remedies.apply(remedy, e, self._call, s.signer, resync):
+                        continue
+                s.tracker.apply(
+                    OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
                 )
-            s.tracker.apply(
-                OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
-            )
-            raise
+                raise
         await s.answered(self.symbol, body)
         got = s.tracker.get(cid)
         assert got is not None
         return got
+
+    async def _answer(
+        self, ws: OrderSocket | None, rid: str, data: bytes, written: Any, track: Callable[[], None]
+    ) -> Any:
+        """The venue's answer to ``data``: on the order socket, or over REST (already written when
+        ``written`` is set), read by the grammar."""
+        s, wire = self.session, self.session.wire
+        if ws is not None:
+            if written is not None:
+                return await ws.answer(written, rid, wire._ws_usage)
+            return await ws.request(data, wire._ws_usage, rid, track)
+        if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
+            raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
+        http = wire.http
+        if http is None:
+            raise TransportError(f"{s.venue}: trading session is not started")
+        r = await http.finish_raw("POST", self._path, data, written, sent=track)
+        return wire._read(r.status, r.body, r.headers, self._call)
 
 
 def _retrieved(task: asyncio.Task[Order]) -> None:
