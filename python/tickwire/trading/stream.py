@@ -203,6 +203,9 @@ class KeptSocket:
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self._transport = transport
+            # Requests go to the socket as they are written, not at the end of the loop iteration
+            # (uvloop's default under its high-water mark): see transport/http.py.
+            transport.underlying_transport.set_write_buffer_limits(high=0)
             try:
                 await self.on_connected()
             except (TickwireError, OSError, TimeoutError) as e:

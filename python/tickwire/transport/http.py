@@ -134,6 +134,10 @@ class _Conn(asyncio.Protocol):
         # uvloop's transports do not subclass asyncio.Transport; they implement its methods.
         self.transport = cast(asyncio.Transport, transport)
         self.live.add(self)
+        # uvloop keeps a write under its high-water mark for the end of the loop iteration, so a
+        # request written from a callback would wait for all the callback does after it; at 0 every
+        # write goes to the socket at once (what is left over, if the kernel takes less, is buffered).
+        self.transport.set_write_buffer_limits(high=0)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # asyncio sets it already; uvloop and TLS transports are not guaranteed to.
