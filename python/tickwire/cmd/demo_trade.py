@@ -481,7 +481,7 @@ def checks(res: Result) -> list[tuple[str, bool]]:
          res.position == 0 and res.pnl == pnl_sim),
     ]  # fmt: skip
     if res.dropped:
-        once = res.probe is not None and sim_ids.count(res.probe) == 1
+        once = res.probe is not None and sim_ids.count(res.probe) == 1 == res.client_ids.count(res.probe)
         out.append((f"the order sent into the socket drop ({res.probe}) is at the simulator once", once))
     return out
 
