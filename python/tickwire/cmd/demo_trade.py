@@ -126,7 +126,8 @@ class Quoter:
         self.venue, self.symbol, self.st, self.res = venue, symbol, st, res
         self.tr: Any = None
         self.tmpl: dict[tuple[str, str], Any] = {}
-        self.tick = self.scale = 0
+        self.tick = self.scale = self.qty = 0
+        self.mult = 1
         self.size = ZERO
         self.max_pos = ZERO
         self.quotes: dict[str, Quote] = {}
@@ -155,6 +156,8 @@ class Quoter:
         self.scale = t.price_scale
         self.tick = int(t.rules.tick_size.scaleb(self.scale))
         self.size = min_size(t.rules, mid) * 2
+        self.qty = int(self.size.scaleb(t.qty_scale))  # the same scale for every template of a symbol
+        self.mult = 10**self.scale
         self.max_pos = self.size * MAX_POS_SIZES
         self.running = True
         self.next_ioc = time.monotonic() + IOC_EVERY_S
@@ -211,10 +214,13 @@ class Quoter:
                 qty += held[0]
         return qty
 
-    def _external(self, book: Any, side: str) -> int | None:
-        """The best price of ``side`` without our own quotes, as a mantissa."""
+    def _external(self, book: Any, side: str, best: float) -> int | None:
+        """The best price of ``side`` without our own quotes, as a mantissa (``best``: the book's)."""
+        m: int = round(best * self.mult)
+        if m not in self.recent and all(q.price != m for q in self.quotes.values()):
+            return m  # not a price of ours: the common case, without reading more levels
         for px, qty in book.levels(side, 4):
-            m: int = round(px * 10**self.scale)
+            m = round(px * self.mult)
             if qty > self._ours(m) * (1 + 1e-9) + 1e-12:
                 return m
         return None
@@ -222,42 +228,45 @@ class Quoter:
     def on_book(self, book: Any) -> None:
         t0 = book.recv_ns
         t_cb = time.monotonic_ns()
-        self.mid = book.mid()
+        top = book.top()
+        if top is None:
+            return
+        self.mid = (top[0] + top[2]) / 2
         if not self.running:
             return
-        bid, ask = self._external(book, "bid"), self._external(book, "ask")
+        bid, ask = self._external(book, "bid", top[0]), self._external(book, "ask", top[2])
         if bid is None or ask is None:
             return
-        self.touch = (bid / 10**self.scale, ask / 10**self.scale)
+        self.touch = (bid / self.mult, ask / self.mult)
         if self.drop in ("arm", "probe"):
             return  # nothing new while the fault is set up or its order unresolved
         inside = 1 if ask - bid > 2 * self.tick else 0
         want = {"buy": bid + inside * self.tick, "sell": ask - inside * self.tick}
         allowed = {"buy": self.pos < self.max_pos, "sell": self.pos > -self.max_pos}
         now = time.monotonic()
+        # At most one new order, first (the tick→order path), then the re-quotes' cancels.
+        if now - self.last_send >= MIN_GAP_S and not (self.drop == "armed" and self.in_flight):
+            if now >= self.next_ioc and "ioc" not in self.in_flight:
+                side = "sell" if self.pos > 0 else "buy" if self.pos < 0 else self.ioc_side
+                self.ioc_side = "sell" if side == "buy" else "buy"
+                self.next_ioc = now + IOC_EVERY_S
+                self._send(side, "IOC", ask if side == "buy" else bid, t0, t_cb)
+            else:
+                for side in ("buy", "sell") if self.pos <= 0 else ("sell", "buy"):
+                    if side not in self.quotes and side not in self.in_flight and allowed[side]:
+                        self._send(side, "GTC", want[side], t0, t_cb)
+                        break
+        if self.drop == "armed":
+            return  # no cancel on the socket the fault is about to cut
         for side, q in list(self.quotes.items()):
             if q.client_id in self.in_flight or now - q.born < QUOTE_LIFE_S:
                 continue
             if q.price != want[side] or not allowed[side]:
                 self._cancel(q)
-        if now - self.last_send < MIN_GAP_S or (self.drop == "armed" and self.in_flight):
-            return
-        if now >= self.next_ioc and "ioc" not in self.in_flight:
-            side = "sell" if self.pos > 0 else "buy" if self.pos < 0 else self.ioc_side
-            self.ioc_side = "sell" if side == "buy" else "buy"
-            self.next_ioc = now + IOC_EVERY_S
-            self._send(side, "IOC", ask if side == "buy" else bid, t0, t_cb)
-            return
-        for side in ("buy", "sell") if self.pos <= 0 else ("sell", "buy"):
-            if side not in self.quotes and side not in self.in_flight and allowed[side]:
-                self._send(side, "GTC", want[side], t0, t_cb)
-                return
 
     def _send(self, side: str, tif: str, price: int, t0: int | None, t_cb: int) -> None:
-        tmpl = self.tmpl[(side, tif)]
-        qty = int(self.size.scaleb(tmpl.qty_scale))
         try:
-            sent = tmpl.send(price, qty)
+            sent = self.tmpl[(side, tif)].send(price, self.qty)
         except Exception as e:  # a refusal raised before anything was written (when send is sync)
             self.res.send_errors.append(f"{type(e).__name__}: {e}")
             return
