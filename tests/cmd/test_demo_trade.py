@@ -175,3 +175,23 @@ def test_the_checks_fail_when_the_simulator_disagrees(run: Run) -> None:
     assert all(ok for _, ok in checks(res))
     for what, r in tampered.items():
         assert not all(ok for _, ok in checks(r)), what
+
+
+def test_it_trades_as_well_when_send_returns_a_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OrderTemplate.send`` is becoming a plain call that writes and returns a Future of the Order:
+    the demo takes either (a Future as it is, a coroutine as a task)."""
+    from tickwire.trading.template import OrderTemplate
+
+    coroutine = OrderTemplate.send
+    futures: list[asyncio.Future[Any]] = []
+
+    def send(self: OrderTemplate, price: object, qty: object) -> asyncio.Future[Any]:
+        fut = asyncio.ensure_future(coroutine(self, price, qty))
+        futures.append(fut)
+        return fut
+
+    monkeypatch.setattr(OrderTemplate, "send", send)
+    run = _run("binance")
+    assert run.res.ok, "\n".join(run.out)
+    assert len(futures) == run.res.sent["quote"] + run.res.sent["ioc"] > 5
+    assert sorted(o.client_id for o in run.orders) == sorted(run.res.client_ids)
