@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from tickwire.cmd.demo_trade import FUNDS, TRADE_VENUES, Result, checks, run_trading
+from tickwire.cmd.demo_trade import FUNDS, TRADE_VENUES, Result, checks, flatten_legs, run_trading
 from tickwire.sim import Simulator
 from tickwire.sim.engine import Order as SimOrder
 
@@ -195,3 +195,16 @@ def test_it_trades_as_well_when_send_returns_a_future(monkeypatch: pytest.Monkey
     assert run.res.ok, "\n".join(run.out)
     assert len(futures) == run.res.sent["quote"] + run.res.sent["ioc"] > 5
     assert sorted(o.client_id for o in run.orders) == sorted(run.res.client_ids)
+
+
+@pytest.mark.parametrize(
+    "left,orders",
+    [("0.0007", 1), ("-0.0007", 1), ("0.0002", 1), ("0.00003", 2), ("-0.00003", 2), ("0", 0)],
+)
+def test_flattening_takes_any_position_to_zero_in_orders_of_at_least_the_minimum(
+    left: str, orders: int
+) -> None:
+    least = Decimal("0.0002")
+    legs = flatten_legs(Decimal(left), least)
+    assert sum(legs, Decimal(left)) == 0 and len(legs) == orders
+    assert all(abs(leg) >= least for leg in legs)

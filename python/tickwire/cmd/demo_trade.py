@@ -1,5 +1,5 @@
 """The trading part of ``tickwire demo``: a small quoting strategy on one simulated venue, through order
-templates, with an order-socket drop, a kill switch, and checks against the simulator's own books.
+templates, with an order-socket drop, a kill switch, and checks against the simulator's own records.
 
 The strategy quotes a bid and an ask one tick inside the touch (at the touch when the spread is too
 narrow), the touch read with its own quotes taken out; it re-quotes (cancel, then a new order on a
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 Out = Callable[[str], None]
 ZERO = Decimal(0)
 
-# Each venue's demo account: symbol, base and quote asset, key, the signer, what the simulator's
-# POST /keys takes, the order socket's place operation (for lose_answer), starting balances.
+# Each venue's demo account: symbol, base and quote asset, its key as the simulator's POST /keys takes
+# it, the order socket's place operation (for lose_answer) and what the summary calls the socket.
 TRADE_VENUES: dict[str, dict[str, Any]] = {
     "binance": {
         "symbol": "BTCUSDT",
@@ -97,7 +97,7 @@ class Result:
     quote: str
     sent: dict[str, int] = field(default_factory=lambda: {"quote": 0, "ioc": 0, "flatten": 0})
     client_ids: list[str] = field(default_factory=list)
-    fills: dict[str, Any] = field(default_factory=dict)  # trade id + client id -> Fill
+    fills: dict[str, Any] = field(default_factory=dict)  # "client id/trade id" -> Fill
     duplicate_fills: int = 0
     tick_to_order_ns: list[int] = field(default_factory=list)
     tick_to_callback_ns: list[int] = field(default_factory=list)  # the same ticks, to on_book entered
@@ -107,7 +107,7 @@ class Result:
     kill: Any = None
     dropped: bool = False  # the order-socket drop was injected
     position: Decimal = ZERO  # in the base asset, from the fills the demo was told of
-    pnl: Decimal = ZERO  # the quote asset's change from those fills (marked to mid while trading)
+    pnl: Decimal = ZERO  # the quote asset's change by those fills: the P&L, once flat
     # The simulator's truth (control URL): the account's orders with their fills, its balances.
     sim_orders: list[dict[str, Any]] = field(default_factory=list)
     start_balances: dict[str, Any] = field(default_factory=dict)
@@ -128,8 +128,7 @@ class Quoter:
         self.tmpl: dict[tuple[str, str], Any] = {}
         self.tick = self.scale = self.qty = 0
         self.mult = 1
-        self.size = ZERO
-        self.max_pos = ZERO
+        self.size = self.max_pos = self.start_mid = ZERO
         self.quotes: dict[str, Quote] = {}
         self.in_flight: dict[str, asyncio.Future[Any]] = {}  # "buy"/"sell"/"ioc"/cancel ids -> future
         self.orders: dict[str, Any] = {}  # client id -> latest Order
@@ -155,6 +154,7 @@ class Quoter:
         t = self.tmpl[("buy", "GTC")]
         self.scale = t.price_scale
         self.tick = int(t.rules.tick_size.scaleb(self.scale))
+        self.start_mid = mid
         self.size = min_size(t.rules, mid) * 2
         self.qty = int(self.size.scaleb(t.qty_scale))  # the same scale for every template of a symbol
         self.mult = 10**self.scale
@@ -351,7 +351,7 @@ async def run_trading(
     urls: dict[str, Any],
     venue: str,
     duration: float,
-    out: Callable[[str], None],
+    out: Out,
     plain: bool,
     faults: bool = True,
 ) -> Result:
@@ -378,7 +378,7 @@ async def run_trading(
 
         await post("/keys", {"venue": venue, "args": cfg["keys"]})
         await post("/fund", {"venue": venue, "account": key, "balances": FUNDS})
-        start_bal = res.start_balances = (await get(f"/account?venue={venue}&account={key}"))["balances"]
+        res.start_balances = (await get(f"/account?venue={venue}&account={key}"))["balances"]
         md = tickwire.connect(venue, [symbol], endpoints=urls[venue][:1], on_book=q.on_book)
         async with md:
             async with md.trade(
@@ -386,6 +386,7 @@ async def run_trading(
                 on_order=q.on_order, on_fill=q.on_fill,
             ) as tr:  # fmt: skip
                 mid = Decimal(repr(md.book(symbol).mid()))
+                start_base = await _holding(tr, base)  # the session's view: what flattening returns to
                 q.start(tr, mid)
                 st.started = time.monotonic()
                 st.log(
@@ -426,7 +427,7 @@ async def run_trading(
                     f"before, {len(report.unconfirmed)} unconfirmed, complete={report.complete}"
                 )
                 tr.resume()
-                await _flatten(tr, q, res, st, symbol, base, start_bal)
+                await _flatten(tr, q, res, st, symbol, base, start_base)
                 await asyncio.sleep(0.3)  # the stream's copies of the last fills
         res.sim_orders = await get(f"/orders?venue={venue}&account={key}")
         res.end_balances = (await get(f"/account?venue={venue}&account={key}"))["balances"]
@@ -436,22 +437,31 @@ async def run_trading(
     return res
 
 
-async def _flatten(
-    tr: Any, q: Quoter, res: Result, st: State, symbol: str, base: str, start: dict[str, Any]
-) -> None:
-    """Market orders back to the starting base balance (the session's view of the account). A
-    remainder below the venue's minimum size is crossed in two orders (past zero, then back)."""
+async def _holding(tr: Any, asset: str) -> Decimal:
     bal = await tr.balances()
-    have = bal[base].free + bal[base].locked if base in bal else ZERO
-    left = have - _dec(start, base)
+    return Decimal(bal[asset].total) if asset in bal else ZERO
+
+
+def flatten_legs(left: Decimal, least: Decimal) -> list[Decimal]:
+    """Signed quantities (buy > 0) that take a position of ``left`` back to zero, none smaller than
+    ``least``: one order, or for a remainder too small to trade past zero by ``least`` and back."""
     if not left:
-        st.log("flat already: nothing to sell back")
-        return
-    tmpl = q.tmpl[("buy", "GTC")]
-    least = min_size(tmpl.rules, Decimal(repr(q.mid or 0)) or Decimal(1)) * 2
-    # Too small to sell (or buy) back as it is: past zero by a minimum size, then that size back.
+        return []
+    if abs(left) >= least:
+        return [-left]
     over = least if left > 0 else -least
-    legs = [-left] if abs(left) >= least else [-(left + over), over]
+    return [-(left + over), over]
+
+
+async def _flatten(
+    tr: Any, q: Quoter, res: Result, st: State, symbol: str, base: str, start: Decimal
+) -> None:
+    """Market orders back to the base balance the session saw at the start."""
+    rules = q.tmpl[("buy", "GTC")].rules
+    least = min_size(rules, Decimal(repr(q.mid)) if q.mid else q.start_mid) * 2
+    legs = flatten_legs(await _holding(tr, base) - start, least)
+    if not legs:
+        st.log("flat already: nothing to sell back")
     for leg in legs:
         side = "buy" if leg > 0 else "sell"
         o = await tr.place_order(symbol, side, "market", abs(leg))
