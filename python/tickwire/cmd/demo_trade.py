@@ -7,8 +7,8 @@ later tick) when the touch moves away from a quote, and now and then crosses the
 that reduces its position. At most one new order per book update and at most one quote per side;
 no quote that would take the position past its limit. Orders leave from the ``on_book`` callback
 through ``tr.template(...).send(price, qty)`` with integer mantissas; the tick→order time is taken
-in-process from the book's ``recv_ns`` (the read of the frame that changed it) to right after
-``send`` returned.
+in-process from the book's ``recv_ns`` (the read of the frame that changed it) to the template's
+``written_ns`` (its bytes written, inside ``send``), and to ``send`` returned.
 
 Midway the simulator loses the answer to the next order on the order socket and cuts it
 (``lose_answer``): the order's outcome is unknown until the session reconciles it; the demo holds new
@@ -99,8 +99,9 @@ class Result:
     client_ids: list[str] = field(default_factory=list)
     fills: dict[str, Any] = field(default_factory=dict)  # "client id/trade id" -> Fill
     duplicate_fills: int = 0
-    tick_to_order_ns: list[int] = field(default_factory=list)
-    tick_to_callback_ns: list[int] = field(default_factory=list)  # the same ticks, to on_book entered
+    # Per template order, ns from the read of the book frame that fired it: on_book entered, the bytes
+    # written (None: the write waited inside send's task — rate budget, a connection), send returned.
+    stamps: list[tuple[int, int | None, int]] = field(default_factory=list)
     send_errors: list[str] = field(default_factory=list)
     probe: str | None = None  # client id of the order whose answer the simulator lost
     probe_result: str = ""
@@ -265,24 +266,25 @@ class Quoter:
                 self._cancel(q)
 
     def _send(self, side: str, tif: str, price: int, t0: int | None, t_cb: int) -> None:
+        tmpl = self.tmpl[(side, tif)]
+        before = tmpl.written_ns
         try:
-            sent = self.tmpl[(side, tif)].send(price, self.qty)
-        except Exception as e:  # a refusal raised before anything was written (when send is sync)
+            task = tmpl.send(price, self.qty)  # the bytes are written when it returns (as a rule)
+        except Exception as e:  # refused before anything was written (InvalidOrder, TradingHalted)
             self.res.send_errors.append(f"{type(e).__name__}: {e}")
             return
         if t0 is not None:
-            # With send a coroutine this is only the call; once send writes before returning, the write.
-            self.res.tick_to_order_ns.append(time.monotonic_ns() - t0)
-            self.res.tick_to_callback_ns.append(t_cb - t0)
+            returned = time.monotonic_ns() - t0
+            written = tmpl.written_ns - t0 if tmpl.written_ns != before else None
+            self.res.stamps.append((t_cb - t0, written, returned))
         self.last_send = time.monotonic()
         self.res.sent["ioc" if tif == "IOC" else "quote"] += 1
         probe = self.drop == "armed"
         if probe:
             self.drop = "probe"
         slot = "ioc" if tif == "IOC" else side
-        fut = asyncio.ensure_future(sent)
-        self.in_flight[slot] = fut
-        fut.add_done_callback(lambda f: self._sent(slot, side, tif, price, f, probe))
+        self.in_flight[slot] = task
+        task.add_done_callback(lambda f: self._sent(slot, side, tif, price, f, probe))
 
     def _sent(
         self, slot: str, side: str, tif: str, price: int, fut: asyncio.Future[Any], probe: bool
@@ -547,7 +549,7 @@ def _screen(q: Quoter, tr: Any, st: State, duration: float) -> str:
         f"order socket {'up' if ws is not None and ws.connected else 'DOWN'}"
         f" ({ws.connects if ws is not None else 0} connects)   private stream "
         f"{'up' if stream is not None and stream.connected else 'DOWN'}",
-        "tick→order (µs): " + _pcts(res.tick_to_order_ns),
+        "tick→order (µs, frame read → bytes written): " + _pcts(_written(res)),
         "",
         "recent fills:",
     ]
@@ -555,6 +557,10 @@ def _screen(q: Quoter, tr: Any, st: State, duration: float) -> str:
     lines.append("")
     lines += st.events[-8:]
     return "\n".join(lines)
+
+
+def _written(res: Result) -> list[int]:
+    return [w for _, w, _ in res.stamps if w is not None]
 
 
 def _pcts(ns: list[int]) -> str:
@@ -586,10 +592,12 @@ def _summary(q: Quoter, res: Result, st: State) -> str:
             f"{len(k.unconfirmed)} unconfirmed, {len(k.errors)} errors, {k.elapsed_s * 1e3:.0f} ms"
         )
     lines += [
-        "  tick→order (µs, in-process: the book frame's socket read → tmpl.send() returned; while send is",
-        "    a coroutine that is the call only, no bytes written yet): " + _pcts(res.tick_to_order_ns),
-        "    of which frame read → on_book entered (decode, apply, coalescing): "
-        + _pcts(res.tick_to_callback_ns),
+        "  tick→order (µs, in-process, from the socket read of the book frame that fired the order):",
+        "    → bytes written by tmpl.send()  " + _pcts(_written(res)),
+        "    → tmpl.send() returned          " + _pcts([r for _, _, r in res.stamps]),
+        "    → on_book entered (decode, apply) " + _pcts([c for c, _, _ in res.stamps]),
+        f"    {sum(1 for _, w, _ in res.stamps if w is None)} of {len(res.stamps)} writes waited inside "
+        "send's task (rate budget, connection): not in the first line",
         "",
         "Events:",
     ]
