@@ -593,9 +593,9 @@ def _summary(q: Quoter, res: Result, st: State) -> str:
         )
     lines += [
         "  tick→order (µs, in-process, from the socket read of the book frame that fired the order):",
-        "    → bytes written by tmpl.send()  " + _pcts(_written(res)),
-        "    → tmpl.send() returned          " + _pcts([r for _, _, r in res.stamps]),
-        "    → on_book entered (decode, apply) " + _pcts([c for c, _, _ in res.stamps]),
+        "    → bytes written by tmpl.send()     " + _pcts(_written(res)),
+        "    → tmpl.send() returned             " + _pcts([r for _, _, r in res.stamps]),
+        "    → on_book entered (decode, apply)  " + _pcts([c for c, _, _ in res.stamps]),
         f"    {sum(1 for _, w, _ in res.stamps if w is None)} of {len(res.stamps)} writes waited inside "
         "send's task (rate budget, connection): not in the first line",
         "",
