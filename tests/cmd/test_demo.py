@@ -1,5 +1,6 @@
-"""``tickwire demo`` as a user runs it: no arguments needed, no network, faults recovered, and every
-book equal to the simulator's at the end."""
+"""``tickwire demo`` as a user runs it: no arguments needed, no network, faults recovered, every
+book equal to the simulator's at the end, then the trading part ending flat (its checks against the
+simulator's truth are ``test_demo_trade.py``'s)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 
 def test_demo_recovers_from_every_fault_and_ends_with_correct_books() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tickwire.cli", "demo", "--duration", "6", "--plain"],
+        [sys.executable, "-m", "tickwire.cli", "demo", "--duration", "6", "--plain", "--trade-duration", "5"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -26,3 +27,8 @@ def test_demo_recovers_from_every_fault_and_ends_with_correct_books() -> None:
     assert not re.search(r"binance out_of_sync", out)
     assert re.search(r"okx out_of_sync BTC-USDT gap", out) and re.search(r"okx synced BTC-USDT", out)
     assert "latency, socket read" in out
+    # The trading part, after the market data: the drop reconciled, the kill switch, flat, percentiles.
+    trading = out[out.index("Trading summary") :]
+    assert re.search(r"RECONCILED order \S+: found at the venue", trading)
+    assert "KILL demo end" in trading and "tick→order (µs, in-process" in trading
+    assert "Trading ended flat, every count equal to the simulator's — yes" in trading

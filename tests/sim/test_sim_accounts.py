@@ -188,3 +188,33 @@ def test_control_endpoint_funds_an_account() -> None:
             assert (await http("POST", control + "/fund", bad))[0] == 400
 
     asyncio.run(go())
+
+
+def test_control_endpoint_lists_an_accounts_orders_and_balances() -> None:
+    async def go() -> None:
+        async with Simulator(["binance"], rate=0, depth=5) as sim:
+            control = sim.urls()["control"]
+            engine = sim.venue("binance").engine
+            inst = sim.venue("binance").instruments["BTCUSDT"]
+            sim.fund("binance", "ak", {"USDT": "100000", "BTC": "1"})
+            bid, ask = engine.books["BTCUSDT"].bids.best(), engine.books["BTCUSDT"].asks.best()
+            assert bid is not None and ask is not None
+            rest, _ = engine.place("ak", "BTCUSDT", BID, "LIMIT", 100, bid - 5, "GTC", "r1", 0)
+            take, _ = engine.place("ak", "BTCUSDT", ASK, "LIMIT", 20, bid, "IOC", "t1", 0)
+            engine.place("other", "BTCUSDT", BID, "LIMIT", 100, bid - 6, "GTC", "o1", 0)
+            status, _, body = await http("GET", control + "/orders?venue=binance&account=ak")
+            assert status == 200
+            got = {o["client_id"]: o for o in orjson.loads(body)}
+            assert set(got) == {"r1", "t1"}  # not the other account's
+            assert got["r1"]["status"] == NEW and got["r1"]["side"] == "buy" and got["r1"]["fills"] == []
+            assert D(got["r1"]["price"]) == inst.price(bid - 5) and D(got["r1"]["qty"]) == inst.qty(100)
+            assert got["t1"]["side"] == "sell" and D(got["t1"]["filled"]) == inst.qty(take.filled) > 0
+            assert [(f["trade_id"], D(f["price"]), D(f["qty"])) for f in got["t1"]["fills"]] == [
+                (f.trade_id, inst.price(f.price), inst.qty(f.qty)) for f in take.fills
+            ]
+            status, _, body = await http("GET", control + "/account?venue=binance&account=ak")
+            want = {a: {"free": str(f), "locked": str(lk)} for a, f, lk in engine.ledger.holdings("ak")}
+            assert status == 200 and orjson.loads(body) == {"balances": want}
+            assert D(want["USDT"]["locked"]) == inst.price(bid - 5) * inst.qty(100) and rest.open
+
+    asyncio.run(go())

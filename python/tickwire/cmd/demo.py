@@ -4,6 +4,11 @@ Starts the venue simulator as a separate process on loopback, connects to a few 
 two redundant lines on two endpoints), shows top of book, update rates and latency percentiles live,
 injects a dropped line, a sequence gap, a corrupted checksum and a dropped connection so recovery can
 be watched, and ends with a summary that checks every book against the simulator's own.
+
+Then it trades (``demo_trade.py``; ``--no-trade`` skips it): a small quoting strategy on one simulated
+venue through order templates — live orders, fills, position and P&L, an order-socket drop whose
+unknown-outcome order is reconciled on screen, and a kill switch that leaves the account flat, checked
+against the simulator's own order list and ledger; its summary gives tick→order percentiles.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rate", type=float, default=200.0, help="book events per second per symbol")
     p.add_argument("--no-faults", action="store_true", help="do not inject faults")
     p.add_argument("--plain", action="store_true", help="no screen redraws (default when not a terminal)")
+    p.add_argument("--no-trade", action="store_true", help="market data only: skip the trading part")
+    p.add_argument("--trade-venue", default="binance", choices=["binance", "okx"], help="venue to trade on")
+    p.add_argument("--trade-duration", type=float, default=12.0, help="seconds of trading (default 12)")
     p.set_defaults(func=run)
 
 
@@ -61,6 +69,18 @@ class State:
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
+
+
+def show(screen: str, plain: bool, st: State, next_print: float, every: float, out: Any = _out) -> float:
+    """Redraws the terminal with ``screen``, or (``plain``) prints it every ``every`` s of the run;
+    returns when it is to be printed next."""
+    if not plain:
+        sys.stdout.write("\x1b[H\x1b[J" + screen + "\n")
+        sys.stdout.flush()
+    elif time.monotonic() - st.started >= next_print:
+        out(screen + "\n")
+        return next_print + every
+    return next_print
 
 
 def _fmt_level(lv: tuple[float, float] | None) -> str:
@@ -167,6 +187,10 @@ async def _main(args: argparse.Namespace) -> int:
     sim_args = ["--rate", str(args.rate), "--depth", "60", "--endpoints", "binance=2"]
     for v in venues:
         sim_args += ["--venue", v, "--symbols", f"{v}={','.join(VENUES[v][0])}"]
+    if not args.no_trade and args.trade_venue not in venues:
+        from tickwire.cmd.demo_trade import sim_args as trade_sim_args
+
+        sim_args += trade_sim_args(args.trade_venue)
     st = State()
     with sim_process(*sim_args) as urls:
         sessions: dict[str, Any] = {}
@@ -198,19 +222,24 @@ async def _main(args: argparse.Namespace) -> int:
                     row = st.rows.setdefault((v, key), Row(v, key))
                     n = md.book(key).stats()["diffs_applied"] + md.book(key).stats()["snapshots"]
                     row.rate, row.last_updates = (n - row.last_updates) / 0.5, n
-            screen = _screen(sessions, st, args.duration)
-            if not plain:
-                sys.stdout.write("\x1b[H\x1b[J" + screen + "\n")
-                sys.stdout.flush()
-            elif time.monotonic() - st.started >= next_print:
-                next_print += 5.0
-                _out(screen + "\n")
+            next_print = show(_screen(sessions, st, args.duration), plain, st, next_print, 5.0)
         if faults is not None:
             faults.cancel()
         checks = await _check(urls, sessions)
         _out(_summary(sessions, st, checks))
         await asyncio.gather(*(md.close() for md in sessions.values()))
-    return 0 if all(ok for _, _, ok in checks) else 1
+        traded = True
+        if not args.no_trade:
+            from tickwire.cmd.demo_trade import run_trading
+            from tickwire.transport.http import HttpClient
+
+            async with HttpClient(urls["control"]) as http:
+                await http.post("/resume", body=b"{}")  # the book check paused the market
+            res = await run_trading(
+                urls, args.trade_venue, args.trade_duration, _out, plain, faults=not args.no_faults
+            )
+            traded = res.ok
+    return 0 if all(ok for _, _, ok in checks) and traded else 1
 
 
 def _summary(sessions: dict[str, Any], st: State, checks: list[tuple[str, str, bool]]) -> str:

@@ -9,6 +9,8 @@ POST /keys {"venue": "okx", "args": {"key": …, "secret": …, "passphrase": �
      arguments (Binance {"key", "secret"} or {"key", "public_key": PEM}; Tradefence add_client's)
 POST /fund {"venue": "binance", "account": "<api key>", "balances": {"USDT": "1000", "BTC": "0.5"}}
 POST /pause, POST /resume
+GET  /orders?venue=binance&account=<api key>  the engine's orders of that account, with their fills
+GET  /account?venue=binance&account=<api key> the ledger's balances of that account (free, locked)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.http import Request, Response, json_response
+from tickwire.sim.market import BID
 from tickwire.sim.server import FAULTS
 
 if TYPE_CHECKING:
@@ -49,6 +52,12 @@ async def _route(sim: Simulator, req: Request) -> Response:
                 "asks": [[str(p), str(s)] for p, s in view.asks],
             }
         )
+    if route == ("GET", "/orders"):
+        return json_response(_orders(sim, req.query["venue"], req.query["account"]))
+    if route == ("GET", "/account"):
+        ledger = sim.venue(req.query["venue"]).engine.ledger
+        held = ledger.holdings(req.query["account"])
+        return json_response({"balances": {a: {"free": str(f), "locked": str(lk)} for a, f, lk in held}})
     body: dict[str, Any] = req.json() or {}
     if route == ("POST", "/fault"):
         ep = sim.endpoint(body["venue"], int(body.get("endpoint", 0)))
@@ -70,3 +79,27 @@ async def _route(sim: Simulator, req: Request) -> Response:
         sim.resume()
         return json_response({"ok": True})
     return json_response({"error": f"no route {req.method} {req.path}"}, 404)
+
+
+def _orders(sim: Simulator, venue: str, account: str) -> list[dict[str, Any]]:
+    """The account's orders as the matching engine has them, in exact decimals."""
+    v = sim.venue(venue)
+    out = []
+    for o in v.engine.orders.values():
+        if o.account != account:
+            continue
+        inst = v.instruments[o.symbol]
+        out.append(
+            {
+                "id": o.id, "client_id": o.client_id, "symbol": o.symbol,
+                "side": "buy" if o.side == BID else "sell", "type": o.type, "tif": o.tif,
+                "qty": str(inst.qty(o.qty)), "filled": str(inst.qty(o.filled)),
+                "price": None if o.price is None else str(inst.price(o.price)), "status": o.status,
+                "fills": [
+                    {"trade_id": f.trade_id, "price": str(inst.price(f.price)), "qty": str(inst.qty(f.qty)),
+                     "maker": f.maker}
+                    for f in o.fills
+                ],
+            }
+        )  # fmt: skip
+    return out

@@ -1,0 +1,613 @@
+"""The trading part of ``tickwire demo``: a small quoting strategy on one simulated venue, through order
+templates, with an order-socket drop, a kill switch, and checks against the simulator's own records.
+
+The strategy quotes a bid and an ask one tick inside the touch (at the touch when the spread is too
+narrow), the touch read with its own quotes taken out; it re-quotes (cancel, then a new order on a
+later tick) when the touch moves away from a quote, and now and then crosses the spread with an IOC
+that reduces its position. At most one new order per book update and at most one quote per side;
+no quote that would take the position past its limit. Orders leave from the ``on_book`` callback
+through ``tr.template(...).send(price, qty)`` with integer mantissas; the tick→order time is taken
+in-process from the book's ``recv_ns`` (the read of the frame that changed it) to the template's
+``written_ns`` (its bytes written, inside ``send``), and to ``send`` returned.
+
+Midway the simulator loses the answer to the next order on the order socket and cuts it
+(``lose_answer``): the order's outcome is unknown until the session reconciles it; the demo holds new
+orders meanwhile and shows what reconciliation found. At the end ``tr.kill("demo end")`` cancels
+everything; a spot account holds its inventory in the base asset, so the demo then sells back (or
+buys back) what it accumulated with market orders. Flat means: no open order at the simulator,
+nothing locked, and the base asset's balance at the simulator equal to its start. The quote asset's
+change at the simulator must equal the P&L the demo computed from the fills it was told of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tickwire.cmd.demo import State, show
+
+if TYPE_CHECKING:
+    from tickwire.trading.rules import InstrumentRules
+
+Out = Callable[[str], None]
+ZERO = Decimal(0)
+
+# Each venue's demo account: symbol, base and quote asset, its key as the simulator's POST /keys takes
+# it, the order socket's place operation (for lose_answer) and what the summary calls the socket.
+TRADE_VENUES: dict[str, dict[str, Any]] = {
+    "binance": {
+        "symbol": "BTCUSDT",
+        "assets": ("BTC", "USDT"),
+        "keys": {"key": "demo-key", "secret": "demo-secret"},
+        "place_op": "order.place",
+        "socket": "WS API",
+    },
+    "okx": {
+        "symbol": "BTC-USDT",
+        "assets": ("BTC", "USDT"),
+        "keys": {"key": "demo-okx", "secret": "demo-secret", "passphrase": "demo pass"},
+        "place_op": "order",
+        "socket": "order socket",
+    },
+}
+FUNDS = {"USDT": "10000", "BTC": "0.1"}
+MIN_GAP_S = 0.15  # between new orders: at most ~7 a second, well inside Binance's 100 per 10 s
+QUOTE_LIFE_S = 0.25  # a quote lives at least this long before it is re-quoted
+IOC_EVERY_S = 1.5
+MAX_POS_SIZES = 4  # position limit, in order sizes
+
+
+def signer(venue: str) -> Any:
+    keys = TRADE_VENUES[venue]["keys"]
+    if venue == "okx":
+        from tickwire.venues import okx
+
+        return okx.Signer(keys["key"], keys["secret"], keys["passphrase"])
+    from tickwire.venues import binance
+
+    return binance.Signer(keys["key"], keys["secret"])
+
+
+def sim_args(venue: str) -> list[str]:
+    """``tickwire sim`` arguments that serve the trading venue's symbol."""
+    return ["--venue", venue, "--symbols", f"{venue}={TRADE_VENUES[venue]['symbol']}"]
+
+
+@dataclass
+class Quote:
+    side: str
+    client_id: str
+    price: int  # mantissa at the template's price scale
+    born: float
+
+
+@dataclass
+class Result:
+    """What the trading part did, as the demo counted it, and the checks against the simulator."""
+
+    venue: str
+    symbol: str
+    base: str
+    quote: str
+    sent: dict[str, int] = field(default_factory=lambda: {"quote": 0, "ioc": 0, "flatten": 0})
+    client_ids: list[str] = field(default_factory=list)
+    fills: dict[str, Any] = field(default_factory=dict)  # "client id/trade id" -> Fill
+    duplicate_fills: int = 0
+    # Per template order, ns from the read of the book frame that fired it: on_book entered, the bytes
+    # written (None: the write waited inside send's task — rate budget, a connection), send returned.
+    stamps: list[tuple[int, int | None, int]] = field(default_factory=list)
+    send_errors: list[str] = field(default_factory=list)
+    probe: str | None = None  # client id of the order whose answer the simulator lost
+    probe_result: str = ""
+    kill: Any = None
+    dropped: bool = False  # the order-socket drop was injected
+    position: Decimal = ZERO  # in the base asset, from the fills the demo was told of
+    pnl: Decimal = ZERO  # the quote asset's change by those fills: the P&L, once flat
+    # The simulator's truth (control URL): the account's orders with their fills, its balances.
+    sim_orders: list[dict[str, Any]] = field(default_factory=list)
+    start_balances: dict[str, Any] = field(default_factory=dict)
+    end_balances: dict[str, Any] = field(default_factory=dict)
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(ok for _, ok in self.checks)
+
+
+class Quoter:
+    """The strategy: state per side, fired from ``on_book``."""
+
+    def __init__(self, venue: str, symbol: str, st: State, res: Result) -> None:
+        self.venue, self.symbol, self.st, self.res = venue, symbol, st, res
+        self.tr: Any = None
+        self.tmpl: dict[tuple[str, str], Any] = {}
+        self.tick = self.scale = self.qty = 0
+        self.mult = 1
+        self.size = self.max_pos = self.start_mid = ZERO
+        self.quotes: dict[str, Quote] = {}
+        self.in_flight: dict[str, asyncio.Future[Any]] = {}  # "buy"/"sell"/"ioc"/cancel ids -> future
+        self.orders: dict[str, Any] = {}  # client id -> latest Order
+        self.recent: dict[int, tuple[float, float]] = {}  # our price -> (qty, until) after it closed
+        self.pos = self.cash = ZERO
+        self.mid: float | None = None
+        self.touch: tuple[float, float] | None = None
+        self.last_send = 0.0
+        self.next_ioc = 0.0
+        self.ioc_side = "buy"
+        self.running = False
+        self.drop = "off"  # off -> arm -> armed -> probe -> done
+        self.socket_connects = 0  # the order socket's connects when the fault was set
+        self.recent_fills: list[str] = []
+
+    # set-up ------------------------------------------------------------------------------------
+
+    def start(self, tr: Any, mid: Decimal) -> None:
+        self.tr = tr
+        for side in ("buy", "sell"):
+            self.tmpl[(side, "GTC")] = tr.template(self.symbol, side)
+            self.tmpl[(side, "IOC")] = tr.template(self.symbol, side, tif="IOC")
+        t = self.tmpl[("buy", "GTC")]
+        self.scale = t.price_scale
+        self.tick = int(t.rules.tick_size.scaleb(self.scale))
+        self.start_mid = mid
+        self.size = min_size(t.rules, mid) * 2
+        self.qty = int(self.size.scaleb(t.qty_scale))  # the same scale for every template of a symbol
+        self.mult = 10**self.scale
+        self.max_pos = self.size * MAX_POS_SIZES
+        self.running = True
+        self.next_ioc = time.monotonic() + IOC_EVERY_S
+
+    # events from the session -------------------------------------------------------------------
+
+    def on_order(self, o: Any) -> None:
+        prev = self.orders.get(o.client_id)
+        self.orders[o.client_id] = o
+        if o.status == "unknown" and (prev is None or prev.status != "unknown"):
+            self.st.log(f"order {o.client_id}: outcome UNKNOWN ({o.reason or 'no answer'}) — reconciling")
+        if not o.is_open and o.status != "pending":
+            for side, q in list(self.quotes.items()):
+                if q.client_id == o.client_id:
+                    del self.quotes[side]
+                    if o.remaining > 0:
+                        self.recent[q.price] = (float(o.remaining), time.monotonic() + 0.5)
+
+    def on_fill(self, f: Any) -> None:
+        key = f"{f.client_id}/{f.trade_id}"
+        if key in self.res.fills:
+            self.res.duplicate_fills += 1
+            return
+        self.res.fills[key] = f
+        sign = 1 if f.side == "buy" else -1
+        self.pos += sign * f.qty
+        self.cash -= sign * f.qty * f.price
+        self.recent_fills.append(
+            f"[{time.monotonic() - self.st.started:5.1f}s] {f.side:4s} {_num(f.qty)} @ {_num(f.price)} "
+            f"{f.liquidity or '?':5s} → position {_num(self.pos, '+')}"
+        )
+        del self.recent_fills[:-6]
+
+    def pnl(self) -> Decimal | None:
+        if self.mid is None:
+            return None
+        return self.cash + self.pos * Decimal(repr(self.mid))
+
+    # the strategy ------------------------------------------------------------------------------
+
+    def _ours(self, price: int) -> float:
+        """Our own size at ``price``: a live quote's remaining, or a closed one's the feed may still show."""
+        now = time.monotonic()
+        qty = sum(
+            float(o.remaining)
+            for q in self.quotes.values()
+            if q.price == price and (o := self.orders.get(q.client_id)) is not None
+        )
+        held = self.recent.get(price)
+        if held is not None:
+            if held[1] < now:
+                del self.recent[price]
+            else:
+                qty += held[0]
+        return qty
+
+    def _external(self, book: Any, side: str, best: float) -> int | None:
+        """The best price of ``side`` without our own quotes, as a mantissa (``best``: the book's)."""
+        m: int = round(best * self.mult)
+        if m not in self.recent and all(q.price != m for q in self.quotes.values()):
+            return m  # not a price of ours: the common case, without reading more levels
+        for px, qty in book.levels(side, 4):
+            m = round(px * self.mult)
+            if qty > self._ours(m) * (1 + 1e-9) + 1e-12:
+                return m
+        return None
+
+    def on_book(self, book: Any) -> None:
+        t0 = book.recv_ns
+        t_cb = time.monotonic_ns()
+        top = book.top()
+        if top is None:
+            return
+        self.mid = (top[0] + top[2]) / 2
+        if not self.running:
+            return
+        bid, ask = self._external(book, "bid", top[0]), self._external(book, "ask", top[2])
+        if bid is None or ask is None:
+            return
+        self.touch = (bid / self.mult, ask / self.mult)
+        if self.drop in ("arm", "probe"):
+            return  # nothing new while the fault is set up or its order unresolved
+        inside = 1 if ask - bid > 2 * self.tick else 0
+        want = {"buy": bid + inside * self.tick, "sell": ask - inside * self.tick}
+        allowed = {"buy": self.pos < self.max_pos, "sell": self.pos > -self.max_pos}
+        now = time.monotonic()
+        # At most one new order, first (the tick→order path), then the re-quotes' cancels.
+        if now - self.last_send >= MIN_GAP_S and not (self.drop == "armed" and self.in_flight):
+            if now >= self.next_ioc and "ioc" not in self.in_flight:
+                side = "sell" if self.pos > 0 else "buy" if self.pos < 0 else self.ioc_side
+                self.ioc_side = "sell" if side == "buy" else "buy"
+                self.next_ioc = now + IOC_EVERY_S
+                self._send(side, "IOC", ask if side == "buy" else bid, t0, t_cb)
+            else:
+                for side in ("buy", "sell") if self.pos <= 0 else ("sell", "buy"):
+                    if side not in self.quotes and side not in self.in_flight and allowed[side]:
+                        self._send(side, "GTC", want[side], t0, t_cb)
+                        break
+        if self.drop == "armed":
+            return  # no cancel on the socket the fault is about to cut
+        for side, q in list(self.quotes.items()):
+            if q.client_id in self.in_flight or now - q.born < QUOTE_LIFE_S:
+                continue
+            if q.price != want[side] or not allowed[side]:
+                self._cancel(q)
+
+    def _send(self, side: str, tif: str, price: int, t0: int | None, t_cb: int) -> None:
+        tmpl = self.tmpl[(side, tif)]
+        before = tmpl.written_ns
+        try:
+            task = tmpl.send(price, self.qty)  # the bytes are written when it returns (as a rule)
+        except Exception as e:  # refused before anything was written (InvalidOrder, TradingHalted)
+            self.res.send_errors.append(f"{type(e).__name__}: {e}")
+            return
+        if t0 is not None:
+            returned = time.monotonic_ns() - t0
+            written = tmpl.written_ns - t0 if tmpl.written_ns != before else None
+            self.res.stamps.append((t_cb - t0, written, returned))
+        self.last_send = time.monotonic()
+        self.res.sent["ioc" if tif == "IOC" else "quote"] += 1
+        probe = self.drop == "armed"
+        if probe:
+            self.drop = "probe"
+        slot = "ioc" if tif == "IOC" else side
+        self.in_flight[slot] = task
+        task.add_done_callback(lambda f: self._sent(slot, side, tif, price, f, probe))
+
+    def _sent(
+        self, slot: str, side: str, tif: str, price: int, fut: asyncio.Future[Any], probe: bool
+    ) -> None:
+        self.in_flight.pop(slot, None)
+        if fut.cancelled():
+            return
+        e = fut.exception()
+        if e is not None:
+            self.res.send_errors.append(f"{type(e).__name__}: {e}")
+            if probe:
+                self.res.probe_result = f"{type(e).__name__}: {e}"
+                self.st.log(f"the order sent into the drop: {type(e).__name__}: {e}")
+                self.drop = "done"
+            return
+        o = fut.result()
+        self.res.client_ids.append(o.client_id)
+        self.orders.setdefault(o.client_id, o)
+        if tif == "GTC" and o.is_open:
+            self.quotes[side] = Quote(side, o.client_id, price, time.monotonic())
+        if probe:
+            self.res.probe = o.client_id
+            ws = self.tr.orders_ws
+            cut = ws is not None and (not ws.connected or ws.connects > self.socket_connects)
+            self.res.probe_result = (
+                f"{o.status}, venue id {o.order_id}, filled {_num(o.filled)} of {_num(o.qty)}"
+            )
+            self.st.log(
+                f"order {o.client_id} went out on the order socket, which was cut before its answer"
+                if cut
+                else f"order {o.client_id}: its socket was NOT cut"
+            )
+            self.st.log(f"RECONCILED order {o.client_id}: found at the venue — {self.res.probe_result}")
+            self.drop = "done"
+
+    def _cancel(self, q: Quote) -> None:
+        async def go() -> None:
+            try:
+                await self.tr.cancel_order(self.symbol, client_id=q.client_id)
+            except Exception as e:  # filled meanwhile (OrderNotFound) or a cut socket: the kill settles it
+                o = self.orders.get(q.client_id)
+                if o is None or o.is_open:
+                    self.st.log(f"cancel {q.client_id}: {type(e).__name__}: {e}")
+
+        self.in_flight[q.client_id] = fut = asyncio.ensure_future(go())
+        fut.add_done_callback(lambda _: self.in_flight.pop(q.client_id, None))
+
+    async def quiesce(self, timeout: float = 5.0) -> None:
+        end = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < end:
+            await asyncio.sleep(0.01)
+
+
+def min_size(rules: InstrumentRules, price: Decimal) -> Decimal:
+    """The smallest quantity the instrument's rules accept at about ``price`` (10% margin on the
+    notional for a moving market)."""
+    notional = (rules.min_notional or ZERO) * Decimal("1.1")
+    lots = (notional / price / rules.lot_size).to_integral_value(rounding=ROUND_CEILING)
+    return max(rules.min_qty or ZERO, lots * rules.lot_size, rules.lot_size)
+
+
+# the run ---------------------------------------------------------------------------------------------
+
+
+async def run_trading(
+    urls: dict[str, Any],
+    venue: str,
+    duration: float,
+    out: Out,
+    plain: bool,
+    faults: bool = True,
+) -> Result:
+    """Runs the strategy for ``duration`` seconds against the simulator at ``urls`` (its control URL
+    included), then the kill switch, the flattening and the checks. Returns what happened."""
+    import tickwire
+    from tickwire.transport.http import HttpClient
+
+    cfg = TRADE_VENUES[venue]
+    symbol, key = cfg["symbol"], cfg["keys"]["key"]
+    base, quote = cfg["assets"]
+    st = State()
+    res = Result(venue, symbol, base, quote)
+    q = Quoter(venue, symbol, st, res)
+    async with HttpClient(urls["control"]) as ctl:
+
+        async def post(path: str, body: dict[str, Any]) -> None:
+            r = await ctl.post(path, body=orjson.dumps(body), headers={"Content-Type": "application/json"})
+            if r.status != 200:
+                raise RuntimeError(f"simulator control {path}: {r.status} {r.body[:200]!r}")
+
+        async def get(path: str) -> Any:
+            return orjson.loads((await ctl.get(path)).body)
+
+        await post("/keys", {"venue": venue, "args": cfg["keys"]})
+        await post("/fund", {"venue": venue, "account": key, "balances": FUNDS})
+        res.start_balances = (await get(f"/account?venue={venue}&account={key}"))["balances"]
+        md = tickwire.connect(venue, [symbol], endpoints=urls[venue][:1], on_book=q.on_book)
+        async with md:
+            async with md.trade(
+                credentials=signer(venue), transport="auto", strategy="demo",
+                on_order=q.on_order, on_fill=q.on_fill,
+            ) as tr:  # fmt: skip
+                mid = Decimal(repr(md.book(symbol).mid()))
+                start_base = await _holding(tr, base)  # the session's view: what flattening returns to
+                q.start(tr, mid)
+                st.started = time.monotonic()
+                st.log(
+                    f"trading {symbol} on {venue}: quotes of {q.size} {base} one tick inside the touch, "
+                    f"IOC every {IOC_EVERY_S:g} s, position limit ±{q.max_pos}"
+                )
+                next_print = 0.0
+                dropped_at = st.started + 0.4 * duration
+                connects = tr.orders_ws.connects if tr.orders_ws is not None else 0
+                while time.monotonic() - st.started < duration:
+                    await asyncio.sleep(0.25 if plain else 0.2)
+                    if faults and q.drop == "off" and time.monotonic() >= dropped_at:
+                        q.drop = "arm"
+                    if q.drop == "arm" and not q.in_flight:
+                        ws = tr.orders_ws
+                        q.socket_connects = ws.connects if ws is not None else 0
+                        await post(
+                            "/fault",
+                            {"venue": venue, "endpoint": 0, "fault": "lose_answer",
+                             "args": {"operation": cfg["place_op"], "times": 1}},
+                        )  # fmt: skip
+                        st.log(
+                            f"FAULT the simulator will cut the order socket right after the next "
+                            f"{cfg['place_op']}, its answer lost"
+                        )
+                        q.drop = "armed"
+                        res.dropped = True
+                    ws = tr.orders_ws
+                    if ws is not None and ws.connects > connects and ws.connected:
+                        connects = ws.connects
+                        st.log(f"order socket reconnected ({connects} connects)")
+                    next_print = show(_screen(q, tr, st, duration), plain, st, next_print, 4.0, out)
+                q.running = False
+                await q.quiesce()
+                report = res.kill = await tr.kill("demo end")
+                st.log(
+                    f"KILL demo end: {len(report.cancelled)} cancelled, {len(report.done_before)} done "
+                    f"before, {len(report.unconfirmed)} unconfirmed, complete={report.complete}"
+                )
+                tr.resume()
+                await _flatten(tr, q, res, st, symbol, base, start_base)
+                await asyncio.sleep(0.3)  # the stream's copies of the last fills
+        res.sim_orders = await get(f"/orders?venue={venue}&account={key}")
+        res.end_balances = (await get(f"/account?venue={venue}&account={key}"))["balances"]
+    res.position, res.pnl = q.pos, q.cash
+    res.checks = checks(res)
+    out(_summary(q, res, st))
+    return res
+
+
+async def _holding(tr: Any, asset: str) -> Decimal:
+    bal = await tr.balances()
+    return Decimal(bal[asset].total) if asset in bal else ZERO
+
+
+def flatten_legs(left: Decimal, least: Decimal) -> list[Decimal]:
+    """Signed quantities (buy > 0) that take a position of ``left`` back to zero, none smaller than
+    ``least``: one order, or for a remainder too small to trade past zero by ``least`` and back."""
+    if not left:
+        return []
+    if abs(left) >= least:
+        return [-left]
+    over = least if left > 0 else -least
+    return [-(left + over), over]
+
+
+async def _flatten(
+    tr: Any, q: Quoter, res: Result, st: State, symbol: str, base: str, start: Decimal
+) -> None:
+    """Market orders back to the base balance the session saw at the start."""
+    rules = q.tmpl[("buy", "GTC")].rules
+    least = min_size(rules, Decimal(repr(q.mid)) if q.mid else q.start_mid) * 2
+    legs = flatten_legs(await _holding(tr, base) - start, least)
+    if not legs:
+        st.log("flat already: nothing to sell back")
+    for leg in legs:
+        side = "buy" if leg > 0 else "sell"
+        o = await tr.place_order(symbol, side, "market", abs(leg))
+        res.sent["flatten"] += 1
+        res.client_ids.append(o.client_id)
+        st.log(f"flatten: market {side} {_num(abs(leg))} {base} → {o.status}, filled {_num(o.filled)}")
+
+
+def _dec(bal: dict[str, Any], asset: str) -> Decimal:
+    """An asset's total (free and locked) in the simulator's balances."""
+    b = bal.get(asset)
+    return ZERO if b is None else Decimal(b["free"]) + Decimal(b["locked"])
+
+
+def checks(res: Result) -> list[tuple[str, bool]]:
+    """Everything the demo says of itself, against the simulator's own order list and ledger."""
+    orders, start, end = res.sim_orders, res.start_balances, res.end_balances
+    base, quote = res.base, res.quote
+    theirs = {(o["client_id"], str(f["trade_id"])): (o["side"], f) for o in orders for f in o["fills"]}
+    mine = {(f.client_id, f.trade_id) for f in res.fills.values()}
+    sim_ids = [o["client_id"] for o in orders]
+    n_sent = sum(res.sent.values()) - len(res.send_errors)
+    pnl_sim = _dec(end, quote) - _dec(start, quote)
+    out = [
+        (f"orders at the simulator {len(orders)} = orders the demo sent {n_sent}, same client ids",
+         len(orders) == n_sent and sorted(sim_ids) == sorted(res.client_ids)),
+        (f"fills the demo counted {len(res.fills)} = the simulator's {len(theirs)}, each once",
+         mine == set(theirs) and res.duplicate_fills == 0),
+        ("no open order at the simulator",
+         not any(o["status"] in ("NEW", "PARTIALLY_FILLED") for o in orders)),
+        (f"{base} at the simulator {_num(_dec(end, base))} = at the start {_num(_dec(start, base))}, "
+         "nothing locked",
+         _dec(end, base) == _dec(start, base) and all(Decimal(b["locked"]) == 0 for b in end.values())),
+        (f"P&L from the demo's fills {_num(res.pnl, '+')} {quote} = the simulator's {quote} change "
+         f"{_num(pnl_sim, '+')}",
+         res.position == 0 and res.pnl == pnl_sim),
+    ]  # fmt: skip
+    if res.dropped:
+        once = res.probe is not None and sim_ids.count(res.probe) == 1 == res.client_ids.count(res.probe)
+        out.append((f"the order sent into the socket drop ({res.probe}) is at the simulator once", once))
+    return out
+
+
+def _num(x: Decimal, sign: str = "") -> str:
+    """Exact, without exponent or trailing zeros."""
+    s = format(x.normalize() if x else ZERO, "f")
+    return ("+" + s if sign and x >= 0 else s) if s != "-0" else "0"
+
+
+def _fmt(x: float | None, d: int = 2) -> str:
+    return "—" if x is None else f"{x:.{d}f}"
+
+
+def _screen(q: Quoter, tr: Any, st: State, duration: float) -> str:
+    res = q.res
+    base, quote = res.base, res.quote
+    statuses: dict[str, int] = {}
+    for o in q.orders.values():
+        statuses[o.status] = statuses.get(o.status, 0) + 1
+    quotes = []
+    for side in ("buy", "sell"):
+        qt = q.quotes.get(side)
+        o = q.orders.get(qt.client_id) if qt else None
+        quotes.append(
+            "—" if qt is None or o is None
+            else f"{side} {qt.price / 10**q.scale:.2f} x {o.remaining} {o.status}"
+        )  # fmt: skip
+    pnl = q.pnl()
+    ws, stream = tr.orders_ws, tr.stream
+    maker = sum(1 for f in res.fills.values() if f.liquidity == "maker")
+    lines = [
+        f"tickwire demo — trading {q.symbol} on {q.venue} (simulated) · "
+        f"{time.monotonic() - st.started:4.1f} s of {duration:.0f} s",
+        "",
+        f"touch (without our quotes)   bid {_fmt(q.touch and q.touch[0])}   "
+        f"ask {_fmt(q.touch and q.touch[1])}",
+        f"our quotes   {quotes[0]:38s} {quotes[1]}",
+        f"orders   {sum(res.sent.values())} sent ({res.sent['quote']} quotes, {res.sent['ioc']} IOC)   "
+        + "  ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
+        f"fills    {len(res.fills)} ({maker} maker, {len(res.fills) - maker} taker)   "
+        f"position {_num(q.pos, '+')} {base}   "
+        f"P&L {'—' if pnl is None else f'{pnl:+.4f}'} {quote} (marked to mid {_fmt(q.mid)})",
+        f"order socket {'up' if ws is not None and ws.connected else 'DOWN'}"
+        f" ({ws.connects if ws is not None else 0} connects)   private stream "
+        f"{'up' if stream is not None and stream.connected else 'DOWN'}",
+        "tick→order (µs, frame read → bytes written): " + _pcts(_written(res)),
+        "",
+        "recent fills:",
+    ]
+    lines += ["  " + f for f in q.recent_fills] or ["  —"]
+    lines.append("")
+    lines += st.events[-8:]
+    return "\n".join(lines)
+
+
+def _written(res: Result) -> list[int]:
+    return [w for _, w, _ in res.stamps if w is not None]
+
+
+def _pcts(ns: list[int]) -> str:
+    if not ns:
+        return "no orders yet"
+    v = sorted(ns)
+
+    def at(p: float) -> float:
+        return v[min(len(v) - 1, int(p * len(v)))] / 1e3
+
+    return f"p50 {at(0.5):.1f}  p99 {at(0.99):.1f}  p99.9 {at(0.999):.1f}  ({len(v)} orders)"
+
+
+def _summary(q: Quoter, res: Result, st: State) -> str:
+    sim_fills = sum(len(o["fills"]) for o in res.sim_orders)
+    k = res.kill
+    lines = [
+        "",
+        f"Trading summary — {q.symbol} on {q.venue}, order templates over the "
+        f"{TRADE_VENUES[q.venue]['socket']}",
+        f"  orders sent: {res.sent['quote']} quotes, {res.sent['ioc']} IOC, {res.sent['flatten']} flattening "
+        f"(market); {len(res.send_errors)} refused",
+        f"  fills: {len(res.fills)} counted by the demo, {sim_fills} at the simulator",
+        f"  order-socket drop: {res.probe or '—'} → {res.probe_result or 'not injected'}",
+    ]
+    if k is not None:
+        lines.append(
+            f"  kill switch: {len(k.cancelled)} cancelled, {len(k.done_before)} done before, "
+            f"{len(k.unconfirmed)} unconfirmed, {len(k.errors)} errors, {k.elapsed_s * 1e3:.0f} ms"
+        )
+    lines += [
+        "  tick→order (µs, in-process, from the socket read of the book frame that fired the order):",
+        "    → bytes written by tmpl.send()     " + _pcts(_written(res)),
+        "    → tmpl.send() returned             " + _pcts([r for _, _, r in res.stamps]),
+        "    → on_book entered (decode, apply)  " + _pcts([c for c, _, _ in res.stamps]),
+        f"    {sum(1 for _, w, _ in res.stamps if w is None)} of {len(res.stamps)} writes waited inside "
+        "send's task (rate budget, connection): not in the first line",
+        "",
+        "Events:",
+    ]
+    lines += ["  " + e for e in st.events]
+    lines.append("")
+    lines.append("Checked against the simulator:")
+    lines += [f"  {'yes' if ok else 'NO '}  {what}" for what, ok in res.checks]
+    lines.append(
+        "Trading ended flat, every count equal to the simulator's — yes"
+        if res.ok
+        else "Trading checks FAILED"
+    )
+    return "\n".join(lines)
