@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 import pytest
-from tickwire.cmd.demo_trade import FUNDS, TRADE_VENUES, Result, checks, flatten_legs, run_trading
+from tickwire.cmd.demo_trade import FUNDS, TRADE_VENUES, Result, flatten_legs, run_trading
+from tickwire.cmd.demo_trade_view import checks
 from tickwire.sim import Simulator
 from tickwire.sim.engine import Order as SimOrder
 
