@@ -3,10 +3,12 @@ not share a loop, a GIL or a CPU with the client they measure."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,12 +41,17 @@ def sim_process(*args: str) -> Iterator[dict[str, Any]]:
 
 
 async def control(urls: dict[str, Any], path: str, body: Any = None) -> Any:
-    """Steers a simulator process through its control endpoint: GET ``path``, or POST ``body``."""
-    from tickwire.transport.http import HttpClient
+    """Steers a simulator process through its control endpoint: GET ``path``, or POST ``body`` as
+    JSON; the decoded answer. (The standard library's client, off the loop: the simulator depends on
+    nothing of the library it judges.)"""
 
-    async with HttpClient(urls["control"]) as http:
-        if body is None:
-            r = await http.get(path)
-        else:
-            r = await http.post(path, body=orjson.dumps(body), headers={"Content-Type": "application/json"})
-        return r.raise_for_status().json()
+    def call() -> Any:
+        data = None if body is None else orjson.dumps(body)
+        req = urllib.request.Request(
+            urls["control"] + path, data=data, method="GET" if data is None else "POST"
+        )
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return orjson.loads(r.read())
+
+    return await asyncio.to_thread(call)
