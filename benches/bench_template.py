@@ -10,11 +10,10 @@ is the library's own work. Two numbers per path:
 - ``whole call``: the same plus the answer read and applied to the tracker (the stub's own work, the
   same for both paths, included).
 
-The session is started against the in-process simulator (rules, clock), which is then not used.
-Then, unless ``--sim-orders 0``, the order round trip (call → answer applied) against the simulator in
-a separate process over loopback REST, the two paths alternating by round.
+The session is started against the in-process simulator (rules, clock), which is then not used. (The
+round trip against the simulator in its own process: ``tickwire bench --stages roundtrip``.)
 
-    python benches/bench_template.py [--orders 20000] [--rounds 5] [--sim-orders 300]
+    python benches/bench_template.py [--orders 20000] [--rounds 5]
 
 Under pytest it runs briefly as a smoke test.
 """
@@ -28,14 +27,13 @@ import re
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
 import tickwire
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
-from tickwire.transport.http import HttpResponse
+from tickwire.transport.http import HttpResponse, Written
 from tickwire.venues import binance
 
 SYMBOL = "BTCUSDT"
@@ -60,17 +58,30 @@ class Stub:
             "timeInForce": "GTC", "type": "LIMIT", "side": "BUY", "fills": [],
         }  # fmt: skip
 
-    async def __call__(
-        self, loop: Any, method: str, data: bytes, deadline: float, seconds: float, sent: Any = None
-    ) -> HttpResponse:
-        self.at = time.perf_counter()
-        if sent is not None:
-            sent()
+    def respond(self, data: bytes) -> HttpResponse:
         m = _CID.search(data)
         assert m is not None
         self.oid += 1
         self.answer["orderId"], self.answer["clientOrderId"] = self.oid, m.group(1).decode()
         return HttpResponse(200, {}, orjson.dumps(self.answer))
+
+    async def __call__(
+        self, loop: Any, method: str, data: bytes, deadline: float, seconds: float, sent: Any = None,
+        written: Any = None,
+    ) -> HttpResponse:  # fmt: skip
+        if written is not None:  # a template's: written in send() itself (write_raw below)
+            return await written.fut  # type: ignore[no-any-return]
+        self.at = time.perf_counter()
+        if sent is not None:
+            sent()
+        return self.respond(data)
+
+    def write_raw(self, data: bytes) -> Written:
+        """Stands in for ``HttpClient.write_raw``: the bytes "written" now, the answer ready."""
+        self.at = time.perf_counter()
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(self.respond(data))
+        return Written(None, fut, self.at)  # type: ignore[arg-type]
 
 
 async def run(orders: int, rounds: int) -> dict[str, list[float]]:
@@ -89,6 +100,7 @@ async def run(orders: int, rounds: int) -> dict[str, list[float]]:
             stub = Stub(price, qty)
             http: Any = tr.wire.http
             http._exchange = stub
+            http.write_raw = stub.write_raw
             tmpl = tr.template(SYMBOL, "buy")
             pm, qm = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
             # The venue's windows are not what is measured (the budget's work is: same limits, huge).
@@ -118,44 +130,9 @@ async def run(orders: int, rounds: int) -> dict[str, list[float]]:
     return samples
 
 
-async def run_sim(orders: int, rounds: int) -> dict[str, list[float]]:
-    """Order round trip (call → answer applied) against the simulator in a separate process over
-    loopback REST, place_order and tmpl.send alternating by round; each order cancelled, untimed."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "session"))
-    from simproc import control, sim_process
-
-    profile = '{"order_limit_10s": 1000000, "weight_limit": 100000000}'
-    samples: dict[str, list[float]] = {"place_order round trip": [], "tmpl.send round trip": []}
-    with sim_process(
-        "--venue", "binance", "--rate", "0", "--depth", "20", "--profile", f"binance={profile}"
-    ) as urls:
-        await control(urls, "/keys", {"venue": "binance", "args": {"key": KEY, "secret": SECRET}})
-        await control(urls, "/fund", {"venue": "binance", "account": KEY, "balances": {"USDT": "1e9"}})
-        async with tickwire.trade(
-            "binance", credentials=binance.Signer(KEY, SECRET), endpoints=[urls["binance"][0]],
-            private_stream=False,
-        ) as tr:  # fmt: skip
-            price, qty = Decimal("50000.00"), Decimal("0.01")  # well below the simulated touch: it rests
-            tmpl = tr.template(SYMBOL, "buy")
-            pm, qm = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
-            for rnd in range(rounds):
-                print(f"simulator round {rnd + 1}/{rounds} …", file=sys.stderr, flush=True)
-                for name in ("place_order", "tmpl.send"):
-                    xs = samples[f"{name} round trip"]
-                    for _ in range(orders):
-                        t0 = time.perf_counter()
-                        if name == "tmpl.send":
-                            o = await tmpl.send(pm, qm)
-                        else:
-                            o = await tr.place_order(SYMBOL, "buy", "limit", qty, price)
-                        xs.append((time.perf_counter() - t0) * 1e6)
-                        await tr.cancel_order(SYMBOL, client_id=o.client_id)
-    return samples
-
-
 def report(samples: dict[str, list[float]]) -> None:
     print(f"{'one order':<28} {'p50 µs':>8} {'p99 µs':>8} {'p50 ratio':>10}")
-    kinds = [k for k in ("to wire", "whole call", "round trip") if f"place_order {k}" in samples]
+    kinds = [k for k in ("to wire", "whole call") if f"place_order {k}" in samples]
     for kind in kinds:
         base = pct(samples[f"place_order {kind}"], 50)
         for name in ("place_order", "tmpl.send"):
@@ -166,8 +143,8 @@ def report(samples: dict[str, list[float]]) -> None:
 
 
 def test_template_smoke() -> None:
-    samples = asyncio.run(run(50, 1)) | asyncio.run(run_sim(10, 1))
-    assert {len(xs) for xs in samples.values()} == {50, 10}
+    samples = asyncio.run(run(50, 1))
+    assert {len(xs) for xs in samples.values()} == {50}
     report(samples)
 
 
@@ -175,11 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--orders", type=int, default=20000, help="orders per path per round")
     ap.add_argument("--rounds", type=int, default=5, help="rounds, the paths alternating")
-    ap.add_argument("--sim-orders", type=int, default=300, help="orders per path per round at the simulator")
     args = ap.parse_args(argv)
     samples = tickwire.run(run(args.orders, args.rounds))
-    if args.sim_orders:
-        samples |= tickwire.run(run_sim(args.sim_orders, args.rounds))
     report(samples)
 
 
