@@ -113,7 +113,8 @@ class OrderTemplate:
         tail: bytes | None = None,
         **rules: int,
     ) -> OrderTemplate: ...
-    # ``parts``: literal bytes and slot names (price, qty, client_id, timestamp, request_id, signature,
+    # ``parts``: literal bytes and slot names (price, qty, client_id, timestamp, request_id, request_num,
+    # signature,
     # iso_ms, iso_s_form, expiry, body_len; "body" marks where the body starts).
     @staticmethod
     def unsigned(parts: list[bytes | str], *, expiry_ms: int = 0, **rules: int) -> OrderTemplate: ...

@@ -34,6 +34,8 @@ pub enum Slot {
     IsoSecondsForm,
     /// The timestamp plus `Layout::expiry_ms`, in ms: OKX's `expTime` (dropped by the venue later).
     Expiry,
+    /// The request id's digits after its prefix (`tw17` → `17`): Kraken v2's integer `req_id`.
+    RequestNum,
     /// Decimal byte length of the body (the request's parts from `Layout::body` on): `Content-Length`,
     /// which changes with the numbers' and ids' lengths.
     BodyLen,
@@ -208,6 +210,10 @@ impl Values<'_> {
             Slot::ClientId => self.cid,
             Slot::Timestamp => self.ts,
             Slot::RequestId => self.rid,
+            Slot::RequestNum => {
+                let digits = self.rid.iter().take_while(|b| !b.is_ascii_digit()).count();
+                &self.rid[digits..]
+            }
             Slot::Signature => self.sig,
             Slot::IsoMillis => self.iso_ms,
             Slot::IsoSecondsForm => self.iso_s,

@@ -262,3 +262,15 @@ fn a_body_length_needs_a_body_outside_it() {
     l.body = Some(99);
     assert!(OrderTemplate::new(l, key(), rules(2, 8, 1, 1)).is_err());
 }
+
+#[test]
+fn request_num_is_the_request_ids_digits() {
+    let mut out = Vec::new();
+    Layout::lit(&mut out, b"{\"req_id\":");
+    out.push(Part::Slot(Slot::RequestNum));
+    Layout::lit(&mut out, b"}");
+    let t = OrderTemplate::unsigned(Layout { out, ..Layout::default() }, rules(2, 8, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(0, 1, "c", 1, "tw17", &mut buf).unwrap();
+    assert_eq!(buf, b"{\"req_id\":17}");
+}

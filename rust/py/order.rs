@@ -68,6 +68,7 @@ fn slot_of(name: &str) -> PyResult<Slot> {
         "client_id" => Slot::ClientId,
         "timestamp" => Slot::Timestamp,
         "request_id" => Slot::RequestId,
+        "request_num" => Slot::RequestNum,
         "signature" => Slot::Signature,
         "iso_ms" => Slot::IsoMillis,
         "iso_s_form" => Slot::IsoSecondsForm,
@@ -96,7 +97,7 @@ fn parts_of(items: &Bound<'_, PyList>, l: &mut Layout, signed: bool) -> PyResult
 }
 
 /// A layout from Python: `bytes` are literal, a `str` names a slot (`"price"`, `"qty"`, `"client_id"`,
-/// `"timestamp"`, `"request_id"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`)
+/// `"timestamp"`, `"request_id"`, `"request_num"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`)
 /// or, in the request only, `"body"`: where the body (measured by `"body_len"`) starts.
 fn layout_of(parts: &Bound<'_, PyList>, signed: Option<&Bound<'_, PyList>>) -> PyResult<Layout> {
     let mut l = Layout::default();

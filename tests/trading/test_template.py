@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
 from test_session_bybit import BYBIT
 from test_session_htx import HTX
+from test_session_kraken import KRAKEN
 from test_session_okx import OKX
 from test_session_usdm import USDM
 from tickwire import _core
@@ -605,3 +606,62 @@ def test_signed_templates_refuse_off_tick_off_lot_and_write_nothing(venue: str, 
         assert list(log) == before and a.orders(sim) == []
 
     a.run(body)
+
+
+# Kraken: add_order on the WebSocket v2 socket (the token in the message, an integer req_id) ------------
+
+
+def test_kraken_add_order_bytes_are_the_slow_paths_byte_for_byte() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        for post_only, tif in ((False, "GTC"), (True, "GTC"), (False, "IOC")):
+            price, qty = below_bid(a, sim, tr, 10, a.symbol)
+            tmpl = tr.template(a.symbol, "sell", tif=tif, post_only=post_only)
+            assert tmpl.rest is None and tmpl.ws is not None
+            order = tr.prepare(a.symbol, "sell", "limit", qty, price, tif=tif, post_only=post_only)
+            slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw77")
+            p, q = mantissas(tmpl, price, qty)
+            fast = tmpl.ws.fill(p, q, order.client_id, TS, "tw77")
+            assert fast == slow
+            msg = orjson.loads(fast)
+            assert msg["req_id"] == 77 and msg["params"]["token"] == tr.grammar.token
+        with pytest.raises(NotSupported):  # no REST form for the socket-down case of a market order
+            tr.template(a.symbol, "buy", "market")
+
+    a.run(body, transport="ws")
+
+
+def test_kraken_the_simulator_accepts_template_orders_and_a_new_token_rebuilds() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        log = sim.endpoint("kraken", 0).exchanges
+        before = [e[1] for e in log].count(a.place_op)
+        tmpl = tr.template(a.symbol, "buy")
+        o = await tmpl.send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
+        assert [e[1] for e in log].count(a.place_op) == before  # over the socket
+        # The socket's token changes (a new log-in): the template carries the new one.
+        old = tr.grammar.token
+        tr.grammar.token = "another-token"
+        p, q = mantissas(tmpl, price, qty)
+        assert b'"token":"another-token"' in tmpl.ws.fill(p, q, "c", TS, "tw1")
+        tr.grammar.token = old
+        # Off the tick: refused, nothing written.
+        with pytest.raises(InvalidOrder) as e:
+            await tmpl.send(price + tr.rules[a.symbol].tick_size / 2, qty)
+        assert getattr(e.value, "rule", None) == "tick_size" and len(a.orders(sim)) == 1
+
+    a.run(body, transport="ws")
+
+
+def test_kraken_without_its_socket_has_no_template() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        with pytest.raises(NotSupported):
+            tr.template(KRAKEN.symbol, "buy")
+
+    KRAKEN.run(body)

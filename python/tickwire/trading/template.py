@@ -157,7 +157,6 @@ class OrderTemplate:
         # its time to live in Rust ("expiry"), so nothing is offset here.
         self._okx, self._ttl_ms = False, 0
         self.rest: _core.OrderTemplate | None
-        self.ws: _core.OrderTemplate | None
         rest, ws, hand_written = recipe
         if hand_written and not market:
             # The hand-written Rust layouts (rust/order/binance.rs) of the spot limit order.
@@ -176,11 +175,32 @@ class OrderTemplate:
             self.ws = _core.OrderTemplate.binance_spot(signer, self.symbol, vside, transport="ws", **common)
         else:
             self.rest = None if rest is None else _checked(self, ints, rest, sample)
-            self.ws = None if ws is None else _checked(self, ints, ws, sample)
+            try:
+                self.ws = None if ws is None else _checked(self, ints, ws, sample)
+            except NotSupported:
+                if s.orders_ws is not None:
+                    raise
+                self.ws = None  # no order socket in this session: its form is never used
+        # What the socket form carries besides the key (Kraken's token): a new one rebuilds it.
+        self._token = getattr(grammar, "token", None)
         # Without a REST form, send() takes place_order's path while the socket is down.
         self._socket_only = self.rest is None
+        if self.rest is None and (self._ws is None or s.orders_ws is None):
+            raise NotSupported(f"{s.venue}: order templates need its order socket (transport 'ws'/'auto')")
         if self._socket_only and market:
             raise NotSupported(f"{s.venue}: market order templates need a REST form (use place_order)")
+
+    @property
+    def ws(self) -> _core.OrderTemplate | None:
+        """The order socket's form, rebuilt when the venue gave the socket a new token (Kraken)."""
+        token = self._token and getattr(self.session.grammar, "token", None)
+        if token and token != self._token:
+            self._build()
+        return self._ws
+
+    @ws.setter
+    def ws(self, t: _core.OrderTemplate | None) -> None:
+        self._ws = t
 
     def _mantissas(self, price: object, qty: object) -> tuple[int, int]:
         """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules. A market
@@ -336,7 +356,7 @@ _SENTINELS: dict[str, str] = {
     "qty": "86420.9753186421",
     "client_id": "zqxCIDzqx",
     "timestamp": "9876543210123",
-    "request_id": "zqxRIDzqx",
+    "request_id": "tw5550123777",  # the order socket's form (tw<n>): Kraken writes n as its req_id
 }
 
 
@@ -562,6 +582,8 @@ def _layout(
     ts = int(v["timestamp"])
     data = form.render(s, _StampAt(s.signer, ts), order, v["request_id"])
     marks = {v[k].encode(): k for k in ("price", "qty", "client_id", "request_id", "timestamp")}
+    if v["request_id"].encode() not in data:  # an integer request id (Kraken's req_id)
+        marks[v["request_id"].removeprefix("tw").encode()] = "request_num"
     marks[_iso(ts, True).encode()] = "iso_ms"
     marks[_iso(ts, False).encode()] = "iso_s_form"
     if ttl:
