@@ -371,6 +371,16 @@ impl OrderTemplate {
         Ok(())
     }
 
+    /// Whether the request (or the signed text) carries the time in any form.
+    pub fn stamped(&self) -> bool {
+        let stamps = [Slot::Timestamp, Slot::IsoMillis, Slot::IsoSecondsForm, Slot::Expiry];
+        self.layout
+            .out
+            .iter()
+            .chain(&self.layout.signed)
+            .any(|p| matches!(p, Part::Slot(s) if stamps.contains(s)))
+    }
+
     /// Whether the request carries a price (`false`: a market order; `fill` ignores its `price`).
     pub fn priced(&self) -> bool {
         self.priced

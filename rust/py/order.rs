@@ -235,7 +235,8 @@ impl OrderTemplate {
     }
 
     /// The request bytes, checked against the instrument's tick, lot and bounds (`InvalidOrder`, with
-    /// `rule`, and nothing produced otherwise) and signed.
+    /// `rule`, and nothing produced otherwise) and signed. `timestamp_ms` is an int; a request that
+    /// carries no time (Tradefence's, whose signer's clock reads float seconds) takes any number.
     #[pyo3(signature = (price, qty, client_id, timestamp_ms, request_id = ""))]
     fn fill<'py>(
         &mut self,
@@ -243,11 +244,16 @@ impl OrderTemplate {
         price: u64,
         qty: u64,
         client_id: &str,
-        timestamp_ms: u64,
+        timestamp_ms: &Bound<'py, PyAny>,
         request_id: &str,
     ) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
-            self.t.fill(price, qty, client_id, timestamp_ms, request_id, &mut self.buf).map_err(invalid)?;
+            let ts = match timestamp_ms.extract::<u64>() {
+                Ok(ts) => ts,
+                Err(_) if !self.t.stamped() && timestamp_ms.extract::<f64>().is_ok() => 0,
+                Err(e) => return Err(e),
+            };
+            self.t.fill(price, qty, client_id, ts, request_id, &mut self.buf).map_err(invalid)?;
             Ok(PyBytes::new(py, &self.buf))
         })
     }

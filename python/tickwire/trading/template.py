@@ -118,8 +118,8 @@ class OrderTemplate:
         recipe = _recipes().get(type(grammar))
         if recipe is None:
             raise NotSupported(
-                f"{s.venue}: order templates are built for Binance spot and USDⓈ-M, OKX, Bybit, HTX and "
-                "Kraken only (use place_order)"
+                f"{s.venue}: order templates are built for Binance spot and USDⓈ-M, OKX, Bybit, HTX, "
+                "Kraken and Tradefence only (use place_order)"
             )
         http = s.wire.http
         if http is None:
@@ -156,8 +156,7 @@ class OrderTemplate:
         # The timestamp every form is filled with is the signer's clock (``_fill``); OKX's expTime adds
         # its time to live in Rust ("expiry"), so nothing is offset here.
         self._okx, self._ttl_ms = False, 0
-        self.rest: _core.OrderTemplate | None
-        rest, ws, hand_written = recipe
+        rest, ws, hand_written, self._baked_of = recipe
         if hand_written and not market:
             # The hand-written Rust layouts (rust/order/binance.rs) of the spot limit order.
             common: dict[str, Any] = dict(
@@ -181,21 +180,36 @@ class OrderTemplate:
                 if s.orders_ws is not None:
                     raise
                 self.ws = None  # no order socket in this session: its form is never used
-        # What the socket form carries besides the key (Kraken's token): a new one rebuilds it.
-        self._token = getattr(grammar, "token", None)
+        self._baked = None if self._baked_of is None else self._baked_of(s)
         # Without a REST form, send() takes place_order's path while the socket is down.
-        self._socket_only = self.rest is None
-        if self.rest is None and (self._ws is None or s.orders_ws is None):
+        self._socket_only = self._rest is None
+        if self._rest is None and (self._ws is None or s.orders_ws is None):
             raise NotSupported(f"{s.venue}: order templates need its order socket (transport 'ws'/'auto')")
         if self._socket_only and market:
             raise NotSupported(f"{s.venue}: market order templates need a REST form (use place_order)")
 
+    def _fresh(self) -> None:
+        """Rebuilt when what the bytes carry besides the key changed (Kraken's socket token,
+        Tradefence's access token)."""
+        if self._baked_of is not None:
+            now = self._baked_of(self.session)
+            if now and now != self._baked:
+                self._build()
+
+    @property
+    def rest(self) -> _core.OrderTemplate | None:
+        """The REST form (the whole HTTP/1.1 request), None where the venue has none laid out."""
+        self._fresh()
+        return self._rest
+
+    @rest.setter
+    def rest(self, t: _core.OrderTemplate | None) -> None:
+        self._rest = t
+
     @property
     def ws(self) -> _core.OrderTemplate | None:
-        """The order socket's form, rebuilt when the venue gave the socket a new token (Kraken)."""
-        token = self._token and getattr(self.session.grammar, "token", None)
-        if token and token != self._token:
-            self._build()
+        """The order socket's form, None where the venue has none laid out."""
+        self._fresh()
         return self._ws
 
     @ws.setter
@@ -508,31 +522,50 @@ class _Form:
 _SOCKET = _Form(_render_ws)
 
 
+def _kraken_token(s: TradingSession) -> object:
+    return getattr(s.grammar, "token", None)
+
+
+def _bearer(s: TradingSession) -> object:
+    """Tradefence's current access token, as its signer gives it to the slow path: ``AuthError``
+    without a valid one, a refresh started when it is old (the signer's own rules)."""
+    signer: Any = s.signer
+    return signer.sign_request("POST", "/v1/orders").headers["Authorization"]
+
+
+_Baked = Callable[["TradingSession"], object]
+
+
 @cache
-def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool]]:
+def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | None]]:
     """Per grammar: its REST form, its socket form, whether its limit orders use the hand-written
-    Binance spot layouts (``rust/order/binance.rs``)."""
+    Binance spot layouts (``rust/order/binance.rs``), and what its bytes carry besides the key that
+    can change under a running session (the template is rebuilt when it does; a falsy value, as
+    Kraken's token while its socket is down, is not a change)."""
     from tickwire.venues import okx
     from tickwire.venues.binance.orders import Orders as BinanceSpot
     from tickwire.venues.binance.usdm import UsdmOrders
     from tickwire.venues.bybit.orders import Orders as BybitOrders
     from tickwire.venues.htx.orders import Orders as HtxOrders
     from tickwire.venues.kraken.ws import SocketOrders as KrakenOrders
+    from tickwire.venues.tradefence.orders import Orders as TradefenceOrders
 
     binance_rest = _Form(_render_rest, _binance_rest_signed, "hex", rb"[?&]signature=([0-9a-f]{64})[& ]")
     binance_ws = _Form(_render_ws, _binance_ws_signed, "hex", rb'"signature":"([0-9a-f]{64})"')
     return {
-        BinanceSpot: (binance_rest, binance_ws, True),
-        UsdmOrders: (binance_rest, binance_ws, False),
+        BinanceSpot: (binance_rest, binance_ws, True, None),
+        UsdmOrders: (binance_rest, binance_ws, False, None),
         okx.Orders: (
             _Form(_render_rest, _okx_rest_signed, "base64", rb"\r\nOK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\r\n"),
             _SOCKET,
             False,
+            None,
         ),
         BybitOrders: (
             _Form(_render_rest, _bybit_rest_signed, "hex", rb"\r\nX-BAPI-SIGN: ([0-9a-f]{64})\r\n"),
             _SOCKET,
             False,
+            None,
         ),
         HtxOrders: (
             _Form(
@@ -540,8 +573,11 @@ def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool]]:
             ),
             None,
             False,
+            None,
         ),
-        KrakenOrders: (None, _SOCKET, False),
+        KrakenOrders: (None, _SOCKET, False, _kraken_token),
+        # Nothing signed: the bearer token is a header like any other.
+        TradefenceOrders: (_Form(_render_rest), None, False, _bearer),
     }
 
 
