@@ -17,11 +17,15 @@ is rescaled to it exactly (both checked in Rust); ``Decimal``/``str`` are checke
 in Python first (the same rules as ``place_order``). A price off the tick or a quantity off the lot raises
 :class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
 
-Binance spot with an HMAC key (REST and WS API), OKX spot (the ``order`` op on the logged-in order
-socket) and Bybit spot (``order.create`` on the authenticated trade socket, its layout cut out of the
-slow path's own request rendered with sentinel values, so byte-equal by construction); for the
-socket-only ones ``send`` takes ``place_order``'s path while the socket is down. Limit orders, for
-now; anything else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
+Limit and market orders (``send(None, qty)`` for a market template): Binance spot and USDⓈ-M with an
+HMAC key (REST and WS API), OKX and Bybit spot (REST and their order sockets), HTX spot (REST), Kraken
+(the v2 ``add_order`` on its socket; ``place_order``'s path while the socket is down) and Tradefence
+(REST with the bearer token). Binance spot limit orders use the hand-written layouts of
+``rust/order/binance.rs``; every other layout is cut out of the slow path's own request rendered with
+sentinel values (``_layout``: the REST path run up to its write, which is caught, or the socket form;
+the venue's signed text read from that request) and proven when built (``_checked``: a probe order
+filled by the template is byte for byte what the slow path renders, else ``NotSupported``). Anything
+else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
 (``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
 
 from __future__ import annotations
@@ -444,12 +448,17 @@ def _render_rest(s: TradingSession, signer: Any, order: Order, rid: str) -> byte
     wire: Any = s.wire
     if wire.tokens is not None:  # a session token per request (Clarofinlore): not laid out
         raise NotSupported(f"{s.venue}: its REST requests carry a session token; no template")
-    coro = type(wire)._rest(_CaptureWire(wire, signer), s.grammar.new_order(order))
+    call = s.grammar.new_order(order)
+    coro = type(wire)._rest(_CaptureWire(wire, signer), call)
     try:
         coro.send(None)
     except _Rendered as r:
         data: bytes = r.data
-        return data
+        # The order's own request, not another the REST path wrote first (a log-in).
+        method, target = data.split(b" ", 2)[:2]
+        if method == call.method.encode() and target.split(b"?")[0].endswith(call.path.encode()):
+            return data
+        raise NotSupported(f"{s.venue}: its REST path wrote another request first; no template") from None
     finally:
         coro.close()
     raise NotSupported(f"{s.venue}: its REST request is not written in one step; no template")
