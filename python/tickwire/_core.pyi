@@ -113,14 +113,27 @@ class OrderTemplate:
         tail: bytes | None = None,
         **rules: int,
     ) -> OrderTemplate: ...
+    # ``parts``: literal bytes and slot names (price, qty, client_id, timestamp, request_id, request_num,
+    # signature,
+    # iso_ms, iso_s_form, expiry, body_len; "body" marks where the body starts).
     @staticmethod
-    def unsigned(parts: list[bytes | str], **rules: int) -> OrderTemplate: ...
+    def unsigned(parts: list[bytes | str], *, expiry_ms: int = 0, **rules: int) -> OrderTemplate: ...
     @staticmethod
-    def okx_ws(inst_id: str, side: str, ord_type: str, *, expires: bool, **rules: int) -> OrderTemplate: ...
+    def signed(
+        signer: BinanceSigner | OkxSigner | BybitSigner | HtxSigner,
+        parts: list[bytes | str],
+        signed: list[bytes | str],
+        *,
+        sig: str,
+        expiry_ms: int = 0,
+        **rules: int,
+    ) -> OrderTemplate: ...
     def fill(
-        self, price: int, qty: int, client_id: str, timestamp_ms: int, request_id: str = ""
+        self, price: int, qty: int, client_id: str, timestamp_ms: float, request_id: str = ""
     ) -> bytes: ...
     def check(self, price: int, qty: int) -> None: ...
+    @property
+    def priced(self) -> bool: ...
     @property
     def price_scale(self) -> int: ...
     @property

@@ -7,14 +7,15 @@
 //! the same pieces (no concatenation buffer), and writes the signature into its slot. The only memory
 //! touched is the caller's output buffer, reserved once to the exact length.
 //!
-//! A layout is generic (`Layout`: literal bytes and slots, for the request and for the signed text);
-//! `binance` lays out Binance spot's `POST /api/v3/order` (REST: the whole HTTP/1.1 request, query
+//! A layout is generic (`Layout`: literal bytes and slots, for the request and for the signed text,
+//! the signature's text form, where a body starts for its `Content-Length`); `tickwire.trading.template`
+//! cuts most layouts out of the slow path's own request rendered with sentinel values. `binance` lays out Binance spot's `POST /api/v3/order` (REST: the whole HTTP/1.1 request, query
 //! signed) and WS API `order.place` (JSON, params signed sorted by name); `okx` the `order` op on
 //! OKX's logged-in private socket (unsigned: the connection is authenticated).
 
 pub mod binance;
-pub mod okx;
 
+use crate::sign::encode;
 use crate::sign::hmac::HmacKey;
 
 /// A value written at fill time.
@@ -25,8 +26,29 @@ pub enum Slot {
     ClientId,
     Timestamp,
     RequestId,
-    /// Only in the request: the MAC of the signed pieces, lower-case hex.
+    /// Only in the request: the MAC of the signed pieces, as `Layout::sig` says.
     Signature,
+    /// The timestamp as `YYYY-MM-DDThh:mm:ss.sssZ` (UTC): OKX's `OK-ACCESS-TIMESTAMP`.
+    IsoMillis,
+    /// The timestamp as `YYYY-MM-DDThh%3Amm%3Ass` (UTC, form-encoded in a query): HTX's `Timestamp`.
+    IsoSecondsForm,
+    /// The timestamp plus `Layout::expiry_ms`, in ms: OKX's `expTime` (dropped by the venue later).
+    Expiry,
+    /// The request id's digits after its prefix (`tw17` → `17`): Kraken v2's integer `req_id`.
+    RequestNum,
+    /// Decimal byte length of the body (the request's parts from `Layout::body` on): `Content-Length`,
+    /// which changes with the numbers' and ids' lengths.
+    BodyLen,
+}
+
+/// How the signature is written: lower-case hex (Binance, Bybit), padded base64 (OKX), padded base64
+/// form-encoded for a query string (HTX: `+ / =` as `%2B %2F %3D`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigText {
+    #[default]
+    Hex,
+    Base64,
+    Base64Form,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,9 +62,21 @@ pub enum Part {
 pub struct Layout {
     pub out: Vec<Part>,
     pub signed: Vec<Part>,
+    pub sig: SigText,
+    /// Index in `out` where the body starts (what `Slot::BodyLen` measures).
+    pub body: Option<usize>,
+    /// Added to the timestamp for `Slot::Expiry`.
+    pub expiry_ms: u64,
 }
 
 impl Layout {
+    /// Marks where the body starts: what comes next in `out` is the body. The marker is a part of its
+    /// own, so `lit` does not merge the body's first bytes into the headers' literal.
+    pub fn start_body(&mut self) {
+        self.body = Some(self.out.len());
+        self.out.push(Part::Lit(Box::default()));
+    }
+
     /// Appends literal bytes to `parts`, merged with a literal before them.
     pub fn lit(parts: &mut Vec<Part>, bytes: &[u8]) {
         if bytes.is_empty() {
@@ -143,6 +177,14 @@ pub struct OrderTemplate {
     key: Option<HmacKey>,
     rules: Rules,
     fixed_len: usize,
+    /// Whether the request has a price at all (a market order has none).
+    priced: bool,
+    /// Whether any part is a derived timestamp form: `fill` writes only the forms the layout uses.
+    iso_ms: bool,
+    iso_s: bool,
+    expiry: bool,
+    /// `Layout::body`'s literal bytes, summed once.
+    body_fixed: usize,
 }
 
 /// The slot values of one fill, as text.
@@ -153,6 +195,10 @@ struct Values<'a> {
     ts: &'a [u8],
     rid: &'a [u8],
     sig: &'a [u8],
+    iso_ms: &'a [u8],
+    iso_s: &'a [u8],
+    exp: &'a [u8],
+    body_len: &'a [u8],
 }
 
 impl Values<'_> {
@@ -164,9 +210,52 @@ impl Values<'_> {
             Slot::ClientId => self.cid,
             Slot::Timestamp => self.ts,
             Slot::RequestId => self.rid,
+            Slot::RequestNum => {
+                let digits = self.rid.iter().take_while(|b| !b.is_ascii_digit()).count();
+                &self.rid[digits..]
+            }
             Slot::Signature => self.sig,
+            Slot::IsoMillis => self.iso_ms,
+            Slot::IsoSecondsForm => self.iso_s,
+            Slot::Expiry => self.exp,
+            Slot::BodyLen => self.body_len,
         }
     }
+
+    #[inline(always)]
+    fn len(&self, parts: &[Part]) -> usize {
+        parts.iter().map(|p| if let Part::Slot(s) = p { self.get(*s).len() } else { 0 }).sum()
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ss.sssZ` (`millis`) or `YYYY-MM-DDThh%3Amm%3Ass` of `ms` into `buf`; the bytes
+/// used. The same calendar as `crate::sign::encode::iso_millis`/`iso_seconds`, without a `String`.
+#[inline]
+pub fn iso_text(ms: u64, millis: bool, buf: &mut [u8; 48]) -> usize {
+    let (y, mo, d, h, mi, s) = crate::sign::encode::civil(ms / 1000);
+    let mut n = 0;
+    let mut put = |mut v: u64, w: usize, after: &[u8]| {
+        for i in (0..w).rev() {
+            buf[n + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        n += w;
+        buf[n..n + after.len()].copy_from_slice(after);
+        n += after.len();
+    };
+    let colon: &[u8] = if millis { b":" } else { b"%3A" };
+    put(y, 4, b"-");
+    put(mo, 2, b"-");
+    put(d, 2, b"T");
+    put(h, 2, colon);
+    put(mi, 2, colon);
+    if millis {
+        put(s, 2, b".");
+        put(ms % 1000, 3, b"Z");
+    } else {
+        put(s, 2, b"");
+    }
+    n
 }
 
 impl OrderTemplate {
@@ -189,8 +278,32 @@ impl OrderTemplate {
         if layout.signed.contains(&Part::Slot(Slot::Signature)) {
             return Err(refuse("layout", "the signed text cannot contain the signature".into()));
         }
-        let fixed_len = layout.out.iter().map(|p| if let Part::Lit(b) = p { b.len() } else { 0 }).sum();
-        Ok(Self { layout, key, rules, fixed_len })
+        let lits = |parts: &[Part]| -> usize {
+            parts.iter().map(|p| if let Part::Lit(b) = p { b.len() } else { 0 }).sum()
+        };
+        let has = |s: Slot| layout.out.contains(&Part::Slot(s)) || layout.signed.contains(&Part::Slot(s));
+        let body_fixed = match layout.body {
+            Some(at) if at <= layout.out.len() => lits(&layout.out[at..]),
+            Some(_) => return Err(refuse("layout", "the body starts past the request's end".into())),
+            None if has(Slot::BodyLen) => {
+                return Err(refuse("layout", "a body length slot needs the body's start".into()))
+            }
+            None => 0,
+        };
+        if layout.body.is_some_and(|at| layout.out[at..].contains(&Part::Slot(Slot::BodyLen))) {
+            return Err(refuse("layout", "the body cannot contain its own length".into()));
+        }
+        Ok(Self {
+            fixed_len: lits(&layout.out),
+            priced: layout.out.contains(&Part::Slot(Slot::Price)),
+            iso_ms: has(Slot::IsoMillis),
+            iso_s: has(Slot::IsoSecondsForm),
+            expiry: has(Slot::Expiry),
+            body_fixed,
+            layout,
+            key,
+            rules,
+        })
     }
 
     pub fn rules(&self) -> &Rules {
@@ -201,7 +314,7 @@ impl OrderTemplate {
     #[inline]
     pub fn check(&self, price: u64, qty: u64) -> Result<(), OrderError> {
         let r = &self.rules;
-        let priced = self.layout.out.contains(&Part::Slot(Slot::Price));
+        let priced = self.priced;
         if priced {
             if price == 0 {
                 return Err(refuse("price", "price must be positive".into()));
@@ -258,8 +371,23 @@ impl OrderTemplate {
         Ok(())
     }
 
+    /// Whether the request (or the signed text) carries the time in any form.
+    pub fn stamped(&self) -> bool {
+        let stamps = [Slot::Timestamp, Slot::IsoMillis, Slot::IsoSecondsForm, Slot::Expiry];
+        self.layout
+            .out
+            .iter()
+            .chain(&self.layout.signed)
+            .any(|p| matches!(p, Part::Slot(s) if stamps.contains(s)))
+    }
+
+    /// Whether the request carries a price (`false`: a market order; `fill` ignores its `price`).
+    pub fn priced(&self) -> bool {
+        self.priced
+    }
+
     /// Checks, fills, signs: the whole request in `out` (cleared first). On an error `out` is left
-    /// empty. `request_id` is used only by layouts with a request id slot.
+    /// empty. `request_id` is used only by layouts with a request id slot, `price` only by priced ones.
     #[inline]
     pub fn fill(
         &self,
@@ -275,9 +403,17 @@ impl OrderTemplate {
         check_id("client id", client_id)?;
         check_id("request id", request_id)?;
         let (mut pb, mut qb, mut tb) = ([0u8; 48], [0u8; 48], [0u8; 48]);
-        let pn = decimal_text(price, self.rules.price_scale, &mut pb);
+        let (mut ib, mut sb, mut eb, mut lb) = ([0u8; 48], [0u8; 48], [0u8; 48], [0u8; 48]);
+        let pn = if self.priced { decimal_text(price, self.rules.price_scale, &mut pb) } else { 0 };
         let qn = decimal_text(qty, self.rules.qty_scale, &mut qb);
         let tn = decimal_text(timestamp_ms, 0, &mut tb);
+        let iso_n = if self.iso_ms { iso_text(timestamp_ms, true, &mut ib) } else { 0 };
+        let iso_s_n = if self.iso_s { iso_text(timestamp_ms, false, &mut sb) } else { 0 };
+        let en = if self.expiry {
+            decimal_text(timestamp_ms.saturating_add(self.layout.expiry_ms), 0, &mut eb)
+        } else {
+            0
+        };
         let mut vals = Values {
             price: &pb[..pn],
             qty: &qb[..qn],
@@ -285,8 +421,13 @@ impl OrderTemplate {
             ts: &tb[..tn],
             rid: request_id.as_bytes(),
             sig: &[],
+            iso_ms: &ib[..iso_n],
+            iso_s: &sb[..iso_s_n],
+            exp: &eb[..en],
+            body_len: &[],
         };
-        let hex;
+        // Room for the longest form: a 64-byte MAC as base64 (88) with every character form-encoded.
+        let mut sig = [0u8; 3 * 88];
         if let Some(key) = &self.key {
             let mut mac = key.start();
             for p in &self.layout.signed {
@@ -295,12 +436,23 @@ impl OrderTemplate {
                     Part::Slot(s) => mac.update(vals.get(*s)),
                 };
             }
-            hex = mac.finish().hex();
-            vals.sig = hex.as_str().as_bytes();
+            let tag = mac.finish();
+            let n = match self.layout.sig {
+                SigText::Hex => encode::hex_into(tag.as_bytes(), &mut sig),
+                SigText::Base64 => encode::b64_into(tag.as_bytes(), &mut sig),
+                SigText::Base64Form => {
+                    let n = encode::b64_into(tag.as_bytes(), &mut sig);
+                    encode::pct_b64_in_place(&mut sig, n)
+                }
+            };
+            vals.sig = &sig[..n];
         }
-        let slots: usize =
-            self.layout.out.iter().map(|p| if let Part::Slot(s) = p { vals.get(*s).len() } else { 0 }).sum();
-        out.reserve_exact(self.fixed_len + slots);
+        let bn = match self.layout.body {
+            Some(at) => decimal_text((self.body_fixed + vals.len(&self.layout.out[at..])) as u64, 0, &mut lb),
+            None => 0,
+        };
+        vals.body_len = &lb[..bn];
+        out.reserve_exact(self.fixed_len + vals.len(&self.layout.out));
         for p in &self.layout.out {
             match p {
                 Part::Lit(b) => out.extend_from_slice(b),

@@ -53,7 +53,8 @@ fn published_rest_vector_through_a_generic_layout() {
     let mut out = q.clone();
     Layout::lit(&mut out, b"&signature=");
     out.push(Part::Slot(Slot::Signature));
-    let t = OrderTemplate::new(Layout { out, signed: q }, key(), rules(8, 8, 1, 1)).unwrap();
+    let t =
+        OrderTemplate::new(Layout { out, signed: q, ..Layout::default() }, key(), rules(8, 8, 1, 1)).unwrap();
     let mut buf = Vec::new();
     t.fill(10_000_000, 100_000_000, "", 1_499_827_319_559, "", &mut buf).unwrap();
     assert_eq!(
@@ -158,25 +159,118 @@ fn escaping_is_refused_at_build() {
 }
 
 #[test]
-fn okx_ws_order_is_unsigned_json() {
-    let spec = super::okx::Spec { inst_id: "BTC-USDT", side: "buy", ord_type: "post_only", expires: true };
-    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
-    let mut buf = Vec::new();
-    t.fill(432_501, 1_000_000, "tw1abc", 1_700_000_005_000, "9", &mut buf).unwrap();
-    assert_eq!(
-        std::str::from_utf8(&buf).unwrap(),
-        "{\"id\":\"9\",\"op\":\"order\",\"args\":[{\"instId\":\"BTC-USDT\",\"tdMode\":\"cash\",\"side\":\"buy\",\
-         \"ordType\":\"post_only\",\"sz\":\"0.01\",\"clOrdId\":\"tw1abc\",\"px\":\"43250.1\"}],\
-         \"expTime\":\"1700000005000\"}"
-    );
-    let spec = super::okx::Spec { expires: false, ..spec };
-    let t = OrderTemplate::unsigned(super::okx::ws_order(&spec).unwrap(), rules(1, 8, 1, 1)).unwrap();
-    t.fill(432_501, 1_000_000, "tw1abc", 0, "9", &mut buf).unwrap();
-    assert!(buf.ends_with(b"\"px\":\"43250.1\"}]}"));
+fn an_unsigned_template_refuses_a_signed_layout() {
     let signed = binance::rest(&spec_for_unsigned(), b"", b"").unwrap();
     assert!(OrderTemplate::unsigned(signed, rules(1, 8, 1, 1)).is_err());
 }
 
 fn spec_for_unsigned() -> Spec<'static> {
     Spec { symbol: "X", side: "BUY", post_only: false, tif: "GTC", resp_type: "FULL", recv_window: None }
+}
+
+fn iso(ms: u64, millis: bool) -> String {
+    let mut b = [0u8; 48];
+    let n = iso_text(ms, millis, &mut b);
+    String::from_utf8(b[..n].to_vec()).unwrap()
+}
+
+#[test]
+fn iso_text_is_the_signers_calendar() {
+    // OKX's documented example timestamp, and HTX's (form-encoded as its query carries it).
+    assert_eq!(iso(1_607_418_537_715, true), "2020-12-08T09:08:57.715Z");
+    assert_eq!(iso(1_494_515_970_000, false), "2017-05-11T15%3A19%3A30");
+    for ms in [0, 951_782_400_000, 1_700_000_000_123, 4_102_444_799_999, 9_876_543_210_123] {
+        assert_eq!(iso(ms, true), crate::sign::encode::iso_millis(ms));
+        assert_eq!(iso(ms, false), crate::sign::encode::iso_seconds(ms).replace(':', "%3A"));
+    }
+}
+
+/// A REST request with the signature and ISO timestamp in headers and a JSON body: the pieces a layout
+/// cut from OKX's own request has.
+fn header_signed(sig: SigText, ts: Slot) -> Layout {
+    let mut l = Layout { sig, expiry_ms: 5000, ..Layout::default() };
+    Layout::lit(&mut l.out, b"POST /o HTTP/1.1\r\nT: ");
+    l.out.push(Part::Slot(ts));
+    Layout::lit(&mut l.out, b"\r\nS: ");
+    l.out.push(Part::Slot(Slot::Signature));
+    Layout::lit(&mut l.out, b"\r\nContent-Length: ");
+    l.out.push(Part::Slot(Slot::BodyLen));
+    Layout::lit(&mut l.out, b"\r\n\r\n");
+    l.start_body();
+    Layout::lit(&mut l.out, b"{\"sz\":\"");
+    l.out.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut l.out, b"\",\"exp\":\"");
+    l.out.push(Part::Slot(Slot::Expiry));
+    Layout::lit(&mut l.out, b"\"}");
+    l.signed.push(Part::Slot(ts));
+    Layout::lit(&mut l.signed, b"POST/o{\"sz\":\"");
+    l.signed.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut l.signed, b"\",\"exp\":\"");
+    l.signed.push(Part::Slot(Slot::Expiry));
+    Layout::lit(&mut l.signed, b"\"}");
+    l
+}
+
+#[test]
+fn body_length_base64_signature_and_expiry() {
+    use base64::Engine as _;
+    let t = OrderTemplate::new(header_signed(SigText::Base64, Slot::IsoMillis), key(), rules(2, 8, 1, 1))
+        .unwrap();
+    assert!(!t.priced());
+    let mut buf = Vec::new();
+    // A market order: no price slot, the price ignored.
+    t.fill(0, 123_000_000, "c", 1_607_418_537_715, "", &mut buf).unwrap();
+    let body = "{\"sz\":\"1.23\",\"exp\":\"1607418542715\"}";
+    let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    m.update(format!("2020-12-08T09:08:57.715ZPOST/o{body}").as_bytes());
+    let sig = base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes());
+    let want = format!(
+        "POST /o HTTP/1.1\r\nT: 2020-12-08T09:08:57.715Z\r\nS: {sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+    assert_eq!(buf.capacity(), buf.len(), "reserved to the exact length");
+}
+
+#[test]
+fn base64_form_signature_is_form_encoded() {
+    use base64::Engine as _;
+    let t = OrderTemplate::new(
+        header_signed(SigText::Base64Form, Slot::IsoSecondsForm),
+        key(),
+        rules(2, 8, 1, 1),
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    t.fill(0, 1, "c", 1_494_515_970_000, "", &mut buf).unwrap();
+    let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    m.update(b"2017-05-11T15%3A19%3A30POST/o{\"sz\":\"0.00000001\",\"exp\":\"1494515975000\"}");
+    let sig = base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes());
+    let form = sig.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    assert!(std::str::from_utf8(&buf).unwrap().contains(&format!("\r\nS: {form}\r\n")), "{form}");
+}
+
+#[test]
+fn a_body_length_needs_a_body_outside_it() {
+    let mut l = header_signed(SigText::Hex, Slot::Timestamp);
+    l.body = None;
+    assert_eq!(OrderTemplate::new(l, key(), rules(2, 8, 1, 1)).err().unwrap().rule, "layout");
+    let mut l = header_signed(SigText::Hex, Slot::Timestamp);
+    l.body = Some(1);
+    assert!(OrderTemplate::new(l, key(), rules(2, 8, 1, 1)).is_err());
+    let mut l = header_signed(SigText::Hex, Slot::Timestamp);
+    l.body = Some(99);
+    assert!(OrderTemplate::new(l, key(), rules(2, 8, 1, 1)).is_err());
+}
+
+#[test]
+fn request_num_is_the_request_ids_digits() {
+    let mut out = Vec::new();
+    Layout::lit(&mut out, b"{\"req_id\":");
+    out.push(Part::Slot(Slot::RequestNum));
+    Layout::lit(&mut out, b"}");
+    let t = OrderTemplate::unsigned(Layout { out, ..Layout::default() }, rules(2, 8, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    t.fill(0, 1, "c", 1, "tw17", &mut buf).unwrap();
+    assert_eq!(buf, b"{\"req_id\":17}");
 }

@@ -3,9 +3,15 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::order::{self, binance, okx, Layout, OrderError, Part, Rules, Slot};
+use pyo3::exceptions::PyValueError;
+
+use crate::order::{self, binance, Layout, OrderError, Part, Rules, SigText, Slot};
 use crate::py::errors::{err, guard, Kind};
 use crate::py::venues::binance::BinanceSigner;
+use crate::py::venues::bybit::BybitSigner;
+use crate::py::venues::htx::HtxSigner;
+use crate::py::venues::okx::OkxSigner;
+use crate::sign::hmac::HmacKey;
 use crate::sign::venues::binance::BinanceKey;
 
 #[cold]
@@ -52,6 +58,77 @@ fn rules_of(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Rules> {
         ));
     }
     Ok(r)
+}
+
+/// The slot a part's name stands for.
+fn slot_of(name: &str) -> PyResult<Slot> {
+    Ok(match name {
+        "price" => Slot::Price,
+        "qty" => Slot::Qty,
+        "client_id" => Slot::ClientId,
+        "timestamp" => Slot::Timestamp,
+        "request_id" => Slot::RequestId,
+        "request_num" => Slot::RequestNum,
+        "signature" => Slot::Signature,
+        "iso_ms" => Slot::IsoMillis,
+        "iso_s_form" => Slot::IsoSecondsForm,
+        "expiry" => Slot::Expiry,
+        "body_len" => Slot::BodyLen,
+        _ => return Err(PyValueError::new_err(format!("unknown slot {name:?}"))),
+    })
+}
+
+/// `items` into `l.out` (`signed`: false) or `l.signed`; `"body"` only in the request.
+fn parts_of(items: &Bound<'_, PyList>, l: &mut Layout, signed: bool) -> PyResult<()> {
+    for item in items.iter() {
+        let parts = if signed { &mut l.signed } else { &mut l.out };
+        if let Ok(b) = item.cast::<PyBytes>() {
+            Layout::lit(parts, b.as_bytes());
+            continue;
+        }
+        let name: String = item.extract()?;
+        if name == "body" && !signed {
+            l.start_body();
+        } else {
+            parts.push(Part::Slot(slot_of(&name)?));
+        }
+    }
+    Ok(())
+}
+
+/// A layout from Python: `bytes` are literal, a `str` names a slot (`"price"`, `"qty"`, `"client_id"`,
+/// `"timestamp"`, `"request_id"`, `"request_num"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`)
+/// or, in the request only, `"body"`: where the body (measured by `"body_len"`) starts.
+fn layout_of(parts: &Bound<'_, PyList>, signed: Option<&Bound<'_, PyList>>) -> PyResult<Layout> {
+    let mut l = Layout::default();
+    parts_of(parts, &mut l, false)?;
+    if let Some(signed) = signed {
+        parts_of(signed, &mut l, true)?;
+    }
+    Ok(l)
+}
+
+/// The pre-keyed HMAC of a signer the templates know.
+fn hmac_key_of(signer: &Bound<'_, PyAny>) -> PyResult<HmacKey> {
+    if let Ok(s) = signer.cast::<BinanceSigner>() {
+        return match &s.get().core().key {
+            BinanceKey::Hmac(key) => Ok(key.clone()),
+            _ => Err(err(
+                Kind::NotSupported,
+                "binance: order templates sign with an HMAC key (Ed25519/RSA keys use place_order)",
+            )),
+        };
+    }
+    if let Ok(s) = signer.cast::<OkxSigner>() {
+        return Ok(s.get().core().hmac_key().clone());
+    }
+    if let Ok(s) = signer.cast::<BybitSigner>() {
+        return Ok(s.get().core().hmac_key().clone());
+    }
+    if let Ok(s) = signer.cast::<HtxSigner>() {
+        return Ok(s.get().core().hmac_key().clone());
+    }
+    Err(err(Kind::NotSupported, "order templates sign with a Binance (HMAC), OKX, Bybit or HTX signer"))
 }
 
 /// The request bytes of one (venue, symbol, side, type, time in force, transport), filled, checked
@@ -108,60 +185,58 @@ impl OrderTemplate {
         })
     }
 
-    /// OKX spot limit order as the `order` op on the logged-in private socket (unsigned);
-    /// `expires`: the request carries `expTime`, written from `fill`'s `timestamp_ms`.
+    /// An unsigned request (a logged-in socket's) from its pieces in order: `bytes` literal, `str` a
+    /// slot (see `layout_of`). `expiry_ms` is what the `"expiry"` slot adds to the timestamp. The venue
+    /// module that lays it out proves it byte-equal to its slow path (`tickwire.trading.template`).
     #[staticmethod]
-    #[pyo3(signature = (inst_id, side, ord_type, *, expires, **rules))]
-    fn okx_ws(
-        inst_id: &str,
-        side: &str,
-        ord_type: &str,
-        expires: bool,
+    #[pyo3(signature = (parts, *, expiry_ms = 0, **rules))]
+    fn unsigned(
+        parts: &Bound<'_, PyList>,
+        expiry_ms: u64,
         rules: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guard(|| {
             let rules = rules_of(rules)?;
-            let spec = okx::Spec { inst_id, side, ord_type, expires };
-            let layout = okx::ws_order(&spec).map_err(invalid)?;
+            let mut layout = layout_of(parts, None)?;
+            layout.expiry_ms = expiry_ms;
             let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
             Ok(Self { t, buf: Vec::new() })
         })
     }
 
-    /// An unsigned request (a logged-in socket's) from its pieces in order: `bytes` literal, `str` a
-    /// slot (`"price"`, `"qty"`, `"client_id"`, `"timestamp"`, `"request_id"`). The venue module that
-    /// lays it out proves it byte-equal to its slow path (`tickwire.trading.template`).
+    /// A request signed with `signer`'s pre-keyed HMAC (a Binance HMAC, OKX, Bybit or HTX signer):
+    /// `parts` the request, `signed` the text the venue's scheme MACs, both as for `unsigned` (`signed`
+    /// has no signature or body marker); `sig` the signature's text: `"hex"`, `"base64"` or
+    /// `"base64_form"` (form-encoded for a query string).
     #[staticmethod]
-    #[pyo3(signature = (parts, **rules))]
-    fn unsigned(parts: &Bound<'_, PyList>, rules: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    #[pyo3(signature = (signer, parts, signed, *, sig, expiry_ms = 0, **rules))]
+    fn signed(
+        signer: &Bound<'_, PyAny>,
+        parts: &Bound<'_, PyList>,
+        signed: &Bound<'_, PyList>,
+        sig: &str,
+        expiry_ms: u64,
+        rules: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         guard(|| {
             let rules = rules_of(rules)?;
-            let mut layout = Layout::default();
-            for item in parts.iter() {
-                if let Ok(b) = item.cast::<PyBytes>() {
-                    Layout::lit(&mut layout.out, b.as_bytes());
-                    continue;
-                }
-                let name: String = item.extract()?;
-                let slot = match name.as_str() {
-                    "price" => Slot::Price,
-                    "qty" => Slot::Qty,
-                    "client_id" => Slot::ClientId,
-                    "timestamp" => Slot::Timestamp,
-                    "request_id" => Slot::RequestId,
-                    _ => {
-                        return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown slot {name:?}")))
-                    }
-                };
-                layout.out.push(Part::Slot(slot));
-            }
-            let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
+            let key = hmac_key_of(signer)?;
+            let mut layout = layout_of(parts, Some(signed))?;
+            layout.expiry_ms = expiry_ms;
+            layout.sig = match sig {
+                "hex" => SigText::Hex,
+                "base64" => SigText::Base64,
+                "base64_form" => SigText::Base64Form,
+                _ => return Err(PyValueError::new_err("sig is 'hex', 'base64' or 'base64_form'")),
+            };
+            let t = order::OrderTemplate::new(layout, key, rules).map_err(invalid)?;
             Ok(Self { t, buf: Vec::new() })
         })
     }
 
     /// The request bytes, checked against the instrument's tick, lot and bounds (`InvalidOrder`, with
-    /// `rule`, and nothing produced otherwise) and signed.
+    /// `rule`, and nothing produced otherwise) and signed. `timestamp_ms` is an int; a request that
+    /// carries no time (Tradefence's, whose signer's clock reads float seconds) takes any number.
     #[pyo3(signature = (price, qty, client_id, timestamp_ms, request_id = ""))]
     fn fill<'py>(
         &mut self,
@@ -169,11 +244,16 @@ impl OrderTemplate {
         price: u64,
         qty: u64,
         client_id: &str,
-        timestamp_ms: u64,
+        timestamp_ms: &Bound<'py, PyAny>,
         request_id: &str,
     ) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
-            self.t.fill(price, qty, client_id, timestamp_ms, request_id, &mut self.buf).map_err(invalid)?;
+            let ts = match timestamp_ms.extract::<u64>() {
+                Ok(ts) => ts,
+                Err(_) if !self.t.stamped() && timestamp_ms.extract::<f64>().is_ok() => 0,
+                Err(e) => return Err(e),
+            };
+            self.t.fill(price, qty, client_id, ts, request_id, &mut self.buf).map_err(invalid)?;
             Ok(PyBytes::new(py, &self.buf))
         })
     }
@@ -181,6 +261,12 @@ impl OrderTemplate {
     /// The instrument's rules alone (`InvalidOrder` unless the mantissas pass).
     fn check(&self, price: u64, qty: u64) -> PyResult<()> {
         guard(|| self.t.check(price, qty).map_err(invalid))
+    }
+
+    /// Whether the request carries a price (False: a market order).
+    #[getter]
+    fn priced(&self) -> bool {
+        self.t.priced()
     }
 
     #[getter]

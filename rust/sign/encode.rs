@@ -219,7 +219,7 @@ pub fn iso_millis(ms: u64) -> String {
 }
 
 /// Calendar fields of a Unix time in seconds (Howard Hinnant's days-from-civil inverse).
-fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
+pub(crate) fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

@@ -327,24 +327,24 @@ def test_ws_requests_are_the_documented_v2_methods() -> None:
     placed = g.ws_request(g.new_order(_order(post_only=True)), None, "tw1")
     assert placed is not None and b'"order_qty":1.25' in placed and b'"limit_price":37500' in placed
     msg = orjson.loads(placed)
-    assert msg["method"] == "add_order" and isinstance(msg["req_id"], int)
+    assert msg["method"] == "add_order" and msg["req_id"] == 1  # the socket's request id tw1
     assert msg["params"] == {
         "order_type": "limit", "side": "buy", "order_qty": 1.25, "symbol": "BTC/USD", "limit_price": 37500,
         "time_in_force": "gtc", "post_only": True, "cl_ord_id": "tw-1", "token": "TOKEN",
     }  # fmt: skip
-    cancel = orjson.loads(g.ws_request(g.cancel("BTC/USD", "tw-1", None), None, "x") or b"")
+    cancel = orjson.loads(g.ws_request(g.cancel("BTC/USD", "tw-1", None), None, "tw2") or b"")
     assert cancel["method"] == "cancel_order" and cancel["params"] == {
         "cl_ord_id": ["tw-1"],
         "token": "TOKEN",
     }
-    amend = g.ws_request(g.amend(replace(_order(), order_id="OX"), None, Decimal("37499.9")), None, "x")
+    amend = g.ws_request(g.amend(replace(_order(), order_id="OX"), None, Decimal("37499.9")), None, "tw3")
     assert orjson.loads(amend or b"")["params"] == {
         "order_id": "OX",
         "limit_price": 37499.9,
         "token": "TOKEN",
     }
-    assert g.ws_request(g.status("BTC/USD", "tw-1", None), None, "x") is None
-    assert g.ws_answer_id({"method": "add_order", "req_id": 7, "success": True}) == "7"
+    assert g.ws_request(g.status("BTC/USD", "tw-1", None), None, "tw4") is None
+    assert g.ws_answer_id({"method": "add_order", "req_id": 7, "success": True}) == "tw7"
     with pytest.raises(InsufficientFunds):
         g.read_ws_answer(
             {"method": "add_order", "req_id": 7, "success": False, "error": "EOrder:Insufficient funds"}

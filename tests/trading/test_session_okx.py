@@ -5,7 +5,6 @@ and ``order``/``cancel-order`` ops."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -148,7 +147,9 @@ def test_stream_fills_carry_the_fee_okx_reports_negative() -> None:
 
 def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> None:
     g = okx.Orders()
+    before = OKX.signer._clock()
     placed = g.ws_request(g.new_order(replace(_order(1), price=Decimal(100))), OKX.signer, "tw9")
+    after = OKX.signer._clock()
     assert placed is not None
     msg = orjson.loads(placed)
     assert (
@@ -156,9 +157,9 @@ def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> Non
         and msg["op"] == "order"
         and msg["args"] == [orjson.loads(g.new_order(replace(_order(1), price=Decimal(100))).body)]
     )
-    # A place (and an amend) expires when the session would stop waiting for it; a cancel does not.
-    sent_at = int(time.time() * 1000)
-    assert sent_at - 1000 <= int(msg["expTime"]) - g.request_ttl_ms <= sent_at
+    # A place (and an amend) expires when the session would stop waiting for it (on the signer's
+    # clock, the venue's when measured); a cancel does not.
+    assert before <= int(msg["expTime"]) - g.request_ttl_ms <= after
     cancel = g.ws_request(g.cancel("BTC-USDT", "c1", None), OKX.signer, "tw10")
     assert cancel is not None and orjson.loads(cancel)["op"] == "cancel-order"
     assert "expTime" not in orjson.loads(cancel)

@@ -6,24 +6,33 @@ written; a lost answer reconciled into exactly one order."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import re
 import socket
 import threading
 import time
+import urllib.parse
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
+import test_session_htx as htx_case
+import test_session_okx as okx_case
+import test_session_usdm as usdm_case
 import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
 from test_session_bybit import BYBIT
+from test_session_htx import HTX
+from test_session_kraken import KRAKEN
 from test_session_okx import OKX
+from test_session_tradefence import TRADEFENCE
+from test_session_usdm import USDM
 from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
 from tickwire.limits import Limit
@@ -31,7 +40,7 @@ from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
-from tickwire.venues import binance, bybit, okx
+from tickwire.venues import binance, bybit, htx, okx
 
 KEY, SECRET = "tmpl-key", "tmpl-secret"
 TS = 1_700_000_000_123
@@ -246,12 +255,12 @@ def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order(
     a.run(body, transport="auto", timeout=1.0)
 
 
-def test_what_a_template_does_not_cover_is_not_supported() -> None:
+def test_what_a_template_does_not_cover_is_refused() -> None:
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        with pytest.raises(NotSupported):
-            tr.template(SYMBOL, "buy", "market")
+        with pytest.raises(InvalidOrder):
+            tr.template(SYMBOL, "buy", "stop")  # type: ignore[arg-type]
         with pytest.raises(InvalidOrder):
             tr.template("NOPEUSDT", "buy")
 
@@ -306,21 +315,19 @@ def test_templates_sign_with_hmac_keys_only() -> None:
 
 
 @pytest.mark.parametrize("post_only", [False, True])
-def test_okx_order_op_bytes_are_the_slow_paths_byte_for_byte(
-    monkeypatch: pytest.MonkeyPatch, post_only: bool
-) -> None:
-    a = OKX
+def test_okx_order_op_bytes_are_the_slow_paths_byte_for_byte(post_only: bool) -> None:
+    clock = Frozen()
+    a = replace(OKX, signer=okx.Signer(OKX.key, okx_case.SECRET, okx_case.PASSPHRASE, clock=clock))
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         price, qty = below_bid(a, sim, tr, 10, a.symbol)
         tmpl = tr.template(a.symbol, "buy", post_only=post_only)
         order = tr.prepare(a.symbol, "buy", "limit", qty, price, post_only=post_only)
-        monkeypatch.setattr(okx, "now_ms", lambda: TS)  # the grammar's expTime clock
+        clock.at = TS  # expTime: the signer's clock plus the grammar's time to live
         slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
         p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
-        ttl = getattr(tr.grammar, "request_ttl_ms", 0)
-        assert tmpl.ws.fill(p, q, order.client_id, TS + ttl, "tw5") == slow
-        assert tmpl.rest is None
+        assert tmpl.ws.fill(p, q, order.client_id, TS, "tw5") == slow
+        assert orjson.loads(slow)["expTime"] == str(TS + tr.grammar.request_ttl_ms)
 
     a.run(body)
 
@@ -337,7 +344,7 @@ def test_socket_venues_the_simulator_accepts_template_orders(venue: str, transpo
         [theirs] = a.orders(sim, o.client_id)
         assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
         after = [e[1] for e in sim.endpoint(venue, 0).exchanges].count(a.place_op)
-        # Over the socket when it is there; place_order's REST path when the session has none.
+        # Over the socket when it is there, else the REST template.
         assert after == before + (transport == "rest")
 
     a.run(body, transport=transport)
@@ -402,7 +409,317 @@ def test_bybit_order_create_bytes_are_the_slow_paths_byte_for_byte(post_only: bo
         slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
         p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
         assert tmpl.ws.fill(p, q, order.client_id, TS, "tw5") == slow
-        assert tmpl.rest is None
+
+    a.run(body)
+
+
+# Signed templates laid out from the slow path: Binance spot market, USDⓈ-M, OKX/Bybit/HTX REST ------
+
+
+def signed_account(venue: str, clock: Frozen) -> tuple[SimAccount, str]:
+    """The venue's simulator account signing on ``clock``, and its secret."""
+    if venue == "binance":
+        return account(clock=clock), SECRET
+    if venue == "binance-usdm":
+        return replace(USDM, signer=binance.Signer(USDM.key, usdm_case.SECRET, clock=clock)), usdm_case.SECRET
+    if venue == "okx":
+        s = okx.Signer(OKX.key, okx_case.SECRET, okx_case.PASSPHRASE, clock=clock)
+        return replace(OKX, signer=s), okx_case.SECRET
+    if venue == "bybit":
+        return replace(BYBIT, signer=bybit.Signer(BYBIT.key, "bybit-trade-secret", clock=clock)), (
+            "bybit-trade-secret"
+        )
+    assert venue == "htx"
+    return replace(HTX, signer=htx.Signer(HTX.key, htx_case.SECRET, clock=clock)), htx_case.SECRET
+
+
+def head(data: bytes) -> dict[str, str]:
+    lines = data.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]
+    return dict(line.split(": ", 1) for line in lines)
+
+
+def check_rest_signature(venue: str, data: bytes, secret: str, signer: Any) -> None:
+    """The request's signature recomputed with Python's ``hmac`` from the venue's documented scheme."""
+    line = data.decode().split("\r\n", 1)[0]
+    target = line.split(" ")[1]
+    path, _, query = target.partition("?")
+    body = data.split(b"\r\n\r\n", 1)[1]
+    h = head(data)
+    assert int(h.get("Content-Length", "0")) == len(body)
+
+    def mac(text: bytes) -> bytes:
+        return hmac.new(secret.encode(), text, hashlib.sha256).digest()
+
+    if venue.startswith("binance"):
+        signed, sig = query.rsplit("&signature=", 1)
+        assert sig == mac(signed.encode() + body).hex()
+    elif venue == "okx":
+        pre = h["OK-ACCESS-TIMESTAMP"].encode() + b"POST" + path.encode() + body
+        assert h["OK-ACCESS-SIGN"] == base64.b64encode(mac(pre)).decode()
+    elif venue == "bybit":
+        pre = (h["X-BAPI-TIMESTAMP"] + signer.api_key + h["X-BAPI-RECV-WINDOW"]).encode() + body
+        assert h["X-BAPI-SIGN"] == mac(pre).hex()
+    else:
+        signed, sig = query.rsplit("&Signature=", 1)
+        pre = f"POST\n{signer.host.lower()}\n{path}\n{signed}".encode()
+        assert urllib.parse.unquote(sig) == base64.b64encode(mac(pre)).decode()
+
+
+# (venue, type, side): HTX sizes a market buy in the quote currency, so its market template sells.
+REST_CASES = [
+    ("binance", "market", "buy"),
+    ("binance-usdm", "limit", "buy"),
+    ("binance-usdm", "market", "buy"),
+    ("okx", "limit", "buy"),
+    ("okx", "market", "buy"),
+    ("bybit", "limit", "buy"),
+    ("bybit", "market", "buy"),
+    ("htx", "limit", "buy"),
+    ("htx", "market", "sell"),
+]
+
+
+def order_terms(
+    a: SimAccount, sim: Simulator, tr: TradingSession, type: str, side: str
+) -> tuple[Decimal | None, Decimal]:
+    """A resting limit below the bid, or a market order of the smallest size at the touch."""
+    if type == "limit":
+        return below_bid(a, sim, tr, 10, a.symbol)
+    bid, ask = a.touch(sim)
+    return None, a.size(tr, ask if side == "buy" else bid)
+
+
+def mantissas(tmpl: Any, price: Decimal | None, qty: Decimal) -> tuple[int, int]:
+    return (0 if price is None else int(price.scaleb(tmpl.price_scale))), int(qty.scaleb(tmpl.qty_scale))
+
+
+@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES)
+def test_signed_rest_bytes_are_the_slow_paths_byte_for_byte(venue: str, type: Any, side: Any) -> None:
+    clock = Frozen()
+    a, secret = signed_account(venue, clock)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = order_terms(a, sim, tr, type, side)
+        tmpl = tr.template(a.symbol, side, type)
+        assert tmpl.rest is not None and tmpl.rest.priced == (type == "limit")
+        clock.at = ts = int(time.time() * 1000)
+        sent = capture(tr)
+        o = await tr.place_order(a.symbol, side, type, qty, price)
+        slow = sent[0]  # then, for an acknowledging venue, its state query
+        assert o.status in ("new", "filled")
+        p, q = mantissas(tmpl, price, qty)
+        fast = tmpl.rest.fill(p, q, o.client_id, ts)
+        assert fast == slow
+        check_rest_signature(venue, fast, secret, tr.signer)
+
+    a.run(body)
+
+
+@pytest.mark.parametrize(
+    ("venue", "type"), [("binance", "market"), ("binance-usdm", "limit"), ("binance-usdm", "market")]
+)
+def test_binance_ws_api_bytes_are_the_slow_paths_byte_for_byte(venue: str, type: Any) -> None:
+    clock = Frozen()
+    a, secret = signed_account(venue, clock)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = order_terms(a, sim, tr, type, "buy")
+        tmpl = tr.template(a.symbol, "buy", type, tif="IOC")
+        clock.at = TS
+        order = tr.prepare(a.symbol, "buy", type, qty, price, tif="IOC")
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw42")
+        p, q = mantissas(tmpl, price, qty)
+        fast = tmpl.ws.fill(p, q, order.client_id, TS, "tw42")
+        assert fast == slow
+        params = orjson.loads(fast)["params"]
+        sig = params.pop("signature")
+        text = "&".join(f"{k}={params[k]}" for k in sorted(params))
+        assert sig == hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+    a.run(body)
+
+
+@pytest.mark.parametrize("venue", ["okx", "bybit"])
+def test_market_order_socket_bytes_are_the_slow_paths_byte_for_byte(venue: str) -> None:
+    clock = Frozen()
+    a, _ = signed_account(venue, clock)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        _, qty = order_terms(a, sim, tr, "market", "buy")
+        tmpl = tr.template(a.symbol, "buy", "market")
+        order = tr.prepare(a.symbol, "buy", "market", qty)
+        clock.at = TS
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw5")
+        assert tmpl.ws.fill(0, mantissas(tmpl, None, qty)[1], order.client_id, TS, "tw5") == slow
+
+    a.run(body)
+
+
+SIM_CASES = [(v, t, s, tr) for v, t, s in REST_CASES for tr in ("rest", "ws") if v != "htx" or tr == "rest"]
+
+
+@pytest.mark.parametrize(("venue", "type", "side", "transport"), SIM_CASES)
+def test_the_simulator_accepts_and_fills_signed_template_orders(
+    venue: str, type: Any, side: Any, transport: str
+) -> None:
+    a, _ = signed_account(venue, Frozen())
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert (tr.orders_ws is not None) == (transport == "ws")
+        price, qty = order_terms(a, sim, tr, type, side)
+        log = sim.endpoint(venue, 0).exchanges
+        before = [e[1] for e in log].count(a.place_op)
+        o = await tr.template(a.symbol, side, type).send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert o.qty == qty and o.type == type
+        if type == "limit":
+            assert theirs.open and o.status == "new" and o.price == price
+        else:
+            assert o.status == "filled" and o.filled == qty and not theirs.open
+        # Over the socket when the session has one (no new REST place), else over REST.
+        assert [e[1] for e in log].count(a.place_op) == before + (transport == "rest")
+
+    a.run(body, transport=transport)
+
+
+@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES)
+def test_signed_templates_refuse_off_tick_off_lot_and_write_nothing(venue: str, type: Any, side: Any) -> None:
+    a, _ = signed_account(venue, Frozen())
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(a.symbol, side, type)
+        price, qty = order_terms(a, sim, tr, type, side)
+        r = tr.rules[a.symbol]
+        lot = (r.market_lot_size or r.lot_size) if type == "market" else r.lot_size
+        log = sim.endpoint(venue, 0).exchanges
+        before = list(log)
+        cases: list[tuple[Any, Any, str]] = [(price, qty + lot / 2, "lot_size")]
+        if price is not None:
+            cases.append((price + r.tick_size / 2, qty, "tick_size"))
+        else:
+            bid, _ = a.touch(sim)
+            cases.append((bid, qty, "price"))  # a market order takes no price
+        for pp, qq, rule in cases:
+            with pytest.raises(InvalidOrder) as e:
+                await tmpl.send(pp, qq)
+            assert getattr(e.value, "rule", None) == rule
+        # Rust's own refusal: off the lot by one unit at the scale, when the lot is more than one.
+        p, q = mantissas(tmpl, price, qty)
+        if lot.scaleb(tmpl.qty_scale) > 1:
+            with pytest.raises(InvalidOrder):
+                await tmpl.send(None if price is None else p, q + 1)
+        assert list(log) == before and a.orders(sim) == []
+
+    a.run(body)
+
+
+# Kraken: add_order on the WebSocket v2 socket (the token in the message, an integer req_id) ------------
+
+
+def test_kraken_add_order_bytes_are_the_slow_paths_byte_for_byte() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        for post_only, tif in ((False, "GTC"), (True, "GTC"), (False, "IOC")):
+            price, qty = below_bid(a, sim, tr, 10, a.symbol)
+            tmpl = tr.template(a.symbol, "sell", tif=tif, post_only=post_only)
+            assert tmpl.rest is None and tmpl.ws is not None
+            order = tr.prepare(a.symbol, "sell", "limit", qty, price, tif=tif, post_only=post_only)
+            slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw77")
+            p, q = mantissas(tmpl, price, qty)
+            fast = tmpl.ws.fill(p, q, order.client_id, TS, "tw77")
+            assert fast == slow
+            msg = orjson.loads(fast)
+            assert msg["req_id"] == 77 and msg["params"]["token"] == tr.grammar.token
+        with pytest.raises(NotSupported):  # no REST form for the socket-down case of a market order
+            tr.template(a.symbol, "buy", "market")
+
+    a.run(body, transport="ws")
+
+
+def test_kraken_the_simulator_accepts_template_orders_and_a_new_token_rebuilds() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        log = sim.endpoint("kraken", 0).exchanges
+        before = [e[1] for e in log].count(a.place_op)
+        tmpl = tr.template(a.symbol, "buy")
+        o = await tmpl.send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.price == price and o.qty == qty
+        assert [e[1] for e in log].count(a.place_op) == before  # over the socket
+        # The socket's token changes (a new log-in): the template carries the new one.
+        old = tr.grammar.token
+        tr.grammar.token = "another-token"
+        p, q = mantissas(tmpl, price, qty)
+        assert b'"token":"another-token"' in tmpl.ws.fill(p, q, "c", TS, "tw1")
+        tr.grammar.token = old
+        # Off the tick: refused, nothing written.
+        with pytest.raises(InvalidOrder) as e:
+            await tmpl.send(price + tr.rules[a.symbol].tick_size / 2, qty)
+        assert getattr(e.value, "rule", None) == "tick_size" and len(a.orders(sim)) == 1
+
+    a.run(body, transport="ws")
+
+
+def test_kraken_without_its_socket_has_no_template() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        with pytest.raises(NotSupported):
+            tr.template(KRAKEN.symbol, "buy")
+
+    KRAKEN.run(body)
+
+
+# Tradefence: POST /v1/orders with the OAuth bearer token (nothing signed) ------------------------------
+
+
+@pytest.mark.parametrize(("type", "side"), [("limit", "buy"), ("market", "buy")])
+def test_tradefence_bytes_are_the_slow_paths_and_the_simulator_fills_them(type: Any, side: Any) -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = order_terms(a, sim, tr, type, side)
+        tmpl = tr.template(a.symbol, side, type)
+        assert tmpl.ws is None and tmpl.rest is not None
+        sent = capture(tr)
+        o = await tr.place_order(a.symbol, side, type, qty, price)
+        p, q = mantissas(tmpl, price, qty)
+        assert tmpl.rest.fill(p, q, o.client_id, TS) == sent[0]
+        assert head(sent[0])["Authorization"] == f"Bearer {tr.signer._tokens.access_token}"
+        log = sim.endpoint(a.venue, 0).exchanges
+        before = [e[1] for e in log].count(a.place_op)
+        o = await tmpl.send(price, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert [e[1] for e in log].count(a.place_op) == before + 1
+        if type == "limit":
+            assert theirs.open and o.status == "new" and o.price == price
+        else:
+            assert o.status == "filled" and o.filled == qty
+        # Off the lot: refused, nothing written.
+        with pytest.raises(InvalidOrder) as e:
+            await tmpl.send(price, qty + tr.rules[a.symbol].lot_size / 2)
+        assert getattr(e.value, "rule", None) == "lot_size"
+        assert [e[1] for e in log].count(a.place_op) == before + 1
+
+    a.run(body)
+
+
+def test_tradefence_a_new_access_token_rebuilds_the_template() -> None:
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        p, q = mantissas(tmpl, price, qty)
+        old = tr.signer._tokens.access_token
+        await tr.signer.refresh()
+        new = tr.signer._tokens.access_token
+        assert new != old
+        assert f"Bearer {new}".encode() in tmpl.rest.fill(p, q, "c", TS)
+        o = await tmpl.send(price, qty)
+        assert o.status == "new" and a.orders(sim, o.client_id)[0].open
 
     a.run(body)
 

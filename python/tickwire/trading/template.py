@@ -17,26 +17,32 @@ is rescaled to it exactly (both checked in Rust); ``Decimal``/``str`` are checke
 in Python first (the same rules as ``place_order``). A price off the tick or a quantity off the lot raises
 :class:`InvalidOrder` (with ``rule`` and ``nearest``) and nothing is written.
 
-Binance spot with an HMAC key (REST and WS API), OKX spot (the ``order`` op on the logged-in order
-socket) and Bybit spot (``order.create`` on the authenticated trade socket, its layout cut out of the
-slow path's own request rendered with sentinel values, so byte-equal by construction); for the
-socket-only ones ``send`` takes ``place_order``'s path while the socket is down. Limit orders, for
-now; anything else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
+Limit and market orders (``send(None, qty)`` for a market template): Binance spot and USDⓈ-M with an
+HMAC key (REST and WS API), OKX and Bybit spot (REST and their order sockets), HTX spot (REST), Kraken
+(the v2 ``add_order`` on its socket; ``place_order``'s path while the socket is down) and Tradefence
+(REST with the bearer token). Binance spot limit orders use the hand-written layouts of
+``rust/order/binance.rs``; every other layout is cut out of the slow path's own request rendered with
+sentinel values (``_layout``: the REST path run up to its write, which is caught, or the socket form;
+the venue's signed text read from that request) and proven when built (``_checked``: a probe order
+filled by the template is byte for byte what the slow path renders, else ``NotSupported``). Anything
+else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
 (``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tickwire import _core
-from tickwire.auth import now_ms
 from tickwire.errors import (
     InvalidOrder,
     NotSupported,
@@ -46,6 +52,7 @@ from tickwire.errors import (
     TransportError,
     UnknownOutcome,
 )
+from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import audit_fields
 from tickwire.trading.numbers import Mantissa, strip_zeros, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
@@ -88,8 +95,8 @@ class OrderTemplate:
         post_only: bool = False,
     ) -> None:
         venue = session.venue
-        if type != "limit":
-            raise NotSupported(f"{venue}: order templates place limit orders only (use place_order)")
+        if type not in ("limit", "market"):
+            raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
         if side not in ("buy", "sell"):
             raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
         if tif not in ("GTC", "IOC", "FOK"):
@@ -102,6 +109,10 @@ class OrderTemplate:
         self.rules: InstrumentRules = rules
         ps = max(_scale(rules.tick_size), _scale(rules.min_price), _scale(rules.max_price))
         qs = max(_scale(rules.lot_size), _scale(rules.min_qty), _scale(rules.max_qty))
+        if type == "market":  # its own lot and bounds where the venue has them (Binance, OKX)
+            qs = max(
+                qs, _scale(rules.market_lot_size), _scale(rules.market_min_qty), _scale(rules.market_max_qty)
+            )
         self.price_scale, self.qty_scale = ps, qs
         # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
         # yet): with a book's recv_ns, the in-process tick→order time.
@@ -110,79 +121,123 @@ class OrderTemplate:
 
     def _build(self) -> None:
         """The request bytes for the session's current signer (built again after a key rotation)."""
-        from tickwire.venues import okx
-        from tickwire.venues.binance.orders import Orders
-        from tickwire.venues.bybit.orders import Orders as BybitOrders
-
         s, rules, ps, qs = self.session, self.rules, self.price_scale, self.qty_scale
         grammar: Any = s.grammar
-        self._okx = _is_spot(grammar, okx.Orders)
-        bybit = _is_spot(grammar, BybitOrders)
-        self._socket_only = self._okx or bybit
-        if not (self._socket_only or _is_spot(grammar, Orders)):
+        recipe = _recipes().get(type(grammar))
+        if recipe is None:
             raise NotSupported(
-                f"{s.venue}: order templates are built for Binance, OKX and Bybit spot only (use place_order)"
+                f"{s.venue}: order templates are built for Binance spot and USDⓈ-M, OKX, Bybit, HTX, "
+                "Kraken and Tradefence only (use place_order)"
             )
         http = s.wire.http
         if http is None:
             raise TransportError(f"{s.venue}: trading session is not started")
         signer = self._signer = s.signer
+        market = self.type == "market"
         # The Call place_order would build (a sample order): its rate cost, its usage headers' reader,
         # its audit record's shape.
         sample = Order(
-            venue=s.venue, symbol=self.symbol, side=self.side, type="limit", tif=self.tif,
-            price=rules.tick_size or Decimal(1), qty=rules.lot_size or Decimal(1), client_id="template",
-            post_only=self.post_only,
+            venue=s.venue, symbol=self.symbol, side=self.side, type=self.type, tif=self.tif,
+            price=None if market else rules.tick_size or Decimal(1), qty=rules.lot_size or Decimal(1),
+            client_id="template", post_only=self.post_only,
         )  # fmt: skip
         self._call = grammar.new_order(sample)
         self._path: str = self._call.path
         self._cost: dict[str, int] = grammar.cost(self._call) if hasattr(grammar, "cost") else {}
         self._take = s.budget.taker(self._cost, "order")
+        lot = (rules.market_lot_size or rules.lot_size) if market else rules.lot_size
+        min_qty = max(rules.market_min_qty or Decimal(0), rules.min_qty) if market else rules.min_qty
+        max_qty = (rules.market_max_qty or rules.max_qty) if market else rules.max_qty
         ints: dict[str, Any] = dict(
             price_scale=ps,
             qty_scale=qs,
             tick=_mantissa(rules.tick_size, ps, ROUND_CEILING),
-            lot=_mantissa(rules.lot_size, qs, ROUND_CEILING),
+            lot=_mantissa(lot, qs, ROUND_CEILING),
             min_price=_mantissa(rules.min_price, ps, ROUND_CEILING),
             max_price=_mantissa(rules.max_price, ps, ROUND_FLOOR),
-            min_qty=_mantissa(rules.min_qty, qs, ROUND_CEILING),
-            max_qty=_mantissa(rules.max_qty, qs, ROUND_FLOOR),
-            min_notional=_mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
-            max_notional=_mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
+            min_qty=_mantissa(min_qty, qs, ROUND_CEILING),
+            max_qty=_mantissa(max_qty, qs, ROUND_FLOOR),
+            # A market order's notional needs a reference price the template does not have: as in
+            # place_order without one, the venue checks it.
+            min_notional=0 if market else _mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
+            max_notional=0 if market else _mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
         )
-        self.rest: _core.OrderTemplate | None
-        self._ttl_ms = 0
-        if bybit:
-            # order.create on the authenticated trade socket: unsigned, laid out from the slow path.
-            self.rest = None
-            self.ws = _core.OrderTemplate.unsigned(_slots(grammar, signer, sample), **ints)
-            return
-        if self._okx:
-            # The order socket's `order` op only (logged in, unsigned); with the socket down, send()
-            # takes place_order's path. expTime is the local clock plus the grammar's time to live.
-            self._ttl_ms = int(getattr(grammar, "request_ttl_ms", 0) or 0)
-            ord_type = orjson.loads(self._call.body)["ordType"]
-            self.rest = None
-            self.ws = _core.OrderTemplate.okx_ws(
-                self.symbol, self.side, ord_type, expires=self._ttl_ms > 0, **ints
+        # The timestamp every form is filled with is the signer's clock (``_fill``); OKX's expTime adds
+        # its time to live in Rust ("expiry"), so nothing is offset here.
+        rest, ws, hand_written, self._baked_of = recipe
+        if hand_written and not market:
+            # The hand-written Rust layouts (rust/order/binance.rs) of the spot limit order.
+            common: dict[str, Any] = dict(
+                tif=self.tif,
+                post_only=self.post_only,
+                resp_type=self._call.params["newOrderRespType"],
+                recv_window=getattr(signer, "recv_window", None) or None,
+                **ints,
             )
-            return
-        common: dict[str, Any] = dict(
-            tif=self.tif,
-            post_only=self.post_only,
-            resp_type=self._call.params["newOrderRespType"],
-            recv_window=getattr(signer, "recv_window", None) or None,
-            **ints,
-        )
-        vside = self.side.upper()
-        head, tail = http.request_parts("POST", self._path, signer.headers())
-        self.rest = _core.OrderTemplate.binance_spot(
-            signer, self.symbol, vside, transport="rest", head=head, tail=tail, **common
-        )
-        self.ws = _core.OrderTemplate.binance_spot(signer, self.symbol, vside, transport="ws", **common)
+            vside = self.side.upper()
+            head, tail = http.request_parts("POST", self._path, signer.headers())
+            self.rest = _core.OrderTemplate.binance_spot(
+                signer, self.symbol, vside, transport="rest", head=head, tail=tail, **common
+            )
+            self.ws = _core.OrderTemplate.binance_spot(signer, self.symbol, vside, transport="ws", **common)
+        else:
+            self.rest = None if rest is None else _checked(self, ints, rest, sample)
+            try:
+                self.ws = None if ws is None else _checked(self, ints, ws, sample)
+            except NotSupported:
+                if s.orders_ws is not None:
+                    raise
+                self.ws = None  # no order socket in this session: its form is never used
+        self._baked = None if self._baked_of is None else self._baked_of(s)
+        # Without a REST form, send() takes place_order's path while the socket is down.
+        self._socket_only = self._rest is None
+        if self._rest is None and (self._ws is None or s.orders_ws is None):
+            raise NotSupported(f"{s.venue}: order templates need its order socket (transport 'ws'/'auto')")
+        if self._socket_only and market:
+            raise NotSupported(f"{s.venue}: market order templates need a REST form (use place_order)")
+
+    def _fresh(self) -> None:
+        """Rebuilt when what the bytes carry besides the key changed (Kraken's socket token,
+        Tradefence's access token)."""
+        if self._baked_of is not None:
+            now = self._baked_of(self.session)
+            if now and now != self._baked:
+                self._build()
+
+    @property
+    def rest(self) -> _core.OrderTemplate | None:
+        """The REST form (the whole HTTP/1.1 request), None where the venue has none laid out."""
+        self._fresh()
+        return self._rest
+
+    @rest.setter
+    def rest(self, t: _core.OrderTemplate | None) -> None:
+        self._rest = t
+
+    @property
+    def ws(self) -> _core.OrderTemplate | None:
+        """The order socket's form, None where the venue has none laid out."""
+        self._fresh()
+        return self._ws
+
+    @ws.setter
+    def ws(self, t: _core.OrderTemplate | None) -> None:
+        self._ws = t
 
     def _mantissas(self, price: object, qty: object) -> tuple[int, int]:
-        """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules."""
+        """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules. A market
+        template takes ``None`` for the price (its mantissa is 0: the request has no price)."""
+        if self.type == "market":
+            if price is not None:
+                raise invalid_order(
+                    f"{self.symbol}: a market order takes no price (send(None, qty))", rule="price"
+                )
+            q = _at(qty, self.qty_scale)
+            if q is None:
+                qd = self._decimal(qty, self.qty_scale, "qty")
+                self.rules.validate(self.side, "market", qd)
+                q = self._exact(qd, qty, self.qty_scale)
+            return 0, q
         if type(price) is int and type(qty) is int:
             return price, qty
         p, q = _at(price, self.price_scale), _at(qty, self.qty_scale)
@@ -191,13 +246,13 @@ class OrderTemplate:
         pd = self._decimal(price, self.price_scale, "price")
         qd = self._decimal(qty, self.qty_scale, "qty")
         self.rules.validate(self.side, "limit", qd, pd)  # off tick or lot: InvalidOrder with nearest
-        pm, qm = pd.scaleb(self.price_scale), qd.scaleb(self.qty_scale)
-        if pm != pm.to_integral_value() or qm != qm.to_integral_value():
-            raise InvalidOrder(
-                f"{self.symbol}: price {price} or qty {qty} has more decimals than the template's "
-                f"{self.price_scale} and {self.qty_scale}"
-            )
-        return int(pm), int(qm)
+        return self._exact(pd, price, self.price_scale), self._exact(qd, qty, self.qty_scale)
+
+    def _exact(self, d: Decimal, given: object, scale: int) -> int:
+        m = d.scaleb(scale)
+        if m != m.to_integral_value():
+            raise InvalidOrder(f"{self.symbol}: {given} has more decimals than the template's {scale}")
+        return int(m)
 
     @staticmethod
     def _decimal(x: object, scale: int, what: str) -> Decimal:
@@ -209,7 +264,7 @@ class OrderTemplate:
         """The rules' own error (rule, nearest valid values) for mantissas Rust refused."""
         pd = Decimal(p).scaleb(-self.price_scale) if p > 0 else p
         qd = Decimal(q).scaleb(-self.qty_scale) if q > 0 else q
-        self.rules.validate(self.side, "limit", qd, pd)
+        self.rules.validate(self.side, self.type, qd, None if self.type == "market" else pd)
         if max(p, q) >= 2**64:
             raise InvalidOrder(f"{self.symbol}: price or qty mantissa out of range")
 
@@ -217,9 +272,9 @@ class OrderTemplate:
         """The intent the tracker registers for mantissas ``price`` and ``qty``."""
         s = self.session
         return Order(
-            venue=s.venue, symbol=self.symbol, side=self.side, type="limit", tif=self.tif,
-            price=Decimal(price).scaleb(-self.price_scale), qty=Decimal(qty).scaleb(-self.qty_scale),
-            client_id=client_id, post_only=self.post_only,
+            venue=s.venue, symbol=self.symbol, side=self.side, type=self.type, tif=self.tif,
+            price=None if self.type == "market" else Decimal(price).scaleb(-self.price_scale),
+            qty=Decimal(qty).scaleb(-self.qty_scale), client_id=client_id, post_only=self.post_only,
         )  # fmt: skip
 
     def _socket_up(self) -> bool:
@@ -233,8 +288,10 @@ class OrderTemplate:
         s = self.session
         ws = s.orders_ws if self._socket_up() else None
         rid = ws.next_id() if ws is not None else ""
-        ts = now_ms() + self._ttl_ms if self._okx else s.signer._clock()
-        tmpl = self.ws if ws is not None else self.rest
+        ts = s.signer._clock()
+        if self._baked_of is not None:
+            self._fresh()
+        tmpl = self._ws if ws is not None else self._rest
         if tmpl is None:  # a socket-only template with its socket gone: the caller decides
             return None, "", b""
         return ws, rid, self._checked(tmpl, p, q, cid, ts, rid)
@@ -271,7 +328,9 @@ class OrderTemplate:
             self._build()
         loop = asyncio.get_running_loop()
         if self._socket_only and not self._socket_up():  # no REST form pre-built: place_order's path
-            self._checked(self.ws, p, q)
+            form = self.ws
+            assert form is not None  # socket-only: the socket's form is all it has
+            self._checked(form, p, q)
             slow = s.place_order(
                 self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
                 Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
@@ -412,48 +471,311 @@ _SENTINELS: dict[str, str] = {
     "qty": "86420.9753186421",
     "client_id": "zqxCIDzqx",
     "timestamp": "9876543210123",
-    "request_id": "zqxRIDzqx",
+    "request_id": "tw5550123777",  # the order socket's form (tw<n>): Kraken writes n as its req_id
 }
 
 
-class _StampAt:
-    """The signer as the slow path sees it, its clock reading the timestamp sentinel."""
+_PROBE = (123_456_789, 987_654_321, "tw0probe0", 1_700_000_000_123, "tw0")
 
-    def __init__(self, signer: Any) -> None:
-        self._signer = signer
+
+def _iso(ms: int, millis: bool) -> str:
+    """``ms`` as OKX's ``OK-ACCESS-TIMESTAMP`` (``millis``) or HTX's form-encoded ``Timestamp``."""
+    t = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{t}.{ms % 1000:03d}Z" if millis else t.replace(":", "%3A")
+
+
+class _StampAt:
+    """The signer as the slow path sees it, every clock reading and timestamp ``ts``."""
+
+    def __init__(self, signer: Any, ts: int) -> None:
+        self._signer, self._ts = signer, ts
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._signer, name)
 
+    def _clock(self) -> int:
+        return self._ts
+
+    def sign_request(self, *args: Any, timestamp: int | None = None, **kw: Any) -> Any:
+        return self._signer.sign_request(*args, timestamp=self._ts, **kw)
+
+    def ws_signed_params(self, params: Any, *, timestamp: int | None = None) -> Any:
+        return self._signer.ws_signed_params(params, timestamp=self._ts)
+
     def ws_header(self, *, timestamp: int | None = None) -> Any:
-        return self._signer.ws_header(timestamp=int(_SENTINELS["timestamp"]))
+        return self._signer.ws_header(timestamp=self._ts)
 
 
-def _slots(grammar: Any, signer: Any, sample: Order) -> list[bytes | str]:
-    """The slow path's own socket request for ``sample``, with sentinel values, cut into literal bytes
-    and slots: the template is byte-equal to the slow path by construction (each sentinel must appear
-    exactly once, else ``NotSupported``)."""
-    order = replace(
-        sample, price=Decimal(_SENTINELS["price"]), qty=Decimal(_SENTINELS["qty"]),
-        client_id=_SENTINELS["client_id"],
-    )  # fmt: skip
-    data: bytes = grammar.ws_request(grammar.new_order(order), _StampAt(signer), _SENTINELS["request_id"])
-    marks = {v.encode(): k for k, v in _SENTINELS.items()}
-    if any(data.count(m) != 1 for m in marks):
-        raise NotSupported(f"{grammar.venue}: its socket request cannot be laid out as a template")
+class _Rendered(Exception):
+    """The bytes the slow path hands its transport, caught there: nothing is written."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _CaptureHttp:
+    """The session's HTTP client whose write is caught (``request`` builds the bytes as it does)."""
+
+    def __init__(self, http: Any) -> None:
+        self._http = http
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+    def request(self, *args: Any, **kw: Any) -> Any:
+        return type(self._http).request(self, *args, **kw)
+
+    async def send_raw(self, method: str, path: str, data: bytes, **kw: Any) -> Any:
+        raise _Rendered(data)
+
+
+class _CaptureWire:
+    """The session's wire as its REST path sees it: the capturing HTTP client, a stamped signer."""
+
+    def __init__(self, wire: Any, signer: Any) -> None:
+        self._wire, self.signer, self.http = wire, signer, _CaptureHttp(wire.http)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wire, name)
+
+
+def _render_rest(s: TradingSession, signer: Any, order: Order, rid: str) -> bytes:
+    """The whole HTTP/1.1 request ``place_order`` writes for ``order`` (``Wire._rest`` run up to the
+    write, which is caught)."""
+    wire: Any = s.wire
+    if wire.tokens is not None:  # a session token per request (Clarofinlore): not laid out
+        raise NotSupported(f"{s.venue}: its REST requests carry a session token; no template")
+    call = s.grammar.new_order(order)
+    coro = type(wire)._rest(_CaptureWire(wire, signer), call)
+    try:
+        coro.send(None)
+    except _Rendered as r:
+        data: bytes = r.data
+        # The order's own request, not another the REST path wrote first (a log-in).
+        method, target = data.split(b" ", 2)[:2]
+        if method == call.method.encode() and target.split(b"?")[0].endswith(call.path.encode()):
+            return data
+        raise NotSupported(f"{s.venue}: its REST path wrote another request first; no template") from None
+    finally:
+        coro.close()
+    raise NotSupported(f"{s.venue}: its REST request is not written in one step; no template")
+
+
+def _render_ws(s: TradingSession, signer: Any, order: Order, rid: str) -> bytes:
+    grammar: Any = s.grammar
+    data: bytes | None = grammar.ws_request(grammar.new_order(order), signer, rid)
+    if data is None:
+        raise NotSupported(f"{s.venue}: its order socket has no form of a new order")
+    return data
+
+
+def _head(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[0]
+
+
+def _body(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[1]
+
+
+def _header(data: bytes, name: bytes) -> bytes:
+    m = re.search(b"\r\n" + name + b": ([^\r]*)\r\n", _head(data) + b"\r\n")
+    if m is None:
+        raise NotSupported(f"no {name.decode()} header in the request")
+    return m.group(1)
+
+
+def _query(data: bytes, sig_param: bytes) -> bytes:
+    """The request line's query up to the signature parameter (what the venue signs)."""
+    target = data.split(b" ", 2)[1]
+    return target.split(b"?", 1)[1].split(b"&" + sig_param + b"=", 1)[0]
+
+
+# The text each venue's scheme MACs, read from the request the slow path rendered.
+def _binance_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
+    return _query(data, b"signature") + _body(data)
+
+
+def _binance_ws_signed(signer: Any, path: str, data: bytes) -> bytes:
+    params = orjson.loads(data)["params"]
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature").encode()
+
+
+def _okx_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
+    return _header(data, b"OK-ACCESS-TIMESTAMP") + b"POST" + path.encode() + _body(data)
+
+
+def _bybit_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
+    ts, window = _header(data, b"X-BAPI-TIMESTAMP"), _header(data, b"X-BAPI-RECV-WINDOW")
+    key: str = signer.api_key
+    return ts + key.encode() + window + _body(data)
+
+
+def _htx_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
+    return b"\n".join((b"POST", signer.host.lower().encode(), path.encode(), _query(data, b"Signature")))
+
+
+@dataclass(frozen=True)
+class _Form:
+    """One transport's request: how the slow path renders it and, when it is signed, the text the
+    venue MACs, the signature's form and where it sits in the request (group 1)."""
+
+    render: Callable[[TradingSession, Any, Order, str], bytes]
+    signed: Callable[[Any, str, bytes], bytes] | None = None
+    sig: str = "hex"
+    sig_at: bytes = b""
+
+
+_SOCKET = _Form(_render_ws)
+
+
+def _kraken_token(s: TradingSession) -> object:
+    return getattr(s.grammar, "token", None)
+
+
+def _bearer(s: TradingSession) -> object:
+    """Tradefence's current access token, as its signer gives it to the slow path: ``AuthError``
+    without a valid one, a refresh started when it is old (the signer's own rules)."""
+    signer: Any = s.signer
+    return signer.sign_request("POST", "/v1/orders").headers["Authorization"]
+
+
+_Baked = Callable[["TradingSession"], object]
+
+
+@cache
+def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | None]]:
+    """Per grammar: its REST form, its socket form, whether its limit orders use the hand-written
+    Binance spot layouts (``rust/order/binance.rs``), and what its bytes carry besides the key that
+    can change under a running session (the template is rebuilt when it does; a falsy value, as
+    Kraken's token while its socket is down, is not a change)."""
+    from tickwire.venues import okx
+    from tickwire.venues.binance.orders import Orders as BinanceSpot
+    from tickwire.venues.binance.usdm import UsdmOrders
+    from tickwire.venues.bybit.orders import Orders as BybitOrders
+    from tickwire.venues.htx.orders import Orders as HtxOrders
+    from tickwire.venues.kraken.ws import SocketOrders as KrakenOrders
+    from tickwire.venues.tradefence.orders import Orders as TradefenceOrders
+
+    binance_rest = _Form(_render_rest, _binance_rest_signed, "hex", rb"[?&]signature=([0-9a-f]{64})[& ]")
+    binance_ws = _Form(_render_ws, _binance_ws_signed, "hex", rb'"signature":"([0-9a-f]{64})"')
+    return {
+        BinanceSpot: (binance_rest, binance_ws, True, None),
+        UsdmOrders: (binance_rest, binance_ws, False, None),
+        okx.Orders: (
+            _Form(_render_rest, _okx_rest_signed, "base64", rb"\r\nOK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\r\n"),
+            _SOCKET,
+            False,
+            None,
+        ),
+        BybitOrders: (
+            _Form(_render_rest, _bybit_rest_signed, "hex", rb"\r\nX-BAPI-SIGN: ([0-9a-f]{64})\r\n"),
+            _SOCKET,
+            False,
+            None,
+        ),
+        HtxOrders: (
+            _Form(
+                _render_rest, _htx_rest_signed, "base64_form", rb"&Signature=([A-Za-z0-9%]+) HTTP/1\.1\r\n"
+            ),
+            None,
+            False,
+            None,
+        ),
+        KrakenOrders: (None, _SOCKET, False, _kraken_token),
+        # Nothing signed: the bearer token is a header like any other.
+        TradefenceOrders: (_Form(_render_rest), None, False, _bearer),
+    }
+
+
+def _cut(data: bytes, marks: dict[bytes, str], spans: list[tuple[int, int, str]]) -> list[bytes | str]:
+    """``data`` as literal bytes and slots: every occurrence of a mark, and the given ``(start, end,
+    slot)`` spans (``start == end``: a zero-width marker such as ``"body"``)."""
+    found = list(spans)
+    for m, slot in marks.items():
+        at = data.find(m)
+        while at >= 0:
+            found.append((at, at + len(m), slot))
+            at = data.find(m, at + len(m))
+    found.sort()
     parts: list[bytes | str] = []
-    rest = data
-    while rest:
-        found = [(rest.find(m), m) for m in marks if m in rest]
-        if not found:
-            parts.append(rest)
-            break
-        at, m = min(found)
-        if at:
-            parts.append(rest[:at])
-        parts.append(marks[m])
-        rest = rest[at + len(m) :]
+    pos = 0
+    for start, end, slot in found:
+        if start < pos:
+            raise NotSupported("the request cannot be laid out as a template (overlapping slots)")
+        if start > pos:
+            parts.append(data[pos:start])
+        parts.append(slot)
+        pos = end
+    if pos < len(data):
+        parts.append(data[pos:])
     return parts
+
+
+def _layout(
+    t: OrderTemplate, form: _Form, sample: Order, ttl: int
+) -> tuple[list[bytes | str], list[bytes | str] | None]:
+    """The request (and the signed text) of ``form`` cut into literal bytes and slots: the slow path's
+    own bytes for ``sample`` with sentinel values."""
+    s, market = t.session, t.type == "market"
+    v = _SENTINELS
+    order = replace(
+        sample, price=None if market else Decimal(v["price"]), qty=Decimal(v["qty"]), client_id=v["client_id"]
+    )
+    ts = int(v["timestamp"])
+    data = form.render(s, _StampAt(s.signer, ts), order, v["request_id"])
+    marks = {v[k].encode(): k for k in ("price", "qty", "client_id", "request_id", "timestamp")}
+    if v["request_id"].encode() not in data:  # an integer request id (Kraken's req_id)
+        marks[v["request_id"].removeprefix("tw").encode()] = "request_num"
+    marks[_iso(ts, True).encode()] = "iso_ms"
+    marks[_iso(ts, False).encode()] = "iso_s_form"
+    if ttl:
+        marks[str(ts + ttl).encode()] = "expiry"
+    # Each sentinel at most once (else a literal could hold one); the order's own values as the type has.
+    need = {"qty": 1, "client_id": 1, "price": 0 if market else 1}
+    for m, k in marks.items():
+        n = data.count(m)
+        if n > 1 or n != need.get(k, n):
+            raise NotSupported(f"{s.venue}: its request cannot be laid out as a template ({k} x{n})")
+    spans: list[tuple[int, int, str]] = []
+    if form.render is _render_rest:
+        at = data.index(b"\r\n\r\n") + 4
+        spans.append((at, at, "body"))
+        length = re.search(rb"\r\nContent-Length: (\d+)\r\n", data[:at])
+        if length is not None:
+            spans.append((length.start(1), length.end(1), "body_len"))
+    if form.signed is None:
+        return _cut(data, marks, spans), None
+    sig = re.search(form.sig_at, data)
+    if sig is None:
+        raise NotSupported(f"{s.venue}: no signature where the template expects it")
+    spans.append((sig.start(1), sig.end(1), "signature"))
+    return _cut(data, marks, spans), _cut(form.signed(s.signer, t._path, data), marks, [])
+
+
+def _checked(t: OrderTemplate, ints: dict[str, Any], form: _Form, sample: Order) -> _core.OrderTemplate:
+    """The template of ``form``, proven at build: a probe order filled by it is byte for byte what the
+    slow path renders for the same order, client id, timestamp and request id (else
+    ``NotSupported``: place_order still works)."""
+    s = t.session
+    ttl = int(getattr(s.grammar, "request_ttl_ms", 0) or 0)  # OKX's expTime
+    parts, signed = _layout(t, form, sample, ttl)
+
+    def make(**rules: Any) -> _core.OrderTemplate:
+        if signed is None:
+            return _core.OrderTemplate.unsigned(parts, expiry_ms=ttl, **rules)
+        return _core.OrderTemplate.signed(s.signer, parts, signed, sig=form.sig, expiry_ms=ttl, **rules)
+
+    tmpl = make(**ints)
+    ps, qs = t.price_scale, t.qty_scale
+    p, q, cid, ts, rid = _PROBE
+    probe = make(price_scale=ps, qty_scale=qs, tick=1, lot=1)
+    order = replace(
+        sample, price=None if t.type == "market" else Decimal(p).scaleb(-ps), qty=Decimal(q).scaleb(-qs),
+        client_id=cid,
+    )  # fmt: skip
+    if probe.fill(p, q, cid, ts, rid) != form.render(s, _StampAt(s.signer, ts), order, rid):
+        raise NotSupported(f"{s.venue}: its template does not reproduce the slow path's request")
+    return tmpl
 
 
 def _at(x: object, scale: int) -> int | None:

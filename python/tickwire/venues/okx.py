@@ -440,8 +440,10 @@ class Orders:
             return None
         req: dict[str, Any] = {"id": request_id, "op": op, "args": [orjson.loads(call.body)]}
         if op in _EXPIRING_OPS and self.request_ttl_ms:
-            # Not executed if it reaches the engine later than the session would wait for its answer.
-            req["expTime"] = str(now_ms() + self.request_ttl_ms)
+            # Not executed if it reaches the engine later than the session would wait for its answer;
+            # on the signer's clock (the venue's when measured), as order templates stamp it.
+            clock = getattr(signer, "_clock", now_ms)
+            req["expTime"] = str(clock() + self.request_ttl_ms)
         return orjson.dumps(req)
 
     def ws_answer_id(self, msg: Any) -> str | None:

@@ -12,6 +12,12 @@ use crate::sign::venues::bybit;
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct BybitSigner(bybit::BybitSigner);
 
+impl BybitSigner {
+    pub(crate) fn core(&self) -> &bybit::BybitSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl BybitSigner {
     #[new]

@@ -13,6 +13,12 @@ use crate::sign::venues::htx;
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct HtxSigner(htx::HtxSigner);
 
+impl HtxSigner {
+    pub(crate) fn core(&self) -> &htx::HtxSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl HtxSigner {
     #[new]

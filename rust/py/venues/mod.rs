@@ -5,13 +5,13 @@
 use pyo3::prelude::*;
 
 pub(crate) mod binance;
-mod bybit;
+pub(crate) mod bybit;
 mod clarofinlore;
 mod cloud9trader;
 mod coinbase;
-mod htx;
+pub(crate) mod htx;
 mod kraken;
-mod okx;
+pub(crate) mod okx;
 
 fn decimal(v: u64) -> String {
     v.to_string()

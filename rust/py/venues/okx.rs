@@ -13,6 +13,12 @@ use crate::sign::venues::okx;
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct OkxSigner(okx::OkxSigner);
 
+impl OkxSigner {
+    pub(crate) fn core(&self) -> &okx::OkxSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl OkxSigner {
     #[new]

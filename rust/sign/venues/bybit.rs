@@ -10,6 +10,12 @@ pub struct BybitSigner {
 }
 
 impl BybitSigner {
+    /// The pre-keyed HMAC state (never the secret): an order template signs with it
+    /// (`crate::order`).
+    pub fn hmac_key(&self) -> &HmacKey {
+        &self.key
+    }
+
     pub fn new(api_key: &str, secret: &str) -> Result<Self, SignError> {
         Ok(Self { api_key: super::api_key(api_key)?, key: HmacKey::new(secret.as_bytes(), Digest::Sha256)? })
     }

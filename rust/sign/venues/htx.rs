@@ -17,6 +17,12 @@ pub struct HtxSigner {
 }
 
 impl HtxSigner {
+    /// The pre-keyed HMAC state (never the secret): an order template signs with it
+    /// (`crate::order`).
+    pub fn hmac_key(&self) -> &HmacKey {
+        &self.key
+    }
+
     pub fn new(access_key: &str, secret: &str) -> Result<Self, SignError> {
         Ok(Self {
             access_key: super::api_key(access_key)?,

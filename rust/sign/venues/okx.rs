@@ -13,6 +13,12 @@ pub struct OkxSigner {
 }
 
 impl OkxSigner {
+    /// The pre-keyed HMAC state (never the secret): an order template signs with it
+    /// (`crate::order`).
+    pub fn hmac_key(&self) -> &HmacKey {
+        &self.key
+    }
+
     pub fn new(api_key: &str, secret: &str, passphrase: &str) -> Result<Self, SignError> {
         if passphrase.is_empty() {
             return Err(SignError::Invalid("the passphrase is empty".into()));

@@ -45,6 +45,15 @@ def _number(text: str) -> orjson.Fragment:
     return orjson.Fragment(text.encode())
 
 
+def _req_num(request_id: str) -> int:
+    """v2's integer ``req_id`` for the order socket's request id ``tw<n>``: ``n``, so that one counter
+    (the socket's, which order templates draw from too) numbers every request on it."""
+    digits = request_id.removeprefix("tw")
+    if not digits.isdigit():
+        raise ValueError(f"kraken: request id {request_id!r} is not tw<n>")
+    return int(digits)
+
+
 def _rfc3339_ns(ts: Any) -> int | None:
     if not isinstance(ts, str) or not ts:
         return None
@@ -187,11 +196,12 @@ class SocketOrders(Orders):
                 if rest in p:
                     params[ws] = _number(p[rest])
         params["token"] = self.token
-        return orjson.dumps({"method": method, "params": params, "req_id": next(self._req_ids)})
+        return orjson.dumps({"method": method, "params": params, "req_id": _req_num(request_id)})
 
     def ws_answer_id(self, msg: Any) -> str | None:
+        """The socket's request id (``tw<req_id>``, see ``_req_num``) of an answer."""
         rid = msg.get("req_id") if isinstance(msg, dict) else None
-        return str(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
+        return f"tw{rid}" if isinstance(rid, int) and not isinstance(rid, bool) else None
 
     def read_ws_answer(self, msg: Any) -> Any:
         """``result`` as the REST acknowledgement reads it (``txid``, ``cl_ord_id``); a refusal
