@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tickwire.errors import RateLimitError
 from tickwire.limits import Limit, RateBudget
 from tickwire.limits.budget import JITTER_S
@@ -135,3 +137,41 @@ def test_a_limits_own_reserve_keeps_room_for_a_heavy_cancel() -> None:
     assert b.try_take({"PAIR:X": 1}, "order") > 0
     assert b.try_take({"PAIR:X": 8}, "cancel") == 0.0 and b.try_take({"PAIR:X": 8}, "cancel") == 0.0
     assert b.try_take({"PAIR:X": 1}, "cancel") > 0  # 60: the limit itself
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 0.4),  # time passing before the step
+            st.sampled_from(["take", "observe", "block"]),
+            st.integers(0, 120),  # what the venue reports used (observe)
+        ),
+        max_size=120,
+    )
+)
+def test_a_pre_keyed_taker_decides_and_counts_as_try_take_does(steps: list[tuple[float, str, int]]) -> None:
+    """``taker(cost, lane)()`` (an order template's inlined check) against ``try_take`` on twin
+    budgets fed the same time, reports and refusals: the same answer every time, the same windows."""
+    n = next(_TWINS)
+    c1, c2 = Clock(), Clock()
+    a, b = budget(c1, f"acct-twinA{n}"), budget(c2, f"acct-twinB{n}")
+    cost = {"ORDERS": 1, "WEIGHT": 7}
+    take = a.taker(cost, "order")
+    for dt, what, used in steps:
+        c1.t += dt
+        c2.t += dt
+        if what == "take":
+            assert (take() == 0.0) == (b.try_take(cost, "order") == 0.0)
+        elif what == "observe":
+            a.observe({"WEIGHT": used})
+            b.observe({"WEIGHT": used})
+        else:
+            a.refused("ORDERS", 0.3, cost)
+            b.refused("ORDERS", 0.3, cost)
+    for name in ("ORDERS", "WEIGHT"):
+        wa, wb = a.windows[name], b.windows[name]
+        assert (wa.used(c1.t), wa.blocked_until) == (wb.used(c2.t), wb.blocked_until)
+
+
+_TWINS = iter(range(1_000_000))

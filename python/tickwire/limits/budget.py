@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Literal
 
 from tickwire.errors import RateLimitError
-from tickwire.limits.window import Limit, Window
+from tickwire.limits.window import RING, SLOTS, Limit, Window
 
 Lane = Literal["order", "query", "cancel"]
 # Share of each limit new orders and queries leave to cancels (at least one unit of weight).
@@ -173,15 +173,25 @@ class RateBudget:
                 return slow(cost, lane)
             with _lock:
                 now = clock()
+                # Window.fits and Window.take, inlined for the case that needs neither a slot to
+                # expire nor a reported floor to lapse (else the methods do it, via try_take).
                 for w, weight, cap in plan:
-                    if not w.fits(weight, cap, now):
+                    if (
+                        now < w.blocked_until
+                        or int(now / w.slot_s) - SLOTS > w.start
+                        or (w.floor and now >= w.floor_until)
+                        or max(w.total, w.floor) + weight > cap
+                    ):
                         break
                 else:
                     for w, weight, _ in plan:
                         if weight:
-                            w.take(weight, now)
+                            w.slots[int(now / w.slot_s) % RING] += weight
+                            w.total += weight
+                            if w.floor:
+                                w.floor += weight
                     return 0.0
-            return slow(cost, lane)  # something does not fit: how long to wait
+            return slow(cost, lane)  # a slot to expire, or something does not fit
 
         return take
 

@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass, field
 
 SLOTS = 20
-_RING = SLOTS + 1
+RING = SLOTS + 1
+_RING = RING
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +102,6 @@ class Window:
             if total + weight <= cap:
                 return (self.start + k + _RING) * self.slot_s - now
         return self.window_s  # unreachable: an empty window fits any weight ≤ cap
-
-    def fits(self, weight: int, cap: int, now: float) -> bool:
-        """``wait(weight, cap, now) == 0.0``, without working out the wait."""
-        if now < self.blocked_until or weight > cap:
-            return False
-        self._advance(now)
-        return max(self.total, self.floor) + weight <= cap
 
     def take(self, weight: int, now: float) -> None:
         self._advance(now)
