@@ -99,6 +99,10 @@ def _base62(n: int) -> str:
             return "".join(reversed(out))
 
 
+# The first counters' text, worked out once: most sessions never count past them.
+_SMALL = [_base62(i) for i in range(62 * 62)]
+
+
 class ClientIds:
     """Generates and checks one venue's client ids for one strategy (``prefix``) in one session."""
 
@@ -131,15 +135,17 @@ class ClientIds:
 
     def _new_nonce(self) -> None:
         self.nonce = "".join(secrets.choice(_ALNUM) for _ in range(self._nonce_len))
+        self._stem = self._head + self.nonce
         self._count = 0
 
     def next(self) -> str:
         """A fresh id: never returned before by this object, and (by its random nonce) by another."""
-        if self._count >= self._limit:
+        c = self._count
+        if c >= self._limit:
             self._new_nonce()
-        cid = f"{self._head}{self.nonce}{_base62(self._count)}"
-        self._count += 1
-        return cid
+            c = 0
+        self._count = c + 1
+        return self._stem + (_SMALL[c] if c < 3844 else _base62(c))
 
     __next__ = next
 
