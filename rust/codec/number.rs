@@ -19,9 +19,6 @@ use crate::book::num::{MAX_DECIMALS, POW10};
 /// grammar, so the fast and slow paths accept and reject the same text.
 #[inline(always)]
 pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(i64, u16, usize)> {
-    if let Some(r) = fixed8(b, start) {
-        return Some(r);
-    }
     if let Some(r) = word_pair(b, start) {
         return Some(r);
     }
@@ -29,38 +26,6 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(i64, u16, usize)> {
 }
 
 const ZEROS: u64 = 0x3030_3030_3030_3030;
-
-/// `ddd.dddddddd`: 1 to 7 integer digits and exactly 8 decimals, as Binance writes every price and
-/// quantity. Both 8-byte loads are issued before anything is parsed (the general path's second
-/// load waits for the integer digits to be counted). `None` for anything else, including a ninth
-/// decimal or an exponent after the eighth; the result is the general path's, bit for bit.
-#[inline(always)]
-fn fixed8(b: &[u8], s: usize) -> Option<(i64, u16, usize)> {
-    let lo = u64::from_le_bytes(b.get(s..s + 8)?.try_into().ok()?);
-    let hi = u64::from_le_bytes(b.get(s + 8..s + 16)?.try_into().ok()?);
-    let n = non_digits(lo).trailing_zeros() / 8;
-    if n == 0 || n >= 8 || (lo >> (8 * n)) as u8 != b'.' {
-        return None;
-    }
-    // The 8 bytes after the point, from the 16 loaded.
-    let w = ((((hi as u128) << 64) | lo as u128) >> (8 * (n + 1))) as u64;
-    if non_digits(w) != 0 {
-        return None;
-    }
-    let end = s + n as usize + 9;
-    if b.get(end).is_some_and(|&c| c.is_ascii_digit() || (c | 0x20) == b'e') {
-        return None;
-    }
-    // The n integer digits moved to the top bytes, '0' below them: the same value for parse8.
-    let sh = 8 * (8 - n);
-    let int = parse8((lo << sh) | (ZEROS >> (64 - sh)));
-    let mant = int * 100_000_000 + parse8(w);
-    let nz = w ^ 0x3030_3030_3030_3030;
-    let tz = if nz == 0 { 8 } else { nz.leading_zeros() / 8 };
-    let m = div_pow10(mant, tz) as i64;
-    let dec = if m == 0 { 0 } else { 8 - tz };
-    Some((m, dec as u16 | 8 << 8, end))
-}
 
 /// 1 to 7 integer digits, then nothing, or a point and 0 to 8 decimals, then optionally an
 /// exponent. Frames are read as one chain (each number starts where the last one ended), so what
@@ -70,8 +35,16 @@ fn fixed8(b: &[u8], s: usize) -> Option<(i64, u16, usize)> {
 /// left); the result is the general path's, bit for bit.
 #[inline(always)]
 fn word_pair(b: &[u8], start: usize) -> Option<(i64, u16, usize)> {
-    let neg = *b.get(start)? == b'-';
-    let s = start + neg as usize;
+    // Book numbers are hardly ever negative: a predicted branch keeps the loads below from waiting
+    // for the sign byte.
+    if *b.get(start)? == b'-' {
+        return word_pair_at(b, start + 1, true);
+    }
+    word_pair_at(b, start, false)
+}
+
+#[inline(always)]
+fn word_pair_at(b: &[u8], s: usize, neg: bool) -> Option<(i64, u16, usize)> {
     let lo = u64::from_le_bytes(b.get(s..s + 8)?.try_into().ok()?);
     let hi = u64::from_le_bytes(b.get(s + 8..s + 16)?.try_into().ok()?);
     let (ml, mh) = (not_digit(lo), not_digit(hi));
