@@ -238,7 +238,23 @@ pub fn write_fixed(mant: i64, scale: u8, wrote: u8, out: &mut [u8], at: usize) -
     };
     let at = at + (v < 0) as usize;
     out[at - (v < 0) as usize] = b'-';
-    let d = digits16(v.unsigned_abs());
+    let u = v.unsigned_abs();
+    if u < 100_000_000 && wrote < 8 {
+        // Most prices and sizes at their written decimals have at most 8 digits: one word.
+        let d = digits8(u);
+        let digits = 8 - (d ^ ZEROS8).trailing_zeros().min(64) / 8;
+        let len = digits.max(wrote as u32 + 1);
+        let block = d >> (8 * (8 - len));
+        out[at..at + 8].copy_from_slice(&block.to_le_bytes());
+        if wrote == 0 {
+            return at + len as usize;
+        }
+        let int = (len - wrote as u32) as usize;
+        out[at + int] = b'.';
+        out[at + int + 1..at + int + 9].copy_from_slice(&(block >> (8 * int)).to_le_bytes());
+        return at + len as usize + 1;
+    }
+    let d = digits16(u);
     // Leading '0' digits of the 16, then at least `wrote + 1` digits so "0.001" keeps its 0.
     let digits = 16 - (d ^ ZEROS16).trailing_zeros() / 8;
     let len = digits.max(wrote as u32 + 1);
@@ -277,6 +293,7 @@ pub fn write_digits(mant: i64, scale: u8, wrote: u8, out: &mut [u8], at: usize) 
 }
 
 const ZEROS16: u128 = u128::from_ne_bytes([b'0'; 16]);
+const ZEROS8: u64 = u64::from_ne_bytes([b'0'; 8]);
 
 /// `rescale_exact` when the result fits an i64 and no digit is dropped; `None` otherwise. Going
 /// down in scale divides by a power of ten known to divide exactly, as a shift and a multiply.
