@@ -7,6 +7,8 @@
 //! `cargo bench --bench replay`; skips each capture with a printed reason when it is absent.
 //! Targets (issue 13): Binance spot and USDⓈ-M >= 1 M frames/s, OKX and Kraken >= 0.5 M/s.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,7 +28,9 @@ fn load(name: &str) -> Result<Vec<Ev>, String> {
         match (e["kind"].as_str(), e["text"].as_str(), e["b64"].as_str()) {
             (Some("recv"), Some(t), _) => out.push(Ev::Frame(t.as_bytes().to_vec())),
             // Binary frames stay compressed: the feed inflates them, as on a live connection.
-            (Some("recv"), None, Some(b)) => out.push(Ev::Frame(b64(b))),
+            (Some("recv"), None, Some(b)) => {
+                out.push(Ev::Frame(STANDARD.decode(b).map_err(|e| format!("{name}: {e}"))?))
+            }
             (Some("http"), Some(t), _) => {
                 let url = e["url"].as_str().unwrap_or_default();
                 let sym = url.split("symbol=").nth(1).and_then(|s| s.split('&').next());
@@ -37,28 +41,6 @@ fn load(name: &str) -> Result<Vec<Ev>, String> {
         }
     }
     Ok(out)
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    let mut raw = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            raw.push((acc >> bits) as u8);
-        }
-    }
-    raw
 }
 
 fn run(venue: Venue, evs: &[Ev]) -> Feed {
@@ -85,7 +67,7 @@ fn check(name: &str, feed: &Feed) {
         (ok, fail, applied) = (ok + s.checksum_ok, fail + s.checksum_fail, applied + s.diffs_applied);
         synced += b.is_synced() as usize;
     }
-    assert!(feed.len() > 0 && synced == feed.len(), "{name}: {synced} of {} books synced", feed.len());
+    assert!(!feed.is_empty() && synced == feed.len(), "{name}: {synced} of {} books synced", feed.len());
     assert_eq!(fail, 0, "{name}: checksum mismatches");
     eprintln!("{name}: {} books synced, {applied} diffs applied, {ok} checksums verified", feed.len());
 }

@@ -303,23 +303,24 @@ fn rescale_fast(mant: i64, scale: u8, to: u8) -> Option<i64> {
         return mant.checked_mul(*POW10.get((to - scale) as usize)?);
     }
     let k = (scale - to) as usize;
-    let q = (mant >> k).wrapping_mul(INV_POW5[k]);
+    let q = (mant >> k).wrapping_mul(INV_POW5[k] as i64);
     // Exact only when 10^k divides `mant`; an unchecked product could wrap onto `mant` otherwise.
     (q.checked_mul(POW10[k]) == Some(mant)).then_some(q)
 }
 
-/// Inverses of 5^k modulo 2^64, by Newton's iteration: `(m >> k) * INV_POW5[k]` is `m / 10^k`
-/// whenever 10^k divides `m`.
-const INV_POW5: [i64; 19] = {
-    let mut t = [1i64; 19];
+/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration: `(m >> k) *
+/// INV_POW5[k]` is `m / 10^k` whenever 10^k divides `m`, a shift and a multiplication instead of a
+/// hardware division.
+pub(crate) const INV_POW5: [u64; 19] = {
+    let mut t = [1u64; 19];
     let mut k = 1;
-    let mut p: i64 = 1;
+    let mut p: u64 = 1;
     while k < 19 {
         p = p.wrapping_mul(5);
-        let mut x = p;
+        let mut x = p; // correct to 3 bits; each step doubles the correct bits
         let mut i = 0;
         while i < 5 {
-            x = x.wrapping_mul(2i64.wrapping_sub(p.wrapping_mul(x)));
+            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
             i += 1;
         }
         t[k] = x;

@@ -11,7 +11,7 @@
 //! `json_tests.rs` and `number_tests.rs` hold the paths to each other and to a reference written
 //! longhand.
 
-use crate::book::num::{MAX_DECIMALS, POW10};
+use crate::book::num::{INV_POW5, MAX_DECIMALS, POW10};
 
 /// A decimal (optional '-', digits, optional fraction, optional exponent) at `start`:
 /// `(mantissa without trailing fraction zeros, dec | wrote << 8, end)`. `None` when the text needs
@@ -277,25 +277,6 @@ fn parse8(w: u64) -> u64 {
     let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
     lo.wrapping_add(hi) >> 32
 }
-
-/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration.
-const INV_POW5: [u64; 19] = {
-    let mut t = [1u64; 19];
-    let mut k = 1;
-    let mut p: u64 = 1;
-    while k < 19 {
-        p = p.wrapping_mul(5);
-        let mut x = p; // correct to 3 bits; each step doubles the correct bits
-        let mut i = 0;
-        while i < 5 {
-            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
-            i += 1;
-        }
-        t[k] = x;
-        k += 1;
-    }
-    t
-};
 
 /// `m / 10^k` for an `m` that is a multiple of 10^k (its last k digits were zeros), k <= 18: a
 /// shift and a multiplication instead of a hardware division, which LLVM emits for a table of
