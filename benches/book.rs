@@ -5,9 +5,14 @@
 //!   modify, 20% insert, 20% delete, size kept near 1000).
 //! * `binance_frame`: decode + apply of a raw 40-level Binance combined-stream depthUpdate frame,
 //!   and decode alone: the hand scanner vs sonic-rs lazy iteration vs a serde_json DOM parse.
-//! * `replay`: frames/s replaying each real capture through a fresh `Feed`.
+//! * `usdm_frame_40_levels`: the same frames written as USDⓈ-M writes them (2-decimal prices,
+//!   3-decimal quantities).
+//! * `number_scan`: one number of each shape venues send (padded, short, integer, bare, exponent,
+//!   long), read from a run of them.
 //! * `okx_two_updates_one_book`: two 5-level updates of a 400-level OKX book sent as two frames vs
 //!   as one frame of two `data` entries, which the all-or-nothing check meets with a copy of the book.
+//!
+//! Replaying the real captures is `benches/replay.rs`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::collections::BTreeMap;
@@ -129,9 +134,28 @@ fn px(ticks: i64) -> String {
     format!("{}.{:08}", ticks / 10_000, (ticks % 10_000) * 10_000)
 }
 
-fn binance_frames(n: usize) -> (String, Vec<String>) {
+/// How a venue writes a level's numbers: Binance spot pads both to 8 decimals; USDⓈ-M writes the
+/// instrument's precision (BTCUSDT: 2-decimal prices, 3-decimal quantities).
+#[derive(Clone, Copy)]
+enum Shape {
+    Spot,
+    Usdm,
+}
+
+impl Shape {
+    fn level(self, p: i64, q: u64) -> String {
+        match self {
+            Shape::Spot => format!("[\"{}\",\"{q}.00000000\"]", px(p)),
+            Shape::Usdm => {
+                format!("[\"{}.{:02}\",\"{}.{:03}\"]", 43_000 + p / 100, p % 100, q / 1000, q % 1000)
+            }
+        }
+    }
+}
+
+fn binance_frames(n: usize, shape: Shape) -> (String, Vec<String>) {
     let mut r = Rng(7);
-    let level = |p: i64, q: u64| format!("[\"{}\",\"{}.00000000\"]", px(p), q);
+    let level = |p: i64, q: u64| shape.level(p, q);
     let bids: Vec<String> = (0..1000).map(|i| level(3500 - i, 100 + i as u64)).collect();
     let asks: Vec<String> = (0..1000).map(|i| level(3501 + i, 100 + i as u64)).collect();
     let snap =
@@ -158,9 +182,9 @@ fn binance_frames(n: usize) -> (String, Vec<String>) {
     (snap, frames)
 }
 
-fn binance_frame(c: &mut Criterion) {
-    let (snap, frames) = binance_frames(512);
-    let mut g = c.benchmark_group("binance_frame_40_levels");
+fn decode_and_apply(c: &mut Criterion, group: &str, shape: Shape) {
+    let (snap, frames) = binance_frames(512, shape);
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode_and_apply", |b| {
         let mut feed = Feed::new(Venue::BinanceSpot, &FeedOptions::default());
@@ -194,6 +218,15 @@ fn binance_frame(c: &mut Criterion) {
             black_box(batch.levels.len())
         })
     });
+    g.finish();
+}
+
+fn binance_frame(c: &mut Criterion) {
+    decode_and_apply(c, "binance_frame_40_levels", Shape::Spot);
+    decode_and_apply(c, "usdm_frame_40_levels", Shape::Usdm);
+    let (_, frames) = binance_frames(512, Shape::Spot);
+    let mut g = c.benchmark_group("binance_frame_40_levels");
+    g.throughput(Throughput::Elements(1));
     g.bench_function("decode_only_sonic_rs_lazy", |b| {
         // sonic-rs lazy iteration (SIMD skipping), numbers parsed by the same exact parser.
         use sonic_rs::JsonValueTrait;
@@ -239,82 +272,34 @@ fn binance_frame(c: &mut Criterion) {
     g.finish();
 }
 
-enum Ev {
-    Frame(Vec<u8>),
-    Snapshot(Vec<u8>, Vec<u8>),
-}
-
-fn load(name: &str) -> Option<Vec<Ev>> {
-    let path = format!("{}/../shared/fixtures/real/{name}", env!("CARGO_MANIFEST_DIR"));
-    let s = std::fs::read_to_string(path).ok()?;
-    let mut out = Vec::new();
-    for line in s.lines() {
-        let e: serde_json::Value = serde_json::from_str(line).ok()?;
-        match (e["kind"].as_str(), e["text"].as_str(), e["b64"].as_str()) {
-            (Some("recv"), Some(t), _) => out.push(Ev::Frame(t.as_bytes().to_vec())),
-            // Binary frames stay compressed: the feed inflates them, as on a live connection.
-            (Some("recv"), None, Some(b)) => out.push(Ev::Frame(b64(b))),
-            (Some("http"), Some(t), _) => {
-                let url = e["url"].as_str()?;
-                let sym = url.split("symbol=").nth(1)?.split('&').next()?;
-                out.push(Ev::Snapshot(sym.as_bytes().to_vec(), t.as_bytes().to_vec()));
-            }
-            _ => {}
-        }
-    }
-    Some(out)
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    let mut raw = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            raw.push((acc >> bits) as u8);
-        }
-    }
-    raw
-}
-
-fn replay(c: &mut Criterion) {
-    let mut g = c.benchmark_group("replay");
-    for (name, venue) in [
-        ("binance_spot.jsonl", Venue::BinanceSpot),
-        ("binance_usdm.jsonl", Venue::BinanceUsdm),
-        ("okx.jsonl", Venue::Okx),
-        ("kraken.jsonl", Venue::Kraken),
-        ("htx.jsonl", Venue::Htx),
-    ] {
-        let Some(evs) = load(name) else {
-            eprintln!("skip replay {name}: capture absent");
-            continue;
-        };
-        g.throughput(Throughput::Elements(evs.len() as u64));
+/// One number of each shape venues write, scanned from a run of them as a frame holds them.
+fn numbers(c: &mut Criterion) {
+    let shapes: [(&str, &[&str], bool); 6] = [
+        ("spot_8_decimals", &["43250.10000000", "0.35180000", "5881.00000000", "0.00100000"], true),
+        ("short_decimals", &["43250.1", "0.001", "5.158", "30243.56"], true),
+        ("integers", &["30261", "903107", "4", "452"], true),
+        ("bare_json_numbers", &["30316.5", "0.00265859", "17", "2.5"], false),
+        ("exponent_forms", &["1.7e-05", "5.2E+3", "1e-8", "9.121E-7"], true),
+        ("long_digit_runs", &["1234567.123456789", "0.0000000012345678", "123456789012345678"], true),
+    ];
+    let mut g = c.benchmark_group("number_scan");
+    for (name, nums, quoted) in shapes {
+        let text: Vec<String> = (0..1024)
+            .map(|k| nums[k % nums.len()])
+            .map(|n| if quoted { format!("\"{n}\"") } else { n.to_owned() })
+            .collect();
+        let text = format!("{}]", text.join(","));
+        g.throughput(Throughput::Elements(1024));
         g.bench_function(name, |b| {
             b.iter(|| {
-                let mut feed = Feed::new(venue, &FeedOptions::default());
-                for e in &evs {
-                    match e {
-                        Ev::Frame(f) => {
-                            let _ = black_box(feed.on_frame(f).map(|s| s.updates.len()));
-                        }
-                        Ev::Snapshot(s, p) => {
-                            let _ = black_box(feed.on_snapshot(s, p).map(|s| s.updates.len()));
-                        }
-                    }
+                let mut cur = tickwire::codec::json::Cur::new(black_box(text.as_bytes()));
+                let mut sum = 0i64;
+                for _ in 0..1024 {
+                    let d = cur.dec().unwrap();
+                    sum = sum.wrapping_add(d.mant ^ d.dec as i64);
+                    cur.i += 1;
                 }
-                feed
+                sum
             })
         });
     }
@@ -356,6 +341,6 @@ fn okx_two_updates_one_book(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = level_update, binance_frame, replay, okx_two_updates_one_book
+    targets = level_update, binance_frame, numbers, okx_two_updates_one_book
 }
 criterion_main!(benches);

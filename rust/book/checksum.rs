@@ -1,10 +1,11 @@
 //! Venue book checksums, rebuilt from the book without allocating.
 //!
 //! Each venue hashes a text made of its own number strings, so a level's text is re-created from
-//! its mantissa and the decimals it was written with (see `num::format_fixed`). The text goes into
-//! a stack buffer and is hashed once.
+//! its mantissa and the decimals it was written with (see `num::write_fixed`). The text is written
+//! into a stack buffer of about a kilobyte and hashed a buffer at a time: CRC32 over short pieces
+//! runs table by table, over a kilobyte with the carry-less multiply.
 
-use super::num::{digits_rev, format_fixed, rescale_exact};
+use super::num::{write_digits, write_fixed};
 use super::side::{Level, Side};
 
 /// Which checksum a venue sends.
@@ -30,35 +31,43 @@ pub struct Fmt {
     pub qty_decimals: Option<u8>,
 }
 
-/// One level's text (two numbers of at most 42 bytes, separators), hashed as it is built: no
-/// per-book buffer to fill or zero.
+/// The text being hashed. Numbers are written with 16-byte stores that may run past their end,
+/// so the buffer is flushed while a whole level (two numbers of at most 42 bytes, separators, the
+/// stores' overrun) still fits.
 struct Out {
-    buf: [u8; 96],
+    buf: [u8; 1024],
     n: usize,
+    h: crc32fast::Hasher,
 }
+
+const LEVEL_ROOM: usize = 128;
 
 impl Out {
     #[inline]
     fn new() -> Self {
-        Out { buf: [0; 96], n: 0 }
+        Out { buf: [0; 1024], n: 0, h: crc32fast::Hasher::new() }
     }
 
     #[inline]
-    fn push(&mut self, b: &[u8]) {
-        self.buf[self.n..self.n + b.len()].copy_from_slice(b);
-        self.n += b.len();
+    fn byte(&mut self, c: u8) {
+        self.buf[self.n] = c;
+        self.n += 1;
+    }
+
+    /// Makes room for one more level.
+    #[inline]
+    fn room(&mut self) {
+        if self.n > self.buf.len() - LEVEL_ROOM {
+            self.h.update(&self.buf[..self.n]);
+            self.n = 0;
+        }
     }
 
     #[inline]
-    fn flush(&mut self, h: &mut crc32fast::Hasher) {
-        h.update(&self.buf[..self.n]);
-        self.n = 0;
+    fn finish(mut self) -> u32 {
+        self.h.update(&self.buf[..self.n]);
+        self.h.finalize()
     }
-}
-
-#[inline]
-fn text(mant: i64, scale: u8, wrote: u8, b: &mut [u8; 48]) -> usize {
-    format_fixed(mant, scale, wrote, b)
 }
 
 /// Decimals needed to write a value without trailing zeros.
@@ -75,20 +84,16 @@ fn minimal(mant: i64, scale: u8) -> u8 {
 
 #[inline]
 fn push_level(out: &mut Out, side: &Side, l: &Level, f: &Fmt, neg_qty: bool, minimal_text: bool) {
-    let mut b = [0u8; 48];
     let price = side.price_of(l);
     let pw = if minimal_text { minimal(price, f.price_scale) } else { f.price_decimals.unwrap_or(l.pw) };
-    let n = text(price, f.price_scale, pw, &mut b);
-    out.push(&b[..n]);
-    out.push(b":");
+    out.n = write_fixed(price, f.price_scale, pw, &mut out.buf, out.n);
+    out.byte(b':');
     let q = if neg_qty { -l.qty } else { l.qty };
     let qw = if minimal_text { minimal(q, f.qty_scale) } else { f.qty_decimals.unwrap_or(l.qw) };
-    let n = text(q, f.qty_scale, qw, &mut b);
-    out.push(&b[..n]);
+    out.n = write_fixed(q, f.qty_scale, qw, &mut out.buf, out.n);
 }
 
 fn interleaved(bids: &Side, asks: &Side, f: &Fmt, neg_asks: bool, minimal_text: bool) -> i32 {
-    let mut h = crc32fast::Hasher::new();
     let mut out = Out::new();
     let mut bi = bids.iter().take(25);
     let mut ai = asks.iter().take(25);
@@ -101,16 +106,16 @@ fn interleaved(bids: &Side, asks: &Side, f: &Fmt, neg_asks: bool, minimal_text: 
         }
         for (l, side, neg) in [(b, bids, false), (a, asks, neg_asks)] {
             if let Some(l) = l {
+                out.room();
                 if !first {
-                    out.push(b":");
+                    out.byte(b':');
                 }
                 first = false;
                 push_level(&mut out, side, l, f, neg, minimal_text);
-                out.flush(&mut h);
             }
         }
     }
-    h.finalize() as i32
+    out.finish() as i32
 }
 
 /// OKX v5 `books` checksum (signed).
@@ -124,29 +129,20 @@ pub fn bitfinex(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
     interleaved(bids, asks, f, true, true)
 }
 
-#[inline]
-fn push_digits(out: &mut Out, mant: i64, scale: u8, wrote: u8) {
-    // Removing '.' and leading zeros from the text leaves the integer value at `wrote` decimals.
-    let mut tmp = [0u8; 40];
-    let k = digits_rev(rescale_exact(mant, scale, wrote).unsigned_abs(), &mut tmp);
-    for j in (0..k).rev() {
-        out.buf[out.n] = tmp[j];
-        out.n += 1;
-    }
-}
-
 /// Kraken v1/v2 `book` checksum (unsigned).
 pub fn kraken(bids: &Side, asks: &Side, f: &Fmt) -> u32 {
-    let mut h = crc32fast::Hasher::new();
     let mut out = Out::new();
     for side in [asks, bids] {
         for l in side.iter().take(10) {
-            push_digits(&mut out, side.price_of(l), f.price_scale, f.price_decimals.unwrap_or(l.pw));
-            push_digits(&mut out, l.qty, f.qty_scale, f.qty_decimals.unwrap_or(l.qw));
-            out.flush(&mut h);
+            // Removing '.' and leading zeros from the text leaves the integer value at `wrote`
+            // decimals.
+            out.room();
+            let pw = f.price_decimals.unwrap_or(l.pw);
+            out.n = write_digits(side.price_of(l), f.price_scale, pw, &mut out.buf, out.n);
+            out.n = write_digits(l.qty, f.qty_scale, f.qty_decimals.unwrap_or(l.qw), &mut out.buf, out.n);
         }
     }
-    h.finalize()
+    out.finish()
 }
 
 /// The checksum of `kind` over the book, widened to i64 so signed and unsigned venues compare

@@ -187,6 +187,11 @@ pub fn parse_dec(s: &[u8]) -> Result<Dec, NumError> {
         mant = mul_pow10(mant, (-dec) as u32).ok_or_else(|| NumError::Overflow(lossy(s)))?;
         dec = 0;
     }
+    // A negative exponent moves integer zeros into the fraction ("10e-1" is 1): strip them too.
+    while dec > 0 && mant % 10 == 0 {
+        mant /= 10;
+        dec -= 1;
+    }
     if dec > MAX_DECIMALS as i32 {
         return Err(NumError::TooPrecise {
             text: lossy(s),
@@ -218,6 +223,133 @@ pub fn to_f64(mant: i64, scale: u8) -> f64 {
 /// the value needs; the caller guarantees that. No allocation: the longest text is 41 bytes.
 #[inline]
 pub fn format_fixed(mant: i64, scale: u8, wrote: u8, buf: &mut [u8; 48]) -> usize {
+    write_fixed(mant, scale, wrote, buf, 0)
+}
+
+/// `format_fixed` into `out` at `at`, returning the new end. Checksums rebuild a venue's text for
+/// 50 numbers per message, so values below 10^16 (every price and size seen) are written with
+/// two 16-byte stores and no division loop; `out` must have 48 bytes from `at` on, some of them
+/// overwritten past the end of the text.
+#[inline]
+pub fn write_fixed(mant: i64, scale: u8, wrote: u8, out: &mut [u8], at: usize) -> usize {
+    let Some(v) = rescale_fast(mant, scale, wrote).filter(|v| v.unsigned_abs() < 10u64.pow(16) && wrote < 16)
+    else {
+        return write_fixed_slow(mant, scale, wrote, out, at);
+    };
+    let at = at + (v < 0) as usize;
+    out[at - (v < 0) as usize] = b'-';
+    let u = v.unsigned_abs();
+    if u < 100_000_000 && wrote < 8 {
+        // Most prices and sizes at their written decimals have at most 8 digits: one word.
+        let d = digits8(u);
+        let digits = 8 - (d ^ ZEROS8).trailing_zeros().min(64) / 8;
+        let len = digits.max(wrote as u32 + 1);
+        let block = d >> (8 * (8 - len));
+        out[at..at + 8].copy_from_slice(&block.to_le_bytes());
+        if wrote == 0 {
+            return at + len as usize;
+        }
+        let int = (len - wrote as u32) as usize;
+        out[at + int] = b'.';
+        out[at + int + 1..at + int + 9].copy_from_slice(&(block >> (8 * int)).to_le_bytes());
+        return at + len as usize + 1;
+    }
+    let d = digits16(u);
+    // Leading '0' digits of the 16, then at least `wrote + 1` digits so "0.001" keeps its 0.
+    let digits = 16 - (d ^ ZEROS16).trailing_zeros() / 8;
+    let len = digits.max(wrote as u32 + 1);
+    let block = d >> (8 * (16 - len));
+    out[at..at + 16].copy_from_slice(&block.to_le_bytes());
+    if wrote == 0 {
+        return at + len as usize;
+    }
+    let int = (len - wrote as u32) as usize;
+    out[at + int] = b'.';
+    out[at + int + 1..at + int + 17].copy_from_slice(&(block >> (8 * int)).to_le_bytes());
+    at + len as usize + 1
+}
+
+/// The digits of `mant` (at `scale`) at `wrote` decimals with no sign, point or leading zeros
+/// (Kraken's checksum text) into `out` at `at`; the new end. `out` must have 48 bytes from `at` on.
+#[inline]
+pub fn write_digits(mant: i64, scale: u8, wrote: u8, out: &mut [u8], at: usize) -> usize {
+    match rescale_fast(mant, scale, wrote).map(i64::unsigned_abs).filter(|&u| u < 10u64.pow(16)) {
+        Some(0) => at,
+        Some(u) => {
+            let d = digits16(u);
+            let digits = 16 - (d ^ ZEROS16).trailing_zeros() / 8;
+            out[at..at + 16].copy_from_slice(&(d >> (8 * (16 - digits))).to_le_bytes());
+            at + digits as usize
+        }
+        None => {
+            let mut tmp = [0u8; 40];
+            let k = digits_rev(rescale_exact(mant, scale, wrote).unsigned_abs(), &mut tmp);
+            for (o, &c) in out[at..at + k].iter_mut().zip(tmp[..k].iter().rev()) {
+                *o = c;
+            }
+            at + k
+        }
+    }
+}
+
+const ZEROS16: u128 = u128::from_ne_bytes([b'0'; 16]);
+const ZEROS8: u64 = u64::from_ne_bytes([b'0'; 8]);
+
+/// `rescale_exact` when the result fits an i64 and no digit is dropped; `None` otherwise. Going
+/// down in scale divides by a power of ten known to divide exactly, as a shift and a multiply.
+#[inline(always)]
+fn rescale_fast(mant: i64, scale: u8, to: u8) -> Option<i64> {
+    if to >= scale {
+        return mant.checked_mul(*POW10.get((to - scale) as usize)?);
+    }
+    let k = (scale - to) as usize;
+    let q = (mant >> k).wrapping_mul(INV_POW5[k] as i64);
+    // Exact only when 10^k divides `mant`; an unchecked product could wrap onto `mant` otherwise.
+    (q.checked_mul(POW10[k]) == Some(mant)).then_some(q)
+}
+
+/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration: `(m >> k) *
+/// INV_POW5[k]` is `m / 10^k` whenever 10^k divides `m`, a shift and a multiplication instead of a
+/// hardware division.
+pub(crate) const INV_POW5: [u64; 19] = {
+    let mut t = [1u64; 19];
+    let mut k = 1;
+    let mut p: u64 = 1;
+    while k < 19 {
+        p = p.wrapping_mul(5);
+        let mut x = p; // correct to 3 bits; each step doubles the correct bits
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
+            i += 1;
+        }
+        t[k] = x;
+        k += 1;
+    }
+    t
+};
+
+/// The 16 decimal digits of `v` < 10^16, zero-padded, the first digit in the lowest byte.
+#[inline(always)]
+fn digits16(v: u64) -> u128 {
+    digits8(v / 100_000_000) as u128 | (digits8(v % 100_000_000) as u128) << 64
+}
+
+/// The 8 digits of `x` < 10^8 as ASCII, first digit in the lowest byte: split into 4-digit, then
+/// 2-digit, then 1-digit lanes, each split a multiply-shift that is exact in its range.
+#[inline(always)]
+fn digits8(x: u64) -> u64 {
+    let v = (x / 10_000) | (x % 10_000) << 32;
+    let q = ((v * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let v = q | (v - q * 100) << 16;
+    let q = ((v * 103) >> 10) & 0x000F_000F_000F_000F;
+    let v = q | (v - q * 10) << 8;
+    v | 0x3030_3030_3030_3030
+}
+
+/// `format_fixed` for values of 16 digits and more: digit by digit, through a wider type.
+#[cold]
+fn write_fixed_slow(mant: i64, scale: u8, wrote: u8, out: &mut [u8], at: usize) -> usize {
     let v = rescale_exact(mant, scale, wrote);
     let mut tmp = [0u8; 40];
     // Digits, least significant first; at least wrote+1 of them so "0.001" keeps its leading 0.
@@ -226,16 +358,16 @@ pub fn format_fixed(mant: i64, scale: u8, wrote: u8, buf: &mut [u8; 48]) -> usiz
         tmp[k] = b'0';
         k += 1;
     }
-    let mut o = 0;
+    let mut o = at;
     if v < 0 {
-        buf[0] = b'-';
-        o = 1;
+        out[o] = b'-';
+        o += 1;
     }
     for j in (0..k).rev() {
-        buf[o] = tmp[j];
+        out[o] = tmp[j];
         o += 1;
         if j == wrote as usize && wrote > 0 {
-            buf[o] = b'.';
+            out[o] = b'.';
             o += 1;
         }
     }
@@ -324,6 +456,8 @@ mod tests {
         assert_eq!(p("5.0E-7"), Dec { mant: 5, dec: 7, wrote: 8 });
         assert_eq!(p("1e3"), Dec { mant: 1000, dec: 0, wrote: 0 });
         assert_eq!(p("1.25E+2"), Dec { mant: 125, dec: 0, wrote: 0 });
+        assert_eq!(p("10e-1"), Dec { mant: 1, dec: 0, wrote: 1 });
+        assert_eq!(p("1200E-3"), Dec { mant: 12, dec: 1, wrote: 3 });
     }
 
     #[test]
@@ -350,6 +484,53 @@ mod tests {
         }
         let n = format_fixed(-3_00000000, 8, 0, &mut b);
         assert_eq!(&b[..n], b"-3");
+    }
+
+    /// `format_fixed` by `format!` on an i128: the reference the fast writers are held to.
+    fn reference_text(mant: i64, scale: u8, wrote: u8) -> String {
+        let v = mant as i128;
+        let v = if wrote >= scale {
+            v * 10i128.pow((wrote - scale) as u32)
+        } else {
+            v / 10i128.pow((scale - wrote) as u32)
+        };
+        let digits = format!("{:0>w$}", v.unsigned_abs(), w = wrote as usize + 1);
+        let (int, frac) = digits.split_at(digits.len() - wrote as usize);
+        let sign = if v < 0 { "-" } else { "" };
+        if wrote == 0 {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac}")
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        // Every magnitude (short prices to the i64 limit), every scale and written precision,
+        // including going down in scale, which the writers do only by exact division.
+        #[test]
+        fn fast_writers_match_the_reference(
+            digits in 1u32..19, raw in proptest::prelude::any::<i64>(), scale in 0u8..=18, wrote in 0u8..=18,
+        ) {
+            let mant = raw % 10i64.pow(digits);
+            // Rescaling must fit and drop only zeros, as for any value a book holds.
+            let mant = if wrote < scale { mant / POW10[(scale - wrote) as usize] * POW10[(scale - wrote) as usize] } else { mant };
+            if wrote > scale && mant.checked_mul(POW10[(wrote - scale) as usize]).is_none() {
+                return Ok(());
+            }
+            let want = reference_text(mant, scale, wrote);
+            let mut out = [0xAAu8; 96];
+            let n = write_fixed(mant, scale, wrote, &mut out, 5);
+            proptest::prop_assert_eq!(std::str::from_utf8(&out[5..n]).unwrap(), want.as_str());
+            proptest::prop_assert!(out[..5].iter().all(|&c| c == 0xAA), "wrote before `at`");
+            let mut b = [0u8; 48];
+            let n = format_fixed(mant, scale, wrote, &mut b);
+            proptest::prop_assert_eq!(std::str::from_utf8(&b[..n]).unwrap(), want.as_str());
+            let n = write_digits(mant, scale, wrote, &mut out, 3);
+            let bare = want.replace(['-', '.'], "");
+            proptest::prop_assert_eq!(std::str::from_utf8(&out[3..n]).unwrap(), bare.trim_start_matches('0'));
+        }
     }
 
     #[test]

@@ -319,8 +319,8 @@ impl<'a> Cur<'a> {
             // cursor where it was and takes the general path below, so both accept the same text.
             if let Some((pm, pmeta, qm, qmeta, j)) = quoted_pair(self.b, self.i, first) {
                 first = false;
-                if self.b.get(j) == Some(&b']') {
-                    self.i = j + 1;
+                if let Some(k) = quoted_rest(self.b, j) {
+                    self.i = k;
                 } else {
                     self.i = j;
                     self.skip_rest()?;
@@ -402,6 +402,30 @@ fn quoted_pair(b: &[u8], i: usize, first: bool) -> Option<(i64, u16, i64, u16, u
         return None;
     }
     Some((pm, pmeta, qm, qmeta, j + 1))
+}
+
+/// The end of a level whose remaining elements are plain strings (OKX's `,"0","4"]`, Kraken's
+/// timestamps): the index after its `]`. `None` for anything else (escapes, spaces, other values),
+/// which the general `skip_rest` then reads.
+#[inline(always)]
+fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
+    loop {
+        match *b.get(j)? {
+            b']' => return Some(j + 1),
+            b',' if *b.get(j + 1)? == b'"' => {
+                j += 2;
+                loop {
+                    match *b.get(j)? {
+                        b'"' => break,
+                        b'\\' => return None,
+                        _ => j += 1,
+                    }
+                }
+                j += 1;
+            }
+            _ => return None,
+        }
+    }
 }
 
 #[inline(always)]

@@ -1,50 +1,158 @@
-//! Number scanning for the JSON scanner: plain decimals read eight digits per word (SWAR), exact
-//! and without a float, into `(mantissa without trailing fraction zeros, dec | wrote << 8, end)`.
-//! Anything unusual (exponents, more than 18 digits) is left to `book::num::parse_dec`, which has
-//! the same grammar; `json_tests.rs` and the tests below hold the paths to each other.
+//! Number scanning for the JSON scanner, exact and without a float, into `(mantissa without
+//! trailing fraction zeros, dec | wrote << 8, end)`.
+//!
+//! Venues write every shape: Binance spot pads to 8 decimals ("0.35180000"), USDⓈ-M and OKX write
+//! the tick's precision or fewer ("43250.1", "0.001", "30261"), Kraken v2 and HTX send bare JSON
+//! numbers, Bitfinex and HTX exponent forms ("1.7e-05"). `word_pair` reads all of these with up to
+//! 7 integer digits and up to 8 decimals from two 8-byte words: where the point is, where the
+//! fraction ends, both runs parsed at once, an exponent applied after; no loop runs per digit.
+//! Longer runs (up to 18 digits) take word-at-a-time loops; anything else (more digits, exponents
+//! that do not fit, junk) is left to `book::num::parse_dec`, which has the same grammar.
+//! `json_tests.rs` and `number_tests.rs` hold the paths to each other and to a reference written
+//! longhand.
 
-/// A plain decimal (optional '-', digits, optional fraction; at most 18 significant digits, no
-/// exponent) at `start`: `(mantissa without trailing fraction zeros, dec | wrote << 8, end)`.
-/// `None` when the text needs `parse_dec` (exponent, long runs, no digits), which has the same
+use crate::book::num::{INV_POW5, MAX_DECIMALS, POW10};
+
+/// A decimal (optional '-', digits, optional fraction, optional exponent) at `start`:
+/// `(mantissa without trailing fraction zeros, dec | wrote << 8, end)`. `None` when the text needs
+/// `parse_dec` (long runs, no digits, an exponent whose result does not fit), which has the same
 /// grammar, so the fast and slow paths accept and reject the same text.
 #[inline(always)]
 pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(i64, u16, usize)> {
-    if let Some(r) = fixed8(b, start) {
+    if let Some(r) = word_pair(b, start) {
         return Some(r);
     }
     scan_general(b, start)
 }
 
-/// `ddd.dddddddd`: 1 to 7 integer digits and exactly 8 decimals, as Binance writes every price and
-/// quantity. Both 8-byte loads are issued before anything is parsed (the general path's second
-/// load waits for the integer digits to be counted). `None` for anything else, including a ninth
-/// decimal or an exponent after the eighth; the result is the general path's, bit for bit.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// 1 to 7 integer digits, then nothing, or a point and 0 to 8 decimals, then optionally an
+/// exponent. Frames are read as one chain (each number starts where the last one ended), so what
+/// matters is how soon the end is known: it comes from the two 8-byte words, loaded together,
+/// through a per-byte "not a digit" bit and two bit scans, never waiting for the point to be found
+/// first; the digits are parsed off that chain. `None` for anything else (or fewer than 16 bytes
+/// left); the result is the general path's, bit for bit.
 #[inline(always)]
-fn fixed8(b: &[u8], s: usize) -> Option<(i64, u16, usize)> {
+fn word_pair(b: &[u8], start: usize) -> Option<(i64, u16, usize)> {
+    // Book numbers are hardly ever negative: a predicted branch keeps the loads below from waiting
+    // for the sign byte.
+    if *b.get(start)? == b'-' {
+        return word_pair_at(b, start + 1, true);
+    }
+    word_pair_at(b, start, false)
+}
+
+#[inline(always)]
+fn word_pair_at(b: &[u8], s: usize, neg: bool) -> Option<(i64, u16, usize)> {
     let lo = u64::from_le_bytes(b.get(s..s + 8)?.try_into().ok()?);
     let hi = u64::from_le_bytes(b.get(s + 8..s + 16)?.try_into().ok()?);
-    let n = non_digits(lo).trailing_zeros() / 8;
-    if n == 0 || n >= 8 || (lo >> (8 * n)) as u8 != b'.' {
-        return None;
-    }
-    // The 8 bytes after the point, from the 16 loaded.
-    let w = ((((hi as u128) << 64) | lo as u128) >> (8 * (n + 1))) as u64;
-    if non_digits(w) != 0 {
-        return None;
-    }
-    let end = s + n as usize + 9;
-    if b.get(end).is_some_and(|&c| c.is_ascii_digit() || (c | 0x20) == b'e') {
+    let (ml, mh) = (not_digit(lo), not_digit(hi));
+    let n = ml.trailing_zeros() / 8;
+    if n == 0 || n >= 8 {
         return None;
     }
     // The n integer digits moved to the top bytes, '0' below them: the same value for parse8.
     let sh = 8 * (8 - n);
-    let int = parse8((lo << sh) | (0x3030_3030_3030_3030u64 >> (64 - sh)));
-    let mant = int * 100_000_000 + parse8(w);
-    let nz = w ^ 0x3030_3030_3030_3030;
-    let tz = if nz == 0 { 8 } else { nz.leading_zeros() / 8 };
+    let int = parse8((lo << sh) | (ZEROS >> (64 - sh)));
+    if (lo >> (8 * n)) as u8 != b'.' {
+        let m = if neg { -(int as i64) } else { int as i64 };
+        let end = s + n as usize;
+        if (lo >> (8 * n)) as u8 | 0x20 == b'e' {
+            return exponent(b, end, m, 0, 0);
+        }
+        return Some((m, 0, end));
+    }
+    // The first non-digit after the point: the second marked byte of the 16.
+    let rest = ml & (ml - 1);
+    let e = if rest != 0 { rest.trailing_zeros() / 8 } else { 8 + mh.trailing_zeros() / 8 };
+    let f = e - n - 1;
+    if f > 8 {
+        return None;
+    }
+    let end = s + e as usize;
+    // Eight decimals can end the window: the general path reads a run that goes on past it.
+    if e == 16 && b.get(end).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let (mant, top) = if e <= 8 {
+        // The whole number in the first word: the point squeezed out, the digits top-aligned with
+        // '0' below them, one parse.
+        let keep = (1u64 << (8 * n)) - 1;
+        let digits = (lo & keep) | ((lo >> 8) & !keep);
+        let top = (digits << (8 * (9 - e))) | (ZEROS >> (8 * (e - 1)));
+        (parse8(top), top)
+    } else {
+        // The f decimals, top-aligned with '0' below them, from the 8 bytes after the point.
+        let w = ((((hi as u128) << 64) | lo as u128) >> (8 * (n + 1))) as u64;
+        let top = if f == 8 { w } else { (w << (8 * (8 - f))) | (ZEROS >> (8 * f)) };
+        (int * POW10U[f as usize] + parse8(top), top)
+    };
+    // Trailing '0' decimals: the highest non-'0' byte of the top-aligned run is the last non-zero.
+    let nz = top ^ ZEROS;
+    let tz = if nz == 0 { f } else { (nz.leading_zeros() / 8).min(f) };
     let m = div_pow10(mant, tz) as i64;
-    let dec = if m == 0 { 0 } else { 8 - tz };
-    Some((m, dec as u16 | 8 << 8, end))
+    let m = if neg { -m } else { m };
+    if b.get(end).is_some_and(|&c| c | 0x20 == b'e') {
+        return exponent(b, end, m, f, tz);
+    }
+    let dec = if m == 0 { 0 } else { f - tz };
+    Some((m, dec as u16 | (f as u16) << 8, end))
+}
+
+/// Per byte of `w`: the high bit set when it is not an ASCII digit, every other bit clear. Exact
+/// for every byte (no carry crosses bytes), so the second marked byte is as exact as the first.
+#[inline(always)]
+fn not_digit(w: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Digits become 0..=9; adding 0x76 to the low seven bits sets the high bit from 10 up.
+    let t = w ^ ZEROS;
+    (((t & !HIGH) + 0x7676_7676_7676_7676) | t) & HIGH
+}
+
+/// The exponent at `at` (on the 'e') applied to `m` (the digits without `tz` trailing fraction
+/// zeros, `frac` decimals written): what `parse_dec` gives, or `None` for it to report the error
+/// (no digits, a value that does not fit). Up to three exponent digits are read here.
+#[inline(always)]
+fn exponent(b: &[u8], at: usize, m: i64, frac: u32, tz: u32) -> Option<(i64, u16, usize)> {
+    let mut i = at + 1;
+    let sign = *b.get(i)?;
+    let eneg = sign == b'-';
+    i += (sign == b'-' || sign == b'+') as usize;
+    let mut e: i32 = 0;
+    let from = i;
+    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        if i - from == 3 {
+            return None;
+        }
+        e = e * 10 + (c - b'0') as i32;
+        i += 1;
+    }
+    // No digits, or more number-like bytes after them ("1e5e3", "1e5.2"): `parse_dec` reports it.
+    if i == from || b.get(i).is_some_and(|c| matches!(c, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let e = if eneg { -e } else { e };
+    // value = m × 10^(e - (frac - tz)); written decimals = frac - e, never below the decimals needed.
+    let mut dec = (frac - tz) as i32 - e;
+    let mut m = m;
+    if m == 0 {
+        dec = 0;
+    } else if dec < 0 {
+        m = m.checked_mul(*POW10.get((-dec) as usize)?)?;
+        dec = 0;
+    } else {
+        // A negative exponent moves integer zeros into the fraction ("10e-1" is 1): strip them too.
+        while dec > 0 && m % 10 == 0 {
+            m /= 10;
+            dec -= 1;
+        }
+        if dec > MAX_DECIMALS as i32 {
+            return None;
+        }
+    }
+    let wrote = (frac as i32 - e).clamp(dec, MAX_DECIMALS as i32);
+    Some((m, dec as u16 | (wrote as u16) << 8, i))
 }
 
 /// Per byte of `w`: 0 when it is an ASCII digit, non-zero otherwise. A carry out of a non-digit
@@ -135,8 +243,8 @@ fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
     (non_digits(w) == 0).then_some(w)
 }
 
-/// Powers of ten up to 10^7, for appending a run of fewer than 8 digits.
-const POW10U: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+/// Powers of ten up to 10^8, for appending a run of at most 8 digits.
+const POW10U: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
 /// The run of ASCII digits at `i` when it is shorter than 8 (the caller has consumed whole 8-digit
 /// words), read as one word: `(value, digit count, trailing '0' digits among them)`. `None` when
@@ -169,25 +277,6 @@ fn parse8(w: u64) -> u64 {
     let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
     lo.wrapping_add(hi) >> 32
 }
-
-/// Inverses of 5^k modulo 2^64 (5 is odd, so they exist), by Newton's iteration.
-const INV_POW5: [u64; 19] = {
-    let mut t = [1u64; 19];
-    let mut k = 1;
-    let mut p: u64 = 1;
-    while k < 19 {
-        p = p.wrapping_mul(5);
-        let mut x = p; // correct to 3 bits; each step doubles the correct bits
-        let mut i = 0;
-        while i < 5 {
-            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
-            i += 1;
-        }
-        t[k] = x;
-        k += 1;
-    }
-    t
-};
 
 /// `m / 10^k` for an `m` that is a multiple of 10^k (its last k digits were zeros), k <= 18: a
 /// shift and a multiplication instead of a hardware division, which LLVM emits for a table of
@@ -230,6 +319,10 @@ pub fn parse_u64(t: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[path = "number_tests.rs"]
+mod reference_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -244,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn fixed8_agrees_with_the_general_path() {
+    fn word_pair_agrees_with_the_general_path() {
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = || {
             x ^= x << 13;
@@ -256,9 +349,10 @@ mod tests {
         let mut taken = 0;
         for _ in 0..200_000 {
             let r = next();
-            // Mostly well-formed `int.8digits"`, then a few bytes mutated or the shape bent.
+            // Mostly well-formed `int.digits"` (8 decimals and short), then a few bytes mutated or the
+            // shape bent.
             let int = 1 + (r % 9) as usize;
-            let frac = [8usize, 8, 8, 7, 9][(r >> 8) as usize % 5];
+            let frac = [8usize, 8, 8, 7, 9, 1, 2, 3, 0][(r >> 8) as usize % 9];
             let mut t: Vec<u8> = (0..int).map(|k| b'0' + ((r >> (k + 12)) % 10) as u8).collect();
             t.push(b'.');
             t.extend((0..frac).map(|k| {
@@ -275,9 +369,10 @@ mod tests {
                 let at = (m % t.len() as u64) as usize;
                 t[at] = alphabet[(m >> 20) as usize % alphabet.len()];
             }
-            if let Some(fast) = fixed8(&t, 0) {
+            // Exponents are the reference test's (the general path leaves them to parse_dec).
+            if let (Some(fast), Some(general)) = (word_pair(&t, 0), scan_general(&t, 0)) {
                 taken += 1;
-                assert_eq!(Some(fast), scan_general(&t, 0), "{:?}", String::from_utf8_lossy(&t));
+                assert_eq!(fast, general, "{:?}", String::from_utf8_lossy(&t));
             }
         }
         assert!(taken > 20_000, "the fast path was hardly exercised: {taken}");

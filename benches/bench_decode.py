@@ -1,0 +1,123 @@
+"""Decode + apply + touch per venue, on frames shaped like each venue's traffic: tickwire
+(``BookFeed.on_frame`` + ``top()``) vs orjson + dict/float + max/min, same frames, same run.
+
+Frames: the simulator's venue modules (Binance spot 8-decimal strings, USDⓈ-M 2-decimal prices and
+3-decimal sizes, OKX with checksums, Kraken v2 JSON numbers), and the real captures in
+``../shared/fixtures/real`` when present. The streams, both contenders and the interleaved timing are
+``tickwire.bench.decode``'s (the ``tickwire bench`` stage), so this file and the command measure the
+same thing.
+
+Run ``pytest benches/bench_decode.py --benchmark-enable -s`` (after ``maturin develop --release``);
+``test_interleaved_ratio`` then asserts each ratio against issue 13's 0.05. Plain ``pytest`` runs each
+once as a smoke test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import statistics
+from typing import Any
+
+import pytest
+from tickwire.bench import decode
+
+TARGET_RATIO = 0.05
+FRAMES = 2000
+ROUNDS = 11
+
+# Measured above the target (2026-12-03, see README "Order books"): strict, so a stream that meets
+# the target fails here until its mark is removed.
+ABOVE_TARGET = {
+    "binance (sim)": "0.108-0.123x: 1-3 levels a frame, the per-frame cost dominates",
+    "binance-usdm (sim)": "0.109-0.132x: 1-3 levels a frame, the per-frame cost dominates",
+    "okx (sim)": "0.323-0.340x: a CRC32 over the top 25 per 1-3-level update",
+    "kraken (sim)": "0.180-0.227x: a CRC32 over the top 10 per 1-3-level update",
+    "binance (capture)": "0.060-0.081x",
+    "binance-usdm (capture)": "0.062-0.079x",
+    "okx (capture)": "0.206-0.219x: a CRC32 over the top 25 per update",
+    "kraken (capture)": "0.064-0.080x",
+}
+
+SIM = list(decode.STREAM_VENUES)
+CAPTURED = [v for v in decode.CAPTURE_FILES if decode.capture_stream(v) is not None]
+
+
+@functools.cache
+def _sim(venue: str) -> decode.Stream:
+    return decode.sim_stream(venue, FRAMES)
+
+
+@functools.cache
+def _capture(venue: str) -> decode.Stream:
+    s = decode.capture_stream(venue)
+    assert s is not None
+    return s
+
+
+def _streams() -> list[Any]:
+    out = [pytest.param(("sim", v), id=f"{v}-sim") for v in SIM]
+    out += [pytest.param(("capture", v), id=f"{v}-capture") for v in CAPTURED]
+    return out
+
+
+def _stream(which: tuple[str, str]) -> decode.Stream:
+    kind, venue = which
+    return _sim(venue) if kind == "sim" else _capture(venue)
+
+
+def _benchmarks_enabled(config: pytest.Config) -> bool:
+    return not (config.getoption("benchmark_disable") and not config.getoption("benchmark_enable"))
+
+
+@pytest.mark.parametrize("venue", SIM)
+def test_tickwire_on_frame(benchmark: Any, venue: str) -> None:
+    s = _sim(venue)
+    setup, timed = s.events[: s.start], s.events[s.start :]
+
+    def fresh() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        feed = decode.tickwire_feed(s)
+        decode.tickwire_pass(feed, setup)
+        return (feed, timed), {}
+
+    benchmark.pedantic(decode.tickwire_pass, setup=fresh, rounds=5)
+
+
+@pytest.mark.parametrize("venue", SIM)
+def test_orjson_dict_book(benchmark: Any, venue: str) -> None:
+    s = _sim(venue)
+    setup, timed = s.events[: s.start], s.events[s.start :]
+    peer = decode.PEERS[venue]
+
+    def fresh() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        books: decode.Books = {}
+        wait: dict[str, list[Any]] = {}
+        peer(setup, books, wait)
+        return (timed, books, wait), {}
+
+    benchmark.pedantic(peer, setup=fresh, rounds=5)
+
+
+@pytest.mark.parametrize("which", _streams())
+def test_both_ways_agree_on_the_touch(which: tuple[str, str]) -> None:
+    s = _stream(which)
+    ours, theirs = decode.final_touches(s)
+    assert ours and ours == theirs
+    if s.truth:
+        assert ours == s.truth  # the simulator's own book after the last frame
+
+
+@pytest.mark.parametrize("which", _streams())
+def test_interleaved_ratio(request: pytest.FixtureRequest, which: tuple[str, str]) -> None:
+    s = _stream(which)
+    if not _benchmarks_enabled(request.config):
+        decode.interleaved_ns(dataclasses.replace(s, events=s.events[: s.start + 5]), 1)
+        return
+    if s.name in ABOVE_TARGET:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=ABOVE_TARGET[s.name]))
+    ns_t, ns_p = decode.interleaved_ns(s, ROUNDS)
+    t, p = statistics.median(ns_t), statistics.median(ns_p)
+    print(
+        f"{s.name}: tickwire {t / 1000:.2f} µs/frame, orjson+dict {p / 1000:.2f} µs/frame, ratio {t / p:.3f}"
+    )
+    assert t / p <= TARGET_RATIO, (t, p)
