@@ -105,7 +105,21 @@ class _PicowsFeed(WSListener):
             transport.send_pong(frame.get_payload_as_bytes())
 
 
-class Floor(Contender):
+class _Picows(Contender):
+    """A contender on picows: its ``on_text`` answers each frame on a kept-alive HTTP connection."""
+
+    http: asyncio.Transport
+
+    async def connect(self, on_text: Any) -> None:
+        self.ws, _ = await ws_connect(lambda: _PicowsFeed(on_text), self.stream_url, enable_auto_pong=False)
+        self.ws.send(WSMsgType.TEXT, self.subscribe())
+
+    async def stop(self) -> None:
+        self.ws.disconnect()
+        self.http.close()
+
+
+class Floor(_Picows):
     key, name = "floor", "floor: picows, fixed pre-built order"
 
     async def start(self) -> None:
@@ -125,15 +139,10 @@ class Floor(Contender):
             write(order)
             inproc.append(mono() - t)
 
-        self.ws, _ = await ws_connect(lambda: _PicowsFeed(on_text), self.stream_url, enable_auto_pong=False)
-        self.ws.send(WSMsgType.TEXT, self.subscribe())
-
-    async def stop(self) -> None:
-        self.ws.disconnect()
-        self.http.close()
+        await self.connect(on_text)
 
 
-class Best(Contender):
+class Best(_Picows):
     key, name = "best", "best-effort: picows + orjson + C order-book + pre-keyed hmac"
     needs = ("order_book",)
 
@@ -185,12 +194,7 @@ class Best(Contender):
             write(f"POST /api/v3/order?{query}&signature={h.hexdigest()}{head}".encode())
             inproc.append(mono() - t)
 
-        self.ws, _ = await ws_connect(lambda: _PicowsFeed(on_text), self.stream_url, enable_auto_pong=False)
-        self.ws.send(WSMsgType.TEXT, self.subscribe())
-
-    async def stop(self) -> None:
-        self.ws.disconnect()
-        self.http.close()
+        await self.connect(on_text)
 
 
 class Pure(Contender):

@@ -8,42 +8,22 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from tickwire.bench.peers import CONTENDERS, Contender
 from tickwire.bench.report import Progress, Result, add_ratios
 from tickwire.bench.venue import SYMBOLS
+from tickwire.sim.process import url_process
 
 STAGE = "tick→order over loopback (server-measured, one tick in flight)"
 INPROC = "tick→order in process (tick read → order written)"
 CALLBACK = "socket → callback in process (tick read → book updated, the strategy's code running)"
 
 
-@contextlib.contextmanager
-def venue_process() -> Iterator[dict[str, Any]]:
+def venue_process() -> contextlib.AbstractContextManager[dict[str, Any]]:
     """The bench venue as a child process; yields its URLs."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tickwire.bench.venue"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the bench venue exited before printing its URLs")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return url_process(["tickwire.bench.venue"], "the bench venue")
 
 
 def available() -> tuple[list[type[Contender]], list[str]]:

@@ -16,19 +16,17 @@ import orjson
 
 
 @contextlib.contextmanager
-def sim_process(*args: str) -> Iterator[dict[str, Any]]:
-    """Starts ``tickwire sim ARGS``, yields its URLs (``Simulator.urls()`` shape), stops it after."""
+def url_process(argv: list[str], name: str) -> Iterator[dict[str, Any]]:
+    """Starts ``python -m ARGV`` (a server that prints its URLs as one JSON line first), yields the
+    URLs, stops it after; ``name`` is what an error calls it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tickwire.cli", "sim", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        [sys.executable, "-m", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:
-            raise RuntimeError("tickwire sim exited before printing its URLs")
+            raise RuntimeError(f"{name} exited before printing its URLs")
         urls: dict[str, Any] = json.loads(line)
         yield urls
     finally:
@@ -38,6 +36,13 @@ def sim_process(*args: str) -> Iterator[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def sim_process(*args: str) -> Iterator[dict[str, Any]]:
+    """Starts ``tickwire sim ARGS``, yields its URLs (``Simulator.urls()`` shape), stops it after."""
+    with url_process(["tickwire.cli", "sim", *args], "tickwire sim") as urls:
+        yield urls
 
 
 async def control(urls: dict[str, Any], path: str, body: Any = None) -> Any:
