@@ -1,0 +1,89 @@
+"""Watching gateways' heartbeats (``tw.gw.*.hb``): a gateway whose beats stop for ``missed``
+intervals is gone; its return (a new ``instance``) is a restart whose streams started over."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from tickwire.bus import subjects
+
+
+@dataclass
+class GatewayState:
+    name: str
+    instance: str
+    interval: float
+    last_ns: int
+    alive: bool
+    body: dict[str, Any]
+
+
+class GatewayWatch:
+    """Keeps the latest beat of every gateway. ``on_change(name, alive)`` runs on the loop when a
+    gateway appears, disappears or restarts."""
+
+    def __init__(
+        self, nc: Any, *, missed: int = 3, on_change: Callable[[str, bool], None] | None = None
+    ) -> None:
+        self.nc = nc
+        self.missed = missed
+        self.on_change = on_change
+        self.gateways: dict[str, GatewayState] = {}
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> GatewayWatch:
+        self._sub = await self.nc.subscribe(subjects.HEARTBEATS, cb=self._beat)
+        self._task = asyncio.get_running_loop().create_task(self._sweep())
+        return self
+
+    async def _beat(self, msg: Any) -> None:
+        try:
+            body = orjson.loads(msg.data)
+            name, instance, interval = str(body["gateway"]), str(body["instance"]), float(body["interval"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return
+        st = self.gateways.get(name)
+        fresh = st is None or not st.alive or st.instance != instance
+        self.gateways[name] = GatewayState(name, instance, interval, time.monotonic_ns(), True, body)
+        if fresh and self.on_change is not None:
+            self.on_change(name, True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            now = time.monotonic_ns()
+            for st in self.gateways.values():
+                if st.alive and now - st.last_ns > self.missed * st.interval * 1e9:
+                    st.alive = False
+                    if self.on_change is not None:
+                        self.on_change(st.name, False)
+
+    def alive(self, name: str) -> bool:
+        st = self.gateways.get(name)
+        return st is not None and st.alive
+
+    async def wait_for(self, pred: Callable[[GatewayState], bool], timeout: float = 10.0) -> GatewayState:
+        """The first gateway state ``pred`` accepts (TimeoutError after ``timeout``)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for st in self.gateways.values():
+                if st.alive and pred(st):
+                    return st
+            await asyncio.sleep(0.02)
+        raise TimeoutError("no live gateway matched")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
