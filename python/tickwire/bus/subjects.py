@@ -1,8 +1,10 @@
 """The subject layout every gateway and remote client shares (README "Scaling out").
 
-    tw.md.<venue>.<symbol>.book|trade|bbo   market data: binary bus messages (Rust ``rust/bus``)
-    tw.md.<venue>.status                    status events of the gateway's sessions (JSON)
-    tw.snap.<venue>.<symbol>                request → one book snapshot message (request-reply)
+    tw.md.<venue>.<symbol>.book|trade|bbo.<gateway>
+                                            market data: binary bus messages (Rust ``rust/bus``);
+                                            ``….book.*`` follows every gateway serving the venue (A/B)
+    tw.md.<venue>.status.<gateway>          status events of the gateway's sessions (JSON)
+    tw.snap.<venue>.<symbol>.<gateway>      request → one book snapshot message (request-reply)
     tw.gw.<gateway>.hb                      gateway heartbeat (JSON), every ``heartbeat`` seconds
     tw.ord.<venue>.<account>.<op>           order entry (request-reply) to the gateway owning the account
     tw.evt.<venue>.<account>.order|fill     order events and fills (JetStream stream ``TW_EVENTS``)
@@ -38,20 +40,29 @@ def untoken(tok: str) -> str:
     return "".join(out)
 
 
-def market(venue: str, symbol: str, channel: str) -> str:
-    return f"tw.md.{token(venue)}.{token(symbol)}.{channel}"
+def market(venue: str, symbol: str, channel: str, gateway: str = "*") -> str:
+    """``gateway="*"``: the subscription that hears every gateway serving the venue."""
+    return f"tw.md.{token(venue)}.{token(symbol)}.{channel}.{_gw(gateway)}"
 
 
-def market_all(venue: str) -> str:
-    return f"tw.md.{token(venue)}.*.*"
+def status(venue: str, gateway: str = "*") -> str:
+    return f"tw.md.{token(venue)}.status.{_gw(gateway)}"
 
 
-def status(venue: str) -> str:
-    return f"tw.md.{token(venue)}.status"
+def snapshot(venue: str, symbol: str, gateway: str) -> str:
+    return f"tw.snap.{token(venue)}.{token(symbol)}.{token(gateway)}"
 
 
-def snapshot(venue: str, symbol: str) -> str:
-    return f"tw.snap.{token(venue)}.{token(symbol)}"
+def snapshot_service(venue: str, gateway: str) -> str:
+    return f"tw.snap.{token(venue)}.*.{token(gateway)}"
+
+
+def _gw(gateway: str) -> str:
+    return gateway if gateway in ("*", ">") else token(gateway)
+
+
+def last_token(subject: str) -> str:
+    return untoken(subject.rsplit(".", 1)[1])
 
 
 def heartbeat(gateway: str) -> str:

@@ -1,0 +1,159 @@
+"""One ``[[market]]`` of a gateway: a tickwire market-data session whose books, trades, BBOs and
+status go onto the bus, and the snapshot service consumers rebuild a book from.
+
+Every changed book is published as one binary delta encoded in Rust (``BookFeed.take_delta``: the
+levels that changed since the last message, exact mantissas, the venue's ids and the gateway's own
+contiguous sequence); a book replaced by a snapshot, rescaled or lost goes out as a snapshot or an
+out-of-sync message, so a consumer's book follows the gateway's exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from tickwire import connect
+from tickwire._core import Bbo, OrderBook, Trade, bus_bbo, bus_trade
+from tickwire.bus import subjects
+from tickwire.bus.publish import publish_now
+from tickwire.gateway.config import MarketConfig
+from tickwire.session.events import StatusEvent
+
+log = logging.getLogger("tickwire.gateway")
+
+# How often every book is looked at for a change the callbacks did not announce (a resync applied
+# off the frame path, a reconnect that emptied the books): take_delta is a no-op when nothing changed.
+SWEEP_S = 0.05
+
+
+class MarketPublisher:
+    def __init__(self, nc: Any, config: MarketConfig, *, gateway: str) -> None:
+        self.nc = nc
+        self.config = config
+        self.gateway = gateway
+        self.venue = config.venue
+        opts = dict(config.options)
+        self.md = connect(
+            config.venue,
+            config.symbols,
+            channels=config.channels,  # type: ignore[arg-type]
+            on_book=self._on_book,
+            on_trade=self._on_trade,
+            on_bbo=self._on_bbo,
+            on_status=self._on_status,
+            **opts,
+        )
+        self.feed = self.md.feed
+        # Journal before the first frame: every level the books ever hold is in some message.
+        self.feed.journal(True)
+        self._subjects: dict[str, str] = {}
+        self._trade_seq: dict[str, int] = {}
+        self._bbo_seq: dict[str, int] = {}
+        self.published = 0
+        self.snapshots_served = 0
+        self._snap_sub: Any = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._status_subject = subjects.status(self.venue, gateway)
+
+    def _subject(self, symbol: str, channel: str) -> str:
+        k = symbol + "\0" + channel
+        s = self._subjects.get(k)
+        if s is None:
+            s = self._subjects[k] = subjects.market(self.venue, symbol, channel, self.gateway)
+        return s
+
+    # the frame route's callbacks (on the loop, inside the frame callback) -----------------------------
+
+    def _on_book(self, book: OrderBook) -> None:
+        self._publish_book(book.symbol)
+
+    def _publish_book(self, symbol: str) -> None:
+        payload = self.feed.take_delta(symbol, time.time_ns())
+        if payload is not None:
+            publish_now(self.nc, self._subject(symbol, "book"), payload)
+            self.published += 1
+
+    def _on_trade(self, trade: Trade) -> None:
+        sym = trade.symbol
+        seq = self._trade_seq[sym] = self._trade_seq.get(sym, 0) + 1
+        publish_now(self.nc, self._subject(sym, "trade"), bus_trade(trade, seq, time.time_ns()))
+        self.published += 1
+
+    def _on_bbo(self, bbo: Bbo) -> None:
+        sym = bbo.symbol
+        seq = self._bbo_seq[sym] = self._bbo_seq.get(sym, 0) + 1
+        publish_now(self.nc, self._subject(sym, "bbo"), bus_bbo(bbo, seq, time.time_ns()))
+        self.published += 1
+
+    def _on_status(self, ev: StatusEvent) -> None:
+        # A resync, reconnect or lost book changes books off the frame path: publish what changed.
+        self.sweep()
+        body = {
+            "gateway": self.gateway,
+            "venue": self.venue,
+            "kind": ev.kind,
+            "line": ev.line,
+            "symbol": ev.symbol,
+            "detail": ev.detail,
+            "ts_ns": ev.ts_ns,
+        }
+        publish_now(self.nc, self._status_subject, orjson.dumps(body))
+
+    def sweep(self) -> None:
+        for key in self.feed.symbols():
+            self._publish_book(key)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("%s: gateway sweep failed", self.venue)
+
+    # snapshots on request ------------------------------------------------------------------------------
+
+    async def _serve_snapshot(self, msg: Any) -> None:
+        symbol = subjects.untoken(msg.subject.split(".")[3])
+        try:
+            # Whatever changed is published first, so the snapshot's sequence is the stream's latest.
+            self._publish_book(symbol)
+            body = self.feed.bus_snapshot(symbol, time.time_ns())
+            headers = None
+        except Exception as e:  # unknown symbol, book not in sync: the consumer asks again
+            body, headers = b"", {"Tickwire-Error": f"{type(e).__name__}: {e}"[:200]}
+        if msg.reply:
+            await self.nc.publish(msg.reply, body, headers=headers)
+            self.snapshots_served += 1
+
+    # lifecycle -----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        service = subjects.snapshot_service(self.venue, self.gateway)
+        self._snap_sub = await self.nc.subscribe(service, cb=self._serve_snapshot)
+        await self.md.start(wait=False)
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
+
+    def health(self) -> dict[str, Any]:
+        h = self.md.health()
+        return {
+            "synced": {s: self.md.is_synced(s) for s in self.md.symbols()},
+            "published": self.published,
+            "snapshots_served": self.snapshots_served,
+            "lines_up": sum(1 for ln in h["lines"] if ln["connected"]),
+        }
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._snap_sub is not None:
+            with contextlib.suppress(Exception):
+                await self._snap_sub.unsubscribe()
+        await self.md.close()

@@ -1,0 +1,128 @@
+"""Books served over NATS: a gateway on one node of a three-node loopback cluster, remote consumers on
+the other two; every consumer's books must equal the simulator's (the truth) through venue-side gaps
+and drops, a consumer restart, and a NATS node killed and restarted."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import tickwire.remote
+from simbook import Recorder, assert_books_match, eventually
+from tickwire.bus.server import cluster
+from tickwire.gateway.config import GatewayConfig, MarketConfig
+from tickwire.gateway.run import Gateway
+from tickwire.sim import Simulator
+
+FAST: dict[str, Any] = {"probe_interval": None, "ready_timeout": 5.0}
+SYMS = ["BTCUSDT", "ETHUSDT"]
+
+
+def gateway_config(name: str, nats: list[str], sim: Simulator, heartbeat: float = 0.1) -> GatewayConfig:
+    market = MarketConfig(
+        "binance", tuple(SYMS), ("book", "trades"), {"endpoints": sim.urls()["binance"], **FAST}
+    )
+    return GatewayConfig(name=name, nats=tuple(nats), markets=(market,), heartbeat=heartbeat)
+
+
+def test_consumers_on_other_nodes_follow_the_simulator_through_faults() -> None:
+    async def go() -> None:
+        with cluster(3) as nats:
+            n1, n2, n3 = nats.urls
+            async with Simulator(["binance"], seed=7, rate=300, depth=25) as sim:
+                async with Gateway(gateway_config("gw1", [n1], sim)) as gw:
+                    rec2 = Recorder()
+                    c2 = await tickwire.remote.connect(n2, "binance", SYMS, on_status=rec2).start()
+                    c3 = await tickwire.remote.connect(n3, "binance", SYMS).start()
+                    try:
+                        for c in (c2, c3):
+                            await assert_books_match(c, sim, "binance", SYMS)  # type: ignore[arg-type]
+                        # The venue drops a diff for one symbol: the gateway resyncs it from the venue and
+                        # the consumers follow from the snapshot it publishes.
+                        sim.endpoint("binance").gap("BTCUSDT")
+                        await eventually(
+                            lambda: gw.markets[0].md.counters["gaps"] >= 1, what="gateway saw the gap"
+                        )
+                        # The venue drops the gateway's connection: it reconnects and resyncs every book.
+                        sim.endpoint("binance").drop()
+                        await eventually(
+                            lambda: gw.markets[0].md.lines[0].connects == 2, what="gateway reconnected"
+                        )
+                        for c in (c2, c3):
+                            await assert_books_match(c, sim, "binance", SYMS)  # type: ignore[arg-type]
+                        # A consumer restarts: it rebuilds from snapshots, then follows the deltas.
+                        await c3.close()
+                        c3 = await tickwire.remote.connect(n3, "binance", SYMS).start()
+                        await assert_books_match(c3, sim, "binance", SYMS)  # type: ignore[arg-type]
+                        # Node 2 dies while the market moves: its consumer misses deltas, reconnects when
+                        # the node is back, finds the gap and asks for snapshots.
+                        nats.nodes[1].kill()
+                        await asyncio.sleep(0.5)
+                        nats.nodes[1].start()
+                        await eventually(lambda: c2.health()["connected"], 10.0, what="consumer reconnected")
+                        await eventually(
+                            lambda: c2.counters["gaps"] + c2.counters["resyncs"] > 2, 10.0, what="gap"
+                        )
+                        for c in (c2, c3):
+                            await assert_books_match(c, sim, "binance", SYMS)  # type: ignore[arg-type]
+                        assert c2.counters["decode_errors"] == 0 and c3.counters["decode_errors"] == 0
+                        assert c2.latency()["bus"]["count"] > 0
+                    finally:
+                        await c2.close()
+                        await c3.close()
+
+    asyncio.run(go())
+
+
+def test_trades_reach_the_consumer_once_and_exactly() -> None:
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=3, rate=300, depth=25) as sim:
+                local: list[Any] = []
+                remote: list[Any] = []
+                async with Gateway(gateway_config("gw1", nats.urls, sim)) as gw:
+                    gw.markets[0].md.on_trade = _also(gw.markets[0].md.on_trade, local.append)
+                    async with tickwire.remote.connect(
+                        nats.urls, "binance", SYMS, channels=("book", "trades"), on_trade=remote.append
+                    ):
+                        await eventually(lambda: len(remote) >= 20, 10.0, what="trades over the bus")
+                        sim.pause()
+                        await asyncio.sleep(0.2)
+                        n = len(remote)
+                        # The consumer started after the gateway: its trades are the tail of the gateway's.
+                        tail = local[-n:]
+                        assert [(t.symbol, t.exact(), t.buyer_maker) for t in remote] == [
+                            (t.symbol, t.exact(), t.buyer_maker) for t in tail
+                        ]
+                        sim.resume()
+
+    asyncio.run(go())
+
+
+def _also(first: Any, second: Any) -> Any:
+    def both(v: Any) -> None:
+        first(v)
+        second(v)
+
+    return both
+
+
+def test_gateway_gone_and_back_is_reported() -> None:
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=4, rate=100, depth=10) as sim:
+                rec = Recorder()
+                gw = await Gateway(gateway_config("gw1", nats.urls, sim, heartbeat=0.05)).start()
+                async with tickwire.remote.connect(nats.urls, "binance", SYMS, on_status=rec) as md:
+                    await eventually(lambda: bool(rec.kinds("gateway_up")), what="gateway seen")
+                    await gw.close()
+                    await eventually(lambda: bool(rec.kinds("gateway_down")), 2.0, what="gateway gone")
+                    assert md.health()["gateways"] == {"gw1": False}
+                    gw = await Gateway(gateway_config("gw1", nats.urls, sim, heartbeat=0.05)).start()
+                    try:
+                        await eventually(lambda: len(rec.kinds("gateway_up")) == 2, 3.0, what="gateway back")
+                        await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
+                    finally:
+                        await gw.close()
+
+    asyncio.run(go())
