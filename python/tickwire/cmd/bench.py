@@ -6,7 +6,8 @@ orjson + dict), ``tick`` (tick→order over loopback against the bench venue in 
 server-measured with one tick in flight, for tickwire's template path and the floor, best-effort and
 pure Python stacks, each in its own process, rounds alternating; with the in-process socket → callback
 and tick → order-written times), ``roundtrip`` (order send → answer against the simulator, REST and
-WS API). Progress goes to stderr; the table (or ``--json``) to stdout. ``--plot FILE.png`` draws each
+WS API), ``bus`` (a gateway's NATS hop: gateway stamp → remote ``on_book`` with 1, 4 and 16 consumer
+processes against a bare nats-py subscription to the same bytes). Progress goes to stderr; the table (or ``--json``) to stdout. ``--plot FILE.png`` draws each
 stage's latency histograms and CDFs (matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a
 budget of ``--budgets`` (``benches/budgets.toml``) is exceeded.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from tickwire.bench.report import Result, table
 
-STAGES = ("sign", "decode", "tick", "roundtrip")
+STAGES = ("sign", "decode", "tick", "roundtrip", "bus")
 # Binance rest-api.md, "SIGNED Endpoint Examples for POST /api/v3/order".
 VECTOR_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 VECTOR_PAYLOAD = (
@@ -94,6 +95,16 @@ def measure(
             from tickwire.bench import roundtrip
 
             rows += run(roundtrip.measure_async(quick, _progress, rounds=rounds))
+        elif stage == "bus":
+            try:
+                from tickwire.bench import bus
+                from tickwire.bus.server import binary
+
+                binary()
+            except (ImportError, RuntimeError) as e:
+                notes.append(f"bus: skipped ({e}; pip install 'tickwire[nats]')")
+                continue
+            rows += run(bus.measure_async(quick, _progress, rounds=rounds))
         else:
             raise SystemExit(f"unknown stage {stage!r} (from {', '.join(STAGES)})")
     return rows, notes

@@ -1,6 +1,6 @@
 """``tickwire gateway --config gateway.toml``: own a venue's connections and accounts and serve books,
-trades and order entry on NATS (README "Scaling out"). Prints one JSON line (the NATS URLs it uses,
-its name) once serving, then serves until SIGINT/SIGTERM."""
+trades and order entry on NATS (README "Scaling out"). Prints one JSON line (its name, the NATS URLs
+it uses, its pid) once serving, then serves until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 from typing import Any
@@ -61,7 +62,10 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with Gateway(cfg):
-            sys.stdout.write(orjson.dumps({"gateway": cfg.name, "nats": list(cfg.nats)}).decode() + "\n")
+            sys.stdout.write(
+                orjson.dumps({"gateway": cfg.name, "nats": list(cfg.nats), "pid": os.getpid()}).decode()
+                + "\n"
+            )
             sys.stdout.flush()
             await stop.wait()
     finally:

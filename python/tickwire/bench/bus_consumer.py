@@ -1,0 +1,95 @@
+"""A consumer process of the ``bus`` bench stage: ``python -m tickwire.bench.bus_consumer KIND NATS ID
+VENUE SYMBOL``.
+
+``tickwire``: a :func:`tickwire.remote.connect` session; a sample is gateway stamp → inside ``on_book``
+(the bus hop, the decode and apply in Rust, the call into the strategy). ``floor``: a bare nats-py
+subscription to the same subject; a sample is the same stamp → inside its callback, reading the stamp
+and nothing else (the engine's own floor for the same bytes). Both run on uvloop.
+
+Prints ``{"ready": true}`` once receiving (the tickwire kind: once its book is in sync), then answers
+``tw.bench.<ID>.report`` requests with the samples since the last report, its message count and its
+process CPU time, and starts over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import struct
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from tickwire.bus import subjects
+from tickwire.bus.client import connect
+
+
+def _cpu_ns() -> int:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return int((r.ru_utime + r.ru_stime) * 1e9)
+
+
+class _Samples:
+    def __init__(self) -> None:
+        self.ns: list[int] = []
+        self.messages = 0
+        self.cpu0 = _cpu_ns()
+
+    def report(self) -> bytes:
+        body = {"ns": self.ns, "messages": self.messages, "cpu_ns": _cpu_ns() - self.cpu0}
+        self.ns, self.messages, self.cpu0 = [], 0, _cpu_ns()
+        return orjson.dumps(body)
+
+
+async def main(kind: str, servers: str, ident: str, venue: str, symbol: str) -> None:
+    from tickwire._core import BUS_STAMP_OFFSET
+
+    samples = _Samples()
+    nc = await connect(servers, name=f"tickwire-bench-{ident}")
+    stop = asyncio.Event()
+    if kind == "floor":
+        stamp_at = struct.Struct("<q")
+        off = BUS_STAMP_OFFSET
+        now = time.time_ns
+        ns = samples
+
+        async def on_msg(msg: Any) -> None:
+            ns.ns.append(now() - stamp_at.unpack_from(msg.data, off)[0])
+            ns.messages += 1
+
+        await nc.subscribe(subjects.market(venue, symbol, "book"), cb=on_msg)
+        md = None
+    else:
+        import tickwire.remote
+
+        now = time.time_ns
+
+        def on_book(_book: Any) -> None:
+            samples.ns.append(now() - md_ref.last_stamp_ns)
+            samples.messages += 1
+
+        md = tickwire.remote.connect(servers, venue, [symbol], on_book=on_book)
+        md_ref = md
+        await md.start()
+
+    async def report(msg: Any) -> None:
+        if msg.data == b"stop":
+            stop.set()
+        await msg.respond(samples.report())
+
+    await nc.subscribe(f"tw.bench.{ident}.report", cb=report)
+    await nc.flush()
+    sys.stdout.write('{"ready": true}\n')
+    sys.stdout.flush()
+    await stop.wait()
+    if md is not None:
+        await md.close()
+    await nc.close()
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    uvloop.run(main(*sys.argv[1:6]))
