@@ -86,6 +86,7 @@ pub(crate) fn state_name(s: SyncState) -> &'static str {
         SyncState::OutOfSync(OosReason::Gap) => "out_of_sync:gap",
         SyncState::OutOfSync(OosReason::Checksum) => "out_of_sync:checksum",
         SyncState::OutOfSync(OosReason::Crossed) => "out_of_sync:crossed",
+        SyncState::OutOfSync(OosReason::Upstream) => "out_of_sync:upstream",
         SyncState::Resyncing => "resyncing",
     }
 }
