@@ -28,6 +28,7 @@ pub(crate) fn feed_err(e: FeedError) -> PyErr {
         FeedError::Book { symbol, err: e } => err(Kind::Book, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
+        e @ FeedError::SnapshotSymbol { .. } => err(Kind::Decode, format!("{e}; nothing applied")),
         FeedError::Codec(e) => err(Kind::Decode, format!("{e}; nothing applied")),
     }
 }
