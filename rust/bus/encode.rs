@@ -12,6 +12,9 @@ pub enum EncodeError {
     Symbol(usize),
     #[error("the book is not synced: there is no true snapshot to send")]
     NotSynced,
+    /// Without a journal the book cannot tell what changed: every delta would be empty.
+    #[error("the book keeps no change journal (turn it on before taking deltas)")]
+    NoJournal,
     #[error("{0} does not fit the bus message (64-bit mantissas at one scale, gseq below 2^63)")]
     Range(&'static str),
 }
@@ -90,6 +93,9 @@ pub fn take_delta(
 ) -> Result<Option<Kind>, EncodeError> {
     check_symbol(symbol)?;
     check_gseq(tx.gseq + 1)?;
+    if !book.journal().is_on() {
+        return Err(EncodeError::NoJournal);
+    }
     Ok(book.take_journal(|b| {
         let synced = b.is_synced();
         let j = b.journal();

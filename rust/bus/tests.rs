@@ -170,10 +170,12 @@ fn a_served_snapshot_resyncs_and_the_next_delta_continues_it() {
 }
 
 #[test]
-fn a_book_not_synced_has_no_snapshot_to_serve_and_a_snapshot_names_its_book() {
-    let (mut g, tx) = (gateway(0), BookTx::default());
+fn refusals_a_book_without_journal_or_sync_and_a_snapshot_for_another_book() {
+    let (mut g, mut tx) = (gateway(0), BookTx::default());
     let mut out = Vec::new();
     assert_eq!(snapshot_message(&g, &tx, SYM, 0, &mut out), Err(EncodeError::NotSynced));
+    let mut plain = Book::new(BookConfig::default());
+    assert_eq!(take_delta(&mut plain, &mut tx, SYM, 0, &mut out), Err(EncodeError::NoJournal));
     g.apply_snapshot(&[lv(false, "1", "1")], SeqInfo::default(), None).unwrap();
     assert_eq!(snapshot_message(&g, &tx, b"", 0, &mut out), Err(EncodeError::Symbol(0)));
     snapshot_message(&g, &tx, SYM, 0, &mut out).unwrap();
