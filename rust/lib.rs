@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod build;
+pub mod bus;
 pub mod codec;
 pub mod order;
 pub mod sign;

@@ -5,6 +5,7 @@ spec's resync method names."""
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 from tickwire import BookFeed
@@ -49,11 +50,14 @@ def test_an_unknown_name_is_refused_with_the_list_of_names(bad: str) -> None:
 # Per venue: frames that sync one book and then lose it (a gap, a bad checksum, a crossed book or a
 # connection-wide gap, whatever the venue's feed can tell), as (book key, [(how, payload), ...]):
 # "snapshot" payloads go to on_snapshot, "frame" ones to on_frame (a str is a text frame).
+_Steps = list[tuple[str, str | bytes]]
+
+
 def _js(o: object) -> str:
     return json.dumps(o, separators=(",", ":"))
 
 
-def _binance() -> tuple[str, list[tuple[str, str]]]:
+def _binance() -> tuple[str, _Steps]:
     snap = {"lastUpdateId": 100, "bids": [["0.0023", "1"]], "asks": [["0.0027", "1"]]}
     gap = {"e": "depthUpdate", "E": 1, "s": "BNBBTC", "U": 105, "u": 106, "pu": 104, "b": [], "a": []}
     return "BNBBTC", [("snapshot", _js(snap)), ("frame", _js(gap))]
@@ -120,7 +124,15 @@ _BITFINEX_SUB = {
     "len": "25",
 }
 
-LOSE_SYNC: dict[str, tuple[str, list[tuple[str, str]]]] = {
+
+def _bus(kind: int, prev: int, last: int) -> bytes:
+    # A book message of the bus format (rust/bus/mod.rs), one bid and one ask, linked by venue ids.
+    sym, levels = b"BTC-USDT", struct.pack("<4q", 1005, 2, 1010, 125)
+    head = struct.pack("<cBBBBBHQqqqII", b"T", 1, kind, 0, 1, 2, len(sym), 1, prev, last, 0, 1, 1)
+    return head + sym + levels
+
+
+LOSE_SYNC: dict[str, tuple[str, _Steps]] = {
     "binance": _binance(),
     "binance-usdm": _binance(),
     "binance-sbe": _binance(),  # text frames on the SBE feed are JSON
@@ -139,6 +151,7 @@ LOSE_SYNC: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "tBTCUSD",
         [("frame", _js(_BITFINEX_SUB)), ("frame", "[17,[[6000,1,1],[6100,2,-3]]]"), ("frame", '[17,"cs",1]')],
     ),
+    "bus": ("BTC-USDT", [("snapshot", _bus(2, 100, 100)), ("frame", _bus(1, 105, 106))]),
 }
 
 

@@ -36,6 +36,8 @@ pub struct Routed {
     pub checksum: Option<i64>,
     /// The depth cap the message sets (Kraken v1 "book-N"), 0 to keep the book's.
     pub depth: u32,
+    /// The source lost the book (`venue::Msg::upstream_lost`): no levels, the book goes out of sync.
+    pub upstream_lost: bool,
 }
 
 impl Routed {
@@ -46,6 +48,9 @@ impl Routed {
             book.set_max_depth(self.depth as usize);
         }
         let levels = &levels[self.lv.0 as usize..self.lv.1 as usize];
+        if self.upstream_lost {
+            return Ok(book.apply_upstream_lost(self.seq));
+        }
         if self.snapshot {
             book.apply_snapshot(levels, self.seq, self.checksum)
         } else {

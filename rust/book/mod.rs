@@ -19,6 +19,7 @@
 pub mod checksum;
 mod config;
 pub mod frame;
+mod journal;
 pub mod num;
 mod query;
 pub mod side;
@@ -30,6 +31,7 @@ use side::{Level, Side};
 use sync::{check, OosReason, SeqInfo, SyncState, Verdict, NO_SEQ};
 
 pub use config::{BookConfig, BookError, BookStats, Need, Outcome, RawLevel};
+pub use journal::Journal;
 pub use query::Impact;
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,7 @@ pub struct Book {
     stats: BookStats,
     buf_levels: Vec<RawLevel>,
     buf_msgs: Vec<(SeqInfo, usize, usize)>,
+    journal: Journal,
 }
 
 impl Book {
@@ -61,6 +64,7 @@ impl Book {
             stats: BookStats::default(),
             buf_levels: Vec::new(),
             buf_msgs: Vec::new(),
+            journal: Journal::default(),
         }
     }
 
@@ -120,6 +124,24 @@ impl Book {
             self.stats.gaps += 1;
         }
         self.state = SyncState::OutOfSync(reason);
+        self.journal.replace();
+    }
+
+    /// A bus message said the book's source lost its own copy: out of sync, unless this book is
+    /// already past that point (a stale message) or not synced anyway. Reported as a gap, whose
+    /// remedy (a snapshot from the source) it shares; `stats().gaps` does not count it.
+    pub fn apply_upstream_lost(&mut self, seq: SeqInfo) -> Outcome {
+        if self.state != SyncState::Synced {
+            self.stats.ignored += 1;
+            return Outcome::Ignored;
+        }
+        if check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Stale {
+            self.stats.stale += 1;
+            return Outcome::Stale;
+        }
+        self.state = SyncState::OutOfSync(OosReason::Upstream);
+        self.journal.replace();
+        Outcome::Gap
     }
 
     /// Forgets everything: levels, buffer, sequence.
@@ -131,6 +153,7 @@ impl Book {
         self.id = NO_SEQ;
         self.fresh = true;
         self.state = SyncState::Empty;
+        self.journal.replace();
     }
 
     fn fmt(&self) -> Fmt {
@@ -283,6 +306,7 @@ impl Book {
         self.price_scale = ps;
         self.qty_scale = qs;
         self.stats.rescales += 1;
+        self.journal.replace();
     }
 
     /// Applies levels `check` passed, in order.
@@ -292,14 +316,21 @@ impl Book {
             let (key, qty, pw, qw) = Self::convert(l, round, ps, qs);
             let side = if l.ask { &mut self.asks } else { &mut self.bids };
             side.set(key, qty, pw, qw);
+            self.journal.record(l.ask, key);
         }
         self.truncate();
     }
 
     fn truncate(&mut self) {
-        if self.cfg.max_depth > 0 {
-            self.bids.truncate(self.cfg.max_depth);
-            self.asks.truncate(self.cfg.max_depth);
+        let depth = self.cfg.max_depth;
+        if depth > 0 {
+            for (ask, side) in [(false, &mut self.bids), (true, &mut self.asks)] {
+                let n = side.len();
+                if n > depth {
+                    self.journal.record_cut(ask, &side.v[..n - depth]);
+                }
+                side.truncate(depth);
+            }
         }
     }
 
@@ -361,6 +392,7 @@ impl Book {
         self.bids.load(lv(false));
         self.asks.load(lv(true));
         self.truncate();
+        self.journal.replace();
         self.id = seq.last;
         self.fresh = true;
         self.state = SyncState::Synced;
@@ -487,4 +519,4 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -40,6 +40,13 @@ pub enum SeqRule {
     PrevLinked,
     /// Ids only grow (Bybit `u`); no gap can be proven, older ids are skipped.
     Increasing,
+    /// tickwire's bus (`crate::bus`): `prev`/`last` are the ids before and after a message that
+    /// carries the absolute quantity of every level changed in between. It continues the book at
+    /// `prev` (a venue reset, `last < prev`, included) and also at any id inside `prev..last`: the
+    /// levels that changed since then are among the ones it carries, so two gateways that took
+    /// their deltas at different moments feed one consumer in any interleaving. `last <= id` is
+    /// stale, `prev > id` a gap.
+    Covering,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +107,17 @@ pub fn check(rule: SeqRule, id: i64, fresh: bool, m: &SeqInfo) -> Verdict {
                 Verdict::Stale
             }
         }
+        SeqRule::Covering => {
+            if id == NO_SEQ || m.prev == id {
+                Verdict::Apply
+            } else if m.last <= id {
+                Verdict::Stale
+            } else if m.prev < id {
+                Verdict::Apply
+            } else {
+                Verdict::Gap
+            }
+        }
     }
 }
 
@@ -109,6 +127,8 @@ pub enum OosReason {
     Gap,
     Checksum,
     Crossed,
+    /// The source the book is copied from lost its own copy (a bus gateway's venue book).
+    Upstream,
 }
 
 /// Where a book is in its life. Only `Synced` books are reported as synced.
@@ -173,6 +193,19 @@ mod tests {
         assert_eq!(check(r, 200, true, &m(200, 200, 199)), Verdict::Stale);
         assert_eq!(check(r, 200, true, &m(201, 201, 200)), Verdict::Apply);
         assert_eq!(check(r, 200, true, &m(203, 203, 202)), Verdict::Gap);
+    }
+
+    #[test]
+    fn covering_continues_from_prev_or_inside_the_span() {
+        let r = SeqRule::Covering;
+        // Book at 100: (100 -> 105) continues it; (98 -> 103) covers 101..=103 with absolute levels.
+        assert_eq!(check(r, 100, false, &m(101, 105, 100)), Verdict::Apply);
+        assert_eq!(check(r, 100, false, &m(99, 103, 98)), Verdict::Apply);
+        assert_eq!(check(r, 100, false, &m(96, 100, 95)), Verdict::Stale);
+        assert_eq!(check(r, 100, false, &m(103, 104, 102)), Verdict::Gap);
+        // A venue that restarts its numbering (OKX seqId below prevSeqId) still links by prev.
+        assert_eq!(check(r, 100, false, &m(101, 3, 100)), Verdict::Apply);
+        assert_eq!(check(r, NO_SEQ, true, &m(5, 6, 4)), Verdict::Apply);
     }
 
     #[test]

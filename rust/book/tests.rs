@@ -67,7 +67,7 @@ fn same(book: &Book, n: &Naive) -> bool {
     bids == nb && asks == na
 }
 
-fn text(m: i64, dec: u32) -> String {
+pub(crate) fn text(m: i64, dec: u32) -> String {
     let s = format!("{:0>w$}", m, w = dec as usize + 1);
     if dec == 0 {
         s
@@ -79,7 +79,7 @@ fn text(m: i64, dec: u32) -> String {
 
 prop_compose! {
     // Prices cluster near a touch (most traffic is there); decimals vary so the book widens.
-    fn update()(ask in any::<bool>(), off in prop_oneof![4 => 0i64..20, 1 => 0i64..400],
+    pub(crate) fn update()(ask in any::<bool>(), off in prop_oneof![4 => 0i64..20, 1 => 0i64..400],
                 q in prop_oneof![1 => Just(0i64), 3 => 1i64..5000], pdec in 0u32..=4, qdec in 0u32..=4)
         -> (bool, i64, i64, u32, u32) {
         // Price in 4-dec units, rounded to what `pdec` decimals can express.
@@ -377,5 +377,36 @@ proptest! {
                 (p, g) => prop_assert!(false, "check said {:?}, apply {:?}", p, g),
             }
         }
+    }
+}
+
+#[test]
+fn the_journal_records_set_and_cut_levels_and_wholesale_changes_replace() {
+    let mut b = Book::new(BookConfig { max_depth: 2, ..BookConfig::default() });
+    b.apply_snapshot(&[lv(false, "10", "1"), lv(false, "9", "1"), lv(true, "11", "1")], seq(0, 0), None)
+        .unwrap();
+    b.apply_diff(&[lv(false, "8", "1")], seq(1, 1), None).unwrap();
+    assert!(!b.journal().is_on() && b.journal().keys(false).is_empty(), "off records nothing");
+    b.set_journal(true);
+    assert!(b.journal().replaced(), "the first message after turning it on is the whole book");
+    b.take_journal(|_| ());
+    // 11 pushes 9 past the depth; 10 is set twice; a deleted ask is recorded like a set one.
+    let diff = [lv(false, "11", "2"), lv(false, "10", "3"), lv(false, "10", "4"), lv(true, "12", "0")];
+    b.apply_diff(&diff, seq(2, 2), None).unwrap();
+    let keys = b.take_journal(|b| (b.journal().keys(false).to_vec(), b.journal().keys(true).to_vec()));
+    assert_eq!(keys, (vec![9, 10, 11], vec![-12]));
+    assert!(b.journal().keys(false).is_empty() && !b.journal().replaced(), "taking clears it");
+    let wholesale: [fn(&mut Book); 4] = [
+        |b| drop(b.apply_diff(&[lv(false, "10.5", "1")], SeqInfo::default(), None)), // a rescale
+        |b| drop(b.apply_snapshot(&[lv(false, "10", "1")], SeqInfo::default(), None)),
+        |b| b.invalidate(OosReason::Gap),
+        |b| b.reset(),
+    ];
+    for (k, change) in wholesale.iter().enumerate() {
+        change(&mut b);
+        assert!(b.journal().replaced() && b.journal().keys(false).is_empty(), "{k}");
+        b.take_journal(|_| ());
+        b.apply_snapshot(&[lv(false, "10", "1")], SeqInfo::default(), None).unwrap();
+        b.take_journal(|_| ());
     }
 }

@@ -58,4 +58,16 @@ pub enum DecodeError {
     /// The symbol is not valid UTF-8.
     #[error("SBE symbol at offset {offset} is not valid UTF-8")]
     SbeInvalidUtf8 { offset: usize },
+
+    /// A bus message (`crate::bus`) is not as long as its header says.
+    #[error("bus message of {len} bytes; its header makes it {needed}")]
+    BusLength { needed: u64, len: usize },
+
+    /// A bus header field holds a value the format does not allow (magic, version, kind, scale, ...).
+    #[error("not a valid bus message: {what} is {value}")]
+    BusInvalid { what: &'static str, value: i64 },
+
+    /// The bus message's symbol is not valid UTF-8.
+    #[error("bus symbol is not valid UTF-8")]
+    BusInvalidUtf8,
 }

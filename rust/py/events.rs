@@ -75,11 +75,11 @@ macro_rules! event_methods {
 #[pyclass(module = "tickwire._core", name = "Trade", frozen)]
 pub struct Trade {
     #[pyo3(get)]
-    symbol: Py<PyString>,
-    px: Dec,
-    qty: Dec,
+    pub(crate) symbol: Py<PyString>,
+    pub(crate) px: Dec,
+    pub(crate) qty: Dec,
     #[pyo3(get)]
-    buyer_maker: bool,
+    pub(crate) buyer_maker: bool,
 }
 
 impl Trade {
@@ -129,8 +129,8 @@ event_methods!(Trade, 4, {
 #[pyclass(module = "tickwire._core", name = "Bbo", frozen)]
 pub struct Bbo {
     #[pyo3(get)]
-    symbol: Py<PyString>,
-    v: [Dec; 4],
+    pub(crate) symbol: Py<PyString>,
+    pub(crate) v: [Dec; 4],
 }
 
 impl Bbo {

@@ -28,6 +28,7 @@ pub(crate) fn feed_err(e: FeedError) -> PyErr {
         FeedError::Book { symbol, err: e } => err(Kind::Book, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
+        e @ FeedError::SnapshotSymbol { .. } => err(Kind::Decode, format!("{e}; nothing applied")),
         FeedError::Codec(e) => err(Kind::Decode, format!("{e}; nothing applied")),
     }
 }
@@ -86,6 +87,7 @@ pub(crate) fn state_name(s: SyncState) -> &'static str {
         SyncState::OutOfSync(OosReason::Gap) => "out_of_sync:gap",
         SyncState::OutOfSync(OosReason::Checksum) => "out_of_sync:checksum",
         SyncState::OutOfSync(OosReason::Crossed) => "out_of_sync:crossed",
+        SyncState::OutOfSync(OosReason::Upstream) => "out_of_sync:upstream",
         SyncState::Resyncing => "resyncing",
     }
 }
@@ -102,6 +104,8 @@ pub struct BookFeed {
     /// (and the garbage collections they trigger) on the hot path.
     pairs: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
     singles: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
+    /// What a gateway publishing this feed's books on the bus remembers (`take_delta`).
+    bus: super::bus::Publisher,
 }
 
 const OUTCOMES: usize = 9;
@@ -260,6 +264,7 @@ impl BookFeed {
                 recv_ns: Vec::new(),
                 pairs: Vec::new(),
                 singles: Vec::new(),
+                bus: Default::default(),
             })
         })
     }
@@ -406,6 +411,43 @@ impl BookFeed {
         d.set_item("held", held)?;
         d.set_item("passed", s.passed)?;
         Ok(Some(d))
+    }
+
+    /// A gateway publishing this feed's books on the bus: every book, present and future, keeps a
+    /// change journal (on), so `take_delta` sends only the levels that changed.
+    fn journal(&mut self, on: bool) {
+        self.feed.set_journal(on);
+    }
+
+    /// The bus message for `symbol`'s book since the last one taken: its changed levels, the whole
+    /// book (first, and after a resync), or once "out of sync" when it lost sync; None when there is
+    /// nothing to send. `stamp_ns`: the gateway's receive time (wall clock ns) to carry. KeyError
+    /// for a symbol the feed has no book for; BookError without `journal(True)`.
+    fn take_delta<'py>(
+        &mut self,
+        py: Python<'py>,
+        symbol: &str,
+        stamp_ns: i64,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        guard(|| {
+            let i = self.index(symbol)?;
+            self.bus.take_delta(py, &mut self.feed, i, stamp_ns)
+        })
+    }
+
+    /// `symbol`'s whole book as a bus snapshot, consuming nothing, for a consumer that joins late or
+    /// saw a gap (it passes it to `BookFeed("bus").on_snapshot`); the next `take_delta` continues
+    /// it. BookError when the book is not synced.
+    fn bus_snapshot<'py>(
+        &mut self,
+        py: Python<'py>,
+        symbol: &str,
+        stamp_ns: i64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(|| {
+            let i = self.index(symbol)?;
+            self.bus.snapshot(py, &self.feed, i, stamp_ns)
+        })
     }
 
     /// Feed-wide counters.

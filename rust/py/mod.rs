@@ -5,6 +5,7 @@ use pyo3::types::PyDict;
 
 pub(crate) mod auth;
 mod book;
+mod bus;
 mod clock;
 mod dispatch;
 pub(crate) mod errors;
@@ -37,6 +38,7 @@ fn _panic_for_test(message: &str) -> PyResult<()> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     feed::register(m)?;
+    bus::register(m)?;
     venue_spec::register(m)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;

@@ -57,6 +57,7 @@ impl VenueSpec {
                 SeqRule::BinanceFutures => "binance_futures",
                 SeqRule::PrevLinked => "prev_linked",
                 SeqRule::Increasing => "increasing",
+                SeqRule::Covering => "covering",
             },
             checksum: match s.checksum {
                 ChecksumKind::None => None,

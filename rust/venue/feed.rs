@@ -47,6 +47,8 @@ pub enum FeedError {
     NoSymbol,
     #[error("payload holds no book snapshot")]
     NotASnapshot,
+    #[error("the snapshot is {holds:?}'s, not {asked:?}'s")]
+    SnapshotSymbol { asked: String, holds: String },
     /// Decompression or binary (SBE) decoding failed.
     #[error("{0}")]
     Codec(#[from] DecodeError),
@@ -128,6 +130,8 @@ pub struct Feed {
     arbiter: Option<Arbiter>,
     /// When the frame being decoded was received (monotonic ns; `set_now`): hold deadlines.
     now_ns: i64,
+    /// Books keep a change journal (`set_journal`).
+    journal: bool,
 }
 
 /// Checksum (price, quantity) decimals of one instrument.
@@ -178,6 +182,7 @@ impl Feed {
             checksum_decimals: HashMap::default(),
             arbiter: None,
             now_ns: 0,
+            journal: false,
         }
     }
 
@@ -221,6 +226,15 @@ impl Feed {
         // A new connection's compressor starts with an empty window (and clears a poisoned stream).
         if let Some(p) = &mut self.pmd {
             p.reset();
+        }
+    }
+
+    /// Turns the books' change journals on or off (a bus gateway publishing what changed, see
+    /// `crate::bus::take_delta`), for the books there are and the ones still to come.
+    pub fn set_journal(&mut self, on: bool) {
+        self.journal = on;
+        for b in &mut self.books {
+            b.set_journal(on);
         }
     }
 
@@ -272,6 +286,9 @@ impl Feed {
         if let Some(&(p, q)) = self.checksum_decimals.get(sym) {
             book.set_checksum_decimals(p, q);
         }
+        if self.journal {
+            book.set_journal(true);
+        }
         self.books.push(book);
         self.names.push(sym.into());
         self.index.insert(sym.into(), i);
@@ -306,7 +323,7 @@ impl Feed {
             Decoder::Sbe { binary, .. } if !text && binance_sbe::is_sbe(frame) => {
                 binary(frame, &mut self.batch).map_err(Into::into)
             }
-            d => (d.grammar())(frame, &mut self.batch).map_err(Into::into),
+            _ => self.decode_stateless(frame),
         };
         if let Err(e) = parsed {
             self.stats.errors += 1;
@@ -387,12 +404,32 @@ impl Feed {
         self.summary.updates.clear();
         self.summary.conn_gap = false;
         self.batch.clear();
-        (self.venue.grammar())(payload, &mut self.batch)?;
+        self.decode_stateless(payload)?;
         if self.batch.msgs.len() != 1 || !self.batch.msgs[0].snapshot {
             return Err(FeedError::NotASnapshot);
         }
+        // A payload that names its book (a bus snapshot, an HTX REQ reply) must name this one.
+        let (a, b) = self.batch.msgs[0].sym;
+        let holds = &payload[a as usize..b as usize];
+        if !holds.is_empty() && holds != symbol {
+            let key = |s: &[u8]| self.venue.spec().symbol_case.key(&String::from_utf8_lossy(s)).into_owned();
+            if key(holds) != key(symbol) {
+                return Err(FeedError::SnapshotSymbol { asked: key(symbol), holds: key(holds) });
+            }
+        }
         self.summary.kind = FrameKind::Book;
         self.apply_batch(payload, Some(symbol))
+    }
+
+    /// Decodes a payload that needs no connection state into the batch: a frame of a feed without
+    /// channels, an out-of-band snapshot, a text frame on a binary feed.
+    fn decode_stateless(&mut self, payload: &[u8]) -> Result<(), FeedError> {
+        match self.venue.spec().decoder {
+            Decoder::Binary(decode) => decode(payload, &mut self.batch).map_err(Into::into),
+            Decoder::Json(g) | Decoder::Sbe { text: g, .. } | Decoder::Channels { stateless: g, .. } => {
+                g(payload, &mut self.batch).map_err(Into::into)
+            }
+        }
     }
 
     fn apply_batch(&mut self, frame: &[u8], sym_override: Option<&[u8]>) -> Result<&FrameSummary, FeedError> {
@@ -429,6 +466,7 @@ impl Feed {
                 seq: m.seq,
                 checksum: m.checksum,
                 depth,
+                upstream_lost: m.upstream_lost,
             };
             if many {
                 routes.push(r);

@@ -9,6 +9,7 @@ pub mod arbiter;
 pub mod binance;
 pub mod binance_sbe;
 pub mod bitfinex;
+pub mod bus;
 pub mod bybit;
 pub mod coinbase;
 mod event;
@@ -20,7 +21,7 @@ pub mod seed;
 mod spec;
 
 pub use feed::{Compression, Feed, FeedError, FeedOptions, FeedStats, FrameSummary};
-pub use spec::{Decoder, Resync, SymbolCase, VenueSpec};
+pub use spec::{BinaryDecoder, Decoder, Resync, SymbolCase, VenueSpec};
 
 use crate::book::num::Dec;
 use crate::book::sync::SeqInfo;
@@ -71,6 +72,9 @@ venues! {
     Cloud9trader => seed::CLOUD9TRADER_SPEC,
     /// Bitfinex WebSocket v2 book channels (P0–P4) with checksums.
     Bitfinex => bitfinex::SPEC,
+    /// A tickwire gateway's books, trades and BBOs in the bus format (`crate::bus`): what a remote
+    /// consumer reads; not a venue anyone connects to.
+    Bus => bus::SPEC,
 }
 
 impl Venue {
@@ -87,10 +91,6 @@ impl Venue {
     /// Every canonical venue name, in `ALL` order.
     pub fn names() -> impl Iterator<Item = &'static str> {
         Venue::ALL.iter().map(|v| v.spec().name)
-    }
-
-    pub(crate) fn grammar(self) -> Grammar {
-        self.spec().decoder.grammar()
     }
 }
 
@@ -125,6 +125,9 @@ pub struct Msg {
     pub lv: (u32, u32),
     /// Subscribed depth when the message states it (Kraken v1 "book-1000"); 0 if not.
     pub depth: u32,
+    /// Carries no levels: the source the book is copied from lost its own copy (a bus gateway's
+    /// book went out of sync), so this one is out of sync too (`Book::apply_upstream_lost`).
+    pub upstream_lost: bool,
 }
 
 /// Best bid/offer or trade fields when the frame is one.

@@ -9,6 +9,7 @@ use super::{Batch, Grammar};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::SeqRule;
 use crate::book::BookConfig;
+use crate::codec::error::DecodeError;
 use crate::codec::json::JsonError;
 use std::borrow::Cow;
 
@@ -24,21 +25,16 @@ pub enum Decoder {
     /// (Bitfinex), so `frames` needs the connection's `Channels`; `stateless` is what decodes
     /// without them (control frames), for snapshots passed in out of band.
     Channels { frames: ChannelGrammar, stateless: Grammar },
+    /// Every payload, out-of-band snapshots included, is one message of a binary format with no
+    /// text frames (tickwire's own bus).
+    Binary(BinaryDecoder),
 }
+
+pub type BinaryDecoder = fn(&[u8], &mut Batch) -> Result<(), DecodeError>;
 
 /// A grammar that reads channel numbers against the connection's channels; `Ok(Some(slot))` for a
 /// data frame of channel slot `slot`.
 pub type ChannelGrammar = fn(&[u8], &mut Batch, &mut Channels) -> Result<Option<usize>, JsonError>;
-
-impl Decoder {
-    /// The grammar for a payload read without connection state: an out-of-band snapshot, or a
-    /// text frame on a binary feed.
-    pub fn grammar(self) -> Grammar {
-        match self {
-            Decoder::Json(g) | Decoder::Sbe { text: g, .. } | Decoder::Channels { stateless: g, .. } => g,
-        }
-    }
-}
 
 /// How a book that lost sync is rebuilt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

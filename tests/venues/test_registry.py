@@ -12,8 +12,9 @@ from tickwire.session import adapter_for
 from tickwire.session.adapter import Adapter
 from tickwire.venues import adapters, binance, register
 
-# Venues whose frames the core decodes but that have no session: BookFeed only.
-FEED_ONLY = {"bitfinex"}
+# Venues whose frames the core decodes but that have no session: BookFeed only. "bus" is a tickwire
+# gateway's own format, read by remote consumers, not a venue anyone connects to.
+FEED_ONLY = {"bitfinex", "bus"}
 
 
 def test_every_spec_has_an_adapter_and_every_adapter_a_spec() -> None:
