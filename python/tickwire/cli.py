@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Sequence
 
 # Module names under tickwire.cmd; each exposes add_parser(subparsers) that sets `func` on its parser.
-COMMANDS = ("audit", "bench", "demo", "info", "record", "replay", "sim")
+COMMANDS = ("audit", "bench", "demo", "gateway", "info", "record", "replay", "sim")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,81 @@
+""":class:`Gateway`: the market publishers, the order services and the heartbeat of one
+``gateway.toml`` on one loop, over one NATS connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from typing import Any
+
+from tickwire.bus.client import connect as bus_connect
+from tickwire.gateway.config import GatewayConfig
+from tickwire.gateway.heartbeat import Heartbeat
+from tickwire.gateway.orders import OrderService
+
+log = logging.getLogger("tickwire.gateway")
+
+
+class Gateway:
+    """Owns the venue sessions a config names and serves them on NATS until :meth:`close`.
+
+    ``async with Gateway(config) as gw: await gw.closed`` — or ``tickwire gateway --config``."""
+
+    def __init__(self, config: GatewayConfig, *, session_options: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.session_options = session_options or {}
+        self.nc: Any = None
+        # MarketPublishers (gateway/market.py), imported only when the config names markets.
+        self.markets: list[Any] = []
+        self.accounts: list[OrderService] = []
+        self.heartbeat: Heartbeat | None = None
+        self.closed: asyncio.Future[None] | None = None
+
+    async def start(self) -> Gateway:
+        cfg = self.config
+        self.closed = asyncio.get_running_loop().create_future()
+        self.nc = await bus_connect(list(cfg.nats), name=f"tickwire-gateway-{cfg.name}")
+        try:
+            for m in cfg.markets:
+                publisher = importlib.import_module("tickwire.gateway.market").MarketPublisher
+                pub = publisher(self.nc, m, gateway=cfg.name)
+                self.markets.append(pub)
+                await pub.start()
+            for a in cfg.accounts:
+                svc = await OrderService.open(self.nc, cfg.name, a)
+                self.accounts.append(svc)
+            self.heartbeat = Heartbeat(self.nc, cfg.name, cfg.heartbeat, self.describe)
+            self.heartbeat.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        """What the heartbeat says this gateway serves."""
+        return {
+            "markets": {m.config.venue: m.health() for m in self.markets},
+            "accounts": [f"{a.venue}/{a.account}" for a in self.accounts],
+        }
+
+    async def close(self) -> None:
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
+        for a in self.accounts:
+            with contextlib.suppress(Exception):
+                await a.close()
+        for m in self.markets:
+            with contextlib.suppress(Exception):
+                await m.close()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(None)
+
+    async def __aenter__(self) -> Gateway:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
