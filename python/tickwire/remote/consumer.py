@@ -15,7 +15,8 @@ Exactly once, and how:
   its stream sequence and acked without a second callback.
 
 A new durable starts at events published from then on (``start_seq`` replays from that sequence);
-an existing one resumes where its ack floor is, whatever ``start_seq`` says."""
+an existing one resumes where its ack floor is, whatever ``start_seq`` says — also after a client
+that died with events delivered but not acked (the durable is made again from its ack floor)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from tickwire.bus import codec, subjects
 log = logging.getLogger("tickwire.remote")
 
 BATCH = 256
-EXPIRES_S = 0.5
+# A pull's life: also the longest ``close`` waits for the events its last pull may still bring.
+EXPIRES_S = 0.25
 ACK_WAIT_S = 30.0
 
 
@@ -76,10 +78,20 @@ class EventConsumer:
         self._stopping = False
 
     async def start(self) -> EventConsumer:
+        start_seq = self.start_seq
         try:
-            await self.jsm.consumer_info(self.stream, self.durable)
+            info = await self.jsm.consumer_info(self.stream, self.durable)
         except NotFoundError:
-            by_seq = self.start_seq is not None
+            info = None
+        if info is not None and info.num_ack_pending:
+            # A client that died left events delivered but unacked: they would come back only after
+            # the ack wait, behind newer ones (whose cumulative ack would take them along unhandled).
+            # The durable starts again right after its ack floor instead: the same events, in order.
+            start_seq = info.ack_floor.stream_seq + 1
+            await self.jsm.delete_consumer(self.stream, self.durable)
+            info = None
+        if info is None:
+            by_seq = start_seq is not None
             cfg = ConsumerConfig(
                 name=self.durable,
                 durable_name=self.durable,
@@ -87,7 +99,7 @@ class EventConsumer:
                 ack_policy=AckPolicy.ALL,
                 ack_wait=ACK_WAIT_S,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE if by_seq else DeliverPolicy.NEW,
-                opt_start_seq=self.start_seq,
+                opt_start_seq=start_seq,
             )
             await self.jsm.add_consumer(self.stream, cfg)
         self._inbox = self.nc.new_inbox()
@@ -102,6 +114,8 @@ class EventConsumer:
         while not self._stopping:
             try:
                 await self.nc.publish(subject, ask, reply=self._inbox)
+            except nats.errors.ConnectionClosedError:
+                return
             except nats.errors.Error as e:
                 log.warning("event pull failed (%s); retrying", e)
                 await asyncio.sleep(0.2)
@@ -112,6 +126,8 @@ class EventConsumer:
                     msg = await self._sub.next_msg(timeout=max(0.01, deadline - loop.time()))
                 except nats.errors.TimeoutError:
                     break  # the pull was lost (a reconnect): ask again; late deliveries still come here
+                except nats.errors.ConnectionClosedError:
+                    return
                 status = msg.headers.get("Status") if msg.headers else None
                 if status == "100":
                     continue  # idle heartbeat
@@ -132,6 +148,7 @@ class EventConsumer:
             except (ValueError, KeyError, TypeError) as e:
                 log.error("event %d unreadable (%s): skipped", seq, e)
             else:
+                self.last_seq = seq  # before the callback: it may ask which event it is handling
                 self.handle(kind, value)
                 self.handled += 1
             self.last_seq = seq
