@@ -112,21 +112,10 @@ async def rest_buy(v: Venue, tr: Any, symbol: str = "BTCUSDT", ticks: int = 30, 
 # a gateway in its own process ----------------------------------------------------------------------
 
 
-def _toml(v: Any) -> str:
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return json.dumps(v)  # strings and numbers: TOML reads JSON's forms of both
-
-
 def write_config(path: Path, urls: list[str], *accounts: dict[str, Any], name: str = "gw1") -> Path:
-    lines = ["[gateway]", f"name = {_toml(name)}", f"nats = {_toml(urls)}", f"heartbeat = {HEARTBEAT}"]
-    for a in accounts:
-        lines += ["", "[[account]]"] + [f"{k} = {_toml(v)}" for k, v in a.items()]
-    path.write_text("\n".join(lines) + "\n")
+    """A gateway config as JSON (``tickwire gateway --config x.json``)."""
+    gateway = {"name": name, "nats": urls, "heartbeat": HEARTBEAT}
+    path.write_text(json.dumps({"gateway": gateway, "account": list(accounts)}))
     return path
 
 

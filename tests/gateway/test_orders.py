@@ -266,7 +266,7 @@ def test_a_gateway_killed_with_sigkill_its_dead_man_switch_cancels_at_the_venue(
             acct = v.account("deadman")
             acct["options"]["dead_man"] = 1.0
             proc = await gateway_process(
-                write_config(tmp_path / "gateway.toml", nats_urls, acct, name="gwdm")
+                write_config(tmp_path / "gateway.json", nats_urls, acct, name="gwdm")
             )
             try:
                 async with remote(nats_urls, "deadman", "dm") as tr:

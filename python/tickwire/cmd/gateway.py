@@ -23,16 +23,20 @@ def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "gateway", help="serve venue accounts (order entry) and market data on NATS", description=__doc__
     )
-    p.add_argument("--config", required=True, type=Path, help="gateway.toml")
+    p.add_argument("--config", required=True, type=Path, help="gateway.toml (or the same as .json)")
     p.add_argument("--embedded", action="store_true", help="start a nats-server on loopback first")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tickwire.gateway.config import load
+    import orjson
+
+    from tickwire.gateway.config import GatewayConfig, load
     from tickwire.loop import run as run_loop
 
-    cfg = load(args.config)
+    # JSON for programs that write a config (tests, benchmarks): the standard library reads TOML only.
+    path: Path = args.config
+    cfg = GatewayConfig.from_dict(orjson.loads(path.read_bytes())) if path.suffix == ".json" else load(path)
     node = None
     if args.embedded or cfg.embedded:
         from tickwire.bus.server import Node
