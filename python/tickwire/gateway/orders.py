@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -48,8 +49,10 @@ from tickwire.trading.session import TradingSession
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "cancel", "amend", "cancel_all", "kill", "resume"})
-# Replies kept for ``outcome`` (a client asks within its reconcile time-out, seconds after sending).
-KEEP_REPLIES = 4096
+# How long a reply is kept for ``outcome``: a client asks once its own time-out ran out, seconds after
+# sending; minutes cover a client held up by a reconnect. A count caps the memory at any order rate.
+KEEP_S = 300.0
+KEEP_MAX = 200_000
 KEEP_ABANDONED = 65_536
 
 Reply = dict[str, Any]
@@ -68,7 +71,7 @@ class Outcomes:
     """Mutating requests by request id: in flight or done (their reply), or abandoned by their client."""
 
     def __init__(self) -> None:
-        self.replies: OrderedDict[str, asyncio.Future[Reply]] = OrderedDict()
+        self.replies: OrderedDict[str, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
         self.abandoned: OrderedDict[str, None] = OrderedDict()
 
     def begin(self, rid: str) -> tuple[str, asyncio.Future[Reply] | None]:
@@ -76,22 +79,28 @@ class Outcomes:
         ("abandoned", None) for one its client gave up on."""
         if rid in self.abandoned:
             return "abandoned", None
-        fut = self.replies.get(rid)
-        if fut is not None:
-            return "again", fut
-        fut = self.replies[rid] = asyncio.get_running_loop().create_future()
-        while len(self.replies) > KEEP_REPLIES and next(iter(self.replies.values())).done():
+        seen = self.replies.get(rid)
+        if seen is not None:
+            return "again", seen[1]
+        now = time.monotonic()
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.replies[rid] = (now, fut)
+        while self.replies:
+            t, head = next(iter(self.replies.values()))
+            if not head.done() or (now - t < KEEP_S and len(self.replies) <= KEEP_MAX):
+                break
             self.replies.popitem(last=False)
         return "new", fut
 
     def abandon(self, rid: str) -> asyncio.Future[Reply] | None:
         """The request's future if it was seen; else it is marked abandoned and None."""
-        fut = self.replies.get(rid)
-        if fut is None:
+        seen = self.replies.get(rid)
+        if seen is None:
             self.abandoned[rid] = None
             if len(self.abandoned) > KEEP_ABANDONED:
                 self.abandoned.popitem(last=False)
-        return fut
+            return None
+        return seen[1]
 
 
 class OrderService:

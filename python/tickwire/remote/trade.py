@@ -95,6 +95,7 @@ class RemoteTrading:
         self.watch: GatewayWatch | None = None
         self.consumer: EventConsumer | None = None
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._rid_stem = f"{strategy}.{secrets.token_hex(6)}."
         self._rid = 0
         self.requests = 0
@@ -133,13 +134,17 @@ class RemoteTrading:
         if name == self.gateway:
             self.gateway_alive = alive
             if alive:  # back, perhaps a new instance: register again, refresh the rules
-                asyncio.get_running_loop().create_task(self._rehello())
+                t = asyncio.get_running_loop().create_task(self._rehello())
+                self._tasks.add(t)
+                t.add_done_callback(self._tasks.discard)
 
     async def _rehello(self) -> None:
         with contextlib.suppress(Exception):
             await self._hello()
 
     async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
         if self.consumer is not None:
             await self.consumer.close()
         if self.watch is not None:
