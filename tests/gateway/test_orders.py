@@ -36,6 +36,7 @@ from tickwire.errors import (
     OrderNotFound,
     TradingHalted,
     TransportError,
+    UnknownOutcome,
 )
 from tickwire.gateway.run import Gateway
 
@@ -172,6 +173,30 @@ def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(
             await asyncio.sleep(0.2)
             assert [x.client_id for x in v.orders("lost")] == [o.client_id]
             assert tr.timeouts == 2 and tr.unknown_outcomes == 0
+
+    run(body)
+
+
+def test_a_lost_answer_with_the_gateway_gone_is_an_unknown_outcome(nats_urls: list[str]) -> None:
+    """The gateway places the order but its answer never comes, and its heartbeat stops: the client
+    cannot ask what became of the request, so the place raises ``UnknownOutcome`` naming the client
+    id — rightly, the order is at the venue."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("gone"), name="gwgone")) as gw, \
+                remote(nats_urls, "gone", "g1", timeout=1.0) as tr:  # fmt: skip
+
+            async def mute(msg: Any, reply: dict[str, Any]) -> None:
+                pass
+
+            service(gw, "gone")._respond = mute  # type: ignore[method-assign]
+            assert gw.heartbeat is not None
+            await gw.heartbeat.stop()
+            with pytest.raises(UnknownOutcome) as lost:
+                await rest_buy(v, tr)
+            [theirs] = v.orders("gone")
+            assert lost.value.client_id == theirs.client_id  # type: ignore[attr-defined]
+            assert tr.health()["unknown_outcomes"] == 1 and not tr.health()["gateway_alive"]
 
     run(body)
 

@@ -153,6 +153,9 @@ class OrderService:
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             svc.failed = codec.dump_error(e)
+        except BaseException:
+            await svc.events.close()
+            raise
         svc._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=svc._on_request)
         return svc
 
