@@ -3,7 +3,8 @@ answer in the caller's hands, for
 
 - ``local``: ``tickwire.trade`` in this process, REST, private stream on (as the gateway's session);
 - ``remote``: ``tickwire.remote.trade`` in this process → NATS → ``tickwire gateway`` in its own
-  process (that same local session inside) → the venue, and the answer back.
+  process (that same local session inside) → the venue, and the answer back;
+- ``bus``: ``gateway_health()``, a request the gateway answers without the venue: the bus's share.
 
 The simulator (Binance spot) and the gateway each run in their own process; one nats-server on
 loopback. Each sample is one resting limit order placed (timed) and cancelled (untimed); rounds
@@ -38,7 +39,11 @@ SYMBOL = "BTCUSDT"
 KEY, SECRET, ENV = "bench-remote-key", "bench-remote-secret", "TW_BENCH_REMOTE"
 PROFILE = '{"order_limit_10s": 1000000, "weight_limit": 100000000}'
 PRICE, QTY = Decimal("50000.00"), Decimal("0.01")
-NAMES = {"local": "tickwire.trade, in process", "remote": "tickwire.remote.trade → NATS → gateway"}
+NAMES = {
+    "local": "tickwire.trade, in process",
+    "remote": "tickwire.remote.trade → NATS → gateway",
+    "bus": "gateway request, no venue (health)",
+}
 
 
 def _progress(text: str) -> None:
@@ -51,9 +56,14 @@ def _config(path: Path, nats: list[str], endpoint: dict[str, Any]) -> Path:
     return path
 
 
-async def _round(tr: Any, n: int) -> list[float]:
+async def _round(tr: Any, n: int, bus: bool = False) -> list[float]:
     out: list[float] = []
     for _ in range(n):
+        if bus:
+            t0 = time.perf_counter_ns()
+            await tr.gateway_health()
+            out.append(time.perf_counter_ns() - t0)
+            continue
         t0 = time.perf_counter_ns()
         o = await tr.place_order(SYMBOL, "buy", "limit", QTY, PRICE)
         out.append(time.perf_counter_ns() - t0)
@@ -74,13 +84,13 @@ async def measure(orders: int, rounds: int) -> list[Result]:
             local_tr = tickwire.trade("binance", credentials=binance.Signer(KEY, SECRET), endpoints=[ep])
             remote_tr = tickwire.remote.trade(nats.urls, "binance", "bench", strategy="rb")
             async with local_tr as local, remote_tr as remote:
-                paths = {"local": local, "remote": remote}
+                paths = {"local": local, "remote": remote, "bus": remote}
                 await _round(local, 3)  # warm both: connections, rules, first-call costs
                 await _round(remote, 3)
                 for r in range(rounds):
                     for k in list(NAMES)[::-1] if r % 2 else list(NAMES):
                         _progress(f"remote orders: round {r + 1}/{rounds}, {k}")
-                        samples[k] += await _round(paths[k], orders)
+                        samples[k] += await _round(paths[k], orders, bus=k == "bus")
     rows = [Result.of(STAGE, k, NAMES[k], xs, stage_key="remote_orders") for k, xs in samples.items()]
     add_ratios(rows, "local")
     return rows
