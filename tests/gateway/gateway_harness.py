@@ -123,10 +123,10 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
 
 
-async def gateway_process(path: Path) -> asyncio.subprocess.Process:
-    """``tickwire gateway --config path``, once it printed that it serves."""
+async def gateway_process(path: Path, *args: str) -> asyncio.subprocess.Process:
+    """``tickwire gateway --config path [args]``, once it printed that it serves."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickwire.cli", "gateway", "--config", str(path),
+        sys.executable, "-m", "tickwire.cli", "gateway", "--config", str(path), *args,
         env=child_env(), stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None

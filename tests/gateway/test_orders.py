@@ -29,6 +29,7 @@ from gateway_harness import (
     write_config,
 )
 from session_cases import settle
+from tickwire.bus.server import free_port
 from tickwire.errors import (
     AuthError,
     CredentialsError,
@@ -163,10 +164,7 @@ def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(
                     return
                 await arrive(msg)
 
-            svc._on_request = drop_place  # type: ignore[method-assign]
-            await svc._sub.unsubscribe()
-            svc._sub = await gw.nc.subscribe(f"tw.ord.{VENUE}.lost.*", cb=svc._on_request)
-            await gw.nc.flush()  # the server has the new subscription before the next request
+            svc._sub._cb = drop_place  # what the subscription calls for each request from now on
             with pytest.raises(TransportError, match="never reached the gateway"):
                 await rest_buy(v, tr, ticks=40)
             await arrive(held[0])  # the request turns up after its client gave up on it
@@ -314,5 +312,34 @@ def test_a_gateway_killed_with_sigkill_its_dead_man_switch_cancels_at_the_venue(
                 if proc.returncode is None:
                     proc.kill()
                 await proc.wait()
+
+    run(body)
+
+
+def test_the_gateway_command_with_its_own_nats_server_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """``tickwire gateway --embedded``: it starts a nats-server of its own and serves; SIGTERM is a
+    clean stop — the dead-man switch disarmed, the orders left as they are, the server stopped."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("embedded")
+            acct["options"]["dead_man"] = 1.0
+            urls = [f"nats://127.0.0.1:{free_port()}"]
+            path = write_config(tmp_path / "gateway.json", urls, acct, name="gwemb")
+            proc = await gateway_process(path, "--embedded")
+            try:
+                async with remote(urls, "embedded", "em") as tr:
+                    await rest_buy(v, tr)
+                    assert v.dead_man().armed("key-embedded")
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(proc.wait(), 10) == 0
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert v.dead_man().armed("key-embedded") == {}
+            await asyncio.sleep(1.5)
+            assert len(v.open("embedded")) == 1 and v.dead_man().fired == []
+            assert (tmp_path / ".nats-gwemb").is_dir()
 
     run(body)
