@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 import tickwire.errors as errors_mod
@@ -29,14 +30,22 @@ from tickwire.trading.venue import Balance, Position
 T = TypeVar("T")
 
 _DEC = "$d"  # a Decimal among an error's fields: {"$d": "0.01"}
+_PLAIN = frozenset({str, int, float, bool})
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def dump(obj: Any) -> Any:
     """``obj`` as JSON-ready values: dataclasses as objects, Decimals as exact text."""
+    if obj is None or type(obj) in _PLAIN:  # most fields: no ABC check for them
+        return obj
     if isinstance(obj, Decimal):
         return str(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {name: dump(getattr(obj, name)) for name in _names(type(obj))}
     if isinstance(obj, Mapping):
         return {str(k): dump(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -44,40 +53,50 @@ def dump(obj: Any) -> Any:
     return obj
 
 
-_FIELDS: dict[type, dict[str, Any]] = {}
+Reader = Callable[[Any], Any]
+_READERS: dict[type, tuple[frozenset[str], dict[str, Reader]]] = {}
 
 
-def _fields(cls: type) -> dict[str, Any]:
-    """A dataclass's field types by name, resolved once."""
-    got = _FIELDS.get(cls)
-    if got is None:
-        hints = typing.get_type_hints(cls)
-        got = _FIELDS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-    return got
+def _same(v: Any) -> Any:
+    return v
 
 
-def _load_value(tp: Any, v: Any) -> Any:
-    if v is None:
-        return None
+def _reader(tp: Any) -> Reader:
+    """How a field of type ``tp`` is read back (worked out once per field, not per message)."""
     if tp is Decimal:
-        return Decimal(v)
-    args = typing.get_args(tp)
-    origin = typing.get_origin(tp)
+        return lambda v: None if v is None else Decimal(v)
+    args, origin = typing.get_args(tp), typing.get_origin(tp)
     if origin is tuple and args:
-        return tuple(_load_value(args[0], x) for x in v)
+        item = _reader(args[0])
+        return lambda v: None if v is None else tuple(item(x) for x in v)
     if args and origin is not typing.Literal:  # X | None
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
-            return _load_value(inner[0], v)
+            return _reader(inner[0])
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return load(tp, v)
-    return v
+        return lambda v: None if v is None else load(tp, v)
+    return _same
+
+
+def _readers(cls: type) -> tuple[frozenset[str], dict[str, Reader]]:
+    """A dataclass's fields read as they are, and those with a reader."""
+    got = _READERS.get(cls)
+    if got is None:
+        hints = typing.get_type_hints(cls)
+        readers = {f.name: _reader(hints[f.name]) for f in dataclasses.fields(cls)}
+        plain = frozenset(k for k, r in readers.items() if r is _same)
+        got = _READERS[cls] = (plain, {k: r for k, r in readers.items() if r is not _same})
+    return got
 
 
 def load(cls: type[T], d: Mapping[str, Any]) -> T:
     """A ``cls`` dataclass from :func:`dump`'s object (unknown keys ignored: a newer peer's)."""
-    types = _fields(cls)
-    return cls(**{k: _load_value(types[k], v) for k, v in d.items() if k in types})
+    plain, readers = _readers(cls)
+    kw = {k: v for k, v in d.items() if k in plain}
+    for k, read in readers.items():
+        if k in d:
+            kw[k] = read(d[k])
+    return cls(**kw)
 
 
 def load_order(d: Mapping[str, Any]) -> Order:
