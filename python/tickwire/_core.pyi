@@ -324,6 +324,9 @@ def bus_bbo(bbo: Bbo, gseq: int, stamp_ns: int) -> bytes: ...
 # 5 BBO; venue ids -2**63 where the venue numbers no updates. DecodeError if not a bus message.
 def bus_header(payload: bytes | bytearray | memoryview) -> tuple[int, int, int, int, int]: ...
 
+# Byte offset of the gateway's stamp (int64 little-endian, wall ns) in every bus message.
+BUS_STAMP_OFFSET: int
+
 # --- venue specs (rust/py/venue_spec.rs): the rules the feed runs on, per venue ---
 
 @final

@@ -130,5 +130,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bus_trade, m)?)?;
     m.add_function(wrap_pyfunction!(bus_bbo, m)?)?;
     m.add_function(wrap_pyfunction!(bus_header, m)?)?;
+    // Where the gateway's stamp sits: a consumer that only times the hop reads it without a call.
+    m.add("BUS_STAMP_OFFSET", bus::wire::OFF_STAMP_NS)?;
     Ok(())
 }

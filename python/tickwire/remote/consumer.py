@@ -1,0 +1,188 @@
+"""A remote client's order events: a JetStream durable consumer on ``tw.evt.<venue>.<account>.*``
+read in stream order, each event acknowledged after its callback, so a client that stops and starts
+again under the same durable name goes on exactly after the last event it handled.
+
+Exactly once, and how:
+
+- acks are cumulative (``AckPolicy.ALL``): acking an event acks every earlier one, so the consumer's
+  ack floor is "handled up to here", nothing else;
+- events are pulled (``$JS.API.CONSUMER.MSG.NEXT``) and handled one by one as they arrive, not in
+  batches waited for: a pull asks for up to ``BATCH`` events and expires after ``EXPIRES_S``;
+- ``close`` stops asking, handles what its last pull still delivers (so nothing is left delivered but
+  unacked — it would come back only after the consumer's ack wait), then checks that the server's ack
+  floor reached the last event handled;
+- an event redelivered in the same process (a slow callback outlasting the ack wait) is recognised by
+  its stream sequence and acked without a second callback.
+
+A new durable starts at events published from then on (``start_seq`` replays from that sequence);
+an existing one resumes where its ack floor is, whatever ``start_seq`` says — also after a client
+that died with events delivered but not acked (the durable is made again from its ack floor)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import nats.errors
+import orjson
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from tickwire.bus import codec, subjects
+
+log = logging.getLogger("tickwire.remote")
+
+BATCH = 256
+# A pull's life: also the longest ``close`` waits for the events its last pull may still bring.
+EXPIRES_S = 0.25
+ACK_WAIT_S = 30.0
+
+
+def durable_name(venue: str, account: str, name: str) -> str:
+    """A consumer name NATS accepts (no ``.``, ``*``, ``>`` or white space), one per account."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"tw_{venue}_{account}_{name}")
+
+
+class EventConsumer:
+    """Feeds ``handle(kind, value)`` — ``("order", Order)`` or ``("fill", Fill)`` — from the durable
+    consumer ``durable`` of one account's events."""
+
+    def __init__(
+        self,
+        nc: Any,
+        venue: str,
+        account: str,
+        durable: str,
+        handle: Callable[[str, Any], None],
+        *,
+        start_seq: int | None = None,
+    ) -> None:
+        self.nc = nc
+        self.jsm = nc.jsm(timeout=2.0)
+        self.stream = subjects.EVENTS_STREAM
+        self.filter = subjects.events(venue, account, "*")
+        self.durable = durable
+        self.handle = handle
+        self.start_seq = start_seq
+        self.last_seq = 0  # stream sequence of the last event handled
+        self.handled = 0
+        self.redelivered = 0
+        self._inbox = ""
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> EventConsumer:
+        start_seq = self.start_seq
+        try:
+            info = await self.jsm.consumer_info(self.stream, self.durable)
+        except NotFoundError:
+            info = None
+        if info is not None and info.num_ack_pending:
+            # A client that died left events delivered but unacked: they would come back only after
+            # the ack wait, behind newer ones (whose cumulative ack would take them along unhandled).
+            # The durable starts again right after its ack floor instead: the same events, in order.
+            start_seq = info.ack_floor.stream_seq + 1
+            await self.jsm.delete_consumer(self.stream, self.durable)
+            info = None
+        if info is None:
+            by_seq = start_seq is not None
+            cfg = ConsumerConfig(
+                name=self.durable,
+                durable_name=self.durable,
+                filter_subject=self.filter,
+                ack_policy=AckPolicy.ALL,
+                ack_wait=ACK_WAIT_S,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE if by_seq else DeliverPolicy.NEW,
+                opt_start_seq=start_seq,
+            )
+            await self.jsm.add_consumer(self.stream, cfg)
+        self._inbox = self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        ask = orjson.dumps({"batch": BATCH, "expires": int(EXPIRES_S * 1e9)})
+        subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}"
+        while not self._stopping:
+            try:
+                await self.nc.publish(subject, ask, reply=self._inbox)
+            except nats.errors.ConnectionClosedError:
+                return
+            except nats.errors.Error as e:
+                log.warning("event pull failed (%s); retrying", e)
+                await asyncio.sleep(0.2)
+                continue
+            got, deadline = 0, loop.time() + EXPIRES_S + 1.0
+            while got < BATCH:
+                try:
+                    msg = await self._sub.next_msg(timeout=max(0.01, deadline - loop.time()))
+                except nats.errors.TimeoutError:
+                    break  # the pull was lost (a reconnect): ask again; late deliveries still come here
+                except nats.errors.ConnectionClosedError:
+                    return
+                status = msg.headers.get("Status") if msg.headers else None
+                if status == "100":
+                    continue  # idle heartbeat
+                if status:
+                    break  # 404/408/409: this pull is over
+                got += 1
+                await self._on_msg(msg)
+
+    async def _on_msg(self, msg: Any) -> None:
+        seq = msg.metadata.sequence.stream
+        if seq <= self.last_seq:
+            self.redelivered += 1
+        else:
+            try:
+                body = orjson.loads(msg.data)
+                kind = body["kind"]
+                value = codec.load_order(body[kind]) if kind == "order" else codec.load_fill(body[kind])
+            except (ValueError, KeyError, TypeError) as e:
+                log.error("event %d unreadable (%s): skipped", seq, e)
+            else:
+                self.last_seq = seq  # before the callback: it may ask which event it is handling
+                self.handle(kind, value)
+                self.handled += 1
+            self.last_seq = seq
+        with contextlib.suppress(nats.errors.Error):
+            await msg.ack()
+
+    async def close(self, timeout: float = 3.0) -> None:
+        """Stops after the last pull's events are handled and their acks are stored."""
+        self._stopping = True
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, EXPIRES_S + 2.0)
+            except (TimeoutError, Exception):
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+            self._task = None
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        end = time.monotonic() + timeout
+        while self.last_seq and time.monotonic() < end:
+            try:
+                info = await self.jsm.consumer_info(self.stream, self.durable, timeout=1.0)
+                if info.ack_floor.stream_seq >= self.last_seq:
+                    return
+            except Exception as e:
+                log.warning("consumer %s: ack floor not confirmed (%s)", self.durable, e)
+            await asyncio.sleep(0.02)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "durable": self.durable,
+            "last_seq": self.last_seq,
+            "handled": self.handled,
+            "redelivered": self.redelivered,
+        }

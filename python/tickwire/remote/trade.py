@@ -1,0 +1,348 @@
+"""``tickwire.remote.trade(nats_url, venue, account)``: a venue account's order entry through the gateway
+that owns it (``tickwire gateway``), with the local session's methods, objects and callbacks::
+
+    async with tickwire.trade("binance", credentials=signer, strategy="mm1", on_order=cb) as tr:
+    async with tickwire.remote.trade("nats://gw:4222", "binance", "fund-a", strategy="mm1",
+                                     on_order=cb) as tr:
+
+What differs, and why:
+
+- ``strategy`` is the client-id prefix the gateway holds this client to: ids are made here, in the
+  venue's format, so a request whose answer is lost can be asked about by its id;
+- ``on_order``/``on_fill`` and ``events()`` are fed from the account's JetStream events (durable
+  consumer ``durable``, by default one per account and strategy), after the gateway's session saw
+  them: an order's own events may come after ``place_order`` returned, and a client started again
+  under the same durable name gets exactly the events it had not handled;
+- ``resume()`` is a coroutine (it asks the gateway);
+- ``cancel_all`` and ``kill`` act on the whole account, as they do locally on a shared key.
+
+A request whose answer does not come within ``timeout`` is never sent again: the client asks the
+gateway for that request's outcome (waiting while it is still being worked on), so a place returns the
+order the venue has, raises the venue's error it met, or raises ``TransportError`` when it provably
+never ran; ``UnknownOutcome`` only when even that question goes unanswered (the gateway gone). While
+the gateway's heartbeat is missing, requests fail at once with ``TransportError`` and ``health()``
+says ``gateway_alive: False``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+import nats.errors
+import orjson
+
+from tickwire.bus import codec, subjects
+from tickwire.bus.client import connect as bus_connect
+from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.remote.consumer import EventConsumer, durable_name
+from tickwire.remote.liveness import GatewayWatch
+from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.codes import unknown_outcome
+from tickwire.trading.kill import KillReport
+from tickwire.trading.numbers import to_decimal
+from tickwire.trading.orders import Fill, Order, OrderType, Side, Tif
+from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.venue import Balance, Position
+
+log = logging.getLogger("tickwire.remote")
+
+
+def _num(x: Any, what: str) -> str | None:
+    # Checked here as locally (floats, NaN, negatives refused with InvalidOrder) and sent as exact text.
+    return None if x is None else str(to_decimal(x, what))
+
+
+class RemoteTrading:
+    """One venue account's orders through its gateway. Build with :func:`trade`."""
+
+    def __init__(
+        self,
+        nats_url: str | Sequence[str],
+        venue: str,
+        account: str,
+        *,
+        strategy: str = "tw",
+        on_order: Callable[[Order], None] | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
+        timeout: float = 5.0,
+        durable: str | None = None,
+        start_seq: int | None = None,
+        all_orders: bool = False,
+        missed: int = 3,
+    ) -> None:
+        self.nats_url = nats_url
+        self.venue = venue
+        self.account = account
+        self.strategy = strategy
+        self.timeout = timeout
+        self.on_order = on_order
+        self.on_fill = on_fill
+        # All the account's events (a monitor), not only this strategy's orders.
+        self.all_orders = all_orders
+        self.missed = missed
+        self.client_ids = ClientIds(FORMATS[venue], strategy)
+        self.durable = durable_name(venue, account, durable or strategy)
+        self.start_seq = start_seq
+        self.rules: dict[str, InstrumentRules] = {}
+        self.gateway: str | None = None
+        self.gateway_alive = False
+        self.settle_s = timeout
+        self.nc: Any = None
+        self.watch: GatewayWatch | None = None
+        self.consumer: EventConsumer | None = None
+        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rid_stem = f"{strategy}.{secrets.token_hex(6)}."
+        self._rid = 0
+        self.requests = 0
+        self.timeouts = 0
+        self.unknown_outcomes = 0
+
+    # lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> RemoteTrading:
+        try:
+            self.nc = await bus_connect(self.nats_url, name=f"tickwire-remote-{self.strategy}")
+            self.watch = GatewayWatch(self.nc, missed=self.missed, on_change=self._gateway_change)
+            await self.watch.start()
+            key = f"{self.venue}/{self.account}"
+            try:
+                st = await self.watch.wait_for(lambda s: key in s.body.get("accounts", ()), self.timeout)
+            except TimeoutError:
+                why = f"no gateway's heartbeat names {key} (waited {self.timeout:g} s)"
+                raise TransportError(why) from None
+            self.gateway, self.gateway_alive = st.name, True
+            await self._hello()
+            self.consumer = await EventConsumer(
+                self.nc, self.venue, self.account, self.durable, self._on_event, start_seq=self.start_seq
+            ).start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def _hello(self) -> None:
+        h = await self._request("hello", {"strategy": self.strategy})
+        self.rules = codec.load_rules(h["rules"])
+        self.settle_s = max(self.timeout, float(h["settle_s"]))
+
+    def _gateway_change(self, name: str, alive: bool) -> None:
+        if name == self.gateway:
+            self.gateway_alive = alive
+            if alive:  # back, perhaps a new instance: register again, refresh the rules
+                t = asyncio.get_running_loop().create_task(self._rehello())
+                self._tasks.add(t)
+                t.add_done_callback(self._tasks.discard)
+
+    async def _rehello(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._hello()
+
+    async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        if self.consumer is not None:
+            await self.consumer.close()
+        if self.watch is not None:
+            await self.watch.stop()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+        self._events.put_nowait(("closed", None))
+
+    async def __aenter__(self) -> RemoteTrading:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue,
+            "account": self.account,
+            "gateway": self.gateway,
+            "gateway_alive": self.gateway_alive,
+            "connected": bool(self.nc is not None and self.nc.is_connected),
+            "requests": self.requests,
+            "timeouts": self.timeouts,
+            "unknown_outcomes": self.unknown_outcomes,
+            "events": None if self.consumer is None else self.consumer.health(),
+        }
+
+    async def gateway_health(self) -> dict[str, Any]:
+        """The gateway's view of this account: its session's ``health()``, events published, …"""
+        out: dict[str, Any] = await self._request("health", {})
+        return out
+
+    # events ----------------------------------------------------------------------------------------
+
+    def _on_event(self, kind: str, value: Any) -> None:
+        if not self.all_orders and not self.client_ids.owns(value.client_id):
+            return
+        cb = self.on_order if kind == "order" else self.on_fill
+        if cb is not None:
+            try:
+                cb(value)
+            except Exception:
+                log.exception("remote trading callback %r raised", cb)  # it must not stop the events
+        self._events.put_nowait((kind, value))
+
+    async def events(self) -> AsyncIterator[tuple[str, Any]]:
+        """``async for kind, value in tr.events()``: ("order", Order), ("fill", Fill)."""
+        while True:
+            kind, value = await self._events.get()
+            if kind == "closed":
+                return
+            yield kind, value
+
+    # requests --------------------------------------------------------------------------------------
+
+    async def _request(self, op: str, body: dict[str, Any], timeout: float | None = None) -> Any:
+        if not self.gateway_alive and self.gateway is not None:
+            raise TransportError(f"gateway {self.gateway} is gone (no heartbeat): {op} not sent")
+        self.requests += 1
+        subject = subjects.orders(self.venue, self.account, op)
+        try:
+            msg = await self.nc.request(subject, orjson.dumps(body), timeout=timeout or self.timeout)
+        except nats.errors.NoRespondersError as e:
+            raise TransportError(f"no gateway serves {self.venue}/{self.account}: {op} not sent") from e
+        except nats.errors.TimeoutError as e:
+            why = f"{self.venue}/{self.account}: no answer to {op} from the gateway"
+            raise RequestTimeoutError(why) from e
+        except nats.errors.Error as e:
+            raise TransportError(f"{self.venue}/{self.account}: {op}: {e}") from e
+        return _result(orjson.loads(msg.data))
+
+    async def _mutate(self, op: str, body: dict[str, Any]) -> Any:
+        self._rid += 1
+        body.update(rid=self._rid_stem + str(self._rid), strategy=self.strategy)
+        try:
+            return await self._request(op, body)
+        except RequestTimeoutError as e:
+            self.timeouts += 1
+            return await self._settle(op, body, e)
+
+    async def _settle(self, op: str, body: dict[str, Any], why: Exception) -> Any:
+        """The outcome of a request whose answer was lost, asked of the gateway (never resent)."""
+        ask = {k: body.get(k) for k in ("rid", "client_id", "symbol")}
+        try:
+            out = await self._request("outcome", ask, timeout=self.settle_s + self.timeout)
+        except TransportError as e:
+            self.unknown_outcomes += 1
+            cid = body.get("client_id")
+            text = f"{op}: answer lost ({why}); asking the gateway failed too: {e}"
+            raise (unknown_outcome(cid, text, venue=self.venue) if cid else UnknownOutcome(text)) from e
+        if out["state"] == "done":
+            return _result(out["reply"])
+        if op == "place" and out.get("order") is not None:
+            return out["order"]  # placed by a gateway that answered no more (restarted since)
+        raise TransportError(f"{self.venue}/{self.account}: {op} never reached the gateway ({why}); not done")
+
+    async def place_order(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType,
+        qty: Any,
+        price: Any = None,
+        *,
+        tif: Tif = "GTC",
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_id: str | None = None,
+    ) -> Order:
+        body = {
+            "symbol": symbol, "side": side, "type": type, "qty": _num(qty, "qty"),
+            "price": _num(price, "price"), "tif": tif, "post_only": post_only, "reduce_only": reduce_only,
+            "client_id": client_id if client_id is not None else self.client_ids.next(),
+        }  # fmt: skip
+        return codec.load_order(await self._mutate("place", body))
+
+    async def cancel_order(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order:
+        body = {"symbol": symbol, "client_id": client_id, "order_id": order_id}
+        return codec.load_order(await self._mutate("cancel", body))
+
+    async def amend_order(
+        self,
+        symbol: str,
+        *,
+        client_id: str | None = None,
+        order_id: str | None = None,
+        qty: Any = None,
+        price: Any = None,
+    ) -> Order:
+        body = {
+            "symbol": symbol, "client_id": client_id, "order_id": order_id,
+            "qty": _num(qty, "qty"), "price": _num(price, "price"),
+        }  # fmt: skip
+        return codec.load_order(await self._mutate("amend", body))
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        return codec.load_orders(await self._mutate("cancel_all", {"symbol": symbol}))
+
+    async def kill(self, reason: str) -> KillReport:
+        """The account's kill switch, for every client of the gateway: see ``TradingSession.kill``."""
+        return codec.load_kill(await self._mutate("kill", {"reason": reason}))
+
+    async def resume(self) -> None:
+        await self._mutate("resume", {})
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order:
+        body = {"symbol": symbol, "client_id": client_id, "order_id": order_id}
+        return codec.load_order(await self._request("status", body))
+
+    async def reconcile(self, client_id: str, symbol: str | None = None) -> Order | None:
+        """What the venue knows of ``client_id`` (None: no trace); ``symbol`` for an order the gateway
+        does not track (placed before it started)."""
+        got = await self._request("reconcile", {"client_id": client_id, "symbol": symbol})
+        return None if got is None else codec.load_order(got)
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return codec.load_orders(await self._request("open_orders", {"symbol": symbol}))
+
+    async def balances(self) -> Mapping[str, Balance]:
+        return codec.load_balances(await self._request("balances", {}))
+
+    async def positions(self) -> Mapping[str, Position]:
+        return codec.load_positions(await self._request("positions", {}))
+
+    async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        got = await self._request("fills", {"symbol": symbol, "since_ms": since_ms})
+        return [codec.load_fill(f) for f in got]
+
+
+def _result(reply: Mapping[str, Any]) -> Any:
+    if "error" in reply:
+        raise codec.error_from(reply)
+    return reply.get("result")
+
+
+def trade(
+    nats_url: str | Sequence[str],
+    venue: str,
+    account: str,
+    *,
+    strategy: str = "tw",
+    on_order: Callable[[Order], None] | None = None,
+    on_fill: Callable[[Fill], None] | None = None,
+    timeout: float = 5.0,
+    durable: str | None = None,
+    **opts: Any,
+) -> RemoteTrading:
+    """``async with tickwire.remote.trade(nats_url, venue, account, strategy=...) as tr``: the account's
+    order entry through the gateway that owns it. ``durable``: the name this client's event consumer
+    keeps its place under (default: ``strategy``); ``start_seq=`` replays a new durable from that
+    stream sequence; ``all_orders=True`` reports every client's orders of the account, not only this
+    strategy's."""
+    return RemoteTrading(
+        nats_url, venue, account, strategy=strategy, on_order=on_order, on_fill=on_fill,
+        timeout=timeout, durable=durable, **opts,
+    )  # fmt: skip

@@ -1,0 +1,345 @@
+"""Order entry through the gateway (``tickwire.gateway.orders``) against the simulator: every request
+crosses a real nats-server, and every check reads the simulator's own order list, fills, limiters and
+dead-man switch — never what the gateway or the client say of themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import gateway_harness
+import pytest
+from gateway_harness import (
+    VENUE,
+    child_env,
+    config,
+    gateway_process,
+    remote,
+    rest_buy,
+    resting_qty,
+    run,
+    service,
+    venue,
+    write_config,
+)
+from session_cases import settle
+from tickwire.bus.server import free_port
+from tickwire.errors import (
+    AuthError,
+    CredentialsError,
+    InvalidOrder,
+    OrderNotFound,
+    TradingHalted,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.gateway.run import Gateway
+
+nats_urls = gateway_harness.nats_urls  # the nats-server fixture, one for the session
+
+
+def test_place_amend_cancel_and_cancel_all_equal_the_simulators_orders(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("crud"))), \
+                remote(nats_urls, "crud", "mm1") as tr:  # fmt: skip
+            placed = [
+                await rest_buy(v, tr, s, 30 + i, times=3) for s in ("BTCUSDT", "ETHUSDT") for i in range(2)
+            ]
+            theirs = {o.client_id: o for o in v.orders("crud")}
+            assert sorted(theirs) == sorted(o.client_id for o in placed)
+            for o in placed:
+                assert (o.status, o.order_id) == ("new", str(theirs[o.client_id].id))
+            assert sorted(o.client_id for o in await tr.open_orders()) == sorted(theirs)
+
+            a = placed[0]
+            inst = v.sim.venue(VENUE).instruments[a.symbol]
+            tick = tr.rules[a.symbol].tick_size
+            terms = (a.qty * 2 / 3, a.price - tick)
+            got = await tr.amend_order(a.symbol, client_id=a.client_id, qty=terms[0], price=terms[1])
+            [mine] = [o for o in v.orders("crud") if o.client_id == a.client_id]
+            assert (mine.qty * inst.lot, mine.price * inst.tick) == (got.qty, got.price) == terms
+            assert (await tr.order_status(a.symbol, client_id=a.client_id)).price == terms[1]
+
+            c = await tr.cancel_order(placed[1].symbol, client_id=placed[1].client_id)
+            assert c.status == "canceled"
+            left = [o.client_id for i, o in enumerate(placed) if i != 1]
+            assert sorted(o.client_id for o in v.open("crud")) == sorted(left)
+            done = await tr.cancel_all()
+            assert len(done) == 3 and {o.status for o in done} == {"canceled"}
+            assert v.open("crud") == [] and await tr.open_orders() == []
+
+    run(body)
+
+
+def test_typed_errors_cross_the_bus_as_the_local_classes(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v:
+            good, nokey = v.account("errs"), v.account("errs-unknown-key", register=False)
+            missing = {
+                "name": "errs-no-env",
+                "venue": VENUE,
+                "env": "TWGW_NOBODY",
+                "options": nokey["options"],
+            }
+            async with (
+                Gateway(config(nats_urls, good, nokey, missing)),
+                remote(nats_urls, "errs", "e1") as tr,
+            ):
+                bid = v.sim.book(VENUE, "BTCUSDT").bids[0][0]
+                with pytest.raises(InvalidOrder) as off:
+                    await tr.place_order("BTCUSDT", "buy", "limit", "0.01", bid - Decimal("0.01"))
+                assert off.value.rule == "tick_size" and off.value.nearest  # type: ignore[attr-defined]
+                assert all(isinstance(x, Decimal) for x in off.value.nearest)  # type: ignore[attr-defined]
+                with pytest.raises(InvalidOrder, match="unknown symbol"):
+                    await tr.place_order("NOPE", "buy", "limit", "1", "1")
+                with pytest.raises(InvalidOrder, match="float"):
+                    await tr.place_order("BTCUSDT", "buy", "limit", 0.01, "50000")  # refused before the bus
+                with pytest.raises(InvalidOrder, match="prefix") as foreign:
+                    await tr.place_order(
+                        "BTCUSDT", "buy", "limit", "0.01", "50000", client_id="other-1234567"
+                    )
+                assert foreign.value.rule == "client_id"  # type: ignore[attr-defined]
+                with pytest.raises(OrderNotFound):
+                    await tr.cancel_order("BTCUSDT", client_id="e1-neverplaced1")
+                assert v.orders("errs") == []  # nothing above reached the venue
+                with pytest.raises(InvalidOrder, match="overlaps"):
+                    async with remote(nats_urls, "errs", "e1-b"):
+                        pass
+                async with remote(nats_urls, "errs-unknown-key", "e1") as bad:
+                    with pytest.raises(AuthError):
+                        await bad.place_order("BTCUSDT", "buy", "limit", "0.01", "50000")
+                async with remote(nats_urls, "errs-no-env", "e1") as unset:
+                    with pytest.raises(CredentialsError, match="TWGW_NOBODY_API_KEY"):
+                        await unset.balances()
+
+    run(body)
+
+
+def test_a_second_gateway_for_an_account_does_not_start(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("twice")
+            async with Gateway(config(nats_urls, acct)):
+                with pytest.raises(ValueError, match="already served by gateway gw1"):
+                    await Gateway(config(nats_urls, acct, name="gw2")).start()
+
+    run(body)
+
+
+def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(nats_urls: list[str]) -> None:
+    """The gateway's reply to a place is held past the client's time-out: the client asks for the
+    request's outcome and returns the order the venue has. Then a place that never reaches the
+    gateway: the client learns it never ran (``TransportError``), and when the request turns up late
+    the gateway refuses it unrun. The simulator holds exactly one order throughout."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("lost"))) as gw, \
+                remote(nats_urls, "lost", "l1", timeout=0.4) as tr:  # fmt: skip
+            svc = service(gw, "lost")
+            respond = svc._respond
+
+            async def slow(msg: Any, reply: dict[str, Any]) -> None:
+                if msg.subject.endswith(".place"):
+                    await asyncio.sleep(1.0)
+                await respond(msg, reply)
+
+            svc._respond = slow  # type: ignore[method-assign]
+            o = await rest_buy(v, tr)
+            assert o.status == "new" and tr.timeouts == 1
+            assert [x.client_id for x in v.orders("lost")] == [o.client_id]
+
+            svc._respond = respond  # type: ignore[method-assign]
+            arrive = svc._on_request
+            held: list[Any] = []
+
+            async def drop_place(msg: Any) -> None:
+                if msg.subject.endswith(".place") and not held:
+                    held.append(msg)  # lost on the way: the gateway never sees it (for now)
+                    return
+                await arrive(msg)
+
+            svc._sub._cb = drop_place  # what the subscription calls for each request from now on
+            with pytest.raises(TransportError, match="never reached the gateway"):
+                await rest_buy(v, tr, ticks=40)
+            await arrive(held[0])  # the request turns up after its client gave up on it
+            await asyncio.sleep(0.2)
+            assert [x.client_id for x in v.orders("lost")] == [o.client_id]
+            assert tr.timeouts == 2 and tr.unknown_outcomes == 0
+
+    run(body)
+
+
+def test_a_lost_answer_with_the_gateway_gone_is_an_unknown_outcome(nats_urls: list[str]) -> None:
+    """The gateway places the order but its answer never comes, and its heartbeat stops: the client
+    cannot ask what became of the request, so the place raises ``UnknownOutcome`` naming the client
+    id — rightly, the order is at the venue."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("gone"), name="gwgone")) as gw, \
+                remote(nats_urls, "gone", "g1", timeout=1.0) as tr:  # fmt: skip
+
+            async def mute(msg: Any, reply: dict[str, Any]) -> None:
+                pass
+
+            service(gw, "gone")._respond = mute  # type: ignore[method-assign]
+            assert gw.heartbeat is not None
+            await gw.heartbeat.stop()
+            with pytest.raises(UnknownOutcome) as lost:
+                await rest_buy(v, tr)
+            [theirs] = v.orders("gone")
+            assert lost.value.client_id == theirs.client_id  # type: ignore[attr-defined]
+            assert tr.health()["unknown_outcomes"] == 1 and not tr.health()["gateway_alive"]
+
+    run(body)
+
+
+def test_kill_from_one_client_flattens_the_account_for_every_client(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("kill"))), \
+                remote(nats_urls, "kill", "ka") as a, remote(nats_urls, "kill", "kb") as b:  # fmt: skip
+            mine = [await rest_buy(v, a, s) for s in ("BTCUSDT", "ETHUSDT")]
+            theirs = [await rest_buy(v, b, s, 31) for s in ("BTCUSDT", "ETHUSDT")]
+            assert len(v.open("kill")) == 4
+            report = await a.kill("drawdown")
+            assert v.open("kill") == [] and report.complete
+            assert sorted(o.client_id for o in report.cancelled) == sorted(o.client_id for o in mine + theirs)
+            with pytest.raises(TradingHalted) as halted:
+                await rest_buy(v, b)
+            assert halted.value.reason == "drawdown"  # type: ignore[attr-defined]
+            assert len(v.orders("kill")) == 4  # the refused order never reached the venue
+            await b.resume()
+            assert (await rest_buy(v, a)).status == "new" and len(v.open("kill")) == 1
+
+    run(body)
+
+
+CHILD = """
+import asyncio, json, sys
+import tickwire.remote
+
+urls, account, strategy, n = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+price, qty = sys.argv[5], sys.argv[6]
+
+async def main():
+    async with tickwire.remote.trade(urls, "binance-usdm", account, strategy=strategy, timeout=30) as tr:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        got = await asyncio.gather(
+            *(tr.place_order("BTCUSDT", "buy", "limit", qty, price) for _ in range(n)), return_exceptions=True
+        )
+        print(json.dumps([o.status if hasattr(o, "status") else repr(o) for o in got]), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_eight_client_processes_bursting_never_exceed_the_venues_order_limit(nats_urls: list[str]) -> None:
+    """The venue announces 25 new orders a second; 8 processes send 12 orders each at once through one
+    gateway, whose one budget holds them to the limit: the simulator's own counter refuses nothing."""
+    per, n = 12, 8
+
+    async def body() -> None:
+        async with venue({"order_limit_10s": 25, "order_window_s": 1}) as v:
+            acct = v.account("burst")
+            acct["options"]["rate_wait"] = 30.0
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "burst", "probe") as probe:
+                price = v.sim.book(VENUE, "BTCUSDT").bids[0][0] - 100 * probe.rules["BTCUSDT"].tick_size
+                qty = resting_qty(probe, "BTCUSDT", price)
+                args = [json.dumps(nats_urls), "burst", "", str(per), str(price), str(qty)]
+                procs = []
+                for i in range(n):
+                    args[2] = f"p{i}"
+                    procs.append(await asyncio.create_subprocess_exec(
+                        sys.executable, "-c", CHILD, *args, env=child_env(),
+                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    ))  # fmt: skip
+                try:
+                    for p in procs:
+                        assert await asyncio.wait_for(p.stdout.readline(), 30) == b"ready\n"  # type: ignore[union-attr]
+                    t0 = time.monotonic()
+                    for p in procs:
+                        p.stdin.write(b"go\n")  # type: ignore[union-attr]
+                    results = [json.loads(await asyncio.wait_for(p.stdout.readline(), 60)) for p in procs]  # type: ignore[union-attr]
+                    elapsed = time.monotonic() - t0
+                finally:
+                    for p in procs:
+                        if p.returncode is None:
+                            p.kill()
+                        await p.wait()
+                assert [r for rs in results for r in rs] == ["new"] * (n * per)
+                assert len(v.open("burst")) == n * per
+                limiter = v.order_limiter("burst")
+                assert limiter.refused == 0 and 429 not in v.statuses()
+                assert elapsed > (n * per) / 25 - 1  # the limit, not the clients, set the pace
+
+    run(body)
+
+
+def test_a_gateway_killed_with_sigkill_its_dead_man_switch_cancels_at_the_venue(
+    nats_urls: list[str], tmp_path: Path
+) -> None:
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("deadman")
+            acct["options"]["dead_man"] = 1.0
+            proc = await gateway_process(
+                write_config(tmp_path / "gateway.json", nats_urls, acct, name="gwdm")
+            )
+            try:
+                async with remote(nats_urls, "deadman", "dm") as tr:
+                    for s in ("BTCUSDT", "ETHUSDT"):
+                        await rest_buy(v, tr, s)
+                    assert set(v.dead_man().armed("key-deadman")) == {"BTCUSDT", "ETHUSDT"}
+                    await asyncio.sleep(1.5)  # alive: refreshed, nothing fired
+                    assert len(v.open("deadman")) == 2 and v.dead_man().fired == []
+                    proc.send_signal(signal.SIGKILL)
+                    t0 = time.monotonic()
+                    await settle(lambda: not v.open("deadman"), "the venue's countdown", 3.0)
+                    assert time.monotonic() - t0 < 1.0 + 0.5
+                    assert sum(f.cancelled for f in v.dead_man().fired) == 2
+                    await settle(lambda: not tr.health()["gateway_alive"], "the client to see it gone", 2.0)
+                    t1 = time.monotonic()
+                    with pytest.raises(TransportError, match="gwdm is gone"):
+                        await rest_buy(v, tr)
+                    assert time.monotonic() - t1 < 0.1
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                await proc.wait()
+
+    run(body)
+
+
+def test_the_gateway_command_with_its_own_nats_server_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """``tickwire gateway --embedded``: it starts a nats-server of its own and serves; SIGTERM is a
+    clean stop — the dead-man switch disarmed, the orders left as they are, the server stopped."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("embedded")
+            acct["options"]["dead_man"] = 1.0
+            urls = [f"nats://127.0.0.1:{free_port()}"]
+            path = write_config(tmp_path / "gateway.json", urls, acct, name="gwemb")
+            proc = await gateway_process(path, "--embedded")
+            try:
+                async with remote(urls, "embedded", "em") as tr:
+                    await rest_buy(v, tr)
+                    assert v.dead_man().armed("key-embedded")
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(proc.wait(), 10) == 0
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert v.dead_man().armed("key-embedded") == {}
+            await asyncio.sleep(1.5)
+            assert len(v.open("embedded")) == 1 and v.dead_man().fired == []
+            assert (tmp_path / ".nats-gwemb").is_dir()
+
+    run(body)

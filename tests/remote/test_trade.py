@@ -1,0 +1,222 @@
+"""``tickwire.remote.trade`` against a gateway and the simulator: the local session's methods, objects
+and callbacks; order events from JetStream exactly once across a consumer restart (checked against the
+simulator's own orders and fills); a gateway whose heartbeat stops makes requests fail at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import time
+from decimal import Decimal
+from typing import Any
+
+import gateway_harness
+import pytest
+import tickwire
+from gateway_harness import VENUE, Venue, config, remote, rest_buy, resting_qty, run, venue
+from session_cases import settle
+from tickwire.bus.server import cluster
+from tickwire.errors import TransportError
+from tickwire.gateway.run import Gateway
+from tickwire.remote import RemoteTrading
+from tickwire.trading.kill import KillReport
+from tickwire.trading.orders import Fill, Order
+from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Balance
+from tickwire.venues import binance
+
+SAME = ("place_order", "cancel_order", "amend_order", "cancel_all", "kill", "resume", "order_status",
+        "open_orders", "reconcile", "balances", "positions", "fills", "health", "events")  # fmt: skip
+
+nats_urls = gateway_harness.nats_urls  # the nats-server fixture, one for the session
+
+
+def test_the_remote_session_has_the_local_sessions_methods() -> None:
+    for name in SAME:
+        # place_order hands its keywords to prepare(), whose signature is the one callers meet.
+        local = inspect.signature(
+            getattr(TradingSession, "prepare" if name == "place_order" else name)
+        ).parameters
+        mine = inspect.signature(getattr(RemoteTrading, name)).parameters
+        assert list(mine)[: len(local)] == list(local), name  # extra trailing options only
+    assert inspect.iscoroutinefunction(RemoteTrading.resume)  # the one difference: it asks the gateway
+
+
+async def take(v: Venue, tr: Any, symbol: str = "BTCUSDT", times: int = 1) -> Order:
+    """A buy at the simulator's best ask: it fills at once."""
+    price = v.sim.book(VENUE, symbol).asks[0][0]
+    o: Order = await tr.place_order(symbol, "buy", "limit", resting_qty(tr, symbol, price, times), price)
+    return o
+
+
+def test_the_same_objects_and_callbacks_as_a_local_session(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("same"))):
+            orders: list[Order] = []
+            fills: list[Fill] = []
+            async with remote(nats_urls, "same", "s1", on_order=orders.append, on_fill=fills.append) as tr:
+                o = await take(v, tr)
+                assert isinstance(o, Order) and o.status == "filled" and isinstance(o.filled, Decimal)
+                [theirs] = v.orders("same")
+                await settle(
+                    lambda: len(fills) == len(theirs.fills) and orders[-1].status == "filled", "events"
+                )
+                assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+                assert all(isinstance(f, Fill) and f.client_id == o.client_id for f in fills)
+                kinds = []
+                async for kind, value in tr.events():
+                    kinds.append((kind, type(value)))
+                    if len(kinds) == len(orders) + len(fills):
+                        break
+                assert ("order", Order) in kinds and ("fill", Fill) in kinds
+
+                listed = await tr.fills("BTCUSDT")
+                assert sorted(f.trade_id for f in listed) == sorted(f.trade_id for f in fills)
+                assert (await tr.order_status("BTCUSDT", client_id=o.client_id)).filled == o.filled
+                assert await tr.reconcile(o.client_id) == await tr.order_status(
+                    "BTCUSDT", client_id=o.client_id
+                )
+                assert await tr.reconcile("s1-nosuchorder1", "BTCUSDT") is None
+                balances, positions = await tr.balances(), await tr.positions()
+                assert all(isinstance(b, Balance) for b in balances.values()) and "BTCUSDT" in positions
+                signer = binance.Signer("key-same", "secret-same")
+                urls = v.sim.urls()[VENUE]
+                async with tickwire.trade(
+                    VENUE, credentials=signer, endpoints=urls, private_stream=False
+                ) as local:
+                    assert balances == await local.balances() and positions == await local.positions()
+                    assert [f.trade_id for f in listed] == [f.trade_id for f in await local.fills("BTCUSDT")]
+                r = await tr.kill("done")
+                assert isinstance(r, KillReport) and r.complete
+                assert dataclasses.asdict(r)["reason"] == "done"
+                await tr.resume()
+
+    run(body)
+
+
+def test_requests_fail_at_once_while_the_gateways_heartbeat_is_missing(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("hb"), name="gwhb")) as gw, \
+                remote(nats_urls, "hb", "h1") as tr:  # fmt: skip
+            assert tr.health()["gateway"] == "gwhb" and tr.health()["gateway_alive"]
+            assert gw.heartbeat is not None
+            await gw.heartbeat.stop()
+            await settle(lambda: not tr.health()["gateway_alive"], "the gateway seen gone", 2.0)
+            t0 = time.monotonic()
+            with pytest.raises(TransportError, match="gwhb is gone"):
+                await rest_buy(v, tr)
+            assert time.monotonic() - t0 < 0.05 and v.orders("hb") == []
+            gw.heartbeat.start()
+            await settle(lambda: tr.health()["gateway_alive"], "the gateway back", 2.0)
+            assert (await rest_buy(v, tr)).status == "new"
+
+    run(body)
+
+
+def test_no_gateway_for_the_account_is_a_transport_error() -> None:
+    async def body() -> None:
+        with cluster(1) as c:
+            with pytest.raises(TransportError, match="no gateway"):
+                await tickwire.remote.trade(c.urls, VENUE, "nobody", timeout=0.3).start()
+
+    run(body)
+
+
+# JetStream: exactly once across a consumer restart ---------------------------------------------
+
+
+def _truth(v: Venue, name: str) -> tuple[dict[str, tuple[str, Decimal]], set[str]]:
+    """The simulator's final status and filled quantity of each order, and its fills' trade ids."""
+    inst = v.sim.venue(VENUE).instruments
+    orders = {o.client_id: (o.status.lower(), o.filled * inst[o.symbol].lot) for o in v.orders(name)}
+    trades = {str(f.trade_id) for o in v.orders(name) for f in o.fills}
+    return orders, trades
+
+
+class Seen:
+    """Events one consumer instance handled, with their stream sequences."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, str, Any]] = []
+        self.tr: Any = None
+
+    def __call__(self, value: Any) -> None:
+        self.events.append((self.tr.consumer.last_seq, "fill" if isinstance(value, Fill) else "order", value))
+
+
+async def _trading(v: Venue, tr: Any, rounds: int) -> None:
+    """Rests, fills and cancels: every kind of order event."""
+    for i in range(rounds):
+        o = await rest_buy(v, tr, "ETHUSDT" if i % 2 else "BTCUSDT", 30 + i)
+        await take(v, tr, "BTCUSDT")
+        await tr.cancel_order(o.symbol, client_id=o.client_id)
+
+
+def test_order_events_reach_a_restarted_consumer_exactly_once_on_a_three_node_cluster() -> None:
+    """A consumer (durable ``audit``) stops cleanly mid-run and starts again, then dies (its
+    connection cut, no goodbye) and starts again: the events it handled, in stream order, hold every
+    order's final state and every fill at the simulator exactly once — nothing lost, nothing twice
+    (after the crash only events the server had not yet seen acked may come again). A new durable
+    replayed from the first sequence sees the same events."""
+
+    async def body(urls: list[str]) -> None:
+        async with venue() as v, Gateway(config(urls, v.account("evt"), name="gwevt")) as gw, \
+                remote(urls, "evt", "mk") as tr:  # fmt: skip
+            info = await gw.nc.jsm().stream_info("TW_EVENTS")
+            assert info.config.num_replicas == 3
+
+            async def audit(**kw: Any) -> tuple[Any, Seen]:
+                seen = Seen()
+                seen.tr = await remote(urls, "evt", "audit", all_orders=True, on_order=seen, on_fill=seen,
+                                       **kw).start()  # fmt: skip
+                return seen.tr, seen
+
+            first_tr, first = await audit(durable="audit")
+            await _trading(v, tr, 3)
+            await settle(lambda: len(first.events) >= 6, "some events")
+            await first_tr.close()  # a clean stop, mid-run
+            await _trading(v, tr, 3)
+            second_tr, second = await audit(durable="audit")
+            await _trading(v, tr, 2)
+            await settle(lambda: len(second.events) >= 4, "events after the restart")
+            await second_tr.nc.close()  # a crash: no drain, no last acks waited for
+            await second_tr.watch.stop()
+            await second_tr.consumer._task
+            floor = (await gw.nc.jsm().consumer_info("TW_EVENTS", second_tr.durable)).ack_floor.stream_seq
+            await _trading(v, tr, 2)
+            await gw.accounts[0].events.flush()
+            # What the dead client had been delivered and never handled (its last pull's events).
+            stray = await gw.nc.jetstream().pull_subscribe_bind(second_tr.durable, "TW_EVENTS")
+            assert len(await stray.fetch(3, timeout=2)) == 3
+            await stray.unsubscribe()
+            assert (await gw.nc.jsm().consumer_info("TW_EVENTS", second_tr.durable)).num_ack_pending >= 3
+            third_tr, third = await audit(durable="audit")
+            last = gw.accounts[0].events.last_seq
+            await settle(lambda: third_tr.consumer.last_seq >= last, "the stream's end", 5.0)
+            await third_tr.close()
+
+            clean = first.events + second.events
+            assert [s for s, _, _ in clean] == sorted({s for s, _, _ in clean})  # in order, none twice
+            again = [s for s, _, _ in third.events if s <= second.events[-1][0]]
+            assert all(s > floor for s in again)  # only what the crash left unacked came back
+            handled = {s: (k, x) for s, k, x in clean + third.events}
+            assert sorted(handled) == list(range(min(handled), last + 1))  # nothing lost
+
+            orders, trades = _truth(v, "evt")
+            final: dict[str, Order] = {}
+            fill_ids: list[str] = []
+            for _, (kind, x) in sorted(handled.items()):
+                if kind == "order":
+                    final[x.client_id] = x
+                else:
+                    fill_ids.append(x.trade_id)
+            assert {c: (o.status, o.filled) for c, o in final.items()} == orders
+            assert sorted(fill_ids) == sorted(trades)  # every fill at the venue, each once
+
+            replay_tr, replay = await audit(durable="replay", start_seq=min(handled))
+            await settle(lambda: replay_tr.consumer.last_seq >= last, "the replay", 5.0)
+            await replay_tr.close()
+            assert [s for s, _, _ in replay.events] == sorted(handled)
+
+    with cluster(3) as c:
+        run(lambda: body(c.urls))
