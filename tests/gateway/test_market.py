@@ -126,3 +126,37 @@ def test_gateway_gone_and_back_is_reported() -> None:
                         await gw.close()
 
     asyncio.run(go())
+
+
+def test_two_gateways_are_arbitrated_by_the_venues_ids_and_one_may_die() -> None:
+    async def go() -> None:
+        with cluster(3) as nats:
+            n1, n2, n3 = nats.urls
+            async with Simulator(["binance"], seed=9, rate=300, depth=25) as sim:
+                gw1 = await Gateway(gateway_config("gw1", [n1], sim)).start()
+                gw2 = await Gateway(gateway_config("gw2", [n3], sim)).start()
+                trades: list[Any] = []
+                rec = Recorder()
+                md = tickwire.remote.connect(
+                    n2, "binance", SYMS, channels=("book", "trades"), on_trade=trades.append, on_status=rec
+                )
+                try:
+                    await md.start()
+                    await eventually(
+                        lambda: len(rec.kinds("gateway_up")) == 2, 3.0, what="both gateways seen"
+                    )
+                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
+                    # Both gateways' copies of each update arrive; the first applies, the other is dropped.
+                    arb = md.feed.arbiter_stats()
+                    assert arb is not None and arb["duplicates"] > 0 and arb["passed"] > 0
+                    await gw1.close()
+                    await eventually(lambda: bool(rec.kinds("gateway_down")), 3.0, what="gw1 gone")
+                    n = len(trades)
+                    await eventually(lambda: len(trades) > n + 5, 5.0, what="trades from gw2")
+                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
+                finally:
+                    await md.close()
+                    await gw1.close()
+                    await gw2.close()
+
+    asyncio.run(go())

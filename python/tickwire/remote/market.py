@@ -71,10 +71,13 @@ class RemoteMarketData:
         self.on_status = on_status
         self.resync_timeout = resync_timeout
         self.feed = BookFeed("bus")
+        self.hold_s: float | None = None
+        self._releaser: asyncio.Task[None] | None = None
         if gateway == "*":
             # Several gateways may publish the same venue update: a delta ahead of its book waits
             # hold_s for the other gateway's copy of the missing one before it counts as a gap.
             self.feed.arbitrate(hold_s)
+            self.hold_s = hold_s
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
         # Gateway receive → this process's callback entry (wall clocks: one machine, or NTP-close).
         self.bus_hop = Histogram() if latency else None
@@ -182,6 +185,9 @@ class RemoteMarketData:
                 subject = subjects.market(self.venue, key, _CHANNEL.get(ch, ch), gw)
                 self._subs.append(await self.nc.subscribe(subject, cb=self._on_msg))
         self._subs.append(await self.nc.subscribe(subjects.status(self.venue, gw), cb=self._on_status_msg))
+        await self.nc.flush()
+        if self.hold_s is not None:
+            self._releaser = asyncio.get_running_loop().create_task(self._release_loop(self.hold_s))
         # Every book starts from a snapshot; deltas arriving meanwhile wait in the book's buffer.
         for s in self._book_symbols():
             self.resync(self._keys[s], "initial snapshot")
@@ -191,6 +197,8 @@ class RemoteMarketData:
 
     async def close(self) -> None:
         self.closing = True
+        if self._releaser is not None:
+            self._releaser.cancel()
         for t in list(self._resyncs.values()):
             t.cancel()
         for sub in self._subs:
@@ -258,6 +266,12 @@ class RemoteMarketData:
         summary = self.dispatcher.release_held(time.monotonic_ns())
         if summary is not None:
             self.on_summary(summary, None)
+
+    async def _release_loop(self, hold_s: float) -> None:
+        # Later messages release a held one too, but a quiet market may bring none for a while.
+        while not self.closing:
+            await asyncio.sleep(max(hold_s / 2, 0.005))
+            self.release_held()
 
     # snapshots -----------------------------------------------------------------------------------------
 
