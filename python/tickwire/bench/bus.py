@@ -42,12 +42,20 @@ def _cpu_ns(pid: int) -> int:
         return 0
 
 
-def _gateway_config(nats: str, urls: dict[str, Any]) -> str:
-    ep = urls[VENUE][0]
-    return (
-        f'[gateway]\nname = "bench"\nnats = ["{nats}"]\nheartbeat = 0.2\n\n'
-        f'[[market]]\nvenue = "{VENUE}"\nsymbols = ["{SYMBOL}"]\nchannels = ["book"]\n'
-        f'options = {{ endpoints = [{{ ws = "{ep["ws"]}", rest = "{ep["rest"]}" }}] }}\n'
+def _gateway_config(nats: str, urls: dict[str, Any]) -> bytes:
+    """A gateway config (JSON, which ``tickwire gateway`` reads too) serving the simulator's book."""
+    return orjson.dumps(
+        {
+            "gateway": {"name": "bench", "nats": [nats], "heartbeat": 0.2},
+            "market": [
+                {
+                    "venue": VENUE,
+                    "symbols": [SYMBOL],
+                    "channels": ["book"],
+                    "options": {"endpoints": urls[VENUE]},
+                }
+            ],
+        }
     )
 
 
@@ -110,8 +118,8 @@ async def measure_async(
     try:
         sim_args = ("--venue", VENUE, "--rate", str(rate), "--symbols", f"{VENUE}={SYMBOL}", "--depth", "20")
         with sim_process(*sim_args) as urls, tempfile.TemporaryDirectory() as tmp:
-            cfg = Path(tmp) / "gateway.toml"
-            cfg.write_text(_gateway_config(nats.urls[0], urls))
+            cfg = Path(tmp) / "gateway.json"
+            cfg.write_bytes(_gateway_config(nats.urls[0], urls))
             argv = ["tickwire.cli", "gateway", "--config", str(cfg)]
             with url_process(argv, "tickwire gateway") as gw:
                 gw_pid = int(gw["pid"])
