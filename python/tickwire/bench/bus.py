@@ -42,32 +42,22 @@ def _cpu_ns(pid: int) -> int:
         return 0
 
 
-def _gateway_config(nats: str, urls: dict[str, Any]) -> bytes:
-    """A gateway config (JSON, which ``tickwire gateway`` reads too) serving the simulator's book."""
-    return orjson.dumps(
-        {
-            "gateway": {"name": "bench", "nats": [nats], "heartbeat": 0.2},
-            "market": [
-                {
-                    "venue": VENUE,
-                    "symbols": [SYMBOL],
-                    "channels": ["book"],
-                    "options": {"endpoints": urls[VENUE]},
-                }
-            ],
-        }
-    )
+def _gateway_config(name: str, nats: str, endpoints: list[Any], **options: Any) -> bytes:
+    """A gateway config (JSON, which ``tickwire gateway`` reads too) serving one book."""
+    opts = {"endpoints": endpoints, **options}
+    market = {"venue": VENUE, "symbols": [SYMBOL], "channels": ["book"], "options": opts}
+    return orjson.dumps({"gateway": {"name": name, "nats": [nats], "heartbeat": 0.2}, "market": [market]})
 
 
 class _Consumers:
     """``n`` consumer processes of one kind, started together and stopped together."""
 
-    def __init__(self, kind: str, n: int, nats: str, base: int) -> None:
+    def __init__(self, kind: str, n: int, nats: str, base: int, gateway: str = "bench") -> None:
         self.kind = kind
         self.ids = [f"c{base + i}" for i in range(n)]
         self.procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "tickwire.bench.bus_consumer", kind, nats, i, VENUE, SYMBOL],
+                [sys.executable, "-m", "tickwire.bench.bus_consumer", kind, nats, i, VENUE, SYMBOL, gateway],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
@@ -119,12 +109,12 @@ async def measure_async(
         sim_args = ("--venue", VENUE, "--rate", str(rate), "--symbols", f"{VENUE}={SYMBOL}", "--depth", "20")
         with sim_process(*sim_args) as urls, tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "gateway.json"
-            cfg.write_bytes(_gateway_config(nats.urls[0], urls))
+            cfg.write_bytes(_gateway_config("bench", nats.urls[0], urls[VENUE]))
             argv = ["tickwire.cli", "gateway", "--config", str(cfg)]
             with url_process(argv, "tickwire gateway") as gw:
                 gw_pid = int(gw["pid"])
                 nc = await connect(nats.urls[0], name="tickwire-bench-driver")
-                published_now = _Published(nc)
+                published_now = _Published(nc, "bench")
                 await published_now.start()
                 base = 0
                 try:
@@ -156,6 +146,7 @@ async def measure_async(
     finally:
         nats.stop()
     rows: list[Result] = []
+    rows += await _fanout(quick, progress, rounds)
     for n in fanouts:
         for kind in KINDS:
             key = (kind, n)
@@ -175,6 +166,102 @@ async def measure_async(
     return rows
 
 
+FANOUT = "gateway fan-out, 4 consumers, sustained (a message per venue update, sent as fast as it can)"
+
+
+async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
+    """4 consumer processes of each kind behind a gateway fed as fast as the bench venue can send:
+    messages/s delivered to all of them together, CPU per message in each and in the gateway."""
+    from tickwire.bench.tick_order import venue_process
+    from tickwire.bus.client import connect
+    from tickwire.bus.server import Cluster
+
+    n, frames = 4, (2_000 if quick else 20_000)
+    stats = {k: {"delivered": 0, "seconds": 0.0, "cpu": 0, "gw_cpu": 0, "published": 0} for k in KINDS}
+    lat: dict[str, list[float]] = {k: [] for k in KINDS}
+    nats = Cluster(1).start()
+    try:
+        with venue_process() as urls, tempfile.TemporaryDirectory() as tmp:
+            cfg = Path(tmp) / "gateway.json"
+            cfg.write_bytes(_gateway_config("blast", nats.urls[0], [urls], coalesce=False))
+            with url_process(["tickwire.cli", "gateway", "--config", str(cfg)], "tickwire gateway") as gw:
+                gw_pid = int(gw["pid"])
+                nc = await connect(nats.urls[0], name="tickwire-bench-driver")
+                published = _Published(nc, "blast")
+                await published.start()
+                try:
+                    await _warm_up(urls["rest"], published)
+                    base = 100
+                    for r in range(rounds):
+                        for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
+                            progress(f"bus: fan-out round {r + 1}/{rounds}, {n} x {kind}")
+                            group = _Consumers(kind, n, nats.urls[0], base, gateway="blast")
+                            base += n
+                            try:
+                                await group.ready()
+                                await group.collect(nc)
+                                await asyncio.sleep(0.3)  # a heartbeat with the count before
+                                c0, p0 = _cpu_ns(gw_pid), published.count
+                                sent = await _post(
+                                    urls["rest"] + "/bench/blast", {"symbol": SYMBOL, "frames": frames}
+                                )
+                                await asyncio.sleep(1.0)  # what is queued lands
+                                reports = await group.collect(nc, stop=True)
+                                st = stats[kind]
+                                last = max(rep["last_ns"] for rep in reports)
+                                st["seconds"] += (last - sent["t0_ns"]) / 1e9 if last else 0.0
+                                st["gw_cpu"] += _cpu_ns(gw_pid) - c0
+                                st["published"] += published.count - p0
+                                for rep in reports:
+                                    st["delivered"] += rep["messages"]
+                                    st["cpu"] += rep["cpu_ns"]
+                                    lat[kind] += rep["ns"]
+                            finally:
+                                group.close()
+                finally:
+                    await nc.close()
+    finally:
+        nats.stop()
+    rows = []
+    for kind in KINDS:
+        st = stats[kind]
+        d = st["delivered"]
+        extra = {
+            "msgs/s delivered (all consumers)": d / st["seconds"] if st["seconds"] else 0.0,
+            "consumer CPU µs/msg": st["cpu"] / d / 1000 if d else 0.0,
+            "gateway CPU µs/msg published": st["gw_cpu"] / st["published"] / 1000 if st["published"] else 0.0,
+            "not delivered": float(max(st["published"] * n - d, 0)),
+        }
+        name = "bare nats-py subscribe (floor)" if kind == "floor" else "tickwire.remote on_book"
+        rows.append(Result.of(FANOUT, kind, name, lat[kind], stage_key="bus_fanout", extra=extra,
+                              note="latency here includes queueing behind the burst"))  # fmt: skip
+    add_ratios(rows, "floor")
+    return rows
+
+
+async def _warm_up(rest: str, published: _Published, timeout: float = 20.0) -> None:
+    """Until the gateway has subscribed and its book is in sync (a diff after the snapshot)."""
+    end = _now() + timeout
+    while _now() < end:
+        with contextlib.suppress(OSError):
+            await _post(rest + "/bench/blast", {"symbol": SYMBOL, "frames": 5})
+            if published.synced:
+                return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the fan-out gateway never synced its book")
+
+
+async def _post(url: str, body: Any) -> Any:
+    import urllib.request
+
+    def call() -> Any:
+        req = urllib.request.Request(url, data=orjson.dumps(body), method="POST")
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return orjson.loads(r.read())
+
+    return await asyncio.to_thread(call)
+
+
 def _now() -> float:
     import time
 
@@ -182,20 +269,23 @@ def _now() -> float:
 
 
 class _Published:
-    """The gateway's published-message count, from its heartbeats."""
+    """A gateway's published-message count, from its heartbeats."""
 
-    def __init__(self, nc: Any) -> None:
+    def __init__(self, nc: Any, gateway: str) -> None:
         self.nc = nc
+        self.gateway = gateway
         self.count = 0
+        self.synced = False
 
     async def start(self) -> None:
         from tickwire.bus import subjects
 
         async def beat(msg: Any) -> None:
-            body = orjson.loads(msg.data)
-            self.count = int(body.get("markets", {}).get(VENUE, {}).get("published", self.count))
+            market = orjson.loads(msg.data).get("markets", {}).get(VENUE, {})
+            self.count = int(market.get("published", self.count))
+            self.synced = all(market.get("synced", {"": False}).values())
 
-        await self.nc.subscribe(subjects.heartbeat("bench"), cb=beat)
+        await self.nc.subscribe(subjects.heartbeat(self.gateway), cb=beat)
 
 
 def measure(quick: bool, progress: Progress) -> list[Result]:

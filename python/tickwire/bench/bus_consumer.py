@@ -1,5 +1,5 @@
 """A consumer process of the ``bus`` bench stage: ``python -m tickwire.bench.bus_consumer KIND NATS ID
-VENUE SYMBOL``.
+VENUE SYMBOL GATEWAY``.
 
 ``tickwire``: a :func:`tickwire.remote.connect` session; a sample is gateway stamp → inside ``on_book``
 (the bus hop, the decode and apply in Rust, the call into the strategy). ``floor``: a bare nats-py
@@ -8,7 +8,7 @@ and nothing else (the engine's own floor for the same bytes). Both run on uvloop
 
 Prints ``{"ready": true}`` once receiving (the tickwire kind: once its book is in sync), then answers
 ``tw.bench.<ID>.report`` requests with the samples since the last report, its message count and its
-process CPU time, and starts over.
+process CPU time, when (monotonic ns) its first and last message of the period came, and starts over.
 """
 
 from __future__ import annotations
@@ -36,14 +36,28 @@ class _Samples:
         self.ns: list[int] = []
         self.messages = 0
         self.cpu0 = _cpu_ns()
+        self.first = self.last = 0
+
+    def note(self, lat: int) -> None:
+        self.ns.append(lat)
+        self.messages += 1
+        self.last = time.monotonic_ns()
+        if not self.first:
+            self.first = self.last
 
     def report(self) -> bytes:
-        body = {"ns": self.ns, "messages": self.messages, "cpu_ns": _cpu_ns() - self.cpu0}
-        self.ns, self.messages, self.cpu0 = [], 0, _cpu_ns()
+        body = {
+            "ns": self.ns,
+            "messages": self.messages,
+            "cpu_ns": _cpu_ns() - self.cpu0,
+            "first_ns": self.first,
+            "last_ns": self.last,
+        }
+        self.ns, self.messages, self.cpu0, self.first, self.last = [], 0, _cpu_ns(), 0, 0
         return orjson.dumps(body)
 
 
-async def main(kind: str, servers: str, ident: str, venue: str, symbol: str) -> None:
+async def main(kind: str, servers: str, ident: str, venue: str, symbol: str, gateway: str) -> None:
     from tickwire._core import BUS_STAMP_OFFSET
 
     samples = _Samples()
@@ -53,24 +67,23 @@ async def main(kind: str, servers: str, ident: str, venue: str, symbol: str) -> 
         stamp_at = struct.Struct("<q")
         off = BUS_STAMP_OFFSET
         now = time.time_ns
-        ns = samples
+        note = samples.note
 
         async def on_msg(msg: Any) -> None:
-            ns.ns.append(now() - stamp_at.unpack_from(msg.data, off)[0])
-            ns.messages += 1
+            note(now() - stamp_at.unpack_from(msg.data, off)[0])
 
-        await nc.subscribe(subjects.market(venue, symbol, "book"), cb=on_msg)
+        await nc.subscribe(subjects.market(venue, symbol, "book", gateway), cb=on_msg)
         md = None
     else:
         import tickwire.remote
 
         now = time.time_ns
+        note = samples.note
 
         def on_book(_book: Any) -> None:
-            samples.ns.append(now() - md_ref.last_stamp_ns)
-            samples.messages += 1
+            note(now() - md_ref.last_stamp_ns)
 
-        md = tickwire.remote.connect(servers, venue, [symbol], on_book=on_book)
+        md = tickwire.remote.connect(servers, venue, [symbol], on_book=on_book, gateway=gateway)
         md_ref = md
         await md.start()
 
@@ -92,4 +105,4 @@ async def main(kind: str, servers: str, ident: str, venue: str, symbol: str) -> 
 if __name__ == "__main__":
     import uvloop
 
-    uvloop.run(main(*sys.argv[1:6]))
+    uvloop.run(main(*sys.argv[1:7]))

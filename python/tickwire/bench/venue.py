@@ -9,6 +9,9 @@ signs; checking would only add the same server time to each).
 Every order's price is checked against this venue's own best bid (each contender quotes it), so a
 client whose book went wrong shows up in the answer's ``not_at_best_bid``.
 
+``POST /bench/blast {"symbol", "frames"}`` sends ticks as fast as the subscriber's connection takes
+them (the ``bus`` stage's sustained-rate source).
+
 A run (``POST /bench/run {"symbol", "ticks", "gap_us"}``) sends the symbol's subscriber one 40-level
 ``depthUpdate`` (20 bids, 20 asks, spot's 8-decimal text) at a time, stamps ``monotonic_ns`` right
 before the frame is written and again when the order for that symbol has been read off its
@@ -151,6 +154,9 @@ class Venue:
             if body.get("stamps"):
                 reply["stamps"] = self.stamps
             return json_response(reply)
+        if route == ("POST", "/bench/blast"):
+            body = req.json()
+            return json_response(await self.blast(str(body["symbol"]), int(body["frames"])))
         if route == ("GET", "/bench/orders"):
             return json_response({"orders": self.orders})
         return json_response({"code": -1, "msg": f"no route {req.method} {req.path}"}, 404)
@@ -220,6 +226,22 @@ class Venue:
             while time.monotonic_ns() < end:
                 await asyncio.sleep(0)
         return out
+
+    async def blast(self, symbol: str, frames: int) -> dict[str, Any]:
+        """``frames`` ticks to ``symbol``'s subscriber as fast as its connection takes them (made
+        before the clock starts): a sustained-rate source, not a latency one."""
+        book = self.books[symbol]
+        ws = self.subscribers.get(symbol)
+        if ws is None:
+            raise ValueError(f"nobody subscribed to {symbol}")
+        made = [book.step() for _ in range(frames)]
+        t0 = time.monotonic_ns()
+        for i, frame in enumerate(made):
+            ws.send(WSMsgType.TEXT, frame)
+            if i % 64 == 63:
+                # Let the socket drain so the source does not just fill its own buffer.
+                await asyncio.sleep(0)
+        return {"sent": frames, "t0_ns": t0, "t1_ns": time.monotonic_ns()}
 
 
 def _symbol_info(s: str) -> dict[str, Any]:
