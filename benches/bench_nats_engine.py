@@ -113,9 +113,11 @@ class _Tally:
         self.lat: list[int] = []
         self.handoff: list[int] = []
         self.n = self.t_first = self.t_last = self.cpu_first = 0
+        self.seen = 0  # every message, warm-up and END included
 
     def __call__(self, data: bytes) -> None:
         now = time.monotonic_ns()
+        self.seen += 1
         stamp, seq = HEADER.unpack_from(data)
         if seq == END:
             if not self.done.done():
@@ -253,7 +255,14 @@ async def _child_sub(kind: str, url: str, subject: str, warm: int, lat_mode: boo
         raise SystemExit(f"unknown subscriber {kind}")
     _say("ready")
     try:
-        await asyncio.wait_for(done, 600)
+        # Until END, or 5 s without a message once they started (END lost with the messages a
+        # slow consumer dropped: ``delivered`` then says how many arrived).
+        end = time.monotonic() + 600
+        while not done.done() and time.monotonic() < end:
+            seen = tally.seen
+            await asyncio.wait([done], timeout=5)
+            if seen and tally.seen == seen:
+                break
     finally:
         res = tally.result()
         out = close()
