@@ -1,6 +1,7 @@
 """Tick→order over loopback, server-measured, one tick in flight: the bench venue in its own process,
 every contender (``bench/peers.py``) connected at once on its own symbol, rounds alternating between
-them so the machine's noise hits each alike."""
+them so the machine's noise hits each alike. The ``remote`` contender's gateway and nats-server
+(``bench/tick_remote.py``) are started once, before the contenders, and kept for every round."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import json
 import sys
 from typing import Any
 
-from tickwire.bench.peers import CONTENDERS, Contender
+from tickwire.bench import tick_remote
+from tickwire.bench.peers import CONTENDERS, KEY, SECRET, Contender
 from tickwire.bench.report import Progress, Result, add_ratios
 from tickwire.bench.venue import SYMBOLS
 from tickwire.sim.process import url_process
@@ -31,7 +33,10 @@ def available() -> tuple[list[type[Contender]], list[str]]:
     ok, notes = [], []
     for c in CONTENDERS:
         missing = [m for m in c.needs if importlib.util.find_spec(m) is None]
-        if missing:
+        why = tick_remote.missing() if c.key == "remote" else None
+        if why:
+            notes.append(f"{c.key} skipped: {why} (pip install 'tickwire[nats]')")
+        elif missing:
             notes.append(
                 f"{c.key} skipped: {', '.join(missing)} not installed (pip install 'tickwire[bench]')"
             )
@@ -40,10 +45,10 @@ def available() -> tuple[list[type[Contender]], list[str]]:
     return ok, notes
 
 
-async def _run(http: Any, symbol: str, ticks: int, gap_us: int) -> dict[str, Any]:
-    """One run at the venue: ``ns`` (tick→order per tick, -1 unanswered) and how many orders were
-    priced at / not at its best bid."""
-    body = json.dumps({"symbol": symbol, "ticks": ticks, "gap_us": gap_us})
+async def _run(http: Any, symbol: str, ticks: int, gap_us: int, stamps: bool = False) -> dict[str, Any]:
+    """One run at the venue: ``ns`` (tick→order per tick, -1 unanswered), how many orders were priced
+    at / not at its best bid, and with ``stamps`` each answered tick's (written, order read) stamps."""
+    body = json.dumps({"symbol": symbol, "ticks": ticks, "gap_us": gap_us, "stamps": stamps})
     r = await http.post("/bench/run", body=body, headers={"Content-Type": "application/json"}, timeout=600)
     out: dict[str, Any] = r.raise_for_status().json()
     return out
@@ -65,12 +70,13 @@ class _Client:
         if line.strip() != b"ready":
             raise RuntimeError(f"bench client {self.key} did not start")
 
-    async def samples(self) -> dict[str, list[int]]:
-        """The in-process times stamped since the last call: ``written`` and ``callback``."""
+    async def samples(self) -> dict[str, Any]:
+        """The in-process times stamped since the last call: ``written`` and ``callback`` (ns), and
+        whatever else the contender reports (``Contender.report``)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(b"samples\n")
         await self.proc.stdin.drain()
-        out: dict[str, list[int]] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
+        out: dict[str, Any] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
         return out
 
     async def stop(self) -> None:
@@ -92,14 +98,23 @@ async def measure_async(
     kinds, notes = available()
     rounds = rounds or (1 if quick else 5)
     ticks = ticks or (60 if quick else 1000)
-    with venue_process() as urls:
+    with venue_process() as urls, contextlib.ExitStack() as stack:
+        symbols = {k.key: SYMBOLS[i] for i, k in enumerate(kinds)}
         http = HttpClient(urls["rest"])
-        clients = [_Client(k, SYMBOLS[i], urls) for i, k in enumerate(kinds)]
+        nats = ""
+        if "remote" in symbols:
+            progress("tick→order: starting nats-server and tickwire gateway for remote")
+            nats = stack.enter_context(tick_remote.gateway(urls, symbols["remote"], KEY, SECRET))
+        clients = [
+            _Client(k, symbols[k.key], {**urls, "nats": nats} if k.key == "remote" else urls) for k in kinds
+        ]
         server: dict[str, list[int]] = {c.key: [] for c in clients}
         inproc: dict[str, list[int]] = {c.key: [] for c in clients}
         callback: dict[str, list[int]] = {c.key: [] for c in clients}
         missed: dict[str, int] = {c.key: 0 for c in clients}
         wrong: dict[str, int] = {c.key: 0 for c in clients}
+        segments: dict[str, list[int]] = {k: [] for k, _ in tick_remote.SEGMENTS}
+        errors: list[str] = []
         try:
             for c in clients:
                 progress(f"tick→order: starting {c.key}")
@@ -111,7 +126,8 @@ async def measure_async(
                 order = clients[r % len(clients) :] + clients[: r % len(clients)]
                 for c in order:
                     progress(f"tick→order: round {r + 1}/{rounds}, {c.key}")
-                    got_run = await _run(http, c.symbol, ticks, gap_us)
+                    is_remote = c.key == "remote"
+                    got_run = await _run(http, c.symbol, ticks, gap_us, stamps=is_remote)
                     ns = got_run["ns"]
                     wrong[c.key] += got_run["not_at_best_bid"]
                     server[c.key] += [x for x in ns if x >= 0]
@@ -119,6 +135,10 @@ async def measure_async(
                     got = await c.samples()
                     inproc[c.key] += got["written"]
                     callback[c.key] += got["callback"]
+                    if is_remote:
+                        errors += got["errors"]
+                        for k, v in tick_remote.segments(got_run["stamps"], got["segments"]).items():
+                            segments[k] += v
         finally:
             for c in clients:
                 with contextlib.suppress(Exception):
@@ -127,10 +147,15 @@ async def measure_async(
     rows: list[Result] = []
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
+        if c.key == "remote" and errors:
+            note = "; ".join(x for x in (note, f"{len(errors)} places failed, first: {errors[0]}") if x)
         extra = {} if c.key == "floor" else {"orders off the best bid": float(wrong[c.key])}
         row = Result.of(STAGE, c.key, c.name, server[c.key], note=note, stage_key="tick", extra=extra)
         rows.append(row)
-    pure_note = "from the message websockets yields (its read is not visible)"
+    notes_by_key = {
+        "pure": "from the message websockets yields (its read is not visible)",
+        "remote": "from the bus message nats-py hands over (the tick was read by the gateway)",
+    }
     for stage, skey, got in ((INPROC, "tick_inproc", inproc), (CALLBACK, "callback", callback)):
         for c in clients:
             if got[c.key]:
@@ -140,11 +165,20 @@ async def measure_async(
                         c.key,
                         c.name,
                         got[c.key],
-                        note=pure_note if c.key == "pure" else "",
+                        note=notes_by_key.get(c.key, ""),
                         stage_key=skey,
                     )
                 )
     add_ratios(rows, "floor", "pure")
+    by = {(r.stage_key, r.key): r for r in rows}
+    for skey in ("tick", "callback"):
+        local, remote = by.get((skey, "tickwire")), by.get((skey, "remote"))
+        if local is not None and remote is not None and local.p50_ns > 0:
+            # The remote row's one comparison: the same strategy with its books and orders local.
+            remote.ratios = {"tickwire": remote.p50_ns / local.p50_ns}
+    if any(segments.values()):
+        for k, name in tick_remote.SEGMENTS:
+            rows.append(Result.of(tick_remote.STAGE, k, name, segments[k], stage_key="tick_remote"))
     return rows, notes
 
 

