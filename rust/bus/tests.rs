@@ -75,7 +75,7 @@ fn every_kind_round_trips() {
         (m.header.kind, m.header.gseq, m.header.venue_last, m.header.stamp_ns),
         (Kind::Snapshot, 1, 10, 7)
     );
-    assert_eq!((m.symbol, m.header.price_scale, m.header.qty_scale), ("BTC-USDT", 1, 2));
+    assert_eq!((m.symbol, m.header.price_scale, m.header.qty_scale), (SYM, 1, 2));
     assert_eq!(m.levels(true).collect::<Vec<_>>(), vec![(1010, 125)]);
     c.on_frame(&out).unwrap();
     assert_eq!(shape(c.book(SYM).unwrap()), shape(&g));

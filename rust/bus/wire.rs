@@ -126,7 +126,8 @@ fn invalid(what: &'static str, value: i64) -> DecodeError {
 #[derive(Debug, Clone, Copy)]
 pub struct Message<'a> {
     pub header: Header,
-    pub symbol: &'a str,
+    /// The symbol's bytes, checked to be UTF-8.
+    pub symbol: &'a [u8],
     /// Everything after the symbol: exactly the levels or the body its kind has.
     body: &'a [u8],
 }
@@ -174,8 +175,11 @@ impl<'a> Message<'a> {
             return Err(short(needed));
         }
         let start = HEADER_LEN + sym_len;
-        let symbol =
-            std::str::from_utf8(&frame[HEADER_LEN..start]).map_err(|_| DecodeError::BusInvalidUtf8)?;
+        let symbol = &frame[HEADER_LEN..start];
+        // The ASCII test is inlined and vectorised; symbols are almost always ASCII.
+        if !symbol.is_ascii() && std::str::from_utf8(symbol).is_err() {
+            return Err(DecodeError::BusInvalidUtf8);
+        }
         if kind == Kind::Trade && frame[start + 16] > 1 {
             return Err(invalid("buyer_maker", frame[start + 16] as i64));
         }

@@ -53,7 +53,7 @@ fn seq(m: &Message<'_>) -> SeqInfo {
 /// the feed would apply.
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), DecodeError> {
     let m = Message::parse(frame)?;
-    let sym = span(frame, m.symbol.as_bytes());
+    let sym = span(frame, m.symbol);
     let (ps, qs) = (m.header.price_scale, m.header.qty_scale);
     match m.header.kind {
         Kind::Delta | Kind::Snapshot | Kind::OutOfSync => {
