@@ -176,7 +176,7 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
     from tickwire.bus.client import connect
     from tickwire.bus.server import Cluster
 
-    n, frames = 4, (2_000 if quick else 20_000)
+    n, frames = 4, (2_000 if quick else 10_000)
     stats = {k: {"delivered": 0, "seconds": 0.0, "cpu": 0, "gw_cpu": 0, "published": 0} for k in KINDS}
     lat: dict[str, list[float]] = {k: [] for k in KINDS}
     nats = Cluster(1).start()
@@ -198,14 +198,15 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
                             group = _Consumers(kind, n, nats.urls[0], base, gateway="blast")
                             base += n
                             try:
-                                await group.ready()
+                                # Ticks keep coming while they start: a book syncs on a diff after a snapshot.
+                                await _while_ticking(group.ready(), urls["rest"])
                                 await group.collect(nc)
                                 await asyncio.sleep(0.3)  # a heartbeat with the count before
                                 c0, p0 = _cpu_ns(gw_pid), published.count
                                 sent = await _post(
                                     urls["rest"] + "/bench/blast", {"symbol": SYMBOL, "frames": frames}
                                 )
-                                await asyncio.sleep(1.0)  # what is queued lands
+                                await _quiet(published)  # the gateway published all of it
                                 reports = await group.collect(nc, stop=True)
                                 st = stats[kind]
                                 last = max(rep["last_ns"] for rep in reports)
@@ -237,6 +238,32 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
                               note="latency here includes queueing behind the burst"))  # fmt: skip
     add_ratios(rows, "floor")
     return rows
+
+
+async def _quiet(published: _Published, beats: int = 3, timeout: float = 60.0) -> None:
+    """Until ``beats`` heartbeats in a row report the same published count: the gateway has worked
+    through what it was sent (a busy gateway's beats come late, so time alone would not say)."""
+    end = _now() + timeout
+    count, seen = published.count, published.beats
+    while _now() < end:
+        await asyncio.sleep(0.05)
+        if published.count != count:
+            count, seen = published.count, published.beats
+        elif published.beats - seen >= beats:
+            return
+
+
+async def _while_ticking(wait: Any, rest: str) -> None:
+    """Awaits ``wait`` while the bench venue sends a few ticks every 0.1 s."""
+    task = asyncio.ensure_future(wait)
+    try:
+        while not task.done():
+            with contextlib.suppress(OSError):
+                await _post(rest + "/bench/blast", {"symbol": SYMBOL, "frames": 3})
+            await asyncio.wait([task], timeout=0.1)
+        await task
+    finally:
+        task.cancel()
 
 
 async def _warm_up(rest: str, published: _Published, timeout: float = 20.0) -> None:
@@ -275,6 +302,7 @@ class _Published:
         self.nc = nc
         self.gateway = gateway
         self.count = 0
+        self.beats = 0
         self.synced = False
 
     async def start(self) -> None:
@@ -284,6 +312,7 @@ class _Published:
             market = orjson.loads(msg.data).get("markets", {}).get(VENUE, {})
             self.count = int(market.get("published", self.count))
             self.synced = all(market.get("synced", {"": False}).values())
+            self.beats += 1
 
         await self.nc.subscribe(subjects.heartbeat(self.gateway), cb=beat)
 

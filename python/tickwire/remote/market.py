@@ -27,7 +27,7 @@ import orjson
 from tickwire._core import BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook, bus_header
 from tickwire.bus import subjects
 from tickwire.bus.client import connect as bus_connect
-from tickwire.errors import DecodeError, RequestTimeoutError, ValueRangeError
+from tickwire.errors import BookError, DecodeError, RequestTimeoutError, ValueRangeError
 from tickwire.remote.liveness import GatewayWatch
 from tickwire.session import adapter_for
 from tickwire.session.events import EventQueue, StatusEvent
@@ -84,7 +84,9 @@ class RemoteMarketData:
         self.dispatcher = Dispatcher(
             self.feed, on_book, self._callback_error, self.latency_recorder, coalesce
         )
-        self.counters = {"messages": 0, "decode_errors": 0, "gaps": 0, "resyncs": 0, "snapshots": 0}
+        self.counters = {
+            "messages": 0, "decode_errors": 0, "book_errors": 0, "gaps": 0, "resyncs": 0, "snapshots": 0,
+        }  # fmt: skip
         self.nc: Any = None
         self.watch: GatewayWatch | None = None
         self._missed = missed_beats
@@ -232,6 +234,15 @@ class RemoteMarketData:
         except (DecodeError, ValueRangeError) as e:
             self.counters["decode_errors"] += 1
             self.status("decode_error", detail=str(e)[:200])
+            return
+        except BookError as e:
+            # A book waiting for its snapshot behind a long burst filled its buffer (the oldest
+            # deltas were dropped): it needs a snapshot newer than them.
+            self.counters["book_errors"] += 1
+            self.status("out_of_sync", detail=str(e)[:200])
+            for s in self._book_symbols():
+                if not self.is_synced(s):
+                    self.resync(self._keys[s], "buffer full")
             return
         if summary is not None:
             self.on_summary(summary, subjects.last_token(msg.subject))
