@@ -70,12 +70,17 @@ class _Consumers:
             assert p.stdout is not None
             line = await asyncio.to_thread(p.stdout.readline)
             if not line:
-                raise RuntimeError(f"a {self.kind} bench consumer exited before it was ready")
+                raise RuntimeError(
+                    f"a {self.kind} bench consumer exited before it was ready (timed out syncing?)"
+                )
 
     async def collect(self, nc: Any, stop: bool = False) -> list[dict[str, Any]]:
         got = []
         for i in self.ids:
-            msg = await nc.request(f"tw.bench.{i}.report", b"stop" if stop else b"", timeout=30)
+            try:
+                msg = await nc.request(f"tw.bench.{i}.report", b"stop" if stop else b"", timeout=30)
+            except Exception as e:  # a consumer that died: its samples are lost, the run goes on
+                raise RuntimeError(f"bench consumer {i} ({self.kind}) did not report: {e!r}") from e
             got.append(orjson.loads(msg.data))
         return got
 

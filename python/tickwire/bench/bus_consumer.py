@@ -85,7 +85,7 @@ async def main(kind: str, servers: str, ident: str, venue: str, symbol: str, gat
 
         md = tickwire.remote.connect(servers, venue, [symbol], on_book=on_book, gateway=gateway)
         md_ref = md
-        await md.start()
+        await md.start(timeout=60.0)  # a loaded machine: the snapshot may queue behind a burst
 
     async def report(msg: Any) -> None:
         if msg.data == b"stop":
