@@ -70,10 +70,14 @@ class MarketPublisher:
     # the frame route's callbacks (on the loop, inside the frame callback) -----------------------------
 
     def _on_book(self, book: OrderBook) -> None:
-        self._publish_book(book.symbol)
+        # The stamp is when the venue's frame was read (its monotonic receive time on the wall
+        # clock), so a consumer's bus stage covers gateway receive → its own callback.
+        recv = book.recv_ns
+        now = time.time_ns()
+        self._publish_book(book.symbol, now if recv is None else now - (time.monotonic_ns() - recv))
 
-    def _publish_book(self, symbol: str) -> None:
-        payload = self.feed.take_delta(symbol, time.time_ns())
+    def _publish_book(self, symbol: str, stamp_ns: int | None = None) -> None:
+        payload = self.feed.take_delta(symbol, time.time_ns() if stamp_ns is None else stamp_ns)
         if payload is not None:
             publish_now(self.nc, self._subject(symbol, "book"), payload)
             self.published += 1
