@@ -13,23 +13,18 @@ import pytest
 
 pytest.importorskip("nats")
 
+from simbook import eventually
 from tickwire import _core
 from tickwire._core import BookFeed, Dispatcher, Histogram
 from tickwire.bus import client, subjects
-from tickwire.bus.server import NatsServerMissing, binary, cluster
+from tickwire.bus.server import cluster
 from tickwire.errors import DecodeError
+
+pytestmark = pytest.mark.usefixtures("needs_nats_server")
 
 if not hasattr(_core, "BusSubscriber"):
     pytest.skip("this build has no BusSubscriber (Linux only)", allow_module_level=True)
 BusSubscriber = _core.BusSubscriber
-
-
-@pytest.fixture(autouse=True)
-def _needs_server() -> None:
-    try:
-        binary()
-    except NatsServerMissing as e:
-        pytest.skip(str(e))
 
 
 def _trade(sym: bytes, gseq: int, price: int, stamp: int | None = None) -> bytes:
@@ -74,14 +69,6 @@ class _Consumer:
         self.sub.close()
 
 
-async def _until(pred: Any, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError(f"not true within {timeout} s: {what}")
-        await asyncio.sleep(0.01)
-
-
 def test_a_burst_arrives_complete_and_in_order() -> None:
     n = 10_000
 
@@ -93,7 +80,7 @@ def test_a_burst_arrives_complete_and_in_order() -> None:
             for i in range(1, n + 1):
                 await nc.publish(subject, _trade(b"BTCUSDT", i, i))
             await nc.flush()
-            await _until(lambda: len(c.trades) >= n, 20.0, "every message pumped")
+            await eventually(lambda: len(c.trades) >= n, 20.0, "every message pumped")
             # The gateway name is the subject's last token, %-escapes undone.
             assert c.trades == [("gw.1", i / 100) for i in range(1, n + 1)]
             st = c.sub.state()
@@ -121,7 +108,7 @@ def test_a_malformed_payload_is_counted_and_returned_not_fatal() -> None:
             await nc.publish(subject, _trade(b"BTCUSDT", 1, 100)[:-1])  # cut short
             await nc.publish(subject, _trade(b"BTCUSDT", 2, 200))
             await nc.flush()
-            await _until(lambda: len(c.trades) + len(c.errors) >= 4, 5.0, "all four pumped")
+            await eventually(lambda: len(c.trades) + len(c.errors) >= 4, 5.0, "all four pumped")
             assert c.trades == [("gw1", 1.0), ("gw1", 2.0)]
             assert [g for g, _ in c.errors] == ["gw1", "gw1"]
             assert all(isinstance(e, DecodeError) for _, e in c.errors)
@@ -154,9 +141,9 @@ def test_the_subscriber_moves_to_another_node_when_its_node_dies() -> None:
                 await nc.flush()
 
             await send(10)
-            await _until(lambda: len(c.trades) == 10, 5.0, "before the kill")
+            await eventually(lambda: len(c.trades) == 10, 5.0, "before the kill")
             dead.kill()
-            await _until(lambda: c.sub.state()["reconnects"] >= 1, 10.0, "reconnected")
+            await eventually(lambda: c.sub.state()["reconnects"] >= 1, 10.0, "reconnected")
             st = c.sub.state()
             assert st["connected"] and st["server"].endswith(f":{alive.port}")
             # The subscription was sent again to the new node: messages flow once its interest is
@@ -169,7 +156,7 @@ def test_the_subscriber_moves_to_another_node_when_its_node_dies() -> None:
             assert len(c.trades) > n, "nothing arrived after the reconnect"
             before = len(c.trades)
             await send(100)
-            await _until(lambda: len(c.trades) == before + 100, 5.0, "after the reconnect")
+            await eventually(lambda: len(c.trades) == before + 100, 5.0, "after the reconnect")
             prices = [p for _, p in c.trades]
             assert prices == sorted(prices) and prices[-1] == gseq / 100
             assert c.errors == []
