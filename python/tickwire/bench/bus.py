@@ -202,6 +202,9 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
                     for r in range(rounds):
                         for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
                             progress(f"bus: fan-out round {r + 1}/{rounds}, {n} x {kind}")
+                            # A blast may have cost the gateway its sync, which only a diff after its
+                            # snapshot restores: consumers could not sync before the next blast.
+                            await _warm_up(urls["rest"], published)
                             group = _Consumers(kind, n, nats.urls[0], base, gateway="blast")
                             base += n
                             try:

@@ -307,11 +307,12 @@ class RemoteMarketData:
         if out is None:
             return
         for gateway, item in out:
-            if isinstance(item, BaseException):
+            if isinstance(item, (DecodeError, ValueRangeError)):
                 self.counters["decode_errors"] += 1
-                if not isinstance(item, (DecodeError, ValueRangeError)):
-                    log.error("remote %s: a bus message failed: %r", self.venue, item)
                 self.status("decode_error", detail=str(item)[:200])
+            elif isinstance(item, BaseException):
+                # What nats-py's error callback logs on the other engine (e.g. a book's buffer full).
+                log.warning("remote %s: a bus message failed: %r", self.venue, item)
             else:
                 self.on_summary(item, gateway)
 
