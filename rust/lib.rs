@@ -6,6 +6,7 @@
 pub mod book;
 pub mod build;
 pub mod bus;
+pub mod clock;
 pub mod codec;
 pub mod order;
 pub mod sign;

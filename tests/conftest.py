@@ -22,3 +22,14 @@ def shared_path(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"needs ../shared/{'/'.join(parts)} (present in CI, absent in a user's clone)")
     return p
+
+
+@pytest.fixture
+def needs_nats_server() -> None:
+    """A skip with the reason when there is no nats-server binary (``pytest.mark.usefixtures``)."""
+    from tickwire.bus.server import NatsServerMissing, binary
+
+    try:
+        binary()
+    except NatsServerMissing as e:
+        pytest.skip(str(e))

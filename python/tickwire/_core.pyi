@@ -1,7 +1,7 @@
 # Hand-written stubs for the Rust extension; checked against the built module by mypy.stubtest.
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, NoReturn, Self, final
+from typing import Any, Literal, NoReturn, Self, TypedDict, final
 
 from typing_extensions import Buffer, disjoint_base
 
@@ -463,6 +463,35 @@ class ReaderLock:
     def locked(self) -> bool: ...
     def __enter__(self) -> None: ...
     def __exit__(self, *exc: object) -> None: ...
+
+class _BusSubscriberState(TypedDict):
+    connected: bool
+    reconnects: int
+    server: str | None
+    received: int
+    messages: int
+    errors: int
+    dropped: int
+    pending: int
+    last_error: str | None
+    running: bool
+
+@final
+class BusSubscriber:
+    # The remote consumer's market-data subscription: async-nats on its own thread; the event loop
+    # watches fileno() and pump() puts every waiting message through the dispatcher's frame route,
+    # returning (gateway, summary) / (gateway, exception) pairs for what Python must act on.
+    def __new__(cls, servers: list[str], subjects: list[str]) -> BusSubscriber: ...
+    def fileno(self) -> int: ...
+    def pump(
+        self, dispatcher: Dispatcher, hop: Histogram | None = None
+    ) -> list[tuple[str, _Summary | BaseException]] | None: ...
+    @property
+    def last_stamp_ns(self) -> int: ...
+    @property
+    def pumped(self) -> int: ...
+    def state(self) -> _BusSubscriberState: ...
+    def close(self) -> None: ...
 
 @final
 class Dispatcher:

@@ -51,6 +51,9 @@
 //! the decimals the venue wrote it with, so they come out exactly as the venue's.
 
 mod encode;
+// eventfd: Linux only (the wheels and CI are Linux); elsewhere remote consumers use nats-py.
+#[cfg(all(target_os = "linux", feature = "bus-nats"))]
+pub mod sub;
 pub mod wire;
 
 pub use encode::{encode_bbo, encode_trade, snapshot_message, take_delta, BookTx, EncodeError};

@@ -134,17 +134,28 @@ impl Dispatcher {
         t0: i64,
         last: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let text = payload.is_instance_of::<PyString>();
+        guard(|| with_bytes(payload, |b| self.frame_bytes(py, b, text, t0, last)))
+    }
+
+    /// The frame route for bytes already in Rust (`on_frame` and `BusSubscriber.pump` both end
+    /// here): decode and apply, call back, record the stages; `text`: a text frame.
+    pub(crate) fn frame_bytes<'py>(
+        &mut self,
+        py: Python<'py>,
+        b: &[u8],
+        text: bool,
+        t0: i64,
+        last: bool,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         guard(|| {
             {
                 let mut f = self.feed.bind(py).borrow_mut();
                 if f.feed.arbitrates() {
                     f.feed.set_now(t0);
                 }
-                let text = payload.is_instance_of::<PyString>();
-                with_bytes(payload, |b| {
-                    let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
-                    r.map(|_| ()).map_err(feed_err)
-                })?;
+                let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
+                r.map(|_| ()).map_err(feed_err)?;
             }
             let t1 = monotonic_ns();
             let out = self.settle(py, t0, last)?;
@@ -158,7 +169,11 @@ impl Dispatcher {
     }
 
     /// Runs `f` with the reader lock held (when there is one).
-    fn locked<'py, R>(&mut self, py: Python<'py>, f: impl FnOnce(&mut Self, Python<'py>) -> R) -> R {
+    pub(crate) fn locked<'py, R>(
+        &mut self,
+        py: Python<'py>,
+        f: impl FnOnce(&mut Self, Python<'py>) -> R,
+    ) -> R {
         let lock = self.lock.as_ref().map(|l| l.clone_ref(py));
         if let Some(l) = &lock {
             l.get().take(py);

@@ -169,7 +169,7 @@ impl LatencyRecorder {
 /// One latency histogram (ns, 1 ns .. 1 h, 3 significant figures).
 #[pyclass(module = "tickwire._core", name = "Histogram")]
 pub struct Histogram {
-    inner: Hist,
+    pub(crate) inner: Hist,
 }
 
 #[pymethods]

@@ -6,6 +6,8 @@ use pyo3::types::PyDict;
 pub(crate) mod auth;
 mod book;
 mod bus;
+#[cfg(all(target_os = "linux", feature = "bus-nats"))]
+mod bus_sub;
 mod clock;
 mod dispatch;
 pub(crate) mod errors;
@@ -39,6 +41,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     feed::register(m)?;
     bus::register(m)?;
+    #[cfg(all(target_os = "linux", feature = "bus-nats"))]
+    bus_sub::register(m)?;
     venue_spec::register(m)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;

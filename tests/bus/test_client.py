@@ -13,15 +13,9 @@ pytest.importorskip("nats")
 
 import tickwire
 from tickwire.bus import client, subjects
-from tickwire.bus.server import NatsServerMissing, binary, cluster, free_port
+from tickwire.bus.server import cluster, free_port
 
-
-@pytest.fixture(autouse=True)
-def _needs_server() -> None:
-    try:
-        binary()
-    except NatsServerMissing as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("needs_nats_server")
 
 
 def _nodelay_on(nc: Any) -> int:

@@ -6,7 +6,9 @@ message from the gateway's stamp (taken in its ``on_book``) to their own callbac
 the two kinds on the same gateway, the same subject and so the same bytes:
 
 - ``floor``: a bare nats-py subscription that reads the stamp — the engine's own floor;
-- ``tickwire``: ``tickwire.remote.connect`` — bus hop, decode and apply in Rust, ``on_book``.
+- ``tickwire``: ``tickwire.remote.connect`` on its default engine (the extension's async-nats
+  subscriber) — bus hop, decode and apply in Rust, ``on_book``;
+- ``tickwire-nats-py``: the same on ``engine="nats-py"`` (a nats-py subscription).
 
 Also reported: messages/s delivered to all consumers together and CPU µs per message, in each
 consumer and in the gateway (its process CPU over the messages it published).
@@ -30,7 +32,12 @@ from tickwire.sim.process import sim_process, url_process
 
 STAGE = "gateway → remote callback (bus hop)"
 VENUE, SYMBOL = "binance", "BTCUSDT"
-KINDS = ("floor", "tickwire")
+KINDS = ("floor", "tickwire", "tickwire-nats-py")
+NAMES = {
+    "floor": "bare nats-py subscribe (floor)",
+    "tickwire": "tickwire.remote on_book (async-nats in the extension)",
+    "tickwire-nats-py": "tickwire.remote on_book (engine nats-py)",
+}
 
 
 def _cpu_ns(pid: int) -> int:
@@ -162,12 +169,12 @@ async def measure_async(
                 if published[key]
                 else 0.0,
             }
-            name = "bare nats-py subscribe (floor)" if kind == "floor" else "tickwire.remote on_book"
+            name = NAMES[kind]
             rows.append(
                 Result.of(f"{STAGE}, {n} consumer{'s' if n > 1 else ''}", kind, name, samples[key],
                           stage_key=f"bus{n}", extra=extra)
             )  # fmt: skip
-    add_ratios(rows, "floor")
+    add_ratios(rows, "floor", "tickwire-nats-py")
     return rows
 
 
@@ -200,6 +207,9 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
                     for r in range(rounds):
                         for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
                             progress(f"bus: fan-out round {r + 1}/{rounds}, {n} x {kind}")
+                            # A blast may have cost the gateway its sync, which only a diff after its
+                            # snapshot restores: consumers could not sync before the next blast.
+                            await _warm_up(urls["rest"], published)
                             group = _Consumers(kind, n, nats.urls[0], base, gateway="blast")
                             base += n
                             try:
@@ -238,10 +248,10 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
             "gateway CPU µs/msg published": st["gw_cpu"] / st["published"] / 1000 if st["published"] else 0.0,
             "not delivered": float(max(st["published"] * n - d, 0)),
         }
-        name = "bare nats-py subscribe (floor)" if kind == "floor" else "tickwire.remote on_book"
+        name = NAMES[kind]
         rows.append(Result.of(FANOUT, kind, name, lat[kind], stage_key="bus_fanout", extra=extra,
                               note="latency here includes queueing behind the burst"))  # fmt: skip
-    add_ratios(rows, "floor")
+    add_ratios(rows, "floor", "tickwire-nats-py")
     return rows
 
 

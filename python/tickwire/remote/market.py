@@ -1,12 +1,24 @@
 """``tickwire.remote.connect``: the books, trades and BBOs of a venue that a gateway serves on NATS,
 with the same objects and callbacks as :func:`tickwire.connect`.
 
-Every bus message goes through the same frame route as a venue's frame: one ``Dispatcher.on_frame``
-call decodes it (Rust ``rust/bus``), applies it to a ``BookFeed("bus")`` book and calls ``on_book``
-with the live ``OrderBook`` view. A book that joins late or sees a gap asks the gateway for a snapshot
-(request-reply) and replays the deltas that came meanwhile. Several gateways serving one venue are
-followed together: their deltas carry the venue's own ids, so the first arrival of each update wins
-(venues without ids: follow one gateway).
+Every bus message goes through the same frame route as a venue's frame: the ``Dispatcher`` decodes it
+(Rust ``rust/bus``), applies it to a ``BookFeed("bus")`` book and calls ``on_book`` with the live
+``OrderBook`` view.
+
+The market-data subjects are received by one of two engines (``engine=``):
+
+- ``"rust"`` (the default where the extension has it): ``BusSubscriber``, an async-nats client on its
+  own thread in the extension (rust/bus/sub.rs, the engine benches/bench_nats_engine.py chose). The
+  event loop watches its eventfd; each wake-up is one ``pump`` call that puts every message that came
+  through the dispatcher in Rust and returns only what Python must act on;
+- ``"nats-py"``: a nats-py subscription, one ``Dispatcher.on_frame`` call per message (the fallback).
+
+Status events, heartbeats and snapshot requests go over nats-py either way.
+
+A book that joins late or sees a gap asks the gateway for a snapshot (request-reply) and replays the
+deltas that came meanwhile. Several gateways serving one venue are followed together: their deltas
+carry the venue's own ids, so the first arrival of each update wins (venues without ids: follow one
+gateway).
 
 The ``OrderBook`` passed to ``on_book`` is a live view, valid at any time, whose contents change with
 the next message — copy what you need to keep.
@@ -24,9 +36,11 @@ from typing import Any
 
 import orjson
 
+from tickwire import _core
 from tickwire._core import BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook, bus_header
 from tickwire.bus import subjects
 from tickwire.bus.client import connect as bus_connect
+from tickwire.bus.client import servers as bus_servers
 from tickwire.errors import BookError, DecodeError, RequestTimeoutError, ValueRangeError
 from tickwire.remote.liveness import GatewayWatch
 from tickwire.session import adapter_for
@@ -36,6 +50,12 @@ log = logging.getLogger("tickwire.remote")
 
 STAGES = ("decode_apply", "callback")
 _LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
+ENGINES = ("rust", "nats-py")
+
+
+def default_engine() -> str:
+    """``"rust"`` when the extension has the subscriber (Linux builds), else ``"nats-py"``."""
+    return "rust" if hasattr(_core, "BusSubscriber") else "nats-py"
 
 
 class RemoteMarketData:
@@ -58,7 +78,14 @@ class RemoteMarketData:
         hold_s: float = 0.05,
         resync_timeout: float = 5.0,
         missed_beats: int = 3,
+        engine: str | None = None,
     ) -> None:
+        engine = engine if engine is not None else default_engine()
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        if engine == "rust" and not hasattr(_core, "BusSubscriber"):
+            raise ValueError('engine="rust": this build of the extension has no BusSubscriber')
+        self.engine = engine
         self.servers = servers
         self.venue = venue
         self.adapter = adapter_for(venue)
@@ -91,15 +118,24 @@ class RemoteMarketData:
         self.watch: GatewayWatch | None = None
         self._missed = missed_beats
         self._subs: list[Any] = []
+        # engine="rust": the market-data subscription in the extension, and the loop watching it.
+        self.sub: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._resyncs: dict[str, asyncio.Task[None]] = {}
         self._views: dict[str, OrderBook] = {}
         self._events: EventQueue | None = None
         self.closing = False
-        # The gateway's stamp of the message being handled (wall ns; with latency on): read it in
-        # on_book to time gateway → strategy.
-        self.last_stamp_ns = 0
+        self._last_stamp_ns = 0
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
+
+    @property
+    def last_stamp_ns(self) -> int:
+        """The gateway's stamp (wall ns) of the message being handled: read it in ``on_book`` to time
+        gateway → strategy (engine "nats-py": with ``latency`` on only)."""
+        if self.sub is not None:
+            return int(self.sub.last_stamp_ns)
+        return self._last_stamp_ns
 
     # public (MarketData's shape) -----------------------------------------------------------------------
 
@@ -162,10 +198,18 @@ class RemoteMarketData:
             except KeyError:
                 books[s] = {"state": "empty", "synced": False, "resyncing": self._keys[s] in self._resyncs}
         gws = {} if self.watch is None else {n: st.alive for n, st in self.watch.gateways.items()}
+        sub_state = None if self.sub is None else dict(self.sub.state())
+        connected = bool(self.nc is not None and self.nc.is_connected)
+        if self.engine == "rust":
+            connected = connected and sub_state is not None and bool(sub_state["connected"])
         return {
             "venue": self.venue,
             "remote": True,
-            "connected": bool(self.nc is not None and self.nc.is_connected),
+            "engine": self.engine,
+            # engine "rust": the subscriber's connected, reconnects, server, received, messages,
+            # errors, dropped, pending, last_error, running.
+            "subscriber": sub_state,
+            "connected": connected,
             "server": None
             if self.nc is None or self.nc.connected_url is None
             else self.nc.connected_url.netloc,
@@ -181,10 +225,21 @@ class RemoteMarketData:
         self.nc = await bus_connect(self.servers, name=f"tickwire-remote-{self.venue}")
         self.watch = await GatewayWatch(self.nc, missed=self._missed, on_change=self._gateway_change).start()
         gw = self.gateway
-        for s in self._symbols:
-            key = self._keys[s]
-            for ch in self.channels:
-                subject = subjects.market(self.venue, key, _CHANNEL.get(ch, ch), gw)
+        market = [
+            subjects.market(self.venue, self._keys[s], _CHANNEL.get(ch, ch), gw)
+            for s in self._symbols
+            for ch in self.channels
+        ]
+        if self.engine == "rust":
+            loop = asyncio.get_running_loop()
+            # Connecting blocks (without the GIL) until the server has the subscriptions: off the loop.
+            self.sub = await loop.run_in_executor(
+                None, _core.BusSubscriber, bus_servers(self.servers), market
+            )
+            self._loop = loop
+            loop.add_reader(self.sub.fileno(), self._pump)
+        else:
+            for subject in market:
                 self._subs.append(await self.nc.subscribe(subject, cb=self._on_msg))
         self._subs.append(await self.nc.subscribe(subjects.status(self.venue, gw), cb=self._on_status_msg))
         await self.nc.flush()
@@ -203,6 +258,10 @@ class RemoteMarketData:
             self._releaser.cancel()
         for t in list(self._resyncs.values()):
             t.cancel()
+        if self.sub is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self.sub.fileno())
+            self.sub.close()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -228,7 +287,7 @@ class RemoteMarketData:
         self.counters["messages"] += 1
         try:
             if self.bus_hop is not None:
-                stamp = self.last_stamp_ns = bus_header(data)[4]
+                stamp = self._last_stamp_ns = bus_header(data)[4]
                 self.bus_hop.record(max(time.time_ns() - stamp, 0))
             summary = self.dispatcher.on_frame(data, t0, 1)
         except (DecodeError, ValueRangeError) as e:
@@ -236,16 +295,41 @@ class RemoteMarketData:
             self.status("decode_error", detail=str(e)[:200])
             return
         except BookError as e:
-            # A book waiting for its snapshot behind a long burst filled its buffer (the oldest
-            # deltas were dropped): it needs a snapshot newer than them.
-            self.counters["book_errors"] += 1
-            self.status("out_of_sync", detail=str(e)[:200])
-            for s in self._book_symbols():
-                if not self.is_synced(s):
-                    self.resync(self._keys[s], "buffer full")
+            self._book_error(e)
             return
         if summary is not None:
             self.on_summary(summary, subjects.last_token(msg.subject))
+
+    def _pump(self) -> None:
+        # engine "rust": the eventfd is readable. One call takes every message that came; what comes
+        # back is (gateway, summary) for what needs Python, (gateway, exception) for a refused message.
+        try:
+            out = self.sub.pump(self.dispatcher, self.bus_hop)
+        except Exception:
+            log.exception("remote %s: the bus subscriber's pump failed", self.venue)
+            return
+        self.counters["messages"] = self.sub.pumped
+        if out is None:
+            return
+        for gateway, item in out:
+            if isinstance(item, (DecodeError, ValueRangeError)):
+                self.counters["decode_errors"] += 1
+                self.status("decode_error", detail=str(item)[:200])
+            elif isinstance(item, BookError):
+                self._book_error(item)
+            elif isinstance(item, BaseException):
+                log.warning("remote %s: a bus message failed: %r", self.venue, item)
+            else:
+                self.on_summary(item, gateway)
+
+    def _book_error(self, e: BookError) -> None:
+        # A book waiting for its snapshot behind a long burst filled its buffer (the oldest deltas
+        # were dropped): it needs a snapshot newer than them.
+        self.counters["book_errors"] += 1
+        self.status("out_of_sync", detail=str(e)[:200])
+        for s in self._book_symbols():
+            if not self.is_synced(s):
+                self.resync(self._keys[s], "buffer full")
 
     def on_summary(self, summary: Any, gateway: str | None) -> None:
         kind, updates, value = summary

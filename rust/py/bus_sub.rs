@@ -1,0 +1,189 @@
+//! `BusSubscriber`: the remote consumer's market-data subscription (`crate::bus::sub`, async-nats on
+//! its own thread) feeding a `Dispatcher` with one Python→Rust call per wake-up of the event loop.
+//!
+//! The loop watches `fileno()` (`loop.add_reader`) and calls `pump(dispatcher, hop)`: with the GIL
+//! held it takes every queued message and puts each through the dispatcher's frame route exactly as
+//! `Dispatcher.on_frame(payload, t0=receive time, last=1 for the batch's last message else 0)`
+//! would, recording the bus hop (wall now − the gateway's stamp) into `hop`. It returns only what
+//! Python must act on: `(gateway, summary)` for a summary (gateway: the subject's last token), and
+//! `(gateway, exception)` for a message the route refused (a DecodeError is counted and returned,
+//! the rest of the batch goes on). The tokio thread never takes the GIL.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use super::dispatch::Dispatcher;
+use super::errors::{err, guard, Kind};
+use super::latency::Histogram;
+use crate::bus::sub::{Msg, Subscriber};
+use crate::bus::wire::OFF_STAMP_NS;
+use crate::clock::wall_ns;
+
+#[pyclass(module = "tickwire._core", name = "BusSubscriber")]
+pub struct BusSubscriber {
+    sub: Subscriber,
+    /// Reused between pumps (only the loop thread pumps; the lock is never contended).
+    batch: Mutex<Vec<Msg>>,
+    /// Messages put through the route, and those it refused.
+    pumped: AtomicU64,
+    errors: AtomicU64,
+    /// The gateway stamp of the message being handled (readable from `on_book` during `pump`).
+    last_stamp: AtomicI64,
+}
+
+/// The gateway's stamp of a bus message (None when too short to be one; the route says why).
+fn stamp(b: &[u8]) -> Option<i64> {
+    let s = b.get(OFF_STAMP_NS..OFF_STAMP_NS + 8)?;
+    Some(i64::from_le_bytes(s.try_into().ok()?))
+}
+
+/// `tickwire.bus.subjects.last_token`: the subject's last token, %-escapes undone.
+fn last_token(subject: &str) -> String {
+    let tok = subject.rsplit('.').next().unwrap_or(subject);
+    if !tok.contains('%') {
+        return tok.to_string();
+    }
+    let b = tok.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = tok.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[pymethods]
+impl BusSubscriber {
+    /// Connects to one of `servers` (NATS URLs; async-nats reconnects to any of them, and to the
+    /// nodes the cluster announces) and subscribes `subjects`; returns once the server has them.
+    /// TransportError when no server answers.
+    #[new]
+    fn new(py: Python<'_>, servers: Vec<String>, subjects: Vec<String>) -> PyResult<Self> {
+        let started = py.detach(move || {
+            std::panic::catch_unwind(move || Subscriber::start(&servers, &subjects))
+                .map_err(|_| "panic while starting the subscriber".to_string())
+        });
+        match started {
+            Ok(Ok(sub)) => Ok(BusSubscriber {
+                sub,
+                batch: Mutex::new(Vec::new()),
+                pumped: AtomicU64::new(0),
+                errors: AtomicU64::new(0),
+                last_stamp: AtomicI64::new(0),
+            }),
+            Ok(Err(e)) => Err(err(Kind::Transport, e.to_string())),
+            Err(e) => Err(err(Kind::Internal, e)),
+        }
+    }
+
+    /// The eventfd: readable when messages wait for `pump`.
+    fn fileno(&self) -> i32 {
+        self.sub.fd()
+    }
+
+    /// Puts every waiting message through `dispatcher`'s frame route (see the module comment);
+    /// `hop`: the histogram of gateway stamp → here (wall clocks). None when nothing needs Python.
+    #[pyo3(signature = (dispatcher, hop=None))]
+    fn pump<'py>(
+        &self,
+        py: Python<'py>,
+        dispatcher: &Bound<'py, Dispatcher>,
+        hop: Option<&Bound<'py, Histogram>>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        guard(|| {
+            let mut batch = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+            self.sub.drain(&mut batch);
+            let n = batch.len();
+            let mut out: Option<Bound<'py, PyList>> = None;
+            let mut d = dispatcher.try_borrow_mut()?;
+            let mut h = match hop {
+                Some(h) => Some(h.try_borrow_mut()?),
+                None => None,
+            };
+            let mut errors = 0;
+            for (k, m) in batch.iter().enumerate() {
+                let b: &[u8] = &m.payload;
+                if let Some(s) = stamp(b) {
+                    self.last_stamp.store(s, Ordering::Relaxed);
+                    if let Some(h) = h.as_mut() {
+                        h.inner.record(u64::try_from(wall_ns() - s).unwrap_or(0));
+                    }
+                }
+                let last = k + 1 == n;
+                let r = d.locked(py, |d, py| d.frame_bytes(py, b, false, m.recv_ns, last));
+                let item: Bound<'py, PyAny> = match r {
+                    Ok(None) => continue,
+                    Ok(Some(summary)) => summary.into_any(),
+                    Err(e) => {
+                        errors += 1;
+                        e.into_value(py).into_bound(py).into_any()
+                    }
+                };
+                let gw = PyString::new(py, &last_token(m.subject.as_str()));
+                let pair = PyTuple::new(py, [gw.into_any(), item])?;
+                match &out {
+                    Some(l) => l.append(pair)?,
+                    None => out = Some(PyList::new(py, [pair])?),
+                }
+            }
+            drop(d);
+            self.pumped.fetch_add(n as u64, Ordering::Relaxed);
+            self.errors.fetch_add(errors, Ordering::Relaxed);
+            batch.clear();
+            *self.batch.lock().unwrap_or_else(|e| e.into_inner()) = batch;
+            Ok(out)
+        })
+    }
+
+    /// The gateway stamp (wall ns) of the message `pump` is handling, or of its last one.
+    #[getter]
+    fn last_stamp_ns(&self) -> i64 {
+        self.last_stamp.load(Ordering::Relaxed)
+    }
+
+    /// Messages put through the route so far.
+    #[getter]
+    fn pumped(&self) -> u64 {
+        self.pumped.load(Ordering::Relaxed)
+    }
+
+    /// `connected`, `reconnects`, `server` (host:port of the node), `received` (by the thread),
+    /// `messages` (through the route), `errors` (refused by it), `dropped` (by async-nats, slow
+    /// consumer), `pending` (received, not yet pumped), `last_error`, `running`.
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.sub.state();
+        let d = PyDict::new(py);
+        let pumped = self.pumped.load(Ordering::Relaxed);
+        d.set_item("connected", s.connected)?;
+        d.set_item("reconnects", s.reconnects)?;
+        d.set_item("server", s.server)?;
+        d.set_item("received", s.messages)?;
+        d.set_item("messages", pumped)?;
+        d.set_item("errors", self.errors.load(Ordering::Relaxed))?;
+        d.set_item("dropped", s.dropped)?;
+        d.set_item("pending", s.messages.saturating_sub(pumped))?;
+        d.set_item("last_error", s.last_error)?;
+        d.set_item("running", self.sub.running())?;
+        Ok(d)
+    }
+
+    /// Ends the subscription and joins its thread (idempotent). Messages not pumped are dropped.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.sub.stop())
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<BusSubscriber>()
+}

@@ -1,0 +1,198 @@
+"""``tickwire._core.BusSubscriber`` (rust/bus/sub.rs, rust/py/bus_sub.rs) against real nats-server nodes
+on loopback: the async-nats subscriber on its own thread, drained by ``pump`` through a Dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+import time
+from typing import Any
+
+import pytest
+
+pytest.importorskip("nats")
+
+from simbook import eventually
+from tickwire import _core
+from tickwire._core import BookFeed, Dispatcher, Histogram
+from tickwire.bus import client, subjects
+from tickwire.bus.server import cluster
+from tickwire.errors import DecodeError
+
+pytestmark = pytest.mark.usefixtures("needs_nats_server")
+
+if not hasattr(_core, "BusSubscriber"):
+    pytest.skip("this build has no BusSubscriber (Linux only)", allow_module_level=True)
+BusSubscriber = _core.BusSubscriber
+
+
+def _trade(sym: bytes, gseq: int, price: int, stamp: int | None = None) -> bytes:
+    """A bus trade message (kind 4): price `price` at 2 decimals, qty 1."""
+    stamp = time.time_ns() if stamp is None else stamp
+    head = struct.pack("<cBBBBBHQqqqII", b"T", 1, 4, 0, 2, 0, len(sym), gseq, -(2**63), -(2**63), stamp, 0, 0)
+    return head + sym + struct.pack("<qqB", price, 1, 0)
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+class _Consumer:
+    """What RemoteMarketData does with a BusSubscriber: the loop's reader pumps it into a dispatcher."""
+
+    def __init__(self, sub: Any) -> None:
+        self.sub = sub
+        self.dispatcher = Dispatcher(BookFeed("bus"), None, self._raise)
+        self.hop = Histogram()
+        self.trades: list[tuple[str, float]] = []
+        self.errors: list[tuple[str, BaseException]] = []
+        self.wakeups = 0
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(sub.fileno(), self.pump)
+
+    @staticmethod
+    def _raise(e: BaseException) -> None:
+        raise e
+
+    def pump(self) -> None:
+        self.wakeups += 1
+        out = self.sub.pump(self.dispatcher, self.hop)
+        for gateway, item in out or ():
+            if isinstance(item, BaseException):
+                self.errors.append((gateway, item))
+            elif item[0] == "trade":
+                self.trades.append((gateway, item[2].price))
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.sub.fileno())
+        self.sub.close()
+
+
+def test_a_burst_arrives_complete_and_in_order() -> None:
+    n = 10_000
+
+    async def main(url: str) -> None:
+        subject = subjects.market("binance", "BTCUSDT", "trade", "gw.1")
+        c = _Consumer(BusSubscriber([url], [subjects.market("binance", "BTCUSDT", "trade", "*")]))
+        nc = await client.connect(url)
+        try:
+            for i in range(1, n + 1):
+                await nc.publish(subject, _trade(b"BTCUSDT", i, i))
+            await nc.flush()
+            await eventually(lambda: len(c.trades) >= n, 20.0, "every message pumped")
+            # The gateway name is the subject's last token, %-escapes undone.
+            assert c.trades == [("gw.1", i / 100) for i in range(1, n + 1)]
+            st = c.sub.state()
+            assert st["received"] == st["messages"] == n and st["errors"] == 0 and st["dropped"] == 0
+            assert st["connected"] and st["reconnects"] == 0 and st["pending"] == 0
+            assert c.sub.pumped == n and c.hop.count == n
+            # Batched: far fewer wake-ups (one pump each) than messages.
+            assert c.wakeups < n
+        finally:
+            c.close()
+            await nc.close()
+
+    with cluster(1) as nats:
+        asyncio.run(main(nats.urls[0]))
+
+
+def test_a_malformed_payload_is_counted_and_returned_not_fatal() -> None:
+    async def main(url: str) -> None:
+        subject = subjects.market("binance", "BTCUSDT", "trade", "gw1")
+        c = _Consumer(BusSubscriber([url], [subject]))
+        nc = await client.connect(url)
+        try:
+            await nc.publish(subject, _trade(b"BTCUSDT", 1, 100))
+            await nc.publish(subject, b"not a bus message")
+            await nc.publish(subject, _trade(b"BTCUSDT", 1, 100)[:-1])  # cut short
+            await nc.publish(subject, _trade(b"BTCUSDT", 2, 200))
+            await nc.flush()
+            await eventually(lambda: len(c.trades) + len(c.errors) >= 4, 5.0, "all four pumped")
+            assert c.trades == [("gw1", 1.0), ("gw1", 2.0)]
+            assert [g for g, _ in c.errors] == ["gw1", "gw1"]
+            assert all(isinstance(e, DecodeError) for _, e in c.errors)
+            st = c.sub.state()
+            assert st["errors"] == 2 and st["messages"] == 4 and st["running"]
+        finally:
+            c.close()
+            await nc.close()
+
+    with cluster(1) as nats:
+        asyncio.run(main(nats.urls[0]))
+
+
+def test_the_subscriber_moves_to_another_node_when_its_node_dies() -> None:
+    async def main(nats: Any) -> None:
+        subject = subjects.market("binance", "BTCUSDT", "trade", "gw1")
+        c = _Consumer(BusSubscriber(nats.urls, [subject]))
+        port = int(c.sub.state()["server"].rsplit(":", 1)[1])
+        dead = next(n for n in nats.nodes if n.port == port)
+        alive = next(n for n in nats.nodes if n.port != port)
+        nc = await client.connect(alive.url)  # the publisher, on the node that stays
+        try:
+            gseq = 0
+
+            async def send(k: int) -> None:
+                nonlocal gseq
+                for _ in range(k):
+                    gseq += 1
+                    await nc.publish(subject, _trade(b"BTCUSDT", gseq, gseq))
+                await nc.flush()
+
+            await send(10)
+            await eventually(lambda: len(c.trades) == 10, 5.0, "before the kill")
+            dead.kill()
+            await eventually(lambda: c.sub.state()["reconnects"] >= 1, 10.0, "reconnected")
+            st = c.sub.state()
+            assert st["connected"] and st["server"].endswith(f":{alive.port}")
+            # The subscription was sent again to the new node: messages flow once its interest is
+            # known (publish until one arrives, then a counted batch).
+            n = len(c.trades)
+            end = time.monotonic() + 10
+            while len(c.trades) == n and time.monotonic() < end:
+                await send(1)
+                await asyncio.sleep(0.05)
+            assert len(c.trades) > n, "nothing arrived after the reconnect"
+            before = len(c.trades)
+            await send(100)
+            await eventually(lambda: len(c.trades) == before + 100, 5.0, "after the reconnect")
+            prices = [p for _, p in c.trades]
+            assert prices == sorted(prices) and prices[-1] == gseq / 100
+            assert c.errors == []
+        finally:
+            c.close()
+            await nc.close()
+
+    with cluster(2) as nats:
+        nats.wait_routed()
+        asyncio.run(main(nats))
+
+
+def test_close_joins_the_thread_and_is_idempotent() -> None:
+    with cluster(1) as nats:
+        before = _threads()
+        sub = BusSubscriber(nats.urls, ["tw.md.x.>"])
+        assert _threads() == before + 1
+        assert sub.state()["running"] and sub.state()["connected"]
+        fd = sub.fileno()
+        sub.close()
+        assert _threads() == before
+        st = sub.state()
+        assert not st["running"] and not st["connected"]
+        sub.close()
+        del sub
+        # The eventfd is closed with the subscriber.
+        with pytest.raises(OSError):
+            os.fstat(fd)
+
+
+def test_no_server_is_a_transport_error() -> None:
+    from tickwire.errors import TransportError
+
+    before = _threads()
+    with pytest.raises(TransportError):
+        BusSubscriber(["nats://127.0.0.1:1"], ["x"])
+    assert _threads() == before
+    with pytest.raises(TransportError):
+        BusSubscriber([], ["x"])
