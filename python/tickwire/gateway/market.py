@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from tickwire import connect
-from tickwire._core import Bbo, OrderBook, Trade, bus_bbo, bus_trade
+from tickwire._core import Bbo, OrderBook, Trade, bus_bbo, bus_header, bus_trade
 from tickwire.bus import subjects
 from tickwire.bus.publish import publish_now
 from tickwire.gateway.config import MarketConfig
@@ -55,6 +55,7 @@ class MarketPublisher:
         self._trade_seq: dict[str, int] = {}
         self._bbo_seq: dict[str, int] = {}
         self.published = 0
+        self.sent_ids: dict[str, int] = {}
         self.snapshots_served = 0
         self._snap_sub: Any = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -81,6 +82,9 @@ class MarketPublisher:
         if payload is not None:
             publish_now(self.nc, self._subject(symbol, "book"), payload)
             self.published += 1
+            # The venue id the book's latest message brought consumers to (heartbeats announce it:
+            # a consumer that lost the last message of a quiet book learns it is behind).
+            self.sent_ids[symbol] = bus_header(payload)[3]
 
     def _on_trade(self, trade: Trade) -> None:
         sym = trade.symbol
@@ -150,6 +154,7 @@ class MarketPublisher:
             "published": self.published,
             "snapshots_served": self.snapshots_served,
             "lines_up": sum(1 for ln in h["lines"] if ln["connected"]),
+            "ids": dict(self.sent_ids),
         }
 
     async def close(self) -> None:

@@ -30,9 +30,15 @@ class GatewayWatch:
     gateway appears, disappears or restarts."""
 
     def __init__(
-        self, nc: Any, *, missed: int = 3, on_change: Callable[[str, bool], None] | None = None
+        self,
+        nc: Any,
+        *,
+        missed: int = 3,
+        on_change: Callable[[str, bool], None] | None = None,
+        on_beat: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.nc = nc
+        self.on_beat = on_beat
         self.missed = missed
         self.on_change = on_change
         self.gateways: dict[str, GatewayState] = {}
@@ -55,6 +61,8 @@ class GatewayWatch:
         self.gateways[name] = GatewayState(name, instance, interval, time.monotonic_ns(), True, body)
         if fresh and self.on_change is not None:
             self.on_change(name, True)
+        if self.on_beat is not None:
+            self.on_beat(name, body)
 
     async def _sweep(self) -> None:
         while True:

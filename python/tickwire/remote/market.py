@@ -50,6 +50,7 @@ log = logging.getLogger("tickwire.remote")
 
 STAGES = ("decode_apply", "callback")
 _LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
+_NO_ID = -(2**63)  # a bus message's venue id when the venue numbers no updates
 ENGINES = ("rust", "nats-py")
 
 
@@ -125,6 +126,7 @@ class RemoteMarketData:
         self._views: dict[str, OrderBook] = {}
         self._events: EventQueue | None = None
         self.closing = False
+        self._behind: dict[str, int | None] = {}
         self._last_stamp_ns = 0
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
@@ -223,7 +225,9 @@ class RemoteMarketData:
 
     async def start(self, wait: bool = True, timeout: float | None = None) -> RemoteMarketData:
         self.nc = await bus_connect(self.servers, name=f"tickwire-remote-{self.venue}")
-        self.watch = await GatewayWatch(self.nc, missed=self._missed, on_change=self._gateway_change).start()
+        self.watch = await GatewayWatch(
+            self.nc, missed=self._missed, on_change=self._gateway_change, on_beat=self._check_behind
+        ).start()
         gw = self.gateway
         market = [
             subjects.market(self.venue, self._keys[s], _CHANNEL.get(ch, ch), gw)
@@ -425,6 +429,26 @@ class RemoteMarketData:
         ]
 
     # status --------------------------------------------------------------------------------------------
+
+    def _check_behind(self, name: str, body: dict[str, Any]) -> None:
+        """A heartbeat says which venue id each book's latest message reached. NATS delivers at most
+        once: a book that lost the last message of a quiet spell has no later one to show the gap, so
+        a book behind what two beats in a row announce asks for a snapshot."""
+        ids = ((body.get("markets") or {}).get(self.venue) or {}).get("ids") or {}
+        for s in self._book_symbols():
+            key = self._keys[s]
+            announced = ids.get(key)
+            if not isinstance(announced, int) or announced == _NO_ID:
+                continue
+            try:
+                book = self.feed.book(key)
+            except KeyError:
+                continue
+            mine = book.last_update_id
+            behind = book.is_synced and mine is not None and mine < announced
+            if behind and self._behind.get(key) == announced:
+                self.resync(key, "behind the gateway's heartbeat")
+            self._behind[key] = announced if behind else None
 
     def _gateway_change(self, name: str, alive: bool) -> None:
         self.status("gateway_up" if alive else "gateway_down", detail=name)
