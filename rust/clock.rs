@@ -28,3 +28,41 @@ pub fn monotonic_ns() -> i64 {
 pub fn wall_ns() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
+
+/// A venue's clock as `tickwire.clock.ClockSync` estimates it: local wall time plus an offset that
+/// grows by `slope` ms per ns from `t_ref_ns`. Read where a request is stamped (an order template's
+/// one call) without calling back into Python.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Linear {
+    pub offset_ms: f64,
+    pub slope: f64,
+    pub t_ref_ns: i64,
+}
+
+impl Linear {
+    /// `ClockSync.now_ms` at local wall time `t_ns`, the same float steps in the same order
+    /// (`int(t / 1e6 + (offset + slope * (t - t_ref)))`).
+    #[inline]
+    pub fn ms_at(&self, t_ns: i64) -> i64 {
+        (t_ns as f64 / 1e6 + (self.offset_ms + self.slope * (t_ns - self.t_ref_ns) as f64)) as i64
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.ms_at(wall_ns())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_linear_clock_adds_its_offset_and_drift() {
+        let l = Linear { offset_ms: 250.5, slope: 1e-9, t_ref_ns: 1_700_000_000_000_000_000 };
+        // 1 s after t_ref: +1 ms of drift (1e-9 ms per ns), +250.5 ms of offset, truncated.
+        assert_eq!(l.ms_at(1_700_000_001_000_000_000), 1_700_000_001_000 + 251);
+        assert_eq!(Linear::default().ms_at(1_234_567_891), 1_234);
+        let now = Linear::default().now_ms();
+        assert!((now - wall_ns() / 1_000_000).abs() <= 1);
+    }
+}

@@ -8,6 +8,7 @@ pub mod build;
 pub mod bus;
 pub mod clock;
 pub mod codec;
+pub mod limits;
 pub mod order;
 pub mod sign;
 pub mod stats;

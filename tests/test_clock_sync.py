@@ -8,6 +8,8 @@ import random
 import statistics
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time, sync_venue
 from tickwire.errors import VenueError
 from tickwire.sim import Simulator
@@ -168,3 +170,24 @@ def test_server_time_error_surfaces() -> None:
                 assert abs(await sample_server_time(http, path, parse) - sim.endpoint("binance").now_ms()) < 5
 
     asyncio.run(go())
+
+
+@given(
+    offset_ms=st.floats(-5e3, 5e3),
+    drift_ppm=st.floats(-400, 400),
+    t_ns=st.integers(1_600_000_000_000_000_000, 1_900_000_000_000_000_000),
+)
+def test_the_estimate_rust_reads_gives_now_ms_to_the_millisecond(
+    offset_ms: float, drift_ppm: float, t_ns: int
+) -> None:
+    """``ClockSync.linear`` (read by an order template in Rust) against ``now_ms``'s own arithmetic,
+    on samples from a drifting venue clock: the same integer millisecond at every local time."""
+    sync = ClockSync(keep=4, window=16)
+    base = 1_700_000_000_000_000_000
+    for k in range(6):  # samples a minute apart: the drift is estimated
+        t = base + k * 60_000_000_000
+        sync.add_sample(t - 500_000, t / 1e6 + offset_ms + drift_ppm * 1e-6 * (t - base) / 1e6, t + 500_000)
+    clocked = ClockSync(keep=4, window=16, clock_ns=lambda: t_ns)
+    clocked.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("clock_ns", "linear")})
+    assert sync.linear.at(t_ns) == clocked.now_ms()
+    assert abs(sync.linear.now_ms() - sync.now_ms()) <= 1  # both read the wall clock, a moment apart

@@ -14,6 +14,7 @@
 //! OKX's logged-in private socket (unsigned: the connection is authenticated).
 
 pub mod binance;
+pub mod ids;
 
 use crate::sign::encode;
 use crate::sign::hmac::HmacKey;

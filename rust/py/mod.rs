@@ -8,12 +8,13 @@ mod book;
 mod bus;
 #[cfg(all(target_os = "linux", feature = "bus-nats"))]
 mod bus_sub;
-mod clock;
+pub(crate) mod clock;
 mod dispatch;
 pub(crate) mod errors;
 mod events;
 mod feed;
 mod latency;
+pub(crate) mod limits;
 mod lock;
 mod order;
 mod venue_spec;
@@ -51,5 +52,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dispatch::register(m)?;
     lock::register(m)?;
     order::register(m)?;
+    limits::register(m)?;
+    clock::register(m)?;
     Ok(())
 }

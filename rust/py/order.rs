@@ -1,12 +1,15 @@
 //! `OrderTemplate`: Python binding of `crate::order` (thin: build once, then one call per order).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use pyo3::exceptions::PyValueError;
 
+use crate::order::ids::{IdRange, MAX_ID_LEN};
 use crate::order::{self, binance, Layout, OrderError, Part, Rules, SigText, Slot};
+use crate::py::clock::VenueTime;
 use crate::py::errors::{err, guard, Kind};
+use crate::py::limits::BudgetTaker;
 use crate::py::venues::binance::BinanceSigner;
 use crate::py::venues::bybit::BybitSigner;
 use crate::py::venues::htx::HtxSigner;
@@ -137,6 +140,8 @@ fn hmac_key_of(signer: &Bound<'_, PyAny>) -> PyResult<HmacKey> {
 pub struct OrderTemplate {
     t: order::OrderTemplate,
     buf: Vec<u8>,
+    /// The client ids `fire` writes (`give_ids`).
+    ids: IdRange,
 }
 
 #[pymethods]
@@ -181,7 +186,7 @@ impl OrderTemplate {
             }
             .map_err(invalid)?;
             let t = order::OrderTemplate::new(layout, key.clone(), rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
         })
     }
 
@@ -200,7 +205,7 @@ impl OrderTemplate {
             let mut layout = layout_of(parts, None)?;
             layout.expiry_ms = expiry_ms;
             let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
         })
     }
 
@@ -230,7 +235,7 @@ impl OrderTemplate {
                 _ => return Err(PyValueError::new_err("sig is 'hex', 'base64' or 'base64_form'")),
             };
             let t = order::OrderTemplate::new(layout, key, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
         })
     }
 
@@ -255,6 +260,70 @@ impl OrderTemplate {
             };
             self.t.fill(price, qty, client_id, ts, request_id, &mut self.buf).map_err(invalid)?;
             Ok(PyBytes::new(py, &self.buf))
+        })
+    }
+
+    /// Client ids `stem` + base 62 of `first..end` for `fire` (a range `ClientIds.reserve` set aside).
+    fn give_ids(&mut self, stem: &str, first: u64, end: u64) -> PyResult<()> {
+        self.ids =
+            IdRange::new(stem, first, end).ok_or_else(|| PyValueError::new_err("client id stem too long"))?;
+        Ok(())
+    }
+
+    /// How many of the given client ids `fire` has left.
+    #[getter]
+    fn ids_left(&self) -> u64 {
+        self.ids.left()
+    }
+
+    /// `fill` with the next given client id, stamped by `timestamp_ms` (an int, a clock to call, or a
+    /// `VenueTime` read in Rust), the rate budget taken (`take`, the template's
+    /// `BudgetTaker`), written at once: `write(data)`, or `write(head, data)` when `head` is given (a
+    /// picows transport's `send(WSMsgType.TEXT, data)`). Returns the client id and the bytes written;
+    /// None, nothing written or taken, when no client id is left (`ids_left` is 0: `give_ids`) or the
+    /// budget has no room now. `InvalidOrder`, nothing written or taken, when the numbers break the
+    /// instrument's rules. An id not written is kept for the next order.
+    #[pyo3(signature = (price, qty, timestamp_ms, request_id, write, head = None, take = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn fire<'py>(
+        &mut self,
+        py: Python<'py>,
+        price: u64,
+        qty: u64,
+        timestamp_ms: &Bound<'py, PyAny>,
+        request_id: &str,
+        write: &Bound<'py, PyAny>,
+        head: Option<&Bound<'py, PyAny>>,
+        take: Option<&Bound<'py, BudgetTaker>>,
+    ) -> PyResult<Option<(Bound<'py, PyString>, Bound<'py, PyBytes>)>> {
+        guard(|| {
+            // The venue's clock: its estimate read here, a clock called, or a stamp given.
+            let timestamp_ms: u64 = match timestamp_ms.cast::<VenueTime>() {
+                Ok(t) => t.borrow().l.now_ms().max(0) as u64,
+                Err(_) if timestamp_ms.is_callable() => timestamp_ms.call0()?.extract()?,
+                Err(_) => timestamp_ms.extract()?,
+            };
+            let mut cid = [0u8; MAX_ID_LEN];
+            let Some(n) = self.ids.take(&mut cid) else { return Ok(None) };
+            // The range's alphabet and a str stem: always UTF-8.
+            let cid = std::str::from_utf8(&cid[..n]).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            if let Err(e) = self.t.fill(price, qty, cid, timestamp_ms, request_id, &mut self.buf) {
+                self.ids.untake();
+                return Err(invalid(e));
+            }
+            if let Some(t) = take {
+                let taken = t.get().take(py);
+                if !matches!(taken, Ok(w) if w <= 0.0) {
+                    self.ids.untake();
+                    return taken.map(|_| None);
+                }
+            }
+            let data = PyBytes::new(py, &self.buf);
+            match head {
+                Some(h) => write.call1((h, &data))?,
+                None => write.call1((&data,))?,
+            };
+            Ok(Some((PyString::new(py, cid), data)))
         })
     }
 

@@ -171,7 +171,7 @@ def test_a_pre_keyed_taker_decides_and_counts_as_try_take_does(steps: list[tuple
             b.refused("ORDERS", 0.3, cost)
     for name in ("ORDERS", "WEIGHT"):
         wa, wb = a.windows[name], b.windows[name]
-        assert (wa.used(c1.t), wa.blocked_until) == (wb.used(c2.t), wb.blocked_until)
+        assert (wa.used(c1.t), wa.state()[2]) == (wb.used(c2.t), wb.state()[2])  # [2]: blocked until
 
 
 _TWINS = iter(range(1_000_000))

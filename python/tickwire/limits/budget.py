@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Literal
 
+from tickwire import _core
 from tickwire.errors import RateLimitError
-from tickwire.limits.window import RING, SLOTS, Limit, Window
+from tickwire.limits.window import Limit, Window
 
 Lane = Literal["order", "query", "cancel"]
 # Share of each limit new orders and queries leave to cancels (at least one unit of weight).
@@ -53,8 +54,7 @@ def shared_window(
             fresh = Window(limit.limit, limit.window_s + JITTER_S)
             if w is not None:
                 now = time.monotonic() if now is None else now
-                fresh.blocked_until = w.blocked_until
-                fresh.floor, fresh.floor_until = max(w.used(now), w.floor), now + w.window_s
+                fresh.inherit(w, now)
             w = _windows[key] = fresh
         return w
 
@@ -161,39 +161,14 @@ class RateBudget:
         now = self.clock()
         return max(w.wait(weight, cap, now) for w, weight, cap in self._plan(cost, lane))
 
-    def taker(self, cost: Mapping[str, int], lane: Lane) -> Callable[[], float]:
-        """``try_take(cost, lane)`` as one call for a cost taken over and over (an order template's):
-        its plan looked up by a key made once, each window checked in place."""
+    def taker(self, cost: Mapping[str, int], lane: Lane) -> _core.BudgetTaker:
+        """``try_take(cost, lane)`` as one call for a cost taken over and over (an order template's, in
+        Rust: ``OrderTemplate.fire`` runs it): its plan looked up by a key made once, each window
+        checked and counted in place under the lock; a slot to expire, a reported floor to lapse or
+        anything that does not fit goes to ``try_take``."""
+        cost = dict(cost)
         key = (lane, tuple(cost.items()))
-        plans, clock, slow = self._plans, self.clock, self.try_take
-
-        def take() -> float:
-            plan = plans.get(key)
-            if plan is None:  # not worked out yet, or the limits changed since
-                return slow(cost, lane)
-            with _lock:
-                now = clock()
-                # Window.fits and Window.take, inlined for the case that needs neither a slot to
-                # expire nor a reported floor to lapse (else the methods do it, via try_take).
-                for w, weight, cap in plan:
-                    if (
-                        now < w.blocked_until
-                        or int(now / w.slot_s) - SLOTS > w.start
-                        or (w.floor and now >= w.floor_until)
-                        or max(w.total, w.floor) + weight > cap
-                    ):
-                        break
-                else:
-                    for w, weight, _ in plan:
-                        if weight:
-                            w.slots[int(now / w.slot_s) % RING] += weight
-                            w.total += weight
-                            if w.floor:
-                                w.floor += weight
-                    return 0.0
-            return slow(cost, lane)  # a slot to expire, or something does not fit
-
-        return take
+        return _core.BudgetTaker(self._plans, key, self.clock, self.try_take, cost, lane, _lock)
 
     def try_take(self, cost: Mapping[str, int], lane: Lane) -> float:
         """Takes ``cost`` if it fits now (0.0), else the seconds to wait and nothing taken."""

@@ -7,16 +7,21 @@ the venue's fixed windows (a full bucket emptied at its start, refilled during i
 ``limit`` weight, which covers every fixed or rolling window the venue may use. Weight is kept per slot
 (``window / SLOTS``); a slot counts in full until a whole window has passed since its last instant, which
 only makes the count stricter. Memory and time per check are O(SLOTS), whatever the limit.
+
+``Window(limit, window_s)``: ``wait(weight, cap, now)`` (seconds until ``weight`` fits under ``cap``;
+0.0 now, ``inf`` never), ``take(weight, now)``, ``used(now)``, ``observe(used, now, until=None)`` (the
+venue's reported usage, counted until ``until``, default a whole window), ``block(seconds, now)`` (a
+429/418's Retry-After: nothing before then).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-SLOTS = 20
-RING = SLOTS + 1
-_RING = RING
+from tickwire import _core
+
+SLOTS: int = _core.WINDOW_SLOTS
+RING: int = _core.WINDOW_RING
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,75 +52,6 @@ class Limit:
         return self.counts or self.name
 
 
-class Window:
-    """Weight used in the last ``window_s`` seconds, and how long until more fits."""
-
-    __slots__ = (
-        "blocked_until", "floor", "floor_until", "limit", "slot_s", "slots", "start", "total", "window_s",
-    )  # fmt: skip
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        if limit <= 0 or window_s <= 0:
-            raise ValueError("a limit needs a positive weight and window")
-        self.limit = limit
-        self.window_s = window_s
-        self.slot_s = window_s / SLOTS
-        # SLOTS + 1 slots: a slot leaves the count a whole window after its *last* instant.
-        self.slots = [0] * _RING
-        self.total = 0  # sum(self.slots), kept as it changes: a check costs O(1) unless time moved on
-        self.start = 0  # the number of the oldest slot still counted
-        self.blocked_until = 0.0  # nothing at all before this (a 429/418 and its Retry-After)
-        self.floor = 0  # what the venue last reported used (other processes on the IP included) ...
-        self.floor_until = 0.0  # ... counted until a whole window after the report
-
-    def _advance(self, now: float) -> None:
-        oldest = math.floor(now / self.slot_s) - SLOTS
-        if oldest > self.start:
-            slots = self.slots
-            for n in range(self.start, min(oldest, self.start + _RING)):
-                self.total -= slots[n % _RING]
-                slots[n % _RING] = 0
-            self.start = oldest
-        if self.floor and now >= self.floor_until:
-            self.floor = 0
-
-    def used(self, now: float) -> int:
-        self._advance(now)
-        return max(self.total, self.floor)
-
-    def wait(self, weight: int, cap: int, now: float) -> float:
-        """Seconds until ``weight`` fits under ``cap`` (≤ ``limit``); 0.0 when it fits now, ``inf``
-        when it never can (heavier than the cap)."""
-        if now < self.blocked_until:
-            return self.blocked_until - now
-        if weight > cap:
-            return math.inf
-        self._advance(now)
-        total = self.total
-        if max(total, self.floor) + weight <= cap:
-            return 0.0
-        if self.floor + weight > cap:
-            return self.floor_until - now
-        # The oldest slots leave one by one: the first moment enough has left.
-        for k in range(_RING):
-            total -= self.slots[(self.start + k) % _RING]
-            if total + weight <= cap:
-                return (self.start + k + _RING) * self.slot_s - now
-        return self.window_s  # unreachable: an empty window fits any weight ≤ cap
-
-    def take(self, weight: int, now: float) -> None:
-        self._advance(now)
-        self.slots[math.floor(now / self.slot_s) % _RING] += weight
-        self.total += weight
-        if self.floor:
-            self.floor += weight
-
-    def observe(self, used: int, now: float, until: float | None = None) -> None:
-        """The venue says ``used`` weight is counted in its current window (ours and anyone else's on
-        the same IP or key): count at least that until ``until`` (default: a whole window)."""
-        self._advance(now)
-        self.floor, self.floor_until = used, now + self.window_s if until is None else until
-
-    def block(self, seconds: float, now: float) -> None:
-        """The venue refused for ``seconds`` (429/418 with Retry-After): nothing before then."""
-        self.blocked_until = max(self.blocked_until, now + seconds)
+# In Rust (``rust/limits/window.rs``) so an order template's budget check runs inside its one call;
+# ``tests/limits/window_reference.py`` is the longhand it is held to.
+Window = _core.Window

@@ -149,6 +149,18 @@ class ClientIds:
 
     __next__ = next
 
+    def reserve(self, n: int) -> tuple[str, int, int]:
+        """Sets aside up to ``n`` ids for an order template to spell itself (``OrderTemplate.give_ids``):
+        ``(stem, first, end)``, the ids ``stem + base62(c)`` for ``first <= c < end``, as :meth:`next`
+        spells them; never returned by :meth:`next` or another reservation."""
+        c = self._count
+        if c >= self._limit:
+            self._new_nonce()
+            c = 0
+        end = min(c + max(1, n), self._limit)
+        self._count = end
+        return self._stem, c, end
+
     def __iter__(self) -> ClientIds:
         return self
 

@@ -91,7 +91,8 @@ class KeptSocket:
         self.backoff = Backoff(base=0.05, cap=5.0)
         self.connected = False
         self.connects = 0
-        self._transport: WSTransport | None = None
+        # The picows transport while connected, else None (order templates write on it directly).
+        self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._closing = False
@@ -131,7 +132,7 @@ class KeptSocket:
             self._login = None
 
     def send(self, data: bytes) -> bool:
-        t = self._transport
+        t = self.transport
         if t is None:
             return False
         t.send(WSMsgType.TEXT, data)
@@ -155,8 +156,8 @@ class KeptSocket:
 
     async def close(self) -> None:
         self._closing = True
-        if self._transport is not None:
-            self._transport.disconnect()
+        if self.transport is not None:
+            self.transport.disconnect()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -164,8 +165,8 @@ class KeptSocket:
 
     def drop(self) -> None:
         """Cuts the connection (the loop reconnects)."""
-        if self._transport is not None:
-            self._transport.disconnect()
+        if self.transport is not None:
+            self.transport.disconnect()
 
     def _on_text(self, payload: bytes) -> None:
         try:
@@ -202,7 +203,7 @@ class KeptSocket:
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
-            self._transport = transport
+            self.transport = transport
             # Requests go to the socket as they are written, not at the end of the loop iteration
             # (uvloop's default under its high-water mark): see transport/http.py.
             transport.underlying_transport.set_write_buffer_limits(high=0)
@@ -213,7 +214,7 @@ class KeptSocket:
                 log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
                 transport.disconnect()
                 await down.wait()
-                self._transport = None
+                self.transport = None
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self.connected = True
@@ -222,7 +223,7 @@ class KeptSocket:
             self._up.set()
             await down.wait()
             self.connected = False
-            self._transport = None
+            self.transport = None
             self.on_disconnected()
             if not self._closing:
                 log.warning("%s %s lost; reconnecting", self.venue, self.name)
@@ -365,11 +366,17 @@ class OrderSocket(KeptSocket):
     def write(self, data: bytes, rid: str) -> asyncio.Future[Any] | None:
         """Writes ``data`` (request id ``rid``) now and returns the future its answer settles; None,
         and nothing written, when the socket is down. :meth:`answer` waits for it."""
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
+        fut = self.expect(rid)
         if not self.send(data):
             self._pending.pop(rid, None)
             return None
+        return fut
+
+    def expect(self, rid: str) -> asyncio.Future[Any]:
+        """The future the answer to request ``rid`` settles (written, or about to be, in this step of
+        the event loop)."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
         return fut
 
     async def answer(

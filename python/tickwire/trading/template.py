@@ -41,6 +41,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from picows import WSMsgType
 
 from tickwire import _core
 from tickwire.errors import (
@@ -56,6 +57,7 @@ from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import audit_fields
 from tickwire.trading.numbers import Mantissa, strip_zeros, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.remedy import VenueClock
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.wire import RATE_RESENDS
 
@@ -64,6 +66,9 @@ if TYPE_CHECKING:
     from tickwire.trading.stream import OrderSocket
 
 __all__ = ["OrderTemplate"]
+
+# Client ids a form is given at a time to spell itself (``ClientIds.reserve``).
+IDS_AT_ONCE = 256
 
 
 def _scale(d: Decimal | None) -> int:
@@ -189,6 +194,14 @@ class OrderTemplate:
                     raise
                 self.ws = None  # no order socket in this session: its form is never used
         self._baked = None if self._baked_of is None else self._baked_of(s)
+        # The one-call path (``fire``): forms that spell their own client ids; not for requests that
+        # carry a token renewed under them (Kraken, Tradefence: ``_fresh`` runs first there).
+        self._fast = self._baked_of is None
+        self._stamps(signer)
+        self._market = market
+        for form in (self.rest, self.ws):
+            if form is not None:
+                form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
         # Without a REST form, send() takes place_order's path while the socket is down.
         self._socket_only = self._rest is None
         if self._rest is None and (self._ws is None or s.orders_ws is None):
@@ -321,6 +334,11 @@ class OrderTemplate:
         The order is registered with the tracker right after the write, in the same step of the
         event loop (no answer or stream event can arrive before it is tracked)."""
         s = self.session
+        if self._fast and type(qty) is int and s.halted is None:
+            if price is None if self._market else type(price) is int:
+                task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
+                if task is not None:
+                    return task
         if s.halted is not None:
             s._refuse_if_halted("template send")
         p, q = self._mantissas(price, qty)
@@ -352,6 +370,64 @@ class OrderTemplate:
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+        task.add_done_callback(_retrieved)
+        return task
+
+    def _stamps(self, signer: Any) -> None:
+        """What ``fire`` stamps requests with: the venue clock's estimate, read in Rust, when the signer
+        signs with its session's venue clock on the local wall clock; else the signer's clock."""
+        self._clock_fn = clock = signer._clock
+        vc = getattr(clock, "__self__", None)
+        sync = vc.sync if isinstance(vc, VenueClock) else None
+        self._stamp: Any = sync.linear if sync is not None and sync.clock_ns is time.time_ns else clock
+
+    def _fire(self, s: TradingSession, p: int, q: int) -> asyncio.Task[Order] | None:
+        """:meth:`send` in one Rust call where nothing needs Python first (the form's client id, the
+        rate budget, the fill, the signature, the write: ``OrderTemplate.fire``); None, nothing written,
+        when something does (no form for where the order goes now, no idle connection, the budget has
+        to wait, the dead-man switch is not armed on the symbol yet, the key was rotated): ``send``
+        goes its way then."""
+        if s.signer is not self._signer or not (s.dead_man is None or s.dead_man.covers(self.symbol)):
+            return None
+        if s.signer._clock is not self._clock_fn:  # a venue clock installed since
+            self._stamps(s.signer)
+        ws, conn, http = s.orders_ws, None, s.wire.http
+        if ws is not None and ws.connected:
+            form, t = self._ws, ws.transport
+            if form is None or t is None:
+                return None
+            rid, head = ws.next_id(), WSMsgType.TEXT
+            write: Callable[..., object] = t.send
+        else:
+            form, ws, rid, head = self._rest, None, "", None
+            if form is None or http is None or (s.orders_ws is not None and s.transport == "ws"):
+                return None
+            conn = http.idle()
+            if conn is None:
+                return None
+            assert conn.transport is not None  # usable
+            write = conn.transport.write
+        try:
+            got = form.fire(p, q, self._stamp, rid, write, head, self._take)
+            if got is None and not form.ids_left:
+                form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+                got = form.fire(p, q, self._stamp, rid, write, head, self._take)
+        except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
+            if conn is not None:
+                http.keep(conn)  # type: ignore[union-attr]
+            self._explain(p, q)
+            raise
+        if got is None:  # the budget has to wait
+            if conn is not None:
+                http.keep(conn)  # type: ignore[union-attr]
+            return None
+        self.written_ns = time.monotonic_ns()
+        written: Any = ws.expect(rid) if ws is not None else http.written(conn)  # type: ignore[union-attr,arg-type]
+        cid, data = got
+        order = self._track(p, q, cid, ws is not None)
+        task = asyncio.get_running_loop().create_task(
+            self._complete(p, q, cid, ws, rid, data, written, order, True)
+        )
         task.add_done_callback(_retrieved)
         return task
 

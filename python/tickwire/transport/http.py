@@ -185,6 +185,10 @@ class _Conn(asyncio.Protocol):
         # Written first: nothing below can run before the loop polls again, so the answer cannot
         # arrive before this connection is ready to parse it.
         self.transport.write(data)
+        return self.expect(head_only)
+
+    def expect(self, head_only: bool) -> asyncio.Future[HttpResponse]:
+        """Ready for the response to a request just written (an order template writes its own)."""
         self.head_only = head_only
         self.got_bytes = False
         self.status = 0  # 0: waiting for the status line and header fields
@@ -472,15 +476,33 @@ class HttpClient:
         written and before anything else can run (an order template tracks its order there)."""
         return await self.finish_raw(method, path, data, None, timeout=timeout, sent=sent)
 
+    def idle(self) -> _Conn | None:
+        """An idle kept-alive connection taken out of the pool, to write on at once (``transport``),
+        then :meth:`written` (or :meth:`keep`, nothing written); None when none is idle."""
+        while self._idle and not self._closed:
+            conn = self._idle.pop()
+            if conn.usable():
+                return conn
+        return None
+
+    def keep(self, conn: _Conn) -> None:
+        """``conn`` from :meth:`idle` back in the pool, nothing written on it."""
+        self._idle.append(conn)
+
+    @staticmethod
+    def written(conn: _Conn) -> Written:
+        """The handle :meth:`finish_raw` reads the response from, for a request just written on ``conn``
+        (from :meth:`idle`)."""
+        return Written(conn, conn.expect(False), time.perf_counter())
+
     def write_raw(self, data: bytes) -> Written | None:
         """Writes ``data``, a whole request already built, at once on an idle kept-alive connection
         and returns the handle :meth:`finish_raw` reads the response from; None, nothing written, when
         no connection is idle (then :meth:`send_raw` opens one)."""
-        while self._idle and not self._closed:
-            conn = self._idle.pop()
-            if conn.usable():
-                return Written(conn, conn.send(data, False), time.perf_counter())
-        return None
+        conn = self.idle()
+        if conn is None:
+            return None
+        return Written(conn, conn.send(data, False), time.perf_counter())
 
     async def finish_raw(
         self,

@@ -1,0 +1,170 @@
+//! One venue limit as the client counts it: weight per slot over `SLOTS + 1` slots of
+//! `window_s / SLOTS` seconds; a slot counts in full until a whole window has passed since its last
+//! instant. The arithmetic is `tickwire.limits.window`'s reference implementation's, step for step
+//! (`tests/limits/test_window_reference.py` holds the two together on random sequences).
+
+pub const SLOTS: i64 = 20;
+pub const RING: usize = SLOTS as usize + 1;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub limit: i64,
+    pub window_s: f64,
+    pub slot_s: f64,
+    pub slots: [i64; RING],
+    /// `slots`' sum, kept as it changes: a check costs O(1) unless time moved on.
+    pub total: i64,
+    /// The number of the oldest slot still counted.
+    pub start: i64,
+    /// Nothing at all before this (a 429/418 and its Retry-After).
+    pub blocked_until: f64,
+    /// What the venue last reported used (other processes on the IP included) ...
+    pub floor: i64,
+    /// ... counted until then.
+    pub floor_until: f64,
+}
+
+#[inline]
+fn slot_of(now: f64, slot_s: f64) -> i64 {
+    (now / slot_s).floor() as i64
+}
+
+#[inline]
+fn ring(n: i64) -> usize {
+    n.rem_euclid(RING as i64) as usize
+}
+
+impl Window {
+    /// `None` unless the limit and the window are positive.
+    pub fn new(limit: i64, window_s: f64) -> Option<Self> {
+        (limit > 0 && window_s > 0.0).then(|| Self {
+            limit,
+            window_s,
+            slot_s: window_s / SLOTS as f64,
+            slots: [0; RING],
+            total: 0,
+            start: 0,
+            blocked_until: 0.0,
+            floor: 0,
+            floor_until: 0.0,
+        })
+    }
+
+    pub fn advance(&mut self, now: f64) {
+        let oldest = slot_of(now, self.slot_s) - SLOTS;
+        if oldest > self.start {
+            for n in self.start..oldest.min(self.start + RING as i64) {
+                self.total -= self.slots[ring(n)];
+                self.slots[ring(n)] = 0;
+            }
+            self.start = oldest;
+        }
+        if self.floor != 0 && now >= self.floor_until {
+            self.floor = 0;
+        }
+    }
+
+    pub fn used(&mut self, now: f64) -> i64 {
+        self.advance(now);
+        self.total.max(self.floor)
+    }
+
+    /// Seconds until `weight` fits under `cap` (≤ `limit`): 0.0 when it fits now, infinity when it
+    /// never can (heavier than the cap).
+    pub fn wait(&mut self, weight: i64, cap: i64, now: f64) -> f64 {
+        if now < self.blocked_until {
+            return self.blocked_until - now;
+        }
+        if weight > cap {
+            return f64::INFINITY;
+        }
+        self.advance(now);
+        let mut total = self.total;
+        if total.max(self.floor).saturating_add(weight) <= cap {
+            return 0.0;
+        }
+        if self.floor.saturating_add(weight) > cap {
+            return self.floor_until - now;
+        }
+        // The oldest slots leave one by one: the first moment enough has left.
+        for k in 0..RING as i64 {
+            total -= self.slots[ring(self.start + k)];
+            if total.saturating_add(weight) <= cap {
+                return (self.start + k + RING as i64) as f64 * self.slot_s - now;
+            }
+        }
+        self.window_s // unreachable: an empty window fits any weight ≤ cap
+    }
+
+    pub fn take(&mut self, weight: i64, now: f64) {
+        self.advance(now);
+        self.slots[ring(slot_of(now, self.slot_s))] += weight;
+        self.total += weight;
+        if self.floor != 0 {
+            self.floor += weight;
+        }
+    }
+
+    /// Whether `weight` fits under `cap` now with nothing to expire first (no slot to leave, no
+    /// reported floor to lapse, no block): the case `take_now` may count without `advance`.
+    #[inline]
+    pub fn fits_now(&self, weight: i64, cap: i64, now: f64) -> bool {
+        !(now < self.blocked_until
+            || slot_of(now, self.slot_s) - SLOTS > self.start
+            || (self.floor != 0 && now >= self.floor_until)
+            || self.total.max(self.floor).saturating_add(weight) > cap)
+    }
+
+    /// `take` after `fits_now` said yes.
+    #[inline]
+    pub fn take_now(&mut self, weight: i64, now: f64) {
+        self.slots[ring(slot_of(now, self.slot_s))] += weight;
+        self.total += weight;
+        if self.floor != 0 {
+            self.floor += weight;
+        }
+    }
+
+    /// The venue says `used` weight is counted in its current window (ours and anyone else's on the
+    /// same IP or key): count at least that until `until` (default: a whole window).
+    pub fn observe(&mut self, used: i64, now: f64, until: Option<f64>) {
+        self.advance(now);
+        self.floor = used;
+        self.floor_until = until.unwrap_or(now + self.window_s);
+    }
+
+    /// The venue refused for `seconds` (429/418 with Retry-After): nothing before then.
+    pub fn block(&mut self, seconds: f64, now: f64) {
+        self.blocked_until = self.blocked_until.max(now + seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_window_names_the_moment_its_oldest_slot_leaves() {
+        let mut w = Window::new(3, 2.0).unwrap();
+        for t in [10.0, 10.05, 10.3] {
+            assert_eq!(w.wait(1, 3, t), 0.0);
+            w.take(1, t);
+        }
+        let wait = w.wait(1, 3, 10.4);
+        // The slot of 10.0 and 10.05 (10.0..10.1) leaves a whole window after its end: 12.1.
+        assert!((10.4 + wait - 12.1).abs() < 1e-9, "{wait}");
+        assert_eq!(w.wait(1, 3, 12.11), 0.0);
+        assert_eq!(w.used(12.11), 1);
+    }
+
+    #[test]
+    fn the_fast_check_agrees_with_wait_where_it_answers() {
+        let mut w = Window::new(5, 1.0).unwrap();
+        w.take(4, 100.0);
+        assert!(w.fits_now(1, 5, 100.01) && !w.fits_now(2, 5, 100.01));
+        assert!(!w.fits_now(1, 5, 101.5)); // a slot to expire first: the slow way decides
+        w.block(0.5, 100.02);
+        assert!(!w.fits_now(1, 5, 100.03));
+        assert!(Window::new(0, 1.0).is_none() && Window::new(1, 0.0).is_none());
+    }
+}

@@ -1,0 +1,177 @@
+//! `Window` and `BudgetTaker`: bindings of `crate::limits` (thin). `tickwire.limits.budget` builds
+//! budgets of windows; an order template's budget check runs inside its one call (`OrderTemplate.fire`).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use crate::limits::window::{self, RING};
+
+/// One venue limit as the client counts it (`tickwire.limits.window`).
+#[pyclass(module = "tickwire._core", name = "Window")]
+#[derive(Clone)]
+pub struct Window {
+    w: window::Window,
+}
+
+#[pymethods]
+impl Window {
+    #[new]
+    fn new(limit: i64, window_s: f64) -> PyResult<Self> {
+        window::Window::new(limit, window_s)
+            .map(|w| Self { w })
+            .ok_or_else(|| PyValueError::new_err("a limit needs a positive weight and window"))
+    }
+
+    #[getter]
+    fn limit(&self) -> i64 {
+        self.w.limit
+    }
+
+    #[getter]
+    fn window_s(&self) -> f64 {
+        self.w.window_s
+    }
+
+    /// `(total, start, blocked_until, floor, floor_until, slots)`: the count as it stands (`total`
+    /// is `slots`' sum; `start` the oldest slot counted; `floor` what the venue reported used, until
+    /// `floor_until`; nothing before `blocked_until`).
+    #[allow(clippy::type_complexity)]
+    fn state(&self) -> (i64, i64, f64, i64, f64, Vec<i64>) {
+        let w = &self.w;
+        (w.total, w.start, w.blocked_until, w.floor, w.floor_until, w.slots.to_vec())
+    }
+
+    /// What `older` (the window this one replaces: the limit declared again) counted and blocked:
+    /// its block, and its usage as a floor for one of its windows.
+    fn inherit(&mut self, mut older: PyRefMut<'_, Window>, now: f64) {
+        let used = older.w.used(now).max(older.w.floor);
+        self.w.blocked_until = older.w.blocked_until;
+        self.w.floor = used;
+        self.w.floor_until = now + older.w.window_s;
+    }
+
+    fn used(&mut self, now: f64) -> i64 {
+        self.w.used(now)
+    }
+
+    /// Seconds until `weight` fits under `cap`: 0.0 now, `inf` never.
+    fn wait(&mut self, weight: i64, cap: i64, now: f64) -> f64 {
+        self.w.wait(weight, cap, now)
+    }
+
+    fn take(&mut self, weight: i64, now: f64) {
+        self.w.take(weight, now)
+    }
+
+    #[pyo3(signature = (used, now, until = None))]
+    fn observe(&mut self, used: i64, now: f64, until: Option<f64>) {
+        self.w.observe(used, now, until)
+    }
+
+    fn block(&mut self, seconds: f64, now: f64) {
+        self.w.block(seconds, now)
+    }
+
+    fn __copy__(&self) -> Self {
+        self.clone()
+    }
+
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> Self {
+        self.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Window(limit={}, window_s={}, used={})",
+            self.w.limit,
+            self.w.window_s,
+            self.w.total.max(self.w.floor)
+        )
+    }
+}
+
+/// `RateBudget.try_take(cost, lane)` for one cost taken over and over (an order template's): the plan
+/// looked up in the budget's plans by a key made once, each window checked and counted in place
+/// under the budget's lock; anything that needs more (a slot to expire, a reported floor to lapse,
+/// something that does not fit, no plan yet) goes to `try_take` itself.
+#[pyclass(module = "tickwire._core", name = "BudgetTaker", frozen)]
+pub struct BudgetTaker {
+    plans: Py<PyDict>,
+    key: Py<PyAny>,
+    clock: Py<PyAny>,
+    slow: Py<PyAny>,
+    cost: Py<PyAny>,
+    lane: Py<PyAny>,
+    lock: Py<PyAny>,
+}
+
+impl BudgetTaker {
+    /// 0.0 when taken, else the seconds to wait (nothing taken).
+    pub(crate) fn take(&self, py: Python<'_>) -> PyResult<f64> {
+        if let Some(fast) = self.fast(py)? {
+            return Ok(fast);
+        }
+        self.slow.call1(py, (&self.cost, &self.lane))?.extract(py)
+    }
+
+    /// `Some(0.0)` when the fast case took it; `None`: `try_take` decides.
+    fn fast(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        let Some(plan) = self.plans.bind(py).get_item(&self.key)? else { return Ok(None) };
+        let plan = plan.cast_into::<PyList>()?;
+        let lock = self.lock.bind(py);
+        if !lock.call_method1("acquire", (false,))?.is_truthy()? {
+            return Ok(None); // another thread counts: wait for it the slow way
+        }
+        let got = (|| -> PyResult<Option<f64>> {
+            let now: f64 = self.clock.call0(py)?.extract(py)?;
+            for item in plan.iter() {
+                let (w, weight, cap) = entry(&item)?;
+                if !w.borrow().w.fits_now(weight, cap, now) {
+                    return Ok(None);
+                }
+            }
+            for item in plan.iter() {
+                let (w, weight, _) = entry(&item)?;
+                if weight != 0 {
+                    w.borrow_mut().w.take_now(weight, now);
+                }
+            }
+            Ok(Some(0.0))
+        })();
+        lock.call_method0("release")?;
+        got
+    }
+}
+
+fn entry<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, Window>, i64, i64)> {
+    let t = item.cast::<PyTuple>()?;
+    Ok((t.get_item(0)?.cast_into::<Window>()?, t.get_item(1)?.extract()?, t.get_item(2)?.extract()?))
+}
+
+#[pymethods]
+impl BudgetTaker {
+    #[new]
+    fn new(
+        plans: Py<PyDict>,
+        key: Py<PyAny>,
+        clock: Py<PyAny>,
+        slow: Py<PyAny>,
+        cost: Py<PyAny>,
+        lane: Py<PyAny>,
+        lock: Py<PyAny>,
+    ) -> Self {
+        Self { plans, key, clock, slow, cost, lane, lock }
+    }
+
+    fn __call__(&self, py: Python<'_>) -> PyResult<f64> {
+        self.take(py)
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("WINDOW_SLOTS", window::SLOTS)?;
+    m.add("WINDOW_RING", RING)?;
+    m.add_class::<Window>()?;
+    m.add_class::<BudgetTaker>()
+}
