@@ -2,6 +2,7 @@
 //! budgets of windows; an order template's budget check runs inside its one call (`OrderTemplate.fire`).
 
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -120,7 +121,7 @@ impl BudgetTaker {
         let Some(plan) = self.plans.bind(py).get_item(&self.key)? else { return Ok(None) };
         let plan = plan.cast_into::<PyList>()?;
         let lock = self.lock.bind(py);
-        if !lock.call_method1("acquire", (false,))?.is_truthy()? {
+        if !lock.call_method1(intern!(py, "acquire"), (false,))?.is_truthy()? {
             return Ok(None); // another thread counts: wait for it the slow way
         }
         let got = (|| -> PyResult<Option<f64>> {
@@ -139,7 +140,7 @@ impl BudgetTaker {
             }
             Ok(Some(0.0))
         })();
-        lock.call_method0("release")?;
+        lock.call_method0(intern!(py, "release"))?;
         got
     }
 }

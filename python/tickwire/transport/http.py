@@ -481,7 +481,8 @@ class HttpClient:
         then :meth:`written` (or :meth:`keep`, nothing written); None when none is idle."""
         while self._idle and not self._closed:
             conn = self._idle.pop()
-            if conn.usable():
+            t = conn.transport  # conn.usable(), inlined: the order path's first step
+            if not conn.closed and t is not None and not t.is_closing():
                 return conn
         return None
 
