@@ -36,12 +36,13 @@ class Run:
 
 
 def _client_id(data: bytes) -> str:
-    """The client order id in an order socket request (Binance ``newClientOrderId``, OKX ``clOrdId``)."""
+    """The client order id in an order socket request (Binance ``newClientOrderId``, OKX ``clOrdId``,
+    Bybit ``orderLinkId``)."""
 
     def find(x: Any) -> str | None:
         if isinstance(x, dict):
             for k, v in x.items():
-                if k in ("newClientOrderId", "clOrdId"):
+                if k in ("newClientOrderId", "clOrdId", "orderLinkId"):
                     return str(v)
                 if (got := find(v)) is not None:
                     return got

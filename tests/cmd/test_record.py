@@ -5,17 +5,22 @@ books, and so must a longhand replay of it that shares no code with the library.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from captures import KINDS, LINE_KEYS, decoded, okx_checksum
+from conftest import shared_path
+from sbe_schema import SchemaDecoder, dec
 from tickwire.sim.process import sim_process
 
 Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
@@ -34,17 +39,24 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _record(
-    tmp_path: Path, venue: str, symbols: list[str], depth: int | None = None, fault: str = "gap"
+    tmp_path: Path,
+    venue: str,
+    symbols: list[str],
+    depth: int | None = None,
+    fault: str = "gap",
+    sim_venue: str | None = None,
 ) -> tuple[Path, dict[str, Any], dict[str, Book]]:
     """Records ``venue`` for ~3 s with one gap per symbol (or one dropped connection), pausing the
     market 1 s before the end; returns the file, the command's JSON summary and the simulator's books
-    after (its top ``depth`` levels: what a venue serving fixed-depth books sends)."""
+    after (its top ``depth`` levels: what a venue serving fixed-depth books sends). ``sim_venue``: the
+    simulator's venue serving it, when named otherwise."""
     out = tmp_path / f"{venue}.jsonl"
+    sv = sim_venue or venue
     sim_args = [
         "--venue",
-        venue,
+        sv,
         "--symbols",
-        f"{venue}={','.join(symbols)}",
+        f"{sv}={','.join(symbols)}",
         "--rate",
         "200",
         "--depth",
@@ -69,9 +81,9 @@ def _record(
                 assert time.monotonic() < end and proc.poll() is None, "recording did not start"
                 time.sleep(0.05)
             for s in symbols if fault == "gap" else []:
-                _control(urls, "/fault", {"venue": venue, "fault": "gap", "args": {"symbol": s}})
+                _control(urls, "/fault", {"venue": sv, "fault": "gap", "args": {"symbol": s}})
             if fault == "drop":
-                _control(urls, "/fault", {"venue": venue, "fault": "drop", "args": {}})
+                _control(urls, "/fault", {"venue": sv, "fault": "drop", "args": {}})
             time.sleep(0.8)
             _control(urls, "/pause", {})
             stdout, stderr = proc.communicate(timeout=20)
@@ -82,18 +94,25 @@ def _record(
         assert proc.returncode == 0, stderr
         truth = {}
         for s in symbols:
-            q = urllib.parse.urlencode({"venue": venue, "symbol": s, **({"depth": depth} if depth else {})})
+            q = urllib.parse.urlencode({"venue": sv, "symbol": s, **({"depth": depth} if depth else {})})
             b = _control(urls, f"/book?{q}")
             truth[s] = tuple({Decimal(p): Decimal(v) for p, v in b[side]} for side in ("bids", "asks"))
     return out, json.loads(stdout), truth  # type: ignore[return-value]
 
 
-def _check_format(path: Path) -> list[tuple[str, str, Any]]:
-    """The fixture format: keys and kinds as in ../shared/fixtures/real, every binary frame gunzips
-    and every text frame / REST body is JSON (the rules the real captures are read by)."""
-    for e in _lines(path):
+def _check_lines(path: Path) -> list[dict[str, Any]]:
+    """The fixture format's lines: keys and kinds as in ../shared/fixtures/real, receive times now."""
+    lines = _lines(path)
+    for e in lines:
         assert set(e) in LINE_KEYS and e["kind"] in KINDS, e
         assert isinstance(e["t"], float) and abs(e["t"] - time.time()) < 120
+    return lines
+
+
+def _check_format(path: Path) -> list[tuple[str, str, Any]]:
+    """The fixture format, every binary frame gunzips and every text frame / REST body is JSON (the
+    rules the real captures are read by)."""
+    _check_lines(path)
     events = list(decoded(path))
     assert all(not isinstance(m, str) for kind, _, m in events if kind in ("recv", "http")), "non-JSON frame"
     return events
@@ -131,13 +150,16 @@ def _apply(book: Book, bids: list[list[Any]], asks: list[list[Any]]) -> None:
                 side[Decimal(str(p))] = Decimal(str(q))
 
 
-def test_record_binance_spot_replays_to_the_simulators_books(tmp_path: Path) -> None:
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    out, summary, truth = _record(tmp_path, "binance", symbols)
-    assert summary["synced"] == dict.fromkeys(symbols, True) and summary["resyncs"] >= 2 * len(symbols)
-    events = _check_format(out)
-    # Longhand: the official spot sync (U/u rules) from the recorded REST snapshots, a gap waiting
-    # for the next snapshot like the live session did.
+def _query_symbol(url: str) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["symbol"][0]
+
+
+def _spot_sync(
+    symbols: list[str], events: Iterable[tuple[str, str, dict[str, Any]]]
+) -> tuple[dict[str, Book | None], int, int]:
+    """Longhand: Binance's official spot sync (U/u rules) over ("http", symbol, REST snapshot) and
+    ("diff", "", {"s", "U", "u", "b", "a"}) events in capture order, a gap waiting for the next
+    snapshot like the live session did. The books, the snapshots applied and the gaps seen."""
     books: dict[str, Book | None] = dict.fromkeys(symbols)
     last: dict[str, int] = {}
     pending: dict[str, list[dict[str, Any]]] = {s: [] for s in symbols}
@@ -156,9 +178,8 @@ def test_record_binance_spot_replays_to_the_simulators_books(tmp_path: Path) -> 
             _apply(book, d["b"], d["a"])
             last[s] = d["u"]
 
-    for kind, url, m in events:
+    for kind, s, m in events:
         if kind == "http":
-            s = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["symbol"][0]
             books[s] = ({}, {})
             _apply(books[s], m["bids"], m["asks"])  # type: ignore[arg-type]
             last[s] = m["lastUpdateId"]
@@ -166,8 +187,22 @@ def test_record_binance_spot_replays_to_the_simulators_books(tmp_path: Path) -> 
             held, pending[s] = pending[s], []
             for d in held:
                 diff(d)
-        elif kind == "recv" and m.get("data", {}).get("e") == "depthUpdate":
-            diff(m["data"])
+        else:
+            diff(m)
+    return books, snapshots, gaps
+
+
+def test_record_binance_spot_replays_to_the_simulators_books(tmp_path: Path) -> None:
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    out, summary, truth = _record(tmp_path, "binance", symbols)
+    assert summary["synced"] == dict.fromkeys(symbols, True) and summary["resyncs"] >= 2 * len(symbols)
+    events = _check_format(out)
+    diffs = (
+        ("http", _query_symbol(url), m) if kind == "http" else ("diff", "", m["data"])
+        for kind, url, m in events
+        if kind == "http" or (kind == "recv" and m.get("data", {}).get("e") == "depthUpdate")
+    )
+    books, snapshots, gaps = _spot_sync(symbols, diffs)
     assert (snapshots, gaps) == (2 * len(symbols), len(symbols))
     assert books == truth
     _assert_replay_equals(_replay(out, "binance"), truth, {s: s for s in symbols})
@@ -237,6 +272,41 @@ def test_record_coinbase_reconnect_replays_from_the_new_connection(tmp_path: Pat
     _assert_replay_equals(_replay(out, "coinbase"), truth, {"BTC-USD": "BTC-USD"}, gaps=0)
 
 
+def test_record_binance_sbe_keeps_sbe_frames_as_received(tmp_path: Path) -> None:
+    """Binance's SBE stream (the simulator's "binance" venue, /sbe/ paths, an Ed25519 key the command
+    registers): every binary frame written as received, each one whole SBE message the schema's own
+    reader decodes; the spot sync over those diffs and the recorded REST snapshots, and ``tickwire
+    replay --venue binance-sbe``, both end with the simulator's books."""
+    reader = SchemaDecoder(shared_path("specs", "binance-sbe", "stream_1_0.xml"))
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    out, summary, truth = _record(tmp_path, "binance-sbe", symbols, sim_venue="binance")
+    assert summary["synced"] == dict.fromkeys(symbols, True) and summary["resyncs"] >= 2 * len(symbols)
+    lines = _check_lines(out)
+    assert all("/sbe/" in e["url"] for e in lines if e["kind"] in ("open", "recv"))
+    assert all(e["kind"] == "recv" for e in lines if "b64" in e)
+    # Text frames are only the subscription's answer; data is binary, never gzip, never re-encoded.
+    assert [e["text"] for e in lines if e["kind"] == "recv" and "text" in e] == ['{"result":null,"id":1}']
+
+    def levels(m: dict[str, Any], side: str) -> list[list[Decimal]]:
+        return [[dec(r["price"], m["priceExponent"]), dec(r["qty"], m["qtyExponent"])] for r in m[side]]
+
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    names = set()
+    for e in lines:
+        if e["kind"] == "http":
+            events.append(("http", _query_symbol(e["url"]), json.loads(e["text"])))
+        elif "b64" in e:
+            m = reader.decode(base64.b64decode(e["b64"]))  # asserts the frame is one whole message
+            names.add(m["_name"])
+            d = {"s": m["symbol"], "U": m["firstBookUpdateId"], "u": m["lastBookUpdateId"]}
+            events.append(("diff", "", {**d, "b": levels(m, "bids"), "a": levels(m, "asks")}))
+    assert names == {"DepthDiffStreamEvent"} and len(events) > 100
+    books, snapshots, gaps = _spot_sync(symbols, events)
+    assert (snapshots, gaps) == (2 * len(symbols), len(symbols))
+    assert books == truth
+    _assert_replay_equals(_replay(out, "binance-sbe"), truth, {s: s for s in symbols})
+
+
 def test_record_bad_endpoint_is_a_clean_error(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "tickwire.cli", "record", "--venue", "okx", "--symbols", "BTC-USDT"]
     r = subprocess.run(
@@ -245,6 +315,15 @@ def test_record_bad_endpoint_is_a_clean_error(tmp_path: Path) -> None:
         text=True,
     )
     assert r.returncode == 2 and "tickwire record" in r.stderr
+
+
+def test_record_sbe_without_a_key_says_so_before_connecting(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "tickwire.cli", "record", "--venue", "binance-sbe", "--symbols", "BTCUSDT"]
+    out = tmp_path / "x.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "BINANCE_API_KEY"}
+    cmd += ["--out", str(out), "--endpoint", "ws://127.0.0.1:9/stream"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "BINANCE_API_KEY" in r.stderr and not out.exists()
 
 
 def test_capture_writer_writes_the_fixture_lines_in_order(tmp_path: Path) -> None:

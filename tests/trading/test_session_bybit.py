@@ -6,6 +6,7 @@ cancel-all per symbol, ``retCode`` errors on HTTP 200; the private stream (``aut
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass, fields, replace
@@ -197,7 +198,10 @@ def test_ws_requests_carry_the_header_timestamp_and_the_rest_bodies() -> None:
         assert msg["header"] == {"X-BAPI-TIMESTAMP": "1711001595207", "X-BAPI-RECV-WINDOW": "8000"}
         assert msg["op"] == op and msg["args"] == [orjson.loads(call.body)]
         assert msg["reqId"].startswith("tw7-") and len(msg["reqId"]) <= 36
-        assert g.ws_answer_id(msg) == msg["reqId"]
+        # The answer carries the tagged reqId back; its id is the one the request was made with,
+        # the one the socket (or an order template) waits under.
+        assert g.ws_answer_id(msg) == "tw7"
+        assert bybit.Orders().ws_answer_id(msg) == msg["reqId"]  # not another session's "tw7"
     assert orjson.loads(calls["order.amend"].body) == {
         "category": "spot", "symbol": "BTCUSDT", "orderId": "1551741421621614080", "qty": "0.3",
     }  # fmt: skip
@@ -354,6 +358,24 @@ def test_after_a_cut_both_sockets_log_in_again_and_the_stream_reports_new_fills(
         # Subscribed again on the new connection: its order state and each execution are pushed.
         await settle(lambda: tr.stream is not None and tr.stream.events >= before + len(want) + 1, "pushes")
         assert sorted(f.trade_id for f in fills) == want  # each once, though REST and the stream carry it
+
+    a.run(body)
+
+
+def test_a_template_order_on_the_trade_socket_is_settled_by_its_answer() -> None:
+    """The template writes under the socket's request id and the tagged reqId comes back: the answer
+    settles the send (not the 5 s time-out and a reconciliation), the order as the simulator has it."""
+    a = BYBIT_WS
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        qty = a.size(tr, price, 2)
+        before = tr.orders_ws.connects if tr.orders_ws is not None else -1
+        o = await asyncio.wait_for(tr.template(a.symbol, "buy").send(price, qty), 1.0)
+        [theirs] = a.orders(sim, o.client_id)
+        assert (o.status, o.order_id) == ("new", str(theirs.id)) and theirs.open
+        assert tr.orders_ws is not None and tr.orders_ws.connects == before  # over the one socket
 
     a.run(body)
 

@@ -43,7 +43,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-faults", action="store_true", help="do not inject faults")
     p.add_argument("--plain", action="store_true", help="no screen redraws (default when not a terminal)")
     p.add_argument("--no-trade", action="store_true", help="market data only: skip the trading part")
-    p.add_argument("--trade-venue", default="binance", choices=["binance", "okx"], help="venue to trade on")
+    from tickwire.cmd.demo_trade import TRADE_VENUES
+
+    p.add_argument("--trade-venue", default="binance", choices=sorted(TRADE_VENUES), help="venue to trade on")
     p.add_argument("--trade-duration", type=float, default=12.0, help="seconds of trading (default 12)")
     p.set_defaults(func=run)
 

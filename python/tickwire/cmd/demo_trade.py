@@ -39,23 +39,26 @@ if TYPE_CHECKING:
 Out = Callable[[str], None]
 ZERO = Decimal(0)
 
-# Each venue's demo account: symbol, base and quote asset, its key as the simulator's POST /keys takes
-# it, the order socket's place operation (for lose_answer) and what the summary calls the socket.
+
+def _account(symbol: str, keys: dict[str, str], place_op: str, socket: str) -> dict[str, Any]:
+    """A venue's demo account: symbol, base and quote asset (BTC/USDT everywhere), its key as the
+    simulator's POST /keys takes it, the order socket's place operation (for lose_answer) and what
+    the summary calls the socket."""
+    return {"symbol": symbol, "assets": ("BTC", "USDT"), "keys": keys, "place_op": place_op, "socket": socket}
+
+
 TRADE_VENUES: dict[str, dict[str, Any]] = {
-    "binance": {
-        "symbol": "BTCUSDT",
-        "assets": ("BTC", "USDT"),
-        "keys": {"key": "demo-key", "secret": "demo-secret"},
-        "place_op": "order.place",
-        "socket": "WS API",
-    },
-    "okx": {
-        "symbol": "BTC-USDT",
-        "assets": ("BTC", "USDT"),
-        "keys": {"key": "demo-okx", "secret": "demo-secret", "passphrase": "demo pass"},
-        "place_op": "order",
-        "socket": "order socket",
-    },
+    "binance": _account("BTCUSDT", {"key": "demo-key", "secret": "demo-secret"}, "order.place", "WS API"),
+    "okx": _account(
+        "BTC-USDT",
+        {"key": "demo-okx", "secret": "demo-secret", "passphrase": "demo pass"},
+        "order",
+        "order socket",
+    ),
+    # Spot: order.create on the authenticated trade socket (/v5/trade), its answer an ack only.
+    "bybit": _account(
+        "BTCUSDT", {"key": "demo-bybit", "secret": "demo-secret"}, "order.create", "trade socket"
+    ),
 }
 FUNDS = {"USDT": "10000", "BTC": "0.1"}
 MIN_GAP_S = 0.15  # between new orders: at most ~7 a second, well inside Binance's 100 per 10 s
@@ -70,6 +73,10 @@ def signer(venue: str) -> Any:
         from tickwire.venues import okx
 
         return okx.Signer(keys["key"], keys["secret"], keys["passphrase"])
+    if venue == "bybit":
+        from tickwire.venues import bybit
+
+        return bybit.Signer(keys["key"], keys["secret"])
     from tickwire.venues import binance
 
     return binance.Signer(keys["key"], keys["secret"])

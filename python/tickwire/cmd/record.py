@@ -9,6 +9,11 @@ a queue to the file, so the frame path does no file I/O.
 and symbols; an ``http(s)://`` URL is the control endpoint of a running ``tickwire sim``; a
 ``ws(s)://`` URL is one WebSocket endpoint (with ``--rest URL`` where the venue's snapshots come
 from REST).
+
+``--venue binance-sbe`` records Binance's SBE market-data stream: its binary frames as received
+(base64, uncompressed as the venue sends them), the REST snapshots as JSON. Its upgrade needs an
+Ed25519 API key: ``BINANCE_API_KEY`` in production; against the simulator (its ``binance`` venue's
+``/sbe/`` paths) the command registers a fresh one through the control endpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import secrets
 import signal
 import sys
 import time
@@ -46,25 +52,62 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+# Library venues the simulator serves as part of another: Binance's SBE stream host
+# (stream-sbe.binance.com) is its "binance" venue's /sbe/ paths, as it is the spot account's in production.
+SIM_VENUE = {"binance-sbe": "binance"}
+
+
+def _key_options(venue: str, control: str | None = None) -> dict[str, Any]:
+    """The API key a market-data session needs: Binance's SBE streams take an Ed25519 key's name in
+    the upgrade (no signature). From a simulator (its ``control`` URL) a fresh key whose public half
+    is registered there; else ``BINANCE_API_KEY``, checked before anything connects. Nothing for the
+    other venues."""
+    if venue != "binance-sbe":
+        return {}
+    if control is None:
+        from tickwire.auth import Credentials
+
+        return {"venue_options": {"api_key": Credentials.from_env("BINANCE").api_key}}
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    key = f"tickwire-record-{secrets.token_hex(6)}"
+    body = {"venue": SIM_VENUE[venue], "args": {"key": key, "public_key": pem.decode()}}
+    req = urllib.request.Request(control.rstrip("/") + "/keys", data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=5):
+        pass
+    return {"venue_options": {"api_key": key}}
+
+
 @contextlib.contextmanager
-def _endpoints(args: argparse.Namespace, symbols: Sequence[str]) -> Iterator[list[Mapping[str, Any]] | None]:
+def _endpoints(
+    args: argparse.Namespace, symbols: Sequence[str]
+) -> Iterator[tuple[list[Mapping[str, Any]] | None, dict[str, Any]]]:
+    """The endpoints to record from and the session options they need."""
     ep: str | None = args.endpoint
+    sim_venue = SIM_VENUE.get(args.venue, args.venue)
     if ep is None:
-        yield None  # the venue's production hosts
+        yield None, _key_options(args.venue)  # the venue's production hosts
     elif ep == "sim":
         from tickwire.sim.process import sim_process
 
-        sim_args = ["--venue", args.venue, "--symbols", f"{args.venue}={','.join(symbols)}"]
+        sim_args = ["--venue", sim_venue, "--symbols", f"{sim_venue}={','.join(symbols)}"]
         with sim_process(*sim_args) as urls:
-            yield list(urls[args.venue])
+            yield list(urls[sim_venue]), _key_options(args.venue, urls["control"])
     elif ep.startswith(("http://", "https://")):
         with urllib.request.urlopen(ep.rstrip("/") + "/urls", timeout=5) as r:
             urls = json.loads(r.read())
-        if args.venue not in urls:
-            raise ValueError(f"{ep} serves {', '.join(k for k in urls if k != 'control')}, not {args.venue}")
-        yield list(urls[args.venue])
+        if sim_venue not in urls:
+            raise ValueError(f"{ep} serves {', '.join(k for k in urls if k != 'control')}, not {sim_venue}")
+        yield list(urls[sim_venue]), _key_options(args.venue, ep)
     elif ep.startswith(("ws://", "wss://")):
-        yield [{"ws": ep, "rest": args.rest, "name": ep}]
+        yield [{"ws": ep, "rest": args.rest, "name": ep}], _key_options(args.venue)
     else:
         raise ValueError(f"--endpoint: sim, http(s):// (a tickwire sim) or ws(s)://, not {ep!r}")
 
@@ -128,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        with _endpoints(args, symbols) as endpoints:
+        with _endpoints(args, symbols) as (endpoints, options):
             return await record(
                 args.venue,
                 symbols,
@@ -137,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 endpoints=endpoints,
                 channels=channels,
                 stop=stop,
+                **options,
             )
 
     try:

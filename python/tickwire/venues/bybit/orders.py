@@ -355,8 +355,13 @@ class Orders:
         return orjson.dumps(msg)
 
     def ws_answer_id(self, msg: Any) -> str | None:
+        """The id the request was made with (``ws_request``'s ``request_id``): this session's tag
+        taken off, so an answer matches whoever wrote its request under that id (an order template
+        registers the id it filled in, not the tagged reqId)."""
         rid = msg.get("reqId") if isinstance(msg, dict) else None
-        return rid if isinstance(rid, str) and rid else None
+        if not isinstance(rid, str) or not rid:
+            return None
+        return rid.removesuffix(f"-{self._req_tag}") or rid
 
     def read_ws_answer(self, msg: Any) -> Any:
         """``data`` (the REST ``result``: the ids) of ``retCode`` 0; otherwise its typed error."""
