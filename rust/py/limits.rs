@@ -6,6 +6,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+use crate::clock::monotonic_ns;
 use crate::limits::window::{self, RING};
 
 /// One venue limit as the client counts it (`tickwire.limits.window`).
@@ -96,46 +97,68 @@ impl Window {
 /// looked up in the budget's plans by a key made once, each window checked and counted in place
 /// under the budget's lock; anything that needs more (a slot to expire, a reported floor to lapse,
 /// something that does not fit, no plan yet) goes to `try_take` itself.
-#[pyclass(module = "tickwire._core", name = "BudgetTaker", frozen)]
+/// A plan's entries: each window the cost charges, its weight and its cap.
+type Plan = Vec<(Py<Window>, i64, i64)>;
+
+#[pyclass(module = "tickwire._core", name = "BudgetTaker")]
 pub struct BudgetTaker {
     plans: Py<PyDict>,
     key: Py<PyAny>,
-    clock: Py<PyAny>,
+    /// None: `time.monotonic`, read here.
+    clock: Option<Py<PyAny>>,
     slow: Py<PyAny>,
     cost: Py<PyAny>,
     lane: Py<PyAny>,
     lock: Py<PyAny>,
+    /// The plan last read, held (so its address is never reused) with its entries unpacked: a plan
+    /// is a new list whenever the budget works it out again.
+    cached: Option<(Py<PyList>, Plan)>,
 }
 
 impl BudgetTaker {
     /// 0.0 when taken, else the seconds to wait (nothing taken).
-    pub(crate) fn take(&self, py: Python<'_>) -> PyResult<f64> {
-        if let Some(fast) = self.fast(py)? {
+    pub(crate) fn take(this: &Bound<'_, Self>) -> PyResult<f64> {
+        let py = this.py();
+        if let Some(fast) = this.borrow_mut().fast(py)? {
             return Ok(fast);
         }
-        self.slow.call1(py, (&self.cost, &self.lane))?.extract(py)
+        // Not borrowed while Python runs: another thread may use this taker meanwhile.
+        let (slow, cost, lane) = {
+            let me = this.borrow();
+            (me.slow.clone_ref(py), me.cost.clone_ref(py), me.lane.clone_ref(py))
+        };
+        slow.call1(py, (cost, lane))?.extract(py)
     }
 
     /// `Some(0.0)` when the fast case took it; `None`: `try_take` decides.
-    fn fast(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+    fn fast(&mut self, py: Python<'_>) -> PyResult<Option<f64>> {
         let Some(plan) = self.plans.bind(py).get_item(&self.key)? else { return Ok(None) };
         let plan = plan.cast_into::<PyList>()?;
+        if !matches!(&self.cached, Some((p, _)) if p.as_ptr() == plan.as_ptr()) {
+            let entries = plan
+                .iter()
+                .map(|item| entry(&item).map(|(w, weight, cap)| (w.unbind(), weight, cap)))
+                .collect::<PyResult<Vec<_>>>()?;
+            self.cached = Some((plan.unbind(), entries));
+        }
+        let Some((_, entries)) = &self.cached else { return Ok(None) };
         let lock = self.lock.bind(py);
         if !lock.call_method1(intern!(py, "acquire"), (false,))?.is_truthy()? {
             return Ok(None); // another thread counts: wait for it the slow way
         }
         let got = (|| -> PyResult<Option<f64>> {
-            let now: f64 = self.clock.call0(py)?.extract(py)?;
-            for item in plan.iter() {
-                let (w, weight, cap) = entry(&item)?;
-                if !w.borrow().w.fits_now(weight, cap, now) {
+            let now: f64 = match &self.clock {
+                None => monotonic_ns() as f64 / 1e9,
+                Some(c) => c.call0(py)?.extract(py)?,
+            };
+            for (w, weight, cap) in entries {
+                if !w.bind(py).borrow().w.fits_now(*weight, *cap, now) {
                     return Ok(None);
                 }
             }
-            for item in plan.iter() {
-                let (w, weight, _) = entry(&item)?;
-                if weight != 0 {
-                    w.borrow_mut().w.take_now(weight, now);
+            for (w, weight, _) in entries {
+                if *weight != 0 {
+                    w.bind(py).borrow_mut().w.take_now(*weight, now);
                 }
             }
             Ok(Some(0.0))
@@ -153,7 +176,9 @@ fn entry<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, Window>, i64, i6
 #[pymethods]
 impl BudgetTaker {
     #[new]
+    #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         plans: Py<PyDict>,
         key: Py<PyAny>,
         clock: Py<PyAny>,
@@ -161,12 +186,14 @@ impl BudgetTaker {
         cost: Py<PyAny>,
         lane: Py<PyAny>,
         lock: Py<PyAny>,
-    ) -> Self {
-        Self { plans, key, clock, slow, cost, lane, lock }
+    ) -> PyResult<Self> {
+        let monotonic = py.import(intern!(py, "time"))?.getattr(intern!(py, "monotonic"))?;
+        let clock = (!clock.bind(py).is(&monotonic)).then_some(clock);
+        Ok(Self { plans, key, clock, slow, cost, lane, lock, cached: None })
     }
 
-    fn __call__(&self, py: Python<'_>) -> PyResult<f64> {
-        self.take(py)
+    fn __call__(this: &Bound<'_, Self>) -> PyResult<f64> {
+        Self::take(this)
     }
 }
 

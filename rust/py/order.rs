@@ -312,7 +312,7 @@ impl OrderTemplate {
                 return Err(invalid(e));
             }
             if let Some(t) = take {
-                let taken = t.get().take(py);
+                let taken = BudgetTaker::take(t);
                 if !matches!(taken, Ok(w) if w <= 0.0) {
                     self.ids.untake();
                     return taken.map(|_| None);
