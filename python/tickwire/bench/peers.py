@@ -16,7 +16,8 @@ Each runs in a process of its own (``python -m tickwire.bench.peers KEY SYMBOL U
 GIL and garbage, as a bot would have), says ``ready`` on stdout once its book is live, and answers
 ``samples`` on stdin with the in-process times it stamped since the last ask: ``time.monotonic_ns()``
 when its tick arrived (where its stack lets it see that) to its order written. The venue stamps the
-server-side times.
+server-side times. ``spin`` / ``rest`` on stdin start and stop a task that keeps its loop polling
+(``tickwire bench --spin``).
 """
 
 from __future__ import annotations
@@ -394,13 +395,32 @@ async def _serve(kind: type[Contender], symbol: str, urls: dict[str, Any]) -> No
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    spinner: asyncio.Task[None] | None = None
     try:
         while line := (await reader.readline()).strip():
             if line == b"samples":
                 sys.stdout.write(json.dumps(c.report()) + "\n")
-                sys.stdout.flush()
+            elif line == b"spin" and spinner is None:
+                spinner = asyncio.create_task(_spin())
+                sys.stdout.write("ok\n")
+            elif line == b"rest":
+                if spinner is not None:
+                    spinner.cancel()
+                    spinner = None
+                sys.stdout.write("ok\n")
+            sys.stdout.flush()
     finally:
+        if spinner is not None:
+            spinner.cancel()
         await c.stop()
+
+
+async def _spin() -> None:
+    """The loop never sleeps while this runs: it polls with a zero timeout, so a tick is read by a
+    running core with its caches hot (``tickwire bench --spin``: the same for every contender, only
+    during its own rounds)."""
+    while True:
+        await asyncio.sleep(0)
 
 
 def main(argv: list[str]) -> None:

@@ -79,6 +79,14 @@ class _Client:
         out: dict[str, Any] = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30))
         return out
 
+    async def command(self, word: str) -> None:
+        """``spin`` or ``rest`` (its loop polling without sleeping, or not), once it is done."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(word.encode() + b"\n")
+        await self.proc.stdin.drain()
+        if (await asyncio.wait_for(self.proc.stdout.readline(), 30)).strip() != b"ok":
+            raise RuntimeError(f"bench client {self.key} did not take {word!r}")
+
     async def stop(self) -> None:
         if self.proc.returncode is None:
             assert self.proc.stdin is not None
@@ -91,8 +99,16 @@ class _Client:
 
 
 async def measure_async(
-    quick: bool, progress: Progress, *, rounds: int | None = None, ticks: int | None = None, gap_us: int = 300
+    quick: bool,
+    progress: Progress,
+    *,
+    rounds: int | None = None,
+    ticks: int | None = None,
+    gap_us: int = 300,
+    spin: bool = False,
 ) -> tuple[list[Result], list[str]]:
+    """With ``spin`` every contender's loop spins during its own rounds (``peers._spin``): the rows
+    are then the hot-cache regime of a bot that owns a core, reported under ``*_spin`` stage keys."""
     from tickwire.transport.http import HttpClient
 
     kinds, notes = available()
@@ -127,7 +143,11 @@ async def measure_async(
                 for c in order:
                     progress(f"tick→order: round {r + 1}/{rounds}, {c.key}")
                     is_remote = c.key == "remote"
+                    if spin:
+                        await c.command("spin")
                     got_run = await _run(http, c.symbol, ticks, gap_us, stamps=is_remote)
+                    if spin:
+                        await c.command("rest")
                     ns = got_run["ns"]
                     wrong[c.key] += got_run["not_at_best_bid"]
                     server[c.key] += [x for x in ns if x >= 0]
@@ -145,18 +165,21 @@ async def measure_async(
                     await c.stop()
             await http.close()
     rows: list[Result] = []
+    tag, sk = (", loops spinning", "_spin") if spin else ("", "")
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
         if c.key == "remote" and errors:
             note = "; ".join(x for x in (note, f"{len(errors)} places failed, first: {errors[0]}") if x)
         extra = {} if c.key == "floor" else {"orders off the best bid": float(wrong[c.key])}
-        row = Result.of(STAGE, c.key, c.name, server[c.key], note=note, stage_key="tick", extra=extra)
+        row = Result.of(STAGE + tag, c.key, c.name, server[c.key], note=note, stage_key="tick" + sk)
+        row.extra = extra
         rows.append(row)
     notes_by_key = {
         "pure": "from the message websockets yields (its read is not visible)",
         "remote": "from the bus message nats-py hands over (the tick was read by the gateway)",
     }
-    for stage, skey, got in ((INPROC, "tick_inproc", inproc), (CALLBACK, "callback", callback)):
+    stamped = ((INPROC, "tick_inproc", inproc), (CALLBACK, "callback", callback))
+    for stage, skey, got in ((stage + tag, skey + sk, got) for stage, skey, got in stamped):
         for c in clients:
             if got[c.key]:
                 rows.append(
@@ -171,7 +194,7 @@ async def measure_async(
                 )
     add_ratios(rows, "floor", "pure")
     by = {(r.stage_key, r.key): r for r in rows}
-    for skey in ("tick", "callback"):
+    for skey in ("tick" + sk, "callback" + sk):
         local, remote = by.get((skey, "tickwire")), by.get((skey, "remote"))
         if local is not None and remote is not None and local.p50_ns > 0:
             # The remote row's one comparison: the same strategy with its books and orders local.

@@ -49,6 +49,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--budgets", default="benches/budgets.toml", help="budgets for --check")
     p.add_argument("--rounds", type=int, help="rounds per stage (default: 5, --quick 1)")
     p.add_argument("--ticks", type=int, help="ticks per contender per round (default 1000, --quick 60)")
+    p.add_argument(
+        "--spin",
+        action="store_true",
+        help="tick stage: each contender's loop polls, never sleeping, during its rounds (hot caches)",
+    )
     p.set_defaults(func=run)
 
 
@@ -66,7 +71,7 @@ def _vector() -> bool:
 
 
 def measure(
-    stages: list[str], quick: bool, rounds: int | None, ticks: int | None
+    stages: list[str], quick: bool, rounds: int | None, ticks: int | None, spin: bool = False
 ) -> tuple[list[Result], list[str]]:
     from tickwire.loop import run
 
@@ -91,7 +96,9 @@ def measure(
         elif stage == "tick":
             from tickwire.bench import tick_order
 
-            got, skipped = run(tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks))
+            got, skipped = run(
+                tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks, spin=spin)
+            )
             rows += got
             notes += skipped
         elif stage == "roundtrip":
@@ -178,7 +185,7 @@ def plot(rows: list[Result], path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     t0 = time.monotonic()
-    rows, notes = measure(stages, args.quick, args.rounds, args.ticks)
+    rows, notes = measure(stages, args.quick, args.rounds, args.ticks, args.spin)
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[K")
     broken: list[str] = []
