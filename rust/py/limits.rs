@@ -8,6 +8,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::clock::monotonic_ns;
 use crate::limits::window::{self, RING};
+use crate::py::lock::BudgetLock;
 
 /// One venue limit as the client counts it (`tickwire.limits.window`).
 #[pyclass(module = "tickwire._core", name = "Window")]
@@ -109,7 +110,7 @@ pub struct BudgetTaker {
     slow: Py<PyAny>,
     cost: Py<PyAny>,
     lane: Py<PyAny>,
-    lock: Py<PyAny>,
+    lock: Py<BudgetLock>,
     /// The plan last read, held (so its address is never reused) with its entries unpacked: a plan
     /// is a new list whenever the budget works it out again.
     cached: Option<(Py<PyList>, Plan)>,
@@ -142,8 +143,8 @@ impl BudgetTaker {
             self.cached = Some((plan.unbind(), entries));
         }
         let Some((_, entries)) = &self.cached else { return Ok(None) };
-        let lock = self.lock.bind(py);
-        if !lock.call_method1(intern!(py, "acquire"), (false,))?.is_truthy()? {
+        let lock = self.lock.get();
+        if !lock.try_take() {
             return Ok(None); // another thread counts: wait for it the slow way
         }
         let got = (|| -> PyResult<Option<f64>> {
@@ -163,7 +164,7 @@ impl BudgetTaker {
             }
             Ok(Some(0.0))
         })();
-        lock.call_method0(intern!(py, "release"))?;
+        lock.give()?;
         got
     }
 }
@@ -185,7 +186,7 @@ impl BudgetTaker {
         slow: Py<PyAny>,
         cost: Py<PyAny>,
         lane: Py<PyAny>,
-        lock: Py<PyAny>,
+        lock: Py<BudgetLock>,
     ) -> PyResult<Self> {
         let monotonic = py.import(intern!(py, "time"))?.getattr(intern!(py, "monotonic"))?;
         let clock = (!clock.bind(py).is(&monotonic)).then_some(clock);

@@ -15,7 +15,7 @@ mod events;
 mod feed;
 mod latency;
 pub(crate) mod limits;
-mod lock;
+pub(crate) mod lock;
 mod order;
 mod venue_spec;
 mod venues;

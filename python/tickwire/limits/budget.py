@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -34,8 +33,9 @@ ALIGN_MARGIN_S = 0.5
 JITTER_S = 0.1
 
 # Sessions of one process may run on several loops and threads; re-entrant because a keyed limit's
-# window is made (``shared_window``) while a budget holds the lock to check and take.
-_lock = threading.RLock()
+# window is made (``shared_window``) while a budget holds the lock to check and take. In Rust so an
+# order template's one call takes it without a Python call (``threading.RLock``'s interface).
+_lock = _core.BudgetLock()
 _windows: dict[tuple[str, str, str], Window] = {}
 
 
