@@ -894,6 +894,31 @@ def test_clarofinlore_a_renewed_access_token_rebuilds_the_template() -> None:
     a.run(body)
 
 
+def test_clarofinlore_after_a_key_rotation_the_template_sends_with_the_new_key_and_its_token() -> None:
+    a = CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert isinstance(tr, clarofinlore.Session)
+        sim.venue(a.venue).add_key("claro-key-2", "claro-secret-2")
+        sim.fund(a.venue, "claro-key-2", a.funds)
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        first = await tmpl.send(price, qty)
+        old = tr.auth.token
+        await tr.rotate(clarofinlore.Signer("claro-key-2", "claro-secret-2"))
+        sent = capture(tr)
+        second = await tmpl.send(price, qty)
+        [req] = claro_orders(sent)
+        assert (
+            head(req)["X-API-Key"] == "claro-key-2"
+            and head(req)["Authorization"] == f"Bearer {tr.auth.token}"
+        )
+        assert tr.auth.token != old and (first.status, second.status) == ("new", "new")
+        assert [o.account for o in a.orders(sim)] == [a.key, "claro-key-2"]
+
+    a.run(body)
+
+
 class Relay:
     """A TCP relay on a thread between the session and the simulator's REST port: it sees the
     client's bytes as the kernel delivers them, whatever the event loop is doing."""
