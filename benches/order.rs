@@ -1,6 +1,9 @@
 //! Order template fill + sign (Binance spot REST, the whole HTTP/1.1 request) against building the same
 //! request with `format!` and the `hmac` crate (a cloned pre-keyed `Hmac`, its best case).
 //!
+//! Clarofinlore's request with its nonce signed: the nonce drawn in `fill` (ChaCha20) against one from
+//! the OS per order and a fixed one.
+//!
 //! `cargo bench --bench order`. Python's own path (query built in Python + stdlib `hmac`) and
 //! `place_order` are measured in `benches/bench_template.py`.
 
@@ -136,5 +139,72 @@ fn bench_okx(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_okx);
+/// Clarofinlore `POST /v1/orders` with the nonce signed (the composition `timestamp, nonce, method, path,
+/// query, body` joined by `\n`): the fresh nonce drawn in `fill` (ChaCha20) against one drawn from the
+/// OS per order (`OsRng`, the `getrandom` call) and given, and against a fixed one (no draw at all).
+fn claro_rest() -> Layout {
+    let mut l = Layout::default();
+    let o = &mut l.out;
+    Layout::lit(o, b"POST /v1/orders HTTP/1.1\r\nHost: api.clarofinlore.example\r\nUser-Agent: tickwire\r\n");
+    Layout::lit(o, b"X-API-Key: claro-key\r\nX-Timestamp: ");
+    o.push(Part::Slot(Slot::Timestamp));
+    Layout::lit(o, b"\r\nX-Nonce: ");
+    o.push(Part::Slot(Slot::Nonce));
+    Layout::lit(o, b"\r\nX-Signature: ");
+    o.push(Part::Slot(Slot::Signature));
+    Layout::lit(
+        o,
+        b"\r\nContent-Type: application/json\r\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x\r\n",
+    );
+    Layout::lit(o, b"Content-Length: ");
+    o.push(Part::Slot(Slot::BodyLen));
+    Layout::lit(o, b"\r\n\r\n");
+    l.start_body();
+    let body = |parts: &mut Vec<Part>| {
+        Layout::lit(parts, b"{\"symbol\":\"btc-usdt\",\"side\":\"buy\",\"quantity\":\"");
+        parts.push(Part::Slot(Slot::Qty));
+        Layout::lit(parts, b"\",\"type\":\"limit\",\"price\":\"");
+        parts.push(Part::Slot(Slot::Price));
+        Layout::lit(parts, b"\",\"client_order_id\":\"");
+        parts.push(Part::Slot(Slot::ClientId));
+        Layout::lit(parts, b"\"}");
+    };
+    body(&mut l.out);
+    l.signed.push(Part::Slot(Slot::Timestamp));
+    Layout::lit(&mut l.signed, b"\n");
+    l.signed.push(Part::Slot(Slot::Nonce));
+    Layout::lit(&mut l.signed, b"\nPOST\n/v1/orders\n\n");
+    body(&mut l.signed);
+    l
+}
+
+fn bench_claro(c: &mut Criterion) {
+    use rand_core::{OsRng, RngCore};
+    let rules = Rules { price_scale: 2, qty_scale: 5, tick: 1, lot: 1, ..Rules::default() };
+    let key = HmacKey::new(SECRET, Digest::Sha256).unwrap();
+    let rest = OrderTemplate::new(claro_rest(), key, rules).unwrap();
+    let (price, qty, cid, ts) = (4_325_012u64, 1_000u64, "tw0123456789abcdef", 1_700_000_000_000u64);
+    let mut buf = Vec::new();
+    let mut g = c.benchmark_group("order_request_clarofinlore");
+    g.bench_function("template fill+sign, fresh nonce (ChaCha20 in fill)", |b| {
+        b.iter(|| rest.fill(black_box(price), black_box(qty), black_box(cid), black_box(ts), "", &mut buf))
+    });
+    g.bench_function("template fill+sign, nonce from OsRng per order", |b| {
+        b.iter(|| {
+            let mut raw = [0u8; 16];
+            OsRng.fill_bytes(&mut raw);
+            let mut hex = [0u8; 32];
+            tickwire::sign::encode::hex_into(&raw, &mut hex);
+            let nonce = std::str::from_utf8(&hex).unwrap();
+            rest.fill_with_nonce(black_box(price), black_box(qty), cid, ts, "", Some(nonce), &mut buf)
+        })
+    });
+    g.bench_function("template fill+sign, fixed nonce (no draw)", |b| {
+        let nonce = Some("0123456789abcdef0123456789abcdef");
+        b.iter(|| rest.fill_with_nonce(black_box(price), black_box(qty), cid, ts, "", nonce, &mut buf))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_okx, bench_claro);
 criterion_main!(benches);

@@ -120,7 +120,7 @@ class OrderTemplate:
     def unsigned(parts: list[bytes | str], *, expiry_ms: int = 0, **rules: int) -> OrderTemplate: ...
     @staticmethod
     def signed(
-        signer: BinanceSigner | OkxSigner | BybitSigner | HtxSigner,
+        signer: BinanceSigner | OkxSigner | BybitSigner | HtxSigner | ClarofinloreSigner,
         parts: list[bytes | str],
         signed: list[bytes | str],
         *,
@@ -129,7 +129,14 @@ class OrderTemplate:
         **rules: int,
     ) -> OrderTemplate: ...
     def fill(
-        self, price: int, qty: int, client_id: str, timestamp_ms: float, request_id: str = ""
+        self,
+        price: int,
+        qty: int,
+        client_id: str,
+        timestamp_ms: float,
+        request_id: str = "",
+        *,
+        nonce: str | None = None,
     ) -> bytes: ...
     def check(self, price: int, qty: int) -> None: ...
     def give_ids(self, stem: str, first: int, end: int) -> None: ...

@@ -15,6 +15,7 @@
 
 pub mod binance;
 pub mod ids;
+pub mod nonce;
 
 use crate::sign::encode;
 use crate::sign::hmac::HmacKey;
@@ -40,6 +41,9 @@ pub enum Slot {
     /// Decimal byte length of the body (the request's parts from `Layout::body` on): `Content-Length`,
     /// which changes with the numbers' and ids' lengths.
     BodyLen,
+    /// 32 fresh random lower-case hex characters per fill (`nonce::fresh`), the same in the request
+    /// and the signed text: Clarofinlore's `X-Nonce`.
+    Nonce,
 }
 
 /// How the signature is written: lower-case hex (Binance, Bybit), padded base64 (OKX), padded base64
@@ -184,6 +188,8 @@ pub struct OrderTemplate {
     iso_ms: bool,
     iso_s: bool,
     expiry: bool,
+    /// Whether the layout has a nonce slot: only then does `fill` draw one.
+    nonce: bool,
     /// `Layout::body`'s literal bytes, summed once.
     body_fixed: usize,
 }
@@ -200,6 +206,7 @@ struct Values<'a> {
     iso_s: &'a [u8],
     exp: &'a [u8],
     body_len: &'a [u8],
+    nonce: &'a [u8],
 }
 
 impl Values<'_> {
@@ -220,6 +227,7 @@ impl Values<'_> {
             Slot::IsoSecondsForm => self.iso_s,
             Slot::Expiry => self.exp,
             Slot::BodyLen => self.body_len,
+            Slot::Nonce => self.nonce,
         }
     }
 
@@ -300,6 +308,7 @@ impl OrderTemplate {
             iso_ms: has(Slot::IsoMillis),
             iso_s: has(Slot::IsoSecondsForm),
             expiry: has(Slot::Expiry),
+            nonce: has(Slot::Nonce),
             body_fixed,
             layout,
             key,
@@ -388,7 +397,8 @@ impl OrderTemplate {
     }
 
     /// Checks, fills, signs: the whole request in `out` (cleared first). On an error `out` is left
-    /// empty. `request_id` is used only by layouts with a request id slot, `price` only by priced ones.
+    /// empty. `request_id` is used only by layouts with a request id slot, `price` only by priced ones;
+    /// a nonce slot gets a fresh random nonce.
     #[inline]
     pub fn fill(
         &self,
@@ -399,10 +409,39 @@ impl OrderTemplate {
         request_id: &str,
         out: &mut Vec<u8>,
     ) -> Result<(), OrderError> {
+        self.fill_with_nonce(price, qty, client_id, timestamp_ms, request_id, None, out)
+    }
+
+    /// `fill` with the nonce given (`Some`: the build-time proof's fixed one, so its bytes can equal
+    /// the slow path's) instead of a fresh one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn fill_with_nonce(
+        &self,
+        price: u64,
+        qty: u64,
+        client_id: &str,
+        timestamp_ms: u64,
+        request_id: &str,
+        nonce: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OrderError> {
         out.clear();
         self.check(price, qty)?;
         check_id("client id", client_id)?;
         check_id("request id", request_id)?;
+        let mut nb = [0u8; nonce::NONCE_LEN];
+        let nonce: &[u8] = match nonce {
+            _ if !self.nonce => &[],
+            Some(n) => {
+                check_id("nonce", n)?;
+                n.as_bytes()
+            }
+            None => {
+                nonce::fresh(&mut nb).map_err(|e| refuse("nonce", format!("no entropy for a nonce: {e}")))?;
+                &nb
+            }
+        };
         let (mut pb, mut qb, mut tb) = ([0u8; 48], [0u8; 48], [0u8; 48]);
         let (mut ib, mut sb, mut eb, mut lb) = ([0u8; 48], [0u8; 48], [0u8; 48], [0u8; 48]);
         let pn = if self.priced { decimal_text(price, self.rules.price_scale, &mut pb) } else { 0 };
@@ -426,6 +465,7 @@ impl OrderTemplate {
             iso_s: &sb[..iso_s_n],
             exp: &eb[..en],
             body_len: &[],
+            nonce,
         };
         // Room for the longest form: a 64-byte MAC as base64 (88) with every character form-encoded.
         let mut sig = [0u8; 3 * 88];

@@ -274,3 +274,126 @@ fn request_num_is_the_request_ids_digits() {
     t.fill(0, 1, "c", 1, "tw17", &mut buf).unwrap();
     assert_eq!(buf, b"{\"req_id\":17}");
 }
+
+/// Clarofinlore's shape: `X-Nonce` in the headers and `timestamp + nonce + METHOD + path + body` signed.
+fn nonce_layout() -> Layout {
+    let mut l = Layout::default();
+    Layout::lit(&mut l.out, b"POST /v1/orders HTTP/1.1\r\nX-Timestamp: ");
+    l.out.push(Part::Slot(Slot::Timestamp));
+    Layout::lit(&mut l.out, b"\r\nX-Nonce: ");
+    l.out.push(Part::Slot(Slot::Nonce));
+    Layout::lit(&mut l.out, b"\r\nX-Signature: ");
+    l.out.push(Part::Slot(Slot::Signature));
+    Layout::lit(&mut l.out, b"\r\n\r\n");
+    l.start_body();
+    Layout::lit(&mut l.out, b"{\"quantity\":\"");
+    l.out.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut l.out, b"\"}");
+    l.signed.push(Part::Slot(Slot::Timestamp));
+    Layout::lit(&mut l.signed, b"\n");
+    l.signed.push(Part::Slot(Slot::Nonce));
+    Layout::lit(&mut l.signed, b"\nPOST\n/v1/orders\n{\"quantity\":\"");
+    l.signed.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut l.signed, b"\"}");
+    l
+}
+
+fn header<'a>(req: &'a str, name: &str) -> &'a str {
+    let at = req.find(&format!("\r\n{name}: ")).unwrap() + name.len() + 4;
+    &req[at..at + req[at..].find("\r\n").unwrap()]
+}
+
+#[test]
+fn a_nonce_slot_is_fresh_random_hex_per_fill_and_signed() {
+    let t = OrderTemplate::new(nonce_layout(), key(), rules(2, 3, 1, 1)).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut buf = Vec::new();
+    for _ in 0..200 {
+        t.fill(1, 1500, "c", 1_700_000_000_123, "", &mut buf).unwrap();
+        let req = std::str::from_utf8(&buf).unwrap().to_owned();
+        let nonce = header(&req, "X-Nonce");
+        assert_eq!(nonce.len(), 32);
+        assert!(nonce.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{nonce}");
+        let signed = format!("1700000000123\n{nonce}\nPOST\n/v1/orders\n{{\"quantity\":\"1.5\"}}");
+        assert_eq!(header(&req, "X-Signature"), reference_hex(signed.as_bytes()));
+        assert!(seen.insert(nonce.to_owned()), "nonce repeated: {nonce}");
+    }
+    // Every hex digit turns up in both halves (no stuck bits in 200 draws).
+    for half in [0..16, 16..32] {
+        let digits: std::collections::HashSet<u8> =
+            seen.iter().flat_map(|n| n.as_bytes()[half.clone()].to_vec()).collect();
+        assert_eq!(digits.len(), 16);
+    }
+}
+
+#[test]
+fn a_given_nonce_is_used_as_it_is_and_checked() {
+    let t = OrderTemplate::new(nonce_layout(), key(), rules(2, 3, 1, 1)).unwrap();
+    let mut buf = Vec::new();
+    let n = "0123456789abcdef0123456789abcdef";
+    t.fill_with_nonce(1, 2000, "c", 7, "", Some(n), &mut buf).unwrap();
+    let req = std::str::from_utf8(&buf).unwrap();
+    assert_eq!(header(req, "X-Nonce"), n);
+    let signed = format!("7\n{n}\nPOST\n/v1/orders\n{{\"quantity\":\"2\"}}");
+    assert_eq!(header(req, "X-Signature"), reference_hex(signed.as_bytes()));
+    let e = t.fill_with_nonce(1, 2000, "c", 7, "", Some("a\"b"), &mut buf).unwrap_err();
+    assert_eq!(e.rule, "client_id");
+    assert!(buf.is_empty());
+    // A layout without a nonce slot ignores one given.
+    let plain =
+        OrderTemplate::new(header_signed(SigText::Hex, Slot::Timestamp), key(), rules(2, 3, 1, 1)).unwrap();
+    let mut a = Vec::new();
+    plain.fill_with_nonce(1, 2000, "c", 7, "", Some(n), &mut a).unwrap();
+    plain.fill(1, 2000, "c", 7, "", &mut buf).unwrap();
+    assert_eq!(a, buf);
+}
+
+#[test]
+fn nonces_differ_across_threads() {
+    let draw = || {
+        let mut n = [0u8; nonce::NONCE_LEN];
+        nonce::fresh(&mut n).unwrap();
+        n
+    };
+    let here = draw();
+    let there = std::thread::spawn(draw).join().unwrap();
+    assert_ne!(here, there);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_draws_other_nonces_than_its_parent() {
+    let draw = || {
+        let mut n = [0u8; nonce::NONCE_LEN];
+        nonce::fresh(&mut n).unwrap();
+        n
+    };
+    draw(); // this thread's generator seeded before the fork: the child inherits its state
+    let mut fds = [0i32; 2];
+    // SAFETY: a pipe, a fork whose child only draws (no lock is taken), writes and _exits.
+    let pid = unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::fork()
+    };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let n = draw();
+        // SAFETY: the child writes to its end of the pipe and leaves without running destructors.
+        unsafe {
+            libc::write(fds[1], n.as_ptr().cast(), n.len());
+            libc::_exit(0);
+        }
+    }
+    let parent = draw();
+    let mut child = [0u8; nonce::NONCE_LEN];
+    // SAFETY: reads what the child wrote, then reaps it.
+    let got = unsafe {
+        libc::close(fds[1]);
+        let got = libc::read(fds[0], child.as_mut_ptr().cast(), child.len());
+        libc::close(fds[0]);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        got
+    };
+    assert_eq!(got, nonce::NONCE_LEN as isize);
+    assert_ne!(parent, child, "the child repeated its parent's nonce");
+}

@@ -12,6 +12,7 @@ use crate::py::errors::{err, guard, Kind};
 use crate::py::limits::BudgetTaker;
 use crate::py::venues::binance::BinanceSigner;
 use crate::py::venues::bybit::BybitSigner;
+use crate::py::venues::clarofinlore::ClarofinloreSigner;
 use crate::py::venues::htx::HtxSigner;
 use crate::py::venues::okx::OkxSigner;
 use crate::sign::hmac::HmacKey;
@@ -77,6 +78,7 @@ fn slot_of(name: &str) -> PyResult<Slot> {
         "iso_s_form" => Slot::IsoSecondsForm,
         "expiry" => Slot::Expiry,
         "body_len" => Slot::BodyLen,
+        "nonce" => Slot::Nonce,
         _ => return Err(PyValueError::new_err(format!("unknown slot {name:?}"))),
     })
 }
@@ -100,7 +102,8 @@ fn parts_of(items: &Bound<'_, PyList>, l: &mut Layout, signed: bool) -> PyResult
 }
 
 /// A layout from Python: `bytes` are literal, a `str` names a slot (`"price"`, `"qty"`, `"client_id"`,
-/// `"timestamp"`, `"request_id"`, `"request_num"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`)
+/// `"timestamp"`, `"request_id"`, `"request_num"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`,
+/// `"nonce"`)
 /// or, in the request only, `"body"`: where the body (measured by `"body_len"`) starts.
 fn layout_of(parts: &Bound<'_, PyList>, signed: Option<&Bound<'_, PyList>>) -> PyResult<Layout> {
     let mut l = Layout::default();
@@ -131,7 +134,13 @@ fn hmac_key_of(signer: &Bound<'_, PyAny>) -> PyResult<HmacKey> {
     if let Ok(s) = signer.cast::<HtxSigner>() {
         return Ok(s.get().core().hmac_key().clone());
     }
-    Err(err(Kind::NotSupported, "order templates sign with a Binance (HMAC), OKX, Bybit or HTX signer"))
+    if let Ok(s) = signer.cast::<ClarofinloreSigner>() {
+        return Ok(s.get().core().hmac_key().clone());
+    }
+    Err(err(
+        Kind::NotSupported,
+        "order templates sign with a Binance (HMAC), OKX, Bybit, HTX or Clarofinlore signer",
+    ))
 }
 
 /// The request bytes of one (venue, symbol, side, type, time in force, transport), filled, checked
@@ -209,7 +218,8 @@ impl OrderTemplate {
         })
     }
 
-    /// A request signed with `signer`'s pre-keyed HMAC (a Binance HMAC, OKX, Bybit or HTX signer):
+    /// A request signed with `signer`'s pre-keyed HMAC (a Binance HMAC, OKX, Bybit, HTX or
+    /// Clarofinlore signer):
     /// `parts` the request, `signed` the text the venue's scheme MACs, both as for `unsigned` (`signed`
     /// has no signature or body marker); `sig` the signature's text: `"hex"`, `"base64"` or
     /// `"base64_form"` (form-encoded for a query string).
@@ -241,8 +251,11 @@ impl OrderTemplate {
 
     /// The request bytes, checked against the instrument's tick, lot and bounds (`InvalidOrder`, with
     /// `rule`, and nothing produced otherwise) and signed. `timestamp_ms` is an int; a request that
-    /// carries no time (Tradefence's, whose signer's clock reads float seconds) takes any number.
-    #[pyo3(signature = (price, qty, client_id, timestamp_ms, request_id = ""))]
+    /// carries no time (Tradefence's, whose signer's clock reads float seconds) takes any number. A
+    /// layout with a nonce slot gets a fresh random nonce unless `nonce` is given (the build-time
+    /// proof's fixed one: `tickwire.trading.template._checked`).
+    #[pyo3(signature = (price, qty, client_id, timestamp_ms, request_id = "", *, nonce = None))]
+    #[allow(clippy::too_many_arguments)]
     fn fill<'py>(
         &mut self,
         py: Python<'py>,
@@ -251,6 +264,7 @@ impl OrderTemplate {
         client_id: &str,
         timestamp_ms: &Bound<'py, PyAny>,
         request_id: &str,
+        nonce: Option<&str>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
             let ts = match timestamp_ms.extract::<u64>() {
@@ -258,7 +272,9 @@ impl OrderTemplate {
                 Err(_) if !self.t.stamped() && timestamp_ms.extract::<f64>().is_ok() => 0,
                 Err(e) => return Err(e),
             };
-            self.t.fill(price, qty, client_id, ts, request_id, &mut self.buf).map_err(invalid)?;
+            self.t
+                .fill_with_nonce(price, qty, client_id, ts, request_id, nonce, &mut self.buf)
+                .map_err(invalid)?;
             Ok(PyBytes::new(py, &self.buf))
         })
     }

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+import test_session_clarofinlore as claro_case
 import test_session_htx as htx_case
 import test_session_okx as okx_case
 import test_session_usdm as usdm_case
@@ -28,19 +29,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SimAccount
 from test_session_bybit import BYBIT
+from test_session_clarofinlore import CLARO
 from test_session_htx import HTX
 from test_session_kraken import KRAKEN
 from test_session_okx import OKX
 from test_session_tradefence import TRADEFENCE
 from test_session_usdm import USDM
 from tickwire import _core
-from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
+from tickwire.errors import AuthError, InvalidOrder, NotSupported, TradingHalted
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
-from tickwire.venues import binance, bybit, htx, okx
+from tickwire.venues import binance, bybit, clarofinlore, htx, okx
 
 KEY, SECRET = "tmpl-key", "tmpl-secret"
 TS = 1_700_000_000_123
@@ -429,6 +431,10 @@ def signed_account(venue: str, clock: Frozen) -> tuple[SimAccount, str]:
         return replace(BYBIT, signer=bybit.Signer(BYBIT.key, "bybit-trade-secret", clock=clock)), (
             "bybit-trade-secret"
         )
+    if venue == "clarofinlore":
+        return replace(CLARO, signer=clarofinlore.Signer(CLARO.key, claro_case.SECRET, clock=clock)), (
+            claro_case.SECRET
+        )
     assert venue == "htx"
     return replace(HTX, signer=htx.Signer(HTX.key, htx_case.SECRET, clock=clock)), htx_case.SECRET
 
@@ -555,7 +561,14 @@ def test_market_order_socket_bytes_are_the_slow_paths_byte_for_byte(venue: str) 
     a.run(body)
 
 
-SIM_CASES = [(v, t, s, tr) for v, t, s in REST_CASES for tr in ("rest", "ws") if v != "htx" or tr == "rest"]
+# Clarofinlore: REST only, its X-Nonce drawn per order (its bytes test is below).
+CLARO_CASES = [("clarofinlore", "limit", "buy"), ("clarofinlore", "market", "buy")]
+SIM_CASES = [
+    (v, t, s, tr)
+    for v, t, s in REST_CASES + CLARO_CASES
+    for tr in ("rest", "ws")
+    if v not in ("htx", "clarofinlore") or tr == "rest"
+]
 
 
 @pytest.mark.parametrize(("venue", "type", "side", "transport"), SIM_CASES)
@@ -582,7 +595,7 @@ def test_the_simulator_accepts_and_fills_signed_template_orders(
     a.run(body, transport=transport)
 
 
-@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES)
+@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES + CLARO_CASES)
 def test_signed_templates_refuse_off_tick_off_lot_and_write_nothing(venue: str, type: Any, side: Any) -> None:
     a, _ = signed_account(venue, Frozen())
 
@@ -632,10 +645,52 @@ def test_kraken_add_order_bytes_are_the_slow_paths_byte_for_byte() -> None:
             assert fast == slow
             msg = orjson.loads(fast)
             assert msg["req_id"] == 77 and msg["params"]["token"] == tr.grammar.token
-        with pytest.raises(NotSupported):  # no REST form for the socket-down case of a market order
-            tr.template(a.symbol, "buy", "market")
+        # A market order: no limit_price, no time_in_force.
+        _, qty = order_terms(a, sim, tr, "market", "buy")
+        tmpl = tr.template(a.symbol, "buy", "market")
+        assert tmpl.rest is None and tmpl.ws is not None and not tmpl.ws.priced
+        order = tr.prepare(a.symbol, "buy", "market", qty)
+        slow = tr.grammar.ws_request(tr.grammar.new_order(order), tr.signer, "tw78")
+        assert tmpl.ws.fill(0, mantissas(tmpl, None, qty)[1], order.client_id, TS, "tw78") == slow
+        params = orjson.loads(slow)["params"]
+        assert params["order_type"] == "market" and "limit_price" not in params
 
     a.run(body, transport="ws")
+
+
+def test_kraken_the_simulator_fills_a_market_template_order_over_the_socket() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        _, qty = order_terms(a, sim, tr, "market", "buy")
+        log = sim.endpoint("kraken", 0).exchanges
+        before = [e[1] for e in log].count(a.place_op)
+        o = await tr.template(a.symbol, "buy", "market").send(None, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert o.type == "market" and o.status == "filled" and o.filled == qty and not theirs.open
+        assert theirs.type == "MARKET" and theirs.filled == theirs.qty  # the simulator's own units
+        assert [e[1] for e in log].count(a.place_op) == before  # over the socket
+
+    a.run(body, transport="ws")
+
+
+def test_kraken_with_its_socket_down_a_market_template_places_a_market_order() -> None:
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(a.symbol, "buy", "market")
+        assert tr.orders_ws is not None
+        await tr.orders_ws.close()  # the socket down: place_order's REST path
+        _, qty = order_terms(a, sim, tr, "market", "buy")
+        sent = capture(tr)
+        o = await tmpl.send(None, qty)
+        [theirs] = a.orders(sim, o.client_id)
+        assert o.status == "filled" and o.filled == qty and theirs.type == "MARKET" and not theirs.open
+        [add] = [b for b in sent if b.startswith(b"POST /0/private/AddOrder ")]
+        form = urllib.parse.parse_qs(add.split(b"\r\n\r\n", 1)[1].decode())
+        assert form["ordertype"] == ["market"] and "price" not in form
+
+    a.run(body, transport="auto")
 
 
 def test_kraken_the_simulator_accepts_template_orders_and_a_new_token_rebuilds() -> None:
@@ -720,6 +775,146 @@ def test_tradefence_a_new_access_token_rebuilds_the_template() -> None:
         assert f"Bearer {new}".encode() in tmpl.rest.fill(p, q, "c", TS)
         o = await tmpl.send(price, qty)
         assert o.status == "new" and a.orders(sim, o.client_id)[0].open
+
+    a.run(body)
+
+
+# Clarofinlore: POST /v1/orders with the access token, X-Nonce fresh per order (drawn in Rust) ---------
+
+
+CLARO_PARTS = ("timestamp", "nonce", "method", "path", "query", "body")
+
+
+def claro_mac(secret: str, h: dict[str, str], body: bytes, parts: tuple[str, ...], sep: str) -> str:
+    """Clarofinlore's signature recomputed with Python's ``hmac`` from the request's own headers."""
+    values = {"timestamp": h["X-Timestamp"], "nonce": h["X-Nonce"], "method": "POST", "path": "/v1/orders"}
+    text = sep.join(body.decode() if p == "body" else values.get(p, "") for p in parts)
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("type", ["limit", "market"])
+@pytest.mark.parametrize("composition", ["default", "nonce-signed"])
+def test_clarofinlore_bytes_are_the_slow_paths_byte_for_byte(type: Any, composition: str) -> None:
+    """The same order, client id, timestamp and nonce: the slow path's request byte for byte. With the
+    nonce in the signed text (a composition the simulator does not use: it refuses that order, after
+    the bytes were captured) as well as the default one (the simulator takes it)."""
+    clock = Frozen()
+    a, secret = signed_account("clarofinlore", clock)
+    parts, sep = (CLARO_PARTS, "\n") if composition != "default" else (clarofinlore.DEFAULT_PARTS, "")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        if composition != "default":  # logged in: the session's requests signed this way from now on
+            tr.signer = tr.wire.signer = clarofinlore.Signer(
+                a.key, secret, parts=parts, separator=sep, clock=clock
+            )
+        price, qty = order_terms(a, sim, tr, type, "buy")
+        tmpl = tr.template(a.symbol, "buy", type)
+        assert tmpl.ws is None and tmpl.rest is not None
+        clock.at = ts = int(time.time() * 1000)
+        sent = capture(tr)
+        if composition == "default":
+            o = await tr.place_order(a.symbol, "buy", type, qty, price)
+            assert o.status == ("new" if type == "limit" else "filled")
+        else:
+            with pytest.raises(AuthError):
+                await tr.place_order(a.symbol, "buy", type, qty, price)
+        slow = sent[0]
+        h, cid = head(slow), orjson.loads(_body_of(slow))["client_order_id"]
+        p, q = mantissas(tmpl, price, qty)
+        fast = tmpl.rest.fill(p, q, cid, ts, nonce=h["X-Nonce"])
+        assert fast == slow
+        assert h["Authorization"] == f"Bearer {tr.auth.token}" and h["X-Timestamp"] == str(ts)
+        assert int(h["Content-Length"]) == len(_body_of(fast))
+        assert h["X-Signature"] == claro_mac(secret, h, _body_of(fast), parts, sep)
+        # Without a nonce given, one of its own: 32 lower-case hex characters, signed.
+        mine = head(tmpl.rest.fill(p, q, cid, ts))
+        assert re.fullmatch("[0-9a-f]{32}", mine["X-Nonce"]) and mine["X-Nonce"] != h["X-Nonce"]
+        assert mine["X-Signature"] == claro_mac(secret, mine, _body_of(fast), parts, sep)
+
+    a.run(body)
+
+
+def _body_of(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[1]
+
+
+def claro_orders(sent: list[bytes]) -> list[bytes]:
+    """The order requests among those written (not the token's log-in or refresh)."""
+    return [b for b in sent if b.startswith(b"POST /v1/orders ")]
+
+
+def test_clarofinlore_every_send_carries_a_fresh_nonce() -> None:
+    """Two sends, two nonces (the simulator refuses a nonce its key has used: both orders exist)."""
+    a = CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        sent = capture(tr)
+        first = await tmpl.send(price, qty)
+        second = await tmpl.send(price, qty)
+        nonces = [head(b)["X-Nonce"] for b in claro_orders(sent)]
+        assert len(nonces) == 2 and nonces[0] != nonces[1]
+        assert all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
+        assert sim.venue(a.venue).auth.nonces[a.key] >= set(nonces)
+        assert [o.status for o in (first, second)] == ["new", "new"]
+        assert {o.client_id for o in a.orders(sim)} == {first.client_id, second.client_id}
+
+    a.run(body)
+
+
+def test_clarofinlore_a_renewed_access_token_rebuilds_the_template() -> None:
+    a = CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert isinstance(tr, clarofinlore.Session)
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        p, q = mantissas(tmpl, price, qty)
+        old = tr.auth.token
+        assert f"Bearer {old}".encode() in tmpl.rest.fill(p, q, "c", TS)
+        tr.auth._renew_at = 0.0  # due: the template starts the renewal and sends with the old token
+        sent = capture(tr)
+        o = await tmpl.send(price, qty)
+        assert o.status == "new" and [head(b)["Authorization"] for b in claro_orders(sent)] == [
+            f"Bearer {old}"
+        ]
+        renewal = tr.auth._renewing
+        assert renewal is not None
+        await renewal
+        assert tr.auth.refreshes == 1 and tr.auth.logins == 1
+        new = tr.auth.token
+        assert new != old
+        assert f"Bearer {new}".encode() in tmpl.rest.fill(p, q, "c", TS)
+        o = await tmpl.send(price, qty)
+        assert o.status == "new" and a.orders(sim, o.client_id)[0].open
+        assert head(claro_orders(sent)[-1])["Authorization"] == f"Bearer {new}"
+        assert len(a.orders(sim)) == 2
+
+    a.run(body)
+
+
+def test_clarofinlore_after_a_key_rotation_the_template_sends_with_the_new_key_and_its_token() -> None:
+    a = CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert isinstance(tr, clarofinlore.Session)
+        sim.venue(a.venue).add_key("claro-key-2", "claro-secret-2")
+        sim.fund(a.venue, "claro-key-2", a.funds)
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        first = await tmpl.send(price, qty)
+        old = tr.auth.token
+        await tr.rotate(clarofinlore.Signer("claro-key-2", "claro-secret-2"))
+        sent = capture(tr)
+        second = await tmpl.send(price, qty)
+        [req] = claro_orders(sent)
+        assert (
+            head(req)["X-API-Key"] == "claro-key-2"
+            and head(req)["Authorization"] == f"Bearer {tr.auth.token}"
+        )
+        assert tr.auth.token != old and (first.status, second.status) == ("new", "new")
+        assert [o.account for o in a.orders(sim)] == [a.key, "claro-key-2"]
 
     a.run(body)
 

@@ -19,13 +19,16 @@ in Python first (the same rules as ``place_order``). A price off the tick or a q
 
 Limit and market orders (``send(None, qty)`` for a market template): Binance spot and USDⓈ-M with an
 HMAC key (REST and WS API), OKX and Bybit spot (REST and their order sockets), HTX spot (REST), Kraken
-(the v2 ``add_order`` on its socket; ``place_order``'s path while the socket is down) and Tradefence
-(REST with the bearer token). Binance spot limit orders use the hand-written layouts of
+(the v2 ``add_order`` on its socket; ``place_order``'s path, with the template's type, while the socket
+is down), Tradefence (REST with the bearer token) and Clarofinlore (REST with the session's access
+token, its ``X-Nonce`` drawn fresh in Rust for every order and signed where the signer's composition
+puts it). Binance spot limit orders use the hand-written layouts of
 ``rust/order/binance.rs``; every other layout is cut out of the slow path's own request rendered with
 sentinel values (``_layout``: the REST path run up to its write, which is caught, or the socket form;
 the venue's signed text read from that request) and proven when built (``_checked``: a probe order
-filled by the template is byte for byte what the slow path renders, else ``NotSupported``). Anything
-else is ``NotSupported`` (use ``place_order``). A session whose key was rotated
+filled by the template, with a fixed nonce where it has one, is byte for byte what the slow path
+renders, else ``NotSupported``). Anything else is ``NotSupported`` (use ``place_order``); Coinbase
+signs a JWT per request and has none. A session whose key was rotated
 (``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from picows import WSMsgType
 
 from tickwire import _core
 from tickwire.errors import (
+    AuthError,
     InvalidOrder,
     NotSupported,
     RateLimitError,
@@ -132,12 +136,14 @@ class OrderTemplate:
         if recipe is None:
             raise NotSupported(
                 f"{s.venue}: order templates are built for Binance spot and USDⓈ-M, OKX, Bybit, HTX, "
-                "Kraken and Tradefence only (use place_order)"
+                "Kraken, Tradefence and Clarofinlore only (use place_order)"
             )
         http = s.wire.http
         if http is None:
             raise TransportError(f"{s.venue}: trading session is not started")
-        signer = self._signer = s.signer
+        # ``self._signer`` is set once the forms are built: a build that fails (Clarofinlore's new
+        # session not logged in yet after a rotation) is tried again on the next send.
+        signer = s.signer
         market = self.type == "market"
         # The Call place_order would build (a sample order): its rate cost, its usage headers' reader,
         # its audit record's shape.
@@ -170,6 +176,9 @@ class OrderTemplate:
         # The timestamp every form is filled with is the signer's clock (``_fill``); OKX's expTime adds
         # its time to live in Rust ("expiry"), so nothing is offset here.
         rest, ws, hand_written, self._baked_of = recipe
+        # What the forms carry besides the key, read before they are rendered with it (Clarofinlore's
+        # log-in or renewal starts here when due).
+        baked = None if self._baked_of is None else self._baked_of(s)
         if hand_written and not market:
             # The hand-written Rust layouts (rust/order/binance.rs) of the spot limit order.
             common: dict[str, Any] = dict(
@@ -193,9 +202,10 @@ class OrderTemplate:
                 if s.orders_ws is not None:
                     raise
                 self.ws = None  # no order socket in this session: its form is never used
-        self._baked = None if self._baked_of is None else self._baked_of(s)
+        self._baked = baked
+        self._signer = signer
         # The one-call path (``fire``): forms that spell their own client ids; not for requests that
-        # carry a token renewed under them (Kraken, Tradefence: ``_fresh`` runs first there).
+        # carry a token renewed under them (Kraken, Tradefence, Clarofinlore: ``_fresh`` runs first).
         self._fast = self._baked_of is None
         self._stamps(signer)
         self._market = market
@@ -206,12 +216,10 @@ class OrderTemplate:
         self._socket_only = self._rest is None
         if self._rest is None and (self._ws is None or s.orders_ws is None):
             raise NotSupported(f"{s.venue}: order templates need its order socket (transport 'ws'/'auto')")
-        if self._socket_only and market:
-            raise NotSupported(f"{s.venue}: market order templates need a REST form (use place_order)")
 
     def _fresh(self) -> None:
         """Rebuilt when what the bytes carry besides the key changed (Kraken's socket token,
-        Tradefence's access token)."""
+        Tradefence's and Clarofinlore's access tokens)."""
         if self._baked_of is not None:
             now = self._baked_of(self.session)
             if now and now != self._baked:
@@ -350,8 +358,9 @@ class OrderTemplate:
             assert form is not None  # socket-only: the socket's form is all it has
             self._checked(form, p, q)
             slow = s.place_order(
-                self.symbol, self.side, "limit", Decimal(q).scaleb(-self.qty_scale),
-                Decimal(p).scaleb(-self.price_scale), tif=self.tif, post_only=self.post_only,
+                self.symbol, self.side, self.type, Decimal(q).scaleb(-self.qty_scale),
+                None if self._market else Decimal(p).scaleb(-self.price_scale), tif=self.tif,
+                post_only=self.post_only,
             )  # fmt: skip
             task = loop.create_task(slow)
         else:
@@ -548,10 +557,13 @@ _SENTINELS: dict[str, str] = {
     "client_id": "zqxCIDzqx",
     "timestamp": "9876543210123",
     "request_id": "tw5550123777",  # the order socket's form (tw<n>): Kraken writes n as its req_id
+    "nonce": "deadbeefcafef00d5eed0ddba11c0de5",  # 32 hex characters as a real one (Clarofinlore)
 }
 
 
 _PROBE = (123_456_789, 987_654_321, "tw0probe0", 1_700_000_000_123, "tw0")
+# The probe's nonce: fixed so that the template's bytes can equal the slow path's (``fill(nonce=)``).
+_PROBE_NONCE = "0123456789abcdef0f1e2d3c4b5a6978"
 
 
 def _iso(ms: int, millis: bool) -> str:
@@ -561,10 +573,11 @@ def _iso(ms: int, millis: bool) -> str:
 
 
 class _StampAt:
-    """The signer as the slow path sees it, every clock reading and timestamp ``ts``."""
+    """The signer as the slow path sees it, every clock reading and timestamp ``ts`` (and every
+    nonce ``nonce`` when given: Clarofinlore's signer draws one per request)."""
 
-    def __init__(self, signer: Any, ts: int) -> None:
-        self._signer, self._ts = signer, ts
+    def __init__(self, signer: Any, ts: int, nonce: str | None = None) -> None:
+        self._signer, self._ts, self._nonce = signer, ts, nonce
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._signer, name)
@@ -573,6 +586,8 @@ class _StampAt:
         return self._ts
 
     def sign_request(self, *args: Any, timestamp: int | None = None, **kw: Any) -> Any:
+        if self._nonce is not None:
+            kw["nonce"] = self._nonce
         return self._signer.sign_request(*args, timestamp=self._ts, **kw)
 
     def ws_signed_params(self, params: Any, *, timestamp: int | None = None) -> Any:
@@ -605,11 +620,27 @@ class _CaptureHttp:
         raise _Rendered(data)
 
 
+class _HeldTokens:
+    """The session's access token as it is now (Clarofinlore's): rendering never logs in or renews;
+    a renewed token rebuilds the template (``_baked_of``)."""
+
+    def __init__(self, tokens: Any) -> None:
+        self._tokens = tokens
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokens, name)
+
+    async def ensure(self, http: Any) -> None:
+        return None
+
+
 class _CaptureWire:
-    """The session's wire as its REST path sees it: the capturing HTTP client, a stamped signer."""
+    """The session's wire as its REST path sees it: the capturing HTTP client, a stamped signer, the
+    token held."""
 
     def __init__(self, wire: Any, signer: Any) -> None:
         self._wire, self.signer, self.http = wire, signer, _CaptureHttp(wire.http)
+        self.tokens = None if wire.tokens is None else _HeldTokens(wire.tokens)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._wire, name)
@@ -619,8 +650,8 @@ def _render_rest(s: TradingSession, signer: Any, order: Order, rid: str) -> byte
     """The whole HTTP/1.1 request ``place_order`` writes for ``order`` (``Wire._rest`` run up to the
     write, which is caught)."""
     wire: Any = s.wire
-    if wire.tokens is not None:  # a session token per request (Clarofinlore): not laid out
-        raise NotSupported(f"{s.venue}: its REST requests carry a session token; no template")
+    if wire.tokens is not None and not wire.tokens.token:  # its log-in started by ``_baked_of``
+        raise AuthError(f"{s.venue}: the session is not logged in yet; its templates carry its token")
     call = s.grammar.new_order(order)
     coro = type(wire)._rest(_CaptureWire(wire, signer), call)
     try:
@@ -690,6 +721,17 @@ def _htx_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
     return b"\n".join((b"POST", signer.host.lower().encode(), path.encode(), _query(data, b"Signature")))
 
 
+def _claro_rest_signed(signer: Any, path: str, data: bytes) -> bytes:
+    """The signer's composition (``parts``, ``separator``) of the request as sent."""
+    target = data.split(b" ", 2)[1]
+    values = {
+        "method": b"POST", "path": path.encode(), "query": target.partition(b"?")[2], "body": _body(data),
+        "timestamp": _header(data, b"X-Timestamp"), "nonce": _header(data, b"X-Nonce"),
+    }  # fmt: skip
+    sep: str = signer.separator
+    return sep.encode().join(values[p] for p in signer.parts)
+
+
 @dataclass(frozen=True)
 class _Form:
     """One transport's request: how the slow path renders it and, when it is signed, the text the
@@ -699,6 +741,8 @@ class _Form:
     signed: Callable[[Any, str, bytes], bytes] | None = None
     sig: str = "hex"
     sig_at: bytes = b""
+    # A nonce drawn per request by the signer (a ``"nonce"`` slot, filled in Rust).
+    nonce: bool = False
 
 
 _SOCKET = _Form(_render_ws)
@@ -715,6 +759,13 @@ def _bearer(s: TradingSession) -> object:
     return signer.sign_request("POST", "/v1/orders").headers["Authorization"]
 
 
+def _claro_token(s: TradingSession) -> object:
+    """Clarofinlore's access token: its renewal (or log-in, without one) started in the background
+    when due, as the slow path's ``ensure`` would before a request."""
+    wire: Any = s.wire
+    return wire.tokens.current(wire.http)
+
+
 _Baked = Callable[["TradingSession"], object]
 
 
@@ -728,6 +779,7 @@ def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | No
     from tickwire.venues.binance.orders import Orders as BinanceSpot
     from tickwire.venues.binance.usdm import UsdmOrders
     from tickwire.venues.bybit.orders import Orders as BybitOrders
+    from tickwire.venues.clarofinlore.orders import Orders as ClarofinloreOrders
     from tickwire.venues.htx.orders import Orders as HtxOrders
     from tickwire.venues.kraken.ws import SocketOrders as KrakenOrders
     from tickwire.venues.tradefence.orders import Orders as TradefenceOrders
@@ -760,6 +812,14 @@ def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | No
         KrakenOrders: (None, _SOCKET, False, _kraken_token),
         # Nothing signed: the bearer token is a header like any other.
         TradefenceOrders: (_Form(_render_rest), None, False, _bearer),
+        ClarofinloreOrders: (
+            _Form(
+                _render_rest, _claro_rest_signed, "hex", rb"\r\nX-Signature: ([0-9a-f]{64})\r\n", nonce=True
+            ),
+            None,
+            False,
+            _claro_token,
+        ),
     }
 
 
@@ -798,8 +858,10 @@ def _layout(
         sample, price=None if market else Decimal(v["price"]), qty=Decimal(v["qty"]), client_id=v["client_id"]
     )
     ts = int(v["timestamp"])
-    data = form.render(s, _StampAt(s.signer, ts), order, v["request_id"])
+    data = form.render(s, _StampAt(s.signer, ts, v["nonce"] if form.nonce else None), order, v["request_id"])
     marks = {v[k].encode(): k for k in ("price", "qty", "client_id", "request_id", "timestamp")}
+    if form.nonce:
+        marks[v["nonce"].encode()] = "nonce"
     if v["request_id"].encode() not in data:  # an integer request id (Kraken's req_id)
         marks[v["request_id"].removeprefix("tw").encode()] = "request_num"
     marks[_iso(ts, True).encode()] = "iso_ms"
@@ -807,7 +869,7 @@ def _layout(
     if ttl:
         marks[str(ts + ttl).encode()] = "expiry"
     # Each sentinel at most once (else a literal could hold one); the order's own values as the type has.
-    need = {"qty": 1, "client_id": 1, "price": 0 if market else 1}
+    need = {"qty": 1, "client_id": 1, "price": 0 if market else 1, "nonce": 1}
     for m, k in marks.items():
         n = data.count(m)
         if n > 1 or n != need.get(k, n):
@@ -849,7 +911,10 @@ def _checked(t: OrderTemplate, ints: dict[str, Any], form: _Form, sample: Order)
         sample, price=None if t.type == "market" else Decimal(p).scaleb(-ps), qty=Decimal(q).scaleb(-qs),
         client_id=cid,
     )  # fmt: skip
-    if probe.fill(p, q, cid, ts, rid) != form.render(s, _StampAt(s.signer, ts), order, rid):
+    nonce = _PROBE_NONCE if form.nonce else None
+    if probe.fill(p, q, cid, ts, rid, nonce=nonce) != form.render(
+        s, _StampAt(s.signer, ts, nonce), order, rid
+    ):
         raise NotSupported(f"{s.venue}: its template does not reproduce the slow path's request")
     return tmpl
 

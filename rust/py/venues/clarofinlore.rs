@@ -12,6 +12,12 @@ use crate::sign::venues::clarofinlore as claro;
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct ClarofinloreSigner(claro::ClarofinloreSigner);
 
+impl ClarofinloreSigner {
+    pub(crate) fn core(&self) -> &claro::ClarofinloreSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl ClarofinloreSigner {
     #[new]

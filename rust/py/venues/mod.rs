@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 
 pub(crate) mod binance;
 pub(crate) mod bybit;
-mod clarofinlore;
+pub(crate) mod clarofinlore;
 mod cloud9trader;
 mod coinbase;
 pub(crate) mod htx;

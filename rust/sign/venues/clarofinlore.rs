@@ -76,6 +76,12 @@ impl ClarofinloreSigner {
         })
     }
 
+    /// The pre-keyed HMAC state (never the secret): an order template signs with it
+    /// (`crate::order`).
+    pub fn hmac_key(&self) -> &HmacKey {
+        &self.key
+    }
+
     pub fn needs(&self, p: Part) -> bool {
         self.parts.contains(&p)
     }

@@ -20,6 +20,7 @@ authentication refusal comes before the request is looked at.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,8 @@ from tickwire.transport.http import HttpClient
 from tickwire.venues.clarofinlore.signer import Signer
 
 __all__ = ["LOGIN_PATH", "REFRESH_PATH", "TOKEN_REFUSED", "TokenAuth"]
+
+log = logging.getLogger("tickwire.trading")
 
 LOGIN_PATH = "/v1/auth/token"
 REFRESH_PATH = "/v1/auth/refresh"
@@ -59,6 +62,7 @@ class TokenAuth:
         self._refresh = ""
         self._renew_at = 0.0
         self._lock = asyncio.Lock()
+        self._renewing: asyncio.Task[None] | None = None
         self.logins = 0
         self.refreshes = 0
 
@@ -69,6 +73,21 @@ class TokenAuth:
     def token(self) -> str:
         """The current access token ("" before the log-in): e.g. the market-data ``Adapter``'s
         ``token_provider=lambda: tr.auth.token``."""
+        return self._access
+
+    def current(self, http: HttpClient) -> str:
+        """The access token for a request laid out ahead (an order template), without waiting: past
+        its renewal time (or with none) the renewal or log-in starts in the background, while the
+        token still has the margin of its life left; the template is rebuilt when it changes."""
+        if (not self._access or self.clock() >= self._renew_at) and (
+            self._renewing is None or self._renewing.done()
+        ):
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return self._access  # no loop to run it on: the next request renews it
+            self._renewing = loop.create_task(self.ensure(http))
+            self._renewing.add_done_callback(_renewed)
         return self._access
 
     def header(self) -> dict[str, str]:
@@ -122,3 +141,9 @@ class TokenAuth:
         # A JWT's ``exp`` is whole seconds: a token issued late in a second lives up to 1 s less than
         # ``expires_in`` says. Renew that much earlier too, on top of the margin.
         self._renew_at = self.clock() + life - min(MAX_MARGIN_S, life / 4) - EXP_GRANULARITY_S
+
+
+def _renewed(task: asyncio.Task[None]) -> None:
+    """A background renewal's failure, logged (the next request on the slow path tries again)."""
+    if not task.cancelled() and (e := task.exception()) is not None:
+        log.warning("clarofinlore: access token renewal failed (%s); the next request retries", e)
