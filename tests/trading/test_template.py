@@ -894,6 +894,35 @@ def test_clarofinlore_a_renewed_access_token_rebuilds_the_template() -> None:
     a.run(body)
 
 
+def test_clarofinlore_a_token_the_venue_forgot_is_replaced_and_the_order_sent_once_more() -> None:
+    """The venue restarts and forgets every token: the template's order is refused for its token, the
+    session logs in again and the template, rebuilt with the new token, sends it once more — one order
+    at the venue, with the same client id."""
+    a = CLARO
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert isinstance(tr, clarofinlore.Session)
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        tmpl = tr.template(a.symbol, "buy")
+        venue_auth = sim.venue(a.venue).auth  # type: ignore[attr-defined]
+        old, logins = tr.auth.token, tr.auth.logins
+        venue_auth.jwt_key = b"restarted"
+        venue_auth.refresh_tokens.clear()
+        sent = capture(tr)
+        o = await tmpl.send(price, qty)
+        [theirs] = a.orders(sim)
+        assert o.status == "new" and theirs.client_id == o.client_id and o.order_id == str(theirs.id)
+        assert tr.auth.logins == logins + 1 and tr.auth.token != old and tr.wire.relogins == 1
+        assert [head(b)["Authorization"] for b in claro_orders(sent)] == [
+            f"Bearer {old}",
+            f"Bearer {tr.auth.token}",
+        ]
+        assert len({head(b)["X-Nonce"] for b in claro_orders(sent)}) == 2  # signed anew
+        assert [e["code"] for e in venue_auth.security_log if e["api_key"] == a.key][-2:] == [4015, 4016]
+
+    a.run(body)
+
+
 def test_clarofinlore_after_a_key_rotation_the_template_sends_with_the_new_key_and_its_token() -> None:
     a = CLARO
 

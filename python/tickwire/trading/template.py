@@ -476,7 +476,7 @@ class OrderTemplate:
                 tracked.append(self._track(p, q, cid, ws is not None))
 
         wire = s.wire
-        remedied, resends = False, 0
+        remedied, resends, relogged = False, 0, False
         while True:
             sending = False
             started = time.monotonic()
@@ -489,8 +489,18 @@ class OrderTemplate:
                     ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
                 sending = True
                 wire.requests += 1
-                body = await self._answer(ws, rid, data, written, track)
+                body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
                 break
+            except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
+                track()
+                relogged, written, taken = True, None, False
+                tokens = wire.tokens
+                assert tokens is not None and wire.http is not None
+                tokens.forget(e.token)
+                wire.relogins += 1
+                wire.audit.event("relogin", venue=s.venue, path=self._path)
+                await tokens.ensure(wire.http)
+                continue
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 track()  # tracked as place_order does before sending: the reconciler settles it
                 return await s.reconciler.resolve(tracked[0], str(e))
@@ -525,10 +535,18 @@ class OrderTemplate:
         return got
 
     async def _answer(
-        self, ws: OrderSocket | None, rid: str, data: bytes, written: Any, track: Callable[[], None]
+        self,
+        ws: OrderSocket | None,
+        rid: str,
+        data: bytes,
+        written: Any,
+        track: Callable[[], None],
+        relogin: bool = False,
     ) -> Any:
         """The venue's answer to ``data``: on the order socket, or over REST (already written when
-        ``written`` is set), read by the grammar."""
+        ``written`` is set), read by the grammar. With ``relogin``, the venue's refusal of the session
+        token the bytes carry raises ``_TokenRefused`` (the caller logs in and sends anew, as
+        ``place_order``'s request path does once)."""
         s, wire = self.session, self.session.wire
         if ws is not None:
             if written is not None:
@@ -540,7 +558,18 @@ class OrderTemplate:
         if http is None:
             raise TransportError(f"{s.venue}: trading session is not started")
         r = await http.finish_raw("POST", self._path, data, written, sent=track)
+        tokens = wire.tokens
+        if relogin and tokens is not None and tokens.refused(r.status, r.body):
+            raise _TokenRefused(self._baked)
         return wire._read(r.status, r.body, r.headers, self._call)
+
+
+class _TokenRefused(Exception):
+    """The venue refused the session token a template's request carried (``token``)."""
+
+    def __init__(self, token: Any) -> None:
+        super().__init__("session token refused")
+        self.token = token
 
 
 def _retrieved(task: asyncio.Task[Order]) -> None:
