@@ -1,0 +1,72 @@
+//! The depthUpdate shortcut against the general grammar, which it must never contradict: on
+//! frames as Binance sends them (the real captures when ../shared is present), and on every
+//! truncation and single-byte change of them, both give the same batch or the same error.
+
+use super::*;
+
+/// What the grammar made of a frame: the result and everything it wrote.
+fn outcome(frame: &[u8], grammar: fn(&[u8], &mut Batch) -> Result<()>) -> String {
+    let mut b = Batch::default();
+    let r = grammar(frame, &mut b);
+    format!("{r:?} {b:?}")
+}
+
+fn same(frame: &[u8]) {
+    assert_eq!(outcome(frame, decode), outcome(frame, general), "{}", String::from_utf8_lossy(frame));
+}
+
+const FRAMES: &[&str] = &[
+    r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1796293487825,"s":"BTCUSDT","U":538692,"u":538693,"b":[["59999.97000000","0.03100000"]],"a":[["60000.01000000","0.13390000"]]}}"#,
+    r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1796293487828,"T":1796293487828,"s":"BTCUSDT","U":538691,"u":538692,"pu":538690,"b":[["59999.60","0.117"],["59999.80","0.020"]],"a":[]}}"#,
+    r#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#,
+    r#"{"e":"depthUpdate","E":1,"T":2,"s":"BTCUSDT","U":1,"u":2,"pu":-1,"b":[],"a":[]}"#,
+    r#"{"stream":"bnbbtc@depth","data":{"e":"depthUpdate","E":1,"s":"","U":1,"u":2,"b":[],"a":[]}}"#,
+    r#"{"stream":"a\"b@depth","data":{"e":"depthUpdate","E":1,"s":"X\"Y","U":1,"u":2,"b":[],"a":[]}}"#,
+    r#"{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":"1","u":2,"b":[],"a":[]}} "#,
+];
+
+#[test]
+fn the_shortcut_takes_the_frames_binance_sends() {
+    let mut b = Batch::default();
+    for f in &FRAMES[..3] {
+        b.clear();
+        assert!(depth_update(f.as_bytes(), &mut b).is_some(), "{f}");
+    }
+}
+
+#[test]
+fn fast_depth_update_matches_the_general_grammar() {
+    for f in FRAMES {
+        let f = f.as_bytes();
+        same(f);
+        for cut in 0..f.len() {
+            same(&f[..cut]);
+        }
+        for i in 0..f.len() {
+            for c in *b"0 9-\",:}]{[.eXb\\" {
+                let mut g = f.to_vec();
+                g[i] = c;
+                same(&g);
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_depth_update_matches_the_general_grammar_on_captures() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real");
+    for name in ["binance_spot.jsonl", "binance_usdm.jsonl"] {
+        let Ok(text) = std::fs::read_to_string(root.join(name)) else {
+            eprintln!("skipped: {name} absent (../shared/fixtures/real)");
+            continue;
+        };
+        let mut fast = 0;
+        for line in text.lines() {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(t) = e["text"].as_str() else { continue };
+            same(t.as_bytes());
+            fast += depth_update(t.as_bytes(), &mut Batch::default()).is_some() as usize;
+        }
+        assert!(fast > 0, "{name}: no frame took the shortcut");
+    }
+}
