@@ -95,12 +95,71 @@ fn event<'a>(c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Result<()> {
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let n = out.levels.len();
-    if depth_update(frame, out).is_some() {
+    if depth_update(frame, out).is_some() || book_ticker(frame, out).is_some() {
         return Ok(());
     }
     // Levels the shortcut read before the text left its shape are read again below.
     out.levels.truncate(n);
     general(frame, out)
+}
+
+/// After `{"stream":"<name>","data":` when the frame starts so (then `Some(true)`), else at the
+/// start (`Some(false)`); `None` for a stream name with an escape.
+#[inline(always)]
+fn unwrap_stream(c: &mut Cur<'_>) -> Option<bool> {
+    if !lit(c, b"{\"stream\":\"") {
+        return Some(false);
+    }
+    c.i += c.b[c.i..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    lit(c, b"\",\"data\":").then_some(true)
+}
+
+/// A quoted symbol (no escapes, not empty), then the cursor after its closing quote.
+#[inline(always)]
+fn symbol<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
+    let start = c.i;
+    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    let sym = &c.b[start..c.i];
+    (!sym.is_empty()).then_some(sym)
+}
+
+/// A bookTicker as Binance writes it (spot `{"u","s","b","B","a","A"}`, USDⓈ-M with `"e"` first
+/// and `"T","E"` last, raw or combined), as `depth_update` reads a depthUpdate: `None` for any
+/// other text, which `general` then reads from the start (USDⓈ-M streams are half tickers).
+#[inline]
+fn book_ticker(f: &[u8], out: &mut Batch) -> Option<()> {
+    let mut c = Cur::new(f);
+    let combined = unwrap_stream(&mut c)?;
+    if !lit(&mut c, b"{\"e\":\"bookTicker\",\"u\":") && !lit(&mut c, b"{\"u\":") {
+        return None;
+    }
+    digits(&mut c)?;
+    if !lit(&mut c, b",\"s\":\"") {
+        return None;
+    }
+    let sym = symbol(&mut c)?;
+    let mut px = [Dec::default(); 4];
+    let keys: [&[u8]; 4] = [b"\",\"b\":", b",\"B\":", b",\"a\":", b",\"A\":"];
+    for (k, v) in keys.into_iter().zip(&mut px) {
+        // A bare number or an array here is another event's "b"/"a": left to `general`.
+        if !lit(&mut c, k) || c.b.get(c.i) != Some(&b'"') {
+            return None;
+        }
+        *v = c.dec().ok()?;
+    }
+    for k in [b",\"T\":", b",\"E\":"] {
+        if lit(&mut c, k) {
+            digits(&mut c)?;
+        }
+    }
+    let close: &[u8] = if combined { b"}}" } else { b"}" };
+    if &f[c.i..] != close {
+        return None;
+    }
+    out.kind = FrameKind::Bbo;
+    out.quote.sym = span(f, sym);
+    [out.quote.bid_px, out.quote.bid_qty, out.quote.ask_px, out.quote.ask_qty] = px;
+    Some(())
 }
 
 /// A depthUpdate written the way Binance writes every one (spot and USDⓈ-M, raw or combined
@@ -111,17 +170,9 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
 /// refuse and produce exactly the same (`fast_depth_update_matches_the_general_grammar`).
 #[inline]
 fn depth_update(f: &[u8], out: &mut Batch) -> Option<()> {
-    const COMBINED: &[u8] = b"{\"stream\":\"";
     const EVENT: &[u8] = b"{\"e\":\"depthUpdate\",\"E\":";
     let mut c = Cur::new(f);
-    let combined = lit(&mut c, COMBINED);
-    if combined {
-        let end = c.i + f[c.i..].iter().position(|&b| b == b'"' || b == b'\\')?;
-        c.i = end;
-        if !lit(&mut c, b"\",\"data\":") {
-            return None;
-        }
-    }
+    let combined = unwrap_stream(&mut c)?;
     if !lit(&mut c, EVENT) {
         return None;
     }
@@ -132,9 +183,7 @@ fn depth_update(f: &[u8], out: &mut Batch) -> Option<()> {
     if !lit(&mut c, b",\"s\":\"") {
         return None;
     }
-    let start = c.i;
-    c.i += f[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
-    let sym = &f[start..c.i];
+    let sym = symbol(&mut c)?;
     let first = key_int(&mut c, b"\",\"U\":")?;
     let last = key_int(&mut c, b",\"u\":")?;
     let prev = if lit(&mut c, b",\"pu\":") { digits(&mut c)? } else { NO_SEQ };
@@ -147,7 +196,7 @@ fn depth_update(f: &[u8], out: &mut Batch) -> Option<()> {
     }
     c.levels(|p, q| out.push(true, p, q)).ok()?;
     let close: &[u8] = if combined { b"}}" } else { b"}" };
-    if &f[c.i..] != close || sym.is_empty() {
+    if &f[c.i..] != close {
         return None;
     }
     let n = out.levels.len() as u32;

@@ -1,4 +1,4 @@
-//! The depthUpdate shortcut against the general grammar, which it must never contradict: on
+//! The depthUpdate and bookTicker shortcuts against the general grammar, which it must never contradict: on
 //! frames as Binance sends them (the real captures when ../shared is present), and on every
 //! truncation and single-byte change of them, both give the same batch or the same error.
 
@@ -23,14 +23,27 @@ const FRAMES: &[&str] = &[
     r#"{"stream":"bnbbtc@depth","data":{"e":"depthUpdate","E":1,"s":"","U":1,"u":2,"b":[],"a":[]}}"#,
     r#"{"stream":"a\"b@depth","data":{"e":"depthUpdate","E":1,"s":"X\"Y","U":1,"u":2,"b":[],"a":[]}}"#,
     r#"{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":"1","u":2,"b":[],"a":[]}} "#,
+    r#"{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#,
+    r#"{"stream":"keepusdt@bookTicker","data":{"e":"bookTicker","u":600859995548,"s":"KEEPUSDT","b":"0.2465","B":"3218","a":"0.2466","A":"27","T":1626992757487,"E":1626992757490}}"#,
+    r#"{"u":1,"s":"X","b":"1e-3","B":"2","a":"-3","A":"4.5"}"#,
+    r#"{"e":"bookTicker","u":1,"s":"X","b":1.5,"B":"2","a":"3","A":"4","E":9}"#,
 ];
+
+/// How many leading `FRAMES` each shortcut must take.
+const DEPTH: usize = 3;
+const TICKERS: std::ops::Range<usize> = 7..10;
 
 #[test]
 fn the_shortcut_takes_the_frames_binance_sends() {
     let mut b = Batch::default();
-    for f in &FRAMES[..3] {
+    for f in &FRAMES[..DEPTH] {
         b.clear();
         assert!(depth_update(f.as_bytes(), &mut b).is_some(), "{f}");
+    }
+    for f in &FRAMES[TICKERS] {
+        b.clear();
+        assert!(book_ticker(f.as_bytes(), &mut b).is_some(), "{f}");
+        assert_eq!(b.kind, FrameKind::Bbo);
     }
 }
 
@@ -60,13 +73,14 @@ fn fast_depth_update_matches_the_general_grammar_on_captures() {
             eprintln!("skipped: {name} absent (../shared/fixtures/real)");
             continue;
         };
-        let mut fast = 0;
+        let (mut fast, mut tickers) = (0, 0);
         for line in text.lines() {
             let e: serde_json::Value = serde_json::from_str(line).unwrap();
             let Some(t) = e["text"].as_str() else { continue };
             same(t.as_bytes());
             fast += depth_update(t.as_bytes(), &mut Batch::default()).is_some() as usize;
+            tickers += book_ticker(t.as_bytes(), &mut Batch::default()).is_some() as usize;
         }
-        assert!(fast > 0, "{name}: no frame took the shortcut");
+        assert!(fast > 0 && tickers > 0, "{name}: a shortcut took no frame ({fast}, {tickers})");
     }
 }
