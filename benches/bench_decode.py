@@ -26,18 +26,22 @@ TARGET_RATIO = 0.05
 FRAMES = 2000
 ROUNDS = 11
 
-# Measured above the target (2026-12-03, see README "Order books"): strict, so a stream that meets
-# the target fails here until its mark is removed.
+# Measured above the target (2026-12-03, after the per-frame fixed-cost work, see README "Order
+# books"; median and range of six runs on the loaded shared VM): strict, so a stream that meets the
+# target fails here until its mark is removed.
 ABOVE_TARGET = {
-    "binance (sim)": "0.108-0.123x: 1-3 levels a frame, the per-frame cost dominates",
-    "binance-usdm (sim)": "0.109-0.132x: 1-3 levels a frame, the per-frame cost dominates",
-    "okx (sim)": "0.323-0.340x: a CRC32 over the top 25 per 1-3-level update",
-    "kraken (sim)": "0.180-0.227x: a CRC32 over the top 10 per 1-3-level update",
-    "binance (capture)": "0.060-0.081x",
-    "binance-usdm (capture)": "0.062-0.079x",
-    "okx (capture)": "0.206-0.219x: a CRC32 over the top 25 per update",
-    "kraken (capture)": "0.064-0.080x",
+    "binance (sim)": "0.076x (0.043-0.091x): 1-3 levels a frame; the Python loop is ~1/4 of it",
+    "binance-usdm (sim)": "0.069x (0.051-0.096x): 1-3 levels a frame; the Python loop is ~1/4 of it",
+    "okx (sim)": "0.192x (0.145-0.207x): a CRC32 over the top 25 per 1-3-level update",
+    "kraken (sim)": "0.112x (0.084-0.161x): a CRC32 over the top 10 per 1-3-level update",
+    "binance (capture)": "0.047x (0.036-0.063x): its four REST snapshots are half of tickwire's time",
+    "binance-usdm (capture)": "0.047x (0.040-0.064x)",
+    "okx (capture)": "0.164x (0.112-0.204x): a CRC32 over the top 25 per update, 400-level books",
+    "kraken (capture)": "0.054x (0.039-0.057x)",
 }
+# Streams whose ratio straddles the target run to run (within the machine's noise of it): marked,
+# but not strictly (either outcome is what the machine gave; the printed ratio is the figure).
+AT_TARGET = {"binance (capture)", "binance-usdm (capture)", "kraken (capture)"}
 
 SIM = list(decode.STREAM_VENUES)
 CAPTURED = [v for v in decode.CAPTURE_FILES if decode.capture_stream(v) is not None]
@@ -114,7 +118,8 @@ def test_interleaved_ratio(request: pytest.FixtureRequest, which: tuple[str, str
         decode.interleaved_ns(dataclasses.replace(s, events=s.events[: s.start + 5]), 1)
         return
     if s.name in ABOVE_TARGET:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=ABOVE_TARGET[s.name]))
+        strict = s.name not in AT_TARGET
+        request.applymarker(pytest.mark.xfail(strict=strict, reason=ABOVE_TARGET[s.name]))
     ns_t, ns_p = decode.interleaved_ns(s, ROUNDS)
     t, p = statistics.median(ns_t), statistics.median(ns_p)
     print(

@@ -48,6 +48,8 @@ pub struct Book {
     buf_levels: Vec<RawLevel>,
     buf_msgs: Vec<(SeqInfo, usize, usize)>,
     journal: Journal,
+    /// The top levels' checksum texts, reused while those levels stay as they were.
+    memo: checksum::Memo,
 }
 
 impl Book {
@@ -65,6 +67,7 @@ impl Book {
             buf_levels: Vec::new(),
             buf_msgs: Vec::new(),
             journal: Journal::default(),
+            memo: checksum::Memo::default(),
         }
     }
 
@@ -337,7 +340,10 @@ impl Book {
     /// Checksum and crossed-book checks after an apply.
     fn verify(&mut self, expected: Option<i64>) -> Outcome {
         if let Some(exp) = expected {
-            if let Some(got) = self.checksum() {
+            let f = self.fmt();
+            if let Some(got) =
+                checksum::compute_memo(self.cfg.checksum, &self.bids, &self.asks, &f, &mut self.memo)
+            {
                 let exp = checksum::normalise(self.cfg.checksum, exp);
                 if got != exp {
                     self.stats.checksum_fail += 1;

@@ -253,6 +253,27 @@ impl<'a> Cur<'a> {
     /// `first` tracks whether a comma is due; start it at `true`.
     #[inline]
     pub fn key(&mut self, first: &mut bool) -> Result<Option<&'a [u8]>> {
+        // Compact `,"key":` (what venues send): one pass, no whitespace checks, no `Result`s
+        // between the steps. Anything else (spaces, escapes, the end, errors) takes the general
+        // path below from where the cursor was, so both accept and refuse the same text.
+        let b = self.b;
+        let s = self.i + !*first as usize + 1;
+        if (*first || b.get(self.i) == Some(&b',')) && b.get(s - 1) == Some(&b'"') {
+            let mut e = s;
+            while e < b.len() && !matches!(b[e], b'"' | b'\\') {
+                e += 1;
+            }
+            if b.get(e) == Some(&b'"') && b.get(e + 1) == Some(&b':') {
+                self.i = e + 2;
+                *first = false;
+                return Ok(Some(&b[s..e]));
+            }
+        }
+        self.key_general(first)
+    }
+
+    #[inline(never)]
+    fn key_general(&mut self, first: &mut bool) -> Result<Option<&'a [u8]>> {
         let c = self.peek()?;
         if c == b'}' {
             self.i += 1;

@@ -189,3 +189,44 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&text[c.i..], ",\"next\"");
     }
 }
+
+/// Every key of `text`'s top object read with the compact shortcut (`key`) or the general path
+/// alone, values skipped: the keys (with where each value starts) and how the walk ended.
+fn keys(text: &[u8], general: bool) -> (Vec<(Vec<u8>, usize)>, Result<()>) {
+    let mut c = Cur::new(text);
+    let mut out = Vec::new();
+    let r = (|| {
+        c.obj()?;
+        let mut first = true;
+        loop {
+            let k = if general { c.key_general(&mut first)? } else { c.key(&mut first)? };
+            let Some(k) = k else { return Ok(()) };
+            out.push((k.to_vec(), c.i));
+            c.skip()?;
+        }
+    })();
+    (out, r)
+}
+
+#[test]
+fn compact_keys_read_like_the_general_path() {
+    let frames: [&[u8]; 4] = [
+        br#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":1.5,"qty":2}]}]}"#,
+        br#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[]}"#,
+        br#"{ "a" : 1 ,"b":2, "c\"d":3,"":4,"e\\":5}"#,
+        br#"{}"#,
+    ];
+    for f in frames {
+        assert_eq!(keys(f, false), keys(f, true));
+        for cut in 0..f.len() {
+            assert_eq!(keys(&f[..cut], false), keys(&f[..cut], true));
+        }
+        for i in 0..f.len() {
+            for b in *b" \",:}{[]\\x0" {
+                let mut g = f.to_vec();
+                g[i] = b;
+                assert_eq!(keys(&g, false), keys(&g, true), "{}", String::from_utf8_lossy(&g));
+            }
+        }
+    }
+}

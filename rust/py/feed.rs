@@ -106,6 +106,8 @@ pub struct BookFeed {
     singles: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
     /// What a gateway publishing this feed's books on the bus remembers (`take_delta`).
     bus: super::bus::Publisher,
+    /// The symbol of the last trade or BBO and its Python str.
+    quote_sym: Option<(Box<[u8]>, Py<PyString>)>,
 }
 
 const OUTCOMES: usize = 9;
@@ -173,7 +175,18 @@ impl BookFeed {
             FrameKind::Ping(v) => v.into_bound_py_any(py)?,
             k @ (FrameKind::Bbo | FrameKind::Trade) if !self.feed.last_quote().0.is_empty() => {
                 let (sym, q) = self.feed.last_quote();
-                let sym = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
+                // The str of the symbol's book when it has one, else of the last quote's symbol
+                // when it is the same: not a new str per ticker.
+                let book = self.feed.index_of(sym).and_then(|i| self.names.get(i));
+                let sym = match (book, &self.quote_sym) {
+                    (Some(s), _) => s.clone_ref(py),
+                    (None, Some((b, s))) if b[..] == *sym => s.clone_ref(py),
+                    _ => {
+                        let s = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
+                        self.quote_sym = Some((sym.into(), s.clone_ref(py)));
+                        s
+                    }
+                };
                 event_value(py, k == FrameKind::Trade, sym, q)?
             }
             _ => py.None().into_bound(py),
@@ -265,6 +278,7 @@ impl BookFeed {
                 pairs: Vec::new(),
                 singles: Vec::new(),
                 bus: Default::default(),
+                quote_sym: None,
             })
         })
     }
