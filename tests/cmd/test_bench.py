@@ -42,7 +42,7 @@ def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best
     sign = {k: r for (s, k), r in rows.items() if s == "sign"}
     assert set(sign) == {"tickwire", "hmac_key", "stdlib"} and sign["tickwire"]["ratios"]["stdlib"] > 0
     skipped = {n.split()[0] for n in out["notes"] if "skipped" in n}
-    contenders = {"floor", "tickwire", "best", "pure", "remote"} - skipped
+    contenders = {"floor", "tickwire", "bare", "best", "pure", "remote"} - skipped
     assert {"floor", "tickwire"} <= contenders
     tick = {k: r for (s, k), r in rows.items() if s == "tick"}
     assert set(tick) == contenders
@@ -69,6 +69,22 @@ def _row(stage: str, key: str, p50_us: float, p99_us: float | None = None) -> Re
     if p99_us is not None:
         r.p99_ns = p99_us * 1000
     return r
+
+
+def test_spinning_rounds_report_under_their_own_stage_keys_and_every_tick_is_answered() -> None:
+    """``--spin``: each contender's loop polls during its own rounds; the rows are the hot-cache
+    regime's (``tick_spin``…), apart from the default rows the budgets hold."""
+    args = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--json", "--stages", "tick", "--spin"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {(r["stage_key"], r["key"]): r for r in json.loads(done.stdout)["results"]}
+    assert {s for s, _ in rows} <= {"tick_spin", "tick_inproc_spin", "callback_spin", "tick_remote"}
+    spun = {k: r for (s, k), r in rows.items() if s == "tick_spin"}
+    assert {"floor", "tickwire", "bare"} <= set(spun)
+    for key, r in spun.items():
+        assert r["samples"] == 60, f"{key} left ticks unanswered: {r['note']}"
+        if key != "floor":
+            assert r["extra"]["orders off the best bid"] == 0, key
 
 
 def test_check_reports_exactly_the_budgets_a_run_breaks(tmp_path: Path) -> None:

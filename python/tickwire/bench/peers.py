@@ -5,6 +5,8 @@ kept-alive HTTP connection.
 - ``floor``: picows answering every diff with one fixed order built beforehand — the transport only,
   what no client can beat;
 - ``tickwire``: ``tickwire.connect`` + ``md.trade`` + an order template sent from ``on_book``;
+- ``bare`` (a diagnostic): ``tickwire``'s book with the template's bytes written by hand, nothing
+  tracked — what ``send``'s guarantees cost;
 - ``best``: the best-effort Python stack — picows, orjson, the C ``order-book`` package, a pre-keyed
   stdlib hmac, the request as an f-string on a raw asyncio connection;
 - ``pure``: websockets + json + sortedcontainers + ``hmac.new`` per order on asyncio streams;
@@ -277,16 +279,11 @@ class Tickwire(Contender):
         import tickwire
         from tickwire.venues import binance
 
-        inproc, callback, mono = self.inproc, self.callback, time.monotonic_ns
-        tmpl: list[Any] = []
+        quote: list[Any] = []  # the strategy, once the template is built
 
         def on_book(book: Any) -> None:
-            callback.append(mono() - book.recv_ns)
-            if tmpl:
-                t = tmpl[0]
-                t.send(book.best_bid_mantissa(t.price_scale), QTY_LOTS)
-                if t.written_ns > book.recv_ns:  # else it had to wait (not here: no budget runs out)
-                    inproc.append(t.written_ns - book.recv_ns)
+            if quote:
+                quote[0](book)
 
         eps = [{"ws": {"stream": self.stream_url}, "rest": self.rest}]
         self.md = tickwire.connect(
@@ -297,11 +294,50 @@ class Tickwire(Contender):
             credentials=binance.Signer(KEY, SECRET), transport="rest", private_stream=False
         )
         await self.tr.__aenter__()
-        tmpl.append(self.tr.template(self.symbol, "buy", tif="IOC"))
+        quote.append(await self.strategy(self.tr.template(self.symbol, "buy", tif="IOC")))
+
+    async def strategy(self, t: Any) -> Any:
+        """``on_book``'s work once the template ``t`` is built: an IOC buy at the book's best bid."""
+        inproc, callback, mono = self.inproc, self.callback, time.monotonic_ns
+
+        def quote(book: Any) -> None:
+            callback.append(mono() - book.recv_ns)
+            t.send(book.best_bid_mantissa(t.price_scale), QTY_LOTS)
+            if t.written_ns > book.recv_ns:  # else it had to wait (not here: no budget runs out)
+                inproc.append(t.written_ns - book.recv_ns)
+
+        return quote
 
     async def stop(self) -> None:
         await self.tr.__aexit__(None, None, None)
         await self.md.__aexit__(None, None, None)
+
+
+class Bare(Tickwire):
+    """A diagnostic, not a way to trade: the ``tickwire`` contender's book and template, its bytes
+    written by hand — ``tmpl.rest.fill`` (one fixed client id and timestamp) and the transport's write,
+    no rate budget, no client ids, no tracking, no task. Against ``tickwire`` it shows what ``send``'s
+    guarantees cost, before the write (in process) and after it (the server-measured time: on one host
+    the client's work after its write competes with the venue reading it)."""
+
+    key, name = "bare", "diagnostic: the same book, tmpl.rest.fill + a raw write, nothing tracked"
+
+    async def strategy(self, t: Any) -> Any:
+        self.sink = sink = await _sink(self.rest)
+        fill, write, ps = t.rest.fill, sink.write, t.price_scale
+        ts = self.tr.signer._clock()
+        inproc, callback, mono = self.inproc, self.callback, time.monotonic_ns
+
+        def quote(book: Any) -> None:
+            callback.append(mono() - book.recv_ns)
+            write(fill(book.best_bid_mantissa(ps), QTY_LOTS, "bare", ts, ""))
+            inproc.append(mono() - book.recv_ns)
+
+        return quote
+
+    async def stop(self) -> None:
+        self.sink.close()
+        await super().stop()
 
 
 class Remote(Contender):
@@ -384,7 +420,7 @@ def _wall_minus_monotonic() -> int:
     return best[1]
 
 
-CONTENDERS: tuple[type[Contender], ...] = (Floor, Tickwire, Best, Pure, Remote)
+CONTENDERS: tuple[type[Contender], ...] = (Floor, Tickwire, Bare, Best, Pure, Remote)
 
 
 async def _serve(kind: type[Contender], symbol: str, urls: dict[str, Any]) -> None:
