@@ -193,6 +193,37 @@ def test_over_the_order_socket() -> None:
     a.run(body, transport="ws")
 
 
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_int_sends_take_the_one_call_path_and_the_venue_has_each_order_once(transport: str) -> None:
+    """Integer mantissas go through ``OrderTemplate.fire`` (client ids spelled from a range the
+    session's ``ClientIds`` set aside; the budget counted in Rust) on REST and on the WS API: every
+    order is at the simulator once, under the client id the tracker holds, and the session's order
+    window counted each of them."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        orders_10s = tr.budget.windows["ORDERS_10S"]
+        used = orders_10s.used(tr.budget.clock())
+        form = tmpl.ws if transport == "ws" else tmpl.rest
+        assert form is not None
+        left = form.ids_left
+        got = [await tmpl.send(p - k, q) for k in range(3)]
+        assert form.ids_left == left - 3  # the fast path spelled them
+        assert orders_10s.used(tr.budget.clock()) == used + 3
+        for o in got:
+            [theirs] = a.orders(sim, o.client_id)
+            assert theirs.open and o.status == "new" and tr.tracker.get(o.client_id) is o
+            assert o.client_id.startswith(tr.client_ids._stem)
+        assert len({o.client_id for o in got}) == 3 and len(a.orders(sim)) == 3
+        log = [e[1] for e in sim.endpoint("binance", 0).exchanges]
+        assert log.count("POST /api/v3/order") == (3 if transport == "rest" else 0)
+
+    a.run(body, transport=transport)
+
+
 def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
     a = account()
 
