@@ -260,13 +260,15 @@ def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
     a.run(body)
 
 
-def test_a_lost_answer_is_reconciled_into_exactly_one_order() -> None:
+@pytest.mark.parametrize("ints", [False, True])  # True: the one-call path
+def test_a_lost_answer_is_reconciled_into_exactly_one_order(ints: bool) -> None:
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         sim.endpoint("binance", 0).lose_answer(a.place_op)
         price, qty = below_bid(a, sim, tr, 10)
-        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        tmpl = tr.template(SYMBOL, "buy")
+        o = await (tmpl.send(*mantissas(tmpl, price, qty)) if ints else tmpl.send(price, qty))
         assert len(a.orders(sim, o.client_id)) == 1 and len(a.orders(sim)) == 1
         assert o.status == "new" and o.order_id == str(a.orders(sim)[0].id)
         assert sim.endpoint("binance", 0).lost == [a.place_op]
@@ -274,14 +276,16 @@ def test_a_lost_answer_is_reconciled_into_exactly_one_order() -> None:
     a.run(body, timeout=1.0)
 
 
-def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order() -> None:
+@pytest.mark.parametrize("ints", [False, True])  # True: the one-call path
+def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order(ints: bool) -> None:
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         assert tr.orders_ws is not None and tr.orders_ws.connected
         sim.endpoint("binance", 0).lose_answer(a.ws_place_op)
         price, qty = below_bid(a, sim, tr, 30)
-        o = await tr.template(SYMBOL, "buy").send(price, qty)
+        tmpl = tr.template(SYMBOL, "buy")
+        o = await (tmpl.send(*mantissas(tmpl, price, qty)) if ints else tmpl.send(price, qty))
         assert sim.endpoint("binance", 0).lost == [a.ws_place_op]
         assert len(a.orders(sim)) == 1 and a.orders(sim, o.client_id)[0].open and o.status == "new"
 
