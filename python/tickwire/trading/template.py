@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -434,11 +434,9 @@ class OrderTemplate:
         written: Any = ws.expect(rid) if ws is not None else http.written(conn)  # type: ignore[union-attr,arg-type]
         cid, data = got
         order = self._track(p, q, cid, ws is not None)
-        done = self._complete(p, q, cid, ws, rid, data, written, order, True)
-        # Over REST nothing needs to run until the answer is in (its time-out is armed): the task
-        # starts with it, and the loop goes back to sleep right after the write and the tracking.
-        work = done if ws is not None else _answered(written.fut, done)
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.get_running_loop().create_task(
+            self._complete(p, q, cid, ws, rid, data, written, order, True)
+        )
         task.add_done_callback(_retrieved)
         return task
 
@@ -564,17 +562,6 @@ class OrderTemplate:
         if relogin and tokens is not None and tokens.refused(r.status, r.body):
             raise _TokenRefused(self._baked)
         return wire._read(r.status, r.body, r.headers, self._call)
-
-
-async def _answered(fut: asyncio.Future[Any], then: Coroutine[Any, Any, Order]) -> Order:
-    """``then`` once ``fut`` (a written request's response) is settled, however: ``then`` reads it again
-    and handles what it holds (a time-out, a closed connection, a cancellation: the connection's
-    state is then unknown and it is dropped there)."""
-    try:
-        await fut
-    except BaseException:  # read again, and handled, by ``then``
-        pass
-    return await then
 
 
 class _TokenRefused(Exception):

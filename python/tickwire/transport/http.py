@@ -490,16 +490,10 @@ class HttpClient:
         """``conn`` from :meth:`idle` back in the pool, nothing written on it."""
         self._idle.append(conn)
 
-    def written(self, conn: _Conn) -> Written:
+    @staticmethod
+    def written(conn: _Conn) -> Written:
         """The handle :meth:`finish_raw` reads the response from, for a request just written on ``conn``
-        (from :meth:`idle`), its time-out armed now: ``finish_raw`` may run only once the response is
-        in (a lost one then ends in ``RequestTimeoutError`` all the same)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
-        conn.deadline = deadline
-        self._busy.add(conn)
-        if deadline < self._timer_at:
-            self._arm(loop, deadline)
+        (from :meth:`idle`)."""
         return Written(conn, conn.expect(False), time.perf_counter())
 
     def write_raw(self, data: bytes) -> Written | None:
