@@ -174,3 +174,25 @@ def test_coinbase_the_simulator_fills_template_orders_each_with_a_fresh_jwt_nonc
         assert [e[1] for e in log].count(a.place_op) == 3
 
     a.run(body)
+
+
+def test_coinbase_after_a_key_rotation_the_template_signs_with_the_new_key() -> None:
+    """``tr.rotate`` to an Ed25519 key: the template's next token is the new key's (its kid, its
+    signature), and the venue books the order on the new key."""
+    a, _ = account("ES256")
+    name, pem, public = KEYS["EdDSA"]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.venue(a.venue).add_key(name, public)
+        sim.fund(a.venue, name, a.funds)
+        price, qty = order_terms(a, sim, tr, "limit", "buy")
+        tmpl = tr.template(a.symbol, "buy")
+        first = await tmpl.send(price, qty)
+        await tr.rotate(coinbase.Signer(name, pem, host=tr.signer.host))
+        sent = capture(tr)
+        second = await tmpl.send(price, qty)
+        [nonce] = _sent_tokens(sent, public, "EdDSA", tr.signer.host)  # kid and signature: the new key's
+        assert (first.status, second.status) == ("new", "new") and nonce
+        assert [o.account for o in a.orders(sim)] == [a.key, name]
+
+    a.run(body)
