@@ -4,6 +4,11 @@
 //! Clarofinlore's request with its nonce signed: the nonce drawn in `fill` (ChaCha20) against one from
 //! the OS per order and a fixed one.
 //!
+//! Coinbase's request with its JWT (ES256 and EdDSA keys): written and signed in `fill` against the
+//! signer's own `rest_jwt` (header and claims built as `String`s, a nonce from the OS) put into the
+//! request with `format!`, and the signature alone (what neither can avoid); the template against that
+//! peer also in alternating rounds, their ratio printed (`alternating`).
+//!
 //! `cargo bench --bench order`. Python's own path (query built in Python + stdlib `hmac`) and
 //! `place_order` are measured in `benches/bench_template.py`.
 
@@ -12,8 +17,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt::Write as _;
 use std::hint::black_box;
+use tickwire::order::jwt::JwtSlot;
 use tickwire::order::{binance, Layout, OrderTemplate, Part, Rules, SigText, Slot};
 use tickwire::sign::hmac::{Digest, HmacKey};
+use tickwire::sign::venues::coinbase::CoinbaseSigner;
 
 const SECRET: &[u8] = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 const HEAD: &[u8] = b"POST /api/v3/order?";
@@ -206,5 +213,122 @@ fn bench_claro(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_okx, bench_claro);
+/// Coinbase `POST /api/v3/brokerage/orders` with `Authorization: Bearer <jwt>` (limit GTC).
+fn coinbase_rest() -> Layout {
+    let mut l = Layout::default();
+    let o = &mut l.out;
+    Layout::lit(
+        o,
+        b"POST /api/v3/brokerage/orders HTTP/1.1\r\nHost: api.coinbase.com\r\nUser-Agent: tickwire\r\n",
+    );
+    Layout::lit(o, b"Authorization: Bearer ");
+    o.push(Part::Slot(Slot::Jwt));
+    Layout::lit(o, b"\r\nContent-Type: application/json\r\nContent-Length: ");
+    o.push(Part::Slot(Slot::BodyLen));
+    Layout::lit(o, b"\r\n\r\n");
+    l.start_body();
+    Layout::lit(&mut l.out, b"{\"client_order_id\":\"");
+    l.out.push(Part::Slot(Slot::ClientId));
+    Layout::lit(&mut l.out, b"\",\"product_id\":\"BTC-USD\",\"side\":\"BUY\",\"order_configuration\":");
+    Layout::lit(&mut l.out, b"{\"limit_limit_gtc\":{\"base_size\":\"");
+    l.out.push(Part::Slot(Slot::Qty));
+    Layout::lit(&mut l.out, b"\",\"limit_price\":\"");
+    l.out.push(Part::Slot(Slot::Price));
+    Layout::lit(&mut l.out, b"\",\"post_only\":false}}}");
+    l
+}
+
+const CB_NAME: &str =
+    "organizations/0c4f7e2a-5b1d-4e8f-9a3c-6d2b1e0f7a95/apiKeys/8e1d2c3b-4a5f-6e7d-8c9b-0a1f2e3d4c5b";
+const CB_PATH: &str = "/api/v3/brokerage/orders";
+
+/// The peer: the signer's `rest_jwt` (its `String`s, a nonce from the OS) and the request by `format!`.
+fn naive_coinbase(signer: &CoinbaseSigner, price: u64, cid: &str, ts: u64) -> Vec<u8> {
+    let jwt = signer.rest_jwt("POST", "api.coinbase.com", CB_PATH, ts / 1000, None);
+    let body = format!(
+        "{{\"client_order_id\":\"{cid}\",\"product_id\":\"BTC-USD\",\"side\":\"BUY\",\
+         \"order_configuration\":{{\"limit_limit_gtc\":{{\"base_size\":\"0.00001\",\
+         \"limit_price\":\"{}.{:02}\",\"post_only\":false}}}}}}",
+        price / 100,
+        price % 100
+    );
+    format!(
+        "POST {CB_PATH} HTTP/1.1\r\nHost: api.coinbase.com\r\nUser-Agent: tickwire\r\n\
+         Authorization: Bearer {jwt}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// `a` (the template) and `b` (its peer) timed in alternating rounds, which goes first alternating
+/// too: the median per-call times and the median of the rounds' ratios, printed (criterion's groups
+/// run one after the other, and this shared machine's load drifts between them).
+fn alternating<A, B>(what: &str, mut a: impl FnMut() -> A, mut b: impl FnMut() -> B) {
+    const ROUNDS: usize = 21;
+    const CALLS: u32 = 100;
+    fn time(f: &mut dyn FnMut()) -> f64 {
+        let t = std::time::Instant::now();
+        for _ in 0..CALLS {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS)
+    }
+    let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let mut fa = || drop(black_box(a()));
+        let mut fb = || drop(black_box(b()));
+        let (x, y) = if round % 2 == 0 {
+            let x = time(&mut fa);
+            (x, time(&mut fb))
+        } else {
+            let y = time(&mut fb);
+            (time(&mut fa), y)
+        };
+        ta.push(x);
+        tb.push(y);
+        ratio.push(x / y);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "{what}: template {:.1} µs, peer {:.1} µs, template/peer {:.2} (median of {ROUNDS} alternating rounds)",
+        median(&mut ta),
+        median(&mut tb),
+        median(&mut ratio)
+    );
+}
+
+fn bench_coinbase(c: &mut Criterion) {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    let es = p256::SecretKey::from_slice(&[7u8; 32]).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap();
+    let keys =
+        [("ES256", es.to_string()), ("EdDSA", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".to_owned())];
+    let rules = Rules { price_scale: 2, qty_scale: 8, tick: 1, lot: 1, ..Rules::default() };
+    let (price, qty, cid, ts) = (4_325_012u64, 1_000u64, "tw0123456789abcdef", 1_700_000_000_000u64);
+    let mut buf = Vec::new();
+    let mut g = c.benchmark_group("order_request_coinbase");
+    for (alg, pem) in keys {
+        let signer = CoinbaseSigner::new(CB_NAME, &pem).unwrap();
+        let slot = JwtSlot::coinbase(&signer, "POST", "api.coinbase.com", CB_PATH).unwrap();
+        let rest = OrderTemplate::with_jwt(coinbase_rest(), slot, rules).unwrap();
+        let mut fill =
+            || rest.fill(black_box(price), black_box(qty), black_box(cid), black_box(ts), "", &mut buf);
+        alternating(alg, &mut fill, || naive_coinbase(&signer, black_box(price), cid, black_box(ts)));
+        g.bench_function(format!("{alg} template fill+JWT, fresh nonce (ChaCha20 in fill)"), |b| {
+            b.iter(&mut fill)
+        });
+        g.bench_function(format!("{alg} rest_jwt (OsRng nonce) + format! request"), |b| {
+            b.iter(|| naive_coinbase(&signer, black_box(price), cid, black_box(ts)))
+        });
+        g.bench_function(format!("{alg} signature alone (the signing input given)"), |b| {
+            let input = [b'x'; 400];
+            b.iter(|| signer.key.sign(black_box(&input)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_okx, bench_claro, bench_coinbase);
 criterion_main!(benches);

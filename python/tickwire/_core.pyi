@@ -128,6 +128,10 @@ class OrderTemplate:
         expiry_ms: int = 0,
         **rules: int,
     ) -> OrderTemplate: ...
+    @staticmethod
+    def jwt(
+        signer: CoinbaseSigner, parts: list[bytes | str], *, method: str, host: str, path: str, **rules: int
+    ) -> OrderTemplate: ...
     def fill(
         self,
         price: int,

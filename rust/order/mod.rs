@@ -11,10 +11,12 @@
 //! the signature's text form, where a body starts for its `Content-Length`); `tickwire.trading.template`
 //! cuts most layouts out of the slow path's own request rendered with sentinel values. `binance` lays out Binance spot's `POST /api/v3/order` (REST: the whole HTTP/1.1 request, query
 //! signed) and WS API `order.place` (JSON, params signed sorted by name); `okx` the `order` op on
-//! OKX's logged-in private socket (unsigned: the connection is authenticated).
+//! OKX's logged-in private socket (unsigned: the connection is authenticated). `jwt` writes a request's
+//! JWT per fill (Coinbase's bearer token: signed ES256 or EdDSA over its own header and claims).
 
 pub mod binance;
 pub mod ids;
+pub mod jwt;
 pub mod nonce;
 
 use crate::sign::encode;
@@ -44,6 +46,9 @@ pub enum Slot {
     /// 32 fresh random lower-case hex characters per fill (`nonce::fresh`), the same in the request
     /// and the signed text: Clarofinlore's `X-Nonce`.
     Nonce,
+    /// Only in the request, outside the body: the template's JWT (`jwt::JwtSlot`) for the timestamp's
+    /// seconds and a fresh 64-character nonce: Coinbase's `Authorization: Bearer` token.
+    Jwt,
 }
 
 /// How the signature is written: lower-case hex (Binance, Bybit), padded base64 (OKX), padded base64
@@ -188,8 +193,10 @@ pub struct OrderTemplate {
     iso_ms: bool,
     iso_s: bool,
     expiry: bool,
-    /// Whether the layout has a nonce slot: only then does `fill` draw one.
-    nonce: bool,
+    /// The hex characters of the nonce `fill` draws (0: none; a nonce slot's 32, a JWT's 64).
+    nonce: usize,
+    /// The JWT a `Slot::Jwt` carries.
+    jwt: Option<jwt::JwtSlot>,
     /// `Layout::body`'s literal bytes, summed once.
     body_fixed: usize,
 }
@@ -228,6 +235,8 @@ impl Values<'_> {
             Slot::Expiry => self.exp,
             Slot::BodyLen => self.body_len,
             Slot::Nonce => self.nonce,
+            // Written straight into the request by `fill` (its length known only then).
+            Slot::Jwt => &[],
         }
     }
 
@@ -269,7 +278,21 @@ pub fn iso_text(ms: u64, millis: bool, buf: &mut [u8; 48]) -> usize {
 
 impl OrderTemplate {
     pub fn new(layout: Layout, key: HmacKey, rules: Rules) -> Result<Self, OrderError> {
-        Self::build(layout, Some(key), rules)
+        Self::build(layout, Some(key), None, rules)
+    }
+
+    /// A template whose request carries a JWT (`Slot::Jwt`, in the headers) and no other signature.
+    pub fn with_jwt(layout: Layout, jwt: jwt::JwtSlot, rules: Rules) -> Result<Self, OrderError> {
+        let out = &layout.out;
+        if !layout.signed.is_empty() || out.contains(&Part::Slot(Slot::Signature)) {
+            return Err(refuse("layout", "a JWT template has no other signed text or signature".into()));
+        }
+        let mut at = out.iter().enumerate().filter(|(_, p)| **p == Part::Slot(Slot::Jwt)).map(|(i, _)| i);
+        let body = layout.body.unwrap_or(out.len());
+        if !at.clone().any(|_| true) || !at.all(|i| i < body) {
+            return Err(refuse("layout", "a JWT template carries its token outside the body".into()));
+        }
+        Self::build(layout, None, Some(jwt), rules)
     }
 
     /// A template whose request carries no signature (`layout.signed` empty, no signature slot).
@@ -277,10 +300,15 @@ impl OrderTemplate {
         if !layout.signed.is_empty() || layout.out.contains(&Part::Slot(Slot::Signature)) {
             return Err(refuse("layout", "an unsigned template has no signed text or signature".into()));
         }
-        Self::build(layout, None, rules)
+        Self::build(layout, None, None, rules)
     }
 
-    fn build(layout: Layout, key: Option<HmacKey>, rules: Rules) -> Result<Self, OrderError> {
+    fn build(
+        layout: Layout,
+        key: Option<HmacKey>,
+        jwt: Option<jwt::JwtSlot>,
+        rules: Rules,
+    ) -> Result<Self, OrderError> {
         if rules.price_scale > MAX_SCALE || rules.qty_scale > MAX_SCALE {
             return Err(refuse("scale", format!("scales above {MAX_SCALE} decimals are not supported")));
         }
@@ -302,13 +330,24 @@ impl OrderTemplate {
         if layout.body.is_some_and(|at| layout.out[at..].contains(&Part::Slot(Slot::BodyLen))) {
             return Err(refuse("layout", "the body cannot contain its own length".into()));
         }
+        if jwt.is_none() && has(Slot::Jwt) {
+            return Err(refuse(
+                "layout",
+                "a JWT slot needs the template's token (OrderTemplate::with_jwt)".into(),
+            ));
+        }
         Ok(Self {
             fixed_len: lits(&layout.out),
             priced: layout.out.contains(&Part::Slot(Slot::Price)),
             iso_ms: has(Slot::IsoMillis),
             iso_s: has(Slot::IsoSecondsForm),
             expiry: has(Slot::Expiry),
-            nonce: has(Slot::Nonce),
+            nonce: match (&jwt, has(Slot::Nonce)) {
+                (Some(_), _) => nonce::JWT_NONCE_LEN,
+                (None, true) => nonce::NONCE_LEN,
+                (None, false) => 0,
+            },
+            jwt,
             body_fixed,
             layout,
             key,
@@ -383,7 +422,7 @@ impl OrderTemplate {
 
     /// Whether the request (or the signed text) carries the time in any form.
     pub fn stamped(&self) -> bool {
-        let stamps = [Slot::Timestamp, Slot::IsoMillis, Slot::IsoSecondsForm, Slot::Expiry];
+        let stamps = [Slot::Timestamp, Slot::IsoMillis, Slot::IsoSecondsForm, Slot::Expiry, Slot::Jwt];
         self.layout
             .out
             .iter()
@@ -398,7 +437,7 @@ impl OrderTemplate {
 
     /// Checks, fills, signs: the whole request in `out` (cleared first). On an error `out` is left
     /// empty. `request_id` is used only by layouts with a request id slot, `price` only by priced ones;
-    /// a nonce slot gets a fresh random nonce.
+    /// a nonce slot or a JWT gets a fresh random nonce.
     #[inline]
     pub fn fill(
         &self,
@@ -430,16 +469,17 @@ impl OrderTemplate {
         self.check(price, qty)?;
         check_id("client id", client_id)?;
         check_id("request id", request_id)?;
-        let mut nb = [0u8; nonce::NONCE_LEN];
+        let mut nb = [0u8; nonce::JWT_NONCE_LEN];
         let nonce: &[u8] = match nonce {
-            _ if !self.nonce => &[],
+            _ if self.nonce == 0 => &[],
             Some(n) => {
                 check_id("nonce", n)?;
                 n.as_bytes()
             }
             None => {
-                nonce::fresh(&mut nb).map_err(|e| refuse("nonce", format!("no entropy for a nonce: {e}")))?;
-                &nb
+                let nb = &mut nb[..self.nonce];
+                nonce::fresh(nb).map_err(|e| refuse("nonce", format!("no entropy for a nonce: {e}")))?;
+                nb
             }
         };
         let (mut pb, mut qb, mut tb) = ([0u8; 48], [0u8; 48], [0u8; 48]);
@@ -493,10 +533,19 @@ impl OrderTemplate {
             None => 0,
         };
         vals.body_len = &lb[..bn];
-        out.reserve_exact(self.fixed_len + vals.len(&self.layout.out));
+        let jwt_room = self.jwt.as_ref().map_or(0, jwt::JwtSlot::max_len);
+        out.reserve_exact(self.fixed_len + vals.len(&self.layout.out) + jwt_room);
         for p in &self.layout.out {
             match p {
                 Part::Lit(b) => out.extend_from_slice(b),
+                Part::Slot(Slot::Jwt) => {
+                    if let Some(j) = &self.jwt {
+                        let at = out.len();
+                        out.resize(at + jwt_room, 0);
+                        let n = j.write(timestamp_ms / 1000, nonce, &mut out[at..]);
+                        out.truncate(at + n);
+                    }
+                }
                 Part::Slot(s) => out.extend_from_slice(vals.get(*s)),
             }
         }

@@ -1,5 +1,6 @@
-//! Fresh per-request nonces for templates whose venue signs one (Clarofinlore's `X-Nonce`): 32
-//! lower-case hex characters, 128 random bits, as the slow path's `secrets.token_hex(16)` writes them.
+//! Fresh per-request nonces for templates whose venue signs one: lower-case hex as the slow paths'
+//! `secrets.token_hex` writes it: Clarofinlore's `X-Nonce` (32 characters, 128 random bits), the
+//! Coinbase JWT header's `nonce` (64 characters, 256 bits, as `crate::sign::jwt::random_nonce`).
 //!
 //! Drawn from ChaCha20 seeded once per thread from the OS (`OsRng`), not from `OsRng` each time: the
 //! `getrandom` system call costs about 310 ns per 16 bytes on the reference VM against about 15 ns for
@@ -17,8 +18,10 @@ use rand_core::{OsRng, RngCore, SeedableRng};
 
 use crate::sign::encode;
 
-/// The nonce's length in characters.
+/// Clarofinlore's nonce's length in characters.
 pub const NONCE_LEN: usize = 32;
+/// The Coinbase JWT header's nonce's length in characters.
+pub const JWT_NONCE_LEN: usize = 64;
 
 static FORKS: AtomicU64 = AtomicU64::new(0);
 
@@ -43,9 +46,9 @@ fn watch_forks() {
     });
 }
 
-/// 32 fresh random lower-case hex characters into `out`; an error only when the OS has no entropy to
-/// seed this thread's generator with.
-pub fn fresh(out: &mut [u8; NONCE_LEN]) -> Result<(), rand_core::Error> {
+/// `out.len()` (even, at most `JWT_NONCE_LEN`) fresh random lower-case hex characters into `out`; an
+/// error only when the OS has no entropy to seed this thread's generator with.
+pub fn fresh(out: &mut [u8]) -> Result<(), rand_core::Error> {
     RNG.with(|cell| {
         let mut slot = cell.borrow_mut();
         let forks = FORKS.load(Ordering::Relaxed);
@@ -55,11 +58,12 @@ pub fn fresh(out: &mut [u8; NONCE_LEN]) -> Result<(), rand_core::Error> {
             OsRng.try_fill_bytes(&mut seed)?;
             *slot = Some((forks, ChaCha20Rng::from_seed(seed)));
         }
-        let mut raw = [0u8; NONCE_LEN / 2];
+        let mut raw = [0u8; JWT_NONCE_LEN / 2];
+        let raw = &mut raw[..(out.len() / 2).min(JWT_NONCE_LEN / 2)];
         if let Some((_, rng)) = slot.as_mut() {
-            rng.fill_bytes(&mut raw);
+            rng.fill_bytes(raw);
         }
-        encode::hex_into(&raw, out);
+        encode::hex_into(raw, out);
         Ok(())
     })
 }

@@ -6,6 +6,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::exceptions::PyValueError;
 
 use crate::order::ids::{IdRange, MAX_ID_LEN};
+use crate::order::jwt::JwtSlot;
 use crate::order::{self, binance, Layout, OrderError, Part, Rules, SigText, Slot};
 use crate::py::clock::VenueTime;
 use crate::py::errors::{err, guard, Kind};
@@ -13,6 +14,7 @@ use crate::py::limits::BudgetTaker;
 use crate::py::venues::binance::BinanceSigner;
 use crate::py::venues::bybit::BybitSigner;
 use crate::py::venues::clarofinlore::ClarofinloreSigner;
+use crate::py::venues::coinbase::CoinbaseSigner;
 use crate::py::venues::htx::HtxSigner;
 use crate::py::venues::okx::OkxSigner;
 use crate::sign::hmac::HmacKey;
@@ -79,6 +81,7 @@ fn slot_of(name: &str) -> PyResult<Slot> {
         "expiry" => Slot::Expiry,
         "body_len" => Slot::BodyLen,
         "nonce" => Slot::Nonce,
+        "jwt" => Slot::Jwt,
         _ => return Err(PyValueError::new_err(format!("unknown slot {name:?}"))),
     })
 }
@@ -103,7 +106,7 @@ fn parts_of(items: &Bound<'_, PyList>, l: &mut Layout, signed: bool) -> PyResult
 
 /// A layout from Python: `bytes` are literal, a `str` names a slot (`"price"`, `"qty"`, `"client_id"`,
 /// `"timestamp"`, `"request_id"`, `"request_num"`, `"signature"`, `"iso_ms"`, `"iso_s_form"`, `"expiry"`, `"body_len"`,
-/// `"nonce"`)
+/// `"nonce"`, `"jwt"`)
 /// or, in the request only, `"body"`: where the body (measured by `"body_len"`) starts.
 fn layout_of(parts: &Bound<'_, PyList>, signed: Option<&Bound<'_, PyList>>) -> PyResult<Layout> {
     let mut l = Layout::default();
@@ -249,10 +252,32 @@ impl OrderTemplate {
         })
     }
 
+    /// A request that carries a fresh JWT from `signer` (a Coinbase signer: its ES256 or EdDSA key) in
+    /// its `"jwt"` slot, for `method host path` (its `uri` claim) and the timestamp's seconds, with a
+    /// fresh 64-character nonce per fill. `parts` as for `unsigned`.
+    #[staticmethod]
+    #[pyo3(signature = (signer, parts, *, method, host, path, **rules))]
+    fn jwt(
+        signer: PyRef<'_, CoinbaseSigner>,
+        parts: &Bound<'_, PyList>,
+        method: &str,
+        host: &str,
+        path: &str,
+        rules: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let rules = rules_of(rules)?;
+            let layout = layout_of(parts, None)?;
+            let slot = JwtSlot::coinbase(signer.core(), method, host, path).map_err(invalid)?;
+            let t = order::OrderTemplate::with_jwt(layout, slot, rules).map_err(invalid)?;
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
+        })
+    }
+
     /// The request bytes, checked against the instrument's tick, lot and bounds (`InvalidOrder`, with
     /// `rule`, and nothing produced otherwise) and signed. `timestamp_ms` is an int; a request that
     /// carries no time (Tradefence's, whose signer's clock reads float seconds) takes any number. A
-    /// layout with a nonce slot gets a fresh random nonce unless `nonce` is given (the build-time
+    /// layout with a nonce slot or a JWT gets a fresh random nonce unless `nonce` is given (the build-time
     /// proof's fixed one: `tickwire.trading.template._checked`).
     #[pyo3(signature = (price, qty, client_id, timestamp_ms, request_id = "", *, nonce = None))]
     #[allow(clippy::too_many_arguments)]

@@ -23,7 +23,8 @@ impl JwtKey {
         }
     }
 
-    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+    /// The JWS signature of `msg` (the signing input `header.claims`): 64 bytes for both algorithms.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         match self {
             Self::Es256(k) => k.sign(msg),
             Self::EdDsa(k) => k.sign(msg),

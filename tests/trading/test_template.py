@@ -470,6 +470,11 @@ def signed_account(venue: str, clock: Frozen) -> tuple[SimAccount, str]:
         return replace(CLARO, signer=clarofinlore.Signer(CLARO.key, claro_case.SECRET, clock=clock)), (
             claro_case.SECRET
         )
+    if venue == "coinbase":  # its ES256 key (the tokens are checked in test_template_coinbase.py)
+        from test_template_coinbase import account as coinbase_account
+
+        a, public = coinbase_account("ES256", clock)
+        return a, public.decode()
     assert venue == "htx"
     return replace(HTX, signer=htx.Signer(HTX.key, htx_case.SECRET, clock=clock)), htx_case.SECRET
 
@@ -598,11 +603,13 @@ def test_market_order_socket_bytes_are_the_slow_paths_byte_for_byte(venue: str) 
 
 # Clarofinlore: REST only, its X-Nonce drawn per order (its bytes test is below).
 CLARO_CASES = [("clarofinlore", "limit", "buy"), ("clarofinlore", "market", "buy")]
+# Coinbase: REST only, a JWT per order written in Rust (its bytes tests: test_template_coinbase.py).
+COINBASE_CASES = [("coinbase", "limit", "buy"), ("coinbase", "market", "buy")]
 SIM_CASES = [
     (v, t, s, tr)
-    for v, t, s in REST_CASES + CLARO_CASES
+    for v, t, s in REST_CASES + CLARO_CASES + COINBASE_CASES
     for tr in ("rest", "ws")
-    if v not in ("htx", "clarofinlore") or tr == "rest"
+    if v not in ("htx", "clarofinlore", "coinbase") or tr == "rest"
 ]
 
 
@@ -630,7 +637,7 @@ def test_the_simulator_accepts_and_fills_signed_template_orders(
     a.run(body, transport=transport)
 
 
-@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES + CLARO_CASES)
+@pytest.mark.parametrize(("venue", "type", "side"), REST_CASES + CLARO_CASES + COINBASE_CASES)
 def test_signed_templates_refuse_off_tick_off_lot_and_write_nothing(venue: str, type: Any, side: Any) -> None:
     a, _ = signed_account(venue, Frozen())
 

@@ -20,16 +20,18 @@ in Python first (the same rules as ``place_order``). A price off the tick or a q
 Limit and market orders (``send(None, qty)`` for a market template): Binance spot and USDⓈ-M with an
 HMAC key (REST and WS API), OKX and Bybit spot (REST and their order sockets), HTX spot (REST), Kraken
 (the v2 ``add_order`` on its socket; ``place_order``'s path, with the template's type, while the socket
-is down), Tradefence (REST with the bearer token) and Clarofinlore (REST with the session's access
+is down), Tradefence (REST with the bearer token), Clarofinlore (REST with the session's access
 token, its ``X-Nonce`` drawn fresh in Rust for every order and signed where the signer's composition
-puts it). Binance spot limit orders use the hand-written layouts of
+puts it) and Coinbase Advanced Trade (REST: its ``Authorization: Bearer`` JWT written and signed in
+Rust for every order, ES256 or EdDSA, from the signer's key, the order's time and a fresh nonce).
+Binance spot limit orders use the hand-written layouts of
 ``rust/order/binance.rs``; every other layout is cut out of the slow path's own request rendered with
 sentinel values (``_layout``: the REST path run up to its write, which is caught, or the socket form;
 the venue's signed text read from that request) and proven when built (``_checked``: a probe order
 filled by the template, with a fixed nonce where it has one, is byte for byte what the slow path
-renders, else ``NotSupported``). Anything else is ``NotSupported`` (use ``place_order``); Coinbase
-signs a JWT per request and has none. A session whose key was rotated
-(``tr.rotate``) has its templates' bytes rebuilt for the new key on their next ``send``."""
+renders, else ``NotSupported``). Anything else is ``NotSupported`` (use ``place_order``). A session
+whose key was rotated (``tr.rotate``) has its templates' bytes rebuilt for the new key on their next
+``send``."""
 
 from __future__ import annotations
 
@@ -136,7 +138,7 @@ class OrderTemplate:
         if recipe is None:
             raise NotSupported(
                 f"{s.venue}: order templates are built for Binance spot and USDⓈ-M, OKX, Bybit, HTX, "
-                "Kraken, Tradefence and Clarofinlore only (use place_order)"
+                "Kraken, Tradefence, Clarofinlore and Coinbase only (use place_order)"
             )
         http = s.wire.http
         if http is None:
@@ -593,6 +595,8 @@ _SENTINELS: dict[str, str] = {
 _PROBE = (123_456_789, 987_654_321, "tw0probe0", 1_700_000_000_123, "tw0")
 # The probe's nonce: fixed so that the template's bytes can equal the slow path's (``fill(nonce=)``).
 _PROBE_NONCE = "0123456789abcdef0f1e2d3c4b5a6978"
+# A JWT's (Coinbase's): 64 hex characters as a real one.
+_PROBE_JWT_NONCE = _PROBE_NONCE + "fedcba98765432100f1e2d3c4b5a6978"
 
 
 def _iso(ms: int, millis: bool) -> str:
@@ -772,6 +776,9 @@ class _Form:
     sig_at: bytes = b""
     # A nonce drawn per request by the signer (a ``"nonce"`` slot, filled in Rust).
     nonce: bool = False
+    # The request carries a JWT (at ``sig_at``) the signer makes per request (Coinbase's): a ``"jwt"``
+    # slot written and signed in Rust from the signer's key; its nonce is inside the token.
+    jwt: bool = False
 
 
 _SOCKET = _Form(_render_ws)
@@ -809,6 +816,7 @@ def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | No
     from tickwire.venues.binance.usdm import UsdmOrders
     from tickwire.venues.bybit.orders import Orders as BybitOrders
     from tickwire.venues.clarofinlore.orders import Orders as ClarofinloreOrders
+    from tickwire.venues.coinbase.orders import Orders as CoinbaseOrders
     from tickwire.venues.htx.orders import Orders as HtxOrders
     from tickwire.venues.kraken.ws import SocketOrders as KrakenOrders
     from tickwire.venues.tradefence.orders import Orders as TradefenceOrders
@@ -848,6 +856,14 @@ def _recipes() -> dict[type, tuple[_Form | None, _Form | None, bool, _Baked | No
             None,
             False,
             _claro_token,
+        ),
+        CoinbaseOrders: (
+            _Form(
+                _render_rest, sig_at=rb"\r\nAuthorization: Bearer ([A-Za-z0-9_.-]+)\r\n", nonce=True, jwt=True
+            ),
+            None,
+            False,
+            None,
         ),
     }
 
@@ -889,7 +905,7 @@ def _layout(
     ts = int(v["timestamp"])
     data = form.render(s, _StampAt(s.signer, ts, v["nonce"] if form.nonce else None), order, v["request_id"])
     marks = {v[k].encode(): k for k in ("price", "qty", "client_id", "request_id", "timestamp")}
-    if form.nonce:
+    if form.nonce and not form.jwt:  # a JWT's nonce is inside the token's base64
         marks[v["nonce"].encode()] = "nonce"
     if v["request_id"].encode() not in data:  # an integer request id (Kraken's req_id)
         marks[v["request_id"].removeprefix("tw").encode()] = "request_num"
@@ -910,12 +926,13 @@ def _layout(
         length = re.search(rb"\r\nContent-Length: (\d+)\r\n", data[:at])
         if length is not None:
             spans.append((length.start(1), length.end(1), "body_len"))
+    if form.signed is not None or form.jwt:
+        sig = re.search(form.sig_at, data)
+        if sig is None:
+            raise NotSupported(f"{s.venue}: no signature where the template expects it")
+        spans.append((sig.start(1), sig.end(1), "jwt" if form.jwt else "signature"))
     if form.signed is None:
         return _cut(data, marks, spans), None
-    sig = re.search(form.sig_at, data)
-    if sig is None:
-        raise NotSupported(f"{s.venue}: no signature where the template expects it")
-    spans.append((sig.start(1), sig.end(1), "signature"))
     return _cut(data, marks, spans), _cut(form.signed(s.signer, t._path, data), marks, [])
 
 
@@ -928,6 +945,10 @@ def _checked(t: OrderTemplate, ints: dict[str, Any], form: _Form, sample: Order)
     parts, signed = _layout(t, form, sample, ttl)
 
     def make(**rules: Any) -> _core.OrderTemplate:
+        if form.jwt:  # the token's uri: the request's method, the signer's host, the path
+            signer: Any = s.signer
+            m, host = t._call.method, signer.host
+            return _core.OrderTemplate.jwt(signer, parts, method=m, host=host, path=t._path, **rules)
         if signed is None:
             return _core.OrderTemplate.unsigned(parts, expiry_ms=ttl, **rules)
         return _core.OrderTemplate.signed(s.signer, parts, signed, sig=form.sig, expiry_ms=ttl, **rules)
@@ -940,7 +961,7 @@ def _checked(t: OrderTemplate, ints: dict[str, Any], form: _Form, sample: Order)
         sample, price=None if t.type == "market" else Decimal(p).scaleb(-ps), qty=Decimal(q).scaleb(-qs),
         client_id=cid,
     )  # fmt: skip
-    nonce = _PROBE_NONCE if form.nonce else None
+    nonce = (_PROBE_JWT_NONCE if form.jwt else _PROBE_NONCE) if form.nonce else None
     if probe.fill(p, q, cid, ts, rid, nonce=nonce) != form.render(
         s, _StampAt(s.signer, ts, nonce), order, rid
     ):

@@ -16,6 +16,13 @@ fn now_s(now: Option<u64>) -> u64 {
 #[pyclass(extends = SecretHolder, subclass, frozen, module = "tickwire._core")]
 pub struct CoinbaseSigner(coinbase::CoinbaseSigner);
 
+impl CoinbaseSigner {
+    /// The core signer (its key shared with the order templates built from it).
+    pub fn core(&self) -> &coinbase::CoinbaseSigner {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl CoinbaseSigner {
     #[new]

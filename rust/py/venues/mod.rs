@@ -8,7 +8,7 @@ pub(crate) mod binance;
 pub(crate) mod bybit;
 pub(crate) mod clarofinlore;
 mod cloud9trader;
-mod coinbase;
+pub(crate) mod coinbase;
 pub(crate) mod htx;
 mod kraken;
 pub(crate) mod okx;

@@ -61,12 +61,14 @@ class Signer(_core.CoinbaseSigner):
         body: str = "",
         *,
         timestamp: int | None = None,
+        nonce: str | None = None,
     ) -> SignedRequest:
         """``Authorization: Bearer <jwt>``; the JWT's ``uri`` covers the path without the query.
-        ``timestamp`` is Unix ms (the JWT's ``nbf`` is its seconds)."""
+        ``timestamp`` is Unix ms (the JWT's ``nbf`` is its seconds); ``nonce`` the JWT header's (default:
+        a fresh one; given only by the order templates' build-time proof)."""
         http_method(method)
         ts = self._clock() if timestamp is None else timestamp
-        jwt = self.rest_jwt(method, self.host, path, now=ts // 1000)
+        jwt = self.rest_jwt(method, self.host, path, now=ts // 1000, nonce=nonce)
         return SignedRequest({"Authorization": f"Bearer {jwt}"}, encode_params(params), body)
 
     def ws_token(self, *, timestamp: int | None = None) -> str:
