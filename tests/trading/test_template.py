@@ -276,6 +276,36 @@ def test_a_lost_answer_is_reconciled_into_exactly_one_order(ints: bool) -> None:
     a.run(body, timeout=1.0)
 
 
+def test_a_retry_pending_when_the_private_stream_brings_the_ack_is_dropped() -> None:
+    """The answer to a template's order is lost and a resend is scheduled for it; the private stream
+    then reports the order: the scheduled resend is dropped, reconciliation ends in the venue's one
+    order, and the simulator has exactly that one."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None  # the private stream is on
+        sim.endpoint("binance", 0).lose_answer(a.place_op)
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        task = tmpl.send(*mantissas(tmpl, price, qty))
+        [pending] = tr.tracker.in_flight()
+        cid = pending.client_id
+        tr.tracker.schedule_retry(cid)
+        for _ in range(200):  # the stream's executionReport arrives long before the answer's time-out
+            got = tr.tracker.get(cid)
+            if got is not None and got.status not in ("pending", "unknown"):
+                break
+            await asyncio.sleep(0.01)
+        assert not tr.tracker.retry_due(cid)  # the event dropped the scheduled resend
+        o = await task
+        assert o.client_id == cid and o.status == "new"
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == cid and o.order_id == str(theirs.id)
+        assert sim.endpoint("binance", 0).lost == [a.place_op]
+
+    a.run(body, timeout=1.0)
+
+
 @pytest.mark.parametrize("ints", [False, True])  # True: the one-call path
 def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order(ints: bool) -> None:
     a = account()
