@@ -178,7 +178,8 @@ def test_ws_usage_is_read_from_the_documented_rate_limits_array() -> None:
     assert binance.Orders.read_ws_usage({"id": "1", "status": 200}) == {}
 
 
-def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_once() -> None:
+@pytest.mark.parametrize("ints", [False, True])  # True: the first write is the one-call path's
+def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_once(ints: bool) -> None:
     """The template path takes the venue's rate-limit refusal as the request path does: the window is
     blocked for the Retry-After (process-wide), then the same order is signed anew and sent once more."""
 
@@ -197,7 +198,10 @@ def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_o
                 used = int(r.headers["x-mbx-used-weight-3s"])
         finally:
             await other.close()
-        order = await tmpl.send(price, qty)
+        if ints:
+            order = await tmpl.send(int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale)))
+        else:
+            order = await tmpl.send(price, qty)
         [(t429, op, _, announced)] = [x for x in ep.exchanges if x[2] == 429]
         assert op == "POST /api/v3/order" and announced is not None
         after = [x for x in ep.exchanges if x[0] > t429]
@@ -207,4 +211,5 @@ def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_o
         assert [o.client_id for o in engine.orders.values()] == [order.client_id]
         assert order.status == "new" and tr.wire.rate_resends == 1
 
-    run(body, "lim-429t", {"weight_limit": 50}, timeouts={"weight_window": 3.0, "ban": 30.0}, rate_wait=10)
+    windows = {"weight_window": 3.0, "ban": 30.0}
+    run(body, f"lim-429t{int(ints)}", {"weight_limit": 50}, timeouts=windows, rate_wait=10)
