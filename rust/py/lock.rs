@@ -9,6 +9,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::prelude::*;
 
+/// Spins, then yields, until `take()` succeeds — without the GIL, so a holder waiting for it can
+/// finish and release.
+fn wait_until(py: Python<'_>, take: impl Fn() -> bool + Sync) {
+    py.detach(|| {
+        let mut spins = 0u32;
+        while !take() {
+            if spins < 64 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    });
+}
+
 #[pyclass(module = "tickwire._core", name = "ReaderLock", frozen)]
 #[derive(Default)]
 pub struct ReaderLock {
@@ -26,17 +42,7 @@ impl ReaderLock {
         if self.try_take() {
             return;
         }
-        py.detach(|| {
-            let mut spins = 0u32;
-            while !self.try_take() {
-                if spins < 64 {
-                    std::hint::spin_loop();
-                    spins += 1;
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-        });
+        wait_until(py, || self.try_take());
     }
 
     #[inline]
@@ -118,17 +124,7 @@ impl BudgetLock {
         if self.try_take() {
             return;
         }
-        py.detach(|| {
-            let mut spins = 0u32;
-            while !self.try_take() {
-                if spins < 64 {
-                    std::hint::spin_loop();
-                    spins += 1;
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-        });
+        wait_until(py, || self.try_take());
     }
 
     #[inline]

@@ -171,15 +171,18 @@ async def measure_async(
         if c.key == "remote" and errors:
             note = "; ".join(x for x in (note, f"{len(errors)} places failed, first: {errors[0]}") if x)
         extra = {} if c.key == "floor" else {"orders off the best bid": float(wrong[c.key])}
-        row = Result.of(STAGE + tag, c.key, c.name, server[c.key], note=note, stage_key="tick" + sk)
-        row.extra = extra
-        rows.append(row)
+        skey = "tick" + sk
+        rows.append(
+            Result.of(STAGE + tag, c.key, c.name, server[c.key], note=note, stage_key=skey, extra=extra)
+        )
     notes_by_key = {
         "pure": "from the message websockets yields (its read is not visible)",
         "remote": "from the bus message nats-py hands over (the tick was read by the gateway)",
     }
-    stamped = ((INPROC, "tick_inproc", inproc), (CALLBACK, "callback", callback))
-    for stage, skey, got in ((stage + tag, skey + sk, got) for stage, skey, got in stamped):
+    for stage, skey, got in (
+        (INPROC + tag, f"tick_inproc{sk}", inproc),
+        (CALLBACK + tag, f"callback{sk}", callback),
+    ):
         for c in clients:
             if got[c.key]:
                 rows.append(

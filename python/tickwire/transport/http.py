@@ -481,8 +481,7 @@ class HttpClient:
         then :meth:`written` (or :meth:`keep`, nothing written); None when none is idle."""
         while self._idle and not self._closed:
             conn = self._idle.pop()
-            t = conn.transport  # conn.usable(), inlined: the order path's first step
-            if not conn.closed and t is not None and not t.is_closing():
+            if conn.usable():
                 return conn
         return None
 
