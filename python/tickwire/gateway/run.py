@@ -43,6 +43,10 @@ class Gateway:
             for a in cfg.accounts:
                 svc = await OrderService.open(self.nc, cfg.name, a)
                 self.accounts.append(svc)
+            # A started gateway is one the server routes to: without the round trip its SUBs may
+            # still sit in the client's buffer, and a second gateway asking "is this account
+            # served?" would hear no responders (seen once in CI).
+            await self.nc.flush()
             self.heartbeat = Heartbeat(self.nc, cfg.name, cfg.heartbeat, self.describe)
             self.heartbeat.start()
         except BaseException:
