@@ -20,6 +20,9 @@ from tickwire.sim.process import url_process
 
 STAGE = "tick→order over loopback (server-measured, one tick in flight)"
 INPROC = "tick→order in process (tick read → order written)"
+# A round's samples come back as one JSON line: 1000 ticks of the remote contender's stamps alone are
+# over asyncio's 64 KiB default line limit.
+SAMPLES_LINE = 64 * 1024 * 1024
 CALLBACK = "socket → callback in process (tick read → book updated, the strategy's code running)"
 
 
@@ -63,7 +66,7 @@ class _Client:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            *self.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *self.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=SAMPLES_LINE
         )
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
