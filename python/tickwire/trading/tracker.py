@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status
+from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
 
@@ -106,7 +106,7 @@ class OrderTracker:
         if rec is None or rec.order.status != "pending":
             return None
         rec.retry = retry
-        return self._store(rec, replace(rec.order, status="unknown", reason=reason), None)
+        return self._store(rec, evolve(rec.order, {"status": "unknown", "reason": reason}), None)
 
     def schedule_retry(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
@@ -234,10 +234,10 @@ class OrderTracker:
         changed = old is not rec.order or any(getattr(old, k) != v for k, v in changes.items())
         if not changed and new_fill is None:
             return None  # (``old`` differs from the record only by an amend's new terms)
-        if ev.ts_ns is not None:  # one replace, not two: this runs for every event
+        if ev.ts_ns is not None:  # one copy, not two: this runs for every event
             changes["created_ns"] = old.created_ns if old.created_ns is not None else ev.ts_ns
             changes["updated_ns"] = ev.ts_ns if old.updated_ns is None else max(old.updated_ns, ev.ts_ns)
-        new = replace(old, **changes)  # type: ignore[arg-type]
+        new = evolve(old, changes)
         return self._store(rec, new, new_fill, notes, changed=changed)
 
     # -- internals ---------------------------------------------------------------------------------
