@@ -2,8 +2,10 @@
 in one Rust call) against ``tr.place_order(...)`` for the same order, same run, rounds alternating.
 
 The network is removed: the session's HTTP client hands each request's bytes to a stub that answers at
-once with the venue's ``FULL`` answer for that client id (as the simulator would), so what is measured
-is the library's own work. Two numbers per path:
+once with the venue's ``NEW`` answer for that client id (as the simulator would), so what is measured
+is the library's own work. The stub is also the idle kept-alive connection the template's one-call
+path (``OrderTemplate.fire``) writes on, and the run checks every template send took that path. Two
+numbers per path:
 
 - ``to wire``: from the call to the request bytes handed to the transport (checks, client id, tracking,
   budget, signing, the request built) — what stands between a tick and the order on the wire;
@@ -52,6 +54,7 @@ class Stub:
     def __init__(self, price: Decimal, qty: Decimal) -> None:
         self.at = 0.0
         self.oid = 0
+        self.one_call = 0  # requests written by OrderTemplate.fire
         self.answer = {
             "symbol": SYMBOL, "orderId": 0, "clientOrderId": "", "transactTime": 1, "price": str(price),
             "origQty": str(qty), "executedQty": "0", "cummulativeQuoteQty": "0", "status": "NEW",
@@ -78,9 +81,31 @@ class Stub:
 
     def write_raw(self, data: bytes) -> Written:
         """Stands in for ``HttpClient.write_raw``: the bytes "written" now, the answer ready."""
+        self.write(data)
+        self.one_call -= 1  # not the one-call path: written() below counts it back
+        return self.written(None)
+
+    # The one-call path (``OrderTemplate.fire``) writes on an idle connection's transport itself:
+    # the stub is that connection (``idle``/``keep``/``written``) and its transport (``write``).
+
+    def write(self, data: bytes) -> None:
         self.at = time.perf_counter()
+        self.data = data
+
+    @property
+    def transport(self) -> Stub:
+        return self
+
+    def idle(self) -> Stub:
+        return self
+
+    def keep(self, conn: Any) -> None:
+        pass
+
+    def written(self, conn: Any) -> Written:
+        self.one_call += 1
         fut = asyncio.get_running_loop().create_future()
-        fut.set_result(self.respond(data))
+        fut.set_result(self.respond(self.data))
         return Written(None, fut, self.at)  # type: ignore[arg-type]
 
 
@@ -100,7 +125,8 @@ async def run(orders: int, rounds: int) -> dict[str, list[float]]:
             stub = Stub(price, qty)
             http: Any = tr.wire.http
             http._exchange = stub
-            http.write_raw = stub.write_raw
+            for name in ("write_raw", "idle", "keep", "written"):
+                setattr(http, name, getattr(stub, name))
             tmpl = tr.template(SYMBOL, "buy")
             pm, qm = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
             # The venue's windows are not what is measured (the budget's work is: same limits, huge).
@@ -117,6 +143,7 @@ async def run(orders: int, rounds: int) -> dict[str, list[float]]:
                 print(f"round {rnd + 1}/{rounds} …", file=sys.stderr, flush=True)
                 for name, fn in (("place_order", slow), ("tmpl.send", fast)):
                     wire, whole = samples[f"{name} to wire"], samples[f"{name} whole call"]
+                    stub.one_call = 0
                     for _ in range(orders):
                         t0 = time.perf_counter()
                         o = await fn()
@@ -124,6 +151,8 @@ async def run(orders: int, rounds: int) -> dict[str, list[float]]:
                         wire.append((stub.at - t0) * 1e6)
                         whole.append((t1 - t0) * 1e6)
                         assert o.status == "new"
+                    # What is measured is the path named: the template's sends all took the one call.
+                    assert stub.one_call == (orders if name == "tmpl.send" else 0), stub.one_call
                     tr.tracker.__init__(on_order=tr._on_order, on_fill=tr._on_fill)  # type: ignore[misc]
                     while not tr._events.empty():
                         tr._events.get_nowait()
