@@ -34,18 +34,20 @@ pub struct Fmt {
 /// The text being hashed. Numbers are written with 16-byte stores that may run past their end,
 /// so the buffer is flushed while a whole level (two numbers of at most 42 bytes, separators, the
 /// stores' overrun) still fits.
-struct Out {
-    buf: [u8; 1024],
-    n: usize,
+pub(super) struct Out<'a> {
+    pub(super) buf: &'a mut [u8; TEXT_BUF],
+    pub(super) n: usize,
     h: crc32fast::Hasher,
 }
 
-const LEVEL_ROOM: usize = 128;
+pub(super) const TEXT_BUF: usize = 1024;
 
-impl Out {
+pub(super) const LEVEL_ROOM: usize = 128;
+
+impl<'a> Out<'a> {
     #[inline]
-    fn new() -> Self {
-        Out { buf: [0; 1024], n: 0, h: crc32fast::Hasher::new() }
+    fn new(buf: &'a mut [u8; TEXT_BUF]) -> Self {
+        Out { buf, n: 0, h: crc32fast::Hasher::new() }
     }
 
     #[inline]
@@ -82,207 +84,137 @@ fn minimal(mant: i64, scale: u8) -> u8 {
     d
 }
 
+/// How many levels per side `kind` hashes.
 #[inline]
-fn push_level(out: &mut Out, side: &Side, l: &Level, f: &Fmt, neg_qty: bool, minimal_text: bool) {
-    let price = side.price_of(l);
-    let pw = if minimal_text { minimal(price, f.price_scale) } else { f.price_decimals.unwrap_or(l.pw) };
-    out.n = write_fixed(price, f.price_scale, pw, &mut out.buf, out.n);
-    out.byte(b':');
-    let q = if neg_qty { -l.qty } else { l.qty };
-    let qw = if minimal_text { minimal(q, f.qty_scale) } else { f.qty_decimals.unwrap_or(l.qw) };
-    out.n = write_fixed(q, f.qty_scale, qw, &mut out.buf, out.n);
+pub(super) fn levels_hashed(kind: ChecksumKind) -> usize {
+    match kind {
+        ChecksumKind::None => 0,
+        ChecksumKind::Kraken => 10,
+        ChecksumKind::Okx | ChecksumKind::Bitfinex => 25,
+    }
 }
 
-fn interleaved(
-    bids: &Side,
-    asks: &Side,
+/// The text one level adds to `kind`'s checksum (separators between levels excluded), written
+/// into `buf` at `at`; the new end. `buf` needs `LEVEL_ROOM` bytes from `at` on.
+#[inline]
+pub(super) fn write_level(
+    kind: ChecksumKind,
+    side: &Side,
+    l: &Level,
     f: &Fmt,
-    neg_asks: bool,
-    minimal_text: bool,
-    mut memo: Option<&mut Memo>,
-) -> i32 {
-    let mut out = Out::new();
-    let mut bi = bids.iter().take(25);
-    let mut ai = asks.iter().take(25);
-    let mut first = true;
-    loop {
-        let b = bi.next();
-        let a = ai.next();
-        if b.is_none() && a.is_none() {
-            break;
+    buf: &mut [u8],
+    at: usize,
+) -> usize {
+    let at = write_part(kind, side, l, f, buf, at, false);
+    write_part(kind, side, l, f, buf, at, true)
+}
+
+/// `write_level` in two parts: the price's text (with the ':' after it where there is one), or
+/// the quantity's (`qty`), so a cached price text can take a new quantity.
+#[inline]
+pub(super) fn write_part(
+    kind: ChecksumKind,
+    side: &Side,
+    l: &Level,
+    f: &Fmt,
+    buf: &mut [u8],
+    at: usize,
+    qty: bool,
+) -> usize {
+    let price = side.price_of(l);
+    let (v, scale) = if qty { (l.qty, f.qty_scale) } else { (price, f.price_scale) };
+    let wrote = if qty { f.qty_decimals.unwrap_or(l.qw) } else { f.price_decimals.unwrap_or(l.pw) };
+    match kind {
+        ChecksumKind::None => at,
+        // Removing '.' and leading zeros from the text leaves the integer value at `wrote`
+        // decimals.
+        ChecksumKind::Kraken => write_digits(v, scale, wrote, buf, at),
+        ChecksumKind::Okx if qty => write_fixed(v, scale, wrote, buf, at),
+        // JavaScript numbers: no trailing zeros, asks' amounts negative.
+        ChecksumKind::Bitfinex if qty => {
+            let v = if side.is_ask() { -v } else { v };
+            write_fixed(v, scale, minimal(v, scale), buf, at)
         }
-        for (s, l, side, neg) in [(0, b, bids, false), (1, a, asks, neg_asks)] {
-            if let Some(l) = l {
-                out.room();
-                if !first {
-                    out.byte(b':');
+        ChecksumKind::Okx | ChecksumKind::Bitfinex => {
+            let wrote = if kind == ChecksumKind::Okx { wrote } else { minimal(v, scale) };
+            let at = write_fixed(v, scale, wrote, buf, at);
+            buf[at] = b':';
+            at + 1
+        }
+    }
+}
+
+/// Hashes `kind`'s text for `nb` bid and `na` ask levels, written a part at a time into `buf`;
+/// `put(out, ask, i)` writes the text of the `i`-th level from the touch at `out.n` and moves
+/// `out.n` past it.
+#[inline]
+pub(super) fn assemble(
+    kind: ChecksumKind,
+    buf: &mut [u8; TEXT_BUF],
+    nb: usize,
+    na: usize,
+    mut put: impl FnMut(&mut Out<'_>, bool, usize),
+) -> i64 {
+    let mut out = Out::new(buf);
+    match kind {
+        ChecksumKind::None => {}
+        // Top asks then top bids, nothing between them.
+        ChecksumKind::Kraken => {
+            for (ask, n) in [(true, na), (false, nb)] {
+                for i in 0..n {
+                    out.room();
+                    put(&mut out, ask, i);
                 }
-                first = false;
-                let write = |out: &mut Out| push_level(out, side, l, f, neg, minimal_text);
-                match memo.as_deref_mut() {
-                    Some(m) => m.level(&mut out, s, l, write),
-                    None => write(&mut out),
+            }
+            return out.finish() as i64;
+        }
+        // Bid, ask, bid, ask, … joined by ':'; the longer side continues alone.
+        ChecksumKind::Okx | ChecksumKind::Bitfinex => {
+            for i in 0..nb.max(na) {
+                for (ask, n) in [(false, nb), (true, na)] {
+                    if i < n {
+                        out.room();
+                        if i > 0 || (ask && nb > 0) {
+                            out.byte(b':');
+                        }
+                        put(&mut out, ask, i);
+                    }
                 }
             }
         }
     }
-    out.finish() as i32
+    out.finish() as i32 as i64
+}
+
+/// The checksum of `kind` over the book, widened to i64 so signed and unsigned venues compare
+/// the same way (`None` for `ChecksumKind::None`). Writes every level's text afresh; `Book`
+/// verifies through `level_text::Cache`, which reuses the text of levels that did not change.
+pub fn compute(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt) -> Option<i64> {
+    if kind == ChecksumKind::None {
+        return None;
+    }
+    let depth = levels_hashed(kind);
+    let mut buf = [0; TEXT_BUF];
+    Some(assemble(kind, &mut buf, bids.len().min(depth), asks.len().min(depth), |out, ask, i| {
+        let side = if ask { asks } else { bids };
+        out.n = write_level(kind, side, &side.v[side.len() - 1 - i], f, &mut out.buf[..], out.n);
+    }))
 }
 
 /// OKX v5 `books` checksum (signed).
 pub fn okx(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
-    interleaved(bids, asks, f, false, false, None)
+    compute(ChecksumKind::Okx, bids, asks, f).unwrap_or_default() as i32
 }
 
 /// Bitfinex checksum (signed). Bitfinex numbers are JavaScript numbers, written without trailing
 /// zeros and never in exponent form for this hash, which the minimal fixed text reproduces.
 pub fn bitfinex(bids: &Side, asks: &Side, f: &Fmt) -> i32 {
-    interleaved(bids, asks, f, true, true, None)
+    compute(ChecksumKind::Bitfinex, bids, asks, f).unwrap_or_default() as i32
 }
 
 /// Kraken v1/v2 `book` checksum (unsigned).
 pub fn kraken(bids: &Side, asks: &Side, f: &Fmt) -> u32 {
-    kraken_memo(bids, asks, f, None)
-}
-
-fn kraken_memo(bids: &Side, asks: &Side, f: &Fmt, mut memo: Option<&mut Memo>) -> u32 {
-    let mut out = Out::new();
-    for (s, side) in [(1, asks), (0, bids)] {
-        for l in side.iter().take(10) {
-            // Removing '.' and leading zeros from the text leaves the integer value at `wrote`
-            // decimals.
-            out.room();
-            let write = |out: &mut Out| {
-                let pw = f.price_decimals.unwrap_or(l.pw);
-                out.n = write_digits(side.price_of(l), f.price_scale, pw, &mut out.buf, out.n);
-                out.n = write_digits(l.qty, f.qty_scale, f.qty_decimals.unwrap_or(l.qw), &mut out.buf, out.n);
-            };
-            match memo.as_deref_mut() {
-                Some(m) => m.level(&mut out, s, l, write),
-                None => write(&mut out),
-            }
-        }
-    }
-    out.finish()
-}
-
-/// Each top level's checksum text as last written, per side in order from the touch, with the
-/// level it was written from. Venues send a checksum with every update, and an update changes a
-/// few of the 20–50 levels hashed; a level whose text is here (same price, quantity and written
-/// decimals, same format) is copied instead of formatted again (writing the numbers was half of an
-/// OKX or Kraken frame). A level is looked for at its rank of last time, shifted as far as the
-/// levels before it moved (an insert or a removal nearer the touch shifts every later one), then
-/// one either way. Content-addressed, so it never needs invalidating: any change to a level or to
-/// the format misses.
-#[derive(Clone, Default)]
-pub struct Memo {
-    fmt: Fmt,
-    sides: [SideMemo; 2],
-}
-
-#[derive(Clone, Default)]
-struct SideMemo {
-    /// The texts of the last checksum, and those of this one as it is written.
-    last: Vec<Entry>,
-    now: Vec<Entry>,
-    /// How far the levels moved: the entry for rank `j` was found at `j + shift` last time.
-    shift: isize,
-}
-
-/// Text longer than this (a level of more than ~30 digits) is written every time. 32: an entry
-/// is one cache line, and copying it is two 16-byte moves.
-const TEXT: usize = 32;
-
-#[derive(Clone, Copy)]
-struct Entry {
-    level: Level,
-    /// 0: nothing kept (an empty level text is kept as nothing too, and costs nothing to write).
-    len: u8,
-    text: [u8; TEXT],
-}
-
-impl std::fmt::Debug for Memo {
-    // A cache: two books with the same levels are the same book, whatever each memo holds.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Memo")
-    }
-}
-
-impl Memo {
-    /// Starts a checksum in format `f`: texts written in another are dropped.
-    #[inline]
-    fn begin(&mut self, f: &Fmt) -> &mut Self {
-        let other = self.fmt != *f;
-        self.fmt = *f;
-        for m in &mut self.sides {
-            if other {
-                m.last.clear();
-            }
-            m.now.clear();
-            m.shift = 0;
-        }
-        self
-    }
-
-    /// Ends a checksum: its texts are the ones the next one looks in.
-    #[inline]
-    fn end(&mut self) {
-        for m in &mut self.sides {
-            std::mem::swap(&mut m.last, &mut m.now);
-        }
-    }
-
-    /// Appends level `l`'s text, the next of side `s` (0 bids, 1 asks), to `out`: the kept one
-    /// when there is one for `l`, else `write`'s, which is then kept.
-    #[inline]
-    fn level(&mut self, out: &mut Out, s: usize, l: &Level, write: impl FnOnce(&mut Out)) {
-        let m = &mut self.sides[s];
-        let j = m.now.len() as isize;
-        for d in [m.shift, m.shift + 1, m.shift - 1] {
-            let Some(e) = usize::try_from(j + d).ok().and_then(|i| m.last.get(i)) else { continue };
-            if e.len > 0 && e.level == *l {
-                // `room` left LEVEL_ROOM (> TEXT) bytes free: the whole array fits.
-                out.buf[out.n..out.n + TEXT].copy_from_slice(&e.text);
-                out.n += e.len as usize;
-                m.shift = d;
-                m.now.push(*e);
-                return;
-            }
-        }
-        let at = out.n;
-        write(out);
-        let len = out.n - at;
-        let mut e = Entry { level: *l, len: 0, text: [0; TEXT] };
-        if len <= TEXT {
-            e.text[..len].copy_from_slice(&out.buf[at..out.n]);
-            e.len = len as u8;
-        }
-        m.now.push(e);
-    }
-}
-
-/// `compute`, copying the texts of levels unchanged since the last call from `memo`.
-pub fn compute_memo(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt, memo: &mut Memo) -> Option<i64> {
-    let m = Some(memo.begin(f));
-    let r = match kind {
-        ChecksumKind::None => None,
-        ChecksumKind::Okx => Some(interleaved(bids, asks, f, false, false, m) as i64),
-        ChecksumKind::Kraken => Some(kraken_memo(bids, asks, f, m) as i64),
-        ChecksumKind::Bitfinex => Some(interleaved(bids, asks, f, true, true, m) as i64),
-    };
-    memo.end();
-    r
-}
-
-/// The checksum of `kind` over the book, widened to i64 so signed and unsigned venues compare
-/// the same way (`None` for `ChecksumKind::None`).
-pub fn compute(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt) -> Option<i64> {
-    match kind {
-        ChecksumKind::None => None,
-        ChecksumKind::Okx => Some(okx(bids, asks, f) as i64),
-        ChecksumKind::Kraken => Some(kraken(bids, asks, f) as i64),
-        ChecksumKind::Bitfinex => Some(bitfinex(bids, asks, f) as i64),
-    }
+    compute(ChecksumKind::Kraken, bids, asks, f).unwrap_or_default() as u32
 }
 
 /// Normalises a received checksum value to the same i64 domain as `compute` for `kind`: Kraken
@@ -399,36 +331,5 @@ mod tests {
         let f = Fmt { price_decimals: Some(1), qty_decimals: Some(8), ..fmt() };
         assert_eq!(kraken(&b, &a, &f), crc32fast::hash(b"151700"));
         assert_eq!(kraken(&b, &a, &fmt()), crc32fast::hash(b"1517"));
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
-
-        // The memo never changes a checksum: after every change of a random walk (levels set and
-        // removed at and behind the touch, written decimals changing, the format changing now and
-        // then), each venue's checksum with the memo equals the one written from scratch.
-        #[test]
-        fn memo_checksums_equal_fresh_ones(
-            ops in proptest::collection::vec(
-                (proptest::prelude::any::<bool>(), 0i64..40, 0i64..4, 0u8..3, 0u8..10), 1..120),
-        ) {
-            let (mut bids, mut asks) = (Side::new(false), Side::new(true));
-            let mut memos = [Memo::default(), Memo::default(), Memo::default()];
-            for (k, &(ask, at, qty, pw, fmt_pick)) in ops.iter().enumerate() {
-                // Prices 1000.00 +- 0.40 in steps of 0.01 at scale 8; quantities 0..3 (0 removes).
-                let side = if ask { &mut asks } else { &mut bids };
-                let px = if ask { 100_000 + at } else { 100_000 - 1 - at } * 1_000_000;
-                side.set(side.key_of(px), qty * 12_500_000, 2 + pw, 8 - pw);
-                let f = Fmt {
-                    price_decimals: (fmt_pick == 0).then_some(4),
-                    qty_decimals: (fmt_pick == 1).then_some(8),
-                    ..fmt()
-                };
-                for (m, kind) in memos.iter_mut().zip([ChecksumKind::Okx, ChecksumKind::Kraken, ChecksumKind::Bitfinex]) {
-                    let fresh = compute(kind, &bids, &asks, &f);
-                    proptest::prop_assert_eq!(compute_memo(kind, &bids, &asks, &f, m), fresh, "{:?} step {}", kind, k);
-                }
-            }
-        }
     }
 }

@@ -20,6 +20,7 @@ pub mod checksum;
 mod config;
 pub mod frame;
 mod journal;
+mod level_text;
 pub mod num;
 mod query;
 pub mod side;
@@ -48,8 +49,8 @@ pub struct Book {
     buf_levels: Vec<RawLevel>,
     buf_msgs: Vec<(SeqInfo, usize, usize)>,
     journal: Journal,
-    /// The top levels' checksum texts, reused while those levels stay as they were.
-    memo: checksum::Memo,
+    /// Checksum text of the top levels, kept between messages (boxed: most books have no checksum).
+    texts: Option<Box<level_text::Cache>>,
 }
 
 impl Book {
@@ -67,7 +68,7 @@ impl Book {
             buf_levels: Vec::new(),
             buf_msgs: Vec::new(),
             journal: Journal::default(),
-            memo: checksum::Memo::default(),
+            texts: None,
         }
     }
 
@@ -315,10 +316,13 @@ impl Book {
     /// Applies levels `check` passed, in order.
     fn commit(&mut self, levels: &[RawLevel]) {
         let (round, ps, qs) = (self.round(), self.price_scale, self.qty_scale);
+        // Per side, where its last level went (see `Side::set_near`).
+        let mut near = [usize::MAX; 2];
         for l in levels {
             let (key, qty, pw, qw) = Self::convert(l, round, ps, qs);
             let side = if l.ask { &mut self.asks } else { &mut self.bids };
-            side.set(key, qty, pw, qw);
+            let hint = &mut near[l.ask as usize];
+            *hint = side.set_near(key, qty, pw, qw, *hint);
             self.journal.record(l.ask, key);
         }
         self.truncate();
@@ -340,10 +344,9 @@ impl Book {
     /// Checksum and crossed-book checks after an apply.
     fn verify(&mut self, expected: Option<i64>) -> Outcome {
         if let Some(exp) = expected {
-            let f = self.fmt();
-            if let Some(got) =
-                checksum::compute_memo(self.cfg.checksum, &self.bids, &self.asks, &f, &mut self.memo)
-            {
+            let fmt = self.fmt();
+            let texts = self.texts.get_or_insert_with(Default::default);
+            if let Some(got) = texts.compute(self.cfg.checksum, &self.bids, &self.asks, &fmt) {
                 let exp = checksum::normalise(self.cfg.checksum, exp);
                 if got != exp {
                     self.stats.checksum_fail += 1;

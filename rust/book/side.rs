@@ -134,11 +134,44 @@ impl Side {
         Err(0)
     }
 
+    /// `find` for a key below every level from `hi` up (`v[hi..]` all have larger keys): galloping
+    /// down from `hi` (4, 8, 16, … levels), then a binary search inside the bracket, so the cost
+    /// grows with the distance from `hi`.
+    #[inline]
+    fn find_below(&self, key: i64, mut hi: usize) -> Result<usize, usize> {
+        let v = &self.v;
+        let mut step = 4;
+        loop {
+            let lo = hi.saturating_sub(step);
+            if lo == 0 || v[lo].key <= key {
+                return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
+                    Ok(i) => Ok(lo + i),
+                    Err(i) => Err(lo + i),
+                };
+            }
+            hi = lo;
+            step *= 2;
+        }
+    }
+
     /// Sets the quantity at `key`; 0 removes the level (absent is fine: venues send deletes for
     /// levels a client may never have seen).
     #[inline]
     pub fn set(&mut self, key: i64, qty: i64, pw: u8, qw: u8) {
-        match self.find(key) {
+        self.set_near(key, qty, pw, qw, usize::MAX);
+    }
+
+    /// `set` given where the previous level of a message went: venues list a side's levels from
+    /// the touch outwards, so the next key lies below the index `set_near` returned for the last
+    /// one, usually a few levels down; the search gallops from there instead of from the touch.
+    /// Any `hint` is correct (one that does not hold, or `usize::MAX`, searches from the touch).
+    #[inline]
+    pub fn set_near(&mut self, key: i64, qty: i64, pw: u8, qw: u8, hint: usize) -> usize {
+        let found = match self.v.get(hint) {
+            Some(l) if l.key > key => self.find_below(key, hint),
+            _ => self.find(key),
+        };
+        match found {
             Ok(i) => {
                 if qty == 0 {
                     self.v.remove(i);
@@ -148,11 +181,13 @@ impl Side {
                     l.pw = pw;
                     l.qw = qw;
                 }
+                i
             }
             Err(i) => {
                 if qty != 0 {
                     self.v.insert(i, Level { key, qty, pw, qw });
                 }
+                i
             }
         }
     }
