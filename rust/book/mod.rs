@@ -528,4 +528,6 @@ impl Book {
 }
 
 #[cfg(test)]
+mod checksum_tests;
+#[cfg(test)]
 pub(crate) mod tests;

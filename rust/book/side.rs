@@ -230,7 +230,31 @@ impl Side {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    proptest! {
+        // Whatever the hint (the chain of returned ones, as `Book::commit` uses them, or any other
+        // index, or none), `set_near` leaves the same levels as a plain search would.
+        #[test]
+        fn set_near_with_any_hint_matches_a_map(
+            ops in proptest::collection::vec((0i64..600, prop_oneof![1 => Just(0i64), 2 => 1i64..9], any::<Option<u16>>()), 1..400),
+        ) {
+            let mut s = Side::new(false);
+            let mut m = BTreeMap::new();
+            let mut hint = usize::MAX;
+            for (key, qty, other) in ops {
+                let h = other.map_or(hint, usize::from);
+                hint = s.set_near(key, qty, 0, 0, h);
+                if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
+                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+                prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
+                // The returned index bounds the levels above `key`.
+                prop_assert!(s.v[hint..].iter().all(|l| l.key >= key));
+                prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
+            }
+        }
+    }
 
     #[test]
     fn find_agrees_with_linear_search_everywhere() {

@@ -8,7 +8,7 @@ use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-fn lv(ask: bool, p: &str, q: &str) -> RawLevel {
+pub(crate) fn lv(ask: bool, p: &str, q: &str) -> RawLevel {
     RawLevel { ask, px: parse_dec(p.as_bytes()).unwrap(), qty: parse_dec(q.as_bytes()).unwrap() }
 }
 
