@@ -13,9 +13,10 @@ use super::checksum::{
 };
 use super::side::Side;
 
-/// Longest level text kept: an entry fills one 64-byte line. Longer texts (numbers of 20 and more
-/// digits) are not kept; a checksum meeting one writes every level afresh.
-const CAP: usize = 45;
+/// Longest level text kept, so that an entry fills one 64-byte line. Longer texts (numbers written
+/// with many decimals and a large integer part) are not kept; a checksum meeting one writes every
+/// level afresh.
+const CAP: usize = 44;
 const MAX_LEVELS: usize = 25;
 
 /// Where a level's text is written before it is known to fit an entry (the number writers store
@@ -23,7 +24,7 @@ const MAX_LEVELS: usize = 25;
 type Scratch = [u8; 2 * LEVEL_ROOM];
 
 #[derive(Clone, Copy)]
-#[repr(C)]
+#[repr(C, align(64))]
 struct Entry {
     key: i64,
     qty: i64,
@@ -131,6 +132,8 @@ impl std::fmt::Debug for Cache {
             .finish()
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 64);
 
 impl Default for Cache {
     fn default() -> Self {
