@@ -164,11 +164,13 @@ impl Side {
     /// `set` given where the previous level of a message went: venues list a side's levels from
     /// the touch outwards, so the next key lies below the index `set_near` returned for the last
     /// one, usually a few levels down; the search gallops from there instead of from the touch.
-    /// Any `hint` is correct (one that does not hold, or `usize::MAX`, searches from the touch).
+    /// Any `hint` is correct (one that does not hold, one inside the window next to the touch, or
+    /// `usize::MAX`, searches from the touch).
     #[inline]
     pub fn set_near(&mut self, key: i64, qty: i64, pw: u8, qw: u8, hint: usize) -> usize {
+        // Within the window next to the touch, `find`'s branch-free count is the faster search.
         let found = match self.v.get(hint) {
-            Some(l) if l.key > key => self.find_below(key, hint),
+            Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
             _ => self.find(key),
         };
         match found {

@@ -433,53 +433,20 @@ fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
     loop {
         match *b.get(j)? {
             b']' => return Some(j + 1),
-            b',' if *b.get(j + 1)? == b'"' => j = string_end(b, j + 2)? + 1,
+            b',' if *b.get(j + 1)? == b'"' => {
+                j += 2;
+                loop {
+                    match *b.get(j)? {
+                        b'"' => break,
+                        b'\\' => return None,
+                        _ => j += 1,
+                    }
+                }
+                j += 1;
+            }
             _ => return None,
         }
     }
-}
-
-/// The index of the quote closing a string whose text starts at `j`, `None` if an escape comes
-/// first. Short strings (these levels' counts and timestamps) are found in one 16-byte window:
-/// a byte-by-byte loop mispredicts its exit once per string.
-#[inline(always)]
-fn string_end(b: &[u8], mut j: usize) -> Option<usize> {
-    if let Some(w) = b.get(j..j + 16) {
-        let (lo, hi) =
-            (u64::from_le_bytes(w[..8].try_into().ok()?), u64::from_le_bytes(w[8..].try_into().ok()?));
-        let first = |c: u8| {
-            let (l, h) = (byte_eq(lo, c), byte_eq(hi, c));
-            if l != 0 {
-                l.trailing_zeros() / 8
-            } else {
-                8 + h.trailing_zeros() / 8
-            }
-        };
-        let (q, e) = (first(b'"'), first(b'\\'));
-        if q < 16 && q < e {
-            return Some(j + q as usize);
-        }
-        if e < 16 {
-            return None;
-        }
-        j += 16;
-    }
-    loop {
-        match *b.get(j)? {
-            b'"' => return Some(j),
-            b'\\' => return None,
-            _ => j += 1,
-        }
-    }
-}
-
-/// The high bit of each byte of `w` equal to `c`, exact up to the first such byte (a borrow may
-/// mark bytes above it, which only the lowest set bit is ever read past).
-#[inline(always)]
-fn byte_eq(w: u64, c: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let x = w ^ (ONES * c as u64);
-    x.wrapping_sub(ONES) & !x & (ONES << 7)
 }
 
 #[inline(always)]
