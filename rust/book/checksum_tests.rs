@@ -2,8 +2,9 @@
 //! for OKX a naive book (BTreeMaps of the texts as received) hashed the obvious way, for every
 //! checksum kind the uncached `checksum::compute`, which the published vectors pin.
 
-use super::checksum::{compute, ChecksumKind};
+use super::checksum::{compute, ChecksumKind, Fmt};
 use super::level_text::Cache;
+use super::side::Side;
 use super::sync::SeqInfo;
 use super::tests::{lv, text, update};
 use super::*;
@@ -116,6 +117,38 @@ proptest! {
                 let f = book.fmt();
                 let fresh = compute(kind, book.bids(), book.asks(), &f);
                 prop_assert_eq!(cache.compute(kind, book.bids(), book.asks(), &f), fresh);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    // (Main's `Memo` test, carried over when the cache replaced it.) The cache never changes a
+    // checksum: after every change of a random walk (levels set and removed at and behind the
+    // touch, written decimals changing, the format changing now and then), each venue's checksum
+    // through the cache equals the one written from scratch.
+    #[test]
+    fn cached_checksums_equal_fresh_ones_over_a_walk_with_format_changes(
+        ops in proptest::collection::vec((any::<bool>(), 0i64..40, 0i64..4, 0u8..3, 0u8..10), 1..120),
+    ) {
+        let (mut bids, mut asks) = (Side::new(false), Side::new(true));
+        let mut caches = [Cache::default(), Cache::default(), Cache::default()];
+        for (k, &(ask, at, qty, pw, fmt_pick)) in ops.iter().enumerate() {
+            // Prices 1000.00 +- 0.40 in steps of 0.01 at scale 8; quantities 0..3 (0 removes).
+            let side = if ask { &mut asks } else { &mut bids };
+            let px = if ask { 100_000 + at } else { 100_000 - 1 - at } * 1_000_000;
+            side.set(side.key_of(px), qty * 12_500_000, 2 + pw, 8 - pw);
+            let f = Fmt {
+                price_scale: 8,
+                qty_scale: 8,
+                price_decimals: (fmt_pick == 0).then_some(4),
+                qty_decimals: (fmt_pick == 1).then_some(8),
+            };
+            for (c, kind) in caches.iter_mut().zip([ChecksumKind::Okx, ChecksumKind::Kraken, ChecksumKind::Bitfinex]) {
+                let fresh = compute(kind, &bids, &asks, &f);
+                prop_assert_eq!(c.compute(kind, &bids, &asks, &f), fresh, "{:?} step {}", kind, k);
             }
         }
     }
