@@ -94,23 +94,10 @@ pub(super) fn levels_hashed(kind: ChecksumKind) -> usize {
     }
 }
 
-/// The text one level adds to `kind`'s checksum (separators between levels excluded), written
-/// into `buf` at `at`; the new end. `buf` needs `LEVEL_ROOM` bytes from `at` on.
-#[inline]
-pub(super) fn write_level(
-    kind: ChecksumKind,
-    side: &Side,
-    l: &Level,
-    f: &Fmt,
-    buf: &mut [u8],
-    at: usize,
-) -> usize {
-    let at = write_part(kind, side, l, f, buf, at, false);
-    write_part(kind, side, l, f, buf, at, true)
-}
-
-/// `write_level` in two parts: the price's text (with the ':' after it where there is one), or
-/// the quantity's (`qty`), so a cached price text can take a new quantity.
+/// Half the text one level adds to `kind`'s checksum (separators between levels excluded): the
+/// price's (with the ':' after it where there is one), or the quantity's (`qty`), so a cached price
+/// text can take a new quantity. Written into `buf` at `at`; the new end. `buf` needs `LEVEL_ROOM`
+/// bytes from `at` on.
 #[inline]
 pub(super) fn write_part(
     kind: ChecksumKind,
@@ -197,7 +184,9 @@ pub fn compute(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt) -> Option<
     let mut buf = [0; TEXT_BUF];
     Some(assemble(kind, &mut buf, bids.len().min(depth), asks.len().min(depth), |out, ask, i| {
         let side = if ask { asks } else { bids };
-        out.n = write_level(kind, side, &side.v[side.len() - 1 - i], f, &mut out.buf[..], out.n);
+        let l = &side.v[side.len() - 1 - i];
+        let at = write_part(kind, side, l, f, &mut out.buf[..], out.n, false);
+        out.n = write_part(kind, side, l, f, &mut out.buf[..], at, true);
     }))
 }
 

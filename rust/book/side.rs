@@ -123,15 +123,21 @@ impl Side {
                 return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
             }
             if lo == 0 || v[lo].key <= key {
-                return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
-                    Ok(i) => Ok(lo + i),
-                    Err(i) => Err(lo + i),
-                };
+                return Self::search_bracket(v, key, lo, hi);
             }
             hi = lo;
             step *= 2;
         }
         Err(0)
+    }
+
+    /// `find`'s answer for `key` once a gallop has bracketed it in `v[lo..hi]`.
+    #[inline(always)]
+    fn search_bracket(v: &[Level], key: i64, lo: usize, hi: usize) -> Result<usize, usize> {
+        match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
+            Ok(i) => Ok(lo + i),
+            Err(i) => Err(lo + i),
+        }
     }
 
     /// `find` for a key below every level from `hi` up (`v[hi..]` all have larger keys): galloping
@@ -144,10 +150,7 @@ impl Side {
         loop {
             let lo = hi.saturating_sub(step);
             if lo == 0 || v[lo].key <= key {
-                return match v[lo..hi].binary_search_by(|l| l.key.cmp(&key)) {
-                    Ok(i) => Ok(lo + i),
-                    Err(i) => Err(lo + i),
-                };
+                return Self::search_bracket(v, key, lo, hi);
             }
             hi = lo;
             step *= 2;
