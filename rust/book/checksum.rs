@@ -86,7 +86,7 @@ fn minimal(mant: i64, scale: u8) -> u8 {
 
 /// How many levels per side `kind` hashes.
 #[inline]
-pub(super) fn levels_hashed(kind: ChecksumKind) -> usize {
+pub(super) const fn levels_hashed(kind: ChecksumKind) -> usize {
     match kind {
         ChecksumKind::None => 0,
         ChecksumKind::Kraken => 10,

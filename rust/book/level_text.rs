@@ -19,6 +19,16 @@ use super::side::Side;
 const CAP: usize = 44;
 const MAX_LEVELS: usize = 25;
 
+// A side list shorter than a checksum's depth would hash fewer levels than the venue does.
+const _: () = {
+    let kinds = [ChecksumKind::None, ChecksumKind::Okx, ChecksumKind::Kraken, ChecksumKind::Bitfinex];
+    let mut i = 0;
+    while i < kinds.len() {
+        assert!(levels_hashed(kinds[i]) <= MAX_LEVELS);
+        i += 1;
+    }
+};
+
 /// Where a level's text is written before it is known to fit an entry (the number writers store
 /// past the end of what they write).
 type Scratch = [u8; 2 * LEVEL_ROOM];
