@@ -60,7 +60,9 @@ pub struct State {
     pub dropped: u64,
     /// The last error async-nats reported (server or client), if any.
     pub last_error: Option<String>,
-    /// The node connected to (or last connected to): `host:port` from its INFO.
+    /// The node connected to (or last connected to): `host:port` from its INFO. Right after a
+    /// reconnect async-nats counts the connect and reports `connected` before the new node's INFO
+    /// is in, so for a moment this can still name the node before.
     pub server: Option<String>,
 }
 
