@@ -24,7 +24,6 @@ mod level_text;
 pub mod num;
 mod query;
 pub mod side;
-mod side_merge;
 pub mod sync;
 
 use checksum::Fmt;
@@ -50,9 +49,6 @@ pub struct Book {
     buf_levels: Vec<RawLevel>,
     buf_msgs: Vec<(SeqInfo, usize, usize)>,
     journal: Journal,
-    /// A message's levels per side (bids, asks), converted, and the scratch that applies them.
-    queued: [Vec<Level>; 2],
-    merge: side_merge::Merge,
     /// Checksum text of the top levels, kept between messages (boxed: most books have no checksum).
     texts: Option<Box<level_text::Cache>>,
 }
@@ -72,8 +68,6 @@ impl Book {
             buf_levels: Vec::new(),
             buf_msgs: Vec::new(),
             journal: Journal::default(),
-            queued: Default::default(),
-            merge: Default::default(),
             texts: None,
         }
     }
@@ -322,18 +316,15 @@ impl Book {
     /// Applies levels `check` passed, in order.
     fn commit(&mut self, levels: &[RawLevel]) {
         let (round, ps, qs) = (self.round(), self.price_scale, self.qty_scale);
-        let [bids, asks] = &mut self.queued;
-        bids.clear();
-        asks.clear();
+        // Per side, where its last level went (see `Side::set_near`).
+        let mut near = [usize::MAX; 2];
         for l in levels {
             let (key, qty, pw, qw) = Self::convert(l, round, ps, qs);
-            let q = if l.ask { &mut *asks } else { &mut *bids };
-            q.push(Level { key, qty, pw, qw });
+            let side = if l.ask { &mut self.asks } else { &mut self.bids };
+            let hint = &mut near[l.ask as usize];
+            *hint = side.set_near(key, qty, pw, qw, *hint);
             self.journal.record(l.ask, key);
         }
-        // Sides are independent: each side's levels keep their order among themselves.
-        self.bids.apply_from_touch(bids, &mut self.merge);
-        self.asks.apply_from_touch(asks, &mut self.merge);
         self.truncate();
     }
 

@@ -84,7 +84,7 @@ impl Side {
     /// A branch-free count over the `LINEAR` levels nearest the touch, then galloping outwards (16,
     /// 32, 64, … levels) before a binary search inside the bracket: cost grows with the distance from the
     /// touch, not with the book's size.
-    #[inline(always)]
+    #[inline]
     pub fn find(&self, key: i64) -> Result<usize, usize> {
         let v = &self.v;
         let n = v.len();
@@ -143,7 +143,7 @@ impl Side {
     /// `find` for a key below every level from `hi` up (`v[hi..]` all have larger keys): galloping
     /// down from `hi` (4, 8, 16, … levels), then a binary search inside the bracket, so the cost
     /// grows with the distance from `hi`.
-    #[inline(always)]
+    #[inline]
     fn find_below(&self, key: i64, mut hi: usize) -> Result<usize, usize> {
         let v = &self.v;
         let mut step = 4;
@@ -171,7 +171,12 @@ impl Side {
     /// `usize::MAX`, searches from the touch).
     #[inline]
     pub fn set_near(&mut self, key: i64, qty: i64, pw: u8, qw: u8, hint: usize) -> usize {
-        match self.locate(key, hint) {
+        // Within the window next to the touch, `find`'s branch-free count is the faster search.
+        let found = match self.v.get(hint) {
+            Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
+            _ => self.find(key),
+        };
+        match found {
             Ok(i) => {
                 if qty == 0 {
                     self.v.remove(i);
@@ -189,16 +194,6 @@ impl Side {
                 }
                 i
             }
-        }
-    }
-
-    /// `find` for `key` searched from `hint` when it holds (see `set_near`).
-    #[inline(always)]
-    pub(super) fn locate(&self, key: i64, hint: usize) -> Result<usize, usize> {
-        // Within the window next to the touch, `find`'s branch-free count is the faster search.
-        match self.v.get(hint) {
-            Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
-            _ => self.find(key),
         }
     }
 
