@@ -309,7 +309,7 @@ class OrderTracker:
         price = ev.price if ev.price is not None and order.type == "limit" else order.price
         if qty == order.qty and price == order.price:
             return order
-        return replace(order, qty=qty, price=price)
+        return evolve(order, {"qty": qty, "price": price})
 
     @staticmethod
     def _next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:
