@@ -23,7 +23,7 @@ import test_session_coinbase as cb_case
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
 from session_cases import SimAccount
-from test_template import Frozen, capture, head, mantissas, order_terms
+from template_cases import Frozen, capture, head, mantissas, order_terms
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 from tickwire.venues import coinbase

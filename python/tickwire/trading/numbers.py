@@ -112,3 +112,19 @@ def strip_zeros(d: Decimal) -> Decimal:
         ds.pop()
         exp += 1
     return Decimal((sign, tuple(ds), exp))
+
+
+def mantissa_at(x: object, scale: int) -> int | None:
+    """``x`` as a mantissa at ``scale`` without Decimal arithmetic: an int as it is, a ``Mantissa``
+    rescaled when exactly possible; None otherwise (the rules' path decides)."""
+    if type(x) is int:
+        return x
+    if isinstance(x, Mantissa) and type(x.value) is int and type(x.scale) is int:
+        value: int = x.value
+        if x.scale <= scale:
+            mul: int = 10 ** (scale - x.scale)
+            return value * mul
+        div: int = 10 ** (x.scale - scale)
+        if value % div == 0:
+            return value // div
+    return None
