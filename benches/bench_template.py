@@ -35,7 +35,7 @@ import orjson
 import tickwire
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
-from tickwire.transport.http import HttpResponse, Written
+from tickwire.transport.http_conn import HttpResponse, Written
 from tickwire.venues import binance
 
 SYMBOL = "BTCUSDT"

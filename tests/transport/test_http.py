@@ -9,97 +9,15 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TransportError, VenueError
+from http_scripted import Runner, Tiny, echo_path, response
+from tickwire.errors import RateLimitError, RequestTimeoutError, TransportError, VenueError
 from tickwire.sim import Simulator
-from tickwire.transport.http import HttpClient, HttpResponse, retry_after_s
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-    uvloop = None  # type: ignore[assignment]
-
-LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
-Runner = Callable[[Coroutine[Any, Any, None]], None]
-
-
-@pytest.fixture(params=LOOPS)
-def run(request: pytest.FixtureRequest) -> Runner:
-    factory = uvloop.new_event_loop if request.param == "uvloop" else None
-
-    def go(coro: Coroutine[Any, Any, None]) -> None:
-        with asyncio.Runner(loop_factory=factory) as runner:
-            runner.run(coro)
-
-    return go
-
-
-# A scripted server ---------------------------------------------------------------------------------
-
-Script = Callable[["Tiny", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class Tiny:
-    """Runs ``script`` for each accepted connection and records what arrived."""
-
-    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
-        self.script = script
-        self.tls = tls
-        self.conns = 0
-        self.requests: list[bytes] = []
-        self.closed_by_peer = 0  # connections on which the client hung up first
-
-    async def __aenter__(self) -> Tiny:
-        self.server = await asyncio.start_server(self._on, "127.0.0.1", 0, ssl=self.tls)
-        self.port = self.server.sockets[0].getsockname()[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.close()
-
-    async def _on(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.conns += 1
-        try:
-            await self.script(self, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    async def read_request(self, reader: asyncio.StreamReader) -> bytes | None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self.closed_by_peer += 1
-            return None
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        req = head + await reader.readexactly(length)
-        self.requests.append(req)
-        return req
-
-
-def response(status: int, body: bytes, *headers: str) -> bytes:
-    head = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", *headers]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-async def echo_path(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-    """Answers each request on the connection with its request line and connection number."""
-    n = t.conns
-    while (req := await t.read_request(r)) is not None:
-        line = req.split(b"\r\n", 1)[0]
-        w.write(response(200, orjson.dumps({"line": line.decode(), "conn": n})))
-
+from tickwire.transport.http import HttpClient
 
 # Against the simulator -------------------------------------------------------------------------
 
@@ -192,50 +110,6 @@ def test_request_bytes_on_the_wire() -> None:
         assert "X-Injected" not in "".join(r.decode() for r in t.requests)
 
     asyncio.run(go())
-
-
-def test_chunked_split_content_length_and_body_until_close(run: Runner) -> None:
-    payload = b'{"bids":[["1.5","2"]],"asks":[]}' * 50
-
-    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        while (req := await t.read_request(r)) is not None:
-            if req.startswith(b"GET /chunked"):
-                w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                for i in range(0, len(payload), 700):
-                    part = payload[i : i + 700]
-                    w.write(f"{len(part):x};ext=1\r\n".encode() + part + b"\r\n")
-                    await w.drain()
-                    await asyncio.sleep(0.001)
-                w.write(b"0\r\nX-Trailer: t\r\n\r\n")
-            elif req.startswith(b"GET /trickle"):
-                for byte in response(200, payload[:300]):
-                    w.write(bytes([byte]))
-                    if byte == ord("\n"):
-                        await w.drain()
-                        await asyncio.sleep(0)
-            elif req.startswith(b"HEAD"):
-                w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n")
-            elif req.startswith(b"GET /nocontent"):
-                w.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-            else:  # no length at all: the body ends when the server closes
-                w.write(b"HTTP/1.1 200 OK\r\n\r\n" + payload)
-                return
-
-    async def go() -> None:
-        async with Tiny(script) as t, HttpClient(t.url) as http:
-            chunked = await http.get("/chunked")
-            assert chunked.status == 200 and chunked.body == payload
-            trickle = await http.get("/trickle")
-            assert trickle.body == payload[:300] and trickle.headers["content-length"] == "300"
-            head = await http.request("HEAD", "/head")
-            assert head.body == b"" and head.headers["content-length"] == "12345"
-            assert (await http.get("/nocontent")).status == 204
-            assert t.conns == 1  # all of the above framed correctly on one connection
-            assert (await http.get("/until-close")).body == payload
-            assert (await http.get("/chunked")).body == payload
-            assert t.conns == 2
-
-    run(go())
 
 
 def test_connection_close_and_idle_close_by_server(run: Runner) -> None:
@@ -343,71 +217,6 @@ def test_timeout_discards_the_connection(run: Runner) -> None:
             assert 0.04 < done["/slow/b"] < 0.4 and 0.49 < done["/slow/a"] < 0.9, done
 
     run(go())
-
-
-def test_status_errors_from_scripted_answers() -> None:
-    answers = {
-        b"/429": response(429, b'{"code":-1003,"msg":"Too many requests"}', "Retry-After: 7"),
-        b"/418": response(418, b'{"code":-1003,"msg":"banned"}', "Retry-After: 120"),
-        b"/401": response(401, b'{"retCode":10003,"retMsg":"API key is invalid."}'),
-        b"/403": response(403, b"<html>forbidden</html>"),
-        b"/500": response(500, b'{"status":"error","err-code":"base-system-error"}'),
-        b"/400": response(400, b"x" * 5000),
-        b"/200": response(200, b'{"code":"0"}'),
-    }
-
-    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        while (req := await t.read_request(r)) is not None:
-            w.write(answers[req.split(b" ")[1]])
-
-    async def go() -> None:
-        async with Tiny(script) as t, HttpClient(t.url) as http:
-            got: dict[str, Any] = {}
-            for path in answers:
-                resp = await http.get(path.decode(), headers={"X-Signature": "sig-never-shown"})
-                try:
-                    assert resp.raise_for_status("v") is resp
-                    got[path.decode()] = resp
-                except VenueError as e:
-                    got[path.decode()] = e
-                    assert "sig-never-shown" not in str(e) and str(resp.status) in str(e)
-        e429, e418, e401, e403, e500, e400 = (
-            got[p] for p in ("/429", "/418", "/401", "/403", "/500", "/400")
-        )
-        assert type(e429) is RateLimitError and (e429.retry_after, e429.status, e429.code) == (
-            7.0,
-            429,
-            -1003,
-        )
-        assert type(e418) is RateLimitError and e418.retry_after == 120.0
-        assert type(e401) is AuthError and e401.code == 10003 and "API key is invalid" in str(e401)
-        assert type(e403) is AuthError and e403.code is None
-        assert type(e500) is VenueError and e500.code == "base-system-error" and e500.status == 500
-        assert type(e400) is VenueError and len(str(e400)) < 300
-        assert isinstance(got["/200"], HttpResponse) and got["/200"].json() == {"code": "0"}
-
-    asyncio.run(go())
-
-
-def test_retry_after_forms() -> None:
-    now = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
-    assert retry_after_s("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
-    assert retry_after_s("2.5") == 2.5 and retry_after_s("-3") == 0.0
-    assert retry_after_s(None) is None and retry_after_s("soon") is None
-
-
-def test_malformed_response_is_a_transport_error() -> None:
-    async def script(t: Tiny, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        await t.read_request(r)
-        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n")
-        await asyncio.sleep(1)
-
-    async def go() -> None:
-        async with Tiny(script) as t, HttpClient(t.url) as http:
-            with pytest.raises(TransportError, match="malformed"):
-                await http.get("/")
-
-    asyncio.run(go())
 
 
 def test_pool_concurrency_and_tcp_nodelay(run: Runner) -> None:

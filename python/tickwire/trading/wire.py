@@ -28,7 +28,8 @@ from tickwire.limits import Lane, RateBudget
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
 from tickwire.trading.stream import OrderSocket
 from tickwire.trading.venue import Call, OrderGrammar
-from tickwire.transport.http import HttpClient, retry_after_s
+from tickwire.transport.http import HttpClient
+from tickwire.transport.http_conn import retry_after_s
 
 log = logging.getLogger("tickwire.trading")
 
