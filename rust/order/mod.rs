@@ -18,6 +18,12 @@ pub mod binance;
 pub mod ids;
 pub mod jwt;
 pub mod nonce;
+mod rules;
+mod text;
+
+pub(crate) use rules::{check_id, refuse, MAX_SCALE};
+pub use rules::{OrderError, Rules, MAX_ID};
+pub use text::{decimal_text, iso_text};
 
 use crate::sign::encode;
 use crate::sign::hmac::HmacKey;
@@ -102,84 +108,6 @@ impl Layout {
     }
 }
 
-/// The instrument's rules as integers: prices are mantissas at `price_scale` decimals, quantities at
-/// `qty_scale`; 0 means "no such rule" for the bounds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rules {
-    pub price_scale: u32,
-    pub qty_scale: u32,
-    pub tick: u64,
-    pub lot: u64,
-    pub min_price: u64,
-    pub max_price: u64,
-    pub min_qty: u64,
-    pub max_qty: u64,
-    /// At `price_scale + qty_scale` decimals (price mantissa × qty mantissa).
-    pub min_notional: u128,
-    pub max_notional: u128,
-}
-
-/// Why a fill produced nothing; `rule` names the instrument rule as `InvalidOrder.rule` does.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct OrderError {
-    pub rule: &'static str,
-    pub message: String,
-}
-
-#[cold]
-#[inline(never)]
-fn refuse(rule: &'static str, message: String) -> OrderError {
-    OrderError { rule, message }
-}
-
-/// Longest client id or request id a slot takes.
-pub const MAX_ID: usize = 64;
-const MAX_SCALE: u32 = 18;
-
-/// Exact decimal text of `m / 10^scale` without trailing fractional zeros (as
-/// `tickwire.trading.numbers.format_decimal` writes it); returns the bytes used in `buf`.
-#[inline]
-pub fn decimal_text(mut m: u64, mut scale: u32, buf: &mut [u8; 48]) -> usize {
-    while scale > 0 && m % 10 == 0 && m != 0 {
-        m /= 10;
-        scale -= 1;
-    }
-    // Digits right to left into the end of `buf`.
-    let mut i = buf.len();
-    let mut written = 0u32;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        written += 1;
-        if written == scale {
-            i -= 1;
-            buf[i] = b'.';
-        }
-        if m == 0 && written > scale {
-            break;
-        }
-    }
-    if buf[i] == b'.' {
-        i -= 1;
-        buf[i] = b'0';
-    }
-    let n = buf.len() - i;
-    buf.copy_within(i.., 0);
-    n
-}
-
-fn check_id(what: &str, id: &str) -> Result<(), OrderError> {
-    let ok = id.len() <= MAX_ID
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
-    if ok {
-        Ok(())
-    } else {
-        Err(refuse("client_id", format!("{what} must be at most {MAX_ID} of A-Z a-z 0-9 - _ . : /")))
-    }
-}
-
 /// A template: its layout, the pre-keyed HMAC (none for a request the venue does not sign, as on a
 /// logged-in socket) and the instrument's integer rules.
 pub struct OrderTemplate {
@@ -244,36 +172,6 @@ impl Values<'_> {
     fn len(&self, parts: &[Part]) -> usize {
         parts.iter().map(|p| if let Part::Slot(s) = p { self.get(*s).len() } else { 0 }).sum()
     }
-}
-
-/// `YYYY-MM-DDThh:mm:ss.sssZ` (`millis`) or `YYYY-MM-DDThh%3Amm%3Ass` of `ms` into `buf`; the bytes
-/// used. The same calendar as `crate::sign::encode::iso_millis`/`iso_seconds`, without a `String`.
-#[inline]
-pub fn iso_text(ms: u64, millis: bool, buf: &mut [u8; 48]) -> usize {
-    let (y, mo, d, h, mi, s) = crate::sign::encode::civil(ms / 1000);
-    let mut n = 0;
-    let mut put = |mut v: u64, w: usize, after: &[u8]| {
-        for i in (0..w).rev() {
-            buf[n + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        n += w;
-        buf[n..n + after.len()].copy_from_slice(after);
-        n += after.len();
-    };
-    let colon: &[u8] = if millis { b":" } else { b"%3A" };
-    put(y, 4, b"-");
-    put(mo, 2, b"-");
-    put(d, 2, b"T");
-    put(h, 2, colon);
-    put(mi, 2, colon);
-    if millis {
-        put(s, 2, b".");
-        put(ms % 1000, 3, b"Z");
-    } else {
-        put(s, 2, b"");
-    }
-    n
 }
 
 impl OrderTemplate {
@@ -362,62 +260,7 @@ impl OrderTemplate {
     /// The instrument's rules applied to a price and quantity mantissa, as integers.
     #[inline]
     pub fn check(&self, price: u64, qty: u64) -> Result<(), OrderError> {
-        let r = &self.rules;
-        let priced = self.priced;
-        if priced {
-            if price == 0 {
-                return Err(refuse("price", "price must be positive".into()));
-            }
-            if r.tick != 0 && price % r.tick != 0 {
-                return Err(refuse(
-                    "tick_size",
-                    format!("price mantissa {price} is not a multiple of the tick {}", r.tick),
-                ));
-            }
-            if r.min_price != 0 && price < r.min_price {
-                return Err(refuse(
-                    "min_price",
-                    format!("price mantissa {price} is below min_price {}", r.min_price),
-                ));
-            }
-            if r.max_price != 0 && price > r.max_price {
-                return Err(refuse(
-                    "max_price",
-                    format!("price mantissa {price} is above max_price {}", r.max_price),
-                ));
-            }
-        }
-        if qty == 0 {
-            return Err(refuse("qty", "qty must be positive".into()));
-        }
-        if qty < r.min_qty {
-            return Err(refuse("min_qty", format!("qty mantissa {qty} is below min_qty {}", r.min_qty)));
-        }
-        if r.max_qty != 0 && qty > r.max_qty {
-            return Err(refuse("max_qty", format!("qty mantissa {qty} is above max_qty {}", r.max_qty)));
-        }
-        if r.lot != 0 && qty % r.lot != 0 {
-            return Err(refuse(
-                "lot_size",
-                format!("qty mantissa {qty} is not a multiple of the lot {}", r.lot),
-            ));
-        }
-        if priced {
-            let notional = u128::from(price) * u128::from(qty);
-            if notional < r.min_notional {
-                return Err(refuse(
-                    "min_notional",
-                    format!("notional {notional} is below min_notional {}", r.min_notional),
-                ));
-            }
-            if r.max_notional != 0 && notional > r.max_notional {
-                return Err(refuse(
-                    "max_notional",
-                    format!("notional {notional} is above max_notional {}", r.max_notional),
-                ));
-            }
-        }
-        Ok(())
+        self.rules.check(price, qty, self.priced)
     }
 
     /// Whether the request (or the signed text) carries the time in any form.
