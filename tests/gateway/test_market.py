@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import tickwire.remote
-from simbook import Recorder, assert_books_match, eventually
+from simbook import Recorder, assert_books_match, eventually, quiet
 from tickwire.bus.server import cluster
 from tickwire.gateway.config import GatewayConfig, MarketConfig
 from tickwire.gateway.run import Gateway
@@ -72,7 +72,9 @@ def test_consumers_on_other_nodes_follow_the_simulator_through_faults(engine: st
                             assert c2.health()["subscriber"]["reconnects"] >= 1
                         else:
                             await eventually(
-                                lambda: c2.counters["gaps"] + c2.counters["resyncs"] > 2, 10.0, what="gap"
+                                lambda: c2.counters["gaps"] + c2.counters["resyncs"] > 2,
+                                10.0,
+                                what=lambda: f"gap; health {c2.health()}; gateway {gw.describe()}",
                             )
                         for c in (c2, c3):
                             await assert_books_match(c, sim, "binance", SYMS)  # type: ignore[arg-type]
@@ -81,6 +83,38 @@ def test_consumers_on_other_nodes_follow_the_simulator_through_faults(engine: st
                     finally:
                         await c2.close()
                         await c3.close()
+
+    asyncio.run(go())
+
+
+@ENGINES
+def test_a_consumers_books_are_unsynced_until_the_gateways_reconnected_books_are_proven(engine: str) -> None:
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=5, rate=300, depth=25) as sim:
+                async with Gateway(gateway_config("gw1", nats.urls, sim)) as gw:
+                    async with tickwire.remote.connect(nats.urls, "binance", SYMS, engine=engine) as md:
+                        await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
+                        # The market stands still while the gateway's venue connection drops and comes
+                        # back: no message on the new connection has proven the gateway's books
+                        # continuous yet (the venue may have sent what it missed), so neither are the
+                        # consumer's copies, though nothing was lost on the bus.
+                        sim.pause()
+                        sim.endpoint("binance").drop()
+                        line = gw.markets[0].md.lines[0]
+                        await eventually(lambda: line.connects == 2 and line.connected, what="gateway back")
+                        await eventually(lambda: not md.is_synced(), 2.0, what="consumer's books unsynced")
+                        assert all(md.book(s).is_synced for s in SYMS)
+                        assert all(
+                            not b["synced"] and not b["upstream_synced"]
+                            for b in md.health()["books"].values()
+                        )
+                        await asyncio.sleep(0.3)  # heartbeats (every 0.1 s here) keep saying so
+                        assert not any(md.is_synced(s) for s in SYMS)
+                        # The venue's next diffs prove the gateway's books: the consumer's follow at once.
+                        sim.resume()
+                        await eventually(md.is_synced, 5.0, what="consumer's books synced again")
+                        await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
 
     asyncio.run(go())
 
@@ -98,7 +132,9 @@ def test_trades_reach_the_consumer_once_and_exactly() -> None:
                     ):
                         await eventually(lambda: len(remote) >= 20, 10.0, what="trades over the bus")
                         sim.pause()
-                        await asyncio.sleep(0.2)
+                        # Every trade already sent lands on both sides before they are compared (a fixed
+                        # wait was once too short on a loaded CI machine).
+                        await quiet(local, remote, what="trades in flight")
                         n = len(remote)
                         # The consumer started after the gateway: its trades are the tail of the gateway's.
                         tail = local[-n:]

@@ -25,12 +25,27 @@ def levels_equal(md: MarketData, sim: Simulator, venue: str, symbol: str, depth:
     return b.levels("bid", n) == want_b and b.levels("ask", n) == want_a
 
 
-async def eventually(pred: Callable[[], bool], timeout: float = 3.0, what: str = "") -> None:
+async def eventually(
+    pred: Callable[[], bool], timeout: float = 3.0, what: str | Callable[[], str] = ""
+) -> None:
+    """Until ``pred()``; ``what`` (or what it returns, read at the failure) names it in the error."""
     end = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > end:
-            raise AssertionError(f"not true within {timeout} s: {what}")
+            raise AssertionError(f"not true within {timeout} s: {what() if callable(what) else what}")
         await asyncio.sleep(0.01)
+
+
+async def quiet(*counted: Any, settle: float = 0.3, timeout: float = 10.0, what: str = "") -> None:
+    """Until none of ``counted`` (lists, or anything with a length) grew for ``settle`` seconds: what
+    was in flight when a simulated market paused has landed, however loaded the machine is."""
+    end = time.monotonic() + timeout
+    last: tuple[int, ...] | None = None
+    while (now := tuple(len(c) for c in counted)) != last:
+        if time.monotonic() > end:
+            raise AssertionError(f"still growing after {timeout} s: {what}")
+        last = now
+        await asyncio.sleep(settle)
 
 
 async def assert_books_match(

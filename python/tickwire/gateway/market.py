@@ -60,6 +60,9 @@ class MarketPublisher:
         self._snap_sub: Any = None
         self._sweeper: asyncio.Task[None] | None = None
         self._status_subject = subjects.status(self.venue, gateway)
+        # Book states as consumers were last told them (status messages, heartbeats): a book told
+        # unsynced is announced again the moment it is synced (``_on_book``), not a beat later.
+        self._told: dict[str, bool] = {}
 
     def _subject(self, symbol: str, channel: str) -> str:
         k = symbol + "\0" + channel
@@ -77,6 +80,23 @@ class MarketPublisher:
         now = time.time_ns()
         self._publish_book(book.symbol, now if recv is None else now - (time.monotonic_ns() - recv))
 
+    def book_states(self) -> dict[str, Any]:
+        """Per book key, whether this gateway's book is in sync and, after its venue connection came
+        back, its continuity proven by a message on the new connection (what ``is_synced`` of the
+        local session says). Consumers add it to their own books' state: until then their copy may
+        be missing what the venue sent while this gateway was disconnected. ``seq`` orders the
+        reports (heartbeats and status messages travel on different subjects): the wall clock in
+        ns, so a restarted gateway's reports also follow its earlier ones."""
+        books = {key: self._book_state(key) for key in self.feed.symbols()}
+        self._told = books
+        return {"seq": time.time_ns(), "books": books}
+
+    def _book_state(self, key: str) -> bool:
+        try:
+            return bool(self.feed.book(key).is_synced) and self.md.dispatcher.confirmed(key)
+        except KeyError:
+            return False
+
     def _publish_book(self, symbol: str, stamp_ns: int | None = None) -> None:
         payload = self.feed.take_delta(symbol, time.time_ns() if stamp_ns is None else stamp_ns)
         if payload is not None:
@@ -85,6 +105,8 @@ class MarketPublisher:
             # The venue id the book's latest message brought consumers to (heartbeats announce it:
             # a consumer that lost the last message of a quiet book learns it is behind).
             self.sent_ids[symbol] = bus_header(payload)[3]
+            if self._told.get(symbol) is False and self._book_state(symbol):
+                self._announce_states(None)
 
     def _on_trade(self, trade: Trade) -> None:
         sym = trade.symbol
@@ -101,15 +123,17 @@ class MarketPublisher:
     def _on_status(self, ev: StatusEvent) -> None:
         # A resync, reconnect or lost book changes books off the frame path: publish what changed.
         self.sweep()
-        body = {
-            "gateway": self.gateway,
-            "venue": self.venue,
-            "kind": ev.kind,
-            "line": ev.line,
-            "symbol": ev.symbol,
-            "detail": ev.detail,
-            "ts_ns": ev.ts_ns,
-        }
+        self._announce_states(ev)
+
+    def _announce_states(self, ev: StatusEvent | None) -> None:
+        """A status message with the books' states: for a session status event, or (``ev`` None) when a
+        book consumers were told is unsynced is synced again."""
+        body: dict[str, Any] = {"gateway": self.gateway, "venue": self.venue}
+        if ev is None:
+            body.update(kind="books", ts_ns=time.time_ns())
+        else:
+            body.update(kind=ev.kind, line=ev.line, symbol=ev.symbol, detail=ev.detail, ts_ns=ev.ts_ns)
+        body["states"] = self.book_states()
         publish_now(self.nc, self._status_subject, orjson.dumps(body))
 
     def sweep(self) -> None:
@@ -155,6 +179,7 @@ class MarketPublisher:
             "snapshots_served": self.snapshots_served,
             "lines_up": sum(1 for ln in h["lines"] if ln["connected"]),
             "ids": dict(self.sent_ids),
+            "states": self.book_states(),
         }
 
     async def close(self) -> None:

@@ -127,6 +127,10 @@ class RemoteMarketData:
         self._events: EventQueue | None = None
         self.closing = False
         self._behind: dict[str, int | None] = {}
+        # Per gateway, its books' states as it last reported them ((seq, {key: synced}), heartbeats and
+        # status messages): a gateway whose venue connection dropped reports its books unsynced until
+        # a message on the new connection proved them continuous, and so are the copies here.
+        self._upstream: dict[str, tuple[int, dict[str, bool]]] = {}
         self._last_stamp_ns = 0
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
@@ -152,14 +156,34 @@ class RemoteMarketData:
         return list(self._symbols)
 
     def is_synced(self, symbol: str | None = None) -> bool:
+        """True when the book (every book without ``symbol``) is in sync with the bus and a gateway
+        serving it reports its own book in sync: after a gateway's venue connection came back, not
+        before a message on it proved the gateway's book continuous (what the venue sent meanwhile
+        may be missing from both until then)."""
         names = [symbol] if symbol is not None else self._book_symbols()
         for s in names:
             try:
-                if not self.book(s).is_synced:
+                if not self.book(s).is_synced or not self._upstream_synced(self._keys.get(s, s)):
                     return False
             except KeyError:
                 return False
         return True
+
+    def _upstream_synced(self, key: str) -> bool:
+        # A book no live gateway reported on yet counts as synced (its snapshot came from one).
+        told = [self._upstream[n][1].get(key) for n in self._live_gateways() if n in self._upstream]
+        return not told or any(t is not False for t in told)
+
+    def _upstream_report(self, name: str, states: object) -> None:
+        """A gateway's report of its books' states, kept unless an older one arrives after it."""
+        if not isinstance(states, dict):
+            return
+        seq, books = states.get("seq"), states.get("books")
+        if not isinstance(seq, int) or not isinstance(books, dict):
+            return
+        had = self._upstream.get(name)
+        if had is None or seq > had[0]:
+            self._upstream[name] = (seq, {str(k): bool(v) for k, v in books.items()})
 
     def _book_symbols(self) -> list[str]:
         return self._symbols if "book" in self.channels else []
@@ -194,7 +218,8 @@ class RemoteMarketData:
                 b = self.book(s)
                 books[s] = {
                     "state": b.state,
-                    "synced": b.is_synced,
+                    "synced": self.is_synced(s),
+                    "upstream_synced": self._upstream_synced(self._keys[s]),
                     "resyncing": self._keys[s] in self._resyncs,
                 }
             except KeyError:
@@ -434,7 +459,9 @@ class RemoteMarketData:
         """A heartbeat says which venue id each book's latest message reached. NATS delivers at most
         once: a book that lost the last message of a quiet spell has no later one to show the gap, so
         a book behind what two beats in a row announce asks for a snapshot."""
-        ids = ((body.get("markets") or {}).get(self.venue) or {}).get("ids") or {}
+        market = (body.get("markets") or {}).get(self.venue) or {}
+        self._upstream_report(name, market.get("states"))
+        ids = market.get("ids") or {}
         for s in self._book_symbols():
             key = self._keys[s]
             announced = ids.get(key)
@@ -470,6 +497,11 @@ class RemoteMarketData:
         try:
             body = orjson.loads(msg.data)
         except orjson.JSONDecodeError:
+            return
+        if not isinstance(body, dict):
+            return
+        self._upstream_report(str(body.get("gateway")), body.get("states"))
+        if body.get("kind") == "books":  # only the states changed: not a session event
             return
         self.status(
             f"gateway_{body.get('kind', 'status')}",
