@@ -67,6 +67,9 @@ def test_consumers_on_other_nodes_follow_the_simulator_through_faults(engine: st
                         nats.nodes[1].kill()
                         await asyncio.sleep(0.5)
                         nats.nodes[1].start()
+                        # The gateway's messages reach node 2 again once its routes are back (a gap
+                        # can only show then).
+                        await asyncio.to_thread(nats.wait_routed)
                         await eventually(lambda: c2.health()["connected"], 10.0, what="consumer reconnected")
                         if engine == "rust":
                             assert c2.health()["subscriber"]["reconnects"] >= 1
