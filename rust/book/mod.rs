@@ -285,7 +285,7 @@ impl Book {
         let fp = POW10[(ps - self.price_scale) as usize];
         let fq = POW10[(qs - self.qty_scale) as usize];
         for side in [&self.bids, &self.asks] {
-            for l in side.levels() {
+            for l in &side.v {
                 if l.key.checked_mul(fp).is_none() {
                     return Err(BookError::RescaleOverflow(ps));
                 }
@@ -302,7 +302,7 @@ impl Book {
         let fp = POW10[(ps - self.price_scale) as usize];
         let fq = POW10[(qs - self.qty_scale) as usize];
         for side in [&mut self.bids, &mut self.asks] {
-            for l in side.levels_mut() {
+            for l in &mut side.v {
                 l.key *= fp;
                 l.qty *= fq;
             }
@@ -334,7 +334,7 @@ impl Book {
             for (ask, side) in [(false, &mut self.bids), (true, &mut self.asks)] {
                 let n = side.len();
                 if n > depth {
-                    self.journal.record_cut(ask, &side.levels()[..n - depth]);
+                    self.journal.record_cut(ask, &side.v[..n - depth]);
                 }
                 side.truncate(depth);
             }

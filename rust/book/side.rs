@@ -22,32 +22,15 @@ pub struct Level {
 /// How many levels from the touch are counted branch-free before galloping outwards.
 const LINEAR: usize = 16;
 
-/// The live levels are `buf[head..]`, touch last. The room before `head` (stale levels, never
-/// read) lets an insert or removal in the far half move the levels below it by one instead of
-/// every level above it: the far edge of a deep book changes in most messages, and shifting the
-/// whole side for each was ~9% of the OKX replay.
 #[derive(Debug, Clone, Default)]
 pub struct Side {
-    buf: Vec<Level>,
-    head: usize,
+    pub(crate) v: Vec<Level>,
     ask: bool,
 }
 
 impl Side {
     pub fn new(ask: bool) -> Self {
-        Side { buf: Vec::new(), head: 0, ask }
-    }
-
-    /// The levels, far edge first, touch last: one sorted slice.
-    #[inline]
-    pub fn levels(&self) -> &[Level] {
-        &self.buf[self.head..]
-    }
-
-    /// The levels, mutably; changing a key must keep them sorted.
-    #[inline]
-    pub fn levels_mut(&mut self) -> &mut [Level] {
-        &mut self.buf[self.head..]
+        Side { v: Vec::new(), ask }
     }
 
     #[inline]
@@ -77,23 +60,23 @@ impl Side {
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.buf.len() - self.head
+        self.v.len()
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.v.is_empty()
     }
 
     #[inline]
     pub fn best(&self) -> Option<&Level> {
-        self.levels().last()
+        self.v.last()
     }
 
     /// Levels from the touch outwards.
     #[inline]
     pub fn iter(&self) -> std::iter::Rev<std::slice::Iter<'_, Level>> {
-        self.levels().iter().rev()
+        self.v.iter().rev()
     }
 
     /// `Ok(index)` of `key`, or `Err(insertion index)`.
@@ -103,7 +86,7 @@ impl Side {
     /// touch, not with the book's size.
     #[inline]
     pub fn find(&self, key: i64) -> Result<usize, usize> {
-        let v = self.levels();
+        let v = &self.v;
         let n = v.len();
         let stop = n.saturating_sub(LINEAR);
         if n >= LINEAR {
@@ -162,7 +145,7 @@ impl Side {
     /// grows with the distance from `hi`.
     #[inline]
     fn find_below(&self, key: i64, mut hi: usize) -> Result<usize, usize> {
-        let v = self.levels();
+        let v = &self.v;
         let mut step = 4;
         loop {
             let lo = hi.saturating_sub(step);
@@ -189,16 +172,16 @@ impl Side {
     #[inline]
     pub fn set_near(&mut self, key: i64, qty: i64, pw: u8, qw: u8, hint: usize) -> usize {
         // Within the window next to the touch, `find`'s branch-free count is the faster search.
-        let found = match self.levels().get(hint) {
-            Some(l) if l.key > key && hint + LINEAR < self.len() => self.find_below(key, hint),
+        let found = match self.v.get(hint) {
+            Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
             _ => self.find(key),
         };
         match found {
             Ok(i) => {
                 if qty == 0 {
-                    self.remove(i);
+                    self.v.remove(i);
                 } else {
-                    let l = &mut self.levels_mut()[i];
+                    let l = &mut self.v[i];
                     l.qty = qty;
                     l.pw = pw;
                     l.qw = qw;
@@ -207,7 +190,7 @@ impl Side {
             }
             Err(i) => {
                 if qty != 0 {
-                    self.insert(i, Level { key, qty, pw, qw });
+                    self.v.insert(i, Level { key, qty, pw, qw });
                 }
                 i
             }
@@ -217,83 +200,24 @@ impl Side {
     /// Keeps only the `depth` levels nearest the touch.
     #[inline]
     pub fn truncate(&mut self, depth: usize) {
-        let n = self.len();
+        let n = self.v.len();
         if n > depth {
-            // The far levels become room for far inserts.
-            self.head += n - depth;
+            self.v.drain(..n - depth);
         }
     }
 
     pub fn clear(&mut self) {
-        self.buf.clear();
-        self.head = 0;
-    }
-
-    /// Inserts `l` at index `i` of `levels()`, moving whichever part of the side is shorter: the
-    /// levels below `i` down into the room before `head`, or those from `i` up.
-    #[inline]
-    fn insert(&mut self, i: usize, l: Level) {
-        let n = self.len();
-        if 2 * i < n {
-            if self.head == 0 {
-                self.recentre(1);
-            }
-            let h = self.head;
-            self.buf.copy_within(h..h + i, h - 1);
-            self.head = h - 1;
-            self.buf[h - 1 + i] = l;
-        } else {
-            if self.buf.len() == self.buf.capacity() && self.head > n {
-                // Growing would carry a front room larger than the side along; reuse it instead.
-                self.recentre(0);
-            }
-            self.buf.insert(self.head + i, l);
-        }
-    }
-
-    /// Removes index `i` of `levels()`, moving the shorter part as `insert` does.
-    #[inline]
-    fn remove(&mut self, i: usize) {
-        let n = self.len();
-        let h = self.head;
-        if 2 * i < n {
-            self.buf.copy_within(h..h + i, h + 1);
-            self.head = h + 1;
-        } else {
-            self.buf.remove(h + i);
-        }
-    }
-
-    /// Moves the levels so that at least `need` slots of room precede them: about half the
-    /// side's length, so far inserts re-centre once per that many. Cold: once per many inserts.
-    #[cold]
-    fn recentre(&mut self, need: usize) {
-        let n = self.len();
-        let room = (n / 2).max(need).max(LINEAR);
-        if room + n <= self.buf.capacity() {
-            // Slide within the buffer.
-            if self.buf.len() < room + n {
-                self.buf.resize(room + n, Level::default());
-            }
-            self.buf.copy_within(self.head..self.head + n, room);
-            self.buf.truncate(room + n);
-        } else {
-            let mut fresh = Vec::with_capacity(2 * (room + n));
-            fresh.resize(room, Level::default());
-            fresh.extend_from_slice(self.levels());
-            self.buf = fresh;
-        }
-        self.head = room;
+        self.v.clear();
     }
 
     /// Replaces the contents with `levels` in any order; a repeated price keeps its last entry,
     /// zero quantities are dropped.
     pub fn load(&mut self, levels: impl Iterator<Item = Level>) {
-        self.clear();
-        let v = &mut self.buf;
-        v.extend(levels);
+        self.v.clear();
+        self.v.extend(levels);
         // Stable, so among equal keys the later (more recent) entry stays last.
-        v.sort_by_key(|l| l.key);
+        self.v.sort_by_key(|l| l.key);
+        let v = &mut self.v;
         let mut w = 0;
         for r in 0..v.len() {
             if w > 0 && v[w - 1].key == v[r].key {
@@ -328,18 +252,17 @@ mod tests {
                 let h = other.map_or(hint, usize::from);
                 hint = s.set_near(key, qty, 0, 0, h);
                 if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
-                let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
+                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
                 prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
                 // The returned index bounds the levels above `key`.
-                prop_assert!(s.levels()[hint..].iter().all(|l| l.key >= key));
-                prop_assert!(s.levels()[..hint].iter().all(|l| l.key < key));
+                prop_assert!(s.v[hint..].iter().all(|l| l.key >= key));
+                prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
             }
         }
 
-        // Every mutator in a random walk against a map, with most edits at the edges the way a
-        // deep book drifts: far-edge inserts use up the room before `head` (re-centring into a
-        // new buffer), far removals and cuts build it up (re-centring within the buffer once the
-        // near edge needs to grow), and a load lands on whatever layout was left.
+        // Every mutator in a random walk against a map, with most edits at the two edges the way
+        // a deep book drifts (OKX's 400-level book changes at its far edge in most messages),
+        // cuts to a depth, and loads landing on whatever the walk left.
         #[test]
         fn walk_with_edits_at_both_edges_matches_a_map(
             ops in proptest::collection::vec(walk_op(), 1..500),
@@ -347,7 +270,6 @@ mod tests {
             let mut s = Side::new(false);
             let mut m: BTreeMap<i64, i64> = BTreeMap::new();
             let mut hint = usize::MAX;
-            let mut most = 0;
             for op in ops {
                 match op {
                     Op::Set(at, off, qty) => {
@@ -367,7 +289,6 @@ mod tests {
                         hint = usize::MAX;
                     }
                     Op::Load(levels) => {
-                        most = most.max(levels.len());
                         s.load(levels.iter().map(|&(key, qty)| Level { key, qty, pw: 0, qw: 0 }));
                         m = BTreeMap::new();
                         for (k, q) in levels {
@@ -377,18 +298,12 @@ mod tests {
                         hint = usize::MAX;
                     }
                 }
-                let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
+                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
                 prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
                 prop_assert_eq!(s.best().map(|l| l.key), m.keys().next_back().copied());
-                most = most.max(m.len());
-                prop_assert!(s.buf.capacity() <= ROOM_BOUND * most + 2 * LINEAR, "{} levels at most, capacity {}", most, s.buf.capacity());
             }
         }
     }
-
-    /// The buffer holds at most this many times the most levels a side had, plus a constant: the
-    /// room before `head` does not grow without bound.
-    const ROOM_BOUND: usize = 4;
 
     #[derive(Debug, Clone)]
     enum Edge {
@@ -415,41 +330,16 @@ mod tests {
     }
 
     #[test]
-    fn a_side_drifting_for_long_keeps_its_buffer_bounded() {
-        // Asks falling: each step a new best and one far level gone, the far removals piling up
-        // room before `head` while the near edge grows into new capacity.
-        let mut s = Side::new(true);
-        for key in 0..400 {
-            s.set(key, 1, 0, 0);
-        }
-        for key in 400..100_000 {
-            s.set(key, 1, 0, 0);
-            s.set(key - 400, 0, 0, 0);
-            assert_eq!(s.len(), 400);
-        }
-        assert_eq!(s.levels().first().map(|l| l.key), Some(100_000 - 400));
-        assert!(s.buf.capacity() <= ROOM_BOUND * 401 + 2 * LINEAR, "capacity {}", s.buf.capacity());
-        // Rising: each step a level added at the far edge and the best one gone.
-        for key in (0..100_000 - 400).rev() {
-            s.set(key, 1, 0, 0);
-            s.set(key + 400, 0, 0, 0);
-            assert_eq!(s.len(), 400);
-        }
-        assert_eq!(s.best().map(|l| l.key), Some(399));
-        assert!(s.buf.capacity() <= ROOM_BOUND * 401 + 2 * LINEAR, "capacity {}", s.buf.capacity());
-    }
-
-    #[test]
     fn find_agrees_with_linear_search_everywhere() {
         let mut s = Side::new(false);
         for p in (0..300).map(|i| i * 3) {
             s.set(p, 1, 0, 0);
         }
         for key in -2..905 {
-            let expect = match s.levels().iter().position(|l| l.key >= key) {
-                Some(i) if s.levels()[i].key == key => Ok(i),
+            let expect = match s.v.iter().position(|l| l.key >= key) {
+                Some(i) if s.v[i].key == key => Ok(i),
                 Some(i) => Err(i),
-                None => Err(s.len()),
+                None => Err(s.v.len()),
             };
             assert_eq!(s.find(key), expect, "key {key}");
         }
@@ -463,10 +353,10 @@ mod tests {
                 s.set(p, 1, 0, 0);
             }
             for key in -1..=2 * len as i64 + 1 {
-                let expect = match s.levels().iter().position(|l| l.key >= key) {
-                    Some(i) if s.levels()[i].key == key => Ok(i),
+                let expect = match s.v.iter().position(|l| l.key >= key) {
+                    Some(i) if s.v[i].key == key => Ok(i),
                     Some(i) => Err(i),
-                    None => Err(s.len()),
+                    None => Err(s.v.len()),
                 };
                 assert_eq!(s.find(key), expect, "len {len} key {key}");
             }
@@ -498,7 +388,7 @@ mod tests {
             m.insert(k, q);
         }
         m.retain(|_, q| *q != 0);
-        let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
+        let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
         assert_eq!(got, m.into_iter().collect::<Vec<_>>());
     }
 }
