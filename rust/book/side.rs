@@ -259,6 +259,74 @@ mod tests {
                 prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
             }
         }
+
+        // Every mutator in a random walk against a map, with most edits at the two edges the way
+        // a deep book drifts (OKX's 400-level book changes at its far edge in most messages),
+        // cuts to a depth, and loads landing on whatever the walk left.
+        #[test]
+        fn walk_with_edits_at_both_edges_matches_a_map(
+            ops in proptest::collection::vec(walk_op(), 1..500),
+        ) {
+            let mut s = Side::new(false);
+            let mut m: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut hint = usize::MAX;
+            for op in ops {
+                match op {
+                    Op::Set(at, off, qty) => {
+                        let key = match at {
+                            Edge::Far => m.keys().next().map_or(0, |k| k + off),
+                            Edge::Near => m.keys().next_back().map_or(0, |k| k + off),
+                            Edge::Anywhere => off * 7,
+                        };
+                        hint = s.set_near(key, qty, 0, 0, hint);
+                        if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
+                    }
+                    Op::Truncate(depth) => {
+                        s.truncate(depth);
+                        while m.len() > depth {
+                            m.pop_first();
+                        }
+                        hint = usize::MAX;
+                    }
+                    Op::Load(levels) => {
+                        s.load(levels.iter().map(|&(key, qty)| Level { key, qty, pw: 0, qw: 0 }));
+                        m = BTreeMap::new();
+                        for (k, q) in levels {
+                            m.insert(k, q);
+                        }
+                        m.retain(|_, q| *q != 0);
+                        hint = usize::MAX;
+                    }
+                }
+                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+                prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
+                prop_assert_eq!(s.best().map(|l| l.key), m.keys().next_back().copied());
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edge {
+        Far,
+        Near,
+        Anywhere,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(Edge, i64, i64),
+        Truncate(usize),
+        Load(Vec<(i64, i64)>),
+    }
+
+    fn walk_op() -> impl Strategy<Value = Op> {
+        let qty = prop_oneof![1 => Just(0i64), 2 => 1i64..9];
+        let edge = prop_oneof![Just(Edge::Far), Just(Edge::Near), Just(Edge::Anywhere)];
+        prop_oneof![
+            40 => (edge, -6i64..6, qty).prop_map(|(e, off, q)| Op::Set(e, off, q)),
+            1 => (0usize..300).prop_map(Op::Truncate),
+            1 => proptest::collection::vec((0i64..2000, 0i64..9), 0..400).prop_map(Op::Load),
+        ]
     }
 
     #[test]

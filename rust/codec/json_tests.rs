@@ -190,6 +190,47 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    // Level tails like OKX's `,"0","<orders>"]` and near misses (other counts, stray quotes and
+    // brackets, cut-off frames) against serde_json: the levels and where the cursor ends when the
+    // array is JSON, an error when it is not.
+    #[test]
+    fn level_tails_read_like_serde_json(
+        tails in proptest::collection::vec(("0|[0-9a\\],\\[\"]{0,3}", "[0-9]{0,9}|[0-9a\\],\\[\"]{0,9}"), 1..4),
+        cut in proptest::option::of(0usize..200),
+    ) {
+        let mut text = String::from("[");
+        for (k, (a, b)) in tails.iter().enumerate() {
+            if k > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!("[\"3024{k}.5\",\"0.0{k}12\",\"{a}\",\"{b}\"]"));
+        }
+        text.push(']');
+        if let Some(cut) = cut {
+            text.truncate(cut.min(text.len()));
+        }
+        let padded = format!("{text}          ");
+        let mut c = Cur::new(padded.as_bytes());
+        let mut got = Vec::new();
+        let r = c.levels(|p, q| got.push((p, q)));
+        // The array alone: what follows it is the caller's to read.
+        let mut first = serde_json::Deserializer::from_str(&text).into_iter::<Vec<Vec<String>>>();
+        match first.next() {
+            Some(Ok(levels)) => {
+                proptest::prop_assert!(r.is_ok(), "{:?} for {}", r, text);
+                let want: Vec<_> = levels
+                    .iter()
+                    .map(|l| (parse_dec(l[0].as_bytes()).unwrap(), parse_dec(l[1].as_bytes()).unwrap()))
+                    .collect();
+                proptest::prop_assert_eq!(got, want, "{}", text);
+                proptest::prop_assert_eq!(c.i, first.byte_offset(), "{}", text);
+            }
+            _ => proptest::prop_assert!(r.is_err(), "{} read as {:?}", text, got),
+        }
+    }
+}
+
 /// Every key of `text`'s top object read with the compact shortcut (`key`) or the general path
 /// alone, values skipped: the keys (with where each value starts) and how the walk ended.
 fn keys(text: &[u8], general: bool) -> (Vec<(Vec<u8>, usize)>, Result<()>) {

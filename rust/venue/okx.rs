@@ -117,8 +117,12 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
         let mut f = true;
         while let Some(k) = c.key(&mut f)? {
             match k {
-                b"bids" => c.levels(|p, q| out.push(false, p, q))?,
-                b"asks" => c.levels(|p, q| out.push(true, p, q))?,
+                // One call for both sides: each call site would inline its own copy of the
+                // level loop, and two copies crowd the instruction cache.
+                b"bids" | b"asks" => {
+                    let ask = k == b"asks";
+                    c.levels(|p, q| out.push(ask, p, q))?
+                }
                 b"checksum" => m.checksum = Some(c.int()?),
                 b"seqId" => seq = c.int()?,
                 b"prevSeqId" => prev = c.int()?,
