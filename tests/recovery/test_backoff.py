@@ -84,3 +84,25 @@ def test_limiters_are_shared_per_venue_and_key() -> None:
 def test_limiter_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         ConnectLimiter(0, 1.0)
+
+
+def test_a_settled_attempt_counts_from_when_it_was_over() -> None:
+    # The venue counts an attempt when it arrives, some time after its slot was taken: once over, it
+    # holds the window from then, so a later attempt cannot reach the venue less than a window after.
+    now = [0.0]
+    lim = ConnectLimiter(2, 1.0, clock=lambda: now[0])
+    _, a = asyncio.run(lim.take())
+    now[0] = 0.1
+    _, b = asyncio.run(lim.take())
+    now[0] = 0.5
+    lim.settle(a)  # its connect took 0.5 s
+    now[0] = 0.6
+    lim.settle(b)
+    now[0] = 1.2
+    assert lim.wait_time() == pytest.approx(0.3)  # a, settled at 0.5, frees the next slot at 1.5
+    assert lim.used == 2
+    now[0] = 1.5
+    assert lim.wait_time() == 0.0 and lim.used == 1
+    # Settling a stamp already out of the window changes nothing.
+    lim.settle(a)
+    assert lim.used == 1

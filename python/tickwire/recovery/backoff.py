@@ -93,13 +93,36 @@ class ConnectLimiter:
         return True
 
     async def acquire(self) -> float:
-        """Waits for a slot, takes it, returns how long it waited."""
+        """Waits for a slot, takes it, returns how long it waited (:meth:`take` for the slot)."""
+        return (await self.take())[0]
+
+    async def take(self) -> tuple[float, float]:
+        """Waits for a slot and takes it: ``(seconds waited, the slot's stamp)``, the stamp for
+        :meth:`settle` once the attempt is over."""
         waited = 0.0
         while (w := self.wait_time()) > 0:
             await asyncio.sleep(w)
             waited += w
-        self._log.append(self._clock())
-        return waited
+        at = self._clock()
+        self._log.append(at)
+        return waited, at
+
+    def settle(self, at: float) -> None:
+        """The attempt whose slot was stamped ``at`` is over (connected or refused): from now on it
+        counts from now, when the venue had certainly seen it. A slot counts from when it was taken
+        until then, so a slow attempt cannot let a later, faster one reach the venue less than
+        ``window`` after it (the venue counts arrivals, not our decisions)."""
+        now = self._clock()
+        try:
+            i = self._log.index(at)
+        except ValueError:  # already out of the window
+            return
+        del self._log[i]
+        # Kept in order: the oldest entry is the one that frees the next slot.
+        j = len(self._log)
+        while j > 0 and self._log[j - 1] > now:
+            j -= 1
+        self._log.insert(j, now)
 
     @property
     def used(self) -> int:

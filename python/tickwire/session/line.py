@@ -7,6 +7,7 @@ parts it is given (adapter, endpoint pool, settings, the frame route)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -201,16 +202,19 @@ class Line(WSListener):
         """One connection from connect to drop; True if it lived long enough to count as healthy."""
         owner, pool = self.owner, self.pool
         ep = pool.endpoints[ep_index]
+        settle = _nothing
         try:
-            await limiter_wait(self.adapter, ep)
+            settle = await limiter_wait(self.adapter, ep)
             await self._connect(ep_index, ep)
         except Exception as e:
+            settle()
             if not isinstance(e, (TickwireError, OSError)):
                 log.exception("%s line %d: unexpected error while connecting", self.adapter.venue, self.index)
             pool.failure(ep_index)
             owner.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
             owner.record("connect_failed", line=self.index, endpoint=ep.name, error=str(e))
             return False
+        settle()
         up_at = time.monotonic()
         await self.down.wait()
         owner.on_line_down(self)
@@ -259,14 +263,20 @@ def socket_budget(adapter: Adapter) -> SocketBudget | None:
     return None if n is None else budget_for(adapter.venue, adapter.credential_id(), n)
 
 
-async def limiter_wait(adapter: Adapter, ep: Endpoint) -> None:
+async def limiter_wait(adapter: Adapter, ep: Endpoint) -> Callable[[], None]:
+    """Waits for the venue's connection-rate limit; what to call once the attempt is over."""
     lim = adapter.options.get("connect_limit", adapter.connect_limit)
     if lim is None:
-        return
+        return _nothing
     # Venues count per IP: the host we dial stands for it (several endpoints of one venue on
     # different hosts are different IPs to the venue).
     host = next(iter(ep.ws.values())).split("/")[2]
     limiter: ConnectLimiter = limiter_for(adapter.venue, host, *lim)
-    waited = await limiter.acquire()
+    waited, at = await limiter.take()
     if waited:
         log.warning("%s: waited %.1f s for the venue's connection-rate limit", adapter.venue, waited)
+    return functools.partial(limiter.settle, at)
+
+
+def _nothing() -> None:
+    return None
