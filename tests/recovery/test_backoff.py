@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tickwire.recovery.backoff import Backoff, ConnectLimiter, limiter_for
 
 
@@ -106,3 +109,49 @@ def test_a_settled_attempt_counts_from_when_it_was_over() -> None:
     # Settling a stamp already out of the window changes nothing.
     lim.settle(a)
     assert lim.used == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    limit=st.integers(1, 4),
+    attempts=st.lists(
+        st.tuples(
+            st.floats(0.0, 1.5),  # after the previous attempt was wanted (window 1.0)
+            st.floats(0.0, 3.0),  # how long the attempt lasts: longer than the window too
+            st.floats(0.0, 1.0),  # where in it the venue saw it
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_the_venue_never_sees_more_than_the_limit_in_any_window(
+    limit: int, attempts: list[tuple[float, float, float]]
+) -> None:
+    # Attempts overlap (several lines share the limiter) and each reaches the venue somewhere
+    # between its slot and its end; replayed as events on a fake clock, the arrivals the venue
+    # counts must keep the limit in every window, whatever the timing.
+    window, now = 1.0, [0.0]
+    lim = ConnectLimiter(limit, window, clock=lambda: now[0])
+    events: list[tuple[float, int, int, float]] = []  # (time, order, kind 0 want / 1 settle, stamp)
+    t = 0.0
+    for i, (gap, _, _) in enumerate(attempts):
+        t += gap
+        heapq.heappush(events, (t, 2 * i, 0, 0.0))
+    arrivals: list[float] = []
+    while events:
+        at, order, kind, stamp = heapq.heappop(events)
+        now[0] = at
+        if kind == 1:
+            lim.settle(stamp)
+            continue
+        slot = lim.try_take()
+        if slot is None:
+            heapq.heappush(events, (at + lim.wait_time(), order, 0, 0.0))
+            continue
+        _, length, seen = attempts[order // 2]
+        arrivals.append(at + seen * length)
+        heapq.heappush(events, (at + length, order + 1, 1, slot))
+    arrivals.sort()
+    assert len(arrivals) == len(attempts)
+    for k in range(len(arrivals) - limit):
+        assert arrivals[k + limit] - arrivals[k] >= window - 1e-9, (k, arrivals)

@@ -59,11 +59,16 @@ class Backoff:
 
 
 class ConnectLimiter:
-    """At most ``limit`` connection attempts in any ``window`` seconds (a sliding log).
+    """At most ``limit`` connection attempts in any ``window`` seconds, as the venue counts them
+    (a sliding log).
 
-    ``acquire()`` waits until an attempt is allowed and records it. One limiter per (venue, host)
-    is shared process-wide through :func:`limiter_for`, since venues count per IP or per key, not
-    per session.
+    The venue counts an attempt when it arrives, somewhere between our taking its slot and the
+    attempt being over: :meth:`take` stamps a slot and the attempt counts from then, whatever the
+    window, until :meth:`settle` says it is over; from then it counts from that moment. So a slow
+    attempt (even one slower than the window) cannot let later, faster ones reach the venue less than
+    ``window`` after it. ``acquire()``/``try_acquire()`` take a slot that is never settled (it counts
+    from when it was taken). One limiter per (venue, host) is shared process-wide through
+    :func:`limiter_for`, since venues count per IP or per key, not per session.
     """
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -72,19 +77,31 @@ class ConnectLimiter:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._log: deque[float] = deque()
+        self._log: deque[float] = deque()  # stamps, oldest first
+        self._pending: dict[float, int] = {}  # stamps of slots taken and not settled yet
 
     def _trim(self, now: float) -> None:
-        while self._log and now - self._log[0] >= self.window:
-            self._log.popleft()
+        # Written as wait_time computes it (t + window - now): a wait it returned always ends with
+        # the entry gone (``now - t >= window`` can be one ulp short of it, and a slot was then
+        # granted with the entry still counted: found by the property test).
+        window = self.window
+        if self._pending:
+            pending = self._pending
+            self._log = deque(t for t in self._log if t + window > now or t in pending)
+        else:
+            while self._log and self._log[0] + window <= now:
+                self._log.popleft()
 
     def wait_time(self) -> float:
-        """Seconds until one more attempt is allowed (0: now)."""
+        """Seconds until one more attempt may be allowed (0: now; after a wait, ask again)."""
         now = self._clock()
         self._trim(now)
         if len(self._log) < self.limit:
             return 0.0
-        return self._log[0] + self.window - now
+        over = [t for t in self._log if t not in self._pending]
+        # The oldest attempt that is over frees a slot first; one still going counts at least a
+        # window from now (it settles no earlier than now).
+        return min(over) + self.window - now if over else self.window
 
     def try_acquire(self) -> bool:
         if self.wait_time() > 0:
@@ -92,33 +109,48 @@ class ConnectLimiter:
         self._log.append(self._clock())
         return True
 
+    def try_take(self) -> float | None:
+        """A slot now, if one is free: its stamp for :meth:`settle`; None otherwise."""
+        if self.wait_time() > 0:
+            return None
+        at = self._clock()
+        self._log.append(at)
+        self._pending[at] = self._pending.get(at, 0) + 1
+        return at
+
     async def acquire(self) -> float:
-        """Waits for a slot, takes it, returns how long it waited (:meth:`take` for the slot)."""
-        return (await self.take())[0]
+        """Waits for a slot, takes it (never settled), returns how long it waited."""
+        waited = await self._wait()
+        self._log.append(self._clock())
+        return waited
 
     async def take(self) -> tuple[float, float]:
-        """Waits for a slot and takes it: ``(seconds waited, the slot's stamp)``, the stamp for
-        :meth:`settle` once the attempt is over."""
+        """Waits for a slot and takes it: ``(seconds waited, the slot's stamp)``; :meth:`settle` the
+        stamp once the attempt is over."""
+        waited = await self._wait()
+        at = self.try_take()
+        assert at is not None  # nothing ran since the wait said a slot is free
+        return waited, at
+
+    async def _wait(self) -> float:
         waited = 0.0
         while (w := self.wait_time()) > 0:
             await asyncio.sleep(w)
             waited += w
-        at = self._clock()
-        self._log.append(at)
-        return waited, at
+        return waited
 
     def settle(self, at: float) -> None:
         """The attempt whose slot was stamped ``at`` is over (connected or refused): from now on it
-        counts from now, when the venue had certainly seen it. A slot counts from when it was taken
-        until then, so a slow attempt cannot let a later, faster one reach the venue less than
-        ``window`` after it (the venue counts arrivals, not our decisions)."""
-        now = self._clock()
-        try:
-            i = self._log.index(at)
-        except ValueError:  # already out of the window
+        counts from now, when the venue had certainly seen it."""
+        n = self._pending.get(at, 0)
+        if n == 0:
             return
-        del self._log[i]
-        # Kept in order: the oldest entry is the one that frees the next slot.
+        if n == 1:
+            del self._pending[at]
+        else:
+            self._pending[at] = n - 1
+        now = self._clock()
+        self._log.remove(at)  # a pending stamp is never trimmed
         j = len(self._log)
         while j > 0 and self._log[j - 1] > now:
             j -= 1
