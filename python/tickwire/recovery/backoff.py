@@ -10,6 +10,7 @@ Jitter"). The limiter enforces the venue's own ceiling on top (Binance: 300 conn
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from collections import deque
@@ -66,8 +67,7 @@ class ConnectLimiter:
     attempt being over: :meth:`take` stamps a slot and the attempt counts from then, whatever the
     window, until :meth:`settle` says it is over; from then it counts from that moment. So a slow
     attempt (even one slower than the window) cannot let later, faster ones reach the venue less than
-    ``window`` after it. ``acquire()``/``try_acquire()`` take a slot that is never settled (it counts
-    from when it was taken). One limiter per (venue, host) is shared process-wide through
+    ``window`` after it. One limiter per (venue, host) is shared process-wide through
     :func:`limiter_for`, since venues count per IP or per key, not per session.
     """
 
@@ -84,13 +84,8 @@ class ConnectLimiter:
         # Written as wait_time computes it (t + window - now): a wait it returned always ends with
         # the entry gone (``now - t >= window`` can be one ulp short of it, and a slot was then
         # granted with the entry still counted: found by the property test).
-        window = self.window
-        if self._pending:
-            pending = self._pending
-            self._log = deque(t for t in self._log if t + window > now or t in pending)
-        else:
-            while self._log and self._log[0] + window <= now:
-                self._log.popleft()
+        window, pending = self.window, self._pending
+        self._log = deque(t for t in self._log if t + window > now or t in pending)
 
     def wait_time(self) -> float:
         """Seconds until one more attempt may be allowed (0: now; after a wait, ask again)."""
@@ -103,12 +98,6 @@ class ConnectLimiter:
         # window from now (it settles no earlier than now).
         return min(over) + self.window - now if over else self.window
 
-    def try_acquire(self) -> bool:
-        if self.wait_time() > 0:
-            return False
-        self._log.append(self._clock())
-        return True
-
     def try_take(self) -> float | None:
         """A slot now, if one is free: its stamp for :meth:`settle`; None otherwise."""
         if self.wait_time() > 0:
@@ -118,26 +107,15 @@ class ConnectLimiter:
         self._pending[at] = self._pending.get(at, 0) + 1
         return at
 
-    async def acquire(self) -> float:
-        """Waits for a slot, takes it (never settled), returns how long it waited."""
-        waited = await self._wait()
-        self._log.append(self._clock())
-        return waited
-
     async def take(self) -> tuple[float, float]:
         """Waits for a slot and takes it: ``(seconds waited, the slot's stamp)``; :meth:`settle` the
         stamp once the attempt is over."""
-        waited = await self._wait()
-        at = self.try_take()
-        assert at is not None  # nothing ran since the wait said a slot is free
-        return waited, at
-
-    async def _wait(self) -> float:
         waited = 0.0
-        while (w := self.wait_time()) > 0:
+        while (at := self.try_take()) is None:
+            w = self.wait_time()
             await asyncio.sleep(w)
             waited += w
-        return waited
+        return waited, at
 
     def settle(self, at: float) -> None:
         """The attempt whose slot was stamped ``at`` is over (connected or refused): from now on it
@@ -149,12 +127,8 @@ class ConnectLimiter:
             del self._pending[at]
         else:
             self._pending[at] = n - 1
-        now = self._clock()
         self._log.remove(at)  # a pending stamp is never trimmed
-        j = len(self._log)
-        while j > 0 and self._log[j - 1] > now:
-            j -= 1
-        self._log.insert(j, now)
+        bisect.insort(self._log, self._clock())  # oldest first: the oldest entry frees a slot first
 
     @property
     def used(self) -> int:
