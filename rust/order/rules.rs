@@ -37,57 +37,56 @@ impl Rules {
     /// price: a market order's is not checked).
     #[inline]
     pub fn check(&self, price: u64, qty: u64, priced: bool) -> Result<(), OrderError> {
-        let r = self;
         if priced {
             if price == 0 {
                 return Err(refuse("price", "price must be positive".into()));
             }
-            if r.tick != 0 && price % r.tick != 0 {
+            if self.tick != 0 && price % self.tick != 0 {
                 return Err(refuse(
                     "tick_size",
-                    format!("price mantissa {price} is not a multiple of the tick {}", r.tick),
+                    format!("price mantissa {price} is not a multiple of the tick {}", self.tick),
                 ));
             }
-            if r.min_price != 0 && price < r.min_price {
+            if self.min_price != 0 && price < self.min_price {
                 return Err(refuse(
                     "min_price",
-                    format!("price mantissa {price} is below min_price {}", r.min_price),
+                    format!("price mantissa {price} is below min_price {}", self.min_price),
                 ));
             }
-            if r.max_price != 0 && price > r.max_price {
+            if self.max_price != 0 && price > self.max_price {
                 return Err(refuse(
                     "max_price",
-                    format!("price mantissa {price} is above max_price {}", r.max_price),
+                    format!("price mantissa {price} is above max_price {}", self.max_price),
                 ));
             }
         }
         if qty == 0 {
             return Err(refuse("qty", "qty must be positive".into()));
         }
-        if qty < r.min_qty {
-            return Err(refuse("min_qty", format!("qty mantissa {qty} is below min_qty {}", r.min_qty)));
+        if qty < self.min_qty {
+            return Err(refuse("min_qty", format!("qty mantissa {qty} is below min_qty {}", self.min_qty)));
         }
-        if r.max_qty != 0 && qty > r.max_qty {
-            return Err(refuse("max_qty", format!("qty mantissa {qty} is above max_qty {}", r.max_qty)));
+        if self.max_qty != 0 && qty > self.max_qty {
+            return Err(refuse("max_qty", format!("qty mantissa {qty} is above max_qty {}", self.max_qty)));
         }
-        if r.lot != 0 && qty % r.lot != 0 {
+        if self.lot != 0 && qty % self.lot != 0 {
             return Err(refuse(
                 "lot_size",
-                format!("qty mantissa {qty} is not a multiple of the lot {}", r.lot),
+                format!("qty mantissa {qty} is not a multiple of the lot {}", self.lot),
             ));
         }
         if priced {
             let notional = u128::from(price) * u128::from(qty);
-            if notional < r.min_notional {
+            if notional < self.min_notional {
                 return Err(refuse(
                     "min_notional",
-                    format!("notional {notional} is below min_notional {}", r.min_notional),
+                    format!("notional {notional} is below min_notional {}", self.min_notional),
                 ));
             }
-            if r.max_notional != 0 && notional > r.max_notional {
+            if self.max_notional != 0 && notional > self.max_notional {
                 return Err(refuse(
                     "max_notional",
-                    format!("notional {notional} is above max_notional {}", r.max_notional),
+                    format!("notional {notional} is above max_notional {}", self.max_notional),
                 ));
             }
         }
