@@ -212,7 +212,11 @@ impl<'a> Cur<'a> {
             b'"' => self.string().map(|_| ()),
             b'{' | b'[' => self.skip_nested(),
             b'-' | b'0'..=b'9' => self.number().map(|_| ()),
-            _ => self.literal().map(|_| ()),
+            // Only JSON's own words: a bare `a` in a level's tail is a malformed frame, not a value.
+            _ => match self.literal()? {
+                b"true" | b"false" | b"null" => Ok(()),
+                _ => self.err("a JSON value"),
+            },
         }
     }
 
