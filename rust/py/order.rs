@@ -8,7 +8,7 @@ use pyo3::exceptions::PyValueError;
 use crate::order::ids::{IdRange, MAX_ID_LEN};
 use crate::order::jwt::JwtSlot;
 use crate::order::{self, binance, Layout, OrderError, Part, Rules, SigText, Slot};
-use crate::py::clock::VenueTime;
+use crate::py::clock::{monotonic_ns, VenueTime};
 use crate::py::errors::{err, guard, Kind};
 use crate::py::limits::BudgetTaker;
 use crate::py::venues::binance::BinanceSigner;
@@ -154,6 +154,10 @@ pub struct OrderTemplate {
     buf: Vec<u8>,
     /// The client ids `fire` writes (`give_ids`).
     ids: IdRange,
+    /// `monotonic_ns` right before `fire` last handed its bytes to `write`: what the library's own
+    /// work ends at, apart from the send syscall (whose cost on one host depends on whether the
+    /// reader was asleep).
+    ready_ns: i64,
 }
 
 #[pymethods]
@@ -198,7 +202,7 @@ impl OrderTemplate {
             }
             .map_err(invalid)?;
             let t = order::OrderTemplate::new(layout, key.clone(), rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
         })
     }
 
@@ -217,7 +221,7 @@ impl OrderTemplate {
             let mut layout = layout_of(parts, None)?;
             layout.expiry_ms = expiry_ms;
             let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
         })
     }
 
@@ -248,7 +252,7 @@ impl OrderTemplate {
                 _ => return Err(PyValueError::new_err("sig is 'hex', 'base64' or 'base64_form'")),
             };
             let t = order::OrderTemplate::new(layout, key, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
         })
     }
 
@@ -270,7 +274,7 @@ impl OrderTemplate {
             let layout = layout_of(parts, None)?;
             let slot = JwtSlot::coinbase(signer.core(), method, host, path).map_err(invalid)?;
             let t = order::OrderTemplate::with_jwt(layout, slot, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default() })
+            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
         })
     }
 
@@ -360,6 +364,7 @@ impl OrderTemplate {
                 }
             }
             let data = PyBytes::new(py, &self.buf);
+            self.ready_ns = monotonic_ns();
             match head {
                 Some(h) => write.call1((h, &data))?,
                 None => write.call1((&data,))?,
@@ -371,6 +376,12 @@ impl OrderTemplate {
     /// The instrument's rules alone (`InvalidOrder` unless the mantissas pass).
     fn check(&self, price: u64, qty: u64) -> PyResult<()> {
         guard(|| self.t.check(price, qty).map_err(invalid))
+    }
+
+    /// `time.monotonic_ns()` right before the last `fire` called `write` (0 before any).
+    #[getter]
+    fn ready_ns(&self) -> i64 {
+        self.ready_ns
     }
 
     /// Whether the request carries a price (False: a market order).

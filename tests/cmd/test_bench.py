@@ -52,6 +52,12 @@ def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best
             assert r["extra"]["orders off the best bid"] == 0, key
     # The remote contender's order is written by the gateway: it has no in-process write time.
     assert {k for (s, k) in rows if s == "tick_inproc"} == contenders - {"remote"}
+    # Each order's bytes are handed to the write before the syscall returns: the same ticks, no later.
+    assert {k for (s, k) in rows if s == "tick_ready"} == contenders - {"remote"}
+    for key in contenders - {"remote"}:
+        ready, written = rows[("tick_ready", key)], rows[("tick_inproc", key)]
+        assert ready["samples"] == written["samples"] > 0, key
+        assert 0 < ready["p50_ns"] <= written["p50_ns"] and ready["p99_ns"] <= written["p99_ns"], key
     if "remote" in contenders:  # venue → gateway → NATS → remote.connect / remote.trade → gateway → venue
         assert set(tick["remote"]["ratios"]) == {"tickwire"}
         segments = {k: r for (s, k), r in rows.items() if s == "tick_remote"}
@@ -81,7 +87,9 @@ def test_spinning_rounds_report_under_their_own_stage_keys_and_every_tick_is_ans
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {(r["stage_key"], r["key"]): r for r in json.loads(done.stdout)["results"]}
-    assert {s for s, _ in rows} <= {"tick_spin", "tick_inproc_spin", "callback_spin", "tick_remote"}
+    assert {s for s, _ in rows} <= {
+        "tick_spin", "tick_inproc_spin", "tick_ready_spin", "callback_spin", "tick_remote"
+    }  # fmt: skip
     spun = {k: r for (s, k), r in rows.items() if s == "tick_spin"}
     assert {"floor", "tickwire", "bare"} <= set(spun)
     for key, r in spun.items():

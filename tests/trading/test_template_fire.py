@@ -73,6 +73,22 @@ def test_a_picows_style_write_gets_the_frame_type_first() -> None:
     assert got is not None and calls == [("TEXT", got[1])]
 
 
+def test_ready_ns_is_stamped_after_the_bytes_are_made_and_before_the_write() -> None:
+    """``ready_ns``: where the library's own work for an order ends (``tickwire bench``'s "order's
+    bytes handed to the write" row) — on Python's monotonic clock, between the call and the write;
+    a fire that writes nothing leaves it as it was."""
+    t = template()
+    t.give_ids("s", 0, 1)
+    assert t.ready_ns == 0
+    at_write: list[int] = []
+    before = time.monotonic_ns()
+    got = t.fire(100, 100, TS, "", lambda data: at_write.append(time.monotonic_ns()))
+    assert got is not None and before <= t.ready_ns <= at_write[0]
+    stamped = t.ready_ns
+    assert t.fire(100, 100, TS, "", at_write.append) is None  # no client id left: nothing written
+    assert t.ready_ns == stamped and len(at_write) == 1
+
+
 def test_a_budget_without_room_writes_nothing_takes_nothing_and_keeps_the_id() -> None:
     clock = Clock()
     b = budget(3, clock)

@@ -20,6 +20,10 @@ from tickwire.sim.process import url_process
 
 STAGE = "tick→order over loopback (server-measured, one tick in flight)"
 INPROC = "tick→order in process (tick read → order written)"
+# The same, stopped before the send syscall: the client's own work. On one host the syscall's cost
+# depends on whether the venue's process is still running or must be woken (and may then preempt
+# the writer), which depends on how long after the tick the order comes, not on the client's code.
+READY = "tick→order in process (tick read → order's bytes handed to the write, before the syscall)"
 # A round's samples come back as one JSON line: 1000 ticks of the remote contender's stamps alone are
 # over asyncio's 64 KiB default line limit.
 SAMPLES_LINE = 64 * 1024 * 1024
@@ -129,6 +133,7 @@ async def measure_async(
         ]
         server: dict[str, list[int]] = {c.key: [] for c in clients}
         inproc: dict[str, list[int]] = {c.key: [] for c in clients}
+        ready: dict[str, list[int]] = {c.key: [] for c in clients}
         callback: dict[str, list[int]] = {c.key: [] for c in clients}
         missed: dict[str, int] = {c.key: 0 for c in clients}
         wrong: dict[str, int] = {c.key: 0 for c in clients}
@@ -157,6 +162,7 @@ async def measure_async(
                     missed[c.key] += sum(1 for x in ns if x < 0)
                     got = await c.samples()
                     inproc[c.key] += got["written"]
+                    ready[c.key] += got["ready"]
                     callback[c.key] += got["callback"]
                     if is_remote:
                         errors += got["errors"]
@@ -184,6 +190,7 @@ async def measure_async(
     }
     for stage, skey, got in (
         (INPROC + tag, f"tick_inproc{sk}", inproc),
+        (READY + tag, f"tick_ready{sk}", ready),
         (CALLBACK + tag, f"callback{sk}", callback),
     ):
         for c in clients:
