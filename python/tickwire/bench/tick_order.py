@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import sys
 from typing import Any
 
@@ -50,6 +51,22 @@ def available() -> tuple[list[type[Contender]], list[str]]:
         else:
             ok.append(c)
     return ok, notes
+
+
+def pinned(venue_pid: int, client_pids: list[int]) -> str:
+    """The bench venue's loop on the last core this process may use, the contenders' on the others
+    (and this process's, which waits on the venue between rounds): on one host a client's work right
+    after its write can otherwise hold the core the venue was woken on, which a venue on another
+    machine would not feel. A note when it cannot be done (one core), else "" ."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "--pin: one core here, nothing pinned"
+    venue, rest = {cpus[-1]}, set(cpus[:-1])
+    os.sched_setaffinity(venue_pid, venue)
+    for pid in client_pids:
+        os.sched_setaffinity(pid, rest)
+    os.sched_setaffinity(0, rest)
+    return ""
 
 
 async def _run(http: Any, symbol: str, ticks: int, gap_us: int, stamps: bool = False) -> dict[str, Any]:
@@ -113,12 +130,16 @@ async def measure_async(
     ticks: int | None = None,
     gap_us: int = 300,
     spin: bool = False,
+    pin: bool = False,
 ) -> tuple[list[Result], list[str]]:
     """With ``spin`` every contender's loop spins during its own rounds (``peers._spin``): the rows
-    are then the hot-cache regime of a bot that owns a core, reported under ``*_spin`` stage keys."""
+    are then the hot-cache regime of a bot that owns a core, reported under ``*_spin`` stage keys.
+    With ``pin`` the bench venue runs on a core of its own and the contenders on the others
+    (:func:`pinned`), reported under ``*_pin`` stage keys."""
     from tickwire.transport.http import HttpClient
 
     kinds, notes = available()
+    own = os.sched_getaffinity(0)  # ``pin`` moves this process too, for the stage's length
     rounds = rounds or (1 if quick else 5)
     ticks = ticks or (60 if quick else 1000)
     with venue_process() as urls, contextlib.ExitStack() as stack:
@@ -143,6 +164,10 @@ async def measure_async(
             for c in clients:
                 progress(f"tick→order: starting {c.key}")
                 await c.start()
+            if pin:
+                pin_note = pinned(int(urls["pid"]), [c.proc.pid for c in clients])
+                notes += [pin_note] if pin_note else []
+                pin = not pin_note
             for c in clients:  # warm up: books synced, connections kept alive
                 await _run(http, c.symbol, 30, gap_us)
                 await c.samples()
@@ -169,12 +194,15 @@ async def measure_async(
                         for k, v in tick_remote.segments(got_run["stamps"], got["segments"]).items():
                             segments[k] += v
         finally:
+            os.sched_setaffinity(0, own)
             for c in clients:
                 with contextlib.suppress(Exception):
                     await c.stop()
             await http.close()
     rows: list[Result] = []
     tag, sk = (", loops spinning", "_spin") if spin else ("", "")
+    if pin:
+        tag, sk = tag + ", venue on its own core", sk + "_pin"
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
         if c.key == "remote" and errors:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
 import sys
 import time
@@ -317,7 +318,11 @@ async def main() -> None:
     rest = await asyncio.get_running_loop().create_server(lambda: _Stamping(venue), "127.0.0.1", 0)
     ws_port = ws.sockets[0].getsockname()[1]
     rest_port = rest.sockets[0].getsockname()[1]
-    urls = {"ws": {"stream": f"ws://127.0.0.1:{ws_port}/stream"}, "rest": f"http://127.0.0.1:{rest_port}"}
+    urls: dict[str, Any] = {
+        "ws": {"stream": f"ws://127.0.0.1:{ws_port}/stream"},
+        "rest": f"http://127.0.0.1:{rest_port}",
+        "pid": os.getpid(),  # what `tickwire bench --pin` places on a core of its own
+    }
     sys.stdout.write(json.dumps(urls) + "\n")
     sys.stdout.flush()
     await asyncio.Event().wait()

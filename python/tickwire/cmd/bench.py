@@ -54,6 +54,12 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="tick stage: each contender's loop polls, never sleeping, during its rounds (hot caches)",
     )
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="tick stage: the bench venue on a core of its own, the contenders on the others (the "
+        "venue as another machine: a client's work after its write cannot delay the venue's read)",
+    )
     p.set_defaults(func=run)
 
 
@@ -71,7 +77,12 @@ def _vector() -> bool:
 
 
 def measure(
-    stages: list[str], quick: bool, rounds: int | None, ticks: int | None, spin: bool = False
+    stages: list[str],
+    quick: bool,
+    rounds: int | None,
+    ticks: int | None,
+    spin: bool = False,
+    pin: bool = False,
 ) -> tuple[list[Result], list[str]]:
     from tickwire.loop import run
 
@@ -97,7 +108,7 @@ def measure(
             from tickwire.bench import tick_order
 
             got, skipped = run(
-                tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks, spin=spin)
+                tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks, spin=spin, pin=pin)
             )
             rows += got
             notes += skipped
@@ -185,7 +196,7 @@ def plot(rows: list[Result], path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     t0 = time.monotonic()
-    rows, notes = measure(stages, args.quick, args.rounds, args.ticks, args.spin)
+    rows, notes = measure(stages, args.quick, args.rounds, args.ticks, args.spin, args.pin)
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[K")
     broken: list[str] = []
