@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tickwire.bench.report import Result
@@ -19,24 +21,19 @@ from tickwire.cmd.bench import check
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best_bid(tmp_path: Path) -> None:
-    plot = tmp_path / "bench.png"
-    args = [
-        sys.executable,
-        "-m",
-        "tickwire.cli",
-        "bench",
-        "--quick",
-        "--json",
-        "--stages",
-        "sign,tick,roundtrip",
-    ]
-    has_plot = importlib.util.find_spec("matplotlib") is not None
-    if has_plot:
-        args += ["--plot", str(plot)]
+def quick(*flags: str) -> dict[str, Any]:
+    """``tickwire bench --quick --json FLAGS``'s output, the run having succeeded."""
+    args = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--json", *flags]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout)
+    out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
+def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best_bid(tmp_path: Path) -> None:
+    plot = tmp_path / "bench.png"
+    has_plot = importlib.util.find_spec("matplotlib") is not None
+    out = quick("--stages", "sign,tick,roundtrip", *(("--plot", str(plot)) if has_plot else ()))
     assert not any("did NOT match" in n for n in out["notes"])
     rows = {(r["stage_key"], r["key"]): r for r in out["results"]}
     sign = {k: r for (s, k), r in rows.items() if s == "sign"}
@@ -82,11 +79,8 @@ def test_spinning_rounds_report_under_their_own_stage_keys_and_every_tick_is_ans
     regime's (``tick_spin``…), apart from the default rows the budgets hold. One round of the default
     1000 ticks: each contender's samples come back whole (the remote one's stamps alone are a line
     past asyncio's 64 KiB default)."""
-    args = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--json", "--stages", "tick", "--spin"]
-    args += ["--ticks", "1000"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = {(r["stage_key"], r["key"]): r for r in json.loads(done.stdout)["results"]}
+    out = quick("--stages", "tick", "--spin", "--ticks", "1000")
+    rows = {(r["stage_key"], r["key"]): r for r in out["results"]}
     assert {s for s, _ in rows} <= {
         "tick_spin", "tick_inproc_spin", "tick_ready_spin", "callback_spin", "tick_remote"
     }  # fmt: skip
@@ -139,3 +133,17 @@ def test_bad_arguments_fail_clearly(flag: str, tmp_path: Path) -> None:
         args.append("--check")
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and ("no budgets file" in done.stderr or "unknown stage" in done.stderr)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="--pin needs two cores")
+def test_a_pinned_run_answers_every_tick_under_its_own_stage_keys() -> None:
+    """``--pin`` (the venue on a core of its own; the placement itself is read back from the kernel
+    in ``tests/bench/test_tick_pin.py``): the rows are the pinned regime's, apart from the defaults."""
+    out = quick("--stages", "tick", "--pin")
+    assert not any("--pin" in n for n in out["notes"])
+    rows = {(r["stage_key"], r["key"]): r for r in out["results"]}
+    tick = {k: r for (s, k), r in rows.items() if s == "tick_pin"}
+    assert {"floor", "tickwire", "bare"} <= set(tick)
+    for key, r in tick.items():
+        assert r["samples"] == 60, f"{key} left ticks unanswered: {r['note']}"
+    assert not any(s == "tick" for s, _ in rows)
