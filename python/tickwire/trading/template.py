@@ -53,13 +53,12 @@ from tickwire.errors import (
     TransportError,
     UnknownOutcome,
 )
-from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import audit_fields
-from tickwire.trading.numbers import mantissa_at, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
+from tickwire.trading.template_numbers import Scaled
 from tickwire.trading.wire import RATE_RESENDS
 
 if TYPE_CHECKING:
@@ -99,6 +98,7 @@ class OrderTemplate:
         self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
         self.rules: InstrumentRules = rules
         self.price_scale, self.qty_scale = scales(rules, type == "market")
+        self._numbers = Scaled(symbol, side, type == "market", rules, self.price_scale, self.qty_scale)
         # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
         # yet): with a book's recv_ns, the in-process tick→order time.
         self.written_ns = 0
@@ -206,50 +206,6 @@ class OrderTemplate:
     def ws(self, t: _core.OrderTemplate | None) -> None:
         self._ws = t
 
-    def _mantissas(self, price: object, qty: object) -> tuple[int, int]:
-        """``(price, qty)`` as mantissas: ints as they are, anything else checked by the rules. A market
-        template takes ``None`` for the price (its mantissa is 0: the request has no price)."""
-        if self.type == "market":
-            if price is not None:
-                raise invalid_order(
-                    f"{self.symbol}: a market order takes no price (send(None, qty))", rule="price"
-                )
-            q = mantissa_at(qty, self.qty_scale)
-            if q is None:
-                qd = self._decimal(qty, self.qty_scale, "qty")
-                self.rules.validate(self.side, "market", qd)
-                q = self._exact(qd, qty, self.qty_scale)
-            return 0, q
-        if type(price) is int and type(qty) is int:
-            return price, qty
-        p, q = mantissa_at(price, self.price_scale), mantissa_at(qty, self.qty_scale)
-        if p is not None and q is not None:  # Mantissas rescaled exactly: checked in Rust
-            return p, q
-        pd = self._decimal(price, self.price_scale, "price")
-        qd = self._decimal(qty, self.qty_scale, "qty")
-        self.rules.validate(self.side, "limit", qd, pd)  # off tick or lot: InvalidOrder with nearest
-        return self._exact(pd, price, self.price_scale), self._exact(qd, qty, self.qty_scale)
-
-    def _exact(self, d: Decimal, given: object, scale: int) -> int:
-        m = d.scaleb(scale)
-        if m != m.to_integral_value():
-            raise InvalidOrder(f"{self.symbol}: {given} has more decimals than the template's {scale}")
-        return int(m)
-
-    @staticmethod
-    def _decimal(x: object, scale: int, what: str) -> Decimal:
-        if type(x) is int:
-            return Decimal(x).scaleb(-scale)
-        return to_decimal(x, what, positive=True)
-
-    def _explain(self, p: int, q: int) -> None:
-        """The rules' own error (rule, nearest valid values) for mantissas Rust refused."""
-        pd = Decimal(p).scaleb(-self.price_scale) if p > 0 else p
-        qd = Decimal(q).scaleb(-self.qty_scale) if q > 0 else q
-        self.rules.validate(self.side, self.type, qd, None if self.type == "market" else pd)
-        if max(p, q) >= 2**64:
-            raise InvalidOrder(f"{self.symbol}: price or qty mantissa out of range")
-
     def order(self, price: int, qty: int, client_id: str) -> Order:
         """The intent the tracker registers for mantissas ``price`` and ``qty``."""
         s = self.session
@@ -285,7 +241,7 @@ class OrderTemplate:
         try:
             return tmpl.fill(p, q, cid, ts, rid)
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
-            self._explain(p, q)
+            self._numbers.explain(p, q)
             raise
 
     def send(self, price: object, qty: object) -> asyncio.Task[Order]:
@@ -310,7 +266,7 @@ class OrderTemplate:
                     return task
         if s.halted is not None:
             s._refuse_if_halted("template send")
-        p, q = self._mantissas(price, qty)
+        p, q = self._numbers.mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()
         loop = asyncio.get_running_loop()
@@ -385,7 +341,7 @@ class OrderTemplate:
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
             if conn is not None:
                 http.keep(conn)  # type: ignore[union-attr]
-            self._explain(p, q)
+            self._numbers.explain(p, q)
             raise
         if got is None:  # the budget has to wait
             if conn is not None:
