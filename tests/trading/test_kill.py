@@ -12,96 +12,28 @@ import importlib
 import json
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable
-from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tickwire
+from kill_cases import (
+    ACCOUNTS,
+    FUNDS,
+    KRAKEN_SECRET,
+    SYMBOLS,
+    on_two_symbols,
+    open_at_venue,
+    requests,
+    rest_buy,
+    run,
+)
 from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported, RateLimitError, TradingHalted
 from tickwire.sim import Simulator
-from tickwire.sim.auth import ApiKey
-from tickwire.trading.kill import KillReport
 from tickwire.trading.session import TradingSession
-from tickwire.trading.tracker import OrderTracker
-from tickwire.trading.watch import Watch, rss_mb
 from tickwire.venues import binance, bybit, kraken, okx
-
-Body = Callable[[Simulator, TradingSession], Awaitable[None]]
-
-KRAKEN_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
-FUNDS = {"USDT": "10000000", "USD": "10000000", "BTC": "100", "ETH": "1000"}
-
-ACCOUNTS: dict[str, tuple[str, Any, Callable[[Any], None]]] = {
-    "binance": (
-        "kill-key",
-        binance.Signer("kill-key", "kill-secret"),
-        lambda v: v.add_key(ApiKey("kill-key", secret=b"kill-secret")),
-    ),
-    "binance-usdm": (
-        "kill-usdm",
-        binance.Signer("kill-usdm", "kill-secret"),
-        lambda v: v.add_key(ApiKey("kill-usdm", secret=b"kill-secret")),
-    ),
-    "okx": (
-        "kill-okx",
-        okx.Signer("kill-okx", "kill-secret", "kill pass"),
-        lambda v: v.add_key("kill-okx", "kill-secret", "kill pass"),
-    ),
-    "kraken": (
-        "kill-kraken",
-        kraken.Signer("kill-kraken", KRAKEN_SECRET),
-        lambda v: v.add_key("kill-kraken", KRAKEN_SECRET),
-    ),
-}
-SYMBOLS = {
-    "binance": ("BTCUSDT", "ETHUSDT"),
-    "binance-usdm": ("BTCUSDT", "ETHUSDT"),
-    "okx": ("BTC-USDT", "ETH-USDT"),
-    "kraken": ("BTC/USD", "ETH/USD"),
-}
-
-
-def run(venue: str, body: Body, profile: dict[str, Any] | None = None, **trade_kw: Any) -> None:
-    key, signer, register = ACCOUNTS[venue]
-
-    async def go() -> None:
-        async with Simulator([venue], seed=41, rate=0, depth=20, profiles={venue: profile or {}}) as sim:
-            register(sim.venue(venue))
-            sim.fund(venue, key, FUNDS)
-            async with tickwire.trade(
-                venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw
-            ) as tr:
-                await body(sim, tr)
-
-    asyncio.run(go())
-
-
-def open_at_venue(sim: Simulator, venue: str) -> list[Any]:
-    """The simulator's open orders of the test account."""
-    key = ACCOUNTS[venue][0]
-    return [o for o in sim.venue(venue).engine.orders.values() if o.open and o.account == key]
-
-
-def requests(sim: Simulator, venue: str) -> list[str]:
-    return [op for _, op, _, _ in sim.endpoint(venue, 0).exchanges]
-
-
-async def rest_buy(sim: Simulator, tr: TradingSession, symbol: str, ticks: int = 30) -> Any:
-    """The smallest buy the rules allow, resting ``ticks`` below the best bid."""
-    r = tr.rules[symbol]
-    price = sim.book(tr.venue, symbol).bids[0][0] - ticks * r.tick_size
-    lots = ((r.min_notional or Decimal(0)) / price / r.lot_size).to_integral_value(rounding=ROUND_CEILING)
-    return await tr.place_order(symbol, "buy", "limit", max(r.min_qty, (lots + 1) * r.lot_size), price)
-
-
-async def on_two_symbols(sim: Simulator, tr: TradingSession, each: int = 2) -> list[Any]:
-    return [await rest_buy(sim, tr, s, 30 + i) for s in SYMBOLS[tr.venue] for i in range(each)]
-
 
 # kill ----------------------------------------------------------------------------------------------
 
@@ -405,133 +337,3 @@ def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
             assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
 
     asyncio.run(go())
-
-
-# health monitor ------------------------------------------------------------------------------------
-
-
-def test_the_health_monitor_kills_when_an_order_stays_unknown() -> None:
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        await on_two_symbols(sim, tr, each=1)
-        reports: list[KillReport] = []
-        watch = Watch(tr, unknown_after_s=0.3, link_lost_s=None, every_s=0.05, on_kill=reports.append).start()
-        lost = tr.prepare("BTCUSDT", "buy", "limit", "0.01", "50000")
-        tr.tracker.track(lost)
-        tr.tracker.mark_unknown(lost.client_id, "answer lost")  # as a time-out leaves it
-        await asyncio.sleep(0.15)
-        assert tr.halted is None and len(open_at_venue(sim, "binance")) == 2  # not old enough yet
-        await settle(lambda: bool(reports), "the monitor's kill")
-        watch.stop()
-        assert tr.halted is not None and "unknown" in tr.halted and lost.client_id in tr.halted
-        assert open_at_venue(sim, "binance") == [] and len(reports[0].cancelled) == 2
-        assert [o.client_id for o in reports[0].unconfirmed] == [lost.client_id]  # the venue never had it
-
-    run("binance", body)
-
-
-def test_the_health_monitor_kills_when_the_order_socket_stays_down() -> None:
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        await on_two_symbols(sim, tr, each=1)
-        watch = Watch(tr, unknown_after_s=None, link_lost_s=0.3, every_s=0.05).start()
-        await asyncio.sleep(0.5)
-        assert tr.halted is None  # the socket is up
-        sim.venue("binance").accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
-        sim.endpoint("binance", 0).drop()
-        await settle(lambda: watch.report is not None, "the monitor's kill")
-        watch.stop()
-        assert "order socket down" in (tr.halted or "")
-        assert open_at_venue(sim, "binance") == [] and watch.report is not None and watch.report.complete
-
-    run("binance", body, transport="auto")
-
-
-def test_the_health_monitor_kills_over_a_memory_threshold_and_reads_cpu() -> None:
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        await on_two_symbols(sim, tr, each=1)
-        rss = rss_mb()
-        assert rss is not None and rss > 1
-        watch = Watch(tr, max_rss_mb=rss * 10, every_s=0.05)
-        assert await watch.tick() is None
-        watch.max_rss_mb = 1.0
-        report = await watch.tick()
-        assert report is not None and "resident memory" in (tr.halted or "")
-        assert open_at_venue(sim, "binance") == []
-        assert await watch.tick() is None  # fires once: halted until resumed
-        clock = [0.0]
-        busy = Watch(tr, max_cpu_pct=1e-9, cpu_window_s=0.2, clock=lambda: clock[0])
-        assert busy.check() is None  # one sample: no window yet
-        t0 = time.process_time()
-        while time.process_time() - t0 < 0.05:
-            pass  # burn some CPU
-        clock[0] = 0.3
-        assert "CPU" in (busy.check() or "")
-
-    run("binance", body)
-
-
-def test_the_health_monitor_kills_when_market_data_goes_stale_or_down() -> None:
-    """With the strategy's market-data session: a book the venue stops updating (its feed stalled)
-    throws the switch; the kill itself needs no market data."""
-
-    async def go() -> None:
-        key, signer, register = ACCOUNTS["binance"]
-        async with Simulator(["binance"], seed=41, rate=40, depth=20) as sim:
-            register(sim.venue("binance"))
-            sim.fund("binance", key, FUNDS)
-            urls = sim.urls()["binance"]
-            async with tickwire.connect("binance", ["BTCUSDT"], endpoints=urls) as md:
-                await settle(lambda: md.book("BTCUSDT").is_synced, "the book", 5.0)
-                async with md.trade(credentials=signer) as tr:
-                    await on_two_symbols(sim, tr, each=1)
-                    watch = Watch(tr, market=md, book_stale_s=0.5, link_lost_s=None, every_s=0.05)
-                    assert watch.check() is None  # fresh, synced, not crossed
-                    sim.endpoint("binance", 0).stall()  # the feed stops; REST still answers
-                    await settle(lambda: watch.check() is not None, "the stale book", 3.0)
-                    assert "book BTCUSDT stale" in (watch.check() or "")
-                    report = await watch.tick()
-                    assert report is not None and report.complete and open_at_venue(sim, "binance") == []
-
-    asyncio.run(go())
-
-
-def test_the_health_monitor_reads_a_crossed_book_and_a_market_data_outage() -> None:
-    """The rules on a market session's own report (``health()`` and the live book), without a venue."""
-    D = Decimal
-
-    class Book:
-        def __init__(self, bid: str, ask: str) -> None:
-            self.bid, self.ask = (D(bid), D(1)), (D(ask), D(1))
-
-        def best_bid_exact(self) -> tuple[Any, Any]:
-            return self.bid
-
-        def best_ask_exact(self) -> tuple[Any, Any]:
-            return self.ask
-
-    class Market:
-        def __init__(self) -> None:
-            self.connected, self.book_ = True, Book("100", "100.5")
-
-        def health(self) -> dict[str, Any]:
-            book = {"state": "synced", "synced": True, "age_s": 0.01, "resyncing": False}
-            return {"lines": [{"connected": self.connected}], "books": {"X": book}}
-
-        def book(self, symbol: str) -> Book:
-            return self.book_
-
-    class Session:
-        venue, halted, orders_ws, stream = "v", None, None, None
-        tracker = OrderTracker()
-
-        async def kill(self, reason: str) -> Any:
-            raise AssertionError("check() only")
-
-    clock, md = [0.0], Market()
-    w = Watch(Session(), market=md, link_lost_s=1.0, clock=lambda: clock[0])  # type: ignore[arg-type]
-    assert w.check() is None
-    md.book_ = Book("100.5", "100.5")
-    assert "crossed" in (w.check() or "")
-    md.book_, md.connected = Book("100", "100.5"), False
-    assert w.check() is None  # down, not yet for long
-    clock[0] = 1.5
-    assert "market data down" in (w.check() or "")

@@ -1,0 +1,86 @@
+"""The accounts, symbols and helpers the kill-switch, dead-man and health-monitor tests share: one
+simulator per test, the test account keyed and funded on it, a trading session opened against it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+import tickwire
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.session import TradingSession
+from tickwire.venues import binance, kraken, okx
+
+Body = Callable[[Simulator, TradingSession], Awaitable[None]]
+
+KRAKEN_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
+FUNDS = {"USDT": "10000000", "USD": "10000000", "BTC": "100", "ETH": "1000"}
+
+ACCOUNTS: dict[str, tuple[str, Any, Callable[[Any], None]]] = {
+    "binance": (
+        "kill-key",
+        binance.Signer("kill-key", "kill-secret"),
+        lambda v: v.add_key(ApiKey("kill-key", secret=b"kill-secret")),
+    ),
+    "binance-usdm": (
+        "kill-usdm",
+        binance.Signer("kill-usdm", "kill-secret"),
+        lambda v: v.add_key(ApiKey("kill-usdm", secret=b"kill-secret")),
+    ),
+    "okx": (
+        "kill-okx",
+        okx.Signer("kill-okx", "kill-secret", "kill pass"),
+        lambda v: v.add_key("kill-okx", "kill-secret", "kill pass"),
+    ),
+    "kraken": (
+        "kill-kraken",
+        kraken.Signer("kill-kraken", KRAKEN_SECRET),
+        lambda v: v.add_key("kill-kraken", KRAKEN_SECRET),
+    ),
+}
+SYMBOLS = {
+    "binance": ("BTCUSDT", "ETHUSDT"),
+    "binance-usdm": ("BTCUSDT", "ETHUSDT"),
+    "okx": ("BTC-USDT", "ETH-USDT"),
+    "kraken": ("BTC/USD", "ETH/USD"),
+}
+
+
+def run(venue: str, body: Body, profile: dict[str, Any] | None = None, **trade_kw: Any) -> None:
+    key, signer, register = ACCOUNTS[venue]
+
+    async def go() -> None:
+        async with Simulator([venue], seed=41, rate=0, depth=20, profiles={venue: profile or {}}) as sim:
+            register(sim.venue(venue))
+            sim.fund(venue, key, FUNDS)
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw
+            ) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())
+
+
+def open_at_venue(sim: Simulator, venue: str) -> list[Any]:
+    """The simulator's open orders of the test account."""
+    key = ACCOUNTS[venue][0]
+    return [o for o in sim.venue(venue).engine.orders.values() if o.open and o.account == key]
+
+
+def requests(sim: Simulator, venue: str) -> list[str]:
+    return [op for _, op, _, _ in sim.endpoint(venue, 0).exchanges]
+
+
+async def rest_buy(sim: Simulator, tr: TradingSession, symbol: str, ticks: int = 30) -> Any:
+    """The smallest buy the rules allow, resting ``ticks`` below the best bid."""
+    r = tr.rules[symbol]
+    price = sim.book(tr.venue, symbol).bids[0][0] - ticks * r.tick_size
+    lots = ((r.min_notional or Decimal(0)) / price / r.lot_size).to_integral_value(rounding=ROUND_CEILING)
+    return await tr.place_order(symbol, "buy", "limit", max(r.min_qty, (lots + 1) * r.lot_size), price)
+
+
+async def on_two_symbols(sim: Simulator, tr: TradingSession, each: int = 2) -> list[Any]:
+    return [await rest_buy(sim, tr, s, 30 + i) for s in SYMBOLS[tr.venue] for i in range(each)]
