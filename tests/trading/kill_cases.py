@@ -4,7 +4,8 @@ simulator per test, the test account keyed and funded on it, a trading session o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -49,13 +50,23 @@ SYMBOLS = {
 }
 
 
+@contextlib.asynccontextmanager
+async def funded(
+    venue: str, rate: float = 0, profile: dict[str, Any] | None = None
+) -> AsyncIterator[Simulator]:
+    """A simulator of ``venue`` with the test account keyed and funded on it."""
+    key, _, register = ACCOUNTS[venue]
+    async with Simulator([venue], seed=41, rate=rate, depth=20, profiles={venue: profile or {}}) as sim:
+        register(sim.venue(venue))
+        sim.fund(venue, key, FUNDS)
+        yield sim
+
+
 def run(venue: str, body: Body, profile: dict[str, Any] | None = None, **trade_kw: Any) -> None:
-    key, signer, register = ACCOUNTS[venue]
+    signer = ACCOUNTS[venue][1]
 
     async def go() -> None:
-        async with Simulator([venue], seed=41, rate=0, depth=20, profiles={venue: profile or {}}) as sim:
-            register(sim.venue(venue))
-            sim.fund(venue, key, FUNDS)
+        async with funded(venue, profile=profile) as sim:
             async with tickwire.trade(
                 venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw
             ) as tr:

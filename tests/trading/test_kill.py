@@ -19,9 +19,9 @@ import pytest
 import tickwire
 from kill_cases import (
     ACCOUNTS,
-    FUNDS,
     KRAKEN_SECRET,
     SYMBOLS,
+    funded,
     on_two_symbols,
     open_at_venue,
     requests,
@@ -221,10 +221,8 @@ def test_the_venue_cancels_a_dead_sessions_orders_after_the_countdown(
 
 def test_a_clean_close_disarms_the_switch_and_leaves_the_orders() -> None:
     async def go() -> None:
-        key, signer, register = ACCOUNTS["binance-usdm"]
-        async with Simulator(["binance-usdm"], seed=41, rate=0, depth=20) as sim:
-            register(sim.venue("binance-usdm"))
-            sim.fund("binance-usdm", key, FUNDS)
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
             urls = sim.urls()["binance-usdm"]
             async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.5) as tr:
                 await rest_buy(sim, tr, "BTCUSDT")
@@ -312,13 +310,11 @@ CHILD_ORDERS = {
 def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
     """The issue's case: the session's process is killed (SIGKILL: no clean-up runs), and the venue's
     dead-man switch — armed by the session, refreshed while it lived — cancels its orders."""
-    key, _, register = ACCOUNTS[venue]
+    key = ACCOUNTS[venue][0]
     secret = KRAKEN_SECRET if venue == "kraken" else "kill-secret"
 
     async def go() -> None:
-        async with Simulator([venue], seed=41, rate=0, depth=20) as sim:
-            register(sim.venue(venue))
-            sim.fund(venue, key, FUNDS)
+        async with funded(venue) as sim:
             env = {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
             args = [venue, key, secret, json.dumps(sim.urls()[venue]), json.dumps(CHILD_ORDERS[venue])]
             proc = await asyncio.create_subprocess_exec(

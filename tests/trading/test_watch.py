@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import tickwire
-from kill_cases import ACCOUNTS, FUNDS, on_two_symbols, open_at_venue, run
+from kill_cases import ACCOUNTS, funded, on_two_symbols, open_at_venue, run
 from session_cases import settle
 from tickwire.sim import Simulator
 from tickwire.trading.kill import KillReport
@@ -83,10 +83,8 @@ def test_the_health_monitor_kills_when_market_data_goes_stale_or_down() -> None:
     throws the switch; the kill itself needs no market data."""
 
     async def go() -> None:
-        key, signer, register = ACCOUNTS["binance"]
-        async with Simulator(["binance"], seed=41, rate=40, depth=20) as sim:
-            register(sim.venue("binance"))
-            sim.fund("binance", key, FUNDS)
+        signer = ACCOUNTS["binance"][1]
+        async with funded("binance", rate=40) as sim:
             urls = sim.urls()["binance"]
             async with tickwire.connect("binance", ["BTCUSDT"], endpoints=urls) as md:
                 await settle(lambda: md.book("BTCUSDT").is_synced, "the book", 5.0)
