@@ -10,7 +10,8 @@ use std::sync::Mutex;
 
 use super::errors::{err, guard, Kind};
 use super::events::decimal;
-use super::feed::{state_name, BookFeed};
+use super::feed::BookFeed;
+use super::names::state_name;
 use crate::book::num::{parse_dec, to_f64};
 use crate::book::Book;
 

@@ -3,14 +3,14 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
-use pyo3::{intern, IntoPyObjectExt};
+use pyo3::IntoPyObjectExt;
 
 use super::book::OrderBook;
 use super::clock::monotonic_ns;
 use super::errors::{err, guard, Kind};
 use super::events::event_value;
-use crate::book::sync::{OosReason, SyncState};
-use crate::book::{BookError, Need, Outcome};
+use super::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
+use crate::book::{BookError, Need};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
 
 pub(crate) fn feed_err(e: FeedError) -> PyErr {
@@ -52,46 +52,6 @@ pub(crate) fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) ->
     f(slice)
 }
 
-/// Cached Python strings for outcomes: built once, then only a refcount per use.
-fn outcome_py<'py>(py: Python<'py>, o: &Outcome) -> &'py Bound<'py, PyString> {
-    match o {
-        Outcome::Applied => intern!(py, "applied"),
-        Outcome::Buffered => intern!(py, "buffered"),
-        Outcome::Stale => intern!(py, "stale"),
-        Outcome::Ignored => intern!(py, "ignored"),
-        Outcome::Gap => intern!(py, "gap"),
-        Outcome::ChecksumMismatch { .. } => intern!(py, "checksum_mismatch"),
-        Outcome::Crossed => intern!(py, "crossed"),
-        Outcome::Duplicate => intern!(py, "duplicate"),
-        Outcome::Held => intern!(py, "held"),
-    }
-}
-
-fn kind_py(py: Python<'_>, k: FrameKind) -> &Bound<'_, PyString> {
-    match k {
-        FrameKind::Other => intern!(py, "other"),
-        FrameKind::Book => intern!(py, "book"),
-        FrameKind::Bbo => intern!(py, "bbo"),
-        FrameKind::Trade => intern!(py, "trade"),
-        FrameKind::Ping(_) => intern!(py, "ping"),
-        FrameKind::Heartbeat => intern!(py, "heartbeat"),
-        FrameKind::Control => intern!(py, "control"),
-    }
-}
-
-pub(crate) fn state_name(s: SyncState) -> &'static str {
-    match s {
-        SyncState::Empty => "empty",
-        SyncState::Buffering => "buffering",
-        SyncState::Synced => "synced",
-        SyncState::OutOfSync(OosReason::Gap) => "out_of_sync:gap",
-        SyncState::OutOfSync(OosReason::Checksum) => "out_of_sync:checksum",
-        SyncState::OutOfSync(OosReason::Crossed) => "out_of_sync:crossed",
-        SyncState::OutOfSync(OosReason::Upstream) => "out_of_sync:upstream",
-        SyncState::Resyncing => "resyncing",
-    }
-}
-
 /// Decodes one venue connection's frames into L2 books kept in Rust.
 #[pyclass(module = "tickwire._core", name = "BookFeed")]
 pub struct BookFeed {
@@ -108,22 +68,6 @@ pub struct BookFeed {
     bus: super::bus::Publisher,
     /// The symbol of the last trade or BBO and its Python str.
     quote_sym: Option<(Box<[u8]>, Py<PyString>)>,
-}
-
-const OUTCOMES: usize = 9;
-
-fn outcome_index(o: &Outcome) -> usize {
-    match o {
-        Outcome::Applied => 0,
-        Outcome::Buffered => 1,
-        Outcome::Stale => 2,
-        Outcome::Ignored => 3,
-        Outcome::Gap => 4,
-        Outcome::ChecksumMismatch { .. } => 5,
-        Outcome::Crossed => 6,
-        Outcome::Duplicate => 7,
-        Outcome::Held => 8,
-    }
 }
 
 impl BookFeed {

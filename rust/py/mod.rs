@@ -16,6 +16,7 @@ mod feed;
 mod latency;
 pub(crate) mod limits;
 pub(crate) mod lock;
+mod names;
 mod order;
 mod venue_spec;
 mod venues;
