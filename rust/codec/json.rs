@@ -26,6 +26,9 @@ pub enum JsonError {
 
 pub type Result<T> = std::result::Result<T, JsonError>;
 
+/// Containers a skipped value may nest (`JsonError::TooDeep` beyond).
+const MAX_DEPTH: u32 = 64;
+
 #[derive(Debug, Clone)]
 pub struct Cur<'a> {
     pub b: &'a [u8],
@@ -208,43 +211,48 @@ impl<'a> Cur<'a> {
 
     /// Skips one value of any kind.
     pub fn skip(&mut self) -> Result<()> {
+        self.skip_in(0)
+    }
+
+    /// A value skipped `depth` containers down. Containers are read element by element, numbers
+    /// and words checked as JSON: a frame is refused for malformed text anywhere, read or not (a
+    /// bracket count alone took `[","a]` and `[}`). Strings are taken to their closing quote, their
+    /// escapes unchecked. Bounded so that hostile nesting is an error, not a stack overflow.
+    fn skip_in(&mut self, depth: u32) -> Result<()> {
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' | b'[' => self.skip_nested(),
-            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            b'{' | b'[' if depth >= MAX_DEPTH => Err(JsonError::TooDeep),
+            b'[' => {
+                self.i += 1;
+                let mut first = true;
+                while self.item(&mut first)? {
+                    self.skip_in(depth + 1)?;
+                }
+                Ok(())
+            }
+            b'{' => {
+                self.i += 1;
+                let mut first = true;
+                while self.key(&mut first)?.is_some() {
+                    self.skip_in(depth + 1)?;
+                }
+                Ok(())
+            }
+            b'-' | b'0'..=b'9' => {
+                let at = self.i;
+                if is_json_number(self.number()?) {
+                    Ok(())
+                } else {
+                    self.i = at;
+                    self.err("a JSON number")
+                }
+            }
             // Only JSON's own words: a bare `a` in a level's tail is a malformed frame, not a value.
             _ => match self.literal()? {
                 b"true" | b"false" | b"null" => Ok(()),
                 _ => self.err("a JSON value"),
             },
         }
-    }
-
-    fn skip_nested(&mut self) -> Result<()> {
-        let b = self.b;
-        let mut depth = 0usize;
-        let mut j = self.i;
-        while j < b.len() {
-            match b[j] {
-                b'"' => {
-                    j += 1;
-                    while j < b.len() && b[j] != b'"' {
-                        j += if b[j] == b'\\' { 2 } else { 1 };
-                    }
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.i = j + 1;
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        Err(JsonError::Eof)
     }
 
     /// Enters an object. Then call `key` until it returns `None`.
@@ -451,6 +459,39 @@ fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
             _ => return None,
         }
     }
+}
+
+/// Whether `t` is a number as JSON writes one (RFC 8259 §6), but for leading zeros, which the
+/// readers of numbers (`int`, `parse_dec`) take too: a skipped field is held to what it would be
+/// held to if it were read (Binance's depthUpdate shortcut reads the event time's digits).
+fn is_json_number(t: &[u8]) -> bool {
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while t.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    let mut i = usize::from(t.first() == Some(&b'-'));
+    if !digits(&mut i) {
+        return false;
+    }
+    if t.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(t.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(t.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == t.len()
 }
 
 #[inline(always)]

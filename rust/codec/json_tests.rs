@@ -50,6 +50,58 @@ fn malformed_input_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn skipped_containers_are_checked_and_bounded() {
+    for bad in [&b"[}"[..], b"[\",\"a]", b"{\"a\":[1,}", b"[1 2]", b"{1:2}", b"{\"a\"}", b"[,1]", b"[1,]"] {
+        assert!(Cur::new(bad).skip().is_err(), "{:?}", std::str::from_utf8(bad));
+    }
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let deepest = nested(64);
+    let mut c = Cur::new(deepest.as_bytes());
+    c.skip().unwrap();
+    assert_eq!(c.i, 128);
+    assert!(matches!(Cur::new(nested(65).as_bytes()).skip(), Err(JsonError::TooDeep)));
+    // Hostile depth: an error, not a stack overflow.
+    let deep = "[".repeat(1 << 20);
+    assert!(matches!(Cur::new(deep.as_bytes()).skip(), Err(JsonError::TooDeep)));
+}
+
+/// `t` with each zero that would lead a number's digits (not after a digit, a point or an
+/// exponent, and followed by a digit) written as a one.
+fn without_leading_zeros(t: &str) -> String {
+    let b = t.as_bytes();
+    let lead = |i: usize| {
+        b[i] == b'0'
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && !(i > 0 && (b[i - 1].is_ascii_digit() || matches!(b[i - 1], b'.' | b'e' | b'E' | b'+')))
+    };
+    (0..b.len()).map(|i| if lead(i) { '1' } else { b[i] as char }).collect()
+}
+
+proptest::proptest! {
+    // Any text built from JSON's structural bytes, words, numbers and strings, skipped as an
+    // array's one element (what follows a value is its container's to judge): where serde_json
+    // reads that array, `skip` reads it to its end; where serde_json refuses it, so does `skip`.
+    #[test]
+    fn skip_reads_like_serde_json(
+        text in "[\\[\\]{}:, \"a0-9.e-]{0,24}|(true|false|null|tru|1e|-|\\[|\\]|\\{|\\}|,|:|\"k\"|\" \"|0|12){0,12}",
+    ) {
+        // Leading zeros are taken, as the number readers take them: none in the reference's text.
+        let text = format!("[{}]", without_leading_zeros(&text));
+        let mut c = Cur::new(text.as_bytes());
+        let r = c.skip();
+        let reference = serde_json::from_str::<serde_json::Value>(&text);
+        // serde_json refuses numbers past f64's range (`1e1212`), which JSON's grammar allows.
+        proptest::prop_assume!(!matches!(&reference, Err(e) if e.to_string().contains("out of range")));
+        if reference.is_ok() {
+            proptest::prop_assert!(r.is_ok(), "{:?} for {}", r, text);
+            proptest::prop_assert_eq!(c.i, text.len(), "{}", text);
+        } else {
+            proptest::prop_assert!(r.is_err() || c.i < text.len(), "{} skipped to {}", text, c.i);
+        }
+    }
+}
+
+#[test]
 fn fast_and_slow_number_paths_agree() {
     let cases = [
         "0.00100000",
@@ -210,6 +262,8 @@ proptest::proptest! {
         if let Some(cut) = cut {
             text.truncate(cut.min(text.len()));
         }
+        // Leading zeros are taken, as the number readers take them: none in the reference's text.
+        let text = without_leading_zeros(&text);
         let padded = format!("{text}          ");
         let mut c = Cur::new(padded.as_bytes());
         let mut got = Vec::new();
@@ -217,15 +271,24 @@ proptest::proptest! {
         // The array alone: what follows it is the caller's to read. Tail elements may be any JSON
         // value (a stray quote can leave a bare `0` there), which a level's tail may hold.
         let mut first = serde_json::Deserializer::from_str(&text).into_iter::<Vec<Vec<serde_json::Value>>>();
-        match first.next() {
-            Some(Ok(levels)) => {
+        // A level is a price and a size, each a quoted decimal (or a bare number: a stray quote can
+        // close one level and open another), then anything; an array of those is what `levels`
+        // must read, anything else it must refuse.
+        let num = |v: &serde_json::Value| match v.as_str() {
+            Some(t) => parse_dec(t.as_bytes()).ok(),
+            None if v.is_number() => parse_dec(v.to_string().as_bytes()).ok(),
+            None => None,
+        };
+        let want = match first.next() {
+            Some(Ok(levels)) => levels
+                .iter()
+                .map(|l| Some((num(l.first()?)?, num(l.get(1)?)?)))
+                .collect::<Option<Vec<_>>>(),
+            _ => None,
+        };
+        match want {
+            Some(want) => {
                 proptest::prop_assert!(r.is_ok(), "{:?} for {}", r, text);
-                // A bare number's text as serde_json writes it back (the generator's are small ints).
-                let num = |v: &serde_json::Value| match v.as_str() {
-                    Some(t) => parse_dec(t.as_bytes()).unwrap(),
-                    None => parse_dec(v.to_string().as_bytes()).unwrap(),
-                };
-                let want: Vec<_> = levels.iter().map(|l| (num(&l[0]), num(&l[1]))).collect();
                 proptest::prop_assert_eq!(got, want, "{}", text);
                 proptest::prop_assert_eq!(c.i, first.byte_offset(), "{}", text);
             }
