@@ -42,12 +42,14 @@ fn is_book_channel(ch: &[u8]) -> bool {
 }
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
-    let n = out.levels.len();
+    let (n, msgs, kind) = (out.levels.len(), out.msgs.len(), out.kind);
     if books(frame, out).is_some() || trade(frame, out).is_some() {
         return Ok(());
     }
-    // Levels the shortcut read before the text left its shape are read again below.
+    // What the shortcut wrote before the text left its shape is written again below.
     out.levels.truncate(n);
+    out.msgs.truncate(msgs);
+    out.kind = kind;
     general(frame, out)
 }
 
@@ -57,7 +59,9 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
 /// literals instead of read one by one and compared, as Binance's `depth_update` does. `None` as
 /// soon as the text differs from that shape in any way, valid or not: `general` then reads the
 /// frame from the start, so both accept, refuse and produce exactly the same
-/// (`books_shortcut_matches_the_general_grammar`).
+/// (`books_shortcut_matches_the_general_grammar`). The checksum and sequence fields are optional
+/// and data objects may follow one another, as the general grammar allows: a frame that has its
+/// levels read and then leaves the shape costs them twice.
 #[inline]
 fn books(f: &[u8], out: &mut Batch) -> Option<()> {
     let mut c = Cur::new(f);
@@ -69,44 +73,52 @@ fn books(f: &[u8], out: &mut Batch) -> Option<()> {
         return None;
     }
     let inst = symbol(&mut c)?;
-    let snapshot = if lit(&mut c, b"\"},\"action\":\"update\",\"data\":[{\"asks\":") {
+    let snapshot = if lit(&mut c, b"\"},\"action\":\"update\",\"data\":[") {
         false
-    } else if lit(&mut c, b"\"},\"action\":\"snapshot\",\"data\":[{\"asks\":") {
+    } else if lit(&mut c, b"\"},\"action\":\"snapshot\",\"data\":[") {
         true
     } else {
         return None;
     };
-    let mut m = out.begin();
-    side(&mut c, out, true).ok()?;
-    if !lit(&mut c, b",\"bids\":") {
-        return None;
-    }
-    side(&mut c, out, false).ok()?;
-    // The timestamp is skipped by the general grammar too: any string without an escape.
-    if !lit(&mut c, b",\"ts\":\"") {
-        return None;
-    }
-    plain(&mut c)?;
-    if !lit(&mut c, b"\",\"checksum\":") {
-        return None;
-    }
-    m.checksum = Some(signed(&mut c)?);
-    let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
-    if lit(&mut c, b",\"prevSeqId\":") {
-        prev = signed(&mut c)?;
-        if !lit(&mut c, b",\"seqId\":") {
+    loop {
+        if !lit(&mut c, b"{\"asks\":") {
             return None;
         }
-        seq = signed(&mut c)?;
+        let mut m = out.begin();
+        side(&mut c, out, true).ok()?;
+        if !lit(&mut c, b",\"bids\":") {
+            return None;
+        }
+        side(&mut c, out, false).ok()?;
+        // The timestamp is skipped by the general grammar too: any string without an escape.
+        if !lit(&mut c, b",\"ts\":\"") {
+            return None;
+        }
+        plain(&mut c)?;
+        c.i += 1;
+        if lit(&mut c, b",\"checksum\":") {
+            m.checksum = Some(signed(&mut c)?);
+        }
+        let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
+        if lit(&mut c, b",\"prevSeqId\":") {
+            prev = signed(&mut c)?;
+            if !lit(&mut c, b",\"seqId\":") {
+                return None;
+            }
+            seq = signed(&mut c)?;
+        }
+        if !lit(&mut c, b"}") {
+            return None;
+        }
+        m.seq = SeqInfo { first: seq, last: seq, prev };
+        m.sym = span(f, inst);
+        m.snapshot = snapshot;
+        out.end_msg(m);
+        if !lit(&mut c, b",") {
+            break;
+        }
     }
-    if &f[c.i..] != b"}]}" {
-        return None;
-    }
-    m.seq = SeqInfo { first: seq, last: seq, prev };
-    m.sym = span(f, inst);
-    m.snapshot = snapshot;
-    out.end_msg(m);
-    Some(())
+    (&f[c.i..] == b"]}").then_some(())
 }
 
 /// A trades frame of one trade as OKX writes it, read like `books` reads a book frame (a quarter

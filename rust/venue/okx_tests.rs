@@ -19,12 +19,14 @@ const FRAMES: &[&str] = &[
     r#"{"arg":{"channel":"books","instId":"BTC-USD-220527"},"action":"update","data":[{"asks":[["30249.4","0","0","0"],["30261","4","0","1"]],"bids":[["30182.6","452","0","1"]],"ts":"1652459225464","checksum":-914047754}]}"#,
     r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"],["8475.55","101","0","1"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":-1,"seqId":123456}]}"#,
     r#"{"arg":{"channel":"books-l2-tbt","instId":"ETH-USDT"},"action":"update","data":[{"asks":[],"bids":[["1.5e3","0.001","0","1"]],"ts":"1","checksum":7,"prevSeqId":123456,"seqId":123457}]}"#,
-    // Not the books shortcut's: no action (books5), a seqId without prevSeqId, two data objects,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1},{"asks":[],"bids":[["1","1"]],"ts":"2","checksum":2}]}"#,
+    r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["1","2","0","1"]],"bids":[["0.5","1","0","1"]],"ts":"1"},{"asks":[],"bids":[["0.4","3","0","1"]],"ts":"1","prevSeqId":-1,"seqId":0}]}"#,
+    // Not the books shortcut's: no action (books5), a seqId without prevSeqId, no data object,
     // space, keys in another order, an escaped symbol, tickers, trades (the first two the trade
     // shortcut's; then an empty price, two trades, a field more), events, pong.
     r#"{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["1","2","0","1"]],"bids":[],"instId":"BTC-USDT","ts":"1","seqId":3}]}"#,
     r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1,"seqId":3}]}"#,
-    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1},{"asks":[],"bids":[["1","1"]],"ts":"2","checksum":2}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[]}"#,
     r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1}]} "#,
     r#"{"arg":{"instId":"BTC-USDT","channel":"books"},"action":"update","data":[{"bids":[],"asks":[["2","1","0","1"]],"checksum":1,"ts":"1"}]}"#,
     r#"{"arg":{"channel":"books","instId":"BTC\"USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1}]}"#,
@@ -39,9 +41,9 @@ const FRAMES: &[&str] = &[
 ];
 
 /// How many leading `FRAMES` the books shortcut must take.
-const TAKEN: usize = 3;
+const TAKEN: usize = 5;
 /// The `FRAMES` the trade shortcut must take: two plain trades.
-const TRADES: [usize; 2] = [10, 11];
+const TRADES: [usize; 2] = [12, 13];
 
 #[test]
 fn the_shortcuts_take_the_frames_okx_sends() {
