@@ -146,6 +146,18 @@ impl Side {
     #[inline]
     fn find_below(&self, key: i64, mut hi: usize) -> Result<usize, usize> {
         let v = &self.v;
+        if hi >= LINEAR {
+            // The window below `hi` counted like the one at the touch (independent loads, no exit
+            // to mispredict): OKX's next level is often within it, and a gallop there is a chain
+            // of dependent steps.
+            let lo = hi - LINEAR;
+            if v[lo].key <= key {
+                let gt: usize = v[lo..hi].iter().map(|l| (l.key > key) as usize).sum();
+                let i = hi - gt; // > lo, since v[lo].key <= key
+                return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
+            }
+            hi = lo;
+        }
         let mut step = 4;
         loop {
             let lo = hi.saturating_sub(step);

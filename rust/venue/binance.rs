@@ -1,6 +1,7 @@
 //! Binance spot and USDⓈ-M JSON: raw or combined-stream (`{"stream":…,"data":{…}}`) frames with
 //! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
 
+use super::literal::{digits, key_int, lit, symbol};
 use super::{span, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
@@ -114,15 +115,6 @@ fn unwrap_stream(c: &mut Cur<'_>) -> Option<bool> {
     lit(c, b"\",\"data\":").then_some(true)
 }
 
-/// A quoted symbol (no escapes, not empty), then the cursor after its closing quote.
-#[inline(always)]
-fn symbol<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
-    let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
-    let sym = &c.b[start..c.i];
-    (!sym.is_empty()).then_some(sym)
-}
-
 /// A bookTicker as Binance writes it (spot `{"u","s","b","B","a","A"}`, USDⓈ-M with `"e"` first
 /// and `"T","E"` last, raw or combined), as `depth_update` reads a depthUpdate: `None` for any
 /// other text, which `general` then reads from the start (USDⓈ-M streams are half tickers).
@@ -203,42 +195,6 @@ fn depth_update(f: &[u8], out: &mut Batch) -> Option<()> {
     let seq = SeqInfo { first, last, prev };
     out.end_msg(Msg { sym: span(f, sym), seq, lv: (0, n), ..Msg::default() });
     Some(())
-}
-
-/// Advances past `s` if the text goes on with it.
-#[inline(always)]
-fn lit(c: &mut Cur<'_>, s: &[u8]) -> bool {
-    let hit = c.b.get(c.i..c.i + s.len()) == Some(s);
-    c.i += if hit { s.len() } else { 0 };
-    hit
-}
-
-/// `key` then an id of bare digits.
-#[inline(always)]
-fn key_int(c: &mut Cur<'_>, key: &[u8]) -> Option<i64> {
-    lit(c, key).then_some(())?;
-    digits(c)
-}
-
-/// A run of 1 to 18 digits followed by a delimiter (`,` or `}`), read as `Cur::int` would read
-/// it (longer runs are left to it).
-#[inline(always)]
-fn digits(c: &mut Cur<'_>) -> Option<i64> {
-    let (b, start) = (c.b, c.i);
-    let mut v: i64 = 0;
-    let mut j = start;
-    while let Some(d) = b.get(j).map(|&x| x.wrapping_sub(b'0')).filter(|&d| d < 10) {
-        v = v * 10 + d as i64;
-        j += 1;
-        if j - start > 18 {
-            return None;
-        }
-    }
-    if j == start || !matches!(b.get(j), Some(b',' | b'}')) {
-        return None;
-    }
-    c.i = j;
-    Some(v)
 }
 
 fn general(frame: &[u8], out: &mut Batch) -> Result<()> {

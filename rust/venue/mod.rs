@@ -16,6 +16,7 @@ mod event;
 mod feed;
 pub mod htx;
 pub mod kraken;
+mod literal;
 pub mod okx;
 pub mod seed;
 mod spec;

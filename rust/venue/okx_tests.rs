@@ -1,0 +1,94 @@
+//! The books and trade shortcuts against the general grammar, which it must never contradict: on frames as
+//! OKX sends them (the real capture when ../shared is present), and on every truncation and
+//! single-byte change of them, both give the same batch or the same error.
+
+use super::*;
+
+/// What the grammar made of a frame: the result and everything it wrote.
+fn outcome(frame: &[u8], grammar: fn(&[u8], &mut Batch) -> Result<()>) -> String {
+    let mut b = Batch::default();
+    let r = grammar(frame, &mut b);
+    format!("{r:?} {b:?}")
+}
+
+fn same(frame: &[u8]) {
+    assert_eq!(outcome(frame, decode), outcome(frame, general), "{}", String::from_utf8_lossy(frame));
+}
+
+const FRAMES: &[&str] = &[
+    r#"{"arg":{"channel":"books","instId":"BTC-USD-220527"},"action":"update","data":[{"asks":[["30249.4","0","0","0"],["30261","4","0","1"]],"bids":[["30182.6","452","0","1"]],"ts":"1652459225464","checksum":-914047754}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"],["8475.55","101","0","1"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":-1,"seqId":123456}]}"#,
+    r#"{"arg":{"channel":"books-l2-tbt","instId":"ETH-USDT"},"action":"update","data":[{"asks":[],"bids":[["1.5e3","0.001","0","1"]],"ts":"1","checksum":7,"prevSeqId":123456,"seqId":123457}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1},{"asks":[],"bids":[["1","1"]],"ts":"2","checksum":2}]}"#,
+    r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["1","2","0","1"]],"bids":[["0.5","1","0","1"]],"ts":"1"},{"asks":[],"bids":[["0.4","3","0","1"]],"ts":"1","prevSeqId":-1,"seqId":0}]}"#,
+    // Not the books shortcut's: no action (books5), a seqId without prevSeqId, no data object,
+    // space, keys in another order, an escaped symbol, tickers, trades (the first two the trade
+    // shortcut's; then an empty price, two trades, a field more), events, pong.
+    r#"{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["1","2","0","1"]],"bids":[],"instId":"BTC-USDT","ts":"1","seqId":3}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1,"seqId":3}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1}]} "#,
+    r#"{"arg":{"instId":"BTC-USDT","channel":"books"},"action":"update","data":[{"bids":[],"asks":[["2","1","0","1"]],"checksum":1,"ts":"1"}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC\"USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":1}]}"#,
+    r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"30000","askPx":"30000.1","askSz":"1","bidPx":"29999.9","bidSz":"2","ts":"1"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USD-220527"},"data":[{"instId":"BTC-USD-220527","tradeId":"7849","px":"30218.8","sz":"1","side":"buy","ts":"1652459199958"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"3e4","sz":"0.1","side":"sell","ts":"1"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"","sz":"0.1","side":"sell","ts":"1"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"2","side":"buy","ts":"1"},{"instId":"BTC-USDT","tradeId":"2","px":"3","sz":"4","side":"sell","ts":"2"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"2","side":"buy","ts":"1","count":"3"}]}"#,
+    r#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#,
+    "pong",
+];
+
+/// How many leading `FRAMES` the books shortcut must take.
+const TAKEN: usize = 5;
+/// The `FRAMES` the trade shortcut must take: two plain trades.
+const TRADES: [usize; 2] = [12, 13];
+
+#[test]
+fn the_shortcuts_take_the_frames_okx_sends() {
+    for (i, f) in FRAMES.iter().enumerate() {
+        let mut b = Batch::default();
+        assert_eq!(books(f.as_bytes(), &mut b).is_some(), i < TAKEN, "{f}");
+        assert_eq!(trade(f.as_bytes(), &mut b).is_some(), TRADES.contains(&i), "{f}");
+    }
+}
+
+#[test]
+fn books_shortcut_matches_the_general_grammar() {
+    for f in FRAMES {
+        let f = f.as_bytes();
+        same(f);
+        for cut in 0..f.len() {
+            same(&f[..cut]);
+        }
+        for i in 0..f.len() {
+            for c in *b"0 9-\",:}]{[.eXa\\" {
+                let mut g = f.to_vec();
+                g[i] = c;
+                same(&g);
+            }
+        }
+    }
+}
+
+#[test]
+fn books_shortcut_matches_the_general_grammar_on_the_capture() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real/okx.jsonl");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: okx.jsonl absent (../shared/fixtures/real)");
+        return;
+    };
+    let (mut books_seen, mut fast, mut trades_seen, mut trades) = (0, 0, 0, 0);
+    for line in text.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let Some(t) = e["text"].as_str() else { continue };
+        same(t.as_bytes());
+        books_seen += t.contains("\"action\"") as usize;
+        fast += books(t.as_bytes(), &mut Batch::default()).is_some() as usize;
+        trades_seen += t.starts_with(r#"{"arg":{"channel":"trades""#) as usize;
+        trades += trade(t.as_bytes(), &mut Batch::default()).is_some() as usize;
+    }
+    assert!(fast > 0 && fast == books_seen, "the shortcut took {fast} of {books_seen} book frames");
+    assert!(trades > 0 && trades == trades_seen, "the shortcut took {trades} of {trades_seen} trades");
+}
