@@ -5,7 +5,7 @@
 //! returned raw). Values the grammar does not care about are skipped by bracket matching, using
 //! `memchr`-style scans over string bodies. Measured against a DOM parse in `benches/book.rs`.
 
-use super::number::scan_plain;
+use super::number::{is_json_number, scan_plain};
 pub use super::number::{parse_int, parse_u64};
 use crate::book::num::{parse_dec, Dec, NumError};
 use thiserror::Error;
@@ -459,39 +459,6 @@ fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
             _ => return None,
         }
     }
-}
-
-/// Whether `t` is a number as JSON writes one (RFC 8259 §6), but for leading zeros, which the
-/// readers of numbers (`int`, `parse_dec`) take too: a skipped field is held to what it would be
-/// held to if it were read (Binance's depthUpdate shortcut reads the event time's digits).
-fn is_json_number(t: &[u8]) -> bool {
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while t.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i > start
-    };
-    let mut i = usize::from(t.first() == Some(&b'-'));
-    if !digits(&mut i) {
-        return false;
-    }
-    if t.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    if matches!(t.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(t.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    i == t.len()
 }
 
 #[inline(always)]
