@@ -214,13 +214,21 @@ impl<'a> Cur<'a> {
         self.skip_in(0)
     }
 
-    /// A value skipped `depth` containers down. Containers are read element by element, numbers
-    /// and words checked as JSON: a frame is refused for malformed text anywhere, read or not (a
-    /// bracket count alone took `[","a]` and `[}`). Strings are taken to their closing quote, their
-    /// escapes unchecked. Bounded so that hostile nesting is an error, not a stack overflow.
+    /// A value skipped `depth` containers down. Containers are read element by element, numbers,
+    /// words and strings checked as JSON: a frame is refused for malformed text anywhere, read or
+    /// not (a bracket count alone took `[","a]` and `[}`). Bounded so that hostile nesting is an
+    /// error, not a stack overflow.
     fn skip_in(&mut self, depth: u32) -> Result<()> {
         match self.peek()? {
-            b'"' => self.string().map(|_| ()),
+            b'"' => {
+                let at = self.i;
+                if is_json_text(self.string()?) {
+                    Ok(())
+                } else {
+                    self.i = at;
+                    self.err("a JSON string")
+                }
+            }
             b'{' | b'[' if depth >= MAX_DEPTH => Err(JsonError::TooDeep),
             b'[' => {
                 self.i += 1;
@@ -459,6 +467,26 @@ fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
             _ => return None,
         }
     }
+}
+
+/// Whether a string's raw text (between its quotes) is JSON's: no control character, and every
+/// backslash one of JSON's escapes (RFC 8259 §7).
+fn is_json_text(t: &[u8]) -> bool {
+    let mut i = 0;
+    while i < t.len() {
+        match t[i] {
+            0..=0x1f => return false,
+            b'\\' => match t.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') if t.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => {
+                    i += 6
+                }
+                _ => return false,
+            },
+            _ => i += 1,
+        }
+    }
+    true
 }
 
 #[inline(always)]

@@ -51,9 +51,24 @@ fn malformed_input_is_an_error_not_a_panic() {
 
 #[test]
 fn skipped_containers_are_checked_and_bounded() {
-    for bad in [&b"[}"[..], b"[\",\"a]", b"{\"a\":[1,}", b"[1 2]", b"{1:2}", b"{\"a\"}", b"[,1]", b"[1,]"] {
+    for bad in [
+        &b"[}"[..],
+        b"[\",\"a]",
+        b"{\"a\":[1,}",
+        b"[1 2]",
+        b"{1:2}",
+        b"{\"a\"}",
+        b"[,1]",
+        b"[1,]",
+        b"[\"\\x\"]",
+        b"[\"\\u12\"]",
+        b"[\"a\tb\"]",
+    ] {
         assert!(Cur::new(bad).skip().is_err(), "{:?}", std::str::from_utf8(bad));
     }
+    let mut c = Cur::new(br#"["\"\\\/\b\f\n\r\t\u00e9"]"#);
+    c.skip().unwrap();
+    assert_eq!(c.i, c.b.len());
     let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     let deepest = nested(64);
     let mut c = Cur::new(deepest.as_bytes());
@@ -83,7 +98,7 @@ proptest::proptest! {
     // reads that array, `skip` reads it to its end; where serde_json refuses it, so does `skip`.
     #[test]
     fn skip_reads_like_serde_json(
-        text in "[\\[\\]{}:, \"a0-9.e-]{0,24}|(true|false|null|tru|1e|-|\\[|\\]|\\{|\\}|,|:|\"k\"|\" \"|0|12){0,12}",
+        text in "[\\[\\]{}:, \"a0-9.e-]{0,24}|(true|false|null|tru|1e|-|\\[|\\]|\\{|\\}|,|:|\"k\"|\" \"|0|12|\\\\|\\\\u00|\\\\u12ab|n|\"\\\\\"|\t){0,12}",
     ) {
         // Leading zeros are taken, as the number readers take them: none in the reference's text.
         let text = format!("[{}]", without_leading_zeros(&text));
