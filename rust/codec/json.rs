@@ -5,7 +5,8 @@
 //! returned raw). Values the grammar does not care about are skipped by bracket matching, using
 //! `memchr`-style scans over string bodies. Measured against a DOM parse in `benches/book.rs`.
 
-use super::number::{is_json_number, scan_plain};
+use super::json_grammar::{is_json_number, is_json_text};
+use super::number::scan_plain;
 pub use super::number::{parse_int, parse_u64};
 use crate::book::num::{parse_dec, Dec, NumError};
 use thiserror::Error;
@@ -222,12 +223,8 @@ impl<'a> Cur<'a> {
         match self.peek()? {
             b'"' => {
                 let at = self.i;
-                if is_json_text(self.string()?) {
-                    Ok(())
-                } else {
-                    self.i = at;
-                    self.err("a JSON string")
-                }
+                let ok = is_json_text(self.string()?);
+                self.held(at, ok, "a JSON string")
             }
             b'{' | b'[' if depth >= MAX_DEPTH => Err(JsonError::TooDeep),
             b'[' => {
@@ -248,12 +245,8 @@ impl<'a> Cur<'a> {
             }
             b'-' | b'0'..=b'9' => {
                 let at = self.i;
-                if is_json_number(self.number()?) {
-                    Ok(())
-                } else {
-                    self.i = at;
-                    self.err("a JSON number")
-                }
+                let ok = is_json_number(self.number()?);
+                self.held(at, ok, "a JSON number")
             }
             // Only JSON's own words: a bare `a` in a level's tail is a malformed frame, not a value.
             _ => match self.literal()? {
@@ -261,6 +254,15 @@ impl<'a> Cur<'a> {
                 _ => self.err("a JSON value"),
             },
         }
+    }
+
+    /// A skipped token read from `at`: fine, or refused there as not `what`.
+    fn held(&mut self, at: usize, ok: bool, what: &'static str) -> Result<()> {
+        if ok {
+            return Ok(());
+        }
+        self.i = at;
+        self.err(what)
     }
 
     /// Enters an object. Then call `key` until it returns `None`.
@@ -467,26 +469,6 @@ fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
             _ => return None,
         }
     }
-}
-
-/// Whether a string's raw text (between its quotes) is JSON's: no control character, and every
-/// backslash one of JSON's escapes (RFC 8259 §7).
-fn is_json_text(t: &[u8]) -> bool {
-    let mut i = 0;
-    while i < t.len() {
-        match t[i] {
-            0..=0x1f => return false,
-            b'\\' => match t.get(i + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                Some(b'u') if t.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => {
-                    i += 6
-                }
-                _ => return false,
-            },
-            _ => i += 1,
-        }
-    }
-    true
 }
 
 #[inline(always)]

@@ -3,5 +3,6 @@
 pub mod error;
 pub mod inflate;
 pub mod json;
+mod json_grammar;
 mod number;
 pub mod sbe;

@@ -318,39 +318,6 @@ pub fn parse_u64(t: &[u8]) -> Option<u64> {
     Some(v)
 }
 
-/// Whether `t` is a number as JSON writes one (RFC 8259 §6), but for leading zeros, which the
-/// readers of numbers (`int`, `parse_dec`) take too: a skipped field is held to what it would be
-/// held to if it were read (Binance's depthUpdate shortcut reads the event time's digits).
-pub(crate) fn is_json_number(t: &[u8]) -> bool {
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while t.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i > start
-    };
-    let mut i = usize::from(t.first() == Some(&b'-'));
-    if !digits(&mut i) {
-        return false;
-    }
-    if t.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    if matches!(t.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(t.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    i == t.len()
-}
-
 #[cfg(test)]
 #[path = "number_tests.rs"]
 mod reference_tests;
