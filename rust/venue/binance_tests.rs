@@ -4,15 +4,8 @@
 
 use super::*;
 
-/// What the grammar made of a frame: the result and everything it wrote.
-fn outcome(frame: &[u8], grammar: fn(&[u8], &mut Batch) -> Result<()>) -> String {
-    let mut b = Batch::default();
-    let r = grammar(frame, &mut b);
-    format!("{r:?} {b:?}")
-}
-
 fn same(frame: &[u8]) {
-    assert_eq!(outcome(frame, decode), outcome(frame, general), "{}", String::from_utf8_lossy(frame));
+    crate::venue::literal::same(frame, decode, general);
 }
 
 const FRAMES: &[&str] = &[
@@ -50,18 +43,7 @@ fn the_shortcut_takes_the_frames_binance_sends() {
 #[test]
 fn fast_depth_update_matches_the_general_grammar() {
     for f in FRAMES {
-        let f = f.as_bytes();
-        same(f);
-        for cut in 0..f.len() {
-            same(&f[..cut]);
-        }
-        for i in 0..f.len() {
-            for c in *b"0 9-\",:}]{[.eXb\\" {
-                let mut g = f.to_vec();
-                g[i] = c;
-                same(&g);
-            }
-        }
+        crate::venue::literal::same_on_every_mutation(f.as_bytes(), b"0 9-\",:}]{[.eXb\\", decode, general);
     }
 }
 

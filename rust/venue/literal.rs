@@ -3,7 +3,11 @@
 //! literals; any other text makes them answer `None`, and the venue's general grammar then reads
 //! the frame from the start.
 
+#[cfg(test)]
+use super::Batch;
 use crate::codec::json::Cur;
+#[cfg(test)]
+use crate::codec::json::Result;
 
 /// A quoted symbol (no escapes, not empty) from the cursor on, then the cursor on its closing quote.
 #[inline(always)]
@@ -48,4 +52,37 @@ pub(super) fn digits(c: &mut Cur<'_>) -> Option<i64> {
     }
     c.i = j;
     Some(v)
+}
+
+/// A venue's decoder (shortcut first) or its general grammar.
+#[cfg(test)]
+pub(super) type Grammar = fn(&[u8], &mut Batch) -> Result<()>;
+
+/// Test harness of the shortcuts: `decode` and `general` give the same result and the same batch
+/// on `frame`.
+#[cfg(test)]
+pub(super) fn same(frame: &[u8], decode: Grammar, general: Grammar) {
+    let outcome = |grammar: Grammar| {
+        let mut b = Batch::default();
+        let r = grammar(frame, &mut b);
+        format!("{r:?} {b:?}")
+    };
+    assert_eq!(outcome(decode), outcome(general), "{}", String::from_utf8_lossy(frame));
+}
+
+/// `same` on `frame`, on every truncation of it and on every change of one of its bytes to one of
+/// `bytes`.
+#[cfg(test)]
+pub(super) fn same_on_every_mutation(frame: &[u8], bytes: &[u8], decode: Grammar, general: Grammar) {
+    same(frame, decode, general);
+    for cut in 0..frame.len() {
+        same(&frame[..cut], decode, general);
+    }
+    for i in 0..frame.len() {
+        for &c in bytes {
+            let mut g = frame.to_vec();
+            g[i] = c;
+            same(&g, decode, general);
+        }
+    }
 }

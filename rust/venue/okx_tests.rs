@@ -4,15 +4,8 @@
 
 use super::*;
 
-/// What the grammar made of a frame: the result and everything it wrote.
-fn outcome(frame: &[u8], grammar: fn(&[u8], &mut Batch) -> Result<()>) -> String {
-    let mut b = Batch::default();
-    let r = grammar(frame, &mut b);
-    format!("{r:?} {b:?}")
-}
-
 fn same(frame: &[u8]) {
-    assert_eq!(outcome(frame, decode), outcome(frame, general), "{}", String::from_utf8_lossy(frame));
+    crate::venue::literal::same(frame, decode, general);
 }
 
 const FRAMES: &[&str] = &[
@@ -57,18 +50,7 @@ fn the_shortcuts_take_the_frames_okx_sends() {
 #[test]
 fn books_shortcut_matches_the_general_grammar() {
     for f in FRAMES {
-        let f = f.as_bytes();
-        same(f);
-        for cut in 0..f.len() {
-            same(&f[..cut]);
-        }
-        for i in 0..f.len() {
-            for c in *b"0 9-\",:}]{[.eXa\\" {
-                let mut g = f.to_vec();
-                g[i] = c;
-                same(&g);
-            }
-        }
+        crate::venue::literal::same_on_every_mutation(f.as_bytes(), b"0 9-\",:}]{[.eXa\\", decode, general);
     }
 }
 
