@@ -596,3 +596,42 @@ class Dispatcher:
     @reader_lock.setter
     def reader_lock(self, lock: ReaderLock | None) -> None: ...
     def confirmed(self, symbol: str) -> bool: ...
+    # Quote rules fired on their book's changes before `on_book` (`tickwire.trading.quote`).
+    def arm(self, rule: QuoteRule) -> None: ...
+    def disarm(self, rule: QuoteRule) -> bool: ...
+
+@final
+class QuoteRule:
+    # A price read from `symbol`'s touch (`reference` ± `offset`, a mantissa at `price_scale`) and
+    # `qty`, fired by the frame route with one loaded write: `on_sent(client_id, data, price)` after
+    # it, `on_error(exc)` when the order could not be made or written (unloaded then).
+    def __new__(
+        cls,
+        symbol: str,
+        *,
+        reference: Literal["bid", "ask"],
+        offset: int,
+        qty: int,
+        when: Literal["change", "every"],
+        price_scale: int,
+        on_sent: Callable[[str, bytes, int], object],
+        on_error: Callable[[BaseException], object],
+    ) -> QuoteRule: ...
+    def load(
+        self,
+        form: OrderTemplate,
+        stamp: int | Callable[[], int] | VenueTime,
+        request_id: str,
+        write: Callable[..., object],
+        head: object = None,
+        take: BudgetTaker | None = None,
+    ) -> None: ...
+    def unload(self) -> bool: ...
+    @property
+    def loaded(self) -> bool: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def last_price(self) -> int | None: ...
+    @property
+    def symbol(self) -> str: ...

@@ -18,6 +18,7 @@ pub mod binance;
 pub mod ids;
 pub mod jwt;
 pub mod nonce;
+pub mod quote;
 mod rules;
 mod text;
 

@@ -18,6 +18,7 @@ use super::errors::guard;
 use super::feed::{feed_err, with_bytes, BookFeed};
 use super::latency::LatencyRecorder;
 use super::lock::ReaderLock;
+use super::quote::QuoteRule;
 use crate::book::Outcome;
 use crate::venue::FrameKind;
 
@@ -39,6 +40,8 @@ pub struct Dispatcher {
     n_unconfirmed: usize,
     /// Held around each frame when a thread-backed handle's readers share the books.
     lock: Option<Py<ReaderLock>>,
+    /// Quote rules armed on this route's books, fired before `on_book` for the book they watch.
+    quotes: Vec<Py<QuoteRule>>,
 }
 
 /// Outcomes the dispatcher settles itself; any other needs the session's remedy in Python.
@@ -61,6 +64,9 @@ impl Dispatcher {
     }
 
     fn call_back(&mut self, py: Python<'_>, i: u32) -> PyResult<()> {
+        if !self.quotes.is_empty() {
+            self.fire_quotes(py, i)?;
+        }
         let Some(cb) = self.on_book.as_ref().map(|c| c.clone_ref(py)) else {
             return Ok(());
         };
@@ -68,6 +74,24 @@ impl Dispatcher {
         if let Err(e) = cb.call1(py, (view,)) {
             // A bug in the user's callback must not take the connection down with it.
             self.on_error.call1(py, (e.into_value(py),))?;
+        }
+        Ok(())
+    }
+
+    /// The quote rules on book `i`, before anything else sees the change: the order on the wire
+    /// first. A rule's callbacks raising is reported like `on_book`'s, the connection kept.
+    fn fire_quotes(&mut self, py: Python<'_>, i: u32) -> PyResult<()> {
+        let feed = self.feed.bind(py).clone();
+        // Cloned: a rule's callbacks may arm or disarm rules.
+        let quotes: Vec<_> = self.quotes.iter().map(|q| q.clone_ref(py)).collect();
+        for q in &quotes {
+            let q = q.bind(py);
+            let on = q.try_borrow_mut().ok().and_then(|mut r| r.book_in(&feed.borrow())) == Some(i);
+            if on {
+                if let Err(e) = QuoteRule::fire(q, &feed, i) {
+                    self.on_error.call1(py, (e.into_value(py),))?;
+                }
+            }
         }
         Ok(())
     }
@@ -209,6 +233,7 @@ impl Dispatcher {
             unconfirmed: Vec::new(),
             n_unconfirmed: 0,
             lock: None,
+            quotes: Vec::new(),
         }
     }
 
@@ -257,6 +282,20 @@ impl Dispatcher {
     #[setter]
     fn set_reader_lock(&mut self, lock: Option<Py<ReaderLock>>) {
         self.lock = lock;
+    }
+
+    /// Arms `rule` on this route: every change of its book is offered to it, before `on_book`.
+    fn arm(&mut self, py: Python<'_>, rule: Py<QuoteRule>) {
+        if !self.quotes.iter().any(|q| q.is(&rule)) {
+            self.quotes.push(rule.clone_ref(py));
+        }
+    }
+
+    /// Takes `rule` off this route; True when it was armed.
+    fn disarm(&mut self, rule: &Bound<'_, QuoteRule>) -> bool {
+        let n = self.quotes.len();
+        self.quotes.retain(|q| !q.is(rule));
+        self.quotes.len() < n
     }
 
     /// Books the last frames changed but not yet called back (coalescing).
@@ -309,6 +348,9 @@ impl Dispatcher {
         for v in self.views.iter().flatten() {
             visit.call(v)?;
         }
+        for q in &self.quotes {
+            visit.call(q)?;
+        }
         Ok(())
     }
 
@@ -316,6 +358,7 @@ impl Dispatcher {
         self.on_book = None;
         self.recorder = None;
         self.views.clear();
+        self.quotes.clear();
     }
 }
 

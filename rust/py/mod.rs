@@ -18,6 +18,7 @@ pub(crate) mod limits;
 pub(crate) mod lock;
 mod names;
 mod order;
+mod quote;
 mod venue_spec;
 mod venues;
 
@@ -53,6 +54,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dispatch::register(m)?;
     lock::register(m)?;
     order::register(m)?;
+    quote::register(m)?;
     limits::register(m)?;
     clock::register(m)?;
     Ok(())

@@ -160,6 +160,51 @@ pub struct OrderTemplate {
     ready_ns: i64,
 }
 
+impl OrderTemplate {
+    /// `fire`'s body, also called from the frame route by a quote rule (`crate::py::quote`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fire_with<'py>(
+        &mut self,
+        py: Python<'py>,
+        price: u64,
+        qty: u64,
+        timestamp_ms: &Bound<'py, PyAny>,
+        request_id: &str,
+        write: &Bound<'py, PyAny>,
+        head: Option<&Bound<'py, PyAny>>,
+        take: Option<&Bound<'py, BudgetTaker>>,
+    ) -> PyResult<Option<(Bound<'py, PyString>, Bound<'py, PyBytes>)>> {
+        // The venue's clock: its estimate read here, a clock called, or a stamp given.
+        let timestamp_ms: u64 = match timestamp_ms.cast::<VenueTime>() {
+            Ok(t) => t.borrow().l.now_ms().max(0) as u64,
+            Err(_) if timestamp_ms.is_callable() => timestamp_ms.call0()?.extract()?,
+            Err(_) => timestamp_ms.extract()?,
+        };
+        let mut cid = [0u8; MAX_ID_LEN];
+        let Some(n) = self.ids.take(&mut cid) else { return Ok(None) };
+        // The range's alphabet and a str stem: always UTF-8.
+        let cid = std::str::from_utf8(&cid[..n]).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if let Err(e) = self.t.fill(price, qty, cid, timestamp_ms, request_id, &mut self.buf) {
+            self.ids.untake();
+            return Err(invalid(e));
+        }
+        if let Some(t) = take {
+            let taken = BudgetTaker::take(t);
+            if !matches!(taken, Ok(w) if w <= 0.0) {
+                self.ids.untake();
+                return taken.map(|_| None);
+            }
+        }
+        let data = PyBytes::new(py, &self.buf);
+        self.ready_ns = monotonic_ns();
+        match head {
+            Some(h) => write.call1((h, &data))?,
+            None => write.call1((&data,))?,
+        };
+        Ok(Some((PyString::new(py, cid), data)))
+    }
+}
+
 #[pymethods]
 impl OrderTemplate {
     /// Binance spot `POST /api/v3/order` (`transport="rest"`: the whole HTTP/1.1 request, `head` the
@@ -341,36 +386,7 @@ impl OrderTemplate {
         head: Option<&Bound<'py, PyAny>>,
         take: Option<&Bound<'py, BudgetTaker>>,
     ) -> PyResult<Option<(Bound<'py, PyString>, Bound<'py, PyBytes>)>> {
-        guard(|| {
-            // The venue's clock: its estimate read here, a clock called, or a stamp given.
-            let timestamp_ms: u64 = match timestamp_ms.cast::<VenueTime>() {
-                Ok(t) => t.borrow().l.now_ms().max(0) as u64,
-                Err(_) if timestamp_ms.is_callable() => timestamp_ms.call0()?.extract()?,
-                Err(_) => timestamp_ms.extract()?,
-            };
-            let mut cid = [0u8; MAX_ID_LEN];
-            let Some(n) = self.ids.take(&mut cid) else { return Ok(None) };
-            // The range's alphabet and a str stem: always UTF-8.
-            let cid = std::str::from_utf8(&cid[..n]).map_err(|e| PyValueError::new_err(e.to_string()))?;
-            if let Err(e) = self.t.fill(price, qty, cid, timestamp_ms, request_id, &mut self.buf) {
-                self.ids.untake();
-                return Err(invalid(e));
-            }
-            if let Some(t) = take {
-                let taken = BudgetTaker::take(t);
-                if !matches!(taken, Ok(w) if w <= 0.0) {
-                    self.ids.untake();
-                    return taken.map(|_| None);
-                }
-            }
-            let data = PyBytes::new(py, &self.buf);
-            self.ready_ns = monotonic_ns();
-            match head {
-                Some(h) => write.call1((h, &data))?,
-                None => write.call1((&data,))?,
-            };
-            Ok(Some((PyString::new(py, cid), data)))
-        })
+        guard(|| self.fire_with(py, price, qty, timestamp_ms, request_id, write, head, take))
     }
 
     /// The instrument's rules alone (`InvalidOrder` unless the mantissas pass).

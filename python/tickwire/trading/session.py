@@ -130,6 +130,8 @@ class TradingSession:
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
         # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
         self.halted: str | None = None
+        # Quote rules armed on market data for this session's templates (trading/quote.py).
+        self.quotes: list[Any] = []
         # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
         self.dead_man = DeadMan(self, dead_man) if dead_man is not None else None
 
@@ -177,7 +179,13 @@ class TradingSession:
     async def rotate(self, credentials: Any) -> None:
         """Switches this live session to ``credentials`` (a new signer of the same account) without
         stopping: see :mod:`tickwire.trading.rotation`. The old key may be revoked once it returns."""
-        await rotate(self, credentials)
+        for q in self.quotes:  # nothing fired with the old key's bytes mid-rotation
+            q.pause()
+        try:
+            await rotate(self, credentials)
+        finally:
+            for q in list(self.quotes):
+                q.load()
 
     async def __aenter__(self) -> TradingSession:
         return await self.start()
@@ -296,6 +304,8 @@ class TradingSession:
         and while new orders are rate-limited (cancels use the budget's reserve). Returns what was
         confirmed and what was not."""
         self.halted = reason or "kill switch"
+        for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
+            q.stop()
         return await Kill(self, self.halted).run()
 
     def resume(self) -> None:

@@ -39,7 +39,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from picows import WSMsgType
 
@@ -47,21 +47,18 @@ from tickwire import _core
 from tickwire.errors import (
     InvalidOrder,
     NotSupported,
-    RateLimitError,
-    RequestTimeoutError,
-    TickwireError,
     TransportError,
-    UnknownOutcome,
 )
 from tickwire.trading.intake import audit_fields
-from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.template_answer import Answering, retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
 from tickwire.trading.template_numbers import Scaled
-from tickwire.trading.wire import RATE_RESENDS
 
 if TYPE_CHECKING:
+    from tickwire.trading.quote import Quote
     from tickwire.trading.session import TradingSession
     from tickwire.trading.stream import OrderSocket
 
@@ -71,7 +68,7 @@ __all__ = ["OrderTemplate"]
 IDS_AT_ONCE = 256
 
 
-class OrderTemplate:
+class OrderTemplate(Answering):
     """One (symbol, side, type, time in force) of a started :class:`TradingSession`, pre-built for
     each transport it may take. Use ``tr.template(...)``."""
 
@@ -131,7 +128,7 @@ class OrderTemplate:
         self._call = grammar.new_order(sample)
         self._path: str = self._call.path
         self._cost: dict[str, int] = grammar.cost(self._call) if hasattr(grammar, "cost") else {}
-        self._take = s.budget.taker(self._cost, "order")
+        self.take = s.budget.taker(self._cost, "order")
         ints = rule_ints(rules, ps, qs, market)
         # The timestamp every form is filled with is the signer's clock (``_fill``); OKX's expTime adds
         # its time to live in Rust ("expiry"), so nothing is offset here.
@@ -286,7 +283,7 @@ class OrderTemplate:
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
-            if (dm is None or dm.covers(self.symbol)) and self._take() <= 0:
+            if (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
                 taken = True
                 if ws is not None:
                     written = ws.write(data, rid)
@@ -296,8 +293,15 @@ class OrderTemplate:
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
-        task.add_done_callback(_retrieved)
+        task.add_done_callback(retrieved)
         return task
+
+    def quote(self, md: Any, qty: int, **rule: Any) -> Quote:
+        """A quote rule on ``md``'s book of this symbol: orders fired from the frame route, in Rust
+        (see :mod:`tickwire.trading.quote`)."""
+        from tickwire.trading.quote import Quote
+
+        return Quote(self, md, qty, **rule)
 
     def _stamps(self, signer: Any) -> None:
         """What ``fire`` stamps requests with: the venue clock's estimate, read in Rust, when the signer
@@ -305,7 +309,7 @@ class OrderTemplate:
         self._clock_fn = clock = signer._clock
         vc = getattr(clock, "__self__", None)
         sync = vc.sync if isinstance(vc, VenueClock) else None
-        self._stamp: Any = sync.linear if sync is not None and sync.clock_ns is time.time_ns else clock
+        self.stamp: Any = sync.linear if sync is not None and sync.clock_ns is time.time_ns else clock
 
     def _fire(self, s: TradingSession, p: int, q: int) -> asyncio.Task[Order] | None:
         """:meth:`send` in one Rust call where nothing needs Python first (the form's client id, the
@@ -313,48 +317,81 @@ class OrderTemplate:
         when something does (no form for where the order goes now, no idle connection, the budget has
         to wait, the dead-man switch is not armed on the symbol yet, the key was rotated): ``send``
         goes its way then."""
-        if s.signer is not self._signer or not (s.dead_man is None or s.dead_man.covers(self.symbol)):
+        if s.signer is not self._signer:
             return None
-        if s.signer._clock is not self._clock_fn:  # a venue clock installed since
-            self._stamps(s.signer)
-        ws, conn, http = s.orders_ws, None, s.wire.http
-        if ws is not None and ws.connected:
-            form, t = self._ws, ws.transport
-            if form is None or t is None:
-                return None
-            rid, head = ws.next_id(), WSMsgType.TEXT
-            write: Callable[..., object] = t.send
-        else:
-            form, ws, rid, head = self._rest, None, "", None
-            if form is None or http is None or (s.orders_ws is not None and s.transport == "ws"):
-                return None
-            conn = http.idle()
-            if conn is None:
-                return None
-            assert conn.transport is not None  # usable
-            write = conn.transport.write
+        to = self.next_target()
+        if to is None:
+            return None
+        form = to.form
         try:
-            got = form.fire(p, q, self._stamp, rid, write, head, self._take)
+            got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
             if got is None and not form.ids_left:
                 form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
-                got = form.fire(p, q, self._stamp, rid, write, head, self._take)
+                got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
-            if conn is not None:
-                http.keep(conn)  # type: ignore[union-attr]
+            self.give_back(to)
             self._numbers.explain(p, q)
             raise
         if got is None:  # the budget has to wait
-            if conn is not None:
-                http.keep(conn)  # type: ignore[union-attr]
+            self.give_back(to)
             return None
-        self.written_ns = time.monotonic_ns()
-        written: Any = ws.expect(rid) if ws is not None else http.written(conn)  # type: ignore[union-attr,arg-type]
         cid, data = got
+        return self.after_write(to, p, q, cid, data)
+
+    # The one-call order path in two halves, for ``send`` and for a quote rule fired from the frame
+    # route (``trading/quote.py``): where the next order goes, then what follows its write.
+
+    @property
+    def one_call(self) -> bool:
+        """Whether the forms spell their own client ids (not for requests that carry a token renewed
+        under them: Kraken, Tradefence, Clarofinlore)."""
+        return self._fast
+
+    def next_target(self) -> Dest | None:
+        """Where an order written now goes (the order socket when it is up, else an idle kept-alive
+        connection, taken out of the pool until :meth:`after_write` or :meth:`give_back`); None when
+        nothing can take it at once (no form for it, no idle connection, the dead-man switch not
+        armed on the symbol yet). Forms for a rotated key are rebuilt first."""
+        s = self.session
+        if s.signer is not self._signer:
+            self._build()
+        if not (s.dead_man is None or s.dead_man.covers(self.symbol)):
+            return None
+        if s.signer._clock is not self._clock_fn:  # a venue clock installed since
+            self._stamps(s.signer)
+        ws, http = s.orders_ws, s.wire.http
+        if ws is not None and ws.connected:
+            t = ws.transport
+            if self._ws is None or t is None:
+                return None
+            return Dest(self._ws, ws, ws.next_id(), t.send, WSMsgType.TEXT, None)
+        if self._rest is None or http is None or (ws is not None and s.transport == "ws"):
+            return None
+        conn = http.idle()
+        if conn is None:
+            return None
+        assert conn.transport is not None  # usable
+        return Dest(self._rest, None, "", conn.transport.write, None, conn)
+
+    def give_back(self, to: Dest) -> None:
+        """``to`` unused: its connection back in the pool."""
+        http = self.session.wire.http
+        if to.conn is not None and http is not None:
+            http.keep(to.conn)
+
+    def after_write(self, to: Dest, p: int, q: int, cid: str, data: bytes) -> asyncio.Task[Order]:
+        """The order ``cid`` at mantissas ``p``/``q``, just written as ``data`` to ``to``: tracked now,
+        its answer awaited (a lost one reconciled) in the returned task."""
+        self.written_ns = time.monotonic_ns()
+        s, ws = self.session, to.ws
+        written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
         order = self._track(p, q, cid, ws is not None)
+        if not to.form.ids_left:
+            to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
         task = asyncio.get_running_loop().create_task(
-            self._complete(p, q, cid, ws, rid, data, written, order, True)
+            self._complete(p, q, cid, ws, to.rid, data, written, order, True)
         )
-        task.add_done_callback(_retrieved)
+        task.add_done_callback(retrieved)
         return task
 
     def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order:
@@ -368,129 +405,14 @@ class OrderTemplate:
             s.wire._audit_request(s.grammar.new_order(order), "ws" if on_socket else "rest")
         return order
 
-    async def _complete(
-        self,
-        p: int,
-        q: int,
-        cid: str,
-        ws: OrderSocket | None,
-        rid: str,
-        data: bytes,
-        written: Any,
-        order: Order | None,
-        taken: bool,
-    ) -> Order:
-        """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
-        applied, a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
-        renewed, a fresh nonce) or the venue's rate-limit refusal (after its block) is sent once more
-        with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
-        take the order. Any other refusal is recorded as the order's rejection and raised."""
-        s = self.session
-        tracked: list[Order] = [] if order is None else [order]
 
-        def track() -> None:  # right after the write, before anything else runs
-            if not tracked:
-                tracked.append(self._track(p, q, cid, ws is not None))
+class Dest(NamedTuple):
+    """Where one order is written: its form, the order socket (None: REST) and request id, the
+    write and its first argument (``head``), the HTTP connection taken for it."""
 
-        wire = s.wire
-        remedied, resends, relogged = False, 0, False
-        while True:
-            sending = False
-            started = time.monotonic()
-            try:
-                if written is None:
-                    if s.dead_man is not None:
-                        await s.dead_man.cover(self.symbol)
-                    if not taken and s.budget.try_take(self._cost, "order") > 0:
-                        await s.budget.acquire(self._cost, "order")
-                    ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
-                sending = True
-                wire.requests += 1
-                body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
-                break
-            except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
-                track()
-                relogged, written, taken = True, None, False
-                tokens = wire.tokens
-                assert tokens is not None and wire.http is not None
-                tokens.forget(e.token)
-                wire.relogins += 1
-                wire.audit.event("relogin", venue=s.venue, path=self._path)
-                await tokens.ensure(wire.http)
-                continue
-            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-                track()  # tracked as place_order does before sending: the reconciler settles it
-                return await s.reconciler.resolve(tracked[0], str(e))
-            except TickwireError as e:
-                track()
-                written, taken = None, False
-                if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
-                    code = getattr(e, "code", None)  # until its window passed, from any session
-                    named = s.budget.limit_for_code(code)
-                    blocked = s.budget.refused(named or None, getattr(e, "retry_after", None), self._cost)
-                    e.__dict__["retry_after"] = blocked
-                    if resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
-                        resends += 1
-                        wire.rate_resends += 1  # the next acquire waits the block out
-                        continue
-                remedy = None if remedied or not sending else wire.remedies.remedy_for(e)
-                if remedy is not None:
-                    remedied = True
-
-                    async def resync(rounds: int, since: float = started) -> float:
-                        return await wire.measure_clock(rounds, since=since)
-
-                    if await wire.remedies.apply(remedy, e, self._call, s.signer, resync):
-                        continue
-                s.tracker.apply(
-                    OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
-                )
-                raise
-        await s.answered(self.symbol, body)
-        got = s.tracker.get(cid)
-        assert got is not None
-        return got
-
-    async def _answer(
-        self,
-        ws: OrderSocket | None,
-        rid: str,
-        data: bytes,
-        written: Any,
-        track: Callable[[], None],
-        relogin: bool = False,
-    ) -> Any:
-        """The venue's answer to ``data``: on the order socket, or over REST (already written when
-        ``written`` is set), read by the grammar. With ``relogin``, the venue's refusal of the session
-        token the bytes carry raises ``_TokenRefused`` (the caller logs in and sends anew, as
-        ``place_order``'s request path does once)."""
-        s, wire = self.session, self.session.wire
-        if ws is not None:
-            if written is not None:
-                return await ws.answer(written, rid, wire._ws_usage)
-            return await ws.request(data, wire._ws_usage, rid, track)
-        if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
-            raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
-        http = wire.http
-        if http is None:
-            raise TransportError(f"{s.venue}: trading session is not started")
-        r = await http.finish_raw("POST", self._path, data, written, sent=track)
-        tokens = wire.tokens
-        if relogin and tokens is not None and tokens.refused(r.status, r.body):
-            raise _TokenRefused(self._baked)
-        return wire._read(r.status, r.body, r.headers, self._call)
-
-
-class _TokenRefused(Exception):
-    """The venue refused the session token a template's request carried (``token``)."""
-
-    def __init__(self, token: Any) -> None:
-        super().__init__("session token refused")
-        self.token = token
-
-
-def _retrieved(task: asyncio.Task[Order]) -> None:
-    """Marks a send's exception retrieved: a caller that never awaits the task learns of a refusal
-    from the tracker's events, and one that does still gets it raised."""
-    if not task.cancelled():
-        task.exception()
+    form: _core.OrderTemplate
+    ws: OrderSocket | None
+    rid: str
+    write: Callable[..., object]
+    head: Any
+    conn: Any

@@ -1,0 +1,171 @@
+"""What follows an order template's write: the answer read and applied, a lost one reconciled, a
+refusal with a remedy sent once more (``Answering``, the part of
+:class:`tickwire.trading.template.OrderTemplate` that runs in the task ``send`` returns)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tickwire.errors import (
+    RateLimitError,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.trading.orders import Order, OrderEvent
+from tickwire.trading.wire import RATE_RESENDS
+
+if TYPE_CHECKING:
+    from tickwire.trading.session import TradingSession
+    from tickwire.trading.stream import OrderSocket
+
+__all__ = ["Answering", "retrieved"]
+
+
+class Answering:
+    """The answer half of an order template; the attributes below are the template's."""
+
+    session: TradingSession
+    symbol: str
+    _baked: Any
+    _call: Any
+    _cost: dict[str, int]
+    _path: str
+    _socket_only: bool
+
+    if TYPE_CHECKING:
+
+        def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order: ...
+
+        def _fill(self, p: int, q: int, cid: str) -> tuple[OrderSocket | None, str, bytes]: ...
+
+    async def _complete(
+        self,
+        p: int,
+        q: int,
+        cid: str,
+        ws: OrderSocket | None,
+        rid: str,
+        data: bytes,
+        written: Any,
+        order: Order | None,
+        taken: bool,
+    ) -> Order:
+        """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
+        applied, a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
+        renewed, a fresh nonce) or the venue's rate-limit refusal (after its block) is sent once more
+        with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
+        take the order. Any other refusal is recorded as the order's rejection and raised."""
+        s = self.session
+        tracked: list[Order] = [] if order is None else [order]
+
+        def track() -> None:  # right after the write, before anything else runs
+            if not tracked:
+                tracked.append(self._track(p, q, cid, ws is not None))
+
+        wire = s.wire
+        remedied, resends, relogged = False, 0, False
+        while True:
+            sending = False
+            started = time.monotonic()
+            try:
+                if written is None:
+                    if s.dead_man is not None:
+                        await s.dead_man.cover(self.symbol)
+                    if not taken and s.budget.try_take(self._cost, "order") > 0:
+                        await s.budget.acquire(self._cost, "order")
+                    ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
+                sending = True
+                wire.requests += 1
+                body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
+                break
+            except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
+                track()
+                relogged, written, taken = True, None, False
+                tokens = wire.tokens
+                assert tokens is not None and wire.http is not None
+                tokens.forget(e.token)
+                wire.relogins += 1
+                wire.audit.event("relogin", venue=s.venue, path=self._path)
+                await tokens.ensure(wire.http)
+                continue
+            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+                track()  # tracked as place_order does before sending: the reconciler settles it
+                return await s.reconciler.resolve(tracked[0], str(e))
+            except TickwireError as e:
+                track()
+                written, taken = None, False
+                if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
+                    code = getattr(e, "code", None)  # until its window passed, from any session
+                    named = s.budget.limit_for_code(code)
+                    blocked = s.budget.refused(named or None, getattr(e, "retry_after", None), self._cost)
+                    e.__dict__["retry_after"] = blocked
+                    if resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
+                        resends += 1
+                        wire.rate_resends += 1  # the next acquire waits the block out
+                        continue
+                remedy = None if remedied or not sending else wire.remedies.remedy_for(e)
+                if remedy is not None:
+                    remedied = True
+
+                    async def resync(rounds: int, since: float = started) -> float:
+                        return await wire.measure_clock(rounds, since=since)
+
+                    if await wire.remedies.apply(remedy, e, self._call, s.signer, resync):
+                        continue
+                s.tracker.apply(
+                    OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
+                )
+                raise
+        await s.answered(self.symbol, body)
+        got = s.tracker.get(cid)
+        assert got is not None
+        return got
+
+    async def _answer(
+        self,
+        ws: OrderSocket | None,
+        rid: str,
+        data: bytes,
+        written: Any,
+        track: Callable[[], None],
+        relogin: bool = False,
+    ) -> Any:
+        """The venue's answer to ``data``: on the order socket, or over REST (already written when
+        ``written`` is set), read by the grammar. With ``relogin``, the venue's refusal of the session
+        token the bytes carry raises ``_TokenRefused`` (the caller logs in and sends anew, as
+        ``place_order``'s request path does once)."""
+        s, wire = self.session, self.session.wire
+        if ws is not None:
+            if written is not None:
+                return await ws.answer(written, rid, wire._ws_usage)
+            return await ws.request(data, wire._ws_usage, rid, track)
+        if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
+            raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
+        http = wire.http
+        if http is None:
+            raise TransportError(f"{s.venue}: trading session is not started")
+        r = await http.finish_raw("POST", self._path, data, written, sent=track)
+        tokens = wire.tokens
+        if relogin and tokens is not None and tokens.refused(r.status, r.body):
+            raise _TokenRefused(self._baked)
+        return wire._read(r.status, r.body, r.headers, self._call)
+
+
+class _TokenRefused(Exception):
+    """The venue refused the session token a template's request carried (``token``)."""
+
+    def __init__(self, token: Any) -> None:
+        super().__init__("session token refused")
+        self.token = token
+
+
+def retrieved(task: asyncio.Task[Order]) -> None:
+    """Marks a send's exception retrieved: a caller that never awaits the task learns of a refusal
+    from the tracker's events, and one that does still gets it raised."""
+    if not task.cancelled():
+        task.exception()

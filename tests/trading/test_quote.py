@@ -1,0 +1,198 @@
+"""Quote rules (``tmpl.quote(md, ...)``) against the simulator's own order list: every order the rule
+writes from the frame route is at the venue once, at the price the book it fired on gave, tracked
+under its client id, never more than one in flight; a lost answer is reconciled into exactly one order
+and the rule goes on; the kill switch stops the rule before its cancels go out; bad terms are refused
+before anything is armed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import tickwire
+from session_cases import settle
+from template_cases import KEY, SECRET, SYMBOL, account
+from tickwire.errors import InvalidOrder, NotSupported
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.quote import Quote
+from tickwire.trading.session import TradingSession
+from tickwire.venues import binance
+
+Body = Callable[[Simulator, Any, TradingSession, list[tuple[int, int, int]]], Awaitable[None]]
+QTY = 100  # lots of 0.00001 at the simulator's ~60,000: over its 5 USDT minimum
+
+
+def run(body: Body, register: Callable[[Any], None] | None = None, **trade_kw: Any) -> None:
+    """``body(sim, md, tr, seen)`` with market data and a trading session on one simulated Binance;
+    ``seen`` gets ``(orders the simulator holds, orders the rule wrote, best bid)`` per ``on_book``."""
+    a = account() if register is None else replace(account(), register=register)
+    seen: list[tuple[int, int, int]] = []
+    quotes: list[Quote] = []
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue("binance"))
+            sim.fund("binance", KEY, a.funds)
+
+            def on_book(book: Any) -> None:
+                if quotes:
+                    seen.append((len(a.orders(sim)), quotes[0].sent, book.best_bid_mantissa(2)))
+
+            async with tickwire.connect(
+                "binance", [SYMBOL], endpoints=sim.urls()["binance"], on_book=on_book,
+                probe_interval=None, coalesce=False,
+            ) as md:  # fmt: skip
+                async with md.trade(credentials=binance.Signer(KEY, SECRET), **trade_kw) as tr:
+                    md.quotes = quotes  # where on_book finds the rule
+                    await body(sim, md, tr, seen)
+
+    asyncio.run(go())
+
+
+async def moves(sim: Simulator, q: Quote, n: int) -> None:
+    """``n`` market steps, each once the rule's previous order was answered (one tick in flight)."""
+    for _ in range(n):
+        await settle(lambda: q.in_flight is None and q.rule.loaded, "the rule loaded again")
+        sent = q.sent
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda s=sent: q.sent > s, "an order")
+    await settle(lambda: q.in_flight is None, "the last answer")
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_every_order_is_at_the_venue_once_at_the_price_its_book_gave(transport: str) -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        q = tmpl.quote(md, QTY, offset_ticks=-50, when="every")
+        md.quotes.append(q)
+        await moves(sim, q, 12)
+        theirs = a.orders(sim)
+        assert q.sent == len(theirs) >= 12 and q.error is None
+        # At most one order was ever in flight: on_book (after the rule) saw the venue hold all but
+        # the one just written.
+        assert all(sent - held <= 1 for held, sent, _ in seen)
+        # Each order at the bid the book had when it fired, minus 50 ticks (the simulator keeps
+        # prices in ticks of 0.01 and quantities in lots of 0.00001: the template's mantissas).
+        fired = {
+            sent: bid - 50 for k, (_, sent, bid) in enumerate(seen) if sent > (seen[k - 1][1] if k else 0)
+        }
+        by_time = sorted(theirs, key=lambda o: o.id)
+        assert [o.price for o in by_time] == [fired[k + 1] for k in range(len(by_time))]
+        for o in by_time:
+            mine = tr.tracker.get(o.client_id)
+            assert mine is not None and mine.status == "new" and mine.order_id == str(o.id)
+            assert o.qty == QTY and mine.price == Decimal(o.price).scaleb(-2)
+        log = [e[1] for e in sim.endpoint("binance", 0).exchanges]
+        assert log.count("POST /api/v3/order") == (len(theirs) if transport == "rest" else 0)
+        q.stop()
+        sim.advance(3, "binance", SYMBOL)
+        await asyncio.sleep(0.1)
+        assert len(a.orders(sim)) == len(theirs) and tr.quotes == []
+
+    run(body, transport=transport)
+
+
+def test_change_sends_only_when_the_bid_moved() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50)
+        md.quotes.append(q)
+        for _ in range(15):
+            await settle(lambda: q.in_flight is None and q.rule.loaded, "the rule loaded again")
+            sim.advance(1, "binance", SYMBOL)
+            await asyncio.sleep(0.02)
+        await settle(lambda: q.in_flight is None, "the last answer")
+        prices = [o.price for o in sorted(a.orders(sim), key=lambda o: o.id)]
+        assert prices and all(p != prices[k - 1] for k, p in enumerate(prices) if k)
+        assert len(prices) == q.sent < len(seen)
+
+    run(body)
+
+
+def test_a_lost_answer_is_reconciled_into_exactly_one_order_and_the_rule_goes_on() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
+        md.quotes.append(q)
+        sim.endpoint("binance", 0).lose_answer(a.place_op)
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.sent == 1, "the order")
+        lost = q.last
+        assert lost is not None
+        o = await lost  # reconciled: the venue has it, the client never heard
+        assert sim.endpoint("binance", 0).lost == [a.place_op]
+        assert len(a.orders(sim, o.client_id)) == 1 and len(a.orders(sim)) == 1
+        assert o.status == "new" and o.order_id == str(a.orders(sim)[0].id)
+        await moves(sim, q, 2)
+        assert len(a.orders(sim)) == q.sent == 3  # nothing resent
+
+    run(body, timeout=1.0)
+
+
+def test_the_kill_switch_stops_the_rule_before_its_cancels() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
+        md.quotes.append(q)
+        await moves(sim, q, 3)
+        report = await tr.kill("test")
+        assert q.stopped and not q.rule.loaded and tr.quotes == []
+        held = len(a.orders(sim))
+        assert held == 3 and not a.open(sim) and report is not None
+        for _ in range(3):
+            sim.advance(1, "binance", SYMBOL)
+            await asyncio.sleep(0.03)
+        assert len(a.orders(sim)) == held and q.sent == 3
+        # The connection the rule held went back to the pool.
+        assert tr.wire.http is not None and tr.wire.http.idle_connections >= 1
+
+    run(body)
+
+
+def test_after_a_key_rotation_the_rule_signs_with_the_new_key() -> None:
+    key2, secret2 = "quote-key-2", "quote-secret-2"
+
+    def both(v: Any) -> None:
+        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
+
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
+        md.quotes.append(q)
+        await moves(sim, q, 2)
+        await tr.rotate(binance.Signer(key2, secret2))
+        sim.venue("binance").keys.pop(KEY)  # the old key revoked: an order signed with it is refused
+        await moves(sim, q, 2)
+        theirs = a.orders(sim)
+        assert len(theirs) == q.sent == 4 and q.error is None
+        assert all(tr.tracker.get(o.client_id).status == "new" for o in theirs)  # type: ignore[union-attr]
+
+    run(body, register=both)
+
+
+def test_bad_terms_are_refused_before_anything_is_armed() -> None:
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        for qty in (0, 3.5, 10**20):
+            with pytest.raises(InvalidOrder):
+                tmpl.quote(md, qty)  # type: ignore[arg-type]
+        with pytest.raises(NotSupported):
+            tr.template(SYMBOL, "buy", type="market").quote(md, QTY)
+        assert tr.quotes == []
+        sim.advance(2, "binance", SYMBOL)
+        await asyncio.sleep(0.05)
+        assert account().orders(sim) == []
+
+    run(body)
