@@ -27,6 +27,15 @@ Body = Callable[[Simulator, Any, TradingSession, list[tuple[int, int, int]]], Aw
 QTY = 100  # lots of 0.00001 at the simulator's ~60,000: over its 5 USDT minimum
 
 
+def ioc(tr: TradingSession, md: Any) -> Quote:
+    """A rule sending an IOC buy 50 ticks under the bid on every update: each finds nothing and
+    ends at once, so the rule's own orders never move the book it watches (a resting order would:
+    the simulator's book is the venue's, the account's orders in it)."""
+    q = tr.template(SYMBOL, "buy", tif="IOC").quote(md, QTY, offset_ticks=-50, when="every")
+    md.quotes.append(q)
+    return q
+
+
 def run(body: Body, register: Callable[[Any], None] | None = None, **trade_kw: Any) -> None:
     """``body(sim, md, tr, seen)`` with market data and a trading session on one simulated Binance;
     ``seen`` gets ``(orders the simulator holds, orders the rule wrote, best bid)`` per ``on_book``."""
@@ -69,9 +78,7 @@ def test_every_order_is_at_the_venue_once_at_the_price_its_book_gave(transport: 
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
-        tmpl = tr.template(SYMBOL, "buy")
-        q = tmpl.quote(md, QTY, offset_ticks=-50, when="every")
-        md.quotes.append(q)
+        q = ioc(tr, md)
         await moves(sim, q, 12)
         theirs = a.orders(sim)
         assert q.sent == len(theirs) >= 12 and q.error is None
@@ -87,7 +94,8 @@ def test_every_order_is_at_the_venue_once_at_the_price_its_book_gave(transport: 
         assert [o.price for o in by_time] == [fired[k + 1] for k in range(len(by_time))]
         for o in by_time:
             mine = tr.tracker.get(o.client_id)
-            assert mine is not None and mine.status == "new" and mine.order_id == str(o.id)
+            assert mine is not None and mine.status == "expired" and mine.order_id == str(o.id)
+            assert not o.open
             assert o.qty == QTY and mine.price == Decimal(o.price).scaleb(-2)
         log = [e[1] for e in sim.endpoint("binance", 0).exchanges]
         assert log.count("POST /api/v3/order") == (len(theirs) if transport == "rest" else 0)
@@ -121,8 +129,7 @@ def test_a_lost_answer_is_reconciled_into_exactly_one_order_and_the_rule_goes_on
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
-        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
-        md.quotes.append(q)
+        q = ioc(tr, md)
         sim.endpoint("binance", 0).lose_answer(a.place_op)
         sim.advance(1, "binance", SYMBOL)
         await settle(lambda: q.sent == 1, "the order")
@@ -131,7 +138,7 @@ def test_a_lost_answer_is_reconciled_into_exactly_one_order_and_the_rule_goes_on
         o = await lost  # reconciled: the venue has it, the client never heard
         assert sim.endpoint("binance", 0).lost == [a.place_op]
         assert len(a.orders(sim, o.client_id)) == 1 and len(a.orders(sim)) == 1
-        assert o.status == "new" and o.order_id == str(a.orders(sim)[0].id)
+        assert o.status == "expired" and o.order_id == str(a.orders(sim)[0].id)
         await moves(sim, q, 2)
         assert len(a.orders(sim)) == q.sent == 3  # nothing resent
 
@@ -142,13 +149,14 @@ def test_the_kill_switch_stops_the_rule_before_its_cancels() -> None:
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
-        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
-        md.quotes.append(q)
+        q = ioc(tr, md)
         await moves(sim, q, 3)
-        report = await tr.kill("test")
+        resting = await a.rest_below(sim, tr, 60)
+        assert a.open(sim) and resting.status == "new"
+        await tr.kill("test")
         assert q.stopped and not q.rule.loaded and tr.quotes == []
         held = len(a.orders(sim))
-        assert held == 3 and not a.open(sim) and report is not None
+        assert held == 4 and not a.open(sim)
         for _ in range(3):
             sim.advance(1, "binance", SYMBOL)
             await asyncio.sleep(0.03)
@@ -169,15 +177,14 @@ def test_after_a_key_rotation_the_rule_signs_with_the_new_key() -> None:
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
-        q = tr.template(SYMBOL, "buy").quote(md, QTY, offset_ticks=-50, when="every")
-        md.quotes.append(q)
+        q = ioc(tr, md)
         await moves(sim, q, 2)
         await tr.rotate(binance.Signer(key2, secret2))
         sim.venue("binance").keys.pop(KEY)  # the old key revoked: an order signed with it is refused
         await moves(sim, q, 2)
         theirs = a.orders(sim)
         assert len(theirs) == q.sent == 4 and q.error is None
-        assert all(tr.tracker.get(o.client_id).status == "new" for o in theirs)  # type: ignore[union-attr]
+        assert all(tr.tracker.get(o.client_id).status == "expired" for o in theirs)  # type: ignore[union-attr]
 
     run(body, register=both)
 

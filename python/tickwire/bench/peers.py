@@ -5,6 +5,8 @@ kept-alive HTTP connection.
 - ``floor``: picows answering every diff with one fixed order built beforehand — the transport only,
   what no client can beat;
 - ``tickwire``: ``tickwire.connect`` + ``md.trade`` + an order template sent from ``on_book``;
+- ``rule``: the same book and template, the order fired by a quote rule (``tmpl.quote``) inside the
+  frame's Rust call, before ``on_book``;
 - ``bare`` (a diagnostic): ``tickwire``'s book with the template's bytes written by hand, nothing
   tracked — what ``send``'s guarantees cost;
 - ``best``: the best-effort Python stack — picows, orjson, the C ``order-book`` package, a pre-keyed
@@ -353,6 +355,31 @@ class Bare(Tickwire):
         await super().stop()
 
 
+class Rule(Tickwire):
+    """The ``tickwire`` contender's book and template, its order fired by a quote rule in the frame
+    route (``tmpl.quote``: price read from the touch, filled, signed and written inside the frame's
+    one Python→Rust call, before ``on_book``); the order then tracked and answered as ``send``'s."""
+
+    key, name = "rule", "tickwire: quote rule (tmpl.quote) fired in the frame route, in Rust"
+
+    async def strategy(self, t: Any) -> Any:
+        self.quote = q = t.quote(self.md, QTY_LOTS, when="every")
+        inproc, ready, form = self.inproc, self.ready, t.rest
+        sent = [0]
+
+        def quote(book: Any) -> None:  # on_book, after the rule: its stamps read back
+            if q.sent > sent[0]:
+                sent[0] = q.sent
+                ready.append(form.ready_ns - book.recv_ns)
+                inproc.append(t.written_ns - book.recv_ns)
+
+        return quote
+
+    async def stop(self) -> None:
+        self.quote.stop()
+        await super().stop()
+
+
 class Remote(Contender):
     """The ``tickwire`` contender's strategy moved behind a gateway (``bench/tick_remote.py``): books
     from the bus, orders through the gateway's trading session. ``place_order`` is a coroutine, so
@@ -433,7 +460,7 @@ def _wall_minus_monotonic() -> int:
     return best[1]
 
 
-CONTENDERS: tuple[type[Contender], ...] = (Floor, Tickwire, Bare, Best, Pure, Remote)
+CONTENDERS: tuple[type[Contender], ...] = (Floor, Tickwire, Rule, Bare, Best, Pure, Remote)
 
 
 async def _serve(kind: type[Contender], symbol: str, urls: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ is written, its answer applied and a lost one reconciled, never resent.
 What was chosen, and why:
 
 - **One order in flight per rule.** A rule is loaded with one write (where it goes: the order socket
-  when up, else an idle kept-alive connection taken for it) and loads the next once the previous
-  order's answer is in. A rule firing on every tick could otherwise outrun the venue's answers.
+  when up, else an idle kept-alive connection taken for it) and loads the next as soon as the
+  previous order's answer is read (or, without one, once the order was reconciled). A rule firing
+  on every tick could otherwise outrun the venue's answers.
 - **``when="change"``** (the default) sends only when the price differs from the last order's;
   ``"every"`` sends on every update of the book (the bench's rule).
 - **A tick the budget has no room for sends nothing** (the rule stays loaded): a quote sent late is a
@@ -143,13 +144,20 @@ class Quote:
         """From Rust, right after the write: the order tracked, its answer awaited."""
         to, self._to = self._to, None
         assert to is not None  # loaded with it
-        task = self.template.after_write(to, price, self.qty, cid, data)
+        task = self.template.after_write(to, price, self.qty, cid, data, self._answered)
         self.in_flight = self.last = task
-        task.add_done_callback(self._answered)
+        task.add_done_callback(self._ended)
 
-    def _answered(self, task: asyncio.Task[Order]) -> None:
+    def _answered(self) -> None:
+        """The venue's answer to the order in flight is read (applied right after): the next write
+        is loaded at once, so the rule is ready for the next tick as early as it can be."""
         self.in_flight = None
         self.load()
+
+    def _ended(self, task: asyncio.Task[Order]) -> None:
+        """The order's task ended (after its answer was applied, or reconciled, or refused)."""
+        if self.in_flight is task:
+            self._answered()
 
     def _failed(self, exc: BaseException) -> None:
         """From Rust: the order could not be made or written; nothing was sent with it."""

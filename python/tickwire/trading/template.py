@@ -379,9 +379,12 @@ class OrderTemplate(Answering):
         if to.conn is not None and http is not None:
             http.keep(to.conn)
 
-    def after_write(self, to: Dest, p: int, q: int, cid: str, data: bytes) -> asyncio.Task[Order]:
+    def after_write(
+        self, to: Dest, p: int, q: int, cid: str, data: bytes, answered: Callable[[], None] | None = None
+    ) -> asyncio.Task[Order]:
         """The order ``cid`` at mantissas ``p``/``q``, just written as ``data`` to ``to``: tracked now,
-        its answer awaited (a lost one reconciled) in the returned task."""
+        its answer awaited (``answered()`` once it is read; a lost one reconciled) in the returned
+        task."""
         self.written_ns = time.monotonic_ns()
         s, ws = self.session, to.ws
         written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
@@ -389,7 +392,7 @@ class OrderTemplate(Answering):
         if not to.form.ids_left:
             to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
         task = asyncio.get_running_loop().create_task(
-            self._complete(p, q, cid, ws, to.rid, data, written, order, True)
+            self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered)
         )
         task.add_done_callback(retrieved)
         return task

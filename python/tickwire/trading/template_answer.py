@@ -54,9 +54,11 @@ class Answering:
         written: Any,
         order: Order | None,
         taken: bool,
+        answered: Callable[[], None] | None = None,
     ) -> Order:
         """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
-        applied, a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
+        applied (``answered()`` called as soon as the venue's answer is read, before it is applied),
+        a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
         renewed, a fresh nonce) or the venue's rate-limit refusal (after its block) is sent once more
         with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
         take the order. Any other refusal is recorded as the order's rejection and raised."""
@@ -82,6 +84,8 @@ class Answering:
                 sending = True
                 wire.requests += 1
                 body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
+                if answered is not None:
+                    answered()
                 break
             except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
                 track()
