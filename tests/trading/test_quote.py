@@ -19,6 +19,7 @@ from template_cases import KEY, SECRET, SYMBOL, account
 from tickwire.errors import InvalidOrder, NotSupported
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
+from tickwire.trading import quote as quote_module
 from tickwire.trading.quote import Quote
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance
@@ -201,5 +202,54 @@ def test_bad_terms_are_refused_before_anything_is_armed() -> None:
         sim.advance(2, "binance", SYMBOL)
         await asyncio.sleep(0.05)
         assert account().orders(sim) == []
+
+    run(body)
+
+
+def test_a_loaded_connection_the_venue_closed_is_replaced_before_the_next_tick() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await moves(sim, q, 1)
+        to = q._to
+        assert to is not None and to.conn is not None
+        to.conn.close()  # as a venue's idle time-out would
+        await asyncio.sleep(quote_module.WATCH_S * 2 + 0.1)
+        assert q._to is not None and q._to.conn is not to.conn and q._to.conn.usable()
+        await moves(sim, q, 2)
+        assert len(a.orders(sim)) == q.sent == 3 and q.error is None
+
+    run(body)
+
+
+def test_a_write_that_raises_sends_nothing_and_the_rule_goes_on() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await moves(sim, q, 1)
+        to = q._to
+        assert to is not None
+
+        def broken(data: bytes) -> None:
+            raise RuntimeError("transport gone")
+
+        q.rule.load(to.form, q.template.stamp, to.rid, broken, None, q.template.take)
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q._write_failures == 1 and q.rule.loaded, "another write loaded")
+        assert len(a.orders(sim)) == q.sent == 1 and not q.stopped
+        await moves(sim, q, 2)
+        assert len(a.orders(sim)) == q.sent == 3 and q.error is None and q._write_failures == 0
+
+    run(body)
+
+
+def test_the_session_closing_stops_its_rules() -> None:
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await tr.close()
+        await asyncio.sleep(0)
+        assert q.stopped and tr.quotes == [] and q._watch.done() and not q.rule.loaded
 
     run(body)

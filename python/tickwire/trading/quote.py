@@ -26,7 +26,9 @@ What was chosen, and why:
 - **The kill switch stops every rule** of the session at once, before its cancels go out; a key
   rotation pauses them and loads them again with the new key's bytes.
 - **A refusal before the write** (a price off the instrument's rules, a book price with more decimals
-  than the order's) stops the rule: ``error`` holds it, and it is logged.
+  than the order's) stops the rule: ``error`` holds it, and it is logged. A write that raises sent
+  nothing: its connection is dropped and another write loaded (the rule stops after three in a
+  row). A loaded connection the venue closed meanwhile is replaced within ``WATCH_S``.
 
 What a rule does not do is decide anything else: sizing, inventory and risk stay in Python, where
 ``on_book`` may ``stop()`` a rule or arm another. The rule costs the frame's decode and apply, one
@@ -53,6 +55,11 @@ log = logging.getLogger("tickwire.trading")
 
 # Between two tries to find where the next order goes (no idle connection, the socket reconnecting).
 RETRY_S = 0.01
+# How often a loaded write's connection is checked (the venue may close an idle one): a closed one is
+# replaced before a tick finds it.
+WATCH_S = 0.25
+# Writes that raise in a row before the rule stops.
+WRITE_FAILURES = 3
 
 
 class Quote:
@@ -99,9 +106,11 @@ class Quote:
         self.stopped = False
         self._to: Dest | None = None
         self._waiting: asyncio.Task[None] | None = None
+        self._write_failures = 0
         s.quotes.append(self)
         md.dispatcher.arm(self.rule)
         self.load()
+        self._watch = asyncio.get_running_loop().create_task(self._keep())
 
     @property
     def sent(self) -> int:
@@ -140,8 +149,28 @@ class Quote:
             self._waiting = None
         self.load()
 
+    async def _keep(self) -> None:
+        """Replaces a loaded write whose connection closed (the venue's idle time-out, the order
+        socket reconnected) before a tick writes into it."""
+        while not self.stopped:
+            await asyncio.sleep(WATCH_S)
+            to = self._to
+            if to is not None and self.rule.loaded and not self._usable(to):
+                self.pause()
+                self.load()
+
+    def _usable(self, to: Dest) -> bool:
+        if to.ws is not None:
+            return (
+                to.ws is self.template.session.orders_ws
+                and to.ws.connected
+                and getattr(to.write, "__self__", None) is to.ws.transport
+            )
+        return bool(to.conn is not None and to.conn.usable())
+
     def _sent(self, cid: str, data: bytes, price: int) -> None:
         """From Rust, right after the write: the order tracked, its answer awaited."""
+        self._write_failures = 0
         to, self._to = self._to, None
         assert to is not None  # loaded with it
         task = self.template.after_write(to, price, self.qty, cid, data, self._answered)
@@ -160,9 +189,21 @@ class Quote:
             self._answered()
 
     def _failed(self, exc: BaseException) -> None:
-        """From Rust: the order could not be made or written; nothing was sent with it."""
+        """From Rust: the order could not be made (a refusal: the rule stops) or its write raised
+        (nothing went out: the connection is dropped and the next write loaded, up to
+        ``WRITE_FAILURES`` in a row)."""
+        venue, symbol = self.template.session.venue, self.template.symbol
+        if not isinstance(exc, InvalidOrder):
+            self._write_failures += 1
+            to, self._to = self._to, None
+            if to is not None and to.conn is not None:
+                to.conn.close()
+            if self._write_failures < WRITE_FAILURES:
+                log.warning("%s: quote rule on %s: write failed (%s); loading another", venue, symbol, exc)
+                self.load()
+                return
         self.error = exc
-        log.error("%s: quote rule on %s stopped: %s", self.template.session.venue, self.template.symbol, exc)
+        log.error("%s: quote rule on %s stopped: %s", venue, symbol, exc)
         self.stop()
 
     def pause(self) -> None:
@@ -183,6 +224,7 @@ class Quote:
             self._to = None
         if self._waiting is not None:
             self._waiting.cancel()
+        self._watch.cancel()
         quotes = self.template.session.quotes
         if self in quotes:
             quotes.remove(self)

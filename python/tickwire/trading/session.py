@@ -163,6 +163,8 @@ class TradingSession:
         return self
 
     async def close(self) -> None:
+        for q in list(self.quotes):  # nothing written on connections about to close
+            q.stop()
         if self.dead_man is not None:
             await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
         for t in list(self._tasks):
