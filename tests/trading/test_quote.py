@@ -198,6 +198,8 @@ def test_bad_terms_are_refused_before_anything_is_armed() -> None:
                 tmpl.quote(md, qty)  # type: ignore[arg-type]
         with pytest.raises(NotSupported):
             tr.template(SYMBOL, "buy", type="market").quote(md, QTY)
+        with pytest.raises(NotSupported, match="market-data session"):
+            tmpl.quote(object(), QTY)  # a threaded handle's books live on another loop
         assert tr.quotes == []
         sim.advance(2, "binance", SYMBOL)
         await asyncio.sleep(0.05)

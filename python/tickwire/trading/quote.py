@@ -81,6 +81,10 @@ class Quote:
             raise NotSupported(f"{s.venue}: quote rules need a template that spells its own client ids")
         if template.type != "limit":
             raise NotSupported("a quote rule prices its orders: limit templates only")
+        if not isinstance(getattr(md, "dispatcher", None), _core.Dispatcher):
+            raise NotSupported(
+                "quote rules are armed on a market-data session (tickwire.connect) on this event loop"
+            )
         if md.venue != s.venue:
             raise InvalidOrder(f"quote rule: market data of {md.venue!r} for an order on {s.venue!r}")
         if type(qty) is not int or type(offset_ticks) is not int:
