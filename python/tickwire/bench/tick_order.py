@@ -14,8 +14,9 @@ import sys
 from typing import Any
 
 from tickwire.bench import tick_remote
-from tickwire.bench.peers import CONTENDERS, KEY, SECRET, Contender
+from tickwire.bench.peers import KEY, LOCAL, SECRET, Contender
 from tickwire.bench.report import Progress, Result, add_ratios
+from tickwire.bench.tick_remote import Remote
 from tickwire.bench.venue import SYMBOLS
 from tickwire.sim.process import url_process
 
@@ -27,6 +28,8 @@ INPROC = "tick→order in process (tick read → order written)"
 READY = "tick→order in process (tick read → order's bytes handed to the write, before the syscall)"
 # A round's samples come back as one JSON line: 1000 ticks of the remote contender's stamps alone are
 # over asyncio's 64 KiB default line limit.
+# Every contender the stage runs, in the order they are started.
+CONTENDERS: tuple[type[Contender], ...] = (*LOCAL, Remote)
 SAMPLES_LINE = 64 * 1024 * 1024
 CALLBACK = "socket → callback in process (tick read → book updated, the strategy's code running)"
 

@@ -1,4 +1,4 @@
-"""The tick stage's ``remote`` contender (``peers.Remote``): what it needs around it and how its time
+"""The tick stage's ``remote`` contender (``Remote``), what it needs around it and how its time
 splits.
 
 The tick goes venue → a ``tickwire gateway`` process (one market: the bench venue's book of the
@@ -16,17 +16,20 @@ stamps (message in, ``on_book`` entered, the place task running).
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import contextlib
 import importlib.util
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from tickwire.bench.peers import QTY_LOTS, Contender
 from tickwire.sim.process import url_process
 
 GATEWAY = "bench"
@@ -100,3 +103,82 @@ def segments(stamps: list[list[int]], rows: list[list[int]]) -> dict[str, list[i
         for (k, _), v in zip(SEGMENTS, (gw - t0, recv - gw, task - recv, t1 - task), strict=True):
             out[k].append(v)
     return out
+
+
+class Remote(Contender):
+    """The ``tickwire`` contender's strategy moved behind a gateway (``bench/tick_remote.py``): books
+    from the bus, orders through the gateway's trading session. ``place_order`` is a coroutine, so
+    ``on_book`` fires it as a task and returns."""
+
+    key, name = "remote", "remote (via gateway): remote.connect + remote.trade, place_order task"
+    needs = ("nats",)
+
+    def __init__(self, symbol: str, urls: dict[str, Any]) -> None:
+        super().__init__(symbol, urls)
+        self.nats = str(urls["nats"])
+        # Per tick, monotonic ns: [gateway stamp (wall until reported), message in, on_book, task running].
+        self.rows: list[list[int]] = []
+        self.errors: list[str] = []
+
+    async def start(self) -> None:
+        import tickwire.remote
+        from tickwire.trading.numbers import Mantissa, strip_zeros
+
+        self.tr = tickwire.remote.trade(self.nats, "binance", ACCOUNT, strategy="rb")
+        await self.tr.__aenter__()
+        rules = self.tr.rules[self.symbol]
+        ps, qs = (max(0, -int(strip_zeros(d).as_tuple().exponent)) for d in (rules.tick_size, rules.lot_size))
+        qty = Mantissa(QTY_LOTS, qs)  # the template's 100 lots, exact
+        place, sym, errors = self.tr.place_order, self.symbol, self.errors
+        loop, mono, callback, rows = asyncio.get_running_loop(), time.monotonic_ns, self.callback, self.rows
+        tasks: set[asyncio.Task[None]] = set()
+        self.tasks = tasks
+
+        async def order(bid: int, row: list[int]) -> None:
+            row[3] = mono()
+            try:
+                await place(sym, "buy", "limit", qty, Mantissa(bid, ps), tif="IOC")
+            except Exception as e:
+                errors.append(f"{type(e).__name__}: {e}")
+
+        def on_book(book: Any) -> None:
+            t = mono()
+            callback.append(t - book.recv_ns)
+            row = [md.last_stamp_ns, book.recv_ns, t, 0]
+            rows.append(row)
+            task = loop.create_task(order(book.best_bid_mantissa(ps), row))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        md = tickwire.remote.connect(
+            self.nats, "binance", [self.symbol], gateway=GATEWAY, on_book=on_book, coalesce=False
+        )
+        self.md = md
+        await md.__aenter__()
+
+    def report(self) -> dict[str, Any]:
+        out = super().report()
+        off = _wall_minus_monotonic()
+        out["segments"] = [[gw - off, recv, cb, task] for gw, recv, cb, task in self.rows]
+        out["errors"] = list(self.errors)
+        self.rows.clear()
+        self.errors.clear()
+        return out
+
+    async def stop(self) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=5)
+        await self.md.__aexit__(None, None, None)
+        await self.tr.__aexit__(None, None, None)
+
+
+def _wall_minus_monotonic() -> int:
+    """``time.time_ns() - time.monotonic_ns()`` now, read between two monotonic readings (the
+    closest of a few), to move another process's wall-clock stamp onto the monotonic clock."""
+    best = (1 << 62, 0)
+    for _ in range(9):
+        a = time.monotonic_ns()
+        w = time.time_ns()
+        b = time.monotonic_ns()
+        best = min(best, (b - a, w - (a + b) // 2))
+    return best[1]
