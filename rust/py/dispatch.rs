@@ -18,7 +18,7 @@ use super::errors::guard;
 use super::feed::{feed_err, with_bytes, BookFeed};
 use super::latency::LatencyRecorder;
 use super::lock::ReaderLock;
-use super::quote::QuoteRule;
+use super::quote::{QuoteRule, QuoteRules};
 use crate::book::Outcome;
 use crate::venue::FrameKind;
 
@@ -41,7 +41,7 @@ pub struct Dispatcher {
     /// Held around each frame when a thread-backed handle's readers share the books.
     lock: Option<Py<ReaderLock>>,
     /// Quote rules armed on this route's books, fired before `on_book` for the book they watch.
-    quotes: Vec<Py<QuoteRule>>,
+    quotes: Py<QuoteRules>,
 }
 
 /// Outcomes the dispatcher settles itself; any other needs the session's remedy in Python.
@@ -64,7 +64,7 @@ impl Dispatcher {
     }
 
     fn call_back(&mut self, py: Python<'_>, i: u32) -> PyResult<()> {
-        if !self.quotes.is_empty() {
+        if self.quotes.bind(py).try_borrow().is_ok_and(|r| !r.rules.is_empty()) {
             self.fire_quotes(py, i)?;
         }
         let Some(cb) = self.on_book.as_ref().map(|c| c.clone_ref(py)) else {
@@ -82,9 +82,11 @@ impl Dispatcher {
     /// first. A rule's callbacks raising is reported like `on_book`'s, the connection kept.
     fn fire_quotes(&mut self, py: Python<'_>, i: u32) -> PyResult<()> {
         let feed = self.feed.bind(py).clone();
-        // Cloned: a rule's callbacks may arm or disarm rules.
-        let quotes: Vec<_> = self.quotes.iter().map(|q| q.clone_ref(py)).collect();
-        for q in &quotes {
+        // By index, each one's reference taken in turn (no list copied per frame): a rule's callbacks
+        // may arm or disarm rules, and a rule disarmed meanwhile is only skipped for this frame.
+        let (mut k, rules) = (0, self.quotes.bind(py));
+        while let Some(q) = rules.try_borrow().ok().and_then(|r| r.rules.get(k).map(|q| q.clone_ref(py))) {
+            k += 1;
             let q = q.bind(py);
             let on = q.try_borrow_mut().ok().and_then(|mut r| r.book_in(&feed.borrow())) == Some(i);
             if on {
@@ -215,13 +217,14 @@ impl Dispatcher {
     #[new]
     #[pyo3(signature = (feed, on_book, on_error, recorder=None, coalesce=true))]
     fn new(
+        py: Python<'_>,
         feed: Py<BookFeed>,
         on_book: Option<Py<PyAny>>,
         on_error: Py<PyAny>,
         recorder: Option<Py<LatencyRecorder>>,
         coalesce: bool,
-    ) -> Self {
-        Dispatcher {
+    ) -> PyResult<Self> {
+        Ok(Dispatcher {
             feed,
             on_book,
             on_error,
@@ -233,8 +236,8 @@ impl Dispatcher {
             unconfirmed: Vec::new(),
             n_unconfirmed: 0,
             lock: None,
-            quotes: Vec::new(),
-        }
+            quotes: Py::new(py, QuoteRules::default())?,
+        })
     }
 
     /// One received frame, read from the socket at `t0` (monotonic ns); `last`: the last frame of
@@ -284,18 +287,11 @@ impl Dispatcher {
         self.lock = lock;
     }
 
-    /// Arms `rule` on this route: every change of its book is offered to it, before `on_book`.
-    fn arm(&mut self, py: Python<'_>, rule: Py<QuoteRule>) {
-        if !self.quotes.iter().any(|q| q.is(&rule)) {
-            self.quotes.push(rule.clone_ref(py));
-        }
-    }
-
-    /// Takes `rule` off this route; True when it was armed.
-    fn disarm(&mut self, rule: &Bound<'_, QuoteRule>) -> bool {
-        let n = self.quotes.len();
-        self.quotes.retain(|q| !q.is(rule));
-        self.quotes.len() < n
+    /// The quote rules armed on this route (`arm`/`disarm` them there: that works from inside a
+    /// callback the route runs, where the route itself is busy). Fetch it once, outside callbacks.
+    #[getter]
+    fn quotes(&self, py: Python<'_>) -> Py<QuoteRules> {
+        self.quotes.clone_ref(py)
     }
 
     /// Books the last frames changed but not yet called back (coalescing).
@@ -348,9 +344,7 @@ impl Dispatcher {
         for v in self.views.iter().flatten() {
             visit.call(v)?;
         }
-        for q in &self.quotes {
-            visit.call(q)?;
-        }
+        visit.call(&self.quotes)?;
         Ok(())
     }
 
@@ -358,7 +352,6 @@ impl Dispatcher {
         self.on_book = None;
         self.recorder = None;
         self.views.clear();
-        self.quotes.clear();
     }
 }
 

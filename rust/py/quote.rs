@@ -259,6 +259,48 @@ impl QuoteRule {
     }
 }
 
+/// The quote rules armed on one frame route. Its own object, not the route's: a rule may be armed or
+/// disarmed from a callback the route is running (`on_book`, a rule's own `on_sent`/`on_error`),
+/// while the route itself is borrowed.
+#[pyclass(module = "tickwire._core", name = "QuoteRules")]
+#[derive(Default)]
+pub struct QuoteRules {
+    pub(crate) rules: Vec<Py<QuoteRule>>,
+}
+
+#[pymethods]
+impl QuoteRules {
+    /// Arms `rule`: every change of its book is offered to it, before `on_book`.
+    fn arm(&mut self, py: Python<'_>, rule: Py<QuoteRule>) {
+        if !self.rules.iter().any(|q| q.is(&rule)) {
+            self.rules.push(rule.clone_ref(py));
+        }
+    }
+
+    /// Takes `rule` off; True when it was armed.
+    fn disarm(&mut self, rule: &Bound<'_, QuoteRule>) -> bool {
+        let n = self.rules.len();
+        self.rules.retain(|q| !q.is(rule));
+        self.rules.len() < n
+    }
+
+    fn __len__(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for q in &self.rules {
+            visit.call(q)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.rules.clear();
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<QuoteRule>()
+    m.add_class::<QuoteRule>()?;
+    m.add_class::<QuoteRules>()
 }

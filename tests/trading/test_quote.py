@@ -255,3 +255,26 @@ def test_the_session_closing_stops_its_rules() -> None:
         assert q.stopped and tr.quotes == [] and q._watch.done() and not q.rule.loaded
 
     run(body)
+
+
+def test_on_book_may_stop_the_rule_that_just_fired() -> None:
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+
+        def on_book(book: Any) -> None:  # runs inside the frame's call, after the rule fired
+            if q.sent:
+                q.stop()
+
+        md.dispatcher.on_book = on_book
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.stopped, "the rule stopped from on_book")
+        assert len(md.quote_rules) == 0 and tr.quotes == [] and q.error is None
+        await settle(lambda: q.in_flight is None, "its order answered")
+        for _ in range(3):
+            sim.advance(1, "binance", SYMBOL)
+            await asyncio.sleep(0.03)
+        assert len(a.orders(sim)) == q.sent == 1
+
+    run(body)

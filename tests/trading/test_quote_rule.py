@@ -47,7 +47,7 @@ class Rig:
             on_sent=self.on_sent, on_error=self.errors.append,
         )  # fmt: skip
         self.route = Dispatcher(feed, self.on_book, self.route_errors.append, None, coalesce=False)
-        self.route.arm(self.rule)
+        self.route.quotes.arm(self.rule)
 
     def load(self, take: Any = None) -> None:
         self.rule.load(self.form, TS, "", self.written.append, None, take)
@@ -117,7 +117,7 @@ def test_one_write_per_load_then_nothing_until_loaded_again() -> None:
         on_sent=rig.on_sent, on_error=rig.errors.append,
     )  # fmt: skip
     rig.route = Dispatcher(feed, rig.on_book, rig.route_errors.append, None, coalesce=False)
-    rig.route.arm(rig.rule)
+    rig.route.quotes.arm(rig.rule)
     rig.route.on_frame(frames[1], 1, 1)
     assert rig.written == []  # never loaded
     rig.load()
@@ -126,7 +126,7 @@ def test_one_write_per_load_then_nothing_until_loaded_again() -> None:
         rig.route.on_frame(fr, 1, 1)
     assert len(rig.written) == 1 and not rig.rule.loaded and rig.sent[0][2] == 10000  # bid 100.00
     rig.load()
-    assert rig.route.disarm(rig.rule) and not rig.route.disarm(rig.rule)
+    assert rig.route.quotes.disarm(rig.rule) and not rig.route.quotes.disarm(rig.rule)
     rig.route.on_frame(frames[5], 1, 1)
     assert len(rig.written) == 1 and rig.rule.loaded  # disarmed: loaded, never offered a book
     assert rig.rule.unload() and not rig.rule.unload()
@@ -159,7 +159,7 @@ def test_no_room_in_the_budget_writes_nothing_and_stays_loaded() -> None:
         on_sent=rig.on_sent, on_error=rig.errors.append,
     )  # fmt: skip
     rig.route = Dispatcher(feed, None, rig.route_errors.append, None, coalesce=False)
-    rig.route.arm(rig.rule)
+    rig.route.quotes.arm(rig.rule)
     rig.load(take)
     for fr in frames[1:4]:
         rig.route.on_frame(fr, 1, 1)
@@ -184,7 +184,7 @@ def test_a_refused_order_reaches_on_error_writes_nothing_and_spends_no_id() -> N
         "BTCUSDT", reference="bid", offset=0, qty=0, when="every", price_scale=2,
         on_sent=bad.on_sent, on_error=bad.errors.append,
     )  # fmt: skip
-    bad.route.arm(bad.rule)
+    bad.route.quotes.arm(bad.rule)
     bad.load()
     bad.route.on_frame(frames[2], 1, 1)
     assert bad.written == [] and len(bad.errors) == 1 and isinstance(bad.errors[0], InvalidOrder)
@@ -201,7 +201,7 @@ def test_a_book_price_finer_than_the_orders_scale_stops_the_rule() -> None:
         on_sent=lambda *a: None, on_error=errors.append,
     )  # fmt: skip
     route = Dispatcher(feed, None, errors.append, None, coalesce=False)
-    route.arm(rule)
+    route.quotes.arm(rule)
     form, written = template(), []  # type: ignore[var-annotated]
     form.give_ids("q", 0, 10)
     rule.load(form, TS, "", written.append)
@@ -224,8 +224,8 @@ def test_a_raising_callback_is_reported_and_the_route_goes_on() -> None:
         "BTCUSDT", reference="bid", offset=0, qty=QTY, when="every", price_scale=2,
         on_sent=boom, on_error=rig.errors.append,
     )  # fmt: skip
-    rig.route.disarm(rig.rule)
-    rig.route.arm(rule)
+    rig.route.quotes.disarm(rig.rule)
+    rig.route.quotes.arm(rule)
     rule.load(rig.form, TS, "", rig.written.append)
     for fr in frames[1:3]:
         rig.route.on_frame(fr, 1, 1)
@@ -241,3 +241,35 @@ def test_bad_arguments_are_refused() -> None:
         args.update(kw)
         with pytest.raises(ValueError):
             QuoteRule("BTCUSDT", **args)
+
+
+def test_a_rule_is_disarmed_or_armed_from_callbacks_the_route_is_running() -> None:
+    """``on_book`` (and a rule's own ``on_sent``) run while the route is busy with the frame: the rules
+    are held apart from it, so disarming one there takes effect for the next frame, and arming one
+    there is offered the next frame."""
+    snap, frames = synthetic(8)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    rig = Rig(feed, "BTCUSDT")
+    other = Rig(feed, "BTCUSDT")  # its own rule and form, armed from rig's on_book below
+    rig.route.quotes.disarm(rig.rule)
+    board = rig.route.quotes
+    calls: list[str] = []
+
+    def on_book(book: Any) -> None:
+        calls.append("book")
+        if len(calls) == 1:
+            assert board.disarm(rig.rule) and not board.disarm(rig.rule)
+            board.arm(other.rule)
+
+    route = Dispatcher(feed, on_book, rig.route_errors.append, None, coalesce=False)
+    board = route.quotes
+    board.arm(rig.rule)
+    rig.load()
+    other.load()
+    for fr in frames[1:4]:
+        route.on_frame(fr, 1, 1)
+    assert rig.route_errors == [] and len(calls) == 3
+    assert len(rig.written) == 1  # the first frame, before on_book disarmed it; nothing after
+    assert len(other.written) == 2  # armed from on_book: the second and third frames
+    assert len(board) == 1

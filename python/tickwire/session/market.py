@@ -147,6 +147,9 @@ class MarketData:
         self.dispatcher = Dispatcher(
             self.feed, None, self._callback_error, self.latency_recorder, self.coalesce
         )
+        # The quote rules armed on that route (``tickwire.trading.quote``), held apart from it so that a
+        # callback the route is running may arm or disarm one.
+        self.quote_rules = self.dispatcher.quotes
         self.redundancy = redundancy
         self.lines: list[Line] = []
         # Set by a thread-backed handle whose readers share the books (``ThreadedMarketData``):

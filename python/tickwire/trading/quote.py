@@ -81,7 +81,7 @@ class Quote:
             raise NotSupported(f"{s.venue}: quote rules need a template that spells its own client ids")
         if template.type != "limit":
             raise NotSupported("a quote rule prices its orders: limit templates only")
-        if not isinstance(getattr(md, "dispatcher", None), _core.Dispatcher):
+        if not isinstance(getattr(md, "quote_rules", None), _core.QuoteRules):
             raise NotSupported(
                 "quote rules are armed on a market-data session (tickwire.connect) on this event loop"
             )
@@ -112,7 +112,7 @@ class Quote:
         self._waiting: asyncio.Task[None] | None = None
         self._write_failures = 0
         s.quotes.append(self)
-        md.dispatcher.arm(self.rule)
+        md.quote_rules.arm(self.rule)
         self.load()
         self._watch = asyncio.get_running_loop().create_task(self._keep())
 
@@ -221,7 +221,7 @@ class Quote:
         if self.stopped:
             return
         self.stopped = True
-        self.md.dispatcher.disarm(self.rule)
+        self.md.quote_rules.disarm(self.rule)
         self.pause()
         if self._to is not None:  # failed with a target not yet given back
             self.template.give_back(self._to)
