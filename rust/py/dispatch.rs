@@ -82,11 +82,11 @@ impl Dispatcher {
     /// first. A rule's callbacks raising is reported like `on_book`'s, the connection kept.
     fn fire_quotes(&mut self, py: Python<'_>, i: u32) -> PyResult<()> {
         let feed = self.feed.bind(py).clone();
-        // By index, each one's reference taken in turn (no list copied per frame): a rule's callbacks
-        // may arm or disarm rules, and a rule disarmed meanwhile is only skipped for this frame.
+        // By index, each one's reference taken in turn (no list copied per frame). A rule's callbacks
+        // may arm or disarm rules: the next one offered is the one after this rule where it now
+        // stands, or in its place when it was disarmed.
         let (mut k, rules) = (0, self.quotes.bind(py));
         while let Some(q) = rules.try_borrow().ok().and_then(|r| r.rules.get(k).map(|q| q.clone_ref(py))) {
-            k += 1;
             let q = q.bind(py);
             let on = q.try_borrow_mut().ok().and_then(|mut r| r.book_in(&feed.borrow())) == Some(i);
             if on {
@@ -94,6 +94,8 @@ impl Dispatcher {
                     self.on_error.call1(py, (e.into_value(py),))?;
                 }
             }
+            let at = rules.try_borrow().ok().and_then(|r| r.rules.iter().position(|x| x.is(q)));
+            k = at.map_or(k, |at| at + 1);
         }
         Ok(())
     }

@@ -273,3 +273,28 @@ def test_a_rule_is_disarmed_or_armed_from_callbacks_the_route_is_running() -> No
     assert len(rig.written) == 1  # the first frame, before on_book disarmed it; nothing after
     assert len(other.written) == 2  # armed from on_book: the second and third frames
     assert len(board) == 1
+
+
+def test_a_rule_disarming_itself_does_not_cost_the_next_rule_its_frame() -> None:
+    snap, frames = synthetic(4)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    first, second = Rig(feed, "BTCUSDT"), Rig(feed, "BTCUSDT")
+    route = Dispatcher(feed, None, first.route_errors.append, None, coalesce=False)
+    board = route.quotes
+
+    def once(cid: str, data: bytes, price: int) -> None:  # disarms itself from its own callback
+        first.sent.append((cid, data, price))
+        board.disarm(first.rule)
+
+    first.rule = QuoteRule(
+        "BTCUSDT", reference="bid", offset=0, qty=QTY, when="every", price_scale=2,
+        on_sent=once, on_error=first.errors.append,
+    )  # fmt: skip
+    board.arm(first.rule)
+    board.arm(second.rule)
+    first.load()
+    second.load()
+    route.on_frame(frames[1], 1, 1)
+    assert len(first.written) == 1 and len(second.written) == 1  # both fired on the one frame
+    assert len(board) == 1 and first.route_errors == []

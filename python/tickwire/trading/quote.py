@@ -24,15 +24,20 @@ What was chosen, and why:
   stale quote; ``send`` waits instead.
 - **The book must be in sync**: nothing fires on a book awaiting its snapshot or resync.
 - **The kill switch stops every rule** of the session at once, before its cancels go out; a key
-  rotation pauses them and loads them again with the new key's bytes.
+  rotation holds them (nothing loaded, whatever answer comes in meanwhile) and loads them again with
+  the new key's bytes. A venue refusal of a rule's order is not sent again later (its price is
+  old): the remedy (a clock re-measured) is applied and the rate-limit block counted, and the next
+  tick quotes anew.
 - **A refusal before the write** (a price off the instrument's rules, a book price with more decimals
-  than the order's) stops the rule: ``error`` holds it, and it is logged. A write that raises sent
-  nothing: its connection is dropped and another write loaded (the rule stops after three in a
-  row). A loaded connection the venue closed meanwhile is replaced within ``WATCH_S``.
+  than the order's) stops the rule: ``error`` holds it, and it is logged; its connection goes back to
+  the pool. A write that raises sent nothing: another write is loaded (the rule stops after three in
+  a row). A loaded connection the venue closed is replaced as soon as its close is read
+  (``WATCH_S`` backs that); a tick that races the close writes into it, and that order is
+  reconciled (not placed) at once, as ``send``'s would be.
 
 What a rule does not do is decide anything else: sizing, inventory and risk stay in Python, where
-``on_book`` may ``stop()`` a rule or arm another. The rule costs the frame's decode and apply, one
-comparison and the template's fill (the ~5 µs of the Python ``on_book`` path is what it saves).
+``on_book`` may ``stop()`` a rule or arm another. A loaded rule holds one kept-alive connection
+(the session keeps one idle): other REST requests meanwhile open another.
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ class Quote:
             raise NotSupported(f"{s.venue}: quote rules need a template that spells its own client ids")
         if template.type != "limit":
             raise NotSupported("a quote rule prices its orders: limit templates only")
-        if not isinstance(getattr(md, "quote_rules", None), _core.QuoteRules):
+        if not isinstance(getattr(md, "quote_rules", None), _core.QuoteRules) or md.reader_lock is not None:
+            # A threaded handle's session runs on its own thread's loop, not this one.
             raise NotSupported(
                 "quote rules are armed on a market-data session (tickwire.connect) on this event loop"
             )
@@ -89,6 +95,7 @@ class Quote:
             raise InvalidOrder(f"quote rule: market data of {md.venue!r} for an order on {s.venue!r}")
         if type(qty) is not int or type(offset_ticks) is not int:
             raise InvalidOrder("quote rule: qty and offset_ticks are ints (qty a mantissa at qty_scale)")
+        s._refuse_if_halted("quote rule")
         ps, qs = template.price_scale, template.qty_scale
         ints = rule_ints(template.rules, ps, qs, False)
         tick, lot = ints["tick"] or 1, ints["lot"] or 1
@@ -108,13 +115,14 @@ class Quote:
         self.last: asyncio.Task[Order] | None = None
         self.error: BaseException | None = None
         self.stopped = False
+        self.held = False  # paused (a key rotation): nothing loaded until resume()
         self._to: Dest | None = None
         self._waiting: asyncio.Task[None] | None = None
         self._write_failures = 0
+        self._watch = asyncio.get_running_loop().create_task(self._keep())
         s.quotes.append(self)
         md.quote_rules.arm(self.rule)
         self.load()
-        self._watch = asyncio.get_running_loop().create_task(self._keep())
 
     @property
     def sent(self) -> int:
@@ -122,19 +130,28 @@ class Quote:
         return int(self.rule.sent)
 
     def load(self) -> None:
-        """Loads the rule's next write, unless it has one, an order is in flight, or it is stopped;
-        where nothing can take an order now, tries again shortly."""
-        if self.stopped or self.rule.loaded or self.in_flight is not None or self._waiting is not None:
+        """Loads the rule's next write, unless it has one, an order is in flight, or it is stopped or
+        held; where nothing can take an order now, tries again shortly. What goes wrong in choosing
+        where stops the rule (``error``)."""
+        if self.stopped or self.held or self.rule.loaded or self.in_flight is not None:
+            return
+        if self._waiting is not None:
             return
         t = self.template
         if t.session.halted is not None:
             self.stop()
             return
-        to = t.next_target()
+        try:
+            to = t.next_target()
+        except Exception as e:
+            self._stop_with(e)
+            return
         if to is None:
             self._waiting = asyncio.get_running_loop().create_task(self._wait())
             return
         self._to = to
+        if to.conn is not None:
+            to.conn.on_lost = self._lost
         self.rule.load(to.form, t.stamp, to.rid, to.write, to.head, t.take)
 
     async def _wait(self) -> None:
@@ -149,18 +166,23 @@ class Quote:
                 except Exception:  # the venue unreachable: tried again below
                     log.debug("quote rule: no connection yet", exc_info=True)
             await asyncio.sleep(RETRY_S)
-        finally:
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
             self._waiting = None
+            self._stop_with(e)
+            return
+        self._waiting = None
         self.load()
 
     async def _keep(self) -> None:
-        """Replaces a loaded write whose connection closed (the venue's idle time-out, the order
-        socket reconnected) before a tick writes into it."""
+        """Backs the close hook: replaces a loaded write whose destination went (the order socket
+        reconnected, a connection closed unseen) before a tick writes into it."""
         while not self.stopped:
             await asyncio.sleep(WATCH_S)
             to = self._to
             if to is not None and self.rule.loaded and not self._usable(to):
-                self.pause()
+                self._unload()
                 self.load()
 
     def _usable(self, to: Dest) -> bool:
@@ -172,12 +194,24 @@ class Quote:
             )
         return bool(to.conn is not None and to.conn.usable())
 
+    def _lost(self) -> None:
+        """The loaded connection ended (the venue's idle time-out): another is loaded at once."""
+        if self.rule.loaded and self._to is not None:
+            self._unload()
+            self.load()
+
     def _sent(self, cid: str, data: bytes, price: int) -> None:
         """From Rust, right after the write: the order tracked, its answer awaited."""
         self._write_failures = 0
         to, self._to = self._to, None
         assert to is not None  # loaded with it
-        task = self.template.after_write(to, price, self.qty, cid, data, self._answered)
+        if to.conn is not None:
+            to.conn.on_lost = None
+        try:
+            task = self.template.after_write(to, price, self.qty, cid, data, self._answered, resend=False)
+        except Exception as e:  # not even tracked: the rule stops rather than quote blind
+            self._stop_with(e)
+            raise
         self.in_flight = self.last = task
         task.add_done_callback(self._ended)
 
@@ -194,27 +228,44 @@ class Quote:
 
     def _failed(self, exc: BaseException) -> None:
         """From Rust: the order could not be made (a refusal: the rule stops) or its write raised
-        (nothing went out: the connection is dropped and the next write loaded, up to
-        ``WRITE_FAILURES`` in a row)."""
-        venue, symbol = self.template.session.venue, self.template.symbol
+        (nothing went out: another write is loaded, up to ``WRITE_FAILURES`` in a row). Nothing was
+        sent; the destination goes back as it was."""
+        to, self._to = self._to, None
+        if to is not None:
+            if to.conn is not None:
+                to.conn.on_lost = None
+            self.template.give_back(to)  # a connection that broke is skipped by the pool
         if not isinstance(exc, InvalidOrder):
             self._write_failures += 1
-            to, self._to = self._to, None
-            if to is not None and to.conn is not None:
-                to.conn.close()
             if self._write_failures < WRITE_FAILURES:
+                venue, symbol = self.template.session.venue, self.template.symbol
                 log.warning("%s: quote rule on %s: write failed (%s); loading another", venue, symbol, exc)
                 self.load()
                 return
+        self._stop_with(exc)
+
+    def _stop_with(self, exc: BaseException) -> None:
         self.error = exc
-        log.error("%s: quote rule on %s stopped: %s", venue, symbol, exc)
+        log.error("%s: quote rule on %s stopped: %s", self.template.session.venue, self.template.symbol, exc)
         self.stop()
 
+    def _unload(self) -> None:
+        """Takes the loaded write back, its connection returned to the pool."""
+        to, self._to = self._to, None
+        if to is not None and to.conn is not None:
+            to.conn.on_lost = None
+        if self.rule.unload() and to is not None:
+            self.template.give_back(to)
+
     def pause(self) -> None:
-        """Takes the loaded write back (its connection returned); :meth:`load` resumes."""
-        if self.rule.unload() and self._to is not None:
-            self.template.give_back(self._to)
-        self._to = None
+        """Takes the loaded write back and holds the rule (nothing loaded, so nothing sent) until
+        :meth:`resume`: a key rotation does, so no order goes out mid-rotation."""
+        self.held = True
+        self._unload()
+
+    def resume(self) -> None:
+        self.held = False
+        self.load()
 
     def stop(self) -> None:
         """Disarms the rule: nothing more is sent by it (an order in flight goes on to its answer)."""
@@ -222,10 +273,7 @@ class Quote:
             return
         self.stopped = True
         self.md.quote_rules.disarm(self.rule)
-        self.pause()
-        if self._to is not None:  # failed with a target not yet given back
-            self.template.give_back(self._to)
-            self._to = None
+        self._unload()
         if self._waiting is not None:
             self._waiting.cancel()
         self._watch.cancel()

@@ -181,13 +181,13 @@ class TradingSession:
     async def rotate(self, credentials: Any) -> None:
         """Switches this live session to ``credentials`` (a new signer of the same account) without
         stopping: see :mod:`tickwire.trading.rotation`. The old key may be revoked once it returns."""
-        for q in self.quotes:  # nothing fired with the old key's bytes mid-rotation
+        for q in self.quotes:  # nothing fired mid-rotation
             q.pause()
         try:
             await rotate(self, credentials)
         finally:
             for q in list(self.quotes):
-                q.load()
+                q.resume()
 
     async def __aenter__(self) -> TradingSession:
         return await self.start()

@@ -380,20 +380,32 @@ class OrderTemplate(Answering):
             http.keep(to.conn)
 
     def after_write(
-        self, to: Dest, p: int, q: int, cid: str, data: bytes, answered: Callable[[], None] | None = None
+        self,
+        to: Dest,
+        p: int,
+        q: int,
+        cid: str,
+        data: bytes,
+        answered: Callable[[], None] | None = None,
+        resend: bool = True,
     ) -> asyncio.Task[Order]:
         """The order ``cid`` at mantissas ``p``/``q``, just written as ``data`` to ``to``: tracked now,
         its answer awaited (``answered()`` once it is read; a lost one reconciled) in the returned
-        task."""
+        task (``resend``: see ``_complete``)."""
         self.written_ns = time.monotonic_ns()
         s, ws = self.session, to.ws
-        written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
         order = self._track(p, q, cid, ws is not None)
         if not to.form.ids_left:
             to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
-        task = asyncio.get_running_loop().create_task(
-            self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered)
-        )
+        try:
+            written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
+        except Exception as e:  # the bytes are out and their answer cannot be read: the venue decides
+            task = loop.create_task(s.reconciler.resolve(order, f"answer not awaited: {e}"))
+        else:
+            task = loop.create_task(
+                self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
+            )
         task.add_done_callback(retrieved)
         return task
 

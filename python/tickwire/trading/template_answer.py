@@ -55,13 +55,16 @@ class Answering:
         order: Order | None,
         taken: bool,
         answered: Callable[[], None] | None = None,
+        resend: bool = True,
     ) -> Order:
         """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
         applied (``answered()`` called as soon as the venue's answer is read, before it is applied),
         a lost one reconciled. A refusal with a remedy (a venue clock re-measured, a token
         renewed, a fresh nonce) or the venue's rate-limit refusal (after its block) is sent once more
         with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
-        take the order. Any other refusal is recorded as the order's rejection and raised."""
+        take the order (not with ``resend`` False: a quote rule's order would go out late at an old
+        price; its remedy is still applied and its block still counted). Any other refusal is recorded
+        as the order's rejection and raised."""
         s = self.session
         tracked: list[Order] = [] if order is None else [order]
 
@@ -84,8 +87,6 @@ class Answering:
                 sending = True
                 wire.requests += 1
                 body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
-                if answered is not None:
-                    answered()
                 break
             except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
                 track()
@@ -108,7 +109,7 @@ class Answering:
                     named = s.budget.limit_for_code(code)
                     blocked = s.budget.refused(named or None, getattr(e, "retry_after", None), self._cost)
                     e.__dict__["retry_after"] = blocked
-                    if resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
+                    if resend and resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
                         resends += 1
                         wire.rate_resends += 1  # the next acquire waits the block out
                         continue
@@ -119,12 +120,14 @@ class Answering:
                     async def resync(rounds: int, since: float = started) -> float:
                         return await wire.measure_clock(rounds, since=since)
 
-                    if await wire.remedies.apply(remedy, e, self._call, s.signer, resync):
+                    if await wire.remedies.apply(remedy, e, self._call, s.signer, resync) and resend:
                         continue
                 s.tracker.apply(
                     OrderEvent(source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e))
                 )
                 raise
+        if answered is not None:  # outside the request's error handling: the venue has answered
+            answered()
         await s.answered(self.symbol, body)
         got = s.tracker.get(cid)
         assert got is not None

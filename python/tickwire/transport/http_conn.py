@@ -8,6 +8,7 @@ import asyncio
 import math
 import socket
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
@@ -109,6 +110,8 @@ class Conn(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.body = bytearray()  # chunked bodies are assembled here
         self.keep_alive = True
+        # Called once when the connection ends (a quote rule holding it loads another).
+        self.on_lost: Callable[[], None] | None = None
 
     # asyncio callbacks ---------------------------------------------------------------------------
 
@@ -151,6 +154,9 @@ class Conn(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.live.discard(self)
+        hook, self.on_lost = self.on_lost, None
+        if hook is not None:
+            hook()
         fut = self.fut
         if fut is None or fut.done():
             return
@@ -180,6 +186,8 @@ class Conn(asyncio.Protocol):
         self.buf.clear()
         self.uses += 1
         fut = self.fut = asyncio.get_running_loop().create_future()
+        if self.closed:  # ended before this request was written: no answer will come
+            fut.set_exception(Closed(False))
         return fut
 
     def time_out(self) -> None:
