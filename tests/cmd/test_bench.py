@@ -46,7 +46,7 @@ def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best
     for key, r in tick.items():
         if key == "rule":
             # One order in flight: a tick read before the previous order's answer (both waiting
-            # when a late loop wakes) finds the rule unloaded and sends nothing — rare (0–2.4 % of
+            # when a late loop wakes) finds the rule unloaded and sends nothing — rare (up to 2.4 % of
             # ticks in the README's runs), not never.
             assert r["samples"] >= 54, f"rule left {60 - r['samples']} of 60 ticks unanswered"
         else:
