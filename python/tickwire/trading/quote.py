@@ -37,8 +37,9 @@ What was chosen, and why:
 
 What a rule does not do is decide anything else: sizing, inventory and risk stay in Python, where
 ``on_book`` may ``stop()`` a rule or arm another. A rule sends new orders and never cancels or
-replaces the previous one: with GTC orders each new price leaves the last order resting. A loaded rule holds one kept-alive connection
-(the session keeps one idle): other REST requests meanwhile open another.
+replaces the previous one: with GTC orders each new price leaves the last order resting. A loaded
+rule holds one kept-alive connection (the session keeps one idle): other REST requests meanwhile
+open another.
 """
 
 from __future__ import annotations
