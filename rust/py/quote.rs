@@ -73,18 +73,17 @@ impl QuoteRule {
             Ok(mut me) => me.fire_now(py, feed, i),
             Err(_) => return Ok(()), // re-entered from its own write: nothing to do
         };
-        let (on_sent, on_error) = {
-            let me = this.borrow();
-            (me.on_sent.as_ref().map(|c| c.clone_ref(py)), me.on_error.as_ref().map(|c| c.clone_ref(py)))
-        };
+        // Only a write or a failure calls back: most updates give no order and fetch nothing.
+        let callback =
+            |pick: fn(&Self) -> &Option<Py<PyAny>>| pick(&this.borrow()).as_ref().map(|c| c.clone_ref(py));
         match fired {
             Fired::Nothing => Ok(()),
             Fired::Sent(cid, data, price) => {
-                on_sent.map_or(Ok(()), |cb| cb.call1(py, (cid, data, price)).map(|_| ()))
+                callback(|me| &me.on_sent).map_or(Ok(()), |cb| cb.call1(py, (cid, data, price)).map(|_| ()))
             }
             Fired::Failed(e) => {
                 let e = e.into_value(py);
-                on_error.map_or(Ok(()), |cb| cb.call1(py, (e,)).map(|_| ()))
+                callback(|me| &me.on_error).map_or(Ok(()), |cb| cb.call1(py, (e,)).map(|_| ()))
             }
         }
     }

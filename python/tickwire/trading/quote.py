@@ -135,9 +135,7 @@ class Quote:
         """Loads the rule's next write, unless it has one, an order is in flight, or it is stopped or
         held; where nothing can take an order now, tries again shortly. What goes wrong in choosing
         where stops the rule (``error``)."""
-        if self.stopped or self.held or self.rule.loaded or self.in_flight is not None:
-            return
-        if self._waiting is not None:
+        if self.stopped or self.held or self.rule.loaded or self.in_flight or self._waiting:
             return
         t = self.template
         if t.session.halted is not None:
