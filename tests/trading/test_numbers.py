@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tickwire.errors import InvalidOrder
-from tickwire.trading.numbers import MAX_SCALE, Mantissa, format_decimal, to_decimal
+from tickwire.trading.numbers import MAX_SCALE, Mantissa, format_decimal, mantissa_at, to_decimal
 
 D = Decimal
 
@@ -80,3 +80,24 @@ def test_mantissa_round_trip_is_exact(value: int, scale: int) -> None:
     assert "E" not in text and "e" not in text
     assert "." not in text or not text.endswith("0")
     assert to_decimal(text) == d
+
+
+@given(
+    digits=st.integers(-(10**30), 10**30),
+    exp=st.integers(-30, 30),
+    scale=st.integers(0, 18),
+)
+def test_a_decimal_is_a_mantissa_only_when_exact_at_the_scale(digits: int, exp: int, scale: int) -> None:
+    d = D(digits).scaleb(exp)
+    exact = Fraction(digits) * Fraction(10) ** exp * 10**scale  # independent of Decimal's arithmetic
+    m = mantissa_at(d, scale)
+    if m is not None:
+        assert type(m) is int and m > 0 and Fraction(m) == exact
+        return
+    # Left to the rules' path: not positive, not whole at the scale, or outside the intake bounds.
+    assert exact <= 0 or exact.denominator != 1 or not -MAX_SCALE <= d.adjusted() < 21
+
+
+@pytest.mark.parametrize("bad", [D("NaN"), D("-Infinity"), D("1E+999999"), D("1E-999999"), D("-0.5"), D(0)])
+def test_a_decimal_the_fast_path_cannot_take_goes_to_the_rules(bad: Decimal) -> None:
+    assert mantissa_at(bad, 8) is None

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from dataclasses import replace
+from decimal import Decimal as D
 from typing import Any
 
 import orjson
@@ -179,6 +180,11 @@ def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
             with pytest.raises(InvalidOrder) as e:
                 await tmpl.send(pp, qq)
             assert getattr(e.value, "rule", None) == rule
+            slow = e.value
+            with pytest.raises(InvalidOrder) as e:  # the rules' own verdict on the same numbers
+                r.validate("buy", "limit", qq if type(qq) is not int else D(qq).scaleb(-tmpl.qty_scale),
+                           pp if type(pp) is not int else D(pp).scaleb(-tmpl.price_scale))  # fmt: skip
+            assert str(slow) == str(e.value) and slow.nearest == e.value.nearest  # type: ignore[attr-defined]
         for pp, qq in ((-p, q), (p, 0), (p, 2**70)):
             with pytest.raises(InvalidOrder):
                 await tmpl.send(pp, qq)

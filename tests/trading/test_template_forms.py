@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -158,6 +159,12 @@ def test_signed_templates_refuse_off_tick_off_lot_and_write_nothing(venue: str, 
         if lot.scaleb(tmpl.qty_scale) > 1:
             with pytest.raises(InvalidOrder):
                 await tmpl.send(None if price is None else p, q + 1)
+            # The same as Decimals exact at the scales: taken as mantissas, refused by Rust, explained
+            # by the rules (which rule, the nearest valid quantities).
+            dp = None if price is None else Decimal(p).scaleb(-tmpl.price_scale)
+            with pytest.raises(InvalidOrder) as e:
+                await tmpl.send(dp, Decimal(q + 1).scaleb(-tmpl.qty_scale))
+            assert getattr(e.value, "rule", None) == "lot_size" and e.value.nearest  # type: ignore[attr-defined]
         assert list(log) == before and a.orders(sim) == []
 
     a.run(body)

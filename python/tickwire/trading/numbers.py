@@ -116,9 +116,19 @@ def strip_zeros(d: Decimal) -> Decimal:
 
 def mantissa_at(x: object, scale: int) -> int | None:
     """``x`` as a mantissa at ``scale`` without Decimal arithmetic: an int as it is, a ``Mantissa``
-    rescaled when exactly possible; None otherwise (the rules' path decides)."""
+    rescaled when exactly possible, a positive finite ``Decimal`` when it has no more decimals than
+    ``scale``; None otherwise (the rules' path decides, and raises what is wrong). The caller checks
+    the mantissas against the instrument's rules (an order template: in Rust)."""
     if type(x) is int:
         return x
+    if type(x) is Decimal:
+        # An order's numbers cost ~5 µs through to_decimal + the rules in Python; this is ~0.4 µs.
+        # The bounds keep as_integer_ratio off huge exponents (outside them the rules' path refuses).
+        if not x.is_finite() or x <= 0 or not -MAX_SCALE <= x.adjusted() < MAX_DIGITS:
+            return None
+        n, d = x.as_integer_ratio()
+        n *= 10**scale
+        return n // d if n % d == 0 else None
     if isinstance(x, Mantissa) and type(x.value) is int and type(x.scale) is int:
         value: int = x.value
         if x.scale <= scale:

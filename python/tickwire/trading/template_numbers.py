@@ -1,7 +1,8 @@
 """What an order template is sent, as the mantissas its bytes carry: ints taken as they are (Rust
-checks them against tick, lot and bounds), ``Mantissa`` rescaled exactly, anything else (``Decimal``,
-``str``, ``float``) checked by the instrument's rules in Python first; and, for mantissas Rust
-refused, the rules' own error (which rule, the nearest valid values)."""
+checks them against tick, lot and bounds), ``Mantissa`` and ``Decimal`` rescaled when exact at the
+template's scales (then Rust checks them too), anything else (a ``Decimal`` finer than the scale,
+``str``, ``float``) checked by the instrument's rules in Python first; and, for mantissas Rust refused,
+the rules' own error (which rule, the nearest valid values)."""
 
 from __future__ import annotations
 
