@@ -1,6 +1,8 @@
-//! Frame codecs: JSON scanning, decompression and binary (SBE) decoding of received frames.
+//! Codecs: JSON scanning, decompression and binary (SBE) decoding of received frames; HTTP/1.1
+//! response heads.
 
 pub mod error;
+pub mod http;
 pub mod inflate;
 pub mod json;
 mod json_grammar;

