@@ -5,15 +5,9 @@ Every bus message goes through the same frame route as a venue's frame: the ``Di
 (Rust ``rust/bus``), applies it to a ``BookFeed("bus")`` book and calls ``on_book`` with the live
 ``OrderBook`` view.
 
-The market-data subjects are received by one of two engines (``engine=``):
-
-- ``"rust"`` (the default where the extension has it): ``BusSubscriber``, an async-nats client on its
-  own thread in the extension (rust/bus/sub.rs, the engine benches/bench_nats_engine.py chose). The
-  event loop watches its eventfd; each wake-up is one ``pump`` call that puts every message that came
-  through the dispatcher in Rust and returns only what Python must act on;
-- ``"nats-py"``: a nats-py subscription, one ``Dispatcher.on_frame`` call per message (the fallback).
-
-Status events, heartbeats and snapshot requests go over nats-py either way.
+The market-data subjects are received by one of two engines (``engine=``: ``"rust"``, the extension's
+async-nats subscriber, or ``"nats-py"``; :mod:`tickwire.remote.engines`). Status events, heartbeats
+and snapshot requests go over nats-py either way.
 
 A book that joins late or sees a gap asks the gateway for a snapshot (request-reply) and replays the
 deltas that came meanwhile. Several gateways serving one venue are followed together: their deltas
@@ -28,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,13 +29,16 @@ from typing import Any
 
 import orjson
 
-from tickwire import _core
-from tickwire._core import BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook, bus_header
+from tickwire._core import BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook
 from tickwire.bus import subjects
 from tickwire.bus.client import connect as bus_connect
-from tickwire.bus.client import servers as bus_servers
-from tickwire.errors import BookError, DecodeError, RequestTimeoutError, ValueRangeError
+from tickwire.errors import BookError, RequestTimeoutError
+from tickwire.remote.engines import ENGINES as ENGINES  # importable from here, as before
+from tickwire.remote.engines import Receiver, engine_for
+from tickwire.remote.engines import default_engine as default_engine  # importable from here, as before
+from tickwire.remote.gateways import UpstreamBooks, live_gateways
 from tickwire.remote.liveness import GatewayWatch
+from tickwire.remote.snapshots import Snapshots
 from tickwire.session import adapter_for
 from tickwire.session.events import EventQueue, StatusEvent
 
@@ -50,13 +46,6 @@ log = logging.getLogger("tickwire.remote")
 
 STAGES = ("decode_apply", "callback")
 _LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
-_NO_ID = -(2**63)  # a bus message's venue id when the venue numbers no updates
-ENGINES = ("rust", "nats-py")
-
-
-def default_engine() -> str:
-    """``"rust"`` when the extension has the subscriber (Linux builds), else ``"nats-py"``."""
-    return "rust" if hasattr(_core, "BusSubscriber") else "nats-py"
 
 
 class RemoteMarketData:
@@ -81,12 +70,7 @@ class RemoteMarketData:
         missed_beats: int = 3,
         engine: str | None = None,
     ) -> None:
-        engine = engine if engine is not None else default_engine()
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-        if engine == "rust" and not hasattr(_core, "BusSubscriber"):
-            raise ValueError('engine="rust": this build of the extension has no BusSubscriber')
-        self.engine = engine
+        self.engine = engine_for(engine)
         self.servers = servers
         self.venue = venue
         self.adapter = adapter_for(venue)
@@ -119,29 +103,27 @@ class RemoteMarketData:
         self.watch: GatewayWatch | None = None
         self._missed = missed_beats
         self._subs: list[Any] = []
-        # engine="rust": the market-data subscription in the extension, and the loop watching it.
-        self.sub: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._resyncs: dict[str, asyncio.Task[None]] = {}
+        self._receiver = Receiver(
+            self.engine, venue, self.dispatcher, self.bus_hop, self.counters, self.on_summary, self._refused
+        )
         self._views: dict[str, OrderBook] = {}
         self._events: EventQueue | None = None
         self.closing = False
-        self._behind: dict[str, int | None] = {}
-        # Per gateway, its books' states as it last reported them ((seq, {key: synced}), heartbeats and
-        # status messages): a gateway whose venue connection dropped reports its books unsynced until
-        # a message on the new connection proved them continuous, and so are the copies here.
-        self._upstream: dict[str, tuple[int, dict[str, bool]]] = {}
-        self._last_stamp_ns = 0
+        self._upstream = UpstreamBooks()
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
+        self._snapshots = Snapshots(self, venue, gateway, self.feed, resync_timeout)
 
     @property
     def last_stamp_ns(self) -> int:
         """The gateway's stamp (wall ns) of the message being handled: read it in ``on_book`` to time
         gateway → strategy (engine "nats-py": with ``latency`` on only)."""
-        if self.sub is not None:
-            return int(self.sub.last_stamp_ns)
-        return self._last_stamp_ns
+        return self._receiver.last_stamp_ns
+
+    @property
+    def sub(self) -> Any:
+        """engine "rust": the market-data subscription in the extension (None before ``start``)."""
+        return self._receiver.sub
 
     # public (MarketData's shape) -----------------------------------------------------------------------
 
@@ -170,20 +152,10 @@ class RemoteMarketData:
         return True
 
     def _upstream_synced(self, key: str) -> bool:
-        # A book no live gateway reported on yet counts as synced (its snapshot came from one).
-        told = [self._upstream[n][1].get(key) for n in self._live_gateways() if n in self._upstream]
-        return not told or any(t is not False for t in told)
+        return self._upstream.synced(key, self._live_gateways())
 
-    def _upstream_report(self, name: str, states: object) -> None:
-        """A gateway's report of its books' states, kept unless an older one arrives after it."""
-        if not isinstance(states, dict):
-            return
-        seq, books = states.get("seq"), states.get("books")
-        if not isinstance(seq, int) or not isinstance(books, dict):
-            return
-        had = self._upstream.get(name)
-        if had is None or seq > had[0]:
-            self._upstream[name] = (seq, {str(k): bool(v) for k, v in books.items()})
+    def _live_gateways(self) -> list[str]:
+        return live_gateways(self.watch, self.venue, self.gateway)
 
     def _book_symbols(self) -> list[str]:
         return self._symbols if "book" in self.channels else []
@@ -214,16 +186,17 @@ class RemoteMarketData:
     def health(self) -> dict[str, Any]:
         books = {}
         for s in self._book_symbols():
+            resyncing = self._keys[s] in self._snapshots.tasks
             try:
                 b = self.book(s)
                 books[s] = {
                     "state": b.state,
                     "synced": self.is_synced(s),
                     "upstream_synced": self._upstream_synced(self._keys[s]),
-                    "resyncing": self._keys[s] in self._resyncs,
+                    "resyncing": resyncing,
                 }
             except KeyError:
-                books[s] = {"state": "empty", "synced": False, "resyncing": self._keys[s] in self._resyncs}
+                books[s] = {"state": "empty", "synced": False, "resyncing": resyncing}
         gws = {} if self.watch is None else {n: st.alive for n, st in self.watch.gateways.items()}
         sub_state = None if self.sub is None else dict(self.sub.state())
         connected = bool(self.nc is not None and self.nc.is_connected)
@@ -259,17 +232,7 @@ class RemoteMarketData:
             for s in self._symbols
             for ch in self.channels
         ]
-        if self.engine == "rust":
-            loop = asyncio.get_running_loop()
-            # Connecting blocks (without the GIL) until the server has the subscriptions: off the loop.
-            self.sub = await loop.run_in_executor(
-                None, _core.BusSubscriber, bus_servers(self.servers), market
-            )
-            self._loop = loop
-            loop.add_reader(self.sub.fileno(), self._pump)
-        else:
-            for subject in market:
-                self._subs.append(await self.nc.subscribe(subject, cb=self._on_msg))
+        await self._receiver.start(self.nc, self.servers, market)
         self._subs.append(await self.nc.subscribe(subjects.status(self.venue, gw), cb=self._on_status_msg))
         await self.nc.flush()
         if self.hold_s is not None:
@@ -285,12 +248,9 @@ class RemoteMarketData:
         self.closing = True
         if self._releaser is not None:
             self._releaser.cancel()
-        for t in list(self._resyncs.values()):
+        for t in list(self._snapshots.tasks.values()):
             t.cancel()
-        if self.sub is not None:
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(self.sub.fileno())
-            self.sub.close()
+        await self._receiver.close()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -310,55 +270,19 @@ class RemoteMarketData:
 
     # the frame route -----------------------------------------------------------------------------------
 
-    async def _on_msg(self, msg: Any) -> None:
-        t0 = time.monotonic_ns()
-        data = msg.data
-        self.counters["messages"] += 1
-        try:
-            if self.bus_hop is not None:
-                stamp = self._last_stamp_ns = bus_header(data)[4]
-                self.bus_hop.record(max(time.time_ns() - stamp, 0))
-            summary = self.dispatcher.on_frame(data, t0, 1)
-        except (DecodeError, ValueRangeError) as e:
-            self.counters["decode_errors"] += 1
-            self.status("decode_error", detail=str(e)[:200])
+    def _refused(self, e: Exception) -> None:
+        """A message the dispatcher refused (either engine)."""
+        if isinstance(e, BookError):
+            # A book waiting for its snapshot behind a long burst filled its buffer (the oldest deltas
+            # were dropped): it needs a snapshot newer than them.
+            self.counters["book_errors"] += 1
+            self.status("out_of_sync", detail=str(e)[:200])
+            for s in self._book_symbols():
+                if not self.is_synced(s):
+                    self.resync(self._keys[s], "buffer full")
             return
-        except BookError as e:
-            self._book_error(e)
-            return
-        if summary is not None:
-            self.on_summary(summary, subjects.last_token(msg.subject))
-
-    def _pump(self) -> None:
-        # engine "rust": the eventfd is readable. One call takes every message that came; what comes
-        # back is (gateway, summary) for what needs Python, (gateway, exception) for a refused message.
-        try:
-            out = self.sub.pump(self.dispatcher, self.bus_hop)
-        except Exception:
-            log.exception("remote %s: the bus subscriber's pump failed", self.venue)
-            return
-        self.counters["messages"] = self.sub.pumped
-        if out is None:
-            return
-        for gateway, item in out:
-            if isinstance(item, (DecodeError, ValueRangeError)):
-                self.counters["decode_errors"] += 1
-                self.status("decode_error", detail=str(item)[:200])
-            elif isinstance(item, BookError):
-                self._book_error(item)
-            elif isinstance(item, BaseException):
-                log.warning("remote %s: a bus message failed: %r", self.venue, item)
-            else:
-                self.on_summary(item, gateway)
-
-    def _book_error(self, e: BookError) -> None:
-        # A book waiting for its snapshot behind a long burst filled its buffer (the oldest deltas
-        # were dropped): it needs a snapshot newer than them.
-        self.counters["book_errors"] += 1
-        self.status("out_of_sync", detail=str(e)[:200])
-        for s in self._book_symbols():
-            if not self.is_synced(s):
-                self.resync(self._keys[s], "buffer full")
+        self.counters["decode_errors"] += 1
+        self.status("decode_error", detail=str(e)[:200])
 
     def on_summary(self, summary: Any, gateway: str | None) -> None:
         kind, updates, value = summary
@@ -400,82 +324,18 @@ class RemoteMarketData:
     # snapshots -----------------------------------------------------------------------------------------
 
     def resync(self, key: str, why: str) -> None:
-        if key in self._resyncs or self.closing:
-            return
-        self.counters["resyncs"] += 1
-        self.feed.clear_held(key)
-        task = asyncio.get_running_loop().create_task(self._resync(key, why))
-        self._resyncs[key] = task
-        task.add_done_callback(functools.partial(self._resync_done, key))
-
-    def _resync_done(self, key: str, _task: asyncio.Task[None]) -> None:
-        self._resyncs.pop(key, None)
-
-    async def _resync(self, key: str, why: str) -> None:
-        delay = 0.02
-        end = time.monotonic() + max(self.resync_timeout, 1.0) * 8
-        while not self.closing and time.monotonic() < end:
-            gw = self._snapshot_gateway()
-            if gw is not None:
-                try:
-                    msg = await self.nc.request(
-                        subjects.snapshot(self.venue, key, gw), b"", timeout=self.resync_timeout
-                    )
-                    if msg.headers is None or "Tickwire-Error" not in msg.headers:
-                        summary = self.feed.on_snapshot(key, msg.data)
-                        self.counters["snapshots"] += 1
-                        if self.feed.book(key).is_synced:
-                            self.status("synced", symbol=key, detail=why)
-                            return
-                        self.on_summary(summary, gw)
-                except Exception as e:  # a timeout, no responder, a gateway still resyncing itself
-                    log.debug("remote %s: snapshot of %s from %s failed: %s", self.venue, key, gw, e)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
-        if not self.closing:
-            self.status("out_of_sync", symbol=key, detail="no gateway served a snapshot")
-
-    def _snapshot_gateway(self) -> str | None:
-        if self.gateway != "*":
-            # Asked by name even before its first heartbeat arrives: a dead one has no responder.
-            return self.gateway
-        live = self._live_gateways()
-        if self.primary in live:
-            return self.primary
-        return live[0] if live else None
-
-    def _live_gateways(self) -> list[str]:
-        if self.watch is None:
-            return []
-        return [
-            n
-            for n, st in self.watch.gateways.items()
-            if st.alive and self.venue in (st.body.get("markets") or {}) and self.gateway in ("*", n)
-        ]
+        self._snapshots.request(key, why)
 
     # status --------------------------------------------------------------------------------------------
 
     def _check_behind(self, name: str, body: dict[str, Any]) -> None:
-        """A heartbeat says which venue id each book's latest message reached. NATS delivers at most
-        once: a book that lost the last message of a quiet spell has no later one to show the gap, so
-        a book behind what two beats in a row announce asks for a snapshot."""
+        """A heartbeat says the gateway's books' states and which venue id each book's latest message
+        reached: a book behind what two beats in a row announce asks for a snapshot."""
         market = (body.get("markets") or {}).get(self.venue) or {}
-        self._upstream_report(name, market.get("states"))
-        ids = market.get("ids") or {}
-        for s in self._book_symbols():
-            key = self._keys[s]
-            announced = ids.get(key)
-            if not isinstance(announced, int) or announced == _NO_ID:
-                continue
-            try:
-                book = self.feed.book(key)
-            except KeyError:
-                continue
-            mine = book.last_update_id
-            behind = book.is_synced and mine is not None and mine < announced
-            if behind and self._behind.get(key) == announced:
-                self.resync(key, "behind the gateway's heartbeat")
-            self._behind[key] = announced if behind else None
+        self._upstream.report(name, market.get("states"))
+        keys = [self._keys[s] for s in self._book_symbols()]
+        for key in self._upstream.behind(market.get("ids") or {}, self.feed, keys):
+            self.resync(key, "behind the gateway's heartbeat")
 
     def _gateway_change(self, name: str, alive: bool) -> None:
         self.status("gateway_up" if alive else "gateway_down", detail=name)
@@ -500,7 +360,7 @@ class RemoteMarketData:
             return
         if not isinstance(body, dict):
             return
-        self._upstream_report(str(body.get("gateway")), body.get("states"))
+        self._upstream.report(str(body.get("gateway")), body.get("states"))
         if body.get("kind") == "books":  # only the states changed: not a session event
             return
         self.status(
