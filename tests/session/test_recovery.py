@@ -169,7 +169,7 @@ def test_endpoint_down_fails_over_to_the_next_one() -> None:
                 await eventually(lambda: md.lines[0].connected and md.lines[0].endpoint == 1, what="failover")
                 await assert_books_match(md, sim, "binance", ["BTCUSDT"])
                 # Snapshots came from the endpoint in use, not the dead one.
-                assert 1 in md._http
+                assert 1 in md._rest.clients
 
     run(go())
 

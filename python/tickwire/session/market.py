@@ -17,25 +17,28 @@ import dataclasses
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tickwire._core import BookFeed, Dispatcher, OrderBook, ReaderLock
+from tickwire._core import Dispatcher, OrderBook, ReaderLock
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
 from tickwire.recovery.backoff import Backoff
-from tickwire.recovery.failover import EndpointPool
 from tickwire.session import busypoll
 from tickwire.session.adapter import Adapter
-from tickwire.session.events import EventQueue, StatusEvent, StatusKind
+from tickwire.session.delivery import BookCallback, Delivery, StatusCallback, ValueCallback
+from tickwire.session.events import EventQueue, StatusKind
 from tickwire.session.line import Line
 from tickwire.session.monitor import clock_loop, health, monitor
+from tickwire.session.options import book_feed, check_redundancy, checked_channels, endpoint_pool
 from tickwire.session.ports import LineSettings, Summary
 from tickwire.session.registry import Registry
+from tickwire.session.rest import RestClients
 from tickwire.session.resync import Resyncer
-from tickwire.streams import CHANNELS, Channel, Endpoint, Sub
+from tickwire.session.subscriptions import Subscriptions
+from tickwire.streams import Channel, Endpoint, Sub
 from tickwire.transport.http import HttpClient
 
 if TYPE_CHECKING:
@@ -46,10 +49,6 @@ log = logging.getLogger("tickwire.session")
 
 _LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
 STAGES = ("decode_apply", "callback")
-
-BookCallback = Callable[[OrderBook], None]
-ValueCallback = Callable[[Any], None]
-StatusCallback = Callable[[StatusEvent], None]
 
 
 class MarketData:
@@ -95,29 +94,17 @@ class MarketData:
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
-        chans = tuple(channels)
-        for c in chans:
-            if c not in CHANNELS or c not in adapter.supported:
-                raise ValueError(f"{self.venue} channels are {', '.join(adapter.supported)}; not {c!r}")
-        specs = list(endpoints) if endpoints else list(adapter.production)
-        self.pool = EndpointPool([Endpoint.of(e, i) for i, e in enumerate(specs)])
-        if redundancy < 1:
-            raise ValueError("redundancy must be >= 1")
-        if redundancy > 1 and not adapter.redundant_ok:
-            raise ValueError(
-                f"{self.venue} books carry no venue-wide sequence numbers on every connection, so redundant "
-                "lines cannot be arbitrated; use redundancy=1"
-            )
+        chans = checked_channels(adapter, channels)
+        self.pool = endpoint_pool(adapter, endpoints)
+        check_redundancy(adapter, redundancy)
         self.registry = Registry()
         self.registry.add(Sub(c, s) for s in symbols for c in chans)
-        self.feed = BookFeed(adapter.feed_venue, **dict(feed_options or {}))
-        if redundancy > 1:
-            # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
-            self.feed.arbitrate(hold_s)
+        self.feed = book_feed(adapter, feed_options, redundancy, hold_s)
         self.on_book = on_book
         self.on_trade = on_trade
         self.on_bbo = on_bbo
         self.on_status = on_status
+        self._delivery = Delivery(self.venue, self)
         self.coalesce = coalesce
         self.stale_after = stale_after
         self.symbol_stale_after = symbol_stale_after
@@ -134,6 +121,8 @@ class MarketData:
         self.ssl_context = ssl_context
         self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
         self._own_audit = isinstance(audit, str)
+        self._subscriptions = Subscriptions(self.venue, adapter, self.registry, self.audit)
+        self._rest = RestClients(self.venue, self.pool, ssl_context, self.audit)
         self.latency_recorder = LatencyRecorder(list(STAGES)) if latency else None
         self.probe_interval = probe_interval
         self.ready_timeout = ready_timeout
@@ -145,7 +134,7 @@ class MarketData:
         self.clock = ClockSync()
         # The one frame route (decode, A/B arbitration, apply, on_book, latency stages: Rust).
         self.dispatcher = Dispatcher(
-            self.feed, None, self._callback_error, self.latency_recorder, self.coalesce
+            self.feed, None, self._delivery.book_error, self.latency_recorder, self.coalesce
         )
         # The quote rules armed on that route (``tickwire.trading.quote``), held apart from it so that a
         # callback the route is running may arm or disarm one.
@@ -166,9 +155,7 @@ class MarketData:
         self.resyncer.capture = capture
         # When the stale-symbol check last acted on a book (so it waits a window before acting again).
         self.stale_mark: dict[str, int] = {}
-        self._http: dict[int, HttpClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._events: EventQueue | None = None
 
     # public -------------------------------------------------------------------------------------
 
@@ -228,45 +215,15 @@ class MarketData:
     def events(self, maxsize: int = 10_000) -> EventQueue:
         """``async for kind, value in md.events()``: ("book", OrderBook), ("trade", …), ("bbo", …),
         ("status", StatusEvent). A convenience: the callbacks are the fast path."""
-        if self._events is None:
-            self._events = EventQueue(maxsize)
-            self.dispatcher.on_book = self._book_callback()
-        return self._events
-
-    def _book_callback(self) -> BookCallback | None:
-        """What the dispatcher calls with each changed book: ``on_book``, and the event queue's put
-        when ``events()`` is iterated."""
-        cb, events = self.on_book, self._events
-        if events is None:
-            return cb
-        put = events.put
-        if cb is None:
-            return lambda book: put("book", book)
-
-        def both(book: OrderBook) -> None:
-            try:
-                cb(book)
-            finally:
-                put("book", book)
-
-        return both
+        if self._delivery.queue is None:
+            self._delivery.queue = EventQueue(maxsize)
+            self.dispatcher.on_book = self._delivery.book_callback()
+        return self._delivery.queue
 
     def status(
         self, kind: StatusKind, *, line: int | None = None, symbol: str | None = None, detail: str = ""
     ) -> None:
-        ev = StatusEvent(kind, self.venue, line, symbol, detail)
-        log.info(
-            "%s %s%s%s %s",
-            self.venue,
-            kind,
-            f" line {line}" if line is not None else "",
-            f" {symbol}" if symbol else "",
-            detail,
-        )
-        if self.on_status is not None:
-            self._call(self.on_status, ev)
-        if self._events is not None:
-            self._events.put("status", ev)
+        self._delivery.status(kind, line, symbol, detail)
 
     def record(self, event: str, **fields: Any) -> None:
         """An audit-log entry for this venue."""
@@ -280,16 +237,10 @@ class MarketData:
         return health(self)
 
     async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
-        new = self.registry.add(Sub(c, s) for s in symbols for c in channels)
-        if new:
-            self._send_all(self.adapter.subscribe, new)
-            self.audit.event("subscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in new])
+        self._subscriptions.add((Sub(c, s) for s in symbols for c in channels), self.lines)
 
     async def unsubscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
-        gone = self.registry.remove(Sub(c, s) for s in symbols for c in channels)
-        if gone:
-            self._send_all(self.adapter.unsubscribe, gone)
-            self.audit.event("unsubscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in gone])
+        self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
 
     # lifecycle ------------------------------------------------------------------------------------
 
@@ -304,7 +255,7 @@ class MarketData:
         if self.busy_poll and not self._spinning:
             busypoll.acquire()
             self._spinning = True
-        self.dispatcher.on_book = self._book_callback()
+        self.dispatcher.on_book = self._delivery.book_callback()
         self.dispatcher.reader_lock = self.reader_lock
         self.lines = [
             Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher, self.capture)
@@ -343,13 +294,11 @@ class MarketData:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for http in self._http.values():
-            await http.close()
+        await self._rest.close()
         if self._spinning:
             busypoll.release()
             self._spinning = False
-        if self._events is not None:
-            self._events.close()
+        self._delivery.close()
         self.audit.event("close", venue=self.venue)
         if self._own_audit:
             self.audit.close()
@@ -378,11 +327,7 @@ class MarketData:
         if kind == "trade" or kind == "bbo":
             if value is None or not self._primary(line):
                 return  # the same event from the other line(s) of a redundant set
-            cb = self.on_trade if kind == "trade" else self.on_bbo
-            if cb is not None:
-                self._call(cb, value)
-            if self._events is not None:
-                self._events.put(kind, value)
+            self._delivery.value(kind, value)
         elif kind == "ping":
             line.send(self.adapter.pong_for(value))
         elif (kind == "control" or kind == "other") and payload is not None:
@@ -398,19 +343,9 @@ class MarketData:
         if summary is not None:
             self.on_summary(None, summary, None)
 
-    def _callback_error(self, exc: BaseException) -> None:
-        log.error("%s: on_book callback raised", self.venue, exc_info=(type(exc), exc, exc.__traceback__))
-
     def _view(self, key: str) -> OrderBook:
         v = self._views[key] = self.feed.book(key)
         return v
-
-    def _call(self, fn: Callable[[Any], None], arg: Any) -> None:
-        try:
-            fn(arg)
-        except Exception:
-            # A user callback's bug must not take the connection down with it.
-            log.exception("%s: user callback %r raised", self.venue, fn)
 
     def _primary(self, line: Line) -> bool:
         if len(self.lines) == 1:
@@ -442,13 +377,6 @@ class MarketData:
     def note_reconnect_delay(self, delay: float) -> None:
         self.reconnect_delays.append(delay)
 
-    def _send_all(self, build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]) -> None:
-        for ln in self.lines:
-            if ln.connected:
-                for chunk in self.adapter.chunks(subs):
-                    for m in build(list(chunk)):
-                        ln.send(m)
-
     def trade(self, credentials: Any = None, **options: Any) -> TradingSession:
         """A trading session on this venue that shares this session's endpoints (in their current
         ranking) and audit log: ``async with md.trade(credentials=signer) as tr``. For venue time in
@@ -464,15 +392,7 @@ class MarketData:
         """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
         from the same place as the stream they align with)."""
         i = next((ln.endpoint for ln in self.lines if ln.connected and ln.endpoint is not None), None)
-        if i is None:
-            i = self.pool.ranking()[0]
-        http = self._http.get(i)
-        if http is None:
-            base = self.pool.endpoints[i].rest
-            if not base:
-                raise TickwireError(f"{self.venue}: endpoint {self.pool.endpoints[i].name} has no REST URL")
-            http = self._http[i] = HttpClient(base, ssl_context=self.ssl_context, on_exchange=self._on_http)
-        return http
+        return self._rest.get(self.pool.ranking()[0] if i is None else i)
 
     # line events ----------------------------------------------------------------------------------
 
@@ -482,17 +402,8 @@ class MarketData:
     async def on_line_up(self, line: Line) -> None:
         if self.adapter.reset_on_reconnect and line.connects > 1:
             self.feed.reset()
-        login = self.adapter.login()
-        if login is not None:
-            line.send(login)
-        subs = self.registry.live()
-        for chunk in self.adapter.chunks(subs):
-            for m in self.adapter.subscribe(list(chunk)):
-                line.send(m)
-        self.audit.event(
-            "subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs]
-        )
-        self.status("subscribed", line=line.index, detail=f"{len(subs)} subscriptions")
+        n = self._subscriptions.on_connect(line)
+        self.status("subscribed", line=line.index, detail=f"{n} subscriptions")
         if self.adapter.snapshot_first:
             # Books that never synced take their snapshot now rather than after the first diff: a
             # quiet symbol may send none for a long time. The feed checks the first diff against it
@@ -516,8 +427,3 @@ class MarketData:
             self.dispatcher.unconfirm_all()
         self.record("disconnect", line=line.index, reason=reason)
         self.status("disconnected", line=line.index, detail=reason)
-
-    def _on_http(self, method: str, path: str, status: int, elapsed: float) -> None:
-        self.audit.event(
-            "rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3
-        )

@@ -1,0 +1,50 @@
+"""A market-data session's options checked against its venue's adapter, and the parts they set up:
+the endpoint pool and the book feed.
+
+Apart from :mod:`tickwire.session.market` so that its constructor reads as what a session keeps;
+nothing here is used after the session is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tickwire._core import BookFeed
+from tickwire.recovery.failover import EndpointPool
+from tickwire.session.adapter import Adapter
+from tickwire.streams import CHANNELS, Channel, Endpoint
+
+
+def checked_channels(adapter: Adapter, channels: Iterable[Channel]) -> tuple[Channel, ...]:
+    chans = tuple(channels)
+    for c in chans:
+        if c not in CHANNELS or c not in adapter.supported:
+            raise ValueError(f"{adapter.venue} channels are {', '.join(adapter.supported)}; not {c!r}")
+    return chans
+
+
+def endpoint_pool(adapter: Adapter, endpoints: Sequence[Endpoint | Mapping[str, Any]] | None) -> EndpointPool:
+    """``endpoints`` in failover order, or the venue's production hosts."""
+    specs = list(endpoints) if endpoints else list(adapter.production)
+    return EndpointPool([Endpoint.of(e, i) for i, e in enumerate(specs)])
+
+
+def check_redundancy(adapter: Adapter, redundancy: int) -> None:
+    if redundancy < 1:
+        raise ValueError("redundancy must be >= 1")
+    if redundancy > 1 and not adapter.redundant_ok:
+        raise ValueError(
+            f"{adapter.venue} books carry no venue-wide sequence numbers on every connection, so redundant "
+            "lines cannot be arbitrated; use redundancy=1"
+        )
+
+
+def book_feed(
+    adapter: Adapter, feed_options: Mapping[str, Any] | None, redundancy: int, hold_s: float
+) -> BookFeed:
+    feed = BookFeed(adapter.feed_venue, **dict(feed_options or {}))
+    if redundancy > 1:
+        # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
+        feed.arbitrate(hold_s)
+    return feed
