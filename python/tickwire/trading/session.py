@@ -14,34 +14,24 @@ event goes through the tracker's one idempotent ``apply``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from tickwire.audit import NULL_AUDIT, AuditLog, NullAudit
-from tickwire.errors import (
-    InvalidOrder,
-    OrderNotFound,
-    RequestTimeoutError,
-    TickwireError,
-    TradingHalted,
-    TransportError,
-    UnknownOutcome,
-)
+from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.errors import InvalidOrder, OrderNotFound, TradingHalted
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
-from tickwire.trading import amend
+from tickwire.trading import account, amend, place
 from tickwire.trading.answers import answered
+from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
-from tickwire.trading.codes import not_supported
 from tickwire.trading.deadman import DeadMan
+from tickwire.trading.delivery import Delivery
 from tickwire.trading.health import session_health
-from tickwire.trading.intake import audit_fields, checked_order, untracked
+from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
@@ -51,8 +41,6 @@ from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
-
-log = logging.getLogger("tickwire.trading")
 
 
 class TradingSession:
@@ -88,7 +76,9 @@ class TradingSession:
         self.endpoint = endpoint
         self.timeout = timeout
         self.audit = audit or NULL_AUDIT
-        self._audited = not isinstance(self.audit, NullAudit)
+        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._delivery = Delivery(self, self._events)
+        self._audited = self._delivery.audited
         # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
         # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
         # wait; default: the request time-out).
@@ -113,7 +103,6 @@ class TradingSession:
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
-        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.tracker = OrderTracker(on_order=self._on_order, on_fill=self._on_fill)
         self.rules: dict[str, InstrumentRules] = {}
         self._sent_ms: dict[str, int] = {}
@@ -198,25 +187,10 @@ class TradingSession:
     # events ------------------------------------------------------------------------------------------
 
     def _on_order(self, order: Order) -> None:
-        if self._audited:  # the fields are built only for a real log: this runs for every change
-            self.audit.event("order", **audit_fields(order))
-        if self._user_on_order is not None:
-            _call(self._user_on_order, order)
-        self._events.put_nowait(("order", order))
+        self._delivery.order(order, self._user_on_order)
 
     def _on_fill(self, fill: Fill) -> None:
-        self.audit.event(
-            "fill",
-            venue=self.venue,
-            symbol=fill.symbol,
-            client_id=fill.client_id,
-            trade_id=fill.trade_id,
-            price=str(fill.price),
-            qty=str(fill.qty),
-        )
-        if self._user_on_fill is not None:
-            _call(self._user_on_fill, fill)
-        self._events.put_nowait(("fill", fill))
+        self._delivery.fill(fill, self._user_on_fill)
 
     async def events(self) -> AsyncIterator[tuple[str, Any]]:
         """``async for kind, value in tr.events()``: ("order", Order) on every change, ("fill", Fill)
@@ -281,11 +255,7 @@ class TradingSession:
         return self.rules
 
     def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
-        out = None
-        for ev in events:
-            got = self.tracker.apply(ev)
-            out = got or out
-        return out
+        return account.apply_events(self.tracker, events)
 
     async def answered(self, symbol: str, body: Any) -> Order | None:
         """Applies the venue's answer to a place, cancel or amend (:mod:`tickwire.trading.answers`)."""
@@ -367,27 +337,7 @@ class TradingSession:
         :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
         self._refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
-        if self.dead_man is not None:
-            await self.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
-        self.tracker.track(order)
-        self._sent_ms[order.client_id] = int(time.time() * 1000)
-        if self._audited:
-            self.audit.event("order_request", **audit_fields(order))
-        try:
-            body = await self.send(self.grammar.new_order(order), lane="order")
-        except UnknownOutcome as e:
-            return await self.reconciler.resolve(order, str(e))
-        except (RequestTimeoutError, TransportError) as e:
-            return await self.reconciler.resolve(order, str(e))
-        except TickwireError as e:
-            self.tracker.apply(
-                OrderEvent(
-                    source="rest", client_id=order.client_id, order_id=None, status="rejected", reason=str(e)
-                )
-            )
-            raise
-        await self.answered(order.symbol, body)
-        return self._current(order.client_id)
+        return await place.place_order(self, order, self._sent_ms, self._audited)
 
     def template(
         self, symbol: str, side: Side, type: OrderType = "limit", tif: Tif = "GTC", post_only: bool = False
@@ -458,83 +408,28 @@ class TradingSession:
         return found
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
-        """Cancels every open order (of ``symbol``, else of every symbol with open orders)."""
-        listed = [] if symbol else await self.open_orders()
-        symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
-        out: list[Order] = []
-        failed: TickwireError | None = None
-        for s in symbols:
-            call = self.grammar.cancel_all(s)
-            if call is not None:
-                calls = [call]
-            else:  # no cancel-all on this venue: cancel what is open, in the venue's batches
-                mine = [o for o in listed if o.symbol == s] if listed else await self.open_orders(s)
-                calls = self.grammar.cancel_orders(s, mine)
-            for c in calls:
-                try:
-                    body = await self.send(c, lane="cancel")
-                except OrderNotFound:
-                    continue  # nothing open there any more
-                for item in body if isinstance(body, list) else [body]:
-                    try:
-                        got = await self.answered(s, item)
-                    except OrderNotFound:
-                        continue  # closed meanwhile (one entry of a batch answer)
-                    except TickwireError as e:
-                        failed = failed or e
-                        continue
-                    if got is not None:
-                        out.append(got)
-        if failed is not None:
-            raise failed
-        return out
+        """Cancels every open order (of ``symbol``, else of every symbol with open orders); see
+        :mod:`tickwire.trading.cancel_all`."""
+        return await cancel_all(self, symbol)
+
+    # account (trading/account.py) --------------------------------------------------------------------
 
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
     ) -> Order:
-        body = await self.send(self.grammar.status(symbol, client_id, order_id))
-        events = self.grammar.read_order(body)
-        self._apply(events)
-        cid = events[0].client_id
-        tracked = self.tracker.get(cid)
-        if tracked is not None:
-            return tracked
-        return untracked(self.venue, events[0])
+        return await account.order_status(self, symbol, client_id, order_id)
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
-        body = await self.send(self.grammar.open_orders(symbol))
-        out: list[Order] = []
-        for item in body:
-            events = self.grammar.read_order(item)
-            self._apply(events)
-            tracked = self.tracker.get(events[0].client_id)
-            out.append(tracked if tracked is not None else untracked(self.venue, events[0]))
-        return out
+        return await account.open_orders(self, symbol)
 
     async def balances(self) -> Mapping[str, Balance]:
-        return self.grammar.read_balances(await self.send(self.grammar.balances()))
+        return await account.balances(self)
 
     async def positions(self) -> Mapping[str, Position]:
         """Open positions by symbol (margin and derivatives venues; ``NotSupported`` on spot ones)."""
-        call = getattr(self.grammar, "positions", None)
-        if call is None:
-            raise not_supported(self.venue, "positions")
-        read: Callable[[Any], Mapping[str, Position]] = self.grammar.read_positions  # type: ignore[attr-defined]
-        return read(await self.send(call()))
+        return await account.positions(self)
 
     async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         """The account's executions on ``symbol`` (since ``since_ms``), client ids filled in where the
         order is tracked."""
-        out = []
-        for f in self.grammar.read_fills(await self.send(self.grammar.fills(symbol, since_ms))):
-            tracked = self.tracker.by_order_id(f.order_id) if f.order_id else None
-            out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
-        return out
-
-
-def _call(fn: Callable[[Any], None], arg: Any) -> None:
-    try:
-        fn(arg)
-    except Exception:
-        # A user callback's bug must not break the order path.
-        log.exception("trading callback %r raised", fn)
+        return await account.fills(self, symbol, since_ms)

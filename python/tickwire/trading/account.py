@@ -1,0 +1,82 @@
+"""What the venue states of the account: an order's status, the open orders, balances, positions and
+executions (``TradingSession.order_status``, ``open_orders``, ``balances``, ``positions``, ``fills``).
+
+Apart from :mod:`tickwire.trading.session` because these are questions, not order entry: each sends one
+query and reads its answer, and the orders it states go through the tracker's one idempotent ``apply``
+first, so an order this session tracks comes back as it tracks it. It sees the session only through
+:class:`AccountPort`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from tickwire.trading.codes import not_supported
+from tickwire.trading.intake import untracked
+from tickwire.trading.orders import Fill, Order, OrderEvent
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
+
+
+class AccountPort(Protocol):
+    """What the account's queries need of a trading session."""
+
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+
+    async def send(self, call: Call) -> Any: ...
+
+
+def apply_events(tracker: OrderTracker, events: Sequence[OrderEvent]) -> Order | None:
+    """``events`` into the tracker; the last order they changed (None: none tracked)."""
+    out = None
+    for ev in events:
+        got = tracker.apply(ev)
+        out = got or out
+    return out
+
+
+async def order_status(
+    port: AccountPort, symbol: str, client_id: str | None = None, order_id: str | None = None
+) -> Order:
+    body = await port.send(port.grammar.status(symbol, client_id, order_id))
+    events = port.grammar.read_order(body)
+    apply_events(port.tracker, events)
+    cid = events[0].client_id
+    tracked = port.tracker.get(cid)
+    if tracked is not None:
+        return tracked
+    return untracked(port.venue, events[0])
+
+
+async def open_orders(port: AccountPort, symbol: str | None = None) -> list[Order]:
+    body = await port.send(port.grammar.open_orders(symbol))
+    out: list[Order] = []
+    for item in body:
+        events = port.grammar.read_order(item)
+        apply_events(port.tracker, events)
+        tracked = port.tracker.get(events[0].client_id)
+        out.append(tracked if tracked is not None else untracked(port.venue, events[0]))
+    return out
+
+
+async def balances(port: AccountPort) -> Mapping[str, Balance]:
+    return port.grammar.read_balances(await port.send(port.grammar.balances()))
+
+
+async def positions(port: AccountPort) -> Mapping[str, Position]:
+    call = getattr(port.grammar, "positions", None)
+    if call is None:
+        raise not_supported(port.venue, "positions")
+    read: Callable[[Any], Mapping[str, Position]] = port.grammar.read_positions  # type: ignore[attr-defined]
+    return read(await port.send(call()))
+
+
+async def fills(port: AccountPort, symbol: str, since_ms: int | None = None) -> list[Fill]:
+    out = []
+    for f in port.grammar.read_fills(await port.send(port.grammar.fills(symbol, since_ms))):
+        tracked = port.tracker.by_order_id(f.order_id) if f.order_id else None
+        out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
+    return out
