@@ -53,9 +53,19 @@ class Result:
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
+        """The row for ``--json``: NaN (a contender that gave no samples) as null, nested too, so
+        one empty row never costs a run its output (``json.dumps(allow_nan=False)``)."""
         d = asdict(self)
         d.pop("raw")
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+        return {k: _finite(v) for k, v in d.items()}
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    return v
 
 
 def add_ratios(rows: list[Result], *peers: str) -> None:
@@ -65,7 +75,7 @@ def add_ratios(rows: list[Result], *peers: str) -> None:
     for r in rows:
         for peer in peers:
             other = by.get((r.stage, peer))
-            if other is not None and other is not r and other.p50_ns > 0:
+            if other is not None and other is not r and other.p50_ns > 0 and r.p50_ns >= 0:
                 r.ratios[peer] = r.p50_ns / other.p50_ns
 
 
