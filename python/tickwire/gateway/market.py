@@ -63,6 +63,7 @@ class MarketPublisher:
         # Book states as consumers were last told them (status messages, heartbeats): a book told
         # unsynced is announced again the moment it is synced (``_on_book``), not a beat later.
         self._told: dict[str, bool] = {}
+        self._recheck_due = False
 
     def _subject(self, symbol: str, channel: str) -> str:
         k = symbol + "\0" + channel
@@ -105,8 +106,17 @@ class MarketPublisher:
             # The venue id the book's latest message brought consumers to (heartbeats announce it:
             # a consumer that lost the last message of a quiet book learns it is behind).
             self.sent_ids[symbol] = bus_header(payload)[3]
-            if self._told.get(symbol) is False and self._book_state(symbol):
-                self._announce_states(None)
+            if self._told.get(symbol) is False and not self._recheck_due:
+                # Not here: this runs inside the frame route, whose dispatcher cannot be asked
+                # whether a book is proven until the frame's call returns — the next loop step.
+                self._recheck_due = True
+                asyncio.get_running_loop().call_soon(self._recheck_told)
+
+    def _recheck_told(self) -> None:
+        """Announces the books' states when one consumers were told is unsynced is synced again."""
+        self._recheck_due = False
+        if any(told is False and self._book_state(k) for k, told in self._told.items()):
+            self._announce_states(None)
 
     def _on_trade(self, trade: Trade) -> None:
         sym = trade.symbol
