@@ -154,3 +154,17 @@ def test_a_pinned_run_answers_every_tick_under_its_own_stage_keys() -> None:
     for key, r in tick.items():
         assert r["samples"] >= (54 if key == "rule" else 60), f"{key} left ticks unanswered: {r['note']}"
     assert not any(s == "tick" for s, _ in rows)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="--pin needs two cores")
+def test_a_run_with_the_venue_polling_answers_every_tick_under_its_own_stage_keys() -> None:
+    """``--venue-spin`` (the venue polling while a tick is in flight; that it does is read back from
+    the kernel's CPU count in ``tests/bench/test_tick_venue_spin.py``), pinned as the README runs it."""
+    out = quick("--stages", "tick", "--pin", "--venue-spin")
+    rows = {(r["stage_key"], r["key"]): r for r in out["results"]}
+    tick = {k: r for (s, k), r in rows.items() if s == "tick_pin_vspin"}
+    assert {"floor", "tickwire", "rule", "bare"} <= set(tick)
+    for key, r in tick.items():
+        assert r["samples"] >= (54 if key == "rule" else 60), f"{key} left ticks unanswered: {r['note']}"
+    assert {s for s, _ in rows} >= {"tick_inproc_pin_vspin", "tick_ready_pin_vspin"}
+    assert not any(s in ("tick", "tick_pin") for s, _ in rows)

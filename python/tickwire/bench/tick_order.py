@@ -72,10 +72,15 @@ def pinned(venue_pid: int, client_pids: list[int]) -> str:
     return ""
 
 
-async def _run(http: Any, symbol: str, ticks: int, gap_us: int, stamps: bool = False) -> dict[str, Any]:
+async def _run(
+    http: Any, symbol: str, ticks: int, gap_us: int, stamps: bool = False, venue_spin: bool = False
+) -> dict[str, Any]:
     """One run at the venue: ``ns`` (tick→order per tick, -1 unanswered), how many orders were priced
-    at / not at its best bid, and with ``stamps`` each answered tick's (written, order read) stamps."""
-    body = json.dumps({"symbol": symbol, "ticks": ticks, "gap_us": gap_us, "stamps": stamps})
+    at / not at its best bid, and with ``stamps`` each answered tick's (written, order read) stamps.
+    With ``venue_spin`` the venue polls while each tick is in flight (``Venue.run``)."""
+    body = json.dumps(
+        {"symbol": symbol, "ticks": ticks, "gap_us": gap_us, "stamps": stamps, "spin": venue_spin}
+    )
     r = await http.post("/bench/run", body=body, headers={"Content-Type": "application/json"}, timeout=600)
     out: dict[str, Any] = r.raise_for_status().json()
     return out
@@ -134,11 +139,14 @@ async def measure_async(
     gap_us: int = 300,
     spin: bool = False,
     pin: bool = False,
+    venue_spin: bool = False,
 ) -> tuple[list[Result], list[str]]:
     """With ``spin`` every contender's loop spins during its own rounds (``peers._spin``): the rows
     are then the hot-cache regime of a bot that owns a core, reported under ``*_spin`` stage keys.
     With ``pin`` the bench venue runs on a core of its own and the contenders on the others
-    (:func:`pinned`), reported under ``*_pin`` stage keys."""
+    (:func:`pinned`), reported under ``*_pin`` stage keys. With ``venue_spin`` the venue polls while
+    each tick is in flight, so no client's write has to wake it (``*_vspin`` stage keys): what is
+    left over the floor is the client's own work."""
     from tickwire.transport.http import HttpClient
 
     kinds, notes = available()
@@ -172,7 +180,7 @@ async def measure_async(
                 notes += [pin_note] if pin_note else []
                 pin = not pin_note
             for c in clients:  # warm up: books synced, connections kept alive
-                await _run(http, c.symbol, 30, gap_us)
+                await _run(http, c.symbol, 30, gap_us, venue_spin=venue_spin)
                 await c.samples()
             for r in range(rounds):
                 order = clients[r % len(clients) :] + clients[: r % len(clients)]
@@ -181,7 +189,7 @@ async def measure_async(
                     is_remote = c.key == "remote"
                     if spin:
                         await c.command("spin")
-                    got_run = await _run(http, c.symbol, ticks, gap_us, stamps=is_remote)
+                    got_run = await _run(http, c.symbol, ticks, gap_us, is_remote, venue_spin)
                     if spin:
                         await c.command("rest")
                     ns = got_run["ns"]
@@ -206,6 +214,8 @@ async def measure_async(
     tag, sk = (", loops spinning", "_spin") if spin else ("", "")
     if pin:
         tag, sk = tag + ", venue on its own core", sk + "_pin"
+    if venue_spin:
+        tag, sk = tag + ", venue polling", sk + "_vspin"
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
         if c.key == "remote" and errors:

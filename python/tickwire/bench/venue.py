@@ -16,10 +16,11 @@ A run (``POST /bench/run {"symbol", "ticks", "gap_us"}``) sends the symbol's sub
 ``depthUpdate`` (20 bids, 20 asks, spot's 8-decimal text) at a time, stamps ``monotonic_ns`` right
 before the frame is written and again when the order for that symbol has been read off its
 connection, and sends the next tick ``gap_us`` after the order came (a client that never answers
-costs a miss after 200 ms). The answer lists the tick→order times in nanoseconds: the client's whole
-path from the kernel handing it the frame to the kernel taking its order, plus loopback both ways,
-which every contender pays alike. Each contender quotes its own symbol, so they stay connected and
-rounds can alternate between them.
+costs a miss after 200 ms); with ``"spin": true`` the venue polls without sleeping while a tick is
+in flight, so a client's write never has to wake it (``tickwire bench --venue-spin``). The answer
+lists the tick→order times in nanoseconds: the client's whole path from the kernel handing it the
+frame to the kernel taking its order, plus loopback both ways, which every contender pays alike.
+Each contender quotes its own symbol, so they stay connected and rounds can alternate between them.
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ class Venue:
             symbol = str(body["symbol"])
             self.prices[symbol] = [0, 0]
             self.stamps = []
-            ns = await self.run(symbol, int(body["ticks"]), int(body.get("gap_us", 300)))
+            ns = await self.run(
+                symbol, int(body["ticks"]), int(body.get("gap_us", 300)), bool(body.get("spin"))
+            )
             right, wrong = self.prices[symbol]
             reply = {"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong}
             if body.get("stamps"):
@@ -199,9 +202,12 @@ class Venue:
 
     # the measurement ----------------------------------------------------------------------------
 
-    async def run(self, symbol: str, ticks: int, gap_us: int) -> list[int]:
+    async def run(self, symbol: str, ticks: int, gap_us: int, spin: bool = False) -> list[int]:
         """``ticks`` ticks to ``symbol``'s subscriber, one in flight: tick→order times (ns; misses
-        as ``-1``)."""
+        as ``-1``). With ``spin`` the loop polls until the order is read: on one host an idle venue
+        process must be woken by the client's write, which on this kind of VM (idle vCPUs halt at
+        once) costs the writer ~10 µs more once the venue has gone to sleep after its tick — a cost
+        a venue on another machine never puts on its client."""
         loop = asyncio.get_running_loop()
         book = self.books[symbol]
         out: list[int] = []
@@ -214,6 +220,7 @@ class Venue:
             frame = book.step()
             t0 = time.monotonic_ns()
             ws.send(WSMsgType.TEXT, frame)
+            poll = loop.create_task(_poll_until(fut)) if spin else None
             try:
                 t1 = await asyncio.wait_for(fut, MISS_NS / 1e9)
                 out.append(t1 - t0)
@@ -221,6 +228,9 @@ class Venue:
             except TimeoutError:
                 self.waiting.pop(symbol, None)
                 out.append(-1)
+            finally:
+                if poll is not None:
+                    poll.cancel()
             # The gap: the client reads its order's answer and settles before the next tick.
             end = time.monotonic_ns() + gap_us * 1000
             await asyncio.sleep(gap_us / 1e6)
@@ -243,6 +253,12 @@ class Venue:
                 # Let the socket drain so the source does not just fill its own buffer.
                 await asyncio.sleep(0)
         return {"sent": frames, "t0_ns": t0, "t1_ns": time.monotonic_ns()}
+
+
+async def _poll_until(fut: asyncio.Future[int]) -> None:
+    """Keeps the loop polling (a zero timeout, never sleeping) until ``fut`` is done."""
+    while not fut.done():
+        await asyncio.sleep(0)
 
 
 def _symbol_info(s: str) -> dict[str, Any]:

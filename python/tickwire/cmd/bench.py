@@ -60,6 +60,13 @@ def add_parser(sub: Any) -> None:
         help="tick stage: the bench venue on a core of its own, the contenders on the others (the "
         "venue as another machine: a client's work after its write cannot delay the venue's read)",
     )
+    p.add_argument(
+        "--venue-spin",
+        action="store_true",
+        help="tick stage: the bench venue polls, never sleeping, while a tick is in flight, so no "
+        "client's write has to wake it (as a venue on another machine never needs waking; with "
+        "--pin it polls on its own core)",
+    )
     p.set_defaults(func=run)
 
 
@@ -83,6 +90,7 @@ def measure(
     ticks: int | None,
     spin: bool = False,
     pin: bool = False,
+    venue_spin: bool = False,
 ) -> tuple[list[Result], list[str]]:
     from tickwire.loop import run
 
@@ -108,7 +116,9 @@ def measure(
             from tickwire.bench import tick_order
 
             got, skipped = run(
-                tick_order.measure_async(quick, _progress, rounds=rounds, ticks=ticks, spin=spin, pin=pin)
+                tick_order.measure_async(
+                    quick, _progress, rounds=rounds, ticks=ticks, spin=spin, pin=pin, venue_spin=venue_spin
+                )
             )
             rows += got
             notes += skipped
@@ -196,7 +206,7 @@ def plot(rows: list[Result], path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     t0 = time.monotonic()
-    rows, notes = measure(stages, args.quick, args.rounds, args.ticks, args.spin, args.pin)
+    rows, notes = measure(stages, args.quick, args.rounds, args.ticks, args.spin, args.pin, args.venue_spin)
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[K")
     broken: list[str] = []
