@@ -77,10 +77,26 @@ def test_a_head_not_all_arrived_is_none_and_bytearrays_and_memoryviews_are_read(
 
 @pytest.mark.parametrize(
     "bad",
-    [b"HTTP/2 200 OK\r\n\r\n", b"HTTP/1.1 2000 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-     b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", b"ICY 200 OK\r\n\r\n"],
+    [b"HTTP/2 200 OK\r\n\r\n", b"HTTP/1.1 2000 OK\r\n\r\n", b"ICY 200 OK\r\n\r\n",
+     b"HTTP/1.1 200 OK\r\nContent-Length: 2\x01\r\n\r\n{}", b"HTTP/1.1 200 OK\r\nX: a\x00\r\n\r\n",
+     b"HTTP/1.1 200 OK\r\nBad Name: x\r\nTransfer-Encoding : chun\x7fked\r\n\r\n"],
 )  # fmt: skip
 def test_what_is_not_an_http1_head_is_a_decode_error(bad: bytes) -> None:
     with pytest.raises(DecodeError) as e:
         http_head(bad)
     assert isinstance(e.value, ValueError)  # Conn.data_received turns it into a TransportError
+
+
+def test_what_a_line_by_line_reader_took_is_read_and_lines_that_are_not_fields_are_skipped() -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\nno colon\r\nBad Name: x\r\nX/Y: 1\r\n"
+        b"Ctl: a\x01b\r\nX-MBX-USED-WEIGHT-1M: 7\r\n\r\n{}"
+    )
+    assert http_head(head) == (200, 1, len(head) - 2, {"content-length": "2", "x-mbx-used-weight-1m": "7"})
+
+
+def test_a_head_with_many_fields_is_read_whole() -> None:
+    lines = b"".join(b"X-%d: %d\r\n" % (i, i) for i in range(300))
+    head = b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n"
+    got = http_head(head)
+    assert got is not None and len(got[3]) == 301 and got[3]["x-299"] == "299"
