@@ -64,6 +64,7 @@ class MarketPublisher:
         # unsynced is announced again the moment it is synced (``_on_book``), not a beat later.
         self._told: dict[str, bool] = {}
         self._recheck_due = False
+        self._closed = False
 
     def _subject(self, symbol: str, channel: str) -> str:
         k = symbol + "\0" + channel
@@ -109,12 +110,14 @@ class MarketPublisher:
             if self._told.get(symbol) is False and not self._recheck_due:
                 # Not here: this runs inside the frame route, whose dispatcher cannot be asked
                 # whether a book is proven until the frame's call returns — the next loop step.
-                self._recheck_due = True
                 asyncio.get_running_loop().call_soon(self._recheck_told)
+                self._recheck_due = True
 
     def _recheck_told(self) -> None:
         """Announces the books' states when one consumers were told is unsynced is synced again."""
         self._recheck_due = False
+        if self._closed:
+            return
         if any(told is False and self._book_state(k) for k, told in self._told.items()):
             self._announce_states(None)
 
@@ -193,6 +196,7 @@ class MarketPublisher:
         }
 
     async def close(self) -> None:
+        self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

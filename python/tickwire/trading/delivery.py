@@ -3,8 +3,9 @@
 
 Apart from :mod:`tickwire.trading.session` because it is the user's side of the session, not the
 venue's: nothing here changes an order. It sees the session only through :class:`DeliveryPort`, its
-audit log read at each use (a session's log may be replaced after it was made), and is handed the
-user's callback with each change for the same reason."""
+audit log read at each use (a session's log may be replaced after it was made; whether order changes
+are audited at all is decided once, from the log the session was made with, as before the split),
+and is handed the user's callback with each change for the same reason."""
 
 from __future__ import annotations
 
