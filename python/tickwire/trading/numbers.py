@@ -122,7 +122,7 @@ def mantissa_at(x: object, scale: int) -> int | None:
     if type(x) is int:
         return x
     if type(x) is Decimal:
-        # An order's numbers cost ~5 µs through to_decimal + the rules in Python; this is ~0.4 µs.
+        # An order's numbers cost ~8 µs through to_decimal + the rules in Python; this ~0.7 µs (hot).
         # The bounds keep as_integer_ratio off huge exponents (outside them the rules' path refuses).
         if not x.is_finite() or x <= 0 or not -MAX_SCALE <= x.adjusted() < MAX_DIGITS:
             return None
