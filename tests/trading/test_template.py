@@ -419,3 +419,31 @@ def test_the_order_is_on_the_wire_when_send_returns() -> None:
                 assert [x.client_id for x in a.orders(sim)] == [cid]
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("bound", "rule"),
+    [({"max_qty": D(0)}, "max_qty"), ({"max_qty": D("1E-12")}, "max_qty"),
+     ({"max_notional": D("1E-20")}, "max_notional"), ({"max_price": D("1E-12")}, "max_price")],
+)  # fmt: skip
+def test_a_maximum_that_admits_no_order_at_the_scales_refuses_every_send(
+    bound: dict[str, Any], rule: str
+) -> None:
+    """Rust reads an integer bound of 0 as none: a maximum the rules hold that is 0 at the template's
+    scales must still refuse, ints and Decimals alike, with the rules' own error and nothing written."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tr.rules[SYMBOL] = replace(tr.rules[SYMBOL], **bound)
+        tmpl = tr.template(SYMBOL, "buy")
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        log = sim.endpoint("binance", 0).exchanges
+        before = list(log)
+        for pp, qq in ((p, q), (price, qty)):
+            with pytest.raises(InvalidOrder) as e:
+                await tmpl.send(pp, qq)
+            assert getattr(e.value, "rule", None) == rule
+        assert list(log) == before and a.orders(sim) == []
+
+    a.run(body)

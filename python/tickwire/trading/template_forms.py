@@ -72,7 +72,7 @@ def rule_ints(rules: InstrumentRules, ps: int, qs: int, market: bool) -> dict[st
     lot = (rules.market_lot_size or rules.lot_size) if market else rules.lot_size
     min_qty = max(rules.market_min_qty or Decimal(0), rules.min_qty) if market else rules.min_qty
     max_qty = (rules.market_max_qty or rules.max_qty) if market else rules.max_qty
-    return dict(
+    out = dict(
         price_scale=ps,
         qty_scale=qs,
         tick=_mantissa(rules.tick_size, ps, ROUND_CEILING),
@@ -86,6 +86,20 @@ def rule_ints(rules: InstrumentRules, ps: int, qs: int, market: bool) -> dict[st
         min_notional=0 if market else _mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
         max_notional=0 if market else _mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
     )
+    # Rust reads a bound of 0 as "none". A maximum the rules hold that is 0 at the template's scales
+    # (max_qty=0, or finer than one unit) admits no order: the matching minimum is made impossible,
+    # so Rust refuses every fill and the rules' own error (which maximum) explains it.
+    for lo, hi, rule, top in (
+        ("min_price", "max_price", rules.max_price or None, U64),
+        ("min_qty", "max_qty", max_qty, U64),
+        ("min_notional", "max_notional", None if market else rules.max_notional or None, U128),
+    ):
+        if rule is not None and out[hi] == 0:
+            out[lo] = top
+    return out
+
+
+U64, U128 = 2**64 - 1, 2**128 - 1
 
 
 # Values no real order carries, rendered by the slow path and then cut out of its bytes as slots.
