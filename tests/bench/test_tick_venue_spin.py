@@ -8,7 +8,6 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from picows import WSFrame
@@ -20,7 +19,7 @@ from tickwire.transport.http import HttpClient
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/stat")
 
-TICKS, LATE_S = 60, 0.002
+TICKS, LATE_S = 100, 0.002
 
 
 def _cpu_s(pid: int) -> float:
@@ -38,7 +37,10 @@ class _Late(peers.Floor):
         write, order = self.http.write, self.order
 
         def on_text(frame: WSFrame) -> None:
-            loop.call_later(LATE_S, write, order)
+            # Ticks only: an order for the subscription's answer would arrive during the first tick
+            # and answer it early, and every later tick with the order of the one before.
+            if b"depthUpdate" in frame.get_payload_as_bytes():
+                loop.call_later(LATE_S, write, order)
 
         self.ws.disconnect()
         await self.connect(on_text)
@@ -47,26 +49,32 @@ class _Late(peers.Floor):
 def test_a_spinning_venue_burns_its_core_while_a_tick_is_in_flight_and_a_resting_one_does_not() -> None:
     with venue_process() as urls:
 
-        async def body() -> dict[bool, Any]:
+        async def body() -> dict[bool, tuple[float, float]]:
             c = _Late(SYMBOLS[0], urls)
             await c.start()
             http = HttpClient(urls["rest"])
             try:
                 await _run(http, c.symbol, 10, 300)  # subscribed and answering
-                got: dict[bool, Any] = {}
+                got: dict[bool, tuple[float, float]] = {}
                 for spin in (False, True, False, True):
                     before = _cpu_s(int(urls["pid"]))
                     r = await _run(http, c.symbol, TICKS, 300, venue_spin=spin)
                     used = _cpu_s(int(urls["pid"])) - before
-                    assert all(ns >= LATE_S * 1e9 for ns in r["ns"]), "every tick answered, late"
-                    got[spin] = min(used, got.get(spin, used))
+                    assert all(ns > 0 for ns in r["ns"]), "every tick answered"
+                    # The ticks' time in flight as the venue measured it (the loop's timer may fire
+                    # the late answer up to a millisecond early: its clock is read once a turn).
+                    in_flight = sum(r["ns"]) / 1e9
+                    assert in_flight >= TICKS * LATE_S / 2
+                    share = used / in_flight
+                    # Each regime's least favourable repeat: polling's lowest share, resting's highest.
+                    worst = (min if spin else max)(share, got[spin][0]) if spin in got else share
+                    got[spin] = (worst, in_flight)
                 return got
             finally:
                 await http.close()
                 await c.stop()
 
         cpu = run(body())
-    in_flight = TICKS * LATE_S
-    # Polling: busy for (nearly) every in-flight second; resting: a small fraction of it.
-    assert cpu[True] >= 0.6 * in_flight, cpu
-    assert cpu[False] <= 0.4 * in_flight, cpu
+    # Polling: busy for (nearly) every in-flight second; resting: a small fraction of them.
+    assert cpu[True][0] >= 0.8, cpu
+    assert cpu[False][0] <= 0.5, cpu
