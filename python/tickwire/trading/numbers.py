@@ -22,7 +22,10 @@ from typing import NamedTuple
 
 from tickwire.trading.codes import invalid_order
 
-__all__ = ["EXACT", "MAX_DIGITS", "MAX_SCALE", "Mantissa", "format_decimal", "strip_zeros", "to_decimal"]
+__all__ = [
+    "EXACT", "MAX_DIGITS", "MAX_SCALE", "Mantissa", "format_decimal", "from_mantissa", "strip_zeros",
+    "to_decimal",
+]  # fmt: skip
 
 # Bounds on intake: the largest integer part (digits) and the finest fraction (decimal places).
 # 10**-20 is below any venue's tick or lot; 10**21 above any quantity or price.
@@ -112,6 +115,12 @@ def strip_zeros(d: Decimal) -> Decimal:
         ds.pop()
         exp += 1
     return Decimal((sign, tuple(ds), exp))
+
+
+def from_mantissa(m: int, scale: int) -> Decimal:
+    """``m * 10**-scale`` exactly, whatever the caller's decimal context (``scaleb`` alone rounds to
+    its precision, and a caller may have lowered it)."""
+    return Decimal(m).scaleb(-scale, EXACT)
 
 
 def mantissa_at(x: object, scale: int) -> int | None:

@@ -50,7 +50,7 @@ from tickwire.errors import (
     TransportError,
 )
 from tickwire.trading.intake import audit_fields
-from tickwire.trading.numbers import EXACT
+from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.rules import InstrumentRules
@@ -209,8 +209,8 @@ class OrderTemplate(Answering):
         s = self.session
         return Order(
             venue=s.venue, symbol=self.symbol, side=self.side, type=self.type, tif=self.tif,
-            price=None if self.type == "market" else Decimal(price).scaleb(-self.price_scale, EXACT),
-            qty=Decimal(qty).scaleb(-self.qty_scale, EXACT), client_id=client_id, post_only=self.post_only,
+            price=None if self.type == "market" else from_mantissa(price, self.price_scale),
+            qty=from_mantissa(qty, self.qty_scale), client_id=client_id, post_only=self.post_only,
         )  # fmt: skip
 
     def _socket_up(self) -> bool:
@@ -273,8 +273,8 @@ class OrderTemplate(Answering):
             assert form is not None  # socket-only: the socket's form is all it has
             self._checked(form, p, q)
             slow = s.place_order(
-                self.symbol, self.side, self.type, Decimal(q).scaleb(-self.qty_scale, EXACT),
-                None if self._market else Decimal(p).scaleb(-self.price_scale, EXACT), tif=self.tif,
+                self.symbol, self.side, self.type, from_mantissa(q, self.qty_scale),
+                None if self._market else from_mantissa(p, self.price_scale), tif=self.tif,
                 post_only=self.post_only,
             )  # fmt: skip
             task = loop.create_task(slow)

@@ -19,7 +19,7 @@ import orjson
 
 from tickwire import _core
 from tickwire.errors import AuthError, NotSupported
-from tickwire.trading.numbers import strip_zeros
+from tickwire.trading.numbers import EXACT, from_mantissa, strip_zeros
 from tickwire.trading.orders import Order
 from tickwire.trading.rules import InstrumentRules
 
@@ -64,7 +64,7 @@ def _mantissa(d: Decimal | None, scale: int, rounding: str) -> int:
     """``d`` at ``scale`` decimals as an int (0 for no rule), rounded towards the inside of a bound."""
     if not d:
         return 0
-    return int(d.scaleb(scale).to_integral_value(rounding))
+    return int(d.scaleb(scale, EXACT).to_integral_value(rounding))
 
 
 def rule_ints(rules: InstrumentRules, ps: int, qs: int, market: bool) -> dict[str, Any]:
@@ -477,7 +477,7 @@ def proven(t: Target, ints: dict[str, Any], form: Form, sample: Order) -> _core.
     p, q, cid, ts, rid = _PROBE
     probe = make(price_scale=ps, qty_scale=qs, tick=1, lot=1)
     order = replace(
-        sample, price=None if t.market else Decimal(p).scaleb(-ps), qty=Decimal(q).scaleb(-qs),
+        sample, price=None if t.market else from_mantissa(p, ps), qty=from_mantissa(q, qs),
         client_id=cid,
     )  # fmt: skip
     nonce = (_PROBE_JWT_NONCE if form.jwt else _PROBE_NONCE) if form.nonce else None

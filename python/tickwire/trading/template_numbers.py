@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from tickwire.errors import InvalidOrder
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.numbers import EXACT, mantissa_at, to_decimal
+from tickwire.trading.numbers import EXACT, from_mantissa, mantissa_at, to_decimal
 from tickwire.trading.orders import Side
 from tickwire.trading.rules import InstrumentRules
 
@@ -55,8 +55,8 @@ class Scaled:
 
     def explain(self, p: int, q: int) -> None:
         """The rules' own error (rule, nearest valid values) for mantissas Rust refused."""
-        pd = Decimal(p).scaleb(-self.price_scale, EXACT) if p > 0 else p
-        qd = Decimal(q).scaleb(-self.qty_scale, EXACT) if q > 0 else q
+        pd = from_mantissa(p, self.price_scale) if p > 0 else p
+        qd = from_mantissa(q, self.qty_scale) if q > 0 else q
         if self.market:
             self.rules.validate(self.side, "market", qd)
         else:
@@ -73,5 +73,5 @@ class Scaled:
 
 def _decimal(x: object, scale: int, what: str) -> Decimal:
     if type(x) is int:
-        return Decimal(x).scaleb(-scale, EXACT)
+        return from_mantissa(x, scale)
     return to_decimal(x, what, positive=True)
