@@ -38,6 +38,9 @@ pub struct QuoteRule {
     on_sent: Option<Py<PyAny>>,
     on_error: Option<Py<PyAny>>,
     loaded: Option<Loaded>,
+    /// An update of the rule's book that went by while nothing was loaded (an order in flight, the
+    /// rule held): where to find the book, so the next load can price it as it is now.
+    missed: Option<(Py<BookFeed>, u32)>,
     sent: u64,
 }
 
@@ -89,9 +92,20 @@ impl QuoteRule {
     }
 
     fn fire_now<'py>(&mut self, py: Python<'py>, feed: &Bound<'py, BookFeed>, i: u32) -> Fired<'py> {
-        let Some(l) = &self.loaded else { return Fired::Nothing };
+        let Some(l) = &self.loaded else {
+            if self.missed.is_none() {
+                self.missed = Some((feed.clone().unbind(), i));
+            }
+            return Fired::Nothing;
+        };
+        self.missed = None;
         let best = {
-            let f = feed.borrow();
+            // Busy only when called from inside the feed's own work (a callback of its route): the
+            // update is kept for the next chance rather than lost.
+            let Ok(f) = feed.try_borrow() else {
+                self.missed = Some((feed.clone().unbind(), i));
+                return Fired::Nothing;
+            };
             match f.feed.book_at(i as usize) {
                 Some(b) if b.is_synced() => {
                     b.best_price_at(self.rule.reference == Reference::Ask, Some(self.price_scale))
@@ -173,6 +187,7 @@ impl QuoteRule {
             on_sent: Some(on_sent),
             on_error: Some(on_error),
             loaded: None,
+            missed: None,
             sent: 0,
         })
     }
@@ -191,6 +206,27 @@ impl QuoteRule {
         take: Option<Py<BudgetTaker>>,
     ) {
         self.loaded = Some(Loaded { form, stamp, rid: request_id, write, head, take });
+    }
+
+    /// With a write loaded and an update of the rule's book gone by while none was: prices the book
+    /// as it is now, as that update would have been (and calls back the same way); True when an
+    /// order was written. Nothing otherwise (the missed update is kept until a write is loaded).
+    fn catch_up(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let py = slf.py();
+        let missed = match slf.try_borrow_mut() {
+            Ok(mut me) if me.loaded.is_some() => me.missed.take(),
+            _ => None,
+        };
+        let Some((feed, i)) = missed else { return Ok(false) };
+        let before = slf.borrow().sent;
+        QuoteRule::fire(slf, feed.bind(py), i)?;
+        Ok(slf.borrow().sent > before)
+    }
+
+    /// True when an update of the rule's book went by while nothing was loaded (see `catch_up`).
+    #[getter]
+    fn missed(&self) -> bool {
+        self.missed.is_some()
     }
 
     /// Takes the write back; True when one was loaded (nothing was written with it).
@@ -237,6 +273,9 @@ impl QuoteRule {
         for c in [&self.on_sent, &self.on_error].into_iter().flatten() {
             visit.call(c)?;
         }
+        if let Some((feed, _)) = &self.missed {
+            visit.call(feed)?;
+        }
         if let Some(l) = &self.loaded {
             visit.call(&l.form)?;
             visit.call(&l.stamp)?;
@@ -253,6 +292,7 @@ impl QuoteRule {
 
     fn __clear__(&mut self) {
         self.loaded = None;
+        self.missed = None;
         self.on_sent = None;
         self.on_error = None;
     }
@@ -276,8 +316,11 @@ impl QuoteRules {
         }
     }
 
-    /// Takes `rule` off; True when it was armed.
+    /// Takes `rule` off (what it missed forgotten: it is offered no book now); True when it was armed.
     fn disarm(&mut self, rule: &Bound<'_, QuoteRule>) -> bool {
+        if let Ok(mut r) = rule.try_borrow_mut() {
+            r.missed = None;
+        }
         let n = self.rules.len();
         self.rules.retain(|q| !q.is(rule));
         self.rules.len() < n

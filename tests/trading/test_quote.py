@@ -312,10 +312,10 @@ def test_a_held_rule_loads_nothing_until_resumed() -> None:
         sim.advance(2, "binance", SYMBOL)
         await asyncio.sleep(0.05)
         assert q.sent == 1 == len(a.orders(sim))
-        q.resume()
-        assert q.rule.loaded
+        q.resume()  # the two updates held back are priced once, on the book as it is now
+        assert q.sent == 2 and not q.rule.missed
         await moves(sim, q, 1)
-        assert q.sent == 2 == len(a.orders(sim))
+        assert q.sent == 3 == len(a.orders(sim))
 
     run(body)
 
@@ -371,5 +371,67 @@ def test_on_book_may_stop_the_rule_that_just_fired() -> None:
             sim.advance(1, "binance", SYMBOL)
             await asyncio.sleep(0.03)
         assert len(a.orders(sim)) == q.sent == 1
+
+    run(body)
+
+
+def test_updates_during_an_orders_flight_are_priced_once_when_its_answer_comes() -> None:
+    """Without it the rule would quote the book of before the flight until the market moved again."""
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await moves(sim, q, 1)
+        ep = sim.endpoint("binance")
+        ep.delay(0.2)  # the next order's answer comes 0.2 s late
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.sent == 2, "an order")
+        fired = q.rule.last_price
+        for _ in range(500):  # the market moves while it is in flight, until its bid did
+            sim.advance(1, "binance", SYMBOL)
+            if int(sim.book("binance", SYMBOL).bids[0][0] * 100) - 50 != fired:
+                break
+        last = sim.book("binance", SYMBOL).update_id
+        await settle(lambda: md.book(SYMBOL).last_update_id == last, "the updates read")
+        assert q.sent == 2 and q.in_flight is not None and q.rule.missed
+        ep.delay(0)
+        await settle(lambda: q.sent == 3, "the order caught up")  # no update since
+        await settle(lambda: q.in_flight is None, "its answer")
+        await asyncio.sleep(0.05)
+        theirs = sorted(a.orders(sim), key=lambda o: o.id)
+        assert len(theirs) == q.sent == 3 and q.error is None and not q.rule.missed
+        bid = sim.book("binance", SYMBOL).bids[0][0]  # the book as it is now, and was at the answer
+        assert theirs[-1].price == int(bid * 100) - 50
+        assert theirs[-1].price != theirs[-2].price  # the market moved during the flight
+        mine = tr.tracker.get(theirs[-1].client_id)
+        assert mine is not None and mine.status == "expired"
+
+    run(body)
+
+
+def test_a_catch_up_that_raises_is_logged_and_the_answer_that_loaded_it_still_applied(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await moves(sim, q, 1)
+        ep = sim.endpoint("binance")
+        ep.delay(0.1)
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.sent == 2, "an order")
+        flying = q.in_flight
+        assert flying is not None
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.rule.missed, "an update missed")
+
+        def broken(*args: Any, **kw: Any) -> Any:
+            raise RuntimeError("tracking bug")
+
+        q.template.after_write = broken  # type: ignore[method-assign]
+        ep.delay(0)
+        got = await flying  # the answer that loaded the catch-up, applied all the same
+        assert got.status == "expired" and tr.tracker.get(got.client_id) is got
+        assert q.stopped and isinstance(q.error, RuntimeError)
+        assert "catching up" in caplog.text
 
     run(body)

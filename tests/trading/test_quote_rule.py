@@ -42,6 +42,7 @@ class Rig:
         self.errors: list[BaseException] = []
         self.route_errors: list[BaseException] = []
         self.seen: list[tuple[int, int | None]] = []  # (orders sent so far, best bid) per on_book
+        self.reload = True  # load the next write from on_sent (False: the order stays in flight)
         self.rule = QuoteRule(
             symbol, reference="bid", offset=offset, qty=QTY, when=when, price_scale=scale,
             on_sent=self.on_sent, on_error=self.errors.append,
@@ -54,7 +55,8 @@ class Rig:
 
     def on_sent(self, cid: str, data: bytes, price: int) -> None:
         self.sent.append((cid, data, price))
-        self.load()  # the next write, as a session does once the answer is in
+        if self.reload:
+            self.load()  # the next write, as a session does once the answer is in
 
     def on_book(self, book: Any) -> None:
         if book.symbol == self.symbol.upper():
@@ -298,3 +300,53 @@ def test_a_rule_disarming_itself_does_not_cost_the_next_rule_its_frame() -> None
     route.on_frame(frames[1], 1, 1)
     assert len(first.written) == 1 and len(second.written) == 1  # both fired on the one frame
     assert len(board) == 1 and first.route_errors == []
+
+
+def test_updates_gone_by_unloaded_are_priced_once_at_the_next_load_on_the_book_as_it_is() -> None:
+    feed, frames = on_the_capture()
+    rig = Rig(feed, "NKNUSDT", offset=-7, scale=4)
+    rig.reload = False  # the order stays in flight
+    rig.load()
+    k = 1
+    while not rig.sent:
+        rig.route.on_frame(frames[k], 1, 1)
+        k += 1
+    assert not rig.rule.missed
+    fired, at = rig.sent[0][2] + 7, len(rig.seen)
+    # Updates of the book while nothing is loaded, until its bid moved.
+    while len(rig.seen) < at + 2 or rig.seen[-1][1] == fired:
+        rig.route.on_frame(frames[k], 1, 1)
+        k += 1
+    assert len(rig.written) == 1 and rig.rule.missed
+    assert not rig.rule.catch_up() and rig.rule.missed  # nothing loaded: nothing, the miss kept
+    rig.load()
+    assert rig.rule.catch_up()
+    bid = feed.book("NKNUSDT").best_bid_mantissa(4)
+    assert bid is not None and bid != fired  # the book moved meanwhile
+    cid, data, price = rig.sent[1]
+    assert price == bid - 7 and data == rig.written[1] == rig.form.fill(price, QTY, cid, TS)
+    assert not rig.rule.missed and not rig.rule.loaded
+    rig.load()
+    assert not rig.rule.catch_up() and len(rig.written) == 2 and rig.rule.loaded  # once only
+    assert rig.errors == [] and rig.route_errors == []
+
+
+def test_catching_up_follows_when_and_a_disarmed_rule_forgets_what_it_missed() -> None:
+    snap, frames = synthetic(8)  # every frame adds a bid under 100.00: the best bid never moves
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    rig = Rig(feed, "BTCUSDT", when="change")
+    rig.reload = False
+    rig.load()
+    rig.route.on_frame(frames[1], 1, 1)
+    assert [p for _, _, p in rig.sent] == [10000]
+    for fr in frames[2:4]:
+        rig.route.on_frame(fr, 1, 1)
+    assert rig.rule.missed
+    rig.load()
+    assert not rig.rule.catch_up()  # the price is the last order's: "change" sends nothing
+    assert len(rig.written) == 1 and rig.rule.loaded and not rig.rule.missed
+    assert rig.rule.unload()
+    rig.route.on_frame(frames[4], 1, 1)
+    assert rig.rule.missed and rig.route.quotes.disarm(rig.rule)
+    assert not rig.rule.missed  # offered no book now: nothing to catch up on

@@ -18,6 +18,11 @@ What was chosen, and why:
   when up, else an idle kept-alive connection taken for it) and loads the next as soon as the
   previous order's answer is read (or, without one, once the order was reconciled). A rule firing
   on every tick could otherwise outrun the venue's answers.
+- **No update is left unanswered.** Updates that come while nothing is loaded (an order in flight,
+  the rule held, its connection being replaced) are not sent then; the load that follows prices the
+  book *as it is then*, once, as if that update had just come (``when`` applies as to any update).
+  Without it a quote would stay at an old price until the market moved again. The first load, when
+  the rule is armed, waits for an update.
 - **``when="change"``** (the default) sends only when the price differs from the last order's;
   ``"every"`` sends on every update of the book (the bench's rule).
 - **A tick the budget has no room for sends nothing** (the rule stays loaded): a quote sent late is a
@@ -153,6 +158,19 @@ class Quote:
         if to.conn is not None:
             to.conn.on_lost = self._lost
         self.rule.load(to.form, t.stamp, to.rid, to.write, to.head, t.take)
+        if self.rule.missed:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """An update of the book went by while nothing was loaded: the book as it is now is priced
+        at once (what the rule's callbacks raise is logged, as the frame route reports it: the
+        caller here is the previous order's answer, which must still be applied)."""
+        try:
+            self.rule.catch_up()
+        except Exception:
+            log.exception(
+                "%s: quote rule on %s: catching up", self.template.session.venue, self.template.symbol
+            )
 
     async def _wait(self) -> None:
         s = self.template.session
