@@ -102,7 +102,7 @@ class Quote:
             raise InvalidOrder(f"quote rule: market data of {md.venue!r} for an order on {s.venue!r}")
         if type(qty) is not int or type(offset_ticks) is not int:
             raise InvalidOrder("quote rule: qty and offset_ticks are ints (qty a mantissa at qty_scale)")
-        s._refuse_if_halted("quote rule")
+        s.refuse_if_halted("quote rule")
         ps, qs = template.price_scale, template.qty_scale
         ints = rule_ints(template.rules, ps, qs, False)
         tick, lot = ints["tick"] or 1, ints["lot"] or 1

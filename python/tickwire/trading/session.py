@@ -286,7 +286,8 @@ class TradingSession:
             self.audit.event("resume", venue=self.venue, reason=self.halted)
         self.halted = None
 
-    def _refuse_if_halted(self, what: str) -> None:
+    def refuse_if_halted(self, what: str) -> None:
+        """Raises :class:`TradingHalted` (and audits the refusal of ``what``) after :meth:`kill`."""
         if self.halted is not None:
             e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
             e.reason = self.halted
@@ -335,7 +336,7 @@ class TradingSession:
         typed error (``OrderRejected``, ``InsufficientFunds``…); :class:`UnknownOutcome` only when the
         order's fate could not be established even by reconciliation (it stays tracked as unknown);
         :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
-        self._refuse_if_halted("place_order")
+        self.refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
         return await place.place_order(self, order, self._sent_ms, self._audited)
 
@@ -396,7 +397,7 @@ class TradingSession:
         took effect (if not, ``TransportError``; nothing is resent; ``UnknownOutcome`` when even that
         state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
         raises ``NotSupported`` for the rest, before anything is sent."""
-        self._refuse_if_halted("amend_order")
+        self.refuse_if_halted("amend_order")
         return await amend.amend_order(self, symbol, self._tracked(client_id, order_id), qty, price)
 
     def _tracked(self, client_id: str | None, order_id: str | None) -> Order:

@@ -263,7 +263,7 @@ class OrderTemplate(Answering):
                 if task is not None:
                     return task
         if s.halted is not None:
-            s._refuse_if_halted("template send")
+            s.refuse_if_halted("template send")
         p, q = self._numbers.mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()

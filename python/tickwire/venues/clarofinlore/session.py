@@ -117,7 +117,7 @@ class Session(TradingSession):
         """Sends an order left *unknown* again, unchanged and with the same client id: Clarofinlore
         answers a client order id it has seen with that order and creates no second one (see the
         module docstring). Returns the order as the venue answered."""
-        self._refuse_if_halted("resend")
+        self.refuse_if_halted("resend")
         order = self.tracker.get(client_id)
         if order is None:
             raise OrderNotFound(f"{self.venue}: order {client_id} is not tracked by this session")
@@ -154,7 +154,7 @@ class Session(TradingSession):
         Checked before sending (lot grid, each slice a valid order); a lost answer is resolved by
         resending the same request with the same client id (the venue answers the TWAP that id
         started, or starts it once)."""
-        self._refuse_if_halted("twap")
+        self.refuse_if_halted("twap")
         q, d, n = checked_twap(self.rules.get(symbol), symbol, side, qty, duration_s, slices)
         cid = self.client_ids.check(client_id) if client_id is not None else self.client_ids.next()
         call = self.grammar.twap(symbol, side, q, d, n, cid)
