@@ -260,6 +260,59 @@ def test_a_lost_answer_on_the_order_socket_is_reconciled_into_exactly_one_order(
     a.run(body, transport="auto", timeout=1.0)
 
 
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+@pytest.mark.parametrize("numbers", ["ints", "decimals"])
+def test_a_template_send_registers_its_order_as_place_order_does(
+    tmp_path: Any, transport: str, numbers: str
+) -> None:
+    """The same order by ``place_order`` and by a template (the one-call path with ints, ``send``'s
+    own with Decimals): the same order registered with the tracker, a send time kept for each, and
+    the same audit lines (but for the client id and the times)."""
+    a = account()
+    path = tmp_path / "audit.jsonl"
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price, qty = below_bid(a, sim, tr, 10)
+        tmpl = tr.template(SYMBOL, "buy")
+        registered: list[Any] = []
+        track = tr.tracker.track
+
+        def spy(order: Any) -> None:
+            registered.append(replace(order))  # as it was registered, not as it is later
+            track(order)
+
+        tr.tracker.track = spy  # type: ignore[method-assign]
+        since = int(time.time() * 1000)
+        slow = await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+        if numbers == "ints":
+            fast = await tmpl.send(int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale)))
+        else:
+            fast = await tmpl.send(price, qty)
+        until = int(time.time() * 1000)
+        cids = [slow.client_id, fast.client_id]
+        assert [o.client_id for o in registered] == cids
+        assert replace(registered[0], client_id="c") == replace(registered[1], client_id="c")
+        assert all(since <= (tr.sent_ms(c) or 0) <= until for c in cids)
+        tr.audit.flush()
+        lines = path.read_text().splitlines()
+        starts = [i for i, x in enumerate(lines) if orjson.loads(x)["kind"] == "order_request"]
+        assert len(starts) == 2
+
+        def block(lines: list[str], cid: str, order_id: str | None) -> list[dict[str, Any]]:
+            out = []
+            for x in lines:
+                ev = orjson.loads(x.replace(cid, "CID").replace(f'"{order_id}"', '"OID"'))
+                out.append({k: v for k, v in ev.items() if k not in ("ts_ns", "mono_ns", "elapsed_ms")})
+            return out
+
+        first = block(lines[starts[0] : starts[1]], slow.client_id, slow.order_id)
+        second = block(lines[starts[1] :], fast.client_id, fast.order_id)
+        assert [e["kind"] for e in first][:2] == ["order_request", "request"]
+        assert first == second
+
+    a.run(body, audit=str(path), transport=transport, private_stream=False)
+
+
 def test_what_a_template_does_not_cover_is_refused() -> None:
     a = account()
 

@@ -1,12 +1,12 @@
 """Placing a checked order exactly once (``TradingSession.place_order``): a per-symbol dead-man switch
-armed on its symbol, the order registered with the tracker under its client id and its send time kept,
-all before anything is sent; then the venue's answer applied, an answer that never comes reconciled
-(never resent), a refusal recorded as the order rejected.
+armed on its symbol, the order registered (:func:`register`) before anything is sent; then the venue's
+answer applied, an answer that never comes reconciled (never resent), a refusal recorded as the order
+rejected.
 
 Apart from :mod:`tickwire.trading.session`, as amending is (:mod:`tickwire.trading.amend`): the session
 checks the order and refuses it while halted; this is what happens to it once it goes. It sees the
-session through :class:`PlacePort` and is handed, as values, the session's send times (reconciliation
-searches fills from there) and whether its audit log is a real one."""
+session through :class:`PlacePort`. An order template's send (:mod:`tickwire.trading.template`)
+registers the orders it writes with the same :func:`register`."""
 
 from __future__ import annotations
 
@@ -24,12 +24,41 @@ from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 
 
-class PlacePort(Protocol):
-    """What placing an order needs of a trading session."""
+class RequestAudit(Protocol):
+    def audit_request(self, call: Call, transport: str) -> None: ...
+
+
+class RegisterPort(Protocol):
+    """What registering an order needs of a trading session: its tracker, its send times by client id
+    (reconciliation searches fills from there), its audit log and whether that is a real one, and the
+    wire's record of a request (for bytes written around the wire's ``send``)."""
 
     grammar: OrderGrammar
     tracker: OrderTracker
     audit: AuditLog | NullAudit
+    audited: bool
+    sent_at: dict[str, int]
+
+    @property
+    def wire(self) -> RequestAudit: ...
+
+
+def register(port: RegisterPort, order: Order, written_on: str | None = None) -> None:
+    """``order`` tracked under its client id, its send time kept and, with a real audit log, its
+    ``order_request`` written: ``place_order``'s before it sends, a template's send's right after it
+    wrote the bytes itself (``written_on``: ``"ws"``/``"rest"``, where the wire's ``request`` record is
+    written too, as the wire's ``send`` writes it for ``place_order``)."""
+    port.tracker.track(order)
+    port.sent_at[order.client_id] = int(time.time() * 1000)
+    if port.audited:  # the fields are built only for a real log: this runs for every order
+        port.audit.event("order_request", **audit_fields(order))
+        if written_on is not None:
+            port.wire.audit_request(port.grammar.new_order(order), written_on)
+
+
+class PlacePort(RegisterPort, Protocol):
+    """What placing an order needs of a trading session."""
+
     reconciler: Reconciler
     dead_man: DeadMan | None
 
@@ -38,15 +67,11 @@ class PlacePort(Protocol):
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
 
-async def place_order(port: PlacePort, order: Order, sent_ms: dict[str, int], audited: bool) -> Order:
-    """``order`` (checked, not yet tracked) placed; ``sent_ms``: the session's send times by client id,
-    ``audited``: each request is written to a real audit log."""
+async def place_order(port: PlacePort, order: Order) -> Order:
+    """``order`` (checked, not yet tracked) placed."""
     if port.dead_man is not None:
         await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
-    port.tracker.track(order)
-    sent_ms[order.client_id] = int(time.time() * 1000)
-    if audited:
-        port.audit.event("order_request", **audit_fields(order))
+    register(port, order)
     try:
         body = await port.send(port.grammar.new_order(order), lane="order")
     except UnknownOutcome as e:

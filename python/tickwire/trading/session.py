@@ -78,7 +78,9 @@ class TradingSession:
         self.audit = audit or NULL_AUDIT
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._delivery = Delivery(self, self._events)
-        self._audited = self._delivery.audited
+        # Whether requests and order changes are written to a real audit log (decided once, from the
+        # log the session was made with).
+        self.audited = self._delivery.audited
         # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
         # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
         # wait; default: the request time-out).
@@ -105,7 +107,8 @@ class TradingSession:
         self._user_on_fill = on_fill
         self.tracker = OrderTracker(on_order=self._on_order, on_fill=self._on_fill)
         self.rules: dict[str, InstrumentRules] = {}
-        self._sent_ms: dict[str, int] = {}
+        # When each order was sent (Unix ms) by client id, kept by ``place.register``; read with ``sent_ms``.
+        self.sent_at: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
@@ -338,7 +341,7 @@ class TradingSession:
         :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
         self.refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
-        return await place.place_order(self, order, self._sent_ms, self._audited)
+        return await place.place_order(self, order)
 
     def template(
         self, symbol: str, side: Side, type: OrderType = "limit", tif: Tif = "GTC", post_only: bool = False
@@ -363,7 +366,7 @@ class TradingSession:
 
     def sent_ms(self, client_id: str) -> int | None:
         """When ``client_id`` was sent (Unix ms), the start of its fills' search."""
-        return self._sent_ms.get(client_id)
+        return self.sent_at.get(client_id)
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

@@ -49,9 +49,9 @@ from tickwire.errors import (
     NotSupported,
     TransportError,
 )
-from tickwire.trading.intake import audit_fields
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.orders import Order, OrderType, Side, Tif
+from tickwire.trading.place import register
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_answer import Answering, retrieved
@@ -411,14 +411,10 @@ class OrderTemplate(Answering):
         return task
 
     def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order:
-        """Registers the order just written (or about to be settled by reconciliation)."""
-        s = self.session
+        """Registers the order just written (or about to be settled by reconciliation) as
+        ``place_order`` registers its own (:func:`tickwire.trading.place.register`)."""
         order = self.order(p, q, cid)
-        s.tracker.track(order)
-        s._sent_ms[cid] = int(time.time() * 1000)
-        if s._audited:
-            s.audit.event("order_request", **audit_fields(order))
-            s.wire._audit_request(s.grammar.new_order(order), "ws" if on_socket else "rest")
+        register(self.session, order, "ws" if on_socket else "rest")
         return order
 
 

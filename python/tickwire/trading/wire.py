@@ -186,11 +186,11 @@ class Wire:
             if ws is not None and call.signed:
                 data = ws.offers(call)
                 if data is not None:
-                    self._audit_request(call, "ws")
+                    self.audit_request(call, "ws")
                     return await ws.request(data, self._ws_usage)
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
-            self._audit_request(call, "rest")
+            self.audit_request(call, "rest")
             return await self._rest(call)
         except RateLimitError as e:
             # Nothing more goes to that limit before the venue's window has passed, from any session.
@@ -204,7 +204,7 @@ class Wire:
             )  # fmt: skip
             raise
 
-    def _audit_request(self, call: Call, transport: str) -> None:
+    def audit_request(self, call: Call, transport: str) -> None:
         """The request as the caller built it: before signing, so no signature, timestamp, key or
         token is in it (the audit log masks secret-named fields anyway)."""
         self.audit.event(
