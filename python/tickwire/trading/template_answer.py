@@ -149,8 +149,8 @@ class Answering:
         s, wire = self.session, self.session.wire
         if ws is not None:
             if written is not None:
-                return await ws.answer(written, rid, wire._ws_usage)
-            return await ws.request(data, wire._ws_usage, rid, track)
+                return await ws.answer(written, rid, wire.ws_usage)
+            return await ws.request(data, wire.ws_usage, rid, track)
         if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
             raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
         http = wire.http
@@ -160,7 +160,7 @@ class Answering:
         tokens = wire.tokens
         if relogin and tokens is not None and tokens.refused(r.status, r.body):
             raise _TokenRefused(self._baked)
-        return wire._read(r.status, r.body, r.headers, self._call)
+        return wire.read_answer(r.status, r.body, r.headers, self._call)
 
 
 class _TokenRefused(Exception):

@@ -187,7 +187,7 @@ class Wire:
                 data = ws.offers(call)
                 if data is not None:
                     self.audit_request(call, "ws")
-                    return await ws.request(data, self._ws_usage)
+                    return await ws.request(data, self.ws_usage)
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
             self.audit_request(call, "rest")
@@ -217,7 +217,7 @@ class Wire:
         assert http is not None
         if not call.signed:
             r = await http.request(call.method, call.path, query=dict(call.params))
-            return self._read(r.status, r.body, r.headers, call)
+            return self.read_answer(r.status, r.body, r.headers, call)
         relogged = False
         while True:
             req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
@@ -237,13 +237,16 @@ class Wire:
                 self.relogins += 1
                 self.audit.event("relogin", venue=self.venue, path=call.path)
                 continue
-            return self._read(r.status, r.body, r.headers, call)
+            return self.read_answer(r.status, r.body, r.headers, call)
 
-    def _ws_usage(self, answer: Any) -> None:
+    def ws_usage(self, answer: Any) -> None:
+        """The usage an order-socket answer states, fed to the budget."""
         if hasattr(self.grammar, "read_ws_usage"):
             self.budget.observe(self.grammar.read_ws_usage(answer))
 
-    def _read(self, status: int, body: bytes, headers: dict[str, str], call: Call) -> Any:
+    def read_answer(self, status: int, body: bytes, headers: dict[str, str], call: Call) -> Any:
+        """A REST answer to ``call`` decoded by the grammar (or its typed error raised), the usage its
+        headers state fed to the budget."""
         if hasattr(self.grammar, "read_usage"):  # usage of the limits ``call`` counts against
             self.budget.observe(self.grammar.read_usage(headers, call))
         try:
