@@ -41,11 +41,11 @@ from tickwire.remote.liveness import GatewayWatch
 from tickwire.remote.snapshots import Snapshots
 from tickwire.session import adapter_for
 from tickwire.session.events import EventQueue, StatusEvent
+from tickwire.session.ports import LOST_SYNC
 
 log = logging.getLogger("tickwire.remote")
 
 STAGES = ("decode_apply", "callback")
-_LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
 
 
 class RemoteMarketData:
@@ -289,10 +289,10 @@ class RemoteMarketData:
         for key, outcome in updates:
             if outcome == "buffered":
                 self.resync(key, "initial snapshot")
-            elif outcome in _LOST:
+            elif outcome in LOST_SYNC:
                 self.counters["gaps"] += 1
-                self.status("out_of_sync", symbol=key, detail=_LOST[outcome])
-                self.resync(key, _LOST[outcome])
+                self.status("out_of_sync", symbol=key, detail=LOST_SYNC[outcome])
+                self.resync(key, LOST_SYNC[outcome])
             elif outcome == "invalidated":
                 self.status("out_of_sync", symbol=key, detail="gateway lost the book")
                 self.resync(key, "gateway lost the book")

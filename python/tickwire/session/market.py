@@ -33,7 +33,7 @@ from tickwire.session.events import EventQueue, StatusKind
 from tickwire.session.line import Line
 from tickwire.session.monitor import clock_loop, health, monitor
 from tickwire.session.options import book_feed, check_redundancy, checked_channels, endpoint_pool
-from tickwire.session.ports import LineSettings, Summary
+from tickwire.session.ports import LOST_SYNC, LineSettings, Summary
 from tickwire.session.registry import Registry
 from tickwire.session.rest import RestClients
 from tickwire.session.resync import Resyncer
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tickwire.session")
 
-_LOST = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
 STAGES = ("decode_apply", "callback")
 
 
@@ -320,8 +319,8 @@ class MarketData:
             if outcome == "buffered":
                 if self.adapter.resync == "snapshot":
                     self.resyncer.request(key, "initial snapshot")
-            elif outcome in _LOST:
-                self._lost_sync(key, _LOST[outcome])
+            elif outcome in LOST_SYNC:
+                self._lost_sync(key, LOST_SYNC[outcome])
         if kind == "book" or line is None:
             return
         if kind == "trade" or kind == "bbo":

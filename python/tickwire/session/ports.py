@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 # The dispatcher's summary of a frame that needs Python: (kind, ((book key, outcome), ...), value).
 Summary = tuple[str, tuple[tuple[str, str], ...], Any]
+# The outcomes in a summary that mean a book lost sync, and the reason its resync and status name
+# (a local session's and a remote client's alike).
+LOST_SYNC = {"gap": "gap", "checksum_mismatch": "checksum", "crossed": "crossed"}
 
 
 @dataclass(frozen=True)
