@@ -112,7 +112,7 @@ class RemoteMarketData:
         self._upstream = UpstreamBooks()
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
-        self._snapshots = Snapshots(self, venue, gateway, self.feed, resync_timeout)
+        self._snapshots = Snapshots(self, venue, gateway, self.feed)
 
     @property
     def last_stamp_ns(self) -> int:

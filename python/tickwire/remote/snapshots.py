@@ -23,13 +23,15 @@ log = logging.getLogger("tickwire.remote")
 
 
 class SnapshotOwner(Protocol):
-    """What the snapshot requests see of their client: its connection, gateways and reports."""
+    """What the snapshot requests see of their client: its connection, gateways and reports, and its
+    ``resync_timeout`` (read at each use, as the client has it then)."""
 
     nc: Any
     watch: GatewayWatch | None
     primary: str | None
     closing: bool
     counters: dict[str, int]
+    resync_timeout: float
 
     def status(self, kind: str, *, symbol: str | None = None, detail: str = "") -> None: ...
 
@@ -39,14 +41,11 @@ class SnapshotOwner(Protocol):
 class Snapshots:
     """The snapshot requests of one venue's books; ``tasks`` holds the books being rebuilt."""
 
-    def __init__(
-        self, owner: SnapshotOwner, venue: str, gateway: str, feed: BookFeed, timeout: float
-    ) -> None:
+    def __init__(self, owner: SnapshotOwner, venue: str, gateway: str, feed: BookFeed) -> None:
         self.owner = owner
         self.venue = venue
         self.gateway = gateway
         self.feed = feed
-        self.timeout = timeout
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def request(self, key: str, why: str) -> None:
@@ -64,13 +63,13 @@ class Snapshots:
     async def _run(self, key: str, why: str) -> None:
         owner = self.owner
         delay = 0.02
-        end = time.monotonic() + max(self.timeout, 1.0) * 8
+        end = time.monotonic() + max(owner.resync_timeout, 1.0) * 8
         while not owner.closing and time.monotonic() < end:
             gw = self._gateway()
             if gw is not None:
                 try:
                     msg = await owner.nc.request(
-                        subjects.snapshot(self.venue, key, gw), b"", timeout=self.timeout
+                        subjects.snapshot(self.venue, key, gw), b"", timeout=owner.resync_timeout
                     )
                     if msg.headers is None or "Tickwire-Error" not in msg.headers:
                         summary = self.feed.on_snapshot(key, msg.data)
