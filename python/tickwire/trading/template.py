@@ -6,9 +6,10 @@
 ``send`` fills the pre-built request bytes in Rust in one call (:class:`tickwire._core.OrderTemplate`:
 price, quantity, client id, timestamp and signature written into their slots, the instrument's tick,
 lot and bounds checked as integers, the pre-keyed HMAC), then does what ``place_order`` does around
-the request: the order tracked under its client id before anything is written, the rate budget taken,
-the bytes written on the order socket when it is up (transport ``"ws"``/``"auto"``) or on the session's
-kept-alive HTTP connection, the answer applied like ``place_order``'s and a lost answer reconciled by
+the request: the rate budget taken, the bytes written on the order socket when it is up (transport
+``"ws"``/``"auto"``) or on the session's kept-alive HTTP connection, the order tracked under its
+client id right after the write, in the same step of the event loop (no answer can be read before
+it is tracked), the answer applied like ``place_order``'s and a lost answer reconciled by
 the session's reconciler, never resent. The bytes are exactly what ``place_order`` would send for the
 same order, client id and timestamp.
 
