@@ -385,10 +385,22 @@ impl<'a> Cur<'a> {
     }
 
     /// `[{"<pk>": price, "<qk>": qty, ...}, ...]` (Kraken v2 style).
+    #[inline]
     pub fn obj_levels<F: FnMut(Dec, Dec)>(&mut self, pk: &[u8], qk: &[u8], mut f: F) -> Result<()> {
         self.arr()?;
         let mut first = true;
-        while self.item(&mut first)? {
+        loop {
+            // Compact `{"<pk>":n,"<qk>":n}` — what Kraken sends — is matched with one compare per
+            // delimiter and key; anything else leaves the cursor where it was for the general path.
+            if let Some((pm, pmeta, qm, qmeta, j)) = keyed_pair(self.b, self.i, first, pk, qk) {
+                first = false;
+                self.i = j;
+                f(unpack(pm, pmeta), unpack(qm, qmeta));
+                continue;
+            }
+            if !self.item(&mut first)? {
+                break;
+            }
             self.obj()?;
             let (mut px, mut qty) = (None, None);
             let mut fk = true;
@@ -445,6 +457,58 @@ fn quoted_pair(b: &[u8], i: usize, first: bool) -> Option<(i64, u16, i64, u16, u
         return None;
     }
     Some((pm, pmeta, qm, qmeta, j + 1))
+}
+
+/// `{"<pk>":<num>,"<qk>":<num>}` at `i` (after a `,` unless `first`), written compactly, each number
+/// bare or quoted and plain: both parsed, and the index after the `}`. `None` for any other text
+/// (other keys or their order, spaces, escapes), which the general path then reads.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn keyed_pair(b: &[u8], i: usize, first: bool, pk: &[u8], qk: &[u8]) -> Option<(i64, u16, i64, u16, usize)> {
+    let mut j = i;
+    if !first {
+        if *b.get(j)? != b',' {
+            return None;
+        }
+        j += 1;
+    }
+    if b.get(j..j + 2)? != b"{\"" {
+        return None;
+    }
+    let j = key_colon(b, j + 2, pk)?;
+    let (pm, pmeta, j) = plain_at(b, j)?;
+    if b.get(j..j + 2)? != b",\"" {
+        return None;
+    }
+    let j = key_colon(b, j + 2, qk)?;
+    let (qm, qmeta, j) = plain_at(b, j)?;
+    if *b.get(j)? != b'}' {
+        return None;
+    }
+    Some((pm, pmeta, qm, qmeta, j + 1))
+}
+
+/// `key":` at `j` (the opening quote already read): the index after the colon.
+#[inline(always)]
+fn key_colon(b: &[u8], j: usize, key: &[u8]) -> Option<usize> {
+    let end = j + key.len();
+    if b.get(j..end)? != key || b.get(end..end + 2)? != b"\":" {
+        return None;
+    }
+    Some(end + 2)
+}
+
+/// A plain number at `j`, bare or quoted: its parts and the index after it (and its quote).
+#[inline(always)]
+fn plain_at(b: &[u8], j: usize) -> Option<(i64, u16, usize)> {
+    if *b.get(j)? != b'"' {
+        return scan_plain(b, j);
+    }
+    let (m, meta, k) = scan_plain(b, j + 1)?;
+    if *b.get(k)? != b'"' {
+        return None;
+    }
+    Some((m, meta, k + 1))
 }
 
 /// The end of a level whose remaining elements are plain strings (OKX's `,"0","4"]`, Kraken's

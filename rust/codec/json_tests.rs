@@ -352,3 +352,64 @@ fn compact_keys_read_like_the_general_path() {
         }
     }
 }
+
+proptest::proptest! {
+    // Level objects as Kraken writes them (compact `{"price":n,"qty":n}`, the fast path) and as a
+    // venue might (quoted numbers, spaces, the keys swapped, other keys, a key twice): every level
+    // must read as `parse_dec` reads the text of its last price and qty, and the cursor must end
+    // right after the array.
+    #[test]
+    fn level_objects_read_like_parse_dec_in_every_layout(
+        levels in proptest::collection::vec(
+            ("[0-9]{1,9}(\\.[0-9]{0,9})?", "-?[0-9]{1,9}(\\.[0-9]{0,9})?", 0u8..6, proptest::bool::ANY), 0..12),
+    ) {
+        let mut text = String::from("[");
+        let mut want = Vec::new();
+        for (k, (p, q, style, quoted)) in levels.iter().enumerate() {
+            if k > 0 {
+                text.push_str(if *style == 3 { " , " } else { "," });
+            }
+            let (pt, qt) = if *quoted { (format!("\"{p}\""), format!("\"{q}\"")) } else { (p.clone(), q.clone()) };
+            let mut price = p.clone();
+            text.push_str(&match style {
+                0 | 3 => format!("{{\"price\":{pt},\"qty\":{qt}}}"),
+                1 => format!("{{ \"price\": {pt}, \"qty\": {qt} }}"),
+                2 => format!("{{\"qty\":{qt},\"price\":{pt}}}"),
+                4 => format!("{{\"price\":{pt},\"qty\":{qt},\"n\":\"x\"}}"),
+                _ => {
+                    price = format!("{p}1");
+                    format!("{{\"price\":{pt},\"qty\":{qt},\"price\":\"{price}\"}}")
+                }
+            });
+            want.push((parse_dec(price.as_bytes()).unwrap(), parse_dec(q.as_bytes()).unwrap()));
+        }
+        text.push_str("],\"next\"");
+        let mut c = Cur::new(text.as_bytes());
+        let mut got = Vec::new();
+        c.obj_levels(b"price", b"qty", |p, q| got.push((p, q))).unwrap();
+        proptest::prop_assert_eq!(got, want, "{}", text);
+        proptest::prop_assert_eq!(&text[c.i..], ",\"next\"");
+    }
+}
+
+#[test]
+fn a_compact_level_object_cut_anywhere_or_broken_is_an_error_not_a_level() {
+    let text = br#"[{"price":59999.4,"qty":0.05644215},{"price":"60000.1","qty":"1.5"}]"#;
+    let mut c = Cur::new(text);
+    let mut got = Vec::new();
+    c.obj_levels(b"price", b"qty", |p, q| got.push((p.mant, p.dec, q.mant, q.dec))).unwrap();
+    assert_eq!(got, [(599994, 1, 5644215, 8), (600001, 1, 15, 1)]);
+    for cut in 0..text.len() {
+        let mut c = Cur::new(&text[..cut]);
+        assert!(c.obj_levels(b"price", b"qty", |_, _| {}).is_err(), "{}", cut);
+    }
+    for bad in [
+        &br#"[{"price":1.5}]"#[..],
+        br#"[{"price":1.5,"qty":}]"#,
+        br#"[{"price":1.5,"qty":2]"#,
+        br#"[{"price":"1.5,"qty":2}]"#,
+    ] {
+        let mut c = Cur::new(bad);
+        assert!(c.obj_levels(b"price", b"qty", |_, _| {}).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+}
