@@ -5,6 +5,7 @@
 //! returned raw). Values the grammar does not care about are skipped by bracket matching, using
 //! `memchr`-style scans over string bodies. Measured against a DOM parse in `benches/book.rs`.
 
+use super::json_compact::{keyed_pair, quoted_pair, quoted_rest};
 use super::json_grammar::{is_json_number, is_json_text};
 use super::number::scan_plain;
 pub use super::number::{parse_int, parse_u64};
@@ -428,109 +429,6 @@ impl<'a> Cur<'a> {
             Ok(())
         } else {
             self.err("end of input")
-        }
-    }
-}
-
-/// `[` `"`price`"` `,` `"`qty`"` at `i` (after a `,` unless `first`), written compactly and with
-/// plain numbers: both parsed, and the index after the quantity's closing quote. `None` for any
-/// other text; the caller then reads the same bytes with the general, error-reporting path.
-#[inline(always)]
-#[allow(clippy::type_complexity)]
-fn quoted_pair(b: &[u8], i: usize, first: bool) -> Option<(i64, u16, i64, u16, usize)> {
-    let mut j = i;
-    if !first {
-        if *b.get(j)? != b',' {
-            return None;
-        }
-        j += 1;
-    }
-    if b.get(j..j + 2)? != b"[\"" {
-        return None;
-    }
-    let (pm, pmeta, j) = scan_plain(b, j + 2)?;
-    if b.get(j..j + 3)? != b"\",\"" {
-        return None;
-    }
-    let (qm, qmeta, j) = scan_plain(b, j + 3)?;
-    if *b.get(j)? != b'"' {
-        return None;
-    }
-    Some((pm, pmeta, qm, qmeta, j + 1))
-}
-
-/// `{"<pk>":<num>,"<qk>":<num>}` at `i` (after a `,` unless `first`), written compactly, each number
-/// bare or quoted and plain: both parsed, and the index after the `}`. `None` for any other text
-/// (other keys or their order, spaces, escapes), which the general path then reads.
-#[inline(always)]
-#[allow(clippy::type_complexity)]
-fn keyed_pair(b: &[u8], i: usize, first: bool, pk: &[u8], qk: &[u8]) -> Option<(i64, u16, i64, u16, usize)> {
-    let mut j = i;
-    if !first {
-        if *b.get(j)? != b',' {
-            return None;
-        }
-        j += 1;
-    }
-    if b.get(j..j + 2)? != b"{\"" {
-        return None;
-    }
-    let j = key_colon(b, j + 2, pk)?;
-    let (pm, pmeta, j) = plain_at(b, j)?;
-    if b.get(j..j + 2)? != b",\"" {
-        return None;
-    }
-    let j = key_colon(b, j + 2, qk)?;
-    let (qm, qmeta, j) = plain_at(b, j)?;
-    if *b.get(j)? != b'}' {
-        return None;
-    }
-    Some((pm, pmeta, qm, qmeta, j + 1))
-}
-
-/// `key":` at `j` (the opening quote already read): the index after the colon.
-#[inline(always)]
-fn key_colon(b: &[u8], j: usize, key: &[u8]) -> Option<usize> {
-    let end = j + key.len();
-    if b.get(j..end)? != key || b.get(end..end + 2)? != b"\":" {
-        return None;
-    }
-    Some(end + 2)
-}
-
-/// A plain number at `j`, bare or quoted: its parts and the index after it (and its quote).
-#[inline(always)]
-fn plain_at(b: &[u8], j: usize) -> Option<(i64, u16, usize)> {
-    if *b.get(j)? != b'"' {
-        return scan_plain(b, j);
-    }
-    let (m, meta, k) = scan_plain(b, j + 1)?;
-    if *b.get(k)? != b'"' {
-        return None;
-    }
-    Some((m, meta, k + 1))
-}
-
-/// The end of a level whose remaining elements are plain strings (OKX's `,"0","4"]`, Kraken's
-/// timestamps): the index after its `]`. `None` for anything else (escapes, spaces, other values),
-/// which the general `skip_rest` then reads.
-#[inline(always)]
-fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
-    loop {
-        match *b.get(j)? {
-            b']' => return Some(j + 1),
-            b',' if *b.get(j + 1)? == b'"' => {
-                j += 2;
-                loop {
-                    match *b.get(j)? {
-                        b'"' => break,
-                        b'\\' => return None,
-                        _ => j += 1,
-                    }
-                }
-                j += 1;
-            }
-            _ => return None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod http;
 pub mod inflate;
 pub mod json;
+mod json_compact;
 mod json_grammar;
 mod number;
 pub mod sbe;
