@@ -11,13 +11,7 @@ use super::number::scan_plain;
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 pub(super) fn quoted_pair(b: &[u8], i: usize, first: bool) -> Option<(i64, u16, i64, u16, usize)> {
-    let mut j = i;
-    if !first {
-        if *b.get(j)? != b',' {
-            return None;
-        }
-        j += 1;
-    }
+    let j = item_at(b, i, first)?;
     if b.get(j..j + 2)? != b"[\"" {
         return None;
     }
@@ -44,13 +38,7 @@ pub(super) fn keyed_pair(
     pk: &[u8],
     qk: &[u8],
 ) -> Option<(i64, u16, i64, u16, usize)> {
-    let mut j = i;
-    if !first {
-        if *b.get(j)? != b',' {
-            return None;
-        }
-        j += 1;
-    }
+    let j = item_at(b, i, first)?;
     if b.get(j..j + 2)? != b"{\"" {
         return None;
     }
@@ -65,6 +53,15 @@ pub(super) fn keyed_pair(
         return None;
     }
     Some((pm, pmeta, qm, qmeta, j + 1))
+}
+
+/// Where an array's item starts: at `i` for the first, after the `,` there for the others.
+#[inline(always)]
+fn item_at(b: &[u8], i: usize, first: bool) -> Option<usize> {
+    if first {
+        return Some(i);
+    }
+    (*b.get(i)? == b',').then_some(i + 1)
 }
 
 /// `key":` at `j` (the opening quote already read): the index after the colon.
