@@ -147,7 +147,7 @@ class MarketData:
         self.reconnect_delays: collections.deque[float] = collections.deque(maxlen=64)
         self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
         self._views: dict[str, OrderBook] = {}
-        self.resyncer = Resyncer(self, adapter, self.feed, resync_timeout)
+        self.resyncer = Resyncer(self, adapter, self.feed)
         # ``tickwire record``: raw frames, sends and REST snapshots teed to a capture file (its
         # thread writes them; the frame path pays one check when this is None).
         self.capture = capture

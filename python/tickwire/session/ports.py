@@ -67,7 +67,10 @@ class LineOwner(Reporter, Protocol):
 
 
 class ResyncOwner(Reporter, Protocol):
-    """What the resyncer needs: the live subscriptions, a REST client, a line to send on."""
+    """What the resyncer needs: the live subscriptions, a REST client, a line to send on, and how
+    long a resync may take (read at each attempt: the session's attribute may be changed)."""
+
+    resync_timeout: float
 
     @property
     def closing(self) -> bool: ...

@@ -28,11 +28,10 @@ log = logging.getLogger("tickwire.session")
 
 
 class Resyncer:
-    def __init__(self, owner: ResyncOwner, adapter: Adapter, feed: BookFeed, timeout: float) -> None:
+    def __init__(self, owner: ResyncOwner, adapter: Adapter, feed: BookFeed) -> None:
         self.owner = owner
         self.adapter = adapter
         self.feed = feed
-        self.timeout = timeout
         self.tasks: dict[str, asyncio.Task[None]] = {}
         # Recording: REST snapshots go to the capture just before the feed applies them.
         self.capture: CaptureWriter | None = None
@@ -72,7 +71,7 @@ class Resyncer:
                 else:
                     subs = self.subs_for_key(key)
                     owner.send_first(a.unsubscribe(subs) + a.subscribe(subs))
-                if await self.until_synced(key, self.timeout):
+                if await self.until_synced(key, owner.resync_timeout):
                     owner.status("synced", symbol=key)
                     return
             except (TickwireError, OSError) as e:
