@@ -41,7 +41,15 @@ pub struct QuoteRule {
     /// An update of the rule's book that went by while nothing was loaded (an order in flight, the
     /// rule held): where to find the book, so the next load can price it as it is now.
     missed: Option<(Py<BookFeed>, u32)>,
+    /// The book (index) and its state (`book_state`) the rule last priced.
+    priced: Option<(u32, u64)>,
     sent: u64,
+}
+
+/// Changes once per message applied to the book (a snapshot or a diff, replayed ones included).
+fn book_state(b: &crate::book::Book) -> u64 {
+    let s = b.stats();
+    s.snapshots + s.diffs_applied
 }
 
 /// What a book update made of a loaded rule.
@@ -92,27 +100,26 @@ impl QuoteRule {
     }
 
     fn fire_now<'py>(&mut self, py: Python<'py>, feed: &Bound<'py, BookFeed>, i: u32) -> Fired<'py> {
+        // Never borrowed while Python runs (the route releases the feed before any callback): a
+        // failure here would be a bug, and sends nothing rather than panic.
+        let Ok(f) = feed.try_borrow() else { return Fired::Nothing };
+        let Some(b) = f.feed.book_at(i as usize) else { return Fired::Nothing };
+        let state = (i, book_state(b));
         let Some(l) = &self.loaded else {
-            if self.missed.is_none() {
+            // A load's catch-up made from a callback of the same read may have priced this very
+            // update already (the route offers it afterwards): not missed then.
+            if self.missed.is_none() && self.priced != Some(state) {
                 self.missed = Some((feed.clone().unbind(), i));
             }
             return Fired::Nothing;
         };
         self.missed = None;
-        let best = {
-            // Busy only when called from inside the feed's own work (a callback of its route): the
-            // update is kept for the next chance rather than lost.
-            let Ok(f) = feed.try_borrow() else {
-                self.missed = Some((feed.clone().unbind(), i));
-                return Fired::Nothing;
-            };
-            match f.feed.book_at(i as usize) {
-                Some(b) if b.is_synced() => {
-                    b.best_price_at(self.rule.reference == Reference::Ask, Some(self.price_scale))
-                }
-                _ => return Fired::Nothing,
-            }
-        };
+        if !b.is_synced() {
+            return Fired::Nothing;
+        }
+        self.priced = Some(state);
+        let best = b.best_price_at(self.rule.reference == Reference::Ask, Some(self.price_scale));
+        drop(f);
         let best = match best {
             Ok(b) => b,
             Err(_) => {
@@ -188,6 +195,7 @@ impl QuoteRule {
             on_error: Some(on_error),
             loaded: None,
             missed: None,
+            priced: None,
             sent: 0,
         })
     }

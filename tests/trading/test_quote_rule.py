@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from test_dispatch import capture, synced, synthetic
 from test_template_fire import RULES, TS, Clock, budget
@@ -350,3 +351,53 @@ def test_catching_up_follows_when_and_a_disarmed_rule_forgets_what_it_missed() -
     rig.route.on_frame(frames[4], 1, 1)
     assert rig.rule.missed and rig.route.quotes.disarm(rig.rule)
     assert not rig.rule.missed  # offered no book now: nothing to catch up on
+
+
+def test_an_update_a_catch_up_already_priced_is_not_priced_again() -> None:
+    """One read holds an update of another book and then one of the rule's: with coalescing, the
+    other book's ``on_book`` runs first and loads the rule (as ``q.resume()`` from there would),
+    whose catch-up prices the rule's book with that update applied; the route then offers the same
+    update to the rule, which must not count it as missed: one order for it, not two."""
+
+    def snap(px: str) -> bytes:
+        return orjson.dumps({"lastUpdateId": 100, "bids": [[px, "1"]], "asks": [["9999.0", "1"]]})
+
+    def upd(sym: str, u: int, px: str) -> bytes:
+        return orjson.dumps({"e": "depthUpdate", "E": 1, "s": sym, "U": u, "u": u, "b": [[px, "2"]], "a": []})
+
+    feed = BookFeed("binance")
+    for sym, px in (("BTCUSDT", "100.0"), ("ETHUSDT", "50.0")):
+        feed.on_frame(upd(sym, 101, px))
+        feed.on_snapshot(sym, snap(px))
+    form = template()
+    form.give_ids("q", 0, 100)
+    written: list[bytes] = []
+    sent: list[int] = []
+    rule = QuoteRule(
+        "BTCUSDT", reference="bid", offset=0, qty=QTY, when="every", price_scale=2,
+        on_sent=lambda cid, data, price: sent.append(price), on_error=print,
+    )  # fmt: skip
+
+    def load() -> None:  # as Quote.load does
+        rule.load(form, TS, "", written.append, None, None)
+        if rule.missed:
+            rule.catch_up()
+
+    load_on_eth = [False]
+
+    def on_book(book: Any) -> None:
+        if book.symbol == "ETHUSDT" and load_on_eth[0]:
+            load_on_eth[0] = False
+            load()
+
+    route = Dispatcher(feed, on_book, print, None, coalesce=True)
+    route.quotes.arm(rule)
+    load()
+    route.on_frame(upd("BTCUSDT", 102, "101.0"), 1, 1)  # fires; its order stays in flight
+    route.on_frame(upd("BTCUSDT", 103, "102.0"), 1, 1)  # missed
+    load_on_eth[0] = True
+    route.on_frame(upd("ETHUSDT", 102, "51.0"), 1, 0)  # one read: ETH, then BTC, called back at its end
+    route.on_frame(upd("BTCUSDT", 104, "103.0"), 1, 1)
+    assert sent == [10100, 10300] and not rule.missed  # the catch-up priced BTC with 103.0 applied
+    load()  # its answer came; no update of BTCUSDT since
+    assert sent == [10100, 10300] and len(written) == 2 and rule.loaded

@@ -370,8 +370,10 @@ class Rule(Tickwire):
         def quote(book: Any) -> None:  # on_book, after the rule: its stamps read back
             if q.sent > sent[0]:
                 sent[0] = q.sent
-                ready.append(form.ready_ns - book.recv_ns)
-                inproc.append(t.written_ns - book.recv_ns)
+                # Written for this tick, not caught up on an earlier one from the answer path.
+                if t.written_ns > book.recv_ns:
+                    ready.append(form.ready_ns - book.recv_ns)
+                    inproc.append(t.written_ns - book.recv_ns)
 
         return quote
 

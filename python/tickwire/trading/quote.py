@@ -18,11 +18,12 @@ What was chosen, and why:
   when up, else an idle kept-alive connection taken for it) and loads the next as soon as the
   previous order's answer is read (or, without one, once the order was reconciled). A rule firing
   on every tick could otherwise outrun the venue's answers.
-- **No update is left unanswered.** Updates that come while nothing is loaded (an order in flight,
-  the rule held, its connection being replaced) are not sent then; the load that follows prices the
-  book *as it is then*, once, as if that update had just come (``when`` applies as to any update).
-  Without it a quote would stay at an old price until the market moved again. The first load, when
-  the rule is armed, waits for an update.
+- **Updates that come while nothing is loaded are caught up** (an order in flight, the rule held,
+  its connection being replaced): nothing is sent then; the load that follows prices the book *as
+  it is then*, once, as if an update had just come (``when`` applies as to any update; an update
+  already priced by such a catch-up is not priced again). Without it a quote would stay at an old
+  price until the market moved again. The first load, when the rule is armed, waits for an update;
+  an update the budget had no room for, or on a book out of sync, is not caught up.
 - **``when="change"``** (the default) sends only when the price differs from the last order's;
   ``"every"`` sends on every update of the book (the bench's rule).
 - **A tick the budget has no room for sends nothing** (the rule stays loaded): a quote sent late is a
@@ -167,10 +168,10 @@ class Quote:
         caller here is the previous order's answer, which must still be applied)."""
         try:
             self.rule.catch_up()
-        except Exception:
-            log.exception(
-                "%s: quote rule on %s: catching up", self.template.session.venue, self.template.symbol
-            )
+        except Exception as e:
+            if e is not self.error:  # not already logged as what stopped the rule
+                venue, symbol = self.template.session.venue, self.template.symbol
+                log.exception("%s: quote rule on %s: catching up", venue, symbol)
 
     async def _wait(self) -> None:
         s = self.template.session
