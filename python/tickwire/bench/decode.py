@@ -363,6 +363,8 @@ def streams(quick: bool, progress: Progress, captures: Path = CAPTURES) -> list[
             c = capture_stream(venue, captures)
             if c is not None:
                 out.append(c)
+            else:
+                progress(f"decode: no {venue} capture at {captures} (a development checkout has them)")
     return out
 
 
