@@ -38,11 +38,11 @@ pub struct QuoteRule {
     on_sent: Option<Py<PyAny>>,
     on_error: Option<Py<PyAny>>,
     loaded: Option<Loaded>,
-    /// An update of the rule's book that went by while nothing was loaded (an order in flight, the
-    /// rule held): where to find the book, so the next load can price it as it is now.
-    missed: Option<(Py<BookFeed>, u32)>,
-    /// The book (index) and its state (`book_state`) the rule last priced.
-    priced: Option<(u32, u64)>,
+    /// An update of the rule's book (at `book`) that went by while nothing was loaded (an order in
+    /// flight, the rule held): the feed holding it, so the next load can price it as it is now.
+    missed: Option<Py<BookFeed>>,
+    /// The state (`book_state`) of the rule's book when the rule last priced it.
+    priced: Option<u64>,
     sent: u64,
 }
 
@@ -104,12 +104,12 @@ impl QuoteRule {
         // failure here would be a bug, and sends nothing rather than panic.
         let Ok(f) = feed.try_borrow() else { return Fired::Nothing };
         let Some(b) = f.feed.book_at(i as usize) else { return Fired::Nothing };
-        let state = (i, book_state(b));
+        let state = book_state(b);
         let Some(l) = &self.loaded else {
             // A load's catch-up made from a callback of the same read may have priced this very
             // update already (the route offers it afterwards): not missed then.
             if self.missed.is_none() && self.priced != Some(state) {
-                self.missed = Some((feed.clone().unbind(), i));
+                self.missed = Some(feed.clone().unbind());
             }
             return Fired::Nothing;
         };
@@ -222,7 +222,7 @@ impl QuoteRule {
     fn catch_up(slf: &Bound<'_, Self>) -> PyResult<bool> {
         let py = slf.py();
         let missed = match slf.try_borrow_mut() {
-            Ok(mut me) if me.loaded.is_some() => me.missed.take(),
+            Ok(mut me) if me.loaded.is_some() => me.missed.take().zip(me.book),
             _ => None,
         };
         let Some((feed, i)) = missed else { return Ok(false) };
@@ -281,7 +281,7 @@ impl QuoteRule {
         for c in [&self.on_sent, &self.on_error].into_iter().flatten() {
             visit.call(c)?;
         }
-        if let Some((feed, _)) = &self.missed {
+        if let Some(feed) = &self.missed {
             visit.call(feed)?;
         }
         if let Some(l) = &self.loaded {
