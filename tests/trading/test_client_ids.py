@@ -50,6 +50,21 @@ def test_counter_outgrowing_its_room_draws_a_new_nonce() -> None:
     assert len(set(got)) == 10 and len({g[1:11] for g in got}) == 4
 
 
+@pytest.mark.parametrize("start", [0, 3843, 3844, 10_000])  # either side of the precomputed spellings
+def test_an_id_given_back_is_the_next_one_again_and_no_other_is_taken_back(start: int) -> None:
+    ids = ClientIds("binance", "mm1")
+    for _ in range(start):
+        ids.next()
+    a, b = ids.next(), ids.next()
+    ids.give_back(a)  # not the last: stays spent
+    ids.give_back("mm1-" + ids.nonce + "zz")  # never returned by this object
+    assert ids.next() != b
+    ids.give_back(b)  # already spent by another: nothing
+    c = ids.next()
+    ids.give_back(c)
+    assert ids.next() == c and len({a, b, c}) == 3
+
+
 def test_user_ids_are_checked_against_the_format() -> None:
     okx = ClientIds("okx")
     assert okx.check("abcDEF123") == "abcDEF123"

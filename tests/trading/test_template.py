@@ -7,6 +7,7 @@ with nothing written; a lost answer reconciled into exactly one order; the bytes
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
 import socket
 import threading
@@ -196,6 +197,55 @@ def test_off_tick_or_off_lot_is_refused_and_nothing_is_written() -> None:
         assert list(tr.tracker.in_flight()) == in_flight
 
     a.run(body)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_a_refused_send_spends_no_client_id_and_no_request_id(transport: str) -> None:
+    """Numbers refused after the ids were taken — a ``Decimal`` exact at the template's scales but
+    under the minimum notional, over the maximum price or off the tick or lot (the slow path: Rust's
+    check refuses it), the same as ints (the one-call path) — leave the session's ids as they were:
+    the next order at the simulator carries the client id the first refused one would have had, and
+    on the order socket the request id after the last one written."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        r = tr.rules[SYMBOL]
+        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+        over = int((r.max_price + r.tick_size).scaleb(tmpl.price_scale))
+        assert 1 * p < r.min_notional.scaleb(tmpl.price_scale + tmpl.qty_scale)  # one lot unit is too little
+        cases: list[tuple[Any, Any]] = [
+            (price, D(1).scaleb(-tmpl.qty_scale)), (p, 1),
+            (D(over).scaleb(-tmpl.price_scale), qty), (over, q),
+        ]  # fmt: skip
+        if r.tick_size.scaleb(tmpl.price_scale) > 1:
+            cases += [(D(p + 1).scaleb(-tmpl.price_scale), qty), (p + 1, q)]
+        if r.lot_size.scaleb(tmpl.qty_scale) > 1:
+            cases += [(price, D(q + 1).scaleb(-tmpl.qty_scale)), (p, q + 1)]
+        rids: list[str] = []
+        ws = tr.orders_ws
+        if transport == "ws":
+            assert ws is not None and ws.connected
+            write = ws.write
+
+            def spy(data: bytes, rid: str) -> Any:
+                rids.append(rid)
+                return write(data, rid)
+
+            ws.write = spy  # type: ignore[method-assign]
+        first = await tmpl.send(price, qty)  # a Decimal: the path that writes through ws.write
+        expected = copy.copy(tr.client_ids).next()  # what the next order takes, worked out aside
+        for pp, qq in cases:
+            with pytest.raises(InvalidOrder):
+                await tmpl.send(pp, qq)
+        second = await tmpl.send(price - r.tick_size, qty)
+        assert second.client_id == expected != first.client_id
+        assert sorted(o.client_id for o in a.orders(sim)) == sorted([first.client_id, second.client_id])
+        if transport == "ws":
+            assert len(rids) == 2 and int(rids[1][2:]) == int(rids[0][2:]) + 1, rids
+
+    a.run(body, transport=transport)
 
 
 @pytest.mark.parametrize("ints", [False, True])  # True: the one-call path

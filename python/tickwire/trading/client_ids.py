@@ -149,6 +149,14 @@ class ClientIds:
 
     __next__ = next
 
+    def give_back(self, client_id: str) -> None:
+        """``client_id``, the last :meth:`next` returned, went into nothing written (the order's numbers
+        were refused): the next order takes it, so a refusal leaves the count as it was. Any other id
+        is left spent."""
+        c = self._count - 1
+        if c >= 0 and client_id == self._stem + (_SMALL[c] if c < 3844 else _base62(c)):
+            self._count = c
+
     def reserve(self, n: int) -> tuple[str, int, int]:
         """Sets aside up to ``n`` ids for an order template to spell itself (``OrderTemplate.give_ids``):
         ``(stem, first, end)``, the ids ``stem + base62(c)`` for ``first <= c < end``, as :meth:`next`

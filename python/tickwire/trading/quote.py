@@ -253,7 +253,8 @@ class Quote:
         if to is not None:
             if to.conn is not None:
                 to.conn.on_lost = None
-            self.template.give_back(to)  # a connection that broke is skipped by the pool
+            # A connection that broke is skipped by the pool.
+            self.template.give_back(to, unwritten=isinstance(exc, InvalidOrder))
         if not isinstance(exc, InvalidOrder):
             self._write_failures += 1
             if self._write_failures < WRITE_FAILURES:

@@ -12,7 +12,6 @@ Private streams carry a few messages per order, not a market's worth per second:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -311,7 +310,7 @@ class OrderSocket(KeptSocket):
         self.signer = signer
         self.timeout = timeout
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._ids = itertools.count(1)
+        self._rid = 0
 
     async def on_connected(self) -> None:
         await self.log_in(self.grammar, self.signer)
@@ -340,7 +339,13 @@ class OrderSocket(KeptSocket):
 
     def next_id(self) -> str:
         """A fresh request id (what :meth:`offers` puts in a request; order templates take one)."""
-        return f"tw{next(self._ids)}"
+        self._rid += 1
+        return f"tw{self._rid}"
+
+    def give_back(self, rid: str) -> None:
+        """``rid``, the last :meth:`next_id` returned, went into no request written: the next takes it."""
+        if rid == f"tw{self._rid}":
+            self._rid -= 1
 
     async def request(
         self,

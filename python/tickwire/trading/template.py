@@ -231,7 +231,13 @@ class OrderTemplate(Answering):
         tmpl = self._ws if ws is not None else self._rest
         if tmpl is None:  # a socket-only template with its socket gone: the caller decides
             return None, "", b""
-        return ws, rid, self._checked(tmpl, p, q, cid, ts, rid)
+        try:
+            return ws, rid, self._checked(tmpl, p, q, cid, ts, rid)
+        except (InvalidOrder, OverflowError):
+            s.client_ids.give_back(cid)
+            if ws is not None:
+                ws.give_back(rid)
+            raise
 
     def _checked(
         self, tmpl: _core.OrderTemplate, p: int, q: int, cid: str = "c", ts: int = 0, rid: str = "r"
@@ -281,7 +287,7 @@ class OrderTemplate(Answering):
             task = loop.create_task(slow)
         else:
             cid = s.client_ids.next()
-            ws, rid, data = self._fill(p, q, cid)  # InvalidOrder here: nothing written
+            ws, rid, data = self._fill(p, q, cid)  # InvalidOrder here: nothing written, ids given back
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
@@ -375,11 +381,14 @@ class OrderTemplate(Answering):
         assert conn.transport is not None  # usable
         return Dest(self._rest, None, "", conn.transport.write, None, conn)
 
-    def give_back(self, to: Dest) -> None:
-        """``to`` unused: its connection back in the pool."""
+    def give_back(self, to: Dest, *, unwritten: bool = True) -> None:
+        """``to`` unused: its connection back in the pool, and its request id to the order socket when
+        nothing was written with it (``unwritten``; a write that raised may have sent part of it)."""
         http = self.session.wire.http
         if to.conn is not None and http is not None:
             http.keep(to.conn)
+        if unwritten and to.ws is not None:
+            to.ws.give_back(to.rid)
 
     def after_write(
         self,
