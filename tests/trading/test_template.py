@@ -211,8 +211,8 @@ def test_a_refused_send_spends_no_client_id_and_no_request_id(transport: str) ->
     async def body(sim: Simulator, tr: TradingSession) -> None:
         tmpl = tr.template(SYMBOL, "buy")
         price, qty = below_bid(a, sim, tr, 10)
+        p, q = mantissas(tmpl, price, qty)
         r = tr.rules[SYMBOL]
-        p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
         over = int((r.max_price + r.tick_size).scaleb(tmpl.price_scale))
         assert 1 * p < r.min_notional.scaleb(tmpl.price_scale + tmpl.qty_scale)  # one lot unit is too little
         cases: list[tuple[Any, Any]] = [
