@@ -216,7 +216,7 @@ def test_a_signer_with_its_own_clock_keeps_it() -> None:
             BINANCE.register(sim.venue("binance"))
             own = binance.Signer(BINANCE.key, "x", clock=lambda: 42)
             tr = tickwire.trade("binance", credentials=own, endpoints=sim.urls()["binance"])
-            assert own._clock() == 42  # type: ignore[attr-defined]
+            assert own.clock() == 42  # type: ignore[attr-defined]
             assert tr.health()["clock_offset_ms"] is None
 
     asyncio.run(go())

@@ -147,9 +147,9 @@ def test_stream_fills_carry_the_fee_okx_reports_negative() -> None:
 
 def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> None:
     g = okx.Orders()
-    before = OKX.signer._clock()
+    before = OKX.signer.clock()
     placed = g.ws_request(g.new_order(replace(_order(1), price=Decimal(100))), OKX.signer, "tw9")
-    after = OKX.signer._clock()
+    after = OKX.signer.clock()
     assert placed is not None
     msg = orjson.loads(placed)
     assert (

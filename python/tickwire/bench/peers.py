@@ -338,7 +338,7 @@ class Bare(Tickwire):
     async def strategy(self, t: Any) -> Any:
         self.sink = sink = await _sink(self.rest)
         fill, write, ps = t.rest.fill, sink.write, t.price_scale
-        ts = self.tr.signer._clock()
+        ts = self.tr.signer.clock()
         inproc, callback, ready, mono = self.inproc, self.callback, self.ready, time.monotonic_ns
 
         def quote(book: Any) -> None:

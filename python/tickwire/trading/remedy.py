@@ -81,12 +81,12 @@ class VenueClock:
     def install(self, signer: Any) -> bool:
         """Makes ``signer`` sign with this clock, unless it was given a clock of its own (``clock=``):
         True when it now does."""
-        current = getattr(signer, "_clock", None)
+        current = getattr(signer, "clock", None)
         # The signer's default clock, or the venue clock of an earlier session it served.
         ours = current is now_ms or isinstance(getattr(current, "__self__", None), VenueClock)
         if not self.available or not ours:
             return False
-        signer._clock = self.now_ms
+        signer.clock = self.now_ms
         return True
 
     async def measure(self, http: Any, rounds: int, before: Callable[[], Awaitable[None]]) -> float:

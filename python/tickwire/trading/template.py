@@ -225,7 +225,7 @@ class OrderTemplate(Answering):
         s = self.session
         ws = s.orders_ws if self._socket_up() else None
         rid = ws.next_id() if ws is not None else ""
-        ts = s.signer._clock()
+        ts = s.signer.clock()
         if self._baked_of is not None:
             self._fresh()
         tmpl = self._ws if ws is not None else self._rest
@@ -314,7 +314,7 @@ class OrderTemplate(Answering):
     def _stamps(self, signer: Any) -> None:
         """What ``fire`` stamps requests with: the venue clock's estimate, read in Rust, when the signer
         signs with its session's venue clock on the local wall clock; else the signer's clock."""
-        self._clock_fn = clock = signer._clock
+        self._clock_fn = clock = signer.clock
         vc = getattr(clock, "__self__", None)
         sync = vc.sync if isinstance(vc, VenueClock) else None
         self.stamp: Any = sync.linear if sync is not None and sync.clock_ns is time.time_ns else clock
@@ -365,7 +365,7 @@ class OrderTemplate(Answering):
             self._build()
         if not (s.dead_man is None or s.dead_man.covers(self.symbol)):
             return None
-        if s.signer._clock is not self._clock_fn:  # a venue clock installed since
+        if s.signer.clock is not self._clock_fn:  # a venue clock installed since
             self._stamps(s.signer)
         ws, http = s.orders_ws, s.wire.http
         if ws is not None and ws.connected:

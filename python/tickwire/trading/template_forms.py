@@ -136,7 +136,7 @@ class _StampAt:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._signer, name)
 
-    def _clock(self) -> int:
+    def clock(self) -> int:
         return self._ts
 
     def sign_request(self, *args: Any, timestamp: int | None = None, **kw: Any) -> Any:

@@ -150,7 +150,7 @@ class Wire:
         """Measures the venue clock once at start when ``signer`` signs with it. A venue whose time
         endpoint fails leaves the local clock in use (offset 0) until a refusal asks again: the
         session still starts."""
-        if getattr(signer, "_clock", None) != self.clock.now_ms:
+        if getattr(signer, "clock", None) != self.clock.now_ms:
             return
         try:
             await self.measure_clock(START_ROUNDS)

@@ -44,11 +44,11 @@ class Signer(_core.Cloud9TraderSigner):
     >>> s.upgrade_headers("/")   # {'x-c9t-key': 'key', 'x-c9t-nonce': '…', 'x-c9t-signature': '…'}
     """
 
-    _clock: Clock
+    clock: Clock
 
     def __new__(cls, api_key: str, secret_b64: str, *, clock: Clock | None = None) -> Signer:
         self = super().__new__(cls, api_key, secret_b64)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         return self
 
     @classmethod
@@ -63,7 +63,7 @@ class Signer(_core.Cloud9TraderSigner):
         """The three headers for the WebSocket upgrade of ``path``. ``nonce`` defaults to the clock,
         bumped to stay above every nonce this signer issued or was given."""
         if nonce is None:
-            n = self.next_nonce(self._clock())
+            n = self.next_nonce(self.clock())
         else:
             n = nonce
             self.observe_nonce(n)

@@ -43,11 +43,11 @@ class Signer(_core.OkxSigner):
     >>> s.ws_auth_message()   # {"op": "login", "args": [{apiKey, passphrase, timestamp, sign}]}
     """
 
-    _clock: Clock
+    clock: Clock
 
     def __new__(cls, api_key: str, secret: str, passphrase: str, *, clock: Clock | None = None) -> Signer:
         self = super().__new__(cls, api_key, secret, passphrase)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         return self
 
     @classmethod
@@ -70,12 +70,12 @@ class Signer(_core.OkxSigner):
         http_method(method)
         q = encode_params(params)
         request_path = f"{path}?{q}" if q else path
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         return SignedRequest(self.auth_headers(ts, method, request_path, body), q, body)
 
     def ws_auth_message(self, *, timestamp: int | None = None) -> dict[str, object]:
         """The WebSocket ``login`` op; ``timestamp`` is Unix seconds (default: the clock)."""
-        ts = self._clock() // 1000 if timestamp is None else timestamp
+        ts = self.clock() // 1000 if timestamp is None else timestamp
         return {"op": "login", "args": [self.ws_login_args(ts)]}
 
 
@@ -442,7 +442,7 @@ class Orders:
         if op in _EXPIRING_OPS and self.request_ttl_ms:
             # Not executed if it reaches the engine later than the session would wait for its answer;
             # on the signer's clock (the venue's when measured), as order templates stamp it.
-            clock = getattr(signer, "_clock", now_ms)
+            clock = getattr(signer, "clock", now_ms)
             req["expTime"] = str(clock() + self.request_ttl_ms)
         return orjson.dumps(req)
 

@@ -25,7 +25,7 @@ class Signer(_core.BinanceSigner):
     >>> req.headers, req.query   # {'X-MBX-APIKEY': ...}, 'symbol=BTCUSDT&side=BUY&timestamp=…&signature=…'
     """
 
-    _clock: Clock
+    clock: Clock
     recv_window: int | None
 
     def __new__(
@@ -38,7 +38,7 @@ class Signer(_core.BinanceSigner):
         clock: Clock | None = None,
     ) -> Signer:
         self = super().__new__(cls, api_key, secret, private_key_pem=private_key_pem)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         self.recv_window = recv_window
         return self
 
@@ -74,7 +74,7 @@ class Signer(_core.BinanceSigner):
         appends ``signature``. ``params`` keep their order (REST does not sort)."""
         http_method(method)
         q = encode_params(params)
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         extra = f"recvWindow={self.recv_window}&timestamp={ts}" if self.recv_window else f"timestamp={ts}"
         q = f"{q}&{extra}" if q else extra
         sig = self.rest_signature(q + body)
@@ -86,7 +86,7 @@ class Signer(_core.BinanceSigner):
         """``params`` plus ``apiKey``, ``timestamp`` and ``signature``, ready for a WebSocket API request."""
         p: dict[str, object] = dict(params)
         p.setdefault("apiKey", self.api_key)
-        p["timestamp"] = self._clock() if timestamp is None else timestamp
+        p["timestamp"] = self.clock() if timestamp is None else timestamp
         if self.recv_window:
             p.setdefault("recvWindow", self.recv_window)
         p.pop("signature", None)

@@ -34,14 +34,14 @@ class Signer(_core.BybitSigner):
     >>> s.ws_auth_message()   # {"op": "auth", "args": [key, expires, signature]}
     """
 
-    _clock: Clock
+    clock: Clock
     _recv_window: int
 
     def __new__(
         cls, api_key: str, secret: str, *, recv_window: int = DEFAULT_RECV_WINDOW, clock: Clock | None = None
     ) -> Signer:
         self = super().__new__(cls, api_key, secret)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         self.recv_window = recv_window
         return self
 
@@ -73,7 +73,7 @@ class Signer(_core.BybitSigner):
         the query string, other methods the body."""
         http_method(method)
         q = encode_params(params)
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         payload = q if method.upper() == "GET" else body
         headers = {
             "X-BAPI-API-KEY": self.api_key,
@@ -87,10 +87,10 @@ class Signer(_core.BybitSigner):
         """The trade socket's per-request ``header``: ``X-BAPI-TIMESTAMP`` (the clock, ms) and
         ``X-BAPI-RECV-WINDOW``; the venue refuses a request outside the window as it does over REST
         (the connection's ``auth`` is the proof of the key, nothing more is signed)."""
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         return {"X-BAPI-TIMESTAMP": str(ts), "X-BAPI-RECV-WINDOW": str(self.recv_window)}
 
     def ws_auth_message(self, *, expires: int | None = None, ttl_ms: int = 10_000) -> dict[str, object]:
         """The WebSocket ``auth`` op; ``expires`` is Unix ms (default: clock + ``ttl_ms``)."""
-        e = self._clock() + ttl_ms if expires is None else expires
+        e = self.clock() + ttl_ms if expires is None else expires
         return {"op": "auth", "args": [self.api_key, e, self.ws_auth_signature(e)]}

@@ -30,7 +30,7 @@ class Signer(_core.ClarofinloreSigner):
     >>> Signer("key", "secret", parts=parts, separator="\\n")
     """
 
-    _clock: Clock
+    clock: Clock
 
     def __new__(
         cls,
@@ -44,7 +44,7 @@ class Signer(_core.ClarofinloreSigner):
         self = super().__new__(
             cls, api_key, secret, parts=None if parts is None else list(parts), separator=separator
         )
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         return self
 
     @classmethod
@@ -69,7 +69,7 @@ class Signer(_core.ClarofinloreSigner):
         ``X-Signature``."""
         http_method(method)
         q = encode_params(params)
-        ts = str(self._clock() if timestamp is None else timestamp)
+        ts = str(self.clock() if timestamp is None else timestamp)
         n = secrets.token_hex(16) if nonce is None else nonce
         sig = self.signature(method, path, q, body, timestamp=ts, nonce=n)
         headers = {"X-API-Key": self.api_key, "X-Timestamp": ts, "X-Nonce": n, "X-Signature": sig}

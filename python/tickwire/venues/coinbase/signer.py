@@ -28,14 +28,14 @@ class Signer(_core.CoinbaseSigner):
     >>> s.ws_jwt()   # put in each subscribe message's "jwt"
     """
 
-    _clock: Clock
+    clock: Clock
     host: str
 
     def __new__(
         cls, key_name: str, private_key_pem: str, *, host: str = DEFAULT_HOST, clock: Clock | None = None
     ) -> Signer:
         self = super().__new__(cls, key_name, private_key_pem)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         self.host = host
         return self
 
@@ -67,11 +67,11 @@ class Signer(_core.CoinbaseSigner):
         ``timestamp`` is Unix ms (the JWT's ``nbf`` is its seconds); ``nonce`` the JWT header's (default:
         a fresh one; given only by the order templates' build-time proof)."""
         http_method(method)
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         jwt = self.rest_jwt(method, self.host, path, now=ts // 1000, nonce=nonce)
         return SignedRequest({"Authorization": f"Bearer {jwt}"}, encode_params(params), body)
 
     def ws_token(self, *, timestamp: int | None = None) -> str:
         """A WebSocket JWT from this signer's clock (generate one per message)."""
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         return self.ws_jwt(now=ts // 1000)

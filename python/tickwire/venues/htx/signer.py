@@ -24,14 +24,14 @@ class Signer(_core.HtxSigner):
     >>> s.ws_auth_message()   # {"action": "req", "ch": "auth", "params": {...}}
     """
 
-    _clock: Clock
+    clock: Clock
     host: str
 
     def __new__(
         cls, access_key: str, secret: str, *, host: str = DEFAULT_HOST, clock: Clock | None = None
     ) -> Signer:
         self = super().__new__(cls, access_key, secret)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         self.host = host
         return self
 
@@ -53,7 +53,7 @@ class Signer(_core.HtxSigner):
         """The full signed query: for GET pass the business parameters as ``params``; for POST leave
         them in the JSON ``body`` (not signed, as HTX specifies). ``timestamp`` is Unix ms."""
         http_method(method)
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         q = self.signed_query(method, self.host, path, params or {}, ts)
         headers = {"Content-Type": "application/json"} if body else {}
         return SignedRequest(headers, q, body)
@@ -63,7 +63,7 @@ class Signer(_core.HtxSigner):
     ) -> dict[str, object]:
         """The WebSocket v2 ``auth`` request (signature version 2.1), signed for ``host`` (default: the
         REST ``host``; the socket's own host where it differs)."""
-        ts = self._clock() if timestamp is None else timestamp
+        ts = self.clock() if timestamp is None else timestamp
         iso = datetime.fromtimestamp(ts // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return {
             "action": "req",

@@ -30,13 +30,13 @@ class Signer(_core.KrakenSigner):
     >>> req.headers, req.body   # {'API-Key', 'API-Sign', 'Content-Type'}, 'nonce=…&pair=XBTUSD&type=buy'
     """
 
-    _clock: Clock
+    clock: Clock
     _lock: threading.Lock
     _last_nonce: int
 
     def __new__(cls, api_key: str, secret_b64: str, *, clock: Clock | None = None) -> Signer:
         self = super().__new__(cls, api_key, secret_b64)
-        self._clock = clock or now_ms
+        self.clock = clock or now_ms
         self._lock = threading.Lock()
         self._last_nonce = 0
         return self
@@ -50,7 +50,7 @@ class Signer(_core.KrakenSigner):
     def next_nonce(self) -> int:
         """The clock in ms, bumped so that it always increases (Kraken rejects a repeated nonce)."""
         with self._lock:
-            self._last_nonce = max(self._clock(), self._last_nonce + 1)
+            self._last_nonce = max(self.clock(), self._last_nonce + 1)
             return self._last_nonce
 
     def sign_request(

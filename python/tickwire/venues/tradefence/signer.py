@@ -99,7 +99,7 @@ class Signer:
         self.auth_url = auth_url.rstrip("/")
         self.on_tokens = on_tokens
         self.timeout = timeout
-        self._clock = clock
+        self.clock = clock
         self._tokens: Tokens | None = None
         self._refresh_token = refresh_token
         self._refreshing: asyncio.Task[None] | None = None
@@ -201,7 +201,7 @@ class Signer:
         ttl = int(msg.get("expires_in", 3600))
         refresh = msg.get("refresh_token") or form.get("refresh_token") or None
         tokens = Tokens(str(msg["access_token"]), refresh, ttl, str(msg.get("scope", self.scope)),
-                        self._clock() + ttl)  # fmt: skip
+                        self.clock() + ttl)  # fmt: skip
         self._tokens = tokens
         if self.on_tokens is not None:
             self.on_tokens(tokens)
@@ -218,7 +218,7 @@ class Signer:
 
     @property
     def authorized(self) -> bool:
-        return self._tokens is not None and self._tokens.expires_at > self._clock()
+        return self._tokens is not None and self._tokens.expires_at > self.clock()
 
     def sign_request(
         self,
@@ -234,7 +234,7 @@ class Signer:
         there is no valid token; past ``REFRESH_AT`` of its life a refresh starts in the background."""
         http_method(method)
         t = self._tokens
-        now = self._clock()
+        now = self.clock()
         if t is None or t.expires_at <= now:
             raise AuthError("tradefence: no valid access token; authorize() or refresh() first")
         if t.refresh_token and now >= t.expires_at - t.expires_in * (1 - REFRESH_AT):
