@@ -5,6 +5,8 @@ session's REST set-up and closed with it."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -48,17 +50,11 @@ class Channels:
         webhook_url: str = "",
     ) -> None:
         self.port = port
-        g, ep = port.grammar, port.endpoint
+        g = port.grammar
         self.stream = self._private_stream() if private_stream else None
         self.orders_ws: OrderSocket | None = None
         if transport != "rest":
-            url = ep.ws.get(getattr(g, "ws_label", ""), "")
-            if not url or not isinstance(g, WsOrderGrammar):
-                raise NotSupported(f"{port.venue}: no order WebSocket on endpoint {ep.name}")
-            self.orders_ws = OrderSocket(g, port.signer, url, timeout=port.timeout)
-        for sock in (self.stream, self.orders_ws):
-            if sock is not None:
-                sock.rest = port.send_rest  # a socket's own REST step (Kraken's WebSocket token)
+            self.orders_ws = self._order_socket()
         self.webhook: Any = None
         self._webhook = (webhook, webhook_secret, webhook_url)
         if webhook is not None and not hasattr(g, "webhook_receiver"):
@@ -66,15 +62,51 @@ class Channels:
 
     def _private_stream(self) -> PrivateStream | None:
         """Built by the grammar where the stream's URL needs a REST call first (Binance USDⓈ-M's
-        listenKey), else from the endpoint's ``stream_label`` socket."""
+        listenKey), else from the endpoint's ``stream_label`` socket; signing with the port's signer
+        as it is now."""
         p, g = self.port, self.port.grammar
         make: Callable[..., PrivateStream] | None = getattr(g, "private_stream", None)
-        if make is not None:
-            return make(p.signer, p.endpoint, p.stream_event, p.reconcile_open, p.timeout)
         url = p.endpoint.ws.get(getattr(g, "stream_label", ""), "")
-        if url and isinstance(g, StreamGrammar):
-            return PrivateStream(g, p.signer, url, p.stream_event, p.reconcile_open)
-        return None
+        stream: PrivateStream | None = None
+        if make is not None:
+            stream = make(p.signer, p.endpoint, p.stream_event, p.reconcile_open, p.timeout)
+        elif url and isinstance(g, StreamGrammar):
+            stream = PrivateStream(g, p.signer, url, p.stream_event, p.reconcile_open)
+        if stream is not None:
+            stream.rest = p.send_rest  # a socket's own REST step (Kraken's WebSocket token)
+        return stream
+
+    def _order_socket(self) -> OrderSocket:
+        p, g = self.port, self.port.grammar
+        url = p.endpoint.ws.get(getattr(g, "ws_label", ""), "")
+        if not url or not isinstance(g, WsOrderGrammar):
+            raise NotSupported(f"{p.venue}: no order WebSocket on endpoint {p.endpoint.name}")
+        sock = OrderSocket(g, p.signer, url, timeout=p.timeout)
+        sock.rest = p.send_rest
+        return sock
+
+    async def reopen(self, swapped: Callable[[], None]) -> None:
+        """Make-before-break, after the port's signer changed (a key rotation): a new private stream
+        started with the new key before the old one is closed, then the same for the order socket,
+        the old one closed once no request on it awaits its answer (at most the port's timeout).
+        ``swapped()`` right after each new one takes the old one's place, before the old one closes."""
+        timeout = self.port.timeout
+        if self.stream is not None:
+            stream = self._private_stream()
+            if stream is not None:
+                await stream.start(timeout)
+                previous, self.stream = self.stream, stream
+                swapped()
+                await previous.close()
+        if self.orders_ws is not None:
+            sock = self._order_socket()
+            await sock.start(timeout)
+            previous_ws, self.orders_ws = self.orders_ws, sock
+            swapped()
+            deadline = time.monotonic() + timeout
+            while previous_ws.awaiting and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            await previous_ws.close()
 
     async def start(self, session: Any) -> None:
         """Connects the sockets and starts (and registers) the webhook receiver; ``session`` is what

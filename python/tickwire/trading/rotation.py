@@ -13,12 +13,9 @@ returns.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
-from tickwire.trading.stream import KeptSocket, OrderSocket
 from tickwire.trading.wire import key_hint
 
 log = logging.getLogger("tickwire.trading")
@@ -38,23 +35,12 @@ async def rotate(session: Any, signer: Any) -> None:
         s.wire.tokens = make_tokens(signer)
     s.budget.rescope(account_scope(signer, s.budget.ip))
     ch = s.channels
-    if ch.stream is not None:
-        stream = ch._private_stream()
-        if stream is not None:
-            stream.rest = s.send_rest
-            await stream.start(s.timeout)
-            previous, ch.stream = ch.stream, stream
-            s.stream = stream
-            await previous.close()
-    if ch.orders_ws is not None:
-        url = s.endpoint.ws.get(getattr(s.grammar, "ws_label", ""), "")
-        sock = OrderSocket(s.grammar, signer, url, timeout=s.timeout)
-        sock.rest = s.send_rest
-        await sock.start(s.timeout)
-        previous_ws, ch.orders_ws = ch.orders_ws, sock
-        s.orders_ws = s.wire.orders_ws = sock
-        await _drained(previous_ws, s.timeout)
-        await previous_ws.close()
+
+    def swapped() -> None:
+        s.stream = ch.stream
+        s.orders_ws = s.wire.orders_ws = ch.orders_ws
+
+    await ch.reopen(swapped)
     s.rotations = getattr(s, "rotations", 0) + 1
     s.audit.event("rotate", venue=s.venue, previous=_hint(old), api_key=_hint(signer))
     log.info("%s: credentials rotated (%s → %s)", s.venue, _hint(old), _hint(signer))
@@ -64,13 +50,6 @@ async def rotate(session: Any, signer: Any) -> None:
 def account_scope(signer: Any, server: str) -> str:
     """The budget's account scope for ``signer``'s key on ``server`` (as the session builds it)."""
     return f"{getattr(signer, 'api_key', None) or id(signer)}@{server}"
-
-
-async def _drained(sock: KeptSocket, timeout: float) -> None:
-    """Waits (at most ``timeout``) until the order socket has no request awaiting its answer."""
-    deadline = time.monotonic() + timeout
-    while getattr(sock, "_pending", None) and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
 
 
 def _hint(signer: Any) -> str:

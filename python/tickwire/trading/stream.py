@@ -327,6 +327,11 @@ class OrderSocket(KeptSocket):
             if not fut.done():
                 fut.set_exception(TransportError(f"{self.venue}: order socket lost before the answer"))
 
+    @property
+    def awaiting(self) -> int:
+        """How many requests written on this socket await their answer."""
+        return len(self._pending)
+
     def has_form(self, call: Call) -> bool:
         """Whether the venue takes ``call`` on its order socket at all (else it goes over REST)."""
         return self.grammar.ws_request(call, self.signer, "probe") is not None
