@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -23,16 +23,23 @@ from tickwire.trading.numbers import EXACT, from_mantissa, strip_zeros
 from tickwire.trading.orders import Order
 from tickwire.trading.rules import InstrumentRules
 
-if TYPE_CHECKING:
-    from tickwire.trading.session import TradingSession
+
+class FormsPort(Protocol):
+    """What building a template's forms needs of the session: its slow path (grammar, signer, wire)
+    to render the order's request with, and its venue's name for errors."""
+
+    venue: str
+    grammar: Any
+    signer: Any
+    wire: Any
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a template's forms are built for: the session (its grammar, signer, wire), whether the
-    order is a market order, its request's method and path, and the template's scales."""
+    """What a template's forms are built for: the session's slow path, whether the order is a market
+    order, its request's method and path, and the template's scales."""
 
-    session: TradingSession
+    session: FormsPort
     market: bool
     method: str
     path: str
@@ -200,7 +207,7 @@ class _CaptureWire:
         return getattr(self._wire, name)
 
 
-def _render_rest(s: TradingSession, signer: Any, order: Order, rid: str) -> bytes:
+def _render_rest(s: FormsPort, signer: Any, order: Order, rid: str) -> bytes:
     """The whole HTTP/1.1 request ``place_order`` writes for ``order`` (``Wire._rest`` run up to the
     write, which is caught)."""
     wire: Any = s.wire
@@ -222,7 +229,7 @@ def _render_rest(s: TradingSession, signer: Any, order: Order, rid: str) -> byte
     raise NotSupported(f"{s.venue}: its REST request is not written in one step; no template")
 
 
-def _render_ws(s: TradingSession, signer: Any, order: Order, rid: str) -> bytes:
+def _render_ws(s: FormsPort, signer: Any, order: Order, rid: str) -> bytes:
     grammar: Any = s.grammar
     data: bytes | None = grammar.ws_request(grammar.new_order(order), signer, rid)
     if data is None:
@@ -291,7 +298,7 @@ class Form:
     """One transport's request: how the slow path renders it and, when it is signed, the text the
     venue MACs, the signature's form and where it sits in the request (group 1)."""
 
-    render: Callable[[TradingSession, Any, Order, str], bytes]
+    render: Callable[[FormsPort, Any, Order, str], bytes]
     signed: Callable[[Any, str, bytes], bytes] | None = None
     sig: str = "hex"
     sig_at: bytes = b""
@@ -305,25 +312,25 @@ class Form:
 _SOCKET = Form(_render_ws)
 
 
-def _kraken_token(s: TradingSession) -> object:
+def _kraken_token(s: FormsPort) -> object:
     return getattr(s.grammar, "token", None)
 
 
-def _bearer(s: TradingSession) -> object:
+def _bearer(s: FormsPort) -> object:
     """Tradefence's current access token, as its signer gives it to the slow path: ``AuthError``
     without a valid one, a refresh started when it is old (the signer's own rules)."""
     signer: Any = s.signer
     return signer.sign_request("POST", "/v1/orders").headers["Authorization"]
 
 
-def _claro_token(s: TradingSession) -> object:
+def _claro_token(s: FormsPort) -> object:
     """Clarofinlore's access token: its renewal (or log-in, without one) started in the background
     when due, as the slow path's ``ensure`` would before a request."""
     wire: Any = s.wire
     return wire.tokens.current(wire.http)
 
 
-Baked = Callable[["TradingSession"], object]
+Baked = Callable[[FormsPort], object]
 
 
 @cache
