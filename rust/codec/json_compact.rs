@@ -88,8 +88,8 @@ fn plain_at(b: &[u8], j: usize) -> Option<(i64, u16, usize)> {
 }
 
 /// The end of a level whose remaining elements are plain strings (OKX's `,"0","4"]`, Kraken's
-/// timestamps): the index after its `]`. `None` for anything else (escapes, spaces, other values),
-/// which the general `skip_rest` then reads.
+/// timestamps): the index after its `]`. `None` for anything else (escapes, control characters,
+/// spaces, other values), which the general `skip_rest` then reads (and refuses what JSON does).
 #[inline(always)]
 pub(super) fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
     loop {
@@ -100,7 +100,7 @@ pub(super) fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
                 loop {
                     match *b.get(j)? {
                         b'"' => break,
-                        b'\\' => return None,
+                        b'\\' | 0..=0x1f => return None,
                         _ => j += 1,
                     }
                 }

@@ -258,12 +258,12 @@ proptest::proptest! {
 }
 
 proptest::proptest! {
-    // Level tails like OKX's `,"0","<orders>"]` and near misses (other counts, stray quotes and
-    // brackets, cut-off frames) against serde_json: the levels and where the cursor ends when the
+    // Level tails like OKX's `,"0","<orders>"]` and near misses (other counts, stray quotes,
+    // brackets, escapes and control characters, cut-off frames) against serde_json: the levels and where the cursor ends when the
     // array is JSON, an error when it is not.
     #[test]
     fn level_tails_read_like_serde_json(
-        tails in proptest::collection::vec(("0|[0-9a\\],\\[\"]{0,3}", "[0-9]{0,9}|[0-9a\\],\\[\"]{0,9}"), 1..4),
+        tails in proptest::collection::vec(("0|[0-9a\\],\\[\"\t\\\\]{0,3}", "[0-9]{0,9}|[0-9a\\],\\[\"\u{1}]{0,9}"), 1..4),
         cut in proptest::option::of(0usize..200),
     ) {
         let mut text = String::from("[");
@@ -377,7 +377,8 @@ proptest::proptest! {
                 2 => format!("{{\"qty\":{qt},\"price\":{pt}}}"),
                 4 => format!("{{\"price\":{pt},\"qty\":{qt},\"n\":\"x\"}}"),
                 _ => {
-                    price = format!("{p}1");
+                    // Another price (any: the last written is the level's), short enough to fit.
+                    price = format!("7{k}.25");
                     format!("{{\"price\":{pt},\"qty\":{qt},\"price\":\"{price}\"}}")
                 }
             });
