@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import tickwire
 from session_cases import settle
-from template_cases import KEY, SECRET, SYMBOL, account
+from template_cases import KEY, SECRET, SYMBOL, account, mantissas
+from test_session_usdm import USDM
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted, TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
@@ -435,3 +436,50 @@ def test_a_catch_up_that_raises_is_logged_and_the_answer_that_loaded_it_still_ap
         assert caplog.text.count("stopped: tracking bug") == 1 and "catching up" not in caplog.text
 
     run(body)
+
+
+def test_updates_gone_by_while_a_load_waits_are_priced_once_the_wait_ends() -> None:
+    """A load that must wait (here for the dead-man countdown on the symbol, armed before its first
+    order where the venue counts per symbol: Binance USDⓈ-M, its answer late at the venue) leaves
+    the rule unloaded while the market moves; once the wait ends, the book as it is then is priced
+    at once and once — not at the next update."""
+    a = USDM
+
+    async def go() -> None:
+        # USDⓈ-M books sync on a diff after the snapshot: the market runs until they are, then stops.
+        async with Simulator(["binance-usdm"], seed=31, rate=50, depth=20) as sim:
+            a.register(sim.venue("binance-usdm"))
+            sim.fund("binance-usdm", a.key, a.funds)
+            urls = sim.urls()["binance-usdm"]
+            async with tickwire.connect(
+                "binance-usdm", [SYMBOL], endpoints=urls, probe_interval=None, coalesce=False
+            ) as md:  # fmt: skip
+                sim.pause()
+                async with md.trade(credentials=a.signer, dead_man=5.0) as tr:
+                    tick = tr.rules[SYMBOL].tick_size
+                    tmpl = tr.template(SYMBOL, "buy", tif="IOC")
+                    _, q = mantissas(tmpl, None, a.size(tr, a.touch(sim)[1]))
+                    ep = sim.endpoint("binance-usdm")
+                    ep.delay(0.3)  # the countdown's arming answered late
+                    rule = tmpl.quote(md, q, offset_ticks=-50, when="every")
+                    start = a.touch(sim)[0]
+                    for _ in range(500):  # the market moves while the rule waits, until its bid did
+                        sim.advance(1, "binance-usdm", SYMBOL)
+                        if a.touch(sim)[0] != start:
+                            break
+                    last = sim.book("binance-usdm", SYMBOL).update_id
+                    await settle(lambda: md.book(SYMBOL).last_update_id == last, "the updates read")
+                    assert rule.sent == 0 and not rule.rule.loaded and rule.rule.missed
+                    ep.delay(0)
+                    await settle(lambda: rule.sent == 1, "the order priced on the wait's end")
+                    await settle(lambda: rule.in_flight is None, "its answer")
+                    await asyncio.sleep(0.05)  # nothing more: no update came since
+                    [theirs] = a.orders(sim)
+                    assert rule.sent == 1 and rule.error is None and not rule.rule.missed
+                    # The venue's prices are in ticks: 50 under its bid as it is now, not as it was.
+                    assert theirs.price == int(a.touch(sim)[0] / tick) - 50 != int(start / tick) - 50
+                    mine = tr.tracker.get(theirs.client_id)
+                    assert mine is not None and mine.status == "expired"
+                    rule.stop()
+
+    asyncio.run(go())
