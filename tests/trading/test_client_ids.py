@@ -4,7 +4,7 @@ import re
 
 import pytest
 from tickwire.errors import InvalidOrder
-from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.client_ids import FORMATS, ClientIds, _base62
 
 # Each venue's rule as its documentation states it, written out here independently of FORMATS.
 DOCUMENTED = {
@@ -63,6 +63,23 @@ def test_an_id_given_back_is_the_next_one_again_and_no_other_is_taken_back(start
     c = ids.next()
     ids.give_back(c)
     assert ids.next() == c and len({a, b, c}) == 3
+    ids.give_back(c)
+    assert ids.next() == c  # given back once more, taken once more
+    ids.give_back(c)
+    ids.give_back(c)  # twice in a row: the count goes back once
+    assert ids.next() == c and ids.next() != c
+
+
+def test_an_id_given_back_after_a_reservation_stays_spent() -> None:
+    """Ids a template's form spells come from a reservation: handing one back (or the id before the
+    reservation) must not make :meth:`next` return an id the form also holds."""
+    ids = ClientIds("binance", "mm1")
+    a = ids.next()
+    stem, first, end = ids.reserve(8)
+    held = [stem + _base62(i) for i in range(first, end)]
+    ids.give_back(held[-1])
+    ids.give_back(a)
+    assert ids.next() not in {*held, a}
 
 
 def test_user_ids_are_checked_against_the_format() -> None:

@@ -125,3 +125,41 @@ def test_a_session_on_a_revoked_key_is_refused_so_the_revocation_is_real() -> No
             await a.rest_below(sim, tr, 25)
 
     a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_a_rotation_the_venue_refuses_leaves_the_session_as_it_was(transport: str) -> None:
+    """A new key the venue does not know: its stream (and order socket) cannot log in, ``rotate``
+    raises the venue's refusal, and the session goes on exactly as before — the old key signing, the
+    old stream and order socket open and in use, the budget on the old key, no rotation counted —
+    rather than half on each key (REST signed with a key no socket could use)."""
+    a = BINANCE
+    unknown = binance.Signer("never-registered", "nope")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        before = (tr.signer, tr.wire.signer, tr.stream, tr.orders_ws, tr.wire.orders_ws, tr.budget.account)
+        # Refused at log-in, or never answered (the simulator's Binance stream ignores an unknown key).
+        with pytest.raises((tickwire.errors.AuthError, tickwire.errors.TransportError)):
+            await tr.rotate(unknown)
+        assert (
+            tr.signer,
+            tr.wire.signer,
+            tr.stream,
+            tr.orders_ws,
+            tr.wire.orders_ws,
+            tr.budget.account,
+        ) == before
+        assert tr.stream is not None and tr.stream.connected and tr.health()["rotations"] == 0
+        assert (
+            tr.orders_ws is None
+            if transport == "rest"
+            else tr.orders_ws is not None and tr.orders_ws.connected
+        )
+        events = tr.stream.events
+        o = await a.rest_below(sim, tr, 25)  # over the order socket where there is one
+        assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+        await settle(lambda: tr.stream is not None and tr.stream.events > events, "the stream's event")
+        await tr.cancel_order(a.symbol, client_id=o.client_id)
+        assert a.open(sim) == []
+
+    a.run(body, transport=transport, timeout=1.0)

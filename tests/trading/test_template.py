@@ -248,6 +248,27 @@ def test_a_refused_send_spends_no_client_id_and_no_request_id(transport: str) ->
     a.run(body, transport=transport)
 
 
+def test_a_resends_refused_fill_keeps_its_client_id_spent() -> None:
+    """A resend fills the order's own client id again (``_complete``, after a rate-limit wait or a
+    clock remedy). That id was written once already: a refusal then must not hand it back for the
+    next order to carry. Only a fresh order's refused fill gives its id back."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        p, _ = mantissas(tmpl, price, qty)
+        cid = tr.client_ids.next()  # as send takes it; say it went out on the first try
+        with pytest.raises(InvalidOrder):
+            tmpl._fill(p, 1, cid)  # the resend's fill, refused (one lot unit: under the notional)
+        assert copy.copy(tr.client_ids).next() != cid
+        with pytest.raises(InvalidOrder):
+            tmpl._fill(p, 1, cid, fresh=True)  # had it never been written: back it goes
+        assert copy.copy(tr.client_ids).next() == cid
+
+    a.run(body)
+
+
 @pytest.mark.parametrize("ints", [False, True])  # True: the one-call path
 def test_a_lost_answer_is_reconciled_into_exactly_one_order(ints: bool) -> None:
     a = account()

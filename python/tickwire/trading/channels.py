@@ -87,22 +87,32 @@ class Channels:
 
     async def reopen(self, swapped: Callable[[], None]) -> None:
         """Make-before-break, after the port's signer changed (a key rotation): a new private stream
-        started with the new key before the old one is closed, then the same for the order socket,
-        the old one closed once no request on it awaits its answer (at most the port's timeout).
-        ``swapped()`` right after each new one takes the old one's place, before the old one closes."""
+        and a new order socket started with the new key, both, before either takes the old one's
+        place (``swapped()`` then); the old stream is then closed, and the old order socket once no
+        request on it awaits its answer (at most the port's timeout). If either new one cannot start,
+        whatever did start is closed and the old ones stay, untouched; the error is raised."""
         timeout = self.port.timeout
-        if self.stream is not None:
-            stream = self._private_stream()
+        fresh: list[Any] = []
+        try:
+            stream = self._private_stream() if self.stream is not None else None
             if stream is not None:
+                fresh.append(stream)
                 await stream.start(timeout)
-                previous, self.stream = self.stream, stream
-                swapped()
-                await previous.close()
-        if self.orders_ws is not None:
-            sock = self._order_socket()
-            await sock.start(timeout)
-            previous_ws, self.orders_ws = self.orders_ws, sock
-            swapped()
+            sock = self._order_socket() if self.orders_ws is not None else None
+            if sock is not None:
+                fresh.append(sock)
+                await sock.start(timeout)
+        except BaseException:
+            for new in fresh:
+                await new.close()
+            raise
+        previous, previous_ws = self.stream, self.orders_ws
+        self.stream = stream or self.stream
+        self.orders_ws = sock or self.orders_ws
+        swapped()
+        if stream is not None and previous is not None:
+            await previous.close()
+        if sock is not None and previous_ws is not None:
             deadline = time.monotonic() + timeout
             while previous_ws.awaiting and time.monotonic() < deadline:
                 await asyncio.sleep(0.005)

@@ -137,6 +137,7 @@ class ClientIds:
         self.nonce = "".join(secrets.choice(_ALNUM) for _ in range(self._nonce_len))
         self._stem = self._head + self.nonce
         self._count = 0
+        self._last: str | None = None
 
     def next(self) -> str:
         """A fresh id: never returned before by this object, and (by its random nonce) by another."""
@@ -145,17 +146,18 @@ class ClientIds:
             self._new_nonce()
             c = 0
         self._count = c + 1
-        return self._stem + (_SMALL[c] if c < 3844 else _base62(c))
+        self._last = cid = self._stem + (_SMALL[c] if c < 3844 else _base62(c))
+        return cid
 
     __next__ = next
 
     def give_back(self, client_id: str) -> None:
-        """``client_id``, the last :meth:`next` returned, went into nothing written (the order's numbers
-        were refused): the next order takes it, so a refusal leaves the count as it was. Any other id
-        is left spent."""
-        c = self._count - 1
-        if c >= 0 and client_id == self._stem + (_SMALL[c] if c < 3844 else _base62(c)):
-            self._count = c
+        """``client_id``, what :meth:`next` returned last with nothing taken since, went into nothing
+        written (the order's numbers were refused): the next order takes it, so a refusal leaves the
+        count as it was. Any other id is left spent (one a reservation holds among them)."""
+        if client_id == self._last:
+            self._count -= 1
+            self._last = None
 
     def reserve(self, n: int) -> tuple[str, int, int]:
         """Sets aside up to ``n`` ids for an order template to spell itself (``OrderTemplate.give_ids``):
@@ -167,6 +169,7 @@ class ClientIds:
             c = 0
         end = min(c + max(1, n), self._limit)
         self._count = end
+        self._last = None
         return self._stem, c, end
 
     def __iter__(self) -> ClientIds:

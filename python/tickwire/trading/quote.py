@@ -275,7 +275,7 @@ class Quote:
         if to is not None and to.conn is not None:
             to.conn.on_lost = None
         if self.rule.unload() and to is not None:
-            self.template.give_back(to)
+            self.template.give_back(to, unwritten=True)
 
     def pause(self) -> None:
         """Takes the loaded write back and holds the rule (nothing loaded, so nothing sent) until

@@ -2,13 +2,15 @@
 
 From the moment ``rotate`` switches the signer, every request is signed with the new key; requests
 already signed finish with the old one (their signature is made when they are sent, never later).
-The sockets then re-authenticate one at a time, make-before-break: a new private stream is opened
-and subscribed with the new key before the old one is closed, then the same for the order socket
-(the old one closed once its pending requests are answered), so at no moment is there no stream or
-no socket. Events the two streams both report meanwhile are applied once (the tracker is
-idempotent), and the open orders are reconciled at the end for anything a switch could hide. The
-rate-limit budget's account scope moves to the new key. The old key can be revoked once ``rotate``
-returns.
+The sockets are then replaced make-before-break: a new private stream and a new order socket are
+opened and authenticated with the new key, both, before they take the old ones' place; the old
+stream is then closed, and the old order socket once its pending requests are answered, so at no
+moment is there no stream or no socket. Events the two streams both report meanwhile are applied
+once (the tracker is idempotent), and the open orders are reconciled at the end for anything a
+switch could hide. The rate-limit budget's account scope moves to the new key. The old key can be
+revoked once ``rotate`` returns. If a new socket cannot start (the venue refuses the new key), the
+ones that did are closed and the session is put back on the old key, its tokens, budget scope and
+sockets as they were, and the error is raised.
 """
 
 from __future__ import annotations
@@ -28,23 +30,38 @@ async def rotate(session: Any, signer: Any) -> None:
     ensure = getattr(signer, "ensure_token", None)  # an OAuth signer's first token (Tradefence)
     if ensure is not None:
         await ensure()
-    # From here on, new requests are signed with the new key.
-    s.signer = s.wire.signer = signer
-    make_tokens = getattr(s.grammar, "token_auth", None)
-    if make_tokens is not None:
-        s.wire.tokens = make_tokens(signer)
-    s.budget.rescope(account_scope(signer, s.budget.ip))
+    kept = (s.wire.tokens, s.budget.account)
+    # From here on, new requests are signed with the new key (the new sockets' own REST steps too).
+    _sign_with(s, signer, account_scope(signer, s.budget.ip))
     ch = s.channels
 
     def swapped() -> None:
         s.stream = ch.stream
         s.orders_ws = s.wire.orders_ws = ch.orders_ws
 
-    await ch.reopen(swapped)
+    try:
+        await ch.reopen(swapped)
+    except BaseException:
+        # A new socket would not start (the venue refused the key, say): the session goes on as it
+        # was, on the old key and its sockets, rather than half on each.
+        _sign_with(s, old, kept[1], kept[0])
+        log.warning("%s: credential rotation to %s failed; still on %s", s.venue, _hint(signer), _hint(old))
+        raise
     s.rotations = getattr(s, "rotations", 0) + 1
     s.audit.event("rotate", venue=s.venue, previous=_hint(old), api_key=_hint(signer))
     log.info("%s: credentials rotated (%s → %s)", s.venue, _hint(old), _hint(signer))
     await s.reconcile_open()
+
+
+def _sign_with(s: Any, signer: Any, account: str, tokens: Any = None) -> None:
+    """Requests signed with ``signer`` from now on, its tokens (fresh ones unless ``tokens``) and the
+    budget's account scope ``account``."""
+    s.signer = s.wire.signer = signer
+    make_tokens = getattr(s.grammar, "token_auth", None)
+    if make_tokens is not None:
+        s.wire.tokens = tokens if tokens is not None else make_tokens(signer)
+    if s.budget.account != account:
+        s.budget.rescope(account)
 
 
 def account_scope(signer: Any, server: str) -> str:

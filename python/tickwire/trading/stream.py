@@ -377,7 +377,12 @@ class OrderSocket(KeptSocket):
         """Writes ``data`` (request id ``rid``) now and returns the future its answer settles; None,
         and nothing written, when the socket is down. :meth:`answer` waits for it."""
         fut = self.expect(rid)
-        if not self.send(data):
+        try:
+            sent = self.send(data)
+        except BaseException:
+            self._pending.pop(rid, None)  # no one can await it: not left counted as awaiting
+            raise
+        if not sent:
             self._pending.pop(rid, None)
             return None
         return fut

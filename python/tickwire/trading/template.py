@@ -218,10 +218,12 @@ class OrderTemplate(Answering):
         ws = self.session.orders_ws
         return ws is not None and ws.connected
 
-    def _fill(self, p: int, q: int, cid: str) -> tuple[OrderSocket | None, str, bytes]:
+    def _fill(self, p: int, q: int, cid: str, fresh: bool = False) -> tuple[OrderSocket | None, str, bytes]:
         """The request bytes for where the order goes now: the order socket (returned, with the
         request id) when it is up, else REST (None); ``InvalidOrder`` and nothing produced when the
-        numbers break the instrument's rules."""
+        numbers break the instrument's rules — then, for a ``fresh`` order (``cid`` just taken, never
+        written), its client id and request id go back. A resend's ``cid`` was written: never given
+        back, or another order could carry it."""
         s = self.session
         ws = s.orders_ws if self._socket_up() else None
         rid = ws.next_id() if ws is not None else ""
@@ -234,7 +236,8 @@ class OrderTemplate(Answering):
         try:
             return ws, rid, self._checked(tmpl, p, q, cid, ts, rid)
         except (InvalidOrder, OverflowError):
-            s.client_ids.give_back(cid)
+            if fresh:
+                s.client_ids.give_back(cid)
             if ws is not None:
                 ws.give_back(rid)
             raise
@@ -287,7 +290,7 @@ class OrderTemplate(Answering):
             task = loop.create_task(slow)
         else:
             cid = s.client_ids.next()
-            ws, rid, data = self._fill(p, q, cid)  # InvalidOrder here: nothing written, ids given back
+            ws, rid, data = self._fill(p, q, cid, fresh=True)  # InvalidOrder: nothing written, ids back
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
@@ -337,11 +340,11 @@ class OrderTemplate(Answering):
                 form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
                 got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
-            self.give_back(to)
+            self.give_back(to, unwritten=True)
             self._numbers.explain(p, q)
             raise
         if got is None:  # the budget has to wait
-            self.give_back(to)
+            self.give_back(to, unwritten=True)
             return None
         cid, data = got
         return self.after_write(to, p, q, cid, data)
@@ -381,7 +384,7 @@ class OrderTemplate(Answering):
         assert conn.transport is not None  # usable
         return Dest(self._rest, None, "", conn.transport.write, None, conn)
 
-    def give_back(self, to: Dest, *, unwritten: bool = True) -> None:
+    def give_back(self, to: Dest, *, unwritten: bool) -> None:
         """``to`` unused: its connection back in the pool, and its request id to the order socket when
         nothing was written with it (``unwritten``; a write that raised may have sent part of it)."""
         http = self.session.wire.http

@@ -99,6 +99,8 @@ class Signer:
         self.auth_url = auth_url.rstrip("/")
         self.on_tokens = on_tokens
         self.timeout = timeout
+        # Unlike the HMAC signers' (Unix milliseconds stamped into requests), this clock times the
+        # tokens' lives: monotonic seconds. Nothing signed carries it, so no venue clock replaces it.
         self.clock = clock
         self._tokens: Tokens | None = None
         self._refresh_token = refresh_token
