@@ -168,3 +168,171 @@ fn a_text_too_long_for_the_cache_falls_back_to_writing_every_level() {
     let expect = crc32fast::hash(format!("{long}:{long}:1:4:0.5:2").as_bytes()) as i32 as i64;
     assert_eq!(book.apply_diff(&diff, SeqInfo::default(), Some(expect)).unwrap(), Outcome::Applied);
 }
+
+/// One level of a step: (ask, levels from the grid's touch, quantity in quarters (0 deletes),
+/// trailing zeros written after the price and quantity, between grid prices and quantities).
+type StepLevel = (bool, u16, u8, u8, bool);
+
+/// What a book lives through, for the cache to follow: every way its levels change or do not.
+#[derive(Debug, Clone)]
+enum Step {
+    Diff(Vec<StepLevel>),
+    Snapshot(Vec<StepLevel>),
+    /// A depth cap, cutting at the next message.
+    Depth(usize),
+    /// The diff with a negative quantity after it: refused whole.
+    Refused(Vec<StepLevel>),
+    /// A frame of the diff and then a refused message for the same book, checked whole (on a copy
+    /// of the book that applies the diff) and refused.
+    RefusedFrame(Vec<StepLevel>),
+    /// A frame of two diffs for the same book, checked on a copy and then applied.
+    Frame(Vec<StepLevel>, Vec<StepLevel>),
+    Reset,
+}
+
+fn step_level() -> impl Strategy<Value = StepLevel> {
+    // At the touch, around the 10th and 25th level (Kraken's and OKX's last hashed ones), beyond.
+    let at = prop_oneof![4 => 0u16..6, 2 => 7u16..13, 3 => 21u16..29, 2 => 29u16..90];
+    let fine = prop_oneof![30 => Just(false), 1 => Just(true)];
+    (any::<bool>(), at, 0u8..4, prop_oneof![6 => Just(0u8), 1 => 1u8..3], fine)
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let diff = || proptest::collection::vec(step_level(), 0..4);
+    prop_oneof![
+        40 => diff().prop_map(Step::Diff),
+        2 => proptest::collection::vec(step_level(), 0..120).prop_map(Step::Snapshot),
+        2 => prop_oneof![Just(0usize), 5usize..40].prop_map(Step::Depth),
+        2 => diff().prop_map(Step::Refused),
+        2 => diff().prop_map(Step::RefusedFrame),
+        2 => (diff(), diff()).prop_map(|(a, b)| Step::Frame(a, b)),
+        1 => Just(Step::Reset),
+    ]
+}
+
+/// Grid prices 1000.00 +- 0.01 per level (0.005 further out when `fine`, which widens the book's
+/// scale), quantities in quarters (plus 0.001 when `fine`).
+fn step_raw(&(ask, at, q, pad, fine): &StepLevel) -> RawLevel {
+    let milli = if ask { 1_000_010 + 10 * at as i64 } else { 1_000_000 - 10 * at as i64 };
+    let zeros = "0".repeat(pad as usize);
+    let px = if fine { text(milli + if ask { 5 } else { -5 }, 3) } else { text(milli / 10, 2) } + &zeros;
+    let qty = match q {
+        0 => "0".to_string(),
+        _ if fine => text(250 * q as i64 + 1, 3),
+        _ => text(25 * q as i64, 2) + &zeros,
+    };
+    lv(ask, &px, &qty)
+}
+
+fn routed(lv: (usize, usize)) -> frame::Routed {
+    frame::Routed {
+        book: 0,
+        lv: (lv.0 as u32, lv.1 as u32),
+        snapshot: false,
+        seq: SeqInfo::default(),
+        checksum: None,
+        depth: 0,
+        upstream_lost: false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    // The checksum the book verifies with (texts reused, sides skipped, the last sum reused) equals
+    // the one written from scratch after every step a book can take, whether it changed the hashed
+    // levels, only levels beyond them, only the other side, or nothing (a refused message).
+    #[test]
+    fn cached_checksums_follow_every_way_a_book_changes(
+        steps in proptest::collection::vec(step(), 1..80),
+        kind in prop_oneof![Just(ChecksumKind::Okx), Just(ChecksumKind::Kraken), Just(ChecksumKind::Bitfinex)],
+    ) {
+        let mut books = vec![Book::new(BookConfig { checksum: kind, ..BookConfig::default() })];
+        let grid: Vec<_> = (0..60).flat_map(|at| [(false, at, 1, 0, false), (true, at, 2, 0, false)]).collect();
+        let raw: Vec<_> = grid.iter().map(step_raw).collect();
+        books[0].apply_snapshot(&raw, SeqInfo::default(), None).unwrap();
+        prop_assert_eq!(books[0].cached_checksum(), books[0].checksum());
+        for (k, s) in steps.iter().enumerate() {
+            let book = &mut books[0];
+            let before = (book.bids().levels().to_vec(), book.asks().levels().to_vec());
+            match s {
+                Step::Diff(m) => {
+                    let raw: Vec<_> = m.iter().map(step_raw).collect();
+                    book.apply_diff(&raw, SeqInfo::default(), None).unwrap();
+                }
+                Step::Snapshot(m) => {
+                    let raw: Vec<_> = m.iter().map(step_raw).collect();
+                    book.apply_snapshot(&raw, SeqInfo::default(), None).unwrap();
+                }
+                Step::Depth(d) => book.set_max_depth(*d),
+                Step::Refused(m) => {
+                    let mut raw: Vec<_> = m.iter().map(step_raw).collect();
+                    raw.push(lv(false, "999", "-1"));
+                    prop_assert!(book.apply_diff(&raw, SeqInfo::default(), None).is_err());
+                }
+                Step::RefusedFrame(m) => {
+                    let mut raw: Vec<_> = m.iter().map(step_raw).collect();
+                    raw.push(lv(true, "1001", "-1"));
+                    let routes = [routed((0, m.len())), routed((m.len(), m.len() + 1))];
+                    prop_assert!(frame::check(&books, &raw, &routes).is_err());
+                }
+                Step::Frame(a, b) => {
+                    let raw: Vec<_> = a.iter().chain(b).map(step_raw).collect();
+                    let routes = [routed((0, a.len())), routed((a.len(), raw.len()))];
+                    prop_assert!(frame::check(&books, &raw, &routes).is_ok());
+                    for r in &routes {
+                        r.apply(&mut books[0], &raw).unwrap();
+                    }
+                }
+                Step::Reset => {
+                    book.reset();
+                    book.apply_snapshot(&[], SeqInfo::default(), None).unwrap();
+                }
+            }
+            let book = &mut books[0];
+            if matches!(s, Step::Refused(_) | Step::RefusedFrame(_)) {
+                prop_assert_eq!((book.bids().levels().to_vec(), book.asks().levels().to_vec()), before);
+            }
+            prop_assert!(book.is_synced());
+            let fresh = book.checksum();
+            prop_assert_eq!(book.cached_checksum(), fresh, "step {}: {:?}", k, s);
+        }
+    }
+}
+
+// A cache that has seen one side must not take a copy of it, changed as many times since, for the
+// side it saw.
+#[test]
+fn a_copy_of_a_side_is_not_mistaken_for_the_side() {
+    let f = Fmt { price_scale: 2, qty_scale: 0, price_decimals: None, qty_decimals: None };
+    let (mut bids, asks) = (Side::new(false), Side::new(true));
+    bids.set(10_000, 1, 2, 0);
+    let mut cache = Cache::default();
+    assert_eq!(
+        cache.compute(ChecksumKind::Okx, &bids, &asks, &f),
+        compute(ChecksumKind::Okx, &bids, &asks, &f)
+    );
+    let mut copy = bids.clone();
+    bids.set(10_000, 2, 2, 0);
+    copy.set(10_000, 3, 2, 0);
+    for side in [&bids, &copy, &bids] {
+        let fresh = compute(ChecksumKind::Okx, side, &asks, &f);
+        assert_eq!(cache.compute(ChecksumKind::Okx, side, &asks, &f), fresh);
+    }
+}
+
+// Widening moves every level without the cache's format changing (`Book` changes the scale with
+// it, which empties the cache anyway): the side alone must say its levels changed.
+#[test]
+fn a_widened_side_is_not_taken_for_the_side_it_was() {
+    let f = Fmt { price_scale: 2, qty_scale: 0, price_decimals: None, qty_decimals: None };
+    let (mut bids, asks) = (Side::new(false), Side::new(true));
+    bids.set(10_000, 1, 2, 0);
+    let mut cache = Cache::default();
+    cache.compute(ChecksumKind::Okx, &bids, &asks, &f);
+    bids.widen(10, 1);
+    assert_eq!(
+        cache.compute(ChecksumKind::Okx, &bids, &asks, &f),
+        compute(ChecksumKind::Okx, &bids, &asks, &f)
+    );
+}

@@ -8,6 +8,14 @@
 //!
 //! Levels are ordered by `key`, which is the price for bids and the negated price for asks, so both
 //! sides share one ascending order and one search routine.
+//!
+//! A checksum hashes only the levels nearest the touch, and most messages change none of them (OKX
+//! edits its 400-level book at the far edge as often as at the touch), so each side carries a
+//! `Stamp` that every change among its `WATCHED` nearest levels renews: a checksum cache holding a
+//! side's text under an unchanged stamp holds its text now. The levels are private so that no path
+//! can change them without deciding on the stamp.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A price level. `pw`/`qw` are the decimals the venue wrote the price and quantity with, kept only
 /// so checksums can rebuild the exact text.
@@ -22,15 +30,67 @@ pub struct Level {
 /// How many levels from the touch are counted branch-free before galloping outwards.
 const LINEAR: usize = 16;
 
-#[derive(Debug, Clone, Default)]
+/// How many levels from the touch a change renews the stamp for: the most any checksum hashes.
+pub const WATCHED: usize = 25;
+
+/// Names the state of a side's `WATCHED` levels nearest the touch: two reads of one side under the
+/// same stamp saw the same levels there. `id` is fresh for every side made or cloned, so stamps of
+/// different sides never meet, whatever each did since; `gen` counts the changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    id: u64,
+    gen: u64,
+}
+
+impl Stamp {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Stamp { id: NEXT.fetch_add(1, Ordering::Relaxed), gen: 0 }
+    }
+}
+
+#[derive(Debug)]
 pub struct Side {
-    pub(crate) v: Vec<Level>,
+    v: Vec<Level>,
     ask: bool,
+    stamp: Stamp,
+}
+
+impl Clone for Side {
+    fn clone(&self) -> Self {
+        // A copy goes its own way from here: its stamps must not be mistaken for the original's.
+        Side { v: self.v.clone(), ask: self.ask, stamp: Stamp::fresh() }
+    }
+}
+
+impl Default for Side {
+    fn default() -> Self {
+        Side::new(false)
+    }
 }
 
 impl Side {
     pub fn new(ask: bool) -> Self {
-        Side { v: Vec::new(), ask }
+        Side { v: Vec::new(), ask, stamp: Stamp::fresh() }
+    }
+
+    /// Changes with every change among the `WATCHED` levels nearest the touch (and maybe others).
+    #[inline]
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// Renews the stamp if a change at `rank` (levels from the touch) is among the watched ones.
+    /// Branch-free: near-touch changes are most of the traffic, but not predictably.
+    #[inline(always)]
+    fn touched(&mut self, rank: usize) {
+        self.stamp.gen += (rank < WATCHED) as u64;
+    }
+
+    /// The levels, ascending by key: the touch is the LAST one.
+    #[inline]
+    pub fn levels(&self) -> &[Level] {
+        &self.v
     }
 
     #[inline]
@@ -188,8 +248,10 @@ impl Side {
             Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
             _ => self.find(key),
         };
+        let n = self.v.len();
         match found {
             Ok(i) => {
+                self.touched(n - 1 - i);
                 if qty == 0 {
                     self.v.remove(i);
                 } else {
@@ -202,6 +264,7 @@ impl Side {
             }
             Err(i) => {
                 if qty != 0 {
+                    self.touched(n - i);
                     self.v.insert(i, Level { key, qty, pw, qw });
                 }
                 i
@@ -214,17 +277,31 @@ impl Side {
     pub fn truncate(&mut self, depth: usize) {
         let n = self.v.len();
         if n > depth {
+            // What remains is the nearest `depth`; the first level cut was at rank `depth`.
+            self.touched(depth);
             self.v.drain(..n - depth);
         }
     }
 
     pub fn clear(&mut self) {
+        self.touched(0);
         self.v.clear();
+    }
+
+    /// Multiplies every price by `fp` and quantity by `fq` (a wider scale); the caller has checked
+    /// that none overflows.
+    pub fn widen(&mut self, fp: i64, fq: i64) {
+        self.touched(0);
+        for l in &mut self.v {
+            l.key *= fp;
+            l.qty *= fq;
+        }
     }
 
     /// Replaces the contents with `levels` in any order; a repeated price keeps its last entry,
     /// zero quantities are dropped.
     pub fn load(&mut self, levels: impl Iterator<Item = Level>) {
+        self.touched(0);
         self.v.clear();
         self.v.extend(levels);
         // Stable, so among equal keys the later (more recent) entry stays last.
