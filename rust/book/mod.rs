@@ -409,6 +409,8 @@ impl Book {
 }
 
 #[cfg(test)]
+mod cache_tests;
+#[cfg(test)]
 mod checksum_tests;
 #[cfg(test)]
 pub(crate) mod tests;
