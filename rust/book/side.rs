@@ -203,7 +203,13 @@ impl Side {
         if n >= LINEAR {
             // Branch-free over the window: keys ascend, so the levels above `key` are a suffix and
             // counting them gives the position without a data-dependent loop exit to mispredict.
-            let gt: usize = v[stop..].iter().map(|l| (l.key > key) as usize).sum();
+            let mut gt = 0;
+            // An index loop: the iterator's sum compiled to slower code here (criterion
+            // `level_update_near_touch`).
+            #[allow(clippy::needless_range_loop)]
+            for j in stop..n {
+                gt += (v[j].key > key) as usize;
+            }
             if gt < LINEAR {
                 let i = n - gt; // v[i - 1].key <= key < v[i].key
                 return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
