@@ -134,7 +134,7 @@ impl Side {
     /// predictably.
     #[inline(always)]
     fn touched(&mut self, kind: u8, rank: usize) {
-        self.log[self.stamp.gen as usize % LOG] = kind | rank.min(63) as u8;
+        self.log[self.stamp.gen as usize % LOG] = kind | (rank as u8 & 63);
         self.stamp.gen += (rank < WATCHED) as u64;
     }
 
