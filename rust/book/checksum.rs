@@ -184,7 +184,7 @@ pub fn compute(kind: ChecksumKind, bids: &Side, asks: &Side, f: &Fmt) -> Option<
     let mut buf = [0; TEXT_BUF];
     Some(assemble(kind, &mut buf, bids.len().min(depth), asks.len().min(depth), |out, ask, i| {
         let side = if ask { asks } else { bids };
-        let l = &side.v[side.len() - 1 - i];
+        let l = &side.levels()[side.len() - 1 - i];
         let at = write_part(kind, side, l, f, &mut out.buf[..], out.n, false);
         out.n = write_part(kind, side, l, f, &mut out.buf[..], at, true);
     }))

@@ -210,19 +210,24 @@ impl Book {
             for (ask, side) in [(false, &mut self.bids), (true, &mut self.asks)] {
                 let n = side.len();
                 if n > depth {
-                    self.journal.record_cut(ask, &side.v[..n - depth]);
+                    self.journal.record_cut(ask, &side.levels()[..n - depth]);
                 }
                 side.truncate(depth);
             }
         }
     }
 
+    /// `checksum`, reusing the text of the levels that did not change since the last one.
+    fn cached_checksum(&mut self) -> Option<i64> {
+        let fmt = self.fmt();
+        let texts = self.texts.get_or_insert_with(Default::default);
+        texts.compute(self.cfg.checksum, &self.bids, &self.asks, &fmt)
+    }
+
     /// Checksum and crossed-book checks after an apply.
     fn verify(&mut self, expected: Option<i64>) -> Outcome {
         if let Some(exp) = expected {
-            let fmt = self.fmt();
-            let texts = self.texts.get_or_insert_with(Default::default);
-            if let Some(got) = texts.compute(self.cfg.checksum, &self.bids, &self.asks, &fmt) {
+            if let Some(got) = self.cached_checksum() {
                 let exp = checksum::normalise(self.cfg.checksum, exp);
                 if got != exp {
                     self.stats.checksum_fail += 1;
@@ -403,6 +408,8 @@ impl Book {
     }
 }
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod checksum_tests;
 #[cfg(test)]

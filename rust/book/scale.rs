@@ -101,7 +101,7 @@ impl Book {
         let fp = POW10[(ps - self.price_scale) as usize];
         let fq = POW10[(qs - self.qty_scale) as usize];
         for side in [&self.bids, &self.asks] {
-            for l in &side.v {
+            for l in side.levels() {
                 if l.key.checked_mul(fp).is_none() {
                     return Err(BookError::RescaleOverflow(ps));
                 }
@@ -117,12 +117,8 @@ impl Book {
     fn rescale(&mut self, ps: u8, qs: u8) {
         let fp = POW10[(ps - self.price_scale) as usize];
         let fq = POW10[(qs - self.qty_scale) as usize];
-        for side in [&mut self.bids, &mut self.asks] {
-            for l in &mut side.v {
-                l.key *= fp;
-                l.qty *= fq;
-            }
-        }
+        self.bids.widen(fp, fq);
+        self.asks.widen(fp, fq);
         self.price_scale = ps;
         self.qty_scale = qs;
         self.stats.rescales += 1;

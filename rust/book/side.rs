@@ -8,6 +8,15 @@
 //!
 //! Levels are ordered by `key`, which is the price for bids and the negated price for asks, so both
 //! sides share one ascending order and one search routine.
+//!
+//! A checksum hashes only the levels nearest the touch, and most messages change none of them (OKX
+//! edits its 400-level book at the far edge as often as at the touch), so each side carries a
+//! `Stamp` that every change among its `WATCHED` nearest levels renews: a checksum cache holding a
+//! side's text under an unchanged stamp holds its text now. The side also remembers the last few
+//! of those changes (`changes_since`), so such a cache can follow them instead of comparing every
+//! level. The levels are private so that no path can change them without logging the change.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A price level. `pw`/`qw` are the decimals the venue wrote the price and quantity with, kept only
 /// so checksums can rebuild the exact text.
@@ -22,15 +31,117 @@ pub struct Level {
 /// How many levels from the touch are counted branch-free before galloping outwards.
 const LINEAR: usize = 16;
 
-#[derive(Debug, Clone, Default)]
+/// How many levels from the touch a change renews the stamp for: the most any checksum hashes.
+pub const WATCHED: usize = 25;
+
+/// How many watched changes a side remembers. More between two checksums than a message usually
+/// makes near the touch; a reader further behind compares levels instead.
+const LOG: usize = 16;
+
+/// A change among a side's watched levels, by rank (levels from the touch, before the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The level at the rank took a new quantity or written decimals.
+    Set(usize),
+    /// A level came in at the rank: the levels from there on moved one further out.
+    Insert(usize),
+    /// The level at the rank went: the ones behind it moved one nearer.
+    Remove(usize),
+    /// Every level from the rank on went, or may have changed (a load, a clear, a rescale: 0).
+    Cut(usize),
+}
+
+const SET: u8 = 0 << 6;
+const INSERT: u8 = 1 << 6;
+const REMOVE: u8 = 2 << 6;
+const CUT: u8 = 3 << 6;
+
+impl Change {
+    fn decode(c: u8) -> Self {
+        let rank = (c & 63) as usize;
+        match c & CUT {
+            SET => Change::Set(rank),
+            INSERT => Change::Insert(rank),
+            REMOVE => Change::Remove(rank),
+            _ => Change::Cut(rank),
+        }
+    }
+}
+
+/// Names the state of a side's `WATCHED` levels nearest the touch: two reads of one side under the
+/// same stamp saw the same levels there. `id` is fresh for every side made or cloned, so stamps of
+/// different sides never meet, whatever each did since; `gen` counts the changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    id: u64,
+    gen: u64,
+}
+
+impl Stamp {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Stamp { id: NEXT.fetch_add(1, Ordering::Relaxed), gen: 0 }
+    }
+}
+
+#[derive(Debug)]
 pub struct Side {
-    pub(crate) v: Vec<Level>,
+    v: Vec<Level>,
     ask: bool,
+    stamp: Stamp,
+    /// Watched change `k` (the one that took `stamp.gen` past `k`) is at `log[k % LOG]`.
+    log: [u8; LOG],
+}
+
+impl Clone for Side {
+    fn clone(&self) -> Self {
+        // A copy goes its own way from here: its stamps must not be mistaken for the original's.
+        Side { v: self.v.clone(), ask: self.ask, stamp: Stamp::fresh(), log: self.log }
+    }
+}
+
+impl Default for Side {
+    fn default() -> Self {
+        Side::new(false)
+    }
 }
 
 impl Side {
     pub fn new(ask: bool) -> Self {
-        Side { v: Vec::new(), ask }
+        Side { v: Vec::new(), ask, stamp: Stamp::fresh(), log: [0; LOG] }
+    }
+
+    /// Changes with every change among the `WATCHED` levels nearest the touch (and maybe others).
+    #[inline]
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// The watched changes since the side had stamp `s`, oldest first; `None` if `s` is not one
+    /// of this side's or too old for the log.
+    #[inline]
+    pub fn changes_since(&self, s: Stamp) -> Option<impl Iterator<Item = Change> + '_> {
+        // Strictly fewer than LOG: `touched` writes the slot after the newest change even when it
+        // does not count it, which is the oldest change's slot.
+        if s.id != self.stamp.id || self.stamp.gen.wrapping_sub(s.gen) >= LOG as u64 {
+            return None;
+        }
+        Some((s.gen..self.stamp.gen).map(|k| Change::decode(self.log[k as usize % LOG])))
+    }
+
+    /// Logs a change of `kind` at `rank` (levels from the touch) and renews the stamp, if the rank
+    /// is a watched one. Branch-free: near-touch changes are most of the traffic, but not
+    /// predictably.
+    #[inline(always)]
+    fn touched(&mut self, kind: u8, rank: usize) {
+        self.log[self.stamp.gen as usize % LOG] = kind | (rank as u8 & 63);
+        self.stamp.gen += (rank < WATCHED) as u64;
+    }
+
+    /// The levels, ascending by key: the touch is the LAST one.
+    #[inline]
+    pub fn levels(&self) -> &[Level] {
+        &self.v
     }
 
     #[inline]
@@ -92,7 +203,13 @@ impl Side {
         if n >= LINEAR {
             // Branch-free over the window: keys ascend, so the levels above `key` are a suffix and
             // counting them gives the position without a data-dependent loop exit to mispredict.
-            let gt: usize = v[stop..].iter().map(|l| (l.key > key) as usize).sum();
+            let mut gt = 0;
+            // An index loop: the iterator's sum compiled to slower code here (criterion
+            // `level_update_near_touch`).
+            #[allow(clippy::needless_range_loop)]
+            for j in stop..n {
+                gt += (v[j].key > key) as usize;
+            }
             if gt < LINEAR {
                 let i = n - gt; // v[i - 1].key <= key < v[i].key
                 return if v[i - 1].key == key { Ok(i - 1) } else { Err(i) };
@@ -188,8 +305,10 @@ impl Side {
             Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
             _ => self.find(key),
         };
+        let n = self.v.len();
         match found {
             Ok(i) => {
+                self.touched(if qty == 0 { REMOVE } else { SET }, n - 1 - i);
                 if qty == 0 {
                     self.v.remove(i);
                 } else {
@@ -202,6 +321,7 @@ impl Side {
             }
             Err(i) => {
                 if qty != 0 {
+                    self.touched(INSERT, n - i);
                     self.v.insert(i, Level { key, qty, pw, qw });
                 }
                 i
@@ -214,17 +334,31 @@ impl Side {
     pub fn truncate(&mut self, depth: usize) {
         let n = self.v.len();
         if n > depth {
+            // What remains is the nearest `depth`; the first level cut was at rank `depth`.
+            self.touched(CUT, depth);
             self.v.drain(..n - depth);
         }
     }
 
     pub fn clear(&mut self) {
+        self.touched(CUT, 0);
         self.v.clear();
+    }
+
+    /// Multiplies every price by `fp` and quantity by `fq` (a wider scale); the caller has checked
+    /// that none overflows.
+    pub fn widen(&mut self, fp: i64, fq: i64) {
+        self.touched(CUT, 0);
+        for l in &mut self.v {
+            l.key *= fp;
+            l.qty *= fq;
+        }
     }
 
     /// Replaces the contents with `levels` in any order; a repeated price keeps its last entry,
     /// zero quantities are dropped.
     pub fn load(&mut self, levels: impl Iterator<Item = Level>) {
+        self.touched(CUT, 0);
         self.v.clear();
         self.v.extend(levels);
         // Stable, so among equal keys the later (more recent) entry stays last.
@@ -245,162 +379,5 @@ impl Side {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    proptest! {
-        // Whatever the hint (the chain of returned ones, as `Book::commit` uses them, or any other
-        // index, or none), `set_near` leaves the same levels as a plain search would.
-        #[test]
-        fn set_near_with_any_hint_matches_a_map(
-            ops in proptest::collection::vec((0i64..600, prop_oneof![1 => Just(0i64), 2 => 1i64..9], any::<Option<u16>>()), 1..400),
-        ) {
-            let mut s = Side::new(false);
-            let mut m = BTreeMap::new();
-            let mut hint = usize::MAX;
-            for (key, qty, other) in ops {
-                let h = other.map_or(hint, usize::from);
-                hint = s.set_near(key, qty, 0, 0, h);
-                if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
-                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
-                prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
-                // The returned index bounds the levels above `key`.
-                prop_assert!(s.v[hint..].iter().all(|l| l.key >= key));
-                prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
-            }
-        }
-
-        // Every mutator in a random walk against a map, with most edits at the two edges the way
-        // a deep book drifts (OKX's 400-level book changes at its far edge in most messages),
-        // cuts to a depth, and loads landing on whatever the walk left.
-        #[test]
-        fn walk_with_edits_at_both_edges_matches_a_map(
-            ops in proptest::collection::vec(walk_op(), 1..500),
-        ) {
-            let mut s = Side::new(false);
-            let mut m: BTreeMap<i64, i64> = BTreeMap::new();
-            let mut hint = usize::MAX;
-            for op in ops {
-                match op {
-                    Op::Set(at, off, qty) => {
-                        let key = match at {
-                            Edge::Far => m.keys().next().map_or(0, |k| k + off),
-                            Edge::Near => m.keys().next_back().map_or(0, |k| k + off),
-                            Edge::Anywhere => off * 7,
-                        };
-                        hint = s.set_near(key, qty, 0, 0, hint);
-                        if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
-                    }
-                    Op::Truncate(depth) => {
-                        s.truncate(depth);
-                        while m.len() > depth {
-                            m.pop_first();
-                        }
-                        hint = usize::MAX;
-                    }
-                    Op::Load(levels) => {
-                        s.load(levels.iter().map(|&(key, qty)| Level { key, qty, pw: 0, qw: 0 }));
-                        m = BTreeMap::new();
-                        for (k, q) in levels {
-                            m.insert(k, q);
-                        }
-                        m.retain(|_, q| *q != 0);
-                        hint = usize::MAX;
-                    }
-                }
-                let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
-                prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
-                prop_assert_eq!(s.best().map(|l| l.key), m.keys().next_back().copied());
-            }
-        }
-    }
-
-    #[derive(Debug, Clone)]
-    enum Edge {
-        Far,
-        Near,
-        Anywhere,
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Set(Edge, i64, i64),
-        Truncate(usize),
-        Load(Vec<(i64, i64)>),
-    }
-
-    fn walk_op() -> impl Strategy<Value = Op> {
-        let qty = prop_oneof![1 => Just(0i64), 2 => 1i64..9];
-        let edge = prop_oneof![Just(Edge::Far), Just(Edge::Near), Just(Edge::Anywhere)];
-        prop_oneof![
-            40 => (edge, -6i64..6, qty).prop_map(|(e, off, q)| Op::Set(e, off, q)),
-            1 => (0usize..300).prop_map(Op::Truncate),
-            1 => proptest::collection::vec((0i64..2000, 0i64..9), 0..400).prop_map(Op::Load),
-        ]
-    }
-
-    #[test]
-    fn find_agrees_with_linear_search_everywhere() {
-        let mut s = Side::new(false);
-        for p in (0..300).map(|i| i * 3) {
-            s.set(p, 1, 0, 0);
-        }
-        for key in -2..905 {
-            let expect = match s.v.iter().position(|l| l.key >= key) {
-                Some(i) if s.v[i].key == key => Ok(i),
-                Some(i) => Err(i),
-                None => Err(s.v.len()),
-            };
-            assert_eq!(s.find(key), expect, "key {key}");
-        }
-    }
-
-    #[test]
-    fn find_agrees_with_linear_search_at_every_size_around_the_window() {
-        for len in 0..3 * LINEAR {
-            let mut s = Side::new(false);
-            for p in (0..len as i64).map(|i| i * 2) {
-                s.set(p, 1, 0, 0);
-            }
-            for key in -1..=2 * len as i64 + 1 {
-                let expect = match s.v.iter().position(|l| l.key >= key) {
-                    Some(i) if s.v[i].key == key => Ok(i),
-                    Some(i) => Err(i),
-                    None => Err(s.v.len()),
-                };
-                assert_eq!(s.find(key), expect, "len {len} key {key}");
-            }
-        }
-    }
-
-    #[test]
-    fn asks_keep_lowest_price_at_touch() {
-        let mut s = Side::new(true);
-        for p in [105, 101, 103, 102] {
-            s.set(s.key_of(p), 1, 0, 0);
-        }
-        let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
-        assert_eq!(prices, vec![101, 102, 103, 105]);
-        s.set(s.key_of(101), 0, 0, 0);
-        assert_eq!(s.price_of(s.best().unwrap()), 102);
-        s.truncate(2);
-        let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
-        assert_eq!(prices, vec![102, 103]);
-    }
-
-    #[test]
-    fn load_dedups_keeping_last_and_matches_map() {
-        let mut s = Side::new(false);
-        let input = [(5, 1), (3, 2), (5, 7), (4, 0), (9, 1)];
-        s.load(input.iter().map(|&(k, q)| Level { key: k, qty: q, pw: 0, qw: 0 }));
-        let mut m = BTreeMap::new();
-        for (k, q) in input {
-            m.insert(k, q);
-        }
-        m.retain(|_, q| *q != 0);
-        let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
-        assert_eq!(got, m.into_iter().collect::<Vec<_>>());
-    }
-}
+#[path = "side_tests.rs"]
+mod tests;

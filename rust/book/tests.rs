@@ -190,15 +190,15 @@ proptest! {
 fn failed_message_leaves_book_untouched() {
     let mut b = Book::new(BookConfig { qty_decimals: Some(2), ..BookConfig::default() });
     b.apply_snapshot(&[lv(false, "10", "1"), lv(true, "11", "2")], seq(0, 5), None).unwrap();
-    let before = (b.bids().v.clone(), b.asks().v.clone(), b.last_id());
+    let before = (b.bids().levels().to_vec(), b.asks().levels().to_vec(), b.last_id());
     // Second level needs 3 quantity decimals: the first must not have been applied either.
     let msg = [lv(false, "10.5", "3"), lv(true, "11", "0.001")];
     assert!(matches!(b.apply_diff(&msg, seq(6, 6), None), Err(BookError::ScaleFixed { .. })));
-    assert_eq!((b.bids().v.clone(), b.asks().v.clone(), b.last_id()), before);
+    assert_eq!((b.bids().levels().to_vec(), b.asks().levels().to_vec(), b.last_id()), before);
     assert!(b.is_synced());
     let neg = [lv(false, "10.5", "-3")];
     assert_eq!(b.apply_diff(&neg, seq(6, 6), None), Err(BookError::NegativeQuantity));
-    assert_eq!(b.bids().v, before.0);
+    assert_eq!(b.bids().levels(), before.0);
 }
 
 #[test]

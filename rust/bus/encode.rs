@@ -117,7 +117,7 @@ pub fn take_delta(
                 h.write(symbol, out);
                 for (keys, side) in [(kb, b.bids()), (ka, b.asks())] {
                     for &key in keys {
-                        let qty = side.find(key).map_or(0, |i| side.v[i].qty);
+                        let qty = side.find(key).map_or(0, |i| side.levels()[i].qty);
                         // Asks are keyed by their negated price; the wire carries prices.
                         let px = if side.is_ask() { -key } else { key };
                         put_pair(out, px, qty);

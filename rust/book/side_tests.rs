@@ -1,0 +1,160 @@
+//! `Side` against a BTreeMap: `find` and `set_near` with any hint, and every mutator in a random
+//! walk. (What the mutators tell a checksum cache is tested in `cache_tests`.)
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+proptest! {
+    // Whatever the hint (the chain of returned ones, as `Book::commit` uses them, or any other
+    // index, or none), `set_near` leaves the same levels as a plain search would.
+    #[test]
+    fn set_near_with_any_hint_matches_a_map(
+        ops in proptest::collection::vec((0i64..600, prop_oneof![1 => Just(0i64), 2 => 1i64..9], any::<Option<u16>>()), 1..400),
+    ) {
+        let mut s = Side::new(false);
+        let mut m = BTreeMap::new();
+        let mut hint = usize::MAX;
+        for (key, qty, other) in ops {
+            let h = other.map_or(hint, usize::from);
+            hint = s.set_near(key, qty, 0, 0, h);
+            if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
+            let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+            prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
+            // The returned index bounds the levels above `key`.
+            prop_assert!(s.v[hint..].iter().all(|l| l.key >= key));
+            prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
+        }
+    }
+
+    // Every mutator in a random walk against a map, with most edits at the two edges the way
+    // a deep book drifts (OKX's 400-level book changes at its far edge in most messages),
+    // cuts to a depth, and loads landing on whatever the walk left.
+    #[test]
+    fn walk_with_edits_at_both_edges_matches_a_map(
+        ops in proptest::collection::vec(walk_op(), 1..500),
+    ) {
+        let mut s = Side::new(false);
+        let mut m: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut hint = usize::MAX;
+        for op in ops {
+            match op {
+                Op::Set(at, off, qty) => {
+                    let key = match at {
+                        Edge::Far => m.keys().next().map_or(0, |k| k + off),
+                        Edge::Near => m.keys().next_back().map_or(0, |k| k + off),
+                        Edge::Anywhere => off * 7,
+                    };
+                    hint = s.set_near(key, qty, 0, 0, hint);
+                    if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
+                }
+                Op::Truncate(depth) => {
+                    s.truncate(depth);
+                    while m.len() > depth {
+                        m.pop_first();
+                    }
+                    hint = usize::MAX;
+                }
+                Op::Load(levels) => {
+                    s.load(levels.iter().map(|&(key, qty)| Level { key, qty, pw: 0, qw: 0 }));
+                    m = BTreeMap::new();
+                    for (k, q) in levels {
+                        m.insert(k, q);
+                    }
+                    m.retain(|_, q| *q != 0);
+                    hint = usize::MAX;
+                }
+            }
+            let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+            prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
+            prop_assert_eq!(s.best().map(|l| l.key), m.keys().next_back().copied());
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Edge {
+    Far,
+    Near,
+    Anywhere,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Set(Edge, i64, i64),
+    Truncate(usize),
+    Load(Vec<(i64, i64)>),
+}
+
+fn walk_op() -> impl Strategy<Value = Op> {
+    let qty = prop_oneof![1 => Just(0i64), 2 => 1i64..9];
+    let edge = prop_oneof![Just(Edge::Far), Just(Edge::Near), Just(Edge::Anywhere)];
+    prop_oneof![
+        40 => (edge, -6i64..6, qty).prop_map(|(e, off, q)| Op::Set(e, off, q)),
+        1 => (0usize..300).prop_map(Op::Truncate),
+        1 => proptest::collection::vec((0i64..2000, 0i64..9), 0..400).prop_map(Op::Load),
+    ]
+}
+
+#[test]
+fn find_agrees_with_linear_search_everywhere() {
+    let mut s = Side::new(false);
+    for p in (0..300).map(|i| i * 3) {
+        s.set(p, 1, 0, 0);
+    }
+    for key in -2..905 {
+        let expect = match s.v.iter().position(|l| l.key >= key) {
+            Some(i) if s.v[i].key == key => Ok(i),
+            Some(i) => Err(i),
+            None => Err(s.v.len()),
+        };
+        assert_eq!(s.find(key), expect, "key {key}");
+    }
+}
+
+#[test]
+fn find_agrees_with_linear_search_at_every_size_around_the_window() {
+    for len in 0..3 * LINEAR {
+        let mut s = Side::new(false);
+        for p in (0..len as i64).map(|i| i * 2) {
+            s.set(p, 1, 0, 0);
+        }
+        for key in -1..=2 * len as i64 + 1 {
+            let expect = match s.v.iter().position(|l| l.key >= key) {
+                Some(i) if s.v[i].key == key => Ok(i),
+                Some(i) => Err(i),
+                None => Err(s.v.len()),
+            };
+            assert_eq!(s.find(key), expect, "len {len} key {key}");
+        }
+    }
+}
+
+#[test]
+fn asks_keep_lowest_price_at_touch() {
+    let mut s = Side::new(true);
+    for p in [105, 101, 103, 102] {
+        s.set(s.key_of(p), 1, 0, 0);
+    }
+    let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
+    assert_eq!(prices, vec![101, 102, 103, 105]);
+    s.set(s.key_of(101), 0, 0, 0);
+    assert_eq!(s.price_of(s.best().unwrap()), 102);
+    s.truncate(2);
+    let prices: Vec<i64> = s.iter().map(|l| s.price_of(l)).collect();
+    assert_eq!(prices, vec![102, 103]);
+}
+
+#[test]
+fn load_dedups_keeping_last_and_matches_map() {
+    let mut s = Side::new(false);
+    let input = [(5, 1), (3, 2), (5, 7), (4, 0), (9, 1)];
+    s.load(input.iter().map(|&(k, q)| Level { key: k, qty: q, pw: 0, qw: 0 }));
+    let mut m = BTreeMap::new();
+    for (k, q) in input {
+        m.insert(k, q);
+    }
+    m.retain(|_, q| *q != 0);
+    let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+    assert_eq!(got, m.into_iter().collect::<Vec<_>>());
+}
