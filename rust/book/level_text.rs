@@ -155,10 +155,12 @@ impl SideTexts {
         f: &Fmt,
         scratch: &mut Scratch,
     ) -> bool {
-        let ok = match self.seen.map(|s| (s, side.changes_since(s))) {
-            Some((s, _)) if s == side.stamp() => return true,
-            Some((_, Some(changes))) => self.replay(changes, kind, side, depth, f, scratch),
-            _ => self.merge(kind, side, depth, f, scratch),
+        if self.seen == Some(side.stamp()) {
+            return true;
+        }
+        let ok = match self.seen.and_then(|s| side.changes_since(s)) {
+            Some(changes) => self.replay(changes, kind, side, depth, f, scratch),
+            None => self.merge(kind, side, depth, f, scratch),
         };
         if ok {
             self.seen = Some(side.stamp());

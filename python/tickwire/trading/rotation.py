@@ -30,7 +30,7 @@ async def rotate(session: Any, signer: Any) -> None:
     ensure = getattr(signer, "ensure_token", None)  # an OAuth signer's first token (Tradefence)
     if ensure is not None:
         await ensure()
-    kept = (s.wire.tokens, s.budget.account)
+    old_tokens, old_account = s.wire.tokens, s.budget.account
     # From here on, new requests are signed with the new key (the new sockets' own REST steps too).
     _sign_with(s, signer, account_scope(signer, s.budget.ip))
     ch = s.channels
@@ -44,7 +44,7 @@ async def rotate(session: Any, signer: Any) -> None:
     except BaseException:
         # A new socket would not start (the venue refused the key, say): the session goes on as it
         # was, on the old key and its sockets, rather than half on each.
-        _sign_with(s, old, kept[1], kept[0])
+        _sign_with(s, old, old_account, old_tokens)
         log.warning("%s: credential rotation to %s failed; still on %s", s.venue, _hint(signer), _hint(old))
         raise
     s.rotations = getattr(s, "rotations", 0) + 1
