@@ -158,9 +158,16 @@ pub struct OrderTemplate {
     /// work ends at, apart from the send syscall (whose cost on one host depends on whether the
     /// reader was asleep).
     ready_ns: i64,
+    /// The client id, price and quantity of the last order whose `write` raised: its bytes may have
+    /// gone out, so its id stays spent and Python reconciles it (`take_raised`).
+    raised: Option<(String, u64, u64)>,
 }
 
 impl OrderTemplate {
+    fn of(t: order::OrderTemplate) -> Self {
+        Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0, raised: None }
+    }
+
     /// `fire`'s body, also called from the frame route by a quote rule (`crate::py::quote`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn fire_with<'py>(
@@ -197,10 +204,14 @@ impl OrderTemplate {
         }
         let data = PyBytes::new(py, &self.buf);
         self.ready_ns = monotonic_ns();
-        match head {
-            Some(h) => write.call1((h, &data))?,
-            None => write.call1((&data,))?,
+        let wrote = match head {
+            Some(h) => write.call1((h, &data)),
+            None => write.call1((&data,)),
         };
+        if let Err(e) = wrote {
+            self.raised = Some((cid.to_owned(), price, qty));
+            return Err(e);
+        }
         Ok(Some((PyString::new(py, cid), data)))
     }
 }
@@ -247,7 +258,7 @@ impl OrderTemplate {
             }
             .map_err(invalid)?;
             let t = order::OrderTemplate::new(layout, key.clone(), rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
+            Ok(Self::of(t))
         })
     }
 
@@ -266,7 +277,7 @@ impl OrderTemplate {
             let mut layout = layout_of(parts, None)?;
             layout.expiry_ms = expiry_ms;
             let t = order::OrderTemplate::unsigned(layout, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
+            Ok(Self::of(t))
         })
     }
 
@@ -297,7 +308,7 @@ impl OrderTemplate {
                 _ => return Err(PyValueError::new_err("sig is 'hex', 'base64' or 'base64_form'")),
             };
             let t = order::OrderTemplate::new(layout, key, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
+            Ok(Self::of(t))
         })
     }
 
@@ -319,7 +330,7 @@ impl OrderTemplate {
             let layout = layout_of(parts, None)?;
             let slot = JwtSlot::coinbase(signer.core(), method, host, path).map_err(invalid)?;
             let t = order::OrderTemplate::with_jwt(layout, slot, rules).map_err(invalid)?;
-            Ok(Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0 })
+            Ok(Self::of(t))
         })
     }
 
@@ -392,6 +403,13 @@ impl OrderTemplate {
     /// The instrument's rules alone (`InvalidOrder` unless the mantissas pass).
     fn check(&self, price: u64, qty: u64) -> PyResult<()> {
         guard(|| self.t.check(price, qty).map_err(invalid))
+    }
+
+    /// `(client_id, price, qty)` of the last order whose `write` raised (its bytes may have gone
+    /// out: the id stays spent, the order is the venue's to tell), then forgotten; None when no write
+    /// raised since the last call (whatever else `fire` raised came before any bytes were made).
+    fn take_raised(&mut self) -> Option<(String, u64, u64)> {
+        self.raised.take()
     }
 
     /// `time.monotonic_ns()` right before the last `fire` called `write` (0 before any).

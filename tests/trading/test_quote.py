@@ -321,24 +321,45 @@ def test_a_held_rule_loads_nothing_until_resumed() -> None:
     run(body)
 
 
-def test_a_write_that_raises_sends_nothing_and_the_rule_goes_on() -> None:
+@pytest.mark.parametrize("out", [False, True], ids=["never-left", "went-out"])
+def test_a_write_that_raises_is_reconciled_and_the_rule_goes_on(out: bool) -> None:
+    """The loaded write raises, before handing the bytes on or after: the order is reconciled (proved
+    absent, or found at the venue), never written again, and the rule loads another once the venue's
+    word is in."""
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
         q = ioc(tr, md)
         await moves(sim, q, 1)
         to = q._to
-        assert to is not None
+        assert to is not None and to.head is None  # REST: write(data)
 
         def broken(data: bytes) -> None:
+            if out:
+                to.write(data)
             raise RuntimeError("transport gone")
 
         q.rule.load(to.form, q.template.stamp, to.rid, broken, None, q.template.take)
         sim.advance(1, "binance", SYMBOL)
-        await settle(lambda: q._write_failures == 1 and q.rule.loaded, "another write loaded")
-        assert len(a.orders(sim)) == q.sent == 1 and not q.stopped
+        await settle(lambda: q._write_failures == 1 and q.last is not None and q.last.done(), "reconciled")
+        await settle(lambda: q.rule.loaded, "another write loaded")
+        assert len(a.orders(sim)) == (2 if out else 1) and q.sent == 1 and not q.stopped
+        theirs = {x.client_id: x for x in a.orders(sim)}
+        mine = {o.client_id: o for o in tr.tracker}
+        assert set(theirs) <= set(mine)  # every order at the venue is tracked
+        last = q.last
+        assert last is not None
+        if out:
+            o = last.result()  # found, IOC: expired at the venue, as the simulator has it
+            newest = max(theirs.values(), key=lambda x: x.id)
+            assert o.client_id == newest.client_id and o.order_id == str(newest.id)
+            assert o.status == "expired" and not newest.open
+        else:
+            assert isinstance(last.exception(), TransportError)
+            assert [o.status for c, o in mine.items() if c not in theirs] == ["rejected"]
         await moves(sim, q, 2)
-        assert len(a.orders(sim)) == q.sent == 3 and q.error is None and q._write_failures == 0
+        assert len(a.orders(sim)) == q.sent + (1 if out else 0) == (4 if out else 3)
+        assert q.error is None and q._write_failures == 0
 
     run(body)
 

@@ -1,6 +1,7 @@
 """The order socket's bookkeeping of requests awaiting their answer (``trading/stream.py``): a write
 the transport refuses or raises on leaves nothing counted as awaiting, so a rotation's drain of the
-old socket (``Channels.reopen``) does not wait out its time-out for an answer nobody can get."""
+old socket (``Channels.reopen``) does not wait out its time-out for an answer nobody can get; one that
+raises is a ``TransportError`` saying the request may have gone out (its order is then reconciled)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from tickwire.errors import TransportError
 from tickwire.trading.stream import OrderSocket
 from tickwire.venues import binance
 
@@ -34,8 +36,9 @@ def test_a_write_is_awaited_only_when_it_went_out(case: str) -> None:
         t = None if case == "down" else _Transport(ConnectionResetError("gone") if case == "raises" else None)
         sock = _socket(t)
         if case == "raises":
-            with pytest.raises(ConnectionResetError):
+            with pytest.raises(TransportError, match="may have gone out") as got:
                 sock.write(b"{}", sock.next_id())
+            assert isinstance(got.value.__cause__, ConnectionResetError)
         else:
             got = sock.write(b"{}", sock.next_id())
             assert (got is not None) == (case == "sent")

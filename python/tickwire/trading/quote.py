@@ -246,16 +246,24 @@ class Quote:
             self._answered()
 
     def _failed(self, exc: BaseException) -> None:
-        """From Rust: the order could not be made (a refusal: the rule stops) or its write raised
-        (nothing went out: another write is loaded, up to ``WRITE_FAILURES`` in a row). Nothing was
-        sent; the destination goes back as it was."""
+        """From Rust: the order could not be made (a refusal: the rule stops) or its write raised.
+        A write that raised may have sent part or all of the order: it is tracked and reconciled
+        (``after_raised``) and the rule waits for that as for an answer; then another write is loaded,
+        up to ``WRITE_FAILURES`` failures in a row. Where nothing was written the destination goes
+        back as it was."""
         to, self._to = self._to, None
+        refused = isinstance(exc, InvalidOrder)
         if to is not None:
             if to.conn is not None:
                 to.conn.on_lost = None
-            # A connection that broke is skipped by the pool.
-            self.template.give_back(to, unwritten=isinstance(exc, InvalidOrder))
-        if not isinstance(exc, InvalidOrder):
+            if refused or not isinstance(exc, Exception):
+                self.template.give_back(to, unwritten=refused)
+            else:
+                task = self.template.after_raised(to, exc)
+                if task is not None:  # never written again: what the venue made of it decides
+                    self.in_flight = self.last = task
+                    task.add_done_callback(self._ended)
+        if not refused:
             self._write_failures += 1
             if self._write_failures < WRITE_FAILURES:
                 venue, symbol = self.template.session.venue, self.template.symbol

@@ -23,6 +23,7 @@ from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.venue import Call
+from tickwire.transport.http_conn import write_failed
 from tickwire.transport.ws import open_ws
 
 log = logging.getLogger("tickwire.trading")
@@ -379,8 +380,10 @@ class OrderSocket(KeptSocket):
         fut = self.expect(rid)
         try:
             sent = self.send(data)
-        except BaseException:
+        except BaseException as e:
             self._pending.pop(rid, None)  # no one can await it: not left counted as awaiting
+            if isinstance(e, Exception):
+                raise write_failed(e) from e
             raise
         if not sent:
             self._pending.pop(rid, None)

@@ -58,6 +58,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_answer import Answering, retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
 from tickwire.trading.template_numbers import Scaled
+from tickwire.transport.http_conn import write_failed
 
 if TYPE_CHECKING:
     from tickwire.trading.quote import Quote
@@ -296,10 +297,13 @@ class OrderTemplate(Answering):
             dm, taken = s.dead_man, False
             if (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
                 taken = True
-                if ws is not None:
-                    written = ws.write(data, rid)
-                elif s.wire.http is not None and not (s.transport == "ws" and s.orders_ws is not None):
-                    written = s.wire.http.write_raw(data)
+                try:
+                    if ws is not None:
+                        written = ws.write(data, rid)
+                    elif s.wire.http is not None and not (s.transport == "ws" and s.orders_ws is not None):
+                        written = s.wire.http.write_raw(data)
+                except TransportError as e:  # the write raised: the bytes may be out
+                    return self._unsure(self._track(p, q, cid, ws is not None), e)
                 if written is not None:
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
@@ -343,6 +347,11 @@ class OrderTemplate(Answering):
             self.give_back(to, unwritten=True)
             self._numbers.explain(p, q)
             raise
+        except Exception as e:
+            task = self.after_raised(to, e)
+            if task is None:
+                raise
+            return task
         if got is None:  # the budget has to wait
             self.give_back(to, unwritten=True)
             return None
@@ -393,6 +402,27 @@ class OrderTemplate(Answering):
         if unwritten and to.ws is not None:
             to.ws.give_back(to.rid)
 
+    def after_raised(self, to: Dest, exc: Exception) -> asyncio.Task[Order] | None:
+        """The one-call write to ``to`` raised ``exc``. When the form had made the order's bytes (it
+        kept the order, :meth:`OrderTemplate.take_raised`), part or all of them may have gone out: the
+        order is tracked and reconciled in the returned task — found, or proved absent and settled as
+        rejected (its task then raises ``TransportError``) — and never written again; its connection
+        is closed. None when the raise came before any bytes were made: ``to`` is given back."""
+        raised = to.form.take_raised()
+        if raised is None:
+            self.give_back(to, unwritten=True)
+            return None
+        cid, p, q = raised
+        if to.conn is not None:
+            to.conn.abort()  # a write cut short leaves the stream in no known state
+        return self._unsure(self._track(p, q, cid, to.ws is not None), write_failed(exc))
+
+    def _unsure(self, order: Order, e: Exception) -> asyncio.Task[Order]:
+        """``order``, tracked, whose bytes may have gone out without an answer to await: reconciled."""
+        task = asyncio.get_running_loop().create_task(self.session.reconciler.resolve(order, str(e)))
+        task.add_done_callback(retrieved)
+        return task
+
     def after_write(
         self,
         to: Dest,
@@ -415,11 +445,10 @@ class OrderTemplate(Answering):
         try:
             written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
         except Exception as e:  # the bytes are out and their answer cannot be read: the venue decides
-            task = loop.create_task(s.reconciler.resolve(order, f"answer not awaited: {e}"))
-        else:
-            task = loop.create_task(
-                self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
-            )
+            return self._unsure(order, TransportError(f"answer not awaited: {e}"))
+        task = loop.create_task(
+            self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
+        )
         task.add_done_callback(retrieved)
         return task
 

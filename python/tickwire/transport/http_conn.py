@@ -22,6 +22,12 @@ MAX_BODY = 64 * 1024 * 1024
 EXCERPT = 200
 
 
+def write_failed(e: BaseException) -> TransportError:
+    """A transport's write raised: part or all of the request may have gone out, so whoever sent it
+    must find out what the venue made of it (an order is reconciled), never send it again blindly."""
+    return TransportError(f"the write raised ({e!r}): the request may have gone out")
+
+
 class Written:
     """A request :meth:`HttpClient.write_raw` put on the wire, its response still to read."""
 
@@ -173,7 +179,11 @@ class Conn(asyncio.Protocol):
         assert self.transport is not None
         # Written first: nothing below can run before the loop polls again, so the answer cannot
         # arrive before this connection is ready to parse it.
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except Exception as e:
+            self.abort()  # a write cut short leaves the stream in no known state
+            raise write_failed(e) from e
         return self.expect(head_only)
 
     def expect(self, head_only: bool) -> asyncio.Future[HttpResponse]:
