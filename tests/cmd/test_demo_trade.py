@@ -152,11 +152,14 @@ def test_the_socket_drop_lost_one_answer_and_that_order_is_at_the_simulator_once
 def test_tick_to_order_is_stamped_once_per_template_order(run: Run) -> None:
     res = run.res
     assert len(res.stamps) == res.sent["quote"] + res.sent["ioc"]
-    # on_book entered, then the bytes written inside send, then send returned
-    assert all(0 < cb <= (w or cb) <= r for cb, w, r in res.stamps)
+    # on_book entered, then the bytes handed to the write and written inside send, then send returned
+    for s in res.stamps:
+        assert (s.ready is None) == (s.written is None)
+        assert 0 < s.callback <= (s.ready or s.callback) <= (s.written or s.callback) <= s.returned, s
     # Most writes happen in send itself (a few may wait for the rate budget or a connection).
-    assert sum(1 for _, w, _ in res.stamps if w is not None) > len(res.stamps) / 2
-    assert "→ bytes written by tmpl.send()" in "\n".join(run.out)
+    assert sum(1 for s in res.stamps if s.written is not None) > len(res.stamps) / 2
+    out = "\n".join(run.out)
+    assert "→ bytes written by tmpl.send()" in out and "→ bytes handed to the write" in out
 
 
 def test_the_checks_fail_when_the_simulator_disagrees(run: Run) -> None:

@@ -103,7 +103,7 @@ def screen(q: Quoter, tr: Any, st: State, duration: float) -> str:
 
 
 def _written(res: Result) -> list[int]:
-    return [w for _, w, _ in res.stamps if w is not None]
+    return [s.written for s in res.stamps if s.written is not None]
 
 
 def _pcts(ns: list[int]) -> str:
@@ -135,11 +135,14 @@ def summary(q: Quoter, res: Result, st: State, socket: str) -> str:
         )
     lines += [
         "  tick→order (µs, in-process, from the socket read of the book frame that fired the order):",
+        "    → on_book entered (decode, apply)  " + _pcts([s.callback for s in res.stamps]),
+        "    → bytes handed to the write        "
+        + _pcts([s.ready for s in res.stamps if s.ready is not None]),
         "    → bytes written by tmpl.send()     " + _pcts(_written(res)),
-        "    → tmpl.send() returned             " + _pcts([r for _, _, r in res.stamps]),
-        "    → on_book entered (decode, apply)  " + _pcts([c for c, _, _ in res.stamps]),
-        f"    {sum(1 for _, w, _ in res.stamps if w is None)} of {len(res.stamps)} writes waited inside "
-        "send's task (rate budget, connection): not in the first line",
+        "    → tmpl.send() returned             " + _pcts([s.returned for s in res.stamps]),
+        f"    {sum(1 for s in res.stamps if s.written is None)} of {len(res.stamps)} writes waited inside "
+        "send's task (rate budget, connection): not in the write lines; handed → written is the send",
+        "    syscall, where the simulator this demo runs on the same cores may take the CPU first",
         "",
         "Events:",
     ]
