@@ -131,7 +131,8 @@ impl BudgetTaker {
         slow.call1(py, (cost, lane))?.extract(py)
     }
 
-    /// `Some(0.0)` when the fast case took it; `None`: `try_take` decides.
+    /// `try_take`'s answer (0.0: taken; else the seconds to wait, nothing taken); `None` when its
+    /// plan is not made yet or another thread holds the lock: `try_take` decides then.
     fn fast(&mut self, py: Python<'_>) -> PyResult<Option<f64>> {
         let Some(plan) = self.plans.bind(py).get_item(&self.key)? else { return Ok(None) };
         let plan = plan.cast_into::<PyList>()?;
@@ -152,17 +153,21 @@ impl BudgetTaker {
                 None => monotonic_ns() as f64 / 1e9,
                 Some(c) => c.call0(py)?.extract(py)?,
             };
+            // `Budget.try_take` step for step: every window's wait (expiring the slots that left it,
+            // lapsing a reported floor), then, when all fit now, the cost counted in each. Here too
+            // when the order comes after a quiet spell, the usual case for a strategy's first order.
+            let mut wait = 0.0f64; // never below: a window's wait is 0.0 or a moment still to come
             for (w, weight, cap) in entries {
-                if !w.bind(py).borrow().w.fits_now(*weight, *cap, now) {
-                    return Ok(None);
+                wait = wait.max(w.bind(py).borrow_mut().w.wait(*weight, *cap, now));
+            }
+            if wait <= 0.0 {
+                for (w, weight, _) in entries {
+                    if *weight != 0 {
+                        w.bind(py).borrow_mut().w.take(*weight, now);
+                    }
                 }
             }
-            for (w, weight, _) in entries {
-                if *weight != 0 {
-                    w.bind(py).borrow_mut().w.take_now(*weight, now);
-                }
-            }
-            Ok(Some(0.0))
+            Ok(Some(wait))
         })();
         lock.give()?;
         got

@@ -163,9 +163,9 @@ class RateBudget:
 
     def taker(self, cost: Mapping[str, int], lane: Lane) -> _core.BudgetTaker:
         """``try_take(cost, lane)`` as one call for a cost taken over and over (an order template's, in
-        Rust: ``OrderTemplate.fire`` runs it): its plan looked up by a key made once, each window
-        checked and counted in place under the lock; a slot to expire, a reported floor to lapse or
-        anything that does not fit goes to ``try_take``."""
+        Rust: ``OrderTemplate.fire`` runs it): its plan looked up by a key made once, each window's
+        wait and count done in place under the lock, as ``try_take`` does them; only a plan not made
+        yet or a lock another thread holds goes to ``try_take`` itself."""
         cost = dict(cost)
         key = (lane, tuple(cost.items()))
         return _core.BudgetTaker(self._plans, key, self.clock, self.try_take, cost, lane, _lock)
