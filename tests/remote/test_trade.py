@@ -55,6 +55,7 @@ def test_the_same_objects_and_callbacks_as_a_local_session(nats_urls: list[str])
             orders: list[Order] = []
             fills: list[Fill] = []
             async with remote(nats_urls, "same", "s1", on_order=orders.append, on_fill=fills.append) as tr:
+                events = tr.events()  # queued from here on
                 o = await take(v, tr)
                 assert isinstance(o, Order) and o.status == "filled" and isinstance(o.filled, Decimal)
                 [theirs] = v.orders("same")
@@ -64,7 +65,7 @@ def test_the_same_objects_and_callbacks_as_a_local_session(nats_urls: list[str])
                 assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
                 assert all(isinstance(f, Fill) and f.client_id == o.client_id for f in fills)
                 kinds = []
-                async for kind, value in tr.events():
+                async for kind, value in events:
                     kinds.append((kind, type(value)))
                     if len(kinds) == len(orders) + len(fills):
                         break

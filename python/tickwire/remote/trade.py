@@ -42,6 +42,7 @@ from tickwire.remote.consumer import EventConsumer, durable_name
 from tickwire.remote.liveness import GatewayWatch
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import unknown_outcome
+from tickwire.trading.delivery import EventFeed
 from tickwire.trading.kill import KillReport
 from tickwire.trading.numbers import to_decimal
 from tickwire.trading.orders import Fill, Order, OrderType, Side, Tif
@@ -94,7 +95,7 @@ class RemoteTrading:
         self.nc: Any = None
         self.watch: GatewayWatch | None = None
         self.consumer: EventConsumer | None = None
-        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._events = EventFeed()
         self._tasks: set[asyncio.Task[None]] = set()
         self._rid_stem = f"{strategy}.{secrets.token_hex(6)}."
         self._rid = 0
@@ -152,7 +153,7 @@ class RemoteTrading:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
-        self._events.put_nowait(("closed", None))
+        self._events.close()
 
     async def __aenter__(self) -> RemoteTrading:
         return await self.start()
@@ -189,15 +190,12 @@ class RemoteTrading:
                 cb(value)
             except Exception:
                 log.exception("remote trading callback %r raised", cb)  # it must not stop the events
-        self._events.put_nowait((kind, value))
+        self._events.put(kind, value)
 
-    async def events(self) -> AsyncIterator[tuple[str, Any]]:
-        """``async for kind, value in tr.events()``: ("order", Order), ("fill", Fill)."""
-        while True:
-            kind, value = await self._events.get()
-            if kind == "closed":
-                return
-            yield kind, value
+    def events(self) -> AsyncIterator[tuple[str, Any]]:
+        """``async for kind, value in tr.events()``: ("order", Order), ("fill", Fill), from the first
+        call on (nothing is queued before it, as for a local session)."""
+        return self._events.events()
 
     # requests --------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -26,12 +26,50 @@ class DeliveryPort(Protocol):
     audit: AuditLog | NullAudit
 
 
-class Delivery:
-    """One session's deliveries into ``queue``; ``audited``: the session was given a real audit log."""
+class EventFeed:
+    """What ``events()`` iterates, queued from its first call on: a session whose events nobody asks
+    for keeps none (the callbacks are the fast path, and a queue nobody reads would grow for as long as
+    the session runs); from that call on, every change, none dropped. Shared by the trading session and
+    its remote twin (``tickwire.remote.trade``)."""
 
-    def __init__(self, port: DeliveryPort, queue: asyncio.Queue[tuple[str, Any]]) -> None:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[str, Any]] | None = None
+        self.closed = False
+
+    def put(self, kind: str, value: Any) -> None:
+        q = self.queue
+        if q is not None:
+            q.put_nowait((kind, value))
+
+    def close(self) -> None:
+        """The session closed: the iteration ends (at once for one begun after this)."""
+        self.closed = True
+        self.put("closed", None)
+
+    def events(self) -> AsyncIterator[tuple[str, Any]]:
+        """``async for kind, value in ...``, from now on."""
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            if self.closed:
+                self.queue.put_nowait(("closed", None))
+        return _drain(self.queue)
+
+
+async def _drain(q: asyncio.Queue[tuple[str, Any]]) -> AsyncIterator[tuple[str, Any]]:
+    while True:
+        kind, value = await q.get()
+        if kind == "closed":
+            q.put_nowait((kind, value))  # for every other iteration, and any begun later
+            return
+        yield kind, value
+
+
+class Delivery:
+    """One session's deliveries into ``feed``; ``audited``: the session was given a real audit log."""
+
+    def __init__(self, port: DeliveryPort, feed: EventFeed) -> None:
         self.port = port
-        self.queue = queue
+        self.feed = feed
         self.audited = not isinstance(port.audit, NullAudit)
 
     def order(self, order: Order, callback: Callable[[Order], None] | None) -> None:
@@ -39,7 +77,7 @@ class Delivery:
             self.port.audit.event("order", **audit_fields(order))
         if callback is not None:
             _call(callback, order)
-        self.queue.put_nowait(("order", order))
+        self.feed.put("order", order)
 
     def fill(self, fill: Fill, callback: Callable[[Fill], None] | None) -> None:
         self.port.audit.event(
@@ -53,7 +91,7 @@ class Delivery:
         )
         if callback is not None:
             _call(callback, fill)
-        self.queue.put_nowait(("fill", fill))
+        self.feed.put("fill", fill)
 
 
 def _call(fn: Callable[[Any], None], arg: Any) -> None:

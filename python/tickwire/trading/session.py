@@ -29,7 +29,7 @@ from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.deadman import DeadMan
-from tickwire.trading.delivery import Delivery
+from tickwire.trading.delivery import Delivery, EventFeed
 from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
@@ -76,7 +76,7 @@ class TradingSession:
         self.endpoint = endpoint
         self.timeout = timeout
         self.audit = audit or NULL_AUDIT
-        self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._events = EventFeed()
         self._delivery = Delivery(self, self._events)
         # Whether requests and order changes are written to a real audit log (decided once, from the
         # log the session was made with).
@@ -163,7 +163,7 @@ class TradingSession:
             t.cancel()
         await self.channels.close()
         await self.wire.close()
-        self._events.put_nowait(("closed", None))
+        self._events.close()
 
     def health(self) -> dict[str, Any]:
         """Counts and states for a monitor (:mod:`tickwire.trading.health`): requests, rate-limit
@@ -195,14 +195,11 @@ class TradingSession:
     def _on_fill(self, fill: Fill) -> None:
         self._delivery.fill(fill, self._user_on_fill)
 
-    async def events(self) -> AsyncIterator[tuple[str, Any]]:
+    def events(self) -> AsyncIterator[tuple[str, Any]]:
         """``async for kind, value in tr.events()``: ("order", Order) on every change, ("fill", Fill)
-        once per execution."""
-        while True:
-            kind, value = await self._events.get()
-            if kind == "closed":
-                return
-            yield kind, value
+        once per execution, from the first call on (nothing is queued before it: see
+        :class:`~tickwire.trading.delivery.EventFeed`)."""
+        return self._events.events()
 
     # requests ----------------------------------------------------------------------------------------
 
@@ -223,7 +220,7 @@ class TradingSession:
     def emit(self, kind: str, value: Any) -> None:
         """Puts a venue-specific event on ``events()`` (Tradefence webhooks: ``("position", …)``,
         ``("alert", …)``)."""
-        self._events.put_nowait((kind, value))
+        self._events.put(kind, value)
 
     def stream_event(self, ev: OrderEvent) -> Order | None:
         """A private-stream event into the tracker. Where the stream states only cumulative fills
