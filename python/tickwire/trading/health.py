@@ -24,6 +24,7 @@ def session_health(session: Any) -> dict[str, Any]:
         "rotations": getattr(session, "rotations", 0),
         "unknown_outcomes": len(tracker.unknown()),
         "open_orders": len(tracker.open_orders()),
+        "orders_forgotten": tracker.forgotten,  # ended more than ``tracker.retain_s`` ago
         # None: the session has no such socket.
         "stream_connected": None if stream is None else stream.connected,
         "socket_connected": None if socket is None else socket.connected,

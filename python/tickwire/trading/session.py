@@ -105,7 +105,9 @@ class TradingSession:
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
-        self.tracker = OrderTracker(on_order=self._on_order, on_fill=self._on_fill)
+        self.tracker = OrderTracker(
+            on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten
+        )  # fmt: skip
         self.rules: dict[str, InstrumentRules] = {}
         # When each order was sent (Unix ms) by client id, kept by ``place.register``; read with ``sent_ms``.
         self.sent_at: dict[str, int] = {}
@@ -360,6 +362,10 @@ class TradingSession:
     async def reconcile_open(self) -> None:
         """Reconciles every order that was open or in flight (after the private stream came back)."""
         await self.reconciler.reconcile_open()
+
+    def _forgotten(self, client_id: str) -> None:
+        """The tracker forgot an order that ended ``tracker.retain_s`` ago: so does the session."""
+        self.sent_at.pop(client_id, None)
 
     def sent_ms(self, client_id: str) -> int | None:
         """When ``client_id`` was sent (Unix ms), the start of its fills' search."""

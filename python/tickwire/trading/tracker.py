@@ -24,12 +24,20 @@ our prefix from an earlier session) and they describe the order (symbol, side, q
 only a venue order id not yet known is held (up to ``max_orphans``) and applied once an ack or update
 ties that id to one of our orders: a fill can overtake the ack.
 
+An order is forgotten ``retain_s`` (default 600 s) after it ended (filled, canceled, expired, rejected),
+checked as new orders are tracked: a long-running session keeps the orders of the last minutes, not
+every order it ever placed (~1 KB each, and every ``open_orders()`` walks them). A late event for a
+forgotten order is ignored and counted, as for any order the tracker does not know; a fill cannot be
+counted twice for it. ``retain_s = None`` keeps every order.
+
 One tracker per venue account (client ids are unique within one); not thread-safe: feed it from one
 thread (the event loop's).
 """
 
 from __future__ import annotations
 
+import collections
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -43,6 +51,9 @@ _ZERO = Decimal(0)
 # Forward order among the open states; pending and unknown rank lowest (any news moves them on).
 _RANK: dict[Status, int] = {"pending": 0, "unknown": 0, "new": 1, "partially_filled": 2}
 _IN_FLIGHT: frozenset[Status] = frozenset({"pending", "unknown"})
+# How long an ended order stays tracked: late fills of a cancel that raced them, a late copy of an
+# event, a user's lookup come within seconds; minutes of margin.
+RETAIN_S = 600.0
 
 
 @dataclass(slots=True)
@@ -69,11 +80,18 @@ class OrderTracker:
         on_fill: Callable[[Fill], object] | None = None,
         on_anomaly: Callable[[Order, str], object] | None = None,
         adopt: Callable[[OrderEvent], bool] | None = None,
+        on_forget: Callable[[str], object] | None = None,
     ) -> None:
         self.on_order = on_order
         self.on_fill = on_fill
         self.on_anomaly = on_anomaly
         self.adopt = adopt
+        self.on_forget = on_forget  # called with each forgotten order's client id
+        self.retain_s: float | None = RETAIN_S
+        self.clock: Callable[[], float] = time.monotonic
+        # (when it ended, client id), oldest first: what ``_forget_ended`` walks.
+        self._ended: collections.deque[tuple[float, str]] = collections.deque()
+        self.forgotten = 0
         self._recs: dict[str, _Rec] = {}
         self._by_oid: dict[str, str] = {}
         self._orphans: dict[str, list[OrderEvent]] = {}
@@ -93,10 +111,27 @@ class OrderTracker:
             raise invalid_order(f"client_id {order.client_id!r} is already tracked", rule="client_id")
         if order.status != "pending" or order.filled:
             raise invalid_order("track() takes a new intent: status 'pending', nothing filled", rule="status")
+        if self._ended and self.retain_s is not None:
+            self._forget_ended(self.clock() - self.retain_s)
         self._recs[order.client_id] = _Rec(order)
         if order.order_id:
             self._by_oid[order.order_id] = order.client_id
         return order
+
+    def _forget_ended(self, before: float) -> None:
+        """Forgets the orders that ended before ``before`` (and were not discarded since)."""
+        ended = self._ended
+        while ended and ended[0][0] <= before:
+            _, cid = ended.popleft()
+            rec = self._recs.get(cid)
+            if rec is None or rec.order.is_open:
+                continue
+            del self._recs[cid]
+            if rec.order.order_id and self._by_oid.get(rec.order.order_id) == cid:
+                del self._by_oid[rec.order.order_id]
+            self.forgotten += 1
+            if self.on_forget is not None:
+                self.on_forget(cid)
 
     def mark_unknown(self, client_id: str, reason: str, *, retry: bool = False) -> Order | None:
         """The submit's outcome is unknown (time-out, 5xx, lost socket): reconcile it. Only a pending
@@ -343,6 +378,8 @@ class OrderTracker:
         *,
         changed: bool = True,
     ) -> Order:
+        if rec.order.is_open and not new.is_open:
+            self._ended.append((self.clock(), new.client_id))
         rec.order = new
         learned = bool(new.order_id) and new.order_id not in self._by_oid
         if learned:

@@ -1,0 +1,117 @@
+"""The tracker forgets an order ``retain_s`` after it ended, never while it is open: a long-running
+session keeps the last minutes' orders, not every order it placed. Against a clock the test moves,
+and against the simulator for the session's own per-order state."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from template_cases import SYMBOL, account, below_bid
+from test_tracker import Recorder, intent
+from tickwire.sim import Simulator
+from tickwire.trading.orders import Fill, OrderEvent
+from tickwire.trading.session import TradingSession
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _ev(cid: str, oid: str, status: str | None, fill: Fill | None = None) -> OrderEvent:
+    return OrderEvent(source="stream", client_id=cid, order_id=oid, status=status, fill=fill)  # type: ignore[arg-type]
+
+
+def _fill(cid: str, oid: str, tid: str, qty: str) -> Fill:
+    return Fill(
+        venue="sim", symbol="BTCUSDT", client_id=cid, order_id=oid, trade_id=tid, side="buy",
+        price=D("100"), qty=D(qty),
+    )  # fmt: skip
+
+
+def test_an_order_is_forgotten_retain_s_after_it_ended_and_never_while_open() -> None:
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock = clock
+    for cid in ("open", "early", "late"):
+        t.track(intent(cid=cid))
+    t.apply(_ev("open", "1", "new"))
+    t.apply(_ev("early", "2", "expired"))
+    clock.t += 5
+    t.apply(_ev("late", "3", "canceled"))
+    clock.t += t.retain_s - 5 - 0.5  # "early" ended 599.5 s ago: kept
+    t.track(intent(cid="next1"))
+    assert t.get("early") is not None and forgot == []
+    clock.t += 1  # 600.5 s
+    t.track(intent(cid="next2"))
+    assert t.get("early") is None and t.by_order_id("2") is None and forgot == ["early"] and t.forgotten == 1
+    assert t.get("late") is not None and t.get("open") is not None  # 595.5 s; and open
+    clock.t += 10_000
+    t.track(intent(cid="next3"))
+    assert forgot == ["early", "late"] and t.get("open") is not None and t.by_order_id("1") is not None
+    assert {o.client_id for o in t} == {"open", "next1", "next2", "next3"}
+
+
+def test_a_late_copy_of_a_forgotten_orders_fill_is_ignored_and_never_counted() -> None:
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock = clock
+    t.track(intent(cid="a", qty="1"))
+    f = _fill("a", "7", "T1", "1")
+    t.apply(_ev("a", "7", "filled", f))
+    assert [x.trade_id for x in rec.fills] == ["T1"]
+    clock.t += t.retain_s + 1
+    t.track(intent(cid="b"))
+    ignored = t.ignored
+    assert t.apply(_ev("a", "7", "filled", f)) is None and t.apply(_ev("", "7", None, f)) is None
+    assert [x.trade_id for x in rec.fills] == ["T1"] and t.ignored > ignored and forgot == ["a"]
+
+
+def test_a_cancel_that_raced_a_fill_still_turns_filled_within_the_retention() -> None:
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock = clock
+    t.track(intent(cid="c", qty="1"))
+    t.apply(_ev("c", "8", "canceled"))
+    clock.t += t.retain_s / 2
+    t.track(intent(cid="d"))
+    got = t.apply(_ev("c", "8", None, _fill("c", "8", "T9", "1")))
+    assert got is not None and got.status == "filled" and [x.trade_id for x in rec.fills] == ["T9"]
+    clock.t += t.retain_s / 2 + 1  # counted from when it first ended
+    t.track(intent(cid="e"))
+    assert forgot == ["c"] and t.get("c") is None
+
+
+def test_retain_none_keeps_every_order() -> None:
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock, t.retain_s = clock, None
+    t.track(intent(cid="x"))
+    t.apply(_ev("x", "1", "expired"))
+    clock.t += 1e9
+    t.track(intent(cid="y"))
+    assert t.get("x") is not None and forgot == [] and t.forgotten == 0
+
+
+def test_a_session_forgets_ended_orders_and_their_send_times_not_open_ones() -> None:
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.tracker.retain_s = 0.0  # forget as soon as the next order is tracked
+        price, qty = below_bid(a, sim, tr, 10)
+        resting = await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+        ioc = await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
+        assert ioc.status == "expired" and tr.sent_ms(ioc.client_id) is not None
+        nxt = await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
+        assert tr.tracker.get(ioc.client_id) is None and tr.sent_ms(ioc.client_id) is None
+        assert tr.tracker.get(resting.client_id) is not None  # open: kept however old
+        assert tr.tracker.get(nxt.client_id) is not None and tr.health()["orders_forgotten"] == 1
+        await tr.cancel_order(SYMBOL, client_id=resting.client_id)
+        await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
+        assert tr.tracker.get(resting.client_id) is None and tr.health()["orders_forgotten"] == 3
+        assert [o.client_id for o in a.open(sim)] == []
+
+    a.run(body)
