@@ -148,12 +148,13 @@ fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
     Some(())
 }
 
-/// A string's text without escapes (possibly empty) from the cursor on, then the cursor on its
-/// closing quote.
+/// A string's text without escapes or control characters (possibly empty) from the cursor on,
+/// then the cursor on its closing quote. (The general grammar refuses a control character in the
+/// strings it skips, such as `ts`: the shortcut leaves every such string to it.)
 #[inline(always)]
 fn plain<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
     let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     (c.b[c.i] == b'"').then(|| &c.b[start..c.i])
 }
 

@@ -50,7 +50,12 @@ fn the_shortcuts_take_the_frames_okx_sends() {
 #[test]
 fn books_shortcut_matches_the_general_grammar() {
     for f in FRAMES {
-        crate::venue::literal::same_on_every_mutation(f.as_bytes(), b"0 9-\",:}]{[.eXa\\", decode, general);
+        crate::venue::literal::same_on_every_mutation(
+            f.as_bytes(),
+            b"0 9-\",:}]{[.eXa\\\x01",
+            decode,
+            general,
+        );
     }
 }
 
