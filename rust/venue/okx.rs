@@ -2,7 +2,7 @@
 //! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
 //! subscription events, the text `pong`.
 
-use super::literal::{digits, lit, symbol};
+use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
@@ -42,15 +42,8 @@ fn is_book_channel(ch: &[u8]) -> bool {
 }
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
-    let (n, msgs, kind) = (out.levels.len(), out.msgs.len(), out.kind);
-    if books(frame, out).is_some() || trade(frame, out).is_some() || ticker(frame, out).is_some() {
-        return Ok(());
-    }
-    // What the shortcut wrote before the text left its shape is written again below.
-    out.levels.truncate(n);
-    out.msgs.truncate(msgs);
-    out.kind = kind;
-    general(frame, out)
+    let shortcuts = |f: &[u8], o: &mut Batch| books(f, o).or_else(|| trade(f, o)).or_else(|| ticker(f, o));
+    shortcut_or(frame, out, shortcuts, general)
 }
 
 /// A book frame written the way OKX writes every one: compact, keys in OKX's order
@@ -218,16 +211,6 @@ fn ticker(f: &[u8], out: &mut Batch) -> Option<()> {
         (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
     }
     Some(())
-}
-
-/// A string's text without escapes or control characters (possibly empty) from the cursor on,
-/// then the cursor on its closing quote. (The general grammar refuses a control character in the
-/// strings it skips, such as `ts`: the shortcut leaves every such string to it.)
-#[inline(always)]
-fn plain<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
-    let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    (c.b[c.i] == b'"').then(|| &c.b[start..c.i])
 }
 
 /// `digits` with an optional minus sign (checksums are signed; a snapshot's prevSeqId is -1).

@@ -63,28 +63,15 @@ fn the_shortcuts_take_the_frames_okx_sends() {
 
 #[test]
 fn books_shortcut_matches_the_general_grammar() {
-    for f in FRAMES {
-        crate::venue::literal::same_on_every_mutation(
-            f.as_bytes(),
-            b"0 9-\",:}]{[.eXa\\\x01",
-            decode,
-            general,
-        );
-    }
+    crate::venue::literal::same_on_every_mutation_of(FRAMES, decode, general);
 }
 
 #[test]
 fn books_shortcut_matches_the_general_grammar_on_the_capture() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real/okx.jsonl");
-    let Ok(text) = std::fs::read_to_string(path) else {
-        eprintln!("skipped: okx.jsonl absent (../shared/fixtures/real)");
-        return;
-    };
+    let Some(texts) = crate::venue::literal::capture_texts("okx.jsonl") else { return };
     let (mut books_seen, mut fast, mut trades_seen, mut trades) = (0, 0, 0, 0);
     let (mut tickers_seen, mut tickers) = (0, 0);
-    for line in text.lines() {
-        let e: serde_json::Value = serde_json::from_str(line).unwrap();
-        let Some(t) = e["text"].as_str() else { continue };
+    for t in &texts {
         same(t.as_bytes());
         books_seen += t.contains("\"action\"") as usize;
         fast += books(t.as_bytes(), &mut Batch::default()).is_some() as usize;
