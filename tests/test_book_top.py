@@ -92,3 +92,63 @@ def test_top_follows_every_change_of_the_touch() -> None:
         assert book.top() == want, seq
         assert book.top() == want  # the remembered tuple
     assert book.price_decimals == 3  # the finer prices widened the book on the way
+
+
+def _update(sym: str, seq: int, bids: list[list[str]], asks: list[list[str]]) -> str:
+    frame = {"channel": f"orderbook.{sym}", "type": "update", "seq": seq, "prev_seq": seq - 1}
+    return json.dumps(frame | {"bids": bids, "asks": asks})
+
+
+def test_top_keeps_one_tuple_per_book_shared_by_its_views() -> None:
+    """The remembered tuple is the book's, whichever view asks: two books of one feed never
+    answer with each other's, and a second view of a book gets the first view's tuple."""
+    feed = BookFeed("clarofinlore")
+    feed.on_frame(SNAP)
+    eth_snap = SNAP.replace("btc-usdt", "eth-usdt").replace("100.25", "10.25").replace("99.5", "9.5")
+    feed.on_frame(eth_snap.replace("101.75", "11.75").replace('"102"', '"12"'))
+    btc, eth, btc2 = feed.book("btc-usdt"), feed.book("eth-usdt"), feed.book("btc-usdt")
+    for seq in range(2, 40):
+        feed.on_frame(_update("btc-usdt", seq, [[f"{100 + seq % 3 * 0.25}", "1"]], []))
+        want = (*btc.best_bid(), *btc.best_ask())  # type: ignore[misc]
+        t = btc.top()
+        assert t == want and eth.top() == (10.25, 1.5, 11.75, 0.125)
+        assert btc2.top() is t  # unchanged touch: the same tuple, from either view
+        assert btc.top() is t
+
+
+def test_top_inside_a_shared_borrow_of_the_feed() -> None:
+    """``top()`` called back while Rust holds the feed shared (a collection while ``feed.stats()``
+    makes its dict runs a gc callback) reads the book without its remembered tuple rather than
+    failing to borrow the feed."""
+    import gc
+
+    feed = BookFeed("clarofinlore")
+    feed.on_frame(SNAP)
+    book = feed.book("btc-usdt")
+    inside = False
+    seen: list[object] = []
+
+    def cb(phase: str, info: dict[str, int]) -> None:
+        if inside and phase == "start":
+            try:
+                seen.append(book.top())
+            except Exception as e:  # a gc callback's exception would only be printed
+                seen.append(e)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(cb)
+    gc.set_threshold(1)
+    # Dicts held so that the free list is empty and the dict `stats()` makes is a new object
+    # (which is what counts towards a collection).
+    held = [{} for _ in range(100)]
+    try:
+        for _ in range(200):
+            held.append({})
+            inside = True
+            feed.stats()
+            inside = False
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(cb)
+    assert seen, "no collection ran inside the call: the test did not test anything"
+    assert all(t == (100.25, 1.5, 101.75, 0.125) for t in seen), seen[:3]

@@ -361,9 +361,18 @@ impl Side {
         self.touched(CUT, 0);
         self.v.clear();
         self.v.extend(levels);
-        // Stable, so among equal keys the later (more recent) entry stays last.
-        self.v.sort_by_key(|l| l.key);
+        // Venues list a snapshot's side from the touch outwards, so its keys arrive strictly
+        // descending: reversed, they are the side, with no sort (whose scratch buffer is an
+        // allocation per snapshot), no duplicates to drop and, without zero quantities, nothing
+        // to filter.
         let v = &mut self.v;
+        let ordered = v.windows(2).fold(true, |ok, w| ok & (w[0].key > w[1].key));
+        if ordered && v.iter().fold(true, |ok, l| ok & (l.qty != 0)) {
+            v.reverse();
+            return;
+        }
+        // Stable, so among equal keys the later (more recent) entry stays last.
+        v.sort_by_key(|l| l.key);
         let mut w = 0;
         for r in 0..v.len() {
             if w > 0 && v[w - 1].key == v[r].key {

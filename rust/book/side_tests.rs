@@ -72,6 +72,40 @@ proptest! {
     }
 }
 
+proptest! {
+    // Loads as venues send snapshots (keys strictly descending, the touch first), and the same
+    // bent out of that order: a zero quantity, a repeated key, two neighbours swapped. Whatever
+    // path the load takes, the side holds what a map fed the levels in order holds.
+    #[test]
+    fn load_in_snapshot_order_or_nearly_matches_a_map(
+        keys in proptest::collection::btree_set(-500i64..500, 0..300),
+        qtys in proptest::collection::vec(1i64..9, 300),
+        bend in 0u8..4,
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut levels: Vec<(i64, i64)> = keys.iter().rev().zip(&qtys).map(|(&k, &q)| (k, q)).collect();
+        if !levels.is_empty() {
+            let i = at.index(levels.len());
+            match bend {
+                1 => levels[i].1 = 0,
+                2 => levels.insert(i, (levels[i].0, 5)),
+                3 if i + 1 < levels.len() => levels.swap(i, i + 1),
+                _ => {}
+            }
+        }
+        let mut s = Side::new(true);
+        s.load(levels.iter().map(|&(key, qty)| Level { key, qty, pw: 1, qw: 2 }));
+        let mut m = BTreeMap::new();
+        for &(k, q) in &levels {
+            m.insert(k, q);
+        }
+        m.retain(|_, q| *q != 0);
+        let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+        prop_assert_eq!(got, m.into_iter().collect::<Vec<_>>());
+        prop_assert!(s.v.iter().all(|l| (l.pw, l.qw) == (1, 2)));
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Edge {
     Far,

@@ -6,7 +6,6 @@
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use std::sync::Mutex;
 
 use super::errors::{err, guard, Kind};
 use super::events::decimal;
@@ -21,19 +20,29 @@ use crate::book::Book;
 pub struct OrderBook {
     feed: Py<BookFeed>,
     index: usize,
-    /// The last `top()` returned and the touch it was made of: most frames leave the touch as it
-    /// was (55–60% of the simulator's), and then the same immutable tuple is returned again
-    /// instead of four floats and a tuple made and freed. A lock because the class is frozen
-    /// (shared); it is only ever tried, never waited for.
-    last_top: Mutex<Option<(Touch, Py<PyTuple>)>>,
 }
 
 /// Best bid and ask (price, quantity) mantissas and the book's (price, quantity) scales.
-type Touch = ([i64; 4], u8, u8);
+pub(crate) type Touch = ([i64; 4], u8, u8);
+
+/// The last `top()` of a book and the touch it was made of: most frames leave the touch as it was
+/// (55–60% of the simulator's), and then the same immutable tuple is returned again instead of
+/// four floats and a tuple made and freed.
+pub(crate) type LastTop = Option<(Touch, Py<PyTuple>)>;
+
+fn touch(b: &Book) -> Option<Touch> {
+    let ((bp, bq), (ap, aq)) = (b.best_bid()?, b.best_ask()?);
+    Some(([bp, bq, ap, aq], b.price_scale(), b.qty_scale()))
+}
+
+fn top_tuple<'py>(py: Python<'py>, touch: Touch) -> PyResult<Bound<'py, PyTuple>> {
+    let ([bp, bq, ap, aq], ps, qs) = touch;
+    (to_f64(bp, ps), to_f64(bq, qs), to_f64(ap, ps), to_f64(aq, qs)).into_pyobject(py)
+}
 
 impl OrderBook {
     pub(crate) fn new(feed: Py<BookFeed>, index: usize) -> Self {
-        OrderBook { feed, index, last_top: Mutex::new(None) }
+        OrderBook { feed, index }
     }
 
     /// Runs `f` on the book; a panic in it becomes `InternalError` (every query goes through here).
@@ -85,23 +94,37 @@ impl OrderBook {
     /// `(bid, bid_qty, ask, ask_qty)` in one call (one crossing into Rust, one tuple), or None
     /// unless both sides have a level.
     fn top<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let touch = self.with(py, |b| {
-            let ((bp, bq), (ap, aq)) = (b.best_bid()?, b.best_ask()?);
-            Some(([bp, bq, ap, aq], b.price_scale(), b.qty_scale()))
-        })?;
-        let Some(touch) = touch else { return Ok(None) };
-        let mut slot = self.last_top.try_lock().ok();
-        if let Some(Some((last, t))) = slot.as_deref() {
-            if *last == touch {
-                return Ok(Some(t.bind(py).clone()));
+        guard(|| {
+            let feed = self.feed.bind(py);
+            // Borrowed mutably to keep the last tuple in the feed: one atomic operation, where a
+            // shared borrow and a lock of the view's own were four (two thirds of the call's
+            // time in Rust). Inside another borrow of the feed (only a callback from Rust can be),
+            // a shared one reads the book without the cache.
+            let t = {
+                let Ok(f) = feed.try_borrow_mut() else {
+                    let t = self.with(py, touch)?;
+                    return t.map(|t| top_tuple(py, t)).transpose();
+                };
+                let book = f
+                    .feed
+                    .book_at(self.index)
+                    .ok_or_else(|| err(Kind::Internal, "book index out of range"))?;
+                let Some(t) = touch(book) else { return Ok(None) };
+                if let Some(Some((last, tuple))) = f.tops.get(self.index) {
+                    if *last == t {
+                        return Ok(Some(tuple.bind(py).clone()));
+                    }
+                }
+                t
+            };
+            // Made with the feed released: making objects can run a collection, and with it any
+            // Python code.
+            let tuple = top_tuple(py, t)?;
+            if let Some(slot) = feed.try_borrow_mut().ok().as_mut().and_then(|f| f.tops.get_mut(self.index)) {
+                *slot = Some((t, tuple.clone().unbind()));
             }
-        }
-        let ([bp, bq, ap, aq], ps, qs) = touch;
-        let t = (to_f64(bp, ps), to_f64(bq, qs), to_f64(ap, ps), to_f64(aq, qs)).into_pyobject(py)?;
-        if let Some(slot) = slot.as_deref_mut() {
-            *slot = Some((touch, t.clone().unbind()));
-        }
-        Ok(Some(t))
+            Ok(Some(tuple))
+        })
     }
 
     fn spread(&self, py: Python<'_>) -> PyResult<Option<f64>> {

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use super::book::OrderBook;
+use super::book::{LastTop, OrderBook};
 use super::clock::monotonic_ns;
 use super::errors::{err, guard, Kind};
 use super::events::event_value;
@@ -68,6 +68,8 @@ pub struct BookFeed {
     bus: super::bus::Publisher,
     /// The symbol of the last trade or BBO and its Python str.
     quote_sym: Option<(Box<[u8]>, Py<PyString>)>,
+    /// Per book, the last `OrderBook.top()` (kept here, where its borrow of the feed can change it).
+    pub(crate) tops: Vec<LastTop>,
 }
 
 impl BookFeed {
@@ -147,6 +149,7 @@ impl BookFeed {
             self.recv_ns.push(None);
             self.pairs.push(Default::default());
             self.singles.push(Default::default());
+            self.tops.push(None);
         }
     }
 
@@ -223,6 +226,7 @@ impl BookFeed {
                 singles: Vec::new(),
                 bus: Default::default(),
                 quote_sym: None,
+                tops: Vec::new(),
             })
         })
     }

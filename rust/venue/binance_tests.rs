@@ -42,9 +42,7 @@ fn the_shortcut_takes_the_frames_binance_sends() {
 
 #[test]
 fn fast_depth_update_matches_the_general_grammar() {
-    for f in FRAMES {
-        crate::venue::literal::same_on_every_mutation(f.as_bytes(), b"0 9-\",:}]{[.eXb\\", decode, general);
-    }
+    crate::venue::literal::same_on_every_mutation_of(FRAMES, decode, general);
 }
 
 #[test]

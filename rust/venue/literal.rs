@@ -3,11 +3,8 @@
 //! literals; any other text makes them answer `None`, and the venue's general grammar then reads
 //! the frame from the start.
 
-#[cfg(test)]
 use super::Batch;
-use crate::codec::json::Cur;
-#[cfg(test)]
-use crate::codec::json::Result;
+use crate::codec::json::{Cur, Result};
 
 /// A quoted symbol (no escapes, not empty) from the cursor on, then the cursor on its closing quote.
 #[inline(always)]
@@ -16,6 +13,36 @@ pub(super) fn symbol<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
     c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
     let sym = &c.b[start..c.i];
     (!sym.is_empty()).then_some(sym)
+}
+
+/// A string's text without escapes or control characters (possibly empty) from the cursor on,
+/// then the cursor on its closing quote. (The general grammar refuses a control character in the
+/// strings it skips, such as OKX's `ts`: the shortcut leaves every such string to it.)
+#[inline(always)]
+pub(super) fn plain<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
+    let start = c.i;
+    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (c.b[c.i] == b'"').then(|| &c.b[start..c.i])
+}
+
+/// A decoder with shortcuts: `shortcut` reads the frame when it is written the venue's way, else
+/// `general` reads it from the start, after what the shortcut wrote before it gave up is taken
+/// back.
+#[inline(always)]
+pub(super) fn shortcut_or(
+    frame: &[u8],
+    out: &mut Batch,
+    shortcut: impl FnOnce(&[u8], &mut Batch) -> Option<()>,
+    general: fn(&[u8], &mut Batch) -> Result<()>,
+) -> Result<()> {
+    let (n, msgs, kind) = (out.levels.len(), out.msgs.len(), out.kind);
+    if shortcut(frame, out).is_some() {
+        return Ok(());
+    }
+    out.levels.truncate(n);
+    out.msgs.truncate(msgs);
+    out.kind = kind;
+    general(frame, out)
 }
 
 /// Advances past `s` if the text goes on with it.
@@ -54,6 +81,19 @@ pub(super) fn digits(c: &mut Cur<'_>) -> Option<i64> {
     Some(v)
 }
 
+/// The text frames of a real capture in `../shared/fixtures/real`, or `None` (with a note) when
+/// it is absent.
+#[cfg(test)]
+pub(super) fn capture_texts(name: &str) -> Option<Vec<String>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real").join(name);
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: {name} absent (../shared/fixtures/real)");
+        return None;
+    };
+    let texts = text.lines().map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap());
+    Some(texts.filter_map(|e| e["text"].as_str().map(str::to_owned)).collect())
+}
+
 /// A venue's decoder (shortcut first) or its general grammar.
 #[cfg(test)]
 pub(super) type Grammar = fn(&[u8], &mut Batch) -> Result<()>;
@@ -68,6 +108,15 @@ pub(super) fn same(frame: &[u8], decode: Grammar, general: Grammar) {
         format!("{r:?} {b:?}")
     };
     assert_eq!(outcome(decode), outcome(general), "{}", String::from_utf8_lossy(frame));
+}
+
+/// `same_on_every_mutation` of each of `frames`, each byte changed to a delimiter, a digit, a
+/// letter, a space, a backslash or a control character.
+#[cfg(test)]
+pub(super) fn same_on_every_mutation_of(frames: &[&str], decode: Grammar, general: Grammar) {
+    for f in frames {
+        same_on_every_mutation(f.as_bytes(), b"0 9-\",:}]{[.eXab\\\x01", decode, general);
+    }
 }
 
 /// `same` on `frame`, on every truncation of it and on every change of one of its bytes to one of

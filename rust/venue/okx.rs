@@ -2,7 +2,7 @@
 //! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
 //! subscription events, the text `pong`.
 
-use super::literal::{digits, lit, symbol};
+use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
@@ -42,15 +42,8 @@ fn is_book_channel(ch: &[u8]) -> bool {
 }
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
-    let (n, msgs, kind) = (out.levels.len(), out.msgs.len(), out.kind);
-    if books(frame, out).is_some() || trade(frame, out).is_some() {
-        return Ok(());
-    }
-    // What the shortcut wrote before the text left its shape is written again below.
-    out.levels.truncate(n);
-    out.msgs.truncate(msgs);
-    out.kind = kind;
-    general(frame, out)
+    let shortcuts = |f: &[u8], o: &mut Batch| books(f, o).or_else(|| trade(f, o)).or_else(|| ticker(f, o));
+    shortcut_or(frame, out, shortcuts, general)
 }
 
 /// A book frame written the way OKX writes every one: compact, keys in OKX's order
@@ -121,15 +114,24 @@ fn books(f: &[u8], out: &mut Batch) -> Option<()> {
     (&f[c.i..] == b"]}").then_some(())
 }
 
+/// A frame of `channel` opening as OKX writes one (`{"arg":{"channel":…,"instId":…`): the cursor
+/// on the closing quote of the instrument, and the instrument.
+#[inline(always)]
+fn channel_frame<'a>(f: &'a [u8], channel: &[u8]) -> Option<(Cur<'a>, &'a [u8])> {
+    let mut c = Cur::new(f);
+    if !(lit(&mut c, b"{\"arg\":{\"channel\":\"") && lit(&mut c, channel) && lit(&mut c, b"\",\"instId\":\""))
+    {
+        return None;
+    }
+    let inst = symbol(&mut c)?;
+    Some((c, inst))
+}
+
 /// A trades frame of one trade as OKX writes it, read like `books` reads a book frame (a quarter
 /// of the capture's frames are trades).
 #[inline]
 fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
-    let mut c = Cur::new(f);
-    if !lit(&mut c, b"{\"arg\":{\"channel\":\"trades\",\"instId\":\"") {
-        return None;
-    }
-    let inst = symbol(&mut c)?;
+    let (mut c, inst) = channel_frame(f, b"trades")?;
     let mut field = |key: &[u8]| lit(&mut c, key).then(|| plain(&mut c)).flatten();
     field(b"\"},\"data\":[{\"instId\":\"")?;
     field(b"\",\"tradeId\":\"")?;
@@ -148,13 +150,67 @@ fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
     Some(())
 }
 
-/// A string's text without escapes (possibly empty) from the cursor on, then the cursor on its
-/// closing quote.
-#[inline(always)]
-fn plain<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
-    let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
-    (c.b[c.i] == b'"').then(|| &c.b[start..c.i])
+/// Keys of a data object that the general grammar reads rather than skips (`data`): a ticker
+/// holding one of them after its touch is left to it.
+const READ_KEYS: [&[u8]; 12] = [
+    b"bids",
+    b"asks",
+    b"checksum",
+    b"seqId",
+    b"prevSeqId",
+    b"bidPx",
+    b"bidSz",
+    b"askPx",
+    b"askSz",
+    b"px",
+    b"sz",
+    b"side",
+];
+
+/// A tickers frame of one instrument as OKX writes it (`instType, instId, last, lastSz, askPx,
+/// askSz, bidPx, bidSz`, then more strings it does not read, `ts` among them), read like `trade`
+/// (a ticker through the general grammar cost twice a trade on the capture).
+#[inline]
+fn ticker(f: &[u8], out: &mut Batch) -> Option<()> {
+    let (mut c, inst) = channel_frame(f, b"tickers")?;
+    let mut field = |key: &[u8]| lit(&mut c, key).then(|| plain(&mut c)).flatten();
+    field(b"\"},\"data\":[{\"instType\":\"")?;
+    field(b"\",\"instId\":\"")?;
+    field(b"\",\"last\":\"")?;
+    field(b"\",\"lastSz\":\"")?;
+    // Parsed from the whole string, an empty one being none, as the general grammar's `opt_dec`.
+    let mut num = |key: &[u8]| {
+        let t = field(key)?;
+        if t.is_empty() {
+            return Some(None);
+        }
+        parse_dec(t).ok().map(Some)
+    };
+    let ask = num(b"\",\"askPx\":\"")?;
+    let ask_qty = num(b"\",\"askSz\":\"")?;
+    let bid = num(b"\",\"bidPx\":\"")?;
+    let bid_qty = num(b"\",\"bidSz\":\"")?;
+    while !lit(&mut c, b"\"}]}") {
+        if !lit(&mut c, b"\",\"") {
+            return None;
+        }
+        let key = plain(&mut c)?;
+        if READ_KEYS.contains(&key) || !lit(&mut c, b"\":\"") {
+            return None;
+        }
+        plain(&mut c)?;
+    }
+    if c.i != f.len() {
+        return None;
+    }
+    out.clear();
+    out.quote.sym = span(f, inst);
+    if let (Some(b), Some(bq), Some(a), Some(aq)) = (bid, bid_qty, ask, ask_qty) {
+        out.kind = FrameKind::Bbo;
+        let q = &mut out.quote;
+        (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
+    }
+    Some(())
 }
 
 /// `digits` with an optional minus sign (checksums are signed; a snapshot's prevSeqId is -1).
