@@ -100,18 +100,40 @@ def test_a_session_forgets_ended_orders_and_their_send_times_not_open_ones() -> 
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        tr.tracker.retain_s = 0.0  # forget as soon as the next order is tracked
+        clock = _Clock()
+        tr.tracker.clock = clock
+
+        async def later(*args: object, **kw: object) -> object:
+            clock.t += tr.tracker.retain_s + 1  # type: ignore[operator]  # every order so far ended long ago
+            return await tr.place_order(*args, **kw)  # type: ignore[arg-type]
+
         price, qty = below_bid(a, sim, tr, 10)
         resting = await tr.place_order(SYMBOL, "buy", "limit", qty, price)
         ioc = await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
         assert ioc.status == "expired" and tr.sent_ms(ioc.client_id) is not None
-        nxt = await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
+        nxt = await later(SYMBOL, "buy", "limit", qty, price, tif="IOC")
         assert tr.tracker.get(ioc.client_id) is None and tr.sent_ms(ioc.client_id) is None
         assert tr.tracker.get(resting.client_id) is not None  # open: kept however old
         assert tr.tracker.get(nxt.client_id) is not None and tr.health()["orders_forgotten"] == 1
         await tr.cancel_order(SYMBOL, client_id=resting.client_id)
-        await tr.place_order(SYMBOL, "buy", "limit", qty, price, tif="IOC")
+        await later(SYMBOL, "buy", "limit", qty, price, tif="IOC")
         assert tr.tracker.get(resting.client_id) is None and tr.health()["orders_forgotten"] == 3
         assert [o.client_id for o in a.open(sim)] == []
 
     a.run(body)
+
+
+def test_retention_is_never_below_a_second() -> None:
+    """The task that placed an order reads it back right after its last event, across awaits in which
+    other orders may be tracked: ``retain_s = 0`` still keeps an order a second."""
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock, t.retain_s = clock, 0.0
+    t.track(intent(cid="f"))
+    t.apply(_ev("f", "1", "expired"))
+    clock.t += 0.5
+    t.track(intent(cid="g"))
+    assert t.get("f") is not None
+    clock.t += 0.6
+    t.track(intent(cid="h"))
+    assert t.get("f") is None and forgot == ["f"]

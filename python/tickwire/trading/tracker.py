@@ -24,11 +24,11 @@ our prefix from an earlier session) and they describe the order (symbol, side, q
 only a venue order id not yet known is held (up to ``max_orphans``) and applied once an ack or update
 ties that id to one of our orders: a fill can overtake the ack.
 
-An order is forgotten ``retain_s`` (default 600 s) after it ended (filled, canceled, expired, rejected),
-checked as new orders are tracked: a long-running session keeps the orders of the last minutes, not
-every order it ever placed (~1 KB each, and every ``open_orders()`` walks them). A late event for a
-forgotten order is ignored and counted, as for any order the tracker does not know; a fill cannot be
-counted twice for it. ``retain_s = None`` keeps every order.
+An order is forgotten ``retain_s`` (default 600 s, at least 1 s) after it ended (filled, canceled,
+expired, rejected), checked as new orders are tracked: a long-running session keeps the orders of the
+last minutes, not every order it ever placed (~1 KB each, and every ``open_orders()`` walks them). A
+late event for a forgotten order is ignored and counted, as for any order the tracker does not know;
+a fill cannot be counted twice for it. ``retain_s = None`` keeps every order.
 
 One tracker per venue account (client ids are unique within one); not thread-safe: feed it from one
 thread (the event loop's).
@@ -54,6 +54,9 @@ _IN_FLIGHT: frozenset[Status] = frozenset({"pending", "unknown"})
 # How long an ended order stays tracked: late fills of a cancel that raced them, a late copy of an
 # event, a user's lookup come within seconds; minutes of margin.
 RETAIN_S = 600.0
+# Never less: the task that placed an order reads it back right after its last event (across awaits
+# in which other orders may be tracked).
+MIN_RETAIN_S = 1.0
 
 
 @dataclass(slots=True)
@@ -112,7 +115,7 @@ class OrderTracker:
         if order.status != "pending" or order.filled:
             raise invalid_order("track() takes a new intent: status 'pending', nothing filled", rule="status")
         if self._ended and self.retain_s is not None:
-            self._forget_ended(self.clock() - self.retain_s)
+            self._forget_ended(self.clock() - max(self.retain_s, MIN_RETAIN_S))
         self._recs[order.client_id] = _Rec(order)
         if order.order_id:
             self._by_oid[order.order_id] = order.client_id
