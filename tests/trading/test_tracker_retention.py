@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
 from template_cases import SYMBOL, account, below_bid
 from test_tracker import Recorder, intent
+from tickwire.errors import OrderNotFound
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Fill, OrderEvent
 from tickwire.trading.session import TradingSession
@@ -113,6 +115,8 @@ def test_a_session_forgets_ended_orders_and_their_send_times_not_open_ones() -> 
         assert ioc.status == "expired" and tr.sent_ms(ioc.client_id) is not None
         nxt = await later(SYMBOL, "buy", "limit", qty, price, tif="IOC")
         assert tr.tracker.get(ioc.client_id) is None and tr.sent_ms(ioc.client_id) is None
+        with pytest.raises(OrderNotFound, match="not tracked"):  # a typed error, not an assertion
+            await tr.reconcile(ioc.client_id)
         assert tr.tracker.get(resting.client_id) is not None  # open: kept however old
         assert tr.tracker.get(nxt.client_id) is not None and tr.health()["orders_forgotten"] == 1
         await tr.cancel_order(SYMBOL, client_id=resting.client_id)

@@ -11,7 +11,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import (
+    OrderNotFound,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -47,7 +53,8 @@ class Reconciler:
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
-        assert o is not None
+        if o is None:  # never placed here, or forgotten ``tracker.retain_s`` after it ended
+            raise OrderNotFound(f"{self.port.venue}: order {client_id} is not tracked by this session")
         return o
 
     async def resolve(self, order: Order, why: str) -> Order:
