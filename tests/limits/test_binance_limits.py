@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import tickwire
+from hypothesis import given
+from hypothesis import strategies as st
 from tickwire.errors import RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
@@ -213,3 +215,29 @@ def test_a_template_order_refused_with_429_waits_the_retry_after_and_is_placed_o
 
     windows = {"weight_window": 3.0, "ban": 30.0}
     run(body, f"lim-429t{int(ints)}", {"weight_limit": 50}, timeouts=windows, rate_wait=10)
+
+
+def _usage_by_hand(headers: dict[str, str]) -> dict[str, int]:
+    """The usage headers read as the venue documents them, one name at a time, nothing remembered."""
+    out = {}
+    for name, value in headers.items():
+        for prefix, kind in (("x-mbx-used-weight-", "WEIGHT_"), ("x-mbx-order-count-", "ORDERS_")):
+            if name.startswith(prefix) and value.strip().isdigit():
+                out[kind + name[len(prefix) :].upper()] = int(value)
+    return out
+
+
+_NAMES = st.sampled_from(
+    ["x-mbx-used-weight-1m", "x-mbx-used-weight-", "x-mbx-order-count-10s", "x-mbx-order-count-1d",
+     "content-length", "content-type", "x-mbx-uuid", "x-mbx-used-weight", "retry-after"]
+) | st.builds(lambda p, s: p + s, st.sampled_from(["x-mbx-used-weight-", "x-mbx-order-count-", "x-"]),
+              st.text("0123456789smhdSMHD-", max_size=4))  # fmt: skip
+_VALUES = st.sampled_from(["0", "17", " 5 ", "", "x", "12a", "٣", "00042"])
+
+
+@given(st.lists(st.dictionaries(_NAMES, _VALUES, max_size=8), min_size=1, max_size=6))
+def test_usage_headers_read_as_documented_answer_after_answer(answers: list[dict[str, str]]) -> None:
+    """The reader remembers each header name's limit: answer after answer, it reads what a reading of
+    every name afresh reads."""
+    for headers in answers:
+        assert binance.limits.read_usage(headers) == _usage_by_hand(headers)

@@ -75,14 +75,34 @@ _INTERVAL = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
 _SECONDS = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86_400.0}
 
 
+_USAGE_PREFIXES = (("x-mbx-used-weight-", "WEIGHT_"), ("x-mbx-order-count-", "ORDERS_"))
+# A header's name → the limit it reports ("" for none), as each name is first seen: an answer's few
+# names are the same every time, so this runs once per name, not per answer. Bounded: a venue
+# inventing names forever would only stop the memo growing.
+_USAGE_NAMES: dict[str, str] = {}
+_MEMO_MAX = 1024
+
+
+def _limit_of(name: str) -> str:
+    for prefix, kind in _USAGE_PREFIXES:
+        if name.startswith(prefix):
+            return kind + name[len(prefix) :].upper()
+    return ""
+
+
 def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str, int]:
     """``X-MBX-USED-WEIGHT-<n><unit>`` and ``X-MBX-ORDER-COUNT-<n><unit>`` (lower-case names); the
     headers name their limit, whatever the call."""
     out: dict[str, int] = {}
+    names = _USAGE_NAMES
     for name, value in headers.items():
-        for prefix, kind in (("x-mbx-used-weight-", "WEIGHT_"), ("x-mbx-order-count-", "ORDERS_")):
-            if name.startswith(prefix) and value.strip().isdigit():
-                out[kind + name[len(prefix) :].upper()] = int(value)
+        limit = names.get(name)
+        if limit is None:
+            limit = _limit_of(name)
+            if len(names) < _MEMO_MAX:
+                names[name] = limit
+        if limit and value.strip().isdigit():
+            out[limit] = int(value)
     return out
 
 
