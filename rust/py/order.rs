@@ -181,6 +181,8 @@ impl OrderTemplate {
         head: Option<&Bound<'py, PyAny>>,
         take: Option<&Bound<'py, BudgetTaker>>,
     ) -> PyResult<Option<(Bound<'py, PyString>, Bound<'py, PyBytes>)>> {
+        // Only this call's raised write is ever taken back: none left over from an earlier one.
+        self.raised = None;
         // The venue's clock: its estimate read here, a clock called, or a stamp given.
         let timestamp_ms: u64 = match timestamp_ms.cast::<VenueTime>() {
             Ok(t) => t.borrow().l.now_ms().max(0) as u64,
@@ -405,9 +407,10 @@ impl OrderTemplate {
         guard(|| self.t.check(price, qty).map_err(invalid))
     }
 
-    /// `(client_id, price, qty)` of the last order whose `write` raised (its bytes may have gone
-    /// out: the id stays spent, the order is the venue's to tell), then forgotten; None when no write
-    /// raised since the last call (whatever else `fire` raised came before any bytes were made).
+    /// `(client_id, price, qty)` of the order the last `fire` was writing when its `write` raised
+    /// (its bytes may have gone out: the id stays spent, the order is the venue's to tell), then
+    /// forgotten; None when that `fire`'s write did not raise (whatever else it raised came before
+    /// any bytes were made).
     fn take_raised(&mut self) -> Option<(String, u64, u64)> {
         self.raised.take()
     }
