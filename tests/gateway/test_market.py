@@ -62,9 +62,9 @@ def test_consumers_on_other_nodes_follow_the_simulator_through_faults(engine: st
                         c3 = await tickwire.remote.connect(n3, "binance", SYMS, engine=engine).start()
                         assert c3.health()["engine"] == engine
                         await assert_books_match(c3, sim, "binance", SYMS)  # type: ignore[arg-type]
-                        # Node 2 dies while the market moves: its consumer reconnects (nats-py when the node
-                        # is back; async-nats at once to a node the cluster announced, often without a
-                        # loss), finds any gap and asks for snapshots.
+                        # Node 2 dies while the market moves: its consumer reconnects (to node 2 when it is
+                        # back, or at once to a node the cluster announced), finds any gap and asks for
+                        # snapshots.
                         nats.nodes[1].kill()
                         await asyncio.sleep(0.5)
                         nats.nodes[1].start()
@@ -72,14 +72,13 @@ def test_consumers_on_other_nodes_follow_the_simulator_through_faults(engine: st
                         # can only show then).
                         await asyncio.to_thread(nats.wait_routed)
                         await eventually(lambda: c2.health()["connected"], 10.0, what="consumer reconnected")
+                        # Whether messages were lost in the switch depends on timing (a client that moved
+                        # to another node at once may have lost none): the reconnect is asserted, and
+                        # the books below show any loss was found and mended.
                         if engine == "rust":
                             assert c2.health()["subscriber"]["reconnects"] >= 1
                         else:
-                            await eventually(
-                                lambda: c2.counters["gaps"] + c2.counters["resyncs"] > 2,
-                                10.0,
-                                what=lambda: f"gap; health {c2.health()}; gateway {gw.describe()}",
-                            )
+                            assert c2.nc.stats["reconnects"] >= 1
                         for c in (c2, c3):
                             await assert_books_match(c, sim, "binance", SYMS)  # type: ignore[arg-type]
                         assert c2.counters["decode_errors"] == 0 and c3.counters["decode_errors"] == 0
