@@ -141,3 +141,26 @@ def test_retention_is_never_below_a_second() -> None:
     clock.t += 0.6
     t.track(intent(cid="h"))
     assert t.get("f") is None and forgot == ["f"]
+
+
+def test_an_order_reopened_after_reconciliation_found_it_absent_counts_from_its_last_end() -> None:
+    """Rejected for want of any trace at the venue, then acked by it (processed late) and canceled: it
+    is kept ``retain_s`` from the cancel, not from the rejection."""
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock = clock
+    t.track(intent(cid="late"))
+    t.mark_unknown("late", "time-out")
+    got = t.mark_absent("late", "never reached the venue")
+    assert got is not None and got.status == "rejected"
+    clock.t += 300
+    t.apply(_ev("late", "9", "new"))
+    assert [o.client_id for o in t.open_orders()] == ["late"] and t.anomalies == 1
+    clock.t += 200
+    t.apply(_ev("late", "9", "canceled"))
+    clock.t += 150  # 650 s after the rejection, 150 s after the cancel
+    t.track(intent(cid="next1"))
+    assert forgot == [] and t.get("late") is not None
+    clock.t += 450.5  # 600.5 s after the cancel
+    t.track(intent(cid="next2"))
+    assert forgot == ["late"]

@@ -72,16 +72,11 @@ class Reconciler:
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
             ) from e
         if found is None:
-            # Proven absent: the venue never accepted it. A new intent may be sent again.
-            p.tracker.apply(
-                OrderEvent(
-                    source="reconcile",
-                    client_id=cid,
-                    order_id=None,
-                    status="rejected",
-                    reason=f"never reached the venue ({why})",
-                )
-            )
+            now = self._current(cid)
+            if now.status != "unknown":
+                return now  # the private stream heard of it while the queries found nothing yet
+            # No trace at the venue: rejected here, reopened if the venue speaks of it later.
+            p.tracker.mark_absent(cid, f"never reached the venue ({why})")
             raise TransportError(f"{p.venue}: order {cid} was not placed: {why}")
         return found
 

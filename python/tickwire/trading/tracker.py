@@ -17,6 +17,10 @@ Rules (venues.md section 9 and the failures it lists):
   event for that order, which also cancels a scheduled resend of it (NautilusTrader issue 4215: the
   ack arrived on the user stream, the resend still fired and was refused as a duplicate).
 - ``on_fill`` fires once per new fill, then ``on_order`` once per change, after the state is stored.
+- An order reconciliation found no trace of (``mark_absent``) is ``rejected`` until the venue says
+  otherwise: a venue that processed the request late (Binance -1007: "execution status unknown")
+  acks, states or fills it afterwards, and that word reopens it (signalled as an anomaly), so it is
+  tracked, listed open and its fills counted, never lost behind a terminal status.
 
 Events for orders the tracker has not seen (placed before a restart, or by another script sharing the
 key) are ignored and counted, unless the ``adopt`` predicate accepts them (e.g. ``ClientIds.owns``:
@@ -71,6 +75,8 @@ class _Rec:
     fee_cum: Decimal = _ZERO
     retry: bool = False
     amending: bool = False  # an amend was sent and not settled: stated qty/price are the new terms
+    absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
+    ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
 
 class OrderTracker:
@@ -127,7 +133,7 @@ class OrderTracker:
         while ended and ended[0][0] <= before:
             _, cid = ended.popleft()
             rec = self._recs.get(cid)
-            if rec is None or rec.order.is_open:
+            if rec is None or rec.order.is_open or rec.ended_at > before:
                 continue
             del self._recs[cid]
             if rec.order.order_id and self._by_oid.get(rec.order.order_id) == cid:
@@ -145,6 +151,17 @@ class OrderTracker:
             return None
         rec.retry = retry
         return self._store(rec, evolve(rec.order, {"status": "unknown", "reason": reason}), None)
+
+    def mark_absent(self, client_id: str, reason: str) -> Order | None:
+        """Reconciliation found no trace of the order at the venue: ``rejected``, reopened by any later
+        word of the venue about it (see the module docstring)."""
+        rec = self._recs.get(client_id)
+        if rec is None:
+            return None
+        ev = OrderEvent(source="reconcile", client_id=client_id, status="rejected", reason=reason)
+        got = self.apply(ev)
+        rec.absent = rec.order.status == "rejected"
+        return got
 
     def schedule_retry(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
@@ -230,6 +247,12 @@ class OrderTracker:
         notes: list[str] = []
         new_fill = self._take_fill(rec, ev.fill, notes)
         stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None
+        venue_word = new_fill is not None or stated not in (None, "rejected")
+        if rec.absent and old.status == "rejected" and venue_word:
+            # The venue has it after all: processed late. Open again, for this word to move it on.
+            rec.absent = False
+            old = evolve(old, {"status": "unknown"})
+            notes.append(f"the venue reported {old.client_id} after reconciliation found no trace of it")
         cum = ev.filled_cum
         if cum is None and stated == "filled":
             cum = old.qty  # "filled" with no quantity states the whole order
@@ -382,7 +405,8 @@ class OrderTracker:
         changed: bool = True,
     ) -> Order:
         if rec.order.is_open and not new.is_open:
-            self._ended.append((self.clock(), new.client_id))
+            rec.ended_at = self.clock()
+            self._ended.append((rec.ended_at, new.client_id))
         rec.order = new
         learned = bool(new.order_id) and new.order_id not in self._by_oid
         if learned:
