@@ -31,7 +31,9 @@ from kill_cases import (
 from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported, RateLimitError, TradingHalted
+from tickwire.limits import Limit
 from tickwire.sim import Simulator
+from tickwire.trading import kill as kill_module
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance, bybit, kraken, okx
 
@@ -106,6 +108,61 @@ def test_kill_cancels_while_new_orders_are_rate_limited() -> None:
         assert not [op for _, op, status, _ in sim.endpoint("binance", 0).exchanges if status == 429]
 
     run("binance", body, {"order_limit_10s": 10}, rate_wait=0)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_an_order_waiting_for_budget_when_the_kill_is_thrown_is_never_written(path: str) -> None:
+    """Orders at the budget's limit (here 3 a second, one kept for cancels): the next one waits for room.
+    The kill switch is thrown during that wait and reports complete; when room comes the order is refused
+    (``TradingHalted``), not written after the kill (before: placed a second later, left open)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.budget.set_limits([Limit("ORDERS", 3, 1.0, "account")], replace=True)
+        for i in range(2):
+            await rest_buy(sim, tr, "BTCUSDT", 30 + i)
+        if path == "place_order":
+            waiting = asyncio.ensure_future(rest_buy(sim, tr, "BTCUSDT", 40))
+        else:
+            t = tr.template("BTCUSDT", "buy")
+            price = sim.book("binance", "BTCUSDT").bids[0][0] - 40 * tr.rules["BTCUSDT"].tick_size
+            waiting = asyncio.ensure_future(t.send(price, t.rules.min_qty * 100))
+        await asyncio.sleep(0.1)
+        assert not waiting.done() and len(open_at_venue(sim, "binance")) == 2  # it waits for room
+        report = await tr.kill("runaway")
+        assert report.complete and len(report.cancelled) == 2
+        with pytest.raises(TradingHalted):
+            await waiting
+        await asyncio.sleep(0.2)
+        assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 2
+
+    run("binance", body)
+
+
+def test_an_order_the_venue_takes_while_the_kill_runs_is_cancelled_too() -> None:
+    """An order written just before the halt reaches the venue after the kill's first listing (here
+    placed at the simulator between the cancels and the confirmation): the second listing finds it, it
+    is cancelled too, and the report counts it."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await on_two_symbols(sim, tr, each=1)
+        original = kill_module.Kill.close_positions
+
+        async def then_late(self: Any) -> Any:
+            r = tr.rules["BTCUSDT"]
+            price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+            late = tr.prepare("BTCUSDT", "buy", "limit", r.min_qty * 100, price)
+            await tr.send_lane(tr.grammar.new_order(late), "cancel")  # in flight before the halt
+            return await original(self)
+
+        kill_module.Kill.close_positions = then_late  # type: ignore[method-assign]
+        try:
+            report = await tr.kill("late")
+        finally:
+            kill_module.Kill.close_positions = original  # type: ignore[method-assign]
+        assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 3
+        assert report.complete and len(report.cancelled) == 3
+
+    run("binance", body)
 
 
 def test_kill_cancels_over_rest_while_the_order_socket_is_down() -> None:

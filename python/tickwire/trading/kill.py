@@ -215,7 +215,17 @@ class Kill:
         neither the answers nor the listing settled it."""
         p = self.port
         try:
-            still = {_key(o) for o in await self.listed()}
+            listed = await self.listed()
+            aimed = {_key(o) for o in orders}
+            # Open now but not listed before: written before the halt and taken by the venue after the
+            # first listing (its own call in flight). Cancelled too, and listed once more.
+            late = [o for o in listed if _key(o) not in aimed]
+            if late:
+                p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
+                await self.cancel(late)
+                orders = [*orders, *late]
+                listed = await self.listed()
+            still = {_key(o) for o in listed}
         except TickwireError as e:
             self._failed("open orders after the cancels", e)
             still = None

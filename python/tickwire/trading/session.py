@@ -101,6 +101,7 @@ class TradingSession:
         # request is refused for its timestamp), signing every request unless the signer has its own.
         self.clock = self.wire.clock
         self.clock.install(signer)
+        self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order

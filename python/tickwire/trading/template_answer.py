@@ -83,6 +83,7 @@ class Answering:
                         await s.dead_man.cover(self.symbol)
                     if not taken and s.budget.try_take(self._cost, "order") > 0:
                         await s.budget.acquire(self._cost, "order")
+                    s.refuse_if_halted("template send")  # the kill switch thrown during the waits
                     ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
                 sending = True
                 wire.requests += 1

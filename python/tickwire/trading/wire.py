@@ -86,6 +86,9 @@ class Wire:
         self.orders_ws: OrderSocket | None = None
         make_tokens = getattr(grammar, "token_auth", None)
         self.tokens: TokenHook | None = make_tokens(signer) if make_tokens is not None else None
+        # Called before each order-lane write, after the budget wait (the session's halt check): a
+        # call parked in the budget when the kill switch was thrown must not go out after it.
+        self.order_gate: Callable[[str], None] | None = None
         self.rate_resends = 0  # requests resent after a rate-limit refusal (health)
         self.relogins = 0  # log-ins after a refused token (health)
         self.requests = 0  # requests sent, resends and remedies included (health)
@@ -116,6 +119,8 @@ class Wire:
         remedied = False
         while True:
             await self.budget.acquire(cost, lane)
+            if lane == "order" and self.order_gate is not None:
+                self.order_gate(f"{call.method} {call.path}")
             started = time.monotonic()
             self.requests += 1
             try:
