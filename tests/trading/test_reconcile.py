@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from session_cases import settle
 from template_cases import account
-from tickwire.errors import TransportError
+from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -106,3 +106,63 @@ def test_the_fills_of_an_order_processed_late_are_counted_once() -> None:
 
 async def _nothing() -> None:
     return None
+
+
+def failing_queries(tr: TradingSession, times: int, error: type[Exception]) -> list[str]:
+    """The next ``times`` status queries fail with ``error`` (a time-out right after a network blip):
+    the paths they went to are returned."""
+    send, failed = tr.send, []
+
+    async def send_or_fail(call: Any, lane: Any = "query") -> Any:
+        if call.method == "GET" and len(failed) < times:
+            failed.append(call.path)
+            raise error(f"{call.path}: no answer (test)")
+        return await send(call, lane)
+
+    tr.send = send_or_fail  # type: ignore[method-assign]
+    return failed
+
+
+def test_after_the_stream_returns_a_failing_query_does_not_stop_the_others() -> None:
+    """Three resting orders are canceled at the venue while the private stream is away; the first
+    status query after it returns times out. Every order ends canceled, as the simulator has it (before:
+    the time-out ended the reconciliation, the three stayed open in the tracker for good)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = [await a.rest_below(sim, tr, 20 + i) for i in range(3)]
+        failed = failing_queries(tr, 1, RequestTimeoutError)
+        sim.endpoint(a.venue, 0).drop()
+        for o in orders:  # canceled at the venue (another script on the key, say) while nothing listens
+            sim.venue(a.venue).engine.cancel(a.key, a.symbol, int(o.order_id or 0), None)
+        await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+        await settle(
+            lambda: all(tr._current(o.client_id).status == "canceled" for o in orders), "every cancel", 5.0
+        )
+        assert len(failed) == 1 and not [x for x in a.orders(sim) if x.open]
+        assert tr.tracker.open_orders() == []
+
+    a.run(body)
+
+
+def test_an_order_its_call_left_unknown_is_settled_once_the_stream_returns() -> None:
+    """The place is lost and every query of its reconciliation fails: ``UnknownOutcome``, the order
+    unknown. Once the private stream returns the venue is asked again and has no trace of it: settled
+    ``rejected`` (reopened should the venue speak of it), no longer unknown (before: unknown until the
+    watchdog's limit threw the kill switch)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)
+        send = tr.send
+        failing_queries(tr, 1_000, TransportError)
+        with pytest.raises(UnknownOutcome):
+            await a.rest_below(sim, tr, 10)
+        [lost] = tr.tracker.unknown()
+        tr.send = send  # type: ignore[method-assign]  # the venue answers again
+        sim.endpoint(a.venue, 0).drop()
+        await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+        await settle(lambda: tr._current(lost.client_id).status == "rejected", "settled", 5.0)
+        assert tr.tracker.unknown() == [] and a.orders(sim) == []
+
+    a.run(body, timeout=0.5)

@@ -28,6 +28,10 @@ log = logging.getLogger("tickwire.trading")
 # apart: Binance's matching engine may still be working on a request it timed out (-1007).
 RECONCILE_ATTEMPTS = 4
 RECONCILE_PAUSE_S = 0.2
+# After the private stream returns, orders whose queries failed (a time-out right after a network
+# blip, the budget full) are asked again in this many more rounds, each this much later than the last.
+AWAY_ROUNDS = 3
+AWAY_RETRY_S = 0.5
 
 
 class ReconcilePort(Protocol):
@@ -50,6 +54,7 @@ class ReconcilePort(Protocol):
 class Reconciler:
     def __init__(self, port: ReconcilePort) -> None:
         self.port = port
+        self.resolving: set[str] = set()  # orders their own call is reconciling now
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
@@ -65,12 +70,15 @@ class Reconciler:
         p.tracker.mark_unknown(cid, why)
         p.audit.event("unknown_outcome", venue=p.venue, client_id=cid, reason=why)
         log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
+        self.resolving.add(cid)
         try:
             found = await self.reconcile(cid)
         except (RequestTimeoutError, TransportError) as e:
             raise UnknownOutcome(
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
             ) from e
+        finally:
+            self.resolving.discard(cid)
         if found is None:
             now = self._current(cid)
             if now.status != "unknown":
@@ -108,23 +116,49 @@ class Reconciler:
         return None
 
     async def reconcile_open(self) -> None:
-        """Reconciles every order that was open or in flight (after the private stream came back):
-        what changed while it was away reaches ``on_order``/``on_fill`` like any other event."""
+        """Reconciles every order that was open or left unknown (after the private stream came back):
+        what changed while it was away reaches ``on_order``/``on_fill`` like any other event. A pending
+        order, or one its own call is reconciling, is left to that call. An order whose queries fail
+        does not stop the others; it is asked again, ``AWAY_ROUNDS`` times at most."""
         tracker = self.port.tracker
-        for o in tracker.open_orders():
-            found = await self.reconcile(o.client_id)
-            if found is None and o.status in ("pending", "unknown"):
-                continue  # its own place_order call settles it
-            if found is None:
-                tracker.apply(
-                    OrderEvent(
-                        source="reconcile",
-                        client_id=o.client_id,
-                        order_id=o.order_id,
-                        status="expired",
-                        reason="no longer known to the venue",
-                    )
-                )
+        todo = [o.client_id for o in tracker.open_orders() if o.status != "pending"]
+        failed: list[tuple[str, TickwireError]] = []
+        for round in range(AWAY_ROUNDS + 1):
+            if round:
+                await asyncio.sleep(AWAY_RETRY_S * round)
+            failed = []
+            for cid in todo:
+                try:
+                    await self._after_away(cid)
+                except TickwireError as e:
+                    failed.append((cid, e))
+            if not failed:
+                return
+            todo = [cid for cid, _ in failed]
+        p = self.port
+        for cid, err in failed:
+            log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
+            p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
+
+    async def _after_away(self, client_id: str) -> None:
+        tracker = self.port.tracker
+        o = tracker.get(client_id)
+        if o is None or not o.is_open or o.status == "pending" or client_id in self.resolving:
+            return  # settled meanwhile, or its own call settles it
+        if await self.reconcile(client_id) is not None:
+            return
+        if o.status == "unknown":  # its call gave up asking: no trace now, as ``resolve`` concludes
+            tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
+            return
+        tracker.apply(
+            OrderEvent(
+                source="reconcile",
+                client_id=client_id,
+                order_id=o.order_id,
+                status="expired",
+                reason="no longer known to the venue",
+            )
+        )
 
     async def catch_up_fills(self, client_id: str) -> None:
         """The order's executions from the venue's trade history (each counted once by trade id)."""
