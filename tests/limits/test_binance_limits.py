@@ -94,12 +94,13 @@ def test_a_caller_that_will_not_wait_gets_rate_limited_at_once_and_nothing_is_se
     async def body(sim: Simulator, tr: TradingSession) -> None:
         for _ in range(9):  # 10 a window, one kept for cancels
             await resting_buy(sim, tr)
-        sent = len(sim.endpoint("binance", 0).exchanges)
+        sent, tracked = len(sim.endpoint("binance", 0).exchanges), [o.client_id for o in tr.tracker]
         with pytest.raises(RateLimitError) as e:
             await resting_buy(sim, tr)
         assert 0 < e.value.retry_after <= 10.5  # type: ignore[attr-defined]
         assert len(sim.endpoint("binance", 0).exchanges) == sent  # refused before the wire
-        assert [o for o in tr.tracker if o.status == "rejected"]  # the intent is closed, not in flight
+        # Never written: withdrawn, as if never tracked (no rejected order, nothing in flight).
+        assert [o.client_id for o in tr.tracker] == tracked and tr.tracker.in_flight() == []
         # A cancel still fits.
         o = next(o for o in tr.tracker if o.status == "new")
         assert (await tr.cancel_order(SYMBOL, client_id=o.client_id)).status == "canceled"

@@ -14,7 +14,7 @@ import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SessionCases, SimAccount, SocketCases, settle
-from tickwire.errors import NotSupported, OrderNotFound, OrderRejected, UnknownOutcome
+from tickwire.errors import NotSupported, OrderNotFound, OrderRejected, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.sim.market import BID
@@ -371,6 +371,33 @@ def test_an_amend_answer_lost_with_the_order_socket_is_reconciled_over_rest() ->
         assert again.qty == o.qty / 3 == a.orders(sim)[0].qty * inst.lot and _sent(sim, since) == []
 
     a.run(body, transport="auto", timeout=1.0)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_over_transport_ws_an_order_while_the_socket_is_down_is_refused_untracked(path: str) -> None:
+    """With ``transport="ws"`` and the order socket down (the venue refusing it back), an order is
+    refused before a byte of it is written: ``TransportError``, nothing tracked, nothing unknown, nothing
+    at the venue (before: tracked, reconciled over the same dead socket, left ``unknown`` for good)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await a.rest_below(sim, tr, 30)
+        tracked = [o.client_id for o in tr.tracker]
+        sim.venue(a.venue).accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+        sim.endpoint(a.venue, 0).drop()
+        await settle(lambda: tr.orders_ws is not None and not tr.orders_ws.connected, "the socket down")
+        with pytest.raises(TransportError, match="socket is down") as e:
+            if path == "place_order":
+                await a.rest_below(sim, tr, 40)
+            else:
+                bid, _ = a.touch(sim)
+                price = bid - 40 * tr.rules[a.symbol].tick_size
+                await tr.template(a.symbol, "buy").send(price, a.size(tr, price))
+        assert not isinstance(e.value, UnknownOutcome)
+        assert [o.client_id for o in tr.tracker] == tracked and tr.tracker.unknown() == []
+        assert len(a.orders(sim)) == 1
+
+    a.run(body, transport="ws", private_stream=False, timeout=1.0)
 
 
 def test_over_transport_ws_an_amend_lost_with_the_socket_is_an_unknown_outcome_not_a_failure() -> None:

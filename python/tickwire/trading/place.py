@@ -22,6 +22,7 @@ from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.wire import was_unsent
 
 
 class RequestAudit(Protocol):
@@ -33,6 +34,7 @@ class RegisterPort(Protocol):
     (reconciliation searches fills from there), its audit log and whether that is a real one, and the
     wire's record of a request (for bytes written around the wire's ``send``)."""
 
+    venue: str
     grammar: OrderGrammar
     tracker: OrderTracker
     audit: AuditLog | NullAudit
@@ -56,6 +58,14 @@ def register(port: RegisterPort, order: Order, written_on: str | None = None) ->
             port.wire.audit_request(port.grammar.new_order(order), written_on)
 
 
+def withdraw(port: RegisterPort, client_id: str, why: BaseException) -> None:
+    """An order refused before any byte of it was written, forgotten again (``register`` undone; its
+    ``order_request`` stays in the audit log, followed by ``order_withdrawn``)."""
+    if port.tracker.withdraw(client_id) is not None:
+        port.sent_at.pop(client_id, None)
+        port.audit.event("order_withdrawn", venue=port.venue, client_id=client_id, error=type(why).__name__)
+
+
 class PlacePort(RegisterPort, Protocol):
     """What placing an order needs of a trading session."""
 
@@ -76,9 +86,12 @@ async def place_order(port: PlacePort, order: Order) -> Order:
         body = await port.send(port.grammar.new_order(order), lane="order")
     except UnknownOutcome as e:
         return await port.reconciler.resolve(order, str(e))
-    except (RequestTimeoutError, TransportError) as e:
-        return await port.reconciler.resolve(order, str(e))
     except TickwireError as e:
+        if was_unsent(e):
+            withdraw(port, order.client_id, e)
+            raise
+        if isinstance(e, RequestTimeoutError | TransportError):
+            return await port.reconciler.resolve(order, str(e))
         port.tracker.apply(
             OrderEvent(
                 source="rest", client_id=order.client_id, order_id=None, status="rejected", reason=str(e)

@@ -17,7 +17,8 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.trading.orders import Order, OrderEvent
-from tickwire.trading.wire import RATE_RESENDS
+from tickwire.trading.place import withdraw
+from tickwire.trading.wire import RATE_RESENDS, unsent, was_unsent
 
 if TYPE_CHECKING:
     from tickwire.trading.session import TradingSession
@@ -81,9 +82,13 @@ class Answering:
                 if written is None:
                     if s.dead_man is not None:
                         await s.dead_man.cover(self.symbol)
-                    if not taken and s.budget.try_take(self._cost, "order") > 0:
-                        await s.budget.acquire(self._cost, "order")
-                    s.refuse_if_halted("template send")  # the kill switch thrown during the waits
+                    try:
+                        if not taken and s.budget.try_take(self._cost, "order") > 0:
+                            await s.budget.acquire(self._cost, "order")
+                        s.refuse_if_halted("template send")  # the kill switch thrown during the waits
+                    except TickwireError as e:
+                        unsent(e)
+                        raise
                     ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
                 sending = True
                 wire.requests += 1
@@ -99,11 +104,14 @@ class Answering:
                 wire.audit.event("relogin", venue=s.venue, path=self._path)
                 await tokens.ensure(wire.http)
                 continue
-            except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-                track()  # tracked as place_order does before sending: the reconciler settles it
-                return await s.reconciler.resolve(tracked[0], str(e))
             except TickwireError as e:
-                track()
+                if was_unsent(e):  # nothing of it went out: no order to track or reconcile
+                    if tracked:
+                        withdraw(s, cid, e)
+                    raise
+                track()  # tracked as place_order does before sending: the reconciler settles it
+                if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
+                    return await s.reconciler.resolve(tracked[0], str(e))
                 written, taken = None, False
                 if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
                     code = getattr(e, "code", None)  # until its window passed, from any session
@@ -153,10 +161,10 @@ class Answering:
                 return await ws.answer(written, rid, wire.ws_usage)
             return await ws.request(data, wire.ws_usage, rid, track)
         if (s.transport == "ws" and s.orders_ws is not None) or self._socket_only:
-            raise TransportError(f"{s.venue}: the order socket is down (transport='ws')")
+            raise unsent(TransportError(f"{s.venue}: the order socket is down (transport='ws')"))
         http = wire.http
         if http is None:
-            raise TransportError(f"{s.venue}: trading session is not started")
+            raise unsent(TransportError(f"{s.venue}: trading session is not started"))
         r = await http.finish_raw("POST", self._path, data, written, sent=track)
         tokens = wire.tokens
         if relogin and tokens is not None and tokens.refused(r.status, r.body):

@@ -195,6 +195,15 @@ class OrderTracker:
         if rec is not None:
             rec.amending = False
 
+    def withdraw(self, client_id: str) -> Order | None:
+        """Forget an order never written (refused before its first byte went out: the budget, the kill
+        switch, the order socket down), as if never tracked: nothing fires. Only a pending one."""
+        rec = self._recs.get(client_id)
+        if rec is None or rec.order.status != "pending":
+            return None
+        del self._recs[client_id]
+        return rec.order
+
     def discard(self, client_id: str) -> None:
         """Forget a closed order (late fills for it will then be ignored, not reported)."""
         rec = self._recs.get(client_id)

@@ -20,7 +20,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
@@ -56,6 +56,21 @@ class TokenHook(Protocol):
         """Drops ``refused`` (the token a request carried): the next ``ensure`` logs in anew. A token
         another request obtained meanwhile is kept."""
         ...
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def unsent(e: E) -> E:
+    """``e``, marked as raised before any byte of its request was written (the budget's wait, the kill
+    switch, the order socket down): the venue cannot have the order, so there is nothing to reconcile,
+    and the order is withdrawn, not tracked as rejected."""
+    e.__dict__["unsent"] = True
+    return e
+
+
+def was_unsent(e: BaseException) -> bool:
+    return e.__dict__.get("unsent") is True
 
 
 class Wire:
@@ -118,9 +133,13 @@ class Wire:
         resends = 0
         remedied = False
         while True:
-            await self.budget.acquire(cost, lane)
-            if lane == "order" and self.order_gate is not None:
-                self.order_gate(f"{call.method} {call.path}")
+            try:
+                await self.budget.acquire(cost, lane)
+                if lane == "order" and self.order_gate is not None:
+                    self.order_gate(f"{call.method} {call.path}")
+            except TickwireError as e:
+                unsent(e)
+                raise
             started = time.monotonic()
             self.requests += 1
             try:
@@ -194,7 +213,7 @@ class Wire:
                     self.audit_request(call, "ws")
                     return await ws.request(data, self.ws_usage)
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
-                    raise TransportError(f"{self.venue}: the order socket is down (transport='ws')")
+                    raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
             self.audit_request(call, "rest")
             return await self._rest(call)
         except RateLimitError as e:
