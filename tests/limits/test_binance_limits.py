@@ -242,3 +242,23 @@ def test_usage_headers_read_as_documented_answer_after_answer(answers: list[dict
     every name afresh reads."""
     for headers in answers:
         assert binance.limits.read_usage(headers) == _usage_by_hand(headers)
+
+
+def test_a_rotated_key_inherits_the_accounts_order_count_and_never_crosses_it() -> None:
+    """Binance counts orders per account, not per key: 9 orders on the first key (10 a window, one kept
+    for cancels), then the session rotates to the account's second key. The next orders are refused by
+    the budget, not sent (before: the new key's windows started empty, and the venue answered 429)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        for _ in range(9):
+            await resting_buy(sim, tr)
+        sim.venue("binance").add_key(ApiKey("lim-rot-2", secret=b"s3cret-2", account="lim-rot"))
+        await tr.rotate(binance.Signer("lim-rot-2", "s3cret-2"))
+        assert tr.budget.account != "lim-rot" and tr.health()["rotations"] == 1
+        sent = len(sim.endpoint("binance", 0).exchanges)
+        got = await asyncio.gather(resting_buy(sim, tr), resting_buy(sim, tr), return_exceptions=True)
+        assert all(isinstance(g, RateLimitError) for g in got), got
+        assert len(sim.endpoint("binance", 0).exchanges) == sent and 429 not in statuses(sim)
+        assert sum(1 for o in sim.venue("binance").engine.orders.values() if o.open) == 9
+
+    run(body, "lim-rot", {"order_limit_10s": 10}, rate_wait=0)

@@ -59,6 +59,19 @@ def shared_window(
         return w
 
 
+def _carry(old: Window, new: Window, now: float) -> None:
+    """``old``'s count and block added to ``new`` (another scope's window of the same limit), counted
+    for a whole window: more than either held, never less than both did."""
+    if old is new:
+        return
+    used = old.used(now)
+    if used:
+        new.observe(new.used(now) + used, now, now + max(old.window_s, new.window_s))
+    blocked_until = old.state()[2]
+    if blocked_until > now:
+        new.block(blocked_until - now, now)
+
+
 def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLimitError:
     e = RateLimitError(f"{venue}: rate limit {', '.join(names)}: retry after {retry_after:.3f} s")
     e.__dict__.update(venue=venue, code=None, retry_after=retry_after, status=None)
@@ -184,10 +197,23 @@ class RateBudget:
 
     def rescope(self, account: str) -> None:
         """Moves the account-scoped limits to ``account`` (a rotated key) in place; the IP-scoped ones
-        stay as they are."""
+        stay as they are. What the old scope counted and any block on it carry over: a venue counts
+        orders per account, not per key, so the orders just placed with the old key still count (a
+        fresh window would admit a whole limit more right after the rotation)."""
+        old = {n: w for n, w in self.windows.items() if self.limits[n].per == "account"}
+        old_keyed = {n: w for n, w in self.keyed.items() if self.limits[n.split(":", 1)[0]].per == "account"}
+        old_any = self._any
         self.account = account
         self.set_limits(list(self.limits.values()), replace=True)
         self._any = shared_window(self.venue, Limit("*", 1 << 62, 1.0, "account"), account)
+        now = self.clock()
+        with _lock:
+            for n, w in old.items():
+                _carry(w, self.windows[n], now)
+            for n, w in old_keyed.items():
+                base, key = n.split(":", 1)
+                _carry(w, self._key_window(self.limits[base], key), now)
+            _carry(old_any, self._any, now)
         self._plans.clear()
 
     async def acquire(
