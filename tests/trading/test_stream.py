@@ -1,7 +1,9 @@
 """The order socket's bookkeeping of requests awaiting their answer (``trading/stream.py``): a write
 the transport refuses or raises on leaves nothing counted as awaiting, so a rotation's drain of the
 old socket (``Channels.reopen``) does not wait out its time-out for an answer nobody can get; one that
-raises is a ``TransportError`` saying the request may have gone out (its order is then reconciled)."""
+raises is a ``TransportError`` saying the request may have gone out (its order is then reconciled). An
+answer that does not come within the socket's time-out is a ``RequestTimeoutError``, its request no
+longer awaited; one that comes is read at once, the time-out's timer gone."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from tickwire.errors import TransportError
+from tickwire.errors import RequestTimeoutError, TransportError
 from tickwire.trading.stream import OrderSocket
 from tickwire.venues import binance
 
@@ -44,5 +46,28 @@ def test_a_write_is_awaited_only_when_it_went_out(case: str) -> None:
             assert (got is not None) == (case == "sent")
         assert sock.awaiting == (1 if case == "sent" else 0)
         assert t is None or t.sent == (case == "sent")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_an_answer_is_awaited_within_the_time_out(answered: bool) -> None:
+    async def go() -> None:
+        sock = _socket(_Transport(None))
+        sock.timeout = 0.05
+        rid = sock.next_id()
+        fut = sock.write(b"{}", rid)
+        assert fut is not None
+        loop = asyncio.get_running_loop()
+        if answered:
+            loop.call_soon(sock.on_message, {"id": rid, "status": 200, "result": {"orderId": 1}})
+            assert await sock.answer(fut, rid) == {"orderId": 1}
+            timers = getattr(loop, "_scheduled", None)  # the stdlib loop's: no time-out left armed
+            assert not timers or all(t.cancelled() for t in timers)
+        else:
+            with pytest.raises(RequestTimeoutError, match=r"no answer on the order socket in 0\.05 s"):
+                await sock.answer(fut, rid)
+            assert sock.awaiting == 0
+            sock.on_message({"id": rid, "status": 200, "result": {}})  # a late answer: nobody waits
 
     asyncio.run(go())

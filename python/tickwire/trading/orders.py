@@ -8,11 +8,10 @@ venue timestamps are integer nanoseconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal
-from operator import attrgetter
-from typing import Literal
+from typing import Any, Literal, cast
 
 __all__ = [
     "OPEN",
@@ -85,30 +84,6 @@ class Order:
         return self.filled > self.qty
 
 
-# ``evolve``'s parts: the slots' own descriptors, which set a field of a frozen instance directly.
-_NAMES = tuple(f.name for f in fields(Order))
-_PUT = {n: getattr(Order, n).__set__ for n in _NAMES}
-_PUTS = tuple(_PUT.values())
-_ALL = attrgetter(*_NAMES)
-_new = object.__new__
-
-
-def evolve(order: Order, changes: Mapping[str, object]) -> Order:
-    """``dataclasses.replace(order, **changes)``, built without the frozen dataclass's ``__init__``
-    (one ``object.__setattr__`` looked up and called per field): the tracker makes one for every event
-    it folds in, two or more per order, and replace cost twice this. Field values are not checked, as
-    replace does not check them; a name that is not a field is a ``TypeError``, as there."""
-    new = _new(Order)
-    for put, v in zip(_PUTS, _ALL(order), strict=True):
-        put(new, v)
-    for k, v in changes.items():
-        put = _PUT.get(k)
-        if put is None:
-            raise TypeError(f"Order has no field {k!r}")
-        put(new, v)
-    return new
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
     """One execution. ``trade_id`` is the venue's id for it, the key fills are de-duplicated by."""
@@ -157,3 +132,59 @@ class OrderEvent:
     tif: Tif | None = None
     price: Decimal | None = None
     qty: Decimal | None = None
+
+
+# The frozen dataclasses' builds, one statement per field through its slot's own descriptor (which sets a
+# field of a frozen instance directly), generated from the fields as the dataclass's own ``__init__``
+# is: that one looks ``object.__setattr__`` up and calls it per field. Every event a source states is
+# an ``OrderEvent``, every change the tracker publishes a new ``Order``: two or more of each per order.
+
+
+def _setters(cls: type) -> dict[str, Any]:
+    return {f"put_{f.name}": getattr(cls, f.name).__set__ for f in fields(cls)}
+
+
+def _quick_init(cls: type) -> Callable[..., None]:
+    """``cls.__init__`` as the dataclass wrote it (same keywords, defaults, errors, annotations),
+    without its per-field lookup: an ``Order`` 3.2 -> 1.9 µs, an ``OrderEvent`` 3.4 -> 2.1 µs, a
+    ``Fill`` 2.3 -> 1.5 µs."""
+    params = ", ".join(f.name if f.default is MISSING else f"{f.name}=default_{f.name}" for f in fields(cls))
+    puts = "".join(f"    put_{f.name}(self, {f.name})\n" for f in fields(cls))
+    scope = _setters(cls) | {f"default_{f.name}": f.default for f in fields(cls)}
+    exec(f"def __init__(self, *, {params}):\n{puts}", scope)
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = cls.__dict__["__init__"].__annotations__
+    return init
+
+
+def _copier() -> Callable[[Order], Order]:
+    """A copy of an order (``evolve``'s start): 1.2 µs of the 3.2 µs an ``evolve`` took was a loop over
+    the fields."""
+    puts = "".join(f"    put_{f.name}(new, order.{f.name})\n" for f in fields(Order))
+    scope = _setters(Order) | {"new_order": object.__new__, "Order": Order}
+    exec(f"def copy(order):\n    new = new_order(Order)\n{puts}    return new\n", scope)
+    return cast(Callable[[Order], Order], scope["copy"])
+
+
+for _cls in (Order, Fill, OrderEvent):
+    # Every field is set in __init__ (no field(init=False)) and no default is made by a factory.
+    assert all(f.init and f.default_factory is MISSING for f in fields(_cls))
+    setattr(_cls, "__init__", _quick_init(_cls))  # noqa: B010  (mypy: a method is not assigned to)
+
+_PUT = {f.name: getattr(Order, f.name).__set__ for f in fields(Order)}
+_copy = _copier()
+
+
+def evolve(order: Order, changes: Mapping[str, object]) -> Order:
+    """``dataclasses.replace(order, **changes)``, built without ``__init__``: the tracker makes one for
+    every event it folds in, two or more per order, and replace cost three times this. Field values
+    are not checked, as replace does not check them; a name that is not a field is a ``TypeError``, as
+    there."""
+    new = _copy(order)
+    for k, v in changes.items():
+        put = _PUT.get(k)
+        if put is None:
+            raise TypeError(f"Order has no field {k!r}")
+        put(new, v)
+    return new
