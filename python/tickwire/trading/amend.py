@@ -4,6 +4,7 @@ event from before the amend cannot undo it), a lost answer reconciled — never 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -12,9 +13,11 @@ from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
 from tickwire.trading.orders import Order
+from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.wire import was_unsent
 
 
 class AmendPort(Protocol):
@@ -53,28 +56,38 @@ async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, pr
     )
     tracker = port.tracker
     tracker.begin_amend(cid)
-    unknown = False
+    keep_open = False  # the amend left open in the tracker: the venue's next word states the terms
     try:
         try:
             body = await port.send(call, lane="order")
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-            try:
-                found = await port.reconcile(cid)
-            except (RequestTimeoutError, TransportError) as failed:
-                # Not even the order's state came (transport="ws", the socket down): the amend may
-                # have taken effect, so not "did not take effect" — unknown, as for a lost order. The
-                # amend stays open in the tracker: the venue's next word on the order states its terms.
-                unknown = True
-                raise UnknownOutcome(
-                    f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
-                ) from failed
+            if was_unsent(e):
+                raise  # nothing went out: the order is as it was
             wanted = (new_qty or current.qty, new_price or current.price)
-            if found is None or (found.qty, found.price) != wanted:
-                raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
-            return found
+            for attempt in range(RECONCILE_ATTEMPTS):
+                try:
+                    found = await port.reconcile(cid)
+                except (RequestTimeoutError, TransportError) as failed:
+                    # Not even the order's state came (transport="ws", the socket down): the amend
+                    # may have taken effect, so not "did not take effect" — unknown, as for a lost
+                    # order.
+                    keep_open = True
+                    raise UnknownOutcome(
+                        f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
+                    ) from failed
+                if found is not None and (found.qty, found.price) == wanted:
+                    return found
+                if found is None or not found.is_open:
+                    break  # nothing left to amend
+                if attempt + 1 < RECONCILE_ATTEMPTS:
+                    await asyncio.sleep(RECONCILE_PAUSE_S)  # the venue may still be working on it
+            # The venue states the old terms: not taken, as far as it says now. A venue that applies
+            # it later (processed late) states the new terms, and the tracker, the amend open, takes them.
+            keep_open = True
+            raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         await port.answered(symbol, body)
     finally:
-        if not unknown:
+        if not keep_open:
             tracker.end_amend(cid)
     got = tracker.get(cid)
     assert got is not None
