@@ -77,7 +77,11 @@ class LoopThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        """``coro``'s result, run on the thread's loop (``timeout`` None: however long it takes)."""
+        if not self._thread.is_alive() or self.loop.is_closed():
+            coro.close()
+            raise RuntimeError(f"{self._thread.name}: the loop thread is not running")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 

@@ -162,6 +162,36 @@ def test_a_synchronous_bot_trades_through_the_threaded_handle() -> None:
             tr.close()
 
 
+def test_the_threaded_handle_waits_for_an_orders_outcome_not_a_time_out() -> None:
+    """The place's request never gets an answer (the venue never saw it) and reconciliation takes its
+    time: the synchronous caller gets the outcome ("was not placed"), not a bare ``TimeoutError`` while
+    the call goes on (before: with the handle's time-out under the call's length, ``TimeoutError``, and
+    a bot retrying on it could trade twice). Queries keep their time-out."""
+    from simproc import control, sim_process
+
+    with sim_process("--venue", "binance", "--rate", "0", "--depth", "20") as urls:
+        asyncio.run(control(urls, "/keys", {"venue": "binance", "args": {"key": KEY, "secret": SECRET}}))
+        asyncio.run(control(urls, "/fund", {"venue": "binance", "account": KEY, "balances": BINANCE.funds}))
+        tr = tickwire.trade_threaded(
+            "binance", credentials=binance.Signer(KEY, SECRET), endpoints=urls["binance"], timeout=0.5
+        )
+        try:
+            tr.timeout = 0.2  # shorter than the call: the answer's 0.5 s, then reconciliation's queries
+            book = asyncio.run(control(urls, "/book?venue=binance&symbol=BTCUSDT"))
+            price = Decimal(book["bids"][0][0]) - 40 * tr.session.rules[BINANCE.symbol].tick_size
+            fault = {"venue": "binance", "fault": "fail", "args": {"n": 1, "timeout": True}}
+            asyncio.run(control(urls, "/fault", fault))
+            with pytest.raises(TransportError, match="was not placed"):
+                tr.place_order(BINANCE.symbol, "buy", "limit", BINANCE.size(tr.session, price), price)
+            orders = f"/orders?venue=binance&account={KEY}"
+            assert asyncio.run(control(urls, orders)) == []  # nothing at the venue, nothing resent
+            o = tr.place_order(BINANCE.symbol, "buy", "limit", BINANCE.size(tr.session, price), price)
+            theirs = asyncio.run(control(urls, orders))
+            assert o.status == "new" and [x["client_id"] for x in theirs] == [o.client_id]
+        finally:
+            tr.close()
+
+
 # Order Amend Keep Priority (binance-spot-api-docs rest-api.md / web-socket-api.md) ----------------------
 
 AMEND = "PUT /api/v3/order/amend/keepPriority"

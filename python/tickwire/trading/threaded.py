@@ -4,9 +4,12 @@
     order = tr.place_order("BTCUSDT", "buy", "limit", "0.001", "60000")   # blocks until answered
     tr.close()
 
-Each call runs the session's coroutine on the session thread and waits for its result (``timeout``
-seconds, default the session's request time-out plus its reconciliation time); errors are raised in the
-calling thread as they are. ``on_order``/``on_fill`` run on the session thread.
+Each call runs the session's coroutine on the session thread and waits for its result; errors are
+raised in the calling thread as they are. A call that places, amends or cancels waits for its outcome
+however long the session takes to learn it (its own bounds end it: the request time-out, rate-limit
+waits, reconciliation): a time-out here would say nothing of the order while the call went on, and a bot
+that retried on it would trade twice. Other calls wait ``timeout`` seconds at most (default the session's
+request time-out plus its reconciliation time). ``on_order``/``on_fill`` run on the session thread.
 """
 
 from __future__ import annotations
@@ -47,13 +50,17 @@ class ThreadedTrading:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._thread.call(coro, self.timeout)
 
+    def _outcome(self, coro: Coroutine[Any, Any, T]) -> T:
+        """An order call's result, waited for until the session has it (see the module docstring)."""
+        return self._thread.call(coro, None)
+
     def place_order(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
-        return self._call(self.session.place_order(symbol, side, type, qty, price, **kw))
+        return self._outcome(self.session.place_order(symbol, side, type, qty, price, **kw))
 
     def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
     ) -> Order:
-        return self._call(self.session.cancel_order(symbol, client_id=client_id, order_id=order_id))
+        return self._outcome(self.session.cancel_order(symbol, client_id=client_id, order_id=order_id))
 
     def amend_order(
         self,
@@ -64,12 +71,12 @@ class ThreadedTrading:
         qty: Any = None,
         price: Any = None,
     ) -> Order:
-        return self._call(
+        return self._outcome(
             self.session.amend_order(symbol, client_id=client_id, order_id=order_id, qty=qty, price=price)
         )
 
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
-        return self._call(self.session.cancel_all(symbol))
+        return self._outcome(self.session.cancel_all(symbol))
 
     def order_status(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
@@ -86,7 +93,7 @@ class ThreadedTrading:
         return self._call(self.session.positions())
 
     def kill(self, reason: str) -> KillReport:
-        return self._call(self.session.kill(reason))
+        return self._outcome(self.session.kill(reason))
 
     def resume(self) -> None:
         self.session.resume()
