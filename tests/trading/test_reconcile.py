@@ -166,3 +166,27 @@ def test_an_order_its_call_left_unknown_is_settled_once_the_stream_returns() -> 
         assert tr.tracker.unknown() == [] and a.orders(sim) == []
 
     a.run(body, timeout=0.5)
+
+
+def test_an_answer_that_cannot_be_read_is_reconciled_like_a_lost_one() -> None:
+    """The venue placed the order and answered 200, but the body arrived garbled (not JSON): the order
+    is reconciled — found, returned as the venue has it, once at the venue (before: orjson's
+    ``JSONDecodeError`` escaped ``place_order`` and the order stayed ``pending`` for good)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        read, garbled = tr.grammar.read_answer, []
+
+        def garble_once(status: int, raw: bytes) -> Any:
+            if status == 200 and not garbled and b"clientOrderId" in raw:
+                garbled.append(raw)
+                raw = raw[: len(raw) // 2]  # cut short
+            return read(status, raw)
+
+        tr.grammar.read_answer = garble_once  # type: ignore[method-assign]
+        o = await a.rest_below(sim, tr, 10)
+        [theirs] = a.orders(sim)
+        assert garbled and o.client_id == theirs.client_id and o.status == "new"
+        assert o.order_id == str(theirs.id) and tr.tracker.unknown() == []
+
+    a.run(body)

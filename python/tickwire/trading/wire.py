@@ -285,6 +285,14 @@ class Wire:
                 wait = self.grammar.read_reset(headers)
             e.__dict__["retry_after"] = wait
             raise
+        except ValueError as e:  # orjson's JSONDecodeError: a body cut short or not JSON at all
+            if status >= 400 or isinstance(e, TickwireError):  # (InvalidOrder is a ValueError too)
+                raise
+            # The venue answered (2xx) and may have acted, but what it said cannot be read: as if
+            # the answer was lost, the caller reconciles.
+            raise TransportError(
+                f"{self.venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {e}"
+            ) from e
 
 
 def key_hint(signer: Any) -> str | None:
