@@ -190,3 +190,33 @@ def test_an_answer_that_cannot_be_read_is_reconciled_like_a_lost_one() -> None:
         assert o.order_id == str(theirs.id) and tr.tracker.unknown() == []
 
     a.run(body)
+
+
+@pytest.mark.parametrize("placed", [True, False], ids=["at-the-venue", "never-reached"])
+def test_an_order_left_unknown_is_asked_about_again_until_the_venue_settles_it(placed: bool) -> None:
+    """No private stream here. The place's answer is lost (the venue has the order) or its request
+    never arrives, and every query of its reconciliation fails: ``UnknownOutcome``. Once the venue
+    answers again the session asks by itself: the order found as the venue has it, or with no trace
+    settled ``rejected`` — never left unknown until a watchdog kills the session, never resent."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        if placed:
+            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+        else:
+            sim.endpoint(a.venue, 0).fail(1, timeout=True)
+        send = tr.send
+        failing_queries(tr, 1_000, TransportError)
+        with pytest.raises(UnknownOutcome):
+            await a.rest_below(sim, tr, 10)
+        [lost] = tr.tracker.unknown()
+        tr.send = send  # type: ignore[method-assign]  # the venue answers again
+        want = "new" if placed else "rejected"
+        await settle(lambda: tr._current(lost.client_id).status == want, "settled by a later try", 5.0)
+        theirs = a.orders(sim)
+        assert [x.client_id for x in theirs] == ([lost.client_id] if placed else [])
+        if placed:
+            assert tr._current(lost.client_id).order_id == str(theirs[0].id)
+        assert tr.tracker.unknown() == []
+
+    a.run(body, timeout=0.5, private_stream=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -32,6 +33,9 @@ RECONCILE_PAUSE_S = 0.2
 # blip, the budget full) are asked again in this many more rounds, each this much later than the last.
 AWAY_ROUNDS = 3
 AWAY_RETRY_S = 0.5
+# An order left unknown because even its reconciliation's queries failed is asked again after these
+# pauses (~30 s in all: a watchdog's default time to call an unknown outcome stuck).
+LATER_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class ReconcilePort(Protocol):
@@ -55,6 +59,9 @@ class Reconciler:
     def __init__(self, port: ReconcilePort) -> None:
         self.port = port
         self.resolving: set[str] = set()  # orders their own call is reconciling now
+        # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
+        # left unknown. None: nothing runs later (it waits for the private stream's return).
+        self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
@@ -74,6 +81,8 @@ class Reconciler:
         try:
             found = await self.reconcile(cid)
         except (RequestTimeoutError, TransportError) as e:
+            if self.spawn is not None:
+                self.spawn(self._later(cid))
             raise UnknownOutcome(
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
             ) from e
@@ -139,6 +148,27 @@ class Reconciler:
         for cid, err in failed:
             log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
             p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
+
+    async def _later(self, client_id: str) -> None:
+        """Asks again about an order its call left unknown, until the venue's word settles it: found
+        (as the venue has it), or no trace (``rejected``, provisionally); anything else that tells of
+        it first (the private stream, a reconnect's reconciliation) ends the tries."""
+        tracker = self.port.tracker
+        for pause in LATER_S:
+            await asyncio.sleep(pause)
+            o = tracker.get(client_id)
+            if o is None or o.status != "unknown" or client_id in self.resolving:
+                return
+            try:
+                found = await self.reconcile(client_id)
+            except TickwireError as e:
+                log.info("%s: order %s still unknown: %s", self.port.venue, client_id, e)
+                continue
+            now = tracker.get(client_id)
+            if found is None and now is not None and now.status == "unknown":
+                tracker.mark_absent(client_id, "no trace at the venue (asked again after the call gave up)")
+            return
+        self.port.audit.event("unknown_outcome_stuck", venue=self.port.venue, client_id=client_id)
 
     async def _after_away(self, client_id: str) -> None:
         tracker = self.port.tracker

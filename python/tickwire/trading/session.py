@@ -114,6 +114,7 @@ class TradingSession:
         self.sent_at: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
+        self.reconciler.spawn = self._spawn
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
         # up, over REST while it is down; "rest": REST only.
         self.transport = transport
