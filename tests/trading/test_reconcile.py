@@ -13,6 +13,7 @@ from session_cases import settle
 from template_cases import account
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
+from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
 
 
@@ -123,6 +124,24 @@ def failing_queries(tr: TradingSession, times: int, error: type[Exception]) -> l
     return failed
 
 
+async def left_unknown(sim: Simulator, tr: TradingSession, placed: bool) -> Order:
+    """A place whose answer is lost (``placed``: the venue has the order) or whose request never
+    arrives, every query of its reconciliation failing: ``UnknownOutcome``, the order unknown. The
+    venue answers queries again afterwards."""
+    a = account()
+    if placed:
+        sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+    else:
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)
+    send = tr.send
+    failing_queries(tr, 1_000, TransportError)
+    with pytest.raises(UnknownOutcome):
+        await a.rest_below(sim, tr, 10)
+    [lost] = tr.tracker.unknown()
+    tr.send = send  # type: ignore[method-assign]
+    return lost
+
+
 def test_after_the_stream_returns_a_failing_query_does_not_stop_the_others() -> None:
     """Three resting orders are canceled at the venue while the private stream is away; the first
     status query after it returns times out. Every order ends canceled, as the simulator has it (before:
@@ -153,13 +172,8 @@ def test_an_order_its_call_left_unknown_is_settled_once_the_stream_returns() -> 
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.endpoint(a.venue, 0).fail(1, timeout=True)
-        send = tr.send
-        failing_queries(tr, 1_000, TransportError)
-        with pytest.raises(UnknownOutcome):
-            await a.rest_below(sim, tr, 10)
-        [lost] = tr.tracker.unknown()
-        tr.send = send  # type: ignore[method-assign]  # the venue answers again
+        tr.reconciler.spawn = None  # no later tries of its own: the stream's return settles it
+        lost = await left_unknown(sim, tr, placed=False)
         sim.endpoint(a.venue, 0).drop()
         await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
         await settle(lambda: tr._current(lost.client_id).status == "rejected", "settled", 5.0)
@@ -201,16 +215,7 @@ def test_an_order_left_unknown_is_asked_about_again_until_the_venue_settles_it(p
     a = account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        if placed:
-            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
-        else:
-            sim.endpoint(a.venue, 0).fail(1, timeout=True)
-        send = tr.send
-        failing_queries(tr, 1_000, TransportError)
-        with pytest.raises(UnknownOutcome):
-            await a.rest_below(sim, tr, 10)
-        [lost] = tr.tracker.unknown()
-        tr.send = send  # type: ignore[method-assign]  # the venue answers again
+        lost = await left_unknown(sim, tr, placed)
         want = "new" if placed else "rejected"
         await settle(lambda: tr._current(lost.client_id).status == want, "settled by a later try", 5.0)
         theirs = a.orders(sim)
