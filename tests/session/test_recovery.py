@@ -106,6 +106,37 @@ def test_malformed_frame_is_counted_and_books_stay_correct() -> None:
     run(go())
 
 
+def test_a_frame_the_book_refuses_is_counted_and_the_connection_kept() -> None:
+    """A depth diff in sequence whose level has a negative quantity: the book refuses it whole
+    (``BookError``, nothing applied). Counted as a bad frame, the connection kept, the book still the
+    simulator's as the market moves on (before: the error left the frame callback and picows closed the
+    connection, every book on it losing sync)."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                sim.pause()
+                await asyncio.sleep(0.1)  # what was published has arrived
+                nxt = sim.book("binance", "BTCUSDT").update_id + 1
+                bad = (
+                    '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT",'
+                    f'"U":{nxt},"u":{nxt},"b":[["1.00","-1"]],"a":[]}}}}'
+                )
+                for c in sim.endpoint("binance").conns.values():
+                    c.send_text(bad.encode())
+                await eventually(lambda: md.health()["decode_errors"] == 1, what="the refusal counted")
+                assert rec.kinds("decode_error") and md.lines[0].connects == 1
+                sim.resume()
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                assert md.lines[0].connects == 1 and md.health()["gaps"] == 0
+
+    run(go())
+
+
 def test_stalled_stream_is_detected_and_reconnected() -> None:
     async def go() -> None:
         async with Simulator(["okx"], seed=6, rate=300, depth=25) as sim:

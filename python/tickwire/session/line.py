@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import DecodeError, TickwireError, TransportError, ValueRangeError
+from tickwire.errors import BookError, DecodeError, TickwireError, TransportError, ValueRangeError
 from tickwire.recovery.backoff import Backoff, ConnectLimiter, SocketBudget, budget_for, limiter_for
 from tickwire.recovery.failover import EndpointPool
 from tickwire.streams import Endpoint
@@ -106,7 +106,9 @@ class Line(WSListener):
                 return
             try:
                 summary = self._route(payload, t0, last)
-            except (DecodeError, ValueRangeError) as e:
+            except (DecodeError, ValueRangeError, BookError) as e:
+                # Refused whole, nothing applied (a negative quantity, a value past the book's scale, a
+                # full diff buffer): counted, the connection kept; a book it left behind resyncs.
                 self.owner.on_bad_frame(self, e)
                 self._flush(last)
                 return
