@@ -4,6 +4,7 @@ the symbols affected, keep every subscription, and pace reconnects by the back-o
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import tickwire
 from simbook import Recorder, assert_books_match, eventually
 from tickwire.recovery.backoff import Backoff
 from tickwire.sim import Simulator
+from tickwire.sim.http import json_response
 
 FAST: dict[str, Any] = {"probe_interval": None, "ready_timeout": 5.0}
 
@@ -54,6 +56,47 @@ def test_gap_on_one_symbol_resyncs_only_that_symbol_binance() -> None:
                 assert [e.symbol for e in rec.kinds("resync") if e.detail == "gap"] == ["BTCUSDT"]
                 assert md.book("ETHUSDT").stats()["diffs_applied"] > eth_updates
                 assert md.lines[0].connects == 1  # no reconnect for a gap
+
+    run(go())
+
+
+def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binance() -> None:
+    """Both books lose sync and the first REST snapshot is refused with a 429 (no Retry-After): apart
+    from a fetch already on its way, no depth request reaches the venue for a second after it, for
+    either book (before: the refused book asked again 50 ms later, then ever faster, each book on its
+    own); then both resync."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
+            rec = Recorder()
+            syms = ["BTCUSDT", "ETHUSDT"]
+            async with tickwire.connect(
+                "binance", syms, endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                ep = sim.endpoint("binance")
+                synced = len(rec.kinds("synced"))
+                start = time.monotonic()  # the simulator stamps arrivals on this clock (one process)
+                answer, refused = ep._answer, []
+
+                async def first_depth_refused(req: Any) -> Any:  # (a plain fail() may hit a time probe)
+                    if req.path.endswith("/depth") and not refused:
+                        refused.append(req.path)
+                        return json_response({"code": -1003, "msg": "Too many requests"}, 429)
+                    return await answer(req)
+
+                ep._answer = first_depth_refused  # type: ignore[method-assign]
+                ep.gap("BTCUSDT")
+                ep.gap("ETHUSDT")
+                await eventually(lambda: len(rec.kinds("synced")) >= synced + 2, timeout=5, what="resynced")
+                depth = [
+                    (t, status) for t, op, status, _ in list(ep.exchanges) if "depth" in op and t >= start
+                ]
+                assert depth[0][1] == 429 and all(status == 200 for _, status in depth[1:]), depth
+                # Only a fetch already on its way when the refusal came, then a second of nothing.
+                t429 = depth[0][0]
+                assert not [t for t, _ in depth if t429 + 0.02 < t < t429 + 0.95], depth
+                assert any(t >= t429 + 0.95 for t, _ in depth), depth
+                await assert_books_match(md, sim, "binance", syms)
 
     run(go())
 

@@ -3,7 +3,10 @@
 How depends on the venue (``Adapter.resync``): a REST snapshot the feed aligns with the diffs it
 buffered (Binance), a snapshot request on the same socket (HTX ``req``), or unsubscribing and
 subscribing the one symbol so the venue sends a fresh snapshot (OKX, Kraken, Bybit, Coinbase, the
-seed venues). At most one resync per symbol runs at a time, retried with a growing pause.
+seed venues). At most one resync per symbol runs at a time, retried with a growing pause. A REST
+snapshot refused for the request rate (429/418) stops every book's snapshot fetches for its
+Retry-After (1 s when it names none): the resyncs of many books after a reconnect must not turn a
+429 into Binance's IP ban.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from tickwire.errors import TickwireError
+from tickwire.errors import RateLimitError, TickwireError
 
 if TYPE_CHECKING:
     from tickwire._core import BookFeed
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tickwire.session")
 
+RATE_PAUSE_S = 1.0  # a 429/418 without Retry-After: nothing to that host for this long
+
 
 class Resyncer:
     def __init__(self, owner: ResyncOwner, adapter: Adapter, feed: BookFeed) -> None:
@@ -35,6 +40,7 @@ class Resyncer:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         # Recording: REST snapshots go to the capture just before the feed applies them.
         self.capture: CaptureWriter | None = None
+        self.rest_blocked_until = 0.0  # monotonic: the venue's rate refusal, for every book's fetch
 
     def request(self, key: str, why: str) -> None:
         owner = self.owner
@@ -60,6 +66,11 @@ class Resyncer:
                 return
             try:
                 if a.resync == "snapshot":
+                    blocked = self.rest_blocked_until - time.monotonic()
+                    if blocked > 0:
+                        await asyncio.sleep(blocked)
+                        if owner.closing:
+                            return
                     http = owner.rest()
                     body = await a.fetch_snapshot(http, key)
                     if self.capture is not None:
@@ -76,6 +87,9 @@ class Resyncer:
                     return
             except (TickwireError, OSError) as e:
                 log.warning("%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e)
+                if isinstance(e, RateLimitError):
+                    pause = getattr(e, "retry_after", None) or RATE_PAUSE_S
+                    self.rest_blocked_until = max(self.rest_blocked_until, time.monotonic() + pause)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         owner.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
