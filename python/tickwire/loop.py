@@ -4,6 +4,7 @@ never replaced), and a background thread running one service on such a loop for 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,6 +26,10 @@ def run(main: Any) -> Any:
     """``tickwire.run(main())``: ``asyncio.run`` on uvloop where installed."""
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(main)
+
+
+class LoopStopped(RuntimeError):
+    """The loop thread is not running (closed), or stopped before a call it ran had finished."""
 
 
 class LoopThread:
@@ -59,6 +64,11 @@ class LoopThread:
         self._ready.set()
         await self._stop.wait()
         await self._close()
+        # Calls still running end here (cancelled), so no caller waits on a loop that is gone.
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in rest:
+            t.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
     def start(self, timeout: float | None = None) -> None:
         """Starts the thread; returns once ``start()`` finished (its error is raised here)."""
@@ -78,11 +88,25 @@ class LoopThread:
         return self._thread.is_alive()
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
-        """``coro``'s result, run on the thread's loop (``timeout`` None: however long it takes)."""
+        """``coro``'s result, run on the thread's loop (``timeout`` None: however long it takes, or
+        ``LoopStopped`` once the thread has stopped without finishing it)."""
         if not self._thread.is_alive() or self.loop.is_closed():
             coro.close()
-            raise RuntimeError(f"{self._thread.name}: the loop thread is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+            raise LoopStopped(f"{self._thread.name}: the loop thread is not running")
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        if timeout is not None:
+            return fut.result(timeout)
+        while True:
+            try:
+                return fut.result(0.5)
+            except concurrent.futures.CancelledError:
+                if self._stop is not None and self._stop.is_set():  # cancelled by the stop
+                    raise LoopStopped(f"{self._thread.name}: stopped while the call was running") from None
+                raise
+            except concurrent.futures.TimeoutError:
+                if not self._thread.is_alive():  # stopped (closed) with the call still running
+                    fut.cancel()
+                    raise LoopStopped(f"{self._thread.name}: stopped while the call was running") from None
 
 
 class Periodic:

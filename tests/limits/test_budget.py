@@ -175,3 +175,24 @@ def test_a_pre_keyed_taker_decides_and_counts_as_try_take_does(steps: list[tuple
 
 
 _TWINS = iter(range(1_000_000))
+
+
+def test_a_rotation_carries_the_count_once_also_when_undone_or_shared() -> None:
+    """10 orders a second, one kept for cancels. 5 taken on key A; moving to key B carries them (4 more
+    fit, not 9); moving back to A (a rotation the venue refused) still counts 5, not 10; a second
+    session moving from A to B too does not add them again."""
+    clock = Clock()
+    b = budget(clock, "acct-rot-a")
+    for _ in range(5):
+        assert b.try_take({"ORDERS": 1}, "order") == 0.0
+    b.rescope("acct-rot-b")
+    assert b.windows["ORDERS"].used(clock.t) == 5
+    b.rescope("acct-rot-a")  # undone
+    assert b.windows["ORDERS"].used(clock.t) == 5
+    other = budget(clock, "acct-rot-a")  # a second session on key A (the same process-wide windows)
+    b.rescope("acct-rot-b")
+    other.rescope("acct-rot-b")
+    assert b.windows["ORDERS"] is other.windows["ORDERS"] and b.windows["ORDERS"].used(clock.t) == 5
+    for _ in range(4):
+        assert b.try_take({"ORDERS": 1}, "order") == 0.0
+    assert b.try_take({"ORDERS": 1}, "order") > 0  # 9 counted on the account

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from session_cases import settle
 from test_session_binance import BINANCE
-from tickwire.errors import RateLimitError, TransportError
+from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -39,21 +39,23 @@ def test_an_amend_the_venue_applies_after_the_session_gave_up_on_it_is_tracked()
 
 
 def test_an_amend_refused_before_it_was_written_leaves_the_order_as_it_was() -> None:
-    """The budget has no room and the session will not wait: ``RateLimitError`` before anything is
-    written, the order's terms unchanged here and at the venue, no reconciliation."""
+    """``transport="ws"`` and the order socket down (the venue refusing it back): the amend is refused
+    before a byte of it is written — ``TransportError`` "socket is down", not ``UnknownOutcome``; the
+    order's terms unchanged here and at the venue, the amend not left open (before: reconciled over
+    the same dead socket, an unknown outcome, the amend open for good)."""
     a = BINANCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 50, 3)
-        sent = len(sim.endpoint(a.venue, 0).exchanges)
-        w = next(iter(tr.budget.windows.values()))
-        w.block(10.0, tr.budget.clock())  # as a 429's Retry-After would
-        with pytest.raises(RateLimitError):
+        sim.venue(a.venue).accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+        sim.endpoint(a.venue, 0).drop()
+        await settle(lambda: tr.orders_ws is not None and not tr.orders_ws.connected, "the socket down")
+        with pytest.raises(TransportError, match="socket is down") as e:
             await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2 / 3)
-        assert len(sim.endpoint(a.venue, 0).exchanges) == sent  # nothing written, nothing asked
+        assert not isinstance(e.value, UnknownOutcome)
         [theirs] = a.orders(sim, o.client_id)
         inst = sim.venue(a.venue).instruments[a.symbol]
         assert theirs.qty * inst.lot == o.qty == tr._current(o.client_id).qty
         assert tr.tracker.get(o.client_id) == o
 
-    a.run(body, rate_wait=0)
+    a.run(body, transport="ws", private_stream=False, timeout=1.0)

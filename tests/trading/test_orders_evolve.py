@@ -60,3 +60,20 @@ def test_a_name_that_is_not_a_field_is_a_type_error_and_properties_are_not_field
             evolve(old, {name: 1})
         with pytest.raises(TypeError):
             dataclasses.replace(old, **{name: 1})
+
+
+def test_the_generated_inits_read_as_the_dataclasses_did() -> None:
+    """Tools that read ``__init__`` (pydantic, cattrs, ``inspect``) see its annotations resolve and
+    its module as before the fast ``__init__``s."""
+    import inspect
+    import typing
+
+    from tickwire.trading.orders import Fill, Order, OrderEvent
+
+    for cls in (Order, Fill, OrderEvent):
+        hints = typing.get_type_hints(cls.__init__)
+        assert set(hints) - {"return"} == {f.name for f in dataclasses.fields(cls)}
+        assert list(inspect.signature(cls, eval_str=True).parameters) == [
+            f.name for f in dataclasses.fields(cls)
+        ]
+        assert cls.__init__.__module__ == "tickwire.trading.orders"

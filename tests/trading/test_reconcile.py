@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from session_cases import settle
 from template_cases import account
+from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
@@ -182,22 +183,25 @@ def test_an_order_its_call_left_unknown_is_settled_once_the_stream_returns() -> 
     a.run(body, timeout=0.5)
 
 
-def test_an_answer_that_cannot_be_read_is_reconciled_like_a_lost_one() -> None:
+@pytest.mark.parametrize("venue", ["binance", "okx"])
+def test_an_answer_that_cannot_be_read_is_reconciled_like_a_lost_one(venue: str) -> None:
     """The venue placed the order and answered 200, but the body arrived garbled (not JSON): the order
-    is reconciled — found, returned as the venue has it, once at the venue (before: orjson's
-    ``JSONDecodeError`` escaped ``place_order`` and the order stayed ``pending`` for good)."""
-    a = account()
+    is reconciled — found, returned as the venue has it, once at the venue (before: on Binance orjson's
+    ``JSONDecodeError`` escaped ``place_order`` with the order ``pending`` for good; on OKX the
+    grammar's error recorded it ``rejected`` while the venue held it)."""
+    a = account() if venue == "binance" else OKX
+    marker = b"clientOrderId" if venue == "binance" else b"clOrdId"
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        read, garbled = tr.grammar.read_answer, []
+        read, garbled = tr.wire.read_answer, []
 
-        def garble_once(status: int, raw: bytes) -> Any:
-            if status == 200 and not garbled and b"clientOrderId" in raw:
+        def garble_once(status: int, raw: bytes, headers: dict[str, str], call: Any) -> Any:
+            if status == 200 and not garbled and marker in raw:
                 garbled.append(raw)
-                raw = raw[: len(raw) // 2]  # cut short
-            return read(status, raw)
+                raw = raw[: len(raw) // 2]  # cut short on the way
+            return read(status, raw, headers, call)
 
-        tr.grammar.read_answer = garble_once  # type: ignore[method-assign]
+        tr.wire.read_answer = garble_once  # type: ignore[method-assign]
         o = await a.rest_below(sim, tr, 10)
         [theirs] = a.orders(sim)
         assert garbled and o.client_id == theirs.client_id and o.status == "new"

@@ -164,3 +164,19 @@ def test_an_order_reopened_after_reconciliation_found_it_absent_counts_from_its_
     clock.t += 450.5  # 600.5 s after the cancel
     t.track(intent(cid="next2"))
     assert forgot == ["late"]
+
+
+def test_an_order_reopened_and_ended_by_one_event_counts_from_that_event() -> None:
+    clock, forgot, rec = _Clock(), [], Recorder()
+    t = rec.tracker(on_forget=forgot.append)
+    t.clock = clock
+    t.track(intent(cid="late", qty="1"))
+    t.mark_unknown("late", "time-out")
+    t.mark_absent("late", "never reached the venue")
+    clock.t += 599
+    t.apply(_ev("late", "9", "filled", _fill("late", "9", "T1", "1")))  # reopened and filled at once
+    got = t.get("late")
+    assert got is not None and got.status == "filled" and [f.trade_id for f in rec.fills] == ["T1"]
+    clock.t += 1.5  # 600.5 s after the rejection, 1.5 s after the fill
+    t.track(intent(cid="next1"))
+    assert forgot == [] and t.get("late") is not None

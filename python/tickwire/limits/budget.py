@@ -60,13 +60,15 @@ def shared_window(
 
 
 def _carry(old: Window, new: Window, now: float) -> None:
-    """``old``'s count and block added to ``new`` (another scope's window of the same limit), counted
-    for a whole window: more than either held, never less than both did."""
+    """``new`` (another scope's window of the same limit) counts at least what ``old`` counted, for a
+    whole window, and keeps ``old``'s block. The larger of the two, not their sum: a rotation undone
+    (back to the old key) or two sessions moving to one new key would count the same orders twice —
+    and a daily limit counted twice blocks for a day. A new key is unused, so the larger is the sum."""
     if old is new:
         return
     used = old.used(now)
-    if used:
-        new.observe(new.used(now) + used, now, now + max(old.window_s, new.window_s))
+    if used > new.used(now):
+        new.observe(used, now, now + max(old.window_s, new.window_s))
     blocked_until = old.state()[2]
     if blocked_until > now:
         new.block(blocked_until - now, now)

@@ -152,7 +152,7 @@ class Kill:
         p.audit.event("kill_targets", venue=p.venue, orders=sorted(targets))
         await self.cancel(list(targets.values()))
         closing, positions = await self.close_positions()
-        cancelled, done, unconfirmed = await self.confirm(list(targets.values()))
+        cancelled, done, unconfirmed = await self.confirm(list(targets.values()), closing)
         report = KillReport(
             reason=self.reason,
             cancelled=tuple(cancelled),
@@ -210,16 +210,21 @@ class Kill:
                 except TickwireError as e:
                     self._failed(f"cancel answer {symbol}", e)
 
-    async def confirm(self, orders: Sequence[Order]) -> tuple[list[Order], list[Order], list[Order]]:
+    async def confirm(
+        self, orders: Sequence[Order], closing: Sequence[Order] = ()
+    ) -> tuple[list[Order], list[Order], list[Order]]:
         """(cancelled, closed otherwise, unconfirmed): a second listing, then each order's status where
-        neither the answers nor the listing settled it."""
+        neither the answers nor the listing settled it. ``closing``: the kill's own orders (closing
+        positions), never taken for late ones."""
         p = self.port
         try:
             listed = await self.listed()
-            aimed = {_key(o) for o in orders}
+            # By either id: a target listed first by client id may be listed now by its order id.
+            known = [self.current(o) for o in [*orders, *closing]]
+            aimed = {k for o in known for k in (o.order_id, o.client_id) if k}
             # Open now but not listed before: written before the halt and taken by the venue after the
             # first listing (its own call in flight). Cancelled too, and listed once more.
-            late = [o for o in listed if _key(o) not in aimed]
+            late = [o for o in listed if not ({o.order_id, o.client_id} & aimed)]
             if late:
                 p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
                 await self.cancel(late)

@@ -82,6 +82,15 @@ async def place_order(port: PlacePort, order: Order) -> Order:
     if port.dead_man is not None:
         await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
     register(port, order)
+    calls = port.reconciler.calls
+    calls.add(order.client_id)
+    try:
+        return await _placed(port, order)
+    finally:
+        calls.discard(order.client_id)
+
+
+async def _placed(port: PlacePort, order: Order) -> Order:
     try:
         body = await port.send(port.grammar.new_order(order), lane="order")
     except UnknownOutcome as e:

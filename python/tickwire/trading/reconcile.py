@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import (
     OrderNotFound,
-    RequestTimeoutError,
     TickwireError,
     TransportError,
     UnknownOutcome,
@@ -59,6 +58,9 @@ class Reconciler:
     def __init__(self, port: ReconcilePort) -> None:
         self.port = port
         self.resolving: set[str] = set()  # orders their own call is reconciling now
+        # Orders whose call is still running (it settles them: its answer, or ``resolve``). A pending
+        # order not in here lost its call (cancelled by its caller): reconciliation settles it.
+        self.calls: set[str] = set()
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
@@ -80,7 +82,7 @@ class Reconciler:
         self.resolving.add(cid)
         try:
             found = await self.reconcile(cid)
-        except (RequestTimeoutError, TransportError) as e:
+        except TickwireError as e:  # a time-out, the connection, the budget: the venue not asked
             if self.spawn is not None:
                 self.spawn(self._later(cid))
             raise UnknownOutcome(
@@ -130,7 +132,7 @@ class Reconciler:
         order, or one its own call is reconciling, is left to that call. An order whose queries fail
         does not stop the others; it is asked again, ``AWAY_ROUNDS`` times at most."""
         tracker = self.port.tracker
-        todo = [o.client_id for o in tracker.open_orders() if o.status != "pending"]
+        todo = [o.client_id for o in tracker.open_orders() if o.client_id not in self.calls]
         failed: list[tuple[str, TickwireError]] = []
         for round in range(AWAY_ROUNDS + 1):
             if round:
@@ -173,11 +175,14 @@ class Reconciler:
     async def _after_away(self, client_id: str) -> None:
         tracker = self.port.tracker
         o = tracker.get(client_id)
-        if o is None or not o.is_open or o.status == "pending" or client_id in self.resolving:
+        if o is None or not o.is_open or client_id in self.calls or client_id in self.resolving:
             return  # settled meanwhile, or its own call settles it
         if await self.reconcile(client_id) is not None:
             return
-        if o.status == "unknown":  # its call gave up asking: no trace now, as ``resolve`` concludes
+        o = tracker.get(client_id)  # as it is now: the stream may have spoken during the queries
+        if o is None or not o.is_open or client_id in self.resolving:
+            return
+        if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return
         tracker.apply(

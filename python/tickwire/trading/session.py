@@ -163,6 +163,7 @@ class TradingSession:
             q.stop()
         if self.dead_man is not None:
             await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
+        self.reconciler.spawn = None  # no later tries start once closing
         for t in list(self._tasks):
             t.cancel()
         await self.channels.close()

@@ -66,6 +66,27 @@ class Answering:
         take the order (not with ``resend`` False: a quote rule's order would go out late at an old
         price; its remedy is still applied and its block still counted). Any other refusal is recorded
         as the order's rejection and raised."""
+        calls = self.session.reconciler.calls
+        calls.add(cid)
+        try:
+            return await self._settle(p, q, cid, ws, rid, data, written, order, taken, answered, resend)
+        finally:
+            calls.discard(cid)
+
+    async def _settle(
+        self,
+        p: int,
+        q: int,
+        cid: str,
+        ws: OrderSocket | None,
+        rid: str,
+        data: bytes,
+        written: Any,
+        order: Order | None,
+        taken: bool,
+        answered: Callable[[], None] | None,
+        resend: bool,
+    ) -> Order:
         s = self.session
         tracked: list[Order] = [] if order is None else [order]
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from tickwire.loop import LoopThread
+from tickwire.errors import UnknownOutcome
+from tickwire.loop import LoopStopped, LoopThread
 from tickwire.trading.kill import KillReport
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
@@ -51,8 +52,14 @@ class ThreadedTrading:
         return self._thread.call(coro, self.timeout)
 
     def _outcome(self, coro: Coroutine[Any, Any, T]) -> T:
-        """An order call's result, waited for until the session has it (see the module docstring)."""
-        return self._thread.call(coro, None)
+        """An order call's result, waited for until the session has it (see the module docstring);
+        ``UnknownOutcome`` if the session closed first (the order may be at the venue)."""
+        try:
+            return self._thread.call(coro, None)
+        except LoopStopped as e:
+            raise UnknownOutcome(
+                f"{self.session.venue}: the session closed before the call ended: {e}"
+            ) from e
 
     def place_order(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
         return self._outcome(self.session.place_order(symbol, side, type, qty, price, **kw))

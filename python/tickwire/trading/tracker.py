@@ -256,11 +256,12 @@ class OrderTracker:
         notes: list[str] = []
         new_fill = self._take_fill(rec, ev.fill, notes)
         stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None
-        venue_word = new_fill is not None or stated not in (None, "rejected")
+        venue_word = new_fill is not None or stated not in (None, "rejected") or bool(ev.filled_cum)
         if rec.absent and old.status == "rejected" and venue_word:
-            # The venue has it after all: processed late. Open again, for this word to move it on.
+            # The venue has it after all: processed late. Open again (stored: an end this word brings
+            # counts from now), for this word to move it on.
             rec.absent = False
-            old = evolve(old, {"status": "unknown"})
+            rec.order = old = evolve(old, {"status": "unknown"})
             notes.append(f"the venue reported {old.client_id} after reconciliation found no trace of it")
         cum = ev.filled_cum
         if cum is None and stated == "filled":

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+import orjson
+
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
@@ -128,7 +130,7 @@ class Wire:
         reserve — or ``"query"``); the decoded answer or the venue's typed error. Transport failures
         (time-out, lost connection) propagate as they are: the caller decides what they mean."""
         if self.http is None:
-            raise TransportError(f"{self.venue}: trading session is not started")
+            raise unsent(TransportError(f"{self.venue}: trading session is not started"))
         cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
         resends = 0
         remedied = False
@@ -189,7 +191,7 @@ class Wire:
             return clock.offset_ms
         if self._resync is None or self._resync.done():
             if self.http is None:
-                raise TransportError(f"{self.venue}: trading session is not started")
+                raise unsent(TransportError(f"{self.venue}: trading session is not started"))
             st = clock.server_time
             assert st is not None
             probe = Call("GET", st.path, signed=False)
@@ -285,14 +287,24 @@ class Wire:
                 wait = self.grammar.read_reset(headers)
             e.__dict__["retry_after"] = wait
             raise
-        except ValueError as e:  # orjson's JSONDecodeError: a body cut short or not JSON at all
-            if status >= 400 or isinstance(e, TickwireError):  # (InvalidOrder is a ValueError too)
+        except (ValueError, TickwireError) as e:
+            # A 2xx whose body is no JSON at all (cut short, an HTML page): the venue answered and may
+            # have acted, but what it said cannot be read — as if the answer was lost, the caller
+            # reconciles. (Grammars raise orjson's ValueError or their own error for it; a venue's
+            # error stated in valid JSON stays what the grammar made of it.)
+            if status >= 300 or _is_json(body):
                 raise
-            # The venue answered (2xx) and may have acted, but what it said cannot be read: as if
-            # the answer was lost, the caller reconciles.
             raise TransportError(
                 f"{self.venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {e}"
             ) from e
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def key_hint(signer: Any) -> str | None:
