@@ -82,12 +82,8 @@ async def place_order(port: PlacePort, order: Order) -> Order:
     if port.dead_man is not None:
         await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
     register(port, order)
-    calls = port.reconciler.calls
-    calls.add(order.client_id)
-    try:
+    with port.reconciler.call(order.client_id):
         return await _placed(port, order)
-    finally:
-        calls.discard(order.client_id)
 
 
 async def _placed(port: PlacePort, order: Order) -> Order:

@@ -6,8 +6,9 @@ goes through the tracker's one idempotent ``apply`` like any other event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -64,6 +65,15 @@ class Reconciler:
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
+
+    @contextlib.contextmanager
+    def call(self, client_id: str) -> Iterator[None]:
+        """While the call that placed ``client_id`` runs (see ``calls``)."""
+        self.calls.add(client_id)
+        try:
+            yield
+        finally:
+            self.calls.discard(client_id)
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
