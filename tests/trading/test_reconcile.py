@@ -5,6 +5,7 @@ venue's engine would finally take it; the private stream reports it as it would.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -229,3 +230,33 @@ def test_an_order_left_unknown_is_asked_about_again_until_the_venue_settles_it(p
         assert tr.tracker.unknown() == []
 
     a.run(body, timeout=0.5, private_stream=False)
+
+
+def test_the_stream_is_up_while_its_reconciliation_runs() -> None:
+    """After the private stream returns, reconciliation's queries are slow (1.5 s each, a venue under
+    load): the stream counts as connected — its events applied, a watchdog seeing it up — well before
+    they end, and they still settle what changed while it was away (before: down until every query
+    had run, and with a few orders timing out a `Watch(link_lost_s=20)` killed the session)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 20)
+        send = tr.send
+
+        async def slow_queries(call: Any, lane: Any = "query") -> Any:
+            if call.method == "GET":
+                await asyncio.sleep(1.5)
+            return await send(call, lane)
+
+        tr.send = slow_queries  # type: ignore[method-assign]
+        stream = tr.stream
+        assert stream is not None
+        started = asyncio.get_running_loop().time()
+        sim.endpoint(a.venue, 0).drop()
+        sim.venue(a.venue).engine.cancel(a.key, a.symbol, int(o.order_id or 0), None)
+        await settle(lambda: stream.connects >= 2 and stream.connected, "the stream back", 5.0)
+        assert asyncio.get_running_loop().time() - started < 1.2  # not after the first slow query
+        assert tr._current(o.client_id).status == "new"  # its reconciliation still running
+        await settle(lambda: tr._current(o.client_id).status == "canceled", "reconciled", 5.0)
+
+    a.run(body)

@@ -253,18 +253,30 @@ class PrivateStream(KeptSocket):
         self.on_resubscribed = on_resubscribed
         self.events = 0
         self._acked = asyncio.Event()
+        self._reconciling: asyncio.Task[None] | None = None
 
     async def on_connected(self) -> None:
         self._acked.clear()
         await self.log_in(self.grammar, self.signer)
         self.send(self.grammar.stream_subscribe(self.signer))
         await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
-        if self.connects >= 1:
-            # Orders may have changed while the stream was away: ask the venue about each.
-            try:
-                await self.on_resubscribed()
-            except (TickwireError, OSError) as e:
-                log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+        if self.connects >= 1 and (self._reconciling is None or self._reconciling.done()):
+            # Orders may have changed while the stream was away: ask the venue about each — in a task
+            # of its own, so the stream is up (its events applied, a watchdog seeing it) while the
+            # queries, which may take rounds of time-outs, run.
+            self._reconciling = asyncio.get_running_loop().create_task(self._reconcile())
+
+    async def _reconcile(self) -> None:
+        try:
+            await self.on_resubscribed()
+        except (TickwireError, OSError) as e:
+            log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+
+    async def close(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            await asyncio.gather(self._reconciling, return_exceptions=True)
+        await super().close()
 
     def on_message(self, msg: Any) -> None:
         pong = getattr(self.grammar, "pong", None)  # a venue that pings in JSON (HTX's /ws/v2)
