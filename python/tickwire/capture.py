@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
+
+log = logging.getLogger("tickwire.capture")
 
 __all__ = ["CaptureWriter", "FrameSink"]
 
@@ -35,6 +38,21 @@ FrameSink = Callable[[bool, memoryview, int], None]
 _Event = tuple[str, str, bool, bytes, int]
 # Events formatted per write.
 _CHUNK = 16
+
+
+def _redacted(data: bytes) -> bytes:
+    """A sent message as a capture may keep it: no bearer token (Coinbase's subscribe carries a JWT,
+    valid for minutes; captures are meant to be shared as fixtures)."""
+    if b'"jwt"' not in data:
+        return data
+    try:
+        msg = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data
+    if isinstance(msg, dict) and "jwt" in msg:
+        msg["jwt"] = "<redacted>"
+        return orjson.dumps(msg)
+    return data
 
 
 class CaptureWriter:
@@ -54,6 +72,8 @@ class CaptureWriter:
         self._stop = threading.Event()
         self.counts: dict[str, int] = {"open": 0, "send": 0, "recv": 0, "http": 0}
         self.bytes_written = 0
+        self.error: OSError | None = None  # the write that failed; the queue is drained from then on
+        self.dropped = 0  # events not written because of it
         self._thread = threading.Thread(target=self._run, name="tickwire-capture", daemon=True)
         self._thread.start()
 
@@ -73,7 +93,7 @@ class CaptureWriter:
         self._queue.append(("open", url, False, b"", time.monotonic_ns()))
 
     def send(self, url: str, data: bytes) -> None:
-        self._queue.append(("send", url, False, bytes(data), time.monotonic_ns()))
+        self._queue.append(("send", url, False, _redacted(bytes(data)), time.monotonic_ns()))
 
     def http(self, url: str, body: bytes) -> None:
         """A REST response (a book snapshot), queued before the feed applies it."""
@@ -103,7 +123,16 @@ class CaptureWriter:
                 out.append(orjson.dumps(_event(kind, url, binary, data, (t_ns + offset) / 1e9)))
                 out.append(b"\n")
             chunk = b"".join(out)
-            self._file.write(chunk)
+            if self.error is not None:
+                self.dropped += len(out) // 2
+                continue
+            try:
+                self._file.write(chunk)
+            except OSError as e:  # a full disk: the capture is lost, not the session's memory
+                self.error = e
+                self.dropped += len(out) // 2
+                log.error("capture %s: write failed (%s); events from now on are dropped", self.path, e)
+                continue
             self.bytes_written += len(chunk)
 
     def close(self) -> None:

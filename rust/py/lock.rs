@@ -1,11 +1,11 @@
 //! `ReaderLock`: what a thread-backed session's readers and its frame route share, so several reads
 //! from another thread see the books between two frames, never in the middle of one.
 //!
-//! The route takes it in Rust (one compare-and-swap per frame, no Python call: a `threading.Lock`
-//! taken from Python cost ~1.5 µs per frame on a cold cache). Whoever waits releases the GIL while it
+//! The route takes it in Rust (a load and a compare-and-swap per frame, no Python call: a
+//! `threading.Lock` taken from Python cost ~1.5 µs per frame on a cold cache). Whoever waits releases the GIL while it
 //! does, so a reader holding the lock can always get the GIL back to finish and release it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 
@@ -25,29 +25,81 @@ fn wait_until(py: Python<'_>, take: impl Fn() -> bool + Sync) {
     });
 }
 
-#[pyclass(module = "tickwire._core", name = "ReaderLock", frozen)]
+/// A lock its holder may take again (each take given back once): the holder's thread and depth.
 #[derive(Default)]
-pub struct ReaderLock {
-    held: AtomicBool,
+struct Reentrant {
+    /// The holder's thread (0: free), as `Reentrant::me` numbers threads.
+    owner: AtomicU64,
+    /// How many times the holder took it (only the holder touches it).
+    depth: AtomicU64,
 }
 
-impl ReaderLock {
-    #[inline]
-    fn try_take(&self) -> bool {
-        self.held.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+impl Reentrant {
+    fn me() -> u64 {
+        thread_local! {
+            static ID: u64 = {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            };
+        }
+        ID.with(|id| *id)
     }
 
-    /// Takes the lock, waiting without the GIL when someone else holds it.
-    pub(crate) fn take(&self, py: Python<'_>) {
+    /// Takes it if it is free or already this thread's; false otherwise (nothing waited for).
+    #[inline]
+    fn try_take(&self) -> bool {
+        let me = Self::me();
+        if self.owner.load(Ordering::Relaxed) == me
+            || self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        {
+            self.depth.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    fn take(&self, py: Python<'_>) {
         if self.try_take() {
             return;
         }
         wait_until(py, || self.try_take());
     }
 
+    /// Gives one take back; false (nothing changed) if this thread does not hold it.
+    #[inline]
+    fn give(&self) -> bool {
+        if self.owner.load(Ordering::Relaxed) != Self::me() {
+            return false;
+        }
+        if self.depth.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.owner.store(0, Ordering::Release);
+        }
+        true
+    }
+
+    fn held(&self) -> bool {
+        self.owner.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// Re-entrant: a callback the route runs while it holds the lock (`on_book` on the session thread)
+/// may take it again (`with md.locked():`) instead of waiting for itself for good.
+#[pyclass(module = "tickwire._core", name = "ReaderLock", frozen)]
+#[derive(Default)]
+pub struct ReaderLock {
+    lock: Reentrant,
+}
+
+impl ReaderLock {
+    /// Takes the lock, waiting without the GIL when another thread holds it.
+    #[inline]
+    pub(crate) fn take(&self, py: Python<'_>) {
+        self.lock.take(py);
+    }
+
     #[inline]
     pub(crate) fn give(&self) {
-        self.held.store(false, Ordering::Release);
+        self.lock.give();
     }
 }
 
@@ -63,15 +115,17 @@ impl ReaderLock {
     }
 
     fn release(&self) -> PyResult<()> {
-        if !self.held.swap(false, Ordering::Release) {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err("release of an unlocked ReaderLock"));
+        if !self.lock.give() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "release of a ReaderLock this thread does not hold",
+            ));
         }
         Ok(())
     }
 
     #[getter]
     fn locked(&self) -> bool {
-        self.held.load(Ordering::Relaxed)
+        self.lock.held()
     }
 
     fn __enter__(&self, py: Python<'_>) {
@@ -90,52 +144,26 @@ impl ReaderLock {
 #[pyclass(module = "tickwire._core", name = "BudgetLock", frozen)]
 #[derive(Default)]
 pub struct BudgetLock {
-    /// The holder's thread (0: free), as `BudgetLock::me` numbers threads.
-    owner: std::sync::atomic::AtomicU64,
-    /// How many times the holder took it (only the holder touches it).
-    depth: std::sync::atomic::AtomicU64,
+    lock: Reentrant,
 }
 
 impl BudgetLock {
-    fn me() -> u64 {
-        thread_local! {
-            static ID: u64 = {
-                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            };
-        }
-        ID.with(|id| *id)
-    }
-
     /// Takes it if it is free or already this thread's; false otherwise (nothing waited for).
     #[inline]
     pub(crate) fn try_take(&self) -> bool {
-        let me = Self::me();
-        if self.owner.load(Ordering::Relaxed) == me
-            || self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
-        {
-            self.depth.fetch_add(1, Ordering::Relaxed);
-            return true;
-        }
-        false
+        self.lock.try_take()
     }
 
     fn take(&self, py: Python<'_>) {
-        if self.try_take() {
-            return;
-        }
-        wait_until(py, || self.try_take());
+        self.lock.take(py);
     }
 
     #[inline]
     pub(crate) fn give(&self) -> PyResult<()> {
-        if self.owner.load(Ordering::Relaxed) != Self::me() {
+        if !self.lock.give() {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "release of a BudgetLock this thread does not hold",
             ));
-        }
-        if self.depth.fetch_sub(1, Ordering::Relaxed) == 1 {
-            self.owner.store(0, Ordering::Release);
         }
         Ok(())
     }

@@ -316,6 +316,9 @@ impl Feed {
             self.quote_sym.extend_from_slice(sym);
             self.quote = q;
         }
+        // A frame refused below did not happen for the sequence either: the next one then shows the
+        // gap (a connection-wide number names no book that could be told it missed an update).
+        let conn_before = self.conn_seq;
         if let Some(s) = self.batch.conn_seq {
             if let Some(last) = self.conn_seq {
                 if s != last + 1 {
@@ -336,7 +339,7 @@ impl Feed {
         {
             return Ok(());
         }
-        match named {
+        let applied = match named {
             Some((sym, depth)) => {
                 for m in &mut self.batch.msgs {
                     m.depth = depth;
@@ -344,7 +347,11 @@ impl Feed {
                 self.apply_batch(frame, Some(sym)).map(|_| ())
             }
             None => self.apply_batch(frame, None).map(|_| ()),
+        };
+        if applied.is_err() {
+            self.conn_seq = conn_before;
         }
+        applied
     }
 
     /// Like `on_frame`, for a decoder other than this venue's JSON grammar (Binance SBE, a user's

@@ -136,6 +136,25 @@ fn coinbase_level2_and_connection_gap() {
 }
 
 #[test]
+fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
+    let mut f = feed(Venue::Coinbase);
+    let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let upd = |seq: i64, qty: &str| {
+        format!(
+            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"update","product_id":"BTC-USD","updates":[{{"side":"bid","event_time":"t","price_level":"21921.70","new_quantity":"{qty}"}}]}}]}}"#
+        )
+    };
+    // Refused whole (a negative quantity): nothing applied, and the number not taken either...
+    assert!(f.on_frame(upd(2, "-1").as_bytes()).is_err());
+    assert!(f.book(b"BTC-USD").unwrap().is_synced());
+    // ... so the next frame shows that an update is missing (before: applied, the book "synced").
+    let s = f.on_frame(upd(3, "2").as_bytes()).unwrap();
+    assert!(s.conn_gap);
+    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
+}
+
+#[test]
 fn htx_mbp_aligns_req_refresh_with_cached_increments() {
     let mut f = feed(Venue::Htx);
     let inc = |prev: i64, seq: i64, px: &str| {

@@ -349,3 +349,38 @@ def test_capture_writer_writes_the_fixture_lines_in_order(tmp_path: Path) -> Non
     assert lines[3]["b64"] == "H4sA" and lines[2]["text"] == '{"a":1}'
     assert [e["t"] for e in lines] == sorted(e["t"] for e in lines)
     assert w.counts == {"open": 1, "send": 1, "recv": 2, "http": 1}
+
+
+def test_capture_writer_keeps_no_bearer_token_and_survives_a_failed_write(tmp_path: Path) -> None:
+    """A sent message's JWT (Coinbase's subscribe) is not written; a write that fails (a full disk) ends
+    the capture, not the writer thread: later events are drained and counted as dropped, so the queue
+    the frame path fills stays bounded (before: the thread died and the queue grew for good)."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "jwt.jsonl"
+    with CaptureWriter(path, interval=0.01) as w:
+        w.send("wss://x/ws", b'{"type":"subscribe","channel":"level2","jwt":"eyJhbGciOi.secret.sig"}')
+    [sent] = _lines(path)
+    assert "secret" not in path.read_text() and json.loads(sent["text"])["jwt"] == "<redacted>"
+
+    w = CaptureWriter(tmp_path / "full.jsonl", interval=0.01)
+
+    class Full:
+        closed = False
+
+        def write(self, _chunk: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            self.closed = True
+
+    w._file = Full()  # type: ignore[assignment]
+    tee = w.sink("wss://x/stream")
+    for _ in range(3):
+        tee(False, memoryview(b'{"a":1}'), time.monotonic_ns())
+    time.sleep(0.1)
+    assert w.error is not None and w._thread.is_alive() and w.dropped == 3 and not w._queue
+    tee(False, memoryview(b'{"a":2}'), time.monotonic_ns())
+    time.sleep(0.1)
+    assert w.dropped == 4 and not w._queue
+    w.close()

@@ -56,6 +56,36 @@ def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
         assert not md._thread.is_alive()
 
 
+def test_a_callback_may_hold_the_books_still_as_the_readme_shows() -> None:
+    """``on_book`` runs on the session thread inside the frame's hold on the books; ``with md.locked():``
+    there takes it again instead of waiting for itself (before: the session froze for good)."""
+    with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
+        held: list[float] = []
+        box: list[Any] = []
+
+        def on_book(book: Any) -> None:
+            if box:
+                with box[0].locked():
+                    bid = book.best_bid()
+                    assert bid is not None
+                    held.append(bid[0])
+
+        md = tickwire.connect_threaded(
+            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
+        )
+        box.append(md)
+        try:
+            end = time.monotonic() + 10.0
+            while len(held) < 20 and time.monotonic() < end:
+                time.sleep(0.01)
+            assert len(held) >= 20  # frames kept being applied and called back
+            with md.locked():  # and this thread can still take it between frames
+                assert md.book("BTCUSDT").best_bid() is not None
+        finally:
+            md.close()
+        assert not md._thread.is_alive()
+
+
 def test_threaded_queue_dispatch_and_start_failure() -> None:
     with sim_process("--venue", "okx", "--rate", "300", "--depth", "20") as urls:
         with tickwire.connect_threaded(

@@ -26,12 +26,17 @@ class Registry:
         return new
 
     def remove(self, subs: Iterable[Sub]) -> list[Sub]:
-        """Drops a reference to each; returns those no one holds any more (to unsubscribe)."""
+        """Drops a reference to each; returns those no one holds any more (to unsubscribe).
+        ``KeyError`` for one not subscribed, with nothing dropped (all checked first)."""
+        subs = list(subs)
+        held = dict(self._refs)
+        for s in subs:  # (a sub named twice takes two references)
+            if held.get(s, 0) == 0:
+                raise KeyError(f"not subscribed: {s.channel} {s.symbol}")
+            held[s] -= 1
         gone = []
         for s in subs:
-            n = self._refs.get(s, 0)
-            if n == 0:
-                raise KeyError(f"not subscribed: {s.channel} {s.symbol}")
+            n = self._refs[s]
             if n == 1:
                 del self._refs[s]
                 gone.append(s)
