@@ -1,5 +1,5 @@
-"""The subscription registry's reference counts: an unsubscribe naming one symbol not subscribed
-changes nothing (before: the others were dropped and left streaming at the venue)."""
+"""The subscription registry's reference counts (``session/registry.py``): an unsubscribe naming one
+symbol not subscribed changes nothing (before: the others were dropped and left streaming)."""
 
 from __future__ import annotations
 
