@@ -180,6 +180,37 @@ def test_a_frame_the_book_refuses_is_counted_and_the_connection_kept() -> None:
     run(go())
 
 
+def test_a_ping_closing_a_socket_read_does_not_hold_back_its_books_callbacks() -> None:
+    """The venue writes a depth diff and a PING in one go (the client reads both at once): picows
+    answers the ping itself and never hands it on, so the diff is not the read's last frame. Its
+    ``on_book`` still comes at once (before: only with the next read — here never, the market paused)."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=200, depth=25) as sim:
+            bids: list[Any] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"],
+                on_book=lambda b: bids.append(b.best_bid()), **FAST,
+            ) as md:  # fmt: skip
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                sim.pause()
+                await asyncio.sleep(0.1)  # what was published has arrived
+                nxt = sim.book("binance", "BTCUSDT").update_id + 1
+                top = sim.book("binance", "BTCUSDT").bids[0][0]
+                diff = (
+                    '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT",'
+                    f'"U":{nxt},"u":{nxt},"b":[["{top}","0.5"]],"a":[]}}}}'
+                )
+                seen = len(bids)
+                for c in sim.endpoint("binance").conns.values():
+                    c.send_text(diff.encode())
+                    c.send_ping(b"hb")  # written right after it
+                await eventually(lambda: len(bids) > seen, timeout=1.0, what="the diff's on_book")
+                assert bids[-1] == (float(top), 0.5)  # the touch's new quantity
+
+    run(go())
+
+
 def test_stalled_stream_is_detected_and_reconnected() -> None:
     async def go() -> None:
         async with Simulator(["okx"], seed=6, rate=300, depth=25) as sim:

@@ -90,6 +90,11 @@ class Line(WSListener):
         # Frames parsed from one socket read share its time: that is when their bytes arrived.
         t0 = self._t_read or now
         last = frame.last_in_buffer
+        if not last and not self._t_read:
+            # The read's last frame may never come here (a ping or pong picows answers itself): end
+            # the read after its frames were handled, or its books' callbacks and its time would wait
+            # for the next read — seconds later, maybe on another connection.
+            asyncio.get_running_loop().call_soon(self._end_read)
         self._t_read = 0 if last else t0
         self.last_rx_ns = now
         self.frames += 1
@@ -118,6 +123,11 @@ class Line(WSListener):
             self.kill_reason = f"venue closed the connection ({frame.get_close_code()})"
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+
+    def _end_read(self) -> None:
+        self._t_read = 0
+        if self._dispatcher.pending:
+            self._dispatcher.flush()
 
     def _flush(self, last: int) -> None:
         # Books changed earlier in this socket read still owe their callback.
