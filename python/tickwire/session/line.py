@@ -126,8 +126,7 @@ class Line(WSListener):
 
     def _end_read(self) -> None:
         self._t_read = 0
-        if self._dispatcher.pending:
-            self._dispatcher.flush()
+        self._flush(1)
 
     def _flush(self, last: int) -> None:
         # Books changed earlier in this socket read still owe their callback.

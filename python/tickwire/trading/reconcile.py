@@ -13,12 +13,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import (
-    OrderNotFound,
-    TickwireError,
-    TransportError,
-    UnknownOutcome,
-)
+from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar

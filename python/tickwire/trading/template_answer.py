@@ -83,13 +83,7 @@ class Answering:
                     if written is None:
                         if s.dead_man is not None:
                             await s.dead_man.cover(self.symbol)
-                        try:
-                            if not taken and s.budget.try_take(self._cost, "order") > 0:
-                                await s.budget.acquire(self._cost, "order")
-                            s.refuse_if_halted("template send")  # the kill switch thrown during the waits
-                        except TickwireError as e:
-                            unsent(e)
-                            raise
+                        await wire.cleared(self._cost, "order", "template send", taken=taken)
                         ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
                     sending = True
                     wire.requests += 1

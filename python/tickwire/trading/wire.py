@@ -135,13 +135,7 @@ class Wire:
         resends = 0
         remedied = False
         while True:
-            try:
-                await self.budget.acquire(cost, lane)
-                if lane == "order" and self.order_gate is not None:
-                    self.order_gate(f"{call.method} {call.path}")
-            except TickwireError as e:
-                unsent(e)
-                raise
+            await self.cleared(cost, lane, f"{call.method} {call.path}")
             started = time.monotonic()
             self.requests += 1
             try:
@@ -171,6 +165,18 @@ class Wire:
 
                 if not await self.remedies.apply(remedy, e, call, self.signer, resync):
                     raise
+
+    async def cleared(self, cost: dict[str, int], lane: Lane, what: str, *, taken: bool = False) -> None:
+        """Right before a write: ``cost`` taken from the budget (unless already ``taken``), then, for an
+        order, the session's halt check. What refuses is marked ``unsent`` (nothing went out)."""
+        try:
+            if not taken:
+                await self.budget.acquire(cost, lane)
+            if lane == "order" and self.order_gate is not None:
+                self.order_gate(what)
+        except TickwireError as e:
+            unsent(e)
+            raise
 
     async def start_clock(self, signer: Any) -> None:
         """Measures the venue clock once at start when ``signer`` signs with it. A venue whose time
