@@ -110,6 +110,15 @@ def test_kill_cancels_while_new_orders_are_rate_limited() -> None:
     run("binance", body, {"order_limit_10s": 10}, rate_wait=0)
 
 
+async def buy_by(path: str, sim: Simulator, tr: TradingSession) -> Any:
+    """A Binance BTCUSDT buy 40 ticks under the best bid, by ``place_order`` or by a template."""
+    if path == "place_order":
+        return await rest_buy(sim, tr, "BTCUSDT", 40)
+    t = tr.template("BTCUSDT", "buy")
+    price = sim.book("binance", "BTCUSDT").bids[0][0] - 40 * tr.rules["BTCUSDT"].tick_size
+    return await t.send(price, t.rules.min_qty * 100)
+
+
 @pytest.mark.parametrize("path", ["place_order", "template"])
 def test_an_order_waiting_for_budget_when_the_kill_is_thrown_is_never_written(path: str) -> None:
     """Orders at the budget's limit (here 3 a second, one kept for cancels): the next one waits for room.
@@ -120,12 +129,7 @@ def test_an_order_waiting_for_budget_when_the_kill_is_thrown_is_never_written(pa
         tr.budget.set_limits([Limit("ORDERS", 3, 1.0, "account")], replace=True)
         for i in range(2):
             await rest_buy(sim, tr, "BTCUSDT", 30 + i)
-        if path == "place_order":
-            waiting = asyncio.ensure_future(rest_buy(sim, tr, "BTCUSDT", 40))
-        else:
-            t = tr.template("BTCUSDT", "buy")
-            price = sim.book("binance", "BTCUSDT").bids[0][0] - 40 * tr.rules["BTCUSDT"].tick_size
-            waiting = asyncio.ensure_future(t.send(price, t.rules.min_qty * 100))
+        waiting = asyncio.ensure_future(buy_by(path, sim, tr))
         await asyncio.sleep(0.1)
         assert not waiting.done() and len(open_at_venue(sim, "binance")) == 2  # it waits for room
         report = await tr.kill("runaway")
@@ -136,6 +140,44 @@ def test_an_order_waiting_for_budget_when_the_kill_is_thrown_is_never_written(pa
         assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 2
 
     run("binance", body)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_an_order_whose_connection_is_opening_when_the_kill_is_thrown_is_never_written(path: str) -> None:
+    """No idle kept-alive connection: the order's write waits for a fresh one (held here until the kill
+    has begun, as a slow connect or TLS handshake would). The kill reports complete and the order is
+    refused (``TradingHalted``) once its connection is up, not written (before: the halt was checked
+    before the connect, so the order went out after the kill)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await rest_buy(sim, tr, "BTCUSDT", 30)
+        http = tr.wire.http
+        assert http is not None
+        while (idle := http.idle()) is not None:
+            idle.close()
+        opening, release = asyncio.Event(), asyncio.Event()
+        original = http._open
+
+        async def slow_open(loop: Any, deadline: float) -> Any:
+            if not opening.is_set():  # only the order's: the kill's own requests connect at once
+                opening.set()
+                await release.wait()
+            return await original(loop, deadline)
+
+        http._open = slow_open  # type: ignore[method-assign]
+        waiting = asyncio.ensure_future(buy_by(path, sim, tr))
+        await asyncio.wait_for(opening.wait(), 5)
+        kill = asyncio.ensure_future(tr.kill("runaway"))
+        await asyncio.sleep(0)  # the kill has begun: the session is halted
+        release.set()
+        with pytest.raises(TradingHalted):
+            await waiting
+        report = await kill
+        assert report.complete and len(report.cancelled) == 1
+        await asyncio.sleep(0.2)
+        assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 1
+
+    run("binance", body, transport="rest")
 
 
 def test_an_order_the_venue_takes_while_the_kill_runs_is_cancelled_too() -> None:

@@ -162,7 +162,8 @@ class Answering:
         http = wire.http
         if http is None:
             raise unsent(TransportError(f"{s.venue}: trading session is not started"))
-        r = await http.finish_raw("POST", self._path, data, written, sent=track)
+        gate = wire.gate("order", "template send") if written is None else None
+        r = await http.finish_raw("POST", self._path, data, written, sent=track, gate=gate)
         tokens = wire.tokens
         if relogin and tokens is not None and tokens.refused(r.status, r.body):
             raise _TokenRefused(self._baked)

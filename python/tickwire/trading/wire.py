@@ -135,11 +135,12 @@ class Wire:
         resends = 0
         remedied = False
         while True:
-            await self.cleared(cost, lane, f"{call.method} {call.path}")
+            what = f"{call.method} {call.path}"
+            await self.cleared(cost, lane, what)
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only, cost)
+                return await self._once(call, rest_only, cost, self.gate(lane, what))
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
                 if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
@@ -147,6 +148,8 @@ class Wire:
                 resends += 1
                 self.rate_resends += 1  # the next acquire waits the block out
             except TickwireError as e:
+                if was_unsent(e):  # refused here before a byte went out: neither lost nor refused
+                    raise
                 # "lost": no answer (time-out, connection gone); "refused": the venue's error answer.
                 lost = isinstance(e, RequestTimeoutError | TransportError)
                 self.audit.event(
@@ -172,11 +175,29 @@ class Wire:
         try:
             if not taken:
                 await self.budget.acquire(cost, lane)
-            if lane == "order" and self.order_gate is not None:
-                self.order_gate(what)
         except TickwireError as e:
             unsent(e)
             raise
+        gate = self.gate(lane, what)
+        if gate is not None:
+            gate()
+
+    def gate(self, lane: Lane, what: str) -> Callable[[], None] | None:
+        """For an order, the session's halt check as the HTTP client runs it right before its write
+        (again after a fresh connection's connect, which may take a while); what it refuses is marked
+        ``unsent``. None for the other lanes."""
+        check = self.order_gate
+        if lane != "order" or check is None:
+            return None
+
+        def gate() -> None:
+            try:
+                check(what)
+            except TickwireError as e:
+                unsent(e)
+                raise
+
+        return gate
 
     async def start_clock(self, signer: Any) -> None:
         """Measures the venue clock once at start when ``signer`` signs with it. A venue whose time
@@ -212,7 +233,13 @@ class Wire:
             self._resync = asyncio.ensure_future(clock.measure(self.http, rounds, before))
         return await asyncio.shield(self._resync)
 
-    async def _once(self, call: Call, rest_only: bool, cost: dict[str, int] | None = None) -> Any:
+    async def _once(
+        self,
+        call: Call,
+        rest_only: bool,
+        cost: dict[str, int] | None = None,
+        gate: Callable[[], None] | None = None,
+    ) -> Any:
         ws = None if rest_only else self.orders_ws
         try:
             if ws is not None and call.signed:
@@ -223,7 +250,7 @@ class Wire:
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
             self.audit_request(call, "rest")
-            return await self._rest(call)
+            return await self._rest(call, gate)
         except RateLimitError as e:
             # Nothing more goes to that limit before the venue's window has passed, from any session.
             code = getattr(e, "code", None)
@@ -244,11 +271,11 @@ class Wire:
             params=dict(call.params), body=call.body, signer=key_hint(self.signer),
         )  # fmt: skip
 
-    async def _rest(self, call: Call) -> Any:
+    async def _rest(self, call: Call, gate: Callable[[], None] | None = None) -> Any:
         http = self.http
         assert http is not None
         if not call.signed:
-            r = await http.request(call.method, call.path, query=dict(call.params))
+            r = await http.request(call.method, call.path, query=dict(call.params), gate=gate)
             return self.read_answer(r.status, r.body, r.headers, call)
         relogged = False
         while True:
@@ -262,7 +289,7 @@ class Wire:
                 headers.update(self.tokens.header())
                 used = self.tokens.token
             q, body = req.query, req.body
-            r = await http.request(call.method, call.path, query=q, body=body, headers=headers)
+            r = await http.request(call.method, call.path, query=q, body=body, headers=headers, gate=gate)
             if self.tokens is not None and not relogged and self.tokens.refused(r.status, r.body):
                 self.tokens.forget(used)
                 relogged = True

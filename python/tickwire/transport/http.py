@@ -139,9 +139,11 @@ class HttpClient:
         body: bytes | str = b"",
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> HttpResponse:
         """Send one request and read its response. ``query`` goes out exactly as given when it is a
-        string (what the caller signed); a mapping is form-encoded in its order."""
+        string (what the caller signed); a mapping is form-encoded in its order. ``gate`` runs right
+        before the bytes are written, after any wait for a connection: what it raises, nothing is."""
         if self._closed:
             raise TransportError("HTTP client is closed")
         if not isinstance(query, str):
@@ -158,7 +160,7 @@ class HttpClient:
         data = "".join(parts).encode()
         if body:
             data += body
-        return await self.send_raw(method, path, data, timeout=timeout)
+        return await self.send_raw(method, path, data, timeout=timeout, gate=gate)
 
     def request_parts(
         self, method: str, path: str, headers: Mapping[str, str] | None = None
@@ -183,12 +185,14 @@ class HttpClient:
         *,
         timeout: float | None = None,
         sent: Callable[[], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> HttpResponse:
         """Sends ``data``, a whole request already built (an order template's), on a kept-alive
         connection as :meth:`request` does, and reads its response; ``method`` and ``path`` name it
         for the retry rule and ``on_exchange``. ``sent`` runs once, right after the bytes were
-        written and before anything else can run (an order template tracks its order there)."""
-        return await self.finish_raw(method, path, data, None, timeout=timeout, sent=sent)
+        written and before anything else can run (an order template tracks its order there);
+        ``gate`` as for :meth:`request`."""
+        return await self.finish_raw(method, path, data, None, timeout=timeout, sent=sent, gate=gate)
 
     def idle(self) -> Conn | None:
         """An idle kept-alive connection taken out of the pool, to write on at once (``transport``),
@@ -227,10 +231,11 @@ class HttpClient:
         *,
         timeout: float | None = None,
         sent: Callable[[], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> HttpResponse:
         """The response to ``data``: already on the wire as ``written`` (from :meth:`write_raw`), or
-        sent now (``written`` None). A kept-alive connection the server closed as the request went
-        out is retried on a fresh one, as for every request."""
+        sent now (``written`` None; ``gate`` as for :meth:`request`). A kept-alive connection the
+        server closed as the request went out is retried on a fresh one, as for every request."""
         if self._closed and written is None:
             raise TransportError("HTTP client is closed")
         seconds = self._timeout if timeout is None else timeout
@@ -238,7 +243,9 @@ class HttpClient:
         t0 = written.at if written is not None else time.perf_counter() if self._on_exchange else 0.0
         status = 0
         try:
-            resp = await self._exchange(loop, method, data, loop.time() + seconds, seconds, sent, written)
+            resp = await self._exchange(
+                loop, method, data, loop.time() + seconds, seconds, sent, written, gate
+            )
             status = resp.status
             return resp
         finally:
@@ -257,6 +264,7 @@ class HttpClient:
         seconds: float,
         sent: Callable[[], None] | None = None,
         written: Written | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> HttpResponse:
         retried = False
         while True:
@@ -273,6 +281,14 @@ class HttpClient:
                 # None idle, or a retry: that one goes out on a fresh connection.
                 conn = idle if idle is not None else await self._open(loop, deadline)
                 reused = conn.uses > 0
+                if gate is not None:
+                    # The connect may have taken a while (a TLS handshake): what the caller must
+                    # check right before a write (a kill switch thrown meanwhile) is checked now.
+                    try:
+                        gate()
+                    except BaseException:
+                        self._release(conn)
+                        raise
                 fut = conn.send(data, method == "HEAD")
             if sent is not None:
                 sent()
@@ -304,11 +320,15 @@ class HttpClient:
             finally:
                 self._busy.discard(conn)
             conn.fut = None
-            if conn.keep_alive and not self._closed and len(self._idle) < self._pool_size and conn.usable():
-                self._idle.append(conn)
-            else:
-                conn.close()
+            self._release(conn)
             return resp
+
+    def _release(self, conn: Conn) -> None:
+        """``conn``, nothing in flight on it, kept for the next request or closed."""
+        if conn.keep_alive and not self._closed and len(self._idle) < self._pool_size and conn.usable():
+            self._idle.append(conn)
+        else:
+            conn.close()
 
     def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
         if self._timer is not None:
