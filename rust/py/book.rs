@@ -284,9 +284,12 @@ impl OrderBook {
         guard(|| self.with(py, |b| b.checksum()))
     }
 
+    /// Synced, and since every line of the session went down, proven continuous by a message on
+    /// the new connection (or a fresh snapshot): a book last synced before an outage is not.
     #[getter]
     fn is_synced(&self, py: Python<'_>) -> PyResult<bool> {
-        guard(|| self.with(py, |b| b.is_synced()))
+        let confirmed = self.feed.bind(py).try_borrow().is_ok_and(|f| f.confirmed(self.index));
+        guard(|| self.with(py, |b| b.is_synced() && confirmed))
     }
 
     /// "empty", "buffering", "synced", "out_of_sync:gap|checksum|crossed" or "resyncing".

@@ -33,11 +33,6 @@ pub struct Dispatcher {
     /// Books changed by frames of the current socket read, called back after its last frame.
     dirty: Vec<u32>,
     applied: Vec<u32>,
-    /// Books whose continuity is unproven since every line went down (a venue sequence shows a
-    /// loss only when the next message arrives): set by `unconfirm_all`, cleared per book by the
-    /// first message applied to it.
-    unconfirmed: Vec<bool>,
-    n_unconfirmed: usize,
     /// Held around each frame when a thread-backed handle's readers share the books.
     lock: Option<Py<ReaderLock>>,
     /// Quote rules armed on this route's books, fired before `on_book` for the book they watch.
@@ -127,13 +122,12 @@ impl Dispatcher {
                     self.applied.push(i);
                 }
             }
+            for &i in &self.applied {
+                f.confirm(i as usize);
+            }
         }
         let applied = std::mem::take(&mut self.applied);
         for (k, &i) in applied.iter().enumerate() {
-            if self.n_unconfirmed > 0 && self.unconfirmed.get(i as usize) == Some(&true) {
-                self.unconfirmed[i as usize] = false;
-                self.n_unconfirmed -= 1;
-            }
             if !self.coalesce {
                 // Once per book per call, with the state the call left: several messages of one
                 // frame, or held A/B frames applied behind it, are one change to the user.
@@ -235,8 +229,6 @@ impl Dispatcher {
             views: Vec::new(),
             dirty: Vec::new(),
             applied: Vec::new(),
-            unconfirmed: Vec::new(),
-            n_unconfirmed: 0,
             lock: None,
             quotes: Py::new(py, QuoteRules::default())?,
         })
@@ -316,22 +308,14 @@ impl Dispatcher {
     /// Every book the feed has is unconfirmed until a message applied to it proves its continuity
     /// (call when every line went down).
     fn unconfirm_all(&mut self, py: Python<'_>) {
-        let n = self.feed.bind(py).borrow().feed.len();
-        self.unconfirmed.clear();
-        self.unconfirmed.resize(n, true);
-        self.n_unconfirmed = n;
+        self.feed.bind(py).borrow_mut().unconfirm_all();
     }
 
-    /// False while `symbol`'s book awaits its first message since `unconfirm_all`.
+    /// False while `symbol`'s book awaits its first message since `unconfirm_all` (its view's
+    /// `is_synced` says the same).
     fn confirmed(&self, py: Python<'_>, symbol: &str) -> bool {
-        if self.n_unconfirmed == 0 {
-            return true;
-        }
         let f = self.feed.bind(py).borrow();
-        match f.feed.index_of(symbol.as_bytes()) {
-            Some(i) => self.unconfirmed.get(i) != Some(&true),
-            None => true,
-        }
+        f.feed.index_of(symbol.as_bytes()).is_none_or(|i| f.confirmed(i))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -70,9 +70,39 @@ pub struct BookFeed {
     quote_sym: Option<(Box<[u8]>, Py<PyString>)>,
     /// Per book, the last `OrderBook.top()` (kept here, where its borrow of the feed can change it).
     pub(crate) tops: Vec<LastTop>,
+    /// Books whose continuity is unproven since every line of their session went down (a venue
+    /// sequence shows a loss only when the next message arrives): set by `unconfirm_all`, cleared
+    /// per book by the first message applied to it or a snapshot that syncs it. Here, not in the
+    /// session's route, so every view's `is_synced` says it.
+    unconfirmed: Vec<bool>,
+    n_unconfirmed: usize,
 }
 
 impl BookFeed {
+    /// Every book unconfirmed until a message applied to it, or a snapshot that syncs it, proves
+    /// its continuity (every line of the session went down).
+    pub(crate) fn unconfirm_all(&mut self) {
+        let n = self.feed.len();
+        self.unconfirmed.clear();
+        self.unconfirmed.resize(n, true);
+        self.n_unconfirmed = n;
+    }
+
+    /// Book `i`'s continuity proven.
+    #[inline]
+    pub(crate) fn confirm(&mut self, i: usize) {
+        if self.n_unconfirmed > 0 && self.unconfirmed.get(i) == Some(&true) {
+            self.unconfirmed[i] = false;
+            self.n_unconfirmed -= 1;
+        }
+    }
+
+    /// False while book `i` awaits its proof since `unconfirm_all`.
+    #[inline]
+    pub(crate) fn confirmed(&self, i: usize) -> bool {
+        self.n_unconfirmed == 0 || self.unconfirmed.get(i) != Some(&true)
+    }
+
     /// `(kind, ((symbol, outcome), ...), ping_value | None)` for the last frame.
     pub(crate) fn summary<'py>(
         &mut self,
@@ -227,6 +257,8 @@ impl BookFeed {
                 bus: Default::default(),
                 quote_sym: None,
                 tops: Vec::new(),
+                unconfirmed: Vec::new(),
+                n_unconfirmed: 0,
             })
         })
     }
@@ -278,6 +310,11 @@ impl BookFeed {
             with_bytes(payload, |b| {
                 self.feed.on_snapshot(symbol.as_bytes(), b).map(|_| ()).map_err(feed_err)
             })?;
+            if let Some(i) = self.feed.index_of(symbol.as_bytes()) {
+                if self.feed.book_at(i).is_some_and(|b| b.is_synced()) {
+                    self.confirm(i);
+                }
+            }
             self.summary(py, None)
         })
     }

@@ -404,3 +404,27 @@ def test_heartbeats_keep_a_quiet_connection_alive(venue: str) -> None:
                 assert md.lines[0].connects == 1
 
     run(go())
+
+
+@pytest.mark.parametrize(("venue", "sym"), [("binance", "BTCUSDT"), ("okx", "BTC-USDT")])
+def test_a_book_is_not_reported_synced_while_every_line_is_down(venue: str, sym: str) -> None:
+    """The venue goes down (connections dropped, new ones refused): the book the strategy holds keeps
+    its last state but its view says not synced — ``book.is_synced`` as well as ``md.is_synced`` (the
+    view used to say synced for as long as the outage lasted). Back up, the first message on the new
+    connection proves it and the book matches the simulator's again."""
+
+    async def go() -> None:
+        async with Simulator([venue], seed=3, rate=100, depth=20) as sim:
+            async with tickwire.connect(venue, [sym], endpoints=sim.urls()[venue], **FAST) as md:
+                await eventually(lambda: md.is_synced(sym), what="in sync")
+                book = md.book(sym)
+                assert book.is_synced
+                await sim.endpoint(venue).down()
+                await eventually(lambda: not md.lines[0].connected, what="line down")
+                assert not book.is_synced and not md.book(sym).is_synced and not md.is_synced(sym)
+                assert book.state == "synced" and md.health()["books"][sym]["synced"] is False
+                await sim.endpoint(venue).up()
+                await eventually(lambda: book.is_synced, what="in sync again")
+                await assert_books_match(md, sim, venue, [sym])
+
+    run(go())

@@ -95,7 +95,7 @@ class MarketPublisher:
 
     def _book_state(self, key: str) -> bool:
         try:
-            return bool(self.feed.book(key).is_synced) and self.md.dispatcher.confirmed(key)
+            return bool(self.feed.book(key).is_synced)
         except KeyError:
             return False
 

@@ -191,7 +191,7 @@ class MarketData:
         names = [symbol] if symbol is not None else self.registry.symbols("book")
         for s in names:
             try:
-                if not self.book(s).is_synced or not self.dispatcher.confirmed(self.adapter.book_key(s)):
+                if not self.book(s).is_synced:
                     return False
             except KeyError:
                 return False
@@ -412,8 +412,8 @@ class MarketData:
                     self.resyncer.request(key, "initial snapshot")
 
     def _synced_book(self, key: str) -> bool:
-        try:
-            return bool(self.feed.book(key).is_synced)
+        try:  # synced once, continuity after a reconnect left to the next message (not is_synced)
+            return self.feed.book(key).state == "synced"
         except KeyError:
             return False
 

@@ -86,7 +86,7 @@ def health(md: MarketData) -> dict[str, Any]:
         last = md.last_update_ns(md.adapter.book_key(s))
         books[s] = {
             "state": state,
-            "synced": synced and md.dispatcher.confirmed(md.adapter.book_key(s)),
+            "synced": synced,
             "age_s": None if last is None else (now - last) / 1e9,
             "resyncing": md.adapter.book_key(s) in md.resyncer.tasks,
         }

@@ -98,7 +98,7 @@ class Resyncer:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                if self.feed.book(key).is_synced:
+                if self.feed.book(key).state == "synced":
                     return True
             except KeyError:
                 pass
