@@ -160,6 +160,17 @@ impl Book {
         self.journal.replace();
     }
 
+    /// `reset`, and the memory of its levels, buffers and checksum texts given back (the book's
+    /// subscription ended).
+    pub fn release(&mut self) {
+        self.reset();
+        self.bids.shrink();
+        self.asks.shrink();
+        self.buf_levels = Vec::new();
+        self.buf_msgs = Vec::new();
+        self.texts = None;
+    }
+
     fn fmt(&self) -> Fmt {
         Fmt {
             price_scale: self.price_scale,

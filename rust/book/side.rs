@@ -345,6 +345,11 @@ impl Side {
         self.v.clear();
     }
 
+    /// Gives back the memory of levels no longer held.
+    pub fn shrink(&mut self) {
+        self.v.shrink_to_fit();
+    }
+
     /// Multiplies every price by `fp` and quantity by `fq` (a wider scale); the caller has checked
     /// that none overflows.
     pub fn widen(&mut self, fp: i64, fq: i64) {

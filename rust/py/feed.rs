@@ -328,6 +328,22 @@ impl BookFeed {
         })
     }
 
+    /// `symbol`'s subscription ended: its book is emptied (not synced, its memory given back) and
+    /// the messages of it still on the way are dropped until `revive`. False for a symbol the feed
+    /// has not seen.
+    fn forget(&mut self, symbol: &str) -> bool {
+        let i = self.feed.index_of(symbol.as_bytes());
+        if let Some(i) = i {
+            self.confirm(i);
+        }
+        self.feed.forget(symbol.as_bytes())
+    }
+
+    /// `symbol` subscribed again: its messages build its book anew.
+    fn revive(&mut self, symbol: &str) {
+        self.feed.revive(symbol.as_bytes());
+    }
+
     /// A live view of one symbol's book (KeyError if the feed has not seen it).
     fn book(slf: Bound<'_, Self>, symbol: &str) -> PyResult<OrderBook> {
         guard(|| {

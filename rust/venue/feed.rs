@@ -10,7 +10,7 @@ use crate::book::{Book, BookConfig, BookError, Need, Outcome};
 use crate::codec::error::DecodeError;
 use crate::codec::inflate::{Inflater, PerMessageInflater};
 use crate::codec::json::JsonError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use thiserror::Error;
 
@@ -133,6 +133,8 @@ pub struct Feed {
     now_ns: i64,
     /// Books keep a change journal (`set_journal`).
     journal: bool,
+    /// Books whose subscription ended (`forget`): their messages still on the way are dropped.
+    retired: HashSet<u32, BuildHasherDefault<Fnv>>,
 }
 
 /// Checksum (price, quantity) decimals of one instrument.
@@ -184,7 +186,36 @@ impl Feed {
             arbiter: None,
             now_ns: 0,
             journal: false,
+            retired: HashSet::default(),
         }
+    }
+
+    /// `symbol`'s subscription ended: its book is emptied (not synced, its memory given back) and
+    /// the messages of it still on the way are dropped, until `revive`. False for a symbol never
+    /// seen. Its index stays, so views of it read an empty book rather than another symbol's.
+    pub fn forget(&mut self, symbol: &[u8]) -> bool {
+        let Some(i) = self.index_of(symbol) else {
+            return false;
+        };
+        self.books[i].release();
+        if let Some(a) = &mut self.arbiter {
+            a.clear(Some(i as u32));
+        }
+        self.retired.insert(i as u32);
+        true
+    }
+
+    /// `symbol` subscribed again: its messages build its book anew (from empty).
+    pub fn revive(&mut self, symbol: &[u8]) {
+        if let Some(i) = self.index_of(symbol) {
+            self.retired.remove(&(i as u32));
+        }
+    }
+
+    /// Whether book `i`'s messages are dropped (`forget`).
+    #[inline]
+    pub fn is_retired(&self, i: usize) -> bool {
+        !self.retired.is_empty() && self.retired.contains(&(i as u32))
     }
 
     pub fn venue(&self) -> Venue {

@@ -155,6 +155,28 @@ fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
 }
 
 #[test]
+fn a_forgotten_book_is_empty_and_ignores_its_late_messages_until_revived() {
+    let mut f = feed(Venue::Coinbase);
+    let msg = |seq: i64, kind: &str, px: &str| {
+        format!(
+            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"{kind}","product_id":"BTC-USD","updates":[{{"side":"bid","event_time":"t","price_level":"{px}","new_quantity":"1.5"}},{{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}}]}}]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &msg(1, "snapshot", "21921.73")), vec![Outcome::Applied]);
+    assert!(f.forget(b"BTC-USD") && !f.forget(b"ETH-USD"));
+    let b = f.book(b"BTC-USD").unwrap();
+    assert!(!b.is_synced() && b.bids().is_empty() && b.asks().is_empty());
+    // Sent before the venue took the unsubscribe: dropped, the book stays empty.
+    assert_eq!(outcomes(&mut f, &msg(2, "update", "21921.70")), vec![]);
+    assert!(f.book(b"BTC-USD").unwrap().bids().is_empty());
+    // Subscribed again: the venue's new snapshot builds it.
+    f.revive(b"BTC-USD");
+    assert_eq!(outcomes(&mut f, &msg(3, "snapshot", "21921.72")), vec![Outcome::Applied]);
+    let b = f.book(b"BTC-USD").unwrap();
+    assert!(b.is_synced() && b.bids().len() == 1 && b.asks().len() == 1);
+}
+
+#[test]
 fn htx_mbp_aligns_req_refresh_with_cached_increments() {
     let mut f = feed(Venue::Htx);
     let inc = |prev: i64, seq: i64, px: &str| {

@@ -42,6 +42,39 @@ def test_runtime_subscribe_and_refcounted_unsubscribe() -> None:
     asyncio.run(go())
 
 
+def test_an_unsubscribed_book_is_emptied_not_left_synced_and_comes_back_on_a_new_subscription() -> None:
+    """Binance: the last holder unsubscribes ETHUSDT. Its view (kept by the strategy) reads an empty
+    book, not synced, at once — before, it kept its last levels and said synced forever while nothing
+    updated it — and stays so: no snapshot is fetched for it, the venue's late frames build nothing.
+    BTCUSDT is untouched; subscribed again, ETHUSDT syncs and matches the simulator's book."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=43, rate=200, depth=20) as sim:
+            syms = ["BTCUSDT", "ETHUSDT"]
+            async with tickwire.connect(
+                "binance", syms, endpoints=sim.urls()["binance"], probe_interval=None
+            ) as md:
+                await eventually(lambda: md.is_synced(), what="in sync")
+                eth = md.book("ETHUSDT")
+                assert eth.is_synced and eth.levels("bid", 5)
+                ep = sim.endpoint("binance")
+                await md.unsubscribe(["ETHUSDT"])
+                assert not eth.is_synced and eth.state == "empty" and eth.levels("bid", 5) == []
+                depth_asked = sum(op == "GET /api/v3/depth" for _, op, _, _ in ep.exchanges)
+                resyncs = md.health()["resyncs"]
+                await asyncio.sleep(0.4)
+                assert eth.state == "empty" and eth.levels("bid", 5) == [] and eth.top() is None
+                assert sum(op == "GET /api/v3/depth" for _, op, _, _ in ep.exchanges) == depth_asked
+                assert md.is_synced() and md.health()["resyncs"] == resyncs
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                await md.subscribe(["ETHUSDT"])
+                await eventually(lambda: md.is_synced("ETHUSDT"), what="ETH in sync again")
+                assert eth.is_synced
+                await assert_books_match(md, sim, "binance", syms)
+
+    asyncio.run(go())
+
+
 def test_async_for_events_delivers_books_trades_and_status() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=42, rate=400, depth=20) as sim:

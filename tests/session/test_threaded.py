@@ -107,3 +107,31 @@ def test_threaded_queue_dispatch_and_start_failure() -> None:
             ready_timeout=0.5,
             probe_interval=None,
         )
+
+
+def test_a_snapshot_waits_while_a_reader_holds_the_books() -> None:
+    """``md.locked()`` holds every change to the books, not only the frames': a resync's REST snapshot
+    fetched while a reader holds them is applied once the reader lets go (before: applied under the
+    reader's hold, the resync done within it). The simulator process is paused, so no frame comes
+    between."""
+    with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
+        md = tickwire.connect_threaded("binance", ["BTCUSDT"], endpoints=urls["binance"], probe_interval=None)
+        try:
+            asyncio.run(control(urls, "/pause", {}))
+            time.sleep(0.2)  # frames already in flight land
+            inner, book = md.md, md.book("BTCUSDT")
+            with md.locked():
+                before = book.levels("bid", 1000)
+                md._thread.loop.call_soon_threadsafe(inner.resyncer.request, "BTCUSDT", "test")
+                time.sleep(0.5)  # the snapshot is fetched on loopback in milliseconds
+                assert "BTCUSDT" in inner.resyncer.tasks and book.levels("bid", 1000) == before
+            end = time.monotonic() + 5.0
+            while "BTCUSDT" in inner.resyncer.tasks and time.monotonic() < end:
+                time.sleep(0.01)
+            assert "BTCUSDT" not in inner.resyncer.tasks and md.is_synced("BTCUSDT")
+            truth = asyncio.run(control(urls, "/book?venue=binance&symbol=BTCUSDT"))
+            want = [(float(Decimal(p)), float(Decimal(q))) for p, q in truth["bids"]]
+            with md.locked():
+                assert book.levels("bid", 1000) == want
+        finally:
+            md.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import logging
 import ssl
@@ -236,10 +237,29 @@ class MarketData:
         return health(self)
 
     async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
-        self._subscriptions.add((Sub(c, s) for s in symbols for c in channels), self.lines)
+        subs = [Sub(c, s) for s in symbols for c in channels]
+        with self.books_held():
+            for s in subs:
+                if s.channel == "book":  # unsubscribed before: its messages build it anew from now on
+                    self.feed.revive(self.adapter.book_key(s.symbol))
+        self._subscriptions.add(subs, self.lines)
 
     async def unsubscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
-        self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
+        """A book no one subscribes to any more is emptied at once (its view then reads an empty book,
+        not synced) and its memory given back; what the venue still sends of it is dropped."""
+        gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
+        for s in gone:
+            if s.channel == "book":
+                key = self.adapter.book_key(s.symbol)
+                self.resyncer.drop(key)
+                with self.books_held():
+                    self.feed.forget(key)
+
+    def books_held(self) -> contextlib.AbstractContextManager[object]:
+        """Around a change to the books made outside the frame route (a snapshot, a reset, a book
+        forgotten): a thread-backed handle's readers (``md.locked()``) never see half of it."""
+        lock = self.reader_lock
+        return contextlib.nullcontext() if lock is None else lock
 
     # lifecycle ------------------------------------------------------------------------------------
 
@@ -400,7 +420,8 @@ class MarketData:
 
     async def on_line_up(self, line: Line) -> None:
         if self.adapter.reset_on_reconnect and line.connects > 1:
-            self.feed.reset()
+            with self.books_held():
+                self.feed.reset()
         n = self._subscriptions.on_connect(line)
         self.status("subscribed", line=line.index, detail=f"{n} subscriptions")
         if self.adapter.snapshot_first:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -82,3 +83,5 @@ class ResyncOwner(Reporter, Protocol):
     def rest(self) -> HttpClient: ...
 
     def send_first(self, msgs: Sequence[bytes]) -> None: ...
+
+    def books_held(self) -> AbstractContextManager[object]: ...

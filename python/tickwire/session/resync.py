@@ -55,8 +55,15 @@ class Resyncer:
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
 
-    def _done(self, key: str, _task: asyncio.Task[None]) -> None:
-        self.tasks.pop(key, None)
+    def drop(self, key: str) -> None:
+        """No resync of ``key`` any more (its book was unsubscribed)."""
+        task = self.tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    def _done(self, key: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(key) is task:  # not a later one (a book dropped, then subscribed again)
+            del self.tasks[key]
 
     async def _run(self, key: str) -> None:
         owner, a = self.owner, self.adapter
@@ -76,7 +83,8 @@ class Resyncer:
                     if self.capture is not None:
                         path, query = a.snapshot_target(key)
                         self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)
-                    self.feed.on_snapshot(key, body)
+                    with owner.books_held():
+                        self.feed.on_snapshot(key, body)
                 elif a.resync == "request":
                     owner.send_first([a.snapshot_request(key)])
                 else:

@@ -33,11 +33,13 @@ class Subscriptions:
             self._send_all(lines, self.adapter.subscribe, new)
             self.audit.event("subscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in new])
 
-    def remove(self, subs: Iterable[Sub], lines: Sequence[Line]) -> None:
+    def remove(self, subs: Iterable[Sub], lines: Sequence[Line]) -> list[Sub]:
+        """Drops a reference to each; those no one holds any more are unsubscribed and returned."""
         gone = self.registry.remove(subs)
         if gone:
             self._send_all(lines, self.adapter.unsubscribe, gone)
             self.audit.event("unsubscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in gone])
+        return gone
 
     def on_connect(self, line: Line) -> int:
         """Logs in and subscribes everything live on ``line``; returns how many subscriptions."""

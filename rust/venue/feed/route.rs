@@ -65,6 +65,9 @@ impl Feed {
                 sym = &name[..sym.len()];
             }
             let i = self.book_index(sym);
+            if self.is_retired(i as usize) {
+                continue; // unsubscribed: what the venue sent before it stopped is not applied
+            }
             let depth = if self.depth_fixed { 0 } else { m.depth };
             let r = crate::book::frame::Routed {
                 book: i,
