@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import orjson
 import pytest
 import tickwire
 from simbook import Recorder, assert_books_match, eventually
@@ -97,6 +98,42 @@ def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binan
                 assert not [t for t, _ in depth if t429 + 0.02 < t < t429 + 0.95], depth
                 assert any(t >= t429 + 0.95 for t, _ in depth), depth
                 await assert_books_match(md, sim, "binance", syms)
+
+    run(go())
+
+
+def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again_at_once_binance() -> None:
+    """After a gap the first REST snapshot comes back older than the diffs buffered since (its
+    ``lastUpdateId`` 1000 behind, as a lagging replica might answer): Binance's rule is to fetch
+    another. It is asked for within half a second (before: only after the whole ``resync_timeout``,
+    5 s here, spent waiting for a sync that snapshot could never bring) and the book resyncs."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                assert md.resync_timeout == 5.0
+                ep = sim.endpoint("binance")
+                synced = len(rec.kinds("synced"))
+                start = time.monotonic()
+                answer, lagged = ep._answer, []
+
+                async def first_depth_old(req: Any) -> Any:
+                    r = await answer(req)
+                    if req.path.endswith("/depth") and not lagged:
+                        snap = orjson.loads(r.body)
+                        lagged.append(snap["lastUpdateId"])
+                        return json_response({**snap, "lastUpdateId": snap["lastUpdateId"] - 1000})
+                    return r
+
+                ep._answer = first_depth_old  # type: ignore[method-assign]
+                ep.gap("BTCUSDT")
+                await eventually(lambda: len(rec.kinds("synced")) > synced, timeout=3, what="resynced")
+                depth = [t for t, op, _, _ in list(ep.exchanges) if "depth" in op and t >= start]
+                assert lagged and len(depth) >= 2 and depth[1] - depth[0] < 0.5, depth
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
 
     run(go())
 

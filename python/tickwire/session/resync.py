@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from tickwire.errors import RateLimitError, TickwireError
+from tickwire.session.ports import LOST_SYNC
 
 if TYPE_CHECKING:
     from tickwire._core import BookFeed
@@ -71,6 +72,7 @@ class Resyncer:
         for attempt in range(8):
             if owner.closing:
                 return
+            behind = False
             try:
                 if a.resync == "snapshot":
                     blocked = self.rest_blocked_until - time.monotonic()
@@ -84,13 +86,18 @@ class Resyncer:
                         path, query = a.snapshot_target(key)
                         self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)
                     with owner.books_held():
-                        self.feed.on_snapshot(key, body)
+                        _, updates, _ = self.feed.on_snapshot(key, body)
+                    # Older than the diffs buffered since (Binance: fetch another): waiting for a
+                    # sync it cannot bring would only spend resync_timeout.
+                    behind = any(o in LOST_SYNC for _, o in updates)
                 elif a.resync == "request":
                     owner.send_first([a.snapshot_request(key)])
                 else:
                     subs = self.subs_for_key(key)
                     owner.send_first(a.unsubscribe(subs) + a.subscribe(subs))
-                if await self.until_synced(key, owner.resync_timeout):
+                if behind:
+                    log.info("%s resync %s: the snapshot is older than the buffered diffs", a.venue, key)
+                elif await self.until_synced(key, owner.resync_timeout):
                     owner.status("synced", symbol=key)
                     return
             except (TickwireError, OSError) as e:
