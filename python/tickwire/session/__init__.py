@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickwire.session.adapter import Adapter
 from tickwire.session.events import StatusEvent
+from tickwire.session.handoff import QUEUE_MAX
 from tickwire.streams import Channel, Endpoint
 from tickwire.venues import adapter_class
 
@@ -78,13 +79,16 @@ def connect_threaded(
     *,
     dispatch: Any = "thread",
     start_timeout: float | None = None,
+    queue_max: int = QUEUE_MAX,
     **kwargs: Any,
 ) -> Any:
     """:func:`connect` on a background thread with its own (uv)loop, for synchronous bots; returns
-    a started :class:`~tickwire.session.threaded.ThreadedMarketData` once the books are in sync."""
+    a started :class:`~tickwire.session.threaded.ThreadedMarketData` once the books are in sync.
+    ``queue_max``: with ``dispatch="queue"``, how many events may wait for ``md.get()``."""
     from tickwire.session.threaded import ThreadedMarketData
 
-    return ThreadedMarketData(connect(venue, symbols, **kwargs), dispatch).start(start_timeout)
+    md = ThreadedMarketData(connect(venue, symbols, **kwargs), dispatch, queue_max)
+    return md.start(start_timeout)
 
 
 def run(main: Any) -> Any:

@@ -8,31 +8,31 @@
 Book reads are safe from any thread: each call into the Rust book holds the GIL for its whole
 duration, so it never sees half a frame. ``locked()`` makes several reads consistent with each other
 (the loop thread takes the same lock around each frame). Callbacks run on the loop thread by default;
-``dispatch="queue"`` queues them for ``md.get()``, or pass a callable that takes ``(fn, arg)``
-(e.g. your own loop's ``call_soon_threadsafe``).
+``dispatch="queue"`` queues them for ``md.get()`` (bounded: ``session/handoff.py``), or pass a
+callable that takes ``(fn, arg)`` (e.g. your own loop's ``call_soon_threadsafe``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from tickwire._core import OrderBook, ReaderLock
 from tickwire.loop import LoopThread
+from tickwire.session.handoff import QUEUE_MAX, Handoff
 from tickwire.session.market import MarketData
 
 Dispatch = str | Callable[[Callable[[Any], None], Any], None]
 
 
 class ThreadedMarketData:
-    def __init__(self, md: MarketData, dispatch: Dispatch = "thread") -> None:
+    def __init__(self, md: MarketData, dispatch: Dispatch = "thread", queue_max: int = QUEUE_MAX) -> None:
         self.md = md
         # Shared with the frame route, which takes it in Rust around each frame.
         self._lock = ReaderLock()
         md.reader_lock = self._lock
-        self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.queue = Handoff(queue_max)
         self._wrap_callbacks(dispatch)
         self._thread = LoopThread(f"tickwire-{md.venue}", md.start, md.close)
 
@@ -44,7 +44,7 @@ class ThreadedMarketData:
                 continue
             if dispatch == "queue":
                 kind = name[3:]
-                setattr(md, name, lambda v, kind=kind: self.queue.put((kind, v)))
+                setattr(md, name, lambda v, kind=kind, put=self.queue.put: put(kind, v))
             elif callable(dispatch) and fn is not None:
                 setattr(md, name, lambda v, fn=fn: dispatch(fn, v))
             elif not callable(dispatch):
@@ -78,7 +78,10 @@ class ThreadedMarketData:
         return self.md.is_synced(symbol)
 
     def health(self) -> dict[str, Any]:
+        """The session's health, and with ``dispatch="queue"`` the events waiting for ``get()`` and
+        those dropped (``queue_waiting``, ``queue_dropped``)."""
         h: dict[str, Any] = self.call(self.md.health)
+        h["queue_waiting"], h["queue_dropped"] = len(self.queue), self.queue.dropped
         return h
 
     def latency(self) -> dict[str, dict[str, float]]:
@@ -90,8 +93,10 @@ class ThreadedMarketData:
         return self._thread.call(_call(fn), timeout)
 
     def get(self, timeout: float | None = None) -> tuple[str, Any]:
-        """With ``dispatch="queue"``: the next ("book" | "trade" | "bbo" | "status", value)."""
-        return self.queue.get(timeout=timeout)
+        """With ``dispatch="queue"``: the next ("book" | "trade" | "bbo" | "status", value) —
+        ``queue.Empty`` after ``timeout``. A book waits once however often it changed (its view is
+        live); past ``queue_max`` waiting events the oldest go (``health()["queue_dropped"]``)."""
+        return self.queue.get(timeout)
 
 
 async def _call(fn: Callable[[], Any]) -> Any:
