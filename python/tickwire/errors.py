@@ -8,7 +8,8 @@ refused credentials have subclasses; a venue's answer to an order request is an 
 Order input refused before sending is :class:`InvalidOrder` (a :class:`ValueError`); an order whose
 fate is unknown is :class:`UnknownOutcome`; an operation a venue lacks is :class:`NotSupported` (a
 :class:`NotImplementedError`). A bug in the Rust core surfaces as :class:`InternalError`,
-never as a crash.
+never as a crash. A frame a book refused (:class:`BookError`, or :class:`ValueRangeError` for a
+number past its scale) names that book in ``symbol``.
 
 :class:`TradingHalted` — new orders refused because the session's kill switch was thrown (until
 ``resume()``) — is defined here in Python: it is the session's own state, never raised by the core.

@@ -202,6 +202,21 @@ pub(crate) fn err(kind: Kind, msg: impl Into<String>) -> PyErr {
     })
 }
 
+/// `err` for a book's refusal, the exception naming the book in `symbol` (the session resyncs it:
+/// the refused frame held an update the book now lacks).
+#[cold]
+#[inline(never)]
+pub(crate) fn book_err(kind: Kind, symbol: &str, msg: String) -> PyErr {
+    Python::attach(|py| {
+        let e = err(kind, msg);
+        let v = e.value(py);
+        match v.setattr("symbol", symbol) {
+            Ok(()) => e,
+            Err(set) => set,
+        }
+    })
+}
+
 /// Runs `f`, turning a Rust panic into `InternalError` (a `TickwireError`) instead of pyo3's
 /// `PanicException`, which derives from BaseException and would slip past `except Exception`.
 #[inline(always)]

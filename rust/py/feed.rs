@@ -7,7 +7,7 @@ use pyo3::IntoPyObjectExt;
 
 use super::book::{LastTop, OrderBook};
 use super::clock::monotonic_ns;
-use super::errors::{err, guard, Kind};
+use super::errors::{book_err, err, guard, Kind};
 use super::events::event_value;
 use super::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
 use crate::book::{BookError, Need};
@@ -17,15 +17,16 @@ pub(crate) fn feed_err(e: FeedError) -> PyErr {
     match e {
         FeedError::Json(j) => err(Kind::Decode, format!("malformed frame, nothing applied: {j}")),
         FeedError::Book { symbol, err: BookError::Num(n) } => {
-            err(Kind::ValueRange, format!("book {symbol}: {n}; nothing applied"))
+            book_err(Kind::ValueRange, &symbol, format!("book {symbol}: {n}; nothing applied"))
         }
-        FeedError::Book { symbol, err: BookError::ScaleFixed { what, needed, allowed } } => err(
+        FeedError::Book { symbol, err: BookError::ScaleFixed { what, needed, allowed } } => book_err(
             Kind::ValueRange,
+            &symbol,
             format!(
                 "book {symbol}: a {what} needs {needed} decimals, the book allows {allowed}; nothing applied"
             ),
         ),
-        FeedError::Book { symbol, err: e } => err(Kind::Book, format!("book {symbol}: {e}")),
+        FeedError::Book { symbol, err: e } => book_err(Kind::Book, &symbol, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
         e @ FeedError::SnapshotSymbol { .. } => err(Kind::Decode, format!("{e}; nothing applied")),
@@ -337,6 +338,20 @@ impl BookFeed {
             self.confirm(i);
         }
         self.feed.forget(symbol.as_bytes())
+    }
+
+    /// Marks `symbol`'s synced book out of sync ("gap"): a frame it refused held an update it now
+    /// lacks, which a venue whose ids only grow (Bybit) or that has none would never show. Its levels
+    /// stay; the resync brings it back. False when it was not synced (or is unknown).
+    fn invalidate(&mut self, symbol: &str) -> bool {
+        let i = self.feed.index_of(symbol.as_bytes());
+        match i.and_then(|i| self.feed.book_at_mut(i)) {
+            Some(b) if b.is_synced() => {
+                b.invalidate(crate::book::sync::OosReason::Gap);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// `symbol` subscribed again: its messages build its book anew.

@@ -212,7 +212,32 @@ def test_a_frame_the_book_refuses_is_counted_and_the_connection_kept() -> None:
                 assert rec.kinds("decode_error") and md.lines[0].connects == 1
                 sim.resume()
                 await assert_books_match(md, sim, "binance", ["BTCUSDT"])
-                assert md.lines[0].connects == 1 and md.health()["gaps"] == 0
+                # The book resynced: a refused frame is an update it lacks (here an invented one).
+                assert md.lines[0].connects == 1 and rec.kinds("out_of_sync", "BTCUSDT")
+
+    run(go())
+
+
+def test_a_refused_frame_resyncs_its_book_where_no_sequence_would_show_the_loss_bybit() -> None:
+    """Bybit's ids only grow, so a lost delta never shows as a gap. The simulator sends one real
+    update in a frame the book refuses (a level's quantity negative): the book is one update short
+    from then on. It is marked out of sync at once and resubscribed, and matches the simulator's
+    again (before: it stayed "synced", the refused level's old quantity kept until some later delta
+    happened to touch that price)."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], seed=6, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "bybit", ["BTCUSDT"], endpoints=sim.urls()["bybit"], on_status=rec, **FAST
+            ) as md:
+                await assert_books_match(md, sim, "bybit", ["BTCUSDT"])
+                sim.endpoint("bybit").bad_level("BTCUSDT")
+                await eventually(lambda: md.health()["decode_errors"] == 1, what="the refusal counted")
+                assert rec.kinds("out_of_sync", "BTCUSDT") and md.health()["gaps"] == 1
+                await eventually(lambda: bool(rec.kinds("synced", "BTCUSDT")), what="resynced")
+                await assert_books_match(md, sim, "bybit", ["BTCUSDT"])
+                assert md.lines[0].connects == 1
 
     run(go())
 

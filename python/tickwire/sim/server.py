@@ -38,6 +38,7 @@ FAULTS = (
     "up",
     "server_shutdown",
     "lose_answer",
+    "bad_level",
 )
 
 
@@ -268,6 +269,14 @@ class VenueServer:
         if not self.venue.has_checksum:
             raise ValueError(f"{self.venue.name} has no book checksum")
         self.book_faults.setdefault(symbol, []).append("corrupt")
+
+    def bad_level(self, symbol: str) -> None:
+        """Send the next book message for ``symbol`` with its first level's quantity negative: the
+        update happened here (this venue's book has it), but the frame carrying it is one a client's
+        book refuses whole."""
+        if not self.venue.can_refuse:
+            raise ValueError(f"{self.venue.name} cannot send a refused book message")
+        self.book_faults.setdefault(symbol, []).append("bad_level")
 
     def malformed(self) -> int:
         """Send one malformed frame to every WebSocket client. Returns how many got it."""

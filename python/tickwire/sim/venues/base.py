@@ -44,6 +44,8 @@ class Venue:
     name: ClassVar[str]
     ws_paths: ClassVar[dict[str, str]]
     has_checksum: ClassVar[bool] = False
+    # Sends a book message whose level a client's book refuses (``VenueServer.bad_level``).
+    can_refuse: ClassVar[bool] = False
     # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
     intervals: ClassVar[dict[str, float]] = {}
     default_instruments: ClassVar[list[Instrument]]

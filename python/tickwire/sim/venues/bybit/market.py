@@ -33,6 +33,7 @@ CATEGORIES = ("spot", "linear", "inverse")
 
 class Bybit(Venue):
     name = "bybit"
+    can_refuse = True
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
     leverage = Decimal(10)
     ws_paths: ClassVar[dict[str, str]] = {
@@ -169,16 +170,15 @@ class Bybit(Venue):
                     self._snapshot(subs, topic, symbol, 1, ep)
                     self.level1_at[(ep.index, symbol)] = time.monotonic()
                     continue
-                if ep.book_faults and ep.take_book_fault(symbol) == "gap":
+                fault = ep.take_book_fault(symbol) if ep.book_faults else None
+                if fault == "gap":
                     continue
                 ts = ep.now_ms()
-                data = {
-                    "s": symbol,
-                    "b": self._levels(symbol, bids),
-                    "a": self._levels(symbol, asks),
-                    "u": u,
-                    "seq": step.last_id,
-                }
+                b, a = self._levels(symbol, bids), self._levels(symbol, asks)
+                if fault == "bad_level":  # the update stands here; its frame is one a book refuses
+                    side = b or a
+                    side[0] = [side[0][0], "-1"]
+                data = {"s": symbol, "b": b, "a": a, "u": u, "seq": step.last_id}
                 msg = orjson.dumps({"topic": topic, "type": "delta", "ts": ts, "data": data, "cts": ts})
                 for c in subs:
                     c.send_text(msg)
