@@ -70,10 +70,12 @@ class Stub:
 
     async def __call__(
         self, loop: Any, method: str, data: bytes, deadline: float, seconds: float, sent: Any = None,
-        written: Any = None,
+        written: Any = None, gate: Any = None,
     ) -> HttpResponse:  # fmt: skip
         if written is not None:  # a template's: written in send() itself (write_raw below)
             return await written.fut  # type: ignore[no-any-return]
+        if gate is not None:  # the halt check right before the write, as the client runs it
+            gate()
         self.at = time.perf_counter()
         if sent is not None:
             sent()

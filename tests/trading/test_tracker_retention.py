@@ -72,6 +72,33 @@ def test_a_late_copy_of_a_forgotten_orders_fill_is_ignored_and_never_counted() -
     assert [x.trade_id for x in rec.fills] == ["T1"] and t.ignored > ignored and forgot == ["a"]
 
 
+def test_a_forgotten_order_is_never_adopted_by_a_late_event_that_describes_it() -> None:
+    """A session adopts its earlier runs' orders (``adopt``); a late copy of the last fill of an order
+    this run tracked and forgot names the same prefix and says all adoption needs (symbol, side,
+    quantity) — it is still ignored, the fill not counted twice (before the forgotten ids were kept,
+    it was taken for another run's order and its fill counted again)."""
+    clock, rec = _Clock(), Recorder()
+    t = rec.tracker(adopt=lambda ev: True)
+    t.clock = clock
+    t.track(intent(cid="a", qty="1"))
+    f = _fill("a", "7", "T1", "1")
+    t.apply(_ev("a", "7", "filled", f))
+    clock.t += t.retain_s + 1
+    t.track(intent(cid="b"))
+    assert t.get("a") is None
+    late = OrderEvent(
+        source="stream", client_id="a", order_id="7", status="filled", fill=f, symbol="BTCUSDT",
+        side="buy", qty=D("1"), price=D("100"),
+    )  # fmt: skip
+    assert t.apply(late) is None and t.get("a") is None and [x.trade_id for x in rec.fills] == ["T1"]
+    # Another run's order (never tracked here) is adopted as before.
+    other = OrderEvent(
+        source="stream", client_id="z", order_id="9", status="new", symbol="BTCUSDT", side="buy",
+        qty=D("1"), price=D("100"),
+    )  # fmt: skip
+    got = t.apply(other)
+    assert got is not None and got.client_id == "z" and t.get("z") is not None
+
 def test_a_cancel_that_raced_a_fill_still_turns_filled_within_the_retention() -> None:
     clock, forgot, rec = _Clock(), [], Recorder()
     t = rec.tracker(on_forget=forgot.append)

@@ -147,7 +147,9 @@ class OrderService:
                 credentials=signer_for(acct),
                 on_order=svc.events.on_order,
                 on_fill=svc.events.on_fill,
-                **dict(acct.options),
+                # The account is this gateway's alone: every order of it is one of its clients', so a
+                # restarted gateway tracks (and publishes the fills of) all those left open.
+                **{"adopt": _every, **dict(acct.options)},
             )
             svc.session = await session.start()
         except TickwireError as e:
@@ -373,6 +375,10 @@ class OrderService:
 
     async def _health(self, req: dict[str, Any]) -> Any:
         return self.health()
+
+
+def _every(client_id: str) -> bool:
+    return True
 
 
 def _ids(req: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,15 @@ event goes through the tracker's one idempotent ``apply``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
-from tickwire.errors import InvalidOrder, OrderNotFound, TradingHalted
+from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, place
@@ -41,6 +43,15 @@ from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
+
+log = logging.getLogger("tickwire.trading")
+
+
+def _adoptable(owns: Callable[[str], bool], ev: OrderEvent) -> bool:
+    """An order of an earlier run worth tracking: ``owns`` its client id, and it is open or filling
+    (one that ended with nothing to count — canceled, expired — is left alone)."""
+    live = ev.fill is not None or ev.status in ("new", "partially_filled")
+    return live and owns(ev.client_id or "")
 
 
 class TradingSession:
@@ -65,6 +76,7 @@ class TradingSession:
         webhook_secret: str | None = None,
         webhook_url: str = "",
         dead_man: float | None = None,
+        adopt: bool | Callable[[str], bool] = True,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -106,9 +118,15 @@ class TradingSession:
         self.client_ids = ClientIds(FORMATS[self.venue], strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
+        # Orders an earlier run of this strategy left open (a restart): tracked again, by client id
+        # (``adopt``: True, this strategy's prefix; a predicate; False, none), at start and whenever
+        # the venue speaks of one.
+        owns = self.client_ids.owns if adopt is True else adopt or None
         self.tracker = OrderTracker(
-            on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten
+            on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
+            adopt=None if owns is None else functools.partial(_adoptable, owns),
         )  # fmt: skip
+        self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
         # When each order was sent (Unix ms) by client id, kept by ``place.register``; read with ``sent_ms``.
         self.sent_at: dict[str, int] = {}
@@ -154,9 +172,27 @@ class TradingSession:
                 self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
         await self.load_rules()
         await self.channels.start(self)
+        if self._adopting:
+            await self._adopt_open()
         if self.dead_man is not None:
             await self.dead_man.start()
         return self
+
+    async def _adopt_open(self) -> None:
+        """The account's open orders listed once the private stream runs (so nothing that happens to
+        them after the listing is missed): those ``adopt`` accepts are tracked from then on — listed
+        by ``open_orders()``, their fills counted. A listing that fails leaves the start going; the
+        venue's later events still adopt them."""
+        try:
+            listed = await self.open_orders()
+        except TickwireError as e:
+            log.warning("%s: open orders not listed at start (%s); none adopted yet", self.venue, e)
+            self.audit.event("adopt_failed", venue=self.venue, error=str(e))
+            return
+        ids = [o.client_id for o in listed if o.is_open and self.tracker.get(o.client_id) is not None]
+        if ids:
+            log.info("%s: %d open order(s) of an earlier run adopted", self.venue, len(ids))
+            self.audit.event("adopted", venue=self.venue, client_ids=ids)
 
     async def close(self) -> None:
         for q in list(self.quotes):  # nothing written on connections about to close

@@ -61,6 +61,7 @@ RETAIN_S = 600.0
 # Never less: the task that placed an order reads it back right after its last event (across awaits
 # in which other orders may be tracked).
 MIN_RETAIN_S = 1.0
+MAX_GONE = 100_000  # forgotten client ids remembered against adoption (~10 MB at most)
 
 
 @dataclass(slots=True)
@@ -101,6 +102,9 @@ class OrderTracker:
         # (when it ended, client id), oldest first: what ``_forget_ended`` walks.
         self._ended: collections.deque[tuple[float, str]] = collections.deque()
         self.forgotten = 0
+        # The client ids forgotten last (oldest first, at most ``MAX_GONE``): a late event for one is
+        # never adopted as if it were another run's order — its fills were counted already.
+        self._gone: dict[str, None] = {}
         self._recs: dict[str, _Rec] = {}
         self._by_oid: dict[str, str] = {}
         self._orphans: dict[str, list[OrderEvent]] = {}
@@ -138,6 +142,9 @@ class OrderTracker:
             del self._recs[cid]
             if rec.order.order_id and self._by_oid.get(rec.order.order_id) == cid:
                 del self._by_oid[rec.order.order_id]
+            self._gone[cid] = None
+            if len(self._gone) > MAX_GONE:
+                del self._gone[next(iter(self._gone))]
             self.forgotten += 1
             if self.on_forget is not None:
                 self.on_forget(cid)
@@ -337,6 +344,8 @@ class OrderTracker:
 
     def _adopt(self, ev: OrderEvent) -> _Rec | None:
         if self.adopt is None or not ev.client_id or ev.symbol is None or ev.side is None or ev.qty is None:
+            return None
+        if ev.client_id in self._gone:
             return None
         if not self.adopt(ev):
             return None
