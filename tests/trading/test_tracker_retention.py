@@ -99,6 +99,7 @@ def test_a_forgotten_order_is_never_adopted_by_a_late_event_that_describes_it() 
     got = t.apply(other)
     assert got is not None and got.client_id == "z" and t.get("z") is not None
 
+
 def test_a_cancel_that_raced_a_fill_still_turns_filled_within_the_retention() -> None:
     clock, forgot, rec = _Clock(), [], Recorder()
     t = rec.tracker(on_forget=forgot.append)
