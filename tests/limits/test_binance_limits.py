@@ -165,6 +165,33 @@ def test_the_ws_api_answers_rate_limits_array_corrects_the_budget() -> None:
     run(body, "lim-ws", {"weight_limit": 50}, timeouts={"weight_window": 3.0}, transport="ws")
 
 
+def test_ws_api_reconnects_are_counted_as_the_venue_counts_them() -> None:
+    """Binance charges 2 weight for each WS API connection (venues.md §1.3), and the private stream's
+    subscription is a request; the session's order socket and private stream are both WS API
+    connections. Five times the venue cuts them and they reconnect, nothing sent over REST meanwhile
+    (no listing of open orders to adopt at start): the budget's count never falls below the
+    simulator's (before: the connects were counted nowhere and the subscriptions' answers never read,
+    so a reconnect storm spent the venue's weight unseen — 25 weight behind after five)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        stream, sock = tr.stream, tr.orders_ws
+        assert stream is not None and sock is not None
+        window = tr.budget.windows["WEIGHT_1M"]
+        venue = sim.venue("binance").limiter(sim.endpoint("binance", 0))  # type: ignore[attr-defined]
+        start = venue.used
+        for n in range(2, 7):
+            sim.endpoint("binance", 0).drop()
+            for _ in range(500):
+                if stream.connects >= n and sock.connects >= n:
+                    break
+                await asyncio.sleep(0.01)
+            assert stream.connects >= n and sock.connects >= n
+        assert venue.used >= start + 5 * 5  # two connects and a subscription each time
+        assert window.used(time.monotonic()) >= venue.used
+
+    run(body, "lim-conn", {}, transport="ws", adopt=False)
+
+
 def test_ws_usage_is_read_from_the_documented_rate_limits_array() -> None:
     def limit(kind: str, unit: str, n: int, cap: int, count: int) -> dict[str, Any]:
         return {"rateLimitType": kind, "interval": unit, "intervalNum": n, "limit": cap, "count": count}

@@ -159,7 +159,7 @@ def test_connection_rate_limit_per_endpoint() -> None:
 
 def test_ws_api_spends_request_weight() -> None:
     async def go() -> None:
-        profile = {"binance": {"weight_limit": 3}}
+        profile = {"binance": {"weight_limit": 5}}
         async with Simulator(["binance"], rate=0, depth=5, profiles=profile) as sim:
             ep = sim.urls()["binance"][0]
             c = await connect(ep["ws"]["ws_api"])
@@ -168,7 +168,8 @@ def test_ws_api_spends_request_weight() -> None:
                 c.send({"id": i, "method": "ping"})
                 got.append(await c.recv())
             assert [g["status"] for g in got] == [200, 200, 200, 429, 418]
-            assert [g["rateLimits"][0]["count"] for g in got[:3]] == [1, 2, 3]
+            # The connection itself weighed 2 ("Connecting costs 2 weight", venues.md §1.3).
+            assert [g["rateLimits"][0]["count"] for g in got[:3]] == [3, 4, 5]
             assert (
                 got[3]["error"]["code"] == -1003
                 and got[3]["error"]["data"]["retryAfter"] > time.time() * 1000

@@ -28,6 +28,10 @@ class ChannelPort(Protocol):
 
     async def send_rest(self, call: Call) -> Any: ...
 
+    async def ws_connecting(self) -> None: ...
+
+    def ws_usage(self, answer: Any) -> None: ...
+
     def stream_event(self, ev: OrderEvent) -> Order | None: ...
 
     async def reconcile_open(self) -> None: ...
@@ -73,8 +77,14 @@ class Channels:
         elif url and isinstance(g, StreamGrammar):
             stream = PrivateStream(g, p.signer, url, p.stream_event, p.reconcile_open)
         if stream is not None:
-            stream.rest = p.send_rest  # a socket's own REST step (Kraken's WebSocket token)
+            self._charged(stream)
         return stream
+
+    def _charged(self, sock: Any) -> None:
+        """``sock``'s own REST step (Kraken's WebSocket token), the weight its connects cost taken
+        from the budget first, and the usage its log-in answers state fed back to it."""
+        p = self.port
+        sock.rest, sock.before_connect, sock.observe = p.send_rest, p.ws_connecting, p.ws_usage
 
     def _order_socket(self) -> OrderSocket:
         p, g = self.port, self.port.grammar
@@ -82,7 +92,7 @@ class Channels:
         if not url or not isinstance(g, WsOrderGrammar):
             raise NotSupported(f"{p.venue}: no order WebSocket on endpoint {p.endpoint.name}")
         sock = OrderSocket(g, p.signer, url, timeout=p.timeout)
-        sock.rest = p.send_rest
+        self._charged(sock)
         return sock
 
     async def reopen(self, swapped: Callable[[], None]) -> None:

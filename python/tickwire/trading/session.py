@@ -178,6 +178,16 @@ class TradingSession:
             await self.dead_man.start()
         return self
 
+    async def ws_connecting(self) -> None:
+        """Before each connect of the order socket or private stream: the weight the venue charges
+        for it (``ws_connect_cost``) taken from the budget, waiting for room as a request would."""
+        cost = getattr(self.grammar, "ws_connect_cost", None)
+        if cost:
+            await self.budget.acquire(cost, "query")
+
+    def ws_usage(self, answer: Any) -> None:
+        self.wire.ws_usage(answer)
+
     async def _adopt_open(self) -> None:
         """The account's open orders listed once the private stream runs (so nothing that happens to
         them after the listing is missed): those ``adopt`` accepts are tracked from then on — listed

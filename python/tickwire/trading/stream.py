@@ -100,6 +100,10 @@ class KeptSocket:
         self.last_error: BaseException | None = None  # why the last connect or set-up failed
         # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
         self.rest: Callable[[Call], Awaitable[Any]] | None = None
+        # Set by the session: waits for the rate budget's room for a connect (Binance's WS API
+        # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``).
+        self.before_connect: Callable[[], Awaitable[None]] | None = None
+        self.observe: Callable[[Any], None] | None = None
 
     async def on_connected(self) -> None:
         pass
@@ -176,6 +180,8 @@ class KeptSocket:
             return
         if self._login is not None:
             grammar, fut = self._login
+            if self.observe is not None:
+                self.observe(msg)
             try:
                 accepted = grammar.login_ack(msg)
             except TickwireError as e:
@@ -192,6 +198,8 @@ class KeptSocket:
         while not self._closing:
             down = asyncio.Event()
             try:
+                if self.before_connect is not None:
+                    await self.before_connect()
                 transport, _ = await open_ws(
                     self.url,
                     lambda down=down: _Listener(self._on_text, down),  # type: ignore[misc]

@@ -71,6 +71,7 @@ SPOT = Weights(
     ("/api/v3/openOrders", 6, 80),
 )
 cost = SPOT.cost
+WS_CONNECT = {"WEIGHT": 2}  # a WS API connection (venues.md §1.3)
 _INTERVAL = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
 _SECONDS = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86_400.0}
 

@@ -45,6 +45,9 @@ class Orders(BinanceGrammar):
     read_usage = staticmethod(rate.read_usage)
     read_ws_usage = staticmethod(rate.read_ws_usage)
     read_limits = staticmethod(rate.read_limits)
+    # "Connecting costs 2 weight" (WS API; venues.md §1.3): the order socket's and the private
+    # stream's connects, both on the WS API, are charged to the request weight.
+    ws_connect_cost = rate.WS_CONNECT
     order_path = "/api/v3/order"
     open_orders_path = "/api/v3/openOrders"
     info_path = "/api/v3/exchangeInfo"

@@ -35,6 +35,7 @@ from tickwire.sim.ws import Conn
 
 DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@1000ms", "@depth@250ms", "@depth@500ms")
 PARTIAL_LEVELS = (5, 10, 20)
+WS_API_CONNECT_WEIGHT = 2  # per WS API connection (spot)
 
 
 class BinanceSpot(Venue):
@@ -162,6 +163,10 @@ class BinanceSpot(Venue):
         if path == "/ws" or path.startswith("/ws/") or path == "/stream":
             return None
         if path == self.ws_api_path:
+            if not self.futures:  # "Connecting costs 2 weight" (spot WS API, venues.md §1.3)
+                verdict, _ = self.limiter(conn.endpoint).charge(time.monotonic(), WS_API_CONNECT_WEIGHT)
+                if verdict != "ok":
+                    return 429, b'{"code":-1003,"msg":"Too much request weight used."}'
             return None
         return 404, b'{"code":-1,"msg":"no such path"}'
 
