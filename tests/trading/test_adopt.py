@@ -4,12 +4,18 @@ strategy's client-id prefix), against the simulator's own order list and fills."
 from __future__ import annotations
 
 import asyncio
+import functools
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
 import tickwire
 from kill_cases import ACCOUNTS, SYMBOLS, funded, rest_buy
 from session_cases import settle
+from tickwire.trading.client_ids import ClientIds
+from tickwire.trading.orders import Fill, Order, OrderEvent
+from tickwire.trading.session import adoptable
+from tickwire.trading.tracker import OrderTracker
 
 
 async def trade_through(sim: Any, venue: str, symbol: str, client_id: str) -> Any:
@@ -70,5 +76,66 @@ def test_adopt_false_leaves_an_earlier_runs_orders_untracked() -> None:
                 "binance", credentials=signer, endpoints=urls, strategy="mm", adopt=False
             ) as tr:
                 assert tr.tracker.open_orders() == [] and tr.tracker.get(mine.client_id) is None
+
+    asyncio.run(go())
+
+
+def test_a_strategy_owns_the_ids_it_makes_not_those_of_a_prefix_that_begins_with_it() -> None:
+    mm, mm2 = ClientIds("binance", "mm"), ClientIds("binance", "mm-2")
+    ours, theirs = [mm.next() for _ in range(3)], [mm2.next() for _ in range(3)]
+    later_run = ClientIds("binance", "mm").next()
+    assert all(mm.owns(c) for c in [*ours, later_run]) and not any(mm.owns(c) for c in theirs)
+    assert not mm.owns("mm-by-hand") and not mm.owns("other-" + ours[0])
+    assert all(mm.mine(c) for c in ours) and not mm.mine(later_run) and not mm2.mine(ours[0])
+
+
+def _event(cid: str, status: str, fill: Any = None) -> OrderEvent:
+    return OrderEvent(
+        source="stream", client_id=cid, order_id="o-" + cid, status=status, fill=fill,  # type: ignore[arg-type]
+        symbol="BTCUSDT", side="buy", qty=D("1"), price=D("100"),
+    )  # fmt: skip
+
+
+def test_an_order_heard_of_as_ended_is_not_brought_back_by_an_older_listing() -> None:
+    """The stream says another run's order was canceled (nothing to adopt); an open-orders listing
+    taken just before says it is open: it stays untracked (before: adopted as open, for good)."""
+    t = OrderTracker(adopt=functools.partial(adoptable, ClientIds("binance", "mm"), lambda cid: True))
+    assert t.apply(_event("run1-a", "canceled")) is None
+    assert t.apply(_event("run1-a", "new")) is None and t.open_orders() == []
+    got = t.apply(_event("run1-b", "new"))  # one never heard of as ended is adopted
+    assert got is not None and [o.client_id for o in t.open_orders()] == ["run1-b"]
+
+
+def test_a_discarded_orders_late_fill_is_not_adopted_and_counted_again() -> None:
+    fills: list[Any] = []
+    t = OrderTracker(adopt=lambda ev: True, on_fill=fills.append)
+    t.track(
+        Order(
+            venue="sim", symbol="BTCUSDT", side="buy", type="limit", qty=D("1"), price=D("100"), client_id="x"
+        )
+    )
+    f = Fill(
+        venue="sim", symbol="BTCUSDT", client_id="x", order_id="o-x", trade_id="T1", side="buy",
+        price=D("100"), qty=D("1"),
+    )  # fmt: skip
+    t.apply(_event("x", "filled", f))
+    t.discard("x")
+    assert t.apply(_event("x", "filled", f)) is None and [x.trade_id for x in fills] == ["T1"]
+
+
+def test_a_session_without_a_named_strategy_adopts_nothing_by_default() -> None:
+    """The default prefix may be every script's on the key: without ``strategy=`` nothing is adopted
+    unless ``adopt=True`` is asked for."""
+    _, signer, _ = ACCOUNTS["binance"]
+
+    async def go() -> None:
+        async with funded("binance") as sim:
+            urls = sim.urls()["binance"]
+            async with tickwire.trade("binance", credentials=signer, endpoints=urls) as tr:
+                mine = await rest_buy(sim, tr, "BTCUSDT", 10)
+            async with tickwire.trade("binance", credentials=signer, endpoints=urls) as tr:
+                assert tr.tracker.open_orders() == []
+            async with tickwire.trade("binance", credentials=signer, endpoints=urls, adopt=True) as tr:
+                assert [o.client_id for o in tr.tracker.open_orders()] == [mine.client_id]
 
     asyncio.run(go())

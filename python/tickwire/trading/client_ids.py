@@ -130,12 +130,14 @@ class ClientIds:
             )
         self._head = head
         self._nonce_len = min(room, _MAX_NONCE)
+        self._stems: set[str] = set()  # every nonce this object drew, with the head
         self._limit = 62**_COUNTER_ROOM
         self._new_nonce()
 
     def _new_nonce(self) -> None:
         self.nonce = "".join(secrets.choice(_ALNUM) for _ in range(self._nonce_len))
         self._stem = self._head + self.nonce
+        self._stems.add(self._stem)
         self._count = 0
         self._last: str | None = None
 
@@ -180,7 +182,19 @@ class ClientIds:
         return self.format.check(client_id)
 
     def owns(self, client_id: str) -> bool:
-        """Whether ``client_id`` carries this strategy's prefix (any session): for adopting orders
-        after a restart while leaving other scripts' orders on a shared key alone. Where the format has
-        no separator (OKX) no strategy's prefix may begin another's."""
-        return bool(self._head) and client_id.startswith(self._head)
+        """Whether ``client_id`` is one this strategy makes (any session): its prefix, then a nonce and
+        a counter of the lengths this prefix gets and nothing else — so ``mm``'s ids are not taken for
+        ``mm-2``'s. For adopting orders after a restart while leaving other scripts' orders on a shared
+        key alone. Where the format has no separator (OKX) no strategy's prefix may begin another's."""
+        head = self._head
+        if not head or not client_id.startswith(head):
+            return False
+        rest = client_id[len(head) :]
+        n = self._nonce_len
+        return n < len(rest) <= n + _COUNTER_ROOM and rest.isascii() and rest.isalnum()
+
+    def mine(self, client_id: str) -> bool:
+        """Whether this object made ``client_id`` (one of the nonces it drew): an order of this very
+        session, never another run's."""
+        stem = client_id[: len(self._head) + self._nonce_len]
+        return stem in self._stems

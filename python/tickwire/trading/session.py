@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
-from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted
+from tickwire.errors import InvalidOrder, OrderNotFound, TradingHalted
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, place
@@ -46,12 +46,16 @@ from tickwire.trading.wire import Wire
 
 log = logging.getLogger("tickwire.trading")
 
+DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
-def _adoptable(owns: Callable[[str], bool], ev: OrderEvent) -> bool:
-    """An order of an earlier run worth tracking: ``owns`` its client id, and it is open or filling
-    (one that ended with nothing to count — canceled, expired — is left alone)."""
+
+def adoptable(ids: ClientIds, owns: Callable[[str], bool], ev: OrderEvent) -> bool:
+    """An order of an earlier run worth tracking: ``owns`` its client id, this session did not make
+    it (its own orders are tracked from the start, or were dropped on purpose), and it is open or
+    filling (one that ended with nothing to count — canceled, expired — is left alone)."""
+    cid = ev.client_id or ""
     live = ev.fill is not None or ev.status in ("new", "partially_filled")
-    return live and owns(ev.client_id or "")
+    return live and not ids.mine(cid) and owns(cid)
 
 
 class TradingSession:
@@ -63,7 +67,7 @@ class TradingSession:
         signer: Any,
         endpoint: Endpoint,
         *,
-        strategy: str = "tw",
+        strategy: str | None = None,
         on_order: Callable[[Order], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         timeout: float = 5.0,
@@ -76,7 +80,7 @@ class TradingSession:
         webhook_secret: str | None = None,
         webhook_url: str = "",
         dead_man: float | None = None,
-        adopt: bool | Callable[[str], bool] = True,
+        adopt: bool | Callable[[str], bool] | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -115,16 +119,19 @@ class TradingSession:
         self.clock.install(signer)
         self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
-        self.client_ids = ClientIds(FORMATS[self.venue], strategy)
+        self.client_ids = ClientIds(FORMATS[self.venue], strategy or DEFAULT_STRATEGY)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
         # Orders an earlier run of this strategy left open (a restart): tracked again, by client id
-        # (``adopt``: True, this strategy's prefix; a predicate; False, none), at start and whenever
-        # the venue speaks of one.
+        # (``adopt``: True, this strategy's ids; a predicate; False, none; None, the default: True
+        # when ``strategy`` is named — the default prefix may be every script's on the key), at start
+        # and whenever the venue speaks of one.
+        if adopt is None:
+            adopt = strategy is not None
         owns = self.client_ids.owns if adopt is True else adopt or None
         self.tracker = OrderTracker(
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
-            adopt=None if owns is None else functools.partial(_adoptable, owns),
+            adopt=None if owns is None else functools.partial(adoptable, self.client_ids, owns),
         )  # fmt: skip
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
@@ -195,7 +202,7 @@ class TradingSession:
         venue's later events still adopt them."""
         try:
             listed = await self.open_orders()
-        except TickwireError as e:
+        except Exception as e:  # an order of another script the grammar cannot read included
             log.warning("%s: open orders not listed at start (%s); none adopted yet", self.venue, e)
             self.audit.event("adopt_failed", venue=self.venue, error=str(e))
             return

@@ -102,8 +102,9 @@ class OrderTracker:
         # (when it ended, client id), oldest first: what ``_forget_ended`` walks.
         self._ended: collections.deque[tuple[float, str]] = collections.deque()
         self.forgotten = 0
-        # The client ids forgotten last (oldest first, at most ``MAX_GONE``): a late event for one is
-        # never adopted as if it were another run's order — its fills were counted already.
+        # The client ids forgotten last, or heard of as ended while untracked (oldest first, at most
+        # ``MAX_GONE``): a late event for one is never adopted as another run's open order — its fills
+        # were counted already, or it is over.
         self._gone: dict[str, None] = {}
         self._recs: dict[str, _Rec] = {}
         self._by_oid: dict[str, str] = {}
@@ -142,9 +143,7 @@ class OrderTracker:
             del self._recs[cid]
             if rec.order.order_id and self._by_oid.get(rec.order.order_id) == cid:
                 del self._by_oid[rec.order.order_id]
-            self._gone[cid] = None
-            if len(self._gone) > MAX_GONE:
-                del self._gone[next(iter(self._gone))]
+            self._mark_gone(cid)
             self.forgotten += 1
             if self.on_forget is not None:
                 self.on_forget(cid)
@@ -219,6 +218,7 @@ class OrderTracker:
         del self._recs[client_id]
         if rec.order.order_id:
             self._by_oid.pop(rec.order.order_id, None)
+        self._mark_gone(client_id)
 
     # -- lookups -----------------------------------------------------------------------------------
 
@@ -254,6 +254,9 @@ class OrderTracker:
         if rec is None:
             rec = self._adopt(ev)
             if rec is None:
+                if ev.client_id and ev.status in TERMINAL:
+                    # Ended: a listing taken before this word, stating it open, must not bring it back.
+                    self._mark_gone(ev.client_id)
                 self._stash(ev)
                 return None
         rec.retry = False  # any word from the venue about this order supersedes a scheduled resend
@@ -341,6 +344,12 @@ class OrderTracker:
         while self._orphan_count > self.max_orphans:  # oldest first: other scripts' orders on a shared key
             first = next(iter(self._orphans))
             self._orphan_count -= len(self._orphans.pop(first))
+
+    def _mark_gone(self, client_id: str) -> None:
+        gone = self._gone
+        gone[client_id] = None
+        if len(gone) > MAX_GONE:
+            del gone[next(iter(gone))]
 
     def _adopt(self, ev: OrderEvent) -> _Rec | None:
         if self.adopt is None or not ev.client_id or ev.symbol is None or ev.side is None or ev.qty is None:
