@@ -173,6 +173,7 @@ impl Dispatcher {
         guard(|| {
             {
                 let mut f = self.feed.bind(py).borrow_mut();
+                f.all_down = false; // a line delivers again
                 if f.feed.arbitrates() {
                     f.feed.set_now(t0);
                 }

@@ -77,6 +77,10 @@ pub struct BookFeed {
     /// session's route, so every view's `is_synced` says it.
     unconfirmed: Vec<bool>,
     n_unconfirmed: usize,
+    /// Every line is down (`unconfirm_all`) and no frame has come through the route since: a
+    /// snapshot applied meanwhile cannot prove a book current — the stream it continues is not
+    /// there yet.
+    pub(crate) all_down: bool,
 }
 
 impl BookFeed {
@@ -87,6 +91,7 @@ impl BookFeed {
         self.unconfirmed.clear();
         self.unconfirmed.resize(n, true);
         self.n_unconfirmed = n;
+        self.all_down = true;
     }
 
     /// Book `i`'s continuity proven.
@@ -260,6 +265,7 @@ impl BookFeed {
                 tops: Vec::new(),
                 unconfirmed: Vec::new(),
                 n_unconfirmed: 0,
+                all_down: false,
             })
         })
     }
@@ -311,7 +317,7 @@ impl BookFeed {
             with_bytes(payload, |b| {
                 self.feed.on_snapshot(symbol.as_bytes(), b).map(|_| ()).map_err(feed_err)
             })?;
-            if let Some(i) = self.feed.index_of(symbol.as_bytes()) {
+            if let Some(i) = self.feed.index_of(symbol.as_bytes()).filter(|_| !self.all_down) {
                 if self.feed.book_at(i).is_some_and(|b| b.is_synced()) {
                     self.confirm(i);
                 }

@@ -191,18 +191,18 @@ impl Feed {
     }
 
     /// `symbol`'s subscription ended: its book is emptied (not synced, its memory given back) and
-    /// the messages of it still on the way are dropped, until `revive`. False for a symbol never
-    /// seen. Its index stays, so views of it read an empty book rather than another symbol's.
+    /// the messages of it still on the way are dropped, until `revive`. A symbol not seen yet gets
+    /// its (empty) book now, retired at once, so a snapshot the venue sends after all builds nothing;
+    /// false then. Its index stays, so views of it read an empty book rather than another symbol's.
     pub fn forget(&mut self, symbol: &[u8]) -> bool {
-        let Some(i) = self.index_of(symbol) else {
-            return false;
-        };
+        let seen = self.index_of(symbol);
+        let i = seen.unwrap_or_else(|| self.index_or_insert(symbol) as usize);
         self.books[i].release();
         if let Some(a) = &mut self.arbiter {
             a.clear(Some(i as u32));
         }
         self.retired.insert(i as u32);
-        true
+        seen.is_some()
     }
 
     /// `symbol` subscribed again: its messages build its book anew (from empty).

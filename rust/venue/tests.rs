@@ -169,9 +169,13 @@ fn a_forgotten_book_is_empty_and_ignores_its_late_messages_until_revived() {
     // Sent before the venue took the unsubscribe: dropped, the book stays empty.
     assert_eq!(outcomes(&mut f, &msg(2, "update", "21921.70")), vec![]);
     assert!(f.book(b"BTC-USD").unwrap().bids().is_empty());
+    // One unsubscribed before its first message: what the venue sends of it after all builds nothing.
+    let eth = msg(3, "snapshot", "1500.00").replace("BTC-USD", "ETH-USD");
+    assert_eq!(outcomes(&mut f, &eth), vec![]);
+    assert!(f.book(b"ETH-USD").is_some_and(|b| !b.is_synced() && b.bids().is_empty()));
     // Subscribed again: the venue's new snapshot builds it.
     f.revive(b"BTC-USD");
-    assert_eq!(outcomes(&mut f, &msg(3, "snapshot", "21921.72")), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &msg(4, "snapshot", "21921.72")), vec![Outcome::Applied]);
     let b = f.book(b"BTC-USD").unwrap();
     assert!(b.is_synced() && b.bids().len() == 1 && b.asks().len() == 1);
 }

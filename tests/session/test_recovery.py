@@ -105,8 +105,9 @@ def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binan
 def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again_at_once_binance() -> None:
     """After a gap the first REST snapshot comes back older than the diffs buffered since (its
     ``lastUpdateId`` 1000 behind, as a lagging replica might answer): Binance's rule is to fetch
-    another. It is asked for within half a second (before: only after the whole ``resync_timeout``,
-    5 s here, spent waiting for a sync that snapshot could never bring) and the book resyncs."""
+    another. It is asked for after half a second — not at once, a replica that keeps lagging must not
+    be hammered — (before: only after the whole ``resync_timeout``, 5 s here, spent waiting for a sync
+    that snapshot could never bring) and the book resyncs."""
 
     async def go() -> None:
         async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
@@ -132,7 +133,7 @@ def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again_at_once_binan
                 ep.gap("BTCUSDT")
                 await eventually(lambda: len(rec.kinds("synced")) > synced, timeout=3, what="resynced")
                 depth = [t for t, op, _, _ in list(ep.exchanges) if "depth" in op and t >= start]
-                assert lagged and len(depth) >= 2 and depth[1] - depth[0] < 0.5, depth
+                assert lagged and len(depth) >= 2 and 0.45 < depth[1] - depth[0] < 1.5, depth
                 await assert_books_match(md, sim, "binance", ["BTCUSDT"])
 
     run(go())

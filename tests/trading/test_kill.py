@@ -165,6 +165,15 @@ def test_an_order_whose_connection_is_opening_when_the_kill_is_thrown_is_never_w
             return await original(loop, deadline)
 
         http._open = slow_open  # type: ignore[method-assign]
+        exchanges: list[tuple[str, str, int]] = []
+        report = http._on_exchange
+        assert report is not None
+
+        def noted(method: str, target: str, status: int, elapsed: float) -> None:
+            exchanges.append((method, target, status))
+            report(method, target, status, elapsed)
+
+        http._on_exchange = noted
         waiting = asyncio.ensure_future(buy_by(path, sim, tr))
         await asyncio.wait_for(opening.wait(), 5)
         kill = asyncio.ensure_future(tr.kill("runaway"))
@@ -172,10 +181,12 @@ def test_an_order_whose_connection_is_opening_when_the_kill_is_thrown_is_never_w
         release.set()
         with pytest.raises(TradingHalted):
             await waiting
-        report = await kill
-        assert report.complete and len(report.cancelled) == 1
+        done = await kill
+        assert done.complete and len(done.cancelled) == 1
         await asyncio.sleep(0.2)
         assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 1
+        # Not audited as an exchange without an answer (status 0), which reads like a lost order.
+        assert not [x for x in exchanges if x[1] == "/api/v3/order" and x[0] == "POST"], exchanges
 
     run("binance", body, transport="rest")
 

@@ -248,12 +248,12 @@ class MarketData:
         """A book no one subscribes to any more is emptied at once (its view then reads an empty book,
         not synced) and its memory given back; what the venue still sends of it is dropped."""
         gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
-        for s in gone:
-            if s.channel == "book":
-                key = self.adapter.book_key(s.symbol)
-                self.resyncer.drop(key)
-                with self.books_held():
-                    self.feed.forget(key)
+        book_key = self.adapter.book_key
+        held = {book_key(s) for s in self.registry.symbols("book")}  # names that share a book
+        for key in {book_key(s.symbol) for s in gone if s.channel == "book"} - held:
+            self.resyncer.drop(key)
+            with self.books_held():
+                self.feed.forget(key)
 
     def books_held(self) -> contextlib.AbstractContextManager[object]:
         """Around a change to the books made outside the frame route (a snapshot, a reset, a book
@@ -452,6 +452,7 @@ class MarketData:
         self.counters["reconnects"] += 1
         reason = line.kill_reason or "connection lost"
         if not any(ln.connected for ln in self.lines if ln is not line):
-            self.dispatcher.unconfirm_all()
+            with self.books_held():  # what every view's is_synced reads
+                self.dispatcher.unconfirm_all()
         self.record("disconnect", line=line.index, reason=reason)
         self.status("disconnected", line=line.index, detail=reason)

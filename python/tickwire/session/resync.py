@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickwire.session")
 
 RATE_PAUSE_S = 1.0  # a 429/418 without Retry-After: nothing to that host for this long
+BEHIND_PAUSE_S = 0.5  # the least wait before asking again for a snapshot that came back too old
 
 
 class Resyncer:
@@ -97,6 +98,9 @@ class Resyncer:
                     owner.send_first(a.unsubscribe(subs) + a.subscribe(subs))
                 if behind:
                     log.info("%s resync %s: the snapshot is older than the buffered diffs", a.venue, key)
+                    # A replica that keeps lagging must not be asked every 50 ms (weight 50 a time
+                    # on Binance): half a second at least before the next.
+                    delay = max(delay, BEHIND_PAUSE_S)
                 elif await self.until_synced(key, owner.resync_timeout):
                     owner.status("synced", symbol=key)
                     return

@@ -242,14 +242,25 @@ class HttpClient:
         loop = asyncio.get_running_loop()
         t0 = written.at if written is not None else time.perf_counter() if self._on_exchange else 0.0
         status = 0
+        refused = False  # by the gate: nothing written, no exchange to report
+
+        def gated() -> None:
+            nonlocal refused
+            assert gate is not None
+            try:
+                gate()
+            except BaseException:
+                refused = True
+                raise
+
         try:
             resp = await self._exchange(
-                loop, method, data, loop.time() + seconds, seconds, sent, written, gate
+                loop, method, data, loop.time() + seconds, seconds, sent, written, gated if gate else None
             )
             status = resp.status
             return resp
         finally:
-            if self._on_exchange is not None:
+            if self._on_exchange is not None and not refused:
                 try:
                     self._on_exchange(method, path, status, time.perf_counter() - t0)
                 except Exception:

@@ -17,7 +17,7 @@ impl Feed {
         i
     }
 
-    fn index_or_insert(&mut self, sym: &[u8]) -> u32 {
+    pub(super) fn index_or_insert(&mut self, sym: &[u8]) -> u32 {
         if let Some(&i) = self.index.get(sym) {
             return i;
         }
