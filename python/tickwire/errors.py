@@ -9,7 +9,8 @@ Order input refused before sending is :class:`InvalidOrder` (a :class:`ValueErro
 fate is unknown is :class:`UnknownOutcome`; an operation a venue lacks is :class:`NotSupported` (a
 :class:`NotImplementedError`). A bug in the Rust core surfaces as :class:`InternalError`,
 never as a crash. A frame a book refused (:class:`BookError`, or :class:`ValueRangeError` for a
-number past its scale) names that book in ``symbol``.
+number past its scale) names that book in ``symbol``, and every book of a refused frame of several
+in ``symbols``.
 
 :class:`TradingHalted` — new orders refused because the session's kill switch was thrown (until
 ``resume()``) — is defined here in Python: it is the session's own state, never raised by the core.

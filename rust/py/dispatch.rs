@@ -15,7 +15,7 @@ use pyo3::PyTraverseError;
 use super::book::OrderBook;
 use super::clock::monotonic_ns;
 use super::errors::guard;
-use super::feed::{feed_err, with_bytes, BookFeed};
+use super::feed::{frame_err, with_bytes, BookFeed};
 use super::latency::LatencyRecorder;
 use super::lock::ReaderLock;
 use super::quote::{QuoteRule, QuoteRules};
@@ -177,8 +177,8 @@ impl Dispatcher {
                 if f.feed.arbitrates() {
                     f.feed.set_now(t0);
                 }
-                let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) };
-                r.map(|_| ()).map_err(feed_err)?;
+                let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) }.map(|_| ());
+                r.map_err(|e| frame_err(e, &f.feed))?;
             }
             let t1 = monotonic_ns();
             let out = self.settle(py, t0, last)?;

@@ -13,6 +13,24 @@ use super::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
 use crate::book::{BookError, Need};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
 
+/// `feed_err` for a frame `feed` refused, the exception also naming in `symbols` every book the
+/// frame held a message for (a frame of several messages is refused whole).
+pub(crate) fn frame_err(e: FeedError, feed: &Feed) -> PyErr {
+    let e = feed_err(e);
+    let names: Vec<String> =
+        feed.refused_symbols().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    if names.len() > 1 {
+        Python::attach(|py| {
+            if let Err(set) = e.value(py).setattr("symbols", names) {
+                return set;
+            }
+            e
+        })
+    } else {
+        e
+    }
+}
+
 pub(crate) fn feed_err(e: FeedError) -> PyErr {
     match e {
         FeedError::Json(j) => err(Kind::Decode, format!("malformed frame, nothing applied: {j}")),
@@ -300,7 +318,8 @@ impl BookFeed {
                     None if text => self.feed.on_text(b),
                     None => self.feed.on_frame(b),
                 };
-                r.map(|_| ()).map_err(feed_err)
+                let r = r.map(|_| ());
+                r.map_err(|e| frame_err(e, &self.feed))
             })?;
             self.summary(py, recv_ns)
         })

@@ -135,6 +135,9 @@ pub struct Feed {
     journal: bool,
     /// Books whose subscription ended (`forget`): their messages still on the way are dropped.
     retired: HashSet<u32, BuildHasherDefault<Fnv>>,
+    /// The books the last frame refused whole named (a frame of several messages): each lacks its
+    /// update now, not only the one the error names.
+    refused: Vec<u32>,
 }
 
 /// Checksum (price, quantity) decimals of one instrument.
@@ -187,7 +190,14 @@ impl Feed {
             now_ns: 0,
             journal: false,
             retired: HashSet::default(),
+            refused: Vec::new(),
         }
+    }
+
+    /// The symbols of the books the last refused frame named (its error names one; a frame of
+    /// several messages is refused whole, so each of them lacks its update).
+    pub fn refused_symbols(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.refused.iter().map(|&i| &self.names[i as usize][..])
     }
 
     /// `symbol`'s subscription ended: its book is emptied (not synced, its memory given back) and

@@ -224,3 +224,24 @@ def test_a_snapshot_while_every_line_is_down_does_not_prove_the_book() -> None:
     assert book.state == "synced" and not book.is_synced and not d.confirmed("BTCUSDT")
     d.on_frame(frames[1], 2, True)  # a line delivers again: the diff after the snapshot applies
     assert book.is_synced and d.confirmed("BTCUSDT")
+
+
+def test_a_refused_frame_of_several_books_names_every_one() -> None:
+    """Kraken sends several symbols' updates in one frame; one bad level refuses it whole, so every
+    book in it lacks its update: the error names them all (``symbols``), and the one it is about
+    (``symbol``)."""
+    feed = BookFeed("kraken", verify_checksum=False)
+
+    def frame(kind: str, a_qty: str, b_qty: str) -> bytes:
+        data = [
+            {"symbol": s, "bids": [{"price": 10.0, "qty": float(q)}], "asks": [{"price": 11.0, "qty": 1.0}]}
+            for s, q in (("A/USD", a_qty), ("B/USD", b_qty))
+        ]
+        return orjson.dumps({"channel": "book", "type": kind, "data": data})
+
+    feed.on_frame(frame("snapshot", "1.0", "1.0"))
+    assert feed.book("A/USD").is_synced and feed.book("B/USD").is_synced
+    with pytest.raises(errors.BookError) as e:
+        feed.on_frame(frame("update", "2.0", "-1.0"))
+    assert e.value.symbol == "B/USD" and sorted(e.value.symbols) == ["A/USD", "B/USD"]  # type: ignore[attr-defined]
+    assert feed.book("A/USD").levels("bid", 5) == [(10.0, 1.0)]  # nothing applied

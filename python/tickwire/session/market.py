@@ -356,13 +356,14 @@ class MarketData:
         self.counters["decode_errors"] += 1
         self.status("decode_error", line=line.index, detail=str(error)[:200])
         symbol = getattr(error, "symbol", None)
-        if symbol is not None:
-            # The book refused an update the venue made: it lacks it now, whether or not the venue's
-            # sequence would show that on the next message (Bybit's ids only grow, Kraken has none).
+        # The books refused an update the venue made: each lacks it now, whether or not the venue's
+        # sequence would show that on the next message (Bybit's ids only grow, Kraken has none). A
+        # frame of several books is refused whole: every one it named (``symbols``).
+        for key in getattr(error, "symbols", None) or ([symbol] if symbol is not None else []):
             with self.books_held():
-                lost = self.feed.invalidate(symbol)
+                lost = self.feed.invalidate(key)
             if lost:
-                self._lost_sync(symbol, "a frame of it was refused")
+                self._lost_sync(key, "a frame of it was refused")
 
     def release_held(self, now_ns: int) -> None:
         """A/B frames whose hold time ran out go to their books (which report the gap)."""

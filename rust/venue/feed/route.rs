@@ -84,9 +84,17 @@ impl Feed {
                 only = Some(r);
             }
         }
+        self.refused.clear();
         if first_err.is_none() && many {
             if let Err((k, err)) = crate::book::frame::check(&self.books, &self.batch.levels, &routes) {
                 first_err = Some(self.book_err(routes[k].book, err));
+                // Every book it named lacks its update now (those it made are forgotten again).
+                let named = routes.iter().map(|r| r.book).filter(|&b| (b as usize) < books_before);
+                for b in named {
+                    if !self.refused.contains(&b) {
+                        self.refused.push(b);
+                    }
+                }
             }
         }
         if let Some(e) = first_err {
