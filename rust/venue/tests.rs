@@ -181,6 +181,27 @@ fn a_forgotten_book_is_empty_and_ignores_its_late_messages_until_revived() {
 }
 
 #[test]
+fn a_held_frame_the_book_refuses_on_release_resyncs_it_and_keeps_what_the_releasing_frame_did() {
+    let mut f = feed(Venue::BinanceSpot);
+    f.set_arbitration(Some(1_000_000_000), 16);
+    f.set_now(0);
+    let diff = |u: i64, qty: &str| {
+        format!(r#"{{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":{u},"u":{u},"b":[["100.0","{qty}"]],"a":[]}}"#)
+    };
+    assert_eq!(outcomes(&mut f, &diff(101, "1")), vec![Outcome::Buffered]);
+    let snap = r#"{"lastUpdateId":100,"bids":[["99.0","1"]],"asks":[["101.0","1"]]}"#;
+    f.on_snapshot(b"BTCUSDT", snap.as_bytes()).unwrap();
+    assert!(f.book(b"BTCUSDT").unwrap().is_synced());
+    // 103 comes first on the faster line: held; it holds a level the book refuses.
+    assert_eq!(outcomes(&mut f, &diff(103, "-1")), vec![Outcome::Held]);
+    // 102 arrives: applied, and releases 103, refused — the book now lacks 103's update.
+    let got = outcomes(&mut f, &diff(102, "2"));
+    assert_eq!(got, vec![Outcome::Applied, Outcome::Gap]);
+    let b = f.book(b"BTCUSDT").unwrap();
+    assert!(!b.is_synced() && b.state() == SyncState::OutOfSync(OosReason::Gap));
+}
+
+#[test]
 fn htx_mbp_aligns_req_refresh_with_cached_increments() {
     let mut f = feed(Venue::Htx);
     let inc = |prev: i64, seq: i64, px: &str| {

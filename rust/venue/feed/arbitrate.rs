@@ -2,7 +2,7 @@
 //! placed by the sequence numbers its grammar read, after decoding and before anything is applied,
 //! and held frames are applied as soon as the book reaches them.
 
-use super::Feed;
+use super::{Feed, FeedError};
 use crate::book::Outcome;
 use crate::venue::arbiter::{span, Arbiter, ArbiterStats, Placement};
 use crate::venue::FrameKind;
@@ -50,6 +50,24 @@ impl Feed {
         self.now_ns = now_ns;
         self.drain_held();
         &self.summary
+    }
+
+    /// A released frame refused: each synced book it named is out of sync ("gap") and reported so
+    /// in `done`, for the session to resync it.
+    #[cold]
+    fn lost_on_release(&mut self, e: &FeedError, done: &mut Vec<(u32, Outcome)>) {
+        self.summary.updates.clear();
+        let mut named = self.refused.clone();
+        if let FeedError::Book { symbol, .. } = e {
+            named.extend(self.find_book(symbol.as_bytes()).filter(|b| !named.contains(b)));
+        }
+        for b in named {
+            let book = &mut self.books[b as usize];
+            if book.is_synced() {
+                book.invalidate(crate::book::sync::OosReason::Gap);
+                done.push((b, Outcome::Gap));
+            }
+        }
     }
 
     /// Book index of a symbol as a frame names it, without creating the book.
@@ -114,12 +132,19 @@ impl Feed {
         if arb.has_work(self.now_ns, moved) {
             let kind = self.summary.kind;
             let mut chans = std::mem::take(&mut self.chans);
+            // What the releasing frame (and each released one) did, kept apart: a refusal clears
+            // the summary it was building.
+            let mut done = std::mem::take(&mut self.summary.updates);
             while let Some(r) = arb.next_ready(self.now_ns, |b| self.position(b)) {
                 self.batch.clear();
-                // It parsed when it arrived; a value the book refuses now is counted, not raised
-                // (the frame that released it was fine).
-                let _ = self.decode_with(&r.frame, r.text, &mut chans);
+                match self.decode_with(&r.frame, r.text, &mut chans) {
+                    Ok(_) => done.append(&mut self.summary.updates),
+                    // It parsed when it arrived; a value the book refuses now is not raised (the
+                    // frame that released it was fine), but the books it named lack its update.
+                    Err(e) => self.lost_on_release(&e, &mut done),
+                }
             }
+            self.summary.updates = done;
             self.chans = chans;
             self.summary.kind = kind;
         }
