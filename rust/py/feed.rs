@@ -13,13 +13,13 @@ use super::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
 use crate::book::{BookError, Need};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
 
-/// `feed_err` for a frame `feed` refused, the exception also naming in `symbols` every book the
-/// frame held a message for (a frame of several messages is refused whole).
+/// `feed_err` for a frame `feed` refused, the exception also naming in `symbols` every book it held a
+/// message for that existed before it (a frame of several messages is refused whole).
 pub(crate) fn frame_err(e: FeedError, feed: &Feed) -> PyErr {
     let e = feed_err(e);
     let names: Vec<String> =
         feed.refused_symbols().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-    if names.len() > 1 {
+    if !names.is_empty() {
         Python::attach(|py| {
             if let Err(set) = e.value(py).setattr("symbols", names) {
                 return set;

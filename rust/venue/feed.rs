@@ -312,6 +312,7 @@ impl Feed {
         self.stats.frames += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
+        self.refused.clear();
         self.batch.clear();
         let mut chans = std::mem::take(&mut self.chans);
         let r = self.decode_with(frame, text, &mut chans);
@@ -409,6 +410,7 @@ impl Feed {
         self.stats.frames += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
+        self.refused.clear();
         self.batch.clear();
         if let Err(e) = decode(frame, &mut self.batch) {
             self.stats.errors += 1;
@@ -423,6 +425,7 @@ impl Feed {
     pub fn on_snapshot(&mut self, symbol: &[u8], payload: &[u8]) -> Result<&FrameSummary, FeedError> {
         self.summary.updates.clear();
         self.summary.conn_gap = false;
+        self.refused.clear();
         self.batch.clear();
         self.decode_stateless(payload)?;
         if self.batch.msgs.len() != 1 || !self.batch.msgs[0].snapshot {

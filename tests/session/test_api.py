@@ -75,6 +75,33 @@ def test_an_unsubscribed_book_is_emptied_not_left_synced_and_comes_back_on_a_new
     asyncio.run(go())
 
 
+def test_two_names_of_one_book_keep_its_stream_until_both_are_unsubscribed() -> None:
+    """Binance: ``ETHUSDT`` and ``ethusdt`` are one stream and one book. Unsubscribing one name leaves
+    the stream subscribed and the book live (before this was handled, the first unsubscribe stopped
+    the stream for both while the book stayed "synced", frozen); the second empties it."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=44, rate=200, depth=20) as sim:
+            async with tickwire.connect(
+                "binance", ["BTCUSDT", "ETHUSDT"], endpoints=sim.urls()["binance"], probe_interval=None
+            ) as md:
+                await md.subscribe(["ethusdt"])
+                await eventually(lambda: md.is_synced(), what="in sync")
+                conn = next(iter(sim.endpoint("binance").conns.values()))
+                eth = md.book("ETHUSDT")
+                await md.unsubscribe(["ETHUSDT"])
+                await asyncio.sleep(0.3)
+                assert any("ethusdt" in t for t in conn.topics) and eth.is_synced
+                mark = eth.last_update_id
+                await eventually(lambda: (eth.last_update_id or 0) > (mark or 0), what="ETH still updating")
+                await assert_books_match(md, sim, "binance", ["ETHUSDT"])
+                await md.unsubscribe(["ethusdt"])
+                await eventually(lambda: not any("ethusdt" in t for t in conn.topics), what="unsubscribed")
+                assert eth.state == "empty" and not eth.is_synced
+
+    asyncio.run(go())
+
+
 def test_async_for_events_delivers_books_trades_and_status() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=42, rate=400, depth=20) as sim:

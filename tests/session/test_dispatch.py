@@ -232,10 +232,10 @@ def test_a_refused_frame_of_several_books_names_every_one() -> None:
     (``symbol``)."""
     feed = BookFeed("kraken", verify_checksum=False)
 
-    def frame(kind: str, a_qty: str, b_qty: str) -> bytes:
+    def frame(kind: str, a_qty: str, b_qty: str, b: str = "B/USD") -> bytes:
         data = [
             {"symbol": s, "bids": [{"price": 10.0, "qty": float(q)}], "asks": [{"price": 11.0, "qty": 1.0}]}
-            for s, q in (("A/USD", a_qty), ("B/USD", b_qty))
+            for s, q in (("A/USD", a_qty), (b, b_qty))
         ]
         return orjson.dumps({"channel": "book", "type": kind, "data": data})
 
@@ -245,3 +245,12 @@ def test_a_refused_frame_of_several_books_names_every_one() -> None:
         feed.on_frame(frame("update", "2.0", "-1.0"))
     assert e.value.symbol == "B/USD" and sorted(e.value.symbols) == ["A/USD", "B/USD"]  # type: ignore[attr-defined]
     assert feed.book("A/USD").levels("bid", 5) == [(10.0, 1.0)]  # nothing applied
+    # The next error, a malformed frame, names no book from the one before.
+    with pytest.raises(errors.DecodeError) as d:
+        feed.on_frame(b'{"channel":"book","type":"update","data":[')
+    assert not hasattr(d.value, "symbols")
+    # A book the refused frame would have made is not one to resync; the existing one it held is.
+    with pytest.raises(errors.BookError) as e:
+        feed.on_frame(frame("snapshot", "2.0", "-1.0", b="C/USD"))
+    assert e.value.symbol == "C/USD" and e.value.symbols == ["A/USD"]  # type: ignore[attr-defined]
+    assert "C/USD" not in feed.symbols()

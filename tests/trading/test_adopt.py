@@ -86,6 +86,8 @@ def test_a_strategy_owns_the_ids_it_makes_not_those_of_a_prefix_that_begins_with
     later_run = ClientIds("binance", "mm").next()
     assert all(mm.owns(c) for c in [*ours, later_run]) and not any(mm.owns(c) for c in theirs)
     assert not mm.owns("mm-by-hand") and not mm.owns("other-" + ours[0])
+    # A gateway takes a hand-made id with the strategy's prefix (what it asks is the prefix only).
+    assert mm.has_prefix("mm-by-hand") and not mm.has_prefix("mm2-x") and not mm.has_prefix("other-mm-x")
     assert all(mm.mine(c) for c in ours) and not mm.mine(later_run) and not mm2.mine(ours[0])
 
 

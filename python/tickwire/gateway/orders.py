@@ -304,7 +304,7 @@ class OrderService:
         strategy = req.get("strategy")
         ids = self._register(strategy)
         cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
-        if not ids.owns(cid):
+        if not ids.has_prefix(cid):
             raise invalid_order(
                 f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
                 rule="client_id",

@@ -182,7 +182,7 @@ class RemoteTrading:
     # events ----------------------------------------------------------------------------------------
 
     def _on_event(self, kind: str, value: Any) -> None:
-        if not self.all_orders and not self.client_ids.owns(value.client_id):
+        if not self.all_orders and not self.client_ids.has_prefix(value.client_id):
             return
         cb = self.on_order if kind == "order" else self.on_fill
         if cb is not None:

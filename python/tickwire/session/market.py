@@ -248,9 +248,7 @@ class MarketData:
         """A book no one subscribes to any more is emptied at once (its view then reads an empty book,
         not synced) and its memory given back; what the venue still sends of it is dropped."""
         gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
-        book_key = self.adapter.book_key
-        held = {book_key(s) for s in self.registry.symbols("book")}  # names that share a book
-        for key in {book_key(s.symbol) for s in gone if s.channel == "book"} - held:
+        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"}:
             self.resyncer.drop(key)
             with self.books_held():
                 self.feed.forget(key)
@@ -359,7 +357,8 @@ class MarketData:
         # The books refused an update the venue made: each lacks it now, whether or not the venue's
         # sequence would show that on the next message (Bybit's ids only grow, Kraken has none). A
         # frame of several books is refused whole: every one it named (``symbols``).
-        for key in getattr(error, "symbols", None) or ([symbol] if symbol is not None else []):
+        keys = {*(getattr(error, "symbols", None) or ()), *([symbol] if symbol is not None else [])}
+        for key in sorted(keys):
             with self.books_held():
                 lost = self.feed.invalidate(key)
             if lost:

@@ -34,8 +34,12 @@ class Subscriptions:
             self.audit.event("subscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in new])
 
     def remove(self, subs: Iterable[Sub], lines: Sequence[Line]) -> list[Sub]:
-        """Drops a reference to each; those no one holds any more are unsubscribed and returned."""
+        """Drops a reference to each; those no one holds any more are unsubscribed and returned —
+        not one another live name still needs (``btcusdt`` and ``BTCUSDT``: one stream, one book)."""
+        key = self.adapter.book_key
         gone = self.registry.remove(subs)
+        held = {(s.channel, key(s.symbol)) for s in self.registry.live()}
+        gone = [s for s in gone if (s.channel, key(s.symbol)) not in held]
         if gone:
             self._send_all(lines, self.adapter.unsubscribe, gone)
             self.audit.event("unsubscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in gone])

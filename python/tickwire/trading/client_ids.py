@@ -181,6 +181,11 @@ class ClientIds:
         """A user-given id, if the venue's format accepts it; else ``InvalidOrder``."""
         return self.format.check(client_id)
 
+    def has_prefix(self, client_id: str) -> bool:
+        """Whether ``client_id`` begins with this strategy's prefix (an id made by hand included): what
+        a gateway asks of the ids a strategy places, and which events it hands that strategy."""
+        return bool(self._head) and client_id.startswith(self._head)
+
     def owns(self, client_id: str) -> bool:
         """Whether ``client_id`` is one this strategy makes (any session): its prefix, then a nonce and
         a counter of the lengths this prefix gets and nothing else — so ``mm``'s ids are not taken for

@@ -119,7 +119,7 @@ class TradingSession:
         self.clock.install(signer)
         self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
-        self.client_ids = ClientIds(FORMATS[self.venue], strategy or DEFAULT_STRATEGY)
+        self.client_ids = ClientIds(FORMATS[self.venue], DEFAULT_STRATEGY if strategy is None else strategy)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
         # Orders an earlier run of this strategy left open (a restart): tracked again, by client id
@@ -127,7 +127,7 @@ class TradingSession:
         # when ``strategy`` is named — the default prefix may be every script's on the key), at start
         # and whenever the venue speaks of one.
         if adopt is None:
-            adopt = strategy is not None
+            adopt = bool(strategy)
         owns = self.client_ids.owns if adopt is True else adopt or None
         self.tracker = OrderTracker(
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,

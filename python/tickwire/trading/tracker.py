@@ -254,7 +254,7 @@ class OrderTracker:
         if rec is None:
             rec = self._adopt(ev)
             if rec is None:
-                if ev.client_id and ev.status in TERMINAL:
+                if self.adopt is not None and ev.client_id and ev.status in TERMINAL:
                     # Ended: a listing taken before this word, stating it open, must not bring it back.
                     self._mark_gone(ev.client_id)
                 self._stash(ev)

@@ -118,6 +118,7 @@ impl Feed {
         self.stats.errors += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
+        self.refused.clear();
         self.summary.kind = FrameKind::Other;
         e.into()
     }
