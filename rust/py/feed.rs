@@ -3,15 +3,15 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
-use pyo3::IntoPyObjectExt;
 
 use super::book::{LastTop, OrderBook};
 use super::clock::monotonic_ns;
 use super::errors::{book_err, err, guard, Kind};
-use super::events::event_value;
-use super::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
+use super::names::OUTCOMES;
 use crate::book::{BookError, Need};
-use crate::venue::{Compression, Feed, FeedError, FeedOptions, FrameKind, Venue};
+use crate::venue::{Compression, Feed, FeedError, FeedOptions, Venue};
+
+mod summary;
 
 /// `feed_err` for a frame `feed` refused, the exception also naming in `symbols` every book it held a
 /// message for that existed before it (a frame of several messages is refused whole).
@@ -125,86 +125,6 @@ impl BookFeed {
     #[inline]
     pub(crate) fn confirmed(&self, i: usize) -> bool {
         self.n_unconfirmed == 0 || self.unconfirmed.get(i) != Some(&true)
-    }
-
-    /// `(kind, ((symbol, outcome), ...), ping_value | None)` for the last frame.
-    pub(crate) fn summary<'py>(
-        &mut self,
-        py: Python<'py>,
-        recv_ns: Option<i64>,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        self.grow(py);
-        let s = self.feed.last_summary();
-        // The common frame — one book updated — returns its cached summary without building
-        // anything (the per-frame allocation of the general path below was ~2% of a frame).
-        if let ([(i, o)], FrameKind::Book) = (s.updates.as_slice(), s.kind) {
-            let i = *i as usize;
-            if let Some(t) = &self.singles[i][outcome_index(o)] {
-                if recv_ns.is_some() {
-                    self.recv_ns[i] = recv_ns;
-                }
-                return Ok(t.bind(py).clone());
-            }
-        }
-        let mut items = Vec::with_capacity(s.updates.len());
-        for &(i, o) in &s.updates {
-            let i = i as usize;
-            if recv_ns.is_some() {
-                self.recv_ns[i] = recv_ns;
-            }
-            let slot = &mut self.pairs[i][outcome_index(&o)];
-            let pair = match slot {
-                Some(t) => t.clone_ref(py),
-                None => {
-                    let name = self.names[i].bind(py).clone().into_any();
-                    let t = PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?.unbind();
-                    slot.insert(t).clone_ref(py)
-                }
-            };
-            items.push(pair);
-        }
-        if let ([(i, o)], FrameKind::Book) = (s.updates.as_slice(), s.kind) {
-            // First time for this book and outcome (cached ones returned above): build and keep.
-            let slot = &mut self.singles[*i as usize][outcome_index(o)];
-            let k = kind_py(py, s.kind).clone().into_any();
-            let t = PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), py.None().into_bound(py)])?;
-            *slot = Some(t.clone().unbind());
-            return Ok(t);
-        }
-        let value = match s.kind {
-            FrameKind::Ping(v) => v.into_bound_py_any(py)?,
-            k @ (FrameKind::Bbo | FrameKind::Trade) if !self.feed.last_quote().0.is_empty() => {
-                let (sym, q) = self.feed.last_quote();
-                // The str of the symbol's book when it has one, else of the last quote's symbol
-                // when it is the same: not a new str per ticker.
-                let book = self.feed.index_of(sym).and_then(|i| self.names.get(i));
-                let sym = match (book, &self.quote_sym) {
-                    (Some(s), _) => s.clone_ref(py),
-                    (None, Some((b, s))) if b[..] == *sym => s.clone_ref(py),
-                    _ => {
-                        let s = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
-                        self.quote_sym = Some((sym.into(), s.clone_ref(py)));
-                        s
-                    }
-                };
-                event_value(py, k == FrameKind::Trade, sym, q)?
-            }
-            _ => py.None().into_bound(py),
-        };
-        let k = kind_py(py, s.kind).clone().into_any();
-        PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), value])
-    }
-
-    /// Per-book slots for books the last frame created.
-    pub(crate) fn grow(&mut self, py: Python<'_>) {
-        for i in self.names.len()..self.feed.len() {
-            let sym = String::from_utf8_lossy(self.feed.symbol_at(i).unwrap_or_default()).into_owned();
-            self.names.push(PyString::new(py, &sym).unbind());
-            self.recv_ns.push(None);
-            self.pairs.push(Default::default());
-            self.singles.push(Default::default());
-            self.tops.push(None);
-        }
     }
 
     fn needs_list(&self) -> Vec<(String, &'static str)> {

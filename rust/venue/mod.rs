@@ -201,6 +201,8 @@ pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
 #[cfg(test)]
 mod event_tests;
 #[cfg(test)]
+mod feed_tests;
+#[cfg(test)]
 mod frame_tests;
 #[cfg(test)]
 mod spec_tests;

@@ -1,0 +1,61 @@
+//! The feed's own bookkeeping beyond one frame: books forgotten when their subscription ends, and
+//! frames an A/B line held that the book refuses when they are released.
+
+use super::*;
+use crate::book::sync::{OosReason, SyncState};
+use crate::book::Outcome;
+
+fn feed(v: Venue) -> Feed {
+    Feed::new(v, &FeedOptions::default())
+}
+
+fn outcomes(f: &mut Feed, frame: &str) -> Vec<Outcome> {
+    f.on_frame(frame.as_bytes()).unwrap().updates.iter().map(|u| u.1).collect()
+}
+
+#[test]
+fn a_forgotten_book_is_empty_and_ignores_its_late_messages_until_revived() {
+    let mut f = feed(Venue::Coinbase);
+    let msg = |seq: i64, kind: &str, px: &str| {
+        format!(
+            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"{kind}","product_id":"BTC-USD","updates":[{{"side":"bid","event_time":"t","price_level":"{px}","new_quantity":"1.5"}},{{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}}]}}]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &msg(1, "snapshot", "21921.73")), vec![Outcome::Applied]);
+    assert!(f.forget(b"BTC-USD") && !f.forget(b"ETH-USD"));
+    let b = f.book(b"BTC-USD").unwrap();
+    assert!(!b.is_synced() && b.bids().is_empty() && b.asks().is_empty());
+    // Sent before the venue took the unsubscribe: dropped, the book stays empty.
+    assert_eq!(outcomes(&mut f, &msg(2, "update", "21921.70")), vec![]);
+    assert!(f.book(b"BTC-USD").unwrap().bids().is_empty());
+    // One unsubscribed before its first message: what the venue sends of it after all builds nothing.
+    let eth = msg(3, "snapshot", "1500.00").replace("BTC-USD", "ETH-USD");
+    assert_eq!(outcomes(&mut f, &eth), vec![]);
+    assert!(f.book(b"ETH-USD").is_some_and(|b| !b.is_synced() && b.bids().is_empty()));
+    // Subscribed again: the venue's new snapshot builds it.
+    f.revive(b"BTC-USD");
+    assert_eq!(outcomes(&mut f, &msg(4, "snapshot", "21921.72")), vec![Outcome::Applied]);
+    let b = f.book(b"BTC-USD").unwrap();
+    assert!(b.is_synced() && b.bids().len() == 1 && b.asks().len() == 1);
+}
+
+#[test]
+fn a_held_frame_the_book_refuses_on_release_resyncs_it_and_keeps_what_the_releasing_frame_did() {
+    let mut f = feed(Venue::BinanceSpot);
+    f.set_arbitration(Some(1_000_000_000), 16);
+    f.set_now(0);
+    let diff = |u: i64, qty: &str| {
+        format!(r#"{{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":{u},"u":{u},"b":[["100.0","{qty}"]],"a":[]}}"#)
+    };
+    assert_eq!(outcomes(&mut f, &diff(101, "1")), vec![Outcome::Buffered]);
+    let snap = r#"{"lastUpdateId":100,"bids":[["99.0","1"]],"asks":[["101.0","1"]]}"#;
+    f.on_snapshot(b"BTCUSDT", snap.as_bytes()).unwrap();
+    assert!(f.book(b"BTCUSDT").unwrap().is_synced());
+    // 103 comes first on the faster line: held; it holds a level the book refuses.
+    assert_eq!(outcomes(&mut f, &diff(103, "-1")), vec![Outcome::Held]);
+    // 102 arrives: applied, and releases 103, refused — the book now lacks 103's update.
+    let got = outcomes(&mut f, &diff(102, "2"));
+    assert_eq!(got, vec![Outcome::Applied, Outcome::Gap]);
+    let b = f.book(b"BTCUSDT").unwrap();
+    assert!(!b.is_synced() && b.state() == SyncState::OutOfSync(OosReason::Gap));
+}
