@@ -102,6 +102,31 @@ def test_two_names_of_one_book_keep_its_stream_until_both_are_unsubscribed() -> 
     asyncio.run(go())
 
 
+def test_a_book_unsubscribed_before_its_first_message_is_not_built_by_a_late_snapshot() -> None:
+    """OKX answers a subscription with the book's snapshot. Subscribed and unsubscribed at once, the
+    snapshot still comes: it builds nothing (before: it made a book that read synced forever while
+    nothing updated it)."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=45, rate=200, depth=20) as sim:
+            async with tickwire.connect(
+                "okx", ["BTC-USDT"], endpoints=sim.urls()["okx"], probe_interval=None
+            ) as md:
+                await md.subscribe(["ETH-USDT"])
+                await md.unsubscribe(["ETH-USDT"])
+                conn = next(iter(sim.endpoint("okx").conns.values()))
+                await eventually(lambda: not any("ETH-USDT" in t for t in conn.topics), what="unsubscribed")
+                await asyncio.sleep(0.3)
+                eth = md.feed.book("ETH-USDT")
+                assert eth.state == "empty" and not eth.is_synced and eth.levels("bid", 5) == []
+                assert md.is_synced()
+                await md.subscribe(["ETH-USDT"])  # and subscribed again, it syncs
+                await eventually(lambda: md.is_synced("ETH-USDT"), what="ETH in sync")
+                await assert_books_match(md, sim, "okx", ["BTC-USDT", "ETH-USDT"])
+
+    asyncio.run(go())
+
+
 def test_async_for_events_delivers_books_trades_and_status() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=42, rate=400, depth=20) as sim:
