@@ -28,8 +28,9 @@ def trade(
     host by default). ``transport``: ``"rest"``, ``"ws"`` (the venue's order socket; requests it has no
     form for still go over REST) or ``"auto"`` (the socket while it is up, REST while it is down).
     Other options are :class:`TradingSession`'s (``strategy`` — the client-id
-    prefix that keeps several scripts on one key apart —, ``on_order``, ``on_fill``, ``timeout``,
-    ``audit``)."""
+    prefix that keeps several scripts on one key apart —, ``adopt`` — whether the orders an earlier
+    run of that strategy left open are tracked again, on when ``strategy`` is named —, ``on_order``,
+    ``on_fill``, ``timeout``, ``audit``)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)
