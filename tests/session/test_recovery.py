@@ -102,7 +102,7 @@ def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binan
     run(go())
 
 
-def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again_at_once_binance() -> None:
+def test_a_too_old_snapshot_is_fetched_again_before_the_resync_timeout_binance() -> None:
     """After a gap the first REST snapshot comes back older than the diffs buffered since (its
     ``lastUpdateId`` 1000 behind, as a lagging replica might answer): Binance's rule is to fetch
     another. It is asked for after half a second — not at once, a replica that keeps lagging must not
