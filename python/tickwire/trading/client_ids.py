@@ -191,10 +191,9 @@ class ClientIds:
         a counter of the lengths this prefix gets and nothing else — so ``mm``'s ids are not taken for
         ``mm-2``'s. For adopting orders after a restart while leaving other scripts' orders on a shared
         key alone. Where the format has no separator (OKX) no strategy's prefix may begin another's."""
-        head = self._head
-        if not head or not client_id.startswith(head):
+        if not self.has_prefix(client_id):
             return False
-        rest = client_id[len(head) :]
+        rest = client_id[len(self._head) :]
         n = self._nonce_len
         return n < len(rest) <= n + _COUNTER_ROOM and rest.isascii() and rest.isalnum()
 

@@ -76,6 +76,7 @@ class Answering:
 
             wire = s.wire
             remedied, resends, relogged = False, 0, False
+            gate: Callable[[], None] | None = None  # the halt check, for a write that had to wait
             while True:
                 sending = False
                 started = time.monotonic()
@@ -83,11 +84,11 @@ class Answering:
                     if written is None:
                         if s.dead_man is not None:
                             await s.dead_man.cover(self.symbol)
-                        await wire.cleared(self._cost, "order", "template send", taken=taken)
+                        gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
                         ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
                     sending = True
                     wire.requests += 1
-                    body = await self._answer(ws, rid, data, written, track, relogin=not relogged)
+                    body = await self._answer(ws, rid, data, written, track, gate, relogin=not relogged)
                     break
                 except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
                     track()
@@ -146,10 +147,12 @@ class Answering:
         data: bytes,
         written: Any,
         track: Callable[[], None],
+        gate: Callable[[], None] | None = None,
         relogin: bool = False,
     ) -> Any:
         """The venue's answer to ``data``: on the order socket, or over REST (already written when
-        ``written`` is set), read by the grammar. With ``relogin``, the venue's refusal of the session
+        ``written`` is set; else ``gate``, the halt check, runs again right before the write, after
+        any connect), read by the grammar. With ``relogin``, the venue's refusal of the session
         token the bytes carry raises ``_TokenRefused`` (the caller logs in and sends anew, as
         ``place_order``'s request path does once)."""
         s, wire = self.session, self.session.wire
@@ -162,7 +165,6 @@ class Answering:
         http = wire.http
         if http is None:
             raise unsent(TransportError(f"{s.venue}: trading session is not started"))
-        gate = wire.gate("order", "template send") if written is None else None
         r = await http.finish_raw("POST", self._path, data, written, sent=track, gate=gate)
         tokens = wire.tokens
         if relogin and tokens is not None and tokens.refused(r.status, r.body):

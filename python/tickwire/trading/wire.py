@@ -135,12 +135,11 @@ class Wire:
         resends = 0
         remedied = False
         while True:
-            what = f"{call.method} {call.path}"
-            await self.cleared(cost, lane, what)
+            gate = await self.cleared(cost, lane, f"{call.method} {call.path}")
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only, cost, self.gate(lane, what))
+                return await self._once(call, rest_only, cost, gate)
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
                 if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
@@ -169,9 +168,12 @@ class Wire:
                 if not await self.remedies.apply(remedy, e, call, self.signer, resync):
                     raise
 
-    async def cleared(self, cost: dict[str, int], lane: Lane, what: str, *, taken: bool = False) -> None:
+    async def cleared(
+        self, cost: dict[str, int], lane: Lane, what: str, *, taken: bool = False
+    ) -> Callable[[], None] | None:
         """Right before a write: ``cost`` taken from the budget (unless already ``taken``), then, for an
-        order, the session's halt check. What refuses is marked ``unsent`` (nothing went out)."""
+        order, the session's halt check. What refuses is marked ``unsent`` (nothing went out). The
+        check is returned, for the HTTP client to run again after a connect (None: not an order)."""
         try:
             if not taken:
                 await self.budget.acquire(cost, lane)
@@ -181,6 +183,7 @@ class Wire:
         gate = self.gate(lane, what)
         if gate is not None:
             gate()
+        return gate
 
     def gate(self, lane: Lane, what: str) -> Callable[[], None] | None:
         """For an order, the session's halt check as the HTTP client runs it right before its write

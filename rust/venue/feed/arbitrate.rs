@@ -56,12 +56,12 @@ impl Feed {
     /// in `done`, for the session to resync it.
     #[cold]
     fn lost_on_release(&mut self, e: &FeedError, done: &mut Vec<(u32, Outcome)>) {
-        self.summary.updates.clear();
-        let mut named = self.refused.clone();
-        if let FeedError::Book { symbol, .. } = e {
-            named.extend(self.find_book(symbol.as_bytes()).filter(|b| !named.contains(b)));
-        }
-        for b in named {
+        let named = match e {
+            FeedError::Book { symbol, .. } => self.find_book(symbol.as_bytes()),
+            _ => None,
+        };
+        let extra = named.filter(|b| !self.refused.contains(b));
+        for b in self.refused.iter().copied().chain(extra) {
             let book = &mut self.books[b as usize];
             if book.is_synced() {
                 book.invalidate(crate::book::sync::OosReason::Gap);
@@ -141,7 +141,11 @@ impl Feed {
                     Ok(_) => done.append(&mut self.summary.updates),
                     // It parsed when it arrived; a value the book refuses now is not raised (the
                     // frame that released it was fine), but the books it named lack its update.
-                    Err(e) => self.lost_on_release(&e, &mut done),
+                    // (What a frame of several that lost one message applied stays reported.)
+                    Err(e) => {
+                        done.append(&mut self.summary.updates);
+                        self.lost_on_release(&e, &mut done);
+                    }
                 }
             }
             self.summary.updates = done;
