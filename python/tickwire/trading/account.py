@@ -8,7 +8,8 @@ first, so an order this session tracks comes back as it tracks it. It sees the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -27,6 +28,33 @@ class AccountPort(Protocol):
     tracker: OrderTracker
 
     async def send(self, call: Call) -> Any: ...
+
+
+log = logging.getLogger(__name__)
+
+# 50 000 orders at Bybit's 50 a page: more than any account holds, less than a loop forever.
+MAX_PAGES = 1000
+
+
+async def every_page(send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call) -> list[Any]:
+    """Every entry of a listing, page after page: Bybit gives 50 open orders a page at most, OKX
+    and Coinbase 100 — a kill switch or an adoption that read only the first would leave the rest. A
+    page the venue names again ends it (a cursor that does not move would loop)."""
+    body = await send(call)
+    out = list(body)
+    nxt = getattr(grammar, "next_page", None)
+    seen = {tuple(call.params.items())}
+    for _ in range(MAX_PAGES):
+        if nxt is None or (call := nxt(call, body)) is None:
+            return out
+        key = tuple(call.params.items())
+        if key in seen:
+            return out
+        seen.add(key)
+        body = await send(call)
+        out.extend(body)
+    log.warning("%s: open orders listed %d pages and stopped; more may be open", call.path, MAX_PAGES)
+    return out
 
 
 def apply_events(tracker: OrderTracker, events: Sequence[OrderEvent]) -> Order | None:
@@ -52,7 +80,7 @@ async def order_status(
 
 
 async def open_orders(port: AccountPort, symbol: str | None = None) -> list[Order]:
-    body = await port.send(port.grammar.open_orders(symbol))
+    body = await every_page(port.send, port.grammar, port.grammar.open_orders(symbol))
     out: list[Order] = []
     for item in body:
         events = port.grammar.read_order(item)

@@ -40,6 +40,7 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.limits import Lane
+from tickwire.trading.account import every_page
 from tickwire.trading.intake import untracked
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.tracker import OrderTracker
@@ -134,8 +135,9 @@ class Kill:
 
     async def listed(self) -> list[Order]:
         """The account's open orders at the venue."""
-        body = await self.port.send_lane(self.port.grammar.open_orders(None), LANE)
-        return [o for o in self._state(list(body)) if o.is_open]
+        p = self.port
+        body = await every_page(lambda c: p.send_lane(c, LANE), p.grammar, p.grammar.open_orders(None))
+        return [o for o in self._state(body) if o.is_open]
 
     async def run(self) -> KillReport:
         p, t0 = self.port, time.monotonic()

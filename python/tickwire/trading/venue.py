@@ -27,6 +27,17 @@ class Call:
     signed: bool = True
 
 
+class Page(list[Any]):
+    """One answer's entries of a listing that venue pages, with ``more``: the venue's cursor for the
+    next page (None on the last). A grammar's ``next_page(call, body)`` reads it."""
+
+    __slots__ = ("more",)
+
+    def __init__(self, items: Any, more: str | None = None) -> None:
+        super().__init__(items)
+        self.more = more
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     asset: str
@@ -58,7 +69,11 @@ class OrderGrammar(Protocol):
 
     def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call: ...
 
-    def open_orders(self, symbol: str | None) -> Call: ...
+    def open_orders(self, symbol: str | None) -> Call:
+        """The first page of the open orders. A venue that pages them also has
+        ``next_page(call, body) -> Call | None``: the call for the page after ``body`` (None: the
+        last), which :func:`tickwire.trading.account.every_page` follows."""
+        ...
 
     def cancel_all(self, symbol: str) -> Call | None:
         """One call cancelling every open order of ``symbol``; None when the venue has none (then the

@@ -34,6 +34,10 @@ from tickwire.venues import okx_limits, register
 __all__ = ["Adapter", "Orders", "Signer"]
 
 
+# ``orders-pending`` gives at most 100 orders an answer (its ``limit``, 100 by default).
+PENDING_PAGE = 100
+
+
 class Signer(_core.OkxSigner):
     """Signs OKX REST requests and WebSocket logins.
 
@@ -256,6 +260,14 @@ class Orders:
         if symbol:
             p["instId"] = symbol
         return Call("GET", "/api/v5/trade/orders-pending", p)
+
+    @staticmethod
+    def next_page(call: Call, body: Any) -> Call | None:
+        """A full page (100, the most OKX gives) may have more after it: the orders older than its
+        last (``after``: "records earlier than the requested ordId"; newest first)."""
+        if len(body) < PENDING_PAGE or not isinstance(body[-1], dict) or not body[-1].get("ordId"):
+            return None
+        return Call(call.method, call.path, {**call.params, "after": str(body[-1]["ordId"])})
 
     def cancel_all(self, symbol: str) -> Call | None:
         return None  # no cancel-all for spot over REST: cancel_orders() on the open orders

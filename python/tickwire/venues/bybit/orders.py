@@ -20,7 +20,7 @@ from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_bybit_instrument
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.bybit import limits as rate
 
 _STATUS: dict[str, Status] = {
@@ -157,7 +157,15 @@ class Orders:
         if symbol:
             p["symbol"] = symbol
         p["openOnly"] = "0"
+        p["limit"] = "50"  # the most a page holds (20 by default)
         return Call("GET", "/v5/order/realtime", p)
+
+    @staticmethod
+    def next_page(call: Call, body: Any) -> Call | None:
+        """The listing's next page: the same query with the ``cursor`` Bybit answered
+        (``nextPageCursor``, empty on the last page)."""
+        more = getattr(body, "more", None)
+        return Call(call.method, call.path, {**call.params, "cursor": more}) if more else None
 
     def cancel_all(self, symbol: str) -> Call | None:
         return Call("POST", "/v5/order/cancel-all", body=_json({"category": "spot", "symbol": symbol}))
@@ -269,7 +277,9 @@ class Orders:
         if status >= 400 or str(code) != "0":
             raise error_for(self.venue, code, text, http_status=status)
         result = msg.get(field) or {}
-        return result["list"] if isinstance(result, dict) and "list" in result else result
+        if not isinstance(result, dict) or "list" not in result:
+            return result
+        return Page(result["list"], result.get("nextPageCursor") or None)
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)

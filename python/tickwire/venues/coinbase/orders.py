@@ -51,7 +51,7 @@ from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, Side
 from tickwire.trading.rules import InstrumentRules, from_coinbase_product
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.coinbase import limits as rate
 from tickwire.venues.coinbase.reading import VENUE, OrderIds, dec, order_event, rfc3339_ms, rfc3339_ns
 from tickwire.venues.coinbase.user import UserChannel
@@ -156,6 +156,13 @@ class Orders(UserChannel):
         if symbol:
             params["product_ids"] = symbol
         return Call("GET", f"{API}/orders/historical/batch", params)
+
+    @staticmethod
+    def next_page(call: Call, body: Any) -> Call | None:
+        """The listing's next page: the same query with the ``cursor`` Coinbase answered when
+        ``has_next`` (100 orders a page by default)."""
+        more = getattr(body, "more", None)
+        return Call(call.method, call.path, {**call.params, "cursor": more}) if more else None
 
     def cancel_all(self, symbol: str) -> Call | None:
         return None  # no cancel-all by product: cancel_orders() on the open orders
@@ -279,7 +286,9 @@ class Orders(UserChannel):
         if msg.get("success") is False:
             code, text = self._refusal(msg)
             raise error_for(self.venue, code, text, http_status=status)
-        for key in ("order", "orders", "fills", "accounts", "products", "results"):
+        if isinstance(msg.get("orders"), list):
+            return Page(msg["orders"], (msg.get("has_next") and str(msg.get("cursor") or "")) or None)
+        for key in ("order", "fills", "accounts", "products", "results"):
             if key in msg:
                 return msg[key]
         return msg

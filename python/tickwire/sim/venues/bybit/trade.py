@@ -70,6 +70,20 @@ def order_id(o: Order) -> str:
     return str(uuid.UUID(int=o.id)) if o.margin else str(o.id)
 
 
+def page(orders: list[Order], a: dict[str, Any]) -> tuple[list[Order], str]:
+    """One page of a listing, newest first: ``limit`` 1 to 50 (20 by default); ``cursor`` (a page's
+    ``nextPageCursor``, empty on the last) continues after that page's last order — it names an order,
+    not an offset, so orders that close between pages do not shift the rest."""
+    limit = int(a.get("limit") or 20)
+    if not 1 <= limit <= 50:
+        raise ValueError(f"limit {limit} is not in [1, 50]")
+    cursor = str(a.get("cursor") or "")
+    before = int(cursor.removeprefix("id:")) if cursor.startswith("id:") else None
+    rows = sorted((o for o in orders if before is None or o.id < before), key=lambda o: o.id, reverse=True)
+    more = f"id:{rows[limit - 1].id}" if len(rows) > limit else ""
+    return rows[:limit], more
+
+
 class BybitOrders:
     def __init__(self, ctx: VenueContext, secrets: Mapping[str, str]) -> None:
         self.ctx = ctx
@@ -223,7 +237,8 @@ class BybitOrders:
         """REST order entry (``/v5/order/create|amend|cancel|cancel-all``, ``GET /v5/order/realtime``,
         ``GET /v5/execution/list``): the same engine calls as the trade WebSocket; the answer's
         ``result`` and ``retCode``. ``realtime`` by ``orderId``/``orderLinkId`` lists the order, open or
-        closed, and an unknown one as an empty list (retCode 0), as Bybit does."""
+        closed, and an unknown one as an empty list (retCode 0), as Bybit does; the open orders a page at
+        a time (``page``)."""
         v, route = self.ctx, (req.method, req.path)
         a = req.json_object() if req.method == "POST" else dict(req.query)
         try:
@@ -246,10 +261,12 @@ class BybitOrders:
                         orders = [v.engine.find(account, str(a.get("symbol", "")), oid, link)]
                     except EngineError:
                         orders = []
+                    more = ""
                 else:
-                    orders = v.engine.open_orders(account, a.get("symbol"))
+                    orders, more = page(v.engine.open_orders(account, a.get("symbol")), a)
                 rows = [self.order_data(o, ep.now_ms()) for o in orders]
-                return self._ok({"category": a.get("category", "linear"), "list": rows, "nextPageCursor": ""})
+                category = a.get("category", "linear")
+                return self._ok({"category": category, "list": rows, "nextPageCursor": more})
             if route == ("GET", "/v5/execution/list"):
                 code, text, result = executions(v, account, a, order_id)
                 return {"retCode": code, "retMsg": text, "result": result}

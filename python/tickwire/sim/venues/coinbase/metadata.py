@@ -13,7 +13,8 @@ reference's arrays are sent), ``start_sequence_timestamp`` (RFC 3339) bounds. Fe
 (``commission`` "0").
 
 ``GET /api/v3/brokerage/orders/historical/batch``: the key's orders, newest first, filtered by
-``order_status`` and ``product_ids`` (repeated), ``order_ids``; ``limit`` (default 100).
+``order_status`` and ``product_ids`` (repeated), ``order_ids``; ``limit`` (default 100) a page,
+``has_next`` and ``cursor`` for the next.
 """
 
 from __future__ import annotations
@@ -135,15 +136,23 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
 
 
 def listing(engine: Engine, account: str, show: OrderJson, raw_query: str) -> dict[str, Any]:
+    """Newest first, ``limit`` (100) a page; ``cursor`` (what the page before answered, with
+    ``has_next``) continues after that page's last order. The cursor names an order, not an offset,
+    so orders that close between pages do not shift the rest."""
     q = parse_qs(raw_query)
     statuses, pids, oids = q.get("order_status"), q.get("product_ids"), q.get("order_ids")
     limit = int(q.get("limit", ["100"])[0])
-    rows = []
+    before = int(q["cursor"][0]) if q.get("cursor") and q["cursor"][0].isdigit() else None
+    rows: list[tuple[int, dict[str, Any]]] = []
     for o in sorted(engine.orders.values(), key=lambda o: o.id, reverse=True):
         if o.account != account or (pids and o.symbol not in pids) or (oids and order_id(o) not in oids):
+            continue
+        if before is not None and o.id >= before:
             continue
         shown = show(o)
         if statuses and shown["status"] not in statuses:
             continue
-        rows.append(shown)
-    return {"orders": rows[:limit], "sequence": "0", "has_next": len(rows) > limit, "cursor": ""}
+        rows.append((o.id, shown))
+    more = len(rows) > limit
+    cursor = str(rows[limit - 1][0]) if more else ""
+    return {"orders": [r for _, r in rows[:limit]], "sequence": "0", "has_next": more, "cursor": cursor}

@@ -140,7 +140,7 @@ class OkxOrders:
 
     def rest(self, ep: VenueServer, req: Request, account: str) -> Result | None:
         """``/api/v5/trade/``: ``POST order|cancel-order|amend-order`` (the WebSocket ops' arguments as
-        the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending``."""
+        the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending`` (a page of ``limit`` orders, newest first, ``after`` an ordId)."""
         name = req.path.removeprefix("/api/v5/trade/")
         if req.method == "POST" and name in ("order", "cancel-order", "amend-order"):
             return self.run(account, ep, name, req.json_object())
@@ -161,7 +161,12 @@ class OkxOrders:
         if req.method == "GET" and name in ("fills", "fills-history"):
             return fills(self.ctx, account, q)
         if (req.method, name) == ("GET", "orders-pending"):
-            orders = self.ctx.engine.open_orders(account, q.get("instId"))
+            # Newest first, ``limit`` (1 to 100, 100 by default) an answer; ``after``: older than that ordId.
+            limit, after = q.get("limit") or "100", q.get("after") or ""
+            if not limit.isdigit() or not 1 <= int(limit) <= 100 or (after and not after.isdigit()):
+                return "51000", "Parameter limit or after error", []
+            orders = sorted(self.ctx.engine.open_orders(account, q.get("instId")), key=lambda o: -o.id)
+            orders = [o for o in orders if not after or o.id < int(after)][: int(limit)]
             return "0", "", [self.order_data(o, None, ep.now_ms()) for o in orders]
         return None
 
