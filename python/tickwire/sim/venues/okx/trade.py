@@ -140,7 +140,8 @@ class OkxOrders:
 
     def rest(self, ep: VenueServer, req: Request, account: str) -> Result | None:
         """``/api/v5/trade/``: ``POST order|cancel-order|amend-order`` (the WebSocket ops' arguments as
-        the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending`` (a page of ``limit`` orders, newest first, ``after`` an ordId)."""
+        the JSON body), ``GET order`` (``instId`` with ``ordId`` or ``clOrdId``), ``GET orders-pending``
+        (a page of ``limit`` orders, newest first, ``after`` an ordId)."""
         name = req.path.removeprefix("/api/v5/trade/")
         if req.method == "POST" and name in ("order", "cancel-order", "amend-order"):
             return self.run(account, ep, name, req.json_object())
