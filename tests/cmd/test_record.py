@@ -82,6 +82,8 @@ def _record(
                 time.sleep(0.05)
             for s in symbols if fault == "gap" else []:
                 _control(urls, "/fault", {"venue": sv, "fault": "gap", "args": {"symbol": s}})
+            for s in symbols if fault == "bad_level" else []:
+                _control(urls, "/fault", {"venue": sv, "fault": "bad_level", "args": {"symbol": s}})
             if fault == "drop":
                 _control(urls, "/fault", {"venue": sv, "fault": "drop", "args": {}})
             time.sleep(0.8)
@@ -127,9 +129,13 @@ def _replay(path: Path, venue: str) -> dict[str, Any]:
 
 
 def _assert_replay_equals(
-    report: dict[str, Any], truth: dict[str, Book], keys: dict[str, str], gaps: int | None = None
+    report: dict[str, Any],
+    truth: dict[str, Book],
+    keys: dict[str, str],
+    gaps: int | None = None,
+    refused: int = 0,
 ) -> None:
-    assert report["decode_errors"] == 0
+    assert report["decode_errors"] == refused
     # By default the one gap forced per symbol, seen in the file too.
     assert report["gaps"] == (len(truth) if gaps is None else gaps)
     for sym, (bids, asks) in truth.items():
@@ -270,6 +276,22 @@ def test_record_coinbase_reconnect_replays_from_the_new_connection(tmp_path: Pat
     assert [e["kind"] for e in _lines(out)].count("open") == 2
     _check_format(out)
     _assert_replay_equals(_replay(out, "coinbase"), truth, {"BTC-USD": "BTC-USD"}, gaps=0)
+
+
+def test_record_bybit_refused_frames_replay_as_the_session_resynced(tmp_path: Path) -> None:
+    """A frame the book refuses (a negative quantity; the simulator's book took the update) makes the
+    live session drop that book and resubscribe; replay does the same from the file, so the update
+    the frame carried is never missing from a book it reports synced, and it ends with the
+    simulator's books."""
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    out, summary, truth = _record(tmp_path, "bybit", symbols, depth=50, fault="bad_level")
+    assert summary["synced"] == dict.fromkeys(symbols, True)
+    _check_format(out)
+    report = _replay(out, "bybit")
+    # Each refused frame a gap in its book, healed by the resubscription's snapshot — the resyncs
+    # the live session counted.
+    _assert_replay_equals(report, truth, {s: s for s in symbols}, gaps=len(symbols), refused=len(symbols))
+    assert report["refused"] == len(symbols) and report["resyncs"] == summary["resyncs"] == len(symbols)
 
 
 def test_record_binance_sbe_keeps_sbe_frames_as_received(tmp_path: Path) -> None:
