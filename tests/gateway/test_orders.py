@@ -343,3 +343,33 @@ def test_the_gateway_command_with_its_own_nats_server_stops_cleanly_on_sigterm(t
             assert (tmp_path / ".nats-gwemb").is_dir()
 
     run(body)
+
+
+def test_a_restarted_gateway_adopts_what_its_account_left_open_and_its_fills_reach_the_client_once(
+    nats_urls: list[str],
+) -> None:
+    """A gateway stops cleanly with a client's order resting (a clean close leaves orders); a new
+    gateway for the account adopts it at start (it adopts every order of its account) and, when the
+    simulator's market trades through it, the client of the same strategy hears each fill once, as
+    the simulator recorded them."""
+    from test_adopt import trade_through
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("adopt")
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "adopt", "mm1") as tr:
+                mine = await rest_buy(v, tr, "BTCUSDT", 0)
+            assert [o.client_id for o in v.open("adopt")] == [mine.client_id]
+            fills: list[Any] = []
+            async with Gateway(config(nats_urls, acct)) as gw, \
+                    remote(nats_urls, "adopt", "mm1", on_fill=fills.append) as tr:  # fmt: skip
+                session = service(gw, "adopt").session
+                assert session is not None
+                assert [o.client_id for o in session.tracker.open_orders()] == [mine.client_id]
+                order = await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
+                await settle(lambda: sum(f.qty for f in fills) == mine.qty, "the fills reach the client", 5.0)
+                await asyncio.sleep(0.3)  # a second copy of any fill would come now
+                assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in order.fills)
+                assert {f.client_id for f in fills} == {mine.client_id}
+
+    run(body)
