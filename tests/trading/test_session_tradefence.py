@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import socket
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ import orjson
 import pytest
 import tickwire
 from session_cases import Body, SessionCases, SimAccount, settle
+from tickwire.bus.server import free_port
 from tickwire.errors import (
     AuthError,
     InsufficientFunds,
@@ -33,15 +33,10 @@ from tickwire.trading.venue import Call
 from tickwire.transport.http import HttpClient
 from tickwire.venues import tradefence
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 CID, SECRET = "tf-client", "tf-client-secret"
-REDIRECT = f"http://127.0.0.1:{_free_port()}/callback"
+# The signer's callback server binds this port when a test runs, minutes after the import: below the
+# ephemeral range, so no outgoing connection takes it meanwhile.
+REDIRECT = f"http://127.0.0.1:{free_port()}/callback"
 
 
 async def follow(url: str) -> None:
