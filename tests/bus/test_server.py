@@ -19,7 +19,10 @@ def test_free_ports_are_below_the_kernels_ephemeral_range() -> None:
     assert all(1024 <= p < lo for p in ports)
 
 
-def test_a_node_whose_port_was_taken_meanwhile_starts_on_another_and_the_cluster_routes() -> None:
+@pytest.mark.parametrize("which", ["port", "cluster_port"])
+def test_a_node_whose_port_was_taken_meanwhile_starts_on_another_and_the_cluster_routes(which: str) -> None:
+    """The client port, or the route port (which nats-server opens after the client one, so a start
+    that waited for the client port alone took a server about to exit for a running one)."""
     with socket.socket() as taken:
         # Bound, not listening: what an outgoing connection's port looks like to the server's bind
         # (and nothing answers a connect, so only the server's exit tells).
@@ -28,10 +31,12 @@ def test_a_node_whose_port_was_taken_meanwhile_starts_on_another_and_the_cluster
         c = Cluster(2)
         second = c.nodes[1]
         old_cluster_port = second.cluster_port
-        second.port = port  # what a collision looks like: someone listens there before the node
+        setattr(second, which, port)  # what a collision looks like: someone has it before the node
+        if which == "cluster_port":
+            c.nodes[0].routes, old_cluster_port = [port], port
         try:
             c.start()
-            assert second.running and second.port != port
+            assert second.running and getattr(second, which) != port
             # The first node's route names the second's new cluster port.
             assert c.nodes[0].routes == [second.cluster_port] != [old_cluster_port]
             # Both answer and route to each other.

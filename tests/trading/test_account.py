@@ -11,12 +11,16 @@ from __future__ import annotations
 import importlib
 import math
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from session_cases import SimAccount
+from tickwire.errors import VenueError
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
+from tickwire.trading.account import every_page
 from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Call
 
 # (module, account, the other symbol, one page, the listing request)
 PAGED = [
@@ -89,5 +93,68 @@ def test_the_kill_switch_cancels_orders_past_the_first_page(
         assert _open_ids(a, sim) == set()
         assert report.complete, report
         assert {o.client_id for o in report.cancelled} == older | newer
+
+    a.run(body)
+
+
+def test_a_failed_later_page_keeps_the_pages_read_and_a_page_named_twice_is_an_error() -> None:
+    """Bybit: the simulator fails the request for the second page (a 400), so ``every_page`` raises
+    the venue's error — with the first page's 50 orders, the newest the simulator holds, already in
+    ``out`` for the caller (the kill switch cancels them and reports the listing cut short). A venue
+    whose cursor does not move is refused rather than read forever or quietly cut short."""
+    from test_session_bybit import BYBIT as a
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        rest_in_engine(sim, a.venue, a.key, a.symbol, 60, "theirs")
+        newest = sorted((o for o in a.open(sim)), key=lambda o: o.id, reverse=True)[:50]
+
+        async def send(call: Call) -> Any:
+            if "cursor" in call.params:
+                sim.endpoint(a.venue, 0).fail(1, 400)
+            return await tr.send(call)
+
+        out: list[Any] = []
+        with pytest.raises(VenueError):
+            await every_page(send, tr.grammar, tr.grammar.open_orders(None), out)
+        assert [o["orderLinkId"] for o in out] == [o.client_id for o in newest]
+
+        class Stuck:
+            @staticmethod
+            def next_page(call: Call, body: Any) -> Call | None:
+                return Call(call.method, call.path, {**call.params, "cursor": "same"})
+
+        with pytest.raises(VenueError, match="twice"):
+            await every_page(tr.send, Stuck(), tr.grammar.open_orders(None))
+
+    a.run(body)
+
+
+def test_the_kill_switch_cancels_the_pages_it_read_when_a_later_one_fails() -> None:
+    """OKX: the second page of the kill's first listing fails. The first page's orders are cancelled
+    at once (before: a listing error meant nothing listed), the report says the listing was cut
+    short, and the kill's second listing still finds the rest."""
+    from test_session_okx import OKX as a
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        placed = rest_in_engine(sim, a.venue, a.key, a.symbol, 130, "theirs")
+        ep = sim.endpoint(a.venue, 0)
+        sends = tr.send_lane
+
+        async def send_lane(call: Call, lane: Any) -> Any:
+            if "after" in call.params and not failed:
+                failed.append(call)
+                ep.fail(1, 400)
+            return await sends(call, lane)
+
+        failed: list[Call] = []
+        tr.send_lane = send_lane  # type: ignore[method-assign]
+        report = await tr.kill("cut short")
+        assert failed and _open_ids(a, sim) == set()
+        assert not report.complete and any("past the pages read" in e for e in report.errors)
+        # The first batch cancels were sent before the kill listed again.
+        ops = [op for _, op, _, _ in ep.exchanges]
+        first_cancel = ops.index("POST /api/v5/trade/cancel-batch-orders")
+        assert ops[:first_cancel].count("GET /api/v5/trade/orders-pending") == 2
+        assert {o.client_id for o in report.cancelled} == placed
 
     a.run(body)

@@ -7,6 +7,7 @@ or the first on ``PATH``), so tests and ``tickwire gateway --embedded`` need no 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class NatsServerMissing(RuntimeError):
@@ -47,13 +49,18 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999  # Linux's default
 
 
+_RANDOM = random.SystemRandom()  # not the seedable global one: parallel processes must differ
+
+
 def free_port() -> int:
     """A loopback port nothing listens on, below the kernel's ephemeral range: a port the kernel
     handed out (bind to 0) can be taken again by any outgoing connection before nats-server binds
-    it, which fails the server's start (seen on a busy CI machine)."""
+    it, which fails the server's start (seen on a busy CI machine). Where that range starts at 1024
+    or below, the kernel's choice is all there is."""
     lo, _ = _ephemeral_range()
-    for _ in range(200):
-        port = random.randint(max(1024, lo - 12_000), lo - 1)
+    first = max(1025, lo - 12_000)
+    for _ in range(200 if first < lo else 0):
+        port = _RANDOM.randint(first, lo - 1)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -69,18 +76,36 @@ class NatsServerExited(RuntimeError):
     """nats-server exited while starting; the message ends with what it printed last."""
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    end = time.monotonic() + timeout
+def _wait_port(
+    port: int, proc: subprocess.Popen[bytes], end: float, log: Path, name: str | None = None
+) -> None:
+    """Until ``port`` accepts a connection (and, with ``name``, the nats-server there is the one
+    of that name: another program listening on the port is not it), or the process exits."""
     while time.monotonic() < end:
         if proc.poll() is not None:
-            tail = ""
+            lines: list[str] = []
             with contextlib.suppress(OSError):
-                tail = log.read_text(errors="replace").strip().splitlines()[-1]
+                lines = log.read_text(errors="replace").strip().splitlines()
+            tail = lines[-1] if lines else "(nothing in its log)"
             raise NatsServerExited(f"nats-server on port {port} exited with {proc.returncode}: {tail}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as c:
+            if name is None or _info(c).get("server_name") == name:
+                return
         time.sleep(0.02)
-    raise TimeoutError(f"nats-server on port {port} did not listen within {timeout}s")
+    raise TimeoutError(f"nats-server on port {port} did not listen in time")
+
+
+def _info(conn: socket.socket) -> dict[str, Any]:
+    """The INFO a nats-server sends a client on connect ({} if what answered is not one)."""
+    conn.settimeout(1.0)
+    line = conn.makefile("rb").readline()
+    if not line.startswith(b"INFO "):
+        return {}
+    try:
+        info = json.loads(line[5:])
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 @dataclass
@@ -131,7 +156,11 @@ class Node:
         log = self.store / "server.log"
         with log.open("wb") as out:
             self.proc = subprocess.Popen(self.argv(), stdout=out, stderr=subprocess.STDOUT)
-        _wait_port(self.port, self.proc, timeout, log)
+        end = time.monotonic() + timeout
+        _wait_port(self.port, self.proc, end, log, self.name)
+        # The route listener opens after the client one: a taken cluster port ends the server then.
+        if self.cluster_port is not None:
+            _wait_port(self.cluster_port, self.proc, end, log)
 
     @property
     def running(self) -> bool:
@@ -230,17 +259,13 @@ class Cluster:
 def _routes(node: Node) -> int:
     """Routes a node has, from the INFO line a client gets on connect (``connect_urls`` lists the
     cluster's other client URLs once routes are up)."""
-    import json
-
     try:
         with socket.create_connection(("127.0.0.1", node.port), 1.0) as s:
-            line = s.makefile("rb").readline()
+            info = _info(s)
     except OSError:
         return 0
-    if not line.startswith(b"INFO "):
-        return 0
-    info = json.loads(line[5:])
-    return len(info.get("connect_urls") or []) - 1 if info.get("connect_urls") else 0
+    urls = info.get("connect_urls")
+    return len(urls) - 1 if isinstance(urls, list) and urls else 0
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from tickwire.errors import TickwireError, VenueError
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent
@@ -36,12 +37,19 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 1000
 
 
-async def every_page(send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call) -> list[Any]:
+async def every_page(
+    send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call, out: list[Any] | None = None
+) -> list[Any]:
     """Every entry of a listing, page after page: Bybit gives 50 open orders a page at most, OKX
-    and Coinbase 100 — a kill switch or an adoption that read only the first would leave the rest. A
-    page the venue names again ends it (a cursor that does not move would loop)."""
+    and Coinbase 100 — a kill switch or an adoption that read only the first would leave the rest.
+
+    The entries go into ``out`` as each page arrives, so a caller whose later page failed still has
+    the earlier ones. A listing that does not end — a page the venue names again (a cursor that does
+    not move), more than ``MAX_PAGES`` — raises :class:`VenueError` after what was read, never
+    ends quietly short."""
+    out = [] if out is None else out
     body = await send(call)
-    out = list(body)
+    out.extend(body)
     nxt = getattr(grammar, "next_page", None)
     seen = {tuple(call.params.items())}
     for _ in range(MAX_PAGES):
@@ -49,12 +57,11 @@ async def every_page(send: Callable[[Call], Awaitable[Any]], grammar: Any, call:
             return out
         key = tuple(call.params.items())
         if key in seen:
-            return out
+            raise VenueError(f"{call.path}: the venue named a page of the listing twice ({len(out)} read)")
         seen.add(key)
         body = await send(call)
         out.extend(body)
-    log.warning("%s: open orders listed %d pages and stopped; more may be open", call.path, MAX_PAGES)
-    return out
+    raise VenueError(f"{call.path}: the listing did not end after {MAX_PAGES} pages ({len(out)} read)")
 
 
 def apply_events(tracker: OrderTracker, events: Sequence[OrderEvent]) -> Order | None:
@@ -80,13 +87,22 @@ async def order_status(
 
 
 async def open_orders(port: AccountPort, symbol: str | None = None) -> list[Order]:
-    body = await every_page(port.send, port.grammar, port.grammar.open_orders(symbol))
+    body: list[Any] = []
+    failed: TickwireError | None = None
+    try:
+        await every_page(port.send, port.grammar, port.grammar.open_orders(symbol), body)
+    except TickwireError as e:
+        if not body:
+            raise
+        failed = e  # the pages read still reach the tracker (adopted, their state applied)
     out: list[Order] = []
     for item in body:
         events = port.grammar.read_order(item)
         apply_events(port.tracker, events)
         tracked = port.tracker.get(events[0].client_id)
         out.append(tracked if tracked is not None else untracked(port.venue, events[0]))
+    if failed is not None:
+        raise failed
     return out
 
 

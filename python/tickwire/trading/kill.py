@@ -136,7 +136,14 @@ class Kill:
     async def listed(self) -> list[Order]:
         """The account's open orders at the venue."""
         p = self.port
-        body = await every_page(lambda c: p.send_lane(c, LANE), p.grammar, p.grammar.open_orders(None))
+        body: list[Any] = []
+        try:
+            await every_page(lambda c: p.send_lane(c, LANE), p.grammar, p.grammar.open_orders(None), body)
+        except TickwireError as e:
+            if not body:
+                raise
+            # The pages read are still cancelled; the report says the listing was cut short.
+            self._failed("open orders past the pages read", e)
         return [o for o in self._state(body) if o.is_open]
 
     async def run(self) -> KillReport:

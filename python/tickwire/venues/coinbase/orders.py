@@ -46,7 +46,7 @@ from typing import Any
 
 import orjson
 
-from tickwire.errors import OrderNotFound, TickwireError
+from tickwire.errors import OrderNotFound, TickwireError, VenueError
 from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, Side
@@ -162,6 +162,8 @@ class Orders(UserChannel):
         """The listing's next page: the same query with the ``cursor`` Coinbase answered when
         ``has_next`` (100 orders a page by default)."""
         more = getattr(body, "more", None)
+        if more == "":
+            raise VenueError("coinbase: the listing has a next page (has_next) but no cursor to it")
         return Call(call.method, call.path, {**call.params, "cursor": more}) if more else None
 
     def cancel_all(self, symbol: str) -> Call | None:
@@ -287,7 +289,8 @@ class Orders(UserChannel):
             code, text = self._refusal(msg)
             raise error_for(self.venue, code, text, http_status=status)
         if isinstance(msg.get("orders"), list):
-            return Page(msg["orders"], (msg.get("has_next") and str(msg.get("cursor") or "")) or None)
+            # ``more`` "" — more to come but no cursor to ask for it — is refused by next_page.
+            return Page(msg["orders"], str(msg.get("cursor") or "") if msg.get("has_next") else None)
         for key in ("order", "fills", "accounts", "products", "results"):
             if key in msg:
                 return msg[key]
