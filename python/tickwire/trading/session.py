@@ -203,7 +203,8 @@ class TradingSession:
         try:
             listed = await self.open_orders()
         except Exception as e:  # an order of another script the grammar cannot read included
-            log.warning("%s: open orders not listed at start (%s); none adopted yet", self.venue, e)
+            # Pages read before a failed one were adopted (``open_orders`` applies them first).
+            log.warning("%s: open orders not all listed at start (%s); events adopt the rest", self.venue, e)
             self.audit.event("adopt_failed", venue=self.venue, error=str(e))
             return
         ids = [o.client_id for o in listed if o.is_open and self.tracker.get(o.client_id) is not None]
