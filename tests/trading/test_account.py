@@ -158,3 +158,21 @@ def test_the_kill_switch_cancels_the_pages_it_read_when_a_later_one_fails() -> N
         assert {o.client_id for o in report.cancelled} == placed
 
     a.run(body)
+
+
+def test_htx_says_when_its_one_page_of_open_orders_is_full() -> None:
+    """HTX answers at most 500 open orders (``size``) and its further paging is not followed: a full
+    page is a ``VenueError``, not a listing quietly cut at 500. The kill switch cancels the 500, says
+    its listing was cut short, and its second listing finds the rest."""
+    from test_session_htx import HTX as a
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        placed = rest_in_engine(sim, a.venue, a.key, a.symbol, 505, "theirs")
+        with pytest.raises(VenueError, match="500 open orders"):
+            await tr.open_orders()
+        report = await tr.kill("a full page")
+        assert _open_ids(a, sim) == set()
+        assert not report.complete and any("past the pages read" in e for e in report.errors)
+        assert {o.client_id for o in report.cancelled} == placed
+
+    a.run(body)

@@ -98,8 +98,12 @@ class HtxOrders:
         if (req.method, path) == ("GET", "/v1/order/openOrders"):
             if req.query.get("account-id", str(aid)) != str(aid):
                 return err("invalid-parameter", "account-id is not this user's")
-            sym = req.query.get("symbol")
-            return ok([self.order_json(o, aid, open_list=True) for o in v.engine.open_orders(key, sym)])
+            sym, size = req.query.get("symbol"), req.query.get("size") or "100"
+            if not size.isdigit() or not 1 <= int(size) <= 500:
+                return err("invalid-parameter", "size is not in [1, 500]")
+            # ``size`` of them (100 by default, 500 at most), newest first; ``from``/``direct`` not simulated.
+            orders = sorted(v.engine.open_orders(key, sym), key=lambda o: -o.id)[: int(size)]
+            return ok([self.order_json(o, aid, open_list=True) for o in orders])
         if (req.method, path) == ("GET", "/v1/order/matchresults"):
             return json_response(matchresults(v, key, req.query))
         if (req.method, path) == ("GET", "/v1/order/orders/getClientOrder"):
