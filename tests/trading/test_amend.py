@@ -4,9 +4,17 @@ never written at all."""
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from session_cases import settle
 from test_session_binance import BINANCE
+from test_session_bybit import BYBIT
+from test_session_kraken import KRAKEN
+from test_session_okx import OKX
+from test_session_usdm import USDM
 from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
@@ -59,3 +67,86 @@ def test_an_amend_refused_before_it_was_written_leaves_the_order_as_it_was() -> 
         assert tr.tracker.get(o.client_id) == o
 
     a.run(body, transport="ws", private_stream=False, timeout=1.0)
+
+
+def _venue_qty(a: Any, sim: Simulator, client_id: str) -> Decimal:
+    [theirs] = a.orders(sim, client_id)
+    return Decimal(theirs.qty * sim.venue(a.venue).instruments[a.symbol].lot)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["no-stream", "stream"])
+@pytest.mark.parametrize("name", ["OKX", "USDM"])
+def test_two_amends_of_one_order_at_once_end_on_the_last_ones_terms(name: str, stream: bool) -> None:
+    """Two amends of the same order started together: the second waits for the first and is built on
+    the terms it left; the tracker ends where the simulator's order is (before: the first to settle
+    closed the other's window and its terms were then ignored: the tracker at one size, the venue at
+    another, the order called filled with some of it still working at the venue)."""
+    a = {"OKX": OKX, "USDM": USDM}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        first, second = await asyncio.gather(
+            tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2),
+            tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tr.rules[a.symbol].tick_size),
+        )
+        assert (first.qty, first.price) == (o.qty * 2, o.price)
+        # Built on the first's quantity, not on the one it was started from.
+        assert (second.qty, second.price) == (o.qty * 2, o.price - tr.rules[a.symbol].tick_size)
+        await asyncio.sleep(0.3)  # any late stream word
+        assert _venue_qty(a, sim, o.client_id) == tr._current(o.client_id).qty == o.qty * 2
+        assert tr.tracker._recs[o.client_id].amending == 0 and not tr.amends._locks
+
+    a.run(body, private_stream=stream)
+
+
+@pytest.mark.parametrize("name", ["OKX", "BYBIT", "KRAKEN"])
+def test_an_acknowledged_amend_whose_status_query_failed_takes_the_terms_stated_next(name: str) -> None:
+    """OKX, Bybit and Kraken answer an amend with an acknowledgement and the session asks the order's
+    state; that query fails (a 503). The amend stays open, so a reconciliation's terms are taken
+    (before: closed on the old terms, every later statement of the new ones ignored — the tracker
+    counted the order filled at its old size and the rest as an overfill)."""
+    a = {"OKX": OKX, "BYBIT": BYBIT, "KRAKEN": KRAKEN}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        ep, answered = sim.endpoint(a.venue, 0), tr.answered
+
+        async def fail_the_status_query(symbol: str, body: Any) -> Any:
+            ep.fail(1, status=503)
+            return await answered(symbol, body)
+
+        tr.answered = fail_the_status_query  # type: ignore[method-assign]
+        await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
+        tr.answered = answered  # type: ignore[method-assign]
+        assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        await tr.reconcile(o.client_id)
+        assert tr._current(o.client_id).qty == o.qty * 2
+
+    a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("name", ["OKX", "USDM"])
+def test_a_lost_amend_answer_whose_reconciliation_fails_is_unknown_and_left_open(name: str) -> None:
+    """The venue applies the amend and its answer is lost; the status query of the reconciliation gets
+    a 503. ``UnknownOutcome`` (before: the 503's own error escaped, the amend closed, and the venue's
+    new terms were ignored from then on), and a later reconciliation's terms are taken."""
+    a = {"OKX": OKX, "USDM": USDM}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        ep, reconcile = sim.endpoint(a.venue, 0), tr.reconciler.reconcile
+        ep.lose_answer(a.amend_op)
+
+        async def failing(cid: str) -> Any:
+            ep.fail(1, status=503)
+            return await reconcile(cid)
+
+        tr.reconciler.reconcile = failing  # type: ignore[method-assign]
+        with pytest.raises(UnknownOutcome, match="reconciliation failed"):
+            await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
+        tr.reconciler.reconcile = reconcile  # type: ignore[method-assign]
+        assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        await tr.reconcile(o.client_id)
+        assert tr._current(o.client_id).qty == o.qty * 2
+
+    a.run(body, private_stream=False)

@@ -5,10 +5,13 @@ event from before the amend cannot undo it), a lost answer reconciled — never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
@@ -19,6 +22,31 @@ from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
 
+log = logging.getLogger("tickwire.trading")
+
+
+class OneAtATime:
+    """Amends of one order wait for each other: two in flight at once could have their answers
+    cross (the older terms applied last), and the second must be built on the terms the first
+    left. A lock per order with amends waiting, dropped with the last of them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, client_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(client_id) or (asyncio.Lock(), 0)
+        self._locks[client_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[client_id]
+            if users == 1:
+                del self._locks[client_id]
+            else:
+                self._locks[client_id] = (lock, users - 1)
+
 
 class AmendPort(Protocol):
     venue: str
@@ -26,6 +54,7 @@ class AmendPort(Protocol):
     tracker: OrderTracker
     rules: dict[str, InstrumentRules]
     audit: AuditLog | NullAudit
+    amends: OneAtATime
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -36,7 +65,13 @@ class AmendPort(Protocol):
 
 async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, price: Any) -> Order:
     """``current`` (tracked) amended to ``qty``/``price`` (None: unchanged); see
-    :meth:`TradingSession.amend_order`."""
+    :meth:`TradingSession.amend_order`. After any amend of the same order still under way, on the
+    terms it left."""
+    async with port.amends.hold(current.client_id):
+        return await _amend(port, symbol, port.tracker.get(current.client_id) or current, qty, price)
+
+
+async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: Any) -> Order:
     amend = getattr(port.grammar, "amend", None)
     if amend is None:
         raise not_supported(port.venue, "amend_order")
@@ -55,6 +90,7 @@ async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, pr
         price=None if new_price is None else str(new_price),
     )
     tracker = port.tracker
+    wanted = (new_qty or current.qty, new_price or current.price)
     tracker.begin_amend(cid)
     keep_open = False  # the amend left open in the tracker: the venue's next word states the terms
     try:
@@ -63,14 +99,14 @@ async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, pr
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             if was_unsent(e):
                 raise  # nothing went out: the order is as it was
-            wanted = (new_qty or current.qty, new_price or current.price)
             for attempt in range(RECONCILE_ATTEMPTS):
                 try:
                     found = await port.reconcile(cid)
-                except (RequestTimeoutError, TransportError) as failed:
-                    # Not even the order's state came (transport="ws", the socket down): the amend
-                    # may have taken effect, so not "did not take effect" — unknown, as for a lost
-                    # order.
+                except TickwireError as failed:
+                    # Not even the order's state came (transport="ws", the socket down, a 5xx or a
+                    # 429 on the query): the amend may have taken effect, so not "did not take
+                    # effect" — unknown, as for a lost order, the window left open for the venue's
+                    # next word.
                     keep_open = True
                     raise UnknownOutcome(
                         f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
@@ -86,6 +122,14 @@ async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, pr
             keep_open = True
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         await port.answered(symbol, body)
+        now = tracker.get(cid)
+        if now is None or not now.is_open or (now.qty, now.price) == wanted:
+            return now or current
+        # Taken by the venue but its terms not confirmed yet (an acknowledgement whose status query
+        # failed, or a state that predates the amend): the window stays open, so the terms the
+        # stream or a reconciliation states next are taken, not ignored as stale.
+        keep_open = True
+        log.warning("%s: amend of %s acknowledged, its terms not confirmed yet", port.venue, cid)
     finally:
         if not keep_open:
             tracker.end_amend(cid)

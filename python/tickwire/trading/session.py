@@ -139,6 +139,7 @@ class TradingSession:
         self.sent_at: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
+        self.amends = amend.OneAtATime()
         self.reconciler.spawn = self._spawn
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
         # up, over REST while it is down; "rest": REST only.

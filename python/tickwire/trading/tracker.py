@@ -75,7 +75,9 @@ class _Rec:
     cum_avg: Decimal | None = None  # the average price stated with it
     fee_cum: Decimal = _ZERO
     retry: bool = False
-    amending: bool = False  # an amend was sent and not settled: stated qty/price are the new terms
+    # Amends sent and not settled (a count: two at once must not close each other's window): while
+    # any is, stated qty/price are the new terms.
+    amending: int = 0
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
@@ -194,12 +196,12 @@ class OrderTracker:
         terms are ignored: a late event from before the amend must not undo it."""
         rec = self._recs.get(client_id)
         if rec is not None:
-            rec.amending = True
+            rec.amending += 1
 
     def end_amend(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
-        if rec is not None:
-            rec.amending = False
+        if rec is not None and rec.amending:
+            rec.amending -= 1
 
     def withdraw(self, client_id: str) -> Order | None:
         """Forget an order never written (refused before its first byte went out: the budget, the kill
