@@ -37,11 +37,15 @@ class SimAccount:
     amend_reprices: bool = True  # False: the venue's amend only lowers the quantity (Binance spot)
     funds: dict[str, str] = field(default_factory=lambda: {"USDT": "1000000", "BTC": "100"})
 
-    def run(self, body: Body, **trade_kw: Any) -> None:
+    def run(self, body: Body, before: Callable[[Simulator], None] | None = None, **trade_kw: Any) -> None:
+        """``body`` with a session on a fresh simulator; ``before``: on the simulator first."""
+
         async def go() -> None:
             async with Simulator([self.venue], seed=31, rate=0, depth=20) as sim:
                 self.register(sim.venue(self.venue))
                 sim.fund(self.venue, self.key, self.funds)
+                if before is not None:
+                    before(sim)
                 async with tickwire.trade(
                     self.venue, credentials=self.signer, endpoints=sim.urls()[self.venue], **trade_kw
                 ) as tr:

@@ -260,3 +260,28 @@ def test_the_stream_is_up_while_its_reconciliation_runs() -> None:
         await settle(lambda: tr._current(o.client_id).status == "canceled", "reconciled", 5.0)
 
     a.run(body)
+
+
+@pytest.mark.parametrize("skew_ms", [0, -1500, 1500])
+def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int) -> None:
+    """USDⓈ-M, no private stream: an IOC buy at the ask fills at once and its answer states the filled
+    quantity but lists no executions, so the session fetches them from the trade history, from the
+    order's send time. The venue's clock runs ``skew_ms`` from ours; its trades carry its time, so
+    the search starts on its clock (before: on ours — with the venue 1.5 s behind, the search began
+    after the fill and ``on_fill`` never heard of it)."""
+    from test_session_usdm import USDM as a
+
+    fills: list[Any] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        _, ask = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.fills and o.filled > 0
+        await settle(lambda: len(fills) == len(theirs.fills), "the fills from the trade history")
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    def skewed(sim: Simulator) -> None:
+        sim.endpoint(a.venue, 0).skew(skew_ms)
+
+    a.run(body, private_stream=False, on_fill=fills.append, before=skewed)

@@ -1,6 +1,6 @@
 """Reconciliation: what the venue did with an order whose answer never came, and with every open order
 after the private stream was away. It asks, in this order, for the order's status by client id, for the
-open orders, then for the fills since the order was sent — and never resends anything. What it learns
+open orders, and once it is found for its fills since it was sent — and never resends anything. What it learns
 goes through the tracker's one idempotent ``apply`` like any other event."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class Reconciler:
 
     async def reconcile(self, client_id: str) -> Order | None:
         """What the venue knows of ``client_id``: its status by client id, else its place among the open
-        orders, else its fills since it was sent. None when the venue has no trace of it."""
+        orders (then, found, its fills since it was sent). None when the venue has no trace of it."""
         p = self.port
         order = self._current(client_id)
         for attempt in range(RECONCILE_ATTEMPTS):

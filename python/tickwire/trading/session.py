@@ -6,7 +6,7 @@
 Every order is validated against the venue's instrument rules before anything is sent, registered with
 the tracker under a fresh client id, and only then sent. An answer that never comes (time-out, 5xx,
 lost connection, the venue's own "status unknown") leaves the order **unknown**, not failed: it is
-reconciled — status by client id, then the open orders, then the fills since it was sent — before the
+reconciled — status by client id, then the open orders, and once found its fills — before the
 call returns, and never blindly resent. Every answer, reconciliation result and (later) private-stream
 event goes through the tracker's one idempotent ``apply``.
 """
@@ -45,6 +45,9 @@ from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
 
 log = logging.getLogger("tickwire.trading")
+
+# How much earlier than the send (on the venue's clock) the search for an order's fills starts.
+FILLS_SINCE_MARGIN_MS = 1000
 
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
@@ -426,8 +429,11 @@ class TradingSession:
         self.sent_at.pop(client_id, None)
 
     def sent_ms(self, client_id: str) -> int | None:
-        """When ``client_id`` was sent (Unix ms), the start of its fills' search."""
-        return self.sent_at.get(client_id)
+        """When ``client_id`` was sent (Unix ms on the venue's clock, which stamps its trades), the
+        start of its fills' search: a second early for what the offset's measurement may miss (a
+        venue clock behind ours left the fills out of a search started on our clock)."""
+        sent = self.sent_at.get(client_id)
+        return None if sent is None else int(sent + self.clock.offset_ms) - FILLS_SINCE_MARGIN_MS
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
