@@ -141,3 +141,63 @@ def test_a_session_without_a_named_strategy_adopts_nothing_by_default() -> None:
                 assert [o.client_id for o in tr.tracker.open_orders()] == [mine.client_id]
 
     asyncio.run(go())
+
+
+async def _step_until(sim: Any, venue: str, symbol: str, order: Any, filled: Any) -> None:
+    """The simulator's market stepped until ``order`` (the engine's) has more than ``filled`` lots."""
+    v = sim.venue(venue)
+    for i in range(200_000):
+        if order.filled > filled:
+            return
+        v.book_step(symbol)
+        if i % 500 == 0:
+            await asyncio.sleep(0)
+    raise AssertionError("the market did not trade with the order")
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx"])
+def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> None:
+    """Run 1's buy fills in part (its fills reach run 1's ``on_fill``) and the run stops. Run 2 adopts
+    the order; its private stream drops and comes back, so the open orders are reconciled and their
+    fills fetched from the trade history. Run 2 hears only the fills made after it adopted the order —
+    the simulator's fills minus run 1's (before: the history was searched from the beginning and
+    every one of run 1's fills reached run 2's ``on_fill`` again)."""
+    _, signer, _ = ACCOUNTS[venue]
+    symbol = SYMBOLS[venue][0]
+
+    async def go() -> None:
+        async with funded(venue) as sim:
+            sim.pause()
+            urls = sim.urls()[venue]
+            run1: list[Any] = []
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run1.append
+            ) as tr:
+                r = tr.rules[symbol]
+                price = sim.book(venue, symbol).bids[0][0]
+                o = await tr.place_order(symbol, "buy", "limit", (r.min_qty or r.lot_size) * 40_000, price)
+                [engine_order] = [
+                    x for x in sim.venue(venue).engine.orders.values() if x.client_id == o.client_id
+                ]
+                await _step_until(sim, venue, symbol, engine_order, 0)
+                await settle(lambda: len(run1) == len(engine_order.fills), "run 1's fills")
+            assert engine_order.open and run1
+            run2: list[Any] = []
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run2.append
+            ) as tr:
+                assert tr._current(o.client_id).filled == sum(f.qty for f in run1)  # adopted as listed
+                tr.stream.drop()  # type: ignore[union-attr]
+                await settle(lambda: tr.stream_up(), "the stream back")  # type: ignore[union-attr]
+                await asyncio.sleep(0.5)  # its reconciliation and fills query
+                assert run2 == []
+                before = engine_order.filled
+                await _step_until(sim, venue, symbol, engine_order, before)
+                new = {str(f.trade_id) for f in engine_order.fills} - {f.trade_id for f in run1}
+                await settle(lambda: len(run2) == len(new), "the new fills")
+                tr.stream.drop()  # type: ignore[union-attr]
+                await settle(lambda: tr.stream_up(), "the stream back again")  # type: ignore[union-attr]
+                await asyncio.sleep(0.5)
+                assert sorted(f.trade_id for f in run2) == sorted(new)
+
+    asyncio.run(go())

@@ -433,7 +433,13 @@ class TradingSession:
         start of its fills' search: a second early for what the offset's measurement may miss (a
         venue clock behind ours left the fills out of a search started on our clock)."""
         sent = self.sent_at.get(client_id)
-        return None if sent is None else int(sent + self.clock.offset_ms) - FILLS_SINCE_MARGIN_MS
+        if sent is None:
+            # An earlier run's order: from when this session adopted it, no earlier — its fills
+            # before then were the earlier run's, reported there and summed in the listed quantity
+            # filled (before, every one of them reached on_fill a second time).
+            adopted = self.tracker.adopted_ms(client_id)
+            return None if adopted is None else int(adopted + self.clock.offset_ms)
+        return int(sent + self.clock.offset_ms) - FILLS_SINCE_MARGIN_MS
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

@@ -78,6 +78,8 @@ class _Rec:
     # Amends sent and not settled (a count: two at once must not close each other's window): while
     # any is, stated qty/price are the new terms.
     amending: int = 0
+    # Unix ms this session adopted it (an earlier run's order): its fills before then were that run's.
+    adopted_ms: int | None = None
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
@@ -371,9 +373,14 @@ class OrderTracker:
             client_id=ev.client_id,
             status="pending",
         )
-        rec = _Rec(order)
+        rec = _Rec(order, adopted_ms=int(time.time() * 1000))
         self._recs[ev.client_id] = rec
         return rec
+
+    def adopted_ms(self, client_id: str) -> int | None:
+        """When this session adopted ``client_id`` (Unix ms, our clock); None if it placed it."""
+        rec = self._recs.get(client_id)
+        return None if rec is None else rec.adopted_ms
 
     def _take_fill(self, rec: _Rec, fill: Fill | None, notes: list[str]) -> Fill | None:
         if fill is None:

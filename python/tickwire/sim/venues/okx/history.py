@@ -25,6 +25,9 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
         limit = int(q.get("limit", "100"))
         after = int(q["after"]) if "after" in q else None
         before = int(q["before"]) if "before" in q else None
+        # ``begin``/``end``: the fills' ``ts`` (Unix ms) bounds.
+        begin = int(q["begin"]) if "begin" in q else None
+        end = int(q["end"]) if "end" in q else None
     except ValueError:
         return "51000", "Parameter limit error", []
     if not 1 <= limit <= 100:
@@ -41,6 +44,8 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
         for i, f in enumerate(o.fills):
             bill = o.id * 1000 + i
             if (after is not None and bill >= after) or (before is not None and bill <= before):
+                continue
+            if (begin is not None and f.time_ms < begin) or (end is not None and f.time_ms > end):
                 continue
             row = {
                 "instType": "SPOT",
