@@ -285,3 +285,31 @@ def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int) -> None:
         sim.endpoint(a.venue, 0).skew(skew_ms)
 
     a.run(body, private_stream=False, on_fill=fills.append, before=skewed)
+
+
+def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns() -> None:
+    """USDⓈ-M: the private stream stops delivering without the session knowing (the simulator
+    stalls), an IOC buy fills at once and its answer states the quantity filled but lists no
+    executions — the session leaves them to the stream, which is up as far as it knows. The stream
+    then reconnects: the ended order's fills come from the trade history, each once, as the
+    simulator recorded them (before: only open orders were reconciled, and ``on_fill`` never heard
+    of the fill)."""
+    from test_session_usdm import USDM as a
+
+    fills: list[Any] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        ep.stall()
+        _, ask = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert o.filled > 0 and theirs.fills and tr.stream_up() and fills == []
+        ep.unstall()
+        tr.stream.drop()  # type: ignore[union-attr]
+        await settle(lambda: len(fills) == len(theirs.fills), "the fills after the stream returned")
+        await asyncio.sleep(0.3)
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert tr.tracker.unaccounted() == []
+
+    a.run(body, on_fill=fills.append)

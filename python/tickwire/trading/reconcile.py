@@ -132,11 +132,13 @@ class Reconciler:
         return None
 
     async def reconcile_open(self) -> None:
-        """Reconciles every order that was open or left unknown (after the private stream came back):
-        what changed while it was away reaches ``on_order``/``on_fill`` like any other event. A pending
+        """Reconciles every order that was open or left unknown (after the private stream came back),
+        and fetches the fills of ended ones stated filled beyond the fills heard of: what changed
+        while it was away reaches ``on_order``/``on_fill`` like any other event. A pending
         order, or one its own call is reconciling, is left to that call. An order whose queries fail
         does not stop the others; it is asked again, ``AWAY_ROUNDS`` times at most."""
         tracker = self.port.tracker
+        await self._missing_fills()
         todo = [o.client_id for o in tracker.open_orders() if o.client_id not in self.calls]
         failed: list[tuple[str, TickwireError]] = []
         for round in range(AWAY_ROUNDS + 1):
@@ -155,6 +157,20 @@ class Reconciler:
         for cid, err in failed:
             log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
             p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
+
+    async def _missing_fills(self) -> None:
+        """Ended orders whose answer stated fills the stream, up as far as the session knew, never
+        listed (it had stopped delivering unnoticed): their fills from the trade history, once each
+        by trade id. An open order's reconciliation fetches its own."""
+        p = self.port
+        for cid in p.tracker.unaccounted():
+            if cid in self.calls or cid in self.resolving:
+                continue
+            try:
+                await self.catch_up_fills(cid)
+            except TickwireError as e:
+                log.warning("%s: fills of %s not fetched after the stream returned: %s", p.venue, cid, e)
+                p.audit.event("fills_catch_up_failed", venue=p.venue, client_id=cid, error=str(e))
 
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found

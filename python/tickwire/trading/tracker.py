@@ -80,6 +80,7 @@ class _Rec:
     amending: int = 0
     # Unix ms this session adopted it (an earlier run's order): its fills before then were that run's.
     adopted_ms: int | None = None
+    adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
@@ -289,6 +290,8 @@ class OrderTracker:
             if old.fee_asset is None or ev.fee_asset in (None, old.fee_asset):
                 rec.fee_cum = ev.fee_cum
         filled = max(old.filled, rec.cum, rec.fill_qty)
+        if rec.adopted_ms is not None and rec.adopted_base is None:
+            rec.adopted_base = filled - rec.fill_qty  # the earlier run's fills, never to be listed here
         status = self._next_status(old, stated, filled)
 
         closed = old.status in TERMINAL
@@ -376,6 +379,18 @@ class OrderTracker:
         rec = _Rec(order, adopted_ms=int(time.time() * 1000))
         self._recs[ev.client_id] = rec
         return rec
+
+    def unaccounted(self) -> list[str]:
+        """Ended orders (still kept) stated filled beyond the fills known by trade id: an answer said
+        how much filled, and the stream that was to list the fills lost them. Their fills are asked
+        for once the private stream is back (an adopted order's earlier fills aside)."""
+        return [
+            cid
+            for cid, r in self._recs.items()
+            if not r.order.is_open
+            and r.order.order_id is not None
+            and r.order.filled > r.fill_qty + (r.adopted_base or _ZERO)
+        ]
 
     def adopted_ms(self, client_id: str) -> int | None:
         """When this session adopted ``client_id`` (Unix ms, our clock); None if it placed it."""
