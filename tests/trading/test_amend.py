@@ -5,6 +5,7 @@ never written at all."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from test_session_okx import OKX
 from test_session_usdm import USDM
 from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.sim import Simulator
+from tickwire.trading.orders import OrderEvent
 from tickwire.trading.session import TradingSession
 
 
@@ -119,8 +121,52 @@ def test_an_acknowledged_amend_whose_status_query_failed_takes_the_terms_stated_
         await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
         tr.answered = answered  # type: ignore[method-assign]
         assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        assert tr.tracker._recs[o.client_id].amending  # left open: the terms are not confirmed
         await tr.reconcile(o.client_id)
         assert tr._current(o.client_id).qty == o.qty * 2
+        # The venue stated the terms asked: the window closed, so a late word from before the amend
+        # (the old quantity) cannot undo it.
+        assert not tr.tracker._recs[o.client_id].amending
+        tr.tracker.apply(replace(_stated(tr, o.client_id), qty=o.qty))
+        assert tr._current(o.client_id).qty == o.qty * 2
+
+    a.run(body, private_stream=False)
+
+
+def _stated(tr: TradingSession, client_id: str) -> OrderEvent:
+    """A venue word stating the order as the tracker has it (a stream update)."""
+    o = tr._current(client_id)
+    return OrderEvent(
+        source="stream", client_id=client_id, order_id=o.order_id, status="new", symbol=o.symbol,
+        side=o.side, qty=o.qty, price=o.price,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["OKX", "USDM"])
+def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) -> None:
+    """The caller gives up on an amend (``asyncio.wait_for``) while its request is out: the venue applies
+    it, and the tracker takes the terms the venue states next (before: the cancellation closed the
+    window and the venue's new terms were ignored)."""
+    a = {"OKX": OKX, "USDM": USDM}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        send = tr.send
+
+        async def slow_answer(call: Any, lane: Any = "query") -> Any:
+            got = await send(call, lane)  # the venue acted on it; its answer is slow to come
+            if lane == "order":
+                await asyncio.sleep(10)
+            return got
+
+        tr.send = slow_answer  # type: ignore[method-assign]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
+        tr.send = send  # type: ignore[method-assign]
+        assert tr.tracker._recs[o.client_id].amending
+        assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        await tr.reconcile(o.client_id)
+        assert tr._current(o.client_id).qty == o.qty * 2 and not tr.tracker._recs[o.client_id].amending
 
     a.run(body, private_stream=False)
 

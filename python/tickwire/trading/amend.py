@@ -91,13 +91,17 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     )
     tracker = port.tracker
     wanted = (new_qty or current.qty, new_price or current.price)
-    tracker.begin_amend(cid)
-    keep_open = False  # the amend left open in the tracker: the venue's next word states the terms
+    tracker.begin_amend(cid, wanted)
+    # Closed only where the venue's word settles it (or nothing was written); any other way out — a
+    # lost answer, a failed query, the caller cancelling — leaves it open until the venue states the
+    # terms asked (the tracker closes it then) or the next amend replaces it.
+    settled = False
     try:
         try:
             body = await port.send(call, lane="order")
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             if was_unsent(e):
+                settled = True
                 raise  # nothing went out: the order is as it was
             for attempt in range(RECONCILE_ATTEMPTS):
                 try:
@@ -105,33 +109,41 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
                 except TickwireError as failed:
                     # Not even the order's state came (transport="ws", the socket down, a 5xx or a
                     # 429 on the query): the amend may have taken effect, so not "did not take
-                    # effect" — unknown, as for a lost order, the window left open for the venue's
-                    # next word.
-                    keep_open = True
+                    # effect" — unknown, as for a lost order.
                     raise UnknownOutcome(
                         f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
                     ) from failed
                 if found is not None and (found.qty, found.price) == wanted:
+                    settled = True
                     return found
                 if found is None or not found.is_open:
+                    settled = True
                     break  # nothing left to amend
                 if attempt + 1 < RECONCILE_ATTEMPTS:
                     await asyncio.sleep(RECONCILE_PAUSE_S)  # the venue may still be working on it
             # The venue states the old terms: not taken, as far as it says now. A venue that applies
             # it later (processed late) states the new terms, and the tracker, the amend open, takes them.
-            keep_open = True
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
-        await port.answered(symbol, body)
+        except TickwireError:
+            settled = True  # the venue refused it: the order is as it was
+            raise
+        try:
+            await port.answered(symbol, body)
+        except (UnknownOutcome, RequestTimeoutError, TransportError):
+            raise
+        except TickwireError:
+            settled = True  # the answer is a refusal
+            raise
         now = tracker.get(cid)
         if now is None or not now.is_open or (now.qty, now.price) == wanted:
+            settled = True
             return now or current
         # Taken by the venue but its terms not confirmed yet (an acknowledgement whose status query
-        # failed, or a state that predates the amend): the window stays open, so the terms the
-        # stream or a reconciliation states next are taken, not ignored as stale.
-        keep_open = True
+        # failed, or a state that predates the amend): left open, so the terms the stream or a
+        # reconciliation states next are taken, not ignored as stale.
         log.warning("%s: amend of %s acknowledged, its terms not confirmed yet", port.venue, cid)
     finally:
-        if not keep_open:
+        if settled:
             tracker.end_amend(cid)
     got = tracker.get(cid)
     assert got is not None

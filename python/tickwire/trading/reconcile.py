@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome, VenueError
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -123,7 +123,14 @@ class Reconciler:
                 await self.catch_up_fills(client_id)
                 p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=True)
                 return self._current(client_id)
-            for o in await p.open_orders(order.symbol):
+            try:
+                listed = await p.open_orders(order.symbol)
+            except VenueError:
+                # A listing cut short (HTX past one page of 500): the pages read reached the tracker
+                # (newest first, where an order just sent is).
+                now = self._current(client_id)
+                listed = [now] if now.status not in ("unknown", "pending") else []
+            for o in listed:
                 if o.client_id == client_id:
                     return o
             if attempt + 1 < RECONCILE_ATTEMPTS:
@@ -137,8 +144,11 @@ class Reconciler:
         while it was away reaches ``on_order``/``on_fill`` like any other event. A pending
         order, or one its own call is reconciling, is left to that call. An order whose queries fail
         does not stop the others; it is asked again, ``AWAY_ROUNDS`` times at most."""
+        await self._open_ones()
+        await self._missing_fills()  # after: the open orders are the urgent part
+
+    async def _open_ones(self) -> None:
         tracker = self.port.tracker
-        await self._missing_fills()
         todo = [o.client_id for o in tracker.open_orders() if o.client_id not in self.calls]
         failed: list[tuple[str, TickwireError]] = []
         for round in range(AWAY_ROUNDS + 1):
@@ -166,6 +176,7 @@ class Reconciler:
         for cid in p.tracker.unaccounted():
             if cid in self.calls or cid in self.resolving:
                 continue
+            p.tracker.fills_asked(cid)
             try:
                 await self.catch_up_fills(cid)
             except TickwireError as e:

@@ -75,12 +75,14 @@ class _Rec:
     cum_avg: Decimal | None = None  # the average price stated with it
     fee_cum: Decimal = _ZERO
     retry: bool = False
-    # Amends sent and not settled (a count: two at once must not close each other's window): while
-    # any is, stated qty/price are the new terms.
-    amending: int = 0
+    # An amend sent and not settled: stated qty/price are the new terms. Amends of one order run one
+    # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
+    amending: bool = False
+    amend_terms: tuple[Decimal, Decimal | None] | None = None
     # Unix ms this session adopted it (an earlier run's order): its fills before then were that run's.
     adopted_ms: int | None = None
     adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
+    fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
@@ -193,18 +195,19 @@ class OrderTracker:
         if rec is not None:
             rec.retry = False
 
-    def begin_amend(self, client_id: str) -> None:
-        """An amend of ``client_id`` is on its way: until :meth:`end_amend`, the quantity and price an
-        answer, query or stream event states are taken as the order's terms. Outside that window stated
-        terms are ignored: a late event from before the amend must not undo it."""
+    def begin_amend(self, client_id: str, terms: tuple[Decimal, Decimal | None] | None = None) -> None:
+        """An amend of ``client_id`` to ``terms`` (qty, price) is on its way: until :meth:`end_amend`,
+        or until an event states ``terms``, the quantity and price an answer, query or stream event
+        states are taken as the order's terms. Outside that window stated terms are ignored: a late
+        event from before the amend must not undo it. A new amend replaces one left open."""
         rec = self._recs.get(client_id)
         if rec is not None:
-            rec.amending += 1
+            rec.amending, rec.amend_terms = True, terms
 
     def end_amend(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
-        if rec is not None and rec.amending:
-            rec.amending -= 1
+        if rec is not None:
+            rec.amending, rec.amend_terms = False, None
 
     def withdraw(self, client_id: str) -> Order | None:
         """Forget an order never written (refused before its first byte went out: the budget, the kill
@@ -268,6 +271,8 @@ class OrderTracker:
         old = rec.order
         if rec.amending and old.is_open and ev.source != "ack":
             old = self._amended(old, ev)
+            if rec.amend_terms is not None and (old.qty, old.price) == rec.amend_terms:
+                rec.amending, rec.amend_terms = False, None  # the venue states what was asked: settled
         notes: list[str] = []
         new_fill = self._take_fill(rec, ev.fill, notes)
         stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None
@@ -383,14 +388,22 @@ class OrderTracker:
     def unaccounted(self) -> list[str]:
         """Ended orders (still kept) stated filled beyond the fills known by trade id: an answer said
         how much filled, and the stream that was to list the fills lost them. Their fills are asked
-        for once the private stream is back (an adopted order's earlier fills aside)."""
+        for once the private stream is back, once each (an adopted order's earlier fills aside)."""
         return [
             cid
             for cid, r in self._recs.items()
             if not r.order.is_open
+            and not r.fills_asked
             and r.order.order_id is not None
             and r.order.filled > r.fill_qty + (r.adopted_base or _ZERO)
         ]
+
+    def fills_asked(self, client_id: str) -> None:
+        """Its fills were asked for: not listed by :meth:`unaccounted` again (a fill the venue's one
+        page of trade history no longer holds would be asked for at every reconnect)."""
+        rec = self._recs.get(client_id)
+        if rec is not None:
+            rec.fills_asked = True
 
     def adopted_ms(self, client_id: str) -> int | None:
         """When this session adopted ``client_id`` (Unix ms, our clock); None if it placed it."""
