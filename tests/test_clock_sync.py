@@ -131,6 +131,38 @@ def test_sync_uses_the_given_clock_and_fetch() -> None:
     assert clock.now_ms() == int(local_ns[0] / 1e6 + 42.0)
 
 
+def test_a_resync_keeps_the_offset_in_use_until_its_samples_are_in_and_after_a_failure() -> None:
+    """The venue's clock steps from +42 ms to -1500 ms. While a resync's readings are under way the
+    estimate in use (what signs requests and dates the fills search) is still the last one, not 0;
+    once they are in, only they count (before: the samples were dropped first, and for the whole
+    measurement — or for good, when it failed — the offset read 0)."""
+    local_ns = [50 * S]
+    venue_offset = [42.0]
+    seen: list[float] = []
+
+    async def fetch() -> float:
+        seen.append(clock.offset_ms)  # what a request signed during the measurement would use
+        local_ns[0] += 2_000_000
+        reading = local_ns[0] / 1e6 + venue_offset[0]
+        local_ns[0] += 2_000_000
+        return reading
+
+    clock = ClockSync(clock_ns=lambda: local_ns[0])
+    asyncio.run(clock.sync(fetch, rounds=3))
+    venue_offset[0] = -1500.0
+    seen.clear()
+    assert asyncio.run(clock.resync(fetch, rounds=3)) == pytest.approx(-1500.0)
+    assert seen == [pytest.approx(42.0)] * 3 and clock.samples == 3
+    assert clock.offset_ms == pytest.approx(-1500.0)
+
+    async def failing() -> float:
+        raise VenueError("server time unavailable")
+
+    with pytest.raises(VenueError):
+        asyncio.run(clock.resync(failing, rounds=3))
+    assert clock.offset_ms == pytest.approx(-1500.0)
+
+
 # Against the simulator's venue clocks ----------------------------------------------------------
 
 

@@ -192,6 +192,21 @@ class ClockSync:
             self.add_sample(t0, server_ms, clock())
         return self._offset
 
+    async def resync(self, fetch: Callable[[], Awaitable[float]], rounds: int = 5) -> float:
+        """A fresh estimate from ``rounds`` new samples only (the clocks may have stepped), the one in
+        use kept until they are all in: requests signed meanwhile — and a search by the venue's time —
+        use the last offset, not none; a failed fetch leaves it as it was."""
+        fresh = ClockSync(
+            keep=self.keep, clock_ns=self.clock_ns, window=self._window.maxlen or self.keep,
+            tolerance_ms=self.tolerance_ms,
+        )  # fmt: skip
+        await fresh.sync(fetch, rounds)
+        self._window.clear()
+        self._window.extend(fresh._window)
+        self._suspect.clear()
+        self._estimate()
+        return self._offset
+
 
 # Server-time endpoints ------------------------------------------------------------------------------
 

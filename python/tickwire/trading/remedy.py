@@ -91,16 +91,16 @@ class VenueClock:
 
     async def measure(self, http: Any, rounds: int, before: Callable[[], Awaitable[None]]) -> float:
         """A fresh offset from ``rounds`` readings (older ones dropped: the venue's clock, or ours,
-        may have stepped); ``before`` runs ahead of each reading (the rate-limit budget)."""
+        may have stepped; the last offset in use until then); ``before`` runs ahead of each reading
+        (the rate-limit budget)."""
         st = self.server_time
         assert st is not None
-        self.sync.reset()
 
         async def fetch() -> float:
             await before()
             return await sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
 
-        offset = await self.sync.sync(fetch, rounds)
+        offset = await self.sync.resync(fetch, rounds)
         self.measured_at = time.monotonic()
         return offset
 
