@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from dataclasses import replace
 from decimal import Decimal as D
 from typing import Any
 
@@ -210,3 +211,33 @@ def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> N
                 assert sorted(f.trade_id for f in run2) == sorted(new)
 
     asyncio.run(go())
+
+
+def test_a_fill_heard_before_the_word_that_adopts_its_order_is_reported_once() -> None:
+    """Bybit's stream may push an ``execution`` (a fill naming symbol and side, not the order's
+    quantity) before the ``order`` push of an earlier run's order: the fill cannot adopt it. It is
+    held, and reported once when the ``order`` push adopts the order (before: dropped — in the
+    quantity filled the ``order`` push stated, but never in ``on_fill``). Another script's fill is not
+    held. (Events shaped as ``BybitOrders.read_stream`` makes them.)"""
+    fills: list[Fill] = []
+    t = OrderTracker(
+        adopt=functools.partial(adoptable, ClientIds("bybit", "mm"), lambda cid: cid.startswith("run1-")),
+        on_fill=fills.append,
+    )
+    fill = Fill(
+        venue="bybit", symbol="BTCUSDT", client_id="run1-a", order_id="o-run1-a", trade_id="e1",
+        side="buy", price=D("100"), qty=D("0.4"),
+    )  # fmt: skip
+    execution = OrderEvent(
+        source="stream", client_id="run1-a", order_id="o-run1-a", fill=fill, venue="bybit",
+        symbol="BTCUSDT", side="buy",
+    )  # fmt: skip
+    other = replace(execution, client_id="theirs-b", fill=replace(fill, client_id="theirs-b", trade_id="e2"))
+    assert t.apply(execution) is None and t.apply(other) is None and fills == []
+    order = replace(_event("run1-a", "partially_filled"), filled_cum=D("0.4"))
+    got = t.apply(order)
+    assert got is not None and [f.trade_id for f in fills] == ["e1"]
+    o = t.get("run1-a")
+    assert o is not None and o.filled == D("0.4") and o.status == "partially_filled"
+    assert t.apply(execution) is None and len(fills) == 1  # the stream's copy again: counted once
+    assert t.get("theirs-b") is None

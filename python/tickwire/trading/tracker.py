@@ -64,6 +64,10 @@ MIN_RETAIN_S = 1.0
 MAX_GONE = 100_000  # forgotten client ids remembered against adoption (~10 MB at most)
 
 
+# Held events' keys: a venue order id, or this prefix and a client id (a fill of an order to adopt).
+_BY_CID = "\x00cid:"
+
+
 @dataclass(slots=True)
 class _Rec:
     order: Order
@@ -348,10 +352,21 @@ class OrderTracker:
         """Keep an event that names only a venue order id not yet known: a fill can overtake the ack
         that tells which of our orders the id belongs to. Replayed when the id becomes known."""
         self.ignored += 1
+        cid = ev.client_id or (ev.fill.client_id if ev.fill is not None else "")
+        adoptable = self.adopt is not None and cid not in self._gone and self.adopt(ev)
+        if cid and ev.fill is not None and adoptable:
+            # A fill of an order to adopt, in a word that cannot adopt it (Bybit's ``execution``
+            # names no quantity): held for the word that does — else the fill, in the quantity
+            # filled that word states, would never reach on_fill.
+            self._hold(_BY_CID + cid, ev)
+            return
         oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
-        if ev.client_id or (ev.fill is not None and ev.fill.client_id) or not oid:
+        if cid or not oid:
             return  # a client id we do not hold is another script's order, not a race
-        self._orphans.setdefault(oid, []).append(ev)
+        self._hold(oid, ev)
+
+    def _hold(self, key: str, ev: OrderEvent) -> None:
+        self._orphans.setdefault(key, []).append(ev)
         self._orphan_count += 1
         while self._orphan_count > self.max_orphans:  # oldest first: other scripts' orders on a shared key
             first = next(iter(self._orphans))
@@ -485,12 +500,16 @@ class OrderTracker:
             self.on_fill(fill)
         if changed and self.on_order is not None:
             self.on_order(new)
+        held = None
         if learned and new.order_id in self._orphans:
             assert new.order_id is not None
-            waiting = self._orphans.pop(new.order_id)
-            self._orphan_count -= len(waiting)
-            self.ignored -= len(waiting)
-            for ev in waiting:
+            held = self._orphans.pop(new.order_id)
+        elif rec.adopted_ms is not None and self._orphans and _BY_CID + new.client_id in self._orphans:
+            held = self._orphans.pop(_BY_CID + new.client_id)
+        if held is not None:
+            self._orphan_count -= len(held)
+            self.ignored -= len(held)
+            for ev in held:
                 self.apply(ev)
             return rec.order
         return new
