@@ -241,3 +241,40 @@ def test_a_fill_heard_before_the_word_that_adopts_its_order_is_reported_once() -
     assert o is not None and o.filled == D("0.4") and o.status == "partially_filled"
     assert t.apply(execution) is None and len(fills) == 1  # the stream's copy again: counted once
     assert t.get("theirs-b") is None
+
+
+def test_held_fills_count_when_the_order_is_stated_ended_and_not_as_the_earlier_runs() -> None:
+    """The one-fill case: Bybit's ``execution`` first, then the ``order`` push saying ``filled`` —
+    a word that alone would not adopt (nothing left to count). The held fill makes it adopt, the fill
+    is reported once and nothing stays held. And the fills replayed at adoption come off what the
+    adopted quantity filled attributes to the earlier run: a fill lost later still shows as
+    unaccounted once the order ends. A fill naming its client id only in the fill is held too."""
+    fills: list[Fill] = []
+    t = OrderTracker(
+        adopt=functools.partial(adoptable, ClientIds("bybit", "mm"), lambda cid: cid.startswith("run1-")),
+        on_fill=fills.append,
+    )
+
+    def execution(cid: str, trade: str, qty: str, named_in_fill_only: bool = False) -> OrderEvent:
+        f = Fill(
+            venue="bybit", symbol="BTCUSDT", client_id=cid, order_id="o-" + cid, trade_id=trade,
+            side="buy", price=D("100"), qty=D(qty),
+        )  # fmt: skip
+        return OrderEvent(
+            source="stream", client_id="" if named_in_fill_only else cid, order_id="o-" + cid, fill=f,
+            venue="bybit", symbol="BTCUSDT", side="buy",
+        )  # fmt: skip
+
+    assert t.apply(execution("run1-b", "b1", "1", named_in_fill_only=True)) is None
+    got = t.apply(replace(_event("run1-b", "filled"), filled_cum=D("1")))
+    assert got is not None and got.status == "filled" and [f.trade_id for f in fills] == ["b1"]
+    assert t._orphans == {} and t._orphan_count == 0
+
+    # Held e1 (0.4); adopted at 0.4 filled; e2 (0.3) heard; e3 (0.3) lost; the order ends filled.
+    fills.clear()
+    t.apply(execution("run1-c", "e1", "0.4"))
+    t.apply(replace(_event("run1-c", "partially_filled"), filled_cum=D("0.4")))
+    t.apply(execution("run1-c", "e2", "0.3"))
+    t.apply(replace(_event("run1-c", "filled"), filled_cum=D("1")))
+    assert [f.trade_id for f in fills] == ["e1", "e2"]
+    assert t.unaccounted() == ["run1-c"]  # e3's 0.3: asked for once the stream is back

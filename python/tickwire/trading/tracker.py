@@ -353,8 +353,11 @@ class OrderTracker:
         that tells which of our orders the id belongs to. Replayed when the id becomes known."""
         self.ignored += 1
         cid = ev.client_id or (ev.fill.client_id if ev.fill is not None else "")
-        adoptable = self.adopt is not None and cid not in self._gone and self.adopt(ev)
-        if cid and ev.fill is not None and adoptable:
+        if cid and ev.fill is not None and self.adopt is not None and cid not in self._gone:
+            adoptable = self.adopt(ev if ev.client_id else replace(ev, client_id=cid))
+        else:
+            adoptable = False
+        if adoptable:
             # A fill of an order to adopt, in a word that cannot adopt it (Bybit's ``execution``
             # names no quantity): held for the word that does — else the fill, in the quantity
             # filled that word states, would never reach on_fill.
@@ -383,7 +386,9 @@ class OrderTracker:
             return None
         if ev.client_id in self._gone:
             return None
-        if not self.adopt(ev):
+        # Fills held for this client id passed the test already: the word that can adopt the order
+        # does so even if it says the order ended (filled, or canceled after a fill), so they count.
+        if not self.adopt(ev) and _BY_CID + ev.client_id not in self._orphans:
             return None
         order = Order(
             venue=ev.venue or (ev.fill.venue if ev.fill is not None else ""),
@@ -500,16 +505,21 @@ class OrderTracker:
             self.on_fill(fill)
         if changed and self.on_order is not None:
             self.on_order(new)
-        held = None
-        if learned and new.order_id in self._orphans:
-            assert new.order_id is not None
-            held = self._orphans.pop(new.order_id)
-        elif rec.adopted_ms is not None and self._orphans and _BY_CID + new.client_id in self._orphans:
-            held = self._orphans.pop(_BY_CID + new.client_id)
-        if held is not None:
+        if not self._orphans:
+            return new
+        by_oid = self._orphans.pop(new.order_id, None) if learned and new.order_id else None
+        by_cid = self._orphans.pop(_BY_CID + new.client_id, None) if rec.adopted_ms is not None else None
+        if by_oid is None and by_cid is None:
+            return new
+        for held in (by_oid, by_cid):
+            if held is None:
+                continue
             self._orphan_count -= len(held)
             self.ignored -= len(held)
+            before = rec.fill_qty
             for ev in held:
                 self.apply(ev)
-            return rec.order
-        return new
+            if held is by_cid and rec.adopted_base is not None:
+                # The adopting word's quantity filled included these fills: not the earlier run's.
+                rec.adopted_base = max(_ZERO, rec.adopted_base - (rec.fill_qty - before))
+        return rec.order
