@@ -511,15 +511,19 @@ class OrderTracker:
         by_cid = self._orphans.pop(_BY_CID + new.client_id, None) if rec.adopted_ms is not None else None
         if by_oid is None and by_cid is None:
             return new
-        for held in (by_oid, by_cid):
-            if held is None:
-                continue
-            self._orphan_count -= len(held)
-            self.ignored -= len(held)
+        if by_oid is not None:
+            self._replay(by_oid)
+        if by_cid is not None:
             before = rec.fill_qty
-            for ev in held:
-                self.apply(ev)
-            if held is by_cid and rec.adopted_base is not None:
+            self._replay(by_cid)
+            if rec.adopted_base is not None:
                 # The adopting word's quantity filled included these fills: not the earlier run's.
                 rec.adopted_base = max(_ZERO, rec.adopted_base - (rec.fill_qty - before))
         return rec.order
+
+    def _replay(self, held: list[OrderEvent]) -> None:
+        """Held events applied now that their order is known (no longer held, nor ignored)."""
+        self._orphan_count -= len(held)
+        self.ignored -= len(held)
+        for ev in held:
+            self.apply(ev)

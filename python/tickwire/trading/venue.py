@@ -6,7 +6,7 @@ into the tracker's normalized events, fills, balances and instrument rules. Each
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -25,6 +25,11 @@ class Call:
     # A JSON body for venues that take one (OKX, Bybit POSTs), sent byte for byte as signed.
     body: str = ""
     signed: bool = True
+
+    def with_param(self, name: str, value: str) -> Call:
+        """This call with the query parameter ``name`` set (added last, or replaced in place): the
+        next page of a listing."""
+        return replace(self, params={**self.params, name: value})
 
 
 class Page(list[Any]):

@@ -267,7 +267,7 @@ class Orders:
         last (``after``: "records earlier than the requested ordId"; newest first)."""
         if len(body) < PENDING_PAGE or not isinstance(body[-1], dict) or not body[-1].get("ordId"):
             return None
-        return Call(call.method, call.path, {**call.params, "after": str(body[-1]["ordId"])})
+        return call.with_param("after", str(body[-1]["ordId"]))
 
     def cancel_all(self, symbol: str) -> Call | None:
         return None  # no cancel-all for spot over REST: cancel_orders() on the open orders

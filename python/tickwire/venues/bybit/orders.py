@@ -165,7 +165,7 @@ class Orders:
         """The listing's next page: the same query with the ``cursor`` Bybit answered
         (``nextPageCursor``, empty on the last page)."""
         more = getattr(body, "more", None)
-        return Call(call.method, call.path, {**call.params, "cursor": more}) if more else None
+        return call.with_param("cursor", more) if more else None
 
     def cancel_all(self, symbol: str) -> Call | None:
         return Call("POST", "/v5/order/cancel-all", body=_json({"category": "spot", "symbol": symbol}))

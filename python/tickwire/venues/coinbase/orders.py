@@ -164,7 +164,7 @@ class Orders(UserChannel):
         more = getattr(body, "more", None)
         if more == "":
             raise VenueError("coinbase: the listing has a next page (has_next) but no cursor to it")
-        return Call(call.method, call.path, {**call.params, "cursor": more}) if more else None
+        return call.with_param("cursor", more) if more else None
 
     def cancel_all(self, symbol: str) -> Call | None:
         return None  # no cancel-all by product: cancel_orders() on the open orders
