@@ -30,9 +30,11 @@ PAGED = [
 ]
 
 
-def rest_in_engine(sim: Simulator, venue: str, key: str, symbol: str, n: int, prefix: str) -> set[str]:
+def rest_in_engine(
+    sim: Simulator, venue: str, key: str, symbol: str, n: int, prefix: str, now_ms: int = 0
+) -> set[str]:
     """``n`` smallest buys resting below the best bid, placed in the simulator's engine for ``key``
-    (as another program on the key would have); their client ids."""
+    (as another program on the key would have) at ``now_ms``; their client ids."""
     v = sim.venue(venue)
     inst = v.engine.books[symbol].inst
     best = v.engine.books[symbol].side(BID).best()
@@ -42,7 +44,7 @@ def rest_in_engine(sim: Simulator, venue: str, key: str, symbol: str, n: int, pr
         notional = inst.min_notional or Decimal(0)
         lots = max(inst.min_lots, math.ceil(notional / (inst.price(ticks) * inst.lot)))
         cid = f"{prefix}{i:04d}"
-        _, step = v.engine.place(key, symbol, BID, "LIMIT", lots + 1, ticks, "GTC", cid, 0)
+        _, step = v.engine.place(key, symbol, BID, "LIMIT", lots + 1, ticks, "GTC", cid, now_ms)
         if step is not None:
             v.on_step(symbol, step)
         out.add(cid)

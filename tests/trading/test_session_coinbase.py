@@ -7,6 +7,7 @@ WebSocket ``user`` channel as the private stream (cumulative state; fills from t
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -172,6 +173,43 @@ class TestCoinbaseWithoutTheUserChannel(SessionCases, AckCases):
     test_a_lost_answer_for_a_filling_order_counts_its_fills_once = (
         SocketCases.test_a_lost_answer_for_a_filling_order_counts_its_fills_once
     )
+
+    def test_a_lost_create_behind_a_page_of_newer_orders_is_found_and_its_fills_counted_once(self) -> None:
+        """A strategy that placed more than a page of orders on the product between a create whose
+        answer was lost and its reconciliation: the order is on the listing's second page. A filled
+        IOC is on no open-order list, so reading the first page only declared it never placed —
+        its fills lost. The listing starts at the order's send (``start_date``)."""
+        from test_account import rest_in_engine
+
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            fills: list[Any] = []
+            tr._user_on_fill = fills.append
+            listings: list[dict[str, str]] = []
+            send = tr.send
+
+            async def newer_orders_first(call: Any, *args: Any, **kw: Any) -> Any:
+                if call.path.endswith("/orders/historical/batch") and "order_status" not in call.params:
+                    if not listings:  # another program's orders, newer than the lost one
+                        rest_in_engine(sim, a.venue, a.key, a.symbol, 150, "newer", int(time.time() * 1000))
+                    listings.append(dict(call.params))
+                return await send(call, *args, **kw)
+
+            tr.send = newer_orders_first  # type: ignore[method-assign]
+            _, ask = a.touch(sim)
+            qty = a.size(tr, ask, 2)
+            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+            o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+            [theirs] = a.orders(sim, o.client_id)
+            assert len(a.orders(sim)) == 151  # nothing sent twice
+            assert o.status == "filled" and o.filled == qty and theirs.filled and not theirs.open
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            # Two pages (100 newer orders, then the rest and the lost one), both from its send on.
+            assert len(listings) == 2 and "cursor" in listings[1]
+            assert all(p["start_date"] == listings[0]["start_date"] for p in listings)
+
+        a.run(body, timeout=1.0)
 
 
 def _order(n: int, **kw: Any) -> Order:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome, VenueError
+from tickwire.trading.account import MAX_PAGES
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -111,9 +112,7 @@ class Reconciler:
         order = self._current(client_id)
         for attempt in range(RECONCILE_ATTEMPTS):
             try:
-                body = await p.send(p.grammar.status(order.symbol, client_id, order.order_id))
-                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
-                events = p.grammar.read_order(body)
+                events = await self._status(order, client_id)
             except TickwireError as e:
                 if not p.grammar.not_found(e):
                     raise
@@ -137,6 +136,33 @@ class Reconciler:
                 await asyncio.sleep(RECONCILE_PAUSE_S)
         p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=False)
         return None
+
+    async def _status(self, order: Order, client_id: str) -> list[OrderEvent]:
+        """The venue's events for ``client_id`` from its status query. Where that query is a listing
+        of the product's orders since the order was sent (Coinbase, an order id never seen), a page
+        without it leads to the next: newer orders on the product must not hide it."""
+        p = self.port
+        # An adopted order was created before this session: no bound from its adoption.
+        since = p.sent_ms(client_id) if p.tracker.adopted_ms(client_id) is None else None
+        call = p.grammar.status(order.symbol, client_id, order.order_id, since_ms=since)
+        nxt = getattr(p.grammar, "next_page", None)
+        seen = {tuple(call.params.items())}
+        while True:
+            body = await p.send(call)
+            try:
+                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
+                return p.grammar.read_order(body)
+            except TickwireError as e:
+                if nxt is None or getattr(body, "more", None) is None or not p.grammar.not_found(e):
+                    raise
+                after = nxt(call, body)  # VenueError: a listing that does not say where it goes on
+                if after is None or len(seen) >= MAX_PAGES:
+                    raise
+                key = tuple(after.params.items())
+                if key in seen:
+                    raise VenueError(f"{call.path}: the venue named a page of the listing twice") from e
+                seen.add(key)
+                call = after
 
     async def reconcile_open(self) -> None:
         """Reconciles every order that was open or left unknown (after the private stream came back),

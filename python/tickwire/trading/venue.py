@@ -72,7 +72,13 @@ class OrderGrammar(Protocol):
 
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call: ...
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call: ...
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
+        """The order's state. ``since_ms``: the order was created no earlier (Unix ms, the venue's
+        clock), for a venue that finds an order by client id only in a listing of the product's
+        orders (Coinbase), whose answer pages then like ``open_orders``'; the others ignore it."""
+        ...
 
     def open_orders(self, symbol: str | None) -> Call:
         """The first page of the open orders. A venue that pages them also has

@@ -252,7 +252,9 @@ class Orders:
             body["newPx"] = format_decimal(price)
         return Call("POST", "/api/v5/trade/amend-order", body=_json(body))
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         return Call("GET", "/api/v5/trade/order", self._ids(symbol, client_id, order_id))
 
     def open_orders(self, symbol: str | None) -> Call:

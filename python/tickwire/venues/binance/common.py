@@ -94,7 +94,9 @@ class BinanceGrammar:
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         return self._one("DELETE", symbol, client_id, order_id)
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         return self._one("GET", symbol, client_id, order_id)
 
     def open_orders(self, symbol: str | None) -> Call:

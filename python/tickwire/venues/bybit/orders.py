@@ -149,7 +149,9 @@ class Orders:
         body.update((k, format_decimal(v)) for k, v in (("qty", qty), ("price", price)) if v is not None)
         return Call("POST", "/v5/order/amend", body=_json(body))
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         return Call("GET", "/v5/order/realtime", self._ids(symbol, client_id, order_id))
 
     def open_orders(self, symbol: str | None) -> Call:

@@ -150,7 +150,9 @@ class Orders(TwapCalls):
     def cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
         return Call("DELETE", self._path(client_id, order_id))
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         return Call("GET", self._path(client_id, order_id))
 
     def open_orders(self, symbol: str | None) -> Call:

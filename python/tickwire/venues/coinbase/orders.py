@@ -20,11 +20,12 @@ answer safe to resolve, but the session still never resends: it reconciles.
 Orders by client id: Coinbase looks orders up by ``order_id`` only. The grammar remembers the order id
 of every client id an answer or the ``user`` channel showed (``reading.OrderIds``) and asks by order id.
 For a client id whose order id it never saw — the create's answer was lost — ``status`` lists the
-product's recent orders (``orders/historical/batch`` ``product_ids``, every status, newest first, 100)
-and ``read_order`` picks the one with that client id; a listing without it is ``OrderNotFound``, and
-the session goes on to the open orders, then declares the order absent. An order older than the
-product's 100 most recent ones would be missed that way; a lost answer is reconciled seconds after
-it was sent, long before that.
+product's orders created since the order was sent (``orders/historical/batch`` ``product_ids`` and
+``start_date``, every status, newest first, 100 a page) and ``read_order`` picks the one with that
+client id; a page without it is ``OrderNotFound``, and reconciliation reads the next page (the
+``cursor``) until the listing ends — a strategy that placed a hundred more orders on the product
+since would otherwise push the order off the first page, and be declared absent though it filled.
+Only then does the session go on to the open orders and declare the order absent.
 
 An edit's answer names the order in ``success_response.order_id`` (SDK 1.8 ``EditOrderResponse``);
 the older ``{"success": true, "errors": []}`` names none, and the grammar takes it as the answer to
@@ -140,7 +141,9 @@ class Orders(UserChannel):
         self._edit = (order.client_id, oid)
         return Call("POST", f"{API}/orders/edit", body=_json(body))
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         oid = self.ids.order_id(client_id, order_id)
         if oid is not None:
             return Call("GET", f"{API}/orders/historical/{oid}")
@@ -149,6 +152,8 @@ class Orders(UserChannel):
             while len(self._sought) > MAX_SOUGHT:
                 del self._sought[next(iter(self._sought))]
         params = {"product_ids": symbol, "limit": str(LISTING_LIMIT)}
+        if since_ms is not None:
+            params["start_date"] = rfc3339_ms(since_ms)
         return Call("GET", f"{API}/orders/historical/batch", params)
 
     def open_orders(self, symbol: str | None) -> Call:

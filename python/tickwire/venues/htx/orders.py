@@ -171,7 +171,9 @@ class Orders:
             return Call("POST", "/v1/order/orders/batchcancel", body=_json({"client-order-ids": [client_id]}))
         return Call("POST", f"/v1/order/orders/{order_id}/submitcancel")
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         if order_id:
             return Call("GET", f"/v1/order/orders/{order_id}")
         return Call("GET", "/v1/order/orders/getClientOrder", {"clientOrderId": client_id or ""})

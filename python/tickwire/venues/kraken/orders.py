@@ -149,7 +149,9 @@ class Orders:
             p["limit_price"] = format_decimal(price)
         return self._counted(order.symbol, Call("POST", P + "AmendOrder", p))
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         """``QueryOrders`` by txid (the order's, or the one this grammar saw with ``client_id``);
         without one, ``ClosedOrders`` filtered by ``cl_ord_id`` — an open order is then found by the
         session's open-orders step."""

@@ -129,7 +129,9 @@ class Orders:
     def venue_id(self, client_id: str | None, order_id: str | None) -> str | None:
         return order_id or (self._ids.get(client_id) if client_id else None)
 
-    def status(self, symbol: str, client_id: str | None, order_id: str | None) -> Call:
+    def status(
+        self, symbol: str, client_id: str | None, order_id: str | None, since_ms: int | None = None
+    ) -> Call:
         oid = self.venue_id(client_id, order_id)
         if oid is not None:
             return Call("GET", f"/v1/orders/{oid}")

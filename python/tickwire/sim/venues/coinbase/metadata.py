@@ -13,8 +13,9 @@ reference's arrays are sent), ``start_sequence_timestamp`` (RFC 3339) bounds. Fe
 (``commission`` "0").
 
 ``GET /api/v3/brokerage/orders/historical/batch``: the key's orders, newest first, filtered by
-``order_status`` and ``product_ids`` (repeated), ``order_ids``; ``limit`` (default 100) a page,
-``has_next`` and ``cursor`` for the next.
+``order_status`` and ``product_ids`` (repeated), ``order_ids``, ``start_date``/``end_date`` (RFC 3339,
+inclusive, on the order's creation time); ``limit`` (default 100) a page, ``has_next`` and ``cursor``
+for the next.
 """
 
 from __future__ import annotations
@@ -143,11 +144,15 @@ def listing(engine: Engine, account: str, show: OrderJson, raw_query: str) -> di
     statuses, pids, oids = q.get("order_status"), q.get("product_ids"), q.get("order_ids")
     limit = int(q.get("limit", ["100"])[0])
     before = int(q["cursor"][0]) if q.get("cursor") and q["cursor"][0].isdigit() else None
+    start = _ms(q["start_date"][0]) if "start_date" in q else None
+    end = _ms(q["end_date"][0]) if "end_date" in q else None
     rows: list[tuple[int, dict[str, Any]]] = []
     for o in sorted(engine.orders.values(), key=lambda o: o.id, reverse=True):
         if o.account != account or (pids and o.symbol not in pids) or (oids and order_id(o) not in oids):
             continue
-        if before is not None and o.id >= before:
+        if (before is not None and o.id >= before) or (start is not None and o.time_ms < start):
+            continue
+        if end is not None and o.time_ms > end:
             continue
         shown = show(o)
         if statuses and shown["status"] not in statuses:
