@@ -196,3 +196,24 @@ def test_a_rotation_carries_the_count_once_also_when_undone_or_shared() -> None:
     for _ in range(4):
         assert b.try_take({"ORDERS": 1}, "order") == 0.0
     assert b.try_take({"ORDERS": 1}, "order") > 0  # 9 counted on the account
+
+
+@pytest.mark.parametrize("minute", [29_600_000, 29_600_017, 29_612_345])
+@pytest.mark.parametrize("into", [0.5, 5.0, 31.0, 59.0])
+def test_a_reported_count_of_an_aligned_window_holds_until_the_venues_minute_ends(
+    minute: int, into: float
+) -> None:
+    """Binance counts weight per clock minute: what it reports used is held until that minute's end
+    (plus the clock margin), whatever the minute — before, the boundary was taken on a grid of the
+    window counted here (the venue's plus ``JITTER_S``), which drifts 0.1 s a minute off the venue's,
+    so a full count was dropped up to a minute early and the next request met a 429."""
+    from tickwire.limits.budget import ALIGN_MARGIN_S
+
+    clock = Clock()
+    wall = minute * 60.0 + into
+    limit = Limit("W", 100, 60.0, "ip", frozenset({"-1003"}), aligned=True)
+    b = RateBudget(
+        "v-aligned", [limit], ip=f"ip-al-{minute}-{into}", account="acct-al", clock=clock, wall=lambda: wall
+    )
+    b.observe({"W": 100})
+    assert b.try_take({"W": 1}, "query") == pytest.approx(60.0 - into + ALIGN_MARGIN_S)

@@ -245,8 +245,11 @@ class RateBudget:
                 if w is None:
                     continue
                 until = None
-                if self.limits[n.split(":", 1)[0]].aligned:  # the venue's counter resets at the next boundary
-                    until = now + (w.window_s - wall % w.window_s) + ALIGN_MARGIN_S
+                lim = self.limits[n.split(":", 1)[0]]
+                if lim.aligned:
+                    # The venue's counter resets at its next boundary: on the venue's grid of its own
+                    # window (the window counted here is longer by JITTER_S, a grid that drifts).
+                    until = now + (lim.window_s - wall % lim.window_s) + ALIGN_MARGIN_S
                 w.observe(u, now, until)
 
     def refused(
