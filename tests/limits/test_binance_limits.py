@@ -142,6 +142,38 @@ def test_a_429_from_traffic_the_session_did_not_see_blocks_it_for_the_retry_afte
     run(body, "lim-429", {"weight_limit": 50}, timeouts={"weight_window": 3.0, "ban": 30.0}, rate_wait=0)
 
 
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_a_ban_is_waited_out_as_long_as_the_venue_says_over_either_transport(transport: str) -> None:
+    """Another process on the address spends the weight until the venue warns (429); the session's
+    next request is banned (418) for 8 s, far longer than the 2 s window. The session blocks for the
+    ban's length, whether the venue said it in ``Retry-After`` (REST) or in the WS API error's
+    ``data.retryAfter`` (the ban's end): one 418, nothing resent into the ban (before, over the WS API
+    the block was the window's and three more requests reached the banned venue)."""
+    ban = 8.0
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        lim = sim.venue("binance").limiter(ep)
+        await asyncio.sleep(2.2)  # the session's start out of the window
+        other = HttpClient(ep.rest_base, timeout=5.0)
+        await other.connect()
+        try:
+            while (await other.request("GET", "/api/v3/ping")).status != 429:
+                pass
+        finally:
+            await other.close()
+        refused = lim.refused
+        with pytest.raises(RateLimitError) as e:
+            await tr.order_status(SYMBOL, client_id="nope")
+        assert lim.refused - refused == 1  # the one banned request
+        assert e.value.retry_after == pytest.approx(ban, abs=0.3)  # type: ignore[attr-defined]
+
+    run(
+        body, f"lim-ban-{transport}", {"weight_limit": 40}, timeouts={"weight_window": 2.0, "ban": ban},
+        transport=transport, adopt=False, private_stream=False, rate_wait=3.0,
+    )  # fmt: skip
+
+
 def test_the_ws_api_answers_rate_limits_array_corrects_the_budget() -> None:
     """Over the WS API the usage comes in each answer's ``rateLimits`` (no headers): weight another
     process spent on the same address is counted as soon as the session's next answer tells it."""

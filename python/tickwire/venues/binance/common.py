@@ -170,4 +170,12 @@ class BinanceGrammar:
         if status == 200:
             return msg.get("result")
         err = msg.get("error") or {}
-        raise error_for(self.venue, err.get("code"), str(err.get("msg", "")), http_status=status)
+        e = error_for(self.venue, err.get("code"), str(err.get("msg", "")), http_status=status)
+        if status in (418, 429):
+            # ``data.retryAfter`` is when the ban or the window ends, on the venue's clock, which
+            # ``data.serverTime`` reads: the wait is their difference, whatever our clock says.
+            data = err.get("data") if isinstance(err.get("data"), dict) else {}
+            until, now = data.get("retryAfter"), data.get("serverTime")
+            if isinstance(until, int) and isinstance(now, int) and until > now:
+                e.__dict__["retry_after"] = (until - now) / 1000
+        raise e
