@@ -58,6 +58,29 @@ class TestBinance(SessionCases, SocketCases):
 
         a.run(body)
 
+    @pytest.mark.parametrize("reused", [False, True])
+    def test_a_cancel_whose_answer_is_lost_returns_the_order_as_the_venue_has_it(self, reused: bool) -> None:
+        """The venue cancels, then the connection closes before its answer: the cancel is not resent
+        (on a kept-alive connection it was, blindly — the second met "unknown order" and
+        ``cancel_order`` raised ``OrderNotFound`` for the order it had cancelled; on a fresh one the call
+        raised ``TransportError``); the order's state at the venue answers the call."""
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            o = await a.rest_below(sim, tr, 10)
+            ep = sim.endpoint(a.venue, 0)
+            if not reused:
+                assert tr.wire.http is not None
+                while (conn := tr.wire.http.idle()) is not None:
+                    conn.close()  # the cancel goes out on a fresh connection
+            ep.lose_answer("DELETE /api/v3/order")
+            done = await tr.cancel_order(a.symbol, client_id=o.client_id)
+            assert done.client_id == o.client_id and done.status == "canceled"
+            assert [x[1] for x in ep.exchanges].count("DELETE /api/v3/order") == 1
+            assert a.open(sim) == [] and tr.tracker.open_orders() == []
+
+        a.run(body, private_stream=False)
+
 
 # An Ed25519 key: the WS API connection logs on once (session.logon) ---------------------------------
 

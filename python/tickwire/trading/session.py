@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
-from tickwire.errors import InvalidOrder, OrderNotFound, TradingHalted
+from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, place
@@ -449,7 +449,18 @@ class TradingSession:
         self.audit.event(
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
-        body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
+        try:
+            body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
+        except TransportError as e:
+            # The answer was lost, not necessarily the cancel: the order's state at the venue says
+            # (a cancel is never resent blindly — a second one of a done cancel is "unknown order").
+            try:
+                now = await account.order_status(self, symbol, client_id, order_id)
+            except TickwireError:
+                raise e from None
+            if now.is_open:
+                raise
+            return now
         got = await self.answered(symbol, body)
         if got is not None:
             return got

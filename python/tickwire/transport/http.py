@@ -26,7 +26,7 @@ from tickwire.transport.http_conn import Closed, Conn, HttpResponse, Written
 log = logging.getLogger("tickwire.http")
 
 # Only these may be sent twice: a POST the server received before closing may have placed an order.
-RETRY_METHODS = frozenset(("GET", "HEAD", "DELETE", "OPTIONS"))
+RETRY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 OnExchange = Callable[[str, str, int, float], None]
