@@ -1,7 +1,10 @@
 //! One side of a book: a sorted Vec with the touch at the END.
 //!
 //! Almost all traffic changes levels near the touch, so keeping the best level last makes those
-//! inserts and deletes move only the few elements behind it, and best bid/ask is `last()`. Lookups
+//! inserts and deletes move only the few elements behind it, and best bid/ask is `last()`. The
+//! levels start `head` slots into the Vec: a change nearer the far edge than the touch moves the
+//! levels on the far side into or out of that slack instead (OKX's 400-level book loses a level at
+//! its far edge for every one that comes in, and each such delete moved the whole side). Lookups
 //! count, without branching, the levels above the key among the 16 nearest the touch (no loop exit
 //! to mispredict), then gallop and binary-search for deeper levels. `benches/book.rs`
 //! compares this against a BTreeMap.
@@ -86,7 +89,9 @@ impl Stamp {
 
 #[derive(Debug)]
 pub struct Side {
+    /// The levels are `v[head..]`; the slots before `head` are slack.
     v: Vec<Level>,
+    head: usize,
     ask: bool,
     stamp: Stamp,
     /// Watched change `k` (the one that took `stamp.gen` past `k`) is at `log[k % LOG]`.
@@ -96,7 +101,7 @@ pub struct Side {
 impl Clone for Side {
     fn clone(&self) -> Self {
         // A copy goes its own way from here: its stamps must not be mistaken for the original's.
-        Side { v: self.v.clone(), ask: self.ask, stamp: Stamp::fresh(), log: self.log }
+        Side { v: self.live().to_vec(), head: 0, ask: self.ask, stamp: Stamp::fresh(), log: self.log }
     }
 }
 
@@ -108,7 +113,7 @@ impl Default for Side {
 
 impl Side {
     pub fn new(ask: bool) -> Self {
-        Side { v: Vec::new(), ask, stamp: Stamp::fresh(), log: [0; LOG] }
+        Side { v: Vec::new(), head: 0, ask, stamp: Stamp::fresh(), log: [0; LOG] }
     }
 
     /// Changes with every change among the `WATCHED` levels nearest the touch (and maybe others).
@@ -141,7 +146,13 @@ impl Side {
     /// The levels, ascending by key: the touch is the LAST one.
     #[inline]
     pub fn levels(&self) -> &[Level] {
-        &self.v
+        self.live()
+    }
+
+    #[inline(always)]
+    fn live(&self) -> &[Level] {
+        // `head <= v.len()`: every method that moves `head` keeps it so.
+        &self.v[self.head..]
     }
 
     #[inline]
@@ -171,23 +182,23 @@ impl Side {
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.v.len()
+        self.v.len() - self.head
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.v.is_empty()
+        self.len() == 0
     }
 
     #[inline]
     pub fn best(&self) -> Option<&Level> {
-        self.v.last()
+        self.live().last()
     }
 
     /// Levels from the touch outwards.
     #[inline]
     pub fn iter(&self) -> std::iter::Rev<std::slice::Iter<'_, Level>> {
-        self.v.iter().rev()
+        self.live().iter().rev()
     }
 
     /// `Ok(index)` of `key`, or `Err(insertion index)`.
@@ -197,7 +208,7 @@ impl Side {
     /// touch, not with the book's size.
     #[inline]
     pub fn find(&self, key: i64) -> Result<usize, usize> {
-        let v = &self.v;
+        let v = self.live();
         let n = v.len();
         let stop = n.saturating_sub(LINEAR);
         if n >= LINEAR {
@@ -262,7 +273,7 @@ impl Side {
     /// grows with the distance from `hi`.
     #[inline]
     fn find_below(&self, key: i64, mut hi: usize) -> Result<usize, usize> {
-        let v = &self.v;
+        let v = self.live();
         if hi >= LINEAR {
             // The window below `hi` counted like the one at the touch (independent loads, no exit
             // to mispredict): OKX's next level is often within it, and a gallop there is a chain
@@ -301,18 +312,18 @@ impl Side {
     #[inline]
     pub fn set_near(&mut self, key: i64, qty: i64, pw: u8, qw: u8, hint: usize) -> usize {
         // Within the window next to the touch, `find`'s branch-free count is the faster search.
-        let found = match self.v.get(hint) {
-            Some(l) if l.key > key && hint + LINEAR < self.v.len() => self.find_below(key, hint),
+        let found = match self.live().get(hint) {
+            Some(l) if l.key > key && hint + LINEAR < self.len() => self.find_below(key, hint),
             _ => self.find(key),
         };
-        let n = self.v.len();
+        let n = self.len();
         match found {
             Ok(i) => {
                 self.touched(if qty == 0 { REMOVE } else { SET }, n - 1 - i);
                 if qty == 0 {
-                    self.v.remove(i);
+                    self.remove_at(i, n);
                 } else {
-                    let l = &mut self.v[i];
+                    let l = &mut self.v[self.head + i];
                     l.qty = qty;
                     l.pw = pw;
                     l.qw = qw;
@@ -322,31 +333,80 @@ impl Side {
             Err(i) => {
                 if qty != 0 {
                     self.touched(INSERT, n - i);
-                    self.v.insert(i, Level { key, qty, pw, qw });
+                    self.insert_at(i, n, Level { key, qty, pw, qw });
                 }
                 i
             }
         }
     }
 
+    /// Removes the level at index `i` of `n`, moving whichever part of the side is shorter: the
+    /// levels nearer the touch down, or those nearer the far edge up into the slack.
+    #[inline(always)]
+    fn remove_at(&mut self, i: usize, n: usize) {
+        let h = self.head;
+        if i < n / 2 {
+            self.v.copy_within(h..h + i, h + 1);
+            self.head = h + 1;
+        } else {
+            self.v.remove(h + i);
+        }
+    }
+
+    /// Inserts `l` at index `i` of `n`, moving whichever part of the side is shorter (see
+    /// `remove_at`).
+    #[inline(always)]
+    fn insert_at(&mut self, i: usize, n: usize, l: Level) {
+        if i < n / 2 {
+            if self.head == 0 {
+                self.make_slack(n);
+            }
+            let h = self.head;
+            self.v.copy_within(h..h + i, h - 1);
+            self.head = h - 1;
+            self.v[h - 1 + i] = l;
+        } else {
+            if self.head > n.max(LINEAR) {
+                // Slack that only grows (levels leave at the far edge, arrive at the touch): given
+                // back once it outnumbers the levels, so each level moves once per that many changes.
+                self.v.drain(..self.head);
+                self.head = 0;
+            }
+            self.v.insert(self.head + i, l);
+        }
+    }
+
+    /// Room before the levels for the next far-edge inserts: one move of the side for a quarter
+    /// of its length of them.
+    #[cold]
+    fn make_slack(&mut self, n: usize) {
+        let k = (n / 4).max(LINEAR);
+        self.v.splice(0..0, std::iter::repeat_n(Level::default(), k));
+        self.head = k;
+    }
+
     /// Keeps only the `depth` levels nearest the touch.
     #[inline]
     pub fn truncate(&mut self, depth: usize) {
-        let n = self.v.len();
+        let n = self.len();
         if n > depth {
-            // What remains is the nearest `depth`; the first level cut was at rank `depth`.
+            // What remains is the nearest `depth`; the first level cut was at rank `depth`. The
+            // cut levels become slack.
             self.touched(CUT, depth);
-            self.v.drain(..n - depth);
+            self.head += n - depth;
         }
     }
 
     pub fn clear(&mut self) {
         self.touched(CUT, 0);
         self.v.clear();
+        self.head = 0;
     }
 
     /// Gives back the memory of levels no longer held.
     pub fn shrink(&mut self) {
+        self.v.drain(..self.head);
+        self.head = 0;
         self.v.shrink_to_fit();
     }
 
@@ -354,7 +414,7 @@ impl Side {
     /// that none overflows.
     pub fn widen(&mut self, fp: i64, fq: i64) {
         self.touched(CUT, 0);
-        for l in &mut self.v {
+        for l in &mut self.v[self.head..] {
             l.key *= fp;
             l.qty *= fq;
         }
@@ -365,6 +425,7 @@ impl Side {
     pub fn load(&mut self, levels: impl Iterator<Item = Level>) {
         self.touched(CUT, 0);
         self.v.clear();
+        self.head = 0;
         self.v.extend(levels);
         // Venues list a snapshot's side from the touch outwards, so its keys arrive strictly
         // descending: reversed, they are the side, with no sort (whose scratch buffer is an

@@ -19,11 +19,11 @@ proptest! {
             let h = other.map_or(hint, usize::from);
             hint = s.set_near(key, qty, 0, 0, h);
             if qty == 0 { m.remove(&key); } else { m.insert(key, qty); }
-            let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+            let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
             prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
             // The returned index bounds the levels above `key`.
-            prop_assert!(s.v[hint..].iter().all(|l| l.key >= key));
-            prop_assert!(s.v[..hint].iter().all(|l| l.key < key));
+            prop_assert!(s.levels()[hint..].iter().all(|l| l.key >= key));
+            prop_assert!(s.levels()[..hint].iter().all(|l| l.key < key));
         }
     }
 
@@ -65,7 +65,7 @@ proptest! {
                     hint = usize::MAX;
                 }
             }
-            let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+            let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
             prop_assert_eq!(got, m.iter().map(|(&k, &q)| (k, q)).collect::<Vec<_>>());
             prop_assert_eq!(s.best().map(|l| l.key), m.keys().next_back().copied());
         }
@@ -100,9 +100,9 @@ proptest! {
             m.insert(k, q);
         }
         m.retain(|_, q| *q != 0);
-        let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+        let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
         prop_assert_eq!(got, m.into_iter().collect::<Vec<_>>());
-        prop_assert!(s.v.iter().all(|l| (l.pw, l.qw) == (1, 2)));
+        prop_assert!(s.levels().iter().all(|l| (l.pw, l.qw) == (1, 2)));
     }
 }
 
@@ -137,10 +137,10 @@ fn find_agrees_with_linear_search_everywhere() {
         s.set(p, 1, 0, 0);
     }
     for key in -2..905 {
-        let expect = match s.v.iter().position(|l| l.key >= key) {
-            Some(i) if s.v[i].key == key => Ok(i),
+        let expect = match s.levels().iter().position(|l| l.key >= key) {
+            Some(i) if s.levels()[i].key == key => Ok(i),
             Some(i) => Err(i),
-            None => Err(s.v.len()),
+            None => Err(s.levels().len()),
         };
         assert_eq!(s.find(key), expect, "key {key}");
     }
@@ -154,10 +154,10 @@ fn find_agrees_with_linear_search_at_every_size_around_the_window() {
             s.set(p, 1, 0, 0);
         }
         for key in -1..=2 * len as i64 + 1 {
-            let expect = match s.v.iter().position(|l| l.key >= key) {
-                Some(i) if s.v[i].key == key => Ok(i),
+            let expect = match s.levels().iter().position(|l| l.key >= key) {
+                Some(i) if s.levels()[i].key == key => Ok(i),
                 Some(i) => Err(i),
-                None => Err(s.v.len()),
+                None => Err(s.levels().len()),
             };
             assert_eq!(s.find(key), expect, "len {len} key {key}");
         }
@@ -189,6 +189,38 @@ fn load_dedups_keeping_last_and_matches_map() {
         m.insert(k, q);
     }
     m.retain(|_, q| *q != 0);
-    let got: Vec<(i64, i64)> = s.v.iter().map(|l| (l.key, l.qty)).collect();
+    let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
+    assert_eq!(got, m.into_iter().collect::<Vec<_>>());
+}
+
+/// OKX's capped book: every level that comes in at the touch pushes one out at the far edge. The
+/// far-edge deletes free slots before the levels; those must be given back, not pile up, and
+/// far-edge inserts must find room there (the side stays equal to a map throughout).
+#[test]
+fn slack_at_the_far_edge_stays_bounded_and_the_side_exact() {
+    let mut s = Side::new(false);
+    let mut m = BTreeMap::new();
+    for k in 0..400i64 {
+        s.set(k, 1, 0, 0);
+        m.insert(k, 1);
+    }
+    for r in 0..20_000i64 {
+        // In at the touch, out at the far edge; now and then the reverse.
+        let (inn, out) = if r % 7 == 0 {
+            let lo = *m.keys().next().unwrap();
+            let hi = *m.keys().next_back().unwrap();
+            (lo - 1, hi)
+        } else {
+            let lo = *m.keys().next().unwrap();
+            let hi = *m.keys().next_back().unwrap();
+            (hi + 1, lo)
+        };
+        s.set(inn, 2, 0, 0);
+        m.insert(inn, 2);
+        s.set(out, 0, 0, 0);
+        m.remove(&out);
+        assert!(s.v.len() <= 2 * s.len() + 2 * LINEAR, "round {r}: {} slots for {}", s.v.len(), s.len());
+    }
+    let got: Vec<(i64, i64)> = s.levels().iter().map(|l| (l.key, l.qty)).collect();
     assert_eq!(got, m.into_iter().collect::<Vec<_>>());
 }

@@ -174,8 +174,10 @@ class BinanceGrammar:
         if status in (418, 429):
             # ``data.retryAfter`` is when the ban or the window ends, on the venue's clock, which
             # ``data.serverTime`` reads: the wait is their difference, whatever our clock says.
-            data = err.get("data") if isinstance(err.get("data"), dict) else {}
-            until, now = data.get("retryAfter"), data.get("serverTime")
+            data = err.get("data")
+            until, now = (
+                (data.get("retryAfter"), data.get("serverTime")) if isinstance(data, dict) else (0, 0)
+            )
             if isinstance(until, int) and isinstance(now, int) and until > now:
                 e.__dict__["retry_after"] = (until - now) / 1000
         raise e
