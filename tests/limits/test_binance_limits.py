@@ -6,6 +6,7 @@ never sends to a limit inside a window the venue announced with a 429."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -15,7 +16,7 @@ import pytest
 import tickwire
 from hypothesis import given
 from hypothesis import strategies as st
-from tickwire.errors import RateLimitError
+from tickwire.errors import OrderNotFound, RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
@@ -321,3 +322,39 @@ def test_a_rotated_key_inherits_the_accounts_order_count_and_never_crosses_it() 
         assert sum(1 for o in sim.venue("binance").engine.orders.values() if o.open) == 9
 
     run(body, "lim-rot", {"order_limit_10s": 10}, rate_wait=0)
+
+
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm"])
+def test_over_the_ws_api_weight_spent_by_another_process_is_read_from_the_answers(venue: str) -> None:
+    """Another process on the address spends all but 10 of the venue's weight; the session, on the
+    WS API, reads the venue's count from each answer's ``rateLimits`` and stops before the venue
+    refuses — no 429 (before, USDⓈ-M's grammar read no WS usage: it met the venue's 429)."""
+
+    async def go() -> None:
+        limit = 60
+        async with Simulator([venue], seed=5, rate=0, depth=20, profiles={venue: {"weight_limit": limit}},
+                             timeouts={"weight_window": 60.0, "ban": 60.0}) as sim:  # fmt: skip
+            key = f"lim-wsu-{venue}"
+            sim.venue(venue).add_key(ApiKey(key, secret=b"s3cret"))
+            sim.fund(venue, key, {"USDT": "100000000", "BTC": "100"})
+            async with tickwire.trade(
+                venue, credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()[venue],
+                transport="ws", adopt=False, private_stream=False, rate_wait=0,
+            ) as tr:  # fmt: skip
+                ep = sim.endpoint(venue, 0)
+                lim = sim.venue(venue).limiter(ep)
+                other = HttpClient(ep.rest_base, timeout=5.0)
+                await other.connect()
+                try:
+                    ping = "/fapi/v1/ping" if venue == "binance-usdm" else "/api/v3/ping"
+                    while lim.used < limit - 10:
+                        assert (await other.request("GET", ping)).status == 200
+                finally:
+                    await other.close()
+                with pytest.raises(RateLimitError):
+                    for i in range(limit):
+                        with contextlib.suppress(OrderNotFound):
+                            await tr.order_status(SYMBOL, client_id=f"nope{i}")
+                assert lim.refused == 0
+
+    asyncio.run(asyncio.wait_for(go(), 30))

@@ -54,6 +54,7 @@ class UsdmOrders(BinanceGrammar):
     limits = usdm_limits.LIMITS
     cost = staticmethod(usdm_limits.cost)
     read_usage = staticmethod(rate.read_usage)
+    read_ws_usage = staticmethod(rate.read_ws_usage)  # the futures WS API's ``rateLimits``, as spot's
     read_limits = staticmethod(rate.read_limits)
     order_path = "/fapi/v1/order"
     open_orders_path = "/fapi/v1/openOrders"
