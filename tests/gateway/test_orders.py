@@ -373,3 +373,48 @@ def test_a_restarted_gateway_adopts_what_its_account_left_open_and_its_fills_rea
                 assert {f.client_id for f in fills} == {mine.client_id}
 
     run(body)
+
+
+def test_the_gateways_ready_line_and_errors_show_no_nats_password(tmp_path: Path) -> None:
+    """A NATS URL with a user and password: the line the gateway prints once it serves (which a
+    supervisor logs) names the servers with the password masked, and so does the error of a client
+    that reaches none (before, both printed it in clear)."""
+    from tickwire.bus.client import connect, shown_url
+    from tickwire.bus.server import binary
+
+    assert shown_url("nats://tw:S3cret@h:1") == "nats://tw:***@h:1"
+    assert shown_url("nats://t0ken@h:1") == "nats://***@h:1"
+    assert shown_url("nats://h:1") == "nats://h:1"
+    secret = "S3cretNatsPass"
+
+    async def body() -> None:
+        async with venue() as v:
+            port = free_port()
+            server = await asyncio.create_subprocess_exec(
+                binary(), "-a", "127.0.0.1", "-p", str(port), "--user", "tw", "--pass", secret,
+                "-js", "-sd", str(tmp_path / "js"),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                url = f"nats://tw:{secret}@127.0.0.1:{port}"
+                path = write_config(tmp_path / "gateway.json", [url], v.account("creds"), name="gwcreds")
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "tickwire.cli", "gateway", "--config", str(path),
+                    env=child_env(), stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                try:
+                    assert proc.stdout is not None
+                    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+                    assert json.loads(line)["nats"] == [f"nats://tw:***@127.0.0.1:{port}"]
+                    assert secret not in line
+                finally:
+                    proc.kill()
+                    await proc.wait()
+            finally:
+                server.kill()
+                await server.wait()
+            with pytest.raises(ConnectionError) as e:
+                await connect(f"nats://tw:{secret}@127.0.0.1:{free_port()}", first_connect_timeout=0.5)
+            assert secret not in str(e.value)
+
+    run(body)

@@ -29,6 +29,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from nats.aio.client import Client
 
@@ -62,6 +63,18 @@ def nodelay(nc: Client) -> bool:
         return False
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return True
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a log or a status line: a password in it replaced by ``***`` (a token
+    alone in the user part too: NATS takes ``nats://<token>@host``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name, colon, _ = user.partition(":")
+    user = f"{name}:***" if colon else "***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
 async def _log_error(e: Exception) -> None:
@@ -100,6 +113,7 @@ async def connect(
     except (TimeoutError, OSError) as e:
         with contextlib.suppress(Exception):
             await nc.close()
-        raise ConnectionError(f"no NATS server answered within {first_connect_timeout}s: {urls}") from e
+        shown = [shown_url(u) for u in urls]
+        raise ConnectionError(f"no NATS server answered within {first_connect_timeout}s: {shown}") from e
     nodelay(nc)
     return nc

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(cfg: Any) -> None:
     import orjson
 
+    from tickwire.bus.client import shown_url
     from tickwire.gateway.run import Gateway
 
     stop = asyncio.Event()
@@ -74,7 +75,7 @@ async def _serve(cfg: Any) -> None:
     async with Gateway(cfg) as gw:
         ready = {
             "gateway": cfg.name,
-            "nats": list(cfg.nats),
+            "nats": [shown_url(u) for u in cfg.nats],  # supervisors log this line
             "accounts": gw.describe()["accounts"],
             "pid": os.getpid(),
         }
