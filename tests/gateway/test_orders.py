@@ -77,6 +77,36 @@ def test_place_amend_cancel_and_cancel_all_equal_the_simulators_orders(nats_urls
     run(body)
 
 
+def test_a_strategy_cannot_cancel_amend_or_ask_for_another_strategys_orders(nats_urls: list[str]) -> None:
+    """Two strategies on one account: ``mm2`` naming ``mm1``'s order — by client id or by order id —
+    to cancel, amend, ask its status or reconcile it is refused with ``InvalidOrder`` and the
+    simulator's order is untouched (before, each went through: a bug in one bot could cancel what
+    another runs). Its own order it still cancels by order id; ``cancel_all`` stays account-wide."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("conf"))), \
+                remote(nats_urls, "conf", "mm1") as one, remote(nats_urls, "conf", "mm2") as two:  # fmt: skip
+            theirs = await rest_buy(v, one, ticks=30)
+            mine = await rest_buy(v, two, ticks=31)
+            sym, tick = theirs.symbol, one.rules[theirs.symbol].tick_size
+            for by in ({"client_id": theirs.client_id}, {"order_id": theirs.order_id}):
+                with pytest.raises(InvalidOrder, match="not one of strategy 'mm2'"):
+                    await two.cancel_order(sym, **by)
+                with pytest.raises(InvalidOrder):
+                    await two.amend_order(sym, **by, price=theirs.price - tick)
+                with pytest.raises(InvalidOrder):
+                    await two.order_status(sym, **by)
+            with pytest.raises(InvalidOrder):
+                await two.reconcile(theirs.client_id)
+            [at_venue] = [o for o in v.open("conf") if o.client_id == theirs.client_id]
+            assert at_venue.price * v.sim.venue(VENUE).instruments[sym].tick == theirs.price
+            done = await two.cancel_order(sym, order_id=mine.order_id)
+            assert done.status == "canceled"
+            assert [o.client_id for o in v.open("conf")] == [theirs.client_id]
+
+    run(body)
+
+
 def test_typed_errors_cross_the_bus_as_the_local_classes(nats_urls: list[str]) -> None:
     async def body() -> None:
         async with venue() as v:

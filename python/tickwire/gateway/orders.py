@@ -316,12 +316,32 @@ class OrderService:
         )  # fmt: skip
         return codec.dump(o)
 
+    def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The order a request names, as ``client_id``/``order_id`` keywords, once it is known to be
+        the requesting strategy's: by its client id's prefix, or for an order id by the tracked
+        order's. Another strategy's order (or one this gateway does not track, named by order id
+        alone) is refused — a client's bug must not cancel or amend what another runs. ``cancel_all``
+        and ``kill`` act on the whole account by design."""
+        strategy = req.get("strategy")
+        ids = self._register(strategy)
+        cid = req.get("client_id")
+        if not cid and req.get("order_id"):
+            tracked = self._s.tracker.by_order_id(str(req["order_id"]))
+            cid = tracked.client_id if tracked is not None else None
+        if not isinstance(cid, str) or not ids.has_prefix(cid):
+            raise invalid_order(
+                f"order {req.get('client_id') or req.get('order_id')!r} is not one of strategy "
+                f"{strategy!r}'s (its client ids begin {strategy}{self.format.sep!s})",
+                rule="client_id",
+            )
+        return _ids(req)
+
     async def _cancel(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_order(req["symbol"], **_ids(req)))
+        return codec.dump(await self._s.cancel_order(req["symbol"], **self._mine(req)))
 
     async def _amend(self, req: dict[str, Any]) -> Any:
         o = await self._s.amend_order(
-            req["symbol"], **_ids(req), qty=req.get("qty"), price=req.get("price"),
+            req["symbol"], **self._mine(req), qty=req.get("qty"), price=req.get("price"),
         )  # fmt: skip
         return codec.dump(o)
 
@@ -338,11 +358,11 @@ class OrderService:
         return None
 
     async def _status(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.order_status(req["symbol"], **_ids(req)))
+        return codec.dump(await self._s.order_status(req["symbol"], **self._mine(req)))
 
     async def _reconcile(self, req: dict[str, Any]) -> Any:
         """What the venue knows of a client id (None: no trace of it)."""
-        s, cid = self._s, str(req["client_id"])
+        s, cid = self._s, str(self._mine(req)["client_id"])
         if s.tracker.get(cid) is not None:
             return codec.dump(await s.reconcile(cid))
         try:

@@ -203,6 +203,7 @@ class RemoteTrading:
         if not self.gateway_alive and self.gateway is not None:
             raise TransportError(f"gateway {self.gateway} is gone (no heartbeat): {op} not sent")
         self.requests += 1
+        body.setdefault("strategy", self.strategy)  # what the gateway confines per-order requests to
         subject = subjects.orders(self.venue, self.account, op)
         try:
             msg = await self.nc.request(subject, orjson.dumps(body), timeout=timeout or self.timeout)
