@@ -4,6 +4,8 @@ simulator's own orders and fills); a gateway whose heartbeat stops makes request
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import inspect
 import time
@@ -221,3 +223,75 @@ def test_order_events_reach_a_restarted_consumer_exactly_once_on_a_three_node_cl
 
     with cluster(3) as c:
         run(lambda: body(c.urls))
+
+
+class _Proxy:
+    """TCP on loopback to ``port``: ``dark`` drops what the server sends; ``cut()`` drops the
+    connections (the client reconnects through it)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.dark, self.conns = port, False, []  # type: list[Any]
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
+        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        sr, sw = await asyncio.open_connection("127.0.0.1", self.port)
+        self.conns += [cw, sw]
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, down: bool) -> None:
+            with contextlib.suppress(Exception):
+                while data := await r.read(65536):
+                    if not (down and self.dark):
+                        w.write(data)
+                        await w.drain()
+            w.close()
+
+        await asyncio.gather(pipe(cr, sw, False), pipe(sr, cw, True))
+
+    def cut(self) -> None:
+        for w in self.conns:
+            w.transport.abort()
+        self.conns = []
+
+
+def test_events_lost_on_the_way_during_a_reconnect_are_read_again_not_acked_unheard(
+    nats_urls: list[str],
+) -> None:
+    """The client's link goes dark while an order fills (the server delivers its events into the
+    void), then drops; the client reconnects and a second order fills. Acks are cumulative: acking
+    the second order's events acked the first's, never heard (before: on_fill missed the first
+    order's fills for good). Now the lost deliveries are seen (a gap in the delivery sequence, or
+    more delivered than arrived) and read again: every fill is heard once, as the simulator made
+    them."""
+    from test_adopt import trade_through
+
+    async def body() -> None:
+        port = int(nats_urls[0].rsplit(":", 1)[1])
+        async with venue() as v, Gateway(config(nats_urls, v.account("lost"))):
+            proxy = _Proxy(port)
+            url = await proxy.start()
+            fills: list[Fill] = []
+            async with remote([url], "lost", "mm1", on_fill=fills.append) as tr:
+                a = await rest_buy(v, tr, ticks=0)
+                await asyncio.sleep(0.5)
+                proxy.dark = True
+                await trade_through(v.sim, VENUE, "BTCUSDT", a.client_id)
+                await asyncio.sleep(1.5)  # a pull took the first order's events into the void
+                proxy.dark = False
+                proxy.cut()
+                await settle(lambda: tr.nc.is_connected and tr.health()["gateway_alive"], "reconnected", 10)
+                b = await take(v, tr)
+
+                def heard() -> list[str]:
+                    return sorted(f.trade_id for f in fills)
+
+                def made() -> list[str]:
+                    return sorted(str(f.trade_id) for o in v.orders("lost") for f in o.fills)
+
+                await settle(lambda: heard() == made(), "every fill heard", 10)
+                assert {o.client_id for o in v.orders("lost")} == {a.client_id, b.client_id}
+                assert len(heard()) == len(set(heard())) and tr.consumer.health()["resyncs"] >= 1
+
+    run(body)

@@ -12,7 +12,12 @@ Exactly once, and how:
   unacked — it would come back only after the consumer's ack wait), then checks that the server's ack
   floor reached the last event handled;
 - an event redelivered in the same process (a slow callback outlasting the ack wait) is recognised by
-  its stream sequence and acked without a second callback.
+  its stream sequence and acked without a second callback;
+- deliveries lost on the way (the connection died with a pull's events in flight) show as a gap in
+  the consumer's delivery sequence, or as the server having delivered more than arrived when a pull
+  goes unanswered: acking a later event would ack them unhandled, so the durable is made again right
+  after the last event handled (on a new inbox, so nothing of the old one is taken for the new) and
+  they come again, in order.
 
 A new durable starts at events published from then on (``start_seq`` replays from that sequence);
 an existing one resumes where its ack floor is, whatever ``start_seq`` says — also after a client
@@ -72,6 +77,9 @@ class EventConsumer:
         self.last_seq = 0  # stream sequence of the last event handled
         self.handled = 0
         self.redelivered = 0
+        self.resyncs = 0  # durables made again after deliveries were lost
+        self._dseq = 0  # the consumer's delivery sequence of the last message that arrived
+        self._floor = 0  # the stream sequence the durable started after
         self._inbox = ""
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -91,21 +99,48 @@ class EventConsumer:
             await self.jsm.delete_consumer(self.stream, self.durable)
             info = None
         if info is None:
-            by_seq = start_seq is not None
-            cfg = ConsumerConfig(
-                name=self.durable,
-                durable_name=self.durable,
-                filter_subject=self.filter,
-                ack_policy=AckPolicy.ALL,
-                ack_wait=ACK_WAIT_S,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE if by_seq else DeliverPolicy.NEW,
-                opt_start_seq=start_seq,
-            )
-            await self.jsm.add_consumer(self.stream, cfg)
+            info = await self._create(start_seq)
+        self._dseq, self._floor = info.delivered.consumer_seq, info.ack_floor.stream_seq
         self._inbox = self.nc.new_inbox()
         self._sub = await self.nc.subscribe(self._inbox)
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
+
+    async def _create(self, start_seq: int | None) -> Any:
+        by_seq = start_seq is not None
+        cfg = ConsumerConfig(
+            name=self.durable,
+            durable_name=self.durable,
+            filter_subject=self.filter,
+            ack_policy=AckPolicy.ALL,
+            ack_wait=ACK_WAIT_S,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if by_seq else DeliverPolicy.NEW,
+            opt_start_seq=start_seq,
+        )
+        return await self.jsm.add_consumer(self.stream, cfg)
+
+    async def _resync(self) -> None:
+        """Deliveries were lost on the way: the durable again from right after the last event handled
+        (or where it started), read on a new inbox."""
+        self.resyncs += 1
+        log.warning("consumer %s: deliveries lost on the way; reading again after event %d",
+                    self.durable, max(self.last_seq, self._floor))  # fmt: skip
+        with contextlib.suppress(NotFoundError):
+            await self.jsm.delete_consumer(self.stream, self.durable)
+        info = await self._create(max(self.last_seq, self._floor) + 1)
+        self._dseq = info.delivered.consumer_seq
+        old, self._inbox = self._sub, self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox)
+        with contextlib.suppress(Exception):
+            await old.unsubscribe()
+
+    async def _behind(self) -> bool:
+        """Whether the server delivered more than arrived here (asked when a pull went unanswered)."""
+        try:
+            info = await self.jsm.consumer_info(self.stream, self.durable, timeout=1.0)
+        except Exception:  # not reachable now: the next pull asks again
+            return False
+        return bool(info.delivered.consumer_seq > self._dseq)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -125,7 +160,11 @@ class EventConsumer:
                 try:
                     msg = await self._sub.next_msg(timeout=max(0.01, deadline - loop.time()))
                 except nats.errors.TimeoutError:
-                    break  # the pull was lost (a reconnect): ask again; late deliveries still come here
+                    # The pull was lost (a reconnect): ask again; late deliveries still come here —
+                    # unless some were lost with it.
+                    if await self._behind():
+                        await self._resync()
+                    break
                 except nats.errors.ConnectionClosedError:
                     return
                 status = msg.headers.get("Status") if msg.headers else None
@@ -134,9 +173,16 @@ class EventConsumer:
                 if status:
                     break  # 404/408/409: this pull is over
                 got += 1
-                await self._on_msg(msg)
+                if not await self._on_msg(msg):
+                    await self._resync()
+                    break
 
-    async def _on_msg(self, msg: Any) -> None:
+    async def _on_msg(self, msg: Any) -> bool:
+        """Handles and acks ``msg``; False, neither done, when deliveries before it were lost."""
+        dseq = msg.metadata.sequence.consumer
+        if dseq > self._dseq + 1:
+            return False
+        self._dseq = dseq
         seq = msg.metadata.sequence.stream
         if seq <= self.last_seq:
             self.redelivered += 1
@@ -154,6 +200,7 @@ class EventConsumer:
             self.last_seq = seq
         with contextlib.suppress(nats.errors.Error):
             await msg.ack()
+        return True
 
     async def close(self, timeout: float = 3.0) -> None:
         """Stops after the last pull's events are handled and their acks are stored."""
@@ -185,4 +232,5 @@ class EventConsumer:
             "last_seq": self.last_seq,
             "handled": self.handled,
             "redelivered": self.redelivered,
+            "resyncs": self.resyncs,
         }
