@@ -295,3 +295,28 @@ def test_events_lost_on_the_way_during_a_reconnect_are_read_again_not_acked_unhe
                 assert len(heard()) == len(set(heard())) and tr.consumer.health()["resyncs"] >= 1
 
     run(body)
+
+
+def test_a_second_live_client_on_one_durable_is_refused_not_given_half_the_events(
+    nats_urls: list[str],
+) -> None:
+    """Two clients of one strategy on the default durable would split its events between them (the
+    first heard none of its own fills, the second both's). The second is refused at start; with
+    a durable of its own it runs, and each hears every fill of the strategy's orders."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("two"))):
+            one: list[Fill] = []
+            async with remote(nats_urls, "two", "mm1", on_fill=one.append) as a:
+                with pytest.raises(ValueError, match="another live client"):
+                    async with remote(nats_urls, "two", "mm1"):
+                        pass
+                other: list[Fill] = []
+                async with remote(nats_urls, "two", "mm1", durable="mm1-b", on_fill=other.append) as b:
+                    for tr in (a, b, a):
+                        await take(v, tr)
+                    made = sorted(str(f.trade_id) for o in v.orders("two") for f in o.fills)
+                    for heard in (one, other):
+                        await settle(lambda h=heard: sorted(f.trade_id for f in h) == made, "all fills", 10)
+
+    run(body)

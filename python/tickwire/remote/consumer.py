@@ -91,6 +91,8 @@ class EventConsumer:
             info = await self.jsm.consumer_info(self.stream, self.durable)
         except NotFoundError:
             info = None
+        if info is not None:
+            info = await self._refuse_if_read(info)
         if info is not None and info.num_ack_pending:
             # A client that died left events delivered but unacked: they would come back only after
             # the ack wait, behind newer ones (whose cumulative ack would take them along unhandled).
@@ -105,6 +107,20 @@ class EventConsumer:
         self._sub = await self.nc.subscribe(self._inbox)
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
+
+    async def _refuse_if_read(self, info: Any) -> Any:
+        """``ValueError`` when another live client reads this durable: its pulls never stop for
+        longer than ``EXPIRES_S``, and two readers of one durable split its events between them
+        (each would miss the other's share of fills). The durable's info otherwise."""
+        for _ in range(3):
+            if info.num_waiting:
+                raise ValueError(
+                    f"consumer {self.durable} is being read by another live client (two clients of "
+                    "one strategy?): give each its own durable= to read every event in each"
+                )
+            await asyncio.sleep(EXPIRES_S / 2)
+            info = await self.jsm.consumer_info(self.stream, self.durable)
+        return info
 
     async def _create(self, start_seq: int | None) -> Any:
         by_seq = start_seq is not None
