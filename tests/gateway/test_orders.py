@@ -249,6 +249,30 @@ def test_kill_from_one_client_flattens_the_account_for_every_client(nats_urls: l
     run(body)
 
 
+def test_a_kill_outlives_the_gateway_until_a_client_resumes(nats_urls: list[str]) -> None:
+    """A client throws the kill switch; the gateway restarts (a deploy, a crash): the new one still
+    refuses new orders with the kill's reason — before, a restart was a silent resume — and nothing
+    reaches the venue; once a client resumes, orders go through, also after a further restart."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("killkept")
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "killkept", "ka") as a:
+                await rest_buy(v, a)
+                assert (await a.kill("drawdown")).complete and v.open("killkept") == []
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "killkept", "kb") as b:
+                with pytest.raises(TradingHalted) as halted:
+                    await rest_buy(v, b)
+                assert halted.value.reason == "drawdown"  # type: ignore[attr-defined]
+                assert len(v.orders("killkept")) == 1  # the refused order never reached the venue
+                await b.resume()
+                assert (await rest_buy(v, b)).status == "new"
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "killkept", "kb") as b:
+                assert (await rest_buy(v, b, ticks=31)).status == "new" and len(v.open("killkept")) == 2
+
+    run(body)
+
+
 CHILD = """
 import asyncio, json, sys
 import tickwire.remote

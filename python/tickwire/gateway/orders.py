@@ -42,6 +42,8 @@ from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
+from tickwire.gateway.state import Halt
+from tickwire.gateway.state import bucket as state_bucket
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.session import TradingSession
@@ -117,6 +119,7 @@ class OrderService:
         self.failed: Reply | None = None  # the error every request gets when the session did not start
         self.events = EventPublisher(nc, acct.venue, acct.name, gateway)
         self.outcomes = Outcomes()
+        self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         self.strategies: dict[str, ClientIds] = {}
         self.requests = 0
         self.errors = 0
@@ -140,6 +143,7 @@ class OrderService:
         svc = cls(nc, gateway, acct)
         await svc._refuse_if_served()
         await ensure_stream(nc)
+        svc.halt = Halt(await state_bucket(nc), acct.venue, acct.name)
         svc.events.start()
         try:
             session = tickwire.trade(
@@ -152,6 +156,12 @@ class OrderService:
                 **{"adopt": _every, **dict(acct.options)},
             )
             svc.session = await session.start()
+            halted = await svc.halt.get()
+            if halted is not None:  # a kill this account's last gateway took: still in force
+                log.warning(
+                    "%s/%s: trading halted since before this start (%s)", acct.venue, acct.name, halted
+                )
+                svc.session.halt(halted)
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             svc.failed = codec.dump_error(e)
@@ -351,9 +361,18 @@ class OrderService:
     async def _kill(self, req: dict[str, Any]) -> Any:
         log.warning("%s/%s: kill switch thrown by %s: %s", self.venue, self.account, req.get("strategy"),
                     req.get("reason"))  # fmt: skip
-        return codec.dump(await self._s.kill(str(req.get("reason") or "kill switch")))
+        reason = str(req.get("reason") or "kill switch")
+        if self.halt is not None:
+            try:  # kept before the kill runs: a gateway that dies mid-kill restarts halted
+                await self.halt.put(reason)
+            except Exception as e:  # the kill itself must not wait on the store
+                log.error("%s/%s: the halt was not stored (%s): a restart would not keep it", self.venue,
+                          self.account, e)  # fmt: skip
+        return codec.dump(await self._s.kill(reason))
 
     async def _resume(self, req: dict[str, Any]) -> Any:
+        if self.halt is not None:
+            await self.halt.clear()  # failing, the resume fails: a restart would halt again
         self._s.resume()
         return None
 

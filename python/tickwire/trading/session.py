@@ -343,6 +343,14 @@ class TradingSession:
             q.stop()
         return await Kill(self, self.halted).run()
 
+    def halt(self, reason: str) -> None:
+        """Refuses new orders and amends from now on as after :meth:`kill`, cancelling nothing: a
+        kill taken before this session started (a gateway restarted after one) still in force."""
+        self.halted = reason or "kill switch"
+        for q in list(self.quotes):
+            q.stop()
+        self.audit.event("halt", venue=self.venue, reason=self.halted)
+
     def resume(self) -> None:
         """Accepts new orders again after :meth:`kill`."""
         if self.halted is not None:
