@@ -162,6 +162,36 @@ def test_a_second_gateway_for_an_account_does_not_start(nats_urls: list[str]) ->
     run(body)
 
 
+def test_two_gateways_started_at_once_for_an_account_serve_it_once(nats_urls: list[str]) -> None:
+    """Two gateways started together for one account both heard no one serving it, and both served:
+    every request ran on both sessions, a taker became two filled orders. Now the first to take the
+    account's lease (JetStream KV, created atomically) serves and the other does not start; a taker
+    is one order at the simulator. After a clean stop the lease is free again."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("race")
+            gws = [Gateway(config(nats_urls, acct, name=n)) for n in ("gwa", "gwb")]
+            got = await asyncio.gather(*(g.start() for g in gws), return_exceptions=True)
+            try:
+                errors = [g for g in got if isinstance(g, BaseException)]
+                assert len(errors) == 1 and isinstance(errors[0], ValueError), got
+                async with remote(nats_urls, "race", "mm1") as tr:
+                    price = v.sim.book(VENUE, "BTCUSDT").asks[0][0]
+                    o = await tr.place_order(
+                        "BTCUSDT", "buy", "limit", resting_qty(tr, "BTCUSDT", price), price
+                    )
+                    await asyncio.sleep(0.3)
+                    assert [x.client_id for x in v.orders("race")] == [o.client_id] and o.status == "filled"
+            finally:
+                for g in gws:
+                    await g.close()
+            async with Gateway(config(nats_urls, acct, name="gwc")), remote(nats_urls, "race", "mm1") as tr:
+                assert (await rest_buy(v, tr)).status == "new"
+
+    run(body)
+
+
 def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(nats_urls: list[str]) -> None:
     """The gateway's reply to a place is held past the client's time-out: the client asks for the
     request's outcome and returns the order the venue has. Then a place that never reaches the

@@ -42,7 +42,7 @@ from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
-from tickwire.gateway.state import Halt
+from tickwire.gateway.state import Halt, Lease
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
@@ -120,6 +120,7 @@ class OrderService:
         self.events = EventPublisher(nc, acct.venue, acct.name, gateway)
         self.outcomes = Outcomes()
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
+        self.lease: Lease | None = None  # this gateway's claim to the account
         self.strategies: dict[str, ClientIds] = {}
         self.requests = 0
         self.errors = 0
@@ -141,49 +142,65 @@ class OrderService:
         every request with that error, so clients learn why instead of timing out; a bad option
         (``ValueError``) fails the gateway's start."""
         svc = cls(nc, gateway, acct)
-        await svc._refuse_if_served()
+        serving = await svc._answering()
+        if serving is not None:
+            raise ValueError(f"{acct.venue}/{acct.name} is already served by gateway {serving}")
         await ensure_stream(nc)
-        svc.halt = Halt(await state_bucket(nc), acct.venue, acct.name)
-        svc.events.start()
+        kv = await state_bucket(nc)
+        lease = Lease(kv, acct.venue, acct.name, gateway)
+        await lease.take(svc._answering)  # ValueError: another gateway has it
+        svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
+        try:
+            await svc._start()
+        except BaseException:
+            await svc.close()
+            raise
+        return svc
+
+    async def _start(self) -> None:
+        """The session started and the account's requests subscribed, the lease still this one's."""
+        acct, nc = self.config, self.nc
+        assert self.halt is not None and self.lease is not None
+        self.events.start()
         try:
             session = tickwire.trade(
                 acct.venue,
                 credentials=signer_for(acct),
-                on_order=svc.events.on_order,
-                on_fill=svc.events.on_fill,
+                on_order=self.events.on_order,
+                on_fill=self.events.on_fill,
                 # The account is this gateway's alone: every order of it is one of its clients', so a
                 # restarted gateway tracks (and publishes the fills of) all those left open.
                 **{"adopt": _every, **dict(acct.options)},
             )
-            svc.session = await session.start()
-            halted = await svc.halt.get()
+            self.session = await session.start()
+            halted = await self.halt.get()
             if halted is not None:  # a kill this account's last gateway took: still in force
                 log.warning(
                     "%s/%s: trading halted since before this start (%s)", acct.venue, acct.name, halted
                 )
-                svc.session.halt(halted)
+                self.session.halt(halted)
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
-            svc.failed = codec.dump_error(e)
-        except BaseException:
-            await svc.events.close()
-            raise
-        svc._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=svc._on_request)
-        return svc
+            self.failed = codec.dump_error(e)
+        self._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=self._on_request)
+        await nc.flush()
+        if not await self.lease.held():  # taken over while this one started: it serves, not this
+            raise ValueError(
+                f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
+            )
 
-    async def _refuse_if_served(self) -> None:
-        # Two sessions on one account would be two rate budgets and two kill switches, and every
-        # request would run on both: a second gateway for an account does not start.
+    async def _answering(self) -> str | None:
+        """The gateway that answers for the account now; None when none does. Two sessions on one
+        account would be two rate budgets and two kill switches, and every request would run on
+        both: a second gateway for an account does not start (see also ``Lease``)."""
         try:
             subject = subjects.orders(self.venue, self.account, "health")
             msg = await self.nc.request(subject, b"{}", timeout=1.0)
         except nats.errors.NoRespondersError:
-            return
+            return None
         except nats.errors.TimeoutError:
-            who = "a gateway that does not answer"
-        else:
-            who = "gateway " + str(orjson.loads(msg.data).get("result", {}).get("gateway"))
-        raise ValueError(f"{self.venue}/{self.account} is already served by {who}")
+            return "(one that does not answer)"
+        return str(orjson.loads(msg.data).get("result", {}).get("gateway"))
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -194,6 +211,8 @@ class OrderService:
         if self.session is not None:
             await self.session.close()
         await self.events.close()
+        if self.lease is not None:
+            await self.lease.release()
 
     def health(self) -> dict[str, Any]:
         return {

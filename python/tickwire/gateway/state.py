@@ -1,17 +1,21 @@
 """What of an account's service outlives the gateway process serving it, in a JetStream key-value
 bucket (``TW_GATEWAY``: file storage, ``min(3, cluster size)`` replicas, one value per key): the kill
-switch's halt. A gateway restarted after a client threw the kill switch refuses new orders as the
-killed one did, until a client calls ``resume()`` — a restart is not a resume."""
+switch's halt — a gateway restarted after a client threw the kill switch refuses new orders as the
+killed one did, until a client calls ``resume()``: a restart is not a resume — and the lease that
+makes one gateway, never two, serve an account."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError
+from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from tickwire.gateway.events import STREAM_READY_S, cluster_size
 
@@ -56,3 +60,66 @@ class Halt:
 
     async def clear(self) -> None:
         await self.kv.delete(self.key)
+
+
+# A lease younger than this whose gateway does not answer yet is one starting (its session can take
+# this long to start before it subscribes), not one left by a gateway that died.
+STARTING_S = 30.0
+
+
+class Lease:
+    """Which gateway serves the account, taken atomically at start: two gateways started at once
+    for one account both heard no one serving it, and both served — every request ran on both
+    sessions (two orders for one place). The first to create the key serves; a lease left by a
+    gateway that died (no one answers for the account, and it is older than ``STARTING_S``) is taken
+    over by compare-and-set, so two takers of one stale lease cannot both win either."""
+
+    def __init__(self, kv: Any, venue: str, account: str, gateway: str) -> None:
+        self.kv = kv
+        self.what = f"{venue}/{account}"
+        self.key = "lease." + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        self.gateway = gateway
+        self.value = f"{gateway} {int(time.time() * 1000)} {secrets.token_hex(8)}".encode()
+        self.rev: int | None = None
+
+    async def take(self, answered: Callable[[], Awaitable[str | None]]) -> None:
+        """Takes the lease, or raises ``ValueError`` naming who holds it. ``answered()``: the
+        gateway that answers for the account now, None when none does."""
+        try:
+            self.rev = await self.kv.create(self.key, self.value)
+            return
+        except KeyWrongLastSequenceError:
+            pass
+        entry = await self.kv.get(self.key)
+        owner, since_ms = self._holder(entry.value)
+        serving = await answered()
+        if serving is not None:
+            raise ValueError(f"{self.what} is already served by gateway {serving}")
+        if time.time() * 1000 - since_ms < STARTING_S * 1000:
+            raise ValueError(f"{self.what} is being started by gateway {owner}")
+        try:
+            self.rev = await self.kv.update(self.key, self.value, last=entry.revision)
+        except KeyWrongLastSequenceError:
+            raise ValueError(f"{self.what} was just taken by another gateway") from None
+
+    async def held(self) -> bool:
+        """Whether the lease is still this gateway's."""
+        try:
+            entry = await self.kv.get(self.key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return False
+        return bool(entry.value == self.value)
+
+    async def release(self) -> None:
+        if self.rev is not None:
+            with contextlib.suppress(Exception):  # not ours any more, or the store away: left as is
+                await self.kv.delete(self.key, last=self.rev)
+            self.rev = None
+
+    @staticmethod
+    def _holder(value: bytes | None) -> tuple[str, float]:
+        parts = (value or b"").decode(errors="replace").split()
+        try:
+            return parts[0], float(parts[1])
+        except (IndexError, ValueError):
+            return "?", 0.0
