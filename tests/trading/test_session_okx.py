@@ -5,8 +5,10 @@ and ``order``/``cancel-order`` ops."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
@@ -35,6 +37,55 @@ OKX = SimAccount(
 class TestOkx(SessionCases, AckCases, SocketCases):
     acct = OKX
     status_op = "GET /api/v5/trade/order"
+
+    def test_a_batch_cancel_refused_in_part_for_rate_waits_the_block_and_cancels_the_rest(self) -> None:
+        """The venue takes 30 batch cancels per 2 s on the instrument (fewer than the 300 the budget
+        knows): the second batch of 20 is answered in part (code "2", ten entries 50011). The budget
+        learns the refusal, the next batch waits the block out, and what is still open is cancelled
+        in a second round — one partly refused answer in all, nothing left open (before: the next
+        batch went straight into the refused window, was refused whole, and ``cancel_all`` raised with
+        orders left open)."""
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            for i in range(45):
+                await a.rest_below(sim, tr, 10 + i)
+            await asyncio.sleep(2.1)  # the places' window over
+            refused: list[int] = []
+            read = tr.grammar.read_answer
+
+            def spy(status: int, body: bytes) -> Any:
+                data = orjson.loads(body).get("data")
+                n = sum(1 for d in data if d.get("sCode") == "50011") if isinstance(data, list) else 0
+                if n:
+                    refused.append(n)
+                return read(status, body)
+
+            tr.grammar.read_answer = spy  # type: ignore[method-assign]
+            done = await tr.cancel_all(a.symbol)
+            assert a.open(sim) == [] and len(done) == 45 and all(o.status == "canceled" for o in done)
+            assert refused == [10]
+
+        a.run(
+            body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=30), rate_wait=10
+        )
+
+    def test_the_kill_switch_waits_out_a_batch_refused_in_part_for_rate_and_leaves_nothing_open(self) -> None:
+        """The same venue limit under the kill switch: the entries refused for rate are cancelled in
+        another round once the block has passed, and the report is complete (before: those orders
+        were left open and the report incomplete)."""
+        a = self.acct
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            for i in range(45):
+                await a.rest_below(sim, tr, 10 + i)
+            await asyncio.sleep(2.1)
+            report = await tr.kill("drawdown")
+            assert a.open(sim) == [] and report.complete and len(report.cancelled) == 45
+
+        a.run(
+            body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=30), rate_wait=10
+        )
 
     def test_cancel_all_sends_batches_of_twenty(self) -> None:
         a = self.acct

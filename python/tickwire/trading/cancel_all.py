@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from tickwire.errors import OrderNotFound, TickwireError
+from tickwire.errors import OrderNotFound, RateLimitError, TickwireError
 from tickwire.limits import Lane
 from tickwire.trading.orders import Order
 from tickwire.trading.venue import Call, OrderGrammar
@@ -29,6 +29,13 @@ class CancelAllPort(Protocol):
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
+    def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
+
+
+# Rounds of a symbol's batches when the venue refused entries of one for rate (the budget blocked,
+# what is still open listed and cancelled again).
+RATE_ROUNDS = 4
+
 
 async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Order]:
     """The orders the venue's answers were about, as the tracker has them once each is applied."""
@@ -37,27 +44,41 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
     out: list[Order] = []
     failed: TickwireError | None = None
     for s in symbols:
-        call = port.grammar.cancel_all(s)
-        if call is not None:
-            calls = [call]
-        else:  # no cancel-all on this venue: cancel what is open, in the venue's batches
-            mine = [o for o in listed if o.symbol == s] if listed else await port.open_orders(s)
-            calls = port.grammar.cancel_orders(s, mine)
-        for c in calls:
-            try:
-                body = await port.send(c, lane="cancel")
-            except OrderNotFound:
-                continue  # nothing open there any more
-            for item in body if isinstance(body, list) else [body]:
+        limited: RateLimitError | None = None
+        for rnd in range(RATE_ROUNDS):
+            call = port.grammar.cancel_all(s)
+            if call is not None:
+                calls = [call]
+            else:  # no cancel-all on this venue: cancel what is open, in the venue's batches
+                first = rnd == 0 and listed
+                mine = [o for o in listed if o.symbol == s] if first else await port.open_orders(s)
+                calls = port.grammar.cancel_orders(s, mine)
+            limited = None
+            for c in calls:
                 try:
-                    got = await port.answered(s, item)
+                    body = await port.send(c, lane="cancel")
                 except OrderNotFound:
-                    continue  # closed meanwhile (one entry of a batch answer)
-                except TickwireError as e:
-                    failed = failed or e
-                    continue
-                if got is not None:
-                    out.append(got)
+                    continue  # nothing open there any more
+                for item in body if isinstance(body, list) else [body]:
+                    try:
+                        got = await port.answered(s, item)
+                    except OrderNotFound:
+                        continue  # closed meanwhile (one entry of a batch answer)
+                    except RateLimitError as e:
+                        # Refused for rate inside a batch answered in part: the budget learns it
+                        # (the next batch waits the block out) and this order goes in the next round.
+                        if limited is None:
+                            port.rate_refused(c, e)
+                        limited = e
+                        continue
+                    except TickwireError as e:
+                        failed = failed or e
+                        continue
+                    if got is not None:
+                        out.append(got)
+            if limited is None:
+                break
+        failed = failed or limited
     if failed is not None:
         raise failed
     return out

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import (
     OrderNotFound,
+    RateLimitError,
     RequestTimeoutError,
     TickwireError,
     TransportError,
@@ -49,6 +50,8 @@ from tickwire.trading.venue import Call, OrderGrammar, Position
 log = logging.getLogger("tickwire.trading")
 
 LANE: Lane = "cancel"
+# Rounds of cancels when the venue refused entries of a batch for rate (each waits the block out).
+RATE_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,10 @@ class KillPort(Protocol):
         ...
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+    def rate_refused(self, call: Call, e: RateLimitError) -> None:
+        """Entries of ``call``'s batch refused for rate: the budget blocks that limit."""
+        ...
 
     def prepare(
         self,
@@ -196,10 +203,11 @@ class Kill:
                 calls += [(s, c) for c in g.cancel_orders(s, [o for o in orders if o.symbol == s])]
         return calls
 
-    async def cancel(self, orders: Sequence[Order]) -> None:
+    async def cancel(self, orders: Sequence[Order], rounds: int = RATE_ROUNDS) -> None:
         p = self.port
         if not orders and getattr(p.grammar, "cancel_everything", None) is None:
             return
+        limited: RateLimitError | None = None
         for symbol, call in self._cancel_calls(orders):
             p.audit.event("kill_cancel", venue=p.venue, symbol=symbol, method=call.method, path=call.path)
             try:
@@ -216,8 +224,20 @@ class Kill:
                     await p.answered(symbol, item)
                 except OrderNotFound:
                     continue  # closed meanwhile (one entry of a batch answer)
+                except RateLimitError as e:
+                    # Refused for rate inside a batch answered in part (OKX's code "2"): the budget
+                    # blocks (the next batch waits it out) and those orders go in another round.
+                    if limited is None:
+                        p.rate_refused(call, e)
+                    limited = e
                 except TickwireError as e:
                     self._failed(f"cancel answer {symbol}", e)
+        if limited is not None:
+            left = [o for o in (self.current(o) for o in orders) if o.is_open]
+            if rounds > 1 and left:
+                await self.cancel(left, rounds - 1)
+            elif left:
+                self._failed("cancel answer", limited)
 
     async def confirm(
         self, orders: Sequence[Order], closing: Sequence[Order] = ()

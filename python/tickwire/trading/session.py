@@ -280,6 +280,10 @@ class TradingSession:
         """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
         return await self.wire.send(call, "query", rest_only=True)
 
+    def rate_refused(self, call: Call, e: Any) -> None:
+        """Entries of ``call``'s batch refused for rate (see ``Wire.rate_refused``)."""
+        self.wire.rate_refused(call, e)
+
     def emit(self, kind: str, value: Any) -> None:
         """Puts a venue-specific event on ``events()`` (Tradefence webhooks: ``("position", …)``,
         ``("alert", …)``)."""
