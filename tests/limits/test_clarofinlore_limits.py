@@ -4,8 +4,12 @@ burst never crosses it; a 429 blocks the key for the Retry-After and nothing is 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
+import pytest
+from tickwire.errors import OrderNotFound, RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
@@ -57,3 +61,25 @@ def test_a_429_blocks_the_key_for_its_retry_after() -> None:
         await refusal_blocks(sim, tr, lambda: A.resting_buy(sim, tr), "POST /v1/orders", 2.0)
 
     A.run(body, {"rate_limit": 20}, rate_wait=0)
+
+
+def test_log_ins_and_the_resend_after_one_are_charged_like_any_request() -> None:
+    """The venue forgot its tokens (a restart): the next query is refused (401), the session
+    refreshes (refused), logs in and sends the query again — four requests the venue counts. Each
+    is charged to the budget, so at a tier of 5 a second the queries that follow stop here before
+    the venue refuses (before, three of the four went uncharged and the third query met a 429)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.budget.set_limits([limits.tier(5)], replace=True)
+        await asyncio.sleep(2.3)  # the start's requests out of both windows
+        auth = sim.venue(V).auth
+        auth.jwt_key, _ = b"restarted", auth.refresh_tokens.clear()
+        asked = 0
+        with pytest.raises(RateLimitError):
+            for i in range(6):
+                with contextlib.suppress(OrderNotFound):
+                    await tr.order_status(A.symbol, client_id=f"neverplaced{i}")
+                asked += 1
+        assert tr.wire.relogins == 1 and asked >= 1 and refusals(sim, V) == 0
+
+    A.run(body, {"rate_limit": 5}, rate_wait=0)

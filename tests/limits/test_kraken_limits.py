@@ -68,3 +68,29 @@ def test_a_refusal_blocks_that_pairs_counter_and_nothing_is_sent() -> None:
         assert tr.budget.check({f"PAIR:{pair}": 1}, "cancel") > 59  # cancels too: the venue's counter
 
     A.run(body, {}, rate_wait=0, private_stream=False)
+
+
+@pytest.mark.parametrize(("name", "most", "decay"), [("REST", 15, 0.33), ("PAIR", 60, 1.0)])
+def test_what_the_budget_admits_never_fills_the_venues_decaying_counter(
+    name: str, most: int, decay: float
+) -> None:
+    """The documented counter: at most ``most``, decaying by ``decay`` a second. A client taking
+    every slot the budget's window admits, for three simulated hours, never finds the counter full —
+    the module's claim that its sliding windows admit no more than the counters do (a REST window of
+    40 s instead of 45 fails it within minutes)."""
+    from tickwire.limits import RateBudget
+
+    now = [0.0]
+    [lim] = [x for x in limits.LIMITS if x.name == name]
+    b = RateBudget("v-kraken-decay", [lim], ip="ip-kd", account=f"acct-kd-{name}", reserve=0,
+                   clock=lambda: now[0])  # fmt: skip
+    cost = {f"{name}:XBTUSDT" if lim.keyed else name: 1}
+    counter, at = 0.0, 0.0
+    while now[0] < 3 * 3600:
+        wait = b.try_take(cost, "query")
+        if wait > 0:
+            now[0] += wait
+            continue
+        counter = max(0.0, counter - (now[0] - at) * decay) + 1
+        at = now[0]
+        assert counter <= most + 1e-9, (now[0], counter)

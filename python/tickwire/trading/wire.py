@@ -19,7 +19,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -102,7 +102,8 @@ class Wire:
         self.http: HttpClient | None = None
         self.orders_ws: OrderSocket | None = None
         make_tokens = getattr(grammar, "token_auth", None)
-        self.tokens: TokenHook | None = make_tokens(signer) if make_tokens is not None else None
+        self._tokens: TokenHook | None = None
+        self.tokens = make_tokens(signer) if make_tokens is not None else None
         # Called before each order-lane write, after the budget wait (the session's halt check): a
         # call parked in the budget when the kill switch was thrown must not go out after it.
         self.order_gate: Callable[[str], None] | None = None
@@ -125,6 +126,22 @@ class Wire:
             await self.http.close()
             self.http = None
 
+    @property
+    def tokens(self) -> TokenHook | None:
+        """The venue's log-in tokens (Clarofinlore), None where requests carry none."""
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, tokens: TokenHook | None) -> None:
+        # Its log-ins and refreshes are requests the venue counts like any other: charged here.
+        self._tokens = tokens
+        if tokens is not None and hasattr(tokens, "charge"):
+            tokens.charge = self._charge_auth
+
+    async def _charge_auth(self, path: str) -> None:
+        cost = self.grammar.cost(Call("POST", path)) if hasattr(self.grammar, "cost") else {}
+        await self.budget.acquire(cost, "query")
+
     async def send(self, call: Call, lane: Lane = "query", *, rest_only: bool = False) -> Any:
         """``call`` once the budget has room (``lane``: ``"order"``, ``"cancel"`` — which may use the
         reserve — or ``"query"``); the decoded answer or the venue's typed error. Transport failures
@@ -134,12 +151,17 @@ class Wire:
         cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
         resends = 0
         remedied = False
+        what = f"{call.method} {call.path}"
+
+        async def again() -> Callable[[], None] | None:  # a resend's charge (after a log-in)
+            return await self.cleared(cost, lane, what)
+
         while True:
-            gate = await self.cleared(cost, lane, f"{call.method} {call.path}")
+            gate = await self.cleared(cost, lane, what)
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only, cost, gate)
+                return await self._once(call, rest_only, cost, gate, again)
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
                 if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
@@ -242,6 +264,7 @@ class Wire:
         rest_only: bool,
         cost: dict[str, int] | None = None,
         gate: Callable[[], None] | None = None,
+        again: Callable[[], Awaitable[Callable[[], None] | None]] | None = None,
     ) -> Any:
         ws = None if rest_only else self.orders_ws
         try:
@@ -253,18 +276,25 @@ class Wire:
                 if self.transport == "ws" and not ws.connected and ws.has_form(call):
                     raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
             self.audit_request(call, "rest")
-            return await self._rest(call, gate)
+            return await self._rest(call, gate, again)
         except RateLimitError as e:
-            # Nothing more goes to that limit before the venue's window has passed, from any session.
-            code = getattr(e, "code", None)
-            named = self.budget.limit_for_code(code)
-            blocked = self.budget.refused(named or None, getattr(e, "retry_after", None), cost)
-            e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
-            self.audit.event(
-                "rate_limited", venue=self.venue, code=code, path=call.path, params=dict(call.params),
-                body=call.body, retry_after=blocked,
-            )  # fmt: skip
+            self.rate_refused(call, e, cost)
             raise
+
+    def rate_refused(self, call: Call, e: RateLimitError, cost: dict[str, int] | None = None) -> None:
+        """The venue refused ``call`` — or entries of a batch it answered in part (OKX's code "2"
+        with 50011 entries) — for rate: nothing more goes to that limit before the venue's window
+        has passed, from any session; ``e.retry_after`` says how long."""
+        if cost is None:
+            cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+        code = getattr(e, "code", None)
+        named = self.budget.limit_for_code(code)
+        blocked = self.budget.refused(named or None, getattr(e, "retry_after", None), cost)
+        e.__dict__["retry_after"] = blocked  # the Rust-made class declares no attributes
+        self.audit.event(
+            "rate_limited", venue=self.venue, code=code, path=call.path, params=dict(call.params),
+            body=call.body, retry_after=blocked,
+        )  # fmt: skip
 
     def audit_request(self, call: Call, transport: str) -> None:
         """The request as the caller built it: before signing, so no signature, timestamp, key or
@@ -274,7 +304,14 @@ class Wire:
             params=dict(call.params), body=call.body, signer=key_hint(self.signer),
         )  # fmt: skip
 
-    async def _rest(self, call: Call, gate: Callable[[], None] | None = None) -> Any:
+    async def _rest(
+        self,
+        call: Call,
+        gate: Callable[[], None] | None = None,
+        again: Callable[[], Awaitable[Callable[[], None] | None]] | None = None,
+    ) -> Any:
+        """``call`` over REST; a request refused for its token is sent once more after a log-in,
+        charged to the budget again (``again``: the venue counts it like any other)."""
         http = self.http
         assert http is not None
         if not call.signed:
@@ -298,6 +335,8 @@ class Wire:
                 relogged = True
                 self.relogins += 1
                 self.audit.event("relogin", venue=self.venue, path=call.path)
+                if again is not None:
+                    gate = await again()
                 continue
             return self.read_answer(r.status, r.body, r.headers, call)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -65,6 +65,9 @@ class TokenAuth:
         self._renewing: asyncio.Task[None] | None = None
         self.logins = 0
         self.refreshes = 0
+        # Charges a log-in or refresh (its path) to the session's rate budget before it goes out:
+        # the venue counts them like any request (set by the session's wire).
+        self.charge: Callable[[str], Awaitable[None]] | None = None
 
     def __repr__(self) -> str:
         return f"TokenAuth(logged_in={bool(self._access)}, logins={self.logins}, refreshes={self.refreshes})"
@@ -127,6 +130,8 @@ class TokenAuth:
             self.logins += 1
 
     async def _exchange(self, http: HttpClient, path: str, obj: dict[str, str]) -> None:
+        if self.charge is not None:
+            await self.charge(path)
         body = orjson.dumps(obj).decode()
         req = self.signer.sign_request("POST", path, None, body)
         headers = {**req.headers, "Content-Type": "application/json"}
