@@ -358,3 +358,27 @@ def test_over_the_ws_api_weight_spent_by_another_process_is_read_from_the_answer
                 assert lim.refused == 0
 
     asyncio.run(asyncio.wait_for(go(), 30))
+
+
+def test_the_http_clients_resend_of_a_get_is_charged_as_the_venue_counts_it() -> None:
+    """A GET goes out on a kept-alive connection, the venue answers it in its books (the weight
+    spent) and the connection closes before the answer: the HTTP client sends it once more on a
+    fresh one. The venue received two; the budget charged two, each the call's weight (before, one)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        [w] = [w for n, w in tr.budget.windows.items() if n.startswith("WEIGHT")]
+
+        async def charged() -> int:
+            before = w.used(time.monotonic())
+            assert await tr.open_orders(SYMBOL) == []
+            return int(w.used(time.monotonic()) - before)
+
+        await charged()  # a kept-alive connection to reuse; the venue's usage header read
+        one = await charged()
+        sent = [x[1] for x in ep.exchanges].count("GET /api/v3/openOrders")
+        ep.lose_answer("GET /api/v3/openOrders")
+        assert await charged() == 2 * one > 0
+        assert [x[1] for x in ep.exchanges].count("GET /api/v3/openOrders") == sent + 2
+
+    run(body, "lim-resend", {"weight_limit": 1000}, timeouts={"weight_window": 60.0})

@@ -27,6 +27,7 @@ import orjson
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
+from tickwire.limits.budget import rate_limited
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
 from tickwire.trading.stream import OrderSocket
 from tickwire.trading.venue import Call, OrderGrammar
@@ -138,6 +139,28 @@ class Wire:
         if tokens is not None and hasattr(tokens, "charge"):
             tokens.charge = self._charge_auth
 
+    def _resend_charged(
+        self, gate: Callable[[], None] | None, cost: dict[str, int], lane: Lane
+    ) -> Callable[[], None]:
+        """``gate``, run right before each write of one request; from the second on — the HTTP
+        client's one resend of a GET after a kept-alive connection closed under it — the request's
+        cost is taken again first (a venue that processed the first counts both), or, no room now,
+        the resend is refused unsent."""
+        writes = 0
+
+        def check() -> None:
+            nonlocal writes
+            writes += 1
+            if writes > 1:
+                wait = self.budget.try_take(cost, lane)
+                if wait > 0:
+                    names = sorted({n.split(":", 1)[0] for n in cost})
+                    raise unsent(rate_limited(self.venue, names, wait))
+            if gate is not None:
+                gate()
+
+        return check
+
     async def _charge_auth(self, path: str) -> None:
         cost = self.grammar.cost(Call("POST", path)) if hasattr(self.grammar, "cost") else {}
         await self.budget.acquire(cost, "query")
@@ -157,7 +180,7 @@ class Wire:
             return await self.cleared(cost, lane, what)
 
         while True:
-            gate = await self.cleared(cost, lane, what)
+            gate = self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
             started = time.monotonic()
             self.requests += 1
             try:
