@@ -66,17 +66,19 @@ def test_a_burst_never_crosses_the_create_limit_and_cancels_go_through() -> None
     a.run(body, {"order_rate_limit": 20})
 
 
-def test_the_budget_follows_the_remaining_the_venue_reports() -> None:
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_the_budget_follows_the_remaining_the_venue_reports(transport: str) -> None:
     """The venue grants 5 creates a second, the session declares 20: one at a time, it never sends a
-    create the venue has no room for."""
-    a = account("bybit-status")
+    create the venue has no room for — over REST (the answer's headers) and over the trade socket
+    (the answer's ``header``; before, that one was not read and the venue refused)."""
+    a = account(f"bybit-status-{transport}")
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         for _ in range(12):
             await a.resting_buy(sim, tr)
         assert refusals(sim, V) == 0 and len(a.open(sim)) == 12
 
-    a.run(body, {"order_rate_limit": 5})
+    a.run(body, {"order_rate_limit": 5}, transport=transport)
 
 
 def test_a_10006_blocks_that_endpoint_for_its_window_and_nothing_is_sent_inside() -> None:

@@ -12,6 +12,7 @@ cancel-all 20/s, amend 10/s, queries 50/s) — unverified beyond that page."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tickwire.errors import RateLimitError
 from tickwire.limits import Limit
@@ -53,6 +54,19 @@ def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str
     """The call's endpoint limit as used = our limit - ``X-Bapi-Limit-Status`` (the venue's remaining)."""
     name = _BY_PATH.get(call.path) if call is not None else None
     return used_from_remaining(headers, "x-bapi-limit-status", name, LIMITS)
+
+
+_BY_OP = {"order.create": "CREATE", "order.amend": "AMEND", "order.cancel": "CANCEL"}
+
+
+def read_ws_usage(answer: Any) -> dict[str, int]:
+    """A trade-socket answer's usage: its ``header`` carries the same ``X-Bapi-Limit-Status`` as a REST
+    answer (venues.md §3.4), for the endpoint its ``op`` names."""
+    header = answer.get("header") if isinstance(answer, dict) else None
+    if not isinstance(header, dict):
+        return {}
+    lower = {str(k).lower(): str(v) for k, v in header.items()}
+    return used_from_remaining(lower, "x-bapi-limit-status", _BY_OP.get(answer.get("op")), LIMITS)
 
 
 def read_reset(headers: Mapping[str, str]) -> float | None:

@@ -102,6 +102,7 @@ class Orders:
     limits = rate.LIMITS
     cost = staticmethod(rate.cost)
     read_usage = staticmethod(rate.read_usage)
+    read_ws_usage = staticmethod(rate.read_ws_usage)
     read_reset = staticmethod(rate.read_reset)
     stream_label = "private"  # the endpoint's WebSocket URL of the private stream
     ws_label = "trade"  # and of order entry
