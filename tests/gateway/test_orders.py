@@ -459,6 +459,62 @@ def test_a_restarted_gateway_adopts_what_its_account_left_open_and_its_fills_rea
     run(body)
 
 
+@pytest.mark.parametrize("gap", ["filled", "partly"])
+def test_what_happened_while_no_gateway_ran_reaches_the_client_when_one_starts(
+    nats_urls: list[str], gap: str
+) -> None:
+    """A client's order rests; the gateway stops; while none runs the market trades through the order
+    (``filled``) or into it (``partly``, then through it once a gateway runs again). The gateway that
+    starts tells the client what happened: the order's state and every fill, each once, as the
+    simulator made them (before: an order that filled meanwhile was never adopted and nothing of it
+    was heard; a partial fill meanwhile was in the adopted quantity and never reached ``on_fill``)."""
+    from test_adopt import trade_through
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account(f"gap{gap}")
+            fills: list[Any] = []
+            orders: list[Any] = []
+            first = await Gateway(config(nats_urls, acct)).start()
+            try:
+                tr = await remote(
+                    nats_urls, f"gap{gap}", "mm1", on_fill=fills.append, on_order=orders.append
+                ).start()
+                mine = await rest_buy(v, tr, ticks=0, times=20 if gap == "partly" else 1)
+                await settle(lambda: any(o.client_id == mine.client_id for o in orders), "heard open")
+            finally:
+                await first.close()
+            try:
+                ven = v.sim.venue(VENUE)
+                [theirs] = [o for o in ven.engine.orders.values() if o.client_id == mine.client_id]
+                if gap == "filled":
+                    await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
+                else:
+                    for i in range(200_000):
+                        if theirs.filled:
+                            break
+                        ven.book_step("BTCUSDT")
+                        if i % 500 == 0:
+                            await asyncio.sleep(0)
+                    assert theirs.open and theirs.filled
+                async with Gateway(config(nats_urls, acct)):
+                    if gap == "partly":
+                        await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
+                    made = sorted(str(f.trade_id) for f in theirs.fills)
+
+                    def heard() -> list[str]:
+                        return sorted(f.trade_id for f in fills)
+
+                    await settle(lambda: heard() == made, "every fill heard", 10)
+                    await settle(lambda: orders[-1].status == "filled", "the order's end heard", 10)
+                    await asyncio.sleep(0.3)
+                    assert heard() == made  # each once
+            finally:
+                await tr.close()
+
+    run(body)
+
+
 def test_the_gateways_ready_line_and_errors_show_no_nats_password(tmp_path: Path) -> None:
     """A NATS URL with a user and password: the line the gateway prints once it serves (which a
     supervisor logs) names the servers with the password masked, and so does the error of a client

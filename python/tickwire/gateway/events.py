@@ -90,7 +90,11 @@ class EventPublisher:
         self.account = account
         self.gateway = gateway
         self._subject = {k: subjects.events(venue, account, k) for k in ("order", "fill")}
-        self._queue: deque[tuple[str, str, bytes]] = deque()
+        self._queue: deque[tuple[str, str, bytes, Order | Fill]] = deque()
+        # What the clients last heard, kept for the next gateway (``state.Ledger``; None: nothing kept).
+        self.ledger: Any = None
+        self.heard_open: set[str] = set()  # client ids the ledger holds open
+        self._mark: tuple[int, list[str]] | None = None  # newest fill published: venue ms, trade ids
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
@@ -112,7 +116,7 @@ class EventPublisher:
 
     def _put(self, kind: str, msg_id: str, value: Order | Fill) -> None:
         body = {"kind": kind, kind: codec.dump(value), "gateway": self.gateway, "ts_ns": time.time_ns()}
-        self._queue.append((kind, msg_id, orjson.dumps(body)))
+        self._queue.append((kind, msg_id, orjson.dumps(body), value))
         self._ready.set()
 
     # the publishing task ---------------------------------------------------------------------------
@@ -123,7 +127,7 @@ class EventPublisher:
                 self._ready.clear()
                 await self._ready.wait()
                 continue
-            kind, msg_id, data = self._queue[0]
+            kind, msg_id, data, value = self._queue[0]
             attempt = 0
             while True:
                 try:
@@ -141,6 +145,26 @@ class EventPublisher:
             self.published += 1
             self.duplicates += bool(ack.duplicate)
             self.last_seq = ack.seq
+            if self.ledger is not None:
+                await self._note(value)
+
+    async def _note(self, value: Order | Fill) -> None:
+        """The ledger after ``value`` was published: an order heard open or ended, the newest fill."""
+        try:
+            if isinstance(value, Fill):
+                ms = value.ts_ns // 1_000_000 if value.ts_ns else None
+                if ms is not None and (self._mark is None or ms >= self._mark[0]):
+                    ids = self._mark[1] if self._mark is not None and self._mark[0] == ms else []
+                    self._mark = (ms, [*ids[-15:], value.trade_id])
+                    await self.ledger.set_mark(*self._mark)
+            elif value.is_open and value.client_id not in self.heard_open:
+                await self.ledger.opened(value.client_id, value.symbol)
+                self.heard_open.add(value.client_id)
+            elif not value.is_open and value.client_id in self.heard_open:
+                await self.ledger.ended(value.client_id)
+                self.heard_open.discard(value.client_id)
+        except Exception as e:  # the events went out; only what a later gateway can tell is less
+            log.warning("%s/%s: the ledger was not updated (%s)", self.venue, self.account, e)
 
     @property
     def backlog(self) -> int:

@@ -32,6 +32,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import nats.errors
@@ -42,7 +43,7 @@ from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
-from tickwire.gateway.state import Halt, Lease
+from tickwire.gateway.state import Halt, Lease, Ledger
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
@@ -150,6 +151,7 @@ class OrderService:
         lease = Lease(kv, acct.venue, acct.name, gateway)
         await lease.take(svc._answering)  # ValueError: another gateway has it
         svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
+        svc.events.ledger = Ledger(kv, acct.venue, acct.name)
         try:
             await svc._start()
         except BaseException:
@@ -161,6 +163,10 @@ class OrderService:
         """The session started and the account's requests subscribed, the lease still this one's."""
         acct, nc = self.config, self.nc
         assert self.halt is not None and self.lease is not None
+        ledger = self.events.ledger
+        heard = await ledger.opens()
+        mark = await ledger.mark()
+        self.events.heard_open = set(heard)
         self.events.start()
         try:
             session = tickwire.trade(
@@ -179,6 +185,7 @@ class OrderService:
                     "%s/%s: trading halted since before this start (%s)", acct.venue, acct.name, halted
                 )
                 self.session.halt(halted)
+            await self._catch_up(heard, *mark)
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             self.failed = codec.dump_error(e)
@@ -188,6 +195,36 @@ class OrderService:
             raise ValueError(
                 f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
             )
+
+    async def _catch_up(self, heard: dict[str, str], mark_ms: int | None, mark_ids: frozenset[str]) -> None:
+        """What happened while no gateway served the account, told to its clients: each order they
+        last heard open that is no longer (not adopted) as the venue has it now, and the fills of
+        those orders since the newest one published (the venue's time; the ids at that time skipped).
+        A query that fails is logged and skipped: the rest still goes out."""
+        s = self._s
+        by_oid: dict[str, str] = {}
+        for cid, symbol in heard.items():
+            o = s.tracker.get(cid)
+            if o is None:
+                try:
+                    o = await s.order_status(symbol, client_id=cid)
+                except TickwireError as e:
+                    log.warning("%s/%s: %s not caught up: %s", self.venue, self.account, cid, e)
+                    continue
+                self.events.on_order(o)
+            if o.order_id:
+                by_oid[o.order_id] = cid
+        for symbol in sorted(set(heard.values())):
+            try:
+                fills = await s.fills(symbol, since_ms=mark_ms)
+            except TickwireError as e:
+                log.warning("%s/%s: fills on %s not caught up: %s", self.venue, self.account, symbol, e)
+                continue
+            for f in sorted(fills, key=lambda f: f.ts_ns or 0):
+                cid = f.client_id or by_oid.get(f.order_id or "", "")
+                old = mark_ms is not None and f.ts_ns is not None and f.ts_ns // 1_000_000 < mark_ms
+                if cid in heard and f.trade_id not in mark_ids and not old:
+                    self.events.on_fill(replace(f, client_id=cid))
 
     async def _answering(self) -> str | None:
         """The gateway that answers for the account now; None when none does. Two sessions on one

@@ -2,7 +2,8 @@
 bucket (``TW_GATEWAY``: file storage, ``min(3, cluster size)`` replicas, one value per key): the kill
 switch's halt — a gateway restarted after a client threw the kill switch refuses new orders as the
 killed one did, until a client calls ``resume()``: a restart is not a resume — and the lease that
-makes one gateway, never two, serve an account."""
+makes one gateway, never two, serve an account — and the ledger of what its clients last heard,
+from which a gateway starting after a gap tells them what happened meanwhile."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+)
 
 from tickwire.gateway.events import STREAM_READY_S, cluster_size
 
@@ -123,3 +131,55 @@ class Lease:
             return parts[0], float(parts[1])
         except (IndexError, ValueError):
             return "?", 0.0
+
+
+class Ledger:
+    """What the account's clients last heard, kept for the gateway that serves it next: the orders
+    they heard open, and the newest fill published (its venue time and the trade ids at that time).
+    A gateway that was down while an order filled or ended would otherwise never tell them — it
+    adopts the orders still open, and an adopted order's fills count from its adoption."""
+
+    def __init__(self, kv: Any, venue: str, account: str) -> None:
+        self.kv = kv
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        self.prefix = f"open.{base}."
+        self.mark_key = f"fills.{base}"
+
+    def _key(self, client_id: str) -> str:
+        return self.prefix + re.sub(r"[^A-Za-z0-9_-]", "_", client_id)
+
+    async def opened(self, client_id: str, symbol: str) -> None:
+        await self.kv.put(self._key(client_id), orjson.dumps({"cid": client_id, "symbol": symbol}))
+
+    async def ended(self, client_id: str) -> None:
+        await self.kv.delete(self._key(client_id))
+
+    async def opens(self) -> dict[str, str]:
+        """Client id → symbol of every order the clients last heard open."""
+        try:
+            # All the bucket's keys, picked here: a filtered listing needs a server of 2.10 or later.
+            keys = [k for k in await self.kv.keys() if k.startswith(self.prefix)]
+        except NoKeysError:
+            return {}
+        out: dict[str, str] = {}
+        for k in keys:
+            try:
+                v = orjson.loads((await self.kv.get(k)).value or b"null")
+            except (KeyNotFoundError, KeyDeletedError, orjson.JSONDecodeError):
+                continue
+            if isinstance(v, dict) and isinstance(v.get("cid"), str) and isinstance(v.get("symbol"), str):
+                out[v["cid"]] = v["symbol"]
+        return out
+
+    async def set_mark(self, ms: int, trade_ids: list[str]) -> None:
+        await self.kv.put(self.mark_key, orjson.dumps({"ms": ms, "ids": trade_ids}))
+
+    async def mark(self) -> tuple[int | None, frozenset[str]]:
+        """The newest published fill's venue time (ms) and the trade ids published at it."""
+        try:
+            v = orjson.loads((await self.kv.get(self.mark_key)).value or b"null")
+        except (KeyNotFoundError, KeyDeletedError, orjson.JSONDecodeError):
+            return None, frozenset()
+        if not isinstance(v, dict) or not isinstance(v.get("ms"), int):
+            return None, frozenset()
+        return v["ms"], frozenset(str(t) for t in v.get("ids") or ())
