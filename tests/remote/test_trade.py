@@ -320,3 +320,28 @@ def test_a_second_live_client_on_one_durable_is_refused_not_given_half_the_event
                         await settle(lambda h=heard: sorted(f.trade_id for f in h) == made, "all fills", 10)
 
     run(body)
+
+
+def test_a_fill_stored_twice_by_the_gateway_is_heard_once(nats_urls: list[str]) -> None:
+    """The gateway tells a fill again after a gap longer than the stream's duplicate window (it is
+    stored twice, under a second message id): the client passes it on once, by its trade id
+    (before, ``on_fill`` heard it twice)."""
+    from gateway_harness import service
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("twice"))) as gw:
+            fills: list[Fill] = []
+            async with remote(nats_urls, "twice", "mm1", on_fill=fills.append) as tr:
+                o = await take(v, tr)
+                made = sorted(str(f.trade_id) for x in v.orders("twice") for f in x.fills)
+                await settle(lambda: sorted(f.trade_id for f in fills) == made, "the fills", 10)
+                events = service(gw, "twice").events
+                before = events.published
+                for f in list(fills):
+                    events._put("fill", f"told-again/{f.trade_id}", f)
+                await settle(lambda: events.published == before + len(made), "stored again", 10)
+                await asyncio.sleep(0.5)
+                assert sorted(f.trade_id for f in fills) == made and o.status == "filled"
+                assert tr.health()["repeated_fills"] == len(made)
+
+    run(body)

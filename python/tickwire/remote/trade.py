@@ -51,6 +51,9 @@ from tickwire.trading.venue import Balance, Position
 
 log = logging.getLogger("tickwire.remote")
 
+# Fills remembered by trade id to drop one heard again: far more than a gap's catch-up retells.
+FILLS_REMEMBERED = 100_000
+
 
 def _num(x: Any, what: str) -> str | None:
     # Checked here as locally (floats, NaN, negatives refused with InvalidOrder) and sent as exact text.
@@ -102,6 +105,8 @@ class RemoteTrading:
         self.requests = 0
         self.timeouts = 0
         self.unknown_outcomes = 0
+        self.repeated_fills = 0  # fills heard again, by trade id, and not passed on
+        self._fills_heard: dict[tuple[str, str], None] = {}  # the newest FILLS_REMEMBERED, in order
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -171,6 +176,7 @@ class RemoteTrading:
             "requests": self.requests,
             "timeouts": self.timeouts,
             "unknown_outcomes": self.unknown_outcomes,
+            "repeated_fills": self.repeated_fills,
             "events": None if self.consumer is None else self.consumer.health(),
         }
 
@@ -184,6 +190,16 @@ class RemoteTrading:
     def _on_event(self, kind: str, value: Any) -> None:
         if not self.all_orders and not self.client_ids.has_prefix(value.client_id):
             return
+        if kind == "fill":
+            # A fill the gateway stored twice (told again after a gap longer than the stream's
+            # duplicate window) is heard once: its trade id is the venue's key for it.
+            key = (value.symbol, value.trade_id)
+            if key in self._fills_heard:
+                self.repeated_fills += 1
+                return
+            self._fills_heard[key] = None
+            if len(self._fills_heard) > FILLS_REMEMBERED:
+                del self._fills_heard[next(iter(self._fills_heard))]
         cb = self.on_order if kind == "order" else self.on_fill
         if cb is not None:
             try:
