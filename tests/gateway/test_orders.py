@@ -515,6 +515,27 @@ def test_what_happened_while_no_gateway_ran_reaches_the_client_when_one_starts(
     run(body)
 
 
+def test_a_strategy_overlapping_one_an_earlier_gateway_admitted_is_refused(nats_urls: list[str]) -> None:
+    """Strategy ``a`` trades through a gateway, which restarts; a client of ``a-b`` says hello first
+    to the new one: it is refused as it would have been before the restart (before, the registry was
+    the process's own: ``a-b`` was admitted, ``a`` refused, and ``a``'s ids being a prefix of ``a-b``'s
+    its client heard ``a-b``'s fills)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("overlap")
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "overlap", "a") as a:
+                await rest_buy(v, a)
+            async with Gateway(config(nats_urls, acct)):
+                with pytest.raises(InvalidOrder, match="overlaps strategy 'a'"):
+                    async with remote(nats_urls, "overlap", "a-b"):
+                        pass
+                async with remote(nats_urls, "overlap", "a") as a:
+                    assert (await rest_buy(v, a, ticks=31)).status == "new"
+
+    run(body)
+
+
 def test_the_gateways_ready_line_and_errors_show_no_nats_password(tmp_path: Path) -> None:
     """A NATS URL with a user and password: the line the gateway prints once it serves (which a
     supervisor logs) names the servers with the password masked, and so does the error of a client

@@ -43,7 +43,7 @@ from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
-from tickwire.gateway.state import Halt, Lease, Ledger
+from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
@@ -122,6 +122,7 @@ class OrderService:
         self.outcomes = Outcomes()
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         self.lease: Lease | None = None  # this gateway's claim to the account
+        self.registry: Strategies | None = None  # the strategies admitted, kept past this process
         self.strategies: dict[str, ClientIds] = {}
         self.requests = 0
         self.errors = 0
@@ -152,6 +153,7 @@ class OrderService:
         await lease.take(svc._answering)  # ValueError: another gateway has it
         svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
         svc.events.ledger = Ledger(kv, acct.venue, acct.name)
+        svc.registry = Strategies(kv, acct.venue, acct.name)
         try:
             await svc._start()
         except BaseException:
@@ -330,29 +332,44 @@ class OrderService:
         assert self.session is not None
         return self.session
 
-    def _register(self, strategy: Any) -> ClientIds:
-        """The strategy's ids, registered on first sight; refused when its prefix overlaps another's."""
+    async def _register(self, strategy: Any) -> ClientIds:
+        """The strategy's ids, registered on first sight; refused when its prefix overlaps another's —
+        one this process admitted, or one the account's registry kept from an earlier gateway."""
         if not isinstance(strategy, str) or not strategy:
             raise invalid_order("a request names the client's strategy (its id prefix)", rule="client_id")
         ids = self.strategies.get(strategy)
         if ids is None:
             ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
             head = strategy + self.format.sep
-            for other in self.strategies:
+
+            def overlaps(other: str) -> bool:
                 o_head = other + self.format.sep
-                if head.startswith(o_head) or o_head.startswith(head):
-                    raise invalid_order(
-                        f"strategy {strategy!r} overlaps strategy {other!r}: the ids of one would carry "
-                        "the other's prefix; choose a prefix neither begins",
-                        rule="client_id",
-                    )
+                return head.startswith(o_head) or o_head.startswith(head)
+
+            try:
+                for other in self.strategies:
+                    if overlaps(other):
+                        raise ValueError(other)
+                if self.registry is not None:
+                    try:
+                        await self.registry.admit(strategy, overlaps)
+                    except ValueError:
+                        raise
+                    except Exception as e:  # the store away: this process's own check stands
+                        log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+            except ValueError as e:
+                raise invalid_order(
+                    f"strategy {strategy!r} overlaps strategy {e.args[0]!r}: the ids of one would carry "
+                    "the other's prefix; choose a prefix neither begins",
+                    rule="client_id",
+                ) from None
             self.strategies[strategy] = ids
         return ids
 
     # ops -------------------------------------------------------------------------------------------
 
     async def _hello(self, req: dict[str, Any]) -> Any:
-        self._register(req.get("strategy"))
+        await self._register(req.get("strategy"))
         s = self.session
         return {
             "gateway": self.gateway,
@@ -368,7 +385,7 @@ class OrderService:
 
     async def _place(self, req: dict[str, Any]) -> Any:
         strategy = req.get("strategy")
-        ids = self._register(strategy)
+        ids = await self._register(strategy)
         cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
         if not ids.has_prefix(cid):
             raise invalid_order(
@@ -382,14 +399,14 @@ class OrderService:
         )  # fmt: skip
         return codec.dump(o)
 
-    def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
+    async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
         """The order a request names, as ``client_id``/``order_id`` keywords, once it is known to be
         the requesting strategy's: by its client id's prefix, or for an order id by the tracked
         order's. Another strategy's order (or one this gateway does not track, named by order id
         alone) is refused — a client's bug must not cancel or amend what another runs. ``cancel_all``
         and ``kill`` act on the whole account by design."""
         strategy = req.get("strategy")
-        ids = self._register(strategy)
+        ids = await self._register(strategy)
         cid = req.get("client_id")
         if not cid and req.get("order_id"):
             tracked = self._s.tracker.by_order_id(str(req["order_id"]))
@@ -403,11 +420,11 @@ class OrderService:
         return _ids(req)
 
     async def _cancel(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_order(req["symbol"], **self._mine(req)))
+        return codec.dump(await self._s.cancel_order(req["symbol"], **(await self._mine(req))))
 
     async def _amend(self, req: dict[str, Any]) -> Any:
         o = await self._s.amend_order(
-            req["symbol"], **self._mine(req), qty=req.get("qty"), price=req.get("price"),
+            req["symbol"], **(await self._mine(req)), qty=req.get("qty"), price=req.get("price"),
         )  # fmt: skip
         return codec.dump(o)
 
@@ -433,11 +450,11 @@ class OrderService:
         return None
 
     async def _status(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.order_status(req["symbol"], **self._mine(req)))
+        return codec.dump(await self._s.order_status(req["symbol"], **(await self._mine(req))))
 
     async def _reconcile(self, req: dict[str, Any]) -> Any:
         """What the venue knows of a client id (None: no trace of it)."""
-        s, cid = self._s, str(self._mine(req)["client_id"])
+        s, cid = self._s, str((await self._mine(req))["client_id"])
         if s.tracker.get(cid) is not None:
             return codec.dump(await s.reconcile(cid))
         try:

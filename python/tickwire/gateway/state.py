@@ -183,3 +183,41 @@ class Ledger:
         if not isinstance(v, dict) or not isinstance(v.get("ms"), int):
             return None, frozenset()
         return v["ms"], frozenset(str(t) for t in v.get("ids") or ())
+
+
+class Strategies:
+    """The strategies (client-id prefixes) the account's gateways admitted, kept past a restart: a
+    new one whose prefix overlaps one admitted before (``a`` and ``a-b``) is refused whichever
+    gateway process admitted the other — before, a restart forgot them, and a client of ``a-b`` that
+    said hello first made ``a``'s client hear ``a-b``'s fills. A name unseen for ``KEEP_S`` lapses."""
+
+    KEEP_S = 7 * 86_400.0  # the events stream's age: a strategy gone longer has nothing left there
+
+    def __init__(self, kv: Any, venue: str, account: str) -> None:
+        self.kv = kv
+        self.key = "strategies." + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+
+    async def admit(self, name: str, overlaps: Callable[[str], bool]) -> None:
+        """Records ``name`` (seen now) unless a live other one ``overlaps`` it (``ValueError`` naming
+        it); a compare-and-set, so two gateways admitting at once cannot both pass."""
+        for _ in range(10):
+            try:
+                entry = await self.kv.get(self.key)
+                known, rev = orjson.loads(entry.value or b"{}"), entry.revision
+            except (KeyNotFoundError, KeyDeletedError):
+                known, rev = {}, None
+            now = time.time()
+            live = {k: t for k, t in known.items() if isinstance(t, int | float) and now - t < self.KEEP_S}
+            for other in live:
+                if other != name and overlaps(other):
+                    raise ValueError(other)
+            live[name] = now
+            try:
+                if rev is None:
+                    await self.kv.create(self.key, orjson.dumps(live))
+                else:
+                    await self.kv.update(self.key, orjson.dumps(live), last=rev)
+                return
+            except KeyWrongLastSequenceError:
+                continue  # another admission in between: read again
+        raise ValueError("(the registry kept changing)")
