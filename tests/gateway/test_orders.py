@@ -89,7 +89,8 @@ def test_a_strategy_cannot_cancel_amend_or_ask_for_another_strategys_orders(nats
             theirs = await rest_buy(v, one, ticks=30)
             mine = await rest_buy(v, two, ticks=31)
             sym, tick = theirs.symbol, one.rules[theirs.symbol].tick_size
-            for by in ({"client_id": theirs.client_id}, {"order_id": theirs.order_id}):
+            both = {"client_id": mine.client_id, "order_id": theirs.order_id}  # its own id, theirs too
+            for by in ({"client_id": theirs.client_id}, {"order_id": theirs.order_id}, both):
                 with pytest.raises(InvalidOrder, match="not one of strategy 'mm2'"):
                     await two.cancel_order(sym, **by)
                 with pytest.raises(InvalidOrder):

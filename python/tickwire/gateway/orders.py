@@ -408,9 +408,12 @@ class OrderService:
         strategy = req.get("strategy")
         ids = await self._register(strategy)
         cid = req.get("client_id")
-        if not cid and req.get("order_id"):
+        if req.get("order_id"):
+            # The venue may go by the order id when both are named (Binance does): it must be the
+            # same order's.
             tracked = self._s.tracker.by_order_id(str(req["order_id"]))
-            cid = tracked.client_id if tracked is not None else None
+            by_oid = tracked.client_id if tracked is not None else None
+            cid = by_oid if not cid or cid == by_oid else None
         if not isinstance(cid, str) or not ids.has_prefix(cid):
             raise invalid_order(
                 f"order {req.get('client_id') or req.get('order_id')!r} is not one of strategy "
