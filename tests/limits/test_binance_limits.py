@@ -382,3 +382,24 @@ def test_the_http_clients_resend_of_a_get_is_charged_as_the_venue_counts_it() ->
         assert [x[1] for x in ep.exchanges].count("GET /api/v3/openOrders") == sent + 2
 
     run(body, "lim-resend", {"weight_limit": 1000}, timeouts={"weight_window": 60.0})
+
+
+def test_no_room_for_the_resend_refuses_it_here_and_blocks_nothing() -> None:
+    """The budget has room for the GET but not for the HTTP client's resend of it (the first's answer
+    lost): the resend is refused here, unsent — and blocks nothing (before, that local refusal was
+    taken for the venue's and blocked every limit for a minute, orders and cancels included)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep, b = sim.endpoint("binance", 0), tr.budget
+        assert await tr.open_orders(SYMBOL) == []  # a kept-alive connection
+        cost = tr.grammar.cost(tr.grammar.open_orders(SYMBOL))  # type: ignore[attr-defined]
+        while b.check({k: 2 * v for k, v in cost.items()}, "query") == 0:
+            assert b.try_take({"WEIGHT": 1}, "query") == 0  # others' use of the address
+        ep.lose_answer("GET /api/v3/openOrders")
+        with contextlib.suppress(RateLimitError):
+            await tr.open_orders(SYMBOL)
+        now = time.monotonic()
+        assert [n for n, w in b.windows.items() if w.state()[2] > now and not n.startswith("WEIGHT")] == []
+        assert b.refusals == 0
+
+    run(body, "lim-resend-room", {"weight_limit": 1000}, timeouts={"weight_window": 60.0}, rate_wait=0.5)

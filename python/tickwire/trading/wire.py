@@ -177,7 +177,7 @@ class Wire:
         what = f"{call.method} {call.path}"
 
         async def again() -> Callable[[], None] | None:  # a resend's charge (after a log-in)
-            return await self.cleared(cost, lane, what)
+            return self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
 
         while True:
             gate = self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
@@ -301,7 +301,8 @@ class Wire:
             self.audit_request(call, "rest")
             return await self._rest(call, gate, again)
         except RateLimitError as e:
-            self.rate_refused(call, e, cost)
+            if not was_unsent(e):  # the venue's refusal; one of the budget's own (a resend) blocks nothing
+                self.rate_refused(call, e, cost)
             raise
 
     def rate_refused(self, call: Call, e: RateLimitError, cost: dict[str, int] | None = None) -> None:
