@@ -345,3 +345,22 @@ def test_a_fill_stored_twice_by_the_gateway_is_heard_once(nats_urls: list[str]) 
                 assert tr.health()["repeated_fills"] == len(made)
 
     run(body)
+
+
+def test_both_sides_of_a_self_trade_are_two_fills_on_the_bus_and_at_the_client() -> None:
+    """A self-trade (two orders of the account, where the venue allows it) gives both sides one trade
+    id: the gateway's message ids and the client's repeat check tell them apart by the order, so
+    neither side's fill is dropped as the other's repeat — a repeat of either still is."""
+    from tickwire.gateway.events import fill_msg_id
+
+    def fill(cid: str, side: str) -> Fill:
+        return Fill(venue=VENUE, symbol="BTCUSDT", client_id=cid, order_id=None, trade_id="77",
+                    side=side, price=Decimal("60000"), qty=Decimal("0.01"))  # type: ignore[arg-type]  # fmt: skip
+
+    buy, sell = fill("mm1-buy0000001", "buy"), fill("mm1-sell000001", "sell")
+    assert fill_msg_id(VENUE, "acct", buy) != fill_msg_id(VENUE, "acct", sell)
+    heard: list[Fill] = []
+    tr = RemoteTrading("nats://127.0.0.1:1", VENUE, "acct", strategy="mm1", on_fill=heard.append)
+    for f in (buy, sell, buy, sell):
+        tr._on_event("fill", f)
+    assert heard == [buy, sell] and tr.repeated_fills == 2

@@ -78,7 +78,8 @@ def order_msg_id(venue: str, account: str, o: Order) -> str:
 
 
 def fill_msg_id(venue: str, account: str, f: Fill) -> str:
-    return f"{venue}/{account}/f/{f.symbol}/{f.trade_id}"
+    # The order too: both sides of a self-trade carry one trade id, and both are fills of the account.
+    return f"{venue}/{account}/f/{f.symbol}/{f.trade_id}/{f.client_id or f.order_id or ''}"
 
 
 class EventPublisher:

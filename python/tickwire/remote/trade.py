@@ -106,7 +106,7 @@ class RemoteTrading:
         self.timeouts = 0
         self.unknown_outcomes = 0
         self.repeated_fills = 0  # fills heard again, by trade id, and not passed on
-        self._fills_heard: dict[tuple[str, str], None] = {}  # the newest FILLS_REMEMBERED, in order
+        self._fills_heard: dict[tuple[str, str, str], None] = {}  # the newest FILLS_REMEMBERED, in order
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -192,8 +192,9 @@ class RemoteTrading:
             return
         if kind == "fill":
             # A fill the gateway stored twice (told again after a gap longer than the stream's
-            # duplicate window) is heard once: its trade id is the venue's key for it.
-            key = (value.symbol, value.trade_id)
+            # duplicate window) is heard once: its trade id is the venue's key for it — with its
+            # order's, as both sides of a self-trade carry one trade id.
+            key = (value.symbol, value.trade_id, value.client_id)
             if key in self._fills_heard:
                 self.repeated_fills += 1
                 return
