@@ -46,6 +46,7 @@ BATCH = 256
 # A pull's life: also the longest ``close`` waits for the events its last pull may still bring.
 EXPIRES_S = 0.25
 ACK_WAIT_S = 30.0
+RESYNC_RETRY_S = 0.5
 
 
 def durable_name(venue: str, account: str, name: str) -> str:
@@ -141,9 +142,19 @@ class EventConsumer:
         self.resyncs += 1
         log.warning("consumer %s: deliveries lost on the way; reading again after event %d",
                     self.durable, max(self.last_seq, self._floor))  # fmt: skip
-        with contextlib.suppress(NotFoundError):
-            await self.jsm.delete_consumer(self.stream, self.durable)
-        info = await self._create(max(self.last_seq, self._floor) + 1)
+        while True:
+            # Until it is made again: a durable left deleted would come back at the next start from
+            # the stream's end, and every event after the last one handled would be lost.
+            try:
+                with contextlib.suppress(NotFoundError):
+                    await self.jsm.delete_consumer(self.stream, self.durable)
+                info = await self._create(max(self.last_seq, self._floor) + 1)
+                break
+            except Exception as e:  # JetStream not answering now (the link just came back, a leader moving)
+                if self._stopping:
+                    raise
+                log.warning("consumer %s not made again (%s); retrying", self.durable, e)
+                await asyncio.sleep(RESYNC_RETRY_S)
         self._dseq = info.delivered.consumer_seq
         old, self._inbox = self._sub, self.nc.new_inbox()
         self._sub = await self.nc.subscribe(self._inbox)
