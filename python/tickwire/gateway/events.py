@@ -95,7 +95,7 @@ class EventPublisher:
         # What the clients last heard, kept for the next gateway (``state.Ledger``; None: nothing kept).
         self.ledger: Any = None
         self.heard_open: set[str] = set()  # client ids the ledger holds open
-        self._mark: tuple[int, list[str]] | None = None  # newest fill published: venue ms, trade ids
+        self._mark: dict[str, tuple[int, list[str]]] = {}  # per symbol, newest fill published: ms, ids
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
@@ -154,10 +154,11 @@ class EventPublisher:
         try:
             if isinstance(value, Fill):
                 ms = value.ts_ns // 1_000_000 if value.ts_ns else None
-                if ms is not None and (self._mark is None or ms >= self._mark[0]):
-                    ids = self._mark[1] if self._mark is not None and self._mark[0] == ms else []
-                    self._mark = (ms, [*ids[-15:], value.trade_id])
-                    await self.ledger.set_mark(*self._mark)
+                last = self._mark.get(value.symbol)
+                if ms is not None and (last is None or ms >= last[0]):
+                    ids = last[1] if last is not None and last[0] == ms else []
+                    self._mark[value.symbol] = mark = (ms, [*ids[-63:], value.trade_id])
+                    await self.ledger.set_mark(value.symbol, *mark)
             elif value.is_open and value.client_id not in self.heard_open:
                 await self.ledger.opened(value.client_id, value.symbol)
                 self.heard_open.add(value.client_id)

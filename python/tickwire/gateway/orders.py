@@ -167,7 +167,6 @@ class OrderService:
         assert self.halt is not None and self.lease is not None
         ledger = self.events.ledger
         heard = await ledger.opens()
-        mark = await ledger.mark()
         self.events.heard_open = set(heard)
         self.events.start()
         try:
@@ -187,7 +186,6 @@ class OrderService:
                     "%s/%s: trading halted since before this start (%s)", acct.venue, acct.name, halted
                 )
                 self.session.halt(halted)
-            await self._catch_up(heard, *mark)
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             self.failed = codec.dump_error(e)
@@ -197,8 +195,11 @@ class OrderService:
             raise ValueError(
                 f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
             )
+        if self.session is not None and heard:
+            # Once serving: however long it takes, the account does not look unserved meanwhile.
+            await self._catch_up(heard)
 
-    async def _catch_up(self, heard: dict[str, str], mark_ms: int | None, mark_ids: frozenset[str]) -> None:
+    async def _catch_up(self, heard: dict[str, str]) -> None:
         """What happened while no gateway served the account, told to its clients: each order they
         last heard open that is no longer (not adopted) as the venue has it now, and the fills of
         those orders since the newest one published (the venue's time; the ids at that time skipped).
@@ -217,6 +218,7 @@ class OrderService:
             if o.order_id:
                 by_oid[o.order_id] = cid
         for symbol in sorted(set(heard.values())):
+            mark_ms, mark_ids = await self.events.ledger.mark(symbol)
             try:
                 fills = await s.fills(symbol, since_ms=mark_ms)
             except TickwireError as e:
@@ -438,13 +440,18 @@ class OrderService:
         log.warning("%s/%s: kill switch thrown by %s: %s", self.venue, self.account, req.get("strategy"),
                     req.get("reason"))  # fmt: skip
         reason = str(req.get("reason") or "kill switch")
-        if self.halt is not None:
-            try:  # kept before the kill runs: a gateway that dies mid-kill restarts halted
-                await self.halt.put(reason)
-            except Exception as e:  # the kill itself must not wait on the store
-                log.error("%s/%s: the halt was not stored (%s): a restart would not keep it", self.venue,
-                          self.account, e)  # fmt: skip
-        return codec.dump(await self._s.kill(reason))
+        # Stored beside the kill, not before it: the kill never waits on the store (its leader may be
+        # moving), and a gateway that dies mid-kill most likely restarts halted all the same.
+        stored = asyncio.ensure_future(self.halt.put(reason)) if self.halt is not None else None
+        try:
+            return codec.dump(await self._s.kill(reason))
+        finally:
+            if stored is not None:
+                try:
+                    await stored
+                except Exception as e:
+                    log.error("%s/%s: the halt was not stored (%s): a restart would not keep it",
+                              self.venue, self.account, e)  # fmt: skip
 
     async def _resume(self, req: dict[str, Any]) -> Any:
         if self.halt is not None:

@@ -143,7 +143,7 @@ class Ledger:
         self.kv = kv
         base = re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
         self.prefix = f"open.{base}."
-        self.mark_key = f"fills.{base}"
+        self.mark_prefix = f"fills.{base}."
 
     def _key(self, client_id: str) -> str:
         return self.prefix + re.sub(r"[^A-Za-z0-9_-]", "_", client_id)
@@ -171,13 +171,17 @@ class Ledger:
                 out[v["cid"]] = v["symbol"]
         return out
 
-    async def set_mark(self, ms: int, trade_ids: list[str]) -> None:
-        await self.kv.put(self.mark_key, orjson.dumps({"ms": ms, "ids": trade_ids}))
+    def _mark_key(self, symbol: str) -> str:
+        return self.mark_prefix + re.sub(r"[^A-Za-z0-9_-]", "_", symbol)
 
-    async def mark(self) -> tuple[int | None, frozenset[str]]:
-        """The newest published fill's venue time (ms) and the trade ids published at it."""
+    async def set_mark(self, symbol: str, ms: int, trade_ids: list[str]) -> None:
+        await self.kv.put(self._mark_key(symbol), orjson.dumps({"ms": ms, "ids": trade_ids}))
+
+    async def mark(self, symbol: str) -> tuple[int | None, frozenset[str]]:
+        """The newest published fill's venue time (ms) on ``symbol`` and the trade ids published at
+        it — per symbol: a venue's fills of two symbols need not reach the session in time order."""
         try:
-            v = orjson.loads((await self.kv.get(self.mark_key)).value or b"null")
+            v = orjson.loads((await self.kv.get(self._mark_key(symbol))).value or b"null")
         except (KeyNotFoundError, KeyDeletedError, orjson.JSONDecodeError):
             return None, frozenset()
         if not isinstance(v, dict) or not isinstance(v.get("ms"), int):
