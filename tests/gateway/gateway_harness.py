@@ -109,6 +109,42 @@ async def rest_buy(v: Venue, tr: Any, symbol: str = "BTCUSDT", ticks: int = 30, 
     return await tr.place_order(symbol, "buy", "limit", resting_qty(tr, symbol, price, times), price)
 
 
+class NatsProxy:
+    """TCP on loopback to a nats-server's ``port``, to break a link on demand: ``dark`` drops what the
+    server sends, ``refuse`` refuses new connections, ``cut()`` drops the ones open (the client
+    reconnects through the proxy unless it refuses)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.dark, self.refuse = port, False, False
+        self.conns: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
+        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        if self.refuse:
+            cw.transport.abort()
+            return
+        sr, sw = await asyncio.open_connection("127.0.0.1", self.port)
+        self.conns += [cw, sw]
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, down: bool) -> None:
+            with contextlib.suppress(Exception):
+                while data := await r.read(65536):
+                    if not (down and self.dark):
+                        w.write(data)
+                        await w.drain()
+            w.close()
+
+        await asyncio.gather(pipe(cr, sw, False), pipe(sr, cw, True))
+
+    def cut(self) -> None:
+        for w in self.conns:
+            w.transport.abort()
+        self.conns = []
+
+
 # a gateway in its own process ----------------------------------------------------------------------
 
 

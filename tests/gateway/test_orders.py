@@ -17,6 +17,7 @@ import gateway_harness
 import pytest
 from gateway_harness import (
     VENUE,
+    NatsProxy,
     child_env,
     config,
     gateway_process,
@@ -189,6 +190,47 @@ def test_two_gateways_started_at_once_for_an_account_serve_it_once(nats_urls: li
                     await g.close()
             async with Gateway(config(nats_urls, acct, name="gwc")), remote(nats_urls, "race", "mm1") as tr:
                 assert (await rest_buy(v, tr)).status == "new"
+
+    run(body)
+
+
+def test_a_gateway_back_from_a_lost_link_steps_down_when_another_took_its_account(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A loses its NATS link; B starts meanwhile, hears no one serving the account and takes
+    over A's lease (old enough to be a dead gateway's). When A's link returns, nats-py restores its
+    subscription — before, both served, and one place ran on both sessions. Now A re-checks its lease
+    first, finds it B's and steps down: one order at the venue, B's answer."""
+    import tickwire.gateway.state as state
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)  # a lease this old without an answer is a dead one's
+
+    async def body() -> None:
+        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with venue() as v:
+            acct = v.account("partition")
+            a = await Gateway(config([url], acct, name="gwa")).start()
+            try:
+                await asyncio.sleep(1.0)
+                proxy.refuse = True
+                proxy.cut()  # A's link drops; it keeps trying to reconnect
+                await asyncio.sleep(0.5)
+                async with Gateway(config(nats_urls, acct, name="gwb")):
+                    proxy.refuse = False
+                    await settle(lambda: a.nc.is_connected, "A's link back", 10)
+                    await asyncio.sleep(0.5)
+                    async with remote(nats_urls, "partition", "mm1") as tr:
+                        o = await rest_buy(v, tr)
+                        await asyncio.sleep(0.5)
+                        places = [
+                            x for x in v.sim.endpoint(VENUE, 0).exchanges if x[1] == "POST /fapi/v1/order"
+                        ]
+                        assert len(places) == 1  # one session placed it (before: both, one refused -4116)
+                        assert [x.client_id for x in v.orders("partition")] == [o.client_id]
+                        assert o.status == "new" and service(a, "partition").stepped_down
+            finally:
+                await a.close()
 
     run(body)
 

@@ -5,7 +5,6 @@ simulator's own orders and fills); a gateway whose heartbeat stops makes request
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import inspect
 import time
@@ -15,7 +14,7 @@ from typing import Any
 import gateway_harness
 import pytest
 import tickwire
-from gateway_harness import VENUE, Venue, config, remote, rest_buy, resting_qty, run, venue
+from gateway_harness import VENUE, NatsProxy, Venue, config, remote, rest_buy, resting_qty, run, venue
 from session_cases import settle
 from tickwire.bus.server import cluster
 from tickwire.errors import TransportError
@@ -225,37 +224,6 @@ def test_order_events_reach_a_restarted_consumer_exactly_once_on_a_three_node_cl
         run(lambda: body(c.urls))
 
 
-class _Proxy:
-    """TCP on loopback to ``port``: ``dark`` drops what the server sends; ``cut()`` drops the
-    connections (the client reconnects through it)."""
-
-    def __init__(self, port: int) -> None:
-        self.port, self.dark, self.conns = port, False, []  # type: list[Any]
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
-        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        sr, sw = await asyncio.open_connection("127.0.0.1", self.port)
-        self.conns += [cw, sw]
-
-        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, down: bool) -> None:
-            with contextlib.suppress(Exception):
-                while data := await r.read(65536):
-                    if not (down and self.dark):
-                        w.write(data)
-                        await w.drain()
-            w.close()
-
-        await asyncio.gather(pipe(cr, sw, False), pipe(sr, cw, True))
-
-    def cut(self) -> None:
-        for w in self.conns:
-            w.transport.abort()
-        self.conns = []
-
-
 def test_events_lost_on_the_way_during_a_reconnect_are_read_again_not_acked_unheard(
     nats_urls: list[str],
 ) -> None:
@@ -269,8 +237,8 @@ def test_events_lost_on_the_way_during_a_reconnect_are_read_again_not_acked_unhe
 
     async def body() -> None:
         port = int(nats_urls[0].rsplit(":", 1)[1])
-        async with venue() as v, Gateway(config(nats_urls, v.account("lost"))):
-            proxy = _Proxy(port)
+        async with venue() as v, Gateway(config(nats_urls, v.account("lost"))) as gw:
+            proxy = NatsProxy(port)
             url = await proxy.start()
             fills: list[Fill] = []
             async with remote([url], "lost", "mm1", on_fill=fills.append) as tr:
@@ -278,7 +246,14 @@ def test_events_lost_on_the_way_during_a_reconnect_are_read_again_not_acked_unhe
                 await asyncio.sleep(0.5)
                 proxy.dark = True
                 await trade_through(v.sim, VENUE, "BTCUSDT", a.client_id)
-                await asyncio.sleep(1.5)  # a pull took the first order's events into the void
+                jsm = gw.nc.jsm()  # the server's view, over a link that is not dark
+                for _ in range(200):  # until a pull took the first order's events into the void
+                    if (await jsm.consumer_info("TW_EVENTS", tr.durable)).num_ack_pending:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the server never delivered the first order's events")
+                await asyncio.sleep(0.5)
                 proxy.dark = False
                 proxy.cut()
                 await settle(lambda: tr.nc.is_connected and tr.health()["gateway_alive"], "reconnected", 10)

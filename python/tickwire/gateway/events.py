@@ -95,6 +95,10 @@ class EventPublisher:
         # What the clients last heard, kept for the next gateway (``state.Ledger``; None: nothing kept).
         self.ledger: Any = None
         self.heard_open: set[str] = set()  # client ids the ledger holds open
+        self.muted = False  # the account is served by another gateway now: nothing published
+        self._noted: deque[Order | Fill] = deque()  # published, the ledger not yet kept after them
+        self._noted_ready = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
         self._mark: dict[str, tuple[int, list[str]]] = {}  # per symbol, newest fill published: ms, ids
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -104,7 +108,9 @@ class EventPublisher:
         self.last_seq = 0
 
     def start(self) -> EventPublisher:
-        self._task = asyncio.get_running_loop().create_task(self._drain())
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._drain())
+        self._keeper = loop.create_task(self._keep())
         return self
 
     # the session's callbacks: they only queue ---------------------------------------------------------
@@ -116,6 +122,8 @@ class EventPublisher:
         self._put("fill", fill_msg_id(self.venue, self.account, f), f)
 
     def _put(self, kind: str, msg_id: str, value: Order | Fill) -> None:
+        if self.muted:
+            return
         body = {"kind": kind, kind: codec.dump(value), "gateway": self.gateway, "ts_ns": time.time_ns()}
         self._queue.append((kind, msg_id, orjson.dumps(body), value))
         self._ready.set()
@@ -147,7 +155,19 @@ class EventPublisher:
             self.duplicates += bool(ack.duplicate)
             self.last_seq = ack.seq
             if self.ledger is not None:
-                await self._note(value)
+                # Kept by a task of its own: the next event does not wait on the store's round trip
+                # (nor, the store away, on its time-out); one task keeps an order's open/end in order.
+                self._noted.append(value)
+                self._noted_ready.set()
+
+    async def _keep(self) -> None:
+        while True:
+            if not self._noted:
+                self._noted_ready.clear()
+                await self._noted_ready.wait()
+                continue
+            await self._note(self._noted[0])
+            self._noted.popleft()
 
     async def _note(self, value: Order | Fill) -> None:
         """The ledger after ``value`` was published: an order heard open or ended, the newest fill."""
@@ -173,19 +193,21 @@ class EventPublisher:
         return len(self._queue)
 
     async def flush(self, timeout: float = 5.0) -> bool:
-        """Waits until every queued event is stored (False if ``timeout`` ran out first)."""
+        """Waits until every queued event is stored, and the ledger kept after them (False if
+        ``timeout`` ran out first)."""
         end = time.monotonic() + timeout
-        while self._queue and time.monotonic() < end:
+        while (self._queue or self._noted) and time.monotonic() < end:
             await asyncio.sleep(0.005)
-        return not self._queue
+        return not (self._queue or self._noted)
 
     async def close(self, timeout: float = 2.0) -> None:
         await self.flush(timeout)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._keeper = None
 
     def health(self) -> dict[str, Any]:
         return {

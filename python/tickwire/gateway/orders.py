@@ -29,10 +29,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import replace
 from typing import Any
 
 import nats.errors
@@ -40,9 +37,11 @@ import orjson
 
 import tickwire
 from tickwire.bus import codec, subjects
-from tickwire.errors import TickwireError
+from tickwire.errors import TickwireError, TransportError
+from tickwire.gateway.catch_up import catch_up
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
+from tickwire.gateway.outcomes import Outcomes, Reply
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.trading.client_ids import FORMATS, ClientIds
@@ -52,13 +51,6 @@ from tickwire.trading.session import TradingSession
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "cancel", "amend", "cancel_all", "kill", "resume"})
-# How long a reply is kept for ``outcome``: a client asks once its own time-out ran out, seconds after
-# sending; minutes cover a client held up by a reconnect. A count caps the memory at any order rate.
-KEEP_S = 300.0
-KEEP_MAX = 200_000
-KEEP_ABANDONED = 65_536
-
-Reply = dict[str, Any]
 
 
 def signer_for(acct: AccountConfig) -> Any:
@@ -68,42 +60,6 @@ def signer_for(acct: AccountConfig) -> Any:
 
     module = importlib.import_module(".".join(adapter_class(acct.venue).__module__.split(".")[:3]))
     return module.Signer.from_env(acct.env) if acct.env else module.Signer.from_env()
-
-
-class Outcomes:
-    """Mutating requests by request id: in flight or done (their reply), or abandoned by their client."""
-
-    def __init__(self) -> None:
-        self.replies: OrderedDict[str, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
-        self.abandoned: OrderedDict[str, None] = OrderedDict()
-
-    def begin(self, rid: str) -> tuple[str, asyncio.Future[Reply] | None]:
-        """("new", future) for a request to run, ("again", future) for one already running or run,
-        ("abandoned", None) for one its client gave up on."""
-        if rid in self.abandoned:
-            return "abandoned", None
-        seen = self.replies.get(rid)
-        if seen is not None:
-            return "again", seen[1]
-        now = time.monotonic()
-        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self.replies[rid] = (now, fut)
-        while self.replies:
-            t, head = next(iter(self.replies.values()))
-            if not head.done() or (now - t < KEEP_S and len(self.replies) <= KEEP_MAX):
-                break
-            self.replies.popitem(last=False)
-        return "new", fut
-
-    def abandon(self, rid: str) -> asyncio.Future[Reply] | None:
-        """The request's future if it was seen; else it is marked abandoned and None."""
-        seen = self.replies.get(rid)
-        if seen is None:
-            self.abandoned[rid] = None
-            if len(self.abandoned) > KEEP_ABANDONED:
-                self.abandoned.popitem(last=False)
-            return None
-        return seen[1]
 
 
 class OrderService:
@@ -123,6 +79,9 @@ class OrderService:
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         self.lease: Lease | None = None  # this gateway's claim to the account
         self.registry: Strategies | None = None  # the strategies admitted, kept past this process
+        # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
+        self.suspect = False
+        self.stepped_down = False
         self.strategies: dict[str, ClientIds] = {}
         self.requests = 0
         self.errors = 0
@@ -197,38 +156,40 @@ class OrderService:
             )
         if self.session is not None and heard:
             # Once serving: however long it takes, the account does not look unserved meanwhile.
-            await self._catch_up(heard)
+            await catch_up(self._s, self.events, heard)
 
-    async def _catch_up(self, heard: dict[str, str]) -> None:
-        """What happened while no gateway served the account, told to its clients: each order they
-        last heard open that is no longer (not adopted) as the venue has it now, and the fills of
-        those orders since the newest one published (the venue's time; the ids at that time skipped).
-        A query that fails is logged and skipped: the rest still goes out."""
-        s = self._s
-        by_oid: dict[str, str] = {}
-        for cid, symbol in heard.items():
-            o = s.tracker.get(cid)
-            if o is None:
-                try:
-                    o = await s.order_status(symbol, client_id=cid)
-                except TickwireError as e:
-                    log.warning("%s/%s: %s not caught up: %s", self.venue, self.account, cid, e)
-                    continue
-                self.events.on_order(o)
-            if o.order_id:
-                by_oid[o.order_id] = cid
-        for symbol in sorted(set(heard.values())):
-            mark_ms, mark_ids = await self.events.ledger.mark(symbol)
-            try:
-                fills = await s.fills(symbol, since_ms=mark_ms)
-            except TickwireError as e:
-                log.warning("%s/%s: fills on %s not caught up: %s", self.venue, self.account, symbol, e)
-                continue
-            for f in sorted(fills, key=lambda f: f.ts_ns or 0):
-                cid = f.client_id or by_oid.get(f.order_id or "", "")
-                old = mark_ms is not None and f.ts_ns is not None and f.ts_ns // 1_000_000 < mark_ms
-                if cid in heard and f.trade_id not in mark_ids and not old:
-                    self.events.on_fill(replace(f, client_id=cid))
+    def link_lost(self) -> None:
+        """The gateway's NATS link dropped: while it is away another gateway may take the lease."""
+        self.suspect = True
+
+    async def link_back(self) -> None:
+        """The link is back (the subscription with it): serving again if the lease is still this
+        gateway's; else another took the account over meanwhile and this one steps down — its
+        requests unsubscribed and refused, its events no longer published — leaving its session as
+        it is (closing it would disarm the dead-man switch the account's new gateway relies on)."""
+        if self.lease is None or self.stepped_down:
+            return
+        try:
+            held = await self.lease.held()
+        except Exception as e:  # the store not answering yet: still suspect, asked at the next return
+            log.warning("%s/%s: lease not re-checked (%s)", self.venue, self.account, e)
+            return
+        if held:
+            self.suspect = False
+            return
+        self.stepped_down = True
+        log.error("%s/%s: another gateway took the account while the link was down: stepping down",
+                  self.venue, self.account)  # fmt: skip
+        self.failed = codec.dump_error(
+            TransportError(f"{self.venue}/{self.account}: served by another gateway now")
+        )
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        self.lease.rev = None  # not ours to release
+        await self.events.close()
+        self.events.muted = True
 
     async def _answering(self) -> str | None:
         """The gateway that answers for the account now; None when none does. Two sessions on one
@@ -275,6 +236,8 @@ class OrderService:
     async def _on_request(self, msg: Any) -> None:
         # Runs in arrival order for every op (one subscription): the rid is noted here, before any
         # await, so an ``outcome`` asked after a request always finds it.
+        if self.suspect:
+            return  # back from a lost link, its lease not re-checked yet: another may serve now
         self.requests += 1
         op = msg.subject.rsplit(".", 1)[-1]
         try:

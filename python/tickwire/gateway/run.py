@@ -34,7 +34,10 @@ class Gateway:
     async def start(self) -> Gateway:
         cfg = self.config
         self.closed = asyncio.get_running_loop().create_future()
-        self.nc = await bus_connect(list(cfg.nats), name=f"tickwire-gateway-{cfg.name}")
+        self.nc = await bus_connect(
+            list(cfg.nats), name=f"tickwire-gateway-{cfg.name}",
+            disconnected_cb=self._link_lost, reconnected_cb=self._link_back,
+        )  # fmt: skip
         try:
             for m in cfg.markets:
                 pub = MarketPublisher(self.nc, m, gateway=cfg.name)
@@ -53,6 +56,14 @@ class Gateway:
             await self.close()
             raise
         return self
+
+    async def _link_lost(self) -> None:
+        for a in self.accounts:
+            a.link_lost()
+
+    async def _link_back(self) -> None:
+        for a in self.accounts:
+            await a.link_back()
 
     def describe(self) -> dict[str, Any]:
         """What the heartbeat says this gateway serves."""

@@ -1,0 +1,54 @@
+"""Mutating requests by request id (``rid``) for a gateway's ``outcome`` question: in flight or done
+(their reply, kept a while), or abandoned by a client that gave up waiting — refused unrun should
+they still arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from typing import Any
+
+Reply = dict[str, Any]
+
+# How long a reply is kept for ``outcome``: a client asks once its own time-out ran out, seconds after
+# sending; minutes cover a client held up by a reconnect. A count caps the memory at any order rate.
+KEEP_S = 300.0
+KEEP_MAX = 200_000
+KEEP_ABANDONED = 65_536
+
+
+class Outcomes:
+    """Mutating requests by request id: in flight or done (their reply), or abandoned by their client."""
+
+    def __init__(self) -> None:
+        self.replies: OrderedDict[str, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
+        self.abandoned: OrderedDict[str, None] = OrderedDict()
+
+    def begin(self, rid: str) -> tuple[str, asyncio.Future[Reply] | None]:
+        """("new", future) for a request to run, ("again", future) for one already running or run,
+        ("abandoned", None) for one its client gave up on."""
+        if rid in self.abandoned:
+            return "abandoned", None
+        seen = self.replies.get(rid)
+        if seen is not None:
+            return "again", seen[1]
+        now = time.monotonic()
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.replies[rid] = (now, fut)
+        while self.replies:
+            t, head = next(iter(self.replies.values()))
+            if not head.done() or (now - t < KEEP_S and len(self.replies) <= KEEP_MAX):
+                break
+            self.replies.popitem(last=False)
+        return "new", fut
+
+    def abandon(self, rid: str) -> asyncio.Future[Reply] | None:
+        """The request's future if it was seen; else it is marked abandoned and None."""
+        seen = self.replies.get(rid)
+        if seen is None:
+            self.abandoned[rid] = None
+            if len(self.abandoned) > KEEP_ABANDONED:
+                self.abandoned.popitem(last=False)
+            return None
+        return seen[1]
