@@ -217,3 +217,23 @@ def test_a_reported_count_of_an_aligned_window_holds_until_the_venues_minute_end
     )
     b.observe({"W": 100})
     assert b.try_take({"W": 1}, "query") == pytest.approx(60.0 - into + ALIGN_MARGIN_S)
+
+
+@pytest.mark.parametrize("how", ["stricter", "announced"])
+def test_sessions_on_one_key_keep_one_window_when_its_limit_is_declared_anew(how: str) -> None:
+    """Two sessions on one key share its window. When the second declares the limit anew — stricter
+    numbers, or numbers the venue announced (``set_limits(replace=True)``) — the shared window is made
+    again; the first session must count on the new one too (before, it kept the old window: the two
+    counted apart, and together took more than the limit)."""
+    clock = Clock()
+    acct = f"acct-anew-{how}"
+    first = RateBudget("v-anew", [Limit("L", 100, 1.0, "account")], ip="ip-anew", account=acct,
+                       reserve=0, max_wait_s=0, clock=clock)  # fmt: skip
+    second = RateBudget("v-anew", [Limit("L", 100, 1.0, "account")], ip="ip-anew", account=acct,
+                        reserve=0, max_wait_s=0, clock=clock)  # fmt: skip
+    assert first.try_take({"L": 1}, "cancel") == 0  # a plan made with the old window
+    second.set_limits([Limit("L", 50, 1.0, "account")], replace=how == "announced")
+    taken = 1
+    while first.try_take({"L": 1}, "cancel") == 0 or second.try_take({"L": 1}, "cancel") == 0:
+        taken += 1
+    assert taken == 50

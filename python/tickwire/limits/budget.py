@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Literal
@@ -37,6 +38,8 @@ JITTER_S = 0.1
 # order template's one call takes it without a Python call (``threading.RLock``'s interface).
 _lock = _core.BudgetLock()
 _windows: dict[tuple[str, str, str], Window] = {}
+# Every budget alive, so a shared window made again reaches each one counting on the old one.
+_budgets: weakref.WeakSet[RateBudget] = weakref.WeakSet()
 
 
 def shared_window(
@@ -55,6 +58,10 @@ def shared_window(
             if w is not None:
                 now = time.monotonic() if now is None else now
                 fresh.inherit(w, now)
+                # The sessions counting on the old one count on this one from now: two windows for
+                # one limit would each admit the limit.
+                for b in list(_budgets):
+                    b.swap(w, fresh)
             w = _windows[key] = fresh
         return w
 
@@ -111,6 +118,7 @@ class RateBudget:
         # Per (lane, cost): the windows it charges with weight and cap, worked out once — an order's
         # check is then a few comparisons (the order path runs it for every request).
         self._plans: dict[tuple[str, tuple[tuple[str, int], ...]], list[tuple[Window, int, int]]] = {}
+        _budgets.add(self)
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
         self.set_limits(limits)
@@ -130,6 +138,18 @@ class RateBudget:
             self.windows[lim.name] = shared_window(
                 self.venue, lim, scope, announced=replace, now=self.clock()
             )
+
+    def swap(self, old: Window, new: Window) -> None:
+        """``old``, a shared window made again as ``new``: counted on ``new`` from now (the plans
+        made with ``old`` made again). Called under the budgets' lock."""
+        changed = False
+        for d in (self.windows, self.keyed):
+            for n, w in d.items():
+                if w is old:
+                    d[n] = new
+                    changed = True
+        if changed:
+            self._plans.clear()
 
     def _cap(self, w: Window, lane: Lane, name: str) -> int:
         if lane == "cancel":
