@@ -71,3 +71,49 @@ def test_an_answer_is_awaited_within_the_time_out(answered: bool) -> None:
             sock.on_message({"id": rid, "status": 200, "result": {}})  # a late answer: nobody waits
 
     asyncio.run(go())
+
+
+def test_trading_sockets_reconnect_within_the_connection_rate_the_market_lines_share() -> None:
+    """OKX counts connection requests per IP, 3 a second. A market-data line, the private stream and
+    the order socket on one host all reconnect after each of two drops: together they never reach
+    the venue more than 3 times in any second (before, the trading sockets took no slot of the
+    limit the market lines keep, and six attempts arrived within a few milliseconds). Counted as the
+    venue counts them: when each upgrade request arrived (the simulator's own stamp)."""
+    import tickwire
+    from test_session_okx import OKX
+    from tickwire.sim import Simulator
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=31, rate=0, depth=20) as sim:
+            OKX.register(sim.venue("okx"))
+            sim.fund("okx", OKX.key, OKX.funds)
+            ep = sim.endpoint("okx", 0)
+            urls = sim.urls()["okx"]
+            async with (
+                tickwire.connect("okx", ["BTC-USDT"], endpoints=urls) as md,
+                tickwire.trade("okx", credentials=OKX.signer, endpoints=urls, transport="ws") as tr,
+            ):
+                arrivals: list[float] = []
+                opened = ep.conn_opened
+
+                def on_opened(conn: Any) -> None:
+                    arrivals.append(conn.opened_at)
+                    opened(conn)
+
+                ep.conn_opened = on_opened  # type: ignore[method-assign]
+
+                def up() -> bool:
+                    ws = tr.orders_ws
+                    return md.lines[0].connected and tr.stream_up() and ws is not None and ws.connected
+
+                for n in (3, 6):
+                    ep.drop()
+                    for _ in range(200):
+                        await asyncio.sleep(0.05)
+                        if len(arrivals) >= n and up():
+                            break
+                assert len(arrivals) >= 6, arrivals
+                for i in range(len(arrivals) - 3):
+                    assert arrivals[i + 3] - arrivals[i] >= 1.0 - 1e-6, arrivals
+
+    asyncio.run(asyncio.wait_for(go(), 60))

@@ -20,7 +20,7 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
-from tickwire.recovery.backoff import Backoff
+from tickwire.recovery.backoff import Backoff, limiter_for
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
@@ -58,6 +58,30 @@ class StreamGrammar(LoginGrammar, Protocol):
         ...
 
     def read_stream(self, msg: Any) -> Sequence[OrderEvent]: ...
+
+
+async def connect_slot(venue: str, url: str) -> Callable[[], None]:
+    """A slot of the venue's connection-rate limit (OKX 3 a second per IP, Binance 300 per 5 minutes):
+    the one its market-data lines dialing the same host take theirs from, process-wide — a private
+    stream and an order socket reconnecting beside them count as the venue counts them. Waits for it;
+    returns what to call once the attempt is over."""
+    from tickwire.venues import adapter_class
+
+    try:
+        adapter = adapter_class(venue)
+    except ValueError:
+        return _nothing
+    if adapter.connect_limit is None:
+        return _nothing
+    limiter = limiter_for(adapter.venue, url.split("/")[2], *adapter.connect_limit)
+    waited, at = await limiter.take()
+    if waited:
+        log.warning("%s: waited %.1f s for the venue's connection-rate limit", venue, waited)
+    return lambda: limiter.settle(at)
+
+
+def _nothing() -> None:
+    return None
 
 
 class _Listener(WSListener):
@@ -200,12 +224,16 @@ class KeptSocket:
             try:
                 if self.before_connect is not None:
                     await self.before_connect()
-                transport, _ = await open_ws(
-                    self.url,
-                    lambda down=down: _Listener(self._on_text, down),  # type: ignore[misc]
-                    handshake_timeout=self.connect_timeout,
-                    ping_idle=20.0,
-                )
+                settle = await connect_slot(self.venue, self.url)
+                try:
+                    transport, _ = await open_ws(
+                        self.url,
+                        lambda down=down: _Listener(self._on_text, down),  # type: ignore[misc]
+                        handshake_timeout=self.connect_timeout,
+                        ping_idle=20.0,
+                    )
+                finally:
+                    settle()
             except (TickwireError, OSError) as e:
                 self.last_error = e
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
