@@ -311,23 +311,20 @@ class OrderService:
                 o_head = other + self.format.sep
                 return head.startswith(o_head) or o_head.startswith(head)
 
-            try:
-                for other in self.strategies:
-                    if overlaps(other):
-                        raise ValueError(other)
-                if self.registry is not None:
-                    try:
-                        await self.registry.admit(strategy, overlaps)
-                    except ValueError:
-                        raise
-                    except Exception as e:  # the store away: this process's own check stands
-                        log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
-            except ValueError as e:
+            clash = next((other for other in self.strategies if overlaps(other)), None)
+            if clash is None and self.registry is not None:
+                try:
+                    await self.registry.admit(strategy, overlaps)
+                except ValueError as e:  # one an earlier gateway admitted
+                    clash = e.args[0]
+                except Exception as e:  # the store away: this process's own check stands
+                    log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+            if clash is not None:
                 raise invalid_order(
-                    f"strategy {strategy!r} overlaps strategy {e.args[0]!r}: the ids of one would carry "
+                    f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
                     "the other's prefix; choose a prefix neither begins",
                     rule="client_id",
-                ) from None
+                )
             self.strategies[strategy] = ids
         return ids
 

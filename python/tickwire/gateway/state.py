@@ -30,6 +30,11 @@ from tickwire.gateway.events import STREAM_READY_S, cluster_size
 BUCKET = "TW_GATEWAY"
 
 
+def _part(text: str) -> str:
+    """``text`` as one part of a key (KV keys take letters, digits, ``-`` and ``_`` between dots)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
+
+
 async def bucket(nc: Any) -> Any:
     """The bucket, made on first use; retried while the cluster's JetStream is not ready yet."""
     js = nc.jetstream(timeout=2.0)
@@ -54,7 +59,7 @@ class Halt:
 
     def __init__(self, kv: Any, venue: str, account: str) -> None:
         self.kv = kv
-        self.key = "halt." + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        self.key = "halt." + _part(f"{venue}.{account}")
 
     async def get(self) -> str | None:
         try:
@@ -85,7 +90,7 @@ class Lease:
     def __init__(self, kv: Any, venue: str, account: str, gateway: str) -> None:
         self.kv = kv
         self.what = f"{venue}/{account}"
-        self.key = "lease." + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        self.key = "lease." + _part(f"{venue}.{account}")
         self.gateway = gateway
         self.value = f"{gateway} {int(time.time() * 1000)} {secrets.token_hex(8)}".encode()
         self.rev: int | None = None
@@ -141,12 +146,12 @@ class Ledger:
 
     def __init__(self, kv: Any, venue: str, account: str) -> None:
         self.kv = kv
-        base = re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        base = _part(f"{venue}.{account}")
         self.prefix = f"open.{base}."
         self.mark_prefix = f"fills.{base}."
 
     def _key(self, client_id: str) -> str:
-        return self.prefix + re.sub(r"[^A-Za-z0-9_-]", "_", client_id)
+        return self.prefix + _part(client_id)
 
     async def opened(self, client_id: str, symbol: str) -> None:
         await self.kv.put(self._key(client_id), orjson.dumps({"cid": client_id, "symbol": symbol}))
@@ -172,7 +177,7 @@ class Ledger:
         return out
 
     def _mark_key(self, symbol: str) -> str:
-        return self.mark_prefix + re.sub(r"[^A-Za-z0-9_-]", "_", symbol)
+        return self.mark_prefix + _part(symbol)
 
     async def set_mark(self, symbol: str, ms: int, trade_ids: list[str]) -> None:
         await self.kv.put(self._mark_key(symbol), orjson.dumps({"ms": ms, "ids": trade_ids}))
@@ -199,7 +204,7 @@ class Strategies:
 
     def __init__(self, kv: Any, venue: str, account: str) -> None:
         self.kv = kv
-        self.key = "strategies." + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}.{account}")
+        self.key = "strategies." + _part(f"{venue}.{account}")
 
     async def admit(self, name: str, overlaps: Callable[[str], bool]) -> None:
         """Records ``name`` (seen now) unless a live other one ``overlaps`` it (``ValueError`` naming

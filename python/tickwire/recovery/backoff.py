@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
+import logging
 import random
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+log = logging.getLogger("tickwire.session")
 
 
 @dataclass
@@ -145,6 +149,24 @@ def limiter_for(venue: str, key: str, limit: int, window: float) -> ConnectLimit
     if lim is None:
         lim = _LIMITERS[(venue, key)] = ConnectLimiter(limit, window)
     return lim
+
+
+async def connect_slot(venue: str, host: str, limit: tuple[int, float] | None) -> Callable[[], None]:
+    """A slot of ``venue``'s connection-rate ``limit`` (attempts, seconds) at ``host`` — venues count
+    per IP, the host dialled stands for it — from the process-wide limiter every socket dialling
+    there shares, waited for. Returns what to call once the attempt is over (nothing to do without
+    a limit)."""
+    if limit is None:
+        return settled
+    limiter = limiter_for(venue, host, *limit)
+    waited, at = await limiter.take()
+    if waited:
+        log.warning("%s: waited %.1f s for the venue's connection-rate limit", venue, waited)
+    return functools.partial(limiter.settle, at)
+
+
+def settled() -> None:
+    """An attempt over that held no slot."""
 
 
 class SocketBudget:

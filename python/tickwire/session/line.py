@@ -7,7 +7,6 @@ parts it is given (adapter, endpoint pool, settings, the frame route)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from tickwire.errors import BookError, DecodeError, TickwireError, TransportError, ValueRangeError
-from tickwire.recovery.backoff import Backoff, ConnectLimiter, SocketBudget, budget_for, limiter_for
+from tickwire.recovery.backoff import Backoff, SocketBudget, budget_for, connect_slot, settled
 from tickwire.recovery.failover import EndpointPool
 from tickwire.streams import Endpoint
 from tickwire.transport.ws import open_ws
@@ -213,7 +212,7 @@ class Line(WSListener):
         """One connection from connect to drop; True if it lived long enough to count as healthy."""
         owner, pool = self.owner, self.pool
         ep = pool.endpoints[ep_index]
-        settle = _nothing
+        settle = settled
         try:
             settle = await limiter_wait(self.adapter, ep)
             await self._connect(ep_index, ep)
@@ -276,18 +275,7 @@ def socket_budget(adapter: Adapter) -> SocketBudget | None:
 
 async def limiter_wait(adapter: Adapter, ep: Endpoint) -> Callable[[], None]:
     """Waits for the venue's connection-rate limit; what to call once the attempt is over."""
-    lim = adapter.options.get("connect_limit", adapter.connect_limit)
-    if lim is None:
-        return _nothing
-    # Venues count per IP: the host we dial stands for it (several endpoints of one venue on
-    # different hosts are different IPs to the venue).
     host = next(iter(ep.ws.values())).split("/")[2]
-    limiter: ConnectLimiter = limiter_for(adapter.venue, host, *lim)
-    waited, at = await limiter.take()
-    if waited:
-        log.warning("%s: waited %.1f s for the venue's connection-rate limit", adapter.venue, waited)
-    return functools.partial(limiter.settle, at)
-
-
-def _nothing() -> None:
-    return None
+    return await connect_slot(
+        adapter.venue, host, adapter.options.get("connect_limit", adapter.connect_limit)
+    )

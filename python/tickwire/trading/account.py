@@ -9,7 +9,7 @@ first, so an order this session tracks comes back as it tracks it. It sees the s
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -37,31 +37,40 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 1000
 
 
-async def every_page(
-    send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call, out: list[Any] | None = None
-) -> list[Any]:
-    """Every entry of a listing, page after page: Bybit gives 50 open orders a page at most, OKX
-    and Coinbase 100 — a kill switch or an adoption that read only the first would leave the rest.
-
-    The entries go into ``out`` as each page arrives, so a caller whose later page failed still has
-    the earlier ones. A listing that does not end — a page the venue names again (a cursor that does
-    not move), more than ``MAX_PAGES`` — raises :class:`VenueError` after what was read, never
-    ends quietly short."""
-    out = [] if out is None else out
+async def pages(
+    send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call
+) -> AsyncGenerator[Any, None]:
+    """Each page's answer of a listing, as the caller asks for the next: the grammar's optional
+    ``next_page(call, body)`` names it (None: the last). A listing that does not end — a page the
+    venue names again (a cursor that does not move), more than ``MAX_PAGES`` — raises
+    :class:`VenueError`, never ends quietly short."""
     body = await send(call)
-    out.extend(body)
+    yield body
     nxt = getattr(grammar, "next_page", None)
     seen = {tuple(call.params.items())}
     for _ in range(MAX_PAGES):
         if nxt is None or (call := nxt(call, body)) is None:
-            return out
+            return
         key = tuple(call.params.items())
         if key in seen:
-            raise VenueError(f"{call.path}: the venue named a page of the listing twice ({len(out)} read)")
+            raise VenueError(f"{call.path}: the venue named a page of the listing twice")
         seen.add(key)
         body = await send(call)
+        yield body
+    raise VenueError(f"{call.path}: the listing did not end after {MAX_PAGES} pages")
+
+
+async def every_page(
+    send: Callable[[Call], Awaitable[Any]], grammar: Any, call: Call, out: list[Any] | None = None
+) -> list[Any]:
+    """Every entry of a listing, page after page (:func:`pages`): Bybit gives 50 open orders a page
+    at most, OKX and Coinbase 100 — a kill switch or an adoption that read only the first would
+    leave the rest. The entries go into ``out`` as each page arrives, so a caller whose later page
+    failed (or whose listing did not end: :class:`VenueError`) still has the earlier ones."""
+    out = [] if out is None else out
+    async for body in pages(send, grammar, call):
         out.extend(body)
-    raise VenueError(f"{call.path}: the listing did not end after {MAX_PAGES} pages ({len(out)} read)")
+    return out
 
 
 def apply_events(tracker: OrderTracker, events: Sequence[OrderEvent]) -> Order | None:

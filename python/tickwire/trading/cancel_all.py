@@ -10,6 +10,7 @@ session's one request path, order socket included."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickwire.errors import OrderNotFound, RateLimitError, TickwireError
@@ -37,12 +38,50 @@ class CancelAllPort(Protocol):
 RATE_ROUNDS = 4
 
 
+class BatchPort(Protocol):
+    async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+    def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
+
+
+async def answer_batch(
+    port: BatchPort,
+    symbol: str,
+    call: Call,
+    body: Any,
+    failed: Callable[[TickwireError], object],
+    out: list[Order] | None = None,
+) -> RateLimitError | None:
+    """Each entry of a cancel answer (one order, or a batch's list) applied: the orders into
+    ``out``, one already closed skipped, a refused one to ``failed``. An entry refused for rate — a
+    batch the venue answered in part (OKX's code "2" with 50011 entries) — tells the budget once
+    (the next batch waits the block out) and is returned: its order is still open, for another round
+    (``cancel_all`` here, the kill switch's ``Kill.cancel``)."""
+    limited: RateLimitError | None = None
+    for item in body if isinstance(body, list) else [body]:
+        try:
+            got = await port.answered(symbol, item)
+        except OrderNotFound:
+            continue  # closed meanwhile
+        except RateLimitError as e:
+            if limited is None:
+                port.rate_refused(call, e)
+            limited = e
+            continue
+        except TickwireError as e:
+            failed(e)
+            continue
+        if got is not None and out is not None:
+            out.append(got)
+    return limited
+
+
 async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Order]:
     """The orders the venue's answers were about, as the tracker has them once each is applied."""
     listed = [] if symbol else await port.open_orders()
     symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
     out: list[Order] = []
-    failed: TickwireError | None = None
+    failed: list[TickwireError] = []  # the first is raised once every batch was sent
     for s in symbols:
         limited: RateLimitError | None = None
         for rnd in range(RATE_ROUNDS):
@@ -59,26 +98,11 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     body = await port.send(c, lane="cancel")
                 except OrderNotFound:
                     continue  # nothing open there any more
-                for item in body if isinstance(body, list) else [body]:
-                    try:
-                        got = await port.answered(s, item)
-                    except OrderNotFound:
-                        continue  # closed meanwhile (one entry of a batch answer)
-                    except RateLimitError as e:
-                        # Refused for rate inside a batch answered in part: the budget learns it
-                        # (the next batch waits the block out) and this order goes in the next round.
-                        if limited is None:
-                            port.rate_refused(c, e)
-                        limited = e
-                        continue
-                    except TickwireError as e:
-                        failed = failed or e
-                        continue
-                    if got is not None:
-                        out.append(got)
+                limited = await answer_batch(port, s, c, body, failed.append, out) or limited
             if limited is None:
                 break
-        failed = failed or limited
-    if failed is not None:
-        raise failed
+        if limited is not None:
+            failed.append(limited)
+    if failed:
+        raise failed[0]
     return out

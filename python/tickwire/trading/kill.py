@@ -24,6 +24,7 @@ market data. A step that fails is recorded and the next one runs anyway; every s
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,7 @@ from tickwire.errors import (
 )
 from tickwire.limits import Lane
 from tickwire.trading.account import every_page
+from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.tracker import OrderTracker
@@ -219,19 +221,8 @@ class Kill:
                 continue
             if not symbol:
                 continue  # an account-wide cancel's answer (a count) is confirmed below
-            for item in body if isinstance(body, list) else [body]:
-                try:
-                    await p.answered(symbol, item)
-                except OrderNotFound:
-                    continue  # closed meanwhile (one entry of a batch answer)
-                except RateLimitError as e:
-                    # Refused for rate inside a batch answered in part (OKX's code "2"): the budget
-                    # blocks (the next batch waits it out) and those orders go in another round.
-                    if limited is None:
-                        p.rate_refused(call, e)
-                    limited = e
-                except TickwireError as e:
-                    self._failed(f"cancel answer {symbol}", e)
+            failed = functools.partial(self._failed, f"cancel answer {symbol}")
+            limited = await answer_batch(p, symbol, call, body, failed) or limited
         if limited is not None:
             left = [o for o in (self.current(o) for o in orders) if o.is_open]
             if rounds > 1 and left:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome, VenueError
-from tickwire.trading.account import MAX_PAGES
+from tickwire.trading.account import pages
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -145,24 +145,19 @@ class Reconciler:
         # An adopted order was created before this session: no bound from its adoption.
         since = p.sent_ms(client_id) if p.tracker.adopted_ms(client_id) is None else None
         call = p.grammar.status(order.symbol, client_id, order.order_id, since_ms=since)
-        nxt = getattr(p.grammar, "next_page", None)
-        seen = {tuple(call.params.items())}
-        while True:
-            body = await p.send(call)
-            try:
-                # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
-                return p.grammar.read_order(body)
-            except TickwireError as e:
-                if nxt is None or getattr(body, "more", None) is None or not p.grammar.not_found(e):
-                    raise
-                after = nxt(call, body)  # VenueError: a listing that does not say where it goes on
-                if after is None or len(seen) >= MAX_PAGES:
-                    raise
-                key = tuple(after.params.items())
-                if key in seen:
-                    raise VenueError(f"{call.path}: the venue named a page of the listing twice") from e
-                seen.add(key)
-                call = after
+        missing: TickwireError | None = None
+        async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
+            async for body in listing:
+                try:
+                    # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
+                    return p.grammar.read_order(body)
+                except TickwireError as e:
+                    # Only a listing with more pages reads on (not every answer the grammar pages is one).
+                    if getattr(body, "more", None) is None or not p.grammar.not_found(e):
+                        raise
+                    missing = e
+        assert missing is not None  # a listing that ended without the order
+        raise missing
 
     async def reconcile_open(self) -> None:
         """Reconciles every order that was open or left unknown (after the private stream came back),

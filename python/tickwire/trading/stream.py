@@ -20,7 +20,7 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
-from tickwire.recovery.backoff import Backoff, limiter_for
+from tickwire.recovery.backoff import Backoff, connect_slot, settled
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
@@ -60,28 +60,17 @@ class StreamGrammar(LoginGrammar, Protocol):
     def read_stream(self, msg: Any) -> Sequence[OrderEvent]: ...
 
 
-async def connect_slot(venue: str, url: str) -> Callable[[], None]:
-    """A slot of the venue's connection-rate limit (OKX 3 a second per IP, Binance 300 per 5 minutes):
-    the one its market-data lines dialing the same host take theirs from, process-wide — a private
-    stream and an order socket reconnecting beside them count as the venue counts them. Waits for it;
-    returns what to call once the attempt is over."""
+async def _slot(venue: str, url: str) -> Callable[[], None]:
+    """A slot of the venue's connection-rate limit (its market adapter's: OKX 3 a second per IP),
+    from the limiter its market-data lines dialling the same host share — a private stream and an
+    order socket reconnecting beside them count as the venue counts them."""
     from tickwire.venues import adapter_class
 
     try:
         adapter = adapter_class(venue)
     except ValueError:
-        return _nothing
-    if adapter.connect_limit is None:
-        return _nothing
-    limiter = limiter_for(adapter.venue, url.split("/")[2], *adapter.connect_limit)
-    waited, at = await limiter.take()
-    if waited:
-        log.warning("%s: waited %.1f s for the venue's connection-rate limit", venue, waited)
-    return lambda: limiter.settle(at)
-
-
-def _nothing() -> None:
-    return None
+        return settled
+    return await connect_slot(adapter.venue, url.split("/")[2], adapter.connect_limit)
 
 
 class _Listener(WSListener):
@@ -224,7 +213,7 @@ class KeptSocket:
             try:
                 if self.before_connect is not None:
                     await self.before_connect()
-                settle = await connect_slot(self.venue, self.url)
+                settle = await _slot(self.venue, self.url)
                 try:
                     transport, _ = await open_ws(
                         self.url,

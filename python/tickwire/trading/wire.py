@@ -161,9 +161,12 @@ class Wire:
 
         return check
 
+    def _cost(self, call: Call) -> dict[str, int]:
+        """What ``call`` takes of the budget (nothing where the grammar declares no costs)."""
+        return self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+
     async def _charge_auth(self, path: str) -> None:
-        cost = self.grammar.cost(Call("POST", path)) if hasattr(self.grammar, "cost") else {}
-        await self.budget.acquire(cost, "query")
+        await self.budget.acquire(self._cost(Call("POST", path)), "query")
 
     async def send(self, call: Call, lane: Lane = "query", *, rest_only: bool = False) -> Any:
         """``call`` once the budget has room (``lane``: ``"order"``, ``"cancel"`` — which may use the
@@ -171,20 +174,20 @@ class Wire:
         (time-out, lost connection) propagate as they are: the caller decides what they mean."""
         if self.http is None:
             raise unsent(TransportError(f"{self.venue}: trading session is not started"))
-        cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+        cost = self._cost(call)
         resends = 0
         remedied = False
         what = f"{call.method} {call.path}"
 
-        async def again() -> Callable[[], None] | None:  # a resend's charge (after a log-in)
+        async def charged() -> Callable[[], None]:  # each send's charge: the first, and after a log-in
             return self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
 
         while True:
-            gate = self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
+            gate = await charged()
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only, cost, gate, again)
+                return await self._once(call, rest_only, cost, gate, charged)
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
                 if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
@@ -310,7 +313,7 @@ class Wire:
         with 50011 entries) — for rate: nothing more goes to that limit before the venue's window
         has passed, from any session; ``e.retry_after`` says how long."""
         if cost is None:
-            cost = self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
+            cost = self._cost(call)
         code = getattr(e, "code", None)
         named = self.budget.limit_for_code(code)
         blocked = self.budget.refused(named or None, getattr(e, "retry_after", None), cost)
