@@ -7,7 +7,7 @@ import asyncio
 import functools
 from dataclasses import replace
 from decimal import Decimal as D
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import tickwire
@@ -164,6 +164,35 @@ async def _step_until(sim: Any, venue: str, symbol: str, order: Any, filled: Any
     raise AssertionError("the market did not trade with the order")
 
 
+class Run1(NamedTuple):
+    signer: Any
+    symbol: str
+    urls: Any
+    order: Order
+    engine_order: Any  # the simulator's
+    fills: list[Any]  # as run 1's ``on_fill`` heard them
+
+
+async def _run1_fills_in_part(sim: Any, venue: str) -> Run1:
+    """The market paused; run 1 (strategy ``mm``) rests a large buy at the best bid, the market fills
+    it in part and the run stops."""
+    _, signer, _ = ACCOUNTS[venue]
+    symbol = SYMBOLS[venue][0]
+    sim.pause()
+    urls = sim.urls()[venue]
+    run1: list[Any] = []
+    async with tickwire.trade(
+        venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run1.append
+    ) as tr:
+        r = tr.rules[symbol]
+        price = sim.book(venue, symbol).bids[0][0]
+        o = await tr.place_order(symbol, "buy", "limit", (r.min_qty or r.lot_size) * 40_000, price)
+        [engine_order] = [x for x in sim.venue(venue).engine.orders.values() if x.client_id == o.client_id]
+        await _step_until(sim, venue, symbol, engine_order, 0)
+        await settle(lambda: len(run1) == len(engine_order.fills), "run 1's fills")
+    return Run1(signer, symbol, urls, o, engine_order, run1)
+
+
 @pytest.mark.parametrize("venue", ["binance", "okx"])
 def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> None:
     """Run 1's buy fills in part (its fills reach run 1's ``on_fill``) and the run stops. Run 2 adopts
@@ -171,25 +200,10 @@ def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> N
     fills fetched from the trade history. Run 2 hears only the fills made after it adopted the order —
     the simulator's fills minus run 1's (before: the history was searched from the beginning and
     every one of run 1's fills reached run 2's ``on_fill`` again)."""
-    _, signer, _ = ACCOUNTS[venue]
-    symbol = SYMBOLS[venue][0]
 
     async def go() -> None:
         async with funded(venue) as sim:
-            sim.pause()
-            urls = sim.urls()[venue]
-            run1: list[Any] = []
-            async with tickwire.trade(
-                venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run1.append
-            ) as tr:
-                r = tr.rules[symbol]
-                price = sim.book(venue, symbol).bids[0][0]
-                o = await tr.place_order(symbol, "buy", "limit", (r.min_qty or r.lot_size) * 40_000, price)
-                [engine_order] = [
-                    x for x in sim.venue(venue).engine.orders.values() if x.client_id == o.client_id
-                ]
-                await _step_until(sim, venue, symbol, engine_order, 0)
-                await settle(lambda: len(run1) == len(engine_order.fills), "run 1's fills")
+            signer, symbol, urls, o, engine_order, run1 = await _run1_fills_in_part(sim, venue)
             assert engine_order.open and run1
             run2: list[Any] = []
             async with tickwire.trade(
@@ -209,6 +223,55 @@ def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> N
                 await settle(lambda: tr.stream_up(), "the stream back again")  # type: ignore[union-attr]
                 await asyncio.sleep(0.5)
                 assert sorted(f.trade_id for f in run2) == sorted(new)
+
+    asyncio.run(go())
+
+
+OPEN_ORDERS_QUERY = {"binance": "GET /api/v3/openOrders", "okx": "GET /api/v5/trade/orders-pending"}
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx"])
+def test_a_fill_made_while_the_adopting_listing_was_on_its_way_is_counted_once(venue: str) -> None:
+    """Run 1's buy fills in part and the run stops. Run 2 lists the open orders to adopt it; after the
+    venue wrote that listing and before run 2 reads it, the order fills again while the private
+    stream delivers nothing (a stall: the stream misses it). Run 2 adopts the order with the listed,
+    older quantity filled; when its stream drops and returns, reconciliation finds the fill in the
+    trade history — reported once, as the simulator made it, and none of run 1's fills again
+    (before: the search began when run 2 adopted the order, after that fill, and ``on_fill`` never
+    heard of it)."""
+
+    async def go() -> None:
+        async with funded(venue) as sim:
+            signer, symbol, urls, o, engine_order, run1 = await _run1_fills_in_part(sim, venue)
+            ep = sim.endpoint(venue, 0)
+            listed_filled: list[Any] = []
+
+            async def fill_meanwhile() -> None:
+                listed_filled.append(engine_order.filled)
+                ep.stall()
+                await _step_until(sim, venue, symbol, engine_order, engine_order.filled)
+                await asyncio.sleep(0.3)  # the answer's way back (a slow link, a loaded venue)
+                ep.unstall()
+
+            ep.hold_answer(OPEN_ORDERS_QUERY[venue], fill_meanwhile)
+            run2: list[Any] = []
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run2.append
+            ) as tr:
+                assert listed_filled and engine_order.filled > listed_filled[0] and engine_order.open
+                assert tr._current(o.client_id).filled == sum(f.qty for f in run1)  # the listing's
+                await asyncio.sleep(0.2)
+                assert run2 == []  # the stream missed it
+                made = {str(f.trade_id) for f in engine_order.fills} - {f.trade_id for f in run1}
+                assert made
+                tr.stream.drop()  # type: ignore[union-attr]
+                await settle(lambda: len(run2) == len(made), "the fill made while the listing was held")
+                tr.stream.drop()  # type: ignore[union-attr]
+                await settle(lambda: tr.stream_up(), "the stream back again")  # type: ignore[union-attr]
+                await asyncio.sleep(0.5)
+                assert sorted(f.trade_id for f in run2) == sorted(made)
+                o2 = tr._current(o.client_id)
+                assert sum(f.qty for f in run1) + sum(f.qty for f in run2) == o2.filled
 
     asyncio.run(go())
 

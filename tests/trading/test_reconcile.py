@@ -6,16 +6,22 @@ venue's engine would finally take it; the private stream reports it as it would.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from session_cases import settle
 from template_cases import account
 from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
-from tickwire.trading.orders import Order
+from tickwire.trading.orders import Fill, Order
+from tickwire.trading.reconcile import newest
 from tickwire.trading.session import TradingSession
 
 
@@ -287,13 +293,19 @@ def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int) -> None:
     a.run(body, private_stream=False, on_fill=fills.append, before=skewed)
 
 
-def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns() -> None:
+@pytest.mark.parametrize("step_s", [0, 5])
+def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns(step_s: int) -> None:
     """USDⓈ-M: the private stream stops delivering without the session knowing (the simulator
     stalls), an IOC buy fills at once and its answer states the quantity filled but lists no
     executions — the session leaves them to the stream, which is up as far as it knows. The stream
     then reconnects: the ended order's fills come from the trade history, each once, as the
     simulator recorded them (before: only open orders were reconciled, and ``on_fill`` never heard
-    of the fill)."""
+    of the fill).
+
+    ``step_s``: meanwhile our clock steps that far back (an NTP correction) and the venue clock's
+    offset is measured again, ``step_s`` larger. The send time the search starts from was kept on
+    the venue's clock as measured at the send, so the step does not move it (before: our clock's
+    send time plus the new offset started the search 4 s after the fill, which went unheard)."""
     from test_session_usdm import USDM as a
 
     fills: list[Any] = []
@@ -305,6 +317,11 @@ def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns() ->
         o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
         [theirs] = a.orders(sim, o.client_id)
         assert o.filled > 0 and theirs.fills and tr.stream_up() and fills == []
+        if step_s:
+            before = tr.clock.offset_ms
+            tr.clock.sync.clock_ns = lambda: time.time_ns() - step_s * 1_000_000_000
+            await tr.wire.measure_clock(3)
+            assert abs(tr.clock.offset_ms - before - step_s * 1000) < 200  # the step, measured
         ep.unstall()
         tr.stream.drop()  # type: ignore[union-attr]
         await settle(lambda: len(fills) == len(theirs.fills), "the fills after the stream returned")
@@ -313,3 +330,33 @@ def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns() ->
         assert tr.tracker.unaccounted() == []
 
     a.run(body, on_fill=fills.append)
+
+
+def fill(trade_id: str, qty: int, ms: int) -> Fill:
+    return Fill(
+        venue="binance", symbol="BTCUSDT", client_id="c", order_id="o", trade_id=trade_id,
+        side="buy", price=D(100), qty=D(qty), ts_ns=ms * 1_000_000,
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    qtys=st.lists(st.integers(1, 5), min_size=1, max_size=30),
+    data=st.data(),
+)
+def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: list[int], data: Any) -> None:
+    """An order's fills, oldest first (times rising, some equal): the first ``k`` were an earlier
+    run's, summing to the quantity filled it was adopted with; the search lists them from ``w``
+    on (begun early) and ``late`` more came after the word of the quantity filled. Against that
+    construction: none of the earlier run's is taken, and with nothing late, exactly the later ones."""
+    k = data.draw(st.integers(0, len(qtys)))
+    w = data.draw(st.integers(0, k))
+    late = data.draw(st.integers(0, len(qtys) - k))
+    steps = data.draw(st.lists(st.integers(0, 2), min_size=len(qtys), max_size=len(qtys)))
+    ts = list(itertools.accumulate(steps))
+    fills = [fill(str(i), q, t) for i, (q, t) in enumerate(zip(qtys, ts, strict=True))]
+    stated = sum(qtys[k : len(qtys) - late])  # the quantity filled the venue stated, less the base
+    got = {f.trade_id for f in newest(fills[w:], D(stated))}
+    assert not got & {str(i) for i in range(k)}
+    if late == 0:
+        assert got == {str(i) for i in range(k, len(qtys))}

@@ -13,6 +13,7 @@ import asyncio
 import math
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener, ws_create_server
@@ -66,6 +67,8 @@ class VenueServer:
         # lose_answer: operation ("POST /api/v3/order", "order.place") -> answers still to lose
         self.lose_left: dict[str, int] = {}
         self.lost: list[str] = []  # the operations whose answer was lost, in order
+        # hold_answer: REST operation -> what runs after the venue handled it, before its answer
+        self.holds: dict[str, Callable[[], Awaitable[None]]] = {}
         # Every REST exchange as the venue saw it: (arrival, monotonic s; "METHOD /path"; status;
         # Retry-After seconds or None). What rate-limit tests measure clients by.
         self.exchanges: deque[tuple[float, str, int, float | None]] = deque(maxlen=100_000)
@@ -198,6 +201,9 @@ class VenueServer:
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
         resp = await self.venue.http(self, req)
+        meanwhile = self.holds.pop(f"{req.method} {req.path}", None) if self.holds else None
+        if meanwhile is not None:
+            await meanwhile()
         if self.lose_left and self._take_lost(f"{req.method} {req.path}"):
             resp.lost = True
         return resp
@@ -307,6 +313,12 @@ class VenueServer:
             self.lose_left[operation] = times
         else:
             self.lose_left.pop(operation, None)
+
+    def hold_answer(self, operation: str, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        """Hold the answer to the next REST ``operation`` (``"GET /api/v3/openOrders"``), once the
+        venue has handled it, until ``meanwhile()`` returns: what happens at the venue while an answer
+        is on its way, which the answer does not tell. In-process only (a coroutine function)."""
+        self.holds[operation] = meanwhile
 
     def skew(self, ms: int) -> None:
         """Shift the venue's clock (timestamps it sends, time endpoints, signature windows)."""

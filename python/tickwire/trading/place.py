@@ -10,7 +10,7 @@ registers the orders it writes with the same :func:`register`."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -40,6 +40,9 @@ class RegisterPort(Protocol):
     audit: AuditLog | NullAudit
     audited: bool
     sent_at: dict[str, int]
+    # The venue's clock as measured (Unix ms): a send time kept on it is not moved by a later step of
+    # our clock, which the offset measured again would add to a time kept on ours.
+    venue_ms: Callable[[], int]
 
     @property
     def wire(self) -> RequestAudit: ...
@@ -51,7 +54,7 @@ def register(port: RegisterPort, order: Order, written_on: str | None = None) ->
     wrote the bytes itself (``written_on``: ``"ws"``/``"rest"``, where the wire's ``request`` record is
     written too, as the wire's ``send`` writes it for ``place_order``)."""
     port.tracker.track(order)
-    port.sent_at[order.client_id] = int(time.time() * 1000)
+    port.sent_at[order.client_id] = port.venue_ms()
     if port.audited:  # the fields are built only for a real log: this runs for every order
         port.audit.event("order_request", **audit_fields(order))
         if written_on is not None:

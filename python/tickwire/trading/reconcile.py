@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -249,19 +250,35 @@ class Reconciler:
         )
 
     async def catch_up_fills(self, client_id: str) -> None:
-        """The order's executions from the venue's trade history (each counted once by trade id)."""
+        """The order's executions from the venue's trade history (each counted once by trade id). An
+        adopted order's are those after the quantity filled it was adopted with (the earlier run's)."""
         p = self.port
         o = self._current(client_id)
         if o.order_id is None or o.filled <= 0:
             return
-        for f in await p.fills(o.symbol, since_ms=p.sent_ms(client_id)):
-            if f.order_id == o.order_id:
-                p.tracker.apply(
-                    OrderEvent(
-                        source="reconcile",
-                        client_id=client_id,
-                        order_id=o.order_id,
-                        status=None,
-                        fill=replace(f, client_id=client_id),
-                    )
-                )
+        listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
+        found = [f for f in listed if f.order_id == o.order_id]
+        base = p.tracker.adopted_base(client_id)
+        if base is not None:
+            found = newest(found, o.filled - base)
+        for f in found:
+            fill = replace(f, client_id=client_id)
+            p.tracker.apply(
+                OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),
+            )
+
+
+def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
+    """The newest of one order's ``fills`` (by time; of two at one time, the one listed later)
+    until they make ``qty``: those after the quantity filled an earlier run left, where a search
+    begun a little early lists some of that run's too. Never one past ``qty``: should a fill come
+    between the word of ``qty`` and the search, an older one of this run's may be left out, but
+    none of the earlier run's is counted again."""
+    out: list[Fill] = []
+    got = Decimal(0)
+    for f in reversed(sorted(fills, key=lambda f: f.ts_ns or 0)):
+        if got >= qty:
+            break
+        out.append(f)
+        got += f.qty
+    return out

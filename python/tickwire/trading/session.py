@@ -136,9 +136,11 @@ class TradingSession:
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
             adopt=None if owns is None else functools.partial(adoptable, self.client_ids, owns),
         )  # fmt: skip
+        self.venue_ms = self.tracker.venue_ms = self.clock.now_ms
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
-        # When each order was sent (Unix ms) by client id, kept by ``place.register``; read with ``sent_ms``.
+        # When each order was sent (Unix ms, the venue's clock as measured then) by client id, kept by
+        # ``place.register``; read with ``sent_ms``.
         self.sent_at: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
@@ -204,6 +206,10 @@ class TradingSession:
         them after the listing is missed): those ``adopt`` accepts are tracked from then on — listed
         by ``open_orders()``, their fills counted. A listing that fails leaves the start going; the
         venue's later events still adopt them."""
+        # What the listing states filled is the earlier run's; a fill after the venue wrote it counts
+        # here, so the fills of what it adopts count from when it was asked (the stream may miss one
+        # while the answer is on its way: reconciliation then finds it from there).
+        self.tracker.adopting_since = self.clock.now_ms()
         try:
             listed = await self.open_orders()
         except Exception as e:  # an order of another script the grammar cannot read included
@@ -211,6 +217,8 @@ class TradingSession:
             log.warning("%s: open orders not all listed at start (%s); events adopt the rest", self.venue, e)
             self.audit.event("adopt_failed", venue=self.venue, error=str(e))
             return
+        finally:
+            self.tracker.adopting_since = None
         ids = [o.client_id for o in listed if o.is_open and self.tracker.get(o.client_id) is not None]
         if ids:
             log.info("%s: %d open order(s) of an earlier run adopted", self.venue, len(ids))
@@ -443,15 +451,16 @@ class TradingSession:
     def sent_ms(self, client_id: str) -> int | None:
         """When ``client_id`` was sent (Unix ms on the venue's clock, which stamps its trades), the
         start of its fills' search: a second early for what the offset's measurement may miss (a
-        venue clock behind ours left the fills out of a search started on our clock)."""
+        venue clock behind ours left the fills out of a search started on our clock). Kept on the
+        venue's clock as measured at the send: a later step of our clock, and the offset measured
+        again, does not move it. An earlier run's order: from when this session counts its fills
+        (``tracker.adopted_ms``), a second early too — what the search finds of the earlier run's
+        fills, summed in the quantity filled it was adopted with, is not counted again
+        (``Reconciler.catch_up_fills``)."""
         sent = self.sent_at.get(client_id)
         if sent is None:
-            # An earlier run's order: from when this session adopted it, no earlier — its fills
-            # before then were the earlier run's, reported there and summed in the listed quantity
-            # filled (before, every one of them reached on_fill a second time).
-            adopted = self.tracker.adopted_ms(client_id)
-            return None if adopted is None else int(adopted + self.clock.offset_ms)
-        return int(sent + self.clock.offset_ms) - FILLS_SINCE_MARGIN_MS
+            sent = self.tracker.adopted_ms(client_id)
+        return None if sent is None else sent - FILLS_SINCE_MARGIN_MS
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

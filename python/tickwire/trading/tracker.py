@@ -83,7 +83,8 @@ class _Rec:
     # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
     amending: bool = False
     amend_terms: tuple[Decimal, Decimal | None] | None = None
-    # Unix ms this session adopted it (an earlier run's order): its fills before then were that run's.
+    # An earlier run's order: from when (Unix ms, the venue's clock) this session counts its fills —
+    # the adopting listing's request, or the word that adopted it; those before were that run's.
     adopted_ms: int | None = None
     adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
     fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
@@ -110,6 +111,10 @@ class OrderTracker:
         self.on_forget = on_forget  # called with each forgotten order's client id
         self.retain_s: float | None = RETAIN_S
         self.clock: Callable[[], float] = time.monotonic
+        # The venue's clock (Unix ms; the session's measured one), which stamps its trades: when an
+        # adopted order's fills count from. While a listing adopts (``adopting_since``), its request's.
+        self.venue_ms: Callable[[], int] = lambda: int(time.time() * 1000)
+        self.adopting_since: int | None = None
         # (when it ended, client id), oldest first: what ``_forget_ended`` walks.
         self._ended: collections.deque[tuple[float, str]] = collections.deque()
         self.forgotten = 0
@@ -401,7 +406,8 @@ class OrderTracker:
             client_id=ev.client_id,
             status="pending",
         )
-        rec = _Rec(order, adopted_ms=int(time.time() * 1000))
+        since = self.adopting_since
+        rec = _Rec(order, adopted_ms=self.venue_ms() if since is None else since)
         self._recs[ev.client_id] = rec
         return rec
 
@@ -426,9 +432,16 @@ class OrderTracker:
             rec.fills_asked = True
 
     def adopted_ms(self, client_id: str) -> int | None:
-        """When this session adopted ``client_id`` (Unix ms, our clock); None if it placed it."""
+        """From when (Unix ms, the venue's clock) this session counts the fills of ``client_id``, an
+        order it adopted; None if it placed it."""
         rec = self._recs.get(client_id)
         return None if rec is None else rec.adopted_ms
+
+    def adopted_base(self, client_id: str) -> Decimal | None:
+        """Of an adopted order's quantity filled, what the earlier run's fills made (None: not adopted,
+        or no word of its quantity filled yet)."""
+        rec = self._recs.get(client_id)
+        return None if rec is None else rec.adopted_base
 
     def _take_fill(self, rec: _Rec, fill: Fill | None, notes: list[str]) -> Fill | None:
         if fill is None:
