@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from session_cases import SimAccount
-from tickwire.errors import VenueError
+from tickwire.errors import TransportError, VenueError
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
 from tickwire.trading.account import every_page
@@ -178,3 +178,25 @@ def test_htx_says_when_its_one_page_of_open_orders_is_full() -> None:
         assert {o.client_id for o in report.cancelled} == placed
 
     a.run(body)
+
+
+def test_htx_reconciliation_past_a_full_page_of_open_orders_still_proves_a_lost_order_absent() -> None:
+    """505 orders of another program rest on the key; an order's request never reaches HTX (held
+    unanswered). Reconciliation asks by client id (no such order), then lists the open orders, which
+    stop at a full page of 500 (``VenueError``): it reads what the pages it got and the tracker say
+    and, the order in neither, declares it not placed — ``TransportError``, nothing resent, the
+    simulator's 505 orders only (before the cut-short fallback: the listing's error left the order
+    unknown and the call raised ``UnknownOutcome``)."""
+    from test_session_htx import HTX as a
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        theirs = rest_in_engine(sim, a.venue, a.key, a.symbol, 505, "theirs")
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)
+        listed = _listings(sim, a.venue, "GET /v1/order/openOrders")
+        with pytest.raises(TransportError, match="was not placed"):
+            await a.rest_below(sim, tr, 10)
+        assert _listings(sim, a.venue, "GET /v1/order/openOrders") > listed  # the cut-short path ran
+        assert _open_ids(a, sim) == theirs  # nothing of ours, nothing resent
+        assert tr.tracker.open_orders() == [] and tr.tracker.in_flight() == []
+
+    a.run(body, timeout=0.5)
