@@ -10,16 +10,17 @@ from typing import Any
 
 import nats.errors
 import orjson
-from nats.js.errors import NotFoundError
+import pytest
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from tickwire.remote import consumer
 from tickwire.remote.consumer import EventConsumer
 
 
-def _info(dseq: int = 0) -> Any:
+def _info(dseq: int = 0, waiting: int = 0) -> Any:
     return types.SimpleNamespace(
         delivered=types.SimpleNamespace(consumer_seq=dseq),
         ack_floor=types.SimpleNamespace(stream_seq=0),
-        num_waiting=0,
+        num_waiting=waiting,
         num_ack_pending=0,
     )
 
@@ -29,11 +30,12 @@ class _Jsm:
         self.exists = False
         self.failures = 0  # consumer creations to fail before one succeeds
         self.made: list[int | None] = []  # the start sequence of each durable made
+        self.pulls = 0  # pull requests made (each outstanding for a while on a real server)
 
     async def consumer_info(self, *a: Any, **k: Any) -> Any:
         if not self.exists:
             raise NotFoundError()
-        return _info()
+        return _info(waiting=self.pulls)
 
     async def add_consumer(self, stream: str, cfg: Any) -> Any:
         if self.failures:
@@ -63,9 +65,53 @@ class _Sub:
         pass
 
 
-class _Nc:
+class _Kv:
+    """The key-value calls a reader claim makes, with JetStream's create/compare-and-set rules."""
+
     def __init__(self) -> None:
-        self.j = _Jsm()
+        self.entries: dict[str, tuple[bytes, int]] = {}
+        self.rev = 0
+
+    async def create(self, key: str, value: bytes) -> int:
+        if key in self.entries:
+            raise KeyWrongLastSequenceError()
+        return self._put(key, value)
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        if self.entries.get(key, (b"", 0))[1] != last:
+            raise KeyWrongLastSequenceError()
+        return self._put(key, value)
+
+    async def get(self, key: str) -> Any:
+        if key not in self.entries:
+            raise KeyNotFoundError()
+        value, rev = self.entries[key]
+        return types.SimpleNamespace(value=value, revision=rev)
+
+    async def delete(self, key: str, last: int) -> None:
+        if self.entries.get(key, (b"", 0))[1] == last:
+            del self.entries[key]
+
+    def _put(self, key: str, value: bytes) -> int:
+        self.rev += 1
+        self.entries[key] = (value, self.rev)
+        return self.rev
+
+
+@pytest.fixture(autouse=True)
+def kv(monkeypatch: Any) -> _Kv:
+    store = _Kv()
+
+    async def bucket(nc: Any) -> _Kv:
+        return store
+
+    monkeypatch.setattr(consumer, "bucket", bucket, raising=False)
+    return store
+
+
+class _Nc:
+    def __init__(self, j: _Jsm | None = None) -> None:
+        self.j = j or _Jsm()
         self.q: asyncio.Queue[Any] = asyncio.Queue()
 
     def jsm(self, timeout: float) -> _Jsm:
@@ -77,8 +123,9 @@ class _Nc:
     async def subscribe(self, inbox: str) -> _Sub:
         return _Sub(self.q)
 
-    async def publish(self, *a: Any, **k: Any) -> None:
-        pass
+    async def publish(self, subject: str, *a: Any, **k: Any) -> None:
+        if subject.startswith("$JS.API.CONSUMER.MSG.NEXT."):
+            self.j.pulls += 1
 
 
 def _msg(dseq: int, sseq: int) -> Any:
@@ -119,3 +166,25 @@ def test_a_durable_that_cannot_be_made_again_at_once_is_retried_and_nothing_is_l
 
     asyncio.run(go())
     assert heard == ["c10", "c11", "c12", "c13"]
+
+
+def test_two_consumers_started_at_once_on_a_new_durable_are_not_both_let_read(kv: _Kv) -> None:
+    """Two clients of one strategy start in the same instant on a durable that does not exist yet:
+    both ask for it and hear it is not there. One claims it and reads; the other finds the claim,
+    sees its reader's pulls and is refused (before, neither checked a durable it had not found, both
+    made it and both read — each would have missed the other's share of the events). The reader's
+    close gives the claim back."""
+
+    async def go() -> None:
+        j = _Jsm()
+        a, b = (EventConsumer(_Nc(j), "binance", "acct", "dur", lambda k, v: None) for _ in range(2))
+        got = await asyncio.gather(a.start(), b.start(), return_exceptions=True)
+        refused = [g for g in got if isinstance(g, BaseException)]
+        reading = [c for c in (a, b) if c._task is not None]
+        assert len(reading) == 1 and len(refused) == 1, got
+        assert isinstance(refused[0], ValueError) and "another live client" in str(refused[0])
+        assert list(kv.entries) == ["reader.dur"]
+        await reading[0].close(timeout=0.1)
+        assert kv.entries == {}
+
+    asyncio.run(go())

@@ -297,6 +297,70 @@ def test_a_second_live_client_on_one_durable_is_refused_not_given_half_the_event
     run(body)
 
 
+def test_two_clients_started_at_once_on_one_durable_are_not_both_let_read(nats_urls: list[str]) -> None:
+    """Two clients of one strategy on the default durable, started together against the real server:
+    one reads, the other is refused (the instant in which both found no durable and, before the
+    claim, both read is timed exactly in ``test_consumer.py``). Once the reader closes, its claim is
+    given back: a client starts on the durable at once and hears every fill of its orders."""
+
+    async def start() -> tuple[Any, Any]:
+        cm = remote(nats_urls, "both", "mm1")
+        return cm, await cm.__aenter__()
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("both"))):
+            got = await asyncio.gather(start(), start(), return_exceptions=True)
+            started = [g for g in got if not isinstance(g, BaseException)]
+            refused = [g for g in got if isinstance(g, BaseException)]
+            for cm, _ in started:
+                await cm.__aexit__(None, None, None)
+            assert len(started) == 1 and len(refused) == 1, got
+            assert isinstance(refused[0], ValueError) and "consumer" in str(refused[0])
+            fills: list[Fill] = []
+            begun = time.monotonic()
+            async with remote(nats_urls, "both", "mm1", on_fill=fills.append) as tr:
+                assert time.monotonic() - begun < 3.0  # the claim was given back, not waited out
+                await take(v, tr)
+                made = sorted(str(f.trade_id) for o in v.orders("both") for f in o.fills)
+                await settle(lambda: sorted(f.trade_id for f in fills) == made, "the fills", 10)
+
+    run(body)
+
+
+def test_a_claim_left_by_a_client_that_died_is_taken_over(nats_urls: list[str]) -> None:
+    """A client died holding its durable's claim (no pulls since). A client restarted within
+    ``STARTING_S`` of the claim waits out the rest rather than being refused; one finding an older
+    claim takes it over after a few looks for pulls. Either way it reads every fill."""
+    from tickwire.gateway.state import bucket
+    from tickwire.remote.consumer import durable_name
+    from tickwire.remote.reader_claim import STARTING_S
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("dead"))):
+            import nats
+
+            nc = await nats.connect(nats_urls)
+            kv = await bucket(nc)
+            key = "reader." + durable_name(VENUE, "dead", "mm1")
+            for age_s in (1.0, 60.0):
+                await kv.put(key, f"{int((time.time() - age_s) * 1000)} deadbeef".encode())
+                fills: list[Fill] = []
+                begun = time.monotonic()
+                async with remote(nats_urls, "dead", "mm1", on_fill=fills.append) as tr:
+                    took = time.monotonic() - begun
+                    if age_s < STARTING_S:
+                        assert took >= STARTING_S - age_s - 0.5, took  # waited for it to age
+                    else:
+                        assert took < 3.0, took
+                    before = {str(f.trade_id) for o in v.orders("dead") for f in o.fills}
+                    await take(v, tr)
+                    made = sorted({str(f.trade_id) for o in v.orders("dead") for f in o.fills} - before)
+                    await settle(lambda h=fills, m=made: sorted(f.trade_id for f in h) == m, "the fills", 10)
+            await nc.close()
+
+    run(body)
+
+
 def test_a_fill_stored_twice_by_the_gateway_is_heard_once(nats_urls: list[str]) -> None:
     """The gateway tells a fill again after a gap longer than the stream's duplicate window (it is
     stored twice, under a second message id): the client passes it on once, by its trade id

@@ -19,6 +19,9 @@ Exactly once, and how:
   after the last event handled (on a new inbox, so nothing of the old one is taken for the new) and
   they come again, in order.
 
+One client reads a durable: a second one started on it is refused with a ``ValueError``, also when
+both start in the same instant (``reader_claim``: the durable claimed atomically first).
+
 A new durable starts at events published from then on (``start_seq`` replays from that sequence);
 an existing one resumes where its ack floor is, whatever ``start_seq`` says — also after a client
 that died with events delivered but not acked (the durable is made again from its ack floor)."""
@@ -39,6 +42,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from tickwire.bus import codec, subjects
+from tickwire.gateway.state import bucket
+from tickwire.remote.reader_claim import ReaderClaim
 
 log = logging.getLogger("tickwire.remote")
 
@@ -85,15 +90,24 @@ class EventConsumer:
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._claim: ReaderClaim | None = None
 
     async def start(self) -> EventConsumer:
+        self._claim = ReaderClaim(await bucket(self.nc), self.durable)
+        await self._claim.take(self._read)
+        try:
+            await self._open()
+        except BaseException:
+            await self._claim.release()
+            raise
+        return self
+
+    async def _open(self) -> None:
         start_seq = self.start_seq
         try:
             info = await self.jsm.consumer_info(self.stream, self.durable)
         except NotFoundError:
             info = None
-        if info is not None:
-            info = await self._refuse_if_read(info)
         if info is not None and info.num_ack_pending:
             # A client that died left events delivered but unacked: they would come back only after
             # the ack wait, behind newer ones (whose cumulative ack would take them along unhandled).
@@ -107,21 +121,15 @@ class EventConsumer:
         self._inbox = self.nc.new_inbox()
         self._sub = await self.nc.subscribe(self._inbox)
         self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
 
-    async def _refuse_if_read(self, info: Any) -> Any:
-        """``ValueError`` when another live client reads this durable: its pulls never stop for
-        longer than ``EXPIRES_S``, and two readers of one durable split its events between them
-        (each would miss the other's share of fills). The durable's info otherwise."""
-        for _ in range(3):
-            if info.num_waiting:
-                raise ValueError(
-                    f"consumer {self.durable} is being read by another live client (two clients of "
-                    "one strategy?): give each its own durable= to read every event in each"
-                )
-            await asyncio.sleep(EXPIRES_S / 2)
+    async def _read(self) -> bool:
+        """Whether a reader has pulls outstanding on the durable (a live one always has, but for
+        moments shorter than ``EXPIRES_S``)."""
+        try:
             info = await self.jsm.consumer_info(self.stream, self.durable)
-        return info
+        except NotFoundError:
+            return False
+        return bool(info.num_waiting)
 
     async def _create(self, start_seq: int | None) -> Any:
         by_seq = start_seq is not None
@@ -248,10 +256,12 @@ class EventConsumer:
             try:
                 info = await self.jsm.consumer_info(self.stream, self.durable, timeout=1.0)
                 if info.ack_floor.stream_seq >= self.last_seq:
-                    return
+                    break
             except Exception as e:
                 log.warning("consumer %s: ack floor not confirmed (%s)", self.durable, e)
             await asyncio.sleep(0.02)
+        if self._claim is not None:
+            await self._claim.release()
 
     def health(self) -> dict[str, Any]:
         return {
