@@ -188,3 +188,27 @@ def test_two_consumers_started_at_once_on_a_new_durable_are_not_both_let_read(kv
         assert kv.entries == {}
 
     asyncio.run(go())
+
+
+def test_a_consumer_whose_claim_was_taken_while_it_started_stops_and_says_so(kv: _Kv) -> None:
+    """A start slower than ``STARTING_S``: before its first pull, another client took its claim for
+    a dead one's and took it over. The slow one, finding the claim no longer its own, stops reading
+    and is refused — and leaves the other's claim alone."""
+
+    class Slow(_Jsm):
+        async def add_consumer(self, stream: str, cfg: Any) -> Any:
+            _, rev = kv.entries["reader.dur"]
+            await kv.update("reader.dur", b"1 theirs", last=rev)
+            return await super().add_consumer(stream, cfg)
+
+    async def go() -> None:
+        c = EventConsumer(_Nc(Slow()), "binance", "acct", "dur", lambda k, v: None)
+        try:
+            await c.start()
+        except ValueError as e:
+            assert "claimed by another client" in str(e)
+        else:
+            raise AssertionError("started on a claim it lost")
+        assert c._task is None and kv.entries["reader.dur"][0] == b"1 theirs"
+
+    asyncio.run(go())

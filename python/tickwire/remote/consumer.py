@@ -100,6 +100,11 @@ class EventConsumer:
         except BaseException:
             await self._claim.release()
             raise
+        # Asked once its first pull is out (a taker looking from then on sees it): a start that took
+        # longer than ``STARTING_S`` may have lost the claim to a client that took it for dead.
+        if not await self._claim.held():
+            await self.close(timeout=0.0)
+            raise ValueError(f"consumer {self.durable} was claimed by another client while this one started")
         return self
 
     async def _open(self) -> None:

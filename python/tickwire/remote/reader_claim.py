@@ -65,6 +65,15 @@ class ReaderClaim:
             except KeyWrongLastSequenceError:
                 raise ValueError(f"consumer {self.durable} was just claimed by another client") from None
 
+    async def held(self) -> bool:
+        """Whether the claim is still this reader's (one slower to start than ``STARTING_S`` may
+        have been taken over before its first pull)."""
+        try:
+            entry = await self.kv.get(self.key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return False
+        return bool(entry.value == self.value)
+
     async def release(self) -> None:
         if self.rev is not None:
             with contextlib.suppress(Exception):  # taken over, or the store away: left as is
