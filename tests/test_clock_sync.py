@@ -223,3 +223,36 @@ def test_the_estimate_rust_reads_gives_now_ms_to_the_millisecond(
     clocked.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("clock_ns", "linear")})
     assert sync.linear.at(t_ns) == clocked.now_ms()
     assert abs(sync.linear.now_ms() - sync.now_ms()) <= 1  # both read the wall clock, a moment apart
+
+
+@pytest.mark.parametrize(
+    ("offset_then", "offset_now", "step_ms", "early_ms"),
+    [
+        (250.0, 250.0, 0, 0),  # nothing changed
+        (250.0, 5250.0, -5000, 0),  # ours stepped 5 s back, the offset measured again
+        (250.0, -4750.0, 5000, 5000),  # ours stepped 5 s forward: the bound 5 s early
+        (0.0, -2000.0, 0, 0),  # the offset at the stamp was not measured yet: ours 2 s ahead
+        (0.0, 2000.0, 0, 2000),  # ours 2 s behind, not measured yet: the bound 2 s early
+    ],
+)
+def test_a_stamp_is_read_on_the_venues_clock_never_later_than_it_was(
+    offset_then: float, offset_now: float, step_ms: int, early_ms: int
+) -> None:
+    """The truth is the venue's reading at the stamp's moment: our clock then plus the true offset
+    then, ``offset_now + step_ms`` (ours stepped by ``step_ms`` since, which the offset measured
+    again takes in). Read back after the step and the re-measurement, the stamp is never later than
+    the truth: exact where ours stepped back or its offset was too large, early by the step or the
+    offset's shortfall otherwise (a search from it finds what it must, and a little more)."""
+    local_then_ms = 1_700_000_000_000
+    true_then = local_then_ms + offset_now + step_ms
+    clock = ClockSync(keep=1, window=1, clock_ns=lambda: local_then_ms * 1_000_000)
+    clock.add_sample(local_then_ms * 1_000_000, local_then_ms + offset_then, local_then_ms * 1_000_000)
+    s = clock.stamp()
+    assert s.local_ms == local_then_ms and s.offset_ms == pytest.approx(offset_then)
+    later_ns = (local_then_ms + 60_000 + step_ms) * 1_000_000
+    clock.clock_ns = lambda: later_ns
+    for _ in range(2):  # two readings that agree: a step, not an outlier
+        clock.add_sample(later_ns, later_ns / 1e6 + offset_now, later_ns)
+    assert clock.offset_ms == pytest.approx(offset_now)
+    got = clock.venue_ms_at(s)
+    assert early_ms <= true_then - got <= early_ms + 1  # (+1: the millisecond it falls in)

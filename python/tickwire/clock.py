@@ -36,6 +36,13 @@ MAX_DRIFT_PPM = 500.0
 STEP_DRIFT_PPM = 100.0
 
 
+class Stamp(NamedTuple):
+    """A moment as ``ClockSync.stamp`` took it: our clock (Unix ms) and the venue's offset then."""
+
+    local_ms: int
+    offset_ms: float
+
+
 class _Sample(NamedTuple):
     t_ns: int  # local midpoint
     offset_ms: float
@@ -182,6 +189,18 @@ class ClockSync:
         """The venue's clock as best known: local time corrected by the offset and drift."""
         t = self.clock_ns()
         return int(t / 1e6 + (self._offset + self._slope * (t - self._t_ref)))  # _offset_at, inlined
+
+    def stamp(self) -> Stamp:
+        """Now, for telling later when on the venue's clock it was (``venue_ms_at``)."""
+        return Stamp(self.clock_ns() // 1_000_000, self._offset)
+
+    def venue_ms_at(self, s: Stamp) -> int:
+        """When ``s`` was taken, on the venue's clock, never later than it was: with the smaller of
+        the offset then and now. Ours stepped back since (the offset measured again grew by the
+        step) or the offset then was too large (not yet measured, a clock that was off): now's. Ours
+        stepped forward, or the offset then was too small: then's — a bound a little early, not the
+        step late (what starts a search for the venue's trades since then must not miss one)."""
+        return int(s.local_ms + min(s.offset_ms, self._offset))
 
     async def sync(self, fetch: Callable[[], Awaitable[float]], rounds: int = 5) -> float:
         """Take ``rounds`` samples back to back; ``fetch`` returns the server's time in ms."""

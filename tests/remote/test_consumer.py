@@ -212,3 +212,36 @@ def test_a_consumer_whose_claim_was_taken_while_it_started_stops_and_says_so(kv:
         assert c._task is None and kv.entries["reader.dur"][0] == b"1 theirs"
 
     asyncio.run(go())
+
+
+def test_a_live_reader_is_not_taken_for_dead_and_one_taken_over_stops(kv: _Kv, monkeypatch: Any) -> None:
+    """A reads; B starts on the durable seeing none of A's pulls (a callback that holds A up, or a
+    server answer without them): A writes its claim again every ``RENEW_S``, so B is refused all the
+    same. Then the claim is taken over behind A's back (as by a client that took A for dead): A finds
+    out at its next write, stops reading and says so in ``health()``."""
+    from tickwire.remote import reader_claim
+
+    monkeypatch.setattr(reader_claim, "RENEW_S", 0.05)
+    monkeypatch.setattr(reader_claim, "STALE_S", 0.4)
+
+    async def go() -> None:
+        a = await EventConsumer(_Nc(), "binance", "acct", "dur", lambda k, v: None).start()
+        blind = _Jsm()
+        blind.exists = True  # B sees the durable, never A's pulls
+        b = EventConsumer(_Nc(blind), "binance", "acct", "dur", lambda k, v: None)
+        try:
+            await b.start()
+        except ValueError as e:
+            assert "another live client" in str(e)
+        else:
+            raise AssertionError("B read beside a live A")
+        assert a._task is not None and not a._task.done()
+        _, rev = kv.entries["reader.dur"]
+        await kv.update("reader.dur", b"1 theirs", last=rev)
+        await asyncio.sleep(0.4)
+        assert a._task.done() and a.health()["claim_lost"]
+        assert kv.entries["reader.dur"][0] == b"1 theirs"
+        await a.close(timeout=0.1)
+        assert kv.entries["reader.dur"][0] == b"1 theirs"  # its close leaves the taker's claim
+
+    asyncio.run(go())

@@ -341,3 +341,45 @@ def test_held_fills_count_when_the_order_is_stated_ended_and_not_as_the_earlier_
     t.apply(replace(_event("run1-c", "filled"), filled_cum=D("1")))
     assert [f.trade_id for f in fills] == ["e1", "e2"]
     assert t.unaccounted() == ["run1-c"]  # e3's 0.3: asked for once the stream is back
+
+
+def test_a_fill_held_before_the_adopting_listing_stays_out_of_the_earlier_runs_quantity() -> None:
+    """A listing written before a fill, read after the fill's ``execution`` push was held: the
+    listing adopts the order with the earlier run's 0.5 filled, the held fill (0.2) is reported once
+    and does not come off that 0.5 (the listing's quantity never had it; a stream word's would).
+    When the order ends at 0.9 with a further 0.2 lost, what the earlier run filled is still 0.5
+    and the fills search is asked for exactly the 0.4 this run made (before: 0.3 attributed to the
+    earlier run, and the search, which starts before the listing, reached back into its fills)."""
+    from tickwire.trading.reconcile import newest
+
+    fills: list[Fill] = []
+    t = OrderTracker(
+        adopt=functools.partial(adoptable, ClientIds("bybit", "mm"), lambda cid: cid.startswith("run1-")),
+        on_fill=fills.append,
+    )
+
+    def fill(trade: str, qty: str, ms: int) -> Fill:
+        return Fill(
+            venue="bybit", symbol="BTCUSDT", client_id="run1-d", order_id="o-run1-d", trade_id=trade,
+            side="buy", price=D("100"), qty=D(qty), ts_ns=ms * 1_000_000,
+        )  # fmt: skip
+
+    def execution(f: Fill) -> OrderEvent:
+        return OrderEvent(
+            source="stream", client_id="run1-d", order_id="o-run1-d", fill=f, venue="bybit",
+            symbol="BTCUSDT", side="buy",
+        )  # fmt: skip
+
+    earlier = [fill("a", "0.3", 1), fill("b", "0.2", 2)]  # the earlier run's 0.5
+    ours = [fill("c", "0.2", 3), fill("d", "0.2", 4)]
+    listing = replace(_event("run1-d", "partially_filled"), source="rest", filled_cum=D("0.5"))
+    assert t.apply(execution(ours[0])) is None  # held: no word of the order yet
+    got = t.apply(listing)
+    assert got is not None and [f.trade_id for f in fills] == ["c"]
+    assert t.adopted_base("run1-d") == D("0.5")
+    t.apply(replace(_event("run1-d", "filled"), filled_cum=D("0.9")))  # d's push was lost
+    assert t.unaccounted() == ["run1-d"]
+    o = t.get("run1-d")
+    base = t.adopted_base("run1-d")
+    assert o is not None and base is not None
+    assert {f.trade_id for f in newest(earlier + ours, o.filled - base)} == {"c", "d"}

@@ -13,7 +13,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from session_cases import settle
 from template_cases import account
@@ -268,27 +268,33 @@ def test_the_stream_is_up_while_its_reconciliation_runs() -> None:
     a.run(body)
 
 
-@pytest.mark.parametrize("skew_ms", [0, -1500, 1500])
-def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int) -> None:
+@pytest.mark.parametrize(("skew_ms", "mid"), [(0, False), (-1500, False), (1500, False), (-3000, True)])
+def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int, mid: bool) -> None:
     """USDⓈ-M, no private stream: an IOC buy at the ask fills at once and its answer states the filled
     quantity but lists no executions, so the session fetches them from the trade history, from the
     order's send time. The venue's clock runs ``skew_ms`` from ours; its trades carry its time, so
     the search starts on its clock (before: on ours — with the venue 1.5 s behind, the search began
-    after the fill and ``on_fill`` never heard of it)."""
+    after the fill and ``on_fill`` never heard of it). ``mid``: the venue's clock steps back after
+    the start's measurement; the order, stamped with the old offset, is refused (-1021), the clock
+    measured again and the order resent — its send time is read with the new offset (kept with the
+    old one, the search began 2 s after the fill)."""
     from test_session_usdm import USDM as a
 
     fills: list[Any] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        if mid:
+            sim.endpoint(a.venue, 0).skew(skew_ms)
         _, ask = a.touch(sim)
         o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
         [theirs] = a.orders(sim, o.client_id)
         assert theirs.fills and o.filled > 0
         await settle(lambda: len(fills) == len(theirs.fills), "the fills from the trade history")
         assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert tr.health()["clock_resyncs"] == (1 if mid else 0)  # refused, measured, resent
 
     def skewed(sim: Simulator) -> None:
-        sim.endpoint(a.venue, 0).skew(skew_ms)
+        sim.endpoint(a.venue, 0).skew(0 if mid else skew_ms)
 
     a.run(body, private_stream=False, on_fill=fills.append, before=skewed)
 
@@ -348,15 +354,20 @@ def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: li
     """An order's fills, oldest first (times rising, some equal): the first ``k`` were an earlier
     run's, summing to the quantity filled it was adopted with; the search lists them from ``w``
     on (begun early) and ``late`` more came after the word of the quantity filled. Against that
-    construction: none of the earlier run's is taken, and with nothing late, exactly the later ones."""
+    construction: none of the earlier run's is taken, and with nothing late, exactly the later ones —
+    listed oldest first (Binance) or newest first (OKX, Bybit, Coinbase) alike, once the listing's
+    times are not all one (then its order cannot be told)."""
     k = data.draw(st.integers(0, len(qtys)))
     w = data.draw(st.integers(0, k))
     late = data.draw(st.integers(0, len(qtys) - k))
     steps = data.draw(st.lists(st.integers(0, 2), min_size=len(qtys), max_size=len(qtys)))
     ts = list(itertools.accumulate(steps))
     fills = [fill(str(i), q, t) for i, (q, t) in enumerate(zip(qtys, ts, strict=True))]
+    newest_first = data.draw(st.booleans())
+    assume(not newest_first or len(ts) - w < 2 or ts[w] < ts[-1])
+    listed = fills[w:][::-1] if newest_first else fills[w:]
     stated = sum(qtys[k : len(qtys) - late])  # the quantity filled the venue stated, less the base
-    got = {f.trade_id for f in newest(fills[w:], D(stated))}
+    got = {f.trade_id for f in newest(listed, D(stated))}
     assert not got & {str(i) for i in range(k)}
     if late == 0:
         assert got == {str(i) for i in range(k, len(qtys))}

@@ -43,6 +43,7 @@ from nats.js.errors import NotFoundError
 
 from tickwire.bus import codec, subjects
 from tickwire.gateway.state import bucket
+from tickwire.remote import reader_claim
 from tickwire.remote.reader_claim import ReaderClaim
 
 log = logging.getLogger("tickwire.remote")
@@ -91,20 +92,27 @@ class EventConsumer:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._claim: ReaderClaim | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self.claim_lost = False
 
     async def start(self) -> EventConsumer:
-        self._claim = ReaderClaim(await bucket(self.nc), self.durable)
-        await self._claim.take(self._read)
+        self._claim = claim = ReaderClaim(await bucket(self.nc), self.durable)
+        await claim.take(self._read)
         try:
             await self._open()
+            # Written again before the first pull: a start slower than ``STALE_S`` may have lost the
+            # claim to a client that took it for a dead one's, and then this one must not read.
+            if not await claim.renew():
+                raise ValueError(f"consumer {self.durable} was claimed by another client as this one started")
         except BaseException:
-            await self._claim.release()
+            await claim.release()
+            if self._sub is not None:
+                with contextlib.suppress(Exception):
+                    await self._sub.unsubscribe()
             raise
-        # Asked once its first pull is out (a taker looking from then on sees it): a start that took
-        # longer than ``STARTING_S`` may have lost the claim to a client that took it for dead.
-        if not await self._claim.held():
-            await self.close(timeout=0.0)
-            raise ValueError(f"consumer {self.durable} was claimed by another client while this one started")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run())
+        self._keeper = loop.create_task(self._keep_claim(claim))
         return self
 
     async def _open(self) -> None:
@@ -125,7 +133,6 @@ class EventConsumer:
         self._dseq, self._floor = info.delivered.consumer_seq, info.ack_floor.stream_seq
         self._inbox = self.nc.new_inbox()
         self._sub = await self.nc.subscribe(self._inbox)
-        self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _read(self) -> bool:
         """Whether a reader has pulls outstanding on the durable (a live one always has, but for
@@ -217,6 +224,26 @@ class EventConsumer:
                     await self._resync()
                     break
 
+    async def _keep_claim(self, claim: ReaderClaim) -> None:
+        """Writes the claim again every ``RENEW_S`` (on its own task: a pull may wait longer); when
+        another client took it over (this reader was taken for dead), stops reading and says so in
+        ``health()``."""
+        while not self._stopping:
+            await asyncio.sleep(reader_claim.RENEW_S)
+            try:
+                if await claim.renew():
+                    continue
+            except Exception as e:  # the store not reachable now: written at the next turn
+                log.warning("consumer %s: claim not renewed (%s)", self.durable, e)
+                continue
+            self.claim_lost = True
+            log.error("consumer %s: claimed by another client (this one taken for dead): no longer read here",
+                      self.durable)  # fmt: skip
+            self._stopping = True
+            if self._task is not None:
+                self._task.cancel()
+            return
+
     async def _on_msg(self, msg: Any) -> bool:
         """Handles and acks ``msg``; False, neither done, when deliveries before it were lost."""
         dseq = msg.metadata.sequence.consumer
@@ -245,14 +272,19 @@ class EventConsumer:
     async def close(self, timeout: float = 3.0) -> None:
         """Stops after the last pull's events are handled and their acks are stored."""
         self._stopping = True
-        if self._task is not None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._keeper
+            self._keeper = None
+        if self._task is not None and not self._task.done():  # (done: the claim was lost)
             try:
                 await asyncio.wait_for(self._task, EXPIRES_S + 2.0)
             except (TimeoutError, Exception):
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
-            self._task = None
+        self._task = None
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -275,4 +307,5 @@ class EventConsumer:
             "handled": self.handled,
             "redelivered": self.redelivered,
             "resyncs": self.resyncs,
+            "claim_lost": self.claim_lost,
         }

@@ -1,12 +1,14 @@
 """One live reader per durable consumer, claimed atomically in the gateway's key-value bucket.
 
 Two readers of one durable split its events between them, each missing the other's share of fills.
-Whether a durable is read shows only as the pulls its reader keeps outstanding, and two clients
-started in the same instant both saw none: both read. The claim is made first, with a key create
-that only one of them can win; the other finds the claim and is refused once the claim's reader
-pulls. A claim left by a client that died (no pulls, older than ``STARTING_S``) is taken over by
-compare-and-set, so two takers of one stale claim cannot both win either; a client restarted right
-after its predecessor died waits out the rest of ``STARTING_S`` rather than being refused.
+Whether a durable is read shows as the pulls its reader keeps outstanding, and two clients started in
+the same instant both saw none: both read. So the claim is made first, with a key create only one of
+them can win, and its reader writes it again every ``RENEW_S`` by compare-and-set. Another client
+finding the claim watches it: written again, or its reader pulling, it is refused; neither for
+``STALE_S`` (by its own clock: the writers' clocks may disagree), the claim was left by a client
+that died and is taken over by compare-and-set — two takers cannot both win, and a reader whose
+claim was taken over finds out at its next write and stops. A client restarted right after its
+predecessor died so waits ``STALE_S`` before it reads.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from typing import Any
 
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
-# A claim younger than this whose reader does not pull yet may be one still starting.
-STARTING_S = 5.0
-# How often, and at least how many times, another reader's pulls are looked for before a claim
-# is taken over: a live reader has a pull outstanding nearly all the time.
+# How often a reader writes its claim again, and how long a claim neither written again nor pulled
+# on is watched before it is taken for a dead client's.
+RENEW_S = 1.0
+STALE_S = 2.5 * RENEW_S
+# How often the watcher looks for the claim's reader's pulls and writes.
 LOOK_EVERY_S = 0.125
-LOOKS = 3
+
+
+def refused(durable: str) -> ValueError:
+    return ValueError(
+        f"consumer {durable} is being read by another live client (two clients of one strategy?): "
+        "give each its own durable= to read every event in each"
+    )
 
 
 class ReaderClaim:
@@ -33,15 +42,20 @@ class ReaderClaim:
         self.kv = kv
         self.durable = durable
         self.key = "reader." + durable  # durable names are letters, digits, '-' and '_' already
-        self.value = f"{int(time.time() * 1000)} {secrets.token_hex(8)}".encode()
+        self.token = secrets.token_hex(8)
         self.rev: int | None = None
+        self.renewed = 0.0  # monotonic s of the last write
+
+    def _value(self) -> bytes:
+        return f"{int(time.time() * 1000)} {self.token}".encode()  # the time for people reading it
 
     async def take(self, read: Callable[[], Awaitable[bool]]) -> None:
         """Claims the durable, or raises ``ValueError`` when another live client reads it.
         ``read()``: whether the durable has a reader's pulls outstanding now."""
         while True:
             try:
-                self.rev = await self.kv.create(self.key, self.value)
+                self.rev = await self.kv.create(self.key, self._value())
+                self.renewed = time.monotonic()
                 return
             except KeyWrongLastSequenceError:
                 pass
@@ -49,40 +63,49 @@ class ReaderClaim:
                 entry = await self.kv.get(self.key)
             except (KeyNotFoundError, KeyDeletedError):
                 continue  # released meanwhile: claim it anew
-            until = _since_ms(entry.value) / 1000 + STARTING_S
-            looks = 0
-            while looks < LOOKS or time.time() < until:
-                if await read():
-                    raise ValueError(
-                        f"consumer {self.durable} is being read by another live client (two clients of "
-                        "one strategy?): give each its own durable= to read every event in each"
-                    )
-                looks += 1
-                await asyncio.sleep(LOOK_EVERY_S)
+            if not await self._stale(entry.revision, read):
+                continue  # released while watched
             try:
-                self.rev = await self.kv.update(self.key, self.value, last=entry.revision)
+                self.rev = await self.kv.update(self.key, self._value(), last=entry.revision)
+                self.renewed = time.monotonic()
                 return
             except KeyWrongLastSequenceError:
-                raise ValueError(f"consumer {self.durable} was just claimed by another client") from None
+                raise refused(self.durable) from None  # written again at the last moment
 
-    async def held(self) -> bool:
-        """Whether the claim is still this reader's (one slower to start than ``STARTING_S`` may
-        have been taken over before its first pull)."""
+    async def _stale(self, rev: int, read: Callable[[], Awaitable[bool]]) -> bool:
+        """Watches the claim at revision ``rev`` for ``STALE_S``: ``ValueError`` if it is written again
+        or its reader pulls, False if it is released, True if neither (a dead client's)."""
+        end = time.monotonic() + STALE_S
+        while True:
+            # The last look right before the caller's compare-and-set: pulls begun before it are seen.
+            if await read():
+                raise refused(self.durable)
+            try:
+                entry = await self.kv.get(self.key)
+            except (KeyNotFoundError, KeyDeletedError):
+                return False
+            if entry.revision != rev:
+                raise refused(self.durable)
+            if time.monotonic() >= end:
+                return True
+            await asyncio.sleep(LOOK_EVERY_S)
+
+    async def renew(self) -> bool:
+        """Writes the claim again; False when it was taken over (its reader must stop). Errors of
+        the store (the link down) propagate: the claim is as it was, renewed at the next try."""
         try:
-            entry = await self.kv.get(self.key)
-        except (KeyNotFoundError, KeyDeletedError):
+            self.rev = await self.kv.update(self.key, self._value(), last=self.rev)
+        except KeyWrongLastSequenceError:
+            self.rev = None
             return False
-        return bool(entry.value == self.value)
+        self.renewed = time.monotonic()
+        return True
+
+    def due(self) -> bool:
+        return self.rev is not None and time.monotonic() - self.renewed >= RENEW_S
 
     async def release(self) -> None:
         if self.rev is not None:
             with contextlib.suppress(Exception):  # taken over, or the store away: left as is
                 await self.kv.delete(self.key, last=self.rev)
             self.rev = None
-
-
-def _since_ms(value: bytes | None) -> float:
-    try:
-        return float((value or b"").split()[0])
-    except (IndexError, ValueError):
-        return 0.0

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
+from tickwire.clock import Stamp
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.deadman import DeadMan
@@ -39,10 +40,10 @@ class RegisterPort(Protocol):
     tracker: OrderTracker
     audit: AuditLog | NullAudit
     audited: bool
-    sent_at: dict[str, int]
-    # The venue's clock as measured (Unix ms): a send time kept on it is not moved by a later step of
-    # our clock, which the offset measured again would add to a time kept on ours.
-    venue_ms: Callable[[], int]
+    sent_at: dict[str, Stamp]
+    # Now, with the venue clock's offset (``ClockSync.stamp``): a send time that a later step of our
+    # clock, or the offset measured again, cannot make later than it was.
+    stamp: Callable[[], Stamp]
 
     @property
     def wire(self) -> RequestAudit: ...
@@ -54,7 +55,7 @@ def register(port: RegisterPort, order: Order, written_on: str | None = None) ->
     wrote the bytes itself (``written_on``: ``"ws"``/``"rest"``, where the wire's ``request`` record is
     written too, as the wire's ``send`` writes it for ``place_order``)."""
     port.tracker.track(order)
-    port.sent_at[order.client_id] = port.venue_ms()
+    port.sent_at[order.client_id] = port.stamp()
     if port.audited:  # the fields are built only for a real log: this runs for every order
         port.audit.event("order_request", **audit_fields(order))
         if written_on is not None:

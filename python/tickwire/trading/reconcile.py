@@ -144,7 +144,7 @@ class Reconciler:
         without it leads to the next: newer orders on the product must not hide it."""
         p = self.port
         # An adopted order was created before this session: no bound from its adoption.
-        since = p.sent_ms(client_id) if p.tracker.adopted_ms(client_id) is None else None
+        since = p.sent_ms(client_id) if p.tracker.adopted_at(client_id) is None else None
         call = p.grammar.status(order.symbol, client_id, order.order_id, since_ms=since)
         missing: TickwireError | None = None
         async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
@@ -260,7 +260,8 @@ class Reconciler:
         found = [f for f in listed if f.order_id == o.order_id]
         base = p.tracker.adopted_base(client_id)
         if base is not None:
-            found = newest(found, o.filled - base)
+            # As it is now: fills the stream told meanwhile are in both the quantity and the search.
+            found = newest(found, self._current(client_id).filled - base)
         for f in found:
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
@@ -269,11 +270,16 @@ class Reconciler:
 
 
 def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
-    """The newest of one order's ``fills`` (by time; of two at one time, the one listed later)
-    until they make ``qty``: those after the quantity filled an earlier run left, where a search
-    begun a little early lists some of that run's too. Never one past ``qty``: should a fill come
-    between the word of ``qty`` and the search, an older one of this run's may be left out, but
-    none of the earlier run's is counted again."""
+    """The newest of one order's ``fills`` until they make ``qty``: those after the quantity filled
+    an earlier run left, where the search lists some of that run's too. By time; of two at one time,
+    the later in the venue's order (a listing whose times fall runs newest first, as OKX, Bybit and
+    Coinbase list). None is taken once ``qty`` is made: should a fill come between the word of
+    ``qty`` and the search, an older one of this run's may be left out rather than one of the
+    earlier run's counted again; should the search's page stop short of the newest fills, the
+    shortfall reaches back into the earlier run's (the search starts at the adopting listing's
+    request, so only fills the venue made while it wrote the listing can be)."""
+    if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
+        fills = fills[::-1]  # oldest first, ties in the order they happened
     out: list[Fill] = []
     got = Decimal(0)
     for f in reversed(sorted(fills, key=lambda f: f.ts_ns or 0)):

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.clock import Stamp
 from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
@@ -136,12 +137,12 @@ class TradingSession:
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
             adopt=None if owns is None else functools.partial(adoptable, self.client_ids, owns),
         )  # fmt: skip
-        self.venue_ms = self.tracker.venue_ms = self.clock.now_ms
+        self.stamp = self.tracker.stamp = self.clock.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
-        # When each order was sent (Unix ms, the venue's clock as measured then) by client id, kept by
-        # ``place.register``; read with ``sent_ms``.
-        self.sent_at: dict[str, int] = {}
+        # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
+        # with ``sent_ms``.
+        self.sent_at: dict[str, Stamp] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciler = Reconciler(self)
         self.amends = amend.OneAtATime()
@@ -209,7 +210,7 @@ class TradingSession:
         # What the listing states filled is the earlier run's; a fill after the venue wrote it counts
         # here, so the fills of what it adopts count from when it was asked (the stream may miss one
         # while the answer is on its way: reconciliation then finds it from there).
-        self.tracker.adopting_since = self.clock.now_ms()
+        self.tracker.adopting_since = self.clock.stamp()
         try:
             listed = await self.open_orders()
         except Exception as e:  # an order of another script the grammar cannot read included
@@ -451,16 +452,19 @@ class TradingSession:
     def sent_ms(self, client_id: str) -> int | None:
         """When ``client_id`` was sent (Unix ms on the venue's clock, which stamps its trades), the
         start of its fills' search: a second early for what the offset's measurement may miss (a
-        venue clock behind ours left the fills out of a search started on our clock). Kept on the
-        venue's clock as measured at the send: a later step of our clock, and the offset measured
-        again, does not move it. An earlier run's order: from when this session counts its fills
-        (``tracker.adopted_ms``), a second early too — what the search finds of the earlier run's
-        fills, summed in the quantity filled it was adopted with, is not counted again
-        (``Reconciler.catch_up_fills``)."""
+        venue clock behind ours left the fills out of a search started on our clock), and never
+        later than the send by a step of our clock or an offset measured again since
+        (``ClockSync.venue_ms_at``). An earlier run's order: from when this session counts its
+        fills (``tracker.adopted_at``: the adopting listing's request), with no second early — the
+        venue wrote the listing a one-way trip after that, later than the offset's error, and what
+        the search finds of the earlier run's fills (summed in the quantity filled it was adopted
+        with) is not counted again (``Reconciler.catch_up_fills``) only while the search's one page
+        reaches its newest fills."""
         sent = self.sent_at.get(client_id)
-        if sent is None:
-            sent = self.tracker.adopted_ms(client_id)
-        return None if sent is None else sent - FILLS_SINCE_MARGIN_MS
+        if sent is not None:
+            return self.clock.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
+        adopted = self.tracker.adopted_at(client_id)
+        return None if adopted is None else self.clock.venue_ms_at(adopted)
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

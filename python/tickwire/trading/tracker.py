@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
@@ -83,9 +84,12 @@ class _Rec:
     # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
     amending: bool = False
     amend_terms: tuple[Decimal, Decimal | None] | None = None
-    # An earlier run's order: from when (Unix ms, the venue's clock) this session counts its fills —
-    # the adopting listing's request, or the word that adopted it; those before were that run's.
-    adopted_ms: int | None = None
+    # An earlier run's order: from when this session counts its fills (``clock.Stamp``) — the adopting
+    # listing's request, or the word that adopted it; those before were that run's.
+    adopted_at: Stamp | None = None
+    # Adopted by a stream word, which states the fills held for the order before it (their quantity
+    # is this run's, not in ``adopted_base``); a listing may have been written before them.
+    adopted_by_stream: bool = False
     adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
     fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
@@ -111,10 +115,10 @@ class OrderTracker:
         self.on_forget = on_forget  # called with each forgotten order's client id
         self.retain_s: float | None = RETAIN_S
         self.clock: Callable[[], float] = time.monotonic
-        # The venue's clock (Unix ms; the session's measured one), which stamps its trades: when an
-        # adopted order's fills count from. While a listing adopts (``adopting_since``), its request's.
-        self.venue_ms: Callable[[], int] = lambda: int(time.time() * 1000)
-        self.adopting_since: int | None = None
+        # Now, with the venue clock's offset (the session's ``ClockSync.stamp``): when an adopted
+        # order's fills count from. While a listing adopts (``adopting_since``), its request's.
+        self.stamp: Callable[[], Stamp] = lambda: Stamp(int(time.time() * 1000), 0.0)
+        self.adopting_since: Stamp | None = None
         # (when it ended, client id), oldest first: what ``_forget_ended`` walks.
         self._ended: collections.deque[tuple[float, str]] = collections.deque()
         self.forgotten = 0
@@ -304,7 +308,7 @@ class OrderTracker:
             if old.fee_asset is None or ev.fee_asset in (None, old.fee_asset):
                 rec.fee_cum = ev.fee_cum
         filled = max(old.filled, rec.cum, rec.fill_qty)
-        if rec.adopted_ms is not None and rec.adopted_base is None:
+        if rec.adopted_at is not None and rec.adopted_base is None:
             rec.adopted_base = filled - rec.fill_qty  # the earlier run's fills, never to be listed here
         status = self._next_status(old, stated, filled)
 
@@ -406,8 +410,8 @@ class OrderTracker:
             client_id=ev.client_id,
             status="pending",
         )
-        since = self.adopting_since
-        rec = _Rec(order, adopted_ms=self.venue_ms() if since is None else since)
+        since = self.adopting_since or self.stamp()
+        rec = _Rec(order, adopted_at=since, adopted_by_stream=ev.source == "stream")
         self._recs[ev.client_id] = rec
         return rec
 
@@ -431,11 +435,11 @@ class OrderTracker:
         if rec is not None:
             rec.fills_asked = True
 
-    def adopted_ms(self, client_id: str) -> int | None:
-        """From when (Unix ms, the venue's clock) this session counts the fills of ``client_id``, an
-        order it adopted; None if it placed it."""
+    def adopted_at(self, client_id: str) -> Stamp | None:
+        """From when this session counts the fills of ``client_id``, an order it adopted; None if it
+        placed it."""
         rec = self._recs.get(client_id)
-        return None if rec is None else rec.adopted_ms
+        return None if rec is None else rec.adopted_at
 
     def adopted_base(self, client_id: str) -> Decimal | None:
         """Of an adopted order's quantity filled, what the earlier run's fills made (None: not adopted,
@@ -521,7 +525,7 @@ class OrderTracker:
         if not self._orphans:
             return new
         by_oid = self._orphans.pop(new.order_id, None) if learned and new.order_id else None
-        by_cid = self._orphans.pop(_BY_CID + new.client_id, None) if rec.adopted_ms is not None else None
+        by_cid = self._orphans.pop(_BY_CID + new.client_id, None) if rec.adopted_at is not None else None
         if by_oid is None and by_cid is None:
             return new
         if by_oid is not None:
@@ -529,8 +533,9 @@ class OrderTracker:
         if by_cid is not None:
             before = rec.fill_qty
             self._replay(by_cid)
-            if rec.adopted_base is not None:
-                # The adopting word's quantity filled included these fills: not the earlier run's.
+            if rec.adopted_base is not None and rec.adopted_by_stream:
+                # The adopting word's quantity filled included these fills: not the earlier run's. (A
+                # listing's may not have: written before them, its quantity is the earlier run's.)
                 rec.adopted_base = max(_ZERO, rec.adopted_base - (rec.fill_qty - before))
         return rec.order
 
