@@ -142,7 +142,7 @@ class Ledger:
     """What the account's clients last heard, kept for the gateway that serves it next: the orders
     they heard open, and the newest fill published (its venue time and the trade ids at that time).
     A gateway that was down while an order filled or ended would otherwise never tell them — it
-    adopts the orders still open, and an adopted order's fills count from its adoption."""
+    adopts the orders still open, and an adopted order's fills count from the adopting listing."""
 
     def __init__(self, kv: Any, venue: str, account: str) -> None:
         self.kv = kv
