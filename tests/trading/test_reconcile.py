@@ -21,7 +21,7 @@ from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Fill, Order
-from tickwire.trading.reconcile import newest
+from tickwire.trading.reconcile import after, newest
 from tickwire.trading.session import TradingSession
 
 
@@ -268,6 +268,13 @@ def test_the_stream_is_up_while_its_reconciliation_runs() -> None:
     a.run(body)
 
 
+def by_time(tr: TradingSession) -> None:
+    """Fills searched as every venue without per-order fill queries searches them: the symbol's
+    trades since the send, on the venue's clock. USDⓈ-M has both, and its answers list no
+    executions, which makes it the venue to test the search by time with."""
+    tr.grammar.order_fills = None  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(("skew_ms", "mid"), [(0, False), (-1500, False), (1500, False), (-3000, True)])
 def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int, mid: bool) -> None:
     """USDⓈ-M, no private stream: an IOC buy at the ask fills at once and its answer states the filled
@@ -283,6 +290,7 @@ def test_the_fills_search_starts_on_the_venues_clock(skew_ms: int, mid: bool) ->
     fills: list[Any] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        by_time(tr)
         if mid:
             sim.endpoint(a.venue, 0).skew(skew_ms)
         _, ask = a.touch(sim)
@@ -317,6 +325,8 @@ def test_fills_a_stream_lost_while_it_looked_up_are_fetched_once_it_returns(step
     fills: list[Any] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        if step_s:
+            by_time(tr)  # (the order's own fills query is not searched by time)
         ep = sim.endpoint(a.venue, 0)
         ep.stall()
         _, ask = a.touch(sim)
@@ -370,4 +380,24 @@ def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: li
     got = {f.trade_id for f in newest(listed, D(stated))}
     assert not got & {str(i) for i in range(k)}
     if late == 0:
+        assert got == {str(i) for i in range(k, len(qtys))}
+
+
+@settings(max_examples=300, deadline=None)
+@given(qtys=st.lists(st.integers(1, 5), min_size=1, max_size=30), data=st.data())
+def test_after_takes_an_orders_fills_past_an_earlier_runs_and_not_those(qtys: list[int], data: Any) -> None:
+    """One order's whole fill history as a per-order query lists it (from its first; oldest or
+    newest first), perhaps cut short at its newest (a page limit): the first ``k`` were an earlier
+    run's. None of those is taken; nothing cut, exactly the later ones."""
+    k = data.draw(st.integers(0, len(qtys)))
+    cut = data.draw(st.integers(0, len(qtys) - k))
+    steps = data.draw(st.lists(st.integers(0, 2), min_size=len(qtys), max_size=len(qtys)))
+    ts = list(itertools.accumulate(steps))
+    fills = [fill(str(i), q, t) for i, (q, t) in enumerate(zip(qtys, ts, strict=True))][: len(qtys) - cut]
+    newest_first = data.draw(st.booleans())
+    assume(not newest_first or len(fills) < 2 or fills[0].ts_ns != fills[-1].ts_ns)
+    listed = fills[::-1] if newest_first else fills
+    got = {f.trade_id for f in after(listed, D(sum(qtys[:k])))}
+    assert not got & {str(i) for i in range(k)}
+    if cut == 0:
         assert got == {str(i) for i in range(k, len(qtys))}

@@ -256,17 +256,44 @@ class Reconciler:
         o = self._current(client_id)
         if o.order_id is None or o.filled <= 0:
             return
-        listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
-        found = [f for f in listed if f.order_id == o.order_id]
         base = p.tracker.adopted_base(client_id)
-        if base is not None:
-            # As it is now: fills the stream told meanwhile are in both the quantity and the search.
-            found = newest(found, self._current(client_id).filled - base)
+        by_order = getattr(p.grammar, "order_fills", None)
+        if by_order is not None:
+            # The order's executions from its first: exact, whatever the clocks and the symbol's
+            # other trades; an adopted order's are those after the earlier run's quantity.
+            found = p.grammar.read_fills(await p.send(by_order(o.symbol, o.order_id)))
+            found = [f for f in found if f.order_id == o.order_id]
+            if base is not None:
+                found = after(found, base)
+        else:
+            listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
+            found = [f for f in listed if f.order_id == o.order_id]
+            if base is not None:
+                # As it is now: fills the stream told meanwhile are in the quantity and the search.
+                found = newest(found, self._current(client_id).filled - base)
         for f in found:
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),
             )
+
+
+def _oldest_first(fills: list[Fill]) -> list[Fill]:
+    """By time; of two at one time, in the order they happened — listings whose times fall run
+    newest first (OKX, Bybit, Coinbase), those whose times rise oldest first (Binance)."""
+    if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
+        fills = fills[::-1]
+    return sorted(fills, key=lambda f: f.ts_ns or 0)
+
+
+def after(fills: list[Fill], qty: Decimal) -> list[Fill]:
+    """All of one order's ``fills`` from its first but the oldest that make ``qty`` (the earlier run's
+    quantity): a listing cut short at its newest leaves fills out, never counts one twice."""
+    skipped = Decimal(0)
+    out = _oldest_first(fills)
+    while out and skipped < qty:
+        skipped += out.pop(0).qty
+    return out
 
 
 def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
@@ -278,11 +305,9 @@ def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
     earlier run's counted again; should the search's page stop short of the newest fills, the
     shortfall reaches back into the earlier run's (the search starts at the adopting listing's
     request, so only fills the venue made while it wrote the listing can be)."""
-    if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
-        fills = fills[::-1]  # oldest first, ties in the order they happened
     out: list[Fill] = []
     got = Decimal(0)
-    for f in reversed(sorted(fills, key=lambda f: f.ts_ns or 0)):
+    for f in reversed(_oldest_first(fills)):
         if got >= qty:
             break
         out.append(f)

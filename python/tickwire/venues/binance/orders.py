@@ -114,6 +114,10 @@ class Orders(BinanceGrammar):
             p["startTime"] = str(since_ms)
         return Call("GET", "/api/v3/myTrades", p)
 
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions, oldest first (``orderId``; up to 500)."""
+        return Call("GET", "/api/v3/myTrades", {"symbol": symbol, "orderId": order_id})
+
     def balances(self) -> Call:
         return Call("GET", "/api/v3/account", {"omitZeroBalances": "true"})
 

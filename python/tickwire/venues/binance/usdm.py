@@ -147,6 +147,10 @@ class UsdmOrders(BinanceGrammar):
             p["startTime"] = str(since_ms)
         return Call("GET", "/fapi/v1/userTrades", p)
 
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions, oldest first (``orderId``; up to 500)."""
+        return Call("GET", "/fapi/v1/userTrades", {"symbol": symbol, "orderId": order_id})
+
     def balances(self) -> Call:
         return Call("GET", "/fapi/v2/balance", {})
 
