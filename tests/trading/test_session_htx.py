@@ -24,7 +24,7 @@ from tickwire.errors import (
 )
 from tickwire.sim import Simulator
 from tickwire.streams import Endpoint
-from tickwire.trading.orders import Order
+from tickwire.trading.orders import Fill, Order
 from tickwire.trading.session import TradingSession
 from tickwire.venues import htx
 
@@ -118,6 +118,29 @@ class TestHtx(SessionCases, AckCases, SocketCases):
             }
 
         a.run(body)
+
+    def test_a_filled_order_whose_answer_was_lost_has_its_own_fills_fetched_once(self) -> None:
+        """No private stream; an IOC buy at the ask fills and its answer is lost. Reconciliation finds
+        it filled and fetches its executions by order id (``/v1/order/orders/{id}/matchresults``,
+        not the account's match results, which reach back 48 hours only): ``on_fill`` hears the
+        simulator's fills of it, each once."""
+        a = self.acct
+        fills: list[Fill] = []
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            ep = sim.endpoint(a.venue, 0)
+            ep.lose_answer(a.place_op)
+            _, ask = a.touch(sim)
+            o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
+            [theirs] = a.orders(sim, o.client_id)
+            assert ep.lost == [a.place_op] and theirs.fills and o.filled > 0
+            await settle(lambda: len(fills) == len(theirs.fills), "the order's fills")
+            await asyncio.sleep(0.2)
+            assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+            asked = [op for _, op, _, _ in ep.exchanges if op.endswith("/matchresults")]
+            assert asked and set(asked) == {f"GET /v1/order/orders/{theirs.id}/matchresults"}
+
+        a.run(body, private_stream=False, on_fill=fills.append)
 
 
 class _Requests:

@@ -217,6 +217,11 @@ class Orders:
         p["size"] = "500"
         return Call("GET", "/v1/order/matchresults", p)
 
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions (``GET /v1/order/orders/{order-id}/matchresults``): not bound to
+        the 48 hours the account's match results reach back."""
+        return Call("GET", f"/v1/order/orders/{order_id}/matchresults")
+
     def balances(self) -> Call:
         return Call("GET", f"/v1/account/accounts/{self._account()}/balance")
 

@@ -6,8 +6,9 @@ every value from the simulator's instruments, which the matching engine enforces
 
 ``GET /v1/order/matchresults?symbol=[&start-time=][&end-time=][&size=]`` from the engine's own fill
 records, newest first: each fill once, ``trade-id`` the id it had on the public ``trade.detail``
-topic, ``match-id`` the engine's fill sequence. Fees are not simulated (``filled-fees`` "0", in the
-currency received).
+topic, ``match-id`` the engine's fill sequence; ``GET /v1/order/orders/{order-id}/matchresults`` the
+same rows for one order, whenever made. Fees are not simulated (``filled-fees`` "0", in the currency
+received).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tickwire.sim.accounts import split_symbol
 from tickwire.sim.market import BID, Instrument
 
 if TYPE_CHECKING:
+    from tickwire.sim.engine import Order
     from tickwire.sim.venues.context import VenueContext
 
 MAX_AMOUNT = 10_000_000  # the engine enforces no largest order where the instrument sets none
@@ -79,29 +81,44 @@ def matchresults(ctx: VenueContext, account: str, q: Mapping[str, str]) -> dict[
     for o in ctx.engine.orders.values():
         if o.account != account or o.symbol != sym:
             continue
-        fp, fq = ctx.fmt[o.symbol]
-        base, quote = split_symbol(o.symbol)
-        kind = "market" if o.type == "MARKET" else {"GTC": "limit", "IOC": "ioc", "FOK": "limit-fok"}[o.tif]
-        for n, f in enumerate(o.fills):
-            if (start is not None and f.time_ms < start) or (end is not None and f.time_ms > end):
+        for t, row in _fill_rows(ctx, o):
+            if (start is not None and t < start) or (end is not None and t > end):
                 continue
-            row = {
-                "id": o.id * 1000 + n,
-                "order-id": o.id,
-                "match-id": o.id * 1000 + n,
-                "trade-id": f.trade_id,
-                "symbol": o.symbol,
-                "price": fp(f.price),
-                "created-at": f.time_ms,
-                "type": f"{'buy' if o.side == BID else 'sell'}-{kind}",
-                "filled-amount": fq(f.qty),
-                "filled-fees": "0",
-                "fee-currency": (base if o.side == BID else quote).lower(),
-                "source": "spot-api",
-                "role": "maker" if f.maker else "taker",
-                "filled-points": "0",
-                "fee-deduct-currency": "",
-            }
-            rows.append((f.time_ms, f.trade_id, row))
+            rows.append((t, row["trade-id"], row))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     return {"status": "ok", "data": [r for _, _, r in rows[:size]]}
+
+
+def order_matchresults(ctx: VenueContext, order: Order) -> dict[str, Any]:
+    """The answer to ``GET /v1/order/orders/{order-id}/matchresults``: the order's fills, newest
+    first, whenever they were made."""
+    rows = sorted(_fill_rows(ctx, order), key=lambda r: (r[0], r[1]["trade-id"]), reverse=True)
+    return {"status": "ok", "data": [row for _, row in rows]}
+
+
+def _fill_rows(ctx: VenueContext, o: Order) -> list[tuple[int, dict[str, Any]]]:
+    """``(time ms, row)`` for each of ``o``'s fills, as the match-result endpoints list them."""
+    fp, fq = ctx.fmt[o.symbol]
+    base, quote = split_symbol(o.symbol)
+    kind = "market" if o.type == "MARKET" else {"GTC": "limit", "IOC": "ioc", "FOK": "limit-fok"}[o.tif]
+    out = []
+    for n, f in enumerate(o.fills):
+        row = {
+            "id": o.id * 1000 + n,
+            "order-id": o.id,
+            "match-id": o.id * 1000 + n,
+            "trade-id": f.trade_id,
+            "symbol": o.symbol,
+            "price": fp(f.price),
+            "created-at": f.time_ms,
+            "type": f"{'buy' if o.side == BID else 'sell'}-{kind}",
+            "filled-amount": fq(f.qty),
+            "filled-fees": "0",
+            "fee-currency": (base if o.side == BID else quote).lower(),
+            "source": "spot-api",
+            "role": "maker" if f.maker else "taker",
+            "filled-points": "0",
+            "fee-deduct-currency": "",
+        }
+        out.append((f.time_ms, row))
+    return out

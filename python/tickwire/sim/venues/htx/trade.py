@@ -27,7 +27,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
-from tickwire.sim.venues.htx.metadata import matchresults
+from tickwire.sim.venues.htx.metadata import matchresults, order_matchresults
 from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ class HtxOrders:
                 return err("base-record-invalid", "record invalid")
             if (req.method, verb) == ("GET", ""):
                 return ok(self.order_json(order, aid))
+            if (req.method, verb) == ("GET", "matchresults"):
+                return json_response(order_matchresults(v, order))
             if (req.method, verb) == ("POST", "submitcancel"):
                 if not order.open:
                     return err("order-orderstate-error", "Incorrect order state")
