@@ -238,10 +238,57 @@ def test_a_live_reader_is_not_taken_for_dead_and_one_taken_over_stops(kv: _Kv, m
         assert a._task is not None and not a._task.done()
         _, rev = kv.entries["reader.dur"]
         await kv.update("reader.dur", b"1 theirs", last=rev)
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(1.6)  # its next write, then the pull under way (1.25 s here) ends
         assert a._task.done() and a.health()["claim_lost"]
         assert kv.entries["reader.dur"][0] == b"1 theirs"
         await a.close(timeout=0.1)
         assert kv.entries["reader.dur"][0] == b"1 theirs"  # its close leaves the taker's claim
+
+    asyncio.run(go())
+
+
+def test_a_claim_write_whose_answer_was_lost_is_still_the_readers(kv: _Kv) -> None:
+    """The store kept a renewal whose answer never came back (the revision moved on, the value still
+    the reader's): the next renewal finds its own claim and goes on; another client's is not."""
+    from tickwire.remote.reader_claim import ReaderClaim
+
+    async def go() -> None:
+        claim = ReaderClaim(kv, "dur")
+
+        async def unread() -> bool:
+            return False
+
+        await claim.take(unread)
+        value, rev = kv.entries["reader.dur"]
+        await kv.update("reader.dur", value, last=rev)  # stored; its answer lost
+        assert await claim.renew()
+        _, rev = kv.entries["reader.dur"]
+        await kv.update("reader.dur", b"1 theirs", last=rev)
+        assert not await claim.renew()
+
+    asyncio.run(go())
+
+
+def test_a_reader_whose_loop_died_stops_renewing_its_claim(kv: _Kv, monkeypatch: Any) -> None:
+    """The user's callback raised and the reading loop died: the claim is no longer written, so it
+    goes stale and another client can take the durable over."""
+    from tickwire.remote import reader_claim
+
+    monkeypatch.setattr(reader_claim, "RENEW_S", 0.05)
+
+    def boom(kind: str, value: Any) -> None:
+        raise RuntimeError("the user's callback")
+
+    async def go() -> None:
+        nc = _Nc()
+        c = await EventConsumer(nc, "binance", "acct", "dur", boom).start()
+        await nc.q.put(_msg(1, 10))
+        await asyncio.sleep(0.3)
+        assert c._task is not None and c._task.done()
+        _, rev = kv.entries["reader.dur"]
+        await asyncio.sleep(0.2)
+        assert kv.entries["reader.dur"][1] == rev  # not written again
+        assert c._keeper is not None and c._keeper.done()
+        await c.close(timeout=0.1)
 
     asyncio.run(go())

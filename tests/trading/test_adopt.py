@@ -343,13 +343,15 @@ def test_held_fills_count_when_the_order_is_stated_ended_and_not_as_the_earlier_
     assert t.unaccounted() == ["run1-c"]  # e3's 0.3: asked for once the stream is back
 
 
-def test_a_fill_held_before_the_adopting_listing_stays_out_of_the_earlier_runs_quantity() -> None:
-    """A listing written before a fill, read after the fill's ``execution`` push was held: the
-    listing adopts the order with the earlier run's 0.5 filled, the held fill (0.2) is reported once
-    and does not come off that 0.5 (the listing's quantity never had it; a stream word's would).
-    When the order ends at 0.9 with a further 0.2 lost, what the earlier run filled is still 0.5
-    and the fills search is asked for exactly the 0.4 this run made (before: 0.3 attributed to the
-    earlier run, and the search, which starts before the listing, reached back into its fills)."""
+@pytest.mark.parametrize("asked_ms", [2, 5])
+def test_a_fill_held_before_the_adopting_listing_counts_as_the_listing_could_have_it(asked_ms: int) -> None:
+    """A fill's ``execution`` push (fill c, 0.2, at 3 ms) is held before the listing that adopts its
+    order is read; the listing states 0.5 filled (the earlier run's a and b). Asked for at 2 ms, the
+    listing was written after or around c — c is not taken for part of its 0.5; asked for at 5 ms,
+    after c, the listing's quantity had c, so c comes off what the earlier run filled. Either way c
+    is reported once, and when the order ends at 0.9 with a further 0.2 (d) lost, the fills search
+    is asked for what the listing did not state, and never returns an earlier run's fill."""
+    from tickwire.clock import Stamp
     from tickwire.trading.reconcile import newest
 
     fills: list[Fill] = []
@@ -370,16 +372,19 @@ def test_a_fill_held_before_the_adopting_listing_stays_out_of_the_earlier_runs_q
             symbol="BTCUSDT", side="buy",
         )  # fmt: skip
 
-    earlier = [fill("a", "0.3", 1), fill("b", "0.2", 2)]  # the earlier run's 0.5
-    ours = [fill("c", "0.2", 3), fill("d", "0.2", 4)]
-    listing = replace(_event("run1-d", "partially_filled"), source="rest", filled_cum=D("0.5"))
-    assert t.apply(execution(ours[0])) is None  # held: no word of the order yet
-    got = t.apply(listing)
+    before = [fill("a", "0.3", 1), fill("b", "0.2", 2)]
+    c, d = fill("c", "0.2", 3), fill("d", "0.2", 6)
+    written_with_c = asked_ms > 3
+    stated = D("0.7") if written_with_c else D("0.5")
+    assert t.apply(execution(c)) is None  # held: no word of the order yet
+    t.adopting_since = Stamp(asked_ms, 0.0)
+    got = t.apply(replace(_event("run1-d", "partially_filled"), source="rest", filled_cum=stated))
+    t.adopting_since = None
     assert got is not None and [f.trade_id for f in fills] == ["c"]
-    assert t.adopted_base("run1-d") == D("0.5")
+    assert t.adopted_base("run1-d") == D("0.5")  # a and b: the earlier run's
     t.apply(replace(_event("run1-d", "filled"), filled_cum=D("0.9")))  # d's push was lost
     assert t.unaccounted() == ["run1-d"]
     o = t.get("run1-d")
     base = t.adopted_base("run1-d")
     assert o is not None and base is not None
-    assert {f.trade_id for f in newest(earlier + ours, o.filled - base)} == {"c", "d"}
+    assert {f.trade_id for f in newest([*before, c, d], o.filled - base)} == {"c", "d"}

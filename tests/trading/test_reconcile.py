@@ -21,7 +21,7 @@ from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Fill, Order
-from tickwire.trading.reconcile import after, newest
+from tickwire.trading.reconcile import newest
 from tickwire.trading.session import TradingSession
 
 
@@ -380,24 +380,4 @@ def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: li
     got = {f.trade_id for f in newest(listed, D(stated))}
     assert not got & {str(i) for i in range(k)}
     if late == 0:
-        assert got == {str(i) for i in range(k, len(qtys))}
-
-
-@settings(max_examples=300, deadline=None)
-@given(qtys=st.lists(st.integers(1, 5), min_size=1, max_size=30), data=st.data())
-def test_after_takes_an_orders_fills_past_an_earlier_runs_and_not_those(qtys: list[int], data: Any) -> None:
-    """One order's whole fill history as a per-order query lists it (from its first; oldest or
-    newest first), perhaps cut short at its newest (a page limit): the first ``k`` were an earlier
-    run's. None of those is taken; nothing cut, exactly the later ones."""
-    k = data.draw(st.integers(0, len(qtys)))
-    cut = data.draw(st.integers(0, len(qtys) - k))
-    steps = data.draw(st.lists(st.integers(0, 2), min_size=len(qtys), max_size=len(qtys)))
-    ts = list(itertools.accumulate(steps))
-    fills = [fill(str(i), q, t) for i, (q, t) in enumerate(zip(qtys, ts, strict=True))][: len(qtys) - cut]
-    newest_first = data.draw(st.booleans())
-    assume(not newest_first or len(fills) < 2 or fills[0].ts_ns != fills[-1].ts_ns)
-    listed = fills[::-1] if newest_first else fills
-    got = {f.trade_id for f in after(listed, D(sum(qtys[:k])))}
-    assert not got & {str(i) for i in range(k)}
-    if cut == 0:
         assert got == {str(i) for i in range(k, len(qtys))}

@@ -228,7 +228,7 @@ class EventConsumer:
         """Writes the claim again every ``RENEW_S`` (on its own task: a pull may wait longer); when
         another client took it over (this reader was taken for dead), stops reading and says so in
         ``health()``."""
-        while not self._stopping:
+        while not self._stopping and self._task is not None and not self._task.done():
             await asyncio.sleep(reader_claim.RENEW_S)
             try:
                 if await claim.renew():
@@ -239,9 +239,8 @@ class EventConsumer:
             self.claim_lost = True
             log.error("consumer %s: claimed by another client (this one taken for dead): no longer read here",
                       self.durable)  # fmt: skip
+            # Stops after the pull under way (not mid-event: handled and acknowledged, or neither).
             self._stopping = True
-            if self._task is not None:
-                self._task.cancel()
             return
 
     async def _on_msg(self, msg: Any) -> bool:

@@ -44,7 +44,6 @@ class ReaderClaim:
         self.key = "reader." + durable  # durable names are letters, digits, '-' and '_' already
         self.token = secrets.token_hex(8)
         self.rev: int | None = None
-        self.renewed = 0.0  # monotonic s of the last write
 
     def _value(self) -> bytes:
         return f"{int(time.time() * 1000)} {self.token}".encode()  # the time for people reading it
@@ -55,7 +54,6 @@ class ReaderClaim:
         while True:
             try:
                 self.rev = await self.kv.create(self.key, self._value())
-                self.renewed = time.monotonic()
                 return
             except KeyWrongLastSequenceError:
                 pass
@@ -67,7 +65,6 @@ class ReaderClaim:
                 continue  # released while watched
             try:
                 self.rev = await self.kv.update(self.key, self._value(), last=entry.revision)
-                self.renewed = time.monotonic()
                 return
             except KeyWrongLastSequenceError:
                 raise refused(self.durable) from None  # written again at the last moment
@@ -96,13 +93,16 @@ class ReaderClaim:
         try:
             self.rev = await self.kv.update(self.key, self._value(), last=self.rev)
         except KeyWrongLastSequenceError:
-            self.rev = None
-            return False
-        self.renewed = time.monotonic()
+            # An earlier write may have been stored with its answer lost: still ours if it says so.
+            try:
+                entry = await self.kv.get(self.key)
+            except (KeyNotFoundError, KeyDeletedError):
+                entry = None
+            if entry is None or not (entry.value or b"").endswith(self.token.encode()):
+                self.rev = None
+                return False
+            self.rev = entry.revision
         return True
-
-    def due(self) -> bool:
-        return self.rev is not None and time.monotonic() - self.renewed >= RENEW_S
 
     async def release(self) -> None:
         if self.rev is not None:

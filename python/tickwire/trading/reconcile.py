@@ -256,21 +256,19 @@ class Reconciler:
         o = self._current(client_id)
         if o.order_id is None or o.filled <= 0:
             return
-        base = p.tracker.adopted_base(client_id)
         by_order = getattr(p.grammar, "order_fills", None)
         if by_order is not None:
-            # The order's executions from its first: exact, whatever the clocks and the symbol's
-            # other trades; an adopted order's are those after the earlier run's quantity.
-            found = p.grammar.read_fills(await p.send(by_order(o.symbol, o.order_id)))
-            found = [f for f in found if f.order_id == o.order_id]
-            if base is not None:
-                found = after(found, base)
+            # The order's own executions (the newest of them where the venue caps the answer): exact,
+            # whatever the clocks and the symbol's other trades.
+            listed = p.grammar.read_fills(await p.send(by_order(o.symbol, o.order_id)))
         else:
             listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
-            found = [f for f in listed if f.order_id == o.order_id]
-            if base is not None:
-                # As it is now: fills the stream told meanwhile are in the quantity and the search.
-                found = newest(found, self._current(client_id).filled - base)
+        found = [f for f in listed if f.order_id == o.order_id]
+        base = p.tracker.adopted_base(client_id)
+        if base is not None:
+            # An adopted order's after the earlier run's quantity; that quantity as it is now (fills
+            # the stream told meanwhile are in it and in the answer).
+            found = newest(found, self._current(client_id).filled - base)
         for f in found:
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
@@ -284,16 +282,6 @@ def _oldest_first(fills: list[Fill]) -> list[Fill]:
     if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
         fills = fills[::-1]
     return sorted(fills, key=lambda f: f.ts_ns or 0)
-
-
-def after(fills: list[Fill], qty: Decimal) -> list[Fill]:
-    """All of one order's ``fills`` from its first but the oldest that make ``qty`` (the earlier run's
-    quantity): a listing cut short at its newest leaves fills out, never counts one twice."""
-    skipped = Decimal(0)
-    out = _oldest_first(fills)
-    while out and skipped < qty:
-        skipped += out.pop(0).qty
-    return out
 
 
 def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:

@@ -455,16 +455,11 @@ class TradingSession:
         venue clock behind ours left the fills out of a search started on our clock), and never
         later than the send by a step of our clock or an offset measured again since
         (``ClockSync.venue_ms_at``). An earlier run's order: from when this session counts its
-        fills (``tracker.adopted_at``: the adopting listing's request), with no second early — the
-        venue wrote the listing a one-way trip after that, later than the offset's error, and what
-        the search finds of the earlier run's fills (summed in the quantity filled it was adopted
-        with) is not counted again (``Reconciler.catch_up_fills``) only while the search's one page
-        reaches its newest fills."""
-        sent = self.sent_at.get(client_id)
-        if sent is not None:
-            return self.clock.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
-        adopted = self.tracker.adopted_at(client_id)
-        return None if adopted is None else self.clock.venue_ms_at(adopted)
+        fills (``tracker.adopted_at``: the adopting listing's request, or the stream word's arrival),
+        a second early too — what the search finds of the earlier run's fills (summed in the
+        quantity filled it was adopted with) is not counted again (``Reconciler.catch_up_fills``)."""
+        sent = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
+        return None if sent is None else self.clock.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

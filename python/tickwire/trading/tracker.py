@@ -533,10 +533,18 @@ class OrderTracker:
         if by_cid is not None:
             before = rec.fill_qty
             self._replay(by_cid)
-            if rec.adopted_base is not None and rec.adopted_by_stream:
-                # The adopting word's quantity filled included these fills: not the earlier run's. (A
-                # listing's may not have: written before them, its quantity is the earlier run's.)
-                rec.adopted_base = max(_ZERO, rec.adopted_base - (rec.fill_qty - before))
+            if rec.adopted_base is not None and rec.adopted_at is not None:
+                # The adopting word's quantity filled included these fills: not the earlier run's. A
+                # stream word's includes every one; a listing's those made before it was asked for
+                # (one made while it was written may be in it or not: left out, its quantity stays
+                # the earlier run's — a fill may then go unasked for, none is counted twice).
+                if rec.adopted_by_stream:
+                    counted = rec.fill_qty - before
+                else:
+                    asked_ns = (rec.adopted_at.local_ms + rec.adopted_at.offset_ms) * 1e6
+                    held = [e.fill for e in by_cid if e.fill is not None]
+                    counted = sum((f.qty for f in held if f.ts_ns and f.ts_ns <= asked_ns), _ZERO)
+                rec.adopted_base = max(_ZERO, rec.adopted_base - counted)
         return rec.order
 
     def _replay(self, held: list[OrderEvent]) -> None:
