@@ -42,6 +42,11 @@ class Stamp(NamedTuple):
     local_ms: int
     offset_ms: float
 
+    @property
+    def venue_ms(self) -> float:
+        """On the venue's clock as known then."""
+        return self.local_ms + self.offset_ms
+
 
 class _Sample(NamedTuple):
     t_ns: int  # local midpoint

@@ -363,7 +363,7 @@ def test_a_template_send_registers_its_order_as_place_order_does(
         cids = [slow.client_id, fast.client_id]
         assert [o.client_id for o in registered] == cids
         assert replace(registered[0], client_id="c") == replace(registered[1], client_id="c")
-        sent = [tr.clock.venue_ms_at(tr.sent_at[c]) for c in cids]
+        sent = [tr.clock.sync.venue_ms_at(tr.sent_at[c]) for c in cids]
         assert all(since - 1 <= t <= until for t in sent)  # the venue's clock: when sent
         tr.audit.flush()
         lines = path.read_text().splitlines()

@@ -44,7 +44,6 @@ from nats.js.errors import NotFoundError
 from tickwire.bus import codec, subjects
 from tickwire.gateway.state import bucket
 from tickwire.remote import reader_claim
-from tickwire.remote.reader_claim import ReaderClaim
 
 log = logging.getLogger("tickwire.remote")
 
@@ -91,12 +90,12 @@ class EventConsumer:
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._claim: ReaderClaim | None = None
+        self._claim: reader_claim.ReaderClaim | None = None
         self._keeper: asyncio.Task[None] | None = None
         self.claim_lost = False
 
     async def start(self) -> EventConsumer:
-        self._claim = claim = ReaderClaim(await bucket(self.nc), self.durable)
+        self._claim = claim = reader_claim.ReaderClaim(await bucket(self.nc), self.durable)
         await claim.take(self._read)
         try:
             await self._open()
@@ -224,7 +223,7 @@ class EventConsumer:
                     await self._resync()
                     break
 
-    async def _keep_claim(self, claim: ReaderClaim) -> None:
+    async def _keep_claim(self, claim: reader_claim.ReaderClaim) -> None:
         """Writes the claim again every ``RENEW_S`` (on its own task: a pull may wait longer); when
         another client took it over (this reader was taken for dead), stops reading and says so in
         ``health()``."""

@@ -290,9 +290,8 @@ def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
     the later in the venue's order (a listing whose times fall runs newest first, as OKX, Bybit and
     Coinbase list). None is taken once ``qty`` is made: should a fill come between the word of
     ``qty`` and the search, an older one of this run's may be left out rather than one of the
-    earlier run's counted again; should the search's page stop short of the newest fills, the
-    shortfall reaches back into the earlier run's (the search starts at the adopting listing's
-    request, so only fills the venue made while it wrote the listing can be)."""
+    earlier run's counted again. Every answer read holds the newest fills (time searches list
+    newest first, per-order answers are the most recent), so a page cut short does not reach back."""
     out: list[Fill] = []
     got = Decimal(0)
     for f in reversed(_oldest_first(fills)):

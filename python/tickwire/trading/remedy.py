@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.auth import now_ms
-from tickwire.clock import SERVER_TIME, ClockSync, Stamp, sample_server_time
+from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time
 from tickwire.trading.venue import Call
 
 log = logging.getLogger("tickwire.trading")
@@ -77,12 +77,6 @@ class VenueClock:
 
     def now_ms(self) -> int:
         return self.sync.now_ms()
-
-    def stamp(self) -> Stamp:
-        return self.sync.stamp()
-
-    def venue_ms_at(self, s: Stamp) -> int:
-        return self.sync.venue_ms_at(s)
 
     def install(self, signer: Any) -> bool:
         """Makes ``signer`` sign with this clock, unless it was given a clock of its own (``clock=``):

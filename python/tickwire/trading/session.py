@@ -137,7 +137,8 @@ class TradingSession:
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
             adopt=None if owns is None else functools.partial(adoptable, self.client_ids, owns),
         )  # fmt: skip
-        self.stamp = self.tracker.stamp = self.clock.stamp
+        # Every order is stamped: the ClockSync's own method, one call.
+        self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
         # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
@@ -210,7 +211,7 @@ class TradingSession:
         # What the listing states filled is the earlier run's; a fill after the venue wrote it counts
         # here, so the fills of what it adopts count from when it was asked (the stream may miss one
         # while the answer is on its way: reconciliation then finds it from there).
-        self.tracker.adopting_since = self.clock.stamp()
+        self.tracker.adopting_since = self.stamp()
         try:
             listed = await self.open_orders()
         except Exception as e:  # an order of another script the grammar cannot read included
@@ -459,7 +460,7 @@ class TradingSession:
         a second early too — what the search finds of the earlier run's fills (summed in the
         quantity filled it was adopted with) is not counted again (``Reconciler.catch_up_fills``)."""
         sent = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
-        return None if sent is None else self.clock.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
+        return None if sent is None else self.clock.sync.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

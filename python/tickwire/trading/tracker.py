@@ -541,7 +541,7 @@ class OrderTracker:
                 if rec.adopted_by_stream:
                     counted = rec.fill_qty - before
                 else:
-                    asked_ns = (rec.adopted_at.local_ms + rec.adopted_at.offset_ms) * 1e6
+                    asked_ns = rec.adopted_at.venue_ms * 1e6
                     held = [e.fill for e in by_cid if e.fill is not None]
                     counted = sum((f.qty for f in held if f.ts_ns and f.ts_ns <= asked_ns), _ZERO)
                 rec.adopted_base = max(_ZERO, rec.adopted_base - counted)
