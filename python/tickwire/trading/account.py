@@ -30,6 +30,10 @@ class AccountPort(Protocol):
 
     async def send(self, call: Call) -> Any: ...
 
+    async def catch_up_fills(self, client_id: str) -> None: ...
+
+    def stream_up(self) -> bool: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +89,23 @@ def apply_events(tracker: OrderTracker, events: Sequence[OrderEvent]) -> Order |
 async def order_status(
     port: AccountPort, symbol: str, client_id: str | None = None, order_id: str | None = None
 ) -> Order:
+    """The order as the venue states it. A tracked order stated filled beyond the fills heard, with
+    no private stream to tell its executions, has them fetched (``catch_up_fills``), so ``on_fill``
+    hears each once however the fill came to light."""
     body = await port.send(port.grammar.status(symbol, client_id, order_id))
     events = port.grammar.read_order(body)
     apply_events(port.tracker, events)
     cid = events[0].client_id
     tracked = port.tracker.get(cid)
-    if tracked is not None:
-        return tracked
-    return untracked(port.venue, events[0])
+    if tracked is None:
+        return untracked(port.venue, events[0])
+    if port.tracker.unheard(cid) and not port.stream_up():
+        try:
+            await port.catch_up_fills(cid)
+        except TickwireError as e:  # the state stands; the next status query asks again
+            log.warning("%s: fills of %s not fetched: %s", port.venue, cid, e)
+        tracked = port.tracker.get(cid) or tracked
+    return tracked
 
 
 async def open_orders(port: AccountPort, symbol: str | None = None) -> list[Order]:

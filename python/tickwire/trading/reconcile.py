@@ -258,9 +258,12 @@ class Reconciler:
             return
         by_order = getattr(p.grammar, "order_fills", None)
         if by_order is not None:
-            # The order's own executions (the newest of them where the venue caps the answer): exact,
-            # whatever the clocks and the symbol's other trades.
-            listed = p.grammar.read_fills(await p.send(by_order(o.symbol, o.order_id)))
+            # The order's own executions, every page of them: exact, whatever the clocks and however
+            # much else traded on the symbol since (a time search's page of the symbol's newest
+            # fills can be all other orders').
+            listed = []
+            async for body in pages(p.send, p.grammar, by_order(o.symbol, o.order_id)):
+                listed.extend(p.grammar.read_fills(body))
         else:
             listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
         found = [f for f in listed if f.order_id == o.order_id]

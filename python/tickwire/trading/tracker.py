@@ -96,6 +96,10 @@ class _Rec:
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
 
 
+def _unheard(r: _Rec) -> bool:
+    return r.order.order_id is not None and r.order.filled > r.fill_qty + (r.adopted_base or _ZERO)
+
+
 class OrderTracker:
     """Orders by client id, updated only through ``apply``; see the module docstring for the rules."""
 
@@ -420,13 +424,14 @@ class OrderTracker:
         how much filled, and the stream that was to list the fills lost them. Their fills are asked
         for once the private stream is back, once each (an adopted order's earlier fills aside)."""
         return [
-            cid
-            for cid, r in self._recs.items()
-            if not r.order.is_open
-            and not r.fills_asked
-            and r.order.order_id is not None
-            and r.order.filled > r.fill_qty + (r.adopted_base or _ZERO)
+            cid for cid, r in self._recs.items() if not r.order.is_open and not r.fills_asked and _unheard(r)
         ]
+
+    def unheard(self, client_id: str) -> bool:
+        """True if ``client_id`` is stated filled beyond the fills known by trade id (an adopted
+        order's earlier run's aside): executions ``on_fill`` has not heard of yet."""
+        rec = self._recs.get(client_id)
+        return rec is not None and _unheard(rec)
 
     def fills_asked(self, client_id: str) -> None:
         """Its fills were asked for: not listed by :meth:`unaccounted` again (a fill the venue's one

@@ -117,9 +117,10 @@ class OrderGrammar(Protocol):
     # A margin venue's grammar also has ``positions() -> Call`` and ``read_positions(body) ->
     # dict[str, Position]`` (``TradingSession.positions``); a venue with a native amend has
     # ``amend(order, qty, price) -> Call`` whose answer ``read_order`` reads (``amend_order``). Both are
-    # optional: their absence is ``NotSupported``. A venue that lists one order's executions from its
-    # first has ``order_fills(symbol, order_id) -> Call`` (answers ``read_fills`` reads): reconciliation
-    # then asks for those instead of searching the symbol's trades by time.
+    # optional: their absence is ``NotSupported``. A venue that lists one order's executions has
+    # ``order_fills(symbol, order_id) -> Call`` (answers ``read_fills`` reads, further pages named by
+    # ``next_page``): reconciliation then reads every page of those instead of searching the symbol's
+    # trades by time, whose page of the symbol's newest fills can be all other orders'.
 
     def read_answer(self, status: int, body: bytes) -> Any:
         """The decoded answer, or the venue's typed error raised (some venues answer errors with

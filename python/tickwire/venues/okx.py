@@ -36,6 +36,9 @@ __all__ = ["Adapter", "Orders", "Signer"]
 
 # ``orders-pending`` gives at most 100 orders an answer (its ``limit``, 100 by default).
 PENDING_PAGE = 100
+# ``GET /api/v5/trade/fills``: 100 a page at most, newest first, older ones ``after`` a ``billId``.
+FILLS_PAGE = 100
+FILLS_PATH = "/api/v5/trade/fills"
 
 
 class Signer(_core.OkxSigner):
@@ -265,11 +268,13 @@ class Orders:
 
     @staticmethod
     def next_page(call: Call, body: Any) -> Call | None:
-        """A full page (100, the most OKX gives) may have more after it: the orders older than its
-        last (``after``: "records earlier than the requested ordId"; newest first)."""
-        if len(body) < PENDING_PAGE or not isinstance(body[-1], dict) or not body[-1].get("ordId"):
+        """A full page (100, the most OKX gives) may have more after it: the entries older than its
+        last (``after``: "records earlier than the requested" ``ordId`` for orders, ``billId`` for
+        fills; newest first)."""
+        key, size = ("billId", FILLS_PAGE) if call.path == FILLS_PATH else ("ordId", PENDING_PAGE)
+        if len(body) < size or not isinstance(body[-1], dict) or not body[-1].get(key):
             return None
-        return call.with_param("after", str(body[-1]["ordId"]))
+        return call.with_param("after", str(body[-1][key]))
 
     def cancel_all(self, symbol: str) -> Call | None:
         return None  # no cancel-all for spot over REST: cancel_orders() on the open orders
@@ -285,8 +290,13 @@ class Orders:
         p = {"instType": "SPOT", "instId": symbol}
         if since_ms is not None:
             p["begin"] = str(since_ms)
-        p["limit"] = "100"
-        return Call("GET", "/api/v5/trade/fills", p)
+        p["limit"] = str(FILLS_PAGE)
+        return Call("GET", FILLS_PATH, p)
+
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions of the last 3 days (``ordId``), newest first, a page at a time."""
+        p = {"instType": "SPOT", "instId": symbol, "ordId": order_id, "limit": str(FILLS_PAGE)}
+        return Call("GET", FILLS_PATH, p)
 
     def balances(self) -> Call:
         return Call("GET", "/api/v5/account/balance")

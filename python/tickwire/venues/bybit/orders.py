@@ -46,6 +46,8 @@ _WS_OPS = {
 # The categorised topics (docs/v5/websocket/private/order.mdx, execution.mdx): spot only. Their pushes
 # name the topic they were subscribed as ("order.spot"); the all-in-one "order"/"execution" are read too.
 _STREAM_TOPICS = ("order.spot", "execution.spot")
+# ``/v5/execution/list``: 100 a page at most (docs: limit 1-100), the next by ``cursor``.
+FILLS_PAGE = 100
 # ``rejectReason`` of an order that was not refused.
 _NO_REASON = ("", "EC_NoError")
 
@@ -180,7 +182,12 @@ class Orders:
         p = {"category": "spot", "symbol": symbol}
         if since_ms is not None:
             p["startTime"] = str(since_ms)
-        p["limit"] = "100"
+        p["limit"] = str(FILLS_PAGE)
+        return Call("GET", "/v5/execution/list", p)
+
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions (``orderId``), newest first, a page at a time (``cursor``)."""
+        p = {"category": "spot", "symbol": symbol, "orderId": order_id, "limit": str(FILLS_PAGE)}
         return Call("GET", "/v5/execution/list", p)
 
     def balances(self) -> Call:

@@ -65,6 +65,8 @@ API = "/api/v3/brokerage"
 BATCH_CANCEL_MAX = 100
 # Orders of one product listed to find a client id whose order id is not known.
 LISTING_LIMIT = 100
+# List Fills: a page's size asked for (the next by ``cursor``).
+FILLS_PAGE = 100
 # Client ids asked for through a listing, not found yet (bounded: oldest forgotten).
 MAX_SOUGHT = 1000
 # Reasons that say nothing beyond the field's default.
@@ -189,7 +191,12 @@ class Orders(UserChannel):
         params = {"product_ids": symbol}
         if since_ms is not None:
             params["start_sequence_timestamp"] = rfc3339_ms(since_ms)
-        params["limit"] = "100"
+        params["limit"] = str(FILLS_PAGE)
+        return Call("GET", f"{API}/orders/historical/fills", params)
+
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions (``order_ids``), newest first, a page at a time (``cursor``)."""
+        params = {"order_ids": order_id, "limit": str(FILLS_PAGE)}
         return Call("GET", f"{API}/orders/historical/fills", params)
 
     def balances(self) -> Call:
@@ -296,7 +303,10 @@ class Orders(UserChannel):
         if isinstance(msg.get("orders"), list):
             # ``more`` "" — more to come but no cursor to ask for it — is refused by next_page.
             return Page(msg["orders"], str(msg.get("cursor") or "") if msg.get("has_next") else None)
-        for key in ("order", "fills", "accounts", "products", "results"):
+        if isinstance(msg.get("fills"), list):
+            # List Fills names its next page by a ``cursor`` (empty on the last).
+            return Page(msg["fills"], str(msg.get("cursor") or "") or None)
+        for key in ("order", "accounts", "products", "results"):
             if key in msg:
                 return msg[key]
         return msg

@@ -189,8 +189,9 @@ class Orders:
     def next_page(call: Call, body: Any) -> Call | None:
         """A full page may not be all: HTX pages further by ``from``/``direct``, which tickwire does
         not follow (not confirmed from a source here) — so a full page is an error after the page,
-        which the caller keeps (the kill switch cancels it and reports the listing cut short)."""
-        if len(body) < OPEN_PAGE:
+        which the caller keeps (the kill switch cancels it and reports the listing cut short). One
+        order's match results come in one answer (the order's every execution)."""
+        if call.path != "/v1/order/openOrders" or len(body) < OPEN_PAGE:
             return None
         raise VenueError(f"htx: {OPEN_PAGE} open orders listed, the most one answer holds; more are not read")
 

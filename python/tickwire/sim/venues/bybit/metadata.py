@@ -6,8 +6,9 @@ Info" reference, every value from the simulator's instruments, which the matchin
 ``minOrderAmt``). The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty
 list, any other category 10001.
 
-``GET /v5/execution/list?category=spot[&symbol=][&orderId=][&startTime=]`` from the engine's own fill
-records, newest first: each fill once, ``execId`` the trade id it had on the public ``publicTrade``
+``GET /v5/execution/list?category=spot[&symbol=][&orderId=][&startTime=][&limit=][&cursor=]`` from the
+engine's own fill records, newest first, ``limit`` (50) a page and ``nextPageCursor`` to the next (the
+sim's names the page's last row): each fill once, ``execId`` the trade id it had on the public ``publicTrade``
 topic. Fees are not simulated (``execFee`` "0", in the coin received). The private ``execution`` topic
 pushes the same row per fill as it happens.
 """
@@ -99,8 +100,10 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
     try:
         limit = int(q.get("limit", "50"))
         start = int(q["startTime"]) if "startTime" in q else None
+        # The sim's cursor names the last row given ("time:tradeId"); the next page is older.
+        after = tuple(int(x) for x in q["cursor"].split(":")) if q.get("cursor") else None
     except ValueError:
-        return 10001, "params error: limit or startTime", {}
+        return 10001, "params error: limit, startTime or cursor", {}
     if not 1 <= limit <= 100:
         return 10001, "params error: limit", {}
     rows = []
@@ -114,4 +117,7 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
                 continue
             rows.append((f.time_ms, f.trade_id, execution(ctx, o, f, oid(o))))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return 0, "OK", {"category": cat, "list": [r for _, _, r in rows[:limit]], "nextPageCursor": ""}
+    if after is not None:
+        rows = [r for r in rows if (r[0], r[1]) < after]
+    more = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else ""
+    return 0, "OK", {"category": cat, "list": [r for _, _, r in rows[:limit]], "nextPageCursor": more}

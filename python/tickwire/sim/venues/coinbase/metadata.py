@@ -9,8 +9,9 @@ the engine enforces. ``product_type`` filters (only SPOT is simulated).
 
 ``GET /api/v3/brokerage/orders/historical/fills``: each engine fill once, newest first, ``trade_id``
 the id it had on ``market_trades``; ``order_ids``/``product_ids`` filter (repeated parameters, as the
-reference's arrays are sent), ``start_sequence_timestamp`` (RFC 3339) bounds. Fees are not simulated
-(``commission`` "0").
+reference's arrays are sent), ``start_sequence_timestamp`` (RFC 3339) bounds; ``limit`` (100) a page,
+``cursor`` to the next (the sim's names the page's last fill; empty on the last page). Fees are not
+simulated (``commission`` "0").
 
 ``GET /api/v3/brokerage/orders/historical/batch``: the key's orders, newest first, filtered by
 ``order_status`` and ``product_ids`` (repeated), ``order_ids``, ``start_date``/``end_date`` (RFC 3339,
@@ -101,6 +102,10 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
     q = parse_qs(raw_query)
     oids, pids = q.get("order_ids"), q.get("product_ids")
     since = _ms(q["start_sequence_timestamp"][0]) if "start_sequence_timestamp" in q else None
+    limit = int(q.get("limit", ["100"])[0])
+    # The sim's cursor names the last fill given ("time:trade_id"); the next page is older.
+    cursor = q.get("cursor", [""])[0]
+    after = tuple(int(x) for x in cursor.split(":")) if cursor else None
     rows = []
     for o in engine.orders.values():
         if o.account != account or (oids and order_id(o) not in oids) or (pids and o.symbol not in pids):
@@ -133,7 +138,10 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
                 )
             )
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return {"fills": [r[2] for r in rows], "cursor": ""}
+    if after is not None:
+        rows = [r for r in rows if (r[0], r[1]) < after]
+    more = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else ""
+    return {"fills": [r[2] for r in rows[:limit]], "cursor": more}
 
 
 def listing(engine: Engine, account: str, show: OrderJson, raw_query: str) -> dict[str, Any]:

@@ -1,0 +1,148 @@
+"""An order's executions fetched from the venue (``Reconciler.catch_up_fills``) when no private stream
+told them: by the order's own id, every page of them, checked against the simulator's own fill list.
+
+A time search lists the symbol's newest fills, one page of them: once more of the account's other
+orders traded on the symbol than a page holds, the order's own fills were not in it and ``on_fill``
+never heard them. OKX (``ordId``), Bybit (``orderId``), Coinbase (``order_ids``) and HTX (the order's
+``matchresults``) are asked by order id; OKX, Bybit and Coinbase page the answer."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from session_cases import SimAccount, settle
+from tickwire.sim import Simulator
+from tickwire.sim.market import ASK, BID
+from tickwire.trading.orders import Fill
+from tickwire.trading.session import TradingSession
+
+# (test module, account, the grammar's module and the fills request, for the paging case)
+CB_FILLS = "GET /api/v3/brokerage/orders/historical/fills"
+BY_ORDER = [
+    ("test_session_okx", "OKX", "tickwire.venues.okx", "GET /api/v5/trade/fills"),
+    ("test_session_bybit", "BYBIT", "tickwire.venues.bybit.orders", "GET /v5/execution/list"),
+    ("test_session_coinbase", "COINBASE", "tickwire.venues.coinbase.orders", CB_FILLS),
+    ("test_session_htx", "HTX", "", ""),
+]
+PAGED = [case for case in BY_ORDER if case[2]]
+
+
+def _acct(module: str, name: str) -> SimAccount:
+    acct: SimAccount = getattr(importlib.import_module(module), name)
+    return acct
+
+
+def crowd(sim: Simulator, a: SimAccount, n: int) -> int:
+    """``n`` smallest IOC buys at the ask for ``a``'s key, placed in the simulator's engine (another
+    program on the key): each trades. The fills they made."""
+    v = sim.venue(a.venue)
+    ep = sim.endpoint(a.venue, 0)
+    book = v.engine.books[a.symbol]
+    made = 0
+    for i in range(n):
+        ask = book.side(ASK).best()
+        notional = book.inst.min_notional or Decimal(0)
+        lots = max(book.inst.min_lots, math.ceil(notional / (book.inst.price(ask) * book.inst.lot)))
+        o, step = v.engine.place(
+            a.key, a.symbol, BID, "LIMIT", lots, ask, "IOC", f"crowd{i:04d}", ep.now_ms(), margin=False
+        )
+        if step is not None:
+            v.on_step(a.symbol, step)
+        made += len(o.fills)
+    return made
+
+
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), BY_ORDER, ids=[n for _, n, *_ in BY_ORDER])
+def test_an_orders_fills_are_found_past_a_page_of_the_symbols_other_fills(
+    module: str, name: str, grammar: str, op: str
+) -> None:
+    """No private stream: an IOC buy fills, and before its answer reaches the session the key's other
+    orders trade 120 times on the symbol (more than a page of the symbol's fills). The session learns
+    the order filled and fetches its executions: ``on_fill`` hears the simulator's fills of it, each
+    once (before: a time search's one page held only the other orders' fills, and none was heard)."""
+    a = _acct(module, name)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        others: list[int] = []
+
+        async def meanwhile() -> None:
+            others.append(crowd(sim, a, 120))
+
+        ep.hold_answer(a.place_op, meanwhile)
+        _, ask = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert others and others[0] >= 120 and theirs.fills and o.filled > 0
+        await settle(lambda: len(fills) >= len(theirs.fills), "the order's fills")
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert {f.client_id for f in fills} == {o.client_id}
+
+    a.run(body, private_stream=False, on_fill=fills.append)
+
+
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), PAGED, ids=[n for _, n, *_ in PAGED])
+def test_every_page_of_an_orders_fills_is_read(
+    module: str, name: str, grammar: str, op: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No private stream, and pages of 4 fills (the grammar's page size lowered; the simulator answers
+    the ``limit`` asked and names the next page as the venue does): an IOC buy sweeps the ask side,
+    one fill a level. The session fetches its executions, every page: ``on_fill`` hears the
+    simulator's fills of it, each once."""
+    a = replace(_acct(module, name), funds={"USDT": "1e10", "USD": "1e10", "BTC": "100"})
+    monkeypatch.setattr(importlib.import_module(grammar), "FILLS_PAGE", 4)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        book = sim.book(a.venue, a.symbol)
+        far = book.asks[-1][0]
+        qty = a.size(tr, far, 1) + sum((q for _, q in book.asks), Decimal(0))
+        qty = (qty / tr.rules[a.symbol].lot_size).to_integral_value() * tr.rules[a.symbol].lot_size
+        o = await tr.place_order(a.symbol, "buy", "limit", qty, far, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert len(theirs.fills) >= 9, f"the buy swept {len(theirs.fills)} levels"
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert o.filled == Decimal(theirs.filled) * sim.venue(a.venue).instruments[a.symbol].lot
+        # Every page: a full one names the next (OKX: a full page may have more, so an empty one ends).
+        pages = sum(1 for _, x, _, _ in ep.exchanges if x == op)
+        assert -(-len(theirs.fills) // 4) <= pages <= len(theirs.fills) // 4 + 1
+
+    a.run(body, private_stream=False, on_fill=fills.append)
+
+
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), BY_ORDER, ids=[n for _, n, *_ in BY_ORDER])
+def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
+    module: str, name: str, grammar: str, op: str
+) -> None:
+    """No private stream: a buy rests at the best bid and the market trades into it. ``order_status``
+    states it filled beyond the fills heard and fetches them: ``on_fill`` hears the simulator's fills
+    of it, each once; asked again, nothing new is fetched (before: the state changed and no fill was
+    ever heard)."""
+    a = _acct(module, name)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        v = sim.venue(a.venue)
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 300), bid)
+        [theirs] = a.orders(sim, o.client_id)
+        for _ in range(50_000):
+            if theirs.fills:
+                break
+            v.book_step(a.symbol)
+        assert theirs.fills and not fills
+        got = await tr.order_status(a.symbol, client_id=o.client_id)
+        assert got.filled == Decimal(theirs.filled) * v.instruments[a.symbol].lot
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        asked = len(ep.exchanges)
+        await tr.order_status(a.symbol, client_id=o.client_id)
+        assert len(ep.exchanges) == asked + 1 and len(fills) == len(theirs.fills)
+
+    a.run(body, private_stream=False, on_fill=fills.append)
