@@ -4,7 +4,8 @@ told them: by the order's own id, every page of them, checked against the simula
 A time search lists the symbol's newest fills, one page of them: once more of the account's other
 orders traded on the symbol than a page holds, the order's own fills were not in it and ``on_fill``
 never heard them. OKX (``ordId``), Bybit (``orderId``), Coinbase (``order_ids``) and HTX (the order's
-``matchresults``) are asked by order id; OKX, Bybit and Coinbase page the answer."""
+``matchresults``) are asked by order id; OKX, Bybit and Coinbase page the answer. Kraken is asked for
+the account's trades since the order was sent, every page (``TradesHistory``, ``ofs``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ BY_ORDER = [
     ("test_session_bybit", "BYBIT", "tickwire.venues.bybit.orders", "GET /v5/execution/list"),
     ("test_session_coinbase", "COINBASE", "tickwire.venues.coinbase.orders", CB_FILLS),
     ("test_session_htx", "HTX", "", ""),
+    # No per-order listing: the account's trades since the order was sent, page after page.
+    ("test_session_kraken", "KRAKEN", "", ""),
 ]
 PAGED = [case for case in BY_ORDER if case[2]]
 

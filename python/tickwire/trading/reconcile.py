@@ -47,8 +47,6 @@ class ReconcilePort(Protocol):
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
-    async def fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]: ...
-
     def sent_ms(self, client_id: str) -> int | None: ...
 
 
@@ -257,16 +255,16 @@ class Reconciler:
         if o.order_id is None or o.filled <= 0:
             return
         by_order = getattr(p.grammar, "order_fills", None)
+        # The order's own executions where the venue lists them (exact, whatever the clocks), else
+        # the trades since it was sent; every page either way: however much else traded since, a
+        # first page of the newest fills can be all other orders'.
         if by_order is not None:
-            # The order's own executions, every page of them: exact, whatever the clocks and however
-            # much else traded on the symbol since (a time search's page of the symbol's newest
-            # fills can be all other orders').
-            listed = []
-            async for body in pages(p.send, p.grammar, by_order(o.symbol, o.order_id)):
-                listed.extend(p.grammar.read_fills(body))
+            call = by_order(o.symbol, o.order_id)
         else:
-            listed = await p.fills(o.symbol, since_ms=p.sent_ms(client_id))
-        found = [f for f in listed if f.order_id == o.order_id]
+            call = p.grammar.fills(o.symbol, p.sent_ms(client_id))
+        found = []
+        async for body in pages(p.send, p.grammar, call):
+            found += [f for f in p.grammar.read_fills(body) if f.order_id == o.order_id]
         base = p.tracker.adopted_base(client_id)
         if base is not None:
             # An adopted order's after the earlier run's quantity; that quantity as it is now (fills

@@ -22,7 +22,7 @@ from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Status
 from tickwire.trading.rules import InstrumentRules, from_kraken_asset_pair
-from tickwire.trading.venue import Balance, Call
+from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.kraken import limits as rate
 from tickwire.venues.kraken.names import asset, ws_symbol
 from tickwire.venues.kraken.signer import SENT
@@ -186,6 +186,13 @@ class Orders:
     def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
         return [self.cancel(symbol, o.client_id or None, o.order_id) for o in orders]
 
+    @staticmethod
+    def next_page(call: Call, body: Any) -> Call | None:
+        """TradesHistory's next page (``ofs``), which its answer names (``Page.more``); the other
+        listings come whole."""
+        more = getattr(body, "more", None)
+        return call.with_param("ofs", more) if more else None
+
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         _LISTING.set(symbol)
         p = {"type": "all"}
@@ -232,7 +239,12 @@ class Orders:
         if method == "QueryOrders":
             return self._listed(result, None)
         if method == "TradesHistory" and "trades" in result:
-            return self._listed(result["trades"], _LISTING.get())
+            # 50 trades a page, of every pair, newest first: the next page is ``ofs`` further while
+            # ``count`` (all that match) is not reached.
+            got, count = len(result["trades"]), result.get("count")
+            at = int(params.get("ofs") or 0) + got
+            more = str(at) if got and isinstance(count, int) and at < count else None
+            return Page(self._listed(result["trades"], _LISTING.get()), more)
         if method in ("AddOrder", "CancelOrder", "AmendOrder") and (
             {"txid", "count", "amend_id"} & set(result)
         ):

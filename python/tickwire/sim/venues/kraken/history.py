@@ -10,7 +10,8 @@ closed, canceled, expired), ``vol``/``vol_exec``, ``cost``, ``fee``, average ``p
 ``T<trade id>-<txid>`` with the order's ``ordertxid``, the pair key (``XXBTZUSD``), ``time``, ``price``,
 ``vol``, ``cost``, ``fee``, ``maker`` and the public ``trade_id``. OpenOrders and ClosedOrders filter by
 ``cl_ord_id`` and ``userref``; ClosedOrders and TradesHistory by ``start``/``end`` (Unix seconds,
-exclusive). Pairs may be named by key, altname or WebSocket name.
+exclusive). TradesHistory answers 50 trades a page, newest first, from ``ofs``, and ``count`` (all that
+match). Pairs may be named by key, altname or WebSocket name.
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ class History:
 
     def trades(self, account: str, f: Mapping[str, str]) -> Answer:
         lo, hi = _window(f)
+        try:
+            ofs = max(0, int(f.get("ofs") or 0))
+        except ValueError:
+            return {"error": ["EGeneral:Invalid arguments:ofs"]}
         rows = []
         for o in self.ctx.engine.orders.values():
             if o.account != account:
@@ -189,7 +194,7 @@ class History:
                 }
                 rows.append((fill.time_ms, fill.trade_id, row))
         rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        trades = {f"T{tid}-{r['ordertxid']}": r for _, tid, r in rows[:50]}
+        trades = {f"T{tid}-{r['ordertxid']}": r for _, tid, r in rows[ofs : ofs + 50]}
         return {"error": [], "result": {"trades": trades, "count": len(rows)}}
 
 
