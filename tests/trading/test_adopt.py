@@ -196,10 +196,11 @@ async def _run1_fills_in_part(sim: Any, venue: str) -> Run1:
 @pytest.mark.parametrize("venue", ["binance", "okx"])
 def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> None:
     """Run 1's buy fills in part (its fills reach run 1's ``on_fill``) and the run stops. Run 2 adopts
-    the order; its private stream drops and comes back, so the open orders are reconciled and their
-    fills fetched from the trade history. Run 2 hears only the fills made after it adopted the order —
+    the order; the market fills it further while run 2's private stream delivers nothing, and the
+    stream drops and comes back, so the open orders are reconciled and the order's fills fetched
+    (run 1's among them in the answer). Run 2 hears only the fills made after it adopted the order —
     the simulator's fills minus run 1's (before: the history was searched from the beginning and
-    every one of run 1's fills reached run 2's ``on_fill`` again)."""
+    every one of run 1's fills reached run 2's ``on_fill`` again); a second reconnect adds none."""
 
     async def go() -> None:
         async with funded(venue) as sim:
@@ -211,14 +212,14 @@ def test_an_adopted_orders_earlier_fills_are_not_reported_again(venue: str) -> N
             ) as tr:
                 assert tr._current(o.client_id).filled == sum(f.qty for f in run1)  # adopted as listed
                 asked = _fills_asked(sim, venue)
+                ep = sim.endpoint(venue, 0)
+                ep.stall()
+                await _step_until(sim, venue, symbol, engine_order, engine_order.filled)
                 tr.stream.drop()  # type: ignore[union-attr]
+                ep.unstall()
                 await settle(lambda: _fills_asked(sim, venue) > asked, "the reconciliation's fills query")
-                await asyncio.sleep(0.2)
-                assert run2 == []
-                before = engine_order.filled
-                await _step_until(sim, venue, symbol, engine_order, before)
                 new = {str(f.trade_id) for f in engine_order.fills} - {f.trade_id for f in run1}
-                await settle(lambda: len(run2) == len(new), "the new fills")
+                await settle(lambda: len(run2) >= len(new), "the new fills")
                 tr.stream.drop()  # type: ignore[union-attr]
                 await settle(lambda: tr.stream_up(), "the stream back again")  # type: ignore[union-attr]
                 await asyncio.sleep(0.5)

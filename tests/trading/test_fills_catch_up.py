@@ -23,7 +23,7 @@ from tickwire.trading.session import TradingSession
 
 # (test module, account, the grammar's module and the fills request, for the paging case)
 CB_FILLS = "GET /api/v3/brokerage/orders/historical/fills"
-BY_ORDER = [
+CAUGHT_UP = [
     ("test_session_okx", "OKX", "tickwire.venues.okx", "GET /api/v5/trade/fills"),
     ("test_session_bybit", "BYBIT", "tickwire.venues.bybit.orders", "GET /v5/execution/list"),
     ("test_session_coinbase", "COINBASE", "tickwire.venues.coinbase.orders", CB_FILLS),
@@ -31,7 +31,7 @@ BY_ORDER = [
     # No per-order listing: the account's trades since the order was sent, page after page.
     ("test_session_kraken", "KRAKEN", "", ""),
 ]
-PAGED = [case for case in BY_ORDER if case[2]]
+PAGED = [case for case in CAUGHT_UP if case[2]]
 
 
 def _acct(module: str, name: str) -> SimAccount:
@@ -59,14 +59,15 @@ def crowd(sim: Simulator, a: SimAccount, n: int) -> int:
     return made
 
 
-@pytest.mark.parametrize(("module", "name", "grammar", "op"), BY_ORDER, ids=[n for _, n, *_ in BY_ORDER])
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
 def test_an_orders_fills_are_found_past_a_page_of_the_symbols_other_fills(
     module: str, name: str, grammar: str, op: str
 ) -> None:
     """No private stream: an IOC buy fills, and before its answer reaches the session the key's other
     orders trade 120 times on the symbol (more than a page of the symbol's fills). The session learns
     the order filled and fetches its executions: ``on_fill`` hears the simulator's fills of it, each
-    once (before: a time search's one page held only the other orders' fills, and none was heard)."""
+    once (before, on OKX, Bybit, Coinbase and Kraken: a time search's one page held only the other
+    orders' fills, and none was heard; HTX already asked by order id)."""
     a = _acct(module, name)
     fills: list[Fill] = []
 
@@ -119,7 +120,7 @@ def test_every_page_of_an_orders_fills_is_read(
     a.run(body, private_stream=False, on_fill=fills.append)
 
 
-@pytest.mark.parametrize(("module", "name", "grammar", "op"), BY_ORDER, ids=[n for _, n, *_ in BY_ORDER])
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
 def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
     module: str, name: str, grammar: str, op: str
 ) -> None:
@@ -149,3 +150,22 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
         assert len(ep.exchanges) == asked + 1 and len(fills) == len(theirs.fills)
 
     a.run(body, private_stream=False, on_fill=fills.append)
+
+
+@pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
+def test_fills_since_a_time_list_every_page(module: str, name: str, grammar: str, op: str) -> None:
+    """``fills(symbol, since_ms)`` — what a restarted gateway tells its clients from — after the key
+    traded 120 times on the symbol since the mark (more than a page): every fill the simulator made
+    since, each once (before: the venue's first page, the newest 100 or 50)."""
+    a = _acct(module, name)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v = sim.venue(a.venue)
+        mark = sim.endpoint(a.venue, 0).now_ms()
+        crowd(sim, a, 120)
+        got = await tr.fills(a.symbol, since_ms=mark)
+        made = [f for o in v.engine.orders.values() for f in o.fills if o.symbol == a.symbol]
+        assert len(made) >= 120
+        assert sorted(f.trade_id for f in got) == sorted(str(f.trade_id) for f in made)
+
+    a.run(body, private_stream=False)

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from session_cases import settle
 from template_cases import account
 from test_session_okx import OKX
-from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome, VenueError
 from tickwire.sim import Simulator
-from tickwire.trading.orders import Fill, Order
+from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.reconcile import newest
 from tickwire.trading.session import TradingSession
 
@@ -381,3 +381,106 @@ def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: li
     assert not got & {str(i) for i in range(k)}
     if late == 0:
         assert got == {str(i) for i in range(k, len(qtys))}
+
+
+def adopted(heard: list[Fill], then: D, now: D) -> Any:
+    """A tracker holding order "c" ("o" at the venue), adopted filled ``then`` (the earlier run's) and
+    now stated filled ``now``; its fills go to ``heard``."""
+    from tickwire.trading.tracker import OrderTracker
+
+    tracker = OrderTracker(on_fill=heard.append, adopt=lambda ev: True)
+    adopt = {"symbol": "BTCUSDT", "side": "buy", "type": "limit", "qty": D(5), "price": D(100)}
+    was = {"client_id": "c", "order_id": "o", "status": "partially_filled"}
+    tracker.apply(OrderEvent(source="reconcile", filled_cum=then, **was, **adopt))  # type: ignore[arg-type]
+    tracker.apply(OrderEvent(source="reconcile", filled_cum=now, **was))  # type: ignore[arg-type]
+    return tracker
+
+
+class _ShiftedPages:
+    """A venue stand-in for one adopted order's fills, listed newest first a page at a time; a trade
+    made between two requests shifts the listing, so the second page repeats the first's last row
+    (Kraken's ``TradesHistory`` pages by offset). Holds what reconciliation needs of a session."""
+
+    venue = "stand-in"
+
+    def __init__(self, tracker: Any, pages: list[list[Fill]]) -> None:
+        from tickwire.audit import NullAudit
+        from tickwire.trading.venue import Call, Page
+
+        self.tracker, self.audit, self.asked = tracker, NullAudit(), 0
+        self.grammar = self
+        self._pages = [Page(p, str(i + 1) if i + 1 < len(pages) else None) for i, p in enumerate(pages)]
+        self._call = Call
+
+    def order_fills(self, symbol: str, order_id: str) -> Any:
+        return self._call("GET", "/fills", {"orderId": order_id})
+
+    @staticmethod
+    def next_page(call: Any, body: Any) -> Any:
+        return call.with_param("page", body.more) if body.more else None
+
+    def read_fills(self, body: Any) -> list[Fill]:
+        return list(body)
+
+    async def send(self, call: Any) -> Any:
+        self.asked += 1
+        await asyncio.sleep(0)  # the answer's way back: other tasks run meanwhile
+        page = self._pages[int(call.params.get("page", 0))]
+        if not page:
+            raise VenueError("stand-in: the venue named a page of the listing twice")
+        return page
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return []
+
+    def sent_ms(self, client_id: str) -> int | None:
+        return None
+
+
+def test_a_row_a_shifted_listing_repeats_is_counted_once_and_pushes_no_fill_out() -> None:
+    """An adopted order filled 1 in the earlier run and 2 since (fills b and c, 1 each); its listing,
+    newest first, gives c, then a page that repeats c before b. Both b and c are heard, once (before:
+    the repeat counted twice toward the quantity since, so b was left out)."""
+    from tickwire.trading.reconcile import Reconciler
+
+    heard: list[Fill] = []
+    tracker = adopted(heard, then=D(1), now=D(3))
+    a, b, c = fill("a", 1, 1), fill("b", 1, 2), fill("c", 1, 3)
+    port = _ShiftedPages(tracker, [[c], [c, b], [a]])
+    asyncio.run(Reconciler(port).catch_up_fills("c"))  # type: ignore[arg-type]
+    assert sorted(f.trade_id for f in heard) == ["b", "c"]
+    assert port.asked == 2  # the quantity since made: the earlier run's page not asked for
+
+
+def test_a_later_page_that_fails_leaves_the_fills_read_counted() -> None:
+    """An order adopted with nothing filled fills 2 (b, c); the listing's first page gives c, the next
+    fails (a cursor named twice). c is heard, and the catch-up ends without an error (before: the
+    failure dropped every page read); asked again, b is found and c not heard twice."""
+    from tickwire.trading.reconcile import Reconciler
+
+    heard: list[Fill] = []
+    tracker = adopted(heard, then=D(0), now=D(2))
+    b, c = fill("b", 1, 2), fill("c", 1, 3)
+    asyncio.run(Reconciler(_ShiftedPages(tracker, [[c], []])).catch_up_fills("c"))  # type: ignore[arg-type]
+    assert [f.trade_id for f in heard] == ["c"] and tracker.unheard("c")
+    asyncio.run(Reconciler(_ShiftedPages(tracker, [[c, b]])).catch_up_fills("c"))  # type: ignore[arg-type]
+    assert [f.trade_id for f in heard] == ["c", "b"] and not tracker.unheard("c")
+
+
+def test_catch_ups_of_one_order_asked_together_query_the_venue_once() -> None:
+    """Three catch-ups of one order started together (Coinbase's stream states each cumulative fill,
+    and each starts one): they run one at a time, and those after the first find nothing unheard and
+    ask nothing (before: each read every page of the order's fills)."""
+    from tickwire.trading.reconcile import Reconciler
+
+    heard: list[Fill] = []
+    tracker = adopted(heard, then=D(0), now=D(2))
+    port = _ShiftedPages(tracker, [[fill("c", 1, 3)], [fill("b", 1, 2)]])
+    rec = Reconciler(port)  # type: ignore[arg-type]
+
+    async def together() -> None:
+        await asyncio.gather(*(rec.catch_up_fills("c") for _ in range(3)))
+
+    asyncio.run(together())
+    assert sorted(f.trade_id for f in heard) == ["b", "c"] and port.asked == 2
+    assert rec._fill_locks == {} and rec._fill_waiting == {}

@@ -141,8 +141,17 @@ async def positions(port: AccountPort) -> Mapping[str, Position]:
 
 
 async def fills(port: AccountPort, symbol: str, since_ms: int | None = None) -> list[Fill]:
-    out = []
-    for f in port.grammar.read_fills(await port.send(port.grammar.fills(symbol, since_ms))):
-        tracked = port.tracker.by_order_id(f.order_id) if f.order_id else None
-        out.append(replace(f, client_id=tracked.client_id) if tracked is not None else f)
-    return out
+    """The account's executions on ``symbol``: every one since ``since_ms``, page after page (a first
+    page of the newest can miss older ones once more traded since), each once by trade id; without
+    ``since_ms``, the venue's one answer of the most recent."""
+    call = port.grammar.fills(symbol, since_ms)
+    listing = pages(port.send, port.grammar, call) if since_ms is not None else None
+    bodies = [b async for b in listing] if listing is not None else [await port.send(call)]
+    out: dict[str, Fill] = {}
+    for body in bodies:
+        for f in port.grammar.read_fills(body):
+            if f.trade_id in out:
+                continue  # a row a page repeats (a listing shifted by trades made meanwhile)
+            tracked = port.tracker.by_order_id(f.order_id) if f.order_id else None
+            out[f.trade_id] = replace(f, client_id=tracked.client_id) if tracked is not None else f
+    return list(out.values())

@@ -54,6 +54,9 @@ class Reconciler:
     def __init__(self, port: ReconcilePort) -> None:
         self.port = port
         self.resolving: set[str] = set()  # orders their own call is reconciling now
+        # ``catch_up_fills`` of an order one at a time: its lock, and how many calls hold or await it.
+        self._fill_locks: dict[str, asyncio.Lock] = {}
+        self._fill_waiting: dict[str, int] = {}
         # Orders whose call is still running (it settles them: its answer, or ``resolve``). A pending
         # order not in here lost its call (cancelled by its caller): reconciliation settles it.
         self.calls: set[str] = set()
@@ -248,29 +251,59 @@ class Reconciler:
         )
 
     async def catch_up_fills(self, client_id: str) -> None:
-        """The order's executions from the venue's trade history (each counted once by trade id). An
-        adopted order's are those after the quantity filled it was adopted with (the earlier run's)."""
+        """The order's executions from the venue (each counted once by trade id), when fills it is
+        stated to have made were not heard. One catch-up of an order at a time: one asked for while
+        another runs waits for it, then asks only if something is still unheard."""
+        lock = self._fill_locks.setdefault(client_id, asyncio.Lock())
+        self._fill_waiting[client_id] = self._fill_waiting.get(client_id, 0) + 1
+        try:
+            async with lock:
+                await self._catch_up(client_id)
+        finally:
+            left = self._fill_waiting.pop(client_id) - 1
+            if left:
+                self._fill_waiting[client_id] = left
+            else:
+                del self._fill_locks[client_id]
+
+    async def _catch_up(self, client_id: str) -> None:
+        """``catch_up_fills``' queries: an adopted order's fills are those after the quantity filled it
+        was adopted with (the earlier run's)."""
         p = self.port
         o = self._current(client_id)
-        if o.order_id is None or o.filled <= 0:
+        if o.order_id is None or o.filled <= 0 or not p.tracker.unheard(client_id):
             return
         by_order = getattr(p.grammar, "order_fills", None)
         # The order's own executions where the venue lists them (exact, whatever the clocks), else
-        # the trades since it was sent; every page either way: however much else traded since, a
-        # first page of the newest fills can be all other orders'.
+        # the trades since it was sent; page after page either way (however much else traded since, a
+        # first page of the newest fills can be all other orders'), until the fills found make the
+        # quantity sought (the listings that page run newest first).
         if by_order is not None:
             call = by_order(o.symbol, o.order_id)
         else:
             call = p.grammar.fills(o.symbol, p.sent_ms(client_id))
-        found = []
-        async for body in pages(p.send, p.grammar, call):
-            found += [f for f in p.grammar.read_fills(body) if f.order_id == o.order_id]
         base = p.tracker.adopted_base(client_id)
+        sought = o.filled - (base or Decimal(0))
+        found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
+        try:
+            async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
+                async for body in listing:
+                    for f in p.grammar.read_fills(body):
+                        if f.order_id == o.order_id:
+                            found.setdefault(f.trade_id, f)
+                    if sum(f.qty for f in found.values()) >= sought:
+                        break
+        except TickwireError as e:
+            if not found:
+                raise
+            # A later page failed (a cursor named twice, a time-out): the pages read still count.
+            log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
+        fills = list(found.values())
         if base is not None:
             # An adopted order's after the earlier run's quantity; that quantity as it is now (fills
             # the stream told meanwhile are in it and in the answer).
-            found = newest(found, self._current(client_id).filled - base)
-        for f in found:
+            fills = newest(fills, self._current(client_id).filled - base)
+        for f in fills:
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),

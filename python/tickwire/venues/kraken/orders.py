@@ -188,10 +188,13 @@ class Orders:
 
     @staticmethod
     def next_page(call: Call, body: Any) -> Call | None:
-        """TradesHistory's next page (``ofs``), which its answer names (``Page.more``); the other
-        listings come whole."""
+        """TradesHistory's next page (``ofs``, and the ``end`` the first page fixed), which its answer
+        names (``Page.more``); the other listings come whole."""
         more = getattr(body, "more", None)
-        return call.with_param("ofs", more) if more else None
+        if not more:
+            return None
+        ofs, _, end = more.partition("/")
+        return call.with_param("ofs", ofs).with_param("end", end)
 
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         _LISTING.set(symbol)
@@ -240,11 +243,14 @@ class Orders:
             return self._listed(result, None)
         if method == "TradesHistory" and "trades" in result:
             # 50 trades a page, of every pair, newest first: the next page is ``ofs`` further while
-            # ``count`` (all that match) is not reached.
-            got, count = len(result["trades"]), result.get("count")
+            # ``count`` (all that match) is not reached, and ends (``end``, inclusive) at the first
+            # page's newest trade, so trades made meanwhile do not shift the offsets.
+            trades = result["trades"]
+            got, count = len(trades), result.get("count")
             at = int(params.get("ofs") or 0) + got
-            more = str(at) if got and isinstance(count, int) and at < count else None
-            return Page(self._listed(result["trades"], _LISTING.get()), more)
+            end = params.get("end") or next((str(t["time"]) for t in trades.values() if "time" in t), "")
+            more = f"{at}/{end}" if got and end and isinstance(count, int) and at < count else None
+            return Page(self._listed(trades, _LISTING.get()), more)
         if method in ("AddOrder", "CancelOrder", "AmendOrder") and (
             {"txid", "count", "amend_id"} & set(result)
         ):

@@ -102,7 +102,8 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
     q = parse_qs(raw_query)
     oids, pids = q.get("order_ids"), q.get("product_ids")
     since = _ms(q["start_sequence_timestamp"][0]) if "start_sequence_timestamp" in q else None
-    limit = int(q.get("limit", ["100"])[0])
+    limit = int(q.get("limit", ["100"])[0]) if q.get("limit", ["100"])[0].isdigit() else 100
+    limit = max(1, limit)
     # The sim's cursor names the last fill given ("time:trade_id"); the next page is older.
     cursor = q.get("cursor", [""])[0]
     after = tuple(int(x) for x in cursor.split(":")) if cursor else None

@@ -10,8 +10,9 @@ closed, canceled, expired), ``vol``/``vol_exec``, ``cost``, ``fee``, average ``p
 ``T<trade id>-<txid>`` with the order's ``ordertxid``, the pair key (``XXBTZUSD``), ``time``, ``price``,
 ``vol``, ``cost``, ``fee``, ``maker`` and the public ``trade_id``. OpenOrders and ClosedOrders filter by
 ``cl_ord_id`` and ``userref``; ClosedOrders and TradesHistory by ``start``/``end`` (Unix seconds,
-exclusive). TradesHistory answers 50 trades a page, newest first, from ``ofs``, and ``count`` (all that
-match). Pairs may be named by key, altname or WebSocket name.
+``start`` exclusive, ``end`` inclusive, as Kraken documents them). TradesHistory answers 50 trades a
+page, newest first, from ``ofs``, and ``count`` (all that match). Pairs may be named by key, altname or
+WebSocket name.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class History:
         mine = [
             o
             for o in self._mine(account, f, lambda o: not o.open)
-            if lo < o.time_ms / 1000 and (hi is None or o.time_ms / 1000 < hi)
+            if lo < o.time_ms / 1000 and (hi is None or o.time_ms / 1000 <= hi)
         ]
         mine.sort(key=lambda o: o.time_ms, reverse=True)
         closed = {txid(o): self.info(o) for o in mine[:50]}
@@ -173,7 +174,7 @@ class History:
             inst = self.ctx.instruments[o.symbol]
             for fill in o.fills:
                 t = fill.time_ms / 1000
-                if t <= lo or (hi is not None and t >= hi):
+                if t <= lo or (hi is not None and t > hi):
                     continue
                 cost = Decimal(fill.price) * inst.tick * Decimal(fill.qty) * inst.lot
                 row = {

@@ -1,7 +1,8 @@
 """OKX trade history for reconciliation: ``GET /api/v5/trade/fills`` and ``fills-history``
 (``instType``, ``instId``, ``ordId``, ``after``/``before`` by ``billId``, ``limit`` ≤ 100), newest
 first, from the matching engine's own fill records: each fill once, under the ``tradeId`` it had
-on the public ``trades`` channel, with a stable ``billId`` (order id x 1000 + the fill's index).
+on the public ``trades`` channel, with a stable ``billId`` that rises with the fills' time, as OKX's
+bill ids do (the fill's ms x 10^6 + its trade id's last six digits), so ``after`` pages the listing.
 Orders by ``clOrdId`` are ``GET /api/v5/trade/order`` (``trade.py``).
 """
 
@@ -41,8 +42,8 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
         ):
             continue
         fp, fq = ctx.fmt[o.symbol]
-        for i, f in enumerate(o.fills):
-            bill = o.id * 1000 + i
+        for f in o.fills:
+            bill = f.time_ms * 1_000_000 + f.trade_id % 1_000_000
             if (after is not None and bill >= after) or (before is not None and bill <= before):
                 continue
             if (begin is not None and f.time_ms < begin) or (end is not None and f.time_ms > end):
@@ -69,6 +70,6 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
                 "ts": str(f.time_ms),
                 "fillTime": str(f.time_ms),
             }
-            rows.append((f.time_ms, bill, row))
-    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return "0", "", [r for _, _, r in rows[:limit]]
+            rows.append((bill, row))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    return "0", "", [r for _, r in rows[:limit]]
