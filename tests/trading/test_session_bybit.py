@@ -27,6 +27,7 @@ from tickwire.errors import (
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Page
 from tickwire.venues import bybit
 
 KEY, SECRET = "bybit-trade-key", "bybit-trade-secret"
@@ -109,6 +110,13 @@ def test_requests_are_the_documented_ones() -> None:
     assert orjson.loads(every.body) == {"category": "spot", "symbol": "BTCUSDT"}
     assert g.fills("BTCUSDT", 5).params["startTime"] == "5"
     assert g.instruments().signed is False and g.balances().params == {"accountType": "UNIFIED"}
+    mine = g.order_fills("BTCUSDT", "42")
+    assert (mine.path, mine.params) == (
+        "/v5/execution/list", {"category": "spot", "symbol": "BTCUSDT", "orderId": "42", "limit": "100"},
+    )  # fmt: skip
+    # The next page by the cursor answered; an empty page ends the listing whatever cursor it names.
+    assert g.next_page(mine, Page([{}], "c2")) == mine.with_param("cursor", "c2")
+    assert g.next_page(mine, Page([], "c2")) is None and g.next_page(mine, Page([{}], None)) is None
 
 
 def test_errors_come_from_retcode_on_http_200() -> None:

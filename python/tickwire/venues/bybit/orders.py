@@ -168,9 +168,10 @@ class Orders:
     @staticmethod
     def next_page(call: Call, body: Any) -> Call | None:
         """The listing's next page: the same query with the ``cursor`` Bybit answered
-        (``nextPageCursor``, empty on the last page)."""
+        (``nextPageCursor``, empty on the last page). An empty page ends it, whatever cursor it names
+        (Bybit has been seen answering one that does not move)."""
         more = getattr(body, "more", None)
-        return call.with_param("cursor", more) if more else None
+        return call.with_param("cursor", more) if more and len(body) else None
 
     def cancel_all(self, symbol: str) -> Call | None:
         return Call("POST", "/v5/order/cancel-all", body=_json({"category": "spot", "symbol": symbol}))
