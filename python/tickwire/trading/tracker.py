@@ -43,18 +43,16 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
+from tickwire.trading.order_record import ZERO, Record, amended, average, next_status, unheard_in
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
 
-_ZERO = Decimal(0)
-# Forward order among the open states; pending and unknown rank lowest (any news moves them on).
-_RANK: dict[Status, int] = {"pending": 0, "unknown": 0, "new": 1, "partially_filled": 2}
 _IN_FLIGHT: frozenset[Status] = frozenset({"pending", "unknown"})
 # How long an ended order stays tracked: late fills of a cancel that raced them, a late copy of an
 # event, a user's lookup come within seconds; minutes of margin.
@@ -67,37 +65,6 @@ MAX_GONE = 100_000  # forgotten client ids remembered against adoption (~10 MB a
 
 # Held events' keys: a venue order id, or this prefix and a client id (a fill of an order to adopt).
 _BY_CID = "\x00cid:"
-
-
-@dataclass(slots=True)
-class _Rec:
-    order: Order
-    trade_ids: set[str] = field(default_factory=set)
-    fill_qty: Decimal = _ZERO  # sum over distinct fills
-    fill_notional: Decimal = _ZERO
-    fill_fee: Decimal = _ZERO  # in the order's fee asset
-    cum: Decimal = _ZERO  # largest cumulative quantity a source stated
-    cum_avg: Decimal | None = None  # the average price stated with it
-    fee_cum: Decimal = _ZERO
-    retry: bool = False
-    # An amend sent and not settled: stated qty/price are the new terms. Amends of one order run one
-    # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
-    amending: bool = False
-    amend_terms: tuple[Decimal, Decimal | None] | None = None
-    # An earlier run's order: from when this session counts its fills (``clock.Stamp``) — the adopting
-    # listing's request, or the word that adopted it; those before were that run's.
-    adopted_at: Stamp | None = None
-    # Adopted by a stream word, which states the fills held for the order before it (their quantity
-    # is this run's, not in ``adopted_base``); a listing may have been written before them.
-    adopted_by_stream: bool = False
-    adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
-    fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
-    absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
-    ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
-
-
-def _unheard(r: _Rec) -> bool:
-    return r.order.order_id is not None and r.order.filled > r.fill_qty + (r.adopted_base or _ZERO)
 
 
 class OrderTracker:
@@ -130,7 +97,7 @@ class OrderTracker:
         # ``MAX_GONE``): a late event for one is never adopted as another run's open order — its fills
         # were counted already, or it is over.
         self._gone: dict[str, None] = {}
-        self._recs: dict[str, _Rec] = {}
+        self._recs: dict[str, Record] = {}
         self._by_oid: dict[str, str] = {}
         self._orphans: dict[str, list[OrderEvent]] = {}
         self._orphan_count = 0
@@ -151,7 +118,7 @@ class OrderTracker:
             raise invalid_order("track() takes a new intent: status 'pending', nothing filled", rule="status")
         if self._ended and self.retain_s is not None:
             self._forget_ended(self.clock() - max(self.retain_s, MIN_RETAIN_S))
-        self._recs[order.client_id] = _Rec(order)
+        self._recs[order.client_id] = Record(order)
         if order.order_id:
             self._by_oid[order.order_id] = order.client_id
         return order
@@ -287,7 +254,7 @@ class OrderTracker:
         rec.retry = False  # any word from the venue about this order supersedes a scheduled resend
         old = rec.order
         if rec.amending and old.is_open and ev.source != "ack":
-            old = self._amended(old, ev)
+            old = amended(old, ev)
             if rec.amend_terms is not None and (old.qty, old.price) == rec.amend_terms:
                 rec.amending, rec.amend_terms = False, None  # the venue states what was asked: settled
         notes: list[str] = []
@@ -314,7 +281,7 @@ class OrderTracker:
         filled = max(old.filled, rec.cum, rec.fill_qty)
         if rec.adopted_at is not None and rec.adopted_base is None:
             rec.adopted_base = filled - rec.fill_qty  # the earlier run's fills, never to be listed here
-        status = self._next_status(old, stated, filled)
+        status = next_status(old, stated, filled)
 
         closed = old.status in TERMINAL
         oid = ev.order_id or (ev.fill.order_id if ev.fill is not None else None)
@@ -328,7 +295,7 @@ class OrderTracker:
             notes.append(f"overfill: {filled} filled of {old.qty}")
 
         changes: dict[str, object] = {"filled": filled, "status": status}
-        changes["avg_price"] = self._avg(rec, filled, old.avg_price)
+        changes["avg_price"] = average(rec, filled, old.avg_price)
         changes["fee"] = max(rec.fee_cum, rec.fill_fee)
         if old.fee_asset is None:
             fee_asset = ev.fee_asset or (new_fill.fee_asset if new_fill is not None else None)
@@ -352,7 +319,7 @@ class OrderTracker:
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _find(self, ev: OrderEvent) -> _Rec | None:
+    def _find(self, ev: OrderEvent) -> Record | None:
         cid = ev.client_id or (ev.fill.client_id if ev.fill is not None else "")
         rec = self._recs.get(cid) if cid else None
         if rec is None:
@@ -394,7 +361,7 @@ class OrderTracker:
         if len(gone) > MAX_GONE:
             del gone[next(iter(gone))]
 
-    def _adopt(self, ev: OrderEvent) -> _Rec | None:
+    def _adopt(self, ev: OrderEvent) -> Record | None:
         if self.adopt is None or not ev.client_id or ev.symbol is None or ev.side is None or ev.qty is None:
             return None
         if ev.client_id in self._gone:
@@ -415,7 +382,7 @@ class OrderTracker:
             status="pending",
         )
         since = self.adopting_since or self.stamp()
-        rec = _Rec(order, adopted_at=since, adopted_by_stream=ev.source == "stream")
+        rec = Record(order, adopted_at=since, adopted_by_stream=ev.source == "stream")
         self._recs[ev.client_id] = rec
         return rec
 
@@ -424,14 +391,16 @@ class OrderTracker:
         how much filled, and the stream that was to list the fills lost them. Their fills are asked
         for once the private stream is back, once each (an adopted order's earlier fills aside)."""
         return [
-            cid for cid, r in self._recs.items() if not r.order.is_open and not r.fills_asked and _unheard(r)
+            cid
+            for cid, r in self._recs.items()
+            if not r.order.is_open and not r.fills_asked and unheard_in(r)
         ]
 
     def unheard(self, client_id: str) -> bool:
         """True if ``client_id`` is stated filled beyond the fills known by trade id (an adopted
         order's earlier run's aside): executions ``on_fill`` has not heard of yet."""
         rec = self._recs.get(client_id)
-        return rec is not None and _unheard(rec)
+        return rec is not None and unheard_in(rec)
 
     def fills_asked(self, client_id: str) -> None:
         """Its fills were asked for: not listed by :meth:`unaccounted` again (a fill the venue's one
@@ -452,7 +421,7 @@ class OrderTracker:
         rec = self._recs.get(client_id)
         return None if rec is None else rec.adopted_base
 
-    def _take_fill(self, rec: _Rec, fill: Fill | None, notes: list[str]) -> Fill | None:
+    def _take_fill(self, rec: Record, fill: Fill | None, notes: list[str]) -> Fill | None:
         if fill is None:
             return None
         if not fill.trade_id:
@@ -469,42 +438,9 @@ class OrderTracker:
             fill = replace(fill, client_id=rec.order.client_id)  # reported under the order's key
         return fill
 
-    @staticmethod
-    def _amended(order: Order, ev: OrderEvent) -> Order:
-        """``order`` with the total quantity and limit price ``ev`` states (an amend changes both in
-        place; a market order has no price to change)."""
-        qty = ev.qty if ev.qty is not None and ev.qty > 0 else order.qty
-        price = ev.price if ev.price is not None and order.type == "limit" else order.price
-        if qty == order.qty and price == order.price:
-            return order
-        return evolve(order, {"qty": qty, "price": price})
-
-    @staticmethod
-    def _next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:
-        if (filled >= old.qty and filled > 0) or stated == "filled":
-            return "filled"  # also from canceled/expired: the fills prove it (cancel raced the fill)
-        if old.status in TERMINAL:
-            return old.status
-        if stated in ("canceled", "expired", "rejected"):
-            assert stated is not None
-            return stated
-        best: Status = "partially_filled" if filled > 0 else "new"
-        for s in (old.status, stated):
-            if s is not None and _RANK.get(s, -1) > _RANK[best]:
-                best = s
-        return best
-
-    @staticmethod
-    def _avg(rec: _Rec, filled: Decimal, old: Decimal | None) -> Decimal | None:
-        if rec.fill_qty > 0 and rec.fill_qty == filled:
-            return rec.fill_notional / rec.fill_qty
-        if rec.cum_avg is not None and rec.cum == filled:
-            return rec.cum_avg
-        return old
-
     def _store(
         self,
-        rec: _Rec,
+        rec: Record,
         new: Order,
         fill: Fill | None,
         notes: list[str] | None = None,
@@ -548,8 +484,8 @@ class OrderTracker:
                 else:
                     asked_ns = rec.adopted_at.venue_ms * 1e6
                     held = [e.fill for e in by_cid if e.fill is not None]
-                    counted = sum((f.qty for f in held if f.ts_ns and f.ts_ns <= asked_ns), _ZERO)
-                rec.adopted_base = max(_ZERO, rec.adopted_base - counted)
+                    counted = sum((f.qty for f in held if f.ts_ns and f.ts_ns <= asked_ns), ZERO)
+                rec.adopted_base = max(ZERO, rec.adopted_base - counted)
         return rec.order
 
     def _replay(self, held: list[OrderEvent]) -> None:

@@ -1,0 +1,79 @@
+"""What the order tracker (:mod:`tickwire.trading.tracker`) keeps of each order beyond the order
+itself — the fills counted by trade id, the quantities and averages the venue stated, adoption and
+retry marks — and the arithmetic of moving an order's state on from an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tickwire.clock import Stamp
+from tickwire.trading.orders import TERMINAL, Order, OrderEvent, Status, evolve
+
+ZERO = Decimal(0)
+# Forward order among the open states; pending and unknown rank lowest (any news moves them on).
+_RANK: dict[Status, int] = {"pending": 0, "unknown": 0, "new": 1, "partially_filled": 2}
+
+
+@dataclass(slots=True)
+class Record:
+    order: Order
+    trade_ids: set[str] = field(default_factory=set)
+    fill_qty: Decimal = ZERO  # sum over distinct fills
+    fill_notional: Decimal = ZERO
+    fill_fee: Decimal = ZERO  # in the order's fee asset
+    cum: Decimal = ZERO  # largest cumulative quantity a source stated
+    cum_avg: Decimal | None = None  # the average price stated with it
+    fee_cum: Decimal = ZERO
+    retry: bool = False
+    # An amend sent and not settled: stated qty/price are the new terms. Amends of one order run one
+    # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
+    amending: bool = False
+    amend_terms: tuple[Decimal, Decimal | None] | None = None
+    # An earlier run's order: from when this session counts its fills (``clock.Stamp``) — the adopting
+    # listing's request, or the word that adopted it; those before were that run's.
+    adopted_at: Stamp | None = None
+    # Adopted by a stream word, which states the fills held for the order before it (their quantity
+    # is this run's, not in ``adopted_base``); a listing may have been written before them.
+    adopted_by_stream: bool = False
+    adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
+    fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
+    absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
+    ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
+
+
+def unheard_in(r: Record) -> bool:
+    return r.order.order_id is not None and r.order.filled > r.fill_qty + (r.adopted_base or ZERO)
+
+
+def amended(order: Order, ev: OrderEvent) -> Order:
+    """``order`` with the total quantity and limit price ``ev`` states (an amend changes both in
+    place; a market order has no price to change)."""
+    qty = ev.qty if ev.qty is not None and ev.qty > 0 else order.qty
+    price = ev.price if ev.price is not None and order.type == "limit" else order.price
+    if qty == order.qty and price == order.price:
+        return order
+    return evolve(order, {"qty": qty, "price": price})
+
+
+def next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:
+    if (filled >= old.qty and filled > 0) or stated == "filled":
+        return "filled"  # also from canceled/expired: the fills prove it (cancel raced the fill)
+    if old.status in TERMINAL:
+        return old.status
+    if stated in ("canceled", "expired", "rejected"):
+        assert stated is not None
+        return stated
+    best: Status = "partially_filled" if filled > 0 else "new"
+    for s in (old.status, stated):
+        if s is not None and _RANK.get(s, -1) > _RANK[best]:
+            best = s
+    return best
+
+
+def average(rec: Record, filled: Decimal, old: Decimal | None) -> Decimal | None:
+    if rec.fill_qty > 0 and rec.fill_qty == filled:
+        return rec.fill_notional / rec.fill_qty
+    if rec.cum_avg is not None and rec.cum == filled:
+        return rec.cum_avg
+    return old
