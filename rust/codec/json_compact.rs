@@ -3,7 +3,7 @@
 //! compare per delimiter and key. Each returns `None` for any other text, and the cursor then reads
 //! the same bytes with its general, error-reporting path, so both accept the same input.
 
-use super::number::scan_plain;
+use super::number::{not_digit, scan_plain};
 
 /// `[` `"`price`"` `,` `"`qty`"` at `i` (after a `,` unless `first`), written compactly and with
 /// plain numbers: both parsed, and the index after the quantity's closing quote. `None` for any
@@ -123,17 +123,16 @@ pub(super) fn quoted_rest(b: &[u8], mut j: usize) -> Option<usize> {
 /// the checks fold into one branch. `None` for any other text (or fewer than 16 bytes left).
 #[inline(always)]
 fn two_counts(b: &[u8], j: usize) -> Option<usize> {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     const HEAD: u64 = u64::from_le_bytes(*b",\"0\",\"\0\0");
     let win = b.get(j..j + 16)?;
     let lo = u64::from_le_bytes(win[..8].try_into().ok()?);
-    // The second count from byte 6 on, ten bytes of it in one word.
+    // The second count from byte 6 on, eight bytes of it in one word.
     let w = u64::from_le_bytes(win[6..14].try_into().ok()?);
-    let t = w ^ 0x3030_3030_3030_3030;
-    // Digits become 0..=9; adding 0x76 to the low seven bits sets the high bit from 10 up.
-    let nd = (((t & !HIGH) + 0x7676_7676_7676_7676) | t) & HIGH;
-    let k = (nd.trailing_zeros() / 8) as usize; // digits in the count, 8 if no end in the word
+    let k = (not_digit(w).trailing_zeros() / 8) as usize; // digits in the count, 8 if no end in the word
     let q = 6 + k;
-    let ok = (lo & 0xFFFF_FFFF_FFFF == HEAD) & (k >= 1) & (k < 8) & (win[q.min(14)] == b'"') & (win[(q + 1).min(15)] == b']');
+    let ok = (lo & 0xFFFF_FFFF_FFFF == HEAD)
+        & (1..8).contains(&k)
+        & (win[q.min(14)] == b'"')
+        & (win[(q + 1).min(15)] == b']');
     ok.then_some(j + q + 2)
 }

@@ -103,7 +103,7 @@ fn word_pair_at(b: &[u8], s: usize, neg: bool) -> Option<(i64, u16, usize)> {
 /// Per byte of `w`: the high bit set when it is not an ASCII digit, every other bit clear. Exact
 /// for every byte (no carry crosses bytes), so the second marked byte is as exact as the first.
 #[inline(always)]
-fn not_digit(w: u64) -> u64 {
+pub(super) fn not_digit(w: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Digits become 0..=9; adding 0x76 to the low seven bits sets the high bit from 10 up.
     let t = w ^ ZEROS;
