@@ -152,12 +152,23 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
     a.run(body, private_stream=False, on_fill=fills.append)
 
 
-@pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
-def test_fills_since_a_time_list_every_page(module: str, name: str, grammar: str, op: str) -> None:
+# The fills search by time, and where a page is larger than 120 fills, the grammar module whose
+# FILLS_PAGE is lowered to 50 (Binance: 1000 a page, oldest first, the next by ``fromId``).
+SINCE = [(m, n) for m, n, *_ in CAUGHT_UP] + [
+    ("test_session_binance", "BINANCE"),
+    ("test_session_usdm", "USDM"),
+]
+SMALLER = {"BINANCE": "tickwire.venues.binance.common", "USDM": "tickwire.venues.binance.common"}
+
+
+@pytest.mark.parametrize(("module", "name"), SINCE, ids=[n for _, n in SINCE])
+def test_fills_since_a_time_list_every_page(module: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """``fills(symbol, since_ms)`` — what a restarted gateway tells its clients from — after the key
     traded 120 times on the symbol since the mark (more than a page): every fill the simulator made
-    since, each once (before: the venue's first page, the newest 100 or 50)."""
+    since, each once (before: the venue's first page, the newest 100 or 50, Binance's oldest 500)."""
     a = _acct(module, name)
+    if name in SMALLER:
+        monkeypatch.setattr(importlib.import_module(SMALLER[name]), "FILLS_PAGE", 50)
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         v = sim.venue(a.venue)

@@ -79,8 +79,15 @@ def test_amend_cancel_status_and_query_shapes() -> None:
     f = g.fills("BTCUSDT", 1700000000000)
     assert (f.path, dict(f.params)) == (
         "/fapi/v1/userTrades",
-        {"symbol": "BTCUSDT", "startTime": "1700000000000"},
+        {"symbol": "BTCUSDT", "startTime": "1700000000000", "limit": "1000"},
     )
+    # A full page of trades from a start time: the next from its last id on, without the time range
+    # (fromId never goes with one); one order's trades are one answer.
+    page = [{"id": 5}, {"id": 9}] + [{"id": 10 + i} for i in range(998)]
+    nxt = g.next_page(f, page)
+    assert nxt is not None and dict(nxt.params) == {"symbol": "BTCUSDT", "limit": "1000", "fromId": "1008"}
+    assert g.next_page(f, page[:-1]) is None
+    assert g.next_page(g.order_fills("BTCUSDT", "7"), page) is None
     assert g.balances().path == "/fapi/v2/balance"
     assert (g.positions().path, dict(g.positions("ETHUSDT").params)) == (
         "/fapi/v2/positionRisk",

@@ -6,6 +6,7 @@ and ``usdm.UsdmOrders`` (futures) name their paths and WS API methods and read t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -73,6 +74,10 @@ def make_fill(
     )
 
 
+# ``myTrades``/``userTrades``: trades a page, the most the venue gives (default 500).
+FILLS_PAGE = 1000
+
+
 class BinanceGrammar:
     """The calls and readers spot and USDⓈ-M futures share; a subclass names its paths."""
 
@@ -101,6 +106,20 @@ class BinanceGrammar:
 
     def open_orders(self, symbol: str | None) -> Call:
         return Call("GET", self.open_orders_path, {"symbol": symbol} if symbol else {})
+
+    @staticmethod
+    def next_page(call: Call, body: Any) -> Call | None:
+        """The trade search's next page: after a full page of trades from a start time (listed
+        oldest first), those from the page's last id on (``fromId``, which goes with ``symbol`` alone
+        or with ``orderId``, never with a time range). One order's trades (``orderId``) are one
+        answer, its most recent; the other listings come whole."""
+        if not call.path.endswith(("/myTrades", "/userTrades")) or "orderId" in call.params:
+            return None
+        if not isinstance(body, list) or not body or len(body) < int(call.params.get("limit", "500")):
+            return None
+        params = {k: v for k, v in call.params.items() if k not in ("startTime", "endTime")}
+        params["fromId"] = str(max(int(t["id"]) for t in body) + 1)
+        return replace(call, params=params)
 
     def instruments(self) -> Call:
         return Call("GET", self.info_path, {}, signed=False)

@@ -20,6 +20,7 @@ from tickwire.errors import NotSupported
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.venue import Balance, Call
+from tickwire.venues.binance import common
 from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
@@ -112,11 +113,16 @@ class Orders(BinanceGrammar):
         p = {"symbol": symbol}
         if since_ms is not None:
             p["startTime"] = str(since_ms)
+        p["limit"] = str(common.FILLS_PAGE)
         return Call("GET", "/api/v3/myTrades", p)
 
     def order_fills(self, symbol: str, order_id: str) -> Call:
-        """One order's executions, oldest first (``orderId``; up to 500)."""
-        return Call("GET", "/api/v3/myTrades", {"symbol": symbol, "orderId": order_id})
+        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
+        return Call(
+            "GET",
+            "/api/v3/myTrades",
+            {"symbol": symbol, "orderId": order_id, "limit": str(common.FILLS_PAGE)},
+        )
 
     def balances(self) -> Call:
         return Call("GET", "/api/v3/account", {"omitZeroBalances": "true"})

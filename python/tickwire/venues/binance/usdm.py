@@ -27,8 +27,8 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.stream import PrivateStream
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.venues.binance import common, usdm_limits
 from tickwire.venues.binance import limits as rate
-from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 BATCH = 10  # DELETE /fapi/v1/batchOrders: "max length 10" per id list
@@ -145,11 +145,16 @@ class UsdmOrders(BinanceGrammar):
         p = {"symbol": symbol}
         if since_ms is not None:
             p["startTime"] = str(since_ms)
+        p["limit"] = str(common.FILLS_PAGE)
         return Call("GET", "/fapi/v1/userTrades", p)
 
     def order_fills(self, symbol: str, order_id: str) -> Call:
-        """One order's executions, oldest first (``orderId``; up to 500)."""
-        return Call("GET", "/fapi/v1/userTrades", {"symbol": symbol, "orderId": order_id})
+        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
+        return Call(
+            "GET",
+            "/fapi/v1/userTrades",
+            {"symbol": symbol, "orderId": order_id, "limit": str(common.FILLS_PAGE)},
+        )
 
     def balances(self) -> Call:
         return Call("GET", "/fapi/v2/balance", {})
