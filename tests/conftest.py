@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,16 @@ def needs_nats_server() -> None:
         binary()
     except NatsServerMissing as e:
         pytest.skip(str(e))
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_windows() -> Iterator[None]:
+    """Each test starts with the venues' rate windows empty. They are process-wide — every session on
+    one key or one address counts in one window, as in production — and the tests reuse keys, so
+    without this a test's requests were counted against the next one's (a Kraken test after eight
+    others on the same key found its 15-per-45 s window full and was refused a 45 s wait)."""
+    yield
+    from tickwire.limits import budget
+
+    with budget._lock:
+        budget._windows.clear()
