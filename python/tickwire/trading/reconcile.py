@@ -277,7 +277,8 @@ class Reconciler:
         # The order's own executions where the venue lists them (exact, whatever the clocks), else
         # the trades since it was sent; page after page either way (however much else traded since, a
         # first page of the newest fills can be all other orders'), until the fills found make the
-        # quantity sought (the listings that page run newest first).
+        # quantity sought: the listings read here that page run newest first (Binance's per-order
+        # answer, oldest first, is one page).
         if by_order is not None:
             call = by_order(o.symbol, o.order_id)
         else:
