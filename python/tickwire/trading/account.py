@@ -145,8 +145,10 @@ async def fills(port: AccountPort, symbol: str, since_ms: int | None = None) -> 
     page of the newest can miss older ones once more traded since), each once by trade id; without
     ``since_ms``, the venue's one answer of the most recent."""
     call = port.grammar.fills(symbol, since_ms)
-    listing = pages(port.send, port.grammar, call) if since_ms is not None else None
-    bodies = [b async for b in listing] if listing is not None else [await port.send(call)]
+    if since_ms is None:
+        bodies = [await port.send(call)]
+    else:
+        bodies = [b async for b in pages(port.send, port.grammar, call)]
     out: dict[str, Fill] = {}
     for body in bodies:
         for f in port.grammar.read_fills(body):

@@ -286,13 +286,15 @@ class Reconciler:
         base = p.tracker.adopted_base(client_id)
         sought = o.filled - (base or Decimal(0))
         found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
+        got = Decimal(0)
         try:
             async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
                 async for body in listing:
                     for f in p.grammar.read_fills(body):
-                        if f.order_id == o.order_id:
-                            found.setdefault(f.trade_id, f)
-                    if sum(f.qty for f in found.values()) >= sought:
+                        if f.order_id == o.order_id and f.trade_id not in found:
+                            found[f.trade_id] = f
+                            got += f.qty
+                    if got >= sought:
                         break
         except TickwireError as e:
             if not found:

@@ -268,11 +268,15 @@ class Orders:
 
     @staticmethod
     def next_page(call: Call, body: Any) -> Call | None:
-        """A full page (100, the most OKX gives) may have more after it: the entries older than its
-        last (``after``: "records earlier than the requested" ``ordId`` for orders, ``billId`` for
-        fills; newest first)."""
-        key, size = ("billId", FILLS_PAGE) if call.path == FILLS_PATH else ("ordId", PENDING_PAGE)
-        if len(body) < size or not isinstance(body[-1], dict) or not body[-1].get(key):
+        """A full page (the ``limit`` asked, 100 by default) may have more after it: the entries
+        older than its last (``after``: "records earlier than the requested" ``ordId`` for orders,
+        ``billId`` for fills; newest first)."""
+        key = "billId" if call.path == FILLS_PATH else "ordId"
+        if (
+            len(body) < int(call.params.get("limit", PENDING_PAGE))
+            or not isinstance(body[-1], dict)
+            or not body[-1].get(key)
+        ):
             return None
         return call.with_param("after", str(body[-1][key]))
 

@@ -85,6 +85,7 @@ class BinanceGrammar:
     order_path: ClassVar[str]
     open_orders_path: ClassVar[str]
     info_path: ClassVar[str]
+    trades_path: ClassVar[str]  # the account's trades (``myTrades``, ``userTrades``)
     # WS API methods of the REST calls the grammar builds (the same parameters and answers).
     ws_methods: ClassVar[Mapping[tuple[str, str], str]]
 
@@ -107,13 +108,25 @@ class BinanceGrammar:
     def open_orders(self, symbol: str | None) -> Call:
         return Call("GET", self.open_orders_path, {"symbol": symbol} if symbol else {})
 
-    @staticmethod
-    def next_page(call: Call, body: Any) -> Call | None:
+    def fills(self, symbol: str, since_ms: int | None) -> Call:
+        p = {"symbol": symbol}
+        if since_ms is not None:
+            p["startTime"] = str(since_ms)
+        p["limit"] = str(FILLS_PAGE)
+        return Call("GET", self.trades_path, p)
+
+    def order_fills(self, symbol: str, order_id: str) -> Call:
+        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
+        return Call(
+            "GET", self.trades_path, {"symbol": symbol, "orderId": order_id, "limit": str(FILLS_PAGE)}
+        )
+
+    def next_page(self, call: Call, body: Any) -> Call | None:
         """The trade search's next page: after a full page of trades from a start time (listed
         oldest first), those from the page's last id on (``fromId``, which goes with ``symbol`` alone
         or with ``orderId``, never with a time range). One order's trades (``orderId``) are one
         answer, its most recent; the other listings come whole."""
-        if not call.path.endswith(("/myTrades", "/userTrades")) or "orderId" in call.params:
+        if call.path != self.trades_path or "orderId" in call.params:
             return None
         if not isinstance(body, list) or not body or len(body) < int(call.params.get("limit", "500")):
             return None

@@ -20,7 +20,6 @@ from tickwire.errors import NotSupported
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.venue import Balance, Call
-from tickwire.venues.binance import common
 from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
@@ -52,6 +51,7 @@ class Orders(BinanceGrammar):
     order_path = "/api/v3/order"
     open_orders_path = "/api/v3/openOrders"
     info_path = "/api/v3/exchangeInfo"
+    trades_path = "/api/v3/myTrades"
     ws_methods: ClassVar[Mapping[tuple[str, str], str]] = {
         ("POST", "/api/v3/order"): "order.place",
         ("DELETE", "/api/v3/order"): "order.cancel",
@@ -108,21 +108,6 @@ class Orders(BinanceGrammar):
 
     def cancel_orders(self, symbol: str, orders: Sequence[Order]) -> list[Call]:
         return [self.cancel(symbol, o.client_id or None, o.order_id) for o in orders]  # no spot batch cancel
-
-    def fills(self, symbol: str, since_ms: int | None) -> Call:
-        p = {"symbol": symbol}
-        if since_ms is not None:
-            p["startTime"] = str(since_ms)
-        p["limit"] = str(common.FILLS_PAGE)
-        return Call("GET", "/api/v3/myTrades", p)
-
-    def order_fills(self, symbol: str, order_id: str) -> Call:
-        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
-        return Call(
-            "GET",
-            "/api/v3/myTrades",
-            {"symbol": symbol, "orderId": order_id, "limit": str(common.FILLS_PAGE)},
-        )
 
     def balances(self) -> Call:
         return Call("GET", "/api/v3/account", {"omitZeroBalances": "true"})

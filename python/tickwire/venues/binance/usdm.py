@@ -27,8 +27,8 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.stream import PrivateStream
 from tickwire.trading.venue import Balance, Call, Position
-from tickwire.venues.binance import common, usdm_limits
 from tickwire.venues.binance import limits as rate
+from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
 
 BATCH = 10  # DELETE /fapi/v1/batchOrders: "max length 10" per id list
@@ -59,6 +59,7 @@ class UsdmOrders(BinanceGrammar):
     order_path = "/fapi/v1/order"
     open_orders_path = "/fapi/v1/openOrders"
     info_path = "/fapi/v1/exchangeInfo"
+    trades_path = "/fapi/v1/userTrades"
     ws_methods: ClassVar[Mapping[tuple[str, str], str]] = {
         ("POST", "/fapi/v1/order"): "order.place",
         ("PUT", "/fapi/v1/order"): "order.modify",
@@ -140,21 +141,6 @@ class UsdmOrders(BinanceGrammar):
         return [
             Call("POST", "/fapi/v1/countdownCancelAll", {"symbol": s, "countdownTime": ms}) for s in symbols
         ]
-
-    def fills(self, symbol: str, since_ms: int | None) -> Call:
-        p = {"symbol": symbol}
-        if since_ms is not None:
-            p["startTime"] = str(since_ms)
-        p["limit"] = str(common.FILLS_PAGE)
-        return Call("GET", "/fapi/v1/userTrades", p)
-
-    def order_fills(self, symbol: str, order_id: str) -> Call:
-        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
-        return Call(
-            "GET",
-            "/fapi/v1/userTrades",
-            {"symbol": symbol, "orderId": order_id, "limit": str(common.FILLS_PAGE)},
-        )
 
     def balances(self) -> Call:
         return Call("GET", "/fapi/v2/balance", {})

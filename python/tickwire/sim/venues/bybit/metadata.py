@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickwire.sim.accounts import split_symbol
 from tickwire.sim.market import BID, Instrument
+from tickwire.sim.venues.pages import after_cursor
 
 if TYPE_CHECKING:
     from tickwire.sim.engine import Fill, Order
@@ -100,10 +101,8 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
     try:
         limit = int(q.get("limit", "50"))
         start = int(q["startTime"]) if "startTime" in q else None
-        # The sim's cursor names the last row given ("time:tradeId"); the next page is older.
-        after = tuple(int(x) for x in q["cursor"].split(":")) if q.get("cursor") else None
     except ValueError:
-        return 10001, "params error: limit, startTime or cursor", {}
+        return 10001, "params error: limit or startTime", {}
     if not 1 <= limit <= 100:
         return 10001, "params error: limit", {}
     rows = []
@@ -117,7 +116,8 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
                 continue
             rows.append((f.time_ms, f.trade_id, execution(ctx, o, f, oid(o))))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    if after is not None:
-        rows = [r for r in rows if (r[0], r[1]) < after]
-    more = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else ""
-    return 0, "OK", {"category": cat, "list": [r for _, _, r in rows[:limit]], "nextPageCursor": more}
+    try:
+        page, more = after_cursor(rows, q.get("cursor", ""), limit)
+    except ValueError:
+        return 10001, "params error: cursor", {}
+    return 0, "OK", {"category": cat, "list": page, "nextPageCursor": more}

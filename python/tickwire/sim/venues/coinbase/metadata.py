@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from tickwire.sim.accounts import split_symbol
 from tickwire.sim.engine import Engine, Order
 from tickwire.sim.market import BID, Fmt, Instrument
+from tickwire.sim.venues.pages import after_cursor
 
 # The order as Get Order shows it (trade.py builds it).
 OrderJson = Callable[[Order], dict[str, Any]]
@@ -102,11 +103,8 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
     q = parse_qs(raw_query)
     oids, pids = q.get("order_ids"), q.get("product_ids")
     since = _ms(q["start_sequence_timestamp"][0]) if "start_sequence_timestamp" in q else None
-    limit = int(q.get("limit", ["100"])[0]) if q.get("limit", ["100"])[0].isdigit() else 100
-    limit = max(1, limit)
-    # The sim's cursor names the last fill given ("time:trade_id"); the next page is older.
-    cursor = q.get("cursor", [""])[0]
-    after = tuple(int(x) for x in cursor.split(":")) if cursor else None
+    limit = q.get("limit", ["100"])[0]
+    limit_n = max(1, int(limit)) if limit.isdigit() else 100
     rows = []
     for o in engine.orders.values():
         if o.account != account or (oids and order_id(o) not in oids) or (pids and o.symbol not in pids):
@@ -139,10 +137,8 @@ def fills(engine: Engine, account: str, fmt: Mapping[str, tuple[Fmt, Fmt]], raw_
                 )
             )
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    if after is not None:
-        rows = [r for r in rows if (r[0], r[1]) < after]
-    more = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else ""
-    return {"fills": [r[2] for r in rows[:limit]], "cursor": more}
+    page, more = after_cursor(rows, q.get("cursor", [""])[0], limit_n)
+    return {"fills": page, "cursor": more}
 
 
 def listing(engine: Engine, account: str, show: OrderJson, raw_query: str) -> dict[str, Any]:
