@@ -169,7 +169,9 @@ pub fn parse_dec(s: &[u8]) -> Result<Dec, NumError> {
         }
         let start = i;
         while i < n && s[i].is_ascii_digit() {
-            exp = exp.saturating_mul(10).saturating_add((s[i] - b'0') as i32);
+            // Held to ±EXP_CAP: past it every value is 0, too precise or out of range alike, and the
+            // sums below (`frac - exp`, `wrote - exp`) stay far from i32's ends.
+            exp = (exp * 10 + (s[i] - b'0') as i32).min(EXP_CAP);
             i += 1;
         }
         if i == start || i != n {
@@ -202,6 +204,9 @@ pub fn parse_dec(s: &[u8]) -> Result<Dec, NumError> {
     let wrote = (wrote - exp).clamp(dec, MAX_DECIMALS as i32);
     Ok(Dec { mant: if neg { -mant } else { mant }, dec: dec as u8, wrote: wrote as u8 })
 }
+
+/// The largest exponent magnitude `parse_dec` keeps; longer exponents read as this one.
+const EXP_CAP: i32 = 1_000_000;
 
 #[inline]
 fn mul_pow10(m: i64, k: u32) -> Option<i64> {

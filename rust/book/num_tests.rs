@@ -38,6 +38,12 @@ fn errors_are_typed() {
     assert!(matches!(parse_dec(b"99999999999999999999"), Err(NumError::Overflow(_))));
     assert!(matches!(parse_dec(b"1e-30"), Err(NumError::TooPrecise { .. })));
     assert!(matches!(parse_dec(b"1e30"), Err(NumError::Overflow(_))));
+    // Exponents past any i32 (found by the malformed-text property test: the written-decimals sum
+    // overflowed): zero stays zero, anything else is too precise or out of range, never a panic.
+    assert_eq!(p(".0e-2150000000"), Dec { mant: 0, dec: 0, wrote: 18 });
+    assert_eq!(p("0e99999999999999999999"), Dec { mant: 0, dec: 0, wrote: 0 });
+    assert!(matches!(parse_dec(b"0.1e-2150000000"), Err(NumError::TooPrecise { .. })));
+    assert!(matches!(parse_dec(b"-1.5e+99999999999"), Err(NumError::Overflow(_))));
     assert!(matches!(p("1.5").at_scale(0), Err(NumError::TooPrecise { .. })));
     assert!(matches!(p("9223372036854775807").at_scale(1), Err(NumError::OutOfRange(1))));
 }
