@@ -44,7 +44,9 @@ impl Linear {
     /// (`int(t / 1e6 + (offset + slope * (t - t_ref)))`).
     #[inline]
     pub fn ms_at(&self, t_ns: i64) -> i64 {
-        (t_ns as f64 / 1e6 + (self.offset_ms + self.slope * (t_ns - self.t_ref_ns) as f64)) as i64
+        // The difference in i128 (Python's ints are exact); the float-to-int cast saturates.
+        let since = (t_ns as i128 - self.t_ref_ns as i128) as f64;
+        (t_ns as f64 / 1e6 + (self.offset_ms + self.slope * since)) as i64
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -55,6 +57,17 @@ impl Linear {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_linear_clock_far_from_its_reference_reads_like_python() {
+        // Python's exact ints: the difference computed without overflow, then made a float.
+        let l = Linear { offset_ms: 0.5, slope: 1e-9, t_ref_ns: 1_700_000_000_000_000_000 };
+        for t in [i64::MIN, -1, 0, i64::MAX] {
+            let since = t as i128 - l.t_ref_ns as i128;
+            let want = (t as f64 / 1e6 + (0.5 + 1e-9 * since as f64)) as i64;
+            assert_eq!(l.ms_at(t), want, "{t}");
+        }
+    }
 
     #[test]
     fn a_linear_clock_adds_its_offset_and_drift() {

@@ -49,13 +49,17 @@ pub struct Dec {
 }
 
 impl Dec {
-    /// The mantissa at `scale` decimals, if that is exact and fits.
+    /// The mantissa at `scale` decimals, if that is exact and fits. `i64::MIN` does not: an ask's
+    /// side key is its negation (only a binary feed's raw mantissa can be it; text cannot).
     #[inline]
     pub fn at_scale(self, scale: u8) -> Result<i64, NumError> {
         if self.dec > scale {
             return Err(NumError::TooPrecise { text: String::new(), needed: self.dec, allowed: scale });
         }
-        self.mant.checked_mul(POW10[(scale - self.dec) as usize]).ok_or(NumError::OutOfRange(scale))
+        match self.mant.checked_mul(POW10[(scale - self.dec) as usize]) {
+            Some(m) if m != i64::MIN => Ok(m),
+            _ => Err(NumError::OutOfRange(scale)),
+        }
     }
 }
 

@@ -49,9 +49,9 @@ impl Book {
         self.best_ask().map(|(p, q)| (to_f64(p, self.price_scale), to_f64(q, self.qty_scale)))
     }
 
-    /// Ask minus bid, as a price mantissa.
+    /// Ask minus bid, as a price mantissa; `None` past an i64 (prices near both ends of it).
     pub fn spread(&self) -> Option<i64> {
-        Some(self.best_ask()?.0 - self.best_bid()?.0)
+        self.best_ask()?.0.checked_sub(self.best_bid()?.0)
     }
 
     pub fn mid(&self) -> Option<f64> {

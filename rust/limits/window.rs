@@ -24,6 +24,9 @@ pub struct Window {
     pub floor_until: f64,
 }
 
+/// 2^52: slot numbers below it are exact in an f64.
+const MAX_SLOT: f64 = 4_503_599_627_370_496.0;
+
 #[inline]
 fn slot_of(now: f64, slot_s: f64) -> i64 {
     (now / slot_s).floor() as i64
@@ -35,9 +38,9 @@ fn ring(n: i64) -> usize {
 }
 
 impl Window {
-    /// `None` unless the limit and the window are positive.
+    /// `None` unless the limit and the window are positive (and the window finite).
     pub fn new(limit: i64, window_s: f64) -> Option<Self> {
-        (limit > 0 && window_s > 0.0).then(|| Self {
+        (limit > 0 && window_s > 0.0 && window_s.is_finite()).then(|| Self {
             limit,
             window_s,
             slot_s: window_s / SLOTS as f64,
@@ -48,6 +51,13 @@ impl Window {
             floor: 0,
             floor_until: 0.0,
         })
+    }
+
+    /// Whether `now` is a time these methods can count at: finite, and few enough slots from 0
+    /// that slot numbers stay exact and far from i64's ends (seconds on a monotonic or Unix clock
+    /// are; nanoseconds passed as seconds are not). Callers outside Rust check it first.
+    pub fn counts_at(&self, now: f64) -> bool {
+        now.is_finite() && (now / self.slot_s).abs() < MAX_SLOT
     }
 
     pub fn advance(&mut self, now: f64) {
@@ -101,7 +111,8 @@ impl Window {
         self.slots[ring(slot_of(now, self.slot_s))] += weight;
         self.total += weight;
         if self.floor != 0 {
-            self.floor += weight;
+            // The floor is what the venue reported (any number it sends).
+            self.floor = self.floor.saturating_add(weight);
         }
     }
 
@@ -140,5 +151,28 @@ mod tests {
     #[test]
     fn a_limit_and_a_window_must_be_positive() {
         assert!(Window::new(0, 1.0).is_none() && Window::new(1, 0.0).is_none());
+        assert!(Window::new(1, f64::INFINITY).is_none() && Window::new(1, f64::NAN).is_none());
+    }
+
+    #[test]
+    fn only_times_on_a_clock_are_counted_at() {
+        let w = Window::new(10, 1.0).unwrap();
+        for now in [0.0, 12_345.678, 1.8e9, -5.0] {
+            assert!(w.counts_at(now), "{now}");
+        }
+        // time.time_ns() passed as seconds, and what is no time at all.
+        for now in [1.7e18, -1e300, f64::INFINITY, f64::NAN] {
+            assert!(!w.counts_at(now), "{now}");
+        }
+    }
+
+    #[test]
+    fn a_reported_floor_near_i64_max_saturates_and_still_blocks() {
+        // What the venue reports is any number it sends; counting on top of it must not wrap.
+        let mut w = Window::new(10, 1.0).unwrap();
+        w.observe(i64::MAX, 0.0, None);
+        w.take(1, 0.0);
+        assert_eq!(w.used(0.0), i64::MAX);
+        assert_eq!(w.wait(1, 10, 0.5), 0.5, "blocked until the report lapses");
     }
 }

@@ -29,6 +29,9 @@ pub use text::{decimal_text, iso_text};
 use crate::sign::encode;
 use crate::sign::hmac::HmacKey;
 
+/// 9999-12-31T23:59:59.999Z: the last stamp an ISO text slot (four year digits) can write.
+const LAST_ISO_MS: u64 = 253_402_300_799_999;
+
 /// A value written at fill time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -313,6 +316,10 @@ impl OrderTemplate {
         self.check(price, qty)?;
         check_id("client id", client_id)?;
         check_id("request id", request_id)?;
+        if (self.iso_ms || self.iso_s) && timestamp_ms > LAST_ISO_MS {
+            // Four year digits, as the venues' format has them; a stamp past them is not in ms.
+            return Err(refuse("timestamp", format!("{timestamp_ms} is past year 9999: the stamp is in ms")));
+        }
         let mut nb = [0u8; nonce::JWT_NONCE_LEN];
         let nonce: &[u8] = match nonce {
             _ if self.nonce == 0 => &[],

@@ -251,6 +251,22 @@ fn base64_form_signature_is_form_encoded() {
 }
 
 #[test]
+fn an_iso_stamp_past_year_9999_is_refused_and_nothing_is_written() {
+    // A stamp in µs passed as ms: four year digits cannot write it (the signer's text would have
+    // five), so the template refuses it rather than send a request the slow path would not.
+    let t = OrderTemplate::new(header_signed(SigText::Base64, Slot::IsoMillis), key(), rules(2, 8, 1, 1))
+        .unwrap();
+    let mut buf = b"left over".to_vec();
+    let e = t.fill(0, 1, "c", 1_700_000_000_000_000, "", &mut buf).unwrap_err();
+    assert_eq!(e.rule, "timestamp");
+    assert!(buf.is_empty());
+    let last = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+    t.fill(0, 1, "c", last, "", &mut buf).unwrap();
+    assert!(std::str::from_utf8(&buf).unwrap().contains(&crate::sign::encode::iso_millis(last)));
+    assert!(t.fill(0, 1, "c", last + 1, "", &mut buf).is_err());
+}
+
+#[test]
 fn a_body_length_needs_a_body_outside_it() {
     let mut l = header_signed(SigText::Hex, Slot::Timestamp);
     l.body = None;

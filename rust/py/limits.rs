@@ -8,6 +8,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::clock::monotonic_ns;
 use crate::limits::window::{self, RING};
+use crate::py::errors::guard;
 use crate::py::lock::BudgetLock;
 
 /// One venue limit as the client counts it (`tickwire.limits.window`).
@@ -15,6 +16,22 @@ use crate::py::lock::BudgetLock;
 #[derive(Clone)]
 pub struct Window {
     w: window::Window,
+}
+
+impl Window {
+    /// `now` if the window can count at it, else a `ValueError` (nothing counted or changed).
+    fn at(&self, now: f64) -> PyResult<f64> {
+        if self.w.counts_at(now) {
+            Ok(now)
+        } else {
+            Err(bad_now(now))
+        }
+    }
+}
+
+#[cold]
+fn bad_now(now: f64) -> PyErr {
+    PyValueError::new_err(format!("now={now} is not seconds on a clock (time.monotonic(), time.time())"))
 }
 
 #[pymethods]
@@ -47,33 +64,46 @@ impl Window {
 
     /// What `older` (the window this one replaces: the limit declared again) counted and blocked:
     /// its block, and its usage as a floor for one of its windows.
-    fn inherit(&mut self, mut older: PyRefMut<'_, Window>, now: f64) {
+    fn inherit(&mut self, mut older: PyRefMut<'_, Window>, now: f64) -> PyResult<()> {
+        let now = older.at(self.at(now)?)?;
         let used = older.w.used(now).max(older.w.floor);
         self.w.blocked_until = older.w.blocked_until;
         self.w.floor = used;
         self.w.floor_until = now + older.w.window_s;
+        Ok(())
     }
 
-    fn used(&mut self, now: f64) -> i64 {
-        self.w.used(now)
+    fn used(&mut self, now: f64) -> PyResult<i64> {
+        Ok(self.w.used(self.at(now)?))
     }
 
     /// Seconds until `weight` fits under `cap`: 0.0 now, `inf` never.
-    fn wait(&mut self, weight: i64, cap: i64, now: f64) -> f64 {
-        self.w.wait(weight, cap, now)
+    fn wait(&mut self, weight: i64, cap: i64, now: f64) -> PyResult<f64> {
+        Ok(self.w.wait(weight, cap, self.at(now)?))
     }
 
-    fn take(&mut self, weight: i64, now: f64) {
-        self.w.take(weight, now)
+    fn take(&mut self, weight: i64, now: f64) -> PyResult<()> {
+        self.w.take(weight, self.at(now)?);
+        Ok(())
     }
 
     #[pyo3(signature = (used, now, until = None))]
-    fn observe(&mut self, used: i64, now: f64, until: Option<f64>) {
-        self.w.observe(used, now, until)
+    fn observe(&mut self, used: i64, now: f64, until: Option<f64>) -> PyResult<()> {
+        let now = self.at(now)?;
+        if until.is_some_and(f64::is_nan) {
+            return Err(PyValueError::new_err("until must be a time, not NaN"));
+        }
+        self.w.observe(used, now, until);
+        Ok(())
     }
 
-    fn block(&mut self, seconds: f64, now: f64) {
-        self.w.block(seconds, now)
+    fn block(&mut self, seconds: f64, now: f64) -> PyResult<()> {
+        let now = self.at(now)?;
+        if seconds.is_nan() {
+            return Err(PyValueError::new_err("seconds must be a number, not NaN"));
+        }
+        self.w.block(seconds, now);
+        Ok(())
     }
 
     fn __copy__(&self) -> Self {
@@ -148,11 +178,16 @@ impl BudgetTaker {
         if !lock.try_take() {
             return Ok(None); // another thread counts: wait for it the slow way
         }
-        let got = (|| -> PyResult<Option<f64>> {
+        // A panic in here is an error like any other: the lock is given back either way.
+        let got = guard(|| -> PyResult<Option<f64>> {
             let now: f64 = match &self.clock {
                 None => monotonic_ns() as f64 / 1e9,
                 Some(c) => c.call0(py)?.extract(py)?,
             };
+            // Checked against each window before any is changed: the lock is given back below.
+            for (w, ..) in entries {
+                w.bind(py).borrow().at(now)?;
+            }
             // `Budget.try_take` step for step: every window's wait (expiring the slots that left it,
             // lapsing a reported floor), then, when all fit now, the cost counted in each. Here too
             // when the order comes after a quiet spell, the usual case for a strategy's first order.
@@ -168,7 +203,7 @@ impl BudgetTaker {
                 }
             }
             Ok(Some(wait))
-        })();
+        });
         lock.give()?;
         got
     }

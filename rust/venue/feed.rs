@@ -363,7 +363,7 @@ impl Feed {
         let conn_before = self.conn_seq;
         if let Some(s) = self.batch.conn_seq {
             if let Some(last) = self.conn_seq {
-                if s != last + 1 {
+                if last.checked_add(1) != Some(s) {
                     // The lost message may have been for any product: none can be trusted.
                     for b in &mut self.books {
                         b.invalidate(OosReason::Gap);

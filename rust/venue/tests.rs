@@ -136,6 +136,15 @@ fn coinbase_level2_and_connection_gap() {
 }
 
 #[test]
+fn coinbase_a_sequence_at_i64_max_then_any_other_is_a_gap_not_a_panic() {
+    let mut f = feed(Venue::Coinbase);
+    let hb = |seq: &str| format!(r#"{{"channel":"heartbeats","sequence_num":{seq},"events":[]}}"#);
+    assert!(!f.on_frame(hb("9223372036854775807").as_bytes()).unwrap().conn_gap);
+    assert!(f.on_frame(hb("0").as_bytes()).unwrap().conn_gap, "nothing follows i64::MAX");
+    assert!(!f.on_frame(hb("1").as_bytes()).unwrap().conn_gap, "and the count goes on from 0");
+}
+
+#[test]
 fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
     let mut f = feed(Venue::Coinbase);
     let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;

@@ -4,6 +4,7 @@ address or key, a refusal that blocks every lane, and waiting versus failing at 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -237,3 +238,34 @@ def test_sessions_on_one_key_keep_one_window_when_its_limit_is_declared_anew(how
     while first.try_take({"L": 1}, "cancel") == 0 or second.try_take({"L": 1}, "cancel") == 0:
         taken += 1
     assert taken == 50
+
+
+def test_a_clock_in_nanoseconds_is_a_value_error_and_the_taker_lets_go_of_the_lock() -> None:
+    """``time.time_ns()`` where seconds belong: refused before any window changes (a count at such a
+    time would wrap in the window's slot numbers), and the budget's lock is free again after."""
+    clock = Clock()
+    a = budget(clock, "acct-nanos")
+    take = a.taker({"ORDERS": 1}, "order")
+    assert take() == 0.0
+    before = {n: w.state() for n, w in a.windows.items()}
+    clock.t = 1.7e18
+    with pytest.raises(ValueError, match="not seconds on a clock"):
+        take()
+    with pytest.raises(ValueError):
+        a.windows["ORDERS"].take(1, clock.t)
+    assert {n: w.state() for n, w in a.windows.items()} == before
+    clock.t = 500.5
+    # Another thread can take the lock: the refused call gave it back (held, the thread would wait).
+    out: list[float] = []
+    t = threading.Thread(target=lambda: out.append(a.try_take({"ORDERS": 1}, "order")), daemon=True)
+    t.start()
+    t.join(5.0)
+    assert out == [0.0]
+    assert a.windows["ORDERS"].used(clock.t) == 2
+
+
+def test_a_reported_count_past_an_i64_is_held_to_one_and_blocks() -> None:
+    clock = Clock()
+    a = budget(clock, "acct-huge")
+    a.observe({"WEIGHT": 10**30})
+    assert a.try_take({"WEIGHT": 1}, "order") > 0.0

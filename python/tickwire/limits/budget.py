@@ -32,6 +32,8 @@ ALIGN_MARGIN_S = 0.5
 # Each window is counted this much longer than the venue's: requests admitted a window apart here can
 # arrive closer together there (connection set-up, queues, the network's jitter).
 JITTER_S = 0.1
+# The most used weight a window counts (an i64): a venue report past it is held to it.
+_MOST_USED = 2**63 - 1
 
 # Sessions of one process may run on several loops and threads; re-entrant because a keyed limit's
 # window is made (``shared_window``) while a budget holds the lock to check and take. In Rust so an
@@ -270,7 +272,8 @@ class RateBudget:
                     # The venue's counter resets at its next boundary: on the venue's grid of its own
                     # window (the window counted here is longer by JITTER_S, a grid that drifts).
                     until = now + (lim.window_s - wall % lim.window_s) + ALIGN_MARGIN_S
-                w.observe(u, now, until)
+                # Any number the venue sends: held within what the window's counter holds.
+                w.observe(min(u, _MOST_USED), now, until)
 
     def refused(
         self, names: Iterable[str] | None, retry_after: float | None, cost: Mapping[str, int] | None = None

@@ -133,3 +133,25 @@ fn snapshots_events_text_and_bad_frames() {
     let after = f.book(b"BTCUSDT").unwrap();
     assert!(after.bids().iter().eq(before.bids().iter()) && after.asks().iter().eq(before.asks().iter()));
 }
+
+#[test]
+fn a_snapshot_with_a_price_of_i64_min_is_refused_and_the_book_keeps_the_last() {
+    let snap = |id: i64, bids: Vec<(i64, i64)>, asks: Vec<(i64, i64)>| {
+        let symbol = "BTCUSDT".into();
+        let (price_exponent, qty_exponent) = (0, 0);
+        sbe(&OwnedMessage::DepthSnapshot(DepthSnapshotMsg {
+            event_time_us: 1,
+            book_update_id: id,
+            price_exponent,
+            qty_exponent,
+            bids,
+            asks,
+            symbol,
+        }))
+    };
+    let mut f = Feed::new(Venue::BinanceSbe, &FeedOptions::default());
+    f.on_frame(&snap(50, vec![(100, 1)], vec![(200, 1)])).unwrap();
+    let before = format!("{:?}", f.book(b"BTCUSDT").unwrap());
+    assert!(f.on_frame(&snap(60, vec![(90, 7)], vec![(i64::MIN, 1)])).is_err());
+    assert_eq!(format!("{:?}", f.book(b"BTCUSDT").unwrap()), before);
+}
