@@ -11,6 +11,7 @@ import orjson
 import pytest
 import tickwire
 from simbook import Recorder, assert_books_match, eventually
+from tickwire.errors import InternalError
 from tickwire.recovery.backoff import Backoff
 from tickwire.sim import Simulator
 from tickwire.sim.http import json_response
@@ -239,6 +240,40 @@ def test_a_refused_frame_resyncs_its_book_where_no_sequence_would_show_the_loss_
                 await eventually(lambda: bool(rec.kinds("synced", "BTCUSDT")), what="resynced")
                 await assert_books_match(md, sim, "bybit", ["BTCUSDT"])
                 assert md.lines[0].connects == 1
+
+    run(go())
+
+
+def test_an_internal_error_on_a_frame_resyncs_every_book_and_reconnects_the_line() -> None:
+    """A bug in the core (a panic the binding turns into ``InternalError``) may leave a frame half
+    applied: the session trusts no book — each is marked out of sync and resynced — and the line
+    reconnects; the error is counted and reported, never raised into picows. The route is made to
+    fail once (every panic known is fixed, so none can be provoked from a frame)."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=8, rate=200, depth=25) as sim:
+            rec = Recorder()
+            symbols = ["BTCUSDT", "ETHUSDT"]
+            async with tickwire.connect(
+                "binance", symbols, endpoints=sim.urls()["binance"], on_status=rec, **FAST
+            ) as md:
+                await assert_books_match(md, sim, "binance", symbols)
+                line = md.lines[0]
+                route = line._route
+                failed: list[int] = []
+
+                def once(payload: Any, t0: int, last: int) -> Any:
+                    if not failed:
+                        failed.append(t0)
+                        raise InternalError("internal error in tickwire core (please report): test")
+                    return route(payload, t0, last)
+
+                line._route = once
+                await eventually(lambda: md.health()["internal_errors"] == 1, what="the error counted")
+                assert rec.kinds("internal_error") and all(rec.kinds("out_of_sync", s) for s in symbols)
+                await eventually(lambda: line.connects == 2, what="the line reconnected")
+                await eventually(lambda: all(rec.kinds("synced", s)[1:] for s in symbols), what="resynced")
+                await assert_books_match(md, sim, "binance", symbols)
 
     run(go())
 

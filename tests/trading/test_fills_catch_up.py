@@ -180,3 +180,62 @@ def test_fills_since_a_time_list_every_page(module: str, name: str, monkeypatch:
         assert sorted(f.trade_id for f in got) == sorted(str(f.trade_id) for f in made)
 
     a.run(body, private_stream=False)
+
+
+# A fills query that fails after the order's state is known ---------------------------------------------
+#
+# The catch-up is a step after the venue stated the order (an acknowledgement's status query, a
+# reconciliation that found it, the Coinbase stream's cumulative fill): its failure must not make the
+# order look unplaced (``TransportError`` reads "not placed, safe to send again") or unknown, and the
+# fills are asked for again later until ``on_fill`` heard each (``Reconciler.settle_fills``).
+
+
+def _trade_ids(sim: Simulator, a: SimAccount, cid: str) -> list[str]:
+    [theirs] = a.orders(sim, cid)
+    return sorted(str(f.trade_id) for f in theirs.fills)
+
+
+@pytest.mark.parametrize("answer_lost", [False, True], ids=["acknowledged", "answer_lost"])
+def test_a_failed_fills_query_leaves_the_order_filled_and_is_asked_again(answer_lost: bool) -> None:
+    a = _acct("test_session_okx", "OKX")
+    fills_path = "GET /api/v5/trade/fills"
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        heard: list[Fill] = []
+        tr._user_on_fill = heard.append
+        _, ask = a.touch(sim)
+        ep = sim.endpoint(a.venue, 0)
+        if answer_lost:  # placed and filled, its answer lost: reconciliation finds it filled
+            ep.lose_answer(a.place_op)
+        ep.lose_answer(fills_path, times=2)  # the fills query and its keep-alive retry
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 2), ask, tif="IOC")
+        assert o.status == "filled"
+        [theirs] = a.orders(sim, o.client_id)
+        assert not theirs.open and theirs.fills and fills_path in ep.lost, ep.lost
+        await settle(lambda: sorted(f.trade_id for f in heard) == _trade_ids(sim, a, o.client_id),
+                     "the fills asked for again", timeout=5.0)  # fmt: skip
+        assert not tr.tracker.unheard(o.client_id)
+
+    a.run(body, private_stream=False, timeout=1.0)
+
+
+def test_a_streamed_fill_whose_fills_query_drops_still_reaches_on_fill() -> None:
+    """Coinbase's user channel states cumulative fills only: each is fetched, and a dropped fetch is
+    tried again while the stream stays up and nothing else happens to the order."""
+    a = _acct("test_session_coinbase", "COINBASE")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        heard: list[Fill] = []
+        tr._user_on_fill = heard.append
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 50), bid)  # rests at the bid
+        sim.endpoint(a.venue, 0).lose_answer(CB_FILLS, times=2)
+        for _ in range(400):  # the market trades into the resting order
+            sim.advance(1, a.venue, a.symbol)
+            if a.orders(sim, o.client_id)[0].fills:
+                break
+        want = _trade_ids(sim, a, o.client_id)
+        assert want
+        await settle(lambda: sorted(f.trade_id for f in heard) == want, "the fills asked for again", 5.0)
+
+    a.run(body)

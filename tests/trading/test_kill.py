@@ -218,6 +218,28 @@ def test_an_order_the_venue_takes_while_the_kill_runs_is_cancelled_too() -> None
     run("binance", body)
 
 
+def test_an_order_whose_own_call_is_in_flight_when_the_kill_is_thrown_is_waited_for_and_cancelled() -> None:
+    """Placed by its own call before the halt, it reaches the venue's engine after the kill's second
+    listing (that one request is slow): the kill waits for the call to end, cancels what it made,
+    and a complete report means nothing is open at the venue."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules["BTCUSDT"]
+        price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+        ep = sim.endpoint("binance", 0)
+        ep.delay(0.5)  # this one request takes 0.5 s to reach the matching engine
+        placing = asyncio.create_task(tr.place_order("BTCUSDT", "buy", "limit", r.min_qty * 100, price))
+        await asyncio.sleep(0.05)  # written, not yet processed by the venue
+        ep.delay(0)
+        report = await tr.kill("risk limit")
+        placed = await placing  # as its answer had it: working
+        assert tr.tracker.get(placed.client_id).status == "canceled"  # type: ignore[union-attr]
+        assert report.complete and [o.client_id for o in report.cancelled] == [placed.client_id]
+        assert open_at_venue(sim, "binance") == [] and len(sim.venue("binance").engine.orders) == 1
+
+    run("binance", body)
+
+
 def test_kill_cancels_over_rest_while_the_order_socket_is_down() -> None:
     """Every WebSocket of the venue is cut and refused from then on — the order socket, the private
     stream, market data alike — and the kill switch still cancels everything over REST."""

@@ -24,9 +24,11 @@ from tickwire.errors import (
     OrderNotFound,
     OrderRejected,
     RateLimitError,
+    TradingHalted,
     TransportError,
     UnknownOutcome,
 )
+from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.tls import server_context
 from tickwire.trading.orders import Order
@@ -217,6 +219,26 @@ def test_twap_slices_reach_the_simulators_order_list_and_a_lost_answer_starts_on
         stopped = await tr.cancel_twap(slow.twap_id)
         assert stopped.status == "cancelled" and stopped.slices_done == 1
         assert venue.twap.twaps[slow.twap_id].status == "cancelled"  # type: ignore[attr-defined]
+
+    _run(body)
+
+
+def test_a_twap_waiting_for_budget_when_trading_halts_is_never_written() -> None:
+    """A TWAP parent is an order: sent on the order lane, so the halt is checked again after its
+    budget wait (before, on the query lane, it went out after the kill)."""
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        tr.budget.set_limits([Limit("REQUESTS", 3, 1.0, "account")], replace=True)
+        for _ in range(2):  # the room outside the cancels' reserve
+            await tr.open_orders(CLARO.symbol)
+        lot = tr.rules[CLARO.symbol].lot_size
+        waiting = asyncio.ensure_future(tr.twap(CLARO.symbol, "buy", 4 * lot, duration_s=0.2, slices=2))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()  # it waits for room
+        tr.halt("runaway")
+        with pytest.raises(TradingHalted):
+            await waiting
+        assert sim.venue(CLARO.venue).twap.twaps == {}  # type: ignore[attr-defined]
 
     _run(body)
 

@@ -135,6 +135,21 @@ def _grammar() -> kraken.Orders:
 
 
 @isolated
+def test_an_order_the_grammar_refuses_before_sending_leaves_the_tracker_as_it_was() -> None:
+    """Kraken spot has no FOK: ``InvalidOrder`` before anything is sent, and nothing tracked, reported
+    or at the venue (the call is made before the order is registered)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        seen: list[Order] = []
+        tr._user_on_order = seen.append
+        bid, _ = KRAKEN.touch(sim)
+        with pytest.raises(InvalidOrder, match="FOK"):
+            await tr.place_order(KRAKEN.symbol, "buy", "limit", KRAKEN.size(tr, bid), bid, tif="FOK")
+        assert KRAKEN.orders(sim) == [] and list(tr.tracker) == [] and seen == []
+
+    KRAKEN.run(body, private_stream=False)
+
+
 def test_requests_are_the_documented_ones_and_sign_as_the_published_example() -> None:
     g = _grammar()
     placed = g.new_order(_order())

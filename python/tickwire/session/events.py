@@ -18,6 +18,7 @@ StatusKind = Literal[
     "stale",
     "failover",
     "decode_error",
+    "internal_error",
     "venue_error",
     "shutdown_notice",
 ]

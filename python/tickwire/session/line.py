@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import BookError, DecodeError, TickwireError, TransportError, ValueRangeError
+from tickwire.errors import (
+    BookError,
+    DecodeError,
+    InternalError,
+    TickwireError,
+    TransportError,
+    ValueRangeError,
+)
 from tickwire.recovery.backoff import Backoff, SocketBudget, budget_for, connect_slot, settled
 from tickwire.recovery.failover import EndpointPool
 from tickwire.streams import Endpoint
@@ -115,6 +122,10 @@ class Line(WSListener):
                 # full diff buffer): counted, the connection kept; a book it left behind resyncs.
                 self.owner.on_bad_frame(self, e)
                 self._flush(last)
+                return
+            except InternalError as e:
+                # A bug in the core (please report it): what the frame did to the books is not known.
+                self.owner.on_internal_error(self, e)
                 return
             if summary is not None:
                 self.owner.on_summary(self, summary, payload)

@@ -146,7 +146,9 @@ class MarketData:
         self.reader_lock: ReaderLock | None = None
         self.closing = False
         self.reconnect_delays: collections.deque[float] = collections.deque(maxlen=64)
-        self.counters = {"decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0}
+        self.counters = {
+            "decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0, "internal_errors": 0,
+        }  # fmt: skip
         self._views: dict[str, OrderBook] = {}
         self.resyncer = Resyncer(self, adapter, self.feed)
         # ``tickwire record``: raw frames, sends and REST snapshots teed to a capture file (its
@@ -363,6 +365,21 @@ class MarketData:
                 lost = self.feed.invalidate(key)
             if lost:
                 self._lost_sync(key, "a frame of it was refused")
+
+    def on_internal_error(self, line: Line, error: Exception) -> None:
+        """The core failed on a frame (``InternalError``: a bug, to report): a frame may have been
+        applied in part, so no book is trusted — each resyncs — and the line reconnects (its
+        decompressor and sequence start over). Logged with the error, never raised into picows."""
+        self.counters["internal_errors"] += 1
+        log.error("%s line %d: %s; every book resyncs and the line reconnects", self.venue, line.index, error)
+        self.status("internal_error", line=line.index, detail=str(error)[:200])
+        self.record("internal_error", line=line.index, error=str(error)[:200])
+        for key in sorted(self.feed.symbols()):
+            with self.books_held():
+                lost = self.feed.invalidate(key)
+            if lost:
+                self._lost_sync(key, "the core failed on a frame")
+        line.kill("internal error in the core")
 
     def release_held(self, now_ns: int) -> None:
         """A/B frames whose hold time ran out go to their books (which report the gap)."""

@@ -30,7 +30,7 @@ class AccountPort(Protocol):
 
     async def send(self, call: Call) -> Any: ...
 
-    async def catch_up_fills(self, client_id: str) -> None: ...
+    async def settle_fills(self, client_id: str) -> None: ...
 
     def stream_up(self) -> bool: ...
 
@@ -90,8 +90,8 @@ async def order_status(
     port: AccountPort, symbol: str, client_id: str | None = None, order_id: str | None = None
 ) -> Order:
     """The order as the venue states it. A tracked order stated filled beyond the fills heard, with
-    no private stream to tell its executions, has them fetched (``catch_up_fills``), so ``on_fill``
-    hears each once however the fill came to light."""
+    no private stream to tell its executions, has them fetched (``Reconciler.settle_fills``: asked
+    again later should that fail), so ``on_fill`` hears each once however the fill came to light."""
     body = await port.send(port.grammar.status(symbol, client_id, order_id))
     events = port.grammar.read_order(body)
     apply_events(port.tracker, events)
@@ -100,10 +100,7 @@ async def order_status(
     if tracked is None:
         return untracked(port.venue, events[0])
     if port.tracker.unheard(cid) and not port.stream_up():
-        try:
-            await port.catch_up_fills(cid)
-        except TickwireError as e:  # the state stands; the next status query asks again
-            log.warning("%s: fills of %s not fetched: %s", port.venue, cid, e)
+        await port.settle_fills(cid)
         tracked = port.tracker.get(cid) or tracked
     return tracked
 

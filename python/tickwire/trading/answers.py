@@ -1,7 +1,9 @@
 """The venue's answer to a place, cancel or amend, applied: its events go to the tracker; an
 acknowledgement that states no status (OKX, Bybit, Kraken) is followed by a status query and the fills
 it reports, as reconciliation does; a filled answer that lists no executions (USDⓈ-M ``RESULT``) has them
-fetched from the trade history unless the private stream is there to report them — each once."""
+fetched from the trade history unless the private stream is there to report them — each once. The
+order's state stands whatever happens to that fetch (``Reconciler.settle_fills`` asks again later): a
+failed fills query never makes a placed order look unplaced."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class AnswerPort(Protocol):
 
     async def send(self, call: Call) -> Any: ...
 
-    async def catch_up_fills(self, client_id: str) -> None: ...
+    async def settle_fills(self, client_id: str) -> None: ...
 
     def stream_up(self) -> bool: ...
 
@@ -42,7 +44,7 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
         filled = any((ev.filled_cum or 0) > 0 for ev in events)
         if cid and filled and not any(ev.fill for ev in events) and tracker.get(cid) is not None:
             if not port.stream_up():
-                await port.catch_up_fills(cid)
+                await port.settle_fills(cid)
         # Unchanged when the private stream told it first: still the order this answer is about.
         return got or (tracker.get(cid) if cid else None)
     ack = events[0]
@@ -55,6 +57,6 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
         got = tracker.apply(ev) or got
     tracked = tracker.get(cid) if cid else None
     if tracked is not None:
-        await port.catch_up_fills(cid)
+        await port.settle_fills(cid)
         return tracker.get(cid)
     return got

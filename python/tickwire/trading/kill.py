@@ -14,7 +14,10 @@ How, in this order:
    ``close-all``), else reduce-only market orders against what ``positions()`` lists where the venue
    has reduce-only (``close_by_reduce_only``: Binance USDⓈ-M); other venues' positions are reported
    as left open.
-4. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
+4. Orders whose own place call was in flight when the kill began (sent, not yet answered: the venue
+   may take them after the first listing) are waited for, up to ``IN_FLIGHT_WAIT`` request
+   time-outs; those that came out open are cancelled, those still in flight are reported unconfirmed.
+5. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
    settles (an account-wide cancel answers with a count), its status.
 
 Every request goes over REST — it needs no socket to be up or logged in, and a half-dead order socket
@@ -24,6 +27,7 @@ market data. A step that fails is recorded and the next one runs anyway; every s
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -54,6 +58,9 @@ log = logging.getLogger("tickwire.trading")
 LANE: Lane = "cancel"
 # Rounds of cancels when the venue refused entries of a batch for rate (each waits the block out).
 RATE_ROUNDS = 4
+# How long the kill waits for place calls in flight when it began, in the session's request time-outs
+# (a call may wait for the budget, then for its answer).
+IN_FLIGHT_WAIT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,11 @@ class KillPort(Protocol):
     grammar: OrderGrammar
     tracker: OrderTracker
     audit: AuditLog | NullAudit
+    timeout: float
+
+    def in_flight(self) -> set[str]:
+        """Client ids of the orders whose own place call is still running."""
+        ...
 
     async def send_lane(self, call: Call, lane: Lane) -> Any:
         """``call`` over REST on ``lane``."""
@@ -164,12 +176,17 @@ class Kill:
             self._failed("open orders", e)
             listed = []
         targets = {_key(o): o for o in listed}
+        flying: set[str] = set()
         for o in p.tracker.open_orders():
-            if o.status != "pending":  # a pending one's own call settles it (and it is listed if live)
+            if o.status != "pending":
                 targets.setdefault(_key(o), o)
+            elif o.client_id in p.in_flight():  # its own call settles it: waited for below
+                flying.add(o.client_id)
         p.audit.event("kill_targets", venue=p.venue, orders=sorted(targets))
         await self.cancel(list(targets.values()))
         closing, positions = await self.close_positions()
+        for o in await self.landed(flying):
+            targets.setdefault(_key(o), o)
         cancelled, done, unconfirmed = await self.confirm(list(targets.values()), closing)
         report = KillReport(
             reason=self.reason,
@@ -188,6 +205,23 @@ class Kill:
             errors=list(self.errors), elapsed_ms=report.elapsed_s * 1e3,
         )  # fmt: skip
         return report
+
+    async def landed(self, flying: set[str]) -> list[Order]:
+        """The orders of ``flying`` (place calls in flight when the kill began) once their calls end,
+        or ``IN_FLIGHT_WAIT`` request time-outs pass; those that came out open are cancelled (one still
+        in flight is left to ``confirm``, which reports it unconfirmed while it is not settled)."""
+        if not flying:
+            return []
+        p = self.port
+        deadline = time.monotonic() + IN_FLIGHT_WAIT * p.timeout
+        while flying & p.in_flight() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        got = [o for o in (p.tracker.get(cid) for cid in sorted(flying)) if o is not None]
+        live = [o for o in got if o.is_open and o.status != "pending"]
+        if live:
+            p.audit.event("kill_landed_orders", venue=p.venue, orders=sorted(_key(o) for o in live))
+            await self.cancel(live)
+        return got
 
     # cancels -----------------------------------------------------------------------------------------
 
@@ -330,6 +364,7 @@ class Kill:
         side: Side = "sell" if pos.qty > 0 else "buy"
         try:
             order = p.prepare(pos.symbol, side, "market", abs(Decimal(pos.qty)), reduce_only=True)
+            call = p.grammar.new_order(order)  # refused by the grammar: nothing tracked
         except TickwireError as e:
             self._failed(f"close {pos.symbol}", e)
             return None
@@ -337,7 +372,7 @@ class Kill:
         p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
                       client_id=order.client_id)  # fmt: skip
         try:
-            body = await p.send_lane(p.grammar.new_order(order), LANE)
+            body = await p.send_lane(call, LANE)
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             # It may have been placed: left unknown (the position check after it tells).
             p.tracker.mark_unknown(order.client_id, str(e))

@@ -85,14 +85,17 @@ async def place_order(port: PlacePort, order: Order) -> Order:
     """``order`` (checked, not yet tracked) placed."""
     if port.dead_man is not None:
         await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
+    # Made before the order is tracked: what the grammar refuses (an order type or time in force the
+    # venue lacks) raises with nothing tracked, reported or sent.
+    call = port.grammar.new_order(order)
     register(port, order)
     with port.reconciler.call(order.client_id):
-        return await _placed(port, order)
+        return await _placed(port, order, call)
 
 
-async def _placed(port: PlacePort, order: Order) -> Order:
+async def _placed(port: PlacePort, order: Order, call: Call) -> Order:
     try:
-        body = await port.send(port.grammar.new_order(order), lane="order")
+        body = await port.send(call, lane="order")
     except UnknownOutcome as e:
         return await port.reconciler.resolve(order, str(e))
     except TickwireError as e:

@@ -31,7 +31,8 @@ RECONCILE_PAUSE_S = 0.2
 AWAY_ROUNDS = 3
 AWAY_RETRY_S = 0.5
 # An order left unknown because even its reconciliation's queries failed is asked again after these
-# pauses (~30 s in all: a watchdog's default time to call an unknown outcome stuck).
+# pauses (~30 s in all: a watchdog's default time to call an unknown outcome stuck); so are an order's
+# fills while some stay unheard after a catch-up (its query failed, or the venue's history lagged).
 LATER_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
@@ -57,6 +58,8 @@ class Reconciler:
         # ``catch_up_fills`` of an order one at a time: its lock, and how many calls hold or await it.
         self._fill_locks: dict[str, asyncio.Lock] = {}
         self._fill_waiting: dict[str, int] = {}
+        # Orders whose fills are asked for again later (``settle_fills``): one round of tries each.
+        self._fills_due: set[str] = set()
         # Orders whose call is still running (it settles them: its answer, or ``resolve``). A pending
         # order not in here lost its call (cancelled by its caller): reconciliation settles it.
         self.calls: set[str] = set()
@@ -121,7 +124,8 @@ class Reconciler:
             else:
                 for ev in events:
                     p.tracker.apply(replace(ev, source="reconcile"))
-                await self.catch_up_fills(client_id)
+                # Found is found: fills that cannot be read now are asked for again later.
+                await self.settle_fills(client_id)
                 p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=True)
                 return self._current(client_id)
             try:
@@ -200,11 +204,7 @@ class Reconciler:
             if cid in self.calls or cid in self.resolving:
                 continue
             p.tracker.fills_asked(cid)
-            try:
-                await self.catch_up_fills(cid)
-            except TickwireError as e:
-                log.warning("%s: fills of %s not fetched after the stream returned: %s", p.venue, cid, e)
-                p.audit.event("fills_catch_up_failed", venue=p.venue, client_id=cid, error=str(e))
+            await self.settle_fills(cid)
 
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found
@@ -249,6 +249,35 @@ class Reconciler:
                 reason="no longer known to the venue",
             )
         )
+
+    async def settle_fills(self, client_id: str) -> None:
+        """``catch_up_fills`` as a step of something else (an answer applied, an order reconciled, the
+        stream's word of fills it did not list): never raises. Should the query fail, or the venue's
+        history not hold every fill yet (it may lag its matching engine), the order's fills are asked
+        for again after each of ``LATER_S`` while some stay unheard, so ``on_fill`` still hears each."""
+        if await self._fills_owed(client_id) and self.spawn is not None and client_id not in self._fills_due:
+            self._fills_due.add(client_id)
+            self.spawn(self._fills_later(client_id))
+
+    async def _fills_owed(self, client_id: str) -> bool:
+        """One catch-up; True while fills stay unheard."""
+        p = self.port
+        try:
+            await self.catch_up_fills(client_id)
+        except TickwireError as e:
+            log.warning("%s: fills of %s not fetched (asked again later): %s", p.venue, client_id, e)
+            p.audit.event("fills_catch_up_failed", venue=p.venue, client_id=client_id, error=str(e))
+        return p.tracker.unheard(client_id)
+
+    async def _fills_later(self, client_id: str) -> None:
+        try:
+            for pause in LATER_S:
+                await asyncio.sleep(pause)
+                if not await self._fills_owed(client_id):
+                    return
+            self.port.audit.event("fills_unheard_stuck", venue=self.port.venue, client_id=client_id)
+        finally:
+            self._fills_due.discard(client_id)
 
     async def catch_up_fills(self, client_id: str) -> None:
         """The order's executions from the venue (each counted once by trade id), when fills it is

@@ -310,7 +310,7 @@ class TradingSession:
             and not getattr(self.grammar, "stream_fills", True)
             and got.filled > (before.filled if before is not None else 0)
         ):
-            self._spawn(self.reconciler.catch_up_fills(got.client_id))
+            self._spawn(self.reconciler.settle_fills(got.client_id))
         return got
 
     def _spawn(self, coro: Any) -> None:
@@ -338,8 +338,8 @@ class TradingSession:
         """Applies the venue's answer to a place, cancel or amend (:mod:`tickwire.trading.answers`)."""
         return await answered(self, symbol, body)
 
-    async def catch_up_fills(self, client_id: str) -> None:
-        await self.reconciler.catch_up_fills(client_id)
+    async def settle_fills(self, client_id: str) -> None:
+        await self.reconciler.settle_fills(client_id)
 
     def stream_up(self) -> bool:
         return self.stream is not None and self.stream.connected
@@ -356,6 +356,10 @@ class TradingSession:
         for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
             q.stop()
         return await Kill(self, self.halted).run()
+
+    def in_flight(self) -> set[str]:
+        """Client ids of the orders whose own place call is still running (the kill waits for them)."""
+        return set(self.reconciler.calls)
 
     def halt(self, reason: str) -> None:
         """Refuses new orders and amends from now on as after :meth:`kill`, cancelling nothing: a

@@ -126,7 +126,8 @@ class Session(TradingSession):
                 f"{self.venue}: order {client_id} is {order.status}; only an unknown one is resent"
             )
         self.audit.event("order_resend", **audit_fields(order))
-        body = await self.send(self.grammar.new_order(order))
+        # The order lane: the halt is checked again right before the write (after a budget wait).
+        body = await self.send(self.grammar.new_order(order), lane="order")
         await self.answered(order.symbol, body)
         return self._current(client_id)
 
@@ -165,7 +166,7 @@ class Session(TradingSession):
         why = ""
         for _ in range(TWAP_ATTEMPTS):
             try:
-                return self.grammar.read_twap(await self.send(call))
+                return self.grammar.read_twap(await self.send(call, lane="order"))
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
                 why = str(e)
                 log.warning(
