@@ -49,7 +49,7 @@ class AccountConfig:
 @dataclass(frozen=True)
 class GatewayConfig:
     name: str
-    nats: tuple[str, ...]
+    nats: tuple[str, ...] = field(repr=False)  # its URLs may carry a password: not in the repr
     markets: tuple[MarketConfig, ...] = ()
     accounts: tuple[AccountConfig, ...] = ()
     heartbeat: float = 0.5

@@ -208,6 +208,30 @@ class EventPublisher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._keeper = None
+        await self._leave_to_next()
+
+    async def _leave_to_next(self) -> None:
+        """What could not be stored before the gateway stops (JetStream away), left to the next
+        gateway: each queued event's order goes in the ledger as heard open, so that gateway's
+        catch-up tells it as the venue has it, with its fills after the symbol's mark (which never
+        moved past an unstored fill); the ledger is kept after what was stored. Best effort: the
+        store may be away too."""
+        if self.ledger is None or not (self._queue or self._noted):
+            return
+        for value in list(self._noted):
+            await self._note(value)
+        self._noted.clear()
+        orders = {v.client_id: v.symbol for *_, v in self._queue if v.client_id}
+        for cid, symbol in orders.items():
+            if cid in self.heard_open:
+                continue
+            try:
+                await self.ledger.opened(cid, symbol)
+                self.heard_open.add(cid)
+            except Exception as e:
+                log.warning("%s/%s: %s left untold (%s)", self.venue, self.account, cid, e)
+        log.warning("%s/%s: %d events not stored at close; left to the next gateway's catch-up",
+                    self.venue, self.account, len(self._queue))  # fmt: skip
 
     def health(self) -> dict[str, Any]:
         return {

@@ -51,6 +51,10 @@ from tickwire.trading.session import TradingSession
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "cancel", "amend", "cancel_all", "kill", "resume"})
+# The longest pause between two tries of a lease re-check the store did not answer.
+LEASE_RECHECK_MAX_S = 15.0
+# The longest pause between two starts of a session the venue kept from starting (unreachable).
+START_RETRY_MAX_S = 30.0
 
 
 def signer_for(acct: AccountConfig) -> Any:
@@ -87,6 +91,8 @@ class OrderService:
         self.errors = 0
         self._sub: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
+        self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "hello": self._hello, "place": self._place, "cancel": self._cancel, "amend": self._amend,
             "cancel_all": self._cancel_all, "kill": self._kill, "resume": self._resume,
@@ -121,13 +127,51 @@ class OrderService:
         return svc
 
     async def _start(self) -> None:
-        """The session started and the account's requests subscribed, the lease still this one's."""
+        """The session started and the account's requests subscribed, the lease still this one's. A
+        session the venue kept from starting (unreachable, a time-out: not refused credentials) is
+        started again in the background, from 0.5 s on, doubling up to ``START_RETRY_MAX_S``, until it
+        does; requests meanwhile get the start's error, and the lease keeps other gateways out."""
         acct, nc = self.config, self.nc
-        assert self.halt is not None and self.lease is not None
+        assert self.lease is not None
         ledger = self.events.ledger
         heard = await ledger.opens()
         self.events.heard_open = set(heard)
         self.events.start()
+        error = await self._start_session()
+        self._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=self._on_request)
+        await nc.flush()
+        if not await self.lease.held():  # taken over while this one started: it serves, not this
+            raise ValueError(
+                f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
+            )
+        if self.session is not None and heard:
+            # Once serving: however long it takes, the account does not look unserved meanwhile.
+            await catch_up(self._s, self.events, heard)
+        elif isinstance(error, TransportError):
+            self._retry = asyncio.get_running_loop().create_task(self._start_again(heard))
+
+    async def _start_again(self, heard: dict[str, str]) -> None:
+        pause = 0.5
+        try:
+            while self.session is None and not self.stepped_down:
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, START_RETRY_MAX_S)
+                error = await self._start_session()
+                if error is None:
+                    log.warning("%s/%s: trading session started", self.venue, self.account)
+                    if heard:
+                        await catch_up(self._s, self.events, heard)
+                    return
+                if not isinstance(error, TransportError):  # refused credentials: kept for good
+                    return
+        finally:
+            self._retry = None
+
+    async def _start_session(self) -> TickwireError | None:
+        """Starts the trading session (``self.session``, ``failed`` cleared); the error it met, kept
+        in ``failed`` for every request to get, if it did not start."""
+        acct = self.config
+        assert self.halt is not None
         try:
             session = tickwire.trade(
                 acct.venue,
@@ -148,15 +192,9 @@ class OrderService:
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             self.failed = codec.dump_error(e)
-        self._sub = await nc.subscribe(subjects.orders(acct.venue, acct.name, "*"), cb=self._on_request)
-        await nc.flush()
-        if not await self.lease.held():  # taken over while this one started: it serves, not this
-            raise ValueError(
-                f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
-            )
-        if self.session is not None and heard:
-            # Once serving: however long it takes, the account does not look unserved meanwhile.
-            await catch_up(self._s, self.events, heard)
+            return e
+        self.failed = None
+        return None
 
     def link_lost(self) -> None:
         """The gateway's NATS link dropped: while it is away another gateway may take the lease."""
@@ -165,15 +203,39 @@ class OrderService:
     async def link_back(self) -> None:
         """The link is back (the subscription with it): serving again if the lease is still this
         gateway's; else another took the account over meanwhile and this one steps down — its
-        requests unsubscribed and refused, its events no longer published — leaving its session as
-        it is (closing it would disarm the dead-man switch the account's new gateway relies on)."""
-        if self.lease is None or self.stepped_down:
+        requests unsubscribed and refused, its events no longer published, its dead-man switch no
+        longer refreshed — leaving its session as it is (closing it would disarm the switch the
+        account's new gateway relies on). A store not answering yet (JetStream recovering) is asked
+        again, from 0.25 s on, doubling, until it answers: requests wait unanswered meanwhile."""
+        if self.lease is None or self.stepped_down or self._recheck is not None:
             return
         try:
             held = await self.lease.held()
-        except Exception as e:  # the store not answering yet: still suspect, asked at the next return
-            log.warning("%s/%s: lease not re-checked (%s)", self.venue, self.account, e)
+        except Exception as e:
+            log.warning("%s/%s: lease not re-checked (%s): asked again", self.venue, self.account, e)
+            self._recheck = asyncio.get_running_loop().create_task(self._recheck_lease())
             return
+        await self._lease_answered(held)
+
+    async def _recheck_lease(self) -> None:
+        assert self.lease is not None
+        pause = 0.25
+        try:
+            while not self.stepped_down:
+                await asyncio.sleep(pause)
+                try:
+                    held = await self.lease.held()
+                except Exception as e:
+                    pause = min(2 * pause, LEASE_RECHECK_MAX_S)
+                    log.warning("%s/%s: lease not re-checked (%s): again in %.2g s",
+                                self.venue, self.account, e, pause)  # fmt: skip
+                    continue
+                await self._lease_answered(held)
+                return
+        finally:
+            self._recheck = None
+
+    async def _lease_answered(self, held: bool) -> None:
         if held:
             self.suspect = False
             return
@@ -187,7 +249,11 @@ class OrderService:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
-        self.lease.rev = None  # not ours to release
+        if self.lease is not None:
+            self.lease.rev = None  # not ours to release
+        if self.session is not None and self.session.dead_man is not None:
+            # The countdown is the new gateway's now: refreshed here, it would outlive that one.
+            self.session.dead_man.stop()
         await self.events.close()
         self.events.muted = True
 
@@ -205,6 +271,9 @@ class OrderService:
         return str(orjson.loads(msg.data).get("result", {}).get("gateway"))
 
     async def close(self) -> None:
+        for task in (self._recheck, self._retry):
+            if task is not None:
+                task.cancel()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

@@ -69,7 +69,8 @@ class Gateway:
         """What the heartbeat says this gateway serves."""
         return {
             "markets": {m.config.venue: m.health() for m in self.markets},
-            "accounts": [f"{a.venue}/{a.account}" for a in self.accounts],
+            # Not one stepped down (another gateway serves it now): clients follow the one that does.
+            "accounts": [f"{a.venue}/{a.account}" for a in self.accounts if not a.stepped_down],
         }
 
     async def close(self) -> None:

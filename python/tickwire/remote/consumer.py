@@ -83,6 +83,7 @@ class EventConsumer:
         self.last_seq = 0  # stream sequence of the last event handled
         self.handled = 0
         self.redelivered = 0
+        self.unreadable = 0  # events skipped: not readable, or the client's handling of them failed
         self.resyncs = 0  # durables made again after deliveries were lost
         self._dseq = 0  # the consumer's delivery sequence of the last message that arrived
         self._floor = 0  # the stream sequence the durable started after
@@ -256,12 +257,22 @@ class EventConsumer:
                 body = orjson.loads(msg.data)
                 kind = body["kind"]
                 value = codec.load_order(body[kind]) if kind == "order" else codec.load_fill(body[kind])
-            except (ValueError, KeyError, TypeError) as e:
+                if not isinstance(value.client_id, str):
+                    raise TypeError(f"client_id {value.client_id!r}")
+            except (ValueError, KeyError, TypeError, ArithmeticError) as e:  # Decimal's are Arithmetic
+                self.unreadable += 1
                 log.error("event %d unreadable (%s): skipped", seq, e)
             else:
                 self.last_seq = seq  # before the callback: it may ask which event it is handling
-                self.handle(kind, value)
-                self.handled += 1
+                try:
+                    self.handle(kind, value)
+                except Exception:
+                    # One event the client cannot take must not stop the read loop (every later fill
+                    # would be lost, and a restarted client would stop on it again): logged, acked.
+                    self.unreadable += 1
+                    log.exception("event %d: handling it failed: skipped", seq)
+                else:
+                    self.handled += 1
             self.last_seq = seq
         with contextlib.suppress(nats.errors.Error):
             await msg.ack()
@@ -304,6 +315,7 @@ class EventConsumer:
             "last_seq": self.last_seq,
             "handled": self.handled,
             "redelivered": self.redelivered,
+            "unreadable": self.unreadable,
             "resyncs": self.resyncs,
             "claim_lost": self.claim_lost,
         }

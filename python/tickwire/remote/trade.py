@@ -37,7 +37,7 @@ import orjson
 
 from tickwire.bus import codec, subjects
 from tickwire.bus.client import connect as bus_connect
-from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.remote.consumer import EventConsumer, durable_name
 from tickwire.remote.liveness import GatewayWatch
 from tickwire.trading.client_ids import FORMATS, ClientIds
@@ -45,7 +45,7 @@ from tickwire.trading.codes import unknown_outcome
 from tickwire.trading.delivery import EventFeed
 from tickwire.trading.kill import KillReport
 from tickwire.trading.numbers import to_decimal
-from tickwire.trading.orders import Fill, Order, OrderType, Side, Tif
+from tickwire.trading.orders import TERMINAL, Fill, Order, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.venue import Balance, Position
 
@@ -144,6 +144,20 @@ class RemoteTrading:
                 self._tasks.add(t)
                 t.add_done_callback(self._tasks.discard)
 
+    async def _follow(self) -> bool:
+        """The account taken over by a gateway of another name (a standby that took the lease): bound
+        to it, registered again; False when no live gateway's beat names the account."""
+        key = f"{self.venue}/{self.account}"
+        if self.watch is None:
+            return False
+        for st in list(self.watch.gateways.values()):
+            if st.alive and st.name != self.gateway and key in st.body.get("accounts", ()):
+                log.warning("%s: served by gateway %s now (was %s)", key, st.name, self.gateway)
+                self.gateway, self.gateway_alive = st.name, True
+                await self._hello()
+                return True
+        return False
+
     async def _rehello(self) -> None:
         with contextlib.suppress(Exception):
             await self._hello()
@@ -217,7 +231,7 @@ class RemoteTrading:
     # requests --------------------------------------------------------------------------------------
 
     async def _request(self, op: str, body: dict[str, Any], timeout: float | None = None) -> Any:
-        if not self.gateway_alive and self.gateway is not None:
+        if not self.gateway_alive and self.gateway is not None and not await self._follow():
             raise TransportError(f"gateway {self.gateway} is gone (no heartbeat): {op} not sent")
         self.requests += 1
         body.setdefault("strategy", self.strategy)  # what the gateway confines per-order requests to
@@ -247,15 +261,28 @@ class RemoteTrading:
         ask = {k: body.get(k) for k in ("rid", "client_id", "symbol")}
         try:
             out = await self._request("outcome", ask, timeout=self.settle_s + self.timeout)
-        except TransportError as e:
+        except TickwireError as e:
+            # Whatever kept the answer from coming (the link, the venue's 429 to the gateway's
+            # query): the outcome is not known, never "refused" — a place may be at the venue.
             self.unknown_outcomes += 1
             cid = body.get("client_id")
             text = f"{op}: answer lost ({why}); asking the gateway failed too: {e}"
             raise (unknown_outcome(cid, text, venue=self.venue) if cid else UnknownOutcome(text)) from e
         if out["state"] == "done":
             return _result(out["reply"])
-        if op == "place" and out.get("order") is not None:
-            return out["order"]  # placed by a gateway that answered no more (restarted since)
+        order = out.get("order")
+        if op == "place" and order is not None:
+            return order  # placed by a gateway that answered no more (restarted since)
+        if op == "cancel" and order is not None and order.get("status") in TERMINAL:
+            return order  # ended, maybe by a gateway that answered no more: what a cancel returns
+        if op not in ("place", "cancel") or (op == "cancel" and order is None):
+            # "Unseen" by the gateway answering now, which may not be the one that got the request
+            # (restarted since): done or not, nothing here can tell.
+            self.unknown_outcomes += 1
+            cid = body.get("client_id")
+            text = f"{op}: answer lost ({why}); the gateway answering now never saw it"
+            raise unknown_outcome(cid, text, venue=self.venue) if cid else UnknownOutcome(text)
+        # A place the venue has no trace of, a cancel whose order is still open: not done.
         raise TransportError(f"{self.venue}/{self.account}: {op} never reached the gateway ({why}); not done")
 
     async def place_order(

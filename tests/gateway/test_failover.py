@@ -1,0 +1,197 @@
+"""A gateway surviving what breaks around it, each against the simulator and a real nats-server: a
+lease re-check the store does not answer (asked again until it does), a start while the venue is
+unreachable (started again until it is), a step-down (its dead-man switch no longer refreshed), a
+stop with events JetStream did not take (left to the next gateway's catch-up), and a config whose
+repr shows no NATS password. Each failed on the code before 2026-12-05 (found by a review)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import gateway_harness
+import pytest
+from gateway_harness import VENUE, NatsProxy, config, remote, rest_buy, resting_qty, run, service, venue
+from session_cases import settle
+from tickwire.gateway.config import GatewayConfig
+from tickwire.gateway.run import Gateway
+from tickwire.trading.orders import Fill
+
+nats_urls = gateway_harness.nats_urls
+
+
+async def take(v: Any, tr: Any, symbol: str = "BTCUSDT") -> Any:
+    """A buy at the best ask: filled at once."""
+    price = v.sim.book(VENUE, symbol).asks[0][0]
+    return await tr.place_order(symbol, "buy", "limit", resting_qty(tr, symbol, price), price)
+
+
+def test_a_lease_recheck_that_fails_once_does_not_leave_the_gateway_deaf(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's link drops and comes back; the lease re-check meets a KV store not answering yet
+    (JetStream recovering after a node restart): it is asked again until it answers, and requests are
+    answered again. Before, ``suspect`` stayed set "to be asked at the next return", with no next
+    return: every request went unanswered for good while the heartbeat said the gateway was alive."""
+    import tickwire.gateway.state as state
+
+    async def body() -> None:
+        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with venue() as v, Gateway(config([url], v.account("deaf"), name="gwdeaf")) as gw, \
+                remote(nats_urls, "deaf", "d1", timeout=1.0) as tr:  # fmt: skip
+            held, calls = state.Lease.held, []
+
+            async def store_not_ready_once(self: Any) -> bool:
+                calls.append(1)
+                if len(calls) == 1:
+                    raise TimeoutError("nats: timeout")  # JetStream not answering yet
+                return await held(self)
+
+            monkeypatch.setattr(state.Lease, "held", store_not_ready_once)
+            proxy.cut()
+            await settle(lambda: bool(calls) and gw.nc.is_connected, "link back, lease re-checked", 10)
+            await asyncio.sleep(2.0)  # the store answers again long since
+            assert tr.health()["gateway_alive"]  # heartbeat: "alive"
+            assert await tr.open_orders() == []  # RequestTimeoutError: never answered again
+            assert (await rest_buy(v, tr)).status == "new"
+
+    run(body)
+
+
+def test_a_gateway_started_during_a_venue_outage_serves_once_the_venue_is_back(nats_urls: list[str]) -> None:
+    """The gateway restarts while the venue is unreachable (maintenance, a network blip): its session is
+    started again in the background until the venue is back, and then serves — the kill flattens the
+    account. Before, the start's error was kept for good and the lease kept any other gateway out."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("outage")
+            [ep] = acct["options"]["endpoints"]
+            proxies: list[NatsProxy] = []
+
+            async def via_proxy(url: str) -> str:
+                scheme, rest = url.split("://", 1)
+                hostport, _, path = rest.partition("/")
+                p = NatsProxy(int(hostport.rsplit(":", 1)[1]))
+                proxies.append(p)
+                port = (await p.start()).rsplit(":", 1)[1]
+                return f"{scheme}://127.0.0.1:{port}" + (f"/{path}" if path else "")
+
+            ws_base = ep["ws"]["ws"].rsplit("/", 1)[0]
+            ws_proxy = (await via_proxy(ws_base + "/")).rstrip("/")
+            ep = {"ws": {k: u.replace(ws_base, ws_proxy) for k, u in ep["ws"].items()},
+                  "rest": await via_proxy(ep["rest"])}  # fmt: skip
+            acct["options"] = {"endpoints": [ep]}
+            async with Gateway(config(nats_urls, acct, name="gwout")), \
+                    remote(nats_urls, "outage", "o1") as tr:  # fmt: skip
+                o = await rest_buy(v, tr)
+            assert [x.client_id for x in v.open("outage")] == [o.client_id]
+            for p in proxies:
+                p.refuse = True
+                p.cut()
+            async with Gateway(config(nats_urls, acct, name="gwout")) as gw:
+                assert service(gw, "outage").failed is not None  # the venue is away at the start
+                for p in proxies:
+                    p.refuse = False
+                await asyncio.sleep(2.0)  # the venue is back
+                async with remote(nats_urls, "outage", "o1", timeout=10.0) as tr:
+                    await tr.kill("flatten")
+                    assert v.open("outage") == []
+
+    run(body)
+
+
+# The take-over gateway in its own process (so it can be SIGKILLed), a stale lease taken after 0.5 s.
+PATCHED_GATEWAY = (
+    "import sys, tickwire.gateway.state as s; s.STARTING_S = 0.5; "
+    "from tickwire.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def test_a_gateway_that_stepped_down_no_longer_refreshes_the_dead_man_switch(
+    nats_urls: list[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A loses its NATS link, B takes the account over, A's link returns and A steps down, its
+    dead-man switch no longer refreshed. B is then SIGKILLed: the venue's countdown cancels the
+    account's orders, as for any dead gateway. Before, A's stepped-down session kept refreshing the
+    countdown, so the orders stayed open with no gateway serving the account."""
+    import json
+    import signal
+    import sys
+
+    import tickwire.gateway.state as state
+    from gateway_harness import child_env, write_config
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)
+
+    async def body() -> None:
+        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with venue() as v:
+            acct = v.account("stepdm")
+            acct["options"]["dead_man"] = 1.0
+            a = await Gateway(config([url], acct, name="gwsa")).start()
+            proc = None
+            try:
+                async with remote(nats_urls, "stepdm", "sd") as tr:
+                    await rest_buy(v, tr)
+                proxy.refuse = True
+                proxy.cut()
+                await asyncio.sleep(1.0)  # A's lease is older than STARTING_S
+                path = write_config(tmp_path / "gateway.json", nats_urls, acct, name="gwsb")
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", PATCHED_GATEWAY, "gateway", "--config", str(path),
+                    env=child_env(), stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                assert proc.stdout is not None
+                assert json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))["gateway"] == "gwsb"
+                proxy.refuse = False
+                await settle(lambda: service(a, "stepdm").stepped_down, "A to step down", 10)
+                assert len(v.open("stepdm")) == 1
+                proc.send_signal(signal.SIGKILL)
+                await proc.wait()
+                await settle(lambda: not v.open("stepdm"), "the venue's countdown", 4.0)
+            finally:
+                if proc is not None and proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                await a.close()
+
+    run(body)
+
+
+def test_events_queued_when_the_gateway_stops_reach_the_client_from_the_next_gateway(
+    nats_urls: list[str],
+) -> None:
+    """A taker fills while JetStream does not take the gateway's publishes (a leader election, an
+    outage); the gateway is stopped (a deploy) with the fill still queued: its order is left in the
+    ledger, so the next gateway's catch-up tells the fill. Before, the queue was dropped and the order,
+    never heard open, was not in the ledger: the client never heard the fill."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("dropped")
+            fills: list[Fill] = []
+            gw = await Gateway(config(nats_urls, acct, name="gwdrop")).start()
+            async with remote(nats_urls, "dropped", "mm1", on_fill=fills.append, timeout=3.0) as tr:
+                svc = service(gw, "dropped")
+
+                async def refused(*a: Any, **k: Any) -> Any:
+                    raise TimeoutError("nats: timeout")
+
+                svc.events.js.publish = refused  # type: ignore[method-assign]
+                o = await take(v, tr)
+                assert o.status == "filled"
+                await gw.close()  # the fill still queued
+                async with Gateway(config(nats_urls, acct, name="gwdrop")):
+                    made = sorted(str(f.trade_id) for x in v.orders("dropped") for f in x.fills)
+                    await settle(lambda: sorted(f.trade_id for f in fills) == made, "the fill", 8)
+
+    run(body)
+
+
+def test_the_gateway_configs_repr_shows_no_nats_password() -> None:
+    secret = "S3cretNatsPass"
+    cfg = GatewayConfig.from_dict({"gateway": {"name": "g", "nats": [f"nats://tw:{secret}@127.0.0.1:4222"]}})
+    assert secret not in repr(cfg)
