@@ -41,6 +41,10 @@ fn lossy(b: &[u8]) -> String {
 
 /// A parsed decimal: `mant × 10^-dec`, with trailing fractional zeros already stripped from
 /// `mant`/`dec` (so "0.35130000" is 3513 × 10^-4), plus `wrote`, the decimals as written (8 there).
+///
+/// `mant` is never `i64::MIN`: a book's ask key is a price's negation, which no i64 holds for it.
+/// Text cannot reach it (18 digits at most are multiplied in), and the binary decoders refuse it
+/// (`from_mantissa_exponent`, the bus's levels), so the books' per-level path need not check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Dec {
     pub mant: i64,
@@ -49,17 +53,13 @@ pub struct Dec {
 }
 
 impl Dec {
-    /// The mantissa at `scale` decimals, if that is exact and fits. `i64::MIN` does not: an ask's
-    /// side key is its negation (only a binary feed's raw mantissa can be it; text cannot).
+    /// The mantissa at `scale` decimals, if that is exact and fits.
     #[inline]
     pub fn at_scale(self, scale: u8) -> Result<i64, NumError> {
         if self.dec > scale {
             return Err(NumError::TooPrecise { text: String::new(), needed: self.dec, allowed: scale });
         }
-        match self.mant.checked_mul(POW10[(scale - self.dec) as usize]) {
-            Some(m) if m != i64::MIN => Ok(m),
-            _ => Err(NumError::OutOfRange(scale)),
-        }
+        self.mant.checked_mul(POW10[(scale - self.dec) as usize]).ok_or(NumError::OutOfRange(scale))
     }
 }
 
@@ -67,6 +67,9 @@ impl Dec {
     /// `mantissa × 10^exponent` as binary feeds send it (Binance SBE `mantissa64`/`exponent8`).
     /// Trailing zeros are stripped like the text parser does; the written decimals are `-exponent`.
     pub fn from_mantissa_exponent(mant: i64, exponent: i8) -> Result<Dec, NumError> {
+        if mant == i64::MIN {
+            return Err(NumError::OutOfRange(0)); // see `Dec`
+        }
         let e = exponent as i32;
         if e >= 0 {
             let m = mul_pow10(mant, e as u32).ok_or(NumError::OutOfRange(0))?;

@@ -115,6 +115,11 @@ fn mantissa_exponent_matches_text() {
     assert_eq!(Dec::from_mantissa_exponent(17, 3).unwrap(), p("17000"));
     assert_eq!(Dec::from_mantissa_exponent(0, -8).unwrap(), p("0.00000000"));
     assert!(Dec::from_mantissa_exponent(1, -19).is_err());
+    // No ask key negates i64::MIN (see `Dec`); text cannot reach it.
+    for e in [0, -8, 2] {
+        assert!(matches!(Dec::from_mantissa_exponent(i64::MIN, e), Err(NumError::OutOfRange(_))));
+    }
+    assert!(matches!(parse_dec(b"-9223372036854775808"), Err(NumError::Overflow(_))));
     assert!(Dec::from_mantissa_exponent(i64::MAX, 2).is_err());
 }
 

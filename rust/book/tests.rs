@@ -2,7 +2,7 @@
 //! and the venue rules written out longhand.
 
 use super::checksum::ChecksumKind;
-use super::num::{parse_dec, Dec, NumError};
+use super::num::parse_dec;
 use super::sync::{OosReason, SeqInfo, SeqRule, SyncState, NO_SEQ};
 use super::*;
 use proptest::prelude::*;
@@ -199,23 +199,6 @@ fn failed_message_leaves_book_untouched() {
     let neg = [lv(false, "10.5", "-3")];
     assert_eq!(b.apply_diff(&neg, seq(6, 6), None), Err(BookError::NegativeQuantity));
     assert_eq!(b.bids().levels(), before.0);
-}
-
-#[test]
-fn a_price_mantissa_of_i64_min_is_refused_and_changes_nothing() {
-    // Only a binary feed's raw mantissa (SBE, the bus) can be i64::MIN; an ask's side key is its
-    // negation, which no i64 holds. Refused before the snapshot's bids replace anything.
-    let mut b = Book::new(BookConfig::default());
-    b.apply_snapshot(&[lv(false, "100", "1"), lv(true, "200", "1")], seq(0, 50), None).unwrap();
-    let before = format!("{b:?}");
-    let min = Dec::from_mantissa_exponent(i64::MIN, 0).unwrap();
-    for ask in [true, false] {
-        let other = lv(!ask, "90", "7");
-        let msg = [other, RawLevel { ask, px: min, qty: parse_dec(b"1").unwrap() }];
-        let e = b.apply_snapshot(&msg, seq(0, 60), None).unwrap_err();
-        assert!(matches!(e, BookError::Num(NumError::OutOfRange(_))), "{e:?}");
-        assert_eq!(format!("{b:?}"), before);
-    }
 }
 
 #[test]

@@ -227,6 +227,30 @@ fn malformed_messages_are_typed_errors() {
     }
 }
 
+#[test]
+fn a_level_priced_i64_min_is_a_typed_error_and_applies_nothing() {
+    // No ask key can negate it (see `Dec`): refused by the decoder, before any book sees it.
+    let sym = b"BTCUSDT";
+    let mut fr = vec![0u8; HEADER_LEN];
+    fr[wire::OFF_MAGIC] = wire::MAGIC;
+    fr[wire::OFF_VERSION] = wire::VERSION;
+    fr[wire::OFF_KIND] = Kind::Snapshot as u8;
+    fr[wire::OFF_SYMBOL_LEN..wire::OFF_GSEQ].copy_from_slice(&(sym.len() as u16).to_le_bytes());
+    fr[wire::OFF_GSEQ..wire::OFF_VENUE_PREV].copy_from_slice(&1u64.to_le_bytes());
+    fr[wire::OFF_VENUE_PREV..wire::OFF_VENUE_LAST].copy_from_slice(&wire::NO_VENUE_ID.to_le_bytes());
+    fr[wire::OFF_VENUE_LAST..wire::OFF_STAMP_NS].copy_from_slice(&wire::NO_VENUE_ID.to_le_bytes());
+    fr[wire::OFF_N_ASKS..HEADER_LEN].copy_from_slice(&1u32.to_le_bytes());
+    fr.extend_from_slice(sym);
+    fr.extend_from_slice(&i64::MIN.to_le_bytes());
+    fr.extend_from_slice(&1i64.to_le_bytes());
+    let mut c = consumer();
+    match c.on_frame(&fr) {
+        Err(FeedError::Codec(e)) => assert_eq!(e, DecodeError::BusInvalid { what: "price", value: i64::MIN }),
+        other => panic!("{other:?}"),
+    }
+    assert!(c.is_empty());
+}
+
 /// A venue message for the property tests: levels in 4-decimal units, with their written decimals.
 #[derive(Debug, Clone)]
 enum Op {

@@ -61,6 +61,10 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), DecodeError> {
             out.levels.reserve(m.header.n_bids as usize + m.header.n_asks as usize);
             for ask in [false, true] {
                 for (p, q) in m.levels(ask) {
+                    if p == i64::MIN {
+                        return Err(DecodeError::BusInvalid { what: "price", value: p });
+                        // see `Dec`
+                    }
                     out.push(ask, at(p, ps), at(q, qs));
                 }
             }
