@@ -266,6 +266,24 @@ impl Dispatcher {
         })
     }
 
+    /// A REST snapshot applied through the route (`BookFeed.on_snapshot`): the book it leaves
+    /// changed is called back as a frame's would be (quote rules, then `on_book`) — a resync from
+    /// REST changes the book too. Returns the summary `BookFeed.on_snapshot` does.
+    fn on_snapshot<'py>(
+        &mut self,
+        py: Python<'py>,
+        symbol: &str,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        self.locked(py, |d, py| {
+            guard(|| {
+                let out = d.feed.bind(py).borrow_mut().on_snapshot(py, symbol, payload)?;
+                d.settle(py, monotonic_ns(), true)?;
+                Ok(out)
+            })
+        })
+    }
+
     /// Calls back the books still waiting for the end of the socket read.
     fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
         self.locked(py, |d, py| guard(|| d.flush_dirty(py)))

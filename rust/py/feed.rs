@@ -246,7 +246,7 @@ impl BookFeed {
     }
 
     /// Applies a snapshot fetched out of band (Binance REST depth, HTX REQ reply) to `symbol`.
-    fn on_snapshot<'py>(
+    pub(crate) fn on_snapshot<'py>(
         &mut self,
         py: Python<'py>,
         symbol: &str,

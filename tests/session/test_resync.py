@@ -43,7 +43,8 @@ class Adapter:
 def test_a_timeout_set_after_the_session_was_made_governs_the_next_attempts() -> None:
     async def go() -> int:
         owner = Owner()
-        r = Resyncer(owner, Adapter(), BookFeed("htx"))  # type: ignore[arg-type]
+        feed = BookFeed("htx")
+        r = Resyncer(owner, Adapter(), feed, feed.on_snapshot)  # type: ignore[arg-type]
         owner.resync_timeout = 0.05  # after construction, as md.resync_timeout = ... would
         r.request("btcusdt", "test")
         await asyncio.sleep(0.8)

@@ -239,9 +239,18 @@ class Line(WSListener):
         up_at = time.monotonic()
         await self.down.wait()
         owner.on_line_down(self)
+        # Healthy: lived a while and was not killed for sending nothing. Only such a connection
+        # clears the endpoint's failures; a short or silent one is a failure like a refused connect
+        # (an endpoint that accepts and then sends nothing was taken again and again: each connect
+        # cleared its count, each drop counted soft).
+        healthy = time.monotonic() - up_at > self.settings.healthy_after and not self.kill_reason.startswith(
+            "stale"
+        )
         if not owner.closing:
-            pool.failure(ep_index, soft=True)
-        return time.monotonic() - up_at > self.settings.healthy_after
+            if healthy:
+                pool.success(ep_index)
+            pool.failure(ep_index, soft=healthy)
+        return healthy
 
     async def _connect(self, ep_index: int, ep: Endpoint) -> None:
         owner, adapter, cfg = self.owner, self.adapter, self.settings
@@ -270,7 +279,6 @@ class Line(WSListener):
         self.connected_at = time.monotonic()
         self.last_rx_ns = _mono()
         self.connects += 1
-        self.pool.success(ep_index)
         owner.record("connect", line=self.index, endpoint=ep.name, url=url.split("?")[0])
         owner.status("connected", line=self.index, detail=ep.name)
         await owner.on_line_up(self)

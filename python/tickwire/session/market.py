@@ -150,7 +150,7 @@ class MarketData:
             "decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0, "internal_errors": 0,
         }  # fmt: skip
         self._views: dict[str, OrderBook] = {}
-        self.resyncer = Resyncer(self, adapter, self.feed)
+        self.resyncer = Resyncer(self, adapter, self.feed, self.dispatcher.on_snapshot)
         # ``tickwire record``: raw frames, sends and REST snapshots teed to a capture file (its
         # thread writes them; the frame path pays one check when this is None).
         self.capture = capture

@@ -41,14 +41,21 @@ async def monitor(md: MarketData) -> None:
 
 
 def check_symbols(md: MarketData, now: int, window: float) -> None:
-    """A symbol that stops updating while others on the connection flow is resubscribed alone."""
+    """A symbol that stops updating while others on the connection flow — or while only control
+    frames do — is resubscribed alone."""
     ages = {}
     for key in md.book_keys():
         last = md.last_update_ns(key)
         if last is not None:
             ages[key] = (now - max(last, md.stale_mark.get(key, 0))) / 1e9
-    if not ages or min(ages.values()) > window:
-        return  # the whole connection is quiet: the connection check handles that
+    if not ages:
+        return
+    if min(ages.values()) > window and all(
+        (now - ln.last_rx_ns) / 1e9 > window for ln in md.lines if ln.connected
+    ):
+        return  # the connection sends nothing at all either: the connection check handles that
+    # (Every book quiet while the connection still brings pings, pongs or heartbeats: the venue
+    # stopped the books' streams — resubscribed below, or such a book would stay "synced", frozen.)
     for sym, age in ages.items():
         if age > window and sym not in md.resyncer.tasks:
             md.counters["stale"] += 1

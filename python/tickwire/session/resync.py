@@ -3,7 +3,8 @@
 How depends on the venue (``Adapter.resync``): a REST snapshot the feed aligns with the diffs it
 buffered (Binance), a snapshot request on the same socket (HTX ``req``), or unsubscribing and
 subscribing the one symbol so the venue sends a fresh snapshot (OKX, Kraken, Bybit, Coinbase, the
-seed venues). At most one resync per symbol runs at a time, retried with a growing pause. A REST
+seed venues). At most one resync per symbol runs at a time, retried with a growing pause (50 ms
+to 2 s) for as long as the book is wanted — never given up. A REST
 snapshot refused for the request rate (429/418) stops every book's snapshot fetches for its
 Retry-After (1 s when it names none): the resyncs of many books after a reconnect must not turn a
 429 into Binance's IP ban.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -22,23 +24,35 @@ from tickwire.errors import RateLimitError, TickwireError
 from tickwire.session.ports import LOST_SYNC
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tickwire._core import BookFeed
     from tickwire.capture import CaptureWriter
     from tickwire.session.adapter import Adapter
-    from tickwire.session.ports import ResyncOwner
+    from tickwire.session.ports import ResyncOwner, Summary
     from tickwire.streams import Sub
 
 log = logging.getLogger("tickwire.session")
 
 RATE_PAUSE_S = 1.0  # a 429/418 without Retry-After: nothing to that host for this long
 BEHIND_PAUSE_S = 0.5  # the least wait before asking again for a snapshot that came back too old
+MAX_PAUSE_S = 2.0  # the longest pause between two attempts (from 50 ms, doubling)
+ATTEMPTS_REPORTED = 8  # a resync still failing after this many is reported (``out_of_sync`` status)
 
 
 class Resyncer:
-    def __init__(self, owner: ResyncOwner, adapter: Adapter, feed: BookFeed) -> None:
+    def __init__(
+        self,
+        owner: ResyncOwner,
+        adapter: Adapter,
+        feed: BookFeed,
+        apply_snapshot: Callable[[str, bytes], Summary],
+    ) -> None:
         self.owner = owner
         self.adapter = adapter
         self.feed = feed
+        # The frame route's ``on_snapshot``: the book it resyncs is called back like a frame's.
+        self.apply_snapshot = apply_snapshot
         self.tasks: dict[str, asyncio.Task[None]] = {}
         # Recording: REST snapshots go to the capture just before the feed applies them.
         self.capture: CaptureWriter | None = None
@@ -70,7 +84,13 @@ class Resyncer:
     async def _run(self, key: str) -> None:
         owner, a = self.owner, self.adapter
         delay = 0.05
-        for attempt in range(8):
+        # Never given up while the book is wanted (``drop`` and closing end it): a resync that gave
+        # up left a book out of sync for good where nothing else asks again — a quiet symbol, or a
+        # venue resynced by request (HTX) whose diffs start no new resync.
+        for attempt in itertools.count():
+            if attempt == ATTEMPTS_REPORTED:
+                owner.status("out_of_sync", symbol=key, detail=f"resync failing after {attempt} attempts; "
+                             f"trying again every {MAX_PAUSE_S:g} s")  # fmt: skip
             if owner.closing:
                 return
             behind = False
@@ -87,7 +107,7 @@ class Resyncer:
                         path, query = a.snapshot_target(key)
                         self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)
                     with owner.books_held():
-                        _, updates, _ = self.feed.on_snapshot(key, body)
+                        _, updates, _ = self.apply_snapshot(key, body)
                     # Older than the diffs buffered since (Binance: fetch another): waiting for a
                     # sync it cannot bring would only spend resync_timeout.
                     behind = any(o in LOST_SYNC for _, o in updates)
@@ -110,8 +130,7 @@ class Resyncer:
                     pause = getattr(e, "retry_after", None) or RATE_PAUSE_S
                     self.rest_blocked_until = max(self.rest_blocked_until, time.monotonic() + pause)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        owner.status("out_of_sync", symbol=key, detail="resync gave up after 8 attempts")
+            delay = min(delay * 2, MAX_PAUSE_S)
 
     async def until_synced(self, key: str, timeout: float) -> bool:
         end = time.monotonic() + timeout
