@@ -239,18 +239,17 @@ class Line(WSListener):
         up_at = time.monotonic()
         await self.down.wait()
         owner.on_line_down(self)
-        # Healthy: lived a while and was not killed for sending nothing. Only such a connection
-        # clears the endpoint's failures; a short or silent one is a failure like a refused connect
-        # (an endpoint that accepts and then sends nothing was taken again and again: each connect
-        # cleared its count, each drop counted soft).
-        healthy = time.monotonic() - up_at > self.settings.healthy_after and not self.kill_reason.startswith(
-            "stale"
-        )
+        # Lived a while: the back-off starts over. Healthy besides — not killed for sending nothing —
+        # it also clears the endpoint's failures; a short or silent connection is a failure like a
+        # refused connect (an endpoint that accepts and then sends nothing was taken again and again:
+        # each connect cleared its count, each drop counted soft).
+        lived = time.monotonic() - up_at > self.settings.healthy_after
+        healthy = lived and not self.kill_reason.startswith("stale")
         if not owner.closing:
             if healthy:
                 pool.success(ep_index)
             pool.failure(ep_index, soft=healthy)
-        return healthy
+        return lived
 
     async def _connect(self, ep_index: int, ep: Endpoint) -> None:
         owner, adapter, cfg = self.owner, self.adapter, self.settings
