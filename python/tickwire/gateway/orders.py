@@ -44,6 +44,7 @@ from tickwire.gateway.events import EventPublisher, ensure_stream
 from tickwire.gateway.outcomes import Outcomes, Reply
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
+from tickwire.recovery.backoff import Backoff
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.session import TradingSession
@@ -129,8 +130,8 @@ class OrderService:
     async def _start(self) -> None:
         """The session started and the account's requests subscribed, the lease still this one's. A
         session the venue kept from starting (unreachable, a time-out: not refused credentials) is
-        started again in the background, from 0.5 s on, doubling up to ``START_RETRY_MAX_S``, until it
-        does; requests meanwhile get the start's error, and the lease keeps other gateways out."""
+        started again in the background (full-jitter back-off from 0.5 s up to ``START_RETRY_MAX_S``)
+        until it does; requests meanwhile get the start's error, and the lease keeps other gateways out."""
         acct, nc = self.config, self.nc
         assert self.lease is not None
         ledger = self.events.ledger
@@ -151,11 +152,10 @@ class OrderService:
             self._retry = asyncio.get_running_loop().create_task(self._start_again(heard))
 
     async def _start_again(self, heard: dict[str, str]) -> None:
-        pause = 0.5
+        backoff = Backoff(base=0.5, cap=START_RETRY_MAX_S, immediate_first=False)
         try:
             while self.session is None and not self.stepped_down:
-                await asyncio.sleep(pause)
-                pause = min(2 * pause, START_RETRY_MAX_S)
+                await asyncio.sleep(backoff.next_delay() or 0.0)
                 error = await self._start_session()
                 if error is None:
                     log.warning("%s/%s: trading session started", self.venue, self.account)
@@ -206,7 +206,8 @@ class OrderService:
         requests unsubscribed and refused, its events no longer published, its dead-man switch no
         longer refreshed — leaving its session as it is (closing it would disarm the switch the
         account's new gateway relies on). A store not answering yet (JetStream recovering) is asked
-        again, from 0.25 s on, doubling, until it answers: requests wait unanswered meanwhile."""
+        again (full-jitter back-off from 0.25 s up to ``LEASE_RECHECK_MAX_S``) until it answers:
+        requests wait unanswered meanwhile."""
         if self.lease is None or self.stepped_down or self._recheck is not None:
             return
         try:
@@ -219,16 +220,14 @@ class OrderService:
 
     async def _recheck_lease(self) -> None:
         assert self.lease is not None
-        pause = 0.25
+        backoff = Backoff(base=0.25, cap=LEASE_RECHECK_MAX_S, immediate_first=False)
         try:
             while not self.stepped_down:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(backoff.next_delay() or 0.0)
                 try:
                     held = await self.lease.held()
                 except Exception as e:
-                    pause = min(2 * pause, LEASE_RECHECK_MAX_S)
-                    log.warning("%s/%s: lease not re-checked (%s): again in %.2g s",
-                                self.venue, self.account, e, pause)  # fmt: skip
+                    log.warning("%s/%s: lease not re-checked (%s): asked again", self.venue, self.account, e)
                     continue
                 await self._lease_answered(held)
                 return

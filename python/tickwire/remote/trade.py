@@ -264,26 +264,32 @@ class RemoteTrading:
         except TickwireError as e:
             # Whatever kept the answer from coming (the link, the venue's 429 to the gateway's
             # query): the outcome is not known, never "refused" — a place may be at the venue.
-            self.unknown_outcomes += 1
-            cid = body.get("client_id")
-            text = f"{op}: answer lost ({why}); asking the gateway failed too: {e}"
-            raise (unknown_outcome(cid, text, venue=self.venue) if cid else UnknownOutcome(text)) from e
+            raise self._unknown(op, body, f"answer lost ({why}); asking the gateway failed too: {e}") from e
         if out["state"] == "done":
             return _result(out["reply"])
+        # Unseen by the gateway answering now, which may not be the one that got the request
+        # (restarted since). What the venue has of the order tells for a place or a cancel.
         order = out.get("order")
         if op == "place" and order is not None:
-            return order  # placed by a gateway that answered no more (restarted since)
+            return order  # placed by a gateway that answered no more
         if op == "cancel" and order is not None and order.get("status") in TERMINAL:
             return order  # ended, maybe by a gateway that answered no more: what a cancel returns
-        if op not in ("place", "cancel") or (op == "cancel" and order is None):
-            # "Unseen" by the gateway answering now, which may not be the one that got the request
-            # (restarted since): done or not, nothing here can tell.
-            self.unknown_outcomes += 1
-            cid = body.get("client_id")
-            text = f"{op}: answer lost ({why}); the gateway answering now never saw it"
-            raise unknown_outcome(cid, text, venue=self.venue) if cid else UnknownOutcome(text)
-        # A place the venue has no trace of, a cancel whose order is still open: not done.
-        raise TransportError(f"{self.venue}/{self.account}: {op} never reached the gateway ({why}); not done")
+        if op == "place" or (op == "cancel" and order is not None):
+            # A place the venue has no trace of, a cancel whose order is still open: not done.
+            raise TransportError(
+                f"{self.venue}/{self.account}: {op} never reached the gateway ({why}); not done"
+            )
+        raise self._unknown(op, body, f"answer lost ({why}); the gateway answering now never saw it")
+
+    def _unknown(self, op: str, body: dict[str, Any], text: str) -> UnknownOutcome:
+        """``op``'s outcome is not known (with the order's client id where it names one)."""
+        self.unknown_outcomes += 1
+        cid = body.get("client_id")
+        return (
+            unknown_outcome(cid, f"{op}: {text}", venue=self.venue)
+            if cid
+            else UnknownOutcome(f"{op}: {text}")
+        )
 
     async def place_order(
         self,

@@ -360,11 +360,15 @@ class MarketData:
         # sequence would show that on the next message (Bybit's ids only grow, Kraken has none). A
         # frame of several books is refused whole: every one it named (``symbols``).
         keys = {*(getattr(error, "symbols", None) or ()), *([symbol] if symbol is not None else [])}
+        self._invalidate(keys, "a frame of it was refused")
+
+    def _invalidate(self, keys: Iterable[str], why: str) -> None:
+        """Each of ``keys`` no longer trusted: marked out of sync and resynced."""
         for key in sorted(keys):
             with self.books_held():
                 lost = self.feed.invalidate(key)
             if lost:
-                self._lost_sync(key, "a frame of it was refused")
+                self._lost_sync(key, why)
 
     def on_internal_error(self, line: Line, error: Exception) -> None:
         """The core failed on a frame (``InternalError``: a bug, to report): a frame may have been
@@ -374,11 +378,7 @@ class MarketData:
         log.error("%s line %d: %s; every book resyncs and the line reconnects", self.venue, line.index, error)
         self.status("internal_error", line=line.index, detail=str(error)[:200])
         self.record("internal_error", line=line.index, error=str(error)[:200])
-        for key in sorted(self.feed.symbols()):
-            with self.books_held():
-                lost = self.feed.invalidate(key)
-            if lost:
-                self._lost_sync(key, "the core failed on a frame")
+        self._invalidate(self.feed.symbols(), "the core failed on a frame")
         line.kill("internal error in the core")
 
     def release_held(self, now_ns: int) -> None:
