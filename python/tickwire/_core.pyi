@@ -369,6 +369,9 @@ class BookFeed:
     def on_frame(
         self, payload: _Payload, recv_ns: int | None = None, compressed: bool | None = None
     ) -> _Summary: ...
+    # An out-of-band snapshot (Binance REST depth, HTX REQ reply). Met by a synced book it is no
+    # newer than, it changes nothing: "duplicate" at the book's own id (nothing missed: it proves a
+    # book a reconnect left unconfirmed), "stale" below it (a late reply to an older request).
     def on_snapshot(self, symbol: str, payload: _Payload) -> _Summary: ...
     def reset(self) -> None: ...
     # An unsubscribed book: emptied, its memory given back, its late messages dropped until revive().

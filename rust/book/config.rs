@@ -92,8 +92,9 @@ pub enum Outcome {
         computed: i64,
     },
     Crossed,
-    /// A/B arbitration (`venue::arbiter`), never a book: the book already had this frame from
-    /// another line; nothing applied.
+    /// The book already has this state; nothing applied. A/B arbitration (`venue::arbiter`): the
+    /// frame came first on another line. An out-of-band snapshot at the synced book's own id: the
+    /// venue's book is the book's, so nothing was missed since.
     Duplicate,
     /// A/B arbitration: the frame is ahead of the book and held until another line fills the
     /// hole (or its hold time runs out); nothing applied yet.

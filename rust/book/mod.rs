@@ -191,7 +191,7 @@ impl Book {
     /// are not applied now); a full diff buffer is not a refusal either but a loss the book reports
     /// when it drops the buffer (see `frame`).
     pub fn check_message(&self, levels: &[RawLevel], seq: SeqInfo, snapshot: bool) -> Result<(), BookError> {
-        let applies = snapshot
+        let applies = (snapshot && !self.snapshot_is_stale(&seq))
             || (self.state == SyncState::Synced
                 && check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Apply);
         if applies {
@@ -268,12 +268,31 @@ impl Book {
         seq: SeqInfo,
         checksum: Option<i64>,
     ) -> Result<Outcome, BookError> {
+        if self.snapshot_is_stale(&seq) {
+            self.stats.stale += 1;
+            // At the book's own id the venue's book is ours: nothing was missed since (what a
+            // session asks a quiet book after a reconnect to prove it may be trusted again).
+            return Ok(if seq.last == self.id { Outcome::Duplicate } else { Outcome::Stale });
+        }
         let was_lost = matches!(self.state, SyncState::OutOfSync(_) | SyncState::Resyncing);
         let r = self.snapshot(levels, seq, checksum);
         if was_lost && self.state == SyncState::Synced {
             self.stats.resyncs += 1;
         }
         r
+    }
+
+    /// An out-of-band snapshot (REST depth, HTX `req`) no newer than the synced book it meets: the
+    /// answer to a request the book no longer waits for (a superseded `req` answered late, a slow
+    /// REST reply after a resync already succeeded). Applying it would roll the book back to an
+    /// older state, wrong until the next diff shows the gap. A pushed snapshot (OKX, Bybit, Kraken)
+    /// always applies: those venues send one when they restart their numbering.
+    fn snapshot_is_stale(&self, seq: &SeqInfo) -> bool {
+        self.cfg.rest_snapshot
+            && self.state == SyncState::Synced
+            && self.id != NO_SEQ
+            && seq.last != NO_SEQ
+            && seq.last <= self.id
     }
 
     fn snapshot(

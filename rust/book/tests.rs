@@ -257,6 +257,53 @@ fn binance_buffering_and_too_old_snapshot() {
     assert_eq!(b.depth_qty(false, 10), 10);
 }
 
+/// HTX resyncs by `req` on the socket: the answer to a superseded request, arriving after a later
+/// one synced the book and diffs moved it on, is older than the book and must not replace it.
+#[test]
+fn a_late_out_of_band_snapshot_no_newer_than_the_synced_book_is_stale() {
+    let cfg = BookConfig { seq: SeqRule::PrevLinked, rest_snapshot: true, ..BookConfig::default() };
+    let mut b = Book::new(cfg);
+    assert_eq!(b.apply_diff(&[lv(false, "1", "1")], linked(200, 201), None).unwrap(), Outcome::Buffered);
+    assert_eq!(
+        b.apply_snapshot(&[lv(false, "1", "5")], linked(NO_SEQ, 200), None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(b.apply_diff(&[lv(false, "2", "7")], linked(201, 202), None).unwrap(), Outcome::Applied);
+    let state = |b: &Book| format!("{:?} {:?} {} {:?}", b.bids(), b.asks(), b.last_id(), b.state());
+    let before = state(&b);
+    for (k, late) in [150, 202].into_iter().enumerate() {
+        let old = [lv(false, "1", "9"), lv(true, "3", "1")];
+        assert_eq!(b.check_message(&old, linked(NO_SEQ, late), true), Ok(()));
+        let want = if late == 202 { Outcome::Duplicate } else { Outcome::Stale };
+        assert_eq!(b.apply_snapshot(&old, linked(NO_SEQ, late), None).unwrap(), want);
+        assert_eq!((state(&b), b.stats().stale), (before.clone(), k as u64 + 1));
+    }
+    // The next diff still links to the book's own id; a newer snapshot replaces it.
+    assert_eq!(b.apply_diff(&[lv(false, "2", "8")], linked(202, 203), None).unwrap(), Outcome::Applied);
+    assert_eq!(
+        b.apply_snapshot(&[lv(false, "4", "1")], linked(NO_SEQ, 210), None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!((b.last_id(), b.best_bid()), (210, Some((4, 1))));
+    // Out of sync, any snapshot is what the book waits for.
+    b.invalidate(OosReason::Gap);
+    assert_eq!(
+        b.apply_snapshot(&[lv(false, "5", "1")], linked(NO_SEQ, 205), None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!((b.last_id(), b.best_bid(), b.is_synced()), (205, Some((5, 1)), true));
+}
+
+/// A pushed snapshot (OKX after its numbering restarts, Bybit's `u = 1` after a service restart) is
+/// the venue saying "start over": it applies whatever its id.
+#[test]
+fn a_pushed_snapshot_applies_whatever_its_id() {
+    let mut b = Book::new(BookConfig { seq: SeqRule::PrevLinked, ..BookConfig::default() });
+    b.apply_snapshot(&[lv(false, "1", "5")], linked(NO_SEQ, 500), None).unwrap();
+    assert_eq!(b.apply_snapshot(&[lv(false, "2", "1")], linked(NO_SEQ, 3), None).unwrap(), Outcome::Applied);
+    assert_eq!((b.last_id(), b.best_bid()), (3, Some((2, 1))));
+}
+
 #[test]
 fn crossed_book_is_out_of_sync() {
     let mut b = Book::new(BookConfig { check_crossed: true, ..BookConfig::default() });

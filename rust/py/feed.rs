@@ -8,7 +8,7 @@ use super::book::{LastTop, OrderBook};
 use super::clock::monotonic_ns;
 use super::errors::{book_err, err, guard, Kind};
 use super::names::OUTCOMES;
-use crate::book::{BookError, Need};
+use crate::book::{BookError, Need, Outcome};
 use crate::venue::{Compression, Feed, FeedError, FeedOptions, Venue};
 
 mod summary;
@@ -257,7 +257,15 @@ impl BookFeed {
                 self.feed.on_snapshot(symbol.as_bytes(), b).map(|_| ()).map_err(feed_err)
             })?;
             if let Some(i) = self.feed.index_of(symbol.as_bytes()).filter(|_| !self.all_down) {
-                if self.feed.book_at(i).is_some_and(|b| b.is_synced()) {
+                // Applied, or at the book's own id (nothing missed): a stale one, older than the
+                // book, proves nothing about what happened since.
+                let proves = self
+                    .feed
+                    .last_summary()
+                    .updates
+                    .iter()
+                    .any(|&(k, o)| k as usize == i && matches!(o, Outcome::Applied | Outcome::Duplicate));
+                if proves && self.feed.book_at(i).is_some_and(|b| b.is_synced()) {
                     self.confirm(i);
                 }
             }

@@ -226,6 +226,37 @@ def test_a_snapshot_while_every_line_is_down_does_not_prove_the_book() -> None:
     assert book.is_synced and d.confirmed("BTCUSDT")
 
 
+def test_after_a_reconnect_only_a_snapshot_at_the_books_own_id_or_newer_proves_it() -> None:
+    """A quiet book after a reconnect is proven by a REST snapshot (``Resyncer.prove_continuity``):
+    one at the book's own id is ``duplicate`` (nothing missed) and confirms it; one older than the
+    book is ``stale``, changes nothing and proves nothing (a slow reply asked for before the outage
+    says nothing of what the outage lost); a newer one replaces the book and confirms it."""
+    snap, frames = synthetic(2)
+    feed = BookFeed("binance")
+    d = Dispatcher(feed, None, lambda e: None, None, coalesce=False)
+    feed.on_snapshot("BTCUSDT", snap)
+    d.on_frame(frames[0], 1, True)
+    d.on_frame(frames[1], 2, True)
+    book = feed.book("BTCUSDT")
+    levels = book.levels("bid", 10)
+    assert book.last_update_id == 102
+
+    def snapshot(last: int, bid: str) -> bytes:
+        return orjson.dumps({"lastUpdateId": last, "bids": [[bid, "5"]], "asks": [["101.0", "1"]]})
+
+    d.unconfirm_all()
+    d.on_frame(b'{"result":null,"id":7}', 3, True)  # a line is back: its subscription answered
+    assert not book.is_synced and not d.confirmed("BTCUSDT")
+    for last, outcome, proven in ((101, "stale", False), (102, "duplicate", True)):
+        assert feed.on_snapshot("BTCUSDT", snapshot(last, "50.0"))[1] == (("BTCUSDT", outcome),)
+        assert (book.levels("bid", 10), book.last_update_id, book.state) == (levels, 102, "synced")
+        assert d.confirmed("BTCUSDT") is proven and book.is_synced is proven
+    d.unconfirm_all()
+    d.on_frame(b'{"result":null,"id":8}', 4, True)
+    assert feed.on_snapshot("BTCUSDT", snapshot(110, "50.0"))[1] == (("BTCUSDT", "applied"),)
+    assert book.levels("bid", 10) == [(50.0, 5.0)] and book.last_update_id == 110 and book.is_synced
+
+
 def test_a_refused_frame_of_several_books_names_every_one() -> None:
     """Kraken sends several symbols' updates in one frame; one bad level refuses it whole, so every
     book in it lacks its update: the error names them all (``symbols``), and the one it is about

@@ -153,6 +153,113 @@ def test_an_htx_book_whose_resync_gave_up_resyncs_again_while_the_venue_is_fine(
     run(go())
 
 
+def test_a_late_reply_to_a_superseded_htx_req_does_not_roll_the_synced_book_back() -> None:
+    """HTX rebuilds a book with a ``req`` on the socket. The first reply is slower than
+    ``resync_timeout``: a second ``req`` is answered, the book syncs and moves on with the stream,
+    and only then does the first reply arrive, carrying the book as it was when it was asked for.
+    It is older than the book and is counted stale; the book still equals the simulator's. Before,
+    it replaced the synced book with the older one (wrong until the next diff showed the gap)."""
+
+    class Held:
+        def __init__(self) -> None:
+            self.frames: list[bytes] = []
+
+        def send_binary(self, data: bytes) -> None:
+            self.frames.append(bytes(data))
+
+    async def go() -> None:
+        async with Simulator(["htx"], seed=5, rate=0, depth=30) as sim:
+            async with tickwire.connect("htx", ["btcusdt"], endpoints=sim.urls()["htx"], **FAST) as md:
+                md.resync_timeout = 0.3
+                await eventually(lambda: md.is_synced("btcusdt"), what="first sync")
+                venue = sim.venue("htx")
+                reply, held, late = venue._refresh_reply, Held(), []
+
+                def hold_first(conn: Any, *args: Any) -> None:
+                    if not late:
+                        late.append(conn)
+                        reply(held, *args)  # the reply as it is now, sent later
+                    else:
+                        reply(conn, *args)
+
+                venue._refresh_reply = hold_first  # type: ignore[method-assign]
+                sim.endpoint("htx").gap("btcusdt")
+                sim.advance(2, "htx", "btcusdt")  # one lost, the next shows the gap
+                await eventually(lambda: len(late) == 1 and md.is_synced("btcusdt"), timeout=8,
+                                 what="resynced by the second req")  # fmt: skip
+                sim.advance(4, "htx", "btcusdt")
+                await assert_books_match(md, sim, "htx", ["btcusdt"], depth=20)
+                book = md.book("btcusdt")
+                read = lambda: book.stats()["stale"] + book.stats()["snapshots"]  # noqa: E731
+                before = read()
+                late[0].send_binary(held.frames[0])
+                await eventually(lambda: read() > before, timeout=3, what="the late reply read")
+                assert md.is_synced("btcusdt")
+                await assert_books_match(md, sim, "htx", ["btcusdt"], depth=20)
+
+    run(go())
+
+
+def test_a_quiet_binance_book_is_proven_by_a_snapshot_after_a_reconnect() -> None:
+    """After the connection drops, a synced book waits for a message on the new connection to show
+    nothing was missed. A quiet symbol sends none: about a second later the session asks for a REST
+    snapshot. At the book's own id it proves the book (synced again, levels untouched); when the
+    symbol moved while the client was away, the newer snapshot replaces the book and it equals the
+    simulator's. Before, such a book stayed "not synced" until its next diff, however long."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=3, rate=0, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec,
+                clock_sync=None, **FAST,
+            ) as md:  # fmt: skip
+                ep = sim.endpoint("binance")
+                sim.advance(1, "binance", "BTCUSDT")
+                await eventually(lambda: md.is_synced("BTCUSDT"), what="first sync")
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                for moved, connects in ((0, 2), (3, 3)):
+                    before = md.book("BTCUSDT").levels("bid", 100), md.book("BTCUSDT").stats()["snapshots"]
+                    ep.drop()
+                    sim.advance(moved, "binance", "BTCUSDT")  # published to nobody
+                    await eventually(lambda n=connects: md.lines[0].connects == n, what="reconnected")
+                    assert not md.is_synced("BTCUSDT")  # nothing vouched for it yet
+                    await eventually(lambda: md.is_synced("BTCUSDT"), timeout=5, what="proven again")
+                    await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                    snapshots = md.book("BTCUSDT").stats()["snapshots"]
+                    if moved:
+                        assert snapshots == before[1] + 1
+                    else:
+                        assert (md.book("BTCUSDT").levels("bid", 100), snapshots) == before
+                proofs = [e.detail for e in rec.kinds("resync", "BTCUSDT")]
+                assert proofs.count("continuity after reconnect") == 2
+
+    run(go())
+
+
+def test_a_resync_whose_snapshots_keep_failing_at_the_streaming_endpoint_asks_the_next_binance() -> None:
+    """Two endpoints; the line streams from endpoint 0, whose REST then answers every request 503
+    (its WebSocket side fine). A gap needs a snapshot: after 3 failures in a row the resync asks
+    endpoint 1 (Binance's update ids are the same everywhere) and the book equals the simulator's.
+    Before, it asked endpoint 0 for ever and the book stayed out of sync."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=7, rate=200, depth=25, endpoints={"binance": 2}) as sim:
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], clock_sync=None, **FAST
+            ) as md:
+                await eventually(lambda: md.is_synced("BTCUSDT"), what="first sync")
+                assert md.lines[0].endpoint == 0
+                sim.endpoint("binance", 0).fail(10**6, status=503)
+                sim.endpoint("binance", 0).gap("BTCUSDT")
+                await eventually(lambda: not md.is_synced("BTCUSDT"), what="the gap seen")
+                await eventually(lambda: md.is_synced("BTCUSDT"), timeout=8, what="resynced from endpoint 1")
+                assert md.lines[0].endpoint == 0  # the stream stayed where it was
+                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+
+    run(go())
+
+
 def test_on_book_fires_when_a_rest_snapshot_resyncs_the_book_binance() -> None:
     """After a gap the book is rebuilt from a REST snapshot (its levels change, it is synced again)
     and ``on_book`` is called with it: the snapshot goes through the frame route

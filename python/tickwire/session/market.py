@@ -432,11 +432,17 @@ class MarketData:
         options.setdefault("audit", self.audit)
         return trade(self.venue, credentials=credentials, endpoints=ranked, **options)
 
-    def rest(self) -> HttpClient:
+    def rest(self, turn: int = 0) -> HttpClient:
         """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
-        from the same place as the stream they align with)."""
+        from the same place as the stream they align with); ``turn`` k > 0: the k-th other endpoint
+        with a REST URL in ranking order, wrapping around (a resync whose snapshots keep failing)."""
         i = next((ln.endpoint for ln in self.lines if ln.connected and ln.endpoint is not None), None)
-        return self._rest.get(self.pool.ranking()[0] if i is None else i)
+        i = self.pool.ranking()[0] if i is None else i
+        if turn:
+            eps = self.pool.endpoints
+            order = [i, *(j for j in self.pool.ranking() if j != i and eps[j].rest)]
+            i = order[turn % len(order)]
+        return self._rest.get(i)
 
     # line events ----------------------------------------------------------------------------------
 
@@ -452,10 +458,15 @@ class MarketData:
         if self.adapter.snapshot_first:
             # Books that never synced take their snapshot now rather than after the first diff: a
             # quiet symbol may send none for a long time. The feed checks the first diff against it
-            # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides.
+            # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides,
+            # by the next diff or, on a quiet symbol, by a snapshot (``prove_continuity``).
             for key in self.book_keys():
                 if not self._synced_book(key):
                     self.resyncer.request(key, "initial snapshot")
+            if line.connects > 1:
+                self._tasks = [t for t in self._tasks if not t.done()]
+                proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
+                self._tasks.append(asyncio.create_task(proof, name=f"tickwire-{self.venue}-continuity"))
 
     def _synced_book(self, key: str) -> bool:
         try:  # synced once, continuity after a reconnect left to the next message (not is_synced)

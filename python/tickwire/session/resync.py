@@ -7,7 +7,8 @@ seed venues). At most one resync per symbol runs at a time, retried with a growi
 to 2 s) for as long as the book is wanted — never given up. A REST
 snapshot refused for the request rate (429/418) stops every book's snapshot fetches for its
 Retry-After (1 s when it names none): the resyncs of many books after a reconnect must not turn a
-429 into Binance's IP ban.
+429 into Binance's IP ban. Snapshots that keep failing otherwise at the streaming endpoint (3 in a
+row) are asked of the next endpoint, where update ids are venue-wide (Binance).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tickwire.errors import RateLimitError, TickwireError
 from tickwire.session.ports import LOST_SYNC
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from tickwire._core import BookFeed
     from tickwire.capture import CaptureWriter
@@ -38,6 +39,12 @@ RATE_PAUSE_S = 1.0  # a 429/418 without Retry-After: nothing to that host for th
 BEHIND_PAUSE_S = 0.5  # the least wait before asking again for a snapshot that came back too old
 MAX_PAUSE_S = 2.0  # the longest pause between two attempts (from 50 ms, doubling)
 ATTEMPTS_REPORTED = 8  # a resync still failing after this many is reported (``out_of_sync`` status)
+# A book synced before a reconnect that no message has vouched for this long after the line came
+# back is asked for a snapshot (``Resyncer.prove_continuity``); a live symbol's next diff comes first.
+CONTINUITY_AFTER_S = 1.0
+# Snapshots failing this many times in a row at one endpoint are asked of the next (venues whose
+# update ids are the same at every endpoint, so any endpoint's snapshot aligns with the stream).
+REST_SWITCH_AFTER = 3
 
 
 class Resyncer:
@@ -71,6 +78,22 @@ class Resyncer:
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
 
+    async def prove_continuity(
+        self, keys: Callable[[], Iterable[str]], confirmed: Callable[[str], bool]
+    ) -> None:
+        """After every line was down, a synced book waits for a message on the new connection to show
+        nothing was missed, and a quiet symbol may send none for minutes. Books still unproven
+        ``CONTINUITY_AFTER_S`` later take a snapshot: one at the book's own id proves it (the feed
+        answers ``duplicate`` and confirms the book), a newer one replaces it, an older one changes
+        nothing (the next diff decides, as before)."""
+        await asyncio.sleep(CONTINUITY_AFTER_S)
+        for key in keys():
+            try:
+                if self.feed.book(key).state == "synced" and not confirmed(key):
+                    self.request(key, "continuity after reconnect")
+            except KeyError:
+                pass
+
     def drop(self, key: str) -> None:
         """No resync of ``key`` any more (its book was unsubscribed)."""
         task = self.tasks.pop(key, None)
@@ -84,6 +107,7 @@ class Resyncer:
     async def _run(self, key: str) -> None:
         owner, a = self.owner, self.adapter
         delay = 0.05
+        rest_failures = 0  # not counting refusals for the request rate: those hold per IP
         # Never given up while the book is wanted (``drop`` and closing end it): a resync that gave
         # up left a book out of sync for good where nothing else asks again — a quiet symbol, or a
         # venue resynced by request (HTX) whose diffs start no new resync.
@@ -101,7 +125,7 @@ class Resyncer:
                         await asyncio.sleep(blocked)
                         if owner.closing:
                             return
-                    http = owner.rest()
+                    http = owner.rest(rest_failures // REST_SWITCH_AFTER if a.redundant_ok else 0)
                     body = await a.fetch_snapshot(http, key)
                     if self.capture is not None:
                         path, query = a.snapshot_target(key)
@@ -126,6 +150,8 @@ class Resyncer:
                     return
             except (TickwireError, OSError) as e:
                 log.warning("%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e)
+                if a.resync == "snapshot" and not isinstance(e, RateLimitError):
+                    rest_failures += 1
                 if isinstance(e, RateLimitError):
                     pause = getattr(e, "retry_after", None) or RATE_PAUSE_S
                     self.rest_blocked_until = max(self.rest_blocked_until, time.monotonic() + pause)
