@@ -105,9 +105,17 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// After the feed took a frame (or released held ones): stamps the books, calls back the
-    /// changed ones, and returns the summary when something in it needs Python.
-    fn settle<'py>(&mut self, py: Python<'py>, t0: i64, last: bool) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    /// After the feed took a frame (or released held ones, or a snapshot): stamps the books, calls
+    /// back the changed ones, and returns the summary when something in it needs Python. `proves`:
+    /// what applied came on a line, so it proves its books' continuity (a snapshot decides that in
+    /// `BookFeed.on_snapshot`, which knows whether any line is up).
+    fn settle<'py>(
+        &mut self,
+        py: Python<'py>,
+        t0: i64,
+        last: bool,
+        proves: bool,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let needs_python;
         {
             let mut f = self.feed.bind(py).borrow_mut();
@@ -122,8 +130,10 @@ impl Dispatcher {
                     self.applied.push(i);
                 }
             }
-            for &i in &self.applied {
-                f.confirm(i as usize);
+            if proves {
+                for &i in &self.applied {
+                    f.confirm(i as usize);
+                }
             }
         }
         let applied = std::mem::take(&mut self.applied);
@@ -181,7 +191,7 @@ impl Dispatcher {
                 r.map_err(|e| frame_err(e, &f.feed))?;
             }
             let t1 = monotonic_ns();
-            let out = self.settle(py, t0, last)?;
+            let out = self.settle(py, t0, last, true)?;
             if let Some(r) = &self.recorder {
                 // Stage mismatch is impossible here (the session makes a 2-stage recorder); a clock
                 // going backwards is counted by the recorder, not raised.
@@ -261,7 +271,7 @@ impl Dispatcher {
                     return Ok(None);
                 }
                 d.feed.bind(py).borrow_mut().feed.release_held(now_ns);
-                d.settle(py, now_ns, true)
+                d.settle(py, now_ns, true, true)
             })
         })
     }
@@ -278,7 +288,10 @@ impl Dispatcher {
         self.locked(py, |d, py| {
             guard(|| {
                 let out = d.feed.bind(py).borrow_mut().on_snapshot(py, symbol, payload)?;
-                d.settle(py, monotonic_ns(), true)?;
+                // Not confirmed here: a snapshot applied while every line is down proves nothing
+                // of what the venue sends before a line is back (before 2026-12-05 this confirmed it,
+                // and a book that missed those diffs read synced until the next one showed the gap).
+                d.settle(py, monotonic_ns(), true, false)?;
                 Ok(out)
             })
         })

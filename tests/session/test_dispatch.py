@@ -206,21 +206,26 @@ def test_a_reader_holding_the_lock_keeps_the_next_frame_out_until_it_lets_go() -
         lock.release()
 
 
-def test_a_snapshot_while_every_line_is_down_does_not_prove_the_book() -> None:
+@pytest.mark.parametrize("route", [False, True], ids=["feed", "dispatcher"])
+def test_a_snapshot_while_every_line_is_down_does_not_prove_the_book(route: bool) -> None:
     """Every line down: a resync's REST snapshot that lands meanwhile leaves the book not synced to
     its readers (the stream it continues is not there); the first frame on a line back, applied,
-    proves it (before: the snapshot alone said synced, for the whole outage)."""
+    proves it (before: the snapshot alone said synced, for the whole outage). The session's resyncer
+    applies it through the route (``Dispatcher.on_snapshot``), which until 2026-12-05 confirmed it
+    anyway: after a reconnect, a book that missed the diffs sent before the new subscription read
+    synced and wrong until its next diff (``test_recovery.py``'s internal-error test, under load)."""
     snap, frames = synthetic(3)
     feed = BookFeed("binance")
     d = Dispatcher(feed, None, lambda e: None, None, coalesce=False)
+    on_snapshot = d.on_snapshot if route else feed.on_snapshot
     d.on_frame(frames[0], 1, True)
-    feed.on_snapshot("BTCUSDT", snap)
+    on_snapshot("BTCUSDT", snap)
     book = feed.book("BTCUSDT")
     assert book.is_synced and d.confirmed("BTCUSDT")
     d.unconfirm_all()
     assert not book.is_synced
     feed.invalidate("BTCUSDT")
-    feed.on_snapshot("BTCUSDT", orjson.dumps({"lastUpdateId": 101, "bids": [["100.0", "1"]], "asks": []}))
+    on_snapshot("BTCUSDT", orjson.dumps({"lastUpdateId": 101, "bids": [["100.0", "1"]], "asks": []}))
     assert book.state == "synced" and not book.is_synced and not d.confirmed("BTCUSDT")
     d.on_frame(frames[1], 2, True)  # a line delivers again: the diff after the snapshot applies
     assert book.is_synced and d.confirmed("BTCUSDT")
