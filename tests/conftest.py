@@ -47,3 +47,4 @@ def fresh_rate_windows() -> Iterator[None]:
 
     with budget._lock:
         budget._windows.clear()
+        budget._announced.clear()

@@ -182,6 +182,12 @@ class Credentials:
             try:
                 pem = Path(path).expanduser().read_text()
             except OSError as e:
+                # The key itself put in the _PATH variable by mistake: not echoed.
+                if "-----BEGIN" in path or "\n" in path:
+                    raise CredentialsError(
+                        f"{p}_PRIVATE_KEY_PATH holds what looks like key material, not a path: "
+                        f"put the PEM in {p}_PRIVATE_KEY_PEM"
+                    ) from None
                 raise CredentialsError(
                     f"{p}_PRIVATE_KEY_PATH names a file that cannot be read: {path} ({e.strerror})"
                 ) from None

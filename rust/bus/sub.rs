@@ -46,6 +46,25 @@ pub enum SubError {
     Connect(String),
 }
 
+/// `url` fit for an error message: a password in its user part replaced by `***` (a token alone in
+/// the user part too: NATS takes `nats://<token>@host`), as `tickwire.bus.client.shown_url` does.
+pub(crate) fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return url.to_owned();
+    };
+    let user = &rest[..at];
+    let masked = match user.find(':') {
+        Some(c) => format!("{}:***", &user[..c]),
+        None => "***".to_owned(),
+    };
+    format!("{scheme}{masked}{}", &rest[at..])
+}
+
 /// The connection's state, as the tokio thread last saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -125,7 +144,8 @@ impl Subscriber {
         let addrs = servers
             .iter()
             .map(|s| {
-                s.parse::<async_nats::ServerAddr>().map_err(|e| SubError::Address(s.clone(), e.to_string()))
+                s.parse::<async_nats::ServerAddr>()
+                    .map_err(|e| SubError::Address(shown_url(s), e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         // SAFETY: plain syscall; the fd is checked below.

@@ -63,10 +63,11 @@ def test_gap_on_one_symbol_resyncs_only_that_symbol_binance() -> None:
 
 
 def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binance() -> None:
-    """Both books lose sync and the first REST snapshot is refused with a 429 (no Retry-After): apart
-    from a fetch already on its way, no depth request reaches the venue for a second after it, for
-    either book (before: the refused book asked again 50 ms later, then ever faster, each book on its
-    own); then both resync."""
+    """Both books lose sync and the first REST snapshot is refused with a 429 (``Retry-After: 1``, as
+    Binance always sends one): apart from a fetch already on its way, no depth request reaches the
+    venue for a second after it, for either book (before: the refused book asked again 50 ms later,
+    then ever faster, each book on its own); then both resync. (Without a Retry-After the snapshots'
+    budget, the address's, blocks the limit for its window — a minute — as a trading session's does.)"""
 
     async def go() -> None:
         async with Simulator(["binance"], seed=2, rate=300, depth=25) as sim:
@@ -83,7 +84,8 @@ def test_a_snapshot_refused_for_the_request_rate_waits_before_asking_again_binan
                 async def first_depth_refused(req: Any) -> Any:  # (a plain fail() may hit a time probe)
                     if req.path.endswith("/depth") and not refused:
                         refused.append(req.path)
-                        return json_response({"code": -1003, "msg": "Too many requests"}, 429)
+                        body = {"code": -1003, "msg": "Too many requests"}
+                        return json_response(body, 429, [("Retry-After", "1")])
                     return await answer(req)
 
                 ep._answer = first_depth_refused  # type: ignore[method-assign]

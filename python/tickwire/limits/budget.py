@@ -42,6 +42,9 @@ _lock = _core.BudgetLock()
 _windows: dict[tuple[str, str, str], Window] = {}
 # Every budget alive, so a shared window made again reaches each one counting on the old one.
 _budgets: weakref.WeakSet[RateBudget] = weakref.WeakSet()
+# The per-address limits a venue announced (``exchangeInfo``) to a session of the process, by (venue,
+# address): what a budget of the address alone (a market-data session's REST snapshots) counts in.
+_announced: dict[tuple[str, str], tuple[Limit, ...]] = {}
 
 
 def shared_window(
@@ -89,6 +92,22 @@ def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLi
     return e
 
 
+def address_budget(
+    venue: str, ip: str, documented: Iterable[Limit], current: RateBudget | None = None
+) -> RateBudget:
+    """A budget of ``venue``'s per-address limits at ``ip`` only — for requests no key signs (a
+    market-data session's REST snapshots) but the venue counts with every other request from the
+    address: the limits a session of the process was announced, else the ``documented`` ones.
+    ``current``, one made before, is brought up to an announcement made since."""
+    announced = _announced.get((venue, ip))
+    if current is None:
+        limits = announced or tuple(lim for lim in documented if lim.per == "ip")
+        return RateBudget(venue, limits, ip=ip, account=f"*@{ip}", replace=announced is not None)
+    if announced is not None and tuple(current.limits.values()) != announced:
+        current.set_limits(announced, replace=True)
+    return current
+
+
 class RateBudget:
     """One session's limits. ``ip`` and ``account`` name the scopes the windows are shared by.
     ``max_wait_s``: the longest ``acquire`` waits before raising (0: never wait)."""
@@ -104,6 +123,7 @@ class RateBudget:
         reserve: float = RESERVE,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        replace: bool = False,
     ) -> None:
         self.venue = venue
         self.ip, self.account = ip, account
@@ -123,7 +143,7 @@ class RateBudget:
         _budgets.add(self)
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
-        self.set_limits(limits)
+        self.set_limits(limits, replace=replace)
 
     def set_limits(self, limits: Iterable[Limit], *, replace: bool = False) -> None:
         """Declares limits; with ``replace``, they are the only ones (what the venue announced
@@ -131,6 +151,9 @@ class RateBudget:
         limits = list(limits)
         self._plans.clear()
         if replace and limits:
+            by_ip = tuple(lim for lim in limits if lim.per == "ip")
+            if by_ip:
+                _announced[(self.venue, self.ip)] = by_ip
             self.limits.clear()
             self.windows.clear()
             self.keyed.clear()

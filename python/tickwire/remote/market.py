@@ -210,9 +210,10 @@ class RemoteMarketData:
             # errors, dropped, pending, last_error, running.
             "subscriber": sub_state,
             "connected": connected,
+            # host:port only: the URL's user part may hold a password or a token.
             "server": None
             if self.nc is None or self.nc.connected_url is None
-            else self.nc.connected_url.netloc,
+            else self.nc.connected_url.netloc.rpartition("@")[2],
             "gateways": gws,
             "primary": self.primary,
             "books": books,

@@ -6,7 +6,7 @@ data and small functions, no copy of another venue's client. The rules the Rust 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
@@ -16,6 +16,7 @@ from tickwire.streams import Channel, Control, Endpoint, Op, Sub, inflate
 
 if TYPE_CHECKING:
     from tickwire.clock import ServerTime
+    from tickwire.limits import Limit
     from tickwire.session.market import MarketData
     from tickwire.transport.http import HttpClient
 
@@ -62,6 +63,11 @@ class Adapter:
     # The venue's clock for ``tickwire.clock.sync_venue``: REST path and how to read the answer
     # (None: the session does not sync a clock).
     server_time: ClassVar[ServerTime | None] = None
+    # The venue's per-address request limits its REST snapshots count against (with every other
+    # request from the address: a trading session's too), as the trading grammar of ``limits_venue``
+    # (default: ``venue``) declares them. Empty: snapshots are not counted (no such limit, or none).
+    rest_limits: ClassVar[tuple[Limit, ...]] = ()
+    limits_venue: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -145,12 +151,23 @@ class Adapter:
 
     # resync ------------------------------------------------------------------------------------
 
-    async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
+    async def fetch_snapshot(
+        self, http: HttpClient, symbol: str, usage: Callable[[Mapping[str, str]], None] | None = None
+    ) -> bytes:
+        """The snapshot's body; ``usage`` is given the answer's headers (the venue's usage in them)."""
         raise NotImplementedError(f"{self.venue} books are rebuilt by resubscribing")
 
     def snapshot_target(self, symbol: str) -> tuple[str, dict[str, Any]]:
         """The REST path and query ``fetch_snapshot`` asks for (a recording names it)."""
         raise NotImplementedError(f"{self.venue} books are rebuilt by resubscribing")
+
+    def snapshot_cost(self, symbol: str) -> dict[str, int]:
+        """What the snapshot of ``symbol`` takes of ``rest_limits`` (the venue's weight for it)."""
+        return {}
+
+    def read_usage(self, headers: Mapping[str, str]) -> dict[str, int]:
+        """The usage a REST answer's headers report, by limit name (``RateBudget.observe``)."""
+        return {}
 
     def snapshot_request(self, symbol: str) -> bytes:
         raise NotImplementedError(f"{self.venue} has no snapshot request on the socket")

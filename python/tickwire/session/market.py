@@ -26,6 +26,7 @@ from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
 from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
+from tickwire.limits import RateBudget
 from tickwire.recovery.backoff import Backoff
 from tickwire.session import busypoll
 from tickwire.session.adapter import Adapter
@@ -436,13 +437,23 @@ class MarketData:
         """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
         from the same place as the stream they align with); ``turn`` k > 0: the k-th other endpoint
         with a REST URL in ranking order, wrapping around (a resync whose snapshots keep failing)."""
+        return self._rest.get(self._rest_endpoint(turn))
+
+    def rest_budget(self, turn: int = 0) -> RateBudget | None:
+        """The rate budget of the address ``rest(turn)`` asks (the adapter's ``rest_limits``, as the
+        venue announced them to any session of the process), or None where snapshots count against
+        none."""
+        a = self.adapter
+        return self._rest.budget(self._rest_endpoint(turn), a.limits_venue or a.venue, a.rest_limits)
+
+    def _rest_endpoint(self, turn: int) -> int:
         i = next((ln.endpoint for ln in self.lines if ln.connected and ln.endpoint is not None), None)
         i = self.pool.ranking()[0] if i is None else i
         if turn:
             eps = self.pool.endpoints
             order = [i, *(j for j in self.pool.ranking() if j != i and eps[j].rest)]
             i = order[turn % len(order)]
-        return self._rest.get(i)
+        return i
 
     # line events ----------------------------------------------------------------------------------
 

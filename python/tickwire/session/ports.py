@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tickwire.session.events import StatusKind
 
 if TYPE_CHECKING:
+    from tickwire.limits import RateBudget
     from tickwire.session.line import Line
     from tickwire.streams import Sub
     from tickwire.transport.http import HttpClient
@@ -83,6 +84,8 @@ class ResyncOwner(Reporter, Protocol):
     def live_subs(self) -> list[Sub]: ...
 
     def rest(self, turn: int = 0) -> HttpClient: ...
+
+    def rest_budget(self, turn: int = 0) -> RateBudget | None: ...
 
     def send_first(self, msgs: Sequence[bytes]) -> None: ...
 

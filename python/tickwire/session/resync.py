@@ -7,8 +7,11 @@ seed venues). At most one resync per symbol runs at a time, retried with a growi
 to 2 s) for as long as the book is wanted — never given up. A REST
 snapshot refused for the request rate (429/418) stops every book's snapshot fetches for its
 Retry-After (1 s when it names none): the resyncs of many books after a reconnect must not turn a
-429 into Binance's IP ban. Snapshots that keep failing otherwise at the streaming endpoint (3 in a
-row) are asked of the next endpoint, where update ids are venue-wide (Binance).
+429 into Binance's IP ban. Where the adapter names the venue's per-address limits (``rest_limits``),
+each snapshot first waits for room in them — counted with every request of the process to that
+address, a trading session's included — and a refusal blocks them for every session. Snapshots that
+keep failing otherwise at the streaming endpoint (3 in a row) are asked of the next endpoint, where
+update ids are venue-wide (Binance).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from tickwire.errors import RateLimitError, TickwireError
 from tickwire.session.ports import LOST_SYNC
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from tickwire._core import BookFeed
     from tickwire.capture import CaptureWriter
+    from tickwire.limits import RateBudget
     from tickwire.session.adapter import Adapter
     from tickwire.session.ports import ResyncOwner, Summary
     from tickwire.streams import Sub
@@ -45,6 +49,11 @@ CONTINUITY_AFTER_S = 1.0
 # Snapshots failing this many times in a row at one endpoint are asked of the next (venues whose
 # update ids are the same at every endpoint, so any endpoint's snapshot aligns with the stream).
 REST_SWITCH_AFTER = 3
+
+
+def _observe(budget: RateBudget, adapter: Adapter, headers: Mapping[str, str]) -> None:
+    """What a snapshot's answer says the address used, noted in its budget."""
+    budget.observe(adapter.read_usage(headers))
 
 
 class Resyncer:
@@ -125,8 +134,25 @@ class Resyncer:
                         await asyncio.sleep(blocked)
                         if owner.closing:
                             return
-                    http = owner.rest(rest_failures // REST_SWITCH_AFTER if a.redundant_ok else 0)
-                    body = await a.fetch_snapshot(http, key)
+                    turn = rest_failures // REST_SWITCH_AFTER if a.redundant_ok else 0
+                    http = owner.rest(turn)
+                    # Counted with every other request from the address (a trading session's too):
+                    # it waits for room in the venue's limit, and what the venue says used is read.
+                    budget = owner.rest_budget(turn)
+                    if budget is None:
+                        body = await a.fetch_snapshot(http, key)
+                    else:
+                        cost = a.snapshot_cost(key)
+                        await budget.acquire(cost, "query")
+                        try:
+                            usage = functools.partial(_observe, budget, a)
+                            body = await a.fetch_snapshot(http, key, usage)
+                        except RateLimitError as e:
+                            named = budget.limit_for_code(getattr(e, "code", None))
+                            e.__dict__["retry_after"] = budget.refused(
+                                named or None, getattr(e, "retry_after", None), cost
+                            )
+                            raise
                     if self.capture is not None:
                         path, query = a.snapshot_target(key)
                         self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)

@@ -85,6 +85,8 @@ class Channels:
         from the budget first, and the usage its log-in answers state fed back to it."""
         p = self.port
         sock.rest, sock.before_connect, sock.observe = p.send_rest, p.ws_connecting, p.ws_usage
+        if hasattr(sock, "wire"):  # a stream that makes REST calls of its own (USDⓈ-M's listenKey)
+            sock.wire = getattr(p, "wire", None)
 
     def _order_socket(self) -> OrderSocket:
         p, g = self.port, self.port.grammar

@@ -161,12 +161,12 @@ class Wire:
 
         return check
 
-    def _cost(self, call: Call) -> dict[str, int]:
+    def cost(self, call: Call) -> dict[str, int]:
         """What ``call`` takes of the budget (nothing where the grammar declares no costs)."""
         return self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
 
     async def _charge_auth(self, path: str) -> None:
-        await self.budget.acquire(self._cost(Call("POST", path)), "query")
+        await self.budget.acquire(self.cost(Call("POST", path)), "query")
 
     async def send(self, call: Call, lane: Lane = "query", *, rest_only: bool = False) -> Any:
         """``call`` once the budget has room (``lane``: ``"order"``, ``"cancel"`` — which may use the
@@ -174,7 +174,7 @@ class Wire:
         (time-out, lost connection) propagate as they are: the caller decides what they mean."""
         if self.http is None:
             raise unsent(TransportError(f"{self.venue}: trading session is not started"))
-        cost = self._cost(call)
+        cost = self.cost(call)
         resends = 0
         remedied = False
         what = f"{call.method} {call.path}"
@@ -313,7 +313,7 @@ class Wire:
         with 50011 entries) — for rate: nothing more goes to that limit before the venue's window
         has passed, from any session; ``e.retry_after`` says how long."""
         if cost is None:
-            cost = self._cost(call)
+            cost = self.cost(call)
         code = getattr(e, "code", None)
         named = self.budget.limit_for_code(code)
         blocked = self.budget.refused(named or None, getattr(e, "retry_after", None), cost)

@@ -9,13 +9,31 @@ or a policy behind the application's back (``tickwire.run`` and the threaded han
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from picows import WSAutoPingStrategy, WSError, WSListener, WSTransport, ws_connect
 
 from tickwire.errors import RequestTimeoutError, TransportError
+
+
+class _PicowsLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """picows' client logger (``picows.client``, as before) without its record of the upgrade request
+    it sends (level 9, "Send upgrade request"): the request carries the URL's path (a Binance user
+    data stream's is its listenKey) and the upgrade headers (Clarofinlore's ``Authorization: Bearer``),
+    which no log record may hold, whatever the level. An adapter, not a filter: picows logs each
+    connection on a child logger of a ``Logger`` it is given, where a filter on the parent never runs."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if isinstance(msg, str) and msg.startswith("Send upgrade request"):
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
+_PICOWS_LOG = _PicowsLog(logging.getLogger("picows.client"), {})
 
 
 def tls_context(
@@ -86,6 +104,7 @@ async def open_ws(
                 extra_headers=dict(headers) if headers else None,
                 proxy=proxy,
                 max_frame_size=max_frame_size,
+                logger_name=_PICOWS_LOG,
                 **kw,
             ),
             handshake_timeout * 2,
@@ -93,14 +112,31 @@ async def open_ws(
     except TimeoutError as e:
         raise RequestTimeoutError(f"WebSocket connect to {_host(url)} timed out") from e
     except (WSError, OSError, ssl.SSLError) as e:
-        raise TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e)}") from e
+        # picows' own errors may quote the URL (``WSInvalidURL``): not chained, their text is shown
+        # through ``_reason``. OS and TLS errors name addresses only.
+        err = TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e, url)}")
+        raise err from (None if isinstance(e, WSError) else e)
 
 
 def _host(url: str) -> str:
-    # Never the query: some venues carry tokens there.
-    return url.split("?", 1)[0]
+    """Scheme, host and port only. Never the query (some venues carry tokens there), the path (a
+    Binance user data stream's is its listenKey) or a user part."""
+    try:
+        u = urlsplit(url)
+        netloc = u.netloc.rpartition("@")[2]
+    except ValueError:
+        return "<unparsable URL>"
+    return f"{u.scheme}://{netloc}" if u.scheme and netloc else "<URL>"
 
 
-def _reason(e: BaseException) -> str:
+def _reason(e: BaseException, url: str = "") -> str:
     text = str(e) or type(e).__name__
+    if url:
+        text = text.replace(url, _host(url))
+        try:
+            path = urlsplit(url).path
+        except ValueError:
+            path = ""
+        if len(path) > 1:
+            text = text.replace(path, "/…")
     return text.split("?", 1)[0][:200]

@@ -6,7 +6,7 @@ on the sequence numbers the decoder reads.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -16,6 +16,8 @@ from tickwire.auth import Credentials
 from tickwire.clock import ServerTime
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
+from tickwire.venues.binance import limits as rate
+from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.signer import API_KEY_HEADER
 
 if TYPE_CHECKING:
@@ -57,6 +59,10 @@ class Adapter(session_adapter.Adapter):
     batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
     depth_path = "/api/v3/depth"
     server_time: ClassVar[ServerTime | None] = ServerTime("/api/v3/time", lambda j: float(j["serverTime"]))
+    # The per-IP request weight a depth snapshot counts against, with the trading session's requests.
+    rest_limits = rate.LIMITS
+    # ``GET /api/v3/depth`` weight by ``limit`` (rest-api.md): up to 100, 500, 1000, then 5000.
+    depth_weights: ClassVar[tuple[tuple[int, int], ...]] = ((100, 5), (500, 25), (1000, 50), (5000, 250))
 
     def stream(self, s: streams.Sub) -> str:
         suffix = _STREAM[s.channel]
@@ -70,10 +76,22 @@ class Adapter(session_adapter.Adapter):
             [orjson.dumps({"method": op.upper(), "params": params, "id": self.next_id()})] if params else []
         )
 
-    async def fetch_snapshot(self, http: HttpClient, symbol: str) -> bytes:
+    async def fetch_snapshot(
+        self, http: HttpClient, symbol: str, usage: Callable[[Mapping[str, str]], None] | None = None
+    ) -> bytes:
         path, query = self.snapshot_target(symbol)
         r = await http.get(path, query=query)
+        if usage is not None:
+            usage(r.headers)
         return r.raise_for_status(self.venue).body
+
+    def snapshot_cost(self, symbol: str) -> dict[str, int]:
+        n = int(self.snapshot_target(symbol)[1]["limit"])
+        weight = next((w for top, w in self.depth_weights if n <= top), self.depth_weights[-1][1])
+        return {"WEIGHT": weight}
+
+    def read_usage(self, headers: Mapping[str, str]) -> dict[str, int]:
+        return rate.read_usage(headers)
 
     def snapshot_target(self, symbol: str) -> tuple[str, dict[str, Any]]:
         return self.depth_path, {"symbol": symbol, "limit": self.options.get("snapshot_limit", 1000)}
@@ -111,6 +129,9 @@ class UsdmAdapter(Adapter):
     ]
     depth_path = "/fapi/v1/depth"
     server_time = ServerTime("/fapi/v1/time", lambda j: float(j["serverTime"]))
+    rest_limits = usdm_limits.LIMITS
+    # ``GET /fapi/v1/depth`` weight by ``limit``: 5-50, 100, 500, 1000.
+    depth_weights = ((50, 2), (100, 5), (500, 10), (1000, 20))
     ping_interval = 120.0
 
 
@@ -134,6 +155,7 @@ class SbeAdapter(Adapter):
     ]
     # An SBE session syncs no clock (a "binance" session on the same REST host reads the same one).
     server_time = None
+    limits_venue = "binance"  # its snapshots are spot's, on spot's REST host
 
     def stream(self, s: streams.Sub) -> str:
         return s.symbol.lower() + _SBE_STREAM[s.channel]

@@ -18,15 +18,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tickwire.errors import TickwireError, TransportError
+from tickwire.errors import RateLimitError, TickwireError, TransportError
 from tickwire.streams import Endpoint
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.stream import PrivateStream
 from tickwire.trading.venue import Call, Position
 from tickwire.transport.http import HttpClient
 from tickwire.venues.binance.usdm import UsdmOrders
+
+if TYPE_CHECKING:
+    from tickwire.trading.wire import Wire
 
 log = logging.getLogger("tickwire.trading")
 
@@ -65,17 +68,35 @@ class ListenKeyStream(PrivateStream):
         self.wallet: dict[str, Decimal] = {}
         self.positions: dict[str, Position] = {}
         self._http: HttpClient | None = None
+        # The session's request path (``Channels``): its budget counts the listenKey calls.
+        self.wire: Wire | None = None
         self._fresh = False  # the key was just issued: no keep-alive needed before connecting
         self._timer: asyncio.Task[None] | None = None
         self._rotating: asyncio.Task[None] | None = None
 
     async def _call(self, call: Call) -> Any:
+        """``call`` (API key header, no signature) on the stream's own connection, counted as the
+        venue counts it (weight 1, per IP): through the session's budget when it has one (``wire``,
+        set by the session) — room waited for, the usage headers read, a 429/418 blocking every
+        session for its Retry-After."""
         if self._http is None:
             raise TransportError(f"{self.venue} {self.name}: closed")
+        wire = self.wire
+        if wire is None:
+            r = await self._http.request(
+                call.method, call.path, query=dict(call.params), headers=self.signer.headers()
+            )
+            return self.usdm.read_answer(r.status, r.body)
+        cost = wire.cost(call)
+        await wire.cleared(cost, "query", f"{call.method} {call.path}")  # RateLimitError, unsent
         r = await self._http.request(
             call.method, call.path, query=dict(call.params), headers=self.signer.headers()
         )
-        return self.usdm.read_answer(r.status, r.body)
+        try:
+            return wire.read_answer(r.status, r.body, r.headers, call)
+        except RateLimitError as e:
+            wire.rate_refused(call, e, cost)
+            raise
 
     async def _new_key(self) -> None:
         body = await self._call(self.usdm.listen_key())

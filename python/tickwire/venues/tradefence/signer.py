@@ -59,6 +59,11 @@ class Tokens:
     def __repr__(self) -> str:
         return f"Tokens(access_token=<set>, refresh_token=<{'set' if self.refresh_token else 'unset'}>, ...)"
 
+    __str__ = __repr__
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("Tokens cannot be pickled (they hold the OAuth tokens); on_tokens hands them over")
+
 
 OpenUrl = Callable[[str], Awaitable[object] | object]
 
@@ -123,8 +128,14 @@ class Signer:
         optional ``{prefix}_REFRESH_TOKEN`` and ``{prefix}_REDIRECT_URI`` are used when set."""
         c = Credentials.from_env(prefix, environ=environ)
         p = c.prefix
-        refresh = os.environ.get(f"{p}_REFRESH_TOKEN") or None
-        redirect = os.environ.get(f"{p}_REDIRECT_URI")
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:  # from the same source as the rest (a vault callable too)
+            v = env(f"{p}_{name}") if callable(env) else env.get(f"{p}_{name}")
+            return v or None
+
+        refresh = get("REFRESH_TOKEN")
+        redirect = get("REDIRECT_URI")
         if redirect:
             kwargs.setdefault("redirect_uri", redirect)
         return cls(c.api_key, c.require_secret(), refresh_token=refresh, **kwargs)

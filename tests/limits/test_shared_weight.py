@@ -1,0 +1,100 @@
+"""Review of "a limit the venue announced is never crossed": each test drives tickwire through its
+public API against the simulator and checks the simulator refused nothing for rate (its own log of
+every request, and its limiters' counters)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import tickwire
+from simbook import eventually
+from tickwire.errors import OrderNotFound, RateLimitError
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.venues import binance
+
+SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "LTCBTC"]
+
+
+def _statuses(sim: Simulator, venue: str = "binance") -> list[int]:
+    return [status for _, _, status, _ in sim.endpoint(venue, 0).exchanges]
+
+
+def test_market_data_snapshots_and_trading_share_the_addresss_announced_weight() -> None:
+    """One process, one address: a trading session (it learned the venue's weight limit from
+    ``exchangeInfo``: 120 per 3 s) and a market-data session on the same REST host syncing four books
+    from REST depth snapshots (``limit=1000``: 50 weight each). The venue counts both against the one
+    per-IP weight; the snapshots must wait for room as every other request does, so the venue never
+    answers 429."""
+
+    async def go() -> None:
+        profile: dict[str, Any] = {"weight_limit": 120}
+        async with Simulator(["binance"], seed=5, rate=50, depth=20, profiles={"binance": profile},
+                             timeouts={"weight_window": 3.0, "ban": 30.0}) as sim:  # fmt: skip
+            key = "rev-md-snap"
+            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
+            sim.fund("binance", key, {"USDT": "100000000", "BTC": "100"})
+            urls = sim.urls()["binance"]
+            async with tickwire.trade(
+                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=urls,
+                adopt=False, private_stream=False,
+            ) as tr:  # fmt: skip
+                assert tr.budget.limits["WEIGHT_3S"].limit == 120
+                md = tickwire.connect("binance", SYMBOLS, endpoints=urls, probe_interval=None)
+                await md.start(wait=False)
+                try:
+                    with contextlib.suppress(AssertionError):
+                        await eventually(lambda: md.is_synced(), timeout=20.0, what="books in sync")
+                    synced = md.is_synced()
+                finally:
+                    await md.close()
+                lim = sim.venue("binance").limiter(sim.endpoint("binance", 0))  # type: ignore[attr-defined]
+                refused = [
+                    (op, st) for _, op, st, _ in sim.endpoint("binance", 0).exchanges if st in (418, 429)
+                ]
+                assert not refused and lim.refused == 0, f"the venue refused for rate: {refused}"
+                assert synced
+
+    asyncio.run(go())
+
+
+def test_usdm_listen_key_calls_are_counted_in_the_addresss_weight() -> None:
+    """USDⓈ-M's user data stream is kept by REST calls (``POST``/``PUT /fapi/v1/listenKey``, weight 1
+    each): a reconnect of the stream first checks its key with a ``PUT``. The session spends what its
+    budget lets queries spend (the reserve left for cancels), then the venue drops the stream five
+    times; the keep-alives must wait for room as every other request does (the stream stays down while
+    there is none) — the venue never answers 429 (a window of 600 s: nothing leaves it during the
+    test)."""
+    venue, key = "binance-usdm", "rev-usdm-lk"
+
+    async def go() -> None:
+        async with Simulator([venue], seed=7, rate=0, depth=20, profiles={venue: {"weight_limit": 30}},
+                             timeouts={"weight_window": 600.0, "ban": 600.0}) as sim:  # fmt: skip
+            sim.venue(venue).add_key(ApiKey(key, secret=b"s3cret"))
+            sim.fund(venue, key, {"USDT": "100000000", "BTC": "100"})
+            async with tickwire.trade(
+                venue, credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()[venue],
+                adopt=False, rate_wait=0,
+            ) as tr:  # fmt: skip
+                stream = tr.stream
+                assert stream is not None and tr.budget.limits["WEIGHT_10M"].limit == 30
+                ep = sim.endpoint(venue, 0)
+                lim = sim.venue(venue).limiter(ep)  # type: ignore[attr-defined]
+                with contextlib.suppress(RateLimitError):
+                    for i in range(100):  # queries until the budget (not the venue) says no
+                        with contextlib.suppress(OrderNotFound):
+                            await tr.order_status("BTCUSDT", client_id=f"nope{i}")
+                assert lim.refused == 0 and lim.used <= 30
+                for n in range(2, 7):  # the venue drops the stream; it reconnects (once it may)
+                    ep.drop()
+                    with contextlib.suppress(AssertionError):
+                        await eventually(lambda n=n: stream.connects >= n, timeout=1.5)
+                await asyncio.sleep(0.2)
+                refused = [(op, st) for _, op, st, _ in ep.exchanges if st in (418, 429)]
+                assert not refused and lim.refused == 0, (
+                    f"the venue counted {lim.used} of 30 and refused {refused}"
+                )
+
+    asyncio.run(asyncio.wait_for(go(), 60))
