@@ -29,9 +29,15 @@ def ioc(tr: TradingSession, md: Any) -> Quote:
     return q
 
 
-def run(body: Body, register: Callable[[Any], None] | None = None, **trade_kw: Any) -> None:
+def run(
+    body: Body,
+    register: Callable[[Any], None] | None = None,
+    recv_window: int | None = None,
+    **trade_kw: Any,
+) -> None:
     """``body(sim, md, tr, seen)`` with market data and a trading session on one simulated Binance;
-    ``seen`` gets ``(orders the simulator holds, orders the rule wrote, best bid)`` per ``on_book``."""
+    ``seen`` gets ``(orders the simulator holds, orders the rule wrote, best bid)`` per ``on_book``.
+    ``recv_window``: the signer's (a lost order is called absent only once it has passed)."""
     a = account() if register is None else replace(account(), register=register)
     seen: list[tuple[int, int, int]] = []
     quotes: list[Quote] = []
@@ -49,7 +55,8 @@ def run(body: Body, register: Callable[[Any], None] | None = None, **trade_kw: A
                 "binance", [SYMBOL], endpoints=sim.urls()["binance"], on_book=on_book,
                 probe_interval=None, coalesce=False,
             ) as md:  # fmt: skip
-                async with md.trade(credentials=binance.Signer(KEY, SECRET), **trade_kw) as tr:
+                signer = binance.Signer(KEY, SECRET, recv_window=recv_window)
+                async with md.trade(credentials=signer, **trade_kw) as tr:
                     md.quotes = quotes  # where on_book finds the rule
                     await body(sim, md, tr, seen)
 

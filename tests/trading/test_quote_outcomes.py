@@ -55,8 +55,8 @@ def test_a_loaded_connection_the_venue_closed_is_replaced_before_the_next_tick()
 
 def test_a_tick_that_races_the_close_is_reconciled_as_not_placed_at_once() -> None:
     """The venue closed the loaded connection and the tick was read before the close: the order went
-    into a dead connection. It is tracked, found absent at the venue at once (not after the request's
-    time-out), never resent, and the rule goes on."""
+    into a dead connection. It is tracked, found absent at the venue once its ``recvWindow`` (1 s
+    here) has passed — not after the request's 10 s time-out — never resent, and the rule goes on."""
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
@@ -73,14 +73,14 @@ def test_a_tick_that_races_the_close_is_reconciled_as_not_placed_at_once() -> No
         assert q.last is not None
         with pytest.raises(TransportError, match="was not placed"):
             await q.last
-        # Settled by reconciliation's queries, not after the request's 10 s time-out.
+        # Settled by reconciliation's queries and the request's window, not its 10 s time-out.
         assert asyncio.get_running_loop().time() - started < 3.0
         [lost] = [o for o in tr.tracker if o.status == "rejected"]
         assert not a.orders(sim, lost.client_id)
         await moves(sim, q, 2)
         assert len(a.orders(sim)) == 3 and q.sent == 4 and q.error is None
 
-    run(body, timeout=10.0)
+    run(body, recv_window=1000, timeout=10.0)
 
 
 @pytest.mark.parametrize("out", [False, True], ids=["never-left", "went-out"])
@@ -123,4 +123,4 @@ def test_a_write_that_raises_is_reconciled_and_the_rule_goes_on(out: bool) -> No
         assert len(a.orders(sim)) == q.sent + (1 if out else 0) == (4 if out else 3)
         assert q.error is None and q._write_failures == 0
 
-    run(body)
+    run(body, recv_window=1000)  # an absent order is called so once its request's window passed

@@ -66,6 +66,34 @@ def test_an_ack_heard_while_the_queries_found_nothing_is_the_order_not_a_rejecti
     a.run(body, timeout=0.5)
 
 
+def test_a_binance_order_request_the_venue_takes_after_the_queries_is_found_not_called_absent() -> None:
+    """The place's answer is lost and reconciliation's queries find nothing — the request is still
+    queued at the venue — then the engine takes it, its answer lost too and no private stream to
+    tell. Binance spot acts on a request until ``recvWindow`` after its timestamp (checked again
+    before the matching engine), so reconciliation waits that long (here 1.5 s) and looks once more:
+    the order is found, one at the venue, and the caller is told so. Before, "was not placed" came
+    after the queries, with the order live at the venue: the caller, told it is safe to send the
+    intent again, would have had two."""
+    a = account(recv_window=1500)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        async def queued(cid: str) -> None:
+            sim.endpoint(a.venue, 0).lose_answer(a.place_op)
+            with pytest.raises(TransportError):
+                await place_late(tr, cid)  # the venue's engine takes it; nobody hears
+
+        seen = late(tr, queued)
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)
+        started = time.monotonic()
+        o = await a.rest_below(sim, tr, 10)
+        [theirs] = a.orders(sim)
+        assert seen == [o.client_id] == [theirs.client_id]
+        assert o.status == "new" and o.order_id == str(theirs.id)
+        assert time.monotonic() - started >= 1.5  # the window waited out, not a guess
+
+    a.run(body, timeout=0.5, private_stream=False)
+
+
 def test_an_order_found_absent_and_then_processed_late_is_reopened() -> None:
     a = account()
     notes: list[str] = []
@@ -434,6 +462,9 @@ class _ShiftedPages:
         return []
 
     def sent_ms(self, client_id: str) -> int | None:
+        return None
+
+    def request_window_s(self) -> float | None:
         return None
 
 

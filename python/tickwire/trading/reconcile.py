@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -26,6 +27,9 @@ log = logging.getLogger("tickwire.trading")
 # apart: Binance's matching engine may still be working on a request it timed out (-1007).
 RECONCILE_ATTEMPTS = 4
 RECONCILE_PAUSE_S = 0.2
+# While a lost order's request may still reach the venue's engine: how often the tracker is looked at
+# (a private stream's word ends the wait).
+WINDOW_POLL_S = 0.05
 # After the private stream returns, orders whose queries failed (a time-out right after a network
 # blip, the budget full) are asked again in this many more rounds, each this much later than the last.
 AWAY_ROUNDS = 3
@@ -49,6 +53,8 @@ class ReconcilePort(Protocol):
     async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
     def sent_ms(self, client_id: str) -> int | None: ...
+
+    def request_window_s(self) -> float | None: ...
 
 
 class Reconciler:
@@ -91,8 +97,11 @@ class Reconciler:
         p.audit.event("unknown_outcome", venue=p.venue, client_id=cid, reason=why)
         log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
         self.resolving.add(cid)
+        lost_at = time.monotonic()  # every write of the request (resends too) signed before this
         try:
             found = await self.reconcile(cid)
+            if found is None and await self._window_open(cid, lost_at):
+                found = await self.reconcile(cid)  # the venue can no longer take it: a last look
         except TickwireError as e:  # a time-out, the connection, the budget: the venue not asked
             if self.spawn is not None:
                 self.spawn(self._later(cid))
@@ -109,6 +118,22 @@ class Reconciler:
             p.tracker.mark_absent(cid, f"never reached the venue ({why})")
             raise TransportError(f"{p.venue}: order {cid} was not placed: {why}")
         return found
+
+    async def _window_open(self, client_id: str, lost_at: float) -> bool:
+        """Whether the venue could still act on the lost request when reconciliation found no trace
+        of it (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching
+        engine): then this waits until it cannot — ending early once the order is heard of — and
+        says True, for a last look. A request still queued at the venue when "not placed" is said,
+        then placed, would be a second order once the caller sends the intent again."""
+        window = self.port.request_window_s()
+        if window is None or time.monotonic() >= lost_at + window:
+            return False
+        self.port.audit.event("reconcile_wait", venue=self.port.venue, client_id=client_id, window_s=window)
+        while (left := lost_at + window - time.monotonic()) > 0:
+            if self._current(client_id).status != "unknown":
+                break  # the private stream heard of it
+            await asyncio.sleep(min(left, WINDOW_POLL_S))
+        return self._current(client_id).status == "unknown"
 
     async def reconcile(self, client_id: str) -> Order | None:
         """What the venue knows of ``client_id``: its status by client id, else its place among the open

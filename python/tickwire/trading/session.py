@@ -49,6 +49,9 @@ log = logging.getLogger("tickwire.trading")
 
 # How much earlier than the send (on the venue's clock) the search for an order's fills starts.
 FILLS_SINCE_MARGIN_MS = 1000
+# Added to a venue's request window before a lost order is called absent: the venue clock's
+# estimate may be off by about a round trip.
+WINDOW_MARGIN_MS = 250
 
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
@@ -453,6 +456,18 @@ class TradingSession:
     def _forgotten(self, client_id: str) -> None:
         """The tracker forgot an order that ended ``tracker.retain_s`` ago: so does the session."""
         self.sent_at.pop(client_id, None)
+
+    def request_window_s(self) -> float | None:
+        """How long after a lost order request was last signed the venue may still act on it, where
+        the venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``), plus
+        how far the signer's clock runs ahead of the venue's and ``WINDOW_MARGIN_MS``; None where
+        nothing bounds it (reconciliation then concludes after its queries, as before)."""
+        window = getattr(self.grammar, "request_window_ms", None)
+        if window is None:
+            return None
+        signer_clock = getattr(self.signer, "clock", None)
+        ahead = signer_clock() - self.clock.sync.now_ms() if callable(signer_clock) else 0.0
+        return (float(window(self.signer)) + max(0.0, ahead) + WINDOW_MARGIN_MS) / 1000
 
     def sent_ms(self, client_id: str) -> int | None:
         """When ``client_id`` was sent (Unix ms on the venue's clock, which stamps its trades), the

@@ -25,6 +25,7 @@ from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms
 
 _STREAM_ID = "tickwire-user-data"
 AMEND_PATH = "/api/v3/order/amend/keepPriority"
+DEFAULT_RECV_WINDOW_MS = 5000  # the venue's, when a request names none
 _LOGON_ID = "tickwire-logon"
 
 
@@ -50,6 +51,14 @@ class Orders(BinanceGrammar):
     ws_connect_cost = rate.WS_CONNECT
     order_path = "/api/v3/order"
     open_orders_path = "/api/v3/openOrders"
+
+    def request_window_ms(self, signer: Any) -> float:
+        """How long after its ``timestamp`` the venue may still act on a signed request: its
+        ``recvWindow`` (5000 ms unless the signer sets one), checked on arrival and again right
+        before the matching engine (venues.md §1.1). An order the venue has not taken by then never
+        will be: reconciliation waits that long before calling a lost one absent."""
+        return float(getattr(signer, "recv_window", None) or DEFAULT_RECV_WINDOW_MS)
+
     info_path = "/api/v3/exchangeInfo"
     trades_path = "/api/v3/myTrades"
     ws_methods: ClassVar[Mapping[tuple[str, str], str]] = {
