@@ -195,3 +195,20 @@ def test_the_gateway_configs_repr_shows_no_nats_password() -> None:
     secret = "S3cretNatsPass"
     cfg = GatewayConfig.from_dict({"gateway": {"name": "g", "nats": [f"nats://tw:{secret}@127.0.0.1:4222"]}})
     assert secret not in repr(cfg)
+
+
+def test_the_gateway_configs_repr_shows_no_session_option() -> None:
+    """Session options may carry secrets (Tradefence's ``webhook_secret``, a token in an endpoint's
+    URL); the config's repr leaves them out (before 2026-12-05 it showed them)."""
+    hook, token = "Hook-secret-never-seen", "Url-token-never-seen"
+    cfg = GatewayConfig.from_dict(
+        {
+            "gateway": {"name": "g", "nats": ["nats://127.0.0.1:4222"]},
+            "account": [{"name": "a", "venue": "tradefence", "options": {"webhook_secret": hook}}],
+            "market": [
+                {"venue": "okx", "symbols": ["BTC-USDT"], "options": {"endpoints": [f"wss://x/?t={token}"]}}
+            ],
+        }
+    )
+    assert cfg.accounts[0].options["webhook_secret"] == hook  # read, only not shown
+    assert hook not in repr(cfg) and token not in repr(cfg)

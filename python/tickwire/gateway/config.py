@@ -35,7 +35,8 @@ class MarketConfig:
     venue: str
     symbols: tuple[str, ...]
     channels: tuple[str, ...] = ("book",)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Session options may carry secrets (a webhook secret, a token in an endpoint URL): not in the repr.
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AccountConfig:
     name: str
     venue: str
     env: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as MarketConfig's
 
 
 @dataclass(frozen=True)
