@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import tickwire
 from simbook import Recorder, assert_books_match, eventually
 from tickwire.sim import Simulator
@@ -200,7 +201,8 @@ def test_a_late_reply_to_a_superseded_htx_req_does_not_roll_the_synced_book_back
     run(go())
 
 
-def test_a_quiet_binance_book_is_proven_by_a_snapshot_after_a_reconnect() -> None:
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm"])
+def test_a_quiet_binance_book_is_proven_by_a_snapshot_after_a_reconnect(venue: str) -> None:
     """After the connection drops, a synced book waits for a message on the new connection to show
     nothing was missed. A quiet symbol sends none: about a second later the session asks for a REST
     snapshot. At the book's own id it proves the book (synced again, levels untouched); when the
@@ -208,24 +210,30 @@ def test_a_quiet_binance_book_is_proven_by_a_snapshot_after_a_reconnect() -> Non
     simulator's. Before, such a book stayed "not synced" until its next diff, however long."""
 
     async def go() -> None:
-        async with Simulator(["binance"], seed=3, rate=0, depth=25) as sim:
+        async with Simulator([venue], seed=3, rate=0, depth=25) as sim:
             rec = Recorder()
+
+            async def diffs() -> None:  # until the first sync (USDⓈ-M syncs from buffered diffs)
+                while True:
+                    sim.advance(1, venue, "BTCUSDT")
+                    await asyncio.sleep(0.05)
+
+            feeding = asyncio.create_task(diffs())
             async with tickwire.connect(
-                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec,
+                venue, ["BTCUSDT"], endpoints=sim.urls()[venue], on_status=rec,
                 clock_sync=None, **FAST,
             ) as md:  # fmt: skip
-                ep = sim.endpoint("binance")
-                sim.advance(1, "binance", "BTCUSDT")
-                await eventually(lambda: md.is_synced("BTCUSDT"), what="first sync")
-                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                feeding.cancel()  # from here the symbol is quiet
+                ep = sim.endpoint(venue)
+                await assert_books_match(md, sim, venue, ["BTCUSDT"])
                 for moved, connects in ((0, 2), (3, 3)):
                     before = md.book("BTCUSDT").levels("bid", 100), md.book("BTCUSDT").stats()["snapshots"]
                     ep.drop()
-                    sim.advance(moved, "binance", "BTCUSDT")  # published to nobody
+                    sim.advance(moved, venue, "BTCUSDT")  # published to nobody
                     await eventually(lambda n=connects: md.lines[0].connects == n, what="reconnected")
                     assert not md.is_synced("BTCUSDT")  # nothing vouched for it yet
                     await eventually(lambda: md.is_synced("BTCUSDT"), timeout=5, what="proven again")
-                    await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                    await assert_books_match(md, sim, venue, ["BTCUSDT"])
                     snapshots = md.book("BTCUSDT").stats()["snapshots"]
                     if moved:
                         assert snapshots == before[1] + 1

@@ -469,15 +469,15 @@ class MarketData:
         if self.adapter.snapshot_first:
             # Books that never synced take their snapshot now rather than after the first diff: a
             # quiet symbol may send none for a long time. The feed checks the first diff against it
-            # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides,
-            # by the next diff or, on a quiet symbol, by a snapshot (``prove_continuity``).
+            # (a gap resyncs), so the order is safe; after a reconnect the continuity check decides.
             for key in self.book_keys():
                 if not self._synced_book(key):
                     self.resyncer.request(key, "initial snapshot")
-            if line.connects > 1:
-                self._tasks = [t for t in self._tasks if not t.done()]
-                proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
-                self._tasks.append(asyncio.create_task(proof, name=f"tickwire-{self.venue}-continuity"))
+        if self.adapter.resync == "snapshot" and line.connects > 1:
+            # Continuity after a reconnect: the next diff, or on a quiet symbol a REST snapshot.
+            self._tasks = [t for t in self._tasks if not t.done()]
+            proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
+            self._tasks.append(asyncio.create_task(proof, name=f"tickwire-{self.venue}-continuity"))
 
     def _synced_book(self, key: str) -> bool:
         try:  # synced once, continuity after a reconnect left to the next message (not is_synced)
