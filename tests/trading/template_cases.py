@@ -56,6 +56,19 @@ def account(clock: Any = None, recv_window: int | None = None) -> SimAccount:
     )
 
 
+KEY2, SECRET2 = "tmpl-key-2", "tmpl-secret-2"
+
+
+def two_key_account() -> SimAccount:
+    """``account()`` whose venue also knows a second key of the same account (``KEY2``): a rotation's."""
+
+    def both(v: Any) -> None:
+        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+        v.add_key(ApiKey(KEY2, secret=SECRET2.encode(), account=KEY))
+
+    return replace(account(), register=both)
+
+
 def mac(text: str) -> str:
     return hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
 

@@ -21,12 +21,24 @@ import pytest
 import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from template_cases import KEY, SECRET, SYMBOL, TS, Frozen, account, below_bid, capture, mac, mantissas
+from template_cases import (
+    KEY,
+    KEY2,
+    SECRET2,
+    SYMBOL,
+    TS,
+    Frozen,
+    account,
+    below_bid,
+    capture,
+    mac,
+    mantissas,
+    two_key_account,
+)
 from tickwire import _core
 from tickwire.errors import InvalidOrder, NotSupported, TradingHalted
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
-from tickwire.sim.auth import ApiKey
 from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance
@@ -442,26 +454,20 @@ def test_templates_sign_with_hmac_keys_only() -> None:
 
 
 def test_after_a_key_rotation_templates_sign_with_the_new_key() -> None:
-    key2, secret2 = "tmpl-key-2", "tmpl-secret-2"
-
-    def both(v: Any) -> None:
-        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
-        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
-
-    a = replace(account(), register=both)
+    a = two_key_account()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         tmpl = tr.template(SYMBOL, "buy")
         price, qty = below_bid(a, sim, tr, 10)
         first = await tmpl.send(price, qty)
-        await tr.rotate(binance.Signer(key2, secret2))
+        await tr.rotate(binance.Signer(KEY2, SECRET2))
         sim.venue("binance").keys.pop(KEY)  # the old key revoked: only the new one signs now
         second = await tmpl.send(price - tr.rules[SYMBOL].tick_size, qty)
         assert (first.status, second.status) == ("new", "new")
         assert [o.account for o in a.orders(sim)] == [KEY, KEY]
         assert tmpl.rest is not None
         p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
-        assert b"\r\nX-MBX-APIKEY: " + key2.encode() + b"\r\n" in tmpl.rest.fill(p, q, "c", 1)
+        assert b"\r\nX-MBX-APIKEY: " + KEY2.encode() + b"\r\n" in tmpl.rest.fill(p, q, "c", 1)
 
     a.run(body)
 

@@ -43,7 +43,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
-from tickwire.trading.wire import Wire
+from tickwire.trading.wire import Wire, unsent
 
 log = logging.getLogger("tickwire.trading")
 
@@ -162,6 +162,8 @@ class TradingSession:
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
         # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
         self.halted: str | None = None
+        # close() has begun: no new order is written (it could be neither answered nor reconciled).
+        self.closing = False
         # Quote rules armed on market data for this session's templates (trading/quote.py).
         self.quotes: list[Any] = []
         # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
@@ -230,6 +232,7 @@ class TradingSession:
             self.audit.event("adopted", venue=self.venue, client_ids=ids)
 
     async def close(self) -> None:
+        self.closing = True
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
         if self.dead_man is not None:
@@ -380,6 +383,8 @@ class TradingSession:
 
     def refuse_if_halted(self, what: str) -> None:
         """Raises :class:`TradingHalted` (and audits the refusal of ``what``) after :meth:`kill`."""
+        if self.closing:
+            raise unsent(TransportError(f"{self.venue}: {what} refused: the session is closing"))
         if self.halted is not None:
             e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
             e.reason = self.halted

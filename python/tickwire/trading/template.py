@@ -97,6 +97,9 @@ class OrderTemplate(Answering):
         self.session = session
         self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
         self.rules: InstrumentRules = rules
+        # The session's rules map this template's were read from: ``load_rules`` replaces the map,
+        # so one identity check per send (not a lookup) sees a refresh.
+        self._rules_map = session.rules
         self.price_scale, self.qty_scale = scales(rules, type == "market")
         self._numbers = Scaled(symbol, side, type == "market", rules, self.price_scale, self.qty_scale)
         # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
@@ -178,6 +181,32 @@ class OrderTemplate(Answering):
         if self._rest is None and (self._ws is None or s.orders_ws is None):
             raise NotSupported(f"{s.venue}: order templates need its order socket (transport 'ws'/'auto')")
 
+    def _refresh_rules(self) -> None:
+        """The session's rules were fetched anew (``load_rules``): where this symbol's changed, the
+        forms are rebuilt to check them. The template's scales stay (its ints keep their meaning);
+        rules finer than them refuse every order (``NotSupported``: build a new template)."""
+        rules = self.session.rules.get(self.symbol)
+        if rules is None:
+            raise InvalidOrder(f"{self.session.venue}: unknown symbol {self.symbol!r}")
+        if rules != self.rules:
+            ps, qs = scales(rules, self.type == "market")
+            if ps > self.price_scale or qs > self.qty_scale:
+                raise NotSupported(
+                    f"{self.symbol}: the refreshed rules need finer scales than the template's "
+                    f"({ps}/{qs} > {self.price_scale}/{self.qty_scale}): build a new template"
+                )
+            before = self.rules, self._numbers
+            self.rules = rules
+            self._numbers = Scaled(
+                self.symbol, self.side, self.type == "market", rules, self.price_scale, self.qty_scale
+            )
+            try:
+                self._build()
+            except BaseException:  # tried again on the next send: nothing goes out on the old forms
+                self.rules, self._numbers = before
+                raise
+        self._rules_map = self.session.rules
+
     def _fresh(self) -> None:
         """Rebuilt when what the bytes carry besides the key changed (Kraken's socket token,
         Tradefence's and Clarofinlore's access tokens)."""
@@ -226,6 +255,8 @@ class OrderTemplate(Answering):
         written), its client id and request id go back. A resend's ``cid`` was written: never given
         back, or another order could carry it."""
         s = self.session
+        if s.signer is not self._signer:  # rotated since the send began (a budget wait, a resend)
+            self._build()
         ws = s.orders_ws if self._socket_up() else None
         rid = ws.next_id() if ws is not None else ""
         ts = s.signer.clock()
@@ -268,12 +299,14 @@ class OrderTemplate(Answering):
         The order is registered with the tracker right after the write, in the same step of the
         event loop (no answer or stream event can arrive before it is tracked)."""
         s = self.session
-        if self._fast and type(qty) is int and s.halted is None:
+        if s.rules is not self._rules_map:  # refreshed (load_rules): checked by the new ones
+            self._refresh_rules()
+        if self._fast and type(qty) is int and s.halted is None and not s.closing:
             if price is None if self._market else type(price) is int:
                 task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
                 if task is not None:
                     return task
-        if s.halted is not None:
+        if s.halted is not None or s.closing:
             s.refuse_if_halted("template send")
         p, q = self._numbers.mantissas(price, qty)
         if s.signer is not self._signer:  # rotated to a new key: its bytes
@@ -295,13 +328,16 @@ class OrderTemplate(Answering):
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
-            if (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
+            ws_only = s.transport == "ws" and s.orders_ws is not None
+            rest = ws is None and s.wire.http is not None and not ws_only
+            # Charged only where the bytes can go now (a closed session's send is refused unsent).
+            if (ws is not None or rest) and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
                 taken = True
                 try:
                     if ws is not None:
                         written = ws.write(data, rid)
-                    elif s.wire.http is not None and not (s.transport == "ws" and s.orders_ws is not None):
-                        written = s.wire.http.write_raw(data)
+                    else:
+                        written = s.wire.http.write_raw(data)  # type: ignore[union-attr]
                 except TransportError as e:  # the write raised: the bytes may be out
                     return self._unsure(self._track(p, q, cid, ws is not None), e)
                 if written is not None:
@@ -373,7 +409,9 @@ class OrderTemplate(Answering):
         nothing can take it at once (no form for it, no idle connection, the dead-man switch not
         armed on the symbol yet). Forms for a rotated key are rebuilt first."""
         s = self.session
-        if s.signer is not self._signer:
+        if s.rules is not self._rules_map:
+            self._refresh_rules()
+        elif s.signer is not self._signer:
             self._build()
         if not (s.dead_man is None or s.dead_man.covers(self.symbol)):
             return None

@@ -82,6 +82,8 @@ class Answering:
                 started = time.monotonic()
                 try:
                     if written is None:
+                        if wire.http is None:  # closed: as place_order, refused before the budget
+                            raise unsent(TransportError(f"{s.venue}: trading session is not started"))
                         if s.dead_man is not None:
                             await s.dead_man.cover(self.symbol)
                         gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
