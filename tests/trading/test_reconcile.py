@@ -95,7 +95,7 @@ def test_a_binance_order_request_the_venue_takes_after_the_queries_is_found_not_
 
 
 def test_an_order_found_absent_and_then_processed_late_is_reopened() -> None:
-    a = account()
+    a = account(recv_window=1000)  # called absent once its 1 s window passed
     notes: list[str] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -118,7 +118,7 @@ def test_an_order_found_absent_and_then_processed_late_is_reopened() -> None:
 
 
 def test_the_fills_of_an_order_processed_late_are_counted_once() -> None:
-    a = account()
+    a = account(recv_window=1000)  # called absent once its 1 s window passed
     fills: list[Any] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:

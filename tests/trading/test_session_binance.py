@@ -196,7 +196,10 @@ def test_the_threaded_handle_waits_for_an_orders_outcome_not_a_time_out() -> Non
         asyncio.run(control(urls, "/keys", {"venue": "binance", "args": {"key": KEY, "secret": SECRET}}))
         asyncio.run(control(urls, "/fund", {"venue": "binance", "account": KEY, "balances": BINANCE.funds}))
         tr = tickwire.trade_threaded(
-            "binance", credentials=binance.Signer(KEY, SECRET), endpoints=urls["binance"], timeout=0.5
+            "binance",
+            credentials=binance.Signer(KEY, SECRET, recv_window=1000),
+            endpoints=urls["binance"],
+            timeout=0.5,
         )
         try:
             tr.timeout = 0.2  # shorter than the call: the answer's 0.5 s, then reconciliation's queries

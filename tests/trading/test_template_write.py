@@ -64,7 +64,7 @@ def _set(tr: TradingSession, trap: _Trap) -> None:
 @pytest.mark.parametrize("path", ["fire", "slow", "place"])
 @pytest.mark.parametrize("transport", ["rest", "ws"])
 def test_a_write_that_raises_is_reconciled_never_resent(transport: str, path: str, out: bool) -> None:
-    a = account()
+    a = account(recv_window=1000)  # "not placed" once the request's window passed: 1 s, not 5
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         assert (tr.orders_ws is not None and tr.orders_ws.connected) == (transport == "ws")
