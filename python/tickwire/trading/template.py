@@ -329,15 +329,16 @@ class OrderTemplate(Answering):
             order: Order | None = None
             dm, taken = s.dead_man, False
             ws_only = s.transport == "ws" and s.orders_ws is not None
-            rest = ws is None and s.wire.http is not None and not ws_only
+            http = s.wire.http if ws is None and not ws_only else None
             # Charged only where the bytes can go now (a closed session's send is refused unsent).
-            if (ws is not None or rest) and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
+            somewhere = ws is not None or http is not None
+            if somewhere and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
                 taken = True
                 try:
                     if ws is not None:
                         written = ws.write(data, rid)
-                    else:
-                        written = s.wire.http.write_raw(data)  # type: ignore[union-attr]
+                    elif http is not None:
+                        written = http.write_raw(data)
                 except TransportError as e:  # the write raised: the bytes may be out
                     return self._unsure(self._track(p, q, cid, ws is not None), e)
                 if written is not None:
