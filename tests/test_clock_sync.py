@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time, sync_venue
+from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time, sync_venue, wall_minus_monotonic_ns
 from tickwire.errors import VenueError
 from tickwire.sim import Simulator
 from tickwire.transport.http import HttpClient
@@ -256,3 +257,15 @@ def test_a_stamp_is_read_on_the_venues_clock_never_later_than_it_was(
     assert clock.offset_ms == pytest.approx(offset_now)
     got = clock.venue_ms_at(s)
     assert early_ms <= true_then - got <= early_ms + 1  # (+1: the millisecond it falls in)
+
+
+def test_wall_minus_monotonic_maps_a_monotonic_reading_between_the_wall_readings_around_it() -> None:
+    """The offset other processes' wall-clock stamps are moved with (gateway book stamps): a
+    monotonic reading taken between two wall readings lands between them once moved."""
+    for _ in range(20):
+        off = wall_minus_monotonic_ns()
+        w1 = time.time_ns()
+        m = time.monotonic_ns()
+        w2 = time.time_ns()
+        # 20 µs of slack: the offset is exact to half its tightest bracket, not to the nanosecond.
+        assert w1 - 20_000 <= m + off <= w2 + 20_000

@@ -36,6 +36,21 @@ MAX_DRIFT_PPM = 500.0
 STEP_DRIFT_PPM = 100.0
 
 
+def wall_minus_monotonic_ns() -> int:
+    """``time.time_ns() - time.monotonic_ns()`` now, the wall reading bracketed by two monotonic
+    ones (the tightest of a few), so that processes on one host map a monotonic stamp onto the wall
+    clock and back alike. Reading the two clocks one after the other instead errs by whatever
+    preemption falls between the reads — milliseconds on a loaded machine. Slewing moves both
+    clocks together; only a step of the wall clock changes the result."""
+    best = (1 << 62, 0)
+    for _ in range(9):
+        a = time.monotonic_ns()
+        w = time.time_ns()
+        b = time.monotonic_ns()
+        best = min(best, (b - a, w - (a + b) // 2))
+    return best[1]
+
+
 class Stamp(NamedTuple):
     """A moment as ``ClockSync.stamp`` took it: our clock (Unix ms) and the venue's offset then."""
 

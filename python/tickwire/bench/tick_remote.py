@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from tickwire.bench.peers import QTY_LOTS, Contender
+from tickwire.clock import wall_minus_monotonic_ns
 from tickwire.sim.process import url_process
 
 GATEWAY = "bench"
@@ -158,7 +159,7 @@ class Remote(Contender):
 
     def report(self) -> dict[str, Any]:
         out = super().report()
-        off = _wall_minus_monotonic()
+        off = wall_minus_monotonic_ns()
         out["segments"] = [[gw - off, recv, cb, task] for gw, recv, cb, task in self.rows]
         out["errors"] = list(self.errors)
         self.rows.clear()
@@ -170,15 +171,3 @@ class Remote(Contender):
             await asyncio.wait(list(self.tasks), timeout=5)
         await self.md.__aexit__(None, None, None)
         await self.tr.__aexit__(None, None, None)
-
-
-def _wall_minus_monotonic() -> int:
-    """``time.time_ns() - time.monotonic_ns()`` now, read between two monotonic readings (the
-    closest of a few), to move another process's wall-clock stamp onto the monotonic clock."""
-    best = (1 << 62, 0)
-    for _ in range(9):
-        a = time.monotonic_ns()
-        w = time.time_ns()
-        b = time.monotonic_ns()
-        best = min(best, (b - a, w - (a + b) // 2))
-    return best[1]

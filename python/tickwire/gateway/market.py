@@ -21,6 +21,7 @@ from tickwire import connect
 from tickwire._core import Bbo, OrderBook, Trade, bus_bbo, bus_header, bus_trade
 from tickwire.bus import subjects
 from tickwire.bus.publish import publish_now
+from tickwire.clock import wall_minus_monotonic_ns
 from tickwire.gateway.config import MarketConfig
 from tickwire.session.events import StatusEvent
 
@@ -29,6 +30,9 @@ log = logging.getLogger("tickwire.gateway")
 # How often every book is looked at for a change the callbacks did not announce (a resync applied
 # off the frame path, a reconnect that emptied the books): take_delta is a no-op when nothing changed.
 SWEEP_S = 0.05
+# How long a wall-minus-monotonic offset is reused for stamping books (it changes only when the wall
+# clock is stepped).
+OFFSET_REFRESH_NS = 1_000_000_000
 
 
 class MarketPublisher:
@@ -64,6 +68,7 @@ class MarketPublisher:
         # unsynced is announced again the moment it is synced (``_on_book``), not a beat later.
         self._told: dict[str, bool] = {}
         self._recheck_due = False
+        self._offset_ns, self._offset_at = wall_minus_monotonic_ns(), time.monotonic_ns()
         self._closed = False
 
     def _subject(self, symbol: str, channel: str) -> str:
@@ -79,8 +84,14 @@ class MarketPublisher:
         # The stamp is when the venue's frame was read (its monotonic receive time on the wall
         # clock), so a consumer's bus stage covers gateway receive → its own callback.
         recv = book.recv_ns
-        now = time.time_ns()
-        self._publish_book(book.symbol, now if recv is None else now - (time.monotonic_ns() - recv))
+        if recv is None:
+            self._publish_book(book.symbol)
+            return
+        # One offset for a while, not two clock reads per book: a preemption between those reads
+        # moved the stamp by as long as it lasted, before the venue had even written the frame.
+        if recv - self._offset_at > OFFSET_REFRESH_NS:
+            self._offset_ns, self._offset_at = wall_minus_monotonic_ns(), recv
+        self._publish_book(book.symbol, recv + self._offset_ns)
 
     def book_states(self) -> dict[str, Any]:
         """Per book key, whether this gateway's book is in sync and, after its venue connection came
