@@ -49,8 +49,12 @@ def test_my_trades_and_all_orders_from_the_engine() -> None:
                 "GET", "/api/v3/myTrades", symbol="BTCUSDT", orderId=str(rest_order["orderId"])
             )
             assert none == []
+            # "If fromId is set, it will get id >= that fromId. Otherwise most recent trades are
+            # returned": a page without fromId is the newest, with it the first from that id.
             s, limited = await call("GET", "/api/v3/myTrades", symbol="BTCUSDT", limit="1")
-            assert limited == trades[:1]
+            assert limited == trades[-1:]
+            s, first = await call("GET", "/api/v3/myTrades", symbol="BTCUSDT", fromId="0", limit="1")
+            assert first == trades[:1]
             assert (await call("GET", "/api/v3/myTrades"))[1]["code"] == -1102
 
             s, orders = await call("GET", "/api/v3/allOrders", symbol="BTCUSDT")

@@ -15,6 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from pytest import MonkeyPatch
 from session_cases import SimAccount, settle
 from tickwire.sim import Simulator
 from tickwire.sim.market import ASK, BID
@@ -57,6 +58,15 @@ def crowd(sim: Simulator, a: SimAccount, n: int) -> int:
             v.on_step(a.symbol, step)
         made += len(o.fills)
     return made
+
+
+def sweep(sim: Simulator, tr: TradingSession, a: SimAccount) -> tuple[Decimal, Decimal]:
+    """An IOC buy's quantity and price that take every ask level the simulator shows, one fill a
+    level."""
+    book = sim.book(a.venue, a.symbol)
+    far = book.asks[-1][0]
+    qty = a.size(tr, far, 1) + sum((q for _, q in book.asks), Decimal(0))
+    return (qty / tr.rules[a.symbol].lot_size).to_integral_value() * tr.rules[a.symbol].lot_size, far
 
 
 @pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
@@ -104,11 +114,7 @@ def test_every_page_of_an_orders_fills_is_read(
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         ep = sim.endpoint(a.venue, 0)
-        book = sim.book(a.venue, a.symbol)
-        far = book.asks[-1][0]
-        qty = a.size(tr, far, 1) + sum((q for _, q in book.asks), Decimal(0))
-        qty = (qty / tr.rules[a.symbol].lot_size).to_integral_value() * tr.rules[a.symbol].lot_size
-        o = await tr.place_order(a.symbol, "buy", "limit", qty, far, tif="IOC")
+        o = await tr.place_order(a.symbol, "buy", "limit", *sweep(sim, tr, a), tif="IOC")
         [theirs] = a.orders(sim, o.client_id)
         assert len(theirs.fills) >= 9, f"the buy swept {len(theirs.fills)} levels"
         assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
@@ -135,7 +141,7 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
         ep = sim.endpoint(a.venue, 0)
         v = sim.venue(a.venue)
         bid, _ = a.touch(sim)
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 300), bid)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)
         [theirs] = a.orders(sim, o.client_id)
         for _ in range(50_000):
             if theirs.fills:
@@ -148,6 +154,32 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
         asked = len(ep.exchanges)
         await tr.order_status(a.symbol, client_id=o.client_id)
         assert len(ep.exchanges) == asked + 1 and len(fills) == len(theirs.fills)
+
+    a.run(body, private_stream=False, on_fill=fills.append)
+
+
+def test_every_page_of_a_binance_orders_fills_is_read_from_its_oldest(monkeypatch: MonkeyPatch) -> None:
+    """Binance spot's per-order listing (``orderId``) without ``fromId`` gives the order's most recent
+    trades, a page of them: an order with more fills than a page lost its oldest. Pages of 4 (the
+    grammar's page size lowered), no private stream: an IOC buy sweeps the ask side, one fill a level,
+    and its answer (the fills in it) is lost. The session finds the order filled and fetches its
+    executions from its oldest (``orderId`` + ``fromId``, a documented combination), every page:
+    ``on_fill`` hears the simulator's fills of it, each once (before: the newest 4)."""
+    a = replace(_acct("test_session_binance", "BINANCE"), funds={"USDT": "1e10", "BTC": "100"})
+    monkeypatch.setattr(importlib.import_module("tickwire.venues.binance.common"), "FILLS_PAGE", 4)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        ep.lose_answer(a.place_op)
+        o = await tr.place_order(a.symbol, "buy", "limit", *sweep(sim, tr, a), tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert len(theirs.fills) >= 9, f"the buy swept {len(theirs.fills)} levels"
+        assert o.filled == Decimal(theirs.filled) * sim.venue(a.venue).instruments[a.symbol].lot
+        await settle(lambda: len(fills) >= len(theirs.fills), "the order's fills")
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        pages = sum(1 for _, x, _, _ in ep.exchanges if x == "GET /api/v3/myTrades")
+        assert -(-len(theirs.fills) // 4) <= pages <= len(theirs.fills) // 4 + 1
 
     a.run(body, private_stream=False, on_fill=fills.append)
 
@@ -228,7 +260,7 @@ def test_a_streamed_fill_whose_fills_query_drops_still_reaches_on_fill() -> None
         heard: list[Fill] = []
         tr._user_on_fill = heard.append
         bid, _ = a.touch(sim)
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 50), bid)  # rests at the bid
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)  # rests at the bid
         sim.endpoint(a.venue, 0).lose_answer(CB_FILLS, times=2)
         for _ in range(400):  # the market trades into the resting order
             sim.advance(1, a.venue, a.symbol)

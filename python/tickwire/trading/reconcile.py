@@ -331,14 +331,15 @@ class Reconciler:
         # The order's own executions where the venue lists them (exact, whatever the clocks), else
         # the trades since it was sent; page after page either way (however much else traded since, a
         # first page of the newest fills can be all other orders'), until the fills found make the
-        # quantity sought: the listings read here that page run newest first (Binance's per-order
-        # answer, oldest first, is one page).
+        # quantity sought. A listing that runs oldest first (Binance's per-order one) is read until
+        # it holds all the order filled: an adopted order's newest fills are at its end.
         if by_order is not None:
             call = by_order(o.symbol, o.order_id)
         else:
             call = p.grammar.fills(o.symbol, p.sent_ms(client_id))
         base = p.tracker.adopted_base(client_id)
-        sought = o.filled - (base or Decimal(0))
+        oldest_first = by_order is not None and getattr(p.grammar, "order_fills_oldest_first", False)
+        sought = o.filled - (Decimal(0) if base is None or oldest_first else base)
         found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
         got = Decimal(0)
         try:

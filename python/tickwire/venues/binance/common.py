@@ -86,6 +86,10 @@ class BinanceGrammar:
     open_orders_path: ClassVar[str]
     info_path: ClassVar[str]
     trades_path: ClassVar[str]  # the account's trades (``myTrades``, ``userTrades``)
+    # One order's trades paged from its oldest (``orderId`` + ``fromId``): spot's documented
+    # combinations list the pair ("symbol + orderId + fromId"); USDⓈ-M's ``userTrades`` names none.
+    order_fills_paged: ClassVar[bool] = False
+    order_fills_oldest_first: ClassVar[bool] = True  # as every ``myTrades``/``userTrades`` answer
     # WS API methods of the REST calls the grammar builds (the same parameters and answers).
     ws_methods: ClassVar[Mapping[tuple[str, str], str]]
 
@@ -116,17 +120,21 @@ class BinanceGrammar:
         return Call("GET", self.trades_path, p)
 
     def order_fills(self, symbol: str, order_id: str) -> Call:
-        """One order's executions, oldest first (``orderId``; its most recent, up to 1000)."""
-        return Call(
-            "GET", self.trades_path, {"symbol": symbol, "orderId": order_id, "limit": str(FILLS_PAGE)}
-        )
+        """One order's executions, oldest first: from its first (``orderId`` + ``fromId`` 0, then
+        page after page) where the venue documents the pair (``order_fills_paged``), else its most
+        recent page (``orderId`` alone: without ``fromId`` the venue lists the newest trades)."""
+        p = {"symbol": symbol, "orderId": order_id}
+        if self.order_fills_paged:
+            p["fromId"] = "0"
+        p["limit"] = str(FILLS_PAGE)
+        return Call("GET", self.trades_path, p)
 
     def next_page(self, call: Call, body: Any) -> Call | None:
-        """The trade search's next page: after a full page of trades from a start time (listed
-        oldest first), those from the page's last id on (``fromId``, which goes with ``symbol`` alone
-        or with ``orderId``, never with a time range). One order's trades (``orderId``) are one
-        answer, its most recent; the other listings come whole."""
-        if call.path != self.trades_path or "orderId" in call.params:
+        """The trade search's next page: after a full page of trades from a start time or an id
+        (listed oldest first), those from the page's last id on (``fromId``, which goes with
+        ``symbol`` alone or with ``orderId``, never with a time range). One order's trades asked
+        without ``fromId`` are one answer, its most recent; the other listings come whole."""
+        if call.path != self.trades_path or ("orderId" in call.params and "fromId" not in call.params):
             return None
         if not isinstance(body, list) or not body or len(body) < int(call.params.get("limit", "500")):
             return None

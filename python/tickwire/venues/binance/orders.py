@@ -61,6 +61,7 @@ class Orders(BinanceGrammar):
 
     info_path = "/api/v3/exchangeInfo"
     trades_path = "/api/v3/myTrades"
+    order_fills_paged = True
     ws_methods: ClassVar[Mapping[tuple[str, str], str]] = {
         ("POST", "/api/v3/order"): "order.place",
         ("DELETE", "/api/v3/order"): "order.cancel",

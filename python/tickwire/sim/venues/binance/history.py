@@ -2,7 +2,8 @@
 ``GET /api/v3/myTrades`` (``symbol``; ``orderId``, ``startTime``/``endTime``, ``fromId``, ``limit``
 ≤ 1000, default 500) and ``GET /api/v3/allOrders`` (``symbol``; ``orderId`` = from that id,
 ``startTime``/``endTime``, ``limit``), also as the WS API's ``myTrades`` and ``allOrders``. Each fill
-is listed once, under the trade id it had on the public ``@trade`` stream, oldest first.
+is listed once, under the trade id it had on the public ``@trade`` stream, oldest first; without
+``fromId`` or ``startTime``, the most recent ``limit`` of them.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class BinanceHistory:
             and (end is None or f.time_ms <= end)
         ]
         rows.sort(key=lambda r: (r[1].trade_id, r[0].id))
+        # "If fromId is set, it will get id >= that fromId. Otherwise most recent trades are
+        # returned" (still oldest first); from a start time, the first after it.
+        if from_id is None and start is None:
+            return symbol, rows[-limit:]
         return symbol, rows[:limit]
 
     def my_trades(self, account: str, params: dict[str, str]) -> Response:
