@@ -69,6 +69,12 @@ DOCUMENTED = [
     ("bybit", 20006, "duplicate reqId", errors.DuplicateOrder),
     ("bybit", 10001, "params error", errors.OrderRejected),
     ("bybit", 10006, "Too many visits!", errors.RateLimitError),
+    # bybit-exchange.github.io/docs/v5/error: UTA "10000 Server Timeout" (the request may have reached
+    # the engine, as Binance's -1007), "10018 Exceeded the IP Rate Limit."; WS OE "20003 Too frequent
+    # requests under the same session".
+    ("bybit", 10000, "Server Timeout", errors.UnknownOutcome),
+    ("bybit", 10018, "Exceeded the IP Rate Limit.", errors.RateLimitError),
+    ("bybit", 20003, "Too frequent requests under the same session", errors.RateLimitError),
     ("kraken", "EOrder:Insufficient funds", "", errors.InsufficientFunds),
     ("kraken", "EOrder:Unknown order", "", errors.OrderNotFound),
     ("kraken", "EOrder:Invalid price", "", errors.OrderRejected),

@@ -130,6 +130,27 @@ class TestBinanceEd25519(SocketCases):
         a.run(body, transport="ws")
 
 
+def test_a_logged_on_request_carries_the_recv_window_its_reconciliation_waits_out() -> None:
+    # venues.md §1.1: recvWindow is optional, the venue's default 5000 ms when a request names none; §1.3:
+    # after session.logon a request drops apiKey and signature but is still a SIGNED request with its
+    # timestamp. Reconciliation calls a lost order absent once ``request_window_ms`` has passed: the
+    # venue must stop acting on the request by then, so the request carries that window, as a
+    # request signed by an HMAC key does.
+    g = binance.Orders()
+    order = Order(
+        venue="binance", symbol="BTCUSDT", side="buy", type="limit", qty=Decimal("0.01"),
+        price=Decimal("100"), client_id="c1",
+    )  # fmt: skip
+    for signer in (
+        binance.Signer("trade-ed-key", private_key_pem=_ED_PEM, recv_window=1000),
+        binance.Signer(KEY, SECRET, recv_window=1000),
+    ):
+        for call in (g.new_order(order), g.cancel("BTCUSDT", "c1", None)):
+            params = orjson.loads(g.ws_request(call, signer, "r1") or b"{}")["params"]
+            venue_window = float(params.get("recvWindow", binance.orders.DEFAULT_RECV_WINDOW_MS))
+            assert venue_window == g.request_window_ms(signer) == 1000, (signer.key_type, call.method)
+
+
 # A session opened from market data, and one on a background thread -------------------------------
 
 

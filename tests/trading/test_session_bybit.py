@@ -22,6 +22,7 @@ from tickwire.errors import (
     InsufficientFunds,
     OrderNotFound,
     OrderRejected,
+    RateLimitError,
     UnknownOutcome,
 )
 from tickwire.sim import Simulator
@@ -139,6 +140,28 @@ def test_errors_come_from_retcode_on_http_200() -> None:
         g.read_answer(200, answer({"retCode": 10016, "retMsg": "Internal error.", "result": {}}))
     with pytest.raises(OrderRejected):
         g.read_answer(200, answer({"retCode": 10001, "retMsg": "params error", "result": {}}))
+
+
+def test_a_server_timeout_is_an_unknown_outcome_and_the_rate_codes_are_rate_limits() -> None:
+    # bybit-exchange.github.io/docs/v5/error: "10000 Server Timeout" (the order may exist: reconcile,
+    # never record it rejected), "10018 Exceeded the IP Rate Limit." and, on the trade socket, "20003
+    # Too frequent requests under the same session" (wait and send again, not a rejection). Bybit
+    # answers them with HTTP 200, as every retCode.
+    g = bybit.Orders()
+    timeout = {"retCode": 10000, "retMsg": "Server Timeout", "result": {}}
+    with pytest.raises(UnknownOutcome):
+        g.read_answer(200, orjson.dumps(timeout))
+    ws = {"reqId": "tw1", "op": "order.create", "data": {}}
+    with pytest.raises(UnknownOutcome):
+        g.read_ws_answer({**ws, "retCode": 10000, "retMsg": "Server Timeout"})
+    with pytest.raises(RateLimitError):
+        g.read_answer(
+            200, orjson.dumps({"retCode": 10018, "retMsg": "Exceeded the IP Rate Limit.", "result": {}})
+        )
+    with pytest.raises(RateLimitError):
+        g.read_ws_answer({**ws, "retCode": 20003, "retMsg": "Too frequent requests under the same session"})
+    # An IP refusal blocks the IP limit, as the HTTP 403 does.
+    assert [lim.name for lim in g.limits if "10018" in lim.codes] == ["IP"]
 
 
 # The sockets: /v5/private (the order and execution topics) and /v5/trade (order ops), auth first -------

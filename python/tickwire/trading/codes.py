@@ -140,8 +140,10 @@ _BYBIT: dict[int, ErrorClass] = {
     10004: AuthError,  # error sign
     10005: AuthError,  # permission denied
     10006: RateLimitError,  # too many visits
+    10018: RateLimitError,  # exceeded the IP rate limit
     10403: RateLimitError,  # over the IP limit
     10429: RateLimitError,  # system frequency protection
+    20003: RateLimitError,  # too frequent requests under the same (trade socket) session
     10019: OrderRejected,  # trade service restarting: new requests are not accepted
     20006: DuplicateOrder,  # duplicate reqId on the trade WebSocket
     110001: OrderNotFound,  # order does not exist
@@ -152,7 +154,8 @@ _BYBIT: dict[int, ErrorClass] = {
     170131: InsufficientFunds,  # spot: insufficient balance
     170213: OrderNotFound,  # spot: order does not exist
 }
-_BYBIT_UNKNOWN = frozenset({"10016"})  # internal/server error: the request may have reached the engine
+# Internal/server error and "10000 Server Timeout" (docs/v5/error): the request may have reached the engine.
+_BYBIT_UNKNOWN = frozenset({"10000", "10016"})
 
 # Kraken: support.kraken.com "API error messages" and docs.kraken.com "Error messages"; WS v2 answers
 # carry the same strings in "error". Codes match with any ":detail" after them stripped

@@ -205,7 +205,11 @@ class Orders(BinanceGrammar):
         if method is None:
             return None
         params: dict[str, Any] = dict(call.params)
-        params["timestamp"] = signer.ws_signed_params({})["timestamp"]  # the signer's (venue) clock
+        signed = signer.ws_signed_params({})
+        params["timestamp"] = signed["timestamp"]  # the signer's (venue) clock
+        if "recvWindow" in signed:
+            # Without it the venue applies its 5000 ms, not the window reconciliation waits out.
+            params["recvWindow"] = signed["recvWindow"]
         return orjson.dumps({"id": request_id, "method": method, "params": params})
 
     def stream_subscribe(self, signer: Any) -> bytes:

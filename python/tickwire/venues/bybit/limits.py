@@ -25,7 +25,7 @@ IP_BAN_S = 600.0  # "wait for at least 10 minutes"
 _UID = frozenset({"10006"})
 
 LIMITS = (
-    Limit("IP", 600, 5.0, "ip", frozenset({"403"})),
+    Limit("IP", 600, 5.0, "ip", frozenset({"403", "10018"})),  # 10018: "Exceeded the IP Rate Limit."
     Limit("CREATE", 20, 1.0, "account", _UID),
     Limit("AMEND", 10, 1.0, "account", _UID),
     Limit("CANCEL", 20, 1.0, "account", _UID),
