@@ -62,6 +62,11 @@ DOCUMENTED = [
     ("okx", "51603", "Order does not exist", errors.OrderNotFound),
     ("okx", "51000", "Parameter sz error", errors.OrderRejected),
     ("okx", "50004", "API endpoint request timeout", errors.UnknownOutcome),
+    # OKX's general table: 50001 "Service temporarily unavailable" (HTTP 503), 50026 "System error"
+    # (HTTP 500). Over REST the 5xx says the request may have reached the engine; an order socket's
+    # answer has no HTTP status, so the code alone has to say it (passed here with a 400).
+    ("okx", "50001", "Service temporarily unavailable, please try again later.", errors.UnknownOutcome),
+    ("okx", "50026", "System error, please try again later.", errors.UnknownOutcome),
     ("okx", "50011", "Rate limit reached", errors.RateLimitError),
     ("bybit", 110001, "Order does not exist.", errors.OrderNotFound),
     ("bybit", 110007, "ab not enough for new order", errors.InsufficientFunds),

@@ -131,6 +131,10 @@ _OKX: dict[int, ErrorClass] = {
     51400: OrderNotFound,  # cancellation failed: order filled, canceled or does not exist
     51603: OrderNotFound,  # order does not exist
 }
+# 50004, and the two server failures OKX answers over REST with a 5xx (50001 "Service temporarily
+# unavailable" 503, 50026 "System error" 500): an order socket's answer carries no HTTP status, so the
+# code alone says the request may have reached the engine.
+_OKX_UNKNOWN = frozenset({"50004", "50001", "50026"})
 
 # Bybit v5: bybit-exchange/docs docs/v5/error.mdx; venues.md 3.4 (20006 duplicate reqId, 10016/10019
 # service restarting).
@@ -316,7 +320,7 @@ _CLAROFINLORE: dict[int, ErrorClass] = {1001: InsufficientFunds}  # "1001 insuff
 CODES: dict[str, VenueCodes] = {
     "binance": VenueCodes(_c(_BINANCE), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
     "binance-usdm": VenueCodes(_c(_BINANCE_USDM), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
-    "okx": VenueCodes(_c(_OKX), frozenset({"50004"})),
+    "okx": VenueCodes(_c(_OKX), _OKX_UNKNOWN),
     "bybit": VenueCodes(_c(_BYBIT), _BYBIT_UNKNOWN),
     "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
     "coinbase": VenueCodes(_c(_COINBASE)),
