@@ -202,6 +202,32 @@ def test_sign_request_signs_query_plus_body_and_keeps_param_order() -> None:
     assert req.body == "x=1"
 
 
+# venues.md §1.1: "The default is 5000 and the maximum is 60000" — a larger window is refused on
+# every signed request (the simulator answers -1131), so the signer refuses it when it is set.
+@pytest.mark.parametrize("rw", [-1, 0, binance.MAX_RECV_WINDOW + 1, 10**30])
+def test_a_recv_window_binance_refuses_is_refused_when_set(rw: int) -> None:
+    with pytest.raises(ValueError, match=r"recv_window must be 1\.\.60000"):
+        binance.Signer("key", SECRET, recv_window=rw)
+    s = binance.Signer("key", SECRET, recv_window=1000)
+    with pytest.raises(ValueError):
+        s.recv_window = rw
+    assert s.recv_window == 1000
+
+
+@pytest.mark.parametrize("rw", [5000.0, "5000", True])
+def test_a_recv_window_that_is_not_whole_ms_is_refused(rw: object) -> None:
+    with pytest.raises(TypeError, match="recv_window must be an int"):
+        binance.Signer("key", SECRET, recv_window=rw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rw", [1, binance.MAX_RECV_WINDOW])
+def test_the_recv_window_bounds_sign_with_that_window(rw: int) -> None:
+    s = binance.Signer("key", SECRET, recv_window=rw, clock=lambda: 1700000000000)
+    q, sig = s.sign_request("GET", "/api/v3/order", {"symbol": "BTCUSDT"}).query.rsplit("&signature=", 1)
+    assert q == f"symbol=BTCUSDT&recvWindow={rw}&timestamp=1700000000000"
+    assert sig == hmac.new(SECRET.encode(), q.encode(), hashlib.sha256).hexdigest()
+
+
 def test_ws_signed_params() -> None:
     s = binance.Signer("key", SECRET, clock=lambda: 42)
     p = s.ws_signed_params({"symbol": "BTCUSDT", "signature": "stale"})

@@ -20,7 +20,7 @@ One package because the venue outgrew one module: ``signer``, ``market`` (the ad
 
 from tickwire.venues.binance.market import Adapter, SbeAdapter, UsdmAdapter
 from tickwire.venues.binance.orders import Orders
-from tickwire.venues.binance.signer import API_KEY_HEADER, Signer
+from tickwire.venues.binance.signer import API_KEY_HEADER, MAX_RECV_WINDOW, Signer
 from tickwire.venues.binance.usdm import UsdmOrders
 from tickwire.venues.binance.userstream import ListenKeyStream
 
@@ -28,6 +28,7 @@ ORDER_GRAMMARS = {Orders.venue: Orders, UsdmOrders.venue: UsdmOrders}
 
 __all__ = [
     "API_KEY_HEADER",
+    "MAX_RECV_WINDOW",
     "ORDER_GRAMMARS",
     "Adapter",
     "ListenKeyStream",

@@ -13,6 +13,21 @@ if TYPE_CHECKING:
     pass
 
 API_KEY_HEADER = "X-MBX-APIKEY"
+# "The default is 5000 and the maximum is 60000" (venues.md §1.1): a larger window is refused with
+# -1131 on every signed request.
+MAX_RECV_WINDOW = 60_000
+
+
+def _checked_recv_window(ms: object) -> int | None:
+    """``ms`` if it is a ``recvWindow`` Binance takes (whole milliseconds, 1 to 60000), None for the
+    venue's default."""
+    if ms is None:
+        return None
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise TypeError(f"recv_window must be an int (ms) or None, not {type(ms).__name__}")
+    if not 0 < ms <= MAX_RECV_WINDOW:
+        raise ValueError(f"recv_window must be 1..{MAX_RECV_WINDOW} ms (Binance's default is 5000), got {ms}")
+    return ms
 
 
 class Signer(_core.BinanceSigner):
@@ -26,7 +41,7 @@ class Signer(_core.BinanceSigner):
     """
 
     clock: Clock
-    recv_window: int | None
+    _recv_window: int | None = None
 
     def __new__(
         cls,
@@ -41,6 +56,15 @@ class Signer(_core.BinanceSigner):
         self.clock = clock or now_ms
         self.recv_window = recv_window
         return self
+
+    @property
+    def recv_window(self) -> int | None:
+        """The ``recvWindow`` signed requests carry (ms), None for the venue's 5000."""
+        return self._recv_window
+
+    @recv_window.setter
+    def recv_window(self, ms: int | None) -> None:
+        self._recv_window = _checked_recv_window(ms)
 
     @classmethod
     def from_env(cls, prefix: str = "BINANCE", *, environ: Source | None = None, **kwargs: Any) -> Signer:
