@@ -143,6 +143,36 @@ def test_an_order_waiting_for_budget_when_the_kill_is_thrown_is_never_written(pa
 
 
 @pytest.mark.parametrize("path", ["place_order", "template"])
+def test_an_order_the_kill_refused_after_its_budget_wait_leaves_the_budget_as_the_venue_counts(
+    path: str,
+) -> None:
+    """As above (3 orders a second, one kept for cancels), the order waiting for room refused by the
+    kill: it was never written, so once trading resumes the budget has room for as many orders as the
+    venue's count leaves — two (before: the refused order's weight was taken when room came, and the
+    second was refused ``RateLimitError`` though the venue had counted nothing in that second)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.budget.set_limits([Limit("ORDERS", 3, 1.0, "account")], replace=True)
+        for i in range(2):
+            await rest_buy(sim, tr, "BTCUSDT", 30 + i)
+        tr.budget.max_wait_s = 5.0
+        waiting = asyncio.ensure_future(buy_by(path, sim, tr))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()  # it waits for room
+        await tr.kill("runaway")
+        with pytest.raises(TradingHalted):
+            await waiting
+        tr.resume()
+        tr.budget.max_wait_s = 0.0
+        again = [await rest_buy(sim, tr, "BTCUSDT", 40 + i) for i in range(2)]
+        assert [o.status for o in again] == ["new", "new"]
+        orders = sim.venue("binance").engine.orders
+        assert len(orders) == 4 and len(open_at_venue(sim, "binance")) == 2  # the refused one never came
+
+    run("binance", body)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
 def test_an_order_whose_connection_is_opening_when_the_kill_is_thrown_is_never_written(path: str) -> None:
     """No idle kept-alive connection: the order's write waits for a fresh one (held here until the kill
     has begun, as a slow connect or TLS handshake would). The kill reports complete and the order is
@@ -279,6 +309,28 @@ def test_kill_closes_usdm_positions_with_reduce_only_market_orders() -> None:
     run("binance-usdm", body)
 
 
+def test_a_market_order_in_flight_when_the_kill_is_thrown_leaves_no_position() -> None:
+    """The market order's request is slow to reach the engine (0.5 s): it fills there after the kill
+    closed the positions. The kill waits for its call, then closes what it opened; a complete report
+    means the simulator's position is flat (before: left open under a complete report, positions ())."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        engine = sim.venue("binance-usdm").engine
+        ep = sim.endpoint("binance-usdm", 0)
+        ep.delay(0.5)
+        placing = asyncio.create_task(tr.place_order("BTCUSDT", "buy", "market", "0.01"))
+        await asyncio.sleep(0.05)  # written, not yet processed by the venue
+        ep.delay(0)
+        report = await tr.kill("flatten")
+        placed = await placing
+        assert placed.status == "filled"  # it traded at the venue
+        assert engine.position("kill-usdm", "BTCUSDT") == 0, (report.positions, report.closing)
+        assert [(o.side, o.reduce_only, o.status) for o in report.closing] == [("sell", True, "filled")]
+        assert report.positions == () and report.complete
+
+    run("binance-usdm", body)
+
+
 def test_kill_closes_clarofinlore_positions_with_its_close_all() -> None:
     a: SimAccount = importlib.import_module("test_session_clarofinlore").CLARO
 
@@ -362,6 +414,28 @@ def test_a_clean_close_disarms_the_switch_and_leaves_the_orders() -> None:
             assert switch(sim, "binance-usdm").armed(key) == {}
             await asyncio.sleep(1.0)
             assert len(open_at_venue(sim, "binance-usdm")) == 1 and switch(sim, "binance-usdm").fired == []
+
+    asyncio.run(go())
+
+
+def test_a_session_left_by_an_exception_leaves_the_countdown_to_cancel_its_orders() -> None:
+    """The strategy raises inside ``async with``: the process is about to die with its order open, and
+    the venue's countdown — no longer refreshed, not disarmed — cancels it (before: ``__aexit__``
+    disarmed it as for a clean close, and the order stayed open at the venue)."""
+
+    async def go() -> None:
+        signer = ACCOUNTS["binance-usdm"][1]
+        async with funded("binance-usdm") as sim:
+            urls = sim.urls()["binance-usdm"]
+            with pytest.raises(RuntimeError, match="crashed"):
+                async with tickwire.trade(
+                    "binance-usdm", credentials=signer, endpoints=urls, dead_man=0.5
+                ) as tr:
+                    await rest_buy(sim, tr, "BTCUSDT")
+                    raise RuntimeError("the strategy crashed")
+            assert len(open_at_venue(sim, "binance-usdm")) == 1
+            await settle(lambda: not open_at_venue(sim, "binance-usdm"), "the venue's countdown", 2.0)
+            assert sum(f.cancelled for f in switch(sim, "binance-usdm").fired) == 1
 
     asyncio.run(go())
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SessionCases, SimAccount, SocketCases, settle
 from tickwire.errors import NotSupported, OrderNotFound, OrderRejected, TransportError, UnknownOutcome
+from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.sim.market import BID
@@ -475,6 +476,32 @@ def test_over_transport_ws_an_order_while_the_socket_is_down_is_refused_untracke
         assert len(a.orders(sim)) == 1
 
     a.run(body, transport="ws", private_stream=False, timeout=1.0)
+
+
+def test_orders_refused_while_the_order_socket_is_down_take_nothing_of_the_order_count() -> None:
+    """A bot retrying while the order socket is down (``transport="ws"``): each order is refused
+    unsent, so the venue counts none of them, and neither may the budget (4 orders per 10 s here, one
+    kept for cancels). Once the socket is back, the orders the venue's count leaves room for go (before:
+    every refusal was charged, and the next orders were refused ``RateLimitError`` for the window)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.budget.set_limits([Limit("ORDERS", 4, 10.0, "account")], replace=True)
+        await a.rest_below(sim, tr, 30)
+        accept = sim.venue(a.venue).accept
+        sim.venue(a.venue).accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+        sim.endpoint(a.venue, 0).drop()
+        await settle(lambda: tr.orders_ws is not None and not tr.orders_ws.connected, "the socket down")
+        for i in range(4):
+            with pytest.raises(TransportError, match="socket is down"):
+                await a.rest_below(sim, tr, 40 + i)
+        sim.venue(a.venue).accept = accept  # type: ignore[method-assign]
+        await settle(lambda: tr.orders_ws is not None and tr.orders_ws.connected, "the socket back", 5.0)
+        placed = [await a.rest_below(sim, tr, 50 + i) for i in range(2)]
+        assert [o.status for o in placed] == ["new", "new"]
+        assert len(a.orders(sim)) == 3  # what the venue counted: within the 3 new orders may take
+
+    a.run(body, transport="ws", private_stream=False, timeout=1.0, rate_wait=0)
 
 
 def test_over_transport_ws_an_amend_lost_with_the_socket_is_an_unknown_outcome_not_a_failure() -> None:

@@ -264,13 +264,21 @@ class RateBudget:
         self._plans.clear()
 
     async def acquire(
-        self, cost: Mapping[str, int], lane: Lane = "order", max_wait_s: float | None = None
+        self,
+        cost: Mapping[str, int],
+        lane: Lane = "order",
+        max_wait_s: float | None = None,
+        *,
+        ready: Callable[[], None] | None = None,
     ) -> None:
         """Waits until ``cost`` fits, then takes it; :class:`RateLimitError` (``retry_after`` set) at
-        once when the wait would exceed ``max_wait_s`` (default: the budget's)."""
+        once when the wait would exceed ``max_wait_s`` (default: the budget's). ``ready`` runs right
+        before each try to take (in the same step): what it raises leaves nothing taken."""
         limit_s = self.max_wait_s if max_wait_s is None else max_wait_s
         spent = 0.0
         while True:
+            if ready is not None:
+                ready()
             wait = self.try_take(cost, lane)
             if wait <= 0:
                 self.waited_s += spent

@@ -16,7 +16,9 @@ How, in this order:
    as left open.
 4. Orders whose own place call was in flight when the kill began (sent, not yet answered: the venue
    may take them after the first listing) are waited for, up to ``IN_FLIGHT_WAIT`` request
-   time-outs; those that came out open are cancelled, those still in flight are reported unconfirmed.
+   time-outs; those that came out open are cancelled, those still in flight are reported unconfirmed;
+   and positions are closed again where they may have traded (a market order in flight fills after
+   step 3).
 5. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
    settles (an account-wide cancel answers with a count), its status.
 
@@ -185,8 +187,14 @@ class Kill:
         p.audit.event("kill_targets", venue=p.venue, orders=sorted(targets))
         await self.cancel(list(targets.values()))
         closing, positions = await self.close_positions()
-        for o in await self.landed(flying):
+        landed = await self.landed(flying)
+        for o in landed:
             targets.setdefault(_key(o), o)
+        if landed:
+            # They went to the venue after the positions were closed: what they traded is a position
+            # again (a market order in flight fills there), closed and counted anew.
+            more, positions = await self.close_positions()
+            closing += more
         cancelled, done, unconfirmed = await self.confirm(list(targets.values()), closing)
         report = KillReport(
             reason=self.reason,
@@ -354,8 +362,10 @@ class Kill:
         except TickwireError as e:
             self._failed("positions after closing", e)
             return closing, []
+        no_means = f"{p.venue}: no means to close positions; left open"
         if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
-            self.errors.append(f"{p.venue}: no means to close positions; left open")
+            if no_means not in self.errors:  # closed again after orders in flight landed: said once
+                self.errors.append(no_means)
         return closing, left
 
     async def reduce(self, pos: Position) -> Order | None:

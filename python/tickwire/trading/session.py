@@ -231,12 +231,17 @@ class TradingSession:
             log.info("%s: %d open order(s) of an earlier run adopted", self.venue, len(ids))
             self.audit.event("adopted", venue=self.venue, client_ids=ids)
 
-    async def close(self) -> None:
+    async def close(self, *, disarm: bool = True) -> None:
+        """Ends the session. ``disarm=False`` leaves the venue's dead-man countdown running (no more
+        refreshes): the venue cancels the open orders when it runs out, as if the process had died."""
         self.closing = True
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
         if self.dead_man is not None:
-            await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
+            if disarm:
+                await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
+            else:
+                self.dead_man.stop()
         self.reconciler.spawn = None  # no later tries start once closing
         for t in list(self._tasks):
             t.cancel()
@@ -263,8 +268,10 @@ class TradingSession:
     async def __aenter__(self) -> TradingSession:
         return await self.start()
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
+        # Left by an exception (the strategy crashed, the task was cancelled): no clean close — the
+        # process is about to die with its orders open, which is what the dead-man switch is for.
+        await self.close(disarm=exc_type is None)
 
     # events ------------------------------------------------------------------------------------------
 

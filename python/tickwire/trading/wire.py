@@ -179,8 +179,14 @@ class Wire:
         remedied = False
         what = f"{call.method} {call.path}"
 
+        def writable() -> None:  # the order socket down under transport="ws": the request cannot go
+            ws = None if rest_only else self.orders_ws
+            if ws is not None and call.signed and self.transport == "ws" and not ws.connected:
+                if ws.has_form(call):
+                    raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
+
         async def charged() -> Callable[[], None]:  # each send's charge: the first, and after a log-in
-            return self._resend_charged(await self.cleared(cost, lane, what), cost, lane)
+            return self._resend_charged(await self.cleared(cost, lane, what, ready=writable), cost, lane)
 
         while True:
             gate = await charged()
@@ -217,20 +223,37 @@ class Wire:
                     raise
 
     async def cleared(
-        self, cost: dict[str, int], lane: Lane, what: str, *, taken: bool = False
+        self,
+        cost: dict[str, int],
+        lane: Lane,
+        what: str,
+        *,
+        taken: bool = False,
+        ready: Callable[[], None] | None = None,
     ) -> Callable[[], None] | None:
         """Right before a write: ``cost`` taken from the budget (unless already ``taken``), then, for an
         order, the session's halt check. What refuses is marked ``unsent`` (nothing went out). The
-        check is returned, for the HTTP client to run again after a connect (None: not an order)."""
+        check is returned, for the HTTP client to run again after a connect (None: not an order).
+        ``ready``: what else must hold for the request to go (the order socket up)."""
+        gate = self.gate(lane, what)
+
+        def checks() -> None:
+            if ready is not None:
+                ready()
+            if gate is not None:
+                gate()
+
+        if taken:
+            checks()
+            return gate
         try:
-            if not taken:
-                await self.budget.acquire(cost, lane)
+            # Checked right before the weight is taken (in the same step), not after: a request refused
+            # here (the kill switch thrown while it waited for room, the order socket down) is never
+            # the venue's to count, and its weight would keep the next orders out of the window.
+            await self.budget.acquire(cost, lane, ready=checks)
         except TickwireError as e:
             unsent(e)
             raise
-        gate = self.gate(lane, what)
-        if gate is not None:
-            gate()
         return gate
 
     def gate(self, lane: Lane, what: str) -> Callable[[], None] | None:

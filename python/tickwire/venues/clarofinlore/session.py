@@ -95,11 +95,11 @@ class Session(TradingSession):
         self._spawned_watch = watch.start()
         return watch
 
-    async def close(self) -> None:
+    async def close(self, *, disarm: bool = True) -> None:
         watch = getattr(self, "_spawned_watch", None)
         if watch is not None:
             watch.stop()
-        await super().close()
+        await super().close(disarm=disarm)
 
     async def place_order(
         self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any
