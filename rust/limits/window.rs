@@ -22,7 +22,15 @@ pub struct Window {
     pub floor: i64,
     /// ... counted until then.
     pub floor_until: f64,
+    /// The latest takes, `(now, weight)`, oldest overwritten first: a report of usage does not hold
+    /// what was taken after the request it answers (still on its way), which must be added to it.
+    pub recent: [(f64, i64); RECENT],
+    /// Takes ever recorded (the next goes to `recent[taken % RECENT]`).
+    pub taken: u64,
 }
+
+/// Takes remembered exactly; more inside one report's round trip are counted by whole slots.
+pub const RECENT: usize = 64;
 
 /// 2^52: slot numbers below it are exact in an f64.
 const MAX_SLOT: f64 = 4_503_599_627_370_496.0;
@@ -50,6 +58,8 @@ impl Window {
             blocked_until: 0.0,
             floor: 0,
             floor_until: 0.0,
+            recent: [(0.0, 0); RECENT],
+            taken: 0,
         })
     }
 
@@ -110,6 +120,8 @@ impl Window {
         self.advance(now);
         self.slots[ring(slot_of(now, self.slot_s))] += weight;
         self.total += weight;
+        self.recent[(self.taken % RECENT as u64) as usize] = (now, weight);
+        self.taken += 1;
         if self.floor != 0 {
             // The floor is what the venue reported (any number it sends).
             self.floor = self.floor.saturating_add(weight);
@@ -117,11 +129,27 @@ impl Window {
     }
 
     /// The venue says `used` weight is counted in its current window (ours and anyone else's on the
-    /// same IP or key): count at least that until `until` (default: a whole window).
-    pub fn observe(&mut self, used: i64, now: f64, until: Option<f64>) {
+    /// same IP or key): count at least that until `until` (default: a whole window). `since`: when
+    /// the request that brought the report was taken — what was taken after it may not have reached
+    /// the venue yet and is added (None: nothing added).
+    pub fn observe(&mut self, used: i64, now: f64, until: Option<f64>, since: Option<f64>) {
         self.advance(now);
-        self.floor = used;
+        let after = since.map_or(0, |t| self.taken_after(t));
+        self.floor = used.saturating_add(after);
         self.floor_until = until.unwrap_or(now + self.window_s);
+    }
+
+    /// The weight taken after `t`: exact from `recent` while it reaches back that far, else every
+    /// slot from `t`'s on (more, never less).
+    pub fn taken_after(&self, t: f64) -> i64 {
+        let n = self.taken.min(RECENT as u64) as usize;
+        // Full, the ring's oldest take is the one written over next.
+        if n == RECENT && self.recent[(self.taken % RECENT as u64) as usize].0 > t {
+            let from = slot_of(t, self.slot_s).max(self.start);
+            let to = self.start + SLOTS;
+            return (from..=to).map(|k| self.slots[ring(k)]).sum();
+        }
+        self.recent[..n].iter().filter(|(at, _)| *at > t).map(|(_, w)| *w).sum()
     }
 
     /// The venue refused for `seconds` (429/418 with Retry-After): nothing before then.
@@ -149,6 +177,31 @@ mod tests {
     }
 
     #[test]
+    fn a_report_counts_what_was_taken_after_its_request() {
+        let mut w = Window::new(100, 3.0).unwrap();
+        for (t, weight) in [(10.0, 1), (10.1, 2), (10.2, 4), (10.3, 8)] {
+            w.take(weight, t);
+        }
+        // The report answers the request taken at 10.1: those of 10.2 and 10.3 are not in it.
+        w.observe(70, 10.35, None, Some(10.1));
+        assert_eq!(w.used(10.35), 70 + 4 + 8);
+        w.observe(70, 10.35, None, None);
+        assert_eq!(w.used(10.35), 70);
+    }
+
+    #[test]
+    fn past_the_exact_record_whole_slots_are_counted_never_less() {
+        let mut w = Window::new(10_000, 3.0).unwrap();
+        for k in 0..RECENT as i64 + 10 {
+            w.take(1, 20.0 + k as f64 * 0.001);
+        }
+        // 74 taken after 19.99; the ring holds 64 of them: the slots from 19.99's on count all 74.
+        assert_eq!(w.taken_after(19.99), RECENT as i64 + 10);
+        assert_eq!(w.taken_after(20.0 + 0.0735), 0);
+        assert_eq!(w.taken_after(20.0 + 0.0705), 3);
+    }
+
+    #[test]
     fn a_limit_and_a_window_must_be_positive() {
         assert!(Window::new(0, 1.0).is_none() && Window::new(1, 0.0).is_none());
         assert!(Window::new(1, f64::INFINITY).is_none() && Window::new(1, f64::NAN).is_none());
@@ -170,7 +223,7 @@ mod tests {
     fn a_reported_floor_near_i64_max_saturates_and_still_blocks() {
         // What the venue reports is any number it sends; counting on top of it must not wrap.
         let mut w = Window::new(10, 1.0).unwrap();
-        w.observe(i64::MAX, 0.0, None);
+        w.observe(i64::MAX, 0.0, None, None);
         w.take(1, 0.0);
         assert_eq!(w.used(0.0), i64::MAX);
         assert_eq!(w.wait(1, 10, 0.5), 0.5, "blocked until the report lapses");

@@ -87,13 +87,13 @@ impl Window {
         Ok(())
     }
 
-    #[pyo3(signature = (used, now, until = None))]
-    fn observe(&mut self, used: i64, now: f64, until: Option<f64>) -> PyResult<()> {
+    #[pyo3(signature = (used, now, until = None, since = None))]
+    fn observe(&mut self, used: i64, now: f64, until: Option<f64>, since: Option<f64>) -> PyResult<()> {
         let now = self.at(now)?;
-        if until.is_some_and(f64::is_nan) {
-            return Err(PyValueError::new_err("until must be a time, not NaN"));
+        if until.is_some_and(f64::is_nan) || since.is_some_and(f64::is_nan) {
+            return Err(PyValueError::new_err("until and since must be times, not NaN"));
         }
-        self.w.observe(used, now, until);
+        self.w.observe(used, now, until, since);
         Ok(())
     }
 

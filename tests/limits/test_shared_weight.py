@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import tickwire
@@ -13,6 +14,8 @@ from simbook import eventually
 from tickwire.errors import OrderNotFound, RateLimitError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
+from tickwire.trading.venue import Call
+from tickwire.transport.http import HttpClient
 from tickwire.venues import binance
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "LTCBTC"]
@@ -20,6 +23,22 @@ SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "LTCBTC"]
 
 def _statuses(sim: Simulator, venue: str = "binance") -> list[int]:
     return [status for _, _, status, _ in sim.endpoint(venue, 0).exchanges]
+
+
+@contextlib.asynccontextmanager
+async def weighed(limit: int, key: str, rate: int, **kw: Any) -> AsyncIterator[tuple[Simulator, Any]]:
+    """A Binance simulator whose per-IP weight is ``limit`` per 3 s (a 30 s ban after a 429), and a
+    trading session of ``key`` on it (no adoption, no private stream)."""
+    profile: dict[str, Any] = {"weight_limit": limit}
+    async with Simulator(["binance"], seed=5, rate=rate, depth=20, profiles={"binance": profile},
+                         timeouts={"weight_window": 3.0, "ban": 30.0}) as sim:  # fmt: skip
+        sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
+        sim.fund("binance", key, {"USDT": "100000000", "BTC": "100"})
+        async with tickwire.trade(
+            "binance", credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()["binance"],
+            adopt=False, private_stream=False, **kw,
+        ) as tr:  # fmt: skip
+            yield sim, tr
 
 
 def test_market_data_snapshots_and_trading_share_the_addresss_announced_weight() -> None:
@@ -30,32 +49,21 @@ def test_market_data_snapshots_and_trading_share_the_addresss_announced_weight()
     answers 429."""
 
     async def go() -> None:
-        profile: dict[str, Any] = {"weight_limit": 120}
-        async with Simulator(["binance"], seed=5, rate=50, depth=20, profiles={"binance": profile},
-                             timeouts={"weight_window": 3.0, "ban": 30.0}) as sim:  # fmt: skip
-            key = "rev-md-snap"
-            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
-            sim.fund("binance", key, {"USDT": "100000000", "BTC": "100"})
+        async with weighed(120, "rev-md-snap", rate=50) as (sim, tr):
             urls = sim.urls()["binance"]
-            async with tickwire.trade(
-                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=urls,
-                adopt=False, private_stream=False,
-            ) as tr:  # fmt: skip
-                assert tr.budget.limits["WEIGHT_3S"].limit == 120
-                md = tickwire.connect("binance", SYMBOLS, endpoints=urls, probe_interval=None)
-                await md.start(wait=False)
-                try:
-                    with contextlib.suppress(AssertionError):
-                        await eventually(lambda: md.is_synced(), timeout=20.0, what="books in sync")
-                    synced = md.is_synced()
-                finally:
-                    await md.close()
-                lim = sim.venue("binance").limiter(sim.endpoint("binance", 0))  # type: ignore[attr-defined]
-                refused = [
-                    (op, st) for _, op, st, _ in sim.endpoint("binance", 0).exchanges if st in (418, 429)
-                ]
-                assert not refused and lim.refused == 0, f"the venue refused for rate: {refused}"
-                assert synced
+            assert tr.budget.limits["WEIGHT_3S"].limit == 120
+            md = tickwire.connect("binance", SYMBOLS, endpoints=urls, probe_interval=None)
+            await md.start(wait=False)
+            try:
+                with contextlib.suppress(AssertionError):
+                    await eventually(lambda: md.is_synced(), timeout=20.0, what="books in sync")
+                synced = md.is_synced()
+            finally:
+                await md.close()
+            lim = sim.venue("binance").limiter(sim.endpoint("binance", 0))  # type: ignore[attr-defined]
+            refused = [(op, st) for _, op, st, _ in sim.endpoint("binance", 0).exchanges if st in (418, 429)]
+            assert not refused and lim.refused == 0, f"the venue refused for rate: {refused}"
+            assert synced
 
     asyncio.run(go())
 
@@ -98,3 +106,34 @@ def test_usdm_listen_key_calls_are_counted_in_the_addresss_weight() -> None:
                 )
 
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_a_reported_usage_counts_the_requests_still_on_their_way() -> None:
+    """Another client on the address used 60 of the announced 100 weight per 3 s; then 16 tasks send
+    10 requests each at once. Every answer reports the address's usage (``X-MBX-USED-WEIGHT-3S``) as
+    of its own request: the requests sent after it are not in that figure yet. Taken as the count,
+    it let the tasks cross the limit (before: 40 answered, then a 429 and four 418 bans). The weight
+    taken after the reported request is added to it: the venue refuses nothing for rate and answers
+    all 160."""
+
+    async def go() -> None:
+        async with weighed(100, "rev-inflight", rate=0, rate_wait=10) as (sim, tr):
+            ep = sim.endpoint("binance", 0)
+            other = HttpClient(ep.rest_base, timeout=5.0)
+            await other.connect()
+            used = 0
+            while used < 60:
+                used = int((await other.request("GET", "/api/v3/time")).headers["x-mbx-used-weight-3s"])
+            await other.close()
+            before = len(ep.exchanges)
+
+            async def worker() -> None:
+                for _ in range(10):
+                    await tr.send(Call("GET", "/api/v3/time", signed=False))
+
+            await asyncio.gather(*(worker() for _ in range(16)))
+            ours = [status for _, _, status, _ in list(ep.exchanges)[before:]]
+            lim = sim.venue("binance").limiter(ep)  # type: ignore[attr-defined]
+            assert ours == [200] * 160 and lim.refused == 0, (ours.count(429), ours.count(418))
+
+    asyncio.run(go())

@@ -14,6 +14,7 @@ _op = st.one_of(
     st.tuples(st.just("take"), st.integers(0, 12), st.just(0)),
     st.tuples(st.just("used"), st.just(0), st.just(0)),
     st.tuples(st.just("observe"), st.integers(0, 40), st.sampled_from([-1, 0, 1])),
+    st.tuples(st.just("report"), st.integers(0, 40), st.integers(0, 30)),
     st.tuples(st.just("block"), st.integers(0, 30), st.just(0)),
 )
 
@@ -47,6 +48,9 @@ def test_the_rust_window_does_what_the_reference_does(
             until = None if b == 0 else now + b * window_s / 3
             rust.observe(a, now, until)
             ref.observe(a, now, until)
+        elif op == "report":  # a report whose request was taken b/10 s ago
+            rust.observe(a, now, None, now - b / 10)
+            ref.observe(a, now, None, now - b / 10)
         else:
             rust.block(a / 10, now)
             ref.block(a / 10, now)

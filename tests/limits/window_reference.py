@@ -4,16 +4,19 @@ the reference ``test_window_reference.py`` holds the Rust window to, operation b
 from __future__ import annotations
 
 import math
+from collections import deque
 
 SLOTS = 20
 _RING = SLOTS + 1
+RECENT = 64  # takes remembered exactly
 
 
 class ReferenceWindow:
     """Weight used in the last ``window_s`` seconds, and how long until more fits."""
 
     __slots__ = (
-        "blocked_until", "floor", "floor_until", "limit", "slot_s", "slots", "start", "total", "window_s",
+        "blocked_until", "floor", "floor_until", "limit", "recent", "slot_s", "slots", "start", "total",
+        "window_s",
     )  # fmt: skip
 
     def __init__(self, limit: int, window_s: float) -> None:
@@ -29,6 +32,7 @@ class ReferenceWindow:
         self.blocked_until = 0.0  # nothing at all before this (a 429/418 and its Retry-After)
         self.floor = 0  # what the venue last reported used (other processes on the IP included) ...
         self.floor_until = 0.0  # ... counted until a whole window after the report
+        self.recent: deque[tuple[float, int]] = deque(maxlen=RECENT)  # the latest takes, (now, weight)
 
     def _advance(self, now: float) -> None:
         oldest = math.floor(now / self.slot_s) - SLOTS
@@ -69,14 +73,23 @@ class ReferenceWindow:
         self._advance(now)
         self.slots[math.floor(now / self.slot_s) % _RING] += weight
         self.total += weight
+        self.recent.append((now, weight))
         if self.floor:
             self.floor += weight
 
-    def observe(self, used: int, now: float, until: float | None = None) -> None:
+    def observe(self, used: int, now: float, until: float | None = None, since: float | None = None) -> None:
         """The venue says ``used`` weight is counted in its current window (ours and anyone else's on
-        the same IP or key): count at least that until ``until`` (default: a whole window)."""
+        the same IP or key): count at least that until ``until`` (default: a whole window), plus what
+        was taken after ``since`` (the report's own request), which the report cannot hold yet."""
         self._advance(now)
-        self.floor, self.floor_until = used, now + self.window_s if until is None else until
+        after = 0 if since is None else self.taken_after(since)
+        self.floor, self.floor_until = used + after, now + self.window_s if until is None else until
+
+    def taken_after(self, t: float) -> int:
+        if len(self.recent) == RECENT and self.recent[0][0] > t:  # the exact record ends after t
+            first = max(math.floor(t / self.slot_s), self.start)
+            return sum(self.slots[k % _RING] for k in range(first, self.start + SLOTS + 1))
+        return sum(w for at, w in self.recent if at > t)
 
     def block(self, seconds: float, now: float) -> None:
         """The venue refused for ``seconds`` (429/418 with Retry-After): nothing before then."""

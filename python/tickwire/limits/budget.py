@@ -289,9 +289,12 @@ class RateBudget:
             await asyncio.sleep(wait)
             spent += wait
 
-    def observe(self, used: Mapping[str, int]) -> None:
-        """What the venue reported used (``X-MBX-USED-WEIGHT-1M``…), by limit name."""
+    def observe(self, used: Mapping[str, int], age: float | None = None) -> None:
+        """What the venue reported used (``X-MBX-USED-WEIGHT-1M``…), by limit name, in the answer to
+        a request that went out ``age`` seconds ago: what was taken since (other requests still on
+        their way, not in the venue's count yet) is added to it (None: nothing added)."""
         now, wall = self.clock(), self.wall()
+        since = None if age is None else now - age
         with _lock:
             for n, u in used.items():
                 w = self.windows.get(n) or self.keyed.get(n)
@@ -304,7 +307,7 @@ class RateBudget:
                     # window (the window counted here is longer by JITTER_S, a grid that drifts).
                     until = now + (lim.window_s - wall % lim.window_s) + ALIGN_MARGIN_S
                 # Any number the venue sends: held within what the window's counter holds.
-                w.observe(min(u, _MOST_USED), now, until)
+                w.observe(min(u, _MOST_USED), now, until, since)
 
     def refused(
         self, names: Iterable[str] | None, retry_after: float | None, cost: Mapping[str, int] | None = None

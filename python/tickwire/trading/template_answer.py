@@ -167,11 +167,12 @@ class Answering:
         http = wire.http
         if http is None:
             raise unsent(TransportError(f"{s.venue}: trading session is not started"))
+        t0 = written.at if written is not None else time.perf_counter()
         r = await http.finish_raw("POST", self._path, data, written, sent=track, gate=gate)
         tokens = wire.tokens
         if relogin and tokens is not None and tokens.refused(r.status, r.body):
             raise _TokenRefused(self._baked)
-        return wire.read_answer(r.status, r.body, r.headers, self._call)
+        return wire.read_answer(r.status, r.body, r.headers, self._call, time.perf_counter() - t0)
 
 
 class _TokenRefused(Exception):

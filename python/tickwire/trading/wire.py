@@ -365,8 +365,9 @@ class Wire:
         http = self.http
         assert http is not None
         if not call.signed:
+            t0 = time.perf_counter()
             r = await http.request(call.method, call.path, query=dict(call.params), gate=gate)
-            return self.read_answer(r.status, r.body, r.headers, call)
+            return self.read_answer(r.status, r.body, r.headers, call, time.perf_counter() - t0)
         relogged = False
         while True:
             req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
@@ -379,6 +380,7 @@ class Wire:
                 headers.update(self.tokens.header())
                 used = self.tokens.token
             q, body = req.query, req.body
+            t0 = time.perf_counter()
             r = await http.request(call.method, call.path, query=q, body=body, headers=headers, gate=gate)
             if self.tokens is not None and not relogged and self.tokens.refused(r.status, r.body):
                 self.tokens.forget(used)
@@ -388,18 +390,21 @@ class Wire:
                 if again is not None:
                     gate = await again()
                 continue
-            return self.read_answer(r.status, r.body, r.headers, call)
+            return self.read_answer(r.status, r.body, r.headers, call, time.perf_counter() - t0)
 
     def ws_usage(self, answer: Any) -> None:
         """The usage an order-socket answer states, fed to the budget."""
         if hasattr(self.grammar, "read_ws_usage"):
             self.budget.observe(self.grammar.read_ws_usage(answer))
 
-    def read_answer(self, status: int, body: bytes, headers: dict[str, str], call: Call) -> Any:
+    def read_answer(
+        self, status: int, body: bytes, headers: dict[str, str], call: Call, age: float | None = None
+    ) -> Any:
         """A REST answer to ``call`` decoded by the grammar (or its typed error raised), the usage its
-        headers state fed to the budget."""
+        headers state fed to the budget (``age``: seconds since the request went out, see
+        ``RateBudget.observe``)."""
         if hasattr(self.grammar, "read_usage"):  # usage of the limits ``call`` counts against
-            self.budget.observe(self.grammar.read_usage(headers, call))
+            self.budget.observe(self.grammar.read_usage(headers, call), age)
         try:
             return self.grammar.read_answer(status, body)
         except RateLimitError as e:

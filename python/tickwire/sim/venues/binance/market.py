@@ -164,7 +164,8 @@ class BinanceSpot(Venue):
             return None
         if path == self.ws_api_path:
             if not self.futures:  # "Connecting costs 2 weight" (spot WS API, venues.md §1.3)
-                verdict, _ = self.limiter(conn.endpoint).charge(time.monotonic(), WS_API_CONNECT_WEIGHT)
+                ep = conn.endpoint
+                verdict, _ = self.limiter(ep).charge(ep.now_ms() / 1000, WS_API_CONNECT_WEIGHT)
                 if verdict != "ok":
                     return 429, b'{"code":-1003,"msg":"Too much request weight used."}'
             return None
@@ -362,7 +363,9 @@ class BinanceSpot(Venue):
         return 20 if req.path.endswith("/account") else 1
 
     def limiter(self, ep: VenueServer) -> WeightLimiter:
-        """The endpoint's request-weight budget (per IP), shared by REST and the WS API."""
+        """The endpoint's request-weight budget (per IP), shared by REST and the WS API; charged on
+        the venue's clock (``ep.now_ms``), whose minutes its windows are aligned to, as Binance's
+        reset on its own minute."""
         lim = self.limiters.get(ep.index)
         if lim is None:
             limit = int(self.config.profile.get("weight_limit", 6000 if not self.futures else 2400))
@@ -373,7 +376,7 @@ class BinanceSpot(Venue):
 
     async def http(self, ep: VenueServer, req: Request) -> Response:
         lim = self.limiter(ep)
-        verdict, retry = lim.charge(time.monotonic(), self._weight(req))
+        verdict, retry = lim.charge(ep.now_ms() / 1000, self._weight(req))
         if verdict == "ok":
             resp = await self._http(ep, req)
         elif verdict == "warn":

@@ -12,7 +12,6 @@ user-data-stream reference; venues.md does not list them). The retired listenKey
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -170,7 +169,7 @@ class WsApi:
             self.reply(conn, None, status=400, code=-1000, msg="Invalid request")
             return
         # WS API requests spend the same per-IP request weight as REST.
-        verdict, retry = self.limiter(conn.endpoint).charge(time.monotonic(), 1)
+        verdict, retry = self.limiter(conn.endpoint).charge(conn.endpoint.now_ms() / 1000, 1)
         if verdict != "ok":
             until = conn.endpoint.now_ms() + int(retry * 1000)
             text = (
