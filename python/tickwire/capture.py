@@ -127,7 +127,10 @@ class CaptureWriter:
                 self.dropped += len(out) // 2
                 continue
             try:
-                self._file.write(chunk)
+                # A raw write may take only part (a pipe interrupted by a signal): the rest follows.
+                rest = memoryview(chunk)
+                while rest:
+                    rest = rest[self._file.write(rest) :]
             except OSError as e:  # a full disk: the capture is lost, not the session's memory
                 self.error = e
                 self.dropped += len(out) // 2

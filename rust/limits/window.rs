@@ -74,7 +74,8 @@ impl Window {
         let oldest = slot_of(now, self.slot_s) - SLOTS;
         if oldest > self.start {
             for n in self.start..oldest.min(self.start + RING as i64) {
-                self.total -= self.slots[ring(n)];
+                // Never below 0: a saturated total holds less than its slots' sum.
+                self.total = (self.total - self.slots[ring(n)]).max(0);
                 self.slots[ring(n)] = 0;
             }
             self.start = oldest;
@@ -118,8 +119,10 @@ impl Window {
 
     pub fn take(&mut self, weight: i64, now: f64) {
         self.advance(now);
-        self.slots[ring(slot_of(now, self.slot_s))] += weight;
-        self.total += weight;
+        // Saturated, not wrapped: past an i64 a full window would read as empty (or panic).
+        let slot = &mut self.slots[ring(slot_of(now, self.slot_s))];
+        *slot = slot.saturating_add(weight);
+        self.total = self.total.saturating_add(weight);
         self.recent[(self.taken % RECENT as u64) as usize] = (now, weight);
         self.taken += 1;
         if self.floor != 0 {
@@ -147,9 +150,10 @@ impl Window {
         if n == RECENT && self.recent[(self.taken % RECENT as u64) as usize].0 > t {
             let from = slot_of(t, self.slot_s).max(self.start);
             let to = self.start + SLOTS;
-            return (from..=to).map(|k| self.slots[ring(k)]).sum();
+            return (from..=to).fold(0i64, |a, k| a.saturating_add(self.slots[ring(k)]));
         }
-        self.recent[..n].iter().filter(|(at, _)| *at > t).map(|(_, w)| *w).sum()
+        let after = self.recent[..n].iter().filter(|(at, _)| *at > t);
+        after.fold(0i64, |a, (_, w)| a.saturating_add(*w))
     }
 
     /// The venue refused for `seconds` (429/418 with Retry-After): nothing before then.

@@ -83,6 +83,10 @@ impl Window {
     }
 
     fn take(&mut self, weight: i64, now: f64) -> PyResult<()> {
+        if weight < 0 {
+            // It would hand back room the venue still counts.
+            return Err(PyValueError::new_err(format!("weight must be >= 0, not {weight}")));
+        }
         self.w.take(weight, self.at(now)?);
         Ok(())
     }

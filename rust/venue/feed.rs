@@ -364,8 +364,15 @@ impl Feed {
         if let Some(s) = self.batch.conn_seq {
             if let Some(last) = self.conn_seq {
                 if last.checked_add(1) != Some(s) {
-                    // The lost message may have been for any product: none can be trusted.
-                    for b in &mut self.books {
+                    // The lost message may have been for any product: none can be trusted. Every
+                    // subscribed book is reported as a gap, or the caller, which learns of a loss
+                    // only from the outcomes, never resyncs the ones this frame does not name
+                    // (also one already out of sync: after a refused frame left the number
+                    // untaken, this is the only report of the loss).
+                    for (i, b) in self.books.iter_mut().enumerate() {
+                        if !self.retired.contains(&(i as u32)) {
+                            self.summary.updates.push((i as u32, Outcome::Gap));
+                        }
                         b.invalidate(OosReason::Gap);
                     }
                     self.summary.conn_gap = true;

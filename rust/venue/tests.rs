@@ -136,6 +136,35 @@ fn coinbase_level2_and_connection_gap() {
 }
 
 #[test]
+fn coinbase_connection_gap_reports_every_book_it_unsynced() {
+    let mut f = feed(Venue::Coinbase);
+    let snap = |seq: i64, product: &str| {
+        format!(
+            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"snapshot","product_id":"{product}","updates":[{{"side":"bid","event_time":"t","price_level":"100","new_quantity":"1"}},{{"side":"offer","event_time":"t","price_level":"101","new_quantity":"1"}}]}}]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &snap(1, "BTC-USD")), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &snap(2, "ETH-USD")), vec![Outcome::Applied]);
+    let upd = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":5,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"99","new_quantity":"2"}]}]}"#;
+    let s = f.on_frame(upd.as_bytes()).unwrap();
+    assert!(s.conn_gap);
+    // Both books lost sync, ETH-USD without a message of its own in the frame: the outcomes are all
+    // a session reads (before: only BTC-USD's "ignored", and neither book was ever resynced).
+    let updates = s.updates.clone();
+    let gaps: Vec<&[u8]> =
+        updates.iter().filter(|u| u.1 == Outcome::Gap).map(|u| f.symbol_at(u.0 as usize).unwrap()).collect();
+    assert_eq!(gaps, [&b"BTC-USD"[..], &b"ETH-USD"[..]]);
+    // A second loss, seen by a heartbeat, reports them again (their resync may be what was lost),
+    // but not a book no longer subscribed.
+    f.forget(b"ETH-USD");
+    let btc = f.index_of(b"BTC-USD").unwrap() as u32;
+    let hb = r#"{"channel":"heartbeats","client_id":"","timestamp":"t","sequence_num":9,"events":[]}"#;
+    let s = f.on_frame(hb.as_bytes()).unwrap();
+    assert!(s.conn_gap);
+    assert_eq!(s.updates, [(btc, Outcome::Gap)]);
+}
+
+#[test]
 fn coinbase_a_sequence_at_i64_max_then_any_other_is_a_gap_not_a_panic() {
     let mut f = feed(Venue::Coinbase);
     let hb = |seq: &str| format!(r#"{{"channel":"heartbeats","sequence_num":{seq},"events":[]}}"#);

@@ -6,6 +6,7 @@ books, and so must a longhand replay of it that shares no code with the library.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -406,3 +408,111 @@ def test_capture_writer_keeps_no_bearer_token_and_survives_a_failed_write(tmp_pa
     time.sleep(0.1)
     assert w.dropped == 4 and not w._queue
     w.close()
+
+
+def test_record_kraken_replays_with_the_precisions_the_session_checked_at(tmp_path: Path) -> None:
+    """Kraken v2 prints numbers in their shortest form; its checksums are over them re-formatted at
+    the pair's precision, which the session reads from REST ``AssetPairs`` before connecting. The
+    recording keeps that answer, so replay verifies the checksums the session verified and ends with
+    the simulator's books (before: every replayed book failed its first checksum and stayed out of
+    sync, where the session's were all synced)."""
+    symbols = ["BTC/USD", "ETH/USD"]
+    out, summary, truth = _record(tmp_path, "kraken", symbols, depth=10)
+    # A lost message that changed nothing in the top 10 a client keeps costs it nothing: at most one
+    # resync per symbol.
+    assert summary["synced"] == dict.fromkeys(symbols, True) and summary["resyncs"] <= len(symbols)
+    report = _replay(out, "kraken")
+    _assert_replay_equals(report, truth, {s: s for s in symbols}, gaps=0)
+    events = _check_format(out)
+    # Longhand, with no code of the library's: the decimals as the recorded answer gives them, the
+    # book cut to its top 10, the CRC32 of the top 10 of each side at those decimals. A lost message
+    # that mattered fails the next check; nothing counts until the resubscription's snapshot.
+    [(url, pairs)] = [(u, m) for kind, u, m in events if kind == "http"]
+    assert urllib.parse.urlparse(url).path == "/0/public/AssetPairs"
+    decimals = {
+        p["wsname"].replace("XBT", "BTC"): (p["pair_decimals"], p["lot_decimals"])
+        for p in pairs["result"].values()
+    }
+    books: dict[str, Book | None] = {}
+    checked = failed = 0
+    for kind, _, m in events:
+        if kind != "recv" or m.get("channel") != "book":
+            continue
+        for d in m["data"]:
+            s = d["symbol"]
+            if m["type"] == "snapshot":
+                books[s] = ({}, {})
+            book = books.get(s)
+            if book is None:
+                continue
+            _apply(
+                book, [[x["price"], x["qty"]] for x in d["bids"]], [[x["price"], x["qty"]] for x in d["asks"]]
+            )
+            bids, asks = sorted(book[0].items(), reverse=True)[:10], sorted(book[1].items())[:10]
+            books[s] = book = (dict(bids), dict(asks))
+            pd, qd = decimals[s]
+            text = "".join(
+                f"{p:.{pd}f}".replace(".", "").lstrip("0") + f"{q:.{qd}f}".replace(".", "").lstrip("0")
+                for p, q in asks + bids
+            )
+            if zlib.crc32(text.encode()) == d["checksum"]:
+                checked += 1
+            else:
+                failed += 1
+                books[s] = None
+    assert failed == summary["resyncs"] and checked > 50
+    assert books == truth
+    assert (report["checksum_failures"], report["checksums_verified"]) == (failed, checked)
+
+
+def test_record_coinbase_connection_gap_resyncs_every_book(tmp_path: Path) -> None:
+    """Coinbase numbers messages per connection, not per product: a lost one may have been any
+    book's, so every book loses sync, and each is resubscribed, also the ones the next frame does not
+    name. The session ends synced and the replay with the simulator's books (before: no book was
+    resynced, the session's and the replay's books stayed out of sync for good)."""
+    symbols = ["BTC-USD", "ETH-USD"]
+    out, summary, truth = _record(tmp_path, "coinbase", symbols, fault="gap")
+    assert summary["synced"] == dict.fromkeys(symbols, True), summary
+    assert summary["resyncs"] >= len(symbols) and summary["reconnects"] == 0
+    events = _check_format(out)
+    # In the file: the connection's sequence skips, and each book is resubscribed after it.
+    seqs = [m["sequence_num"] for kind, _, m in events if kind == "recv" and "sequence_num" in m]
+    assert any(b > a + 1 for a, b in itertools.pairwise(seqs))
+    resubscribed = [
+        p for kind, _, m in events if kind == "send" and m["type"] == "subscribe" for p in m["product_ids"]
+    ]
+    assert sorted(set(resubscribed)) == symbols and len(resubscribed) > len(symbols)
+    # One gap forced per symbol: each loss un-syncs both books, so each counts one per loss it met.
+    report = _replay(out, "coinbase")
+    _assert_replay_equals(report, truth, {s: s for s in symbols}, gaps=report["gaps"])
+    assert report["gaps"] >= len(symbols)
+
+
+def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
+    """An unbuffered write may take fewer bytes than it was given (``RawIOBase.write``: a pipe or FIFO
+    interrupted by a signal, a disk filling up): the writer writes the rest, every line whole and in
+    order (before: the rest of each chunk was dropped, lines cut mid-way)."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "short.jsonl"
+    w = CaptureWriter(path, interval=0.01)
+    real = w._file
+
+    class Short:
+        closed = False
+
+        def write(self, chunk: bytes) -> int:
+            return real.write(bytes(chunk[:97]))
+
+        def close(self) -> None:
+            real.close()
+            self.closed = True
+
+    w._file = Short()  # type: ignore[assignment]
+    tee = w.sink("wss://x/stream")
+    sent = [json.dumps({"n": i, "pad": "x" * (i % 50)}) for i in range(200)]
+    for m in sent:
+        tee(False, memoryview(m.encode()), time.monotonic_ns())
+    w.close()
+    assert [e["text"] for e in _lines(path)] == sent
+    assert w.bytes_written == path.stat().st_size and w.error is None

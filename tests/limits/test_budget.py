@@ -269,3 +269,20 @@ def test_a_reported_count_past_an_i64_is_held_to_one_and_blocks() -> None:
     a = budget(clock, "acct-huge")
     a.observe({"WEIGHT": 10**30})
     assert a.try_take({"WEIGHT": 1}, "order") > 0.0
+
+
+def test_a_negative_weight_is_refused_before_any_plan_or_count() -> None:
+    """A cost with a negative weight would give room back that the venue still counts; refused at
+    once, on every path, the windows unchanged (before: ``try_take`` took it, and a full window
+    had room again; the taker's fast path would have taken it from then on without asking)."""
+    clock = Clock()
+    b = budget(clock, "acct-negative")
+    for _ in range(9):
+        assert b.try_take({"ORDERS": 1}, "order") == 0.0
+    full = b.windows["ORDERS"].state()
+    bad = {"ORDERS": -5}
+    for attempt in (lambda: b.try_take(bad, "order"), lambda: b.check(bad, "order"), b.taker(bad, "order")):
+        with pytest.raises(ValueError):
+            attempt()
+        assert b.windows["ORDERS"].state() == full
+    assert b.try_take({"ORDERS": 1}, "order") > 0  # still full

@@ -65,3 +65,26 @@ def test_a_window_refuses_a_non_positive_limit_or_length() -> None:
         except ValueError:
             continue
         raise AssertionError(f"Window({limit}, {window_s}) was made")
+
+
+def test_a_window_refuses_a_negative_weight_and_never_wraps() -> None:
+    """A negative weight taken would hand back room the venue still counts; weights summing past an
+    i64 would wrap to a negative count. Either way a full window then read as empty (before: ``used``
+    0 and ``wait`` 0.0 after both, where the reference counts the window full)."""
+    w, ref = Window(10, 1.0), ReferenceWindow(10, 1.0)
+    w.take(10, 5.0)
+    ref.take(10, 5.0)
+    try:
+        w.take(-10, 5.0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a negative weight was taken")
+    assert w.state() == _state(ref) and w.wait(1, 10, 5.0) == ref.wait(1, 10, 5.0) > 0
+    huge = 2**63 - 1
+    w.take(huge, 5.1)
+    ref.take(huge, 5.1)  # Python's ints do not wrap: the count is far past any cap
+    assert ref.used(5.1) > huge and ref.wait(1, 10, 5.1) > 0
+    assert w.used(5.1) == huge and w.wait(1, 10, 5.1) == ref.wait(1, 10, 5.1)
+    # Once it all left the window, it is empty again, not below empty.
+    assert w.used(7.0) == ref.used(7.0) == 0 and w.wait(10, 10, 7.0) == 0.0

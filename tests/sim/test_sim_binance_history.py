@@ -66,6 +66,12 @@ def test_my_trades_and_all_orders_from_the_engine() -> None:
                 "GET", "/api/v3/allOrders", symbol="BTCUSDT", orderId=str(rest_order["orderId"])
             )
             assert [o["clientOrderId"] for o in since] == ["rest-1"]
+            # allOrders: "If orderId is set, it will get orders >= that orderId. Otherwise most recent
+            # orders are returned."
+            s, latest = await call("GET", "/api/v3/allOrders", symbol="BTCUSDT", limit="1")
+            assert [o["clientOrderId"] for o in latest] == ["rest-1"]
+            s, first = await call("GET", "/api/v3/allOrders", symbol="BTCUSDT", orderId="0", limit="1")
+            assert [o["clientOrderId"] for o in first] == ["take-1"]
             s, by_cid = await call("GET", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="take-1")
             assert by_cid["orderId"] == order.id and by_cid["executedQty"] == taken["executedQty"]
 

@@ -101,3 +101,48 @@ def test_execution_list_is_the_engines_fills_and_spot_order_ids_are_digits() -> 
             assert cancel["retCode"] == 110001
 
     asyncio.run(go())
+
+
+def test_execution_list_answers_seven_days_at_most() -> None:
+    """docs/v5/order/execution.mdx, ``startTime``: "startTime and endTime are not passed, return 7
+    days by default; Only startTime is passed, return range between startTime and startTime+7 days;
+    Only endTime is passed, return range between endTime-7 days and endTime; If both are passed, the
+    rule is endTime - startTime <= 7 days". And "orderId and orderLinkId have a higher priority and as
+    long as these two parameters are in the input parameters, other input parameters will be
+    ignored"."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], rate=0, depth=20) as sim:
+            sim.venue("bybit").add_key("bk", SECRET)  # type: ignore[attr-defined]
+            sim.fund("bybit", "bk", {"USDT": "1000000", "BTC": "10"})
+            call = rest_caller(sim.urls()["bybit"][0]["rest"])
+            engine = sim.venue("bybit").engine
+            for link in ("OLD", "NEW"):
+                ask = sim.book("bybit", "BTCUSDT").asks[0][0]
+                order = {"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+                         "qty": "0.01", "price": str(ask), "timeInForce": "IOC",
+                         "orderLinkId": link}  # fmt: skip
+                assert (await call("POST", "/v5/order/create", order))["retCode"] == 0
+            [old] = [o for o in engine.orders.values() if o.client_id == "OLD"]
+            [new] = [o for o in engine.orders.values() if o.client_id == "NEW"]
+            day = 86_400_000
+            for f in old.fills:
+                f.time_ms -= 8 * day  # filled eight days ago
+            old_t = old.fills[0].time_ms
+
+            async def links(q: str) -> set[str]:
+                got = await call("GET", "/v5/execution/list", q=f"category=spot&symbol=BTCUSDT{q}")
+                assert got["retCode"] == 0, got
+                return {r["orderLinkId"] for r in got["result"]["list"]}
+
+            assert await links("") == {"NEW"}  # the last 7 days
+            assert await links(f"&startTime={old_t - 1000}") == {"OLD"}  # startTime to startTime+7 days
+            assert await links(f"&endTime={old_t + 1000}") == {"OLD"}
+            assert await links(f"&orderId={old.id}") == {"OLD"}  # the time rules are not the order's
+            assert await links(f"&orderId={new.id}&startTime={old_t - 1000}") == {"NEW"}
+            assert await links("&orderLinkId=OLD") == {"OLD"}
+            too_long = f"&startTime={old_t - 1000}&endTime={old_t + 7 * day}"
+            got = await call("GET", "/v5/execution/list", q=f"category=spot&symbol=BTCUSDT{too_long}")
+            assert got["retCode"] == 10001
+
+    asyncio.run(go())

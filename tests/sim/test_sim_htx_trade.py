@@ -8,7 +8,8 @@ after auth."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -52,15 +53,21 @@ async def orders_stream(sim: Simulator, topic: str) -> Any:
     return c
 
 
+@contextlib.asynccontextmanager
+async def htx_account() -> AsyncIterator[tuple[Simulator, Any, Any, str]]:
+    """The simulator with key ``ak-1``: its signed REST calls, its ``orders#btcusdt`` stream and its
+    spot account id."""
+    async with Simulator(["htx"], rate=0, depth=20) as sim:
+        sim.venue("htx").add_key("ak-1", SECRET)  # type: ignore[attr-defined]
+        call = signed_calls(sim)
+        c = await orders_stream(sim, "orders#btcusdt")
+        (acct,) = (await call("GET", "/v1/account/accounts"))["data"]
+        yield sim, call, c, str(acct["id"])
+
+
 def test_rest_orders_balances_and_v2_push() -> None:
     async def go() -> None:
-        async with Simulator(["htx"], rate=0, depth=20) as sim:
-            sim.venue("htx").add_key("ak-1", SECRET)  # type: ignore[attr-defined]
-            call = signed_calls(sim)
-            c = await orders_stream(sim, "orders#btcusdt")
-
-            (acct,) = (await call("GET", "/v1/account/accounts"))["data"]
-            aid = str(acct["id"])
+        async with htx_account() as (sim, call, c, aid):
             bid = sim.book("htx", "btcusdt", 1).bids[0][0]
             limit = {"account-id": aid, "symbol": "btcusdt", "type": "buy-limit", "amount": "0.001",
                      "price": str(bid - 5), "client-order-id": "h1"}  # fmt: skip
@@ -167,5 +174,28 @@ def test_batch_orders_batchcancel_client_order_queries_match_results_and_symbols
             assert (
                 await call("GET", "/v1/order/matchresults", symbol="btcusdt", **{"start-time": str(later)})
             )["data"] == []
+
+    asyncio.run(go())
+
+
+def test_a_partly_filled_order_that_ends_unfilled_is_partial_canceled() -> None:
+    """HTX spot v1 order ``state``: "submitted, partial-filled, partial-canceled, filled, canceled" —
+    an order cancelled (or an IOC expired) after part of it filled is ``partial-canceled`` in the
+    order detail and the ``orders#`` push, and ``submitCancelClientOrder`` answers its code 5."""
+
+    async def go() -> None:
+        async with htx_account() as (sim, call, c, aid):
+            price, size = sim.book("htx", "btcusdt", 1).asks[0]
+            ioc = {"account-id": aid, "symbol": "btcusdt", "type": "buy-ioc",
+                   "amount": str(size + Decimal("0.0001")), "price": str(price),
+                   "client-order-id": "p1"}  # fmt: skip
+            oid = (await call("POST", "/v1/order/orders/place", ioc))["data"]
+            got = (await call("GET", f"/v1/order/orders/{oid}"))["data"]
+            assert Decimal(got["field-amount"]) == size
+            assert got["state"] == "partial-canceled"
+            last = await c.until(lambda m: m.get("data", {}).get("eventType") == "cancellation")
+            assert last["data"]["orderStatus"] == "partial-canceled"
+            gone = await call("POST", "/v1/order/orders/submitCancelClientOrder", {"client-order-id": "p1"})
+            assert gone["data"] == 5
 
     asyncio.run(go())

@@ -141,3 +141,39 @@ def test_fills_and_order_by_client_id_from_the_engine() -> None:
             assert by_cl["data"][0]["ordId"] == str(order.id) and by_cl["data"][0]["state"] == "filled"
 
     asyncio.run(go())
+
+
+def test_fills_reach_back_three_days_and_fills_history_three_months() -> None:
+    """OKX "Get transaction details (last 3 days)": ``GET /api/v5/trade/fills`` "Retrieve
+    recently-filled transaction details in the last 3 days"; older ones are ``fills-history``'s
+    ("last 3 months")."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=10) as sim:
+            v: Any = sim.venue("okx")
+            v.add_key("ok-key", SECRET, "pp")
+            call = rest_client(sim.urls()["okx"][0]["rest"])
+            for cl in ("old", "new"):
+                ask = sim.book("okx", "BTC-USDT", 1).asks[0][0]
+                o = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "ioc",
+                     "px": str(ask), "sz": "0.001", "clOrdId": cl}  # fmt: skip
+                assert (await call("POST", "/api/v5/trade/order", o))["code"] == "0"
+            [old] = [o for o in v.engine.orders.values() if o.client_id == "old"]
+            day = 86_400_000
+            for f in old.fills:
+                f.time_ms -= 4 * day  # filled four days ago
+            begin = old.fills[0].time_ms - 1000
+            q = "instType=SPOT&instId=BTC-USDT"
+            for path, seen in (("fills", {"new"}), ("fills-history", {"old", "new"})):
+                got = await call("GET", f"/api/v5/trade/{path}?{q}")
+                assert {d["clOrdId"] for d in got["data"]} == seen, path
+                got = await call("GET", f"/api/v5/trade/{path}?{q}&begin={begin}")
+                assert {d["clOrdId"] for d in got["data"]} == seen, path
+                got = await call("GET", f"/api/v5/trade/{path}?{q}&ordId={old.id}")
+                assert {d["clOrdId"] for d in got["data"]} == seen - {"new"}, path
+            for f in old.fills:
+                f.time_ms -= 90 * day  # beyond the three months too
+            got = await call("GET", f"/api/v5/trade/fills-history?{q}")
+            assert {d["clOrdId"] for d in got["data"]} == {"new"}
+
+    asyncio.run(go())

@@ -271,3 +271,33 @@ def test_a_streamed_fill_whose_fills_query_drops_still_reaches_on_fill() -> None
         await settle(lambda: sorted(f.trade_id for f in heard) == want, "the fills asked for again", 5.0)
 
     a.run(body)
+
+
+# How far back each venue's fills search by time reaches, and a mark older than that: Bybit's
+# ``/v5/execution/list`` answers 7 days from ``startTime`` ("Only startTime is passed, return range
+# between startTime and startTime+7 days"), OKX's ``trade/fills`` the last 3 days (``fills-history``
+# the last 3 months).
+OLD_MARK = [("test_session_bybit", "BYBIT", 8), ("test_session_okx", "OKX", 4)]
+
+
+@pytest.mark.parametrize(("module", "name", "days"), OLD_MARK, ids=[n for _, n, _ in OLD_MARK])
+def test_fills_since_a_time_older_than_the_venues_window_list_every_fill_since(
+    module: str, name: str, days: int
+) -> None:
+    """``fills(symbol, since_ms)`` from a mark ``days`` ago (a gateway restarted after that long, the
+    symbol quiet meanwhile): a fill made just after the mark and those made now, each once (before:
+    Bybit's first week alone, OKX's last 3 days alone)."""
+    a = _acct(module, name)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v = sim.venue(a.venue)
+        crowd(sim, a, 3)
+        orders = [o for o in v.engine.orders.values() if o.symbol == a.symbol]
+        for f in orders[0].fills:
+            f.time_ms -= days * 86_400_000
+        mark = orders[0].fills[0].time_ms - 1000
+        got = await tr.fills(a.symbol, since_ms=mark)
+        made = [f for o in orders for f in o.fills]
+        assert sorted(f.trade_id for f in got) == sorted(str(f.trade_id) for f in made)
+
+    a.run(body, private_stream=False)

@@ -230,11 +230,11 @@ def test_an_answer_that_cannot_be_read_is_reconciled_like_a_lost_one(venue: str)
     async def body(sim: Simulator, tr: TradingSession) -> None:
         read, garbled = tr.wire.read_answer, []
 
-        def garble_once(status: int, raw: bytes, headers: dict[str, str], call: Any) -> Any:
+        def garble_once(status: int, raw: bytes, headers: dict[str, str], call: Any, age: Any = None) -> Any:
             if status == 200 and not garbled and marker in raw:
                 garbled.append(raw)
                 raw = raw[: len(raw) // 2]  # cut short on the way
-            return read(status, raw, headers, call)
+            return read(status, raw, headers, call, age)
 
         tr.wire.read_answer = garble_once  # type: ignore[method-assign]
         o = await a.rest_below(sim, tr, 10)

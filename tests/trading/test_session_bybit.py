@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
@@ -118,6 +119,15 @@ def test_requests_are_the_documented_ones() -> None:
     # The next page by the cursor answered; an empty page ends the listing whatever cursor it names.
     assert g.next_page(mine, Page([{}], "c2")) == mine.with_param("cursor", "c2")
     assert g.next_page(mine, Page([], "c2")) is None and g.next_page(mine, Page([{}], None)) is None
+    # A search by time is a week at a time (the most one answer spans), the next week after the last,
+    # cursor dropped, until a week reaches the present.
+    week = 7 * 86_400_000
+    since = g.fills("BTCUSDT", 5)
+    assert (since.params["startTime"], since.params["endTime"]) == ("5", str(5 + week))
+    nxt = g.next_page(since.with_param("cursor", "c9"), Page([], None))
+    assert nxt is not None and "cursor" not in nxt.params
+    assert (nxt.params["startTime"], nxt.params["endTime"]) == (str(6 + week), str(6 + 2 * week))
+    assert g.next_page(g.fills("BTCUSDT", int(time.time() * 1000)), Page([], None)) is None
 
 
 def test_errors_come_from_retcode_on_http_200() -> None:

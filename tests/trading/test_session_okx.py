@@ -6,6 +6,7 @@ and ``order``/``cancel-order`` ops."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -124,6 +125,14 @@ def test_requests_are_the_documented_ones() -> None:
     assert {c.path for c in batches} == {"/api/v5/trade/cancel-batch-orders"}
     assert g.cancel_all("BTC-USDT") is None
     assert g.instruments().signed is False
+    # Fills since a time: ``fills`` (the last 3 days), or ``fills-history`` (3 months) from further
+    # back; either pages on by ``billId``.
+    now = int(time.time() * 1000)
+    assert g.fills("BTC-USDT", now - 3_600_000).path == "/api/v5/trade/fills"
+    old = g.fills("BTC-USDT", now - 4 * 86_400_000)
+    assert (old.path, old.params["begin"]) == ("/api/v5/trade/fills-history", str(now - 4 * 86_400_000))
+    nxt = g.next_page(old, [{"billId": str(n)} for n in range(100, 0, -1)])
+    assert nxt is not None and nxt.params["after"] == "1"
 
 
 def test_errors_come_from_code_and_scode_on_http_200() -> None:

@@ -13,9 +13,13 @@ import base64
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
+
+if TYPE_CHECKING:
+    from tickwire._core import BookFeed
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +33,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
-    """(kind, symbol, payload) for each "recv" frame, "http" response and "open" (a new connection,
+    """(kind, url, payload) for each "recv" frame, "http" response and "open" (a new connection,
     payload ``""``), in capture order.
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
@@ -52,11 +56,19 @@ def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
             payload = base64.b64decode(ev["b64"])
         else:
             continue
-        symbol = ""
-        if kind == "http":
-            symbol = parse_qs(urlparse(ev.get("url", "")).query).get("symbol", [""])[0]
-        out.append((kind, symbol, payload))
+        out.append((kind, ev.get("url", ""), payload))
     return out
+
+
+def _recorded_reader(venue: str) -> Callable[[BookFeed, str, bytes | str], bool]:
+    """The venue adapter's reader of REST answers its session applied besides snapshots (Kraken's
+    instrument precisions); one that takes none for a venue with no session adapter."""
+    from tickwire.venues import adapter_class
+
+    try:
+        return adapter_class(venue).apply_recorded
+    except ValueError:
+        return lambda feed, url, body: False
 
 
 def replay(path: Path, venue: str) -> dict[str, Any]:
@@ -68,17 +80,21 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
     # session does (a recording's later "open" events are its reconnects).
     per_connection = venue_spec(venue).connection_numbered
     events = _events(path)
+    apply_recorded = _recorded_reader(venue)
     frames = decode_errors = connections = refused = 0
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
-    for kind, symbol, payload in events:
+    for kind, url, payload in events:
         if kind == "open":
             connections += 1
             if per_connection and connections > 1:
                 feed.reset()
             continue
+        if kind == "http" and apply_recorded(feed, url, payload):
+            continue
         try:
             if kind == "http":
+                symbol = parse_qs(urlparse(url).query).get("symbol", [""])[0]
                 _, updates, _ = feed.on_snapshot(symbol, payload)
             else:
                 _, updates, _ = feed.on_frame(payload)

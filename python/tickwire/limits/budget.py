@@ -210,6 +210,11 @@ class RateBudget:
         key = (lane, tuple(cost.items()))
         plan = self._plans.get(key)
         if plan is None:
+            bad = {k: v for k, v in cost.items() if not isinstance(v, int) or v < 0}
+            if bad:
+                # A negative weight would hand back room the venue still counts (the order
+                # templates' fast path takes a cached plan without asking again).
+                raise ValueError(f"a cost's weights are ints >= 0, not {bad}")
             plan = [(w, weight, self._cap(w, lane, n)) for n, w, weight in self._charged(cost)]
             plan.append((self._any, 0, 1))
             if len(self._plans) < 4096:  # costs are few (one per kind of call and instrument)

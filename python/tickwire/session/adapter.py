@@ -15,6 +15,7 @@ from tickwire._core import VenueSpec, venue_spec
 from tickwire.streams import Channel, Control, Endpoint, Op, Sub, inflate
 
 if TYPE_CHECKING:
+    from tickwire._core import BookFeed
     from tickwire.clock import ServerTime
     from tickwire.limits import Limit
     from tickwire.session.market import MarketData
@@ -109,6 +110,12 @@ class Adapter:
 
     async def prepare(self, md: MarketData) -> None:
         """Runs once before the first connection (e.g. fetch instrument precisions)."""
+
+    @classmethod
+    def apply_recorded(cls, feed: BookFeed, url: str, body: bytes | str) -> bool:
+        """``tickwire replay``: a recorded REST answer that ``prepare`` read (not a book snapshot)
+        applied to ``feed`` as the session applied it; False when it is none of those."""
+        return False
 
     def login(self) -> bytes | None:
         """A login message sent right after connecting (private channels), or None."""

@@ -39,6 +39,10 @@ PENDING_PAGE = 100
 # ``GET /api/v5/trade/fills``: 100 a page at most, newest first, older ones ``after`` a ``billId``.
 FILLS_PAGE = 100
 FILLS_PATH = "/api/v5/trade/fills"
+# ``fills`` reaches back 3 days ("Get transaction details (last 3 days)"), ``fills-history`` 3 months:
+# a search from further back than ``fills`` reaches (an hour to spare for the clocks) asks the history.
+FILLS_HISTORY_PATH = "/api/v5/trade/fills-history"
+FILLS_REACH_MS = 3 * 86_400_000 - 3_600_000
 
 
 class Signer(_core.OkxSigner):
@@ -271,7 +275,7 @@ class Orders:
         """A full page (the ``limit`` asked, 100 by default) may have more after it: the entries
         older than its last (``after``: "records earlier than the requested" ``ordId`` for orders,
         ``billId`` for fills; newest first)."""
-        key = "billId" if call.path == FILLS_PATH else "ordId"
+        key = "billId" if call.path in (FILLS_PATH, FILLS_HISTORY_PATH) else "ordId"
         if (
             len(body) < int(call.params.get("limit", PENDING_PAGE))
             or not isinstance(body[-1], dict)
@@ -295,7 +299,8 @@ class Orders:
         if since_ms is not None:
             p["begin"] = str(since_ms)
         p["limit"] = str(FILLS_PAGE)
-        return Call("GET", FILLS_PATH, p)
+        old = since_ms is not None and since_ms < now_ms() - FILLS_REACH_MS
+        return Call("GET", FILLS_HISTORY_PATH if old else FILLS_PATH, p)
 
     def order_fills(self, symbol: str, order_id: str) -> Call:
         """One order's executions of the last 3 days (``ordId``), newest first, a page at a time."""

@@ -7,7 +7,7 @@ window, by the refused call's cost — is blocked for its 2 s window.
 
 Per-instrument limits are keyed (``Limit.keyed``): a cost ``{"PLACE:BTC-USDT": 1}`` charges the
 ``PLACE`` window of BTC-USDT, made on its first use. The query limits below (orders-pending, fills,
-balance, instruments) are from the endpoint pages and unverified here."""
+fills-history, balance, instruments) are from the endpoint pages and unverified here."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ LIMITS = (
     Limit("SUB_ORDERS", 1000, 2.0, "account", _SUB),  # new and amended orders, every instrument
     Limit("PENDING", 60, 2.0, "account", _RATE),
     Limit("FILLS", 60, 2.0, "account", _RATE),
+    Limit("FILLS_HISTORY", 10, 2.0, "account", _RATE),
     Limit("BALANCE", 10, 2.0, "account", _RATE),
     Limit("INSTRUMENTS", 20, 2.0, "ip", _RATE),
 )
@@ -51,6 +52,7 @@ _TRADE = {
 _QUERY = {
     _P + "trade/orders-pending": "PENDING",
     _P + "trade/fills": "FILLS",
+    _P + "trade/fills-history": "FILLS_HISTORY",
     _P + "account/balance": "BALANCE",
     _P + "public/instruments": "INSTRUMENTS",
 }

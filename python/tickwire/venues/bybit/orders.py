@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.auth import now_ms
 from tickwire.errors import AuthError, OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
@@ -48,6 +49,11 @@ _WS_OPS = {
 _STREAM_TOPICS = ("order.spot", "execution.spot")
 # ``/v5/execution/list``: 100 a page at most (docs: limit 1-100), the next by ``cursor``.
 FILLS_PAGE = 100
+FILLS_PATH = "/v5/execution/list"
+# A time search answers 7 days at most ("Only startTime is passed, return range between startTime and
+# startTime+7 days"; "If both are passed, the rule is endTime - startTime <= 7 days"): a search from
+# an older time reads a week after the other.
+FILLS_WEEK_MS = 7 * 86_400_000
 # ``rejectReason`` of an order that was not refused.
 _NO_REASON = ("", "EC_NoError")
 
@@ -169,9 +175,17 @@ class Orders:
     def next_page(call: Call, body: Any) -> Call | None:
         """The listing's next page: the same query with the ``cursor`` Bybit answered
         (``nextPageCursor``, empty on the last page). An empty page ends it, whatever cursor it names
-        (Bybit has been seen answering one that does not move)."""
+        (Bybit has been seen answering one that does not move). A fills search by time, its week
+        read, goes on with the next week until one reaches the present."""
         more = getattr(body, "more", None)
-        return call.with_param("cursor", more) if more and len(body) else None
+        if more and len(body):
+            return call.with_param("cursor", more)
+        end = call.params.get("endTime")
+        if call.path != FILLS_PATH or end is None or int(end) >= now_ms():
+            return None
+        params = {k: v for k, v in call.params.items() if k != "cursor"}
+        params["startTime"], params["endTime"] = str(int(end) + 1), str(int(end) + 1 + FILLS_WEEK_MS)
+        return replace(call, params=params)
 
     def cancel_all(self, symbol: str) -> Call | None:
         return Call("POST", "/v5/order/cancel-all", body=_json({"category": "spot", "symbol": symbol}))
@@ -182,14 +196,14 @@ class Orders:
     def fills(self, symbol: str, since_ms: int | None) -> Call:
         p = {"category": "spot", "symbol": symbol}
         if since_ms is not None:
-            p["startTime"] = str(since_ms)
+            p["startTime"], p["endTime"] = str(since_ms), str(since_ms + FILLS_WEEK_MS)
         p["limit"] = str(FILLS_PAGE)
-        return Call("GET", "/v5/execution/list", p)
+        return Call("GET", FILLS_PATH, p)
 
     def order_fills(self, symbol: str, order_id: str) -> Call:
         """One order's executions (``orderId``), newest first, a page at a time (``cursor``)."""
         p = {"category": "spot", "symbol": symbol, "orderId": order_id, "limit": str(FILLS_PAGE)}
-        return Call("GET", "/v5/execution/list", p)
+        return Call("GET", FILLS_PATH, p)
 
     def balances(self) -> Call:
         return Call("GET", "/v5/account/wallet-balance", {"accountType": "UNIFIED"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 
@@ -19,11 +20,24 @@ from tickwire.venues import register
 from tickwire.venues.kraken.names import ws_symbol
 
 if TYPE_CHECKING:
+    from tickwire._core import BookFeed
     from tickwire.session.market import MarketData
 
 log = logging.getLogger("tickwire.kraken")
 
 __all__ = ["Adapter"]
+
+
+ASSET_PAIRS = "/0/public/AssetPairs"
+
+
+def precisions(body: bytes | str) -> dict[str, tuple[int, int]]:
+    """(price, lot) decimals by v2 symbol from an ``AssetPairs`` answer."""
+    # wsname is v1's (XBT/USD); the v2 stream says BTC/USD.
+    return {
+        ws_symbol(info["wsname"]): (int(info["pair_decimals"]), int(info["lot_decimals"]))
+        for info in orjson.loads(body)["result"].values()
+    }
 
 
 class Adapter(session_adapter.Adapter):
@@ -77,15 +91,26 @@ class Adapter(session_adapter.Adapter):
         missing = [s for s in symbols if s not in known]
         if missing:
             try:
-                r = await session.rest().get("/0/public/AssetPairs", query={"pair": ",".join(missing)})
-                for info in r.raise_for_status(self.venue).json()["result"].values():
-                    # wsname is v1's (XBT/USD); the v2 stream says BTC/USD.
-                    known[ws_symbol(info["wsname"])] = (int(info["pair_decimals"]), int(info["lot_decimals"]))
+                http, query = session.rest(), {"pair": ",".join(missing)}
+                body = (await http.get(ASSET_PAIRS, query=query)).raise_for_status(self.venue).body
+                known.update(precisions(body))
+                if session.capture is not None:
+                    # The checksums of a recording verify only at these precisions: ``tickwire
+                    # replay`` reads them back from here (``apply_recorded``).
+                    session.capture.http(f"{http.base_url}{ASSET_PAIRS}?{urlencode(query)}", body)
             except (TickwireError, OSError, KeyError, ValueError, TypeError) as e:
                 log.warning("kraken: no instrument precisions (%s); checksums may not verify", e)
         for s in symbols:
             if s in known:
                 session.feed.set_checksum_decimals(s, *known[s])
+
+    @classmethod
+    def apply_recorded(cls, feed: BookFeed, url: str, body: bytes | str) -> bool:
+        if not urlsplit(url).path.endswith(ASSET_PAIRS):
+            return False
+        for s, decimals in precisions(body).items():
+            feed.set_checksum_decimals(s, *decimals)
+        return True
 
     def ping(self) -> bytes | None:
         return orjson.dumps({"method": "ping", "req_id": self.next_id()})

@@ -3,7 +3,8 @@
 ≤ 1000, default 500) and ``GET /api/v3/allOrders`` (``symbol``; ``orderId`` = from that id,
 ``startTime``/``endTime``, ``limit``), also as the WS API's ``myTrades`` and ``allOrders``. Each fill
 is listed once, under the trade id it had on the public ``@trade`` stream, oldest first; without
-``fromId`` or ``startTime``, the most recent ``limit`` of them.
+``fromId`` or ``startTime``, the most recent ``limit`` of them (of orders: without ``orderId`` or
+``startTime``).
 """
 
 from __future__ import annotations
@@ -121,4 +122,7 @@ class BinanceHistory:
             and (start is None or o.time_ms >= start)
             and (end is None or o.time_ms <= end)
         ]
-        return json_response([self.order_json(o, now_ms, False) for o in orders[:limit]])
+        # "If orderId is set, it will get orders >= that orderId. Otherwise most recent orders are
+        # returned" (still oldest first); from a start time, the first after it.
+        page = orders[-limit:] if oid is None and start is None else orders[:limit]
+        return json_response([self.order_json(o, now_ms, False) for o in page])

@@ -6,10 +6,11 @@ Info" reference, every value from the simulator's instruments, which the matchin
 ``minOrderAmt``). The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty
 list, any other category 10001.
 
-``GET /v5/execution/list?category=spot[&symbol=][&orderId=][&startTime=][&limit=][&cursor=]`` from the
-engine's own fill records, newest first, ``limit`` (50) a page and ``nextPageCursor`` to the next (the
-sim's names the page's last row): each fill once, ``execId`` the trade id it had on the public ``publicTrade``
-topic. Fees are not simulated (``execFee`` "0", in the coin received). The private ``execution`` topic
+``GET /v5/execution/list?category=spot[&symbol=][&orderId=|&orderLinkId=][&startTime=][&endTime=]
+[&limit=][&cursor=]`` from the engine's own fill records, newest first, 7 days of them at most (an
+order's whenever made), ``limit`` (50) a page and ``nextPageCursor`` to the next (the sim's names the
+page's last row): each fill once, ``execId`` the trade id it had on the public ``publicTrade`` topic.
+Fees are not simulated (``execFee`` "0", in the coin received). The private ``execution`` topic
 pushes the same row per fill as it happens.
 """
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from tickwire.sim.venues.context import VenueContext
 
 Result = tuple[int, str, dict[str, Any]]
+WEEK_MS = 7 * 86_400_000
 MAX_ORDER_AMT = "9999999999"  # the engine enforces no largest order value
 
 
@@ -93,7 +95,7 @@ def execution(ctx: VenueContext, o: Order, f: Fill, order_id: str) -> dict[str, 
     }
 
 
-def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) -> Result:
+def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any, now_ms: int) -> Result:
     """(retCode, retMsg, result) for ``GET /v5/execution/list``; ``oid(order)`` is its ``orderId``."""
     cat = q.get("category", "")
     if cat not in ("spot", "linear", "inverse", "option"):
@@ -101,18 +103,39 @@ def executions(ctx: VenueContext, account: str, q: Mapping[str, str], oid: Any) 
     try:
         limit = int(q.get("limit", "50"))
         start = int(q["startTime"]) if "startTime" in q else None
+        end = int(q["endTime"]) if "endTime" in q else None
     except ValueError:
-        return 10001, "params error: limit or startTime", {}
+        return 10001, "params error: limit, startTime or endTime", {}
     if not 1 <= limit <= 100:
         return 10001, "params error: limit", {}
+    # "orderId and orderLinkId have a higher priority and as long as these two parameters are in the
+    # input parameters, other input parameters will be ignored"; otherwise 7 days at most: the last 7
+    # without a time, from startTime or back from endTime with one, refused wider.
+    by_order = "orderId" in q or "orderLinkId" in q
+    if by_order:
+        start = end = None
+    elif start is not None and end is not None:
+        if not 0 <= end - start <= WEEK_MS:
+            return 10001, "params error: endTime - startTime must be within 7 days", {}
+    elif start is not None:
+        end = start + WEEK_MS
+    else:
+        end = end if end is not None else now_ms
+        start = end - WEEK_MS
     rows = []
     for o in ctx.engine.orders.values():
-        if o.account != account or q.get("symbol", o.symbol) != o.symbol or o.margin != (cat != "spot"):
+        if o.account != account or o.margin != (cat != "spot"):
             continue
-        if q.get("orderId", oid(o)) != oid(o):
+        if "orderId" in q:
+            if q["orderId"] != oid(o):
+                continue
+        elif "orderLinkId" in q:
+            if q["orderLinkId"] != o.client_id:
+                continue
+        elif q.get("symbol", o.symbol) != o.symbol:
             continue
         for f in o.fills:
-            if start is not None and f.time_ms < start:
+            if (start is not None and f.time_ms < start) or (end is not None and f.time_ms > end):
                 continue
             rows.append((f.time_ms, f.trade_id, execution(ctx, o, f, oid(o))))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)

@@ -268,7 +268,7 @@ class BybitOrders:
                 category = a.get("category", "linear")
                 return self._ok({"category": category, "list": rows, "nextPageCursor": more})
             if route == ("GET", "/v5/execution/list"):
-                code, text, result = executions(v, account, a, order_id)
+                code, text, result = executions(v, account, a, order_id, ep.now_ms())
                 return {"retCode": code, "retMsg": text, "result": result}
         except (EngineError, KeyError, InvalidOperation, ValueError) as e:
             reason = e.code if isinstance(e, EngineError) else ""

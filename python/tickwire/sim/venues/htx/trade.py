@@ -56,6 +56,15 @@ STATE_CODE = {"partial-canceled": 5, "filled": 6, "canceled": 7}
 BATCH_ORDERS_MAX, BATCH_CANCEL_MAX = 10, 50
 
 
+def state(o: Order) -> str:
+    """The order's HTX ``state``: one cancelled or expired after part of it filled is
+    ``partial-canceled`` (spot v1 order states: "submitted, partial-filled, partial-canceled, filled,
+    canceled")."""
+    if o.status in ("CANCELED", "EXPIRED") and o.filled:
+        return "partial-canceled"
+    return STATE[o.status]
+
+
 def ok(data: Any) -> Response:
     return json_response({"status": "ok", "data": data})
 
@@ -123,7 +132,7 @@ class HtxOrders:
             if order is None:
                 return ok(-1)
             if not order.open:
-                return ok(STATE_CODE[STATE[order.status]])
+                return ok(STATE_CODE[state(order)])
             self._cancel(key, order)
             return ok(10)
         if path.startswith("/v1/order/orders/"):
@@ -166,7 +175,7 @@ class HtxOrders:
                 entry.update({"err-code": "base-not-found", "err-msg": "record not found", "order-state": -1})
             else:
                 entry.update({"err-code": "order-orderstate-error", "err-msg": "Incorrect order state"})
-                entry["order-state"] = STATE_CODE[STATE[order.status]]
+                entry["order-state"] = STATE_CODE[state(order)]
             failed.append(entry)
         return ok({"success": success, "failed": failed})
 
@@ -258,7 +267,7 @@ class HtxOrders:
             f"{filled}-cash-amount": f"{Decimal(o.quote) * inst.tick * inst.lot:f}",
             f"{filled}-fees": "0",
             "source": "spot-api",
-            "state": STATE[o.status],
+            "state": state(o),
         }
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
@@ -266,7 +275,7 @@ class HtxOrders:
         fp, fq = self.ctx.fmt[o.symbol]
         event = {"NEW": "creation", "TRADE": "trade"}.get(exec_type, "cancellation")
         data = {"eventType": event, "symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client_id}
-        data.update(orderPrice=fp(o.price or 0), orderSize=fq(o.qty), orderStatus=STATE[o.status])
+        data.update(orderPrice=fp(o.price or 0), orderSize=fq(o.qty), orderStatus=state(o))
         data.update(type=self.order_json(o, 0)["type"], execAmt=fq(o.filled), remainAmt=fq(o.qty - o.filled))
         if fill is not None:
             data.update(tradePrice=fp(fill.price), tradeVolume=fq(fill.qty), tradeId=fill.trade_id)

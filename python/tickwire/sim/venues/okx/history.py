@@ -1,9 +1,10 @@
-"""OKX trade history for reconciliation: ``GET /api/v5/trade/fills`` and ``fills-history``
-(``instType``, ``instId``, ``ordId``, ``after``/``before`` by ``billId``, ``limit`` ≤ 100), newest
-first, from the matching engine's own fill records: each fill once, under the ``tradeId`` it had
-on the public ``trades`` channel, with a stable ``billId`` that rises with the fills' time, as OKX's
-bill ids do (the fill's ms x 10^6 + its trade id's last six digits), so ``after`` pages the listing.
-Orders by ``clOrdId`` are ``GET /api/v5/trade/order`` (``trade.py``).
+"""OKX trade history for reconciliation: ``GET /api/v5/trade/fills`` (the last 3 days) and
+``fills-history`` (the last 3 months) (``instType``, ``instId``, ``ordId``, ``after``/``before`` by
+``billId``, ``limit`` ≤ 100), newest first, from the matching engine's own fill records: each fill
+once, under the ``tradeId`` it had on the public ``trades`` channel, with a stable ``billId`` that
+rises with the fills' time, as OKX's bill ids do (the fill's ms x 10^6 + its trade id's last six
+digits), so ``after`` pages the listing. Orders by ``clOrdId`` are ``GET /api/v5/trade/order``
+(``trade.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
 Result = tuple[str, str, list[dict[str, Any]]]
 
 
-def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
+DAY_MS = 86_400_000
+# How far back each listing reaches: "Get transaction details (last 3 days)" / "(last 3 months)".
+REACH_MS = {"fills": 3 * DAY_MS, "fills-history": 90 * DAY_MS}
+
+
+def fills(ctx: VenueContext, account: str, q: dict[str, str], name: str, now_ms: int) -> Result:
     if q.get("instType", "SPOT") not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
         return "51000", "Parameter instType error", []
     try:
@@ -33,6 +39,7 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
         return "51000", "Parameter limit error", []
     if not 1 <= limit <= 100:
         return "51000", "Parameter limit error", []
+    oldest = now_ms - REACH_MS[name]
     rows = []
     for o in ctx.engine.orders.values():
         if (
@@ -47,6 +54,8 @@ def fills(ctx: VenueContext, account: str, q: dict[str, str]) -> Result:
             if (after is not None and bill >= after) or (before is not None and bill <= before):
                 continue
             if (begin is not None and f.time_ms < begin) or (end is not None and f.time_ms > end):
+                continue
+            if f.time_ms < oldest:
                 continue
             row = {
                 "instType": "SPOT",

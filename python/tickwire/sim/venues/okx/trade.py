@@ -160,7 +160,7 @@ class OkxOrders:
                 return "51603", "Order does not exist", []
             return "0", "", [self.order_data(o, None, ep.now_ms())]
         if req.method == "GET" and name in ("fills", "fills-history"):
-            return fills(self.ctx, account, q)
+            return fills(self.ctx, account, q, name, ep.now_ms())
         if (req.method, name) == ("GET", "orders-pending"):
             # Newest first, ``limit`` (1 to 100, 100 by default) an answer; ``after``: older than that ordId.
             limit, after = q.get("limit") or "100", q.get("after") or ""
