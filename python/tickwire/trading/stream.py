@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,6 +28,10 @@ from tickwire.transport.http_conn import write_failed
 from tickwire.transport.ws import open_ws
 
 log = logging.getLogger("tickwire.trading")
+
+# What reads the usage an answer states: ``(answer, age)``, age the seconds since its request was
+# written (None: not known) — see ``RateBudget.observe``.
+Observe = Callable[[Any, float | None], object]
 
 
 @runtime_checkable
@@ -348,6 +353,9 @@ class OrderSocket(KeptSocket):
         self.signer = signer
         self.timeout = timeout
         self._pending: dict[str, asyncio.Future[Any]] = {}
+        # When each awaited request was written (perf_counter): the usage its answer states is as of
+        # then, and what was taken since is added to it (``RateBudget.observe``'s ``age``).
+        self._written_at: dict[str, float] = {}
         self._rid = 0
 
     async def on_connected(self) -> None:
@@ -361,6 +369,7 @@ class OrderSocket(KeptSocket):
 
     def on_disconnected(self) -> None:
         pending, self._pending = self._pending, {}
+        self._written_at.clear()
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(TransportError(f"{self.venue}: order socket lost before the answer"))
@@ -393,7 +402,7 @@ class OrderSocket(KeptSocket):
     async def request(
         self,
         data: bytes,
-        observe: Callable[[Any], object] | None = None,
+        observe: Observe | None = None,
         rid: str | None = None,
         sent: Callable[[], None] | None = None,
     ) -> Any:
@@ -419,11 +428,13 @@ class OrderSocket(KeptSocket):
             sent = self.send(data)
         except BaseException as e:
             self._pending.pop(rid, None)  # no one can await it: not left counted as awaiting
+            self._written_at.pop(rid, None)
             if isinstance(e, Exception):
                 raise write_failed(e) from e
             raise
         if not sent:
             self._pending.pop(rid, None)
+            self._written_at.pop(rid, None)
             return None
         return fut
 
@@ -439,12 +450,12 @@ class OrderSocket(KeptSocket):
         the event loop)."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
+        self._written_at[rid] = time.perf_counter()
         return fut
 
-    async def answer(
-        self, fut: asyncio.Future[Any], rid: str, observe: Callable[[Any], object] | None = None
-    ) -> Any:
-        """The answer to a request :meth:`write` wrote, read by the grammar, within the time-out."""
+    async def answer(self, fut: asyncio.Future[Any], rid: str, observe: Observe | None = None) -> Any:
+        """The answer to a request :meth:`write` wrote, read by the grammar, within the time-out;
+        ``observe(answer, age)`` sees it first (``age``: seconds since the request was written)."""
         # The time-out settles ``fut`` itself: ``asyncio.wait_for`` would wake this task through a
         # future of its own, one step of the event loop after the answer (~4 µs an order).
         timer = asyncio.get_running_loop().call_later(self.timeout, self._time_out, fut, rid)
@@ -452,6 +463,7 @@ class OrderSocket(KeptSocket):
             answer = await fut
         finally:
             timer.cancel()
+            written_at = self._written_at.pop(rid, None)
         if observe is not None:
-            observe(answer)
+            observe(answer, None if written_at is None else time.perf_counter() - written_at)
         return self.grammar.read_ws_answer(answer)

@@ -392,10 +392,11 @@ class Wire:
                 continue
             return self.read_answer(r.status, r.body, r.headers, call, time.perf_counter() - t0)
 
-    def ws_usage(self, answer: Any) -> None:
-        """The usage an order-socket answer states, fed to the budget."""
+    def ws_usage(self, answer: Any, age: float | None = None) -> None:
+        """The usage an order-socket answer states, fed to the budget (``age``: seconds since its
+        request was written, see ``RateBudget.observe``)."""
         if hasattr(self.grammar, "read_ws_usage"):
-            self.budget.observe(self.grammar.read_ws_usage(answer))
+            self.budget.observe(self.grammar.read_ws_usage(answer), age)
 
     def read_answer(
         self, status: int, body: bytes, headers: dict[str, str], call: Call, age: float | None = None
