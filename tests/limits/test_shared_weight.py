@@ -29,14 +29,15 @@ def _statuses(sim: Simulator, venue: str = "binance") -> list[int]:
 
 @contextlib.asynccontextmanager
 async def weighed(
-    limit: int, key: str, rate: int, orders: int = 100, **kw: Any
+    limit: int, key: str, rate: int, orders: int = 100, skew_ms: int = 0, **kw: Any
 ) -> AsyncIterator[tuple[Simulator, Any]]:
     """A Binance simulator whose per-IP weight is ``limit`` per 3 s (a 30 s ban after a 429) and new
-    orders ``orders`` per 10 s, and a trading session of ``key`` on it (no adoption, no private
-    stream)."""
+    orders ``orders`` per 10 s, its clock ``skew_ms`` ahead of ours, and a trading session of ``key``
+    on it (no adoption, no private stream)."""
     profile: dict[str, Any] = {"weight_limit": limit, "order_limit_10s": orders}
     async with Simulator(["binance"], seed=5, rate=rate, depth=20, profiles={"binance": profile},
                          timeouts={"weight_window": 3.0, "ban": 30.0}) as sim:  # fmt: skip
+        sim.endpoint("binance", 0).skew(skew_ms)
         sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
         sim.fund("binance", key, {"USDT": "100000000", "BTC": "100"})
         async with tickwire.trade(
@@ -113,22 +114,29 @@ def test_usdm_listen_key_calls_are_counted_in_the_addresss_weight() -> None:
     asyncio.run(asyncio.wait_for(go(), 60))
 
 
-@pytest.mark.parametrize("transport", ["rest", "ws"])
-def test_a_reported_usage_counts_the_requests_still_on_their_way(transport: str) -> None:
+@pytest.mark.parametrize(("transport", "skew_ms"), [("rest", 0), ("ws", 0), ("rest", 1500)])
+def test_a_reported_usage_counts_the_requests_still_on_their_way(transport: str, skew_ms: int) -> None:
     """Another client on the address used 60 of the announced 100 weight per 3 s; then 16 tasks send
     10 requests each at once — over REST (``GET /api/v3/time``) or as orders on the WS API (resting
     buys, 1 weight each). Every answer reports the address's usage (``X-MBX-USED-WEIGHT-3S``, the WS
     API's ``rateLimits``) as of its own request: the requests sent after it are not in that figure
     yet. Taken as the count, it let the tasks cross the limit (before: over REST 40 answered, then a
     429 and four 418 bans). The weight taken after the reported request is added to it: the venue
-    refuses nothing for rate and answers all 160."""
+    refuses nothing for rate and answers all 160. With the venue's clock 1.5 s ahead of ours, its 3 s
+    windows reset on its clock, not ours: the budget lapses a reported count on the venue's clock as
+    the session measured it (before: on ours, half a window early, and the tasks crossed the limit)."""
 
     async def go() -> None:
-        key = f"rev-inflight-{transport}"
-        async with weighed(100, key, rate=0, orders=1000, rate_wait=10, transport=transport) as (sim, tr):
+        key = f"rev-inflight-{transport}-{skew_ms}"
+        async with weighed(
+            100, key, rate=0, orders=1000, skew_ms=skew_ms, rate_wait=10, transport=transport
+        ) as (sim, tr):
             ep = sim.endpoint("binance", 0)
             other = HttpClient(ep.rest_base, timeout=5.0)
             await other.connect()
+            # Just after one of the venue's 3 s windows opened: the burst then runs into the moment
+            # our own clock's boundary falls, half a window early when the venue's clock is skewed.
+            await asyncio.sleep(3.05 - ep.now_ms() / 1000 % 3.0)
             used = 0
             while used < 60:
                 used = int((await other.request("GET", "/api/v3/time")).headers["x-mbx-used-weight-3s"])

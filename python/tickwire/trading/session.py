@@ -124,6 +124,9 @@ class TradingSession:
         # request is refused for its timestamp), signing every request unless the signer has its own.
         self.clock = self.wire.clock
         self.clock.install(signer)
+        # The venue's windows reset on its own clock (Binance's on its minute): the budget lapses a
+        # count the venue reported on that clock as measured, not on ours.
+        self.budget.wall = self._venue_wall
         self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
         self.client_ids = ClientIds(FORMATS[self.venue], DEFAULT_STRATEGY if strategy is None else strategy)
@@ -230,6 +233,10 @@ class TradingSession:
         if ids:
             log.info("%s: %d open order(s) of an earlier run adopted", self.venue, len(ids))
             self.audit.event("adopted", venue=self.venue, client_ids=ids)
+
+    def _venue_wall(self) -> float:
+        """The venue's clock as measured (local time until a measurement), in seconds."""
+        return self.clock.sync.now_ms() / 1000
 
     async def close(self, *, disarm: bool = True) -> None:
         """Ends the session. ``disarm=False`` leaves the venue's dead-man countdown running (no more
