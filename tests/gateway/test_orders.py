@@ -540,14 +540,20 @@ def test_what_happened_while_no_gateway_ran_reaches_the_client_when_one_starts(
                         if i % 500 == 0:
                             await asyncio.sleep(0)
                     assert theirs.open and theirs.filled
+
+                def heard() -> list[str]:
+                    return sorted(f.trade_id for f in fills)
+
                 async with Gateway(config(nats_urls, acct)):
                     if gap == "partly":
+                        # What the market did while none ran is told first; only then does it trade
+                        # through the order. A fill made while the adoption's search is under way may
+                        # leave an older one out (the README's adoption trade-off), which this case
+                        # does not test: unlucky timing made it a flake.
+                        early = sorted(str(f.trade_id) for f in theirs.fills)
+                        await settle(lambda: heard() == early, "the fills made while none ran", 10)
                         await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
                     made = sorted(str(f.trade_id) for f in theirs.fills)
-
-                    def heard() -> list[str]:
-                        return sorted(f.trade_id for f in fills)
-
                     await settle(lambda: heard() == made, "every fill heard", 10)
                     await settle(lambda: orders[-1].status == "filled", "the order's end heard", 10)
                     await asyncio.sleep(0.3)
