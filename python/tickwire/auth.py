@@ -50,6 +50,17 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def recv_window_ms(ms: object, most: int, venue: str) -> int:
+    """``ms`` if it is a receive window ``venue`` takes: whole milliseconds, 1 to ``most``;
+    ``TypeError``/``ValueError`` naming the bounds otherwise (a window the venue would refuse on every
+    signed request, or a unit slip)."""
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise TypeError(f"recv_window must be an int (ms), not {type(ms).__name__}")
+    if not 0 < ms <= most:
+        raise ValueError(f"recv_window must be 1..{most} ms ({venue}'s default is 5000), got {ms}")
+    return ms
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What a REST request needs after signing: send ``headers``, put ``query`` after ``?`` (it is

@@ -179,11 +179,8 @@ class Wire:
         remedied = False
         what = f"{call.method} {call.path}"
 
-        def writable() -> None:  # the order socket down under transport="ws": the request cannot go
-            ws = None if rest_only else self.orders_ws
-            if ws is not None and call.signed and self.transport == "ws" and not ws.connected:
-                if ws.has_form(call):
-                    raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
+        def writable() -> None:
+            self._socket_down(call, rest_only)
 
         async def charged() -> Callable[[], None]:  # each send's charge: the first, and after a log-in
             return self._resend_charged(await self.cleared(cost, lane, what, ready=writable), cost, lane)
@@ -322,14 +319,22 @@ class Wire:
                 if data is not None:
                     self.audit_request(call, "ws")
                     return await ws.request(data, self.ws_usage)
-                if self.transport == "ws" and not ws.connected and ws.has_form(call):
-                    raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
+                # (Down under transport="ws" with a form for ``call``: refused before its weight was
+                # taken, in this same step — ``_socket_down``.)
             self.audit_request(call, "rest")
             return await self._rest(call, gate, again)
         except RateLimitError as e:
             if not was_unsent(e):  # the venue's refusal; one of the budget's own (a resend) blocks nothing
                 self.rate_refused(call, e, cost)
             raise
+
+    def _socket_down(self, call: Call, rest_only: bool) -> None:
+        """Raises, marked unsent, when ``call`` can go nowhere: the order socket is down under
+        ``transport="ws"`` and the venue takes ``call`` on it (REST would be another path)."""
+        ws = None if rest_only else self.orders_ws
+        if ws is not None and call.signed and self.transport == "ws" and not ws.connected:
+            if ws.has_form(call):
+                raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
 
     def rate_refused(self, call: Call, e: RateLimitError, cost: dict[str, int] | None = None) -> None:
         """The venue refused ``call`` — or entries of a batch it answered in part (OKX's code "2"

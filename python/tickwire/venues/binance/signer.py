@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tickwire import _core
+from tickwire import _core, auth
 from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 from tickwire.errors import CredentialsError
 
@@ -16,18 +16,6 @@ API_KEY_HEADER = "X-MBX-APIKEY"
 # "The default is 5000 and the maximum is 60000" (venues.md §1.1): a larger window is refused with
 # -1131 on every signed request.
 MAX_RECV_WINDOW = 60_000
-
-
-def _checked_recv_window(ms: object) -> int | None:
-    """``ms`` if it is a ``recvWindow`` Binance takes (whole milliseconds, 1 to 60000), None for the
-    venue's default."""
-    if ms is None:
-        return None
-    if isinstance(ms, bool) or not isinstance(ms, int):
-        raise TypeError(f"recv_window must be an int (ms) or None, not {type(ms).__name__}")
-    if not 0 < ms <= MAX_RECV_WINDOW:
-        raise ValueError(f"recv_window must be 1..{MAX_RECV_WINDOW} ms (Binance's default is 5000), got {ms}")
-    return ms
 
 
 class Signer(_core.BinanceSigner):
@@ -64,7 +52,7 @@ class Signer(_core.BinanceSigner):
 
     @recv_window.setter
     def recv_window(self, ms: int | None) -> None:
-        self._recv_window = _checked_recv_window(ms)
+        self._recv_window = None if ms is None else auth.recv_window_ms(ms, MAX_RECV_WINDOW, "Binance")
 
     @classmethod
     def from_env(cls, prefix: str = "BINANCE", *, environ: Source | None = None, **kwargs: Any) -> Signer:

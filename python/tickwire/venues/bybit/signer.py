@@ -6,23 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tickwire import _core
+from tickwire import _core, auth
 from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 DEFAULT_RECV_WINDOW = 5000
 # Bybit states no maximum. A window past a day is a unit slip or a typo, and would undo the replay
 # protection the window exists for ("a smaller X-BAPI-RECV-WINDOW is more secure").
 MAX_RECV_WINDOW = 86_400_000
-
-
-def _checked_recv_window(ms: object) -> int:
-    """``ms`` if it is a usable ``X-BAPI-RECV-WINDOW``: whole milliseconds, at least 1 (Bybit accepts a
-    request while ``server_time - recv_window <= timestamp``), at most ``MAX_RECV_WINDOW``."""
-    if isinstance(ms, bool) or not isinstance(ms, int):
-        raise TypeError(f"recv_window must be an int (ms), not {type(ms).__name__}")
-    if not 0 < ms <= MAX_RECV_WINDOW:
-        raise ValueError(f"recv_window must be 1..{MAX_RECV_WINDOW} ms (Bybit's default is 5000), got {ms}")
-    return ms
 
 
 class Signer(_core.BybitSigner):
@@ -52,7 +42,7 @@ class Signer(_core.BybitSigner):
 
     @recv_window.setter
     def recv_window(self, ms: int) -> None:
-        self._recv_window = _checked_recv_window(ms)
+        self._recv_window = auth.recv_window_ms(ms, MAX_RECV_WINDOW, "Bybit")
 
     @classmethod
     def from_env(cls, prefix: str = "BYBIT", *, environ: Source | None = None, **kwargs: Any) -> Signer:
