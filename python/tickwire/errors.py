@@ -13,7 +13,8 @@ number past its scale) names that book in ``symbol``, and every book of a refuse
 in ``symbols``.
 
 :class:`TradingHalted` — new orders refused because the session's kill switch was thrown (until
-``resume()``) — is defined here in Python: it is the session's own state, never raised by the core.
+``resume()``) — and :class:`RiskLimitExceeded` — a new order that could pass a risk limit — are
+defined here in Python: they are the session's own state, never raised by the core.
 """
 
 from tickwire._core import (
@@ -49,6 +50,16 @@ class TradingHalted(TickwireError):
     reason: str = ""
 
 
+class RiskLimitExceeded(TickwireError):
+    """A new order refused, nothing sent: it could take the session past one of its risk limits on
+    ``symbol`` (``limit``: ``max_open_orders`` — the user's or the venue's announced one —,
+    ``max_position``, ``max_order_qty`` or ``max_order_notional``; see
+    :mod:`tickwire.trading.risk`). Sending it again changes nothing until an order ends or fills."""
+
+    symbol: str = ""
+    limit: str = ""
+
+
 __all__ = [
     "AuthError",
     "BookError",
@@ -66,6 +77,7 @@ __all__ = [
     "OrderRejected",
     "RateLimitError",
     "RequestTimeoutError",
+    "RiskLimitExceeded",
     "SequenceGapError",
     "SigningKeyError",
     "TickwireError",

@@ -17,6 +17,7 @@ from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
 from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
+from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -55,6 +56,7 @@ class AmendPort(Protocol):
     rules: dict[str, InstrumentRules]
     audit: AuditLog | NullAudit
     amends: OneAtATime
+    risk: RiskGate
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -79,6 +81,8 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
     # quantity) before anything is sent or audited as requested.
     call = amend(current, new_qty, new_price)
+    # The new terms against the risk limits, right before the tracker counts them (no await between).
+    port.risk.check_amend(current, new_qty or current.qty, new_price or current.price)
     cid = current.client_id
     port.audit.event(
         "amend_request",

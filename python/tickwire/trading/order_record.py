@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from tickwire.clock import Stamp
 from tickwire.trading.orders import TERMINAL, Order, OrderEvent, Status, evolve
@@ -40,6 +41,14 @@ class Record:
     fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
+    # What the order counts in the session's risk exposure (``RiskGate.account``); None: nothing yet.
+    risk: tuple[str, str, bool, Decimal, Decimal] | None = None
+
+
+class Exposure(Protocol):
+    """What the tracker tells of each order's change (``tickwire.trading.risk.RiskGate``)."""
+
+    def account(self, rec: Record, gone: bool = False) -> None: ...
 
 
 def unheard_in(r: Record) -> bool:

@@ -21,6 +21,7 @@ from tickwire.trading.deadman import DeadMan
 from tickwire.trading.intake import audit_fields
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.risk import RiskGate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -75,6 +76,7 @@ class PlacePort(RegisterPort, Protocol):
 
     reconciler: Reconciler
     dead_man: DeadMan | None
+    risk: RiskGate
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -88,6 +90,8 @@ async def place_order(port: PlacePort, order: Order) -> Order:
     # Made before the order is tracked: what the grammar refuses (an order type or time in force the
     # venue lacks) raises with nothing tracked, reported or sent.
     call = port.grammar.new_order(order)
+    # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
+    port.risk.check(order.symbol, order.side, order.qty, order.price)
     register(port, order)
     with port.reconciler.call(order.client_id):
         return await _placed(port, order, call)

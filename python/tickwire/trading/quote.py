@@ -40,8 +40,13 @@ What was chosen, and why:
   a row). A loaded connection the venue closed is replaced as soon as its close is read
   (``WATCH_S`` backs that); a tick that races the close writes into it, and that order is
   reconciled (not placed) at once, as ``send``'s would be.
+- **The session's risk limits hold** (:mod:`tickwire.trading.risk`): the order a load may fire counts
+  as open from the load, so a rule never passes ``max_open_orders`` or ``max_position`` (its per-order
+  caps are in the template's rules, checked in Rust). Where the next order could pass one, nothing is
+  loaded (``risk_held`` counts it) and the load is tried again every ``RETRY_S``; the first load after
+  prices the book as it is then.
 
-What a rule does not do is decide anything else: sizing, inventory and risk stay in Python, where
+What a rule does not do is decide anything else: sizing, inventory and strategy risk stay in Python, where
 ``on_book`` may ``stop()`` a rule or arm another. A rule sends new orders and never cancels or
 replaces the previous one: with GTC orders each new price leaves the last order resting. A loaded
 rule holds one kept-alive connection (the session keeps one idle): other REST requests meanwhile
@@ -55,7 +60,8 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from tickwire import _core
-from tickwire.errors import InvalidOrder, NotSupported
+from tickwire.errors import InvalidOrder, NotSupported, RiskLimitExceeded
+from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.template_forms import rule_ints
 
 if TYPE_CHECKING:
@@ -124,6 +130,7 @@ class Quote:
         self.error: BaseException | None = None
         self.stopped = False
         self.held = False  # paused (a key rotation): nothing loaded until resume()
+        self.risk_held = 0  # loads put off because the next order could pass a risk limit
         self._to: Dest | None = None
         self._waiting: asyncio.Task[None] | None = None
         self._write_failures = 0
@@ -144,15 +151,26 @@ class Quote:
         if self.stopped or self.held or self.rule.loaded or self.in_flight or self._waiting:
             return
         t = self.template
-        if t.session.halted is not None:
+        s = t.session
+        if s.halted is not None:
             self.stop()
             return
+        if s.risk.active:
+            # The order this load may fire counts as open from now until it is tracked or unloaded;
+            # past a limit nothing is loaded, and the load is tried again shortly.
+            try:
+                s.risk.reserve(self, t.symbol, t.side, from_mantissa(self.qty, t.qty_scale))
+            except RiskLimitExceeded:
+                self.risk_held += 1
+                self._waiting = asyncio.get_running_loop().create_task(self._wait())
+                return
         try:
             to = t.next_target()
         except Exception as e:
             self._stop_with(e)
             return
         if to is None:
+            s.risk.release(self)
             self._waiting = asyncio.get_running_loop().create_task(self._wait())
             return
         self._to = to
@@ -222,6 +240,7 @@ class Quote:
     def _sent(self, cid: str, data: bytes, price: int) -> None:
         """From Rust, right after the write: the order tracked, its answer awaited."""
         self._write_failures = 0
+        self.template.session.risk.release(self)  # counted as the tracked order from here
         to, self._to = self._to, None
         assert to is not None  # loaded with it
         if to.conn is not None:
@@ -251,6 +270,7 @@ class Quote:
         (``after_raised``) and the rule waits for that as for an answer; then another write is loaded,
         up to ``WRITE_FAILURES`` failures in a row. Where nothing was written the destination goes
         back as it was."""
+        self.template.session.risk.release(self)  # tracked by after_raised if it may have gone
         to, self._to = self._to, None
         refused = isinstance(exc, InvalidOrder)
         if to is not None:
@@ -279,6 +299,7 @@ class Quote:
 
     def _unload(self) -> None:
         """Takes the loaded write back, its connection returned to the pool."""
+        self.template.session.risk.release(self)
         to, self._to = self._to, None
         if to is not None and to.conn is not None:
             to.conn.on_lost = None

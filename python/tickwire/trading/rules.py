@@ -52,6 +52,9 @@ class InstrumentRules:
     market_min_qty: Decimal | None = None
     max_notional: Decimal | None = None
     notional_applies_to_market: bool = True  # Binance NOTIONAL applyMinToMarket
+    # Orders the account may have open on the symbol (Binance MAX_NUM_ORDERS): not a rule of one
+    # order's numbers — the session's risk gate (trading/risk.py) holds it.
+    max_open_orders: int | None = None
 
     def validate(
         self, side: Side, type: OrderType, qty: object, price: object = None, *, ref_price: object = None
@@ -184,12 +187,15 @@ def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRule
     binance-spot-api-docs filters.md: PRICE_FILTER (minPrice, maxPrice, tickSize; 0 disables each),
     LOT_SIZE and MARKET_LOT_SIZE (minQty, maxQty, stepSize), NOTIONAL (minNotional, applyMinToMarket,
     maxNotional) or the older MIN_NOTIONAL (minNotional, applyToMarket); USDⓈ-M futures' MIN_NOTIONAL
-    names the field ``notional``."""
+    names the field ``notional``. MAX_NUM_ORDERS (spot ``maxNumOrders``, USDⓈ-M ``limit``): the orders
+    an account may have open on the symbol."""
     f = {flt["filterType"]: flt for flt in symbol_json.get("filters", ())}
     price = f.get("PRICE_FILTER", {})
     lot = f.get("LOT_SIZE", {})
     mlot = f.get("MARKET_LOT_SIZE", {})
     notional = f.get("NOTIONAL") or f.get("MIN_NOTIONAL") or {}
+    most = f.get("MAX_NUM_ORDERS", {})
+    max_open = most.get("maxNumOrders", most.get("limit"))  # spot's name, USDⓈ-M's
     min_notional = _opt(notional, "minNotional") or _opt(notional, "notional")
     applies = notional.get("applyMinToMarket", notional.get("applyToMarket", True))
     return InstrumentRules(
@@ -206,6 +212,7 @@ def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRule
         market_min_qty=_opt(mlot, "minQty"),
         market_max_qty=_opt(mlot, "maxQty"),
         notional_applies_to_market=bool(applies),
+        max_open_orders=int(max_open) if max_open else None,
     )
 
 

@@ -38,6 +38,7 @@ from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.risk import RiskGate, RiskLimits
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template import OrderTemplate
@@ -88,6 +89,7 @@ class TradingSession:
         webhook_url: str = "",
         dead_man: float | None = None,
         adopt: bool | Callable[[str], bool] | None = None,
+        risk: RiskLimits | Mapping[str, RiskLimits] | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -143,6 +145,8 @@ class TradingSession:
             on_order=self._on_order, on_fill=self._on_fill, on_forget=self._forgotten,
             adopt=None if owns is None else functools.partial(adoptable, self.client_ids, owns),
         )  # fmt: skip
+        # Pre-trade limits (trading/risk.py), counted from the tracker's orders.
+        self.risk = self.tracker.exposure = RiskGate(risk)
         # Every order is stamped: the ClockSync's own method, one call.
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
@@ -347,6 +351,7 @@ class TradingSession:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
         body = await self.send(self.grammar.instruments())
         self.rules = self.grammar.read_rules(body)
+        self.risk.set_venue_limits({s: r.max_open_orders for s, r in self.rules.items()})
         if hasattr(self.grammar, "read_limits"):  # the venue's announced limits replace the defaults
             self.budget.set_limits(self.grammar.read_limits(body), replace=True)
         return self.rules

@@ -54,6 +54,7 @@ from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.place import register
 from tickwire.trading.remedy import VenueClock
+from tickwire.trading.risk import needs_check
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_answer import Answering, retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
@@ -94,6 +95,7 @@ class OrderTemplate(Answering):
         rules = session.rules.get(symbol)
         if rules is None:
             raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
+        rules = session.risk.capped(rules)  # the user's per-order caps checked with the venue's rules
         self.session = session
         self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
         self.rules: InstrumentRules = rules
@@ -102,6 +104,7 @@ class OrderTemplate(Answering):
         self._rules_map = session.rules
         self.price_scale, self.qty_scale = scales(rules, type == "market")
         self._numbers = Scaled(symbol, side, type == "market", rules, self.price_scale, self.qty_scale)
+        self._risk = session.risk.state(symbol)  # its counters, read by send without a lookup
         # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
         # yet): with a book's recv_ns, the in-process tick→order time.
         self.written_ns = 0
@@ -188,6 +191,7 @@ class OrderTemplate(Answering):
         rules = self.session.rules.get(self.symbol)
         if rules is None:
             raise InvalidOrder(f"{self.session.venue}: unknown symbol {self.symbol!r}")
+        rules = self.session.risk.capped(rules)
         if rules != self.rules:
             ps, qs = scales(rules, self.type == "market")
             if ps > self.price_scale or qs > self.qty_scale:
@@ -303,6 +307,8 @@ class OrderTemplate(Answering):
             self._refresh_rules()
         if self._fast and type(qty) is int and s.halted is None and not s.closing:
             if price is None if self._market else type(price) is int:
+                if s.risk.active and needs_check(self._risk):  # tracked in this call: none comes between
+                    s.risk.check(self.symbol, self.side, from_mantissa(qty, self.qty_scale), caps=False)
                 task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
                 if task is not None:
                     return task
@@ -323,8 +329,13 @@ class OrderTemplate(Answering):
             )  # fmt: skip
             task = loop.create_task(slow)
         else:
+            dq = from_mantissa(q, self.qty_scale) if s.risk.active else None
+            if dq is not None:
+                s.risk.check(self.symbol, self.side, dq, caps=False)  # before a client id is taken
             cid = s.client_ids.next()
             ws, rid, data = self._fill(p, q, cid, fresh=True)  # InvalidOrder: nothing written, ids back
+            if dq is not None:  # counted from now: the write may wait (the task releases it)
+                s.risk.reserve(cid, self.symbol, self.side, dq)
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False

@@ -66,81 +66,90 @@ class Answering:
         take the order (not with ``resend`` False: a quote rule's order would go out late at an old
         price; its remedy is still applied and its block still counted). Any other refusal is recorded
         as the order's rejection and raised."""
-        with self.session.reconciler.call(cid):
-            s = self.session
-            tracked: list[Order] = [] if order is None else [order]
+        try:
+            with self.session.reconciler.call(cid):
+                s = self.session
+                tracked: list[Order] = [] if order is None else [order]
 
-            def track() -> None:  # right after the write, before anything else runs
-                if not tracked:
-                    tracked.append(self._track(p, q, cid, ws is not None))
+                def track() -> None:  # right after the write, before anything else runs
+                    if not tracked:
+                        tracked.append(self._track(p, q, cid, ws is not None))
 
-            wire = s.wire
-            remedied, resends, relogged = False, 0, False
-            gate: Callable[[], None] | None = None  # the halt check, for a write that had to wait
-            while True:
-                sending = False
-                started = time.monotonic()
-                try:
-                    if written is None:
-                        if wire.http is None:  # closed: as place_order, refused before the budget
-                            raise unsent(TransportError(f"{s.venue}: trading session is not started"))
-                        if s.dead_man is not None:
-                            await s.dead_man.cover(self.symbol)
-                        gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
-                        ws, rid, data = self._fill(p, q, cid)  # signed anew after the wait, where it goes now
-                    sending = True
-                    wire.requests += 1
-                    body = await self._answer(ws, rid, data, written, track, gate, relogin=not relogged)
-                    break
-                except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
-                    track()
-                    relogged, written, taken = True, None, False
-                    tokens = wire.tokens
-                    assert tokens is not None and wire.http is not None
-                    tokens.forget(e.token)
-                    wire.relogins += 1
-                    wire.audit.event("relogin", venue=s.venue, path=self._path)
-                    await tokens.ensure(wire.http)
-                    continue
-                except TickwireError as e:
-                    if was_unsent(e):  # nothing of it went out: no order to track or reconcile
-                        if tracked:
-                            withdraw(s, cid, e)
-                        raise
-                    track()  # tracked as place_order does before sending: the reconciler settles it
-                    if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
-                        return await s.reconciler.resolve(tracked[0], str(e))
-                    written, taken = None, False
-                    if sending and isinstance(e, RateLimitError):  # the venue's: nothing more to that limit
-                        code = getattr(e, "code", None)  # until its window passed, from any session
-                        named = s.budget.limit_for_code(code)
-                        blocked = s.budget.refused(named or None, getattr(e, "retry_after", None), self._cost)
-                        e.__dict__["retry_after"] = blocked
-                        if resend and resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
-                            resends += 1
-                            wire.rate_resends += 1  # the next acquire waits the block out
-                            continue
-                    remedy = None if remedied or not sending else wire.remedies.remedy_for(e)
-                    if remedy is not None:
-                        remedied = True
+                wire = s.wire
+                remedied, resends, relogged = False, 0, False
+                gate: Callable[[], None] | None = None  # the halt check, for a write that had to wait
+                while True:
+                    sending = False
+                    started = time.monotonic()
+                    try:
+                        if written is None:
+                            if wire.http is None:  # closed: as place_order, refused before the budget
+                                raise unsent(TransportError(f"{s.venue}: trading session is not started"))
+                            if s.dead_man is not None:
+                                await s.dead_man.cover(self.symbol)
+                            gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
+                            ws, rid, data = self._fill(
+                                p, q, cid
+                            )  # signed anew after the wait, where it goes now
+                        sending = True
+                        wire.requests += 1
+                        body = await self._answer(ws, rid, data, written, track, gate, relogin=not relogged)
+                        break
+                    except _TokenRefused as e:  # the venue forgot its token (a restart): log in, send anew
+                        track()
+                        relogged, written, taken = True, None, False
+                        tokens = wire.tokens
+                        assert tokens is not None and wire.http is not None
+                        tokens.forget(e.token)
+                        wire.relogins += 1
+                        wire.audit.event("relogin", venue=s.venue, path=self._path)
+                        await tokens.ensure(wire.http)
+                        continue
+                    except TickwireError as e:
+                        if was_unsent(e):  # nothing of it went out: no order to track or reconcile
+                            if tracked:
+                                withdraw(s, cid, e)
+                            raise
+                        track()  # tracked as place_order does before sending: the reconciler settles it
+                        if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
+                            return await s.reconciler.resolve(tracked[0], str(e))
+                        written, taken = None, False
+                        if sending and isinstance(
+                            e, RateLimitError
+                        ):  # the venue's: nothing more to that limit
+                            code = getattr(e, "code", None)  # until its window passed, from any session
+                            named = s.budget.limit_for_code(code)
+                            blocked = s.budget.refused(
+                                named or None, getattr(e, "retry_after", None), self._cost
+                            )
+                            e.__dict__["retry_after"] = blocked
+                            if resend and resends < RATE_RESENDS and blocked <= s.budget.max_wait_s:
+                                resends += 1
+                                wire.rate_resends += 1  # the next acquire waits the block out
+                                continue
+                        remedy = None if remedied or not sending else wire.remedies.remedy_for(e)
+                        if remedy is not None:
+                            remedied = True
 
-                        async def resync(rounds: int, since: float = started) -> float:
-                            return await wire.measure_clock(rounds, since=since)
+                            async def resync(rounds: int, since: float = started) -> float:
+                                return await wire.measure_clock(rounds, since=since)
 
-                        if await wire.remedies.apply(remedy, e, self._call, s.signer, resync) and resend:
-                            continue
-                    s.tracker.apply(
-                        OrderEvent(
-                            source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e)
+                            if await wire.remedies.apply(remedy, e, self._call, s.signer, resync) and resend:
+                                continue
+                        s.tracker.apply(
+                            OrderEvent(
+                                source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e)
+                            )
                         )
-                    )
-                    raise
-            if answered is not None:  # outside the request's error handling: the venue has answered
-                answered()
-            await s.answered(self.symbol, body)
-            got = s.tracker.get(cid)
-            assert got is not None
-            return got
+                        raise
+                if answered is not None:  # outside the request's error handling: the venue has answered
+                    answered()
+                await s.answered(self.symbol, body)
+                got = s.tracker.get(cid)
+                assert got is not None
+                return got
+        finally:
+            self.session.risk.release(cid)  # tracked once written (the count moved there); unsent, no more
 
     async def _answer(
         self,

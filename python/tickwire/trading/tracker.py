@@ -48,7 +48,7 @@ from decimal import Decimal
 
 from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.order_record import ZERO, Record, amended, average, next_status, unheard_in
+from tickwire.trading.order_record import ZERO, Exposure, Record, amended, average, next_status, unheard_in
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
@@ -84,6 +84,8 @@ class OrderTracker:
         self.on_anomaly = on_anomaly
         self.adopt = adopt
         self.on_forget = on_forget  # called with each forgotten order's client id
+        # Told of every change of what an order counts against the risk limits (``RiskGate``).
+        self.exposure: Exposure | None = None
         self.retain_s: float | None = RETAIN_S
         self.clock: Callable[[], float] = time.monotonic
         # Now, with the venue clock's offset (the session's ``ClockSync.stamp``): when an adopted
@@ -118,9 +120,11 @@ class OrderTracker:
             raise invalid_order("track() takes a new intent: status 'pending', nothing filled", rule="status")
         if self._ended and self.retain_s is not None:
             self._forget_ended(self.clock() - max(self.retain_s, MIN_RETAIN_S))
-        self._recs[order.client_id] = Record(order)
+        rec = self._recs[order.client_id] = Record(order)
         if order.order_id:
             self._by_oid[order.order_id] = order.client_id
+        if self.exposure is not None:
+            self.exposure.account(rec)
         return order
 
     def _forget_ended(self, before: float) -> None:
@@ -187,11 +191,15 @@ class OrderTracker:
         rec = self._recs.get(client_id)
         if rec is not None:
             rec.amending, rec.amend_terms = True, terms
+            if self.exposure is not None:  # a larger quantity counts from now
+                self.exposure.account(rec)
 
     def end_amend(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
         if rec is not None:
             rec.amending, rec.amend_terms = False, None
+            if self.exposure is not None:
+                self.exposure.account(rec)
 
     def withdraw(self, client_id: str) -> Order | None:
         """Forget an order never written (refused before its first byte went out: the budget, the kill
@@ -200,6 +208,8 @@ class OrderTracker:
         if rec is None or rec.order.status != "pending":
             return None
         del self._recs[client_id]
+        if self.exposure is not None:
+            self.exposure.account(rec, gone=True)
         return rec.order
 
     def discard(self, client_id: str) -> None:
@@ -451,6 +461,8 @@ class OrderTracker:
             rec.ended_at = self.clock()
             self._ended.append((rec.ended_at, new.client_id))
         rec.order = new
+        if self.exposure is not None:  # before anything is reported: a callback may place an order
+            self.exposure.account(rec)
         learned = bool(new.order_id) and new.order_id not in self._by_oid
         if learned:
             assert new.order_id is not None

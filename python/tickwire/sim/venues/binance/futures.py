@@ -29,7 +29,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BID
 from tickwire.sim.venues.binance.auth import err
 from tickwire.sim.venues.binance.history import BinanceHistory
-from tickwire.sim.venues.binance.trade import parse_new_order, would_take
+from tickwire.sim.venues.binance.trade import open_orders_full, parse_new_order, would_take
 from tickwire.sim.venues.deadman import DeadMan
 
 if TYPE_CHECKING:
@@ -212,6 +212,8 @@ class FuturesOrders:
             shrinks = pos < 0 if args["side"] == BID else pos > 0
             if not shrinks or args["qty"] > abs(pos):
                 return err(-2022, "ReduceOnly Order is rejected.")
+        if open_orders_full(v, account, symbol):
+            return err(-2025, "Reach max open order limit.")
         refused, counts = self.count_order(account) if self.count_order is not None else (None, [])
         if refused is not None:
             return refused

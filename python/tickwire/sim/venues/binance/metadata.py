@@ -20,7 +20,7 @@ from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import Instrument
 from tickwire.sim.venues.binance.auth import err
-from tickwire.sim.venues.binance.trade import interval, order_window_s
+from tickwire.sim.venues.binance.trade import interval, max_open_orders, order_window_s
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -96,11 +96,14 @@ class ExchangeInfo:
             "maxQty": _d(max_qty, places),
             "stepSize": _d(inst.lot, places),
         }
+        most = max_open_orders(self.ctx.profile)
         price = {"minPrice": _d(inst.tick, fp), "maxPrice": _d(MAX_PRICE, fp), "tickSize": _d(inst.tick, fp)}
         out: list[dict[str, Any]] = [
             {"filterType": "PRICE_FILTER", **price},
             {"filterType": "LOT_SIZE", **lot},
             {"filterType": "MARKET_LOT_SIZE", **lot},
+            # Spot names the count maxNumOrders, USDⓈ-M limit.
+            {"filterType": "MAX_NUM_ORDERS", "limit" if self.futures else "maxNumOrders": most},
         ]
         if self.futures:
             out.append({"filterType": "MIN_NOTIONAL", "notional": f"{inst.min_notional:f}"})

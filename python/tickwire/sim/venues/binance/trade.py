@@ -111,6 +111,18 @@ def order_window_s(profile: Mapping[str, Any]) -> int:
     return int(profile.get("order_window_s", 10))
 
 
+def max_open_orders(profile: Mapping[str, Any]) -> int:
+    """Orders an account may have open on one symbol, exchangeInfo's MAX_NUM_ORDERS (profile
+    ``max_open_orders``; 200 as Binance lists for its symbols)."""
+    return int(profile.get("max_open_orders", 200))
+
+
+def open_orders_full(ctx: VenueContext, account: str, symbol: str) -> bool:
+    """Whether a new order would pass MAX_NUM_ORDERS (every new order needs room, whatever its type:
+    the filter is checked before matching)."""
+    return len(ctx.engine.open_orders(account, symbol)) >= max_open_orders(ctx.profile)
+
+
 def would_take(ctx: VenueContext, symbol: str, side: int, price: int) -> bool:
     """Whether a limit order at ``price`` would trade at once (a post-only order is refused)."""
     best = ctx.books[symbol].side(1 - side).best()
@@ -244,6 +256,8 @@ class BinanceOrders:
                     return json_response({})
                 if args["post_only"] and would_take(v, symbol, args["side"], args["price"]):
                     return err(-2010, "Order would immediately match and take.")
+                if open_orders_full(v, account, symbol):  # errors.md: too many open orders on the symbol
+                    return err(-2010, "Filter failure: MAX_NUM_ORDERS")
                 refused, counts = self.count_order(account)
                 if refused is not None:
                     return refused
