@@ -389,3 +389,47 @@ def test_a_fill_held_before_the_adopting_listing_counts_as_the_listing_could_hav
     base = t.adopted_base("run1-d")
     assert o is not None and base is not None
     assert {f.trade_id for f in newest([*before, c, d], o.filled - base)} == {"c", "d"}
+
+
+def test_a_fill_made_while_an_adopted_orders_fills_are_asked_for_costs_none_of_this_runs() -> None:
+    """Run 2 adopts run 1's partly filled buy; the market fills it further while run 2's stream
+    delivers nothing, and the stream drops. Reconciliation asks the order's state, and while that
+    answer is on its way the order fills again, by at least as much: the state answered is older
+    than the fills listing that follows. Every fill the simulator made after the adoption reaches
+    ``on_fill`` once (before: the listing's newest fills worth the stated quantity were taken — the
+    ones made meanwhile — and this run's earlier fills were never reported)."""
+    venue = "binance"
+
+    async def go() -> None:
+        async with funded(venue) as sim:
+            signer, symbol, urls, o, engine_order, run1 = await _run1_fills_in_part(sim, venue)
+            ep = sim.endpoint(venue, 0)
+            run2: list[Any] = []
+            async with tickwire.trade(
+                venue, credentials=signer, endpoints=urls, strategy="mm", on_fill=run2.append
+            ) as tr:
+                ep.stall()  # the stream misses what the market does now
+                base = engine_order.filled
+                await _step_until(sim, venue, symbol, engine_order, base)
+                first = engine_order.filled - base  # this run's, unheard
+                ep.unstall()
+
+                async def fill_meanwhile() -> None:
+                    ep.stall()
+                    at = engine_order.filled
+                    while engine_order.filled < at + first:
+                        await _step_until(sim, venue, symbol, engine_order, engine_order.filled)
+                    await asyncio.sleep(0.05)
+                    ep.unstall()
+
+                ep.hold_answer("GET /api/v3/order", fill_meanwhile)
+                asked = _fills_asked(sim, venue)
+                tr.stream.drop()  # type: ignore[union-attr]
+                await settle(lambda: _fills_asked(sim, venue) > asked, "the fills query", timeout=10)
+                made = {str(f.trade_id) for f in engine_order.fills} - {f.trade_id for f in run1}
+                await settle(lambda: len(run2) >= len(made), "every fill since the adoption", timeout=5)
+                await asyncio.sleep(0.5)
+                assert sorted(f.trade_id for f in run2) == sorted(made)
+                assert sum(f.qty for f in run1) + sum(f.qty for f in run2) == tr._current(o.client_id).filled
+
+    asyncio.run(go())

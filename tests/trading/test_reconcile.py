@@ -21,7 +21,7 @@ from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome, VenueError
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Fill, Order, OrderEvent
-from tickwire.trading.reconcile import newest
+from tickwire.trading.reconcile import after_oldest, newest
 from tickwire.trading.session import TradingSession
 
 
@@ -409,6 +409,27 @@ def test_newest_takes_the_fills_after_an_earlier_runs_and_none_of_those(qtys: li
     assert not got & {str(i) for i in range(k)}
     if late == 0:
         assert got == {str(i) for i in range(k, len(qtys))}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    qtys=st.lists(st.integers(1, 5), min_size=1, max_size=30),
+    data=st.data(),
+)
+def test_after_oldest_takes_every_fill_after_an_earlier_runs_late_ones_too(
+    qtys: list[int], data: Any
+) -> None:
+    """An order's whole listing (Binance's, oldest first; times rising, some equal): the first ``k``
+    fills were an earlier run's, summing to the base; any number more, some made after the word of
+    the quantity filled. Exactly the fills after the earlier run's are taken, however many came late
+    (``newest`` on the same listing, with the quantity stated before the late ones, leaves out as
+    many of this run's as the late ones weigh)."""
+    k = data.draw(st.integers(0, len(qtys)))
+    steps = data.draw(st.lists(st.integers(0, 2), min_size=len(qtys), max_size=len(qtys)))
+    ts = list(itertools.accumulate(steps))
+    fills = [fill(str(i), q, t) for i, (q, t) in enumerate(zip(qtys, ts, strict=True))]
+    got = {f.trade_id for f in after_oldest(fills, D(sum(qtys[:k])))}
+    assert got == {str(i) for i in range(k, len(qtys))}
 
 
 def adopted(heard: list[Fill], then: D, now: D) -> Any:

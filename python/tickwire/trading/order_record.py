@@ -51,6 +51,21 @@ class Exposure(Protocol):
     def account(self, rec: Record, gone: bool = False) -> None: ...
 
 
+def held_at_adoption(rec: Record, held: list[OrderEvent]) -> Decimal:
+    """Of the fills ``held`` for an order until a word adopted it, the quantity that word's quantity
+    filled included: not the earlier run's. A stream word's includes every one (not yet counted); a
+    listing's those made before it was asked for (one made while it was written may be in it or not:
+    left out, its quantity stays the earlier run's — a fill may then go unasked for, none is counted
+    twice)."""
+    fills = [e.fill for e in held if e.fill is not None]
+    if rec.adopted_by_stream:
+        new = {f.trade_id: f.qty for f in fills if f.trade_id and f.trade_id not in rec.trade_ids}
+        return sum(new.values(), ZERO)
+    assert rec.adopted_at is not None
+    asked_ns = rec.adopted_at.venue_ms * 1e6
+    return sum((f.qty for f in fills if f.ts_ns and f.ts_ns <= asked_ns), ZERO)
+
+
 def unheard_in(r: Record) -> bool:
     return r.order.order_id is not None and r.order.filled > r.fill_qty + (r.adopted_base or ZERO)
 

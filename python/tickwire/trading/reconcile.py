@@ -358,9 +358,15 @@ class Reconciler:
             log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
         fills = list(found.values())
         if base is not None:
-            # An adopted order's after the earlier run's quantity; that quantity as it is now (fills
-            # the stream told meanwhile are in it and in the answer).
-            fills = newest(fills, self._current(client_id).filled - base)
+            now = self._current(client_id).filled  # with the fills the stream told meanwhile
+            if oldest_first and got >= now:
+                # The order's whole listing, read to its end, holds every fill it made (and any made
+                # since the word of ``now``): the earlier run's are its oldest, making ``base``.
+                fills = after_oldest(fills, base)
+            else:
+                # The newest, after the earlier run's: a listing that may not reach back to the
+                # order's first fills (a search from the adoption, a page of the newest).
+                fills = newest(fills, now - base)
         for f in fills:
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
@@ -374,6 +380,21 @@ def _oldest_first(fills: list[Fill]) -> list[Fill]:
     if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
         fills = fills[::-1]
     return sorted(fills, key=lambda f: f.ts_ns or 0)
+
+
+def after_oldest(fills: list[Fill], qty: Decimal) -> list[Fill]:
+    """Every one of one order's ``fills`` (all it made) but the oldest that make ``qty``: the fills
+    after those an earlier run made, whatever was made while the answer was on its way (a fill made
+    after the word of the order's quantity filled is newer than every one of this run's, and counted
+    too — never in place of one of them, as :func:`newest` would on that answer)."""
+    out: list[Fill] = []
+    skipped = Decimal(0)
+    for f in _oldest_first(fills):
+        if skipped < qty:  # one that straddles ``qty`` is taken for the earlier run's: never twice
+            skipped += f.qty
+        else:
+            out.append(f)
+    return out
 
 
 def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:

@@ -48,7 +48,16 @@ from decimal import Decimal
 
 from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.order_record import ZERO, Exposure, Record, amended, average, next_status, unheard_in
+from tickwire.trading.order_record import (
+    ZERO,
+    Exposure,
+    Record,
+    amended,
+    average,
+    held_at_adoption,
+    next_status,
+    unheard_in,
+)
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
@@ -288,7 +297,8 @@ class OrderTracker:
         if ev.fee_cum is not None and ev.fee_cum > rec.fee_cum:
             if old.fee_asset is None or ev.fee_asset in (None, old.fee_asset):
                 rec.fee_cum = ev.fee_cum
-        filled = max(old.filled, rec.cum, rec.fill_qty)
+        # An adopted order's distinct fills are this run's: the earlier run's quantity is on top.
+        filled = max(old.filled, rec.cum, rec.fill_qty + (rec.adopted_base or ZERO))
         if rec.adopted_at is not None and rec.adopted_base is None:
             rec.adopted_base = filled - rec.fill_qty  # the earlier run's fills, never to be listed here
         status = next_status(old, stated, filled)
@@ -484,20 +494,10 @@ class OrderTracker:
         if by_oid is not None:
             self._replay(by_oid)
         if by_cid is not None:
-            before = rec.fill_qty
-            self._replay(by_cid)
             if rec.adopted_base is not None and rec.adopted_at is not None:
-                # The adopting word's quantity filled included these fills: not the earlier run's. A
-                # stream word's includes every one; a listing's those made before it was asked for
-                # (one made while it was written may be in it or not: left out, its quantity stays
-                # the earlier run's — a fill may then go unasked for, none is counted twice).
-                if rec.adopted_by_stream:
-                    counted = rec.fill_qty - before
-                else:
-                    asked_ns = rec.adopted_at.venue_ms * 1e6
-                    held = [e.fill for e in by_cid if e.fill is not None]
-                    counted = sum((f.qty for f in held if f.ts_ns and f.ts_ns <= asked_ns), ZERO)
-                rec.adopted_base = max(ZERO, rec.adopted_base - counted)
+                # Taken off before they are replayed: the quantity filled is this run's fills on top.
+                rec.adopted_base = max(ZERO, rec.adopted_base - held_at_adoption(rec, by_cid))
+            self._replay(by_cid)
         return rec.order
 
     def _replay(self, held: list[OrderEvent]) -> None:
