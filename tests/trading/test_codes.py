@@ -80,6 +80,9 @@ DOCUMENTED = [
     ("bybit", 10000, "Server Timeout", errors.UnknownOutcome),
     ("bybit", 10018, "Exceeded the IP Rate Limit.", errors.RateLimitError),
     ("bybit", 20003, "Too frequent requests under the same session", errors.RateLimitError),
+    # UTA "429 The trading service is experiencing a high server load. Please retry if you encounter
+    # this issue." (a body code, HTTP 200): refused for load, not a rejection of the order.
+    ("bybit", 429, "The trading service is experiencing a high server load.", errors.RateLimitError),
     ("kraken", "EOrder:Insufficient funds", "", errors.InsufficientFunds),
     ("kraken", "EOrder:Unknown order", "", errors.OrderNotFound),
     ("kraken", "EOrder:Invalid price", "", errors.OrderRejected),

@@ -147,6 +147,7 @@ _BYBIT: dict[int, ErrorClass] = {
     10018: RateLimitError,  # exceeded the IP rate limit
     10403: RateLimitError,  # over the IP limit
     10429: RateLimitError,  # system frequency protection
+    429: RateLimitError,  # UTA: "the trading service is experiencing a high server load. Please retry"
     20003: RateLimitError,  # too frequent requests under the same (trade socket) session
     10019: OrderRejected,  # trade service restarting: new requests are not accepted
     20006: DuplicateOrder,  # duplicate reqId on the trade WebSocket
