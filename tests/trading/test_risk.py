@@ -303,3 +303,15 @@ def test_a_quote_rule_never_holds_more_open_orders_than_the_limit() -> None:
         q.stop()
 
     run_quote(body, risk=RiskLimits(max_open_orders=2))
+
+
+def test_limits_from_plain_tables_as_a_config_file_gives_them() -> None:
+    """``risk=`` as TOML gives it: one table of fields, or a table per symbol; numbers as ints or
+    strings (a float is refused: never a float on the way in)."""
+    one = RiskGate({"max_open_orders": 5, "max_position": "1.5"})
+    assert one.limits("ANY") == RiskLimits(max_open_orders=5, max_position=Decimal("1.5"))
+    per = RiskGate({"BTCUSDT": {"max_order_qty": 2}, "ETHUSDT": RiskLimits(max_open_orders=1)})
+    assert per.limits("BTCUSDT") == RiskLimits(max_order_qty=Decimal(2)) and per.limits("XRPUSDT") is None
+    for bad in ({"max_position": 1.5}, {"BTCUSDT": {"max_orders": 3}}, {"BTCUSDT": 3}, [1]):
+        with pytest.raises(ValueError):
+            RiskGate(bad)  # type: ignore[arg-type]

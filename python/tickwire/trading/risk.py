@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tickwire.errors import RiskLimitExceeded
 from tickwire.trading.orders import Order, Side
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from tickwire.trading.order_record import Record
     from tickwire.trading.rules import InstrumentRules
 
-__all__ = ["RiskGate", "RiskLimits", "needs_check"]
+__all__ = ["RiskGate", "RiskLimits", "RiskSpec", "needs_check"]
 
 _ZERO = Decimal(0)
 
@@ -76,6 +76,20 @@ class RiskLimits:
             object.__setattr__(self, name, d)
 
 
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RiskLimits))
+# What ``tickwire.trade(risk=...)`` takes: one set of limits, or limits per symbol; each a RiskLimits
+# or a mapping of its fields.
+RiskSpec = RiskLimits | Mapping[str, Any] | None
+
+
+def _limits(where: str, v: object) -> RiskLimits:
+    if isinstance(v, RiskLimits):
+        return v
+    if isinstance(v, Mapping) and set(v) <= _FIELDS:
+        return RiskLimits(**v)
+    raise ValueError(f"{where} is a RiskLimits or a mapping of {sorted(_FIELDS)}, not {v!r}")
+
+
 @dataclass(slots=True)
 class _Symbol:
     """One symbol's exposure as the tracker's orders and the reservations make it."""
@@ -100,14 +114,18 @@ class RiskGate:
     tracker reports every change of an order through :meth:`account`; the order paths call
     :meth:`check` (or :meth:`reserve`) synchronously right before an order is tracked or written."""
 
-    def __init__(self, limits: RiskLimits | Mapping[str, RiskLimits] | None = None) -> None:
+    def __init__(self, limits: RiskSpec = None) -> None:
+        # Plain mappings as a config file gives them (a gateway's TOML: ``risk = { max_open_orders =
+        # 20 }``, or per symbol ``risk = { BTCUSDT = { max_position = "2" } }``) are read the same way.
+        self._per: dict[str, RiskLimits] = {}
         if limits is None or isinstance(limits, RiskLimits):
-            self._all, self._per = limits, {}
+            self._all = limits
+        elif isinstance(limits, Mapping) and limits and set(limits) <= _FIELDS:
+            self._all = _limits("risk", limits)
+        elif isinstance(limits, Mapping):
+            self._all, self._per = None, {k: _limits(f"risk[{k!r}]", v) for k, v in limits.items()}
         else:
-            for k, v in limits.items():
-                if not isinstance(v, RiskLimits):
-                    raise ValueError(f"risk[{k!r}] is a RiskLimits, not {type(v).__name__}")
-            self._all, self._per = None, dict(limits)
+            raise ValueError(f"risk is a RiskLimits or a mapping, not {type(limits).__name__}")
         self._venue_max: dict[str, int] = {}
         self._syms: dict[str, _Symbol] = {}
         self._reservations: dict[object, tuple[str, Side, Decimal]] = {}

@@ -38,7 +38,7 @@ from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
-from tickwire.trading.risk import RiskGate, RiskLimits
+from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template import OrderTemplate
@@ -89,7 +89,7 @@ class TradingSession:
         webhook_url: str = "",
         dead_man: float | None = None,
         adopt: bool | Callable[[str], bool] | None = None,
-        risk: RiskLimits | Mapping[str, RiskLimits] | None = None,
+        risk: RiskSpec = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
