@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tickwire.trading.orders import Order, evolve
+from tickwire.trading.orders import Fee, Order, evolve
 
 decimals = st.decimals(min_value=0, max_value=10**9, places=8, allow_nan=False, allow_infinity=False)
 maybe = st.none()
@@ -31,6 +31,7 @@ VALUES: dict[str, Any] = {
     "reduce_only": st.booleans(),
     "fee": decimals,
     "fee_asset": maybe | st.text(max_size=6),
+    "other_fees": st.lists(st.builds(Fee, st.text(min_size=1, max_size=6), decimals), max_size=3).map(tuple),
     "created_ns": maybe | st.integers(0, 2**63),
     "updated_ns": maybe | st.integers(0, 2**63),
     "reason": st.text(max_size=30),
@@ -55,7 +56,7 @@ def test_evolve_is_dataclasses_replace(fields: dict[str, Any], changes: dict[str
 
 def test_a_name_that_is_not_a_field_is_a_type_error_and_properties_are_not_fields() -> None:
     old = Order(venue="binance", symbol="BTCUSDT", side="buy", type="limit", qty=Decimal(1), client_id="c1")
-    for name in ("nope", "is_open", "remaining"):
+    for name in ("nope", "is_open", "remaining", "fees"):
         with pytest.raises(TypeError):
             evolve(old, {name: 1})
         with pytest.raises(TypeError):

@@ -23,6 +23,7 @@ class Record:
     fill_qty: Decimal = ZERO  # sum over distinct fills
     fill_notional: Decimal = ZERO
     fill_fee: Decimal = ZERO  # in the order's fee asset
+    other_fees: dict[str, Decimal] = field(default_factory=dict)  # fills' fees in other assets
     cum: Decimal = ZERO  # largest cumulative quantity a source stated
     cum_avg: Decimal | None = None  # the average price stated with it
     fee_cum: Decimal = ZERO

@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 __all__ = [
     "OPEN",
     "TERMINAL",
+    "Fee",
     "Fill",
     "Liquidity",
     "Order",
@@ -42,6 +43,14 @@ OPEN: frozenset[Status] = frozenset({"pending", "new", "partially_filled", "unkn
 _ZERO = Decimal(0)
 
 
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """A fee charged in ``asset``, summed over an order's fills."""
+
+    asset: str
+    amount: Decimal
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     """One order as tickwire knows it. ``client_id`` is tickwire's key; ``order_id`` the venue's."""
@@ -62,6 +71,9 @@ class Order:
     reduce_only: bool = False
     fee: Decimal = _ZERO  # summed over fills in fee_asset (a venue's cumulative fee where it states one)
     fee_asset: str | None = None
+    # Fees its fills were charged in other assets than ``fee_asset``, one per asset (Binance takes BNB
+    # while the account holds it, then the traded asset: one order's fills can pay in both).
+    other_fees: tuple[Fee, ...] = ()
     created_ns: int | None = None  # venue timestamps
     updated_ns: int | None = None
     reason: str = ""  # the venue's raw reason or message for the last status, "" if none
@@ -77,6 +89,14 @@ class Order:
         if not self.is_open or self.filled >= self.qty:
             return _ZERO
         return self.qty - self.filled
+
+    @property
+    def fees(self) -> dict[str, Decimal]:
+        """Every fee charged, by asset: ``fee`` in ``fee_asset`` and ``other_fees``."""
+        out = {f.asset: f.amount for f in self.other_fees}
+        if self.fee_asset is not None:
+            out[self.fee_asset] = out.get(self.fee_asset, _ZERO) + self.fee
+        return out
 
     @property
     def overfilled(self) -> bool:

@@ -58,7 +58,7 @@ from tickwire.trading.order_record import (
     next_status,
     unheard_in,
 )
-from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
+from tickwire.trading.orders import TERMINAL, Fee, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
 
@@ -317,6 +317,8 @@ class OrderTracker:
         changes: dict[str, object] = {"filled": filled, "status": status}
         changes["avg_price"] = average(rec, filled, old.avg_price)
         changes["fee"] = max(rec.fee_cum, rec.fill_fee)
+        if rec.other_fees:
+            changes["other_fees"] = tuple(Fee(a, n) for a, n in sorted(rec.other_fees.items()))
         if old.fee_asset is None:
             fee_asset = ev.fee_asset or (new_fill.fee_asset if new_fill is not None else None)
             if fee_asset is not None:
@@ -454,6 +456,8 @@ class OrderTracker:
         rec.fill_notional += fill.price * fill.qty
         if rec.order.fee_asset is None or fill.fee_asset in (None, rec.order.fee_asset):
             rec.fill_fee += fill.fee
+        elif fill.fee:
+            rec.other_fees[fill.fee_asset] = rec.other_fees.get(fill.fee_asset, ZERO) + fill.fee
         if fill.client_id != rec.order.client_id:
             fill = replace(fill, client_id=rec.order.client_id)  # reported under the order's key
         return fill
