@@ -29,8 +29,9 @@ def trade(
     form for still go over REST) or ``"auto"`` (the socket while it is up, REST while it is down).
     Other options are :class:`TradingSession`'s (``strategy`` — the client-id
     prefix that keeps several scripts on one key apart —, ``adopt`` — whether the orders an earlier
-    run of that strategy left open are tracked again, on when ``strategy`` is named —, ``on_order``,
-    ``on_fill``, ``timeout``, ``audit``)."""
+    run of that strategy left open are tracked again, on when ``strategy`` is named —, ``risk`` — the
+    pre-trade limits of :mod:`tickwire.trading.risk`, a ``RiskLimits`` or one per symbol —,
+    ``on_order``, ``on_fill``, ``timeout``, ``audit``)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)
