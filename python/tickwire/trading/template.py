@@ -356,6 +356,10 @@ class OrderTemplate(Answering):
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+            if dq is not None and order is None:
+                # Released by the task's ``finally`` too, but a task cancelled before its first step
+                # never runs its coroutine: the reservation would stay for the session's life.
+                task.add_done_callback(lambda _: s.risk.release(cid))
         task.add_done_callback(retrieved)
         return task
 

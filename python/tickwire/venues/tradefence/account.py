@@ -16,9 +16,10 @@ CONSERVATIVE, MODERATE or AGGRESSIVE and horizons ``<n>_DAYS``; a recommendation
 "action" BUY|SELL|HOLD, "confidence", "price"}``; the account is ``{"balances": [...], "positions":
 [{"symbol", "quantity", "side" LONG|SHORT}]}``.
 
-Orders created in a batch are validated against the instrument rules and tracked like
-``place_order``'s: a lost batch answer is reconciled per created order (by its ``strategy`` tag),
-never resent.
+Orders created in a batch are validated against the instrument rules, checked against the
+session's risk limits and tracked like ``place_order``'s (a position update is checked as the order
+that moves the position the session counts to its target): a lost batch answer is reconciled per
+created order (by its ``strategy`` tag), never resent.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import (
+    RequestTimeoutError,
+    RiskLimitExceeded,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import untracked
 from tickwire.trading.numbers import to_decimal
@@ -209,6 +216,24 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
     created = [op.order for op in operations if isinstance(op, CreateOrder)]
     if len({o.client_id for o in created}) != len(created):
         raise invalid_order("the batch creates one order twice", rule="client_id")
+    # The session's risk limits, as ``place_order``'s (no await from here to the tracking): each
+    # created order counted from its check on, so the batch's later operations see its earlier ones;
+    # a position update as the order that takes the position the gate counts to its target. One
+    # refused, the batch is refused whole with nothing sent.
+    try:
+        for op, wire_op in zip(operations, ops, strict=True):
+            if isinstance(op, CreateOrder):
+                o = op.order
+                tr.risk.check(o.symbol, o.side, o.qty, o.price)
+                tr.risk.reserve(o.client_id, o.symbol, o.side, o.qty)  # released as it is tracked
+            elif isinstance(op, UpdatePosition):
+                move = wire_op["data"]["quantity"] - tr.risk.state(op.symbol).position
+                if move:
+                    tr.risk.check(op.symbol, "buy" if move > 0 else "sell", abs(move))
+    except RiskLimitExceeded:
+        for o in created:
+            tr.risk.release(o.client_id)
+        raise
     for o in created:
         tr.tracker.track(o)
     try:
