@@ -103,3 +103,24 @@ def test_a_tradefence_position_update_cannot_take_the_position_past_max_position
         assert moved.ok and engine.position(a.key, a.symbol) == 2
 
     a.run(body, risk=RiskLimits(max_position=Decimal(2)))
+
+
+def test_a_tradefence_batch_that_creates_orders_is_refused_after_a_kill() -> None:
+    """A batch is an order path too: after ``kill`` it creates nothing (``TradingHalted``, nothing
+    sent), as ``place_order`` does; a batch of cancels still goes. Before, its orders went out."""
+    from test_session_tradefence import TRADEFENCE as a
+    from tickwire.errors import TradingHalted
+    from tickwire.venues import tradefence
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        order = tr.prepare(a.symbol, "buy", "limit", Decimal(1), bid - Decimal(3) / 10)
+        await tr.kill("test")
+        with pytest.raises(TradingHalted):
+            await tradefence.batch(tr, [tradefence.CreateOrder(order)])
+        assert a.orders(sim) == [] and tr.tracker.get(order.client_id) is None
+        tr.resume()
+        [made] = await tradefence.batch(tr, [tradefence.CreateOrder(order)])
+        assert made.ok and len(a.open(sim)) == 1
+
+    a.run(body)

@@ -212,6 +212,10 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
     g = _grammar(tr)
     if not operations:
         raise invalid_order("an empty batch")
+    if any(isinstance(op, CreateOrder | UpdatePosition) for op in operations):
+        # New orders (a position update places one) are refused after a kill, as place_order's;
+        # a batch of cancels still goes.
+        tr.refuse_if_halted("batch")
     ops = [_operation(tr, g, op) for op in operations]
     created = [op.order for op in operations if isinstance(op, CreateOrder)]
     if len({o.client_id for o in created}) != len(created):
