@@ -315,3 +315,29 @@ def test_limits_from_plain_tables_as_a_config_file_gives_them() -> None:
     for bad in ({"max_position": 1.5}, {"BTCUSDT": {"max_orders": 3}}, {"BTCUSDT": 3}, [1]):
         with pytest.raises(ValueError):
             RiskGate(bad)  # type: ignore[arg-type]
+
+
+def test_the_venues_account_wide_limit_counts_every_symbol() -> None:
+    """exchangeInfo's EXCHANGE_MAX_NUM_ORDERS of 3 (the symbols' own limits far above it): two buys
+    rest on BTCUSDT and one on ETHUSDT; a fourth on either symbol is refused unsent — on the code
+    before it went, and the simulator refused it with -2010 "Filter failure: EXCHANGE_MAX_NUM_ORDERS"."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.risk.account_max == 3
+        for sym, ticks in (("BTCUSDT", 30), ("BTCUSDT", 31), ("ETHUSDT", 30)):
+            bid = sim.book("binance", sym).bids[0][0]
+            price = bid - ticks * tr.rules[sym].tick_size
+            await tr.place_order(sym, "buy", "limit", _size(tr, sym, price), price)
+        for sym in ("BTCUSDT", "ETHUSDT"):
+            price = sim.book("binance", sym).bids[0][0] - 40 * tr.rules[sym].tick_size
+            with pytest.raises(RiskLimitExceeded, match="account_max_open_orders"):
+                await tr.place_order(sym, "buy", "limit", _size(tr, sym, price), price)
+        assert len(A.open(sim)) == 3 and _posts(sim) == 3
+        assert tr.risk.exposure("ETHUSDT")["account_open_orders"] == 3
+
+    _run(body, {"exchange_max_open_orders": 3})
+
+
+def _size(tr: TradingSession, symbol: str, price: Decimal) -> Decimal:
+    """The smallest quantity ``symbol``'s rules accept at ``price``."""
+    return replace(A, symbol=symbol).size(tr, price)

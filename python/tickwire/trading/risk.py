@@ -130,6 +130,10 @@ class RiskGate:
         self._syms: dict[str, _Symbol] = {}
         self._reservations: dict[object, tuple[str, Side, Decimal]] = {}
         self._starts: dict[str, Decimal] = {}  # set_position's, per symbol
+        # The account's open orders on every symbol (and reservations), against the venue's
+        # account-wide limit where it announces one.
+        self.open_total = 0
+        self.account_max: int | None = None
         # Whether any symbol has a limit that depends on the exposure: read by the one-call send
         # path, which skips the gate entirely when False.
         self.active = False
@@ -141,9 +145,11 @@ class RiskGate:
         """The user's limits of ``symbol`` (its own entry, else the one for every symbol)."""
         return self._per.get(symbol, self._all)
 
-    def set_venue_limits(self, max_open: Mapping[str, int | None]) -> None:
-        """The venue's announced open-order limit per symbol (from its instrument metadata)."""
+    def set_venue_limits(self, max_open: Mapping[str, int | None], account: int | None = None) -> None:
+        """The venue's announced open-order limit per symbol (from its instrument metadata), and on
+        every symbol together (``account``: Binance's EXCHANGE_MAX_NUM_ORDERS)."""
         self._venue_max = {s: n for s, n in max_open.items() if n}
+        self.account_max = account or None
         self._refresh()
 
     def set_position(self, symbol: str, qty: Decimal) -> None:
@@ -159,7 +165,7 @@ class RiskGate:
         own = self._all
         mine = own is not None and (own.max_open_orders is not None or own.max_position is not None)
         limited = (st.max_open is not None or st.max_position is not None for st in self._syms.values())
-        self.active = mine or any(limited)
+        self.active = mine or any(limited) or self.account_max is not None
 
     def _limit(self, sym: str, st: _Symbol) -> None:
         mine = self.limits(sym)
@@ -213,6 +219,9 @@ class RiskGate:
         if st.max_open is not None and st.open + st.reserved >= st.max_open:
             what = f"{st.open + st.reserved} orders open or on their way, the most allowed is {st.max_open}"
             _refuse(symbol, "max_open_orders", what)
+        if self.account_max is not None and self.open_total >= self.account_max:
+            what = f"{self.open_total} orders open on the account, the venue allows {self.account_max}"
+            _refuse(symbol, "account_max_open_orders", what)
         self._position(symbol, st, side, qty)
 
     @staticmethod
@@ -262,6 +271,7 @@ class RiskGate:
         self.release(key)
         st = self._sym(symbol)
         st.reserved += 1
+        self.open_total += 1
         if side == "buy":
             st.reserved_buy += qty
         else:
@@ -275,6 +285,7 @@ class RiskGate:
         symbol, side, qty = got
         st = self._syms[symbol]
         st.reserved -= 1
+        self.open_total -= 1
         if side == "buy":
             st.reserved_buy -= qty
         else:
@@ -312,6 +323,7 @@ class RiskGate:
         st = self._sym(symbol)
         if is_open:
             st.open += sign
+            self.open_total += sign
             if side == "buy":
                 st.buying += sign * unfilled
             else:
@@ -331,14 +343,20 @@ class RiskGate:
             "position": st.position,
             "max_open_orders": st.max_open,
             "max_position": st.max_position,
+            "account_open_orders": self.open_total,
+            "account_max_open_orders": self.account_max,
         }
 
 
-def needs_check(st: _Symbol) -> bool:
+def needs_check(gate: RiskGate, st: _Symbol) -> bool:
     """Whether one more order on ``st``'s symbol must go through :meth:`RiskGate.check`: it would
-    reach the open-order limit, or a position limit is set (the common case — room left, no position
-    limit — costs two attribute reads and a comparison on the one-call path)."""
-    return st.max_position is not None or (st.max_open is not None and st.open + st.reserved >= st.max_open)
+    reach an open-order limit, or a position limit is set (the common case — room left, no position
+    limit — costs a few attribute reads and comparisons on the one-call path)."""
+    return (
+        st.max_position is not None
+        or (st.max_open is not None and st.open + st.reserved >= st.max_open)
+        or (gate.account_max is not None and gate.open_total >= gate.account_max)
+    )
 
 
 def _least(a: Decimal | None, b: Decimal | None) -> Decimal | None:

@@ -351,7 +351,11 @@ class TradingSession:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
         body = await self.send(self.grammar.instruments())
         self.rules = self.grammar.read_rules(body)
-        self.risk.set_venue_limits({s: r.max_open_orders for s, r in self.rules.items()})
+        read_open = getattr(self.grammar, "read_open_limit", None)  # an account-wide one (Binance)
+        self.risk.set_venue_limits(
+            {s: r.max_open_orders for s, r in self.rules.items()},
+            account=read_open(body) if read_open else None,
+        )
         if hasattr(self.grammar, "read_limits"):  # the venue's announced limits replace the defaults
             self.budget.set_limits(self.grammar.read_limits(body), replace=True)
         return self.rules

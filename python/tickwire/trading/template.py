@@ -307,7 +307,8 @@ class OrderTemplate(Answering):
             self._refresh_rules()
         if self._fast and type(qty) is int and s.halted is None and not s.closing:
             if price is None if self._market else type(price) is int:
-                if s.risk.active and needs_check(self._risk):  # tracked in this call: none comes between
+                # Tracked in this same call: no order can come between the check and the count.
+                if s.risk.active and needs_check(s.risk, self._risk):
                     s.risk.check(self.symbol, self.side, from_mantissa(qty, self.qty_scale), caps=False)
                 task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
                 if task is not None:

@@ -169,6 +169,14 @@ class BinanceGrammar:
     def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
         return {s["symbol"]: from_binance_exchange_info(s) for s in body.get("symbols", ())}
 
+    def read_open_limit(self, body: Any) -> int | None:
+        """The orders the account may have open on every symbol together: exchangeInfo's
+        ``exchangeFilters`` EXCHANGE_MAX_NUM_ORDERS (``maxNumOrders``), where the venue sets one."""
+        for f in body.get("exchangeFilters", ()) if isinstance(body, dict) else ():
+            if f.get("filterType") == "EXCHANGE_MAX_NUM_ORDERS" and f.get("maxNumOrders"):
+                return int(f["maxNumOrders"])
+        return None
+
     def read_answer(self, status: int, body: bytes) -> Any:
         if status < 400:
             return orjson.loads(body)

@@ -76,7 +76,12 @@ class ExchangeInfo:
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": per_day},
         ]
         body: dict[str, Any] = {"timezone": "UTC", "serverTime": ep.now_ms(), "rateLimits": limits}
-        body["exchangeFilters"] = []
+        most = self.ctx.profile.get("exchange_max_open_orders")
+        body["exchangeFilters"] = (
+            [{"filterType": "EXCHANGE_MAX_NUM_ORDERS", "maxNumOrders": int(most)}]
+            if most and not self.futures
+            else []
+        )
         if self.futures:
             body.update(futuresType="U_MARGINED", assets=self._assets(), symbols=symbols)
         else:

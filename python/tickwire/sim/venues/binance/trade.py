@@ -123,6 +123,14 @@ def open_orders_full(ctx: VenueContext, account: str, symbol: str) -> bool:
     return len(ctx.engine.open_orders(account, symbol)) >= max_open_orders(ctx.profile)
 
 
+def account_open_orders_full(ctx: VenueContext, account: str) -> bool:
+    """Whether a new order would pass EXCHANGE_MAX_NUM_ORDERS, the account's open orders on every
+    symbol together (profile ``exchange_max_open_orders``; unset: no such filter, as on most
+    accounts)."""
+    most = ctx.profile.get("exchange_max_open_orders")
+    return most is not None and len(ctx.engine.open_orders(account, None)) >= int(most)
+
+
 def would_take(ctx: VenueContext, symbol: str, side: int, price: int) -> bool:
     """Whether a limit order at ``price`` would trade at once (a post-only order is refused)."""
     best = ctx.books[symbol].side(1 - side).best()
@@ -258,6 +266,8 @@ class BinanceOrders:
                     return err(-2010, "Order would immediately match and take.")
                 if open_orders_full(v, account, symbol):  # errors.md: too many open orders on the symbol
                     return err(-2010, "Filter failure: MAX_NUM_ORDERS")
+                if account_open_orders_full(v, account):  # errors.md: too many open orders on the account
+                    return err(-2010, "Filter failure: EXCHANGE_MAX_NUM_ORDERS")
                 refused, counts = self.count_order(account)
                 if refused is not None:
                     return refused
