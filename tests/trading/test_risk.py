@@ -341,3 +341,34 @@ def test_the_venues_account_wide_limit_counts_every_symbol() -> None:
 def _size(tr: TradingSession, symbol: str, price: Decimal) -> Decimal:
     """The smallest quantity ``symbol``'s rules accept at ``price``."""
     return replace(A, symbol=symbol).size(tr, price)
+
+
+def test_a_position_limit_counts_from_what_the_venue_says_the_account_holds() -> None:
+    """USDⓈ-M: an earlier session leaves the account long 0.01 BTC (the simulator's own position).
+    A session with ``max_position=0.015`` reads it at start: a buy of 0.01 more is refused unsent,
+    a sell of 0.025 (to short 0.015) goes; the gate's position follows the simulator's."""
+    import tickwire
+    from kill_cases import ACCOUNTS, funded
+
+    _, signer, _ = ACCOUNTS["binance-usdm"]
+
+    async def go() -> None:
+        async with funded("binance-usdm") as sim:
+            urls = sim.urls()["binance-usdm"]
+            engine = sim.venue("binance-usdm").engine
+            inst = sim.venue("binance-usdm").instruments["BTCUSDT"]
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls) as tr:
+                await tr.place_order("BTCUSDT", "buy", "market", "0.01")
+            held = engine.position("kill-usdm", "BTCUSDT") * inst.lot
+            assert held == Decimal("0.01")
+            limits = {"BTCUSDT": RiskLimits(max_position=Decimal("0.015"))}
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, risk=limits) as tr:
+                assert tr.risk.exposure("BTCUSDT")["position"] == held
+                with pytest.raises(RiskLimitExceeded, match="max_position"):
+                    await tr.place_order("BTCUSDT", "buy", "market", "0.01")
+                assert engine.position("kill-usdm", "BTCUSDT") * inst.lot == held
+                await tr.place_order("BTCUSDT", "sell", "market", "0.025")
+                now = engine.position("kill-usdm", "BTCUSDT") * inst.lot
+                assert now == Decimal("-0.015") and tr.risk.exposure("BTCUSDT")["position"] == now
+
+    asyncio.run(go())

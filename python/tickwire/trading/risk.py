@@ -141,6 +141,13 @@ class RiskGate:
 
     # -- configuration -------------------------------------------------------------------------------
 
+    @property
+    def bounds_position(self) -> bool:
+        """Whether any symbol has a ``max_position`` (the session then reads the venue's positions
+        at start, where it has any, as the position the fills move from)."""
+        every = [self._all, *self._per.values()]
+        return any(x is not None and x.max_position is not None for x in every)
+
     def limits(self, symbol: str) -> RiskLimits | None:
         """The user's limits of ``symbol`` (its own entry, else the one for every symbol)."""
         return self._per.get(symbol, self._all)

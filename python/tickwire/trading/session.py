@@ -201,6 +201,12 @@ class TradingSession:
         await self.channels.start(self)
         if self._adopting:
             await self._adopt_open()
+        if self.risk.bounds_position and hasattr(self.grammar, "positions"):
+            # What the account holds is where a position limit counts from on a venue with
+            # positions; read after the adoption, so a fill both counts at most twice (refusing
+            # more), never not at all.
+            for sym, pos in (await self.positions()).items():
+                self.risk.set_position(sym, pos.qty)
         if self.dead_man is not None:
             await self.dead_man.start()
         return self
