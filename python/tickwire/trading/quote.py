@@ -119,6 +119,7 @@ class Quote:
                 f"quote rule: qty {qty} breaks {template.symbol}'s lot or bounds (at qty_scale {qs})"
             )
         self.template, self.md, self.qty = template, md, qty
+        self._qty_dec = from_mantissa(qty, qs)  # what each load reserves against the risk limits
         self.rule = _core.QuoteRule(
             template.symbol, reference=reference, offset=offset_ticks * tick, qty=qty, when=when,
             price_scale=ps, on_sent=self._sent, on_error=self._failed,
@@ -159,7 +160,7 @@ class Quote:
             # The order this load may fire counts as open from now until it is tracked or unloaded;
             # past a limit nothing is loaded, and the load is tried again shortly.
             try:
-                s.risk.reserve(self, t.symbol, t.side, from_mantissa(self.qty, t.qty_scale))
+                s.risk.reserve(self, t.symbol, t.side, self._qty_dec)
             except RiskLimitExceeded:
                 self.risk_held += 1
                 self._waiting = asyncio.get_running_loop().create_task(self._wait())

@@ -270,11 +270,21 @@ class RiskGate:
         if st is not None and qty > order.qty:
             self._position(order.symbol, st, order.side, qty - order.qty)
 
-    def reserve(self, key: object, symbol: str, side: Side, qty: Decimal) -> None:
+    def reserve(
+        self,
+        key: object,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal | None = None,
+        *,
+        caps: bool = False,
+    ) -> None:
         """:meth:`check`, then counts an order about to be written as open under ``key`` (a client id,
         or a quote rule's own key) until :meth:`release` or until the tracker accounts an order of
-        that client id. The per-order caps are the template's rules' (checked in Rust)."""
-        self.check(symbol, side, qty, caps=False)
+        that client id. The per-order caps only with ``caps`` (a template's rules hold them, checked
+        in Rust)."""
+        self.check(symbol, side, qty, price, caps=caps)
         self.release(key)
         st = self._sym(symbol)
         st.reserved += 1
@@ -309,8 +319,10 @@ class RiskGate:
         if gone:
             new: Part | None = None
         else:
-            base = rec.adopted_base if rec.adopted_at is not None else None
-            counted = o.filled - base if base is not None else (o.filled if rec.adopted_at is None else _ZERO)
+            if rec.adopted_at is None:
+                counted = o.filled
+            else:  # this run's fills only: those on top of the earlier run's (none known yet: none)
+                counted = o.filled - rec.adopted_base if rec.adopted_base is not None else _ZERO
             qty = o.qty
             if rec.amending and rec.amend_terms is not None and rec.amend_terms[0] > qty:
                 qty = rec.amend_terms[0]  # an amend to more on its way: the larger counts until settled

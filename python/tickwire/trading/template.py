@@ -330,13 +330,11 @@ class OrderTemplate(Answering):
             )  # fmt: skip
             task = loop.create_task(slow)
         else:
-            dq = from_mantissa(q, self.qty_scale) if s.risk.active else None
-            if dq is not None:
-                s.risk.check(self.symbol, self.side, dq, caps=False)  # before a client id is taken
             cid = s.client_ids.next()
             ws, rid, data = self._fill(p, q, cid, fresh=True)  # InvalidOrder: nothing written, ids back
-            if dq is not None:  # counted from now: the write may wait (the task releases it)
-                s.risk.reserve(cid, self.symbol, self.side, dq)
+            reserved = s.risk.active
+            if reserved:  # counted from now: the write may wait (the task releases it)
+                s.risk.reserve(cid, self.symbol, self.side, from_mantissa(q, self.qty_scale))
             written: Any = None
             order: Order | None = None
             dm, taken = s.dead_man, False
@@ -357,7 +355,7 @@ class OrderTemplate(Answering):
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
-            if dq is not None and order is None:
+            if reserved and order is None:
                 # Released by the task's ``finally`` too, but a task cancelled before its first step
                 # never runs its coroutine: the reservation would stay for the session's life.
                 task.add_done_callback(lambda _: s.risk.release(cid))

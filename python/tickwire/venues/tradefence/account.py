@@ -228,8 +228,8 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
         for op, wire_op in zip(operations, ops, strict=True):
             if isinstance(op, CreateOrder):
                 o = op.order
-                tr.risk.check(o.symbol, o.side, o.qty, o.price)
-                tr.risk.reserve(o.client_id, o.symbol, o.side, o.qty)  # released as it is tracked
+                # Released as it is tracked; the per-order caps too (no template's rules hold them).
+                tr.risk.reserve(o.client_id, o.symbol, o.side, o.qty, o.price, caps=True)
             elif isinstance(op, UpdatePosition):
                 move = wire_op["data"]["quantity"] - tr.risk.state(op.symbol).position
                 if move:
