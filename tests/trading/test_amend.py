@@ -172,6 +172,33 @@ def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) 
 
 
 @pytest.mark.parametrize("name", ["OKX", "USDM"])
+def test_an_amend_cancelled_by_its_caller_while_it_waits_for_the_budget_is_closed(name: str) -> None:
+    """The caller gives up on an amend to twice the quantity while it waits for the rate budget (made
+    to take 10 s): nothing of it was written, so the order stays as it was at the venue and here, the
+    amend is closed and the risk limits count the old quantity again (before: left open, the doubled
+    quantity counted until the venue's next word)."""
+    a = {"OKX": OKX, "USDM": USDM}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        cleared = tr.wire.cleared
+
+        async def full(*args: Any, **kw: Any) -> Any:
+            await asyncio.sleep(10)
+            return await cleared(*args, **kw)
+
+        tr.wire.cleared = full  # type: ignore[method-assign]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
+        tr.wire.cleared = cleared  # type: ignore[method-assign]
+        assert not tr.tracker._recs[o.client_id].amending
+        assert tr.risk.exposure(a.symbol)["open_buy_qty"] == o.qty
+        assert _venue_qty(a, sim, o.client_id) == o.qty == tr._current(o.client_id).qty
+
+    a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("name", ["OKX", "USDM"])
 def test_a_lost_amend_answer_whose_reconciliation_fails_is_unknown_and_left_open(name: str) -> None:
     """The venue applies the amend and its answer is lost; the status query of the reconciliation gets
     a 503. ``UnknownOutcome`` (before: the 503's own error escaped, the amend closed, and the venue's

@@ -102,6 +102,7 @@ class HttpProtocol(asyncio.Protocol):
         self.buf = bytearray()
         self.queue: deque[Request] = deque()
         self.task: asyncio.Task[None] | None = None
+        self.handling = False  # the venue is handling a request (it goes on if the client leaves)
         self.transport: asyncio.Transport | None = None
         self.peer = ""
         self.peer_cert: dict[str, Any] | None = None
@@ -117,7 +118,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.conns.discard(self)
         self.transport = None
-        if self.task is not None:
+        # A request the venue has whole is handled whatever becomes of its connection (a client giving
+        # up does not take its order back); only a wait for an answer never to be written ends here.
+        if self.task is not None and not self.handling:
             self.task.cancel()
 
     def close(self) -> None:
@@ -188,10 +191,13 @@ class HttpProtocol(asyncio.Protocol):
         try:
             while self.queue and self.transport is not None:
                 req = self.queue.popleft()
+                self.handling = True
                 try:
                     resp = await self.handler(req)
                 except Exception as e:  # a bug in a route must not kill the server
                     resp = json_response({"error": f"internal: {type(e).__name__}: {e}"}, 500)
+                finally:
+                    self.handling = False
                 if resp.hold is not None:
                     if resp.hold < 0:
                         await asyncio.Event().wait()  # cancelled when the client gives up

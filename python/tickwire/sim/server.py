@@ -73,6 +73,7 @@ class VenueServer:
         # Retry-After seconds or None). What rate-limit tests measure clients by.
         self.exchanges: deque[tuple[float, str, int, float | None]] = deque(maxlen=100_000)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._handling: dict[object, tuple[str, float]] = {}  # requests arrived, not answered yet
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -185,9 +186,19 @@ class VenueServer:
 
     # REST --------------------------------------------------------------------------------------
 
+    def handling(self) -> list[str]:
+        """The REST operations that arrived and are not answered yet (``"POST /api/v3/order"``), oldest
+        first: a request being delayed or held is known to have reached the venue."""
+        return [op for op, _ in sorted(self._handling.values(), key=lambda x: x[1])]
+
     async def _on_http(self, req: Request) -> Response:
         arrived = time.monotonic()
-        resp = await self._answer(req)
+        key = object()
+        self._handling[key] = (f"{req.method} {req.path}", arrived)
+        try:
+            resp = await self._answer(req)
+        finally:
+            del self._handling[key]
         retry = next((float(v) for k, v in resp.headers if k.lower() == "retry-after"), None)
         self.exchanges.append((arrived, f"{req.method} {req.path}", resp.status, retry))
         return resp

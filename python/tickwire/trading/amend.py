@@ -103,6 +103,9 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     try:
         try:
             body = await port.send(call, lane="order")
+        except asyncio.CancelledError as e:  # the caller's; while waiting for the budget, nothing went out
+            settled = was_unsent(e)
+            raise
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             if was_unsent(e):
                 settled = True

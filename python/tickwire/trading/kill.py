@@ -14,9 +14,10 @@ How, in this order:
    ``close-all``), else reduce-only market orders against what ``positions()`` lists where the venue
    has reduce-only (``close_by_reduce_only``: Binance USDⓈ-M); other venues' positions are reported
    as left open.
-4. Orders whose own place call was in flight when the kill began (sent, not yet answered: the venue
-   may take them after the first listing) are waited for, up to ``IN_FLIGHT_WAIT`` request
-   time-outs; those that came out open are cancelled, those still in flight are reported unconfirmed;
+4. Orders being settled when the kill began — their own place call in flight (sent, not yet
+   answered: the venue may take them after the first listing), or their reconciliation running (an
+   answer lost, or a call its caller cancelled) — are waited for, up to ``IN_FLIGHT_WAIT`` request
+   time-outs; those that came out open are cancelled, those still unsettled are reported unconfirmed;
    and positions are closed again where they may have traded (a market order in flight fills after
    step 3).
 5. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
@@ -99,7 +100,7 @@ class KillPort(Protocol):
     timeout: float
 
     def in_flight(self) -> set[str]:
-        """Client ids of the orders whose own place call is still running."""
+        """Client ids of the orders being settled now (their place call, their reconciliation)."""
         ...
 
     async def send_lane(self, call: Call, lane: Lane) -> Any:
@@ -179,17 +180,20 @@ class Kill:
             listed = []
         targets = {_key(o): o for o in listed}
         flying: set[str] = set()
+        busy = p.in_flight()
         for o in p.tracker.open_orders():
+            if o.client_id in busy:  # its call or its reconciliation settles it: waited for below
+                flying.add(o.client_id)
             if o.status != "pending":
                 targets.setdefault(_key(o), o)
-            elif o.client_id in p.in_flight():  # its own call settles it: waited for below
-                flying.add(o.client_id)
         p.audit.event("kill_targets", venue=p.venue, orders=sorted(targets))
         await self.cancel(list(targets.values()))
         closing, positions = await self.close_positions()
         landed = await self.landed(flying)
+        aimed = {o.client_id for o in targets.values() if o.client_id}
         for o in landed:
-            targets.setdefault(_key(o), o)
+            if o.client_id not in aimed:  # an unknown one was aimed at before its order id was known
+                targets.setdefault(_key(o), o)
         if landed:
             # They went to the venue after the positions were closed: what they traded is a position
             # again (a market order in flight fills there), closed and counted anew.
@@ -215,8 +219,8 @@ class Kill:
         return report
 
     async def landed(self, flying: set[str]) -> list[Order]:
-        """The orders of ``flying`` (place calls in flight when the kill began) once their calls end,
-        or ``IN_FLIGHT_WAIT`` request time-outs pass; those that came out open are cancelled (one still
+        """The orders of ``flying`` (being settled when the kill began) once that ends, or
+        ``IN_FLIGHT_WAIT`` request time-outs pass; those that came out open are cancelled (one still
         in flight is left to ``confirm``, which reports it unconfirmed while it is not settled)."""
         if not flying:
             return []

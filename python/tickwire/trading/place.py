@@ -10,6 +10,7 @@ registers the orders it writes with the same :func:`register`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -100,6 +101,10 @@ async def place_order(port: PlacePort, order: Order) -> Order:
 async def _placed(port: PlacePort, order: Order, call: Call) -> Order:
     try:
         body = await port.send(call, lane="order")
+    except asyncio.CancelledError as e:  # the caller's: settled by ``reconciler.call`` unless unsent
+        if was_unsent(e):
+            withdraw(port, order.client_id, e)
+        raise
     except UnknownOutcome as e:
         return await port.reconciler.resolve(order, str(e))
     except TickwireError as e:

@@ -66,21 +66,59 @@ class Reconciler:
         self._fill_waiting: dict[str, int] = {}
         # Orders whose fills are asked for again later (``settle_fills``): one round of tries each.
         self._fills_due: set[str] = set()
-        # Orders whose call is still running (it settles them: its answer, or ``resolve``). A pending
-        # order not in here lost its call (cancelled by its caller): reconciliation settles it.
+        # Orders whose call is still running (it settles them: its answer, or ``resolve``).
         self.calls: set[str] = set()
+        # Orders whose call was cancelled by its caller before the venue's answer was applied: each is
+        # settled by a task of its own (``orphaned``), as a lost answer is.
+        self.orphans: set[str] = set()
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
 
     @contextlib.contextmanager
     def call(self, client_id: str) -> Iterator[None]:
-        """While the call that placed ``client_id`` runs (see ``calls``)."""
+        """While the call that placed ``client_id`` runs (see ``calls``). Should its caller cancel it
+        (a time-out of its own) with the order still pending or unknown, the order is settled in the
+        background (``orphaned``): its request may be out, so it is never taken as not sent."""
         self.calls.add(client_id)
         try:
             yield
+        except asyncio.CancelledError:
+            self.orphaned(client_id)
+            raise
         finally:
             self.calls.discard(client_id)
+
+    def owned(self, client_id: str) -> bool:
+        """Whether something is settling ``client_id`` now: its own call, its reconciliation, or the
+        task that took over from a cancelled call. Others leave it be; the kill switch waits for it."""
+        return client_id in self.calls or client_id in self.resolving or client_id in self.orphans
+
+    def busy(self) -> set[str]:
+        """The client ids ``owned`` says are being settled."""
+        return self.calls | self.resolving | self.orphans
+
+    def orphaned(self, client_id: str) -> None:
+        """``client_id``'s call was cancelled before the venue's answer was applied. A pending or unknown
+        order is reconciled by a task of the session's as ``resolve`` does for a lost answer — found,
+        it is tracked as the venue has it; no trace once the venue can no longer take it, not placed —
+        so it neither stays pending for the session's life (counted open by the risk limits, skipped
+        by the kill switch) nor is sent again. A closing session starts nothing (``spawn`` None)."""
+        o = self.port.tracker.get(client_id)
+        if o is None or o.status not in ("pending", "unknown") or self.spawn is None:
+            return
+        if client_id in self.orphans:
+            return
+        self.orphans.add(client_id)
+        self.spawn(self._settle_orphan(o))
+
+    async def _settle_orphan(self, order: Order) -> None:
+        try:
+            await self.resolve(order, "its call was cancelled before the venue's answer")
+        except TickwireError as e:  # not placed (recorded so), or unknown: asked again later
+            log.info("%s: order %s, its call cancelled: %s", self.port.venue, order.client_id, e)
+        finally:
+            self.orphans.discard(order.client_id)
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
@@ -201,7 +239,7 @@ class Reconciler:
 
     async def _open_ones(self) -> None:
         tracker = self.port.tracker
-        todo = [o.client_id for o in tracker.open_orders() if o.client_id not in self.calls]
+        todo = [o.client_id for o in tracker.open_orders() if not self.owned(o.client_id)]
         failed: list[tuple[str, TickwireError]] = []
         for round in range(AWAY_ROUNDS + 1):
             if round:
@@ -226,7 +264,7 @@ class Reconciler:
         by trade id. An open order's reconciliation fetches its own."""
         p = self.port
         for cid in p.tracker.unaccounted():
-            if cid in self.calls or cid in self.resolving:
+            if self.owned(cid):
                 continue
             p.tracker.fills_asked(cid)
             await self.settle_fills(cid)
@@ -255,7 +293,7 @@ class Reconciler:
     async def _after_away(self, client_id: str) -> None:
         tracker = self.port.tracker
         o = tracker.get(client_id)
-        if o is None or not o.is_open or client_id in self.calls or client_id in self.resolving:
+        if o is None or not o.is_open or self.owned(client_id):
             return  # settled meanwhile, or its own call settles it
         if await self.reconcile(client_id) is not None:
             return

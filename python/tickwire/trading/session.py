@@ -393,8 +393,10 @@ class TradingSession:
         return await Kill(self, self.halted).run()
 
     def in_flight(self) -> set[str]:
-        """Client ids of the orders whose own place call is still running (the kill waits for them)."""
-        return set(self.reconciler.calls)
+        """Client ids of the orders being settled now — their own place call still running, their
+        reconciliation, or the task that took over a call its caller cancelled (the kill waits for
+        them)."""
+        return self.reconciler.busy()
 
     def halt(self, reason: str) -> None:
         """Refuses new orders and amends from now on as after :meth:`kill`, cancelling nothing: a

@@ -186,7 +186,11 @@ class Wire:
             return self._resend_charged(await self.cleared(cost, lane, what, ready=writable), cost, lane)
 
         while True:
-            gate = await charged()
+            try:
+                gate = await charged()
+            except asyncio.CancelledError as e:  # while waiting for the budget: no byte of it written
+                unsent(e)
+                raise
             started = time.monotonic()
             self.requests += 1
             try:

@@ -1,0 +1,141 @@
+"""An order whose call its caller cancelled (``asyncio.wait_for`` running out, a task cancelled) before
+the venue's answer was applied: settled by reconciliation — never left pending, never sent again —
+and waited for by the kill switch. Checked against the simulator's own order list and request log.
+
+The venue's engine is made slow to take a request with ``delay`` (every REST request arriving while
+it is set waits that long before the venue handles it): the call is cancelled after its bytes went
+out and before the venue took the order, the case in which nobody can know yet what the venue will do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import tickwire
+from kill_cases import funded, open_at_venue, requests, rest_buy, run
+from session_cases import settle
+from tickwire.sim import Simulator
+from tickwire.trading.session import TradingSession
+from tickwire.venues import binance
+
+SLOW_S = 0.4  # how long the venue takes to handle the order's request
+
+
+async def sent_then_cancelled(sim: Simulator, tr: TradingSession, path: str) -> str:
+    """A BTCUSDT buy 50 ticks under the best bid, by ``path``, its call cancelled once its request is
+    out and before the venue took it. Returns its client id."""
+    r = tr.rules["BTCUSDT"]
+    price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+    ep = sim.endpoint("binance", 0)
+    ep.delay(SLOW_S)
+    if path == "place_order":
+        call: asyncio.Future[Any] = asyncio.ensure_future(
+            tr.place_order("BTCUSDT", "buy", "limit", r.min_qty * 100, price)
+        )
+    else:
+        call = tr.template("BTCUSDT", "buy").send(price, r.min_qty * 100)
+    await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
+    ep.delay(0)
+    (pending,) = [o for o in tr.tracker.open_orders() if o.status == "pending"]
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert open_at_venue(sim, "binance") == []  # not taken yet: nobody knows its fate
+    return pending.client_id
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_an_order_whose_call_was_cancelled_once_it_went_out_is_settled_as_the_venue_has_it(path: str) -> None:
+    """The private stream is stalled (it would tell otherwise). The order is tracked as the venue
+    took it (working, its order id), the simulator got one request for it, and the risk limits count
+    it once, as the simulator does (before: left ``pending`` until the stream spoke, counted open
+    whatever the venue did)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint("binance", 0).stall()
+        cid = await sent_then_cancelled(sim, tr, path)
+        await settle(lambda: getattr(tr.tracker.get(cid), "status", None) == "new", "the order settled", 5)
+        (theirs,) = open_at_venue(sim, "binance")
+        o = tr.tracker.get(cid)
+        assert o is not None and theirs.client_id == cid and o.order_id == str(theirs.id)
+        assert requests(sim, "binance").count("POST /api/v3/order") == 1  # never sent again
+        assert tr.risk.exposure("BTCUSDT")["open_orders"] == 1
+        await tr.cancel_order("BTCUSDT", client_id=cid)
+        assert tr.risk.exposure("BTCUSDT")["open_orders"] == 0 and open_at_venue(sim, "binance") == []
+
+    run("binance", body)
+
+
+def test_an_order_whose_call_was_cancelled_and_which_the_venue_refused_is_not_left_open() -> None:
+    """A sell of 140 BTC from an account holding 100: the venue refuses it, and a refusal reaches no private
+    stream. Once the venue can no longer take the request (its ``recvWindow``, 1 s here) and has no
+    trace of it, the order is recorded not placed and counted by nothing (before: ``pending`` for
+    the session's life, one of the symbol's open orders)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        price = sim.book("binance", "BTCUSDT").asks[0][0] + 50 * tr.rules["BTCUSDT"].tick_size
+        ep = sim.endpoint("binance", 0)
+        ep.delay(SLOW_S)
+        call = asyncio.ensure_future(tr.place_order("BTCUSDT", "sell", "limit", Decimal(140), price))
+        await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
+        ep.delay(0)
+        (pending,) = tr.tracker.open_orders()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        cid = pending.client_id
+        await settle(lambda: (o := tr.tracker.get(cid)) is not None and not o.is_open, "the order settled", 5)
+        assert tr.tracker.get(cid).status == "rejected"  # type: ignore[union-attr]
+        assert [s for _, op, s, _ in ep.exchanges if op == "POST /api/v3/order"] == [400]  # refused, once
+        assert tr.tracker.open_orders() == [] and tr.risk.exposure("BTCUSDT")["open_orders"] == 0
+        assert not tr.in_flight()
+
+    async def go() -> None:
+        async with funded("binance") as sim:
+            signer = binance.Signer("kill-key", "kill-secret", recv_window=1000)
+            async with tickwire.trade("binance", credentials=signer, endpoints=sim.urls()["binance"]) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())
+
+
+def test_a_place_call_cancelled_while_it_waits_for_the_budget_is_forgotten_unsent() -> None:
+    """Nine orders fill the account's order count (ten per 10 s, one kept for cancels); a tenth waits
+    for the budget and its caller gives up: nothing of it was written, so it is not tracked, not
+    counted, and never reaches the venue (before: tracked ``pending`` for good, counted open)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        for i in range(9):
+            await rest_buy(sim, tr, "BTCUSDT", 30 + i)
+        posts = requests(sim, "binance").count("POST /api/v3/order")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(rest_buy(sim, tr, "BTCUSDT", 60), 0.3)
+        assert len(tr.tracker.open_orders()) == 9 and tr.risk.exposure("BTCUSDT")["open_orders"] == 9
+        assert not tr.in_flight()  # nothing left to settle
+        await asyncio.sleep(0.2)
+        assert requests(sim, "binance").count("POST /api/v3/order") == posts == 9
+        assert len(open_at_venue(sim, "binance")) == 9
+
+    run("binance", body, {"order_limit_10s": 10}, rate_wait=30)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_the_kill_waits_for_an_order_whose_call_its_caller_cancelled(path: str) -> None:
+    """The kill is thrown right after the cancel, while the venue is still to take the order: it
+    waits for the order to be settled, then cancels it, and a complete report means nothing is open
+    at the venue once it has handled every request (before: the kill skipped the pending order and
+    reported complete; the venue took it after and it stayed open)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        cid = await sent_then_cancelled(sim, tr, path)
+        report = await tr.kill("cancelled call")
+        engine = sim.venue("binance").engine
+        await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
+        assert [o.client_id for o in engine.orders.values()] == [cid]
+        assert open_at_venue(sim, "binance") == []
+        assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
+
+    run("binance", body)
