@@ -158,6 +158,39 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
     a.run(body, private_stream=False, on_fill=fills.append)
 
 
+def test_an_okx_orders_fills_older_than_three_days_are_read_from_the_history() -> None:
+    """No private stream: a buy rests at the best bid and the market trades into it until it has
+    several fills, the older half of them dated four days back (the order rested that long, the word
+    of them missed). ``order_status`` states it filled beyond the fills heard: ``trade/fills`` (the
+    last 3 days) holds only the newer half, so ``trade/fills-history`` (3 months) is read too, and
+    ``on_fill`` hears every one of the simulator's fills of it, each once (before: the older half
+    never, asked at every ``order_status``)."""
+    a = _acct("test_session_okx", "OKX")
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v = sim.venue(a.venue)
+        ep = sim.endpoint(a.venue, 0)
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 4000), bid)
+        [theirs] = a.orders(sim, o.client_id)
+        for _ in range(200_000):
+            if len(theirs.fills) >= 4 or not theirs.open:
+                break
+            v.book_step(a.symbol)
+        assert len(theirs.fills) >= 2 and not fills
+        old = theirs.fills[: len(theirs.fills) // 2]
+        for f in old:
+            f.time_ms -= 4 * 86_400_000
+        got = await tr.order_status(a.symbol, client_id=o.client_id)
+        assert got.filled == Decimal(theirs.filled) * v.instruments[a.symbol].lot
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        ops = [op for _, op, _, _ in ep.exchanges]
+        assert ops.count("GET /api/v5/trade/fills-history") >= 1
+
+    a.run(body, private_stream=False, on_fill=fills.append)
+
+
 def test_every_page_of_a_binance_orders_fills_is_read_from_its_oldest(monkeypatch: MonkeyPatch) -> None:
     """Binance spot's per-order listing (``orderId``) without ``fromId`` gives the order's most recent
     trades, a page of them: an order with more fills than a page lost its oldest. Pages of 4 (the

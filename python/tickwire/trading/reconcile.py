@@ -379,21 +379,20 @@ class Reconciler:
         oldest_first = by_order is not None and getattr(p.grammar, "order_fills_oldest_first", False)
         sought = o.filled - (Decimal(0) if base is None or oldest_first else base)
         found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
-        got = Decimal(0)
+        # A listing that reaches back only so far (OKX's last 3 days) names the one that reaches
+        # further (``order_fills_older``): read too when the first ends short of the quantity.
+        older = getattr(p.grammar, "order_fills_older", None) if by_order is not None else None
+        calls = [call] if older is None else [call, older(o.symbol, o.order_id)]
         try:
-            async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
-                async for body in listing:
-                    for f in p.grammar.read_fills(body):
-                        if f.order_id == o.order_id and f.trade_id not in found:
-                            found[f.trade_id] = f
-                            got += f.qty
-                    if got >= sought:
-                        break
+            for listed in calls:
+                if await self._read_fills(listed, o, found, sought):
+                    break
         except TickwireError as e:
             if not found:
                 raise
             # A later page failed (a cursor named twice, a time-out): the pages read still count.
             log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
+        got = sum((f.qty for f in found.values()), Decimal(0))
         fills = list(found.values())
         if base is not None:
             now = self._current(client_id).filled  # with the fills the stream told meanwhile
@@ -410,6 +409,19 @@ class Reconciler:
             p.tracker.apply(
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),
             )
+
+    async def _read_fills(self, call: Call, o: Order, found: dict[str, Fill], sought: Decimal) -> bool:
+        """``o``'s executions from ``call``'s listing into ``found`` (by trade id), page after page
+        until they make ``sought``; whether they do."""
+        p = self.port
+        async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
+            async for body in listing:
+                for f in p.grammar.read_fills(body):
+                    if f.order_id == o.order_id and f.trade_id not in found:
+                        found[f.trade_id] = f
+                if sum((f.qty for f in found.values()), Decimal(0)) >= sought:
+                    return True
+        return False
 
 
 def _oldest_first(fills: list[Fill]) -> list[Fill]:

@@ -121,7 +121,9 @@ class OrderGrammar(Protocol):
     # ``order_fills(symbol, order_id) -> Call`` (answers ``read_fills`` reads, further pages named by
     # ``next_page``): reconciliation then reads every page of those instead of searching the symbol's
     # trades by time, whose page of the symbol's newest fills can be all other orders'. A listing
-    # that runs oldest first says so (``order_fills_oldest_first``): it is then read to its end.
+    # that runs oldest first says so (``order_fills_oldest_first``): it is then read to its end. One
+    # that reaches back only so far names the listing that reaches further
+    # (``order_fills_older(symbol, order_id) -> Call``), read too when the first ends short.
 
     def read_answer(self, status: int, body: bytes) -> Any:
         """The decoded answer, or the venue's typed error raised (some venues answer errors with
