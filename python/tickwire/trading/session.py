@@ -26,7 +26,7 @@ from tickwire.clock import Stamp
 from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
-from tickwire.trading import account, amend, place
+from tickwire.trading import account, amend, batch, place
 from tickwire.trading.answers import answered
 from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
@@ -467,6 +467,18 @@ class TradingSession:
         self.refuse_if_halted("place_order")
         order = self.prepare(symbol, side, type, qty, price, **kw)
         return await place.place_order(self, order)
+
+    async def place_orders(self, orders: Sequence[Order]) -> list[Order | TickwireError]:
+        """Places orders made by :meth:`prepare`, in the venue's batch request where it has one (OKX
+        ``batch-orders``, 20 a request), else each as :meth:`place_order` does, all at once. Returns
+        one result per order, in their order: the order as the venue answered (or as reconciliation
+        found it), or the typed error that refused it (``OrderRejected``, ``RateLimitError``…).
+
+        Raises with nothing sent: :class:`TradingHalted` after :meth:`kill`; :class:`InvalidOrder` for
+        an order given twice or already placed; :class:`RiskLimitExceeded` when the orders together
+        would cross a limit (see :mod:`tickwire.trading.batch`)."""
+        self.refuse_if_halted("place_orders")
+        return await batch.place_orders(self, orders)
 
     def template(
         self, symbol: str, side: Side, type: OrderType = "limit", tif: Tif = "GTC", post_only: bool = False

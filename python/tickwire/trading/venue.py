@@ -123,7 +123,9 @@ class OrderGrammar(Protocol):
     # trades by time, whose page of the symbol's newest fills can be all other orders'. A listing
     # that runs oldest first says so (``order_fills_oldest_first``): it is then read to its end. One
     # that reaches back only so far names the listing that reaches further
-    # (``order_fills_older(symbol, order_id) -> Call``), read too when the first ends short.
+    # (``order_fills_older(symbol, order_id) -> Call``), read too when the first ends short. A venue
+    # with a batch place request has ``new_orders(orders) -> [(Call, the orders in it)]``, each
+    # answer a list of one entry per order that ``read_order`` reads (``place_orders``).
 
     def read_answer(self, status: int, body: bytes) -> Any:
         """The decoded answer, or the venue's typed error raised (some venues answer errors with

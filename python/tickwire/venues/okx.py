@@ -38,6 +38,8 @@ __all__ = ["Adapter", "Orders", "Signer"]
 PENDING_PAGE = 100
 # ``GET /api/v5/trade/fills``: 100 a page at most, newest first, older ones ``after`` a ``billId``.
 FILLS_PAGE = 100
+# ``batch-orders``: "Place orders in batches. Maximum 20 orders can be placed per request."
+BATCH_PLACE_MAX = 20
 FILLS_PATH = "/api/v5/trade/fills"
 # ``fills`` reaches back 3 days ("Get transaction details (last 3 days)"), ``fills-history`` 3 months:
 # a search from further back than ``fills`` reaches (an hour to spare for the clocks) asks the history.
@@ -236,6 +238,16 @@ class Orders:
         else:
             body["tgtCcy"] = "base_ccy"  # sz is the base quantity, for buys too
         return Call("POST", "/api/v5/trade/order", body=_json(body))
+
+    def new_orders(self, orders: Sequence[Order]) -> list[tuple[Call, list[Order]]]:
+        """``POST /api/v5/trade/batch-orders``: the orders' ``new_order`` bodies, ``BATCH_PLACE_MAX``
+        a request; each entry of the answer is one order's acknowledgement or its own ``sCode``."""
+        out = []
+        for i in range(0, len(orders), BATCH_PLACE_MAX):
+            chunk = list(orders[i : i + BATCH_PLACE_MAX])
+            args = [orjson.loads(self.new_order(o).body) for o in chunk]
+            out.append((Call("POST", "/api/v5/trade/batch-orders", body=_json(args)), chunk))
+        return out
 
     @staticmethod
     def _ids(symbol: str, client_id: str | None, order_id: str | None) -> dict[str, str]:

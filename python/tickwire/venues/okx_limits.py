@@ -32,6 +32,7 @@ LIMITS = (
     _per_inst("CANCEL", 60),
     _per_inst("AMEND", 60),
     _per_inst("STATUS", 60),
+    _per_inst("PLACE_BATCH", 300),
     _per_inst("CANCEL_BATCH", 300),
     Limit("SUB_ORDERS", 1000, 2.0, "account", _SUB),  # new and amended orders, every instrument
     Limit("PENDING", 60, 2.0, "account", _RATE),
@@ -47,6 +48,7 @@ _TRADE = {
     ("POST", _P + "trade/amend-order"): ("AMEND", True),
     ("POST", _P + "trade/cancel-order"): ("CANCEL", False),
     ("GET", _P + "trade/order"): ("STATUS", False),
+    ("POST", _P + "trade/batch-orders"): ("PLACE_BATCH", True),
     ("POST", _P + "trade/cancel-batch-orders"): ("CANCEL_BATCH", False),
 }
 _QUERY = {

@@ -1,0 +1,147 @@
+"""Placing several prepared orders at once (``TradingSession.place_orders``): in the venue's batch
+request where its grammar has one (``new_orders``: OKX ``batch-orders``, 20 a request), else each on
+``place_order``'s own path, all at once. Each order fares as ``place_order`` would have it: counted by
+the risk limits and tracked before anything is sent, the venue's answer for it applied (an
+acknowledgement followed by its state), a refused entry recorded rejected with its own typed error, a
+lost answer reconciled order by order and never resent, a call its caller cancelled settled in the
+background.
+
+Apart from :mod:`tickwire.trading.place` because a batch's answer is a list whose entries succeed or
+fail each on its own: the caller gets one result per order, an :class:`~tickwire.trading.orders.Order`
+or the error that refused it, in the order given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from tickwire.errors import (
+    InvalidOrder,
+    RateLimitError,
+    RequestTimeoutError,
+    RiskLimitExceeded,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.trading.orders import Order, OrderEvent
+from tickwire.trading.place import PlacePort, place_order, register, withdraw
+from tickwire.trading.venue import Call
+from tickwire.trading.wire import was_unsent
+
+Result = Order | TickwireError
+
+
+class BatchPort(PlacePort, Protocol):
+    """What placing a batch needs of a trading session besides what ``place_order`` needs."""
+
+    def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
+
+
+async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]:
+    """``orders`` (prepared, none tracked yet) placed; one result per order, in their order.
+
+    Raised with nothing sent: :class:`InvalidOrder` for an order twice or one already placed, and
+    :class:`RiskLimitExceeded` when the orders together would cross a limit (each is counted from its
+    check on, so the later ones see the earlier)."""
+    cids = [o.client_id for o in orders]
+    if len(set(cids)) != len(cids):
+        raise InvalidOrder(f"{port.venue}: place_orders: one client id twice")
+    for o in orders:
+        if port.tracker.get(o.client_id) is not None:
+            raise InvalidOrder(f"{port.venue}: order {o.client_id} is already placed; prepare a new one")
+    batched = getattr(port.grammar, "new_orders", None)
+    if batched is None:
+        # No batch request: each goes its own way, all at once (its own checks, tracking, answer).
+        got = await asyncio.gather(*(place_order(port, o) for o in orders), return_exceptions=True)
+        return [_result(r) for r in got]
+    if port.dead_man is not None:
+        for symbol in dict.fromkeys(o.symbol for o in orders):
+            await port.dead_man.cover(symbol)
+    # Made before anything is counted or tracked: an order the grammar refuses raises with none sent.
+    calls: list[tuple[Call, list[Order]]] = batched(orders)
+    # Right before they count (no await between): each counted from its check on; one refused, the
+    # batch is refused whole with nothing sent. Reservations are released as the tracker takes each.
+    try:
+        for o in orders:
+            port.risk.reserve(o.client_id, o.symbol, o.side, o.qty, o.price, caps=True)
+    except RiskLimitExceeded:
+        for o in orders:
+            port.risk.release(o.client_id)
+        raise
+    for o in orders:
+        register(port, o)
+    results: dict[str, Result] = {}
+    for call, chunk in calls:
+        results.update(await _send(port, call, chunk))
+    return [results[c] for c in cids]
+
+
+def _result(r: Order | BaseException) -> Result:
+    if isinstance(r, Order | TickwireError):
+        return r
+    raise r  # a cancellation, or a bug: not an order's fate
+
+
+async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Result]:
+    """One batch request: each order's result by client id."""
+    with contextlib.ExitStack() as calls:
+        for o in chunk:  # each settled by this call, or by the reconciler if its caller cancels it
+            calls.enter_context(port.reconciler.call(o.client_id))
+        try:
+            body = await port.send(call, lane="order")
+        except asyncio.CancelledError as e:
+            if was_unsent(e):
+                for o in chunk:
+                    withdraw(port, o.client_id, e)
+            raise
+        except TickwireError as e:
+            if was_unsent(e):
+                for o in chunk:
+                    withdraw(port, o.client_id, e)
+                return {o.client_id: e for o in chunk}
+            if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
+                return await _resolve(port, chunk, str(e))
+            for o in chunk:  # the request refused whole
+                _rejected(port, o.client_id, e)
+            return {o.client_id: e for o in chunk}
+        if not isinstance(body, list) or len(body) != len(chunk):
+            return await _resolve(port, chunk, "the batch's answer does not list one entry per order")
+        got = await asyncio.gather(
+            *(_entry(port, call, o, item) for o, item in zip(chunk, body, strict=True)),
+            return_exceptions=True,
+        )
+        return {o.client_id: _result(r) for o, r in zip(chunk, got, strict=True)}
+
+
+async def _entry(port: BatchPort, call: Call, o: Order, item: Any) -> Result:
+    """One entry of the batch's answer applied to its order."""
+    try:
+        await port.answered(o.symbol, item)
+    except TickwireError as e:  # this entry refused (its own code), the others stand
+        if isinstance(e, RateLimitError):
+            port.rate_refused(call, e)  # the next request waits the venue's block out
+        _rejected(port, o.client_id, e)
+        return e
+    got = port.tracker.get(o.client_id)
+    assert got is not None
+    return got
+
+
+async def _resolve(port: BatchPort, chunk: list[Order], why: str) -> dict[str, Result]:
+    """The batch's answer lost: each of its orders reconciled (found, or proven absent), one by one."""
+    out: dict[str, Result] = {}
+    for o in chunk:
+        try:
+            out[o.client_id] = await port.reconciler.resolve(o, why)
+        except TickwireError as e:
+            out[o.client_id] = e
+    return out
+
+
+def _rejected(port: BatchPort, client_id: str, e: TickwireError) -> None:
+    port.tracker.apply(
+        OrderEvent(source="rest", client_id=client_id, order_id=None, status="rejected", reason=str(e))
+    )
