@@ -203,6 +203,16 @@ def test_a_synchronous_bot_trades_through_the_threaded_handle() -> None:
             c = tr.cancel_order(BINANCE.symbol, client_id=o.client_id)
             assert c.status == "canceled" and tr.open_orders(BINANCE.symbol) == []
             assert [x.status for x in seen if x.client_id == o.client_id][-1] == "canceled"
+            two = [
+                tr.prepare(BINANCE.symbol, "buy", "limit", BINANCE.size(tr.session, price), price)
+                for _ in "ab"
+            ]
+            placed = tr.place_orders(two)
+            theirs = asyncio.run(control(urls, f"/orders?venue=binance&account={KEY}"))
+            assert sorted(x["client_id"] for x in theirs if x["status"] == "NEW") == sorted(
+                o.client_id for o in two
+            )
+            assert [getattr(p, "status", p) for p in placed] == ["new", "new"]
         finally:
             tr.close()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from tickwire.errors import UnknownOutcome
+from tickwire.errors import TickwireError, UnknownOutcome
 from tickwire.loop import LoopStopped, LoopThread
 from tickwire.trading.kill import KillReport
 from tickwire.trading.orders import Fill, Order
@@ -63,6 +63,15 @@ class ThreadedTrading:
 
     def place_order(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
         return self._outcome(self.session.place_order(symbol, side, type, qty, price, **kw))
+
+    def prepare(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
+        async def made() -> Order:  # on the session thread: it takes a client id of the session's
+            return self.session.prepare(symbol, side, type, qty, price, **kw)
+
+        return self._call(made())
+
+    def place_orders(self, orders: Sequence[Order]) -> list[Order | TickwireError]:
+        return self._outcome(self.session.place_orders(orders))
 
     def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
