@@ -139,3 +139,134 @@ def test_the_kill_waits_for_an_order_whose_call_its_caller_cancelled(path: str) 
         assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
 
     run("binance", body)
+
+
+def written_at_once_then_cancelled(sim: Simulator, tr: TradingSession, ints: bool) -> tuple[str, Any]:
+    """A template's BTCUSDT buy 50 ticks under the best bid, written by ``send`` itself (the one-call
+    path with ``ints``, else ``send``'s own write), its task cancelled in that same step of the event
+    loop: before the task's first step, so none of its coroutine runs. Returns the client id and the
+    task."""
+    r = tr.rules["BTCUSDT"]
+    price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+    tmpl = tr.template("BTCUSDT", "buy")
+    qty = r.min_qty * 100
+    if ints:
+        task = tmpl.send(int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale)))
+    else:
+        task = tmpl.send(price, qty)
+    (pending,) = [o for o in tr.tracker.open_orders() if o.status == "pending"]  # written, tracked
+    task.cancel()
+    return pending.client_id, task
+
+
+@pytest.mark.parametrize("ints", [True, False])
+def test_a_template_send_cancelled_before_its_task_ran_is_settled_as_the_venue_has_it(ints: bool) -> None:
+    """The private stream is stalled. A send's bytes are out when ``send`` returns; its task is
+    cancelled at once. The order is tracked as the venue took it (working, its order id) and counted
+    once by the risk limits, as the simulator has it (before: ``pending`` for the session's life —
+    the task that settles it never ran)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint("binance", 0).stall()
+        cid, task = written_at_once_then_cancelled(sim, tr, ints)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await settle(lambda: getattr(tr.tracker.get(cid), "status", None) == "new", "the order settled", 5)
+        (theirs,) = open_at_venue(sim, "binance")
+        assert theirs.client_id == cid and tr.tracker.get(cid).order_id == str(theirs.id)  # type: ignore[union-attr]
+        assert requests(sim, "binance").count("POST /api/v3/order") == 1
+        assert tr.risk.exposure("BTCUSDT")["open_orders"] == 1
+        assert not tr.in_flight()
+
+    run("binance", body)
+
+
+@pytest.mark.parametrize("ints", [True, False])
+def test_the_kill_waits_for_a_template_send_cancelled_before_its_task_ran(ints: bool) -> None:
+    """The venue is slow to take the order; its send's task is cancelled at once and the kill thrown:
+    the kill waits for the order, cancels it, and a complete report means nothing is open at the
+    venue once it has handled every request (before: the kill skipped the pending order nothing was
+    settling and reported complete; the venue took it after and it stayed open)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance", 0)
+        ep.delay(SLOW_S)
+        cid, _ = written_at_once_then_cancelled(sim, tr, ints)
+        await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
+        ep.delay(0)
+        report = await tr.kill("cancelled send")
+        engine = sim.venue("binance").engine
+        await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
+        assert [o.client_id for o in engine.orders.values()] == [cid]
+        assert open_at_venue(sim, "binance") == []
+        assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
+
+    run("binance", body)
+
+
+def test_fills_being_fetched_when_the_call_is_cancelled_are_still_counted() -> None:
+    """No private stream on Binance USDⓈ-M: a market buy's answer states it filled and lists no
+    executions, so they are fetched from the trade history; the caller cancels while that query is
+    at the venue. Each execution the simulator made still reaches ``on_fill`` once (before: never —
+    the one catch-up was cancelled and nothing asked again)."""
+    heard: list[Any] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint("binance-usdm", 0)
+        release = asyncio.Event()
+        ep.hold_answer("GET /fapi/v1/userTrades", release.wait)
+        r = tr.rules["BTCUSDT"]
+        call = asyncio.ensure_future(tr.place_order("BTCUSDT", "buy", "market", r.min_qty * 10))
+        await settle(lambda: "GET /fapi/v1/userTrades" in ep.handling(), "the fills query at the venue")
+        (o,) = list(tr.tracker)
+        assert o.status == "filled" and tr.tracker.unheard(o.client_id)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        release.set()
+        (theirs,) = sim.venue("binance-usdm").engine.orders.values()
+        assert theirs.client_id == o.client_id and theirs.fills
+        await settle(lambda: len(heard) >= len(theirs.fills), "the fills heard", 5)
+        await asyncio.sleep(0.3)  # nothing heard twice either
+        assert sorted(f.trade_id for f in heard) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    run("binance-usdm", body, private_stream=False, on_fill=heard.append)
+
+
+@pytest.mark.parametrize("path", ["cancel_order", "cancel_all"])
+def test_a_cancel_whose_call_was_cancelled_once_it_went_out_does_not_leave_the_order_open(path: str) -> None:
+    """The private stream is stalled. A resting order's cancel (its own, or the symbol's cancel-all)
+    reaches the venue, which is slow to
+    act on it; its caller gives up first, and the venue then cancels the order. Once the venue can
+    no longer act on that request (its ``recvWindow``, 1 s here) the order is tracked canceled and
+    counted open by nothing, as the simulator has it (before: working for the session's life,
+    one of the symbol's open orders for the risk limits)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint("binance", 0).stall()
+        o = await rest_buy(sim, tr, "BTCUSDT", 40)
+        ep = sim.endpoint("binance", 0)
+        ep.delay(SLOW_S)
+        if path == "cancel_order":
+            call = asyncio.ensure_future(tr.cancel_order("BTCUSDT", client_id=o.client_id))
+        else:
+            call = asyncio.ensure_future(tr.cancel_all("BTCUSDT"))
+        await settle(lambda: any(op.startswith("DELETE") for op in ep.handling()), "the cancel at the venue")
+        ep.delay(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await settle(lambda: open_at_venue(sim, "binance") == [], "the venue to cancel it", 2)
+        await settle(
+            lambda: not getattr(tr.tracker.get(o.client_id), "is_open", True), "the order settled", 5
+        )
+        assert tr.tracker.get(o.client_id).status == "canceled"  # type: ignore[union-attr]
+        assert tr.risk.exposure("BTCUSDT")["open_orders"] == 0
+
+    async def go() -> None:
+        async with funded("binance") as sim:
+            signer = binance.Signer("kill-key", "kill-secret", recv_window=1000)
+            async with tickwire.trade("binance", credentials=signer, endpoints=sim.urls()["binance"]) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())

@@ -6,9 +6,11 @@ and the order socket."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from session_cases import settle
 from template_cases import SYMBOL, account, below_bid, mantissas
 from tickwire.errors import TransportError
 from tickwire.sim import Simulator
@@ -95,3 +97,35 @@ def test_a_write_that_raises_is_reconciled_never_resent(transport: str, path: st
         assert len(a.orders(sim)) == (2 if out else 1) and len(a.orders(sim, o2.client_id)) == 1
 
     a.run(body, transport="auto" if transport == "ws" else "rest", private_stream=transport == "ws")
+
+
+@pytest.mark.parametrize("path", ["fire", "slow"])
+def test_a_raised_writes_reconciliation_cancelled_by_its_caller_still_settles_the_order(path: str) -> None:
+    """The write raised after its bytes went out, so the returned task reconciles the order; no private
+    stream, and the venue slow to answer the first query. The task is cancelled mid-reconciliation:
+    the order is still settled as the simulator has it (working, its order id), once, and is counted
+    once by the risk limits (before: left ``unknown`` for the session's life, nothing asking again)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        await tr.wire.http.connect()  # type: ignore[union-attr]  # an idle connection to write on
+        trap = _Trap(True)
+        _set(tr, trap)
+        ep = sim.endpoint("binance", 0)
+        ep.delay(0.3)  # the status query waits at the venue
+        sent = tmpl.send(*mantissas(tmpl, price, qty)) if path == "fire" else tmpl.send(price, qty)
+        [o] = list(tr.tracker)
+        await settle(lambda: ep.handling() != [], "the reconciliation's query at the venue")
+        ep.delay(0)
+        assert tr.tracker.get(o.client_id).status == "unknown"  # type: ignore[union-attr]
+        sent.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sent
+        await settle(lambda: getattr(tr.tracker.get(o.client_id), "status", None) == "new", "settled", 5)
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == o.client_id and tr.tracker.get(o.client_id).order_id == str(theirs.id)  # type: ignore[union-attr]
+        assert tr.risk.exposure(SYMBOL)["open_orders"] == 1 and not tr.in_flight()
+
+    a.run(body, private_stream=False)

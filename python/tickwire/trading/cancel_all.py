@@ -10,6 +10,7 @@ session's one request path, order socket included."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -81,6 +82,7 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
     listed = [] if symbol else await port.open_orders()
     symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
     out: list[Order] = []
+    sent = False  # a cancel went to the venue (the session's ``cancel_all`` told when its caller gives up)
     failed: list[TickwireError] = []  # the first is raised once every batch was sent
     for s in symbols:
         limited: RateLimitError | None = None
@@ -98,6 +100,12 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     body = await port.send(c, lane="cancel")
                 except OrderNotFound:
                     continue  # nothing open there any more
+                except asyncio.CancelledError as e:
+                    if sent:  # cut short in this one's budget wait, but an earlier one went out
+                        e.__dict__.pop("unsent", None)
+                    raise
+                finally:
+                    sent = True
                 limited = await answer_batch(port, s, c, body, failed.append, out) or limited
             if limited is None:
                 break

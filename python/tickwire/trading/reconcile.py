@@ -71,6 +71,8 @@ class Reconciler:
         # Orders whose call was cancelled by its caller before the venue's answer was applied: each is
         # settled by a task of its own (``orphaned``), as a lost answer is.
         self.orphans: set[str] = set()
+        # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
+        self._rechecks: set[str] = set()
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
@@ -88,6 +90,20 @@ class Reconciler:
             raise
         finally:
             self.calls.discard(client_id)
+
+    def settled_by(self, client_id: str, task: asyncio.Task[Any]) -> None:
+        """``task`` settles ``client_id``, an order already written and tracked (an order template's:
+        its bytes go out before its task's first step). Counted as its call from now; should the
+        task be cancelled before its coroutine ran (``call`` never entered, nothing else settles it),
+        the order is settled as a cancelled call's (``orphaned``)."""
+        self.calls.add(client_id)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            if t.cancelled():  # after a run that entered ``call``: already orphaned there (one task)
+                self.orphaned(client_id)
+            self.calls.discard(client_id)
+
+        task.add_done_callback(done)
 
     def owned(self, client_id: str) -> bool:
         """Whether something is settling ``client_id`` now: its own call, its reconciliation, or the
@@ -111,6 +127,32 @@ class Reconciler:
             return
         self.orphans.add(client_id)
         self.spawn(self._settle_orphan(o))
+
+    def recheck(self, client_id: str) -> None:
+        """A cancel of ``client_id`` was given up by its caller once it may have gone out: the order is
+        asked about in the background, once the venue can no longer act on that request where it
+        bounds that (``request_window_s``; else at once), so an order the venue ended is not left open
+        here — counted by the risk limits — while no private stream tells. A closing session starts
+        nothing."""
+        o = self.port.tracker.get(client_id)
+        if o is None or not o.is_open or self.spawn is None or client_id in self._rechecks:
+            return
+        self._rechecks.add(client_id)
+        self.spawn(self._recheck(client_id, time.monotonic()))
+
+    async def _recheck(self, client_id: str, given_up: float) -> None:
+        try:
+            window = self.port.request_window_s()
+            left = 0.0 if window is None else given_up + window - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(left)
+            o = self.port.tracker.get(client_id)
+            if o is not None and o.is_open and not self.owned(client_id):
+                await self.reconcile(client_id)
+        except TickwireError as e:
+            log.info("%s: order %s, its cancel given up: %s", self.port.venue, client_id, e)
+        finally:
+            self._rechecks.discard(client_id)
 
     async def _settle_orphan(self, order: Order) -> None:
         try:
@@ -318,7 +360,16 @@ class Reconciler:
         stream's word of fills it did not list): never raises. Should the query fail, or the venue's
         history not hold every fill yet (it may lag its matching engine), the order's fills are asked
         for again after each of ``LATER_S`` while some stay unheard, so ``on_fill`` still hears each."""
-        if await self._fills_owed(client_id) and self.spawn is not None and client_id not in self._fills_due:
+        try:
+            owed = await self._fills_owed(client_id)
+        except asyncio.CancelledError:  # by its caller: the fills it was fetching are asked for later
+            self._fills_again(client_id)
+            raise
+        if owed:
+            self._fills_again(client_id)
+
+    def _fills_again(self, client_id: str) -> None:
+        if self.spawn is not None and client_id not in self._fills_due:
             self._fills_due.add(client_id)
             self.spawn(self._fills_later(client_id))
 

@@ -44,7 +44,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
-from tickwire.trading.wire import Wire, unsent
+from tickwire.trading.wire import Wire, unsent, was_unsent
 
 log = logging.getLogger("tickwire.trading")
 
@@ -538,6 +538,19 @@ class TradingSession:
             "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
         )
         try:
+            return await self._cancel(symbol, client_id, order_id)
+        except asyncio.CancelledError as e:
+            # Given up by its caller: unless cut short waiting for the budget, the cancel may be out
+            # (or its answer not applied yet), and no private stream may tell what the venue did.
+            if not was_unsent(e):
+                found = self.tracker.get(client_id) if client_id else None
+                found = found or (self.tracker.by_order_id(order_id) if order_id else None)
+                if found is not None:
+                    self.reconciler.recheck(found.client_id)
+            raise
+
+    async def _cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Order:
+        try:
             body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
         except TransportError as e:
             # The answer was lost, not necessarily the cancel: the order's state at the venue says
@@ -586,7 +599,15 @@ class TradingSession:
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders); see
         :mod:`tickwire.trading.cancel_all`."""
-        return await cancel_all(self, symbol)
+        try:
+            return await cancel_all(self, symbol)
+        except asyncio.CancelledError as e:
+            # Given up by its caller: what it had sent may have ended any open order (see cancel_order).
+            if not was_unsent(e):
+                for o in self.tracker.open_orders():
+                    if symbol is None or o.symbol == symbol:
+                        self.reconciler.recheck(o.client_id)
+            raise
 
     # account (trading/account.py) --------------------------------------------------------------------
 

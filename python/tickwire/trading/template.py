@@ -355,6 +355,8 @@ class OrderTemplate(Answering):
                     self.written_ns = time.monotonic_ns()
                     order = self._track(p, q, cid, ws is not None)
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+            if order is not None:  # written: settled even if its task never runs
+                s.reconciler.settled_by(cid, task)
             if reserved and order is None:
                 # Released by the task's ``finally`` too, but a task cancelled before its first step
                 # never runs its coroutine: the reservation would stay for the session's life.
@@ -472,9 +474,16 @@ class OrderTemplate(Answering):
 
     def _unsure(self, order: Order, e: Exception) -> asyncio.Task[Order]:
         """``order``, tracked, whose bytes may have gone out without an answer to await: reconciled."""
-        task = asyncio.get_running_loop().create_task(self.session.reconciler.resolve(order, str(e)))
+        task = asyncio.get_running_loop().create_task(self._resolve(order, str(e)))
+        self.session.reconciler.settled_by(order.client_id, task)
         task.add_done_callback(retrieved)
         return task
+
+    async def _resolve(self, order: Order, why: str) -> Order:
+        # As a call's: cancelled by its caller mid-way, the order is settled all the same (``orphaned``).
+        reconciler = self.session.reconciler
+        with reconciler.call(order.client_id):
+            return await reconciler.resolve(order, why)
 
     def after_write(
         self,
@@ -502,6 +511,7 @@ class OrderTemplate(Answering):
         task = loop.create_task(
             self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
         )
+        s.reconciler.settled_by(cid, task)  # written: settled even if its task never runs
         task.add_done_callback(retrieved)
         return task
 
