@@ -122,6 +122,17 @@ def test_a_place_call_cancelled_while_it_waits_for_the_budget_is_forgotten_unsen
     run("binance", body, {"order_limit_10s": 10}, rate_wait=30)
 
 
+async def killed_and_closed(sim: Simulator, tr: TradingSession, cid: str, reason: str) -> None:
+    """The kill thrown while the venue is still to take ``cid``: once the venue took it, it is the
+    venue's one order, not open, and the kill's report is complete and names it cancelled."""
+    report = await tr.kill(reason)
+    engine = sim.venue("binance").engine
+    await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
+    assert [o.client_id for o in engine.orders.values()] == [cid]
+    assert open_at_venue(sim, "binance") == []
+    assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
+
+
 @pytest.mark.parametrize("path", ["place_order", "template"])
 def test_the_kill_waits_for_an_order_whose_call_its_caller_cancelled(path: str) -> None:
     """The kill is thrown right after the cancel, while the venue is still to take the order: it
@@ -131,12 +142,7 @@ def test_the_kill_waits_for_an_order_whose_call_its_caller_cancelled(path: str) 
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         cid = await sent_then_cancelled(sim, tr, path)
-        report = await tr.kill("cancelled call")
-        engine = sim.venue("binance").engine
-        await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
-        assert [o.client_id for o in engine.orders.values()] == [cid]
-        assert open_at_venue(sim, "binance") == []
-        assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
+        await killed_and_closed(sim, tr, cid, "cancelled call")
 
     run("binance", body)
 
@@ -194,12 +200,7 @@ def test_the_kill_waits_for_a_template_send_cancelled_before_its_task_ran(ints: 
         cid, _ = written_at_once_then_cancelled(sim, tr, ints)
         await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
         ep.delay(0)
-        report = await tr.kill("cancelled send")
-        engine = sim.venue("binance").engine
-        await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
-        assert [o.client_id for o in engine.orders.values()] == [cid]
-        assert open_at_venue(sim, "binance") == []
-        assert report.complete and [o.client_id for o in report.cancelled] == [cid], report
+        await killed_and_closed(sim, tr, cid, "cancelled send")
 
     run("binance", body)
 
