@@ -33,6 +33,7 @@ from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported, RateLimitError, TradingHalted
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
+from tickwire.sim.market import BID
 from tickwire.trading import kill as kill_module
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance, bybit, kraken, okx
@@ -401,6 +402,52 @@ def test_the_venue_cancels_a_dead_sessions_orders_after_the_countdown(
         assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
 
     run(venue, body, {"dead_man_min_s": 1.0} if venue == "okx" else {}, dead_man=timeout_s)
+
+
+def test_a_countdown_armed_by_a_call_its_caller_cancelled_is_refreshed_and_disarmed() -> None:
+    """Binance USDⓈ-M arms a symbol's countdown before its first order there. The venue is slow to
+    handle that request and the caller gives up on the order meanwhile: the venue arms the countdown
+    all the same, so the session keeps it refreshed while it lives (nothing fires: another program's
+    order on that symbol stays) and disarms it at a clean close (before: never refreshed, it fired
+    and cancelled that order while the session was alive)."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
+            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6) as tr:
+                v = sim.venue("binance-usdm")
+                book = v.engine.books["ETHUSDT"]
+                bid = book.side(BID).best()
+                assert bid is not None
+                # Another program's order on the key, resting 40 ticks under the best bid.
+                v.engine.place(
+                    key,
+                    "ETHUSDT",
+                    BID,
+                    "LIMIT",
+                    book.inst.min_lots * 10,
+                    bid - 40,
+                    "GTC",
+                    "other-1",
+                    ep.now_ms(),
+                )
+                ep.delay(0.3)
+                placing = asyncio.ensure_future(rest_buy(sim, tr, "ETHUSDT", 40))
+                countdown = "POST /fapi/v1/countdownCancelAll"
+                await settle(lambda: countdown in ep.handling(), "the countdown's request at the venue")
+                ep.delay(0)
+                placing.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await placing
+                await asyncio.sleep(0.6 * 3)
+                assert (
+                    switch(sim, "binance-usdm").fired == [] and len(open_at_venue(sim, "binance-usdm")) == 1
+                )
+                assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
+            assert switch(sim, "binance-usdm").armed(key) == {}
+
+    asyncio.run(go())
 
 
 def test_a_clean_close_disarms_the_switch_and_leaves_the_orders() -> None:

@@ -30,11 +30,12 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import TickwireError
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.wire import was_unsent
 
 log = logging.getLogger("tickwire.trading")
 
@@ -97,7 +98,15 @@ class DeadMan:
     async def cover(self, symbol: str) -> None:
         """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol."""
         if self.per_symbol and symbol not in self.armed:
-            await self._send(self.timeout_s, [symbol])
+            try:
+                await self._send(self.timeout_s, [symbol])
+            except (asyncio.CancelledError, RequestTimeoutError, TransportError) as e:
+                # The request may have armed the countdown all the same (its caller gave up, its
+                # answer was lost): refreshed with the others from now, and disarmed at a clean close,
+                # never left to fire on the symbol's orders (another program's on the key among them).
+                if not was_unsent(e):
+                    self.armed.add(symbol)
+                raise
             self.armed.add(symbol)
 
     async def _refresh(self) -> None:
