@@ -54,7 +54,11 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
             raise InvalidOrder(f"{port.venue}: order {o.client_id} is already placed; prepare a new one")
     batched = getattr(port.grammar, "new_orders", None)
     if batched is None:
-        # No batch request: each goes its own way, all at once (its own checks, tracking, answer).
+        # No batch request: each goes its own way, all at once (its own checks, tracking, answer),
+        # once the orders together are known to fit the risk limits (none sent otherwise).
+        _reserve_all(port, orders)
+        for o in orders:
+            port.risk.release(o.client_id)
         got = await asyncio.gather(*(place_order(port, o) for o in orders), return_exceptions=True)
         return [_result(r) for r in got]
     if port.dead_man is not None:
@@ -62,8 +66,19 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
             await port.dead_man.cover(symbol)
     # Made before anything is counted or tracked: an order the grammar refuses raises with none sent.
     calls: list[tuple[Call, list[Order]]] = batched(orders)
-    # Right before they count (no await between): each counted from its check on; one refused, the
-    # batch is refused whole with nothing sent. Reservations are released as the tracker takes each.
+    # Right before they count (no await between); released as the tracker takes each.
+    _reserve_all(port, orders)
+    for o in orders:
+        register(port, o)
+    results: dict[str, Result] = {}
+    for call, chunk in calls:
+        results.update(await _send(port, call, chunk))
+    return [results[c] for c in cids]
+
+
+def _reserve_all(port: BatchPort, orders: Sequence[Order]) -> None:
+    """Each order counted by the risk limits from its check on, so the later ones see the earlier;
+    one refused, every reservation is released and :class:`RiskLimitExceeded` raised."""
     try:
         for o in orders:
             port.risk.reserve(o.client_id, o.symbol, o.side, o.qty, o.price, caps=True)
@@ -71,12 +86,6 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
         for o in orders:
             port.risk.release(o.client_id)
         raise
-    for o in orders:
-        register(port, o)
-    results: dict[str, Result] = {}
-    for call, chunk in calls:
-        results.update(await _send(port, call, chunk))
-    return [results[c] for c in cids]
 
 
 def _result(r: Order | BaseException) -> Result:
