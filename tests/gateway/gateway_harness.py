@@ -92,6 +92,40 @@ def service(gw: Gateway, name: str) -> OrderService:
     return next(a for a in gw.accounts if a.account == name)
 
 
+def slow_replies(svc: OrderService, op: str, seconds: float) -> Callable[[], None]:
+    """The gateway's replies to ``op`` held ``seconds`` (past a client's time-out); returns what puts
+    them back as they were."""
+    respond = svc._respond
+
+    async def slow(msg: Any, reply: dict[str, Any]) -> None:
+        if msg.subject.endswith("." + op):
+            await asyncio.sleep(seconds)
+        await respond(msg, reply)
+
+    svc._respond = slow  # type: ignore[method-assign]
+
+    def restore() -> None:
+        svc._respond = respond  # type: ignore[method-assign]
+
+    return restore
+
+
+def lose_next(svc: OrderService, op: str) -> list[Any]:
+    """The next ``op`` request lost on its way (the gateway never sees it, for now): kept in the list
+    returned, for the test to hand to ``svc._on_request`` later."""
+    arrive = svc._on_request
+    held: list[Any] = []
+
+    async def drop(msg: Any) -> None:
+        if msg.subject.endswith("." + op) and not held:
+            held.append(msg)
+            return
+        await arrive(msg)
+
+    svc._sub._cb = drop  # what the subscription calls for each request from now on
+    return held
+
+
 def remote(urls: list[str], account: str, strategy: str, **kw: Any) -> Any:
     return tickwire.remote.trade(urls, VENUE, account, strategy=strategy, **kw)
 

@@ -21,11 +21,13 @@ from gateway_harness import (
     child_env,
     config,
     gateway_process,
+    lose_next,
     remote,
     rest_buy,
     resting_qty,
     run,
     service,
+    slow_replies,
     venue,
     write_config,
 )
@@ -245,32 +247,16 @@ def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(
         async with venue() as v, Gateway(config(nats_urls, v.account("lost"))) as gw, \
                 remote(nats_urls, "lost", "l1", timeout=0.4) as tr:  # fmt: skip
             svc = service(gw, "lost")
-            respond = svc._respond
-
-            async def slow(msg: Any, reply: dict[str, Any]) -> None:
-                if msg.subject.endswith(".place"):
-                    await asyncio.sleep(1.0)
-                await respond(msg, reply)
-
-            svc._respond = slow  # type: ignore[method-assign]
+            restore = slow_replies(svc, "place", 1.0)
             o = await rest_buy(v, tr)
             assert o.status == "new" and tr.timeouts == 1
             assert [x.client_id for x in v.orders("lost")] == [o.client_id]
 
-            svc._respond = respond  # type: ignore[method-assign]
-            arrive = svc._on_request
-            held: list[Any] = []
-
-            async def drop_place(msg: Any) -> None:
-                if msg.subject.endswith(".place") and not held:
-                    held.append(msg)  # lost on the way: the gateway never sees it (for now)
-                    return
-                await arrive(msg)
-
-            svc._sub._cb = drop_place  # what the subscription calls for each request from now on
+            restore()
+            held = lose_next(svc, "place")
             with pytest.raises(TransportError, match="never reached the gateway"):
                 await rest_buy(v, tr, ticks=40)
-            await arrive(held[0])  # the request turns up after its client gave up on it
+            await svc._on_request(held[0])  # the request turns up after its client gave up on it
             await asyncio.sleep(0.2)
             assert [x.client_id for x in v.orders("lost")] == [o.client_id]
             assert tr.timeouts == 2 and tr.unknown_outcomes == 0

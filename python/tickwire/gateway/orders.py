@@ -47,11 +47,12 @@ from tickwire.gateway.state import bucket as state_bucket
 from tickwire.recovery.backoff import Backoff
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
+from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
 
 log = logging.getLogger("tickwire.gateway")
 
-MUTATING = frozenset({"place", "cancel", "amend", "cancel_all", "kill", "resume"})
+MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
 # The longest pause between two tries of a lease re-check the store did not answer.
 LEASE_RECHECK_MAX_S = 15.0
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
@@ -95,7 +96,8 @@ class OrderService:
         self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
         self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
-            "hello": self._hello, "place": self._place, "cancel": self._cancel, "amend": self._amend,
+            "hello": self._hello, "place": self._place, "place_many": self._place_many,
+            "cancel": self._cancel, "amend": self._amend,
             "cancel_all": self._cancel_all, "kill": self._kill, "resume": self._resume,
             "status": self._status, "reconcile": self._reconcile, "outcome": self._outcome,
             "open_orders": self._open_orders, "balances": self._balances, "positions": self._positions,
@@ -414,20 +416,48 @@ class OrderService:
         }
 
     async def _place(self, req: dict[str, Any]) -> Any:
-        strategy = req.get("strategy")
-        ids = await self._register(strategy)
-        cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
-        if not ids.has_prefix(cid):
-            raise invalid_order(
-                f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
-                rule="client_id",
-            )
+        cid = self._own_id(await self._register(req.get("strategy")), req)
         o = await self._s.place_order(
             req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
             tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
             reduce_only=bool(req.get("reduce_only")), client_id=cid,
         )  # fmt: skip
         return codec.dump(o)
+
+    async def _place_many(self, req: dict[str, Any]) -> Any:
+        """The session's ``place_orders`` (the venue's batch request where it has one): one reply per
+        order, ``{"result": order}`` or its error, in the order asked."""
+        ids = await self._register(req.get("strategy"))
+        entries = req["orders"]
+        if not isinstance(entries, list) or not entries:
+            raise invalid_order("place_many names a list of orders")
+        orders = [
+            self._s.prepare(
+                e["symbol"],
+                e["side"],
+                e["type"],
+                e["qty"],
+                e.get("price"),
+                tif=e.get("tif", "GTC"),
+                post_only=bool(e.get("post_only")),
+                reduce_only=bool(e.get("reduce_only")),
+                client_id=self._own_id(ids, e),
+            )
+            for e in entries
+        ]
+        results = await self._s.place_orders(orders)
+        return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
+
+    def _own_id(self, ids: ClientIds, req: dict[str, Any]) -> str:
+        """The client id a place names, refused unless it carries the requesting strategy's prefix."""
+        cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
+        if not ids.has_prefix(cid):
+            strategy = ids.prefix
+            raise invalid_order(
+                f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
+                rule="client_id",
+            )
+        return cid
 
     async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
         """The order a request names, as ``client_id``/``order_id`` keywords, once it is known to be
@@ -508,6 +538,9 @@ class OrderService:
         fut = self.outcomes.abandon(str(req["rid"]))
         if fut is not None:
             return {"state": "done", "reply": await asyncio.shield(fut)}
+        if isinstance(req.get("orders"), list):  # a place_many: each of its orders
+            found = [await self._reconcile({**e, "strategy": req.get("strategy")}) for e in req["orders"]]
+            return {"state": "unseen", "orders": found}
         order = await self._reconcile(req) if req.get("client_id") and req.get("symbol") else None
         return {"state": "unseen", "order": order}
 

@@ -259,6 +259,8 @@ class RemoteTrading:
     async def _settle(self, op: str, body: dict[str, Any], why: Exception) -> Any:
         """The outcome of a request whose answer was lost, asked of the gateway (never resent)."""
         ask = {k: body.get(k) for k in ("rid", "client_id", "symbol")}
+        if op == "place_many":  # each order's venue view, should the gateway answering never have seen it
+            ask["orders"] = [{"client_id": e["client_id"], "symbol": e["symbol"]} for e in body["orders"]]
         try:
             out = await self._request("outcome", ask, timeout=self.settle_s + self.timeout)
         except TickwireError as e:
@@ -269,6 +271,11 @@ class RemoteTrading:
             return _result(out["reply"])
         # Unseen by the gateway answering now, which may not be the one that got the request
         # (restarted since). What the venue has of the order tells for a place or a cancel.
+        if op == "place_many":
+            not_done = TransportError(
+                f"{self.venue}/{self.account}: {op} never reached the gateway ({why}); not done"
+            )
+            return [{"result": o} if o is not None else codec.dump_error(not_done) for o in out["orders"]]
         order = out.get("order")
         if op == "place" and order is not None:
             return order  # placed by a gateway that answered no more
@@ -304,12 +311,41 @@ class RemoteTrading:
         reduce_only: bool = False,
         client_id: str | None = None,
     ) -> Order:
-        body = {
+        body = self._place_body(symbol, side, type, qty, price, tif, post_only, reduce_only, client_id)
+        return codec.load_order(await self._mutate("place", body))
+
+    async def place_orders(self, orders: Sequence[Mapping[str, Any]]) -> list[Order | TickwireError]:
+        """Several orders in one request; the gateway's session places them in the venue's batch
+        request where it has one (:meth:`TradingSession.place_orders`). Each order a mapping of
+        :meth:`place_order`'s arguments (``symbol``, ``side``, ``type``, ``qty``, ``price``, ``tif``…).
+        One result per order, in their order: the order, or the typed error that refused it. A lost
+        answer is settled as :meth:`place_order`'s, order by order (never resent)."""
+        entries = [
+            self._place_body(
+                o["symbol"],
+                o["side"],
+                o["type"],
+                o["qty"],
+                o.get("price"),
+                o.get("tif", "GTC"),
+                bool(o.get("post_only")),
+                bool(o.get("reduce_only")),
+                o.get("client_id"),
+            )
+            for o in orders
+        ]
+        replies = await self._mutate("place_many", {"orders": entries})
+        return [codec.load_order(r["result"]) if "result" in r else codec.error_from(r) for r in replies]
+
+    def _place_body(
+        self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any, tif: Tif,
+        post_only: bool, reduce_only: bool, client_id: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
             "symbol": symbol, "side": side, "type": type, "qty": _num(qty, "qty"),
             "price": _num(price, "price"), "tif": tif, "post_only": post_only, "reduce_only": reduce_only,
             "client_id": client_id if client_id is not None else self.client_ids.next(),
         }  # fmt: skip
-        return codec.load_order(await self._mutate("place", body))
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
