@@ -5,6 +5,7 @@ checked against the simulator's own order list and request log."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +13,15 @@ import pytest
 from session_cases import SimAccount, settle
 from test_session_binance import BINANCE
 from test_session_okx import OKX
-from tickwire.errors import InsufficientFunds, InvalidOrder, RiskLimitExceeded, TradingHalted
+from tickwire.errors import (
+    InsufficientFunds,
+    InvalidOrder,
+    RateLimitError,
+    RiskLimitExceeded,
+    TradingHalted,
+)
 from tickwire.sim import Simulator
+from tickwire.sim.venues.okx.trade import OkxOrders
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
 
@@ -30,7 +38,7 @@ def ladder(
     out = []
     for i in range(n):
         price = bid - (30 + i) * r.tick_size
-        out.append(tr.prepare(symbol, "buy", "limit", a.size(tr, price, 2), price))
+        out.append(tr.prepare(symbol, "buy", "limit", replace(a, symbol=symbol).size(tr, price, 2), price))
     return out
 
 
@@ -165,6 +173,22 @@ def test_a_venue_without_a_batch_request_places_each_on_its_own_path() -> None:
     a.run(body)
 
 
+async def cancelled_once_out(a: SimAccount, sim: Simulator, tr: TradingSession, n: int) -> list[Order]:
+    """``n`` orders of ``ladder`` placed at once, the private stream stalled and the venue slow to
+    take the (first) batch; the call cancelled once that request is at the venue. The orders."""
+    ep = sim.endpoint(a.venue, 0)
+    ep.stall()
+    orders = ladder(a, sim, tr, n)
+    ep.delay(0.4)
+    call = asyncio.ensure_future(tr.place_orders(orders))
+    await settle(lambda: BATCH_OP in ep.handling(), "the batch at the venue")
+    ep.delay(0)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    return orders
+
+
 def test_a_batch_call_its_caller_cancelled_once_it_went_out_has_each_order_settled() -> None:
     """The venue is slow to take the batch and the caller gives up meanwhile (the private stream
     stalled, so only reconciliation can tell): each order is settled as the venue has it — resting,
@@ -172,16 +196,7 @@ def test_a_batch_call_its_caller_cancelled_once_it_went_out_has_each_order_settl
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        ep = sim.endpoint(a.venue, 0)
-        ep.stall()
-        orders = ladder(a, sim, tr, 3)
-        ep.delay(0.4)
-        call = asyncio.ensure_future(tr.place_orders(orders))
-        await settle(lambda: BATCH_OP in ep.handling(), "the batch at the venue")
-        ep.delay(0)
-        call.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await call
+        orders = await cancelled_once_out(a, sim, tr, 3)
         for o in orders:
             await settle(
                 lambda o=o: getattr(tr.tracker.get(o.client_id), "status", None) == "new", "settled", 5
@@ -190,3 +205,149 @@ def test_a_batch_call_its_caller_cancelled_once_it_went_out_has_each_order_settl
         assert requests(sim, a).count(BATCH_OP) == 1 and len(a.open(sim)) == 3
 
     a.run(body)
+
+
+def test_a_call_cancelled_during_its_first_batch_leaves_no_order_of_a_later_one_tracked() -> None:
+    """25 orders (two batch requests); the caller gives up while the first is at the venue: its 20
+    are settled as the venue has them, and the 5 of the second request, never sent, are neither
+    tracked nor counted by the risk limits — the session counts what the simulator holds (before:
+    the 5 stayed tracked pending, never sent nor reconciled, and ``exposure`` counted 25 open orders
+    with 20 at the venue)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = await cancelled_once_out(a, sim, tr, 25)
+        await settle(lambda: not tr.in_flight(), "every order settled", 5)
+        assert requests(sim, a).count(BATCH_OP) == 1 and len(a.open(sim)) == 20
+        later = [getattr(tr.tracker.get(o.client_id), "status", None) for o in orders[20:]]
+        assert later == [None] * 5, later
+        counted = tr.risk.exposure(a.symbol)["open_orders"]
+        assert counted == 20 == len(tr.tracker.open_orders()), counted
+
+    a.run(body)
+
+
+def test_a_batch_answer_listing_its_entries_in_another_order_is_applied_by_client_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The venue lists the entries of its answer in reverse (each names its ``clOrdId``): a buy it
+    placed and a sell it refused for funds. The buy is returned and tracked as the order resting at
+    the venue, the sell as ``InsufficientFunds``, rejected; the risk limits count the one open order
+    (before: the answer was paired with the orders by position — the resting buy was recorded
+    rejected with the sell's ``InsufficientFunds``, the refused sell left pending and counted)."""
+    a = OKX
+    batch = OkxOrders.batch
+
+    def reversed_batch(self: OkxOrders, *args: Any) -> Any:
+        code, text, data = batch(self, *args)
+        return code, text, data[::-1]
+
+    monkeypatch.setattr(OkxOrders, "batch", reversed_batch)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        [buy], too_big = ladder(a, sim, tr, 1), unpaid_sell(a, sim, tr)
+        got = await tr.place_orders([buy, too_big])
+        assert isinstance(got[0], Order) and got[0].order_id == str(at_venue(a, sim, buy).id), got[0]
+        assert at_venue(a, sim, buy).open and a.orders(sim, too_big.client_id) == []
+        assert isinstance(got[1], InsufficientFunds), got[1]
+        statuses = [getattr(tr.tracker.get(o.client_id), "status", None) for o in (buy, too_big)]
+        assert statuses == ["new", "rejected"], statuses
+        assert tr.risk.exposure(a.symbol)["open_orders"] == 1 == len(a.open(sim))
+
+    a.run(body)
+
+
+def test_an_entry_whose_outcome_the_venue_does_not_tell_is_reconciled_not_taken_as_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The venue places both orders of a batch but answers the second's entry with 50026 "System
+    error" (an outcome unknown): that order is reconciled — found resting, returned and tracked as
+    the venue has it, counted by the risk limits (before: recorded rejected while it rested at the
+    venue, and counted by nothing)."""
+    a = OKX
+    batch = OkxOrders.batch
+
+    def second_unknown(self: OkxOrders, *args: Any) -> Any:
+        _, text, data = batch(self, *args)
+        data[1] = {"clOrdId": data[1]["clOrdId"], "ordId": "", "sCode": "50026", "sMsg": "System error"}
+        return "2", text, data
+
+    monkeypatch.setattr(OkxOrders, "batch", second_unknown)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = ladder(a, sim, tr, 2)
+        got = await tr.place_orders(orders)
+        for o, r in zip(orders, got, strict=True):
+            assert isinstance(r, Order) and r.status == "new" and r.order_id == str(at_venue(a, sim, o).id), r
+        assert tr.risk.exposure(a.symbol)["open_orders"] == 2 == len(a.open(sim))
+
+    a.run(body)
+
+
+def test_a_batch_refused_whole_for_different_causes_gives_each_order_its_own_error() -> None:
+    """The venue takes 21 batch orders per 2 s on the instrument (fewer than the 300 the budget
+    knows). After 20, a batch of a sell the account cannot pay and a buy: the sell is refused for
+    funds (51008), the buy for rate (50011) — code "1", all failed. Each order gets its own error
+    (``InsufficientFunds``, ``RateLimitError``), both tracked rejected, and the budget learns the
+    block: the next order waits it out and goes in one request (before: both got the first entry's
+    ``InsufficientFunds``, the budget learnt nothing and the next batch was refused for rate and
+    sent again)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        *first, buy, later = ladder(a, sim, tr, 22)
+        assert all(isinstance(r, Order) for r in await tr.place_orders(first))
+        too_big = unpaid_sell(a, sim, tr)
+        got = await tr.place_orders([too_big, buy])
+        assert isinstance(got[0], InsufficientFunds) and isinstance(got[1], RateLimitError), got
+        assert a.orders(sim, too_big.client_id) == [] == a.orders(sim, buy.client_id)
+        statuses = {getattr(tr.tracker.get(o.client_id), "status", None) for o in (too_big, buy)}
+        assert statuses == {"rejected"}, statuses
+        [placed] = await tr.place_orders([later])
+        assert isinstance(placed, Order) and at_venue(a, sim, later).open, placed
+        assert requests(sim, a).count(BATCH_OP) == 3, requests(sim, a).count(BATCH_OP)
+
+    a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=21))
+
+
+@pytest.mark.parametrize("a", [OKX, BINANCE], ids=["okx", "binance"])
+def test_an_order_changed_after_prepare_to_break_the_rules_is_refused_with_nothing_sent(
+    a: SimAccount,
+) -> None:
+    """A prepared order given a price half a tick off (``dataclasses.replace``) beside a good one:
+    ``InvalidOrder`` naming the rule, as ``prepare`` raises it, with no request, nothing tracked or
+    counted (before: the orders went to the venue, which refused the bad one, tracked rejected)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        good, bad = ladder(a, sim, tr, 2)
+        bad = replace(bad, price=bad.price + tr.rules[a.symbol].tick_size / 2)  # type: ignore[operator]
+        with pytest.raises(InvalidOrder):
+            await tr.place_orders([good, bad])
+        assert not {BATCH_OP, a.place_op} & set(requests(sim, a)) and a.orders(sim) == []
+        assert tr.tracker.get(good.client_id) is None is tr.tracker.get(bad.client_id)
+        assert tr.risk.exposure(a.symbol)["open_orders"] == 0
+
+    a.run(body)
+
+
+def test_an_entry_refused_for_rate_blocks_its_own_instrument_only() -> None:
+    """The venue takes 5 batch orders per 2 s per instrument (fewer than the 300 the budget knows;
+    OKX counts each instrument on its own). ETH-USDT's 5 taken, a batch of a BTC-USDT and an
+    ETH-USDT buy: the ETH entry is refused for rate (code "2"), the BTC one rests. The next BTC-USDT
+    order goes at once — the block is learnt for ETH-USDT, where the venue refused (before: the
+    budget blocked every instrument of the batch's request, and the BTC order waited 2 s)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        *eth, eth_refused = ladder(a, sim, tr, 6, "ETH-USDT")
+        assert all(isinstance(r, Order) for r in await tr.place_orders(eth))
+        btc1, btc2 = ladder(a, sim, tr, 2)
+        got = await tr.place_orders([btc1, eth_refused])
+        assert isinstance(got[0], Order) and isinstance(got[1], RateLimitError), got
+        t0 = asyncio.get_running_loop().time()
+        [placed] = await tr.place_orders([btc2])
+        waited = asyncio.get_running_loop().time() - t0
+        assert isinstance(placed, Order) and at_venue(a, sim, btc2).open, placed
+        assert waited < 1.0, waited
+
+    a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))

@@ -71,8 +71,19 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
     for o in orders:
         register(port, o)
     results: dict[str, Result] = {}
-    for call, chunk in calls:
-        results.update(await _send(port, call, chunk))
+    sent = 0
+    try:
+        for call, chunk in calls:
+            sent += 1
+            results.update(await _send(port, call, chunk))
+    except BaseException as e:
+        # The call given up (its caller's cancellation) before the later requests went: their orders
+        # were never written, so nothing settles them — forgotten again, not left pending (counted
+        # open by the risk limits, skipped by the kill switch) for the session's life.
+        for _, chunk in calls[sent:]:
+            for o in chunk:
+                withdraw(port, o.client_id, e)
+        raise
     return [results[c] for c in cids]
 
 
@@ -113,25 +124,67 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
                 return {o.client_id: e for o in chunk}
             if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
                 return await _resolve(port, chunk, str(e))
+            entries = _by_client_id(port, e.__dict__.get("_entries"))
+            if entries is not None and entries.keys() == {o.client_id for o in chunk}:
+                # Refused whole entry by entry (OKX code "1"): each its own error, as in a partial
+                # answer — a refusal for rate learnt by the budget (once: the wire learnt the first).
+                learnt = isinstance(e, RateLimitError)
+                return await _entries(port, call, chunk, entries, learn=not learnt)
             for o in chunk:  # the request refused whole
                 _rejected(port, o.client_id, e)
             return {o.client_id: e for o in chunk}
-        if not isinstance(body, list) or len(body) != len(chunk):
+        entries = _by_client_id(port, body)
+        if entries is None or entries.keys() != {o.client_id for o in chunk}:
             return await _resolve(port, chunk, "the batch's answer does not list one entry per order")
-        got = await asyncio.gather(
-            *(_entry(port, call, o, item) for o, item in zip(chunk, body, strict=True)),
-            return_exceptions=True,
-        )
-        return {o.client_id: _result(r) for o, r in zip(chunk, got, strict=True)}
+        return await _entries(port, call, chunk, entries)
 
 
-async def _entry(port: BatchPort, call: Call, o: Order, item: Any) -> Result:
+async def _entries(
+    port: BatchPort, call: Call, chunk: list[Order], entries: dict[str, Any], learn: bool = True
+) -> dict[str, Result]:
+    """Each entry of the batch's answer applied to its order."""
+    got = await asyncio.gather(
+        *(_entry(port, call, o, entries[o.client_id], learn) for o in chunk), return_exceptions=True
+    )
+    return {o.client_id: _result(r) for o, r in zip(chunk, got, strict=True)}
+
+
+def _by_client_id(port: BatchPort, body: Any) -> dict[str, Any] | None:
+    """The batch answer's entries by the client id each names: nothing promises they come in the
+    request's order, and an entry applied to another order would record a placed order rejected
+    (or a refused one pending). None when an entry names none, or one twice."""
+    if not isinstance(body, list):
+        return None
+    out: dict[str, Any] = {}
+    for item in body:
+        cid: str | None
+        try:
+            cid = port.grammar.read_order(item)[0].client_id
+        except TickwireError as e:  # a refused entry: its error names its client id
+            cid = getattr(e, "client_id", None)
+        except (LookupError, TypeError, ValueError, AttributeError):
+            cid = None
+        if not cid or cid in out:
+            return None
+        out[cid] = item
+    return out
+
+
+async def _entry(port: BatchPort, call: Call, o: Order, item: Any, learn: bool = True) -> Result:
     """One entry of the batch's answer applied to its order."""
     try:
         await port.answered(o.symbol, item)
+    except UnknownOutcome as e:  # this entry's fate not told (the venue's engine may have it)
+        try:
+            return await port.reconciler.resolve(o, str(e))
+        except TickwireError as err:
+            return err
     except TickwireError as e:  # this entry refused (its own code), the others stand
-        if isinstance(e, RateLimitError):
-            port.rate_refused(call, e)  # the next request waits the venue's block out
+        if isinstance(e, RateLimitError) and learn:
+            # The next request waits the venue's block out — where it refused: this entry's own part
+            # of the batch (OKX counts per instrument; the batch's other instruments are not blocked).
+            [(alone, _)] = getattr(port.grammar, "new_orders", lambda _: [(call, [o])])([o])
+            port.rate_refused(alone, e)
         _rejected(port, o.client_id, e)
         return e
     got = port.tracker.get(o.client_id)

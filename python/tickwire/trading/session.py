@@ -478,6 +478,16 @@ class TradingSession:
         an order given twice or already placed; :class:`RiskLimitExceeded` when the orders together
         would cross a limit (see :mod:`tickwire.trading.batch`)."""
         self.refuse_if_halted("place_orders")
+        for o in orders:
+            # Made by ``prepare``, yet an ``Order`` may be changed since (``dataclasses.replace``) or
+            # be another session's: its terms checked again, so bad input sends nothing.
+            if o.venue != self.venue:
+                raise InvalidOrder(f"{self.venue}: order {o.client_id} is for {o.venue}; prepare it here")
+            checked_order(
+                self.venue, self.rules, self.client_ids, lambda cid: False, o.symbol, o.side, o.type,
+                o.qty, o.price, tif=o.tif, post_only=o.post_only, reduce_only=o.reduce_only,
+                client_id=o.client_id,
+            )  # fmt: skip
         return await batch.place_orders(self, orders)
 
     def template(

@@ -418,7 +418,12 @@ class Orders:
         failed = [d for d in data or () if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
         if failed:
             code, text = str(failed[0]["sCode"]), str(failed[0].get("sMsg") or text)
-        raise error_for(self.venue, code or None, text, http_status=status)
+        e = error_for(self.venue, code or None, text, http_status=status)
+        if failed and isinstance(data, list):
+            # A batch refused whole (code "1") may be refused for a different cause per entry (funds,
+            # rate): each entry's own error is read from these (``trading.batch``).
+            e.__dict__["_entries"] = data  # private: not a field the bus carries
+        raise e
 
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)
