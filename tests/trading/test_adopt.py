@@ -353,7 +353,7 @@ def test_a_fill_held_before_the_adopting_listing_counts_as_the_listing_could_hav
     is reported once, and when the order ends at 0.9 with a further 0.2 (d) lost, the fills search
     is asked for what the listing did not state, and never returns an earlier run's fill."""
     from tickwire.clock import Stamp
-    from tickwire.trading.reconcile import newest
+    from tickwire.trading.fills_catch_up import newest
 
     fills: list[Fill] = []
     t = OrderTracker(

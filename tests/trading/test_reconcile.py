@@ -20,8 +20,8 @@ from template_cases import account
 from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome, VenueError
 from tickwire.sim import Simulator
+from tickwire.trading.fills_catch_up import after_oldest, newest
 from tickwire.trading.orders import Fill, Order, OrderEvent
-from tickwire.trading.reconcile import after_oldest, newest
 from tickwire.trading.session import TradingSession
 
 

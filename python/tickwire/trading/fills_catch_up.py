@@ -1,0 +1,224 @@
+"""An order's fills fetched from the venue when the ones it is stated to have made were not heard
+(an answer listing none, a private stream that stopped delivering unnoticed, an order found by
+reconciliation or adopted from an earlier run): its own executions where the venue lists them, else
+the trades since it was sent — page after page, each fill once by trade id, asked again later while
+some stay unheard. Part of :class:`~tickwire.trading.reconcile.Reconciler`, apart because it reads
+trade histories where the rest reads order states."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import OrderNotFound, TickwireError
+from tickwire.trading.account import pages
+from tickwire.trading.orders import Fill, Order, OrderEvent
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.venue import Call, OrderGrammar
+
+log = logging.getLogger("tickwire.trading")
+
+# An order left unknown because even its reconciliation's queries failed is asked again after these
+# pauses (~30 s in all: a watchdog's default time to call an unknown outcome stuck); so are an order's
+# fills while some stay unheard after a catch-up (its query failed, or the venue's history lagged).
+LATER_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+class CatchUpPort(Protocol):
+    """What fetching fills needs of a trading session."""
+
+    venue: str
+    grammar: OrderGrammar
+    tracker: OrderTracker
+    audit: AuditLog | NullAudit
+
+    async def send(self, call: Call) -> Any: ...
+
+    def sent_ms(self, client_id: str) -> int | None: ...
+
+
+class FillsCatchUp:
+    """The fills half of the reconciler (its ``port`` and ``spawn``)."""
+
+    port: CatchUpPort
+    # Runs a task for the session (kept, cancelled when it closes). None: nothing runs later.
+    spawn: Callable[[Coroutine[Any, Any, None]], object] | None
+
+    def __init__(self) -> None:
+        # ``catch_up_fills`` of an order one at a time: its lock, and how many calls hold or await it.
+        self._fill_locks: dict[str, asyncio.Lock] = {}
+        self._fill_waiting: dict[str, int] = {}
+        # Orders whose fills are asked for again later (``settle_fills``): one round of tries each.
+        self._fills_due: set[str] = set()
+
+    def _current(self, client_id: str) -> Order:
+        o = self.port.tracker.get(client_id)
+        if o is None:  # never placed here, or forgotten ``tracker.retain_s`` after it ended
+            raise OrderNotFound(f"{self.port.venue}: order {client_id} is not tracked by this session")
+        return o
+
+    async def settle_fills(self, client_id: str) -> None:
+        """``catch_up_fills`` as a step of something else (an answer applied, an order reconciled, the
+        stream's word of fills it did not list): never raises. Should the query fail, or the venue's
+        history not hold every fill yet (it may lag its matching engine), the order's fills are asked
+        for again after each of ``LATER_S`` while some stay unheard, so ``on_fill`` still hears each."""
+        try:
+            owed = await self._fills_owed(client_id)
+        except asyncio.CancelledError:  # by its caller: the fills it was fetching are asked for later
+            self._fills_again(client_id)
+            raise
+        if owed:
+            self._fills_again(client_id)
+
+    def _fills_again(self, client_id: str) -> None:
+        if self.spawn is not None and client_id not in self._fills_due:
+            self._fills_due.add(client_id)
+            self.spawn(self._fills_later(client_id))
+
+    async def _fills_owed(self, client_id: str) -> bool:
+        """One catch-up; True while fills stay unheard."""
+        p = self.port
+        try:
+            await self.catch_up_fills(client_id)
+        except TickwireError as e:
+            log.warning("%s: fills of %s not fetched (asked again later): %s", p.venue, client_id, e)
+            p.audit.event("fills_catch_up_failed", venue=p.venue, client_id=client_id, error=str(e))
+        return p.tracker.unheard(client_id)
+
+    async def _fills_later(self, client_id: str) -> None:
+        try:
+            for pause in LATER_S:
+                await asyncio.sleep(pause)
+                if not await self._fills_owed(client_id):
+                    return
+            self.port.audit.event("fills_unheard_stuck", venue=self.port.venue, client_id=client_id)
+        finally:
+            self._fills_due.discard(client_id)
+
+    async def catch_up_fills(self, client_id: str) -> None:
+        """The order's executions from the venue (each counted once by trade id), when fills it is
+        stated to have made were not heard. One catch-up of an order at a time: one asked for while
+        another runs waits for it, then asks only if something is still unheard."""
+        lock = self._fill_locks.setdefault(client_id, asyncio.Lock())
+        self._fill_waiting[client_id] = self._fill_waiting.get(client_id, 0) + 1
+        try:
+            async with lock:
+                await self._catch_up(client_id)
+        finally:
+            left = self._fill_waiting.pop(client_id) - 1
+            if left:
+                self._fill_waiting[client_id] = left
+            else:
+                del self._fill_locks[client_id]
+
+    async def _catch_up(self, client_id: str) -> None:
+        """``catch_up_fills``' queries: an adopted order's fills are those after the quantity filled it
+        was adopted with (the earlier run's)."""
+        p = self.port
+        o = self._current(client_id)
+        if o.order_id is None or o.filled <= 0 or not p.tracker.unheard(client_id):
+            return
+        by_order = getattr(p.grammar, "order_fills", None)
+        # The order's own executions where the venue lists them (exact, whatever the clocks), else
+        # the trades since it was sent; page after page either way (however much else traded since, a
+        # first page of the newest fills can be all other orders'), until the fills found make the
+        # quantity sought. A listing that runs oldest first (Binance's per-order one) is read until
+        # it holds all the order filled: an adopted order's newest fills are at its end.
+        if by_order is not None:
+            call = by_order(o.symbol, o.order_id)
+        else:
+            call = p.grammar.fills(o.symbol, p.sent_ms(client_id))
+        base = p.tracker.adopted_base(client_id)
+        oldest_first = by_order is not None and getattr(p.grammar, "order_fills_oldest_first", False)
+        sought = o.filled - (Decimal(0) if base is None or oldest_first else base)
+        found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
+        # A listing that reaches back only so far (OKX's last 3 days) names the one that reaches
+        # further (``order_fills_older``): read too when the first ends short of the quantity.
+        older = getattr(p.grammar, "order_fills_older", None) if by_order is not None else None
+        calls = [call] if older is None else [call, older(o.symbol, o.order_id)]
+        try:
+            for listed in calls:
+                if await self._read_fills(listed, o, found, sought):
+                    break
+        except TickwireError as e:
+            if not found:
+                raise
+            # A later page failed (a cursor named twice, a time-out): the pages read still count.
+            log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
+        got = sum((f.qty for f in found.values()), Decimal(0))
+        fills = list(found.values())
+        if base is not None:
+            now = self._current(client_id).filled  # with the fills the stream told meanwhile
+            if oldest_first and got >= now:
+                # The order's whole listing, read to its end, holds every fill it made (and any made
+                # since the word of ``now``): the earlier run's are its oldest, making ``base``.
+                fills = after_oldest(fills, base)
+            else:
+                # The newest, after the earlier run's: a listing that may not reach back to the
+                # order's first fills (a search from the adoption, a page of the newest).
+                fills = newest(fills, now - base)
+        for f in fills:
+            fill = replace(f, client_id=client_id)
+            p.tracker.apply(
+                OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),
+            )
+
+    async def _read_fills(self, call: Call, o: Order, found: dict[str, Fill], sought: Decimal) -> bool:
+        """``o``'s executions from ``call``'s listing into ``found`` (by trade id), page after page
+        until they make ``sought``; whether they do."""
+        p = self.port
+        async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
+            async for body in listing:
+                for f in p.grammar.read_fills(body):
+                    if f.order_id == o.order_id and f.trade_id not in found:
+                        found[f.trade_id] = f
+                if sum((f.qty for f in found.values()), Decimal(0)) >= sought:
+                    return True
+        return False
+
+
+def _oldest_first(fills: list[Fill]) -> list[Fill]:
+    """By time; of two at one time, in the order they happened — listings whose times fall run
+    newest first (OKX, Bybit, Coinbase), those whose times rise oldest first (Binance)."""
+    if len(fills) > 1 and (fills[0].ts_ns or 0) > (fills[-1].ts_ns or 0):
+        fills = fills[::-1]
+    return sorted(fills, key=lambda f: f.ts_ns or 0)
+
+
+def after_oldest(fills: list[Fill], qty: Decimal) -> list[Fill]:
+    """Every one of one order's ``fills`` (all it made) but the oldest that make ``qty``: the fills
+    after those an earlier run made, whatever was made while the answer was on its way (a fill made
+    after the word of the order's quantity filled is newer than every one of this run's, and counted
+    too — never in place of one of them, as :func:`newest` would on that answer)."""
+    out: list[Fill] = []
+    skipped = Decimal(0)
+    for f in _oldest_first(fills):
+        if skipped < qty:  # one that straddles ``qty`` is taken for the earlier run's: never twice
+            skipped += f.qty
+        else:
+            out.append(f)
+    return out
+
+
+def newest(fills: list[Fill], qty: Decimal) -> list[Fill]:
+    """The newest of one order's ``fills`` until they make ``qty``: those after the quantity filled
+    an earlier run left, where the search lists some of that run's too. By time; of two at one time,
+    the later in the venue's order (a listing whose times fall runs newest first, as OKX, Bybit and
+    Coinbase list). None is taken once ``qty`` is made: should a fill come between the word of
+    ``qty`` and the search, an older one of this run's may be left out rather than one of the
+    earlier run's counted again. Every answer read holds the newest fills (time searches list
+    newest first, per-order answers are the most recent), so a page cut short does not reach back."""
+    out: list[Fill] = []
+    got = Decimal(0)
+    for f in reversed(_oldest_first(fills)):
+        if got >= qty:
+            break
+        out.append(f)
+        got += f.qty
+    return out
