@@ -129,6 +129,30 @@ def test_orders_that_together_cross_a_risk_limit_are_refused_whole_with_nothing_
     a.run(body, risk={"max_open_orders": 3})
 
 
+def test_orders_placed_each_on_its_own_path_keep_their_room_against_a_call_started_meanwhile() -> None:
+    """Binance spot (no batch request) under ``max_open_orders=3``: three orders placed at once and a
+    single ``place_order`` started in the same step. The three fit and all go; the single call finds
+    no room (``RiskLimitExceeded``, nothing sent); the simulator holds the three (before: the joint
+    check's room was given back before each order's own check, the single call took it and the
+    third of the three was refused after ``place_orders`` had found room for all)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        three = ladder(a, sim, tr, 3)
+        [one] = ladder(a, sim, tr, 1)
+        r = tr.rules[a.symbol]
+        got, single = await asyncio.gather(
+            tr.place_orders(three),
+            tr.place_order(a.symbol, "buy", "limit", one.qty, one.price - 10 * r.tick_size),
+            return_exceptions=True,
+        )
+        assert isinstance(single, RiskLimitExceeded), single
+        assert isinstance(got, list) and all(isinstance(x, Order) for x in got), got
+        assert sorted(o.client_id for o in a.open(sim)) == sorted(o.client_id for o in three)
+
+    a.run(body, risk={"max_open_orders": 3})
+
+
 def test_an_order_given_twice_or_already_placed_is_refused_with_nothing_sent() -> None:
     a = OKX
 

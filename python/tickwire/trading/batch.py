@@ -54,12 +54,13 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
             raise InvalidOrder(f"{port.venue}: order {o.client_id} is already placed; prepare a new one")
     batched = getattr(port.grammar, "new_orders", None)
     if batched is None:
-        # No batch request: each goes its own way, all at once (its own checks, tracking, answer),
-        # once the orders together are known to fit the risk limits (none sent otherwise).
+        # No batch request: each goes its own way, all at once (its tracking, its answer), counted by
+        # the risk limits together from here (none sent when they do not fit), so no other call can
+        # take the room between them.
         _reserve_all(port, orders)
-        for o in orders:
-            port.risk.release(o.client_id)
-        got = await asyncio.gather(*(place_order(port, o) for o in orders), return_exceptions=True)
+        got = await asyncio.gather(
+            *(place_order(port, o, reserved=True) for o in orders), return_exceptions=True
+        )
         return [_result(r) for r in got]
     if port.dead_man is not None:
         for symbol in dict.fromkeys(o.symbol for o in orders):

@@ -84,15 +84,23 @@ class PlacePort(RegisterPort, Protocol):
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
 
-async def place_order(port: PlacePort, order: Order) -> Order:
-    """``order`` (checked, not yet tracked) placed."""
-    if port.dead_man is not None:
-        await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
-    # Made before the order is tracked: what the grammar refuses (an order type or time in force the
-    # venue lacks) raises with nothing tracked, reported or sent.
-    call = port.grammar.new_order(order)
-    # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
-    port.risk.check(order.symbol, order.side, order.qty, order.price)
+async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) -> Order:
+    """``order`` (checked, not yet tracked) placed. ``reserved``: the risk limits already count it
+    (``RiskGate.reserve`` under its client id, as ``place_orders`` does for several at once), so it
+    is not checked again; the reservation ends as the tracker takes it, or here if it never goes."""
+    try:
+        if port.dead_man is not None:
+            await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
+        # Made before the order is tracked: what the grammar refuses (an order type or time in force
+        # the venue lacks) raises with nothing tracked, reported or sent.
+        call = port.grammar.new_order(order)
+    except BaseException:
+        if reserved:
+            port.risk.release(order.client_id)
+        raise
+    if not reserved:
+        # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
+        port.risk.check(order.symbol, order.side, order.qty, order.price)
     register(port, order)
     with port.reconciler.call(order.client_id):
         return await _placed(port, order, call)
