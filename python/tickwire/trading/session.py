@@ -475,8 +475,9 @@ class TradingSession:
         found it), or the typed error that refused it (``OrderRejected``, ``RateLimitError``…).
 
         Raises with nothing sent: :class:`TradingHalted` after :meth:`kill`; :class:`InvalidOrder` for
-        an order given twice or already placed; :class:`RiskLimitExceeded` when the orders together
-        would cross a limit (see :mod:`tickwire.trading.batch`)."""
+        an order given twice, already placed, or changed since :meth:`prepare` to break the rules;
+        :class:`RiskLimitExceeded` when the orders together would cross a limit (see
+        :mod:`tickwire.trading.batch`)."""
         self.refuse_if_halted("place_orders")
         for o in orders:
             # Made by ``prepare``, yet an ``Order`` may be changed since (``dataclasses.replace``) or
