@@ -13,9 +13,11 @@ import pytest
 from session_cases import SimAccount, settle
 from test_session_binance import BINANCE
 from test_session_okx import OKX
+from test_session_usdm import USDM
 from tickwire.errors import (
     InsufficientFunds,
     InvalidOrder,
+    OrderRejected,
     RateLimitError,
     RiskLimitExceeded,
     TradingHalted,
@@ -26,6 +28,7 @@ from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
 
 BATCH_OP = "POST /api/v5/trade/batch-orders"
+USDM_BATCH_OP = "POST /fapi/v1/batchOrders"
 
 
 def ladder(
@@ -96,16 +99,18 @@ def test_an_entry_the_venue_refuses_is_that_orders_error_and_the_others_stand() 
     a.run(body)
 
 
-def test_a_lost_batch_answer_is_reconciled_order_by_order_never_resent() -> None:
-    """The venue takes the batch and its answer is lost: each order is found by its client id and
-    returned as the venue has it; the simulator got one batch request and holds each order once."""
-    a = OKX
+@pytest.mark.parametrize("a", [OKX, USDM], ids=["okx", "usdm"])
+def test_a_lost_batch_answer_is_reconciled_order_by_order_never_resent(a: SimAccount) -> None:
+    """The venue takes the batch (OKX ``batch-orders``, USDⓈ-M ``batchOrders``) and its answer is
+    lost: each order is found by its client id and returned as the venue has it; the simulator got
+    one batch request and holds each order once."""
+    op = BATCH_OP if a is OKX else USDM_BATCH_OP
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.endpoint(a.venue, 0).lose_answer(BATCH_OP)
+        sim.endpoint(a.venue, 0).lose_answer(op)
         orders = ladder(a, sim, tr, 3)
         got = await tr.place_orders(orders)
-        assert requests(sim, a).count(BATCH_OP) == 1
+        assert requests(sim, a).count(op) == 1
         for o, r in zip(orders, got, strict=True):
             assert isinstance(r, Order) and r.status == "new" and r.order_id == str(at_venue(a, sim, o).id)
 
@@ -375,3 +380,29 @@ def test_an_entry_refused_for_rate_blocks_its_own_instrument_only() -> None:
         assert waited < 1.0, waited
 
     a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))
+
+
+def test_seven_usdm_orders_go_in_two_batch_requests_and_a_refused_entry_is_its_own_error() -> None:
+    """Binance USDⓈ-M (``batchOrders``, 5 a request, the answer in the request's order, a refused
+    entry naming no client id): six buys and, fourth, a reduce-only sell with no position to reduce
+    (-2022). Two requests; the sell is ``OrderRejected`` and tracked rejected, the six rest at the
+    venue as returned, and the risk limits count the six."""
+    a = USDM
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        buys = ladder(a, sim, tr, 6)
+        ask = sim.book(a.venue, a.symbol).asks[0][0] + 40 * tr.rules[a.symbol].tick_size
+        sell = tr.prepare(a.symbol, "sell", "limit", buys[0].qty, ask, reduce_only=True)
+        orders = [*buys[:3], sell, *buys[3:]]
+        got = await tr.place_orders(orders)
+        assert requests(sim, a).count(USDM_BATCH_OP) == 2 and a.place_op not in requests(sim, a)
+        assert isinstance(got[3], OrderRejected) and "-2022" in str(got[3]), got[3]
+        assert tr.tracker.get(sell.client_id).status == "rejected"  # type: ignore[union-attr]
+        for o, r in zip(orders, got, strict=True):
+            if o is not sell:
+                assert (
+                    isinstance(r, Order) and r.status == "new" and r.order_id == str(at_venue(a, sim, o).id)
+                )
+        assert tr.risk.exposure(a.symbol)["open_orders"] == 6 == len(a.open(sim))
+
+    a.run(body)

@@ -125,7 +125,7 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
                 return {o.client_id: e for o in chunk}
             if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
                 return await _resolve(port, chunk, str(e))
-            entries = _by_client_id(port, e.__dict__.get("_entries"))
+            entries = _by_client_id(port, e.__dict__.get("_entries"), chunk)
             if entries is not None and entries.keys() == {o.client_id for o in chunk}:
                 # Refused whole entry by entry (OKX code "1"): each its own error, as in a partial
                 # answer — a refusal for rate learnt by the budget (once: the wire learnt the first).
@@ -134,7 +134,7 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
             for o in chunk:  # the request refused whole
                 _rejected(port, o.client_id, e)
             return {o.client_id: e for o in chunk}
-        entries = _by_client_id(port, body)
+        entries = _by_client_id(port, body, chunk)
         if entries is None or entries.keys() != {o.client_id for o in chunk}:
             return await _resolve(port, chunk, "the batch's answer does not list one entry per order")
         return await _entries(port, call, chunk, entries)
@@ -150,21 +150,28 @@ async def _entries(
     return {o.client_id: _result(r) for o, r in zip(chunk, got, strict=True)}
 
 
-def _by_client_id(port: BatchPort, body: Any) -> dict[str, Any] | None:
-    """The batch answer's entries by the client id each names: nothing promises they come in the
-    request's order, and an entry applied to another order would record a placed order rejected
-    (or a refused one pending). None when an entry names none, or one twice."""
+def _by_client_id(port: BatchPort, body: Any, chunk: list[Order]) -> dict[str, Any] | None:
+    """The batch answer's entries by the client id each names: unless the venue promises its
+    request's order (``batch_answers_in_order``: USDⓈ-M, whose refused entries name none), nothing
+    says they come in it, and an entry applied to another order would record a placed order rejected
+    (or a refused one pending). None when an entry names none (or another order's than its place
+    promises), or one twice."""
     if not isinstance(body, list):
         return None
+    in_order = getattr(port.grammar, "batch_answers_in_order", False) and len(body) == len(chunk)
     out: dict[str, Any] = {}
-    for item in body:
+    for i, item in enumerate(body):
         cid: str | None
         try:
             cid = port.grammar.read_order(item)[0].client_id
-        except TickwireError as e:  # a refused entry: its error names its client id
+        except TickwireError as e:  # a refused entry: its error may name its client id
             cid = getattr(e, "client_id", None)
         except (LookupError, TypeError, ValueError, AttributeError):
             cid = None
+        if in_order:
+            if cid and cid != chunk[i].client_id:
+                return None  # not the promised order: reconciled rather than guessed
+            cid = chunk[i].client_id
         if not cid or cid in out:
             return None
         out[cid] = item

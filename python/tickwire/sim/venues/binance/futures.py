@@ -3,7 +3,8 @@
 ``POST/GET/DELETE/PUT /fapi/v1/order`` (PUT: modify price and quantity, both mandatory, with the
 side), ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``, ``DELETE /fapi/v1/batchOrders``
 (``orderIdList`` or ``origClientOrderIdList``, JSON arrays of at most 10; one answer entry per id, an
-order or its error), ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/balance``,
+order or its error), ``POST /fapi/v1/batchOrders`` (at most 5 new orders; one answer entry per order,
+in order), ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/balance``,
 ``GET /fapi/v2/positionRisk``; the same order calls on the WS API (``order.place``, ``order.modify``,
 ``order.cancel``, ``order.status``). One-way mode (``positionSide`` BOTH), cross margin at the venue's
 leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC, IOC, FOK and GTX
@@ -47,6 +48,7 @@ ERRORS = {
     "max_qty": (-4005, "Quantity greater than max quantity."),
 }
 BATCH = 10
+BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
 
 
 def _ids(text: str) -> list[Any] | None:
@@ -164,6 +166,8 @@ class FuturesOrders:
             return self.user_trades(account, params)
         if route == ("DELETE", "/fapi/v1/batchOrders"):
             return self._batch_cancel(ep, account, params)
+        if route == ("POST", "/fapi/v1/batchOrders"):
+            return self._batch_place(ep, account, params)
         if route == ("POST", "/fapi/v1/countdownCancelAll"):
             return self._countdown(account, params)
         if req.path != "/fapi/v1/order":
@@ -182,17 +186,46 @@ class FuturesOrders:
                 return self._modify(account, symbol, oid, cid, params, now)
             return json_response(self.order_json(v.engine.find(account, symbol, oid, cid), now))
         except EngineError as e:
-            if e.code == "unknown":
-                return err(*self._unknown(req.method))
-            if e.code == "notional":
-                inst = self.ctx.instruments[symbol]
-                return err(
-                    -4164,
-                    f"Order's notional must be no smaller than {inst.min_notional:f} "
-                    "(unless you choose reduce only).",
-                )
-            code, msg = ERRORS.get(e.code, (-1102, str(e)))
-            return err(code, msg if code != -1013 else str(e))
+            return self._refused(e, symbol, req.method)
+
+    def _refused(self, e: EngineError, symbol: str, method: str) -> Response:
+        if e.code == "unknown":
+            return err(*self._unknown(method))
+        if e.code == "notional":
+            inst = self.ctx.instruments[symbol]
+            return err(
+                -4164,
+                f"Order's notional must be no smaller than {inst.min_notional:f} "
+                "(unless you choose reduce only).",
+            )
+        code, msg = ERRORS.get(e.code, (-1102, str(e)))
+        return err(code, msg if code != -1013 else str(e))
+
+    def _batch_place(self, ep: VenueServer, account: str, p: dict[str, str]) -> Response:
+        """``POST /fapi/v1/batchOrders``: ``batchOrders`` a JSON list of at most 5 orders, each as
+        ``/fapi/v1/order`` takes it; the answer lists, in the request's order, each order or its
+        error (``{"code", "msg"}``, no client id), one failing not stopping the others."""
+        try:
+            items = orjson.loads(p.get("batchOrders", ""))
+        except orjson.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not 1 <= len(items) <= BATCH_PLACE:
+            return err(-1100, "Illegal characters found in parameter 'batchOrders'.")
+        out: list[Any] = []
+        headers: list[tuple[str, str]] = []
+        for item in items:
+            q = {str(k): str(x) for k, x in item.items()} if isinstance(item, dict) else {}
+            symbol = q.get("symbol", "")
+            if symbol not in self.ctx.books:
+                resp = err(-1121, "Invalid symbol.")
+            else:
+                try:
+                    resp = self._place(ep, account, symbol, q)
+                except EngineError as e:
+                    resp = self._refused(e, symbol, "POST")
+            out.append(orjson.loads(resp.body))
+            headers = resp.headers or headers
+        return json_response(out, headers=headers)
 
     def _place(self, ep: VenueServer, account: str, symbol: str, p: dict[str, str]) -> Response:
         v = self.ctx
