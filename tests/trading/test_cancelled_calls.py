@@ -24,6 +24,19 @@ from tickwire.venues import binance
 SLOW_S = 0.4  # how long the venue takes to handle the order's request
 
 
+def run_short_window(body: Any) -> None:
+    """``body`` with a Binance spot session whose requests carry a ``recvWindow`` of 1 s: the venue
+    can no longer take a request 1 s after it was signed, so reconciliation concludes that soon."""
+
+    async def go() -> None:
+        async with funded("binance") as sim:
+            signer = binance.Signer("kill-key", "kill-secret", recv_window=1000)
+            async with tickwire.trade("binance", credentials=signer, endpoints=sim.urls()["binance"]) as tr:
+                await body(sim, tr)
+
+    asyncio.run(go())
+
+
 async def sent_then_cancelled(sim: Simulator, tr: TradingSession, path: str) -> str:
     """A BTCUSDT buy 50 ticks under the best bid, by ``path``, its call cancelled once its request is
     out and before the venue took it. Returns its client id."""
@@ -93,13 +106,7 @@ def test_an_order_whose_call_was_cancelled_and_which_the_venue_refused_is_not_le
         assert tr.tracker.open_orders() == [] and tr.risk.exposure("BTCUSDT")["open_orders"] == 0
         assert not tr.in_flight()
 
-    async def go() -> None:
-        async with funded("binance") as sim:
-            signer = binance.Signer("kill-key", "kill-secret", recv_window=1000)
-            async with tickwire.trade("binance", credentials=signer, endpoints=sim.urls()["binance"]) as tr:
-                await body(sim, tr)
-
-    asyncio.run(go())
+    run_short_window(body)
 
 
 def test_a_place_call_cancelled_while_it_waits_for_the_budget_is_forgotten_unsent() -> None:
@@ -264,10 +271,4 @@ def test_a_cancel_whose_call_was_cancelled_once_it_went_out_does_not_leave_the_o
         assert tr.tracker.get(o.client_id).status == "canceled"  # type: ignore[union-attr]
         assert tr.risk.exposure("BTCUSDT")["open_orders"] == 0
 
-    async def go() -> None:
-        async with funded("binance") as sim:
-            signer = binance.Signer("kill-key", "kill-secret", recv_window=1000)
-            async with tickwire.trade("binance", credentials=signer, endpoints=sim.urls()["binance"]) as tr:
-                await body(sim, tr)
-
-    asyncio.run(go())
+    run_short_window(body)

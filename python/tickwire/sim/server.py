@@ -73,7 +73,7 @@ class VenueServer:
         # Retry-After seconds or None). What rate-limit tests measure clients by.
         self.exchanges: deque[tuple[float, str, int, float | None]] = deque(maxlen=100_000)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._handling: dict[object, tuple[str, float]] = {}  # requests arrived, not answered yet
+        self._handling: dict[object, str] = {}  # requests arrived, not answered yet, oldest first
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -189,12 +189,12 @@ class VenueServer:
     def handling(self) -> list[str]:
         """The REST operations that arrived and are not answered yet (``"POST /api/v3/order"``), oldest
         first: a request being delayed or held is known to have reached the venue."""
-        return [op for op, _ in sorted(self._handling.values(), key=lambda x: x[1])]
+        return list(self._handling.values())
 
     async def _on_http(self, req: Request) -> Response:
         arrived = time.monotonic()
         key = object()
-        self._handling[key] = (f"{req.method} {req.path}", arrived)
+        self._handling[key] = f"{req.method} {req.path}"
         try:
             resp = await self._answer(req)
         finally:

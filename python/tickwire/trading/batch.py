@@ -81,11 +81,15 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
         # The call given up (its caller's cancellation) before the later requests went: their orders
         # were never written, so nothing settles them — forgotten again, not left pending (counted
         # open by the risk limits, skipped by the kill switch) for the session's life.
-        for _, chunk in calls[sent:]:
-            for o in chunk:
-                withdraw(port, o.client_id, e)
+        _withdraw(port, [o for _, chunk in calls[sent:] for o in chunk], e)
         raise
     return [results[c] for c in cids]
+
+
+def _withdraw(port: BatchPort, orders: Sequence[Order], why: BaseException) -> None:
+    """Orders tracked for a request never written: forgotten again, as ``place_order``'s are."""
+    for o in orders:
+        withdraw(port, o.client_id, why)
 
 
 def _reserve_all(port: BatchPort, orders: Sequence[Order]) -> None:
@@ -115,13 +119,11 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
             body = await port.send(call, lane="order")
         except asyncio.CancelledError as e:
             if was_unsent(e):
-                for o in chunk:
-                    withdraw(port, o.client_id, e)
+                _withdraw(port, chunk, e)
             raise
         except TickwireError as e:
             if was_unsent(e):
-                for o in chunk:
-                    withdraw(port, o.client_id, e)
+                _withdraw(port, chunk, e)
                 return {o.client_id: e for o in chunk}
             if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
                 return await _resolve(port, chunk, str(e))
@@ -130,22 +132,22 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
                 # Refused whole entry by entry (OKX code "1"): each its own error, as in a partial
                 # answer — a refusal for rate learnt by the budget (once: the wire learnt the first).
                 learnt = isinstance(e, RateLimitError)
-                return await _entries(port, call, chunk, entries, learn=not learnt)
+                return await _entries(port, chunk, entries, learn=not learnt)
             for o in chunk:  # the request refused whole
                 _rejected(port, o.client_id, e)
             return {o.client_id: e for o in chunk}
         entries = _by_client_id(port, body, chunk)
         if entries is None or entries.keys() != {o.client_id for o in chunk}:
             return await _resolve(port, chunk, "the batch's answer does not list one entry per order")
-        return await _entries(port, call, chunk, entries)
+        return await _entries(port, chunk, entries)
 
 
 async def _entries(
-    port: BatchPort, call: Call, chunk: list[Order], entries: dict[str, Any], learn: bool = True
+    port: BatchPort, chunk: list[Order], entries: dict[str, Any], learn: bool = True
 ) -> dict[str, Result]:
     """Each entry of the batch's answer applied to its order."""
     got = await asyncio.gather(
-        *(_entry(port, call, o, entries[o.client_id], learn) for o in chunk), return_exceptions=True
+        *(_entry(port, o, entries[o.client_id], learn) for o in chunk), return_exceptions=True
     )
     return {o.client_id: _result(r) for o, r in zip(chunk, got, strict=True)}
 
@@ -178,7 +180,7 @@ def _by_client_id(port: BatchPort, body: Any, chunk: list[Order]) -> dict[str, A
     return out
 
 
-async def _entry(port: BatchPort, call: Call, o: Order, item: Any, learn: bool = True) -> Result:
+async def _entry(port: BatchPort, o: Order, item: Any, learn: bool = True) -> Result:
     """One entry of the batch's answer applied to its order."""
     try:
         await port.answered(o.symbol, item)
@@ -191,7 +193,7 @@ async def _entry(port: BatchPort, call: Call, o: Order, item: Any, learn: bool =
         if isinstance(e, RateLimitError) and learn:
             # The next request waits the venue's block out — where it refused: this entry's own part
             # of the batch (OKX counts per instrument; the batch's other instruments are not blocked).
-            [(alone, _)] = getattr(port.grammar, "new_orders", lambda _: [(call, [o])])([o])
+            [(alone, _)] = port.grammar.new_orders([o])  # type: ignore[attr-defined]  # a batch venue's
             port.rate_refused(alone, e)
         _rejected(port, o.client_id, e)
         return e

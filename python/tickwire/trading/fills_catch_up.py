@@ -137,7 +137,7 @@ class FillsCatchUp:
         base = p.tracker.adopted_base(client_id)
         oldest_first = by_order is not None and getattr(p.grammar, "order_fills_oldest_first", False)
         sought = o.filled - (Decimal(0) if base is None or oldest_first else base)
-        found: dict[str, Fill] = {}  # by trade id: a listing shifted by new trades repeats rows
+        found = _Found()
         # A listing that reaches back only so far (OKX's last 3 days) names the one that reaches
         # further (``order_fills_older``): read too when the first ends short of the quantity.
         older = getattr(p.grammar, "order_fills_older", None) if by_order is not None else None
@@ -147,15 +147,14 @@ class FillsCatchUp:
                 if await self._read_fills(listed, o, found, sought):
                     break
         except TickwireError as e:
-            if not found:
+            if not found.fills:
                 raise
             # A later page failed (a cursor named twice, a time-out): the pages read still count.
             log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
-        got = sum((f.qty for f in found.values()), Decimal(0))
-        fills = list(found.values())
+        fills = list(found.fills.values())
         if base is not None:
             now = self._current(client_id).filled  # with the fills the stream told meanwhile
-            if oldest_first and got >= now:
+            if oldest_first and found.qty >= now:
                 # The order's whole listing, read to its end, holds every fill it made (and any made
                 # since the word of ``now``): the earlier run's are its oldest, making ``base``.
                 fills = after_oldest(fills, base)
@@ -169,18 +168,32 @@ class FillsCatchUp:
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),
             )
 
-    async def _read_fills(self, call: Call, o: Order, found: dict[str, Fill], sought: Decimal) -> bool:
-        """``o``'s executions from ``call``'s listing into ``found`` (by trade id), page after page
-        until they make ``sought``; whether they do."""
+    async def _read_fills(self, call: Call, o: Order, found: _Found, sought: Decimal) -> bool:
+        """``o``'s executions from ``call``'s listing into ``found``, page after page until they make
+        ``sought``; whether they do."""
         p = self.port
         async with contextlib.aclosing(pages(p.send, p.grammar, call)) as listing:
             async for body in listing:
                 for f in p.grammar.read_fills(body):
-                    if f.order_id == o.order_id and f.trade_id not in found:
-                        found[f.trade_id] = f
-                if sum((f.qty for f in found.values()), Decimal(0)) >= sought:
+                    if f.order_id == o.order_id:
+                        found.add(f)
+                if found.qty >= sought:
                     return True
         return False
+
+
+class _Found:
+    """One order's fills read so far, each once by trade id (a listing shifted by new trades repeats
+    rows), and the quantity they make."""
+
+    def __init__(self) -> None:
+        self.fills: dict[str, Fill] = {}
+        self.qty = Decimal(0)
+
+    def add(self, f: Fill) -> None:
+        if f.trade_id not in self.fills:
+            self.fills[f.trade_id] = f
+            self.qty += f.qty
 
 
 def _oldest_first(fills: list[Fill]) -> list[Fill]:

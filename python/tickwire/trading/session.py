@@ -553,11 +553,8 @@ class TradingSession:
         except asyncio.CancelledError as e:
             # Given up by its caller: unless cut short waiting for the budget, the cancel may be out
             # (or its answer not applied yet), and no private stream may tell what the venue did.
-            if not was_unsent(e):
-                found = self.tracker.get(client_id) if client_id else None
-                found = found or (self.tracker.by_order_id(order_id) if order_id else None)
-                if found is not None:
-                    self.reconciler.recheck(found.client_id)
+            if not was_unsent(e) and (found := self._find(client_id, order_id)) is not None:
+                self.reconciler.recheck(found.client_id)
             raise
 
     async def _cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Order:
@@ -599,10 +596,14 @@ class TradingSession:
         self.refuse_if_halted("amend_order")
         return await amend.amend_order(self, symbol, self._tracked(client_id, order_id), qty, price)
 
-    def _tracked(self, client_id: str | None, order_id: str | None) -> Order:
+    def _find(self, client_id: str | None, order_id: str | None) -> Order | None:
         found = self.tracker.get(client_id) if client_id else None
         if found is None and order_id:
             found = self.tracker.by_order_id(order_id)
+        return found
+
+    def _tracked(self, client_id: str | None, order_id: str | None) -> Order:
+        found = self._find(client_id, order_id)
         if found is None:
             raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
         return found

@@ -322,8 +322,7 @@ class Orders:
     def order_fills_older(self, symbol: str, order_id: str) -> Call:
         """The same from ``fills-history`` (the last 3 months): asked when the last 3 days do not hold
         all the order filled (a resting order that traded days ago, its word missed)."""
-        call = self.order_fills(symbol, order_id)
-        return Call("GET", FILLS_HISTORY_PATH, call.params)
+        return replace(self.order_fills(symbol, order_id), path=FILLS_HISTORY_PATH)
 
     def balances(self) -> Call:
         return Call("GET", "/api/v5/account/balance")
