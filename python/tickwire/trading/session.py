@@ -17,6 +17,7 @@ import asyncio
 import functools
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import Delivery, EventFeed
 from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_order
-from tickwire.trading.kill import Kill, KillReport
+from tickwire.trading.kill import IN_FLIGHT_WAIT, Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate, RiskSpec
@@ -171,6 +172,8 @@ class TradingSession:
         self.halted: str | None = None
         # close() has begun: no new order is written (it could be neither answered nor reconciled).
         self.closing = False
+        # Orders still pending or unknown when close() gave up waiting for them (see ``close``).
+        self.unsettled: list[Order] = []
         # Quote rules armed on market data for this session's templates (trading/quote.py).
         self.quotes: list[Any] = []
         # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
@@ -248,12 +251,28 @@ class TradingSession:
         """The venue's clock as measured (local time until a measurement), in seconds."""
         return self.clock.sync.now_ms() / 1000
 
-    async def close(self, *, disarm: bool = True) -> None:
-        """Ends the session. ``disarm=False`` leaves the venue's dead-man countdown running (no more
-        refreshes): the venue cancels the open orders when it runs out, as if the process had died."""
+    async def close(self, *, disarm: bool = True, settle_s: float | None = None) -> None:
+        """Ends the session. First, no new order is written and the orders still being settled — a
+        place call awaiting its answer, an order whose answer was lost being reconciled, one whose
+        caller cancelled its call (``in_flight``) — are waited for, up to ``settle_s`` seconds
+        (default: ``IN_FLIGHT_WAIT`` request time-outs; 0: not at all), so their fate is learnt
+        while the session can still ask, not dropped with its tasks. Any order still pending or
+        unknown after that is logged, audited (``closed_unsettled``) and left in ``unsettled``.
+        ``disarm=False`` (the exit after an exception) waits for nothing and leaves the venue's
+        dead-man countdown running (no more refreshes): the venue cancels the open orders when it
+        runs out, as if the process had died."""
         self.closing = True
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
+        wait = (IN_FLIGHT_WAIT * self.timeout if settle_s is None else settle_s) if disarm else 0.0
+        deadline = time.monotonic() + wait
+        while self.in_flight() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        self.unsettled = [o for o in self.tracker.open_orders() if o.status in ("pending", "unknown")]
+        if self.unsettled:
+            ids = sorted(o.client_id for o in self.unsettled)
+            log.warning("%s: closed with %d order(s) of unknown fate: %s", self.venue, len(ids), ids)
+            self.audit.event("closed_unsettled", venue=self.venue, client_ids=ids)
         if self.dead_man is not None:
             if disarm:
                 await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tickwire.errors import TickwireError, UnknownOutcome
 from tickwire.loop import LoopStopped, LoopThread
-from tickwire.trading.kill import KillReport
+from tickwire.trading.kill import IN_FLIGHT_WAIT, KillReport
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
 from tickwire.trading.session import TradingSession
@@ -39,8 +39,15 @@ class ThreadedTrading:
         self._thread.start(timeout)
         return self
 
-    def close(self, timeout: float = 10.0) -> None:
-        self._thread.stop(timeout)
+    def close(self, timeout: float | None = None) -> None:
+        """Closes the session (its orders in flight settled first: ``TradingSession.close``) and
+        waits up to ``timeout`` seconds for it (default: that settling's bound, plus 10 s)."""
+        self._thread.stop(IN_FLIGHT_WAIT * self.session.timeout + 10.0 if timeout is None else timeout)
+
+    @property
+    def unsettled(self) -> list[Order]:
+        """The orders still pending or unknown when the close stopped waiting for them."""
+        return self.session.unsettled
 
     def __enter__(self) -> ThreadedTrading:
         return self

@@ -95,11 +95,11 @@ class Session(TradingSession):
         self._spawned_watch = watch.start()
         return watch
 
-    async def close(self, *, disarm: bool = True) -> None:
+    async def close(self, *, disarm: bool = True, settle_s: float | None = None) -> None:
         watch = getattr(self, "_spawned_watch", None)
         if watch is not None:
             watch.stop()
-        await super().close(disarm=disarm)
+        await super().close(disarm=disarm, settle_s=settle_s)
 
     async def place_order(
         self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any
