@@ -13,9 +13,9 @@ import pytest
 import tickwire
 from kill_cases import ACCOUNTS, SYMBOLS, funded, rest_buy
 from session_cases import settle
+from tickwire.trading.adopt import adoptable
 from tickwire.trading.client_ids import ClientIds
 from tickwire.trading.orders import Fill, Order, OrderEvent
-from tickwire.trading.session import adoptable
 from tickwire.trading.tracker import OrderTracker
 
 

@@ -30,7 +30,6 @@ market data. A step that fails is recorded and the next one runs anyway; every s
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
@@ -53,6 +52,7 @@ from tickwire.trading.account import every_page
 from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
 from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
+from tickwire.trading.reconcile import until_settled
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar, Position
 
@@ -225,9 +225,7 @@ class Kill:
         if not flying:
             return []
         p = self.port
-        deadline = time.monotonic() + IN_FLIGHT_WAIT * p.timeout
-        while flying & p.in_flight() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        await until_settled(p.in_flight, flying, IN_FLIGHT_WAIT * p.timeout)
         got = [o for o in (p.tracker.get(cid) for cid in sorted(flying)) if o is not None]
         live = [o for o in got if o.is_open and o.status != "pending"]
         if live:

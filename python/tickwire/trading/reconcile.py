@@ -41,6 +41,14 @@ class ReconcilePort(CatchUpPort, Protocol):
     def request_window_s(self) -> float | None: ...
 
 
+async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | None, wait_s: float) -> None:
+    """Returns once none of ``client_ids`` (None: no order at all) is among ``busy()`` — the orders being
+    settled (``Reconciler.busy``) — or ``wait_s`` seconds passed."""
+    deadline = time.monotonic() + wait_s
+    while (busy() if client_ids is None else client_ids & busy()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+
+
 class Reconciler(FillsCatchUp):
     port: ReconcilePort
 

@@ -17,17 +17,17 @@ import asyncio
 import functools
 import logging
 import ssl
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import Stamp
-from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TradingHalted, TransportError
+from tickwire.errors import InvalidOrder, TickwireError, TradingHalted, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
-from tickwire.trading import account, amend, batch, place
+from tickwire.trading import account, amend, batch, cancel, place
+from tickwire.trading.adopt import adopt_open, adoptable
 from tickwire.trading.answers import answered
 from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
@@ -38,7 +38,7 @@ from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import IN_FLIGHT_WAIT, Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
-from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.reconcile import Reconciler, until_settled
 from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
@@ -56,15 +56,6 @@ FILLS_SINCE_MARGIN_MS = 1000
 WINDOW_MARGIN_MS = 250
 
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
-
-
-def adoptable(ids: ClientIds, owns: Callable[[str], bool], ev: OrderEvent) -> bool:
-    """An order of an earlier run worth tracking: ``owns`` its client id, this session did not make
-    it (its own orders are tracked from the start, or were dropped on purpose), and it is open or
-    filling (one that ended with nothing to count — canceled, expired — is left alone)."""
-    cid = ev.client_id or ""
-    live = ev.fill is not None or ev.status in ("new", "partially_filled")
-    return live and not ids.mine(cid) and owns(cid)
 
 
 class TradingSession:
@@ -203,7 +194,7 @@ class TradingSession:
         await self.load_rules()
         await self.channels.start(self)
         if self._adopting:
-            await self._adopt_open()
+            await adopt_open(self)
         if self.risk.bounds_position and hasattr(self.grammar, "positions"):
             # What the account holds is where a position limit counts from on a venue with
             # positions; read after the adoption, so a fill both counts at most twice (refusing
@@ -224,29 +215,6 @@ class TradingSession:
     def ws_usage(self, answer: Any) -> None:
         self.wire.ws_usage(answer)
 
-    async def _adopt_open(self) -> None:
-        """The account's open orders listed once the private stream runs (so nothing that happens to
-        them after the listing is missed): those ``adopt`` accepts are tracked from then on — listed
-        by ``open_orders()``, their fills counted. A listing that fails leaves the start going; the
-        venue's later events still adopt them."""
-        # What the listing states filled is the earlier run's; a fill after the venue wrote it counts
-        # here, so the fills of what it adopts count from when it was asked (the stream may miss one
-        # while the answer is on its way: reconciliation then finds it from there).
-        self.tracker.adopting_since = self.stamp()
-        try:
-            listed = await self.open_orders()
-        except Exception as e:  # an order of another script the grammar cannot read included
-            # Pages read before a failed one were adopted (``open_orders`` applies them first).
-            log.warning("%s: open orders not all listed at start (%s); events adopt the rest", self.venue, e)
-            self.audit.event("adopt_failed", venue=self.venue, error=str(e))
-            return
-        finally:
-            self.tracker.adopting_since = None
-        ids = [o.client_id for o in listed if o.is_open and self.tracker.get(o.client_id) is not None]
-        if ids:
-            log.info("%s: %d open order(s) of an earlier run adopted", self.venue, len(ids))
-            self.audit.event("adopted", venue=self.venue, client_ids=ids)
-
     def _venue_wall(self) -> float:
         """The venue's clock as measured (local time until a measurement), in seconds."""
         return self.clock.sync.now_ms() / 1000
@@ -265,9 +233,7 @@ class TradingSession:
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
         wait = (IN_FLIGHT_WAIT * self.timeout if settle_s is None else settle_s) if disarm else 0.0
-        deadline = time.monotonic() + wait
-        while self.in_flight() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        await until_settled(self.in_flight, None, wait)
         self.unsettled = [o for o in self.tracker.open_orders() if o.status in ("pending", "unknown")]
         if self.unsettled:
             ids = sorted(o.client_id for o in self.unsettled)
@@ -562,37 +528,8 @@ class TradingSession:
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
     ) -> Order:
-        if client_id is None and order_id is None:
-            raise InvalidOrder("cancel_order needs client_id or order_id")
-        self.audit.event(
-            "cancel_request", venue=self.venue, symbol=symbol, client_id=client_id, order_id=order_id
-        )
-        try:
-            return await self._cancel(symbol, client_id, order_id)
-        except asyncio.CancelledError as e:
-            # Given up by its caller: unless cut short waiting for the budget, the cancel may be out
-            # (or its answer not applied yet), and no private stream may tell what the venue did.
-            if not was_unsent(e) and (found := self._find(client_id, order_id)) is not None:
-                self.reconciler.recheck(found.client_id)
-            raise
-
-    async def _cancel(self, symbol: str, client_id: str | None, order_id: str | None) -> Order:
-        try:
-            body = await self.send(self.grammar.cancel(symbol, client_id, order_id), lane="cancel")
-        except TransportError as e:
-            # The answer was lost, not necessarily the cancel: the order's state at the venue says
-            # (a cancel is never resent blindly — a second one of a done cancel is "unknown order").
-            try:
-                now = await account.order_status(self, symbol, client_id, order_id)
-            except TickwireError:
-                raise e from None
-            if now.is_open:
-                raise
-            return now
-        got = await self.answered(symbol, body)
-        if got is not None:
-            return got
-        return self._tracked(client_id, order_id)
+        """Cancels one order (see :mod:`tickwire.trading.cancel`) and returns it as the venue left it."""
+        return await cancel.cancel_order(self, symbol, client_id, order_id)
 
     async def amend_order(
         self,
@@ -613,19 +550,9 @@ class TradingSession:
         state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
         raises ``NotSupported`` for the rest, before anything is sent."""
         self.refuse_if_halted("amend_order")
-        return await amend.amend_order(self, symbol, self._tracked(client_id, order_id), qty, price)
-
-    def _find(self, client_id: str | None, order_id: str | None) -> Order | None:
-        found = self.tracker.get(client_id) if client_id else None
-        if found is None and order_id:
-            found = self.tracker.by_order_id(order_id)
-        return found
-
-    def _tracked(self, client_id: str | None, order_id: str | None) -> Order:
-        found = self._find(client_id, order_id)
-        if found is None:
-            raise OrderNotFound(f"{self.venue}: order {client_id or order_id} is not tracked by this session")
-        return found
+        return await amend.amend_order(
+            self, symbol, cancel.tracked(self.venue, self.tracker, client_id, order_id), qty, price
+        )
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders); see
