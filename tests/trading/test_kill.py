@@ -8,6 +8,7 @@ the simulator's by profile (``dead_man_min_s``), the grammar's ``dead_man_range`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -446,6 +447,61 @@ def test_a_countdown_armed_by_a_call_its_caller_cancelled_is_refreshed_and_disar
                 )
                 assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
             assert switch(sim, "binance-usdm").armed(key) == {}
+
+    asyncio.run(go())
+
+
+def test_orders_on_a_new_symbol_at_once_share_one_arming_of_its_countdown() -> None:
+    """Three orders on ETHUSDT placed at once, none there before: the venue gets one
+    ``countdownCancelAll`` for the symbol, not one per order (before: three), and all three are
+    placed, the symbol armed."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
+            urls = sim.urls()["binance-usdm"]
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
+                countdown = "POST /fapi/v1/countdownCancelAll"
+                before = requests(sim, "binance-usdm").count(countdown)
+                got = await asyncio.gather(*(rest_buy(sim, tr, "ETHUSDT", 40 + i) for i in range(3)))
+                assert requests(sim, "binance-usdm").count(countdown) == before + 1
+                assert len({o.client_id for o in got}) == 3 and len(open_at_venue(sim, "binance-usdm")) == 3
+                assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
+
+    asyncio.run(go())
+
+
+def test_a_countdown_being_armed_as_the_session_closes_is_disarmed_with_the_others() -> None:
+    """The venue is slow to take a new symbol's arming request and the session closes meanwhile:
+    the close waits for that request before disarming, so the venue holds no countdown afterwards
+    and nothing fires on the order left (before: the arming landed after the disarm, and the
+    countdown fired 0.6 s later, cancelling another program's order)."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
+            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
+            v = sim.venue("binance-usdm")
+            book = v.engine.books["ETHUSDT"]
+            bid = book.side(BID).best()
+            assert bid is not None
+            v.engine.place(
+                key, "ETHUSDT", BID, "LIMIT", book.inst.min_lots * 10, bid - 40, "GTC", "other-1", ep.now_ms()
+            )
+            tr = await tickwire.trade(
+                "binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6
+            ).__aenter__()
+            ep.delay(0.3)
+            placing = asyncio.ensure_future(rest_buy(sim, tr, "ETHUSDT", 40))
+            countdown = "POST /fapi/v1/countdownCancelAll"
+            await settle(lambda: countdown in ep.handling(), "the countdown's request at the venue")
+            ep.delay(0)
+            await tr.close()
+            with contextlib.suppress(Exception):
+                await placing
+            await asyncio.sleep(0.6 * 3)
+            assert switch(sim, "binance-usdm").armed(key) == {} and switch(sim, "binance-usdm").fired == []
+            assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
 
     asyncio.run(go())
 

@@ -24,6 +24,7 @@ orders stay, as the user left them); a process that dies does not, and the venue
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -67,6 +68,7 @@ class DeadMan:
         self.timeout_s = float(timeout_s)
         self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
         self.armed: set[str] = set()  # per-symbol venues: the symbols armed
+        self._arming: dict[str, asyncio.Task[None]] = {}  # symbols whose arming request is under way
         self.task: asyncio.Task[None] | None = None
         self.refreshes = 0  # successful refresh rounds (health)
         self.failures = 0  # refresh rounds that failed
@@ -96,18 +98,33 @@ class DeadMan:
         return not self.per_symbol or symbol in self.armed
 
     async def cover(self, symbol: str) -> None:
-        """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol."""
-        if self.per_symbol and symbol not in self.armed:
-            try:
-                await self._send(self.timeout_s, [symbol])
-            except (asyncio.CancelledError, RequestTimeoutError, TransportError) as e:
-                # The request may have armed the countdown all the same (its caller gave up, its
-                # answer was lost): refreshed with the others from now, and disarmed at a clean close,
-                # never left to fire on the symbol's orders (another program's on the key among them).
-                if not was_unsent(e):
-                    self.armed.add(symbol)
-                raise
-            self.armed.add(symbol)
+        """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol.
+        Orders on a new symbol at once wait for one arming request, not one each; one whose caller
+        gives up leaves it going for the others."""
+        if not self.per_symbol or symbol in self.armed:
+            return
+        arming = self._arming.get(symbol)
+        if arming is None:
+            arming = self._arming[symbol] = asyncio.get_running_loop().create_task(self._cover(symbol))
+            arming.add_done_callback(functools.partial(self._armed, symbol))
+        await asyncio.shield(arming)
+
+    def _armed(self, symbol: str, task: asyncio.Task[None]) -> None:
+        self._arming.pop(symbol, None)
+        if not task.cancelled():
+            task.exception()  # each waiter has it raised; retrieved once here should none be left
+
+    async def _cover(self, symbol: str) -> None:
+        try:
+            await self._send(self.timeout_s, [symbol])
+        except (asyncio.CancelledError, RequestTimeoutError, TransportError) as e:
+            # The request may have armed the countdown all the same (cancelled by the close, its
+            # answer lost): refreshed with the others from now, and disarmed at a clean close,
+            # never left to fire on the symbol's orders (another program's on the key among them).
+            if not was_unsent(e):
+                self.armed.add(symbol)
+            raise
+        self.armed.add(symbol)
 
     async def _refresh(self) -> None:
         while True:
@@ -129,6 +146,10 @@ class DeadMan:
     async def close(self) -> None:
         """Stops refreshing and disarms the switch (a clean close)."""
         self.stop()
+        if self._arming:
+            # A symbol's arming still under way ends first — armed, or maybe armed (its answer lost) —
+            # so the disarm covers it: one landing after the disarm would fire on the orders left.
+            await asyncio.wait(list(self._arming.values()))
         try:
             await self._send(0, sorted(self.armed) if self.per_symbol else [])
         except TickwireError as e:
