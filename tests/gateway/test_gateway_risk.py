@@ -4,11 +4,15 @@ every strategy that trades the account through it, against the simulator's own o
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
+from typing import Any
 
 import gateway_harness
 import pytest
-from gateway_harness import config, remote, rest_buy, run, venue
+from gateway_harness import HEARTBEAT, VENUE, config, remote, rest_buy, resting_qty, run, venue
+from session_cases import settle
 from tickwire.errors import RiskLimitExceeded
+from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.run import Gateway
 
 nats_urls = gateway_harness.nats_urls  # the nats-server fixture, one for the session
@@ -47,5 +51,65 @@ def test_the_accounts_open_order_limit_holds_across_strategies_and_its_refusal_c
                 await rest_buy(v, a, "ETHUSDT")
                 await rest_buy(v, a, "ETHUSDT", 31)
                 assert len(v.open("risk2")) == 3
+
+    run(body)
+
+
+def _cost(v: Any, qty: Decimal) -> Decimal:
+    """What a market buy of ``qty`` takes from the simulator's own asks."""
+    left, cost = qty, Decimal(0)
+    for price, size in v.sim.book(VENUE, "BTCUSDT").asks:
+        take = min(left, size)
+        cost, left = cost + take * price, left - take
+        if left <= 0:
+            return cost
+    raise AssertionError("the simulator's book cannot fill it")
+
+
+async def _synced(v: Any, md: Any) -> None:
+    """Until the gateway's book is synced and shows the simulator's touch (diffs come only when the
+    market moves: it is moved a step at a time)."""
+
+    def same() -> bool:
+        if not md.is_synced("BTCUSDT"):
+            v.sim.advance(1, VENUE, "BTCUSDT")
+            return False
+        ask = md.book("BTCUSDT").best_ask_exact()
+        return ask is not None and ask[0] == v.sim.book(VENUE, "BTCUSDT").asks[0][0]
+
+    await settle(same, "the gateway's book synced")
+
+
+def test_a_market_order_under_the_accounts_notional_cap_is_priced_from_the_gateways_books(
+    nats_urls: list[str],
+) -> None:
+    """The gateway publishes the venue's book and serves an account under ``max_order_notional``:
+    a remote client's market buy costing more than the cap on the simulator's own book is refused
+    with ``RiskLimitExceeded``, nothing sent; one costing less fills (before: a market order passed
+    the cap unpriced)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("mkt")
+            acct["options"]["risk"] = {"max_order_notional": "200"}
+            cfg = GatewayConfig.from_dict({
+                "gateway": {"name": "gw1", "nats": nats_urls, "heartbeat": HEARTBEAT},
+                "account": [acct],
+                "market": [
+                    {"venue": VENUE, "symbols": ["BTCUSDT"], "options": {"endpoints": v.sim.urls()[VENUE]}}
+                ],
+            })  # fmt: skip
+            async with Gateway(cfg) as gw, remote(nats_urls, "mkt", "a") as a:
+                md = gw.markets[0].md
+                await _synced(v, md)
+                small = resting_qty(a, "BTCUSDT", v.sim.book(VENUE, "BTCUSDT").asks[0][0])
+                big = small * 2
+                assert _cost(v, small) <= Decimal(200) < _cost(v, big)
+                with pytest.raises(RiskLimitExceeded) as e:
+                    await a.place_order("BTCUSDT", "buy", "market", big)
+                assert e.value.limit == "max_order_notional" and v.orders("mkt") == []  # type: ignore[attr-defined]
+                got = await a.place_order("BTCUSDT", "buy", "market", small)
+                assert got.status == "filled"
+                assert [(o.type, o.filled == o.qty) for o in v.orders("mkt")] == [("MARKET", True)]
 
     run(body)

@@ -6,6 +6,7 @@ on ``place_order``, template sends and quote rules."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -276,6 +277,74 @@ def test_per_order_caps_refuse_before_sending_on_every_path() -> None:
         assert ok.status == "new" and _posts(sim) == 1
 
     _run(body, risk=RiskLimits(max_order_qty=Decimal("0.0005"), max_order_notional=Decimal(15)))
+
+
+def _cost_at_the_venue(sim: Simulator, qty: Decimal) -> Decimal:
+    """What a market buy of ``qty`` takes from the simulator's own asks (its book is the venue's)."""
+    left, cost = qty, Decimal(0)
+    for price, size in sim.book("binance", SYMBOL).asks:
+        take = min(left, size)
+        cost, left = cost + take * price, left - take
+        if left <= 0:
+            return cost
+    raise AssertionError("the simulator's book cannot fill it")
+
+
+def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused() -> None:
+    """``tickwire.trade`` alone has no book: a market order's notional cannot be bounded, so under a
+    ``max_order_notional`` it is refused — by ``place_order`` and a market template alike — and
+    nothing reaches the simulator (before: the cap needed a price, and market orders went out
+    unbounded)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        q = tr.rules[SYMBOL].min_qty * 20
+        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+            await tr.place_order(SYMBOL, "buy", "market", q)
+        tmpl = tr.template(SYMBOL, "buy", "market")
+        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+            tmpl.send(None, int(q.scaleb(tmpl.qty_scale)))
+        assert _posts(sim) == 0 and A.orders(sim) == []
+
+    _run(body, risk=RiskLimits(max_order_notional=Decimal(1_000_000)))
+
+
+def test_a_market_orders_notional_is_priced_from_the_book_md_trade_keeps() -> None:
+    """Under ``md.trade`` a market buy's notional is what it would take from the book's asks: one
+    whose cost, walked on the simulator's own book, is above the cap is refused naming that cost,
+    nothing sent; one under it is placed and fills — by ``place_order`` and a market template. One
+    larger than every level the venue shows cannot be priced and is refused too."""
+    cap = Decimal(15)
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: Any) -> None:
+        def synced() -> bool:
+            try:
+                return bool(md.book(SYMBOL).is_synced)
+            except KeyError:
+                return False
+
+        await settle(synced, "the book synced")
+        r = tr.rules[SYMBOL]
+        small = r.min_qty * 20
+        big = small * 2
+        assert _cost_at_the_venue(sim, small) <= cap < _cost_at_the_venue(sim, big)
+        with pytest.raises(RiskLimitExceeded) as e:
+            await tr.place_order(SYMBOL, "buy", "market", big)
+        took = re.search(r"would take (\S+) from the book", str(e.value))
+        assert took is not None and Decimal(took[1]) == _cost_at_the_venue(sim, big), e.value
+        tmpl = tr.template(SYMBOL, "buy", "market")
+        with pytest.raises(RiskLimitExceeded, match="max_order_notional"):
+            tmpl.send(None, int(big.scaleb(tmpl.qty_scale)))
+        # More than every ask the venue shows: what it would cost past them is unknown.
+        beyond = sum(size for _, size in sim.book("binance", SYMBOL).asks) * 2
+        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+            await tr.place_order(SYMBOL, "buy", "market", beyond)
+        assert _posts(sim) == 0
+        placed = await tr.place_order(SYMBOL, "buy", "market", small)
+        sent = await tmpl.send(None, int(small.scaleb(tmpl.qty_scale)))
+        assert placed.status == sent.status == "filled" and _posts(sim) == 2
+        assert [(o.type, o.filled) for o in A.orders(sim)] == [("MARKET", o.qty) for o in A.orders(sim)]
+
+    run_quote(body, risk=RiskLimits(max_order_notional=cap))
 
 
 def test_a_quote_rule_never_holds_more_open_orders_than_the_limit() -> None:

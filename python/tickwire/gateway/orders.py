@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -36,6 +37,7 @@ import nats.errors
 import orjson
 
 import tickwire
+from tickwire._core import OrderBook
 from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError, TransportError
 from tickwire.gateway.catch_up import catch_up
@@ -45,6 +47,7 @@ from tickwire.gateway.outcomes import Outcomes, Reply
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.recovery.backoff import Backoff
+from tickwire.trading.book_cost import book_cost
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Order
@@ -71,8 +74,13 @@ def signer_for(acct: AccountConfig) -> Any:
 class OrderService:
     """Serves one account. Build it with :meth:`open`; ``close()`` disarms its dead-man switch."""
 
-    def __init__(self, nc: Any, gateway: str, acct: AccountConfig) -> None:
+    def __init__(
+        self, nc: Any, gateway: str, acct: AccountConfig, books: Callable[[str], OrderBook] | None = None
+    ) -> None:
         self.nc = nc
+        # The gateway's live books of this venue, if it publishes its market data: what prices a
+        # market order under a notional cap (``RiskGate.market_cost``).
+        self.books = books
         self.gateway = gateway
         self.config = acct
         self.venue = acct.venue
@@ -105,13 +113,15 @@ class OrderService:
         }  # fmt: skip
 
     @classmethod
-    async def open(cls, nc: Any, gateway: str, acct: AccountConfig) -> OrderService:
+    async def open(
+        cls, nc: Any, gateway: str, acct: AccountConfig, books: Callable[[str], OrderBook] | None = None
+    ) -> OrderService:
         """Starts the account's trading session (``tickwire.trade(venue, credentials=<Signer from
         acct.env>, **acct.options)``) and serves it. A session that cannot start for a venue-side
         reason (credentials missing or refused, venue unreachable) leaves the service up, answering
         every request with that error, so clients learn why instead of timing out; a bad option
         (``ValueError``) fails the gateway's start."""
-        svc = cls(nc, gateway, acct)
+        svc = cls(nc, gateway, acct, books)
         serving = await svc._answering()
         if serving is not None:
             raise ValueError(f"{acct.venue}/{acct.name} is already served by gateway {serving}")
@@ -184,6 +194,8 @@ class OrderService:
                 # restarted gateway tracks (and publishes the fills of) all those left open.
                 **{"adopt": _every, **dict(acct.options)},
             )
+            if self.books is not None:
+                session.risk.market_cost = functools.partial(book_cost, self.books)
             self.session = await session.start()
             halted = await self.halt.get()
             if halted is not None:  # a kill this account's last gateway took: still in force

@@ -44,7 +44,9 @@ class Gateway:
                 self.markets.append(pub)
                 await pub.start()
             for a in cfg.accounts:
-                svc = await OrderService.open(self.nc, cfg.name, a)
+                # The venue's books this gateway keeps, if any: they price its market orders.
+                books = next((m.md.book for m in self.markets if m.config.venue == a.venue), None)
+                svc = await OrderService.open(self.nc, cfg.name, a, books)
                 self.accounts.append(svc)
             # A started gateway is one the server routes to: without the round trip its SUBs may
             # still sit in the client's buffer, and a second gateway asking "is this account

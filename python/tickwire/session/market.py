@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import logging
 import ssl
 import time
@@ -427,11 +428,15 @@ class MarketData:
         ranking) and audit log: ``async with md.trade(credentials=signer) as tr``. For venue time in
         signatures build the signer with ``clock=md.clock.now_ms``. Other options are
         :func:`tickwire.trade`'s."""
+        from tickwire.trading.book_cost import book_cost
         from tickwire.trading.trade import trade
 
         ranked = [self.pool.endpoints[i] for i in self.pool.ranking()]
         options.setdefault("audit", self.audit)
-        return trade(self.venue, credentials=credentials, endpoints=ranked, **options)
+        tr = trade(self.venue, credentials=credentials, endpoints=ranked, **options)
+        # A market order's notional (``max_order_notional``) priced from this session's books.
+        tr.risk.market_cost = functools.partial(book_cost, self.book)
+        return tr
 
     def rest(self, turn: int = 0) -> HttpClient:
         """A keep-alive REST client to the endpoint the first connected line uses (snapshots come

@@ -23,7 +23,9 @@ What counts, and why:
   ``place_order`` checks them here. A refusal of a cap is :class:`RiskLimitExceeded` from
   ``place_order`` and :class:`~tickwire.errors.InvalidOrder` naming ``max_qty``/``max_notional``
   from a template (whose numbers are refused before the write, by the same integer check as the
-  venue's rules).
+  venue's rules). A market order's notional is what it would take from the book's far side
+  (``market_cost``, set by ``md.trade``); with no synced book able to fill it, a market order under
+  a notional cap is refused (its cost unbounded), on ``place_order`` and market templates alike.
 - The kill switch's closing orders pass no gate: they only shrink what is held.
 
 Not counted: orders of other scripts or sessions on the same key, and an earlier run's orders that
@@ -33,7 +35,7 @@ were not adopted — the venue refuses past its own limit in that case (a typed 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -57,7 +59,8 @@ class RiskLimits:
     max_open_orders: int | None = None
     max_position: Decimal | None = None  # absolute net quantity, in the instrument's quantity unit
     max_order_qty: Decimal | None = None
-    max_order_notional: Decimal | None = None  # price x quantity of one limit order
+    # price x quantity of one order; a market order's priced from the book (``RiskGate.market_cost``)
+    max_order_notional: Decimal | None = None
 
     def __post_init__(self) -> None:
         if self.max_open_orders is not None and (
@@ -137,6 +140,10 @@ class RiskGate:
         # Whether any symbol has a limit that depends on the exposure: read by the one-call send
         # path, which skips the gate entirely when False.
         self.active = False
+        # What a market order of a quantity would take from the book (``book_cost``), for
+        # ``max_order_notional``: ``md.trade`` sets it from its books. None, or None answered: a
+        # market order under a notional cap is refused, its cost unbounded.
+        self.market_cost: Callable[[str, Side, Decimal], Decimal | None] | None = None
         self._refresh()
 
     # -- configuration -------------------------------------------------------------------------------
@@ -217,7 +224,7 @@ class RiskGate:
         ``caps`` the per-order caps are left to the caller (a template's rules hold them)."""
         mine = self.limits(symbol) if caps else None
         if mine is not None:
-            self._caps(symbol, mine, qty, price)
+            self._caps(symbol, side, mine, qty, price)
         st = self._syms.get(symbol)
         if st is None:
             if not self.active:
@@ -231,15 +238,37 @@ class RiskGate:
             _refuse(symbol, "account_max_open_orders", what)
         self._position(symbol, st, side, qty)
 
-    @staticmethod
-    def _caps(symbol: str, mine: RiskLimits, qty: Decimal, price: Decimal | None) -> None:
+    def _caps(self, symbol: str, side: Side, mine: RiskLimits, qty: Decimal, price: Decimal | None) -> None:
         if mine.max_order_qty is not None and qty > mine.max_order_qty:
             _refuse(symbol, "max_order_qty", f"qty {qty} is above max_order_qty {mine.max_order_qty}")
-        if mine.max_order_notional is not None and price is not None:
-            notional = price * qty
-            if notional > mine.max_order_notional:
-                what = f"notional {notional} is above max_order_notional {mine.max_order_notional}"
-                _refuse(symbol, "max_order_notional", what)
+        if mine.max_order_notional is None:
+            return
+        if price is None:
+            self.check_market_notional(symbol, side, qty)
+            return
+        notional = price * qty
+        if notional > mine.max_order_notional:
+            what = f"notional {notional} is above max_order_notional {mine.max_order_notional}"
+            _refuse(symbol, "max_order_notional", what)
+
+    def check_market_notional(self, symbol: str, side: Side, qty: Decimal) -> None:
+        """Raises :class:`RiskLimitExceeded` unless a market order of ``qty`` on ``side`` would take at
+        most ``symbol``'s ``max_order_notional`` from the book (``market_cost``); refused too when
+        nothing can price it — no book, not synced, or too thin to fill it. No cap: nothing."""
+        mine = self.limits(symbol)
+        cap = mine.max_order_notional if mine is not None else None
+        if cap is None:
+            return
+        cost = self.market_cost(symbol, side, qty) if self.market_cost is not None else None
+        if cost is None:
+            what = (
+                f"a market {side} of {qty} has no book to price it under max_order_notional {cap} "
+                "(none synced that can fill it; md.trade() prices from the market session's books)"
+            )
+            _refuse(symbol, "max_order_notional", what)
+        elif cost > cap:
+            what = f"a market {side} of {qty} would take {cost} from the book, above max_order_notional {cap}"
+            _refuse(symbol, "max_order_notional", what)
 
     @staticmethod
     def _position(symbol: str, st: _Symbol, side: Side, qty: Decimal) -> None:
@@ -265,7 +294,7 @@ class RiskGate:
         limit: the per-order caps on the new terms, the position on the quantity added."""
         mine = self.limits(order.symbol)
         if mine is not None:
-            self._caps(order.symbol, mine, qty, price)
+            self._caps(order.symbol, order.side, mine, qty, price)
         st = self._syms.get(order.symbol)
         if st is not None and qty > order.qty:
             self._position(order.symbol, st, order.side, qty - order.qty)

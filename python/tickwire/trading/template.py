@@ -105,6 +105,10 @@ class OrderTemplate(Answering):
         self.price_scale, self.qty_scale = scales(rules, type == "market")
         self._numbers = Scaled(symbol, side, type == "market", rules, self.price_scale, self.qty_scale)
         self._risk = session.risk.state(symbol)  # its counters, read by send without a lookup
+        # A market order under a notional cap is priced from the book at each send (the gate's
+        # ``market_cost``), on the Python path: there is no price for the one call to check.
+        caps = session.risk.limits(symbol)
+        self._priced = type == "market" and caps is not None and caps.max_order_notional is not None
         # time.monotonic_ns() right after the last send wrote its bytes in send() itself (0: none
         # yet): with a book's recv_ns, the in-process tick→order time.
         self.written_ns = 0
@@ -305,7 +309,7 @@ class OrderTemplate(Answering):
         s = self.session
         if s.rules is not self._rules_map:  # refreshed (load_rules): checked by the new ones
             self._refresh_rules()
-        if self._fast and type(qty) is int and s.halted is None and not s.closing:
+        if self._fast and type(qty) is int and s.halted is None and not s.closing and not self._priced:
             if price is None if self._market else type(price) is int:
                 # Tracked in this same call: no order can come between the check and the count.
                 if s.risk.active and needs_check(s.risk, self._risk):
@@ -316,6 +320,8 @@ class OrderTemplate(Answering):
         if s.halted is not None or s.closing:
             s.refuse_if_halted("template send")
         p, q = self._numbers.mantissas(price, qty)
+        if self._priced:
+            s.risk.check_market_notional(self.symbol, self.side, from_mantissa(q, self.qty_scale))
         if s.signer is not self._signer:  # rotated to a new key: its bytes
             self._build()
         loop = asyncio.get_running_loop()
