@@ -10,7 +10,7 @@ from typing import Any
 import gateway_harness
 import pytest
 from gateway_harness import HEARTBEAT, VENUE, config, remote, rest_buy, resting_qty, run, venue
-from session_cases import settle
+from session_cases import market_buy_cost, settle
 from tickwire.errors import RiskLimitExceeded
 from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.run import Gateway
@@ -55,17 +55,6 @@ def test_the_accounts_open_order_limit_holds_across_strategies_and_its_refusal_c
     run(body)
 
 
-def _cost(v: Any, qty: Decimal) -> Decimal:
-    """What a market buy of ``qty`` takes from the simulator's own asks."""
-    left, cost = qty, Decimal(0)
-    for price, size in v.sim.book(VENUE, "BTCUSDT").asks:
-        take = min(left, size)
-        cost, left = cost + take * price, left - take
-        if left <= 0:
-            return cost
-    raise AssertionError("the simulator's book cannot fill it")
-
-
 async def _synced(v: Any, md: Any) -> None:
     """Until the gateway's book is synced and shows the simulator's touch (diffs come only when the
     market moves: it is moved a step at a time)."""
@@ -104,7 +93,11 @@ def test_a_market_order_under_the_accounts_notional_cap_is_priced_from_the_gatew
                 await _synced(v, md)
                 small = resting_qty(a, "BTCUSDT", v.sim.book(VENUE, "BTCUSDT").asks[0][0])
                 big = small * 2
-                assert _cost(v, small) <= Decimal(200) < _cost(v, big)
+                assert (
+                    market_buy_cost(v.sim, VENUE, "BTCUSDT", small)
+                    <= Decimal(200)
+                    < market_buy_cost(v.sim, VENUE, "BTCUSDT", big)
+                )
                 with pytest.raises(RiskLimitExceeded) as e:
                     await a.place_order("BTCUSDT", "buy", "market", big)
                 assert e.value.limit == "max_order_notional" and v.orders("mkt") == []  # type: ignore[attr-defined]

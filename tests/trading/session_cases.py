@@ -92,6 +92,17 @@ async def settle(check: Callable[[], bool], what: str, timeout: float = 3.0) -> 
         await asyncio.sleep(0.01)
 
 
+def market_buy_cost(sim: Any, venue: str, symbol: str, qty: Decimal) -> Decimal:
+    """What a market buy of ``qty`` takes from the simulator's own asks (its book is the venue's)."""
+    left, cost = qty, Decimal(0)
+    for price, size in sim.book(venue, symbol).asks:
+        take = min(left, size)
+        cost, left = cost + take * price, left - take
+        if left <= 0:
+            return cost
+    raise AssertionError("the simulator's book cannot fill it")
+
+
 async def _amend_checked(a: SimAccount, sim: Simulator, tr: TradingSession, o: Any) -> None:
     """Amends ``o`` (resting, 3 minimum sizes) down to 2 sizes one tick lower (at its price where the
     venue's amend cannot reprice), then refuses an off-tick price without sending it; the simulator's

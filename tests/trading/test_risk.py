@@ -6,6 +6,7 @@ on ``place_order``, template sends and quote rules."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import replace
 from decimal import Decimal
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from quote_cases import QTY
 from quote_cases import run as run_quote
-from session_cases import SimAccount, settle
+from session_cases import SimAccount, market_buy_cost, settle
 from template_cases import account
 from tickwire.errors import InvalidOrder, RiskLimitExceeded
 from tickwire.sim import Simulator
@@ -279,17 +280,6 @@ def test_per_order_caps_refuse_before_sending_on_every_path() -> None:
     _run(body, risk=RiskLimits(max_order_qty=Decimal("0.0005"), max_order_notional=Decimal(15)))
 
 
-def _cost_at_the_venue(sim: Simulator, qty: Decimal) -> Decimal:
-    """What a market buy of ``qty`` takes from the simulator's own asks (its book is the venue's)."""
-    left, cost = qty, Decimal(0)
-    for price, size in sim.book("binance", SYMBOL).asks:
-        take = min(left, size)
-        cost, left = cost + take * price, left - take
-        if left <= 0:
-            return cost
-    raise AssertionError("the simulator's book cannot fill it")
-
-
 def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused() -> None:
     """``tickwire.trade`` alone has no book: a market order's notional cannot be bounded, so under a
     ``max_order_notional`` it is refused — by ``place_order`` and a market template alike — and
@@ -326,11 +316,12 @@ def test_a_market_orders_notional_is_priced_from_the_book_md_trade_keeps() -> No
         r = tr.rules[SYMBOL]
         small = r.min_qty * 20
         big = small * 2
-        assert _cost_at_the_venue(sim, small) <= cap < _cost_at_the_venue(sim, big)
+        cost = functools.partial(market_buy_cost, sim, "binance", SYMBOL)
+        assert cost(small) <= cap < cost(big)
         with pytest.raises(RiskLimitExceeded) as e:
             await tr.place_order(SYMBOL, "buy", "market", big)
         took = re.search(r"would take (\S+) from the book", str(e.value))
-        assert took is not None and Decimal(took[1]) == _cost_at_the_venue(sim, big), e.value
+        assert took is not None and Decimal(took[1]) == cost(big), e.value
         tmpl = tr.template(SYMBOL, "buy", "market")
         with pytest.raises(RiskLimitExceeded, match="max_order_notional"):
             tmpl.send(None, int(big.scaleb(tmpl.qty_scale)))
