@@ -40,6 +40,7 @@ import tickwire
 from tickwire._core import OrderBook
 from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError, TransportError
+from tickwire.gateway.admission import Admission
 from tickwire.gateway.catch_up import catch_up
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
@@ -48,7 +49,7 @@ from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.recovery.backoff import Backoff
 from tickwire.trading.book_cost import book_cost
-from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.client_ids import FORMATS
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
@@ -92,11 +93,11 @@ class OrderService:
         self.outcomes = Outcomes()
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         self.lease: Lease | None = None  # this gateway's claim to the account
-        self.registry: Strategies | None = None  # the strategies admitted, kept past this process
         # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
         self.suspect = False
         self.stepped_down = False
-        self.strategies: dict[str, ClientIds] = {}
+        # Which strategy a request speaks for, and which orders are its own.
+        self.admission = Admission(acct.venue, acct.name, FORMATS[acct.venue])
         self.requests = 0
         self.errors = 0
         self._sub: Any = None
@@ -131,7 +132,7 @@ class OrderService:
         await lease.take(svc._answering)  # ValueError: another gateway has it
         svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
         svc.events.ledger = Ledger(kv, acct.venue, acct.name)
-        svc.registry = Strategies(kv, acct.venue, acct.name)
+        svc.admission.registry = Strategies(kv, acct.venue, acct.name)
         try:
             await svc._start()
         except BaseException:
@@ -308,7 +309,7 @@ class OrderService:
             "requests": self.requests,
             "errors": self.errors,
             "in_flight": len(self._tasks),
-            "strategies": sorted(self.strategies),
+            "strategies": sorted(self.admission.strategies),
             "session": None if self.session is None else self.session.health(),
             "events": self.events.health(),
         }
@@ -379,41 +380,14 @@ class OrderService:
         assert self.session is not None
         return self.session
 
-    async def _register(self, strategy: Any) -> ClientIds:
-        """The strategy's ids, registered on first sight; refused when its prefix overlaps another's —
-        one this process admitted, or one the account's registry kept from an earlier gateway."""
-        if not isinstance(strategy, str) or not strategy:
-            raise invalid_order("a request names the client's strategy (its id prefix)", rule="client_id")
-        ids = self.strategies.get(strategy)
-        if ids is None:
-            ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
-            head = strategy + self.format.sep
-
-            def overlaps(other: str) -> bool:
-                o_head = other + self.format.sep
-                return head.startswith(o_head) or o_head.startswith(head)
-
-            clash = next((other for other in self.strategies if overlaps(other)), None)
-            if clash is None and self.registry is not None:
-                try:
-                    await self.registry.admit(strategy, overlaps)
-                except ValueError as e:  # one an earlier gateway admitted
-                    clash = e.args[0]
-                except Exception as e:  # the store away: this process's own check stands
-                    log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
-            if clash is not None:
-                raise invalid_order(
-                    f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
-                    "the other's prefix; choose a prefix neither begins",
-                    rule="client_id",
-                )
-            self.strategies[strategy] = ids
-        return ids
+    async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The order ``req`` names, once it is the requesting strategy's (``Admission.mine``)."""
+        return await self.admission.mine(req, self._s.tracker)
 
     # ops -------------------------------------------------------------------------------------------
 
     async def _hello(self, req: dict[str, Any]) -> Any:
-        await self._register(req.get("strategy"))
+        await self.admission.register(req.get("strategy"))
         s = self.session
         return {
             "gateway": self.gateway,
@@ -428,7 +402,7 @@ class OrderService:
         }
 
     async def _place(self, req: dict[str, Any]) -> Any:
-        cid = self._own_id(await self._register(req.get("strategy")), req)
+        cid = self.admission.own_id(await self.admission.register(req.get("strategy")), req)
         o = await self._s.place_order(
             req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
             tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
@@ -439,7 +413,7 @@ class OrderService:
     async def _place_many(self, req: dict[str, Any]) -> Any:
         """The session's ``place_orders`` (the venue's batch request where it has one): one reply per
         order, ``{"result": order}`` or its error, in the order asked."""
-        ids = await self._register(req.get("strategy"))
+        ids = await self.admission.register(req.get("strategy"))
         entries = req["orders"]
         if not isinstance(entries, list) or not entries:
             raise invalid_order("place_many names a list of orders")
@@ -453,46 +427,12 @@ class OrderService:
                 tif=e.get("tif", "GTC"),
                 post_only=bool(e.get("post_only")),
                 reduce_only=bool(e.get("reduce_only")),
-                client_id=self._own_id(ids, e),
+                client_id=self.admission.own_id(ids, e),
             )
             for e in entries
         ]
         results = await self._s.place_orders(orders)
         return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
-
-    def _own_id(self, ids: ClientIds, req: dict[str, Any]) -> str:
-        """The client id a place names, refused unless it carries the requesting strategy's prefix."""
-        cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
-        if not ids.has_prefix(cid):
-            strategy = ids.prefix
-            raise invalid_order(
-                f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
-                rule="client_id",
-            )
-        return cid
-
-    async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
-        """The order a request names, as ``client_id``/``order_id`` keywords, once it is known to be
-        the requesting strategy's: by its client id's prefix, or for an order id by the tracked
-        order's. Another strategy's order (or one this gateway does not track, named by order id
-        alone) is refused — a client's bug must not cancel or amend what another runs. ``cancel_all``
-        and ``kill`` act on the whole account by design."""
-        strategy = req.get("strategy")
-        ids = await self._register(strategy)
-        cid = req.get("client_id")
-        if req.get("order_id"):
-            # The venue may go by the order id when both are named (Binance does): it must be the
-            # same order's.
-            tracked = self._s.tracker.by_order_id(str(req["order_id"]))
-            by_oid = tracked.client_id if tracked is not None else None
-            cid = by_oid if not cid or cid == by_oid else None
-        if not isinstance(cid, str) or not ids.has_prefix(cid):
-            raise invalid_order(
-                f"order {req.get('client_id') or req.get('order_id')!r} is not one of strategy "
-                f"{strategy!r}'s (its client ids begin {strategy}{self.format.sep!s})",
-                rule="client_id",
-            )
-        return _ids(req)
 
     async def _cancel(self, req: dict[str, Any]) -> Any:
         return codec.dump(await self._s.cancel_order(req["symbol"], **(await self._mine(req))))
@@ -574,7 +514,3 @@ class OrderService:
 
 def _every(client_id: str) -> bool:
     return True
-
-
-def _ids(req: dict[str, Any]) -> dict[str, Any]:
-    return {"client_id": req.get("client_id"), "order_id": req.get("order_id")}

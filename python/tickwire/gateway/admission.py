@@ -1,0 +1,90 @@
+"""Which strategy a gateway request speaks for, and which orders are its own. A client's ``strategy``
+is its client-id prefix: admitted on first sight unless it overlaps one already admitted — by this
+process, or by an earlier gateway (the account's registry in the state store) — and then held to its
+own orders: a place must carry its prefix, a cancel, amend or status must name one of its orders
+(``cancel_all`` and ``kill`` act on the whole account by design)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tickwire.gateway.state import Strategies
+from tickwire.trading.client_ids import ClientIdFormat, ClientIds
+from tickwire.trading.codes import invalid_order
+from tickwire.trading.tracker import OrderTracker
+
+log = logging.getLogger("tickwire.gateway")
+
+
+class Admission:
+    """The strategies one account's gateway admitted (``strategies``), by their ids."""
+
+    def __init__(self, venue: str, account: str, fmt: ClientIdFormat) -> None:
+        self.venue, self.account, self.format = venue, account, fmt
+        self.strategies: dict[str, ClientIds] = {}
+        self.registry: Strategies | None = None  # the strategies admitted, kept past this process
+
+    async def register(self, strategy: Any) -> ClientIds:
+        """The strategy's ids, registered on first sight; refused when its prefix overlaps another's —
+        one this process admitted, or one the account's registry kept from an earlier gateway."""
+        if not isinstance(strategy, str) or not strategy:
+            raise invalid_order("a request names the client's strategy (its id prefix)", rule="client_id")
+        ids = self.strategies.get(strategy)
+        if ids is None:
+            ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
+            head = strategy + self.format.sep
+
+            def overlaps(other: str) -> bool:
+                o_head = other + self.format.sep
+                return head.startswith(o_head) or o_head.startswith(head)
+
+            clash = next((other for other in self.strategies if overlaps(other)), None)
+            if clash is None and self.registry is not None:
+                try:
+                    await self.registry.admit(strategy, overlaps)
+                except ValueError as e:  # one an earlier gateway admitted
+                    clash = e.args[0]
+                except Exception as e:  # the store away: this process's own check stands
+                    log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+            if clash is not None:
+                raise invalid_order(
+                    f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
+                    "the other's prefix; choose a prefix neither begins",
+                    rule="client_id",
+                )
+            self.strategies[strategy] = ids
+        return ids
+
+    def own_id(self, ids: ClientIds, req: dict[str, Any]) -> str:
+        """The client id a place names, refused unless it carries the requesting strategy's prefix."""
+        cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]
+        if not ids.has_prefix(cid):
+            strategy = ids.prefix
+            raise invalid_order(
+                f"client id {cid!r} lacks strategy {strategy!r}'s prefix {strategy}{self.format.sep!s}",
+                rule="client_id",
+            )
+        return cid
+
+    async def mine(self, req: dict[str, Any], tracker: OrderTracker) -> dict[str, Any]:
+        """The order a request names, as ``client_id``/``order_id`` keywords, once it is known to be
+        the requesting strategy's: by its client id's prefix, or for an order id by the tracked
+        order's. Another strategy's order (or one this gateway does not track, named by order id
+        alone) is refused — a client's bug must not cancel or amend what another runs."""
+        strategy = req.get("strategy")
+        ids = await self.register(strategy)
+        cid = req.get("client_id")
+        if req.get("order_id"):
+            # The venue may go by the order id when both are named (Binance does): it must be the
+            # same order's.
+            tracked = tracker.by_order_id(str(req["order_id"]))
+            by_oid = tracked.client_id if tracked is not None else None
+            cid = by_oid if not cid or cid == by_oid else None
+        if not isinstance(cid, str) or not ids.has_prefix(cid):
+            raise invalid_order(
+                f"order {req.get('client_id') or req.get('order_id')!r} is not one of strategy "
+                f"{strategy!r}'s (its client ids begin {strategy}{self.format.sep!s})",
+                rule="client_id",
+            )
+        return {"client_id": req.get("client_id"), "order_id": req.get("order_id")}
