@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
-from kill_cases import open_at_venue, requests, run
+from kill_cases import open_at_venue, requests, rest_buy, run
 from session_cases import settle
-from test_cancelled_calls import SLOW_S, sent_then_cancelled
+from test_cancelled_calls import SLOW_S, run_short_window, sent_then_cancelled
+from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -74,5 +76,124 @@ def test_a_close_told_not_to_wait_names_the_orders_left_unsettled(caplog: Any) -
         engine = sim.venue("binance").engine
         await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 2)
         assert [o.client_id for o in engine.orders.values()] == [cid]
+
+    run("binance", body)
+
+
+@pytest.mark.parametrize("path", ["cancel_order", "amend_order"])
+def test_a_close_while_a_cancel_or_amend_awaits_its_answer_lets_the_call_finish(path: str) -> None:
+    """``close`` from another task while a ``cancel_order`` (``amend_order``: half the quantity) waits
+    for the venue's slow answer, the private stream stalled: the call returns the order as the venue
+    left it, the tracker agrees with the simulator's order (canceled; the new quantity) and nothing
+    is left unsettled (before: the close did not wait for it — the connections closed under the
+    call, which raised, and the order stayed tracked working at its old terms)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules["BTCUSDT"]
+        price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+        placed = await tr.place_order("BTCUSDT", "buy", "limit", r.min_qty * 100, price)
+        (theirs,) = open_at_venue(sim, "binance")
+        lots = theirs.qty
+        ep = sim.endpoint("binance", 0)
+        ep.stall()
+        ep.delay(SLOW_S)
+        cid = placed.client_id
+        if path == "cancel_order":
+            call = asyncio.ensure_future(tr.cancel_order("BTCUSDT", client_id=cid))
+            op = "DELETE /api/v3/order"
+        else:
+            call = asyncio.ensure_future(tr.amend_order("BTCUSDT", client_id=cid, qty=r.min_qty * 50))
+            op = "PUT /api/v3/order/amend/keepPriority"
+        await settle(lambda: op in ep.handling(), "the request at the venue")
+        ep.delay(0)
+        await tr.close()
+        got = await call
+        o = tr.tracker.get(cid)
+        if path == "cancel_order":
+            assert open_at_venue(sim, "binance") == [] and theirs.status == "CANCELED"
+            assert got.status == "canceled" and o is not None and o.status == "canceled", o
+        else:
+            assert theirs.open and theirs.qty * 2 == lots
+            assert o is not None and o.status == "new" and o.qty == r.min_qty * 50, o
+        assert tr.unsettled == []
+
+    run("binance", body)
+
+
+def test_a_close_right_after_a_cancel_was_given_up_learns_what_the_venue_did() -> None:
+    """A ``cancel_order`` its caller gave up on once it was out (the order then asked about in the
+    background, once the venue's 1 s ``recvWindow`` passed), the private stream stalled, and the
+    session closed at once: after ``close`` the order is tracked canceled, as the simulator has it
+    (before: the close cancelled that background check, the order stayed ``new`` for good)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules["BTCUSDT"]
+        price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+        cid = (await tr.place_order("BTCUSDT", "buy", "limit", r.min_qty * 100, price)).client_id
+        ep = sim.endpoint("binance", 0)
+        ep.stall()
+        ep.delay(SLOW_S)
+        call = asyncio.ensure_future(tr.cancel_order("BTCUSDT", client_id=cid))
+        await settle(lambda: "DELETE /api/v3/order" in ep.handling(), "the cancel at the venue")
+        ep.delay(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await tr.close()
+        await settle(lambda: open_at_venue(sim, "binance") == [], "the venue to cancel it", 2)
+        o = tr.tracker.get(cid)
+        assert o is not None and o.status == "canceled", o
+        assert tr.unsettled == []
+
+    run_short_window(body)
+
+
+def test_a_close_does_not_wait_for_an_order_still_waiting_for_the_rate_budget() -> None:
+    """Nine orders fill the account's order count (ten per 10 s, one kept for cancels); a tenth
+    waits for room (``rate_wait=30``) when the session closes. Nothing of it was written, and now
+    nothing will be: its call ends at once, refused unsent, and the close neither waits for it nor
+    lists it as an order of unknown fate; the simulator never gets it (before: the close waited its
+    whole bound, two request time-outs, for the budget, then listed the order unsettled)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        for i in range(9):
+            await rest_buy(sim, tr, "BTCUSDT", 30 + i)
+        call = asyncio.ensure_future(rest_buy(sim, tr, "BTCUSDT", 60))
+        await settle(lambda: len(tr.in_flight()) == 1, "the tenth order waiting for the budget")
+        t0 = time.monotonic()
+        await tr.close()
+        took = time.monotonic() - t0
+        assert took < 1.0, f"the close waited {took:.2f} s for an order that cannot be sent"
+        assert tr.unsettled == []
+        with pytest.raises(TransportError, match="closing"):
+            await asyncio.wait_for(call, 1.0)
+        assert requests(sim, "binance").count("POST /api/v3/order") == 9
+        assert len(sim.venue("binance").engine.orders) == 9
+
+    run("binance", body, {"order_limit_10s": 10}, rate_wait=30, timeout=1.0)
+
+
+def test_a_close_while_the_kill_runs_lets_the_kill_finish() -> None:
+    """The kill is thrown while a place call waits for the venue's slow answer (every request slow),
+    and the session closed right after: the close waits for the kill, whose report is complete, and
+    once the venue has handled every request it holds nothing open (before: the close cut the kill's
+    requests short — its report incomplete — and the order the venue took stayed open there)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules["BTCUSDT"]
+        price = sim.book("binance", "BTCUSDT").bids[0][0] - 50 * r.tick_size
+        ep = sim.endpoint("binance", 0)
+        ep.stall()
+        ep.delay(SLOW_S)
+        call = asyncio.ensure_future(tr.place_order("BTCUSDT", "buy", "limit", r.min_qty * 100, price))
+        await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
+        kill = asyncio.ensure_future(tr.kill("closing under a kill"))
+        await asyncio.sleep(0.05)
+        await tr.close()
+        report = await kill
+        await call
+        await settle(lambda: not ep.handling(), "the venue to handle every request", 3)
+        assert open_at_venue(sim, "binance") == [], open_at_venue(sim, "binance")
+        assert report.complete, report
 
     run("binance", body)

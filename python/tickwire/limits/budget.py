@@ -32,6 +32,9 @@ ALIGN_MARGIN_S = 0.5
 # Each window is counted this much longer than the venue's: requests admitted a window apart here can
 # arrive closer together there (connection set-up, queues, the network's jitter).
 JITTER_S = 0.1
+# How often a wait for room runs its ``ready`` check again (the halt check of an order: a session
+# closing, or a kill thrown, refuses the waiting order within this, not after the whole wait).
+READY_RECHECK_S = 0.05
 # The most used weight a window counts (an i64): a venue report past it is held to it.
 _MOST_USED = 2**63 - 1
 
@@ -291,6 +294,10 @@ class RateBudget:
             if spent + wait > limit_s:
                 names = sorted({n for n, _, _ in self._charged(cost)})
                 raise rate_limited(self.venue, names, wait)
+            # With a ``ready`` check it is run again at least every READY_RECHECK_S: what it refuses
+            # (a session closing, a kill thrown) ends the wait then, not after all of it.
+            if ready is not None:
+                wait = min(wait, READY_RECHECK_S)
             await asyncio.sleep(wait)
             spent += wait
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
@@ -63,6 +64,9 @@ class Reconciler(FillsCatchUp):
         self.orphans: set[str] = set()
         # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
         self._rechecks: set[str] = set()
+        # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
+        # order's client id or their own name (``changing``): a closing session waits for them.
+        self._changes: Counter[str] = Counter()
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
@@ -103,6 +107,23 @@ class Reconciler(FillsCatchUp):
     def busy(self) -> set[str]:
         """The client ids ``owned`` says are being settled."""
         return self.calls | self.resolving | self.orphans
+
+    @contextlib.contextmanager
+    def changing(self, key: str) -> Iterator[None]:
+        """While a call changing ``key`` runs: an order's client id (a cancel, an amend), or a name of
+        its own (a cancel-all, the kill). See ``settling``."""
+        self._changes[key] += 1
+        try:
+            yield
+        finally:
+            self._changes[key] -= 1
+            if self._changes[key] <= 0:
+                del self._changes[key]
+
+    def settling(self) -> set[str]:
+        """What a closing session waits for: ``busy``, what a running call is changing (``changing``),
+        and the orders whose cancel, given up by its caller, is being asked about (``recheck``)."""
+        return self.busy() | set(self._changes) | self._rechecks
 
     def orphaned(self, client_id: str) -> None:
         """``client_id``'s call was cancelled before the venue's answer was applied. A pending or unknown

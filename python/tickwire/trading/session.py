@@ -222,10 +222,13 @@ class TradingSession:
     async def close(self, *, disarm: bool = True, settle_s: float | None = None) -> None:
         """Ends the session. First, no new order is written and the orders still being settled — a
         place call awaiting its answer, an order whose answer was lost being reconciled, one whose
-        caller cancelled its call (``in_flight``) — are waited for, up to ``settle_s`` seconds
+        caller cancelled its call (``in_flight``), and the orders a running cancel, amend, cancel-all
+        or kill is changing (``settling``) — are waited for, up to ``settle_s`` seconds
         (default: ``IN_FLIGHT_WAIT`` request time-outs; 0: not at all), so their fate is learnt
-        while the session can still ask, not dropped with its tasks. Any order still pending or
-        unknown after that is logged, audited (``closed_unsettled``) and left in ``unsettled``.
+        while the session can still ask, not dropped with its tasks (an order still waiting for the
+        rate budget is refused unsent at once: it would never be written). Any order still pending
+        or unknown after that, or whose cancel or amend still runs, is logged, audited
+        (``closed_unsettled``) and left in ``unsettled``.
         ``disarm=False`` (the exit after an exception) waits for nothing and leaves the venue's
         dead-man countdown running (no more refreshes): the venue cancels the open orders when it
         runs out, as if the process had died."""
@@ -233,8 +236,14 @@ class TradingSession:
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
         wait = (IN_FLIGHT_WAIT * self.timeout if settle_s is None else settle_s) if disarm else 0.0
-        await until_settled(self.in_flight, None, wait)
-        self.unsettled = [o for o in self.tracker.open_orders() if o.status in ("pending", "unknown")]
+        await until_settled(self.settling, None, wait)
+        # An order whose cancel or amend is still running has an outcome unknown too.
+        still = self.settling()
+        self.unsettled = [
+            o
+            for o in self.tracker.open_orders()
+            if o.status in ("pending", "unknown") or o.client_id in still
+        ]
         if self.unsettled:
             ids = sorted(o.client_id for o in self.unsettled)
             log.warning("%s: closed with %d order(s) of unknown fate: %s", self.venue, len(ids), ids)
@@ -375,13 +384,20 @@ class TradingSession:
         self.halted = reason or "kill switch"
         for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
             q.stop()
-        return await Kill(self, self.halted).run()
+        with self.reconciler.changing("kill"):
+            return await Kill(self, self.halted).run()
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now — their own place call still running, their
         reconciliation, or the task that took over a call its caller cancelled (the kill waits for
         them)."""
         return self.reconciler.busy()
+
+    def settling(self) -> set[str]:
+        """What ``close`` waits for: :meth:`in_flight`, the orders a running cancel or amend is changing
+        (a cancel-all and the kill under names of their own), and those whose cancel, given up by its
+        caller, is being asked about (``Reconciler.settling``)."""
+        return self.reconciler.settling()
 
     def halt(self, reason: str) -> None:
         """Refuses new orders and amends from now on as after :meth:`kill`, cancelling nothing: a
@@ -529,7 +545,9 @@ class TradingSession:
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
     ) -> Order:
         """Cancels one order (see :mod:`tickwire.trading.cancel`) and returns it as the venue left it."""
-        return await cancel.cancel_order(self, symbol, client_id, order_id)
+        found = cancel.find(self.tracker, client_id, order_id)
+        with self.reconciler.changing(found.client_id if found is not None else client_id or order_id or ""):
+            return await cancel.cancel_order(self, symbol, client_id, order_id)
 
     async def amend_order(
         self,
@@ -550,15 +568,16 @@ class TradingSession:
         state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
         raises ``NotSupported`` for the rest, before anything is sent."""
         self.refuse_if_halted("amend_order")
-        return await amend.amend_order(
-            self, symbol, cancel.tracked(self.venue, self.tracker, client_id, order_id), qty, price
-        )
+        current = cancel.tracked(self.venue, self.tracker, client_id, order_id)
+        with self.reconciler.changing(current.client_id):
+            return await amend.amend_order(self, symbol, current, qty, price)
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """Cancels every open order (of ``symbol``, else of every symbol with open orders); see
         :mod:`tickwire.trading.cancel_all`."""
         try:
-            return await cancel_all(self, symbol)
+            with self.reconciler.changing(f"cancel_all {symbol or '*'}"):
+                return await cancel_all(self, symbol)
         except asyncio.CancelledError as e:
             # Given up by its caller: what it had sent may have ended any open order (see cancel_order).
             if not was_unsent(e):
