@@ -237,6 +237,45 @@ def test_a_gateway_back_from_a_lost_link_steps_down_when_another_took_its_accoun
     run(body)
 
 
+def test_a_closing_gateway_keeps_its_account_until_its_orders_in_flight_are_settled(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A closes while an order it placed waits for the venue's slow answer; its close waits
+    for that order. Gateway B, started meanwhile, hears A still answering for the account and does
+    not start (before: A stopped answering as its close began, and B took A's lease over as a dead
+    gateway's while A's session still ran — two sessions on one account). Once A closed, B starts;
+    the order is at the venue once and reached the client."""
+    import tickwire.gateway.state as state
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)  # a lease this old without an answer is a dead one's
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                await asyncio.sleep(1.0)  # A's lease is older than STARTING_S
+                async with remote(nats_urls, "closing", "mm1") as tr:
+                    ep = v.sim.endpoint(VENUE, 0)
+                    ep.delay(1.0)
+                    placing = asyncio.ensure_future(rest_buy(v, tr))
+                    await settle(lambda: "POST /fapi/v1/order" in ep.handling(), "the order at the venue")
+                    ep.delay(0)
+                    closing = asyncio.ensure_future(a.close())
+                    await asyncio.sleep(0.3)
+                    with pytest.raises(ValueError, match="already served by gateway gwa"):
+                        await Gateway(config(nats_urls, acct, name="gwb")).start()
+                    o = await placing
+                    await closing
+                    async with Gateway(config(nats_urls, acct, name="gwb")):
+                        assert [x.client_id for x in v.orders("closing")] == [o.client_id]
+                        assert o.status == "new"
+            finally:
+                await a.close()
+
+    run(body)
+
+
 def test_a_lost_answer_is_settled_through_the_gateway_and_the_order_exists_once(nats_urls: list[str]) -> None:
     """The gateway's reply to a place is held past the client's time-out: the client asks for the
     request's outcome and returns the order the venue has. Then a place that never reaches the

@@ -96,6 +96,7 @@ class OrderService:
         # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
         self.suspect = False
         self.stepped_down = False
+        self.closing = False  # close() has begun: only ``health`` is answered
         # Which strategy a request speaks for, and which orders are its own.
         self.admission = Admission(acct.venue, acct.name, FORMATS[acct.venue])
         self.requests = 0
@@ -288,13 +289,17 @@ class OrderService:
         for task in (self._recheck, self._retry):
             if task is not None:
                 task.cancel()
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        # Requests are no longer taken, but the account is still answered for (``health``) until the
+        # session closed: its orders in flight are being settled, and a gateway starting meanwhile
+        # must not take the lease over as a dead one's — two sessions on one account.
+        self.closing = True
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
         if self.session is not None:
             await self.session.close()
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
         await self.events.close()
         if self.lease is not None:
             await self.lease.release()
@@ -321,8 +326,10 @@ class OrderService:
         # await, so an ``outcome`` asked after a request always finds it.
         if self.suspect:
             return  # back from a lost link, its lease not re-checked yet: another may serve now
-        self.requests += 1
         op = msg.subject.rsplit(".", 1)[-1]
+        if self.closing and op != "health":
+            return  # unanswered, as while suspect: the client asks the gateway serving next
+        self.requests += 1
         try:
             req = orjson.loads(msg.data) if msg.data else {}
             if not isinstance(req, dict):
