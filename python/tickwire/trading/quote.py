@@ -66,7 +66,8 @@ from tickwire.trading.template_forms import rule_ints
 
 if TYPE_CHECKING:
     from tickwire.trading.orders import Order
-    from tickwire.trading.template import Dest, OrderTemplate
+    from tickwire.trading.template import OrderTemplate
+    from tickwire.trading.template_write import Dest
 
 __all__ = ["Quote"]
 

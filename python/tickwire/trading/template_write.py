@@ -1,0 +1,228 @@
+"""The one-call order path of an order template (``Writing``, the part of
+:class:`tickwire.trading.template.OrderTemplate` that writes): where the next order goes, the fill,
+signature and write in one Rust call, and what follows the write — the order tracked in the same step,
+its answer awaited in a task (``Answering``), a write that raised reconciled. ``send`` and a quote rule
+fired from the frame route (``trading/quote.py``) both go through it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from picows import WSMsgType
+
+from tickwire import _core
+from tickwire.errors import InvalidOrder, TransportError
+from tickwire.trading.orders import Order
+from tickwire.trading.place import register
+from tickwire.trading.template_answer import retrieved
+from tickwire.trading.template_numbers import Scaled
+from tickwire.transport.http_conn import write_failed
+
+if TYPE_CHECKING:
+    from tickwire.trading.session import TradingSession
+    from tickwire.trading.stream import OrderSocket
+
+__all__ = ["IDS_AT_ONCE", "Dest", "Writing"]
+
+# Client ids a form is given at a time to spell itself (``ClientIds.reserve``).
+IDS_AT_ONCE = 256
+
+
+class Writing:
+    """The write half of an order template; the attributes below are the template's."""
+
+    session: TradingSession
+    symbol: str
+    stamp: Any
+    take: Any
+    written_ns: int
+    _fast: bool
+    _signer: Any
+    _clock_fn: Any
+    _rules_map: Any
+    _numbers: Scaled
+    _rest: _core.OrderTemplate | None
+    _ws: _core.OrderTemplate | None
+
+    if TYPE_CHECKING:
+
+        def _refresh_rules(self) -> None: ...
+
+        def _build(self) -> None: ...
+
+        def _stamps(self, signer: Any) -> None: ...
+
+        def order(self, price: int, qty: int, client_id: str) -> Order: ...
+
+        async def _complete(
+            self,
+            p: int,
+            q: int,
+            cid: str,
+            ws: OrderSocket | None,
+            rid: str,
+            data: bytes,
+            written: Any,
+            order: Order | None,
+            taken: bool,
+            answered: Callable[[], None] | None = None,
+            resend: bool = True,
+        ) -> Order: ...
+
+    def _fire(self, s: TradingSession, p: int, q: int) -> asyncio.Task[Order] | None:
+        """:meth:`send` in one Rust call where nothing needs Python first (the form's client id, the
+        rate budget, the fill, the signature, the write: ``OrderTemplate.fire``); None, nothing written,
+        when something does (no form for where the order goes now, no idle connection, the budget has
+        to wait, the dead-man switch is not armed on the symbol yet, the key was rotated): ``send``
+        goes its way then."""
+        if s.signer is not self._signer:
+            return None
+        to = self.next_target()
+        if to is None:
+            return None
+        form = to.form
+        try:
+            got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
+            if got is None and not form.ids_left:
+                form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+                got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
+        except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
+            self.give_back(to, unwritten=True)
+            self._numbers.explain(p, q)
+            raise
+        except Exception as e:
+            task = self.after_raised(to, e)
+            if task is None:
+                raise
+            return task
+        if got is None:  # the budget has to wait
+            self.give_back(to, unwritten=True)
+            return None
+        cid, data = got
+        return self.after_write(to, p, q, cid, data)
+
+    # The one-call order path in two halves, for ``send`` and for a quote rule fired from the frame
+    # route (``trading/quote.py``): where the next order goes, then what follows its write.
+
+    @property
+    def one_call(self) -> bool:
+        """Whether the forms spell their own client ids (not for requests that carry a token renewed
+        under them: Kraken, Tradefence, Clarofinlore)."""
+        return self._fast
+
+    def next_target(self) -> Dest | None:
+        """Where an order written now goes (the order socket when it is up, else an idle kept-alive
+        connection, taken out of the pool until :meth:`after_write` or :meth:`give_back`); None when
+        nothing can take it at once (no form for it, no idle connection, the dead-man switch not
+        armed on the symbol yet). Forms for a rotated key are rebuilt first."""
+        s = self.session
+        if s.rules is not self._rules_map:
+            self._refresh_rules()
+        elif s.signer is not self._signer:
+            self._build()
+        if not (s.dead_man is None or s.dead_man.covers(self.symbol)):
+            return None
+        if s.signer.clock is not self._clock_fn:  # a venue clock installed since
+            self._stamps(s.signer)
+        ws, http = s.orders_ws, s.wire.http
+        if ws is not None and ws.connected:
+            t = ws.transport
+            if self._ws is None or t is None:
+                return None
+            return Dest(self._ws, ws, ws.next_id(), t.send, WSMsgType.TEXT, None)
+        if self._rest is None or http is None or (ws is not None and s.transport == "ws"):
+            return None
+        conn = http.idle()
+        if conn is None:
+            return None
+        assert conn.transport is not None  # usable
+        return Dest(self._rest, None, "", conn.transport.write, None, conn)
+
+    def give_back(self, to: Dest, *, unwritten: bool) -> None:
+        """``to`` unused: its connection back in the pool, and its request id to the order socket when
+        nothing was written with it (``unwritten``; a write that raised may have sent part of it)."""
+        http = self.session.wire.http
+        if to.conn is not None and http is not None:
+            http.keep(to.conn)
+        if unwritten and to.ws is not None:
+            to.ws.give_back(to.rid)
+
+    def after_raised(self, to: Dest, exc: Exception) -> asyncio.Task[Order] | None:
+        """The one-call write to ``to`` raised ``exc``. When the form had made the order's bytes (it
+        kept the order, :meth:`OrderTemplate.take_raised`), part or all of them may have gone out: the
+        order is tracked and reconciled in the returned task — found, or proved absent and settled as
+        rejected (its task then raises ``TransportError``) — and never written again; its connection
+        is closed. None when the raise came before any bytes were made: ``to`` is given back."""
+        raised = to.form.take_raised()
+        if raised is None:
+            self.give_back(to, unwritten=True)
+            return None
+        cid, p, q = raised
+        if to.conn is not None:
+            to.conn.abort()  # a write cut short leaves the stream in no known state
+        return self._unsure(self._track(p, q, cid, to.ws is not None), write_failed(exc))
+
+    def _unsure(self, order: Order, e: Exception) -> asyncio.Task[Order]:
+        """``order``, tracked, whose bytes may have gone out without an answer to await: reconciled."""
+        task = asyncio.get_running_loop().create_task(self._resolve(order, str(e)))
+        self.session.reconciler.settled_by(order.client_id, task)
+        task.add_done_callback(retrieved)
+        return task
+
+    async def _resolve(self, order: Order, why: str) -> Order:
+        # As a call's: cancelled by its caller mid-way, the order is settled all the same (``orphaned``).
+        reconciler = self.session.reconciler
+        with reconciler.call(order.client_id):
+            return await reconciler.resolve(order, why)
+
+    def after_write(
+        self,
+        to: Dest,
+        p: int,
+        q: int,
+        cid: str,
+        data: bytes,
+        answered: Callable[[], None] | None = None,
+        resend: bool = True,
+    ) -> asyncio.Task[Order]:
+        """The order ``cid`` at mantissas ``p``/``q``, just written as ``data`` to ``to``: tracked now,
+        its answer awaited (``answered()`` once it is read; a lost one reconciled) in the returned
+        task (``resend``: see ``_complete``)."""
+        self.written_ns = time.monotonic_ns()
+        s, ws = self.session, to.ws
+        loop = asyncio.get_running_loop()
+        order = self._track(p, q, cid, ws is not None)
+        if not to.form.ids_left:
+            to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+        try:
+            written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
+        except Exception as e:  # the bytes are out and their answer cannot be read: the venue decides
+            return self._unsure(order, TransportError(f"answer not awaited: {e}"))
+        task = loop.create_task(
+            self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
+        )
+        s.reconciler.settled_by(cid, task)  # written: settled even if its task never runs
+        task.add_done_callback(retrieved)
+        return task
+
+    def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order:
+        """Registers the order just written (or about to be settled by reconciliation) as
+        ``place_order`` registers its own (:func:`tickwire.trading.place.register`)."""
+        order = self.order(p, q, cid)
+        register(self.session, order, "ws" if on_socket else "rest")
+        return order
+
+
+class Dest(NamedTuple):
+    """Where one order is written: its form, the order socket (None: REST) and request id, the
+    write and its first argument (``head``), the HTTP connection taken for it."""
+
+    form: _core.OrderTemplate
+    ws: OrderSocket | None
+    rid: str
+    write: Callable[..., object]
+    head: Any
+    conn: Any
