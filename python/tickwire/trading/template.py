@@ -52,7 +52,7 @@ from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.risk import needs_check
 from tickwire.trading.rules import InstrumentRules
-from tickwire.trading.template_answer import Answering, retrieved
+from tickwire.trading.template_answer import retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
 from tickwire.trading.template_numbers import Scaled
 from tickwire.trading.template_write import IDS_AT_ONCE, Writing
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["OrderTemplate"]
 
 
-class OrderTemplate(Writing, Answering):
+class OrderTemplate(Writing):
     """One (symbol, side, type, time in force) of a started :class:`TradingSession`, pre-built for
     each transport it may take. Use ``tr.template(...)``."""
 

@@ -17,7 +17,7 @@ from tickwire import _core
 from tickwire.errors import InvalidOrder, TransportError
 from tickwire.trading.orders import Order
 from tickwire.trading.place import register
-from tickwire.trading.template_answer import retrieved
+from tickwire.trading.template_answer import Answering, retrieved
 from tickwire.trading.template_numbers import Scaled
 from tickwire.transport.http_conn import write_failed
 
@@ -31,11 +31,10 @@ __all__ = ["IDS_AT_ONCE", "Dest", "Writing"]
 IDS_AT_ONCE = 256
 
 
-class Writing:
-    """The write half of an order template; the attributes below are the template's."""
+class Writing(Answering):
+    """The write half of an order template (its answer half, ``Answering``, below it); the attributes
+    below are the template's."""
 
-    session: TradingSession
-    symbol: str
     stamp: Any
     take: Any
     written_ns: int
@@ -56,21 +55,6 @@ class Writing:
         def _stamps(self, signer: Any) -> None: ...
 
         def order(self, price: int, qty: int, client_id: str) -> Order: ...
-
-        async def _complete(
-            self,
-            p: int,
-            q: int,
-            cid: str,
-            ws: OrderSocket | None,
-            rid: str,
-            data: bytes,
-            written: Any,
-            order: Order | None,
-            taken: bool,
-            answered: Callable[[], None] | None = None,
-            resend: bool = True,
-        ) -> Order: ...
 
     def _fire(self, s: TradingSession, p: int, q: int) -> asyncio.Task[Order] | None:
         """:meth:`send` in one Rust call where nothing needs Python first (the form's client id, the
