@@ -197,3 +197,25 @@ def test_a_close_while_the_kill_runs_lets_the_kill_finish() -> None:
         assert report.complete, report
 
     run("binance", body)
+
+
+def test_a_close_waits_for_the_fills_the_private_stream_stated_but_did_not_list() -> None:
+    """Coinbase's user channel states cumulative fills only: each new execution is fetched from the
+    venue's trade history. That history is slow to answer (``delay``) and the session closes as soon
+    as the channel says the order filled: the close waits for the fetch, so ``on_fill`` hears each
+    of the venue's fills once, by trade id (before: the close cancelled the fetch; none heard)."""
+    from test_session_coinbase import COINBASE as a
+    from test_session_coinbase import trade_through
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        fills: list[Any] = []
+        tr._user_on_fill = fills.append
+        o = await a.rest_below(sim, tr, 0)  # at the best bid: the market trades through it
+        [theirs] = a.orders(sim, o.client_id)
+        sim.endpoint(a.venue, 0).delay(SLOW_S)
+        await trade_through(sim, theirs)
+        await settle(lambda: getattr(tr.tracker.get(o.client_id), "status", None) == "filled", "the stream")
+        await tr.close()
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    a.run(body)

@@ -390,21 +390,27 @@ def test_the_user_channel_states_cumulative_fills_and_never_a_fill_without_a_tra
     assert g.read_stream({"channel": "heartbeats", "events": []}) == []
 
 
+async def trade_through(sim: Simulator, theirs: Any) -> None:
+    """The simulator's own market process stepped until it traded through the resting order
+    ``theirs`` (the simulator's), filling it."""
+    venue = sim.venue(COINBASE.venue)
+    for i in range(200_000):
+        if not theirs.open:
+            break
+        venue.book_step(COINBASE.symbol)
+        if i % 500 == 0:
+            await asyncio.sleep(0)
+    assert theirs.status == "FILLED" and theirs.fills, "the market traded through the resting buy"
+
+
 def test_a_resting_order_filled_later_reaches_the_tracker_through_the_user_channel() -> None:
     a = COINBASE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 0)  # at the best bid: the market trades through it
-        venue = sim.venue(a.venue)
         [theirs] = a.orders(sim, o.client_id)
-        inst = venue.instruments[a.symbol]
-        for i in range(200_000):
-            if not theirs.open:
-                break
-            venue.book_step(a.symbol)  # the simulator's own market process
-            if i % 500 == 0:
-                await asyncio.sleep(0)
-        assert theirs.status == "FILLED", "the market traded through the resting buy"
+        inst = sim.venue(a.venue).instruments[a.symbol]
+        await trade_through(sim, theirs)
         await settle(lambda: tr._current(o.client_id).status == "filled", "the stream's update")
         got = tr._current(o.client_id)
         assert got.filled == theirs.filled * inst.lot and got.avg_price is not None

@@ -56,6 +56,8 @@ class FillsCatchUp:
         self._fill_waiting: dict[str, int] = {}
         # Orders whose fills are asked for again later (``settle_fills``): one round of tries each.
         self._fills_due: set[str] = set()
+        # Orders whose fills a task of the session's fetches now (``fetch_fills``).
+        self._fetching: set[str] = set()
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
@@ -75,6 +77,24 @@ class FillsCatchUp:
             raise
         if owed:
             self._fills_again(client_id)
+
+    def fetch_fills(self, client_id: str) -> None:
+        """``settle_fills`` in a task of the session's (the private stream stated fills it did not
+        list), counted in ``fetching`` from now — a closing session waits for it."""
+        if self.spawn is None or client_id in self._fetching:
+            return
+        self._fetching.add(client_id)
+        self.spawn(self._fetch(client_id))
+
+    async def _fetch(self, client_id: str) -> None:
+        try:
+            await self.settle_fills(client_id)
+        finally:
+            self._fetching.discard(client_id)
+
+    def fetching(self) -> set[str]:
+        """Orders whose executions are being fetched now (``fetch_fills``, or a catch-up running)."""
+        return self._fetching | set(self._fill_waiting)
 
     def _fills_again(self, client_id: str) -> None:
         if self.spawn is not None and client_id not in self._fills_due:

@@ -122,8 +122,9 @@ class Reconciler(FillsCatchUp):
 
     def settling(self) -> set[str]:
         """What a closing session waits for: ``busy``, what a running call is changing (``changing``),
-        and the orders whose cancel, given up by its caller, is being asked about (``recheck``)."""
-        return self.busy() | set(self._changes) | self._rechecks
+        the orders whose cancel, given up by its caller, is being asked about (``recheck``), and those
+        whose executions are being fetched (``fetching``)."""
+        return self.busy() | set(self._changes) | self._rechecks | self.fetching()
 
     def orphaned(self, client_id: str) -> None:
         """``client_id``'s call was cancelled before the venue's answer was applied. A pending or unknown

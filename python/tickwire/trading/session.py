@@ -248,6 +248,12 @@ class TradingSession:
             ids = sorted(o.client_id for o in self.unsettled)
             log.warning("%s: closed with %d order(s) of unknown fate: %s", self.venue, len(ids), ids)
             self.audit.event("closed_unsettled", venue=self.venue, client_ids=ids)
+        unheard = sorted(o.client_id for o in self.tracker if self.tracker.unheard(o.client_id))
+        if unheard:  # filled by what the venue stated, their executions not reported to on_fill
+            log.warning(
+                "%s: closed with fills not heard of %d order(s): %s", self.venue, len(unheard), unheard
+            )
+            self.audit.event("closed_fills_unheard", venue=self.venue, client_ids=unheard)
         if self.dead_man is not None:
             if disarm:
                 await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
@@ -334,7 +340,7 @@ class TradingSession:
             and not getattr(self.grammar, "stream_fills", True)
             and got.filled > (before.filled if before is not None else 0)
         ):
-            self._spawn(self.reconciler.settle_fills(got.client_id))
+            self.reconciler.fetch_fills(got.client_id)
         return got
 
     def _spawn(self, coro: Any) -> None:
