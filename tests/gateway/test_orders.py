@@ -237,6 +237,17 @@ def test_a_gateway_back_from_a_lost_link_steps_down_when_another_took_its_accoun
     run(body)
 
 
+async def close_in_flight(v: Any, gw: Gateway, tr: Any, slow_s: float) -> tuple[Any, Any]:
+    """``tr``'s buy at the venue, which is ``slow_s`` slow to answer it, and ``gw`` closing meanwhile:
+    (the place, the close), both running."""
+    ep = v.sim.endpoint(VENUE, 0)
+    ep.delay(slow_s)
+    placing = asyncio.ensure_future(rest_buy(v, tr))
+    await settle(lambda: "POST /fapi/v1/order" in ep.handling(), "the order at the venue")
+    ep.delay(0)
+    return placing, asyncio.ensure_future(gw.close())
+
+
 def test_a_closing_gateway_keeps_its_account_until_its_orders_in_flight_are_settled(
     nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,12 +267,7 @@ def test_a_closing_gateway_keeps_its_account_until_its_orders_in_flight_are_sett
             try:
                 await asyncio.sleep(1.0)  # A's lease is older than STARTING_S
                 async with remote(nats_urls, "closing", "mm1") as tr:
-                    ep = v.sim.endpoint(VENUE, 0)
-                    ep.delay(1.0)
-                    placing = asyncio.ensure_future(rest_buy(v, tr))
-                    await settle(lambda: "POST /fapi/v1/order" in ep.handling(), "the order at the venue")
-                    ep.delay(0)
-                    closing = asyncio.ensure_future(a.close())
+                    placing, closing = await close_in_flight(v, a, tr, 1.0)
                     await asyncio.sleep(0.3)
                     with pytest.raises(ValueError, match="already served by gateway gwa"):
                         await Gateway(config(nats_urls, acct, name="gwb")).start()
@@ -270,6 +276,62 @@ def test_a_closing_gateway_keeps_its_account_until_its_orders_in_flight_are_sett
                     async with Gateway(config(nats_urls, acct, name="gwb")):
                         assert [x.client_id for x in v.orders("closing")] == [o.client_id]
                         assert o.status == "new"
+            finally:
+                await a.close()
+
+    run(body)
+
+
+def test_a_request_reaching_a_closing_gateway_is_refused_at_once_as_not_run(nats_urls: list[str]) -> None:
+    """The gateway closes while an order it placed waits for the venue's slow answer. Another client's
+    place reaching it meanwhile is refused at once with ``TransportError`` (it never ran), and the venue
+    never gets it (before: left unanswered, the client waited its time-out, found no gateway to ask
+    and raised ``UnknownOutcome`` for an order that was never sent)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-new")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                async with remote(nats_urls, "closing-new", "mm1") as tr, \
+                        remote(nats_urls, "closing-new", "mm2", timeout=1.0) as late:  # fmt: skip
+                    placing, closing = await close_in_flight(v, a, tr, 1.0)
+                    await asyncio.sleep(0.1)
+                    started = time.monotonic()
+                    with pytest.raises(TransportError) as e:
+                        await asyncio.wait_for(rest_buy(v, late, ticks=40), 4.0)
+                    assert not isinstance(e.value, UnknownOutcome)
+                    assert time.monotonic() - started < late.timeout, "refused only after the time-out"
+                    o = await placing
+                    await closing
+                    assert [x.client_id for x in v.orders("closing-new")] == [o.client_id]
+            finally:
+                await a.close()
+
+    run(body)
+
+
+def test_a_lost_answer_is_settled_by_a_closing_gateway(nats_urls: list[str]) -> None:
+    """The venue is slower than the client's time-out and the gateway closes meanwhile: the client's
+    question about its request's outcome is answered by the closing gateway, which is still settling
+    that order, so the place returns the order the venue holds (before: the question went unanswered
+    — the closing gateway took only ``health`` and had stopped its heartbeat — and the place ended in
+    ``UnknownOutcome``, or waited out the settle time)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-lost")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                # Its time-out longer than three heartbeats (what a client waits before it calls a
+                # gateway gone), as with the defaults (5 s, 3 x 0.5 s).
+                async with remote(nats_urls, "closing-lost", "mm1", timeout=1.0) as tr:
+                    placing, closing = await close_in_flight(v, a, tr, 1.6)
+                    o = await asyncio.wait_for(placing, 4.0)
+                    await closing
+                    theirs = v.orders("closing-lost")
+                    assert [x.client_id for x in theirs] == [o.client_id]
+                    assert (o.status, o.order_id) == ("new", str(theirs[0].id))
             finally:
                 await a.close()
 

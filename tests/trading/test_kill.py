@@ -474,6 +474,20 @@ def test_orders_on_a_new_symbol_at_once_share_one_arming_of_its_countdown() -> N
     asyncio.run(go())
 
 
+async def _other_order_and_a_session(sim: Simulator) -> TradingSession:
+    """Another program's ETHUSDT buy resting 40 ticks under the bid on the USDⓈ-M key, and a started
+    session on that key with a 0.6 s dead-man countdown (closed by the caller)."""
+    key, signer, _ = ACCOUNTS["binance-usdm"]
+    v = sim.venue("binance-usdm")
+    book = v.engine.books["ETHUSDT"]
+    bid = book.side(BID).best()
+    assert bid is not None
+    now = sim.endpoint("binance-usdm", 0).now_ms()
+    v.engine.place(key, "ETHUSDT", BID, "LIMIT", book.inst.min_lots * 10, bid - 40, "GTC", "other-1", now)
+    urls = sim.urls()["binance-usdm"]
+    return await tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6).__aenter__()
+
+
 def test_a_countdown_being_armed_as_the_session_closes_is_disarmed_with_the_others() -> None:
     """The venue is slow to take a new symbol's arming request and the session closes meanwhile:
     the close waits for that request before disarming, so the venue holds no countdown afterwards
@@ -481,19 +495,10 @@ def test_a_countdown_being_armed_as_the_session_closes_is_disarmed_with_the_othe
     countdown fired 0.6 s later, cancelling another program's order)."""
 
     async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
+        key = ACCOUNTS["binance-usdm"][0]
         async with funded("binance-usdm") as sim:
-            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
-            v = sim.venue("binance-usdm")
-            book = v.engine.books["ETHUSDT"]
-            bid = book.side(BID).best()
-            assert bid is not None
-            v.engine.place(
-                key, "ETHUSDT", BID, "LIMIT", book.inst.min_lots * 10, bid - 40, "GTC", "other-1", ep.now_ms()
-            )
-            tr = await tickwire.trade(
-                "binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6
-            ).__aenter__()
+            ep = sim.endpoint("binance-usdm", 0)
+            tr = await _other_order_and_a_session(sim)
             ep.delay(0.3)
             placing = asyncio.ensure_future(rest_buy(sim, tr, "ETHUSDT", 40))
             countdown = "POST /fapi/v1/countdownCancelAll"
@@ -504,6 +509,40 @@ def test_a_countdown_being_armed_as_the_session_closes_is_disarmed_with_the_othe
                 await placing
             await asyncio.sleep(0.6 * 3)
             assert switch(sim, "binance-usdm").armed(key) == {} and switch(sim, "binance-usdm").fired == []
+            assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
+
+    asyncio.run(go())
+
+
+def test_a_batch_arming_its_next_symbol_as_the_session_closes_leaves_no_countdown_armed() -> None:
+    """``place_orders`` on two symbols new to the session arms them one after the other. The venue is
+    slow and the session closes while the first symbol's arming is under way: the close waits for it
+    and disarms; the batch must not arm its second symbol after that wait (the session refuses its
+    orders anyway). Afterwards the venue holds no countdown and another program's order on the second
+    symbol is still there after the countdown would have run out (before: the second symbol was armed
+    after the close's wait, never disarmed, and the venue cancelled that order)."""
+
+    async def go() -> None:
+        key = ACCOUNTS["binance-usdm"][0]
+        async with funded("binance-usdm") as sim:
+            ep = sim.endpoint("binance-usdm", 0)
+            tr = await _other_order_and_a_session(sim)
+            orders = []
+            for symbol in ("BTCUSDT", "ETHUSDT"):
+                r = tr.rules[symbol]
+                price = sim.book("binance-usdm", symbol).bids[0][0] - 40 * r.tick_size
+                orders.append(tr.prepare(symbol, "buy", "limit", r.min_qty * 100, price))
+            ep.delay(0.3)
+            placing = asyncio.ensure_future(tr.place_orders(orders))
+            countdown = "POST /fapi/v1/countdownCancelAll"
+            await settle(lambda: countdown in ep.handling(), "the first symbol's arming at the venue")
+            await tr.close()
+            with contextlib.suppress(Exception):
+                await placing
+            ep.delay(0)
+            await asyncio.sleep(0.6 * 3)
+            dm = switch(sim, "binance-usdm")
+            assert dm.fired == [] and dm.armed(key) == {}, f"fired after the close: {dm.fired}"
             assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
 
     asyncio.run(go())

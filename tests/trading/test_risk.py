@@ -298,6 +298,16 @@ def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused
     _run(body, risk=RiskLimits(max_order_notional=Decimal(1_000_000)))
 
 
+async def _book_synced(md: Any) -> None:
+    def synced() -> bool:
+        try:
+            return bool(md.book(SYMBOL).is_synced)
+        except KeyError:  # nothing from the venue yet
+            return False
+
+    await settle(synced, "the book synced")
+
+
 def test_a_market_orders_notional_is_priced_from_the_book_md_trade_keeps() -> None:
     """Under ``md.trade`` a market buy's notional is what it would take from the book's asks: one
     whose cost, walked on the simulator's own book, is above the cap is refused naming that cost,
@@ -306,13 +316,7 @@ def test_a_market_orders_notional_is_priced_from_the_book_md_trade_keeps() -> No
     cap = Decimal(15)
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: Any) -> None:
-        def synced() -> bool:
-            try:
-                return bool(md.book(SYMBOL).is_synced)
-            except KeyError:
-                return False
-
-        await settle(synced, "the book synced")
+        await _book_synced(md)
         r = tr.rules[SYMBOL]
         small = r.min_qty * 20
         big = small * 2
@@ -334,6 +338,29 @@ def test_a_market_orders_notional_is_priced_from_the_book_md_trade_keeps() -> No
         sent = await tmpl.send(None, int(small.scaleb(tmpl.qty_scale)))
         assert placed.status == sent.status == "filled" and _posts(sim) == 2
         assert [(o.type, o.filled) for o in A.orders(sim)] == [("MARKET", o.qty) for o in A.orders(sim)]
+
+    run_quote(body, risk=RiskLimits(max_order_notional=cap))
+
+
+def test_a_market_order_is_not_priced_from_the_book_of_a_closed_market_session() -> None:
+    """``md.trade``'s session outlives its market session: once ``md`` is closed its books no
+    longer follow the venue (they keep saying synced, frozen at the close), so a market order under
+    ``max_order_notional`` has no book to price it and is refused, nothing sent — by ``place_order``
+    and a market template (before: priced from the frozen book and sent, however the market moved)."""
+    cap = Decimal(15)
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: Any) -> None:
+        await _book_synced(md)
+        small = tr.rules[SYMBOL].min_qty * 20
+        assert market_buy_cost(sim, "binance", SYMBOL, small) <= cap
+        await md.close()
+        sim.advance(20, "binance", SYMBOL)  # the venue's market goes on; the closed session hears none of it
+        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+            await tr.place_order(SYMBOL, "buy", "market", small)
+        tmpl = tr.template(SYMBOL, "buy", "market")
+        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+            tmpl.send(None, int(small.scaleb(tmpl.qty_scale)))
+        assert _posts(sim) == 0 and A.orders(sim) == []
 
     run_quote(body, risk=RiskLimits(max_order_notional=cap))
 

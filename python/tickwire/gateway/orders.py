@@ -53,6 +53,7 @@ from tickwire.trading.client_ids import FORMATS
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.wire import unsent
 
 log = logging.getLogger("tickwire.gateway")
 
@@ -96,7 +97,9 @@ class OrderService:
         # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
         self.suspect = False
         self.stepped_down = False
-        self.closing = False  # close() has begun: only ``health`` is answered
+        # close() has begun: ``health`` and ``outcome`` (of a request taken before) are answered,
+        # any other request refused at once as not run.
+        self.closing = False
         # Which strategy a request speaks for, and which orders are its own.
         self.admission = Admission(acct.venue, acct.name, FORMATS[acct.venue])
         self.requests = 0
@@ -327,8 +330,16 @@ class OrderService:
         if self.suspect:
             return  # back from a lost link, its lease not re-checked yet: another may serve now
         op = msg.subject.rsplit(".", 1)[-1]
-        if self.closing and op != "health":
-            return  # unanswered, as while suspect: the client asks the gateway serving next
+        if self.closing and op not in ("health", "outcome"):
+            # Refused at once, never run: no other gateway can serve the account until this one
+            # released it, so left unanswered the client would wait out its time-out and, finding
+            # no one to ask, call the outcome unknown. The outcome of a request taken before the
+            # close is still answered (that request is being settled).
+            closed = TransportError(
+                f"{self.venue}/{self.account}: gateway {self.gateway} is closing: {op} not run"
+            )
+            self._spawn(self._respond(msg, codec.dump_error(unsent(closed))))
+            return
         self.requests += 1
         try:
             req = orjson.loads(msg.data) if msg.data else {}

@@ -45,7 +45,7 @@ class Gateway:
                 await pub.start()
             for a in cfg.accounts:
                 # The venue's books this gateway keeps, if any: they price its market orders.
-                books = next((m.md.book for m in self.markets if m.config.venue == a.venue), None)
+                books = next((m.md.live_book for m in self.markets if m.config.venue == a.venue), None)
                 svc = await OrderService.open(self.nc, cfg.name, a, books)
                 self.accounts.append(svc)
             # A started gateway is one the server routes to: without the round trip its SUBs may
@@ -72,15 +72,20 @@ class Gateway:
         return {
             "markets": {m.config.venue: m.health() for m in self.markets},
             # Not one stepped down (another gateway serves it now): clients follow the one that does.
-            "accounts": [f"{a.venue}/{a.account}" for a in self.accounts if not a.stepped_down],
+            "accounts": [
+                f"{a.venue}/{a.account}" for a in self.accounts if not a.stepped_down and not a.closing
+            ],
         }
 
     async def close(self) -> None:
-        if self.heartbeat is not None:
-            await self.heartbeat.stop()
+        # The heartbeat goes on while the accounts close: their clients still ask the outcome of a
+        # request in flight (answered until the session closed); a client that heard no beat would
+        # not ask, and call the outcome unknown. A closing account is no longer named in it.
         for a in self.accounts:
             with contextlib.suppress(Exception):
                 await a.close()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         for m in self.markets:
             with contextlib.suppress(Exception):
                 await m.close()

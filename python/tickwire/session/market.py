@@ -171,6 +171,13 @@ class MarketData:
             v = self._views[key] = self.feed.book(key)
         return v
 
+    def live_book(self, symbol: str) -> OrderBook:
+        """:meth:`book`, while this session runs: KeyError once it is closing or closed, its books
+        frozen as they were (still saying synced) — what prices a market order (``md.trade``)."""
+        if self.closing:
+            raise KeyError(f"{self.venue}: {symbol}: the market session is closed")
+        return self.book(symbol)
+
     def book_keys(self) -> list[str]:
         """The feed's names of the subscribed books (``BTCUSDT`` for ``btcusdt`` on Binance, …)."""
         return [self.adapter.book_key(s) for s in self.registry.symbols("book")]
@@ -435,7 +442,7 @@ class MarketData:
         options.setdefault("audit", self.audit)
         tr = trade(self.venue, credentials=credentials, endpoints=ranked, **options)
         # A market order's notional (``max_order_notional``) priced from this session's books.
-        tr.risk.market_cost = functools.partial(book_cost, self.book)
+        tr.risk.market_cost = functools.partial(book_cost, self.live_book)
         return tr
 
     def rest(self, turn: int = 0) -> HttpClient:

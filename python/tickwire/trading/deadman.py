@@ -36,7 +36,7 @@ from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
-from tickwire.trading.wire import was_unsent
+from tickwire.trading.wire import unsent, was_unsent
 
 log = logging.getLogger("tickwire.trading")
 
@@ -69,6 +69,9 @@ class DeadMan:
         self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
         self.armed: set[str] = set()  # per-symbol venues: the symbols armed
         self._arming: dict[str, asyncio.Task[None]] = {}  # symbols whose arming request is under way
+        # close() has begun: no symbol is armed from then on (one armed after the close's disarm
+        # would fire on the orders left).
+        self.closing = False
         self.task: asyncio.Task[None] | None = None
         self.refreshes = 0  # successful refresh rounds (health)
         self.failures = 0  # refresh rounds that failed
@@ -103,6 +106,10 @@ class DeadMan:
         gives up leaves it going for the others."""
         if not self.per_symbol or symbol in self.armed:
             return
+        if self.closing:
+            # The session is closing (its orders are refused anyway): an arming started now would
+            # land after the close's disarm and fire on the orders left.
+            raise unsent(TransportError(f"{self.port.venue}: {symbol}'s dead-man not armed: closing"))
         arming = self._arming.get(symbol)
         if arming is None:
             arming = self._arming[symbol] = asyncio.get_running_loop().create_task(self._cover(symbol))
@@ -146,7 +153,8 @@ class DeadMan:
     async def close(self) -> None:
         """Stops refreshing and disarms the switch (a clean close)."""
         self.stop()
-        if self._arming:
+        self.closing = True  # no arming starts from here
+        while self._arming:
             # A symbol's arming still under way ends first — armed, or maybe armed (its answer lost) —
             # so the disarm covers it: one landing after the disarm would fire on the orders left.
             await asyncio.wait(list(self._arming.values()))
