@@ -631,6 +631,14 @@ def test_what_happened_while_no_gateway_ran_reaches_the_client_when_one_starts(
                 def heard() -> list[str]:
                     return sorted(f.trade_id for f in fills)
 
+                async def hears(want: list[str], what: str) -> None:
+                    # Long: under a loaded CI machine the new gateway's start and catch-up took over
+                    # 10 s once; the message says which fills were heard, should it fail again.
+                    try:
+                        await settle(lambda: heard() == want, what, 30)
+                    except AssertionError:
+                        raise AssertionError(f"{what}: heard {heard()}, made {want}") from None
+
                 async with Gateway(config(nats_urls, acct)):
                     if gap == "partly":
                         # What the market did while none ran is told first; only then does it trade
@@ -638,10 +646,10 @@ def test_what_happened_while_no_gateway_ran_reaches_the_client_when_one_starts(
                         # leave an older one out (the README's adoption trade-off), which this case
                         # does not test: unlucky timing made it a flake.
                         early = sorted(str(f.trade_id) for f in theirs.fills)
-                        await settle(lambda: heard() == early, "the fills made while none ran", 10)
+                        await hears(early, "the fills made while none ran")
                         await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
                     made = sorted(str(f.trade_id) for f in theirs.fills)
-                    await settle(lambda: heard() == made, "every fill heard", 10)
+                    await hears(made, "every fill heard")
                     await settle(lambda: orders[-1].status == "filled", "the order's end heard", 10)
                     await asyncio.sleep(0.3)
                     assert heard() == made  # each once
