@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from decimal import Decimal
@@ -56,8 +57,8 @@ class FillsCatchUp:
         self._fill_waiting: dict[str, int] = {}
         # Orders whose fills are asked for again later (``settle_fills``): one round of tries each.
         self._fills_due: set[str] = set()
-        # Orders whose fills a task of the session's fetches now (``fetch_fills``).
-        self._fetching: set[str] = set()
+        # Orders whose fills tasks of the session's fetch now (``fetch_fills``), how many each.
+        self._fetching: Counter[str] = Counter()
 
     def _current(self, client_id: str) -> Order:
         o = self.port.tracker.get(client_id)
@@ -81,20 +82,23 @@ class FillsCatchUp:
     def fetch_fills(self, client_id: str) -> None:
         """``settle_fills`` in a task of the session's (the private stream stated fills it did not
         list), counted in ``fetching`` from now — a closing session waits for it."""
-        if self.spawn is None or client_id in self._fetching:
+        if self.spawn is None:
             return
-        self._fetching.add(client_id)
+        # One per word of new fills (a later one asks only if the earlier left some unheard).
+        self._fetching[client_id] += 1
         self.spawn(self._fetch(client_id))
 
     async def _fetch(self, client_id: str) -> None:
         try:
             await self.settle_fills(client_id)
         finally:
-            self._fetching.discard(client_id)
+            self._fetching[client_id] -= 1
+            if self._fetching[client_id] <= 0:
+                del self._fetching[client_id]
 
     def fetching(self) -> set[str]:
         """Orders whose executions are being fetched now (``fetch_fills``, or a catch-up running)."""
-        return self._fetching | set(self._fill_waiting)
+        return set(self._fetching) | set(self._fill_waiting)
 
     def _fills_again(self, client_id: str) -> None:
         if self.spawn is not None and client_id not in self._fills_due:
