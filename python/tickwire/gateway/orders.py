@@ -87,7 +87,6 @@ class OrderService:
         self.config = acct
         self.venue = acct.venue
         self.account = acct.name
-        self.format = FORMATS[acct.venue]
         self.session: TradingSession | None = None
         self.failed: Reply | None = None  # the error every request gets when the session did not start
         self.events = EventPublisher(nc, acct.venue, acct.name, gateway)
@@ -292,9 +291,9 @@ class OrderService:
         for task in (self._recheck, self._retry):
             if task is not None:
                 task.cancel()
-        # Requests are no longer taken, but the account is still answered for (``health``) until the
-        # session closed: its orders in flight are being settled, and a gateway starting meanwhile
-        # must not take the lease over as a dead one's — two sessions on one account.
+        # New requests are refused (``_on_request``), but the account is still answered for (``health``,
+        # ``outcome``) until the session closed: its orders in flight are being settled, and a gateway
+        # starting meanwhile must not take the lease over as a dead one's — two sessions on one account.
         self.closing = True
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
