@@ -298,10 +298,10 @@ def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused
     _run(body, risk=RiskLimits(max_order_notional=Decimal(1_000_000)))
 
 
-async def _book_synced(md: Any) -> None:
+async def _book_synced(md: Any, symbol: str = SYMBOL) -> None:
     def synced() -> bool:
         try:
-            return bool(md.book(SYMBOL).is_synced)
+            return bool(md.book(symbol).is_synced)
         except KeyError:  # nothing from the venue yet
             return False
 
@@ -457,5 +457,38 @@ def test_a_position_limit_counts_from_what_the_venue_says_the_account_holds() ->
                 await tr.place_order("BTCUSDT", "sell", "market", "0.025")
                 now = engine.position("kill-usdm", "BTCUSDT") * inst.lot
                 assert now == Decimal("-0.015") and tr.risk.exposure("BTCUSDT")["position"] == now
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("category", ["spot", "linear"])
+def test_a_bybit_market_session_prices_spot_market_orders_only_from_spot_books(category: str) -> None:
+    """Bybit's order entry here is spot. ``md.trade`` on a market session of spot books prices a
+    market buy under ``max_order_notional`` from them and it fills; on one of linear contracts (other
+    instruments, ``category="linear"``) it takes no price from them: the buy is refused unpriced,
+    nothing sent (before: priced from the contracts' book and sent). The simulator serves one book
+    for every category, so only the refusal tells them apart."""
+    import tickwire
+    from test_session_bybit import BYBIT as b
+
+    async def go() -> None:
+        async with Simulator(["bybit"], seed=31, rate=0, depth=20) as sim:
+            b.register(sim.venue("bybit"))
+            sim.fund("bybit", b.key, b.funds)
+            urls = sim.urls()["bybit"]
+            async with tickwire.connect(
+                "bybit", [b.symbol], endpoints=urls, venue_options={"category": category}, probe_interval=None
+            ) as md:
+                risk = RiskLimits(max_order_notional=Decimal(1_000_000))
+                async with md.trade(credentials=b.signer, risk=risk) as tr:
+                    await _book_synced(md, b.symbol)
+                    qty = tr.rules[b.symbol].min_qty * 100
+                    if category == "spot":
+                        o = await tr.place_order(b.symbol, "buy", "market", qty)
+                        assert o.status == "filled" and len(b.orders(sim)) == 1
+                    else:
+                        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+                            await tr.place_order(b.symbol, "buy", "market", qty)
+                        assert b.orders(sim) == []
 
     asyncio.run(go())

@@ -45,7 +45,11 @@ class Gateway:
                 await pub.start()
             for a in cfg.accounts:
                 # The venue's books this gateway keeps, if any: they price its market orders.
-                books = next((m.md.live_book for m in self.markets if m.config.venue == a.venue), None)
+                books = next(
+                    (m.md.live_book for m in self.markets
+                     if m.config.venue == a.venue and m.md.adapter.books_are_traded()),
+                    None,
+                )  # fmt: skip
                 svc = await OrderService.open(self.nc, cfg.name, a, books)
                 self.accounts.append(svc)
             # A started gateway is one the server routes to: without the round trip its SUBs may

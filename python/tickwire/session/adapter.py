@@ -103,6 +103,12 @@ class Adapter:
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
         return None
 
+    def books_are_traded(self) -> bool:
+        """Whether this session's books are the instruments the venue's order entry here trades, so
+        they may price its market orders (``md.trade``): a session on another market of the venue
+        (Bybit's linear contracts against spot order entry) says False."""
+        return True
+
     def credential_id(self) -> str:
         """What the venue counts sockets by (the API key); never a secret."""
         signer = self.options.get("signer")

@@ -441,8 +441,9 @@ class MarketData:
         ranked = [self.pool.endpoints[i] for i in self.pool.ranking()]
         options.setdefault("audit", self.audit)
         tr = trade(self.venue, credentials=credentials, endpoints=ranked, **options)
-        # A market order's notional (``max_order_notional``) priced from this session's books.
-        tr.risk.market_cost = functools.partial(book_cost, self.live_book)
+        if self.adapter.books_are_traded():
+            # A market order's notional (``max_order_notional``) priced from this session's books.
+            tr.risk.market_cost = functools.partial(book_cost, self.live_book)
         return tr
 
     def rest(self, turn: int = 0) -> HttpClient:

@@ -51,6 +51,10 @@ class Adapter(session_adapter.Adapter):
             streams.Endpoint({label: ep.ws[label]} if label in ep.ws else ep.ws, ep.rest, ep.name), subs
         )
 
+    def books_are_traded(self) -> bool:
+        # Order entry here is spot only: a linear or inverse book does not price its orders.
+        return bool(self.options.get("category", self.ws_label) == "spot")
+
     def topic(self, s: streams.Sub) -> str:
         if s.channel == "book":
             return f"orderbook.{self.options.get('depth', 50)}.{s.symbol}"
