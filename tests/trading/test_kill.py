@@ -31,7 +31,7 @@ from kill_cases import (
 )
 from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
-from tickwire.errors import NotSupported, RateLimitError, TradingHalted
+from tickwire.errors import NotSupported, RateLimitError, TradingHalted, TransportError
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
@@ -544,6 +544,33 @@ def test_a_batch_arming_its_next_symbol_as_the_session_closes_leaves_no_countdow
             dm = switch(sim, "binance-usdm")
             assert dm.fired == [] and dm.armed(key) == {}, f"fired after the close: {dm.fired}"
             assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
+
+    asyncio.run(go())
+
+
+def test_a_template_order_whose_arming_answer_is_lost_is_not_reconciled_as_written() -> None:
+    """A template's first order on a new USDⓈ-M symbol waits for the symbol's countdown to be armed,
+    and that arming's answer is lost: the order was never written, so it is refused as unsent and not
+    tracked — no order request at the venue, no status query asked about it — while the symbol counts
+    as armed (the arming may have landed) and is disarmed at the close (before: the order was tracked
+    and reconciled as if it had gone out, its status asked about)."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
+            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
+                r = tr.rules["ETHUSDT"]
+                price = sim.book("binance-usdm", "ETHUSDT").bids[0][0] - 40 * r.tick_size
+                tmpl = tr.template("ETHUSDT", "buy")
+                ep.lose_answer("POST /fapi/v1/countdownCancelAll")
+                with pytest.raises(TransportError):
+                    await tmpl.send(price, r.min_qty * 100)
+                ops = requests(sim, "binance-usdm")
+                assert "POST /fapi/v1/order" not in ops and "GET /fapi/v1/order" not in ops, ops
+                assert tr.tracker.open_orders() == [] and tr.risk.exposure("ETHUSDT")["open_orders"] == 0
+                assert tr.dead_man is not None and "ETHUSDT" in tr.dead_man.armed
+            assert switch(sim, "binance-usdm").armed(key) == {}
 
     asyncio.run(go())
 
