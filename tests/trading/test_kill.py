@@ -31,7 +31,7 @@ from kill_cases import (
 )
 from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
-from tickwire.errors import NotSupported, RateLimitError, TradingHalted, TransportError
+from tickwire.errors import NotSupported, RateLimitError, TickwireError, TradingHalted, TransportError
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
@@ -570,6 +570,29 @@ def test_a_template_order_whose_arming_answer_is_lost_is_not_reconciled_as_writt
                 assert "POST /fapi/v1/order" not in ops and "GET /fapi/v1/order" not in ops, ops
                 assert tr.tracker.open_orders() == [] and tr.risk.exposure("ETHUSDT")["open_orders"] == 0
                 assert tr.dead_man is not None and "ETHUSDT" in tr.dead_man.armed
+            assert switch(sim, "binance-usdm").armed(key) == {}
+
+    asyncio.run(go())
+
+
+def test_an_arming_answered_with_a_5xx_counts_as_armed_and_is_disarmed_at_the_close() -> None:
+    """A 5xx leaves a request's fate unknown (Binance: "could have been a success"). A new symbol's
+    arming answered so may have armed its countdown: the order waiting on it is refused unsent, and
+    the symbol counts as armed — refreshed, and disarmed at the close (before: forgotten, so a
+    countdown the venue had armed would fire on the symbol's orders after a clean close)."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm") as sim:
+            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
+                ep.fail(1, status=503)
+                with pytest.raises(TickwireError) as e:
+                    await rest_buy(sim, tr, "ETHUSDT", 40)
+                assert "POST /fapi/v1/order" not in requests(sim, "binance-usdm"), e.value
+                assert tr.dead_man is not None and "ETHUSDT" in tr.dead_man.armed, e.value
+                closing = requests(sim, "binance-usdm").count("POST /fapi/v1/countdownCancelAll")
+            assert requests(sim, "binance-usdm").count("POST /fapi/v1/countdownCancelAll") == closing + 1
             assert switch(sim, "binance-usdm").armed(key) == {}
 
     asyncio.run(go())

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.tracker import OrderTracker
@@ -124,9 +124,9 @@ class DeadMan:
     async def _cover(self, symbol: str) -> None:
         try:
             await self._send(self.timeout_s, [symbol])
-        except (asyncio.CancelledError, RequestTimeoutError, TransportError) as e:
+        except (asyncio.CancelledError, RequestTimeoutError, TransportError, UnknownOutcome) as e:
             # The request may have armed the countdown all the same (cancelled by the close, its
-            # answer lost): refreshed with the others from now, and disarmed at a clean close,
+            # answer lost, a 5xx): refreshed with the others from now, and disarmed at a clean close,
             # never left to fire on the symbol's orders (another program's on the key among them).
             if not was_unsent(e):
                 self.armed.add(symbol)
