@@ -78,11 +78,22 @@ class ConnectLimiter:
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("limit must be >= 1 and window > 0")
+        # (limit, window) pairs, each held: the first given, and any other a session asks for at the
+        # same host (``add_rule``).
+        self.rules: list[tuple[int, float]] = [(limit, window)]
         self.limit = limit
-        self.window = window
+        self.window = window  # the longest rule's: how long a stamp is kept
         self._clock = clock
         self._log: deque[float] = deque()  # stamps, oldest first
         self._pending: dict[float, int] = {}  # stamps of slots taken and not settled yet
+
+    def add_rule(self, limit: int, window: float) -> None:
+        """Also at most ``limit`` attempts in any ``window`` seconds (every rule is held)."""
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be >= 1 and window > 0")
+        if (limit, window) not in self.rules:
+            self.rules.append((limit, window))
+            self.window = max(self.window, window)
 
     def _trim(self, now: float) -> None:
         # Written as wait_time computes it (t + window - now): a wait it returned always ends with
@@ -95,12 +106,18 @@ class ConnectLimiter:
         """Seconds until one more attempt may be allowed (0: now; after a wait, ask again)."""
         now = self._clock()
         self._trim(now)
-        if len(self._log) < self.limit:
+        return max(self._rule_wait(limit, window, now) for limit, window in self.rules)
+
+    def _rule_wait(self, limit: int, window: float, now: float) -> float:
+        pending = self._pending
+        counted = [t for t in self._log if t + window > now or t in pending]
+        if len(counted) < limit:
             return 0.0
-        over = [t for t in self._log if t not in self._pending]
-        # The oldest attempt that is over frees a slot first; one still going counts at least a
-        # window from now (it settles no earlier than now).
-        return min(over) + self.window - now if over else self.window
+        over = [t for t in counted if t not in pending]  # oldest first, as the log is
+        # Attempts that are over free slots oldest first, until one is left for this attempt; one
+        # still going counts at least a window from now (it settles no earlier than now).
+        need = len(counted) - limit + 1
+        return over[need - 1] + window - now if len(over) >= need else window
 
     def try_take(self) -> float | None:
         """A slot now, if one is free: its stamp for :meth:`settle`; None otherwise."""
@@ -144,10 +161,13 @@ _LIMITERS: dict[tuple[str, str], ConnectLimiter] = {}
 
 
 def limiter_for(venue: str, key: str, limit: int, window: float) -> ConnectLimiter:
-    """The process-wide limiter for ``venue`` and ``key`` (host or API key), created on first use."""
+    """The process-wide limiter for ``venue`` and ``key`` (host or API key), created on first use; a
+    rule it did not hold yet is added to it."""
     lim = _LIMITERS.get((venue, key))
     if lim is None:
         lim = _LIMITERS[(venue, key)] = ConnectLimiter(limit, window)
+    else:  # another session's rule for the same host (a ``connect_limit`` option): both are held
+        lim.add_rule(limit, window)
     return lim
 
 
