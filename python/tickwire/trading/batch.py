@@ -29,7 +29,7 @@ from tickwire.errors import (
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.place import PlacePort, place_order, register, withdraw
 from tickwire.trading.venue import Call
-from tickwire.trading.wire import unsent, was_unsent
+from tickwire.trading.wire import was_unsent
 
 Result = Order | TickwireError
 
@@ -64,10 +64,7 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
         return [_result(r) for r in got]
     if port.dead_man is not None:
         for symbol in dict.fromkeys(o.symbol for o in orders):
-            try:
-                await port.dead_man.cover(symbol)
-            except TickwireError as e:  # the arming's failure: none of the orders went
-                raise unsent(e) from None
+            await port.dead_man.cover(symbol)
     # Made before anything is counted or tracked: an order the grammar refuses raises with none sent.
     calls: list[tuple[Call, list[Order]]] = batched(orders)
     # Right before they count (no await between); released as the tracker takes each.

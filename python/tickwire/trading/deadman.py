@@ -103,7 +103,8 @@ class DeadMan:
     async def cover(self, symbol: str) -> None:
         """Before the first order on ``symbol``: arms its countdown where the venue counts per symbol.
         Orders on a new symbol at once wait for one arming request, not one each; one whose caller
-        gives up leaves it going for the others."""
+        gives up leaves it going for the others. Its failure is raised marked unsent: the order
+        waiting on it was never written."""
         if not self.per_symbol or symbol in self.armed:
             return
         if self.closing:
@@ -114,7 +115,10 @@ class DeadMan:
         if arming is None:
             arming = self._arming[symbol] = asyncio.get_running_loop().create_task(self._cover(symbol))
             arming.add_done_callback(functools.partial(self._armed, symbol))
-        await asyncio.shield(arming)
+        try:
+            await asyncio.shield(arming)
+        except TickwireError as e:  # the arming's failure: the order waiting on it never went out
+            raise unsent(e) from None
 
     def _armed(self, symbol: str, task: asyncio.Task[None]) -> None:
         self._arming.pop(symbol, None)

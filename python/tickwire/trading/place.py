@@ -25,7 +25,7 @@ from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
-from tickwire.trading.wire import unsent, was_unsent
+from tickwire.trading.wire import was_unsent
 
 
 class RequestAudit(Protocol):
@@ -90,10 +90,7 @@ async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) 
     is not checked again; the reservation ends as the tracker takes it, or here if it never goes."""
     try:
         if port.dead_man is not None:
-            try:
-                await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
-            except TickwireError as e:  # the arming's failure: the order itself never went
-                raise unsent(e) from None
+            await port.dead_man.cover(order.symbol)  # a per-symbol switch armed before its first order
         # Made before the order is tracked: what the grammar refuses (an order type or time in force
         # the venue lacks) raises with nothing tracked, reported or sent.
         call = port.grammar.new_order(order)

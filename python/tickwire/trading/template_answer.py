@@ -86,10 +86,7 @@ class Answering:
                             if wire.http is None:  # closed: as place_order, refused before the budget
                                 raise unsent(TransportError(f"{s.venue}: trading session is not started"))
                             if s.dead_man is not None:
-                                try:
-                                    await s.dead_man.cover(self.symbol)
-                                except TickwireError as e:  # the arming's failure: this order never went
-                                    raise unsent(e) from None
+                                await s.dead_man.cover(self.symbol)  # unsent when it fails
                             gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
                             ws, rid, data = self._fill(
                                 p, q, cid
