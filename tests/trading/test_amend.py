@@ -172,6 +172,34 @@ def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) 
 
 
 @pytest.mark.parametrize("name", ["OKX", "USDM"])
+def test_an_amend_given_up_after_sending_is_learnt_in_the_background(name: str) -> None:
+    """As above, with no private stream and nothing asked afterwards: the session asks about the
+    order by itself, so the tracker holds the venue's new terms, the amend closed, and the risk
+    limits count them (before: the old quantity tracked until something else reconciled the order)."""
+    a = {"OKX": OKX, "USDM": USDM}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        send = tr.send
+
+        async def slow_answer(call: Any, lane: Any = "query") -> Any:
+            got = await send(call, lane)  # the venue acted on it; its answer is slow to come
+            if lane == "order":
+                await asyncio.sleep(10)
+            return got
+
+        tr.send = slow_answer  # type: ignore[method-assign]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
+        assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        rec = tr.tracker._recs[o.client_id]
+        await settle(lambda: rec.order.qty == o.qty * 2 and not rec.amending, "the amend learnt", 3)
+        assert tr.risk.exposure(a.symbol)["open_buy_qty"] == o.qty * 2
+
+    a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("name", ["OKX", "USDM"])
 def test_an_amend_cancelled_by_its_caller_while_it_waits_for_the_budget_is_closed(name: str) -> None:
     """The caller gives up on an amend to twice the quantity while it waits for the rate budget (made
     to take 10 s): nothing of it was written, so the order stays as it was at the venue and here, the

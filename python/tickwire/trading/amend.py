@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -49,6 +50,10 @@ class OneAtATime:
                 self._locks[client_id] = (lock, users - 1)
 
 
+class Rechecks(Protocol):
+    def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None: ...
+
+
 class AmendPort(Protocol):
     venue: str
     grammar: OrderGrammar
@@ -57,6 +62,9 @@ class AmendPort(Protocol):
     audit: AuditLog | NullAudit
     amends: OneAtATime
     risk: RiskGate
+
+    @property
+    def reconciler(self) -> Rechecks: ...
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -149,6 +157,12 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
         # failed, or a state that predates the amend): left open, so the terms the stream or a
         # reconciliation states next are taken, not ignored as stale.
         log.warning("%s: amend of %s acknowledged, its terms not confirmed yet", port.venue, cid)
+    except asyncio.CancelledError:
+        if not settled:
+            # The caller gave up with the amend maybe out and no private stream may tell: the order
+            # is asked about in the background once the venue can no longer act on the request.
+            port.reconciler.recheck(cid, wanted)
+        raise
     finally:
         if settled:
             tracker.end_amend(cid)

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.errors import TickwireError, TransportError, UnknownOutcome, VenueError
@@ -140,29 +141,36 @@ class Reconciler(FillsCatchUp):
         self.orphans.add(client_id)
         self.spawn(self._settle_orphan(o))
 
-    def recheck(self, client_id: str) -> None:
-        """A cancel of ``client_id`` was given up by its caller once it may have gone out: the order is
-        asked about in the background, once the venue can no longer act on that request where it
-        bounds that (``request_window_s``; else at once), so an order the venue ended is not left open
-        here — counted by the risk limits — while no private stream tells. A closing session starts
-        nothing."""
+    def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None:
+        """A cancel of ``client_id`` — or an amend to ``amend_terms`` — was given up by its caller once
+        it may have gone out: the order is asked about in the background, once the venue can no longer
+        act on that request where it bounds that (``request_window_s``; else at once), so an order the
+        venue ended or amended is not left as it was here — counted by the risk limits — while no
+        private stream tells. Where the window bounds it, what the venue then states is final: an
+        amend it did not apply is closed (the order's terms counted as they are). A closing session
+        starts nothing."""
         o = self.port.tracker.get(client_id)
         if o is None or not o.is_open or self.spawn is None or client_id in self._rechecks:
             return
         self._rechecks.add(client_id)
-        self.spawn(self._recheck(client_id, time.monotonic()))
+        self.spawn(self._recheck(client_id, time.monotonic(), amend_terms))
 
-    async def _recheck(self, client_id: str, given_up: float) -> None:
+    async def _recheck(
+        self, client_id: str, given_up: float, amend_terms: tuple[Decimal, Decimal | None] | None
+    ) -> None:
+        tracker = self.port.tracker
         try:
             window = self.port.request_window_s()
             left = 0.0 if window is None else given_up + window - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
-            o = self.port.tracker.get(client_id)
+            o = tracker.get(client_id)
             if o is not None and o.is_open and not self.owned(client_id):
                 await self.reconcile(client_id)
+                if amend_terms is not None and window is not None:
+                    tracker.end_amend(client_id, amend_terms)  # unless another amend replaced it
         except TickwireError as e:
-            log.info("%s: order %s, its cancel given up: %s", self.port.venue, client_id, e)
+            log.info("%s: order %s, its cancel or amend given up: %s", self.port.venue, client_id, e)
         finally:
             self._rechecks.discard(client_id)
 

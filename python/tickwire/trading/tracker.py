@@ -203,9 +203,10 @@ class OrderTracker:
             if self.exposure is not None:  # a larger quantity counts from now
                 self.exposure.account(rec)
 
-    def end_amend(self, client_id: str) -> None:
+    def end_amend(self, client_id: str, terms: tuple[Decimal, Decimal | None] | None = None) -> None:
+        """The amend of ``client_id`` settled (with ``terms``: only if it is still the amend to them)."""
         rec = self._recs.get(client_id)
-        if rec is not None:
+        if rec is not None and (terms is None or rec.amend_terms == terms):
             rec.amending, rec.amend_terms = False, None
             if self.exposure is not None:
                 self.exposure.account(rec)
