@@ -18,7 +18,7 @@ from test_session_okx import OKX
 from test_session_usdm import USDM
 from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.sim import Simulator
-from tickwire.trading.orders import OrderEvent
+from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.session import TradingSession
 
 
@@ -142,6 +142,25 @@ def _stated(tr: TradingSession, client_id: str) -> OrderEvent:
     )  # fmt: skip
 
 
+async def _given_up_once_sent(tr: TradingSession, symbol: str, o: Order) -> None:
+    """An amend of ``o`` to twice its quantity, its caller giving up (``asyncio.wait_for``) while the
+    venue's answer is slow to come — the venue has acted on it."""
+    send = tr.send
+
+    async def slow_answer(call: Any, lane: Any = "query") -> Any:
+        got = await send(call, lane)
+        if lane == "order":
+            await asyncio.sleep(10)
+        return got
+
+    tr.send = slow_answer  # type: ignore[method-assign]
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(tr.amend_order(symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
+    finally:
+        tr.send = send  # type: ignore[method-assign]
+
+
 @pytest.mark.parametrize("name", ["OKX", "USDM"])
 def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) -> None:
     """The caller gives up on an amend (``asyncio.wait_for``) while its request is out: the venue applies
@@ -151,18 +170,7 @@ def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) 
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 50, 1)
-        send = tr.send
-
-        async def slow_answer(call: Any, lane: Any = "query") -> Any:
-            got = await send(call, lane)  # the venue acted on it; its answer is slow to come
-            if lane == "order":
-                await asyncio.sleep(10)
-            return got
-
-        tr.send = slow_answer  # type: ignore[method-assign]
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
-        tr.send = send  # type: ignore[method-assign]
+        await _given_up_once_sent(tr, a.symbol, o)
         assert tr.tracker._recs[o.client_id].amending
         assert _venue_qty(a, sim, o.client_id) == o.qty * 2
         await tr.reconcile(o.client_id)
@@ -180,17 +188,7 @@ def test_an_amend_given_up_after_sending_is_learnt_in_the_background(name: str) 
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 50, 1)
-        send = tr.send
-
-        async def slow_answer(call: Any, lane: Any = "query") -> Any:
-            got = await send(call, lane)  # the venue acted on it; its answer is slow to come
-            if lane == "order":
-                await asyncio.sleep(10)
-            return got
-
-        tr.send = slow_answer  # type: ignore[method-assign]
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2), 0.3)
+        await _given_up_once_sent(tr, a.symbol, o)
         assert _venue_qty(a, sim, o.client_id) == o.qty * 2
         rec = tr.tracker._recs[o.client_id]
         await settle(lambda: rec.order.qty == o.qty * 2 and not rec.amending, "the amend learnt", 3)
