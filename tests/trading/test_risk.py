@@ -280,6 +280,17 @@ def test_per_order_caps_refuse_before_sending_on_every_path() -> None:
     _run(body, risk=RiskLimits(max_order_qty=Decimal("0.0005"), max_order_notional=Decimal(15)))
 
 
+async def _market_buy_unpriced(sim: Simulator, tr: TradingSession, qty: Decimal) -> None:
+    """A market buy of ``qty`` refused for want of a book to price it, by ``place_order`` and by a
+    market template, and nothing at the simulator."""
+    with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+        await tr.place_order(SYMBOL, "buy", "market", qty)
+    tmpl = tr.template(SYMBOL, "buy", "market")
+    with pytest.raises(RiskLimitExceeded, match="no book to price it"):
+        tmpl.send(None, int(qty.scaleb(tmpl.qty_scale)))
+    assert _posts(sim) == 0 and A.orders(sim) == []
+
+
 def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused() -> None:
     """``tickwire.trade`` alone has no book: a market order's notional cannot be bounded, so under a
     ``max_order_notional`` it is refused — by ``place_order`` and a market template alike — and
@@ -288,12 +299,7 @@ def test_a_market_order_under_a_notional_cap_with_no_book_to_price_it_is_refused
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         q = tr.rules[SYMBOL].min_qty * 20
-        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
-            await tr.place_order(SYMBOL, "buy", "market", q)
-        tmpl = tr.template(SYMBOL, "buy", "market")
-        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
-            tmpl.send(None, int(q.scaleb(tmpl.qty_scale)))
-        assert _posts(sim) == 0 and A.orders(sim) == []
+        await _market_buy_unpriced(sim, tr, q)
 
     _run(body, risk=RiskLimits(max_order_notional=Decimal(1_000_000)))
 
@@ -355,12 +361,7 @@ def test_a_market_order_is_not_priced_from_the_book_of_a_closed_market_session()
         assert market_buy_cost(sim, "binance", SYMBOL, small) <= cap
         await md.close()
         sim.advance(20, "binance", SYMBOL)  # the venue's market goes on; the closed session hears none of it
-        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
-            await tr.place_order(SYMBOL, "buy", "market", small)
-        tmpl = tr.template(SYMBOL, "buy", "market")
-        with pytest.raises(RiskLimitExceeded, match="no book to price it"):
-            tmpl.send(None, int(small.scaleb(tmpl.qty_scale)))
-        assert _posts(sim) == 0 and A.orders(sim) == []
+        await _market_buy_unpriced(sim, tr, small)
 
     run_quote(body, risk=RiskLimits(max_order_notional=cap))
 

@@ -192,15 +192,14 @@ class VenueServer:
         return list(self._handling.values())
 
     async def _on_http(self, req: Request) -> Response:
-        arrived = time.monotonic()
-        key = object()
-        self._handling[key] = f"{req.method} {req.path}"
+        arrived, op, key = time.monotonic(), f"{req.method} {req.path}", object()
+        self._handling[key] = op
         try:
             resp = await self._answer(req)
         finally:
             del self._handling[key]
         retry = next((float(v) for k, v in resp.headers if k.lower() == "retry-after"), None)
-        self.exchanges.append((arrived, f"{req.method} {req.path}", resp.status, retry))
+        self.exchanges.append((arrived, op, resp.status, retry))
         return resp
 
     async def _answer(self, req: Request) -> Response:

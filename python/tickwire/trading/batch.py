@@ -128,7 +128,7 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
             if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
                 return await _resolve(port, chunk, str(e))
             entries = _by_client_id(port, e.__dict__.get("_entries"), chunk)
-            if entries is not None and entries.keys() == {o.client_id for o in chunk}:
+            if entries is not None:
                 # Refused whole entry by entry (OKX code "1"): each its own error, as in a partial
                 # answer — a refusal for rate learnt by the budget (once: the wire learnt the first).
                 learnt = isinstance(e, RateLimitError)
@@ -137,7 +137,7 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
                 _rejected(port, o.client_id, e)
             return {o.client_id: e for o in chunk}
         entries = _by_client_id(port, body, chunk)
-        if entries is None or entries.keys() != {o.client_id for o in chunk}:
+        if entries is None:
             return await _resolve(port, chunk, "the batch's answer does not list one entry per order")
         return await _entries(port, chunk, entries)
 
@@ -156,8 +156,8 @@ def _by_client_id(port: BatchPort, body: Any, chunk: list[Order]) -> dict[str, A
     """The batch answer's entries by the client id each names: unless the venue promises its
     request's order (``batch_answers_in_order``: USDⓈ-M, whose refused entries name none), nothing
     says they come in it, and an entry applied to another order would record a placed order rejected
-    (or a refused one pending). None when an entry names none (or another order's than its place
-    promises), or one twice."""
+    (or a refused one pending). None unless the entries are the chunk's orders, one each: an entry
+    naming none (or another order's than its place promises), one twice, one missing."""
     if not isinstance(body, list):
         return None
     in_order = getattr(port.grammar, "batch_answers_in_order", False) and len(body) == len(chunk)
@@ -177,7 +177,7 @@ def _by_client_id(port: BatchPort, body: Any, chunk: list[Order]) -> dict[str, A
         if not cid or cid in out:
             return None
         out[cid] = item
-    return out
+    return out if out.keys() == {o.client_id for o in chunk} else None
 
 
 async def _entry(port: BatchPort, o: Order, item: Any, learn: bool = True) -> Result:

@@ -244,7 +244,7 @@ class RiskGate:
         if mine.max_order_notional is None:
             return
         if price is None:
-            self.check_market_notional(symbol, side, qty)
+            self._market_notional(symbol, side, qty, mine.max_order_notional)
             return
         notional = price * qty
         if notional > mine.max_order_notional:
@@ -256,9 +256,10 @@ class RiskGate:
         most ``symbol``'s ``max_order_notional`` from the book (``market_cost``); refused too when
         nothing can price it — no book, not synced, or too thin to fill it. No cap: nothing."""
         mine = self.limits(symbol)
-        cap = mine.max_order_notional if mine is not None else None
-        if cap is None:
-            return
+        if mine is not None and mine.max_order_notional is not None:
+            self._market_notional(symbol, side, qty, mine.max_order_notional)
+
+    def _market_notional(self, symbol: str, side: Side, qty: Decimal, cap: Decimal) -> None:
         cost = self.market_cost(symbol, side, qty) if self.market_cost is not None else None
         if cost is None:
             what = (
