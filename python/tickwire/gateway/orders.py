@@ -134,7 +134,7 @@ class OrderService:
         lease = Lease(kv, acct.venue, acct.name, gateway)
         await lease.take(svc._answering)  # ValueError: another gateway has it
         svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
-        svc.events.ledger = Ledger(kv, acct.venue, acct.name)
+        svc.events.ledger = Ledger(kv, nc.jetstream(timeout=2.0), acct.venue, acct.name)
         svc.admission.registry = Strategies(kv, acct.venue, acct.name)
         try:
             await svc._start()

@@ -22,12 +22,13 @@ from nats.js.errors import (
     KeyDeletedError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
-    NoKeysError,
 )
 
 from tickwire.gateway.events import STREAM_READY_S, cluster_size
 
 BUCKET = "TW_GATEWAY"
+STREAM = f"KV_{BUCKET}"  # the stream behind the bucket, and its keys' subjects (NATS's KV layout)
+SUBJECT_PREFIX = f"$KV.{BUCKET}."
 
 
 def _part(text: str) -> str:
@@ -144,8 +145,9 @@ class Ledger:
     A gateway that was down while an order filled or ended would otherwise never tell them — it
     adopts the orders still open, and an adopted order's fills count from the adopting listing."""
 
-    def __init__(self, kv: Any, venue: str, account: str) -> None:
+    def __init__(self, kv: Any, js: Any, venue: str, account: str) -> None:
         self.kv = kv
+        self.js = js
         base = _part(f"{venue}.{account}")
         self.prefix = f"open.{base}."
         self.mark_prefix = f"fills.{base}."
@@ -157,15 +159,18 @@ class Ledger:
         await self.kv.put(self._key(client_id), orjson.dumps({"cid": client_id, "symbol": symbol}))
 
     async def ended(self, client_id: str) -> None:
-        await self.kv.delete(self._key(client_id))
+        # Purged from the stream, not deleted: a delete leaves a marker per order for good, which
+        # every later listing would read through.
+        await self.js.purge_stream(STREAM, subject=SUBJECT_PREFIX + self._key(client_id))
 
     async def opens(self) -> dict[str, str]:
         """Client id → symbol of every order the clients last heard open."""
-        try:
-            # All the bucket's keys, picked here: a filtered listing needs a server of 2.10 or later.
-            keys = [k for k in await self.kv.keys() if k.startswith(self.prefix)]
-        except NoKeysError:
-            return {}
+        # The stream's subjects under the prefix, as the server counts them. Not ``kv.keys()``:
+        # nats-py's watcher may call its listing done before the first entries reach it and return
+        # fewer keys or none (seen in about 1 call in 100), and a gateway would then tell its
+        # clients nothing of what happened to their orders while none ran.
+        info = await self.js.stream_info(STREAM, subjects_filter=SUBJECT_PREFIX + self.prefix + ">")
+        keys = [s[len(SUBJECT_PREFIX) :] for s in info.state.subjects or {}]
         out: dict[str, str] = {}
         for k in keys:
             try:
