@@ -69,27 +69,31 @@ async def _synced(v: Any, md: Any) -> None:
     await settle(same, "the gateway's book synced")
 
 
+@pytest.mark.parametrize("markets", [["BTCUSDT"], ["ETHUSDT", "BTCUSDT"]])
 def test_a_market_order_under_the_accounts_notional_cap_is_priced_from_the_gateways_books(
-    nats_urls: list[str],
+    nats_urls: list[str], markets: list[str]
 ) -> None:
     """The gateway publishes the venue's book and serves an account under ``max_order_notional``:
     a remote client's market buy costing more than the cap on the simulator's own book is refused
     with ``RiskLimitExceeded``, nothing sent; one costing less fills (before: a market order passed
-    the cap unpriced)."""
+    the cap unpriced). The book may be any ``[[market]]`` entry's of the venue (before 2026-12-06:
+    only the first one's priced, and an order on the second's symbol was refused as unpriced)."""
 
     async def body() -> None:
         async with venue() as v:
-            acct = v.account("mkt")
+            name = f"mkt{len(markets)}"
+            acct = v.account(name)
             acct["options"]["risk"] = {"max_order_notional": "200"}
             cfg = GatewayConfig.from_dict({
                 "gateway": {"name": "gw1", "nats": nats_urls, "heartbeat": HEARTBEAT},
                 "account": [acct],
                 "market": [
-                    {"venue": VENUE, "symbols": ["BTCUSDT"], "options": {"endpoints": v.sim.urls()[VENUE]}}
+                    {"venue": VENUE, "symbols": [sym], "options": {"endpoints": v.sim.urls()[VENUE]}}
+                    for sym in markets
                 ],
             })  # fmt: skip
-            async with Gateway(cfg) as gw, remote(nats_urls, "mkt", "a") as a:
-                md = gw.markets[0].md
+            async with Gateway(cfg) as gw, remote(nats_urls, name, "a") as a:
+                md = gw.markets[-1].md
                 await _synced(v, md)
                 small = resting_qty(a, "BTCUSDT", v.sim.book(VENUE, "BTCUSDT").asks[0][0])
                 big = small * 2
@@ -100,9 +104,9 @@ def test_a_market_order_under_the_accounts_notional_cap_is_priced_from_the_gatew
                 )
                 with pytest.raises(RiskLimitExceeded) as e:
                     await a.place_order("BTCUSDT", "buy", "market", big)
-                assert e.value.limit == "max_order_notional" and v.orders("mkt") == []  # type: ignore[attr-defined]
+                assert e.value.limit == "max_order_notional" and v.orders(name) == []  # type: ignore[attr-defined]
                 got = await a.place_order("BTCUSDT", "buy", "market", small)
                 assert got.status == "filled"
-                assert [(o.type, o.filled == o.qty) for o in v.orders("mkt")] == [("MARKET", True)]
+                assert [(o.type, o.filled == o.qty) for o in v.orders(name)] == [("MARKET", True)]
 
     run(body)

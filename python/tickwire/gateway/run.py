@@ -13,6 +13,7 @@ from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.heartbeat import Heartbeat
 from tickwire.gateway.market import MarketPublisher
 from tickwire.gateway.orders import OrderService
+from tickwire.trading.book_cost import any_book
 
 log = logging.getLogger("tickwire.gateway")
 
@@ -44,13 +45,11 @@ class Gateway:
                 self.markets.append(pub)
                 await pub.start()
             for a in cfg.accounts:
-                # The venue's books this gateway keeps, if any: they price its market orders.
-                books = next(
-                    (m.md.live_book for m in self.markets
-                     if m.config.venue == a.venue and m.md.adapter.books_are_traded()),
-                    None,
-                )  # fmt: skip
-                svc = await OrderService.open(self.nc, cfg.name, a, books)
+                # The venue's books this gateway keeps, if any — of every [[market]] of the venue:
+                # they price its market orders.
+                kept = [m.md.live_book for m in self.markets
+                        if m.config.venue == a.venue and m.md.adapter.books_are_traded()]  # fmt: skip
+                svc = await OrderService.open(self.nc, cfg.name, a, any_book(kept) if kept else None)
                 self.accounts.append(svc)
             # A started gateway is one the server routes to: without the round trip its SUBs may
             # still sit in the client's buffer, and a second gateway asking "is this account

@@ -4,7 +4,7 @@ order by it (``RiskGate.market_cost``; ``md.trade`` prices from its own books)."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from tickwire._core import OrderBook
@@ -38,3 +38,20 @@ def book_cost(books: Callable[[str], OrderBook], symbol: str, side: Side, qty: D
         if len(levels) < n:
             return None
         n *= 4
+
+
+def any_book(sources: Sequence[Callable[[str], OrderBook]]) -> Callable[[str], OrderBook]:
+    """``books`` for :func:`book_cost` from several sessions' books (a gateway's ``[[market]]``
+    entries of one venue): the first synced book of ``symbol`` any of them keeps; KeyError if none."""
+
+    def books(symbol: str) -> OrderBook:
+        for live_book in sources:
+            try:
+                book = live_book(symbol)
+            except KeyError:
+                continue
+            if book.is_synced:
+                return book
+        raise KeyError(symbol)
+
+    return books
