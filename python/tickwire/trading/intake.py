@@ -4,7 +4,7 @@ order another script placed as far as an event describes it, and an order's audi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +65,20 @@ def checked_order(
         post_only=post_only,
         reduce_only=reduce_only,
     )
+
+
+def checked_again(
+    venue: str, rules_by_symbol: Mapping[str, InstrumentRules], ids: ClientIds, orders: Sequence[Order]
+) -> None:
+    """Orders made by ``prepare`` checked again before a batch sends them: an ``Order`` may be changed
+    since (``dataclasses.replace``) or be another session's, and bad input sends nothing."""
+    for o in orders:
+        if o.venue != venue:
+            raise InvalidOrder(f"{venue}: order {o.client_id} is for {o.venue}; prepare it here")
+        checked_order(
+            venue, rules_by_symbol, ids, lambda cid: False, o.symbol, o.side, o.type, o.qty, o.price,
+            tif=o.tif, post_only=o.post_only, reduce_only=o.reduce_only, client_id=o.client_id,
+        )  # fmt: skip
 
 
 def amended_terms(

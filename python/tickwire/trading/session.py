@@ -23,22 +23,23 @@ from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import Stamp
-from tickwire.errors import InvalidOrder, TickwireError, TradingHalted, TransportError
+from tickwire.errors import TickwireError, TradingHalted, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
-from tickwire.trading import account, amend, batch, cancel, place
+from tickwire.trading import account, amend, batch, cancel, place, sent
 from tickwire.trading.adopt import adopt_open, adoptable
 from tickwire.trading.answers import answered
 from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
+from tickwire.trading.closing import settle_for_close
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import Delivery, EventFeed
 from tickwire.trading.health import session_health
-from tickwire.trading.intake import checked_order
+from tickwire.trading.intake import checked_again, checked_order
 from tickwire.trading.kill import IN_FLIGHT_WAIT, Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
-from tickwire.trading.reconcile import Reconciler, until_settled
+from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
@@ -48,12 +49,6 @@ from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire, unsent, was_unsent
 
 log = logging.getLogger("tickwire.trading")
-
-# How much earlier than the send (on the venue's clock) the search for an order's fills starts.
-FILLS_SINCE_MARGIN_MS = 1000
-# Added to a venue's request window before a lost order is called absent: the venue clock's
-# estimate may be off by about a round trip.
-WINDOW_MARGIN_MS = 250
 
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
@@ -236,24 +231,7 @@ class TradingSession:
         for q in list(self.quotes):  # nothing written on connections about to close
             q.stop()
         wait = (IN_FLIGHT_WAIT * self.timeout if settle_s is None else settle_s) if disarm else 0.0
-        await until_settled(self.settling, None, wait)
-        # An order whose cancel or amend is still running has an outcome unknown too.
-        still = self.settling()
-        self.unsettled = [
-            o
-            for o in self.tracker.open_orders()
-            if o.status in ("pending", "unknown") or o.client_id in still
-        ]
-        if self.unsettled:
-            ids = sorted(o.client_id for o in self.unsettled)
-            log.warning("%s: closed with %d order(s) of unknown fate: %s", self.venue, len(ids), ids)
-            self.audit.event("closed_unsettled", venue=self.venue, client_ids=ids)
-        unheard = sorted(o.client_id for o in self.tracker if self.tracker.unheard(o.client_id))
-        if unheard:  # filled by what the venue stated, their executions not reported to on_fill
-            log.warning(
-                "%s: closed with fills not heard of %d order(s): %s", self.venue, len(unheard), unheard
-            )
-            self.audit.event("closed_fills_unheard", venue=self.venue, client_ids=unheard)
+        self.unsettled = await settle_for_close(self, wait)
         if self.dead_man is not None:
             if disarm:
                 await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
@@ -486,16 +464,7 @@ class TradingSession:
         :class:`RiskLimitExceeded` when the orders together would cross a limit (see
         :mod:`tickwire.trading.batch`)."""
         self.refuse_if_halted("place_orders")
-        for o in orders:
-            # Made by ``prepare``, yet an ``Order`` may be changed since (``dataclasses.replace``) or
-            # be another session's: its terms checked again, so bad input sends nothing.
-            if o.venue != self.venue:
-                raise InvalidOrder(f"{self.venue}: order {o.client_id} is for {o.venue}; prepare it here")
-            checked_order(
-                self.venue, self.rules, self.client_ids, lambda cid: False, o.symbol, o.side, o.type,
-                o.qty, o.price, tif=o.tif, post_only=o.post_only, reduce_only=o.reduce_only,
-                client_id=o.client_id,
-            )  # fmt: skip
+        checked_again(self.venue, self.rules, self.client_ids, orders)
         return await batch.place_orders(self, orders)
 
     def template(
@@ -524,28 +493,17 @@ class TradingSession:
         self.sent_at.pop(client_id, None)
 
     def request_window_s(self) -> float | None:
-        """How long after a lost order request was last signed the venue may still act on it, where
-        the venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``), plus
-        how far the signer's clock runs ahead of the venue's and ``WINDOW_MARGIN_MS``; None where
-        nothing bounds it (reconciliation then concludes after its queries, as before)."""
-        window = getattr(self.grammar, "request_window_ms", None)
-        if window is None:
-            return None
-        signer_clock = getattr(self.signer, "clock", None)
-        ahead = signer_clock() - self.clock.sync.now_ms() if callable(signer_clock) else 0.0
-        return (float(window(self.signer)) + max(0.0, ahead) + WINDOW_MARGIN_MS) / 1000
+        """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
+        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms())
 
     def sent_ms(self, client_id: str) -> int | None:
-        """When ``client_id`` was sent (Unix ms on the venue's clock, which stamps its trades), the
-        start of its fills' search: a second early for what the offset's measurement may miss (a
-        venue clock behind ours left the fills out of a search started on our clock), and never
-        later than the send by a step of our clock or an offset measured again since
-        (``ClockSync.venue_ms_at``). An earlier run's order: from when this session counts its
-        fills (``tracker.adopted_at``: the adopting listing's request, or the stream word's arrival),
-        a second early too — what the search finds of the earlier run's fills (summed in the
-        quantity filled it was adopted with) is not counted again (``Reconciler.catch_up_fills``)."""
-        sent = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
-        return None if sent is None else self.clock.sync.venue_ms_at(sent) - FILLS_SINCE_MARGIN_MS
+        """Where ``client_id``'s fills search starts (:func:`tickwire.trading.sent.fills_since_ms`). An
+        earlier run's order: from when this session counts its fills (``tracker.adopted_at``: the
+        adopting listing's request, or the stream word's arrival) — what the search finds of the
+        earlier run's fills (summed in the quantity filled it was adopted with) is not counted again
+        (``Reconciler.catch_up_fills``)."""
+        at = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
+        return sent.fills_since_ms(at, self.clock.sync.venue_ms_at)
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
