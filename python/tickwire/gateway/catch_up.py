@@ -1,20 +1,28 @@
 """What happened while no gateway served an account, told to its clients by the gateway that starts
 after the gap (from the ledger the last one kept, :class:`tickwire.gateway.state.Ledger`): each order
 they last heard open that no longer is — the session adopted only those still open — as the venue has
-it now, and those orders' fills since the newest one published. A query that fails is logged and
+it now, and those orders' fills since the newest one published. A query the venue does not answer
+is asked again (about two minutes); one it refuses, or still unanswered then, is logged and
 skipped: the rest still goes out."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from tickwire.errors import TickwireError
+from tickwire.errors import RateLimitError, TickwireError, TransportError
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.tracker import OrderTracker
 
 log = logging.getLogger("tickwire.gateway")
+T = TypeVar("T")
+
+# Pauses between the tries of a catch-up query the venue did not answer: about two minutes in all.
+RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
 
 class Session(Protocol):
@@ -38,28 +46,47 @@ class Events(Protocol):
 
 async def catch_up(s: Session, events: Events, heard: dict[str, str]) -> None:
     """``heard``: client id → symbol of every order the clients last heard open. Fills are taken from
-    the symbol's mark on (the venue's time; the trade ids at that time skipped)."""
+    the symbol's mark on (the venue's time; the trade ids at that time skipped). An order's end goes
+    out after its fills: the ledger forgets an order once its end is published, and a gateway that
+    stopped in between would leave those fills untold."""
     by_oid: dict[str, str] = {}
+    ended: list[Order] = []
     for cid, symbol in heard.items():
         o = s.tracker.get(cid)
         if o is None:
-            try:
-                o = await s.order_status(symbol, client_id=cid)
-            except TickwireError as e:
-                log.warning("%s: %s not caught up: %s", s.venue, cid, e)
+            o = await _asked(s.venue, cid, functools.partial(s.order_status, symbol, client_id=cid))
+            if o is None:
                 continue
-            events.on_order(o)
+            ended.append(o)
         if o.order_id:
             by_oid[o.order_id] = cid
     for symbol in sorted(set(heard.values())):
         mark_ms, mark_ids = await events.ledger.mark(symbol)
-        try:
-            fills = await s.fills(symbol, since_ms=mark_ms)
-        except TickwireError as e:
-            log.warning("%s: fills on %s not caught up: %s", s.venue, symbol, e)
-            continue
-        for f in sorted(fills, key=lambda f: f.ts_ns or 0):
+        query = functools.partial(s.fills, symbol, since_ms=mark_ms)
+        fills = await _asked(s.venue, f"fills on {symbol}", query)
+        for f in sorted(fills or (), key=lambda f: f.ts_ns or 0):
             cid = f.client_id or by_oid.get(f.order_id or "", "")
             old = mark_ms is not None and f.ts_ns is not None and f.ts_ns // 1_000_000 < mark_ms
             if cid in heard and f.trade_id not in mark_ids and not old:
                 events.on_fill(replace(f, client_id=cid))
+    for o in ended:
+        events.on_order(o)
+
+
+async def _asked(venue: str, what: str, query: Callable[[], Awaitable[T]]) -> T | None:
+    """``query``'s answer, asked again while the venue does not give one (a lost connection, a
+    time-out, a rate limit): what it would tell reaches the clients by no other way. None, logged,
+    for any other refusal or once ``RETRY_S`` ran out."""
+    for pause in (*RETRY_S, None):
+        try:
+            return await query()
+        except (TransportError, RateLimitError) as e:
+            if pause is None:
+                log.error("%s: %s not caught up, the venue did not answer: %s", venue, what, e)
+                return None
+            log.warning("%s: %s not caught up yet (%s); asked again in %.2g s", venue, what, e, pause)
+            await asyncio.sleep(pause)
+        except TickwireError as e:
+            log.warning("%s: %s not caught up: %s", venue, what, e)
+            return None
+    return None

@@ -107,6 +107,7 @@ class OrderService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
         self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
+        self._catching: asyncio.Task[None] | None = None  # what happened in a gap told (``_start``)
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "hello": self._hello, "place": self._place, "place_many": self._place_many,
             "cancel": self._cancel, "amend": self._amend,
@@ -162,8 +163,9 @@ class OrderService:
                 f"{acct.venue}/{acct.name}: another gateway took the account while this one started"
             )
         if self.session is not None and heard:
-            # Once serving: however long it takes, the account does not look unserved meanwhile.
-            await catch_up(self._s, self.events, heard)
+            # Once serving, in the background: its queries may be asked again for minutes (a venue
+            # not answering), and neither the account nor the gateway's other accounts wait on it.
+            self._catching = asyncio.get_running_loop().create_task(catch_up(self._s, self.events, heard))
         elif isinstance(error, TransportError):
             self._retry = asyncio.get_running_loop().create_task(self._start_again(heard))
 
@@ -288,7 +290,8 @@ class OrderService:
         return str(orjson.loads(msg.data).get("result", {}).get("gateway"))
 
     async def close(self) -> None:
-        for task in (self._recheck, self._retry):
+        # A catch-up cut short leaves its orders in the ledger: the next gateway tells them.
+        for task in (self._recheck, self._retry, self._catching):
             if task is not None:
                 task.cancel()
         # New requests are refused (``_on_request``), but the account is still answered for (``health``,
