@@ -47,3 +47,48 @@ def test_the_ledger_lists_every_order_heard_open_each_time_it_is_read(nats_urls:
             await nc.close()
 
     run(body)
+
+
+def test_a_lease_released_while_a_starting_gateway_reads_it_is_taken_by_that_gateway(
+    nats_urls: list[str],
+) -> None:
+    """Gateway A holds the account's lease; B starts (a deploy's new gateway) and fails to create it,
+    and A's close releases it before B reads who holds it. B takes the free lease. Before, nats-py's
+    ``kv.get`` raised ``KeyNotFoundError`` on the key A deleted and B's start failed with it, an
+    account no gateway held left unserved."""
+    from nats.js.errors import KeyWrongLastSequenceError
+    from tickwire.gateway.state import Lease
+
+    async def body() -> None:
+        nc = await nats.connect(nats_urls)
+        try:
+            kv = await bucket(nc)
+            a = Lease(kv, "binance", "lease-race", "gwa")
+
+            async def none_answers() -> None:
+                return None
+
+            await a.take(none_answers)
+
+            class ReleasedMeanwhile:
+                """The store as B sees it: A's release lands right after B's create is refused."""
+
+                def __getattr__(self, name: str) -> object:
+                    return getattr(kv, name)
+
+                async def create(self, key: str, value: bytes) -> int:
+                    try:
+                        return int(await kv.create(key, value))
+                    except KeyWrongLastSequenceError:
+                        await a.release()
+                        raise
+
+            b = Lease(ReleasedMeanwhile(), "binance", "lease-race", "gwb")
+            await b.take(none_answers)
+            assert (await kv.get(b.key)).value == b.value
+            assert await b.held() and not await a.held()
+            await b.release()
+        finally:
+            await nc.close()
+
+    run(body)

@@ -162,3 +162,119 @@ def test_a_client_follows_its_account_to_the_gateway_that_took_it_over(nats_urls
                     assert (await rest_buy(v, tr)).status == "new"
 
     run(body)
+
+
+def test_a_stepped_down_gateways_late_events_do_not_undo_what_the_client_heard_since(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A loses its NATS link while its session amends an order twice; B takes the account
+    over (adopting the order) and the client cancels it through B. A's link returns: nats-py sends
+    what A published meanwhile, and A its queue, before A finds the lease gone — so the stream holds
+    A's older states of the order after B's cancel. The client ends on the cancel, as the venue has
+    it. Before, its last word was A's "new": an order it would take for working, long cancelled."""
+    import tickwire.gateway.state as state
+    from gateway_harness import NatsProxy
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)
+
+    async def body() -> None:
+        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with venue() as v:
+            acct = v.account("latestale")
+            a = await Gateway(config([url], acct, name="gwla")).start()
+            b: Gateway | None = None
+            heard: list[Any] = []
+            try:
+                async with remote(nats_urls, "latestale", "ls", on_order=heard.append, timeout=3.0) as tr:
+                    o = await rest_buy(v, tr)
+                    await settle(lambda: any(x.client_id == o.client_id for x in heard), "the order heard", 5)
+                    proxy.refuse = True
+                    proxy.cut()
+                    session, tick = service(a, "latestale").session, tr.rules[o.symbol].tick_size
+                    for price in (o.price - tick, o.price - 2 * tick):
+                        await session.amend_order(o.symbol, client_id=o.client_id, price=price)
+                    await asyncio.sleep(0.6)  # A's lease is older than STARTING_S
+                    b = await Gateway(config(nats_urls, acct, name="gwlb")).start()
+                    await asyncio.sleep(0.8)  # A's beats missed, B's heard: the client follows B
+                    assert (await tr.cancel_order(o.symbol, client_id=o.client_id)).status == "canceled"
+                    seq = (await b.nc.jetstream().stream_info("TW_EVENTS")).state.last_seq
+                    proxy.refuse = False
+                    a_events = service(a, "latestale").events
+                    await settle(lambda: a_events.muted, "A to step down, its queue sent", 10)
+                    js = b.nc.jetstream()
+                    last = (await js.stream_info("TW_EVENTS")).state.last_seq
+                    late = [
+                        orjson.loads((await js.get_msg("TW_EVENTS", n)).data)
+                        for n in range(seq + 1, last + 1)
+                    ]
+                    stale = [e for e in late if e.get("order", {}).get("client_id") == o.client_id]
+                    assert any(e["gateway"] == "gwla" for e in stale), "A sent nothing of it after the cancel"
+                    assert tr.consumer is not None
+                    await settle(lambda: tr.consumer.last_seq >= last, "the client to read the stream", 5)
+                    [truth] = [x for x in v.orders("latestale") if x.client_id == o.client_id]
+                    mine = [(x.status, x.price) for x in heard if x.client_id == o.client_id]
+                    assert not truth.open and mine[-1][0] == "canceled", mine
+            finally:
+                await a.close()
+                if b is not None:
+                    await b.close()
+
+    run(body)
+
+
+def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_its_successor(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A takes a place and is held up before sending it (its rate budget's wait), and its NATS
+    link drops; B takes the account over. The client's time-out asks B, which never saw the request
+    and whose venue has no trace of it yet — while A, cut off but alive, still sends it. The client
+    gets the order the venue has (or UnknownOutcome). Before, B's "unseen, no trace" made it raise
+    "place never reached the gateway; not done": a strategy placing again would have had two orders."""
+    import tickwire.gateway.state as state
+    from gateway_harness import NatsProxy
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)
+
+    async def body() -> None:
+        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with venue() as v:
+            acct = v.account("cutplace")
+            acct["options"]["timeout"] = 0.5  # the outcome's settling window: 3.5 s
+            a = await Gateway(config([url], acct, name="gwca")).start()
+            b: Gateway | None = None
+            try:
+                async with remote(nats_urls, "cutplace", "cp", timeout=2.5) as tr:
+                    await asyncio.sleep(0.6)  # A's lease is older than STARTING_S
+                    svc = service(a, "cutplace")
+                    place = svc._s.place_order
+
+                    async def held_up(*args: Any, **kw: Any) -> Any:
+                        await asyncio.sleep(3.0)  # within the window the gateway's hello announced
+                        return await place(*args, **kw)
+
+                    svc._s.place_order = held_up  # type: ignore[method-assign]
+                    seen = svc.requests
+                    placing = asyncio.ensure_future(rest_buy(v, tr))
+                    await settle(lambda: svc.requests > seen, "A to take the place", 2)
+                    proxy.refuse = True
+                    proxy.cut()
+                    b = await Gateway(config(nats_urls, acct, name="gwcb")).start()
+                    try:
+                        got: Any = await placing
+                    except Exception as e:
+                        got = e
+                    await settle(lambda: len(v.orders("cutplace")) == 1, "A's place at the venue", 5)
+                    [theirs] = v.orders("cutplace")
+                    ok = (
+                        isinstance(got, UnknownOutcome) or getattr(got, "client_id", None) == theirs.client_id
+                    )
+                    assert ok, repr(got)
+            finally:
+                proxy.refuse = False
+                await a.close()
+                if b is not None:
+                    await b.close()
+
+    run(body)

@@ -30,6 +30,7 @@ import contextlib
 import functools
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -418,8 +419,12 @@ class OrderService:
             "rules": {} if s is None else codec.dump(s.rules),
             # The longest a request may take here (rate wait, venue time-out, its own reconciliation):
             # the client's ``outcome`` question waits this long for a request still in flight.
-            "settle_s": 0.0 if s is None else 2 * s.timeout + s.budget.max_wait_s + 2.0,
+            "settle_s": 0.0 if s is None else self._settle_s(s),
         }
+
+    @staticmethod
+    def _settle_s(s: TradingSession) -> float:
+        return 2 * s.timeout + s.budget.max_wait_s + 2.0
 
     async def _place(self, req: dict[str, Any]) -> Any:
         cid = self.admission.own_id(await self.admission.register(req.get("strategy")), req)
@@ -510,6 +515,12 @@ class OrderService:
         fut = self.outcomes.abandon(str(req["rid"]))
         if fut is not None:
             return {"state": "done", "reply": await asyncio.shield(fut)}
+        taken = self.lease.taken_over if self.lease is not None else None
+        if taken is not None:
+            # Unseen here is no proof it never ran: the gateway this one took the account from may be
+            # alive, cut off, and still running it — a request it took before, settled within the
+            # window. The venue is asked once that has passed.
+            await asyncio.sleep(taken + self._settle_s(self._s) - time.monotonic())
         if isinstance(req.get("orders"), list):  # a place_many: each of its orders
             found = [await self._reconcile({**e, "strategy": req.get("strategy")}) for e in req["orders"]]
             return {"state": "unseen", "orders": found}

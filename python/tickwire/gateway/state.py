@@ -95,16 +95,24 @@ class Lease:
         self.gateway = gateway
         self.value = f"{gateway} {int(time.time() * 1000)} {secrets.token_hex(8)}".encode()
         self.rev: int | None = None
+        # When the lease was taken over from a gateway that did not answer: one cut off from NATS
+        # but alive still runs the requests it took (monotonic time; None if it was free).
+        self.taken_over: float | None = None
 
     async def take(self, answered: Callable[[], Awaitable[str | None]]) -> None:
         """Takes the lease, or raises ``ValueError`` naming who holds it. ``answered()``: the
         gateway that answers for the account now, None when none does."""
-        try:
-            self.rev = await self.kv.create(self.key, self.value)
-            return
-        except KeyWrongLastSequenceError:
-            pass
-        entry = await self.kv.get(self.key)
+        while True:
+            try:
+                self.rev = await self.kv.create(self.key, self.value)
+                return
+            except KeyWrongLastSequenceError:
+                pass
+            try:
+                entry = await self.kv.get(self.key)
+                break
+            except (KeyNotFoundError, KeyDeletedError):
+                continue  # released since the create was refused (its gateway closed): free to take
         owner, since_ms = self._holder(entry.value)
         serving = await answered()
         if serving is not None:
@@ -113,6 +121,7 @@ class Lease:
             raise ValueError(f"{self.what} is being started by gateway {owner}")
         try:
             self.rev = await self.kv.update(self.key, self.value, last=entry.revision)
+            self.taken_over = time.monotonic()
         except KeyWrongLastSequenceError:
             raise ValueError(f"{self.what} was just taken by another gateway") from None
 

@@ -53,6 +53,11 @@ log = logging.getLogger("tickwire.remote")
 
 # Fills remembered by trade id to drop one heard again: far more than a gap's catch-up retells.
 FILLS_REMEMBERED = 100_000
+# Orders remembered by client id, with their last event, to drop an older one heard after it.
+ORDERS_REMEMBERED = 100_000
+# Ended for good: not "rejected", which a reconciliation that found no trace of an order states and the
+# venue's later word of the order undoes (``OrderTracker.mark_absent``).
+FINAL = TERMINAL - {"rejected"}
 
 
 def _num(x: Any, what: str) -> str | None:
@@ -107,6 +112,8 @@ class RemoteTrading:
         self.unknown_outcomes = 0
         self.repeated_fills = 0  # fills heard again, by trade id, and not passed on
         self._fills_heard: dict[tuple[str, str, str], None] = {}  # the newest FILLS_REMEMBERED, in order
+        self.stale_orders = 0  # order events older than one heard before, and not passed on
+        self._orders_heard: dict[str, Order] = {}  # by client id, the newest ORDERS_REMEMBERED
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -191,6 +198,7 @@ class RemoteTrading:
             "timeouts": self.timeouts,
             "unknown_outcomes": self.unknown_outcomes,
             "repeated_fills": self.repeated_fills,
+            "stale_orders": self.stale_orders,
             "events": None if self.consumer is None else self.consumer.health(),
         }
 
@@ -203,6 +211,9 @@ class RemoteTrading:
 
     def _on_event(self, kind: str, value: Any) -> None:
         if not self.all_orders and not self.client_ids.has_prefix(value.client_id):
+            return
+        if kind == "order" and self._stale(value):
+            self.stale_orders += 1
             return
         if kind == "fill":
             # A fill the gateway stored twice (told again after a gap longer than the stream's
@@ -222,6 +233,24 @@ class RemoteTrading:
             except Exception:
                 log.exception("remote trading callback %r raised", cb)  # it must not stop the events
         self._events.put(kind, value)
+
+    def _stale(self, o: Order) -> bool:
+        """Whether ``o`` is older than the order's last event heard: a gateway that stepped down sends
+        what it queued while cut off (nats-py even sends what it buffered then, before the gateway can
+        find the lease gone) after its successor told newer states — an ended order reopened, a fill
+        undone or an earlier venue time would leave the client with a state the venue left behind."""
+        last = self._orders_heard.pop(o.client_id, None)
+        if last is not None and (
+            (last.status in FINAL and o.is_open)
+            or o.filled < last.filled
+            or (o.updated_ns is not None and last.updated_ns is not None and o.updated_ns < last.updated_ns)
+        ):
+            self._orders_heard[o.client_id] = last
+            return True
+        self._orders_heard[o.client_id] = o
+        if len(self._orders_heard) > ORDERS_REMEMBERED:
+            del self._orders_heard[next(iter(self._orders_heard))]
+        return False
 
     def events(self) -> AsyncIterator[tuple[str, Any]]:
         """``async for kind, value in tr.events()``: ("order", Order), ("fill", Fill), from the first
