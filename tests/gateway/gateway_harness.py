@@ -143,6 +143,20 @@ async def rest_buy(v: Venue, tr: Any, symbol: str = "BTCUSDT", ticks: int = 30, 
     return await tr.place_order(symbol, "buy", "limit", resting_qty(tr, symbol, price, times), price)
 
 
+async def outcome(call: Awaitable[Any]) -> Any:
+    """What ``call`` returned, or the exception it raised."""
+    try:
+        return await call
+    except Exception as e:
+        return e
+
+
+async def proxied(urls: list[str]) -> tuple[NatsProxy, str]:
+    """A :class:`NatsProxy` to the first server of ``urls``, started, and the URL through it."""
+    proxy = NatsProxy(int(urls[0].rsplit(":", 1)[1]))
+    return proxy, await proxy.start()
+
+
 class NatsProxy:
     """TCP on loopback to a nats-server's ``port``, to break a link on demand: ``dark`` drops what the
     server sends, ``refuse`` refuses new connections, ``cut()`` drops the ones open (the client

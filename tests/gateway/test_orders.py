@@ -17,11 +17,11 @@ import gateway_harness
 import pytest
 from gateway_harness import (
     VENUE,
-    NatsProxy,
     child_env,
     config,
     gateway_process,
     lose_next,
+    proxied,
     remote,
     rest_buy,
     resting_qty,
@@ -208,8 +208,7 @@ def test_a_gateway_back_from_a_lost_link_steps_down_when_another_took_its_accoun
     monkeypatch.setattr(state, "STARTING_S", 0.5)  # a lease this old without an answer is a dead one's
 
     async def body() -> None:
-        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
-        url = await proxy.start()
+        proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("partition")
             a = await Gateway(config([url], acct, name="gwa")).start()

@@ -11,7 +11,18 @@ from typing import Any
 
 import gateway_harness
 import pytest
-from gateway_harness import VENUE, NatsProxy, config, remote, rest_buy, resting_qty, run, service, venue
+from gateway_harness import (
+    VENUE,
+    NatsProxy,
+    config,
+    proxied,
+    remote,
+    rest_buy,
+    resting_qty,
+    run,
+    service,
+    venue,
+)
 from session_cases import settle
 from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.run import Gateway
@@ -36,8 +47,7 @@ def test_a_lease_recheck_that_fails_once_does_not_leave_the_gateway_deaf(
     import tickwire.gateway.state as state
 
     async def body() -> None:
-        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
-        url = await proxy.start()
+        proxy, url = await proxied(nats_urls)
         async with venue() as v, Gateway(config([url], v.account("deaf"), name="gwdeaf")) as gw, \
                 remote(nats_urls, "deaf", "d1", timeout=1.0) as tr:  # fmt: skip
             held, calls = state.Lease.held, []
@@ -126,8 +136,7 @@ def test_a_gateway_that_stepped_down_no_longer_refreshes_the_dead_man_switch(
     monkeypatch.setattr(state, "STARTING_S", 0.5)
 
     async def body() -> None:
-        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
-        url = await proxy.start()
+        proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("stepdm")
             acct["options"]["dead_man"] = 1.0

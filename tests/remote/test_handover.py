@@ -11,7 +11,7 @@ from typing import Any
 import gateway_harness
 import orjson
 import pytest
-from gateway_harness import VENUE, config, remote, rest_buy, resting_qty, run, service, venue
+from gateway_harness import VENUE, config, outcome, remote, rest_buy, resting_qty, run, service, venue
 from session_cases import settle
 from tickwire.bus import subjects
 from tickwire.errors import UnknownOutcome
@@ -86,10 +86,7 @@ def test_a_cancel_done_before_a_gateway_restart_is_not_reported_as_never_run(nat
                     await settle(lambda: v.open("unseen") == [], "cancelled at the venue", 5)
                     await a.close()
                     b = await Gateway(config(nats_urls, acct, name="gwu")).start()
-                    try:
-                        got: Any = await cancel
-                    except Exception as e:
-                        got = e
+                    got = await outcome(cancel)
                     assert v.open("unseen") == []
                     assert getattr(got, "status", None) == "canceled", repr(got)
             finally:
@@ -129,10 +126,7 @@ def test_a_placed_order_whose_outcome_query_meets_a_venue_error_is_not_reported_
                         raise e
 
                     session.order_status = busy  # type: ignore[method-assign]  # the venue's 429
-                    try:
-                        got: Any = await placing
-                    except Exception as e:
-                        got = e
+                    got = await outcome(placing)
                     [theirs] = v.orders("unseenplace")
                     ok = (
                         isinstance(got, UnknownOutcome) or getattr(got, "client_id", None) == theirs.client_id
@@ -173,13 +167,12 @@ def test_a_stepped_down_gateways_late_events_do_not_undo_what_the_client_heard_s
     A's older states of the order after B's cancel. The client ends on the cancel, as the venue has
     it. Before, its last word was A's "new": an order it would take for working, long cancelled."""
     import tickwire.gateway.state as state
-    from gateway_harness import NatsProxy
+    from gateway_harness import proxied
 
     monkeypatch.setattr(state, "STARTING_S", 0.5)
 
     async def body() -> None:
-        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
-        url = await proxy.start()
+        proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("latestale")
             a = await Gateway(config([url], acct, name="gwla")).start()
@@ -232,13 +225,12 @@ def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_
     gets the order the venue has (or UnknownOutcome). Before, B's "unseen, no trace" made it raise
     "place never reached the gateway; not done": a strategy placing again would have had two orders."""
     import tickwire.gateway.state as state
-    from gateway_harness import NatsProxy
+    from gateway_harness import proxied
 
     monkeypatch.setattr(state, "STARTING_S", 0.5)
 
     async def body() -> None:
-        proxy = NatsProxy(int(nats_urls[0].rsplit(":", 1)[1]))
-        url = await proxy.start()
+        proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("cutplace")
             acct["options"]["timeout"] = 0.5  # the outcome's settling window: 3.5 s
@@ -261,10 +253,7 @@ def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_
                     proxy.refuse = True
                     proxy.cut()
                     b = await Gateway(config(nats_urls, acct, name="gwcb")).start()
-                    try:
-                        got: Any = await placing
-                    except Exception as e:
-                        got = e
+                    got = await outcome(placing)
                     await settle(lambda: len(v.orders("cutplace")) == 1, "A's place at the venue", 5)
                     [theirs] = v.orders("cutplace")
                     ok = (
