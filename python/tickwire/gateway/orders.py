@@ -45,6 +45,7 @@ from tickwire.gateway.admission import Admission
 from tickwire.gateway.catch_up import catch_up
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
+from tickwire.gateway.lease_watch import LeaseWatch
 from tickwire.gateway.outcomes import Outcomes, Reply
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
@@ -59,8 +60,6 @@ from tickwire.trading.wire import unsent
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
-# The longest pause between two tries of a lease re-check the store did not answer.
-LEASE_RECHECK_MAX_S = 15.0
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
 START_RETRY_MAX_S = 30.0
 
@@ -93,10 +92,8 @@ class OrderService:
         self.events = EventPublisher(nc, acct.venue, acct.name, gateway)
         self.outcomes = Outcomes()
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
-        self.lease: Lease | None = None  # this gateway's claim to the account
-        # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
-        self.suspect = False
-        self.stepped_down = False
+        # The account's lease, and whether this gateway still holds it once its link is back.
+        self.watch = LeaseWatch(f"{acct.venue}/{acct.name}", self._step_down)
         # close() has begun: ``health`` and ``outcome`` (of a request taken before) are answered,
         # any other request refused at once as not run.
         self.closing = False
@@ -106,7 +103,6 @@ class OrderService:
         self.errors = 0
         self._sub: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
         self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
         self._catching: asyncio.Task[None] | None = None  # what happened in a gap told (``_start``)
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
@@ -135,7 +131,7 @@ class OrderService:
         kv = await state_bucket(nc)
         lease = Lease(kv, acct.venue, acct.name, gateway)
         await lease.take(svc._answering)  # ValueError: another gateway has it
-        svc.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
+        svc.watch.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
         svc.events.ledger = Ledger(kv, nc.jetstream(timeout=2.0), acct.venue, acct.name)
         svc.admission.registry = Strategies(kv, acct.venue, acct.name)
         try:
@@ -219,49 +215,29 @@ class OrderService:
 
     def link_lost(self) -> None:
         """The gateway's NATS link dropped: while it is away another gateway may take the lease."""
-        self.suspect = True
+        self.watch.link_lost()
 
     async def link_back(self) -> None:
         """The link is back (the subscription with it): serving again if the lease is still this
-        gateway's; else another took the account over meanwhile and this one steps down — its
-        requests unsubscribed and refused, its events no longer published, its dead-man switch no
-        longer refreshed — leaving its session as it is (closing it would disarm the switch the
-        account's new gateway relies on). A store not answering yet (JetStream recovering) is asked
-        again (full-jitter back-off from 0.25 s up to ``LEASE_RECHECK_MAX_S``) until it answers:
-        requests wait unanswered meanwhile."""
-        if self.lease is None or self.stepped_down or self._recheck is not None:
-            return
-        try:
-            held = await self.lease.held()
-        except Exception as e:
-            log.warning("%s/%s: lease not re-checked (%s): asked again", self.venue, self.account, e)
-            self._recheck = asyncio.get_running_loop().create_task(self._recheck_lease())
-            return
-        await self._lease_answered(held)
+        gateway's, else stepping down (:class:`~tickwire.gateway.lease_watch.LeaseWatch`)."""
+        await self.watch.link_back()
 
-    async def _recheck_lease(self) -> None:
-        assert self.lease is not None
-        backoff = Backoff(base=0.25, cap=LEASE_RECHECK_MAX_S, immediate_first=False)
-        try:
-            while not self.stepped_down:
-                await asyncio.sleep(backoff.next_delay() or 0.0)
-                try:
-                    held = await self.lease.held()
-                except Exception as e:
-                    log.warning("%s/%s: lease not re-checked (%s): asked again", self.venue, self.account, e)
-                    continue
-                await self._lease_answered(held)
-                return
-        finally:
-            self._recheck = None
+    @property
+    def suspect(self) -> bool:
+        return self.watch.suspect
 
-    async def _lease_answered(self, held: bool) -> None:
-        if held:
-            self.suspect = False
-            return
-        self.stepped_down = True
-        log.error("%s/%s: another gateway took the account while the link was down: stepping down",
-                  self.venue, self.account)  # fmt: skip
+    @property
+    def stepped_down(self) -> bool:
+        return self.watch.stepped_down
+
+    @property
+    def lease(self) -> Lease | None:
+        return self.watch.lease
+
+    async def _step_down(self) -> None:
+        """Another gateway took the account over meanwhile: this one's requests unsubscribed and
+        refused, its events no longer published, its dead-man switch no longer refreshed — its session
+        left as it is (closing it would disarm the switch the account's new gateway relies on)."""
         self.failed = codec.dump_error(
             TransportError(f"{self.venue}/{self.account}: served by another gateway now")
         )
@@ -269,8 +245,6 @@ class OrderService:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
-        if self.lease is not None:
-            self.lease.rev = None  # not ours to release
         if self.session is not None and self.session.dead_man is not None:
             # The countdown is the new gateway's now: refreshed here, it would outlive that one.
             self.session.dead_man.stop()
@@ -292,7 +266,8 @@ class OrderService:
 
     async def close(self) -> None:
         # A catch-up cut short leaves its orders in the ledger: the next gateway tells them.
-        for task in (self._recheck, self._retry, self._catching):
+        self.watch.stop()
+        for task in (self._retry, self._catching):
             if task is not None:
                 task.cancel()
         # New requests are refused (``_on_request``), but the account is still answered for (``health``,

@@ -1,0 +1,79 @@
+"""Whether a gateway still serves an account once its NATS link is back: while the link is away
+another gateway may take the account's lease over, and two gateways serving one account would be
+two rate budgets, two kill switches and every request run twice. Requests wait unanswered from the
+link's loss until the lease is re-checked; a lease found taken makes the gateway step down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from tickwire.gateway.state import Lease
+from tickwire.recovery.backoff import Backoff
+
+log = logging.getLogger("tickwire.gateway")
+
+# The longest pause between two tries of a lease re-check the store did not answer.
+LEASE_RECHECK_MAX_S = 15.0
+
+
+class LeaseWatch:
+    """One account's lease as its gateway's link comes and goes. ``step_down()``: what the gateway
+    does once another holds the account (called once)."""
+
+    def __init__(self, what: str, step_down: Callable[[], Awaitable[None]]) -> None:
+        self.what = what
+        self.lease: Lease | None = None  # this gateway's claim to the account, once taken
+        # The NATS link was lost and the lease is not re-checked yet: requests are left unanswered.
+        self.suspect = False
+        self.stepped_down = False
+        self._step_down = step_down
+        self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
+
+    def link_lost(self) -> None:
+        self.suspect = True
+
+    async def link_back(self) -> None:
+        """Serving again if the lease is still this gateway's, else stepping down. A store not
+        answering yet (JetStream recovering) is asked again (full-jitter back-off from 0.25 s up to
+        ``LEASE_RECHECK_MAX_S``) until it answers: requests wait unanswered meanwhile."""
+        if self.lease is None or self.stepped_down or self._recheck is not None:
+            return
+        try:
+            held = await self.lease.held()
+        except Exception as e:
+            log.warning("%s: lease not re-checked (%s): asked again", self.what, e)
+            self._recheck = asyncio.get_running_loop().create_task(self._again())
+            return
+        await self._answered(held)
+
+    async def _again(self) -> None:
+        assert self.lease is not None
+        backoff = Backoff(base=0.25, cap=LEASE_RECHECK_MAX_S, immediate_first=False)
+        try:
+            while not self.stepped_down:
+                await asyncio.sleep(backoff.next_delay() or 0.0)
+                try:
+                    held = await self.lease.held()
+                except Exception as e:
+                    log.warning("%s: lease not re-checked (%s): asked again", self.what, e)
+                    continue
+                await self._answered(held)
+                return
+        finally:
+            self._recheck = None
+
+    async def _answered(self, held: bool) -> None:
+        if held:
+            self.suspect = False
+            return
+        self.stepped_down = True
+        log.error("%s: another gateway took the account while the link was down: stepping down", self.what)
+        if self.lease is not None:
+            self.lease.rev = None  # not ours to release
+        await self._step_down()
+
+    def stop(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
