@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from session_cases import SimAccount, settle
 from test_session_binance import BINANCE
+from test_session_bybit import BYBIT
 from test_session_okx import OKX
 from test_session_usdm import USDM
 from tickwire.errors import (
@@ -29,6 +30,7 @@ from tickwire.trading.session import TradingSession
 
 BATCH_OP = "POST /api/v5/trade/batch-orders"
 USDM_BATCH_OP = "POST /fapi/v1/batchOrders"
+BYBIT_BATCH_OP = "POST /v5/order/create-batch"
 
 
 def ladder(
@@ -59,6 +61,19 @@ def requests(sim: Simulator, a: SimAccount) -> list[str]:
 def at_venue(a: SimAccount, sim: Simulator, o: Order) -> Any:
     [theirs] = a.orders(sim, o.client_id)
     return theirs
+
+
+def rest_but(
+    a: SimAccount, sim: Simulator, tr: TradingSession, orders: list[Order], got: list[Any], refused: Order
+) -> None:
+    """Every order of the batch but ``refused`` rests at the venue with the id returned and is counted
+    by the risk limits; ``refused`` is tracked rejected and absent at the venue."""
+    assert tr.tracker.get(refused.client_id).status == "rejected"  # type: ignore[union-attr]
+    assert a.orders(sim, refused.client_id) == []
+    for o, r in zip(orders, got, strict=True):
+        if o is not refused:
+            assert isinstance(r, Order) and r.status == "new" and r.order_id == str(at_venue(a, sim, o).id)
+    assert tr.risk.exposure(a.symbol)["open_orders"] == len(orders) - 1 == len(a.open(sim))
 
 
 def test_twenty_five_okx_orders_go_in_two_batch_requests_and_rest_as_asked() -> None:
@@ -99,12 +114,12 @@ def test_an_entry_the_venue_refuses_is_that_orders_error_and_the_others_stand() 
     a.run(body)
 
 
-@pytest.mark.parametrize("a", [OKX, USDM], ids=["okx", "usdm"])
+@pytest.mark.parametrize("a", [OKX, USDM, BYBIT], ids=["okx", "usdm", "bybit"])
 def test_a_lost_batch_answer_is_reconciled_order_by_order_never_resent(a: SimAccount) -> None:
-    """The venue takes the batch (OKX ``batch-orders``, USDⓈ-M ``batchOrders``) and its answer is
-    lost: each order is found by its client id and returned as the venue has it; the simulator got
-    one batch request and holds each order once."""
-    op = BATCH_OP if a is OKX else USDM_BATCH_OP
+    """The venue takes the batch (OKX ``batch-orders``, USDⓈ-M ``batchOrders``, Bybit
+    ``create-batch``) and its answer is lost: each order is found by its client id and returned as
+    the venue has it; the simulator got one batch request and holds each order once."""
+    op = {"okx": BATCH_OP, "binance-usdm": USDM_BATCH_OP, "bybit": BYBIT_BATCH_OP}[a.venue]
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         sim.endpoint(a.venue, 0).lose_answer(op)
@@ -397,12 +412,50 @@ def test_seven_usdm_orders_go_in_two_batch_requests_and_a_refused_entry_is_its_o
         got = await tr.place_orders(orders)
         assert requests(sim, a).count(USDM_BATCH_OP) == 2 and a.place_op not in requests(sim, a)
         assert isinstance(got[3], OrderRejected) and "-2022" in str(got[3]), got[3]
-        assert tr.tracker.get(sell.client_id).status == "rejected"  # type: ignore[union-attr]
-        for o, r in zip(orders, got, strict=True):
-            if o is not sell:
-                assert (
-                    isinstance(r, Order) and r.status == "new" and r.order_id == str(at_venue(a, sim, o).id)
-                )
-        assert tr.risk.exposure(a.symbol)["open_orders"] == 6 == len(a.open(sim))
+        rest_but(a, sim, tr, orders, got, sell)
 
     a.run(body)
+
+
+def test_twelve_bybit_orders_go_in_two_batch_requests_and_a_refused_entry_is_its_own_error() -> None:
+    """Bybit spot (``create-batch``, 10 a request, each entry's outcome in ``retExtInfo`` beside it):
+    eleven buys and, sixth, a sell of more BTC than the account holds (110007). Two requests and no
+    single create; the sell is ``InsufficientFunds`` and tracked rejected, the eleven rest at the
+    venue with the ids returned (before 2026-12-06: Bybit had no batch here, twelve creates)."""
+    a = BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        buys = ladder(a, sim, tr, 11)
+        ask = sim.book(a.venue, a.symbol).asks[0][0] + 40 * tr.rules[a.symbol].tick_size
+        sell = tr.prepare(a.symbol, "sell", "limit", Decimal(60), ask)  # the account holds 50 BTC
+        orders = [*buys[:5], sell, *buys[5:]]
+        got = await tr.place_orders(orders)
+        assert requests(sim, a).count(BYBIT_BATCH_OP) == 2 and a.place_op not in requests(sim, a)
+        assert isinstance(got[5], InsufficientFunds) and "110007" in str(got[5]), got[5]
+        rest_but(a, sim, tr, orders, got, sell)
+
+    a.run(body)
+
+
+def test_a_bybit_batch_past_the_venues_limit_has_its_later_entries_refused_for_rate() -> None:
+    """The venue's create-batch limit has room for three orders this second (profile
+    ``order_rate_limit``): of five, the first three rest and the last two are ``RateLimitError``,
+    tracked rejected and absent at the venue; the budget learnt the block, so the next batch waits
+    for the venue's window instead of being refused again."""
+    a = BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = ladder(a, sim, tr, 5)
+        got = await tr.place_orders(orders)
+        for o, r in zip(orders[:3], got[:3], strict=True):
+            assert isinstance(r, Order) and r.order_id == str(at_venue(a, sim, o).id)
+        for o, r in zip(orders[3:], got[3:], strict=True):
+            assert isinstance(r, RateLimitError), r
+            assert tr.tracker.get(o.client_id).status == "rejected"  # type: ignore[union-attr]
+            assert a.orders(sim, o.client_id) == []
+        later = await tr.place_orders(ladder(a, sim, tr, 2))
+        assert all(isinstance(r, Order) for r in later), later
+        refused = [x for x in sim.endpoint(a.venue, 0).exchanges if x[1] == BYBIT_BATCH_OP]
+        assert len(refused) == 2 and len(a.open(sim)) == 5
+
+    a.run(body, before=lambda sim: sim.venue("bybit").config.profile.update(order_rate_limit=3))

@@ -1,10 +1,10 @@
 """Placing several prepared orders at once (``TradingSession.place_orders``): in the venue's batch
-request where its grammar has one (``new_orders``: OKX ``batch-orders``, 20 a request), else each on
-``place_order``'s own path, all at once. Each order fares as ``place_order`` would have it: counted by
-the risk limits and tracked before anything is sent, the venue's answer for it applied (an
-acknowledgement followed by its state), a refused entry recorded rejected with its own typed error, a
-lost answer reconciled order by order and never resent, a call its caller cancelled settled in the
-background.
+request where its grammar has one (``new_orders``: OKX ``batch-orders``, USDⓈ-M ``batchOrders``,
+Bybit ``create-batch``), else each on ``place_order``'s own path, all at once. Each order fares as
+``place_order`` would have it: counted by the risk limits and tracked before anything is sent, the
+venue's answer for it applied (an acknowledgement followed by its state), a refused entry recorded
+rejected with its own typed error, a lost answer reconciled order by order and never resent, a call
+its caller cancelled settled in the background.
 
 Apart from :mod:`tickwire.trading.place` because a batch's answer is a list whose entries succeed or
 fail each on its own: the caller gets one result per order, an :class:`~tickwire.trading.orders.Order`

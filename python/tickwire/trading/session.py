@@ -454,10 +454,11 @@ class TradingSession:
         return await place.place_order(self, order)
 
     async def place_orders(self, orders: Sequence[Order]) -> list[Order | TickwireError]:
-        """Places orders made by :meth:`prepare`, in the venue's batch request where it has one (OKX
-        ``batch-orders``, 20 a request), else each as :meth:`place_order` does, all at once. Returns
-        one result per order, in their order: the order as the venue answered (or as reconciliation
-        found it), or the typed error that refused it (``OrderRejected``, ``RateLimitError``…).
+        """Places orders made by :meth:`prepare`, in the venue's batch request where it has one
+        (OKX ``batch-orders``, USDⓈ-M ``batchOrders``, Bybit ``create-batch``), else each as
+        :meth:`place_order` does, all at once. Returns one result per order, in their order: the order
+        as the venue answered (or as reconciliation found it), or the typed error that refused it
+        (``OrderRejected``, ``RateLimitError``…).
 
         Raises with nothing sent: :class:`TradingHalted` after :meth:`kill`; :class:`InvalidOrder` for
         an order given twice, already placed, or changed since :meth:`prepare` to break the rules;

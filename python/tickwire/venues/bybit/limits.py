@@ -7,12 +7,14 @@ Every answer states the endpoint's limit (``X-Bapi-Limit``) and what is left of 
 budget leaves equals what the venue says is left, whatever limit it grants this account (it varies by
 VIP level). A 10006 blocks the endpoint until ``X-Bapi-Limit-Reset-Timestamp``, at least its second.
 The per-endpoint numbers are the spot column of the docs' table (create, cancel and
-cancel-all 20/s, amend 10/s, queries 50/s) — unverified beyond that page."""
+cancel-all 20/s, amend 10/s, create-batch 20 orders/s, queries 50/s) — unverified beyond that page."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from tickwire.errors import RateLimitError
 from tickwire.limits import Limit
@@ -27,6 +29,9 @@ _UID = frozenset({"10006"})
 LIMITS = (
     Limit("IP", 600, 5.0, "ip", frozenset({"403", "10018"})),  # 10018: "Exceeded the IP Rate Limit."
     Limit("CREATE", 20, 1.0, "account", _UID),
+    # Its own limit, counted per order ("Number of consumption = number of requests * number of orders
+    # included in a single request"; docs/v5/rate-limit, batch endpoints).
+    Limit("CREATE_BATCH", 20, 1.0, "account", _UID),
     Limit("AMEND", 10, 1.0, "account", _UID),
     Limit("CANCEL", 20, 1.0, "account", _UID),
     Limit("CANCEL_ALL", 20, 1.0, "account", _UID),
@@ -36,6 +41,7 @@ LIMITS = (
 )
 _BY_PATH = {
     "/v5/order/create": "CREATE",
+    "/v5/order/create-batch": "CREATE_BATCH",
     "/v5/order/amend": "AMEND",
     "/v5/order/cancel": "CANCEL",
     "/v5/order/cancel-all": "CANCEL_ALL",
@@ -47,6 +53,9 @@ _BY_PATH = {
 
 def cost(call: Call) -> dict[str, int]:
     name = _BY_PATH.get(call.path)
+    if name == "CREATE_BATCH":
+        request = orjson.loads(call.body or b"{}").get("request") or ()
+        return {"IP": 1, name: max(1, len(request))}
     return {"IP": 1, name: 1} if name else {"IP": 1}
 
 

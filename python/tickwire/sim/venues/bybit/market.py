@@ -233,6 +233,9 @@ class Bybit(Venue):
                     "order_rate_limit" if trading else "rest_rate_limit", 10 if trading else 50
                 )
             )
+            if (req.method, req.path) == ("POST", "/v5/order/create-batch"):  # counted per order
+                batch, limits = self.trade.create_batch(ep, req, key, per_s)
+                return json_response({**batch, "time": ep.now_ms()}, headers=list(limits.items()))
             ok, limits = self.trade.limit(key, req.path, ep.now_ms(), per_s)
             headers = list(limits.items())
             if not ok:
