@@ -397,6 +397,28 @@ def test_an_entry_refused_for_rate_blocks_its_own_instrument_only() -> None:
     a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))
 
 
+def test_a_batch_refused_whole_with_one_entry_for_rate_blocks_that_entrys_instrument_only() -> None:
+    """As above, but every entry fails (code "1"), the first for rate: the ETH-USDT buy past its
+    instrument's window (50011), then a BTC-USDT sell the account cannot pay (51008). The next BTC-USDT order goes at once —
+    only ETH-USDT, whose entry was refused for rate, is blocked (before: the whole request's
+    instruments were, and the BTC order waited the 2 s window out)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        *eth, eth_refused = ladder(a, sim, tr, 6, "ETH-USDT")
+        assert all(isinstance(r, Order) for r in await tr.place_orders(eth))
+        too_big, [btc] = unpaid_sell(a, sim, tr), ladder(a, sim, tr, 1)
+        got = await tr.place_orders([eth_refused, too_big])
+        assert isinstance(got[0], RateLimitError) and isinstance(got[1], InsufficientFunds), got
+        t0 = asyncio.get_running_loop().time()
+        [placed] = await tr.place_orders([btc])
+        waited = asyncio.get_running_loop().time() - t0
+        assert isinstance(placed, Order) and at_venue(a, sim, btc).open, placed
+        assert waited < 1.0, waited
+
+    a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))
+
+
 def test_seven_usdm_orders_go_in_two_batch_requests_and_a_refused_entry_is_its_own_error() -> None:
     """Binance USDⓈ-M (``batchOrders``, 5 a request, the answer in the request's order, a refused
     entry naming no client id): six buys and, fourth, a reduce-only sell with no position to reduce

@@ -29,7 +29,7 @@ from tickwire.errors import (
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.place import PlacePort, place_order, register, withdraw
 from tickwire.trading.venue import Call
-from tickwire.trading.wire import was_unsent
+from tickwire.trading.wire import by_entry, was_unsent
 
 Result = Order | TickwireError
 
@@ -130,9 +130,10 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
             entries = _by_client_id(port, e.__dict__.get("_entries"), chunk)
             if entries is not None:
                 # Refused whole entry by entry (OKX code "1"): each its own error, as in a partial
-                # answer — a refusal for rate learnt by the budget (once: the wire learnt the first).
-                learnt = isinstance(e, RateLimitError)
-                return await _entries(port, chunk, entries, learn=not learnt)
+                # answer — a refusal for rate learnt by the budget where its entry goes.
+                return await _entries(port, chunk, entries)
+            if isinstance(e, RateLimitError) and by_entry(e):  # entries unreadable: the whole request
+                port.rate_refused(call, e)
             for o in chunk:  # the request refused whole
                 _rejected(port, o.client_id, e)
             return {o.client_id: e for o in chunk}

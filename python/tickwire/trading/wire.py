@@ -76,6 +76,14 @@ def was_unsent(e: BaseException) -> bool:
     return e.__dict__.get("unsent") is True
 
 
+def by_entry(e: TickwireError) -> bool:
+    """Whether ``e`` refused a batch entry by entry (OKX's code "1": each entry its own cause). A batch
+    of new orders refused so for rate is neither resent nor learnt whole: its other entries were
+    refused for other causes, and the venue counts each where its entry goes (OKX: per instrument).
+    A batch of cancels (one instrument's) is, as any request refused for rate: a cancel must go."""
+    return "_entries" in e.__dict__
+
+
 class Wire:
     def __init__(
         self,
@@ -194,10 +202,11 @@ class Wire:
             started = time.monotonic()
             self.requests += 1
             try:
-                return await self._once(call, rest_only, cost, gate, charged)
+                return await self._once(call, rest_only, cost, gate, charged, lane == "order")
             except RateLimitError as e:
                 blocked = getattr(e, "retry_after", None) or 0.0
-                if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s:
+                per_entry = lane == "order" and by_entry(e)
+                if resends >= RATE_RESENDS or blocked > self.budget.max_wait_s or per_entry:
                     raise
                 resends += 1
                 self.rate_resends += 1  # the next acquire waits the block out
@@ -315,7 +324,9 @@ class Wire:
         cost: dict[str, int] | None = None,
         gate: Callable[[], None] | None = None,
         again: Callable[[], Awaitable[Callable[[], None] | None]] | None = None,
+        places: bool = False,
     ) -> Any:
+        """``places``: ``call`` places orders (a batch of them is answered entry by entry)."""
         ws = None if rest_only else self.orders_ws
         try:
             if ws is not None and call.signed:
@@ -328,7 +339,9 @@ class Wire:
             self.audit_request(call, "rest")
             return await self._rest(call, gate, again)
         except RateLimitError as e:
-            if not was_unsent(e):  # the venue's refusal; one of the budget's own (a resend) blocks nothing
+            # The venue's refusal; one of the budget's own (a resend) blocks nothing, and a batch's
+            # entries are learnt each where it was refused (``trading.batch``).
+            if not was_unsent(e) and not (places and by_entry(e)):
                 self.rate_refused(call, e, cost)
             raise
 
