@@ -374,46 +374,32 @@ def test_an_order_changed_after_prepare_to_break_the_rules_is_refused_with_nothi
     a.run(body)
 
 
-def test_an_entry_refused_for_rate_blocks_its_own_instrument_only() -> None:
+@pytest.mark.parametrize("whole", [False, True], ids=["partly", "whole"])
+def test_an_entry_refused_for_rate_blocks_its_own_instrument_only(whole: bool) -> None:
     """The venue takes 5 batch orders per 2 s per instrument (fewer than the 300 the budget knows;
-    OKX counts each instrument on its own). ETH-USDT's 5 taken, a batch of a BTC-USDT and an
-    ETH-USDT buy: the ETH entry is refused for rate (code "2"), the BTC one rests. The next BTC-USDT
-    order goes at once — the block is learnt for ETH-USDT, where the venue refused (before: the
-    budget blocked every instrument of the batch's request, and the BTC order waited 2 s)."""
+    OKX counts each instrument on its own). ETH-USDT's 5 taken, a batch with an ETH-USDT buy the venue
+    refuses for rate (50011): beside a BTC-USDT buy that rests (code "2"), or first, before a BTC-USDT
+    sell refused for funds (code "1", the request's error the first entry's). The next BTC-USDT order
+    goes at once — the block is learnt for ETH-USDT, where the venue refused (before: the budget
+    blocked every instrument of the batch's request, and the BTC order waited 2 s; a batch refused
+    whole was also sent again once the window passed, and the rate-refused order came back placed)."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         *eth, eth_refused = ladder(a, sim, tr, 6, "ETH-USDT")
         assert all(isinstance(r, Order) for r in await tr.place_orders(eth))
         btc1, btc2 = ladder(a, sim, tr, 2)
-        got = await tr.place_orders([btc1, eth_refused])
-        assert isinstance(got[0], Order) and isinstance(got[1], RateLimitError), got
+        if whole:
+            got = await tr.place_orders([eth_refused, unpaid_sell(a, sim, tr)])
+            assert isinstance(got[0], RateLimitError) and isinstance(got[1], InsufficientFunds), got
+        else:
+            got = await tr.place_orders([btc1, eth_refused])
+            assert isinstance(got[0], Order) and isinstance(got[1], RateLimitError), got
+        assert a.orders(sim, eth_refused.client_id) == []
         t0 = asyncio.get_running_loop().time()
         [placed] = await tr.place_orders([btc2])
         waited = asyncio.get_running_loop().time() - t0
         assert isinstance(placed, Order) and at_venue(a, sim, btc2).open, placed
-        assert waited < 1.0, waited
-
-    a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))
-
-
-def test_a_batch_refused_whole_with_one_entry_for_rate_blocks_that_entrys_instrument_only() -> None:
-    """As above, but every entry fails (code "1"), the first for rate: the ETH-USDT buy past its
-    instrument's window (50011), then a BTC-USDT sell the account cannot pay (51008). The next BTC-USDT order goes at once —
-    only ETH-USDT, whose entry was refused for rate, is blocked (before: the whole request's
-    instruments were, and the BTC order waited the 2 s window out)."""
-    a = OKX
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        *eth, eth_refused = ladder(a, sim, tr, 6, "ETH-USDT")
-        assert all(isinstance(r, Order) for r in await tr.place_orders(eth))
-        too_big, [btc] = unpaid_sell(a, sim, tr), ladder(a, sim, tr, 1)
-        got = await tr.place_orders([eth_refused, too_big])
-        assert isinstance(got[0], RateLimitError) and isinstance(got[1], InsufficientFunds), got
-        t0 = asyncio.get_running_loop().time()
-        [placed] = await tr.place_orders([btc])
-        waited = asyncio.get_running_loop().time() - t0
-        assert isinstance(placed, Order) and at_venue(a, sim, btc).open, placed
         assert waited < 1.0, waited
 
     a.run(body, before=lambda sim: sim.venue("okx").config.profile.update(batch_rate_limit=5))
