@@ -267,3 +267,36 @@ def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_
                     await b.close()
 
     run(body)
+
+
+def test_a_place_held_by_a_lost_link_and_sent_after_the_client_gave_up_is_not_run(
+    nats_urls: list[str],
+) -> None:
+    """The client's link drops as it places: nats-py holds the request, the answer and the outcome
+    question time out and the client raises ``UnknownOutcome``. The link comes back and nats-py sends
+    what it held, seconds late: the gateway refuses the place unrun (its client stopped waiting —
+    ``until_ms``), and the simulator never gets the order. Before, the gateway placed it then: a
+    strategy that had acted on "unknown" (reconciled it as absent, placed again) had two orders."""
+    from gateway_harness import proxied
+
+    async def body() -> None:
+        proxy, url = await proxied(nats_urls)
+        async with venue() as v:
+            acct = v.account("heldplace")
+            acct["options"]["timeout"] = 0.5  # the outcome question waits the gateway's 3.5 s window
+            async with Gateway(config(nats_urls, acct)), remote([url], "heldplace", "hp", timeout=0.5) as tr:
+                price = v.sim.book(VENUE, "BTCUSDT").bids[0][0] - 30 * tr.rules["BTCUSDT"].tick_size
+                proxy.refuse = True
+                proxy.cut()
+                # nats-py holds what is sent while it reconnects (a write into the cut socket is lost).
+                await settle(lambda: tr.nc.is_reconnecting, "the client reconnecting", 5)
+                qty = resting_qty(tr, "BTCUSDT", price)
+                got = await outcome(tr.place_order("BTCUSDT", "buy", "limit", qty, price))
+                assert isinstance(got, UnknownOutcome), repr(got)
+                proxy.refuse = False
+                await settle(lambda: tr.nc.is_connected, "the client's link back", 10)
+                await tr.nc.flush()
+                await asyncio.sleep(0.5)  # what nats-py held reaches the gateway, which answers
+                assert v.orders("heldplace") == []
+
+    run(body)

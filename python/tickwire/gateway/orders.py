@@ -60,6 +60,9 @@ from tickwire.trading.wire import unsent
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
+# Allowed between a client's wall clock and the gateway's before a request counts as arriving after
+# its client stopped waiting: hosts kept by NTP agree within milliseconds.
+LATE_MARGIN_MS = 1000
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
 START_RETRY_MAX_S = 30.0
 
@@ -328,6 +331,15 @@ class OrderService:
             return
         fut: asyncio.Future[Reply] | None = None
         if op in MUTATING and req.get("rid"):
+            late = _late_s(req)
+            if late > 0 and self.outcomes.abandon(str(req["rid"])) is None:
+                stale = TransportError(
+                    f"{self.venue}/{self.account}: {op} {req['rid']} arrived {late:.1f} s after its client "
+                    "stopped waiting: not run"
+                )
+                log.warning("%s", stale)
+                self._spawn(self._respond(msg, codec.dump_error(unsent(stale))))
+                return
             state, fut = self.outcomes.begin(str(req["rid"]))
             if state == "abandoned":
                 why = invalid_order(f"request {req['rid']} was given up by its client: not run")
@@ -516,6 +528,15 @@ class OrderService:
 
     async def _health(self, req: dict[str, Any]) -> Any:
         return self.health()
+
+
+def _late_s(req: dict[str, Any]) -> float:
+    """How long after its client stopped waiting (``until_ms``, the client's wall clock) a request
+    arrived, beyond ``LATE_MARGIN_MS``; 0 when in time or unstated (an older client)."""
+    until = req.get("until_ms")
+    if not isinstance(until, int) or isinstance(until, bool):
+        return 0.0
+    return max(0, time.time_ns() // 1_000_000 - until - LATE_MARGIN_MS) / 1000
 
 
 def _every(client_id: str) -> bool:

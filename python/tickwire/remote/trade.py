@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -278,7 +279,11 @@ class RemoteTrading:
 
     async def _mutate(self, op: str, body: dict[str, Any]) -> Any:
         self._rid += 1
-        body.update(rid=self._rid_stem + str(self._rid), strategy=self.strategy)
+        # When this client stops waiting (Unix ms): a request nats-py held while the link was down
+        # and sends once it is back — after this client said "unknown" and may have acted on it — is
+        # refused unrun by the gateway rather than run late.
+        until_ms = time.time_ns() // 1_000_000 + int(self.timeout * 1000)
+        body.update(rid=self._rid_stem + str(self._rid), strategy=self.strategy, until_ms=until_ms)
         try:
             return await self._request(op, body)
         except RequestTimeoutError as e:
