@@ -60,6 +60,10 @@ from tickwire.trading.wire import unsent
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
+# Refused unrun when they arrive after their client stopped waiting (``until_ms``): run late, they would
+# add risk the client no longer expects. A late cancel, cancel-all or kill still runs: it only takes
+# risk away, and a kill must not be lost.
+RISKING = frozenset({"place", "place_many", "amend", "resume"})
 # Allowed between a client's wall clock and the gateway's before a request counts as arriving after
 # its client stopped waiting: hosts kept by NTP agree within milliseconds.
 LATE_MARGIN_MS = 1000
@@ -331,7 +335,7 @@ class OrderService:
             return
         fut: asyncio.Future[Reply] | None = None
         if op in MUTATING and req.get("rid"):
-            late = _late_s(req)
+            late = _late_s(req) if op in RISKING else 0.0
             if late > 0 and self.outcomes.abandon(str(req["rid"])) is None:
                 stale = TransportError(
                     f"{self.venue}/{self.account}: {op} {req['rid']} arrived {late:.1f} s after its client "
