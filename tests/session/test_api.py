@@ -127,6 +127,28 @@ def test_a_book_unsubscribed_before_its_first_message_is_not_built_by_a_late_sna
     asyncio.run(go())
 
 
+def test_a_kraken_pair_subscribed_at_runtime_syncs_with_its_own_precision() -> None:
+    """Kraken checksums are over the numbers printed at the pair's precision, which the session reads
+    from REST ``AssetPairs`` for the pairs it starts with. ETH/USD (2 price decimals, BTC/USD has 1)
+    subscribed once the session runs gets its precision too: its book syncs and equals the
+    simulator's (before: its checksums never matched, and it was resubscribed and out of sync for
+    as long as it was subscribed)."""
+
+    async def go() -> None:
+        pairs = ["BTC/USD", "ETH/USD"]
+        async with Simulator(["kraken"], seed=46, rate=200, depth=20, symbols={"kraken": pairs}) as sim:
+            async with tickwire.connect(
+                "kraken", ["BTC/USD"], endpoints=sim.urls()["kraken"], probe_interval=None, clock_sync=None
+            ) as md:
+                await md.subscribe(["ETH/USD"])
+                await eventually(
+                    lambda: md.is_synced("ETH/USD"), what=lambda: f"ETH/USD in sync; {md.health()['books']}"
+                )
+                await assert_books_match(md, sim, "kraken", pairs, depth=10)
+
+    asyncio.run(go())
+
+
 def test_async_for_events_delivers_books_trades_and_status() -> None:
     async def go() -> None:
         async with Simulator(["binance"], seed=42, rate=400, depth=20) as sim:

@@ -79,3 +79,46 @@ def test_a_gap_on_one_line_is_filled_from_the_other_without_resync(venue: str, s
 def test_redundancy_refused_where_sequences_are_per_connection() -> None:
     with pytest.raises(ValueError, match="redundant"):
         tickwire.connect("coinbase", ["BTC-USD"], redundancy=2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a Trade carries no venue trade id and the core does not arbitrate trades across lines: "
+    "the session can only pick a line (Rust change needed)",
+)
+def test_a_trade_is_delivered_once_when_the_line_that_brought_it_fails_over_binance() -> None:
+    """Two lines; the primary brings trade 777 and ``on_trade`` gets it. The primary is cut (and not
+    let back) before the other line, lagging, brings its own copy of 777: that copy is the same trade
+    and must not be delivered again. Before (still): it is, twice in all — the other line became the
+    primary, and its backlog repeats what the first already delivered."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            trades: list[tickwire.Trade] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
+                redundancy=2, on_trade=trades.append, probe_interval=None, clock_sync=None,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary, other = md.lines  # the first connected line is the one whose trades go out
+                assert primary.endpoint is not None and other.endpoint is not None
+                first = sim.endpoint("binance", primary.endpoint)
+                lagging = sim.endpoint("binance", other.endpoint)
+                trade = (
+                    b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":777,'
+                    b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}'
+                )
+                for c in first.conns.values():
+                    c.send_text(trade)
+                await eventually(lambda: len(trades) == 1, what="the primary's copy delivered")
+                venue = sim.venue("binance")
+                venue.accept = lambda conn: (503, b"down")  # type: ignore[method-assign]
+                for c in list(first.conns.values()):
+                    c.abort()
+                await eventually(lambda: not primary.connected, what="the primary line down")
+                for c in lagging.conns.values():
+                    c.send_text(trade)  # the lagging line's copy
+                await asyncio.sleep(0.3)
+                assert len(trades) == 1, trades
+
+    asyncio.run(go())

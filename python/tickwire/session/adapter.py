@@ -114,8 +114,9 @@ class Adapter:
         signer = self.options.get("signer")
         return str(self.options.get("api_key") or getattr(signer, "api_key", None) or "anonymous")
 
-    async def prepare(self, md: MarketData) -> None:
-        """Runs once before the first connection (e.g. fetch instrument precisions)."""
+    async def prepare(self, md: MarketData, symbols: Sequence[str] | None = None) -> None:
+        """Runs once before the first connection (e.g. fetch instrument precisions), for every book
+        subscribed, and again for the books a later ``md.subscribe`` adds (``symbols``)."""
 
     @classmethod
     def apply_recorded(cls, feed: BookFeed, url: str, body: bytes | str) -> bool:

@@ -249,6 +249,10 @@ class MarketData:
 
     async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
         subs = [Sub(c, s) for s in symbols for c in channels]
+        books = [s.symbol for s in subs if s.channel == "book" and not self.registry.refs(s)]
+        if books:
+            # Before their first message, as at start (Kraken: the precision its checksums are over).
+            await self.adapter.prepare(self, books)
         with self.books_held():
             for s in subs:
                 if s.channel == "book":  # unsubscribed before: its messages build it anew from now on
@@ -413,7 +417,7 @@ class MarketData:
     def _lost_sync(self, key: str, why: str) -> None:
         self.counters["gaps"] += 1
         self.status("out_of_sync", symbol=key, detail=why)
-        self.resyncer.request(key, why)
+        self.resyncer.lost(key, why)
 
     def send_first(self, msgs: Sequence[bytes]) -> None:
         """Sends on the first connected line (a resync's messages go where the book is served)."""

@@ -70,6 +70,8 @@ class Resyncer:
         # The frame route's ``on_snapshot``: the book it resyncs is called back like a frame's.
         self.apply_snapshot = apply_snapshot
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        # Books under resync that lost sync again since their resync's latest attempt began (``lost``).
+        self.lost_again: set[str] = set()
         # Recording: REST snapshots go to the capture just before the feed applies them.
         self.capture: CaptureWriter | None = None
         self.rest_blocked_until = 0.0  # monotonic: the venue's rate refusal, for every book's fetch
@@ -86,6 +88,15 @@ class Resyncer:
         task = asyncio.get_running_loop().create_task(self._run(key))
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
+
+    def lost(self, key: str, why: str) -> None:
+        """``key`` lost sync (a gap, a bad checksum, a refused frame): resynced. A resync already under
+        way may have seen its snapshot sync the book and the loss follow before it looked (one socket
+        read can bring both): it asks again now instead of waiting ``resync_timeout`` for a sync that
+        came and went."""
+        if key in self.tasks:
+            self.lost_again.add(key)
+        self.request(key, why)
 
     async def prove_continuity(
         self, keys: Callable[[], Iterable[str]], confirmed: Callable[[str], bool]
@@ -106,12 +117,14 @@ class Resyncer:
     def drop(self, key: str) -> None:
         """No resync of ``key`` any more (its book was unsubscribed)."""
         task = self.tasks.pop(key, None)
+        self.lost_again.discard(key)
         if task is not None:
             task.cancel()
 
     def _done(self, key: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(key) is task:  # not a later one (a book dropped, then subscribed again)
             del self.tasks[key]
+            self.lost_again.discard(key)
 
     async def _run(self, key: str) -> None:
         owner, a = self.owner, self.adapter
@@ -127,6 +140,7 @@ class Resyncer:
             if owner.closing:
                 return
             behind = False
+            self.lost_again.discard(key)  # a loss from before this attempt is what it repairs
             try:
                 if a.resync == "snapshot":
                     blocked = self.rest_blocked_until - time.monotonic()
@@ -192,6 +206,8 @@ class Resyncer:
                     return True
             except KeyError:
                 pass
+            if key in self.lost_again:
+                return False
             await asyncio.sleep(0.005)
         return False
 

@@ -82,11 +82,11 @@ class Adapter(session_adapter.Adapter):
             )
         return out
 
-    async def prepare(self, session: MarketData) -> None:
+    async def prepare(self, session: MarketData, symbols: Sequence[str] | None = None) -> None:
         """Kraken v2 checksums are over the numbers formatted at the pair's precision, which the
         stream does not carry: take it from the venue options (``precision={"BTC/USD": (1, 8)}``)
         or from REST ``AssetPairs`` (``pair_decimals``, ``lot_decimals``)."""
-        symbols = session.registry.symbols("book")
+        symbols = session.registry.symbols("book") if symbols is None else list(symbols)
         known: dict[str, tuple[int, int]] = dict(self.options.get("precision", {}))
         missing = [s for s in symbols if s not in known]
         if missing:
