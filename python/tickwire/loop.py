@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Self, TypeVar
+
+from tickwire.errors import RequestTimeoutError
 
 T = TypeVar("T")
 
@@ -32,6 +35,14 @@ class LoopStopped(RuntimeError):
     """The loop thread is not running (closed), or stopped before a call it ran had finished."""
 
 
+class LoopNotRunning(LoopStopped):
+    """The loop thread was not running when the call was made: nothing of the call ran."""
+
+
+class OnLoopThread(RuntimeError):
+    """A blocking ``call`` made on the loop thread itself (from a callback): it would wait for itself."""
+
+
 class LoopThread:
     """A daemon thread with its own loop that runs ``start()``, then waits, then runs ``close()`` when
     ``stop()`` is called; ``call(coro)`` runs a coroutine there from any thread."""
@@ -44,6 +55,7 @@ class LoopThread:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stop: asyncio.Event | None = None
+        self._starting: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def _main(self) -> None:
@@ -54,12 +66,15 @@ class LoopThread:
             self.loop.close()
 
     async def _run(self) -> None:
+        self._starting = asyncio.current_task()
         try:
             await self._start()
         except BaseException as e:
             self._error = e
             self._ready.set()
             return
+        finally:
+            self._starting = None
         self._stop = asyncio.Event()
         self._ready.set()
         await self._stop.wait()
@@ -71,12 +86,27 @@ class LoopThread:
         await asyncio.gather(*rest, return_exceptions=True)
 
     def start(self, timeout: float | None = None) -> None:
-        """Starts the thread; returns once ``start()`` finished (its error is raised here)."""
+        """Starts the thread; returns once ``start()`` finished (its error is raised here). Past
+        ``timeout``: the start is cancelled, or the service stopped if it came up meanwhile, the thread
+        ended, and ``RequestTimeoutError`` raised."""
         self._thread.start()
-        self._ready.wait(timeout)
+        if not self._ready.wait(timeout):
+            # Else it would come up behind a caller told nothing, and no stop() could reach it (no
+            # ``_stop`` yet): running on, connected, until the process ends.
+            with contextlib.suppress(RuntimeError):  # the loop already ended: the start failed just now
+                self.loop.call_soon_threadsafe(self._abandon)
+            self._thread.join()
+            raise RequestTimeoutError(f"{self._thread.name}: not started within {timeout} s") from self._error
         if self._error is not None:
             self._thread.join()
             raise self._error
+
+    def _abandon(self) -> None:
+        """On the loop: the start given up by its caller (see ``start``)."""
+        if self._starting is not None:
+            self._starting.cancel()
+        elif self._stop is not None:
+            self._stop.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread.is_alive():
@@ -87,15 +117,30 @@ class LoopThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    def is_current(self) -> bool:
+        """Whether the caller runs on this loop thread (a callback of the service)."""
+        return threading.current_thread() is self._thread
+
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         """``coro``'s result, run on the thread's loop (``timeout`` None: however long it takes, or
         ``LoopStopped`` once the thread has stopped without finishing it)."""
+        if self.is_current():
+            coro.close()
+            raise OnLoopThread(
+                f"{self._thread.name}: a blocking call from the session's own thread (a callback) would"
+                " wait for itself; from there, run the session's coroutine as a task on its loop"
+            )
         if not self._thread.is_alive() or self.loop.is_closed():
             coro.close()
-            raise LoopStopped(f"{self._thread.name}: the loop thread is not running")
+            raise LoopNotRunning(f"{self._thread.name}: the loop thread is not running")
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         if timeout is not None:
-            return fut.result(timeout)
+            try:
+                return fut.result(timeout)
+            except concurrent.futures.CancelledError:
+                if self._stop is not None and self._stop.is_set():  # cancelled by the stop
+                    raise LoopStopped(f"{self._thread.name}: stopped while the call was running") from None
+                raise
         while True:
             try:
                 return fut.result(0.5)

@@ -135,3 +135,31 @@ def test_a_snapshot_waits_while_a_reader_holds_the_books() -> None:
                 assert book.levels("bid", 1000) == want
         finally:
             md.close()
+
+
+def test_a_callback_may_read_the_handles_health() -> None:
+    """``on_book`` runs on the session thread; ``md.health()`` there answers at once (before: it waited
+    for the very thread it blocked, froze the session for the call's 5 s and raised ``TimeoutError``)."""
+    with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
+        box: list[Any] = []
+        got: list[Any] = []
+
+        def on_book(book: Any) -> None:
+            if box and not got:
+                try:
+                    got.append(box[0].health())
+                except Exception as e:
+                    got.append(e)
+
+        md = tickwire.connect_threaded(
+            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
+        )
+        box.append(md)
+        try:
+            end = time.monotonic() + 10.0
+            while not got and time.monotonic() < end:
+                time.sleep(0.01)
+            assert got and isinstance(got[0], dict), got
+            assert got[0]["lines"][0]["connected"]
+        finally:
+            md.close()

@@ -90,6 +90,8 @@ class ThreadedMarketData:
 
     def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Runs ``fn`` on the session's loop thread and returns its result."""
+        if self._thread.is_current():  # a callback's: there already, and waiting would freeze the loop
+            return fn()
         return self._thread.call(_call(fn), timeout)
 
     def get(self, timeout: float | None = None) -> tuple[str, Any]:

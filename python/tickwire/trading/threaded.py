@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from tickwire.errors import TickwireError, UnknownOutcome
-from tickwire.loop import LoopStopped, LoopThread
+from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.loop import LoopNotRunning, LoopStopped, LoopThread
 from tickwire.trading.kill import IN_FLIGHT_WAIT, KillReport
 from tickwire.trading.orders import Fill, Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
 from tickwire.trading.session import TradingSession
 from tickwire.trading.venue import Balance, Position
+from tickwire.trading.wire import unsent
 
 T = TypeVar("T")
 
@@ -56,13 +57,25 @@ class ThreadedTrading:
         self.close()
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self._thread.call(coro, self.timeout)
+        """A query's result within ``timeout``; the async session's error types for a closed session
+        (``TransportError``) and a time-out (``RequestTimeoutError``)."""
+        try:
+            return self._thread.call(coro, self.timeout)
+        except LoopStopped as e:
+            raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
+        except TimeoutError as e:
+            if isinstance(e, TickwireError):  # the session's own
+                raise
+            raise RequestTimeoutError(f"{self.session.venue}: no answer within {self.timeout} s") from e
 
     def _outcome(self, coro: Coroutine[Any, Any, T]) -> T:
         """An order call's result, waited for until the session has it (see the module docstring);
-        ``UnknownOutcome`` if the session closed first (the order may be at the venue)."""
+        ``UnknownOutcome`` if the session closed first (the order may be at the venue), and
+        ``TransportError`` (nothing sent, as the closed async session refuses it) if it had closed."""
         try:
             return self._thread.call(coro, None)
+        except LoopNotRunning as e:
+            raise unsent(TransportError(f"{self.session.venue}: refused: the session is closed: {e}")) from e
         except LoopStopped as e:
             raise UnknownOutcome(
                 f"{self.session.venue}: the session closed before the call ended: {e}"

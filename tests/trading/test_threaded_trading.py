@@ -1,0 +1,216 @@
+"""``ThreadedTrading`` driven from this (synchronous) thread against a simulator running on a thread of its
+own, checked against the simulator's own order list and the typed errors the async session raises.
+
+An answer is held at the venue with ``hold_answer`` until the test lets it go (``gate``): the call is
+then known to be in flight, with no sleep guessing how long it takes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pytest
+from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.loop import LoopThread
+from tickwire.sim import Simulator
+from tickwire.sim.auth import ApiKey
+from tickwire.trading.orders import Order
+from tickwire.trading.threaded import ThreadedTrading
+from tickwire.trading.trade import trade
+from tickwire.venues import binance
+
+KEY, SECRET = "threaded-key", "threaded-secret"
+SYMBOL = "BTCUSDT"
+T = TypeVar("T")
+
+
+class SimThread:
+    """A Binance simulator on its own loop thread, the test account keyed and funded; everything read
+    of it runs on that loop (its engine is not made for other threads)."""
+
+    def __init__(self) -> None:
+        self.sim = Simulator(["binance"], seed=41, rate=0, depth=20)
+        self.thread = LoopThread("test-sim", self._start, self.sim.stop)
+
+    async def _start(self) -> None:
+        await self.sim.start()
+        self.sim.venue("binance").add_key(ApiKey(KEY, secret=SECRET.encode()))
+        self.sim.fund("binance", KEY, {"USDT": "10000000", "BTC": "100"})
+
+    def run(self, fn: Callable[[], T]) -> T:
+        async def on_loop() -> T:
+            return fn()
+
+        return self.thread.call(on_loop(), 10.0)
+
+    def orders(self) -> list[Any]:
+        """The simulator's own orders of the account."""
+        return self.run(lambda: list(self.sim.venue("binance").engine.orders.values()))
+
+    def handling(self) -> list[str]:
+        return self.run(lambda: self.sim.endpoint("binance", 0).handling())
+
+    def hold(self, operation: str, gate: threading.Event) -> None:
+        """The next ``operation``'s answer held, once the venue handled it, until ``gate`` is set."""
+
+        async def meanwhile() -> None:
+            while not gate.is_set():
+                await asyncio.sleep(0.005)
+
+        self.run(lambda: self.sim.endpoint("binance", 0).hold_answer(operation, meanwhile))
+
+    def until_handling(self, operation: str) -> None:
+        end = time.monotonic() + 10.0
+        while operation not in self.handling():
+            assert time.monotonic() < end, f"{operation} never reached the venue"
+            time.sleep(0.005)
+
+    def handle(self, **kw: Any) -> ThreadedTrading:
+        """A handle on the simulator, not started yet."""
+        signer = binance.Signer(KEY, SECRET)
+        return ThreadedTrading(
+            trade("binance", credentials=signer, endpoints=self.sim.urls()["binance"], **kw)
+        )
+
+    def resting(self, tr: ThreadedTrading) -> tuple[Decimal, Decimal]:
+        """A buy's price 50 ticks under the best bid and its quantity."""
+        r = tr.session.rules[SYMBOL]
+        bid = self.run(lambda: self.sim.book("binance", SYMBOL).bids[0][0])
+        return bid - 50 * r.tick_size, r.min_qty * 100
+
+
+@contextlib.contextmanager
+def simulator() -> Iterator[SimThread]:
+    st = SimThread()
+    st.thread.start(10.0)
+    try:
+        yield st
+    finally:
+        st.thread.stop(10.0)
+
+
+def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """``fn`` on a thread of its own (a second user thread); its result or exception in the list."""
+    out: list[Any] = []
+
+    def go() -> None:
+        try:
+            out.append(fn())
+        except BaseException as e:
+            out.append(e)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, out
+
+
+def test_a_query_racing_close_raises_the_sessions_typed_error() -> None:
+    """``open_orders`` is at the venue, its answer held, when ``close()`` stops the session: the caller
+    gets ``TransportError``, as the async session raises once closed (before: a bare
+    ``concurrent.futures.CancelledError``)."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        gate = threading.Event()
+        try:
+            st.hold("GET /api/v3/openOrders", gate)
+            t, out = in_thread(lambda: tr.open_orders(SYMBOL))
+            st.until_handling("GET /api/v3/openOrders")
+            tr.close()
+            t.join(10.0)
+            assert not t.is_alive()
+            assert isinstance(out[0], TransportError), repr(out[0])
+        finally:
+            gate.set()
+            tr.close()
+
+
+def test_calls_after_close_are_refused_unsent_as_the_async_session_refuses_them() -> None:
+    """After ``close()``, a place raises ``TransportError`` (nothing sent, nothing to reconcile) and a
+    query ``TransportError``, as the async session does (before: ``UnknownOutcome`` — "the order may be
+    at the venue" of an order never sent — and ``tickwire.loop.LoopStopped``, a bare RuntimeError)."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        price, qty = st.resting(tr)
+        tr.close()
+        with pytest.raises(TransportError) as placed:
+            tr.place_order(SYMBOL, "buy", "limit", qty, price)
+        assert not isinstance(placed.value, UnknownOutcome)
+        with pytest.raises(TransportError):
+            tr.cancel_all(SYMBOL)
+        with pytest.raises(TransportError):
+            tr.open_orders(SYMBOL)
+        assert st.orders() == []
+
+
+def test_a_handle_call_from_a_callback_raises_instead_of_freezing_the_session() -> None:
+    """``on_order`` runs on the session thread (README); a bot that cancels from it through the handle
+    gets an error at once, logged, and the session goes on: the place returns, the order rests at the
+    venue, and a cancel from the bot's thread ends it (before: the session thread waited for itself,
+    the place never returned and nothing more ran)."""
+    with simulator() as st:
+        box: list[ThreadedTrading] = []
+        raised: list[BaseException] = []
+
+        def on_order(o: Order) -> None:
+            if o.status == "new" and not raised:
+                try:
+                    box[0].cancel_order(SYMBOL, client_id=o.client_id)
+                except Exception as e:
+                    raised.append(e)
+                    raise
+
+        tr = st.handle(on_order=on_order).start(10.0)
+        box.append(tr)
+        try:
+            price, qty = st.resting(tr)
+            t, out = in_thread(lambda: tr.place_order(SYMBOL, "buy", "limit", qty, price))
+            t.join(10.0)
+            assert not t.is_alive(), "the place never returned"
+            placed = out[0]
+            assert isinstance(placed, Order), repr(placed)
+            assert isinstance(raised[0], RuntimeError) and "callback" in str(raised[0])
+            assert [(o.client_id, o.open) for o in st.orders()] == [(placed.client_id, True)]
+            assert tr.cancel_order(SYMBOL, client_id=placed.client_id).status == "canceled"
+            assert [o.open for o in st.orders()] == [False]
+        finally:
+            tr.close(2.0)
+
+
+def test_a_start_past_start_timeout_raises_and_the_session_is_stopped() -> None:
+    """The venue holds the instrument rules past ``start_timeout``: the start raises
+    ``RequestTimeoutError`` and the session is stopped, not left to come up behind the bot's back
+    (before: it returned an unstarted handle, no rules, and its ``close()`` could not stop the thread:
+    the session came up afterwards and stayed connected)."""
+    with simulator() as st:
+        gate = threading.Event()
+        st.hold("GET /api/v3/exchangeInfo", gate)
+        tr = st.handle()
+        try:
+            with pytest.raises(RequestTimeoutError):
+                tr.start(0.3)
+        finally:
+            gate.set()
+            tr.close(10.0)
+        assert not tr._thread.is_alive()  # nothing left to come up: no socket open at the venue
+        assert st.run(lambda: len(st.sim.endpoint("binance", 0).conns)) == 0
+
+
+def test_a_query_past_the_handles_time_out_raises_request_timeout() -> None:
+    """A query still unanswered after ``tr.timeout`` raises ``RequestTimeoutError``, the session's own
+    time-out type (before: the bare ``TimeoutError`` of ``concurrent.futures``)."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        gate = threading.Event()
+        try:
+            st.hold("GET /api/v3/openOrders", gate)
+            tr.timeout = 0.3
+            with pytest.raises(RequestTimeoutError):
+                tr.open_orders(SYMBOL)
+        finally:
+            gate.set()
+            tr.close()
