@@ -214,3 +214,29 @@ def test_a_query_past_the_handles_time_out_raises_request_timeout() -> None:
         finally:
             gate.set()
             tr.close()
+
+
+def test_close_with_a_timeout_bounds_the_wait_for_orders_in_flight_and_names_what_it_left() -> None:
+    """A place is at the venue, its answer held, when the bot closes with ``timeout=0.3``: the close
+    returns within a few seconds with the thread ended and the order in ``unsettled`` (the venue
+    holds it; its fate is not known here). Before: ``close(0.3)`` bounded only the wait for the
+    thread, returned with the session still settling behind the bot and ``unsettled`` empty."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        gate = threading.Event()
+        try:
+            price, qty = st.resting(tr)
+            st.hold("POST /api/v3/order", gate)
+            t, out = in_thread(lambda: tr.place_order(SYMBOL, "buy", "limit", qty, price))
+            st.until_handling("POST /api/v3/order")
+            t0 = time.monotonic()
+            tr.close(0.3)
+            took = time.monotonic() - t0
+            assert not tr._thread.is_alive() and took < 5.0, took
+            [theirs] = st.orders()
+            assert [o.client_id for o in tr.unsettled] == [theirs.client_id]
+            t.join(10.0)
+            assert isinstance(out[0], UnknownOutcome), repr(out[0])
+        finally:
+            gate.set()
+            tr.close()

@@ -32,7 +32,8 @@ T = TypeVar("T")
 class ThreadedTrading:
     def __init__(self, session: TradingSession) -> None:
         self.session = session
-        self._thread = LoopThread(f"tickwire-{session.venue}-trade", session.start, session.close)
+        self._thread = LoopThread(f"tickwire-{session.venue}-trade", session.start, self._close)
+        self._settle_s: float | None = None  # the close's wait for orders in flight (``close``)
         # A call may wait for its answer, then for reconciliation: both, with room to spare.
         self.timeout = 2 * session.timeout + RECONCILE_ATTEMPTS * (session.timeout + RECONCILE_PAUSE_S)
 
@@ -41,9 +42,16 @@ class ThreadedTrading:
         return self
 
     def close(self, timeout: float | None = None) -> None:
-        """Closes the session (its orders in flight settled first: ``TradingSession.close``) and
-        waits up to ``timeout`` seconds for it (default: that settling's bound, plus 10 s)."""
-        self._thread.stop(IN_FLIGHT_WAIT * self.session.timeout + 10.0 if timeout is None else timeout)
+        """Closes the session: its orders in flight are waited for up to ``timeout`` seconds
+        (``TradingSession.close``'s ``settle_s``; default its own bound), those it could not settle
+        then listed in ``unsettled``; the rest of the close (the dead-man switch's disarm, the
+        sockets) is waited for 10 s more."""
+        self._settle_s = timeout
+        wait = IN_FLIGHT_WAIT * self.session.timeout if timeout is None else timeout
+        self._thread.stop(wait + 10.0)
+
+    async def _close(self) -> None:
+        await self.session.close(settle_s=self._settle_s)
 
     @property
     def unsettled(self) -> list[Order]:
