@@ -16,15 +16,28 @@ from tickwire.remote.liveness import GatewayWatch
 _NO_ID = -(2**63)  # a bus message's venue id when the venue numbers no updates
 
 
-def live_gateways(watch: GatewayWatch | None, venue: str, gateway: str) -> list[str]:
-    """The live gateways serving ``venue``; ``gateway`` is the one followed, or ``"*"`` for all."""
+def live_gateways(watch: GatewayWatch | None, venue: str, gateway: str, key: str | None = None) -> list[str]:
+    """The live gateways serving ``venue`` (and the book ``key``, when given); ``gateway`` is the one
+    followed, or ``"*"`` for all."""
     if watch is None:
         return []
     return [
         n
         for n, st in watch.gateways.items()
-        if st.alive and venue in (st.body.get("markets") or {}) and gateway in ("*", n)
+        if st.alive
+        and venue in (st.body.get("markets") or {})
+        and gateway in ("*", n)
+        and (key is None or _serves(st.body["markets"], venue, key))
     ]
+
+
+def _serves(markets: Any, venue: str, key: str) -> bool:
+    """Whether a gateway's heartbeat has the book among its venue's: gateways on one venue may split
+    its symbols between them. One that names no books is taken to serve them all."""
+    market = markets.get(venue) if isinstance(markets, dict) else None
+    states = market.get("states") if isinstance(market, dict) else None
+    books = states.get("books") if isinstance(states, dict) else None
+    return not isinstance(books, dict) or key in books
 
 
 class UpstreamBooks:
@@ -37,6 +50,9 @@ class UpstreamBooks:
         self._states: dict[str, tuple[int, dict[str, bool]]] = {}
         # Per book, the venue id the last heartbeat announced while the book was behind it.
         self._behind: dict[str, int | None] = {}
+        # Per gateway, the instance it last beat as and the venue ids its last beat announced.
+        self._instances: dict[str, str] = {}
+        self._ids: dict[str, Mapping[str, Any]] = {}
 
     def report(self, name: str, states: object) -> None:
         """A gateway's report of its books' states, kept unless an older one arrives after it."""
@@ -52,13 +68,26 @@ class UpstreamBooks:
     def synced(self, key: str, live: Iterable[str]) -> bool:
         """Whether a gateway among ``live`` reports its own copy of the book in sync."""
         # A book no live gateway reported on yet counts as synced (its snapshot came from one).
-        told = [self._states[n][1].get(key) for n in live if n in self._states]
-        return not told or any(t is not False for t in told)
+        # Gateways that do not have the book (they serve other symbols of the venue) say nothing of it.
+        told = [t for n in live if n in self._states and (t := self._states[n][1].get(key)) is not None]
+        return not told or any(told)
 
-    def behind(self, ids: Mapping[str, Any], feed: BookFeed, keys: Iterable[str]) -> list[str]:
+    def restarted(self, name: str, instance: str, keys: Iterable[str]) -> list[str]:
+        """The books of ``keys`` that a gateway seen before under another instance linked by its own
+        ``gseq`` (its last beat announced no venue id for them): the new instance numbers from 1 again,
+        below the consumer's copy, which would take every message of it as stale and keep the old
+        instance's book in sync. Books linked by the venue's ids carry on over a restart."""
+        before, self._instances[name] = self._instances.get(name), instance
+        if before is None or before == instance:
+            return []
+        ids = self._ids.pop(name, {})
+        return [k for k in keys if not isinstance(ids.get(k), int) or ids.get(k) == _NO_ID]
+
+    def behind(self, name: str, ids: Mapping[str, Any], feed: BookFeed, keys: Iterable[str]) -> list[str]:
         """The books of ``keys`` behind what two heartbeats in a row announced (``ids``: one beat's
         venue id of each book's latest message). NATS delivers at most once: a book that lost the last
         message of a quiet spell has no later one to show the gap."""
+        self._ids[name] = ids
         late = []
         for key in keys:
             announced = ids.get(key)

@@ -112,6 +112,8 @@ class RemoteMarketData:
         self._upstream = UpstreamBooks()
         # Trades and BBOs are delivered from one gateway (the first live one), not once per gateway.
         self.primary: str | None = None if gateway == "*" else gateway
+        # Per symbol, the gateway its trades and BBOs are delivered from.
+        self._sources: dict[str, str | None] = {}
         self._snapshots = Snapshots(self, venue, gateway, self.feed)
 
     @property
@@ -300,7 +302,9 @@ class RemoteMarketData:
         if (kind == "trade" or kind == "bbo") and value is not None:
             if self.primary is None:
                 self.primary = gateway
-            if gateway != self.primary:
+            # Per symbol: gateways may split a venue's symbols, and the primary may not have this one.
+            source = self._sources.setdefault(value.symbol, gateway)
+            if gateway != source:
                 return
             cb = self.on_trade if kind == "trade" else self.on_bbo
             if cb is not None:
@@ -335,24 +339,38 @@ class RemoteMarketData:
         market = (body.get("markets") or {}).get(self.venue) or {}
         self._upstream.report(name, market.get("states"))
         keys = [self._keys[s] for s in self._book_symbols()]
-        for key in self._upstream.behind(market.get("ids") or {}, self.feed, keys):
+        for key in self._upstream.behind(name, market.get("ids") or {}, self.feed, keys):
             self.resync(key, "behind the gateway's heartbeat")
 
     def _gateway_change(self, name: str, alive: bool) -> None:
         self.status("gateway_up" if alive else "gateway_down", detail=name)
         if alive:
+            st = None if self.watch is None else self.watch.gateways.get(name)
+            if st is not None:
+                keys = [self._keys[s] for s in self._book_symbols()]
+                for key in self._upstream.restarted(name, st.instance, keys):
+                    if self.feed.invalidate(key):
+                        self.status("out_of_sync", symbol=key, detail="gateway restarted")
             # A gateway (back) serving the venue: books that waited for one resync from it.
             for s in self._book_symbols():
                 if not self.is_synced(s):
                     self.resync(self._keys[s], "gateway up")
             return
-        if name == self.primary and self.gateway == "*":
+        if self.gateway == "*":
             # Trades and BBOs continue from another live gateway.
-            self.primary = None
+            if name == self.primary:
+                self.primary = None
+            self._sources = {s: g for s, g in self._sources.items() if g != name}
         if not self._live_gateways():
             # Nothing serves these books any more: they say so instead of ageing silently, and
             # rebuild from a snapshot when a gateway returns.
             self.feed.reset()
+            return
+        # Other gateways live, but perhaps none with some of these books (they split the symbols).
+        for s in self._book_symbols():
+            key = self._keys[s]
+            if not live_gateways(self.watch, self.venue, self.gateway, key) and self.feed.invalidate(key):
+                self.status("out_of_sync", symbol=key, detail="no live gateway serves the book")
 
     async def _on_status_msg(self, msg: Any) -> None:
         try:

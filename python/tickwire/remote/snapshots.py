@@ -65,7 +65,7 @@ class Snapshots:
         delay = 0.02
         end = time.monotonic() + max(owner.resync_timeout, 1.0) * 8
         while not owner.closing and time.monotonic() < end:
-            gw = self._gateway()
+            gw = self._gateway(key)
             if gw is not None:
                 try:
                     msg = await owner.nc.request(
@@ -85,11 +85,12 @@ class Snapshots:
         if not owner.closing:
             owner.status("out_of_sync", symbol=key, detail="no gateway served a snapshot")
 
-    def _gateway(self) -> str | None:
+    def _gateway(self, key: str) -> str | None:
         if self.gateway != "*":
             # Asked by name even before its first heartbeat arrives: a dead one has no responder.
             return self.gateway
-        live = live_gateways(self.owner.watch, self.venue, self.gateway)
+        # Only a gateway that has the book can serve it: gateways may split a venue's symbols.
+        live = live_gateways(self.owner.watch, self.venue, self.gateway, key)
         if self.owner.primary in live:
             return self.owner.primary
         return live[0] if live else None
