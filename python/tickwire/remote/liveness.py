@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 import orjson
 
 from tickwire.bus import subjects
+
+log = logging.getLogger("tickwire.remote")
 
 
 @dataclass
@@ -44,6 +47,7 @@ class GatewayWatch:
         self.gateways: dict[str, GatewayState] = {}
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
+        self.unreadable = 0  # beats dropped: not JSON, or not of a heartbeat's shape
 
     async def start(self) -> GatewayWatch:
         self._sub = await self.nc.subscribe(subjects.HEARTBEATS, cb=self._beat)
@@ -55,6 +59,12 @@ class GatewayWatch:
             body = orjson.loads(msg.data)
             name, instance, interval = str(body["gateway"]), str(body["instance"]), float(body["interval"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            self.unreadable += 1
+            return
+        if not isinstance(body.get("markets", {}), dict) or not isinstance(body.get("accounts", []), list):
+            # Read as tables and lists by every consumer of the beat: one of another shape would raise
+            # in them — in the sweep, ending it, so no gateway would ever be declared gone again.
+            self.unreadable += 1
             return
         st = self.gateways.get(name)
         fresh = st is None or not st.alive or st.instance != instance
@@ -72,7 +82,10 @@ class GatewayWatch:
                 if st.alive and now - st.last_ns > self.missed * st.interval * 1e9:
                     st.alive = False
                     if self.on_change is not None:
-                        self.on_change(st.name, False)
+                        try:
+                            self.on_change(st.name, False)
+                        except Exception:  # the sweep goes on: the other gateways are still watched
+                            log.exception("gateway %s down: its handler raised", st.name)
 
     def alive(self, name: str) -> bool:
         st = self.gateways.get(name)

@@ -1,0 +1,49 @@
+"""Watching gateways' heartbeats (``tickwire.remote.liveness``) over a real nats-server."""
+
+from __future__ import annotations
+
+import gateway_harness
+import nats
+import orjson
+from gateway_harness import run
+from session_cases import settle
+from tickwire.bus import subjects
+from tickwire.remote.gateways import live_gateways
+from tickwire.remote.liveness import GatewayWatch
+
+nats_urls = gateway_harness.nats_urls  # the nats-server fixture, one for the session
+
+
+def test_a_malformed_heartbeat_does_not_stop_gateways_being_declared_gone(nats_urls: list[str]) -> None:
+    """Gateway A beats (0.1 s); a gateway B's beat says ``markets: 5``; A stops. A is declared gone —
+    the handler, as the market consumer's does, lists the live gateways serving the venue. Before:
+    B's beat was kept, that listing raised ``TypeError`` inside the sweep, the sweep task ended and no
+    gateway was ever declared gone again (a dead gateway's books stayed "synced")."""
+
+    async def body() -> None:
+        nc = await nats.connect(nats_urls)
+        changes: list[tuple[str, bool]] = []
+        watch: GatewayWatch | None = None
+
+        def on_change(name: str, alive: bool) -> None:
+            live_gateways(watch, "binance", "*")
+            changes.append((name, alive))
+
+        watch = await GatewayWatch(nc, on_change=on_change).start()
+        try:
+
+            async def beat(name: str, markets: object) -> None:
+                msg = {"gateway": name, "instance": f"{name}-1", "interval": 0.1, "markets": markets}
+                await nc.publish(subjects.HEARTBEATS.replace("*", name), orjson.dumps(msg))
+
+            await beat("gwa", {"binance": {}})
+            await beat("gwb", 5)
+            await nc.flush()
+            await settle(lambda: ("gwa", True) in changes, "A seen")
+            await settle(lambda: ("gwa", False) in changes, "A declared gone", 3.0)
+            assert watch.unreadable == 1 and "gwb" not in watch.gateways
+        finally:
+            await watch.stop()
+            await nc.close()
+
+    run(body)
