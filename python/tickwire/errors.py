@@ -60,9 +60,17 @@ class RiskLimitExceeded(TickwireError):
     limit: str = ""
 
 
+class CaptureFormatError(DecodeError):
+    """A capture file's line that is no event of its format (``tickwire replay``: cut mid-line, not an
+    object, bad base64, no payload, not UTF-8); ``line`` is its number, from 1."""
+
+    line: int = 0
+
+
 __all__ = [
     "AuthError",
     "BookError",
+    "CaptureFormatError",
     "ChecksumError",
     "CredentialsError",
     "DecodeError",

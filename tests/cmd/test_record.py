@@ -516,3 +516,38 @@ def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
     w.close()
     assert [e["text"] for e in _lines(path)] == sent
     assert w.bytes_written == path.stat().st_size and w.error is None
+
+
+def test_record_ab_lines_replays_to_the_simulators_books(tmp_path: Path) -> None:
+    """A session on two redundant lines (A/B, ``redundancy=2``) records every message twice, one line
+    at times ahead of the other; the session arbitrated them and its books stayed synced. Replay of
+    the file must end with the simulator's books too (before: each copy after the first was a gap to
+    replay, OKX's and Tradefence's books ended ``out_of_sync:gap`` with levels the venue no longer
+    had)."""
+    import asyncio
+
+    from tickwire.cmd.record import record
+    from tickwire.cmd.replay import replay
+    from tickwire.sim import Simulator
+
+    async def go(venue: str, symbol: str) -> None:
+        async with Simulator([venue], seed=21, rate=300, depth=25, endpoints={venue: 2}) as sim:
+            out, stop = tmp_path / f"{venue}.jsonl", asyncio.Event()
+
+            async def freeze() -> None:
+                await asyncio.sleep(1.0)
+                sim.pause()
+                await asyncio.sleep(0.3)  # frames in flight land before the end
+                stop.set()
+
+            task = asyncio.create_task(freeze())
+            summary = await record(venue, [symbol], out, endpoints=sim.urls()[venue], stop=stop, redundancy=2)
+            await task
+            assert summary["synced"] == {symbol: True} and summary["events"]["open"] == 2
+            t = sim.book(venue, symbol)
+            truth: Book = ({p: q for p, q in t.bids}, {p: q for p, q in t.asks})
+            report = json.loads(json.dumps(replay(out, venue)))  # as the command prints it
+            _assert_replay_equals(report, {symbol: truth}, {symbol: symbol}, gaps=0)
+
+    for venue, symbol in (("okx", "BTC-USDT"), ("tradefence", "AAPL"), ("binance", "BTCUSDT")):
+        asyncio.run(go(venue, symbol))

@@ -4,6 +4,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import shared_path
 
 
@@ -87,3 +88,42 @@ def test_replay_missing_file_is_a_clean_error() -> None:
     )
     assert r.returncode == 2
     assert "tickwire replay" in r.stderr
+
+
+def _replay_cli(path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "tickwire.cli", "replay", str(path), "--venue", "okx", "--json"]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "bad,why",
+    [
+        ('{"t":1.5,"kind":"recv","url":"wss://x","text":"{\\"arg\\":{\\"chan', "not JSON"),
+        ("[1, 2]", "not an event object"),
+        ('{"t":1.5,"kind":"recv","url":"wss://x","b64":"H4sI*"}', "not base64"),
+        ('{"t":1.5,"kind":"recv","url":"wss://x"}', "without a text or b64 payload"),
+        ('{"t":1.5,"kind":"recv","url":"wss://x","text":5}', "without a text or b64 payload"),
+        (b'{"t":1.5,"kind":"recv","url":"wss://x","text":"\xff"}', "not UTF-8"),
+    ],
+)
+def test_replay_malformed_line_is_a_typed_error_naming_it(tmp_path: Path, bad: str | bytes, why: str) -> None:
+    """A capture with a bad fourth line (cut mid-way as by a full disk, not an object, bad base64,
+    no payload, not UTF-8): the command exits 2 naming the file's line, with no traceback, and
+    ``replay`` raises a ``DecodeError`` (``CaptureFormatError``, a ``ValueError``) whose ``line`` is 4
+    (before: an ``AttributeError`` traceback from inside the reader, a JSON or UTF-8 message naming
+    a position in the line or the file but not the line, or the line skipped or counted as a venue's
+    decode error with exit 0)."""
+    from tickwire.cmd.replay import replay
+    from tickwire.errors import DecodeError
+
+    real = shared_path("fixtures", "real", "okx.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "bad.jsonl"
+    line = bad if isinstance(bad, bytes) else bad.encode()
+    path.write_bytes(b"".join([*real[:3], line, b"\n", *real[3:9]]))
+    r = _replay_cli(path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"tickwire replay: {path}, line 4: ") and why in r.stderr, r.stderr
+    with pytest.raises(DecodeError) as e:  # a ValueError too, like any bad input
+        replay(path, "okx")
+    assert getattr(e.value, "line", None) == 4
+    assert str(e.value) == r.stderr.removeprefix("tickwire replay: ").strip()

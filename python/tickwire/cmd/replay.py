@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import json
 import sys
 import time
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
+
+from tickwire.errors import CaptureFormatError
 
 if TYPE_CHECKING:
     from tickwire._core import BookFeed
@@ -32,32 +35,78 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _events(path: Path) -> list[tuple[str, str, bytes | str]]:
-    """(kind, url, payload) for each "recv" frame, "http" response and "open" (a new connection,
+# What the live session's A/B arbitration holds a frame ahead of its book for (``MarketData`` default).
+HOLD_S = 0.05
+
+# A parsed event: (kind, url, payload, receive time in ns since the epoch).
+_Event = tuple[str, str, bytes | str, int]
+
+
+def _bad(path: Path, n: int, why: str) -> CaptureFormatError:
+    e = CaptureFormatError(f"{path}, line {n}: {why}")
+    e.line = n
+    return e
+
+
+def _events(path: Path) -> list[_Event]:
+    """(kind, url, payload, t_ns) for each "recv" frame, "http" response and "open" (a new connection,
     payload ``""``), in capture order.
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
-    received, compressed, because decompression belongs to the feed's decode path.
+    received, compressed, because decompression belongs to the feed's decode path. A line that is
+    not such an event (a file cut mid-line, edited, or not a capture) is a :class:`CaptureFormatError`
+    naming it, before any of the file reaches a book.
     """
-    out: list[tuple[str, str, bytes | str]] = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        ev = json.loads(line)
-        kind = ev.get("kind")
-        if kind not in ("recv", "http", "open"):
-            continue
-        payload: bytes | str
-        if kind == "open":
-            payload = ""
-        elif "text" in ev:
-            payload = ev["text"]
-        elif "b64" in ev:
-            payload = base64.b64decode(ev["b64"])
-        else:
-            continue
-        out.append((kind, ev.get("url", ""), payload))
+    out: list[_Event] = []
+    with path.open("rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise _bad(path, n, f"not JSON ({e.msg} at character {e.pos + 1})") from None
+            except UnicodeDecodeError as e:
+                raise _bad(path, n, f"not UTF-8 ({e.reason} at byte {e.start + 1})") from None
+            if not isinstance(ev, dict):
+                raise _bad(path, n, f"not an event object but {type(ev).__name__}")
+            kind = ev.get("kind")
+            if kind not in ("recv", "http", "open"):
+                continue
+            url, t = ev.get("url", ""), ev.get("t")
+            if not isinstance(url, str):
+                raise _bad(path, n, f"{kind} event's url is not a string")
+            if isinstance(t, bool) or not isinstance(t, (int, float)):
+                raise _bad(path, n, f"{kind} event without a receive time t")
+            payload: bytes | str
+            if kind == "open":
+                payload = ""
+            elif isinstance(ev.get("text"), str):
+                payload = ev["text"]
+            elif isinstance(ev.get("b64"), str):
+                try:
+                    payload = base64.b64decode(ev["b64"], validate=True)
+                except binascii.Error as e:
+                    raise _bad(path, n, f"{kind} event's b64 is not base64 ({e})") from None
+            else:
+                raise _bad(path, n, f"{kind} event without a text or b64 payload")
+            out.append((kind, url, payload, round(t * 1e9)))
     return out
+
+
+def _several_lines(events: list[_Event]) -> bool:
+    """Whether the recording had more than one connection up at once (A/B lines): a frame from a
+    connection opened earlier after another one opened. A line that reconnected (failover) took no
+    frame of its old connection after its new ``open``."""
+    opened: set[str] = set()
+    latest = None
+    for kind, url, _, _ in events:
+        if kind == "open":
+            opened.add(url)
+            latest = url
+        elif kind == "recv" and url != latest and url in opened:
+            return True
+    return False
 
 
 def _recorded_reader(venue: str) -> Callable[[BookFeed, str, bytes | str], bool]:
@@ -80,11 +129,25 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
     # session does (a recording's later "open" events are its reconnects).
     per_connection = venue_spec(venue).connection_numbered
     events = _events(path)
+    # A/B lines carry every message twice, and one line's frame may run ahead of the other's: the
+    # live session arbitrated them (first arrival wins, a frame ahead waits for the hole to fill),
+    # so replay does too, on the recorded receive times.
+    arbitrated = venue_spec(venue).redundant_lines and _several_lines(events)
+    if arbitrated:
+        feed.arbitrate(HOLD_S)
     apply_recorded = _recorded_reader(venue)
     frames = decode_errors = connections = refused = 0
     outcomes: dict[str, int] = {}
+
+    def count(updates: tuple[tuple[str, str], ...]) -> None:
+        for _, outcome in updates:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
     started = time.perf_counter()
-    for kind, url, payload in events:
+    for kind, url, payload, t_ns in events:
+        if arbitrated:
+            # What the session's monitor does while frames come in: held frames whose time ran out.
+            count(feed.release_held(t_ns)[1])
         if kind == "open":
             connections += 1
             if per_connection and connections > 1:
@@ -97,7 +160,7 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
                 symbol = parse_qs(urlparse(url).query).get("symbol", [""])[0]
                 _, updates, _ = feed.on_snapshot(symbol, payload)
             else:
-                _, updates, _ = feed.on_frame(payload)
+                _, updates, _ = feed.on_frame(payload, t_ns if arbitrated else None)
         except errors.TickwireError as e:
             decode_errors += 1
             # As the live session does (``on_bad_frame``): each book the refused frame named lacks
@@ -109,8 +172,7 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
             continue
         finally:
             frames += 1
-        for _, outcome in updates:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        count(updates)
     elapsed = time.perf_counter() - started
     books: dict[str, dict[str, Any]] = {}
     totals = dict.fromkeys(("checksum_ok", "checksum_fail", "gaps", "resyncs"), 0)
