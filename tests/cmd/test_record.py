@@ -518,6 +518,17 @@ def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
     assert w.bytes_written == path.stat().st_size and w.error is None
 
 
+async def _freeze_then_stop(sim: Any, stop: Any) -> None:
+    """The simulator's market paused after a second of recording, then the recording stopped once
+    the frames in flight have landed."""
+    import asyncio
+
+    await asyncio.sleep(1.0)
+    sim.pause()
+    await asyncio.sleep(0.3)
+    stop.set()
+
+
 def test_record_ab_lines_replays_to_the_simulators_books(tmp_path: Path) -> None:
     """A session on two redundant lines (A/B, ``redundancy=2``) records every message twice, one line
     at times ahead of the other; the session arbitrated them and its books stayed synced. Replay of
@@ -534,13 +545,7 @@ def test_record_ab_lines_replays_to_the_simulators_books(tmp_path: Path) -> None
         async with Simulator([venue], seed=21, rate=300, depth=25, endpoints={venue: 2}) as sim:
             out, stop = tmp_path / f"{venue}.jsonl", asyncio.Event()
 
-            async def freeze() -> None:
-                await asyncio.sleep(1.0)
-                sim.pause()
-                await asyncio.sleep(0.3)  # frames in flight land before the end
-                stop.set()
-
-            task = asyncio.create_task(freeze())
+            task = asyncio.create_task(_freeze_then_stop(sim, stop))
             summary = await record(venue, [symbol], out, endpoints=sim.urls()[venue], stop=stop, redundancy=2)
             await task
             assert summary["synced"] == {symbol: True} and summary["events"]["open"] == 2
@@ -551,3 +556,39 @@ def test_record_ab_lines_replays_to_the_simulators_books(tmp_path: Path) -> None
 
     for venue, symbol in (("okx", "BTC-USDT"), ("tradefence", "AAPL"), ("binance", "BTCUSDT")):
         asyncio.run(go(venue, symbol))
+
+
+def test_record_kraken_with_precisions_given_as_an_option_replays_them(tmp_path: Path) -> None:
+    """A Kraken session given its pair's precision (``venue_options={"precision": …}``) asks nothing of
+    ``AssetPairs`` for itself; recording, it asks anyway, so the file carries what replay verifies the
+    checksums at: replay ends synced with the simulator's book (before: nothing was recorded, every replayed
+    checksum failed and the book stayed out of sync)."""
+    import asyncio
+
+    from tickwire.cmd.record import record
+    from tickwire.cmd.replay import replay
+    from tickwire.sim import Simulator
+
+    async def go() -> None:
+        symbol = "BTC/USD"
+        async with Simulator(["kraken"], seed=21, rate=300, depth=25, symbols={"kraken": [symbol]}) as sim:
+            out, stop = tmp_path / "kraken.jsonl", asyncio.Event()
+
+            task = asyncio.create_task(_freeze_then_stop(sim, stop))
+            given = {symbol: (1, 8)}  # the simulator's BTC/USD: 1 price decimal, 8 lot decimals
+            summary = await record(
+                "kraken",
+                [symbol],
+                out,
+                endpoints=sim.urls()["kraken"],
+                stop=stop,
+                venue_options={"precision": given},
+            )
+            await task
+            assert summary["synced"] == {symbol: True}
+            t = sim.book("kraken", symbol)
+            top = ({p: q for p, q in t.bids[:10]}, {p: q for p, q in t.asks[:10]})
+            report = json.loads(json.dumps(replay(out, "kraken")))
+            _assert_replay_equals(report, {symbol: top}, {symbol: symbol}, gaps=0)
+
+    asyncio.run(go())

@@ -87,8 +87,10 @@ class Adapter(session_adapter.Adapter):
         stream does not carry: take it from the venue options (``precision={"BTC/USD": (1, 8)}``)
         or from REST ``AssetPairs`` (``pair_decimals``, ``lot_decimals``)."""
         symbols = session.registry.symbols("book") if symbols is None else list(symbols)
-        known: dict[str, tuple[int, int]] = dict(self.options.get("precision", {}))
-        missing = [s for s in symbols if s not in known]
+        given: dict[str, tuple[int, int]] = dict(self.options.get("precision", {}))
+        known: dict[str, tuple[int, int]] = {}
+        # A recording asks for the given pairs too: replay knows a pair's precision only from the file.
+        missing = [s for s in symbols if s not in given or session.capture is not None]
         if missing:
             try:
                 http, query = session.rest(), {"pair": ",".join(missing)}
@@ -100,6 +102,7 @@ class Adapter(session_adapter.Adapter):
                     session.capture.http(f"{http.base_url}{ASSET_PAIRS}?{urlencode(query)}", body)
             except (TickwireError, OSError, KeyError, ValueError, TypeError) as e:
                 log.warning("kraken: no instrument precisions (%s); checksums may not verify", e)
+        known.update(given)  # the user's word over the venue's
         for s in symbols:
             if s in known:
                 session.feed.set_checksum_decimals(s, *known[s])
