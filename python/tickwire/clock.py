@@ -98,6 +98,7 @@ class ClockSync:
         self._t_mean = 0  # weighted mean local time of the samples the estimate rests on
         self._slope = 0.0
         self._rtt_ns: int | None = None
+        self._err_ms = 0.0
         self._drift: float | None = None
         # The estimate for Rust (an order template stamps its requests with it without a Python call).
         self.linear = _core.VenueTime()
@@ -147,9 +148,12 @@ class ClockSync:
         best = self._best()
         if not best:
             self._offset, self._t_ref, self._slope, self._rtt_ns, self._drift = 0.0, 0, 0.0, None, None
+            self._err_ms = 0.0
             self.linear.set(0.0, 0.0, 0)
             return
         self._rtt_ns = best[0].rtt_ns
+        # The estimate averages its readings, each within half its own round trip of the truth.
+        self._err_ms = max(s.rtt_ns for s in best) / 2e6
         # Weighted by 1/RTT²: a reading errs by up to half its RTT, so when a few slow samples are
         # among the kept ones (a short sync) they barely count, while similar RTTs average the
         # venue clock's rounding away.
@@ -195,6 +199,12 @@ class ClockSync:
     def rtt_ms(self) -> float | None:
         """The lowest round trip among the samples held."""
         return None if self._rtt_ns is None else self._rtt_ns / 1e6
+
+    @property
+    def error_ms(self) -> float:
+        """How far the offset may be from the truth (the venue clock's granularity aside): half the
+        largest round trip among the readings it rests on (0.0 before any sample)."""
+        return self._err_ms
 
     @property
     def drift_ppm(self) -> float | None:

@@ -334,3 +334,33 @@ def test_fills_since_a_time_older_than_the_venues_window_list_every_fill_since(
         assert sorted(f.trade_id for f in got) == sorted(str(f.trade_id) for f in made)
 
     a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("mid", [False, True])
+def test_a_kraken_orders_fills_are_found_with_the_venues_clock_behind_ours(mid: bool) -> None:
+    """Kraken, no private stream, the venue's clock 3 s behind ours (from the start, or stepped back
+    mid-session): an IOC buy at the ask whose answer is lost is found filled by reconciliation, and
+    its fills come from the trade history since its send, which the venue stamps on its clock. Each
+    of the simulator's fills reaches ``on_fill`` (before: Kraken's nonces check no clock, so the
+    session never read the venue's and searched from our send time — past the fill: none heard)."""
+    from test_session_kraken import KRAKEN as a
+
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        if mid:
+            await a.rest_below(sim, tr, 40)  # the session trading before the step
+            ep.skew(-3000)
+        _, ask = a.touch(sim)
+        ep.lose_answer(a.place_op)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask, 3), ask, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.fills and ep.lost == [a.place_op]
+        await settle(lambda: len(fills) >= len(theirs.fills), "the fills from the trade history", 2.0)
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    def behind(sim: Simulator) -> None:
+        sim.endpoint(a.venue, 0).skew(0 if mid else -3000)
+
+    a.run(body, before=behind, timeout=1.0, private_stream=False, on_fill=fills.append)

@@ -94,6 +94,53 @@ def test_a_binance_order_request_the_venue_takes_after_the_queries_is_found_not_
     a.run(body, timeout=0.5, private_stream=False)
 
 
+def test_a_lost_order_is_not_called_absent_while_the_venue_may_take_it_by_a_slow_clock_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Binance spot, ``recvWindow`` 1 s, no private stream. The venue clock is measured again over a
+    slow way there (1.4 s before the venue reads its clock): a reading errs by up to half its round
+    trip, here the offset 0.7 s too large, and the order's timestamp runs that far ahead of the
+    venue's clock (inside the 1 s it takes ahead). The place fails (503: not processed), the queries
+    find nothing; once the session calls the order not placed, the venue is handed the same signed
+    request, as one still queued there would reach its engine: it must refuse it for its timestamp
+    and place nothing (before: the margin was a fixed 250 ms, and the venue took it — a live order
+    the caller was told was not placed). The queries' pauses are taken out: the wait is the bound,
+    not how long the queries happen to take."""
+    from tickwire.trading import reconcile
+    from tickwire.trading.remedy import START_ROUNDS
+    from tickwire.transport.http import HttpClient
+
+    a = account(recv_window=1000)
+    monkeypatch.setattr(reconcile, "RECONCILE_PAUSE_S", 0.0)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.4)
+        await tr.wire.measure_clock(START_ROUNDS)
+        ep.delay(0)
+        http, written = tr.wire.http, []
+        assert http is not None
+        request = http.request
+
+        async def kept(method: str, path: str, **kw: Any) -> Any:
+            if f"{method} {path}" == a.place_op:
+                written.append(kw)
+            return await request(method, path, **kw)
+
+        http.request = kept  # type: ignore[method-assign]
+        ep.fail(1)
+        with pytest.raises(TransportError, match="was not placed"):
+            await a.rest_below(sim, tr, 10)
+        [kw] = written
+        async with HttpClient(ep.rest_base) as venue:
+            r = await venue.request(
+                "POST", "/api/v3/order", query=kw["query"], body=kw["body"], headers=kw["headers"]
+            )
+        assert (r.status, a.orders(sim)) == (400, []), r.body
+
+    a.run(body, timeout=3.0, private_stream=False)
+
+
 def test_an_order_found_absent_and_then_processed_late_is_reopened() -> None:
     a = account(recv_window=1000)  # called absent once its 1 s window passed
     notes: list[str] = []

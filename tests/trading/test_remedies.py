@@ -14,11 +14,13 @@ import tickwire
 from session_cases import SimAccount
 from test_session_binance import BINANCE
 from test_session_bybit import BYBIT
+from test_session_coinbase import COINBASE
+from test_session_htx import HTX
 from test_session_kraken import KRAKEN
 from test_session_kraken import SECRET as KRAKEN_SECRET
 from test_session_okx import OKX
 from test_session_tradefence import TRADEFENCE
-from tickwire.errors import AuthError, MarketClosed
+from tickwire.errors import AuthError, MarketClosed, TickwireError
 from tickwire.sim import Simulator
 from tickwire.trading.remedy import RESYNC_ROUNDS
 from tickwire.trading.session import TradingSession
@@ -91,6 +93,55 @@ def test_a_clock_skewed_mid_session_is_remedied_once_and_no_refusal_reaches_the_
         assert (h["clock_resyncs"], h["clock_retries"]) == ((1, 1) if refused else (0, 0))
 
     a.run(body)
+
+
+# Venues that refuse a stale timestamp with the code of a bad signature: Coinbase a JWT whose ``nbf``
+# is over a second ahead of its clock (401 UNAUTHENTICATED), HTX a ``Timestamp`` over 5 min off.
+SIGNED_TIMES = [(COINBASE, "GET /api/v3/brokerage/time", -2000), (HTX, "GET /v1/common/timestamp", -400_000)]
+
+
+@pytest.mark.parametrize(("a", "time_op", "skew"), SIGNED_TIMES, ids=["coinbase", "htx"])
+def test_a_clock_stepped_on_a_venue_that_calls_it_a_bad_signature_is_remedied_once(
+    a: SimAccount, time_op: str, skew: int
+) -> None:
+    """The venue's clock steps back mid-session past its window on a venue whose refusal of the
+    timestamp is its bad-signature answer: the first order is refused once, the clock measured, the
+    order resent; every order placed once at the venue, no later one refused (before: no remedy —
+    ``AuthError`` for every order, the clock never measured again)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        before = await place_skewed(a, sim, tr, skew, 3)
+        seen = ops(sim, a.venue, before)
+        assert [st for op, st in seen if op == a.place_op][1:] == [200] * 3
+        assert [op for op, _ in seen].count(a.place_op) == 3 + 1
+        assert [op for op, _ in seen].count(time_op) == RESYNC_ROUNDS
+        assert abs(tr.health()["clock_offset_ms"] - skew) < 1000
+
+    a.run(body)
+
+
+def test_an_order_refused_for_its_timestamp_whose_clock_reading_times_out_is_refused_not_lost() -> None:
+    """Binance, the venue's clock stepped 2 s back: the order is refused (-1021) and the clock reading
+    the remedy takes gets no answer within the time-out. The venue's refusal is the call's answer:
+    nothing is looked for at the venue, the caller gets the -1021, nothing placed (before: the
+    reading's time-out was taken as the order's answer lost — the order unknown, reconciled for
+    recvWindow's 5 s with 16 queries, then "not placed" for a time-out of a GET)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await a.rest_below(sim, tr, 40)
+        ep = sim.endpoint(a.venue, 0)
+        ep.skew(-2000)
+        ep.hold_answer(TIME_OP[a.venue], lambda: asyncio.sleep(1.0))
+        before = len(ep.exchanges)
+        with pytest.raises(TickwireError) as e:
+            await a.rest_below(sim, tr, 41)
+        assert getattr(e.value, "code", None) == -1021, e.value
+        seen = [op for op, _ in ops(sim, a.venue, before)]
+        assert seen.count(a.place_op) == 1 and "GET /api/v3/order" not in seen, seen
+        assert len(a.orders(sim)) == 1  # the first order only
+
+    a.run(body, timeout=0.5)
 
 
 def test_orders_refused_together_share_one_clock_measurement() -> None:

@@ -43,6 +43,10 @@ class CatchUpPort(Protocol):
 
     def sent_ms(self, client_id: str) -> int | None: ...
 
+    async def read_venue_clock(self) -> None:
+        """The venue's clock read where nothing else keeps it measured (before ``sent_ms``)."""
+        ...
+
 
 class FillsCatchUp:
     """The fills half of the reconciler (its ``port`` and ``spawn``)."""
@@ -157,6 +161,7 @@ class FillsCatchUp:
         if by_order is not None:
             call = by_order(o.symbol, o.order_id)
         else:
+            await p.read_venue_clock()
             call = p.grammar.fills(o.symbol, p.sent_ms(client_id))
         base = p.tracker.adopted_base(client_id)
         oldest_first = by_order is not None and getattr(p.grammar, "order_fills_oldest_first", False)

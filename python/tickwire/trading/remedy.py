@@ -8,9 +8,10 @@ placed at most once). What each code means, from the venues' error tables:
 * ``clock``: Binance -1021 "Timestamp for this request is outside of the recvWindow", OKX 50102
   "Timestamp request expired", Bybit 10002 "invalid request, please check your server timestamp or
   recv_window param" → re-measure the offset to the venue's clock, then resend.
-* ``signature``: Binance -1022 "Signature for this request is not valid." — resent only when the clock
-  is fine (a re-measured offset that moved means the timestamp was the cause: a clock remedy);
-  else the signer is refreshed (one that can) and the request signed anew.
+* ``signature``: Binance -1022 "Signature for this request is not valid.", Coinbase 401
+  UNAUTHENTICATED, HTX api-signature-not-valid (both also refuse a stale timestamp so) — the clock
+  re-measured: an offset that moved means the timestamp was the cause (a clock remedy); else the
+  signer is refreshed (one that can); either way the request is signed anew and resent.
 * ``nonce``: Kraken ``EAPI:Invalid nonce`` → resent with a fresh nonce (the signer's nonces only grow).
 * ``relogin``: Tradefence 1001 "invalid credentials" → the signer's token refreshed, then resent.
 
@@ -42,6 +43,10 @@ REMEDIES: dict[str, dict[str, Remedy]] = {
     "okx": {"50102": "clock"},
     "bybit": {"10002": "clock"},
     "kraken": {"EAPI:Invalid nonce": "nonce"},
+    # Their refusal of a stale timestamp is their bad-signature answer (Coinbase: a JWT before its
+    # ``nbf``; HTX: "Signature not valid: Timestamp expired"): a signature remedy, as Binance -1022.
+    "coinbase": {"UNAUTHENTICATED": "signature"},
+    "htx": {"api-signature-not-valid": "signature"},
     "tradefence": {"1001": "relogin"},
 }
 
@@ -61,7 +66,9 @@ class VenueClock:
 
     def __init__(self, venue: str) -> None:
         self.venue = venue
-        self.server_time = SERVER_TIME.get(venue) if venue not in _NO_WINDOW else None
+        # Kept for the venues without a window too: searches by the venue's time read its clock.
+        self.server_time = SERVER_TIME.get(venue)
+        self.signs = venue not in _NO_WINDOW  # its signed requests carry a time it checks
         self.sync = ClockSync(keep=4, window=16)
         if self.server_time is not None:
             self.sync.tolerance_ms = max(self.sync.tolerance_ms, self.server_time.resolution_ms)
@@ -69,11 +76,19 @@ class VenueClock:
 
     @property
     def available(self) -> bool:
-        return self.server_time is not None
+        """Whether the signers sign with this clock (and a refusal for timestamp re-measures it)."""
+        return self.server_time is not None and self.signs
 
     @property
     def offset_ms(self) -> float:
         return self.sync.offset_ms
+
+    @property
+    def error_ms(self) -> float:
+        """How far the offset may be from the truth: its readings' error and half the venue clock's
+        granularity."""
+        st = self.server_time
+        return self.sync.error_ms + (st.resolution_ms / 2 if st is not None and self.sync.samples else 0.0)
 
     def now_ms(self) -> int:
         return self.sync.now_ms()

@@ -10,22 +10,26 @@ from tickwire.clock import Stamp
 
 # How much earlier than the send (on the venue's clock) the search for an order's fills starts.
 FILLS_SINCE_MARGIN_MS = 1000
-# Added to a venue's request window before a lost order is called absent: the venue clock's
-# estimate may be off by about a round trip.
+# Added to a venue's request window before a lost order is called absent, beyond the venue clock
+# estimate's own error: what else may separate the two clocks' readings (a reading's granularity
+# past its bound, the time between our clock's read and the signature).
 WINDOW_MARGIN_MS = 250
 
 
-def request_window_s(grammar: Any, signer: Any, venue_now_ms: float) -> float | None:
+def request_window_s(grammar: Any, signer: Any, venue_now_ms: float, error_ms: float = 0.0) -> float | None:
     """How long after a lost order request was last signed the venue may still act on it, where the
     venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``), plus how far
-    the signer's clock runs ahead of the venue's (``venue_now_ms``) and ``WINDOW_MARGIN_MS``; None
-    where nothing bounds it (reconciliation then concludes after its queries)."""
+    the signer's clock runs ahead of the venue's (``venue_now_ms``), how far that estimate of the
+    venue's clock may be off (``error_ms``: half a reading's round trip — a slow way there leaves it
+    that much ahead, and the venue takes a timestamp up to a second ahead of its clock) and
+    ``WINDOW_MARGIN_MS``; None where nothing bounds it (reconciliation then concludes after its
+    queries)."""
     window = getattr(grammar, "request_window_ms", None)
     if window is None:
         return None
     signer_clock = getattr(signer, "clock", None)
     ahead = signer_clock() - venue_now_ms if callable(signer_clock) else 0.0
-    return (float(window(signer)) + max(0.0, ahead) + WINDOW_MARGIN_MS) / 1000
+    return (float(window(signer)) + max(0.0, ahead) + error_ms + WINDOW_MARGIN_MS) / 1000
 
 
 def fills_since_ms(sent: Stamp | None, venue_ms_at: Any) -> int | None:

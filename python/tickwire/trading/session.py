@@ -495,7 +495,7 @@ class TradingSession:
 
     def request_window_s(self) -> float | None:
         """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
-        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms())
+        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms)
 
     def sent_ms(self, client_id: str) -> int | None:
         """Where ``client_id``'s fills search starts (:func:`tickwire.trading.sent.fills_since_ms`). An
@@ -505,6 +505,11 @@ class TradingSession:
         (``Reconciler.catch_up_fills``)."""
         at = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
         return sent.fills_since_ms(at, self.clock.sync.venue_ms_at)
+
+    async def read_venue_clock(self) -> None:
+        """The venue clock read before a search by its time, where no refusal measures it
+        (:meth:`.wire.Wire.read_clock`)."""
+        await self.wire.read_clock()
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

@@ -76,6 +76,11 @@ def was_unsent(e: BaseException) -> bool:
     return e.__dict__.get("unsent") is True
 
 
+# How long a reading of a venue's clock serves searches by its time where no refusal re-measures it
+# (``Wire.read_clock``): a clock that steps is caught within this, and a burst of searches reads once.
+CLOCK_READ_KEEP_S = 60.0
+
+
 def by_entry(e: TickwireError) -> bool:
     """Whether ``e`` refused a batch entry by entry (OKX's code "1": each entry its own cause). A batch
     of new orders refused so for rate is neither resent nor learnt whole: its other entries were
@@ -229,7 +234,13 @@ class Wire:
                 async def resync(rounds: int, since: float = started) -> float:
                     return await self.measure_clock(rounds, since=since)
 
-                if not await self.remedies.apply(remedy, e, call, self.signer, resync):
+                try:
+                    again = await self.remedies.apply(remedy, e, call, self.signer, resync)
+                except TickwireError as failed:
+                    # The venue's refusal is the answer: a remedy that failed (its clock reading timed
+                    # out) did not make the request lost, and an order refused is no order to look for.
+                    raise e from failed
+                if not again:
                     raise
 
     async def cleared(
@@ -293,6 +304,19 @@ class Wire:
             await self.measure_clock(START_ROUNDS)
         except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
             log.warning("%s: venue clock not measured at start (%s); using the local clock", self.venue, e)
+
+    async def read_clock(self) -> None:
+        """Before a search by the venue's time (an order's trades since its send) where no signed
+        request carries a time the venue checks (Kraken's nonces): no refusal there ever asks for a
+        measurement, so a venue clock off from the start, or stepped since, is read now (one
+        reading; one of the last ``CLOCK_READ_KEEP_S`` serves). One that fails leaves the offset as it
+        was: the search still runs."""
+        if self.clock.server_time is None or self.clock.signs:
+            return
+        try:
+            await self.measure_clock(START_ROUNDS, since=time.monotonic() - CLOCK_READ_KEEP_S)
+        except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("%s: venue clock not read before a search by its time (%s)", self.venue, e)
 
     async def measure_clock(self, rounds: int, *, since: float | None = None) -> float:
         """The venue clock's offset re-measured (each reading through the budget); requests refused
