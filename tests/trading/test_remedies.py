@@ -120,23 +120,33 @@ def test_a_clock_stepped_on_a_venue_that_calls_it_a_bad_signature_is_remedied_on
     a.run(body)
 
 
-def test_an_order_refused_for_its_timestamp_whose_clock_reading_times_out_is_refused_not_lost() -> None:
+@pytest.mark.parametrize("path", ["place_order", "template"])
+def test_an_order_refused_for_its_timestamp_whose_clock_reading_times_out_is_refused_not_lost(
+    path: str,
+) -> None:
     """Binance, the venue's clock stepped 2 s back: the order is refused (-1021) and the clock reading
     the remedy takes gets no answer within the time-out. The venue's refusal is the call's answer:
     nothing is looked for at the venue, the caller gets the -1021, nothing placed (before: the
     reading's time-out was taken as the order's answer lost — the order unknown, reconciled for
-    recvWindow's 5 s with 16 queries, then "not placed" for a time-out of a GET)."""
+    recvWindow's 5 s with 16 queries, then "not placed" for a time-out of a GET; a template's order
+    was left pending, the reading's time-out raised past its rejection)."""
     a = BINANCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         await a.rest_below(sim, tr, 40)
+        tmpl = tr.template(a.symbol, "buy")
         ep = sim.endpoint(a.venue, 0)
         ep.skew(-2000)
         ep.hold_answer(TIME_OP[a.venue], lambda: asyncio.sleep(1.0))
         before = len(ep.exchanges)
         with pytest.raises(TickwireError) as e:
-            await a.rest_below(sim, tr, 41)
+            if path == "template":
+                price = a.touch(sim)[0] - 41 * tr.rules[a.symbol].tick_size
+                await tmpl.send(price, a.size(tr, price))
+            else:
+                await a.rest_below(sim, tr, 41)
         assert getattr(e.value, "code", None) == -1021, e.value
+        assert {o.status for o in tr.tracker if o.status != "new"} == {"rejected"}
         seen = [op for op, _ in ops(sim, a.venue, before)]
         assert seen.count(a.place_op) == 1 and "GET /api/v3/order" not in seen, seen
         assert len(a.orders(sim)) == 1  # the first order only

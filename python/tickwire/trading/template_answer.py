@@ -134,7 +134,13 @@ class Answering:
                             async def resync(rounds: int, since: float = started) -> float:
                                 return await wire.measure_clock(rounds, since=since)
 
-                            if await wire.remedies.apply(remedy, e, self._call, s.signer, resync) and resend:
+                            try:
+                                again = await wire.remedies.apply(remedy, e, self._call, s.signer, resync)
+                            except TickwireError:
+                                # The remedy failed (its clock reading timed out): the venue's refusal
+                                # stands, the order recorded rejected below, as ``Wire.send`` has it.
+                                again = False
+                            if again and resend:
                                 continue
                         s.tracker.apply(
                             OrderEvent(
