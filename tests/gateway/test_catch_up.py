@@ -7,7 +7,8 @@ import asyncio
 from typing import Any
 
 import gateway_harness
-from gateway_harness import VENUE, config, remote, rest_buy, run, venue
+import pytest
+from gateway_harness import VENUE, config, remote, rest_buy, run, service, venue
 from session_cases import settle
 from tickwire.gateway.run import Gateway
 
@@ -56,6 +57,60 @@ def test_a_catch_up_query_the_venue_fails_is_asked_again_until_it_answers(nats_u
                     assert heard.index("filled") > max(heard.index(t) for t in made), heard
                     asked = [x[1] for x in ep.exchanges]
                     assert asked.count("GET /fapi/v1/userTrades") > 3  # the lost ones, then answered
+            finally:
+                await tr.close()
+
+    run(body)
+
+
+def test_an_orders_end_is_not_told_while_its_fills_could_not_be_learnt(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order fills while no gateway runs; the next gateway's fills query never gets an answer (its
+    tries cut short here). That gateway tells nothing of the order — not its end, which would make the
+    ledger forget it and its fills with it — and the ledger keeps it; the gateway after it tells the
+    fills, each once, then the end (before: the end went out alone, the order left the ledger, and
+    the fills were never told by any gateway)."""
+    from test_adopt import trade_through
+    from tickwire.gateway import catch_up
+
+    monkeypatch.setattr(catch_up, "RETRY_S", (0.05,))
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("untold")
+            fills: list[Any] = []
+            heard: list[str] = []
+
+            def on_fill(f: Any) -> None:
+                fills.append(f)
+                heard.append(f.trade_id)
+
+            async with Gateway(config(nats_urls, acct)):
+                tr = await remote(
+                    nats_urls, "untold", "mm1", on_fill=on_fill, on_order=lambda o: heard.append(o.status)
+                ).start()
+                mine = await rest_buy(v, tr, ticks=0)
+                await settle(lambda: "new" in heard, "heard open")
+            try:
+                theirs = await trade_through(v.sim, VENUE, "BTCUSDT", mine.client_id)
+                made = sorted(str(f.trade_id) for f in theirs.fills)
+                ep = v.sim.endpoint(VENUE, 0)
+                ep.lose_answer("GET /fapi/v1/userTrades", 10)
+                async with Gateway(config(nats_urls, acct)) as gw:
+                    svc = service(gw, "untold")
+                    await settle(
+                        lambda: svc._catching is not None and svc._catching.done(), "catch-up over", 10
+                    )
+                    await asyncio.sleep(0.3)
+                    assert heard == ["new"], heard
+                    assert mine.client_id in await svc.events.ledger.opens()
+                ep.lose_answer("GET /fapi/v1/userTrades", 0)
+                async with Gateway(config(nats_urls, acct)):
+                    await settle(lambda: sorted(f.trade_id for f in fills) == made, "every fill heard", 30)
+                    await settle(lambda: heard[-1] == "filled", "the order's end heard", 10)
+                    assert sorted(f.trade_id for f in fills) == made
+                    assert heard.index("filled") > max(heard.index(t) for t in made), heard
             finally:
                 await tr.close()
 

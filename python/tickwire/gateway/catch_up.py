@@ -48,7 +48,8 @@ async def catch_up(s: Session, events: Events, heard: dict[str, str]) -> None:
     """``heard``: client id → symbol of every order the clients last heard open. Fills are taken from
     the symbol's mark on (the venue's time; the trade ids at that time skipped). An order's end goes
     out after its fills: the ledger forgets an order once its end is published, and a gateway that
-    stopped in between would leave those fills untold."""
+    stopped in between would leave those fills untold — nor at all while its symbol's fills could not
+    be learnt (the next gateway then tells both)."""
     by_oid: dict[str, str] = {}
     ended: list[Order] = []
     for cid, symbol in heard.items():
@@ -60,16 +61,23 @@ async def catch_up(s: Session, events: Events, heard: dict[str, str]) -> None:
             ended.append(o)
         if o.order_id:
             by_oid[o.order_id] = cid
+    untold: set[str] = set()  # symbols whose fills were not learnt
     for symbol in sorted(set(heard.values())):
         mark_ms, mark_ids = await events.ledger.mark(symbol)
         query = functools.partial(s.fills, symbol, since_ms=mark_ms)
         fills = await _asked(s.venue, f"fills on {symbol}", query)
+        if fills is None:
+            untold.add(symbol)
         for f in sorted(fills or (), key=lambda f: f.ts_ns or 0):
             cid = f.client_id or by_oid.get(f.order_id or "", "")
             old = mark_ms is not None and f.ts_ns is not None and f.ts_ns // 1_000_000 < mark_ms
             if cid in heard and f.trade_id not in mark_ids and not old:
                 events.on_fill(replace(f, client_id=cid))
     for o in ended:
+        if o.symbol in untold:
+            # Its end would make the ledger forget it, and its fills with it: left for the next gateway.
+            log.warning("%s: %s's end not told: its fills are not known yet", s.venue, o.client_id)
+            continue
         events.on_order(o)
 
 
