@@ -127,3 +127,33 @@ def test_replay_malformed_line_is_a_typed_error_naming_it(tmp_path: Path, bad: s
         replay(path, "okx")
     assert getattr(e.value, "line", None) == 4
     assert str(e.value) == r.stderr.removeprefix("tickwire replay: ").strip()
+
+
+def test_record_ab_lines_to_one_endpoint_replays_to_the_simulators_books(tmp_path: Path) -> None:
+    """A session on two redundant lines (``redundancy=2``) to the venue's one endpoint: both lines'
+    ``open`` and frames carry one URL. Replay of the file ends with the simulator's books, as the
+    arbitrated session did (before: replay took the file for one line that reconnected, so it did
+    not arbitrate, and each copy after the first was a gap — books ``out_of_sync:gap``)."""
+    import asyncio
+
+    from test_record import _assert_replay_equals, _freeze_then_stop
+    from tickwire.cmd.record import record
+    from tickwire.cmd.replay import replay
+    from tickwire.sim import Simulator
+
+    async def go(venue: str, symbol: str) -> None:
+        async with Simulator([venue], seed=21, rate=300, depth=25) as sim:
+            out, stop = tmp_path / f"{venue}.jsonl", asyncio.Event()
+            task = asyncio.create_task(_freeze_then_stop(sim, stop))
+            summary = await record(venue, [symbol], out, endpoints=sim.urls()[venue], stop=stop, redundancy=2)
+            await task
+            assert summary["synced"] == {symbol: True} and summary["events"]["open"] == 2
+            opened = [json.loads(line)["url"] for line in out.read_text().splitlines() if '"open"' in line]
+            assert len(set(opened)) == 1, opened  # both lines on the one endpoint
+            t = sim.book(venue, symbol)
+            truth = ({p: q for p, q in t.bids}, {p: q for p, q in t.asks})
+            report = json.loads(json.dumps(replay(out, venue)))
+            assert report["gaps"] == 0, (report["gaps"], report["books"][symbol]["state"])
+            _assert_replay_equals(report, {symbol: truth}, {symbol: symbol}, gaps=0)
+
+    asyncio.run(go("okx", "BTC-USDT"))

@@ -115,3 +115,54 @@ def test_an_orders_end_is_not_told_while_its_fills_could_not_be_learnt(
                 await tr.close()
 
     run(body)
+
+
+def test_a_fill_told_live_while_the_catch_up_asks_does_not_hide_the_gaps_fills(nats_urls: list[str]) -> None:
+    """Two buys rest on one symbol; the higher fills while no gateway runs. The next gateway's
+    catch-up asks the venue for that order while the lower one (adopted, open) fills live and is
+    told. The client hears the gap's fills too, as the simulator made them (before: the catch-up
+    read the symbol's mark only after its order query, which the live fill had moved past the gap's
+    fills, so they were searched from then on and never told — the order heard filled without them)."""
+    from test_adopt import trade_through
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("catchup-live")
+            fills: list[Any] = []
+            orders: list[Any] = []
+            async with Gateway(config(nats_urls, acct)):
+                tr = await remote(
+                    nats_urls, "catchup-live", "mm1", on_fill=fills.append, on_order=orders.append
+                ).start()
+                gap = await rest_buy(v, tr, ticks=0)
+                live = await rest_buy(v, tr, ticks=30)
+                await settle(lambda: {o.client_id for o in orders} >= {gap.client_id, live.client_id}, "open")
+            try:
+                in_gap = sorted(
+                    str(f.trade_id)
+                    for f in (await trade_through(v.sim, VENUE, "BTCUSDT", gap.client_id)).fills
+                )
+                assert [o for o in v.open("catchup-live") if o.client_id == live.client_id], "still rests"
+                made: list[str] = []
+
+                async def meanwhile() -> None:  # the catch-up's order query on its way back
+                    filled = await trade_through(v.sim, VENUE, "BTCUSDT", live.client_id)
+                    made.extend(str(f.trade_id) for f in filled.fills)
+                    await settle(lambda: {f.trade_id for f in fills} >= set(made), "live fills heard", 10)
+
+                v.sim.endpoint(VENUE, 0).hold_answer("GET /fapi/v1/order", meanwhile)
+                async with Gateway(config(nats_urls, acct)):
+
+                    def ended() -> bool:
+                        return bool(made) and any(
+                            o.client_id == gap.client_id and o.is_open is False for o in orders
+                        )
+
+                    await settle(ended, "the gap's order heard ended", 20)
+                    await asyncio.sleep(0.5)
+                    heard = sorted(f.trade_id for f in fills)
+                    assert heard == sorted(in_gap + made), f"heard {heard}; the gap's {in_gap}, live {made}"
+            finally:
+                await tr.close()
+
+    run(body)

@@ -94,18 +94,35 @@ def _events(path: Path) -> list[_Event]:
     return out
 
 
+# Distinct frames received twice since a URL's latest reopening that make two connections to it up at
+# once: one line's own repeats (a heartbeat, a pong) are one or two.
+_REPEATS = 3
+
+
 def _several_lines(events: list[_Event]) -> bool:
     """Whether the recording had more than one connection up at once (A/B lines): a frame from a
     connection opened earlier after another one opened. A line that reconnected (failover) took no
-    frame of its old connection after its new ``open``."""
+    frame of its old connection after its new ``open``. Lines to one URL (a venue's one endpoint)
+    tell their frames apart by nothing: there, each message received twice after the URL opened
+    again shows two connections carrying the same stream."""
     opened: set[str] = set()
     latest = None
-    for kind, url, _, _ in events:
+    seen: set[bytes | str] | None = None  # frames since a URL opened again (None: none did)
+    repeats: set[bytes | str] = set()
+    for kind, url, payload, _ in events:
         if kind == "open":
+            if url in opened and seen is None:
+                seen = set()
             opened.add(url)
             latest = url
         elif kind == "recv" and url != latest and url in opened:
             return True
+        elif kind == "recv" and seen is not None:
+            if payload in seen:
+                repeats.add(payload)
+                if len(repeats) >= _REPEATS:
+                    return True
+            seen.add(payload)
     return False
 
 

@@ -44,12 +44,25 @@ class Events(Protocol):
     def on_fill(self, f: Fill) -> None: ...
 
 
-async def catch_up(s: Session, events: Events, heard: dict[str, str]) -> None:
+Marks = dict[str, tuple[int | None, frozenset[str]]]
+
+
+async def marks(ledger: Any, heard: dict[str, str]) -> Marks:
+    """Each symbol of ``heard``'s newest published fill (``Ledger.mark``), read before the session
+    starts: a fill it tells live moves the mark past the gap's fills, which a search from the moved
+    mark would never find."""
+    return {symbol: await ledger.mark(symbol) for symbol in sorted(set(heard.values()))}
+
+
+async def catch_up(s: Session, events: Events, heard: dict[str, str], before: Marks | None = None) -> None:
     """``heard``: client id → symbol of every order the clients last heard open. Fills are taken from
-    the symbol's mark on (the venue's time; the trade ids at that time skipped). An order's end goes
-    out after its fills: the ledger forgets an order once its end is published, and a gateway that
-    stopped in between would leave those fills untold — nor at all while its symbol's fills could not
-    be learnt (the next gateway then tells both)."""
+    the symbol's mark on (the venue's time; the trade ids at that time skipped): as ``before``
+    (``marks``), else as read now, ahead of any query. An order's end goes out after its fills: the
+    ledger forgets an order once its end is published, and a gateway that stopped in between would
+    leave those fills untold — nor at all while its symbol's fills could not be learnt (the next
+    gateway then tells both)."""
+    if before is None:
+        before = await marks(events.ledger, heard)
     by_oid: dict[str, str] = {}
     ended: list[Order] = []
     for cid, symbol in heard.items():
@@ -63,7 +76,7 @@ async def catch_up(s: Session, events: Events, heard: dict[str, str]) -> None:
             by_oid[o.order_id] = cid
     untold: set[str] = set()  # symbols whose fills were not learnt
     for symbol in sorted(set(heard.values())):
-        mark_ms, mark_ids = await events.ledger.mark(symbol)
+        mark_ms, mark_ids = before[symbol]
         query = functools.partial(s.fills, symbol, since_ms=mark_ms)
         fills = await _asked(s.venue, f"fills on {symbol}", query)
         if fills is None:
@@ -98,3 +111,10 @@ async def _asked(venue: str, what: str, query: Callable[[], Awaitable[T]]) -> T 
             log.warning("%s: %s not caught up: %s", venue, what, e)
             return None
     return None
+
+
+def log_failure(task: asyncio.Task[None]) -> None:
+    """A background catch-up's done-callback: an error it met is logged, not lost with its task (the
+    ledger keeps what it did not tell, for the next gateway)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("what happened while no gateway ran not all told", exc_info=task.exception())

@@ -23,6 +23,7 @@ Credentials are read from the environment when the gateway starts, never from th
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,14 @@ class AccountConfig:
     venue: str
     env: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as MarketConfig's
+
+    def signer(self) -> Any:
+        """The venue's ``Signer`` from the environment (``<env>_API_KEY``…, else the venue's default
+        prefix): credentials never come from the config file."""
+        from tickwire.venues import adapter_class
+
+        module = importlib.import_module(".".join(adapter_class(self.venue).__module__.split(".")[:3]))
+        return module.Signer.from_env(self.env) if self.env else module.Signer.from_env()
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,20 @@
 """Whether a gateway still serves an account once its NATS link is back: while the link is away
 another gateway may take the account's lease over, and two gateways serving one account would be
 two rate budgets, two kill switches and every request run twice. Requests wait unanswered from the
-link's loss until the lease is re-checked; a lease found taken makes the gateway step down."""
+link's loss until the lease is re-checked; a lease found taken makes the gateway step down. And who
+answers for an account now (``answering``), asked before a gateway takes it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import nats.errors
+import orjson
+
+from tickwire.bus import subjects
 from tickwire.gateway.state import Lease
 from tickwire.recovery.backoff import Backoff
 
@@ -77,3 +83,16 @@ class LeaseWatch:
     def stop(self) -> None:
         if self._recheck is not None:
             self._recheck.cancel()
+
+
+async def answering(nc: Any, venue: str, account: str) -> str | None:
+    """The gateway that answers for the account now; None when none does. Two sessions on one account
+    would be two rate budgets and two kill switches, and every request would run on both: a second
+    gateway for an account does not start (see also ``Lease``)."""
+    try:
+        msg = await nc.request(subjects.orders(venue, account, "health"), b"{}", timeout=1.0)
+    except nats.errors.NoRespondersError:
+        return None
+    except nats.errors.TimeoutError:
+        return "(one that does not answer)"
+    return str(orjson.loads(msg.data).get("result", {}).get("gateway"))

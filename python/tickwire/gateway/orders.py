@@ -28,13 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import nats.errors
 import orjson
 
 import tickwire
@@ -42,11 +40,11 @@ from tickwire._core import OrderBook
 from tickwire.bus import codec, subjects
 from tickwire.errors import TickwireError, TransportError
 from tickwire.gateway.admission import Admission
-from tickwire.gateway.catch_up import catch_up
+from tickwire.gateway.catch_up import Marks, catch_up, log_failure, marks
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
-from tickwire.gateway.lease_watch import LeaseWatch
-from tickwire.gateway.outcomes import Outcomes, Reply
+from tickwire.gateway.lease_watch import LeaseWatch, answering
+from tickwire.gateway.outcomes import Outcomes, Reply, late_s
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.recovery.backoff import Backoff
@@ -60,24 +58,8 @@ from tickwire.trading.wire import unsent
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
-# Refused unrun when they arrive after their client stopped waiting (``until_ms``): run late, they would
-# add risk the client no longer expects. A late cancel, cancel-all or kill still runs: it only takes
-# risk away, and a kill must not be lost.
-RISKING = frozenset({"place", "place_many", "amend", "resume"})
-# Allowed between a client's wall clock and the gateway's before a request counts as arriving after
-# its client stopped waiting: hosts kept by NTP agree within milliseconds.
-LATE_MARGIN_MS = 1000
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
 START_RETRY_MAX_S = 30.0
-
-
-def signer_for(acct: AccountConfig) -> Any:
-    """The venue's ``Signer`` from the environment (``<env>_API_KEY``…, else the venue's default
-    prefix): credentials never come from the config file."""
-    from tickwire.venues import adapter_class
-
-    module = importlib.import_module(".".join(adapter_class(acct.venue).__module__.split(".")[:3]))
-    return module.Signer.from_env(acct.env) if acct.env else module.Signer.from_env()
 
 
 class OrderService:
@@ -157,6 +139,7 @@ class OrderService:
         assert self.lease is not None
         ledger = self.events.ledger
         heard = await ledger.opens()
+        before = await marks(ledger, heard)
         self.events.heard_open = set(heard)
         self.events.start()
         error = await self._start_session()
@@ -169,11 +152,14 @@ class OrderService:
         if self.session is not None and heard:
             # Once serving, in the background: its queries may be asked again for minutes (a venue
             # not answering), and neither the account nor the gateway's other accounts wait on it.
-            self._catching = asyncio.get_running_loop().create_task(catch_up(self._s, self.events, heard))
+            self._catching = asyncio.get_running_loop().create_task(
+                catch_up(self._s, self.events, heard, before)
+            )
+            self._catching.add_done_callback(log_failure)
         elif isinstance(error, TransportError):
-            self._retry = asyncio.get_running_loop().create_task(self._start_again(heard))
+            self._retry = asyncio.get_running_loop().create_task(self._start_again(heard, before))
 
-    async def _start_again(self, heard: dict[str, str]) -> None:
+    async def _start_again(self, heard: dict[str, str], before: Marks) -> None:
         backoff = Backoff(base=0.5, cap=START_RETRY_MAX_S, immediate_first=False)
         try:
             while self.session is None and not self.stepped_down:
@@ -182,7 +168,7 @@ class OrderService:
                 if error is None:
                     log.warning("%s/%s: trading session started", self.venue, self.account)
                     if heard:
-                        await catch_up(self._s, self.events, heard)
+                        await catch_up(self._s, self.events, heard, before)
                     return
                 if not isinstance(error, TransportError):  # refused credentials: kept for good
                     return
@@ -197,7 +183,7 @@ class OrderService:
         try:
             session = tickwire.trade(
                 acct.venue,
-                credentials=signer_for(acct),
+                credentials=acct.signer(),
                 on_order=self.events.on_order,
                 on_fill=self.events.on_fill,
                 # The account is this gateway's alone: every order of it is one of its clients', so a
@@ -259,17 +245,7 @@ class OrderService:
         self.events.muted = True
 
     async def _answering(self) -> str | None:
-        """The gateway that answers for the account now; None when none does. Two sessions on one
-        account would be two rate budgets and two kill switches, and every request would run on
-        both: a second gateway for an account does not start (see also ``Lease``)."""
-        try:
-            subject = subjects.orders(self.venue, self.account, "health")
-            msg = await self.nc.request(subject, b"{}", timeout=1.0)
-        except nats.errors.NoRespondersError:
-            return None
-        except nats.errors.TimeoutError:
-            return "(one that does not answer)"
-        return str(orjson.loads(msg.data).get("result", {}).get("gateway"))
+        return await answering(self.nc, self.venue, self.account)
 
     async def close(self) -> None:
         # A catch-up cut short leaves its orders in the ledger: the next gateway tells them.
@@ -335,7 +311,7 @@ class OrderService:
             return
         fut: asyncio.Future[Reply] | None = None
         if op in MUTATING and req.get("rid"):
-            late = _late_s(req) if op in RISKING else 0.0
+            late = late_s(op, req)
             if late > 0 and self.outcomes.abandon(str(req["rid"])) is None:
                 stale = TransportError(
                     f"{self.venue}/{self.account}: {op} {req['rid']} arrived {late:.1f} s after its client "
@@ -532,15 +508,6 @@ class OrderService:
 
     async def _health(self, req: dict[str, Any]) -> Any:
         return self.health()
-
-
-def _late_s(req: dict[str, Any]) -> float:
-    """How long after its client stopped waiting (``until_ms``, the client's wall clock) a request
-    arrived, beyond ``LATE_MARGIN_MS``; 0 when in time or unstated (an older client)."""
-    until = req.get("until_ms")
-    if not isinstance(until, int) or isinstance(until, bool):
-        return 0.0
-    return max(0, time.time_ns() // 1_000_000 - until - LATE_MARGIN_MS) / 1000
 
 
 def _every(client_id: str) -> bool:

@@ -1,6 +1,6 @@
 """Mutating requests by request id (``rid``) for a gateway's ``outcome`` question: in flight or done
 (their reply, kept a while), or abandoned by a client that gave up waiting — refused unrun should
-they still arrive."""
+they still arrive; and a request that arrives after its client stopped waiting (``late_s``)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,22 @@ class Outcomes:
                 self.abandoned.popitem(last=False)
             return None
         return seen[1]
+
+
+# Refused unrun when they arrive after their client stopped waiting (``until_ms``): run late, they would
+# add risk the client no longer expects. A late cancel, cancel-all or kill still runs: it only takes
+# risk away, and a kill must not be lost.
+RISKING = frozenset({"place", "place_many", "amend", "resume"})
+# Allowed between a client's wall clock and the gateway's before a request counts as arriving after
+# its client stopped waiting: hosts kept by NTP agree within milliseconds.
+LATE_MARGIN_MS = 1000
+
+
+def late_s(op: str, req: dict[str, Any]) -> float:
+    """How long after its client stopped waiting (``until_ms``, the client's wall clock) a request of
+    ``op`` that adds risk arrived, beyond ``LATE_MARGIN_MS``; 0 when in time, unstated (an older
+    client) or one that only takes risk away."""
+    until = req.get("until_ms")
+    if op not in RISKING or not isinstance(until, int) or isinstance(until, bool):
+        return 0.0
+    return max(0, time.time_ns() // 1_000_000 - until - LATE_MARGIN_MS) / 1000
