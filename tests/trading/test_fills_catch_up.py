@@ -359,6 +359,8 @@ def test_a_kraken_orders_fills_are_found_with_the_venues_clock_behind_ours(mid: 
         assert theirs.fills and ep.lost == [a.place_op]
         await settle(lambda: len(fills) >= len(theirs.fills), "the fills from the trade history", 2.0)
         assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        # A reading before a search is no remedy: nothing was refused for its time.
+        assert tr.health()["clock_resyncs"] == 0
 
     def behind(sim: Simulator) -> None:
         sim.endpoint(a.venue, 0).skew(0 if mid else -3000)

@@ -314,13 +314,14 @@ class Wire:
         if self.clock.server_time is None or self.clock.signs:
             return
         try:
-            await self.measure_clock(START_ROUNDS, since=time.monotonic() - CLOCK_READ_KEEP_S)
+            await self.measure_clock(START_ROUNDS, since=time.monotonic() - CLOCK_READ_KEEP_S, remedy=False)
         except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
             log.warning("%s: venue clock not read before a search by its time (%s)", self.venue, e)
 
-    async def measure_clock(self, rounds: int, *, since: float | None = None) -> float:
+    async def measure_clock(self, rounds: int, *, since: float | None = None, remedy: bool = True) -> float:
         """The venue clock's offset re-measured (each reading through the budget); requests refused
-        together share one measurement, and one made after ``since`` (monotonic s) is reused."""
+        together share one measurement, and one made after ``since`` (monotonic s) is reused.
+        ``remedy``: counted in ``clock_resyncs`` when ``since`` is given (a refusal's re-measure)."""
         clock = self.clock
         if since is not None and clock.measured_at is not None and clock.measured_at > since:
             return clock.offset_ms
@@ -336,7 +337,7 @@ class Wire:
                 await self.budget.acquire(cost, "query")
                 self.requests += 1
 
-            if since is not None:
+            if since is not None and remedy:
                 self.remedies.clock_resyncs += 1
             self._resync = asyncio.ensure_future(clock.measure(self.http, rounds, before))
         return await asyncio.shield(self._resync)
