@@ -54,6 +54,8 @@ def test_threaded_handle_serves_books_to_a_synchronous_bot() -> None:
         finally:
             md.close()
         assert not md._thread.is_alive()
+        # After the close, as the async session does, its health says so (before: LoopStopped raised).
+        assert not any(line["connected"] for line in md.health()["lines"])
 
 
 def test_a_callback_may_hold_the_books_still_as_the_readme_shows() -> None:

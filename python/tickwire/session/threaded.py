@@ -92,6 +92,8 @@ class ThreadedMarketData:
         """Runs ``fn`` on the session's loop thread and returns its result."""
         if self._thread.is_current():  # a callback's: there already, and waiting would freeze the loop
             return fn()
+        if not self._thread.is_alive():  # closed: nothing runs there any more, read it here
+            return fn()
         return self._thread.call(_call(fn), timeout)
 
     def get(self, timeout: float | None = None) -> tuple[str, Any]:
