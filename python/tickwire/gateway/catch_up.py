@@ -54,15 +54,13 @@ async def marks(ledger: Any, heard: dict[str, str]) -> Marks:
     return {symbol: await ledger.mark(symbol) for symbol in sorted(set(heard.values()))}
 
 
-async def catch_up(s: Session, events: Events, heard: dict[str, str], before: Marks | None = None) -> None:
+async def catch_up(s: Session, events: Events, heard: dict[str, str], before: Marks) -> None:
     """``heard``: client id → symbol of every order the clients last heard open. Fills are taken from
-    the symbol's mark on (the venue's time; the trade ids at that time skipped): as ``before``
-    (``marks``), else as read now, ahead of any query. An order's end goes out after its fills: the
+    the symbol's mark on (the venue's time; the trade ids at that time skipped): ``before``, read by
+    ``marks`` ahead of the session. An order's end goes out after its fills: the
     ledger forgets an order once its end is published, and a gateway that stopped in between would
     leave those fills untold — nor at all while its symbol's fills could not be learnt (the next
     gateway then tells both)."""
-    if before is None:
-        before = await marks(events.ledger, heard)
     by_oid: dict[str, str] = {}
     ended: list[Order] = []
     for cid, symbol in heard.items():

@@ -90,9 +90,9 @@ class ThreadedMarketData:
 
     def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Runs ``fn`` on the session's loop thread and returns its result."""
-        if self._thread.is_current():  # a callback's: there already, and waiting would freeze the loop
-            return fn()
-        if not self._thread.is_alive():  # closed: nothing runs there any more, read it here
+        # A callback's (there already: waiting would freeze the loop), or after the close (nothing
+        # runs there any more): read here.
+        if self._thread.is_current() or not self._thread.is_alive():
             return fn()
         return self._thread.call(_call(fn), timeout)
 
