@@ -32,9 +32,12 @@ def test_okx_tickers_and_trades_become_events() -> None:
             assert value.exact() == want
             assert (value.bid, value.ask) == (float(want[0]), float(want[2]))
         else:
-            assert kind == "trade" and isinstance(value, Trade)
-            assert (value.symbol, value.exact()) == (d["instId"], (Decimal(d["px"]), Decimal(d["sz"])))
-            assert value.side == d["side"]
+            assert kind == "trade" and isinstance(value, tuple)
+            assert len(value) == len(msg["data"])  # every trade of the frame, in order
+            for t, d in zip(value, msg["data"], strict=True):
+                assert isinstance(t, Trade)
+                assert (t.symbol, t.exact()) == (d["instId"], (Decimal(d["px"]), Decimal(d["sz"])))
+                assert (t.side, t.trade_id) == (d["side"], int(d["tradeId"]))
     assert seen == {"tickers": 28, "trades": 74}
 
 

@@ -222,9 +222,10 @@ def test_binance_side_streams_become_small_events() -> None:
     assert ev == ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66)
     assert tuple(ev) == ("BNBUSDT", 25.3519, 31.21, 25.3652, 40.66) and len(ev) == 5 and ev[-1] == 40.66
     trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
-    kind, _, t = feed.on_frame(trade)
+    kind, _, (t,) = feed.on_frame(trade)
     assert kind == "trade" and isinstance(t, Trade)
     assert (t.symbol, t.price, t.qty, t.buyer_maker, t.side) == ("BNBBTC", 0.001, 100.0, True, "sell")
+    assert t.trade_id == 12345
     assert t.exact() == (Decimal("0.001"), Decimal("100"))
     sym, px, qty, maker = t
     assert (sym, px, qty, maker) == ("BNBBTC", 0.001, 100.0, True)

@@ -6,7 +6,6 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple, PyType};
-use pyo3::IntoPyObjectExt;
 
 use crate::book::num::{format_fixed, to_f64, Dec};
 
@@ -71,7 +70,8 @@ macro_rules! event_methods {
     };
 }
 
-/// One trade: `symbol`, `price`, `qty` (floats), `buyer_maker` (True when the taker sold).
+/// One trade: `symbol`, `price`, `qty` (floats), `buyer_maker` (True when the taker sold),
+/// `trade_id` (the venue's, where it writes one as digits; else None).
 #[pyclass(module = "tickwire._core", name = "Trade", frozen)]
 pub struct Trade {
     #[pyo3(get)]
@@ -80,11 +80,19 @@ pub struct Trade {
     pub(crate) qty: Dec,
     #[pyo3(get)]
     pub(crate) buyer_maker: bool,
+    #[pyo3(get)]
+    pub(crate) trade_id: Option<u64>,
 }
 
 impl Trade {
-    pub(crate) fn new(symbol: Py<PyString>, px: Dec, qty: Dec, buyer_maker: bool) -> Self {
-        Trade { symbol, px, qty, buyer_maker }
+    pub(crate) fn new(
+        symbol: Py<PyString>,
+        px: Dec,
+        qty: Dec,
+        buyer_maker: bool,
+        trade_id: Option<u64>,
+    ) -> Self {
+        Trade { symbol, px, qty, buyer_maker, trade_id }
     }
 
     fn tuple<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -116,11 +124,12 @@ event_methods!(Trade, 4, {
     }
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "Trade(symbol={:?}, price={}, qty={}, buyer_maker={})",
+            "Trade(symbol={:?}, price={}, qty={}, buyer_maker={}, trade_id={})",
             self.symbol.bind(py).to_string(),
             f(self.px),
             f(self.qty),
-            if self.buyer_maker { "True" } else { "False" }
+            if self.buyer_maker { "True" } else { "False" },
+            self.trade_id.map_or("None".to_owned(), |i| i.to_string())
         )
     }
 });
@@ -187,19 +196,6 @@ fn eq(mine: &Bound<'_, PyTuple>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
         return mine.eq(other);
     }
     Ok(false)
-}
-
-pub(crate) fn event_value<'py>(
-    py: Python<'py>,
-    trade: bool,
-    symbol: Py<PyString>,
-    q: &crate::venue::Quote,
-) -> PyResult<Bound<'py, PyAny>> {
-    if trade {
-        Trade::new(symbol, q.px, q.qty, q.buyer_maker).into_bound_py_any(py)
-    } else {
-        Bbo::new(symbol, [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty]).into_bound_py_any(py)
-    }
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

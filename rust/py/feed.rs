@@ -393,6 +393,7 @@ impl BookFeed {
         d.set_item("released_as_gap", s.released_as_gap)?;
         d.set_item("held", held)?;
         d.set_item("passed", s.passed)?;
+        d.set_item("duplicate_trades", self.feed.duplicate_trades())?;
         Ok(Some(d))
     }
 

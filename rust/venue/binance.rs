@@ -2,7 +2,7 @@
 //! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
 
 use super::literal::{digits, key_int, lit, symbol};
-use super::{span, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, VenueSpec};
+use super::{span, trade_id, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
@@ -49,6 +49,8 @@ struct Ev<'a> {
     qty: Option<Dec>,
     maker: bool,
     control: bool,
+    /// `t` (trade) or `a` (aggTrade): the trade's id.
+    id: Option<u64>,
 }
 
 /// Handles one key of an event object; the cursor is on its value.
@@ -61,6 +63,9 @@ fn key<'a>(k: &[u8], c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Resul
         b"u" => ev.last = Some(c.int()?),
         b"pu" => ev.prev = Some(c.int()?),
         b"lastUpdateId" => ev.last_update_id = Some(c.int()?),
+        b"t" => ev.id = trade_id(c.num_text()?),
+        // An aggTrade's "a" is its id, not an ask ("e" comes first in every Binance event).
+        b"a" if ev.e == b"aggTrade" => ev.id = trade_id(c.num_text()?),
         b"b" | b"bids" | b"a" | b"asks" => {
             let ask = k[0] == b'a';
             if c.peek()? == b'[' {
@@ -233,11 +238,9 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
         out.quote.sym = sym;
         (out.quote.bid_px, out.quote.bid_qty, out.quote.ask_px, out.quote.ask_qty) = (b, bq, a, aq);
     } else if ev.e == b"trade" || ev.e == b"aggTrade" {
-        out.kind = FrameKind::Trade;
-        out.quote.sym = sym;
-        out.quote.px = ev.px.ok_or(JsonError::Shape("trade without p"))?;
-        out.quote.qty = ev.qty.ok_or(JsonError::Shape("trade without q"))?;
-        out.quote.buyer_maker = ev.maker;
+        let px = ev.px.ok_or(JsonError::Shape("trade without p"))?;
+        let qty = ev.qty.ok_or(JsonError::Shape("trade without q"))?;
+        out.add_trade(TradeItem { sym, px, qty, buyer_maker: ev.maker, id: ev.id });
     } else if ev.control {
         out.kind = FrameKind::Control;
     } else {

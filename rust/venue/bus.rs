@@ -8,7 +8,7 @@
 //! are buffered and replayed as for a REST snapshot. The gateway checked crossing and checksums and
 //! cut its depth already (a cut level arrives as a deletion), so the consumer does none of that.
 
-use super::{span, Batch, Decoder, FrameKind, Msg, VenueSpec};
+use super::{span, Batch, Decoder, FrameKind, Msg, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::bus::wire::{Kind, Message, NO_VENUE_ID};
@@ -78,12 +78,8 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), DecodeError> {
         }
         Kind::Trade => {
             let (p, q, buyer_maker) = m.trade().unwrap_or_default();
-            let quote = &mut out.quote;
-            quote.sym = sym;
-            quote.px = written(p, ps)?;
-            quote.qty = written(q, qs)?;
-            quote.buyer_maker = buyer_maker;
-            out.kind = FrameKind::Trade;
+            let (px, qty) = (written(p, ps)?, written(q, qs)?);
+            out.add_trade(TradeItem { sym, px, qty, buyer_maker, id: None });
         }
         Kind::Bbo => {
             let [bid, bq, ask, aq] = m.bbo().unwrap_or_default();

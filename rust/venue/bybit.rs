@@ -2,7 +2,7 @@
 //! `tickers.{symbol}` best bid/offer (linear/inverse snapshots carry bid1/ask1; spot tickers and
 //! deltas that omit them are not events), op responses, other topics.
 
-use super::event::{items, opt_dec, taker_sold, Last};
+use super::event::{id, items, opt_dec, taker_sold, Last};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
@@ -13,9 +13,11 @@ pub const SPEC: VenueSpec =
     VenueSpec { seq: SeqRule::Increasing, ..VenueSpec::base("bybit", Decoder::Json(decode)) };
 
 /// `"data":[{"T","s","S","v","p",…},…]`.
-fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
-    items(c, last, true, |k, c, t| {
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>, out: &mut Batch) -> Result<()> {
+    items(c, last, Some(out), |k, c, t| {
         match k {
+            // Digits on spot; a UUID on the derivatives (no id then).
+            b"i" => t.id = id(c)?,
             b"s" => t.sym = c.string()?,
             b"p" => t.px = Some(c.dec()?),
             b"v" => t.qty = Some(c.dec()?),
@@ -83,9 +85,9 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     if topic.starts_with(b"publicTrade.") {
         if let Some(at) = trade_data {
-            trades(&mut Cur { b: frame, i: at }, &mut last)?;
+            trades(&mut Cur { b: frame, i: at }, &mut last, out)?;
         }
-        last.trade(frame, out);
+        Last::trade(out);
         return Ok(());
     }
     if topic.starts_with(b"tickers.") && last.bbo(frame, out) {

@@ -2,7 +2,7 @@
 //! `ticker`/`ticker_batch` (best_bid/best_ask and quantities) as best bid/offer; `sequence_num` is
 //! kept for the connection-wide gap check in the feed.
 
-use super::event::{items, opt_dec, taker_sold, Last};
+use super::event::{id, items, opt_dec, taker_sold, Last};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::codec::json::{Cur, JsonError, Result};
 
@@ -33,7 +33,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     let seq = out.conn_seq;
     match channel {
-        b"market_trades" => last.trade(frame, out),
+        b"market_trades" => Last::trade(out),
         b"ticker" | b"ticker_batch" if last.bbo(frame, out) => {}
         _ => out.clear(),
     }
@@ -66,7 +66,7 @@ fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a
                     is_book = true;
                     updates(c, out)?
                 }
-                b"trades" => trades(c, last)?,
+                b"trades" => trades(c, last, out)?,
                 b"tickers" => tickers(c, last)?,
                 _ => c.skip()?,
             }
@@ -108,9 +108,10 @@ fn updates(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
 }
 
 /// `[{"trade_id","product_id","price","size","side","time"},…]`.
-fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
-    items(c, last, true, |k, c, t| {
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>, out: &mut Batch) -> Result<()> {
+    items(c, last, Some(out), |k, c, t| {
         match k {
+            b"trade_id" => t.id = id(c)?,
             b"product_id" => t.sym = c.string()?,
             b"price" => t.px = Some(c.dec()?),
             b"size" => t.qty = Some(c.dec()?),
@@ -125,7 +126,7 @@ fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
 
 /// `[{"product_id","best_bid","best_bid_quantity","best_ask","best_ask_quantity",…},…]`.
 fn tickers<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
-    items(c, last, false, |k, c, t| {
+    items(c, last, None, |k, c, t| {
         match k {
             b"product_id" => t.sym = c.string()?,
             b"best_bid" => t.bbo[0] = opt_dec(c)?,

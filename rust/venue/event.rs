@@ -1,10 +1,10 @@
 //! Trade and ticker fields the JSON grammars collect while they walk a frame.
 //!
-//! A frame may batch several trades (Bybit, Kraken, Coinbase, OKX all do). The event a frame gives
-//! is its last trade: the venues list trades oldest first, so that is the newest price. Every item
-//! is still checked, so one malformed trade makes the whole frame a decode error.
+//! A frame may batch several trades (Bybit, Kraken, Coinbase, OKX all do): each is one event, in the
+//! order listed (oldest first), and the frame's quote is the last, the newest price. Every item is
+//! checked, so one malformed trade makes the whole frame a decode error.
 
-use super::{span, Batch, FrameKind};
+use super::{span, trade_id, Batch, FrameKind, TradeItem};
 use crate::book::num::{parse_dec, Dec};
 use crate::codec::json::{Cur, JsonError, Result};
 
@@ -15,6 +15,8 @@ pub(crate) struct Last<'a> {
     pub qty: Option<Dec>,
     /// The buyer was the maker (the taker sold).
     pub buyer_maker: Option<bool>,
+    /// The venue's trade id (`trade_id`).
+    pub id: Option<u64>,
     /// bid, bid quantity, ask, ask quantity
     pub bbo: [Option<Dec>; 4],
 }
@@ -28,14 +30,20 @@ impl<'a> Last<'a> {
         }
     }
 
-    /// Makes the frame a trade frame; the event is this trade when there was one (an empty trade
-    /// list is still a trade frame, without an event).
-    pub fn trade(&self, frame: &[u8], out: &mut Batch) {
-        out.clear();
+    /// The trade this item holds (checked by `check_trade`).
+    pub fn item(&self, frame: &[u8]) -> Option<TradeItem> {
+        let (px, qty, buyer_maker) = (self.px?, self.qty?, self.buyer_maker?);
+        Some(TradeItem { sym: span(frame, self.sym), px, qty, buyer_maker, id: self.id })
+    }
+
+    /// Makes the frame a trade frame of the trades `items` pushed (an empty trade list is still a
+    /// trade frame, without an event).
+    pub fn trade(out: &mut Batch) {
+        out.clear_but_trades();
         out.kind = FrameKind::Trade;
-        if let (Some(px), Some(qty), Some(bm)) = (self.px, self.qty, self.buyer_maker) {
-            let q = &mut out.quote;
-            (q.sym, q.px, q.qty, q.buyer_maker) = (span(frame, self.sym), px, qty, bm);
+        if let Some(&t) = out.trades.last() {
+            out.trades.pop();
+            out.add_trade(t);
         }
     }
 
@@ -68,11 +76,12 @@ pub(crate) fn taker_sold(side: &[u8], buy: &[u8], sell: &[u8]) -> Result<bool> {
 }
 
 /// `[{…},…]` of trade or ticker objects: `field` reads the keys it knows into a fresh `Last` (false:
-/// not one of its keys); trades are checked item by item; the last item is kept.
+/// not one of its keys); the last item is kept. With `trades`, each item is checked as a trade and
+/// pushed there.
 pub(crate) fn items<'a>(
     c: &mut Cur<'a>,
     last: &mut Last<'a>,
-    trades: bool,
+    mut trades: Option<&mut Batch>,
     mut field: impl FnMut(&[u8], &mut Cur<'a>, &mut Last<'a>) -> Result<bool>,
 ) -> Result<()> {
     c.arr()?;
@@ -86,8 +95,9 @@ pub(crate) fn items<'a>(
                 c.skip()?;
             }
         }
-        if trades {
+        if let Some(out) = trades.as_deref_mut() {
             t.check_trade()?;
+            out.trades.extend(t.item(c.b));
         }
         *last = t;
     }
@@ -101,4 +111,9 @@ pub(crate) fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
         return Ok(None);
     }
     Ok(Some(parse_dec(t)?))
+}
+
+/// A trade id, bare or quoted (`trade_id`: `None` when not plain digits).
+pub(crate) fn id(c: &mut Cur<'_>) -> Result<Option<u64>> {
+    Ok(trade_id(c.num_text()?))
 }

@@ -1,6 +1,7 @@
 //! Trade and ticker events from the example messages in the venues' own documentation.
 
 use super::*;
+use crate::book::num::Dec;
 
 fn last(v: Venue, frame: &str) -> (FrameKind, String, Quote) {
     let mut f = Feed::new(v, &FeedOptions::default());
@@ -83,4 +84,84 @@ fn malformed_trades_are_errors_and_other_arrays_are_not_trades() {
     assert_eq!(last(Venue::Bybit, kline).0, FrameKind::Other);
     let empty = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#;
     assert_eq!(last(Venue::Bybit, empty), (FrameKind::Trade, String::new(), Quote::default()));
+}
+
+/// `(symbol, price, qty, buyer_maker, id)` of every trade of the frame.
+fn trades(f: &mut Feed, frame: &str) -> Vec<(String, Dec, Dec, bool, Option<u64>)> {
+    assert_eq!(f.on_frame(frame.as_bytes()).unwrap().kind, FrameKind::Trade);
+    f.last_trades()
+        .map(|(s, t)| (String::from_utf8_lossy(s).into_owned(), t.px, t.qty, t.buyer_maker, t.id))
+        .collect()
+}
+
+#[test]
+fn every_trade_of_a_frame_is_kept_in_order_with_the_venues_id() {
+    let fresh = |v| Feed::new(v, &FeedOptions::default());
+    let t = |s: &str, p, q, bm, id| (s.to_owned(), dec(p), dec(q), bm, id);
+    assert_eq!(
+        trades(&mut fresh(Venue::Kraken), KRAKEN_V2_TRADES),
+        [
+            t("MATIC/USD", "0.5147", "6423.46326", false, Some(4665846)),
+            t("MATIC/USD", "0.5147", "1136.19677815", true, Some(4665847))
+        ]
+    );
+    // v1 writes no trade id.
+    assert_eq!(
+        trades(&mut fresh(Venue::Kraken), KRAKEN_V1_TRADES),
+        [
+            t("XBT/USD", "5541.20000", "0.15850568", true, None),
+            t("XBT/USD", "6060.00000", "0.02455000", false, None)
+        ]
+    );
+    // A derivatives id is a UUID: no id.
+    assert_eq!(
+        trades(&mut fresh(Venue::Bybit), BYBIT_TRADE),
+        [t("BTCUSDT", "16578.50", "0.001", false, None)]
+    );
+    let spot = BYBIT_TRADE.replace("20f43950-d8dd-5b31-9112-a178eb6023af", "2290000000061666327");
+    assert_eq!(trades(&mut fresh(Venue::Bybit), &spot)[0].4, Some(2290000000061666327));
+    assert_eq!(trades(&mut fresh(Venue::Coinbase), COINBASE_TRADES)[0].4, Some(0));
+    // https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams (trade, aggTrade)
+    let bt = r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}"#;
+    assert_eq!(trades(&mut fresh(Venue::BinanceSpot), bt), [t("BNBBTC", "0.001", "100", true, Some(12345))]);
+    let agg = r#"{"e":"aggTrade","E":1672515782136,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1672515782136,"m":true,"M":true}"#;
+    assert_eq!(trades(&mut fresh(Venue::BinanceSpot), agg), [t("BNBBTC", "0.001", "100", true, Some(12345))]);
+    // OKX: several trades in one frame (the general grammar), then one (the shortcut).
+    let okx = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897"},{"instId":"BTC-USDT","tradeId":"130639475","px":"42220","sz":"0.5","side":"sell","ts":"1630048897897"}]}"#;
+    let mut f = fresh(Venue::Okx);
+    assert_eq!(
+        trades(&mut f, okx),
+        [
+            t("BTC-USDT", "42219.9", "0.12060306", false, Some(130639474)),
+            t("BTC-USDT", "42220", "0.5", true, Some(130639475))
+        ]
+    );
+    let one = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639476","px":"42221","sz":"1","side":"buy","ts":"1630048897898"}]}"#;
+    assert_eq!(trades(&mut f, one), [t("BTC-USDT", "42221", "1", false, Some(130639476))]);
+    // The frame's quote stays its last trade.
+    assert_eq!(f.last_quote().1.px, dec("42221"));
+}
+
+#[test]
+fn arbitrated_lines_pass_each_trade_id_once_per_symbol() {
+    let mut f = Feed::new(Venue::BinanceSpot, &FeedOptions::default());
+    let tr = |s: &str, id: u64| {
+        format!(r#"{{"e":"trade","E":1,"s":"{s}","t":{id},"p":"1.5","q":"2","T":1,"m":false,"M":true}}"#)
+    };
+    let ids = |f: &mut Feed, frame: String| trades(f, &frame).iter().map(|t| t.4).collect::<Vec<_>>();
+    // Not arbitrated: a repeated id is passed on (one line cannot bring a copy).
+    assert_eq!(ids(&mut f, tr("BNBBTC", 7)), [Some(7)]);
+    assert_eq!(ids(&mut f, tr("BNBBTC", 7)), [Some(7)]);
+    f.set_arbitration(Some(1_000_000), 16);
+    assert_eq!(ids(&mut f, tr("BNBBTC", 8)), [Some(8)]);
+    assert_eq!(ids(&mut f, tr("BNBBTC", 8)), []); // the other line's copy
+    assert_eq!(ids(&mut f, tr("BNBBTC", 6)), []); // older than what was passed
+    assert_eq!(ids(&mut f, tr("ETHBTC", 3)), [Some(3)]); // ids are per symbol
+    assert_eq!(ids(&mut f, tr("BNBBTC", 9)), [Some(9)]);
+    assert_eq!(f.duplicate_trades(), 2);
+    // Trades without an id always pass: the session delivers only the primary line's.
+    let mut k = Feed::new(Venue::Kraken, &FeedOptions::default());
+    k.set_arbitration(Some(1_000_000), 16);
+    assert_eq!(trades(&mut k, KRAKEN_V1_TRADES).len(), 2);
+    assert_eq!(trades(&mut k, KRAKEN_V1_TRADES).len(), 2);
 }

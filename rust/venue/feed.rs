@@ -3,7 +3,7 @@
 
 use super::arbiter::Arbiter;
 use super::binance_sbe::{self, SbeError};
-use super::{bitfinex, Batch, Decoder, FrameKind, Quote, Venue};
+use super::{bitfinex, Batch, Decoder, FrameKind, Quote, TradeItem, Venue};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::OosReason;
 use crate::book::{Book, BookConfig, BookError, Need, Outcome};
@@ -16,6 +16,7 @@ use thiserror::Error;
 
 mod arbitrate;
 mod route;
+mod trades;
 mod wire;
 
 pub use wire::Compression;
@@ -118,6 +119,7 @@ pub struct Feed {
     stats: FeedStats,
     quote: Quote,
     quote_sym: Vec<u8>,
+    trades: trades::LastTrades,
     compression: Compression,
     /// Taken out while its output is being parsed (the batch borrows it).
     inflater: Option<Inflater>,
@@ -181,6 +183,7 @@ impl Feed {
             stats: FeedStats::default(),
             quote: Quote::default(),
             quote_sym: Vec::new(),
+            trades: trades::LastTrades::default(),
             compression: opts.compression,
             inflater: None,
             pmd: wire::pmd_for(opts.compression),
@@ -300,6 +303,17 @@ impl Feed {
         (&self.quote_sym, &self.quote)
     }
 
+    /// `(symbol, trade)` for every trade of the last trade frame, oldest first; while lines are
+    /// arbitrated, without the trades another line already brought.
+    pub fn last_trades(&self) -> impl ExactSizeIterator<Item = (&[u8], &TradeItem)> + '_ {
+        self.trades.iter()
+    }
+
+    /// Trades dropped as another line's copy (arbitrated lines only).
+    pub fn duplicate_trades(&self) -> u64 {
+        self.trades.duplicates
+    }
+
     /// What the last `on_frame`/`on_snapshot` did.
     pub fn last_summary(&self) -> &FrameSummary {
         &self.summary
@@ -357,6 +371,10 @@ impl Feed {
             };
             self.quote_sym.extend_from_slice(sym);
             self.quote = q;
+        }
+        if self.batch.kind == FrameKind::Trade {
+            let named = named.map(|(s, _)| s);
+            self.trades.take(frame, named, &self.batch.trades, self.arbiter.is_some());
         }
         // A frame refused below did not happen for the sequence either: the next one then shows the
         // gap (a connection-wide number names no book that could be told it missed an update).

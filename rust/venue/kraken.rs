@@ -2,7 +2,7 @@
 //! event objects) and v2 (`{"channel":"book","type":…,"data":[{symbol,bids,asks,checksum}]}` with
 //! JSON numbers). Both are told apart per frame.
 
-use super::event::{items, taker_sold, Last};
+use super::event::{id, items, taker_sold, Last};
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::checksum::ChecksumKind;
@@ -142,11 +142,10 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
     let (channel, pair) = (strings[0], strings[1]);
     if !channel.starts_with(b"book") || !any_book || nstr != 2 {
         if channel == b"trade" && nstr == 2 {
-            let mut last = Last::default();
             if let Some(at) = trades_at {
-                v1_trades(&mut Cur { b: frame, i: at }, pair, &mut last)?;
+                v1_trades(&mut Cur { b: frame, i: at }, pair, out)?;
             }
-            last.trade(frame, out);
+            Last::trade(out);
         } else {
             out.clear();
             out.kind = FrameKind::Other;
@@ -164,7 +163,8 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
 }
 
 /// v1 `[[price, volume, time, side, orderType, misc], …]`, strings; side `b`/`s` is the taker's.
-fn v1_trades<'a>(c: &mut Cur<'a>, pair: &'a [u8], last: &mut Last<'a>) -> Result<()> {
+/// v1 writes no trade id.
+fn v1_trades<'a>(c: &mut Cur<'a>, pair: &'a [u8], out: &mut Batch) -> Result<()> {
     c.arr()?;
     let mut fi = true;
     while c.item(&mut fi)? {
@@ -182,7 +182,7 @@ fn v1_trades<'a>(c: &mut Cur<'a>, pair: &'a [u8], last: &mut Last<'a>) -> Result
             n += 1;
         }
         t.check_trade()?;
-        *last = t;
+        out.trades.extend(t.item(c.b));
     }
     Ok(())
 }
@@ -230,7 +230,7 @@ fn object<'a>(frame: &'a [u8], c: &mut Cur<'a>, out: &mut Batch) -> Result<()> {
             return Ok(());
         }
         b"trade" => {
-            last.trade(frame, out);
+            Last::trade(out);
             return Ok(());
         }
         b"ticker" if last.bbo(frame, out) => return Ok(()),
@@ -257,17 +257,18 @@ fn body<'a>(
 ) -> Result<()> {
     match channel {
         b"book" => data(frame, c, out),
-        b"trade" => trades(c, last),
+        b"trade" => trades(c, last, out),
         b"ticker" => ticker(c, last),
         _ => c.skip(),
     }
 }
 
 /// `[{"symbol","side","price","qty",…},…]` with JSON numbers; `side` is the taker's.
-fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
-    items(c, last, true, |k, c, t| {
+fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>, out: &mut Batch) -> Result<()> {
+    items(c, last, Some(out), |k, c, t| {
         match k {
             b"symbol" => t.sym = c.string()?,
+            b"trade_id" => t.id = id(c)?,
             b"price" => t.px = Some(c.dec()?),
             b"qty" => t.qty = Some(c.dec()?),
             b"side" => t.buyer_maker = Some(taker_sold(c.string()?, b"buy", b"sell")?),
@@ -279,7 +280,7 @@ fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
 
 /// `[{"symbol","bid","bid_qty","ask","ask_qty",…}]` (one element, per the v2 docs).
 fn ticker<'a>(c: &mut Cur<'a>, last: &mut Last<'a>) -> Result<()> {
-    items(c, last, false, |k, c, t| {
+    items(c, last, None, |k, c, t| {
         match k {
             b"symbol" => t.sym = c.string()?,
             b"bid" => t.bbo[0] = Some(c.dec()?),

@@ -145,6 +145,30 @@ pub struct Quote {
     pub buyer_maker: bool,
 }
 
+/// One trade of a frame, as the venue wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TradeItem {
+    pub sym: (u32, u32),
+    pub px: Dec,
+    pub qty: Dec,
+    pub buyer_maker: bool,
+    /// The venue's trade id where it writes one as a decimal integer (Binance `t`, OKX `tradeId`,
+    /// Kraken v2 `trade_id`, …): what tells two lines' copies of a trade apart from two trades.
+    pub id: Option<u64>,
+}
+
+/// A trade id as venues write them, bare or quoted; `None` for anything but plain digits that fit
+/// (Bybit's derivatives write UUIDs).
+pub fn trade_id(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 20 {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &b| match b {
+        b'0'..=b'9' => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        _ => None,
+    })
+}
+
 /// Reusable per-frame scratch.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -153,7 +177,10 @@ pub struct Batch {
     pub levels: Vec<RawLevel>,
     /// Connection-wide sequence (Coinbase `sequence_num`).
     pub conn_seq: Option<i64>,
+    /// A best bid/offer frame's fields; a trade frame's last trade (its newest price).
     pub quote: Quote,
+    /// Every trade of a trade frame, oldest first (the order the venues list them in).
+    pub trades: Vec<TradeItem>,
 }
 
 impl Batch {
@@ -163,6 +190,23 @@ impl Batch {
         self.levels.clear();
         self.conn_seq = None;
         self.quote = Quote::default();
+        self.trades.clear();
+    }
+
+    /// Clears the frame's other content but keeps the trades pushed while it was read.
+    pub fn clear_but_trades(&mut self) {
+        let trades = std::mem::take(&mut self.trades);
+        self.clear();
+        self.trades = trades;
+    }
+
+    /// One more trade of this frame: the frame is a trade frame, and its quote is this trade.
+    #[inline]
+    pub fn add_trade(&mut self, t: TradeItem) {
+        self.kind = FrameKind::Trade;
+        let q = &mut self.quote;
+        (q.sym, q.px, q.qty, q.buyer_maker) = (t.sym, t.px, t.qty, t.buyer_maker);
+        self.trades.push(t);
     }
 
     /// Starts a message whose levels are pushed next (`push`); finish it with `end_msg`.

@@ -3,7 +3,7 @@
 //! subscription events, the text `pong`.
 
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
-use super::{span, Batch, Decoder, FrameKind, VenueSpec};
+use super::{span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
@@ -26,6 +26,7 @@ struct Tick {
     px: Option<Dec>,
     sz: Option<Dec>,
     sell: bool,
+    id: Option<u64>,
 }
 
 /// A quoted number that OKX leaves empty ("") when there is none (an empty side of a ticker).
@@ -134,7 +135,7 @@ fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
     let (mut c, inst) = channel_frame(f, b"trades")?;
     let mut field = |key: &[u8]| lit(&mut c, key).then(|| plain(&mut c)).flatten();
     field(b"\"},\"data\":[{\"instId\":\"")?;
-    field(b"\",\"tradeId\":\"")?;
+    let id = trade_id(field(b"\",\"tradeId\":\"")?);
     // Parsed from the whole string, as the general grammar's `opt_dec` parses it.
     let px = parse_dec(field(b"\",\"px\":\"")?).ok()?;
     let sz = parse_dec(field(b"\",\"sz\":\"")?).ok()?;
@@ -144,9 +145,7 @@ fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
         return None;
     }
     out.clear();
-    out.kind = FrameKind::Trade;
-    out.quote.sym = span(f, inst);
-    (out.quote.px, out.quote.qty, out.quote.buyer_maker) = (px, sz, sell);
+    out.add_trade(TradeItem { sym: span(f, inst), px, qty: sz, buyer_maker: sell, id });
     Some(())
 }
 
@@ -268,20 +267,28 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
         return Ok(());
     }
     if !is_book_channel(channel) {
-        out.clear();
-        out.quote.sym = span(frame, inst);
-        match (channel, tick.bbo, tick.px, tick.sz) {
-            (b"tickers", [Some(b), Some(bq), Some(a), Some(aq)], _, _) => {
+        out.clear_but_trades();
+        let sym = span(frame, inst);
+        out.quote.sym = sym;
+        match (channel, tick.bbo) {
+            (b"tickers", [Some(b), Some(bq), Some(a), Some(aq)]) => {
+                out.trades.clear();
                 out.kind = FrameKind::Bbo;
                 let q = &mut out.quote;
                 (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
             }
-            // Several trades in one frame: the event is the last, the newest price.
-            (b"trades", _, Some(px), Some(sz)) => {
-                out.kind = FrameKind::Trade;
-                (out.quote.px, out.quote.qty, out.quote.buyer_maker) = (px, sz, tick.sell);
+            // Several trades in one frame: one event each, oldest first.
+            (b"trades", _) if !out.trades.is_empty() => {
+                let mut trades = std::mem::take(&mut out.trades);
+                for mut t in trades.drain(..) {
+                    t.sym = sym;
+                    out.add_trade(t);
+                }
             }
-            _ => out.kind = FrameKind::Other,
+            _ => {
+                out.trades.clear();
+                out.kind = FrameKind::Other
+            }
         }
         return Ok(());
     }
@@ -302,6 +309,7 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
         c.obj()?;
         let mut m = out.begin();
         let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
+        (t.px, t.sz, t.id) = (None, None, None);
         let mut f = true;
         while let Some(k) = c.key(&mut f)? {
             match k {
@@ -317,8 +325,12 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
                 b"sz" => t.sz = opt_dec(c)?,
                 // The taker's side: a sell means the buyer was the maker.
                 b"side" => t.sell = c.string()? == b"sell",
+                b"tradeId" => t.id = trade_id(c.num_text()?),
                 _ => c.skip()?,
             }
+        }
+        if let (Some(px), Some(qty)) = (t.px, t.sz) {
+            out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: t.sell, id: t.id });
         }
         // A snapshot's prevSeqId is -1; the rule only looks at `prev` for updates.
         m.seq = SeqInfo { first: seq, last: seq, prev };

@@ -4,10 +4,10 @@
 //! `"type":"book","symbol":…` and `"action":"snapshot"|"update"`; Cloud9Trader the Clarofinlore shape on
 //! channels `book.<SYMBOL>`.
 
-use super::{span, Batch, Decoder, FrameKind, VenueSpec};
+use super::{span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
-use crate::codec::json::{Cur, Result};
+use crate::codec::json::{Cur, JsonError, Result};
 
 /// Books chained by `seq`/`prev_seq`; a gap resubscribes for a snapshot.
 pub const CLAROFINLORE_SPEC: VenueSpec = seed("clarofinlore");
@@ -29,6 +29,7 @@ struct Ev {
     px: Option<Dec>,
     qty: Option<Dec>,
     sell: bool,
+    id: Option<u64>,
     bbo: [Option<Dec>; 4],
 }
 
@@ -38,6 +39,7 @@ fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
         b"price" => ev.px = Some(c.dec()?),
         b"qty" | b"quantity" => ev.qty = Some(c.dec()?),
         b"side" => ev.sell = c.string()?.eq_ignore_ascii_case(b"sell"),
+        b"id" => ev.id = trade_id(c.num_text()?),
         b"bid" => ev.bbo[0] = Some(c.dec()?),
         b"bid_size" => ev.bbo[1] = Some(c.dec()?),
         b"ask" => ev.bbo[2] = Some(c.dec()?),
@@ -47,18 +49,24 @@ fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
     Ok(true)
 }
 
-/// `[{trade}, …]`: the fields of the last one stay in `ev` (the newest price).
-fn trades(c: &mut Cur<'_>, ev: &mut Ev) -> Result<()> {
+/// `[{trade}, …]`: each pushed to `out` (its symbol set once the frame's is known); the fields of
+/// the last one stay in `ev`.
+fn trades(c: &mut Cur<'_>, ev: &mut Ev, out: &mut Batch) -> Result<()> {
     c.arr()?;
     let mut fi = true;
     while c.item(&mut fi)? {
         c.obj()?;
+        (ev.px, ev.qty, ev.id, ev.sell) = (None, None, None, false);
         let mut f = true;
         while let Some(k) = c.key(&mut f)? {
             if !ev_key(k, c, ev)? {
                 c.skip()?;
             }
         }
+        let (Some(px), Some(qty)) = (ev.px, ev.qty) else {
+            return Err(JsonError::Shape("trade without price or quantity"));
+        };
+        out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: ev.sell, id: ev.id });
     }
     Ok(())
 }
@@ -88,7 +96,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
                 has_levels = true;
                 c.levels(|p, q| out.push(true, p, q))?
             }
-            b"trades" => trades(&mut c, &mut ev)?,
+            b"trades" => trades(&mut c, &mut ev, out)?,
             _ => {
                 if !ev_key(k, &mut c, &mut ev)? {
                     c.skip()?
@@ -108,17 +116,26 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         out.end_msg(m);
         return Ok(());
     }
+    let mut trades = std::mem::take(&mut out.trades);
     out.clear();
     let ev_sym = channel.strip_prefix(b"trades.").unwrap_or(symbol);
     let is_trade = typ == b"trade" || typ == b"trades" || channel.starts_with(b"trades.");
-    match (is_trade, ev.px, ev.qty, ev.bbo) {
-        (true, Some(px), Some(qty), _) if !ev_sym.is_empty() => {
-            out.kind = FrameKind::Trade;
-            out.quote.sym = span(frame, ev_sym);
-            (out.quote.px, out.quote.qty, out.quote.buyer_maker) = (px, qty, ev.sell);
+    if trades.is_empty() {
+        // Tradefence: one trade, its fields on the message itself.
+        if let (true, Some(px), Some(qty)) = (is_trade, ev.px, ev.qty) {
+            trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: ev.sell, id: ev.id });
+        }
+    }
+    match (is_trade, ev.bbo) {
+        (true, _) if !ev_sym.is_empty() && !trades.is_empty() => {
+            let sym = span(frame, ev_sym);
+            for mut t in trades.drain(..) {
+                t.sym = sym;
+                out.add_trade(t);
+            }
             return Ok(());
         }
-        (false, _, _, [Some(b), Some(bq), Some(a), Some(aq)]) if typ == b"quote" && !ev_sym.is_empty() => {
+        (false, [Some(b), Some(bq), Some(a), Some(aq)]) if typ == b"quote" && !ev_sym.is_empty() => {
             out.kind = FrameKind::Bbo;
             let q = &mut out.quote;
             q.sym = span(frame, ev_sym);

@@ -62,7 +62,7 @@ class _Consumer:
             if isinstance(item, BaseException):
                 self.errors.append((gateway, item))
             elif item[0] == "trade":
-                self.trades.append((gateway, item[2].price))
+                self.trades.extend((gateway, t.price) for t in item[2])
 
     def close(self) -> None:
         self.loop.remove_reader(self.sub.fileno())

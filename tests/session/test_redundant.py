@@ -4,6 +4,7 @@ numbers. Killing lines and punching holes in one line's stream must never take a
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import tickwire
@@ -21,15 +22,32 @@ from tickwire.sim import Simulator
     ],
 )
 def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str]) -> None:
+    """Also every trade the simulator published while the session ran is delivered exactly once, in
+    order, by whichever line brought it first (before 2026-12-06: only the primary line's trades, only
+    the last of each frame, and a failover repeated the new primary's backlog)."""
+
     async def go() -> None:
         async with Simulator([venue], seed=21, rate=400, depth=25, endpoints={venue: 2}) as sim:
             rec = Recorder()
+            published: dict[str, list[int]] = {s: [] for s in symbols}
+            v = sim.venue(venue)
+            on_step = v.on_step
+
+            def record(sym: str, step: Any) -> None:
+                if sym in published:
+                    published[sym].extend(t.id for t in step.trades)
+                on_step(sym, step)
+
+            v.on_step = record  # type: ignore[method-assign]
+            heard: dict[str, list[int | None]] = {s: [] for s in symbols}
             async with tickwire.connect(
                 venue,
                 symbols,
+                channels=["book", "trades"],
                 endpoints=sim.urls()[venue],
                 redundancy=2,
                 on_status=rec,
+                on_trade=lambda t: heard[t.symbol].append(t.trade_id),
                 probe_interval=None,
             ) as md:
                 await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
@@ -44,6 +62,14 @@ def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str
                 await assert_books_match(md, sim, venue, symbols)
                 assert rec.kinds("out_of_sync") == []
                 assert md.health()["arbiter"]["duplicates"] > 0
+                for sym in symbols:
+                    last = published[sym][-1]
+                    await eventually(lambda s=sym, n=last: n in heard[s], what=f"{sym} trade {last} heard")
+                    got = heard[sym]
+                    start = published[sym].index(got[0])  # trades before the subscription are not sent
+                    want = published[sym][start : published[sym].index(last) + 1]
+                    assert got[: len(want)] == want, (sym, len(got), len(want))
+                assert md.health()["arbiter"]["duplicate_trades"] > 0
 
     asyncio.run(go())
 
@@ -81,16 +107,11 @@ def test_redundancy_refused_where_sequences_are_per_connection() -> None:
         tickwire.connect("coinbase", ["BTC-USD"], redundancy=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Trade carries no venue trade id and the core does not arbitrate trades across lines: "
-    "the session can only pick a line (Rust change needed)",
-)
 def test_a_trade_is_delivered_once_when_the_line_that_brought_it_fails_over_binance() -> None:
     """Two lines; the primary brings trade 777 and ``on_trade`` gets it. The primary is cut (and not
     let back) before the other line, lagging, brings its own copy of 777: that copy is the same trade
-    and must not be delivered again. Before (still): it is, twice in all — the other line became the
-    primary, and its backlog repeats what the first already delivered."""
+    and must not be delivered again. Before 2026-12-06: it was, twice in all — the other line became
+    the primary, and its backlog repeated what the first already delivered."""
 
     async def go() -> None:
         async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from tickwire._core import BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook
+from tickwire._core import Bbo, BookFeed, Dispatcher, Histogram, LatencyRecorder, OrderBook, Trade
 from tickwire.bus import subjects
 from tickwire.bus.client import connect as bus_connect
 from tickwire.errors import BookError, RequestTimeoutError
@@ -299,21 +299,27 @@ class RemoteMarketData:
             elif outcome == "invalidated":
                 self.status("out_of_sync", symbol=key, detail="gateway lost the book")
                 self.resync(key, "gateway lost the book")
-        if (kind == "trade" or kind == "bbo") and value is not None:
-            if self.primary is None:
-                self.primary = gateway
-            # Per symbol: gateways may split a venue's symbols, and the primary may not have this one.
-            source = self._sources.setdefault(value.symbol, gateway)
-            if gateway != source:
-                return
-            cb = self.on_trade if kind == "trade" else self.on_bbo
-            if cb is not None:
-                try:
-                    cb(value)
-                except Exception:
-                    log.exception("remote %s: user callback raised", self.venue)
-            if self._events is not None:
-                self._events.put(kind, value)
+        if kind == "trade":
+            for trade in value:  # a bus message carries one
+                self._event(gateway, kind, trade)
+        elif kind == "bbo" and value is not None:
+            self._event(gateway, kind, value)
+
+    def _event(self, gateway: str | None, kind: str, value: Trade | Bbo) -> None:
+        if self.primary is None:
+            self.primary = gateway
+        # Per symbol: gateways may split a venue's symbols, and the primary may not have this one.
+        source = self._sources.setdefault(value.symbol, gateway)
+        if gateway != source:
+            return
+        cb = self.on_trade if kind == "trade" else self.on_bbo
+        if cb is not None:
+            try:
+                cb(value)
+            except Exception:
+                log.exception("remote %s: user callback raised", self.venue)
+        if self._events is not None:
+            self._events.put(kind, value)
 
     def release_held(self) -> None:
         summary = self.dispatcher.release_held(time.monotonic_ns())

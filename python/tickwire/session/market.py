@@ -356,7 +356,15 @@ class MarketData:
                 self._lost_sync(key, LOST_SYNC[outcome])
         if kind == "book" or line is None:
             return
-        if kind == "trade" or kind == "bbo":
+        if kind == "trade":
+            primary = self._primary(line)
+            for trade in value:
+                # A trade with the venue's id that another line brought first was dropped by the
+                # feed, so whichever line brings a trade first delivers it; one without an id is
+                # told from the other line's copy by nothing, so only the primary's go out.
+                if trade.trade_id is not None or primary:
+                    self._delivery.value(kind, trade)
+        elif kind == "bbo":
             if value is None or not self._primary(line):
                 return  # the same event from the other line(s) of a redundant set
             self._delivery.value(kind, value)

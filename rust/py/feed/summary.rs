@@ -6,8 +6,9 @@ use pyo3::types::{PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use super::BookFeed;
-use crate::py::events::event_value;
+use crate::py::events::{Bbo, Trade};
 use crate::py::names::{kind_py, outcome_index, outcome_py};
+use crate::venue::Feed;
 use crate::venue::FrameKind;
 
 impl BookFeed {
@@ -57,21 +58,18 @@ impl BookFeed {
         }
         let value = match s.kind {
             FrameKind::Ping(v) => v.into_bound_py_any(py)?,
-            k @ (FrameKind::Bbo | FrameKind::Trade) if !self.feed.last_quote().0.is_empty() => {
+            FrameKind::Trade => {
+                let mut trades = Vec::with_capacity(self.feed.last_trades().len());
+                for (sym, t) in self.feed.last_trades() {
+                    let sym = sym_str(py, &self.feed, &self.names, &mut self.quote_sym, sym);
+                    trades.push(Trade::new(sym, t.px, t.qty, t.buyer_maker, t.id).into_bound_py_any(py)?);
+                }
+                PyTuple::new(py, trades)?.into_any()
+            }
+            FrameKind::Bbo if !self.feed.last_quote().0.is_empty() => {
                 let (sym, q) = self.feed.last_quote();
-                // The str of the symbol's book when it has one, else of the last quote's symbol
-                // when it is the same: not a new str per ticker.
-                let book = self.feed.index_of(sym).and_then(|i| self.names.get(i));
-                let sym = match (book, &self.quote_sym) {
-                    (Some(s), _) => s.clone_ref(py),
-                    (None, Some((b, s))) if b[..] == *sym => s.clone_ref(py),
-                    _ => {
-                        let s = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
-                        self.quote_sym = Some((sym.into(), s.clone_ref(py)));
-                        s
-                    }
-                };
-                event_value(py, k == FrameKind::Trade, sym, q)?
+                let sym = sym_str(py, &self.feed, &self.names, &mut self.quote_sym, sym);
+                Bbo::new(sym, [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty]).into_bound_py_any(py)?
             }
             _ => py.None().into_bound(py),
         };
@@ -88,6 +86,28 @@ impl BookFeed {
             self.pairs.push(Default::default());
             self.singles.push(Default::default());
             self.tops.push(None);
+        }
+    }
+}
+
+/// The str of the symbol's book when it has one, else of the last event's symbol when it is the
+/// same: not a new str per trade or ticker.
+fn sym_str(
+    py: Python<'_>,
+    feed: &Feed,
+    names: &[Py<PyString>],
+    last: &mut Option<(Box<[u8]>, Py<PyString>)>,
+    sym: &[u8],
+) -> Py<PyString> {
+    if let Some(s) = feed.index_of(sym).and_then(|i| names.get(i)) {
+        return s.clone_ref(py);
+    }
+    match last {
+        Some((b, s)) if b[..] == *sym => s.clone_ref(py),
+        _ => {
+            let s = PyString::new(py, &String::from_utf8_lossy(sym)).unbind();
+            *last = Some((sym.into(), s.clone_ref(py)));
+            s
         }
     }
 }

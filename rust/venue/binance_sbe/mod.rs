@@ -3,7 +3,7 @@
 //! snapshots (10002) replace the top, best bid/ask (10001) and trades (10000) become events. Text
 //! frames on that connection (subscription replies) go to the JSON grammar.
 
-use super::{binance, span, Batch, Decoder, FrameKind, Msg, VenueSpec};
+use super::{binance, span, Batch, Decoder, FrameKind, Msg, TradeItem, VenueSpec};
 use crate::book::num::{Dec, NumError};
 use crate::book::sync::{SeqInfo, NO_SEQ};
 use crate::codec::error::DecodeError;
@@ -85,14 +85,13 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), SbeError> {
             out.kind = FrameKind::Bbo;
         }
         Message::Trades(t) => {
-            // One event per frame: the summary carries the group's last trade, the newest price.
+            // One event per trade of the group (an empty group is still a trade frame).
             out.kind = FrameKind::Trade;
-            if let Some(last) = t.trades.iter().last() {
-                let q = &mut out.quote;
-                q.sym = sym;
-                q.px = dec(last.price, t.price_exponent, t.symbol)?;
-                q.qty = dec(last.qty, t.qty_exponent, t.symbol)?;
-                q.buyer_maker = last.is_buyer_maker;
+            for tr in t.trades.iter() {
+                let px = dec(tr.price, t.price_exponent, t.symbol)?;
+                let qty = dec(tr.qty, t.qty_exponent, t.symbol)?;
+                let id = u64::try_from(tr.id).ok();
+                out.add_trade(TradeItem { sym, px, qty, buyer_maker: tr.is_buyer_maker, id });
             }
         }
     }

@@ -121,6 +121,9 @@ fn snapshots_events_text_and_bad_frames() {
     assert_eq!(f.on_frame(&sbe(&trades)).unwrap().kind, FrameKind::Trade);
     let q = f.last_quote().1;
     assert_eq!((q.px.mant, q.qty.mant, q.buyer_maker), (10_003, 2, true));
+    // Every trade of the group, in order, with its id (100.00 is held as 100).
+    let all: Vec<_> = f.last_trades().map(|(s, t)| (s, t.px.mant, t.qty.mant, t.buyer_maker, t.id)).collect();
+    assert_eq!(all, [(&b"BTCUSDT"[..], 100, 1, false, Some(1)), (&b"BTCUSDT"[..], 10_003, 2, true, Some(2))]);
     assert_eq!(f.on_text(br#"{"result":null,"id":1}"#).unwrap().kind, FrameKind::Control);
     let before = f.book(b"BTCUSDT").unwrap().clone();
     let frame = sbe(&snap);

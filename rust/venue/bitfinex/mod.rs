@@ -8,7 +8,7 @@
 //! `[chan, [bid, bid_size, ask, ask_size, …]]`. Fields appended by the sequence/timestamp flags are
 //! ignored: with checksums on, a lost update shows at the next checksum.
 
-use super::{Batch, Decoder, FrameKind, Msg, VenueSpec};
+use super::{Batch, Decoder, FrameKind, Msg, TradeItem, VenueSpec};
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::Dec;
 use crate::codec::json::{parse_int, Cur, JsonError, Result};
@@ -199,7 +199,7 @@ fn book(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
 
 fn trade(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
     c.arr()?;
-    let _id = c.int()?;
+    let id = u64::try_from(c.int()?).ok();
     c.eat(b',', "','")?;
     let _mts = c.int()?;
     c.eat(b',', "','")?;
@@ -207,11 +207,10 @@ fn trade(c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
     c.eat(b',', "','")?;
     let px = c.dec()?;
     c.skip_rest()?;
-    out.kind = FrameKind::Trade;
-    out.quote.px = px;
-    out.quote.qty = Dec { mant: amount.mant.abs(), ..amount };
-    // A negative amount is a taker sell: the buyer was the resting (maker) side.
-    out.quote.buyer_maker = amount.mant < 0;
+    let qty = Dec { mant: amount.mant.abs(), ..amount };
+    // A negative amount is a taker sell: the buyer was the resting (maker) side. The symbol is
+    // the channel's (the feed names it).
+    out.add_trade(TradeItem { sym: (0, 0), px, qty, buyer_maker: amount.mant < 0, id });
     Ok(())
 }
 
