@@ -17,6 +17,7 @@ const CAP: usize = 1 << 16;
 pub struct Journal {
     on: bool,
     replaced: bool,
+    restarted: bool,
     bids: Vec<i64>,
     asks: Vec<i64>,
 }
@@ -56,8 +57,14 @@ impl Journal {
         }
     }
 
+    /// A snapshot replaced the book at or below its id: the venue restarted its numbering.
+    pub(super) fn restart(&mut self) {
+        self.restarted = self.on;
+    }
+
     fn clear(&mut self) {
         self.replaced = false;
+        self.restarted = false;
         self.bids.clear();
         self.asks.clear();
     }
@@ -70,6 +77,13 @@ impl Journal {
     /// holds.
     pub fn replaced(&self) -> bool {
         self.replaced
+    }
+
+    /// Since the journal was last taken, a snapshot replaced the book at or below its id
+    /// (the venue restarted its numbering; `crate::bus` tells consumers, whose copy may be at that
+    /// id with other levels). The book may have climbed back to any id since.
+    pub fn restarted(&self) -> bool {
+        self.restarted
     }
 
     /// Side keys (asks negated, see `side`) of the levels changed since the journal was last taken:

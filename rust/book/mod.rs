@@ -191,7 +191,7 @@ impl Book {
     /// are not applied now); a full diff buffer is not a refusal either but a loss the book reports
     /// when it drops the buffer (see `frame`).
     pub fn check_message(&self, levels: &[RawLevel], seq: SeqInfo, snapshot: bool) -> Result<(), BookError> {
-        let applies = (snapshot && !self.snapshot_is_stale(&seq))
+        let applies = (snapshot && self.snapshot_verdict(&seq) == Verdict::Apply)
             || (self.state == SyncState::Synced
                 && check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Apply);
         if applies {
@@ -268,11 +268,18 @@ impl Book {
         seq: SeqInfo,
         checksum: Option<i64>,
     ) -> Result<Outcome, BookError> {
-        if self.snapshot_is_stale(&seq) {
-            self.stats.stale += 1;
-            // At the book's own id the venue's book is ours: nothing was missed since (what a
-            // session asks a quiet book after a reconnect to prove it may be trusted again).
-            return Ok(if seq.last == self.id { Outcome::Duplicate } else { Outcome::Stale });
+        match self.snapshot_verdict(&seq) {
+            Verdict::Apply => {}
+            Verdict::Stale => {
+                self.stats.stale += 1;
+                // At the book's own id the venue's book is ours: nothing was missed since (what a
+                // session asks a quiet book after a reconnect to prove it may be trusted again).
+                return Ok(if seq.last == self.id { Outcome::Duplicate } else { Outcome::Stale });
+            }
+            Verdict::Gap => {
+                self.invalidate(OosReason::Gap);
+                return Ok(Outcome::Gap);
+            }
         }
         let was_lost = matches!(self.state, SyncState::OutOfSync(_) | SyncState::Resyncing);
         let r = self.snapshot(levels, seq, checksum);
@@ -282,17 +289,39 @@ impl Book {
         r
     }
 
-    /// An out-of-band snapshot (REST depth, HTX `req`) no newer than the synced book it meets: the
-    /// answer to a request the book no longer waits for (a superseded `req` answered late, a slow
-    /// REST reply after a resync already succeeded). Applying it would roll the book back to an
-    /// older state, wrong until the next diff shows the gap. A pushed snapshot (OKX, Bybit, Kraken)
-    /// always applies: those venues send one when they restart their numbering.
-    fn snapshot_is_stale(&self, seq: &SeqInfo) -> bool {
-        self.cfg.rest_snapshot
-            && self.state == SyncState::Synced
-            && self.id != NO_SEQ
-            && seq.last != NO_SEQ
-            && seq.last <= self.id
+    /// Whether a snapshot replaces the book (`Apply`), is older than it (`Stale`), or cannot be
+    /// placed against it (`Gap`: the book goes out of sync).
+    ///
+    /// An out-of-band snapshot (REST depth, HTX `req`, a bus message) no newer than the synced book
+    /// it meets is the answer to a request the book no longer waits for (a superseded `req`
+    /// answered late, a slow REST reply after a resync already succeeded) or a lagging A/B line's:
+    /// applying it would roll the book back to an older state, wrong until the next diff shows the
+    /// gap. A pushed snapshot (OKX, Bybit, Kraken) always applies: those venues send one when they
+    /// restart their numbering.
+    ///
+    /// A restart snapshot (`SeqInfo::restarts`) says its source's numbering started over, so its
+    /// id being below the book's proves nothing. It applies when it continues the book (`prev` is
+    /// the book's id: the restart of the numbering the book is at) or is above the book's id
+    /// (newer in either numbering). Otherwise ids cannot tell a lagging line's copy of a restart
+    /// the book already took (applying it rolls the book back) from a restart after messages this
+    /// book lost (ignoring it keeps a stale book in sync): the book goes out of sync and waits for
+    /// a snapshot, which is right in both cases.
+    fn snapshot_verdict(&self, seq: &SeqInfo) -> Verdict {
+        if !self.cfg.rest_snapshot
+            || self.state != SyncState::Synced
+            || self.id == NO_SEQ
+            || seq.last == NO_SEQ
+        {
+            return Verdict::Apply;
+        }
+        if seq.restarts() {
+            return if seq.prev == self.id || seq.last > self.id { Verdict::Apply } else { Verdict::Gap };
+        }
+        if seq.last <= self.id {
+            Verdict::Stale
+        } else {
+            Verdict::Apply
+        }
     }
 
     fn snapshot(
@@ -313,6 +342,13 @@ impl Book {
         self.asks.load(lv(true));
         self.truncate();
         self.journal.replace();
+        // A pushed snapshot at or below the book's id: the venue started its numbering over (one
+        // out of band is the resync of a book whose id ran ahead of its last snapshot, unless it
+        // says it restarts).
+        let below = self.id != NO_SEQ && seq.last != NO_SEQ && seq.last <= self.id;
+        if below && (!self.cfg.rest_snapshot || seq.restarts()) {
+            self.journal.restart();
+        }
         self.id = seq.last;
         self.fresh = true;
         self.state = SyncState::Synced;

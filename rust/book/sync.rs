@@ -18,6 +18,17 @@ pub struct SeqInfo {
     pub prev: i64,
 }
 
+impl SeqInfo {
+    /// A snapshot that names a `prev` at or above its own `last`: its source restarted its
+    /// numbering after `prev` (a bus gateway's restart snapshot, `crate::bus`), so an id at or below
+    /// the book's says nothing of how old the snapshot is. Only meaningful on a snapshot (a venue's
+    /// names a `prev` below its id, or none): on a diff the same shape is an ordinary reset (OKX
+    /// `seqId` below `prevSeqId`) or heartbeat, which the rules link by `prev`.
+    pub fn restarts(&self) -> bool {
+        self.prev != NO_SEQ && self.last != NO_SEQ && self.last <= self.prev
+    }
+}
+
 impl Default for SeqInfo {
     fn default() -> Self {
         SeqInfo { first: NO_SEQ, last: NO_SEQ, prev: NO_SEQ }

@@ -294,6 +294,53 @@ fn a_late_out_of_band_snapshot_no_newer_than_the_synced_book_is_stale() {
     assert_eq!((b.last_id(), b.best_bid(), b.is_synced()), (205, Some((5, 1)), true));
 }
 
+/// A restart snapshot (a bus gateway's, `prev` at or above `last`: the numbering started over after
+/// `prev`) meets a synced out-of-band book whose id is of the old numbering or of the new one.
+#[test]
+fn a_restart_snapshot_applies_where_it_can_be_placed_and_the_book_goes_out_of_sync_elsewhere() {
+    let cfg = BookConfig { seq: SeqRule::Covering, rest_snapshot: true, ..BookConfig::default() };
+    let at = |id: i64| {
+        let mut b = Book::new(cfg.clone());
+        b.apply_snapshot(&[lv(false, "1", "1")], linked(NO_SEQ, id), None).unwrap();
+        b
+    };
+    let restart = [lv(false, "2", "3")];
+    // (book id, prev, last) -> applied; else out of sync, nothing of the snapshot taken.
+    for (id, prev, last, applies) in [
+        (101, 101, 1, true),   // the numbering the book follows restarted
+        (101, 101, 101, true), // ... and climbed back to the book's id
+        (5, 101, 7, true),     // newer than the book in either numbering
+        (5, 101, 1, false),    // an A/B line's late copy of a restart taken, or one after a loss
+        (100, 101, 1, false),  // the book lost the delta to 101, then the restart
+        (5, 5, 5, true),       // at the book's id: the restart of what the book holds
+    ] {
+        let mut b = at(id);
+        assert_eq!(b.check_message(&restart, linked(prev, last), true), Ok(()));
+        let o = b.apply_snapshot(&restart, linked(prev, last), None).unwrap();
+        let case = (id, prev, last);
+        if applies {
+            assert_eq!(
+                (o, b.last_id(), b.best_bid(), b.is_synced()),
+                (Outcome::Applied, last, Some((2, 3)), true)
+            );
+        } else {
+            assert_eq!(
+                (o, b.state(), b.need()),
+                (Outcome::Gap, SyncState::OutOfSync(OosReason::Gap), Some(Need::Snapshot)),
+                "{case:?}"
+            );
+            assert_eq!((b.last_id(), b.best_bid(), b.stats().gaps), (id, Some((1, 1)), 1), "{case:?}");
+            // Any snapshot is what it waits for now.
+            assert_eq!(b.apply_snapshot(&restart, linked(prev, last), None), Ok(Outcome::Applied));
+        }
+    }
+    // An ordinary snapshot at or below the book is still stale; one not synced takes a restart.
+    let mut b = at(101);
+    assert_eq!(b.apply_snapshot(&restart, linked(NO_SEQ, 1), None), Ok(Outcome::Stale));
+    b.invalidate(OosReason::Upstream);
+    assert_eq!(b.apply_snapshot(&restart, linked(101, 1), None), Ok(Outcome::Applied));
+}
+
 /// A pushed snapshot (OKX after its numbering restarts, Bybit's `u = 1` after a service restart) is
 /// the venue saying "start over": it applies whatever its id.
 #[test]

@@ -1,6 +1,6 @@
 //! The gateway side: book messages from a book's change journal, trades and BBOs from exact values.
 
-use super::wire::{put_pair, Header, Kind, BBO_LEN, HEADER_LEN, LEVEL_LEN, TRADE_LEN};
+use super::wire::{put_pair, Header, Kind, BBO_LEN, FLAG_RESTART, HEADER_LEN, LEVEL_LEN, TRADE_LEN};
 use crate::book::num::{Dec, MAX_DECIMALS, POW10};
 use crate::book::sync::NO_SEQ;
 use crate::book::Book;
@@ -24,7 +24,8 @@ pub enum EncodeError {
 pub struct BookTx {
     /// `gseq` of the last book message published; the first one is 1.
     pub gseq: u64,
-    /// The book's venue id that message left consumers at (`NO_SEQ`: none).
+    /// The book's venue id the last message that left consumers synced left them at (`NO_SEQ`:
+    /// none); a snapshot below it is a restart one.
     pub venue_id: i64,
     /// That message left consumers synced (it was not an out-of-sync message, and there was one).
     pub synced: bool,
@@ -65,9 +66,23 @@ fn book_header(b: &Book, kind: Kind, gseq: u64, prev: i64, stamp_ns: i64, nb: us
     }
 }
 
-fn write_snapshot(b: &Book, gseq: u64, stamp_ns: i64, symbol: &[u8], out: &mut Vec<u8>) {
+/// The whole book; `told` is the venue id consumers were last left at (`BookTx::venue_id`).
+///
+/// A book below `told` took a snapshot from a venue that restarted its numbering (Bybit's `u = 1`
+/// after a service restart, a new connection numbering from its own start); so did one at `told`
+/// whose journal saw a restart (the new numbering climbed back there before this message). A
+/// consumer that followed this gateway is at `told`, and would drop an ordinary snapshot at or
+/// below its id as stale (the guard against a late or lagging one) and every delta after it too,
+/// keeping the old book in sync: so the snapshot says it restarts, and from where
+/// (`venue_prev = told`).
+fn write_snapshot(b: &Book, gseq: u64, told: i64, stamp_ns: i64, symbol: &[u8], out: &mut Vec<u8>) {
     let (bids, asks) = (b.bids(), b.asks());
-    let h = book_header(b, Kind::Snapshot, gseq, b.last_id(), stamp_ns, bids.len(), asks.len());
+    let id = b.last_id();
+    let restart = told != NO_SEQ && id != NO_SEQ && (id < told || id == told && b.journal().restarted());
+    let mut h = book_header(b, Kind::Snapshot, gseq, id, stamp_ns, bids.len(), asks.len());
+    if restart {
+        (h.flags, h.venue_prev) = (FLAG_RESTART, told);
+    }
     out.clear();
     out.reserve(HEADER_LEN + symbol.len() + (bids.len() + asks.len()) * LEVEL_LEN);
     h.write(symbol, out);
@@ -109,7 +124,7 @@ pub fn take_delta(
         };
         tx.gseq += 1;
         match kind {
-            Kind::Snapshot => write_snapshot(b, tx.gseq, stamp_ns, symbol, out),
+            Kind::Snapshot => write_snapshot(b, tx.gseq, tx.venue_id, stamp_ns, symbol, out),
             Kind::Delta => {
                 let h = book_header(b, kind, tx.gseq, tx.venue_id, stamp_ns, kb.len(), ka.len());
                 out.clear();
@@ -142,8 +157,9 @@ pub fn take_delta(
 }
 
 /// The whole book as a snapshot message at the last published `gseq` and the book's venue id,
-/// consuming nothing: for a consumer that joins late or saw a gap. The gateway's next delta
-/// continues it (it covers every change since the last one published, which the snapshot may
+/// consuming nothing: for a consumer that joins late or saw a gap (a restart snapshot, as
+/// `take_delta` would send it, while the book's restart is not published yet). The gateway's next
+/// delta continues it (it covers every change since the last one published, which the snapshot may
 /// already hold: applying those again is harmless).
 pub fn snapshot_message(
     book: &Book,
@@ -156,7 +172,7 @@ pub fn snapshot_message(
     if !book.is_synced() {
         return Err(EncodeError::NotSynced);
     }
-    write_snapshot(book, tx.gseq, stamp_ns, symbol, out);
+    write_snapshot(book, tx.gseq, tx.venue_id, stamp_ns, symbol, out);
     Ok(())
 }
 

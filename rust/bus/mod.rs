@@ -10,7 +10,8 @@
 //!  0     u8    magic        b'T'
 //!  1     u8    version      1
 //!  2     u8    kind         1 book delta, 2 book snapshot, 3 book out of sync, 4 trade, 5 BBO
-//!  3     u8    flags        0 (reserved; decoders ignore it)
+//!  3     u8    flags        bit 0 restart (a snapshot only, see Sequencing); the other bits are
+//!                           reserved: written 0, ignored when read
 //!  4     u8    price_scale  decimals of every price mantissa in the message, 0..=18
 //!  5     u8    qty_scale    decimals of every quantity mantissa, 0..=18
 //!  6     u16   symbol_len   1..=65535
@@ -45,6 +46,18 @@
 //! last `gseq`), which only orders one gateway's messages. A served snapshot (`snapshot_message`,
 //! for a consumer that joins late or saw a gap) has the current `gseq` and the book's venue id
 //! without consuming anything, so the gateway's next delta continues it.
+//!
+//! A snapshot's `venue_prev` is its `venue_last`, and a consumer whose synced book is at that id or
+//! past it drops it (a lagging gateway's, or a served one it no longer waits for). Except after the
+//! venue restarted the book's numbering (Bybit's `u = 1` after a service restart; ids of a new
+//! connection): a snapshot whose id is below the one the gateway's previous book message left
+//! consumers at (or equal to it, the new numbering having climbed back there) has the restart
+//! flag, and `venue_prev` is that previous id (so it is at or above `venue_last`; anything else
+//! with the flag is a `DecodeError`). A consumer takes it when its book is at `venue_prev` (the
+//! numbering it follows restarted) or below `venue_last`; a book elsewhere cannot tell an A/B
+//! line's late copy of a restart it took from a restart after messages it lost, and goes out of
+//! sync until the next snapshot. An arbitrated consumer drops a restart snapshot that comes within
+//! its hold time of another for the book and is not ahead of it: the other line's copy.
 //!
 //! Book messages carry mantissas at the gateway book's scales, which a consumer book adopts (its
 //! scales widen to them): the two books hold the same integers. Trades and BBOs carry each value at

@@ -8,6 +8,9 @@ pub const MAGIC: u8 = b'T';
 pub const VERSION: u8 = 1;
 /// `venue_prev` / `venue_last` when the venue numbers no updates.
 pub const NO_VENUE_ID: i64 = i64::MIN;
+/// `flags` bit of a snapshot sent because the venue restarted the book's numbering: its
+/// `venue_prev` is the id consumers were left at, at or above its `venue_last`.
+pub const FLAG_RESTART: u8 = 1;
 
 pub const OFF_MAGIC: usize = 0;
 pub const OFF_VERSION: usize = 1;
@@ -63,6 +66,7 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     pub kind: Kind,
+    /// `FLAG_RESTART` or not; the other bits are reserved (written 0, ignored when read).
     pub flags: u8,
     pub price_scale: u8,
     pub qty_scale: u8,
@@ -75,6 +79,11 @@ pub struct Header {
 }
 
 impl Header {
+    /// A snapshot sent because the venue restarted the book's numbering (`FLAG_RESTART`).
+    pub fn restarts(&self) -> bool {
+        self.flags & FLAG_RESTART != 0
+    }
+
     /// Starts `out` with this header and `symbol` (whose length the caller checked fits a u16).
     pub(super) fn write(&self, symbol: &[u8], out: &mut Vec<u8>) {
         let mut h = [0u8; HEADER_LEN];
@@ -183,14 +192,22 @@ impl<'a> Message<'a> {
         if kind == Kind::Trade && frame[start + 16] > 1 {
             return Err(invalid("buyer_maker", frame[start + 16] as i64));
         }
+        let (flags, venue_prev, venue_last) =
+            (frame[OFF_FLAGS], i64_at(frame, OFF_VENUE_PREV), i64_at(frame, OFF_VENUE_LAST));
+        // A consumer takes a restart snapshot over a book at a higher id: the flag where no restart
+        // can be is damage, which must not roll a book back.
+        let restart = flags & FLAG_RESTART != 0;
+        if restart && (kind != Kind::Snapshot || venue_last == NO_VENUE_ID || venue_prev < venue_last) {
+            return Err(invalid("flags", flags as i64));
+        }
         let header = Header {
             kind,
-            flags: frame[OFF_FLAGS],
+            flags,
             price_scale: ps,
             qty_scale: qs,
             gseq: gseq as u64,
-            venue_prev: i64_at(frame, OFF_VENUE_PREV),
-            venue_last: i64_at(frame, OFF_VENUE_LAST),
+            venue_prev,
+            venue_last,
             stamp_ns: i64_at(frame, OFF_STAMP_NS),
             n_bids,
             n_asks,

@@ -115,7 +115,9 @@ fn bus_bbo<'py>(
 
 /// `(kind, gseq, venue_prev, venue_last, stamp_ns)` of a bus message, checked whole but not
 /// decoded: kind 1 delta, 2 snapshot, 3 out of sync, 4 trade, 5 BBO; venue ids are -2**63 when the
-/// venue numbers no updates. DecodeError when the bytes are not a bus message.
+/// venue numbers no updates. A snapshot's `venue_prev` is its `venue_last`, except in a restart
+/// snapshot (the venue restarted the book's numbering): there it is the id consumers were left at,
+/// at or above `venue_last`. DecodeError when the bytes are not a bus message.
 #[pyfunction]
 fn bus_header(payload: &Bound<'_, PyAny>) -> PyResult<(u8, u64, i64, i64, i64)> {
     guard(|| {

@@ -77,6 +77,8 @@ pub struct Arbiter {
     held: Vec<Held>,
     earliest_deadline: i64,
     stats: ArbiterStats,
+    /// (book, until when) of the restart snapshots passed in the last hold time (`place_restart`).
+    restarts: Vec<(u32, i64)>,
 }
 
 impl Arbiter {
@@ -87,6 +89,7 @@ impl Arbiter {
             held: Vec::new(),
             earliest_deadline: i64::MAX,
             stats: ArbiterStats::default(),
+            restarts: Vec::new(),
         }
     }
 
@@ -129,6 +132,32 @@ impl Arbiter {
             return Placement::Pass;
         }
         Placement::Hold
+    }
+
+    /// Places a restart snapshot (`SeqInfo::restarts`: the venue restarted the numbering) that
+    /// leaves book `book` at `last`, received at `now_ns`.
+    ///
+    /// Its id cannot be compared with the book's, which may be of either numbering, and the book
+    /// goes out of sync for one it cannot place. But lines deliver one venue message within the
+    /// hold time, and a venue does not restart twice within it: one that comes within the hold time
+    /// of a restart passed for the book, not ahead of the book, is another line's copy of that
+    /// restart. Any other passes. Either way the frames held for the book are dropped: held before
+    /// the restart passed, they wait for ids of the numbering that ended; held since, they are the
+    /// copying line's from before its restart (ahead of the new numbering's ids only by their old
+    /// ones), or another line's waiting for a hole the copying line's next frames fill with copies
+    /// of them too.
+    pub fn place_restart(&mut self, book: u32, last: i64, pos: Option<i64>, now_ns: i64) -> Placement {
+        let recent = self.restarts.iter().any(|&(b, until)| b == book && now_ns < until);
+        if recent && pos.is_some_and(|cur| last <= cur) {
+            self.clear(Some(book));
+            self.stats.duplicates += 1;
+            return Placement::Duplicate;
+        }
+        self.restarts.retain(|&(b, until)| b != book && now_ns < until);
+        self.restarts.push((book, now_ns.saturating_add(self.hold_ns)));
+        self.clear(Some(book));
+        self.stats.passed += 1;
+        Placement::Pass
     }
 
     /// Keeps a frame `place` answered `Hold` for, received at `now_ns`.
@@ -189,11 +218,15 @@ impl Arbiter {
         Some(Released { frame: h.frame, text: h.text, filled })
     }
 
-    /// Drops what is held for one book (it is being resynced) or for all.
+    /// Drops what is held for one book (it is being resynced) or for all (the books start over:
+    /// the restarts passed are forgotten too).
     pub fn clear(&mut self, book: Option<u32>) {
         match book {
             Some(b) => self.held.retain(|h| h.book != b),
-            None => self.held.clear(),
+            None => {
+                self.held.clear();
+                self.restarts.clear();
+            }
         }
         self.earliest_deadline = self.held.iter().map(|h| h.deadline_ns).min().unwrap_or(i64::MAX);
     }
@@ -248,6 +281,33 @@ mod tests {
         assert_eq!((r.frame.as_slice(), r.filled), (&b"z"[..], false));
         let s = a.stats();
         assert_eq!((s.filled_from_other_line, s.released_as_gap, a.held()), (2, 1, 0));
+    }
+
+    #[test]
+    fn a_restart_within_the_hold_time_of_another_is_its_copy_unless_ahead() {
+        let mut a = Arbiter::new(50, 8);
+        a.hold(0, 103, 104, 0, b"old", true);
+        a.hold(1, 7, 8, 0, b"other", true);
+        // Book 0 at 101 restarts at 1: passes, and what it held waits for ids that will not come.
+        assert_eq!(a.place_restart(0, 1, Some(101), 10), Placement::Pass);
+        assert_eq!(a.held(), 1);
+        // Another line's copy, the book having moved on in the new numbering (or not); what that
+        // line sent before it, held as ahead of the new numbering, goes with it.
+        a.hold(0, 101, 101, 15, b"late", true);
+        assert_eq!(a.place_restart(0, 1, Some(3), 20), Placement::Duplicate);
+        assert_eq!(a.held(), 1);
+        assert_eq!(a.place_restart(0, 1, Some(1), 59), Placement::Duplicate);
+        // Ahead of the book, or the book not synced: the book decides.
+        assert_eq!(a.place_restart(0, 5, Some(3), 30), Placement::Pass);
+        assert_eq!(a.place_restart(0, 1, None, 31), Placement::Pass);
+        // Past the hold time (of the last one passed), or another book: not a copy.
+        assert_eq!(a.place_restart(0, 1, Some(3), 81), Placement::Pass);
+        assert_eq!(a.place_restart(1, 1, Some(3), 82), Placement::Pass);
+        assert_eq!(a.held(), 0);
+        // A reset forgets them.
+        a.clear(None);
+        assert_eq!(a.place_restart(0, 1, Some(3), 83), Placement::Pass);
+        assert_eq!((a.stats().duplicates, a.stats().passed), (2, 6));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! gateways on one venue can be arbitrated as A/B lines; by the gateway's `gseq` otherwise (one
 //! gateway per consumer book then). Snapshots come in the stream (when a gateway's book is
 //! replaced) and out of band (`on_snapshot` with a served snapshot): deltas that arrive before one
-//! are buffered and replayed as for a REST snapshot. The gateway checked crossing and checksums and
-//! cut its depth already (a cut level arrives as a deletion), so the consumer does none of that.
+//! are buffered and replayed as for a REST snapshot. Either kind no newer than the synced book is
+//! dropped (a lagging line's), unless it is a restart snapshot (the venue restarted its numbering,
+//! `bus::wire::FLAG_RESTART`). The gateway checked crossing and checksums and cut its depth already
+//! (a cut level arrives as a deletion), so the consumer does none of that.
 
 use super::{span, Batch, Decoder, FrameKind, Msg, TradeItem, VenueSpec};
 use crate::book::num::Dec;
@@ -71,7 +73,11 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), DecodeError> {
             let mut seq = seq(&m);
             let snapshot = m.header.kind == Kind::Snapshot;
             if snapshot {
-                seq = SeqInfo { first: seq.last, prev: NO_SEQ, ..seq };
+                // A snapshot stands alone, unless the venue restarted its numbering: then the id
+                // it restarts from marks it (`SeqInfo::restarts`), for the book to take it even
+                // though its own id is higher.
+                let prev = if m.header.restarts() { m.header.venue_prev } else { NO_SEQ };
+                seq = SeqInfo { first: seq.last, prev, ..seq };
             }
             let upstream_lost = m.header.kind == Kind::OutOfSync;
             out.end_msg(Msg { sym, snapshot, seq, upstream_lost, ..b });

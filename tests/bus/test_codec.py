@@ -289,22 +289,53 @@ def _bybit(kind: str, u: int, bids: list[list[str]]) -> str:
     return json.dumps({"topic": "orderbook.50.BTCUSDT", "type": kind, "ts": 1, "cts": 1, "data": data})
 
 
-@pytest.mark.xfail(
-    strict=True, reason="rust: a bus snapshot below the consumer's venue id is dropped as stale"
+_BYBIT_RESTART = (
+    _bybit("snapshot", 100, [["99", "1"], ["98", "2"]]),
+    _bybit("delta", 101, [["99", "3"]]),
+    _bybit("snapshot", 1, [["97", "5"]]),
+    _bybit("delta", 2, [["97", "6"]]),
 )
+
+
 def test_a_venue_that_restarts_its_update_ids_is_followed_through_the_bus() -> None:
     """Bybit restarts a book's ``u`` at 1 after a service restart; the gateway's book takes that
     snapshot (and sends it whole), so the consumer must equal it or say it is not synced. before: the
     consumer dropped the snapshot (venue id 1, below its 101) and every delta after it as stale, and kept
-    the old book in sync."""
+    the old book in sync. The gateway now sends it as a restart snapshot (``venue_prev`` the id its
+    consumers were at, above ``venue_last``), which the consumer takes."""
     bus = Bus("bybit")
-    for frame in (
-        _bybit("snapshot", 100, [["99", "1"], ["98", "2"]]),
-        _bybit("delta", 101, [["99", "3"]]),
-        _bybit("snapshot", 1, [["97", "5"]]),
-        _bybit("delta", 2, [["97", "6"]]),
-    ):
+    heads = []
+    for frame in _BYBIT_RESTART:
         bus.gateway.on_frame(frame)
-        bus.send(bus.take(1)["BTCUSDT"])
-    book = bus.consumer.book("BTCUSDT")
-    assert not book.is_synced or book.levels("bid", 5) == bus.gateway.book("BTCUSDT").levels("bid", 5)
+        msg = bus.take(1)["BTCUSDT"]
+        heads.append(bus_header(msg)[:4])
+        bus.send(msg)
+        book, gw = bus.consumer.book("BTCUSDT"), bus.gateway.book("BTCUSDT")
+        assert not book.is_synced or [_mantissas(book, s) for s in ("bid", "ask")] == [
+            _mantissas(gw, s) for s in ("bid", "ask")
+        ]
+    assert heads == [(SNAPSHOT, 1, 100, 100), (DELTA, 2, 100, 101), (SNAPSHOT, 3, 101, 1), (DELTA, 4, 1, 2)]
+    assert_same(bus.gateway.book("BTCUSDT"), bus.consumer.book("BTCUSDT"))
+    assert bus.consumer.book("BTCUSDT").last_update_id == 2
+
+
+def test_two_gateways_through_a_venue_restart_give_the_gateways_book() -> None:
+    # Line B runs one venue frame behind A: its last update before the restart comes after A's restart
+    # (it looks ahead of the new numbering: held), its restart after A's next delta. The consumer
+    # takes the restart once, drops what B sent before its copy, and is never rolled back to B's book.
+    a, b = Bus("bybit"), Bus("bybit")
+    consumer = BookFeed("bus")
+    consumer.arbitrate(hold_s=60)
+    frames = {a: iter(_BYBIT_RESTART), b: iter(_BYBIT_RESTART)}
+    outcomes = []
+    for k, line in enumerate((a, a, b, a, b, a, b, b)):
+        line.gateway.on_frame(next(frames[line]))
+        ((_, outcome),) = consumer.on_frame(line.take(1)["BTCUSDT"], k)[1]
+        outcomes.append(outcome)
+        # A's book at every step: B's late copies change nothing.
+        assert_same(a.gateway.book("BTCUSDT"), consumer.book("BTCUSDT"))
+    a_then_b = ["applied", "applied", "duplicate", "applied", "held", "applied", "duplicate", "duplicate"]
+    assert outcomes == a_then_b
+    stats = consumer.arbiter_stats()
+    assert stats is not None and stats["held"] == 0
+    assert_same(b.gateway.book("BTCUSDT"), consumer.book("BTCUSDT"))

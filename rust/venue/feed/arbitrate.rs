@@ -105,10 +105,13 @@ impl Feed {
         };
         let pos = self.position(i);
         let now = self.now_ns;
+        let restart = msgs.len() == 1 && m0.snapshot && m0.seq.restarts();
         let Some(arb) = self.arbiter.as_mut() else {
             return false;
         };
-        match arb.place(i, first, last, pos) {
+        let placed =
+            if restart { arb.place_restart(i, last, pos, now) } else { arb.place(i, first, last, pos) };
+        match placed {
             Placement::Pass => false,
             Placement::Duplicate => {
                 self.summary.updates.push((i, Outcome::Duplicate));
