@@ -206,12 +206,14 @@ fn common(a: Dec, b: Dec, what: &'static str) -> Result<(i64, i64, u8), EncodeEr
     }
 }
 
-/// Starts a trade or BBO message (no venue ids: only book messages have them).
+/// Starts a trade or BBO message; `venue_last` is a trade's venue id (`NO_SEQ`: none, and for a
+/// BBO).
 fn event_header(
     kind: Kind,
     symbol: &[u8],
     (price_scale, qty_scale): (u8, u8),
     gseq: u64,
+    venue_last: i64,
     stamp_ns: i64,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
@@ -224,7 +226,7 @@ fn event_header(
         qty_scale,
         gseq,
         venue_prev: NO_SEQ,
-        venue_last: NO_SEQ,
+        venue_last,
         stamp_ns,
         n_bids: 0,
         n_asks: 0,
@@ -235,18 +237,20 @@ fn event_header(
     Ok(())
 }
 
-/// A trade message; `gseq` is the gateway's trade counter for `symbol`.
+/// A trade message; `gseq` is the gateway's trade counter for `symbol`, `id` the venue's trade id
+/// (sent as `venue_last`; one above `i64::MAX` is sent as none).
 pub fn encode_trade(
     symbol: &[u8],
-    px: Dec,
-    qty: Dec,
+    (px, qty): (Dec, Dec),
     buyer_maker: bool,
+    id: Option<u64>,
     gseq: u64,
     stamp_ns: i64,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     let ((p, ps), (q, qs)) = (as_written(px)?, as_written(qty)?);
-    event_header(Kind::Trade, symbol, (ps, qs), gseq, stamp_ns, out)?;
+    let id = id.and_then(|i| i64::try_from(i).ok()).unwrap_or(NO_SEQ);
+    event_header(Kind::Trade, symbol, (ps, qs), gseq, id, stamp_ns, out)?;
     put_pair(out, p, q);
     out.push(buyer_maker as u8);
     Ok(())
@@ -262,7 +266,7 @@ pub fn encode_bbo(
 ) -> Result<(), EncodeError> {
     let (bid, ask, ps) = common(v[0], v[2], "BBO prices")?;
     let (bq, aq, qs) = common(v[1], v[3], "BBO quantities")?;
-    event_header(Kind::Bbo, symbol, (ps, qs), gseq, stamp_ns, out)?;
+    event_header(Kind::Bbo, symbol, (ps, qs), gseq, NO_SEQ, stamp_ns, out)?;
     put_pair(out, bid, bq);
     put_pair(out, ask, aq);
     Ok(())

@@ -18,7 +18,8 @@
 //!  8     u64   gseq         the gateway's own sequence, contiguous per symbol and family: book
 //!                           messages (kinds 1-3) share one counter, trades another, BBOs another
 //! 16     i64   venue_prev   the book's venue update id before the changes this message carries
-//! 24     i64   venue_last   ... and after them (i64::MIN: the venue numbers no updates)
+//! 24     i64   venue_last   ... and after them (i64::MIN: the venue numbers no updates); in a
+//!                           trade, the venue's trade id (i64::MIN: none, or one above i64::MAX)
 //! 32     i64   stamp_ns     the gateway's receive time, wall clock ns (written by the caller)
 //! 40     u32   n_bids       levels that follow (book kinds; 0 otherwise)
 //! 44     u32   n_asks

@@ -109,11 +109,21 @@ fn every_kind_round_trips() {
 
     // Trades and BBOs come out exactly as the venue wrote them.
     let mut out = Vec::new();
-    encode_trade(SYM, d("30316.10"), d("0.00100000"), true, 5, 9, &mut out).unwrap();
+    encode_trade(SYM, (d("30316.10"), d("0.00100000")), true, None, 5, 9, &mut out).unwrap();
     let s = c.on_frame(&out).unwrap();
     assert_eq!(s.kind, FrameKind::Trade);
     let (sym, q) = c.last_quote();
     assert_eq!((sym, q.px, q.qty, q.buyer_maker), (SYM, d("30316.10"), d("0.00100000"), true));
+    assert_eq!(c.last_trades().map(|(_, t)| t.id).collect::<Vec<_>>(), [None]);
+    // The venue's trade id rides along; one past i64::MAX cannot, and is sent as none.
+    for (id, read) in [(Some(0), Some(0)), (Some(2290000000061666327), Some(2290000000061666327))]
+        .into_iter()
+        .chain([(Some(u64::MAX), None)])
+    {
+        encode_trade(SYM, (d("1"), d("1")), false, id, 7, 9, &mut out).unwrap();
+        c.on_frame(&out).unwrap();
+        assert_eq!(c.last_trades().map(|(_, t)| t.id).collect::<Vec<_>>(), [read]);
+    }
     let v = [d("30316.1"), d("2.5"), d("30316.25"), d("0.001")];
     encode_bbo(SYM, v, 6, 9, &mut out).unwrap();
     assert_eq!(c.on_frame(&out).unwrap().kind, FrameKind::Bbo);
@@ -189,7 +199,7 @@ fn refusals_a_book_without_journal_or_sync_and_a_snapshot_for_another_book() {
 #[test]
 fn malformed_messages_are_typed_errors() {
     let mut ok = Vec::new();
-    encode_trade(SYM, d("1.5"), d("2"), false, 1, 0, &mut ok).unwrap();
+    encode_trade(SYM, (d("1.5"), d("2")), false, None, 1, 0, &mut ok).unwrap();
     let with = |at: usize, v: u8| {
         let mut m = ok.clone();
         m[at] = v;
@@ -703,7 +713,7 @@ proptest! {
         let mut m = Vec::new();
         snapshot_message(&g, &tx, SYM, 0, &mut m).unwrap();
         msgs.push(m.clone());
-        encode_trade(SYM, d("1.5"), d("2"), false, 1, 0, &mut m).unwrap();
+        encode_trade(SYM, (d("1.5"), d("2")), false, None, 1, 0, &mut m).unwrap();
         msgs.push(m.clone());
         encode_bbo(SYM, [d("1"), d("2"), d("3"), d("4")], 1, 0, &mut m).unwrap();
         msgs.push(m.clone());
@@ -733,4 +743,22 @@ proptest! {
             prop_assert_eq!(before, after);
         }
     }
+}
+
+#[test]
+fn an_arbitrated_consumer_takes_each_trade_once_from_two_gateways() {
+    let mut c = Feed::new(Venue::Bus, &FeedOptions::default());
+    c.set_arbitration(Some(1_000_000), 64);
+    let mut out = Vec::new();
+    let mut ids = |id: u64, gseq: u64| {
+        encode_trade(SYM, (d("1.5"), d("2")), false, Some(id), gseq, 0, &mut out).unwrap();
+        c.on_frame(&out).unwrap();
+        c.last_trades().map(|(_, t)| t.id).collect::<Vec<_>>()
+    };
+    // Gateway A's trade 10, B's copy of it (its own gseq), then B first with 11 and A's copy.
+    assert_eq!(ids(10, 1), [Some(10)]);
+    assert_eq!(ids(10, 1), []);
+    assert_eq!(ids(11, 2), [Some(11)]);
+    assert_eq!(ids(11, 2), []);
+    assert_eq!(c.duplicate_trades(), 2);
 }

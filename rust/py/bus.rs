@@ -99,7 +99,9 @@ fn bus_trade<'py>(
     stamp_ns: i64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let t = &*trade;
-    event(py, &t.symbol, |sym, out| bus::encode_trade(sym, t.px, t.qty, t.buyer_maker, gseq, stamp_ns, out))
+    event(py, &t.symbol, |sym, out| {
+        bus::encode_trade(sym, (t.px, t.qty), t.buyer_maker, t.trade_id, gseq, stamp_ns, out)
+    })
 }
 
 /// A best bid/offer as a bus message; `gseq` is the gateway's BBO counter for the symbol.

@@ -85,7 +85,9 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<(), DecodeError> {
         Kind::Trade => {
             let (p, q, buyer_maker) = m.trade().unwrap_or_default();
             let (px, qty) = (written(p, ps)?, written(q, qs)?);
-            out.add_trade(TradeItem { sym, px, qty, buyer_maker, id: None });
+            // The venue's trade id rides in `venue_last` (none: i64::MIN, below 0).
+            let id = u64::try_from(m.header.venue_last).ok();
+            out.add_trade(TradeItem { sym, px, qty, buyer_maker, id });
         }
         Kind::Bbo => {
             let [bid, bq, ask, aq] = m.bbo().unwrap_or_default();

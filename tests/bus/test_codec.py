@@ -67,22 +67,27 @@ class Bus:
             return None
         summary = self.gateway.on_frame(ev["text"])
         kind, _, value = summary
-        if isinstance(value, (Trade, Bbo)):
-            self.event_round_trip(kind, value, stamp)
+        for event in value if isinstance(value, tuple) else (value,):  # a trade frame's every trade
+            if isinstance(event, (Trade, Bbo)):
+                self.event_round_trip(kind, event, stamp)
         return summary
 
     def event_round_trip(self, kind: str, value: Trade | Bbo, stamp: int) -> None:
         key = (kind, value.symbol)
         gseq = self.counters[key] = self.counters.get(key, 0) + 1
         msg = bus_trade(value, gseq, stamp) if isinstance(value, Trade) else bus_bbo(value, gseq, stamp)
-        assert bus_header(msg) == (TRADE if kind == "trade" else BBO, gseq, -(2**63), -(2**63), stamp)
+        # A trade's venue id rides as venue_last.
+        tid = value.trade_id if isinstance(value, Trade) and value.trade_id is not None else -(2**63)
+        assert bus_header(msg) == (TRADE if kind == "trade" else BBO, gseq, -(2**63), tid, stamp)
         got = self.send(msg)
         assert got is not None
         assert (got[0], got[1]) == (kind, ())
-        assert type(got[2]) is type(value) and got[2] == value
-        assert got[2].exact() == value.exact() and got[2].symbol == value.symbol
+        ev = got[2][0] if isinstance(got[2], tuple) else got[2]
         if isinstance(value, Trade):
-            assert isinstance(got[2], Trade) and got[2].buyer_maker == value.buyer_maker
+            assert len(got[2]) == 1 and isinstance(ev, Trade)
+            assert (ev.buyer_maker, ev.trade_id) == (value.buyer_maker, value.trade_id)
+        assert type(ev) is type(value) and ev == value
+        assert ev.exact() == value.exact() and ev.symbol == value.symbol
 
 
 def _mantissas(book: OrderBook, side: str) -> tuple[list[int], list[int]]:

@@ -301,16 +301,19 @@ class RemoteMarketData:
                 self.resync(key, "gateway lost the book")
         if kind == "trade":
             for trade in value:  # a bus message carries one
-                self._event(gateway, kind, trade)
+                self._event(gateway, kind, trade, trade.trade_id is not None)
         elif kind == "bbo" and value is not None:
-            self._event(gateway, kind, value)
+            self._event(gateway, kind, value, False)
 
-    def _event(self, gateway: str | None, kind: str, value: Trade | Bbo) -> None:
+    def _event(self, gateway: str | None, kind: str, value: Trade | Bbo, any_gateway: bool) -> None:
+        """``any_gateway``: a trade with the venue's id, whose copy from another gateway the feed
+        already dropped, so the first gateway to bring it delivers it. Other events come from one
+        gateway per symbol (gateways may split a venue's symbols, and the primary may not have this
+        one)."""
         if self.primary is None:
             self.primary = gateway
-        # Per symbol: gateways may split a venue's symbols, and the primary may not have this one.
         source = self._sources.setdefault(value.symbol, gateway)
-        if gateway != source:
+        if gateway != source and not any_gateway:
             return
         cb = self.on_trade if kind == "trade" else self.on_bbo
         if cb is not None:
