@@ -97,9 +97,11 @@ DOCS = [
         ("MATIC/USD", Decimal("0.5147"), Decimal("1136.19677815"), True),
     ),
     (
+        # The documented message is a subscription's opening snapshot (past trades, no event): as an
+        # update.
         "coinbase",
         '{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z",'
-        '"sequence_num":0,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000",'
+        '"sequence_num":0,"events":[{"type":"update","trades":[{"trade_id":"000000000",'
         '"product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}',
         ("ETH-USD", Decimal("1260.01"), Decimal("0.3"), True),
     ),

@@ -6,10 +6,9 @@ from typing import Any, Literal, NoReturn, Self, TypedDict, final
 from typing_extensions import Buffer, disjoint_base
 
 _Payload = bytes | bytearray | memoryview | str
-# (kind, ((symbol, outcome), ...), value): value is the ping payload for "ping", a Bbo for "bbo" and a
-# Trade for "trade" (Binance JSON and SBE, OKX, Bitfinex, Clarofinlore, Tradefence, Cloud9Trader),
-# else None.
-# value: a ping's payload, a Bbo, every trade of a trade frame (oldest first), or None.
+# (kind, ((symbol, outcome), ...), value): value is the ping payload for "ping", a Bbo for "bbo", for
+# "trade" a tuple of every trade of the frame in the venue's order (empty when it has none: HTX, a
+# snapshot of past trades, every one another arbitrated line brought first), else None.
 _Summary = tuple[str, tuple[tuple[str, str], ...], int | Bbo | tuple[Trade, ...] | None]
 
 class TickwireError(Exception): ...
@@ -412,11 +411,13 @@ class BookFeed:
 # --- the bus format (rust/py/bus.rs): trades and BBOs a gateway publishes, any message's header ---
 
 # gseq: the gateway's counter of the symbol's trades (or BBOs); stamp_ns: its receive time, wall ns.
+# A trade's trade_id rides in the header's venue_last (one above 2**63 - 1 is sent as none).
 def bus_trade(trade: Trade, gseq: int, stamp_ns: int) -> bytes: ...
 def bus_bbo(bbo: Bbo, gseq: int, stamp_ns: int) -> bytes: ...
 
 # (kind, gseq, venue_prev, venue_last, stamp_ns): kind 1 delta, 2 snapshot, 3 out of sync, 4 trade,
-# 5 BBO; venue ids -2**63 where the venue numbers no updates. DecodeError if not a bus message.
+# 5 BBO; venue ids -2**63 where the venue numbers no updates; a trade's venue_last is its venue trade
+# id (-2**63: none). DecodeError if not a bus message.
 def bus_header(payload: bytes | bytearray | memoryview) -> tuple[int, int, int, int, int]: ...
 
 # Byte offset of the gateway's stamp (int64 little-endian, wall ns) in every bus message.

@@ -2,7 +2,7 @@
 //! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
 
 use super::literal::{digits, key_int, lit, symbol};
-use super::{span, trade_id, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, TradeItem, VenueSpec};
+use super::{read_trade_id, span, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
@@ -63,9 +63,9 @@ fn key<'a>(k: &[u8], c: &mut Cur<'a>, ev: &mut Ev<'a>, out: &mut Batch) -> Resul
         b"u" => ev.last = Some(c.int()?),
         b"pu" => ev.prev = Some(c.int()?),
         b"lastUpdateId" => ev.last_update_id = Some(c.int()?),
-        b"t" => ev.id = trade_id(c.num_text()?),
+        b"t" => ev.id = read_trade_id(c)?,
         // An aggTrade's "a" is its id, not an ask ("e" comes first in every Binance event).
-        b"a" if ev.e == b"aggTrade" => ev.id = trade_id(c.num_text()?),
+        b"a" if ev.e == b"aggTrade" => ev.id = read_trade_id(c)?,
         b"b" | b"bids" | b"a" | b"asks" => {
             let ask = k[0] == b'a';
             if c.peek()? == b'[' {

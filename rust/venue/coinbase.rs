@@ -1,4 +1,5 @@
-//! Coinbase Advanced Trade `level2` (`channel: "l2_data"`) frames, `market_trades` as trades and
+//! Coinbase Advanced Trade `level2` (`channel: "l2_data"`) frames, `market_trades` updates as trades
+//! (a subscription's opening snapshot of past trades is no event) and
 //! `ticker`/`ticker_batch` (best_bid/best_ask and quantities) as best bid/offer; `sequence_num` is
 //! kept for the connection-wide gap check in the feed.
 
@@ -56,6 +57,7 @@ fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a
     while c.item(&mut fi)? {
         c.obj()?;
         let mut m = out.begin();
+        let traded = out.trades.len();
         let mut f = true;
         let mut is_book = false;
         while let Some(k) = c.key(&mut f)? {
@@ -73,6 +75,11 @@ fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a
         }
         if is_book {
             out.end_msg(m);
+        }
+        // A `market_trades` snapshot is the trades made before the subscription, sent again on every
+        // subscribe: history, not new trades (checked all the same).
+        if m.snapshot {
+            out.trades.truncate(traded);
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! order listed (oldest first), and the frame's quote is the last, the newest price. Every item is
 //! checked, so one malformed trade makes the whole frame a decode error.
 
-use super::{span, trade_id, Batch, FrameKind, TradeItem};
+use super::{read_trade_id, span, Batch, FrameKind, TradeItem};
 use crate::book::num::{parse_dec, Dec};
 use crate::codec::json::{Cur, JsonError, Result};
 
@@ -113,7 +113,7 @@ pub(crate) fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
     Ok(Some(parse_dec(t)?))
 }
 
-/// A trade id, bare or quoted (`trade_id`: `None` when not plain digits).
+/// A trade id, bare or quoted (`read_trade_id`: `None` when not plain digits).
 pub(crate) fn id(c: &mut Cur<'_>) -> Result<Option<u64>> {
-    Ok(trade_id(c.num_text()?))
+    read_trade_id(c)
 }

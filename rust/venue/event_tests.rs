@@ -23,6 +23,11 @@ const KRAKEN_V1_TRADES: &str = r#"[0,[["5541.20000","0.15850568","1534614057.321
 // https://docs.cdp.coinbase.com/advanced-trade/docs/ws-channels (market_trades)
 const COINBASE_TRADES: &str = r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":0,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000","product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}"#;
 
+/// The documented market_trades message as an update (the example is the opening snapshot).
+fn coinbase_update() -> String {
+    COINBASE_TRADES.replace(r#""type":"snapshot""#, r#""type":"update""#)
+}
+
 #[test]
 fn documented_trades_are_trade_events() {
     let (k, s, q) = last(Venue::Bybit, BYBIT_TRADE);
@@ -35,8 +40,9 @@ fn documented_trades_are_trade_events() {
     let (k, s, q) = last(Venue::Kraken, KRAKEN_V1_TRADES);
     assert_eq!((k, s.as_str()), (FrameKind::Trade, "XBT/USD"));
     assert_eq!((q.px, q.qty, q.buyer_maker), (dec("6060.00000"), dec("0.02455000"), false));
-    // Coinbase names the maker's side: a maker BUY means the buyer was the maker.
-    let (k, s, q) = last(Venue::Coinbase, COINBASE_TRADES);
+    // Coinbase names the maker's side: a maker BUY means the buyer was the maker. (The example is a
+    // snapshot, past trades, which are no event: its trade as an update is one.)
+    let (k, s, q) = last(Venue::Coinbase, &coinbase_update());
     assert_eq!((k, s.as_str()), (FrameKind::Trade, "ETH-USD"));
     assert_eq!((q.px, q.qty, q.buyer_maker), (dec("1260.01"), dec("0.3"), true));
 }
@@ -120,7 +126,7 @@ fn every_trade_of_a_frame_is_kept_in_order_with_the_venues_id() {
     );
     let spot = BYBIT_TRADE.replace("20f43950-d8dd-5b31-9112-a178eb6023af", "2290000000061666327");
     assert_eq!(trades(&mut fresh(Venue::Bybit), &spot)[0].4, Some(2290000000061666327));
-    assert_eq!(trades(&mut fresh(Venue::Coinbase), COINBASE_TRADES)[0].4, Some(0));
+    assert_eq!(trades(&mut fresh(Venue::Coinbase), &coinbase_update())[0].4, Some(0));
     // https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams (trade, aggTrade)
     let bt = r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}"#;
     assert_eq!(trades(&mut fresh(Venue::BinanceSpot), bt), [t("BNBBTC", "0.001", "100", true, Some(12345))]);
@@ -155,13 +161,128 @@ fn arbitrated_lines_pass_each_trade_id_once_per_symbol() {
     f.set_arbitration(Some(1_000_000), 16);
     assert_eq!(ids(&mut f, tr("BNBBTC", 8)), [Some(8)]);
     assert_eq!(ids(&mut f, tr("BNBBTC", 8)), []); // the other line's copy
-    assert_eq!(ids(&mut f, tr("BNBBTC", 6)), []); // older than what was passed
+    assert_eq!(ids(&mut f, tr("BNBBTC", 6)), [Some(6)]); // never passed: one the first line missed
+    assert_eq!(ids(&mut f, tr("BNBBTC", 6)), []); // and its copy
     assert_eq!(ids(&mut f, tr("ETHBTC", 3)), [Some(3)]); // ids are per symbol
     assert_eq!(ids(&mut f, tr("BNBBTC", 9)), [Some(9)]);
-    assert_eq!(f.duplicate_trades(), 2);
+    // Far older than the newest passed (past the ids remembered one by one): taken for a copy.
+    assert_eq!(ids(&mut f, tr("BNBBTC", 9 + 4096)), [Some(4105)]);
+    assert_eq!(ids(&mut f, tr("BNBBTC", 5)), []);
+    assert_eq!(ids(&mut f, tr("BNBBTC", 10)), [Some(10)]);
+    assert_eq!(f.duplicate_trades(), 3);
     // Trades without an id always pass: the session delivers only the primary line's.
     let mut k = Feed::new(Venue::Kraken, &FeedOptions::default());
     k.set_arbitration(Some(1_000_000), 16);
     assert_eq!(trades(&mut k, KRAKEN_V1_TRADES).len(), 2);
     assert_eq!(trades(&mut k, KRAKEN_V1_TRADES).len(), 2);
+}
+
+/// A trade id is read where it was skipped before 2026-12-06, and skipping checks the text as JSON:
+/// a frame whose id is malformed JSON was refused, and still must be (a frame is refused for
+/// malformed text anywhere, read or not). A value that is well-formed JSON but no id (`null`, a
+/// UUID) is no id, and no error, as before.
+#[test]
+fn a_malformed_trade_id_is_refused_as_when_it_was_skipped() {
+    let bt = |id: &str| {
+        format!(
+            r#"{{"e":"trade","E":1,"s":"BNBBTC","t":{id},"p":"0.001","q":"100","T":1,"m":true,"M":true}}"#
+        )
+    };
+    let agg = |id: &str| {
+        format!(
+            r#"{{"e":"aggTrade","E":1,"s":"BNBBTC","a":{id},"p":"0.001","q":"100","f":1,"l":1,"T":1,"m":true}}"#
+        )
+    };
+    let okx = |id: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"trades","instId":"BTC-USDT"}},"data":[{{"instId":"BTC-USDT","tradeId":{id},"px":"1","sz":"2","side":"buy","ts":"1"}}]}}"#
+        )
+    };
+    let seed = |id: &str| {
+        format!(r#"{{"type":"trade","symbol":"AAPL","id":{id},"price":"1.5","qty":"2","side":"sell"}}"#)
+    };
+    let bad = [
+        (Venue::BinanceSpot, bt("1-345")),
+        (Venue::BinanceSpot, bt(".5")),
+        (Venue::BinanceSpot, agg("12e")),
+        (Venue::Okx, okx("\"13\\q\"")),
+        (Venue::Okx, okx("\"13\u{1}\"")),
+        (Venue::Kraken, KRAKEN_V2_TRADES.replace("4665846", "4-65846")),
+        (Venue::Coinbase, COINBASE_TRADES.replace(r#""000000000""#, r#""0\x""#)),
+        (Venue::Bybit, BYBIT_TRADE.replace("20f43950", "20f4\u{1}")),
+        (Venue::Tradefence, seed("-")),
+    ];
+    for (v, frame) in &bad {
+        let mut f = Feed::new(*v, &FeedOptions::default());
+        let r = f.on_frame(frame.as_bytes());
+        assert!(matches!(r, Err(FeedError::Json(_))), "{v:?} {frame}: {r:?}");
+    }
+    let fine =
+        [(Venue::BinanceSpot, bt("null")), (Venue::Okx, okx("null")), (Venue::Tradefence, seed("\"x-1\""))];
+    for (v, frame) in &fine {
+        let mut f = Feed::new(*v, &FeedOptions::default());
+        assert_eq!(trades(&mut f, frame).iter().map(|t| t.4).collect::<Vec<_>>(), [None], "{v:?} {frame}");
+    }
+}
+
+/// A trade frame naming no symbol (Binance without "s", OKX without the arg's instId) gave no event
+/// before 2026-12-06 (the summary's value was None): it must not give a trade of symbol "" now.
+#[test]
+fn a_trade_naming_no_symbol_is_no_event() {
+    let frames = [
+        (Venue::BinanceSpot, r#"{"e":"trade","E":1,"t":5,"p":"0.001","q":"100","T":1,"m":true,"M":true}"#),
+        (
+            Venue::Okx,
+            r#"{"arg":{"channel":"trades"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"2","side":"buy","ts":"1"}]}"#,
+        ),
+    ];
+    for (v, frame) in frames {
+        let mut f = Feed::new(v, &FeedOptions::default());
+        assert_eq!(trades(&mut f, frame), [], "{v:?} {frame}");
+    }
+}
+
+/// Redundant lines: a trade one line never brought (it missed it: a reconnect, a lost frame) is
+/// delivered when the other line brings it, even after a newer one the first line brought; only a
+/// trade already passed is a copy. Also a frame listing its trades newest first loses none.
+#[test]
+fn arbitrated_lines_drop_only_copies_not_trades_one_line_missed() {
+    let mut f = Feed::new(Venue::BinanceSpot, &FeedOptions::default());
+    f.set_arbitration(Some(1_000_000), 16);
+    let tr = |id: u64| {
+        format!(r#"{{"e":"trade","E":1,"s":"BNBBTC","t":{id},"p":"1.5","q":"2","T":1,"m":false,"M":true}}"#)
+    };
+    let ids = |f: &mut Feed, frame: String| trades(f, &frame).iter().map(|t| t.4).collect::<Vec<_>>();
+    // Line A brought 776 and 778 (it missed 777); line B, lagging, brings 776, 777, 778.
+    assert_eq!(ids(&mut f, tr(776)), [Some(776)]);
+    assert_eq!(ids(&mut f, tr(778)), [Some(778)]);
+    assert_eq!(ids(&mut f, tr(776)), []);
+    assert_eq!(ids(&mut f, tr(777)), [Some(777)]);
+    assert_eq!(ids(&mut f, tr(778)), []);
+    assert_eq!(ids(&mut f, tr(777)), []);
+    assert_eq!(f.duplicate_trades(), 3);
+    let mut o = Feed::new(Venue::Okx, &FeedOptions::default());
+    o.set_arbitration(Some(1_000_000), 16);
+    let newest_first = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"12","px":"1","sz":"2","side":"buy","ts":"2"},{"instId":"BTC-USDT","tradeId":"11","px":"1","sz":"3","side":"buy","ts":"1"}]}"#;
+    let got = |o: &mut Feed| trades(o, newest_first).iter().map(|t| t.4).collect::<Vec<_>>();
+    assert_eq!(got(&mut o), [Some(12), Some(11)]);
+    assert_eq!(got(&mut o), []); // the other line's copy of both
+}
+
+/// Coinbase `market_trades` opens each subscription with a "snapshot" event of trades made before it
+/// (the documented example's trade is of 2019-08-14, in a message of 2023-02-09), sent again on every
+/// (re)subscribe: history, not new trades, as Bitfinex's trade snapshots are. Only an "update"
+/// event's trades are events. (Before 2026-12-06 a snapshot gave one event, its last trade; since,
+/// every trade of it was delivered as new, on each reconnect again.) Its items are still checked.
+#[test]
+fn coinbase_trade_snapshots_are_history_not_new_trades() {
+    let fresh = || Feed::new(Venue::Coinbase, &FeedOptions::default());
+    let second = r#"{"trade_id":"000000001","product_id":"ETH-USD","price":"1260.02","size":"0.1","side":"SELL","time":"2019-08-14T20:42:28.265Z"}"#;
+    let snapshot = COINBASE_TRADES.replace("}]}]}", &format!("}},{second}]}}]}}"));
+    assert_eq!(trades(&mut fresh(), &snapshot), []);
+    let update = snapshot.replace(r#""type":"snapshot""#, r#""type":"update""#);
+    let ids: Vec<_> = trades(&mut fresh(), &update).iter().map(|t| t.4).collect();
+    assert_eq!(ids, [Some(0), Some(1)]);
+    let bad = snapshot.replace(r#""side":"SELL""#, r#""side":"UP""#);
+    assert!(matches!(fresh().on_frame(bad.as_bytes()), Err(FeedError::Json(_))));
 }

@@ -27,7 +27,7 @@ pub use spec::{BinaryDecoder, Decoder, Resync, SymbolCase, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::SeqInfo;
 use crate::book::RawLevel;
-use crate::codec::json::JsonError;
+use crate::codec::json::{Cur, JsonError};
 use thiserror::Error;
 
 /// Declares `Venue` and its table of specs from one list: each line names a variant and the spec
@@ -165,6 +165,20 @@ pub fn trade_id(text: &[u8]) -> Option<u64> {
     }
     text.iter().try_fold(0u64, |n, &b| match b {
         b'0'..=b'9' => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        _ => None,
+    })
+}
+
+/// The trade id at the cursor (`trade_id` of its text), the cursor after it. The value is checked as
+/// JSON first, as a skipped value is: a frame is refused for malformed text anywhere, read or not
+/// (ids were skipped until they were read, so `"t":1-345` was refused then and must be now). A
+/// well-formed value that is no id (`null`, a UUID, a negative number) is `None`.
+pub fn read_trade_id(c: &mut Cur<'_>) -> crate::codec::json::Result<Option<u64>> {
+    let at = c.i;
+    c.skip()?;
+    let mut v = Cur { b: c.b, i: at };
+    Ok(match v.peek()? {
+        b'"' | b'-' | b'0'..=b'9' => trade_id(v.num_text()?),
         _ => None,
     })
 }

@@ -3,7 +3,7 @@
 //! subscription events, the text `pong`.
 
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
-use super::{span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
+use super::{read_trade_id, span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
@@ -325,7 +325,7 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
                 b"sz" => t.sz = opt_dec(c)?,
                 // The taker's side: a sell means the buyer was the maker.
                 b"side" => t.sell = c.string()? == b"sell",
-                b"tradeId" => t.id = trade_id(c.num_text()?),
+                b"tradeId" => t.id = read_trade_id(c)?,
                 _ => c.skip()?,
             }
         }

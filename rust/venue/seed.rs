@@ -4,7 +4,7 @@
 //! `"type":"book","symbol":…` and `"action":"snapshot"|"update"`; Cloud9Trader the Clarofinlore shape on
 //! channels `book.<SYMBOL>`.
 
-use super::{span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
+use super::{read_trade_id, span, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
@@ -39,7 +39,7 @@ fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
         b"price" => ev.px = Some(c.dec()?),
         b"qty" | b"quantity" => ev.qty = Some(c.dec()?),
         b"side" => ev.sell = c.string()?.eq_ignore_ascii_case(b"sell"),
-        b"id" => ev.id = trade_id(c.num_text()?),
+        b"id" => ev.id = read_trade_id(c)?,
         b"bid" => ev.bbo[0] = Some(c.dec()?),
         b"bid_size" => ev.bbo[1] = Some(c.dec()?),
         b"ask" => ev.bbo[2] = Some(c.dec()?),

@@ -143,3 +143,44 @@ def test_a_trade_is_delivered_once_when_the_line_that_brought_it_fails_over_bina
                 assert len(trades) == 1, trades
 
     asyncio.run(go())
+
+
+def test_a_trade_one_line_missed_is_delivered_from_the_other_binance() -> None:
+    """Two lines; the primary brings trades 776 and 778 but missed 777 (lost while it reconnected,
+    say); the other line, lagging, brings 776, 777 and 778. Each of the three trades the venue made is
+    delivered once: 777 from the line that had it. Before: the feed dropped every trade whose id was
+    not above the newest passed, so 777 was taken for a copy and lost."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            heard: list[int | None] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
+                redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
+                clock_sync=None,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary, other = md.lines
+                assert primary.endpoint is not None and other.endpoint is not None
+
+                def trade(n: int) -> bytes:
+                    return (
+                        b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
+                        b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
+                    )
+
+                def send(endpoint: int, *ids: int) -> None:
+                    for c in sim.endpoint("binance", endpoint).conns.values():
+                        for n in ids:
+                            c.send_text(trade(n))
+
+                send(primary.endpoint, 776, 778)
+                await eventually(lambda: heard == [776, 778], what="the primary's trades delivered")
+                send(other.endpoint, 776, 777, 778)
+                only_other = lambda: f"777, which only the other line had (heard {heard})"  # noqa: E731
+                await eventually(lambda: 777 in heard, what=only_other)
+                await asyncio.sleep(0.2)
+                assert sorted(heard) == [776, 777, 778], heard
+                assert md.health()["arbiter"]["duplicate_trades"] == 2
+
+    asyncio.run(go())
