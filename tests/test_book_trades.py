@@ -71,7 +71,10 @@ async def sim_trades(venue: str, steps: int = 400) -> list[tuple[Any, Trade, Any
 @pytest.mark.parametrize("venue", sorted(CASES))
 def test_simulator_trades_decode_to_what_it_published(venue: str) -> None:
     symbol = CASES[venue][0]
-    for published, ev, inst in asyncio.run(sim_trades(venue)):
+    got = asyncio.run(sim_trades(venue))
+    # In the order the simulator made them, oldest first, whatever order a message lists them in.
+    assert [ev.trade_id for _, ev, _ in got] == [published.id for published, _, _ in got]
+    for published, ev, inst in got:
         assert ev.symbol == symbol
         assert ev.exact() == (inst.price(published.price), inst.qty(published.qty))
         assert (ev.price, ev.qty) == (float(inst.price(published.price)), float(inst.qty(published.qty)))
@@ -156,3 +159,15 @@ def test_malformed_trade_frames_raise_and_leave_the_book(venue: str) -> None:
         assert (feed.book(sym).best_bid(), feed.book(sym).best_ask(), feed.stats()["book_messages"]) == before
     assert feed.book(sym).is_synced
     assert feed.on_frame(dict((d[0], d[1]) for d in DOCS)[venue])[0] == "trade"
+
+
+def test_trades_differing_only_in_trade_id_are_equal_dedupe_by_trade_id() -> None:
+    """README (Trades): equality and hash ignore `trade_id`, so a set of `Trade`s would merge two
+    trades of the same price, size and side; `trade_id` tells them apart."""
+    frame = dict((d[0], d[1]) for d in DOCS)["kraken"].replace('"side":"sell"', '"side":"buy"')
+    frame = frame.replace('"qty":1136.19677815', '"qty":6423.46326')
+    _, _, trades = BookFeed("kraken").on_frame(frame)
+    a, b = trades
+    assert (a.trade_id, b.trade_id) == (4665846, 4665847)
+    assert a == b and len({a, b}) == 1
+    assert len({(t.symbol, t.trade_id) for t in trades}) == 2

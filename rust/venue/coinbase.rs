@@ -1,5 +1,6 @@
 //! Coinbase Advanced Trade `level2` (`channel: "l2_data"`) frames, `market_trades` updates as trades
-//! (a subscription's opening snapshot of past trades is no event) and
+//! (oldest first, though Coinbase lists them newest first; a subscription's opening snapshot of
+//! past trades is no event) and
 //! `ticker`/`ticker_batch` (best_bid/best_ask and quantities) as best bid/offer; `sequence_num` is
 //! kept for the connection-wide gap check in the feed.
 
@@ -81,6 +82,10 @@ fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a
         if m.snapshot {
             out.trades.truncate(traded);
         }
+        // Coinbase lists an event's trades newest first (ccxt/ccxt#27606: a live message's ids
+        // 929248663, 929248662, 929248661, 929248660; ccxt/ccxt#29477 reverses each batch): oldest
+        // first here, as every venue's, so the frame's quote is the newest trade.
+        out.trades[traded..].reverse();
     }
     Ok(())
 }

@@ -278,11 +278,107 @@ fn arbitrated_lines_drop_only_copies_not_trades_one_line_missed() {
 fn coinbase_trade_snapshots_are_history_not_new_trades() {
     let fresh = || Feed::new(Venue::Coinbase, &FeedOptions::default());
     let second = r#"{"trade_id":"000000001","product_id":"ETH-USD","price":"1260.02","size":"0.1","side":"SELL","time":"2019-08-14T20:42:28.265Z"}"#;
-    let snapshot = COINBASE_TRADES.replace("}]}]}", &format!("}},{second}]}}]}}"));
+    // Listed newest first, as Coinbase lists them (`coinbase_trades_listed_newest_first_…`).
+    let snapshot = COINBASE_TRADES.replace(r#""trades":["#, &format!(r#""trades":[{second},"#));
     assert_eq!(trades(&mut fresh(), &snapshot), []);
     let update = snapshot.replace(r#""type":"snapshot""#, r#""type":"update""#);
     let ids: Vec<_> = trades(&mut fresh(), &update).iter().map(|t| t.4).collect();
     assert_eq!(ids, [Some(0), Some(1)]);
     let bad = snapshot.replace(r#""side":"SELL""#, r#""side":"UP""#);
     assert!(matches!(fresh().on_frame(bad.as_bytes()), Err(FeedError::Json(_))));
+}
+
+/// Two consecutive BTC-USDT trades of the real OKX capture (`../shared/fixtures/real/okx.jsonl`,
+/// tradeId 338476318 then 338476319), in one frame as OKX batches them: a sell, then a buy.
+const OKX_TWO: &str = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"338476318","px":"30241.9","sz":"0.0009","side":"sell","ts":"1652459226834"},{"instId":"BTC-USDT","tradeId":"338476319","px":"30242","sz":"0.0002","side":"buy","ts":"1652459227219"}]}"#;
+
+/// An OKX `trades` item without price, size or side refuses the frame, as every other venue's
+/// (`Last::check_trade`). Before 2026-12-06's review an item without `px`/`sz` was dropped
+/// silently, and one without `side` took the previous item's (338476319, a buy, became a sell).
+#[test]
+fn okx_trade_items_lacking_price_size_or_side_refuse_the_frame() {
+    let fresh = || Feed::new(Venue::Okx, &FeedOptions::default());
+    let t = |p, q, bm, id| ("BTC-USDT".to_owned(), dec(p), dec(q), bm, Some(id));
+    assert_eq!(
+        trades(&mut fresh(), OKX_TWO),
+        [t("30241.9", "0.0009", true, 338476318), t("30242", "0.0002", false, 338476319)]
+    );
+    // The second trade without its side, price or size (an empty price is none), the first
+    // without its side.
+    let bad = [
+        OKX_TWO.replace(r#""side":"buy","#, ""),
+        OKX_TWO.replace(r#""px":"30242","#, ""),
+        OKX_TWO.replace(r#""sz":"0.0002","#, ""),
+        OKX_TWO.replace(r#""px":"30242","#, r#""px":"","#),
+        OKX_TWO.replace(r#""side":"sell","#, ""),
+    ];
+    let accepted: Vec<_> = bad
+        .iter()
+        .map(|frame| (frame, fresh().on_frame(frame.as_bytes()).map(|s| s.kind)))
+        .filter(|(_, r)| !matches!(r, Err(FeedError::Json(_))))
+        .collect();
+    assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+    // One trade without its side: not the shortcut's shape, refused by the general grammar too.
+    let one = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"338476319","px":"30242","sz":"0.0002","ts":"1652459227219"}]}"#;
+    assert!(matches!(fresh().on_frame(one.as_bytes()), Err(FeedError::Json(_))));
+    // Other channels' data items carry no trade fields: still no error.
+    let ticker = r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"1","ts":"1"}]}"#;
+    assert_eq!(fresh().on_frame(ticker.as_bytes()).unwrap().kind, FrameKind::Other);
+}
+
+/// The seed venues' trades as the simulator sends them (python/tickwire/sim/venues/clarofinlore,
+/// cloud9trader: `"side":"buy"|"sell"` on every item; tradefence: `"side":"BUY"|"SELL"` on every
+/// trade message). A trade without its side is malformed: before 2026-12-06's review it was taken
+/// for a buy (buyer_maker false) without a word.
+#[test]
+fn seed_venue_trades_without_side_refuse_the_frame() {
+    let claro = r#"{"channel":"trades.btc-usdt","ts":1,"trades":[{"id":1,"price":"100.5","qty":"2","side":"sell"},{"id":2,"price":"100.4","qty":"0.5","side":"sell"}]}"#;
+    let cloud9 = r#"{"channel":"trades.EURUSD","type":"trades","ts":1,"trades":[{"id":1,"price":"1.0842","qty":"1","side":"sell"}]}"#;
+    let fence =
+        r#"{"type":"trade","symbol":"AAPL","id":7,"ts":1,"price":"189.51","quantity":"5","side":"SELL"}"#;
+    let cases = [(Venue::Clarofinlore, claro), (Venue::Cloud9trader, cloud9), (Venue::Tradefence, fence)];
+    let mut accepted = Vec::new();
+    for (v, frame) in cases {
+        let got = trades(&mut Feed::new(v, &FeedOptions::default()), frame);
+        assert!(!got.is_empty() && got.iter().all(|t| t.3), "{v:?} {frame}");
+        // The first item's side, the last item's, a Tradefence message's.
+        let first = frame.replacen(r#","side":"sell""#, "", 1);
+        let last = frame.replace(r#","side":"sell"}]"#, "}]");
+        let fence = frame.replace(r#","side":"SELL""#, "");
+        let mut bads = vec![first, last, fence];
+        bads.dedup();
+        for bad in bads.into_iter().filter(|b| b != frame) {
+            let r = Feed::new(v, &FeedOptions::default()).on_frame(bad.as_bytes()).map(|s| s.kind);
+            if !matches!(r, Err(FeedError::Json(_))) {
+                accepted.push((v, bad, r));
+            }
+        }
+    }
+    assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+}
+
+/// Coinbase lists a `market_trades` message's trades newest first: a message of the live feed
+/// (ccxt/ccxt#27606, `sequence_num` 1854: trade ids 929248663, 929248662, 929248661, 929248660,
+/// times descending; its first two trades here, verbatim) and ccxt's fix that reverses each batch
+/// "so the cache stays ascending" (ccxt/ccxt#29477, checked live). Each event's trades are
+/// delivered oldest first, and the frame's quote is the newest. (Before 2026-12-06's review they
+/// were passed on newest first, and the quote was the oldest.)
+#[test]
+fn coinbase_trades_listed_newest_first_are_delivered_oldest_first() {
+    let live = r#"{"channel":"market_trades","client_id":"","timestamp":"2025-12-31T06:00:13.715382929Z","sequence_num":1854,"events":[{"type":"update","trades":[{"product_id":"BTC-USD","trade_id":"929248663","price":"88355.58","size":"0.00003338","time":"2025-12-31T06:00:13.654578Z","side":"BUY"},{"product_id":"BTC-USD","trade_id":"929248662","price":"88355.59","size":"0.00099993","time":"2025-12-31T06:00:13.613311Z","side":"SELL"}]}]}"#;
+    let mut f = Feed::new(Venue::Coinbase, &FeedOptions::default());
+    let t = |p, q, bm, id| ("BTC-USD".to_owned(), dec(p), dec(q), bm, Some(id));
+    assert_eq!(
+        trades(&mut f, live),
+        [t("88355.59", "0.00099993", false, 929248662), t("88355.58", "0.00003338", true, 929248663)]
+    );
+    let q = f.last_quote().1;
+    assert_eq!((q.px, q.qty, q.buyer_maker), (dec("88355.58"), dec("0.00003338"), true));
+    // Two events of one message: each event's trades reversed, the events kept in their order.
+    let two = live.replace(
+        "}]}]}",
+        r#"}]},{"type":"update","trades":[{"product_id":"BTC-USD","trade_id":"929248665","price":"1","size":"1","side":"BUY"},{"product_id":"BTC-USD","trade_id":"929248664","price":"2","size":"1","side":"BUY"}]}]}"#,
+    );
+    let ids: Vec<_> = trades(&mut f, &two).iter().map(|t| t.4.unwrap()).collect();
+    assert_eq!(ids, [929248662, 929248663, 929248664, 929248665]);
 }

@@ -7,7 +7,7 @@ use super::{read_trade_id, span, trade_id, Batch, Decoder, FrameKind, TradeItem,
 use crate::book::checksum::ChecksumKind;
 use crate::book::num::{parse_dec, Dec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
-use crate::codec::json::{Cur, Result};
+use crate::codec::json::{Cur, JsonError, Result};
 
 /// Snapshot then increments chained by `prevSeqId`, CRC32 of the top 25; a book that loses sync is
 /// resubscribed. `seqId` is the instrument's, the same on every connection.
@@ -25,8 +25,11 @@ struct Tick {
     bbo: [Option<Dec>; 4],
     px: Option<Dec>,
     sz: Option<Dec>,
-    sell: bool,
+    /// The taker sold (`side`), when the item states its side.
+    sell: Option<bool>,
     id: Option<u64>,
+    /// A data object lacked a price, size or side: on the `trades` channel, a malformed trade.
+    incomplete: bool,
 }
 
 /// A quoted number that OKX leaves empty ("") when there is none (an empty side of a ticker).
@@ -267,6 +270,11 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
         return Ok(());
     }
     if !is_book_channel(channel) {
+        // A trade without price, size or side refuses the frame, as every venue's does
+        // (`Last::check_trade`); other channels' objects carry no trade.
+        if channel == b"trades" && tick.incomplete {
+            return Err(JsonError::Shape("trade without price, size or side"));
+        }
         out.clear_but_trades();
         let sym = span(frame, inst);
         out.quote.sym = sym;
@@ -309,7 +317,7 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
         c.obj()?;
         let mut m = out.begin();
         let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
-        (t.px, t.sz, t.id) = (None, None, None);
+        (t.px, t.sz, t.sell, t.id) = (None, None, None, None);
         let mut f = true;
         while let Some(k) = c.key(&mut f)? {
             match k {
@@ -324,13 +332,15 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
                 b"px" => t.px = opt_dec(c)?,
                 b"sz" => t.sz = opt_dec(c)?,
                 // The taker's side: a sell means the buyer was the maker.
-                b"side" => t.sell = c.string()? == b"sell",
+                b"side" => t.sell = Some(c.string()? == b"sell"),
                 b"tradeId" => t.id = read_trade_id(c)?,
                 _ => c.skip()?,
             }
         }
-        if let (Some(px), Some(qty)) = (t.px, t.sz) {
-            out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: t.sell, id: t.id });
+        if let (Some(px), Some(qty), Some(sell)) = (t.px, t.sz, t.sell) {
+            out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: sell, id: t.id });
+        } else {
+            t.incomplete = true;
         }
         // A snapshot's prevSeqId is -1; the rule only looks at `prev` for updates.
         m.seq = SeqInfo { first: seq, last: seq, prev };

@@ -42,6 +42,9 @@ const FRAMES: &[&str] = &[
     r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"1","askPx":"1","askSz":"1","bidPx":"0.9","bidSz":"7","ts":"1"}]}"#,
     r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"1","lastSz":"2","askPx":"1","askSz":"1","bidPx":"0.9","bidSz":"7","ts":"1"},{"instType":"SPOT","instId":"BTC-USDT","last":"1","lastSz":"2","askPx":"2","askSz":"1","bidPx":"0.9","bidSz":"7","ts":"2"}]}"#,
     r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"1","lastSz":"2","askPx":"1","askSz":"1","bidPx":"0.9","bidSz":"7","ts":"1"}]}}"#,
+    // Trades both refuse: a trade without its side, then the second of two without its side.
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"2","ts":"1"}]}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"2","side":"sell","ts":"1"},{"instId":"BTC-USDT","tradeId":"2","px":"3","sz":"4","ts":"2"}]}"#,
 ];
 
 /// How many leading `FRAMES` the books shortcut must take.

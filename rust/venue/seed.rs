@@ -28,7 +28,8 @@ const fn seed(name: &'static str) -> VenueSpec {
 struct Ev {
     px: Option<Dec>,
     qty: Option<Dec>,
-    sell: bool,
+    /// The taker sold (`side`); `None` until the message states it.
+    sell: Option<bool>,
     id: Option<u64>,
     bbo: [Option<Dec>; 4],
 }
@@ -38,7 +39,7 @@ fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
     match k {
         b"price" => ev.px = Some(c.dec()?),
         b"qty" | b"quantity" => ev.qty = Some(c.dec()?),
-        b"side" => ev.sell = c.string()?.eq_ignore_ascii_case(b"sell"),
+        b"side" => ev.sell = Some(c.string()?.eq_ignore_ascii_case(b"sell")),
         b"id" => ev.id = read_trade_id(c)?,
         b"bid" => ev.bbo[0] = Some(c.dec()?),
         b"bid_size" => ev.bbo[1] = Some(c.dec()?),
@@ -56,17 +57,18 @@ fn trades(c: &mut Cur<'_>, ev: &mut Ev, out: &mut Batch) -> Result<()> {
     let mut fi = true;
     while c.item(&mut fi)? {
         c.obj()?;
-        (ev.px, ev.qty, ev.id, ev.sell) = (None, None, None, false);
+        (ev.px, ev.qty, ev.id, ev.sell) = (None, None, None, None);
         let mut f = true;
         while let Some(k) = c.key(&mut f)? {
             if !ev_key(k, c, ev)? {
                 c.skip()?;
             }
         }
-        let (Some(px), Some(qty)) = (ev.px, ev.qty) else {
-            return Err(JsonError::Shape("trade without price or quantity"));
+        // The simulated venues write a side on every trade (seed-venues.md defaults).
+        let (Some(px), Some(qty), Some(sell)) = (ev.px, ev.qty, ev.sell) else {
+            return Err(JsonError::Shape("trade without price, quantity or side"));
         };
-        out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: ev.sell, id: ev.id });
+        out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: sell, id: ev.id });
     }
     Ok(())
 }
@@ -123,7 +125,10 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     if trades.is_empty() {
         // Tradefence: one trade, its fields on the message itself.
         if let (true, Some(px), Some(qty)) = (is_trade, ev.px, ev.qty) {
-            trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: ev.sell, id: ev.id });
+            let Some(sell) = ev.sell else {
+                return Err(JsonError::Shape("trade without side"));
+            };
+            trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: sell, id: ev.id });
         }
     }
     match (is_trade, ev.bbo) {

@@ -174,7 +174,9 @@ class Coinbase(Venue):
                         "side": "BUY" if tr.buyer_maker else "SELL",
                         "time": t,
                     }
-                    for tr in step.trades
+                    # Newest first, as Coinbase lists them (a live message in ccxt/ccxt#27606: trade
+                    # ids 929248663, 929248662, 929248661, 929248660; ccxt/ccxt#29477).
+                    for tr in reversed(step.trades)
                 ]
                 for c in list(subs):
                     self.send_events(c, "market_trades", [{"type": "update", "trades": trades}])
