@@ -249,3 +249,62 @@ def test_a_lost_amend_answer_whose_reconciliation_fails_is_unknown_and_left_open
         assert tr._current(o.client_id).qty == o.qty * 2
 
     a.run(body, private_stream=False)
+
+
+# Two of the four combinations (each path of each kind once), to keep the suite's time.
+@pytest.mark.parametrize(
+    ("stream", "how"), [(True, "lost"), (False, "given-up")], ids=["stream-lost", "no-stream-given-up"]
+)
+def test_an_amend_queued_past_its_answer_on_a_venue_with_no_request_window_is_taken_when_it_trades(
+    stream: bool, how: str
+) -> None:
+    """OKX names no request window: an amend whose answer is lost, or whose caller gave up on it once
+    it went out, is concluded on what the venue states. Here the amend (twice the quantity, at the
+    best ask) is still queued at the venue when its answer times out — "did not take effect" — or its
+    caller cancels it, the venue's state shows the old terms, and then the venue applies it and the
+    order trades at the new price for the new quantity. The amend is
+    left open, so the next word of the venue (its private stream, or with none an ``order_status``)
+    is taken as the order's terms: the tracker ends with the simulator's quantity, price and fills,
+    each fill heard once, nothing called an overfill; while nothing has told, the risk limits
+    count the larger quantity. (A check of the code as it is: this case passed before the review.)"""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        heard: list[Any] = []
+        notes: list[str] = []
+        tr._user_on_fill = heard.append
+        tr.tracker.on_anomaly = lambda o, note: notes.append(note)
+        o = await a.rest_below(sim, tr, 50, 1)
+        _, ask = a.touch(sim)
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(2.0)
+        call = asyncio.ensure_future(
+            tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2, price=ask)
+        )
+        await settle(lambda: a.amend_op in ep.handling(), "the amend at the venue")
+        ep.delay(0)
+        if how == "lost":
+            with pytest.raises(TransportError, match="did not take effect"):
+                await call
+        else:
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            await settle(lambda: not tr.settling(), "the background look at the order")
+        assert (tr._current(o.client_id).qty, tr._current(o.client_id).price) == (o.qty, o.price)
+        assert tr.risk.exposure(a.symbol)["open_buy_qty"] == o.qty * 2
+        await settle(lambda: a.orders(sim, o.client_id)[0].filled, "the venue to apply it and fill", 3)
+        [theirs] = a.orders(sim, o.client_id)  # the amended order (the simulator replaces it)
+        assert not theirs.open and _venue_qty(a, sim, o.client_id) == o.qty * 2
+        if stream:
+            await settle(lambda: not tr._current(o.client_id).is_open, "the stream's word", 3)
+        else:
+            assert tr._current(o.client_id).qty == o.qty  # nothing told yet
+            await tr.order_status(a.symbol, client_id=o.client_id)
+        got = tr._current(o.client_id)
+        assert (got.status, got.qty, got.price, got.filled) == ("filled", o.qty * 2, ask, o.qty * 2), got
+        await asyncio.sleep(0.2)  # nothing heard twice
+        assert sorted(f.trade_id for f in heard) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert {f.price for f in heard} == {ask} and notes == []
+
+    a.run(body, timeout=0.5, private_stream=stream)

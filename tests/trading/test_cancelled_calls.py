@@ -10,6 +10,7 @@ out and before the venue took the order, the case in which nobody can know yet w
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -272,3 +273,60 @@ def test_a_cancel_whose_call_was_cancelled_once_it_went_out_does_not_leave_the_o
         assert tr.risk.exposure("BTCUSDT")["open_orders"] == 0
 
     run_short_window(body)
+
+
+@pytest.mark.parametrize("path", ["place_order", "template", "template-not-run", "template-ints-not-run"])
+def test_a_call_cancelled_while_its_order_socket_answer_never_comes_leaves_nothing_awaited(path: str) -> None:
+    """``transport="ws"``, no private stream. The venue takes the order but its answer on the order
+    socket never comes (the socket stalled); the caller gives up. The order is still settled as the
+    venue has it — working, its order id, sent once — and the request is no longer counted as
+    awaiting its answer: nobody can read it now. A key rotation then swaps the order socket at once
+    (before: the cancelled request stayed awaited until an answer or the socket's end, and the
+    rotation's drain of the old socket waited out the whole time-out for it)."""
+    from test_rotation import _binance_key
+    from test_session_binance import BINANCE
+
+    a, new = BINANCE, _binance_key()
+    timeout = 2.0
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ws = tr.orders_ws
+        assert ws is not None and ws.connected
+        ep = sim.endpoint(a.venue, 0)
+        engine = sim.venue(a.venue).engine
+        price, qty = a.touch(sim)[0] - 50 * tr.rules[a.symbol].tick_size, a.size(tr, a.touch(sim)[0], 2)
+        ep.stall()
+        if path == "place_order":
+            call: asyncio.Future[Any] = asyncio.ensure_future(
+                tr.place_order(a.symbol, "buy", "limit", qty, price)
+            )
+        elif path == "template-ints-not-run":  # the one Rust call's path
+            tmpl = tr.template(a.symbol, "buy")
+            call = tmpl.send(int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale)))
+        else:
+            call = tr.template(a.symbol, "buy").send(price, qty)
+        if path.endswith("not-run"):
+            call.cancel()  # its bytes are out; none of its task has run
+        await settle(lambda: len(engine.orders) == 1, "the venue to take the order")
+        await asyncio.sleep(0.05)  # the call is awaiting the answer
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        ep.unstall()
+        (theirs,) = a.open(sim)
+        await settle(lambda: getattr(tr.tracker.get(theirs.client_id), "status", None) == "new", "settled", 5)
+        assert tr._current(theirs.client_id).order_id == str(theirs.id)
+        assert ws.awaiting == 0, ws._pending
+        started = time.monotonic()
+        await tr.rotate(new.signer)
+        took = time.monotonic() - started
+        assert took < timeout / 2 and tr.orders_ws is not ws and not ws.connected, took
+        assert len(a.orders(sim)) == 1  # never sent again
+
+    a.run(
+        body,
+        before=lambda sim: new.add(sim.venue(a.venue)),
+        transport="ws",
+        private_stream=False,
+        timeout=timeout,
+    )

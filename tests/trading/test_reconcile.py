@@ -297,8 +297,10 @@ def test_an_order_left_unknown_is_asked_about_again_until_the_venue_settles_it(p
     """No private stream here. The place's answer is lost (the venue has the order) or its request
     never arrives, and every query of its reconciliation fails: ``UnknownOutcome``. Once the venue
     answers again the session asks by itself: the order found as the venue has it, or with no trace
-    settled ``rejected`` — never left unknown until a watchdog kills the session, never resent."""
-    a = account()
+    settled ``rejected`` — never left unknown until a watchdog kills the session, never resent. No
+    trace is concluded only once the venue can no longer take the request: its ``recvWindow`` is
+    1 s here."""
+    a = account(recv_window=1000)
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         lost = await left_unknown(sim, tr, placed)
@@ -583,3 +585,59 @@ def test_catch_ups_of_one_order_asked_together_query_the_venue_once() -> None:
     asyncio.run(together())
     assert sorted(f.trade_id for f in heard) == ["b", "c"] and port.asked == 2
     assert rec._fill_locks == {} and rec._fill_waiting == {}
+
+
+@pytest.mark.parametrize("then", ["closed", "running", "stream-back-closed"])
+def test_an_order_asked_about_again_is_not_called_absent_while_the_venue_may_still_take_it(
+    then: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Binance spot, ``recvWindow`` 3.5 s. The place's request is queued at the venue (2.5 s before
+    its engine takes it), its answer is lost and every query of its reconciliation fails:
+    ``UnknownOutcome``. The session asks again by itself while the request is still queued — and,
+    in the third case, the private stream drops and returns, which reconciles every open order — and
+    finds nothing. Then the session is closed, or goes on with no private stream. The venue takes
+    the order: a close names it among the orders of unknown fate; a running session finds it once
+    the window has passed and tracks it as the venue has it (before: the later try, and the
+    stream's return, called it ``rejected`` at once, inside the window in which the venue could
+    still take it — the close listed nothing, and the running session, with no stream to tell, kept
+    a live order rejected). The queries' pauses are taken out: the looks are over well before the
+    venue takes the order."""
+    from tickwire.trading import reconcile
+
+    monkeypatch.setattr(reconcile, "RECONCILE_PAUSE_S", 0.0)
+    a = account(recv_window=3500)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(2.5)
+        call = asyncio.ensure_future(a.rest_below(sim, tr, 10))
+        await settle(lambda: a.place_op in ep.handling(), "the request at the venue")
+        ep.delay(0)
+        send = tr.send
+        failing_queries(tr, 1_000, TransportError)
+        with pytest.raises(UnknownOutcome):
+            await call
+        tr.send = send  # type: ignore[method-assign]
+        [lost] = tr.tracker.unknown()
+        cid = lost.client_id
+        if then == "stream-back-closed":
+            stream = tr.stream
+            assert stream is not None
+            ep.drop()
+            await settle(lambda: stream.connects >= 2 and stream.connected, "the stream back")
+        await asyncio.sleep(0.9)  # the first later try (after 0.5 s) has asked and found nothing
+        assert a.orders(sim) == []  # still queued
+        if then != "running":
+            await tr.close()
+        engine = sim.venue(a.venue).engine
+        await settle(lambda: len(engine.orders) == 1, "the venue to take the order", 3)
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == cid and theirs.open
+        if then != "running":
+            assert [o.client_id for o in tr.unsettled] == [cid], tr._current(cid)
+        else:
+            await settle(lambda: tr._current(cid).status != "unknown", "the later try's verdict", 5)
+            o = tr._current(cid)
+            assert o.status == "new" and o.order_id == str(theirs.id), o
+
+    a.run(body, timeout=0.5, private_stream=then == "stream-back-closed")

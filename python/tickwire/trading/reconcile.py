@@ -65,6 +65,11 @@ class Reconciler(FillsCatchUp):
         self.orphans: set[str] = set()
         # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
         self._rechecks: set[str] = set()
+        # When the answer of each order its call left unknown was lost (monotonic s), kept while
+        # ``_later`` settles it: no later look calls it absent before the venue's request window has
+        # passed since — the venue could still take it, and a close would not name it — as
+        # ``resolve`` waits too.
+        self._lost_at: dict[str, float] = {}
         # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
         # order's client id or their own name (``changing``): a closing session waits for them.
         self._changes: Counter[str] = Counter()
@@ -198,6 +203,7 @@ class Reconciler(FillsCatchUp):
                 found = await self.reconcile(cid)  # the venue can no longer take it: a last look
         except TickwireError as e:  # a time-out, the connection, the budget: the venue not asked
             if self.spawn is not None:
+                self._lost_at[cid] = lost_at
                 self.spawn(self._later(cid))
             raise UnknownOutcome(
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
@@ -327,24 +333,33 @@ class Reconciler(FillsCatchUp):
 
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found
-        (as the venue has it), or no trace (``rejected``, provisionally); anything else that tells of
-        it first (the private stream, a reconnect's reconciliation) ends the tries."""
+        (as the venue has it), or no trace once the venue can no longer take the request, as
+        ``resolve`` concludes (``rejected``, provisionally; until then it stays unknown, so a close
+        names it); anything else that tells of it first (the private stream, a reconnect's
+        reconciliation) ends the tries."""
         tracker = self.port.tracker
-        for pause in LATER_S:
-            await asyncio.sleep(pause)
-            o = tracker.get(client_id)
-            if o is None or o.status != "unknown" or client_id in self.resolving:
+        try:
+            for pause in LATER_S:
+                await asyncio.sleep(pause)
+                o = tracker.get(client_id)
+                if o is None or o.status != "unknown" or client_id in self.resolving:
+                    return
+                try:
+                    found = await self.reconcile(client_id)
+                    lost_at = self._lost_at.get(client_id)
+                    if found is None and lost_at is not None and await self._window_open(client_id, lost_at):
+                        found = await self.reconcile(client_id)  # as ``resolve``: a last look
+                except TickwireError as e:
+                    log.info("%s: order %s still unknown: %s", self.port.venue, client_id, e)
+                    continue
+                now = tracker.get(client_id)
+                if found is None and now is not None and now.status == "unknown":
+                    why = "no trace at the venue (asked again after the call gave up)"
+                    tracker.mark_absent(client_id, why)
                 return
-            try:
-                found = await self.reconcile(client_id)
-            except TickwireError as e:
-                log.info("%s: order %s still unknown: %s", self.port.venue, client_id, e)
-                continue
-            now = tracker.get(client_id)
-            if found is None and now is not None and now.status == "unknown":
-                tracker.mark_absent(client_id, "no trace at the venue (asked again after the call gave up)")
-            return
-        self.port.audit.event("unknown_outcome_stuck", venue=self.port.venue, client_id=client_id)
+            self.port.audit.event("unknown_outcome_stuck", venue=self.port.venue, client_id=client_id)
+        finally:
+            self._lost_at.pop(client_id, None)
 
     async def _after_away(self, client_id: str) -> None:
         tracker = self.port.tracker
@@ -357,6 +372,9 @@ class Reconciler(FillsCatchUp):
         if o is None or not o.is_open or client_id in self.resolving:
             return
         if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
+            lost_at, window = self._lost_at.get(client_id), self.port.request_window_s()
+            if lost_at is not None and window is not None and time.monotonic() < lost_at + window:
+                return  # the venue may still take it: ``_later`` waits that out and settles it
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return
         tracker.apply(

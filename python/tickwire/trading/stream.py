@@ -438,6 +438,17 @@ class OrderSocket(KeptSocket):
             return None
         return fut
 
+    def forget(self, rid: str, fut: asyncio.Future[Any]) -> None:
+        """Request ``rid``'s answer is no longer awaited (``fut``: unless another request took the id)."""
+        if self._pending.get(rid) is fut:
+            del self._pending[rid]
+            self._written_at.pop(rid, None)
+
+    def awaited_by(self, rid: str, fut: asyncio.Future[Any], task: asyncio.Task[Any]) -> None:
+        """The answer ``fut`` to request ``rid`` is for ``task`` to read (an order template's send): a
+        task cancelled before it awaited it — its coroutine never ran — no longer awaits it either."""
+        task.add_done_callback(lambda t: self.forget(rid, fut) if t.cancelled() else None)
+
     def _time_out(self, fut: asyncio.Future[Any], rid: str) -> None:
         if not fut.done():
             self._pending.pop(rid, None)
@@ -464,6 +475,11 @@ class OrderSocket(KeptSocket):
         finally:
             timer.cancel()
             written_at = self._written_at.pop(rid, None)
+            if fut.cancelled():
+                # Its caller gave up (the session settles the order by reconciliation): nobody can
+                # read this answer now, so it is not awaited — with the timer gone nothing else would
+                # drop it, and a rotation would wait out the time-out for it before closing the socket.
+                self.forget(rid, fut)
         if observe is not None:
             observe(answer, None if written_at is None else time.perf_counter() - written_at)
         return self.grammar.read_ws_answer(answer)

@@ -356,6 +356,8 @@ class OrderTemplate(Writing):
             task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
             if order is not None:  # written: settled even if its task never runs
                 s.reconciler.settled_by(cid, task)
+                if ws is not None:
+                    ws.awaited_by(rid, written, task)
             if reserved and order is None:
                 # Released by the task's ``finally`` too, but a task cancelled before its first step
                 # never runs its coroutine: the reservation would stay for the session's life.

@@ -189,6 +189,8 @@ class Writing(Answering):
             self._complete(p, q, cid, ws, to.rid, data, written, order, True, answered, resend)
         )
         s.reconciler.settled_by(cid, task)  # written: settled even if its task never runs
+        if ws is not None:
+            ws.awaited_by(to.rid, written, task)
         task.add_done_callback(retrieved)
         return task
 
