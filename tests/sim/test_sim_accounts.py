@@ -115,6 +115,24 @@ def test_amend_keeps_locks_consistent() -> None:
     assert o2.status == CANCELED and engine.ledger.holdings("a") == [("USDT", D(500), D(0))]
 
 
+def test_an_amended_cash_order_on_a_venue_with_leverage_stays_a_cash_order() -> None:
+    """Bybit's simulator trades spot (cash) and linear (margin) on one engine with leverage; an
+    amended spot order must stay spot. Before 2026-12-06 the amend rebuilt it as a margin order (the
+    venue's default), so the Bybit simulator pushed it as category ``linear`` and a spot client never
+    heard its state or fills again."""
+    book = BookProcess(INST, 4)
+    engine = Engine({"BTCUSDT": book}, leverage=D(10))
+    engine.ledger.fund("a", {"USDT": "500"})
+    bid = book.bids.best()
+    assert bid is not None
+    o, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 100, bid - 100, "GTC", "c1", 0, margin=False)
+    assert not o.margin
+    amended, _ = engine.amend("a", "BTCUSDT", o.id, None, 150, bid - 200)
+    assert (amended.id, amended.qty, amended.price, amended.margin) == (o.id, 150, bid - 200, False)
+    m, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 100, bid - 100, "GTC", "c2", 0, margin=True)
+    assert engine.amend("a", "BTCUSDT", m.id, None, 150, bid - 300)[0].margin
+
+
 SECRET = "acct-secret"
 
 

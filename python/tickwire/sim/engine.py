@@ -272,6 +272,7 @@ class Engine:
                 "GTC",
                 order.client_id,
                 order.time_ms,
+                margin=order.margin,  # a cash order on a venue with leverage (Bybit spot) stays one
                 check_limits=False,
             )
         finally:
