@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from session_cases import settle
-from test_session_binance import BINANCE
+from test_session_binance import BINANCE, KEY, SECRET
 from test_session_bybit import BYBIT
 from test_session_kraken import KRAKEN
 from test_session_okx import OKX
@@ -20,15 +20,17 @@ from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.session import TradingSession
+from tickwire.venues import binance
 
 
 def test_an_amend_the_venue_applies_after_the_session_gave_up_on_it_is_tracked() -> None:
     """Binance spot: an amend to two thirds of the quantity is lost on its way (it never reached the
-    venue) and the venue's state, asked a few times, keeps the old terms: "did not take effect". Then
-    the venue applies it after all (processed late): its private stream states the new quantity, and
-    the tracker takes it (before: the amend was closed and the new terms ignored — the tracker would
-    call the order filled a third of the way early, and the rest an overfill)."""
-    a = BINANCE
+    venue) and the venue's state, asked a few times and once more when its 1 s ``recvWindow`` has
+    passed, keeps the old terms: "did not take effect". Then the venue applies it after all
+    (processed late): its private stream states the new quantity, and the tracker takes it (before:
+    the amend was closed and the new terms ignored — the tracker would call the order filled a third
+    of the way early, and the rest an overfill)."""
+    a = _short_window()
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 50, 3)
@@ -46,6 +48,11 @@ def test_an_amend_the_venue_applies_after_the_session_gave_up_on_it_is_tracked()
         assert theirs.qty * inst.lot == lower and theirs.open and tr._current(o.client_id).status == "new"
 
     a.run(body, timeout=0.5)
+
+
+def _short_window(ms: int = 1000) -> Any:
+    """``BINANCE`` signing with a ``recvWindow`` of ``ms``: how long a lost amend's verdict may wait."""
+    return replace(BINANCE, signer=binance.Signer(KEY, SECRET, recv_window=ms))
 
 
 def test_an_amend_refused_before_it_was_written_leaves_the_order_as_it_was() -> None:
@@ -306,5 +313,32 @@ def test_an_amend_queued_past_its_answer_on_a_venue_with_no_request_window_is_ta
         await asyncio.sleep(0.2)  # nothing heard twice
         assert sorted(f.trade_id for f in heard) == sorted(str(f.trade_id) for f in theirs.fills)
         assert {f.price for f in heard} == {ask} and notes == []
+
+    a.run(body, timeout=0.5, private_stream=stream)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["no-stream", "stream"])
+def test_a_binance_amend_still_queued_when_its_answer_is_lost_is_not_called_not_taken(stream: bool) -> None:
+    """Binance spot, ``recvWindow`` 2 s. The amend (to two thirds of the quantity) is queued at the
+    venue 1.6 s before its engine takes it, so its answer times out and the queries that follow,
+    over ~0.6 s, still show the old quantity. The venue can take the request until ``recvWindow``
+    after its timestamp, so the call waits that out — ending as soon as the private stream states the
+    new terms — and looks once more: it returns the order as amended, as the simulator has it
+    (before: ``TransportError`` "did not take effect" with the amend still queued; the tracker kept the
+    amend open, but a strategy told so that amends again is refused for a change of no state, which
+    closes the amend with the old quantity tracked while the venue's order has the new one)."""
+    a = _short_window(2000)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 3)
+        lower = o.qty * 2 / 3
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.6)
+        call = asyncio.ensure_future(tr.amend_order(a.symbol, client_id=o.client_id, qty=lower))
+        await settle(lambda: a.amend_op in ep.handling(), "the amend at the venue")
+        ep.delay(0)
+        got = await call
+        assert (got.qty, _venue_qty(a, sim, o.client_id)) == (lower, lower), got
+        assert tr._current(o.client_id).qty == lower and not tr.tracker._recs[o.client_id].amending
 
     a.run(body, timeout=0.5, private_stream=stream)

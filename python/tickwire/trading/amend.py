@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any, Protocol
@@ -17,7 +18,7 @@ from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
 from tickwire.trading.orders import Order
-from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
+from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, WINDOW_POLL_S
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.tracker import OrderTracker
@@ -70,6 +71,8 @@ class AmendPort(Protocol):
 
     async def reconcile(self, client_id: str) -> Order | None: ...
 
+    def request_window_s(self) -> float | None: ...
+
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
 
@@ -118,24 +121,21 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             if was_unsent(e):
                 settled = True
                 raise  # nothing went out: the order is as it was
+            lost_at = time.monotonic()  # every write of the request signed before this
             for attempt in range(RECONCILE_ATTEMPTS):
-                try:
-                    found = await port.reconcile(cid)
-                except TickwireError as failed:
-                    # Not even the order's state came (transport="ws", the socket down, a 5xx or a
-                    # 429 on the query): the amend may have taken effect, so not "did not take
-                    # effect" — unknown, as for a lost order.
-                    raise UnknownOutcome(
-                        f"{port.venue}: amend of {cid} outcome unknown ({e}); reconciliation failed: {failed}"
-                    ) from failed
-                if found is not None and (found.qty, found.price) == wanted:
-                    settled = True
-                    return found
-                if found is None or not found.is_open:
-                    settled = True
-                    break  # nothing left to amend
+                found = await _look(port, cid, e)
+                if found is None or not found.is_open or (found.qty, found.price) == wanted:
+                    break
                 if attempt + 1 < RECONCILE_ATTEMPTS:
                     await asyncio.sleep(RECONCILE_PAUSE_S)  # the venue may still be working on it
+            else:
+                if await _window_open(port, cid, wanted, lost_at):
+                    found = await _look(port, cid, e)  # the venue can no longer apply it: a last look
+            if found is not None and (found.qty, found.price) == wanted:
+                settled = True
+                return found
+            if found is None or not found.is_open:
+                settled = True  # nothing left to amend
             # The venue states the old terms: not taken, as far as it says now. A venue that applies
             # it later (processed late) states the new terms, and the tracker, the amend open, takes them.
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
@@ -169,3 +169,36 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     got = tracker.get(cid)
     assert got is not None
     return got
+
+
+async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:
+    try:
+        return await port.reconcile(cid)
+    except TickwireError as failed:
+        # Not even the order's state came (transport="ws", the socket down, a 5xx or a 429 on the
+        # query): the amend may have taken effect, so not "did not take effect" — unknown, as for a
+        # lost order.
+        raise UnknownOutcome(
+            f"{port.venue}: amend of {cid} outcome unknown ({lost}); reconciliation failed: {failed}"
+        ) from failed
+
+
+async def _window_open(
+    port: AmendPort, cid: str, wanted: tuple[Decimal, Decimal | None], lost_at: float
+) -> bool:
+    """Whether the venue could still apply the lost amend when its state showed the old terms
+    (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching engine):
+    then this waits until it cannot — ending early once the tracker has the terms asked or the order
+    ended — and says True, for a last look. "Did not take effect" said while the request may still
+    be queued is acted on: an amend sent again once the first applied is refused as changing
+    nothing, and that refusal closes the amend with the old terms tracked."""
+    window = port.request_window_s()
+    if window is None or time.monotonic() >= lost_at + window:
+        return False
+    port.audit.event("reconcile_wait", venue=port.venue, client_id=cid, window_s=window, amend=True)
+    while (left := lost_at + window - time.monotonic()) > 0:
+        o = port.tracker.get(cid)
+        if o is None or not o.is_open or (o.qty, o.price) == wanted:
+            break  # the private stream told
+        await asyncio.sleep(min(left, WINDOW_POLL_S))
+    return True

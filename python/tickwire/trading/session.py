@@ -534,9 +534,11 @@ class TradingSession:
         The venue's own amend is used (``NotSupported`` where it has none: cancel and place anew). The
         new terms are checked against the instrument's rules before anything is sent. An amend whose
         answer is lost is reconciled like a lost order: the order's state at the venue says whether it
-        took effect (if not, ``TransportError``; nothing is resent; ``UnknownOutcome`` when even that
-        state could not be asked). A venue whose amend is narrower (Binance spot: a lower quantity only)
-        raises ``NotSupported`` for the rest, before anything is sent."""
+        took effect (if not, ``TransportError`` — where the venue bounds how long it may still apply
+        the request, Binance spot's ``recvWindow``, only once that has passed; nothing is resent;
+        ``UnknownOutcome`` when even that state could not be asked). A venue whose amend is narrower
+        (Binance spot: a lower quantity only) raises ``NotSupported`` for the rest, before anything
+        is sent."""
         self.refuse_if_halted("amend_order")
         current = cancel.tracked(self.venue, self.tracker, client_id, order_id)
         with self.reconciler.changing(current.client_id):
