@@ -87,7 +87,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         if let Some(at) = trade_data {
             trades(&mut Cur { b: frame, i: at }, &mut last, out)?;
         }
-        Last::trade(out);
+        out.end_trades(None);
         return Ok(());
     }
     if topic.starts_with(b"tickers.") && last.bbo(frame, out) {

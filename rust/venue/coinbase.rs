@@ -35,7 +35,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     let seq = out.conn_seq;
     match channel {
-        b"market_trades" => Last::trade(out),
+        b"market_trades" => out.end_trades(None),
         b"ticker" | b"ticker_batch" if last.bbo(frame, out) => {}
         _ => out.clear(),
     }

@@ -36,17 +36,6 @@ impl<'a> Last<'a> {
         Some(TradeItem { sym: span(frame, self.sym), px, qty, buyer_maker, id: self.id })
     }
 
-    /// Makes the frame a trade frame of the trades `items` pushed (an empty trade list is still a
-    /// trade frame, without an event).
-    pub fn trade(out: &mut Batch) {
-        out.clear_but_trades();
-        out.kind = FrameKind::Trade;
-        if let Some(&t) = out.trades.last() {
-            out.trades.pop();
-            out.add_trade(t);
-        }
-    }
-
     /// A best bid/offer event when the ticker stated all four values; false otherwise (a ticker
     /// delta that only names what changed, or an empty side).
     pub fn bbo(&self, frame: &[u8], out: &mut Batch) -> bool {

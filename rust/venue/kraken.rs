@@ -145,7 +145,7 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
             if let Some(at) = trades_at {
                 v1_trades(&mut Cur { b: frame, i: at }, pair, out)?;
             }
-            Last::trade(out);
+            out.end_trades(None);
         } else {
             out.clear();
             out.kind = FrameKind::Other;
@@ -230,7 +230,7 @@ fn object<'a>(frame: &'a [u8], c: &mut Cur<'a>, out: &mut Batch) -> Result<()> {
             return Ok(());
         }
         b"trade" => {
-            Last::trade(out);
+            out.end_trades(None);
             return Ok(());
         }
         b"ticker" if last.bbo(frame, out) => return Ok(()),

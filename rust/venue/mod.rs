@@ -218,9 +218,27 @@ impl Batch {
     #[inline]
     pub fn add_trade(&mut self, t: TradeItem) {
         self.kind = FrameKind::Trade;
+        self.quote_trade(&t);
+        self.trades.push(t);
+    }
+
+    /// Makes the frame a trade frame of the trades pushed while it was read (its other content
+    /// cleared; none is still a trade frame, without an event): each named `sym` where the frame
+    /// names the symbol once, not per trade; its quote is the last.
+    pub fn end_trades(&mut self, sym: Option<(u32, u32)>) {
+        self.clear_but_trades();
+        self.kind = FrameKind::Trade;
+        if let Some(sym) = sym {
+            self.trades.iter_mut().for_each(|t| t.sym = sym);
+        }
+        if let Some(t) = self.trades.last().copied() {
+            self.quote_trade(&t);
+        }
+    }
+
+    fn quote_trade(&mut self, t: &TradeItem) {
         let q = &mut self.quote;
         (q.sym, q.px, q.qty, q.buyer_maker) = (t.sym, t.px, t.qty, t.buyer_maker);
-        self.trades.push(t);
     }
 
     /// Starts a message whose levels are pushed next (`push`); finish it with `end_msg`.

@@ -286,13 +286,7 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
                 (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
             }
             // Several trades in one frame: one event each, oldest first.
-            (b"trades", _) if !out.trades.is_empty() => {
-                let mut trades = std::mem::take(&mut out.trades);
-                for mut t in trades.drain(..) {
-                    t.sym = sym;
-                    out.add_trade(t);
-                }
-            }
+            (b"trades", _) if !out.trades.is_empty() => out.end_trades(Some(sym)),
             _ => {
                 out.trades.clear();
                 out.kind = FrameKind::Other

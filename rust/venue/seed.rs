@@ -118,28 +118,24 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         out.end_msg(m);
         return Ok(());
     }
-    let mut trades = std::mem::take(&mut out.trades);
-    out.clear();
+    out.clear_but_trades();
     let ev_sym = channel.strip_prefix(b"trades.").unwrap_or(symbol);
     let is_trade = typ == b"trade" || typ == b"trades" || channel.starts_with(b"trades.");
-    if trades.is_empty() {
+    if out.trades.is_empty() {
         // Tradefence: one trade, its fields on the message itself.
         if let (true, Some(px), Some(qty)) = (is_trade, ev.px, ev.qty) {
             let Some(sell) = ev.sell else {
                 return Err(JsonError::Shape("trade without side"));
             };
-            trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: sell, id: ev.id });
+            out.trades.push(TradeItem { sym: (0, 0), px, qty, buyer_maker: sell, id: ev.id });
         }
     }
+    if is_trade && !ev_sym.is_empty() && !out.trades.is_empty() {
+        out.end_trades(Some(span(frame, ev_sym)));
+        return Ok(());
+    }
+    out.trades.clear();
     match (is_trade, ev.bbo) {
-        (true, _) if !ev_sym.is_empty() && !trades.is_empty() => {
-            let sym = span(frame, ev_sym);
-            for mut t in trades.drain(..) {
-                t.sym = sym;
-                out.add_trade(t);
-            }
-            return Ok(());
-        }
         (false, [Some(b), Some(bq), Some(a), Some(aq)]) if typ == b"quote" && !ev_sym.is_empty() => {
             out.kind = FrameKind::Bbo;
             let q = &mut out.quote;
