@@ -1,4 +1,4 @@
-"""Bybit, Kraken and Coinbase trades through `BookFeed`, checked against the simulator's own record of
+"""Bybit, Kraken, Coinbase and HTX trades through `BookFeed`, checked against the simulator's own record of
 the trades it published (its market process, not the wire text) — every trade of a frame, with its
 venue id — and malformed trade frames."""
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from simclient import connect, settle
+from simclient import connect, published_trades, settle
 from tickwire import BookFeed, Trade
 from tickwire.errors import DecodeError
 from tickwire.sim import Simulator
@@ -27,6 +27,8 @@ CASES: dict[str, tuple[str, str, Any]] = {
         "market",
         {"type": "subscribe", "product_ids": ["BTC-USD"], "channel": "market_trades"},
     ),
+    # Trades are on /ws, not the /feed socket of MBP books; frames are gzip (the feed inflates them).
+    "htx": ("btcusdt", "ws", {"sub": "market.btcusdt.trade.detail", "id": "t1"}),
 }
 
 
@@ -35,15 +37,7 @@ async def sim_trades(venue: str, steps: int = 400) -> list[tuple[Any, Trade, Any
     symbol, key, sub = CASES[venue]
     async with Simulator([venue], seed=23, rate=0, depth=20) as sim:
         v = sim.venue(venue)
-        published: list[Any] = []
-        on_step = v.on_step
-
-        def record(sym: str, step: Any) -> None:
-            if sym == symbol:
-                published.extend(step.trades)
-            on_step(sym, step)
-
-        v.on_step = record  # type: ignore[method-assign]
+        published = published_trades(v, symbol)
         ws = sim.urls()[venue][0]["ws"]
         c = await connect(ws[key])
         c.send(sub)
@@ -108,6 +102,15 @@ DOCS = [
         '"product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}',
         ("ETH-USD", Decimal("1260.01"), Decimal("0.3"), True),
     ),
+    (
+        # https://huobiapi.github.io/docs/spot/v1/en/#trade-detail: `direction` is the taker's side;
+        # the item's `id` (wider than 64 bits) is a message id, `tradeId` the trade's.
+        "htx",
+        '{"ch":"market.btcusdt.trade.detail","ts":1489474082831,"tick":{"id":14650745135,"ts":1533265950234,'
+        '"data":[{"amount":0.0099,"ts":1533265950234,"id":146507451359183894799,"tradeId":102043495674,'
+        '"price":401.74,"direction":"sell"}]}}',
+        ("btcusdt", Decimal("401.74"), Decimal("0.0099"), True),
+    ),
 ]
 
 
@@ -128,6 +131,8 @@ BOOKS = {
     "coinbase": '{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":0,'
     '"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"100.5","new_quantity":"1"},'
     '{"side":"offer","event_time":"t","price_level":"101","new_quantity":"2"}]}]}',
+    "htx": '{"ch":"market.btcusdt.mbp.refresh.20","ts":1,"tick":{"seqNum":1,'
+    '"bids":[[100.5,1]],"asks":[[101,2]]}}',
 }
 
 
@@ -141,6 +146,11 @@ def broken(venue: str) -> list[str]:
             ('"price":0.5147,', '"price":[],'),
         ],
         "coinbase": [('"side":"BUY"', '"side":"UP"'), ('"size":"0.3",', ""), ('"product_id":"ETH-USD",', "")],
+        "htx": [
+            ('"direction":"sell"', '"direction":"s"'),
+            ('"amount":0.0099,', ""),
+            ('"tradeId":102043495674', '"tradeId":1-2'),
+        ],
     }[venue]
     out = [frame.replace(a, b, 1) if a != '"price":0.5147,' else frame.replace(a, b) for a, b in swaps]
     assert all(f != frame for f in out)

@@ -382,3 +382,50 @@ fn coinbase_trades_listed_newest_first_are_delivered_oldest_first() {
     let ids: Vec<_> = trades(&mut f, &two).iter().map(|t| t.4.unwrap()).collect();
     assert_eq!(ids, [929248662, 929248663, 929248664, 929248665]);
 }
+
+// https://huobiapi.github.io/docs/spot/v1/en/#trade-detail (the push example; its `id` is a message
+// id wider than 64 bits, `tradeId` the trade's).
+const HTX_TRADE: &str = r#"{"ch":"market.btcusdt.trade.detail","ts":1489474082831,"tick":{"id":14650745135,"ts":1533265950234,"data":[{"amount":0.0099,"ts":1533265950234,"id":146507451359183894799,"tradeId":102043495674,"price":401.74,"direction":"buy"}]}}"#;
+
+#[test]
+fn htx_trade_detail_pushes_are_trades_in_trade_id_order() {
+    let fresh = || Feed::new(Venue::Htx, &FeedOptions::default());
+    let t = |p, q, bm, id| ("btcusdt".to_owned(), dec(p), dec(q), bm, id);
+    // "direction": the taker's side, so a taker buy means the buyer was not the maker.
+    assert_eq!(trades(&mut fresh(), HTX_TRADE), [t("401.74", "0.0099", false, Some(102043495674))]);
+    // Several trades listed newest first are delivered oldest first; quoted numbers read alike.
+    let two = HTX_TRADE.replace(
+        r#""data":[{"#,
+        r#""data":[{"amount":"0.5","ts":1,"id":1,"tradeId":102043495675,"price":"401.80","direction":"sell"},{"#,
+    );
+    let got = trades(&mut fresh(), &two);
+    assert_eq!(
+        got,
+        [t("401.74", "0.0099", false, Some(102043495674)), t("401.80", "0.5", true, Some(102043495675))]
+    );
+    // Listed as the venue lists them where a trade has no id (older pushes carried none).
+    let no_id = two.replace(r#""tradeId":102043495674,"#, "");
+    assert_eq!(trades(&mut fresh(), &no_id)[0].4, Some(102043495675));
+    // An empty push is a trade frame without trades.
+    let empty = r#"{"ch":"market.btcusdt.trade.detail","ts":1,"tick":{"id":1,"ts":1,"data":[]}}"#;
+    assert!(trades(&mut fresh(), empty).is_empty());
+}
+
+#[test]
+fn htx_trades_lacking_price_size_or_side_refuse_the_frame() {
+    let mut f = Feed::new(Venue::Htx, &FeedOptions::default());
+    for (from, to) in [
+        (r#""direction":"buy""#, r#""direction":"up""#),
+        (r#""price":401.74,"#, ""),
+        (r#""amount":0.0099,"#, ""),
+        (r#""direction":"buy""#, r#""x":1"#),
+        (r#""tradeId":102043495674"#, r#""tradeId":1-2"#),
+        (r#""price":401.74"#, r#""price":[]"#),
+    ] {
+        let bad = HTX_TRADE.replace(from, to);
+        assert_ne!(bad, HTX_TRADE);
+        assert!(f.on_frame(bad.as_bytes()).is_err(), "{bad}");
+        assert_eq!(f.last_trades().count(), 0, "{bad}");
+    }
+    assert_eq!(trades(&mut f, HTX_TRADE).len(), 1);
+}

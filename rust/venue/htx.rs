@@ -1,6 +1,8 @@
 //! HTX (Huobi) market JSON, after gunzip: `market.$s.depth.stepN` and `mbp.refresh.N` full
-//! snapshots, `mbp.N` increments (seqNum/prevSeqNum), REQ replies, `{"ping": n}`, sub acks.
+//! snapshots, `mbp.N` increments (seqNum/prevSeqNum), REQ replies, `market.$s.trade.detail`
+//! trades, `{"ping": n}`, sub acks.
 
+use super::event::{id, items, taker_sold, Last};
 use super::{span, Batch, Decoder, FrameKind, Resync, SymbolCase, VenueSpec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
@@ -34,6 +36,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut first = true;
     let mut m = out.begin();
     let mut has_book = false;
+    let mut trade_data = None;
     while let Some(k) = c.key(&mut first)? {
         match k {
             b"ch" | b"rep" => topic = c.string()?,
@@ -56,6 +59,11 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
                         b"asks" if c.peek()? == b'[' => {
                             has_book = true;
                             c.levels(|p, q| out.push(true, p, q))?
+                        }
+                        // `trade.detail`'s trades: read once the topic names their symbol.
+                        b"data" if c.peek()? == b'[' => {
+                            trade_data = Some(c.i);
+                            c.skip()?
                         }
                         b"seqNum" => seq = c.int()?,
                         b"prevSeqNum" => prev = c.int()?,
@@ -81,6 +89,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
             m.sym = span(frame, sym);
             out.end_msg(m);
         }
+        Some((sym, b"trade.detail")) => trades(frame, trade_data, sym, out)?,
         Some((_, kind)) => {
             out.clear();
             out.kind = if kind.starts_with(b"trade") { FrameKind::Trade } else { FrameKind::Other };
@@ -90,5 +99,31 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
             out.kind = if control { FrameKind::Control } else { FrameKind::Other };
         }
     }
+    Ok(())
+}
+
+/// `"data":[{"id","ts","tradeId","amount","price","direction"},…]` of a `trade.detail` push, each a
+/// trade of `sym`; `direction` is the taker's side. The documentation does not say in which order a
+/// push lists several trades, so they are put in `tradeId` order (oldest first) where all have one.
+fn trades<'a>(frame: &'a [u8], at: Option<usize>, sym: &'a [u8], out: &mut Batch) -> Result<()> {
+    out.clear();
+    if let Some(at) = at {
+        let mut last = Last::default();
+        items(&mut Cur { b: frame, i: at }, &mut last, Some(&mut *out), |k, c, t| {
+            t.sym = sym;
+            match k {
+                b"tradeId" => t.id = id(c)?,
+                b"price" => t.px = Some(c.dec()?),
+                b"amount" => t.qty = Some(c.dec()?),
+                b"direction" => t.buyer_maker = Some(taker_sold(c.string()?, b"buy", b"sell")?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        if out.trades.iter().all(|t| t.id.is_some()) {
+            out.trades.sort_by_key(|t| t.id);
+        }
+    }
+    out.end_trades(Some(span(frame, sym)));
     Ok(())
 }

@@ -103,6 +103,21 @@ async def settle(seconds: float = 0.02) -> None:
     await asyncio.sleep(seconds)
 
 
+def published_trades(venue: Any, symbol: str) -> list[Any]:
+    """The list the simulated ``venue`` (``sim.venue(name)``) appends every trade of ``symbol`` to as
+    its market process makes it, from now on: the truth a client's trades are checked against."""
+    published: list[Any] = []
+    on_step = venue.on_step
+
+    def record(sym: str, step: Any) -> None:
+        if sym == symbol:
+            published.extend(step.trades)
+        on_step(sym, step)
+
+    venue.on_step = record
+    return published
+
+
 async def http(
     method: str,
     url: str,

@@ -100,6 +100,11 @@ class Adapter:
                 return next(iter(ep.ws.values()))
             raise ValueError(f"{self.venue} endpoint {ep.name} has no {label!r} WebSocket URL") from None
 
+    def check_channels(self, channels: Sequence[Channel]) -> None:
+        """Raises ``ValueError`` where this session's socket cannot carry ``channels`` together with
+        what it was opened for (HTX serves MBP books and trades on different sockets); called with
+        the session's channels, then with each later ``md.subscribe``'s."""
+
     def upgrade_headers(self, url: str) -> dict[str, str] | None:
         return None
 

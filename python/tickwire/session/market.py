@@ -248,7 +248,7 @@ class MarketData:
         return health(self)
 
     async def subscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
-        subs = [Sub(c, s) for s in symbols for c in channels]
+        subs = [Sub(c, s) for s in symbols for c in checked_channels(self.adapter, channels)]
         books = [s.symbol for s in subs if s.channel == "book" and not self.registry.refs(s)]
         if books:
             # Before their first message, as at start (Kraken: the precision its checksums are over).

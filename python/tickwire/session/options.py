@@ -21,6 +21,7 @@ def checked_channels(adapter: Adapter, channels: Iterable[Channel]) -> tuple[Cha
     for c in chans:
         if c not in CHANNELS or c not in adapter.supported:
             raise ValueError(f"{adapter.venue} channels are {', '.join(adapter.supported)}; not {c!r}")
+    adapter.check_channels(chans)
     return chans
 
 

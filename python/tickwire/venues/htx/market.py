@@ -1,6 +1,6 @@
 """HTX (Huobi) market data: ``Adapter`` (``"htx"``, registered for ``tickwire.connect``): production
-hosts, ``mbp`` topics and ``req`` snapshot requests on the ``/feed`` socket, gzip control frames,
-``{"pong": n}`` answers, the server-time path."""
+hosts, ``mbp`` topics and ``req`` snapshot requests on the ``/feed`` socket, ``trade.detail`` on the
+``/ws`` socket, gzip control frames, ``{"pong": n}`` answers, the server-time path."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import orjson
 from tickwire import streams
 from tickwire.clock import ServerTime
 from tickwire.session import adapter as session_adapter
+from tickwire.streams import Channel
 from tickwire.venues import register
 
 __all__ = ["Adapter"]
@@ -21,19 +22,32 @@ class Adapter(session_adapter.Adapter):
     """HTX market data on ``/feed``: ``market.<s>.mbp.<levels>`` increments (seqNum/prevSeqNum),
     aligned with a ``req`` refresh on the same connection — also how a book that lost sync is
     rebuilt. Frames are gzip; the venue pings ``{"ping": n}`` every 5 s and the session answers
-    ``{"pong": n}`` (two unanswered pings and the venue cuts). Symbols are lower case (``btcusdt``)."""
+    ``{"pong": n}`` (two unanswered pings and the venue cuts). Symbols are lower case (``btcusdt``).
+
+    Trades (``market.<s>.trade.detail``) are not served on ``/feed`` but on ``/ws``, which serves
+    no MBP increments (venues.md 6.2): a session carries books or trades, and a bot wanting both
+    opens one session for each."""
 
     venue = "htx"
     ws_label = "feed"
+    supported = ("book", "trades")
     production: ClassVar[list[dict[str, Any]]] = [
         {
             "name": "api.huobi.pro",
-            "ws": {"feed": "wss://api.huobi.pro/feed", "v2": "wss://api.huobi.pro/ws/v2"},
+            "ws": {
+                "feed": "wss://api.huobi.pro/feed",
+                "ws": "wss://api.huobi.pro/ws",
+                "v2": "wss://api.huobi.pro/ws/v2",
+            },
             "rest": "https://api.huobi.pro",
         },
         {
             "name": "api-aws.huobi.pro",
-            "ws": {"feed": "wss://api-aws.huobi.pro/feed", "v2": "wss://api-aws.huobi.pro/ws/v2"},
+            "ws": {
+                "feed": "wss://api-aws.huobi.pro/feed",
+                "ws": "wss://api-aws.huobi.pro/ws",
+                "v2": "wss://api-aws.huobi.pro/ws/v2",
+            },
             "rest": "https://api-aws.huobi.pro",
         },
     ]
@@ -42,6 +56,15 @@ class Adapter(session_adapter.Adapter):
     compressed = True
     server_time = ServerTime("/v1/common/timestamp", lambda j: float(j["data"]))
 
+    def check_channels(self, channels: Sequence[Channel]) -> None:
+        label = "ws" if "trades" in channels else "feed"
+        now = self.options.setdefault("ws_label", label)
+        if (label == "ws" and "book" in channels) or now != label:
+            raise ValueError(
+                "htx serves MBP books on its /feed socket and trades on /ws: a session carries one of "
+                "them; open one session for books and one for trades"
+            )
+
     def topic(self, symbol: str) -> str:
         return f"market.{symbol.lower()}.mbp.{self.options.get('levels', 20)}"
 
@@ -49,6 +72,11 @@ class Adapter(session_adapter.Adapter):
         key = "sub" if op == "subscribe" else "unsub"
         out = []
         for s in subs:
+            if s.channel == "trades":
+                out.append(
+                    orjson.dumps({key: f"market.{s.symbol.lower()}.trade.detail", "id": str(self.next_id())})
+                )
+                continue
             out.append(orjson.dumps({key: self.topic(s.symbol), "id": str(self.next_id())}))
             if op == "subscribe":
                 # The increments are aligned with a REQ refresh on the same connection.
