@@ -311,6 +311,9 @@ fn okx_trade_items_lacking_price_size_or_side_refuse_the_frame() {
         OKX_TWO.replace(r#""sz":"0.0002","#, ""),
         OKX_TWO.replace(r#""px":"30242","#, r#""px":"","#),
         OKX_TWO.replace(r#""side":"sell","#, ""),
+        // A side that is neither (before stop 41 read as a buy), in either item.
+        OKX_TWO.replace(r#""side":"sell","#, r#""side":"Sell","#),
+        OKX_TWO.replace(r#""side":"buy","#, r#""side":"up","#),
     ];
     let accepted: Vec<_> = bad
         .iter()
@@ -321,6 +324,10 @@ fn okx_trade_items_lacking_price_size_or_side_refuse_the_frame() {
     // One trade without its side: not the shortcut's shape, refused by the general grammar too.
     let one = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"338476319","px":"30242","sz":"0.0002","ts":"1652459227219"}]}"#;
     assert!(matches!(fresh().on_frame(one.as_bytes()), Err(FeedError::Json(_))));
+    // One trade in the shortcut's shape with a side that is neither: refused, not read as a buy.
+    let shaped = one.replace(r#""ts":"#, r#""side":"short","ts":"#);
+    assert!(matches!(fresh().on_frame(shaped.as_bytes()), Err(FeedError::Json(_))));
+    assert!(!trades(&mut fresh(), &shaped.replace("short", "buy"))[0].3);
     // Other channels' data items carry no trade fields: still no error.
     let ticker = r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"1","ts":"1"}]}"#;
     assert_eq!(fresh().on_frame(ticker.as_bytes()).unwrap().kind, FrameKind::Other);
@@ -345,7 +352,9 @@ fn seed_venue_trades_without_side_refuse_the_frame() {
         let first = frame.replacen(r#","side":"sell""#, "", 1);
         let last = frame.replace(r#","side":"sell"}]"#, "}]");
         let fence = frame.replace(r#","side":"SELL""#, "");
-        let mut bads = vec![first, last, fence];
+        // A side that is neither (before stop 41 read as a buy).
+        let odd = frame.replacen(r#""side":"sell""#, r#""side":"short""#, 1).replace("SELL", "SHORT");
+        let mut bads = vec![first, last, fence, odd];
         bads.dedup();
         for bad in bads.into_iter().filter(|b| b != frame) {
             let r = Feed::new(v, &FeedOptions::default()).on_frame(bad.as_bytes()).map(|s| s.kind);

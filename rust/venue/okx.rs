@@ -2,6 +2,7 @@
 //! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
 //! subscription events, the text `pong`.
 
+use super::event::taker_sold;
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{read_trade_id, span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::checksum::ChecksumKind;
@@ -142,7 +143,8 @@ fn trade(f: &[u8], out: &mut Batch) -> Option<()> {
     // Parsed from the whole string, as the general grammar's `opt_dec` parses it.
     let px = parse_dec(field(b"\",\"px\":\"")?).ok()?;
     let sz = parse_dec(field(b"\",\"sz\":\"")?).ok()?;
-    let sell = field(b"\",\"side\":\"")? == b"sell";
+    // Neither buy nor sell: the general grammar refuses it.
+    let sell = taker_sold(field(b"\",\"side\":\"")?, b"buy", b"sell").ok()?;
     field(b"\",\"ts\":\"")?;
     if &f[c.i..] != b"\"}]}" {
         return None;
@@ -326,7 +328,7 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
                 b"px" => t.px = opt_dec(c)?,
                 b"sz" => t.sz = opt_dec(c)?,
                 // The taker's side: a sell means the buyer was the maker.
-                b"side" => t.sell = Some(c.string()? == b"sell"),
+                b"side" => t.sell = Some(taker_sold(c.string()?, b"buy", b"sell")?),
                 b"tradeId" => t.id = read_trade_id(c)?,
                 _ => c.skip()?,
             }

@@ -39,7 +39,7 @@ fn ev_key(k: &[u8], c: &mut Cur<'_>, ev: &mut Ev) -> Result<bool> {
     match k {
         b"price" => ev.px = Some(c.dec()?),
         b"qty" | b"quantity" => ev.qty = Some(c.dec()?),
-        b"side" => ev.sell = Some(c.string()?.eq_ignore_ascii_case(b"sell")),
+        b"side" => ev.sell = Some(seed_side(c.string()?)?),
         b"id" => ev.id = read_trade_id(c)?,
         b"bid" => ev.bbo[0] = Some(c.dec()?),
         b"bid_size" => ev.bbo[1] = Some(c.dec()?),
@@ -153,4 +153,16 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         _ => FrameKind::Other,
     };
     Ok(())
+}
+
+/// The taker's side, in either case as the seed venues write it (`BUY`, `sell`); anything else is
+/// no side, and the trade refuses its frame rather than be read as a buy.
+fn seed_side(s: &[u8]) -> Result<bool> {
+    if s.eq_ignore_ascii_case(b"sell") {
+        Ok(true)
+    } else if s.eq_ignore_ascii_case(b"buy") {
+        Ok(false)
+    } else {
+        Err(JsonError::Shape("trade side is neither buy nor sell"))
+    }
 }
