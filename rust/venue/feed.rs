@@ -361,6 +361,19 @@ impl Feed {
         self.summary.kind = self.batch.kind;
         // Bitfinex names the symbol once, in the subscribed event, not in the frame.
         let named = channel.map(|i| chans.book(i));
+        self.route_decoded(frame, named, Some(text))
+    }
+
+    /// What follows a frame's decode into the batch, for every decoder: the quote and trades kept,
+    /// the connection-wide sequence checked, the messages arbitrated (with `arbitrate`: whether the
+    /// frame was text, which a held copy is decoded as again) and applied. `named`: the book and
+    /// depth a frame that names no symbol is for.
+    fn route_decoded(
+        &mut self,
+        frame: &[u8],
+        named: Option<(&[u8], u32)>,
+        arbitrate: Option<bool>,
+    ) -> Result<(), FeedError> {
         if matches!(self.batch.kind, FrameKind::Bbo | FrameKind::Trade) {
             // The symbol is a range of this frame, which the caller may reuse: keep a copy.
             let q = self.batch.quote;
@@ -399,12 +412,10 @@ impl Feed {
             }
             self.conn_seq = Some(s);
         }
-        if named.is_none()
-            && self.batch.kind == FrameKind::Book
-            && self.arbiter.is_some()
-            && self.arbitrate(frame, text)
-        {
-            return Ok(());
+        if let (None, FrameKind::Book, Some(text)) = (named, self.batch.kind, arbitrate) {
+            if self.arbiter.is_some() && self.arbitrate(frame, text) {
+                return Ok(());
+            }
         }
         let applied = match named {
             Some((sym, depth)) => {
@@ -423,7 +434,9 @@ impl Feed {
 
     /// Like `on_frame`, for a decoder other than this venue's JSON grammar (Binance SBE, a user's
     /// own format): `decode` fills the batch from `frame` exactly as a grammar would (symbols as
-    /// byte ranges of `frame`), then the messages are routed and applied.
+    /// byte ranges of `frame`), then it takes the route a decoded frame takes (`route_decoded`: its
+    /// trades and quote kept, a connection-wide sequence checked, the messages applied), except
+    /// arbitration between redundant lines.
     pub fn on_decoded<E>(
         &mut self,
         frame: &[u8],
@@ -443,7 +456,9 @@ impl Feed {
             return Err(e.into());
         }
         self.summary.kind = self.batch.kind;
-        self.apply_batch(frame, None)
+        // Not arbitrated: a held copy could not be decoded again without `decode`.
+        self.route_decoded(frame, None, None)?;
+        Ok(&self.summary)
     }
 
     /// Applies a snapshot fetched out of band (Binance REST depth, HTX REQ reply) to `symbol`.

@@ -423,6 +423,45 @@ fn external_decoder_feeds_books_like_a_grammar() {
     assert_eq!(b.best_ask_f64(), Some((0.0026, 100.0)));
 }
 
+/// An external decoder's trades and connection-wide numbers take the route a grammar's do (before
+/// stop 41 `on_decoded` kept neither: `last_trades` was empty and a skipped number went unseen).
+#[test]
+fn external_decoder_trades_and_connection_numbers_take_the_grammars_route() {
+    use crate::book::num::Dec;
+    let frame = b"BNBBTC";
+    let mut f = feed(Venue::BinanceSpot);
+    let px = |m| Dec::from_mantissa_exponent(m, -4).unwrap();
+    let qty = Dec::from_mantissa_exponent(1, 0).unwrap();
+    let trades = |fr: &[u8], out: &mut Batch| -> Result<(), FeedError> {
+        for (m, id) in [(24, 7), (25, 8)] {
+            out.trades.push(TradeItem { sym: (0, 0), px: px(m), qty, buyer_maker: false, id: Some(id) });
+        }
+        out.end_trades(Some(span(fr, fr)));
+        Ok(())
+    };
+    assert_eq!(f.on_decoded(frame, trades).unwrap().kind, FrameKind::Trade);
+    let got: Vec<_> = f.last_trades().map(|(s, t)| (s.to_vec(), t.px, t.id)).collect();
+    assert_eq!(got, [(frame.to_vec(), px(24), Some(7)), (frame.to_vec(), px(25), Some(8))]);
+    let (sym, q) = f.last_quote();
+    assert_eq!((sym, q.px, q.qty), (&frame[..], px(25), qty));
+    // A snapshot numbered 5 on the connection, then a frame numbered 7: the book is told of the gap.
+    let book = |n: i64| {
+        move |fr: &[u8], out: &mut Batch| -> Result<(), FeedError> {
+            out.conn_seq = Some(n);
+            let mut m = out.begin();
+            m.snapshot = true;
+            m.sym = span(fr, fr);
+            m.seq = crate::book::sync::SeqInfo { first: n, last: n, prev: crate::book::sync::NO_SEQ };
+            out.push(false, px(24), qty);
+            out.push(true, px(26), qty);
+            out.end_msg(m);
+            Ok(())
+        }
+    };
+    f.on_decoded(frame, book(5)).unwrap();
+    assert!(f.on_decoded(frame, book(7)).unwrap().conn_gap);
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
