@@ -14,8 +14,8 @@ passing it. What is masked:
   word, case-insensitively, ignoring ``-``/``_``: words of 5+ letters anywhere in the name
   (``X-MBX-SIGNATURE``, ``client_secret``), shorter ones as a whole word (``sign``, ``jwt``);
 * inside strings: ``name=value`` query parameters, ``"name": "value"`` JSON pairs and
-  ``Name: value`` header lines with such names, JWT-shaped tokens, and every known secret value
-  given to ``secrets=`` / :meth:`AuditLog.add_secret`;
+  ``Name: value`` header lines with such names, JWT-shaped tokens, ``Bearer <token>``, and every known
+  secret value given to ``secrets=`` / :meth:`AuditLog.add_secret`;
 * API keys (``api_key``, ``apiKey``, ``AccessKeyId``, …) are shortened to their first 4 characters.
 """
 
@@ -42,6 +42,7 @@ __all__ = [
     "AuditSink",
     "NullAudit",
     "Redactor",
+    "excerpt",
 ]
 
 log = logging.getLogger("tickwire.audit")
@@ -83,6 +84,9 @@ _PAIR = re.compile(
 )
 _HEADER = re.compile(r"(?m)^(?P<name>[A-Za-z0-9_\-]{1,64})[ \t]*:[ \t]*(?P<val>[^\r\n]*)")
 _JWT = re.compile(r"eyJ[\w\-]{4,}\.[\w\-]{4,}\.[\w\-]*")
+# A bearer token in free text ("Bearer <token>", an Authorization value quoted in a message): opaque
+# tokens (Tradefence's, Kraken's) have no shape of their own to be found by.
+_BEARER = re.compile(r"(?i)(?P<pre>\bbearer\s+)[\w\-.~+/]+=*")
 
 
 def _compact(name: str) -> str:
@@ -157,6 +161,8 @@ class Redactor:
                 s = s.replace(secret, REDACTED)
         if "eyJ" in s:
             s = _JWT.sub(REDACTED, s)
+        if "earer" in s:
+            s = _BEARER.sub(r"\g<pre>" + REDACTED, s)
         if "=" in s:
             s = _QUERY.sub(self._sub, s)
         if ":" in s:
@@ -202,6 +208,21 @@ class Redactor:
             else:
                 out[key] = REDACTED
         return out
+
+
+_EXCERPT_REDACTOR: Redactor | None = None
+
+
+def excerpt(body: bytes, limit: int = 200) -> str:
+    """The start of a venue's answer for an error message, credentials masked as in the audit file
+    (``"token": "…"`` pairs, JWT-shaped tokens, …): an answer that cannot be read may still carry a
+    token (Kraken's ``GetWebSocketsToken``, a log-in's access token), and its start is that token."""
+    global _EXCERPT_REDACTOR
+    if _EXCERPT_REDACTOR is None:
+        _EXCERPT_REDACTOR = Redactor()
+    # Masked before it is cut: a value cut short is still masked by the name in front of it.
+    text = _EXCERPT_REDACTOR.scrub(body[: limit * 4].decode("utf-8", "replace"))
+    return text[:limit]
 
 
 class _Rotating:

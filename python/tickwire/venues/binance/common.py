@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for
 from tickwire.trading.orders import Fill, OrderEvent, Side, Status, Tif
@@ -184,7 +185,7 @@ class BinanceGrammar:
             msg = orjson.loads(body)
             code, text = msg.get("code"), str(msg.get("msg", ""))
         except (orjson.JSONDecodeError, AttributeError):
-            code, text = None, body[:200].decode(errors="replace")
+            code, text = None, excerpt(body)
         raise error_for(self.venue, code, text, http_status=status)
 
     def not_found(self, error: TickwireError) -> bool:

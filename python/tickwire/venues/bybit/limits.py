@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import RateLimitError
 from tickwire.limits import Limit
 from tickwire.limits.budget import JITTER_S
@@ -87,7 +88,7 @@ def ip_refusal(status: int, body: bytes) -> RateLimitError | None:
     """HTTP 403 "access too frequent" (a plain-text answer): the IP limit, blocked 10 minutes."""
     if status != 403 or b"too frequent" not in body.lower():
         return None
-    text = body[:200].decode(errors="replace")
+    text = excerpt(body)
     e = RateLimitError(f"{VENUE}: {text} (HTTP 403)")
     e.__dict__.update(venue=VENUE, code="403", message=text, status=403, client_id=None, retry_after=IP_BAN_S)
     return e

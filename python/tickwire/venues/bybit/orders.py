@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.auth import now_ms
 from tickwire.errors import AuthError, OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for
@@ -329,7 +330,7 @@ class Orders:
             msg = None
         if not isinstance(msg, dict) or "retCode" not in msg:
             raise rate.ip_refusal(status, body) or error_for(
-                self.venue, None, body[:200].decode(errors="replace"), http_status=status
+                self.venue, None, excerpt(body), http_status=status
             )
         result = self._result(status, msg, "result")
         ext = msg.get("retExtInfo")

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
@@ -307,7 +308,7 @@ class Orders(TwapCalls):
             return msg
         if isinstance(msg, dict) and "code" in msg:
             raise error_for(VENUE, msg["code"], str(msg.get("message", "")), http_status=status)
-        raise error_for(VENUE, None, body[:200].decode(errors="replace"), http_status=status)
+        raise error_for(VENUE, None, excerpt(body), http_status=status)
 
     def read_twap(self, body: Any) -> Twap:
         return Twap.read(body, self.read_order)

@@ -47,6 +47,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError, VenueError
 from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
@@ -293,7 +294,7 @@ class Orders(UserChannel):
         except orjson.JSONDecodeError:
             msg = None
         if not isinstance(msg, dict):
-            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+            raise error_for(self.venue, None, excerpt(body), http_status=status)
         if status >= 400:
             code = str(msg.get("error") or "") or None
             raise error_for(self.venue, code, str(msg.get("message", "")), http_status=status)

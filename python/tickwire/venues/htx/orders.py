@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError, VenueError
 from tickwire.streams import Endpoint
 from tickwire.trading.codes import error_for, invalid_order
@@ -337,7 +338,7 @@ class Orders:
         except orjson.JSONDecodeError:
             msg = None
         if not isinstance(msg, dict) or "status" not in msg:
-            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+            raise error_for(self.venue, None, excerpt(body), http_status=status)
         if status >= 400 or msg["status"] != "ok":
             raise error_for(
                 self.venue,

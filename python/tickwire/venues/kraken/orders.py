@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
@@ -223,12 +224,12 @@ class Orders:
         except orjson.JSONDecodeError:
             msg = None
         if not isinstance(msg, dict) or not isinstance(msg.get("error", []), list):
-            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+            raise error_for(self.venue, None, excerpt(body), http_status=status)
         errors = [str(e) for e in msg.get("error") or () if not str(e).startswith("W")]
         if errors:
             raise error_for(self.venue, errors[0], "; ".join(errors), http_status=status)
         if status >= 400:
-            raise error_for(self.venue, None, body[:200].decode(errors="replace"), http_status=status)
+            raise error_for(self.venue, None, excerpt(body), http_status=status)
         return self._shaped(msg.get("result"), sent[0] if sent else "", sent[1] if sent else {})
 
     def _shaped(self, result: Any, path: str, params: Mapping[str, str]) -> Any:

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for, invalid_order
 from tickwire.trading.numbers import format_decimal
@@ -184,9 +185,7 @@ class Orders:
             msg = None
         if status >= 400 or not isinstance(msg, dict | list):
             code = msg.get("code") if isinstance(msg, dict) else None
-            text = (
-                str(msg.get("message", "")) if isinstance(msg, dict) else body[:200].decode(errors="replace")
-            )
+            text = str(msg.get("message", "")) if isinstance(msg, dict) else excerpt(body)
             raise error_for(self.venue, code, text, http_status=status)
         if isinstance(msg, dict):
             for key in _LISTS:
