@@ -15,7 +15,8 @@ from tickwire.sim import Simulator
 from tickwire.sim.limits import WeightLimiter
 from tickwire.trading.session import TradingSession
 from tickwire.trading.venue import Call
-from tickwire.venues import okx, okx_limits
+from tickwire.venues import okx
+from tickwire.venues.okx import limits as okx_limits
 from venue_limits import Account, exchanges, refusals
 
 V = "okx"

@@ -25,7 +25,7 @@ from tickwire.trading.session import TradingSession
 # (test module, account, the grammar's module and the fills request, for the paging case)
 CB_FILLS = "GET /api/v3/brokerage/orders/historical/fills"
 CAUGHT_UP = [
-    ("test_session_okx", "OKX", "tickwire.venues.okx", "GET /api/v5/trade/fills"),
+    ("test_session_okx", "OKX", "tickwire.venues.okx.orders", "GET /api/v5/trade/fills"),
     ("test_session_bybit", "BYBIT", "tickwire.venues.bybit.orders", "GET /v5/execution/list"),
     ("test_session_coinbase", "COINBASE", "tickwire.venues.coinbase.orders", CB_FILLS),
     ("test_session_htx", "HTX", "", ""),

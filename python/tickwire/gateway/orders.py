@@ -1,5 +1,6 @@
 """Order entry for one venue account the gateway owns: requests on ``tw.ord.<venue>.<account>.<op>``
-(JSON, request-reply) served by the account's one :class:`~tickwire.trading.session.TradingSession`.
+(JSON, request-reply) served by the account's one :class:`~tickwire.trading.session.TradingSession`
+(what each op does with it: :mod:`tickwire.gateway.ops`).
 
 One session per account, whatever the number of clients, is the point: one rate budget (every client's
 orders count against the venue's one limit), one tracker (exactly-once fills and events), one kill
@@ -29,8 +30,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -44,6 +44,7 @@ from tickwire.gateway.catch_up import Marks, catch_up, log_failure, marks
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
 from tickwire.gateway.lease_watch import LeaseWatch, answering
+from tickwire.gateway.ops import Ops
 from tickwire.gateway.outcomes import Outcomes, Reply, late_s
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
@@ -51,7 +52,6 @@ from tickwire.recovery.backoff import Backoff
 from tickwire.trading.book_cost import book_cost
 from tickwire.trading.client_ids import FORMATS
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
 from tickwire.trading.wire import unsent
 
@@ -94,14 +94,8 @@ class OrderService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
         self._catching: asyncio.Task[None] | None = None  # what happened in a gap told (``_start``)
-        self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
-            "hello": self._hello, "place": self._place, "place_many": self._place_many,
-            "cancel": self._cancel, "amend": self._amend,
-            "cancel_all": self._cancel_all, "kill": self._kill, "resume": self._resume,
-            "status": self._status, "reconcile": self._reconcile, "outcome": self._outcome,
-            "open_orders": self._open_orders, "balances": self._balances, "positions": self._positions,
-            "fills": self._fills, "health": self._health,
-        }  # fmt: skip
+        # What each op does with the session (gateway/ops.py), by its name.
+        self._ops = Ops(self).by_name()
 
     @classmethod
     async def open(
@@ -367,147 +361,6 @@ class OrderService:
     def _s(self) -> TradingSession:
         assert self.session is not None
         return self.session
-
-    async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
-        """The order ``req`` names, once it is the requesting strategy's (``Admission.mine``)."""
-        return await self.admission.mine(req, self._s.tracker)
-
-    # ops -------------------------------------------------------------------------------------------
-
-    async def _hello(self, req: dict[str, Any]) -> Any:
-        await self.admission.register(req.get("strategy"))
-        s = self.session
-        return {
-            "gateway": self.gateway,
-            "venue": self.venue,
-            "account": self.account,
-            "failed": None if self.failed is None else self.failed["message"],
-            "halted": None if s is None else s.halted,
-            "rules": {} if s is None else codec.dump(s.rules),
-            # The longest a request may take here (rate wait, venue time-out, its own reconciliation):
-            # the client's ``outcome`` question waits this long for a request still in flight.
-            "settle_s": 0.0 if s is None else self._settle_s(s),
-        }
-
-    @staticmethod
-    def _settle_s(s: TradingSession) -> float:
-        return 2 * s.timeout + s.budget.max_wait_s + 2.0
-
-    async def _place(self, req: dict[str, Any]) -> Any:
-        cid = self.admission.own_id(await self.admission.register(req.get("strategy")), req)
-        o = await self._s.place_order(
-            req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
-            tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
-            reduce_only=bool(req.get("reduce_only")), client_id=cid,
-        )  # fmt: skip
-        return codec.dump(o)
-
-    async def _place_many(self, req: dict[str, Any]) -> Any:
-        """The session's ``place_orders`` (the venue's batch request where it has one): one reply per
-        order, ``{"result": order}`` or its error, in the order asked."""
-        ids = await self.admission.register(req.get("strategy"))
-        entries = req["orders"]
-        if not isinstance(entries, list) or not entries:
-            raise invalid_order("place_many names a list of orders")
-        orders = [
-            self._s.prepare(
-                e["symbol"],
-                e["side"],
-                e["type"],
-                e["qty"],
-                e.get("price"),
-                tif=e.get("tif", "GTC"),
-                post_only=bool(e.get("post_only")),
-                reduce_only=bool(e.get("reduce_only")),
-                client_id=self.admission.own_id(ids, e),
-            )
-            for e in entries
-        ]
-        results = await self._s.place_orders(orders)
-        return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
-
-    async def _cancel(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_order(req["symbol"], **(await self._mine(req))))
-
-    async def _amend(self, req: dict[str, Any]) -> Any:
-        o = await self._s.amend_order(
-            req["symbol"], **(await self._mine(req)), qty=req.get("qty"), price=req.get("price"),
-        )  # fmt: skip
-        return codec.dump(o)
-
-    async def _cancel_all(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_all(req.get("symbol")))
-
-    async def _kill(self, req: dict[str, Any]) -> Any:
-        log.warning("%s/%s: kill switch thrown by %s: %s", self.venue, self.account, req.get("strategy"),
-                    req.get("reason"))  # fmt: skip
-        reason = str(req.get("reason") or "kill switch")
-        # Stored beside the kill, not before it: the kill never waits on the store (its leader may be
-        # moving), and a gateway that dies mid-kill most likely restarts halted all the same.
-        stored = asyncio.ensure_future(self.halt.put(reason)) if self.halt is not None else None
-        try:
-            return codec.dump(await self._s.kill(reason))
-        finally:
-            if stored is not None:
-                try:
-                    await stored
-                except Exception as e:
-                    log.error("%s/%s: the halt was not stored (%s): a restart would not keep it",
-                              self.venue, self.account, e)  # fmt: skip
-
-    async def _resume(self, req: dict[str, Any]) -> Any:
-        if self.halt is not None:
-            await self.halt.clear()  # failing, the resume fails: a restart would halt again
-        self._s.resume()
-        return None
-
-    async def _status(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.order_status(req["symbol"], **(await self._mine(req))))
-
-    async def _reconcile(self, req: dict[str, Any]) -> Any:
-        """What the venue knows of a client id (None: no trace of it)."""
-        s, cid = self._s, str((await self._mine(req))["client_id"])
-        if s.tracker.get(cid) is not None:
-            return codec.dump(await s.reconcile(cid))
-        try:
-            return codec.dump(await s.order_status(req["symbol"], client_id=cid))
-        except TickwireError as e:
-            if s.grammar.not_found(e):
-                return None
-            raise
-
-    async def _outcome(self, req: dict[str, Any]) -> Any:
-        """A mutating request's reply, by its rid: ``{"state": "done", "reply": …}``; or, never seen
-        (now abandoned), ``{"state": "unseen", "order": …}`` with the venue's view of a place's id."""
-        fut = self.outcomes.abandon(str(req["rid"]))
-        if fut is not None:
-            return {"state": "done", "reply": await asyncio.shield(fut)}
-        taken = self.lease.taken_over if self.lease is not None else None
-        if taken is not None:
-            # Unseen here is no proof it never ran: the gateway this one took the account from may be
-            # alive, cut off, and still running it — a request it took before, settled within the
-            # window. The venue is asked once that has passed.
-            await asyncio.sleep(taken + self._settle_s(self._s) - time.monotonic())
-        if isinstance(req.get("orders"), list):  # a place_many: each of its orders
-            found = [await self._reconcile({**e, "strategy": req.get("strategy")}) for e in req["orders"]]
-            return {"state": "unseen", "orders": found}
-        order = await self._reconcile(req) if req.get("client_id") and req.get("symbol") else None
-        return {"state": "unseen", "order": order}
-
-    async def _open_orders(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.open_orders(req.get("symbol")))
-
-    async def _balances(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.balances())
-
-    async def _positions(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.positions())
-
-    async def _fills(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.fills(req["symbol"], req.get("since_ms")))
-
-    async def _health(self, req: dict[str, Any]) -> Any:
-        return self.health()
 
 
 def _every(client_id: str) -> bool:

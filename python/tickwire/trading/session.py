@@ -19,41 +19,39 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.audit import AuditLog
 from tickwire.clock import Stamp
 from tickwire.errors import TickwireError, TradingHalted, TransportError
-from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
-from tickwire.trading import account, amend, batch, cancel, place, sent
-from tickwire.trading.adopt import adopt_open, adoptable
+from tickwire.trading import account, amend, batch, cancel, lifecycle, place, sent
+from tickwire.trading.adopt import adoptable
 from tickwire.trading.answers import answered
 from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
-from tickwire.trading.closing import settle_for_close
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import Delivery, EventFeed
 from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_again, checked_order
-from tickwire.trading.kill import IN_FLIGHT_WAIT, Kill, KillReport
+from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.request_path import RequestPath
 from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
-from tickwire.trading.venue import Balance, Call, OrderGrammar, Position
-from tickwire.trading.wire import Wire, unsent, was_unsent
+from tickwire.trading.venue import Balance, OrderGrammar, Position
+from tickwire.trading.wire import unsent, was_unsent
 
 log = logging.getLogger("tickwire.trading")
 
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
 
-class TradingSession:
+class TradingSession(RequestPath):
     """Orders of one venue account. Use :func:`tickwire.trade` to build one."""
 
     def __init__(
@@ -78,44 +76,15 @@ class TradingSession:
         adopt: bool | Callable[[str], bool] | None = None,
         risk: RiskSpec = None,
     ) -> None:
-        if transport not in ("rest", "ws", "auto"):
-            raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
-        if not endpoint.rest:
-            raise ValueError(f"{grammar.venue}: endpoint {endpoint.name} has no REST URL")
-        self.venue = grammar.venue
-        self.grammar = grammar
-        self.signer = signer
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.audit = audit or NULL_AUDIT
+        super().__init__(
+            grammar, signer, endpoint, timeout=timeout, audit=audit, transport=transport, rate_wait=rate_wait,
+            ssl_context=ssl_context,
+        )  # fmt: skip
         self._events = EventFeed()
         self._delivery = Delivery(self, self._events)
         # Whether requests and order changes are written to a real audit log (decided once, from the
         # log the session was made with).
         self.audited = self._delivery.audited
-        # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
-        # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
-        # wait; default: the request time-out).
-        # Scoped by the venue server that counts them (production and testnet do not share).
-        server = urlsplit(endpoint.rest).netloc or endpoint.rest
-        self.budget = RateBudget(
-            self.venue,
-            getattr(grammar, "limits", ()),
-            ip=server,
-            account=f"{getattr(signer, 'api_key', None) or id(signer)}@{server}",
-            max_wait_s=timeout if rate_wait is None else rate_wait,
-        )
-        self.wire = Wire(
-            grammar, signer, endpoint.rest, self.budget, self.audit, timeout=timeout, transport=transport,
-            ssl_context=ssl_context, on_exchange=self._on_exchange,
-        )  # fmt: skip
-        # The venue's clock (offset from its server-time endpoint, measured at start and again when a
-        # request is refused for its timestamp), signing every request unless the signer has its own.
-        self.clock = self.wire.clock
-        self.clock.install(signer)
-        # The venue's windows reset on its own clock (Binance's on its minute): the budget lapses a
-        # count the venue reported on that clock as measured, not on ours.
-        self.budget.wall = self._venue_wall
         self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
         self.client_ids = ClientIds(FORMATS[self.venue], DEFAULT_STRATEGY if strategy is None else strategy)
@@ -171,48 +140,11 @@ class TradingSession:
         """Connects, loads the instrument rules, starts the sockets; a start that fails leaves nothing
         open behind it."""
         try:
-            return await self._start()
+            await lifecycle.start(self, self._adopting)
         except BaseException:
             await self.close()
             raise
-
-    async def _start(self) -> TradingSession:
-        ensure = getattr(self.signer, "ensure_token", None)  # an OAuth signer's token (Tradefence)
-        if ensure is not None:
-            await ensure()
-        await self.wire.start()
-        await self.wire.start_clock(self.signer)
-        setup = getattr(self.grammar, "setup", None)  # the venue's once-per-session calls (HTX account)
-        if setup is not None:
-            for call in setup(self.endpoint, self.signer):
-                self.grammar.read_setup(call, await self.send(call))  # type: ignore[attr-defined]
-        await self.load_rules()
-        await self.channels.start(self)
-        if self._adopting:
-            await adopt_open(self)
-        if self.risk.bounds_position and hasattr(self.grammar, "positions"):
-            # What the account holds is where a position limit counts from on a venue with
-            # positions; read after the adoption, so a fill both counts at most twice (refusing
-            # more), never not at all.
-            for sym, pos in (await self.positions()).items():
-                self.risk.set_position(sym, pos.qty)
-        if self.dead_man is not None:
-            await self.dead_man.start()
         return self
-
-    async def ws_connecting(self) -> None:
-        """Before each connect of the order socket or private stream: the weight the venue charges
-        for it (``ws_connect_cost``) taken from the budget, waiting for room as a request would."""
-        cost = getattr(self.grammar, "ws_connect_cost", None)
-        if cost:
-            await self.budget.acquire(cost, "query")
-
-    def ws_usage(self, answer: Any) -> None:
-        self.wire.ws_usage(answer)
-
-    def _venue_wall(self) -> float:
-        """The venue's clock as measured (local time until a measurement), in seconds."""
-        return self.clock.sync.now_ms() / 1000
 
     async def close(self, *, disarm: bool = True, settle_s: float | None = None) -> None:
         """Ends the session. First, no new order is written and the orders still being settled — a
@@ -227,22 +159,7 @@ class TradingSession:
         ``disarm=False`` (the exit after an exception) waits for nothing and leaves the venue's
         dead-man countdown running (no more refreshes): the venue cancels the open orders when it
         runs out, as if the process had died."""
-        self.closing = True
-        for q in list(self.quotes):  # nothing written on connections about to close
-            q.stop()
-        wait = (IN_FLIGHT_WAIT * self.timeout if settle_s is None else settle_s) if disarm else 0.0
-        self.unsettled = await settle_for_close(self, wait)
-        if self.dead_man is not None:
-            if disarm:
-                await self.dead_man.close()  # disarmed: a clean close leaves the orders as they are
-            else:
-                self.dead_man.stop()
-        self.reconciler.spawn = None  # no later tries start once closing
-        for t in list(self._tasks):
-            t.cancel()
-        await self.channels.close()
-        await self.wire.close()
-        self._events.close()
+        await lifecycle.close(self, disarm, settle_s, self._tasks, self._events)
 
     def health(self) -> dict[str, Any]:
         """Counts and states for a monitor (:mod:`tickwire.trading.health`): requests, rate-limit
@@ -284,24 +201,6 @@ class TradingSession:
 
     # requests ----------------------------------------------------------------------------------------
 
-    async def send(self, call: Call, lane: Lane = "query") -> Any:
-        """Signs and sends ``call`` on the session's one request path (:mod:`tickwire.trading.wire`):
-        ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's
-        reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
-        return await self.wire.send(call, lane)
-
-    async def send_lane(self, call: Call, lane: Lane) -> Any:
-        """``send`` over REST only, on ``lane`` (the kill switch, the dead-man switch)."""
-        return await self.wire.send(call, lane, rest_only=True)
-
-    async def send_rest(self, call: Call) -> Any:
-        """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
-        return await self.wire.send(call, "query", rest_only=True)
-
-    def rate_refused(self, call: Call, e: Any) -> None:
-        """Entries of ``call``'s batch refused for rate (see ``Wire.rate_refused``)."""
-        self.wire.rate_refused(call, e)
-
     def emit(self, kind: str, value: Any) -> None:
         """Puts a venue-specific event on ``events()`` (Tradefence webhooks: ``("position", …)``,
         ``("alert", …)``)."""
@@ -326,23 +225,9 @@ class TradingSession:
         self._tasks.add(t)
         t.add_done_callback(self._tasks.discard)
 
-    def _on_exchange(self, method: str, path: str, status: int, elapsed: float) -> None:
-        self.audit.event(
-            "rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3
-        )
-
     async def load_rules(self) -> dict[str, InstrumentRules]:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
-        body = await self.send(self.grammar.instruments())
-        self.rules = self.grammar.read_rules(body)
-        read_open = getattr(self.grammar, "read_open_limit", None)  # an account-wide one (Binance)
-        self.risk.set_venue_limits(
-            {s: r.max_open_orders for s, r in self.rules.items()},
-            account=read_open(body) if read_open else None,
-        )
-        if hasattr(self.grammar, "read_limits"):  # the venue's announced limits replace the defaults
-            self.budget.set_limits(self.grammar.read_limits(body), replace=True)
-        return self.rules
+        return await lifecycle.load_rules(self)
 
     def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
         return account.apply_events(self.tracker, events)
@@ -493,10 +378,6 @@ class TradingSession:
         """The tracker forgot an order that ended ``tracker.retain_s`` ago: so does the session."""
         self.sent_at.pop(client_id, None)
 
-    def request_window_s(self) -> float | None:
-        """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
-        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms)
-
     def sent_ms(self, client_id: str) -> int | None:
         """Where ``client_id``'s fills search starts (:func:`tickwire.trading.sent.fills_since_ms`). An
         earlier run's order: from when this session counts its fills (``tracker.adopted_at``: the
@@ -505,11 +386,6 @@ class TradingSession:
         (``Reconciler.catch_up_fills``)."""
         at = self.sent_at.get(client_id) or self.tracker.adopted_at(client_id)
         return sent.fills_since_ms(at, self.clock.sync.venue_ms_at)
-
-    async def read_venue_clock(self) -> None:
-        """The venue clock read before a search by its time, where no refusal measures it
-        (:meth:`.wire.Wire.read_clock`)."""
-        await self.wire.read_clock()
 
     async def cancel_order(
         self, symbol: str, *, client_id: str | None = None, order_id: str | None = None

@@ -1,0 +1,208 @@
+"""What each request op of an account's order service (:class:`~tickwire.gateway.orders.OrderService`)
+does with the account's trading session: places (each id the requesting strategy's), cancels and
+amends (of its own orders), cancel-all, the kill and resume (the halt kept past the process), queries,
+and ``outcome`` — a lost request's reply by its rid, or the venue's view of what it would have done.
+Each takes the request's JSON object and gives the ``result`` of the reply (errors are raised, the
+service replies with them)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from tickwire.bus import codec
+from tickwire.errors import TickwireError
+from tickwire.gateway.admission import Admission
+from tickwire.gateway.outcomes import Outcomes, Reply
+from tickwire.gateway.state import Halt, Lease
+from tickwire.trading.codes import invalid_order
+from tickwire.trading.orders import Order
+from tickwire.trading.session import TradingSession
+
+log = logging.getLogger("tickwire.gateway")
+
+
+class OpsPort(Protocol):
+    """What the ops need of the account's order service."""
+
+    gateway: str
+    venue: str
+    account: str
+    admission: Admission
+    outcomes: Outcomes
+    session: TradingSession | None
+    failed: Reply | None  # the error every request gets when the session did not start
+    halt: Halt | None
+
+    @property
+    def lease(self) -> Lease | None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+def settle_s(s: TradingSession) -> float:
+    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation)."""
+    return 2 * s.timeout + s.budget.max_wait_s + 2.0
+
+
+class Ops:
+    """The ops of one account, by name (:meth:`by_name`)."""
+
+    def __init__(self, svc: OpsPort) -> None:
+        self.svc = svc
+
+    def by_name(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        return {
+            "hello": self.hello, "place": self.place, "place_many": self.place_many,
+            "cancel": self.cancel, "amend": self.amend,
+            "cancel_all": self.cancel_all, "kill": self.kill, "resume": self.resume,
+            "status": self.status, "reconcile": self.reconcile, "outcome": self.outcome,
+            "open_orders": self.open_orders, "balances": self.balances, "positions": self.positions,
+            "fills": self.fills, "health": self.health,
+        }  # fmt: skip
+
+    @property
+    def _s(self) -> TradingSession:
+        assert self.svc.session is not None
+        return self.svc.session
+
+    async def _mine(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The order ``req`` names, once it is the requesting strategy's (``Admission.mine``)."""
+        return await self.svc.admission.mine(req, self._s.tracker)
+
+    async def hello(self, req: dict[str, Any]) -> Any:
+        svc = self.svc
+        await svc.admission.register(req.get("strategy"))
+        s = svc.session
+        return {
+            "gateway": svc.gateway,
+            "venue": svc.venue,
+            "account": svc.account,
+            "failed": None if svc.failed is None else svc.failed["message"],
+            "halted": None if s is None else s.halted,
+            "rules": {} if s is None else codec.dump(s.rules),
+            # The longest a request may take here (rate wait, venue time-out, its own reconciliation):
+            # the client's ``outcome`` question waits this long for a request still in flight.
+            "settle_s": 0.0 if s is None else settle_s(s),
+        }
+
+    async def place(self, req: dict[str, Any]) -> Any:
+        admission = self.svc.admission
+        cid = admission.own_id(await admission.register(req.get("strategy")), req)
+        o = await self._s.place_order(
+            req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
+            tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
+            reduce_only=bool(req.get("reduce_only")), client_id=cid,
+        )  # fmt: skip
+        return codec.dump(o)
+
+    async def place_many(self, req: dict[str, Any]) -> Any:
+        """The session's ``place_orders`` (the venue's batch request where it has one): one reply per
+        order, ``{"result": order}`` or its error, in the order asked."""
+        ids = await self.svc.admission.register(req.get("strategy"))
+        entries = req["orders"]
+        if not isinstance(entries, list) or not entries:
+            raise invalid_order("place_many names a list of orders")
+        orders = [
+            self._s.prepare(
+                e["symbol"],
+                e["side"],
+                e["type"],
+                e["qty"],
+                e.get("price"),
+                tif=e.get("tif", "GTC"),
+                post_only=bool(e.get("post_only")),
+                reduce_only=bool(e.get("reduce_only")),
+                client_id=self.svc.admission.own_id(ids, e),
+            )
+            for e in entries
+        ]
+        results = await self._s.place_orders(orders)
+        return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
+
+    async def cancel(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.cancel_order(req["symbol"], **(await self._mine(req))))
+
+    async def amend(self, req: dict[str, Any]) -> Any:
+        o = await self._s.amend_order(
+            req["symbol"], **(await self._mine(req)), qty=req.get("qty"), price=req.get("price"),
+        )  # fmt: skip
+        return codec.dump(o)
+
+    async def cancel_all(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.cancel_all(req.get("symbol")))
+
+    async def kill(self, req: dict[str, Any]) -> Any:
+        svc = self.svc
+        log.warning("%s/%s: kill switch thrown by %s: %s", svc.venue, svc.account, req.get("strategy"),
+                    req.get("reason"))  # fmt: skip
+        reason = str(req.get("reason") or "kill switch")
+        # Stored beside the kill, not before it: the kill never waits on the store (its leader may be
+        # moving), and a gateway that dies mid-kill most likely restarts halted all the same.
+        stored = asyncio.ensure_future(svc.halt.put(reason)) if svc.halt is not None else None
+        try:
+            return codec.dump(await self._s.kill(reason))
+        finally:
+            if stored is not None:
+                try:
+                    await stored
+                except Exception as e:
+                    log.error("%s/%s: the halt was not stored (%s): a restart would not keep it",
+                              svc.venue, svc.account, e)  # fmt: skip
+
+    async def resume(self, req: dict[str, Any]) -> Any:
+        if self.svc.halt is not None:
+            await self.svc.halt.clear()  # failing, the resume fails: a restart would halt again
+        self._s.resume()
+        return None
+
+    async def status(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.order_status(req["symbol"], **(await self._mine(req))))
+
+    async def reconcile(self, req: dict[str, Any]) -> Any:
+        """What the venue knows of a client id (None: no trace of it)."""
+        s, cid = self._s, str((await self._mine(req))["client_id"])
+        if s.tracker.get(cid) is not None:
+            return codec.dump(await s.reconcile(cid))
+        try:
+            return codec.dump(await s.order_status(req["symbol"], client_id=cid))
+        except TickwireError as e:
+            if s.grammar.not_found(e):
+                return None
+            raise
+
+    async def outcome(self, req: dict[str, Any]) -> Any:
+        """A mutating request's reply, by its rid: ``{"state": "done", "reply": …}``; or, never seen
+        (now abandoned), ``{"state": "unseen", "order": …}`` with the venue's view of a place's id."""
+        fut = self.svc.outcomes.abandon(str(req["rid"]))
+        if fut is not None:
+            return {"state": "done", "reply": await asyncio.shield(fut)}
+        taken = self.svc.lease.taken_over if self.svc.lease is not None else None
+        if taken is not None:
+            # Unseen here is no proof it never ran: the gateway this one took the account from may be
+            # alive, cut off, and still running it — a request it took before, settled within the
+            # window. The venue is asked once that has passed.
+            await asyncio.sleep(taken + settle_s(self._s) - time.monotonic())
+        if isinstance(req.get("orders"), list):  # a place_many: each of its orders
+            found = [await self.reconcile({**e, "strategy": req.get("strategy")}) for e in req["orders"]]
+            return {"state": "unseen", "orders": found}
+        order = await self.reconcile(req) if req.get("client_id") and req.get("symbol") else None
+        return {"state": "unseen", "order": order}
+
+    async def open_orders(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.open_orders(req.get("symbol")))
+
+    async def balances(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.balances())
+
+    async def positions(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.positions())
+
+    async def fills(self, req: dict[str, Any]) -> Any:
+        return codec.dump(await self._s.fills(req["symbol"], req.get("since_ms")))
+
+    async def health(self, req: dict[str, Any]) -> Any:
+        return self.svc.health()

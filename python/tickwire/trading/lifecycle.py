@@ -1,0 +1,131 @@
+"""A trading session's start and close, step by step: what is connected, loaded and adopted at start,
+in which order (the venue's instrument rules among them); what a close stops, disarms or leaves armed
+once the orders being settled were waited for (:mod:`tickwire.trading.closing`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from tickwire.limits import Lane, RateBudget
+from tickwire.streams import Endpoint
+from tickwire.trading.adopt import AdoptPort, adopt_open
+from tickwire.trading.channels import Channels
+from tickwire.trading.closing import ClosePort, settle_for_close
+from tickwire.trading.deadman import DeadMan
+from tickwire.trading.delivery import EventFeed
+from tickwire.trading.kill import IN_FLIGHT_WAIT
+from tickwire.trading.orders import Order
+from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.risk import RiskGate
+from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.venue import Call, OrderGrammar, Position
+from tickwire.trading.wire import Wire
+
+
+class RulesPort(Protocol):
+    """What loading the instrument rules needs of a trading session."""
+
+    grammar: OrderGrammar
+    rules: dict[str, InstrumentRules]
+    risk: RiskGate
+    budget: RateBudget
+
+    async def send(self, call: Call, lane: Lane = "query") -> Any: ...
+
+
+class StartPort(AdoptPort, Protocol):
+    """What a start needs of a trading session."""
+
+    grammar: OrderGrammar
+    signer: Any
+    endpoint: Endpoint
+    wire: Wire
+    channels: Channels
+    risk: RiskGate
+    dead_man: DeadMan | None
+
+    async def send(self, call: Call, lane: Lane = "query") -> Any: ...
+
+    async def load_rules(self) -> dict[str, InstrumentRules]: ...
+
+    async def positions(self) -> Mapping[str, Position]: ...
+
+
+class StopPort(ClosePort, Protocol):
+    """What a close needs of a trading session."""
+
+    closing: bool
+    quotes: list[Any]
+    timeout: float
+    unsettled: list[Order]
+    dead_man: DeadMan | None
+    reconciler: Reconciler
+    channels: Channels
+    wire: Wire
+
+
+async def load_rules(port: RulesPort) -> dict[str, InstrumentRules]:
+    """The venue's instrument rules into ``port.rules``, their order limits (and an account-wide one)
+    into the risk gate, the limits the venue announces into the budget."""
+    body = await port.send(port.grammar.instruments())
+    port.rules = port.grammar.read_rules(body)
+    read_open = getattr(port.grammar, "read_open_limit", None)  # an account-wide one (Binance)
+    port.risk.set_venue_limits(
+        {s: r.max_open_orders for s, r in port.rules.items()},
+        account=read_open(body) if read_open else None,
+    )
+    if hasattr(port.grammar, "read_limits"):  # the venue's announced limits replace the defaults
+        port.budget.set_limits(port.grammar.read_limits(body), replace=True)
+    return port.rules
+
+
+async def start(port: StartPort, adopting: bool) -> None:
+    """Token, wire and venue clock, the venue's once-per-session calls, the instrument rules, the
+    sockets, then (``adopting``) an earlier run's open orders, the positions a position limit counts
+    from, and the dead-man switch."""
+    ensure = getattr(port.signer, "ensure_token", None)  # an OAuth signer's token (Tradefence)
+    if ensure is not None:
+        await ensure()
+    await port.wire.start()
+    await port.wire.start_clock(port.signer)
+    setup = getattr(port.grammar, "setup", None)  # the venue's once-per-session calls (HTX account)
+    if setup is not None:
+        for call in setup(port.endpoint, port.signer):
+            port.grammar.read_setup(call, await port.send(call))  # type: ignore[attr-defined]
+    await port.load_rules()
+    await port.channels.start(port)
+    if adopting:
+        await adopt_open(port)
+    if port.risk.bounds_position and hasattr(port.grammar, "positions"):
+        # What the account holds is where a position limit counts from on a venue with
+        # positions; read after the adoption, so a fill both counts at most twice (refusing
+        # more), never not at all.
+        for sym, pos in (await port.positions()).items():
+            port.risk.set_position(sym, pos.qty)
+    if port.dead_man is not None:
+        await port.dead_man.start()
+
+
+async def close(
+    port: StopPort, disarm: bool, settle_s: float | None, tasks: set[asyncio.Task[Any]], events: EventFeed
+) -> None:
+    """As ``TradingSession.close`` states: ``tasks`` are the session's own (cancelled), ``events`` its
+    feed (ended last)."""
+    port.closing = True
+    for q in list(port.quotes):  # nothing written on connections about to close
+        q.stop()
+    wait = (IN_FLIGHT_WAIT * port.timeout if settle_s is None else settle_s) if disarm else 0.0
+    port.unsettled = await settle_for_close(port, wait)
+    if port.dead_man is not None:
+        if disarm:
+            await port.dead_man.close()  # disarmed: a clean close leaves the orders as they are
+        else:
+            port.dead_man.stop()
+    port.reconciler.spawn = None  # no later tries start once closing
+    for t in list(tasks):
+        t.cancel()
+    await port.channels.close()
+    await port.wire.close()
+    events.close()

@@ -1,0 +1,118 @@
+"""A trading session's side of its one request path (:mod:`tickwire.trading.wire`): the rate budget
+scoped to the venue server and key, the wire, the venue clock installed on the signer, and the calls
+the session and its parts send through them — by lane, over REST only, the order socket's connect
+cost and usage, a batch's entries refused for rate, the venue clock read before a search by its time.
+
+:class:`RequestPath` is what :class:`~tickwire.trading.session.TradingSession` is built on: apart
+because it holds nothing of orders; the session adds the tracker, the channels and the order calls."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+from urllib.parse import urlsplit
+
+from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.limits import Lane, RateBudget
+from tickwire.streams import Endpoint
+from tickwire.trading import sent
+from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.wire import Wire
+
+__all__ = ["RequestPath"]
+
+
+class RequestPath:
+    """The venue account's requests: ``budget``, ``wire`` and ``clock``, and the sends over them."""
+
+    def __init__(
+        self,
+        grammar: OrderGrammar,
+        signer: Any,
+        endpoint: Endpoint,
+        *,
+        timeout: float,
+        audit: AuditLog | None,
+        transport: str,
+        rate_wait: float | None,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        if transport not in ("rest", "ws", "auto"):
+            raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
+        if not endpoint.rest:
+            raise ValueError(f"{grammar.venue}: endpoint {endpoint.name} has no REST URL")
+        self.venue = grammar.venue
+        self.grammar = grammar
+        self.signer = signer
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.audit = audit or NULL_AUDIT
+        # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
+        # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
+        # wait; default: the request time-out).
+        # Scoped by the venue server that counts them (production and testnet do not share).
+        server = urlsplit(endpoint.rest).netloc or endpoint.rest
+        self.budget = RateBudget(
+            self.venue,
+            getattr(grammar, "limits", ()),
+            ip=server,
+            account=f"{getattr(signer, 'api_key', None) or id(signer)}@{server}",
+            max_wait_s=timeout if rate_wait is None else rate_wait,
+        )
+        self.wire = Wire(
+            grammar, signer, endpoint.rest, self.budget, self.audit, timeout=timeout, transport=transport,
+            ssl_context=ssl_context, on_exchange=self._on_exchange,
+        )  # fmt: skip
+        # The venue's clock (offset from its server-time endpoint, measured at start and again when a
+        # request is refused for its timestamp), signing every request unless the signer has its own.
+        self.clock = self.wire.clock
+        self.clock.install(signer)
+        # The venue's windows reset on its own clock (Binance's on its minute): the budget lapses a
+        # count the venue reported on that clock as measured, not on ours.
+        self.budget.wall = self._venue_wall
+
+    async def ws_connecting(self) -> None:
+        """Before each connect of the order socket or private stream: the weight the venue charges
+        for it (``ws_connect_cost``) taken from the budget, waiting for room as a request would."""
+        cost = getattr(self.grammar, "ws_connect_cost", None)
+        if cost:
+            await self.budget.acquire(cost, "query")
+
+    def ws_usage(self, answer: Any) -> None:
+        self.wire.ws_usage(answer)
+
+    def _venue_wall(self) -> float:
+        """The venue's clock as measured (local time until a measurement), in seconds."""
+        return self.clock.sync.now_ms() / 1000
+
+    async def send(self, call: Call, lane: Lane = "query") -> Any:
+        """Signs and sends ``call`` on the session's one request path (:mod:`tickwire.trading.wire`):
+        ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's
+        reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
+        return await self.wire.send(call, lane)
+
+    async def send_lane(self, call: Call, lane: Lane) -> Any:
+        """``send`` over REST only, on ``lane`` (the kill switch, the dead-man switch)."""
+        return await self.wire.send(call, lane, rest_only=True)
+
+    async def send_rest(self, call: Call) -> Any:
+        """``send`` over REST only, whatever the transport (the sockets' own set-up calls)."""
+        return await self.wire.send(call, "query", rest_only=True)
+
+    def rate_refused(self, call: Call, e: Any) -> None:
+        """Entries of ``call``'s batch refused for rate (see ``Wire.rate_refused``)."""
+        self.wire.rate_refused(call, e)
+
+    def _on_exchange(self, method: str, path: str, status: int, elapsed: float) -> None:
+        self.audit.event(
+            "rest", venue=self.venue, method=method, path=path, status=status, elapsed_ms=elapsed * 1e3
+        )
+
+    def request_window_s(self) -> float | None:
+        """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
+        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms)
+
+    async def read_venue_clock(self) -> None:
+        """The venue clock read before a search by its time, where no refusal measures it
+        (:meth:`.wire.Wire.read_clock`)."""
+        await self.wire.read_clock()
