@@ -57,6 +57,7 @@ class StopPort(ClosePort, Protocol):
     """What a close needs of a trading session."""
 
     closing: bool
+    owns_audit: bool
     quotes: list[Any]
     timeout: float
     unsettled: list[Order]
@@ -129,3 +130,6 @@ async def close(
     await port.channels.close()
     await port.wire.close()
     events.close()
+    port.audit.event("close", venue=port.venue)
+    if port.owns_audit:  # opened from a path by this session: everything written before it returns
+        port.audit.close()

@@ -32,7 +32,7 @@ class RequestPath:
         endpoint: Endpoint,
         *,
         timeout: float,
-        audit: AuditLog | None,
+        audit: AuditLog | str | None,
         transport: str,
         rate_wait: float | None,
         ssl_context: ssl.SSLContext | None,
@@ -46,7 +46,9 @@ class RequestPath:
         self.signer = signer
         self.endpoint = endpoint
         self.timeout = timeout
-        self.audit = audit or NULL_AUDIT
+        # A path is this session's own log, closed with it (every event on disk when it ends).
+        self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
+        self.owns_audit = isinstance(audit, str)
         # The venue's limits, shared process-wide by address and by key. ``rate_wait``: the longest a
         # request waits for room, or for a venue's Retry-After, before ``RateLimitError`` (0: never
         # wait; default: the request time-out).

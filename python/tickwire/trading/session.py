@@ -64,7 +64,7 @@ class TradingSession(RequestPath):
         on_order: Callable[[Order], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         timeout: float = 5.0,
-        audit: AuditLog | None = None,
+        audit: AuditLog | str | None = None,
         private_stream: bool = True,
         transport: str = "rest",
         rate_wait: float | None = None,

@@ -7,7 +7,6 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported
 from tickwire.streams import Endpoint
 from tickwire.trading.session import TradingSession
@@ -52,12 +51,10 @@ def trade(
     ep = next((e for e in eps if e.rest), None)
     if ep is None:
         raise ValueError(f"{venue}: no endpoint has a REST URL")
-    audit = options.pop("audit", None)
-    log_ = AuditLog(audit) if isinstance(audit, str) else audit
     # A venue whose document asks more of a client than the shared session does (Clarofinlore's token
     # log-in, Retry-After) declares its own subclass as ``Session``.
     session_cls = getattr(module, "Session", TradingSession)
     session: TradingSession = session_cls(
-        grammar_cls(), signer, ep, audit=log_, transport=transport, **options
+        grammar_cls(), signer, ep, transport=transport, **options
     )
     return session
