@@ -16,6 +16,15 @@ from tickwire.sim import Simulator
 from tickwire.sim.http import json_response
 
 FAST: dict[str, Any] = {"probe_interval": None, "ready_timeout": 5.0}
+# The resyncer's longest pause between attempts (2 s), cut for the cases that sit out its 8 reported
+# attempts and the next one: the count and the never-giving-up are what they prove, not the spacing.
+SHORT_PAUSE_S = 0.4
+
+
+def short_resync_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tickwire.session import resync
+
+    monkeypatch.setattr(resync, "MAX_PAUSE_S", SHORT_PAUSE_S)
 
 
 def run(coro: Any) -> None:
@@ -74,11 +83,15 @@ def test_the_only_symbol_going_silent_is_noticed_while_pongs_keep_the_connection
     run(go())
 
 
-def test_a_quiet_book_whose_resync_gave_up_resyncs_once_rest_answers_again_binance() -> None:
+def test_a_quiet_book_whose_resync_gave_up_resyncs_once_rest_answers_again_binance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A gap on a quiet symbol, then the depth endpoint refuses (503) long enough for the resyncer's
-    8 attempts (~7 s, then reported). The resync goes on every 2 s and the book is synced once REST
-    answers. Before, it gave up after 8: only a next diff restarted one, and a quiet symbol sends
-    none, so the book stayed out of sync for as long as the symbol was quiet."""
+    8 attempts (~7 s at its 2 s longest pause; ~2.4 s at the 0.4 s set here, then reported). The
+    resync goes on every longest pause and the book is synced once REST answers. Before, it gave up
+    after 8: only a next diff restarted one, and a quiet symbol sends none, so the book stayed out of
+    sync for as long as the symbol was quiet."""
+    short_resync_pauses(monkeypatch)
 
     async def go() -> None:
         async with Simulator(["binance"], seed=2, rate=0, depth=25) as sim:
@@ -114,12 +127,16 @@ def test_a_quiet_book_whose_resync_gave_up_resyncs_once_rest_answers_again_binan
     run(go())
 
 
-def test_an_htx_book_whose_resync_gave_up_resyncs_again_while_the_venue_is_fine() -> None:
+def test_an_htx_book_whose_resync_gave_up_resyncs_again_while_the_venue_is_fine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """HTX rebuilds a book with a ``req`` on the socket. Its replies go missing for a while (8
-    attempts; resync_timeout cut to 0.2 s to keep the test short), then the venue answers again and
-    keeps streaming the symbol: the resync, never given up, syncs the book. Before, it gave up after
-    8, and the book stayed out of sync for good: its diffs are "buffered", which restarts a resync
-    only for REST-snapshot venues, and the healthy connection brought no reconnect either."""
+    attempts; resync_timeout cut to 0.2 s and the longest pause between attempts to 0.4 s to keep
+    the test short), then the venue answers again and keeps streaming the symbol: the resync, never
+    given up, syncs the book. Before, it gave up after 8, and the book stayed out of sync for good:
+    its diffs are "buffered", which restarts a resync only for REST-snapshot venues, and the healthy
+    connection brought no reconnect either."""
+    short_resync_pauses(monkeypatch)
 
     async def go() -> None:
         async with Simulator(["htx"], seed=4, rate=300, depth=30) as sim:

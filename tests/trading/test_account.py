@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,9 @@ import pytest
 from session_cases import SimAccount
 from tickwire.errors import TransportError, VenueError
 from tickwire.sim import Simulator
+from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID
+from tickwire.sim.simulator import venue_class
 from tickwire.trading.account import every_page
 from tickwire.trading.session import TradingSession
 from tickwire.trading.venue import Call
@@ -49,6 +52,43 @@ def rest_in_engine(
             v.on_step(symbol, step)
         out.add(cid)
     return out
+
+
+# The kill-switch cases below spent most of their time waiting on the venues' rate limits: each kill
+# asks the state of every order it cancelled (hundreds of status queries at 30-60 per window). What
+# they prove does not depend on how long a window lasts, so it is shortened tenfold on both sides:
+# the simulator enforces its unchanged limits over its shortened windows (refusing what would overrun
+# them), the session's budget paces by the same limits over windows as short (plus its own margin).
+# The same requests go out, still paced by the budget, and the venue refuses none (asserted).
+FAST = 0.1
+
+
+def fast_windows(venue: str) -> dict[str, float]:
+    """The simulator's rate windows of ``venue`` (intervals named ``*_window``), ``FAST`` times as
+    long: ``SimAccount.run(sim_timeouts=…)``."""
+    return {k: v * FAST for k, v in venue_class(venue).intervals.items() if k.endswith("_window")}
+
+
+def fast_budget(tr: TradingSession) -> None:
+    """The session's limits, the same weights over windows ``FAST`` times as long (as a venue's
+    announced limits replace the documented ones)."""
+    limits = [replace(lim, window_s=lim.window_s * FAST) for lim in tr.budget.limits.values()]
+    tr.budget.set_limits(limits, replace=True)
+
+
+def rate_refusals(sim: Simulator, venue: str) -> int:
+    """Requests the simulated venue refused for rate (its limiters' own count): none, for the
+    shortened windows to have changed nothing but the waits."""
+    v = sim.venue(venue)
+    parts = [v, *(x for x in vars(v).values() if type(x).__module__.startswith("tickwire.sim.venues"))]
+    seen = {
+        id(lim): lim
+        for part in parts
+        for value in vars(part).values()
+        for lim in (value.values() if isinstance(value, dict) else [value])
+        if isinstance(lim, WeightLimiter)
+    }
+    return sum(lim.refused for lim in seen.values())
 
 
 def _open_ids(a: SimAccount, sim: Simulator) -> set[str]:
@@ -87,6 +127,7 @@ def test_the_kill_switch_cancels_orders_past_the_first_page(
     a: SimAccount = getattr(importlib.import_module(module), name)
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        fast_budget(tr)
         sim.fund(a.venue, a.key, {**a.funds, "USD": "1000000"})
         older = rest_in_engine(sim, a.venue, a.key, other, page + 3, "old")
         newer = rest_in_engine(sim, a.venue, a.key, a.symbol, page, "new")
@@ -95,8 +136,9 @@ def test_the_kill_switch_cancels_orders_past_the_first_page(
         assert _open_ids(a, sim) == set()
         assert report.complete, report
         assert {o.client_id for o in report.cancelled} == older | newer
+        assert rate_refusals(sim, a.venue) == 0
 
-    a.run(body)
+    a.run(body, sim_timeouts=fast_windows(a.venue))
 
 
 def test_a_failed_later_page_keeps_the_pages_read_and_a_page_named_twice_is_an_error() -> None:
@@ -138,6 +180,7 @@ def test_the_kill_switch_cancels_the_pages_it_read_when_a_later_one_fails() -> N
     from test_session_okx import OKX as a
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        fast_budget(tr)
         placed = rest_in_engine(sim, a.venue, a.key, a.symbol, 130, "theirs")
         ep = sim.endpoint(a.venue, 0)
         sends = tr.send_lane
@@ -158,8 +201,9 @@ def test_the_kill_switch_cancels_the_pages_it_read_when_a_later_one_fails() -> N
         first_cancel = ops.index("POST /api/v5/trade/cancel-batch-orders")
         assert ops[:first_cancel].count("GET /api/v5/trade/orders-pending") == 2
         assert {o.client_id for o in report.cancelled} == placed
+        assert rate_refusals(sim, a.venue) == 0
 
-    a.run(body)
+    a.run(body, sim_timeouts=fast_windows(a.venue))
 
 
 def test_htx_says_when_its_one_page_of_open_orders_is_full() -> None:
@@ -169,6 +213,7 @@ def test_htx_says_when_its_one_page_of_open_orders_is_full() -> None:
     from test_session_htx import HTX as a
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
+        fast_budget(tr)
         placed = rest_in_engine(sim, a.venue, a.key, a.symbol, 505, "theirs")
         with pytest.raises(VenueError, match="500 open orders"):
             await tr.open_orders()
@@ -176,8 +221,9 @@ def test_htx_says_when_its_one_page_of_open_orders_is_full() -> None:
         assert _open_ids(a, sim) == set()
         assert not report.complete and any("past the pages read" in e for e in report.errors)
         assert {o.client_id for o in report.cancelled} == placed
+        assert rate_refusals(sim, a.venue) == 0
 
-    a.run(body)
+    a.run(body, sim_timeouts=fast_windows(a.venue))
 
 
 def test_htx_reconciliation_past_a_full_page_of_open_orders_still_proves_a_lost_order_absent() -> None:

@@ -38,6 +38,7 @@ BINANCE = SimAccount(
     amend_op="PUT /api/v3/order/amend/keepPriority",
     amend_reprices=False,  # keepPriority only lowers the quantity
     unknown_symbol="NOPEUSDT",
+    short_window_signer=binance.Signer(KEY, SECRET, recv_window=1000),
 )
 
 
