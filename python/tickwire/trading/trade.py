@@ -54,7 +54,5 @@ def trade(
     # A venue whose document asks more of a client than the shared session does (Clarofinlore's token
     # log-in, Retry-After) declares its own subclass as ``Session``.
     session_cls = getattr(module, "Session", TradingSession)
-    session: TradingSession = session_cls(
-        grammar_cls(), signer, ep, transport=transport, **options
-    )
+    session: TradingSession = session_cls(grammar_cls(), signer, ep, transport=transport, **options)
     return session
