@@ -141,7 +141,12 @@ impl OrderBook {
 
     /// Up to `n` levels of `side` from the touch as (price, quantity) floats.
     #[pyo3(signature = (side, n=10))]
-    fn levels(&self, py: Python<'_>, side: &str, n: usize) -> PyResult<Vec<(f64, f64)>> {
+    fn levels(
+        &self,
+        py: Python<'_>,
+        side: &str,
+        #[pyo3(from_py_with = super::args::count)] n: usize,
+    ) -> PyResult<Vec<(f64, f64)>> {
         let ask = side_flag(side)?;
         guard(|| {
             self.with(py, |b| {
@@ -176,7 +181,7 @@ impl OrderBook {
         &self,
         py: Python<'py>,
         side: &str,
-        n: usize,
+        #[pyo3(from_py_with = super::args::count)] n: usize,
     ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
         let ask = side_flag(side)?;
         guard(|| self.exact_levels(py, ask, n))
@@ -244,7 +249,12 @@ impl OrderBook {
 
     /// Total quantity in the best `n` levels of `side`.
     #[pyo3(signature = (side, n=10))]
-    fn depth(&self, py: Python<'_>, side: &str, n: usize) -> PyResult<f64> {
+    fn depth(
+        &self,
+        py: Python<'_>,
+        side: &str,
+        #[pyo3(from_py_with = super::args::count)] n: usize,
+    ) -> PyResult<f64> {
         let ask = side_flag(side)?;
         guard(|| self.with(py, |b| b.depth_qty(ask, n) as f64 / 10f64.powi(b.qty_scale() as i32)))
     }
@@ -275,7 +285,11 @@ impl OrderBook {
 
     /// (bid qty - ask qty) / (bid qty + ask qty) over the best `n` levels.
     #[pyo3(signature = (n=10))]
-    fn imbalance(&self, py: Python<'_>, n: usize) -> PyResult<Option<f64>> {
+    fn imbalance(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = super::args::count)] n: usize,
+    ) -> PyResult<Option<f64>> {
         guard(|| self.with(py, |b| b.imbalance(n)))
     }
 

@@ -158,11 +158,11 @@ impl BookFeed {
     #[allow(clippy::too_many_arguments)]
     fn new(
         venue: &str,
-        price_decimals: Option<u8>,
-        qty_decimals: Option<u8>,
-        max_depth: Option<usize>,
-        checksum_price_decimals: Option<u8>,
-        checksum_qty_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] price_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] qty_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_count)] max_depth: Option<usize>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] checksum_price_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] checksum_qty_decimals: Option<u8>,
         check_crossed: Option<bool>,
         verify_checksum: Option<bool>,
         compression: &str,
@@ -173,14 +173,6 @@ impl BookFeed {
             let v = Venue::from_name(venue).map_err(super::venue_spec::unknown)?;
             let compression =
                 compression_option(compression, server_max_window_bits, server_no_context_takeover)?;
-            for d in [price_decimals, qty_decimals, checksum_price_decimals, checksum_qty_decimals]
-                .into_iter()
-                .flatten()
-            {
-                if d > crate::book::num::MAX_DECIMALS {
-                    return Err(pyo3::exceptions::PyValueError::new_err("decimals must be <= 18"));
-                }
-            }
             let opts = FeedOptions {
                 price_decimals,
                 qty_decimals,
@@ -341,13 +333,10 @@ impl BookFeed {
     fn set_checksum_decimals(
         &mut self,
         symbol: &str,
-        price_decimals: Option<u8>,
-        qty_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] price_decimals: Option<u8>,
+        #[pyo3(from_py_with = super::args::opt_decimals)] qty_decimals: Option<u8>,
     ) -> PyResult<()> {
         guard(|| {
-            if price_decimals.into_iter().chain(qty_decimals).any(|d| d > crate::book::num::MAX_DECIMALS) {
-                return Err(pyo3::exceptions::PyValueError::new_err("decimals must be <= 18"));
-            }
             self.feed.set_checksum_decimals(symbol.as_bytes(), price_decimals, qty_decimals);
             Ok(())
         })
@@ -358,7 +347,11 @@ impl BookFeed {
     /// already has it, "held" when it is ahead of the book, applied by a later call as soon as
     /// another line fills the hole, or after `hold_s` (the book then reports the gap).
     #[pyo3(signature = (hold_s=0.05, max_held=1024))]
-    fn arbitrate(&mut self, hold_s: f64, max_held: usize) -> PyResult<()> {
+    fn arbitrate(
+        &mut self,
+        hold_s: f64,
+        #[pyo3(from_py_with = super::args::count)] max_held: usize,
+    ) -> PyResult<()> {
         if !(hold_s.is_finite() && (0.0..=60.0).contains(&hold_s)) {
             return Err(pyo3::exceptions::PyValueError::new_err("hold_s must be within 0..=60 seconds"));
         }

@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+mod args;
 pub(crate) mod auth;
 mod book;
 mod bus;
