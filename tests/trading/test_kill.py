@@ -1,28 +1,16 @@
-"""The kill switch (``TradingSession.kill``/``resume``) and the venues' dead-man switches against the
-simulator, checked against the simulator's own order list, positions and request log.
-
-Dead-man countdowns are short here: Binance USDⓈ-M documents no minimum (0.6 s is used), Kraken counts
-whole seconds (1 s), and OKX's documented minimum of 10 s is lowered to 1 s on both sides for speed —
-the simulator's by profile (``dead_man_min_s``), the grammar's ``dead_man_range`` by monkeypatch."""
+"""The kill switch (``TradingSession.kill``/``resume``) against the simulator, checked against the
+simulator's own order list, positions and request log. (The venues' dead-man switches:
+``test_deadman.py``.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
-import json
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import tickwire
 from kill_cases import (
-    ACCOUNTS,
-    KRAKEN_SECRET,
     SYMBOLS,
-    funded,
     on_two_symbols,
     open_at_venue,
     requests,
@@ -31,13 +19,11 @@ from kill_cases import (
 )
 from session_cases import SimAccount, settle
 from tickwire.audit import AuditLog
-from tickwire.errors import NotSupported, RateLimitError, TickwireError, TradingHalted, TransportError
+from tickwire.errors import RateLimitError, TradingHalted
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
-from tickwire.sim.market import BID
 from tickwire.trading import kill as kill_module
 from tickwire.trading.session import TradingSession
-from tickwire.venues import binance, bybit, kraken, okx
 
 # kill ----------------------------------------------------------------------------------------------
 
@@ -420,281 +406,6 @@ def test_kill_is_audited_step_by_step(tmp_path: Any) -> None:
     assert "kill-secret" not in text
 
 
-# dead-man switches ---------------------------------------------------------------------------------
-
-
-def switch(sim: Simulator, venue: str) -> Any:
-    v: Any = sim.venue(venue)
-    return v.futures_orders.dead_man if venue == "binance-usdm" else v.trade.dead_man
-
-
-async def die(tr: TradingSession) -> None:
-    """What a killed process leaves: no refresh, no disarm, its connection gone."""
-    assert tr.dead_man is not None
-    tr.dead_man.stop()
-    await tr.wire.close()
-
-
-@pytest.mark.parametrize(("venue", "timeout_s"), [("binance-usdm", 0.6), ("kraken", 1.0), ("okx", 1.0)])
-def test_the_venue_cancels_a_dead_sessions_orders_after_the_countdown(
-    venue: str, timeout_s: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(okx.Orders, "dead_man_range", (1.0, 120.0))
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        await on_two_symbols(sim, tr, each=1)
-        key = ACCOUNTS[venue][0]
-        armed = switch(sim, venue).armed(key)
-        assert set(armed) == (set(SYMBOLS[venue]) if venue == "binance-usdm" else {None})
-        await asyncio.sleep(timeout_s * 2.5)  # alive: refreshed, nothing fired
-        assert len(open_at_venue(sim, venue)) == 2 and switch(sim, venue).fired == []
-        assert tr.dead_man is not None and tr.dead_man.refreshes >= 2
-        await die(tr)
-        await settle(lambda: not open_at_venue(sim, venue), "the venue's countdown", timeout_s * 3)
-        assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
-
-    run(venue, body, {"dead_man_min_s": 1.0} if venue == "okx" else {}, dead_man=timeout_s)
-
-
-def test_a_countdown_armed_by_a_call_its_caller_cancelled_is_refreshed_and_disarmed() -> None:
-    """Binance USDⓈ-M arms a symbol's countdown before its first order there. The venue is slow to
-    handle that request and the caller gives up on the order meanwhile: the venue arms the countdown
-    all the same, so the session keeps it refreshed while it lives (nothing fires: another program's
-    order on that symbol stays) and disarms it at a clean close (before: never refreshed, it fired
-    and cancelled that order while the session was alive)."""
-
-    async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
-        async with funded("binance-usdm") as sim:
-            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
-            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6) as tr:
-                v = sim.venue("binance-usdm")
-                book = v.engine.books["ETHUSDT"]
-                bid = book.side(BID).best()
-                assert bid is not None
-                # Another program's order on the key, resting 40 ticks under the best bid.
-                v.engine.place(
-                    key,
-                    "ETHUSDT",
-                    BID,
-                    "LIMIT",
-                    book.inst.min_lots * 10,
-                    bid - 40,
-                    "GTC",
-                    "other-1",
-                    ep.now_ms(),
-                )
-                ep.delay(0.3)
-                placing = asyncio.ensure_future(rest_buy(sim, tr, "ETHUSDT", 40))
-                countdown = "POST /fapi/v1/countdownCancelAll"
-                await settle(lambda: countdown in ep.handling(), "the countdown's request at the venue")
-                ep.delay(0)
-                placing.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await placing
-                await asyncio.sleep(0.6 * 3)
-                assert (
-                    switch(sim, "binance-usdm").fired == [] and len(open_at_venue(sim, "binance-usdm")) == 1
-                )
-                assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
-            assert switch(sim, "binance-usdm").armed(key) == {}
-
-    asyncio.run(go())
-
-
-def test_orders_on_a_new_symbol_at_once_share_one_arming_of_its_countdown() -> None:
-    """Three orders on ETHUSDT placed at once, none there before: the venue gets one
-    ``countdownCancelAll`` for the symbol, not one per order (before: three), and all three are
-    placed, the symbol armed."""
-
-    async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
-        async with funded("binance-usdm") as sim:
-            urls = sim.urls()["binance-usdm"]
-            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
-                countdown = "POST /fapi/v1/countdownCancelAll"
-                before = requests(sim, "binance-usdm").count(countdown)
-                got = await asyncio.gather(*(rest_buy(sim, tr, "ETHUSDT", 40 + i) for i in range(3)))
-                assert requests(sim, "binance-usdm").count(countdown) == before + 1
-                assert len({o.client_id for o in got}) == 3 and len(open_at_venue(sim, "binance-usdm")) == 3
-                assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
-
-    asyncio.run(go())
-
-
-async def _other_order_and_a_session(sim: Simulator) -> TradingSession:
-    """Another program's ETHUSDT buy resting 40 ticks under the bid on the USDⓈ-M key, and a started
-    session on that key with a 0.6 s dead-man countdown (closed by the caller)."""
-    key, signer, _ = ACCOUNTS["binance-usdm"]
-    v = sim.venue("binance-usdm")
-    book = v.engine.books["ETHUSDT"]
-    bid = book.side(BID).best()
-    assert bid is not None
-    now = sim.endpoint("binance-usdm", 0).now_ms()
-    v.engine.place(key, "ETHUSDT", BID, "LIMIT", book.inst.min_lots * 10, bid - 40, "GTC", "other-1", now)
-    urls = sim.urls()["binance-usdm"]
-    return await tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6).__aenter__()
-
-
-def test_a_countdown_being_armed_as_the_session_closes_is_disarmed_with_the_others() -> None:
-    """The venue is slow to take a new symbol's arming request and the session closes meanwhile:
-    the close waits for that request before disarming, so the venue holds no countdown afterwards
-    and nothing fires on the order left (before: the arming landed after the disarm, and the
-    countdown fired 0.6 s later, cancelling another program's order)."""
-
-    async def go() -> None:
-        key = ACCOUNTS["binance-usdm"][0]
-        async with funded("binance-usdm") as sim:
-            ep = sim.endpoint("binance-usdm", 0)
-            tr = await _other_order_and_a_session(sim)
-            ep.delay(0.3)
-            placing = asyncio.ensure_future(rest_buy(sim, tr, "ETHUSDT", 40))
-            countdown = "POST /fapi/v1/countdownCancelAll"
-            await settle(lambda: countdown in ep.handling(), "the countdown's request at the venue")
-            ep.delay(0)
-            await tr.close()
-            with contextlib.suppress(Exception):
-                await placing
-            await asyncio.sleep(0.6 * 3)
-            assert switch(sim, "binance-usdm").armed(key) == {} and switch(sim, "binance-usdm").fired == []
-            assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
-
-    asyncio.run(go())
-
-
-def test_a_batch_arming_its_next_symbol_as_the_session_closes_leaves_no_countdown_armed() -> None:
-    """``place_orders`` on two symbols new to the session arms them one after the other. The venue is
-    slow and the session closes while the first symbol's arming is under way: the close waits for it
-    and disarms; the batch must not arm its second symbol after that wait (the session refuses its
-    orders anyway). Afterwards the venue holds no countdown and another program's order on the second
-    symbol is still there after the countdown would have run out (before: the second symbol was armed
-    after the close's wait, never disarmed, and the venue cancelled that order)."""
-
-    async def go() -> None:
-        key = ACCOUNTS["binance-usdm"][0]
-        async with funded("binance-usdm") as sim:
-            ep = sim.endpoint("binance-usdm", 0)
-            tr = await _other_order_and_a_session(sim)
-            orders = []
-            for symbol in ("BTCUSDT", "ETHUSDT"):
-                r = tr.rules[symbol]
-                price = sim.book("binance-usdm", symbol).bids[0][0] - 40 * r.tick_size
-                orders.append(tr.prepare(symbol, "buy", "limit", r.min_qty * 100, price))
-            ep.delay(0.3)
-            placing = asyncio.ensure_future(tr.place_orders(orders))
-            countdown = "POST /fapi/v1/countdownCancelAll"
-            await settle(lambda: countdown in ep.handling(), "the first symbol's arming at the venue")
-            await tr.close()
-            with contextlib.suppress(Exception):
-                await placing
-            ep.delay(0)
-            await asyncio.sleep(0.6 * 3)
-            dm = switch(sim, "binance-usdm")
-            assert dm.fired == [] and dm.armed(key) == {}, f"fired after the close: {dm.fired}"
-            assert [o.client_id for o in open_at_venue(sim, "binance-usdm")] == ["other-1"]
-
-    asyncio.run(go())
-
-
-def test_a_template_order_whose_arming_answer_is_lost_is_not_reconciled_as_written() -> None:
-    """A template's first order on a new USDⓈ-M symbol waits for the symbol's countdown to be armed,
-    and that arming's answer is lost: the order was never written, so it is refused as unsent and not
-    tracked — no order request at the venue, no status query asked about it — while the symbol counts
-    as armed (the arming may have landed) and is disarmed at the close (before: the order was tracked
-    and reconciled as if it had gone out, its status asked about)."""
-
-    async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
-        async with funded("binance-usdm") as sim:
-            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
-            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
-                r = tr.rules["ETHUSDT"]
-                price = sim.book("binance-usdm", "ETHUSDT").bids[0][0] - 40 * r.tick_size
-                tmpl = tr.template("ETHUSDT", "buy")
-                ep.lose_answer("POST /fapi/v1/countdownCancelAll")
-                with pytest.raises(TransportError):
-                    await tmpl.send(price, r.min_qty * 100)
-                ops = requests(sim, "binance-usdm")
-                assert "POST /fapi/v1/order" not in ops and "GET /fapi/v1/order" not in ops, ops
-                assert tr.tracker.open_orders() == [] and tr.risk.exposure("ETHUSDT")["open_orders"] == 0
-                assert tr.dead_man is not None and "ETHUSDT" in tr.dead_man.armed
-            assert switch(sim, "binance-usdm").armed(key) == {}
-
-    asyncio.run(go())
-
-
-def test_an_arming_answered_with_a_5xx_counts_as_armed_and_is_disarmed_at_the_close() -> None:
-    """A 5xx leaves a request's fate unknown (Binance: "could have been a success"). A new symbol's
-    arming answered so may have armed its countdown: the order waiting on it is refused unsent, and
-    the symbol counts as armed — refreshed, and disarmed at the close (before: forgotten, so a
-    countdown the venue had armed would fire on the symbol's orders after a clean close)."""
-
-    async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
-        async with funded("binance-usdm") as sim:
-            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
-            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=30) as tr:
-                ep.fail(1, status=503)
-                with pytest.raises(TickwireError) as e:
-                    await rest_buy(sim, tr, "ETHUSDT", 40)
-                assert "POST /fapi/v1/order" not in requests(sim, "binance-usdm"), e.value
-                assert tr.dead_man is not None and "ETHUSDT" in tr.dead_man.armed, e.value
-                closing = requests(sim, "binance-usdm").count("POST /fapi/v1/countdownCancelAll")
-            assert requests(sim, "binance-usdm").count("POST /fapi/v1/countdownCancelAll") == closing + 1
-            assert switch(sim, "binance-usdm").armed(key) == {}
-
-    asyncio.run(go())
-
-
-def test_a_clean_close_disarms_the_switch_and_leaves_the_orders() -> None:
-    async def go() -> None:
-        key, signer, _ = ACCOUNTS["binance-usdm"]
-        async with funded("binance-usdm") as sim:
-            urls = sim.urls()["binance-usdm"]
-            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.5) as tr:
-                await rest_buy(sim, tr, "BTCUSDT")
-                assert set(switch(sim, "binance-usdm").armed(key)) == {"BTCUSDT"}
-            assert switch(sim, "binance-usdm").armed(key) == {}
-            await asyncio.sleep(1.0)
-            assert len(open_at_venue(sim, "binance-usdm")) == 1 and switch(sim, "binance-usdm").fired == []
-
-    asyncio.run(go())
-
-
-def test_a_session_left_by_an_exception_leaves_the_countdown_to_cancel_its_orders() -> None:
-    """The strategy raises inside ``async with``: the process is about to die with its order open, and
-    the venue's countdown — no longer refreshed, not disarmed — cancels it (before: ``__aexit__``
-    disarmed it as for a clean close, and the order stayed open at the venue)."""
-
-    async def go() -> None:
-        signer = ACCOUNTS["binance-usdm"][1]
-        async with funded("binance-usdm") as sim:
-            urls = sim.urls()["binance-usdm"]
-            with pytest.raises(RuntimeError, match="crashed"):
-                async with tickwire.trade(
-                    "binance-usdm", credentials=signer, endpoints=urls, dead_man=0.5
-                ) as tr:
-                    await rest_buy(sim, tr, "BTCUSDT")
-                    raise RuntimeError("the strategy crashed")
-            assert len(open_at_venue(sim, "binance-usdm")) == 1
-            await settle(lambda: not open_at_venue(sim, "binance-usdm"), "the venue's countdown", 2.0)
-            assert sum(f.cancelled for f in switch(sim, "binance-usdm").fired) == 1
-
-    asyncio.run(go())
-
-
-def test_a_dead_man_switch_out_of_range_or_missing_is_refused_before_anything_is_sent() -> None:
-    ep = [{"rest": "http://127.0.0.1:9", "ws": {}}]
-    with pytest.raises(ValueError, match="10 to 120"):
-        tickwire.trade("okx", credentials=okx.Signer("k", "s", "p"), endpoints=ep, dead_man=5.0)
-    with pytest.raises(ValueError, match="1 to 86400"):
-        tickwire.trade("kraken", credentials=kraken.Signer("k", KRAKEN_SECRET), endpoints=ep, dead_man=0.5)
-    with pytest.raises(NotSupported):
-        tickwire.trade("bybit", credentials=bybit.Signer("k", "s"), endpoints=ep, dead_man=30.0)
-    with pytest.raises(NotSupported):
-        tickwire.trade("binance", credentials=binance.Signer("k", "s"), endpoints=ep, dead_man=30.0)
-
-
 # every venue ---------------------------------------------------------------------------------------
 
 EVERY_VENUE = [
@@ -727,58 +438,3 @@ def test_kill_leaves_nothing_open_on_every_venue(module: str, name: str) -> None
             await a.rest_below(sim, tr, 22)
 
     a.run(body)
-
-
-# a process killed with SIGKILL ---------------------------------------------------------------------
-
-CHILD = """
-import asyncio, json, sys
-import tickwire
-from tickwire.venues import binance, kraken
-
-venue, key, secret = sys.argv[1:4]
-urls, orders = json.loads(sys.argv[4]), json.loads(sys.argv[5])
-signer = binance.Signer(key, secret) if venue == "binance-usdm" else kraken.Signer(key, secret)
-
-async def main():
-    async with tickwire.trade(venue, credentials=signer, endpoints=urls, dead_man=1.0) as tr:
-        for symbol, qty, price in orders:
-            await tr.place_order(symbol, "buy", "limit", qty, price)
-        print("ready", flush=True)
-        await asyncio.sleep(3600)
-
-asyncio.run(main())
-"""
-CHILD_ORDERS = {
-    "binance-usdm": [("BTCUSDT", "0.003", "50000"), ("ETHUSDT", "0.01", "2500")],
-    "kraken": [("BTC/USD", "0.001", "50000"), ("ETH/USD", "0.01", "2500")],
-}
-
-
-@pytest.mark.parametrize("venue", ["binance-usdm", "kraken"])
-def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
-    """The issue's case: the session's process is killed (SIGKILL: no clean-up runs), and the venue's
-    dead-man switch — armed by the session, refreshed while it lived — cancels its orders."""
-    key = ACCOUNTS[venue][0]
-    secret = KRAKEN_SECRET if venue == "kraken" else "kill-secret"
-
-    async def go() -> None:
-        async with funded(venue) as sim:
-            env = {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
-            args = [venue, key, secret, json.dumps(sim.urls()[venue]), json.dumps(CHILD_ORDERS[venue])]
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", CHILD, *args, env=env, stdout=asyncio.subprocess.PIPE
-            )
-            try:
-                assert proc.stdout is not None
-                line = await asyncio.wait_for(proc.stdout.readline(), 30)
-                assert line.strip() == b"ready"
-                await asyncio.sleep(2.5)  # alive: refreshed, nothing cancelled
-                assert len(open_at_venue(sim, venue)) == 2 and switch(sim, venue).fired == []
-            finally:
-                proc.kill()  # SIGKILL
-                await proc.wait()
-            await settle(lambda: not open_at_venue(sim, venue), "the venue's countdown", 4.0)
-            assert sum(f.cancelled for f in switch(sim, venue).fired) == 2
-
-    asyncio.run(go())
