@@ -1,0 +1,214 @@
+"""Which gateway serves an account (``tickwire.gateway.lease_watch``) against the simulator and a real
+nats-server: one gateway per account however many start, a gateway back from a lost link steps down
+when another took the account, and a closing gateway keeps it until its orders in flight are settled
+(a request reaching it then is refused as not run); checked against the simulator's own order list."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import gateway_harness
+import pytest
+from gateway_harness import (
+    VENUE,
+    config,
+    proxied,
+    remote,
+    rest_buy,
+    resting_qty,
+    run,
+    service,
+    venue,
+)
+from session_cases import settle
+from tickwire.errors import (
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.gateway.run import Gateway
+
+nats_urls = gateway_harness.nats_urls  # the nats-server fixture, one for the session
+
+
+def test_a_second_gateway_for_an_account_does_not_start(nats_urls: list[str]) -> None:
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("twice")
+            async with Gateway(config(nats_urls, acct)):
+                with pytest.raises(ValueError, match="already served by gateway gw1"):
+                    await Gateway(config(nats_urls, acct, name="gw2")).start()
+
+    run(body)
+
+
+def test_two_gateways_started_at_once_for_an_account_serve_it_once(nats_urls: list[str]) -> None:
+    """Two gateways started together for one account both heard no one serving it, and both served:
+    every request ran on both sessions, a taker became two filled orders. Now the first to take the
+    account's lease (JetStream KV, created atomically) serves and the other does not start; a taker
+    is one order at the simulator. After a clean stop the lease is free again."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("race")
+            gws = [Gateway(config(nats_urls, acct, name=n)) for n in ("gwa", "gwb")]
+            got = await asyncio.gather(*(g.start() for g in gws), return_exceptions=True)
+            try:
+                errors = [g for g in got if isinstance(g, BaseException)]
+                assert len(errors) == 1 and isinstance(errors[0], ValueError), got
+                async with remote(nats_urls, "race", "mm1") as tr:
+                    price = v.sim.book(VENUE, "BTCUSDT").asks[0][0]
+                    o = await tr.place_order(
+                        "BTCUSDT", "buy", "limit", resting_qty(tr, "BTCUSDT", price), price
+                    )
+                    await asyncio.sleep(0.3)
+                    assert [x.client_id for x in v.orders("race")] == [o.client_id] and o.status == "filled"
+            finally:
+                for g in gws:
+                    await g.close()
+            async with Gateway(config(nats_urls, acct, name="gwc")), remote(nats_urls, "race", "mm1") as tr:
+                assert (await rest_buy(v, tr)).status == "new"
+
+    run(body)
+
+
+def test_a_gateway_back_from_a_lost_link_steps_down_when_another_took_its_account(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A loses its NATS link; B starts meanwhile, hears no one serving the account and takes
+    over A's lease (old enough to be a dead gateway's). When A's link returns, nats-py restores its
+    subscription — before, both served, and one place ran on both sessions. Now A re-checks its lease
+    first, finds it B's and steps down: one order at the venue, B's answer."""
+    import tickwire.gateway.state as state
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)  # a lease this old without an answer is a dead one's
+
+    async def body() -> None:
+        proxy, url = await proxied(nats_urls)
+        async with venue() as v:
+            acct = v.account("partition")
+            a = await Gateway(config([url], acct, name="gwa")).start()
+            try:
+                await asyncio.sleep(1.0)
+                proxy.refuse = True
+                proxy.cut()  # A's link drops; it keeps trying to reconnect
+                await asyncio.sleep(0.5)
+                async with Gateway(config(nats_urls, acct, name="gwb")):
+                    proxy.refuse = False
+                    await settle(lambda: a.nc.is_connected, "A's link back", 10)
+                    await asyncio.sleep(0.5)
+                    async with remote(nats_urls, "partition", "mm1") as tr:
+                        o = await rest_buy(v, tr)
+                        await asyncio.sleep(0.5)
+                        places = [
+                            x for x in v.sim.endpoint(VENUE, 0).exchanges if x[1] == "POST /fapi/v1/order"
+                        ]
+                        assert len(places) == 1  # one session placed it (before: both, one refused -4116)
+                        assert [x.client_id for x in v.orders("partition")] == [o.client_id]
+                        assert o.status == "new" and service(a, "partition").stepped_down
+            finally:
+                await a.close()
+
+    run(body)
+
+
+async def close_in_flight(v: Any, gw: Gateway, tr: Any, slow_s: float) -> tuple[Any, Any]:
+    """``tr``'s buy at the venue, which is ``slow_s`` slow to answer it, and ``gw`` closing meanwhile:
+    (the place, the close), both running."""
+    ep = v.sim.endpoint(VENUE, 0)
+    ep.delay(slow_s)
+    placing = asyncio.ensure_future(rest_buy(v, tr))
+    await settle(lambda: "POST /fapi/v1/order" in ep.handling(), "the order at the venue")
+    ep.delay(0)
+    return placing, asyncio.ensure_future(gw.close())
+
+
+def test_a_closing_gateway_keeps_its_account_until_its_orders_in_flight_are_settled(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A closes while an order it placed waits for the venue's slow answer; its close waits
+    for that order. Gateway B, started meanwhile, hears A still answering for the account and does
+    not start (before: A stopped answering as its close began, and B took A's lease over as a dead
+    gateway's while A's session still ran — two sessions on one account). Once A closed, B starts;
+    the order is at the venue once and reached the client."""
+    import tickwire.gateway.state as state
+
+    monkeypatch.setattr(state, "STARTING_S", 0.5)  # a lease this old without an answer is a dead one's
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                await asyncio.sleep(1.0)  # A's lease is older than STARTING_S
+                async with remote(nats_urls, "closing", "mm1") as tr:
+                    placing, closing = await close_in_flight(v, a, tr, 1.0)
+                    await asyncio.sleep(0.3)
+                    with pytest.raises(ValueError, match="already served by gateway gwa"):
+                        await Gateway(config(nats_urls, acct, name="gwb")).start()
+                    o = await placing
+                    await closing
+                    async with Gateway(config(nats_urls, acct, name="gwb")):
+                        assert [x.client_id for x in v.orders("closing")] == [o.client_id]
+                        assert o.status == "new"
+            finally:
+                await a.close()
+
+    run(body)
+
+
+def test_a_request_reaching_a_closing_gateway_is_refused_at_once_as_not_run(nats_urls: list[str]) -> None:
+    """The gateway closes while an order it placed waits for the venue's slow answer. Another client's
+    place reaching it meanwhile is refused at once with ``TransportError`` (it never ran), and the venue
+    never gets it (before: left unanswered, the client waited its time-out, found no gateway to ask
+    and raised ``UnknownOutcome`` for an order that was never sent)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-new")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                async with remote(nats_urls, "closing-new", "mm1") as tr, \
+                        remote(nats_urls, "closing-new", "mm2", timeout=1.0) as late:  # fmt: skip
+                    placing, closing = await close_in_flight(v, a, tr, 1.0)
+                    await asyncio.sleep(0.1)
+                    started = time.monotonic()
+                    with pytest.raises(TransportError) as e:
+                        await asyncio.wait_for(rest_buy(v, late, ticks=40), 4.0)
+                    assert not isinstance(e.value, UnknownOutcome)
+                    assert time.monotonic() - started < late.timeout, "refused only after the time-out"
+                    o = await placing
+                    await closing
+                    assert [x.client_id for x in v.orders("closing-new")] == [o.client_id]
+            finally:
+                await a.close()
+
+    run(body)
+
+
+def test_a_lost_answer_is_settled_by_a_closing_gateway(nats_urls: list[str]) -> None:
+    """The venue is slower than the client's time-out and the gateway closes meanwhile: the client's
+    question about its request's outcome is answered by the closing gateway, which is still settling
+    that order, so the place returns the order the venue holds (before: the question went unanswered
+    — the closing gateway took only ``health`` and had stopped its heartbeat — and the place ended in
+    ``UnknownOutcome``, or waited out the settle time)."""
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-lost")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                # Its time-out longer than three heartbeats (what a client waits before it calls a
+                # gateway gone), as with the defaults (5 s, 3 x 0.5 s).
+                async with remote(nats_urls, "closing-lost", "mm1", timeout=1.0) as tr:
+                    placing, closing = await close_in_flight(v, a, tr, 1.6)
+                    o = await asyncio.wait_for(placing, 4.0)
+                    await closing
+                    theirs = v.orders("closing-lost")
+                    assert [x.client_id for x in theirs] == [o.client_id]
+                    assert (o.status, o.order_id) == ("new", str(theirs[0].id))
+            finally:
+                await a.close()
+
+    run(body)
