@@ -1,0 +1,107 @@
+"""The capture writer (``tickwire.capture.CaptureWriter``, what ``tickwire record`` writes with): the
+fixture format's lines in order, no bearer token kept, a failed or short write ending the capture
+and not the writer thread. (Recording live sessions and replaying them: ``tests/cmd/test_record.py``.)"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_capture_writer_writes_the_fixture_lines_in_order(tmp_path: Path) -> None:
+    """The writer alone: events in, the fixture's lines out, in order."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "w.jsonl"
+    with CaptureWriter(path, interval=0.01) as w:
+        w.open("wss://x/stream")
+        w.send("wss://x/stream", b'{"method":"SUBSCRIBE"}')
+        tee = w.sink("wss://x/stream")
+        tee(False, memoryview(b'{"a":1}'), time.monotonic_ns())
+        tee(True, memoryview(b"\x1f\x8b\x00"), time.monotonic_ns())
+        w.http("https://x/api/v3/depth?symbol=BTCUSDT&limit=1000", b'{"lastUpdateId":1,"bids":[],"asks":[]}')
+    lines = _lines(path)
+    assert [(e["kind"], sorted(e)) for e in lines] == [
+        ("open", ["kind", "t", "url"]),
+        ("send", ["kind", "t", "text", "url"]),
+        ("recv", ["kind", "t", "text", "url"]),
+        ("recv", ["b64", "kind", "t", "url"]),
+        ("http", ["kind", "t", "text", "url"]),
+    ]
+    assert lines[3]["b64"] == "H4sA" and lines[2]["text"] == '{"a":1}'
+    assert [e["t"] for e in lines] == sorted(e["t"] for e in lines)
+    assert w.counts == {"open": 1, "send": 1, "recv": 2, "http": 1}
+
+
+def test_capture_writer_keeps_no_bearer_token_and_survives_a_failed_write(tmp_path: Path) -> None:
+    """A sent message's JWT (Coinbase's subscribe) is not written; a write that fails (a full disk) ends
+    the capture, not the writer thread: later events are drained and counted as dropped, so the queue
+    the frame path fills stays bounded (before: the thread died and the queue grew for good)."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "jwt.jsonl"
+    with CaptureWriter(path, interval=0.01) as w:
+        w.send("wss://x/ws", b'{"type":"subscribe","channel":"level2","jwt":"eyJhbGciOi.secret.sig"}')
+    [sent] = _lines(path)
+    assert "secret" not in path.read_text() and json.loads(sent["text"])["jwt"] == "<redacted>"
+
+    w = CaptureWriter(tmp_path / "full.jsonl", interval=0.01)
+
+    class Full:
+        closed = False
+
+        def write(self, _chunk: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            self.closed = True
+
+    w._file = Full()  # type: ignore[assignment]
+    tee = w.sink("wss://x/stream")
+    for _ in range(3):
+        tee(False, memoryview(b'{"a":1}'), time.monotonic_ns())
+    time.sleep(0.1)
+    assert w.error is not None and w._thread.is_alive() and w.dropped == 3 and not w._queue
+    tee(False, memoryview(b'{"a":2}'), time.monotonic_ns())
+    time.sleep(0.1)
+    assert w.dropped == 4 and not w._queue
+    w.close()
+
+
+def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
+    """An unbuffered write may take fewer bytes than it was given (``RawIOBase.write``: a pipe or FIFO
+    interrupted by a signal, a disk filling up): the writer writes the rest, every line whole and in
+    order (before: the rest of each chunk was dropped, lines cut mid-way)."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "short.jsonl"
+    w = CaptureWriter(path, interval=0.01)
+    real = w._file
+
+    class Short:
+        closed = False
+
+        def write(self, chunk: bytes) -> int:
+            return real.write(bytes(chunk[:97]))
+
+        def close(self) -> None:
+            real.close()
+            self.closed = True
+
+    w._file = Short()  # type: ignore[assignment]
+    tee = w.sink("wss://x/stream")
+    sent = [json.dumps({"n": i, "pad": "x" * (i % 50)}) for i in range(200)]
+    for m in sent:
+        tee(False, memoryview(m.encode()), time.monotonic_ns())
+    w.close()
+    assert [e["text"] for e in _lines(path)] == sent
+    assert w.bytes_written == path.stat().st_size and w.error is None
