@@ -95,3 +95,13 @@ async def rest_buy(sim: Simulator, tr: TradingSession, symbol: str, ticks: int =
 
 async def on_two_symbols(sim: Simulator, tr: TradingSession, each: int = 2) -> list[Any]:
     return [await rest_buy(sim, tr, s, 30 + i) for s in SYMBOLS[tr.venue] for i in range(each)]
+
+
+def reduce_only_at_venue(sim: Simulator, venue: str = "binance-usdm") -> list[Any]:
+    """The simulator's reduce-only orders of the test account (Binance USDⓈ-M: the kill switch's
+    closing orders), oldest first — those it took; one it refused (-2022) is not recorded."""
+    key, v = ACCOUNTS[venue][0], sim.venue(venue)
+    ids: Any = v.futures_orders.reduce_only  # type: ignore[attr-defined]
+    return sorted(
+        (o for o in v.engine.orders.values() if o.account == key and o.id in ids), key=lambda o: o.id
+    )

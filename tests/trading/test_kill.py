@@ -322,54 +322,6 @@ def test_a_market_order_in_flight_when_the_kill_is_thrown_leaves_no_position() -
     run("binance-usdm", body)
 
 
-def test_a_second_kill_while_the_first_ones_closing_order_is_still_queued_never_flips_the_position() -> None:
-    """Binance USDⓈ-M, long 0.01. The kill's reduce-only market order is queued at the venue 1.5 s
-    before its engine takes it, so its answer times out: left ``unknown``, the position still listed,
-    the report not complete. The private stream drops and returns, and its reconciliation finds no
-    trace of the order (USDⓈ-M names no request window: called ``rejected`` at once, as any of its
-    orders would be). A second kill lists the position and closes it with another reduce-only order;
-    then the first reaches the engine and is refused (-2022, it would not reduce). The simulator's
-    position ends flat, one closing order filled — never flipped. (A check by a review of the kill's
-    orders left unknown, which passed on the code as it was: the only grammar naming a request window,
-    Binance spot, has no positions, so the kill sends no order there.)"""
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        engine, ep = sim.venue("binance-usdm").engine, sim.endpoint("binance-usdm", 0)
-        await tr.place_order("BTCUSDT", "buy", "market", "0.01")
-        assert tr.request_window_s() is None and engine.position("kill-usdm", "BTCUSDT") != 0
-        send_lane, queued = tr.send_lane, []
-
-        async def first_close_queued(call: Any, lane: Any) -> Any:
-            if (call.method, call.path) != ("POST", "/fapi/v1/order") or queued:
-                return await send_lane(call, lane)
-            queued.append(call.params["newClientOrderId"])
-            ep.delay(1.5)
-            sent = asyncio.ensure_future(send_lane(call, lane))
-            await settle(lambda: "POST /fapi/v1/order" in ep.handling(), "the closing order at the venue")
-            ep.delay(0)
-            return await sent
-
-        tr.send_lane = first_close_queued  # type: ignore[method-assign]
-        first = await tr.kill("flatten")
-        assert [(o.client_id, o.status) for o in first.closing] == [(queued[0], "unknown")]
-        assert first.positions and not first.complete
-        stream = tr.stream
-        assert stream is not None
-        ep.drop()
-        await settle(lambda: stream.connects >= 2 and stream.connected, "the stream back")
-        await settle(lambda: tr._current(queued[0]).status == "rejected", "the stream's reconciliation")
-        assert "POST /fapi/v1/order" in ep.handling()  # still queued at the venue
-        second = await tr.kill("flatten again")
-        assert [o.status for o in second.closing] == ["filled"] and second.positions == ()
-        await settle(lambda: "POST /fapi/v1/order" not in ep.handling(), "the first to reach the engine")
-        closed = [o.client_id for o in engine.orders.values() if o.account == "kill-usdm"]
-        assert engine.position("kill-usdm", "BTCUSDT") == 0 and queued[0] not in closed, closed
-        assert [st for _, op, st, _ in ep.exchanges if op == "POST /fapi/v1/order"][-1] == 400
-        assert tr._current(queued[0]).status == "rejected"
-
-    run("binance-usdm", body, timeout=0.5)
-
-
 def test_kill_closes_clarofinlore_positions_with_its_close_all() -> None:
     a: SimAccount = importlib.import_module("test_session_clarofinlore").CLARO
 

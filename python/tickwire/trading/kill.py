@@ -13,7 +13,11 @@ How, in this order:
 3. Positions are closed: an account-wide close where the grammar has one (``close_all()``: Clarofinlore
    ``close-all``), else reduce-only market orders against what ``positions()`` lists where the venue
    has reduce-only (``close_by_reduce_only``: Binance USDⓈ-M); other venues' positions are reported
-   as left open.
+   as left open. A closing order whose answer is lost is reconciled before the positions are read
+   again (``Reconciler.resolve``: found, as the venue has it; no trace, not placed, and then sent
+   once more against the position as it is read again), and an order left ``unknown`` before — an
+   earlier kill's closing order whose queries failed too — is reconciled before a symbol is closed:
+   while a reduce-only order on it stays unknown, no other is sent there (see ``close_by_reduce_only``).
 4. Orders being settled when the kill began — their own place call in flight (sent, not yet
    answered: the venue may take them after the first listing), or their reconciliation running (an
    answer lost, or a call its caller cancelled) — are waited for, up to ``IN_FLIGHT_WAIT`` request
@@ -33,26 +37,24 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
+from tickwire.clock import Stamp
 from tickwire.errors import (
     OrderNotFound,
     RateLimitError,
-    RequestTimeoutError,
     TickwireError,
-    TransportError,
-    UnknownOutcome,
 )
 from tickwire.limits import Lane
 from tickwire.trading.account import every_page
 from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
-from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
-from tickwire.trading.reconcile import until_settled
+from tickwire.trading.kill_positions import PositionCloser
+from tickwire.trading.orders import Order, OrderType, Side, Tif
+from tickwire.trading.reconcile import Reconciler, until_settled
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar, Position
 
@@ -71,9 +73,12 @@ class KillReport:
     """What :meth:`TradingSession.kill` did. ``cancelled``: orders the venue confirmed cancelled;
     ``done_before``: orders that turned out filled or otherwise closed before the cancel reached them;
     ``unconfirmed``: orders still listed open, or whose state could not be learned; ``closing``: the
-    orders sent to close positions; ``positions``: positions still open afterwards (or never closed:
-    the venue has no means, or the listing failed — then see ``errors``); ``errors``: each step that
-    failed, as text (no secrets: the venues' messages)."""
+    orders sent to close positions, as the venue has them (one whose answer was lost, reconciled:
+    ``filled`` if it traded, ``rejected`` if it proved never placed — then followed by another —
+    ``unknown`` only if even the queries failed, then also in ``errors``); ``positions``: positions
+    still open afterwards, read after those reconciliations (or never closed: the venue has no means,
+    or the listing failed — then see ``errors``); ``errors``: each step that failed, as text (no
+    secrets: the venues' messages)."""
 
     reason: str
     cancelled: tuple[Order, ...]
@@ -98,6 +103,11 @@ class KillPort(Protocol):
     tracker: OrderTracker
     audit: AuditLog | NullAudit
     timeout: float
+    # Settles a closing order whose answer was lost (``Reconciler.resolve``), as ``place_order``'s.
+    reconciler: Reconciler
+    # When each order was sent, by client id (where reconciliation starts its fills search), and now.
+    sent_at: dict[str, Stamp]
+    stamp: Callable[[], Stamp]
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now (their place call, their reconciliation)."""
@@ -137,6 +147,9 @@ class Kill:
         self.port = port
         self.reason = reason
         self.errors: list[str] = []
+        self.closer = PositionCloser(
+            port, self._failed, self._state, self.current, self.errors, LANE, IN_FLIGHT_WAIT * port.timeout
+        )
 
     def _failed(self, step: str, e: Exception) -> None:
         self.errors.append(f"{step}: {e}")
@@ -330,71 +343,6 @@ class Kill:
 
     # positions ---------------------------------------------------------------------------------------
 
-    async def positions(self) -> list[Position] | None:
-        """Open positions (None on a venue without positions)."""
-        g = self.port.grammar
-        call = getattr(g, "positions", None)
-        if call is None:
-            return None
-        read: Any = g.read_positions  # type: ignore[attr-defined]
-        found: Mapping[str, Position] = read(await self.port.send_lane(call(), LANE))
-        return [x for x in found.values() if x.qty != 0]
-
     async def close_positions(self) -> tuple[list[Order], list[Position]]:
-        """(closing orders sent, positions still open afterwards)."""
-        p, g = self.port, self.port.grammar
-        if getattr(g, "positions", None) is None:
-            return [], []
-        closing: list[Order] = []
-        close_all = getattr(g, "close_all", None)
-        try:
-            if close_all is not None:
-                p.audit.event("kill_close_all", venue=p.venue)
-                body = await p.send_lane(close_all(), LANE)
-                closing = self._state(g.read_close_all(body))  # type: ignore[attr-defined]
-            elif getattr(g, "close_by_reduce_only", False):
-                for pos in await self.positions() or ():
-                    o = await self.reduce(pos)
-                    if o is not None:
-                        closing.append(o)
-        except TickwireError as e:
-            self._failed("close positions", e)
-        try:
-            left = await self.positions() or []
-        except TickwireError as e:
-            self._failed("positions after closing", e)
-            return closing, []
-        no_means = f"{p.venue}: no means to close positions; left open"
-        if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
-            if no_means not in self.errors:  # closed again after orders in flight landed: said once
-                self.errors.append(no_means)
-        return closing, left
-
-    async def reduce(self, pos: Position) -> Order | None:
-        """A reduce-only market order against ``pos``: it can only shrink the position."""
-        p = self.port
-        side: Side = "sell" if pos.qty > 0 else "buy"
-        try:
-            order = p.prepare(pos.symbol, side, "market", abs(Decimal(pos.qty)), reduce_only=True)
-            call = p.grammar.new_order(order)  # refused by the grammar: nothing tracked
-        except TickwireError as e:
-            self._failed(f"close {pos.symbol}", e)
-            return None
-        p.tracker.track(order)
-        p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
-                      client_id=order.client_id)  # fmt: skip
-        try:
-            body = await p.send_lane(call, LANE)
-        except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-            # It may have been placed: left unknown (the position check after it tells).
-            p.tracker.mark_unknown(order.client_id, str(e))
-            self._failed(f"close {pos.symbol}", e)
-            return self.current(order)
-        except TickwireError as e:
-            p.tracker.apply(
-                OrderEvent(source="rest", client_id=order.client_id, status="rejected", reason=str(e))
-            )
-            self._failed(f"close {pos.symbol}", e)
-            return self.current(order)
-        await p.answered(pos.symbol, body)
-        return self.current(order)
+        """(closing orders sent, positions still open afterwards): ``kill_positions.PositionCloser``."""
+        return await self.closer.close_positions()

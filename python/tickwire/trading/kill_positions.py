@@ -1,0 +1,225 @@
+"""The kill switch's step 3 (``trading/kill.py``): positions closed — an account-wide close where
+the grammar has one, else reduce-only market orders against what the venue lists — and a closing
+order whose answer is lost reconciled before the positions are read again for the report, never sent
+again while its fate is unknown.
+
+Apart from :mod:`tickwire.trading.kill` because it holds what closing positions needs beyond the
+cancels: ``PositionCloser`` is given the kill's port and the few things of the kill it reports
+through (its step failures, its reading of an answer's orders, the tracker's current view)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tickwire.errors import TickwireError, TransportError, UnknownOutcome
+from tickwire.limits import Lane
+from tickwire.trading.orders import Order, OrderEvent, Side
+from tickwire.trading.reconcile import until_settled
+from tickwire.trading.venue import Position
+from tickwire.trading.wire import was_unsent
+
+if TYPE_CHECKING:
+    from tickwire.trading.kill import KillPort
+
+__all__ = ["CLOSE_ROUNDS", "PositionCloser"]
+
+# Reduce-only orders sent against one position in one closing step: the first, and one more only once
+# reconciliation found no trace of the first (never while its fate is unknown).
+CLOSE_ROUNDS = 2
+
+
+class PositionCloser:
+    """Closes the account's positions for one kill (``close_positions``)."""
+
+    def __init__(
+        self,
+        port: KillPort,
+        failed: Callable[[str, Exception], None],
+        state: Callable[[Any], list[Order]],
+        current: Callable[[Order], Order],
+        errors: list[str],
+        lane: Lane,
+        wait_s: float,
+    ) -> None:
+        # ``lane``: the kill's budget lane for every request; ``wait_s``: how long an order another
+        # call is settling is waited for.
+        self.lane = lane
+        self.wait_s = wait_s
+        self.port = port
+        self.failed = failed
+        self.state = state
+        self.current = current
+        self.errors = errors
+
+    async def positions(self) -> list[Position] | None:
+        """Open positions (None on a venue without positions)."""
+        g = self.port.grammar
+        call = getattr(g, "positions", None)
+        if call is None:
+            return None
+        read: Any = g.read_positions  # type: ignore[attr-defined]
+        found: Mapping[str, Position] = read(await self.port.send_lane(call(), self.lane))
+        return [x for x in found.values() if x.qty != 0]
+
+    async def close_positions(self) -> tuple[list[Order], list[Position]]:
+        """(closing orders sent, positions still open afterwards: read once every closing order whose
+        answer was lost is reconciled, so they state what the venue holds after it)."""
+        p, g = self.port, self.port.grammar
+        if getattr(g, "positions", None) is None:
+            return [], []
+        closing: list[Order] = []
+        close_all = getattr(g, "close_all", None)
+        try:
+            if close_all is not None:
+                p.audit.event("kill_close_all", venue=p.venue)
+                body = await p.send_lane(close_all(), self.lane)
+                closing = self.state(g.read_close_all(body))  # type: ignore[attr-defined]
+            elif getattr(g, "close_by_reduce_only", False):
+                await self.close_by_reduce_only(closing)
+        except TickwireError as e:
+            self.failed("close positions", e)
+        try:
+            left = await self.positions() or []
+        except TickwireError as e:
+            self.failed("positions after closing", e)
+            return closing, []
+        no_means = f"{p.venue}: no means to close positions; left open"
+        if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
+            if no_means not in self.errors:  # closed again after orders in flight landed: said once
+                self.errors.append(no_means)
+        return closing, left
+
+    async def close_by_reduce_only(self, closing: list[Order]) -> None:
+        """A reduce-only market order against each position listed, appended to ``closing``. Orders
+        already unknown are reconciled first (``settle_unknown``); a symbol where a reduce-only order
+        is still unknown after that gets no other (reported in ``errors``: reduce-only keeps a second
+        from flipping the position, but an order whose fate is unknown is never sent again blindly).
+        A closing order whose answer is lost is reconciled at once (``reduce``); one proved absent is
+        followed, once, by another against the position as it is listed again (``CLOSE_ROUNDS``) —
+        where the venue names no request window, "absent" is concluded after the reconciler's queries,
+        as for any order, and should the first still reach the venue's engine later, reduce-only lets
+        it only shrink what is left (the venue refuses it once the position is flat)."""
+        await self.settle_unknown()
+        retry: set[str] | None = None
+        for round_ in range(CLOSE_ROUNDS):
+            absent: set[str] = set()
+            for pos in await self.positions() or ():
+                if retry is not None and pos.symbol not in retry:
+                    continue
+                blocking = self.unknown_reducing(pos.symbol)
+                if blocking:
+                    self.failed(
+                        f"close {pos.symbol}",
+                        UnknownOutcome(f"closing order {', '.join(blocking)} still unknown; not sent again"),
+                    )
+                    continue
+                o, not_placed = await self.reduce(pos)
+                if o is None:
+                    continue
+                closing.append(o)
+                if not_placed:
+                    if round_ + 1 < CLOSE_ROUNDS:
+                        absent.add(pos.symbol)
+                    else:
+                        self.failed(f"close {pos.symbol}", TransportError(f"{o.client_id} {o.reason}"))
+            if not absent:
+                return
+            p = self.port
+            p.audit.event("kill_close_again", venue=p.venue, symbols=sorted(absent))
+            retry = absent
+
+    def unknown_reducing(self, symbol: str) -> list[str]:
+        """Client ids of the reduce-only orders on ``symbol`` whose fate is not known (``unknown``, or
+        ``pending``: their call still running)."""
+        return sorted(
+            o.client_id
+            for o in self.port.tracker.open_orders()
+            if o.symbol == symbol and o.reduce_only and o.status in ("unknown", "pending")
+        )
+
+    async def settle_unknown(self) -> None:
+        """Before positions are closed, every tracked reduce-only order whose fate is not known is
+        settled where it can be: one being settled now (its call, its reconciliation: ``in_flight`` —
+        a kill running at the same time) is waited for, up to ``wait_s``;
+        one left ``unknown`` by a reconciliation whose queries failed (an earlier kill's closing
+        order) is reconciled again now — found, as the venue has it; no trace, not placed. The
+        positions listed after that include what they did. (Other orders whose fate is unknown are
+        not waited for here: positions are closed first, then those are waited for and what they
+        traded closed again — see ``landed``.)"""
+        p = self.port
+        unknown = [o for o in p.tracker.open_orders() if o.reduce_only and o.status in ("unknown", "pending")]
+        if not unknown:
+            return
+        busy = {o.client_id for o in unknown} & p.in_flight()
+        if busy:
+            await until_settled(p.in_flight, busy, self.wait_s)
+        for o in unknown:
+            now = self.current(o)
+            if now.status != "unknown" or p.reconciler.owned(o.client_id):
+                continue
+            p.audit.event("kill_reconcile", venue=p.venue, client_id=o.client_id)
+            try:
+                await p.reconciler.resolve(now, f"still unknown when the kill was thrown ({now.reason})")
+            except UnknownOutcome as e:
+                self.failed(f"reconcile {o.client_id}", e)
+            except TransportError:
+                pass  # no trace at the venue: not placed (``rejected``)
+
+    async def reduce(self, pos: Position) -> tuple[Order | None, bool]:
+        """A reduce-only market order against ``pos``: it can only shrink the position. (The order as
+        the venue has it, whether it was proved not placed: its answer lost, reconciliation found no
+        trace of it; or refused before it was written.) An answer lost is reconciled before this
+        returns, never answered by a resend while the order's fate is unknown."""
+        p = self.port
+        side: Side = "sell" if pos.qty > 0 else "buy"
+        try:
+            order = p.prepare(pos.symbol, side, "market", abs(Decimal(pos.qty)), reduce_only=True)
+            call = p.grammar.new_order(order)  # refused by the grammar: nothing tracked
+        except TickwireError as e:
+            self.failed(f"close {pos.symbol}", e)
+            return None, False
+        cid = order.client_id
+        p.tracker.track(order)
+        p.sent_at[cid] = p.stamp()
+        p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
+                      client_id=cid)  # fmt: skip
+        # Counted as in flight while its call, and its reconciliation, run: a kill thrown meanwhile
+        # waits for it; should the kill's caller cancel it, the order is settled in the background.
+        with p.reconciler.call(cid):
+            try:
+                body = await p.send_lane(call, self.lane)
+            except (UnknownOutcome, TransportError) as e:
+                if was_unsent(e):  # not one byte written: not placed
+                    p.tracker.apply(
+                        OrderEvent(source="rest", client_id=cid, status="rejected", reason=str(e))
+                    )
+                    self.failed(f"close {pos.symbol}", e)
+                    return self.current(order), False
+                return await self.lost(order, e)
+            except TickwireError as e:
+                p.tracker.apply(OrderEvent(source="rest", client_id=cid, status="rejected", reason=str(e)))
+                self.failed(f"close {pos.symbol}", e)
+                return self.current(order), False
+            await p.answered(pos.symbol, body)
+        return self.current(order), False
+
+    async def lost(self, order: Order, e: TickwireError) -> tuple[Order, bool]:
+        """``order``'s answer was lost: reconciled as a lost place is (``Reconciler.resolve``: its status
+        by client id, the open orders, its fills once found; where the venue names a request window,
+        no trace is concluded only once it has passed). Found: the venue's state. No trace: not
+        placed (``rejected``; True). Queries failed: left ``unknown`` — reported, asked again later
+        by the reconciler's own task — and no other order is sent for its symbol."""
+        p = self.port
+        p.audit.event("kill_close_lost", venue=p.venue, client_id=order.client_id, error=str(e))
+        try:
+            found = await p.reconciler.resolve(order, f"kill switch closing order: {e}")
+        except TransportError:
+            p.audit.event("kill_close_absent", venue=p.venue, client_id=order.client_id)
+            return self.current(order), True
+        except UnknownOutcome as still:
+            self.failed(f"close {order.symbol}", still)
+            return self.current(order), False
+        p.audit.event("kill_close_found", venue=p.venue, client_id=order.client_id, status=found.status)
+        return self.current(order), False
