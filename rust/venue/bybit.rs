@@ -12,7 +12,8 @@ use crate::codec::json::{Cur, Result};
 pub const SPEC: VenueSpec =
     VenueSpec { seq: SeqRule::Increasing, ..VenueSpec::base("bybit", Decoder::Json(decode)) };
 
-/// `"data":[{"T","s","S","v","p",…},…]`.
+/// `"data":[{"T","s","S","v","p",…},…]`, "sort by matching time in ascending order" (the v5 docs,
+/// websocket/public/trade): oldest first as listed.
 fn trades<'a>(c: &mut Cur<'a>, last: &mut Last<'a>, out: &mut Batch) -> Result<()> {
     items(c, last, Some(out), |k, c, t| {
         match k {

@@ -84,7 +84,9 @@ fn events<'a>(frame: &[u8], c: &mut Cur<'a>, out: &mut Batch, last: &mut Last<'a
         }
         // Coinbase lists an event's trades newest first (ccxt/ccxt#27606: a live message's ids
         // 929248663, 929248662, 929248661, 929248660; ccxt/ccxt#29477 reverses each batch): oldest
-        // first here, as every venue's, so the frame's quote is the newest trade.
+        // first here, as every venue's, so the frame's quote is the newest trade. Events are kept in
+        // message order: no message of several trade events has been seen (the documented example
+        // and ccxt#27606's live message carry one), so their order is not known.
         out.trades[traded..].reverse();
     }
     Ok(())

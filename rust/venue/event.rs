@@ -1,8 +1,11 @@
 //! Trade and ticker fields the JSON grammars collect while they walk a frame.
 //!
-//! A frame may batch several trades (Bybit, Kraken, Coinbase, OKX all do): each is one event, in the
-//! order listed (oldest first), and the frame's quote is the last, the newest price. Every item is
-//! checked, so one malformed trade makes the whole frame a decode error.
+//! A frame may batch several trades (Bybit, Kraken, Coinbase, OKX, HTX all do): each is one event,
+//! oldest first, and the frame's quote is the last, the newest price. Oldest first is the order listed
+//! where the venue documents or shows that order (Bybit, Kraken v1); Coinbase's lists are reversed;
+//! where the order is not stated but the trade ids grow (OKX, Kraken v2, HTX) the trades are put in
+//! id order (`oldest_first_by_id`). Every item is checked, so one malformed trade makes the whole
+//! frame a decode error.
 
 use super::{read_trade_id, span, Batch, FrameKind, TradeItem};
 use crate::book::num::{parse_dec, Dec};
@@ -105,4 +108,27 @@ pub(crate) fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
 /// A trade id, bare or quoted (`read_trade_id`: `None` when not plain digits).
 pub(crate) fn id(c: &mut Cur<'_>) -> Result<Option<u64>> {
     read_trade_id(c)
+}
+
+/// Puts each symbol's trades of a frame in trade id order (oldest first), each symbol's trades
+/// staying in the places they were listed in (ids are per symbol); a symbol one of whose trades has no
+/// id is left as listed. For venues that do not say in which order a message lists its trades but
+/// whose ids grow with every trade of a symbol. A list already in order (the usual case) costs one pass.
+pub(crate) fn oldest_first_by_id(frame: &[u8], trades: &mut [TradeItem]) {
+    if trades.windows(2).all(|w| w[0].id <= w[1].id) {
+        return;
+    }
+    let sym = |t: &TradeItem| frame.get(t.sym.0 as usize..t.sym.1 as usize).unwrap_or(b"");
+    for i in 0..trades.len() {
+        let s = sym(&trades[i]);
+        if trades.iter().any(|t| sym(t) == s && t.id.is_none()) {
+            continue;
+        }
+        // The smallest id of this symbol's places from i on comes to i.
+        for j in i + 1..trades.len() {
+            if sym(&trades[j]) == s && trades[j].id < trades[i].id {
+                trades.swap(i, j);
+            }
+        }
+    }
 }

@@ -265,7 +265,8 @@ fn arbitrated_lines_drop_only_copies_not_trades_one_line_missed() {
     o.set_arbitration(Some(1_000_000), 16);
     let newest_first = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"12","px":"1","sz":"2","side":"buy","ts":"2"},{"instId":"BTC-USDT","tradeId":"11","px":"1","sz":"3","side":"buy","ts":"1"}]}"#;
     let got = |o: &mut Feed| trades(o, newest_first).iter().map(|t| t.4).collect::<Vec<_>>();
-    assert_eq!(got(&mut o), [Some(12), Some(11)]);
+    // Delivered in tradeId order (`okx_trades_are_delivered_in_trade_id_order`).
+    assert_eq!(got(&mut o), [Some(11), Some(12)]);
     assert_eq!(got(&mut o), []); // the other line's copy of both
 }
 
@@ -384,6 +385,8 @@ fn coinbase_trades_listed_newest_first_are_delivered_oldest_first() {
     let q = f.last_quote().1;
     assert_eq!((q.px, q.qty, q.buyer_maker), (dec("88355.58"), dec("0.00003338"), true));
     // Two events of one message: each event's trades reversed, the events kept in their order.
+    // (Unverified: no message of several trade events has been seen, in the documentation or live,
+    // so neither whether there are any nor in which order their events would come is known.)
     let two = live.replace(
         "}]}]}",
         r#"}]},{"type":"update","trades":[{"product_id":"BTC-USD","trade_id":"929248665","price":"1","size":"1","side":"BUY"},{"product_id":"BTC-USD","trade_id":"929248664","price":"2","size":"1","side":"BUY"}]}]}"#,
@@ -437,4 +440,124 @@ fn htx_trades_lacking_price_size_or_side_refuse_the_frame() {
         assert_eq!(f.last_trades().count(), 0, "{bad}");
     }
     assert_eq!(trades(&mut f, HTX_TRADE).len(), 1);
+}
+
+/// OKX does not say in which order one `trades` push lists several trades, but its tradeIds grow
+/// with every match of an instrument: "if `tradeId` = 123 and `count` = 3, it means the message
+/// aggregates the trades of `tradeId` = 123, 122, and 121"
+/// (https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-trades-channel, "Aggregation
+/// function description"). So a push's trades are delivered in tradeId order, as HTX's are. (Before
+/// 2026-12-06's review they were passed on as listed: newest first if OKX listed them so.) The real
+/// capture (`../shared/fixtures/real/okx.jsonl`, 74 trade pushes) holds one trade per push only.
+#[test]
+fn okx_trades_are_delivered_in_trade_id_order() {
+    let fresh = || Feed::new(Venue::Okx, &FeedOptions::default());
+    let t = |p, q, bm, id| ("BTC-USDT".to_owned(), dec(p), dec(q), bm, Some(id));
+    let oldest_first = [t("30241.9", "0.0009", true, 338476318), t("30242", "0.0002", false, 338476319)];
+    assert_eq!(trades(&mut fresh(), OKX_TWO), oldest_first);
+    // The same two trades listed newest first.
+    let first = r#"{"instId":"BTC-USDT","tradeId":"338476318","px":"30241.9","sz":"0.0009","side":"sell","ts":"1652459226834"}"#;
+    let second = r#"{"instId":"BTC-USDT","tradeId":"338476319","px":"30242","sz":"0.0002","side":"buy","ts":"1652459227219"}"#;
+    assert!(OKX_TWO.contains(&format!("[{first},{second}]")));
+    let newest_first = OKX_TWO.replace(&format!("[{first},{second}]"), &format!("[{second},{first}]"));
+    let mut f = fresh();
+    assert_eq!(trades(&mut f, &newest_first), oldest_first);
+    // The frame's quote is the newest trade.
+    assert_eq!(f.last_quote().1.px, dec("30242"));
+    // A trade without a tradeId: listed as OKX lists them.
+    let no_id = newest_first.replace(r#""tradeId":"338476319","#, "");
+    let ids: Vec<_> = trades(&mut fresh(), &no_id).iter().map(|t| t.4).collect();
+    assert_eq!(ids, [None, Some(338476318)]);
+}
+
+/// Kraken v2 does not say in which order one `trade` message lists several trades ("Multiple trades
+/// may be batched in a single message"), but its `trade_id` "is a sequence number, unique per book"
+/// (https://docs.kraken.com/api/docs/websocket-v2/trade): a message's trades are delivered in
+/// trade_id order per symbol, as HTX's are. Its documented example lists them oldest first (ids
+/// 4665846, 4665847; times 07:48:36, 07:49:36). (Before 2026-12-06's review they were passed on as
+/// listed.)
+#[test]
+fn kraken_v2_trades_are_delivered_in_trade_id_order_per_symbol() {
+    let fresh = || Feed::new(Venue::Kraken, &FeedOptions::default());
+    let ids =
+        |frame: &str| trades(&mut fresh(), frame).iter().map(|t| (t.0.clone(), t.4)).collect::<Vec<_>>();
+    let m = |id| ("MATIC/USD".to_owned(), Some(id));
+    assert_eq!(ids(KRAKEN_V2_TRADES), [m(4665846), m(4665847)]);
+    // The documented two trades listed newest first.
+    let first = r#"{"symbol":"MATIC/USD","side":"buy","price":0.5147,"qty":6423.46326,"ord_type":"limit","trade_id":4665846,"timestamp":"2023-09-25T07:48:36.925533Z"}"#;
+    let second = r#"{"symbol":"MATIC/USD","side":"sell","price":0.5147,"qty":1136.19677815,"ord_type":"limit","trade_id":4665847,"timestamp":"2023-09-25T07:49:36.925603Z"}"#;
+    assert!(KRAKEN_V2_TRADES.contains(&format!("[{first},{second}]")));
+    let newest_first =
+        KRAKEN_V2_TRADES.replace(&format!("[{first},{second}]"), &format!("[{second},{first}]"));
+    let mut f = fresh();
+    let got = trades(&mut f, &newest_first);
+    assert_eq!(got.iter().map(|t| t.4).collect::<Vec<_>>(), [Some(4665846), Some(4665847)]);
+    assert_eq!((got[0].2, got[0].3), (dec("6423.46326"), false));
+    // The frame's quote is the newest trade.
+    assert_eq!(f.last_quote().1.qty, dec("1136.19677815"));
+    // Ids are per book: another symbol's trades keep their places and their own order.
+    let other = r#"{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"ord_type":"limit","trade_id":9,"timestamp":"2023-09-25T07:49:36Z"}"#;
+    let mixed =
+        KRAKEN_V2_TRADES.replace(&format!("[{first},{second}]"), &format!("[{second},{other},{first}]"));
+    assert_eq!(ids(&mixed), [m(4665846), ("BTC/USD".to_owned(), Some(9)), m(4665847)]);
+    // A trade without an id: that symbol's trades are listed as Kraken lists them.
+    let no_id = newest_first.replace(r#""trade_id":4665846,"#, "");
+    assert_eq!(ids(&no_id), [m(4665847), ("MATIC/USD".to_owned(), None)]);
+}
+
+/// Kraken v1 writes no trade id; it lists a message's trades oldest first. A real message of the v1
+/// feed (cryptofeed's capture, github.com/bmoscon/cryptofeed sample_data/KRAKEN.ws.48.0, line 35,
+/// 2021-04-17; verbatim): a sell sweeping two bids, 354.04 then 353.81, at 1618678150.826417 then
+/// .827816. The capture's other batched message (SC/EUR, line 41: a buy, 0.042980 then 0.043000) is
+/// also in time order, as is the documented example (https://docs.kraken.com/api/docs/websocket-v1/trade:
+/// 1534614057.321597 then .324998). Delivered as listed.
+#[test]
+fn kraken_v1_trades_are_listed_oldest_first() {
+    let live = r#"[993,[["354.04000000","0.28245396","1618678150.826417","s","m",""],["353.81000000","1.71754604","1618678150.827816","s","m",""]],"trade","XMR/USD"]"#;
+    let mut f = Feed::new(Venue::Kraken, &FeedOptions::default());
+    let t = |p, q| ("XMR/USD".to_owned(), dec(p), dec(q), true, None);
+    assert_eq!(trades(&mut f, live), [t("354.04000000", "0.28245396"), t("353.81000000", "1.71754604")]);
+    assert_eq!(f.last_quote().1.px, dec("353.81000000"));
+}
+
+/// Bybit v5 documents the order: `data` "Object. The element in the array is sort by matching time in
+/// ascending order" (https://bybit-exchange.github.io/docs/v5/websocket/public/trade; one page for
+/// spot, linear, inverse and option). A spot message of six trades, verbatim (github.com/eduDorus/arkin
+/// arkin-core/src/models/exchange/bybit_spot.rs, `test_bybit_spot_trade`, 2025-01-01): a buy walking
+/// up the asks, trade ids 2290000000587387108 to …113 ascending. Delivered as listed; a list in any
+/// other order is taken as Bybit wrote it (its derivatives' ids are UUIDs, which order nothing).
+#[test]
+fn bybit_trades_are_listed_oldest_first() {
+    let spot = r#"{"topic":"publicTrade.BTCUSDT","ts":1735689653900,"type":"snapshot","data":[{"i":"2290000000587387108","T":1735689653898,"p":"93611.04","v":"0.000725","S":"Buy","s":"BTCUSDT","BT":false},{"i":"2290000000587387109","T":1735689653898,"p":"93611.77","v":"0.001378","S":"Buy","s":"BTCUSDT","BT":false},{"i":"2290000000587387110","T":1735689653898,"p":"93611.91","v":"0.004331","S":"Buy","s":"BTCUSDT","BT":false},{"i":"2290000000587387111","T":1735689653898,"p":"93612.31","v":"0.018594","S":"Buy","s":"BTCUSDT","BT":false},{"i":"2290000000587387112","T":1735689653898,"p":"93612.51","v":"0.03205","S":"Buy","s":"BTCUSDT","BT":false},{"i":"2290000000587387113","T":1735689653898,"p":"93612.93","v":"0.0001","S":"Buy","s":"BTCUSDT","BT":false}]}"#;
+    let mut f = Feed::new(Venue::Bybit, &FeedOptions::default());
+    let got = trades(&mut f, spot);
+    assert_eq!(
+        got.iter().map(|t| t.4.unwrap() - 2290000000587387100).collect::<Vec<_>>(),
+        [8, 9, 10, 11, 12, 13]
+    );
+    assert!(got.iter().all(|t| t.0 == "BTCUSDT" && !t.3));
+    assert_eq!((f.last_quote().1.px, f.last_quote().1.qty), (dec("93612.93"), dec("0.0001")));
+    // The first two listed the other way round stay so: Bybit's documented order is trusted.
+    let a = r#"{"i":"2290000000587387108","T":1735689653898,"p":"93611.04","v":"0.000725","S":"Buy","s":"BTCUSDT","BT":false}"#;
+    let b = r#"{"i":"2290000000587387109","T":1735689653898,"p":"93611.77","v":"0.001378","S":"Buy","s":"BTCUSDT","BT":false}"#;
+    let swapped = spot.replace(&format!("{a},{b}"), &format!("{b},{a}"));
+    assert_ne!(swapped, spot);
+    assert_eq!(trades(&mut f, &swapped)[..2].iter().map(|t| t.4.unwrap() % 10).collect::<Vec<_>>(), [9, 8]);
+}
+
+/// HTX lists a push's trades newest first: the real capture (`../shared/fixtures/real/htx.jsonl`)
+/// holds 10 `trade.detail` pushes of several trades, every one in descending tradeId order. Line 77,
+/// gunzipped, verbatim: a buy of fil3susdt walking up the asks, 1.3302E-4 (tradeId 5957205) then
+/// 1.3303E-4 (5957206), listed the other way round. Delivered in tradeId order (`htx.rs` `trades`).
+#[test]
+fn htx_captured_pushes_listed_newest_first_are_delivered_oldest_first() {
+    let live = r#"{"ch":"market.fil3susdt.trade.detail","ts":1618678071891,"tick":{"id":677689788,"ts":1618678071887,"data":[{"id":677689788255757382474787,"ts":1618678071887,"tradeId":5957206,"amount":543526.9513115989,"price":1.3303E-4,"direction":"buy"},{"id":677689788255757466856372,"ts":1618678071887,"tradeId":5957205,"amount":119142.1159,"price":1.3302E-4,"direction":"buy"}]}}"#;
+    let mut f = Feed::new(Venue::Htx, &FeedOptions::default());
+    let got = trades(&mut f, live);
+    assert_eq!(
+        got.iter().map(|t| (t.4, t.1)).collect::<Vec<_>>(),
+        [(Some(5957205), dec("0.00013302")), (Some(5957206), dec("0.00013303"))]
+    );
+    assert!(got.iter().all(|t| t.0 == "fil3susdt" && !t.3));
+    assert_eq!(f.last_quote().1.px, dec("0.00013303"));
 }

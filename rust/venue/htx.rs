@@ -2,7 +2,7 @@
 //! snapshots, `mbp.N` increments (seqNum/prevSeqNum), REQ replies, `market.$s.trade.detail`
 //! trades, `{"ping": n}`, sub acks.
 
-use super::event::{id, items, taker_sold, Last};
+use super::event::{id, items, oldest_first_by_id, taker_sold, Last};
 use super::{span, Batch, Decoder, FrameKind, Resync, SymbolCase, VenueSpec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, Result};
@@ -104,7 +104,8 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
 
 /// `"data":[{"id","ts","tradeId","amount","price","direction"},…]` of a `trade.detail` push, each a
 /// trade of `sym`; `direction` is the taker's side. The documentation does not say in which order a
-/// push lists several trades, so they are put in `tradeId` order (oldest first) where all have one.
+/// push lists several trades (the real captures list them newest first), so they are put in `tradeId`
+/// order (oldest first) where all have one.
 fn trades<'a>(frame: &'a [u8], at: Option<usize>, sym: &'a [u8], out: &mut Batch) -> Result<()> {
     out.clear();
     if let Some(at) = at {
@@ -120,9 +121,7 @@ fn trades<'a>(frame: &'a [u8], at: Option<usize>, sym: &'a [u8], out: &mut Batch
             }
             Ok(true)
         })?;
-        if out.trades.iter().all(|t| t.id.is_some()) {
-            out.trades.sort_by_key(|t| t.id);
-        }
+        oldest_first_by_id(frame, &mut out.trades);
     }
     out.end_trades(Some(span(frame, sym)));
     Ok(())

@@ -2,7 +2,7 @@
 //! event objects) and v2 (`{"channel":"book","type":…,"data":[{symbol,bids,asks,checksum}]}` with
 //! JSON numbers). Both are told apart per frame.
 
-use super::event::{id, items, taker_sold, Last};
+use super::event::{id, items, oldest_first_by_id, taker_sold, Last};
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::checksum::ChecksumKind;
@@ -163,7 +163,8 @@ fn v1_array(frame: &[u8], c: &mut Cur<'_>, out: &mut Batch) -> Result<()> {
 }
 
 /// v1 `[[price, volume, time, side, orderType, misc], …]`, strings; side `b`/`s` is the taker's.
-/// v1 writes no trade id.
+/// v1 writes no trade id. Listed oldest first (the documented example and every batched message of
+/// cryptofeed's live capture are in time order), so taken as listed.
 fn v1_trades<'a>(c: &mut Cur<'a>, pair: &'a [u8], out: &mut Batch) -> Result<()> {
     c.arr()?;
     let mut fi = true;
@@ -230,6 +231,9 @@ fn object<'a>(frame: &'a [u8], c: &mut Cur<'a>, out: &mut Batch) -> Result<()> {
             return Ok(());
         }
         b"trade" => {
+            // The v2 docs do not say in which order a message lists several trades, but `trade_id`
+            // "is a sequence number, unique per book": trade_id order per symbol.
+            oldest_first_by_id(frame, &mut out.trades);
             out.end_trades(None);
             return Ok(());
         }

@@ -193,7 +193,10 @@ pub struct Batch {
     pub conn_seq: Option<i64>,
     /// A best bid/offer frame's fields; a trade frame's last trade (its newest price).
     pub quote: Quote,
-    /// Every trade of a trade frame, oldest first (the order the venues list them in).
+    /// Every trade of a trade frame, oldest first: as listed where the venue documents or shows that
+    /// order (Bybit, Kraken v1), reversed where it lists them newest first (Coinbase, each event's),
+    /// in trade id order where it states no order but its ids grow per symbol (OKX, Kraken v2, HTX).
+    /// Binance and Bitfinex send one trade a message.
     pub trades: Vec<TradeItem>,
 }
 

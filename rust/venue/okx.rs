@@ -2,7 +2,7 @@
 //! updates (checksum, seqId/prevSeqId), `tickers` (best bid/ask) and `trades` as events,
 //! subscription events, the text `pong`.
 
-use super::event::taker_sold;
+use super::event::{oldest_first_by_id, taker_sold};
 use super::literal::{digits, lit, plain, shortcut_or, symbol};
 use super::{read_trade_id, span, trade_id, Batch, Decoder, FrameKind, TradeItem, VenueSpec};
 use crate::book::checksum::ChecksumKind;
@@ -287,8 +287,14 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
                 let q = &mut out.quote;
                 (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty) = (b, bq, a, aq);
             }
-            // Several trades in one frame: one event each, oldest first.
-            (b"trades", _) if !out.trades.is_empty() => out.end_trades(Some(sym)),
+            // Several trades in one frame: one event each, oldest first. OKX does not say in which
+            // order a push lists them, but its tradeIds grow with every match of an instrument ("if
+            // `tradeId` = 123 and `count` = 3, it means the message aggregates the trades of
+            // `tradeId` = 123, 122, and 121", docs-v5 WS / Trades channel): tradeId order.
+            (b"trades", _) if !out.trades.is_empty() => {
+                oldest_first_by_id(frame, &mut out.trades);
+                out.end_trades(Some(sym))
+            }
             _ => {
                 out.trades.clear();
                 out.kind = FrameKind::Other

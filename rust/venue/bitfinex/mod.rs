@@ -92,6 +92,8 @@ pub fn decode(frame: &[u8], out: &mut Batch, chans: &mut Channels) -> Result<Opt
                 let m = Msg { checksum: Some(c.int()?), ..out.begin() };
                 out.end_msg(m);
             }
+            // One trade a message, so no order within one to get right (the snapshot, newest first
+            // in cryptofeed's capture, is skipped below).
             (b"te", ChanKind::Trades) => {
                 c.eat(b',', "','")?;
                 trade(&mut c, out)?;
