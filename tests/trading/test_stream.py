@@ -8,12 +8,20 @@ longer awaited; one that comes is read at once, the time-out's timer gone."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import time
 from typing import Any
 
+import orjson
 import pytest
-from tickwire.errors import RequestTimeoutError, TransportError
+import tickwire
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from tickwire.errors import AuthError, RequestTimeoutError, TransportError
+from tickwire.sim import Simulator
 from tickwire.trading.stream import OrderSocket
-from tickwire.venues import binance
+from tickwire.venues import binance, kraken, okx
 
 
 class _Transport:
@@ -117,3 +125,78 @@ def test_trading_sockets_reconnect_within_the_connection_rate_the_market_lines_s
                     assert arrivals[i + 3] - arrivals[i] >= 1.0 - 1e-6, arrivals
 
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+# A wrong credential at start ------------------------------------------------------------------------
+
+_ED = (
+    ed25519.Ed25519PrivateKey.generate()
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+)
+_K_SECRET = base64.b64encode(hashlib.sha512(b"kraken registered").digest()).decode()
+_K_WRONG = base64.b64encode(hashlib.sha512(b"kraken wrong").digest()).decode()
+
+# venue, how the simulator learns the right key, the session's (wrong) signer, what the simulator
+# counts as one log-in attempt: a REST operation, or a socket message's op/method.
+WRONG: list[tuple[str, Any, Any, str]] = [
+    ("kraken", lambda v: v.add_key("k", _K_SECRET), lambda: kraken.Signer("k", _K_WRONG),
+     "POST /0/private/GetWebSocketsToken"),
+    ("okx", lambda v: v.add_key("o", "s", "p"), lambda: okx.Signer("o", "s", "not-the-passphrase"),
+     "login"),
+    # An Ed25519 key the venue was never given: its WS API refuses the log-on.
+    ("binance", lambda v: None, lambda: binance.Signer("ed", private_key_pem=_ED), "session.logon"),
+]  # fmt: skip
+
+
+def _count_socket_ops(v: Any, op: str) -> list[int]:
+    """Counts the socket messages the simulated venue receives whose ``op`` or ``method`` is ``op``."""
+    seen = [0]
+    on_message = v.on_message
+
+    def tap(conn: Any, data: bytes, binary: bool) -> None:
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            msg = None
+        if isinstance(msg, dict) and op in (msg.get("op"), msg.get("method")):
+            seen[0] += 1
+        on_message(conn, data, binary)
+
+    v.on_message = tap
+    return seen
+
+
+@pytest.mark.parametrize(("venue", "register", "signer", "attempt"), WRONG, ids=[w[0] for w in WRONG])
+def test_a_wrong_credential_at_start_is_an_auth_error_at_its_first_refusal(
+    venue: str, register: Any, signer: Any, attempt: str
+) -> None:
+    """The venue refusing the key itself (wrong secret, passphrase, an unknown key) is raised as
+    ``AuthError`` when the first log-in is refused. Before stop 41 the socket's set-up was retried
+    until the start's time-out (eight to seventeen log-ins a second here: a venue counting them
+    against its limits, Kraken's REST limit reached before the time-out), and OKX's wrong
+    passphrase (60024) was an ``OrderError``."""
+
+    async def go() -> None:
+        async with Simulator([venue], seed=1, rate=0, depth=10) as sim:
+            v = sim.venue(venue)
+            register(v)
+            rest = attempt.startswith(("POST ", "GET "))
+            socket_ops = None if rest else _count_socket_ops(v, attempt)
+            t0 = time.monotonic()
+            with pytest.raises(AuthError):
+                async with tickwire.trade(
+                    venue, credentials=signer(), endpoints=sim.urls()[venue], timeout=3.0
+                ):
+                    pass
+            assert time.monotonic() - t0 < 1.5  # not the 3 s time-out
+            await asyncio.sleep(0.2)  # nothing more arrives after the raise
+            if rest:
+                tried = [op for _, op, _, _ in sim.endpoint(venue, 0).exchanges if op == attempt]
+                assert len(tried) == 1, tried
+            else:
+                assert socket_ops is not None and socket_ops[0] == 1, socket_ops
+
+    asyncio.run(go())

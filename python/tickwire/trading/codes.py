@@ -121,9 +121,25 @@ _BINANCE_USDM: dict[int, ErrorClass] = {
 _OKX: dict[int, ErrorClass] = {
     50011: RateLimitError,  # rate limit reached
     50061: RateLimitError,  # sub-account order rate limit
-    50111: AuthError,  # invalid OK-ACCESS-KEY
-    50113: AuthError,  # invalid sign
+    # REST 401s (50101 to 50114) and the WS log-in's refusals (60005 to 60031): the credentials refused.
+    50101: AuthError,  # APIKey does not match the current environment (demo vs live)
     50102: AuthError,  # timestamp request expired
+    50103: AuthError,  # OK-ACCESS-KEY header empty
+    50104: AuthError,  # OK-ACCESS-PASSPHRASE header empty
+    50105: AuthError,  # wrong OK-ACCESS-PASSPHRASE
+    50106: AuthError,  # OK-ACCESS-SIGN header empty
+    50107: AuthError,  # OK-ACCESS-TIMESTAMP header empty
+    50110: AuthError,  # the address is not on the APIKey's allow-list
+    50111: AuthError,  # invalid OK-ACCESS-KEY
+    50112: AuthError,  # invalid OK-ACCESS-TIMESTAMP
+    50113: AuthError,  # invalid sign
+    50114: AuthError,  # invalid authorization
+    60005: AuthError,  # invalid apiKey
+    60006: AuthError,  # timestamp request expired
+    60007: AuthError,  # invalid sign
+    60009: AuthError,  # login failure
+    60024: AuthError,  # wrong passphrase
+    60031: AuthError,  # API key doesn't exist
     60013: OrderRejected,  # Invalid args (WS)
     51000: OrderRejected,  # parameter error
     51008: InsufficientFunds,  # order failed, insufficient balance

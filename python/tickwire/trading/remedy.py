@@ -30,6 +30,7 @@ from typing import Any, Literal
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.auth import now_ms
 from tickwire.clock import SERVER_TIME, ClockSync, sample_server_time
+from tickwire.errors import AuthError
 from tickwire.trading.venue import Call
 
 log = logging.getLogger("tickwire.trading")
@@ -40,7 +41,7 @@ _BINANCE: dict[str, Remedy] = {"-1021": "clock", "-1022": "signature"}
 REMEDIES: dict[str, dict[str, Remedy]] = {
     "binance": _BINANCE,
     "binance-usdm": _BINANCE,
-    "okx": {"50102": "clock"},
+    "okx": {"50102": "clock", "60006": "clock"},
     "bybit": {"10002": "clock"},
     "kraken": {"EAPI:Invalid nonce": "nonce"},
     # Their refusal of a stale timestamp is their bad-signature answer (Coinbase: a JWT before its
@@ -49,6 +50,25 @@ REMEDIES: dict[str, dict[str, Remedy]] = {
     "htx": {"api-signature-not-valid": "signature"},
     "tradefence": {"1001": "relogin"},
 }
+
+
+def remedy_for(venue: str, error: BaseException) -> Remedy | None:
+    """The remedy ``venue``'s refusal ``error`` has, by its code; None: no remedy."""
+    table = REMEDIES.get(venue)
+    code = getattr(error, "code", None)
+    if code is None or not table:
+        return None
+    text = str(code).strip()
+    # Kraken codes may carry detail after a further colon ("EAPI:Invalid nonce:…").
+    return table.get(text) or table.get(":".join(text.split(":")[:2]))
+
+
+def refused_for_good(venue: str, error: BaseException) -> bool:
+    """Whether ``error`` is the venue refusing the credentials themselves (a wrong key, secret or
+    passphrase: ``AuthError``) rather than something a retry may cure (a stale timestamp, a nonce
+    reused: the refusals with a remedy)."""
+    return isinstance(error, AuthError) and remedy_for(venue, error) is None
+
 
 # Venues whose signatures carry no timestamp the venue checks against its clock: Kraken's nonce
 # only has to grow, Tradefence sends a bearer token. Their signers keep the local clock.
@@ -134,12 +154,7 @@ class Remedies:
         self.nonce_retries = 0
 
     def remedy_for(self, error: BaseException) -> Remedy | None:
-        code = getattr(error, "code", None)
-        if code is None or not self.table:
-            return None
-        text = str(code).strip()
-        # Kraken codes may carry detail after a further colon ("EAPI:Invalid nonce:…").
-        return self.table.get(text) or self.table.get(":".join(text.split(":")[:2]))
+        return remedy_for(self.venue, error)
 
     async def apply(
         self,

@@ -23,6 +23,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff, connect_slot, settled
 from tickwire.trading.orders import OrderEvent
+from tickwire.trading.remedy import refused_for_good
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
 from tickwire.transport.ws import open_ws
@@ -113,6 +114,9 @@ class KeptSocket:
         self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
+        # Set when a connect or set-up before the first success was the venue refusing the
+        # credentials themselves (``refused_for_good``): ``start`` raises it at once.
+        self._refused = asyncio.Event()
         self._closing = False
         self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
         self.last_error: BaseException | None = None  # why the last connect or set-up failed
@@ -165,16 +169,24 @@ class KeptSocket:
         the set-up's last error when it was the venue's refusal (a wrong key's ``AuthError``), else a
         ``TransportError``; the socket is closed."""
         self._task = asyncio.create_task(self._run(), name=f"tickwire-{self.venue}-{self.name}")
+        up = asyncio.ensure_future(self._up.wait())
+        refused = asyncio.ensure_future(self._refused.wait())
         try:
-            await asyncio.wait_for(self._up.wait(), timeout)
-        except TimeoutError:
-            await self.close()
-            last = self.last_error
-            if isinstance(last, TickwireError) and not isinstance(last, TransportError):
-                raise last from None
-            raise TransportError(
-                f"{self.venue} {self.name}: not up within {timeout:g} s (last: {last or 'no answer'})"
-            ) from None
+            await asyncio.wait((up, refused), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in (up, refused):
+                f.cancel()
+        if self._up.is_set():
+            return
+        await self.close()
+        last = self.last_error
+        if isinstance(last, TickwireError) and not isinstance(last, TransportError):
+            # A wrong key is raised at its first refusal: retrying it would only be refused again
+            # (and count against the venue's limits) until the time-out.
+            raise last from None
+        raise TransportError(
+            f"{self.venue} {self.name}: not up within {timeout:g} s (last: {last or 'no answer'})"
+        ) from None
 
     async def close(self) -> None:
         self._closing = True
@@ -212,6 +224,11 @@ class KeptSocket:
                 return
         self.on_message(msg)
 
+    def _failed(self, e: BaseException) -> None:
+        self.last_error = e
+        if self.connects == 0 and refused_for_good(self.venue, e):
+            self._refused.set()
+
     async def _run(self) -> None:
         while not self._closing:
             down = asyncio.Event()
@@ -229,7 +246,7 @@ class KeptSocket:
                 finally:
                     settle()
             except (TickwireError, OSError) as e:
-                self.last_error = e
+                self._failed(e)
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
@@ -240,7 +257,7 @@ class KeptSocket:
             try:
                 await self.on_connected()
             except (TickwireError, OSError, TimeoutError) as e:
-                self.last_error = e
+                self._failed(e)
                 log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
                 transport.disconnect()
                 await down.wait()
