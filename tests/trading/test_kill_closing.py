@@ -112,8 +112,13 @@ def test_a_closing_order_that_never_reached_the_venue_is_proved_absent_then_sent
     run(VENUE, body, private_stream=False, timeout=0.5)
 
 
+# How long the first closing order waits at the venue: well past its time-out (0.5 s) and the
+# reconciliation's queries (~0.6 s on an idle machine), with room for a loaded one.
+QUEUED_S = 4.0
+
+
 def test_a_closing_order_queued_past_its_reconciliation_never_flips_the_position() -> None:
-    """The first reduce-only order is queued at the venue 2 s before its engine takes it; its answer
+    """The first reduce-only order is queued at the venue ``QUEUED_S`` before its engine takes it; its answer
     times out and the reconciliation finds no trace of it in that time (USDⓈ-M names no request
     window: "not placed" is concluded after the queries), so the kill sends one more against the
     position listed again, which fills. Then the first reaches the engine and is refused (-2022: it
@@ -127,7 +132,7 @@ def test_a_closing_order_queued_past_its_reconciliation_never_flips_the_position
         lots = await long_position(sim, tr)
 
         async def queued(send: Callable[[], Awaitable[Any]]) -> Any:
-            ep.delay(2.0)
+            ep.delay(QUEUED_S)
             sent = asyncio.ensure_future(send())
             await settle(lambda: PLACE in ep.handling(), "the closing order at the venue")
             ep.delay(0)
