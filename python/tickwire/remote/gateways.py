@@ -7,7 +7,7 @@ in the frame route: the client asks it whether a book may count as synced and wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tickwire._core import BookFeed
@@ -53,6 +53,9 @@ class UpstreamBooks:
         # Per gateway, the instance it last beat as and the venue ids its last beat announced.
         self._instances: dict[str, str] = {}
         self._ids: dict[str, Mapping[str, Any]] = {}
+        # Per book, per gateway: (the book's id, when it was first seen above that gateway's
+        # announcement, seen so on a later beat too) — see ``ahead``.
+        self._ahead: dict[str, dict[str, tuple[int, float, bool]]] = {}
 
     def report(self, name: str, states: object) -> None:
         """A gateway's report of its books' states, kept unless an older one arrives after it."""
@@ -72,15 +75,22 @@ class UpstreamBooks:
         told = [t for n in live if n in self._states and (t := self._states[n][1].get(key)) is not None]
         return not told or any(told)
 
-    def restarted(self, name: str, instance: str, keys: Iterable[str]) -> list[str]:
-        """The books of ``keys`` that a gateway seen before under another instance linked by its own
-        ``gseq`` (its last beat announced no venue id for them): the new instance numbers from 1 again,
-        below the consumer's copy, which would take every message of it as stale and keep the old
-        instance's book in sync. Books linked by the venue's ids carry on over a restart."""
+    def restarted(self, name: str, instance: str, keys: Iterable[str], venue_wide: bool) -> list[str]:
+        """The books of ``keys`` to rebuild from a gateway seen before under another instance: its
+        streams started over, and the consumer's copy, numbered by the old instance, would take the
+        new one's messages as stale and keep the old book in sync. Those linked by the gateway's own
+        ``gseq`` (its last beat announced no venue id for them), which starts at 1 again; and, where
+        the venue's ids are not the same on every connection (``venue_wide`` False: no A/B lines, Bybit),
+        every book: the new instance's connection may number them from its own start, and its first
+        snapshot, an ordinary one (it has no id its consumers were left at to send a restart snapshot
+        from), would be dropped as a lagging gateway's. Books of a venue numbering them the same on
+        every connection carry on over a restart."""
         before, self._instances[name] = self._instances.get(name), instance
         if before is None or before == instance:
             return []
         ids = self._ids.pop(name, {})
+        if not venue_wide:
+            return list(keys)
         return [k for k in keys if not isinstance(ids.get(k), int) or ids.get(k) == _NO_ID]
 
     def behind(self, name: str, ids: Mapping[str, Any], feed: BookFeed, keys: Iterable[str]) -> list[str]:
@@ -103,3 +113,60 @@ class UpstreamBooks:
                 late.append(key)
             self._behind[key] = announced if behind else None
         return late
+
+    def ahead(
+        self,
+        name: str,
+        ids: Mapping[str, Any],
+        feed: BookFeed,
+        keys: Iterable[str],
+        serving: Callable[[str], Iterable[str]],
+        now: float,
+        interval: float,
+    ) -> list[str]:
+        """The books of ``keys`` ahead of every live gateway serving them (``serving(key)``), each
+        seen so on two of its beats at least half an ``interval`` apart, the book's id unchanged in
+        between: what a consumer that lost a restart snapshot (the venue numbered the book from 1
+        again) looks like — every later delta is below its id, dropped as stale, and the book stays
+        "synced" while the gateways' announced ids move on without it. ``now`` is a monotonic clock.
+
+        One gateway's announcement alone may be below a book that is fine: the other gateway of an
+        A/B pair delivered first, or the deltas, on their own connection, outran the beat; and beats
+        handled back to back after the loop was held up are stale by then. A book whose id stayed
+        above what every serving gateway announced on two beats an interval apart has been fed by
+        none of them meanwhile: it is rebuilt (a false alarm costs one snapshot). Cleared for a book
+        once it is returned."""
+        out = []
+        for key in keys:
+            seen = self._ahead.setdefault(key, {})
+            announced = ids.get(key)
+            try:
+                book = feed.book(key)
+            except KeyError:
+                continue
+            mine = book.last_update_id
+            if (
+                not book.is_synced
+                or mine is None
+                or not isinstance(announced, int)
+                or announced == _NO_ID
+                or announced >= mine
+            ):
+                seen.pop(name, None)
+                continue
+            had = seen.get(name)
+            if had is None or had[0] != mine:
+                seen[name] = (mine, now, False)
+                continue
+            if not had[2] and now - had[1] >= interval / 2:
+                seen[name] = (mine, had[1], True)
+            gateways = list(serving(key))
+            if gateways and all(_stayed_above(seen.get(g), mine) for g in gateways):
+                out.append(key)
+                del self._ahead[key]
+        return out
+
+
+def _stayed_above(seen: tuple[int, float, bool] | None, mine: int) -> bool:
+    """Whether a gateway's beats saw the book at ``mine``, above what it announced, twice."""
+    return seen is not None and seen[0] == mine and seen[2]

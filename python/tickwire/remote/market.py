@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -344,12 +345,24 @@ class RemoteMarketData:
 
     def _check_behind(self, name: str, body: dict[str, Any]) -> None:
         """A heartbeat says the gateway's books' states and which venue id each book's latest message
-        reached: a book behind what two beats in a row announce asks for a snapshot."""
+        reached: a book behind what two beats in a row announce asks for a snapshot; one that stays
+        ahead of what every gateway serving it announces (it lost a restart snapshot: the venue
+        numbered the book afresh, and every delta since is below it) is rebuilt from one."""
         market = (body.get("markets") or {}).get(self.venue) or {}
         self._upstream.report(name, market.get("states"))
         keys = [self._keys[s] for s in self._book_symbols()]
-        for key in self._upstream.behind(name, market.get("ids") or {}, self.feed, keys):
+        ids = market.get("ids") or {}
+        for key in self._upstream.behind(name, ids, self.feed, keys):
             self.resync(key, "behind the gateway's heartbeat")
+        st = None if self.watch is None else self.watch.gateways.get(name)
+        if st is None or name not in self._live_gateways():
+            return
+        serving = functools.partial(live_gateways, self.watch, self.venue, self.gateway)
+        for key in self._upstream.ahead(name, ids, self.feed, keys, serving, time.monotonic(), st.interval):
+            # Its own id is above every message it is sent: only an out-of-sync book takes a lower one.
+            if self.feed.invalidate(key):
+                self.status("out_of_sync", symbol=key, detail="ahead of every gateway (a lost restart)")
+            self.resync(key, "ahead of every gateway's heartbeat")
 
     def _gateway_change(self, name: str, alive: bool) -> None:
         self.status("gateway_up" if alive else "gateway_down", detail=name)
@@ -357,7 +370,8 @@ class RemoteMarketData:
             st = None if self.watch is None else self.watch.gateways.get(name)
             if st is not None:
                 keys = [self._keys[s] for s in self._book_symbols()]
-                for key in self._upstream.restarted(name, st.instance, keys):
+                venue_wide = self.adapter.redundant_ok  # the same ids on every connection
+                for key in self._upstream.restarted(name, st.instance, keys, venue_wide):
                     if self.feed.invalidate(key):
                         self.status("out_of_sync", symbol=key, detail="gateway restarted")
             # A gateway (back) serving the venue: books that waited for one resync from it.
