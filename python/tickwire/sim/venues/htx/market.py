@@ -241,7 +241,8 @@ class Htx(Venue):
                 data = ",".join(
                     f'{{"id":{t.id},"ts":{ts},"tradeId":{t.id},"amount":{fq(t.qty)},"price":{fp(t.price)},'
                     f'"direction":"{"sell" if t.buyer_maker else "buy"}"}}'
-                    for t in step.trades
+                    # Newest first, as HTX's own pushes list them (shared/fixtures/real/htx.jsonl).
+                    for t in reversed(step.trades)
                 )
                 msg = gz(
                     f'{{"ch":"market.{symbol}.trade.detail","ts":{ts},"tick":{{"id":{step.last_id},'
