@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import functools
 import logging
 import os
 import re
@@ -210,18 +211,17 @@ class Redactor:
         return out
 
 
-_EXCERPT_REDACTOR: Redactor | None = None
+@functools.cache
+def _excerpt_redactor() -> Redactor:
+    return Redactor()
 
 
 def excerpt(body: bytes, limit: int = 200) -> str:
     """The start of a venue's answer for an error message, credentials masked as in the audit file
     (``"token": "…"`` pairs, JWT-shaped tokens, …): an answer that cannot be read may still carry a
     token (Kraken's ``GetWebSocketsToken``, a log-in's access token), and its start is that token."""
-    global _EXCERPT_REDACTOR
-    if _EXCERPT_REDACTOR is None:
-        _EXCERPT_REDACTOR = Redactor()
     # Masked before it is cut: a value cut short is still masked by the name in front of it.
-    text = _EXCERPT_REDACTOR.scrub(body[: limit * 4].decode("utf-8", "replace"))
+    text = _excerpt_redactor().scrub(body[: limit * 4].decode("utf-8", "replace"))
     return text[:limit]
 
 
