@@ -14,9 +14,11 @@ from typing import Any
 
 from kill_cases import reduce_only_at_venue, requests, run
 from session_cases import settle
+from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
 from tickwire.trading.session import TradingSession
+from tickwire.trading.wire import unsent
 
 VENUE, KEY, SYMBOL, PLACE = "binance-usdm", "kill-usdm", "BTCUSDT", "POST /fapi/v1/order"
 STATUS = "GET /fapi/v1/order"
@@ -108,6 +110,34 @@ def test_a_closing_order_that_never_reached_the_venue_is_proved_absent_then_sent
         # Two closing requests (the first held unanswered, never processed), the status query between.
         sends = [i for i, op in enumerate(ops) if op == PLACE]
         assert len(sends) == 2 and STATUS in ops[sends[0] : sends[1]], ops
+
+    run(VENUE, body, private_stream=False, timeout=0.5)
+
+
+def test_a_closing_order_refused_before_a_byte_was_written_is_withdrawn_and_named_in_the_errors() -> None:
+    """The wire refuses the reduce-only order's request before writing any of it (``unsent``: the
+    session's request path, as for a budget it cannot wait for). It takes the same route as a
+    ``place_order`` refused there (``place.send_order``): withdrawn — not tracked, not among the
+    report's closing orders, which lists what was sent — its refusal in the report's errors, the
+    report not complete, and the simulator saw no closing request and still holds the position
+    (before, the kill's own send path kept it in the tracker and the report as ``rejected``)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        engine = sim.venue(VENUE).engine
+        lots = await long_position(sim, tr)
+
+        async def refused_unsent(_send: Callable[[], Awaitable[Any]]) -> Any:
+            raise unsent(TransportError("binance-usdm: refused before it was written"))
+
+        first = on_first_close(tr, refused_unsent)
+        before = len(requests(sim, VENUE))
+        report = await tr.kill("flatten")
+        assert len(first) == 1 and tr.tracker.get(first[0]) is None
+        assert report.closing == () and not report.complete, report
+        assert [e for e in report.errors if e.startswith(f"close {SYMBOL}:")], report.errors
+        assert [(p.symbol, p.qty) for p in report.positions] == [(SYMBOL, Decimal("0.01"))], report
+        assert engine.position(KEY, SYMBOL) == lots and reduce_only_at_venue(sim) == []
+        assert PLACE not in requests(sim, VENUE)[before:]
 
     run(VENUE, body, private_stream=False, timeout=0.5)
 

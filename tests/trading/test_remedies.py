@@ -181,6 +181,47 @@ def test_over_the_order_socket_a_skewed_clock_is_remedied_once() -> None:
     a.run(body, transport="ws")
 
 
+@pytest.mark.parametrize("socket", ["private stream", "order socket"])
+def test_a_socket_log_in_refused_for_a_clock_stepped_mid_session_is_remedied_before_the_next(
+    socket: str,
+) -> None:
+    """OKX: the venue's clock steps 40 s ahead mid-session (past its 30 s window) and the sockets
+    drop. A log-in is refused (60006), the venue clock is measured again — once, however many
+    sockets were refused — and the next log-in of each is accepted: at most one refusal per socket,
+    every socket up again (before: every log-in was signed on the stale offset and refused, the
+    sockets never came back up — nothing measured the clock again, no REST request being refused)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v: Any = sim.venue(a.venue)
+        socks = [s for s in (tr.stream, tr.orders_ws) if s is not None]
+        assert len(socks) == (2 if socket == "order socket" else 1)
+        assert all(s.connected and s.connects == 1 for s in socks)
+        refused: list[str] = []
+        error = v._error
+
+        def counted(conn: Any, code: str, msg: str) -> None:
+            refused.append(code)
+            error(conn, code, msg)
+
+        v._error = counted
+        for ep in v.endpoints:
+            ep.skew(40_000)
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        for ep in v.endpoints:
+            ep.drop()
+        for _ in range(200):
+            if all(s.connects == 2 and s.connected for s in socks):
+                break
+            await asyncio.sleep(0.025)
+        assert all(s.connects == 2 and s.connected for s in socks), ([s.last_error for s in socks], refused)
+        assert 1 <= len(refused) <= len(socks) and set(refused) == {"60006"}, refused
+        assert [op for op, _ in ops(sim, a.venue, before)].count(TIME_OP[a.venue]) == RESYNC_ROUNDS
+        assert abs(tr.health()["clock_offset_ms"] - 40_000) < 1000
+
+    a.run(body, transport="ws" if socket == "order socket" else "rest")
+
+
 def test_a_bad_signature_with_a_sound_clock_is_resent_once_then_reaches_the_caller() -> None:
     """Binance -1022: the clock is re-measured (unchanged), the request signed anew once; a signer
     that still signs wrongly gets the AuthError, and the order is rejected, never placed."""

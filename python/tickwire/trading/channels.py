@@ -32,6 +32,8 @@ class ChannelPort(Protocol):
 
     def ws_usage(self, answer: Any) -> None: ...
 
+    async def socket_refused(self, error: BaseException) -> None: ...
+
     def stream_event(self, ev: OrderEvent) -> Order | None: ...
 
     async def reconcile_open(self) -> None: ...
@@ -82,9 +84,11 @@ class Channels:
 
     def _charged(self, sock: Any) -> None:
         """``sock``'s own REST step (Kraken's WebSocket token), the weight its connects cost taken
-        from the budget first, and the usage its log-in answers state fed back to it."""
+        from the budget first, the usage its log-in answers state fed back to it, and a log-in
+        refused for its timestamp remedied before the next."""
         p = self.port
         sock.rest, sock.before_connect, sock.observe = p.send_rest, p.ws_connecting, p.ws_usage
+        sock.cure = p.socket_refused
         if hasattr(sock, "wire"):  # a stream that makes REST calls of its own (USDⓈ-M's listenKey)
             sock.wire = getattr(p, "wire", None)
 

@@ -37,12 +37,10 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tickwire.audit import AuditLog, NullAudit
-from tickwire.clock import Stamp
 from tickwire.errors import (
     OrderNotFound,
     RateLimitError,
@@ -54,9 +52,9 @@ from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
 from tickwire.trading.kill_positions import PositionCloser
 from tickwire.trading.orders import Order, OrderType, Side, Tif
-from tickwire.trading.reconcile import Reconciler, until_settled
-from tickwire.trading.tracker import OrderTracker
-from tickwire.trading.venue import Call, OrderGrammar, Position
+from tickwire.trading.place import SendPort
+from tickwire.trading.reconcile import until_settled
+from tickwire.trading.venue import Call, Position
 
 log = logging.getLogger("tickwire.trading")
 
@@ -95,19 +93,11 @@ class KillReport:
         return not (self.unconfirmed or self.positions or self.errors)
 
 
-class KillPort(Protocol):
-    """What the kill switch needs of a trading session."""
+class KillPort(SendPort, Protocol):
+    """What the kill switch needs of a trading session (its closing orders go by
+    ``place.send_order``, as every order does)."""
 
-    venue: str
-    grammar: OrderGrammar
-    tracker: OrderTracker
-    audit: AuditLog | NullAudit
     timeout: float
-    # Settles a closing order whose answer was lost (``Reconciler.resolve``), as ``place_order``'s.
-    reconciler: Reconciler
-    # When each order was sent, by client id (where reconciliation starts its fills search), and now.
-    sent_at: dict[str, Stamp]
-    stamp: Callable[[], Stamp]
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now (their place call, their reconciliation)."""
@@ -116,8 +106,6 @@ class KillPort(Protocol):
     async def send_lane(self, call: Call, lane: Lane) -> Any:
         """``call`` over REST on ``lane``."""
         ...
-
-    async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
     def rate_refused(self, call: Call, e: RateLimitError) -> None:
         """Entries of ``call``'s batch refused for rate: the budget blocks that limit."""

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from tickwire.errors import TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
-from tickwire.trading.orders import Order, OrderEvent, Side
+from tickwire.trading.orders import Order, Side
+from tickwire.trading.place import register, send_order
 from tickwire.trading.reconcile import until_settled
 from tickwire.trading.venue import Position
 from tickwire.trading.wire import was_unsent
@@ -168,10 +169,11 @@ class PositionCloser:
                 pass  # no trace at the venue: not placed (``rejected``)
 
     async def reduce(self, pos: Position) -> tuple[Order | None, bool]:
-        """A reduce-only market order against ``pos``: it can only shrink the position. (The order as
-        the venue has it, whether it was proved not placed: its answer lost, reconciliation found no
-        trace of it; or refused before it was written.) An answer lost is reconciled before this
-        returns, never answered by a resend while the order's fate is unknown."""
+        """A reduce-only market order against ``pos``: it can only shrink the position. Sent as every
+        order is (``place.send_order``: registered, its answer applied, an answer lost reconciled before
+        this returns — never answered by a resend while the order's fate is unknown), over REST on
+        the kill's lane. (The order as the venue has it, or None when it was refused before it was
+        written; whether it was proved not placed: its answer lost, reconciliation found no trace.)"""
         p = self.port
         side: Side = "sell" if pos.qty > 0 else "buy"
         try:
@@ -180,46 +182,18 @@ class PositionCloser:
         except TickwireError as e:
             self.failed(f"close {pos.symbol}", e)
             return None, False
-        cid = order.client_id
-        p.tracker.track(order)
-        p.sent_at[cid] = p.stamp()
+        register(p, order)
         p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
-                      client_id=cid)  # fmt: skip
-        # Counted as in flight while its call, and its reconciliation, run: a kill thrown meanwhile
-        # waits for it; should the kill's caller cancel it, the order is settled in the background.
-        with p.reconciler.call(cid):
-            try:
-                body = await p.send_lane(call, self.lane)
-            except (UnknownOutcome, TransportError) as e:
-                if was_unsent(e):  # not one byte written: not placed
-                    p.tracker.apply(
-                        OrderEvent(source="rest", client_id=cid, status="rejected", reason=str(e))
-                    )
-                    self.failed(f"close {pos.symbol}", e)
-                    return self.current(order), False
-                return await self.lost(order, e)
-            except TickwireError as e:
-                p.tracker.apply(OrderEvent(source="rest", client_id=cid, status="rejected", reason=str(e)))
-                self.failed(f"close {pos.symbol}", e)
-                return self.current(order), False
-            await p.answered(pos.symbol, body)
-        return self.current(order), False
-
-    async def lost(self, order: Order, e: TickwireError) -> tuple[Order, bool]:
-        """``order``'s answer was lost: reconciled as a lost place is (``Reconciler.resolve``: its status
-        by client id, the open orders, its fills once found; where the venue names a request window,
-        no trace is concluded only once it has passed). Found: the venue's state. No trace: not
-        placed (``rejected``; True). Queries failed: left ``unknown`` — reported, asked again later
-        by the reconciler's own task — and no other order is sent for its symbol."""
-        p = self.port
-        p.audit.event("kill_close_lost", venue=p.venue, client_id=order.client_id, error=str(e))
+                      client_id=order.client_id)  # fmt: skip
         try:
-            found = await p.reconciler.resolve(order, f"kill switch closing order: {e}")
-        except TransportError:
+            return await send_order(p, order, call, lambda c: p.send_lane(c, self.lane)), False
+        except TransportError as e:
+            if was_unsent(e):  # not one byte written: withdrawn, nothing sent
+                self.failed(f"close {pos.symbol}", e)
+                return None, False
+            # Only a lost answer's reconciliation raises this one (``send_order``): no trace.
             p.audit.event("kill_close_absent", venue=p.venue, client_id=order.client_id)
             return self.current(order), True
-        except UnknownOutcome as still:
-            self.failed(f"close {order.symbol}", still)
-            return self.current(order), False
-        p.audit.event("kill_close_found", venue=p.venue, client_id=order.client_id, status=found.status)
-        return self.current(order), False
+        except TickwireError as e:  # refused (``rejected``), unsent, or still unknown after the queries
+            self.failed(f"close {pos.symbol}", e)
+            return (None if was_unsent(e) else self.current(order)), False

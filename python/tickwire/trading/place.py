@@ -6,12 +6,13 @@ rejected.
 Apart from :mod:`tickwire.trading.session`, as amending is (:mod:`tickwire.trading.amend`): the session
 checks the order and refuses it while halted; this is what happens to it once it goes. It sees the
 session through :class:`PlacePort`. An order template's send (:mod:`tickwire.trading.template`)
-registers the orders it writes with the same :func:`register`."""
+registers the orders it writes with the same :func:`register`; the kill switch's closing orders
+(:mod:`tickwire.trading.kill_positions`) take the same :func:`send_order` on the kill's own lane."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -72,16 +73,26 @@ def withdraw(port: RegisterPort, client_id: str, why: BaseException) -> None:
         port.audit.event("order_withdrawn", venue=port.venue, client_id=client_id, error=type(why).__name__)
 
 
-class PlacePort(RegisterPort, Protocol):
-    """What placing an order needs of a trading session."""
+class SendPort(RegisterPort, Protocol):
+    """What sending a registered order and settling its answer needs of a trading session."""
 
     reconciler: Reconciler
+
+    async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+
+class PlacePort(SendPort, Protocol):
+    """What placing an order needs of a trading session."""
+
     dead_man: DeadMan | None
     risk: RiskGate
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
-    async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+# How an order's request goes: ``place_order``'s on the session's request path (the order socket or
+# REST, the ``"order"`` lane), the kill switch's over REST on its own lane.
+Sender = Callable[[Call], Awaitable[Any]]
 
 
 async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) -> Order:
@@ -102,13 +113,25 @@ async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) 
         # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
         port.risk.check(order.symbol, order.side, order.qty, order.price)
     register(port, order)
+    return await send_order(port, order, call, lambda c: port.send(c, lane="order"))
+
+
+async def send_order(port: SendPort, order: Order, call: Call, send: Sender) -> Order:
+    """The one route of a registered order (``register``) to the venue and back, whoever sends it
+    (``place_order``, the kill switch's closing orders): ``call`` sent with ``send``, counted in flight
+    meanwhile (``Reconciler.call``: a kill waits for it; its caller cancelling it leaves it settled in
+    the background). The order as the venue has it once answered. An answer lost is reconciled
+    (``Reconciler.resolve``: found, the venue's state; no trace, ``TransportError`` with the order
+    ``rejected``; the queries failing, ``UnknownOutcome`` with it ``unknown``), never resent; a request
+    of which not one byte was written withdraws the order and raises its error (``was_unsent``); a
+    refusal records it ``rejected`` and raises."""
     with port.reconciler.call(order.client_id):
-        return await _placed(port, order, call)
+        return await _sent(port, order, call, send)
 
 
-async def _placed(port: PlacePort, order: Order, call: Call) -> Order:
+async def _sent(port: SendPort, order: Order, call: Call, send: Sender) -> Order:
     try:
-        body = await port.send(call, lane="order")
+        body = await send(call)
     except asyncio.CancelledError as e:  # the caller's: settled by ``reconciler.call`` unless unsent
         if was_unsent(e):
             withdraw(port, order.client_id, e)

@@ -8,7 +8,9 @@ because it holds nothing of orders; the session adds the tracker, the channels a
 
 from __future__ import annotations
 
+import logging
 import ssl
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,10 +18,13 @@ from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import sent
+from tickwire.trading.remedy import RESYNC_ROUNDS
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import Wire
 
 __all__ = ["RequestPath"]
+
+log = logging.getLogger("tickwire.trading")
 
 
 class RequestPath:
@@ -82,6 +87,24 @@ class RequestPath:
 
     def ws_usage(self, answer: Any) -> None:
         self.wire.ws_usage(answer)
+
+    async def socket_refused(self, error: BaseException) -> None:
+        """After a socket's connect or log-in failed with ``error``: a log-in refused for its
+        timestamp (a ``clock`` remedy, or a ``signature`` one where the venue refuses a stale
+        timestamp so) has the venue clock measured again before the socket's next connect — shared
+        with any measurement under way, as requests refused together share one. A socket is not
+        resent anything: its next log-in is signed anew on the offset measured."""
+        remedy = self.wire.remedies.remedy_for(error)
+        if remedy not in ("clock", "signature") or not self.clock.available:
+            return
+        before = self.clock.offset_ms
+        after = await self.wire.measure_clock(RESYNC_ROUNDS, since=time.monotonic())
+        code = getattr(error, "code", None)
+        log.warning("%s: a socket log-in refused with %s; venue clock measured again", self.venue, code)
+        self.audit.event(
+            "remedy", venue=self.venue, remedy="clock", code=code, socket=True,
+            offset_ms=round(after, 3), moved_ms=round(after - before, 3),
+        )  # fmt: skip
 
     def _venue_wall(self) -> float:
         """The venue's clock as measured (local time until a measurement), in seconds."""

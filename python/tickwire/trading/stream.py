@@ -126,6 +126,10 @@ class KeptSocket:
         # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
         self.observe: Callable[[Any], None] | None = None
+        # Set by the session: what a failed connect or set-up has a remedy for fixed before the next
+        # one (a log-in refused for its timestamp: the venue clock measured again), as a REST
+        # request's is before it is resent; else every log-in signed on the stale offset is refused.
+        self.cure: Callable[[BaseException], Awaitable[None]] | None = None
 
     async def on_connected(self) -> None:
         pass
@@ -224,6 +228,14 @@ class KeptSocket:
                 return
         self.on_message(msg)
 
+    async def _cured(self, e: BaseException) -> None:
+        if self.cure is None or self._refused.is_set():
+            return
+        try:
+            await self.cure(e)
+        except (TickwireError, OSError) as failed:  # the next connect is tried all the same
+            log.warning("%s %s: remedy for %s failed: %s", self.venue, self.name, e, failed)
+
     def _failed(self, e: BaseException) -> None:
         self.last_error = e
         if self.connects == 0 and refused_for_good(self.venue, e):
@@ -262,6 +274,7 @@ class KeptSocket:
                 transport.disconnect()
                 await down.wait()
                 self.transport = None
+                await self._cured(e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self.connected = True
