@@ -18,7 +18,7 @@ from tickwire.limits import Lane
 from tickwire.trading.orders import Order, Side
 from tickwire.trading.place import register, send_order
 from tickwire.trading.reconcile import until_settled
-from tickwire.trading.venue import Position
+from tickwire.trading.venue import Call, Position
 from tickwire.trading.wire import was_unsent
 
 if TYPE_CHECKING:
@@ -74,9 +74,7 @@ class PositionCloser:
         close_all = getattr(g, "close_all", None)
         try:
             if close_all is not None:
-                p.audit.event("kill_close_all", venue=p.venue)
-                body = await p.send_lane(close_all(), self.lane)
-                closing = self.state(g.read_close_all(body))  # type: ignore[attr-defined]
+                closing = await self.close_all(close_all)
             elif getattr(g, "close_by_reduce_only", False):
                 await self.close_by_reduce_only(closing)
         except TickwireError as e:
@@ -91,6 +89,28 @@ class PositionCloser:
             if no_means not in self.errors:  # closed again after orders in flight landed: said once
                 self.errors.append(no_means)
         return closing, left
+
+    async def close_all(self, make: Callable[[], Call]) -> list[Order]:
+        """The account-wide close (``make()``: its request), its closing orders as the answer lists
+        them. Its answer lost (a time-out, the connection gone): the positions are listed again and,
+        any still open, it is sent once more (``CLOSE_ROUNDS``) — a close-all flattens what is open
+        when the venue runs it, so a second cannot close anything twice (the first, should it run
+        late, finds the account flat). The lost one's orders are not in the list; the positions read
+        afterwards say what the two did."""
+        p, g = self.port, self.port.grammar
+        for round_ in range(CLOSE_ROUNDS):
+            p.audit.event("kill_close_all", venue=p.venue)
+            try:
+                body = await p.send_lane(make(), self.lane)
+            except (TransportError, UnknownOutcome) as e:
+                if was_unsent(e) or round_ + 1 == CLOSE_ROUNDS:
+                    raise
+                p.audit.event("kill_close_all_lost", venue=p.venue, error=str(e))
+                if not await self.positions():
+                    return []
+                continue
+            return self.state(g.read_close_all(body))  # type: ignore[attr-defined]
+        return []
 
     async def close_by_reduce_only(self, closing: list[Order]) -> None:
         """A reduce-only market order against each position listed, appended to ``closing``. Orders
