@@ -157,3 +157,27 @@ def test_record_ab_lines_to_one_endpoint_replays_to_the_simulators_books(tmp_pat
             _assert_replay_equals(report, {symbol: truth}, {symbol: symbol}, gaps=0)
 
     asyncio.run(go("okx", "BTC-USDT"))
+
+
+def test_a_last_line_cut_mid_write_is_left_out_and_named(tmp_path: Path) -> None:
+    """A recording stopped mid-write ends with a line that is not JSON and has no line end: replay
+    leaves that line out, names it (``cut_line``, and a line of the text report), and replays the
+    rest to the same books as the file of the whole lines before it (before: the whole file refused,
+    exit 2, though every line before the last was whole). A bad line that has its line end is still
+    refused, as above."""
+    from tickwire.cmd.replay import replay
+
+    real = shared_path("fixtures", "real", "okx.jsonl").read_bytes().splitlines(keepends=True)
+    whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
+    whole.write_bytes(b"".join(real[:40]))
+    cut.write_bytes(b"".join(real[:40]) + real[40][: len(real[40]) // 2])
+    got, want = replay(cut, "okx"), replay(whole, "okx")
+    assert got["cut_line"] == 41 and want["cut_line"] is None
+    assert got["books"] == want["books"] and got["outcomes"] == want["outcomes"], got
+    assert got["frames"] == want["frames"] > 0
+    r = subprocess.run(
+        [sys.executable, "-m", "tickwire.cli", "replay", str(cut), "--venue", "okx"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and "line 41 (the last) was cut mid-write: left out" in r.stdout, r

@@ -48,14 +48,16 @@ def _bad(path: Path, n: int, why: str) -> CaptureFormatError:
     return e
 
 
-def _events(path: Path) -> list[_Event]:
+def _events(path: Path) -> tuple[list[_Event], int | None]:
     """(kind, url, payload, t_ns) for each "recv" frame, "http" response and "open" (a new connection,
-    payload ``""``), in capture order.
+    payload ``""``), in capture order; and the number of the last line if it was cut (else None).
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
     received, compressed, because decompression belongs to the feed's decode path. A line that is
     not such an event (a file cut mid-line, edited, or not a capture) is a :class:`CaptureFormatError`
-    naming it, before any of the file reaches a book.
+    naming it, before any of the file reaches a book — except the file's last line when it is not
+    JSON and has no line end: a recording stopped mid-write (the process killed, the disk full) ends
+    so, and what it wrote before is whole; that line is left out and its number returned.
     """
     out: list[_Event] = []
     with path.open("rb") as f:
@@ -64,10 +66,12 @@ def _events(path: Path) -> list[_Event]:
                 continue
             try:
                 ev = json.loads(line)
-            except json.JSONDecodeError as e:
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                if not line.endswith(b"\n"):  # only a file's last line can lack one
+                    return out, n
+                if isinstance(e, UnicodeDecodeError):
+                    raise _bad(path, n, f"not UTF-8 ({e.reason} at byte {e.start + 1})") from None
                 raise _bad(path, n, f"not JSON ({e.msg} at character {e.pos + 1})") from None
-            except UnicodeDecodeError as e:
-                raise _bad(path, n, f"not UTF-8 ({e.reason} at byte {e.start + 1})") from None
             if not isinstance(ev, dict):
                 raise _bad(path, n, f"not an event object but {type(ev).__name__}")
             kind = ev.get("kind")
@@ -91,7 +95,7 @@ def _events(path: Path) -> list[_Event]:
             else:
                 raise _bad(path, n, f"{kind} event without a text or b64 payload")
             out.append((kind, url, payload, round(t * 1e9)))
-    return out
+    return out, None
 
 
 # Distinct frames received twice since a URL's latest reopening that make two connections to it up at
@@ -145,7 +149,7 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
     # Venues numbering messages per connection start every book afresh on a new one, as the live
     # session does (a recording's later "open" events are its reconnects).
     per_connection = venue_spec(venue).connection_numbered
-    events = _events(path)
+    events, cut = _events(path)
     # A/B lines carry every message twice, and one line's frame may run ahead of the other's: the
     # live session arbitrated them (first arrival wins, a frame ahead waits for the hole to fill),
     # so replay does too, on the recorded receive times.
@@ -225,6 +229,8 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
         "outcomes": outcomes,
         "needs": [list(n) for n in feed.needs()],
         "books": books,
+        # The last line, cut mid-write, left out (None: the file ended whole).
+        "cut_line": cut,
     }
 
 
@@ -248,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
         f"gaps {report['gaps']}, resyncs {report['resyncs']}\n"
     )
     w("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(report["outcomes"].items())) + "\n")
+    if report["cut_line"] is not None:
+        w(f"line {report['cut_line']} (the last) was cut mid-write: left out\n")
     for sym, b in report["books"].items():
         w(
             f"  {sym:<16} {b['state']:<22} bid={b['best_bid']} ask={b['best_ask']} "
