@@ -438,9 +438,10 @@ impl BookFeed {
         Ok(d)
     }
 
+    /// The venue's canonical name (one of `venue_names()`), as sessions and `BookFeed(...)` name it.
     #[getter]
-    fn venue(&self) -> String {
-        format!("{:?}", self.feed.venue())
+    fn venue(&self) -> &'static str {
+        self.feed.venue().spec().name
     }
 
     fn __len__(&self) -> usize {

@@ -40,6 +40,16 @@ def test_aliases_reach_the_adapter_of_their_venue() -> None:
     assert adapter_for("binance-futures").venue == "binance-usdm"
 
 
+def test_a_feed_names_its_venue_as_the_sessions_and_venue_names_do() -> None:
+    """``BookFeed.venue`` is the canonical name (``replay`` reports it; before: the core's type name,
+    "BinanceSpot", "Okx"), an alias's too."""
+    from tickwire import BookFeed
+
+    for name in venue_names():
+        assert BookFeed(name).venue == name == venue_spec(name).name
+    assert BookFeed("binance-futures").venue == "binance-usdm" and BookFeed("huobi").venue == "htx"
+
+
 def test_unknown_and_feed_only_venues_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown venue 'nasdaq'; one of binance, "):
         adapter_for("nasdaq")
