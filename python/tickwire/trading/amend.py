@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import OrderNotFound, RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
@@ -74,6 +74,10 @@ class AmendPort(Protocol):
     def request_window_s(self) -> float | None: ...
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order: ...
 
 
 async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, price: Any) -> Order:
@@ -139,15 +143,17 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             # The venue states the old terms: not taken, as far as it says now. A venue that applies
             # it later (processed late) states the new terms, and the tracker, the amend open, takes them.
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
-        except TickwireError:
+        except TickwireError as e:
             settled = True  # the venue refused it: the order is as it was
+            await _if_gone(port, symbol, current, e)
             raise
         try:
             await port.answered(symbol, body)
         except (UnknownOutcome, RequestTimeoutError, TransportError):
             raise
-        except TickwireError:
+        except TickwireError as e:
             settled = True  # the answer is a refusal
+            await _if_gone(port, symbol, current, e)
             raise
         now = tracker.get(cid)
         if now is None or not now.is_open or (now.qty, now.price) == wanted:
@@ -169,6 +175,16 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     got = tracker.get(cid)
     assert got is not None
     return got
+
+
+async def _if_gone(port: AmendPort, symbol: str, current: Order, refused: TickwireError) -> None:
+    """A refusal saying the order is not open (``OrderNotFound``): one open here ended unheard
+    (filled, no private stream up), its state asked before the refusal is raised — else it stayed
+    open here and its fills were never counted."""
+    if not isinstance(refused, OrderNotFound):
+        return
+    with contextlib.suppress(TickwireError):
+        await port.order_status(symbol, client_id=current.client_id or None, order_id=current.order_id)
 
 
 async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:

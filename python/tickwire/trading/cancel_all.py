@@ -14,22 +14,29 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tickwire.errors import OrderNotFound, RateLimitError, TickwireError
+from tickwire.errors import OrderNotFound, RateLimitError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.orders import Order
+from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.wire import was_unsent
 
 
 class CancelAllPort(Protocol):
     """What cancel-all needs of a trading session."""
 
     grammar: OrderGrammar
+    tracker: OrderTracker
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order: ...
 
     def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
 
@@ -86,6 +93,7 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
     failed: list[TickwireError] = []  # the first is raised once every batch was sent
     for s in symbols:
         limited: RateLimitError | None = None
+        lost: TickwireError | None = None  # a cancel's answer that never came
         for rnd in range(RATE_ROUNDS):
             call = port.grammar.cancel_all(s)
             if call is not None:
@@ -100,6 +108,11 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     body = await port.send(c, lane="cancel")
                 except OrderNotFound:
                     continue  # nothing open there any more
+                except (TransportError, UnknownOutcome) as e:
+                    if was_unsent(e):
+                        raise
+                    lost = e  # the answer, not necessarily the cancel: the orders' states say
+                    continue
                 except asyncio.CancelledError as e:
                     if sent:  # cut short in this one's budget wait, but an earlier one went out
                         e.__dict__.pop("unsent", None)
@@ -111,6 +124,39 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                 break
         if limited is not None:
             failed.append(limited)
+        else:
+            await _left_open(port, s, lost, failed, out)
     if failed:
         raise failed[0]
     return out
+
+
+async def _left_open(
+    port: CancelAllPort,
+    symbol: str,
+    lost: TickwireError | None,
+    failed: list[TickwireError],
+    out: list[Order],
+) -> None:
+    """Orders of ``symbol`` still open here once its cancels were answered are asked about, never
+    cancelled again blindly: the venue ended them unheard (no private stream up) — a cancel whose
+    answer was lost (``lost``), or one filled before the cancel-all came (the venue answered
+    "nothing open", or its listing left it out). Ended, each joins ``out``; after a lost answer, one
+    still open (or whose state did not come) makes ``lost`` the call's failure.
+    Without this they stayed open here for the session's life, their fills never counted, and a
+    cancel-all called again found nothing to cancel and returned as if done."""
+    reported = {o.client_id for o in out}
+    unsettled = False
+    for o in port.tracker.open_orders():
+        if o.symbol != symbol or o.status in ("pending", "unknown"):
+            continue  # its own call or reconciliation settles it
+        try:
+            now = await port.order_status(symbol, client_id=o.client_id or None, order_id=o.order_id)
+        except TickwireError:
+            now = port.tracker.get(o.client_id) or o
+        if now.is_open:
+            unsettled = True
+        elif now.client_id not in reported:
+            out.append(now)
+    if unsettled and lost is not None:
+        failed.append(lost)

@@ -145,6 +145,7 @@ _OKX: dict[int, ErrorClass] = {
     51008: InsufficientFunds,  # order failed, insufficient balance
     51016: DuplicateOrder,  # duplicated clOrdId
     51400: OrderNotFound,  # cancellation failed: order filled, canceled or does not exist
+    51503: OrderNotFound,  # modification failed: order filled, canceled or does not exist
     51603: OrderNotFound,  # order does not exist
 }
 # 50004, and the two server failures OKX answers over REST with a 5xx (50001 "Service temporarily

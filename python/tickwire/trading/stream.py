@@ -30,6 +30,9 @@ from tickwire.transport.ws import open_ws
 
 log = logging.getLogger("tickwire.trading")
 
+# How long a close waits for the socket's loop to end before cancelling it again.
+CLOSE_POLL_S = 0.1
+
 # What reads the usage an answer states: ``(answer, age)``, age the seconds since its request was
 # written (None: not known) — see ``RateBudget.observe``.
 Observe = Callable[[Any, float | None], object]
@@ -194,11 +197,15 @@ class KeptSocket:
 
     async def close(self) -> None:
         self._closing = True
+        while self._task is not None and not self._task.done():
+            # Again until the loop ends: a cancel can be lost in an await that completed as it came
+            # (see ``_run``), and a connection made meanwhile is cut on the next pass.
+            if self.transport is not None:
+                self.transport.disconnect()
+            self._task.cancel()
+            await asyncio.wait((self._task,), timeout=CLOSE_POLL_S)
         if self.transport is not None:
             self.transport.disconnect()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
         self.connected = False  # the loop was cancelled before it could say so
 
     def drop(self) -> None:
@@ -262,6 +269,11 @@ class KeptSocket:
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
+            if self._closing:
+                # Closed while connecting, the cancel lost: 3.11's ``wait_for`` (under ``open_ws``)
+                # returns a connection that completed as its task was cancelled. Not kept.
+                transport.disconnect()
+                return
             self.transport = transport
             # Requests go to the socket as they are written, not at the end of the loop iteration
             # (uvloop's default under its high-water mark): see transport/http.py.

@@ -1,0 +1,76 @@
+"""A cancel or an amend of an order the venue already ended with no private stream up to tell (the
+market traded through it): the venue's "not open" refusal — or a cancel-all with nothing left to
+cancel — has the order's state asked, so it ends here as the simulator has it and each of its fills
+is counted once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from session_cases import SimAccount
+from test_adopt import trade_through
+from test_session_binance import BINANCE
+from test_session_bybit import BYBIT
+from test_session_coinbase import COINBASE
+from test_session_htx import HTX
+from test_session_kraken import KRAKEN
+from test_session_okx import OKX
+from test_session_usdm import USDM
+from tickwire.errors import OrderNotFound
+from tickwire.sim import Simulator
+from tickwire.trading.orders import Fill
+from tickwire.trading.session import TradingSession
+
+ACCOUNTS = [BINANCE, OKX, BYBIT, HTX, COINBASE, KRAKEN]
+# Venues with an amend (OKX answers one of an ended order with 51503, an ``OrderNotFound`` since
+# stop 42; before, a plain ``OrderError`` and the order not asked about).
+AMENDING = [BINANCE, USDM, OKX, BYBIT, COINBASE, KRAKEN]
+
+
+def _run(a: SimAccount, call: str) -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        heard: list[Fill] = []
+        tr._user_on_fill = heard.append
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 3), bid)
+        theirs: Any = await trade_through(sim, a.venue, a.symbol, o.client_id)
+        if call == "amend":  # a lower quantity: the one change every venue's amend makes
+            with pytest.raises(OrderNotFound):
+                await tr.amend_order(a.symbol, client_id=o.client_id, qty=a.size(tr, bid, 2))
+        elif call == "one":
+            with pytest.raises(OrderNotFound):
+                await tr.cancel_order(a.symbol, client_id=o.client_id)
+        else:
+            done = await tr.cancel_all(a.symbol)
+            assert [(x.client_id, x.status) for x in done] == [(o.client_id, "filled")], done
+        lot = sim.venue(a.venue).instruments[a.symbol].lot
+        now = tr.tracker.get(o.client_id)
+        assert now is not None and (now.status, now.filled) == ("filled", theirs.filled * lot), now
+        assert sorted(f.qty for f in heard) == sorted(f.qty * lot for f in theirs.fills)
+        assert tr.tracker.open_orders() == []
+
+    a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize("a", ACCOUNTS, ids=[a.venue for a in ACCOUNTS])
+def test_a_cancel_refused_for_an_order_filled_unheard_counts_its_fills(a: SimAccount) -> None:
+    """``cancel_order`` still raises the venue's ``OrderNotFound``, and the order is ``filled`` here
+    with every fill the simulator made reported once. Before, it stayed ``new`` with no fill heard
+    for the session's life (counted open by the risk limits, its position never seen)."""
+    _run(a, "one")
+
+
+@pytest.mark.parametrize("a", ACCOUNTS, ids=[a.venue for a in ACCOUNTS])
+def test_a_cancel_all_finding_an_order_filled_unheard_counts_its_fills(a: SimAccount) -> None:
+    """``cancel_all`` returns the order as the venue ended it (``filled``), its fills reported once.
+    Before, it returned ``[]`` as if done — the venue's cancel-all answered "nothing open", or its
+    listing left the order out — with the order still ``new`` here and no fill heard."""
+    _run(a, "all")
+
+
+@pytest.mark.parametrize("a", AMENDING, ids=[a.venue for a in AMENDING])
+def test_an_amend_refused_for_an_order_filled_unheard_counts_its_fills(a: SimAccount) -> None:
+    """``amend_order`` still raises the venue's ``OrderNotFound``, and the order is ``filled`` here
+    with every fill the simulator made reported once. Before, it stayed ``new`` with no fill heard."""
+    _run(a, "amend")
