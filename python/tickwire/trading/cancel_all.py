@@ -87,7 +87,10 @@ async def answer_batch(
 async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Order]:
     """The orders the venue's answers were about, as the tracker has them once each is applied."""
     listed = [] if symbol else await port.open_orders()
-    symbols = [symbol] if symbol else sorted({o.symbol for o in listed})
+    # Every symbol: those the venue lists and those with orders open here (one the venue lists
+    # nothing on may hold an order that ended unheard, asked about by ``_left_open``).
+    here = {o.symbol for o in port.tracker.open_orders()}
+    symbols = [symbol] if symbol else sorted({o.symbol for o in listed} | here)
     out: list[Order] = []
     sent = False  # a cancel went to the venue (the session's ``cancel_all`` told when its caller gives up)
     failed: list[TickwireError] = []  # the first is raised once every batch was sent
