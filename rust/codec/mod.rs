@@ -8,4 +8,5 @@ pub mod json;
 mod json_compact;
 mod json_grammar;
 mod number;
+pub(crate) use number::digit_run;
 pub mod sbe;

@@ -268,6 +268,43 @@ fn digit_prefix(b: &[u8], i: usize) -> Option<(u64, u32, u32)> {
     Some((parse8(d), n, ztail))
 }
 
+/// The run of 1 to 15 ASCII digits at `i`, read off the 16 bytes from there without a loop per
+/// digit: `(value, digit count)`. The venue shortcuts' ids, timestamps and checksums are such runs,
+/// and a digit loop's serial multiply-add chain and varying exit were a tenth of a small frame's
+/// header. `None` when fewer than 16 bytes are left, when there is no digit at `i` or when all 16
+/// are digits: the caller then reads the run byte by byte (`venue::literal::digits`).
+#[inline(always)]
+pub(crate) fn digit_run(b: &[u8], i: usize) -> Option<(u64, u32)> {
+    let w = b.get(i..i + 16)?;
+    let lo = u64::from_le_bytes(w[..8].try_into().ok()?);
+    let hi = u64::from_le_bytes(w[8..].try_into().ok()?);
+    let ml = not_digit(lo);
+    if ml != 0 {
+        let n = ml.trailing_zeros() / 8;
+        if n == 0 {
+            return None;
+        }
+        return Some((parse8(top_digits(lo, n)), n));
+    }
+    let k = not_digit(hi).trailing_zeros() / 8; // 8 if all digits
+    if k == 8 {
+        return None;
+    }
+    let tail = if k == 0 { 0 } else { parse8(top_digits(hi, k)) };
+    Some((parse8(lo) * POW10U[k as usize] + tail, 8 + k))
+}
+
+/// The first `n` (1 to 8) digits of `w` moved to its top bytes with '0' below them: their value
+/// for `parse8`.
+#[inline(always)]
+fn top_digits(w: u64, n: u32) -> u64 {
+    if n >= 8 {
+        return w;
+    }
+    let sh = 8 * (8 - n);
+    (w << sh) | (ZEROS >> (64 - sh))
+}
+
 /// Value of 8 ASCII digits packed little-endian (first digit in the lowest byte).
 #[inline(always)]
 fn parse8(w: u64) -> u64 {

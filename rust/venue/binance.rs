@@ -1,7 +1,7 @@
 //! Binance spot and USDⓈ-M JSON: raw or combined-stream (`{"stream":…,"data":{…}}`) frames with
 //! depthUpdate, bookTicker, trade/aggTrade, kline, partial-depth; and REST depth snapshots.
 
-use super::literal::{digits, key_int, lit, symbol};
+use super::literal::{digits, key_int, lit, string_end, symbol};
 use super::{read_trade_id, span, Batch, Decoder, FrameKind, Msg, Resync, SymbolCase, TradeItem, VenueSpec};
 use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
@@ -116,7 +116,7 @@ fn unwrap_stream(c: &mut Cur<'_>) -> Option<bool> {
     if !lit(c, b"{\"stream\":\"") {
         return Some(false);
     }
-    c.i += c.b[c.i..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    c.i = string_end(c.b, c.i, false)?;
     lit(c, b"\",\"data\":").then_some(true)
 }
 

@@ -65,6 +65,12 @@ impl From<SbeError> for FeedError {
     }
 }
 
+/// A `FeedError` on its way out of the per-frame path (decode, route, apply): boxed, so that the
+/// `Result` each step hands the next is one register. Unboxed, every step copied the whole error's
+/// room through the stack even for `Ok`, reading back what the callee had just stored piecewise:
+/// stalls worth a tenth of a one-level frame. The public calls unbox it.
+type Refused = Box<FeedError>;
+
 /// Options a user may set per feed; `None` keeps the venue default.
 #[derive(Debug, Clone, Default)]
 pub struct FeedOptions {
@@ -322,7 +328,7 @@ impl Feed {
         self.index_of(symbol).map(|i| &self.books[i])
     }
 
-    fn decode_apply(&mut self, frame: &[u8], text: bool) -> Result<(), FeedError> {
+    fn decode_apply(&mut self, frame: &[u8], text: bool) -> Result<(), Refused> {
         self.stats.frames += 1;
         self.summary.updates.clear();
         self.summary.conn_gap = false;
@@ -342,14 +348,14 @@ impl Feed {
         frame: &[u8],
         text: bool,
         chans: &mut bitfinex::Channels,
-    ) -> Result<(), FeedError> {
+    ) -> Result<(), Refused> {
         let mut channel = None;
-        let parsed: Result<(), FeedError> = match self.venue.spec().decoder {
+        let parsed: Result<(), Refused> = match self.venue.spec().decoder {
             Decoder::Channels { frames, .. } => {
-                frames(frame, &mut self.batch, chans).map(|c| channel = c).map_err(Into::into)
+                frames(frame, &mut self.batch, chans).map(|c| channel = c).map_err(|e| Box::new(e.into()))
             }
             Decoder::Sbe { binary, .. } if !text && binance_sbe::is_sbe(frame) => {
-                binary(frame, &mut self.batch).map_err(Into::into)
+                binary(frame, &mut self.batch).map_err(|e| Box::new(e.into()))
             }
             _ => self.decode_stateless(frame),
         };
@@ -373,7 +379,7 @@ impl Feed {
         frame: &[u8],
         named: Option<(&[u8], u32)>,
         arbitrate: Option<bool>,
-    ) -> Result<(), FeedError> {
+    ) -> Result<(), Refused> {
         if matches!(self.batch.kind, FrameKind::Bbo | FrameKind::Trade) {
             // The symbol is a range of this frame, which the caller may reuse: keep a copy.
             let q = self.batch.quote;
@@ -457,7 +463,7 @@ impl Feed {
         }
         self.summary.kind = self.batch.kind;
         // Not arbitrated: a held copy could not be decoded again without `decode`.
-        self.route_decoded(frame, None, None)?;
+        self.route_decoded(frame, None, None).map_err(|e| *e)?;
         Ok(&self.summary)
     }
 
@@ -467,7 +473,7 @@ impl Feed {
         self.summary.conn_gap = false;
         self.refused.clear();
         self.batch.clear();
-        self.decode_stateless(payload)?;
+        self.decode_stateless(payload).map_err(|e| *e)?;
         if self.batch.msgs.len() != 1 || !self.batch.msgs[0].snapshot {
             return Err(FeedError::NotASnapshot);
         }
@@ -481,16 +487,16 @@ impl Feed {
             }
         }
         self.summary.kind = FrameKind::Book;
-        self.apply_batch(payload, Some(symbol))
+        self.apply_batch(payload, Some(symbol)).map_err(|e| *e)
     }
 
     /// Decodes a payload that needs no connection state into the batch: a frame of a feed without
     /// channels, an out-of-band snapshot, a text frame on a binary feed.
-    fn decode_stateless(&mut self, payload: &[u8]) -> Result<(), FeedError> {
+    fn decode_stateless(&mut self, payload: &[u8]) -> Result<(), Refused> {
         match self.venue.spec().decoder {
-            Decoder::Binary(decode) => decode(payload, &mut self.batch).map_err(Into::into),
+            Decoder::Binary(decode) => decode(payload, &mut self.batch).map_err(|e| Box::new(e.into())),
             Decoder::Json(g) | Decoder::Sbe { text: g, .. } | Decoder::Channels { stateless: g, .. } => {
-                g(payload, &mut self.batch).map_err(Into::into)
+                g(payload, &mut self.batch).map_err(|e| Box::new(e.into()))
             }
         }
     }

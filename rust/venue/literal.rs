@@ -4,13 +4,14 @@
 //! the frame from the start.
 
 use super::Batch;
+use crate::codec::digit_run;
 use crate::codec::json::{Cur, Result};
 
 /// A quoted symbol (no escapes, not empty) from the cursor on, then the cursor on its closing quote.
 #[inline(always)]
 pub(super) fn symbol<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
     let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    c.i = string_end(c.b, start, false)?;
     let sym = &c.b[start..c.i];
     (!sym.is_empty()).then_some(sym)
 }
@@ -21,8 +22,34 @@ pub(super) fn symbol<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
 #[inline(always)]
 pub(super) fn plain<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
     let start = c.i;
-    c.i += c.b[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    c.i = string_end(c.b, start, true)?;
     (c.b[c.i] == b'"').then(|| &c.b[start..c.i])
+}
+
+/// Where the string text from `i` on stops: the first quote or backslash (or, with `control`,
+/// control character) at or after `i`. Eight bytes at a time: symbols, stream names and
+/// timestamps are 5 to 20 bytes, and a byte loop's exit, at a varying length, mispredicts.
+#[inline(always)]
+pub(super) fn string_end(b: &[u8], mut i: usize, control: bool) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `w` below `n` (at most 0x80). Exact for the lowest such byte
+    // (only a borrow out of a byte that is below `n` can mark one above it), which is all that is
+    // read here.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGH;
+    while let Some(w) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().ok()?);
+        let mut m = below(w ^ (ONES * b'"' as u64), 1) | below(w ^ (ONES * b'\\' as u64), 1);
+        if control {
+            m |= below(w, 0x20);
+        }
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let stop = |&c: &u8| c == b'"' || c == b'\\' || (control && c < 0x20);
+    b[i..].iter().position(stop).map(|k| i + k)
 }
 
 /// A decoder with shortcuts: `shortcut` reads the frame when it is written the venue's way, else
@@ -65,6 +92,15 @@ pub(super) fn key_int(c: &mut Cur<'_>, key: &[u8]) -> Option<i64> {
 #[inline(always)]
 pub(super) fn digits(c: &mut Cur<'_>) -> Option<i64> {
     let (b, start) = (c.b, c.i);
+    if let Some((v, n)) = digit_run(b, start) {
+        // A run of 1 to 15 digits, and the byte after it inside the window read.
+        let j = start + n as usize;
+        if !matches!(b[j], b',' | b'}') {
+            return None;
+        }
+        c.i = j;
+        return Some(v as i64);
+    }
     let mut v: i64 = 0;
     let mut j = start;
     while let Some(d) = b.get(j).map(|&x| x.wrapping_sub(b'0')).filter(|&d| d < 10) {
@@ -164,3 +200,7 @@ pub(super) fn same_on_every_mutation(frame: &[u8], bytes: &[u8], decode: Grammar
         }
     }
 }
+
+#[cfg(test)]
+#[path = "literal_tests.rs"]
+mod tests;

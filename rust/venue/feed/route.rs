@@ -1,7 +1,7 @@
 //! Routing a decoded batch's book messages to their symbols' books (made on first sight) and
 //! applying them, all or nothing; what a refused frame did to the feed itself is undone.
 
-use super::{Feed, FeedError, FrameSummary};
+use super::{Feed, FeedError, FrameSummary, Refused};
 use crate::book::{Book, BookError};
 use crate::venue::SymbolCase;
 
@@ -39,7 +39,7 @@ impl Feed {
         &mut self,
         frame: &[u8],
         sym_override: Option<&[u8]>,
-    ) -> Result<&FrameSummary, FeedError> {
+    ) -> Result<&FrameSummary, Refused> {
         let mut first_err = None;
         let upper = self.venue.spec().symbol_case == SymbolCase::Upper;
         let mut name = [0u8; 64];
@@ -98,7 +98,7 @@ impl Feed {
             }
         }
         if let Some(e) = first_err {
-            return Err(self.refuse(books_before, e));
+            return Err(Box::new(self.refuse(books_before, e)));
         }
         for r in if many { &routes[..] } else { only.as_slice() } {
             let book = &mut self.books[r.book as usize];
@@ -116,7 +116,7 @@ impl Feed {
                 Err(err) if !many => {
                     book.set_max_depth(depth);
                     let e = self.book_err(r.book, err);
-                    return Err(self.refuse(books_before, e));
+                    return Err(Box::new(self.refuse(books_before, e)));
                 }
                 // Losses only: the check refused nothing, and other messages stay applied.
                 Err(err) => {
@@ -126,7 +126,7 @@ impl Feed {
             }
         }
         match first_err {
-            Some(e) => Err(e),
+            Some(e) => Err(Box::new(e)),
             None => Ok(&self.summary),
         }
     }

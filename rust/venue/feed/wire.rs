@@ -62,7 +62,7 @@ impl Feed {
         text: bool,
     ) -> Result<&FrameSummary, FeedError> {
         if !compressed {
-            self.decode_apply(frame, text)?;
+            self.decode_apply(frame, text).map_err(|e| *e)?;
             return Ok(&self.summary);
         }
         let Some(mut pmd) = self.pmd.take() else {
@@ -73,7 +73,7 @@ impl Feed {
             return Err(self.failed(DecodeError::InvalidConfig(why)));
         };
         let r = match pmd.decompress_message(frame) {
-            Ok(payload) => self.decode_apply(payload, text),
+            Ok(payload) => self.decode_apply(payload, text).map_err(|e| *e),
             Err(e) => Err(self.failed(e)),
         };
         self.pmd = Some(pmd);
@@ -97,7 +97,7 @@ impl Feed {
             return self.on_message(frame, !text, text);
         }
         let Some(format) = self.inflate_format(frame, text) else {
-            self.decode_apply(frame, text)?;
+            self.decode_apply(frame, text).map_err(|e| *e)?;
             return Ok(&self.summary);
         };
         let mut inf = match self.inflater.take() {
@@ -105,7 +105,7 @@ impl Feed {
             _ => Inflater::new(format),
         };
         let r = match inf.decompress(frame) {
-            Ok(json) => self.decode_apply(json, true),
+            Ok(json) => self.decode_apply(json, true).map_err(|e| *e),
             Err(e) => Err(self.failed(e)),
         };
         self.inflater = Some(inf);
