@@ -204,6 +204,8 @@ class KeptSocket:
                 self.transport.disconnect()
             self._task.cancel()
             await asyncio.wait((self._task,), timeout=CLOSE_POLL_S)
+        if self._task is not None and not self._task.cancelled():
+            self._task.exception()  # retrieved (it ended raising): not logged as never retrieved
         if self.transport is not None:
             self.transport.disconnect()
         self.connected = False  # the loop was cancelled before it could say so
