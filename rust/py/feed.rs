@@ -449,7 +449,7 @@ impl BookFeed {
     }
 
     fn __repr__(&self) -> String {
-        format!("BookFeed(venue={:?}, books={})", self.feed.venue(), self.feed.len())
+        format!("BookFeed(venue={:?}, books={})", self.feed.venue().spec().name, self.feed.len())
     }
 }
 

@@ -47,6 +47,7 @@ def test_a_feed_names_its_venue_as_the_sessions_and_venue_names_do() -> None:
 
     for name in venue_names():
         assert BookFeed(name).venue == name == venue_spec(name).name
+        assert repr(BookFeed(name)) == f'BookFeed(venue="{name}", books=0)'
     assert BookFeed("binance-futures").venue == "binance-usdm" and BookFeed("huobi").venue == "htx"
 
 
