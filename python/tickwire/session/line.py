@@ -72,6 +72,7 @@ class Line(WSListener):
         self._t_read = 0
         self._app_ping = adapter.ping()
         self._literal_pong = b"pong" if self._app_ping == b"ping" else None
+        self._ping_at = 0  # _mono() of the heartbeat ping still waiting for its pong (0: none)
         self.task: asyncio.Task[None] | None = None
         self.kill_reason = ""
         self._dispatcher = dispatcher
@@ -112,6 +113,7 @@ class Line(WSListener):
                 tee(mt is _BINARY, payload, t0)
             lit = self._literal_pong
             if lit is not None and frame.payload_size == 4 and frame.get_payload_as_bytes() == lit:
+                self._ping_at = 0
                 transport.notify_user_specific_pong_received()
                 self._flush(last)
                 return
@@ -144,6 +146,7 @@ class Line(WSListener):
             self._dispatcher.flush()
 
     def send_user_specific_ping(self, transport: WSTransport) -> None:
+        self._ping_at = _mono()
         if self._app_ping is None:
             transport.send_ping()
         else:
@@ -152,9 +155,21 @@ class Line(WSListener):
     def is_user_specific_pong(self, frame: WSFrame) -> bool:
         # App-level pongs are JSON; the session spots them among control frames and notifies
         # picows, so no frame is parsed twice here.
-        return self._app_ping is None and frame.msg_type is _PONG
+        if self._app_ping is None and frame.msg_type is _PONG:
+            self._ping_at = 0
+            return True
+        return False
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        cfg, ping = self.settings, self._ping_at
+        if ping and cfg.ping_interval:
+            reply = min(cfg.pong_timeout, cfg.ping_interval)  # as ``open_ws`` gives it to picows
+            # (a tenth off for timer slack: a ping sent just before a drop for another reason is not it)
+            if _mono() - ping >= reply * 0.9e9:
+                # picows cut it for the ping left unanswered (whatever the venue answered its close
+                # with): the endpoint sent nothing, a failure of it as a stale connection is. Else the
+                # connection, alive past ``healthy_after``, cleared it and the line went back to it.
+                self.kill_reason = f"stale: no pong within {reply:g} s"
         self.connected = False
         self.transport = None
         self.down.set()
@@ -177,6 +192,7 @@ class Line(WSListener):
         if c is None:
             return
         if c.kind == "pong":
+            self._ping_at = 0
             if self.transport is not None:
                 self.transport.notify_user_specific_pong_received()
         elif c.kind == "shutdown":
@@ -256,6 +272,7 @@ class Line(WSListener):
         url = self._url = adapter.ws_url(ep, owner.live_subs())
         self.down.clear()
         self.kill_reason = ""
+        self._ping_at = 0
         t = time.monotonic()
         transport, _ = await open_ws(
             url,
@@ -268,6 +285,11 @@ class Line(WSListener):
             pong_timeout=cfg.pong_timeout,
             ping_periodic=not adapter.ping_when_idle,
         )
+        if owner.closing:
+            # Closed while connecting, the cancel lost: 3.11's ``wait_for`` (under ``open_ws``) returns
+            # a connection that completed as its task was cancelled. Not kept; the cancel goes on.
+            transport.disconnect()
+            raise asyncio.CancelledError
         if self.down.is_set() or transport.is_disconnected:
             # Cut right after the upgrade (a TLS 1.3 server refusing the client certificate does it
             # after the client's handshake completed): a failed connect, not a connection.

@@ -428,13 +428,14 @@ class MarketData:
         self.resyncer.lost(key, why)
 
     def send_first(self, msgs: Sequence[bytes]) -> None:
-        """Sends on the first connected line (a resync's messages go where the book is served)."""
-        for ln in self.lines:
-            if ln.connected:
-                for m in msgs:
-                    ln.send(m)
-                return
-        raise TickwireError(f"{self.venue}: no connected line")
+        """Sends on the connected line that heard from the venue last (a resync's messages go where
+        the book is served: of A/B lines, not one stalled and not cut yet, where they go unanswered)."""
+        up = [ln for ln in self.lines if ln.connected]
+        if not up:
+            raise TickwireError(f"{self.venue}: no connected line")
+        ln = max(up, key=lambda ln: ln.last_rx_ns)
+        for m in msgs:
+            ln.send(m)
 
     def live_subs(self) -> list[Sub]:
         return self.registry.live()
