@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import tickwire
+from lost_cancel import swallowing
 from simbook import Recorder, assert_books_match, eventually
 from tickwire.session import line as line_mod
 from tickwire.sim import Simulator
@@ -34,14 +35,6 @@ def test_a_close_while_a_line_reconnects_ends_even_if_the_connect_swallows_its_c
     real = line_mod.open_ws
     connecting = asyncio.Event()
 
-    async def swallowing(*args: Any, **kw: Any) -> Any:
-        inner = asyncio.ensure_future(real(*args, **kw))
-        connecting.set()
-        try:
-            return await asyncio.shield(inner)
-        except asyncio.CancelledError:
-            return await inner  # as 3.11's wait_for does when the connection completed as cancelled
-
     async def go() -> None:
         async with Simulator(["binance"], seed=31, rate=50, depth=20) as sim:
             md = await tickwire.connect(
@@ -49,7 +42,7 @@ def test_a_close_while_a_line_reconnects_ends_even_if_the_connect_swallows_its_c
             ).start()
             ep = sim.endpoint("binance")
             await assert_books_match(md, sim, "binance", ["BTCUSDT"])
-            monkeypatch.setattr(line_mod, "open_ws", swallowing)
+            monkeypatch.setattr(line_mod, "open_ws", swallowing(real, connecting))
             ep.drop()
             await asyncio.wait_for(connecting.wait(), 5)
             await asyncio.wait_for(md.close(), 2)

@@ -19,6 +19,7 @@ import pytest
 import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from lost_cancel import swallowing
 from tickwire.errors import AuthError, RequestTimeoutError, TransportError
 from tickwire.sim import Simulator
 from tickwire.trading.stream import OrderSocket
@@ -246,14 +247,6 @@ def test_a_close_while_reconnecting_ends_even_if_the_connect_swallows_its_cancel
     real = stream.open_ws
     connecting = asyncio.Event()
 
-    async def swallowing(*args: Any, **kw: Any) -> Any:
-        inner = asyncio.ensure_future(real(*args, **kw))
-        connecting.set()
-        try:
-            return await asyncio.shield(inner)
-        except asyncio.CancelledError:
-            return await inner  # as 3.11's wait_for does when the connection completed as cancelled
-
     async def go() -> None:
         async with Simulator(["binance"], seed=31, rate=0, depth=20) as sim:
             BINANCE.register(sim.venue("binance"))
@@ -263,7 +256,7 @@ def test_a_close_while_reconnecting_ends_even_if_the_connect_swallows_its_cancel
             ).__aenter__()
             sock = tr.orders_ws
             assert sock is not None and sock.connected
-            monkeypatch.setattr(stream, "open_ws", swallowing)
+            monkeypatch.setattr(stream, "open_ws", swallowing(real, connecting))
             ep.drop()
             await asyncio.wait_for(connecting.wait(), 5)
             await asyncio.wait_for(tr.close(), 2)
