@@ -11,7 +11,7 @@ import logging
 from typing import Any, Protocol
 
 from tickwire.errors import TickwireError
-from tickwire.trading.orders import Order
+from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 
@@ -39,7 +39,7 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
         got = tracker.apply(ev) or got
     if not events:
         return got
-    cid = events[0].client_id
+    cid = _tracked_id(tracker, events[0])
     if any(ev.status is not None or ev.fill is not None for ev in events):
         filled = any((ev.filled_cum or 0) > 0 for ev in events)
         if cid and filled and not any(ev.fill for ev in events) and tracker.get(cid) is not None:
@@ -60,3 +60,14 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
         await port.settle_fills(cid)
         return tracker.get(cid)
     return got
+
+
+def _tracked_id(tracker: OrderTracker, ev: OrderEvent) -> str:
+    """The client id the tracker holds the order ``ev`` is about under: a Binance spot cancel's
+    answer names the cancel's own id as ``clientOrderId`` (the order's is ``origClientOrderId``),
+    so the venue's order id decides when the stated client id is not tracked."""
+    if (not ev.client_id or tracker.get(ev.client_id) is None) and ev.order_id:
+        found = tracker.by_order_id(ev.order_id)
+        if found is not None:
+            return found.client_id
+    return ev.client_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -29,37 +30,47 @@ class DeliveryPort(Protocol):
 class EventFeed:
     """What ``events()`` iterates, queued from its first call on: a session whose events nobody asks
     for keeps none (the callbacks are the fast path, and a queue nobody reads would grow for as long as
-    the session runs); from that call on, every change, none dropped. Shared by the trading session and
-    its remote twin (``tickwire.remote.trade``)."""
+    the session runs); from that call on, every change, none dropped — to each iteration its own
+    queue, so two consumers (a P&L task, a strategy loop) both get every event (before stop 42 they
+    shared one queue and each got some). An iteration dropped unread keeps nothing (its queue is held
+    only by its iterator). Shared by the trading session and its remote twin
+    (``tickwire.remote.trade``)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[str, Any]] | None = None
+        self._queues: list[weakref.ref[asyncio.Queue[tuple[str, Any]]]] = []
         self.closed = False
 
+    def live(self) -> list[asyncio.Queue[tuple[str, Any]]]:
+        """The queues of the iterations still held, oldest first."""
+        out = [q for r in self._queues if (q := r()) is not None]
+        if len(out) != len(self._queues):
+            self._queues = [weakref.ref(q) for q in out]
+        return out
+
     def put(self, kind: str, value: Any) -> None:
-        q = self.queue
-        if q is not None:
-            q.put_nowait((kind, value))
+        if self._queues:
+            for q in self.live():
+                q.put_nowait((kind, value))
 
     def close(self) -> None:
-        """The session closed: the iteration ends (at once for one begun after this)."""
+        """The session closed: every iteration ends (at once for one begun after this)."""
         self.closed = True
         self.put("closed", None)
 
     def events(self) -> AsyncIterator[tuple[str, Any]]:
         """``async for kind, value in ...``, from now on."""
-        if self.queue is None:
-            self.queue = asyncio.Queue()
-            if self.closed:
-                self.queue.put_nowait(("closed", None))
-        return _drain(self.queue)
+        q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        if self.closed:
+            q.put_nowait(("closed", None))
+        else:
+            self._queues.append(weakref.ref(q))
+        return _drain(q)
 
 
 async def _drain(q: asyncio.Queue[tuple[str, Any]]) -> AsyncIterator[tuple[str, Any]]:
     while True:
         kind, value = await q.get()
         if kind == "closed":
-            q.put_nowait((kind, value))  # for every other iteration, and any begun later
             return
         yield kind, value
 

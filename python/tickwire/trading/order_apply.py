@@ -58,6 +58,10 @@ def apply_event(rec: Record, ev: OrderEvent) -> Change | Literal["dropped"] | No
     filled = max(old.filled, rec.cum, rec.fill_qty + (rec.adopted_base or ZERO))
     if rec.adopted_at is not None and rec.adopted_base is None:
         rec.adopted_base = filled - rec.fill_qty  # the earlier run's fills, never to be listed here
+        if not rec.adopted_base:
+            rec.adopted_notional = ZERO
+        elif rec.cum == filled and rec.cum_avg is not None:
+            rec.adopted_notional = rec.cum_avg * filled - rec.fill_notional
     status = next_status(old, stated, filled)
 
     closed = old.status in TERMINAL

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from tickwire.clock import Stamp
-from tickwire.trading.orders import TERMINAL, Order, OrderEvent, Status, evolve
+from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 ZERO = Decimal(0)
 # Forward order among the open states; pending and unknown rank lowest (any news moves them on).
@@ -39,6 +39,9 @@ class Record:
     # is this run's, not in ``adopted_base``); a listing may have been written before them.
     adopted_by_stream: bool = False
     adopted_base: Decimal | None = None  # of its quantity filled, what it had when adopted
+    # What ``adopted_base`` cost (None: no average was stated with it): this run's fills priced on top
+    # where no word states the average of the whole (HTX's stream states ``execAmt`` alone).
+    adopted_notional: Decimal | None = None
     fills_asked: bool = False  # its fills were asked for once, unaccounted: not again
     absent: bool = False  # rejected because reconciliation found no trace: any later venue word reopens it
     ended_at: float = 0.0  # when it last ended (an order reopened and ended again counts from then)
@@ -52,19 +55,30 @@ class Exposure(Protocol):
     def account(self, rec: Record, gone: bool = False) -> None: ...
 
 
-def held_at_adoption(rec: Record, held: list[OrderEvent]) -> Decimal:
-    """Of the fills ``held`` for an order until a word adopted it, the quantity that word's quantity
-    filled included: not the earlier run's. A stream word's includes every one (not yet counted); a
+def held_at_adoption(rec: Record, held: list[OrderEvent]) -> list[Fill]:
+    """Of the fills ``held`` for an order until a word adopted it, those that word's quantity filled
+    included: not the earlier run's. A stream word's includes every one (not yet counted); a
     listing's those made before it was asked for (one made while it was written may be in it or not:
     left out, its quantity stays the earlier run's — a fill may then go unasked for, none is counted
     twice)."""
     fills = [e.fill for e in held if e.fill is not None]
     if rec.adopted_by_stream:
-        new = {f.trade_id: f.qty for f in fills if f.trade_id and f.trade_id not in rec.trade_ids}
-        return sum(new.values(), ZERO)
+        new = {f.trade_id: f for f in fills if f.trade_id and f.trade_id not in rec.trade_ids}
+        return list(new.values())
     assert rec.adopted_at is not None
     asked_ns = rec.adopted_at.venue_ms * 1e6
-    return sum((f.qty for f in fills if f.ts_ns and f.ts_ns <= asked_ns), ZERO)
+    return [f for f in fills if f.ts_ns and f.ts_ns <= asked_ns]
+
+
+def take_off_base(rec: Record, fills: list[Fill]) -> None:
+    """``fills`` (held, counted as this run's) taken off what the adopting word made the earlier
+    run's quantity filled, and off what that quantity cost."""
+    assert rec.adopted_base is not None
+    qty = sum((f.qty for f in fills), ZERO)
+    rec.adopted_base = max(ZERO, rec.adopted_base - qty)
+    if rec.adopted_notional is not None:
+        cost = sum((f.price * f.qty for f in fills), ZERO)
+        rec.adopted_notional = max(ZERO, rec.adopted_notional - cost) if rec.adopted_base else ZERO
 
 
 def unheard_in(r: Record) -> bool:
@@ -101,4 +115,8 @@ def average(rec: Record, filled: Decimal, old: Decimal | None) -> Decimal | None
         return rec.fill_notional / rec.fill_qty
     if rec.cum_avg is not None and rec.cum == filled:
         return rec.cum_avg
+    base, cost = rec.adopted_base, rec.adopted_notional
+    if base is not None and cost is not None and rec.fill_qty > 0 and base + rec.fill_qty == filled:
+        # An adopted order's fills heard here on top of the earlier run's, no word stating the whole.
+        return (cost + rec.fill_notional) / filled
     return old

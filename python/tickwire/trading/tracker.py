@@ -50,7 +50,7 @@ from decimal import Decimal
 from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.order_apply import apply_event
-from tickwire.trading.order_record import ZERO, Exposure, Record, held_at_adoption, unheard_in
+from tickwire.trading.order_record import Exposure, Record, held_at_adoption, take_off_base, unheard_in
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
@@ -415,7 +415,7 @@ class OrderTracker:
         if by_cid is not None:
             if rec.adopted_base is not None and rec.adopted_at is not None:
                 # Taken off before they are replayed: the quantity filled is this run's fills on top.
-                rec.adopted_base = max(ZERO, rec.adopted_base - held_at_adoption(rec, by_cid))
+                take_off_base(rec, held_at_adoption(rec, by_cid))
             self._replay(by_cid)
         return rec.order
 

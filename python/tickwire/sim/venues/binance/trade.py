@@ -145,6 +145,7 @@ class BinanceOrders:
         self.order_counts: dict[str, tuple[WeightLimiter, WeightLimiter]] = {}
         self.history = BinanceHistory(ctx, self.order_json)
         self.amend_executions = 0  # the amend answers' executionId
+        self.cancels = 0  # the cancels' own client ids made up (none named in the request)
 
     def signed(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         """A verified spot request on ``/api/v3/`` (REST, or a WS API method as its REST call)."""
@@ -293,6 +294,7 @@ class BinanceOrders:
                     v.publish(symbol, step)
                 body = self.order_json(order, now, full=False)
                 body["origClientOrderId"] = body.pop("clientOrderId")
+                body["clientOrderId"] = self.cancel_id(params.get("newClientOrderId"))
                 return json_response(body)
             try:
                 order = v.engine.find(account, symbol, oid, cid)
@@ -378,6 +380,14 @@ class BinanceOrders:
             {"transactTime": now, "executionId": self.amend_executions, "amendedOrder": amended}
         )
 
+    def cancel_id(self, named: str | None) -> str:
+        """A cancel's own client id, which its answer states as ``clientOrderId`` (the order's is
+        ``origClientOrderId``): the request's ``newClientOrderId``, else one made up, as Binance does."""
+        if named:
+            return named
+        self.cancels += 1
+        return f"sim{self.cancels:019d}"
+
     def open_orders(
         self, ep: VenueServer, account: str, symbol: str | None, cancel: bool = False
     ) -> Response:
@@ -397,5 +407,6 @@ class BinanceOrders:
                 v.publish(o.symbol, step)
             body = self.order_json(o, now, full=False)
             body["origClientOrderId"] = body.pop("clientOrderId")
+            body["clientOrderId"] = self.cancel_id(None)
             out.append(body)
         return json_response(out)
