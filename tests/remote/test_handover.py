@@ -233,7 +233,7 @@ def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_
         proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("cutplace")
-            acct["options"]["timeout"] = 0.5  # the outcome's settling window: 3.5 s
+            acct["options"]["timeout"] = 0.5  # the outcome's settling window: 3.75 s
             a = await Gateway(config([url], acct, name="gwca")).start()
             b: Gateway | None = None
             try:
@@ -283,7 +283,7 @@ def test_a_place_held_by_a_lost_link_and_sent_after_the_client_gave_up_is_not_ru
         proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("heldplace")
-            acct["options"]["timeout"] = 0.5  # the outcome question waits the gateway's 3.5 s window
+            acct["options"]["timeout"] = 0.5  # the outcome question waits the gateway's 3.75 s window
             async with Gateway(config(nats_urls, acct)), remote([url], "heldplace", "hp", timeout=0.5) as tr:
                 price = v.sim.book(VENUE, "BTCUSDT").bids[0][0] - 30 * tr.rules["BTCUSDT"].tick_size
                 proxy.refuse = True

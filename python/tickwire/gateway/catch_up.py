@@ -28,6 +28,7 @@ RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 class Session(Protocol):
     venue: str
     tracker: OrderTracker
+    grammar: Any  # ``not_found(error)``: the venue has no such order
 
     async def order_status(self, symbol: str, *, client_id: str | None = None) -> Order: ...
 
@@ -38,6 +39,7 @@ class Events(Protocol):
     """The account's event publisher, with its ledger."""
 
     ledger: Any
+    heard_open: set[str]
 
     def on_order(self, o: Order) -> None: ...
 
@@ -66,9 +68,15 @@ async def catch_up(s: Session, events: Events, heard: dict[str, str], before: Ma
     for cid, symbol in heard.items():
         o = s.tracker.get(cid)
         if o is None:
-            o = await _asked(s.venue, cid, functools.partial(s.order_status, symbol, client_id=cid))
-            if o is None:
+            found = await _asked(s.venue, cid, functools.partial(_status, s, symbol, cid))
+            if found is None:
                 continue
+            if found[0] is None:
+                # Written ahead of a place its gateway died before sending: nothing to tell, and
+                # left in the ledger every later gateway would ask again.
+                await _forget(events, cid)
+                continue
+            o = found[0]
             ended.append(o)
         if o.order_id:
             by_oid[o.order_id] = cid
@@ -90,6 +98,25 @@ async def catch_up(s: Session, events: Events, heard: dict[str, str], before: Ma
             log.warning("%s: %s's end not told: its fills are not known yet", s.venue, o.client_id)
             continue
         events.on_order(o)
+
+
+async def _status(s: Session, symbol: str, cid: str) -> tuple[Order | None]:
+    """The venue's ``cid``, or ``(None,)`` when it has no trace of it (a tuple: ``_asked``'s None is
+    "not learnt")."""
+    try:
+        return (await s.order_status(symbol, client_id=cid),)
+    except TickwireError as e:
+        if s.grammar.not_found(e):
+            return (None,)
+        raise
+
+
+async def _forget(events: Events, cid: str) -> None:
+    try:
+        await events.ledger.ended(cid)
+        events.heard_open.discard(cid)
+    except Exception as e:
+        log.warning("%s left in the ledger (%s)", cid, e)
 
 
 async def _asked(venue: str, what: str, query: Callable[[], Awaitable[T]]) -> T | None:

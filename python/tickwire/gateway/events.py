@@ -35,6 +35,9 @@ MAX_AGE_S = 7 * 86_400.0
 # A JetStream cluster answers only once its meta leader is elected (seconds after the nodes start).
 STREAM_READY_S = 20.0
 RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0)
+# The longest a place waits for its order to be written ahead in the ledger (``placing``): a store
+# that answers takes milliseconds; one that does not must not hold trading up.
+WRITE_AHEAD_S = 0.25
 
 
 def cluster_size(nc: Any) -> int:
@@ -97,6 +100,7 @@ class EventPublisher:
         self.heard_open: set[str] = set()  # client ids the ledger holds open
         self.muted = False  # the account is served by another gateway now: nothing published
         self._noted: deque[Order | Fill] = deque()  # published, the ledger not yet kept after them
+        self._ahead: dict[str, asyncio.Future[None]] = {}  # orders being placed, written ahead (``placing``)
         self._noted_ready = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
         self._mark: dict[str, tuple[int, list[str]]] = {}  # per symbol, newest fill published: ms, ids
@@ -171,6 +175,9 @@ class EventPublisher:
 
     async def _note(self, value: Order | Fill) -> None:
         """The ledger after ``value`` was published: an order heard open or ended, the newest fill."""
+        ahead = self._ahead.get(value.client_id) if isinstance(value, Order) else None
+        if ahead is not None:
+            await ahead  # stored after the order's end was purged, it would name the order open again
         try:
             if isinstance(value, Fill):
                 ms = value.ts_ns // 1_000_000 if value.ts_ns else None
@@ -187,6 +194,53 @@ class EventPublisher:
                 self.heard_open.discard(value.client_id)
         except Exception as e:  # the events went out; only what a later gateway can tell is less
             log.warning("%s/%s: the ledger was not updated (%s)", self.venue, self.account, e)
+
+    # write-ahead: what a gateway that dies mid-place leaves to the next -----------------------------
+
+    async def placing(self, orders: dict[str, str]) -> list[str]:
+        """Orders about to be sent (client id → symbol) named in the ledger as heard open first: a
+        gateway that dies once the venue took an order, before anything of it was published, leaves
+        it to the next gateway's catch-up — without the entry that gateway neither adopts it (it may
+        have ended meanwhile) nor tells it, and its fills never reach the client. The store's answer
+        is awaited up to ``WRITE_AHEAD_S``: a store away (a leader election, the link lost) must not
+        hold orders up, so they are then sent unwritten, the write still under way, as before this
+        existed. Returns the client ids written for here, for :meth:`placed`."""
+        if self.ledger is None or self.muted:
+            return []
+        new = {
+            cid: sym for cid, sym in orders.items() if cid not in self.heard_open and cid not in self._ahead
+        }
+        for cid, sym in new.items():
+            self._ahead[cid] = asyncio.ensure_future(self._write_ahead(cid, sym))
+        if new:
+            await asyncio.wait([self._ahead[cid] for cid in new], timeout=WRITE_AHEAD_S)
+        return list(new)
+
+    async def _write_ahead(self, client_id: str, symbol: str) -> None:
+        try:
+            await self.ledger.opened(client_id, symbol)
+            self.heard_open.add(client_id)
+        except Exception as e:
+            log.warning("%s/%s: %s not written ahead (%s)", self.venue, self.account, client_id, e)
+
+    async def placed(self, client_id: str, at_venue: bool) -> None:
+        """A place written ahead (:meth:`placing`) has its answer: ``at_venue`` False (refused, or
+        never sent) takes its entry back — left, every later gateway would ask the venue about it."""
+        ahead = self._ahead.get(client_id)
+        if ahead is None:
+            return
+        if at_venue:
+            # Its events' ledger notes wait for the write (``_note``); the entry is theirs now.
+            ahead.add_done_callback(lambda _: self._ahead.pop(client_id, None))
+            return
+        await ahead
+        self._ahead.pop(client_id, None)
+        if client_id in self.heard_open:
+            self.heard_open.discard(client_id)
+            try:
+                await self.ledger.ended(client_id)
+            except Exception as e:
+                log.warning("%s/%s: %s left in the ledger (%s)", self.venue, self.account, client_id, e)
 
     @property
     def backlog(self) -> int:

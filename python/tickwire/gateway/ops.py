@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tickwire.bus import codec
-from tickwire.errors import TickwireError
+from tickwire.errors import TickwireError, UnknownOutcome
 from tickwire.gateway.admission import Admission
+from tickwire.gateway.events import WRITE_AHEAD_S, EventPublisher
 from tickwire.gateway.outcomes import Outcomes, Reply
 from tickwire.gateway.state import Halt, Lease
 from tickwire.trading.codes import invalid_order
@@ -36,6 +37,7 @@ class OpsPort(Protocol):
     session: TradingSession | None
     failed: Reply | None  # the error every request gets when the session did not start
     halt: Halt | None
+    events: EventPublisher
 
     @property
     def lease(self) -> Lease | None: ...
@@ -43,9 +45,17 @@ class OpsPort(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
+def _maybe_sent(e: BaseException) -> bool:
+    """Whether the venue may have the order of a place that raised ``e``: the session's typed errors
+    are its refusals (or nothing sent), but for ``UnknownOutcome``; anything else (a cancellation
+    mid-send, a bug) may have left it there."""
+    return not isinstance(e, TickwireError) or isinstance(e, UnknownOutcome)
+
+
 def settle_s(s: TradingSession) -> float:
-    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation)."""
-    return 2 * s.timeout + s.budget.max_wait_s + 2.0
+    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation,
+    a place's write-ahead)."""
+    return 2 * s.timeout + s.budget.max_wait_s + 2.0 + WRITE_AHEAD_S
 
 
 class Ops:
@@ -92,11 +102,20 @@ class Ops:
     async def place(self, req: dict[str, Any]) -> Any:
         admission = self.svc.admission
         cid = admission.own_id(await admission.register(req.get("strategy")), req)
-        o = await self._s.place_order(
-            req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
-            tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
-            reduce_only=bool(req.get("reduce_only")), client_id=cid,
-        )  # fmt: skip
+        events = self.svc.events
+        written = await events.placing({cid: str(req["symbol"])})
+        try:
+            o = await self._s.place_order(
+                req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
+                tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
+                reduce_only=bool(req.get("reduce_only")), client_id=cid,
+            )  # fmt: skip
+        except BaseException as e:
+            for c in written:  # not another place's entry: a second place of one id is refused
+                await events.placed(c, _maybe_sent(e))
+            raise
+        for c in written:
+            await events.placed(c, True)
         return codec.dump(o)
 
     async def place_many(self, req: dict[str, Any]) -> Any:
@@ -120,7 +139,17 @@ class Ops:
             )
             for e in entries
         ]
-        results = await self._s.place_orders(orders)
+        events = self.svc.events
+        written = await events.placing({o.client_id: o.symbol for o in orders})
+        try:
+            results = await self._s.place_orders(orders)
+        except BaseException as e:
+            for cid in written:
+                await events.placed(cid, _maybe_sent(e))
+            raise
+        for o, r in zip(orders, results, strict=True):
+            if o.client_id in written:
+                await events.placed(o.client_id, not isinstance(r, BaseException) or _maybe_sent(r))
         return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
 
     async def cancel(self, req: dict[str, Any]) -> Any:
