@@ -118,3 +118,42 @@ def test_an_adopted_htx_orders_average_counts_the_fills_heard_on_top_of_the_earl
                 as_the_venue_has_it(sim, a, tr, o.client_id)
 
     asyncio.run(go())
+
+
+def test_an_order_reconciliation_finds_only_in_the_open_orders_has_its_fills_fetched() -> None:
+    """Binance spot, no private stream: a buy at the best ask for twice the level's quantity takes
+    the level and rests the rest, and its answer is lost. The reconciliation's status query finds
+    no trace at first (the venue's order lookup lagging its engine, once), the open-orders listing
+    has the order, partly filled. Its fills are fetched then, as after a status answer: ``on_fill``
+    hears each of the simulator's once and the order's average is the venue's (before: returned
+    from the listing with nothing fetched, its fills unheard while it rested —
+    "timed out waiting for the fills of the order found by the listing")."""
+    from tickwire.sim.engine import EngineError
+
+    a = BINANCE
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.pause()
+        engine = sim.venue(a.venue).engine
+        find, lagging = engine.find, [True]
+
+        def lags_once(*args: Any, **kw: Any) -> Any:
+            if lagging:
+                lagging.clear()
+                raise EngineError("unknown", "Order does not exist.")
+            return find(*args, **kw)
+
+        engine.find = lags_once
+        book = sim.book(a.venue, a.symbol)
+        ask, ask_qty = book.asks[0]
+        sim.endpoint(a.venue, 0).lose_answer("POST /api/v3/order")
+        o = await tr.place_order(a.symbol, "buy", "limit", ask_qty * 2, ask)
+        [theirs] = a.orders(sim, o.client_id)
+        assert not lagging and theirs.open and theirs.filled > 0
+        await settle(lambda: len(fills) >= len(theirs.fills), "the fills of the order found by the listing")
+        await asyncio.sleep(0.2)
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        as_the_venue_has_it(sim, a, tr, o.client_id)
+
+    a.run(body, on_fill=fills.append, private_stream=False)

@@ -262,7 +262,11 @@ class Reconciler(FillsCatchUp):
                 listed = [now] if now.status not in ("unknown", "pending") else []
             for o in listed:
                 if o.client_id == client_id:
-                    return o
+                    # Found open, perhaps partly filled: its fills fetched as after a status answer
+                    # (else unheard while it rests, the status query lagging the engine).
+                    await self.settle_fills(client_id)
+                    p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=True)
+                    return self._current(client_id)
             if attempt + 1 < RECONCILE_ATTEMPTS:
                 await asyncio.sleep(RECONCILE_PAUSE_S)
         p.audit.event("reconciled", venue=p.venue, client_id=client_id, found=False)
