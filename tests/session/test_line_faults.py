@@ -334,3 +334,30 @@ def test_an_endpoint_down_at_start_is_failed_over(venue: str, symbol: str, redun
                 assert all(ln.endpoint != 0 for ln in md.lines if ln.connected)
 
     run(go())
+
+
+def test_bbos_keep_coming_from_the_flowing_line_when_the_primary_stalls_binance() -> None:
+    """A/B lines on two endpoints, channels book and BBO; the primary line's endpoint stalls (its
+    line still connected: the data-idle check set to 10 s). A BBO, which nothing tells from its copy
+    on the other line, goes out from one line only — now the one still flowing once the primary has
+    been quiet a second while the other heard the venue: BBOs keep reaching ``on_bbo`` (before: none
+    until the stalled line was cut, 10 s)."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=29, rate=200, depth=25, endpoints={"binance": 2}) as sim:
+            bbos: list[Any] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], redundancy=2,
+                channels=["book", "bbo"], on_bbo=bbos.append, stale_after=10, **FAST,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                await eventually(lambda: len(bbos) > 3, what="BBOs flowing")
+                stalled = md.lines[0].endpoint
+                assert stalled is not None
+                sim.endpoint("binance", stalled).stall()
+                await asyncio.sleep(0.2)
+                before = len(bbos)
+                await eventually(lambda: len(bbos) > before + 3, timeout=3, what="BBOs from the other line")
+                assert md.lines[0].connected and md.lines[0].endpoint == stalled  # not cut meanwhile
+
+    run(go())

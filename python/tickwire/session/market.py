@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickwire.session")
 
 STAGES = ("decode_apply", "callback")
+# How long the primary A/B line may have heard nothing while another hears the venue (``_primary``).
+PRIMARY_QUIET_NS = 1_000_000_000
 
 
 class MarketData:
@@ -143,6 +145,7 @@ class MarketData:
         self.quote_rules = self.dispatcher.quotes
         self.redundancy = redundancy
         self.lines: list[Line] = []
+        self._primary_line: Line | None = None  # ``_primary``'s choice
         # Set by a thread-backed handle whose readers share the books (``ThreadedMarketData``):
         # the dispatcher holds it around each frame.
         self.reader_lock: ReaderLock | None = None
@@ -413,12 +416,19 @@ class MarketData:
         return v
 
     def _primary(self, line: Line) -> bool:
+        """Whether ``line`` delivers what its copies on the other lines cannot be told from (BBOs,
+        trades without an id): the first connected line, kept until another hears the venue
+        ``PRIMARY_QUIET_NS`` after it last did — a primary stalled, not cut yet, held them back until
+        ``stale_after`` (30 s by default)."""
         if len(self.lines) == 1:
             return True
-        for ln in self.lines:
-            if ln.connected:
-                return ln is line
-        return True
+        cur = self._primary_line
+        if cur is None or not cur.connected:
+            cur = next((ln for ln in self.lines if ln.connected), line)
+        elif line.last_rx_ns - cur.last_rx_ns > PRIMARY_QUIET_NS:
+            cur = line
+        self._primary_line = cur
+        return cur is line
 
     # sync and control -------------------------------------------------------------------------------
 
