@@ -20,11 +20,19 @@ _ORDER_CODES = frozenset({"-1015"})  # TOO_MANY_ORDERS
 
 
 def weight_limit(limit: int) -> Limit:
-    return Limit("WEIGHT_1M", limit, 60.0, "ip", _WEIGHT_CODES, aligned=True, counts="WEIGHT")
+    return _weight("1M", limit, 60.0)
+
+
+def _weight(suffix: str, limit: int, window_s: float) -> Limit:
+    return Limit(f"WEIGHT_{suffix}", limit, window_s, "ip", _WEIGHT_CODES, aligned=True, counts="WEIGHT")
 
 
 def order_limit(suffix: str, limit: int, window_s: float) -> Limit:
-    return Limit(f"ORDERS_{suffix}", limit, window_s, "account", _ORDER_CODES, aligned=True, counts="ORDERS")
+    # Not ``aligned``: nothing documents that the order counts restart on the venue's clock (a window
+    # may open with the account's first order, as the simulator's do), so a count the venue reports
+    # is held a whole window after the answer; dropped at the clock's next boundary, the room it
+    # seemed to leave was inside the venue's window still full of another process's orders.
+    return Limit(f"ORDERS_{suffix}", limit, window_s, "account", _ORDER_CODES, counts="ORDERS")
 
 
 @dataclass(frozen=True)
@@ -127,12 +135,9 @@ def read_limits(exchange_info: Any) -> list[Limit]:
         if unit not in _INTERVAL or not isinstance(n, int) or not isinstance(r.get("limit"), int):
             continue
         suffix = f"{n}{_INTERVAL[unit]}"
-        if r.get("rateLimitType") == "REQUEST_WEIGHT":
-            kind, per, codes = "WEIGHT", "ip", _WEIGHT_CODES
-        elif r.get("rateLimitType") == "ORDERS":
-            kind, per, codes = "ORDERS", "account", _ORDER_CODES
-        else:
-            continue
         window = n * _SECONDS[unit]
-        out.append(Limit(f"{kind}_{suffix}", r["limit"], window, per, codes, aligned=True, counts=kind))
+        if r.get("rateLimitType") == "REQUEST_WEIGHT":
+            out.append(_weight(suffix, r["limit"], window))
+        elif r.get("rateLimitType") == "ORDERS":
+            out.append(order_limit(suffix, r["limit"], window))
     return out

@@ -248,8 +248,15 @@ class WsApi:
         body = orjson.loads(resp.body)
         if resp.status == 200:
             self.reply(conn, rid, body)
-        else:
-            self.reply(conn, rid, status=resp.status, code=body["code"], msg=body["msg"])
+            return
+        data = None
+        wait = dict(resp.headers).get("Retry-After")
+        if resp.status in (418, 429) and wait is not None:
+            # venues.md §1.3: a rate-limited answer includes ``retryAfter`` (when it may retry, on the
+            # venue's clock) where REST sends the ``Retry-After`` header (the order count's -1015).
+            now = conn.endpoint.now_ms()
+            data = {"serverTime": now, "retryAfter": now + int(float(wait) * 1000)}
+        self.reply(conn, rid, status=resp.status, code=body["code"], msg=body["msg"], data=data)
 
     def _session(self, conn: Conn, now: int) -> dict[str, Any]:
         key = conn.state.get("session_key")
