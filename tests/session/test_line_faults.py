@@ -14,6 +14,7 @@ import pytest
 import tickwire
 from lost_cancel import swallowing
 from simbook import Recorder, assert_books_match, eventually
+from tickwire.recovery.backoff import Backoff
 from tickwire.session import line as line_mod
 from tickwire.sim import Simulator
 
@@ -236,7 +237,12 @@ def test_subscribe_and_unsubscribe_while_the_venue_is_down(venue: str) -> None:
 
     async def go() -> None:
         async with Simulator([venue], seed=25, rate=200, depth=30) as sim:
-            async with tickwire.connect(venue, [kept], endpoints=sim.urls()[venue], **FAST) as md:
+            # Reconnects at most 0.2 s apart: the back-off two outages grow could otherwise outlast
+            # the checks' 3 s on a loaded machine (the books are what is checked, not the back-off).
+            policy = Backoff(base=0.05, cap=0.2)
+            async with tickwire.connect(
+                venue, [kept], endpoints=sim.urls()[venue], backoff=policy, **FAST
+            ) as md:
                 await assert_books_match(md, sim, venue, [kept], depth)
                 ep = sim.endpoint(venue)
                 await outage(ep, md, md.subscribe([other]))
