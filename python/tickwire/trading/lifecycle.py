@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from tickwire.errors import TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading.adopt import AdoptPort, adopt_open
@@ -20,6 +21,7 @@ from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.stream import CLOSE_POLL_S
 from tickwire.trading.venue import Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
 
@@ -57,6 +59,10 @@ class StopPort(ClosePort, Protocol):
     """What a close needs of a trading session."""
 
     closing: bool
+    starting: asyncio.Task[Any] | None
+    start_cancels: int
+    rotating: asyncio.Future[None] | None
+    retiring: list[Any]
     owns_audit: bool
     quotes: list[Any]
     timeout: float
@@ -109,12 +115,54 @@ async def start(port: StartPort, adopting: bool) -> None:
         await port.dead_man.start()
 
 
+def start_error(
+    port: StopPort, task: asyncio.Task[Any] | None, e: BaseException, stopped: bool
+) -> BaseException:
+    """What a start that failed with ``e`` raises: a ``TransportError`` where a close under way
+    (``stopped``) stopped it (its cancels, every one the task was sent, taken back: its caller did not
+    cancel it), else ``e`` — its own failure, raised as it was."""
+    if not stopped or task is None:
+        return e
+    if isinstance(e, asyncio.CancelledError):
+        if task.cancelling() > port.start_cancels:  # its caller cancelled it too
+            return e
+        while task.cancelling():
+            task.uncancel()
+    return TransportError(f"{port.venue}: the session was closed while it started")
+
+
+async def _stop_start(port: StopPort) -> None:
+    """A start still under way (another task's) is cancelled and has ended — closing what it had
+    opened — before the close goes on: else it would go on connecting behind the close (the REST
+    client opened again, the sockets started) and return a session closed under it as started."""
+    task = port.starting
+    if task is None or task is asyncio.current_task():
+        return
+    while not task.done():
+        if port.starting is task:  # again while it starts: 3.11's ``wait_for`` can lose a cancel
+            port.start_cancels += 1
+            task.cancel()
+        await asyncio.wait((task,), timeout=CLOSE_POLL_S)
+
+
+async def _stop_rotation(port: StopPort) -> None:
+    """A key rotation under way is stopped — the new sockets it was starting closed by it — and the
+    old ones it was retiring are closed here should the stop cut their retirement short."""
+    job, retiring = port.rotating, list(port.retiring)
+    while job is not None and not job.done():
+        job.cancel()  # each pass leaves the rotation a time-out to close what it had started
+        await asyncio.wait((job,), timeout=port.timeout)
+    for sock in retiring:
+        await sock.close()
+
+
 async def close(
     port: StopPort, disarm: bool, settle_s: float | None, tasks: set[asyncio.Task[Any]], events: EventFeed
 ) -> None:
     """As ``TradingSession.close`` states: ``tasks`` are the session's own (cancelled), ``events`` its
     feed (ended last)."""
     port.closing = True
+    await _stop_start(port)
     for q in list(port.quotes):  # nothing written on connections about to close
         q.stop()
     wait = (IN_FLIGHT_WAIT * port.timeout if settle_s is None else settle_s) if disarm else 0.0
@@ -124,6 +172,7 @@ async def close(
             await port.dead_man.close()  # disarmed: a clean close leaves the orders as they are
         else:
             port.dead_man.stop()
+    await _stop_rotation(port)
     port.reconciler.spawn = None  # no later tries start once closing
     for t in list(tasks):
         t.cancel()

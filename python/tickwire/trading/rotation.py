@@ -15,9 +15,11 @@ sockets as they were, and the error is raised.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from tickwire.errors import TransportError
 from tickwire.trading.wire import key_hint
 
 log = logging.getLogger("tickwire.trading")
@@ -35,18 +37,34 @@ async def rotate(session: Any, signer: Any) -> None:
     _sign_with(s, signer, account_scope(signer, s.budget.ip))
     ch = s.channels
 
+    done: list[bool] = []
+
     def swapped() -> None:
         s.stream = ch.stream
         s.orders_ws = s.wire.orders_ws = ch.orders_ws
+        done.append(True)
 
+    # In a task of its own, which a close stops (``lifecycle.close``): else the new sockets would be
+    # started behind the close and left open. The old ones are the close's to end should it stop
+    # the task as they are being retired.
+    job = asyncio.ensure_future(ch.reopen(swapped))
+    s.rotating, s.retiring = job, [c for c in (ch.stream, ch.orders_ws) if c is not None]
     try:
-        await ch.reopen(swapped)
+        await job
     except BaseException:
-        # A new socket would not start (the venue refused the key, say): the session goes on as it
-        # was, on the old key and its sockets, rather than half on each.
-        _sign_with(s, old, old_account, old_tokens)
-        log.warning("%s: credential rotation to %s failed; still on %s", s.venue, _hint(signer), _hint(old))
+        if not done:
+            # A new socket would not start (the venue refused the key, say): the session goes on as
+            # it was, on the old key and its sockets, rather than half on each.
+            _sign_with(s, old, old_account, old_tokens)
+            log.warning(
+                "%s: credential rotation to %s failed; still on %s", s.venue, _hint(signer), _hint(old)
+            )
+        task = asyncio.current_task()
+        if s.closing and job.cancelled() and not (task is not None and task.cancelling()):
+            raise TransportError(f"{s.venue}: the session was closed while its key was rotated") from None
         raise
+    finally:
+        s.rotating, s.retiring = None, []
     s.rotations = getattr(s, "rotations", 0) + 1
     s.audit.event("rotate", venue=s.venue, previous=_hint(old), api_key=_hint(signer))
     log.info("%s: credentials rotated (%s → %s)", s.venue, _hint(old), _hint(signer))

@@ -127,6 +127,12 @@ class TradingSession(RequestPath):
         self.halted: str | None = None
         # close() has begun: no new order is written (it could be neither answered nor reconciled).
         self.closing = False
+        # The task running start() while it does, and how many times a close cancelled it.
+        self.starting: asyncio.Task[Any] | None = None
+        self.start_cancels = 0
+        # A key rotation's socket swap while it runs, and the sockets it retires (trading/rotation.py).
+        self.rotating: asyncio.Future[None] | None = None
+        self.retiring: list[Any] = []
         # Orders still pending or unknown when close() gave up waiting for them (see ``close``).
         self.unsettled: list[Order] = []
         # Quote rules armed on market data for this session's templates (trading/quote.py).
@@ -138,12 +144,20 @@ class TradingSession(RequestPath):
 
     async def start(self) -> TradingSession:
         """Connects, loads the instrument rules, starts the sockets; a start that fails leaves nothing
-        open behind it."""
+        open behind it. A close while it runs stops it (``TransportError``); after one, it is refused."""
+        if self.closing:
+            raise unsent(TransportError(f"{self.venue}: the trading session is closed"))
+        task = self.starting = asyncio.current_task()
         try:
             await lifecycle.start(self, self._adopting)
-        except BaseException:
+            if self.closing:  # the close's cancel lost as the last step ended
+                raise unsent(TransportError(f"{self.venue}: the session was closed while it started"))
+        except BaseException as e:
+            self.starting = None
+            stopped = self.closing  # by a close under way (another task's), not by its own failure
             await self.close()
-            raise
+            raise lifecycle.start_error(self, task, e, stopped) from None
+        self.starting = None
         return self
 
     async def close(self, *, disarm: bool = True, settle_s: float | None = None) -> None:

@@ -14,6 +14,10 @@ request time-out plus its reconciliation time). ``on_order``/``on_fill`` run on 
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
+import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -32,22 +36,44 @@ T = TypeVar("T")
 class ThreadedTrading:
     def __init__(self, session: TradingSession) -> None:
         self.session = session
-        self._thread = LoopThread(f"tickwire-{session.venue}-trade", session.start, self._close)
+        self._thread = LoopThread(f"tickwire-{session.venue}-trade", self._start, self._close)
+        # Set once the session's start has ended, and the loop thread is stoppable by then.
+        self._start_over = threading.Event()
         self._settle_s: float | None = None  # the close's wait for orders in flight (``close``)
         # A call may wait for its answer, then for reconciliation: both, with room to spare.
         self.timeout = 2 * session.timeout + RECONCILE_ATTEMPTS * (session.timeout + RECONCILE_PAUSE_S)
 
     def start(self, timeout: float | None = None) -> ThreadedTrading:
-        self._thread.start(timeout)
+        # A bot that exits without close() still closes cleanly (the dead-man disarmed, the audit's
+        # last event written): a daemon thread is otherwise frozen mid-session at exit.
+        atexit.register(self.close)
+        try:
+            self._thread.start(timeout)
+        except BaseException:
+            atexit.unregister(self.close)
+            raise
         return self
+
+    async def _start(self) -> None:
+        try:
+            await self.session.start()
+        finally:
+            # After this step, in which the loop thread readies its stop once a start succeeded.
+            asyncio.get_running_loop().call_soon(self._start_over.set)
 
     def close(self, timeout: float | None = None) -> None:
         """Closes the session: its orders in flight are waited for up to ``timeout`` seconds
         (``TradingSession.close``'s ``settle_s``; default its own bound), those it could not settle
         then listed in ``unsettled``; the rest of the close (the dead-man switch's disarm, the
-        sockets) is waited for 10 s more."""
+        sockets) is waited for 10 s more. A start still running (another thread's) is stopped."""
+        atexit.unregister(self.close)
         self._settle_s = timeout
         wait = IN_FLIGHT_WAIT * self.session.timeout if timeout is None else timeout
+        if self._thread.is_alive() and not self._start_over.is_set():
+            # The loop thread has no stop before its start ends: the session's close stops the start.
+            with contextlib.suppress(RuntimeError):  # the loop ended just now
+                asyncio.run_coroutine_threadsafe(self._close(), self._thread.loop)
+            self._start_over.wait(wait + 10.0)
         self._thread.stop(wait + 10.0)
 
     async def _close(self) -> None:
