@@ -94,8 +94,8 @@ async def open_ws(
                 WSAutoPingStrategy.PING_PERIODICALLY if ping_periodic else WSAutoPingStrategy.PING_WHEN_IDLE
             ),
         )
-    try:
-        return await asyncio.wait_for(
+    connecting = asyncio.ensure_future(
+        asyncio.wait_for(
             ws_connect(
                 listener,
                 url,
@@ -109,6 +109,14 @@ async def open_ws(
             ),
             handshake_timeout * 2,
         )
+    )
+    try:
+        return await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        # A connect cancelled mid-handshake leaves picows' TCP connection open, unreferenced: the
+        # connect is left to end on its own (within its time-out) and what it opens is closed.
+        connecting.add_done_callback(_close_opened)
+        raise
     except TimeoutError as e:
         raise RequestTimeoutError(f"WebSocket connect to {_host(url)} timed out") from e
     except (WSError, OSError, ssl.SSLError) as e:
@@ -116,6 +124,11 @@ async def open_ws(
         # through ``_reason``. OS and TLS errors name addresses only.
         err = TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e, url)}")
         raise err from (None if isinstance(e, WSError) else e)
+
+
+def _close_opened(done: asyncio.Future[tuple[WSTransport, WSListener]]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result()[0].disconnect()
 
 
 def _host(url: str) -> str:
