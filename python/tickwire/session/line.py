@@ -286,8 +286,9 @@ class Line(WSListener):
             ping_periodic=not adapter.ping_when_idle,
         )
         if owner.closing:
-            # Closed while connecting, the cancel lost: 3.11's ``wait_for`` (under ``open_ws``) returns
-            # a connection that completed as its task was cancelled. Not kept; the cancel goes on.
+            # Closed while connecting, the cancel lost (3.11's ``wait_for`` returns what completed as
+            # its task was cancelled; ``open_ws`` shields its own connect, a guard here for any other):
+            # the connection is not kept, the cancel goes on.
             transport.disconnect()
             raise asyncio.CancelledError
         if self.down.is_set() or transport.is_disconnected:

@@ -8,6 +8,7 @@ first, so an order this session tracks comes back as it tracks it. It sees the s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -33,6 +34,12 @@ class AccountPort(Protocol):
     async def settle_fills(self, client_id: str) -> None: ...
 
     def stream_up(self) -> bool: ...
+
+
+class StatusPort(Protocol):
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, order_id: str | None = None
+    ) -> Order: ...
 
 
 log = logging.getLogger(__name__)
@@ -154,3 +161,14 @@ async def fills(port: AccountPort, symbol: str, since_ms: int | None = None) -> 
             tracked = port.tracker.by_order_id(f.order_id) if f.order_id else None
             out[f.trade_id] = replace(f, client_id=tracked.client_id) if tracked is not None else f
     return list(out.values())
+
+
+async def ask_if_ended(port: StatusPort, symbol: str, order: Order | None) -> None:
+    """The venue says ``order`` is not open (a cancel's or an amend's ``OrderNotFound``) while it is
+    open here: it ended unheard (filled, no private stream up), so its state is asked — its fills
+    counted — before the caller raises the refusal; else it stayed open here, its fills never counted.
+    A query that fails changes nothing."""
+    if order is None or not order.is_open:
+        return
+    with contextlib.suppress(TickwireError):
+        await port.order_status(symbol, client_id=order.client_id or None, order_id=order.order_id)

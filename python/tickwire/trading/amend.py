@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import OrderNotFound, RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
+from tickwire.trading.account import ask_if_ended
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import amended_terms
 from tickwire.trading.orders import Order
@@ -145,7 +146,8 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         except TickwireError as e:
             settled = True  # the venue refused it: the order is as it was
-            await _if_gone(port, symbol, current, e)
+            if isinstance(e, OrderNotFound):
+                await ask_if_ended(port, symbol, tracker.get(cid) or current)
             raise
         try:
             await port.answered(symbol, body)
@@ -153,7 +155,8 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise
         except TickwireError as e:
             settled = True  # the answer is a refusal
-            await _if_gone(port, symbol, current, e)
+            if isinstance(e, OrderNotFound):
+                await ask_if_ended(port, symbol, tracker.get(cid) or current)
             raise
         now = tracker.get(cid)
         if now is None or not now.is_open or (now.qty, now.price) == wanted:
@@ -175,16 +178,6 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     got = tracker.get(cid)
     assert got is not None
     return got
-
-
-async def _if_gone(port: AmendPort, symbol: str, current: Order, refused: TickwireError) -> None:
-    """A refusal saying the order is not open (``OrderNotFound``): one open here ended unheard
-    (filled, no private stream up), its state asked before the refusal is raised — else it stayed
-    open here and its fills were never counted."""
-    if not isinstance(refused, OrderNotFound):
-        return
-    with contextlib.suppress(TickwireError):
-        await port.order_status(symbol, client_id=current.client_id or None, order_id=current.order_id)
 
 
 async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:

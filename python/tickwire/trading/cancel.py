@@ -6,12 +6,12 @@ gave up on once it may have gone out has the order asked about in the background
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TransportError
 from tickwire.limits import Lane
+from tickwire.trading.account import ask_if_ended
 from tickwire.trading.orders import Order
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -66,14 +66,8 @@ async def cancel_order(port: CancelPort, symbol: str, client_id: str | None, ord
     )
     try:
         return await _cancel(port, symbol, client_id, order_id)
-    except OrderNotFound:
-        # The venue says it is not open (its refusal, or its answer's entry: Coinbase). One open here
-        # ended unheard (filled, no private stream up): its state is asked before the refusal is
-        # raised, or it stayed open here and its fills were never counted.
-        found = find(port.tracker, client_id, order_id)
-        if found is not None and found.is_open:
-            with contextlib.suppress(TickwireError):
-                await port.order_status(symbol, client_id=found.client_id or None, order_id=found.order_id)
+    except OrderNotFound:  # the venue's refusal, or its answer's entry (Coinbase)
+        await ask_if_ended(port, symbol, find(port.tracker, client_id, order_id))
         raise
     except asyncio.CancelledError as e:
         # Given up by its caller: unless cut short waiting for the budget, the cancel may be out

@@ -272,8 +272,9 @@ class KeptSocket:
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             if self._closing:
-                # Closed while connecting, the cancel lost: 3.11's ``wait_for`` (under ``open_ws``)
-                # returns a connection that completed as its task was cancelled. Not kept.
+                # Closed while connecting, the cancel lost (3.11's ``wait_for`` returns what completed
+                # as its task was cancelled; ``open_ws`` shields its own connect, a guard here for any
+                # other): the connection is not kept.
                 transport.disconnect()
                 return
             self.transport = transport
