@@ -2,23 +2,23 @@
 //! message to its symbol's book and applies it; the summary says what changed.
 
 use super::arbiter::Arbiter;
-use super::binance_sbe::{self, SbeError};
+use super::binance_sbe;
 use super::{bitfinex, Batch, Decoder, FrameKind, Quote, TradeItem, Venue};
 use crate::book::checksum::ChecksumKind;
 use crate::book::sync::OosReason;
-use crate::book::{Book, BookConfig, BookError, Need, Outcome};
-use crate::codec::error::DecodeError;
+use crate::book::{Book, BookConfig, Need, Outcome};
 use crate::codec::inflate::{Inflater, PerMessageInflater};
-use crate::codec::json::JsonError;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use thiserror::Error;
 
 mod arbitrate;
+mod error;
 mod route;
 mod trades;
 mod wire;
 
+pub use error::FeedError;
+use error::Refused;
 pub use wire::Compression;
 
 /// FNV-1a: symbols are short and trusted-size, so a cheap hash beats SipHash here.
@@ -38,38 +38,6 @@ impl Hasher for Fnv {
         self.0 = h;
     }
 }
-
-#[derive(Debug, Error)]
-pub enum FeedError {
-    #[error("malformed frame: {0}")]
-    Json(#[from] JsonError),
-    #[error("book {symbol}: {err}")]
-    Book { symbol: String, err: BookError },
-    #[error("book message without a symbol")]
-    NoSymbol,
-    #[error("payload holds no book snapshot")]
-    NotASnapshot,
-    #[error("the snapshot is {holds:?}'s, not {asked:?}'s")]
-    SnapshotSymbol { asked: String, holds: String },
-    /// Decompression or binary (SBE) decoding failed.
-    #[error("{0}")]
-    Codec(#[from] DecodeError),
-}
-
-impl From<SbeError> for FeedError {
-    fn from(e: SbeError) -> Self {
-        match e {
-            SbeError::Decode(d) => FeedError::Codec(d),
-            SbeError::Value { symbol, err } => FeedError::Book { symbol, err: BookError::Num(err) },
-        }
-    }
-}
-
-/// A `FeedError` on its way out of the per-frame path (decode, route, apply): boxed, so that the
-/// `Result` each step hands the next is one register. Unboxed, every step copied the whole error's
-/// room through the stack even for `Ok`, reading back what the callee had just stored piecewise:
-/// stalls worth a tenth of a one-level frame. The public calls unbox it.
-type Refused = Box<FeedError>;
 
 /// Options a user may set per feed; `None` keeps the venue default.
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,6 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import functools
 import logging
 import ssl
 import time
@@ -29,7 +28,7 @@ from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
 from tickwire.limits import RateBudget
 from tickwire.recovery.backoff import Backoff
-from tickwire.session import busypoll
+from tickwire.session import busypoll, line_choice
 from tickwire.session.adapter import Adapter
 from tickwire.session.delivery import BookCallback, Delivery, StatusCallback, ValueCallback
 from tickwire.session.events import EventQueue, StatusKind
@@ -51,8 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickwire.session")
 
 STAGES = ("decode_apply", "callback")
-# How long the primary A/B line may have heard nothing while another hears the venue (``_primary``).
-PRIMARY_QUIET_NS = 1_000_000_000
 
 
 class MarketData:
@@ -191,7 +188,7 @@ class MarketData:
         v = self._views.get(key)
         if v is None:
             try:
-                v = self._view(key)
+                v = self._views[key] = self.feed.book(key)
             except KeyError:
                 return None
         recv: int | None = v.recv_ns
@@ -411,23 +408,11 @@ class MarketData:
         if summary is not None:
             self.on_summary(None, summary, None)
 
-    def _view(self, key: str) -> OrderBook:
-        v = self._views[key] = self.feed.book(key)
-        return v
-
     def _primary(self, line: Line) -> bool:
-        """Whether ``line`` delivers what its copies on the other lines cannot be told from (BBOs,
-        trades without an id): the first connected line, kept until another hears the venue
-        ``PRIMARY_QUIET_NS`` after it last did — a primary stalled, not cut yet, held them back until
-        ``stale_after`` (30 s by default)."""
+        """Whether ``line`` delivers what its copies cannot be told from (``line_choice.primary``)."""
         if len(self.lines) == 1:
             return True
-        cur = self._primary_line
-        if cur is None or not cur.connected:
-            cur = next((ln for ln in self.lines if ln.connected), line)
-        elif line.last_rx_ns - cur.last_rx_ns > PRIMARY_QUIET_NS:
-            cur = line
-        self._primary_line = cur
+        self._primary_line = cur = line_choice.primary(self.lines, self._primary_line, line)
         return cur is line
 
     # sync and control -------------------------------------------------------------------------------
@@ -438,12 +423,10 @@ class MarketData:
         self.resyncer.lost(key, why)
 
     def send_first(self, msgs: Sequence[bytes]) -> None:
-        """Sends on the connected line that heard from the venue last (a resync's messages go where
-        the book is served: of A/B lines, not one stalled and not cut yet, where they go unanswered)."""
-        up = [ln for ln in self.lines if ln.connected]
-        if not up:
+        """Sends on the connected line that heard from the venue last (``line_choice.freshest``)."""
+        ln = line_choice.freshest(self.lines)
+        if ln is None:
             raise TickwireError(f"{self.venue}: no connected line")
-        ln = max(up, key=lambda ln: ln.last_rx_ns)
         for m in msgs:
             ln.send(m)
 
@@ -455,41 +438,26 @@ class MarketData:
 
     def trade(self, credentials: Any = None, **options: Any) -> TradingSession:
         """A trading session on this venue that shares this session's endpoints (in their current
-        ranking) and audit log: ``async with md.trade(credentials=signer) as tr``. For venue time in
-        signatures build the signer with ``clock=md.clock.now_ms``. Other options are
-        :func:`tickwire.trade`'s."""
-        from tickwire.trading.book_cost import book_cost
-        from tickwire.trading.trade import trade
+        ranking), audit log and books (``trading.trade.trade_beside``). For venue time in signatures
+        build the signer with ``clock=md.clock.now_ms``. Other options are :func:`tickwire.trade`'s."""
+        from tickwire.trading.trade import trade_beside
 
         ranked = [self.pool.endpoints[i] for i in self.pool.ranking()]
-        options.setdefault("audit", self.audit)
-        tr = trade(self.venue, credentials=credentials, endpoints=ranked, **options)
-        if self.adapter.books_are_traded():
-            # A market order's notional (``max_order_notional``) priced from this session's books.
-            tr.risk.market_cost = functools.partial(book_cost, self.live_book)
-        return tr
+        books = self.live_book if self.adapter.books_are_traded() else None
+        return trade_beside(self.venue, ranked, self.audit, books, credentials, **options)
 
     def rest(self, turn: int = 0) -> HttpClient:
-        """A keep-alive REST client to the endpoint the first connected line uses (snapshots come
-        from the same place as the stream they align with); ``turn`` k > 0: the k-th other endpoint
-        with a REST URL in ranking order, wrapping around (a resync whose snapshots keep failing)."""
-        return self._rest.get(self._rest_endpoint(turn))
+        """A keep-alive REST client to the endpoint the first connected line uses; ``turn`` k > 0:
+        the k-th other endpoint with a REST URL (``line_choice.rest_endpoint``)."""
+        return self._rest.get(line_choice.rest_endpoint(self.lines, self.pool, turn))
 
     def rest_budget(self, turn: int = 0) -> RateBudget | None:
         """The rate budget of the address ``rest(turn)`` asks (the adapter's ``rest_limits``, as the
         venue announced them to any session of the process), or None where snapshots count against
         none."""
         a = self.adapter
-        return self._rest.budget(self._rest_endpoint(turn), a.limits_venue or a.venue, a.rest_limits)
-
-    def _rest_endpoint(self, turn: int) -> int:
-        i = next((ln.endpoint for ln in self.lines if ln.connected and ln.endpoint is not None), None)
-        i = self.pool.ranking()[0] if i is None else i
-        if turn:
-            eps = self.pool.endpoints
-            order = [i, *(j for j in self.pool.ranking() if j != i and eps[j].rest)]
-            i = order[turn % len(order)]
-        return i
+        i = line_choice.rest_endpoint(self.lines, self.pool, turn)
+        return self._rest.budget(i, a.limits_venue or a.venue, a.rest_limits)
 
     # line events ----------------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@ grammar, with its signer, endpoint and transport chosen."""
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tickwire._core import OrderBook
+from tickwire.audit import AuditSink
 from tickwire.errors import NotSupported
 from tickwire.streams import Endpoint
 from tickwire.trading.session import TradingSession
@@ -56,3 +59,24 @@ def trade(
     session_cls = getattr(module, "Session", TradingSession)
     session: TradingSession = session_cls(grammar_cls(), signer, ep, transport=transport, **options)
     return session
+
+
+def trade_beside(
+    venue: str,
+    endpoints: Sequence[Endpoint],
+    audit: AuditSink,
+    books: Callable[[str], OrderBook] | None,
+    credentials: Any = None,
+    **options: Any,
+) -> TradingSession:
+    """``md.trade(...)``: :func:`trade` on a market-data session's ``endpoints`` (ranked) and
+    ``audit`` log (unless ``options`` names another); with ``books`` (the session's live books, where
+    the venue trades what it streams) a market order's notional (``max_order_notional``) is priced
+    from them."""
+    from tickwire.trading.book_cost import book_cost
+
+    options.setdefault("audit", audit)
+    tr = trade(venue, credentials=credentials, endpoints=endpoints, **options)
+    if books is not None:
+        tr.risk.market_cost = functools.partial(book_cost, books)
+    return tr
