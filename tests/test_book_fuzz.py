@@ -39,17 +39,23 @@ def _frames(venue: str) -> tuple[tuple[tuple[str, str, bytes], ...], tuple[bytes
     return warm, later[:200]
 
 
+def step(feed: BookFeed, event: tuple[str, str, bytes | str]) -> None:
+    """One captured event into ``feed`` (a REST snapshot or a frame); a typed refusal passed over."""
+    kind, sym, payload = event
+    try:
+        if kind == "http":
+            feed.on_snapshot(sym, payload)
+        else:
+            feed.on_frame(payload)
+    except errors.TickwireError:
+        pass
+
+
 def _feed(venue: str) -> BookFeed:
     feed = BookFeed(venue)
     warm, _ = _frames(venue)
-    for kind, sym, payload in warm:
-        try:
-            if kind == "http":
-                feed.on_snapshot(sym, payload)
-            else:
-                feed.on_frame(payload)
-        except errors.TickwireError:
-            pass
+    for ev in warm:
+        step(feed, ev)
     return feed
 
 

@@ -187,17 +187,27 @@ impl Book {
 
     /// The check step of an all-or-nothing frame (`frame`): `Err` if `apply_snapshot` /
     /// `apply_diff` would refuse this message in the book's present state, and nothing changes
-    /// either way. A diff the book would buffer, skip or ignore is not refused here (its levels
-    /// are not applied now); a full diff buffer is not a refusal either but a loss the book reports
-    /// when it drops the buffer (see `frame`).
+    /// either way. A diff the book would skip or ignore is not refused here (its levels are not
+    /// applied); one it would keep for its snapshot is checked on its own levels, as `apply_diff`
+    /// checks it. A full diff buffer is not a refusal but a loss the book reports when it drops the
+    /// buffer (see `frame`).
     pub fn check_message(&self, levels: &[RawLevel], seq: SeqInfo, snapshot: bool) -> Result<(), BookError> {
-        let applies = (snapshot && self.snapshot_verdict(&seq) == Verdict::Apply)
-            || (self.state == SyncState::Synced
-                && check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Apply);
-        if applies {
-            self.plan(levels, snapshot)?;
+        if snapshot {
+            if self.snapshot_verdict(&seq) == Verdict::Apply {
+                self.plan(levels, true)?;
+            }
+            return Ok(());
         }
-        Ok(())
+        // As `apply_diff` checks: a diff applied against the book's scale, one kept for the next
+        // snapshot (waiting, or the first after a gap) on its own levels.
+        let keep = self.cfg.rest_snapshot;
+        match (self.state, check(self.cfg.seq, self.id, self.fresh, &seq)) {
+            (SyncState::Synced, Verdict::Apply) => self.plan(levels, false).map(|_| ()),
+            (SyncState::Synced, Verdict::Gap) if keep => self.plan(levels, true).map(|_| ()),
+            (SyncState::Synced, _) => Ok(()),
+            _ if keep => self.plan(levels, true).map(|_| ()),
+            _ => Ok(()),
+        }
     }
 
     /// Applies levels `check` passed, in order.
@@ -357,20 +367,22 @@ impl Book {
         if out != Outcome::Applied || self.buf_msgs.is_empty() {
             return Ok(out);
         }
-        self.replay()
+        Ok(self.replay())
     }
 
-    fn replay(&mut self) -> Result<Outcome, BookError> {
+    fn replay(&mut self) -> Outcome {
         let msgs = std::mem::take(&mut self.buf_msgs);
         let levels = std::mem::take(&mut self.buf_levels);
-        let mut result = Ok(Outcome::Applied);
         for (k, &(seq, a, b)) in msgs.iter().enumerate() {
             match check(self.cfg.seq, self.id, self.fresh, &seq) {
                 Verdict::Stale => self.stats.stale += 1,
                 Verdict::Apply => {
-                    if let Err(e) = self.check(&levels[a..b], false) {
+                    if self.check(&levels[a..b], false).is_err() {
+                        // A diff taken while the book waited that it cannot hold at the snapshot's
+                        // scale (checked alone when it came): the snapshot is good, this update is
+                        // lost to the book — a gap, not an error pinned on the snapshot.
+                        self.stats.gaps += 1;
                         self.state = SyncState::OutOfSync(OosReason::Gap);
-                        result = Err(e);
                         break;
                     }
                     self.commit(&levels[a..b]);
@@ -386,7 +398,7 @@ impl Book {
                     for &(s, a, b) in &msgs[k..] {
                         self.buf_msgs.push((s, a - base, b - base));
                     }
-                    return Ok(Outcome::Gap);
+                    return Outcome::Gap;
                 }
             }
         }
@@ -395,10 +407,10 @@ impl Book {
         self.buf_levels.clear();
         self.buf_msgs = msgs;
         self.buf_msgs.clear();
-        if result.is_ok() && self.state == SyncState::Synced {
-            return Ok(self.verify(None));
+        if self.state == SyncState::Synced {
+            return self.verify(None);
         }
-        result
+        Outcome::Gap
     }
 
     fn note_applied(&mut self, seq: &SeqInfo) {
@@ -423,7 +435,10 @@ impl Book {
         Ok(Outcome::Buffered)
     }
 
-    /// Applies one diff message (all its levels, in order) under the venue's sequence rule.
+    /// Applies one diff message (all its levels, in order) under the venue's sequence rule. A diff
+    /// a book waiting for its REST snapshot keeps is checked as it comes, on its own levels (the
+    /// book's may be stale), and refused as a synced book would refuse it, the book unchanged:
+    /// kept, its error would surface only from the good snapshot that replays it.
     pub fn apply_diff(
         &mut self,
         levels: &[RawLevel],
@@ -434,6 +449,7 @@ impl Book {
             SyncState::Synced => {}
             SyncState::Empty | SyncState::Buffering => {
                 if self.cfg.rest_snapshot {
+                    self.plan(levels, true)?;
                     self.state = SyncState::Buffering;
                     return self.buffer(levels, seq);
                 }
@@ -442,6 +458,7 @@ impl Book {
             }
             SyncState::OutOfSync(_) | SyncState::Resyncing => {
                 if self.cfg.rest_snapshot {
+                    self.plan(levels, true)?;
                     self.state = SyncState::Resyncing;
                     return self.buffer(levels, seq);
                 }
@@ -455,6 +472,9 @@ impl Book {
                 Ok(Outcome::Stale)
             }
             Verdict::Gap => {
+                if self.cfg.rest_snapshot {
+                    self.plan(levels, true)?;
+                }
                 self.stats.gaps += 1;
                 self.state = SyncState::OutOfSync(OosReason::Gap);
                 if self.cfg.rest_snapshot {

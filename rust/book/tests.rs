@@ -201,6 +201,54 @@ fn failed_message_leaves_book_untouched() {
     assert_eq!(b.bids().levels(), before.0);
 }
 
+/// A book waiting for its REST snapshot refuses what a synced book would refuse (a negative
+/// quantity, a value its fixed scale cannot hold) when the diff comes, keeping nothing of it: the
+/// snapshot that follows syncs the book. Before, the diff was buffered and its error came back from
+/// the good snapshot, which it left loaded and out of sync.
+#[test]
+fn a_waiting_book_refuses_at_once_what_it_could_never_apply() {
+    let cfg = BookConfig {
+        seq: SeqRule::BinanceSpot,
+        rest_snapshot: true,
+        qty_decimals: Some(2),
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(cfg);
+    let neg = [lv(false, "10.5", "-3")];
+    assert_eq!(b.apply_diff(&neg, seq(6, 6), None), Err(BookError::NegativeQuantity));
+    let fine = [lv(false, "10.5", "0.25")];
+    assert!(matches!(
+        b.apply_diff(&[lv(true, "11", "0.001")], seq(6, 6), None),
+        Err(BookError::ScaleFixed { .. })
+    ));
+    assert_eq!(b.apply_diff(&fine, seq(6, 7), None), Ok(Outcome::Buffered));
+    assert_eq!(b.stats().buffered, 1);
+    let snap = [lv(false, "10", "1"), lv(true, "11", "2")];
+    assert_eq!(b.apply_snapshot(&snap, seq(0, 5), None), Ok(Outcome::Applied));
+    assert!(b.is_synced());
+    assert_eq!((b.best_bid(), b.last_id()), (Some((105, 25)), 7));
+}
+
+/// A buffered diff the snapshot's scale cannot take (widening it would overflow the snapshot's
+/// levels) is an update lost to the book: a gap, the snapshot kept — not an error on the snapshot.
+#[test]
+fn a_buffered_diff_the_snapshot_cannot_take_is_a_gap_not_the_snapshots_error() {
+    let cfg = BookConfig { seq: SeqRule::BinanceSpot, rest_snapshot: true, ..BookConfig::default() };
+    let mut b = Book::new(cfg);
+    assert_eq!(b.apply_diff(&[lv(false, "1.25", "1")], seq(6, 6), None), Ok(Outcome::Buffered));
+    let snap = [lv(false, "900000000000000000", "1"), lv(true, "900000000000000001", "1")];
+    assert_eq!(b.apply_snapshot(&snap, seq(0, 5), None), Ok(Outcome::Gap));
+    assert_eq!(b.state(), SyncState::OutOfSync(OosReason::Gap));
+    assert_eq!(b.best_bid(), Some((900000000000000000, 1)));
+    // The next snapshot (after a diff it connects to) syncs the book.
+    assert_eq!(b.apply_diff(&[lv(false, "2", "1")], seq(7, 7), None), Ok(Outcome::Buffered));
+    assert_eq!(
+        b.apply_snapshot(&[lv(false, "1", "1"), lv(true, "3", "1")], seq(0, 6), None),
+        Ok(Outcome::Applied)
+    );
+    assert_eq!((b.best_bid(), b.last_id()), (Some((2, 1)), 7));
+}
+
 #[test]
 fn a_spread_past_an_i64_is_none_not_a_wrapped_number() {
     let mut b = Book::new(BookConfig::default());
@@ -305,14 +353,16 @@ proptest! {
              proptest::collection::vec(level_or_bad(), 0..8)),
             1..40),
         qty_decimals in proptest::option::of(2u8..=4),
+        rest_snapshot in any::<bool>(),
     ) {
-        let cfg = BookConfig { seq: SeqRule::PrevLinked, qty_decimals, ..BookConfig::default() };
+        // With `rest_snapshot` the diffs after a gap are kept for the next snapshot (and checked).
+        let cfg = BookConfig { seq: SeqRule::PrevLinked, qty_decimals, rest_snapshot, ..BookConfig::default() };
         let mut book = Book::new(cfg);
         let mut id = 0;
         for (snapshot, skip, levels) in &msgs {
             let raw: Vec<RawLevel> = levels.iter().map(|(a, p, q)| lv(*a, p, q)).collect();
-            // A skipped id is a gap: the book stops applying diffs (so stops refusing them) until
-            // a snapshot.
+            // A skipped id is a gap: the book stops applying diffs until a snapshot (and, unless
+            // it keeps them for that snapshot, stops refusing them).
             let s = if *snapshot { linked(-1, id + 1) } else { linked(id + skip, id + skip + 1) };
             let predicted = book.check_message(&raw, s, *snapshot);
             let before = format!("{book:?}");

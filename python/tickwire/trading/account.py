@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from tickwire.errors import TickwireError, VenueError
+from tickwire.trading.answers import read_events
 from tickwire.trading.codes import not_supported
 from tickwire.trading.intake import untracked
 from tickwire.trading.orders import Fill, Order, OrderEvent
@@ -100,7 +101,7 @@ async def order_status(
     no private stream to tell its executions, has them fetched (``Reconciler.settle_fills``: asked
     again later should that fail), so ``on_fill`` hears each once however the fill came to light."""
     body = await port.send(port.grammar.status(symbol, client_id, order_id))
-    events = port.grammar.read_order(body)
+    events = read_events(port.grammar.read_order, body)
     apply_events(port.tracker, events)
     cid = events[0].client_id
     tracked = port.tracker.get(cid)
@@ -123,7 +124,7 @@ async def open_orders(port: AccountPort, symbol: str | None = None) -> list[Orde
         failed = e  # the pages read still reach the tracker (adopted, their state applied)
     out: list[Order] = []
     for item in body:
-        events = port.grammar.read_order(item)
+        events = read_events(port.grammar.read_order, item)
         apply_events(port.tracker, events)
         tracked = port.tracker.get(events[0].client_id)
         out.append(tracked if tracked is not None else untracked(port.venue, events[0]))

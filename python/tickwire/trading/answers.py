@@ -8,9 +8,10 @@ failed fills query never makes a placed order look unplaced."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from tickwire.errors import TickwireError
+from tickwire.errors import DecodeError, TickwireError
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -33,7 +34,7 @@ class AnswerPort(Protocol):
 async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
     """The order the answer is about, as the tracker has it after applying it (None: not tracked)."""
     tracker = port.tracker
-    events = port.grammar.read_order(body)
+    events = read_events(port.grammar.read_order, body)
     got = None
     for ev in events:
         got = tracker.apply(ev) or got
@@ -50,16 +51,29 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
     ack = events[0]
     try:
         state = await port.send(port.grammar.status(symbol, ack.client_id or None, ack.order_id))
+        stated = read_events(port.grammar.read_order, state)
     except TickwireError as e:
         log.warning("%s: state of acknowledged order %s unknown: %s", port.venue, ack.client_id, e)
         return got
-    for ev in port.grammar.read_order(state):
+    for ev in stated:
         got = tracker.apply(ev) or got
     tracked = tracker.get(cid) if cid else None
     if tracked is not None:
         await port.settle_fills(cid)
         return tracker.get(cid)
     return got
+
+
+def read_events(read: Callable[[Any], Sequence[OrderEvent]], body: Any) -> list[OrderEvent]:
+    """``read(body)`` (a grammar's ``read_order`` or ``read_stream``), its events all read before any
+    is applied. A message not of the venue's form (a key missing, a number that is none, a wrong
+    type) is a :class:`DecodeError`, not the ``KeyError``/``InvalidOperation`` the grammar met."""
+    try:
+        return list(read(body))
+    except TickwireError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
+        raise DecodeError(f"malformed venue message ({type(e).__name__}: {e})") from e
 
 
 def _tracked_id(tracker: OrderTracker, ev: OrderEvent) -> str:

@@ -48,6 +48,7 @@ from tickwire.errors import (
 )
 from tickwire.limits import Lane
 from tickwire.trading.account import every_page
+from tickwire.trading.answers import read_events
 from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
 from tickwire.trading.kill_positions import PositionCloser
@@ -148,7 +149,7 @@ class Kill:
         """The orders an answer states, as the tracker now knows them (or as stated, if untracked)."""
         p, out = self.port, []
         for item in ev_body if isinstance(ev_body, list) else [ev_body]:
-            events = p.grammar.read_order(item)
+            events = read_events(p.grammar.read_order, item)
             for ev in events:
                 p.tracker.apply(ev)
             if events:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.clock import Stamp
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.intake import audit_fields
@@ -150,7 +150,12 @@ async def _sent(port: SendPort, order: Order, call: Call, send: Sender) -> Order
             )
         )
         raise
-    await port.answered(order.symbol, body)
+    try:
+        await port.answered(order.symbol, body)
+    except DecodeError as e:
+        # Answered in a form not the venue's: what became of the order is asked of the venue, as
+        # for a lost answer (the unread answer changed nothing).
+        return await port.reconciler.resolve(order, f"answer unreadable: {e}")
     got = port.tracker.get(order.client_id)
     assert got is not None
     return got

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from tickwire.errors import TickwireError, TransportError, UnknownOutcome, VenueError
 from tickwire.trading.account import pages
+from tickwire.trading.answers import read_events
 from tickwire.trading.fills_catch_up import LATER_S, CatchUpPort, FillsCatchUp
 from tickwire.trading.orders import Order, OrderEvent
 
@@ -285,7 +286,7 @@ class Reconciler(FillsCatchUp):
             async for body in listing:
                 try:
                     # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
-                    return p.grammar.read_order(body)
+                    return read_events(p.grammar.read_order, body)
                 except TickwireError as e:
                     # Only a listing with more pages reads on (not every answer the grammar pages is one).
                     if getattr(body, "more", None) is None or not p.grammar.not_found(e):

@@ -20,8 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError
+from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff, connect_slot, settled
+from tickwire.trading.answers import read_events
 from tickwire.trading.orders import OrderEvent
 from tickwire.trading.remedy import refused_for_good
 from tickwire.trading.venue import Call
@@ -327,6 +328,7 @@ class PrivateStream(KeptSocket):
         self.apply = apply
         self.on_resubscribed = on_resubscribed
         self.events = 0
+        self.malformed = 0  # messages not of the venue's form: refused, logged, reconciled after
         self._acked = asyncio.Event()
         self._reconciling: asyncio.Task[None] | None = None
 
@@ -362,7 +364,17 @@ class PrivateStream(KeptSocket):
         if self.grammar.stream_ack(msg):
             self._acked.set()
             return
-        for ev in self.grammar.read_stream(msg):
+        try:
+            events = read_events(self.grammar.read_stream, msg)
+        except DecodeError as e:
+            # Kept inside the frame handler (raised out of it, picows would drop the connection);
+            # what the message may have reported (a fill, an end) is asked of the venue instead.
+            self.malformed += 1
+            log.warning("%s %s: %s", self.venue, self.name, e)
+            if self._reconciling is None or self._reconciling.done():
+                self._reconciling = asyncio.get_running_loop().create_task(self._reconcile())
+            return
+        for ev in events:
             self.events += 1
             self.apply(ev)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tickwire.errors import (
+    DecodeError,
     RateLimitError,
     RequestTimeoutError,
     TickwireError,
@@ -150,7 +151,11 @@ class Answering:
                         raise
                 if answered is not None:  # outside the request's error handling: the venue has answered
                     answered()
-                await s.answered(self.symbol, body)
+                try:
+                    await s.answered(self.symbol, body)
+                except DecodeError as e:  # as ``place.send_order``: asked of the venue
+                    track()
+                    return await s.reconciler.resolve(tracked[0], f"answer unreadable: {e}")
                 got = s.tracker.get(cid)
                 assert got is not None
                 return got

@@ -1,10 +1,10 @@
 //! What refuses a frame or a snapshot: `FeedError`, and `Refused`, the boxed form the per-frame
 //! steps hand one another.
 
-use crate::venue::binance_sbe::SbeError;
 use crate::book::BookError;
 use crate::codec::error::DecodeError;
 use crate::codec::json::JsonError;
+use crate::venue::binance_sbe::SbeError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
