@@ -19,7 +19,9 @@ from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
 from tickwire.venues import binance, okx
 
-BURST = 50
+BURST = 40
+# At most this many: the venue's 10-second order count (100 on Binance spot) is never met.
+MOST = 90
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,14 @@ def test_rotation_during_a_burst_loses_nothing_and_survives_the_old_keys_revocat
         signed_by: list[str] = []  # the key each order of the burst went out with
 
         async def burst() -> None:
-            for i in range(BURST):
+            # BURST orders, and on past the rotation (a loaded machine may take longer to rotate
+            # than to place them) until a few went out with the new key.
+            i = after = 0
+            while (i < BURST or after < 3) and i < MOST:
                 signed_by.append(tr.signer.api_key)
+                after += signed_by[-1] == new.signer.api_key
                 placed.append(await a.rest_below(sim, tr, 30 + i % 20))
+                i += 1
 
         task = asyncio.create_task(burst())
         await settle(lambda: len(placed) >= 5, "the burst to start")
@@ -87,7 +94,7 @@ def test_rotation_during_a_burst_loses_nothing_and_survives_the_old_keys_revocat
         # The rotation ran while the burst did: it went out with both keys.
         assert {signed_by[0], signed_by[-1]} == {a.key, new.signer.api_key}
         # Zero failures; each order exactly once at the venue, all on the one account.
-        assert len(placed) == BURST and all(o.status == "new" for o in placed)
+        assert len(placed) >= BURST and all(o.status == "new" for o in placed)
         for o in placed:
             [theirs] = a.orders(sim, o.client_id)
             assert theirs.open and theirs.account == a.key
