@@ -28,12 +28,15 @@ from tickwire.venues import binance, bybit, coinbase, htx, kraken, okx
 
 class _Transport:
     def __init__(self, fail: BaseException | None) -> None:
-        self.fail, self.sent = fail, 0
+        self.fail, self.sent, self.cut = fail, 0, False
 
     def send(self, kind: Any, data: bytes) -> None:
         if self.fail is not None:
             raise self.fail
         self.sent += 1
+
+    def disconnect(self) -> None:
+        self.cut = True
 
 
 def _socket(transport: _Transport | None) -> OrderSocket:
@@ -63,7 +66,8 @@ def test_a_write_is_awaited_only_when_it_went_out(case: str) -> None:
 @pytest.mark.parametrize("answered", [True, False])
 def test_an_answer_is_awaited_within_the_time_out(answered: bool) -> None:
     async def go() -> None:
-        sock = _socket(_Transport(None))
+        wire = _Transport(None)
+        sock = _socket(wire)
         sock.timeout = 0.05
         rid = sock.next_id()
         fut = sock.write(b"{}", rid)
@@ -78,6 +82,8 @@ def test_an_answer_is_awaited_within_the_time_out(answered: bool) -> None:
             with pytest.raises(RequestTimeoutError, match=r"no answer on the order socket in 0\.05 s"):
                 await sock.answer(fut, rid)
             assert sock.awaiting == 0
+            # A connection that left it unanswered is cut, and down from then on.
+            assert wire.cut and not sock.connected
             sock.on_message({"id": rid, "status": 200, "result": {}})  # a late answer: nobody waits
 
     asyncio.run(go())

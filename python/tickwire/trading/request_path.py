@@ -135,7 +135,10 @@ class RequestPath:
 
     def request_window_s(self) -> float | None:
         """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
-        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms)
+        return sent.request_window_s(
+            self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms,
+            ws=self.wire.transport != "rest",
+        )  # fmt: skip
 
     async def read_venue_clock(self) -> None:
         """The venue clock read before a search by its time, where no refusal measures it

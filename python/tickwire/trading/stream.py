@@ -512,6 +512,13 @@ class OrderSocket(KeptSocket):
             fut.set_exception(
                 RequestTimeoutError(f"{self.venue}: no answer on the order socket in {self.timeout} s")
             )
+            # A connection that left a request unanswered for the whole time-out (gone silent, its
+            # pings still answered) is not trusted with the next: it is cut, and taken as down from
+            # this step on — else the lost order's lookup, the caller's next step, would go over it
+            # (Binance's ``order.status``), be left unanswered too, and the order left unknown
+            # though REST could tell. The loop reconnects it; meanwhile queries go over REST.
+            self.connected = False
+            self.drop()
 
     def expect(self, rid: str) -> asyncio.Future[Any]:
         """The future the answer to request ``rid`` settles (written, or about to be, in this step of

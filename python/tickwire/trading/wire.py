@@ -193,7 +193,10 @@ class Wire:
         what = f"{call.method} {call.path}"
 
         def writable() -> None:
-            self._socket_down(call, rest_only)
+            # A query (an order's status, the open orders, the fills) changes nothing at the venue:
+            # while the socket is down it goes over REST, as under "auto". Refused, the lookup of an
+            # order whose answer the cut socket lost would leave it unknown with the venue unasked.
+            self._socket_down(call, rest_only or lane == "query")
 
         async def charged() -> Callable[[], None]:  # each send's charge: the first, and after a log-in
             return self._resend_charged(await self.cleared(cost, lane, what, ready=writable), cost, lane)
@@ -372,7 +375,8 @@ class Wire:
 
     def _socket_down(self, call: Call, rest_only: bool) -> None:
         """Raises, marked unsent, when ``call`` can go nowhere: the order socket is down under
-        ``transport="ws"`` and the venue takes ``call`` on it (REST would be another path)."""
+        ``transport="ws"`` and the venue takes ``call`` on it (REST would be another path).
+        ``rest_only``: ``call`` may go over REST (nothing to refuse)."""
         ws = None if rest_only else self.orders_ws
         if ws is not None and call.signed and self.transport == "ws" and not ws.connected:
             if ws.has_form(call):

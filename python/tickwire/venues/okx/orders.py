@@ -369,9 +369,17 @@ class Orders:
             out.append(replace(ev, source="stream", fill=fill))
         return out
 
-    # ``expTime`` of WebSocket places and amends, ms from sending (0: none). Kept at or below the
-    # session's ``timeout``, so an order whose answer did not come in time was not executed late.
+    # ``expTime`` of WebSocket places and amends, ms from sending (0: none). The default session
+    # ``timeout`` (5 s); a lost one is not called absent before it has passed
+    # (``ws_request_window_ms``): a shorter ``timeout`` or a cut socket ends the wait for the answer
+    # earlier, while the venue may still execute the place.
     request_ttl_ms = 5000
+
+    def ws_request_window_ms(self, signer: Any) -> float | None:
+        """How long after it was signed the venue may still execute a place or amend sent over the
+        order socket: its ``expTime`` (None without one). One its engine has not reached by then is
+        discarded: reconciliation waits that long before calling a lost one absent."""
+        return float(self.request_ttl_ms) if self.request_ttl_ms else None
 
     def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
         """The op of a place, cancel or amend (the REST call's JSON body as its one argument); None for

@@ -1,0 +1,105 @@
+"""Orders over a venue's order socket (``transport="ws"``) when the network and the venue misbehave,
+each case proven against the simulator's own order list (a review by a helper session)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from session_cases import SimAccount
+from test_session_binance import BINANCE
+from test_session_okx import OKX
+from test_session_usdm import USDM
+from tickwire.sim import Simulator
+from tickwire.trading.session import TradingSession
+
+
+@pytest.mark.parametrize("acct", [BINANCE, USDM], ids=["spot", "usdm"])
+def test_an_answer_lost_with_the_order_socket_is_reconciled_not_left_unknown(acct: SimAccount) -> None:
+    """``transport="ws"`` on a venue whose order socket also answers the status queries (Binance's WS
+    API ``order.status``): the venue places the order and cuts the socket before its answer. The order
+    is looked up by client id — over REST while the socket reconnects — and returned as the venue has
+    it: one order at the simulator, one ``order.place`` received, nothing resent. Before, the lookup
+    was refused as an order would be ("the order socket is down (transport='ws')"), the call raised
+    ``UnknownOutcome`` without the venue ever asked, the order ``unknown`` though the venue was there
+    to answer."""
+    a = acct
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        ep = sim.endpoint(a.venue, 0)
+        ep.lose_answer(a.ws_place_op)
+        o = await a.rest_below(sim, tr, 30)
+        assert ep.lost == [a.ws_place_op]  # it went over the socket, which was cut after it
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == o.client_id and theirs.open
+        assert o.status == "new" and o.order_id == str(theirs.id) and tr.tracker.unknown() == []
+
+    a.run(body, transport="ws", private_stream=False, timeout=1.0)
+
+
+@pytest.mark.parametrize("transport", ["ws", "auto"])
+def test_an_order_socket_gone_silent_does_not_leave_the_lost_order_unknown(transport: str) -> None:
+    """The venue takes the order, then its order socket goes silent (stalled: open, nothing written;
+    REST still answers). The order's answer times out and its lookup by client id finds it — over
+    REST, not over the socket that just left a request unanswered for the whole time-out — so the
+    call returns it as the venue has it, sent once. Before, the lookup (Binance's ``order.status``)
+    went over the same silent socket, timed out too, and the call raised ``UnknownOutcome`` after
+    twice the time-out, the order ``unknown`` though REST could tell (and a close then reported it
+    of unknown fate)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        sim.endpoint(a.venue, 0).stall()  # WebSocket frames only: REST still answers
+        o = await a.rest_below(sim, tr, 30)
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == o.client_id and theirs.open
+        assert o.status == "new" and o.order_id == str(theirs.id) and tr.tracker.unknown() == []
+
+    a.run(body, transport=transport, private_stream=False, timeout=0.5)
+
+
+def test_an_okx_place_still_queued_when_the_socket_is_cut_is_not_called_absent_before_its_exptime() -> None:
+    """OKX's places over the order socket carry ``expTime``: the venue never executes one its engine
+    reaches after then, and may execute one any time before. Here the order socket is cut right after
+    the place reached the venue, whose engine gets to it 0.9 s later (its queue; the simulator's
+    engine run then, honouring ``expTime`` as OKX does). The lookups right after the cut find nothing
+    yet; the order is not called absent before its ``expTime`` has passed, so the call returns it as
+    the venue then has it: one order, resting, sent once. Before, "no trace" after the lookups (~0.6 s)
+    was final ("was not placed", the order rejected here, the caller told it may send it again) and the
+    venue placed it 0.3 s later."""
+    a = OKX
+    queued = 0.9
+
+    def slow_engine(sim: Simulator) -> None:
+        trade = sim.venue(a.venue).trade
+        run_op = trade.on_op
+
+        def on_op(conn: Any, msg: dict[str, Any]) -> None:
+            if msg.get("op") != "order":
+                run_op(conn, msg)
+                return
+
+            def reached() -> None:
+                exp = msg.get("expTime")
+                if exp and conn.endpoint.now_ms() > int(exp):
+                    return  # OKX discards a request its engine reaches past its expTime
+                run_op(conn, msg)  # its answer goes nowhere: the socket is gone
+
+            asyncio.get_running_loop().call_later(queued, reached)
+            conn.abort()  # the connection lost with the place on its way to the engine
+
+        trade.on_op = on_op
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        grammar: Any = tr.grammar
+        grammar.request_ttl_ms = 1200  # expTime 1.2 s after sending (5 s by default)
+        o = await a.rest_below(sim, tr, 30)
+        [theirs] = a.orders(sim)
+        assert theirs.client_id == o.client_id and theirs.open
+        assert o.status == "new" and o.order_id == str(theirs.id)
+
+    a.run(body, before=slow_engine, transport="ws", private_stream=False, timeout=1.0)
