@@ -15,7 +15,7 @@ from test_rotation import _binance_key
 from test_session_binance import BINANCE
 from tickwire.errors import TransportError
 from tickwire.sim import Simulator
-from tickwire.trading import stream
+from tickwire.trading import kept_socket
 from tickwire.trading.session import TradingSession
 
 A = BINANCE
@@ -103,7 +103,7 @@ def test_a_close_while_the_start_connects_a_socket_that_swallows_its_cancel_stil
     async def body(sim: Simulator) -> None:
         ep = sim.endpoint(A.venue, 0)
         connecting = asyncio.Event()
-        monkeypatch.setattr(stream, "open_ws", swallowing(stream.open_ws, connecting))
+        monkeypatch.setattr(kept_socket, "open_ws", swallowing(kept_socket.open_ws, connecting))
         tr = _session(sim, transport="ws", private_stream=False)
         starting = asyncio.create_task(tr.start())
         await asyncio.wait_for(connecting.wait(), 5)

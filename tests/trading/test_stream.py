@@ -1,4 +1,4 @@
-"""The order socket's bookkeeping of requests awaiting their answer (``trading/stream.py``): a write
+"""The order socket's bookkeeping of requests awaiting their answer (``trading/order_socket.py``): a write
 the transport refuses or raises on leaves nothing counted as awaiting, so a rotation's drain of the
 old socket (``Channels.reopen``) does not wait out its time-out for an answer nobody can get; one that
 raises is a ``TransportError`` saying the request may have gone out (its order is then reconciled). An
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from lost_cancel import swallowing
 from tickwire.errors import AuthError, RequestTimeoutError, TransportError
 from tickwire.sim import Simulator
-from tickwire.trading.stream import OrderSocket
+from tickwire.trading.order_socket import OrderSocket
 from tickwire.venues import binance, bybit, coinbase, htx, kraken, okx
 
 
@@ -248,9 +248,9 @@ def test_a_close_while_reconnecting_ends_even_if_the_connect_swallows_its_cancel
     import tickwire
     from test_session_binance import BINANCE
     from tickwire.sim import Simulator
-    from tickwire.trading import stream
+    from tickwire.trading import kept_socket
 
-    real = stream.open_ws
+    real = kept_socket.open_ws
     connecting = asyncio.Event()
 
     async def go() -> None:
@@ -262,7 +262,7 @@ def test_a_close_while_reconnecting_ends_even_if_the_connect_swallows_its_cancel
             ).__aenter__()
             sock = tr.orders_ws
             assert sock is not None and sock.connected
-            monkeypatch.setattr(stream, "open_ws", swallowing(real, connecting))
+            monkeypatch.setattr(kept_socket, "open_ws", swallowing(real, connecting))
             ep.drop()
             await asyncio.wait_for(connecting.wait(), 5)
             await asyncio.wait_for(tr.close(), 2)

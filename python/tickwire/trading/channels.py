@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 from tickwire.errors import NotSupported
 from tickwire.streams import Endpoint
+from tickwire.trading.order_socket import OrderSocket, WsOrderGrammar
 from tickwire.trading.orders import Order, OrderEvent
-from tickwire.trading.stream import OrderSocket, PrivateStream, StreamGrammar, WsOrderGrammar
+from tickwire.trading.stream import PrivateStream, StreamGrammar
 from tickwire.trading.venue import Call, OrderGrammar
 
 

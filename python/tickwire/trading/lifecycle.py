@@ -16,12 +16,12 @@ from tickwire.trading.channels import Channels
 from tickwire.trading.closing import ClosePort, settle_for_close
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import EventFeed
+from tickwire.trading.kept_socket import CLOSE_POLL_S
 from tickwire.trading.kill import IN_FLIGHT_WAIT
 from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
-from tickwire.trading.stream import CLOSE_POLL_S
 from tickwire.trading.venue import Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
 

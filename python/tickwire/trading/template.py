@@ -58,9 +58,9 @@ from tickwire.trading.template_numbers import Scaled
 from tickwire.trading.template_write import IDS_AT_ONCE, Writing
 
 if TYPE_CHECKING:
+    from tickwire.trading.order_socket import OrderSocket
     from tickwire.trading.quote import Quote
     from tickwire.trading.session import TradingSession
-    from tickwire.trading.stream import OrderSocket
 
 __all__ = ["OrderTemplate"]
 

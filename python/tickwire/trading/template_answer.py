@@ -22,8 +22,8 @@ from tickwire.trading.place import withdraw
 from tickwire.trading.wire import RATE_RESENDS, unsent, was_unsent
 
 if TYPE_CHECKING:
+    from tickwire.trading.order_socket import OrderSocket
     from tickwire.trading.session import TradingSession
-    from tickwire.trading.stream import OrderSocket
 
 __all__ = ["Answering", "retrieved"]
 

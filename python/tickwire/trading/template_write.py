@@ -22,8 +22,8 @@ from tickwire.trading.template_numbers import Scaled
 from tickwire.transport.http_conn import write_failed
 
 if TYPE_CHECKING:
+    from tickwire.trading.order_socket import OrderSocket
     from tickwire.trading.session import TradingSession
-    from tickwire.trading.stream import OrderSocket
 
 __all__ = ["IDS_AT_ONCE", "Dest", "Writing"]
 

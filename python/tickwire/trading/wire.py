@@ -28,8 +28,8 @@ from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.limits.budget import rate_limited
+from tickwire.trading.order_socket import OrderSocket
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
-from tickwire.trading.stream import OrderSocket
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.transport.http import HttpClient
 from tickwire.transport.http_conn import retry_after_s

@@ -1,0 +1,276 @@
+"""A socket a trading session keeps connected (``KeptSocket``): connected and logged in again after
+every loss, with back-off and the venue's connection-rate slot, until the session closes it. The
+private stream (``stream.py``) and the order socket (``order_socket.py``) are the two kinds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
+
+from tickwire.errors import TickwireError, TransportError
+from tickwire.recovery.backoff import Backoff, connect_slot, settled
+from tickwire.trading.remedy import refused_for_good
+from tickwire.trading.venue import Call
+from tickwire.transport.ws import open_ws
+
+log = logging.getLogger("tickwire.trading")
+
+
+# How long a close waits for the socket's loop to end before cancelling it again.
+CLOSE_POLL_S = 0.1
+
+
+@runtime_checkable
+class LoginGrammar(Protocol):
+    """A socket's log-in step, for venues that authenticate the connection (OKX's ``login`` op) before
+    subscribing or taking orders on it; venues that sign each request instead (Binance) have none."""
+
+    def login(self, signer: Any) -> bytes | None:
+        """The log-in request sent first on each connection; None: this socket needs none."""
+        ...
+
+    def login_ack(self, msg: Any) -> bool:
+        """True for the venue's answer accepting ``login``; raises the venue's typed error for a
+        refusal (the socket retries with back-off)."""
+        ...
+
+
+async def _slot(venue: str, url: str) -> Callable[[], None]:
+    """A slot of the venue's connection-rate limit (its market adapter's: OKX 3 a second per IP),
+    from the limiter its market-data lines dialling the same host share — a private stream and an
+    order socket reconnecting beside them count as the venue counts them."""
+    from tickwire.venues import adapter_class
+
+    try:
+        adapter = adapter_class(venue)
+    except ValueError:
+        return settled
+    return await connect_slot(adapter.venue, url.split("/")[2], adapter.connect_limit)
+
+
+class _Listener(WSListener):
+    def __init__(self, on_text: Callable[[bytes], None], down: asyncio.Event) -> None:
+        self.on_text = on_text
+        self.down = down
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.TEXT:
+            self.on_text(frame.get_payload_as_bytes())
+        elif frame.msg_type is WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
+        elif frame.msg_type is WSMsgType.CLOSE:
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.down.set()
+
+
+class KeptSocket:
+    """One WebSocket, reconnected with back-off until closed. ``on_message`` gets each decoded text
+    frame; ``on_connected`` runs after each connect (log in, subscribe; raise to retry);
+    ``on_disconnected`` after each loss."""
+
+    name = "socket"
+
+    def __init__(self, venue: str, url: str, *, connect_timeout: float = 5.0) -> None:
+        self.venue = venue
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self.backoff = Backoff(base=0.05, cap=5.0)
+        self.connected = False
+        self.connects = 0
+        # The picows transport while connected, else None (order templates write on it directly).
+        self.transport: WSTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
+        # Set when a connect or set-up before the first success was the venue refusing the
+        # credentials themselves (``refused_for_good``): ``start`` raises it at once.
+        self._refused = asyncio.Event()
+        self._closing = False
+        self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
+        self.last_error: BaseException | None = None  # why the last connect or set-up failed
+        # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
+        self.rest: Callable[[Call], Awaitable[Any]] | None = None
+        # Set by the session: waits for the rate budget's room for a connect (Binance's WS API
+        # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``).
+        self.before_connect: Callable[[], Awaitable[None]] | None = None
+        self.observe: Callable[[Any], None] | None = None
+        # Set by the session: what a failed connect or set-up has a remedy for fixed before the next
+        # one (a log-in refused for its timestamp: the venue clock measured again), as a REST
+        # request's is before it is resent; else every log-in signed on the stale offset is refused.
+        self.cure: Callable[[BaseException], Awaitable[None]] | None = None
+
+    async def on_connected(self) -> None:
+        pass
+
+    def on_disconnected(self) -> None:
+        pass
+
+    def on_message(self, msg: Any) -> None:
+        pass
+
+    async def log_in(self, grammar: LoginGrammar, signer: Any) -> None:
+        """Runs ``grammar``'s REST step first where it has one (``login_call``/``read_login_call``:
+        Kraken's token, fresh for each connect), then sends its log-in request (if it has one) and
+        waits for its acceptance."""
+        pre = getattr(grammar, "login_call", None)
+        if pre is not None:
+            if self.rest is None:
+                raise TransportError(f"{self.venue} {self.name}: needs a REST call to log in")
+            grammar.read_login_call(await self.rest(pre()))  # type: ignore[attr-defined]
+        data = grammar.login(signer)
+        if data is None:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._login = (grammar, fut)
+        try:
+            if not self.send(data):
+                raise TransportError(f"{self.venue} {self.name}: lost before logging in")
+            await asyncio.wait_for(fut, self.connect_timeout)
+        finally:
+            self._login = None
+
+    def send(self, data: bytes) -> bool:
+        t = self.transport
+        if t is None:
+            return False
+        t.send(WSMsgType.TEXT, data)
+        return True
+
+    async def start(self, timeout: float = 5.0) -> None:
+        """Connects; returns once ``on_connected`` succeeded the first time. Not up within ``timeout``:
+        the set-up's last error when it was the venue's refusal (a wrong key's ``AuthError``), else a
+        ``TransportError``; the socket is closed."""
+        self._task = asyncio.create_task(self._run(), name=f"tickwire-{self.venue}-{self.name}")
+        up = asyncio.ensure_future(self._up.wait())
+        refused = asyncio.ensure_future(self._refused.wait())
+        try:
+            await asyncio.wait((up, refused), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in (up, refused):
+                f.cancel()
+        if self._up.is_set():
+            return
+        await self.close()
+        last = self.last_error
+        if isinstance(last, TickwireError) and not isinstance(last, TransportError):
+            # A wrong key is raised at its first refusal: retrying it would only be refused again
+            # (and count against the venue's limits) until the time-out.
+            raise last from None
+        raise TransportError(
+            f"{self.venue} {self.name}: not up within {timeout:g} s (last: {last or 'no answer'})"
+        ) from None
+
+    async def close(self) -> None:
+        self._closing = True
+        while self._task is not None and not self._task.done():
+            # Again until the loop ends: a cancel can be lost in an await that completed as it came
+            # (see ``_run``), and a connection made meanwhile is cut on the next pass.
+            if self.transport is not None:
+                self.transport.disconnect()
+            self._task.cancel()
+            await asyncio.wait((self._task,), timeout=CLOSE_POLL_S)
+        if self._task is not None and not self._task.cancelled():
+            self._task.exception()  # retrieved (it ended raising): not logged as never retrieved
+        if self.transport is not None:
+            self.transport.disconnect()
+        self.connected = False  # the loop was cancelled before it could say so
+
+    def drop(self) -> None:
+        """Cuts the connection (the loop reconnects)."""
+        if self.transport is not None:
+            self.transport.disconnect()
+
+    def _on_text(self, payload: bytes) -> None:
+        try:
+            msg = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            log.warning("%s %s: undecodable frame", self.venue, self.name)
+            return
+        if self._login is not None:
+            grammar, fut = self._login
+            if self.observe is not None:
+                self.observe(msg)
+            try:
+                accepted = grammar.login_ack(msg)
+            except TickwireError as e:
+                if not fut.done():
+                    fut.set_exception(e)
+                return
+            if accepted:
+                if not fut.done():
+                    fut.set_result(None)
+                return
+        self.on_message(msg)
+
+    async def _cured(self, e: BaseException) -> None:
+        if self.cure is None or self._refused.is_set():
+            return
+        try:
+            await self.cure(e)
+        except (TickwireError, OSError) as failed:  # the next connect is tried all the same
+            log.warning("%s %s: remedy for %s failed: %s", self.venue, self.name, e, failed)
+
+    def _failed(self, e: BaseException) -> None:
+        self.last_error = e
+        if self.connects == 0 and refused_for_good(self.venue, e):
+            self._refused.set()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            down = asyncio.Event()
+            try:
+                if self.before_connect is not None:
+                    await self.before_connect()
+                settle = await _slot(self.venue, self.url)
+                try:
+                    transport, _ = await open_ws(
+                        self.url,
+                        lambda down=down: _Listener(self._on_text, down),  # type: ignore[misc]
+                        handshake_timeout=self.connect_timeout,
+                        ping_idle=20.0,
+                    )
+                finally:
+                    settle()
+            except (TickwireError, OSError) as e:
+                self._failed(e)
+                log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
+                await asyncio.sleep(self.backoff.next_delay() or 0.05)
+                continue
+            if self._closing:
+                # Closed while connecting, the cancel lost (3.11's ``wait_for`` returns what completed
+                # as its task was cancelled; ``open_ws`` shields its own connect, a guard here for any
+                # other): the connection is not kept.
+                transport.disconnect()
+                return
+            self.transport = transport
+            # Requests go to the socket as they are written, not at the end of the loop iteration
+            # (uvloop's default under its high-water mark): see transport/http.py.
+            transport.underlying_transport.set_write_buffer_limits(high=0)
+            try:
+                await self.on_connected()
+            except (TickwireError, OSError, TimeoutError) as e:
+                self._failed(e)
+                log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
+                transport.disconnect()
+                await down.wait()
+                self.transport = None
+                await self._cured(e)
+                await asyncio.sleep(self.backoff.next_delay() or 0.05)
+                continue
+            self.connected = True
+            self.connects += 1
+            self.backoff.reset()
+            self._up.set()
+            await down.wait()
+            self.connected = False
+            self.transport = None
+            self.on_disconnected()
+            if not self._closing:
+                log.warning("%s %s lost; reconnecting", self.venue, self.name)
+                await asyncio.sleep(self.backoff.next_delay() or 0.0)
