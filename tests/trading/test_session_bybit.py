@@ -270,9 +270,10 @@ def test_ws_answers_are_the_rest_results_and_retcodes() -> None:
     assert g.ws_answer_id(answer) == "test-005"
     [ack] = g.read_order(g.read_ws_answer(answer))
     assert ack.status is None and ack.order_id == "a4c1718e-fe53-4659-a118-1f6ecce04ad9"
-    assert orjson.loads(g.ping()) == {"op": "ping"}
+    assert orjson.loads(g.socket_ping()) == {"op": "ping"}
     trade_pong = {"retCode": 0, "retMsg": "OK", "op": "pong", "data": ["1711002002529"], "connId": "c"}
-    assert g.ws_answer_id(trade_pong) is None
+    assert g.ws_answer_id(trade_pong) is None and g.is_socket_pong(orjson.dumps(trade_pong))
+    assert not g.is_socket_pong(orjson.dumps(answer))
     for code, error in (
         (10001, OrderRejected),
         (20006, DuplicateOrder),

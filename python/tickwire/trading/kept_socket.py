@@ -5,9 +5,10 @@ private stream (``stream.py``) and the order socket (``order_socket.py``) are th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
@@ -40,6 +41,31 @@ class LoginGrammar(Protocol):
         ...
 
 
+# How long a socket may be idle before it pings (the venue's application ping where its grammar has
+# one, else a WebSocket ping frame): under OKX's 30 s ("N < 30") and Bybit's recommended 20 s.
+PING_IDLE_S = 20.0
+
+
+class Keepalive(NamedTuple):
+    """A venue's application-level heartbeat on its trading sockets, where pings and data alone do
+    not keep a connection (OKX cuts one that pushed nothing for 30 s and expects the text ``ping``;
+    Bybit cuts private and trade connections after 10 minutes without its ``{"op":"ping"}``): what a
+    socket idle for ``idle_s`` sends, and how its pong is told (it is not a message for the
+    grammar). A grammar declares one with ``socket_ping()``, ``is_socket_pong(payload)`` and
+    optionally ``socket_ping_s``."""
+
+    ping: bytes
+    is_pong: Callable[[bytes], bool]
+    idle_s: float
+
+
+def keepalive_of(grammar: Any) -> Keepalive | None:
+    ping = getattr(grammar, "socket_ping", None)
+    if ping is None:
+        return None
+    return Keepalive(ping(), grammar.is_socket_pong, float(getattr(grammar, "socket_ping_s", PING_IDLE_S)))
+
+
 async def _slot(venue: str, url: str) -> Callable[[], None]:
     """A slot of the venue's connection-rate limit (its market adapter's: OKX 3 a second per IP),
     from the limiter its market-data lines dialling the same host share — a private stream and an
@@ -54,13 +80,32 @@ async def _slot(venue: str, url: str) -> Callable[[], None]:
 
 
 class _Listener(WSListener):
-    def __init__(self, on_text: Callable[[bytes], None], down: asyncio.Event) -> None:
+    def __init__(
+        self, on_text: Callable[[bytes], None], down: asyncio.Event, keepalive: Keepalive | None
+    ) -> None:
         self.on_text = on_text
         self.down = down
+        self.keepalive = keepalive
+
+    def send_user_specific_ping(self, transport: WSTransport) -> None:
+        # picows' idle ping: the venue's own where it has one, a ping frame otherwise.
+        if self.keepalive is None:
+            transport.send_ping()
+        else:
+            transport.send(WSMsgType.TEXT, self.keepalive.ping)
+
+    def is_user_specific_pong(self, frame: WSFrame) -> bool:
+        # An application pong is a text frame, told in ``on_ws_frame`` (which notifies picows).
+        return self.keepalive is None and frame.msg_type is WSMsgType.PONG
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type is WSMsgType.TEXT:
-            self.on_text(frame.get_payload_as_bytes())
+            payload = frame.get_payload_as_bytes()
+            k = self.keepalive
+            if k is not None and k.is_pong(payload):
+                transport.notify_user_specific_pong_received()
+                return
+            self.on_text(payload)
         elif frame.msg_type is WSMsgType.PING:
             transport.send_pong(frame.get_payload_as_bytes())
         elif frame.msg_type is WSMsgType.CLOSE:
@@ -84,6 +129,8 @@ class KeptSocket:
         self.backoff = Backoff(base=0.05, cap=5.0)
         self.connected = False
         self.connects = 0
+        # The venue's application heartbeat (set by a subclass from its grammar), else ping frames.
+        self.keepalive: Keepalive | None = None
         # The picows transport while connected, else None (order templates write on it directly).
         self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
@@ -229,11 +276,14 @@ class KeptSocket:
                     await self.before_connect()
                 settle = await _slot(self.venue, self.url)
                 try:
+                    k = self.keepalive
                     transport, _ = await open_ws(
                         self.url,
-                        lambda down=down: _Listener(self._on_text, down),  # type: ignore[misc]
+                        # A partial, not a lambda with defaults: picows hands a factory that takes
+                        # two parameters the upgrade's request and response.
+                        functools.partial(_Listener, self._on_text, down, k),
                         handshake_timeout=self.connect_timeout,
-                        ping_idle=20.0,
+                        ping_idle=PING_IDLE_S if k is None else k.idle_s,
                     )
                 finally:
                     settle()

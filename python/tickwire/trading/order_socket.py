@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from tickwire.errors import RequestTimeoutError, TransportError
-from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
+from tickwire.trading.kept_socket import KeptSocket, LoginGrammar, keepalive_of
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
 
@@ -47,6 +47,7 @@ class OrderSocket(KeptSocket):
 
     def __init__(self, grammar: WsOrderGrammar, signer: Any, url: str, *, timeout: float = 5.0) -> None:
         super().__init__(grammar.venue, url, connect_timeout=timeout)
+        self.keepalive = keepalive_of(grammar)
         self.grammar = grammar
         self.signer = signer
         self.timeout = timeout

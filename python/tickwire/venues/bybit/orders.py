@@ -356,12 +356,25 @@ class Orders:
     # The sockets: ``auth`` first on each connection (both), then the private topics or the order ops.
 
     # Bybit cuts a private or trade socket after 10 minutes without "ping-pong" or data and recommends
-    # this ping every 20 s (docs/v5/ws/connect). Its pongs (private: op "pong", trade: no reqId) are
-    # neither pushes nor answers to the readers below.
-    ping_interval = 20.0
+    # this ping every 20 s (docs/v5/ws/connect; venues.md §3): the sockets' heartbeat
+    # (``trading.kept_socket.Keepalive``). Its pongs (private: op "pong", trade: op "pong" without a
+    # reqId, spot-shaped: op "ping" with ret_msg "pong") are neither pushes nor answers.
+    socket_ping_s = 20.0
 
-    def ping(self) -> bytes:
+    def socket_ping(self) -> bytes:
         return orjson.dumps({"op": "ping"})
+
+    def is_socket_pong(self, payload: bytes) -> bool:
+        if b"pong" not in payload:  # every frame comes here: most are told by this alone
+            return False
+        try:
+            msg = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(msg, dict):
+            return False
+        op = msg.get("op")
+        return op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong")
 
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message())

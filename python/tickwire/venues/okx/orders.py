@@ -318,6 +318,15 @@ class Orders:
     stream_label = "private"
     ws_label = "private"
 
+    # OKX cuts a connection that pushed nothing for 30 s; a client idle for N < 30 s sends the text
+    # ``ping`` and the venue answers ``pong`` (venues.md §2, Connect): the sockets' heartbeat
+    # (``trading.kept_socket.Keepalive``; a WebSocket ping frame is not documented to count).
+    def socket_ping(self) -> bytes:
+        return b"ping"
+
+    def is_socket_pong(self, payload: bytes) -> bool:
+        return payload == b"pong"
+
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message())
 

@@ -5,7 +5,9 @@ signature checks, and the routing of order entry to ``trade.py``.
 topic sends a snapshot, then deltas (size ``"0"`` deletes) keeping the client at the top ``depth``
 levels; ``u`` is the topic's update id and ``seq`` the cross sequence. Depth 1 sends snapshots only,
 re-sent after 3 s without change. ``publicTrade.<symbol>``. ``{"op":"ping"}`` gets the category's pong
-shape. REST ``GET /v5/market/orderbook`` answers from the same book. No checksum exists.
+shape. REST ``GET /v5/market/orderbook`` answers from the same book. No checksum exists. A private or
+trade connection that sent no message (an ``op`` ping or a request; a WebSocket ping frame is not
+one) for ``idle_cut`` (10 minutes) is cut, as Bybit does ("without ping-pong or data").
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class Bybit(Venue):
         "private": "/v5/private",
         "trade": "/v5/trade",
     }
-    intervals: ClassVar[dict[str, float]] = {"level1_resend": 3.0, "rate_window": 1.0, "ip_window": 5.0}
+    intervals: ClassVar[dict[str, float]] = {
+        "level1_resend": 3.0, "rate_window": 1.0, "ip_window": 5.0, "idle_cut": 600.0,
+    }  # fmt: skip
     default_instruments = default_instruments(
         [
             ("BTCUSDT", "0.01", "0.000001", "60000", 1_000),
@@ -83,6 +87,7 @@ class Bybit(Venue):
         conn.state["conn_id"] = str(uuid.UUID(int=conn.id))
 
     def on_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        conn.state["last_message"] = time.monotonic()  # what keeps a private or trade socket
         try:
             msg = orjson.loads(data)
             op = msg["op"]
@@ -204,6 +209,11 @@ class Bybit(Venue):
                     c.send_text(msg)
 
     def on_timer(self, ep: VenueServer, now: float) -> None:
+        idle_cut = self.interval("idle_cut")
+        for c in list(ep.conns.values()):
+            if c.path in ("/v5/private", "/v5/trade"):
+                if now - c.state.get("last_message", c.opened_at) > idle_cut:
+                    c.abort()
         resend = self.interval("level1_resend")
         for symbol in self.books:
             topic = f"orderbook.1.{symbol}"

@@ -5,7 +5,8 @@ signature checks, and the routing of order entry to ``trade.py``.
 ``books50-l2-tbt``, ``books-l2-tbt`` as a snapshot then increments chained by ``prevSeqId``/``seqId``
 with the CRC32 checksum of the top 25 levels as sent (signed int32); ``books5``, ``bbo-tbt``,
 ``trades``. Text ``ping`` gets ``pong``; an idle book sends the empty "no update" message
-(``prevSeqId == seqId``); a connection with no subscription or no data for 30 s is cut.
+(``prevSeqId == seqId``); a connection with no subscription (nor a log-in) or no data for 30 s is
+cut (a ``pong`` is data).
 """
 
 from __future__ import annotations
@@ -289,9 +290,10 @@ class Okx(Venue):
         idle_cut = self.interval("idle_cut")
         if not ep.stalled:
             for c in list(ep.conns.values()):
-                if (not c.topics and now - c.opened_at > idle_cut) or now - max(
-                    c.last_tx, c.opened_at
-                ) > idle_cut:
+                # "The subscription is not established": neither subscribed nor logged in (a
+                # logged-in private connection takes orders: its ``ping``s keep it, as every other's).
+                idle = not c.topics and not c.state.get("login")
+                if (idle and now - c.opened_at > idle_cut) or now - max(c.last_tx, c.opened_at) > idle_cut:
                     c.abort()
         if ep.index != 0:
             return  # the idle "no update" message is a property of the book: publish it once
