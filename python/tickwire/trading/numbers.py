@@ -139,6 +139,10 @@ def mantissa_at(x: object, scale: int) -> int | None:
         n *= 10**scale
         return n // d if n % d == 0 else None
     if isinstance(x, Mantissa) and type(x.value) is int and type(x.scale) is int:
+        # A scale far from ``scale`` (no order's number): the rules' path refuses it at once, where
+        # 10**shift would hold the event loop for seconds (10**10**7) before refusing the same.
+        if abs(scale - x.scale) > MAX_DIGITS + MAX_SCALE:
+            return None
         value: int = x.value
         if x.scale <= scale:
             mul: int = 10 ** (scale - x.scale)

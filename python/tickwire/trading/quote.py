@@ -318,6 +318,14 @@ class Quote:
         self.held = False
         self.load()
 
+    def reload(self) -> None:
+        """The session's rules were fetched anew (``load_rules``): the loaded write is taken back and
+        loaded again, its forms rebuilt for the new rules (or the rule stopped where they refuse the
+        template). Left loaded, the next tick would write an order checked by the old ones."""
+        if self.rule.loaded:
+            self._unload()
+            self.load()
+
     def stop(self) -> None:
         """Disarms the rule: nothing more is sent by it (an order in flight goes on to its answer)."""
         if self.stopped:

@@ -241,7 +241,10 @@ class TradingSession(RequestPath):
 
     async def load_rules(self) -> dict[str, InstrumentRules]:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
-        return await lifecycle.load_rules(self)
+        rules = await lifecycle.load_rules(self)
+        for q in list(self.quotes):  # a loaded rule's next order checked by these, not the old ones
+            q.reload()
+        return rules
 
     def _apply(self, events: Sequence[OrderEvent]) -> Order | None:
         return account.apply_events(self.tracker, events)

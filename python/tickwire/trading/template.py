@@ -85,6 +85,10 @@ class OrderTemplate(Writing):
             raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
         if tif not in ("GTC", "IOC", "FOK"):
             raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+        if type == "market" and post_only:
+            # As place_order refuses it: the grammars drop post_only from a market order, so the
+            # maker-only intent would go out as a taker.
+            raise InvalidOrder("a market order takes no price and cannot be post-only")
         rules = session.rules.get(symbol)
         if rules is None:
             raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")

@@ -88,7 +88,11 @@ class Answering:
                                 raise unsent(TransportError(f"{s.venue}: trading session is not started"))
                             if s.dead_man is not None:
                                 await s.dead_man.cover(self.symbol)  # unsent when it fails
-                            gate = await wire.cleared(self._cost, "order", "template send", taken=taken)
+                            # The order socket down under transport="ws": refused before its weight
+                            # is taken, as place_order's is (the venue counts no order never written).
+                            gate = await wire.cleared(
+                                self._cost, "order", "template send", taken=taken, ready=self._writable
+                            )
                             ws, rid, data = self._fill(
                                 p, q, cid
                             )  # signed anew after the wait, where it goes now
@@ -161,6 +165,15 @@ class Answering:
                 return got
         finally:
             self.session.risk.release(cid)  # tracked once written (the count moved there); unsent, no more
+
+    def _writable(self) -> None:
+        """Raises, marked unsent, when the order can go nowhere now: only the order socket may take
+        it (``transport="ws"``, or a template with no REST form) and it is down."""
+        s = self.session
+        ws = s.orders_ws
+        socket_only = (s.transport == "ws" and ws is not None) or self._socket_only
+        if socket_only and (ws is None or not ws.connected):
+            raise unsent(TransportError(f"{s.venue}: the order socket is down (transport='ws')"))
 
     async def _answer(
         self,

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from tickwire.errors import InvalidOrder
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.numbers import EXACT, from_mantissa, mantissa_at, to_decimal
+from tickwire.trading.numbers import EXACT, MAX_DIGITS, from_mantissa, mantissa_at, to_decimal
 from tickwire.trading.orders import Side
 from tickwire.trading.rules import InstrumentRules
 
@@ -55,6 +55,10 @@ class Scaled:
 
     def explain(self, p: int, q: int) -> None:
         """The rules' own error (rule, nearest valid values) for mantissas Rust refused."""
+        if p >= 10 ** (MAX_DIGITS + self.price_scale) or q >= 10 ** (MAX_DIGITS + self.qty_scale):
+            # Past any order's number (``to_decimal``'s bounds): the rules' exact arithmetic would
+            # trap its rounding (``decimal.Rounded``, no InvalidOrder) or, for a huge int, take seconds.
+            raise InvalidOrder(f"{self.symbol}: price or qty mantissa out of range")
         pd = from_mantissa(p, self.price_scale) if p > 0 else p
         qd = from_mantissa(q, self.qty_scale) if q > 0 else q
         if self.market:
