@@ -444,7 +444,8 @@ class MarketData:
 
         ranked = [self.pool.endpoints[i] for i in self.pool.ranking()]
         books = self.live_book if self.adapter.books_are_traded() else None
-        return trade_beside(self.venue, ranked, self.audit, books, credentials, **options)
+        audit = options.pop("audit", self.audit)
+        return trade_beside(self.venue, ranked, audit, books, credentials, **options)
 
     def rest(self, turn: int = 0) -> HttpClient:
         """A keep-alive REST client to the endpoint the first connected line uses; ``turn`` k > 0:

@@ -7,6 +7,10 @@ apart, the counter (base 62) makes each id of a session distinct. ``sep`` is ``-
 allows it (OKX allows only letters and digits). When the counter would outgrow its room a new nonce is
 drawn and counting restarts.
 
+Where the format has no separator the counter is always spelled in full (six digits, from 62**5) and
+the nonce is always ``_MAX_NONCE`` long: an id's length then tells its prefix's, so ``mm``'s ids are
+never taken for ``mm2``'s (nor ``mm2``'s for ``mm``'s) when a restarted strategy adopts its own.
+
 Uniqueness matters beyond politeness: Binance accepts a closed order's id again (venues.md section 9),
 so a resend of an old id can duplicate an order; OKX refuses a duplicate ``clOrdId``.
 """
@@ -118,10 +122,15 @@ class ClientIds:
         limit = 18 if fmt.venue == "kraken" else fmt.max_len
         head = prefix + fmt.sep if prefix else ""
         room = limit - len(head) - _COUNTER_ROOM
-        if room < _MIN_NONCE:
+        # No separator: nothing but the id's length marks where the prefix ends, so the nonce and the
+        # counter are of one length whatever the prefix (else ``mm`` owned every id ``mm2`` makes: a
+        # restart adopted, counted and reported another strategy's orders on the key).
+        fixed = bool(prefix) and not fmt.sep
+        least = _MAX_NONCE if fixed else _MIN_NONCE
+        if room < least:
             raise invalid_order(
                 f"prefix {prefix!r} is too long for {fmt.venue} ids (at most "
-                f"{limit - _COUNTER_ROOM - _MIN_NONCE - len(fmt.sep)} characters)",
+                f"{limit - _COUNTER_ROOM - least - len(fmt.sep)} characters)",
                 rule="client_id",
             )
         if prefix and not fmt.pattern.fullmatch(head + "0"):
@@ -131,7 +140,10 @@ class ClientIds:
         self._head = head
         self._nonce_len = min(room, _MAX_NONCE)
         self._stems: set[str] = set()  # every nonce this object drew, with the head
-        self._limit = 62**_COUNTER_ROOM
+        # What the counter's spelling starts from: 62**5 spells every count in the room's six digits.
+        self._base = 62 ** (_COUNTER_ROOM - 1) if fixed else 0
+        self._width = _COUNTER_ROOM if fixed else 0  # the counter's one length (0: any up to the room)
+        self._limit = 62**_COUNTER_ROOM - self._base
         self._new_nonce()
 
     def _new_nonce(self) -> None:
@@ -148,7 +160,8 @@ class ClientIds:
             self._new_nonce()
             c = 0
         self._count = c + 1
-        self._last = cid = self._stem + (_SMALL[c] if c < 3844 else _base62(c))
+        n = c + self._base
+        self._last = cid = self._stem + (_SMALL[n] if n < 3844 else _base62(n))
         return cid
 
     __next__ = next
@@ -172,7 +185,7 @@ class ClientIds:
         end = min(c + max(1, n), self._limit)
         self._count = end
         self._last = None
-        return self._stem, c, end
+        return self._stem, c + self._base, end + self._base
 
     def __iter__(self) -> ClientIds:
         return self
@@ -190,11 +203,13 @@ class ClientIds:
         """Whether ``client_id`` is one this strategy makes (any session): its prefix, then a nonce and
         a counter of the lengths this prefix gets and nothing else — so ``mm``'s ids are not taken for
         ``mm-2``'s. For adopting orders after a restart while leaving other scripts' orders on a shared
-        key alone. Where the format has no separator (OKX) no strategy's prefix may begin another's."""
+        key alone. Where the format has no separator (OKX) the id's one length tells the prefix's."""
         if not self.has_prefix(client_id):
             return False
         rest = client_id[len(self._head) :]
         n = self._nonce_len
+        if self._width:
+            return len(rest) == n + self._width and rest.isascii() and rest.isalnum()
         return n < len(rest) <= n + _COUNTER_ROOM and rest.isascii() and rest.isalnum()
 
     def mine(self, client_id: str) -> bool:

@@ -75,6 +75,7 @@ class DeadMan:
         self.task: asyncio.Task[None] | None = None
         self.refreshes = 0  # successful refresh rounds (health)
         self.failures = 0  # refresh rounds that failed
+        self.failing = 0  # refresh rounds failed since the last that went through (health)
 
     def _symbols(self) -> list[str]:
         return sorted(self.armed | {o.symbol for o in self.port.tracker.open_orders()})
@@ -138,15 +139,27 @@ class DeadMan:
         self.armed.add(symbol)
 
     async def _refresh(self) -> None:
+        # A try starts every share of the countdown, counted from the last try's start, and may take
+        # one share at most: a refresh whose answer never comes (the session's request time-out may
+        # be half the countdown, as with OKX's 10 s and the default 5 s) would otherwise push the next
+        # one back by its time-out, and the venue fire on a live session's orders after one lost
+        # request, where two failed tries are to be borne.
+        loop = asyncio.get_running_loop()
+        every = self.timeout_s * REFRESH_SHARE
+        due = loop.time() + every
         while True:
-            await asyncio.sleep(self.timeout_s * REFRESH_SHARE)
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due = loop.time() + every
             try:
-                await self.arm()
+                await asyncio.wait_for(self.arm(), every)
                 self.refreshes += 1
-            except TickwireError as e:
+                self.failing = 0
+            except (TickwireError, TimeoutError) as e:
+                why = str(e) if isinstance(e, TickwireError) else f"no answer within {every:g} s"
                 self.failures += 1
-                log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, e)
-                self.port.audit.event("dead_man_failed", venue=self.port.venue, error=str(e))
+                self.failing += 1
+                log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, why)
+                self.port.audit.event("dead_man_failed", venue=self.port.venue, error=why)
 
     def stop(self) -> None:
         """Stops refreshing without disarming: the venue fires when the countdown runs out."""

@@ -10,6 +10,7 @@ def session_health(session: Any) -> dict[str, Any]:
     """A snapshot (plain values, safe to log: no key or secret in it)."""
     wire, tracker = session.wire, session.tracker
     stream, socket = session.stream, session.orders_ws
+    dead_man = getattr(session, "dead_man", None)
     remedies = wire.remedies
     return {
         "venue": session.venue,
@@ -28,4 +29,9 @@ def session_health(session: Any) -> dict[str, Any]:
         # None: the session has no such socket.
         "stream_connected": None if stream is None else stream.connected,
         "socket_connected": None if socket is None else socket.connected,
+        # The venue's dead-man switch (None: not armed): refreshes failing in a row mean the venue may
+        # be about to cancel every open order — a log line alone reaches no monitor.
+        "dead_man_refreshes": None if dead_man is None else dead_man.refreshes,
+        "dead_man_failures": None if dead_man is None else dead_man.failures,
+        "dead_man_failing": None if dead_man is None else dead_man.failing,
     }

@@ -144,7 +144,9 @@ class TradingSession(RequestPath):
 
     async def start(self) -> TradingSession:
         """Connects, loads the instrument rules, starts the sockets; a start that fails leaves nothing
-        open behind it. A close while it runs stops it (``TransportError``); after one, it is refused."""
+        open behind it — and the venue's dead-man countdown as it found it, armed or not (an earlier
+        run's, killed, still to cancel its orders). A close while it runs stops it
+        (``TransportError``); after one, it is refused."""
         if self.closing:
             raise unsent(TransportError(f"{self.venue}: the trading session is closed"))
         task = self.starting = asyncio.current_task()
@@ -155,7 +157,10 @@ class TradingSession(RequestPath):
         except BaseException as e:
             self.starting = None
             stopped = self.closing  # by a close under way (another task's), not by its own failure
-            await self.close()
+            # A start that failed disarms nothing: the venue's countdown may be an earlier run's, the
+            # one thing left to cancel the orders it died with (this run armed none, or may have
+            # armed it in a request whose answer was lost); a close's own stop disarms as it says.
+            await self.close(disarm=stopped)
             raise lifecycle.start_error(self, task, e, stopped) from None
         self.starting = None
         return self

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tickwire._core import OrderBook
-from tickwire.audit import AuditSink
+from tickwire.audit import AuditLog
 from tickwire.errors import NotSupported
 from tickwire.streams import Endpoint
 from tickwire.trading.session import TradingSession
@@ -64,19 +64,18 @@ def trade(
 def trade_beside(
     venue: str,
     endpoints: Sequence[Endpoint],
-    audit: AuditSink,
+    audit: AuditLog | str | None,
     books: Callable[[str], OrderBook] | None,
     credentials: Any = None,
     **options: Any,
 ) -> TradingSession:
-    """``md.trade(...)``: :func:`trade` on a market-data session's ``endpoints`` (ranked) and
-    ``audit`` log (unless ``options`` names another); with ``books`` (the session's live books, where
-    the venue trades what it streams) a market order's notional (``max_order_notional``) is priced
-    from them."""
+    """``md.trade(...)``: :func:`trade` on a market-data session's ``endpoints`` (ranked), with
+    ``audit`` (its audit log, or the one the caller named); with ``books`` (the session's live books,
+    where the venue trades what it streams) a market order's notional (``max_order_notional``) is
+    priced from them."""
     from tickwire.trading.book_cost import book_cost
 
-    options.setdefault("audit", audit)
-    tr = trade(venue, credentials=credentials, endpoints=endpoints, **options)
+    tr = trade(venue, credentials=credentials, endpoints=endpoints, audit=audit, **options)
     if books is not None:
         tr.risk.market_cost = functools.partial(book_cost, books)
     return tr
