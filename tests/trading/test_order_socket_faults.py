@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from session_cases import SimAccount
+from session_cases import SimAccount, settle
 from test_session_binance import BINANCE
 from test_session_okx import OKX
 from test_session_usdm import USDM
@@ -103,3 +103,35 @@ def test_an_okx_place_still_queued_when_the_socket_is_cut_is_not_called_absent_b
         assert o.status == "new" and o.order_id == str(theirs.id)
 
     a.run(body, before=slow_engine, transport="ws", private_stream=False, timeout=1.0)
+
+
+def test_the_venues_shutdown_notice_has_both_sockets_reconnect_at_once_and_trading_goes_on() -> None:
+    """Binance announces a server shutdown on its WS API connections (``serverShutdown``: "On
+    receipt, reconnect"). The private stream and the order socket connect anew at once — the
+    simulator sees their connections closed by the client and new ones open — and the session keeps
+    trading on them: an order placed over the new socket, a cancel heard on the new stream. Before,
+    the notice was ignored: the venue's own cut would have come at a moment of its choosing, with
+    answers and events on their way."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.orders_ws is not None
+        ep = sim.endpoint(a.venue, 0)
+        before = {c.id for c in ep.conns.values() if c.path.startswith("/ws-api")}
+        assert len(before) == 2, before
+        resting = await a.rest_below(sim, tr, 30)
+        ep.server_shutdown()
+        await settle(
+            lambda: tr.stream.connects == 2 and tr.orders_ws.connects == 2,  # type: ignore[union-attr]
+            "both sockets connected anew",
+        )
+        now = {c.id for c in ep.conns.values() if c.path.startswith("/ws-api")}
+        assert len(now) == 2 and not now & before, (before, now)
+        events = tr.stream.events
+        o = await a.rest_below(sim, tr, 31)
+        assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+        await tr.cancel_order(a.symbol, client_id=resting.client_id)
+        await settle(lambda: tr.stream is not None and tr.stream.events > events, "the new stream's events")
+        assert tr.tracker.unknown() == [] and a.open(sim) == [a.orders(sim, o.client_id)[0]]
+
+    a.run(body, transport="ws")

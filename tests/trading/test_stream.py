@@ -274,3 +274,28 @@ def test_a_close_while_reconnecting_ends_even_if_the_connect_swallows_its_cancel
             assert not ep.conns, ep.conns
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("awaiting", [False, True])
+def test_the_venues_closing_notice_moves_new_requests_off_the_socket_and_cuts_it_once_answered(
+    awaiting: bool,
+) -> None:
+    """Binance's ``serverShutdown`` ("On receipt, reconnect"): the order socket takes no new request
+    from then on; one awaiting its answer keeps the connection until the answer came, then it is cut
+    (the loop connects anew) — not left for the venue to cut with the answer on its way."""
+
+    async def go() -> None:
+        wire = _Transport(None)
+        sock = _socket(wire)
+        sock.connected = True
+        rid = sock.next_id()
+        fut = sock.write(b"{}", rid) if awaiting else None
+        sock._on_text(b'{"event":{"e":"serverShutdown","E":1700000000000}}')
+        assert not sock.connected  # where a socket that is down sends them
+        assert wire.cut == (not awaiting)
+        if fut is not None:
+            sock._on_text(b'{"id":"%s","status":200,"result":{}}' % rid.encode())
+            assert fut.done() and fut.result()["status"] == 200
+            assert wire.cut
+
+    asyncio.run(go())

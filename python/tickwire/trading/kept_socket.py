@@ -122,15 +122,18 @@ class KeptSocket:
 
     name = "socket"
 
-    def __init__(self, venue: str, url: str, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, venue: str, url: str, *, connect_timeout: float = 5.0, grammar: Any = None) -> None:
         self.venue = venue
         self.url = url
         self.connect_timeout = connect_timeout
         self.backoff = Backoff(base=0.05, cap=5.0)
         self.connected = False
         self.connects = 0
-        # The venue's application heartbeat (set by a subclass from its grammar), else ping frames.
-        self.keepalive: Keepalive | None = None
+        # The venue's application heartbeat (its grammar's), else ping frames.
+        self.keepalive = keepalive_of(grammar)
+        # The grammar's ``closing_notice(msg)``: the venue's word that it will close this connection
+        # soon (Binance's ``serverShutdown``) — see ``venue_closing``.
+        self._notice: Callable[[Any], bool] | None = getattr(grammar, "closing_notice", None)
         # The picows transport while connected, else None (order templates write on it directly).
         self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
@@ -233,11 +236,22 @@ class KeptSocket:
         if self.transport is not None:
             self.transport.disconnect()
 
+    def venue_closing(self) -> None:
+        """The venue said it will close this connection ("On receipt, reconnect"): cut now and
+        connected anew, not left to be cut by the venue at a moment of its choosing."""
+        log.info("%s %s: the venue is closing the connection; reconnecting", self.venue, self.name)
+        self.connected = False
+        self.drop()
+
     def _on_text(self, payload: bytes) -> None:
         try:
             msg = orjson.loads(payload)
         except orjson.JSONDecodeError:
             log.warning("%s %s: undecodable frame", self.venue, self.name)
+            return
+        notice = self._notice
+        if notice is not None and notice(msg):
+            self.venue_closing()
             return
         if self._login is not None:
             grammar, fut = self._login

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from tickwire.errors import RequestTimeoutError, TransportError
-from tickwire.trading.kept_socket import KeptSocket, LoginGrammar, keepalive_of
+from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
 
@@ -46,8 +46,7 @@ class OrderSocket(KeptSocket):
     name = "order socket"
 
     def __init__(self, grammar: WsOrderGrammar, signer: Any, url: str, *, timeout: float = 5.0) -> None:
-        super().__init__(grammar.venue, url, connect_timeout=timeout)
-        self.keepalive = keepalive_of(grammar)
+        super().__init__(grammar.venue, url, connect_timeout=timeout, grammar=grammar)
         self.grammar = grammar
         self.signer = signer
         self.timeout = timeout
@@ -56,8 +55,10 @@ class OrderSocket(KeptSocket):
         # then, and what was taken since is added to it (``RateBudget.observe``'s ``age``).
         self._written_at: dict[str, float] = {}
         self._rid = 0
+        self._cut_when_answered = False  # the venue said it will close: cut once nothing awaits
 
     async def on_connected(self) -> None:
+        self._cut_when_answered = False
         await self.log_in(self.grammar, self.signer)
 
     def on_message(self, msg: Any) -> None:
@@ -65,6 +66,18 @@ class OrderSocket(KeptSocket):
         fut = self._pending.pop(rid, None) if rid is not None else None
         if fut is not None and not fut.done():
             fut.set_result(msg)
+        if self._cut_when_answered and not self._pending:
+            self.drop()
+
+    def venue_closing(self) -> None:
+        """No new request goes on a connection the venue is about to close (they go where a socket
+        that is down sends them); those awaiting their answers keep it until answered — cut then, or
+        by their time-out — so no answer is lost to the venue's cut, and the loop connects anew."""
+        self.connected = False
+        if self._pending:
+            self._cut_when_answered = True
+        else:
+            super().venue_closing()
 
     def on_disconnected(self) -> None:
         pending, self._pending = self._pending, {}

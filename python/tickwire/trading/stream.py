@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tickwire.errors import DecodeError, TickwireError
 from tickwire.trading.answers import read_events
-from tickwire.trading.kept_socket import KeptSocket, LoginGrammar, keepalive_of
+from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.orders import OrderEvent
 
 log = logging.getLogger("tickwire.trading")
@@ -56,8 +56,7 @@ class PrivateStream(KeptSocket):
         *,
         connect_timeout: float = 5.0,
     ) -> None:
-        super().__init__(grammar.venue, url, connect_timeout=connect_timeout)
-        self.keepalive = keepalive_of(grammar)
+        super().__init__(grammar.venue, url, connect_timeout=connect_timeout, grammar=grammar)
         self.grammar = grammar
         self.signer = signer
         self.apply = apply

@@ -199,6 +199,12 @@ class BinanceGrammar:
     def login_ack(self, msg: Any) -> bool:
         return False
 
+    def closing_notice(self, msg: Any) -> bool:
+        """The venue's word that it will close this connection soon: ``serverShutdown`` (venues.md
+        §1.3: "On receipt, reconnect")."""
+        ev = msg.get("event") if isinstance(msg, dict) else None
+        return isinstance(ev, dict) and ev.get("e") == "serverShutdown"
+
     # order socket: the WS API takes the same parameters as REST, signed in the request
 
     ws_label = "ws_api"
