@@ -135,3 +135,31 @@ def test_the_venues_shutdown_notice_has_both_sockets_reconnect_at_once_and_tradi
         assert tr.tracker.unknown() == [] and a.open(sim) == [a.orders(sim, o.client_id)[0]]
 
     a.run(body, transport="ws")
+
+
+def test_trading_sockets_renew_their_connections_before_the_venue_ends_their_lifetime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Binance ends a connection 24 h after it opened (here 1.5 s: the simulator's ``lifetime``, and
+    the grammar's ``socket_lifetime_s`` alike). The private stream and the order socket connect anew
+    before, as on the venue's shutdown notice, so the venue never cuts one (its own count) while
+    orders go on; each at the venue once, none of unknown fate. Before, each was cut by the venue
+    (with any answer on its way) once a lifetime."""
+    from tickwire.venues.binance.common import BinanceGrammar
+
+    monkeypatch.setattr(BinanceGrammar, "socket_lifetime_s", 1.5, raising=False)
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.orders_ws is not None
+        placed = []
+        for i in range(12):
+            placed.append(await a.rest_below(sim, tr, 30 + i))
+            await asyncio.sleep(0.25)
+        v: Any = sim.venue(a.venue)
+        assert v.lifetime_cuts == 0, f"the venue cut {v.lifetime_cuts} connections at their lifetime's end"
+        assert tr.stream.connects >= 2 and tr.orders_ws.connects >= 2
+        assert all(o.status == "new" and len(a.orders(sim, o.client_id)) == 1 for o in placed)
+        assert tr.tracker.unknown() == []
+
+    a.run(body, transport="auto", sim_timeouts={"lifetime": 1.5})

@@ -41,6 +41,10 @@ class LoginGrammar(Protocol):
         ...
 
 
+# How long before the end of a venue's connection lifetime (``socket_lifetime_s``) a socket renews
+# its connection (a tenth of the lifetime where that is shorter).
+LIFETIME_MARGIN_S = 300.0
+
 # How long a socket may be idle before it pings (the venue's application ping where its grammar has
 # one, else a WebSocket ping frame): under OKX's 30 s ("N < 30") and Bybit's recommended 20 s.
 PING_IDLE_S = 20.0
@@ -134,6 +138,8 @@ class KeptSocket:
         # The grammar's ``closing_notice(msg)``: the venue's word that it will close this connection
         # soon (Binance's ``serverShutdown``) — see ``venue_closing``.
         self._notice: Callable[[Any], bool] | None = getattr(grammar, "closing_notice", None)
+        # How long the venue keeps a connection (Binance: 24 h) before it cuts it: renewed first.
+        self._lifetime: float | None = getattr(grammar, "socket_lifetime_s", None)
         # The picows transport while connected, else None (order templates write on it directly).
         self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
@@ -236,6 +242,11 @@ class KeptSocket:
         if self.transport is not None:
             self.transport.disconnect()
 
+    def _renew(self, transport: WSTransport) -> None:
+        if self.transport is transport and not self._closing:
+            log.info("%s %s: renewed before the venue's connection lifetime ends", self.venue, self.name)
+            self.venue_closing()
+
     def venue_closing(self) -> None:
         """The venue said it will close this connection ("On receipt, reconnect"): cut now and
         connected anew, not left to be cut by the venue at a moment of its choosing."""
@@ -331,7 +342,16 @@ class KeptSocket:
             self.connects += 1
             self.backoff.reset()
             self._up.set()
-            await down.wait()
+            renew = None
+            if self._lifetime is not None:
+                # Renewed before the venue's own cut ends the connection's lifetime, as on its notice.
+                at = self._lifetime - min(LIFETIME_MARGIN_S, self._lifetime / 10)
+                renew = asyncio.get_running_loop().call_later(at, self._renew, transport)
+            try:
+                await down.wait()
+            finally:
+                if renew is not None:
+                    renew.cancel()
             self.connected = False
             self.transport = None
             self.on_disconnected()

@@ -199,6 +199,9 @@ class BinanceGrammar:
     def login_ack(self, msg: Any) -> bool:
         return False
 
+    # "A connection is valid for 24 h" (venues.md §1.3): the trading sockets renew theirs before.
+    socket_lifetime_s = 86_400.0
+
     def closing_notice(self, msg: Any) -> bool:
         """The venue's word that it will close this connection soon: ``serverShutdown`` (venues.md
         §1.3: "On receipt, reconnect")."""

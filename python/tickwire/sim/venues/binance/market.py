@@ -88,6 +88,7 @@ class BinanceSpot(Venue):
         self.keys: dict[str, ApiKey] = {}
         self.limiters: dict[int, WeightLimiter] = {}  # per endpoint: limits are per IP
         self.conn_limiters: dict[int, WeightLimiter] = {}
+        self.lifetime_cuts = 0  # connections closed for their 24 h lifetime
         ctx = self.context(self.fmt)
         self.orders = BinanceOrders(ctx)
         self.futures_orders = FuturesOrders(ctx, self.orders.count_order)
@@ -237,6 +238,7 @@ class BinanceSpot(Venue):
         lifetime = self.interval("lifetime")
         for c in list(ep.conns.values()):
             if now - c.opened_at > lifetime:
+                self.lifetime_cuts += 1
                 c.close()
         if not ep.stalled:
             self._partial_depth(ep, now)
