@@ -16,6 +16,29 @@ from tickwire.trading.orders import Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.rules import InstrumentRules
 
 
+def check_terms(
+    side: object, kind: object, tif: object, post_only: object, reduce_only: object = False
+) -> None:
+    """An order's terms apart from its numbers, for ``place_order`` and an order template alike:
+    :class:`InvalidOrder` naming what is wrong."""
+    if side not in ("buy", "sell"):
+        raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
+    if kind not in ("limit", "market"):
+        raise InvalidOrder(f"type must be 'limit' or 'market', not {kind!r}")
+    if tif not in ("GTC", "IOC", "FOK"):
+        raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+    if not isinstance(post_only, bool) or not isinstance(reduce_only, bool):
+        # A truthy "false" would place a post-only order.
+        raise InvalidOrder(f"post_only and reduce_only are True or False, not {post_only!r}, {reduce_only!r}")
+    if post_only and kind == "market":
+        raise InvalidOrder("a market order takes no price and cannot be post-only")
+    if post_only and tif != "GTC":
+        # A maker-only order rests or is refused: the venues' forms have no post-only IOC/FOK, and
+        # each dropped one of the two (Binance, OKX, Bybit, USDⓈ-M sent a resting maker order;
+        # Coinbase an IOC that may take).
+        raise InvalidOrder(f"a post-only order rests or is refused: its tif is GTC, not {tif!r}")
+
+
 def checked_order(
     venue: str,
     rules_by_symbol: Mapping[str, InstrumentRules],
@@ -34,12 +57,7 @@ def checked_order(
 ) -> Order:
     """A new order intent, or :class:`InvalidOrder` naming what is wrong; ``used(cid)``: the session
     already has that client id."""
-    if side not in ("buy", "sell"):
-        raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
-    if type not in ("limit", "market"):
-        raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
-    if tif not in ("GTC", "IOC", "FOK"):
-        raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
+    check_terms(side, type, tif, post_only, reduce_only)
     rules = rules_by_symbol.get(symbol)
     if rules is None:
         raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
@@ -47,7 +65,7 @@ def checked_order(
     p = to_decimal(price, "price", positive=True) if price is not None else None
     if type == "limit" and p is None:
         raise InvalidOrder("a limit order needs a price")
-    if type == "market" and (p is not None or post_only):
+    if type == "market" and p is not None:
         raise InvalidOrder("a market order takes no price and cannot be post-only")
     rules.validate(side, type, q, p)
     cid = ids.format.check(client_id) if client_id is not None else ids.next()

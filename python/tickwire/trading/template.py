@@ -47,6 +47,7 @@ from tickwire.errors import (
     NotSupported,
     TransportError,
 )
+from tickwire.trading.intake import check_terms
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
@@ -79,16 +80,7 @@ class OrderTemplate(Writing):
         post_only: bool = False,
     ) -> None:
         venue = session.venue
-        if type not in ("limit", "market"):
-            raise InvalidOrder(f"type must be 'limit' or 'market', not {type!r}")
-        if side not in ("buy", "sell"):
-            raise InvalidOrder(f"side must be 'buy' or 'sell', not {side!r}")
-        if tif not in ("GTC", "IOC", "FOK"):
-            raise InvalidOrder(f"tif must be 'GTC', 'IOC' or 'FOK', not {tif!r}")
-        if type == "market" and post_only:
-            # As place_order refuses it: the grammars drop post_only from a market order, so the
-            # maker-only intent would go out as a taker.
-            raise InvalidOrder("a market order takes no price and cannot be post-only")
+        check_terms(side, type, tif, post_only)  # as place_order's
         rules = session.rules.get(symbol)
         if rules is None:
             raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
