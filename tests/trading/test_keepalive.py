@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 from session_cases import SimAccount
 from test_session_bybit import BYBIT
@@ -48,3 +49,26 @@ def test_quiet_trading_sockets_are_kept_by_the_venues_heartbeat(
         assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
 
     a.run(body, transport="ws", sim_timeouts={"idle_cut": 1.0})
+
+
+def test_a_busy_bybit_private_stream_still_sends_the_venues_ping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bybit cuts a private connection after its ``idle_cut`` without a message *from the client*
+    (venues.md §3: send the op ping every 20 s; pushes it receives do not count). A private stream
+    that hears a push every 0.1 s is never idle, so an idle-only ping never went out and the
+    simulator cut the stream at each ``idle_cut`` (1 s here; 10 minutes at Bybit)."""
+    monkeypatch.setattr(BybitOrders, "socket_ping_s", 0.3, raising=False)
+    a: SimAccount = BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None
+        venue: Any = sim.venue("bybit")
+
+        def push(c: Any) -> bytes:  # a topic the grammar skips: traffic, nothing else
+            return orjson.dumps({"id": "x", "topic": "wallet", "creationTime": 0, "data": []})
+
+        for _ in range(25):  # 2.5 s of pushes: two and a half idle cuts
+            venue.trade.streams.push(push, account=a.key)
+            await asyncio.sleep(0.1)
+        assert tr.stream.connects == 1, f"the private stream was cut: {tr.stream.connects} connects"
+
+    a.run(body, sim_timeouts={"idle_cut": 1.0})

@@ -299,3 +299,32 @@ def test_the_venues_closing_notice_moves_new_requests_off_the_socket_and_cuts_it
             assert wire.cut
 
     asyncio.run(go())
+
+
+def test_a_closing_socket_whose_last_awaited_request_is_given_up_is_cut() -> None:
+    """After the venue's closing notice (Binance ``serverShutdown``; the lifetime renewal takes the
+    same path) the order socket takes no new request and is cut once nothing awaits an answer —
+    "cut then, or by their time-out". A request whose caller gives up (cancelled: a user's
+    ``wait_for``, a close) is no longer awaited and its time-out timer is gone with it: the socket
+    must be cut then, not left connected-but-refusing until the venue cuts it (before: never cut
+    while the venue sent nothing more; under ``transport="ws"`` every order refused meanwhile)."""
+
+    async def go() -> None:
+        wire = _Transport(None)
+        sock = _socket(wire)
+        sock.connected = True
+        sock.timeout = 0.2
+        rid = sock.next_id()
+        fut = sock.write(b"{}", rid)
+        assert fut is not None
+        waiting = asyncio.ensure_future(sock.answer(fut, rid))
+        await asyncio.sleep(0)
+        sock._on_text(b'{"event":{"e":"serverShutdown","E":1700000000000}}')
+        assert not sock.connected and not wire.cut  # the answer still awaited: kept
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert sock.awaiting == 0
+        await asyncio.sleep(0.3)  # past the time-out the request would have had
+        assert wire.cut, "a closing socket with nothing awaited left uncut (and taking no request)"
+
+    asyncio.run(go())

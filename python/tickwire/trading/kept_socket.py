@@ -56,18 +56,24 @@ class Keepalive(NamedTuple):
     Bybit cuts private and trade connections after 10 minutes without its ``{"op":"ping"}``): what a
     socket idle for ``idle_s`` sends, and how its pong is told (it is not a message for the
     grammar). A grammar declares one with ``socket_ping()``, ``is_socket_pong(payload)`` and
-    optionally ``socket_ping_s``."""
+    optionally ``socket_ping_s`` and ``socket_ping_periodic``: True where the venue counts what the
+    client sends (Bybit: a busy private stream hears pushes all the time and would never be idle, so
+    an idle-only ping never went out and the venue cut it every 10 minutes) — sent every ``idle_s``."""
 
     ping: bytes
     is_pong: Callable[[bytes], bool]
     idle_s: float
+    periodic: bool = False
 
 
 def keepalive_of(grammar: Any) -> Keepalive | None:
     ping = getattr(grammar, "socket_ping", None)
     if ping is None:
         return None
-    return Keepalive(ping(), grammar.is_socket_pong, float(getattr(grammar, "socket_ping_s", PING_IDLE_S)))
+    idle = float(getattr(grammar, "socket_ping_s", PING_IDLE_S))
+    return Keepalive(
+        ping(), grammar.is_socket_pong, idle, bool(getattr(grammar, "socket_ping_periodic", False))
+    )
 
 
 async def _slot(venue: str, url: str) -> Callable[[], None]:
@@ -309,6 +315,7 @@ class KeptSocket:
                         functools.partial(_Listener, self._on_text, down, k),
                         handshake_timeout=self.connect_timeout,
                         ping_idle=PING_IDLE_S if k is None else k.idle_s,
+                        ping_periodic=k is not None and k.periodic,
                     )
                 finally:
                     settle()

@@ -155,6 +155,11 @@ class OrderSocket(KeptSocket):
         if self._pending.get(rid) is fut:
             del self._pending[rid]
             self._written_at.pop(rid, None)
+            if self._cut_when_answered and not self._pending:
+                # The venue is closing this connection and the last request it was kept for is given
+                # up (its time-out timer gone with it): cut now, as an answer would have it cut —
+                # else it stays up taking no request until the venue's own cut.
+                self.drop()
 
     def awaited_by(self, rid: str, fut: asyncio.Future[Any], task: asyncio.Task[Any]) -> None:
         """The answer ``fut`` to request ``rid`` is for ``task`` to read (an order template's send): a

@@ -360,6 +360,9 @@ class Orders:
     # (``trading.kept_socket.Keepalive``). Its pongs (private: op "pong", trade: op "pong" without a
     # reqId, spot-shaped: op "ping" with ret_msg "pong") are neither pushes nor answers.
     socket_ping_s = 20.0
+    # Every 20 s whatever the socket hears: Bybit counts what the client sends (a private stream busy
+    # with pushes is never idle, and an idle-only ping let the venue cut it every 10 minutes).
+    socket_ping_periodic = True
 
     def socket_ping(self) -> bytes:
         return orjson.dumps({"op": "ping"})
