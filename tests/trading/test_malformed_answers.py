@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from template_cases import account
 from tickwire import errors
@@ -179,3 +180,30 @@ def test_an_unreadable_place_answer_is_reconciled_not_raised_nor_left_pending(pa
         assert not tr.in_flight()
 
     account().run(body, private_stream=False)
+
+
+def test_a_malformed_message_on_the_usdm_listen_key_stream_stays_in_the_stream() -> None:
+    """USDⓈ-M's listenKey stream reads its own messages (``ACCOUNT_UPDATE`` besides the order
+    events): each reader is guarded as the base stream's, so a malformed one is counted and kept
+    inside the frame handler, and the wallet and the tracker are unchanged (before: ``KeyError`` out
+    of the handler, which picows answers by dropping the stream)."""
+    from tickwire.streams import Endpoint
+    from tickwire.venues.binance.usdm import UsdmOrders
+    from tickwire.venues.binance.userstream import ListenKeyStream
+
+    tracker = _tracker()
+
+    async def go() -> ListenKeyStream:
+        async def reconcile() -> None:
+            pass
+
+        ep = Endpoint.of({"ws": {"private": "wss://unused/ws"}, "rest": "https://unused"}, 0)
+        s = ListenKeyStream(UsdmOrders(), None, ep, tracker.apply, reconcile)
+        s._on_text(orjson.dumps({"e": "ORDER_TRADE_UPDATE", "E": 1, "T": 1, "o": {"c": CID}}))
+        s._on_text(orjson.dumps({"e": "ACCOUNT_UPDATE", "E": 1, "a": {"B": [{"a": "USDT"}]}}))
+        await asyncio.sleep(0)
+        return s
+
+    s = asyncio.run(go())
+    assert s.malformed == 2 and s.events == 0 and s.wallet == {}
+    assert tracker.get(CID) == _tracker().get(CID)

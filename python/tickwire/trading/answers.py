@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tickwire.errors import DecodeError, TickwireError
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
+
+R = TypeVar("R")
 
 log = logging.getLogger("tickwire.trading")
 
@@ -68,8 +70,14 @@ def read_events(read: Callable[[Any], Sequence[OrderEvent]], body: Any) -> list[
     """``read(body)`` (a grammar's ``read_order`` or ``read_stream``), its events all read before any
     is applied. A message not of the venue's form (a key missing, a number that is none, a wrong
     type) is a :class:`DecodeError`, not the ``KeyError``/``InvalidOperation`` the grammar met."""
+    return read_whole(lambda b: list(read(b)), body)
+
+
+def read_whole(read: Callable[[Any], R], body: Any) -> R:
+    """``read(body)``, whatever a grammar's reader makes of a venue message; one not of the venue's
+    form is a :class:`DecodeError` (see :func:`read_events`)."""
     try:
-        return list(read(body))
+        return read(body)
     except TickwireError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from tickwire.errors import DecodeError, TickwireError
-from tickwire.trading.answers import read_events
+from tickwire.trading.answers import read_whole
 from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.orders import OrderEvent
+
+R = TypeVar("R")
 
 log = logging.getLogger("tickwire.trading")
 
@@ -98,16 +100,19 @@ class PrivateStream(KeptSocket):
         if self.grammar.stream_ack(msg):
             self._acked.set()
             return
+        for ev in self.read(lambda m: list(self.grammar.read_stream(m)), msg) or ():
+            self.events += 1
+            self.apply(ev)
+
+    def read(self, read: Callable[[Any], R], msg: Any) -> R | None:
+        """``read(msg)`` (a reader of the grammar's), or None for a message not of the venue's form:
+        counted and logged, kept inside the frame handler (raised out of it, picows would drop the
+        connection), and what it may have reported (a fill, an end) asked of the venue instead."""
         try:
-            events = read_events(self.grammar.read_stream, msg)
+            return read_whole(read, msg)
         except DecodeError as e:
-            # Kept inside the frame handler (raised out of it, picows would drop the connection);
-            # what the message may have reported (a fill, an end) is asked of the venue instead.
             self.malformed += 1
             log.warning("%s %s: %s", self.venue, self.name, e)
             if self._reconciling is None or self._reconciling.done():
                 self._reconciling = asyncio.get_running_loop().create_task(self._reconcile())
-            return
-        for ev in events:
-            self.events += 1
-            self.apply(ev)
+            return None

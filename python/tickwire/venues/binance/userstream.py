@@ -153,12 +153,12 @@ class ListenKeyStream(PrivateStream):
             if self._rotating is None or self._rotating.done():
                 self._rotating = asyncio.create_task(self._rotate())
             return
-        account = self.usdm.read_account_update(msg)
+        account = self.read(self.usdm.read_account_update, msg)  # each reader guarded, as the base's
         if account is not None:
             self.wallet.update(account[0])
             self.positions.update(account[1])
             return
-        for ev in self.usdm.read_stream(msg):
+        for ev in self.read(lambda m: list(self.usdm.read_stream(m)), msg) or ():
             self.events += 1
             self.apply(ev)
 
