@@ -291,9 +291,16 @@ class Kill:
             # Open now but not listed before: written before the halt and taken by the venue after the
             # first listing (its own call in flight). Cancelled too, and listed once more.
             late = [o for o in listed if not ({o.order_id, o.client_id} & aimed)]
+            # Aimed at and still open: their cancel failed (a 5xx, a time-out the venue never
+            # processed) — one blip must not leave them working after the kill; once more.
+            targets = {k for o in orders for k in (self.current(o).order_id, self.current(o).client_id) if k}
+            again = [o for o in listed if {o.order_id, o.client_id} & targets]
             if late:
                 p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
-                await self.cancel(late)
+            if again:
+                p.audit.event("kill_cancel_again", venue=p.venue, orders=sorted(_key(o) for o in again))
+            if late or again:
+                await self.cancel([*late, *again])
                 orders = [*orders, *late]
                 listed = await self.listed()
             still = {_key(o) for o in listed}

@@ -131,6 +131,16 @@ class PositionCloser:
                     continue
                 blocking = self.unknown_reducing(pos.symbol)
                 if blocking:
+                    # A concurrent kill may have sent it after ``settle_unknown`` above looked (its call
+                    # still running): waited for as there, and the position read again after it.
+                    await self.settle_unknown()
+                    blocking = self.unknown_reducing(pos.symbol)
+                    if not blocking:
+                        now = [x for x in await self.positions() or () if x.symbol == pos.symbol]
+                        if not now:
+                            continue  # flat: that order closed it
+                        pos = now[0]
+                if blocking:
                     self.failed(
                         f"close {pos.symbol}",
                         UnknownOutcome(f"closing order {', '.join(blocking)} still unknown; not sent again"),
