@@ -62,8 +62,17 @@ def test_a_refusal_blocks_every_lane_for_the_retry_after() -> None:
     assert b.try_take({"WEIGHT": 1}, "order") == 0.0  # another limit is not blocked
     clock.t += 2.5
     assert b.try_take({"ORDERS": 1}, "order") == 0.0
-    # Unknown code, no Retry-After: every limit, for its whole window.
-    assert b.refused(None, None) == 60.0 + JITTER_S and b.try_take({"ORDERS": 1}, "cancel") > 0
+    # Unknown code, no Retry-After: every limit, for the shortest window first, doubling while such
+    # refusals go on, up to the longest — not the longest at once for one unexplained 429.
+    first = b.refused(None, None)
+    assert first == 1.0 + JITTER_S and b.try_take({"WEIGHT": 1}, "cancel") > 0
+    blocks = [first]
+    for _ in range(8):
+        clock.t += blocks[-1]
+        blocks.append(b.refused(None, None))
+    assert blocks == [min(60.0 + JITTER_S, first * 2**i) for i in range(9)]
+    clock.t += 1000  # quiet since: the next one starts over
+    assert b.refused(None, None) == first
 
 
 def test_acquire_waits_or_fails_at_once_with_the_retry_after() -> None:

@@ -146,6 +146,8 @@ class RateBudget:
         _budgets.add(self)
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
+        # (when, seconds) of the last block for a refusal that named no one window (``refused``).
+        self._unsure: tuple[float, float] | None = None
         self.set_limits(limits, replace=replace)
 
     def set_limits(self, limits: Iterable[Limit], *, replace: bool = False) -> None:
@@ -325,7 +327,8 @@ class RateBudget:
         self, names: Iterable[str] | None, retry_after: float | None, cost: Mapping[str, int] | None = None
     ) -> float:
         """The venue refused for rate (429/418…): blocks the named limits (all when None or unknown)
-        for ``retry_after`` seconds, or until their window has passed when the venue said nothing.
+        for ``retry_after`` seconds, or, when the venue said nothing, until their window has passed —
+        of windows of several lengths, the shortest first, doubling while the refusals go on.
         With the refused request's ``cost``, a named limit the cost charges is blocked only where it
         charged it (OKX's 50011 blocks that instrument's window, not every instrument's). Returns the
         block's length."""
@@ -334,8 +337,20 @@ class RateBudget:
         picked = [w for n, w, _ in self._charged(cost or {}) if n in named]
         picked = picked or [w for n in named for w in self._all(n)]
         picked = picked or [*self.windows.values(), *self.keyed.values()] or [self._any]
-        default = max((w.window_s for w in picked if w is not self._any), default=1.0)
-        seconds = retry_after if retry_after is not None else default
+        spans = sorted({w.window_s for w in picked if w is not self._any}) or [1.0]
+        if retry_after is not None:
+            seconds = retry_after
+        elif len(spans) == 1:
+            seconds = spans[0]
+        else:
+            # Which of windows of different lengths ran out, the venue did not say (no limit named,
+            # or one with several windows, and no Retry-After): blocked for the shortest first,
+            # doubling with each such refusal in a row up to the longest. Blocked for the longest
+            # at once, one unexplained 429 stopped the session for Binance's day of order counts.
+            last = self._unsure
+            fresh = last is None or now - last[0] > 2 * last[1]
+            seconds = spans[0] if fresh else min(spans[-1], 2 * last[1])  # type: ignore[index]
+            self._unsure = (now, seconds)
         with _lock:
             for w in picked:
                 w.block(seconds, now)
