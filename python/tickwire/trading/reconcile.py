@@ -43,6 +43,10 @@ class ReconcilePort(CatchUpPort, Protocol):
 
     def request_window_s(self) -> float | None: ...
 
+    def signing_offset_ms(self) -> float: ...
+
+    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float: ...
+
 
 async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | None, wait_s: float) -> None:
     """Returns once none of ``client_ids`` (None: no order at all) is among ``busy()`` — the orders being
@@ -66,11 +70,11 @@ class Reconciler(FillsCatchUp):
         self.orphans: set[str] = set()
         # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
         self._rechecks: set[str] = set()
-        # When the answer of each order its call left unknown was lost (monotonic s), kept while
-        # ``_later`` settles it: no later look calls it absent before the venue's request window has
-        # passed since — the venue could still take it, and a close would not name it — as
-        # ``resolve`` waits too.
-        self._lost_at: dict[str, float] = {}
+        # When the answer of each order its call left unknown was lost (monotonic s) and the venue
+        # clock's offset its request was stamped with, kept while ``_later`` settles it: no later look
+        # calls it absent before the venue's request window has passed since — the venue could still
+        # take it, and a close would not name it — as ``resolve`` waits too.
+        self._lost_at: dict[str, tuple[float, float]] = {}
         # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
         # order's client id or their own name (``changing``): a closing session waits for them.
         self._changes: Counter[str] = Counter()
@@ -198,13 +202,14 @@ class Reconciler(FillsCatchUp):
         log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
         self.resolving.add(cid)
         lost_at = time.monotonic()  # every write of the request (resends too) signed before this
+        offset = p.signing_offset_ms()  # ... and stamped with this offset to the venue's clock
         try:
             found = await self.reconcile(cid)
-            if found is None and await self._window_open(cid, lost_at):
+            if found is None and await self._window_open(cid, lost_at, offset):
                 found = await self.reconcile(cid)  # the venue can no longer take it: a last look
         except TickwireError as e:  # a time-out, the connection, the budget: the venue not asked
             if self.spawn is not None:
-                self._lost_at[cid] = lost_at
+                self._lost_at[cid] = (lost_at, offset)
                 self.spawn(self._later(cid))
             raise UnknownOutcome(
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
@@ -220,14 +225,20 @@ class Reconciler(FillsCatchUp):
             raise TransportError(f"{p.venue}: order {cid} was not placed: {why}")
         return found
 
-    async def _window_open(self, client_id: str, lost_at: float) -> bool:
+    async def _window_open(self, client_id: str, lost_at: float, offset_ms: float) -> bool:
         """Whether the venue could still act on the lost request when reconciliation found no trace
         of it (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching
         engine): then this waits until it cannot — ending early once the order is heard of — and
         says True, for a last look. A request still queued at the venue when "not placed" is said,
         then placed, would be a second order once the caller sends the intent again."""
         window = self.port.request_window_s()
-        if window is None or time.monotonic() >= lost_at + window:
+        if window is None:
+            return False
+        # The window runs on the venue's clock from the request's timestamp: a venue clock stepped
+        # back since it was measured (by less than the second ahead it takes, so nothing was refused)
+        # acts on the request that much longer than our clock says.
+        window += await self.port.clock_fell_back_ms(offset_ms, lost_at) / 1000
+        if time.monotonic() >= lost_at + window:
             return False
         self.port.audit.event("reconcile_wait", venue=self.port.venue, client_id=client_id, window_s=window)
         while (left := lost_at + window - time.monotonic()) > 0:
@@ -351,8 +362,8 @@ class Reconciler(FillsCatchUp):
                     return
                 try:
                     found = await self.reconcile(client_id)
-                    lost_at = self._lost_at.get(client_id)
-                    if found is None and lost_at is not None and await self._window_open(client_id, lost_at):
+                    lost = self._lost_at.get(client_id)
+                    if found is None and lost is not None and await self._window_open(client_id, *lost):
                         found = await self.reconcile(client_id)  # as ``resolve``: a last look
                 except TickwireError as e:
                     log.info("%s: order %s still unknown: %s", self.port.venue, client_id, e)
@@ -377,8 +388,8 @@ class Reconciler(FillsCatchUp):
         if o is None or not o.is_open or client_id in self.resolving:
             return
         if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
-            lost_at, window = self._lost_at.get(client_id), self.port.request_window_s()
-            if lost_at is not None and window is not None and time.monotonic() < lost_at + window:
+            lost, window = self._lost_at.get(client_id), self.port.request_window_s()
+            if lost is not None and window is not None and time.monotonic() < lost[0] + window:
                 return  # the venue may still take it: ``_later`` waits that out and settles it
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return

@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
+from tickwire.errors import TickwireError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import sent
-from tickwire.trading.remedy import RESYNC_ROUNDS
+from tickwire.trading.remedy import RESYNC_ROUNDS, START_ROUNDS
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import Wire
 
@@ -139,6 +140,26 @@ class RequestPath:
             self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms,
             ws=self.wire.transport != "rest",
         )  # fmt: skip
+
+    def signing_offset_ms(self) -> float:
+        """The venue clock's offset the signer stamps requests with now."""
+        return self.clock.offset_ms
+
+    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
+        """How far behind what requests stamped on ``offset_ms`` took it to be the venue's clock is,
+        measured again (one measurement made after ``since``, monotonic s, serves): that much longer
+        than their window the venue may still act on them. The venue takes a timestamp up to a second
+        ahead of its clock, so its clock stepped back less than that since the last measurement is
+        refused for nothing and measured by nothing else. 0.0 where the signer does not stamp with the
+        venue clock, or the measurement fails (the window as it was)."""
+        if not self.clock.available or getattr(self.signer, "clock", None) != self.clock.now_ms:
+            return 0.0
+        try:
+            after = await self.wire.measure_clock(START_ROUNDS, since=since, remedy=False)
+        except (TickwireError, OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("%s: venue clock not measured before calling an order absent (%s)", self.venue, e)
+            return 0.0
+        return max(0.0, offset_ms - after)
 
     async def read_venue_clock(self) -> None:
         """The venue clock read before a search by its time, where no refusal measures it

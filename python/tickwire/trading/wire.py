@@ -466,7 +466,9 @@ class Wire:
             if wait is None:
                 wait = getattr(e, "retry_after", None)
             if wait is None and hasattr(self.grammar, "read_reset"):
-                wait = self.grammar.read_reset(headers)
+                # The reset time is on the venue's clock: read against ours, a venue 20 s ahead (or
+                # our clock stepped 20 s back) blocked a one-second limit for 21 s.
+                wait = self.grammar.read_reset(headers, self.clock.now_ms() / 1000)
             e.__dict__["retry_after"] = wait
             raise
         except (ValueError, TickwireError) as e:

@@ -79,9 +79,10 @@ def read_ws_usage(answer: Any) -> dict[str, int]:
     return used_from_remaining(lower, "x-bapi-limit-status", _BY_OP.get(answer.get("op")), LIMITS)
 
 
-def read_reset(headers: Mapping[str, str]) -> float | None:
-    """A 10006's wait: until ``X-Bapi-Limit-Reset-Timestamp`` (ms), at least the second's window."""
-    return wait_until_reset(headers, "x-bapi-limit-reset-timestamp", 0.001, 1.0 + JITTER_S)
+def read_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """A 10006's wait: until ``X-Bapi-Limit-Reset-Timestamp`` (ms, on the venue's clock: ``now``, in
+    s), at least the second's window."""
+    return wait_until_reset(headers, "x-bapi-limit-reset-timestamp", 0.001, 1.0 + JITTER_S, now)
 
 
 def ip_refusal(status: int, body: bytes) -> RateLimitError | None:

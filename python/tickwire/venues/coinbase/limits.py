@@ -28,6 +28,7 @@ def read_usage(headers: Mapping[str, str], call: Call | None = None) -> dict[str
     return used_from_remaining(headers, "x-ratelimit-remaining", name, LIMITS)
 
 
-def read_reset(headers: Mapping[str, str]) -> float | None:
-    """A 429's wait (no Retry-After): until ``x-ratelimit-reset`` (epoch s), at least the window."""
-    return wait_until_reset(headers, "x-ratelimit-reset", 1.0, 1.0 + JITTER_S)
+def read_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """A 429's wait (no Retry-After): until ``x-ratelimit-reset`` (epoch s, on the venue's clock:
+    ``now``), at least the window."""
+    return wait_until_reset(headers, "x-ratelimit-reset", 1.0, 1.0 + JITTER_S, now)

@@ -20,6 +20,14 @@ __all__ = ["SENT", "Signer"]
 # in the same task, so this is always that answer's request (asyncio tasks each have their own context).
 SENT: ContextVar[tuple[str, dict[str, str]] | None] = ContextVar("tickwire_kraken_sent", default=None)
 
+# The last nonce sent from this process per API key and clock. Kraken keeps one nonce per key, not
+# per client: two signers of one key (two sessions, each ``Signer.from_env()``) each counting only
+# their own sent the clock's reading, below the other's once a burst bumped it past the clock or the
+# host's clock stepped back — refused, and refused again after the remedy's resend. A signer given a
+# clock of its own draws its nonces from that clock's sequence, not the host's.
+_KEY_NONCES: dict[tuple[str, Clock], int] = {}
+_KEY_LOCK = threading.Lock()
+
 
 class Signer(_core.KrakenSigner):
     """Signs Kraken private REST calls (``POST /0/private/...``).
@@ -31,13 +39,11 @@ class Signer(_core.KrakenSigner):
     """
 
     clock: Clock
-    _lock: threading.Lock
     _last_nonce: int
 
     def __new__(cls, api_key: str, secret_b64: str, *, clock: Clock | None = None) -> Signer:
         self = super().__new__(cls, api_key, secret_b64)
         self.clock = clock or now_ms
-        self._lock = threading.Lock()
         self._last_nonce = 0
         return self
 
@@ -49,8 +55,10 @@ class Signer(_core.KrakenSigner):
 
     def next_nonce(self) -> int:
         """The clock in ms, bumped so that it always increases (Kraken rejects a repeated nonce)."""
-        with self._lock:
-            self._last_nonce = max(self.clock(), self._last_nonce + 1)
+        key = (self.api_key, self.clock)
+        with _KEY_LOCK:
+            last = max(self._last_nonce, _KEY_NONCES.get(key, 0))
+            self._last_nonce = _KEY_NONCES[key] = max(self.clock(), last + 1)
             return self._last_nonce
 
     def sign_request(
