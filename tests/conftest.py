@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 # Helper modules beside the suites that use them (simclient, certs, simbook, simproc, session_cases,
-# gateway_harness): importable from any suite, whatever order pytest collects the folders in.
-for helpers in ("sim", "session", "trading", "gateway"):
+# gateway_harness, the limits suites' accounts): importable from any suite, whatever order pytest
+# collects the folders in.
+for helpers in ("sim", "session", "trading", "gateway", "limits"):
     sys.path.insert(0, str(Path(__file__).resolve().parent / helpers))
 
 

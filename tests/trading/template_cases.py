@@ -13,6 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import test_session_clarofinlore as claro_case
 import test_session_htx as htx_case
 import test_session_okx as okx_case
@@ -23,6 +24,7 @@ from test_session_clarofinlore import CLARO
 from test_session_htx import HTX
 from test_session_okx import OKX
 from test_session_usdm import USDM
+from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.session import TradingSession
@@ -182,3 +184,30 @@ def order_terms(
 
 def mantissas(tmpl: Any, price: Decimal | None, qty: Decimal) -> tuple[int, int]:
     return (0 if price is None else int(price.scaleb(tmpl.price_scale))), int(qty.scaleb(tmpl.qty_scale))
+
+
+async def not_placed_then_replayed(a: SimAccount, sim: Simulator, tr: TradingSession) -> Any:
+    """A place answered 503 (not processed) that the session, finding no trace of it, calls not
+    placed; then the same signed request handed to the venue, as one still queued there would reach
+    its engine. The venue's answer to it."""
+    from tickwire.transport.http import HttpClient
+
+    ep = sim.endpoint(a.venue, 0)
+    http, written = tr.wire.http, []
+    assert http is not None
+    request = http.request
+
+    async def kept(method: str, path: str, **kw: Any) -> Any:
+        if f"{method} {path}" == a.place_op:
+            written.append(kw)
+        return await request(method, path, **kw)
+
+    http.request = kept  # type: ignore[method-assign]
+    ep.fail(1)
+    with pytest.raises(TransportError, match="was not placed"):
+        await a.rest_below(sim, tr, 10)
+    [kw] = written
+    async with HttpClient(ep.rest_base) as venue:
+        return await venue.request(
+            "POST", "/api/v3/order", query=kw["query"], body=kw["body"], headers=kw["headers"]
+        )

@@ -123,10 +123,8 @@ def test_a_lost_order_is_not_called_absent_while_a_venue_clock_stepped_back_may_
     still queued there would reach its engine: it must refuse it for its timestamp and place nothing.
     Before: the window was waited out on our clock, from the offset measured before the step — the
     venue took the request, a live order the caller was told was not placed."""
-    from template_cases import account
-    from tickwire.errors import TransportError
+    from template_cases import account, not_placed_then_replayed
     from tickwire.trading import reconcile
-    from tickwire.transport.http import HttpClient
 
     a = account(recv_window=1000)
     monkeypatch.setattr(reconcile, "RECONCILE_PAUSE_S", 0.0)
@@ -135,23 +133,7 @@ def test_a_lost_order_is_not_called_absent_while_a_venue_clock_stepped_back_may_
         ep = sim.endpoint(a.venue, 0)
         assert tr.wire.clock.sync.samples  # measured at start
         ep.skew(-700)
-        http, written = tr.wire.http, []
-        request = http.request
-
-        async def kept(method: str, path: str, **kw: Any) -> Any:
-            if f"{method} {path}" == a.place_op:
-                written.append(kw)
-            return await request(method, path, **kw)
-
-        http.request = kept
-        ep.fail(1)
-        with pytest.raises(TransportError, match="was not placed"):
-            await a.rest_below(sim, tr, 10)
-        [kw] = written
-        async with HttpClient(ep.rest_base) as venue:
-            r = await venue.request(
-                "POST", "/api/v3/order", query=kw["query"], body=kw["body"], headers=kw["headers"]
-            )
+        r = await not_placed_then_replayed(a, sim, tr)
         assert (r.status, a.orders(sim)) == (400, []), r.body
 
     a.run(body, private_stream=False)

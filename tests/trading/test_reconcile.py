@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from session_cases import settle
-from template_cases import account
+from template_cases import account, not_placed_then_replayed
 from test_session_okx import OKX
 from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
@@ -103,7 +103,6 @@ def test_a_lost_order_is_not_called_absent_while_the_venue_may_take_it_by_a_slow
     not how long the queries happen to take."""
     from tickwire.trading import reconcile
     from tickwire.trading.remedy import START_ROUNDS
-    from tickwire.transport.http import HttpClient
 
     a = account(recv_window=1000)
     monkeypatch.setattr(reconcile, "RECONCILE_PAUSE_S", 0.0)
@@ -113,24 +112,7 @@ def test_a_lost_order_is_not_called_absent_while_the_venue_may_take_it_by_a_slow
         ep.delay(1.4)
         await tr.wire.measure_clock(START_ROUNDS)
         ep.delay(0)
-        http, written = tr.wire.http, []
-        assert http is not None
-        request = http.request
-
-        async def kept(method: str, path: str, **kw: Any) -> Any:
-            if f"{method} {path}" == a.place_op:
-                written.append(kw)
-            return await request(method, path, **kw)
-
-        http.request = kept  # type: ignore[method-assign]
-        ep.fail(1)
-        with pytest.raises(TransportError, match="was not placed"):
-            await a.rest_below(sim, tr, 10)
-        [kw] = written
-        async with HttpClient(ep.rest_base) as venue:
-            r = await venue.request(
-                "POST", "/api/v3/order", query=kw["query"], body=kw["body"], headers=kw["headers"]
-            )
+        r = await not_placed_then_replayed(a, sim, tr)
         assert (r.status, a.orders(sim)) == (400, []), r.body
 
     a.run(body, timeout=3.0, private_stream=False)
