@@ -113,30 +113,35 @@ class CaptureWriter:
             # A few events at a time, each chunk written at once: the loop thread never waits for
             # the GIL longer than one chunk's formatting (not a whole interval's, nor the 5 ms
             # switch interval).
-            out = []
+            out, kinds = [], []
             for _ in range(_CHUNK):
                 try:
                     kind, url, binary, data, t_ns = q.popleft()
                 except IndexError:
                     break
-                counts[kind] += 1
+                kinds.append(kind)
                 out.append(orjson.dumps(_event(kind, url, binary, data, (t_ns + offset) / 1e9)))
                 out.append(b"\n")
             chunk = b"".join(out)
             if self.error is not None:
-                self.dropped += len(out) // 2
+                self.dropped += len(kinds)
                 continue
+            rest = memoryview(chunk)
             try:
                 # A raw write may take only part (a pipe interrupted by a signal): the rest follows.
-                rest = memoryview(chunk)
                 while rest:
                     rest = rest[self._file.write(rest) :]
             except OSError as e:  # a full disk: the capture is lost, not the session's memory
                 self.error = e
-                self.dropped += len(out) // 2
                 log.error("capture %s: write failed (%s); events from now on are dropped", self.path, e)
-                continue
-            self.bytes_written += len(chunk)
+            done = len(chunk) - len(rest)
+            self.bytes_written += done
+            # ``counts`` are the lines in the file (what ``tickwire record`` reports as written): a line
+            # the failed write cut is not one of them (replay leaves it out).
+            whole = chunk.count(b"\n", 0, done)
+            for kind in kinds[:whole]:
+                counts[kind] += 1
+            self.dropped += len(kinds) - whole
 
     def close(self) -> None:
         """Stops the thread after it wrote everything queued, and closes the file."""

@@ -13,13 +13,16 @@ from REST).
 ``--venue binance-sbe`` records Binance's SBE market-data stream: its binary frames as received
 (base64, uncompressed as the venue sends them), the REST snapshots as JSON. Its upgrade needs an
 Ed25519 API key: ``BINANCE_API_KEY`` in production; against the simulator (its ``binance`` venue's
-``/sbe/`` paths) the command registers a fresh one through the control endpoint.
+``/sbe/`` paths) the command registers a fresh one through the control endpoint. Cloud9Trader signs
+its socket's upgrade: ``CLOUD9TRADER_API_KEY`` and ``CLOUD9TRADER_API_SECRET``, or a fresh key
+registered with the simulator, the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import secrets
@@ -57,11 +60,33 @@ def add_parser(sub: Any) -> None:
 SIM_VENUE = {"binance-sbe": "binance"}
 
 
+def _register_key(control: str, venue: str, args: Mapping[str, Any]) -> None:
+    """Registers a fresh key with the simulator at ``control`` (``POST /keys``)."""
+    body = {"venue": venue, "args": dict(args)}
+    req = urllib.request.Request(control.rstrip("/") + "/keys", data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=5):
+        pass
+
+
 def _key_options(venue: str, control: str | None = None) -> dict[str, Any]:
     """The API key a market-data session needs: Binance's SBE streams take an Ed25519 key's name in
-    the upgrade (no signature). From a simulator (its ``control`` URL) a fresh key whose public half
-    is registered there; else ``BINANCE_API_KEY``, checked before anything connects. Nothing for the
-    other venues."""
+    the upgrade (no signature); Cloud9Trader's one socket is signed on every upgrade (HMAC). From a
+    simulator (its ``control`` URL) a fresh key registered there; else ``BINANCE_API_KEY`` /
+    ``CLOUD9TRADER_API_KEY`` and ``_API_SECRET``, checked before anything connects (else each connect
+    fails on it, and the command records nothing until Ctrl-C, then exits 0). Nothing for the other
+    venues."""
+    if venue == "cloud9trader":
+        from tickwire.venues.cloud9trader import Signer
+
+        if control is None:
+            return {"venue_options": {"signer": Signer.from_env()}}
+        key, secret = (
+            f"tickwire-record-{secrets.token_hex(6)}",
+            base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
+        _register_key(control, venue, {"key": key, "secret_b64": secret})
+        return {"venue_options": {"signer": Signer(key, secret)}}
     if venue != "binance-sbe":
         return {}
     if control is None:
@@ -77,11 +102,7 @@ def _key_options(venue: str, control: str | None = None) -> dict[str, Any]:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     key = f"tickwire-record-{secrets.token_hex(6)}"
-    body = {"venue": SIM_VENUE[venue], "args": {"key": key, "public_key": pem.decode()}}
-    req = urllib.request.Request(control.rstrip("/") + "/keys", data=json.dumps(body).encode(), method="POST")
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=5):
-        pass
+    _register_key(control, SIM_VENUE[venue], {"key": key, "public_key": pem.decode()})
     return {"venue_options": {"api_key": key}}
 
 
@@ -153,6 +174,9 @@ async def record(
         "seconds": time.monotonic() - started,
         "events": dict(cap.counts),
         "bytes": cap.bytes_written,
+        # A write that failed (a full disk) ended the file there: what was not written after it.
+        "write_error": None if cap.error is None else str(cap.error),
+        "dropped": cap.dropped,
         "synced": synced,
         "resyncs": md.counters["resyncs"],
         "reconnects": md.counters["reconnects"],
@@ -188,9 +212,18 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError, RuntimeError, errors.TickwireError) as e:
         sys.stderr.write(f"tickwire record: {e}\n")
         return 2
+    # The session may have run well while its file did not: a capture that lost events is a failed
+    # recording (exit 2), not a success that only a log line contradicts.
+    rc = 0
+    if report["write_error"] is not None:
+        sys.stderr.write(
+            f"tickwire record: writing {report['out']} failed ({report['write_error']}): "
+            f"{report['dropped']} events not written, the file ends after {report['bytes']:,} bytes\n"
+        )
+        rc = 2
     if args.json:
         sys.stdout.write(json.dumps(report) + "\n")
-        return 0
+        return rc
     ev = report["events"]
     sys.stdout.write(
         f"{report['venue']}: {ev['recv']} frames, {ev['http']} snapshots, {ev['send']} sent, "
@@ -199,4 +232,4 @@ def run(args: argparse.Namespace) -> int:
         f"books in sync at the end: {sum(report['synced'].values())}/{len(report['synced'])}; "
         f"resyncs {report['resyncs']}, reconnects {report['reconnects']}\n"
     )
-    return 0
+    return rc

@@ -40,6 +40,8 @@ HOLD_S = 0.05
 
 # A parsed event: (kind, url, payload, receive time in ns since the epoch).
 _Event = tuple[str, str, bytes | str, int]
+# The last second whose nanoseconds fit the feed's clock (an i64, as a live session's stamps do).
+_T_MAX = (2**63 - 1) // 10**9
 
 
 def _bad(path: Path, n: int, why: str) -> CaptureFormatError:
@@ -82,6 +84,10 @@ def _events(path: Path) -> tuple[list[_Event], int | None]:
                 raise _bad(path, n, f"{kind} event's url is not a string")
             if isinstance(t, bool) or not isinstance(t, (int, float)):
                 raise _bad(path, n, f"{kind} event without a receive time t")
+            # 1e300 is JSON (a flipped exponent digit), NaN and Infinity pass Python's reader: as
+            # nanoseconds they overflow the arbiter's clock, or Python's int() (a traceback).
+            if not 0 <= t < _T_MAX:
+                raise _bad(path, n, f"{kind} event's receive time t={t!r} is not seconds since the epoch")
             payload: bytes | str
             if kind == "open":
                 payload = ""
@@ -157,7 +163,7 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
     if arbitrated:
         feed.arbitrate(HOLD_S)
     apply_recorded = _recorded_reader(venue)
-    frames = decode_errors = connections = refused = 0
+    frames = decode_errors = internal_errors = connections = refused = 0
     outcomes: dict[str, int] = {}
 
     def count(updates: tuple[tuple[str, str], ...]) -> None:
@@ -182,6 +188,14 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
                 _, updates, _ = feed.on_snapshot(symbol, payload)
             else:
                 _, updates, _ = feed.on_frame(payload, t_ns if arbitrated else None)
+        except errors.InternalError:
+            # As the live session does (``on_internal_error``): a bug in the core may have applied the
+            # frame in part, so no book is trusted; each waits for its next snapshot (the recording
+            # goes on with the line's reconnect and every book's resync).
+            internal_errors += 1
+            for key in feed.symbols():
+                refused += feed.invalidate(key)
+            continue
         except errors.TickwireError as e:
             decode_errors += 1
             # As the live session does (``on_bad_frame``): each book the refused frame named lacks
@@ -222,7 +236,10 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
         "gaps": totals["gaps"],
         "resyncs": totals["resyncs"],
         "decode_errors": decode_errors,
-        # Books a refused frame put out of sync (each then waits for its next snapshot).
+        # Frames the core failed on (``InternalError``, a bug to report): every book was put out of sync.
+        "internal_errors": internal_errors,
+        # Books a refused frame, or a frame the core failed on, put out of sync (each then waits for
+        # its next snapshot).
         "refused": refused,
         "seconds": elapsed,
         "frames_per_s": frames / elapsed if elapsed > 0 else 0.0,
@@ -249,6 +266,8 @@ def run(args: argparse.Namespace) -> int:
     w(f"{report['venue']}: {report['frames']} frames, {report['book_messages']} book messages, ")
     w(f"{report['decode_errors']} decode errors ({report['refused']} books refused a frame), ")
     w(f"{report['frames_per_s']:,.0f} frames/s (including Python)\n")
+    if report["internal_errors"]:
+        w(f"{report['internal_errors']} frames the core failed on (a bug, please report): books resynced\n")
     w(
         f"checksums {report['checksums_verified']} verified, {report['checksum_failures']} failed; "
         f"gaps {report['gaps']}, resyncs {report['resyncs']}\n"
