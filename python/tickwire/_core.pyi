@@ -461,6 +461,10 @@ class VenueSpec:
     # Messages numbered per connection (Coinbase): a new connection starts every book afresh.
     @property
     def connection_numbered(self) -> bool: ...
+    # Binary frames always compressed (Clarofinlore: zlib, raw deflate or gzip, the deployment's
+    # choice): under compression="auto" one that is neither gzip nor zlib is inflated as raw deflate.
+    @property
+    def binary_compressed(self) -> bool: ...
     def book_key(self, symbol: str) -> str: ...
 
 # ValueError naming every venue for a name that is none of them.

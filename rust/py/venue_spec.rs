@@ -43,6 +43,8 @@ pub struct VenueSpec {
     redundant_lines: bool,
     #[pyo3(get)]
     connection_numbered: bool,
+    #[pyo3(get)]
+    binary_compressed: bool,
     case: SymbolCase,
 }
 
@@ -82,6 +84,7 @@ impl VenueSpec {
             snapshot_first: s.snapshot_first,
             redundant_lines: s.redundant_lines,
             connection_numbered: s.connection_numbered,
+            binary_compressed: s.binary_compressed,
             case: s.symbol_case,
         })
     }

@@ -9,8 +9,9 @@ use crate::book::num::Dec;
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
 
-/// Books chained by `seq`/`prev_seq`; a gap resubscribes for a snapshot.
-pub const CLAROFINLORE_SPEC: VenueSpec = seed("clarofinlore");
+/// Books chained by `seq`/`prev_seq`; a gap resubscribes for a snapshot. Data arrive as binary
+/// frames of JSON compressed by the deployment's choice of zlib, raw deflate or gzip.
+pub const CLAROFINLORE_SPEC: VenueSpec = VenueSpec { binary_compressed: true, ..seed("clarofinlore") };
 
 /// Tradefence's `seq` is the symbol's, the same on every connection: A/B lines can be arbitrated.
 pub const TRADEFENCE_SPEC: VenueSpec = VenueSpec { redundant_lines: true, ..seed("tradefence") };

@@ -115,6 +115,10 @@ pub struct VenueSpec {
     /// Messages are numbered per connection (Coinbase `sequence_num`): a new connection starts
     /// every book afresh.
     pub connection_numbered: bool,
+    /// Binary frames are always compressed JSON, by a method the deployment chooses (Clarofinlore:
+    /// zlib, raw deflate or gzip): under `Compression::Auto` a binary payload that is neither gzip
+    /// nor zlib is raw deflate, not text.
+    pub binary_compressed: bool,
 }
 
 impl VenueSpec {
@@ -137,6 +141,7 @@ impl VenueSpec {
             snapshot_first: false,
             redundant_lines: false,
             connection_numbered: false,
+            binary_compressed: false,
         }
     }
 

@@ -343,6 +343,33 @@ fn gzip_and_zlib_frames_are_recognised_and_bad_ones_change_nothing() {
     }
 }
 
+/// Clarofinlore's binary frames are JSON compressed by the deployment's choice (seed-venues.md:
+/// zlib, raw deflate or gzip): all three apply under the default `Auto`, raw deflate told by being
+/// neither of the others; its text frames (acks) still parse as JSON, as bytes or as text.
+#[test]
+fn clarofinlore_frames_apply_zlib_raw_deflate_or_gzip_alike() {
+    use std::io::Write;
+    let snap = r#"{"channel":"orderbook.btc-usdt","type":"snapshot","seq":1,"prev_seq":0,"ts":1,"bids":[["100","2"]],"asks":[["101","3"]]}"#;
+    let raw = |json: &[u8]| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json).unwrap();
+        e.finish().unwrap()
+    };
+    for how in ["zlib", "raw", "gzip"] {
+        let mut f = feed(Venue::Clarofinlore);
+        let z = match how {
+            "raw" => raw(snap.as_bytes()),
+            h => compress(snap.as_bytes(), h == "gzip"),
+        };
+        assert_eq!(f.on_frame(&z).unwrap().updates.as_slice(), &[(0, Outcome::Applied)], "{how}");
+        assert_eq!(f.book(b"btc-usdt").map(|b| b.best_bid()), Some(Some((100, 2))), "{how}");
+        let ack = br#"{"op":"subscribe","channels":["orderbook.btc-usdt"]}"#;
+        assert!(f.on_frame(ack).is_ok() && f.on_text(ack).is_ok(), "{how}");
+    }
+    // Elsewhere a binary payload that is neither gzip nor zlib is not inflated (SBE, JSON as bytes).
+    assert!(matches!(feed(Venue::Okx).on_frame(&raw(snap.as_bytes())), Err(FeedError::Json(_))));
+}
+
 #[test]
 fn binance_side_streams_become_small_events() {
     let mut f = feed(Venue::BinanceSpot);

@@ -219,3 +219,25 @@ def test_bbo_channel_gives_typed_quotes_and_leaves_the_book_alone(venue: str, sy
                 await assert_books_match(md, sim, venue, [symbol])  # the full book, not one level
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("compression", ["zlib", "deflate", "gzip"])
+def test_clarofinlore_books_sync_whatever_compression_the_deployment_chose(compression: str) -> None:
+    """seed-venues.md: Clarofinlore's data are binary frames of JSON compressed by a profile setting,
+    zlib, raw deflate or gzip. The session syncs and matches the simulator under each, with no option
+    given (before stop 43, raw deflate was refused frame after frame unless the user passed
+    ``feed_options={"compression": "deflate"}``: the books never synced)."""
+
+    async def go() -> None:
+        profiles = {"clarofinlore": {"compression": compression}}
+        async with Simulator(["clarofinlore"], seed=11, rate=200, depth=30, profiles=profiles) as sim:
+            async with tickwire.connect(
+                "clarofinlore", ["btc-usdt"], endpoints=sim.urls()["clarofinlore"], probe_interval=None,
+                ready_timeout=5.0,
+            ) as md:  # fmt: skip
+                await asyncio.sleep(0.2)
+                await assert_books_match(md, sim, "clarofinlore", ["btc-usdt"], None)
+                assert md.health()["decode_errors"] == 0
+            assert sim.errors == []
+
+    asyncio.run(go())

@@ -88,6 +88,12 @@ impl Feed {
             (Compression::Auto, [0x1f, 0x8b, ..]) => Some(Format::Gzip),
             // CMF 0x78 (deflate, 32 KiB window) with the FCHECK rule; 'x' never starts JSON.
             (Compression::Auto, [0x78, b, ..]) if (0x7800 | *b as u16) % 31 == 0 => Some(Format::Zlib),
+            // A venue whose binary frames are always compressed: what is neither is raw deflate.
+            // Its text frames (acks, pongs) may reach here as bytes: JSON starts with `{`, `[` or
+            // white space, which raw deflate of JSON never does (its first byte codes the `{`).
+            (Compression::Auto, [first, ..]) if self.venue.spec().binary_compressed => {
+                (!matches!(first, b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')).then_some(Format::Raw)
+            }
             (Compression::Auto, _) => None,
         }
     }
