@@ -137,3 +137,49 @@ def test_a_lost_order_is_not_called_absent_while_a_venue_clock_stepped_back_may_
         assert (r.status, a.orders(sim)) == (400, []), r.body
 
     a.run(body, private_stream=False)
+
+
+def test_a_lost_amend_is_not_called_not_taken_while_a_venue_clock_stepped_back_may_still_take_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As the lost order above, for an amend (Binance spot's keep-priority amend, ``recvWindow`` 1 s):
+    the venue's clock steps 0.7 s back after it was measured, the amend is answered 503 (not
+    processed), the queries show the old quantity, and once the session says it did not take effect
+    the venue is handed the same signed request: it must refuse it for its timestamp, the order's
+    quantity unchanged. Before: the window was waited out from the offset measured before the step,
+    and the venue applied the request after "did not take effect"."""
+    from template_cases import account
+    from tickwire.errors import TransportError
+    from tickwire.trading import amend
+    from tickwire.transport.http import HttpClient
+
+    AMEND_PATH = "/api/v3/order/amend/keepPriority"
+    a = account(recv_window=1000)
+    monkeypatch.setattr(amend, "RECONCILE_PAUSE_S", 0.0)
+
+    async def body(sim: Simulator, tr: Any) -> None:
+        o = await a.rest_below(sim, tr, 40, 3)
+        ep = sim.endpoint(a.venue, 0)
+        ep.skew(-700)
+        http, written = tr.wire.http, []
+        request = http.request
+
+        async def kept(method: str, path: str, **kw: Any) -> Any:
+            if (method, path) == ("PUT", AMEND_PATH):
+                written.append(kw)
+            return await request(method, path, **kw)
+
+        http.request = kept
+        ep.fail(1)
+        with pytest.raises(TransportError, match="did not take effect"):
+            await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2 / 3)
+        [kw] = written
+        async with HttpClient(ep.rest_base) as venue:
+            r = await venue.request(
+                "PUT", AMEND_PATH, query=kw["query"], body=kw["body"], headers=kw["headers"]
+            )
+        [theirs] = a.orders(sim, o.client_id)
+        lot = sim.venue(a.venue).instruments[a.symbol].lot
+        assert (r.status, theirs.qty * lot) == (400, o.qty), r.body
+
+    a.run(body, private_stream=False)

@@ -74,6 +74,10 @@ class AmendPort(Protocol):
 
     def request_window_s(self) -> float | None: ...
 
+    def signing_offset_ms(self) -> float: ...
+
+    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float: ...
+
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
     async def order_status(
@@ -127,6 +131,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
                 settled = True
                 raise  # nothing went out: the order is as it was
             lost_at = time.monotonic()  # every write of the request signed before this
+            offset = port.signing_offset_ms()  # ... on this offset to the venue's clock
             for attempt in range(RECONCILE_ATTEMPTS):
                 found = await _look(port, cid, e)
                 if found is None or not found.is_open or (found.qty, found.price) == wanted:
@@ -134,7 +139,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
                 if attempt + 1 < RECONCILE_ATTEMPTS:
                     await asyncio.sleep(RECONCILE_PAUSE_S)  # the venue may still be working on it
             else:
-                if await _window_open(port, cid, wanted, lost_at):
+                if await _window_open(port, cid, wanted, lost_at, offset):
                     found = await _look(port, cid, e)  # the venue can no longer apply it: a last look
             if found is not None and (found.qty, found.price) == wanted:
                 settled = True
@@ -193,7 +198,7 @@ async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:
 
 
 async def _window_open(
-    port: AmendPort, cid: str, wanted: tuple[Decimal, Decimal | None], lost_at: float
+    port: AmendPort, cid: str, wanted: tuple[Decimal, Decimal | None], lost_at: float, offset_ms: float
 ) -> bool:
     """Whether the venue could still apply the lost amend when its state showed the old terms
     (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching engine):
@@ -202,7 +207,12 @@ async def _window_open(
     be queued is acted on: an amend sent again once the first applied is refused as changing
     nothing, and that refusal closes the amend with the old terms tracked."""
     window = port.request_window_s()
-    if window is None or time.monotonic() >= lost_at + window:
+    if window is None:
+        return False
+    # On the venue's clock, as a lost order's (``Reconciler._window_open``): a venue clock stepped back
+    # since it was measured acts on the request that much longer.
+    window += await port.clock_fell_back_ms(offset_ms, lost_at) / 1000
+    if time.monotonic() >= lost_at + window:
         return False
     port.audit.event("reconcile_wait", venue=port.venue, client_id=cid, window_s=window, amend=True)
     while (left := lost_at + window - time.monotonic()) > 0:
