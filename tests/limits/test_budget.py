@@ -295,3 +295,25 @@ def test_a_negative_weight_is_refused_before_any_plan_or_count() -> None:
             attempt()
         assert b.windows["ORDERS"].state() == full
     assert b.try_take({"ORDERS": 1}, "order") > 0  # still full
+
+
+def test_refusals_of_requests_in_flight_together_do_not_escalate_the_block() -> None:
+    """Refusals that name no one window arriving together (the requests in flight when the venue's
+    window ran out, each answered 429 at once) are one refusal, not many in a row: the block does not
+    double once per request already sent (20 in flight: 2**19 s, capped at the longest window — the
+    day the backoff exists to avoid; found by the second last read)."""
+    clock = Clock()
+    b = RateBudget("v-inflight", [ORDERS, WEIGHT], ip="ip-of-inflight", account="acct-inflight",
+                   max_wait_s=0, clock=clock)  # fmt: skip
+    first = b.refused(None, None)
+    assert first == 1.0 + JITTER_S
+    # 19 more answers of requests sent before the first refusal, read within the same millisecond.
+    for _ in range(19):
+        clock.t += 0.00005
+        b.refused(None, None)
+    # The block still ends about when the first refusal said (the shortest window), not a minute later.
+    wait = b.try_take({"ORDERS": 1}, "cancel")
+    assert 0 < wait <= first + 0.01, wait
+    # Refused again once that block passed: doubled, as before.
+    clock.t += wait
+    assert b.refused(None, None) == 2 * first

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -16,7 +17,11 @@ import tickwire.auth
 from test_session_kraken import KEY as KRAKEN_KEY
 from test_session_kraken import KRAKEN
 from test_session_kraken import SECRET as KRAKEN_SECRET
+from tickwire.audit import NullAudit
 from tickwire.sim import Simulator
+from tickwire.trading.orders import Order
+from tickwire.trading.reconcile import Reconciler
+from tickwire.trading.tracker import OrderTracker
 from tickwire.venues import kraken
 
 
@@ -183,3 +188,43 @@ def test_a_lost_amend_is_not_called_not_taken_while_a_venue_clock_stepped_back_m
         assert (r.status, theirs.qty * lot) == (400, o.qty), r.body
 
     a.run(body, private_stream=False)
+
+
+class _SteppedBackPort:
+    venue = "stand-in"
+
+    def __init__(self) -> None:
+        self.tracker, self.audit = OrderTracker(), NullAudit()
+
+    def request_window_s(self) -> float:
+        return 1.0
+
+    def signing_offset_ms(self) -> float:
+        return 0.0
+
+    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
+        return 5000.0  # the venue clock measured again: 5 s behind what the request was stamped on
+
+
+def test_the_stream_returning_does_not_call_absent_an_order_the_stepped_back_venue_may_still_take() -> None:
+    """A lost order whose venue clock stepped back: the private stream returning (``_after_away``) must not
+    call it absent while the venue may still take it — the request window lengthened by how far the venue
+    clock fell back, as ``resolve`` and ``_later`` (``_window_open``) now measure it. Before: ``_after_away``
+    compared against the bare window on our clock and marked the order rejected, a live order the caller
+    could send again."""
+    port = _SteppedBackPort()
+    o = Order(
+        venue="stand-in", symbol="BTCUSDT", side="buy", type="limit", qty=D(1), price=D(100), client_id="c"
+    )
+    port.tracker.track(o)
+    port.tracker.mark_unknown("c", "503")
+    rec = Reconciler(port)  # type: ignore[arg-type]
+
+    async def nothing(cid: str) -> None:
+        return None
+
+    rec.reconcile = nothing  # type: ignore[method-assign]  # no trace at the venue (yet)
+    # Lost 2 s ago: past the 1 s window on our clock, inside the 6 s the venue acts on it.
+    rec._lost_at["c"] = (time.monotonic() - 2.0, 0.0)
+    asyncio.run(rec._after_away("c"))
+    assert port.tracker.get("c").status == "unknown", port.tracker.get("c")  # type: ignore[union-attr]

@@ -348,9 +348,15 @@ class RateBudget:
             # doubling with each such refusal in a row up to the longest. Blocked for the longest
             # at once, one unexplained 429 stopped the session for Binance's day of order counts.
             last = self._unsure
-            fresh = last is None or now - last[0] > 2 * last[1]
-            seconds = spans[0] if fresh else min(spans[-1], 2 * last[1])  # type: ignore[index]
-            self._unsure = (now, seconds)
+            if last is not None and now < last[0] + last[1]:
+                # Refused while the last such block still runs: a request sent before it began (the
+                # requests in flight together, each answered 429), not a refusal in a row — the same
+                # block, not doubled once per request in flight (20 of them: the longest at once).
+                seconds = last[0] + last[1] - now
+            else:
+                fresh = last is None or now - last[0] > 2 * last[1]
+                seconds = spans[0] if fresh else min(spans[-1], 2 * last[1])  # type: ignore[index]
+                self._unsure = (now, seconds)
         with _lock:
             for w in picked:
                 w.block(seconds, now)

@@ -389,8 +389,13 @@ class Reconciler(FillsCatchUp):
             return
         if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
             lost, window = self._lost_at.get(client_id), self.port.request_window_s()
-            if lost is not None and window is not None and time.monotonic() < lost[0] + window:
-                return  # the venue may still take it: ``_later`` waits that out and settles it
+            if lost is not None and window is not None:
+                # The window lengthened by how far the venue clock fell back, as ``_window_open``
+                # (``resolve``, ``_later``) measures it: on our clock alone, the stream returning
+                # called absent an order a venue whose clock stepped back could still take.
+                window += await self.port.clock_fell_back_ms(lost[1], lost[0]) / 1000
+                if time.monotonic() < lost[0] + window:
+                    return  # the venue may still take it: ``_later`` waits that out and settles it
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return
         tracker.apply(
