@@ -191,19 +191,23 @@ def test_a_lost_amend_is_not_called_not_taken_while_a_venue_clock_stepped_back_m
 
 
 class _SteppedBackPort:
+    """A reconciler's port whose venue clock, measured again, is ``fell_back_ms`` behind what the
+    requests were stamped on, with a request window of ``window_s``."""
+
     venue = "stand-in"
 
-    def __init__(self) -> None:
+    def __init__(self, fell_back_ms: float = 5000.0, window_s: float = 1.0) -> None:
         self.tracker, self.audit = OrderTracker(), NullAudit()
+        self.fell_back_ms, self.window_s = fell_back_ms, window_s
 
     def request_window_s(self) -> float:
-        return 1.0
+        return self.window_s
 
     def signing_offset_ms(self) -> float:
         return 0.0
 
     async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
-        return 5000.0  # the venue clock measured again: 5 s behind what the request was stamped on
+        return self.fell_back_ms
 
 
 def test_the_stream_returning_does_not_call_absent_an_order_the_stepped_back_venue_may_still_take() -> None:
@@ -228,3 +232,41 @@ def test_the_stream_returning_does_not_call_absent_an_order_the_stepped_back_ven
     rec._lost_at["c"] = (time.monotonic() - 2.0, 0.0)
     asyncio.run(rec._after_away("c"))
     assert port.tracker.get("c").status == "unknown", port.tracker.get("c")  # type: ignore[union-attr]
+
+
+def test_a_given_up_amend_is_asked_about_only_after_the_window_a_stepped_back_venue_clock_lengthens() -> None:
+    """An amend its caller gave up on (``Reconciler.recheck``) is asked about once the venue can no
+    longer apply it — and what the venue then states closes the amend. With the venue clock 0.3 s
+    behind what the request was stamped on, that is 0.3 s past the bare window (0.2 s here): asked
+    earlier, an amend the venue still applies would be closed as not applied. Before: asked after the
+    bare window on our clock (a stand-in port; the rule is ``_window_open``'s)."""
+
+    async def go() -> float:
+        port = _SteppedBackPort(fell_back_ms=300.0, window_s=0.2)
+        o = Order(
+            venue="stand-in",
+            symbol="BTCUSDT",
+            side="buy",
+            type="limit",
+            qty=D(2),
+            price=D(100),
+            client_id="c",
+        )
+        port.tracker.track(o)
+        tasks: list[asyncio.Task[None]] = []
+        rec = Reconciler(port)  # type: ignore[arg-type]
+        rec.spawn = lambda c: tasks.append(asyncio.ensure_future(c))
+        asked: list[float] = []
+
+        async def reconcile(cid: str) -> None:
+            asked.append(time.monotonic())
+
+        rec.reconcile = reconcile  # type: ignore[method-assign]
+        start = time.monotonic()
+        rec.recheck("c", (D(1), D(100)))
+        await asyncio.gather(*tasks)
+        assert asked, "never asked"
+        return asked[0] - start
+
+    waited = asyncio.run(go())
+    assert waited >= 0.5 - 0.02, waited

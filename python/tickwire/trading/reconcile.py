@@ -163,14 +163,23 @@ class Reconciler(FillsCatchUp):
         if o is None or not o.is_open or self.spawn is None or client_id in self._rechecks:
             return
         self._rechecks.add(client_id)
-        self.spawn(self._recheck(client_id, time.monotonic(), amend_terms))
+        offset = self.port.signing_offset_ms()  # what the request was stamped on
+        self.spawn(self._recheck(client_id, time.monotonic(), amend_terms, offset))
 
     async def _recheck(
-        self, client_id: str, given_up: float, amend_terms: tuple[Decimal, Decimal | None] | None
+        self,
+        client_id: str,
+        given_up: float,
+        amend_terms: tuple[Decimal, Decimal | None] | None,
+        offset_ms: float = 0.0,
     ) -> None:
         tracker = self.port.tracker
         try:
             window = self.port.request_window_s()
+            if window is not None:
+                # On the venue's clock, as ``_window_open``: a venue clock stepped back since it was
+                # measured acts on the given-up request that much longer.
+                window += await self.port.clock_fell_back_ms(offset_ms, given_up) / 1000
             left = 0.0 if window is None else given_up + window - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
