@@ -200,14 +200,11 @@ class _SteppedBackPort:
         self.tracker, self.audit = OrderTracker(), NullAudit()
         self.fell_back_ms, self.window_s = fell_back_ms, window_s
 
-    def request_window_s(self) -> float:
-        return self.window_s
-
     def signing_offset_ms(self) -> float:
         return 0.0
 
-    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
-        return self.fell_back_ms
+    async def lost_request_window_s(self, offset_ms: float, since: float) -> float:
+        return self.window_s + self.fell_back_ms / 1000
 
 
 def test_the_stream_returning_does_not_call_absent_an_order_the_stepped_back_venue_may_still_take() -> None:

@@ -34,6 +34,11 @@ def _session(sim: Simulator, **kw: Any) -> TradingSession:
     return tickwire.trade(A.venue, credentials=A.signer, endpoints=sim.urls()[A.venue], timeout=2.0, **kw)
 
 
+async def _nothing_open(ep: Any) -> None:
+    """The venue's endpoint ends with no connection of the session left open (WebSocket or HTTP)."""
+    await _gone(lambda: not ep.conns and not ep.http.conns, f"left open: {ep.conns} {ep.http.conns}")
+
+
 def _others(before: set[asyncio.Task[Any]]) -> list[str]:
     return [t.get_name() for t in asyncio.all_tasks() if t not in before and t is not asyncio.current_task()]
 
@@ -87,7 +92,7 @@ def test_a_close_while_the_start_adopts_stops_it_and_closes_what_it_opened() -> 
         gate.set()
         with pytest.raises(TransportError, match="closed while it started"):
             await asyncio.wait_for(starting, 1.0)
-        await _gone(lambda: not ep.conns and not ep.http.conns, f"left open: {ep.conns} {ep.http.conns}")
+        await _nothing_open(ep)
         assert _others(before) == []
 
     asyncio.run(_on_sim(body))
@@ -110,7 +115,7 @@ def test_a_close_while_the_start_connects_a_socket_that_swallows_its_cancel_stil
         await asyncio.wait_for(tr.close(), 3.0)
         with pytest.raises(TransportError):
             await asyncio.wait_for(starting, 3.0)
-        await _gone(lambda: not ep.conns and not ep.http.conns, f"left open: {ep.conns} {ep.http.conns}")
+        await _nothing_open(ep)
 
     asyncio.run(_on_sim(body))
 
@@ -148,7 +153,7 @@ def test_a_close_while_a_rotation_starts_the_new_sockets_leaves_none_open(transp
         closed.set()
         with pytest.raises(TransportError, match="rotated"):
             await asyncio.wait_for(rotating, 3.0)
-        await _gone(lambda: not ep.conns and not ep.http.conns, f"left open: {ep.conns} {ep.http.conns}")
+        await _nothing_open(ep)
         assert _others(before) == []
         assert tr.stream is not None and not tr.stream.connected
 
@@ -169,7 +174,7 @@ def test_two_sessions_started_and_closed_together_in_one_loop_leave_nothing_open
             assert [x.open for x in A.orders(sim, o.client_id)] == [True]
         await asyncio.gather(one.close(), two.close())
         assert all(o.open for o in A.orders(sim))  # a clean close leaves the orders as they are
-        await _gone(lambda: not ep.conns and not ep.http.conns, f"left open: {ep.conns} {ep.http.conns}")
+        await _nothing_open(ep)
         assert _others(before) == []
 
     asyncio.run(_on_sim(body))

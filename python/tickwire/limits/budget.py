@@ -354,8 +354,10 @@ class RateBudget:
                 # block, not doubled once per request in flight (20 of them: the longest at once).
                 seconds = last[0] + last[1] - now
             else:
-                fresh = last is None or now - last[0] > 2 * last[1]
-                seconds = spans[0] if fresh else min(spans[-1], 2 * last[1])  # type: ignore[index]
+                if last is not None and now - last[0] <= 2 * last[1]:
+                    seconds = min(spans[-1], 2 * last[1])  # refused again right after it: doubled
+                else:
+                    seconds = spans[0]
                 self._unsure = (now, seconds)
         with _lock:
             for w in picked:

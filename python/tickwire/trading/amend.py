@@ -72,11 +72,9 @@ class AmendPort(Protocol):
 
     async def reconcile(self, client_id: str) -> Order | None: ...
 
-    def request_window_s(self) -> float | None: ...
-
     def signing_offset_ms(self) -> float: ...
 
-    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float: ...
+    async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None: ...
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
@@ -206,13 +204,8 @@ async def _window_open(
     ended — and says True, for a last look. "Did not take effect" said while the request may still
     be queued is acted on: an amend sent again once the first applied is refused as changing
     nothing, and that refusal closes the amend with the old terms tracked."""
-    window = port.request_window_s()
-    if window is None:
-        return False
-    # On the venue's clock, as a lost order's (``Reconciler._window_open``): a venue clock stepped back
-    # since it was measured acts on the request that much longer.
-    window += await port.clock_fell_back_ms(offset_ms, lost_at) / 1000
-    if time.monotonic() >= lost_at + window:
+    window = await port.lost_request_window_s(offset_ms, lost_at)
+    if window is None or time.monotonic() >= lost_at + window:
         return False
     port.audit.event("reconcile_wait", venue=port.venue, client_id=cid, window_s=window, amend=True)
     while (left := lost_at + window - time.monotonic()) > 0:

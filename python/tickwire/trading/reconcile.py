@@ -41,11 +41,9 @@ class ReconcilePort(CatchUpPort, Protocol):
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
-    def request_window_s(self) -> float | None: ...
-
     def signing_offset_ms(self) -> float: ...
 
-    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float: ...
+    async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None: ...
 
 
 async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | None, wait_s: float) -> None:
@@ -154,7 +152,7 @@ class Reconciler(FillsCatchUp):
     def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None:
         """A cancel of ``client_id`` — or an amend to ``amend_terms`` — was given up by its caller once
         it may have gone out: the order is asked about in the background, once the venue can no longer
-        act on that request where it bounds that (``request_window_s``; else at once), so an order the
+        act on that request where it bounds that (``lost_request_window_s``; else at once), so an order the
         venue ended or amended is not left as it was here — counted by the risk limits — while no
         private stream tells. Where the window bounds it, what the venue then states is final: an
         amend it did not apply is closed (the order's terms counted as they are). A closing session
@@ -175,11 +173,7 @@ class Reconciler(FillsCatchUp):
     ) -> None:
         tracker = self.port.tracker
         try:
-            window = self.port.request_window_s()
-            if window is not None:
-                # On the venue's clock, as ``_window_open``: a venue clock stepped back since it was
-                # measured acts on the given-up request that much longer.
-                window += await self.port.clock_fell_back_ms(offset_ms, given_up) / 1000
+            window = await self.port.lost_request_window_s(offset_ms, given_up)
             left = 0.0 if window is None else given_up + window - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
@@ -240,14 +234,8 @@ class Reconciler(FillsCatchUp):
         engine): then this waits until it cannot — ending early once the order is heard of — and
         says True, for a last look. A request still queued at the venue when "not placed" is said,
         then placed, would be a second order once the caller sends the intent again."""
-        window = self.port.request_window_s()
-        if window is None:
-            return False
-        # The window runs on the venue's clock from the request's timestamp: a venue clock stepped
-        # back since it was measured (by less than the second ahead it takes, so nothing was refused)
-        # acts on the request that much longer than our clock says.
-        window += await self.port.clock_fell_back_ms(offset_ms, lost_at) / 1000
-        if time.monotonic() >= lost_at + window:
+        window = await self.port.lost_request_window_s(offset_ms, lost_at)
+        if window is None or time.monotonic() >= lost_at + window:
             return False
         self.port.audit.event("reconcile_wait", venue=self.port.venue, client_id=client_id, window_s=window)
         while (left := lost_at + window - time.monotonic()) > 0:
@@ -397,14 +385,10 @@ class Reconciler(FillsCatchUp):
         if o is None or not o.is_open or client_id in self.resolving:
             return
         if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
-            lost, window = self._lost_at.get(client_id), self.port.request_window_s()
-            if lost is not None and window is not None:
-                # The window lengthened by how far the venue clock fell back, as ``_window_open``
-                # (``resolve``, ``_later``) measures it: on our clock alone, the stream returning
-                # called absent an order a venue whose clock stepped back could still take.
-                window += await self.port.clock_fell_back_ms(lost[1], lost[0]) / 1000
-                if time.monotonic() < lost[0] + window:
-                    return  # the venue may still take it: ``_later`` waits that out and settles it
+            lost = self._lost_at.get(client_id)
+            window = None if lost is None else await self.port.lost_request_window_s(lost[1], lost[0])
+            if lost is not None and window is not None and time.monotonic() < lost[0] + window:
+                return  # the venue may still take it: ``_later`` waits that out and settles it
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return
         tracker.apply(

@@ -145,13 +145,21 @@ class RequestPath:
         """The venue clock's offset the signer stamps requests with now."""
         return self.clock.offset_ms
 
-    async def clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
-        """How far behind what requests stamped on ``offset_ms`` took it to be the venue's clock is,
-        measured again (one measurement made after ``since``, monotonic s, serves): that much longer
-        than their window the venue may still act on them. The venue takes a timestamp up to a second
-        ahead of its clock, so its clock stepped back less than that since the last measurement is
-        refused for nothing and measured by nothing else. 0.0 where the signer does not stamp with the
-        venue clock, or the measurement fails (the window as it was)."""
+    async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None:
+        """:meth:`request_window_s` for a request stamped on the venue-clock offset ``offset_ms`` and
+        lost at ``since`` (monotonic s): lengthened by how far the venue's clock, measured again, fell
+        behind that offset — the window runs on the venue's clock, and one stepped back by less than
+        the second ahead it takes was refused for nothing and measured by nothing else. None where the
+        venue bounds nothing."""
+        window = self.request_window_s()
+        if window is None:
+            return None
+        return window + await self._clock_fell_back_ms(offset_ms, since) / 1000
+
+    async def _clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
+        """How far behind ``offset_ms`` the venue's clock is now (one measurement made after ``since``
+        serves); 0.0 where the signer does not stamp with the venue clock, or the measurement fails
+        (the window as it was)."""
         if not self.clock.available or getattr(self.signer, "clock", None) != self.clock.now_ms:
             return 0.0
         try:

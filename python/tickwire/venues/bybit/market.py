@@ -15,6 +15,15 @@ from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 
 
+def is_pong(msg: Any) -> bool:
+    """Bybit's answer to its ``{"op":"ping"}``, in every shape a socket gives it: op "pong" (private,
+    trade, option), or op "ping" with ret_msg "pong" (spot, linear, inverse)."""
+    if not isinstance(msg, dict):
+        return False
+    op = msg.get("op")
+    return op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong")
+
+
 class Adapter(session_adapter.Adapter):
     """Bybit v5 public streams (``category`` option: spot, linear, inverse): ``orderbook.<depth>.<s>``
     (every snapshot resets the book, ``u=1`` a restart; the book's depth is the ``depth`` option, 50)
@@ -69,7 +78,7 @@ class Adapter(session_adapter.Adapter):
 
     def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         op = msg.get("op")
-        if op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong"):
+        if is_pong(msg):
             return streams.Control("pong")
         if op in ("subscribe", "unsubscribe"):
             if msg.get("success") is False:

@@ -24,6 +24,7 @@ from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, St
 from tickwire.trading.rules import InstrumentRules, from_bybit_instrument
 from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.bybit import limits as rate
+from tickwire.venues.bybit.market import is_pong
 
 _STATUS: dict[str, Status] = {
     "New": "new",
@@ -371,13 +372,9 @@ class Orders:
         if b"pong" not in payload:  # every frame comes here: most are told by this alone
             return False
         try:
-            msg = orjson.loads(payload)
+            return is_pong(orjson.loads(payload))
         except orjson.JSONDecodeError:
             return False
-        if not isinstance(msg, dict):
-            return False
-        op = msg.get("op")
-        return op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong")
 
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message())
