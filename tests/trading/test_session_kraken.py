@@ -398,4 +398,5 @@ def test_executions_reports_become_states_and_fills_once() -> None:
     assert ev.fill is None and ev.qty == 2 and ev.status == "new"
     assert g.read_stream({"channel": "heartbeat"}) == []
     assert g.stream_ack({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
-    assert not g.stream_ack({"method": "subscribe", "error": "EAPI:Invalid key", "success": False})
+    with pytest.raises(AuthError):  # the set-up fails at once, not at its time-out
+        g.stream_ack({"method": "subscribe", "error": "EAPI:Invalid key", "success": False})

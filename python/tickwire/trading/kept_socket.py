@@ -158,6 +158,9 @@ class KeptSocket:
         self.last_error: BaseException | None = None  # why the last connect or set-up failed
         # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
         self.rest: Callable[[Call], Awaitable[Any]] | None = None
+        # The grammar whose REST step ran for the last log-in: told when a set-up failed after it,
+        # so that the next connect fetches afresh what the venue may have stopped taking.
+        self._rest_login: Any = None
         # Set by the session: waits for the rate budget's room for a connect (Binance's WS API
         # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
@@ -182,9 +185,12 @@ class KeptSocket:
         waits for its acceptance."""
         pre = getattr(grammar, "login_call", None)
         if pre is not None:
-            if self.rest is None:
-                raise TransportError(f"{self.venue} {self.name}: needs a REST call to log in")
-            grammar.read_login_call(await self.rest(pre()))  # type: ignore[attr-defined]
+            self._rest_login = grammar
+            call = pre(signer)  # None: what the grammar fetched last still serves a new connection
+            if call is not None:
+                if self.rest is None:
+                    raise TransportError(f"{self.venue} {self.name}: needs a REST call to log in")
+                grammar.read_login_call(await self.rest(call))  # type: ignore[attr-defined]
         data = grammar.login(signer)
         if data is None:
             return
@@ -339,6 +345,8 @@ class KeptSocket:
             except (TickwireError, OSError, TimeoutError) as e:
                 self._failed(e)
                 log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
+                if self._rest_login is not None:
+                    self._rest_login.forget_login()
                 transport.disconnect()
                 await down.wait()
                 self.transport = None

@@ -36,7 +36,8 @@ class StreamGrammar(LoginGrammar, Protocol):
     def stream_subscribe(self, signer: Any) -> bytes: ...
 
     def stream_ack(self, msg: Any) -> bool:
-        """True for the venue's answer accepting ``stream_subscribe``."""
+        """True for the venue's answer accepting ``stream_subscribe``; may raise the venue's typed
+        error for its answer refusing it (the set-up then fails at once, not at its time-out)."""
         ...
 
     def read_stream(self, msg: Any) -> Sequence[OrderEvent]: ...
@@ -66,13 +67,17 @@ class PrivateStream(KeptSocket):
         self.events = 0
         self.malformed = 0  # messages not of the venue's form: refused, logged, reconciled after
         self._acked = asyncio.Event()
+        self._refusal: TickwireError | None = None  # the subscription's, as the grammar read it
         self._reconciling: asyncio.Task[None] | None = None
 
     async def on_connected(self) -> None:
         self._acked.clear()
+        self._refusal = None
         await self.log_in(self.grammar, self.signer)
         self.send(self.grammar.stream_subscribe(self.signer))
         await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
+        if self._refusal is not None:
+            raise self._refusal
         if self.connects >= 1 and (self._reconciling is None or self._reconciling.done()):
             # Orders may have changed while the stream was away: ask the venue about each — in a task
             # of its own, so the stream is up (its events applied, a watchdog seeing it) while the
@@ -97,7 +102,13 @@ class PrivateStream(KeptSocket):
         if answer is not None:
             self.send(answer)
             return
-        if self.grammar.stream_ack(msg):
+        try:
+            acked = self.grammar.stream_ack(msg)
+        except TickwireError as e:  # the subscription refused: the set-up raises it
+            self._refusal = e
+            self._acked.set()
+            return
+        if acked:
             self._acked.set()
             return
         for ev in self.read(lambda m: list(self.grammar.read_stream(m)), msg) or ():

@@ -3,13 +3,15 @@
 WebSocket order entry. There is no log-in message: the token from REST ``GetWebSocketsToken`` rides in
 every request and subscription (``params.token``), so the socket needs that REST call before it
 connects — ``login_call``/``read_login_call``, which the session must run (see the report of issue 11:
-the ``LoginGrammar`` protocol has no step that can make a REST call).
+the ``LoginGrammar`` protocol has no step that can make a REST call); a reconnect within the token's
+life reuses it.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -37,6 +39,8 @@ _STATUS: dict[str, Status] = {
     "expired": "expired",
 }
 _TIF: dict[str, Tif] = {"gtc": "GTC", "ioc": "IOC", "gtd": "GTC"}
+# A token is not given to a new connection this close to its ``expires`` (at most a fifth of it).
+TOKEN_MARGIN_S = 60.0
 _METHODS = {P + "AddOrder": "add_order", P + "CancelOrder": "cancel_order", P + "AmendOrder": "amend_order"}
 
 
@@ -72,17 +76,35 @@ class SocketOrders(Orders):
     def __init__(self) -> None:
         super().__init__()
         self.token: str | None = None
+        self._token_due = 0.0  # monotonic: a new connection may use the token until then
+        self._token_key: str | None = None  # the API key it was fetched with
+        self._fetching_for: str | None = None
         self._req_ids = itertools.count(1)
 
     # the token -----------------------------------------------------------------------------------
 
-    def login_call(self) -> Call:
-        """``GetWebSocketsToken``: the token every request on the socket carries. Kraken: use it within
-        15 minutes; it stays valid while a connection that used it is up. Fetched before each connect."""
+    def login_call(self, signer: Any) -> Call | None:
+        """``GetWebSocketsToken``: the token every request on the socket carries — or None when the
+        one fetched last still serves a new connection. Kraken: "use it within 15 minutes; it does
+        not expire once a connection that used it is maintained", so a reconnect within
+        ``expires`` (less a margin) of the fetch, for the same key, needs no REST call: a socket
+        cut while lookups fill the REST counter comes back at once. A set-up that failed after it
+        (``forget_login``: the venue may have dropped it) and a new key fetch a new one."""
+        key = getattr(signer, "api_key", None)
+        if self.token and key == self._token_key and time.monotonic() < self._token_due:
+            return None
+        self._fetching_for = key
         return Call("POST", P + "GetWebSocketsToken")
 
     def read_login_call(self, result: Any) -> None:
         self.token = str(result["token"])
+        life = float(result.get("expires") or 0)
+        self._token_due = time.monotonic() + life - min(TOKEN_MARGIN_S, life / 5)
+        self._token_key = self._fetching_for
+
+    def forget_login(self) -> None:
+        """The next connect fetches a new token."""
+        self._token_due = 0.0
 
     def login(self, signer: Any) -> bytes | None:
         return None  # no log-in message: the token is in each request
@@ -104,11 +126,17 @@ class SocketOrders(Orders):
         return orjson.dumps({"method": "subscribe", "params": params, "req_id": next(self._req_ids)})
 
     def stream_ack(self, msg: Any) -> bool:
+        """True for the subscription's acceptance; its refusal raised as the typed error of its
+        ``error`` (the set-up fails at once, the token not given to the next connection)."""
         if not isinstance(msg, dict) or msg.get("method") != "subscribe":
             return False
         if msg.get("success") is False:
-            log.warning("kraken: executions subscription refused: %s", msg.get("error"))
-            return False
+            err = str(msg.get("error") or "")
+            log.warning("kraken: executions subscription refused: %s", err)
+            e = error_for(self.venue, err or None, err or "subscription refused")
+            if isinstance(e, AuthError):
+                self.forget_login()
+            raise e
         return (msg.get("result") or {}).get("channel") == "executions"
 
     def read_stream(self, msg: Any) -> list[OrderEvent]:
@@ -208,6 +236,9 @@ class SocketOrders(Orders):
         (``success`` false) as the typed error of its ``error`` string."""
         if not isinstance(msg, dict) or msg.get("success") is not True:
             err = str(msg.get("error") or "") if isinstance(msg, dict) else ""
-            raise error_for(self.venue, err or None, err or "malformed answer")
+            e = error_for(self.venue, err or None, err or "malformed answer")
+            if isinstance(e, AuthError):  # the token refused: not given to the next connection
+                self.forget_login()
+            raise e
         r = msg.get("result") or {}
         return {**r, "txid": r.get("order_id"), "cl_ord_id": r.get("cl_ord_id"), "ack": msg.get("method")}

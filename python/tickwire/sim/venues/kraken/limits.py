@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from tickwire.sim.venues.context import VenueContext
 
 _HEAVY = frozenset({"TradesHistory", "Ledgers", "QueryTrades"})
-_UNCOUNTED = frozenset({"AddOrder", "AmendOrder", "CancelOrder", "CancelAll", "GetWebSocketsToken"})
+# Docs: every other call adds 1, the WebSocket token too.
+_UNCOUNTED = frozenset({"AddOrder", "AmendOrder", "CancelOrder", "CancelAll"})
 # A cancel's penalty by the order's age: (younger than, seconds; weight).
 _CANCEL = ((5, 8), (10, 6), (15, 5), (45, 4), (90, 2), (300, 1))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 import zlib
 from typing import Any, ClassVar
 
@@ -49,7 +50,13 @@ class Kraken(Venue):
     ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/", "v2_auth": "/auth/v2"}
     has_checksum = True
     # The rate counters' windows (``limits``) are time-outs too, so tests can shorten them.
-    intervals: ClassVar[dict[str, float]] = {"heartbeat": 1.0, "rest_window": 45.0, "pair_window": 60.0}
+    # ``token_life``: how long a WebSocket token may wait for its first connection (docs: 15 minutes).
+    intervals: ClassVar[dict[str, float]] = {
+        "heartbeat": 1.0,
+        "rest_window": 45.0,
+        "pair_window": 60.0,
+        "token_life": 900.0,
+    }
     default_instruments = default_instruments(
         [
             ("BTC/USD", "0.1", "0.00000001", "60000", 100_000),
@@ -345,13 +352,14 @@ class Kraken(Venue):
             if denied:
                 return json_response({"error": [denied]})
             method = req.path.rsplit("/", 1)[1]
-            if method == "GetWebSocketsToken":
-                token = secrets.token_urlsafe(24)
-                self.trade.tokens[token] = req.headers["api-key"]
-                return json_response({"error": [], "result": {"token": token, "expires": 900}})
             over = self.limits.charge(req.headers["api-key"], method, req.form())
             if over is not None:
                 return json_response({"error": [over]})
+            if method == "GetWebSocketsToken":
+                token = secrets.token_urlsafe(24)
+                life = self.interval("token_life")
+                self.trade.tokens[token] = (req.headers["api-key"], time.monotonic() + life)
+                return json_response({"error": [], "result": {"token": token, "expires": round(life)}})
             answer = self.trade.rest(ep, req.headers["api-key"], method, req.form())
             return json_response(answer or {"error": ["EGeneral:Unknown method"]})
         return json_response({"error": ["EGeneral:Unknown method"]}, 404)

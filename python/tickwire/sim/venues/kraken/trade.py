@@ -25,6 +25,7 @@ update per order event; a trade's update carries ``exec_id``, the pair's public 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -65,7 +66,9 @@ class KrakenOrders:
     def __init__(self, ctx: VenueContext, v2_fmt: Mapping[str, tuple[Fmt, Fmt]]) -> None:
         self.ctx = ctx
         self.v2_fmt = v2_fmt  # WebSocket v2 numbers: shortest form at the instrument's precision
-        self.tokens: dict[str, str] = {}  # websocket token -> api key
+        # WebSocket token -> (api key, first use due by): docs "use it within 15 minutes; it does not
+        # expire once a connection that used it is maintained" — kept per connection in its state.
+        self.tokens: dict[str, tuple[str, float]] = {}
         self.streams = PrivateStreams(
             ctx.subscribers, ctx.private_faults
         )  # per API key, sockets on "executions"
@@ -118,10 +121,13 @@ class KrakenOrders:
 
     def on_method(self, conn: Conn, method: str, params: dict[str, Any], reply: Reply) -> None:
         v = self.ctx
-        account = self.tokens.get(str(params.get("token", "")))
-        if account is None:
+        token = str(params.get("token", ""))
+        account, due = self.tokens.get(token, (None, 0.0))
+        used: set[str] = conn.state.setdefault("tokens", set())
+        if account is None or (token not in used and time.monotonic() > due):
             reply({"error": "EAPI:Invalid key", "method": method, "success": False})
             return
+        used.add(token)
         if method == "subscribe" and params.get("channel") == "executions":
             self.streams.add(account, conn)
             reply({"method": "subscribe", "result": {"channel": "executions"}, "success": True})

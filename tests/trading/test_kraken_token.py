@@ -1,0 +1,101 @@
+"""Kraken's WebSocket token across reconnects, against the simulator (which counts the token on the
+REST counter, as the docs say of every call but order entry, and refuses a token first used on a
+connection after its ``expires``): a reconnect within the token's life needs no REST call, so a socket
+cut while lookups fill the REST budget comes back at once; a token past its life, or one the venue
+stopped taking, is fetched anew — in the lane cancels use, not behind the queries."""
+
+from __future__ import annotations
+
+import asyncio
+
+from session_cases import settle
+from test_session_kraken import KRAKEN
+from tickwire.errors import RateLimitError
+from tickwire.sim import Simulator
+from tickwire.trading.session import TradingSession
+
+TOKEN_OP = "POST /0/private/GetWebSocketsToken"
+
+
+def tokens_fetched(sim: Simulator) -> int:
+    exchanges = sim.endpoint("kraken", 0).exchanges
+    return sum(1 for _, op, status, _ in exchanges if op == TOKEN_OP and status == 200)
+
+
+async def fill_the_query_lane(tr: TradingSession) -> None:
+    """Lookups until the next would wait for the REST counter (45 s window)."""
+    for _ in range(30):
+        try:
+            await asyncio.wait_for(tr.open_orders(KRAKEN.symbol), 0.5)
+        except (RateLimitError, TimeoutError):
+            assert tr.budget.check({"REST": 1}, "query") > 5.0
+            return
+    raise AssertionError("the lookups never reached the REST budget")
+
+
+async def both_back(tr: TradingSession, connects: int, timeout: float) -> None:
+    await settle(
+        lambda: (
+            tr.stream is not None
+            and tr.orders_ws is not None
+            and tr.stream.connected
+            and tr.orders_ws.connected
+            and tr.stream.connects >= connects
+            and tr.orders_ws.connects >= connects
+        ),
+        "both sockets back",
+        timeout,
+    )
+
+
+async def placed_over_the_socket(sim: Simulator, tr: TradingSession) -> None:
+    before = [e for e in sim.endpoint("kraken", 0).exchanges if e[1] == KRAKEN.place_op]
+    o = await KRAKEN.rest_below(sim, tr, 40)
+    [theirs] = KRAKEN.orders(sim, o.client_id)
+    assert o.status == "new" and theirs.open
+    # Over the socket: no AddOrder reached REST.
+    assert [e for e in sim.endpoint("kraken", 0).exchanges if e[1] == KRAKEN.place_op] == before
+
+
+def test_a_socket_cut_while_lookups_fill_the_rest_budget_comes_back_with_its_token() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await both_back(tr, 1, 3.0)
+        fetched = tokens_fetched(sim)
+        await fill_the_query_lane(tr)
+        sim.endpoint("kraken", 0).drop()
+        # Before 2026-12-06 each connect fetched a token in the query lane: it waited out the 45 s
+        # window, the order socket down meanwhile (orders under transport="ws" refused).
+        await both_back(tr, 2, 3.0)
+        assert tokens_fetched(sim) == fetched
+        await placed_over_the_socket(sim, tr)
+
+    KRAKEN.run(body, transport="ws", timeout=1.0)
+
+
+def test_a_token_past_its_life_is_fetched_anew_in_the_cancel_lane() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await both_back(tr, 1, 3.0)
+        fetched = tokens_fetched(sim)
+        await fill_the_query_lane(tr)
+        await asyncio.sleep(2.2)  # the simulator refuses the token on a new connection now
+        sim.endpoint("kraken", 0).drop()
+        await both_back(tr, 2, 3.0)
+        assert tokens_fetched(sim) > fetched
+        assert tr.budget.check({"REST": 1}, "query") > 5.0  # the lookups' lane still full
+        await placed_over_the_socket(sim, tr)
+
+    KRAKEN.run(body, transport="ws", timeout=1.0, sim_timeouts={"token_life": 2.0})
+
+
+def test_a_token_the_venue_stopped_taking_is_fetched_anew_after_the_refused_set_up() -> None:
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await both_back(tr, 1, 3.0)
+        fetched = tokens_fetched(sim)
+        # The venue drops every token (an upgrade: tokens "do sometimes expire" in Kraken's words).
+        sim.venue("kraken").trade.tokens.clear()  # type: ignore[attr-defined]
+        sim.endpoint("kraken", 0).drop()
+        await both_back(tr, 2, 3.0)
+        assert tokens_fetched(sim) > fetched
+        await placed_over_the_socket(sim, tr)
+
+    KRAKEN.run(body, transport="ws", timeout=1.0)
