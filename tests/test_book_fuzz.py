@@ -136,10 +136,11 @@ def _whole_state(feed: BookFeed) -> object:
     return feed.symbols(), feed.needs(), stats, books
 
 
-# A level no book can take, and the error class it must raise: a negative quantity, and a price
-# past an i64 mantissa at the book's scale (every captured book has at least one price decimal).
+# A level no book can take, and the error class it must raise: a negative quantity or price, and a
+# price past an i64 mantissa at the book's scale (every captured book has at least one price decimal).
 BAD_LEVELS = {
     "negative": ("96", "-1", errors.BookError),
+    "negative_price": ("-96", "1", errors.BookError),
     "overflow": ("9223372036854775807", "1", errors.ValueRangeError),
 }
 

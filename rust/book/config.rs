@@ -67,6 +67,10 @@ pub enum BookError {
     Num(#[from] NumError),
     #[error("negative quantity in a book level")]
     NegativeQuantity,
+    /// No venue tickwire reads quotes below zero; such a level is a damaged frame, and taken it
+    /// would sort as the best ask of all (the sides key asks by the negated price).
+    #[error("negative price in a book level")]
+    NegativePrice,
     #[error("a value needs {needed} decimals but the book's {what} scale is fixed at {allowed}")]
     ScaleFixed { what: &'static str, needed: u8, allowed: u8 },
     #[error("rescaling the book to {0} decimals would overflow a 64-bit mantissa")]

@@ -35,6 +35,9 @@ impl Book {
                 if l.qty.mant < 0 {
                     return Err(BookError::NegativeQuantity);
                 }
+                if l.px.mant < 0 {
+                    return Err(BookError::NegativePrice);
+                }
                 let q = match l.qty.round_to(round) {
                     Some(r) => {
                         rounded += 1;

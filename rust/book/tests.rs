@@ -199,6 +199,13 @@ fn failed_message_leaves_book_untouched() {
     let neg = [lv(false, "10.5", "-3")];
     assert_eq!(b.apply_diff(&neg, seq(6, 6), None), Err(BookError::NegativeQuantity));
     assert_eq!(b.bids().levels(), before.0);
+    // Taken, a negative ask would have sorted as the best of all (keys are negated prices).
+    let below_zero = [lv(false, "10.5", "1"), lv(true, "-11", "2")];
+    assert_eq!(b.apply_diff(&below_zero, seq(6, 6), None), Err(BookError::NegativePrice));
+    assert_eq!((b.bids().levels().to_vec(), b.asks().levels().to_vec(), b.last_id()), before);
+    let snap = [lv(false, "-10", "1"), lv(true, "11", "2")];
+    assert_eq!(b.apply_snapshot(&snap, seq(0, 9), None).map(|_| ()), Err(BookError::NegativePrice));
+    assert_eq!((b.bids().levels().to_vec(), b.asks().levels().to_vec(), b.last_id()), before);
 }
 
 /// A book waiting for its REST snapshot refuses what a synced book would refuse (a negative
@@ -250,11 +257,15 @@ fn a_buffered_diff_the_snapshot_cannot_take_is_a_gap_not_the_snapshots_error() {
 }
 
 #[test]
-fn a_spread_past_an_i64_is_none_not_a_wrapped_number() {
+fn a_spread_past_an_i64_cannot_be_built_and_the_widest_one_is_exact() {
+    // The only way past an i64 was a negative bid (before stop 44 `spread` answered None for it);
+    // prices below zero are refused now, so the widest spread is the whole positive range.
     let mut b = Book::new(BookConfig::default());
-    b.apply_snapshot(&[lv(false, "-5e18", "1"), lv(true, "5e18", "1")], seq(0, 0), None).unwrap();
-    assert_eq!(b.spread(), None);
-    assert_eq!(b.mid(), Some(0.0));
+    let past = [lv(false, "-5e18", "1"), lv(true, "5e18", "1")];
+    assert_eq!(b.apply_snapshot(&past, seq(0, 0), None).map(|_| ()), Err(BookError::NegativePrice));
+    b.apply_snapshot(&[lv(false, "0", "1"), lv(true, "9223372036854775807", "1")], seq(0, 0), None).unwrap();
+    assert_eq!(b.spread(), Some(i64::MAX));
+    assert_eq!(b.mid(), Some(i64::MAX as f64 / 2.0));
 }
 
 #[test]
