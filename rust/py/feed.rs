@@ -359,6 +359,13 @@ impl BookFeed {
         Ok(())
     }
 
+    /// Drops trade copies by their venue id (whichever connection brought one first) without
+    /// arbitrating books: one line's two connections overlap while it is renewed.
+    #[pyo3(signature = (on=true))]
+    fn dedupe_trades(&mut self, on: bool) {
+        self.feed.set_trade_dedupe(on);
+    }
+
     /// Applies held frames whose hole was filled or whose hold time ran out by `now_ns`
     /// (monotonic; default now). Returns the summary of what they did.
     #[pyo3(signature = (now_ns=None))]

@@ -177,6 +177,24 @@ fn arbitrated_lines_pass_each_trade_id_once_per_symbol() {
     assert_eq!(trades(&mut k, KRAKEN_V1_TRADES).len(), 2);
 }
 
+#[test]
+fn a_renewed_lines_overlapping_connections_pass_each_trade_id_once_without_arbitration() {
+    let mut f = Feed::new(Venue::BinanceSpot, &FeedOptions::default());
+    let tr = |id: u64| {
+        format!(r#"{{"e":"trade","E":1,"s":"BNBBTC","t":{id},"p":"1.5","q":"2","T":1,"m":false,"M":true}}"#)
+    };
+    let ids = |f: &mut Feed, frame: String| trades(f, &frame).iter().map(|t| t.4).collect::<Vec<_>>();
+    assert_eq!(ids(&mut f, tr(7)), [Some(7)]);
+    f.set_trade_dedupe(true);
+    assert!(!f.arbitrates()); // book frames are not held: only trades are told apart
+    assert_eq!(ids(&mut f, tr(8)), [Some(8)]); // the successor first
+    assert_eq!(ids(&mut f, tr(8)), []); // the old connection's copy
+    assert_eq!(ids(&mut f, tr(9)), [Some(9)]);
+    assert_eq!(f.duplicate_trades(), 1);
+    f.set_trade_dedupe(false);
+    assert_eq!(ids(&mut f, tr(9)), [Some(9)]);
+}
+
 /// A trade id is read where it was skipped before 2026-12-06, and skipping checks the text as JSON:
 /// a frame whose id is malformed JSON was refused, and still must be (a frame is refused for
 /// malformed text anywhere, read or not). A value that is well-formed JSON but no id (`null`, a

@@ -105,6 +105,9 @@ pub struct Feed {
     checksum_decimals: HashMap<Box<[u8]>, Decimals, BuildHasherDefault<Fnv>>,
     /// A/B arbitration of redundant lines feeding this one feed (`set_arbitration`).
     arbiter: Option<Arbiter>,
+    /// Trade copies dropped by venue id without arbitrating books (`set_trade_dedupe`): two
+    /// connections of one line overlap while it is renewed.
+    dedupe_trades: bool,
     /// When the frame being decoded was received (monotonic ns; `set_now`): hold deadlines.
     now_ns: i64,
     /// Books keep a change journal (`set_journal`).
@@ -164,6 +167,7 @@ impl Feed {
             chans: bitfinex::Channels::default(),
             checksum_decimals: HashMap::default(),
             arbiter: None,
+            dedupe_trades: false,
             now_ns: 0,
             journal: false,
             retired: HashSet::default(),
@@ -361,7 +365,8 @@ impl Feed {
         }
         if self.batch.kind == FrameKind::Trade {
             let named = named.map(|(s, _)| s);
-            self.trades.take(frame, named, &self.batch.trades, self.arbiter.is_some());
+            let dedupe = self.dedupe_trades || self.arbiter.is_some();
+            self.trades.take(frame, named, &self.batch.trades, dedupe);
         }
         // A frame refused below did not happen for the sequence either: the next one then shows the
         // gap (a connection-wide number names no book that could be told it missed an update).

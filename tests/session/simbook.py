@@ -77,3 +77,34 @@ class Recorder:
 
     def kinds(self, kind: str, symbol: str | None = None) -> list[Any]:
         return [e for e in self.events if e.kind == kind and (symbol is None or e.symbol == symbol)]
+
+
+class Trades:
+    """Every trade id the simulator publishes for ``symbols`` (``published``) and every one a session
+    hands ``on_trade`` (``heard``, pass ``heard_one`` as the callback)."""
+
+    def __init__(self, sim: Simulator, venue: str, symbols: list[str]) -> None:
+        self.published: dict[str, list[int]] = {s: [] for s in symbols}
+        self.heard: dict[str, list[int | None]] = {s: [] for s in symbols}
+        v = sim.venue(venue)
+        on_step = v.on_step
+
+        def record(sym: str, step: Any) -> None:
+            if sym in self.published:
+                self.published[sym].extend(t.id for t in step.trades)
+            on_step(sym, step)
+
+        v.on_step = record  # type: ignore[method-assign]
+
+    def heard_one(self, t: Any) -> None:
+        self.heard[t.symbol].append(t.trade_id)
+
+    async def assert_each_heard_once(self) -> None:
+        """Every trade published since the session's first one heard, once and in order."""
+        for sym, published in self.published.items():
+            last = published[-1]
+            await eventually(lambda s=sym, n=last: n in self.heard[s], what=f"{sym} trade {last} heard")
+            got = self.heard[sym]
+            start = published.index(got[0])  # trades before the subscription are not sent
+            want = published[start : published.index(last) + 1]
+            assert got[: len(want)] == want, (sym, len(got), len(want))

@@ -4,11 +4,10 @@ numbers. Killing lines and punching holes in one line's stream must never take a
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 import tickwire
-from simbook import Recorder, assert_books_match, eventually
+from simbook import Recorder, Trades, assert_books_match, eventually
 from tickwire.sim import Simulator
 
 
@@ -29,17 +28,7 @@ def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str
     async def go() -> None:
         async with Simulator([venue], seed=21, rate=400, depth=25, endpoints={venue: 2}) as sim:
             rec = Recorder()
-            published: dict[str, list[int]] = {s: [] for s in symbols}
-            v = sim.venue(venue)
-            on_step = v.on_step
-
-            def record(sym: str, step: Any) -> None:
-                if sym in published:
-                    published[sym].extend(t.id for t in step.trades)
-                on_step(sym, step)
-
-            v.on_step = record  # type: ignore[method-assign]
-            heard: dict[str, list[int | None]] = {s: [] for s in symbols}
+            trades = Trades(sim, venue, symbols)
             async with tickwire.connect(
                 venue,
                 symbols,
@@ -47,7 +36,7 @@ def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str
                 endpoints=sim.urls()[venue],
                 redundancy=2,
                 on_status=rec,
-                on_trade=lambda t: heard[t.symbol].append(t.trade_id),
+                on_trade=trades.heard_one,
                 probe_interval=None,
             ) as md:
                 await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
@@ -62,13 +51,7 @@ def test_killing_one_line_repeatedly_never_desyncs(venue: str, symbols: list[str
                 await assert_books_match(md, sim, venue, symbols)
                 assert rec.kinds("out_of_sync") == []
                 assert md.health()["arbiter"]["duplicates"] > 0
-                for sym in symbols:
-                    last = published[sym][-1]
-                    await eventually(lambda s=sym, n=last: n in heard[s], what=f"{sym} trade {last} heard")
-                    got = heard[sym]
-                    start = published[sym].index(got[0])  # trades before the subscription are not sent
-                    want = published[sym][start : published[sym].index(last) + 1]
-                    assert got[: len(want)] == want, (sym, len(got), len(want))
+                await trades.assert_each_heard_once()
                 assert md.health()["arbiter"]["duplicate_trades"] > 0
 
     asyncio.run(go())

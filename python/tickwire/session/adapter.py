@@ -59,6 +59,10 @@ class Adapter:
     # Read from the spec: messages are numbered per connection (Coinbase), so a new connection starts
     # every book afresh.
     reset_on_reconnect: ClassVar[bool]
+    # How long the venue keeps a connection before it closes it (Binance: 24 h; None: no such rule).
+    # Where books follow one sequence on every connection (``redundant_ok``) a line is renewed before
+    # then, make-before-break (``tickwire.session.renewal``).
+    connection_lifetime_s: ClassVar[float | None] = None
     # Max subscriptions per subscribe message (None: all in one).
     batch: ClassVar[int | None] = None
     # The venue's clock for ``tickwire.clock.sync_venue``: REST path and how to read the answer

@@ -21,6 +21,7 @@ StatusKind = Literal[
     "internal_error",
     "venue_error",
     "shutdown_notice",
+    "renewed",
 ]
 
 

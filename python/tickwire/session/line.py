@@ -24,6 +24,7 @@ from tickwire.errors import (
 )
 from tickwire.recovery.backoff import Backoff, SocketBudget, budget_for, connect_slot, settled
 from tickwire.recovery.failover import EndpointPool
+from tickwire.session.renewal import renew_after
 from tickwire.streams import Endpoint
 from tickwire.transport.ws import open_ws
 
@@ -75,6 +76,9 @@ class Line(WSListener):
         self._ping_at = 0  # _mono() of the heartbeat ping still waiting for its pong (0: none)
         self.task: asyncio.Task[None] | None = None
         self.kill_reason = ""
+        # Retired: replaced by a successor (``renewal``), its run ends instead of reconnecting.
+        self.retired = False
+        self._renewal: asyncio.TimerHandle | None = None
         self._dispatcher = dispatcher
         self._route: Callable[[memoryview, int, int], Summary | None] = dispatcher.on_frame
         # Recording (``tickwire record``): every data frame is teed to the capture as received.
@@ -170,6 +174,9 @@ class Line(WSListener):
                 # with): the endpoint sent nothing, a failure of it as a stale connection is. Else the
                 # connection, alive past ``healthy_after``, cleared it and the line went back to it.
                 self.kill_reason = f"stale: no pong within {reply:g} s"
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
         self.connected = False
         self.transport = None
         self.down.set()
@@ -208,11 +215,19 @@ class Line(WSListener):
         if self.transport is not None:
             self.transport.disconnect(graceful=False)
 
+    def retire(self, reason: str) -> None:
+        """Drops the connection for good: the run loop ends (a line replaced by its successor)."""
+        self.retired = True
+        if self.transport is not None:
+            self.kill(reason)
+        elif self.task is not None:  # still connecting: nothing of it is kept
+            self.task.cancel()
+
     # lifecycle ------------------------------------------------------------------------------------
 
     async def run(self, backoff: Backoff) -> None:
         owner, pool = self.owner, self.pool
-        while not owner.closing:
+        while not owner.closing and not self.retired:
             ep_index = pool.pick(owner.endpoints_in_use(exclude=self.index))
             self.endpoint = ep_index  # claimed now, so a sibling line starting alongside picks another
             budget = socket_budget(self.adapter)
@@ -223,7 +238,7 @@ class Line(WSListener):
             finally:
                 if budget is not None:
                     budget.release()
-            if owner.closing:
+            if owner.closing or self.retired:
                 return
             if healthy:
                 backoff.reset()
@@ -261,7 +276,7 @@ class Line(WSListener):
         # each connect cleared its count, each drop counted soft).
         lived = time.monotonic() - up_at > self.settings.healthy_after
         healthy = lived and not self.kill_reason.startswith("stale")
-        if not owner.closing:
+        if not owner.closing and not self.retired:
             if healthy:
                 pool.success(ep_index)
             pool.failure(ep_index, soft=healthy)
@@ -304,6 +319,12 @@ class Line(WSListener):
         owner.record("connect", line=self.index, endpoint=ep.name, url=url.split("?")[0])
         owner.status("connected", line=self.index, detail=ep.name)
         await owner.on_line_up(self)
+        life = adapter.connection_lifetime_s
+        if life and adapter.redundant_ok and self.connected:
+            # Renewed before the venue's cut (``renewal``): where books follow one sequence on every
+            # connection, the old and the new connection may overlap.
+            at = renew_after(life)
+            self._renewal = asyncio.get_running_loop().call_later(at, owner.renew, self)
 
 
 # venue limits -------------------------------------------------------------------------------------

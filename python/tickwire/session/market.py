@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tickwire._core import Dispatcher, OrderBook, ReaderLock
@@ -28,14 +28,20 @@ from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
 from tickwire.limits import RateBudget
 from tickwire.recovery.backoff import Backoff
-from tickwire.session import busypoll, line_choice
+from tickwire.session import busypoll, line_choice, renewal
 from tickwire.session.adapter import Adapter
 from tickwire.session.delivery import BookCallback, Delivery, StatusCallback, ValueCallback
 from tickwire.session.events import EventQueue, StatusKind
 from tickwire.session.line import Line
 from tickwire.session.monitor import clock_loop, health, monitor
-from tickwire.session.options import book_feed, check_redundancy, checked_channels, endpoint_pool
-from tickwire.session.ports import LOST_SYNC, LineSettings, Summary
+from tickwire.session.options import (
+    book_feed,
+    check_redundancy,
+    checked_channels,
+    endpoint_pool,
+    line_settings,
+)
+from tickwire.session.ports import LOST_SYNC, Summary
 from tickwire.session.registry import Registry
 from tickwire.session.rest import RestClients
 from tickwire.session.resync import Resyncer
@@ -111,14 +117,8 @@ class MarketData:
         self.symbol_stale_after = symbol_stale_after
         self._backoff_proto = backoff or Backoff()
         self.resync_timeout = resync_timeout
-        self.line_settings = LineSettings(
-            connect_timeout=connect_timeout,
-            healthy_after=healthy_after,
-            ping_interval=ping_interval if ping_interval is not None else adapter.ping_interval,
-            pong_timeout=pong_timeout if pong_timeout is not None else adapter.pong_timeout,
-            ssl_context=ssl_context,
-            proxy=proxy,
-        )
+        pings = (ping_interval, pong_timeout)
+        self.line_settings = line_settings(adapter, connect_timeout, healthy_after, pings, ssl_context, proxy)
         self.ssl_context = ssl_context
         self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
         self._own_audit = isinstance(audit, str)
@@ -282,24 +282,17 @@ class MarketData:
         if self.adapter.resync == "snapshot" and self.pool.endpoints[self.pool.ranking()[0]].rest:
             # Snapshots follow the first diffs within milliseconds: have the TCP (and TLS)
             # connection ready so the first one does not pay for it.
-            self._tasks.append(asyncio.create_task(self._preconnect(), name=f"tickwire-{self.venue}-rest"))
+            self._spawn(self._preconnect(), "rest")
         await self.adapter.prepare(self)
         if self.busy_poll and not self._spinning:
             busypoll.acquire()
             self._spinning = True
         self.dispatcher.on_book = self._delivery.book_callback()
         self.dispatcher.reader_lock = self.reader_lock
-        self.lines = [
-            Line(self, i, self.adapter, self.pool, self.line_settings, self.dispatcher, self.capture)
-            for i in range(self.redundancy)
-        ]
-        for ln in self.lines:
-            b = dataclasses.replace(self._backoff_proto, attempts=0)
-            ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{ln.index}")
-        self._tasks.append(asyncio.create_task(monitor(self), name=f"tickwire-{self.venue}-monitor"))
+        self.lines = [self._start_line(i) for i in range(self.redundancy)]
+        self._spawn(monitor(self), "monitor")
         if self.clock_sync:
-            clock = clock_loop(self, self.clock_sync)
-            self._tasks.append(asyncio.create_task(clock, name=f"tickwire-{self.venue}-clock"))
+            self._spawn(clock_loop(self, self.clock_sync), "clock")
         if wait:
             try:
                 await self.wait_synced(self.ready_timeout if timeout is None else timeout)
@@ -307,6 +300,12 @@ class MarketData:
                 await self.close()
                 raise
         return self
+
+    def _start_line(self, index: int) -> Line:
+        ln = Line(self, index, self.adapter, self.pool, self.line_settings, self.dispatcher, self.capture)
+        b = dataclasses.replace(self._backoff_proto, attempts=0)
+        ln.task = asyncio.create_task(ln.run(b), name=f"tickwire-{self.venue}-line{index}")
+        return ln
 
     async def _preconnect(self) -> None:
         try:
@@ -353,7 +352,7 @@ class MarketData:
                 if self.adapter.resync == "snapshot":
                     self.resyncer.request(key, "initial snapshot")
             elif outcome in LOST_SYNC:
-                self._lost_sync(key, LOST_SYNC[outcome])
+                self.resyncer.lost_sync(key, LOST_SYNC[outcome])
         if kind == "book" or line is None:
             return
         if kind == "trade":
@@ -381,15 +380,7 @@ class MarketData:
         # sequence would show that on the next message (Bybit's ids only grow, Kraken has none). A
         # frame of several books is refused whole: every one it named (``symbols``).
         keys = {*(getattr(error, "symbols", None) or ()), *([symbol] if symbol is not None else [])}
-        self._invalidate(keys, "a frame of it was refused")
-
-    def _invalidate(self, keys: Iterable[str], why: str) -> None:
-        """Each of ``keys`` no longer trusted: marked out of sync and resynced."""
-        for key in sorted(keys):
-            with self.books_held():
-                lost = self.feed.invalidate(key)
-            if lost:
-                self._lost_sync(key, why)
+        self.resyncer.invalidate(keys, "a frame of it was refused")
 
     def on_internal_error(self, line: Line, error: Exception) -> None:
         """The core failed on a frame (``InternalError``: a bug, to report): a frame may have been
@@ -399,7 +390,7 @@ class MarketData:
         log.error("%s line %d: %s; every book resyncs and the line reconnects", self.venue, line.index, error)
         self.status("internal_error", line=line.index, detail=str(error)[:200])
         self.record("internal_error", line=line.index, error=str(error)[:200])
-        self._invalidate(self.feed.symbols(), "the core failed on a frame")
+        self.resyncer.invalidate(self.feed.symbols(), "the core failed on a frame")
         line.kill("internal error in the core")
 
     def release_held(self, now_ns: int) -> None:
@@ -416,11 +407,6 @@ class MarketData:
         return cur is line
 
     # sync and control -------------------------------------------------------------------------------
-
-    def _lost_sync(self, key: str, why: str) -> None:
-        self.counters["gaps"] += 1
-        self.status("out_of_sync", symbol=key, detail=why)
-        self.resyncer.lost(key, why)
 
     def send_first(self, msgs: Sequence[bytes]) -> None:
         """Sends on the connected line that heard from the venue last (``line_choice.freshest``)."""
@@ -480,9 +466,8 @@ class MarketData:
                     self.resyncer.request(key, "initial snapshot")
         if self.adapter.resync == "snapshot" and line.connects > 1:
             # Continuity after a reconnect: the next diff, or on a quiet symbol a REST snapshot.
-            self._tasks = [t for t in self._tasks if not t.done()]
             proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
-            self._tasks.append(asyncio.create_task(proof, name=f"tickwire-{self.venue}-continuity"))
+            self._spawn(proof, "continuity")
 
     def _synced_book(self, key: str) -> bool:
         try:  # synced once, continuity after a reconnect left to the next message (not is_synced)
@@ -490,8 +475,27 @@ class MarketData:
         except KeyError:
             return False
 
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}"))
+
+    def renew(self, line: Line) -> None:
+        self._spawn(renewal.renew(self, line), f"renew{line.index}")
+
+    def start_successor(self, old: Line) -> Line:
+        with self.books_held():
+            self.feed.dedupe_trades()  # arbitrated A/B lines drop them already
+        self.lines.append(new := self._start_line(old.index))
+        return new
+
+    def retire(self, old: Line, new: Line | None) -> None:
+        old.retire("renewed" if new is not None else "its renewal failed")
+        if old.task is not None:
+            self._tasks.append(old.task)  # ends by itself; awaited (or cancelled) by close()
+        self.lines = renewal.replaced(self.lines, old, new)
+
     def on_line_down(self, line: Line) -> None:
-        if self.closing:
+        if self.closing or line.retired:
             return
         self.counters["reconnects"] += 1
         reason = line.kill_reason or "connection lost"

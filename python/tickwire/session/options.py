@@ -1,5 +1,5 @@
 """A market-data session's options checked against its venue's adapter, and the parts they set up:
-the endpoint pool and the book feed.
+the endpoint pool, the book feed and how its lines connect.
 
 Apart from :mod:`tickwire.session.market` so that its constructor reads as what a session keeps;
 nothing here is used after the session is made.
@@ -7,12 +7,14 @@ nothing here is used after the session is made.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tickwire._core import BookFeed
 from tickwire.recovery.failover import EndpointPool
 from tickwire.session.adapter import Adapter
+from tickwire.session.ports import LineSettings
 from tickwire.streams import CHANNELS, Channel, Endpoint
 
 
@@ -49,3 +51,23 @@ def book_feed(
         # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
         feed.arbitrate(hold_s)
     return feed
+
+
+def line_settings(
+    adapter: Adapter,
+    connect_timeout: float,
+    healthy_after: float,
+    pings: tuple[float | None, float | None],
+    ssl_context: ssl.SSLContext | None,
+    proxy: str | None,
+) -> LineSettings:
+    """``pings``: the session's (ping interval, pong time-out), None for the venue's own."""
+    ping_interval, pong_timeout = pings
+    return LineSettings(
+        connect_timeout=connect_timeout,
+        healthy_after=healthy_after,
+        ping_interval=ping_interval if ping_interval is not None else adapter.ping_interval,
+        pong_timeout=pong_timeout if pong_timeout is not None else adapter.pong_timeout,
+        ssl_context=ssl_context,
+        proxy=proxy,
+    )

@@ -69,6 +69,10 @@ class LineOwner(Reporter, Protocol):
 
     def note_reconnect_delay(self, delay: float) -> None: ...
 
+    def renew(self, line: Line) -> None:
+        """``line`` replaced by a new connection before the venue's connection lifetime ends it."""
+        ...
+
 
 class ResyncOwner(Reporter, Protocol):
     """What the resyncer needs: the live subscriptions, a REST client, a line to send on, and how

@@ -89,6 +89,21 @@ class Resyncer:
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
 
+    def lost_sync(self, key: str, why: str) -> None:
+        """``key`` lost sync (a gap, a bad checksum, a crossed book): counted, reported, resynced."""
+        self.owner.count("gaps")
+        self.owner.status("out_of_sync", symbol=key, detail=why)
+        self.lost(key, why)
+
+    def invalidate(self, keys: Iterable[str], why: str) -> None:
+        """Each of ``keys`` no longer trusted (a refused frame, the core failing on one): marked out
+        of sync and resynced."""
+        for key in sorted(keys):
+            with self.owner.books_held():
+                gone = self.feed.invalidate(key)
+            if gone:
+                self.lost_sync(key, why)
+
     def lost(self, key: str, why: str) -> None:
         """``key`` lost sync (a gap, a bad checksum, a refused frame): resynced. A resync already under
         way may have seen its snapshot sync the book and the loss follow before it looked (one socket

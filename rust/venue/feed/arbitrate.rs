@@ -14,6 +14,14 @@ impl Feed {
         self.arbiter = hold_ns.map(|h| Arbiter::new(h, max_held));
     }
 
+    /// Trades a venue id shows to be copies are dropped, whichever connection brought them first,
+    /// as while arbitrating, without holding book frames: the feed of one line whose connection is
+    /// renewed (both connections deliver while they overlap; book frames the older one brings
+    /// again are stale by their sequence).
+    pub fn set_trade_dedupe(&mut self, on: bool) {
+        self.dedupe_trades = on;
+    }
+
     #[inline]
     pub fn arbitrates(&self) -> bool {
         self.arbiter.is_some()

@@ -57,6 +57,7 @@ class Adapter(session_adapter.Adapter):
     ping_interval = 30.0
     connect_limit = (300, 300.0)
     batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
+    connection_lifetime_s = 86_400.0  # "a connection is valid for 24 h" (venues.md §1.3, §1.5)
     depth_path = "/api/v3/depth"
     server_time: ClassVar[ServerTime | None] = ServerTime("/api/v3/time", lambda j: float(j["serverTime"]))
     # The per-IP request weight a depth snapshot counts against, with the trading session's requests.
