@@ -105,3 +105,39 @@ def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
     w.close()
     assert [e["text"] for e in _lines(path)] == sent
     assert w.bytes_written == path.stat().st_size and w.error is None
+
+
+def test_capture_writer_behind_a_slow_disk_stops_at_its_backlog_with_a_whole_prefix(tmp_path: Path) -> None:
+    """A disk slower than the traffic: the queue the frame path fills stops at ``max_backlog`` bytes
+    (before stop 44 it grew without bound, a long recording's memory with it); the file holds every
+    event up to there, whole and in order, and the capture says why it is not the whole session."""
+    from tickwire.capture import CaptureWriter
+
+    path = tmp_path / "slow.jsonl"
+    w = CaptureWriter(path, interval=0.005, max_backlog=20_000)
+    real = w._file
+
+    class Slow:
+        closed = False
+
+        def write(self, chunk: bytes) -> int:
+            time.sleep(0.02)
+            return real.write(bytes(chunk))
+
+        def close(self) -> None:
+            real.close()
+            self.closed = True
+
+    w._file = Slow()  # type: ignore[assignment]
+    tee = w.sink("wss://x/stream")
+    sent = [json.dumps({"n": i, "pad": "x" * 80}) for i in range(2000)]
+    most = 0
+    for m in sent:
+        tee(False, memoryview(m.encode()), time.monotonic_ns())
+        most = max(most, w._queued - w._taken)
+    assert w.overflow is not None and most <= 20_000 + len(sent[-1])
+    w.close()
+    got = [e["text"] for e in _lines(path)]
+    assert got == sent[: len(got)] and 0 < len(got) < len(sent)
+    assert w.counts["recv"] == len(got) and w.refused == len(sent) - len(got) and w.dropped == 0
+    assert w.failure is not None and "could not keep up" in w.failure

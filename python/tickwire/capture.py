@@ -11,7 +11,10 @@
 
 :class:`CaptureWriter` keeps file I/O off the frame path: the session's line hands it each frame's
 bytes and read time (:meth:`CaptureWriter.sink`: a copy and a deque append), and a writer thread
-drains the queue, formats the lines and writes them every ``interval`` seconds.
+drains the queue, formats the lines and writes them every ``interval`` seconds. A disk slower than the
+traffic for long would grow that queue without bound: past ``max_backlog`` bytes queued the capture
+stops taking events (``overflow``), the file keeps every event up to there, whole and in order, and
+the recording is reported failed as for a write that failed.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ FrameSink = Callable[[bool, memoryview, int], None]
 _Event = tuple[str, str, bool, bytes, int]
 # Events formatted per write.
 _CHUNK = 16
+# Bytes of payload the writer may fall behind by before the capture stops taking events.
+MAX_BACKLOG = 256 << 20
 
 
 def _redacted(data: bytes) -> bytes:
@@ -61,9 +66,18 @@ class CaptureWriter:
     The frame path only copies the payload and appends to a deque (thread-safe without a lock); the
     thread wakes every ``interval`` seconds, so the loop is never woken per frame either."""
 
-    def __init__(self, path: str | Path, interval: float = 0.05) -> None:
+    def __init__(self, path: str | Path, interval: float = 0.05, max_backlog: int | None = None) -> None:
         self.path = Path(path)
         self.interval = interval
+        self.max_backlog = MAX_BACKLOG if max_backlog is None else max_backlog
+        # Payload bytes queued (the session's thread adds) and taken off the queue (the writer adds):
+        # each written by one thread only, so their difference is the backlog without a lock.
+        self._queued = 0
+        self._taken = 0
+        # The backlog at which the capture stopped taking events (None: it never fell that far
+        # behind), and the events it refused from then on.
+        self.overflow: int | None = None
+        self.refused = 0
         # monotonic → epoch, fixed once: frame times stay as precise and ordered as the stamps.
         self._epoch_offset_ns = time.time_ns() - time.monotonic_ns()
         self._queue: collections.deque[_Event] = collections.deque()
@@ -82,7 +96,7 @@ class CaptureWriter:
     def sink(self, url: str) -> FrameSink:
         """The per-frame callable for one connection to ``url`` (bound so the frame path passes
         no more than it has)."""
-        put = self._queue.append
+        put = self._put
 
         def frame(binary: bool, payload: memoryview, t_ns: int) -> None:
             put(("recv", url, binary, payload.tobytes(), t_ns))
@@ -90,14 +104,42 @@ class CaptureWriter:
         return frame
 
     def open(self, url: str) -> None:
-        self._queue.append(("open", url, False, b"", time.monotonic_ns()))
+        self._put(("open", url, False, b"", time.monotonic_ns()))
 
     def send(self, url: str, data: bytes) -> None:
-        self._queue.append(("send", url, False, _redacted(bytes(data)), time.monotonic_ns()))
+        self._put(("send", url, False, _redacted(bytes(data)), time.monotonic_ns()))
 
     def http(self, url: str, body: bytes) -> None:
         """A REST response (a book snapshot), queued before the feed applies it."""
-        self._queue.append(("http", url, False, bytes(body), time.monotonic_ns()))
+        self._put(("http", url, False, bytes(body), time.monotonic_ns()))
+
+    def _put(self, ev: _Event) -> None:
+        if self.overflow is not None:
+            self.refused += 1
+            return
+        backlog = self._queued - self._taken
+        if backlog > self.max_backlog:
+            # A capture missing events in its middle would replay to books the session never had:
+            # it ends here instead, every event before this one still written.
+            self.overflow = backlog
+            self.refused += 1
+            log.error(
+                "capture %s: the writer fell %d bytes behind; events from now on are dropped",
+                self.path,
+                backlog,
+            )
+            return
+        self._queued += len(ev[3])
+        self._queue.append(ev)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the capture is not the whole session (a failed write, a writer that fell behind)."""
+        if self.error is not None:
+            return str(self.error)
+        if self.overflow is not None:
+            return f"the disk could not keep up: {self.overflow:,} bytes were waiting to be written"
+        return None
 
     # writer thread -------------------------------------------------------------------------------
 
@@ -119,6 +161,7 @@ class CaptureWriter:
                     kind, url, binary, data, t_ns = q.popleft()
                 except IndexError:
                     break
+                self._taken += len(data)
                 kinds.append(kind)
                 out.append(orjson.dumps(_event(kind, url, binary, data, (t_ns + offset) / 1e9)))
                 out.append(b"\n")

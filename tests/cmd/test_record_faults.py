@@ -70,6 +70,35 @@ def test_a_recording_whose_writes_fail_is_no_success(capsys: pytest.CaptureFixtu
     assert rc == 2 and "tickwire record: writing /dev/full failed" in err, (rc, err)
 
 
+def test_a_recording_whose_disk_falls_behind_stops_whole_and_is_no_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that cannot keep up (here: the writer writes nothing until the end, and the backlog it
+    may fall behind by is 0): the capture stops taking events once behind — its memory bounded —, the
+    file keeps what came before whole, and the command exits 2 saying so (before stop 44 the queue
+    grew for as long as the recording ran)."""
+    from tickwire import capture
+
+    monkeypatch.setattr(capture, "MAX_BACKLOG", 0)
+
+    def late(self: capture.CaptureWriter) -> None:
+        self._stop.wait()
+        self._drain()
+
+    monkeypatch.setattr(capture.CaptureWriter, "_run", late)
+    out_path = tmp_path / "slow.jsonl"
+    with _sim_thread("okx", seed=3, rate=200, depth=20, symbols={"okx": ["BTC-USDT"]}) as sim:
+        argv = ["record", "--venue", "okx", "--symbols", "BTC-USDT", "--out", str(out_path)]
+        rc, out, err = _cli(
+            [*argv, "--endpoint", sim.urls()["control"], "--duration", "0.5", "--json"], capsys
+        )
+    summary = json.loads(out)
+    lines = [json.loads(x) for x in out_path.read_text().splitlines()]
+    assert [e["kind"] for e in lines] == ["open", "send"], lines  # up to the first event it fell behind by
+    assert sum(summary["events"].values()) == len(lines) and summary["dropped"] > 10, summary
+    assert rc == 2 and "could not keep up" in err, (rc, err)
+
+
 def test_record_cloud9trader_signs_its_socket_and_replays_to_the_simulators_book(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -174,9 +174,10 @@ async def record(
         "seconds": time.monotonic() - started,
         "events": dict(cap.counts),
         "bytes": cap.bytes_written,
-        # A write that failed (a full disk) ended the file there: what was not written after it.
-        "write_error": None if cap.error is None else str(cap.error),
-        "dropped": cap.dropped,
+        # A write that failed (a full disk) or a writer that fell too far behind (a slow disk) ended
+        # the file there: what was not written after it.
+        "write_error": cap.failure,
+        "dropped": cap.dropped + cap.refused,
         "synced": synced,
         "resyncs": md.counters["resyncs"],
         "reconnects": md.counters["reconnects"],
