@@ -10,6 +10,7 @@ from functools import cache
 
 import pytest
 from conftest import shared_path
+from feed_state import whole_state
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tickwire import BookFeed, errors
@@ -115,27 +116,6 @@ def test_mutated_real_frames_never_crash_and_refusals_change_nothing(
 # --- frames of several book messages: all or nothing ---------------------------------------------
 
 
-def _whole_state(feed: BookFeed) -> object:
-    """Everything a feed shows about its books: which exist, their levels, scales, sync state,
-    counters and checksums, and the feed's book counters (frames and errors count traffic)."""
-    stats = {k: v for k, v in feed.stats().items() if k not in ("frames", "errors")}
-    books = [
-        (
-            b.state,
-            b.last_update_id,
-            b.price_decimals,
-            b.qty_decimals,
-            b.stats(),
-            b.checksum(),
-            b.levels_exact("bid", 10**6),
-            b.levels_exact("ask", 10**6),
-        )
-        for s in feed.symbols()
-        for b in [feed.book(s)]
-    ]
-    return feed.symbols(), feed.needs(), stats, books
-
-
 # A level no book can take, and the error class it must raise: a negative quantity or price, and a
 # price past an i64 mantissa at the book's scale (every captured book has at least one price decimal).
 BAD_LEVELS = {
@@ -146,10 +126,10 @@ BAD_LEVELS = {
 
 
 def _refuses_whole(feed: BookFeed, frame: str, bad: str) -> None:
-    before, errors_before = _whole_state(feed), feed.stats()["errors"]
+    before, errors_before = whole_state(feed), feed.stats()["errors"]
     with pytest.raises(BAD_LEVELS[bad][2]):
         feed.on_frame(frame)
-    assert _whole_state(feed) == before
+    assert whole_state(feed) == before
     assert feed.stats()["errors"] == errors_before + 1
 
 
@@ -187,7 +167,7 @@ def test_real_okx_updates_merged_into_one_frame_apply_all_or_nothing(
         for u in ref.on_frame(json.dumps({"arg": same[0]["arg"], "action": "update", "data": [e]}))[1]
     )
     assert got == want
-    assert _whole_state(feed) == _whole_state(ref)
+    assert whole_state(feed) == whole_state(ref)
 
 
 def _kraken_v2_frame(
@@ -237,4 +217,4 @@ def test_kraken_v2_data_entries_apply_all_or_nothing(
     got = feed.on_frame(_kraken_v2_frame("update", entries))[1]
     want = tuple(u for e in entries for u in ref.on_frame(_kraken_v2_frame("update", [e]))[1])
     assert got == want == tuple((s, "applied") for s, _, _ in entries)
-    assert _whole_state(feed) == _whole_state(ref)
+    assert whole_state(feed) == whole_state(ref)

@@ -46,6 +46,9 @@ pub(crate) fn feed_err(e: FeedError) -> PyErr {
         ),
         FeedError::Book { symbol, err: e } => book_err(Kind::Book, &symbol, format!("book {symbol}: {e}")),
         FeedError::NoSymbol => err(Kind::Decode, "book message without a symbol"),
+        FeedError::SymbolNotText => {
+            err(Kind::Decode, "book message whose symbol is not UTF-8; nothing applied")
+        }
         FeedError::NotASnapshot => err(Kind::Decode, "payload holds no book snapshot"),
         e @ FeedError::SnapshotSymbol { .. } => err(Kind::Decode, format!("{e}; nothing applied")),
         FeedError::Codec(e) => err(Kind::Decode, format!("{e}; nothing applied")),
@@ -58,7 +61,11 @@ pub(crate) fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) ->
         return f(b.as_bytes());
     }
     if let Ok(s) = payload.cast::<PyString>() {
-        return f(s.to_str()?.as_bytes());
+        // A str with a lone surrogate (text decoded with "surrogateescape", a mangled frame) has no
+        // UTF-8 form: a malformed frame, not a UnicodeEncodeError out of the decoder.
+        let text =
+            s.to_str().map_err(|_| err(Kind::Decode, "payload str is not valid text; nothing applied"))?;
+        return f(text.as_bytes());
     }
     let buf = PyBuffer::<u8>::get(payload)
         .map_err(|_| err(Kind::Decode, "payload must be bytes, bytearray, memoryview or str"))?;

@@ -371,9 +371,14 @@ impl Feed {
         // A frame refused below did not happen for the sequence either: the next one then shows the
         // gap (a connection-wide number names no book that could be told it missed an update).
         let conn_before = self.conn_seq;
+        // The books as they were before a connection gap invalidated them all, for a refusal below
+        // to put back: a refused frame changes nothing, and the next frame shows the gap anyway.
+        // A copy of every book, but only on a frame that shows a loss.
+        let mut books_before = None;
         if let Some(s) = self.batch.conn_seq {
             if let Some(last) = self.conn_seq {
                 if last.checked_add(1) != Some(s) {
+                    books_before = Some(self.books.clone());
                     // The lost message may have been for any product: none can be trusted. Every
                     // subscribed book is reported as a gap, or the caller, which learns of a loss
                     // only from the outcomes, never resyncs the ones this frame does not name
@@ -407,6 +412,11 @@ impl Feed {
         };
         if applied.is_err() {
             self.conn_seq = conn_before;
+            if let Some(books) = books_before {
+                self.books = books;
+                self.summary.conn_gap = false;
+                self.stats.conn_gaps -= 1;
+            }
         }
         applied
     }

@@ -114,6 +114,12 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         channel.strip_prefix(b"orderbook.").or_else(|| channel.strip_prefix(b"book.")).unwrap_or(symbol);
     if has_levels && !sym.is_empty() && (kind == b"snapshot" || kind == b"update") {
         m.snapshot = kind == b"snapshot";
+        // Every book message names both (seed-venues.md). Without `prev_seq` an update cannot show
+        // that the one before it was lost, and the chain rule would take it as linked: the book
+        // would stay synced past a gap. Without `seq` the next update could not link to it.
+        if seq == NO_SEQ || (!m.snapshot && prev == NO_SEQ) {
+            return Err(JsonError::Shape("seed book message without seq or prev_seq"));
+        }
         m.sym = span(frame, sym);
         m.seq = SeqInfo { first: seq, last: seq, prev };
         out.end_msg(m);

@@ -173,21 +173,44 @@ fn coinbase_a_sequence_at_i64_max_then_any_other_is_a_gap_not_a_panic() {
     assert!(!f.on_frame(hb("1").as_bytes()).unwrap().conn_gap, "and the count goes on from 0");
 }
 
-#[test]
-fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
+/// A Coinbase feed whose BTC-USD book took its snapshot (`sequence_num` 1).
+fn coinbase_synced() -> Feed {
     let mut f = feed(Venue::Coinbase);
     let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
     assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
-    let upd = |seq: i64, qty: &str| {
-        format!(
-            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"update","product_id":"BTC-USD","updates":[{{"side":"bid","event_time":"t","price_level":"21921.70","new_quantity":"{qty}"}}]}}]}}"#
-        )
-    };
+    f
+}
+
+/// A Coinbase update of one bid; `product` is the event's `,"product_id":…` part (empty: none).
+fn coinbase_bid(seq: i64, product: &str, qty: &str) -> String {
+    format!(
+        r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"update"{product},"updates":[{{"side":"bid","event_time":"t","price_level":"21921.70","new_quantity":"{qty}"}}]}}]}}"#
+    )
+}
+
+const BTC_USD: &str = r#","product_id":"BTC-USD""#;
+
+#[test]
+fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
+    let mut f = coinbase_synced();
     // Refused whole (a negative quantity): nothing applied, and the number not taken either...
-    assert!(f.on_frame(upd(2, "-1").as_bytes()).is_err());
+    assert!(f.on_frame(coinbase_bid(2, BTC_USD, "-1").as_bytes()).is_err());
     assert!(f.book(b"BTC-USD").unwrap().is_synced());
     // ... so the next frame shows that an update is missing (before: applied, the book "synced").
-    let s = f.on_frame(upd(3, "2").as_bytes()).unwrap();
+    let s = f.on_frame(coinbase_bid(3, BTC_USD, "2").as_bytes()).unwrap();
+    assert!(s.conn_gap);
+    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
+}
+
+#[test]
+fn coinbase_a_refused_frame_past_a_lost_one_unsyncs_nothing_and_the_next_shows_the_gap() {
+    let mut f = coinbase_synced();
+    // Number 2 lost; 3 is refused (an event naming no product) after its number showed the loss.
+    assert!(f.on_frame(coinbase_bid(3, "", "2").as_bytes()).is_err());
+    let b = f.book(b"BTC-USD").unwrap();
+    assert!(b.is_synced() && b.stats().gaps == 0);
+    assert_eq!(f.stats().conn_gaps, 0);
+    let s = f.on_frame(coinbase_bid(4, BTC_USD, "2").as_bytes()).unwrap();
     assert!(s.conn_gap);
     assert!(!f.book(b"BTC-USD").unwrap().is_synced());
 }
@@ -238,6 +261,26 @@ fn seed_venue_shapes_and_gap() {
         kind(&mut t, r#"{"type":"trade","symbol":"AAPL","price":"189.51","size":"5"}"#),
         FrameKind::Trade
     );
+}
+
+/// An update without `prev_seq` cannot show the loss of the one before it: refused, so the next
+/// linked update finds the gap.
+#[test]
+fn seed_update_without_its_chain_fields_is_refused() {
+    let mut f = feed(Venue::Clarofinlore);
+    let snap = r#"{"channel":"orderbook.btc-usdt","type":"snapshot","seq":7,"prev_seq":6,"bids":[["100.5","2"]],"asks":[["101","1"]]}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    // Update 8 lost; 9 comes without prev_seq, then 10 without seq.
+    for bad in [
+        r#"{"channel":"orderbook.btc-usdt","type":"update","seq":9,"bids":[["100.5","3"]],"asks":[]}"#,
+        r#"{"channel":"orderbook.btc-usdt","type":"update","prev_seq":9,"bids":[["100.5","4"]],"asks":[]}"#,
+    ] {
+        assert!(f.on_frame(bad.as_bytes()).is_err(), "{bad}");
+        assert_eq!(f.book(b"btc-usdt").unwrap().last_id(), 7);
+    }
+    let next =
+        r#"{"channel":"orderbook.btc-usdt","type":"update","seq":10,"prev_seq":9,"bids":[],"asks":[]}"#;
+    assert_eq!(outcomes(&mut f, next), vec![Outcome::Gap]);
 }
 
 #[test]
@@ -406,6 +449,20 @@ fn malformed_frame_changes_nothing() {
     }
     assert_eq!(f.stats().errors, 6);
     assert_eq!(f.book(b"X").unwrap().best_bid(), Some((1, 1)));
+}
+
+#[test]
+fn book_message_whose_symbol_is_not_utf8_makes_no_book() {
+    let mut f = feed(Venue::Tradefence);
+    let snap = |sym: &[u8]| {
+        let mut m = br#"{"type":"book","symbol":""#.to_vec();
+        m.extend_from_slice(sym);
+        m.extend_from_slice(br#"","action":"snapshot","seq":1,"prev_seq":0,"bids":[["1","1"]],"asks":[]}"#);
+        m
+    };
+    assert!(matches!(f.on_frame(&snap(b"AA\xffL")), Err(FeedError::SymbolNotText)));
+    assert!(f.is_empty());
+    assert_eq!(outcomes(&mut f, std::str::from_utf8(&snap(b"AAPL")).unwrap()), vec![Outcome::Applied]);
 }
 
 #[test]

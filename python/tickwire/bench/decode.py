@@ -65,9 +65,9 @@ class Stream:
 _ids = itertools.count(1)
 
 
-class _Tap:
+class Tap:
     """A client connection as a simulated venue sees it (``tickwire.sim.ws.Conn``'s attributes),
-    keeping every text it is sent."""
+    keeping every frame it is sent (text or binary)."""
 
     def __init__(self, endpoint: Any, path: str, query: str = "") -> None:
         self.id = next(_ids)
@@ -78,11 +78,15 @@ class _Tap:
         self.headers: dict[str, str] = {}
         self.topics: set[str] = set()
         self.combined = False
+        self.transport = None
         self.state: dict[str, Any] = {}
         self.opened_at = self.last_rx = self.last_tx = time.monotonic()
         self.sent: list[bytes] = []
 
     def send_text(self, data: bytes) -> None:
+        self.sent.append(bytes(data))
+
+    def send_binary(self, data: bytes) -> None:
         self.sent.append(bytes(data))
 
     def flush(self) -> None:
@@ -100,25 +104,34 @@ STREAM_VENUES: dict[str, tuple[str, str, str, bytes | None, str | None]] = {
 }
 
 
-def sim_stream(venue: str, frames: int, seed: int = 13) -> Stream:
-    """``frames`` book frames of ``venue`` as the simulator publishes them, after the subscription's
-    snapshot (in-stream, or Binance's REST depth answer fetched after subscribing)."""
-    from tickwire.sim.http import Request
+def tapped(venue: str, symbol: str, path: str, query: str, seed: int) -> tuple[Any, Any, Tap]:
+    """A simulated ``venue`` of one ``symbol`` (its ``Venue`` and ``VenueServer``), and a ``Tap``
+    connected to its ``path``: what it sends that connection is kept, no socket in between."""
     from tickwire.sim.server import VenueServer
     from tickwire.sim.simulator import venue_class
     from tickwire.sim.venues.base import VenueConfig
     from tickwire.sim.ws import Conn
 
-    symbol, path, query, subscribe, rest = STREAM_VENUES[venue]
     v = venue_class(venue)(VenueConfig(seed=seed, symbols=[symbol]))
     ep = VenueServer(v, 0)
     v.endpoints.append(ep)
-    tap = _Tap(ep, path, query)
+    tap = Tap(ep, path, query)
     conn = cast(Conn, tap)
     ep.conns[tap.id] = conn
     v.on_open(conn)
+    return v, ep, tap
+
+
+def sim_stream(venue: str, frames: int, seed: int = 13) -> Stream:
+    """``frames`` book frames of ``venue`` as the simulator publishes them, after the subscription's
+    snapshot (in-stream, or Binance's REST depth answer fetched after subscribing)."""
+    from tickwire.sim.http import Request
+    from tickwire.sim.ws import Conn
+
+    symbol, path, query, subscribe, rest = STREAM_VENUES[venue]
+    v, ep, tap = tapped(venue, symbol, path, query, seed)
     if subscribe is not None:
-        v.on_message(conn, subscribe, False)
+        v.on_message(cast(Conn, tap), subscribe, False)
     events: list[Event] = [(None, f) for f in tap.sent if b'"bids"' in f]
     tap.sent.clear()
     if rest is not None:

@@ -15,6 +15,8 @@ pub enum FeedError {
     Book { symbol: String, err: BookError },
     #[error("book message without a symbol")]
     NoSymbol,
+    #[error("book message whose symbol is not UTF-8")]
+    SymbolNotText,
     #[error("payload holds no book snapshot")]
     NotASnapshot,
     #[error("the snapshot is {holds:?}'s, not {asked:?}'s")]

@@ -6,15 +6,20 @@ use crate::book::{Book, BookError};
 use crate::venue::SymbolCase;
 
 impl Feed {
-    fn book_index(&mut self, sym: &[u8]) -> u32 {
+    fn book_index(&mut self, sym: &[u8]) -> Option<u32> {
         if !self.last_sym.is_empty() && self.last_sym == sym {
-            return self.last_index;
+            return Some(self.last_index);
+        }
+        // A name that is not text (a mangled byte) would make a book no caller can name: the
+        // binding lists names as strings and looks books up by them.
+        if !self.index.contains_key(sym) && std::str::from_utf8(sym).is_err() {
+            return None;
         }
         let i = self.index_or_insert(sym);
         self.last_sym.clear();
         self.last_sym.extend_from_slice(sym);
         self.last_index = i;
-        i
+        Some(i)
     }
 
     pub(super) fn index_or_insert(&mut self, sym: &[u8]) -> u32 {
@@ -64,7 +69,10 @@ impl Feed {
                 name[..sym.len()].make_ascii_uppercase();
                 sym = &name[..sym.len()];
             }
-            let i = self.book_index(sym);
+            let Some(i) = self.book_index(sym) else {
+                first_err.get_or_insert(FeedError::SymbolNotText);
+                break;
+            };
             if self.is_retired(i as usize) {
                 continue; // unsubscribed: what the venue sent before it stopped is not applied
             }
