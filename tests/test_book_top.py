@@ -44,8 +44,10 @@ def test_best_price_mantissas_are_the_decimal_touch_at_any_exact_scale() -> None
     for scale in (2, 3, 8):
         assert book.best_bid_mantissa(scale) == int(bid.scaleb(scale))
         assert book.best_ask_mantissa(scale) == int(ask.scaleb(scale))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not exact at 1 decimals"):
         book.best_bid_mantissa(1)  # 100.25 has two decimals
+    with pytest.raises(ValueError, match="past an i64"):
+        book.best_bid_mantissa(18)  # 100.25e18 is past an i64 (before: "has more decimals")
     feed.on_frame(
         '{"channel":"orderbook.btc-usdt","type":"update","seq":2,"prev_seq":1,"bids":[],'
         '"asks":[["101.75","0"],["102","0"]]}'

@@ -301,14 +301,23 @@ async def sample_server_time(
     return parse(resp.json()) + resolution_ms / 2
 
 
-async def sync_venue(clock: ClockSync, http: HttpClient, venue: str, rounds: int = 5) -> float:
+async def sync_venue(
+    clock: ClockSync,
+    http: HttpClient,
+    venue: str,
+    rounds: int = 5,
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> float:
     """Sync ``clock`` against ``venue``'s server-time endpoint (its adapter's ``server_time``); the
     offset in ms. A coarse venue clock (Kraken: whole seconds) widens ``clock.tolerance_ms`` to its
-    resolution, or its rounding would look like clock steps."""
+    resolution, or its rounding would look like clock steps. ``before`` runs ahead of each reading
+    (the address's rate budget)."""
     st = SERVER_TIME[venue]
     clock.tolerance_ms = max(clock.tolerance_ms, st.resolution_ms)
 
-    def fetch() -> Awaitable[float]:
-        return sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
+    async def fetch() -> float:
+        if before is not None:
+            await before()
+        return await sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
 
     return await clock.sync(fetch, rounds)

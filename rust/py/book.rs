@@ -61,7 +61,12 @@ impl OrderBook {
 impl OrderBook {
     fn best_mantissa(&self, py: Python<'_>, ask: bool, scale: Option<u8>) -> PyResult<Option<i64>> {
         self.with(py, |b| b.best_price_at(ask, scale))?.map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err("best price has more decimals than the scale asked for")
+            // Either way the scale asked for cannot hold the price exactly: say both, not the one
+            // that may be wrong (60000 at 18 decimals has none too many).
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "best price is not exact at {} decimals: it has more, or its mantissa there is past an i64",
+                scale.unwrap_or_default()
+            ))
         })
     }
 }

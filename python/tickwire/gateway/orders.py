@@ -234,7 +234,7 @@ class OrderService:
             self._sub = None
         if self.session is not None and self.session.dead_man is not None:
             # The countdown is the new gateway's now: refreshed here, it would outlive that one.
-            self.session.dead_man.stop()
+            self.session.dead_man.stop(to_fire=False)
         await self.events.close()
         self.events.muted = True
 

@@ -48,6 +48,10 @@ _budgets: weakref.WeakSet[RateBudget] = weakref.WeakSet()
 # The per-address limits a venue announced (``exchangeInfo``) to a session of the process, by (venue,
 # address): what a budget of the address alone (a market-data session's REST snapshots) counts in.
 _announced: dict[tuple[str, str], tuple[Limit, ...]] = {}
+# (when, seconds) of the last block for a refusal that named no one window (``refused``), by account:
+# the sessions on a key block the same windows, so the block doubles whichever of them is refused
+# (kept per session, refusals met in turn by two never grew past the shortest window).
+_unsure: dict[tuple[str, str], tuple[float, float]] = {}
 
 
 def shared_window(
@@ -146,8 +150,6 @@ class RateBudget:
         _budgets.add(self)
         self.waited_s = 0.0  # total time acquire spent waiting
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
-        # (when, seconds) of the last block for a refusal that named no one window (``refused``).
-        self._unsure: tuple[float, float] | None = None
         self.set_limits(limits, replace=replace)
 
     def set_limits(self, limits: Iterable[Limit], *, replace: bool = False) -> None:
@@ -155,6 +157,7 @@ class RateBudget:
         supersedes the documented defaults)."""
         limits = list(limits)
         self._plans.clear()
+        by_ip: tuple[Limit, ...] = ()
         if replace and limits:
             by_ip = tuple(lim for lim in limits if lim.per == "ip")
             if by_ip:
@@ -168,6 +171,39 @@ class RateBudget:
             self.windows[lim.name] = shared_window(
                 self.venue, lim, scope, announced=replace, now=self.clock()
             )
+        if by_ip:
+            # Every other budget of the address counts on the announced windows from now: one left
+            # on a documented window of another name (a market-data session made before the
+            # announcement) neither counted in them nor was blocked by a refusal met on them — nor
+            # did its own refusal block the others, and Binance bans an address that goes on.
+            for b in list(_budgets):
+                if b is not self and b.venue == self.venue and b.ip == self.ip:
+                    b._follow(by_ip)
+
+    def _follow(self, by_ip: tuple[Limit, ...]) -> None:
+        """The per-address limits a venue announced to another session of the address, in place of
+        this budget's own per-address ones; a block on a window dropped carries to the new ones."""
+        now = self.clock()
+        with _lock:
+            mine = {n: lim for n, lim in self.limits.items() if lim.per == "ip"}
+            if tuple(mine.values()) == by_ip:
+                return
+            dropped = [self.windows[n] for n in mine if n in self.windows]
+            dropped += [w for n, w in self.keyed.items() if n.split(":", 1)[0] in mine]
+            for n in mine:
+                del self.limits[n]
+                self.windows.pop(n, None)
+            for n in [n for n in self.keyed if n.split(":", 1)[0] in mine]:
+                del self.keyed[n]
+            for lim in by_ip:
+                self.limits[lim.name] = lim
+                self.windows[lim.name] = shared_window(self.venue, lim, self.ip, announced=True, now=now)
+            for w in dropped:
+                blocked_until = w.state()[2]
+                if blocked_until > now:
+                    for lim in by_ip:
+                        self.windows[lim.name].block(blocked_until - now, now)
+            self._plans.clear()
 
     def swap(self, old: Window, new: Window) -> None:
         """``old``, a shared window made again as ``new``: counted on ``new`` from now (the plans
@@ -347,18 +383,20 @@ class RateBudget:
             # or one with several windows, and no Retry-After): blocked for the shortest first,
             # doubling with each such refusal in a row up to the longest. Blocked for the longest
             # at once, one unexplained 429 stopped the session for Binance's day of order counts.
-            last = self._unsure
-            if last is not None and now < last[0] + last[1]:
-                # Refused while the last such block still runs: a request sent before it began (the
-                # requests in flight together, each answered 429), not a refusal in a row — the same
-                # block, not doubled once per request in flight (20 of them: the longest at once).
-                seconds = last[0] + last[1] - now
-            else:
-                if last is not None and now - last[0] <= 2 * last[1]:
-                    seconds = min(spans[-1], 2 * last[1])  # refused again right after it: doubled
+            with _lock:
+                last = _unsure.get((self.venue, self.account))
+                if last is not None and now < last[0] + last[1]:
+                    # Refused while the last such block still runs: a request sent before it began
+                    # (the requests in flight together, each answered 429), not a refusal in a row —
+                    # the same block, not doubled once per request in flight (20 of them: the longest
+                    # at once).
+                    seconds = last[0] + last[1] - now
                 else:
-                    seconds = spans[0]
-                self._unsure = (now, seconds)
+                    if last is not None and now - last[0] <= 2 * last[1]:
+                        seconds = min(spans[-1], 2 * last[1])  # refused again right after it: doubled
+                    else:
+                        seconds = spans[0]
+                    _unsure[(self.venue, self.account)] = (now, seconds)
         with _lock:
             for w in picked:
                 w.block(seconds, now)

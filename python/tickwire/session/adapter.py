@@ -188,6 +188,10 @@ class Adapter:
         """What the snapshot of ``symbol`` takes of ``rest_limits`` (the venue's weight for it)."""
         return {}
 
+    def server_time_cost(self) -> dict[str, int]:
+        """What one reading of ``server_time`` takes of ``rest_limits``."""
+        return {}
+
     def read_usage(self, headers: Mapping[str, str]) -> dict[str, int]:
         """The usage a REST answer's headers report, by limit name (``RateBudget.observe``)."""
         return {}

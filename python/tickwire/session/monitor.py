@@ -70,10 +70,19 @@ def check_symbols(md: MarketData, now: int, window: float) -> None:
                 pass
 
 
+async def _time_room(md: MarketData) -> None:
+    """A server-time reading waits for room in the address's budget, as every request from the
+    address does: sent inside a Retry-After another session there met, Binance bans the address."""
+    budget = md.rest_budget()
+    cost = md.adapter.server_time_cost()
+    if budget is not None and cost:
+        await budget.acquire(cost, "query")
+
+
 async def clock_loop(md: MarketData, every: float) -> None:
     while not md.closing:
         try:
-            off = await sync_venue(md.clock, md.rest(), md.venue)
+            off = await sync_venue(md.clock, md.rest(), md.venue, before=lambda: _time_room(md))
             log.debug("%s clock offset %.3f ms (rtt %s ms)", md.venue, off, md.clock.rtt_ms)
         except (TickwireError, OSError, KeyError, ValueError) as e:
             log.warning("%s clock sync failed: %s", md.venue, e)

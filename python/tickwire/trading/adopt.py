@@ -5,6 +5,8 @@ venue's later events too (``OrderTracker``'s ``adopt`` predicate)."""
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Protocol
 
@@ -16,14 +18,38 @@ from tickwire.trading.tracker import OrderTracker
 
 log = logging.getLogger("tickwire.trading")
 
+# The client ids of the trading sessions of the process still open (on any loop or thread). An order
+# one of them made is no earlier run's, even under the same strategy name: adopted, its fills reached
+# both sessions' ``on_fill`` and counted in both positions.
+_OPEN: weakref.WeakSet[ClientIds] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def session_opened(ids: ClientIds) -> None:
+    with _OPEN_LOCK:
+        _OPEN.add(ids)
+
+
+def session_closed(ids: ClientIds) -> None:
+    """From now on what ``ids``' session left open is an earlier run's to the others."""
+    with _OPEN_LOCK:
+        _OPEN.discard(ids)
+
+
+def _made_by_an_open_session(ids: ClientIds, client_id: str) -> bool:
+    with _OPEN_LOCK:
+        others = [o for o in _OPEN if o is not ids]
+    return any(o.mine(client_id) for o in others)
+
 
 def adoptable(ids: ClientIds, owns: Callable[[str], bool], ev: OrderEvent) -> bool:
-    """An order of an earlier run worth tracking: ``owns`` its client id, this session did not make
-    it (its own orders are tracked from the start, or were dropped on purpose), and it is open or
-    filling (one that ended with nothing to count — canceled, expired — is left alone)."""
+    """An order of an earlier run worth tracking: ``owns`` its client id, neither this session nor
+    another still open in the process made it (its own orders are tracked from the start, or were
+    dropped on purpose), and it is open or filling (one that ended with nothing to count — canceled,
+    expired — is left alone)."""
     cid = ev.client_id or ""
     live = ev.fill is not None or ev.status in ("new", "partially_filled")
-    return live and not ids.mine(cid) and owns(cid)
+    return live and not ids.mine(cid) and owns(cid) and not _made_by_an_open_session(ids, cid)
 
 
 class AdoptPort(Protocol):

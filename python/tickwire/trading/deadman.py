@@ -19,7 +19,13 @@ Bybit's "disconnect cancel all" (DCP) is no countdown: it fires when the private
 The countdown is refreshed every quarter of it (Binance suggests 30 s for 120 s, Kraken 15-30 s for
 60 s): two refreshes may fail before the switch fires. Refreshes use the ``"cancel"`` lane (they protect
 the account, and must not wait behind new orders). A clean ``close()`` disarms the switch (its
-orders stay, as the user left them); a process that dies does not, and the venue cancels."""
+orders stay, as the user left them); a process that dies does not, and the venue cancels.
+
+The venue keeps one countdown per account (per symbol on USDⓈ-M), not per session: another session
+of the process on the key that still keeps it — refreshing it, or left by an exception with its
+countdown still to run out — keeps it through this one's close, armed anew at the shortest of their
+countdowns instead of disarmed (a disarm left that session's orders with no switch until its next
+refresh, and for good should the process die first)."""
 
 from __future__ import annotations
 
@@ -27,7 +33,10 @@ import asyncio
 import functools
 import logging
 import math
-from collections.abc import Sequence
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
@@ -42,6 +51,12 @@ log = logging.getLogger("tickwire.trading")
 
 # The countdown is refreshed this often, as a share of it.
 REFRESH_SHARE = 0.25
+# Rounds of a close's hand-over while the other sessions on the key change what they keep armed.
+HAND_OVER_ROUNDS = 4
+
+# Every switch of the process that keeps a countdown (sessions may run on several loops and threads).
+_KEEPING: weakref.WeakSet[DeadMan] = weakref.WeakSet()
+_KEEPING_LOCK = threading.Lock()
 
 
 class DeadManPort(Protocol):
@@ -57,7 +72,7 @@ class DeadMan:
     """``timeout_s``: the countdown; refused with ``ValueError`` outside the venue's range (the
     grammar's ``dead_man_range``), ``NotSupported`` on a venue without a switch."""
 
-    def __init__(self, port: DeadManPort, timeout_s: float) -> None:
+    def __init__(self, port: DeadManPort, timeout_s: float, account: Callable[[], str] = str) -> None:
         g = port.grammar
         if getattr(g, "dead_man", None) is None:
             raise not_supported(port.venue, "dead-man switch")
@@ -65,6 +80,7 @@ class DeadMan:
         if not lo <= timeout_s <= hi:
             raise ValueError(f"{port.venue}: dead_man must be {lo:g} to {hi:g} s, not {timeout_s:g}")
         self.port = port
+        self.account = account  # the venue account the countdown is kept for (it follows a rotation)
         self.timeout_s = float(timeout_s)
         self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
         self.armed: set[str] = set()  # per-symbol venues: the symbols armed
@@ -76,6 +92,10 @@ class DeadMan:
         self.refreshes = 0  # successful refresh rounds (health)
         self.failures = 0  # refresh rounds that failed
         self.failing = 0  # refresh rounds failed since the last that went through (health)
+        self._sent_at = 0.0  # monotonic s the last arming or refresh was sent
+        # Stopped without a disarm (the process dying): the venue fires at this monotonic s at the
+        # latest, and until then no other session's close disarms what this one armed.
+        self._fires_by: float | None = None
 
     def _symbols(self) -> list[str]:
         return sorted(self.armed | {o.symbol for o in self.port.tracker.open_orders()})
@@ -83,6 +103,8 @@ class DeadMan:
     async def _send(self, timeout_s: float, symbols: Sequence[str]) -> None:
         p = self.port
         calls: list[Call] = p.grammar.dead_man(timeout_s, list(symbols))  # type: ignore[attr-defined]
+        if timeout_s:
+            self._sent_at = time.monotonic()
         for call in calls:
             await p.send_lane(call, "cancel")
         p.audit.event("dead_man", venue=p.venue, timeout_s=timeout_s, symbols=list(symbols))
@@ -96,6 +118,8 @@ class DeadMan:
     async def start(self) -> None:
         await self.arm()
         self.task = asyncio.get_running_loop().create_task(self._refresh())
+        with _KEEPING_LOCK:
+            _KEEPING.add(self)
 
     def covers(self, symbol: str) -> bool:
         """Whether an order on ``symbol`` may go without :meth:`cover` first."""
@@ -161,22 +185,65 @@ class DeadMan:
                 log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, why)
                 self.port.audit.event("dead_man_failed", venue=self.port.venue, error=why)
 
-    def stop(self) -> None:
-        """Stops refreshing without disarming: the venue fires when the countdown runs out."""
+    def stop(self, *, to_fire: bool = True) -> None:
+        """Stops refreshing without disarming: the venue fires when the countdown runs out.
+        ``to_fire=False``: the countdown is another's to keep now (a gateway that took the account
+        over), and no close of the process keeps it armed for this one."""
         if self.task is not None:
             self.task.cancel()
             self.task = None
+            self._fires_by = self._sent_at + self.timeout_s if to_fire else None
+
+    def _kept(self) -> dict[str, float]:
+        """What the other switches of the process on this account keep armed — refreshing, or
+        stopped with their countdown still running — by symbol ("" for an account-wide countdown):
+        the shortest of their countdowns (the one refreshed most often is refreshed before it runs
+        out)."""
+        venue, account, now = self.port.venue, self.account(), time.monotonic()
+        with _KEEPING_LOCK:
+            others = [d for d in _KEEPING if d is not self and d.port.venue == venue]
+        kept: dict[str, float] = {}
+        for d in others:
+            if d.account() != account or d.closing:
+                continue
+            if d.task is None or d.task.done():  # stopped, or its loop ended under it
+                fires_by = d._fires_by if d.task is None else d._sent_at + d.timeout_s
+                if fires_by is None or fires_by <= now:
+                    continue
+            for s in set(d.armed) if d.per_symbol else {""}:
+                kept[s] = min(kept.get(s, math.inf), d.timeout_s)
+        return kept
+
+    async def _hand_over(self) -> None:
+        """Disarms what this switch armed, but for what another session on the account keeps armed:
+        that is armed anew at its countdown. Asked again once sent — a session that closed
+        meanwhile may have counted on this one's keeping it — so the last word sent stands."""
+        mine = sorted(self.armed) if self.per_symbol else [""]
+        for _ in range(HAND_OVER_ROUNDS):
+            kept = self._kept()
+            plan: dict[float, list[str]] = {}
+            for s in mine:
+                plan.setdefault(kept.get(s, 0.0), []).append(s)
+            for timeout_s, symbols in sorted(plan.items()):
+                await self._send(timeout_s, symbols if self.per_symbol else [])
+            now = self._kept()
+            if all(now.get(s) == kept.get(s) for s in mine):
+                return
 
     async def close(self) -> None:
-        """Stops refreshing and disarms the switch (a clean close)."""
+        """Stops refreshing and disarms the switch (a clean close) — what another session on the
+        account keeps armed stays armed."""
+        self.closing = True  # no arming starts from here, and no other close counts on this one
         self.stop()
-        self.closing = True  # no arming starts from here
+        self._fires_by = None
+        with _KEEPING_LOCK:
+            _KEEPING.discard(self)
         while self._arming:
             # A symbol's arming still under way ends first — armed, or maybe armed (its answer lost) —
             # so the disarm covers it: one landing after the disarm would fire on the orders left.
             await asyncio.wait(list(self._arming.values()))
         try:
-            await self._send(0, sorted(self.armed) if self.per_symbol else [])
+            await self._hand_over()
         except TickwireError as e:
             # Logged, not raised: closing must finish; the countdown then runs out at the venue.
             log.warning("%s: dead-man switch not disarmed: %s", self.port.venue, e)

@@ -25,7 +25,7 @@ from tickwire.clock import Stamp
 from tickwire.errors import TickwireError, TradingHalted, TransportError
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, batch, cancel, lifecycle, place, sent
-from tickwire.trading.adopt import adoptable
+from tickwire.trading.adopt import adoptable, session_closed, session_opened
 from tickwire.trading.answers import answered
 from tickwire.trading.cancel_all import cancel_all
 from tickwire.trading.channels import Channels
@@ -88,6 +88,7 @@ class TradingSession(RequestPath):
         self.wire.order_gate = self.refuse_if_halted
         self.rotations = 0
         self.client_ids = ClientIds(FORMATS[self.venue], DEFAULT_STRATEGY if strategy is None else strategy)
+        session_opened(self.client_ids)
         self._user_on_order = on_order
         self._user_on_fill = on_fill
         # Orders an earlier run of this strategy left open (a restart): tracked again, by client id
@@ -138,7 +139,9 @@ class TradingSession(RequestPath):
         # Quote rules armed on market data for this session's templates (trading/quote.py).
         self.quotes: list[Any] = []
         # The venue's dead-man switch, armed for the session's life (trading/deadman.py).
-        self.dead_man = DeadMan(self, dead_man) if dead_man is not None else None
+        self.dead_man = (
+            DeadMan(self, dead_man, account=lambda: self.budget.account) if dead_man is not None else None
+        )
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -178,7 +181,10 @@ class TradingSession(RequestPath):
         ``disarm=False`` (the exit after an exception) waits for nothing and leaves the venue's
         dead-man countdown running (no more refreshes): the venue cancels the open orders when it
         runs out, as if the process had died."""
-        await lifecycle.close(self, disarm, settle_s, self._tasks, self._events)
+        try:
+            await lifecycle.close(self, disarm, settle_s, self._tasks, self._events)
+        finally:
+            session_closed(self.client_ids)
 
     def health(self) -> dict[str, Any]:
         """Counts and states for a monitor (:mod:`tickwire.trading.health`): requests, rate-limit

@@ -91,6 +91,9 @@ class Adapter(session_adapter.Adapter):
         weight = next((w for top, w in self.depth_weights if n <= top), self.depth_weights[-1][1])
         return {"WEIGHT": weight}
 
+    def server_time_cost(self) -> dict[str, int]:
+        return {"WEIGHT": 1}  # ``GET /api/v3/time``, ``/fapi/v1/time``: weight 1
+
     def read_usage(self, headers: Mapping[str, str]) -> dict[str, int]:
         return rate.read_usage(headers)
 
