@@ -17,7 +17,7 @@ from tickwire.session import renewal
 from tickwire.sim import Simulator
 from tickwire.venues.binance.market import Adapter
 
-LIFE_S = 3.0
+LIFE_S = 2.0
 
 
 class Seen(NullAudit):
