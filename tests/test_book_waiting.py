@@ -11,7 +11,8 @@ from functools import cache
 
 import pytest
 from conftest import shared_path
-from test_book_fuzz import _whole_state, step
+from feed_state import whole_state
+from test_book_fuzz import step
 from tickwire import BookFeed, errors
 
 
@@ -56,7 +57,7 @@ def test_a_binance_diff_no_book_can_hold_is_refused_while_the_book_waits_for_its
         step(feed, ev)
         step(ref, ev)
     assert feed.book("NKNUSDT").state == "buffering"
-    before = _whole_state(feed)
+    before = whole_state(feed)
     try:
         feed.on_frame(frame)
         refused: object = None
@@ -66,12 +67,12 @@ def test_a_binance_diff_no_book_can_hold_is_refused_while_the_book_waits_for_its
     # refused at once; either way the good snapshot must not be the one refused.
     if bad == "negative":
         assert isinstance(refused, err), f"a negative quantity was taken while buffering: {refused!r}"
-        assert _whole_state(feed) == before
+        assert whole_state(feed) == before
     for ev in events[snap:]:
         step(feed, ev)
         step(ref, ev)
     assert feed.needs() == ref.needs() == (), f"the good snapshot was refused: {feed.needs()}"
-    assert _whole_state(feed) == _whole_state(ref)
+    assert whole_state(feed) == whole_state(ref)
 
 
 def test_a_binance_diff_no_book_can_hold_is_refused_while_the_book_resyncs() -> None:
@@ -86,7 +87,7 @@ def test_a_binance_diff_no_book_can_hold_is_refused_while_the_book_resyncs() -> 
             step(feed, ev)
     assert feed.book("NKNUSDT").state == "resyncing"
     for px, qty, err in BAD.values():
-        before = _whole_state(feed)
+        before = whole_state(feed)
         with pytest.raises(err):
             feed.on_frame(_with_level(events[nkn[11]][2], px, qty))
-        assert _whole_state(feed) == before
+        assert whole_state(feed) == before
