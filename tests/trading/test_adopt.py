@@ -13,6 +13,7 @@ import pytest
 import tickwire
 from kill_cases import ACCOUNTS, SYMBOLS, funded, rest_buy
 from session_cases import settle
+from tickwire.sim.market import BID
 from tickwire.trading.adopt import adoptable
 from tickwire.trading.client_ids import ClientIds
 from tickwire.trading.orders import Fill, Order, OrderEvent
@@ -431,5 +432,33 @@ def test_a_fill_made_while_an_adopted_orders_fills_are_asked_for_costs_none_of_t
                 await asyncio.sleep(0.5)
                 assert sorted(f.trade_id for f in run2) == sorted(made)
                 assert sum(f.qty for f in run1) + sum(f.qty for f in run2) == tr._current(o.client_id).filled
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm"])
+def test_an_order_adopted_from_its_first_stream_report_keeps_its_terms(venue: str) -> None:
+    """An earlier run's limit order first heard of in a user-stream report (placed after the listing
+    at start): tracked with the type, time in force and price the venue holds (before stop 44 the
+    report's ``o``/``f``/``p`` went unread: a limit order tracked as a market one with no price)."""
+    key, signer, _ = ACCOUNTS[venue]
+    symbol = SYMBOLS[venue][0]
+
+    async def go() -> None:
+        async with funded(venue) as sim:
+            urls = sim.urls()[venue]
+            async with tickwire.trade(venue, credentials=signer, endpoints=urls, strategy="mm") as tr:
+                earlier = ClientIds(tr.client_ids.format, "mm").next()  # the earlier run's, by its prefix
+                v = sim.venue(venue)
+                inst = v.instruments[symbol]
+                r = tr.rules[symbol]
+                price = sim.book(venue, symbol).bids[0][0] - 40 * r.tick_size
+                qty = max(r.min_qty, (r.min_notional or D(0)) / price * 2).quantize(r.lot_size)
+                lots, ticks = int(qty / inst.lot), int(price / inst.tick)
+                v.engine.place(key, symbol, BID, "LIMIT", lots, ticks, "GTC", earlier, 0)
+                await settle(lambda: tr.tracker.get(earlier) is not None, "the report that adopts it")
+                o = tr.tracker.get(earlier)
+                assert o is not None
+                assert (o.type, o.tif, o.price, o.qty) == ("limit", "GTC", price, qty), o
 
     asyncio.run(go())

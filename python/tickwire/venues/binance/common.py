@@ -15,7 +15,7 @@ import orjson
 from tickwire.audit import excerpt
 from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for
-from tickwire.trading.orders import Fill, OrderEvent, Side, Status, Tif
+from tickwire.trading.orders import Fill, OrderEvent, OrderType, Side, Status, Tif
 from tickwire.trading.rules import InstrumentRules, from_binance_exchange_info
 from tickwire.trading.venue import Call
 
@@ -43,6 +43,17 @@ def side_of(text: str) -> Side:
 
 def tif_of(text: Any) -> Tif | None:
     return text if text in _TIFS else None
+
+
+def stream_terms(ev: Mapping[str, Any]) -> tuple[OrderType, Tif | None, Decimal | None]:
+    """An order's type, time in force and limit price as a user-stream report states them (``o``,
+    ``f``, ``p``, spot's ``executionReport`` and USDⓈ-M's ``ORDER_TRADE_UPDATE`` alike), as an order
+    answer's are read (``order_event``): what an order adopted from its first report is tracked with
+    (before stop 44 none was read, and a limit order adopted so was tracked as a market order with no
+    price)."""
+    market = ev.get("o") == "MARKET"
+    price = None if market or ev.get("p") is None else Decimal(ev["p"])
+    return ("market" if market else "limit"), tif_of(ev.get("f")), price
 
 
 def make_fill(

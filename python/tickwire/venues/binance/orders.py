@@ -21,7 +21,7 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.venue import Balance, Call
 from tickwire.venues.binance import limits as rate
-from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
+from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of, stream_terms
 
 _STREAM_ID = "tickwire-user-data"
 AMEND_PATH = "/api/v3/order/amend/keepPriority"
@@ -234,6 +234,7 @@ class Orders(BinanceGrammar):
         side = side_of(ev["S"])
         filled = Decimal(ev["z"])
         quote = Decimal(ev.get("Z") or 0)
+        kind, tif, price = stream_terms(ev)
         ts = ms_ns(ev.get("E"))
         fill = None
         if ev.get("x") == "TRADE":
@@ -265,6 +266,9 @@ class Orders(BinanceGrammar):
                 venue=self.venue,
                 symbol=ev["s"],
                 side=side,
+                type=kind,
+                tif=tif,
+                price=price,
                 qty=Decimal(ev["q"]),
             )
         ]

@@ -29,7 +29,7 @@ from tickwire.trading.stream import PrivateStream
 from tickwire.trading.venue import Balance, Call, Position
 from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance import usdm_limits
-from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of
+from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of, stream_terms
 
 BATCH = 10  # DELETE /fapi/v1/batchOrders: "max length 10" per id list
 BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
@@ -240,6 +240,7 @@ class UsdmOrders(BinanceGrammar):
             return []
         ev = msg["o"]
         cid, oid, side = ev["c"], str(ev["i"]), side_of(ev["S"])
+        kind, tif, price = stream_terms(ev)
         fill = None
         if ev.get("x") == "TRADE":
             fill = make_fill(
@@ -269,6 +270,9 @@ class UsdmOrders(BinanceGrammar):
                 venue=self.venue,
                 symbol=ev["s"],
                 side=side,
+                type=kind,
+                tif=tif,
+                price=price,
                 qty=Decimal(ev["q"]),
             )
         ]
