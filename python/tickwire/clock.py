@@ -232,10 +232,18 @@ class ClockSync:
         step late (what starts a search for the venue's trades since then must not miss one)."""
         return int(s.local_ms + min(s.offset_ms, self._offset))
 
-    async def sync(self, fetch: Callable[[], Awaitable[float]], rounds: int = 5) -> float:
-        """Take ``rounds`` samples back to back; ``fetch`` returns the server's time in ms."""
+    async def sync(
+        self,
+        fetch: Callable[[], Awaitable[float]],
+        rounds: int = 5,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> float:
+        """Take ``rounds`` samples back to back; ``fetch`` returns the server's time in ms. ``before``
+        runs ahead of each sample, outside its timing (a rate budget's wait is no round trip)."""
         clock = self.clock_ns
         for _ in range(rounds):
+            if before is not None:
+                await before()
             t0 = clock()
             server_ms = await fetch()
             self.add_sample(t0, server_ms, clock())
@@ -315,9 +323,7 @@ async def sync_venue(
     st = SERVER_TIME[venue]
     clock.tolerance_ms = max(clock.tolerance_ms, st.resolution_ms)
 
-    async def fetch() -> float:
-        if before is not None:
-            await before()
-        return await sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
+    def fetch() -> Awaitable[float]:
+        return sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
 
-    return await clock.sync(fetch, rounds)
+    return await clock.sync(fetch, rounds, before)

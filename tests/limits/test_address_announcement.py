@@ -51,3 +51,20 @@ def test_a_budget_of_the_address_made_before_the_announcement_counts_on_the_anno
         assert md.try_take({"WEIGHT": 2}, "query") == 0.0
     assert tr.try_take({"WEIGHT": 10}, "query") > 0  # 100 of 120, the reserve 12: no room left
     assert md.windows["WEIGHT_3S"] is tr.windows["WEIGHT_3S"]
+
+
+def test_a_key_rotation_on_documented_limits_does_not_undo_the_addresss_announcement() -> None:
+    """A session still on the documented weight (its ``exchangeInfo`` not read) rotates its key: the
+    rotation re-declares its own limits, which announces nothing. Before, it was taken for an
+    announcement — every other budget of the address (the session that read ``exchangeInfo``, a
+    market-data session's) went back to the documented 6000 per minute while the venue counts 120
+    per 3 s."""
+    ip = "announce-ip:2"
+    tr = RateBudget("v-rotate", DOCUMENTED, ip=ip, account=f"k@{ip}", max_wait_s=0)
+    tr.set_limits(ANNOUNCED, replace=True)  # its exchangeInfo
+    md = address_budget("v-rotate", ip, DOCUMENTED)
+    other = RateBudget("v-rotate", DOCUMENTED, ip=ip, account=f"k2@{ip}", max_wait_s=0)
+    other.rescope(f"k3@{ip}")  # a rotation before it read exchangeInfo
+    assert "WEIGHT_3S" in tr.limits and "WEIGHT_1M" not in tr.limits, sorted(tr.limits)
+    assert "WEIGHT_3S" in md.limits and "WEIGHT_1M" not in md.limits, sorted(md.limits)
+    assert address_budget("v-rotate", ip, DOCUMENTED, md) is md and "WEIGHT_3S" in md.limits

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from session_cases import settle
 from test_session_kraken import KRAKEN
-from tickwire.errors import RateLimitError
+from tickwire.errors import AuthError, RateLimitError
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -99,3 +100,46 @@ def test_a_token_the_venue_stopped_taking_is_fetched_anew_after_the_refused_set_
         await placed_over_the_socket(sim, tr)
 
     KRAKEN.run(body, transport="ws", timeout=1.0)
+
+
+def order_socket_up(tr: TradingSession, connects: int) -> bool:
+    ws = tr.orders_ws
+    return ws is not None and ws.connected and ws.connects >= connects
+
+
+def test_an_order_socket_on_a_token_the_venue_stopped_taking_reconnects_with_a_fresh_one() -> None:
+    """The order socket has no subscription to refuse a dead token at its set-up: cut alone after the
+    venue stopped taking the token, it came back on the reused one, and every order over it was
+    refused ``EAPI:Invalid key`` for as long as the connection lasted (the stream still up, nothing
+    fetched a new token). Now the first refusal cuts it, and it comes back on a fresh token."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await both_back(tr, 1, 3.0)
+        fetched = tokens_fetched(sim)
+        sim.venue("kraken").trade.tokens.clear()  # type: ignore[attr-defined]
+        assert tr.orders_ws is not None
+        tr.orders_ws.drop()
+        await settle(lambda: order_socket_up(tr, 2), "the order socket back", 3.0)
+        with pytest.raises(AuthError):  # the one order that finds the token dead
+            await KRAKEN.rest_below(sim, tr, 40)
+        await settle(lambda: order_socket_up(tr, 3), "the order socket back on a fresh token", 3.0)
+        assert tokens_fetched(sim) > fetched
+        await placed_over_the_socket(sim, tr)
+
+    KRAKEN.run(body, transport="ws", timeout=1.0)
+
+
+def test_a_permission_refusal_keeps_the_token_and_a_key_refusal_drops_it() -> None:
+    """What makes the order socket reconnect for a new token (``login_stale``): the venue refusing the
+    token or key, not a key without the trading permission — a new token would be refused again, and
+    each order would cost a reconnect and a REST call."""
+    import pytest
+    from tickwire.errors import AuthError
+    from tickwire.venues import kraken
+
+    g = kraken.SocketOrders()
+    g.read_login_call({"token": "T", "expires": 900})
+    for error, stale in (("EGeneral:Permission denied", False), ("EAPI:Invalid key", True)):
+        with pytest.raises(AuthError):
+            g.read_ws_answer({"method": "add_order", "req_id": 1, "success": False, "error": error})
+        assert g.login_stale is stale, error

@@ -152,14 +152,15 @@ class RateBudget:
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
         self.set_limits(limits, replace=replace)
 
-    def set_limits(self, limits: Iterable[Limit], *, replace: bool = False) -> None:
+    def set_limits(self, limits: Iterable[Limit], *, replace: bool = False, announce: bool = True) -> None:
         """Declares limits; with ``replace``, they are the only ones (what the venue announced
-        supersedes the documented defaults)."""
+        supersedes the documented defaults). ``announce=False``: this budget's own limits declared
+        anew (``rescope``), not the venue's word — the address's other budgets do not follow them."""
         limits = list(limits)
         self._plans.clear()
         by_ip: tuple[Limit, ...] = ()
         if replace and limits:
-            by_ip = tuple(lim for lim in limits if lim.per == "ip")
+            by_ip = tuple(lim for lim in limits if lim.per == "ip") if announce else ()
             if by_ip:
                 _announced[(self.venue, self.ip)] = by_ip
             self.limits.clear()
@@ -297,7 +298,7 @@ class RateBudget:
         old_keyed = {n: w for n, w in self.keyed.items() if self.limits[n.split(":", 1)[0]].per == "account"}
         old_any = self._any
         self.account = account
-        self.set_limits(list(self.limits.values()), replace=True)
+        self.set_limits(list(self.limits.values()), replace=True, announce=False)
         self._any = shared_window(self.venue, Limit("*", 1 << 62, 1.0, "account"), account)
         now = self.clock()
         with _lock:

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from tickwire.errors import RequestTimeoutError, TransportError
+from tickwire.errors import AuthError, RequestTimeoutError, TransportError
 from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
@@ -206,4 +206,14 @@ class OrderSocket(KeptSocket):
                 self.forget(rid, fut)
         if observe is not None:
             observe(answer, None if written_at is None else time.perf_counter() - written_at)
-        return self.grammar.read_ws_answer(answer)
+        try:
+            return self.grammar.read_ws_answer(answer)
+        except AuthError:
+            if getattr(self.grammar, "login_stale", False):
+                # The log-in rides on what a REST call fetched (Kraken's token), which a reconnect may
+                # reuse and no set-up message checks: refused for it, the connection is cut so the next
+                # one fetches it anew — kept, every order over it was refused for as long as it lasted.
+                # Refused for another reason (a key without the trading permission) it is kept: a
+                # reconnect would fetch a token and be refused again, order after order.
+                self.drop()
+            raise

@@ -44,6 +44,12 @@ TOKEN_MARGIN_S = 60.0
 _METHODS = {P + "AddOrder": "add_order", P + "CancelOrder": "cancel_order", P + "AmendOrder": "amend_order"}
 
 
+def _token_refused(error: str) -> bool:
+    """A refusal of the credentials themselves (what a new token may cure), not of what they may do
+    (``EGeneral:Permission denied``)."""
+    return "Permission" not in error
+
+
 def _number(text: str) -> orjson.Fragment:
     """A decimal string as an exact JSON number (v2 takes quantities and prices as numbers)."""
     return orjson.Fragment(text.encode())
@@ -106,6 +112,11 @@ class SocketOrders(Orders):
         """The next connect fetches a new token."""
         self._token_due = 0.0
 
+    @property
+    def login_stale(self) -> bool:
+        """The venue refused the token this grammar holds (until a new one is fetched)."""
+        return self.token is not None and self._token_due == 0.0
+
     def login(self, signer: Any) -> bytes | None:
         return None  # no log-in message: the token is in each request
 
@@ -134,7 +145,7 @@ class SocketOrders(Orders):
             err = str(msg.get("error") or "")
             log.warning("kraken: executions subscription refused: %s", err)
             e = error_for(self.venue, err or None, err or "subscription refused")
-            if isinstance(e, AuthError):
+            if isinstance(e, AuthError) and _token_refused(err):
                 self.forget_login()
             raise e
         return (msg.get("result") or {}).get("channel") == "executions"
@@ -237,7 +248,7 @@ class SocketOrders(Orders):
         if not isinstance(msg, dict) or msg.get("success") is not True:
             err = str(msg.get("error") or "") if isinstance(msg, dict) else ""
             e = error_for(self.venue, err or None, err or "malformed answer")
-            if isinstance(e, AuthError):  # the token refused: not given to the next connection
+            if isinstance(e, AuthError) and _token_refused(err):  # not given to the next connection
                 self.forget_login()
             raise e
         r = msg.get("result") or {}
