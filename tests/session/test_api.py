@@ -4,6 +4,7 @@ events, embedding in an application's own loop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -192,3 +193,35 @@ def test_runs_inside_the_applications_loop_without_touching_its_policy() -> None
 
     asyncio.run(app())
     assert asyncio.get_event_loop_policy() is policy
+
+
+def test_a_background_task_that_failed_is_logged_when_its_list_is_next_pruned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The session prunes its finished background tasks as it starts a new one (``_spawn``): one that
+    failed is read and logged there, not dropped unread (before stop 44: asyncio's "Task exception was
+    never retrieved" at exit, if ever)."""
+
+    async def go() -> None:
+        md = tickwire.connect(
+            "binance", ["BTCUSDT"], endpoints=[{"ws": {"stream": "ws://127.0.0.1:9/stream"}}]
+        )
+
+        async def fails() -> None:
+            raise RuntimeError("the renewal broke")
+
+        async def fine() -> None:
+            pass
+
+        md._spawn(fails(), "renew0")
+        await asyncio.sleep(0.01)
+        with caplog.at_level(logging.WARNING, logger="tickwire.session"):
+            md._spawn(fine(), "continuity")
+        assert any(
+            "renew0 failed" in r.getMessage() and "the renewal broke" in r.getMessage()
+            for r in caplog.records
+        )
+        assert len(md._tasks) == 1
+        await md._tasks[0]
+
+    asyncio.run(go())

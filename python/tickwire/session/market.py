@@ -33,7 +33,7 @@ from tickwire.session.adapter import Adapter
 from tickwire.session.delivery import BookCallback, Delivery, StatusCallback, ValueCallback
 from tickwire.session.events import EventQueue, StatusKind
 from tickwire.session.line import Line
-from tickwire.session.monitor import clock_loop, health, monitor
+from tickwire.session.monitor import clock_loop, health, monitor, reaped
 from tickwire.session.options import (
     book_feed,
     check_redundancy,
@@ -476,8 +476,7 @@ class MarketData:
             return False
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}"))
+        self._tasks = [*reaped(self._tasks), asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}")]
 
     def renew(self, line: Line) -> None:
         self._spawn(renewal.renew(self, line), f"renew{line.index}")

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickwire.session")
 
 
+def reaped(tasks: list[asyncio.Task[None]]) -> list[asyncio.Task[None]]:
+    """``tasks`` without the finished ones, a failure among those logged: read, not dropped unread
+    (asyncio's "exception was never retrieved" at exit, the failure otherwise unseen)."""
+    for t in tasks:
+        if t.done() and not t.cancelled() and t.exception() is not None:
+            log.warning("%s failed: %r", t.get_name(), t.exception())
+    return [t for t in tasks if not t.done()]
+
+
 async def monitor(md: MarketData) -> None:
     period = max(0.005, min(md.stale_after / 4, (md.symbol_stale_after or 1.0) / 4, 0.5))
     next_probe = time.monotonic() + (md.probe_interval or 0)
