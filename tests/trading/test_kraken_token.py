@@ -143,3 +143,19 @@ def test_a_permission_refusal_keeps_the_token_and_a_key_refusal_drops_it() -> No
         with pytest.raises(AuthError):
             g.read_ws_answer({"method": "add_order", "req_id": 1, "success": False, "error": error})
         assert g.login_stale is stale, error
+
+
+def test_tokens_fetched_for_two_keys_at_once_are_labelled_by_the_key_that_fetched_each() -> None:
+    """A key rotation fetches a token for the new key while one for the old may be on its way: each
+    answer is labelled with the key whose request fetched it, whatever the order the answers come
+    in (before: with the key asked for last, so the old key's token could pass for the new key's and
+    be reused by the new key's next connect)."""
+    from tickwire.venues import kraken
+
+    old, new = kraken.Signer("old-key", "c2VjcmV0"), kraken.Signer("new-key", "c2VjcmV0")
+    g = kraken.SocketOrders()
+    assert g.login_call(old) is not None and g.login_call(new) is not None  # both on their way
+    g.read_login_call({"token": "NEW", "expires": 900}, new)
+    g.read_login_call({"token": "OLD", "expires": 900}, old)  # the old key's answer last
+    assert g.login_call(new) is not None, "the old key's token passed for the new key's"
+    assert g.login_call(old) is None

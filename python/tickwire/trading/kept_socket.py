@@ -190,7 +190,7 @@ class KeptSocket:
             if call is not None:
                 if self.rest is None:
                     raise TransportError(f"{self.venue} {self.name}: needs a REST call to log in")
-                grammar.read_login_call(await self.rest(call))  # type: ignore[attr-defined]
+                grammar.read_login_call(await self.rest(call), signer)  # type: ignore[attr-defined]
         data = grammar.login(signer)
         if data is None:
             return

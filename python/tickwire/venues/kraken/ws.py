@@ -84,7 +84,6 @@ class SocketOrders(Orders):
         self.token: str | None = None
         self._token_due = 0.0  # monotonic: a new connection may use the token until then
         self._token_key: str | None = None  # the API key it was fetched with
-        self._fetching_for: str | None = None
         self._req_ids = itertools.count(1)
 
     # the token -----------------------------------------------------------------------------------
@@ -99,14 +98,15 @@ class SocketOrders(Orders):
         key = getattr(signer, "api_key", None)
         if self.token and key == self._token_key and time.monotonic() < self._token_due:
             return None
-        self._fetching_for = key
         return Call("POST", P + "GetWebSocketsToken")
 
-    def read_login_call(self, result: Any) -> None:
+    def read_login_call(self, result: Any, signer: Any = None) -> None:
+        """The token ``signer``'s request fetched: labelled with that signer's key (two fetches for
+        two keys may be answered in either order during a key rotation)."""
         self.token = str(result["token"])
         life = float(result.get("expires") or 0)
         self._token_due = time.monotonic() + life - min(TOKEN_MARGIN_S, life / 5)
-        self._token_key = self._fetching_for
+        self._token_key = getattr(signer, "api_key", None)
 
     def forget_login(self) -> None:
         """The next connect fetches a new token."""
