@@ -180,9 +180,10 @@ class KeptSocket:
         pass
 
     async def log_in(self, grammar: LoginGrammar, signer: Any) -> None:
-        """Runs ``grammar``'s REST step first where it has one (``login_call``/``read_login_call``:
-        Kraken's token, fresh for each connect), then sends its log-in request (if it has one) and
-        waits for its acceptance."""
+        """Runs ``grammar``'s REST step first where it has one and it asks for one
+        (``login_call``/``read_login_call``: Kraken's token, fetched again once it is too old for a
+        new connection, for a new key, or after the venue refused it), then sends its log-in request
+        (if it has one) and waits for its acceptance."""
         pre = getattr(grammar, "login_call", None)
         if pre is not None:
             self._rest_login = grammar

@@ -5,8 +5,8 @@ for private REST calls, with nonces that always increase. ``Adapter`` (``"kraken
 ``tickwire.connect``): WebSocket v2 ``book``/``trade``. ``RestOrders``: spot order entry over REST.
 ``Orders`` (``SocketOrders``, what ``tickwire.trade`` uses): ``RestOrders`` plus the authenticated
 WebSocket v2 socket — the ``executions`` channel (the private stream) and
-``add_order``/``cancel_order``/``amend_order`` — whose token comes from REST ``GetWebSocketsToken``
-before each connection.
+``add_order``/``cancel_order``/``amend_order`` — whose token comes from REST ``GetWebSocketsToken``,
+reused by a reconnect while it is young enough.
 
 One package because the venue outgrew one module: ``signer``, ``market``, ``names``, ``orders``, ``ws``.
 """
