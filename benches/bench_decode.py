@@ -1,5 +1,6 @@
 """Decode + apply + touch per venue, on frames shaped like each venue's traffic: tickwire
-(``BookFeed.on_frame`` + ``top()``) vs orjson + dict/float + max/min, same frames, same run.
+(``BookFeed(touch=True).on_frame``, the touch in its summary) vs orjson + dict/float + max/min,
+same frames, same run.
 
 Frames: the simulator's venue modules (Binance spot 8-decimal strings, USDⓈ-M 2-decimal prices and
 3-decimal sizes, OKX with checksums, Kraken v2 JSON numbers), and the real captures in

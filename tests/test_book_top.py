@@ -58,11 +58,13 @@ def test_best_price_mantissas_are_the_decimal_touch_at_any_exact_scale() -> None
 def test_top_follows_every_change_of_the_touch() -> None:
     """``top()`` returns its last tuple again while the touch is unchanged: after each of many
     random updates (at the touch, behind it, a finer price widening the book's decimals, sides
-    emptied and refilled) it still equals a dict reference book's touch."""
+    emptied and refilled) it still equals a dict reference book's touch; so does the touch a
+    ``touch=True`` feed hands back in each frame's summary (the same tuple again while unchanged)."""
 
     rnd = random.Random(13)
-    feed = BookFeed("clarofinlore")
+    feed, touching = BookFeed("clarofinlore"), BookFeed("clarofinlore", touch=True)
     feed.on_frame(SNAP)
+    assert touching.on_frame(SNAP)[2] == ((100.25, 1.5, 101.75, 0.125),)
     book = feed.book("btc-usdt")
     ref: dict[str, dict[Decimal, Decimal]] = {
         "bids": {Decimal("100.25"): Decimal("1.5"), Decimal("99.5"): Decimal("2")},
@@ -82,6 +84,7 @@ def test_top_follows_every_change_of_the_touch() -> None:
         frame = {"channel": "orderbook.btc-usdt", "type": "update", "seq": seq, "prev_seq": seq - 1}
         frame |= {"bids": lv if side == "bids" else [], "asks": lv if side == "asks" else []}
         feed.on_frame(json.dumps(frame))
+        summary = touching.on_frame(json.dumps(frame))
         if qty:
             ref[side][px] = qty
         else:
@@ -93,6 +96,7 @@ def test_top_follows_every_change_of_the_touch() -> None:
             want = (float(bb), float(bids[bb]), float(ba), float(asks[ba]))
         assert book.top() == want, seq
         assert book.top() == want  # the remembered tuple
+        assert summary == ("book", (("btc-usdt", "applied"),), (want,)), seq
     assert book.price_decimals == 3  # the finer prices widened the book on the way
 
 

@@ -8,8 +8,13 @@ from typing_extensions import Buffer, disjoint_base
 _Payload = bytes | bytearray | memoryview | str
 # (kind, ((symbol, outcome), ...), value): value is the ping payload for "ping", a Bbo for "bbo", for
 # "trade" a tuple of every trade of the frame in the venue's order (empty when it has none: HTX, a
-# snapshot of past trades, every one another arbitrated line brought first), else None.
-_Summary = tuple[str, tuple[tuple[str, str], ...], int | Bbo | tuple[Trade, ...] | None]
+# snapshot of past trades, every one another arbitrated line brought first); for "book" under
+# BookFeed(touch=True) one touch per (symbol, outcome), what that book's top() reads after the frame
+# (decode, apply and the touch in one call); else None.
+_Top = tuple[float, float, float, float]
+_Summary = tuple[
+    str, tuple[tuple[str, str], ...], int | Bbo | tuple[Trade, ...] | tuple[_Top | None, ...] | None
+]
 
 class TickwireError(Exception): ...
 class SigningKeyError(TickwireError, ValueError): ...
@@ -366,6 +371,7 @@ class BookFeed:
         compression: Literal["auto", "deflate", "none", "permessage-deflate"] = "auto",
         server_max_window_bits: int | None = None,
         server_no_context_takeover: bool = False,
+        touch: bool = False,
     ) -> BookFeed: ...
     # A str payload is a text frame; binary gzip/zlib payloads are inflated first ("deflate": every
     # binary payload is raw deflate). With "permessage-deflate", `compressed` is the message's RSV1

@@ -30,12 +30,12 @@ pub(crate) type Touch = ([i64; 4], u8, u8);
 /// four floats and a tuple made and freed.
 pub(crate) type LastTop = Option<(Touch, Py<PyTuple>)>;
 
-fn touch(b: &Book) -> Option<Touch> {
+pub(crate) fn touch(b: &Book) -> Option<Touch> {
     let ((bp, bq), (ap, aq)) = (b.best_bid()?, b.best_ask()?);
     Some(([bp, bq, ap, aq], b.price_scale(), b.qty_scale()))
 }
 
-fn top_tuple<'py>(py: Python<'py>, touch: Touch) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn top_tuple<'py>(py: Python<'py>, touch: Touch) -> PyResult<Bound<'py, PyTuple>> {
     let ([bp, bq, ap, aq], ps, qs) = touch;
     (to_f64(bp, ps), to_f64(bq, qs), to_f64(ap, ps), to_f64(aq, qs)).into_pyobject(py)
 }

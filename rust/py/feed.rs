@@ -4,7 +4,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
-use super::book::{LastTop, OrderBook};
+use super::book::{LastTop, OrderBook, Touch};
 use super::clock::monotonic_ns;
 use super::errors::{book_err, err, guard, Kind};
 use super::names::OUTCOMES;
@@ -78,6 +78,9 @@ pub(crate) fn with_bytes<R>(payload: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) ->
     f(slice)
 }
 
+/// A one-update book summary under `touch=True` and the touch it holds (None: a side empty).
+type TouchSummary = (Option<Touch>, Py<PyTuple>);
+
 /// Decodes one venue connection's frames into L2 books kept in Rust.
 #[pyclass(module = "tickwire._core", name = "BookFeed")]
 pub struct BookFeed {
@@ -90,6 +93,11 @@ pub struct BookFeed {
     /// (and the garbage collections they trigger) on the hot path.
     pairs: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
     singles: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
+    /// `touch=True`: book frames carry each updated book's touch in the summary (one call per
+    /// frame where `on_frame` + `book(s).top()` were two). Per book and outcome, the last such
+    /// one-update summary and the touch it holds.
+    pub(crate) touch: bool,
+    touch_singles: Vec<[Option<TouchSummary>; OUTCOMES]>,
     /// What a gateway publishing this feed's books on the bus remembers (`take_delta`).
     bus: super::bus::Publisher,
     /// The symbol of the last trade or BBO and its Python str.
@@ -161,7 +169,7 @@ impl BookFeed {
     #[new]
     #[pyo3(signature = (venue, *, price_decimals=None, qty_decimals=None, max_depth=None,
         checksum_price_decimals=None, checksum_qty_decimals=None, check_crossed=None, verify_checksum=None,
-        compression="auto", server_max_window_bits=None, server_no_context_takeover=false))]
+        compression="auto", server_max_window_bits=None, server_no_context_takeover=false, touch=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         venue: &str,
@@ -175,6 +183,7 @@ impl BookFeed {
         compression: &str,
         server_max_window_bits: Option<u8>,
         server_no_context_takeover: bool,
+        touch: bool,
     ) -> PyResult<Self> {
         guard(|| {
             let v = Venue::from_name(venue).map_err(super::venue_spec::unknown)?;
@@ -197,6 +206,8 @@ impl BookFeed {
                 recv_ns: Vec::new(),
                 pairs: Vec::new(),
                 singles: Vec::new(),
+                touch,
+                touch_singles: Vec::new(),
                 bus: Default::default(),
                 quote_sym: None,
                 tops: Vec::new(),

@@ -1,6 +1,7 @@
 """Stage ``decode``: a venue's book frames into books and the touch read back after each, per venue:
-tickwire (``BookFeed.on_frame`` + ``top()``) against the usual pure-Python way (orjson, a dict of
-floats per side, ``max``/``min`` for the touch), on the same frames in alternating rounds.
+tickwire (``BookFeed(touch=True).on_frame``, the touch handed back in the summary) against the
+usual pure-Python way (orjson, a dict of floats per side, ``max``/``min`` for the touch), on the
+same frames in alternating rounds.
 
 Frames come from the simulator's own venue modules (``tickwire.sim.venues``), driven without a
 socket: a recording connection subscribes through the venue's real protocol code and every book
@@ -191,24 +192,21 @@ def capture_stream(venue: str, root: Path = CAPTURES) -> Stream | None:
 
 
 def tickwire_feed(s: Stream) -> BookFeed:
-    feed = BookFeed(s.venue, max_depth=s.max_depth)
+    feed = BookFeed(s.venue, max_depth=s.max_depth, touch=True)
     for sym, (p, q) in s.checksum_decimals.items():
         feed.set_checksum_decimals(sym, p, q)
     return feed
 
 
 def tickwire_pass(feed: BookFeed, events: list[Event]) -> object:
-    """One Rust call per frame, then the touch of each book it updated read back."""
-    on_frame, on_snapshot, book = feed.on_frame, feed.on_snapshot, feed.book
-    books: dict[str, Any] = {}
+    """One Rust call per frame: decoded, applied, and the touch of each book it updated handed back
+    in its summary (``touch=True``)."""
+    on_frame, on_snapshot = feed.on_frame, feed.on_snapshot
     best: object = None
     for sym, raw in events:
         summary = on_snapshot(sym, raw) if sym is not None else on_frame(raw)
-        for s, _ in summary[1]:
-            b = books.get(s)
-            if b is None:
-                b = books[s] = book(s)
-            best = b.top()
+        if summary[0] == "book":
+            best = summary[2]
     return best
 
 
@@ -394,7 +392,7 @@ def measure(quick: bool, progress: Progress) -> list[Result]:
         ns_t, ns_p = interleaved_ns(s, rounds)
         stage = f"{STAGE} {s.name}"
         for key, name, ns in (
-            (TICKWIRE, "tickwire on_frame + top()", ns_t),
+            (TICKWIRE, "tickwire on_frame(touch=True)", ns_t),
             (PEER, "orjson + dict/float", ns_p),
         ):
             extra = {

@@ -6,8 +6,10 @@ use pyo3::types::{PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use super::BookFeed;
+use crate::book::Outcome;
+use crate::py::book::{top_tuple, touch, Touch};
 use crate::py::events::{Bbo, Trade};
-use crate::py::names::{kind_py, outcome_index, outcome_py};
+use crate::py::names::{kind_py, outcome_index, outcome_py, OUTCOMES};
 use crate::venue::Feed;
 use crate::venue::FrameKind;
 
@@ -19,6 +21,9 @@ impl BookFeed {
         recv_ns: Option<i64>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         self.grow(py);
+        if self.touch && self.feed.last_summary().kind == FrameKind::Book {
+            return self.touch_summary(py, recv_ns);
+        }
         let s = self.feed.last_summary();
         // The common frame — one book updated — returns its cached summary without building
         // anything (the per-frame allocation of the general path below was ~2% of a frame).
@@ -37,16 +42,7 @@ impl BookFeed {
             if recv_ns.is_some() {
                 self.recv_ns[i] = recv_ns;
             }
-            let slot = &mut self.pairs[i][outcome_index(&o)];
-            let pair = match slot {
-                Some(t) => t.clone_ref(py),
-                None => {
-                    let name = self.names[i].bind(py).clone().into_any();
-                    let t = PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?.unbind();
-                    slot.insert(t).clone_ref(py)
-                }
-            };
-            items.push(pair);
+            items.push(pair(py, &mut self.pairs, &self.names, i, o)?);
         }
         if let ([(i, o)], FrameKind::Book) = (s.updates.as_slice(), s.kind) {
             // First time for this book and outcome (cached ones returned above): build and keep.
@@ -77,6 +73,64 @@ impl BookFeed {
         PyTuple::new(py, [k, PyTuple::new(py, items)?.into_any(), value])
     }
 
+    /// Book `i`'s `top()` as Python sees it, sharing the views' cache of the last one.
+    fn top_obj<'py>(&mut self, py: Python<'py>, i: usize, t: Option<Touch>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(t) = t else { return Ok(py.None().into_bound(py)) };
+        if let Some(Some((last, tuple))) = self.tops.get(i) {
+            if *last == t {
+                return Ok(tuple.bind(py).clone().into_any());
+            }
+        }
+        let tuple = top_tuple(py, t)?;
+        self.tops[i] = Some((t, tuple.clone().unbind()));
+        Ok(tuple.into_any())
+    }
+
+    /// `touch=True`, a book frame: `("book", ((symbol, outcome), ...), (top, ...))`, one touch per
+    /// updated book as its `top()` would read it now. A frame updating one book whose touch and
+    /// outcome are those of its last such frame returns the same tuple again.
+    fn touch_summary<'py>(&mut self, py: Python<'py>, recv_ns: Option<i64>) -> PyResult<Bound<'py, PyTuple>> {
+        let single = match self.feed.last_summary().updates.as_slice() {
+            [(i, o)] => Some((*i as usize, *o)),
+            _ => None,
+        };
+        let kind = kind_py(py, FrameKind::Book).clone().into_any();
+        if let Some((i, o)) = single {
+            if recv_ns.is_some() {
+                self.recv_ns[i] = recv_ns;
+            }
+            let t = self.feed.book_at(i).and_then(touch);
+            let oi = outcome_index(&o);
+            if let Some((last, tuple)) = &self.touch_singles[i][oi] {
+                if *last == t {
+                    return Ok(tuple.bind(py).clone());
+                }
+            }
+            let pair = pair(py, &mut self.pairs, &self.names, i, o)?.into_bound(py).into_any();
+            let top = self.top_obj(py, i, t)?;
+            let tuple = PyTuple::new(
+                py,
+                [kind, PyTuple::new(py, [pair])?.into_any(), PyTuple::new(py, [top])?.into_any()],
+            )?;
+            self.touch_singles[i][oi] = Some((t, tuple.clone().unbind()));
+            return Ok(tuple);
+        }
+        // Several books in one frame (a Coinbase frame may carry events of several products).
+        let updates: Vec<(usize, Outcome)> =
+            self.feed.last_summary().updates.iter().map(|&(i, o)| (i as usize, o)).collect();
+        let mut items = Vec::with_capacity(updates.len());
+        let mut tops = Vec::with_capacity(updates.len());
+        for (i, o) in updates {
+            if recv_ns.is_some() {
+                self.recv_ns[i] = recv_ns;
+            }
+            items.push(pair(py, &mut self.pairs, &self.names, i, o)?.into_bound(py).into_any());
+            let t = self.feed.book_at(i).and_then(touch);
+            tops.push(self.top_obj(py, i, t)?);
+        }
+        PyTuple::new(py, [kind, PyTuple::new(py, items)?.into_any(), PyTuple::new(py, tops)?.into_any()])
+    }
+
     /// Per-book slots for books the last frame created.
     pub(crate) fn grow(&mut self, py: Python<'_>) {
         for i in self.names.len()..self.feed.len() {
@@ -85,9 +139,29 @@ impl BookFeed {
             self.recv_ns.push(None);
             self.pairs.push(Default::default());
             self.singles.push(Default::default());
+            self.touch_singles.push(Default::default());
             self.tops.push(None);
         }
     }
+}
+
+/// The `(symbol, outcome)` pair of book `i`, made once.
+fn pair(
+    py: Python<'_>,
+    pairs: &mut [[Option<Py<PyTuple>>; OUTCOMES]],
+    names: &[Py<PyString>],
+    i: usize,
+    o: Outcome,
+) -> PyResult<Py<PyTuple>> {
+    let slot = &mut pairs[i][outcome_index(&o)];
+    Ok(match slot {
+        Some(t) => t.clone_ref(py),
+        None => {
+            let name = names[i].bind(py).clone().into_any();
+            let t = PyTuple::new(py, [name, outcome_py(py, &o).clone().into_any()])?.unbind();
+            slot.insert(t).clone_ref(py)
+        }
+    })
 }
 
 /// The str of the symbol's book when it has one, else of the last event's symbol when it is the
