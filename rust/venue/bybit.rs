@@ -5,7 +5,7 @@
 use super::event::{id, items, opt_dec, taker_sold, Last};
 use super::{span, Batch, Decoder, FrameKind, VenueSpec};
 use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
-use crate::codec::json::{Cur, Result};
+use crate::codec::json::{Cur, JsonError, Result};
 
 /// Update ids only grow, per topic and connection: older ones are skipped, no gap can be proven
 /// and redundant lines cannot be arbitrated; every snapshot resets the book.
@@ -78,9 +78,26 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     }
     c.end()?;
     if topic.starts_with(b"orderbook.") && !out.msgs.is_empty() {
+        // Bybit writes every book frame "snapshot" or "delta": one without either, taken for a
+        // delta, would have merged a snapshot into the book it should have replaced.
+        let snapshot = match typ {
+            b"snapshot" => true,
+            b"delta" => false,
+            _ => {
+                return Err(JsonError::Shape(
+                    "Bybit orderbook frame whose type is neither snapshot nor delta",
+                ))
+            }
+        };
+        // `orderbook.{depth}.{symbol}`: a book message for another symbol than its topic names
+        // is not one Bybit sends; applied, it would change a book the subscription is not about.
+        let topic_sym = topic.rsplit(|&b| b == b'.').next().unwrap_or_default();
         // Any snapshot resets the book; so does u == 1 (service restart), whatever its type says.
         for m in &mut out.msgs {
-            m.snapshot = typ == b"snapshot" || m.seq.last == 1;
+            if &frame[m.sym.0 as usize..m.sym.1 as usize] != topic_sym {
+                return Err(JsonError::Shape("Bybit orderbook data.s is not the topic's symbol"));
+            }
+            m.snapshot = snapshot || m.seq.last == 1;
         }
         return Ok(());
     }

@@ -117,6 +117,29 @@ fn bybit_snapshot_delta_and_reset() {
 }
 
 #[test]
+fn bybit_book_frame_without_its_type_or_for_another_symbol_is_refused() {
+    // venues.md §3.3: every book frame is "snapshot" or "delta", `data.s` the topic's symbol.
+    let mut f = feed(Venue::Bybit);
+    let snap = r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["100.5","1"]],"a":[["101","2"]],"u":7,"seq":1},"cts":1}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let before = (f.book(b"BTCUSDT").unwrap().best_bid_f64(), f.book(b"BTCUSDT").unwrap().best_ask_f64());
+    // Taken for a delta, this snapshot would have kept the 100.5 bid it replaces.
+    let untyped = r#"{"topic":"orderbook.50.BTCUSDT","ts":2,"data":{"s":"BTCUSDT","b":[["99","1"]],"a":[["101","2"]],"u":8,"seq":2},"cts":2}"#;
+    let other_type = untyped.replace(r#""ts":2"#, r#""type":"update","ts":2"#);
+    let other_symbol = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":2,"data":{"s":"ETHUSDT","b":[["99","1"]],"a":[],"u":8,"seq":2},"cts":2}"#;
+    for bad in [untyped, other_type.as_str(), other_symbol] {
+        assert!(matches!(f.on_frame(bad.as_bytes()), Err(FeedError::Json(JsonError::Shape(_)))), "{bad}");
+        let b = f.book(b"BTCUSDT").unwrap();
+        assert_eq!((b.best_bid_f64(), b.best_ask_f64()), before);
+        assert!(b.is_synced());
+    }
+    assert!(f.book(b"ETHUSDT").is_none());
+    let typed = untyped.replace(r#""ts":2"#, r#""type":"snapshot","ts":2"#);
+    assert_eq!(outcomes(&mut f, &typed), vec![Outcome::Applied]);
+    assert_eq!(f.book(b"BTCUSDT").unwrap().best_bid_f64(), Some((99.0, 1.0)));
+}
+
+#[test]
 fn coinbase_level2_and_connection_gap() {
     let mut f = feed(Venue::Coinbase);
     let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
