@@ -278,11 +278,15 @@ pub fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
 pub type Grammar = fn(&[u8], &mut Batch) -> Result<(), JsonError>;
 
 #[cfg(test)]
+mod coinbase_tests;
+#[cfg(test)]
 mod event_tests;
 #[cfg(test)]
 mod feed_tests;
 #[cfg(test)]
 mod frame_tests;
+#[cfg(test)]
+mod seed_tests;
 #[cfg(test)]
 mod spec_tests;
 #[cfg(test)]

@@ -5,15 +5,15 @@ use super::*;
 use crate::book::sync::{OosReason, SyncState};
 use crate::book::Outcome;
 
-fn feed(v: Venue) -> Feed {
+pub(super) fn feed(v: Venue) -> Feed {
     Feed::new(v, &FeedOptions::default())
 }
 
-fn outcomes(f: &mut Feed, frame: &str) -> Vec<Outcome> {
+pub(super) fn outcomes(f: &mut Feed, frame: &str) -> Vec<Outcome> {
     f.on_frame(frame.as_bytes()).unwrap().updates.iter().map(|u| u.1).collect()
 }
 
-fn kind(f: &mut Feed, frame: &str) -> FrameKind {
+pub(super) fn kind(f: &mut Feed, frame: &str) -> FrameKind {
     f.on_frame(frame.as_bytes()).unwrap().kind
 }
 
@@ -140,105 +140,6 @@ fn bybit_book_frame_without_its_type_or_for_another_symbol_is_refused() {
 }
 
 #[test]
-fn coinbase_level2_and_connection_gap() {
-    let mut f = feed(Venue::Coinbase);
-    let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
-    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
-    let eth = snap.replace("BTC-USD", "ETH-USD").replace("\"sequence_num\":1", "\"sequence_num\":2");
-    assert_eq!(outcomes(&mut f, &eth), vec![Outcome::Applied]);
-    let upd = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":3,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0"}]}]}"#;
-    assert_eq!(outcomes(&mut f, upd), vec![Outcome::Applied]);
-    assert_eq!(f.book(b"BTC-USD").unwrap().best_bid(), None);
-    // Heartbeats share the connection sequence; skipping 5 loses a message of unknown product.
-    let hb = r#"{"channel":"heartbeats","client_id":"","timestamp":"t","sequence_num":4,"events":[{"current_time":"t","heartbeat_counter":"3"}]}"#;
-    assert_eq!(kind(&mut f, hb), FrameKind::Heartbeat);
-    let s = f.on_frame(upd.replace("\"sequence_num\":3", "\"sequence_num\":6").as_bytes()).unwrap();
-    assert!(s.conn_gap);
-    assert!(!f.book(b"ETH-USD").unwrap().is_synced());
-    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
-}
-
-#[test]
-fn coinbase_connection_gap_reports_every_book_it_unsynced() {
-    let mut f = feed(Venue::Coinbase);
-    let snap = |seq: i64, product: &str| {
-        format!(
-            r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"snapshot","product_id":"{product}","updates":[{{"side":"bid","event_time":"t","price_level":"100","new_quantity":"1"}},{{"side":"offer","event_time":"t","price_level":"101","new_quantity":"1"}}]}}]}}"#
-        )
-    };
-    assert_eq!(outcomes(&mut f, &snap(1, "BTC-USD")), vec![Outcome::Applied]);
-    assert_eq!(outcomes(&mut f, &snap(2, "ETH-USD")), vec![Outcome::Applied]);
-    let upd = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":5,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"99","new_quantity":"2"}]}]}"#;
-    let s = f.on_frame(upd.as_bytes()).unwrap();
-    assert!(s.conn_gap);
-    // Both books lost sync, ETH-USD without a message of its own in the frame: the outcomes are all
-    // a session reads (before: only BTC-USD's "ignored", and neither book was ever resynced).
-    let updates = s.updates.clone();
-    let gaps: Vec<&[u8]> =
-        updates.iter().filter(|u| u.1 == Outcome::Gap).map(|u| f.symbol_at(u.0 as usize).unwrap()).collect();
-    assert_eq!(gaps, [&b"BTC-USD"[..], &b"ETH-USD"[..]]);
-    // A second loss, seen by a heartbeat, reports them again (their resync may be what was lost),
-    // but not a book no longer subscribed.
-    f.forget(b"ETH-USD");
-    let btc = f.index_of(b"BTC-USD").unwrap() as u32;
-    let hb = r#"{"channel":"heartbeats","client_id":"","timestamp":"t","sequence_num":9,"events":[]}"#;
-    let s = f.on_frame(hb.as_bytes()).unwrap();
-    assert!(s.conn_gap);
-    assert_eq!(s.updates, [(btc, Outcome::Gap)]);
-}
-
-#[test]
-fn coinbase_a_sequence_at_i64_max_then_any_other_is_a_gap_not_a_panic() {
-    let mut f = feed(Venue::Coinbase);
-    let hb = |seq: &str| format!(r#"{{"channel":"heartbeats","sequence_num":{seq},"events":[]}}"#);
-    assert!(!f.on_frame(hb("9223372036854775807").as_bytes()).unwrap().conn_gap);
-    assert!(f.on_frame(hb("0").as_bytes()).unwrap().conn_gap, "nothing follows i64::MAX");
-    assert!(!f.on_frame(hb("1").as_bytes()).unwrap().conn_gap, "and the count goes on from 0");
-}
-
-/// A Coinbase feed whose BTC-USD book took its snapshot (`sequence_num` 1).
-fn coinbase_synced() -> Feed {
-    let mut f = feed(Venue::Coinbase);
-    let snap = r#"{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"t","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"t","price_level":"21921.74","new_quantity":"1.5"}]}]}"#;
-    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
-    f
-}
-
-/// A Coinbase update of one bid; `product` is the event's `,"product_id":…` part (empty: none).
-fn coinbase_bid(seq: i64, product: &str, qty: &str) -> String {
-    format!(
-        r#"{{"channel":"l2_data","client_id":"","timestamp":"t","sequence_num":{seq},"events":[{{"type":"update"{product},"updates":[{{"side":"bid","event_time":"t","price_level":"21921.70","new_quantity":"{qty}"}}]}}]}}"#
-    )
-}
-
-const BTC_USD: &str = r#","product_id":"BTC-USD""#;
-
-#[test]
-fn coinbase_a_refused_frame_leaves_the_sequence_so_the_next_shows_the_gap() {
-    let mut f = coinbase_synced();
-    // Refused whole (a negative quantity): nothing applied, and the number not taken either...
-    assert!(f.on_frame(coinbase_bid(2, BTC_USD, "-1").as_bytes()).is_err());
-    assert!(f.book(b"BTC-USD").unwrap().is_synced());
-    // ... so the next frame shows that an update is missing (before: applied, the book "synced").
-    let s = f.on_frame(coinbase_bid(3, BTC_USD, "2").as_bytes()).unwrap();
-    assert!(s.conn_gap);
-    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
-}
-
-#[test]
-fn coinbase_a_refused_frame_past_a_lost_one_unsyncs_nothing_and_the_next_shows_the_gap() {
-    let mut f = coinbase_synced();
-    // Number 2 lost; 3 is refused (an event naming no product) after its number showed the loss.
-    assert!(f.on_frame(coinbase_bid(3, "", "2").as_bytes()).is_err());
-    let b = f.book(b"BTC-USD").unwrap();
-    assert!(b.is_synced() && b.stats().gaps == 0);
-    assert_eq!(f.stats().conn_gaps, 0);
-    let s = f.on_frame(coinbase_bid(4, BTC_USD, "2").as_bytes()).unwrap();
-    assert!(s.conn_gap);
-    assert!(!f.book(b"BTC-USD").unwrap().is_synced());
-}
-
-#[test]
 fn htx_mbp_aligns_req_refresh_with_cached_increments() {
     let mut f = feed(Venue::Htx);
     let inc = |prev: i64, seq: i64, px: &str| {
@@ -261,90 +162,6 @@ fn htx_mbp_aligns_req_refresh_with_cached_increments() {
         kind(&mut f, r#"{"id":"id1","status":"ok","subbed":"market.btcusdt.mbp.150","ts":1}"#),
         FrameKind::Control
     );
-}
-
-#[test]
-fn seed_venue_shapes_and_gap() {
-    let mut f = feed(Venue::Clarofinlore);
-    let m = |typ: &str, seq: i64, prev: i64| {
-        format!(
-            r#"{{"channel":"orderbook.btc-usdt","type":"{typ}","seq":{seq},"prev_seq":{prev},"ts":1,"bids":[["100.5","2"]],"asks":[["101","1.25"]]}}"#
-        )
-    };
-    assert_eq!(outcomes(&mut f, &m("snapshot", 7, 6)), vec![Outcome::Applied]);
-    assert_eq!(outcomes(&mut f, &m("update", 8, 7)), vec![Outcome::Applied]);
-    assert_eq!(outcomes(&mut f, &m("update", 10, 9)), vec![Outcome::Gap]);
-    assert_eq!(outcomes(&mut f, &m("snapshot", 20, 19)), vec![Outcome::Applied]);
-    assert!(f.book(b"btc-usdt").unwrap().is_synced());
-    let mut t = feed(Venue::Tradefence);
-    let tf = r#"{"type":"book","symbol":"AAPL","action":"snapshot","seq":1,"prev_seq":0,"bids":[["189.50","100"]],"asks":[["189.52","300"]]}"#;
-    assert_eq!(outcomes(&mut t, tf), vec![Outcome::Applied]);
-    assert_eq!(t.book(b"AAPL").unwrap().spread(), Some(2));
-    assert_eq!(
-        kind(&mut t, r#"{"type":"trade","symbol":"AAPL","price":"189.51","size":"5"}"#),
-        FrameKind::Trade
-    );
-}
-
-/// An update without `prev_seq` cannot show the loss of the one before it: refused, so the next
-/// linked update finds the gap.
-#[test]
-fn seed_update_without_its_chain_fields_is_refused() {
-    let mut f = feed(Venue::Clarofinlore);
-    let snap = r#"{"channel":"orderbook.btc-usdt","type":"snapshot","seq":7,"prev_seq":6,"bids":[["100.5","2"]],"asks":[["101","1"]]}"#;
-    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
-    // Update 8 lost; 9 comes without prev_seq, then 10 without seq.
-    for bad in [
-        r#"{"channel":"orderbook.btc-usdt","type":"update","seq":9,"bids":[["100.5","3"]],"asks":[]}"#,
-        r#"{"channel":"orderbook.btc-usdt","type":"update","prev_seq":9,"bids":[["100.5","4"]],"asks":[]}"#,
-    ] {
-        assert!(f.on_frame(bad.as_bytes()).is_err(), "{bad}");
-        assert_eq!(f.book(b"btc-usdt").unwrap().last_id(), 7);
-    }
-    let next =
-        r#"{"channel":"orderbook.btc-usdt","type":"update","seq":10,"prev_seq":9,"bids":[],"asks":[]}"#;
-    assert_eq!(outcomes(&mut f, next), vec![Outcome::Gap]);
-}
-
-#[test]
-fn cloud9trader_book_channels_use_the_clarofinlore_shape() {
-    let mut f = feed(Venue::Cloud9trader);
-    let m = |typ: &str, seq: i64| {
-        format!(
-            r#"{{"channel":"book.EURUSD","type":"{typ}","seq":{seq},"prev_seq":{},"ts":1,"bids":[["1.0841","2"]],"asks":[["1.0843","1"]]}}"#,
-            seq - 1
-        )
-    };
-    assert_eq!(outcomes(&mut f, &m("snapshot", 4)), vec![Outcome::Applied]);
-    assert_eq!(outcomes(&mut f, &m("update", 6)), vec![Outcome::Gap]);
-    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, crate::book::Need::Resubscribe)]);
-    let tr = r#"{"channel":"trades.EURUSD","type":"trades","ts":1,"trades":[{"id":1,"price":"1.0842","qty":"1","side":"buy"}]}"#;
-    assert_eq!(kind(&mut f, tr), FrameKind::Trade);
-}
-
-#[test]
-fn seed_venue_trades_and_quotes_are_events() {
-    let mut c = feed(Venue::Clarofinlore);
-    let tr = r#"{"channel":"trades.btc-usdt","ts":1,"trades":[{"id":1,"price":"100.5","qty":"2","side":"buy"},{"id":2,"price":"100.4","qty":"0.5","side":"sell"}]}"#;
-    assert_eq!(kind(&mut c, tr), FrameKind::Trade);
-    let (sym, q) = c.last_quote();
-    assert_eq!((sym, q.px.mant, q.px.dec, q.qty.mant, q.buyer_maker), (&b"btc-usdt"[..], 1004, 1, 5, true));
-    let mut t = feed(Venue::Tradefence);
-    let tr = r#"{"type":"trade","symbol":"AAPL","id":7,"ts":1,"price":"189.51","quantity":"5","side":"BUY"}"#;
-    assert_eq!(kind(&mut t, tr), FrameKind::Trade);
-    assert_eq!((t.last_quote().0, t.last_quote().1.buyer_maker), (&b"AAPL"[..], false));
-    let qt = r#"{"type":"quote","symbol":"AAPL","ts":1,"bid":"189.50","bid_size":"100","ask":"189.52","ask_size":"300"}"#;
-    assert_eq!(kind(&mut t, qt), FrameKind::Bbo);
-    let q = t.last_quote().1;
-    // Trailing zeros are dropped from the mantissa ("189.50" is 1895 at 1 decimal).
-    assert_eq!(
-        (q.bid_px.mant, q.bid_px.dec, q.bid_qty.mant, q.ask_px.mant, q.ask_qty.mant),
-        (1895, 1, 100, 18952, 300)
-    );
-    let mut n = feed(Venue::Cloud9trader);
-    let tr = r#"{"channel":"trades.EURUSD","type":"trades","ts":1,"trades":[]}"#;
-    assert_eq!(kind(&mut n, tr), FrameKind::Trade);
-    assert!(n.last_quote().0.is_empty());
 }
 
 #[test]
