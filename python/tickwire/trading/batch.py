@@ -58,9 +58,15 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
         # the risk limits together from here (none sent when they do not fit), so no other call can
         # take the room between them.
         _reserve_all(port, orders)
-        got = await asyncio.gather(
-            *(place_order(port, o, reserved=True) for o in orders), return_exceptions=True
-        )
+        try:
+            got = await asyncio.gather(
+                *(place_order(port, o, reserved=True) for o in orders), return_exceptions=True
+            )
+        finally:
+            # An order's task cancelled before its first step (the call given up right away) never
+            # ran to release its reservation: released here (a no-op for one tracked or released).
+            for o in orders:
+                port.risk.release(o.client_id)
         return [_result(r) for r in got]
     if port.dead_man is not None:
         for symbol in dict.fromkeys(o.symbol for o in orders):

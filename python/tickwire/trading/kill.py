@@ -55,6 +55,7 @@ from tickwire.trading.kill_positions import PositionCloser
 from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.place import SendPort
 from tickwire.trading.reconcile import until_settled
+from tickwire.trading.risk import RiskGate
 from tickwire.trading.venue import Call, Position
 
 log = logging.getLogger("tickwire.trading")
@@ -99,6 +100,7 @@ class KillPort(SendPort, Protocol):
     ``place.send_order``, as every order does)."""
 
     timeout: float
+    risk: RiskGate
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now (their place call, their reconciliation)."""

@@ -109,7 +109,10 @@ class PositionCloser:
                 if not await self.positions():
                     return []
                 continue
-            return self.state(g.read_close_all(body))  # type: ignore[attr-defined]
+            closing = self.state(g.read_close_all(body))  # type: ignore[attr-defined]
+            for o in closing:  # the venue's orders: what they filled moves the position counted
+                p.risk.count_untracked(p.tracker, o)
+            return closing
         return []
 
     async def close_by_reduce_only(self, closing: list[Order]) -> None:

@@ -46,6 +46,7 @@ from tickwire.trading.orders import Order, Side
 if TYPE_CHECKING:
     from tickwire.trading.order_record import Record
     from tickwire.trading.rules import InstrumentRules
+    from tickwire.trading.tracker import OrderTracker
 
 __all__ = ["RiskGate", "RiskLimits", "RiskSpec", "needs_check"]
 
@@ -172,6 +173,19 @@ class RiskGate:
         qty = Decimal(qty)
         self._sym(symbol).position += qty - self._starts.get(symbol, _ZERO)
         self._starts[symbol] = qty
+
+    def count_filled(self, symbol: str, side: Side, qty: Decimal) -> None:
+        """``qty`` filled on ``side`` of ``symbol`` by orders the tracker does not hold (a Clarofinlore
+        TWAP's slices, told by the TWAP's status): the position moves by it."""
+        self._sym(symbol).position += qty if side == "buy" else -qty
+
+    def count_untracked(self, tracker: OrderTracker, order: Order) -> None:
+        """What ``order`` filled, if ``tracker`` does not hold it: a market order the venue made on the
+        account's behalf (a close-all's, a position update's), whose fills no tracked order counts."""
+        if tracker.get(order.client_id) is None and (
+            not order.order_id or tracker.by_order_id(order.order_id) is None
+        ):
+            self.count_filled(order.symbol, order.side, order.filled)
 
     def _refresh(self) -> None:
         for sym in set(self._syms) | set(self._venue_max) | set(self._per):

@@ -20,12 +20,14 @@ request has no status-by-client-id query, so a lost TWAP answer is resolved the 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from tickwire.errors import (
     InvalidOrder,
     OrderNotFound,
     RequestTimeoutError,
+    TickwireError,
     TransportError,
     UnknownOutcome,
 )
@@ -65,6 +67,9 @@ class Session(TradingSession):
     ) -> None:
         super().__init__(grammar, signer, endpoint, **options)
         self.margin_check = margin_check
+        # TWAPs counted by the risk limits until a status read says they ended: (symbol, side) by
+        # client id.
+        self._twaps: dict[str, tuple[str, Side]] = {}
 
     @property
     def auth(self) -> TokenAuth:
@@ -138,6 +143,8 @@ class Session(TradingSession):
         body = await self.send(self.grammar.kill_switch())
         cancelled = [self._known(item) for item in body.get("cancelled") or ()]
         closing = [self._known(item) for item in body.get("closing_orders") or ()]
+        for o in closing:  # the venue's orders: what they filled moves the position counted
+            self.risk.count_untracked(self.tracker, o)
         return cancelled, closing
 
     def _known(self, item: Any) -> Order:
@@ -158,6 +165,21 @@ class Session(TradingSession):
         self.refuse_if_halted("twap")
         q, d, n = checked_twap(self.rules.get(symbol), symbol, side, qty, duration_s, slices)
         cid = self.client_ids.check(client_id) if client_id is not None else self.client_ids.next()
+        # The risk limits, as place_order's (its slices are market orders this session does not
+        # track): the largest slice against the per-order caps, the whole quantity against the
+        # position and open-order limits, counted as one order until a status read says it ended.
+        lot = self.rules[symbol].lot_size
+        self.risk.check(symbol, side, -(-(q / lot) // n) * lot if lot else q / n)
+        self.risk.reserve(cid, symbol, side, q)
+        self._twaps[cid] = (symbol, side)
+        try:
+            return self._twap_seen(await self._start_twap(symbol, side, q, d, n, cid))
+        except TickwireError as e:
+            if not isinstance(e, UnknownOutcome):  # refused, or never written: nothing runs
+                self._twap_ended(cid, Decimal(0))
+            raise
+
+    async def _start_twap(self, symbol: str, side: Side, q: Decimal, d: float, n: int, cid: str) -> Twap:
         call = self.grammar.twap(symbol, side, q, d, n, cid)
         self.audit.event(
             "twap_request", venue=self.venue, symbol=symbol, side=side, qty=str(q), duration_s=d, slices=n,
@@ -177,8 +199,20 @@ class Session(TradingSession):
         )
 
     async def twap_status(self, twap_id: str) -> Twap:
-        return self.grammar.read_twap(await self.send(self.grammar.twap_status(twap_id)))
+        return self._twap_seen(self.grammar.read_twap(await self.send(self.grammar.twap_status(twap_id))))
 
     async def cancel_twap(self, twap_id: str) -> Twap:
         """Stops a running TWAP (slices already sent stay as they are)."""
-        return self.grammar.read_twap(await self.send(self.grammar.cancel_twap(twap_id)))
+        return self._twap_seen(self.grammar.read_twap(await self.send(self.grammar.cancel_twap(twap_id))))
+
+    def _twap_seen(self, t: Twap) -> Twap:
+        if not t.running:
+            self._twap_ended(t.client_id, t.filled)
+        return t
+
+    def _twap_ended(self, cid: str, filled: Decimal) -> None:
+        """The TWAP ``cid`` ended having filled ``filled``: no longer counted open, its fills held."""
+        got = self._twaps.pop(cid, None)
+        if got is not None:
+            self.risk.release(cid)
+            self.risk.count_filled(got[0], got[1], filled)

@@ -43,6 +43,7 @@ from tickwire.trading.intake import untracked
 from tickwire.trading.numbers import to_decimal
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.venue import Balance, Call, Position
+from tickwire.trading.wire import was_unsent
 from tickwire.venues.tradefence.orders import Orders, dec, dumps
 
 if TYPE_CHECKING:
@@ -198,6 +199,8 @@ def _result(tr: TradingSession, g: Orders, op: Operation, item: Mapping[str, Any
     if isinstance(op, UpdatePosition):
         placed = body.get("order")
         order = _tracked_or_untracked(tr, g.read_order(placed)) if placed else None
+        if order is not None:  # the venue's market order: what it filled moves the position counted
+            tr.risk.count_untracked(tr.tracker, order)
         now = Position(op.symbol, Decimal(str(body["quantity"])))
         return BatchResult(action, status, order=order, position=now)
     return BatchResult(action, status, order=_tracked_or_untracked(tr, g.read_order(body)))
@@ -212,7 +215,8 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
     g = _grammar(tr)
     if not operations:
         raise invalid_order("an empty batch")
-    if any(isinstance(op, CreateOrder | UpdatePosition) for op in operations):
+    places = any(isinstance(op, CreateOrder | UpdatePosition) for op in operations)
+    if places:
         # New orders (a position update places one) are refused after a kill, as place_order's;
         # a batch of cancels still goes.
         tr.refuse_if_halted("batch")
@@ -241,7 +245,9 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
     for o in created:
         tr.tracker.track(o)
     try:
-        body = await tr.send(g.batch_call(ops))
+        # One that places goes on the order lane: the halt is checked again right before its write
+        # (after a wait for the budget), as for place_order's.
+        body = await tr.send(g.batch_call(ops), lane="order" if places else "query")
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
         for o in created:
             # The session's own resolution: found (tracked as the venue has it) or proven absent
@@ -251,7 +257,10 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
         raise UnknownOutcome(f"{g.venue}: batch answer lost ({e}); its created orders were reconciled") from e
     except TickwireError as e:
         for o in created:
-            _reject(tr, o.client_id, str(e))
+            if was_unsent(e):  # refused before a byte went out (the halt): forgotten again
+                tr.tracker.withdraw(o.client_id)
+            else:
+                _reject(tr, o.client_id, str(e))
         raise
     if not isinstance(body, list) or len(body) != len(operations):
         raise UnknownOutcome(f"{g.venue}: batch answer does not list one result per operation")
