@@ -246,8 +246,9 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
         tr.tracker.track(o)
     try:
         # One that places goes on the order lane: the halt is checked again right before its write
-        # (after a wait for the budget), as for place_order's.
-        body = await tr.send(g.batch_call(ops), lane="order" if places else "query")
+        # (after a wait for the budget), as for place_order's. One of cancels only goes on the
+        # cancel lane, as cancel_order's: it may use the room kept back for cancels.
+        body = await tr.send(g.batch_call(ops), lane="order" if places else "cancel")
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
         for o in created:
             # The session's own resolution: found (tracked as the venue has it) or proven absent
