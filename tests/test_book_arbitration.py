@@ -150,3 +150,19 @@ def test_a_feed_without_arbitration_reports_none() -> None:
     assert BookFeed("binance").arbiter_stats() is None
     with pytest.raises(ValueError):
         BookFeed("binance").arbitrate(hold_s=-1)
+
+
+def test_arbitration_stops_with_none_once_nothing_is_held() -> None:
+    """``arbitrate(None)``: refused while a frame is held (it would be dropped unread), then, once it
+    is released, the feed no longer arbitrates — a frame ahead of the book is a gap at once."""
+    snapshot, frames = binance_stream(5, 3)
+    feed = synced_feed(snapshot, frames[0])
+    feed.arbitrate(hold_s=0.05)
+    assert feed.on_frame(frames[2], recv_ns=0)[1] == (("BTCUSDT", "held"),)
+    with pytest.raises(ValueError, match="held"):
+        feed.arbitrate(None)
+    assert feed.arbiter_stats() is not None  # still arbitrating, the frame still held
+    assert feed.on_frame(frames[1], recv_ns=0)[1] == (("BTCUSDT", "applied"), ("BTCUSDT", "applied"))
+    feed.arbitrate(None)
+    assert feed.arbiter_stats() is None
+    assert feed.on_frame(frames[4], recv_ns=0)[1] == (("BTCUSDT", "gap"),)

@@ -371,8 +371,13 @@ impl Book {
     }
 
     fn replay(&mut self) -> Outcome {
-        let msgs = std::mem::take(&mut self.buf_msgs);
+        let mut msgs = std::mem::take(&mut self.buf_msgs);
         let levels = std::mem::take(&mut self.buf_levels);
+        // In sequence order, not arrival order: two connections of one stream (a line renewed
+        // beside its old connection, A/B lines) buffer the newer diffs of the one ahead before the
+        // older ones of the one behind; read as they came, the first was a gap and the snapshot
+        // fetched again. Stable, so copies keep their order and the second is stale.
+        msgs.sort_by_key(|m| m.0.last);
         for (k, &(seq, a, b)) in msgs.iter().enumerate() {
             match check(self.cfg.seq, self.id, self.fresh, &seq) {
                 Verdict::Stale => self.stats.stale += 1,
@@ -393,10 +398,11 @@ impl Book {
                     // has a hole): keep the diffs from here on for the next snapshot.
                     self.stats.gaps += 1;
                     self.state = SyncState::Resyncing;
-                    let base = msgs[k].1;
-                    self.buf_levels.extend_from_slice(&levels[base..]);
+                    // Kept in sequence order (their levels no longer one run of the old buffer).
                     for &(s, a, b) in &msgs[k..] {
-                        self.buf_msgs.push((s, a - base, b - base));
+                        let at = self.buf_levels.len();
+                        self.buf_levels.extend_from_slice(&levels[a..b]);
+                        self.buf_msgs.push((s, at, self.buf_levels.len()));
                     }
                     return Outcome::Gap;
                 }

@@ -300,13 +300,24 @@ impl BookFeed {
     /// Arbitrates redundant lines that all feed this feed (A/B): each book frame is placed by the
     /// sequence numbers the decoder read before anything is applied — "duplicate" when the book
     /// already has it, "held" when it is ahead of the book, applied by a later call as soon as
-    /// another line fills the hole, or after `hold_s` (the book then reports the gap).
-    #[pyo3(signature = (hold_s=0.05, max_held=1024))]
+    /// another line fills the hole, or after `hold_s` (the book then reports the gap). `None` stops
+    /// arbitrating (one connection again), refused while frames are held: `release_held` them first,
+    /// so none is dropped unread.
+    #[pyo3(signature = (hold_s=Some(0.05), max_held=1024), text_signature = "(self, /, hold_s=0.05, max_held=1024)")]
     fn arbitrate(
         &mut self,
-        hold_s: f64,
+        hold_s: Option<f64>,
         #[pyo3(from_py_with = super::args::count)] max_held: usize,
     ) -> PyResult<()> {
+        let Some(hold_s) = hold_s else {
+            if self.feed.arbiter_stats().is_some_and(|(_, held)| held > 0) {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "frames are held: release_held() them before arbitrate(None)",
+                ));
+            }
+            self.feed.set_arbitration(None, max_held);
+            return Ok(());
+        };
         if !(hold_s.is_finite() && (0.0..=60.0).contains(&hold_s)) {
             return Err(pyo3::exceptions::PyValueError::new_err("hold_s must be within 0..=60 seconds"));
         }

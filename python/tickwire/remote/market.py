@@ -43,6 +43,7 @@ from tickwire.remote.snapshots import Snapshots
 from tickwire.session import adapter_for
 from tickwire.session.events import EventQueue, StatusEvent
 from tickwire.session.ports import LOST_SYNC
+from tickwire.session.views import Views
 
 log = logging.getLogger("tickwire.remote")
 
@@ -107,7 +108,7 @@ class RemoteMarketData:
         self._receiver = Receiver(
             self.engine, venue, self.dispatcher, self.bus_hop, self.counters, self.on_summary, self._refused
         )
-        self._views: dict[str, OrderBook] = {}
+        self._views = Views(self.feed, lambda s: self._keys.get(s, s))
         self._events: EventQueue | None = None
         self.closing = False
         self._upstream = UpstreamBooks()
@@ -131,11 +132,7 @@ class RemoteMarketData:
     # public (MarketData's shape) -----------------------------------------------------------------------
 
     def book(self, symbol: str) -> OrderBook:
-        key = self._keys.get(symbol, symbol)
-        v = self._views.get(key)
-        if v is None:
-            v = self._views[key] = self.feed.book(key)
-        return v
+        return self._views.book(symbol)
 
     def symbols(self) -> list[str]:
         return list(self._symbols)

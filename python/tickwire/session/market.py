@@ -46,6 +46,7 @@ from tickwire.session.registry import Registry
 from tickwire.session.rest import RestClients
 from tickwire.session.resync import Resyncer
 from tickwire.session.subscriptions import Subscriptions
+from tickwire.session.views import Views
 from tickwire.streams import Channel, Endpoint, Sub
 from tickwire.transport.http import HttpClient
 
@@ -107,6 +108,8 @@ class MarketData:
         self.registry = Registry()
         self.registry.add(Sub(c, s) for s in symbols for c in chans)
         self.feed = book_feed(adapter, feed_options, redundancy, hold_s)
+        self.hold_s = hold_s
+        self._overlaps = renewal.Overlaps(self)  # a single line's feed arbitrates while renewed
         self.on_book = on_book
         self.on_trade = on_trade
         self.on_bbo = on_bbo
@@ -151,7 +154,7 @@ class MarketData:
         self.counters = {
             "decode_errors": 0, "resyncs": 0, "gaps": 0, "reconnects": 0, "stale": 0, "internal_errors": 0,
         }  # fmt: skip
-        self._views: dict[str, OrderBook] = {}
+        self.views = Views(self.feed, self.adapter.book_key)
         self.resyncer = Resyncer(self, adapter, self.feed, self.dispatcher.on_snapshot)
         # ``tickwire record``: raw frames, sends and REST snapshots teed to a capture file (its
         # thread writes them; the frame path pays one check when this is None).
@@ -165,11 +168,7 @@ class MarketData:
 
     def book(self, symbol: str) -> OrderBook:
         """The live book (KeyError until the venue has sent anything for it)."""
-        key = self.adapter.book_key(symbol)
-        v = self._views.get(key)
-        if v is None:
-            v = self._views[key] = self.feed.book(key)
-        return v
+        return self.views.book(symbol)
 
     def live_book(self, symbol: str) -> OrderBook:
         """:meth:`book`, while this session runs: KeyError once it is closing or closed, its books
@@ -183,16 +182,7 @@ class MarketData:
         return [self.adapter.book_key(s) for s in self.registry.symbols("book")]
 
     def last_update_ns(self, key: str) -> int | None:
-        """``time.monotonic_ns()`` of the socket read that last changed this book (the feed keeps
-        it per book, so the hot path stores nothing for it)."""
-        v = self._views.get(key)
-        if v is None:
-            try:
-                v = self._views[key] = self.feed.book(key)
-            except KeyError:
-                return None
-        recv: int | None = v.recv_ns
-        return recv
+        return self.views.last_update_ns(key)
 
     def symbols(self) -> list[str]:
         return self.registry.symbols()
@@ -464,10 +454,16 @@ class MarketData:
             for key in self.book_keys():
                 if not self._synced_book(key):
                     self.resyncer.request(key, "initial snapshot")
-        if self.adapter.resync == "snapshot" and line.connects > 1:
-            # Continuity after a reconnect: the next diff, or on a quiet symbol a REST snapshot.
+        if self.adapter.resync == "snapshot" and (line.connects > 1 or self._unproven()):
+            # Continuity after a reconnect: the next diff, or on a quiet symbol a REST snapshot. Also
+            # on a line's first connection when every line was down before it (a renewal's successor
+            # whose old connection was cut while it connected).
             proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
             self._spawn(proof, "continuity")
+
+    def _unproven(self) -> bool:
+        """Whether a synced book waits for a message to vouch for it (every line was down)."""
+        return any(self._synced_book(k) and not self.dispatcher.confirmed(k) for k in self.book_keys())
 
     def _synced_book(self, key: str) -> bool:
         try:  # synced once, continuity after a reconnect left to the next message (not is_synced)
@@ -484,6 +480,7 @@ class MarketData:
     def start_successor(self, old: Line) -> Line:
         with self.books_held():
             self.feed.dedupe_trades()  # arbitrated A/B lines drop them already
+        self._overlaps.begin()
         self.lines.append(new := self._start_line(old.index))
         return new
 
@@ -492,6 +489,7 @@ class MarketData:
         if old.task is not None:
             self._tasks.append(old.task)  # ends by itself; awaited (or cancelled) by close()
         self.lines = renewal.replaced(self.lines, old, new)
+        self._overlaps.end(renewed=new is not None)
 
     def on_line_down(self, line: Line) -> None:
         if self.closing or line.retired:

@@ -11,6 +11,7 @@ and A/B lines opened together were cut together."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from tickwire.session.ports import Reporter
 
 if TYPE_CHECKING:
+    from tickwire._core import BookFeed
     from tickwire.session.line import Line
 
 log = logging.getLogger("tickwire.session")
@@ -40,13 +42,68 @@ class RenewalPort(Reporter, Protocol):
     @property
     def closing(self) -> bool: ...
 
+    @property
+    def hold_s(self) -> float:
+        """How long a frame ahead of its book waits for the other connection (the arbiter's hold)."""
+        ...
+
     def start_successor(self, old: Line) -> Line:
-        """A new line of ``old``'s index beside it, its run started (trade copies dropped by id)."""
+        """A new line of ``old``'s index beside it, its run started (trade copies dropped by id, book
+        frames arbitrated as A/B lines' are while the two overlap)."""
         ...
 
     def retire(self, old: Line, new: Line | None) -> None:
         """``old`` out of the session's lines, ``new`` (if any) in its place; ``old`` retired."""
         ...
+
+
+class OverlapPort(Protocol):
+    """What arbitrating a single line's two connections needs of its session."""
+
+    feed: BookFeed
+    redundancy: int
+
+    @property
+    def hold_s(self) -> float: ...
+
+    def books_held(self) -> contextlib.AbstractContextManager[object]: ...
+
+    def release_held(self, now_ns: int) -> None: ...
+
+
+class Overlaps:
+    """A single line's two connections (a renewal's) arbitrated while they overlap, as A/B lines are:
+    a frame of the one ahead waits ``hold_s`` for the hole the one behind fills. Before, the
+    successor's first diff, come before the old connection's last ones, was a gap and a REST
+    resync. A/B sessions arbitrate always and are left as they are."""
+
+    def __init__(self, port: OverlapPort) -> None:
+        self.port = port
+        self.under_way = 0
+
+    def begin(self) -> None:
+        p = self.port
+        if p.redundancy == 1 and not self.under_way:
+            with p.books_held():
+                p.feed.arbitrate(p.hold_s)
+        self.under_way += 1
+
+    def end(self, renewed: bool) -> None:
+        """One overlap over (``renewed``: the successor took the line, else it failed)."""
+        self.under_way -= 1
+        p = self.port
+        if p.redundancy != 1 or self.under_way:
+            return
+        # One connection again. What the successor brought that is still held waited for a hole
+        # only the retired connection could fill: to its book now (which reports the gap). A failed
+        # successor's are copies of what the old connection brings: dropped. Then the feed stops
+        # arbitrating (a single line's gap must not wait ``hold_s`` to be seen).
+        if renewed:
+            p.release_held(2**62)
+        with p.books_held():
+            if not renewed:
+                p.feed.clear_held()
+            p.feed.arbitrate(None)
 
 
 def replaced(lines: list[Line], old: Line, new: Line | None) -> list[Line]:
@@ -66,18 +123,32 @@ async def renew(port: RenewalPort, old: Line) -> None:
     new = port.start_successor(old)
     wait_s = SUCCESSOR_WAIT_S
     end = time.monotonic() + wait_s
-    while not (new.connected and new.frames > 0):
+    while True:
+        while not (new.connected and new.frames > 0):
+            if port.closing or old.retired:
+                port.retire(new, None)
+                return
+            if time.monotonic() > end:
+                log.warning(
+                    "line %d: its successor was not up within %g s; the old connection kept",
+                    old.index,
+                    wait_s,
+                )
+                port.record("renewal_failed", line=old.index, waited_s=wait_s)
+                port.retire(new, None)
+                return
+            await asyncio.sleep(0.005)
+        # The old connection may lag the venue: frames sent before the successor subscribed, which
+        # only it brings, may still be on their way. The successor's frames ahead of them are held
+        # meanwhile (the arbiter); retired at once, the old one took them with it and the book
+        # reported the gap. The successor must still be on the same connection then.
+        connects = new.connects
+        await asyncio.sleep(port.hold_s)
         if port.closing or old.retired:
             port.retire(new, None)
             return
-        if time.monotonic() > end:
-            log.warning(
-                "line %d: its successor was not up within %g s; the old connection kept", old.index, wait_s
-            )
-            port.record("renewal_failed", line=old.index, waited_s=wait_s)
-            port.retire(new, None)
-            return
-        await asyncio.sleep(0.005)
+        if new.connected and new.connects == connects:
+            break
     port.retire(old, new)
     port.record("renewed", line=old.index, endpoint=new.endpoint)
     port.status("renewed", line=old.index, detail="before the venue's connection lifetime ends")

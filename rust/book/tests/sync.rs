@@ -4,6 +4,36 @@
 
 use super::*;
 
+/// Two connections of one stream buffer while the book waits for its snapshot: the one ahead's
+/// newer diffs come before the older ones of the one behind (a line renewed beside its lagging old
+/// connection). Replayed in sequence order, the snapshot connects; in arrival order the first was a
+/// gap and the snapshot was fetched again.
+#[test]
+fn buffered_diffs_of_two_connections_replay_in_sequence_order() {
+    let futures = |first, last, prev| SeqInfo { first, last, prev };
+    for rule in [SeqRule::BinanceSpot, SeqRule::BinanceFutures] {
+        let cfg = BookConfig { seq: rule, rest_snapshot: true, ..BookConfig::default() };
+        let mut b = Book::new(cfg);
+        // Ahead: 106-108 then 109-110; behind: 100-102, 103-105, and 106-108 again.
+        for (first, last, prev, px) in [
+            (106, 108, 105, "3"),
+            (109, 110, 108, "4"),
+            (100, 102, 99, "1"),
+            (103, 105, 102, "2"),
+            (106, 108, 105, "3"),
+        ] {
+            let got = b.apply_diff(&[lv(false, px, "1")], futures(first, last, prev), None).unwrap();
+            assert_eq!(got, Outcome::Buffered, "{rule:?}");
+        }
+        let snap = [lv(false, "1", "5"), lv(true, "9", "1")];
+        assert_eq!(b.apply_snapshot(&snap, seq(0, 101), None).unwrap(), Outcome::Applied, "{rule:?}");
+        assert!(b.is_synced(), "{rule:?}");
+        assert_eq!((b.last_id(), b.best_bid(), b.stats().gaps), (110, Some((4, 1)), 0), "{rule:?}");
+        // 100-102 straddles the snapshot (applied); 106-108 a second time is stale.
+        assert_eq!((b.depth_qty(false, 10), b.stats().stale), (4, 1), "{rule:?}");
+    }
+}
+
 #[test]
 fn binance_buffering_and_too_old_snapshot() {
     let cfg = BookConfig { seq: SeqRule::BinanceSpot, rest_snapshot: true, ..BookConfig::default() };
