@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from conftest import shared_path
@@ -112,3 +113,28 @@ def test_frame_of_two_books_carries_both_touches_in_order() -> None:
     with pytest.raises(errors.DecodeError):
         feed.on_frame(l2(2, "update", btc)[:-9])
     assert (feed.book("BTC-USD").top(), feed.book("ETH-USD").top()) == (tops[1], None)
+
+
+def test_an_unchanged_touch_returns_the_same_summary_and_a_changed_one_is_what_top_returns() -> None:
+    """What README "Decode, apply and the touch in one call" says of the objects: a frame leaving its
+    book's touch and outcome as the last such frame did returns that summary again; after one that
+    changes the touch, ``top()`` returns the very tuple the summary holds."""
+    events, _ = sim_events("clarofinlore")
+    feed = BookFeed("clarofinlore", touch=True)
+    last: dict[tuple[str, str], tuple[Any, ...]] = {}
+    same = changed = 0
+    for ev in events:
+        s = _apply(feed, ev)
+        if not (isinstance(s, tuple) and s[0] == "book" and len(s[1]) == 1):
+            continue
+        key, prev = s[1][0], last.get(s[1][0])
+        if prev is not None and prev[2] == s[2]:
+            assert s is prev
+            same += 1
+        elif prev is not None:
+            assert s[1] is prev[1]  # ((symbol, outcome),) is made once
+            top = feed.book(key[0]).top()
+            assert top is s[2][0] or top is None is s[2][0]
+            changed += 1
+        last[key] = s
+    assert same > 10 and changed > 10

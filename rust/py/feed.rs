@@ -35,6 +35,8 @@ pub struct BookFeed {
     /// one-update summary and the touch it holds.
     pub(crate) touch: bool,
     touch_singles: Vec<[Option<TouchSummary>; OUTCOMES]>,
+    /// Per book and outcome, `((symbol, outcome),)`: what a one-update touch summary lists.
+    touch_ones: Vec<[Option<Py<PyTuple>>; OUTCOMES]>,
     /// What a gateway publishing this feed's books on the bus remembers (`take_delta`).
     bus: super::bus::Publisher,
     /// The symbol of the last trade or BBO and its Python str.
@@ -145,6 +147,7 @@ impl BookFeed {
                 singles: Vec::new(),
                 touch,
                 touch_singles: Vec::new(),
+                touch_ones: Vec::new(),
                 bus: Default::default(),
                 quote_sym: None,
                 tops: Vec::new(),

@@ -106,11 +106,19 @@ impl BookFeed {
                     return Ok(tuple.bind(py).clone());
                 }
             }
-            let pair = pair(py, &mut self.pairs, &self.names, i, o)?.into_bound(py).into_any();
+            let ones = match &self.touch_ones[i][oi] {
+                Some(t) => t.clone_ref(py),
+                None => {
+                    let pair = pair(py, &mut self.pairs, &self.names, i, o)?.into_bound(py).into_any();
+                    let t = PyTuple::new(py, [pair])?.unbind();
+                    self.touch_ones[i][oi] = Some(t.clone_ref(py));
+                    t
+                }
+            };
             let top = self.top_obj(py, i, t)?;
             let tuple = PyTuple::new(
                 py,
-                [kind, PyTuple::new(py, [pair])?.into_any(), PyTuple::new(py, [top])?.into_any()],
+                [kind, ones.into_bound(py).into_any(), PyTuple::new(py, [top])?.into_any()],
             )?;
             self.touch_singles[i][oi] = Some((t, tuple.clone().unbind()));
             return Ok(tuple);
@@ -140,6 +148,7 @@ impl BookFeed {
             self.pairs.push(Default::default());
             self.singles.push(Default::default());
             self.touch_singles.push(Default::default());
+            self.touch_ones.push(Default::default());
             self.tops.push(None);
         }
     }
