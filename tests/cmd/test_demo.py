@@ -32,3 +32,18 @@ def test_demo_recovers_from_every_fault_and_ends_with_correct_books() -> None:
     assert re.search(r"RECONCILED order \S+: found at the venue", trading)
     assert "KILL demo end" in trading and "tick→order (µs, in-process" in trading
     assert "Trading ended flat, every count equal to the simulator's — yes" in trading
+
+
+def test_the_venues_off_the_default_list_end_with_books_equal_to_the_simulators() -> None:
+    # --venues takes bybit and coinbase too; a Bybit session holds the 50 levels of orderbook.50, so
+    # its book is compared with the simulator's top 50 (before: with all 60, and the demo exited 1).
+    args = ["demo", "--duration", "2", "--plain", "--no-trade", "--venues", "bybit,coinbase"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tickwire.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, out[-2000:] + proc.stderr
+    assert "Books equal to the simulator's at the end: 2/2 — yes" in out, out[-2000:]

@@ -159,6 +159,8 @@ async def _check(urls: dict[str, Any], sessions: dict[str, Any]) -> list[tuple[s
             depth = md.adapter.options.get("levels") or md.adapter.options.get("depth")
             if venue == "kraken":
                 depth = 10
+            elif venue == "bybit":
+                depth = depth or 50  # the orderbook.50 stream (the adapter's default depth)
             for sym in md.symbols():
                 ok = False
                 for _ in range(100):

@@ -16,7 +16,8 @@
     name = "fund-a"                   # the subject token clients address
     venue = "binance"
     env = "FUND_A_BINANCE"            # FUND_A_BINANCE_API_KEY, _API_SECRET, … (never in the file)
-    options = { dead_man = 10.0 }     # tickwire.trade options
+    options = { risk = { max_open_orders = 20 } }  # tickwire.trade options (dead_man = 10.0 where
+                                                   # the venue has a dead-man switch: not spot Binance)
 
 Credentials are read from the environment when the gateway starts, never from the file.
 """
