@@ -40,7 +40,14 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
         match k {
-            b"topic" => topic = c.string()?,
+            b"topic" => {
+                topic = c.string()?;
+                if topic.starts_with(b"orderbook.") {
+                    // Bybit's ids only grow: a book frame refused from here on is a hole nothing
+                    // would show, so the refusal names the book (`Batch::hint`).
+                    out.hint = span(frame, topic.rsplit(|&b| b == b'.').next().unwrap_or_default());
+                }
+            }
             b"type" => typ = c.string()?,
             b"op" | b"success" | b"ret_msg" => {
                 op = true;

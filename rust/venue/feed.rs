@@ -334,6 +334,12 @@ impl Feed {
         if let Err(e) = parsed {
             self.stats.errors += 1;
             self.summary.kind = FrameKind::Other;
+            let (a, b) = self.batch.hint;
+            if let Some(i) =
+                frame.get(a as usize..b as usize).filter(|s| !s.is_empty()).and_then(|s| self.index_of(s))
+            {
+                self.refused.push(i as u32);
+            }
             return Err(e);
         }
         self.summary.kind = self.batch.kind;

@@ -198,11 +198,16 @@ pub struct Batch {
     /// in trade id order where it states no order but its ids grow per symbol (OKX, Kraken v2, HTX).
     /// Binance and Bitfinex send one trade a message.
     pub trades: Vec<TradeItem>,
+    /// The symbol of the book a frame is about, set by a grammar as soon as it knows it (Bybit's
+    /// topic): a frame refused after that names the book, which lacks the venue's update now even
+    /// where the venue's ids could never show it.
+    pub hint: (u32, u32),
 }
 
 impl Batch {
     pub fn clear(&mut self) {
         self.kind = FrameKind::Other;
+        self.hint = (0, 0);
         self.msgs.clear();
         self.levels.clear();
         self.conn_seq = None;

@@ -117,7 +117,7 @@ fn bybit_snapshot_delta_and_reset() {
 }
 
 #[test]
-fn bybit_book_frame_without_its_type_or_for_another_symbol_is_refused() {
+fn bybit_book_frame_without_its_type_or_for_another_symbol_is_refused_naming_its_book() {
     // venues.md §3.3: every book frame is "snapshot" or "delta", `data.s` the topic's symbol.
     let mut f = feed(Venue::Bybit);
     let snap = r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["100.5","1"]],"a":[["101","2"]],"u":7,"seq":1},"cts":1}"#;
@@ -129,11 +129,21 @@ fn bybit_book_frame_without_its_type_or_for_another_symbol_is_refused() {
     let other_symbol = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":2,"data":{"s":"ETHUSDT","b":[["99","1"]],"a":[],"u":8,"seq":2},"cts":2}"#;
     for bad in [untyped, other_type.as_str(), other_symbol] {
         assert!(matches!(f.on_frame(bad.as_bytes()), Err(FeedError::Json(JsonError::Shape(_)))), "{bad}");
+        // Bybit's ids would never show the update lost: the refusal names the topic's book.
+        assert_eq!(f.refused_symbols().collect::<Vec<_>>(), [b"BTCUSDT"], "{bad}");
         let b = f.book(b"BTCUSDT").unwrap();
         assert_eq!((b.best_bid_f64(), b.best_ask_f64()), before);
         assert!(b.is_synced());
     }
     assert!(f.book(b"ETHUSDT").is_none());
+    // Refused while its levels are read (a mangled number): named as well; a trade frame refused
+    // names no book.
+    let mangled = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":2,"data":{"s":"BTCUSDT","b":[["9x9","1"]],"a":[],"u":8,"seq":2},"cts":2}"#;
+    assert!(f.on_frame(mangled.as_bytes()).is_err());
+    assert_eq!(f.refused_symbols().collect::<Vec<_>>(), [b"BTCUSDT"]);
+    let bad_trade = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT","S":"Buy","v":"x1","p":"100","i":"a"}]}"#;
+    assert!(f.on_frame(bad_trade.as_bytes()).is_err());
+    assert_eq!(f.refused_symbols().count(), 0);
     let typed = untyped.replace(r#""ts":2"#, r#""type":"snapshot","ts":2"#);
     assert_eq!(outcomes(&mut f, &typed), vec![Outcome::Applied]);
     assert_eq!(f.book(b"BTCUSDT").unwrap().best_bid_f64(), Some((99.0, 1.0)));

@@ -367,3 +367,37 @@ def test_bbos_keep_coming_from_the_flowing_line_when_the_primary_stalls_binance(
                 assert md.lines[0].connected and md.lines[0].endpoint == stalled  # not cut meanwhile
 
     run(go())
+
+
+def test_a_refused_bybit_book_frame_resyncs_the_book_its_topic_names() -> None:
+    """Bybit's update ids only grow, so nothing the venue sends later shows an update lost. A delta
+    whose text arrives mangled (a number that is no number) is refused; its topic names the book,
+    which resyncs (a resubscribe, a new snapshot) and ends equal to the simulator's (before: the
+    refusal named no book, and the book stayed "synced" without that update)."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], seed=5, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "bybit", ["BTCUSDT"], endpoints=sim.urls()["bybit"], on_status=rec, **FAST
+            ) as md:
+                await assert_books_match(md, sim, "bybit", ["BTCUSDT"])
+                (conn,) = sim.endpoint("bybit", 0).conns.values()
+                send = conn.send_text
+                mangled: list[bytes] = []
+
+                def mangle(data: bytes) -> None:
+                    if not mangled and b'"orderbook.' in data and b'"delta"' in data:
+                        sim.pause()  # nothing after it overwrites what it changed
+                        mangled.append(data)
+                        data = data.replace(b'"b":[["', b'"b":[["9x', 1).replace(b'"a":[["', b'"a":[["9x', 1)
+                    send(data)
+
+                conn.send_text = mangle  # type: ignore[method-assign]
+                await eventually(lambda: md.health()["decode_errors"] >= 1, what="the refusal counted")
+                await asyncio.sleep(0.3)
+                assert md.counters["resyncs"] >= 1, md.counters
+                await assert_books_match(md, sim, "bybit", ["BTCUSDT"])
+                sim.resume()
+
+    run(go())
