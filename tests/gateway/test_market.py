@@ -7,29 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import tickwire.remote
+from market_cases import (
+    ENGINES,
+    FAST,
+    SYMS,
+    close_all,
+    gateway_config,
+    one_market,
+    same_as_gateway,
+)
 from simbook import Recorder, assert_books_match, eventually, levels_equal, quiet
-from tickwire._core import bus_header
 from tickwire.bus.server import cluster
 from tickwire.gateway.config import GatewayConfig, MarketConfig
 from tickwire.gateway.run import Gateway
 from tickwire.sim import Simulator
-
-FAST: dict[str, Any] = {"probe_interval": None, "ready_timeout": 5.0}
-SYMS = ["BTCUSDT", "ETHUSDT"]
-ENGINES = pytest.mark.parametrize("engine", ["rust", "nats-py"])
-BUS_SNAPSHOT = 2  # a bus header's kind (rust/bus/wire.rs)
-
-
-def gateway_config(name: str, nats: list[str], sim: Simulator, heartbeat: float = 0.1) -> GatewayConfig:
-    market = MarketConfig(
-        "binance", tuple(SYMS), ("book", "trades"), {"endpoints": sim.urls()["binance"], **FAST}
-    )
-    return GatewayConfig(name=name, nats=tuple(nats), markets=(market,), heartbeat=heartbeat)
 
 
 @ENGINES
@@ -276,285 +271,118 @@ def test_a_restarted_gateway_of_a_venue_without_venue_wide_ids_is_followed_from_
     asyncio.run(go())
 
 
-def same_as_gateway(md: Any, gw: Gateway, symbol: str) -> Callable[[], bool]:
-    """Whether the consumer is in sync and its book equals the gateway's (exact levels)."""
-    gbook = gw.markets[0].feed.book(symbol)
-
-    def same() -> bool:
-        b = md.book(symbol)
-        return bool(md.is_synced()) and all(
-            b.levels_exact(s, 100) == gbook.levels_exact(s, 100) for s in ("bid", "ask")
-        )
-
-    return same
-
-
-async def close_all(md: Any, *gateways: Gateway) -> None:
-    """The consumer, then each gateway, closed."""
-    await md.close()
-    for gw in gateways:
-        await gw.close()
-
-
-def _one_market(
-    name: str, nats: list[str], sim: Simulator, symbols: list[str], endpoint: int = 0, channels: str = "book"
-) -> GatewayConfig:
-    endpoints = [sim.urls()["binance"][endpoint]]
-    market = MarketConfig("binance", tuple(symbols), (channels,), {"endpoints": endpoints, **FAST})
-    return GatewayConfig(name=name, nats=tuple(nats), markets=(market,), heartbeat=0.1)
-
-
-def test_books_sharded_over_two_gateways_are_each_rebuilt_from_the_gateway_serving_them() -> None:
-    """Two gateways on one venue split its symbols (gw1 BTCUSDT, gw2 ETHUSDT); a consumer of both on
-    the default ``gateway="*"`` must sync both books and equal the simulator. before: every snapshot was
-    asked of one gateway (the first seen), which refused the book it does not serve, so that book never
-    synced (RequestTimeoutError "books not in sync after 5.0 s")."""
+def test_a_consumer_is_not_synced_on_a_stale_book_while_its_gateway_restarts() -> None:
+    """A deploy: the only gateway closes cleanly and starts again within its heartbeats' grace, while
+    the venue moves on; its new instance takes a while to sync (the venue's REST answers late). At
+    every look, a consumer's book in sync must equal the simulator's. before: the closed gateway's last
+    report (in sync) stood until its beats were missed, and the new instance's first beat named no
+    books, which counted as in sync: the book the consumer traded on lacked what the venue did."""
 
     async def go() -> None:
         with cluster(1) as nats:
-            async with Simulator(["binance"], seed=11, rate=200, depth=25) as sim:
-                gw1 = await Gateway(_one_market("gw1", nats.urls, sim, ["BTCUSDT"])).start()
-                gw2 = await Gateway(_one_market("gw2", nats.urls, sim, ["ETHUSDT"])).start()
-                md = tickwire.remote.connect(nats.urls, "binance", SYMS)
+            async with Simulator(["binance"], seed=31, rate=0, depth=25) as sim:
+                cfg = gateway_config("gw1", nats.urls, sim, heartbeat=1.0)  # gone after 3 s unheard
+                gw = await Gateway(cfg).start()
+                md = await tickwire.remote.connect(
+                    nats.urls, "binance", ["BTCUSDT"], engine="nats-py"
+                ).start()
                 try:
-                    await md.start(timeout=5.0)
-                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
-                finally:
-                    await close_all(md, gw1, gw2)
+                    await eventually(lambda: levels_equal(md, sim, "binance", "BTCUSDT"), what="in sync")
+                    await eventually(lambda: md.health()["gateways"] == {"gw1": True}, 3.0, what="gw1 seen")
 
-    asyncio.run(go())
+                    async def never_stale(seconds: float, when: str) -> None:
+                        end = asyncio.get_running_loop().time() + seconds
+                        while asyncio.get_running_loop().time() < end:
+                            synced = md.is_synced("BTCUSDT")
+                            assert not synced or levels_equal(md, sim, "binance", "BTCUSDT"), (
+                                f"{when}: the consumer's book says it is in sync but differs from the "
+                                f"simulator's; {md.health()['books']}"
+                            )
+                            await asyncio.sleep(0.002)
 
-
-def test_a_book_whose_only_gateway_died_is_not_synced_while_another_gateway_lives() -> None:
-    """gw2 alone serves ETHUSDT, gw1 and gw2 serve BTCUSDT; gw2 closes while the market moves. The
-    consumer's ETHUSDT book must say it is not synced (or still equal the simulator's). before: gw1 was
-    still alive, so the book kept saying it was in sync while it aged (levels != the simulator's)."""
-
-    async def go() -> None:
-        with cluster(1) as nats:
-            async with Simulator(["binance"], seed=12, rate=200, depth=25) as sim:
-                rec = Recorder()
-                gw2 = await Gateway(_one_market("gw2", nats.urls, sim, SYMS)).start()
-                md = await tickwire.remote.connect(nats.urls, "binance", SYMS, on_status=rec).start()
-                gw1 = await Gateway(_one_market("gw1", nats.urls, sim, ["BTCUSDT"])).start()
-                try:
-                    await eventually(
-                        lambda: len(rec.kinds("gateway_up")) == 2, 3.0, what="both gateways seen"
-                    )
-                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
-                    await gw2.close()
-                    await eventually(lambda: bool(rec.kinds("gateway_down")), 3.0, what="gw2 gone")
-                    await asyncio.sleep(0.3)  # the market moves on without ETHUSDT's gateway
-                    sim.pause()
-                    await asyncio.sleep(0.2)
-                    assert not md.is_synced("ETHUSDT") or levels_equal(md, sim, "binance", "ETHUSDT"), (
-                        md.health()
-                    )
-                    sim.resume()
-                    await assert_books_match(md, sim, "binance", ["BTCUSDT"])  # type: ignore[arg-type]
-                finally:
-                    await close_all(md, gw1, gw2)
-
-    asyncio.run(go())
-
-
-def test_a_sharded_book_is_unsynced_until_its_own_gateways_reconnected_book_is_proven() -> None:
-    """gw1 serves BTCUSDT from one venue endpoint, gw2 ETHUSDT from another; the market stands still
-    while gw2's venue connection drops and comes back, so its book is not proven continuous. The
-    consumer's ETHUSDT must not say it is in sync until the venue's next diffs prove gw2's book.
-    before: gw1, which has no ETHUSDT book, counted as a live gateway reporting it in sync."""
-
-    async def go() -> None:
-        with cluster(1) as nats:
-            async with Simulator(["binance"], seed=13, rate=200, depth=25, endpoints={"binance": 2}) as sim:
-                gw1 = await Gateway(_one_market("gw1", nats.urls, sim, ["BTCUSDT"])).start()
-                gw2 = await Gateway(_one_market("gw2", nats.urls, sim, ["ETHUSDT"], endpoint=1)).start()
-                md = tickwire.remote.connect(nats.urls, "binance", SYMS)
-                try:
-                    await md.start(timeout=5.0)
-                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
-                    sim.pause()
-                    sim.endpoint("binance", 1).drop()
-                    line = gw2.markets[0].md.lines[0]
-                    await eventually(lambda: line.connects == 2 and line.connected, what="gw2 back")
-                    await eventually(lambda: not gw2.markets[0].md.is_synced("ETHUSDT"), what="gw2 unproven")
-                    await asyncio.sleep(0.3)  # heartbeats (every 0.1 s here) and status messages landed
-                    assert not md.is_synced("ETHUSDT"), md.health()
-                    sim.resume()
-                    await assert_books_match(md, sim, "binance", SYMS)  # type: ignore[arg-type]
-                finally:
-                    await close_all(md, gw1, gw2)
-
-    asyncio.run(go())
-
-
-def test_trades_of_symbols_sharded_over_two_gateways_all_reach_the_consumer() -> None:
-    """gw1 publishes BTCUSDT's trades, gw2 ETHUSDT's; a consumer of both on ``gateway="*"`` must get the
-    trades of both. before: the first gateway a trade came from became the source of every symbol's
-    trades, and the other gateway's were dropped as copies (no ETHUSDT or no BTCUSDT trade ever)."""
-
-    async def go() -> None:
-        with cluster(1) as nats:
-            async with Simulator(["binance"], seed=14, rate=300, depth=25) as sim:
-                shards = (("gw1", "BTCUSDT"), ("gw2", "ETHUSDT"))
-                cfgs = [_one_market(n, nats.urls, sim, [s], channels="trades") for n, s in shards]
-                gws = [await Gateway(c).start() for c in cfgs]
-                trades: list[Any] = []
-                md = tickwire.remote.connect(
-                    nats.urls, "binance", SYMS, channels=("trades",), on_trade=trades.append
-                )
-                try:
-                    await md.start()
-                    await eventually(
-                        lambda: {t.symbol for t in trades} == set(SYMS),
-                        5.0,
-                        what=lambda: f"{len(trades)} trades",
-                    )
-                finally:
-                    await md.close()
-                    for gw in gws:
-                        await gw.close()
-
-    asyncio.run(go())
-
-
-# A venue restarting its numbering (Bybit's u back to 1) ------------------------------------------------
-
-BYBIT_DEPTHS = (1, 50, 200, 1000)  # the simulated Bybit numbers each depth's topic on its own
-
-
-def number_bybit_from(sim: Simulator, symbol: str, u: int) -> None:
-    """The simulated Bybit's next update ids of ``symbol`` follow ``u`` (the simulator has no call for
-    it: its ``u`` table, one id per topic, is set)."""
-    venue: Any = sim.venue("bybit")
-    for depth in BYBIT_DEPTHS:
-        venue.u[(symbol, depth)] = u
-
-
-def restart_bybit_numbering(sim: Simulator, symbol: str) -> None:
-    """What Bybit does after a service restart: a snapshot with ``u = 1`` on the open connections,
-    then deltas from 2."""
-    venue: Any = sim.venue("bybit")
-    number_bybit_from(sim, symbol, 1)
-    for depth in BYBIT_DEPTHS:
-        topic = f"orderbook.{depth}.{symbol}"
-        for ep, subs in venue.subscribers(topic):
-            venue._snapshot(subs, topic, symbol, depth, ep)
-
-
-def lose_restart_snapshots(md: Any) -> list[bytes]:
-    """Makes the consumer (engine "nats-py") lose every restart snapshot on the way (NATS delivers at
-    most once); returns the list of those lost."""
-    lost: list[bytes] = []
-    take = md._receiver._on_msg
-
-    async def on_msg(msg: Any) -> None:
-        kind, _, prev, last, _ = bus_header(msg.data)
-        if kind == BUS_SNAPSHOT and prev > last:  # a restart snapshot: venue_prev above venue_last
-            lost.append(msg.data)
-            return
-        await take(msg)
-
-    md._receiver._on_msg = on_msg  # read by start() when it subscribes
-    return lost
-
-
-def bybit_gateway(name: str, nats: list[str], sim: Simulator, symbol: str, heartbeat: float) -> GatewayConfig:
-    market = MarketConfig("bybit", (symbol,), ("book",), {"endpoints": sim.urls()["bybit"], **FAST})
-    return GatewayConfig(name=name, nats=tuple(nats), markets=(market,), heartbeat=heartbeat)
-
-
-@pytest.mark.parametrize("gateways", [1, 2])
-def test_a_consumer_that_lost_a_venues_restart_snapshot_is_resynced_within_a_few_heartbeats(
-    gateways: int,
-) -> None:
-    """Bybit restarts its numbering; the gateways' restart snapshot is lost on the way to the consumer
-    (from every gateway: followed by name, or two on ``gateway="*"``). Every later delta carries ids
-    below the consumer's book, which drops it as stale. The consumer must equal the simulator and be
-    synced within a few heartbeats (0.1 s). before: its book stayed "synced" at the old id and never
-    changed again (the heartbeats' check looked only for books behind the gateway, not ahead)."""
-
-    async def go() -> None:
-        sym = "BTCUSDT"
-        with cluster(1) as nats:
-            async with Simulator(["bybit"], seed=23, rate=200, depth=25, symbols={"bybit": [sym]}) as sim:
-                # Far above where the restarted numbering gets to while the test runs (as Bybit's ids
-                # are: it would climb back to the consumer's id only after as many updates).
-                number_bybit_from(sim, sym, 1_000_000)
-                names = ["gw1", "gw2"][:gateways]
-                gws = [await Gateway(bybit_gateway(n, nats.urls, sim, sym, 0.1)).start() for n in names]
-                rec = Recorder()
-                md = tickwire.remote.connect(
-                    nats.urls, "bybit", [sym], gateway="*" if gateways > 1 else "gw1",
-                    engine="nats-py", on_status=rec,
-                )  # fmt: skip
-                lost = lose_restart_snapshots(md)
-                try:
-                    await md.start()
-                    await eventually(
-                        lambda: len(rec.kinds("gateway_up")) == gateways, 3.0, what="gateways seen"
-                    )
-                    await eventually(lambda: md.book(sym).last_update_id > 1_000_020, 3.0, what="followed")
-                    restart_bybit_numbering(sim, sym)
-                    await eventually(lambda: len(lost) == gateways, 2.0, what="the restart snapshots lost")
-                    await eventually(
-                        lambda: all(g.markets[0].feed.book(sym).last_update_id < 1_000 for g in gws),
-                        2.0,
-                        what="the gateways renumbered",
-                    )
-                    await asyncio.sleep(0.3)  # the restarted numbering runs on for three heartbeats
-                    sim.pause()
-                    await eventually(
-                        lambda: levels_equal(md, sim, "bybit", sym),  # type: ignore[arg-type]
-                        1.0,
-                        what=lambda: f"consumer == sim; {md.book(sym).last_update_id} {md.health()}",
-                    )
-                finally:
-                    await close_all(md, *gws)
-
-    asyncio.run(go())
-
-
-def test_a_restarted_gateway_whose_new_venue_connection_numbers_from_1_is_followed() -> None:
-    """A gateway of a venue whose ids are per connection (Bybit) restarts; its new connection numbers
-    the book from 1 again, so its first snapshot is an ordinary one far below the consumer's book
-    (a new gateway has no id its consumers were left at, to send a restart snapshot from). The
-    consumer must equal the new gateway's book and be synced as soon as it sees the new instance.
-    before: it dropped that snapshot as stale (a lagging gateway's) and every delta after it, and
-    stayed "synced" on the old gateway's last book."""
-
-    async def go() -> None:
-        sym = "BTCUSDT"
-        with cluster(1) as nats:
-            async with Simulator(["bybit"], seed=24, rate=200, depth=25, symbols={"bybit": [sym]}) as sim:
-                number_bybit_from(sim, sym, 1_000_000)
-                # The consumer first: it hears the gateway's first beat, sent as it starts.
-                md = await tickwire.remote.connect(nats.urls, "bybit", [sym], gateway="gw1").start(wait=False)
-                gw = await Gateway(bybit_gateway("gw1", nats.urls, sim, sym, 0.1)).start()
-                try:
-                    await md.wait_synced(5.0)
-                    await eventually(lambda: md.book(sym).last_update_id > 1_000_020, 3.0, what="followed")
-                    # A beat that announced the book's venue id (the gateway's first beat had none).
-                    await eventually(lambda: _announced(md, "gw1", sym), 1.0, what="ids announced")
                     await gw.close()
-                    number_bybit_from(sim, sym, 1)  # the new connection's numbering
-                    # Its beats 2 s apart: the consumer's book must follow from the first one.
-                    gw = await Gateway(bybit_gateway("gw1", nats.urls, sim, sym, 2.0)).start()
-                    await eventually(lambda: gw.markets[0].md.is_synced(), 5.0, what="gateway back")
-                    assert gw.markets[0].feed.book(sym).last_update_id < 1_000
-                    sim.pause()
-                    same = same_as_gateway(md, gw, sym)
-                    # Within one heartbeat: from the new instance's first beat, not from a check that
-                    # needs several.
-                    await eventually(same, 1.5, what=lambda: f"consumer == gateway; {md.health()}")
+                    await eventually(  # well within the 3 s its heartbeats take to be missed
+                        lambda: not md.is_synced("BTCUSDT"),
+                        1.5,
+                        what="the book unsynced once its gateway closed",
+                    )
+                    sim.advance(40, "binance", "BTCUSDT")  # the venue moves on; no gateway relays it
+                    await never_stale(0.5, "gateway closed")
+                    sim.endpoint("binance").delay(1.0)  # the new instance's snapshot comes late
+                    gw = await Gateway(cfg).start()
+                    await never_stale(1.5, "gateway restarting")
+                    sim.endpoint("binance").delay(0)
+                    await eventually(lambda: levels_equal(md, sim, "binance", "BTCUSDT"), 5.0, what="back")
                 finally:
                     await close_all(md, gw)
 
     asyncio.run(go())
 
 
-def _announced(md: Any, gateway: str, key: str) -> bool:
-    """Whether the consumer heard a beat of ``gateway`` announce the venue id ``key``'s book reached."""
-    st = md.watch.gateways.get(gateway) if md.watch is not None else None
-    ids = (((st.body if st else {}).get("markets") or {}).get(md.venue) or {}).get("ids") or {}
-    return isinstance(ids.get(key), int)
+def test_a_book_synced_before_its_gateways_first_heartbeat_does_not_stay_synced_once_it_is_gone() -> None:
+    """A consumer of a named gateway rebuilds its book from a snapshot the moment it starts, between two
+    of the gateway's heartbeats; the gateway then goes before its next beat, and the venue moves on.
+    The consumer's book must not say it is in sync while it differs from the simulator's. before: with
+    no gateway ever heard, the book counted as vouched for, and since no gateway it had heard could go
+    missing, it said it was in sync for good while it aged."""
+
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=32, rate=0, depth=25) as sim:
+                cfg = gateway_config("gw1", nats.urls, sim, heartbeat=3.0)  # its next beat after 3 s
+                gw = await Gateway(cfg).start()
+                await eventually(lambda: gw.markets[0].md.is_synced(), 5.0, what="gateway in sync")
+                md = tickwire.remote.connect(
+                    nats.urls, "binance", ["BTCUSDT"], gateway="gw1", engine="nats-py"
+                )
+                await md.start(wait=False)
+                try:
+                    await eventually(lambda: md.health()["books"]["BTCUSDT"]["state"] == "synced", 3.0,
+                                     what="snapshot applied")  # fmt: skip
+                    await gw.close()
+                    await asyncio.sleep(0.1)  # what the gateway sent as it closed lands
+                    sim.advance(40, "binance", "BTCUSDT")  # the venue moves on; no gateway relays it
+                    end = asyncio.get_running_loop().time() + 1.0
+                    while asyncio.get_running_loop().time() < end:
+                        assert not md.is_synced("BTCUSDT") or levels_equal(md, sim, "binance", "BTCUSDT"), (
+                            f"the book says it is in sync but differs from the simulator's; {md.health()}"
+                        )
+                        await asyncio.sleep(0.005)
+                    gw = await Gateway(cfg).start()  # back: the book follows it again
+                    await eventually(lambda: levels_equal(md, sim, "binance", "BTCUSDT"), 5.0, what="back")
+                finally:
+                    await close_all(md, gw)
+
+    asyncio.run(go())
+
+
+def test_a_consumer_syncs_from_the_gateway_that_has_the_book_when_another_has_lost_it() -> None:
+    """Two gateways serve BTCUSDT from two endpoints of the venue; gw1's feed breaks (a gap, then every
+    REST snapshot refused), so its book is out of sync and stays so, while gw2's is in sync. A consumer
+    that starts now, and hears gw1 first, must sync from gw2 and equal the simulator. before: every
+    snapshot was asked of the first gateway heard, which refused each one: the book never synced
+    while gw2 served it (RequestTimeoutError "books not in sync after 5.0 s")."""
+
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=14, rate=200, depth=25, endpoints={"binance": 2}) as sim:
+                gw1 = await Gateway(one_market("gw1", nats.urls, sim, ["BTCUSDT"])).start()
+                gw2 = await Gateway(one_market("gw2", nats.urls, sim, ["BTCUSDT"], endpoint=1)).start()
+                md = tickwire.remote.connect(nats.urls, "binance", ["BTCUSDT"], engine="nats-py")
+                try:
+                    books = [gw.markets[0].md for gw in (gw1, gw2)]
+                    await eventually(lambda: all(b.is_synced("BTCUSDT") for b in books), 5.0, what="in sync")
+                    sim.endpoint("binance", 0).fail(1_000_000, 503)  # no snapshot for gw1 to resync from
+                    sim.endpoint("binance", 0).gap("BTCUSDT")
+                    await eventually(lambda: not books[0].is_synced("BTCUSDT"), 5.0, what="gw1 lost it")
+                    assert gw2.heartbeat is not None
+                    await gw2.heartbeat.stop()  # the consumer hears gw1 first (gw2's beats come later)
+                    await md.start(wait=False)
+                    await eventually(lambda: md.health()["gateways"] == {"gw1": True}, 3.0, what="gw1 seen")
+                    gw2.heartbeat.start()
+                    await md.wait_synced(5.0)
+                    await assert_books_match(md, sim, "binance", ["BTCUSDT"])  # type: ignore[arg-type]
+                finally:
+                    await close_all(md, gw1, gw2)
+
+    asyncio.run(go())

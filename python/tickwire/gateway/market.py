@@ -70,6 +70,12 @@ class MarketPublisher:
         self._recheck_due = False
         self._offset_ns, self._offset_at = wall_minus_monotonic_ns(), time.monotonic_ns()
         self._closed = False
+        # The books this gateway serves, named in every report from its first on: a book it has not
+        # synced yet is reported unsynced, not left out — a report naming none of them vouched for a
+        # consumer's copy kept from this gateway's earlier instance while this one was still starting.
+        self._book_keys = (
+            [self.md.adapter.book_key(s) for s in config.symbols] if "book" in config.channels else []
+        )
 
     def _subject(self, symbol: str, channel: str) -> str:
         k = symbol + "\0" + channel
@@ -100,11 +106,17 @@ class MarketPublisher:
         be missing what the venue sent while this gateway was disconnected. ``seq`` orders the
         reports (heartbeats and status messages travel on different subjects): the wall clock in
         ns, so a restarted gateway's reports also follow its earlier ones."""
-        books = {key: self._book_state(key) for key in self.feed.symbols()}
+        if not self._closed:
+            # What changed goes out first: a book reported in sync is one whose messages were sent (a
+            # resync applied off the frame path waits for the sweep, and a beat may come before it).
+            self.sweep()
+        books = {key: self._book_state(key) for key in (*self._book_keys, *self.feed.symbols())}
         self._told = books
         return {"seq": time.time_ns(), "books": books}
 
     def _book_state(self, key: str) -> bool:
+        if self._closed:  # publishing nothing more: consumers' copies age from here
+            return False
         try:
             return bool(self.feed.book(key).is_synced)
         except KeyError:
@@ -208,6 +220,11 @@ class MarketPublisher:
 
     async def close(self) -> None:
         self._closed = True
+        # Said before the books stop: a consumer would otherwise count them in sync on this gateway's
+        # last report until its heartbeats are missed (or, restarted within that, on the new
+        # instance's) while the venue moves on without them.
+        with contextlib.suppress(Exception):
+            self._announce_states(None)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -152,7 +152,11 @@ class RemoteMarketData:
         return True
 
     def _upstream_synced(self, key: str) -> bool:
-        return self._upstream.synced(key, self._live_gateways())
+        # Only while a live gateway serving the book vouches for it: a book rebuilt from a snapshot
+        # before any gateway's heartbeat was heard has none, and if that gateway then went, it was
+        # never declared gone either — the book stayed "synced" for good while it aged.
+        live = live_gateways(self.watch, self.venue, self.gateway, key)
+        return bool(live) and self._upstream.synced(key, live)
 
     def _live_gateways(self) -> list[str]:
         return live_gateways(self.watch, self.venue, self.gateway)

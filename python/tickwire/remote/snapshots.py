@@ -64,8 +64,10 @@ class Snapshots:
         owner = self.owner
         delay = 0.02
         end = time.monotonic() + max(owner.resync_timeout, 1.0) * 8
+        attempt = 0
         while not owner.closing and time.monotonic() < end:
-            gw = self._gateway(key)
+            gw = self._gateway(key, attempt)
+            attempt += 1
             if gw is not None:
                 try:
                     msg = await owner.nc.request(
@@ -85,12 +87,18 @@ class Snapshots:
         if not owner.closing:
             owner.status("out_of_sync", symbol=key, detail="no gateway served a snapshot")
 
-    def _gateway(self, key: str) -> str | None:
+    def _gateway(self, key: str, attempt: int = 0) -> str | None:
         if self.gateway != "*":
             # Asked by name even before its first heartbeat arrives: a dead one has no responder.
             return self.gateway
         # Only a gateway that has the book can serve it: gateways may split a venue's symbols.
         live = live_gateways(self.owner.watch, self.venue, self.gateway, key)
+        if not live:
+            return None
+        # The primary first, then each in turn: one whose own book is out of sync (its venue
+        # connection in trouble) refuses every snapshot, and asked alone it kept the book from
+        # syncing while another gateway had it.
         if self.owner.primary in live:
-            return self.owner.primary
-        return live[0] if live else None
+            live.remove(self.owner.primary)
+            live.insert(0, self.owner.primary)
+        return live[attempt % len(live)]
