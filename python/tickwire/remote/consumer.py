@@ -217,6 +217,11 @@ class EventConsumer:
                 status = msg.headers.get("Status") if msg.headers else None
                 if status == "100":
                     continue  # idle heartbeat
+                if status == "503" or (status == "409" and "Consumer Deleted" in str(msg.headers)):
+                    # The durable is gone (deleted by hand, a store lost): every pull would be
+                    # answered 503 at once. Made again from right after the last event handled.
+                    await self._resync()
+                    break
                 if status:
                     break  # 404/408/409: this pull is over
                 got += 1
