@@ -120,3 +120,24 @@ def test_first_connect_is_bounded() -> None:
     t0 = time.monotonic()
     tickwire.run(main())
     assert time.monotonic() - t0 < 3.0
+
+
+def test_drain_or_close_closes_a_connection_that_is_reconnecting() -> None:
+    """Its only node killed, the connection reconnects (forever, by the settings); ``drain`` raises
+    then, and a connection left so went on reconnecting after its owner closed (the remote trading
+    session and the gateway swallowed the error). ``drain_or_close`` closes it instead."""
+
+    async def main(c: Any) -> tuple[bool, bool]:
+        nc = await client.connect(c.urls)
+        c.nodes[0].kill()
+        for _ in range(200):
+            if nc.is_reconnecting:
+                break
+            await asyncio.sleep(0.01)
+        reconnecting = nc.is_reconnecting
+        await client.drain_or_close(nc)
+        return reconnecting, nc.is_closed
+
+    with cluster(1) as c:
+        reconnecting, closed = tickwire.run(main(c))
+    assert reconnecting and closed

@@ -117,3 +117,14 @@ async def connect(
         raise ConnectionError(f"no NATS server answered within {first_connect_timeout}s: {shown}") from e
     nodelay(nc)
     return nc
+
+
+async def drain_or_close(nc: Client) -> None:
+    """Drains ``nc`` (what was published flushed, subscriptions ended), or closes it where drain
+    cannot run: while it reconnects nats-py's ``drain`` raises, and the connection, left open, went on
+    reconnecting forever (``max_reconnect_attempts=-1``) after its owner closed."""
+    try:
+        await nc.drain()
+    except Exception:
+        with contextlib.suppress(Exception):
+            await nc.close()

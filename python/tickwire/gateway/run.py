@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from tickwire.bus.client import connect as bus_connect
+from tickwire.bus.client import drain_or_close
 from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.heartbeat import Heartbeat
 from tickwire.gateway.market import MarketPublisher
@@ -93,8 +94,7 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await m.close()
         if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.drain()
+            await drain_or_close(self.nc)
         if self.closed is not None and not self.closed.done():
             self.closed.set_result(None)
 

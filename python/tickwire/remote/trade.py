@@ -38,6 +38,7 @@ import orjson
 
 from tickwire.bus import codec, subjects
 from tickwire.bus.client import connect as bus_connect
+from tickwire.bus.client import drain_or_close
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.remote.consumer import EventConsumer, durable_name
 from tickwire.remote.liveness import GatewayWatch
@@ -178,8 +179,7 @@ class RemoteTrading:
         if self.watch is not None:
             await self.watch.stop()
         if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.drain()
+            await drain_or_close(self.nc)
         self._events.close()
 
     async def __aenter__(self) -> RemoteTrading:
