@@ -98,7 +98,7 @@ pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {
         };
         // `orderbook.{depth}.{symbol}`: a book message for another symbol than its topic names
         // is not one Bybit sends; applied, it would change a book the subscription is not about.
-        let topic_sym = topic.rsplit(|&b| b == b'.').next().unwrap_or_default();
+        let topic_sym = &frame[out.hint.0 as usize..out.hint.1 as usize];
         // Any snapshot resets the book; so does u == 1 (service restart), whatever its type says.
         for m in &mut out.msgs {
             if &frame[m.sym.0 as usize..m.sym.1 as usize] != topic_sym {
