@@ -212,3 +212,107 @@ def test_a_lost_answer_is_settled_by_a_closing_gateway(nats_urls: list[str]) -> 
                 await a.close()
 
     run(body)
+
+
+def partitioned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway starting from now hears no one answering for any account: the side of a NATS
+    partition the account's gateway is not on (its clients on the other side still reach it)."""
+    import tickwire.gateway.orders as orders
+
+    async def no_one(*_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(orders, "answering", no_one)
+
+
+def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lease times scaled down (renewed every 0.1 s, served on 0.5 s, taken over at 1 s)."""
+    import tickwire.gateway.lease_watch as lease_watch
+    import tickwire.gateway.state as state
+
+    monkeypatch.setattr(lease_watch, "RENEW_S", 0.1)
+    monkeypatch.setattr(lease_watch, "VALID_S", 0.5)
+    monkeypatch.setattr(state, "STARTING_S", 1.0)
+
+
+def places(v: Any) -> int:
+    """How many places the simulator's endpoint was asked for (a refused duplicate included)."""
+    return sum(1 for x in v.sim.endpoint(VENUE, 0).exchanges if x[1] == "POST /fapi/v1/order")
+
+
+def test_a_gateway_cut_off_from_a_starting_one_but_renewing_its_lease_keeps_the_account(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A serves the account, its link up, but B starts on the other side of a partition and
+    hears no one answer for it. A's lease is older than ``STARTING_S`` but renewed since: B does not
+    start, and a place runs once. Before, the lease was stamped once, when taken, and re-checked
+    only when A's own link dropped: B took it over as a dead gateway's and both served — the place
+    went to the venue from both sessions."""
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("split")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            b: Gateway | None = None
+            try:
+                await asyncio.sleep(1.5)  # A's lease taken longer than STARTING_S ago
+                partitioned(monkeypatch)
+                with pytest.raises(ValueError, match="held by gateway gwa"):
+                    b = await Gateway(config(nats_urls, acct, name="gwb")).start()
+                async with remote(nats_urls, "split", "mm1") as tr:
+                    o = await rest_buy(v, tr)
+                    await asyncio.sleep(0.3)
+                    assert places(v) == 1
+                    assert [x.client_id for x in v.orders("split")] == [o.client_id]
+            finally:
+                await a.close()
+                if b is not None:
+                    await b.close()
+
+    run(body)
+
+
+def test_a_gateway_whose_lease_renewals_fail_stops_serving_before_another_takes_the_account(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A's link stays up but the store no longer takes its lease's renewals (the side of a
+    partition without the JetStream quorum); B, on the other side, takes the account over once the
+    lease has gone unrenewed for ``STARTING_S``. By then A has stopped answering (``VALID_S`` after
+    its last renewal): a place runs once, on B, and A steps down once its store is back. Before, A
+    served on: the place went to the venue from both sessions."""
+    import nats.errors
+
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("quorum")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            b: Gateway | None = None
+            try:
+                lease = service(a, "quorum").lease
+                assert lease is not None
+                update = lease.kv.update
+
+                async def no_quorum(*_: Any, **__: Any) -> Any:
+                    raise nats.errors.TimeoutError
+
+                lease.kv.update = no_quorum
+                await asyncio.sleep(1.3)  # unrenewed for longer than STARTING_S
+                partitioned(monkeypatch)
+                b = await Gateway(config(nats_urls, acct, name="gwb")).start()
+                async with remote(nats_urls, "quorum", "mm1") as tr:
+                    o = await rest_buy(v, tr)
+                    await asyncio.sleep(0.3)
+                    assert places(v) == 1
+                    assert [x.client_id for x in v.orders("quorum")] == [o.client_id]
+                    assert service(b, "quorum").requests > 0 and not service(a, "quorum").stepped_down
+                lease.kv.update = update
+                await settle(lambda: service(a, "quorum").stepped_down, "A to step down", 5)
+            finally:
+                await a.close()
+                if b is not None:
+                    await b.close()
+
+    run(body)

@@ -92,3 +92,47 @@ def test_a_lease_released_while_a_starting_gateway_reads_it_is_taken_by_that_gat
             await nc.close()
 
     run(body)
+
+
+def test_a_lease_renewal_whose_answer_was_lost_is_still_the_holders_to_renew_and_release(
+    nats_urls: list[str],
+) -> None:
+    """A renewal the store took but whose answer never came (a time-out, or a close cancelling it)
+    leaves the holder a stale revision: the next renewal and the release read the lease back, find it
+    theirs and go on from the revision read — the lease is neither given up (a gateway stepping down
+    from its own account) nor left behind at a clean stop (the next gateway waiting 30 s). A lease
+    another gateway took is not renewed, and not released by its former holder."""
+    from tickwire.gateway.state import Lease
+
+    async def none_answers() -> None:
+        return None
+
+    async def body() -> None:
+        nc = await nats.connect(nats_urls)
+        try:
+            kv = await bucket(nc)
+            a = Lease(kv, "binance", "lease-renew", "gwa")
+            await a.take(none_answers)
+            stale = a.rev
+            assert await a.renew() and a.rev != stale
+            a.rev = stale  # that renewal's answer lost
+            assert await a.renew() and await a.held()
+            assert (await kv.get(a.key)).revision == a.rev
+            a.rev = stale
+            await a.release()
+            try:
+                await kv.get(a.key)
+                raise AssertionError("the lease was left behind")
+            except KeyNotFoundError:
+                pass
+
+            await a.take(none_answers)
+            entry = await kv.get(a.key)
+            await kv.update(a.key, b"gwb 0 feedfeedfeedfeed", last=entry.revision)  # taken over
+            assert not await a.renew() and not await a.held()
+            await a.release()
+            assert (await kv.get(a.key)).value == b"gwb 0 feedfeedfeedfeed"
+        finally:
+            await nc.close()
+
+    run(body)

@@ -1,13 +1,16 @@
-"""Whether a gateway still serves an account once its NATS link is back: while the link is away
-another gateway may take the account's lease over, and two gateways serving one account would be
-two rate budgets, two kill switches and every request run twice. Requests wait unanswered from the
-link's loss until the lease is re-checked; a lease found taken makes the gateway step down. And who
-answers for an account now (``answering``), asked before a gateway takes it."""
+"""Whether a gateway still serves an account: while its NATS link is away, or while the store does
+not take its lease's renewals (a partition that leaves it serving the clients on its side), another
+gateway may take the account's lease over, and two gateways serving one account would be two rate
+budgets, two kill switches and every request run twice. Requests wait unanswered from the link's
+loss until the lease is re-checked, and from ``VALID_S`` after the last renewal the store took until
+the next one; a lease found taken makes the gateway step down. And who answers for an account now
+(``answering``), asked before a gateway takes it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +25,11 @@ log = logging.getLogger("tickwire.gateway")
 
 # The longest pause between two tries of a lease re-check the store did not answer.
 LEASE_RECHECK_MAX_S = 15.0
+# How often the holder renews its lease, and how long after a renewal's request was sent (the store
+# took it) the gateway serves on without another: well under ``state.STARTING_S``, the age at which
+# another gateway may take the lease over — the margin is for the two hosts' clocks.
+RENEW_S = 2.0
+VALID_S = 10.0
 
 
 class LeaseWatch:
@@ -36,9 +44,46 @@ class LeaseWatch:
         self.stepped_down = False
         self._step_down = step_down
         self._recheck: asyncio.Task[None] | None = None  # the lease asked again (``link_back``)
+        self._renewing: asyncio.Task[None] | None = None
+        # When the request of the last renewal the store took (or of the take) was sent (monotonic).
+        self.renewed = 0.0
 
     def link_lost(self) -> None:
         self.suspect = True
+
+    @property
+    def serving(self) -> bool:
+        """Whether the gateway answers requests now: its link not lost since the lease was last
+        checked, and the lease renewed within ``VALID_S``."""
+        return not self.suspect and not self.stepped_down and time.monotonic() - self.renewed < VALID_S
+
+    def took(self, lease: Lease, sent: float) -> None:
+        """``lease`` was taken by a request sent at ``sent`` (monotonic): renewed every ``RENEW_S``
+        from now on, the gateway stepping down when it is found taken."""
+        self.lease, self.renewed = lease, sent
+        self._renewing = asyncio.get_running_loop().create_task(self._renew())
+
+    async def _renew(self) -> None:
+        assert self.lease is not None
+        failing = False
+        while not self.stepped_down:
+            await asyncio.sleep(RENEW_S)
+            sent = time.monotonic()
+            try:
+                held = await self.lease.renew()
+            except Exception as e:
+                if not failing:  # once per outage, not every RENEW_S
+                    log.warning("%s: lease not renewed (%s): serving stops %.0f s after the last renewal",
+                                self.what, e, VALID_S)  # fmt: skip
+                failing = True
+                continue
+            if held:
+                if failing:
+                    log.warning("%s: lease renewed again", self.what)
+                failing = False
+                self.renewed = sent
+            else:
+                await self._answered(False)
 
     async def link_back(self) -> None:
         """Serving again if the lease is still this gateway's, else stepping down. A store not
@@ -75,14 +120,15 @@ class LeaseWatch:
             self.suspect = False
             return
         self.stepped_down = True
-        log.error("%s: another gateway took the account while the link was down: stepping down", self.what)
+        log.error("%s: another gateway took the account: stepping down", self.what)
         if self.lease is not None:
             self.lease.rev = None  # not ours to release
         await self._step_down()
 
     def stop(self) -> None:
-        if self._recheck is not None:
-            self._recheck.cancel()
+        for task in (self._recheck, self._renewing):
+            if task is not None:
+                task.cancel()
 
 
 async def answering(nc: Any, venue: str, account: str) -> str | None:

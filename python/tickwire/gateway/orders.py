@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -112,9 +113,10 @@ class OrderService:
             raise ValueError(f"{acct.venue}/{acct.name} is already served by gateway {serving}")
         await ensure_stream(nc)
         kv = await state_bucket(nc)
-        lease = Lease(kv, acct.venue, acct.name, gateway)
+        lease, sent = Lease(kv, acct.venue, acct.name, gateway), time.monotonic()
         await lease.take(svc._answering)  # ValueError: another gateway has it
-        svc.watch.lease, svc.halt = lease, Halt(kv, acct.venue, acct.name)
+        svc.watch.took(lease, sent)
+        svc.halt = Halt(kv, acct.venue, acct.name)
         svc.events.ledger = Ledger(kv, nc.jetstream(timeout=2.0), acct.venue, acct.name)
         svc.admission.registry = Strategies(kv, acct.venue, acct.name)
         try:
@@ -282,8 +284,10 @@ class OrderService:
     async def _on_request(self, msg: Any) -> None:
         # Runs in arrival order for every op (one subscription): the rid is noted here, before any
         # await, so an ``outcome`` asked after a request always finds it.
-        if self.suspect:
-            return  # back from a lost link, its lease not re-checked yet: another may serve now
+        if not self.watch.serving:
+            # Back from a lost link, its lease not re-checked yet, or not renewed for VALID_S:
+            # another gateway may serve the account now, and answer.
+            return
         op = msg.subject.rsplit(".", 1)[-1]
         if self.closing and op not in ("health", "outcome"):
             # Refused at once, never run: no other gateway can serve the account until this one

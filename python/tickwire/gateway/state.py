@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import (
+    APIError,
     BucketNotFoundError,
     KeyDeletedError,
     KeyNotFoundError,
@@ -26,6 +27,8 @@ from nats.js.errors import (
 
 from tickwire.gateway.events import STREAM_READY_S, cluster_size
 
+# JetStream's error code for a write whose expected last revision is not the key's.
+WRONG_LAST_SEQUENCE = 10071
 BUCKET = "TW_GATEWAY"
 STREAM = f"KV_{BUCKET}"  # the stream behind the bucket, and its keys' subjects (NATS's KV layout)
 SUBJECT_PREFIX = f"$KV.{BUCKET}."
@@ -76,8 +79,12 @@ class Halt:
         await self.kv.delete(self.key)
 
 
-# A lease younger than this whose gateway does not answer yet is one starting (its session can take
-# this long to start before it subscribes), not one left by a gateway that died.
+# A lease taken or renewed less than this long ago whose gateway does not answer is not one left by
+# a gateway that died: one starting (its session can take this long to start before it subscribes),
+# or one cut off from the taker's side of a partition and still serving the clients on its own side.
+# Its holder renews it every ``lease_watch.RENEW_S`` and serves only within ``lease_watch.VALID_S``
+# of its last renewal, so a lease this old is one whose holder stopped serving — the two hosts'
+# clocks (the age is read off the holder's wall clock) agreeing within the difference, 20 s.
 STARTING_S = 30.0
 
 
@@ -85,15 +92,18 @@ class Lease:
     """Which gateway serves the account, taken atomically at start: two gateways started at once
     for one account both heard no one serving it, and both served — every request ran on both
     sessions (two orders for one place). The first to create the key serves; a lease left by a
-    gateway that died (no one answers for the account, and it is older than ``STARTING_S``) is taken
-    over by compare-and-set, so two takers of one stale lease cannot both win either."""
+    gateway that died (no one answers for the account, and it was not renewed for ``STARTING_S``) is
+    taken over by compare-and-set, so two takers of one stale lease cannot both win either. Its value
+    is ``"<gateway> <wall-clock ms of the last renewal> <token>"``; the holder is the gateway and the
+    token, which a renewal keeps."""
 
     def __init__(self, kv: Any, venue: str, account: str, gateway: str) -> None:
         self.kv = kv
         self.what = f"{venue}/{account}"
         self.key = "lease." + _part(f"{venue}.{account}")
         self.gateway = gateway
-        self.value = f"{gateway} {int(time.time() * 1000)} {secrets.token_hex(8)}".encode()
+        self.token = secrets.token_hex(8)
+        self.value = self._value()
         self.rev: int | None = None
         # When the lease was taken over from a gateway that did not answer: one cut off from NATS
         # but alive still runs the requests it took (monotonic time; None if it was free).
@@ -103,6 +113,7 @@ class Lease:
         """Takes the lease, or raises ``ValueError`` naming who holds it. ``answered()``: the
         gateway that answers for the account now, None when none does."""
         while True:
+            self.value = self._value()
             try:
                 self.rev = await self.kv.create(self.key, self.value)
                 return
@@ -117,8 +128,12 @@ class Lease:
         serving = await answered()
         if serving is not None:
             raise ValueError(f"{self.what} is already served by gateway {serving}")
-        if time.time() * 1000 - since_ms < STARTING_S * 1000:
-            raise ValueError(f"{self.what} is being started by gateway {owner}")
+        age_s = time.time() - since_ms / 1000
+        if age_s < STARTING_S:
+            raise ValueError(
+                f"{self.what} is held by gateway {owner}, which does not answer here but took or"
+                f" renewed its lease {max(age_s, 0.0):.1f} s ago (starting, or cut off from this side)"
+            )
         try:
             self.rev = await self.kv.update(self.key, self.value, last=entry.revision)
             self.taken_over = time.monotonic()
@@ -131,13 +146,54 @@ class Lease:
             entry = await self.kv.get(self.key)
         except (KeyNotFoundError, KeyDeletedError):
             return False
-        return bool(entry.value == self.value)
+        return self._mine(entry.value)
+
+    async def renew(self) -> bool:
+        """Stamps the lease with the time now, by compare-and-set on its last revision; False when it
+        is not this gateway's any more (taken over, or deleted). A store that does not answer raises.
+        A renewal stored whose answer was lost leaves a stale revision here: the lease read back is
+        still this gateway's then, and renewed from the revision read."""
+        if self.rev is None:
+            return False
+        value = self._value()
+        try:
+            self.rev = await self.kv.update(self.key, value, last=self.rev)
+        except KeyWrongLastSequenceError:
+            try:
+                entry = await self.kv.get(self.key)
+            except (KeyNotFoundError, KeyDeletedError):
+                return False
+            if not self._mine(entry.value):
+                return False
+            try:
+                self.rev = await self.kv.update(self.key, value, last=entry.revision)
+            except KeyWrongLastSequenceError:
+                return False  # written by another since it was read: a taker's
+        self.value = value
+        return True
+
+    def _value(self) -> bytes:
+        return f"{self.gateway} {int(time.time() * 1000)} {self.token}".encode()
+
+    def _mine(self, value: bytes | None) -> bool:
+        parts = (value or b"").decode(errors="replace").split()
+        return len(parts) == 3 and parts[0] == self.gateway and parts[2] == self.token
 
     async def release(self) -> None:
-        if self.rev is not None:
-            with contextlib.suppress(Exception):  # not ours any more, or the store away: left as is
+        if self.rev is None:
+            return
+        # Not ours any more, or the store away: left as is.
+        with contextlib.suppress(Exception):
+            try:
                 await self.kv.delete(self.key, last=self.rev)
-            self.rev = None
+            except APIError as e:
+                if e.err_code != WRONG_LAST_SEQUENCE:  # nats-py's delete does not name it
+                    raise
+                # A renewal cut short by the close may have been stored, its revision unheard.
+                entry = await self.kv.get(self.key)
+                if self._mine(entry.value):
+                    await self.kv.delete(self.key, last=entry.revision)
+        self.rev = None
 
     @staticmethod
     def _holder(value: bytes | None) -> tuple[str, float]:
