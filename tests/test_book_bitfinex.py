@@ -142,3 +142,25 @@ def test_corrupting_one_level_fails_the_next_checksum(
         feed.on_frame(cs)
     feed.on_frame(f"[17,[{px},1,{js(wrong)}]]")
     assert feed.on_frame(msgs[i][1])[1] == (("tBTCUSD", "checksum_mismatch"),)
+
+
+def test_a_refused_book_frame_names_its_channels_book_which_is_left_as_it_was() -> None:
+    """A book frame refused once its channel number is read (a mangled number, a zero amount) raises
+    ``DecodeError`` naming that channel's book — what a replay or a caller invalidates, since nothing
+    later shows the update lost when no checksum follows — and changes nothing. Before stop 46 it
+    named no book (Bitfinex frames carry a channel number, not the symbol)."""
+    import pytest
+    from tickwire.errors import DecodeError
+
+    feed = BookFeed("bitfinex")
+    feed.on_frame(SUB % 17)
+    feed.on_frame("[17,[[6000,1,1],[5900,3,2],[6100,2,-3],[6200,1,-4]]]")
+    before = feed.book("tBTCUSD").top()
+    for bad in ("[17,[9x6000,2,1]]", "[17,[6000,2,0]]", "[17,[[6000,1,1],[5900]]]"):
+        with pytest.raises(DecodeError) as e:
+            feed.on_frame(bad)
+        assert tuple(getattr(e.value, "symbols", ())) == ("tBTCUSD",), bad
+        assert feed.book("tBTCUSD").top() == before and feed.book("tBTCUSD").is_synced
+    with pytest.raises(DecodeError) as e:
+        feed.on_frame("[99,[6000,2,1]]")  # no such channel: no book to name
+    assert not getattr(e.value, "symbols", ())

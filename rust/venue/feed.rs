@@ -335,9 +335,11 @@ impl Feed {
             self.stats.errors += 1;
             self.summary.kind = FrameKind::Other;
             let (a, b) = self.batch.hint;
-            if let Some(i) =
-                frame.get(a as usize..b as usize).filter(|s| !s.is_empty()).and_then(|s| self.index_of(s))
-            {
+            let named = match self.batch.hint_chan {
+                Some(slot) => Some(chans.book(slot as usize).0),
+                None => frame.get(a as usize..b as usize).filter(|s| !s.is_empty()),
+            };
+            if let Some(i) = named.and_then(|s| self.index_of(s)) {
                 self.refused.push(i as u32);
             }
             return Err(e);

@@ -202,12 +202,16 @@ pub struct Batch {
     /// topic): a frame refused after that names the book, which lacks the venue's update now even
     /// where the venue's ids could never show it.
     pub hint: (u32, u32),
+    /// The same for a venue that names the book by a channel number (Bitfinex): the channel slot of
+    /// a book channel, set once the frame's number is read.
+    pub hint_chan: Option<u32>,
 }
 
 impl Batch {
     pub fn clear(&mut self) {
         self.kind = FrameKind::Other;
         self.hint = (0, 0);
+        self.hint_chan = None;
         self.msgs.clear();
         self.levels.clear();
         self.conn_seq = None;

@@ -83,6 +83,11 @@ pub fn decode(frame: &[u8], out: &mut Batch, chans: &mut Channels) -> Result<Opt
     let slot =
         chans.find(id).ok_or(JsonError::Shape("Bitfinex data on a channel with no subscribed event"))?;
     let kind = chans.v[slot].kind;
+    if kind == ChanKind::Book {
+        // A book frame refused from here on names its book: it lacks the update (a checksum would
+        // show it only at the next one, if the venue sends any).
+        out.hint_chan = Some(slot as u32);
+    }
     c.eat(b',', "','")?;
     match c.peek()? {
         b'"' => match (c.string()?, kind) {

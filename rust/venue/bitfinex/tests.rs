@@ -118,3 +118,25 @@ fn heartbeats_trades_tickers_and_depth() {
     let b = g.book(b"tBTCUSD").unwrap();
     assert_eq!((b.bids().len(), b.asks().len()), (1, 1));
 }
+
+#[test]
+fn a_refused_book_frame_names_the_channels_book_and_a_refused_trade_frame_none() {
+    // The book lacks the refused update; with no checksum after it (the venue sends them only with
+    // the `conf` flag, periodically) nothing else would show it.
+    let mut f = synced_feed();
+    let trades =
+        r#"{"event":"subscribed","channel":"trades","chanId":18,"symbol":"tBTCUSD","pair":"BTCUSD"}"#;
+    assert_eq!(run(&mut f, trades).0, FrameKind::Control);
+    let before = (f.book(b"tBTCUSD").unwrap().best_bid(), f.book(b"tBTCUSD").unwrap().best_ask());
+    // Cut short after the channel's number: perhaps its update, so named as well.
+    for bad in ["[17,[9x6000,2,1]]", "[17,[6000,2,0]]", "[17,\"xx\"]", "[17,[[6000,1,1],[5900]]]", "[17"] {
+        assert!(matches!(f.on_frame(bad.as_bytes()), Err(FeedError::Json(_))), "{bad}");
+        assert_eq!(f.refused_symbols().collect::<Vec<_>>(), [b"tBTCUSD"], "{bad}");
+        let b = f.book(b"tBTCUSD").unwrap();
+        assert_eq!((b.best_bid(), b.best_ask()), before, "{bad}");
+    }
+    for bad in [r#"[18,"te",[1,2,"x",6000]]"#, "[99,[6000,2,1]]", "[1"] {
+        assert!(f.on_frame(bad.as_bytes()).is_err(), "{bad}");
+        assert_eq!(f.refused_symbols().count(), 0, "{bad}");
+    }
+}
