@@ -316,3 +316,34 @@ def test_a_gateway_whose_lease_renewals_fail_stops_serving_before_another_takes_
                     await b.close()
 
     run(body)
+
+
+def test_a_kill_reaching_a_gateway_unsure_of_its_lease_is_run(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store stops taking the gateway's lease renewals, so it stops answering requests (another
+    gateway may be serving the account). A client's kill still runs: the orders are cancelled at the
+    venue and the client gets the report. Before, the kill went unanswered like any request and the
+    order stayed open — a kill switch waiting on a lease check."""
+    import nats.errors
+
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("unsure-kill")
+            async with Gateway(config(nats_urls, acct, name="gwk")) as a, \
+                    remote(nats_urls, "unsure-kill", "mm1", timeout=1.0) as tr:  # fmt: skip
+                await rest_buy(v, tr)
+                svc = service(a, "unsure-kill")
+                assert svc.lease is not None
+
+                async def no_quorum(*_: Any, **__: Any) -> Any:
+                    raise nats.errors.TimeoutError
+
+                svc.lease.kv.update = no_quorum
+                await settle(lambda: not svc.watch.serving, "the gateway to stop serving", 5)
+                report = await tr.kill("drawdown")
+                assert report.complete and v.open("unsure-kill") == []
+
+    run(body)

@@ -284,11 +284,13 @@ class OrderService:
     async def _on_request(self, msg: Any) -> None:
         # Runs in arrival order for every op (one subscription): the rid is noted here, before any
         # await, so an ``outcome`` asked after a request always finds it.
-        if not self.watch.serving:
-            # Back from a lost link, its lease not re-checked yet, or not renewed for VALID_S:
-            # another gateway may serve the account now, and answer.
-            return
         op = msg.subject.rsplit(".", 1)[-1]
+        if not self.watch.serving and op != "kill":
+            # Back from a lost link, its lease not re-checked yet, or not renewed for VALID_S:
+            # another gateway may serve the account now, and answer. A kill is run all the same: it
+            # only cancels and halts, which cannot hurt a gateway serving the account meanwhile,
+            # and a kill switch that waits for a lease check is none.
+            return
         if self.closing and op not in ("health", "outcome"):
             # Refused at once, never run: no other gateway can serve the account until this one
             # released it, so left unanswered the client would wait out its time-out and, finding
