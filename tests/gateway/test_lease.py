@@ -347,3 +347,130 @@ def test_a_kill_reaching_a_gateway_unsure_of_its_lease_is_run(
                 assert report.complete and v.open("unsure-kill") == []
 
     run(body)
+
+
+def test_a_gateway_closing_for_longer_than_valid_s_still_refuses_a_new_request_at_once(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway closes while an order it placed waits for the venue's answer for longer than
+    ``VALID_S`` (scaled down here: served on 0.5 s after a renewal; as 10 s against a close that
+    waits 5 s for its requests and then its session's orders in flight). A place from another client
+    reaching it then must still be refused at once as not run, as before the lease was renewed: the
+    close stopped the renewals as it began, so ``VALID_S`` into it the gateway answered nothing — the
+    place and its outcome question went unanswered and the client raised ``UnknownOutcome`` for an
+    order never sent."""
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-long")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                async with remote(nats_urls, "closing-long", "mm1") as tr, \
+                        remote(nats_urls, "closing-long", "mm2", timeout=1.0) as late:  # fmt: skip
+                    placing, closing = await close_in_flight(v, a, tr, 2.5)
+                    await asyncio.sleep(1.0)  # longer than VALID_S into the close
+                    started = time.monotonic()
+                    with pytest.raises(TransportError) as e:
+                        await asyncio.wait_for(rest_buy(v, late, ticks=40), 4.0)
+                    assert not isinstance(e.value, UnknownOutcome), e.value
+                    assert time.monotonic() - started < late.timeout, "refused only after the time-out"
+                    o = await placing
+                    await closing
+                    assert [x.client_id for x in v.orders("closing-long")] == [o.client_id]
+            finally:
+                await a.close()
+
+    run(body)
+
+
+def test_a_gateway_closing_for_longer_than_starting_s_keeps_its_account_across_a_partition(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway A closes while an order it placed waits for the venue's slow answer, for longer than
+    ``STARTING_S`` (scaled down: 1 s). Gateway B starts meanwhile on the other side of a partition
+    (it hears no one answer for the account). A's session still runs — its order in flight — so its
+    lease must still be renewed and B must not start; the close stopped the renewals as it began, so
+    B took the lease over as a dead gateway's: two sessions on one account."""
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("closing-split")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            b: Gateway | None = None
+            try:
+                async with remote(nats_urls, "closing-split", "mm1") as tr:
+                    placing, closing = await close_in_flight(v, a, tr, 2.5)
+                    await asyncio.sleep(1.3)  # longer than STARTING_S into the close
+                    assert not closing.done()
+                    partitioned(monkeypatch)
+                    with pytest.raises(ValueError, match="held by gateway gwa"):
+                        b = await Gateway(config(nats_urls, acct, name="gwb")).start()
+                    o = await placing
+                    await closing
+                    assert [x.client_id for x in v.orders("closing-split")] == [o.client_id]
+            finally:
+                await a.close()
+                if b is not None:
+                    await b.close()
+
+    run(body)
+
+
+def test_a_gateway_whose_own_late_renewal_lands_between_its_read_and_write_keeps_the_account(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two renewals whose answers the store kept too long (a JetStream leader busy, past the 2 s
+    time-out): the first stored, its answer lost; the second's compare-and-set (after reading the
+    lease back, its own) held up in the store and stored later, while the third renewal has read the
+    lease back — still this gateway's — and writes on the revision read. The third's write is refused
+    because the lease moved on, by this gateway's own late renewal; ``renew`` took that for a taker's
+    and the gateway stepped down from an account no other gateway holds: the account unserved, the
+    lease this gateway's still and never released. The lease still its own, it must serve on."""
+    import nats.errors
+
+    short_lease(monkeypatch)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("late-renewal")
+            a = await Gateway(config(nats_urls, acct, name="gwa")).start()
+            try:
+                lease = service(a, "late-renewal").lease
+                assert lease is not None
+                kv = lease.kv
+                update, get = kv.update, kv.get
+                step = {"n": 0}
+                held_up: list[Any] = []
+
+                async def lossy_update(key: str, value: bytes, last: int | None = None, **kw: Any) -> Any:
+                    step["n"] += 1
+                    if step["n"] == 1:  # stored, its answer lost
+                        await update(key, value, last=last, **kw)
+                        raise nats.errors.TimeoutError
+                    if step["n"] == 3:  # the second renewal's write after its read: held up in the store
+                        held_up.append((key, value, last))
+                        raise nats.errors.TimeoutError
+                    return await update(key, value, last=last, **kw)
+
+                async def read(key: str, **kw: Any) -> Any:
+                    entry = await get(key, **kw)
+                    if held_up:  # the held-up write stored now, after this read
+                        k, val, last = held_up.pop()
+                        await update(k, val, last=last)
+                    return entry
+
+                kv.update, kv.get = lossy_update, read
+                await settle(lambda: step["n"] >= 5, "the third renewal's write", 5)
+                await asyncio.sleep(0.3)  # a few renewals more
+                kv.update, kv.get = update, get
+                assert await lease.held()
+                assert not service(a, "late-renewal").stepped_down, "stepped down from its own lease"
+                async with remote(nats_urls, "late-renewal", "mm1") as tr:
+                    o = await rest_buy(v, tr)
+                    assert o.status == "new"
+            finally:
+                await a.close()
+
+    run(body)

@@ -126,9 +126,18 @@ class LeaseWatch:
         await self._step_down()
 
     def stop(self) -> None:
-        for task in (self._recheck, self._renewing):
-            if task is not None:
-                task.cancel()
+        """The re-check stopped (the gateway closing). The renewals go on until ``stop_renewing``:
+        a closing gateway still runs its session, and answers ``health`` and ``outcome``, until that
+        session closed — its lease must not go stale meanwhile."""
+        if self._recheck is not None:
+            self._recheck.cancel()
+
+    async def stop_renewing(self) -> None:
+        """The renewals stopped, and ended (a renewal still running would race the release)."""
+        task, self._renewing = self._renewing, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
 
 
 async def answering(nc: Any, venue: str, account: str) -> str | None:

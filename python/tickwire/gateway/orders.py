@@ -252,15 +252,19 @@ class OrderService:
         # New requests are refused (``_on_request``), but the account is still answered for (``health``,
         # ``outcome``) until the session closed: its orders in flight are being settled, and a gateway
         # starting meanwhile must not take the lease over as a dead one's — two sessions on one account.
+        # So the lease is renewed (and ``serving`` holds) until the session closed, not stopped here.
         self.closing = True
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5.0)
-        if self.session is not None:
-            await self.session.close()
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-        await self.events.close()
+        try:
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=5.0)
+            if self.session is not None:
+                await self.session.close()
+            if self._sub is not None:
+                with contextlib.suppress(Exception):
+                    await self._sub.unsubscribe()
+            await self.events.close()
+        finally:
+            await self.watch.stop_renewing()  # never left running past the close
         if self.lease is not None:
             await self.lease.release()
 

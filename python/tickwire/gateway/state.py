@@ -86,6 +86,8 @@ class Halt:
 # of its last renewal, so a lease this old is one whose holder stopped serving — the two hosts'
 # clocks (the age is read off the holder's wall clock) agreeing within the difference, 20 s.
 STARTING_S = 30.0
+# How often a renewal reads the lease back and writes again when its compare-and-set is refused.
+RENEW_TRIES = 3
 
 
 class Lease:
@@ -152,25 +154,29 @@ class Lease:
         """Stamps the lease with the time now, by compare-and-set on its last revision; False when it
         is not this gateway's any more (taken over, or deleted). A store that does not answer raises.
         A renewal stored whose answer was lost leaves a stale revision here: the lease read back is
-        still this gateway's then, and renewed from the revision read."""
+        still this gateway's then, and renewed from the revision read — and read back again when that
+        write is refused too (another renewal of this gateway's stored late, not a taker's); still
+        this gateway's after ``RENEW_TRIES`` reads, the renewal raises (not renewed, not given up)."""
         if self.rev is None:
             return False
-        value = self._value()
-        try:
-            self.rev = await self.kv.update(self.key, value, last=self.rev)
-        except KeyWrongLastSequenceError:
+        value, last = self._value(), self.rev
+        for _ in range(RENEW_TRIES):
             try:
-                entry = await self.kv.get(self.key)
-            except (KeyNotFoundError, KeyDeletedError):
-                return False
-            if not self._mine(entry.value):
-                return False
-            try:
-                self.rev = await self.kv.update(self.key, value, last=entry.revision)
+                self.rev = await self.kv.update(self.key, value, last=last)
+                self.value = value
+                return True
             except KeyWrongLastSequenceError:
-                return False  # written by another since it was read: a taker's
-        self.value = value
-        return True
+                # Written since: by a taker — or by this gateway's own renewal stored late (its
+                # answer lost, its write held up in the store). Only the lease read back tells.
+                try:
+                    entry = await self.kv.get(self.key)
+                except (KeyNotFoundError, KeyDeletedError):
+                    return False
+                if not self._mine(entry.value):
+                    return False
+                last = entry.revision
+        # Still this gateway's, but moving under it: not renewed this time (not given up).
+        raise TimeoutError(f"{self.what}: lease still written by late renewals: not renewed")
 
     def _value(self) -> bytes:
         return f"{self.gateway} {int(time.time() * 1000)} {self.token}".encode()
