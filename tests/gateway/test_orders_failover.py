@@ -123,9 +123,11 @@ def test_a_gateway_that_stepped_down_no_longer_refreshes_the_dead_man_switch(
     nats_urls: list[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Gateway A loses its NATS link, B takes the account over, A's link returns and A steps down, its
-    dead-man switch no longer refreshed. B is then SIGKILLed: the venue's countdown cancels the
-    account's orders, as for any dead gateway. Before, A's stepped-down session kept refreshing the
-    countdown, so the orders stayed open with no gateway serving the account."""
+    dead-man switch no longer refreshed. A is then closed (B frozen meanwhile, so none of its refreshes
+    hides what A's close does) and B SIGKILLed: the venue's countdown cancels the account's orders,
+    as for any dead gateway. Before, A's stepped-down session kept refreshing the countdown, so the
+    orders stayed open with no gateway serving the account; and (until stop 46) A's close disarmed the
+    countdown B had armed — a clean close of a session that was no longer the account's."""
     import json
     import signal
     import sys
@@ -158,6 +160,9 @@ def test_a_gateway_that_stepped_down_no_longer_refreshes_the_dead_man_switch(
                 proxy.refuse = False
                 await settle(lambda: service(a, "stepdm").stepped_down, "A to step down", 10)
                 assert len(v.open("stepdm")) == 1
+                proc.send_signal(signal.SIGSTOP)
+                await a.close()
+                assert v.dead_man().armed("key-stepdm"), "A's close disarmed B's countdown"
                 proc.send_signal(signal.SIGKILL)
                 await proc.wait()
                 await settle(lambda: not v.open("stepdm"), "the venue's countdown", 4.0)

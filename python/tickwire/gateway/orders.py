@@ -258,7 +258,9 @@ class OrderService:
             if self._tasks:
                 await asyncio.wait(list(self._tasks), timeout=5.0)
             if self.session is not None:
-                await self.session.close()
+                # Stepped down, the account's dead-man countdown is its new gateway's: a clean close
+                # would disarm it (nothing left in flight here to settle).
+                await self.session.close(disarm=not self.stepped_down)
             if self._sub is not None:
                 with contextlib.suppress(Exception):
                     await self._sub.unsubscribe()
