@@ -153,3 +153,48 @@ def test_a_restarted_gateway_whose_new_venue_connection_numbers_from_1_is_follow
                     await close_all(md, gw)
 
     asyncio.run(go())
+
+
+def test_bbos_continue_from_the_other_gateway_as_soon_as_one_closes_cleanly() -> None:
+    """Two gateways publish the same venue's BBOs; a consumer takes each symbol's from one (the first
+    it heard). That gateway closes cleanly: the BBOs continue from the other at once, its closing
+    announcement being enough — before (until stop 46) they stopped until the closed gateway's beats
+    were missed, three heartbeat intervals (3 s here)."""
+
+    async def go() -> None:
+        with cluster(1) as nats:
+            async with Simulator(["binance"], seed=4, rate=300, depth=25) as sim:
+
+                def config(name: str) -> GatewayConfig:
+                    market = MarketConfig(
+                        "binance", ("BTCUSDT",), ("bbo",), {"endpoints": sim.urls()["binance"], **FAST}
+                    )
+                    return GatewayConfig(name=name, nats=tuple(nats.urls), markets=(market,), heartbeat=1.0)
+
+                gw1 = await Gateway(config("gwb1")).start()
+                bbos: list[tuple[float, Any]] = []
+                rec = Recorder()
+                md = tickwire.remote.connect(
+                    nats.urls[0], "binance", ["BTCUSDT"], channels=("bbo",), on_status=rec,
+                    on_bbo=lambda b: bbos.append((asyncio.get_running_loop().time(), b)),
+                )  # fmt: skip
+                gw2 = None
+                try:
+                    await md.start()
+                    await eventually(lambda: len(bbos) > 5, 5.0, what="BBOs from the first gateway")
+                    gw2 = await Gateway(config("gwb2")).start()
+                    await eventually(lambda: len(rec.kinds("gateway_up")) == 2, 5.0, what="both gateways")
+                    await asyncio.sleep(0.3)  # the second's BBOs flowing (dropped: not the source)
+                    await gw1.close()
+                    closed, n = asyncio.get_running_loop().time(), len(bbos)
+                    await eventually(lambda: len(bbos) > n + 5, 5.0, what="BBOs from the second gateway")
+                    first = next(t for t, _ in bbos[n:])
+                    assert first - closed < 1.0, f"no BBO for {first - closed:.2f} s after a clean close"
+                    assert not rec.kinds("gateway_down")  # not declared gone meanwhile: it was its word
+                finally:
+                    await md.close()
+                    await gw1.close()
+                    if gw2 is not None:
+                        await gw2.close()
+
+    asyncio.run(go())

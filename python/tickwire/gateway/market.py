@@ -170,6 +170,10 @@ class MarketPublisher:
         else:
             body.update(kind=ev.kind, line=ev.line, symbol=ev.symbol, detail=ev.detail, ts_ns=ev.ts_ns)
         body["states"] = self.book_states()
+        if self._closed:
+            # Consumers take their trades and BBOs from another gateway now, not after its beats
+            # are missed.
+            body["closing"] = True
         publish_now(self.nc, self._status_subject, orjson.dumps(body))
 
     def sweep(self) -> None:

@@ -116,6 +116,8 @@ class RemoteMarketData:
         self.primary: str | None = None if gateway == "*" else gateway
         # Per symbol, the gateway its trades and BBOs are delivered from.
         self._sources: dict[str, str | None] = {}
+        # Gateways that said they are closing (until heard alive again): no longer a source.
+        self._closing: set[str] = set()
         self._snapshots = Snapshots(self, venue, gateway, self.feed)
 
     @property
@@ -312,6 +314,8 @@ class RemoteMarketData:
         already dropped, so the first gateway to bring it delivers it. Other events come from one
         gateway per symbol (gateways may split a venue's symbols, and the primary may not have this
         one)."""
+        if gateway in self._closing:
+            return  # its last events, sent while it closes: another gateway's follow
         if self.primary is None:
             self.primary = gateway
         source = self._sources.setdefault(value.symbol, gateway)
@@ -368,6 +372,7 @@ class RemoteMarketData:
     def _gateway_change(self, name: str, alive: bool) -> None:
         self.status("gateway_up" if alive else "gateway_down", detail=name)
         if alive:
+            self._closing.discard(name)  # back (a new instance, or heard again after its beats stopped)
             st = None if self.watch is None else self.watch.gateways.get(name)
             if st is not None:
                 keys = [self._keys[s] for s in self._book_symbols()]
@@ -380,11 +385,7 @@ class RemoteMarketData:
                 if not self.is_synced(s):
                     self.resync(self._keys[s], "gateway up")
             return
-        if self.gateway == "*":
-            # Trades and BBOs continue from another live gateway.
-            if name == self.primary:
-                self.primary = None
-            self._sources = {s: g for s, g in self._sources.items() if g != name}
+        self._no_source(name)
         if not self._live_gateways():
             # Nothing serves these books any more: they say so instead of ageing silently, and
             # rebuild from a snapshot when a gateway returns.
@@ -396,6 +397,13 @@ class RemoteMarketData:
             if not live_gateways(self.watch, self.venue, self.gateway, key) and self.feed.invalidate(key):
                 self.status("out_of_sync", symbol=key, detail="no live gateway serves the book")
 
+    def _no_source(self, name: str) -> None:
+        """The gateway ``name`` gone or closing: trades and BBOs continue from another live one."""
+        if self.gateway == "*":
+            if name == self.primary:
+                self.primary = None
+            self._sources = {s: g for s, g in self._sources.items() if g != name}
+
     async def _on_status_msg(self, msg: Any) -> None:
         try:
             body = orjson.loads(msg.data)
@@ -404,6 +412,9 @@ class RemoteMarketData:
         if not isinstance(body, dict):
             return
         self._upstream.report(str(body.get("gateway")), body.get("states"))
+        if body.get("closing") is True:
+            self._closing.add(str(body.get("gateway")))
+            self._no_source(str(body.get("gateway")))
         if body.get("kind") == "books":  # only the states changed: not a session event
             return
         self.status(
