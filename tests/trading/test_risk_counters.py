@@ -96,14 +96,39 @@ def test_a_tradefence_position_update_moves_the_position_the_limit_counts() -> N
     a.run(body, risk=RiskLimits(max_position=Decimal(2)))
 
 
-@pytest.mark.parametrize("how", ["kill", "kill_switch"])
+def test_a_tradefence_position_update_whose_answer_is_lost_leaves_the_gate_on_the_venues_position() -> None:
+    """Tradefence under ``max_position=2``: a batch's ``UPDATE_POSITION`` to 2 runs at the venue and
+    its answer is lost (``UnknownOutcome``). The session lists the positions then, and the gate counts
+    the 2 the venue holds: a market buy of 1 more is refused with nothing sent. Before (until stop
+    46), the gate's position stayed 0, the buy went and the venue held 3."""
+    from test_session_tradefence import TRADEFENCE as a
+    from tickwire.errors import RiskLimitExceeded, UnknownOutcome
+    from tickwire.trading import RiskLimits
+    from tickwire.venues import tradefence
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        engine = sim.venue(a.venue).engine
+        sim.endpoint(a.venue, 0).lose_answer("POST /v1/batch")
+        with pytest.raises(UnknownOutcome):
+            await tradefence.batch(tr, [tradefence.UpdatePosition(a.symbol, Decimal(2))])
+        assert engine.position(a.key, a.symbol) == 2
+        assert tr.risk.exposure(a.symbol)["position"] == 2, tr.risk.exposure(a.symbol)
+        with pytest.raises(RiskLimitExceeded, match="max_position"):
+            await tr.place_order(a.symbol, "buy", "market", Decimal(1))
+        assert engine.position(a.key, a.symbol) == 2
+
+    a.run(body, risk=RiskLimits(max_position=Decimal(2)), timeout=0.5)
+
+
+@pytest.mark.parametrize("how", ["kill", "kill-answer-lost", "kill_switch"])
 def test_positions_a_clarofinlore_close_all_flattened_are_flat_for_the_limit(how: str) -> None:
     """Clarofinlore under ``max_position`` of 5 lots, long 4 lots by a tracked market buy. The
     session's kill (``tr.kill``: the venue's close-all) or the venue's kill switch
     (``tr.kill_switch()``) flattens it with market orders of the venue's own: from then the gate's
     position is the simulator's (0), so a sell of 9 lots is refused with nothing sent. Before, the
     closing orders' fills were never counted: the gate still said long 4, the sell went, and the
-    simulator's position went to short 9."""
+    simulator's position went to short 9. With the close-all's answer lost (its orders unknown), the
+    positions the kill lists again set the gate's (until stop 46 it stayed long 4)."""
     from test_session_clarofinlore import CLARO, KEY, _run
     from tickwire.errors import RiskLimitExceeded
     from tickwire.trading import RiskLimits
@@ -115,7 +140,9 @@ def test_positions_a_clarofinlore_close_all_flattened_are_flat_for_the_limit(how
         await tr.place_order(CLARO.symbol, "buy", "market", 4 * lot)
         assert engine.position(KEY, CLARO.symbol) == 4
         assert tr.risk.exposure(CLARO.symbol)["position"] == 4 * lot
-        if how == "kill":
+        if how.startswith("kill-"):
+            sim.endpoint(CLARO.venue, 0).lose_answer("POST /v1/positions/close-all")
+        if how.startswith("kill"):
             report = await tr.kill("flatten")
             assert report.positions == (), report
             tr.resume()
@@ -127,7 +154,8 @@ def test_positions_a_clarofinlore_close_all_flattened_are_flat_for_the_limit(how
             await tr.place_order(CLARO.symbol, "sell", "market", 9 * lot)
         assert engine.position(KEY, CLARO.symbol) == 0
 
-    _run(body, risk={CLARO.symbol: RiskLimits(max_position=Decimal("0.00005"))})
+    lost = {"timeout": 0.5} if how == "kill-answer-lost" else {}  # the lost answer's wait
+    _run(body, risk={CLARO.symbol: RiskLimits(max_position=Decimal("0.00005"))}, **lost)
 
 
 def test_a_tradefence_batch_waiting_for_budget_when_trading_halts_is_never_written() -> None:

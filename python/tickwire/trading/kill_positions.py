@@ -106,7 +106,10 @@ class PositionCloser:
                 if was_unsent(e) or round_ + 1 == CLOSE_ROUNDS:
                     raise
                 p.audit.event("kill_close_all_lost", venue=p.venue, error=str(e))
-                if not await self.positions():
+                held = await self.positions()
+                if held is not None:  # the lost answer's orders unknown: the gate takes the venue's word
+                    p.risk.observe_positions({x.symbol: x.qty for x in held})
+                if not held:
                     return []
                 continue
             closing = self.state(g.read_close_all(body))  # type: ignore[attr-defined]

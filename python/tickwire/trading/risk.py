@@ -174,6 +174,18 @@ class RiskGate:
         self._sym(symbol).position += qty - self._starts.get(symbol, _ZERO)
         self._starts[symbol] = qty
 
+    def observe_positions(self, held: Mapping[str, Decimal]) -> None:
+        """The venue's positions now (signed; a symbol not in ``held`` is flat), listed after an answer
+        was lost whose orders would have moved them (a close-all's): each position the gate knows
+        becomes the venue's, fills counted from here on. Without it a lost close-all left the gate
+        counting what the close had flattened."""
+        for symbol in set(self._syms) | set(held):
+            qty = Decimal(held.get(symbol, _ZERO))
+            st = self._sym(symbol)
+            counted = st.position - self._starts.get(symbol, _ZERO)  # this session's fills so far
+            self._starts[symbol] = qty - counted
+            st.position = qty
+
     def count_filled(self, symbol: str, side: Side, qty: Decimal) -> None:
         """``qty`` filled on ``side`` of ``symbol`` by orders the tracker does not hold (a Clarofinlore
         TWAP's slices, told by the TWAP's status): the position moves by it."""

@@ -255,6 +255,12 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
             # (rejected, TransportError); UnknownOutcome when even its queries fail.
             with contextlib.suppress(TransportError):
                 await tr.reconciler.resolve(o, str(e))
+        if any(isinstance(op, UpdatePosition) for op in operations):
+            # The position updates' market orders are the venue's, unknown now: the gate takes the
+            # positions the venue lists (kept as they were if even that fails).
+            with contextlib.suppress(TickwireError):
+                held = await tr.positions()
+                tr.risk.observe_positions({s: p.qty for s, p in held.items()})
         raise UnknownOutcome(f"{g.venue}: batch answer lost ({e}); its created orders were reconciled") from e
     except TickwireError as e:
         for o in created:
