@@ -13,7 +13,14 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import OrderNotFound, RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import (
+    DecodeError,
+    OrderNotFound,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.limits import Lane
 from tickwire.trading.account import ask_if_ended
 from tickwire.trading.codes import not_supported
@@ -113,6 +120,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     )
     tracker = port.tracker
     wanted = (new_qty or current.qty, new_price or current.price)
+    before = (current.qty, current.price)
     tracker.begin_amend(cid, wanted)
     # Closed only where the venue's word settles it (or nothing was written); any other way out — a
     # lost answer, a failed query, the caller cancelling — leaves it open until the venue states the
@@ -151,15 +159,31 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             settled = True  # the venue refused it: the order is as it was
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
+            else:
+                settled = await _as_it_was(port, cid, before)
             raise
         try:
             await port.answered(symbol, body)
         except (UnknownOutcome, RequestTimeoutError, TransportError):
             raise
+        except DecodeError as e:
+            # Answered in a form not the venue's: the amend went out and may have been applied, so
+            # not a refusal — the order is asked about, as after a lost answer; the amend is closed
+            # only once the venue states the terms asked (or the order ended), else left open so the
+            # terms it states next are taken.
+            found = await _look(port, cid, e)
+            if found is not None and (found.qty, found.price) == wanted:
+                settled = True
+                return found
+            if found is None or not found.is_open:
+                settled = True
+            raise
         except TickwireError as e:
             settled = True  # the answer is a refusal
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
+            else:
+                settled = await _as_it_was(port, cid, before)
             raise
         now = tracker.get(cid)
         if now is None or not now.is_open or (now.qty, now.price) == wanted:
@@ -181,6 +205,23 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     got = tracker.get(cid)
     assert got is not None
     return got
+
+
+async def _as_it_was(port: AmendPort, cid: str, before: tuple[Decimal, Decimal | None]) -> bool:
+    """After a refused amend, whether it may be closed: the order is as it was before it — unless a
+    word came meanwhile stating other terms (a late one, from before an earlier amend, taken while
+    this one was open), then the venue is asked first, its terms taken with the amend still open.
+    False if even that could not be asked: left open, so the terms the venue states next are taken
+    (closed on the late word's terms, every later statement of the venue's was ignored as stale)."""
+    o = port.tracker.get(cid)
+    if o is None or not o.is_open or (o.qty, o.price) == before:
+        return True
+    try:
+        await port.reconcile(cid)
+    except TickwireError as e:
+        log.warning("%s: order %s's terms after a refused amend not confirmed: %s", port.venue, cid, e)
+        return False
+    return True
 
 
 async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:

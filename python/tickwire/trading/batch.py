@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tickwire.errors import (
+    DecodeError,
     InvalidOrder,
     RateLimitError,
     RequestTimeoutError,
@@ -175,7 +176,10 @@ def _by_client_id(port: BatchPort, body: Any, chunk: list[Order]) -> dict[str, A
             cid = port.grammar.read_order(item)[0].client_id
         except TickwireError as e:  # a refused entry: its error may name its client id
             cid = getattr(e, "client_id", None)
-        except (LookupError, TypeError, ValueError, AttributeError):
+        except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError):
+            # Not of the venue's form (a number that is none is ``decimal.InvalidOperation``, an
+            # ``ArithmeticError``): it names no order, and raised out of here it left every order
+            # of the request pending, never reconciled.
             cid = None
         if in_order:
             if cid and cid != chunk[i].client_id:
@@ -191,9 +195,13 @@ async def _entry(port: BatchPort, o: Order, item: Any, learn: bool = True) -> Re
     """One entry of the batch's answer applied to its order."""
     try:
         await port.answered(o.symbol, item)
-    except UnknownOutcome as e:  # this entry's fate not told (the venue's engine may have it)
+    except (UnknownOutcome, DecodeError) as e:
+        # This entry's fate not told (the venue's engine may have it), or told in a form not the
+        # venue's (its request went out: ``place_order`` asks as for a lost answer) — reconciled,
+        # never recorded rejected while it may rest at the venue.
+        why = str(e) if isinstance(e, UnknownOutcome) else f"answer unreadable: {e}"
         try:
-            return await port.reconciler.resolve(o, str(e))
+            return await port.reconciler.resolve(o, why)
         except TickwireError as err:
             return err
     except TickwireError as e:  # this entry refused (its own code), the others stand

@@ -93,6 +93,10 @@ class DeadMan:
         self.failures = 0  # refresh rounds that failed
         self.failing = 0  # refresh rounds failed since the last that went through (health)
         self._sent_at = 0.0  # monotonic s the last arming or refresh was sent
+        # Monotonic s the last arming or refresh that went through was sent: the venue's countdown
+        # runs out no earlier than this plus ``timeout_s``.
+        self._armed_at = 0.0
+        self.lapses = 0  # refreshes that went through after the countdown may have run out (health)
         # Stopped without a disarm (the process dying): the venue fires at this monotonic s at the
         # latest, and until then no other session's close disarms what this one armed.
         self._fires_by: float | None = None
@@ -112,8 +116,10 @@ class DeadMan:
     async def arm(self) -> None:
         """Arms (or refreshes) the switch: the account's, or each symbol's."""
         symbols = self._symbols() if self.per_symbol else []
+        sent_at = time.monotonic()
         await self._send(self.timeout_s, symbols)
         self.armed.update(symbols)
+        self._armed_at = max(self._armed_at, sent_at)
 
     async def start(self) -> None:
         await self.arm()
@@ -175,8 +181,11 @@ class DeadMan:
             await asyncio.sleep(max(0.0, due - loop.time()))
             due = loop.time() + every
             try:
+                last = self._armed_at
                 await asyncio.wait_for(self.arm(), every)
                 self.refreshes += 1
+                if self.failing and time.monotonic() >= last + self.timeout_s:
+                    self._lapsed(last)
                 self.failing = 0
             except (TickwireError, TimeoutError) as e:
                 why = str(e) if isinstance(e, TickwireError) else f"no answer within {every:g} s"
@@ -184,6 +193,26 @@ class DeadMan:
                 self.failing += 1
                 log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, why)
                 self.port.audit.event("dead_man_failed", venue=self.port.venue, error=why)
+
+    def _lapsed(self, last: float) -> None:
+        """A refresh went through after failing ones that spanned the whole countdown: the venue may
+        have fired meanwhile and cancelled the account's orders (and a fired switch is armed anew by
+        this refresh, so nothing else tells). Said loudly, and the open orders asked about — with no
+        private stream to report the venue's cancels, they stayed open here for the session's life."""
+        p = self.port
+        self.lapses += 1
+        unrefreshed = time.monotonic() - last
+        log.error(
+            "%s: dead-man switch unrefreshed for %.1f s (countdown %g s): the venue may have cancelled "
+            "the open orders; reconciling them",
+            p.venue,
+            unrefreshed,
+            self.timeout_s,
+        )
+        p.audit.event("dead_man_lapsed", venue=p.venue, unrefreshed_s=unrefreshed, timeout_s=self.timeout_s)
+        reconciler = getattr(p, "reconciler", None)
+        if reconciler is not None and reconciler.spawn is not None:
+            reconciler.spawn(reconciler.reconcile_open())
 
     def stop(self, *, to_fire: bool = True) -> None:
         """Stops refreshing without disarming: the venue fires when the countdown runs out.

@@ -34,4 +34,5 @@ def session_health(session: Any) -> dict[str, Any]:
         "dead_man_refreshes": None if dead_man is None else dead_man.refreshes,
         "dead_man_failures": None if dead_man is None else dead_man.failures,
         "dead_man_failing": None if dead_man is None else dead_man.failing,
+        "dead_man_lapses": None if dead_man is None else dead_man.lapses,
     }
