@@ -60,9 +60,10 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from tickwire import _core
-from tickwire.errors import InvalidOrder, NotSupported, RiskLimitExceeded
+from tickwire.errors import InternalError, InvalidOrder, NotSupported, RiskLimitExceeded, TickwireError
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.template_forms import rule_ints
+from tickwire.trading.template_write import IDS_AT_ONCE
 
 if TYPE_CHECKING:
     from tickwire.trading.orders import Order
@@ -131,7 +132,9 @@ class Quote:
         self.last: asyncio.Task[Order] | None = None
         self.error: BaseException | None = None
         self.stopped = False
-        self.held = False  # paused (a key rotation): nothing loaded until resume()
+        # Who holds the rule paused (the user's ``pause()``: None; a key rotation): nothing loaded
+        # until each let go (``resume``) — a rotation's end never lets go of the user's hold.
+        self._holds: set[object] = set()
         self.risk_held = 0  # loads put off because the next order could pass a risk limit
         self._to: Dest | None = None
         self._waiting: asyncio.Task[None] | None = None
@@ -176,6 +179,8 @@ class Quote:
             self._waiting = asyncio.get_running_loop().create_task(self._wait())
             return
         self._to = to
+        if not to.form.ids_left:  # a rule fires only with a client id left to spell its order
+            to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
         if to.conn is not None:
             to.conn.on_lost = self._lost
         self.rule.load(to.form, t.stamp, to.rid, to.write, to.head, t.take)
@@ -262,7 +267,15 @@ class Quote:
         self.load()
 
     def _ended(self, task: asyncio.Task[Order]) -> None:
-        """The order's task ended (after its answer was applied, or reconciled, or refused)."""
+        """The order's task ended (after its answer was applied, or reconciled, or refused). What it
+        raised besides an outcome (a refusal, not placed: the tracker has those) is a fault (a bug,
+        the core's ``InternalError``) no one awaiting the task would see (``send``'s caller would):
+        logged, and the rule stopped."""
+        e = None if task.cancelled() else task.exception()
+        if e is not None and (isinstance(e, InternalError) or not isinstance(e, TickwireError)):
+            venue, symbol = self.template.session.venue, self.template.symbol
+            log.error("%s: quote rule on %s: its order's task raised", venue, symbol, exc_info=e)
+            self._stop_with(e)
         if self.in_flight is task:
             self._answered()
 
@@ -308,14 +321,21 @@ class Quote:
         if self.rule.unload() and to is not None:
             self.template.give_back(to, unwritten=True)
 
-    def pause(self) -> None:
+    @property
+    def held(self) -> bool:
+        """Paused (:meth:`pause`, or a key rotation under way): nothing loaded."""
+        return bool(self._holds)
+
+    def pause(self, by: object = None) -> None:
         """Takes the loaded write back and holds the rule (nothing loaded, so nothing sent) until
-        :meth:`resume`: a key rotation does, so no order goes out mid-rotation."""
-        self.held = True
+        :meth:`resume`: a key rotation does (``by`` its own key), so no order goes out mid-rotation.
+        Holds by different ``by`` are let go separately: a rotation's end leaves a rule the user
+        paused paused."""
+        self._holds.add(by)
         self._unload()
 
-    def resume(self) -> None:
-        self.held = False
+    def resume(self, by: object = None) -> None:
+        self._holds.discard(by)
         self.load()
 
     def reload(self) -> None:

@@ -194,13 +194,14 @@ class TradingSession(RequestPath):
     async def rotate(self, credentials: Any) -> None:
         """Switches this live session to ``credentials`` (a new signer of the same account) without
         stopping: see :mod:`tickwire.trading.rotation`. The old key may be revoked once it returns."""
+        held = object()  # this rotation's hold: let go after it, a user's pause() kept
         for q in self.quotes:  # nothing fired mid-rotation
-            q.pause()
+            q.pause(held)
         try:
             await rotate(self, credentials)
         finally:
             for q in list(self.quotes):
-                q.resume()
+                q.resume(held)
 
     async def __aenter__(self) -> TradingSession:
         return await self.start()

@@ -145,6 +145,8 @@ class Writing(Answering):
             self.give_back(to, unwritten=True)
             return None
         cid, p, q = raised
+        if not to.form.ids_left:  # the write spent the form's last id: more, or it fires no more
+            to.form.give_ids(*self.session.client_ids.reserve(IDS_AT_ONCE))
         if to.conn is not None:
             to.conn.abort()  # a write cut short leaves the stream in no known state
         return self._unsure(self._track(p, q, cid, to.ws is not None), write_failed(exc))
@@ -181,6 +183,16 @@ class Writing(Answering):
         order = self._track(p, q, cid, ws is not None)
         if not to.form.ids_left:
             to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+        if ws is not None and not _live(ws, to.write):
+            # Written into an order socket already lost (a quote rule loaded with its transport
+            # before the loss was seen, a send in the step of the loss): no answer can come on it,
+            # and one awaited on the socket would wait out its time-out and then cut the socket that
+            # replaced it. Reconciled at once, as a REST connection closed under its write is
+            # (``Conn.expect``) — over REST: a socket lost but not seen so yet is taken as down from
+            # this step on (as its time-out would), or the reconciliation's queries would go into it.
+            if getattr(to.write, "__self__", None) is ws.transport:
+                ws.connected = False
+            return self._unsure(order, TransportError(f"{s.venue}: order socket lost before the write"))
         try:
             written: Any = ws.expect(to.rid) if ws is not None else s.wire.http.written(to.conn)  # type: ignore[union-attr]
         except Exception as e:  # the bytes are out and their answer cannot be read: the venue decides
@@ -212,3 +224,14 @@ class Dest(NamedTuple):
     write: Callable[..., object]
     head: Any
     conn: Any
+
+
+def _live(ws: OrderSocket, write: Callable[..., object]) -> bool:
+    """Whether ``write`` (a picows transport's ``send``) wrote on ``ws``'s connection as it is now: not
+    lost under it (its loop not woken yet), not replaced by a reconnect. (One the venue said it will
+    close, ``venue_closing``, still carries requests and their answers.)"""
+    t: Any = getattr(write, "__self__", None)
+    if t is None or t is not ws.transport:
+        return False
+    under = getattr(t, "underlying_transport", None)
+    return not (getattr(t, "is_disconnected", False) or (under is not None and under.is_closing()))
