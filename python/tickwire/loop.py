@@ -11,7 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Self, TypeVar
 
-from tickwire.errors import RequestTimeoutError
+from tickwire.errors import RequestTimeoutError, TransportError
 
 T = TypeVar("T")
 
@@ -56,6 +56,9 @@ class LoopThread:
         self._error: BaseException | None = None
         self._stop: asyncio.Event | None = None
         self._starting: asyncio.Task[None] | None = None
+        # ``stop()`` was called (from any thread): a start still running is stopped, not left to come
+        # up behind the caller who stopped it.
+        self._stop_asked = False
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def _main(self) -> None:
@@ -70,12 +73,17 @@ class LoopThread:
         try:
             await self._start()
         except BaseException as e:
+            if isinstance(e, asyncio.CancelledError) and self._stop_asked:
+                e = self._stopped_in_start()
             self._error = e
             self._ready.set()
             return
         finally:
             self._starting = None
         self._stop = asyncio.Event()
+        if self._stop_asked:  # stopped as the start ended (too late to cancel it): closed at once
+            self._error = self._stopped_in_start()
+            self._stop.set()
         self._ready.set()
         await self._stop.wait()
         await self._close()
@@ -101,6 +109,9 @@ class LoopThread:
             self._thread.join()
             raise self._error
 
+    def _stopped_in_start(self) -> TransportError:
+        return TransportError(f"{self._thread.name}: stopped while it started")
+
     def _abandon(self) -> None:
         """On the loop: the start given up by its caller (see ``start``)."""
         if self._starting is not None:
@@ -109,9 +120,16 @@ class LoopThread:
             self._stop.set()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stops the service and waits up to ``timeout`` for the thread to end. A start still running
+        (another thread's ``start``) is cancelled, and raises ``TransportError`` there: else it came
+        up after this returned, connected, with nothing left to stop it."""
         if self._thread.is_alive():
-            if self._stop is not None:
-                self.loop.call_soon_threadsafe(self._stop.set)
+            self._stop_asked = True
+            with contextlib.suppress(RuntimeError):  # the loop ended just now
+                if self._stop is not None:
+                    self.loop.call_soon_threadsafe(self._stop.set)
+                else:
+                    self.loop.call_soon_threadsafe(self._abandon)
             self._thread.join(timeout)
 
     def is_alive(self) -> bool:

@@ -51,7 +51,7 @@ async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]
     if len(set(cids)) != len(cids):
         raise InvalidOrder(f"{port.venue}: place_orders: one client id twice")
     for o in orders:
-        if port.tracker.get(o.client_id) is not None:
+        if port.tracker.used(o.client_id):
             raise InvalidOrder(f"{port.venue}: order {o.client_id} is already placed; prepare a new one")
     batched = getattr(port.grammar, "new_orders", None)
     if batched is None:

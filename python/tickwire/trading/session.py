@@ -342,7 +342,7 @@ class TradingSession(RequestPath):
             self.venue,
             self.rules,
             self.client_ids,
-            lambda cid: self.tracker.get(cid) is not None,
+            self.tracker.used,
             symbol,
             side,
             type,

@@ -231,6 +231,13 @@ class OrderTracker:
         rec = self._recs.get(client_id)
         return None if rec is None else rec.order
 
+    def used(self, client_id: str) -> bool:
+        """Whether ``client_id`` names an order tracked now, or one forgotten since it ended or heard
+        of as ended (the last ``MAX_GONE``): a new order under it is a reuse — a venue may take it for
+        a resend of the first (Clarofinlore answers with that order) or accept it as a second order
+        of one id (Binance once the first closed)."""
+        return client_id in self._recs or client_id in self._gone
+
     def by_order_id(self, order_id: str) -> Order | None:
         cid = self._by_oid.get(order_id)
         return None if cid is None else self.get(cid)

@@ -70,6 +70,9 @@ class Session(TradingSession):
         # TWAPs counted by the risk limits until a status read says they ended: (symbol, side) by
         # client id.
         self._twaps: dict[str, tuple[str, Side]] = {}
+        # Every client id a TWAP of this session was started under: the venue answers a TWAP request
+        # naming one with the TWAP it started (its idempotency), so a second TWAP under it never runs.
+        self._twap_ids: set[str] = set()
 
     @property
     def auth(self) -> TokenAuth:
@@ -165,6 +168,8 @@ class Session(TradingSession):
         self.refuse_if_halted("twap")
         q, d, n = checked_twap(self.rules.get(symbol), symbol, side, qty, duration_s, slices)
         cid = self.client_ids.check(client_id) if client_id is not None else self.client_ids.next()
+        if cid in self._twap_ids:
+            raise InvalidOrder(f"{self.venue}: client id {cid!r} was already used by a TWAP in this session")
         # The risk limits, as place_order's (its slices are market orders this session does not
         # track): the largest slice against the per-order caps, the whole quantity against the
         # position and open-order limits, counted as one order until a status read says it ended.
@@ -172,6 +177,7 @@ class Session(TradingSession):
         self.risk.check(symbol, side, -(-(q / lot) // n) * lot if lot else q / n)
         self.risk.reserve(cid, symbol, side, q)
         self._twaps[cid] = (symbol, side)
+        self._twap_ids.add(cid)
         try:
             return self._twap_seen(await self._start_twap(symbol, side, q, d, n, cid))
         except TickwireError as e:

@@ -191,7 +191,17 @@ class Orders:
         """A full page may not be all: HTX pages further by ``from``/``direct``, which tickwire does
         not follow (not confirmed from a source here) — so a full page is an error after the page,
         which the caller keeps (the kill switch cancels it and reports the listing cut short). One
-        order's match results come in one answer (the order's every execution)."""
+        order's match results come in one answer (the order's every execution).
+
+        The account's match results (``fills``) come newest first, ``size`` (500 at most) an answer:
+        after a full page, those up to its oldest one's time (``end-time``, inclusive: the rows of that
+        millisecond come again and are counted once by trade id), within the same ``start-time``. A
+        full page all of one millisecond names the same page again, which the caller refuses
+        (``VenueError``) rather than stop short."""
+        if call.path == "/v1/order/matchresults":
+            if not isinstance(body, list) or not body or len(body) < int(call.params.get("size", "100")):
+                return None
+            return call.with_param("end-time", str(min(int(t["created-at"]) for t in body)))
         if call.path != "/v1/order/openOrders" or len(body) < OPEN_PAGE:
             return None
         raise VenueError(f"htx: {OPEN_PAGE} open orders listed, the most one answer holds; more are not read")
