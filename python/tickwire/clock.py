@@ -300,11 +300,16 @@ SERVER_TIME: Mapping[str, ServerTime] = _ServerTimes()
 
 
 async def sample_server_time(
-    http: HttpClient, path: str, parse: Callable[[Any], float], *, resolution_ms: float = 1.0
+    http: HttpClient,
+    path: str,
+    parse: Callable[[Any], float],
+    *,
+    resolution_ms: float = 1.0,
+    gate: Callable[[], None] | None = None,
 ) -> float:
     """One server-time reading in ms (raises the venue's error on a non-2xx answer), shifted by half
     the clock's resolution. Use as ``sync.sync(lambda: sample_server_time(http, path, parse))``."""
-    resp = await http.get(path)
+    resp = await http.get(path, gate=gate) if gate is not None else await http.get(path)
     resp.raise_for_status()
     return parse(resp.json()) + resolution_ms / 2
 
@@ -315,15 +320,18 @@ async def sync_venue(
     venue: str,
     rounds: int = 5,
     before: Callable[[], Awaitable[None]] | None = None,
+    gate: Callable[[], Callable[[], None] | None] | None = None,
 ) -> float:
     """Sync ``clock`` against ``venue``'s server-time endpoint (its adapter's ``server_time``); the
     offset in ms. A coarse venue clock (Kraken: whole seconds) widens ``clock.tolerance_ms`` to its
     resolution, or its rounding would look like clock steps. ``before`` runs ahead of each reading
-    (the address's rate budget)."""
+    (the address's rate budget); ``gate``, when given, makes each reading's ``HttpClient`` gate
+    (a resend of it charged to the budget again)."""
     st = SERVER_TIME[venue]
     clock.tolerance_ms = max(clock.tolerance_ms, st.resolution_ms)
 
     def fetch() -> Awaitable[float]:
-        return sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
+        g = gate() if gate is not None else None
+        return sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms, gate=g)
 
     return await clock.sync(fetch, rounds, before)

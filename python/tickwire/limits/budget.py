@@ -52,6 +52,10 @@ _announced: dict[tuple[str, str], tuple[Limit, ...]] = {}
 # the sessions on a key block the same windows, so the block doubles whichever of them is refused
 # (kept per session, refusals met in turn by two never grew past the shortest window).
 _unsure: dict[tuple[str, str], tuple[float, float]] = {}
+# When the request went out whose reported usage a window's floor holds, by window (``id``, the window
+# kept with it): answers come back out of order, and an older request's report is as of before the
+# newer one's — a smaller count in it is no news (``RateBudget.observe``).
+_reported: dict[int, tuple[Window, float]] = {}
 
 
 def shared_window(
@@ -97,6 +101,25 @@ def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLi
     e = RateLimitError(f"{venue}: rate limit {', '.join(names)}: retry after {retry_after:.3f} s")
     e.__dict__.update(venue=venue, code=None, retry_after=retry_after, status=None)
     return e
+
+
+def resend_gate(budget: RateBudget, cost: Mapping[str, int], lane: Lane = "query") -> Callable[[], None]:
+    """A ``gate`` for one request through ``HttpClient.request`` (run right before each write of it),
+    whose ``cost`` the caller took once: from the second write on — the client's one resend of a GET
+    after a kept-alive connection closed under it — the cost is taken again (a venue that processed
+    the first counts both), or, no room now, the resend is refused unsent (a :class:`RateLimitError`
+    with no ``status``: the budget's own, no refusal of the venue's)."""
+    writes = 0
+
+    def check() -> None:
+        nonlocal writes
+        writes += 1
+        if writes > 1:
+            wait = budget.try_take(cost, lane)
+            if wait > 0:
+                raise rate_limited(budget.venue, sorted({n.split(":", 1)[0] for n in cost}), wait)
+
+    return check
 
 
 def address_budget(
@@ -346,19 +369,36 @@ class RateBudget:
         their way, not in the venue's count yet) is added to it (None: nothing added)."""
         now, wall = self.clock(), self.wall()
         since = None if age is None else now - age
+        sent = now if since is None else since
         with _lock:
             for n, u in used.items():
                 w = self.windows.get(n) or self.keyed.get(n)
                 if w is None:
                     continue
+                last = _reported.get(id(w))
+                older = last is not None and last[0] is w and sent < last[1]
+                if not older:
+                    _reported[id(w)] = (w, sent)
+                held = w.state()[3:5]  # (floor, floor_until) as the newer report left them
                 until = None
                 lim = self.limits[n.split(":", 1)[0]]
                 if lim.aligned:
                     # The venue's counter resets at its next boundary: on the venue's grid of its own
-                    # window (the window counted here is longer by JITTER_S, a grid that drifts).
-                    until = now + (lim.window_s - wall % lim.window_s) + ALIGN_MARGIN_S
+                    # window (the window counted here is longer by JITTER_S, a grid that drifts). Our
+                    # reading of its clock may be off by ALIGN_MARGIN_S either way: ahead, the boundary
+                    # comes later than read (the margin after it); behind, a count read just before a
+                    # boundary may be the next window's already — held to that one's end. (Taken for
+                    # the window read, it was dropped a whole window early while the venue counted it.)
+                    latest = wall + ALIGN_MARGIN_S
+                    until = now + (lim.window_s - latest % lim.window_s) + 2 * ALIGN_MARGIN_S
                 # Any number the venue sends: held within what the window's counter holds.
                 w.observe(min(u, _MOST_USED), now, until, since)
+                if older and held[0] > w.state()[3] and now < held[1]:
+                    # An answer to a request older than the report the window holds, counting less:
+                    # as of before that report, it has not seen what came after (another process's
+                    # weight the newer report counted). Replacing the floor, it moved the budget
+                    # backwards and a burst crossed the venue's limit.
+                    w.observe(held[0], now, held[1])
 
     def refused(
         self, names: Iterable[str] | None, retry_after: float | None, cost: Mapping[str, int] | None = None

@@ -175,9 +175,14 @@ class Adapter:
     # resync ------------------------------------------------------------------------------------
 
     async def fetch_snapshot(
-        self, http: HttpClient, symbol: str, usage: Callable[[Mapping[str, str]], None] | None = None
+        self,
+        http: HttpClient,
+        symbol: str,
+        usage: Callable[[Mapping[str, str]], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> bytes:
-        """The snapshot's body; ``usage`` is given the answer's headers (the venue's usage in them)."""
+        """The snapshot's body; ``usage`` is given the answer's headers (the venue's usage in them);
+        ``gate`` is the request's ``HttpClient`` gate (its resend charged to the budget again)."""
         raise NotImplementedError(f"{self.venue} books are rebuilt by resubscribing")
 
     def snapshot_target(self, symbol: str) -> tuple[str, dict[str, Any]]:

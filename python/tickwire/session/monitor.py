@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tickwire.clock import sync_venue
-from tickwire.errors import TickwireError
+from tickwire.errors import RateLimitError, TickwireError
+from tickwire.limits.budget import resend_gate
 
 if TYPE_CHECKING:
     # The session's public members only (lines, books, counters, status, remedies).
@@ -88,11 +90,30 @@ async def _time_room(md: MarketData) -> None:
         await budget.acquire(cost, "query")
 
 
+def _time_gate(md: MarketData) -> Callable[[], None] | None:
+    """A reading's gate: the HTTP client's resend of it (a kept-alive connection closed under it)
+    charged to the address's budget again, as the venue counts it."""
+    budget = md.rest_budget()
+    cost = md.adapter.server_time_cost()
+    return resend_gate(budget, cost) if budget is not None and cost else None
+
+
 async def clock_loop(md: MarketData, every: float) -> None:
     while not md.closing:
         try:
-            off = await sync_venue(md.clock, md.rest(), md.venue, before=lambda: _time_room(md))
+            off = await sync_venue(
+                md.clock, md.rest(), md.venue, before=lambda: _time_room(md), gate=lambda: _time_gate(md)
+            )
             log.debug("%s clock offset %.3f ms (rtt %s ms)", md.venue, off, md.clock.rtt_ms)
+        except RateLimitError as e:
+            # A reading refused for rate blocks the address for its Retry-After, for every session of
+            # the process, as a snapshot's refusal does: only logged, the next request from the
+            # address (a trading session's, this loop's next round) went inside it, and Binance bans.
+            budget = md.rest_budget()
+            if budget is not None and getattr(e, "status", None) is not None:  # the venue's refusal
+                named = budget.limit_for_code(getattr(e, "code", None))
+                budget.refused(named or None, getattr(e, "retry_after", None), md.adapter.server_time_cost())
+            log.warning("%s clock sync refused for rate: %s", md.venue, e)
         except (TickwireError, OSError, KeyError, ValueError) as e:
             log.warning("%s clock sync failed: %s", md.venue, e)
         await asyncio.sleep(every)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from tickwire.errors import RateLimitError, TickwireError
+from tickwire.limits.budget import resend_gate
 from tickwire.session.ports import LOST_SYNC
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ CONTINUITY_AFTER_S = 1.0
 REST_SWITCH_AFTER = 3
 
 
-def _observe(budget: RateBudget, adapter: Adapter, headers: Mapping[str, str]) -> None:
-    """What a snapshot's answer says the address used, noted in its budget."""
-    budget.observe(adapter.read_usage(headers))
+def _observe(budget: RateBudget, adapter: Adapter, sent: float, headers: Mapping[str, str]) -> None:
+    """What a snapshot's answer says the address used, noted in its budget as of when the snapshot
+    went out (``sent``, on the budget's clock): what the process took since is not in the venue's
+    count yet, and an answer to a request newer than the snapshot may have reported more."""
+    budget.observe(adapter.read_usage(headers), max(0.0, budget.clock() - sent))
 
 
 class Resyncer:
@@ -174,9 +177,11 @@ class Resyncer:
                         cost = a.snapshot_cost(key)
                         await budget.acquire(cost, "query")
                         try:
-                            usage = functools.partial(_observe, budget, a)
-                            body = await a.fetch_snapshot(http, key, usage)
+                            usage = functools.partial(_observe, budget, a, budget.clock())
+                            body = await a.fetch_snapshot(http, key, usage, resend_gate(budget, cost))
                         except RateLimitError as e:
+                            if getattr(e, "status", None) is None:
+                                raise  # the budget's own refusal of a resend: nothing the venue said
                             named = budget.limit_for_code(getattr(e, "code", None))
                             e.__dict__["retry_after"] = budget.refused(
                                 named or None, getattr(e, "retry_after", None), cost

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickwire.errors import TickwireError, TransportError
+from tickwire.errors import RateLimitError, TickwireError, TransportError
 from tickwire.recovery.backoff import Backoff, connect_slot, settled
 from tickwire.trading.remedy import refused_for_good
 from tickwire.trading.venue import Call
@@ -329,6 +329,11 @@ class KeptSocket:
             except (TickwireError, OSError) as e:
                 self._failed(e)
                 log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
+                if isinstance(e, RateLimitError):
+                    # The upgrade refused for rate: the address's budget blocked for it (the next
+                    # connect, and every request there, waits it out) — retried after the back-off
+                    # alone, the reconnects went on inside the venue's window and it banned the address.
+                    await self._cured(e)
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             if self._closing:

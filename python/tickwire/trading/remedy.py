@@ -124,16 +124,20 @@ class VenueClock:
         signer.clock = self.now_ms
         return True
 
-    async def measure(self, http: Any, rounds: int, before: Callable[[], Awaitable[None]]) -> float:
+    async def measure(
+        self, http: Any, rounds: int, before: Callable[[], Awaitable[Callable[[], None] | None]]
+    ) -> float:
         """A fresh offset from ``rounds`` readings (older ones dropped: the venue's clock, or ours,
         may have stepped; the last offset in use until then); ``before`` runs ahead of each reading
-        (the rate-limit budget)."""
+        (the rate-limit budget) and returns the reading's gate (its resend charged again), or None."""
         st = self.server_time
         assert st is not None
 
         async def fetch() -> float:
-            await before()
-            return await sample_server_time(http, st.path, st.parse, resolution_ms=st.resolution_ms)
+            gate = await before()
+            return await sample_server_time(
+                http, st.path, st.parse, resolution_ms=st.resolution_ms, gate=gate
+            )
 
         offset = await self.sync.resync(fetch, rounds)
         self.measured_at = time.monotonic()

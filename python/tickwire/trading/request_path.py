@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tickwire.audit import NULL_AUDIT, AuditLog
-from tickwire.errors import TickwireError
+from tickwire.errors import RateLimitError, TickwireError
 from tickwire.limits import Lane, RateBudget
 from tickwire.streams import Endpoint
 from tickwire.trading import sent
 from tickwire.trading.remedy import RESYNC_ROUNDS, START_ROUNDS
 from tickwire.trading.venue import Call, OrderGrammar
-from tickwire.trading.wire import Wire
+from tickwire.trading.wire import Wire, unsent, was_unsent
 
 __all__ = ["RequestPath"]
 
@@ -84,7 +84,10 @@ class RequestPath:
         for it (``ws_connect_cost``) taken from the budget, waiting for room as a request would."""
         cost = getattr(self.grammar, "ws_connect_cost", None)
         if cost:
-            await self.budget.acquire(cost, "query")
+            try:
+                await self.budget.acquire(cost, "query")
+            except RateLimitError as e:
+                raise unsent(e) from None  # the budget's own: no refusal of the venue's to block for
 
     def ws_usage(self, answer: Any) -> None:
         self.wire.ws_usage(answer)
@@ -94,7 +97,21 @@ class RequestPath:
         timestamp (a ``clock`` remedy, or a ``signature`` one where the venue refuses a stale
         timestamp so) has the venue clock measured again before the socket's next connect — shared
         with any measurement under way, as requests refused together share one. A socket is not
-        resent anything: its next log-in is signed anew on the offset measured."""
+        resent anything: its next log-in is signed anew on the offset measured. A connect or log-in
+        refused for rate (429/418) blocks the budget for it, as a request's refusal does: the next
+        connect, and every request of the address or key, waits it out."""
+        if isinstance(error, RateLimitError):
+            if was_unsent(error):
+                return  # the budget's own refusal of the connect (its room): nothing to block anew
+            named = self.budget.limit_for_code(getattr(error, "code", None))
+            cost = dict(getattr(self.grammar, "ws_connect_cost", None) or {})
+            blocked = self.budget.refused(named or None, getattr(error, "retry_after", None), cost)
+            error.__dict__["retry_after"] = blocked
+            self.audit.event(
+                "rate_limited", venue=self.venue, code=getattr(error, "code", None), path="(socket)",
+                params={}, body=None, retry_after=blocked,
+            )  # fmt: skip
+            return
         remedy = self.wire.remedies.remedy_for(error)
         if remedy not in ("clock", "signature") or not self.clock.available:
             return

@@ -336,13 +336,24 @@ class Wire:
             probe = Call("GET", st.path, signed=False)
             cost = self.grammar.cost(probe) if hasattr(self.grammar, "cost") else {}
 
-            async def before() -> None:
+            async def before() -> Callable[[], None]:
                 await self.budget.acquire(cost, "query")
                 self.requests += 1
+                return self._resend_charged(None, cost, "query")
+
+            async def measured(http: HttpClient) -> float:
+                try:
+                    return await clock.measure(http, rounds, before)
+                except RateLimitError as e:
+                    # A reading refused for rate blocks the budget for its Retry-After like any
+                    # request's refusal: else the next request went inside it (Binance: a 418 ban).
+                    if not was_unsent(e):
+                        self.rate_refused(probe, e, cost)
+                    raise
 
             if since is not None and remedy:
                 self.remedies.clock_resyncs += 1
-            self._resync = asyncio.ensure_future(clock.measure(self.http, rounds, before))
+            self._resync = asyncio.ensure_future(measured(self.http))
         return await asyncio.shield(self._resync)
 
     async def _once(

@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from picows import WSAutoPingStrategy, WSError, WSListener, WSTransport, ws_connect
+import orjson
+from picows import WSAutoPingStrategy, WSError, WSInvalidStatusError, WSListener, WSTransport, ws_connect
 
-from tickwire.errors import RequestTimeoutError, TransportError
+from tickwire.errors import RateLimitError, RequestTimeoutError, TransportError
+from tickwire.transport.http_conn import retry_after_s
 
 
 class _PicowsLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -119,11 +121,38 @@ async def open_ws(
         raise
     except TimeoutError as e:
         raise RequestTimeoutError(f"WebSocket connect to {_host(url)} timed out") from e
+    except WSInvalidStatusError as e:
+        refusal = _rate_refusal(e, url)
+        if refusal is not None:
+            raise refusal from None
+        raise TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e, url)}") from None
     except (WSError, OSError, ssl.SSLError) as e:
         # picows' own errors may quote the URL (``WSInvalidURL``): not chained, their text is shown
         # through ``_reason``. OS and TLS errors name addresses only.
         err = TransportError(f"WebSocket connect to {_host(url)} failed: {_reason(e, url)}")
         raise err from (None if isinstance(e, WSError) else e)
+
+
+def _rate_refusal(e: WSInvalidStatusError, url: str) -> RateLimitError | None:
+    """An upgrade answered 429/418 (Binance spot charges a WS API connection 2 weight and refuses it
+    past the address's limit): a :class:`RateLimitError` with the answer's code and ``Retry-After``,
+    as a REST answer's (the caller blocks the budget with it), else None."""
+    resp = e.response
+    status = int(getattr(resp, "status", 0) or 0)
+    if status not in (429, 418):
+        return None
+    headers = getattr(resp, "headers", None) or {}
+    value = next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    code: Any = None
+    try:
+        data = orjson.loads(e.raw_body or b"")
+        if isinstance(data, dict):
+            code = data.get("code")
+    except orjson.JSONDecodeError:
+        pass
+    err = RateLimitError(f"WebSocket connect to {_host(url)} refused for rate (HTTP {status})")
+    err.__dict__.update(status=status, venue=None, code=code, retry_after=retry_after_s(value))
+    return err
 
 
 def _close_opened(done: asyncio.Future[tuple[WSTransport, WSListener]]) -> None:

@@ -78,10 +78,14 @@ class Adapter(session_adapter.Adapter):
         )
 
     async def fetch_snapshot(
-        self, http: HttpClient, symbol: str, usage: Callable[[Mapping[str, str]], None] | None = None
+        self,
+        http: HttpClient,
+        symbol: str,
+        usage: Callable[[Mapping[str, str]], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> bytes:
         path, query = self.snapshot_target(symbol)
-        r = await http.get(path, query=query)
+        r = await http.get(path, query=query, gate=gate)
         if usage is not None:
             usage(r.headers)
         return r.raise_for_status(self.venue).body
