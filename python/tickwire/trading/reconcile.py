@@ -79,6 +79,10 @@ class Reconciler(FillsCatchUp):
         # Runs a task for the session (kept, cancelled when it closes): the later tries of an order
         # left unknown. None: nothing runs later (it waits for the private stream's return).
         self.spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None
+        # Open orders a reconciliation after the stream's return left to whatever was settling them
+        # (their call, its reconciliation, an orphan's task): asked about once that lets go — what
+        # it applies (an answer the venue gave before the gap) may predate what the gap hid.
+        self._left_to_owner: set[str] = set()
 
     @contextlib.contextmanager
     def call(self, client_id: str) -> Iterator[None]:
@@ -93,6 +97,7 @@ class Reconciler(FillsCatchUp):
             raise
         finally:
             self.calls.discard(client_id)
+            self._released(client_id)
 
     def settled_by(self, client_id: str, task: asyncio.Task[Any]) -> None:
         """``task`` settles ``client_id``, an order already written and tracked (an order template's:
@@ -105,6 +110,7 @@ class Reconciler(FillsCatchUp):
             if t.cancelled():  # after a run that entered ``call``: already orphaned there (one task)
                 self.orphaned(client_id)
             self.calls.discard(client_id)
+            self._released(client_id)
 
         task.add_done_callback(done)
 
@@ -194,6 +200,7 @@ class Reconciler(FillsCatchUp):
             log.info("%s: order %s, its call cancelled: %s", self.port.venue, order.client_id, e)
         finally:
             self.orphans.discard(order.client_id)
+            self._released(order.client_id)
 
     async def resolve(self, order: Order, why: str) -> Order:
         """The answer to ``order`` was lost: find out what the venue did with it. ``TransportError``
@@ -219,6 +226,7 @@ class Reconciler(FillsCatchUp):
             ) from e
         finally:
             self.resolving.discard(cid)
+            self._released(cid)
         if found is None:
             now = self._current(cid)
             if now.status != "unknown":
@@ -314,7 +322,12 @@ class Reconciler(FillsCatchUp):
 
     async def _open_ones(self) -> None:
         tracker = self.port.tracker
-        todo = [o.client_id for o in tracker.open_orders() if not self.owned(o.client_id)]
+        todo = []
+        for o in tracker.open_orders():
+            if self.owned(o.client_id):
+                self._left_to_owner.add(o.client_id)  # asked about once its owner lets go
+            else:
+                todo.append(o.client_id)
         failed: list[tuple[str, TickwireError]] = []
         for round in range(AWAY_ROUNDS + 1):
             if round:
@@ -332,6 +345,28 @@ class Reconciler(FillsCatchUp):
         for cid, err in failed:
             log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
             p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
+            if self.spawn is not None:
+                # Asked again later, as an order left unknown is (``_later``): a REST outage or a
+                # rate-limit ban outlasting the rounds above must not leave an order the venue ended
+                # in the gap open here for good (nothing else asks about it until the next reconnect).
+                self.spawn(self._away_later(cid))
+
+    async def _away_later(self, client_id: str) -> None:
+        """``_after_away`` for an order whose queries failed every round after the stream returned,
+        after each of ``LATER_S`` until one answers (or something else settles the order)."""
+        p = self.port
+        for pause in LATER_S:
+            await asyncio.sleep(pause)
+            o = p.tracker.get(client_id)
+            if o is None or not o.is_open:
+                return
+            try:
+                await self._after_away(client_id)
+            except TickwireError as e:
+                log.info("%s: order %s still not reconciled: %s", p.venue, client_id, e)
+                continue
+            return
+        p.audit.event("reconcile_stuck", venue=p.venue, client_id=client_id)
 
     async def _missing_fills(self) -> None:
         """Ended orders whose answer stated fills the stream, up as far as the session knew, never
@@ -340,6 +375,7 @@ class Reconciler(FillsCatchUp):
         p = self.port
         for cid in p.tracker.unaccounted():
             if self.owned(cid):
+                self._left_to_owner.add(cid)  # asked once its owner lets go
                 continue
             p.tracker.fills_asked(cid)
             await self.settle_fills(cid)
@@ -374,11 +410,39 @@ class Reconciler(FillsCatchUp):
         finally:
             self._lost_at.pop(client_id, None)
 
+    def _released(self, client_id: str) -> None:
+        """Nothing settles ``client_id`` any more: if a reconciliation after the stream's return left
+        it to what did, it is asked about now (what that applied may predate the stream's gap: a
+        place answer stating the order new, sent before it filled unheard)."""
+        if client_id not in self._left_to_owner or self.owned(client_id):
+            return
+        self._left_to_owner.discard(client_id)
+        if self.spawn is not None:
+            self.spawn(self._after_away_once(client_id))
+
+    async def _after_away_once(self, client_id: str) -> None:
+        """``reconcile_open`` for one order its owner let go of: its state if it is open, and the
+        fills it is stated to have made and no one heard (an answer stating them unlisted, applied
+        with the stream back: the call left them to the stream, which had lost them)."""
+        p = self.port
+        try:
+            await self._after_away(client_id)
+        except TickwireError as e:
+            log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, client_id, e)
+            p.audit.event("reconcile_failed", venue=p.venue, client_id=client_id, error=str(e))
+        o = p.tracker.get(client_id)
+        if o is not None and not o.is_open and p.tracker.unheard(client_id) and not self.owned(client_id):
+            p.tracker.fills_asked(client_id)
+            await self.settle_fills(client_id)
+
     async def _after_away(self, client_id: str) -> None:
         tracker = self.port.tracker
         o = tracker.get(client_id)
-        if o is None or not o.is_open or self.owned(client_id):
-            return  # settled meanwhile, or its own call settles it
+        if o is None or not o.is_open:
+            return  # settled meanwhile
+        if self.owned(client_id):
+            self._left_to_owner.add(client_id)  # its own call settles it; asked about after
+            return
         if await self.reconcile(client_id) is not None:
             return
         o = tracker.get(client_id)  # as it is now: the stream may have spoken during the queries

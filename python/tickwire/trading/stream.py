@@ -69,6 +69,9 @@ class PrivateStream(KeptSocket):
         self._acked = asyncio.Event()
         self._refusal: TickwireError | None = None  # the subscription's, as the grammar read it
         self._reconciling: asyncio.Task[None] | None = None
+        # Asked for while one ran (a reconnect or a malformed message during its queries): what the
+        # running one already asked about may have changed since — it runs once more when it ends.
+        self._again = False
 
     async def on_connected(self) -> None:
         self._acked.clear()
@@ -78,17 +81,31 @@ class PrivateStream(KeptSocket):
         await asyncio.wait_for(self._acked.wait(), self.connect_timeout)
         if self._refusal is not None:
             raise self._refusal
-        if self.connects >= 1 and (self._reconciling is None or self._reconciling.done()):
+        if self.connects >= 1:
             # Orders may have changed while the stream was away: ask the venue about each — in a task
             # of its own, so the stream is up (its events applied, a watchdog seeing it) while the
             # queries, which may take rounds of time-outs, run.
+            self.reconcile_soon()
+
+    def reconcile_soon(self) -> None:
+        """Starts the reconciliation, or — one running — has it run once more when it ends: an order
+        it asked about before a new gap may have changed in that gap, its answer stale (before, a
+        reconnect during a running reconciliation started none, and an order canceled or filled in
+        the second gap stayed open here, its fills never heard)."""
+        if self._reconciling is None or self._reconciling.done():
             self._reconciling = asyncio.get_running_loop().create_task(self._reconcile())
+        else:
+            self._again = True
 
     async def _reconcile(self) -> None:
-        try:
-            await self.on_resubscribed()
-        except (TickwireError, OSError) as e:
-            log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+        while True:
+            self._again = False
+            try:
+                await self.on_resubscribed()
+            except (TickwireError, OSError) as e:
+                log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+            if not self._again:
+                return
 
     async def close(self) -> None:
         if self._reconciling is not None:
@@ -124,6 +141,5 @@ class PrivateStream(KeptSocket):
         except DecodeError as e:
             self.malformed += 1
             log.warning("%s %s: %s", self.venue, self.name, e)
-            if self._reconciling is None or self._reconciling.done():
-                self._reconciling = asyncio.get_running_loop().create_task(self._reconcile())
+            self.reconcile_soon()
             return None
