@@ -7,14 +7,10 @@ forgot the weight another process had spent on the address, and let a burst past
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import tickwire
 from tickwire.errors import RateLimitError
-from tickwire.sim import Simulator
-from tickwire.sim.auth import ApiKey
-from tickwire.transport.http import HttpClient
-from tickwire.venues import binance
+from weighed import spend, weighed_binance
 
 WINDOW_S = 10.0
 LIMIT = 60
@@ -22,49 +18,31 @@ LIMIT = 60
 
 def test_an_older_answers_smaller_usage_does_not_undo_a_newer_report() -> None:
     async def go() -> None:
-        profile: dict[str, Any] = {"weight_limit": LIMIT}
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, profiles={"binance": profile},
-                             timeouts={"weight_window": WINDOW_S, "ban": 30.0}) as sim:  # fmt: skip
-            key = "usage-out-of-order"
-            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
-            ep = sim.endpoint("binance", 0)
-            async with tickwire.trade(
-                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()["binance"],
-                adopt=False, private_stream=False, rate_wait=0,
-            ) as tr:  # fmt: skip
-                # Start in a fresh window of the venue's (aligned to its clock).
-                await asyncio.sleep(WINDOW_S - (ep.now_ms() / 1000) % WINDOW_S + 0.05)
-                reported: list[int] = []
+        async with weighed_binance("usage-out-of-order", limit=LIMIT, window_s=WINDOW_S) as (_sim, ep, tr):
+            # Start in a fresh window of the venue's (aligned to its clock).
+            await asyncio.sleep(WINDOW_S - (ep.now_ms() / 1000) % WINDOW_S + 0.05)
+            reported: list[int] = []
 
-                async def meanwhile() -> None:
-                    # While the answer to A is on its way: another process on the address spends
-                    # most of the window, then the session's next query (B) is answered at once.
-                    other = HttpClient(ep.rest_base, timeout=5.0)
-                    await other.connect()
-                    try:
-                        used = 0
-                        while used < LIMIT - 5:
-                            r = await other.request("GET", "/api/v3/ping")
-                            used = int(r.headers["x-mbx-used-weight-10s"])
-                    finally:
-                        await other.close()
-                    await tr.open_orders("BTCUSDT")  # B: its answer reports the window nearly full
-                    reported.append(tr.budget.windows["WEIGHT_10S"].used(tr.budget.clock()))
+            async def meanwhile() -> None:
+                # While the answer to A is on its way: another process on the address spends
+                # most of the window, then the session's next query (B) is answered at once.
+                await spend(ep, LIMIT - 5, "10s")
+                await tr.open_orders("BTCUSDT")  # B: its answer reports the window nearly full
+                reported.append(tr.budget.windows["WEIGHT_10S"].used(tr.budget.clock()))
 
-                ep.hold_answer("GET /api/v3/openOrders", meanwhile)
-                await tr.open_orders("BTCUSDT")  # A: answered last, its usage as of its arrival (1)
-                after = tr.budget.windows["WEIGHT_10S"].used(tr.budget.clock())
-                # A burst that fits the budget's own count: every one sent is the venue's to count.
-                results = await asyncio.gather(
-                    *(tr.open_orders("BTCUSDT") for _ in range(6)), return_exceptions=True
-                )
-                for r in results:
-                    assert not isinstance(r, BaseException) or isinstance(r, RateLimitError), r
-            refused = [(op, st) for _, op, st, _ in ep.exchanges if st in (429, 418)]
-            assert not refused, (
-                f"budget at {reported} after B's answer, {after} after A's older one: "
-                f"the venue refused {refused}"
+            ep.hold_answer("GET /api/v3/openOrders", meanwhile)
+            await tr.open_orders("BTCUSDT")  # A: answered last, its usage as of its arrival (1)
+            after = tr.budget.windows["WEIGHT_10S"].used(tr.budget.clock())
+            # A burst that fits the budget's own count: every one sent is the venue's to count.
+            results = await asyncio.gather(
+                *(tr.open_orders("BTCUSDT") for _ in range(6)), return_exceptions=True
             )
+            for r in results:
+                assert not isinstance(r, BaseException) or isinstance(r, RateLimitError), r
+        refused = [(op, st) for _, op, st, _ in ep.exchanges if st in (429, 418)]
+        assert not refused, (
+            f"budget at {reported} after B's answer, {after} after A's older one: the venue refused {refused}"
+        )
 
     asyncio.run(go())
 
@@ -76,54 +54,37 @@ def test_a_snapshots_usage_is_as_of_its_request_too() -> None:
     back to the snapshot's own, and the next queries crossed the venue's limit."""
 
     async def go() -> None:
-        profile: dict[str, Any] = {"weight_limit": LIMIT}
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, profiles={"binance": profile},
-                             timeouts={"weight_window": WINDOW_S, "ban": 30.0}) as sim:  # fmt: skip
-            key = "snapshot-usage-order"
-            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
+        async with weighed_binance("snapshot-usage-order", limit=LIMIT, window_s=WINDOW_S) as (sim, ep, tr):
             urls = sim.urls()["binance"]
-            ep = sim.endpoint("binance", 0)
-            async with tickwire.trade(
-                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=urls,
-                adopt=False, private_stream=False, rate_wait=0,
-            ) as tr:  # fmt: skip
-                await asyncio.sleep(WINDOW_S - (ep.now_ms() / 1000) % WINDOW_S + 0.05)
-                done = asyncio.Event()
+            await asyncio.sleep(WINDOW_S - (ep.now_ms() / 1000) % WINDOW_S + 0.05)
+            done = asyncio.Event()
 
-                async def meanwhile() -> None:
-                    # While the snapshot's answer is on its way: another process spends most of the
-                    # window, and a trading query's answer reports it.
-                    other = HttpClient(ep.rest_base, timeout=5.0)
-                    await other.connect()
-                    try:
-                        used = 0
-                        while used < LIMIT - 5:
-                            r = await other.request("GET", "/api/v3/ping")
-                            used = int(r.headers["x-mbx-used-weight-10s"])
-                    finally:
-                        await other.close()
-                    await tr.open_orders("BTCUSDT")
-                    done.set()
+            async def meanwhile() -> None:
+                # While the snapshot's answer is on its way: another process spends most of the
+                # window, and a trading query's answer reports it.
+                await spend(ep, LIMIT - 5, "10s")
+                await tr.open_orders("BTCUSDT")
+                done.set()
 
-                ep.hold_answer("GET /api/v3/depth", meanwhile)
-                md = tickwire.connect(
-                    "binance", ["BTCUSDT"], endpoints=urls, probe_interval=None, clock_sync=None,
-                    venue_options={"snapshot_limit": 100},
-                )  # fmt: skip
-                await md.start(wait=False)
-                try:
-                    await asyncio.wait_for(done.wait(), 5.0)
-                    end = asyncio.get_running_loop().time() + 2.0
-                    while md.book("BTCUSDT").state != "synced" and asyncio.get_running_loop().time() < end:
-                        await asyncio.sleep(0.01)  # the snapshot's answer read
-                    results = await asyncio.gather(
-                        *(tr.open_orders("BTCUSDT") for _ in range(6)), return_exceptions=True
-                    )
-                    for r in results:
-                        assert not isinstance(r, BaseException) or isinstance(r, RateLimitError), r
-                finally:
-                    await md.close()
-            refused = [(op, st) for _, op, st, _ in ep.exchanges if st in (429, 418)]
-            assert not refused, f"the venue refused {refused}"
+            ep.hold_answer("GET /api/v3/depth", meanwhile)
+            md = tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=urls, probe_interval=None, clock_sync=None,
+                venue_options={"snapshot_limit": 100},
+            )  # fmt: skip
+            await md.start(wait=False)
+            try:
+                await asyncio.wait_for(done.wait(), 5.0)
+                end = asyncio.get_running_loop().time() + 2.0
+                while md.book("BTCUSDT").state != "synced" and asyncio.get_running_loop().time() < end:
+                    await asyncio.sleep(0.01)  # the snapshot's answer read
+                results = await asyncio.gather(
+                    *(tr.open_orders("BTCUSDT") for _ in range(6)), return_exceptions=True
+                )
+                for r in results:
+                    assert not isinstance(r, BaseException) or isinstance(r, RateLimitError), r
+            finally:
+                await md.close()
+        refused = [(op, st) for _, op, st, _ in ep.exchanges if st in (429, 418)]
+        assert not refused, f"the venue refused {refused}"
 
     asyncio.run(go())

@@ -9,55 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import tickwire
-from tickwire.sim import Simulator
-from tickwire.sim.auth import ApiKey
-from tickwire.transport.http import HttpClient
-from tickwire.venues import binance
+from weighed import spend, weighed_binance
 
 
 def test_a_ws_api_connect_refused_for_rate_blocks_the_address() -> None:
     async def go() -> None:
-        profile: dict[str, Any] = {"weight_limit": 50}
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, profiles={"binance": profile},
-                             timeouts={"weight_window": 3.0, "ban": 30.0}) as sim:  # fmt: skip
-            key = "ws-connect-429"
-            sim.venue("binance").add_key(ApiKey(key, secret=b"s3cret"))
-            ep = sim.endpoint("binance", 0)
+        async with weighed_binance("ws-connect-429", limit=50, window_s=3.0, transport="ws") as (sim, ep, tr):
             venue = sim.venue("binance").limiter(ep)  # type: ignore[attr-defined]
-            async with tickwire.trade(
-                "binance", credentials=binance.Signer(key, "s3cret"), endpoints=sim.urls()["binance"],
-                transport="ws", adopt=False, private_stream=False, rate_wait=0,
-            ) as tr:  # fmt: skip
-                sock = tr.orders_ws
-                assert sock is not None and sock.connected
-                await asyncio.sleep(3.5)  # the start's weight out of the 3 s window
-                other = HttpClient(ep.rest_base, timeout=5.0)  # another process on the address
-                await other.connect()
-                try:
-                    used = 0
-                    while used < 50:  # the window spent to its limit, nothing refused yet
-                        r = await other.request("GET", "/api/v3/ping")
-                        used = int(r.headers["x-mbx-used-weight-3s"])
-                finally:
-                    await other.close()
-                refused = venue.refused
-                ep.drop()  # the venue cuts the order socket: it reconnects into the full window
-                end = time.monotonic() + 5.0
-                while venue.refused == refused and time.monotonic() < end:
-                    await asyncio.sleep(0.005)
-                assert venue.refused > refused, "the reconnect was never refused"
-                await asyncio.sleep(1.0)
-                try:
-                    await tr.open_orders("BTCUSDT")
-                except tickwire.errors.RateLimitError:
-                    pass
-            assert venue.banned_until == 0.0, (
-                f"the simulator banned the address: {venue.refused - refused} refusals after the "
-                f"first connect refused for rate"
-            )
+            sock = tr.orders_ws
+            assert sock is not None and sock.connected
+            await asyncio.sleep(3.5)  # the start's weight out of the 3 s window
+            await spend(ep, 50, "3s")  # another process on the address
+            refused = venue.refused
+            ep.drop()  # the venue cuts the order socket: it reconnects into the full window
+            end = time.monotonic() + 5.0
+            while venue.refused == refused and time.monotonic() < end:
+                await asyncio.sleep(0.005)
+            assert venue.refused > refused, "the reconnect was never refused"
+            await asyncio.sleep(1.0)
+            try:
+                await tr.open_orders("BTCUSDT")
+            except tickwire.errors.RateLimitError:
+                pass
+        assert venue.banned_until == 0.0, (
+            f"the simulator banned the address: {venue.refused - refused} refusals after the "
+            f"first connect refused for rate"
+        )
 
     asyncio.run(go())
 
