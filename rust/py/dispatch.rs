@@ -134,6 +134,18 @@ impl Dispatcher {
                 for &i in &self.applied {
                     f.confirm(i as usize);
                 }
+                if f.n_unconfirmed > 0 {
+                    // At the book's own id (an HTX `req` answer, an A/B copy) the connection is
+                    // where the book is: nothing missed, as `BookFeed.on_snapshot` takes it.
+                    for k in 0..f.feed.last_summary().updates.len() {
+                        let (i, o) = f.feed.last_summary().updates[k];
+                        if o == Outcome::Duplicate
+                            && f.feed.book_at(i as usize).is_some_and(|b| b.is_synced())
+                        {
+                            f.confirm(i as usize);
+                        }
+                    }
+                }
             }
         }
         let applied = std::mem::take(&mut self.applied);

@@ -48,7 +48,7 @@ pub struct BookFeed {
     /// per book by the first message applied to it or a snapshot that syncs it. Here, not in the
     /// session's route, so every view's `is_synced` says it.
     unconfirmed: Vec<bool>,
-    n_unconfirmed: usize,
+    pub(crate) n_unconfirmed: usize,
     /// Every line is down (`unconfirm_all`) and no frame has come through the route since: a
     /// snapshot applied meanwhile cannot prove a book current — the stream it continues is not
     /// there yet.

@@ -10,8 +10,8 @@ Retry-After (1 s when it names none): the resyncs of many books after a reconnec
 429 into Binance's IP ban. Where the adapter names the venue's per-address limits (``rest_limits``),
 each snapshot first waits for room in them — counted with every request of the process to that
 address, a trading session's included — and a refusal blocks them for every session. Snapshots that
-keep failing otherwise at the streaming endpoint (3 in a row) are asked of the next endpoint, where
-update ids are venue-wide (Binance).
+keep failing otherwise at the streaming endpoint (3 in a row), or keep coming back older than the
+diffs buffered since, are asked of the next endpoint, where update ids are venue-wide (Binance).
 """
 
 from __future__ import annotations
@@ -195,6 +195,11 @@ class Resyncer:
                     # Older than the diffs buffered since (Binance: fetch another): waiting for a
                     # sync it cannot bring would only spend resync_timeout.
                     behind = any(o in LOST_SYNC for _, o in updates)
+                    # Older than a book a reconnect left unproven (a replica behind it): it proves
+                    # nothing, and the book, "synced" but unconfirmed, would end the resync at once —
+                    # a quiet symbol then stayed unsynced until its next diff. Asked again instead.
+                    if not behind and any(o == "stale" for _, o in updates):
+                        behind = not self._proven(key)
                 elif a.resync == "request":
                     owner.send_first([a.snapshot_request(key)])
                 else:
@@ -205,6 +210,9 @@ class Resyncer:
                     # A replica that keeps lagging must not be asked every 50 ms (weight 50 a time
                     # on Binance): half a second at least before the next.
                     delay = max(delay, BEHIND_PAUSE_S)
+                    # And it is a failure of its endpoint like an error answer: one stuck behind (a
+                    # cache, a replica that stopped) is left for the next after REST_SWITCH_AFTER.
+                    rest_failures += 1
                 elif await self.until_synced(key, owner.resync_timeout):
                     owner.status("synced", symbol=key)
                     return
@@ -217,6 +225,12 @@ class Resyncer:
                     self.rest_blocked_until = max(self.rest_blocked_until, time.monotonic() + pause)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_PAUSE_S)
+
+    def _proven(self, key: str) -> bool:
+        try:
+            return bool(self.feed.book(key).is_synced)
+        except KeyError:
+            return False
 
     async def until_synced(self, key: str, timeout: float) -> bool:
         end = time.monotonic() + timeout
