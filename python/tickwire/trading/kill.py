@@ -34,6 +34,7 @@ market data. A step that fails is recorded and the next one runs anyway; every s
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -57,6 +58,7 @@ from tickwire.trading.place import SendPort
 from tickwire.trading.reconcile import until_settled
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.venue import Call, Position
+from tickwire.trading.wire import was_unsent
 
 log = logging.getLogger("tickwire.trading")
 
@@ -66,6 +68,10 @@ RATE_ROUNDS = 4
 # How long the kill waits for place calls in flight when it began, in the session's request time-outs
 # (a call may wait for the budget, then for its answer).
 IN_FLIGHT_WAIT = 2.0
+# How long each request of the kill waits out the session's rate budget — a venue's 429 block, its
+# Retry-After — in request time-outs, whatever ``rate_wait`` the session's new orders have (0: a bot
+# that would rather skip an order than send it late still wants its kill switch to cancel).
+RATE_WAIT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +144,26 @@ class Kill:
         self.port = port
         self.reason = reason
         self.errors: list[str] = []
+        wait_s = IN_FLIGHT_WAIT * port.timeout
         self.closer = PositionCloser(
-            port, self._failed, self._state, self.current, self.errors, LANE, IN_FLIGHT_WAIT * port.timeout
+            port, self._failed, self._state, self.current, self.errors, LANE, wait_s, send=self.send
         )
+
+    async def send(self, call: Call) -> Any:
+        """``call`` over REST on the kill's lane. Refused by the budget with nothing sent (a venue's
+        429 block the session's ``rate_wait`` will not wait out), it is sent once the block has
+        passed, up to ``RATE_WAIT`` request time-outs in all."""
+        p = self.port
+        deadline = time.monotonic() + RATE_WAIT * p.timeout
+        while True:
+            try:
+                return await p.send_lane(call, LANE)
+            except RateLimitError as e:
+                wait = getattr(e, "retry_after", None)
+                if not was_unsent(e) or wait is None or time.monotonic() + wait > deadline:
+                    raise
+                p.audit.event("kill_rate_wait", venue=p.venue, path=call.path, wait_s=wait)
+                await asyncio.sleep(wait)
 
     def _failed(self, step: str, e: Exception) -> None:
         self.errors.append(f"{step}: {e}")
@@ -166,7 +189,7 @@ class Kill:
         p = self.port
         body: list[Any] = []
         try:
-            await every_page(lambda c: p.send_lane(c, LANE), p.grammar, p.grammar.open_orders(None), body)
+            await every_page(self.send, p.grammar, p.grammar.open_orders(None), body)
         except TickwireError as e:
             if not body:
                 raise
@@ -185,6 +208,7 @@ class Kill:
         targets = {_key(o): o for o in listed}
         flying: set[str] = set()
         busy = p.in_flight()
+        calls = set(getattr(p, "placing", ()))  # a venue's own untracked calls in flight (a TWAP start)
         for o in p.tracker.open_orders():
             if o.client_id in busy:  # its call or its reconciliation settles it: waited for below
                 flying.add(o.client_id)
@@ -194,11 +218,12 @@ class Kill:
         await self.cancel(list(targets.values()))
         closing, positions = await self.close_positions()
         landed = await self.landed(flying)
+        called = await self.landed_calls(calls)
         aimed = {o.client_id for o in targets.values() if o.client_id}
         for o in landed:
             if o.client_id not in aimed:  # an unknown one was aimed at before its order id was known
                 targets.setdefault(_key(o), o)
-        if landed:
+        if landed or called:
             # They went to the venue after the positions were closed: what they traded is a position
             # again (a market order in flight fills there), closed and counted anew.
             more, positions = await self.close_positions()
@@ -237,6 +262,20 @@ class Kill:
             await self.cancel(live)
         return got
 
+    async def landed_calls(self, calls: set[str]) -> bool:
+        """The venue's own calls of ``calls`` (``placing`` when the kill began: a TWAP start in flight,
+        which may reach the venue after the cancels and close, then trade there) once they end, or
+        ``IN_FLIGHT_WAIT`` request time-outs pass; then the account-wide cancel once more where the
+        venue has one (it stops what they started). True when there were any: positions are closed
+        again, and ``confirm``'s second listing cancels an order they left."""
+        if not calls:
+            return False
+        p = self.port
+        await until_settled(lambda: set(getattr(p, "placing", ())), calls, IN_FLIGHT_WAIT * p.timeout)
+        p.audit.event("kill_landed_calls", venue=p.venue, calls=sorted(calls))
+        await self.cancel([])
+        return True
+
     # cancels -----------------------------------------------------------------------------------------
 
     def _cancel_calls(self, orders: Sequence[Order]) -> list[tuple[str, Call]]:
@@ -261,7 +300,7 @@ class Kill:
         for symbol, call in self._cancel_calls(orders):
             p.audit.event("kill_cancel", venue=p.venue, symbol=symbol, method=call.method, path=call.path)
             try:
-                body = await p.send_lane(call, LANE)
+                body = await self.send(call)
             except OrderNotFound:
                 continue  # nothing open there any more
             except TickwireError as e:
@@ -319,9 +358,7 @@ class Kill:
                 continue
             if now.is_open:
                 try:
-                    body = await p.send_lane(
-                        p.grammar.status(o.symbol, o.client_id or None, o.order_id), LANE
-                    )
+                    body = await self.send(p.grammar.status(o.symbol, o.client_id or None, o.order_id))
                     now = (self._state(body) or [now])[0]
                 except TickwireError as e:
                     if not p.grammar.not_found(e):

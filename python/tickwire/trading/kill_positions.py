@@ -9,7 +9,7 @@ through (its step failures, its reading of an answer's orders, the tracker's cur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +43,13 @@ class PositionCloser:
         errors: list[str],
         lane: Lane,
         wait_s: float,
+        send: Callable[[Call], Awaitable[Any]] | None = None,
     ) -> None:
         # ``lane``: the kill's budget lane for every request; ``wait_s``: how long an order another
         # call is settling is waited for.
         self.lane = lane
+        # How each request goes (the kill's ``send``: its lane, a rate block waited out).
+        self.send = send or (lambda c: port.send_lane(c, lane))
         self.wait_s = wait_s
         self.port = port
         self.failed = failed
@@ -61,7 +64,7 @@ class PositionCloser:
         if call is None:
             return None
         read: Any = g.read_positions  # type: ignore[attr-defined]
-        found: Mapping[str, Position] = read(await self.port.send_lane(call(), self.lane))
+        found: Mapping[str, Position] = read(await self.send(call()))
         return [x for x in found.values() if x.qty != 0]
 
     async def close_positions(self) -> tuple[list[Order], list[Position]]:
@@ -101,7 +104,7 @@ class PositionCloser:
         for round_ in range(CLOSE_ROUNDS):
             p.audit.event("kill_close_all", venue=p.venue)
             try:
-                body = await p.send_lane(make(), self.lane)
+                body = await self.send(make())
             except (TransportError, UnknownOutcome) as e:
                 if was_unsent(e) or round_ + 1 == CLOSE_ROUNDS:
                     raise
@@ -222,7 +225,7 @@ class PositionCloser:
         p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
                       client_id=order.client_id)  # fmt: skip
         try:
-            return await send_order(p, order, call, lambda c: p.send_lane(c, self.lane)), False
+            return await send_order(p, order, call, self.send), False
         except TransportError as e:
             if was_unsent(e):  # not one byte written: withdrawn, nothing sent
                 self.failed(f"close {pos.symbol}", e)

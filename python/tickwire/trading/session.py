@@ -126,6 +126,10 @@ class TradingSession(RequestPath):
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
         # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
         self.halted: str | None = None
+        # A venue's own calls that may start trading at the venue with no order tracked for it (a
+        # Clarofinlore TWAP parent), by name, while their request runs: a kill thrown meanwhile waits
+        # for them, then cancels and closes once more (``Kill.landed_calls``).
+        self.placing: set[str] = set()
         # close() has begun: no new order is written (it could be neither answered nor reconciled).
         self.closing = False
         # The task running start() while it does, and how many times a close cancelled it.

@@ -11,7 +11,7 @@ bot is no longer in a state to trade safely:
     watch = Watch(tr, unknown_after_s=30, link_lost_s=20, max_rss_mb=2048, on_kill=alert)
     watch.start()          # checks every ``every_s`` seconds on the session's loop
     ...
-    watch.stop()
+    watch.stop()           # ends the checks; a kill it threw runs to its end all the same
 
 Each threshold is off when None. The monitor fires once: after the kill it stays quiet until the
 session is resumed (``tr.resume()``). Memory and CPU come from ``psutil`` when it is installed, else
@@ -20,6 +20,7 @@ reason given to ``kill`` names the trigger and its figures; the kill's report go
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -110,17 +111,22 @@ class Watch(Periodic):
         self._down_since: dict[str, float] = {}
         self._cpu: list[tuple[float, float]] = []  # (wall, cpu seconds) samples over the window
         self.report: KillReport | None = None  # the last kill this monitor caused
+        self.killing: asyncio.Future[KillReport] | None = None  # that kill's task (it outlives ``stop``)
 
     def check(self) -> str | None:
         """The reason to kill now, or None. Called every ``every_s`` by :meth:`start`'s task."""
         now = self.clock()
-        return (
-            self._unknown(now)
-            or self._links(now)
-            or self._market(now)
-            or self._memory()
-            or self._cpu_use(now)
-        )
+        # Every rule read on every check, the first reason given: a rule skipped while an earlier one
+        # answered (the switch thrown, held until a resume) would keep what it last saw — an outage
+        # since ended taken, after the resume, for one still running since then.
+        reasons = [
+            self._unknown(now),
+            self._links(now),
+            self._market(now),
+            self._memory(),
+            self._cpu_use(now),
+        ]
+        return next((r for r in reasons if r is not None), None)
 
     def _unknown(self, now: float) -> str | None:
         unknown = {o.client_id for o in self.session.tracker.unknown()}
@@ -192,18 +198,32 @@ class Watch(Periodic):
         return None
 
     async def tick(self) -> KillReport | None:
-        """One check; throws the kill switch when a threshold is crossed and trading is not halted."""
+        """One check; throws the kill switch when a threshold is crossed and trading is not halted.
+        The kill runs in a task of its own (``killing``): stopping the monitor, or cancelling this
+        call, does not cut it short — a kill cancelled half-way leaves the session halted with its
+        orders still working — and its report reaches ``report`` and ``on_kill`` when it ends."""
         reason = self.check()
         if reason is None or self.session.halted is not None:
             return None
         log.error("%s: health monitor: %s; killing", self.session.venue, reason)
-        self.report = await self.session.kill(f"health: {reason}")
+        kill = self.killing = asyncio.ensure_future(self.session.kill(f"health: {reason}"))
+        kill.add_done_callback(self._killed)
+        return await asyncio.shield(kill)
+
+    def _killed(self, task: asyncio.Future[KillReport]) -> None:
+        if task.cancelled():
+            log.error("%s: health monitor: the kill was cancelled", self.session.venue)
+            return
+        e = task.exception()
+        if e is not None:
+            log.error("%s: health monitor: the kill raised %r", self.session.venue, e)
+            return
+        self.report = task.result()
         if self.on_kill is not None:
             try:
                 self.on_kill(self.report)
             except Exception:
                 log.exception("health monitor on_kill callback raised")
-        return self.report
 
     async def round(self) -> KillReport | None:
         return await self.tick()

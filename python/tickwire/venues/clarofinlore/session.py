@@ -135,8 +135,11 @@ class Session(TradingSession):
             )
         self.audit.event("order_resend", **audit_fields(order))
         # The order lane: the halt is checked again right before the write (after a budget wait).
-        body = await self.send(self.grammar.new_order(order), lane="order")
-        await self.answered(order.symbol, body)
+        # Counted in flight meanwhile (``Reconciler.call``), as ``place_order``'s call is: a kill thrown
+        # while it runs waits for it and cancels what it placed.
+        with self.reconciler.call(client_id):
+            body = await self.send(self.grammar.new_order(order), lane="order")
+            await self.answered(order.symbol, body)
         return self._current(client_id)
 
     async def kill_switch(self) -> tuple[list[Order], list[Order]]:
@@ -178,12 +181,17 @@ class Session(TradingSession):
         self.risk.reserve(cid, symbol, side, q)
         self._twaps[cid] = (symbol, side)
         self._twap_ids.add(cid)
+        # In flight from here to its answer (``placing``): a kill thrown meanwhile waits for it, then
+        # stops what it started (else the TWAP reached the venue after the kill and traded there).
+        self.placing.add(cid)
         try:
             return self._twap_seen(await self._start_twap(symbol, side, q, d, n, cid))
         except TickwireError as e:
             if not isinstance(e, UnknownOutcome):  # refused, or never written: nothing runs
                 self._twap_ended(cid, Decimal(0))
             raise
+        finally:
+            self.placing.discard(cid)
 
     async def _start_twap(self, symbol: str, side: Side, q: Decimal, d: float, n: int, cid: str) -> Twap:
         call = self.grammar.twap(symbol, side, q, d, n, cid)

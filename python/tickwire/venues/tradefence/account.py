@@ -244,6 +244,31 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
         raise
     for o in created:
         tr.tracker.track(o)
+    with contextlib.ExitStack() as calls:
+        # Each created order counted in flight while the batch runs (``Reconciler.call``), as
+        # ``place_orders``' are: a kill thrown meanwhile waits for it and cancels what it made (else
+        # the kill skipped them as pending, and one reaching the venue after its last listing stayed
+        # open); its caller cancelling the batch leaves them settled in the background.
+        for o in created:
+            calls.enter_context(tr.reconciler.call(o.client_id))
+        if any(isinstance(op, UpdatePosition) for op in operations):
+            # Its market orders are the venue's, tracked by no one: the batch is named in ``placing``
+            # while it runs, so a kill waits for it and reads the positions again after it.
+            name = f"batch {id(ops):x}"
+            tr.placing.add(name)
+            calls.callback(tr.placing.discard, name)
+        return await _sent(tr, g, operations, ops, created, places)
+
+
+async def _sent(
+    tr: TradingSession,
+    g: Orders,
+    operations: Sequence[Operation],
+    ops: list[Any],
+    created: list[Order],
+    places: bool,
+) -> tuple[BatchResult, ...]:
+    """The batch's request sent and its answer applied (``batch``, its created orders tracked)."""
     try:
         # One that places goes on the order lane: the halt is checked again right before its write
         # (after a wait for the budget), as for place_order's. One of cancels only goes on the
