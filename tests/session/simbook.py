@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import tickwire
 from tickwire.session.market import MarketData
 from tickwire.sim import Simulator
 
@@ -108,3 +110,26 @@ class Trades:
             start = published.index(got[0])  # trades before the subscription are not sent
             want = published[start : published.index(last) + 1]
             assert got[: len(want)] == want, (sym, len(got), len(want))
+
+
+@contextlib.asynccontextmanager
+async def quiet_once_synced(
+    sim: Simulator, venue: str, symbol: str, depth: int | None = None, **connect: Any
+) -> AsyncIterator[MarketData]:
+    """A session on ``symbol`` (``connect``: more of ``tickwire.connect``'s options), the simulator
+    moving it until the book syncs (USDⓈ-M syncs from buffered diffs) and quiet from then on; the
+    book checked equal to the simulator's before it is handed over."""
+
+    async def diffs() -> None:
+        while True:
+            sim.advance(1, venue, symbol)
+            await asyncio.sleep(0.05)
+
+    feeding = asyncio.create_task(diffs())
+    try:
+        async with tickwire.connect(venue, [symbol], endpoints=sim.urls()[venue], **connect) as md:
+            feeding.cancel()  # from here the symbol is quiet
+            await assert_books_match(md, sim, venue, [symbol], depth=depth)
+            yield md
+    finally:
+        feeding.cancel()

@@ -8,8 +8,7 @@ import asyncio
 import gzip
 from typing import Any
 
-import tickwire
-from simbook import assert_books_match, eventually
+from simbook import assert_books_match, eventually, quiet_once_synced
 from tickwire._core import BookFeed, Dispatcher
 from tickwire.sim import Simulator
 
@@ -26,16 +25,7 @@ def test_a_quiet_htx_book_is_proven_after_a_reconnect() -> None:
 
     async def go() -> None:
         async with Simulator(["htx"], seed=3, rate=0, depth=30) as sim:
-
-            async def diffs() -> None:  # until the first sync
-                while True:
-                    sim.advance(1, "htx", "btcusdt")
-                    await asyncio.sleep(0.05)
-
-            feeding = asyncio.create_task(diffs())
-            async with tickwire.connect("htx", ["btcusdt"], endpoints=sim.urls()["htx"], **FAST) as md:
-                feeding.cancel()  # from here the symbol is quiet
-                await assert_books_match(md, sim, "htx", ["btcusdt"], depth=20)
+            async with quiet_once_synced(sim, "htx", "btcusdt", depth=20, **FAST) as md:
                 sim.endpoint("htx").drop()
                 await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
                 await eventually(

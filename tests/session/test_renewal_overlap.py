@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import tickwire
 import tickwire.session.line as line_mod
-from simbook import Recorder, Trades, assert_books_match, eventually
+from simbook import Recorder, Trades, assert_books_match, eventually, quiet_once_synced
 from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.ws import Conn
@@ -198,18 +198,9 @@ def test_a_quiet_book_left_unconfirmed_when_both_connections_of_a_renewal_were_d
         async with Simulator(["binance"], seed=3, rate=0, depth=25) as sim:
             rec = Recorder()
 
-            async def diffs() -> None:  # until the first sync
-                while True:
-                    sim.advance(1, "binance", "BTCUSDT")
-                    await asyncio.sleep(0.05)
-
-            feeding = asyncio.create_task(diffs())
-            async with tickwire.connect(
-                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec,
-                probe_interval=None, clock_sync=None,
-            ) as md:  # fmt: skip
-                feeding.cancel()  # from here the symbol is quiet
-                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+            async with quiet_once_synced(
+                sim, "binance", "BTCUSDT", on_status=rec, probe_interval=None, clock_sync=None
+            ) as md:
                 old = md.lines[0]
 
                 async def connect(url: str, listener: Callable[[], Any], **kw: Any) -> Any:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import tickwire
-from simbook import Recorder, assert_books_match, eventually
+from simbook import Recorder, assert_books_match, eventually, quiet_once_synced
 from tickwire.sim import Simulator
 from tickwire.sim.http import json_response
 
@@ -27,18 +26,8 @@ def test_a_quiet_book_whose_continuity_snapshot_is_older_asks_again_binance() ->
         async with Simulator(["binance"], seed=3, rate=0, depth=25) as sim:
             rec = Recorder()
 
-            async def diffs() -> None:  # until the first sync
-                while True:
-                    sim.advance(1, "binance", "BTCUSDT")
-                    await asyncio.sleep(0.05)
-
-            feeding = asyncio.create_task(diffs())
-            async with tickwire.connect(
-                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
-            ) as md:  # fmt: skip
-                feeding.cancel()  # from here the symbol is quiet
+            async with quiet_once_synced(sim, "binance", "BTCUSDT", on_status=rec, **FAST) as md:
                 ep = sim.endpoint("binance")
-                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
                 old = sim.book("binance", "BTCUSDT")
                 sim.advance(1, "binance", "BTCUSDT")  # the book moves one update past ``old``
                 await eventually(

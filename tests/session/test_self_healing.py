@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import tickwire
-from simbook import Recorder, assert_books_match, eventually
+from simbook import Recorder, assert_books_match, eventually, quiet_once_synced
 from tickwire.sim import Simulator
 from tickwire.sim.http import json_response
 
@@ -230,19 +230,8 @@ def test_a_quiet_binance_book_is_proven_by_a_snapshot_after_a_reconnect(venue: s
         async with Simulator([venue], seed=3, rate=0, depth=25) as sim:
             rec = Recorder()
 
-            async def diffs() -> None:  # until the first sync (USDⓈ-M syncs from buffered diffs)
-                while True:
-                    sim.advance(1, venue, "BTCUSDT")
-                    await asyncio.sleep(0.05)
-
-            feeding = asyncio.create_task(diffs())
-            async with tickwire.connect(
-                venue, ["BTCUSDT"], endpoints=sim.urls()[venue], on_status=rec,
-                clock_sync=None, **FAST,
-            ) as md:  # fmt: skip
-                feeding.cancel()  # from here the symbol is quiet
+            async with quiet_once_synced(sim, venue, "BTCUSDT", on_status=rec, clock_sync=None, **FAST) as md:
                 ep = sim.endpoint(venue)
-                await assert_books_match(md, sim, venue, ["BTCUSDT"])
                 for moved, connects in ((0, 2), (3, 3)):
                     before = md.book("BTCUSDT").levels("bid", 100), md.book("BTCUSDT").stats()["snapshots"]
                     ep.drop()
