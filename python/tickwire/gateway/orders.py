@@ -212,10 +212,6 @@ class OrderService:
         await self.watch.link_back()
 
     @property
-    def suspect(self) -> bool:
-        return self.watch.suspect
-
-    @property
     def stepped_down(self) -> bool:
         return self.watch.stepped_down
 

@@ -52,10 +52,10 @@ _announced: dict[tuple[str, str], tuple[Limit, ...]] = {}
 # the sessions on a key block the same windows, so the block doubles whichever of them is refused
 # (kept per session, refusals met in turn by two never grew past the shortest window).
 _unsure: dict[tuple[str, str], tuple[float, float]] = {}
-# When the request went out whose reported usage a window's floor holds, by window (``id``, the window
-# kept with it): answers come back out of order, and an older request's report is as of before the
+# When the request went out whose reported usage a window's floor holds, by window (hashed by identity):
+# answers come back out of order, and an older request's report is as of before the
 # newer one's — a smaller count in it is no news (``RateBudget.observe``).
-_reported: dict[int, tuple[Window, float]] = {}
+_reported: dict[Window, float] = {}
 
 
 def shared_window(
@@ -375,10 +375,10 @@ class RateBudget:
                 w = self.windows.get(n) or self.keyed.get(n)
                 if w is None:
                     continue
-                last = _reported.get(id(w))
-                older = last is not None and last[0] is w and sent < last[1]
+                last = _reported.get(w)
+                older = last is not None and sent < last
                 if not older:
-                    _reported[id(w)] = (w, sent)
+                    _reported[w] = sent
                 held = w.state()[3:5]  # (floor, floor_until) as the newer report left them
                 until = None
                 lim = self.limits[n.split(":", 1)[0]]
