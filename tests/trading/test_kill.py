@@ -5,6 +5,7 @@ simulator's own order list, positions and request log. (The venues' dead-man swi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from typing import Any
 
@@ -69,6 +70,42 @@ def test_new_orders_after_kill_are_refused_and_nothing_is_sent_until_resume() ->
         tr.resume()
         again = await rest_buy(sim, tr, "ETHUSDT")
         assert again.status == "new" and len(open_at_venue(sim, "binance")) == 1
+
+    run("binance", body)
+
+
+def test_resume_during_a_running_kill_is_refused_and_nothing_outlives_the_kill() -> None:
+    """``resume()`` called while the kill waits for its listing of the open orders (the venue slowed
+    to 0.3 s a request), then an order placed. Before: the resume was taken and the order went to
+    the venue behind the listing while the kill was still cancelling (here its second listing
+    cancelled it under the caller's feet; an order landing after that would have outlived a report
+    saying complete)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await rest_buy(sim, tr, "BTCUSDT")
+        ep = sim.endpoint("binance", 0)
+        ep.delay(0.3)
+        killing = asyncio.create_task(tr.kill("drawdown"))
+        await asyncio.sleep(0.05)  # the listing is on its way
+        resumed = True
+        try:
+            tr.resume()
+        except TradingHalted as e:
+            resumed = False
+            assert e.reason == "drawdown" and "kill is running" in str(e)
+        placed = None
+        with contextlib.suppress(TradingHalted):
+            placed = await rest_buy(sim, tr, "ETHUSDT", 31)  # reaching the venue after the listing
+        ep.delay(0)
+        report = await killing
+        left = open_at_venue(sim, "binance")
+        assert not resumed and placed is None and left == [] and report.complete, (
+            f"resume() during the kill taken: {resumed}, an order placed: {placed is not None}; "
+            f"open at the venue after a kill reporting "
+            f"complete={report.complete}: {[(o.symbol, o.qty) for o in left]}"
+        )
+        tr.resume()  # once it has returned
+        assert (await rest_buy(sim, tr, "ETHUSDT")).status == "new"
 
     run("binance", body)
 

@@ -49,7 +49,11 @@ def _keys() -> list[tuple[str, Any, str]]:
     ]
 
 
-@pytest.mark.parametrize(("alg", "key", "secret"), _keys())
+_FORMS = ["ec-sec1", "ec-pkcs8", "ed-pkcs8", "ed-seed32", "ed-seed64"]
+
+
+# Ids name the key's form, not its (random) value, so every collection names the same tests.
+@pytest.mark.parametrize(("alg", "key", "secret"), _keys(), ids=_FORMS)
 def test_rest_jwt_verifies_and_has_the_sdk_shape(alg: str, key: Any, secret: str) -> None:
     s = coinbase.Signer(KEY_NAME, secret)
     assert s.alg == alg
@@ -66,7 +70,7 @@ def test_rest_jwt_verifies_and_has_the_sdk_shape(alg: str, key: Any, secret: str
     jwt.decode(token, s.public_key_pem().encode(), algorithms=[alg])
 
 
-@pytest.mark.parametrize(("alg", "key", "secret"), _keys()[::2])
+@pytest.mark.parametrize(("alg", "key", "secret"), _keys()[::2], ids=_FORMS[::2])
 def test_ws_jwt_has_no_uri_and_fresh_nonces(alg: str, key: Any, secret: str) -> None:
     s = coinbase.Signer(KEY_NAME, secret)
     a, b = s.ws_jwt(), s.ws_jwt()

@@ -183,6 +183,7 @@ class Ops:
                               svc.venue, svc.account, e)  # fmt: skip
 
     async def resume(self, req: dict[str, Any]) -> Any:
+        self._s.ensure_resumable()  # before the stored halt is cleared: a kill still running keeps it
         if self.svc.halt is not None:
             await self.svc.halt.clear()  # failing, the resume fails: a restart would halt again
         self._s.resume()

@@ -126,6 +126,9 @@ class TradingSession(RequestPath):
         self.orders_ws = self.wire.orders_ws = self.channels.orders_ws
         # Kill switch (trading/kill.py): the reason new orders are refused, None while trading.
         self.halted: str | None = None
+        # How many kills are running: resume() is refused meanwhile (an order let through would go to
+        # the venue behind the kill's listing and outlive a report that says the account is flat).
+        self.killing = 0
         # A venue's own calls that may start trading at the venue with no order tracked for it (a
         # Clarofinlore TWAP parent), by name, while their request runs: a kill thrown meanwhile waits
         # for them, then cancels and closes once more (``Kill.landed_calls``).
@@ -286,8 +289,12 @@ class TradingSession(RequestPath):
         self.halted = reason or "kill switch"
         for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
             q.stop()
-        with self.reconciler.changing("kill"):
-            return await Kill(self, self.halted).run()
+        self.killing += 1
+        try:
+            with self.reconciler.changing("kill"):
+                return await Kill(self, self.halted).run()
+        finally:
+            self.killing -= 1
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now — their own place call still running, their
@@ -310,10 +317,23 @@ class TradingSession(RequestPath):
         self.audit.event("halt", venue=self.venue, reason=self.halted)
 
     def resume(self) -> None:
-        """Accepts new orders again after :meth:`kill`."""
+        """Accepts new orders again after :meth:`kill` — once it has returned: while a kill runs this
+        raises :class:`TradingHalted` and the session stays halted."""
+        self.ensure_resumable()
         if self.halted is not None:
             self.audit.event("resume", venue=self.venue, reason=self.halted)
         self.halted = None
+
+    def ensure_resumable(self) -> None:
+        """Raises :class:`TradingHalted` while a kill runs (``resume()`` would let orders through behind
+        its listing of the open orders)."""
+        if self.killing:
+            e = TradingHalted(
+                f"{self.venue}: resume() refused: a kill is running ({self.halted}); resume after it returns"
+            )
+            e.reason = self.halted or ""
+            self.audit.event("halted_refusal", venue=self.venue, operation="resume", reason=e.reason)
+            raise e
 
     def refuse_if_halted(self, what: str) -> None:
         """Raises :class:`TradingHalted` (and audits the refusal of ``what``) after :meth:`kill`."""
