@@ -78,6 +78,11 @@ def config(urls: list[str], *accounts: dict[str, Any], name: str = "gw1") -> Gat
     )
 
 
+# Request weight the simulator announces for the tests whose dead-man countdown is a second: its
+# refreshes (weight 10 a symbol, every quarter of it) must fit half the limit or the session refuses it.
+FAST_COUNTDOWNS = {"weight_limit": 240_000}
+
+
 @contextlib.asynccontextmanager
 async def venue(profile: dict[str, Any] | None = None) -> AsyncIterator[Venue]:
     async with Simulator([VENUE], seed=41, rate=0, depth=20, profiles={VENUE: profile or {}}) as sim:

@@ -16,6 +16,7 @@ from typing import Any
 import gateway_harness
 import pytest
 from gateway_harness import (
+    FAST_COUNTDOWNS,
     VENUE,
     child_env,
     config,
@@ -315,7 +316,7 @@ def test_a_gateway_killed_with_sigkill_its_dead_man_switch_cancels_at_the_venue(
     nats_urls: list[str], tmp_path: Path
 ) -> None:
     async def body() -> None:
-        async with venue() as v:
+        async with venue(FAST_COUNTDOWNS) as v:
             acct = v.account("deadman")
             acct["options"]["dead_man"] = 1.0
             proc = await gateway_process(
@@ -351,7 +352,7 @@ def test_the_gateway_command_with_its_own_nats_server_stops_cleanly_on_sigterm(t
     clean stop — the dead-man switch disarmed, the orders left as they are, the server stopped."""
 
     async def body() -> None:
-        async with venue() as v:
+        async with venue(FAST_COUNTDOWNS) as v:
             acct = v.account("embedded")
             acct["options"]["dead_man"] = 1.0
             urls = [f"nats://127.0.0.1:{free_port()}"]

@@ -12,6 +12,7 @@ from typing import Any
 import gateway_harness
 import pytest
 from gateway_harness import (
+    FAST_COUNTDOWNS,
     VENUE,
     NatsProxy,
     config,
@@ -139,7 +140,7 @@ def test_a_gateway_that_stepped_down_no_longer_refreshes_the_dead_man_switch(
 
     async def body() -> None:
         proxy, url = await proxied(nats_urls)
-        async with venue() as v:
+        async with venue(FAST_COUNTDOWNS) as v:
             acct = v.account("stepdm")
             acct["options"]["dead_man"] = 1.0
             a = await Gateway(config([url], acct, name="gwsa")).start()

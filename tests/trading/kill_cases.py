@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -50,13 +51,36 @@ SYMBOLS = {
 }
 
 
+# The tests' dead-man countdowns are a second or two (so they end quickly), refreshed far faster than
+# a venue's real limits allow, and a session refuses a countdown whose refreshes would take more than
+# half a limit (``deadman.LOAD_SHARE``). The limit they count on is raised on both sides: the
+# simulator's (USDⓈ-M announces its request weight to the session; Kraken's REST counter is in the
+# profile) and, for Kraken, the session's (``trade``).
+FAST_COUNTDOWNS: dict[str, dict[str, Any]] = {
+    "binance-usdm": {"weight_limit": 240_000},
+    "kraken": {"rest_limit": 2_000},
+}
+
+
+def trade(venue: str, **kw: Any) -> TradingSession:
+    """``tickwire.trade``, with Kraken's REST counter as ``funded``'s simulator keeps it (a key's tier
+    given as a user of a higher one would: ``budget.set_limits(..., replace=True)`` before start)."""
+    tr = tickwire.trade(venue, **kw)
+    if venue == "kraken":
+        limits = dict(tr.budget.limits)
+        limits["REST"] = dataclasses.replace(limits["REST"], limit=FAST_COUNTDOWNS["kraken"]["rest_limit"])
+        tr.budget.set_limits(limits.values(), replace=True)
+    return tr
+
+
 @contextlib.asynccontextmanager
 async def funded(
     venue: str, rate: float = 0, profile: dict[str, Any] | None = None
 ) -> AsyncIterator[Simulator]:
     """A simulator of ``venue`` with the test account keyed and funded on it."""
     key, _, register = ACCOUNTS[venue]
-    async with Simulator([venue], seed=41, rate=rate, depth=20, profiles={venue: profile or {}}) as sim:
+    profile = {**FAST_COUNTDOWNS.get(venue, {}), **(profile or {})}
+    async with Simulator([venue], seed=41, rate=rate, depth=20, profiles={venue: profile}) as sim:
         register(sim.venue(venue))
         sim.fund(venue, key, FUNDS)
         yield sim
@@ -67,9 +91,7 @@ def run(venue: str, body: Body, profile: dict[str, Any] | None = None, **trade_k
 
     async def go() -> None:
         async with funded(venue, profile=profile) as sim:
-            async with tickwire.trade(
-                venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw
-            ) as tr:
+            async with trade(venue, credentials=signer, endpoints=sim.urls()[venue], **trade_kw) as tr:
                 await body(sim, tr)
 
     asyncio.run(go())

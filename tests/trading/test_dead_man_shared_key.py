@@ -8,8 +8,7 @@ import asyncio
 import contextlib
 
 import pytest
-import tickwire
-from kill_cases import ACCOUNTS, SYMBOLS, funded, open_at_venue, rest_buy
+from kill_cases import ACCOUNTS, SYMBOLS, funded, open_at_venue, rest_buy, trade
 from session_cases import settle
 from tickwire.trading.session import TradingSession
 from tickwire.venues import okx
@@ -40,9 +39,9 @@ def test_one_sessions_clean_close_leaves_the_others_countdown_armed(
         async with funded(venue, profile=profile) as sim:
             urls = sim.urls()[venue]
             kw = {"credentials": signer, "endpoints": urls, "dead_man": timeout_s}
-            b = await tickwire.trade(venue, strategy="b", **kw).__aenter__()
+            b = await trade(venue, strategy="b", **kw).__aenter__()
             try:
-                async with tickwire.trade(venue, strategy="a", **kw) as a:
+                async with trade(venue, strategy="a", **kw) as a:
                     await rest_buy(sim, a, symbol, 30)
                     mine = await rest_buy(sim, b, symbol, 31)
                     assert b.dead_man is not None
@@ -78,9 +77,9 @@ def test_a_clean_close_leaves_a_countdown_a_session_left_by_an_exception_counts_
     async def go() -> None:
         async with funded(venue) as sim:
             kw = {"credentials": signer, "endpoints": sim.urls()[venue], "dead_man": timeout_s}
-            async with tickwire.trade(venue, strategy="a", **kw) as a:
+            async with trade(venue, strategy="a", **kw) as a:
                 with contextlib.suppress(RuntimeError):
-                    async with tickwire.trade(venue, strategy="b", **kw) as b:
+                    async with trade(venue, strategy="b", **kw) as b:
                         mine = await rest_buy(sim, b, symbol, 31)
                         raise RuntimeError("the strategy crashed")
                 await rest_buy(sim, a, symbol, 30)
@@ -104,8 +103,8 @@ def test_sessions_closing_together_leave_no_countdown_armed(venue: str) -> None:
     async def go() -> None:
         async with funded(venue) as sim:
             kw = {"credentials": signer, "endpoints": sim.urls()[venue], "dead_man": timeout_s}
-            a = await tickwire.trade(venue, strategy="a", **kw).__aenter__()
-            b = await tickwire.trade(venue, strategy="b", **kw).__aenter__()
+            a = await trade(venue, strategy="a", **kw).__aenter__()
+            b = await trade(venue, strategy="b", **kw).__aenter__()
             await rest_buy(sim, a, symbol, 30)
             await rest_buy(sim, b, symbol, 31)
             await asyncio.gather(a.close(), b.close())

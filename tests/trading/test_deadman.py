@@ -20,6 +20,7 @@ import pytest
 import tickwire
 from kill_cases import (
     ACCOUNTS,
+    FAST_COUNTDOWNS,
     KRAKEN_SECRET,
     SYMBOLS,
     funded,
@@ -30,7 +31,7 @@ from kill_cases import (
     run,
 )
 from session_cases import settle
-from tickwire.errors import NotSupported, TickwireError, TransportError
+from tickwire.errors import NotSupported, RiskLimitExceeded, TickwireError, TransportError
 from tickwire.sim import Simulator
 from tickwire.sim.market import BID
 from tickwire.trading.session import TradingSession
@@ -311,10 +312,68 @@ def test_a_dead_man_switch_out_of_range_or_missing_is_refused_before_anything_is
         tickwire.trade("binance", credentials=binance.Signer("k", "s"), endpoints=ep, dead_man=30.0)
 
 
+# countdowns against the venue's rate limits -------------------------------------------------------
+
+
+def test_a_kraken_countdown_whose_refreshes_would_take_half_the_rest_counter_is_refused_at_start() -> None:
+    """Kraken's Starter REST counter (15, decaying by 0.33 a second: 15 per 45 s here and at the
+    simulator) pays 1 per ``CancelAllOrdersAfter``; refreshed every quarter of the countdown, a countdown
+    needs 4 / t calls a second, which fits half the counter from t = 24 s on. Before: a 2 s countdown
+    was armed and its refreshes waited on the budget past the countdown — the venue fired on a live
+    session's orders."""
+    rate = 15 / 45  # the counter's calls a second, kept up
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["kraken"]
+        async with funded("kraken", profile={"rest_limit": 15}) as sim:
+            urls = sim.urls()["kraken"]
+            with pytest.raises(ValueError, match="REST rate limit") as e:
+                async with tickwire.trade("kraken", credentials=signer, endpoints=urls, dead_man=20.0):
+                    pass
+            assert (4 / 20.0) / rate > 0.5 and "24 s or more" in str(e.value), e.value
+            assert "POST /0/private/CancelAllOrdersAfter" not in requests(sim, "kraken")
+            assert switch(sim, "kraken").armed(key) == {}  # nothing armed at the venue
+            async with tickwire.trade("kraken", credentials=signer, endpoints=urls, dead_man=24.0) as tr:
+                assert (4 / 24.0) / rate <= 0.5
+                assert set(switch(sim, "kraken").armed(key)) == {None} and tr.dead_man is not None
+
+    asyncio.run(go())
+
+
+def test_a_usdm_symbol_whose_countdown_would_take_the_refreshes_past_half_the_weight_is_refused_unsent() -> (
+    None
+):
+    """USDⓈ-M keeps one countdown per symbol, each refresh weighing 10, every quarter of the countdown:
+    at 3 s, 13.3 weight a second a symbol against half of the 2,400 a minute the simulator announces
+    (20 a second). The first symbol's order goes; the second's is refused with ``RiskLimitExceeded``
+    before its countdown is armed or the order written, and the first symbol trades on. Before: the
+    second was armed and the refreshes took 27 weight a second, two thirds of everything the address may
+    send, for the session's life."""
+    per_symbol = 10 / (3.0 / 4)
+    assert per_symbol <= 0.5 * 2400 / 60 < 2 * per_symbol
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm", profile={"weight_limit": 2400}) as sim:
+            urls = sim.urls()["binance-usdm"]
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=3.0) as tr:
+                await rest_buy(sim, tr, "BTCUSDT")
+                with pytest.raises(RiskLimitExceeded, match="WEIGHT") as e:
+                    await rest_buy(sim, tr, "ETHUSDT")
+                assert e.value.symbol == "ETHUSDT" and e.value.limit == "dead_man"
+                assert set(switch(sim, "binance-usdm").armed(key)) == {"BTCUSDT"}
+                assert [o.symbol for o in open_at_venue(sim, "binance-usdm")] == ["BTCUSDT"]
+                assert [o.symbol for o in tr.tracker.open_orders()] == ["BTCUSDT"]  # nothing tracked
+                await rest_buy(sim, tr, "BTCUSDT", 31)
+                assert len(open_at_venue(sim, "binance-usdm")) == 2
+
+    asyncio.run(go())
+
+
 # a process killed with SIGKILL ---------------------------------------------------------------------
 
 CHILD = """
-import asyncio, json, sys
+import asyncio, dataclasses, json, sys
 import tickwire
 from tickwire.venues import binance, kraken
 
@@ -323,7 +382,12 @@ urls, orders = json.loads(sys.argv[4]), json.loads(sys.argv[5])
 signer = binance.Signer(key, secret) if venue == "binance-usdm" else kraken.Signer(key, secret)
 
 async def main():
-    async with tickwire.trade(venue, credentials=signer, endpoints=urls, dead_man=1.0) as tr:
+    tr = tickwire.trade(venue, credentials=signer, endpoints=urls, dead_man=1.0)
+    if venue == "kraken":  # the key's REST counter as the simulator keeps it (kill_cases.trade)
+        limits = dict(tr.budget.limits)
+        limits["REST"] = dataclasses.replace(limits["REST"], limit=int(sys.argv[6]))
+        tr.budget.set_limits(limits.values(), replace=True)
+    async with tr:
         for symbol, qty, price in orders:
             await tr.place_order(symbol, "buy", "limit", qty, price)
         print("ready", flush=True)
@@ -348,6 +412,7 @@ def test_orders_die_with_a_process_killed_with_sigkill(venue: str) -> None:
         async with funded(venue) as sim:
             env = {**os.environ, "PYTHONPATH": str(Path(tickwire.__file__).parents[1])}
             args = [venue, key, secret, json.dumps(sim.urls()[venue]), json.dumps(CHILD_ORDERS[venue])]
+            args.append(str(FAST_COUNTDOWNS["kraken"]["rest_limit"]))
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", CHILD, *args, env=env, stdout=asyncio.subprocess.PIPE
             )

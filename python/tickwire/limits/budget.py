@@ -263,6 +263,14 @@ class RateBudget:
                     out.append((n, self._key_window(lim, k[len(prefix) :]), weight))
         return out
 
+    def load(self, cost: Mapping[str, int], every_s: float) -> list[tuple[str, float]]:
+        """How much of each limit ``cost`` charges sending it every ``every_s`` seconds takes, kept up:
+        its weight a second over the limit's (1.0: all of it), by limit name."""
+        return [
+            (n, weight / every_s / (self.limits[n].limit / self.limits[n].window_s))
+            for n, _, weight in self._charged(cost)
+        ]
+
     def _key_window(self, lim: Limit, key: str) -> Window:
         name = f"{lim.name}:{key}"
         w = self.keyed.get(name)

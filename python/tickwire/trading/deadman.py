@@ -17,7 +17,12 @@ Bybit's "disconnect cancel all" (DCP) is no countdown: it fires when the private
 (institutional accounts), so it is not armed here.
 
 The countdown is refreshed every quarter of it (Binance suggests 30 s for 120 s, Kraken 15-30 s for
-60 s): two refreshes may fail before the switch fires. Refreshes use the ``"cancel"`` lane (they protect
+60 s): two refreshes may fail before the switch fires. Those refreshes may take at most half of any
+rate limit they count on (``LOAD_SHARE``, kept up): a countdown that would take more is refused at
+start with ``ValueError`` (Kraken's Starter REST counter: under 24 s), and on USDⓈ-M an order on a
+symbol whose countdown would take the refreshes past it with ``RiskLimitExceeded`` (``limit``
+``"dead_man"``; nothing armed or sent) — kept regardless, the refreshes would wait on the budget past
+the countdown and the venue fire on a live session's orders. Refreshes use the ``"cancel"`` lane (they protect
 the account, and must not wait behind new orders). A clean ``close()`` disarms the switch (its
 orders stay, as the user left them); a process that dies does not, and the venue cancels.
 
@@ -40,8 +45,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
-from tickwire.limits import Lane
+from tickwire.errors import (
+    RequestTimeoutError,
+    RiskLimitExceeded,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
+from tickwire.limits import Lane, RateBudget
 from tickwire.trading.codes import not_supported
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -51,6 +62,10 @@ log = logging.getLogger("tickwire.trading")
 
 # The countdown is refreshed this often, as a share of it.
 REFRESH_SHARE = 0.25
+# The most of a rate limit the refreshes may take, kept up: the rest is for the session's orders and
+# queries. A countdown needing more is refused (``DeadMan.check_load``) — kept anyway, its refreshes
+# would wait on the budget past the countdown and the venue fire on a live session's orders.
+LOAD_SHARE = 0.5
 # Rounds of a close's hand-over while the other sessions on the key change what they keep armed.
 HAND_OVER_ROUNDS = 4
 
@@ -64,6 +79,7 @@ class DeadManPort(Protocol):
     grammar: OrderGrammar
     tracker: OrderTracker
     audit: AuditLog | NullAudit
+    budget: RateBudget
 
     async def send_lane(self, call: Call, lane: Lane) -> Any: ...
 
@@ -101,6 +117,30 @@ class DeadMan:
         # latest, and until then no other session's close disarms what this one armed.
         self._fires_by: float | None = None
 
+    def over_load(self, symbols: Sequence[str]) -> str | None:
+        """Why refreshing the countdown (of ``symbols``' on a per-symbol venue) every
+        ``REFRESH_SHARE`` of it would take more than ``LOAD_SHARE`` of a rate limit the venue
+        announced or documents — None when it would not."""
+        p = self.port
+        cost_of = getattr(p.grammar, "cost", None)
+        if cost_of is None:
+            return None
+        cost: dict[str, int] = {}
+        for call in p.grammar.dead_man(self.timeout_s, list(symbols)):  # type: ignore[attr-defined]
+            for name, weight in cost_of(call).items():
+                cost[name] = cost.get(name, 0) + weight
+        every = self.timeout_s * REFRESH_SHARE
+        loads = [(share, name) for name, share in p.budget.load(cost, every) if share > LOAD_SHARE]
+        if not loads:
+            return None
+        share, name = max(loads)
+        what = f"the countdowns of {len(symbols)} symbol(s)" if self.per_symbol else "the countdown"
+        return (
+            f"{p.venue}: dead_man={self.timeout_s:g} s: refreshing {what} every {every:g} s would take "
+            f"{share:.0%} of the {name} rate limit (at most {LOAD_SHARE:.0%}); a countdown of "
+            f"{math.ceil(self.timeout_s * share / LOAD_SHARE * 10 - 1e-9) / 10:g} s or more would fit"
+        )
+
     def _symbols(self) -> list[str]:
         return sorted(self.armed | {o.symbol for o in self.port.tracker.open_orders()})
 
@@ -122,6 +162,10 @@ class DeadMan:
         self._armed_at = max(self._armed_at, sent_at)
 
     async def start(self) -> None:
+        # Weighed with the limits the venue announced (read with its rules) before anything is armed.
+        over = self.over_load(self._symbols() if self.per_symbol else [])
+        if over:
+            raise ValueError(over)
         await self.arm()
         self.task = asyncio.get_running_loop().create_task(self._refresh())
         with _KEEPING_LOCK:
@@ -144,6 +188,11 @@ class DeadMan:
             raise unsent(TransportError(f"{self.port.venue}: {symbol}'s dead-man not armed: closing"))
         arming = self._arming.get(symbol)
         if arming is None:
+            over = self.over_load(sorted(self.armed | set(self._arming) | {symbol}))
+            if over:
+                e = RiskLimitExceeded(f"{over}: an order on {symbol} would need its countdown kept too")
+                e.symbol, e.limit = symbol, "dead_man"
+                raise unsent(e)
             arming = self._arming[symbol] = asyncio.get_running_loop().create_task(self._cover(symbol))
             arming.add_done_callback(functools.partial(self._armed, symbol))
         try:
