@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import hashlib
 import hmac
 import time
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import orjson
+from picows import WSMsgType
 from simclient import connect, http
 from tickwire.sim import Simulator
 
@@ -101,5 +103,32 @@ def test_ws_v2_auth_and_ping() -> None:
             await asyncio.wait_for(silent.closed, 1.0)
             assert not c.closed.done()
             answering.cancel()
+
+    asyncio.run(go())
+
+
+def test_ws_v2_frames_are_gzip_binary_when_the_profile_says() -> None:
+    """venues.md §6.3: "the SDK handles both text and gzip-binary frames on v2": profile ``v2_frames``
+    "gzip" sends every ``/ws/v2`` server frame (here the auth answer and a ping) as gzip binary."""
+
+    async def go() -> None:
+        async with Simulator(
+            ["htx"], rate=0, timeouts={"ping_interval": 0.05}, profiles={"htx": {"v2_frames": "gzip"}}
+        ) as sim:
+            sim.venue("htx").add_key("ak-1", SECRET)  # type: ignore[attr-defined]
+            url = sim.urls()["htx"][0]["ws"]["v2"]
+            signed = {"accessKey": "ak-1", "signatureMethod": "HmacSHA256", "signatureVersion": "2.1",
+                      "timestamp": stamp()}  # fmt: skip
+            sig = signature("GET", urlsplit(url).netloc, "/ws/v2", signed)
+            c = await connect(url)
+            c.send({"action": "req", "ch": "auth", "params": {"authType": "api", **signed, "signature": sig}})
+            seen = []
+            for _ in range(2):
+                t, data = await c.raw()
+                assert t is WSMsgType.BINARY
+                seen.append(orjson.loads(gzip.decompress(data)))
+            assert {m["action"] for m in seen} == {"req", "ping"}
+            assert next(m for m in seen if m["action"] == "req")["code"] == 200
+            c.close()
 
     asyncio.run(go())

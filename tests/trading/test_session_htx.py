@@ -407,3 +407,26 @@ def test_the_private_stream_answers_the_sockets_pings_and_stays_connected() -> N
                 assert tr.stream.connected and tr.stream.connects == 1
 
     asyncio.run(go())
+
+
+def test_the_private_stream_reads_gzip_binary_frames_on_ws_v2() -> None:
+    """venues.md §6.3 (HTX WebSocket v2): "**Frames:** the SDK handles both text and gzip-binary
+    frames on v2." With every ``/ws/v2`` frame sent as gzip-compressed binary, the auth answer, the
+    subscription's, the pings and the ``orders#`` pushes are all read: the stream comes up, reports
+    an order and answers the pings (not left to be cut after two)."""
+
+    async def go() -> None:
+        async with Simulator(
+            ["htx"], seed=31, rate=0, depth=20, timeouts={"ping_interval": 0.05},
+            profiles={"htx": {"v2_frames": "gzip"}},
+        ) as sim:  # fmt: skip
+            HTX.register(sim.venue("htx"))
+            async with tickwire.trade("htx", credentials=HTX.signer, endpoints=sim.urls()["htx"]) as tr:
+                assert tr.stream is not None and tr.stream.connected
+                o = await HTX.rest_below(sim, tr, 10)
+                await settle(lambda: tr.stream is not None and tr.stream.events >= 1, "the stream's report")
+                assert HTX.orders(sim, o.client_id)[0].open
+                await asyncio.sleep(0.4)  # pings every 0.05 s, cut after two unanswered
+                assert tr.stream.connected and tr.stream.connects == 1
+
+    asyncio.run(go())

@@ -11,14 +11,14 @@ or None), ``client_id`` (or None), ``retry_after`` (None). ``InvalidOrder`` carr
 Precedence: an HTTP 5xx or a venue's "outcome unknown" code is ``UnknownOutcome`` whatever else the
 answer says (Binance: 5xx "execution status is UNKNOWN and could have been a success"); then the
 venue's code; then, for codes whose text distinguishes cases (Binance -2010), the message; then the
-HTTP status (429/418 rate limit, 401/403 credentials, 404 not found, other 4xx a rejection); else a
-plain ``OrderError``.
+HTTP status as the venue reads it (Binance's 403 is its WAF, a rate limit), else as HTTP does (429/418
+rate limit, 401/403 credentials, 404 not found, other 4xx a rejection); else a plain ``OrderError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tickwire.errors import (
@@ -61,6 +61,8 @@ class VenueCodes:
     messages: tuple[tuple[frozenset[str], str, ErrorClass], ...] = ()
     # Kraken codes carry detail after a further colon ("EGeneral:Invalid arguments:volume").
     colon_detail: bool = False
+    # HTTP statuses the venue gives its own meaning, over ``_by_status``'s (Binance's 403: its WAF).
+    statuses: Mapping[int, ErrorClass] = field(default_factory=dict)
 
 
 def _c(table: Mapping[int, ErrorClass] | Mapping[str, ErrorClass]) -> dict[str, ErrorClass]:
@@ -101,6 +103,11 @@ _BINANCE_MESSAGES = (
 # Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
 # unknown; execution status unknown".
 _BINANCE_UNKNOWN = frozenset({"-1006", "-1007"})
+# venues.md 1.2: "403: a WAF rule was violated (a rate limit or a security block)" (rest-api.md "HTTP
+# Return Codes": "used when the WAF Limit (Web Application Firewall) has been violated"); the WS API's
+# status 403 is the same (venues.md 1.3). A limit to back off from, not refused credentials (those are
+# -2015 / -1022 with a 401).
+_BINANCE_STATUSES: dict[int, ErrorClass] = {403: RateLimitError}
 # USDⓈ-M futures: developers.binance.com derivatives "Error Codes" (-2018 BALANCE_NOT_SUFFICIENT,
 # -2019 MARGIN_NOT_SUFFICIEN, -2022 REDUCE_ONLY_REJECT, -4116 DUPLICATED_CLIENT_TRAN_ID
 # "ClientOrderId is duplicated", -4164
@@ -336,8 +343,10 @@ _TRADEFENCE: dict[int, ErrorClass] = {
 _CLAROFINLORE: dict[int, ErrorClass] = {1001: InsufficientFunds}  # "1001 insufficient margin"
 
 CODES: dict[str, VenueCodes] = {
-    "binance": VenueCodes(_c(_BINANCE), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
-    "binance-usdm": VenueCodes(_c(_BINANCE_USDM), _BINANCE_UNKNOWN, _BINANCE_MESSAGES),
+    "binance": VenueCodes(_c(_BINANCE), _BINANCE_UNKNOWN, _BINANCE_MESSAGES, statuses=_BINANCE_STATUSES),
+    "binance-usdm": VenueCodes(
+        _c(_BINANCE_USDM), _BINANCE_UNKNOWN, _BINANCE_MESSAGES, statuses=_BINANCE_STATUSES
+    ),
     "okx": VenueCodes(_c(_OKX), _OKX_UNKNOWN),
     "bybit": VenueCodes(_c(_BYBIT), _BYBIT_UNKNOWN),
     "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
@@ -388,7 +397,12 @@ def error_for(
         cls = UnknownOutcome
     else:
         hit = _lookup(vc, key, vc.codes)
-        cls = vc.codes[hit] if hit is not None else _by_status(http_status)
+        if hit is not None:
+            cls = vc.codes[hit]
+        elif http_status is not None and http_status in vc.statuses:
+            cls = vc.statuses[http_status]
+        else:
+            cls = _by_status(http_status)
         low = message.lower()
         for codes, fragment, refined in vc.messages:
             if key in codes and fragment in low:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -91,11 +92,18 @@ async def _slot(venue: str, url: str) -> Callable[[], None]:
 
 class _Listener(WSListener):
     def __init__(
-        self, on_text: Callable[[bytes], None], down: asyncio.Event, keepalive: Keepalive | None
+        self,
+        on_text: Callable[[bytes], None],
+        down: asyncio.Event,
+        keepalive: Keepalive | None,
+        binary_text: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.on_text = on_text
         self.down = down
         self.keepalive = keepalive
+        # The grammar's ``binary_frame_text``: a binary frame's JSON text (HTX's /ws/v2 may send
+        # gzip-compressed binary frames as well as text ones), else binary frames are not the venue's.
+        self.binary_text = binary_text
 
     def send_user_specific_ping(self, transport: WSTransport) -> None:
         # picows' idle ping: the venue's own where it has one, a ping frame otherwise.
@@ -116,6 +124,17 @@ class _Listener(WSListener):
                 transport.notify_user_specific_pong_received()
                 return
             self.on_text(payload)
+        elif frame.msg_type is WSMsgType.BINARY and self.binary_text is not None:
+            try:
+                text = self.binary_text(frame.get_payload_as_bytes())
+            except (OSError, EOFError, ValueError, zlib.error) as e:
+                log.warning("undecodable binary frame: %s", e)
+                return
+            k = self.keepalive
+            if k is not None and k.is_pong(text):
+                transport.notify_user_specific_pong_received()
+                return
+            self.on_text(text)
         elif frame.msg_type is WSMsgType.PING:
             transport.send_pong(frame.get_payload_as_bytes())
         elif frame.msg_type is WSMsgType.CLOSE:
@@ -146,6 +165,9 @@ class KeptSocket:
         self._notice: Callable[[Any], bool] | None = getattr(grammar, "closing_notice", None)
         # How long the venue keeps a connection (Binance: 24 h) before it cuts it: renewed first.
         self._lifetime: float | None = getattr(grammar, "socket_lifetime_s", None)
+        # The grammar's ``binary_frame_text(payload) -> bytes``: how a binary frame of the venue reads
+        # as JSON text (HTX /ws/v2: gzip); without one, binary frames are dropped.
+        self._binary_text: Callable[[bytes], bytes] | None = getattr(grammar, "binary_frame_text", None)
         # The picows transport while connected, else None (order templates write on it directly).
         self.transport: WSTransport | None = None
         self._task: asyncio.Task[None] | None = None
@@ -319,7 +341,7 @@ class KeptSocket:
                         self.url,
                         # A partial, not a lambda with defaults: picows hands a factory that takes
                         # two parameters the upgrade's request and response.
-                        functools.partial(_Listener, self._on_text, down, k),
+                        functools.partial(_Listener, self._on_text, down, k, self._binary_text),
                         handshake_timeout=self.connect_timeout,
                         ping_idle=PING_IDLE_S if k is None else k.idle_s,
                         ping_periodic=k is not None and k.periodic,

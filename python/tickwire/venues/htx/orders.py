@@ -10,6 +10,7 @@ Python SDK's model)."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -370,6 +371,12 @@ class Orders:
 
     def login(self, signer: Any) -> bytes | None:
         return orjson.dumps(signer.ws_auth_message(host=self.ws_host))
+
+    @staticmethod
+    def binary_frame_text(payload: bytes) -> bytes:
+        """A binary ``/ws/v2`` frame's JSON: gzip-compressed (venues.md §6.3: "the SDK handles both
+        text and gzip-binary frames on v2"); text frames are read as they come."""
+        return gzip.decompress(payload)
 
     def login_ack(self, msg: Any) -> bool:
         """True for the ``auth`` answer with ``code`` 200; another code raises its typed error."""

@@ -78,6 +78,12 @@ class Htx(Venue):
 
     def on_open(self, conn: Conn) -> None:
         conn.state["pings"] = []  # outstanding ping values, oldest first
+        if conn.path == "/ws/v2" and self.trade.ctx.profile.get("v2_frames") == "gzip":
+            # venues.md §6.3: "the SDK handles both text and gzip-binary frames on v2". Profile
+            # ``v2_frames`` "gzip": every server frame of this socket (answers, pings, pushes) is
+            # gzip-compressed JSON in a binary frame; "text" (the default) sends plain text frames.
+            send_binary = conn.send_binary
+            conn.send_text = lambda data: send_binary(gz(data))  # type: ignore[method-assign]
 
     def send_malformed(self, conn: Conn) -> None:
         conn.send_binary(b"\x1f\x8b\x08\x00garbage-not-gzip")
