@@ -154,6 +154,20 @@ def test_known_secret_values_are_masked_anywhere(tmp_path: Path) -> None:
     assert b"oops *** leaked" in data
 
 
+def test_a_password_or_token_in_a_urls_user_part_is_masked_anywhere(tmp_path: Path) -> None:
+    """``ws://alice:<password>@host`` (a socket URL the session connects with) and NATS's
+    ``nats://<token>@host``, whole or quoted in a message: the password and the token are masked, the
+    user name, scheme and host kept."""
+    p = tmp_path / "u.log"
+    with AuditLog(p) as audit:
+        audit.event("connect", url="ws://alice:PASS-never-seen-XYZ@127.0.0.1:9001/stream")
+        audit.event("note", error="connect to nats://TOKEN-never-seen-XYZ@10.0.0.1:4222 failed")
+    data = p.read_bytes()
+    assert b"never-seen" not in data, data
+    a, b = read_events(p)
+    assert a["url"] == "ws://alice:***@127.0.0.1:9001/stream" and "nats://***@10.0.0.1:4222" in b["error"]
+
+
 def test_api_keys_are_shortened_not_hidden(tmp_path: Path) -> None:
     p = tmp_path / "k.log"
     with AuditLog(p) as audit:

@@ -448,3 +448,23 @@ def test_credentials_come_from_a_vault_callable_and_sign_as_the_secret_does() ->
     with pytest.raises(CredentialsError, match="KRAKEN_API_KEY"):
         Credentials.from_env("KRAKEN", environ=read)
     assert "s2" not in repr(Credentials.from_env("OKX", environ=read))
+
+
+def test_a_pem_put_in_the_private_key_path_variable_is_in_no_exception_of_the_errors_chain() -> None:
+    """The PEM itself in ``*_PRIVATE_KEY_PATH``: the ``CredentialsError`` says so without the key, and
+    carries no exception that holds it either — the failed open's ``OSError`` names the "file", the
+    whole PEM, in its text and ``filename``; kept as the error's ``__context__`` (``from None`` only
+    hides it from tracebacks), it goes wherever the error goes (a handler walking the chain, a
+    reporter, ``repr(e.__context__)``)."""
+    body = "MC4CAQAwBQYDK2VwBCIEIPRIVATEKEYMATERIALneverSEEN0123456789abcd"
+    pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    with pytest.raises(CredentialsError) as e:
+        Credentials.from_env("BINANCE", environ={"BINANCE_API_KEY": "k", "BINANCE_PRIVATE_KEY_PATH": pem})
+    chain: list[str] = []
+    x: BaseException | None = e.value
+    while x is not None:
+        chain += [str(x), repr(x), repr(x.args), repr(vars(x)), str(getattr(x, "filename", ""))]
+        x = x.__cause__ or x.__context__
+    text = "\n".join(chain)
+    assert "looks like key material" in text
+    assert body not in text, text

@@ -77,6 +77,27 @@ def test_capture_writer_keeps_no_bearer_token_and_survives_a_failed_write(tmp_pa
     w.close()
 
 
+def test_capture_writer_keeps_no_credential_of_a_url_and_one_url_stays_one_connection(tmp_path: Path) -> None:
+    """A URL's password (user part) and secret-named query values (a token, a signature, a listenKey)
+    are in no line of the capture; a plain query (a snapshot's ``symbol``) is kept as it was, and one
+    URL is written the same way on every line (``tickwire replay`` tells connections apart by it)."""
+    from tickwire.capture import CaptureWriter
+
+    ws = "wss://alice:PASS-never-seen-XYZ@x.test/ws?token=TOKEN-never-seen-XYZ&streams=btcusdt@depth"
+    rest = "https://x.test/api/v3/depth?symbol=BTCUSDT&signature=SIG-never-seen-XYZ&limit=1000"
+    path = tmp_path / "urls.jsonl"
+    with CaptureWriter(path, interval=0.01) as w:
+        w.open(ws)
+        w.send(ws, b'{"op":"subscribe"}')
+        w.sink(ws)(False, memoryview(b'{"a":1}'), time.monotonic_ns())
+        w.http(rest, b"{}")
+    text = path.read_text()
+    assert "never-seen" not in text, text
+    lines = _lines(path)
+    assert len({e["url"] for e in lines[:3]}) == 1 and "streams=btcusdt@depth" in lines[0]["url"]
+    assert "symbol=BTCUSDT" in lines[3]["url"] and lines[3]["url"].startswith("https://x.test/api/v3/depth?")
+
+
 def test_capture_writer_finishes_a_short_write(tmp_path: Path) -> None:
     """An unbuffered write may take fewer bytes than it was given (``RawIOBase.write``: a pipe or FIFO
     interrupted by a signal, a disk filling up): the writer writes the rest, every line whole and in

@@ -14,7 +14,8 @@ passing it. What is masked:
   word, case-insensitively, ignoring ``-``/``_``: words of 5+ letters anywhere in the name
   (``X-MBX-SIGNATURE``, ``client_secret``), shorter ones as a whole word (``sign``, ``jwt``);
 * inside strings: ``name=value`` query parameters, ``"name": "value"`` JSON pairs and
-  ``Name: value`` header lines with such names, JWT-shaped tokens, ``Bearer <token>``, and every known
+  ``Name: value`` header lines with such names, JWT-shaped tokens, ``Bearer <token>``, a URL's
+  password (``ws://user:***@host``; a user part alone, NATS's token, as ``***@``), and every known
   secret value given to ``secrets=`` / :meth:`AuditLog.add_secret`;
 * API keys (``api_key``, ``apiKey``, ``AccessKeyId``, …) are shortened to their first 4 characters.
 """
@@ -32,6 +33,7 @@ import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -44,6 +46,7 @@ __all__ = [
     "NullAudit",
     "Redactor",
     "excerpt",
+    "shown_url",
 ]
 
 log = logging.getLogger("tickwire.audit")
@@ -88,6 +91,14 @@ _JWT = re.compile(r"eyJ[\w\-]{4,}\.[\w\-]{4,}\.[\w\-]*")
 # A bearer token in free text ("Bearer <token>", an Authorization value quoted in a message): opaque
 # tokens (Tradefence's, Kraken's) have no shape of their own to be found by.
 _BEARER = re.compile(r"(?i)(?P<pre>\bbearer\s+)[\w\-.~+/]+=*")
+# A URL's user part (``ws://alice:<password>@host``, NATS's ``nats://<token>@host``): the password, or a
+# user part alone (a token), masked; the scheme and host kept.
+_USERINFO = re.compile(r"(?P<pre>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s/?#@:]*)(?P<pw>:[^\s/?#@]*)?@")
+
+
+def _userinfo(m: re.Match[str]) -> str:
+    user = f"{m.group('user')}:{REDACTED}" if m.group("pw") is not None else REDACTED
+    return f"{m.group('pre')}{user}@"
 
 
 def _compact(name: str) -> str:
@@ -164,6 +175,8 @@ class Redactor:
             s = _JWT.sub(REDACTED, s)
         if "earer" in s:
             s = _BEARER.sub(r"\g<pre>" + REDACTED, s)
+        if "@" in s and "://" in s:
+            s = _USERINFO.sub(_userinfo, s)
         if "=" in s:
             s = _QUERY.sub(self._sub, s)
         if ":" in s:
@@ -223,6 +236,23 @@ def excerpt(body: bytes, limit: int = 200) -> str:
     # Masked before it is cut: a value cut short is still masked by the name in front of it.
     text = _excerpt_redactor().scrub(body[: limit * 4].decode("utf-8", "replace"))
     return text[:limit]
+
+
+@functools.lru_cache(maxsize=256)
+def shown_url(url: str) -> str:
+    """``url`` as a capture file or a log may keep it: no user part (a password, a NATS-style token)
+    and the values of secret-named query parameters masked as the audit file masks them
+    (``token=***``, ``signature=***``, ``listenKey=***``; an API key shortened). The rest is kept, so
+    one URL stays one connection to ``tickwire replay`` and a snapshot's ``symbol`` stays in its query."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = _excerpt_redactor().scrub(parts.query) if parts.query else parts.query
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class _Rotating:

@@ -190,15 +190,17 @@ class Credentials:
         pem = get("PRIVATE_KEY_PEM")
         path = get("PRIVATE_KEY_PATH")
         if pem is None and path is not None:
+            # The key itself put in the _PATH variable by mistake: not echoed, and not opened either —
+            # the failed open's OSError would name the "file" (the whole PEM) in its text and
+            # ``filename``, and stay on the error as its ``__context__`` (``from None`` only hides it).
+            if "-----BEGIN" in path or "\n" in path:
+                raise CredentialsError(
+                    f"{p}_PRIVATE_KEY_PATH holds what looks like key material, not a path: "
+                    f"put the PEM in {p}_PRIVATE_KEY_PEM"
+                )
             try:
                 pem = Path(path).expanduser().read_text()
             except OSError as e:
-                # The key itself put in the _PATH variable by mistake: not echoed.
-                if "-----BEGIN" in path or "\n" in path:
-                    raise CredentialsError(
-                        f"{p}_PRIVATE_KEY_PATH holds what looks like key material, not a path: "
-                        f"put the PEM in {p}_PRIVATE_KEY_PEM"
-                    ) from None
                 raise CredentialsError(
                     f"{p}_PRIVATE_KEY_PATH names a file that cannot be read: {path} ({e.strerror})"
                 ) from None

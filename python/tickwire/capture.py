@@ -30,6 +30,8 @@ from typing import BinaryIO
 
 import orjson
 
+from tickwire.audit import shown_url
+
 log = logging.getLogger("tickwire.capture")
 
 __all__ = ["CaptureWriter", "FrameSink"]
@@ -96,7 +98,7 @@ class CaptureWriter:
     def sink(self, url: str) -> FrameSink:
         """The per-frame callable for one connection to ``url`` (bound so the frame path passes
         no more than it has)."""
-        put = self._put
+        put, url = self._put, shown_url(url)
 
         def frame(binary: bool, payload: memoryview, t_ns: int) -> None:
             put(("recv", url, binary, payload.tobytes(), t_ns))
@@ -104,14 +106,14 @@ class CaptureWriter:
         return frame
 
     def open(self, url: str) -> None:
-        self._put(("open", url, False, b"", time.monotonic_ns()))
+        self._put(("open", shown_url(url), False, b"", time.monotonic_ns()))
 
     def send(self, url: str, data: bytes) -> None:
-        self._put(("send", url, False, _redacted(bytes(data)), time.monotonic_ns()))
+        self._put(("send", shown_url(url), False, _redacted(bytes(data)), time.monotonic_ns()))
 
     def http(self, url: str, body: bytes) -> None:
         """A REST response (a book snapshot), queued before the feed applies it."""
-        self._put(("http", url, False, bytes(body), time.monotonic_ns()))
+        self._put(("http", shown_url(url), False, bytes(body), time.monotonic_ns()))
 
     def _put(self, ev: _Event) -> None:
         if self.overflow is not None:

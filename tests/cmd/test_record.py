@@ -502,3 +502,46 @@ def test_record_kraken_with_precisions_given_as_an_option_replays_them(tmp_path:
             _assert_replay_equals(report, {symbol: top}, {symbol: symbol}, gaps=0)
 
     asyncio.run(go())
+
+
+def test_a_token_in_the_endpoint_url_is_in_no_line_of_the_capture_nor_in_the_log(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """``tickwire record --endpoint "wss://host/stream?token=…"``: a credential in the socket URL's query
+    (``transport.ws._host``: "some venues carry tokens there") or user part is not written into the
+    capture (meant to be shared as a fixture; every line names its URL), nor logged as the endpoint's
+    name (the session's status lines), and the file still replays to the simulator's book."""
+    import argparse
+    import asyncio
+    import logging
+
+    from tickwire.cmd.record import _endpoints, record
+    from tickwire.cmd.replay import replay
+    from tickwire.sim import Simulator
+
+    token = "SECRET-never-seen-XYZ"
+    symbol = "BTCUSDT"
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=21, rate=300, depth=25, symbols={"binance": [symbol]}) as sim:
+            [ep] = sim.urls()["binance"]
+            args = argparse.Namespace(
+                venue="binance", endpoint=f"{ep['ws']['stream']}?token={token}", rest=ep["rest"]
+            )
+            out, stop = tmp_path / "binance.jsonl", asyncio.Event()
+            task = asyncio.create_task(_freeze_then_stop(sim, stop))
+            with _endpoints(args, [symbol]) as (endpoints, options):
+                summary = await record("binance", [symbol], out, endpoints=endpoints, stop=stop, **options)
+            await task
+            assert summary["synced"] == {symbol: True}
+            t = sim.book("binance", symbol)
+            truth: Book = ({p: q for p, q in t.bids}, {p: q for p, q in t.asks})
+            report = json.loads(json.dumps(replay(out, "binance")))
+            _assert_replay_equals(report, {symbol: truth}, {symbol: symbol}, gaps=0)
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(go())
+    written = (tmp_path / "binance.jsonl").read_text()
+    assert '"kind":"open"' in written and "connected" in caplog.text
+    assert token not in written, written[:400]
+    assert token not in caplog.text, [r.getMessage() for r in caplog.records if token in r.getMessage()]

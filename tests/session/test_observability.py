@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import orjson
 import tickwire
@@ -79,3 +80,35 @@ def test_audit_log_records_the_session_and_never_the_secrets(tmp_path: Path) -> 
     refused = [e for e in events if e["kind"] == "connect_failed" and e["venue"] == "clarofinlore"]
     assert refused and "401" in refused[0]["error"]
     assert b"super-secret-token-value" not in raw
+
+
+def test_the_audit_log_keeps_no_password_or_token_of_the_socket_url(tmp_path: Path, caplog: Any) -> None:
+    """A socket URL with a password in its user part (``ws://alice:<password>@host/…``, which the
+    connection accepts) and a token in its query: the session's ``connect`` record in the audit file,
+    its log and its health name the endpoint without either."""
+    import logging
+
+    password, token = "PASS-never-seen-XYZ", "TOKEN-never-seen-XYZ"
+    path = tmp_path / "audit.jsonl"
+    seen: list[str] = []
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=3, rate=200, depth=20) as sim:
+            [ep] = sim.urls()["binance"]
+            ws = ep["ws"]["stream"].replace("ws://", f"ws://alice:{password}@") + f"?token={token}"
+            with AuditLog(path) as audit:
+                async with tickwire.connect(
+                    "binance", ["BTCUSDT"], endpoints=[{"ws": ws, "rest": ep["rest"]}], probe_interval=None,
+                    audit=audit,
+                ) as md:  # fmt: skip
+                    await eventually(lambda: md.is_synced(), what="in sync")
+                    seen.append(repr(md.health()))
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(go())
+    raw = path.read_text()
+    assert '"kind":"connect"' in raw and "127.0.0.1" in raw
+    seen += [raw, caplog.text]
+    for secret in (password, token):
+        for text in seen:
+            assert secret not in text, text[max(0, text.index(secret) - 200) : text.index(secret) + 40]

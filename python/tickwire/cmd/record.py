@@ -128,7 +128,11 @@ def _endpoints(
             raise ValueError(f"{ep} serves {', '.join(k for k in urls if k != 'control')}, not {sim_venue}")
         yield list(urls[sim_venue]), _key_options(args.venue, ep)
     elif ep.startswith(("ws://", "wss://")):
-        yield [{"ws": ep, "rest": args.rest, "name": ep}], _key_options(args.venue)
+        from tickwire.audit import shown_url
+
+        # Named as shown: the name is in the session's status lines and health, and the URL may
+        # carry a credential (a token in its query, a password in its user part).
+        yield [{"ws": ep, "rest": args.rest, "name": shown_url(ep)}], _key_options(args.venue)
     else:
         raise ValueError(f"--endpoint: sim, http(s):// (a tickwire sim) or ws(s)://, not {ep!r}")
 

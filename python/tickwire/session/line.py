@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
+from tickwire.audit import shown_url
 from tickwire.errors import (
     BookError,
     DecodeError,
@@ -316,7 +317,8 @@ class Line(WSListener):
         self.connected_at = time.monotonic()
         self.last_rx_ns = _mono()
         self.connects += 1
-        owner.record("connect", line=self.index, endpoint=ep.name, url=url.split("?")[0])
+        # Neither the query (a token, some venues) nor a password in the user part: ``shown_url``.
+        owner.record("connect", line=self.index, endpoint=ep.name, url=shown_url(url.split("?")[0]))
         owner.status("connected", line=self.index, detail=ep.name)
         await owner.on_line_up(self)
         life = adapter.connection_lifetime_s

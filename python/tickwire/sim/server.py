@@ -10,6 +10,7 @@ own.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections import deque
@@ -23,6 +24,23 @@ from tickwire.sim.ws import Conn
 
 if TYPE_CHECKING:
     from tickwire.sim.venues.base import Venue
+
+
+class _PicowsServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """picows' server logger (``picows.server``, as before) without its record of the upgrade request
+    it read (level 9, "New data: b'GET …'"): the request carries the client's credentials — a Binance
+    user data stream's path is its listenKey, Cloud9Trader signs the upgrade in ``x-c9t-signature``,
+    Clarofinlore sends ``Authorization: Bearer`` — which no log record may hold, whatever the level.
+    An adapter, not a filter, as the client's (``transport.ws._PicowsLog``): picows logs each connection
+    on a child of a ``Logger`` it is given, where a filter on the parent never runs."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if isinstance(msg, str) and msg.startswith("New data"):
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
+_PICOWS_SERVER_LOG = _PicowsServerLog(logging.getLogger("picows.server"), {})
 
 # Fault names accepted by VenueServer.fault() and the control endpoint.
 FAULTS = (
@@ -91,6 +109,7 @@ class VenueServer:
             reuse_address=True,
             use_aiofastnet=False,
             ssl=self.venue.config.tls,
+            logger_name=_PICOWS_SERVER_LOG,
         )
         self.ws_port = self.ws_server.sockets[0].getsockname()[1]
 
