@@ -51,6 +51,16 @@ def test_range_is_bounded_so_arithmetic_stays_exact() -> None:
     assert to_decimal("0.10000000000000000000000000000") == D("0.1")  # trailing zeros do not count
 
 
+@pytest.mark.parametrize("huge", ["1E+999999999999999999", D("1E+999999999999999999")])
+def test_a_huge_exponent_is_refused_as_out_of_range_at_once(huge: object) -> None:
+    """10**999999999999999999 is past the 21 integer digits a number may have: InvalidOrder (a
+    ValueError), before any digit of it is written out (before: the trailing zeros were expanded
+    first, a MemoryError here, seconds and gigabytes for 1E+200000000)."""
+    assert D(huge).adjusted() >= 21  # independently: far past the bound
+    with pytest.raises(InvalidOrder, match="range"):
+        to_decimal(huge, "qty")
+
+
 @pytest.mark.parametrize(
     ("text", "plain"),
     [("1E-8", "0.00000001"), ("5.000", "5"), ("5", "5"), ("1E+3", "1000"), ("0.10", "0.1"), ("-0.0", "0"),

@@ -160,8 +160,31 @@ def test_okx_instrument() -> None:
     )
     r = from_okx_instrument(inst)
     assert (r.symbol, r.tick_size, r.lot_size, r.min_qty) == ("BTC-USDT", D("0.1"), D("1E-8"), D("0.00001"))
-    assert (r.max_qty, r.market_max_qty, r.min_notional) == (9999999999, 1000000, None)
+    # maxMktSz is USDT on SPOT (see the PEPE case below): no bound on a market order's base quantity
+    assert (r.max_qty, r.market_max_qty, r.min_notional) == (9999999999, None, None)
     assert refusal(r, "buy", "limit", "0.000001", "60000").rule == "min_qty"
+
+
+def test_okx_spot_market_order_size_is_not_bounded_by_maxmktsz_which_is_usdt() -> None:
+    """OKX "Get instruments": maxMktSz is "the maximum order quantity of a single market order ... If
+    it is SPOT/MARGIN, the value is the quantity in USDT" (maxLmtSz, lotSz and minSz: in base
+    currency). tickwire's OKX market orders are sized in the base currency (``tgtCcy=base_ccy``), so a
+    market sell of 2,000,000 PEPE, 20 USDT at 0.00001, is far inside a 1,000,000 USDT cap: taken, not
+    refused as above a max_qty of 1,000,000 PEPE (before: refused, max_qty)."""
+    inst = json.loads(
+        """{"instType":"SPOT","instId":"PEPE-USDT","baseCcy":"PEPE","quoteCcy":"USDT","tickSz":"0.00000001",
+        "lotSz":"1","minSz":"100000","maxLmtSz":"100000000000","maxMktSz":"1000000","maxLmtAmt":"20000000",
+        "maxMktAmt":"1000000","state":"live"}"""
+    )  # fmt: skip
+    qty, price, cap_usdt = D(2_000_000), D("0.00001"), D(inst["maxMktSz"])
+    assert qty * price == 20 < cap_usdt and qty > cap_usdt  # in USDT inside the cap; as a count above it
+    r = from_okx_instrument(inst)
+    r.validate("sell", "market", qty)
+    r.validate("buy", "market", qty)
+    assert refusal(r, "sell", "limit", D(100_000_000_001), "0.00001").rule == "max_qty"  # maxLmtSz: base
+    swap = from_okx_instrument({**inst, "instType": "SWAP", "instId": "PEPE-USDT-SWAP"})
+    assert swap.market_max_qty == 1_000_000  # contracts there: a count
+    assert refusal(swap, "sell", "market", qty).rule == "max_qty"
 
 
 def test_bybit_spot_and_linear_instruments() -> None:
@@ -264,6 +287,27 @@ def test_htx_symbol_with_json_numbers(parse_float: type) -> None:
     )
     r.validate("buy", "limit", "0.0001", "60000.01")
     assert refusal(r, "buy", "limit", "0.0000015", "60000").rule == "min_qty"
+
+
+@pytest.mark.parametrize("parse_float", [float, Decimal])
+def test_htx_market_sell_is_bounded_by_the_sell_market_amounts(parse_float: type) -> None:
+    """HTX states a market sell's own bounds, ``sell-market-min-order-amt``/``-max-order-amt`` (100 BTC
+    here, where a limit order may be 1000): a market sell of 500 is refused with max_qty before
+    anything is sent, one of exactly 100 taken, one of 100.000001 refused; limit orders keep their
+    1000 (before: the market sell of 500 passed, to be refused by the venue)."""
+    raw = json.loads(HTX, parse_float=parse_float)
+    most = Decimal(str(raw["sell-market-max-order-amt"]))
+    least = Decimal(str(raw["sell-market-min-order-amt"]))
+    assert (most, least) == (100, D("0.0001"))
+    r = from_htx_symbol(raw)
+    e = refusal(r, "sell", "market", "500")
+    assert (e.rule, e.nearest) == ("max_qty", (most,))
+    r.validate("sell", "market", str(most))
+    assert refusal(r, "sell", "market", str(most + D("0.000001"))).rule == "max_qty"
+    r.validate("sell", "limit", "500", "60000")
+    stricter = from_htx_symbol({**raw, "sell-market-min-order-amt": "0.01"})
+    assert refusal(stricter, "sell", "market", "0.001").rule == "min_qty"
+    stricter.validate("sell", "limit", "0.001", "60000")
 
 
 def test_clarofinlore_instrument_zero_means_no_limit() -> None:

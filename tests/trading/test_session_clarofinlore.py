@@ -7,8 +7,10 @@ request shapes."""
 from __future__ import annotations
 
 import asyncio
+import decimal
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +221,26 @@ def test_twap_slices_reach_the_simulators_order_list_and_a_lost_answer_starts_on
         stopped = await tr.cancel_twap(slow.twap_id)
         assert stopped.status == "cancelled" and stopped.slices_done == 1
         assert venue.twap.twaps[slow.twap_id].status == "cancelled"  # type: ignore[attr-defined]
+
+    _run(body)
+
+
+def test_a_twap_quantity_off_the_lot_grid_is_refused_under_a_callers_low_decimal_precision() -> None:
+    """1000.5 lots is off the lot grid whatever the caller's decimal context: refused with the lot
+    rule and no TWAP request written (before: under a context of 3 digits ``q / lot`` rounded to a
+    whole 1000 lots, the check passed and the off-lot quantity went to the venue)."""
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        lot = tr.rules[CLARO.symbol].lot_size
+        q = lot * Decimal("1000.5")  # in the default context: exact
+        assert Fraction(q) / Fraction(lot) == Fraction(2001, 2)  # independently: not whole lots
+        with decimal.localcontext() as ctx:
+            ctx.prec = 3  # the caller's own setting
+            with pytest.raises(InvalidOrder) as e:
+                await tr.twap(CLARO.symbol, "buy", q, duration_s=0.2, slices=10)
+        assert e.value.rule == "lot_size"
+        assert sim.venue(CLARO.venue).twap.twaps == {}  # type: ignore[attr-defined]
+        assert [op for _, op, _, _ in sim.endpoint(CLARO.venue, 0).exchanges if "twap" in op] == []
 
     _run(body)
 

@@ -122,6 +122,31 @@ def test_the_simulator_accepts_and_fills_template_orders() -> None:
     a.run(body)
 
 
+class _Ticks(int):
+    """An int subclass (an ``IntEnum``, a user's unit type): an int all the same."""
+
+
+def test_an_int_subclass_is_sent_as_the_mantissa_a_plain_int_is() -> None:
+    """``send`` with an int subclass for price and quantity places the order a plain int places: the
+    mantissas at the template's scales, so the venue holds it at ``price`` for ``qty`` (before: the
+    subclass was read as the integer value itself, the bytes carried 10**price_scale times the
+    price and 10**qty_scale times the quantity)."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        buy = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        p, q = int(price.scaleb(buy.price_scale)), int(qty.scaleb(buy.qty_scale))
+        assert D(p).scaleb(-buy.price_scale) == price and D(q).scaleb(-buy.qty_scale) == qty
+        sent = await buy.send(_Ticks(p), _Ticks(q))
+        r = tr.rules[SYMBOL]
+        [theirs] = a.orders(sim, sent.client_id)  # the engine's ticks and lots
+        held = (theirs.price * r.tick_size, theirs.qty * r.lot_size)
+        assert held == (price, qty) == (sent.price, sent.qty), (held, price, qty)
+
+    a.run(body)
+
+
 def test_over_the_order_socket() -> None:
     a = account()
 

@@ -4,8 +4,12 @@ order list."""
 from __future__ import annotations
 
 import asyncio
+import decimal
+from dataclasses import replace
+from decimal import Decimal
 
 from test_session_tradefence import TRADEFENCE as a
+from tickwire.errors import InvalidOrder
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
@@ -28,5 +32,68 @@ def test_a_batch_of_cancels_only_goes_in_the_room_kept_for_cancels() -> None:
         )
         assert result.ok and result.order is not None and result.order.status == "canceled"
         assert not a.orders(sim, resting.client_id)[0].open
+
+    a.run(body)
+
+
+def test_a_position_target_is_checked_as_an_order_quantity_is_and_its_sign_kept() -> None:
+    """``UPDATE_POSITION``'s signed target passes the same intake as an order's quantity, exactly:
+    past the 21 integer digits any number may have (10**25 shares) it is ``InvalidOrder`` with nothing
+    sent, as is a NaN; a signed int or string target is the number it says (-1 is a short of one);
+    and the lot check does not round in the caller's decimal context. Before: 10**25 went to the
+    venue (a Decimal skipped every bound), 10**30 raised ``decimal.InvalidOperation`` (no
+    ``InvalidOrder``), -1 as an int or "-1" was refused as negative, and a 2-digit context turned the
+    lot check of 100 into ``decimal.InvalidOperation``."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        engine = sim.venue(a.venue).engine
+        assert tr.rules[a.symbol].lot_size == 1
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        huge = Decimal(10) ** 25
+        for bad in (huge, Decimal(10) ** 30, -huge, Decimal("NaN"), Decimal("0.5")):
+            try:
+                results = await tradefence.batch(tr, [tradefence.UpdatePosition(a.symbol, bad)])
+            except InvalidOrder:
+                continue
+            raise AssertionError(f"UPDATE_POSITION to {bad} was sent: {results}")
+        assert len(sim.endpoint(a.venue, 0).exchanges) == before, "nothing sent"
+        assert engine.position(a.key, a.symbol) == 0
+        for target, held in ((-1, -1), ("2", 2), ("-1", -1), (Decimal("-0"), 0)):
+            [moved] = await tradefence.batch(tr, [tradefence.UpdatePosition(a.symbol, target)])  # type: ignore[arg-type]
+            assert moved.ok and engine.position(a.key, a.symbol) == held, (target, moved)
+        with decimal.localcontext() as ctx:
+            ctx.prec = 2  # the caller's own setting: 100 has three digits
+            [moved] = await tradefence.batch(tr, [tradefence.UpdatePosition(a.symbol, Decimal(100))])
+        assert moved.ok and engine.position(a.key, a.symbol) == 100
+
+    a.run(body)
+
+
+def test_a_created_order_changed_after_prepare_is_checked_again_and_nothing_sent() -> None:
+    """``CREATE_ORDER`` takes an order from ``tr.prepare``, which may be changed since
+    (``dataclasses.replace``), as ``place_orders`` checks it again: half a lot, a price between two
+    ticks, or a float (0.1 + 0.2, binary) is ``InvalidOrder`` and the batch sends nothing. Before:
+    each went to the venue as it stood, the float as the JSON number 0.30000000000000004."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        r = tr.rules[a.symbol]
+        good = tr.prepare(a.symbol, "buy", "limit", r.lot_size * 2, bid - 20 * r.tick_size)
+        assert (r.lot_size / 2) % r.lot_size and (bid - r.tick_size / 2) % r.tick_size  # off the grids
+        before = len(sim.endpoint(a.venue, 0).exchanges)
+        for changed in (
+            replace(good, qty=r.lot_size / 2),
+            replace(good, price=bid - r.tick_size / 2),
+            replace(good, qty=0.1 + 0.2),  # type: ignore[arg-type]
+        ):
+            try:
+                results = await tradefence.batch(tr, [tradefence.CreateOrder(changed)])
+            except InvalidOrder:
+                continue
+            raise AssertionError(f"{changed.qty} at {changed.price} was sent: {results}")
+        assert len(sim.endpoint(a.venue, 0).exchanges) == before, "nothing sent"
+        assert a.orders(sim) == []
+        [made] = await tradefence.batch(tr, [tradefence.CreateOrder(good)])
+        assert made.ok and [o.client_id for o in a.orders(sim)] == [good.client_id]
 
     a.run(body)

@@ -81,10 +81,13 @@ def to_decimal(x: object, what: str = "value", *, positive: bool = False) -> Dec
         raise invalid_order(f"{what}: must be greater than zero")
     if d == 0:
         return _ZERO  # also folds -0 and 0E-8 into one zero
-    d = strip_zeros(d)
+    # The integer digits first: stripping writes out a positive exponent's zeros (1E+999999999999).
+    big = d.adjusted() >= MAX_DIGITS
+    if not big:
+        d = strip_zeros(d)
     exp = d.as_tuple().exponent
     assert isinstance(exp, int)
-    if d.adjusted() >= MAX_DIGITS or exp < -MAX_SCALE:
+    if big or exp < -MAX_SCALE:
         raise invalid_order(
             f"{what}: {x!r} is outside the supported range (at most {MAX_DIGITS} integer digits and "
             f"{MAX_SCALE} decimal places)"

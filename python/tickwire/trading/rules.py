@@ -219,14 +219,17 @@ def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRule
 def from_okx_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
     """One entry of ``GET /api/v5/public/instruments`` ``data`` (okx.com/docs-v5 "Get instruments"):
     tickSz, lotSz, minSz, maxLmtSz (limit), maxMktSz (market). For SWAP/FUTURES/OPTION the sizes are
-    in contracts (ctVal each), so the notional rule, which OKX does not publish, stays unset."""
+    in contracts (ctVal each), so the notional rule, which OKX does not publish, stays unset. For
+    SPOT/MARGIN maxMktSz is "the quantity in USDT", not in the base currency a market order is sized in
+    here (``tgtCcy=base_ccy``): no bound on a market order's quantity, the USDT cap left to the venue."""
+    in_quote = str(inst.get("instType", "")).upper() in ("SPOT", "MARGIN")
     return InstrumentRules(
         symbol=str(inst["instId"]),
         tick_size=_num(inst["tickSz"], "tickSz"),
         lot_size=_num(inst["lotSz"], "lotSz"),
         min_qty=_num(inst["minSz"], "minSz"),
         max_qty=_opt(inst, "maxLmtSz"),
-        market_max_qty=_opt(inst, "maxMktSz"),
+        market_max_qty=None if in_quote else _opt(inst, "maxMktSz"),
     )
 
 
@@ -289,8 +292,9 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
     """One entry of ``GET /v1/common/symbols`` ``data`` (huobiapi.github.io docs spot v1 "Get all
     Supported Trading Symbol"): price-precision and amount-precision (decimal places), min-order-amt,
     max-order-amt (limit orders: limit-order-min-order-amt / limit-order-max-order-amt where given),
-    min-order-value (quote). The market-order limits are per side (a buy market order's amount is
-    quote value) and are left to the venue."""
+    min-order-value (quote). The market-order limits are per side: a market sell's amount is bounded by
+    sell-market-min-order-amt / sell-market-max-order-amt (the rules' market bounds); a market buy's
+    amount is quote value (buy-market-max-order-value), and tickwire places no HTX market buy."""
     return InstrumentRules(
         symbol=str(sym["symbol"]),
         tick_size=Decimal(1).scaleb(-int(sym["price-precision"])),
@@ -298,6 +302,8 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
         min_qty=_opt(sym, "limit-order-min-order-amt") or _opt(sym, "min-order-amt") or _ZERO,
         max_qty=_opt(sym, "limit-order-max-order-amt") or _opt(sym, "max-order-amt"),
         min_notional=_opt(sym, "min-order-value"),
+        market_min_qty=_opt(sym, "sell-market-min-order-amt"),
+        market_max_qty=_opt(sym, "sell-market-max-order-amt"),
     )
 
 

@@ -76,6 +76,8 @@ class Scaled:
 
 
 def _decimal(x: object, scale: int, what: str) -> Decimal:
-    if type(x) is int:
-        return from_mantissa(x, scale)
+    # Any int (an IntEnum, a user's int subclass) is a mantissa here, as a plain int is: read by
+    # ``to_decimal`` it would be the value itself, 10**scale times the mantissa meant. Not a bool.
+    if isinstance(x, int) and not isinstance(x, bool):
+        return from_mantissa(int(x), scale)
     return to_decimal(x, what, positive=True)

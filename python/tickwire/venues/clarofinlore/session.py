@@ -40,7 +40,7 @@ from tickwire.venues.clarofinlore.orders import Account, Orders
 from tickwire.venues.clarofinlore.security import SecurityWatch
 from tickwire.venues.clarofinlore.signer import Signer
 from tickwire.venues.clarofinlore.tokens import TokenAuth
-from tickwire.venues.clarofinlore.twap import Twap, checked_twap
+from tickwire.venues.clarofinlore.twap import Twap, checked_twap, slice_bounds
 
 __all__ = ["Session"]
 
@@ -176,8 +176,7 @@ class Session(TradingSession):
         # The risk limits, as place_order's (its slices are market orders this session does not
         # track): the largest slice against the per-order caps, the whole quantity against the
         # position and open-order limits, counted as one order until a status read says it ended.
-        lot = self.rules[symbol].lot_size
-        self.risk.check(symbol, side, -(-(q / lot) // n) * lot if lot else q / n)
+        self.risk.check(symbol, side, slice_bounds(q, self.rules[symbol].lot_size, n)[1])
         self.risk.reserve(cid, symbol, side, q)
         self._twaps[cid] = (symbol, side)
         self._twap_ids.add(cid)

@@ -16,19 +16,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
 import orjson
 
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.intake import untracked
-from tickwire.trading.numbers import format_decimal, to_decimal
+from tickwire.trading.numbers import EXACT, format_decimal, to_decimal
 from tickwire.trading.orders import Order, OrderEvent, Side
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.venue import Call
 
-__all__ = ["MAX_SLICES", "Twap", "TwapCalls", "checked_twap"]
+__all__ = ["MAX_SLICES", "Twap", "TwapCalls", "checked_twap", "slice_bounds"]
 
 MAX_SLICES = 1000  # the simulator's bound; the venue's is not published
 TWAP_PATH = "/v1/orders/twap"
@@ -90,19 +90,34 @@ def checked_twap(
         raise invalid_order(f"slices must be an int in 1..{MAX_SLICES}, not {slices!r}", rule="slices")
     d = _seconds(duration_s)
     lot = rules.lot_size
-    lots = q / lot if lot else None
-    if lots is not None and lots != lots.to_integral_value():
+    if lot and EXACT.remainder(q, lot):
         rules.validate(side, "market", q)  # names the lot rule and the nearest valid quantities
-    smallest = (lots // slices) * lot if lots is not None else q / slices
+    smallest, largest = slice_bounds(q, lot, slices)
     if smallest <= 0:
         raise invalid_order(
             f"{symbol}: {format_decimal(q)} in {slices} slices is less than one lot per slice",
             rule="slices",
         )
     rules.validate(side, "market", smallest)
-    largest = smallest + lot if lots is not None and lots % slices else smallest
     rules.validate(side, "market", largest)
     return q, d, slices
+
+
+def slice_bounds(q: Decimal, lot: Decimal, slices: int) -> tuple[Decimal, Decimal]:
+    """The smallest and largest slice of ``q`` in ``slices`` whole lots (the remainder to the first
+    slices), computed exactly: never in the caller's decimal context, whose precision may round
+    ``q / lot`` to a whole number of lots (an off-lot quantity would pass the lot check). Without a
+    lot grid, ``q / slices`` rounded down and up."""
+    if not lot:
+        return (
+            Context(prec=100, rounding=ROUND_FLOOR).divide(q, slices),
+            Context(prec=100, rounding=ROUND_CEILING).divide(q, slices),
+        )
+    lots = int(EXACT.divide_int(q, lot))
+    per, extra = divmod(lots, slices)
+    smallest = EXACT.multiply(Decimal(per), lot)
+    off_grid = bool(EXACT.remainder(q, lot))  # only where the market lot differs (validated above)
+    return smallest, EXACT.add(smallest, lot) if extra or off_grid else smallest
 
 
 def _seconds(x: Any) -> float:

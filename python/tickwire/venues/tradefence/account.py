@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,8 +39,8 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.intake import untracked
-from tickwire.trading.numbers import to_decimal
+from tickwire.trading.intake import checked_order, untracked
+from tickwire.trading.numbers import EXACT, to_decimal
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.venue import Balance, Call, Position
 from tickwire.trading.wire import was_unsent
@@ -151,6 +151,24 @@ async def account(tr: TradingSession) -> Account:
 # batch -----------------------------------------------------------------------------------------
 
 
+def _checked_again(tr: TradingSession, g: Orders, op: Operation) -> Operation:
+    """A ``CREATE_ORDER``'s order checked again against the instrument's rules, as ``place_orders``
+    checks a prepared order (it may be changed since: ``dataclasses.replace``), its numbers as the
+    check reads them (exact Decimals: a float or text never reaches the JSON)."""
+    if not isinstance(op, CreateOrder):
+        return op
+    o = op.order
+    if o.venue != g.venue or o.client_id in ("", None):
+        raise invalid_order("CREATE_ORDER takes an order from tr.prepare(...)")
+    again = checked_order(
+        tr.venue, tr.rules, tr.client_ids, lambda cid: False, o.symbol, o.side, o.type, o.qty, o.price,
+        tif=o.tif, post_only=o.post_only, reduce_only=o.reduce_only, client_id=o.client_id,
+    )  # fmt: skip
+    if (again.qty, again.price) == (o.qty, o.price) and type(o.qty) is Decimal:
+        return op
+    return CreateOrder(replace(o, qty=again.qty, price=again.price))
+
+
 def _operation(tr: TradingSession, g: Orders, op: Operation) -> dict[str, Any]:
     """The operation's documented ``{"action", "data"}``, checked before anything is sent."""
     if isinstance(op, CreateOrder):
@@ -168,13 +186,27 @@ def _operation(tr: TradingSession, g: Orders, op: Operation) -> dict[str, Any]:
         rules = tr.rules.get(op.symbol)
         if rules is None:
             raise invalid_order(f"{g.venue}: unknown symbol {op.symbol!r}", rule="symbol")
-        qty = op.qty if isinstance(op.qty, Decimal) else to_decimal(op.qty, "qty")
-        if not qty.is_finite() or (rules.lot_size and qty % rules.lot_size):
+        qty = _signed(op.qty)
+        if rules.lot_size and EXACT.remainder(qty, rules.lot_size):
             raise invalid_order(
                 f"UPDATE_POSITION {qty} is not a multiple of {rules.lot_size}", rule="lot_size"
             )
         return {"action": "UPDATE_POSITION", "data": {"symbol": op.symbol, "quantity": qty}}
     raise TypeError(f"not a batch operation: {op!r}")
+
+
+def _signed(x: object) -> Decimal:
+    """A position target: signed, otherwise checked as an order's quantity is (``to_decimal``: exact,
+    finite, within its bounds; no float, no bool), and never rounded in the caller's context."""
+    if isinstance(x, str) and x.startswith("-"):
+        mag, neg = to_decimal(x[1:], "qty"), True
+    elif isinstance(x, Decimal):
+        mag, neg = to_decimal(x.copy_abs(), "qty"), x.is_signed()
+    elif isinstance(x, int) and not isinstance(x, bool):
+        mag, neg = to_decimal(abs(x), "qty"), x < 0
+    else:
+        mag, neg = to_decimal(x, "qty"), False
+    return mag.copy_negate() if neg and mag else mag  # copy_negate: exact (unary minus rounds)
 
 
 def _tracked_or_untracked(tr: TradingSession, events: list[OrderEvent]) -> Order:
@@ -220,6 +252,7 @@ async def batch(tr: TradingSession, operations: Sequence[Operation]) -> tuple[Ba
         # New orders (a position update places one) are refused after a kill, as place_order's;
         # a batch of cancels still goes.
         tr.refuse_if_halted("batch")
+    operations = [_checked_again(tr, g, op) for op in operations]
     ops = [_operation(tr, g, op) for op in operations]
     created = [op.order for op in operations if isinstance(op, CreateOrder)]
     if len({o.client_id for o in created}) != len(created):
