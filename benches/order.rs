@@ -102,7 +102,8 @@ fn bench(c: &mut Criterion) {
 /// and base64 signature in headers, `Content-Length` of the JSON body, the body signed after
 /// `timestamp + POST + path`.
 fn okx_rest() -> Layout {
-    let mut l = Layout { sig: SigText::Base64, ..Layout::default() };
+    let mut l = Layout::default();
+    l.sig = SigText::Base64;
     let o = &mut l.out;
     Layout::lit(o, b"POST /api/v5/trade/order HTTP/1.1\r\nHost: www.okx.com\r\nUser-Agent: tickwire\r\n");
     Layout::lit(o, b"OK-ACCESS-KEY: 9b8c6a4e-2f6d-4c1b-9a0e-5d3f7b2c1a90\r\nOK-ACCESS-SIGN: ");

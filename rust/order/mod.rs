@@ -26,6 +26,8 @@ pub(crate) use rules::{check_id, refuse, MAX_SCALE};
 pub use rules::{OrderError, Rules, MAX_ID};
 pub use text::{decimal_text, iso_text};
 
+use zeroize::Zeroize;
+
 use crate::sign::encode;
 use crate::sign::hmac::HmacKey;
 
@@ -90,6 +92,16 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Overwrites every literal with zeros: they may hold a credential (OKX's passphrase header, a
+    /// venue's bearer or WebSocket token), wiped when the template goes as the signer's key is.
+    pub fn wipe(&mut self) {
+        for p in self.out.iter_mut().chain(self.signed.iter_mut()) {
+            if let Part::Lit(b) = p {
+                b.zeroize();
+            }
+        }
+    }
+
     /// Marks where the body starts: what comes next in `out` is the body. The marker is a part of its
     /// own, so `lit` does not merge the body's first bytes into the headers' literal.
     pub fn start_body(&mut self) {
@@ -105,10 +117,17 @@ impl Layout {
         if let Some(Part::Lit(prev)) = parts.last_mut() {
             let mut v = prev.to_vec();
             v.extend_from_slice(bytes);
+            prev.zeroize();
             *prev = v.into_boxed_slice();
         } else {
             parts.push(Part::Lit(bytes.into()));
         }
+    }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        self.wipe();
     }
 }
 

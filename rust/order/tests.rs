@@ -188,7 +188,8 @@ fn iso_text_is_the_signers_calendar() {
 /// A REST request with the signature and ISO timestamp in headers and a JSON body: the pieces a layout
 /// cut from OKX's own request has.
 fn header_signed(sig: SigText, ts: Slot) -> Layout {
-    let mut l = Layout { sig, expiry_ms: 5000, ..Layout::default() };
+    let mut l = Layout::default();
+    (l.sig, l.expiry_ms) = (sig, 5000);
     Layout::lit(&mut l.out, b"POST /o HTTP/1.1\r\nT: ");
     l.out.push(Part::Slot(ts));
     Layout::lit(&mut l.out, b"\r\nS: ");
@@ -285,7 +286,9 @@ fn request_num_is_the_request_ids_digits() {
     Layout::lit(&mut out, b"{\"req_id\":");
     out.push(Part::Slot(Slot::RequestNum));
     Layout::lit(&mut out, b"}");
-    let t = OrderTemplate::unsigned(Layout { out, ..Layout::default() }, rules(2, 8, 1, 1)).unwrap();
+    let mut l = Layout::default();
+    l.out = out;
+    let t = OrderTemplate::unsigned(l, rules(2, 8, 1, 1)).unwrap();
     let mut buf = Vec::new();
     t.fill(0, 1, "c", 1, "tw17", &mut buf).unwrap();
     assert_eq!(buf, b"{\"req_id\":17}");
@@ -412,4 +415,28 @@ fn a_forked_child_draws_other_nonces_than_its_parent() {
     };
     assert_eq!(got, nonce::NONCE_LEN as isize);
     assert_ne!(parent, child, "the child repeated its parent's nonce");
+}
+
+#[test]
+fn a_layouts_literals_are_wiped_and_its_slots_kept() {
+    // What `Drop` runs: every literal (a passphrase header, a token) overwritten, in what goes out and
+    // in what is signed alike.
+    let mut l = Layout::default();
+    Layout::lit(&mut l.out, b"OK-ACCESS-PASSPHRASE: pass");
+    Layout::lit(&mut l.out, b"phrase\r\n");
+    l.out.push(Part::Slot(Slot::Price));
+    Layout::lit(&mut l.signed, b"token=abc");
+    l.wipe();
+    let lits: Vec<&[u8]> = l
+        .out
+        .iter()
+        .chain(&l.signed)
+        .filter_map(|p| match p {
+            Part::Lit(b) => Some(&b[..]),
+            Part::Slot(_) => None,
+        })
+        .collect();
+    assert_eq!(lits.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![34, 9]);
+    assert!(lits.iter().all(|b| b.iter().all(|&c| c == 0)));
+    assert_eq!(l.out[1], Part::Slot(Slot::Price));
 }

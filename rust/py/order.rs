@@ -163,6 +163,13 @@ pub struct OrderTemplate {
     raised: Option<(String, u64, u64)>,
 }
 
+impl Drop for OrderTemplate {
+    /// The last request written (signed, a token in it on some venues) wiped with the template.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.buf);
+    }
+}
+
 impl OrderTemplate {
     fn of(t: order::OrderTemplate) -> Self {
         Self { t, buf: Vec::new(), ids: IdRange::default(), ready_ns: 0, raised: None }

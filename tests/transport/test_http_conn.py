@@ -122,3 +122,22 @@ def test_malformed_response_is_a_transport_error() -> None:
                 await http.get("/")
 
     asyncio.run(go())
+
+
+def test_an_error_answer_echoing_a_token_is_masked_in_the_error() -> None:
+    """A proxy's or WAF's error page that echoes the request's credentials: the error's text quotes the
+    answer masked as the audit file masks it (before: the token verbatim in the message)."""
+    from tickwire.errors import AuthError
+    from tickwire.transport.http_conn import HttpResponse
+
+    token = "tok-never-seen-0123456789"
+    body = (
+        b'{"error":"forbidden","token":"'
+        + token.encode()
+        + b'","echo":"Authorization: Bearer '
+        + token.encode()
+        + b'"}'
+    )
+    with pytest.raises(AuthError) as e:
+        HttpResponse(401, {}, body).raise_for_status("venue")
+    assert token not in str(e.value) and "forbidden" in str(e.value), str(e.value)

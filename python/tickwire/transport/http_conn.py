@@ -15,6 +15,7 @@ from typing import Any, cast
 import orjson
 
 from tickwire._core import http_head
+from tickwire.audit import excerpt as shown_body
 from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TransportError, VenueError
 
 MAX_HEAD = 64 * 1024
@@ -65,8 +66,9 @@ class HttpResponse:
                 if key in data:
                     code = data[key]
                     break
-        # The body only: request headers carry keys and signatures and never reach a message.
-        excerpt = " ".join(self.body[:EXCERPT].decode("utf-8", "replace").split())
+        # The body only (request headers carry keys and signatures and never reach a message), masked
+        # as the audit file is: a proxy's or WAF's error page may echo a token or an Authorization.
+        excerpt = " ".join(shown_body(self.body, EXCERPT).split())
         if len(self.body) > EXCERPT:
             excerpt += "…"
         cls = RateLimitError if status in (429, 418) else AuthError if status in (401, 403) else VenueError
