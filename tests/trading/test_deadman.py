@@ -370,6 +370,36 @@ def test_a_usdm_symbol_whose_countdown_would_take_the_refreshes_past_half_the_we
     asyncio.run(go())
 
 
+def test_a_usdm_symbol_idle_past_its_countdown_is_disarmed_and_makes_room_for_another() -> None:
+    """At 1 s and 6,000 weight a minute, one symbol's refreshes (40 a second) fit half the limit and two
+    do not. BTCUSDT is traded, then left (its order cancelled): unused for longer than the countdown,
+    the budget's longest wait and a request time-out, it is disarmed at the venue (not fired) and
+    ETHUSDT, refused while BTCUSDT was armed, is armed and traded. A symbol with an open order stays
+    armed. Before: BTCUSDT stayed armed for the session's life and ETHUSDT was refused for good."""
+    assert 10 / (1.0 / 4) <= 0.5 * 6000 / 60 < 2 * 10 / (1.0 / 4)
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        async with funded("binance-usdm", profile={"weight_limit": 6000}) as sim:
+            urls, sw = sim.urls()["binance-usdm"], switch(sim, "binance-usdm")
+            kw = {"credentials": signer, "endpoints": urls, "dead_man": 1.0, "timeout": 0.5, "rate_wait": 0.2}
+            async with tickwire.trade("binance-usdm", **kw) as tr:
+                o = await rest_buy(sim, tr, "BTCUSDT")
+                await tr.cancel_order("BTCUSDT", client_id=o.client_id)
+                with pytest.raises(RiskLimitExceeded):
+                    await rest_buy(sim, tr, "ETHUSDT")
+                await settle(lambda: "BTCUSDT" not in sw.armed(key), "BTCUSDT disarmed at the venue", 5.0)
+                assert tr.dead_man is not None and tr.dead_man.armed == set() and sw.fired == []
+                await rest_buy(sim, tr, "ETHUSDT")
+                assert set(sw.armed(key)) == {"ETHUSDT"}
+                before = tr.dead_man.refreshes
+                await asyncio.sleep(2.5)  # past the grace: an open order keeps its symbol armed
+                assert set(sw.armed(key)) == {"ETHUSDT"} and tr.dead_man.refreshes > before
+                assert sw.fired == [] and len(open_at_venue(sim, "binance-usdm")) == 1
+
+    asyncio.run(go())
+
+
 # a process killed with SIGKILL ---------------------------------------------------------------------
 
 CHILD = """

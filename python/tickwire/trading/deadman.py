@@ -80,6 +80,7 @@ class DeadManPort(Protocol):
     tracker: OrderTracker
     audit: AuditLog | NullAudit
     budget: RateBudget
+    timeout: float  # the request time-out
 
     async def send_lane(self, call: Call, lane: Lane) -> Any: ...
 
@@ -101,6 +102,12 @@ class DeadMan:
         self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
         self.armed: set[str] = set()  # per-symbol venues: the symbols armed
         self._arming: dict[str, asyncio.Task[None]] = {}  # symbols whose arming request is under way
+        # Per-symbol venues: when each symbol was last in use — an order path passed ``cover`` for
+        # it, or the session had an order open on it or a quote rule over it at a refresh (monotonic
+        # s). A symbol idle long enough is disarmed (``_idle``).
+        self._used: dict[str, float] = {}
+        # An idle symbol's disarm under way: an arming for it waits for it, so the two cannot cross.
+        self._disarming: asyncio.Task[None] | None = None
         # close() has begun: no symbol is armed from then on (one armed after the close's disarm
         # would fire on the orders left).
         self.closing = False
@@ -180,7 +187,10 @@ class DeadMan:
         Orders on a new symbol at once wait for one arming request, not one each; one whose caller
         gives up leaves it going for the others. Its failure is raised marked unsent: the order
         waiting on it was never written."""
-        if not self.per_symbol or symbol in self.armed:
+        if not self.per_symbol:
+            return
+        self._used[symbol] = time.monotonic()
+        if symbol in self.armed:
             return
         if self.closing:
             # The session is closing (its orders are refused anyway): an arming started now would
@@ -206,6 +216,8 @@ class DeadMan:
             task.exception()  # each waiter has it raised; retrieved once here should none be left
 
     async def _cover(self, symbol: str) -> None:
+        if self._disarming is not None:  # its disarm answered first: the venue takes them in order
+            await asyncio.wait([self._disarming])
         try:
             await self._send(self.timeout_s, [symbol])
         except (asyncio.CancelledError, RequestTimeoutError, TransportError, UnknownOutcome) as e:
@@ -229,6 +241,7 @@ class DeadMan:
         while True:
             await asyncio.sleep(max(0.0, due - loop.time()))
             due = loop.time() + every
+            await self._drop_idle()
             try:
                 last = self._armed_at
                 await asyncio.wait_for(self.arm(), every)
@@ -242,6 +255,45 @@ class DeadMan:
                 self.failing += 1
                 log.warning("%s: dead-man switch refresh failed: %s", self.port.venue, why)
                 self.port.audit.event("dead_man_failed", venue=self.port.venue, error=why)
+
+    def _idle(self) -> list[str]:
+        """Per-symbol venues: the armed symbols unused (see ``_used``) for longer than an order that
+        passed ``cover`` may take to be tracked — the countdown, the budget's longest wait and a request
+        time-out (never, when the budget may wait without end)."""
+        if not self.per_symbol or self.closing:
+            return []
+        p, now = self.port, time.monotonic()
+        busy = {o.symbol for o in p.tracker.open_orders()} | set(self._arming)
+        busy |= {q.template.symbol for q in getattr(p, "quotes", ()) if not q.stopped}
+        for sym in busy:
+            self._used[sym] = now
+        grace = self.timeout_s + p.budget.max_wait_s + p.timeout
+        return sorted(sym for sym in self.armed if now - self._used.get(sym, 0.0) > grace)
+
+    async def _drop_idle(self) -> None:
+        """Disarms the idle symbols (``_idle``) so their refreshes stop costing — a USDⓈ-M symbol
+        traded once would otherwise be refreshed at weight 10 for the session's life, and count against
+        ``LOAD_SHARE`` when another is armed. Taken out of ``armed`` first (an order on one meanwhile
+        arms it anew, after this disarm is answered); what another switch of the process keeps armed
+        on the account is left to it, not disarmed. A disarm that fails leaves them armed."""
+        idle = self._idle()
+        if not idle:
+            return
+        kept = self._kept()
+        self.armed.difference_update(idle)
+        off = [sym for sym in idle if sym not in kept]
+        if not off:
+            return
+        task = self._disarming = asyncio.get_running_loop().create_task(self._send(0.0, off))
+        try:
+            await asyncio.shield(task)
+            self.port.audit.event("dead_man_idle", venue=self.port.venue, symbols=off)
+        except TickwireError as e:
+            self.armed.update(off)  # may still be armed at the venue: refreshed, disarmed at the close
+            log.warning("%s: dead-man switch: idle symbols not disarmed: %s", self.port.venue, e)
+        finally:
+            if self._disarming is task:
+                self._disarming = None
 
     def _lapsed(self, last: float) -> None:
         """A refresh went through after failing ones that spanned the whole countdown: the venue may
