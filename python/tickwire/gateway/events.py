@@ -24,6 +24,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from tickwire.bus import codec, subjects
+from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Fill, Order
 
 log = logging.getLogger("tickwire.gateway")
@@ -204,7 +205,14 @@ class EventPublisher:
         have ended meanwhile) nor tells it, and its fills never reach the client. The store's answer
         is awaited up to ``WRITE_AHEAD_S``: a store away (a leader election, the link lost) must not
         hold orders up, so they are then sent unwritten, the write still under way, as before this
-        existed. Returns the client ids written for here, for :meth:`placed`."""
+        existed. Returns the client ids written for here, for :meth:`placed`. An id another request is
+        placing meanwhile is refused (``InvalidOrder``), nothing written or sent."""
+        busy = next((cid for cid in orders if cid in self._ahead), None)
+        if busy is not None:
+            # Another request is placing this id now, its entry written ahead for it: this one, run,
+            # could overtake it (no write to wait for) and place the order, and that request, refused
+            # then as a reused id, would take the entry back from under the order resting at the venue.
+            raise invalid_order(f"client id {busy!r} is being placed by another request", rule="client_id")
         if self.ledger is None or self.muted:
             return []
         new = {

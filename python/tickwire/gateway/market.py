@@ -191,8 +191,10 @@ class MarketPublisher:
     # snapshots on request ------------------------------------------------------------------------------
 
     async def _serve_snapshot(self, msg: Any) -> None:
-        symbol = subjects.untoken(msg.subject.split(".")[3])
         try:
+            # A token that is no %-escaping of a symbol ("%ZZ") is refused as an unknown symbol is:
+            # raised before this ``try``, it left the request unanswered (its asker timing out).
+            symbol = subjects.untoken(msg.subject.split(".")[3])
             # Whatever changed is published first, so the snapshot's sequence is the stream's latest.
             self._publish_book(symbol)
             body = self.feed.bus_snapshot(symbol, time.time_ns())

@@ -17,7 +17,7 @@ from tickwire.bus import codec
 from tickwire.errors import TickwireError, UnknownOutcome
 from tickwire.gateway.admission import Admission
 from tickwire.gateway.events import WRITE_AHEAD_S, EventPublisher
-from tickwire.gateway.outcomes import Outcomes, Reply
+from tickwire.gateway.outcomes import Outcomes, Reply, rid_key
 from tickwire.gateway.state import Halt, Lease
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Order
@@ -50,6 +50,33 @@ def _maybe_sent(e: BaseException) -> bool:
     are its refusals (or nothing sent), but for ``UnknownOutcome``; anything else (a cancellation
     mid-send, a bug) may have left it there."""
     return not isinstance(e, TickwireError) or isinstance(e, UnknownOutcome)
+
+
+# The longest kill reason kept as given (``Ops.kill``).
+KILL_REASON_MAX = 1000
+
+
+def _symbol(req: dict[str, Any], *, optional: bool = False) -> Any:
+    """The symbol a request names, refused (``InvalidOrder``, nothing sent) unless it is text — or,
+    ``optional``, absent: before, ``None`` or a number went to the venue as the text "None"."""
+    symbol = req.get("symbol")
+    if (symbol is None and optional) or (isinstance(symbol, str) and symbol):
+        return symbol
+    raise invalid_order(f"a request's symbol is a venue symbol's text, not {symbol!r}")
+
+
+def _flag(req: dict[str, Any], name: str) -> Any:
+    """``post_only``/``reduce_only`` as sent (unstated: False), for the session to refuse anything but a
+    bool — read with ``bool()`` as before, a text "false" placed a post-only order."""
+    got = req.get(name)
+    return False if got is None else got
+
+
+def _terms(req: dict[str, Any]) -> tuple[Any, ...]:
+    """A place's symbol, side, type, quantity and price, every one read (``InvalidOrder`` for one
+    missing or a symbol not text) before anything is written ahead: a ``KeyError`` or ``TypeError``
+    met after the write was taken for a place that may be at the venue, its entry left in the ledger."""
+    return _symbol(req), req["side"], req["type"], req["qty"], req.get("price")
 
 
 def settle_s(s: TradingSession) -> float:
@@ -103,12 +130,12 @@ class Ops:
         admission = self.svc.admission
         cid = admission.own_id(await admission.register(req.get("strategy")), req)
         events = self.svc.events
-        written = await events.placing({cid: str(req["symbol"])})
+        terms = _terms(req)
+        written = await events.placing({cid: terms[0]})
         try:
             o = await self._s.place_order(
-                req["symbol"], req["side"], req["type"], req["qty"], req.get("price"),
-                tif=req.get("tif", "GTC"), post_only=bool(req.get("post_only")),
-                reduce_only=bool(req.get("reduce_only")), client_id=cid,
+                *terms, tif=req.get("tif", "GTC"), post_only=_flag(req, "post_only"),
+                reduce_only=_flag(req, "reduce_only"), client_id=cid,
             )  # fmt: skip
         except BaseException as e:
             for c in written:  # not another place's entry: a second place of one id is refused
@@ -123,18 +150,14 @@ class Ops:
         order, ``{"result": order}`` or its error, in the order asked."""
         ids = await self.svc.admission.register(req.get("strategy"))
         entries = req["orders"]
-        if not isinstance(entries, list) or not entries:
-            raise invalid_order("place_many names a list of orders")
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+            raise invalid_order("place_many names a list of orders (each an object)")
         orders = [
             self._s.prepare(
-                e["symbol"],
-                e["side"],
-                e["type"],
-                e["qty"],
-                e.get("price"),
+                *_terms(e),
                 tif=e.get("tif", "GTC"),
-                post_only=bool(e.get("post_only")),
-                reduce_only=bool(e.get("reduce_only")),
+                post_only=_flag(e, "post_only"),
+                reduce_only=_flag(e, "reduce_only"),
                 client_id=self.svc.admission.own_id(ids, e),
             )
             for e in entries
@@ -153,22 +176,27 @@ class Ops:
         return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
 
     async def cancel(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_order(req["symbol"], **(await self._mine(req))))
+        return codec.dump(await self._s.cancel_order(_symbol(req), **(await self._mine(req))))
 
     async def amend(self, req: dict[str, Any]) -> Any:
         o = await self._s.amend_order(
-            req["symbol"], **(await self._mine(req)), qty=req.get("qty"), price=req.get("price"),
+            _symbol(req), **(await self._mine(req)), qty=req.get("qty"), price=req.get("price"),
         )  # fmt: skip
         return codec.dump(o)
 
     async def cancel_all(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.cancel_all(req.get("symbol")))
+        return codec.dump(await self._s.cancel_all(_symbol(req, optional=True)))
 
     async def kill(self, req: dict[str, Any]) -> Any:
         svc = self.svc
         log.warning("%s/%s: kill switch thrown by %s: %s", svc.venue, svc.account, req.get("strategy"),
                     req.get("reason"))  # fmt: skip
         reason = str(req.get("reason") or "kill switch")
+        if len(reason) > KILL_REASON_MAX:
+            # A note for people, kept in the store and carried back in the report: one of any length
+            # failed the store's write (the halt not kept: a restart a silent resume) and made a report
+            # over the bus's max payload (no answer to a kill that ran).
+            reason = reason[:KILL_REASON_MAX] + f"… (cut from {len(reason)} characters)"
         # Stored beside the kill, not before it: the kill never waits on the store (its leader may be
         # moving), and a gateway that dies mid-kill most likely restarts halted all the same.
         stored = asyncio.ensure_future(svc.halt.put(reason)) if svc.halt is not None else None
@@ -190,15 +218,23 @@ class Ops:
         return None
 
     async def status(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.order_status(req["symbol"], **(await self._mine(req))))
+        return codec.dump(await self._s.order_status(_symbol(req), **(await self._mine(req))))
 
     async def reconcile(self, req: dict[str, Any]) -> Any:
         """What the venue knows of a client id (None: no trace of it)."""
-        s, cid = self._s, str((await self._mine(req))["client_id"])
+        s, named = self._s, await self._mine(req)
+        cid = named["client_id"]
+        if not cid:
+            # Named by order id alone: ``_mine`` found it tracked as the strategy's (before, the venue
+            # was asked about the client id "None" and the answer was None — no trace — for an order
+            # resting there).
+            tracked = s.tracker.by_order_id(str(named["order_id"]))
+            assert tracked is not None and tracked.client_id is not None
+            cid = tracked.client_id
         if s.tracker.get(cid) is not None:
             return codec.dump(await s.reconcile(cid))
         try:
-            return codec.dump(await s.order_status(req["symbol"], client_id=cid))
+            return codec.dump(await s.order_status(_symbol(req), client_id=cid))
         except TickwireError as e:
             if s.grammar.not_found(e):
                 return None
@@ -207,7 +243,7 @@ class Ops:
     async def outcome(self, req: dict[str, Any]) -> Any:
         """A mutating request's reply, by its rid: ``{"state": "done", "reply": …}``; or, never seen
         (now abandoned), ``{"state": "unseen", "order": …}`` with the venue's view of a place's id."""
-        fut = self.svc.outcomes.abandon(str(req["rid"]))
+        fut = self.svc.outcomes.abandon(rid_key(req))
         if fut is not None:
             return {"state": "done", "reply": await asyncio.shield(fut)}
         taken = self.svc.lease.taken_over if self.svc.lease is not None else None
@@ -223,7 +259,7 @@ class Ops:
         return {"state": "unseen", "order": order}
 
     async def open_orders(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.open_orders(req.get("symbol")))
+        return codec.dump(await self._s.open_orders(_symbol(req, optional=True)))
 
     async def balances(self, req: dict[str, Any]) -> Any:
         return codec.dump(await self._s.balances())
@@ -232,7 +268,10 @@ class Ops:
         return codec.dump(await self._s.positions())
 
     async def fills(self, req: dict[str, Any]) -> Any:
-        return codec.dump(await self._s.fills(req["symbol"], req.get("since_ms")))
+        since = req.get("since_ms")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            raise invalid_order(f"since_ms is a Unix time in ms, not {since!r}")
+        return codec.dump(await self._s.fills(_symbol(req), since))
 
     async def health(self, req: dict[str, Any]) -> Any:
         return self.svc.health()

@@ -39,14 +39,14 @@ import orjson
 import tickwire
 from tickwire._core import OrderBook
 from tickwire.bus import codec, subjects
-from tickwire.errors import TickwireError, TransportError
+from tickwire.errors import TickwireError, TransportError, UnknownOutcome
 from tickwire.gateway.admission import Admission
 from tickwire.gateway.catch_up import Marks, catch_up, log_failure, marks
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
 from tickwire.gateway.lease_watch import LeaseWatch, answering
 from tickwire.gateway.ops import Ops
-from tickwire.gateway.outcomes import Outcomes, Reply, late_s
+from tickwire.gateway.outcomes import Outcomes, Reply, late_s, rid_key
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
 from tickwire.recovery.backoff import Backoff
@@ -313,8 +313,9 @@ class OrderService:
             return
         fut: asyncio.Future[Reply] | None = None
         if op in MUTATING and req.get("rid"):
+            key = rid_key(req)
             late = late_s(op, req)
-            if late > 0 and self.outcomes.abandon(str(req["rid"])) is None:
+            if late > 0 and self.outcomes.abandon(key) is None:
                 stale = TransportError(
                     f"{self.venue}/{self.account}: {op} {req['rid']} arrived {late:.1f} s after its client "
                     "stopped waiting: not run"
@@ -322,7 +323,7 @@ class OrderService:
                 log.warning("%s", stale)
                 self._spawn(self._respond(msg, codec.dump_error(unsent(stale))))
                 return
-            state, fut = self.outcomes.begin(str(req["rid"]))
+            state, fut = self.outcomes.begin(key)
             if state == "abandoned":
                 why = invalid_order(f"request {req['rid']} was given up by its client: not run")
                 self._spawn(self._respond(msg, codec.dump_error(why)))
@@ -363,7 +364,11 @@ class OrderService:
     async def _respond(self, msg: Any, reply: Reply) -> None:
         if msg.reply:
             with contextlib.suppress(Exception):  # a client gone or a connection lost: nothing to do
-                await msg.respond(orjson.dumps(reply))
+                data = orjson.dumps(reply)
+                limit = getattr(self.nc, "max_payload", 0) or 0
+                if limit and len(data) > limit:  # nats-py would refuse it: no answer at all
+                    data = orjson.dumps(_fitted(reply, len(data), limit, msg.subject.rsplit(".", 1)[-1]))
+                await msg.respond(data)
 
     @property
     def _s(self) -> TradingSession:
@@ -373,3 +378,26 @@ class OrderService:
 
 def _every(client_id: str) -> bool:
     return True
+
+
+# What is kept of an error's message when its reply would exceed the bus's max payload.
+FITTED_MESSAGE = 2000
+
+
+def _fitted(reply: Reply, size: int, limit: int, op: str) -> Reply:
+    """A reply of ``size`` bytes, over the server's max payload ``limit`` — which nats-py refuses to
+    send, leaving the client waiting out its time-out — made to fit: an error keeps its class, its
+    message cut and its small fields (a refusal quoting a huge input); a result too large to carry is
+    ``UnknownOutcome`` for a mutating ``op`` (it ran; what it did is for the client to ask:
+    ``open_orders``, ``order_status``), else (a query's answer) a ``TransportError`` saying so."""
+    if "error" in reply:
+        message = str(reply.get("message", ""))
+        fields = {
+            k: v for k, v in dict(reply.get("fields") or {}).items() if len(orjson.dumps(v)) <= FITTED_MESSAGE
+        }
+        cut = f"{message[:FITTED_MESSAGE]}… (cut: the reply was {size} bytes, over the bus's {limit})"
+        return {**reply, "message": cut, "fields": fields}
+    why = f"the gateway's reply is {size} bytes, over the bus's max payload of {limit}"
+    if op in MUTATING:
+        return codec.dump_error(UnknownOutcome(f"{op} was run, but {why}: ask the orders' state"))
+    return codec.dump_error(TransportError(f"{why}: ask for less"))

@@ -1,6 +1,11 @@
 """Mutating requests by request id (``rid``) for a gateway's ``outcome`` question: in flight or done
 (their reply, kept a while), or abandoned by a client that gave up waiting — refused unrun should
-they still arrive; and a request that arrives after its client stopped waiting (``late_s``)."""
+they still arrive; and a request that arrives after its client stopped waiting (``late_s``).
+
+A request id is the requesting strategy's (``rid_key``: the strategy and the rid): one strategy's
+request under an id another used is its own request, run, and its ``outcome`` question never answers
+with, nor abandons, another strategy's request (before 2026-12-07 the ids were account-wide: a place
+under an id another strategy had used got that strategy's order back as its reply, unrun)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 Reply = dict[str, Any]
+Key = tuple[str, str]  # (strategy, rid): ``rid_key``
 
 # How long a reply is kept for ``outcome``: a client asks once its own time-out ran out, seconds after
 # sending; minutes cover a client held up by a reconnect. A count caps the memory at any order rate.
@@ -18,14 +24,19 @@ KEEP_MAX = 200_000
 KEEP_ABANDONED = 65_536
 
 
+def rid_key(req: dict[str, Any]) -> Key:
+    """The request's id as the requesting strategy's (a ``KeyError`` when it names no ``rid``)."""
+    return str(req.get("strategy")), str(req["rid"])
+
+
 class Outcomes:
     """Mutating requests by request id: in flight or done (their reply), or abandoned by their client."""
 
     def __init__(self) -> None:
-        self.replies: OrderedDict[str, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
-        self.abandoned: OrderedDict[str, None] = OrderedDict()
+        self.replies: OrderedDict[Key, tuple[float, asyncio.Future[Reply]]] = OrderedDict()
+        self.abandoned: OrderedDict[Key, None] = OrderedDict()
 
-    def begin(self, rid: str) -> tuple[str, asyncio.Future[Reply] | None]:
+    def begin(self, rid: Key) -> tuple[str, asyncio.Future[Reply] | None]:
         """("new", future) for a request to run, ("again", future) for one already running or run,
         ("abandoned", None) for one its client gave up on."""
         if rid in self.abandoned:
@@ -43,7 +54,7 @@ class Outcomes:
             self.replies.popitem(last=False)
         return "new", fut
 
-    def abandon(self, rid: str) -> asyncio.Future[Reply] | None:
+    def abandon(self, rid: Key) -> asyncio.Future[Reply] | None:
         """The request's future if it was seen; else it is marked abandoned and None."""
         seen = self.replies.get(rid)
         if seen is None:

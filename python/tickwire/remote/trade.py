@@ -362,8 +362,10 @@ class RemoteTrading:
                 o["qty"],
                 o.get("price"),
                 o.get("tif", "GTC"),
-                bool(o.get("post_only")),
-                bool(o.get("reduce_only")),
+                # As given, for the gateway to refuse anything but a bool as ``place_order`` does:
+                # read with ``bool()`` here, a text "false" placed a post-only order.
+                o.get("post_only", False),
+                o.get("reduce_only", False),
                 o.get("client_id"),
             )
             for o in orders
