@@ -51,9 +51,12 @@ def apply_event(rec: Record, ev: OrderEvent) -> Change | Literal["dropped"] | No
             rec.cum, rec.cum_avg = cum, ev.avg_price  # an average belongs to its own quantity
         elif cum == rec.cum and rec.cum_avg is None:
             rec.cum_avg = ev.avg_price
-    if ev.fee_cum is not None and ev.fee_cum > rec.fee_cum:
-        if old.fee_asset is None or ev.fee_asset in (None, old.fee_asset):
-            rec.fee_cum = ev.fee_cum
+    if ev.fee_cum is not None and (old.fee_asset is None or ev.fee_asset in (None, old.fee_asset)):
+        # The statement of the most quantity filled wins (a later fill may be a rebate: the largest
+        # fee is not the latest); one stating no quantity only while none was stated.
+        at = cum if cum is not None else ZERO
+        if rec.fee_at is None or at > rec.fee_at:
+            rec.fee_cum, rec.fee_at = ev.fee_cum, at
     # An adopted order's distinct fills are this run's: the earlier run's quantity is on top.
     filled = max(old.filled, rec.cum, rec.fill_qty + (rec.adopted_base or ZERO))
     if rec.adopted_at is not None and rec.adopted_base is None:
@@ -76,7 +79,17 @@ def apply_event(rec: Record, ev: OrderEvent) -> Change | Literal["dropped"] | No
 
     changes: dict[str, object] = {"filled": filled, "status": status}
     changes["avg_price"] = average(rec, filled, old.avg_price)
-    changes["fee"] = max(rec.fee_cum, rec.fill_fee)
+    # The venue's cumulative fee where it covers at least the fills counted here, else their sum:
+    # either may be negative (rebates), so neither is the larger by rule. Fills beyond the venue's
+    # statement that told no fee of their own leave the larger, as a fee was charged on them.
+    if rec.fee_at is None:
+        changes["fee"] = rec.fill_fee
+    elif rec.fee_at >= rec.fill_qty:
+        changes["fee"] = rec.fee_cum
+    elif rec.unpriced:
+        changes["fee"] = max(rec.fee_cum, rec.fill_fee)
+    else:
+        changes["fee"] = rec.fill_fee
     if rec.other_fees:
         changes["other_fees"] = tuple(Fee(a, n) for a, n in sorted(rec.other_fees.items()))
     if old.fee_asset is None:
@@ -111,6 +124,8 @@ def _take_fill(rec: Record, fill: Fill | None, notes: list[str]) -> Fill | None:
     rec.trade_ids.add(fill.trade_id)
     rec.fill_qty += fill.qty
     rec.fill_notional += fill.price * fill.qty
+    if fill.fee_asset is None and not fill.fee:
+        rec.unpriced = True
     if rec.order.fee_asset is None or fill.fee_asset in (None, rec.order.fee_asset):
         rec.fill_fee += fill.fee
     elif fill.fee:

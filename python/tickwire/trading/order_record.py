@@ -27,6 +27,13 @@ class Record:
     cum: Decimal = ZERO  # largest cumulative quantity a source stated
     cum_avg: Decimal | None = None  # the average price stated with it
     fee_cum: Decimal = ZERO
+    # The cumulative quantity ``fee_cum`` was stated with (None: no cumulative fee stated yet). A fee
+    # may be negative (a maker rebate), so the cumulative fee of the most quantity counts, not the
+    # largest fee.
+    fee_at: Decimal | None = None
+    # A fill was counted that states no fee (HTX's stream: fee 0, no asset): the sum over the fills
+    # is then no fee total of its own.
+    unpriced: bool = False
     retry: bool = False
     # An amend sent and not settled: stated qty/price are the new terms. Amends of one order run one
     # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.

@@ -162,7 +162,10 @@ class BinanceGrammar:
         market = body.get("type") == "MARKET"
         return OrderEvent(
             source="rest",
-            client_id=body.get("clientOrderId") or body.get("origClientOrderId") or "",
+            # A cancel's answer names the order's own client id as ``origClientOrderId`` and the
+            # cancel's as ``clientOrderId``: the order's first, else an answer coming before the
+            # order id is known (its place's answer still on the way) is an untracked order's.
+            client_id=body.get("origClientOrderId") or body.get("clientOrderId") or "",
             order_id=str(body["orderId"]),
             status=STATUS.get(body["status"], "new"),
             filled_cum=Decimal(body["executedQty"]),

@@ -278,6 +278,9 @@ def _amended_order(answer: Mapping[str, Any]) -> dict[str, Any]:
     """An amend answer's ``amendedOrder`` in the field names of the other order answers."""
     o = dict(answer["amendedOrder"])
     o["origQty"] = o.pop("qty")
+    # The order is known from now on by ``clientOrderId`` (its ``newClientOrderId``), not by the
+    # ``origClientOrderId`` it had before (a cancel's answer is read the other way round).
+    o.pop("origClientOrderId", None)
     o.setdefault("cummulativeQuoteQty", o.get("cumulativeQuoteQty"))
     o.setdefault("transactTime", answer.get("transactTime"))
     return o
