@@ -42,3 +42,33 @@ def test_sim_streams_end_on_the_simulators_own_book() -> None:
         assert ours == theirs == s.truth, venue
         bid, _, ask, _ = s.truth[next(iter(s.truth))]
         assert bid < ask
+
+
+def _without_snapshot(s: decode.Stream, truth: bool) -> decode.Stream:
+    """``s`` with its REST snapshot left out: no side can build a book from it."""
+    events = [e for e in s.events if e[0] is None]
+    return decode.Stream(s.name, s.venue, events, s.start - 1, truth=s.truth if truth else {})
+
+
+def test_the_agreement_check_fails_the_stage_and_does_not_pass_on_no_books(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ "Both must end on the same touch for every book, or the stage fails": a stream where neither
+    side built a book (0 of 0 books) is not an agreement, with the simulator's truth to compare or
+    without (a capture's), and a disagreement fails the run (its exit status), not just a column."""
+    import argparse
+
+    from tickwire.cmd import bench
+
+    base = decode.sim_stream("binance", 20, seed=5)
+    monkeypatch.setattr(
+        decode,
+        "streams",
+        lambda quick, progress, *a: [_without_snapshot(base, True), _without_snapshot(base, False)],
+    )
+    rows, notes = bench.measure(["decode"], True, None, None)
+    assert [r.extra["books_agree"] for r in rows] == [0.0] * 4
+    assert sum("did NOT agree" in n for n in notes) == 2, notes
+    args = argparse.Namespace(
+        stages="decode", quick=True, rounds=None, ticks=None, spin=False, pin=False, venue_spin=False,
+        check=False, plot=None, json=True, budgets="",
+    )  # fmt: skip
+    assert bench.run(args) == 1

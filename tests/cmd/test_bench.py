@@ -61,6 +61,9 @@ def test_quick_bench_runs_every_stage_and_every_contender_quotes_the_venues_best
         ready, written = rows[("tick_ready", key)], rows[("tick_inproc", key)]
         assert ready["samples"] == written["samples"] > 0, key
         assert 0 < ready["p50_ns"] <= written["p50_ns"] and ready["p99_ns"] <= written["p99_ns"], key
+        # Every tick is in the in-process rows or counted as left out of them (its order waited).
+        left = written["extra"].get("ticks left out", 0)
+        assert written["samples"] + left == 60 and ready["extra"].get("ticks left out", 0) == left, key
     if "remote" in contenders:  # venue → gateway → NATS → remote.connect / remote.trade → gateway → venue
         assert set(tick["remote"]["ratios"]) == {"tickwire"}
         segments = {k: r for (s, k), r in rows.items() if s == "tick_remote"}
@@ -168,3 +171,42 @@ def test_a_run_with_the_venue_polling_answers_every_tick_under_its_own_stage_key
         assert r["samples"] >= (54 if key == "rule" else 60), f"{key} left ticks unanswered: {r['note']}"
     assert {s for s, _ in rows} >= {"tick_inproc_pin_vspin", "tick_ready_pin_vspin"}
     assert not any(s in ("tick", "tick_pin") for s, _ in rows)
+
+
+def test_check_does_not_hold_a_budget_with_a_row_that_has_no_samples(tmp_path: Path) -> None:
+    """A contender that answered no tick (or failed) has no p50: NaN compares false against any
+    budget, which held it. It is reported as broken instead."""
+    budgets = tmp_path / "b.toml"
+    budgets.write_text('[[budget]]\nstage = "tick"\nrow = "tickwire"\npeer = "floor"\nmax_ratio = 1.03\n')
+    rows = [Result.of("tick", "floor", "floor", [100_000.0] * 5), Result.of("tick", "tickwire", "tw", [])]
+    got = check(rows, budgets)
+    assert len(got) == 1 and "tickwire" in got[0] and "0 samples" in got[0], got
+
+
+def test_json_says_what_build_measured_as_the_table_does() -> None:
+    """The table's header names the build ("release build"); ``--json`` has to as well, or a debug
+    build's figures are indistinguishable from a release build's."""
+    from tickwire import build_info
+
+    args = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--json", "--stages", "sign"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout).get("build") == build_info()["profile"]
+
+
+def test_check_names_the_budgets_it_could_not_hold_instead_of_saying_all_held(tmp_path: Path) -> None:
+    """``--check --stages sign`` evaluated one budget of the repository's ten and printed "budgets:
+    all held" (so did ``--spin``, whose rows are under other stage keys than any budget's). The
+    budgets left unchecked are named, in the table's output and in ``--json``."""
+    import tomllib
+
+    n = len(tomllib.loads((ROOT / "benches" / "budgets.toml").read_text())["budget"])
+    base = [sys.executable, "-m", "tickwire.cli", "bench", "--quick", "--stages", "sign", "--check"]
+    done = subprocess.run(base, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "budgets: all held" not in done.stdout
+    assert done.stdout.count("budget not checked: ") == n - 1, done.stdout
+    done = subprocess.run([*base, "--json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = json.loads(done.stdout)
+    assert out["budgets_broken"] == [] and len(out["budgets_unmeasured"]) == n - 1
+    assert all(not u.startswith("sign") for u in out["budgets_unmeasured"])

@@ -158,7 +158,8 @@ async def measure_async(
     finally:
         nats.stop()
     rows: list[Result] = []
-    rows += await _fanout(quick, progress, rounds)
+    fan, fan_delivered = await _fanout(quick, progress, rounds)
+    delivered_by: dict[tuple[str, str], int] = {}
     for n in fanouts:
         for kind in KINDS:
             key = (kind, n)
@@ -174,16 +175,44 @@ async def measure_async(
                 Result.of(f"{STAGE}, {n} consumer{'s' if n > 1 else ''}", kind, name, samples[key],
                           stage_key=f"bus{n}", extra=extra)
             )  # fmt: skip
-    add_ratios(rows, "floor", "tickwire-nats-py")
+            delivered_by[(f"bus{n}", kind)] = delivered[key]
+    rows += fan
+    delivered_by.update(fan_delivered)
+    ratios(rows, delivered_by)
     return rows
+
+
+# Fewer samples than this share of a row's messages and its samples are not per message.
+PER_MESSAGE = 0.99
+
+
+def ratios(rows: list[Result], delivered: dict[tuple[str, str], int]) -> None:
+    """Ratios between the rows that sampled every message they were delivered (``delivered`` by
+    (stage key, kind)). A tickwire kind coalescing (``on_book`` once per wake-up, for the last of the
+    messages that came together) samples only the newest message of each batch, the one that queued
+    least, where the floor samples each: its latency is not the same quantity, so it gets no ratio
+    (to it or from it) and a note with how many messages a sample stood for."""
+    comparable = []
+    for r in rows:
+        d = delivered.get((r.stage_key, r.key), 0)
+        if r.samples and d and r.samples < PER_MESSAGE * d:
+            r.extra["messages per sample"] = d / r.samples
+            coalesced = f"{r.samples} samples for {d} messages: the newest of each batch, no ratio"
+            r.note = "; ".join(x for x in (r.note, coalesced) if x)
+        else:
+            comparable.append(r)
+    add_ratios(comparable, "floor", "tickwire-nats-py")
 
 
 FANOUT = "gateway fan-out, 4 consumers, sustained (a message per venue update, sent as fast as it can)"
 
 
-async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
+async def _fanout(
+    quick: bool, progress: Progress, rounds: int
+) -> tuple[list[Result], dict[tuple[str, str], int]]:
     """4 consumer processes of each kind behind a gateway fed as fast as the bench venue can send:
-    messages/s delivered to all of them together, CPU per message in each and in the gateway."""
+    messages/s delivered to all of them together, CPU per message in each and in the gateway; and
+    the messages each row's kind was delivered, by (stage key, kind)."""
     from tickwire.bench.tick_order import venue_process
     from tickwire.bus.client import connect
     from tickwire.bus.server import Cluster
@@ -251,8 +280,7 @@ async def _fanout(quick: bool, progress: Progress, rounds: int) -> list[Result]:
         name = NAMES[kind]
         rows.append(Result.of(FANOUT, kind, name, lat[kind], stage_key="bus_fanout", extra=extra,
                               note="latency here includes queueing behind the burst"))  # fmt: skip
-    add_ratios(rows, "floor", "tickwire-nats-py")
-    return rows
+    return rows, {("bus_fanout", k): int(stats[k]["delivered"]) for k in KINDS}
 
 
 async def _quiet(published: _Published, beats: int = 3, timeout: float = 60.0) -> None:

@@ -387,8 +387,15 @@ def measure(quick: bool, progress: Progress) -> list[Result]:
     for s in streams(quick, progress):
         progress(f"decode: {s.name}, {s.timed} frames x {rounds} rounds")
         ours, theirs = final_touches(s)
-        agree = sum(1 for sym, t in ours.items() if theirs.get(sym) == t)
-        books = float(max(len(ours), len(theirs)))
+        # Every book either side (or the simulator) ended with counts, so a book one side lost or
+        # never built is a disagreement, not a book left out; no book at all agrees on nothing.
+        names = set(ours) | set(theirs) | set(s.truth)
+        agree = sum(
+            1
+            for sym in names
+            if sym in ours and ours[sym] == theirs.get(sym) and (not s.truth or ours[sym] == s.truth.get(sym))
+        )
+        books = float(len(names))
         ns_t, ns_p = interleaved_ns(s, rounds)
         stage = f"{STAGE} {s.name}"
         for key, name, ns in (
@@ -404,3 +411,18 @@ def measure(quick: bool, progress: Progress) -> list[Result]:
             rows.append(Result.of(stage, key, name, ns, extra=extra, note=f"{s.venue}, same frames"))
     add_ratios(rows, PEER)
     return rows
+
+
+def disagreements(rows: list[Result]) -> list[str]:
+    """A note for each stream of ``rows`` whose books did not all end on the same touch both ways
+    (and as the simulator's, for its streams), or that had no book to compare: the stage's check."""
+    out = []
+    for r in rows:
+        if r.key != TICKWIRE:
+            continue
+        books, agree = int(r.extra["books"]), int(r.extra["books_agree"])
+        if books == 0 or agree != books:
+            out.append(
+                f"{r.stage}: tickwire and the peer did NOT agree ({agree} of {books} books on the same touch)"
+            )
+    return out

@@ -6,17 +6,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 Progress = Callable[[str], None]
 
 
 def percentile(sorted_ns: Sequence[float], p: float) -> float:
-    """The ``p``-th percentile (0 to 100) of already sorted samples, nearest rank."""
+    """The ``p``-th percentile (0 to 100) of already sorted samples, nearest rank: the
+    ``ceil(p/100 * n)``-th smallest, the rank computed exactly (in binary floating point 99.9 / 100 *
+    1000 is 999.0000000000001, which would take the 1000th of 1000 — the maximum — for p99.9)."""
     if not sorted_ns:
         return math.nan
-    k = max(0, min(len(sorted_ns) - 1, math.ceil(p / 100 * len(sorted_ns)) - 1))
+    rank = Fraction(str(p)) * len(sorted_ns) / 100
+    k = max(0, min(len(sorted_ns) - 1, math.ceil(rank) - 1))
     return float(sorted_ns[k])
+
+
+# Fewer samples than these and the percentile is the largest sample (nearest rank): what the table
+# marks, so a p99.9 of 60 ticks (``--quick``) or of a stage's 11 round means is not read as a tail.
+TAIL_SAMPLES = {"p99": 100, "p999": 1000}
 
 
 @dataclass
@@ -79,15 +88,19 @@ def add_ratios(rows: list[Result], *peers: str) -> None:
                 r.ratios[peer] = r.p50_ns / other.p50_ns
 
 
-def _us(ns: float) -> str:
+def _us(ns: float, samples: int = 0, least: int = 0) -> str:
     if math.isnan(ns):
         return "—"
-    return f"{ns / 1000:.2f}" if ns < 100_000 else f"{ns / 1000:.0f}"
+    mark = "*" if samples < least else ""
+    return (f"{ns / 1000:.2f}" if ns < 100_000 else f"{ns / 1000:.0f}") + mark
 
 
 def table(rows: list[Result]) -> str:
-    """A plain-text table per stage: p50/p99/p99.9 in µs, then ratios and extras."""
+    """A plain-text table per stage: p50/p99/p99.9 in µs, then ratios and extras. A p99 from fewer
+    than 100 samples or a p99.9 from fewer than 1000 is marked ``*`` (it is the largest sample), with
+    a footnote saying so."""
     out: list[str] = []
+    few = False
     stages: list[str] = []
     for r in rows:
         if r.stage not in stages:
@@ -96,12 +109,21 @@ def table(rows: list[Result]) -> str:
         group = [r for r in rows if r.stage == stage]
         width = max(len(r.name) for r in group)
         out.append(f"\n{stage}")
-        out.append(f"  {'':{width}s} {'p50 µs':>9s} {'p99 µs':>9s} {'p99.9 µs':>9s}  ratios / notes")
+        out.append(
+            f"  {'':{width}s} {'p50 µs':>9s} {'p99 µs':>9s} {'p99.9 µs':>9s} {'samples':>8s}  ratios / notes"
+        )
         for r in group:
             tail = "  ".join(f"{v:.3f}x {k}" for k, v in r.ratios.items())
             extra = "  ".join(f"{k} {v:,.0f}" if v >= 100 else f"{k} {v:.3g}" for k, v in r.extra.items())
             notes = "  ".join(x for x in (tail, extra, r.note) if x)
+            p99 = _us(r.p99_ns, r.samples, TAIL_SAMPLES["p99"])
+            p999 = _us(r.p999_ns, r.samples, TAIL_SAMPLES["p999"])
+            few = few or p99.endswith("*") or p999.endswith("*")
             out.append(
-                f"  {r.name:{width}s} {_us(r.p50_ns):>9s} {_us(r.p99_ns):>9s} {_us(r.p999_ns):>9s}  {notes}"
+                f"  {r.name:{width}s} {_us(r.p50_ns):>9s} {p99:>9s} {p999:>9s} {r.samples:>8d}  {notes}"
             )
+    if few:
+        out.append(
+            "\n* from too few samples to be that tail (p99 < 100, p99.9 < 1000 samples): the largest one"
+        )
     return "\n".join(out)

@@ -168,6 +168,7 @@ async def measure_async(
         ready: dict[str, list[int]] = {c.key: [] for c in clients}
         callback: dict[str, list[int]] = {c.key: [] for c in clients}
         missed: dict[str, int] = {c.key: 0 for c in clients}
+        left_out: dict[str, int] = {c.key: 0 for c in clients}
         wrong: dict[str, int] = {c.key: 0 for c in clients}
         segments: dict[str, list[int]] = {k: [] for k, _ in tick_remote.SEGMENTS}
         errors: list[str] = []
@@ -200,6 +201,7 @@ async def measure_async(
                     inproc[c.key] += got["written"]
                     ready[c.key] += got["ready"]
                     callback[c.key] += got["callback"]
+                    left_out[c.key] += got.get("left_out", 0)
                     if is_remote:
                         errors += got["errors"]
                         for k, v in tick_remote.segments(got_run["stamps"], got["segments"]).items():
@@ -236,15 +238,14 @@ async def measure_async(
     ):
         for c in clients:
             if got[c.key]:
+                note, extra = notes_by_key.get(c.key, ""), {}
+                if left_out[c.key] and got is not callback:
+                    # The orders written after a wait have no stamp: the row's tail is of the rest.
+                    extra["ticks left out"] = float(left_out[c.key])
+                    waited = "left out: orders written after a wait, unstamped in process"
+                    note = "; ".join(x for x in (note, waited) if x)
                 rows.append(
-                    Result.of(
-                        stage,
-                        c.key,
-                        c.name,
-                        got[c.key],
-                        note=notes_by_key.get(c.key, ""),
-                        stage_key=skey,
-                    )
+                    Result.of(stage, c.key, c.name, got[c.key], note=note, stage_key=skey, extra=extra)
                 )
     add_ratios(rows, "floor", "pure")
     by = {(r.stage_key, r.key): r for r in rows}
