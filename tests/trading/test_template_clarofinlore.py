@@ -173,6 +173,9 @@ def test_clarofinlore_after_a_key_rotation_the_template_sends_with_the_new_key_a
         price, qty = below_bid(a, sim, tr, 10, a.symbol)
         tmpl = tr.template(a.symbol, "buy")
         first = await tmpl.send(price, qty)
+        # The simulator's second key is another account's: with the first order open, the rotation is
+        # refused (the new key does not know it; ``test_rotation_faults.py``), so it is cancelled first.
+        await tr.cancel_order(a.symbol, client_id=first.client_id)
         old = tr.auth.token
         await tr.rotate(clarofinlore.Signer("claro-key-2", "claro-secret-2"))
         sent = capture(tr)

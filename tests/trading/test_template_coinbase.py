@@ -188,6 +188,9 @@ def test_coinbase_after_a_key_rotation_the_template_signs_with_the_new_key() -> 
         price, qty = order_terms(a, sim, tr, "limit", "buy")
         tmpl = tr.template(a.symbol, "buy")
         first = await tmpl.send(price, qty)
+        # The simulator's second key is another account's: with the first order open, the rotation is
+        # refused (the new key does not know it; ``test_rotation_faults.py``), so it is cancelled first.
+        await tr.cancel_order(a.symbol, client_id=first.client_id)
         await tr.rotate(coinbase.Signer(name, pem, host=tr.signer.host))
         sent = capture(tr)
         second = await tmpl.send(price, qty)

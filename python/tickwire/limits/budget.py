@@ -324,10 +324,22 @@ class RateBudget:
         """Moves the account-scoped limits to ``account`` (a rotated key) in place; the IP-scoped ones
         stay as they are. What the old scope counted and any block on it carry over: a venue counts
         orders per account, not per key, so the orders just placed with the old key still count (a
-        fresh window would admit a whole limit more right after the rotation)."""
+        fresh window would admit a whole limit more right after the rotation) — and the windows are
+        the new scope's own from then on, the same ones, so a session still on the old key counts in
+        them with this one. A limit the venue keeps per key (``per="key"``: Kraken's REST call
+        counter) starts on the new key's own window."""
         old = {n: w for n, w in self.windows.items() if self.limits[n].per == "account"}
         old_keyed = {n: w for n, w in self.keyed.items() if self.limits[n.split(":", 1)[0]].per == "account"}
         old_any = self._any
+        with _lock:
+            # The account's windows are the new key's from now, the same windows (not copies): a
+            # session still on the old key, or one started on the new key later, counts in them too,
+            # as the venue counts the account (two windows would each admit the whole limit).
+            for n, w in old.items():
+                _windows.setdefault((self.venue, n, account), w)
+            for n, w in old_keyed.items():
+                _windows.setdefault((self.venue, n, account), w)
+            _windows.setdefault((self.venue, "*", account), old_any)
         self.account = account
         self.set_limits(list(self.limits.values()), replace=True, announce=False)
         self._any = shared_window(self.venue, Limit("*", 1 << 62, 1.0, "account"), account)

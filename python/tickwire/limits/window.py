@@ -27,7 +27,9 @@ RING: int = _core.WINDOW_RING
 @dataclass(frozen=True, slots=True)
 class Limit:
     """A limit a venue announces or documents: ``limit`` weight per ``window_s`` seconds, counted per
-    ``per`` (``"ip"``: every key from this address; ``"account"``: one API key/account)."""
+    ``per`` (``"ip"``: every key from this address; ``"account"``: the venue account, whichever of
+    its keys — a rotated key carries what the old one counted; ``"key"``: the API key alone — a
+    rotated key starts on its own count, as Kraken's REST call counter does)."""
 
     name: str
     limit: int

@@ -324,17 +324,23 @@ class DeadMan:
             self.task = None
             self._fires_by = self._sent_at + self.timeout_s if to_fire else None
 
+    def _scopes(self) -> set[str]:
+        """The account scopes (key@server) this switch's countdown is the venue account's under: its
+        key now, and every key a rotation moved its session from (``account_scopes``) — the venue
+        keeps one countdown for the account whichever of its keys armed it."""
+        return {self.account(), *getattr(self.port, "account_scopes", ())}
+
     def _kept(self) -> dict[str, float]:
         """What the other switches of the process on this account keep armed — refreshing, or
         stopped with their countdown still running — by symbol ("" for an account-wide countdown):
         the shortest of their countdowns (the one refreshed most often is refreshed before it runs
         out)."""
-        venue, account, now = self.port.venue, self.account(), time.monotonic()
+        venue, mine, now = self.port.venue, self._scopes(), time.monotonic()
         with _KEEPING_LOCK:
             others = [d for d in _KEEPING if d is not self and d.port.venue == venue]
         kept: dict[str, float] = {}
         for d in others:
-            if d.account() != account or d.closing:
+            if not (d._scopes() & mine) or d.closing:
                 continue
             if d.task is None or d.task.done():  # stopped, or its loop ended under it
                 fires_by = d._fires_by if d.task is None else d._sent_at + d.timeout_s

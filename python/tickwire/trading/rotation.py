@@ -10,7 +10,9 @@ once (the tracker is idempotent), and the open orders are reconciled at the end 
 switch could hide. The rate-limit budget's account scope moves to the new key. The old key can be
 revoked once ``rotate`` returns. If a new socket cannot start (the venue refuses the new key), the
 ones that did are closed and the session is put back on the old key, its tokens, budget scope and
-sockets as they were, and the error is raised.
+sockets as they were, and the error is raised. Before any socket is replaced the new key is asked
+about one open order (``_check_new_key``): a key of another account is refused (``AuthError``), and
+with no socket to log in and nothing open one signed query meets a key the venue refuses.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
-from tickwire.errors import TransportError
+from tickwire.errors import AuthError, OrderNotFound, TransportError
 from tickwire.trading.wire import key_hint
 
 log = logging.getLogger("tickwire.trading")
@@ -27,6 +29,11 @@ log = logging.getLogger("tickwire.trading")
 
 async def rotate(session: Any, signer: Any) -> None:
     s = session
+    if s.closing or s.wire.http is None:
+        # Nothing would close the sockets it opens (a closed session's close is over, a session not
+        # started has none to replace): refused, nothing opened, the signer as it is.
+        state = "closed" if s.closing else "not started"
+        raise TransportError(f"{s.venue}: the session is {state}: its key is not rotated")
     old = s.signer
     s.clock.install(signer)  # the venue clock, unless the new signer brings its own
     ensure = getattr(signer, "ensure_token", None)  # an OAuth signer's first token (Tradefence)
@@ -35,6 +42,11 @@ async def rotate(session: Any, signer: Any) -> None:
     old_tokens, old_account = s.wire.tokens, s.budget.account
     # From here on, new requests are signed with the new key (the new sockets' own REST steps too).
     _sign_with(s, signer, account_scope(signer, s.budget.ip))
+    try:
+        await _check_new_key(s, old, old_account, old_tokens, signer)
+    except BaseException:
+        _sign_with(s, old, old_account, old_tokens)
+        raise
     ch = s.channels
 
     done: list[bool] = []
@@ -66,9 +78,46 @@ async def rotate(session: Any, signer: Any) -> None:
     finally:
         s.rotating, s.retiring = None, []
     s.rotations = getattr(s, "rotations", 0) + 1
+    # The one account's, both keys: what another session on the old key keeps (the dead-man switch's
+    # countdown, the venue's for the account) is this one's to keep too.
+    s.account_scopes = {*getattr(s, "account_scopes", ()), old_account, s.budget.account}
     s.audit.event("rotate", venue=s.venue, previous=_hint(old), api_key=_hint(signer))
     log.info("%s: credentials rotated (%s → %s)", s.venue, _hint(old), _hint(signer))
     await s.reconcile_open()
+
+
+async def _check_new_key(s: Any, old: Any, old_account: str, old_tokens: Any, signer: Any) -> None:
+    """Raises the venue's refusal of the new key where no new socket's log-in would meet it, and
+    ``AuthError`` for a new key the venue does not know one of the session's open orders by where the
+    old key still finds it: the key of another account, which would reconcile every order of this one
+    as "no longer known" — dropped from the session (its risk counts, cancel-all, kill) while
+    still resting at the venue. Asked with the new key first (the session now signs with it), and with
+    the old one only if that finds nothing; an order neither finds proves nothing."""
+    probe = next((o for o in s.tracker.open_orders() if o.order_id), None)
+    if probe is None:
+        balances = getattr(s.grammar, "balances", None)
+        if balances is not None and s.channels.stream is None and s.channels.orders_ws is None:
+            # No socket will log in with the new key and refuse it: one signed query does, before
+            # the rotation is done (else a key the venue refuses was taken, and every request after
+            # it refused, the old key perhaps revoked already).
+            await s.send(balances())
+        return
+    call = s.grammar.status(probe.symbol, probe.client_id, probe.order_id)
+    try:
+        await s.send(call)
+        return
+    except OrderNotFound:
+        pass
+    _sign_with(s, old, old_account, old_tokens)
+    try:
+        await s.send(call)
+    except OrderNotFound:
+        _sign_with(s, signer, account_scope(signer, s.budget.ip))
+        return
+    raise AuthError(
+        f"{s.venue}: the new key {_hint(signer)} does not know order {probe.client_id} of this session's "
+        f"account (its key {_hint(old)} does): a key of another account; not rotated"
+    )
 
 
 def _sign_with(s: Any, signer: Any, account: str, tokens: Any = None) -> None:

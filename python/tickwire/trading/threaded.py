@@ -172,7 +172,14 @@ class ThreadedTrading:
         return self._call(self.session.fills(symbol, since_ms))
 
     def rotate(self, credentials: Any) -> None:
-        self._call(self.session.rotate(credentials))
+        """Waited for to its end, as an order call is: a rotation is two log-ins, the old order
+        socket's drain and a query per open order, each bounded by the session's time-outs, and may
+        outlast a query's wait. A time-out here would be said while the rotation went on and ended on
+        the new key (the caller told it failed)."""
+        try:
+            self._thread.call(self.session.rotate(credentials), None)
+        except (LoopNotRunning, LoopStopped) as e:
+            raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
 
     def health(self) -> dict[str, Any]:
         async def read() -> dict[str, Any]:  # on the session's loop, like every other call

@@ -21,7 +21,8 @@ from tickwire.trading.venue import Call
 
 P = "/0/private/"
 LIMITS = (
-    Limit("REST", 15, 45.0, "account", frozenset({"EAPI:Rate limit exceeded"})),
+    # "Each API key's counter is separate": a rotated session's new key starts on its own count.
+    Limit("REST", 15, 45.0, "key", frozenset({"EAPI:Rate limit exceeded"})),
     Limit("PAIR", 60, 60.0, "account", frozenset({"EOrder:Rate limit exceeded"}), keyed=True, reserve=16),
 )
 _TRADING = {P + "AddOrder": 1, P + "AmendOrder": 4, P + "CancelOrder": 8}
