@@ -61,6 +61,13 @@ _TIF: dict[str, Tif] = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK"}
 _LISTS = ("orders", "fills", "instruments", "results")
 # No batch size is documented; a cancel-all sends this many CANCEL_ORDERs per batch.
 CANCEL_BATCH = 50
+# How many (client id, venue order id) pairs are remembered, the least recently read forgotten first
+# (as Coinbase's ``OrderIds``): one is learnt from every order read, and a session placing 100 orders a
+# second would otherwise keep every one for its life. The tracker keeps each order's venue id while it
+# tracks it (``Order.order_id``, what cancels and queries name first); a status query of an id forgotten
+# here lists by the ``strategy`` tag instead, and a cancel by client id alone of one is ``OrderNotFound``
+# until ``order_status`` finds it (as for an order this session never saw).
+MAX_IDS = 100_000
 
 
 def dumps(obj: Mapping[str, Any]) -> str:
@@ -214,7 +221,12 @@ class Orders:
         o = self.unwrap(body)
         oid, cid = str(o["id"]), str(o.get(self.tag_field) or "")
         if cid:
-            self._ids[cid] = oid
+            ids = self._ids
+            if ids.get(cid) != oid or next(reversed(ids)) != cid:
+                ids.pop(cid, None)  # read again: the newest, the last forgotten
+                ids[cid] = oid
+                while len(ids) > MAX_IDS:
+                    del ids[next(iter(ids))]
         kind: OrderType = "market" if o.get("type") == "MARKET" else "limit"
         filled = dec(o.get("filled_quantity")) or Decimal(0)
         state = OrderEvent(
