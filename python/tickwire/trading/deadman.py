@@ -288,7 +288,7 @@ class DeadMan:
         try:
             await asyncio.shield(task)
             self.port.audit.event("dead_man_idle", venue=self.port.venue, symbols=off)
-        except TickwireError as e:
+        except Exception as e:  # never ends the refreshes: the switch must keep the other symbols armed
             self.armed.update(off)  # may still be armed at the venue: refreshed, disarmed at the close
             log.warning("%s: dead-man switch: idle symbols not disarmed: %s", self.port.venue, e)
         finally:
