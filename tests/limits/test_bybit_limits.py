@@ -17,7 +17,7 @@ from tickwire.trading.venue import Call
 from tickwire.transport.http import HttpClient
 from tickwire.venues import bybit
 from tickwire.venues.bybit import limits
-from venue_limits import Account, exchanges, refusals
+from venue_limits import Account, exchanges, refusals, spend
 
 V = "bybit"
 CREATE = "POST /v5/order/create"
@@ -45,6 +45,10 @@ def test_usage_is_read_against_the_calls_endpoint() -> None:
     assert 3.9 < (limits.read_reset(reset) or 0) <= 4.0
     assert limits.read_reset({"x-bapi-limit-reset-timestamp": "1700000003000"}) == pytest.approx(1.1)
     assert limits.read_reset({}) is None
+    # A trade-socket answer's ``header`` (venues.md §3.4), read the same way, on the clock given.
+    ws = {"op": "order.create", "retCode": 10006, "header": {"X-Bapi-Limit-Reset-Timestamp": "1700000003000"}}
+    assert limits.read_ws_reset(ws, 1700000000.5) == pytest.approx(2.5)
+    assert limits.read_ws_reset({"op": "order.create", "retCode": 10006}, 1700000000.5) is None
     e = limits.ip_refusal(403, b"access too frequent")
     assert isinstance(e, RateLimitError) and e.retry_after == 600.0  # type: ignore[attr-defined]
     assert limits.ip_refusal(403, b"forbidden") is None
@@ -102,6 +106,40 @@ def test_a_10006_blocks_that_endpoint_for_its_window_and_nothing_is_sent_inside(
         assert last[0] >= t_refused + 1.0 and spent.refused == 1
 
     a.run(body, {"order_rate_limit": 20}, rate_wait=0)
+
+
+def test_a_trade_socket_10006_blocks_until_the_reset_its_header_gives() -> None:
+    """venues.md §3.4 (WS order entry): the answer "carries `retCode` and `data` plus a header holding
+    `X-Bapi-Limit`, `X-Bapi-Limit-Status`, `X-Bapi-Limit-Reset-Timestamp` and `Timenow`"; §3.5: "API
+    limit: `retCode 10006 "Too many visits!"`, per UID, per second". The simulator's create window is
+    made 1.8 s (spent by another process of the UID) and its clock runs 20 s ahead of ours: a socket
+    10006 blocks the create endpoint until the reset the answer's header gives, read on the venue's
+    clock — 1.8 s, not the limit's default second (before: 1.1 s, and the next create went into the
+    refused window and was refused again) nor 21.8 s (the reset read against the local clock).
+    Truth: the simulator's own limiter (when its window ends, what it refused)."""
+    a = account("bybit-ws-10006")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.endpoint(V, 0).skew(20_000)
+        await tr.wire.measure_clock(3)  # the venue's clock as the session signs with it
+        spent = spend(WeightLimiter(20, 1.8))
+        sim.venue(V).trade.limiters[(a.key, "/v5/order/create")] = spent
+        reset_at = spent.reset_at()  # monotonic: when the venue's window ends
+        with pytest.raises(RateLimitError) as e:
+            await a.resting_buy(sim, tr)
+        left = reset_at - time.monotonic()
+        wait = e.value.retry_after  # type: ignore[attr-defined]
+        assert spent.refused == 1 and left - 0.1 < wait < left + 0.2, (wait, left)
+        with pytest.raises(RateLimitError):  # refused by the budget: nothing sent inside the window
+            await a.resting_buy(sim, tr)
+        assert spent.refused == 1
+        tr.budget.max_wait_s = 5.0
+        assert (await a.resting_buy(sim, tr)).status == "new"
+        # Sent once the venue's window had ended (its next window opened with it), not refused again,
+        # and not held long past the reset.
+        assert spent.refused == 1 and reset_at <= spent.start < reset_at + 0.4, spent.start - reset_at
+
+    a.run(body, {"order_rate_limit": 20}, transport="ws", rate_wait=0)
 
 
 def test_a_403_access_too_frequent_blocks_everything_for_ten_minutes() -> None:

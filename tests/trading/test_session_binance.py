@@ -14,12 +14,13 @@ import tickwire
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from session_cases import SessionCases, SimAccount, SocketCases, settle
-from tickwire.errors import TransportError, UnknownOutcome
+from tickwire.errors import AuthError, TransportError, UnknownOutcome
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.wire import was_unsent
 from tickwire.venues import binance
 
 KEY, SECRET = "trade-key", "trade-secret"
@@ -127,6 +128,100 @@ class TestBinanceEd25519(SocketCases):
             assert c.status == "canceled" and not a.orders(sim, o.client_id)[0].open
 
         a.run(body, transport="ws")
+
+
+@pytest.mark.parametrize("transport", ["ws", "auto"])
+def test_a_revoked_ws_api_session_takes_the_order_socket_down_until_the_key_is_valid(transport: str) -> None:
+    """venues.md §1.3: "If the key becomes invalid, the session is revoked with
+    `{"id":null,"status":401,"error":{"code":-2015,...}}`" — the simulator sends it on each connection
+    logged on with the key it removes (its ``revocations``). The order socket and the private stream
+    (both logged on) are down at once, ``health()`` names the revocation; under ``transport="ws"`` an
+    order is refused at once, unsent, with ``AuthError`` naming the revocation (nothing written,
+    nothing tracked); under ``"auto"`` it goes over REST, where the venue refuses the key (its
+    request log shows it). With the key valid again the sockets log on anew and orders go over the
+    socket. (Before: the id-less answer was dropped, the socket stayed "logged on" and each request on
+    it was refused in turn.)"""
+    a = BINANCE_ED
+    g = binance.Orders()
+    revoked = g.session_revoked({"id": None, "status": 401, "error": {"code": -2015, "msg": "Invalid"}})
+    assert isinstance(revoked, AuthError) and "revoked" in str(revoked) and revoked.code == -2015  # type: ignore[attr-defined]
+    assert g.session_revoked({"id": "tw1", "status": 401, "error": {"code": -2015, "msg": "x"}}) is None
+    assert g.session_revoked({"id": None, "status": 400, "error": {"code": -1000, "msg": "x"}}) is None
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ws, stream = tr.orders_ws, tr.stream
+        assert ws is not None and ws.connected and stream is not None and stream.connected
+        first = await a.rest_below(sim, tr, 20)
+        v = sim.venue(a.venue)
+        v.remove_key(a.key)
+        assert v.wsapi.revocations == 2  # the order socket's session and the stream's
+        await settle(lambda: not ws.connected and not stream.connected, "the sockets down", 1.0)
+        h = tr.health()
+        assert h["socket_connected"] is False and h["stream_connected"] is False
+        assert "revoked" in (h["socket_revoked"] or "") and "-2015" in (h["socket_revoked"] or "")
+        assert "revoked" in (h["stream_revoked"] or "")
+        tracked = [o.client_id for o in tr.tracker]
+        rest_orders = len([x for x in sim.endpoint(a.venue, 0).exchanges if x[1] == "POST /api/v3/order"])
+        with pytest.raises(AuthError) as e:
+            await a.rest_below(sim, tr, 30)
+        assert e.value.code == -2015  # type: ignore[attr-defined]
+        sent = [x for x in sim.endpoint(a.venue, 0).exchanges if x[1] == "POST /api/v3/order"]
+        now = [o for o in tr.tracker if o.client_id not in tracked]
+        if transport == "ws":
+            assert "revoked" in str(e.value) and was_unsent(e.value)
+            assert len(sent) == rest_orders and now == []  # nothing written anywhere, nothing tracked
+        else:
+            assert len(sent) == rest_orders + 1 and sent[-1][2] == 401  # over REST, refused there
+            assert [o.status for o in now] == ["rejected"]  # the venue's answer: no unknown outcome
+        assert tr.tracker.unknown() == []
+        assert [o.client_id for o in a.orders(sim)] == [first.client_id]
+        a.register(v)  # the key valid again: the sockets log on anew
+        await settle(lambda: ws.connected and stream.connected, "the sockets back", 3.0)
+        assert tr.health()["socket_revoked"] is None and tr.health()["stream_revoked"] is None
+        o = await a.rest_below(sim, tr, 40)
+        assert o.status == "new" and len(a.orders(sim, o.client_id)) == 1
+
+    a.run(body, transport=transport, timeout=1.0)
+
+
+def test_an_order_awaiting_its_answer_when_the_session_is_revoked_is_reconciled_at_once() -> None:
+    """venues.md §1.3's revocation (`{"id":null,"status":401,"error":{"code":-2015,...}}`) while an
+    order's answer is still on its way (the simulator placed the order; its answer is held back and
+    never sent): the venue may have acted on it, so it is not left to wait out the socket's time-out
+    (2 s here) on a connection the venue took the session off — the call fails at once with
+    ``UnknownOutcome`` naming the revocation (its queries refused too: the key is invalid), the order
+    is tracked unknown (``health()``), and once the key is valid again the reconciler's next try
+    finds it as the simulator has it: one order, open."""
+    a = BINANCE_ED
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v = sim.venue(a.venue)
+        reply, held = v.wsapi.reply, []
+
+        def hold(conn: Any, rid: Any, *args: Any, **kw: Any) -> None:
+            if isinstance(rid, str) and rid.startswith("tw") and not held:
+                held.append(rid)  # the place's answer: held back
+                return
+            reply(conn, rid, *args, **kw)
+
+        v.wsapi.reply = hold  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        placing = asyncio.ensure_future(a.rest_below(sim, tr, 10))
+        await settle(lambda: len(a.orders(sim)) == 1 and bool(held), "the order at the venue", 1.0)
+        t_revoked = loop.time()
+        v.remove_key(a.key)
+        with pytest.raises(UnknownOutcome, match="revoked"):
+            await placing
+        assert loop.time() - t_revoked < 1.0 and v.wsapi.revocations == 1  # not the 2 s time-out
+        [unknown] = tr.tracker.unknown()
+        assert tr.health()["unknown_outcomes"] == 1
+        a.register(v)  # the key valid again
+        await settle(lambda: tr.tracker.unknown() == [], "the order reconciled", 2.0)
+        [theirs] = a.orders(sim)
+        o = tr.tracker.get(unknown.client_id)
+        assert o is not None and o.status == "new" and o.order_id == str(theirs.id) and theirs.open
+
+    a.run(body, transport="ws", private_stream=False, timeout=2.0)
 
 
 def test_a_logged_on_request_carries_the_recv_window_its_reconciliation_waits_out() -> None:

@@ -33,6 +33,8 @@ class ChannelPort(Protocol):
 
     def ws_usage(self, answer: Any) -> None: ...
 
+    def reset_clock(self) -> float: ...
+
     async def socket_refused(self, error: BaseException) -> None: ...
 
     def stream_event(self, ev: OrderEvent) -> Order | None: ...
@@ -99,6 +101,7 @@ class Channels:
         if not url or not isinstance(g, WsOrderGrammar):
             raise NotSupported(f"{p.venue}: no order WebSocket on endpoint {p.endpoint.name}")
         sock = OrderSocket(g, p.signer, url, timeout=p.timeout)
+        sock.reset_clock = p.reset_clock  # a refusal's reset time is on the venue's clock
         self._charged(sock)
         return sock
 

@@ -29,6 +29,10 @@ def session_health(session: Any) -> dict[str, Any]:
         # None: the session has no such socket.
         "stream_connected": None if stream is None else stream.connected,
         "socket_connected": None if socket is None else socket.connected,
+        # The venue revoked the socket's logged-on session (Binance's 401 -2015: the key became
+        # invalid) and no log-in has succeeded since: its message, else None.
+        "stream_revoked": _revoked(stream),
+        "socket_revoked": _revoked(socket),
         # The venue's dead-man switch (None: not armed): refreshes failing in a row mean the venue may
         # be about to cancel every open order — a log line alone reaches no monitor.
         "dead_man_refreshes": None if dead_man is None else dead_man.refreshes,
@@ -36,3 +40,8 @@ def session_health(session: Any) -> dict[str, Any]:
         "dead_man_failing": None if dead_man is None else dead_man.failing,
         "dead_man_lapses": None if dead_man is None else dead_man.lapses,
     }
+
+
+def _revoked(sock: Any) -> str | None:
+    e = getattr(sock, "revoked", None)
+    return None if e is None else str(e)

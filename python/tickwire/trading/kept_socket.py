@@ -163,6 +163,14 @@ class KeptSocket:
         # The grammar's ``closing_notice(msg)``: the venue's word that it will close this connection
         # soon (Binance's ``serverShutdown``) — see ``venue_closing``.
         self._notice: Callable[[Any], bool] | None = getattr(grammar, "closing_notice", None)
+        # The grammar's ``session_revoked(msg)``: the venue's word that it revoked the connection's
+        # log-in (Binance's id-less 401 -2015, the key become invalid) — see ``session_revoked``.
+        self._revoked: Callable[[Any], TickwireError | None] | None = getattr(
+            grammar, "session_revoked", None
+        )
+        # The venue's revocation, while no log-in has succeeded since (None: not revoked): what is
+        # refused for the socket meanwhile is refused naming it (``revocation``); ``health()`` shows it.
+        self.revoked: TickwireError | None = None
         # How long the venue keeps a connection (Binance: 24 h) before it cuts it: renewed first.
         self._lifetime: float | None = getattr(grammar, "socket_lifetime_s", None)
         # The grammar's ``binary_frame_text(payload) -> bytes``: how a binary frame of the venue reads
@@ -289,6 +297,31 @@ class KeptSocket:
         self.connected = False
         self.drop()
 
+    def session_revoked(self, e: TickwireError) -> None:
+        """The venue revoked this connection's log-in (``e``, its ``AuthError``): the socket is down
+        from this step on — nothing more is written on a connection the venue no longer takes
+        requests on (``transport="auto"`` sends them over REST; ``"ws"`` refuses them at once naming
+        the revocation) — and cut; the loop connects and logs in anew with back-off, which the venue
+        refuses while the key stays invalid and takes once it is valid again (or rotated)."""
+        log.error("%s %s: %s", self.venue, self.name, e)
+        self.revoked = e
+        self.last_error = e
+        self.connected = False
+        self.on_revoked(e)
+        self.drop()
+
+    def on_revoked(self, e: TickwireError) -> None:
+        pass
+
+    def revocation(self) -> TickwireError | None:
+        """A fresh copy of the venue's revocation while it stands (None: not revoked)."""
+        e = self.revoked
+        if e is None:
+            return None
+        fresh = type(e)(*e.args)
+        fresh.__dict__.update(e.__dict__)
+        return fresh
+
     def _on_text(self, payload: bytes) -> None:
         try:
             msg = orjson.loads(payload)
@@ -298,6 +331,10 @@ class KeptSocket:
         notice = self._notice
         if notice is not None and notice(msg):
             self.venue_closing()
+            return
+        revoked = self._revoked(msg) if self._revoked is not None else None
+        if revoked is not None:
+            self.session_revoked(revoked)
             return
         if self._login is not None:
             grammar, fut = self._login
@@ -382,6 +419,7 @@ class KeptSocket:
                 await asyncio.sleep(self.backoff.next_delay() or 0.05)
                 continue
             self.connected = True
+            self.revoked = None  # logged in again: whatever was revoked is valid now
             self.connects += 1
             self.backoff.reset()
             self._up.set()

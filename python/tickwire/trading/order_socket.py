@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from tickwire.errors import AuthError, RequestTimeoutError, TransportError
+from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
@@ -56,6 +56,9 @@ class OrderSocket(KeptSocket):
         self._written_at: dict[str, float] = {}
         self._rid = 0
         self._cut_when_answered = False  # the venue said it will close: cut once nothing awaits
+        # The venue's clock as measured (epoch s; ``Wire.reset_clock``): what a rate-limit refusal's
+        # reset time is read against (set by the session; the local clock until then).
+        self.reset_clock: Callable[[], float] = time.time
 
     async def on_connected(self) -> None:
         self._cut_when_answered = False
@@ -78,6 +81,18 @@ class OrderSocket(KeptSocket):
             self._cut_when_answered = True
         else:
             super().venue_closing()
+
+    def on_revoked(self, e: TickwireError) -> None:
+        """The requests awaiting their answers on the revoked connection fail at once (not at their
+        time-out): their outcome is unknown — the venue may have acted on them before it revoked the
+        session — so their callers reconcile them, as after a socket lost before the answer."""
+        pending, self._pending = self._pending, {}
+        self._written_at.clear()
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(
+                    TransportError(f"{self.venue}: order socket's session revoked before the answer ({e})")
+                )
 
     def on_disconnected(self) -> None:
         pending, self._pending = self._pending, {}
@@ -208,6 +223,15 @@ class OrderSocket(KeptSocket):
             observe(answer, None if written_at is None else time.perf_counter() - written_at)
         try:
             return self.grammar.read_ws_answer(answer)
+        except RateLimitError as e:
+            # The venue's reset time the answer carries (Bybit's header ``X-Bapi-Limit-Reset-Timestamp``,
+            # venues.md §3.4), read on its clock as a REST answer's is: the budget blocks the limit
+            # until then — not for a default that sent the next order into the refused window, or
+            # held it past the reset.
+            reset = getattr(self.grammar, "read_ws_reset", None)
+            if getattr(e, "retry_after", None) is None and reset is not None:
+                e.__dict__["retry_after"] = reset(answer, self.reset_clock())
+            raise
         except AuthError:
             if getattr(self.grammar, "login_stale", False):
                 # The log-in rides on what a REST call fetched (Kraken's token), which a reconnect may

@@ -128,6 +128,10 @@ class RequestPath:
         """The venue's clock as measured (local time until a measurement), in seconds."""
         return self.clock.sync.now_ms() / 1000
 
+    def reset_clock(self) -> float:
+        """What the venue's rate-limit reset times are read against (``Wire.reset_clock``)."""
+        return self.wire.reset_clock()
+
     async def send(self, call: Call, lane: Lane = "query") -> Any:
         """Signs and sends ``call`` on the session's one request path (:mod:`tickwire.trading.wire`):
         ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's

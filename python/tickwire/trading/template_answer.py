@@ -173,7 +173,8 @@ class Answering:
         ws = s.orders_ws
         socket_only = (s.transport == "ws" and ws is not None) or self._socket_only
         if socket_only and (ws is None or not ws.connected):
-            raise unsent(TransportError(f"{s.venue}: the order socket is down (transport='ws')"))
+            revoked = None if ws is None else ws.revocation()  # the venue revoked its session
+            raise unsent(revoked or TransportError(f"{s.venue}: the order socket is down (transport='ws')"))
 
     async def _answer(
         self,

@@ -391,7 +391,11 @@ class Wire:
         ws = None if rest_only else self.orders_ws
         if ws is not None and call.signed and self.transport == "ws" and not ws.connected:
             if ws.has_form(call):
-                raise unsent(TransportError(f"{self.venue}: the order socket is down (transport='ws')"))
+                # The venue revoked the socket's session (its key became invalid): refused naming it.
+                raise unsent(
+                    ws.revocation()
+                    or TransportError(f"{self.venue}: the order socket is down (transport='ws')")
+                )
 
     def rate_refused(self, call: Call, e: RateLimitError, cost: dict[str, int] | None = None) -> None:
         """The venue refused ``call`` — or entries of a batch it answered in part (OKX's code "2"
@@ -454,6 +458,13 @@ class Wire:
                 continue
             return self.read_answer(r.status, r.body, r.headers, call, time.perf_counter() - t0)
 
+    def reset_clock(self) -> float:
+        """The venue's clock (epoch s) as early as it may read now: the measured offset less its
+        error bound and the millisecond a reset time is given in — a rate limit's reset time read
+        against it has passed on the venue's clock too when the block ends, so the next request does
+        not land in the refused window by the measurement's error (and waits no more than that)."""
+        return (self.clock.now_ms() - self.clock.error_ms - 1.0) / 1000
+
     def ws_usage(self, answer: Any, age: float | None = None) -> None:
         """The usage an order-socket answer states, fed to the budget (``age``: seconds since its
         request was written, see ``RateBudget.observe``)."""
@@ -479,7 +490,7 @@ class Wire:
             if wait is None and hasattr(self.grammar, "read_reset"):
                 # The reset time is on the venue's clock: read against ours, a venue 20 s ahead (or
                 # our clock stepped 20 s back) blocked a one-second limit for 21 s.
-                wait = self.grammar.read_reset(headers, self.clock.now_ms() / 1000)
+                wait = self.grammar.read_reset(headers, self.reset_clock())
             e.__dict__["retry_after"] = wait
             raise
         except (ValueError, TickwireError) as e:

@@ -222,6 +222,22 @@ class BinanceGrammar:
         ev = msg.get("event") if isinstance(msg, dict) else None
         return isinstance(ev, dict) and ev.get("e") == "serverShutdown"
 
+    def session_revoked(self, msg: Any) -> TickwireError | None:
+        """The venue's revocation of the connection's logged-on session — venues.md §1.3: "If the key
+        becomes invalid, the session is revoked with `{"id":null,"status":401,"error":{"code":-2015,
+        ...}}`" — as the error naming it (an ``AuthError``); None for any other message. An answer
+        with no id answers no request: without this it was dropped, and the socket stayed "logged
+        on" while each request on it was refused in turn."""
+        if not isinstance(msg, dict) or msg.get("id") is not None or "id" not in msg:
+            return None
+        err = msg.get("error")
+        if msg.get("status") != 401 or not isinstance(err, dict):
+            return None
+        text = str(err.get("msg", ""))
+        e = error_for(self.venue, err.get("code"), text, http_status=401)
+        e.args = (f"{self.venue}: the WS API session was revoked by the venue (the key became invalid): {e}",)
+        return e
+
     # order socket: the WS API takes the same parameters as REST, signed in the request
 
     ws_label = "ws_api"

@@ -5,7 +5,8 @@ per second (``retCode`` 10006 "Too many visits!"), and per IP 600 requests per 5
 Every answer states the endpoint's limit (``X-Bapi-Limit``) and what is left of it
 (``X-Bapi-Limit-Status``) for the UID: read as used = our limit - the venue's remaining, so the room the
 budget leaves equals what the venue says is left, whatever limit it grants this account (it varies by
-VIP level). A 10006 blocks the endpoint until ``X-Bapi-Limit-Reset-Timestamp``, at least its second.
+VIP level). A 10006 blocks the endpoint until ``X-Bapi-Limit-Reset-Timestamp``, at least its second —
+over REST (a header of the answer) and over the trade socket (its answer's ``header``) alike.
 The per-endpoint numbers are the spot column of the docs' table (create, cancel and
 cancel-all 20/s, amend 10/s, create-batch 20 orders/s, queries 50/s) — unverified beyond that page."""
 
@@ -83,6 +84,15 @@ def read_reset(headers: Mapping[str, str], now: float | None = None) -> float | 
     """A 10006's wait: until ``X-Bapi-Limit-Reset-Timestamp`` (ms, on the venue's clock: ``now``, in
     s), at least the second's window."""
     return wait_until_reset(headers, "x-bapi-limit-reset-timestamp", 0.001, 1.0 + JITTER_S, now)
+
+
+def read_ws_reset(answer: Any, now: float | None = None) -> float | None:
+    """A trade-socket 10006's wait: until the ``X-Bapi-Limit-Reset-Timestamp`` its ``header`` carries
+    (venues.md §3.4), read as ``read_reset`` reads a REST answer's (on the venue's clock: ``now``)."""
+    header = answer.get("header") if isinstance(answer, dict) else None
+    if not isinstance(header, dict):
+        return None
+    return read_reset({str(k).lower(): str(v) for k, v in header.items()}, now)
 
 
 def ip_refusal(status: int, body: bytes) -> RateLimitError | None:

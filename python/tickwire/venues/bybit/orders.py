@@ -126,6 +126,7 @@ class Orders:
     read_usage = staticmethod(rate.read_usage)
     read_ws_usage = staticmethod(rate.read_ws_usage)
     read_reset = staticmethod(rate.read_reset)
+    read_ws_reset = staticmethod(rate.read_ws_reset)
     stream_label = "private"  # the endpoint's WebSocket URL of the private stream
     ws_label = "trade"  # and of order entry
 

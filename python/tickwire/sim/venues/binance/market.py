@@ -125,6 +125,12 @@ class BinanceSpot(Venue):
     def add_key(self, key: ApiKey) -> None:
         self.keys[key.key] = key
 
+    def remove_key(self, key: str) -> None:
+        """The key becomes invalid (deleted, its IP list changed): refused from now on, and every WS
+        API session logged on with it revoked (venues.md §1.3, ``WsApi.revoke``)."""
+        self.keys.pop(key, None)
+        self.wsapi.revoke(key, self.endpoints)
+
     def register(self, args: dict[str, Any]) -> None:
         """``{"key", "secret"}`` (HMAC) or ``{"key", "public_key": PEM}`` (Ed25519 / RSA)."""
         secret, pem = args.get("secret"), args.get("public_key")

@@ -12,7 +12,7 @@ user-data-stream reference; venues.md does not list them). The retired listenKey
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +92,7 @@ class WsApi:
             ctx.subscribers, ctx.private_faults
         )  # per API key, sockets with a user data stream
         ctx.engine.listeners.append(self.on_order)
+        self.revocations = 0  # sessions revoked (``revoke``): the revocation message sent on each
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         """An ``executionReport`` (user data stream) for every order event, to the account's streams."""
@@ -234,6 +235,24 @@ class WsApi:
             self._order(conn, rid, method, key.owner, {k: _text(x) for k, x in params.items()})
         else:
             self.reply(conn, rid, status=400, code=-1020, msg=f"Unsupported operation: {method}")
+
+    def revoke(self, key: str, servers: Sequence[VenueServer]) -> None:
+        """venues.md §1.3: "If the key becomes invalid, the session is revoked with
+        `{"id":null,"status":401,"error":{"code":-2015,...}}`" — sent on every connection logged on
+        with ``key``, which is logged out (the connection stays open, as after ``session.logout``; its
+        user data stream, subscribed on the session, stops)."""
+        for ep in servers:
+            for c in list(ep.conns.values()):
+                if not c.state.get("wsapi") or c.state.get("session_key") != key:
+                    continue
+                c.state.pop("session_key", None)
+                c.state.pop("session_account", None)
+                if "subscription_id" in c.state:
+                    self.streams.remove(c)
+                    c.state.pop("subscription_id", None)
+                self.revocations += 1
+                error = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+                c.send_text(orjson.dumps({"id": None, "status": 401, "error": error}))
 
     def _subscribe(self, conn: Conn, rid: Any, key: str) -> None:
         sub_id = conn.state.setdefault("subscription_id", self.streams.count(key))
