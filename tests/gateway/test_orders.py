@@ -250,6 +250,50 @@ def test_a_kill_outlives_the_gateway_until_a_client_resumes(nats_urls: list[str]
     run(body)
 
 
+def test_a_kill_sent_while_the_gateway_closes_runs_and_its_halt_is_kept(nats_urls: list[str]) -> None:
+    """The gateway's close has begun — held by a place whose answer the simulator holds — when a
+    client throws the kill switch: the kill runs (its report comes back), the simulator holds no open
+    order of the account (the one the held place made too), and the halt is in ``TW_GATEWAY`` for the
+    next gateway. Before, the kill was refused ("closing: kill not run") and the clean close then
+    disarmed the dead-man switch, leaving the orders resting at the venue."""
+    import nats
+    from tickwire.gateway.state import Halt, bucket
+
+    async def body() -> None:
+        async with venue() as v:
+            gw = await Gateway(config(nats_urls, v.account("killclose"))).start()
+            closing: asyncio.Task[None] | None = None
+            try:
+                async with remote(nats_urls, "killclose", "kc", timeout=3.0) as tr:
+                    rested = [await rest_buy(v, tr, s) for s in ("BTCUSDT", "ETHUSDT")]
+                    assert len(v.open("killclose")) == 2
+                    gate = asyncio.Event()
+                    v.sim.endpoint(VENUE, 0).hold_answer("POST /fapi/v1/order", gate.wait)
+                    held = asyncio.ensure_future(rest_buy(v, tr, ticks=40))
+                    await settle(lambda: len(v.orders("killclose")) == 3, "the held place at the venue")
+                    closing = asyncio.ensure_future(gw.close())
+                    await settle(lambda: service(gw, "killclose").closing, "the gateway closing")
+                    kill = asyncio.ensure_future(tr.kill("closing"))
+                    await asyncio.sleep(0.3)  # the kill under way, the close waiting on the held place
+                    gate.set()
+                    report = await kill
+                    await held
+                    await closing
+                    assert not isinstance(report, BaseException) and report.complete, report
+                    assert {o.client_id for o in rested} <= {o.client_id for o in report.cancelled}
+                    assert v.open("killclose") == [], v.open("killclose")
+                    nc = await nats.connect(nats_urls)
+                    try:
+                        assert await Halt(await bucket(nc), VENUE, "killclose").get() == "closing"
+                    finally:
+                        await nc.close()
+            finally:
+                if closing is None:
+                    await gw.close()
+
+    run(body)
+
+
 CHILD = """
 import asyncio, json, sys
 import tickwire.remote

@@ -16,6 +16,7 @@ from gateway_harness import (
     VENUE,
     NatsProxy,
     config,
+    outcome,
     proxied,
     remote,
     rest_buy,
@@ -25,6 +26,7 @@ from gateway_harness import (
     venue,
 )
 from session_cases import settle
+from tickwire.errors import TransportError
 from tickwire.gateway.config import GatewayConfig
 from tickwire.gateway.run import Gateway
 from tickwire.trading.orders import Fill
@@ -202,6 +204,64 @@ def test_events_queued_when_the_gateway_stops_reach_the_client_from_the_next_gat
                 async with Gateway(config(nats_urls, acct, name="gwdrop")):
                     made = sorted(str(f.trade_id) for x in v.orders("dropped") for f in x.fills)
                     await settle(lambda: sorted(f.trade_id for f in fills) == made, "the fill", 8)
+
+    run(body)
+
+
+def test_order_entry_is_refused_while_the_event_backlog_is_at_its_bound_and_nothing_queued_is_lost(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JetStream takes none of the gateway's events (its publishes meet the real server's "no
+    responders", as with the stream away) while a taker fills and resting orders are placed: once 4
+    events wait (the bound, made small here), a new order is refused, unsent (``TransportError``), and
+    never reaches the venue; a cancel-all still runs, its events queued past the bound. Once JetStream
+    takes them, the client hears the fill (the simulator's trade ids) and every order's end, and order
+    entry is accepted again. Before, the backlog had no bound: every order went through while nothing
+    could be stored, the events held in memory without limit ("no refusal")."""
+    import tickwire.gateway.events as events
+
+    monkeypatch.setattr(events, "BACKLOG_MAX", 4, raising=False)  # raising: the code before had none
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("backlog"), name="gwbl")) as gw:
+            heard: list[Any] = []
+            fills: list[Fill] = []
+            async with remote(
+                nats_urls, "backlog", "bl", on_order=heard.append, on_fill=fills.append, timeout=3.0
+            ) as tr:
+                svc = service(gw, "backlog")
+                stream = dict(svc.events._subject)
+                svc.events._subject = {k: f"twtest.nostream.{k}" for k in stream}  # no stream takes these
+                assert (await take(v, tr)).status == "filled"
+                rested: list[Any] = []
+                refused: Any = None
+                for i in range(8):
+                    got = await outcome(rest_buy(v, tr, ticks=30 + i))
+                    if isinstance(got, Exception):
+                        refused = got
+                        break
+                    rested.append(got)
+                queued = svc.events.backlog
+                assert refused is not None, f"no refusal: {len(rested)} orders placed, {queued} events queued"
+                assert isinstance(refused, TransportError), repr(refused)
+                assert getattr(refused, "unsent", False), repr(refused)
+                assert "not yet stored in JetStream" in str(refused), refused
+                # The refused order never reached the venue.
+                assert len(v.orders("backlog")) == 1 + len(rested)
+                assert svc.events.backlog >= 4 and svc.events.published == 0
+
+                await tr.cancel_all()  # takes risk away: run, its events queued past the bound
+                assert v.open("backlog") == [] and svc.events.backlog > 4
+
+                svc.events._subject = stream  # JetStream back
+                made = sorted(str(f.trade_id) for x in v.orders("backlog") for f in x.fills)
+                ended = {x.client_id for x in v.orders("backlog")}
+                assert made
+                await settle(lambda: sorted(f.trade_id for f in fills) == made, "the fill heard", 5)
+                await settle(
+                    lambda: {o.client_id for o in heard if not o.is_open} >= ended, "the ends heard", 5
+                )
+                assert (await rest_buy(v, tr, ticks=50)).status == "new"
 
     run(body)
 

@@ -199,6 +199,36 @@ def test_a_close_while_the_kill_runs_lets_the_kill_finish() -> None:
     run("binance", body)
 
 
+def test_a_kill_thrown_once_the_close_began_runs_to_its_end_and_one_after_it_is_refused() -> None:
+    """A place waits for the venue's slow answer; the close begins (its wait for orders being settled
+    cut to 50 ms) and the kill is thrown during that wait: the close waits for the kill past its own
+    wait, so the report is complete and, once the venue has handled every request, it holds nothing
+    open (before: the close disarmed the switch and closed the wire under the kill — its requests cut
+    short, its report incomplete, the orders left resting). A kill once the session has closed is
+    refused unsent (``TransportError``), nothing halted."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        await rest_buy(sim, tr, "BTCUSDT")
+        ep = sim.endpoint("binance", 0)
+        ep.delay(SLOW_S)
+        call = asyncio.ensure_future(rest_buy(sim, tr, "BTCUSDT", 40))
+        await settle(lambda: "POST /api/v3/order" in ep.handling(), "the request at the venue")
+        closing = asyncio.ensure_future(tr.close(settle_s=0.05))
+        await asyncio.sleep(0.01)  # the close waiting for the place
+        report = await tr.kill("closing")
+        await closing
+        assert report.complete and len(report.cancelled) == 2, report
+        await call  # its order, taken by the venue once the kill began, cancelled by the kill
+        await settle(lambda: not ep.handling(), "the venue to handle every request", 3)
+        assert open_at_venue(sim, "binance") == [], open_at_venue(sim, "binance")
+        tr.resume()
+        with pytest.raises(TransportError, match="the session has closed") as refused:
+            await tr.kill("too late")
+        assert getattr(refused.value, "unsent", False) and tr.halted is None
+
+    run("binance", body)
+
+
 def test_a_close_waits_for_the_fills_the_private_stream_stated_but_did_not_list() -> None:
     """Coinbase's user channel states cumulative fills only: each new execution is fetched from the
     venue's trade history. That history is slow to answer (``delay``) and the session closes as soon

@@ -24,8 +24,10 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from tickwire.bus import codec, subjects
+from tickwire.errors import TransportError
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Fill, Order
+from tickwire.trading.wire import unsent
 
 log = logging.getLogger("tickwire.gateway")
 
@@ -39,6 +41,13 @@ RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0)
 # The longest a place waits for its order to be written ahead in the ledger (``placing``): a store
 # that answers takes milliseconds; one that does not must not hold trading up.
 WRITE_AHEAD_S = 0.25
+# The backlog — events JetStream has not taken yet (and the ledger not kept after them) — past which
+# new order entry (place, place_many, amend) is refused, unsent (``refuse_if_backed_up``), until
+# JetStream takes it back under: in events, and in bytes of the events not yet published. Nothing
+# queued is ever dropped; the events of orders already at the venue (their cancels, fills, ends) are
+# still queued past it — bounded by what those orders can still do.
+BACKLOG_MAX = 10_000
+BACKLOG_MAX_BYTES = 16 * 1024 * 1024
 
 
 def cluster_size(nc: Any) -> int:
@@ -96,6 +105,9 @@ class EventPublisher:
         self.gateway = gateway
         self._subject = {k: subjects.events(venue, account, k) for k in ("order", "fill")}
         self._queue: deque[tuple[str, str, bytes, Order | Fill]] = deque()
+        self._queued_bytes = 0  # of the events in ``_queue``
+        self.refused = 0  # new orders refused for the backlog (``refuse_if_backed_up``)
+        self._refusing = False  # logged once each time the backlog reaches its bound
         # What the clients last heard, kept for the next gateway (``state.Ledger``; None: nothing kept).
         self.ledger: Any = None
         self.heard_open: set[str] = set()  # client ids the ledger holds open
@@ -130,8 +142,48 @@ class EventPublisher:
         if self.muted:
             return
         body = {"kind": kind, kind: codec.dump(value), "gateway": self.gateway, "ts_ns": time.time_ns()}
-        self._queue.append((kind, msg_id, orjson.dumps(body), value))
+        data = orjson.dumps(body)
+        # Queued whatever the backlog: the venue has done it, and the clients must hear it. New
+        # orders, which would add to it, are what is refused (``refuse_if_backed_up``).
+        self._queue.append((kind, msg_id, data, value))
+        self._queued_bytes += len(data)
         self._ready.set()
+
+    # the backlog's bound ------------------------------------------------------------------------------
+
+    def backed_up(self) -> bool:
+        """The backlog is at its bound (``BACKLOG_MAX`` events, ``BACKLOG_MAX_BYTES`` bytes)."""
+        return self.unstored >= BACKLOG_MAX or self._queued_bytes >= BACKLOG_MAX_BYTES
+
+    @property
+    def unstored(self) -> int:
+        """Events not yet stored in JetStream, and those the ledger is not yet kept after."""
+        return len(self._queue) + len(self._noted)
+
+    def refuse_if_backed_up(self, what: str) -> None:
+        """Raises ``TransportError`` (unsent: nothing reached the venue) while the backlog is at its
+        bound — JetStream away long enough for that many events to wait — so new orders stop adding
+        events clients could not hear, rather than events being dropped or memory running out. Cancels
+        and the kill are not refused: they take risk away, and their events are bounded by the
+        orders already open."""
+        if not self.backed_up():
+            if self._refusing:
+                self._refusing = False
+                log.warning("%s/%s: event backlog under its bound again; new orders accepted",
+                            self.venue, self.account)  # fmt: skip
+            return
+        self.refused += 1
+        if not self._refusing:
+            self._refusing = True
+            log.error("%s/%s: %d events (%d bytes) not yet stored in JetStream: new orders refused until "
+                      "they are", self.venue, self.account, self.unstored, self._queued_bytes)  # fmt: skip
+        raise unsent(
+            TransportError(
+                f"{self.venue}/{self.account}: {what} refused: {self.unstored} events not yet stored in "
+                f"JetStream (bound {BACKLOG_MAX} events, {BACKLOG_MAX_BYTES} bytes); not sent — "
+                "try again once the event store takes them"
+            )
+        )
 
     # the publishing task ---------------------------------------------------------------------------
 
@@ -156,6 +208,7 @@ class EventPublisher:
                     await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
                     attempt += 1
             self._queue.popleft()
+            self._queued_bytes -= len(data)
             self.published += 1
             self.duplicates += bool(ack.duplicate)
             self.last_seq = ack.seq
@@ -301,5 +354,7 @@ class EventPublisher:
             "duplicates": self.duplicates,
             "retries": self.retries,
             "backlog": self.backlog,
+            "backlog_bytes": self._queued_bytes,
+            "refused_backed_up": self.refused,
             "last_seq": self.last_seq,
         }

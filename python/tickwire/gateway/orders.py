@@ -59,6 +59,9 @@ from tickwire.trading.wire import unsent
 log = logging.getLogger("tickwire.gateway")
 
 MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "kill", "resume"})
+# What adds to the account's orders, refused while the event backlog is at its bound
+# (``EventPublisher.refuse_if_backed_up``): a cancel, cancel-all or kill still runs.
+NEW_ORDERS = frozenset({"place", "place_many", "amend"})
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
 START_RETRY_MAX_S = 30.0
 
@@ -84,8 +87,8 @@ class OrderService:
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         # The account's lease, and whether this gateway still holds it once its link is back.
         self.watch = LeaseWatch(f"{acct.venue}/{acct.name}", self._step_down)
-        # close() has begun: ``health`` and ``outcome`` (of a request taken before) are answered,
-        # any other request refused at once as not run.
+        # close() has begun: ``health``, ``outcome`` (of a request taken before) and ``kill`` are
+        # answered, any other request refused at once as not run.
         self.closing = False
         # Which strategy a request speaks for, and which orders are its own.
         self.admission = Admission(acct.venue, acct.name, FORMATS[acct.venue])
@@ -255,8 +258,14 @@ class OrderService:
                 await asyncio.wait(list(self._tasks), timeout=5.0)
             if self.session is not None:
                 # Stepped down, the account's dead-man countdown is its new gateway's: a clean close
-                # would disarm it (nothing left in flight here to settle).
+                # would disarm it (nothing left in flight here to settle). A kill thrown meanwhile —
+                # before the session's close or during it — is run, and the session's close waits for
+                # it before it closes the wire (``TradingSession.close``).
                 await self.session.close(disarm=not self.stepped_down)
+            if self._tasks:
+                # What is still answering — a kill's halt being stored, its report sent — before the
+                # subscription and the connection go.
+                await asyncio.wait(list(self._tasks), timeout=5.0)
             if self._sub is not None:
                 with contextlib.suppress(Exception):
                     await self._sub.unsubscribe()
@@ -293,11 +302,14 @@ class OrderService:
             # only cancels and halts, which cannot hurt a gateway serving the account meanwhile,
             # and a kill switch that waits for a lease check is none.
             return
-        if self.closing and op not in ("health", "outcome"):
+        if self.closing and op not in ("health", "outcome", "kill"):
             # Refused at once, never run: no other gateway can serve the account until this one
             # released it, so left unanswered the client would wait out its time-out and, finding
             # no one to ask, call the outcome unknown. The outcome of a request taken before the
-            # close is still answered (that request is being settled).
+            # close is still answered (that request is being settled). A kill is run, as when the
+            # lease is unsure: it only cancels and halts, and a clean close would otherwise disarm
+            # the dead-man switch and leave the account's orders resting — the session's close
+            # waits for it, and refuses it (unsent) once past that (``TradingSession.kill``).
             closed = TransportError(
                 f"{self.venue}/{self.account}: gateway {self.gateway} is closing: {op} not run"
             )
@@ -347,6 +359,8 @@ class OrderService:
                 handler = self._ops.get(op)
                 if handler is None:
                     raise invalid_order(f"unknown operation {op!r}")
+                if op in NEW_ORDERS:
+                    self.events.refuse_if_backed_up(op)
                 reply = {"result": await handler(req)}
         except Exception as e:
             if not isinstance(e, TickwireError | ValueError | TypeError | KeyError):

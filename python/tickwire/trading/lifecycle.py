@@ -59,6 +59,8 @@ class StopPort(ClosePort, Protocol):
     """What a close needs of a trading session."""
 
     closing: bool
+    kills_closed: bool
+    killing: int
     starting: asyncio.Task[Any] | None
     start_cancels: int
     rotating: asyncio.Future[None] | None
@@ -173,6 +175,16 @@ async def close(
         else:
             port.dead_man.stop()
     await _stop_rotation(port)
+    if disarm:
+        # A kill thrown once the close began (a gateway closing while a client stops the account) is
+        # let run to its end — it only cancels and closes — whether it began during the wait above,
+        # after it, or outlasts it: its requests must reach the venue before the wire closes, the
+        # dead-man switch that would have cancelled in its stead being disarmed by now. Its own
+        # steps are bounded by request time-outs.
+        while port.killing:
+            await asyncio.sleep(0.005)
+    # From here (no await since the last look at ``killing``) a kill is refused unrun (``kill``).
+    port.kills_closed = True
     port.reconciler.spawn = None  # no later tries start once closing
     for t in list(tasks):
         t.cancel()

@@ -135,6 +135,9 @@ class TradingSession(RequestPath):
         self.placing: set[str] = set()
         # close() has begun: no new order is written (it could be neither answered nor reconciled).
         self.closing = False
+        # close() is past waiting for the kills running: a kill is refused unrun from then on (its
+        # requests would go out on a wire being closed).
+        self.kills_closed = False
         # The task running start() while it does, and how many times a close cancelled it.
         self.starting: asyncio.Task[Any] | None = None
         self.start_cancels = 0
@@ -285,7 +288,10 @@ class TradingSession(RequestPath):
         until :meth:`resume`, every open order of the account is cancelled and every position closed
         (see :mod:`tickwire.trading.kill`). Works over REST with the order socket and market data down,
         and while new orders are rate-limited (cancels use the budget's reserve). Returns what was
-        confirmed and what was not."""
+        confirmed and what was not. A kill thrown while the session closes runs, and the close waits
+        for it (before it closes the wire); once the close is past that, it raises
+        ``TransportError`` (unsent: nothing was cancelled) — see :meth:`ensure_killable`."""
+        self.ensure_killable()
         self.halted = reason or "kill switch"
         for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
             q.stop()
@@ -295,6 +301,13 @@ class TradingSession(RequestPath):
                 return await Kill(self, self.halted).run()
         finally:
             self.killing -= 1
+
+    def ensure_killable(self) -> None:
+        """Raises ``TransportError`` (unsent) once :meth:`close` is past waiting for running kills:
+        a kill then would find the wire closing."""
+        if self.kills_closed:
+            why = f"{self.venue}: kill refused: the session has closed; nothing cancelled"
+            raise unsent(TransportError(why))
 
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now — their own place call still running, their
