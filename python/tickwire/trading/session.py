@@ -22,7 +22,7 @@ from typing import Any
 
 from tickwire.audit import AuditLog
 from tickwire.clock import Stamp
-from tickwire.errors import TickwireError, TradingHalted, TransportError
+from tickwire.errors import TickwireError, TransportError
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, batch, cancel, lifecycle, place, sent
 from tickwire.trading.adopt import adoptable, session_closed, session_opened
@@ -32,6 +32,7 @@ from tickwire.trading.channels import Channels
 from tickwire.trading.client_ids import FORMATS, ClientIds
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import Delivery, EventFeed
+from tickwire.trading.halting import Halting
 from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_again, checked_order
 from tickwire.trading.kill import Kill, KillReport
@@ -51,7 +52,7 @@ log = logging.getLogger("tickwire.trading")
 DEFAULT_STRATEGY = "tw"  # the client-id prefix when ``strategy`` is not named
 
 
-class TradingSession(RequestPath):
+class TradingSession(Halting, RequestPath):
     """Orders of one venue account. Use :func:`tickwire.trade` to build one."""
 
     def __init__(
@@ -302,13 +303,6 @@ class TradingSession(RequestPath):
         finally:
             self.killing -= 1
 
-    def ensure_killable(self) -> None:
-        """Raises ``TransportError`` (unsent) once :meth:`close` is past waiting for running kills:
-        a kill then would find the wire closing."""
-        if self.kills_closed:
-            why = f"{self.venue}: kill refused: the session has closed; nothing cancelled"
-            raise unsent(TransportError(why))
-
     def in_flight(self) -> set[str]:
         """Client ids of the orders being settled now — their own place call still running, their
         reconciliation, or the task that took over a call its caller cancelled (the kill waits for
@@ -320,43 +314,6 @@ class TradingSession(RequestPath):
         (a cancel-all and the kill under names of their own), and those whose cancel, given up by its
         caller, is being asked about (``Reconciler.settling``)."""
         return self.reconciler.settling()
-
-    def halt(self, reason: str) -> None:
-        """Refuses new orders and amends from now on as after :meth:`kill`, cancelling nothing: a
-        kill taken before this session started (a gateway restarted after one) still in force."""
-        self.halted = reason or "kill switch"
-        for q in list(self.quotes):
-            q.stop()
-        self.audit.event("halt", venue=self.venue, reason=self.halted)
-
-    def resume(self) -> None:
-        """Accepts new orders again after :meth:`kill` — once it has returned: while a kill runs this
-        raises :class:`TradingHalted` and the session stays halted."""
-        self.ensure_resumable()
-        if self.halted is not None:
-            self.audit.event("resume", venue=self.venue, reason=self.halted)
-        self.halted = None
-
-    def ensure_resumable(self) -> None:
-        """Raises :class:`TradingHalted` while a kill runs (``resume()`` would let orders through behind
-        its listing of the open orders)."""
-        if self.killing:
-            e = TradingHalted(
-                f"{self.venue}: resume() refused: a kill is running ({self.halted}); resume after it returns"
-            )
-            e.reason = self.halted or ""
-            self.audit.event("halted_refusal", venue=self.venue, operation="resume", reason=e.reason)
-            raise e
-
-    def refuse_if_halted(self, what: str) -> None:
-        """Raises :class:`TradingHalted` (and audits the refusal of ``what``) after :meth:`kill`."""
-        if self.closing:
-            raise unsent(TransportError(f"{self.venue}: {what} refused: the session is closing"))
-        if self.halted is not None:
-            e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
-            e.reason = self.halted
-            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted)
-            raise e
 
     # orders ------------------------------------------------------------------------------------------
 
