@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tickwire.audit import NULL_AUDIT, AuditLog, AuditSink, NullAudit
+from tickwire.cmd.audit import order_life
 
 
 def all_files(path: Path) -> list[Path]:
@@ -208,8 +209,44 @@ def test_slow_disk_never_blocks_the_caller_and_drops_are_counted(
     assert 1000 - 101 <= audit.dropped <= 1000 - 100
     release.set()
     audit.close()
-    assert len(written) + audit.dropped == 1000
-    assert [orjson.loads(w)["i"] for w in written] == list(range(len(written)))
+    kept = [orjson.loads(w) for w in written]
+    events = [e for e in kept if e["kind"] != "audit_dropped"]
+    assert len(events) + audit.dropped == 1000
+    assert [e["i"] for e in events] == list(range(len(events)))
+    # The file says how many went missing (at the close: none was kept after them).
+    assert [e["dropped"] for e in kept if e["kind"] == "audit_dropped"] == [audit.dropped]
+
+
+def test_events_dropped_are_told_in_the_file_where_they_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader of the file alone must know an order's life in it may not be whole: the drops are
+    an ``audit_dropped`` line before the next event kept (before, only ``AuditLog.dropped`` knew)."""
+    release = threading.Event()
+    real = AuditLog._write
+
+    def stalled(self: AuditLog, data: bytes) -> None:
+        release.wait(5)  # a disk that stalls until the test lets it go
+        real(self, data)
+
+    monkeypatch.setattr(AuditLog, "_write", stalled)
+    p = tmp_path / "drops.log"
+    audit = AuditLog(p, queue_size=10)
+    for i in range(50):
+        audit.event("order", client_id=f"tw-{i}")
+    lost = audit.dropped
+    assert lost >= 39  # the queue holds ten (the writer maybe one more)
+    release.set()
+    audit.flush()  # the queue drained
+    audit.event("fill", client_id="tw-after")
+    audit.close()
+    kinds = [(e["kind"], e.get("client_id"), e.get("dropped")) for e in read_events(p)]
+    told = [k for k in kinds if k[0] == "audit_dropped"]
+    assert told == [("audit_dropped", None, lost)], kinds
+    # Where they went missing: after the last event kept before them, before the next one kept.
+    assert kinds[-2:] == [("audit_dropped", None, lost), ("fill", "tw-after", None)], kinds[-3:]
+    # And one order's life as ``tickwire audit --order`` prints it says its lines may be missing.
+    assert [e["kind"] for e in order_life(p, "tw-0")] == ["order", "audit_dropped"]
 
 
 def test_close_flushes_everything_and_later_events_are_dropped(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@
 appends to a bounded in-memory queue; a daemon thread redacts, serialises (one JSON object per line,
 orjson) and writes to a size-rotated file (``path``, ``path.1`` … ``path.N``). The caller never blocks
 on the disk and never sees an exception from it: when the queue is full the event is dropped and counted
-in :attr:`AuditLog.dropped`.
+in :attr:`AuditLog.dropped`, and the file says so where they are missing: an ``audit_dropped`` line
+(``dropped``: how many since the last such line, ``total``) before the next event kept, or at the
+close — a reader rebuilding an order's life from the file knows when it cannot be whole.
 
 Redaction happens on the writer thread, so values are read there: do not mutate a container after
 passing it. What is masked:
@@ -312,6 +314,7 @@ class AuditLog:
         self._q: collections.deque[Any] = collections.deque()
         self._cap = queue_size
         self._dropped = 0
+        self._marked = 0  # ``_dropped`` as the last ``audit_dropped`` marker queued told it
         self._closed = False
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"tickwire-audit:{self.path}", daemon=True)
@@ -333,7 +336,14 @@ class AuditLog:
         if len(q) >= self._cap or self._closed:
             self._dropped += 1
             return
+        if self._dropped != self._marked:
+            self._mark_dropped()
         q.append((time.time_ns(), time.monotonic_ns(), kind, fields))
+
+    def _mark_dropped(self) -> None:
+        """Queues where events went missing: the writer writes it as an ``audit_dropped`` line."""
+        self._marked = self._dropped
+        self._q.append(("dropped", time.time_ns(), time.monotonic_ns(), None, self._dropped))
 
     def flush(self, timeout: float = 5.0) -> None:
         """Waits until everything logged so far is written to the OS (not fsynced)."""
@@ -351,6 +361,8 @@ class AuditLog:
             return
         self._closed = True
         atexit.unregister(self.close)
+        if self._dropped != self._marked:  # the last events dropped, told at the end of the file
+            self._mark_dropped()
         self._q.append(_CLOSE)
         self._wake.set()
         self._thread.join(timeout)
@@ -374,8 +386,25 @@ class AuditLog:
             rec["field_" + k if k in rec else k] = v
         return orjson.dumps(rec, default=str) + b"\n"
 
+    def _told(self, ts: int, mono: int, total: int, told: int) -> int:
+        """An ``audit_dropped`` line for the events dropped since ``told`` of them were told; the
+        count now told. Never raises (the write's own failure is the next line's to tell)."""
+        if total > told:
+            line = {
+                "ts_ns": ts,
+                "mono_ns": mono,
+                "kind": "audit_dropped",
+                "dropped": total - told,
+                "total": total,
+            }
+            try:
+                self._write(orjson.dumps(line) + b"\n")
+            except Exception:
+                return told
+        return total
+
     def _run(self) -> None:
-        q, failed = self._q, False
+        q, failed, told = self._q, False, 0
         clock, slice_end = time.perf_counter, 0.0
         try:
             while True:
@@ -399,6 +428,8 @@ class AuditLog:
                             log.exception("audit log %s: writing failed; events are being lost", self.path)
                         failed = True
                         self._dropped += 1
+                elif isinstance(item, tuple) and len(item) == 5:
+                    told = self._told(item[1], item[2], item[4], told)
                 elif isinstance(item, tuple):
                     self._redactor.add_secret(item[1])
                 else:

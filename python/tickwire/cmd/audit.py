@@ -3,9 +3,12 @@
 Every event that names the order is printed in the order it was logged (the file's order; ``mono_ns``
 and ``ts_ns`` stamp each): the session's intent (``order_request``, ``amend_request``,
 ``cancel_request``), each request as sent (``request``, before signing), the venue's refusals
-(``refused``, ``rate_limited``, ``remedy``), each state the venue reported (``order``: ack, reject,
-amend, cancel), each execution (``fill``), and what reconciliation found (``unknown_outcome``,
-``reconciled``). ``ID`` is the client id or the venue's order id: the order's other id is learnt from
+(``refused``, ``rate_limited``, ``remedy``), the session's own refusals of orders it never sent
+(``risk_refused``, ``halted_refusal``, ``closing_refusal``, ``order_withdrawn``), each state the
+venue reported (``order``: ack, reject, amend, cancel), each execution (``fill``), what
+reconciliation found (``unknown_outcome``, ``reconciled``), and where the log dropped events
+(``audit_dropped``, from the order's first event on).
+``ID`` is the client id or the venue's order id: the order's other id is learnt from
 the events that carry both, so an event naming either one is found. A request names the order in its
 parameters or body (``newClientOrderId=…``, ``"clOrdId":"…"``): any field whose text holds the id as
 a whole word counts. Rotated backups (``FILE.1`` … ``FILE.N``) are read first, oldest first.
@@ -81,7 +84,9 @@ def _mentions(value: Any, words: re.Pattern[str]) -> bool:
 
 
 def order_life(path: Path, order: str) -> list[dict[str, Any]]:
-    """The events naming ``order`` (either of its ids), in the order they were written."""
+    """The events naming ``order`` (either of its ids), in the order they were written, and each
+    ``audit_dropped`` line from its first on: events the log dropped (its queue full) may have been
+    this order's, so its life as printed is not known whole."""
     events = list(read_events(path))
     ids = _aliases(events, order)
     # A whole word: "tw-1" must not match "tw-12".
@@ -91,6 +96,8 @@ def order_life(path: Path, order: str) -> list[dict[str, Any]]:
         if any(str(ev.get(f)) in ids for f in _ID_FIELDS if ev.get(f) is not None):
             out.append(ev)
         elif _mentions({k: v for k, v in ev.items() if k not in _STAMPS}, words):
+            out.append(ev)
+        elif out and ev.get("kind") == "audit_dropped":
             out.append(ev)
     return out
 

@@ -198,7 +198,7 @@ class Ops:
             # over the bus's max payload (no answer to a kill that ran).
             reason = reason[:KILL_REASON_MAX] + f"… (cut from {len(reason)} characters)"
         # A session past its close refuses the kill unrun: nothing halted, nothing stored.
-        self._s.ensure_killable()
+        self._s.ensure_killable(reason)
         # Stored beside the kill, not before it: the kill never waits on the store (its leader may be
         # moving), and a gateway that dies mid-kill most likely restarts halted all the same.
         stored = asyncio.ensure_future(svc.halt.put(reason)) if svc.halt is not None else None

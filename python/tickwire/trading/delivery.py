@@ -13,9 +13,11 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
+from tickwire.errors import RiskLimitExceeded
 from tickwire.trading.intake import audit_fields
 from tickwire.trading.orders import Fill, Order
 
@@ -103,6 +105,16 @@ class Delivery:
         if callback is not None:
             _call(callback, fill)
         self.feed.put("fill", fill)
+
+    def risk_refused(
+        self, e: RiskLimitExceeded, side: str, qty: Decimal, price: Decimal | None, client_id: str | None
+    ) -> None:
+        """An order the risk limits refused (``RiskGate.on_refused``): never tracked nor sent, so this
+        line is all the audit file says of it (before, nothing did)."""
+        self.port.audit.event(
+            "risk_refused", venue=self.port.venue, symbol=e.symbol, client_id=client_id, side=side,
+            qty=str(qty), price=None if price is None else str(price), limit=e.limit, reason=str(e),
+        )  # fmt: skip
 
 
 def _call(fn: Callable[[Any], None], arg: Any) -> None:

@@ -27,11 +27,13 @@ class Halting:
     quotes: list[Any]
     audit: AuditLog | NullAudit
 
-    def ensure_killable(self) -> None:
+    def ensure_killable(self, reason: str | None = None) -> None:
         """Raises ``TransportError`` (unsent) once :meth:`close` is past waiting for running kills:
-        a kill then would find the wire closing."""
+        a kill then would find the wire closing. Audited ``kill_refused``: a kill that never ran is
+        one of the kill switch's steps a reader of the audit file must see (before, no line told)."""
         if self.kills_closed:
             why = f"{self.venue}: kill refused: the session has closed; nothing cancelled"
+            self.audit.event("kill_refused", venue=self.venue, reason=reason, error=why)
             raise unsent(TransportError(why))
 
     def halt(self, reason: str) -> None:
@@ -61,12 +63,17 @@ class Halting:
             self.audit.event("halted_refusal", venue=self.venue, operation="resume", reason=e.reason)
             raise e
 
-    def refuse_if_halted(self, what: str) -> None:
-        """Raises :class:`TradingHalted` (and audits the refusal of ``what``) after :meth:`kill`."""
+    def refuse_if_halted(self, what: str, **order: Any) -> None:
+        """Raises :class:`TradingHalted` after :meth:`kill`, ``TransportError`` (unsent) once the
+        session's close has begun; either refusal of ``what`` is audited (``halted_refusal``,
+        ``closing_refusal``) with ``order``'s terms where the caller gives them (``symbol``, ``side``,
+        ``qty``, ``price``): the order is never tracked or sent, so this line is all the audit file
+        says of it (before, a refusal while closing left no line, and a halt's named no order)."""
         if self.closing:
+            self.audit.event("closing_refusal", venue=self.venue, operation=what, **order)
             raise unsent(TransportError(f"{self.venue}: {what} refused: the session is closing"))
         if self.halted is not None:
             e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
             e.reason = self.halted
-            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted)
+            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted, **order)
             raise e

@@ -111,7 +111,7 @@ async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) 
         raise
     if not reserved:
         # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
-        port.risk.check(order.symbol, order.side, order.qty, order.price)
+        port.risk.check(order.symbol, order.side, order.qty, order.price, client_id=order.client_id)
     register(port, order)
     return await send_order(port, order, call, lambda c: port.send(c, lane="order"))
 

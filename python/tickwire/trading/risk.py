@@ -113,6 +113,10 @@ class _Symbol:
 Part = tuple[str, str, bool, Decimal, Decimal]
 
 
+# (the refusal, side, quantity, price, the order's client id where it has one)
+RefusalHook = Callable[[RiskLimitExceeded, Side, Decimal, Decimal | None, str | None], None]
+
+
 class RiskGate:
     """A session's limits and the exposure they are checked against (``TradingSession.risk``). The
     tracker reports every change of an order through :meth:`account`; the order paths call
@@ -145,6 +149,9 @@ class RiskGate:
         # ``max_order_notional``: ``md.trade`` sets it from its books. None, or None answered: a
         # market order under a notional cap is refused, its cost unbounded.
         self.market_cost: Callable[[str, Side, Decimal], Decimal | None] | None = None
+        # Told of each refusal (the session audits it ``risk_refused``): the refused order is never
+        # tracked or sent, so nothing else in the audit file would tell of it.
+        self.on_refused: RefusalHook | None = None
         self._refresh()
 
     # -- configuration -------------------------------------------------------------------------------
@@ -243,26 +250,50 @@ class RiskGate:
     # -- the checks ----------------------------------------------------------------------------------
 
     def check(
-        self, symbol: str, side: Side, qty: Decimal, price: Decimal | None = None, *, caps: bool = True
+        self,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal | None = None,
+        *,
+        caps: bool = True,
+        client_id: str | None = None,
+        audited: bool = True,
     ) -> None:
         """Raises :class:`RiskLimitExceeded` if one more order of ``qty`` on ``side`` (at ``price``
         for the notional cap) could take ``symbol`` past a limit; nothing changes either way. Without
-        ``caps`` the per-order caps are left to the caller (a template's rules hold them)."""
-        mine = self.limits(symbol) if caps else None
-        if mine is not None:
-            self._caps(symbol, side, mine, qty, price)
-        st = self._syms.get(symbol)
-        if st is None:
-            if not self.active:
-                return
-            st = self._sym(symbol)
-        if st.max_open is not None and st.open + st.reserved >= st.max_open:
-            what = f"{st.open + st.reserved} orders open or on their way, the most allowed is {st.max_open}"
-            _refuse(symbol, "max_open_orders", what)
-        if self.account_max is not None and self.open_total >= self.account_max:
-            what = f"{self.open_total} orders open on the account, the venue allows {self.account_max}"
-            _refuse(symbol, "account_max_open_orders", what)
-        self._position(symbol, st, side, qty)
+        ``caps`` the per-order caps are left to the caller (a template's rules hold them). A refusal
+        is reported to :attr:`on_refused` (the session's audit ``risk_refused``, naming ``client_id``
+        where the order has one) unless ``audited`` is False (a quote rule's load, retried shortly)."""
+        try:
+            mine = self.limits(symbol) if caps else None
+            if mine is not None:
+                self._caps(symbol, side, mine, qty, price)
+            st = self._syms.get(symbol)
+            if st is None:
+                if not self.active:
+                    return
+                st = self._sym(symbol)
+            if st.max_open is not None and st.open + st.reserved >= st.max_open:
+                what = (
+                    f"{st.open + st.reserved} orders open or on their way, the most allowed is {st.max_open}"
+                )
+                _refuse(symbol, "max_open_orders", what)
+            if self.account_max is not None and self.open_total >= self.account_max:
+                what = f"{self.open_total} orders open on the account, the venue allows {self.account_max}"
+                _refuse(symbol, "account_max_open_orders", what)
+            self._position(symbol, st, side, qty)
+        except RiskLimitExceeded as e:
+            if audited:
+                self._refused(e, side, qty, price, client_id)
+            raise
+
+    def _refused(
+        self, e: RiskLimitExceeded, side: Side, qty: Decimal, price: Decimal | None, client_id: str | None
+    ) -> None:
+        hook = self.on_refused
+        if hook is not None:
+            hook(e, side, qty, price, client_id)
 
     def _caps(self, symbol: str, side: Side, mine: RiskLimits, qty: Decimal, price: Decimal | None) -> None:
         if mine.max_order_qty is not None and qty > mine.max_order_qty:
@@ -283,7 +314,11 @@ class RiskGate:
         nothing can price it — no book, not synced, or too thin to fill it. No cap: nothing."""
         mine = self.limits(symbol)
         if mine is not None and mine.max_order_notional is not None:
-            self._market_notional(symbol, side, qty, mine.max_order_notional)
+            try:
+                self._market_notional(symbol, side, qty, mine.max_order_notional)
+            except RiskLimitExceeded as e:
+                self._refused(e, side, qty, None, None)
+                raise
 
     def _market_notional(self, symbol: str, side: Side, qty: Decimal, cap: Decimal) -> None:
         cost = self.market_cost(symbol, side, qty) if self.market_cost is not None else None
@@ -319,12 +354,16 @@ class RiskGate:
     def check_amend(self, order: Order, qty: Decimal, price: Decimal | None) -> None:
         """Raises :class:`RiskLimitExceeded` if amending ``order`` to ``qty`` at ``price`` could pass a
         limit: the per-order caps on the new terms, the position on the quantity added."""
-        mine = self.limits(order.symbol)
-        if mine is not None:
-            self._caps(order.symbol, order.side, mine, qty, price)
-        st = self._syms.get(order.symbol)
-        if st is not None and qty > order.qty:
-            self._position(order.symbol, st, order.side, qty - order.qty)
+        try:
+            mine = self.limits(order.symbol)
+            if mine is not None:
+                self._caps(order.symbol, order.side, mine, qty, price)
+            st = self._syms.get(order.symbol)
+            if st is not None and qty > order.qty:
+                self._position(order.symbol, st, order.side, qty - order.qty)
+        except RiskLimitExceeded as e:
+            self._refused(e, order.side, qty, price, order.client_id)
+            raise
 
     def reserve(
         self,
@@ -340,7 +379,8 @@ class RiskGate:
         or a quote rule's own key) until :meth:`release` or until the tracker accounts an order of
         that client id. The per-order caps only with ``caps`` (a template's rules hold them, checked
         in Rust)."""
-        self.check(symbol, side, qty, price, caps=caps)
+        named = key if isinstance(key, str) else None  # a quote rule (its own key): retried, not audited
+        self.check(symbol, side, qty, price, caps=caps, client_id=named, audited=named is not None)
         self.release(key)
         st = self._sym(symbol)
         st.reserved += 1

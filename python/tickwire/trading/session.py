@@ -105,6 +105,7 @@ class TradingSession(Halting, RequestPath):
         )  # fmt: skip
         # Pre-trade limits (trading/risk.py), counted from the tracker's orders.
         self.risk = self.tracker.exposure = RiskGate(risk)
+        self.risk.on_refused = self._delivery.risk_refused  # audited: ``risk_refused``
         # Every order is stamped: the ClockSync's own method, one call.
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
@@ -292,7 +293,7 @@ class TradingSession(Halting, RequestPath):
         confirmed and what was not. A kill thrown while the session closes runs, and the close waits
         for it (before it closes the wire); once the close is past that, it raises
         ``TransportError`` (unsent: nothing was cancelled) — see :meth:`ensure_killable`."""
-        self.ensure_killable()
+        self.ensure_killable(reason)
         self.halted = reason or "kill switch"
         for q in list(self.quotes):  # before anything is cancelled: nothing new fired after
             q.stop()
@@ -357,7 +358,14 @@ class TradingSession(Halting, RequestPath):
         typed error (``OrderRejected``, ``InsufficientFunds``…); :class:`UnknownOutcome` only when the
         order's fate could not be established even by reconciliation (it stays tracked as unknown);
         :class:`TradingHalted` after :meth:`kill` until :meth:`resume`."""
-        self.refuse_if_halted("place_order")
+        if self.halted is not None or self.closing:  # the refused order's terms in its audit line
+            self.refuse_if_halted(
+                "place_order",
+                symbol=symbol,
+                side=side,
+                qty=str(qty),
+                price=None if price is None else str(price),
+            )
         order = self.prepare(symbol, side, type, qty, price, **kw)
         return await place.place_order(self, order)
 
@@ -438,7 +446,8 @@ class TradingSession(Halting, RequestPath):
         ``UnknownOutcome`` when even that state could not be asked). A venue whose amend is narrower
         (Binance spot: a lower quantity only) raises ``NotSupported`` for the rest, before anything
         is sent."""
-        self.refuse_if_halted("amend_order")
+        if self.halted is not None or self.closing:  # the order named in the refusal's audit line
+            self.refuse_if_halted("amend_order", symbol=symbol, client_id=client_id, order_id=order_id)
         current = cancel.tracked(self.venue, self.tracker, client_id, order_id)
         with self.reconciler.changing(current.client_id):
             return await amend.amend_order(self, symbol, current, qty, price)

@@ -17,6 +17,7 @@ from tickwire.errors import (
     TransportError,
     UnknownOutcome,
 )
+from tickwire.trading.intake import audit_fields
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.place import withdraw
 from tickwire.trading.wire import RATE_RESENDS, unsent, was_unsent
@@ -44,6 +45,8 @@ class Answering:
         def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order: ...
 
         def _fill(self, p: int, q: int, cid: str) -> tuple[OrderSocket | None, str, bytes]: ...
+
+        def order(self, price: int, qty: int, client_id: str) -> Order: ...
 
     async def _complete(
         self,
@@ -114,6 +117,9 @@ class Answering:
                         if was_unsent(e):  # nothing of it went out: no order to track or reconcile
                             if tracked:
                                 withdraw(s, cid, e)
+                            else:  # never registered: this line is all the audit file has of it
+                                fields = audit_fields(self.order(p, q, cid))
+                                s.audit.event("order_withdrawn", **fields, error=type(e).__name__)
                             raise
                         track()  # tracked as place_order does before sending: the reconciler settles it
                         if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):

@@ -176,7 +176,7 @@ class Session(TradingSession):
         # The risk limits, as place_order's (its slices are market orders this session does not
         # track): the largest slice against the per-order caps, the whole quantity against the
         # position and open-order limits, counted as one order until a status read says it ended.
-        self.risk.check(symbol, side, slice_bounds(q, self.rules[symbol].lot_size, n)[1])
+        self.risk.check(symbol, side, slice_bounds(q, self.rules[symbol].lot_size, n)[1], client_id=cid)
         self.risk.reserve(cid, symbol, side, q)
         self._twaps[cid] = (symbol, side)
         self._twap_ids.add(cid)
