@@ -51,6 +51,12 @@ class Adapter:
     snapshot_first: ClassVar[bool]
     # Venue connection-rate ceiling (count, seconds), shared by all sessions of the process.
     connect_limit: ClassVar[tuple[int, float] | None] = None
+    # Messages a connection may send in a window (count, seconds), pings and pongs included, over
+    # which the venue cuts it (Binance: 5 a second): subscriptions are paced to it (``Line.send``).
+    ws_send_limit: ClassVar[tuple[int, float] | None] = None
+    # The venue refuses a whole (un)subscribe message for one bad name in it (Bybit), naming only that
+    # one: the others sent with it are asked again once it is dropped (``MarketData.on_venue_error``).
+    refusal_takes_batch: ClassVar[bool] = False
     # Sockets one credential may hold open at once, process-wide (None: no such rule).
     max_sockets: ClassVar[int | None] = None
     # Read from the spec: books follow a venue-wide sequence the same on every connection, so A/B lines

@@ -7,6 +7,7 @@ parts it is given (adapter, endpoint pool, settings, the frame route)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable
@@ -86,6 +87,11 @@ class Line(WSListener):
         self.capture = capture
         self._tee: FrameSink | None = None
         self._url = ""
+        # The venue's cap on what a connection sends (``Adapter.ws_send_limit``): when this connection
+        # sent its latest messages, and those waiting for room, sent in order by ``_send_queued``.
+        self._sent: collections.deque[float] = collections.deque()
+        self._queued: collections.deque[bytes] = collections.deque()
+        self._queued_timer: asyncio.TimerHandle | None = None
 
     # picows callbacks --------------------------------------------------------------------------
 
@@ -178,6 +184,12 @@ class Line(WSListener):
         if self._renewal is not None:
             self._renewal.cancel()
             self._renewal = None
+        # The next connection is counted afresh and subscribes the live set anew (a resync asks again).
+        self._sent.clear()
+        self._queued.clear()
+        if self._queued_timer is not None:
+            self._queued_timer.cancel()
+            self._queued_timer = None
         self.connected = False
         self.transport = None
         self.down.set()
@@ -185,13 +197,48 @@ class Line(WSListener):
     # sending -------------------------------------------------------------------------------------
 
     def send(self, data: bytes) -> bool:
+        """Sends ``data`` now or, where the venue caps the messages a connection sends
+        (``Adapter.ws_send_limit``) and its window is full, as soon as it has room, in order: a burst
+        of (un)subscriptions must not get the connection cut (Binance: over 5 a second)."""
         t = self.transport
         if t is None or not self.connected:
             return False
+        if self.adapter.ws_send_limit is None:
+            self._write(t, data)
+        else:
+            self._queued.append(data)
+            self._send_queued()
+        return True
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting for room under the venue's cap (``send``)."""
+        return len(self._queued)
+
+    def _write(self, t: WSTransport, data: bytes) -> None:
         t.send(_TEXT, data)
         if self.capture is not None:
             self.capture.send(self._url, data)
-        return True
+
+    def _send_queued(self) -> None:
+        self._queued_timer = None
+        limit = self.adapter.ws_send_limit
+        t = self.transport
+        if limit is None or t is None or not self.connected:
+            return
+        # One message of the window left for the heartbeat (pings, pongs count too), and a tenth more
+        # time than the venue's window for the jitter between sending here and arriving there.
+        count, window = max(1, limit[0] - 1), limit[1] * 1.1
+        now = time.monotonic()
+        sent = self._sent
+        while sent and now - sent[0] >= window:
+            sent.popleft()
+        while self._queued and len(sent) < count:
+            self._write(t, self._queued.popleft())
+            sent.append(now)
+        if self._queued:
+            wait = sent[0] + window - now
+            self._queued_timer = asyncio.get_running_loop().call_later(wait, self._send_queued)
 
     def control(self, payload: memoryview) -> None:
         """A frame the feed did not treat as market data: pongs, shutdown notices, venue errors."""
@@ -206,7 +253,9 @@ class Line(WSListener):
         elif c.kind == "shutdown":
             owner.status("shutdown_notice", line=self.index, detail=c.message)
             self.kill("venue announced shutdown")
-        elif c.kind in ("error", "auth_failed"):
+        elif c.kind == "error":
+            owner.on_venue_error(self, c.code, c.message, c.symbols)
+        elif c.kind == "auth_failed":
             owner.status("venue_error", line=self.index, detail=f"{c.code} {c.message}".strip())
             owner.record("venue_error", line=self.index, code=c.code, message=c.message)
 

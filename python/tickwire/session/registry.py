@@ -44,6 +44,14 @@ class Registry:
                 self._refs[s] = n - 1
         return gone
 
+    def discard(self, symbol: str) -> list[Sub]:
+        """Every reference to ``symbol``'s subscriptions dropped at once (the venue refused them);
+        returns those subscriptions."""
+        gone = self.for_symbol(symbol)
+        for s in gone:
+            del self._refs[s]
+        return gone
+
     def live(self) -> list[Sub]:
         return list(self._refs)
 

@@ -57,6 +57,14 @@ class Subscriptions:
         )
         return len(subs)
 
+    def resend(self, line: Line, subs: list[Sub]) -> None:
+        """``subs`` subscribed again on ``line`` (a refused message took them with it)."""
+        if subs:
+            self._send(line, self.adapter.subscribe, subs)
+            self.audit.event(
+                "subscribe", venue=self.venue, line=line.index, subs=[f"{s.channel}:{s.symbol}" for s in subs]
+            )
+
     def _send_all(
         self, lines: Sequence[Line], build: Callable[[list[Sub]], list[bytes]], subs: list[Sub]
     ) -> None:

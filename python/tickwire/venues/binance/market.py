@@ -57,6 +57,7 @@ class Adapter(session_adapter.Adapter):
     ping_interval = 30.0
     connect_limit = (300, 300.0)
     batch = 200  # streams per SUBSCRIBE: well under the 5 messages/s and 1024 streams rules
+    ws_send_limit = (5, 1.0)  # "5 incoming messages per second", pings and pongs too (venues.md §1.4)
     connection_lifetime_s = 86_400.0  # "a connection is valid for 24 h" (venues.md §1.3, §1.5)
     depth_path = "/api/v3/depth"
     server_time: ClassVar[ServerTime | None] = ServerTime("/api/v3/time", lambda j: float(j["serverTime"]))
@@ -141,6 +142,7 @@ class UsdmAdapter(Adapter):
     # ``GET /fapi/v1/depth`` weight by ``limit``: 5-50, 100, 500, 1000.
     depth_weights = ((50, 2), (100, 5), (500, 10), (1000, 20))
     ping_interval = 120.0
+    ws_send_limit = (10, 1.0)  # "10 incoming messages per second" (venues.md §1.6)
 
 
 _SBE_STREAM = {"book": "@depth", "trades": "@trade", "bbo": "@bestBidAsk"}

@@ -53,6 +53,7 @@ class Adapter(session_adapter.Adapter):
     # timeNano is the finest field Bybit gives; its "time" is ms.
     server_time = ServerTime("/v5/market/time", lambda j: int(j["result"]["timeNano"]) / 1e6, 0.0)
     batch = 10  # spot takes at most 10 args per subscribe
+    refusal_takes_batch = True  # one unknown topic refuses the whole message
 
     def ws_url(self, ep: streams.Endpoint, subs: Sequence[streams.Sub]) -> str:
         label = self.options.get("category", self.ws_label)

@@ -92,20 +92,34 @@ class Adapter(session_adapter.Adapter):
         # A recording asks for the given pairs too: replay knows a pair's precision only from the file.
         missing = [s for s in symbols if s not in given or session.capture is not None]
         if missing:
-            try:
-                http, query = session.rest(), {"pair": ",".join(missing)}
-                body = (await http.get(ASSET_PAIRS, query=query)).raise_for_status(self.venue).body
-                known.update(precisions(body))
-                if session.capture is not None:
-                    # The checksums of a recording verify only at these precisions: ``tickwire
-                    # replay`` reads them back from here (``apply_recorded``).
-                    session.capture.http(f"{http.base_url}{ASSET_PAIRS}?{urlencode(query)}", body)
-            except (TickwireError, OSError, KeyError, ValueError, TypeError) as e:
-                log.warning("kraken: no instrument precisions (%s); checksums may not verify", e)
+            known.update(await self._precisions(session, missing))
         known.update(given)  # the user's word over the venue's
         for s in symbols:
             if s in known:
                 session.feed.set_checksum_decimals(s, *known[s])
+
+    async def _precisions(self, session: MarketData, pairs: list[str]) -> dict[str, tuple[int, int]]:
+        """``AssetPairs`` for ``pairs``, asked of each endpoint with a REST URL in turn: the line's own
+        may be the one that is down (a pair subscribed while the line fails over), and a pair left
+        without its precision would fail every checksum for as long as it is held."""
+        query = {"pair": ",".join(pairs)}
+        error: Exception | None = None
+        # Chosen at once: the line may connect elsewhere meanwhile, which reorders ``rest(turn)``.
+        clients = [session.rest(turn) for turn in range(max(1, len(session.pool.endpoints)))]
+        for http in dict.fromkeys(clients):
+            try:
+                body = (await http.get(ASSET_PAIRS, query=query)).raise_for_status(self.venue).body
+                known = precisions(body)
+            except (TickwireError, OSError, KeyError, ValueError, TypeError) as e:
+                error = e
+                continue
+            if session.capture is not None:
+                # The checksums of a recording verify only at these precisions: ``tickwire
+                # replay`` reads them back from here (``apply_recorded``).
+                session.capture.http(f"{http.base_url}{ASSET_PAIRS}?{urlencode(query)}", body)
+            return known
+        log.warning("kraken: no instrument precisions (%s); checksums may not verify", error)
+        return {}
 
     @classmethod
     def apply_recorded(cls, feed: BookFeed, url: str, body: bytes | str) -> bool:
