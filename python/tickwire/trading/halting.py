@@ -56,12 +56,9 @@ class Halting:
         """Raises :class:`TradingHalted` while a kill runs (``resume()`` would let orders through behind
         its listing of the open orders)."""
         if self.killing:
-            e = TradingHalted(
-                f"{self.venue}: resume() refused: a kill is running ({self.halted}); resume after it returns"
+            raise self._halted_refusal(
+                "resume", f"resume() refused: a kill is running ({self.halted}); resume after it returns"
             )
-            e.reason = self.halted or ""
-            self.audit.event("halted_refusal", venue=self.venue, operation="resume", reason=e.reason)
-            raise e
 
     def refuse_if_halted(self, what: str, **order: Any) -> None:
         """Raises :class:`TradingHalted` after :meth:`kill`, ``TransportError`` (unsent) once the
@@ -73,7 +70,13 @@ class Halting:
             self.audit.event("closing_refusal", venue=self.venue, operation=what, **order)
             raise unsent(TransportError(f"{self.venue}: {what} refused: the session is closing"))
         if self.halted is not None:
-            e = TradingHalted(f"{self.venue}: {what} refused: trading halted ({self.halted}); resume() first")
-            e.reason = self.halted
-            self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=self.halted, **order)
-            raise e
+            raise self._halted_refusal(
+                what, f"{what} refused: trading halted ({self.halted}); resume() first", **order
+            )
+
+    def _halted_refusal(self, what: str, message: str, **order: Any) -> TradingHalted:
+        """The :class:`TradingHalted` refusing ``what`` (its ``reason`` the halt's), audited."""
+        e = TradingHalted(f"{self.venue}: {message}")
+        e.reason = self.halted or ""
+        self.audit.event("halted_refusal", venue=self.venue, operation=what, reason=e.reason, **order)
+        return e
