@@ -4,9 +4,11 @@ on loopback: the async-nats subscriber on its own thread, drained by ``pump`` th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +37,13 @@ def _trade(sym: bytes, gseq: int, price: int, stamp: int | None = None) -> bytes
 
 
 def _threads() -> int:
-    return len(os.listdir("/proc/self/task"))
+    """The process's bus subscriber threads (named ``tw-bus-sub`` in Rust): another test's threads in
+    the same process (the suite runs in two, each file's tests in one) may come and go meanwhile."""
+    names = []
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):  # a thread that ended while listed
+            names.append(Path(f"/proc/self/task/{tid}/comm").read_text().strip())
+    return names.count("tw-bus-sub")
 
 
 class _Consumer:
