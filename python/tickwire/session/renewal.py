@@ -115,6 +115,18 @@ def replaced(lines: list[Line], old: Line, new: Line | None) -> list[Line]:
     return [new if ln is old else ln for ln in kept]
 
 
+async def caught_up(old: Line, wait_s: float) -> None:
+    """Returns once ``old`` read a frame (or ``wait_s`` passed, a quiet connection): what reached its
+    socket by now is then delivered, not retired with it. The process may have stalled through the
+    wait before (another busy process, a long callback): the wait's end and the old connection's
+    last frames then come due together, and the wait's end may run first."""
+    seen = old.frames
+    end = time.monotonic() + wait_s
+    while old.frames == seen and time.monotonic() < end and old.connected:
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0)  # a read already due runs before the caller goes on
+
+
 async def renew(port: RenewalPort, old: Line) -> None:
     """Renews ``old`` (connected for most of its lifetime): its successor up and delivering, then
     ``old`` retired; a successor not up within ``SUCCESSOR_WAIT_S`` is retired instead, ``old`` kept."""
@@ -144,6 +156,7 @@ async def renew(port: RenewalPort, old: Line) -> None:
         # reported the gap. The successor must still be on the same connection then.
         connects = new.connects
         await asyncio.sleep(port.hold_s)
+        await caught_up(old, port.hold_s)
         if port.closing or old.retired:
             port.retire(new, None)
             return
