@@ -37,6 +37,10 @@ pub struct Dispatcher {
     lock: Option<Py<ReaderLock>>,
     /// Quote rules armed on this route's books, fired before `on_book` for the book they watch.
     quotes: Py<QuoteRules>,
+    /// Called (no arguments) when held A/B frames' time is up and the feed waits for
+    /// `release_held` (`defer_expiry`); once until the next `release_held`.
+    on_held_due: Option<Py<PyAny>>,
+    due_told: bool,
 }
 
 /// Outcomes the dispatcher settles itself; any other needs the session's remedy in Python.
@@ -193,6 +197,7 @@ impl Dispatcher {
         last: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         guard(|| {
+            let due;
             {
                 let mut f = self.feed.bind(py).borrow_mut();
                 f.all_down = false; // a line delivers again
@@ -201,6 +206,13 @@ impl Dispatcher {
                 }
                 let r = if text { f.feed.on_text(b) } else { f.feed.on_frame(b) }.map(|_| ());
                 r.map_err(|e| frame_err(e, &f.feed))?;
+                due = self.on_held_due.is_some() && !self.due_told && f.feed.held_due(t0);
+            }
+            if due {
+                self.due_told = true;
+                if let Some(cb) = &self.on_held_due {
+                    cb.call0(py)?;
+                }
             }
             let t1 = monotonic_ns();
             let out = self.settle(py, t0, last, true)?;
@@ -254,6 +266,8 @@ impl Dispatcher {
             applied: Vec::new(),
             lock: None,
             quotes: Py::new(py, QuoteRules::default())?,
+            on_held_due: None,
+            due_told: false,
         })
     }
 
@@ -278,6 +292,7 @@ impl Dispatcher {
     fn release_held<'py>(&mut self, py: Python<'py>, now_ns: i64) -> PyResult<Option<Bound<'py, PyTuple>>> {
         self.locked(py, |d, py| {
             guard(|| {
+                d.due_told = false;
                 let held = d.feed.bind(py).borrow().feed.arbiter_stats().is_some_and(|(_, n)| n > 0);
                 if !held {
                     return Ok(None);
@@ -349,6 +364,18 @@ impl Dispatcher {
         self.on_book = cb;
     }
 
+    /// Held A/B frames whose time is up are released by `release_held` alone, not by the next frame
+    /// (`BookFeed` `set_deferred_expiry`): `on_due()` is called when they are due, for the caller
+    /// to release them once every connection's socket was read (after a stall of the process, the
+    /// first frame read would otherwise release them as gaps before the other connection's frame,
+    /// waiting in its socket, filled their hole). `None`: the next frame releases them (as before).
+    #[pyo3(signature = (on_due))]
+    fn defer_expiry(&mut self, py: Python<'_>, on_due: Option<Py<PyAny>>) {
+        self.feed.bind(py).borrow_mut().feed.set_deferred_expiry(on_due.is_some());
+        self.on_held_due = on_due;
+        self.due_told = false;
+    }
+
     /// Every book the feed has is unconfirmed until a message applied to it proves its continuity
     /// (call when every line went down).
     fn unconfirm_all(&mut self, py: Python<'_>) {
@@ -375,11 +402,15 @@ impl Dispatcher {
             visit.call(v)?;
         }
         visit.call(&self.quotes)?;
+        if let Some(c) = &self.on_held_due {
+            visit.call(c)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.on_book = None;
+        self.on_held_due = None;
         self.recorder = None;
         self.views.clear();
     }

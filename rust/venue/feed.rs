@@ -110,6 +110,9 @@ pub struct Feed {
     dedupe_trades: bool,
     /// When the frame being decoded was received (monotonic ns; `set_now`): hold deadlines.
     now_ns: i64,
+    /// Held frames whose time is up wait for `release_held`, not for the next frame
+    /// (`set_deferred_expiry`).
+    deferred_expiry: bool,
     /// Books keep a change journal (`set_journal`).
     journal: bool,
     /// Books whose subscription ended (`forget`): their messages still on the way are dropped.
@@ -169,6 +172,7 @@ impl Feed {
             arbiter: None,
             dedupe_trades: false,
             now_ns: 0,
+            deferred_expiry: false,
             journal: false,
             retired: HashSet::default(),
             refused: Vec::new(),
@@ -310,7 +314,7 @@ impl Feed {
         let r = self.decode_with(frame, text, &mut chans);
         self.chans = chans;
         if r.is_ok() && self.arbiter.is_some() {
-            self.drain_held();
+            self.drain_held(!self.deferred_expiry);
         }
         r
     }

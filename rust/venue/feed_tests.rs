@@ -1,5 +1,6 @@
 //! The feed's own bookkeeping beyond one frame: books forgotten when their subscription ends, and
-//! frames an A/B line held that the book refuses when they are released.
+//! frames an A/B line held that the book refuses when they are released, and held frames whose time
+//! is up left to `release_held` (deferred expiry).
 
 use super::*;
 use crate::book::sync::{OosReason, SyncState};
@@ -58,4 +59,45 @@ fn a_held_frame_the_book_refuses_on_release_resyncs_it_and_keeps_what_the_releas
     assert_eq!(got, vec![Outcome::Applied, Outcome::Gap]);
     let b = f.book(b"BTCUSDT").unwrap();
     assert!(!b.is_synced() && b.state() == SyncState::OutOfSync(OosReason::Gap));
+}
+
+#[test]
+fn with_deferred_expiry_a_frame_after_the_hold_ran_out_leaves_the_held_frame_for_the_filling_one() {
+    let diff = |u: i64, qty: &str| {
+        format!(r#"{{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":{u},"u":{u},"b":[["100.0","{qty}"]],"a":[]}}"#)
+    };
+    let snap = r#"{"lastUpdateId":100,"bids":[["99.0","1"]],"asks":[["101.0","1"]]}"#;
+    let synced = |deferred: bool| {
+        let mut f = feed(Venue::BinanceSpot);
+        f.set_arbitration(Some(1_000), 16);
+        f.set_deferred_expiry(deferred);
+        f.set_now(0);
+        assert_eq!(outcomes(&mut f, &diff(101, "1")), vec![Outcome::Buffered]);
+        f.on_snapshot(b"BTCUSDT", snap.as_bytes()).unwrap();
+        // 103 comes on the line ahead: held 1 µs for 102.
+        f.set_now(10);
+        assert_eq!(outcomes(&mut f, &diff(103, "3")), vec![Outcome::Held]);
+        f
+    };
+    // The process stalled: the next frame read (the line ahead's 104) is stamped past the hold.
+    // Expiring on frames (as before), 103 goes to the book as a gap before 102, read next from the
+    // other connection's socket, can fill the hole.
+    let mut f = synced(false);
+    f.set_now(5_000);
+    assert!(outcomes(&mut f, &diff(104, "4")).contains(&Outcome::Gap));
+    // Deferred: 104 is held too and the release is due, not done; 102 fills the hole and both
+    // held frames follow it, the book in sync at 104.
+    let mut f = synced(true);
+    f.set_now(5_000);
+    assert_eq!(outcomes(&mut f, &diff(104, "4")), vec![Outcome::Held]);
+    assert!(f.held_due(5_000) && !f.held_due(1_000));
+    assert_eq!(outcomes(&mut f, &diff(102, "2")), vec![Outcome::Applied; 3]);
+    let b = f.book(b"BTCUSDT").unwrap();
+    assert!(b.is_synced() && b.last_id() == 104 && !f.held_due(i64::MAX));
+    // The hole never filled: release_held, the caller's, releases them as the gap they are.
+    let mut f = synced(true);
+    assert!(!f.held_due(1_000) && f.held_due(1_010));
+    let got: Vec<Outcome> = f.release_held(1_010).updates.iter().map(|u| u.1).collect();
+    assert_eq!(got, vec![Outcome::Gap]);
+    assert!(!f.book(b"BTCUSDT").unwrap().is_synced());
 }

@@ -4,6 +4,7 @@ numbers. Killing lines and punching holes in one line's stream must never take a
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import tickwire
@@ -165,5 +166,47 @@ def test_a_trade_one_line_missed_is_delivered_from_the_other_binance() -> None:
                 await asyncio.sleep(0.2)
                 assert sorted(heard) == [776, 777, 778], heard
                 assert md.health()["arbiter"]["duplicate_trades"] == 2
+
+    asyncio.run(go())
+
+
+def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it() -> None:
+    """A/B lines; line A skipped diff k, so its k+1 is held for B, which is behind. The process then
+    stalls (a busy CPU, a long callback) past ``hold_s`` while A's k+2 and B's k, k+1, k+2 wait in
+    their sockets. Read after the stall, A's k+2 (stamped after the hold ran out) comes first. Before:
+    it released k+1 as a gap at once, B's k read next in the same turn too late — ``out_of_sync``, a
+    REST resync. Now the release waits for the loop's next turn, after every socket was read."""
+    venue, sym = "binance", "BTCUSDT"
+
+    async def go() -> None:
+        async with Simulator([venue], seed=23, rate=0, depth=25, endpoints={venue: 2}) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                venue, [sym], endpoints=sim.urls()[venue], redundancy=2, on_status=rec,
+                probe_interval=None, clock_sync=None,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                await assert_books_match(md, sim, venue, [sym])
+                a, b = sim.endpoint(venue, 0), sim.endpoint(venue, 1)
+                (b_conn,) = b.conns.values()
+                behind: list[bytes] = []
+                b_conn.send_text = behind.append  # type: ignore[method-assign]
+                resyncs = md.health()["resyncs"]
+                a.gap(sym)
+                sim.advance(2, venue, sym)  # A: k+1 (k skipped); B: held back
+                await eventually(lambda: md.health()["arbiter"]["held"] == 1, what="A's k+1 held")
+                sim.advance(1, venue, sym)
+                for c in a.conns.values():
+                    c.flush()  # A's k+2 in its socket first
+                del b_conn.send_text
+                for data in behind:
+                    b_conn.send_text(data)
+                b_conn.flush()  # then B's k, k+1, k+2
+                time.sleep(0.15)  # the stall: three times hold_s
+                await asyncio.sleep(0.3)
+                assert rec.kinds("out_of_sync") == [], [e.detail for e in rec.kinds("out_of_sync")]
+                assert md.health()["resyncs"] == resyncs
+                assert md.health()["arbiter"]["filled_from_other_line"] >= 1
+                await assert_books_match(md, sim, venue, [sym])
 
     asyncio.run(go())

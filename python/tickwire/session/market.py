@@ -34,7 +34,7 @@ from tickwire.session.adapter import Adapter
 from tickwire.session.delivery import BookCallback, Delivery, StatusCallback, ValueCallback
 from tickwire.session.events import EventQueue, StatusKind
 from tickwire.session.line import Line
-from tickwire.session.monitor import clock_loop, health, monitor, reaped
+from tickwire.session.monitor import clock_loop, health, monitor, reaped, release_soon
 from tickwire.session.options import (
     book_feed,
     check_redundancy,
@@ -141,6 +141,7 @@ class MarketData:
         self.dispatcher = Dispatcher(
             self.feed, None, self._delivery.book_error, self.latency_recorder, self.coalesce
         )
+        self.dispatcher.defer_expiry(release_soon(self.release_held))
         # The quote rules armed on that route (``tickwire.trading.quote``), held apart from it so that a
         # callback the route is running may arm or disarm one.
         self.quote_rules = self.dispatcher.quotes

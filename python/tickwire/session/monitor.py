@@ -43,12 +43,26 @@ async def monitor(md: MarketData) -> None:
                 ln.kill("stale: no data")
         if md.symbol_stale_after is not None:
             check_symbols(md, now, md.symbol_stale_after)
-        # A/B frames whose hole no line filled go to their books as gaps (frames do it too, but a
-        # quiet stream may bring none for a while).
+        # A/B frames whose hole no line filled go to their books as gaps (frames ask for it too, but
+        # a quiet stream may bring none for a while) — once the sockets were read: woken after a
+        # stall, this may run before what came meanwhile was (uvloop runs timers before I/O).
+        await asyncio.sleep(0)
         md.release_held(now)
         if md.probe_interval and time.monotonic() >= next_probe:
             next_probe = time.monotonic() + md.probe_interval
             await md.pool.probe_all()
+
+
+def release_soon(release: Callable[[int], None]) -> Callable[[], None]:
+    """The dispatcher's ``on_due`` (``Dispatcher.defer_expiry``): held A/B frames whose time is up
+    are released on the loop's next turn, after the sockets read in this one — a stall of the
+    process (a busy CPU, a long callback) has every connection's frames read in one turn, in any
+    order, and a frame filling the hole may come after the one that found the hold run out."""
+
+    def due() -> None:
+        asyncio.get_running_loop().call_soon(lambda: release(time.monotonic_ns()))
+
+    return due
 
 
 def check_symbols(md: MarketData, now: int, window: float) -> None:

@@ -31,6 +31,22 @@ impl Feed {
         self.arbiter.as_ref().map(|a| (a.stats(), a.held()))
     }
 
+    /// With `on`, a frame no longer releases the held frames whose time is up (it still applies those
+    /// whose hole it filled): `release_held` does, which the caller runs once every connection's
+    /// socket was read. A process that stalled (a busy CPU, a long callback) reads the sockets
+    /// afterwards in any order: the first frame read, stamped after the stall, would otherwise
+    /// release the held frames as gaps before the other connection's frame, come in time and
+    /// waiting in its socket, filled their hole. `held_due` tells when a release is wanted.
+    pub fn set_deferred_expiry(&mut self, on: bool) {
+        self.deferred_expiry = on;
+    }
+
+    /// Whether held frames' time is up at `now_ns` (deferred expiry: `release_held` is wanted).
+    #[inline]
+    pub fn held_due(&self, now_ns: i64) -> bool {
+        self.arbiter.as_ref().is_some_and(|a| a.has_work(now_ns, false))
+    }
+
     /// The receive time of the frame about to be passed (monotonic ns): held frames wait from it.
     #[inline]
     pub fn set_now(&mut self, now_ns: i64) {
@@ -56,7 +72,7 @@ impl Feed {
         self.summary.conn_gap = false;
         self.summary.kind = FrameKind::Book;
         self.now_ns = now_ns;
-        self.drain_held();
+        self.drain_held(true);
         &self.summary
     }
 
@@ -133,20 +149,22 @@ impl Feed {
         }
     }
 
-    /// Applies held frames the book has reached (or whose time ran out), appending what they did
-    /// to the current summary.
-    pub(super) fn drain_held(&mut self) {
+    /// Applies held frames the book has reached (or, with `expire`, whose time ran out), appending
+    /// what they did to the current summary.
+    pub(super) fn drain_held(&mut self, expire: bool) {
         let Some(mut arb) = self.arbiter.take() else {
             return;
         };
         let moved = self.summary.updates.iter().any(|(_, o)| *o == Outcome::Applied);
-        if arb.has_work(self.now_ns, moved) {
+        // Not expiring: a clock before every deadline.
+        let now = if expire { self.now_ns } else { i64::MIN };
+        if arb.has_work(now, moved) {
             let kind = self.summary.kind;
             let mut chans = std::mem::take(&mut self.chans);
             // What the releasing frame (and each released one) did, kept apart: a refusal clears
             // the summary it was building.
             let mut done = std::mem::take(&mut self.summary.updates);
-            while let Some(r) = arb.next_ready(self.now_ns, |b| self.position(b)) {
+            while let Some(r) = arb.next_ready(now, |b| self.position(b)) {
                 self.batch.clear();
                 match self.decode_with(&r.frame, r.text, &mut chans) {
                     Ok(_) => done.append(&mut self.summary.updates),
