@@ -16,7 +16,6 @@ import collections
 import contextlib
 import dataclasses
 import logging
-import re
 import ssl
 import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tickwire._core import Dispatcher, OrderBook, ReaderLock
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
-from tickwire.errors import RequestTimeoutError, TickwireError, VenueError
+from tickwire.errors import RequestTimeoutError, TickwireError
 from tickwire.latency import LatencyRecorder
 from tickwire.limits import RateBudget
 from tickwire.recovery.backoff import Backoff
@@ -43,6 +42,7 @@ from tickwire.session.options import (
     line_settings,
 )
 from tickwire.session.ports import LOST_SYNC, Summary
+from tickwire.session.refusals import Refusals
 from tickwire.session.registry import Registry
 from tickwire.session.rest import RestClients
 from tickwire.session.resync import Resyncer
@@ -164,9 +164,12 @@ class MarketData:
         self.resyncer.capture = capture
         # When the stale-symbol check last acted on a book (so it waits a window before acting again).
         self.stale_mark: dict[str, int] = {}
+        self._refusals = Refusals(
+            self, adapter, self.feed, self.registry, self.resyncer, self._subscriptions, self.books_held
+        )
         # Symbols whose subscription the venue refused (one it does not list), with that refusal:
         # raised by ``wait_synced`` on them until they are subscribed again.
-        self.refused: dict[str, VenueError] = {}
+        self.refused = self._refusals.refused
         self._tasks: list[asyncio.Task[None]] = []
 
     # public -------------------------------------------------------------------------------------
@@ -373,56 +376,7 @@ class MarketData:
             line.control(payload)
 
     def on_venue_error(self, line: Line, code: str, message: str, symbols: Sequence[str] = ()) -> None:
-        """The venue's error answer. One that names a subscribed book not in sync (by ``symbols``, or
-        the name in its text) is the venue refusing that subscription — a symbol it does not list:
-        the symbol is dropped from the session (no reconnect asks for it again, ``is_synced()`` no
-        longer waits for it, its book is forgotten) and ``wait_synced`` on it raises the refusal as
-        a :class:`VenueError`. The status event names the symbol."""
-        detail = f"{code} {message}".strip()
-        refused = self._refused_by(message, symbols)
-        if not refused:
-            self.status("venue_error", line=line.index, detail=detail)
-            self.record("venue_error", line=line.index, code=code, message=message)
-            return
-        for sym in refused:
-            self.refused[sym] = VenueError(f"{self.venue}: subscription of {sym} refused: {detail}")
-            gone = self.registry.discard(sym)
-            self.status("venue_error", line=line.index, symbol=sym, detail=detail)
-            self.record("subscription_refused", line=line.index, symbol=sym, code=code, message=message)
-            if any(s.channel == "book" for s in gone):
-                key = self.adapter.book_key(sym)
-                self.resyncer.drop(key)
-                with self.books_held():
-                    self.feed.forget(key)
-        if self.adapter.refusal_takes_batch:
-            # The refused message took the names sent with it: those of books that heard nothing yet
-            # are asked again (one the venue took already is ignored or refused as a duplicate, which
-            # names no refusal: ``_refused_by``).
-            fresh = {
-                s.symbol for s in self.registry.live() if s.channel == "book" and self._unheard(s.symbol)
-            }
-            self._subscriptions.resend(line, [s for s in self.registry.live() if s.symbol in fresh])
-
-    def _unheard(self, symbol: str) -> bool:
-        try:
-            return str(self.feed.book(self.adapter.book_key(symbol)).state) == "empty"
-        except KeyError:
-            return True
-
-    def _refused_by(self, message: str, symbols: Sequence[str]) -> list[str]:
-        """The subscribed books not in sync that a venue's error names."""
-        out: list[str] = []
-        if "already subscribed" in message.lower():
-            return out  # a duplicate, not a refusal
-        for sym in self.registry.symbols("book"):
-            if self._synced_book(self.adapter.book_key(sym)):
-                continue
-            named = sym in symbols or re.search(
-                rf"(?<![A-Za-z0-9]){re.escape(sym)}(?![A-Za-z0-9])", message, re.IGNORECASE
-            )
-            if named:
-                out.append(sym)
-        return out
+        self._refusals.on_venue_error(line, code, message, symbols)  # ``session.refusals``
 
     def on_bad_frame(self, line: Line, error: Exception) -> None:
         self.counters["decode_errors"] += 1

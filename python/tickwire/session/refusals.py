@@ -1,0 +1,100 @@
+"""A venue's error answer on a market-data connection, and the subscription it refuses: a symbol the
+venue does not list is told from other errors by the book it names (not in sync yet), then dropped
+from the session — no reconnect asks for it again, ``is_synced()`` no longer waits for it, its book
+is forgotten — and ``wait_synced`` on it raises the refusal."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from tickwire.errors import VenueError
+from tickwire.session.ports import Reporter
+
+if TYPE_CHECKING:
+    from tickwire._core import BookFeed
+    from tickwire.session.adapter import Adapter
+    from tickwire.session.line import Line
+    from tickwire.session.registry import Registry
+    from tickwire.session.resync import Resyncer
+    from tickwire.session.subscriptions import Subscriptions
+
+
+class Refusals:
+    """The session's refused subscriptions (``refused``: symbol → the refusal ``wait_synced``
+    raises until the symbol is subscribed again) and the handling of a venue's error answer."""
+
+    def __init__(
+        self,
+        reporter: Reporter,
+        adapter: Adapter,
+        feed: BookFeed,
+        registry: Registry,
+        resyncer: Resyncer,
+        subscriptions: Subscriptions,
+        books_held: Callable[[], contextlib.AbstractContextManager[object]],
+    ) -> None:
+        self.reporter = reporter
+        self.adapter = adapter
+        self.venue = adapter.venue
+        self.feed = feed
+        self.registry = registry
+        self.resyncer = resyncer
+        self.subscriptions = subscriptions
+        self.books_held = books_held
+        self.refused: dict[str, VenueError] = {}
+
+    def on_venue_error(self, line: Line, code: str, message: str, symbols: Sequence[str] = ()) -> None:
+        """The venue's error answer on ``line``. One that names a subscribed book not in sync (by
+        ``symbols``, or the name in its text) is the venue refusing that subscription: the symbol is
+        dropped and the status event names it."""
+        r = self.reporter
+        detail = f"{code} {message}".strip()
+        refused = self.refused_by(message, symbols)
+        if not refused:
+            r.status("venue_error", line=line.index, detail=detail)
+            r.record("venue_error", line=line.index, code=code, message=message)
+            return
+        for sym in refused:
+            self.refused[sym] = VenueError(f"{self.venue}: subscription of {sym} refused: {detail}")
+            gone = self.registry.discard(sym)
+            r.status("venue_error", line=line.index, symbol=sym, detail=detail)
+            r.record("subscription_refused", line=line.index, symbol=sym, code=code, message=message)
+            if any(s.channel == "book" for s in gone):
+                key = self.adapter.book_key(sym)
+                self.resyncer.drop(key)
+                with self.books_held():
+                    self.feed.forget(key)
+        if self.adapter.refusal_takes_batch:
+            # The refused message took the names sent with it: those of books that heard nothing yet
+            # are asked again (one the venue took already is ignored or refused as a duplicate, which
+            # names no refusal: ``refused_by``).
+            live = self.registry.live()
+            unheard = (None, "empty")
+            fresh = {s.symbol for s in live if s.channel == "book" and self.state(s.symbol) in unheard}
+            self.subscriptions.resend(line, [s for s in live if s.symbol in fresh])
+
+    def refused_by(self, message: str, symbols: Sequence[str]) -> list[str]:
+        """The subscribed books not in sync that a venue's error names."""
+        out: list[str] = []
+        if "already subscribed" in message.lower():
+            return out  # a duplicate, not a refusal
+        for sym in self.registry.symbols("book"):
+            if self.state(sym) == "synced":
+                continue
+            named = sym in symbols or re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(sym)}(?![A-Za-z0-9])", message, re.IGNORECASE
+            )
+            if named:
+                out.append(sym)
+        return out
+
+    def state(self, symbol: str) -> str | None:
+        """The state of ``symbol``'s book (synced once: continuity after a reconnect is left to the
+        next message), None before it has one."""
+        try:
+            return str(self.feed.book(self.adapter.book_key(symbol)).state)
+        except KeyError:
+            return None
