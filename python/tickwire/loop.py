@@ -31,6 +31,19 @@ def run(main: Any) -> Any:
         return runner.run(main)
 
 
+def after_reads(callback: Callable[..., object], *args: Any) -> None:
+    """``callback(*args)`` run once the running loop has read its sockets again: where a timer's
+    consequence (a time-out, "nothing came for so long") is judged. After a stall of the process (a
+    busy CPU, a GC pause, a long callback), the timers that came due and the bytes that arrived
+    meanwhile are both waiting, and uvloop runs the timers, and what they call soon, before its next
+    read of the sockets (asyncio reads first): judged in the timer, an answer already there was taken
+    for one that never came. Two hops of ``call_soon``: on uvloop the first still runs before that
+    read, the second after it. (A task woken by its ``asyncio.sleep`` gets there by one
+    ``await asyncio.sleep(0)``.)"""
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, callback, *args)
+
+
 class LoopStopped(RuntimeError):
     """The loop thread is not running (closed), or stopped before a call it ran had finished."""
 
@@ -186,6 +199,10 @@ class Periodic:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.every_s)
+            # A round judges "nothing for so long" (a book not updated: ``Watch`` throws the kill
+            # switch) once the sockets were read: woken after a stall of the process, uvloop runs it
+            # before reading what arrived meanwhile (``after_reads``).
+            await asyncio.sleep(0)
             try:
                 await self.round()
             except Exception:

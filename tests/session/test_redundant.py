@@ -9,6 +9,7 @@ import time
 import pytest
 import tickwire
 from simbook import Recorder, Trades, assert_books_match, eventually
+from stalls import LOOPS, run
 from tickwire.sim import Simulator
 
 
@@ -170,7 +171,8 @@ def test_a_trade_one_line_missed_is_delivered_from_the_other_binance() -> None:
     asyncio.run(go())
 
 
-def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it(loop: str) -> None:
     """A/B lines; line A skipped diff k, so its k+1 is held for B, which is behind. The process then
     stalls (a busy CPU, a long callback) past ``hold_s`` while A's k+2 and B's k, k+1, k+2 wait in
     their sockets. Read after the stall, A's k+2 (stamped after the hold ran out) comes first. Before:
@@ -209,4 +211,4 @@ def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_
                 assert md.health()["arbiter"]["filled_from_other_line"] >= 1
                 await assert_books_match(md, sim, venue, [sym])
 
-    asyncio.run(go())
+    run(go(), loop)

@@ -119,33 +119,6 @@ def stall_in_the_wait(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     monkeypatch.setattr(renewal_mod, "asyncio", patched)
 
 
-@pytest.mark.parametrize("stall_s", [0.06, 0.15])
-def test_a_stall_past_hold_s_while_the_successor_is_ahead_neither_resyncs_nor_loses_a_trade(
-    stall_s: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The old connection 20 ms behind the venue, the successor's first diffs held for the hole it
-    fills, and the process stalls past ``hold_s`` right then: after the stall both sockets hold
-    frames, read in one turn of the loop in any order. Before (the hold released by the first
-    frame read after it ran out): a gap, ``out_of_sync``, a REST snapshot (``Dispatcher.defer_expiry``)."""
-    monkeypatch.setattr(Adapter, "connection_lifetime_s", LIFE_S)
-    venue, symbols = "binance", ["BTCUSDT"]
-    stall_in_the_wait(monkeypatch, stall_s)
-
-    async def go() -> None:
-        async with Simulator([venue], seed=7, rate=300, depth=25, timeouts={"lifetime": LIFE_S}) as sim:
-            ep = sim.endpoint(venue, 0)
-            trades = Trades(sim, venue, symbols)
-            rec = Recorder()
-            async with with_trades(sim, venue, symbols, rec, trades, hold_s=HOLD_S) as md:
-                (old_conn,) = ep.conns.values()
-                lag(old_conn, 0.02)
-                await renewed_without_a_resync(md, sim, venue, rec)
-                await assert_books_match(md, sim, venue, symbols)
-                await trades.assert_each_heard_once(in_order=False)
-
-    asyncio.run(go())
-
-
 def test_a_renewal_whose_wait_ends_in_a_stall_reads_what_the_old_connection_had_before_retiring_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

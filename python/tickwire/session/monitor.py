@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tickwire.clock import sync_venue
 from tickwire.errors import RateLimitError, TickwireError
 from tickwire.limits.budget import resend_gate
+from tickwire.loop import after_reads
 
 if TYPE_CHECKING:
     # The session's public members only (lines, books, counters, status, remedies).
@@ -35,6 +36,12 @@ async def monitor(md: MarketData) -> None:
     while not md.closing:
         await asyncio.sleep(period)
         now = time.monotonic_ns()
+        # What follows is judged once the sockets were read: woken after a stall of the process (a
+        # busy CPU, a long callback), this may run before what came meanwhile was (uvloop runs timers,
+        # and the tasks they wake, before I/O) — a healthy connection read as silent for the stall
+        # was cut (a reconnect, a resubscription, a snapshot), held A/B frames released as gaps.
+        # ``now`` stays the time before those reads: what they brought is no older than it.
+        await asyncio.sleep(0)
         for ln in md.lines:
             # A connection with no data at all (the venue stalled, or a half-open TCP connection).
             if ln.connected and ln.last_rx_ns and (now - ln.last_rx_ns) / 1e9 > md.stale_after:
@@ -44,9 +51,7 @@ async def monitor(md: MarketData) -> None:
         if md.symbol_stale_after is not None:
             check_symbols(md, now, md.symbol_stale_after)
         # A/B frames whose hole no line filled go to their books as gaps (frames ask for it too, but
-        # a quiet stream may bring none for a while) — once the sockets were read: woken after a
-        # stall, this may run before what came meanwhile was (uvloop runs timers before I/O).
-        await asyncio.sleep(0)
+        # a quiet stream may bring none for a while) — once the sockets were read (above).
         md.release_held(now)
         if md.probe_interval and time.monotonic() >= next_probe:
             next_probe = time.monotonic() + md.probe_interval
@@ -55,12 +60,12 @@ async def monitor(md: MarketData) -> None:
 
 def release_soon(release: Callable[[int], None]) -> Callable[[], None]:
     """The dispatcher's ``on_due`` (``Dispatcher.defer_expiry``): held A/B frames whose time is up
-    are released on the loop's next turn, after the sockets read in this one — a stall of the
-    process (a busy CPU, a long callback) has every connection's frames read in one turn, in any
-    order, and a frame filling the hole may come after the one that found the hold run out."""
+    are released once the loop read its sockets again (``after_reads``) — after a stall of the
+    process (a busy CPU, a long callback) every connection's frames are read in any order, the
+    frame filling the hole maybe after the one that found the hold run out, maybe a read later."""
 
     def due() -> None:
-        asyncio.get_running_loop().call_soon(lambda: release(time.monotonic_ns()))
+        after_reads(lambda: release(time.monotonic_ns()))
 
     return due
 

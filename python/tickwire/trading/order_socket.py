@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TickwireError, TransportError
+from tickwire.loop import after_reads
 from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
@@ -182,6 +183,12 @@ class OrderSocket(KeptSocket):
         task.add_done_callback(lambda t: self.forget(rid, fut) if t.cancelled() else None)
 
     def _time_out(self, fut: asyncio.Future[Any], rid: str) -> None:
+        # Judged once the socket was read: after a stall of the process its answer may be waiting
+        # there, and taken for lost the order went unknown, was reconciled, and the socket was cut
+        # with every other answer in it unread (``after_reads``).
+        after_reads(self._timed_out, fut, rid)
+
+    def _timed_out(self, fut: asyncio.Future[Any], rid: str) -> None:
         if not fut.done():
             self._pending.pop(rid, None)
             fut.set_exception(

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from tickwire.errors import RequestTimeoutError, TransportError
+from tickwire.loop import after_reads
 from tickwire.transport.http_conn import Closed, Conn, HttpResponse, Written
 
 log = logging.getLogger("tickwire.http")
@@ -349,6 +350,12 @@ class HttpClient:
 
     def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer, self._timer_at = None, math.inf
+        # Judged once the sockets were read (``after_reads``): after a stall of the process an answer
+        # may be waiting in its connection, and timed out there it was aborted unread — an order's
+        # fate made unknown, its answer given up for a reconciliation.
+        after_reads(self._expire_due, loop)
+
+    def _expire_due(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
         later = math.inf
         for conn in list(self._busy):
@@ -356,7 +363,7 @@ class HttpClient:
                 conn.time_out()
             else:
                 later = min(later, conn.deadline)
-        if later < math.inf:
+        if later < self._timer_at:  # (a request sent meanwhile may have armed it for its own)
             self._arm(loop, later)
 
     async def _open(self, loop: asyncio.AbstractEventLoop, deadline: float) -> Conn:
