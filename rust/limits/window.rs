@@ -131,6 +131,41 @@ impl Window {
         }
     }
 
+    /// Whether a take at `then` is still counted at `now` (its slot has not left the window).
+    pub fn counted(&mut self, then: f64, now: f64) -> bool {
+        self.advance(now);
+        slot_of(then, self.slot_s) >= self.start
+    }
+
+    /// A take of `weight` made at `then` counted from `now` instead: its request was written only now
+    /// (a new connection's set-up, a stall of the process), and the venue counts it from when it
+    /// arrives — counted from the take, its weight would leave this window early and let the next
+    /// take in while the venue still counts it. Moved out of its slot while that is still counted
+    /// (the count does not grow), else taken anew (the caller checked for room: `counted`, `wait`).
+    pub fn restamp(&mut self, weight: i64, then: f64, now: f64) {
+        self.advance(now);
+        let old = slot_of(then, self.slot_s);
+        if old >= self.start && old <= self.start + SLOTS {
+            let slot = &mut self.slots[ring(old)];
+            let moved = weight.min(*slot).max(0);
+            *slot -= moved;
+            self.total = (self.total - moved).max(0);
+        }
+        let slot = &mut self.slots[ring(slot_of(now, self.slot_s))];
+        *slot = slot.saturating_add(weight);
+        self.total = self.total.saturating_add(weight);
+        // A report of usage holds what was written before its request: this take from now on (the
+        // newest take of that time and weight, in its place in the record).
+        let n = self.taken.min(RECENT as u64);
+        for k in 1..=n {
+            let r = &mut self.recent[((self.taken - k) % RECENT as u64) as usize];
+            if r.0 == then && r.1 == weight {
+                r.0 = now;
+                break;
+            }
+        }
+    }
+
     /// The venue says `used` weight is counted in its current window (ours and anyone else's on the
     /// same IP or key): count at least that until `until` (default: a whole window). `since`: when
     /// the request that brought the report was taken — what was taken after it may not have reached
@@ -165,6 +200,29 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_take_restamped_at_its_write_leaves_the_window_a_window_after_the_write() {
+        let mut w = Window::new(5, 1.0).unwrap();
+        w.take(1, 0.0);
+        w.take(4, 0.2);
+        // Full: the take at 0.0 leaves first, a window after its slot (0.05 s) ends.
+        assert!((w.wait(1, 5, 0.5) - 0.55).abs() < 1e-9);
+        // Written only at 0.5: moved there, the count unchanged.
+        assert!(w.counted(0.0, 0.5));
+        w.restamp(1, 0.0, 0.5);
+        assert_eq!(w.used(0.5), 5);
+        // The take at 0.0 alone would have left at 1.05; now the room comes when 0.2's takes leave.
+        assert!(w.wait(1, 5, 1.1) > 0.0);
+        assert_eq!(w.wait(1, 5, 1.25), 0.0);
+        assert_eq!(w.used(1.25), 1);
+        // A take whose slot already left the window is taken anew.
+        let mut w = Window::new(5, 1.0).unwrap();
+        w.take(2, 0.0);
+        assert!(!w.counted(0.0, 2.0));
+        w.restamp(2, 0.0, 2.0);
+        assert_eq!(w.used(2.0), 2);
+    }
 
     #[test]
     fn a_full_window_names_the_moment_its_oldest_slot_leaves() {

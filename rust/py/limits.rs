@@ -101,6 +101,22 @@ impl Window {
         Ok(())
     }
 
+    /// Whether a take at `then` is still counted at `now`.
+    fn counted(&mut self, then: f64, now: f64) -> PyResult<bool> {
+        let now = self.at(now)?;
+        Ok(self.w.counted(self.at(then)?, now))
+    }
+
+    /// A take of `weight` made at `then` counted from `now` instead (its request written only now).
+    fn restamp(&mut self, weight: i64, then: f64, now: f64) -> PyResult<()> {
+        if weight < 0 {
+            return Err(PyValueError::new_err(format!("weight must be >= 0, not {weight}")));
+        }
+        let now = self.at(now)?;
+        self.w.restamp(weight, self.at(then)?, now);
+        Ok(())
+    }
+
     fn block(&mut self, seconds: f64, now: f64) -> PyResult<()> {
         let now = self.at(now)?;
         if seconds.is_nan() {

@@ -1,6 +1,6 @@
 """The Rust window (``tickwire.limits.Window``) against the longhand reference, operation by operation:
 the same waits (to the bit), the same counts, the same state after every step, on random sequences of
-checks, takes, venue reports and blocks."""
+checks, takes, takes restamped at their write, venue reports and blocks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ _op = st.one_of(
     st.tuples(st.just("observe"), st.integers(0, 40), st.sampled_from([-1, 0, 1])),
     st.tuples(st.just("report"), st.integers(0, 40), st.integers(0, 30)),
     st.tuples(st.just("block"), st.integers(0, 30), st.just(0)),
+    st.tuples(st.just("restamp"), st.integers(0, 12), st.integers(0, 30)),
 )
 
 
@@ -35,6 +36,7 @@ def test_the_rust_window_does_what_the_reference_does(
     rust, ref = Window(limit, window_s), ReferenceWindow(limit, window_s)
     assert (rust.limit, rust.window_s) == (ref.limit, ref.window_s)
     now = 1000.0
+    takes: list[float] = []
     for dt, (op, a, b) in steps:
         now += dt
         if op == "wait":
@@ -42,6 +44,7 @@ def test_the_rust_window_does_what_the_reference_does(
         elif op == "take":
             rust.take(a, now)
             ref.take(a, now)
+            takes.append(now)
         elif op == "used":
             assert rust.used(now) == ref.used(now)
         elif op == "observe":
@@ -51,6 +54,11 @@ def test_the_rust_window_does_what_the_reference_does(
         elif op == "report":  # a report whose request was taken b/10 s ago
             rust.observe(a, now, None, now - b / 10)
             ref.observe(a, now, None, now - b / 10)
+        elif op == "restamp":  # the newest take, if any, written only now (else one b/10 s ago)
+            then = takes[-1] if takes and b % 2 else now - b / 10
+            assert rust.counted(then, now) == ref.counted(then, now)
+            rust.restamp(a, then, now)
+            ref.restamp(a, then, now)
         else:
             rust.block(a / 10, now)
             ref.block(a / 10, now)

@@ -77,6 +77,25 @@ class ReferenceWindow:
         if self.floor:
             self.floor += weight
 
+    def counted(self, then: float, now: float) -> bool:
+        self._advance(now)
+        return math.floor(then / self.slot_s) >= self.start
+
+    def restamp(self, weight: int, then: float, now: float) -> None:
+        """A take of ``weight`` at ``then`` counted from ``now`` instead (written only now)."""
+        self._advance(now)
+        old = math.floor(then / self.slot_s)
+        if self.start <= old <= self.start + SLOTS:
+            moved = max(0, min(weight, self.slots[old % _RING]))
+            self.slots[old % _RING] -= moved
+            self.total = max(0, self.total - moved)
+        self.slots[math.floor(now / self.slot_s) % _RING] += weight
+        self.total += weight
+        for i in range(len(self.recent) - 1, -1, -1):
+            if self.recent[i] == (then, weight):
+                self.recent[i] = (now, weight)
+                break
+
     def observe(self, used: int, now: float, until: float | None = None, since: float | None = None) -> None:
         """The venue says ``used`` weight is counted in its current window (ours and anyone else's on
         the same IP or key): count at least that until ``until`` (default: a whole window), plus what

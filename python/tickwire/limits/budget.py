@@ -32,6 +32,9 @@ ALIGN_MARGIN_S = 0.5
 # Each window is counted this much longer than the venue's: requests admitted a window apart here can
 # arrive closer together there (connection set-up, queues, the network's jitter).
 JITTER_S = 0.1
+# A request written this long after its weight was taken (a new connection's set-up, a stall of the
+# process) is counted from its write (``RateBudget.restamp``): the venue counts it from its arrival.
+LATE_S = JITTER_S / 2
 # How often a wait for room runs its ``ready`` check again (the halt check of an order: a session
 # closing, or a kill thrown, refuses the waiting order within this, not after the whole wait).
 READY_RECHECK_S = 0.05
@@ -103,12 +106,20 @@ def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLi
     return e
 
 
-def resend_gate(budget: RateBudget, cost: Mapping[str, int], lane: Lane = "query") -> Callable[[], None]:
+def resend_gate(
+    budget: RateBudget,
+    cost: Mapping[str, int],
+    lane: Lane = "query",
+    then: Callable[[], None] | None = None,
+) -> Callable[[], None]:
     """A ``gate`` for one request through ``HttpClient.request`` (run right before each write of it),
-    whose ``cost`` the caller took once: from the second write on — the client's one resend of a GET
-    after a kept-alive connection closed under it — the cost is taken again (a venue that processed
-    the first counts both), or, no room now, the resend is refused unsent (a :class:`RateLimitError`
-    with no ``status``: the budget's own, no refusal of the venue's)."""
+    whose ``cost`` the caller just took: the first write, if it comes more than ``LATE_S`` after the
+    take (a new connection's set-up, a stall of the process), counts the cost from the write instead
+    (``RateBudget.restamp``); from the second write on — the client's one resend of a GET after a
+    kept-alive connection closed under it — the cost is taken again (a venue that processed the
+    first counts both). No room for either: refused unsent (a :class:`RateLimitError` with no
+    ``status``: the budget's own, no refusal of the venue's). ``then``: a gate run after this one."""
+    taken_at = budget.clock()
     writes = 0
 
     def check() -> None:
@@ -116,8 +127,12 @@ def resend_gate(budget: RateBudget, cost: Mapping[str, int], lane: Lane = "query
         writes += 1
         if writes > 1:
             wait = budget.try_take(cost, lane)
-            if wait > 0:
-                raise rate_limited(budget.venue, sorted({n.split(":", 1)[0] for n in cost}), wait)
+        else:
+            wait = budget.restamp(cost, lane, taken_at) if budget.clock() - taken_at > LATE_S else 0.0
+        if wait > 0:
+            raise rate_limited(budget.venue, sorted({n.split(":", 1)[0] for n in cost}), wait)
+        if then is not None:
+            then()
 
     return check
 
@@ -318,6 +333,24 @@ class RateBudget:
                 for w, weight, _ in plan:
                     if weight:
                         w.take(weight, now)
+            return wait
+
+    def restamp(self, cost: Mapping[str, int], lane: Lane, then: float) -> float:
+        """``cost``, taken at ``then``, counted from now instead: its request is written only now, and
+        the venue counts it from its arrival. Where its take already left a window (a wait longer than
+        the window) it is taken anew if it fits (0.0), else nothing changes and the seconds until it
+        fits are returned — the request must not go."""
+        with _lock:
+            plan = self._plan(cost, lane)
+            now = self.clock()
+            wait = 0.0
+            for w, weight, cap in plan:
+                if weight and not w.counted(then, now):
+                    wait = max(wait, w.wait(weight, cap, now))
+            if wait <= 0:
+                for w, weight, _ in plan:
+                    if weight:
+                        w.restamp(weight, then, now)
             return wait
 
     def rescope(self, account: str) -> None:

@@ -27,7 +27,7 @@ import orjson
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
-from tickwire.limits.budget import rate_limited
+from tickwire.limits.budget import resend_gate
 from tickwire.trading.order_socket import OrderSocket
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
 from tickwire.trading.venue import Call, OrderGrammar
@@ -155,20 +155,16 @@ class Wire:
     def _resend_charged(
         self, gate: Callable[[], None] | None, cost: dict[str, int], lane: Lane
     ) -> Callable[[], None]:
-        """``gate``, run right before each write of one request; from the second on — the HTTP
-        client's one resend of a GET after a kept-alive connection closed under it — the request's
-        cost is taken again first (a venue that processed the first counts both), or, no room now,
-        the resend is refused unsent."""
-        writes = 0
+        """``gate``, run right before each write of one request, after the budget's
+        (``resend_gate``: a late first write counted from the write, a resend charged again); what
+        the budget's refuses is marked unsent."""
+        budget_gate = resend_gate(self.budget, cost, lane)
 
         def check() -> None:
-            nonlocal writes
-            writes += 1
-            if writes > 1:
-                wait = self.budget.try_take(cost, lane)
-                if wait > 0:
-                    names = sorted({n.split(":", 1)[0] for n in cost})
-                    raise unsent(rate_limited(self.venue, names, wait))
+            try:
+                budget_gate()
+            except RateLimitError as e:
+                raise unsent(e) from None
             if gate is not None:
                 gate()
 
