@@ -12,6 +12,10 @@ each snapshot first waits for room in them — counted with every request of the
 address, a trading session's included — and a refusal blocks them for every session. Snapshots that
 keep failing otherwise at the streaming endpoint (3 in a row), or keep coming back older than the
 diffs buffered since, are asked of the next endpoint, where update ids are venue-wide (Binance).
+A REST host that fails (5xx, a time-out, the connection) is asked by one book at a time until it
+answers (``HostGate``): the resyncs of many books must not each retry it through an outage, spending
+the address's request weight on answers that never come and leaving none for the snapshots once it
+is back.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from tickwire.errors import RateLimitError, TickwireError
+from tickwire.errors import RateLimitError, TickwireError, TransportError, VenueError
 from tickwire.limits.budget import resend_gate
 from tickwire.session.ports import LOST_SYNC
 
@@ -59,6 +63,78 @@ def _observe(budget: RateBudget, adapter: Adapter, sent: float, headers: Mapping
     budget.observe(adapter.read_usage(headers), max(0.0, budget.clock() - sent))
 
 
+def host_failed(e: BaseException) -> bool:
+    """Whether a snapshot's error says its REST host is failing (a 5xx, a time-out, the connection)
+    rather than something of the book's own (a 4xx naming its symbol) or the request rate."""
+    if isinstance(e, RateLimitError):
+        return False
+    if isinstance(e, VenueError):
+        return (getattr(e, "status", None) or 0) >= 500
+    return isinstance(e, (TransportError, OSError))
+
+
+class HostDown(TransportError):
+    """The REST host failed the snapshot another book asked it for (``HostGate``) while this one
+    waited: counted as this book's own failure there, nothing sent."""
+
+
+class HostGate:
+    """One REST host's snapshots while it fails: once one failed for the host (``host_failed``), one
+    book at a time asks — its probe — after a pause doubling from 50 ms to ``MAX_PAUSE_S``, the
+    others waiting for its answer; the first success lets every book ask again at once. Before, each
+    book retried on its own through an outage (100 books: ~50 requests a second answered 503 for as
+    long as it lasted, each taking its weight from the address's budget, so the snapshots that could
+    sync the books once it was back waited for the venue's minute to slide)."""
+
+    def __init__(self) -> None:
+        self.pause = 0.0  # 0: the host answers; else the pause before its next probe
+        self.until = 0.0  # monotonic: no probe before then
+        self.probing = False
+        self.failures = 0  # how many times it failed (a probe's waiters tell theirs from a release)
+        self._done = asyncio.Event()  # set when the probe out now ends (replaced for each)
+
+    async def turn(self) -> bool:
+        """Waits until this book may ask the host; True when it goes as the failing host's probe
+        (then say how it went: ``answered``, ``failed`` or ``release``). :class:`HostDown` when the
+        probe it waited for failed."""
+        while self.pause:
+            if self.probing:
+                done, failures = self._done, self.failures
+                await done.wait()
+                if self.failures > failures:
+                    raise HostDown("the REST host failed another book's snapshot meanwhile")
+                continue  # answered (the loop ends) or released unasked (another probe goes)
+            wait = self.until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            self.probing = True
+            self._done = asyncio.Event()
+            return True
+        return False
+
+    def answered(self, probe: bool) -> None:
+        """The host answered (whatever the answer said of the book)."""
+        self.pause = 0.0
+        self.release(probe)
+
+    def failed(self, probe: bool) -> None:
+        """The host failed a snapshot (``host_failed``)."""
+        # A probe's failure, or the first of those sent before the host was known failing (the others
+        # of that wave tell nothing more: the pause doubles once per probe, not once per book).
+        if probe or not self.pause:
+            self.failures += 1
+            self.pause = min(max(self.pause * 2, 0.05), MAX_PAUSE_S)
+            self.until = time.monotonic() + self.pause
+        self.release(probe)
+
+    def release(self, probe: bool) -> None:
+        """The probe ends (told, or without asking: the budget's refusal, a cancel)."""
+        if probe:
+            self.probing = False
+            self._done.set()
+
+
 class Resyncer:
     def __init__(
         self,
@@ -78,6 +154,7 @@ class Resyncer:
         # Recording: REST snapshots go to the capture just before the feed applies them.
         self.capture: CaptureWriter | None = None
         self.rest_blocked_until = 0.0  # monotonic: the venue's rate refusal, for every book's fetch
+        self.gates: dict[str, HostGate] = {}  # by REST base URL: a failing host asked by one book at a time
 
     def request(self, key: str, why: str) -> None:
         owner = self.owner
@@ -159,6 +236,8 @@ class Resyncer:
                 return
             behind = False
             self.lost_again.discard(key)  # a loss from before this attempt is what it repairs
+            gate: HostGate | None = None
+            probe = False
             try:
                 if a.resync == "snapshot":
                     blocked = self.rest_blocked_until - time.monotonic()
@@ -168,6 +247,11 @@ class Resyncer:
                             return
                     turn = rest_failures // REST_SWITCH_AFTER if a.redundant_ok else 0
                     http = owner.rest(turn)
+                    gate = self.gates.setdefault(http.base_url, HostGate())
+                    probe = await gate.turn()
+                    if owner.closing:
+                        gate.release(probe)
+                        return
                     # Counted with every other request from the address (a trading session's too):
                     # it waits for room in the venue's limit, and what the venue says used is read.
                     budget = owner.rest_budget(turn)
@@ -187,6 +271,8 @@ class Resyncer:
                                 named or None, getattr(e, "retry_after", None), cost
                             )
                             raise
+                    gate.answered(probe)
+                    gate = None
                     if self.capture is not None:
                         path, query = a.snapshot_target(key)
                         self.capture.http(f"{http.base_url}{path}?{urlencode(query)}", body)
@@ -217,12 +303,27 @@ class Resyncer:
                     owner.status("synced", symbol=key)
                     return
             except (TickwireError, OSError) as e:
-                log.warning("%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e)
+                if gate is not None and not isinstance(e, HostDown):
+                    if host_failed(e):
+                        gate.failed(probe)
+                    elif getattr(e, "status", None) is not None:  # the venue's own answer, a 4xx/429
+                        gate.answered(probe)
+                    else:  # the budget's own refusal: the host was not asked
+                        gate.release(probe)
+                    gate = None
+                log.log(
+                    logging.DEBUG if isinstance(e, HostDown) else logging.WARNING,
+                    "%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e,
+                )  # fmt: skip
                 if a.resync == "snapshot" and not isinstance(e, RateLimitError):
                     rest_failures += 1
                 if isinstance(e, RateLimitError):
                     pause = getattr(e, "retry_after", None) or RATE_PAUSE_S
                     self.rest_blocked_until = max(self.rest_blocked_until, time.monotonic() + pause)
+            except BaseException:  # cancelled (the book dropped, the session closing): not judged
+                if gate is not None:
+                    gate.release(probe)
+                raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_PAUSE_S)
 

@@ -36,6 +36,19 @@ AWAY_ROUNDS = 3
 AWAY_RETRY_S = 0.5
 
 
+def later_pauses() -> Iterator[tuple[int, float]]:
+    """The pauses before each later try of an order the venue has not settled yet, numbered: those of
+    ``LATER_S``, then its last again for as long as the order needs it. Never given up: an outage or
+    a rate-limit ban (Binance's 418: two minutes at the least) outlasting the schedule left an order
+    the venue ended open here for the session's life, its fills never heard."""
+    pauses = LATER_S
+    yield from enumerate(pauses)
+    n = len(pauses)
+    while True:
+        yield n, pauses[-1]
+        n += 1
+
+
 class ReconcilePort(CatchUpPort, Protocol):
     """What reconciliation needs of a trading session."""
 
@@ -353,9 +366,12 @@ class Reconciler(FillsCatchUp):
 
     async def _away_later(self, client_id: str) -> None:
         """``_after_away`` for an order whose queries failed every round after the stream returned,
-        after each of ``LATER_S`` until one answers (or something else settles the order)."""
+        after each of ``later_pauses`` until one answers (or something else settles the order);
+        audited ``reconcile_stuck`` once ``LATER_S`` ran out, and asked on."""
         p = self.port
-        for pause in LATER_S:
+        for n, pause in later_pauses():
+            if n == len(LATER_S):
+                p.audit.event("reconcile_stuck", venue=p.venue, client_id=client_id)
             await asyncio.sleep(pause)
             o = p.tracker.get(client_id)
             if o is None or not o.is_open:
@@ -366,7 +382,6 @@ class Reconciler(FillsCatchUp):
                 log.info("%s: order %s still not reconciled: %s", p.venue, client_id, e)
                 continue
             return
-        p.audit.event("reconcile_stuck", venue=p.venue, client_id=client_id)
 
     async def _missing_fills(self) -> None:
         """Ended orders whose answer stated fills the stream, up as far as the session knew, never
@@ -386,9 +401,11 @@ class Reconciler(FillsCatchUp):
         ``resolve`` concludes (``rejected``, provisionally; until then it stays unknown, so a close
         names it); anything else that tells of it first (the private stream, a reconnect's
         reconciliation) ends the tries."""
-        tracker = self.port.tracker
+        tracker, p = self.port.tracker, self.port
         try:
-            for pause in LATER_S:
+            for n, pause in later_pauses():
+                if n == len(LATER_S):  # asked on: the order stays unknown until the venue answers
+                    p.audit.event("unknown_outcome_stuck", venue=p.venue, client_id=client_id)
                 await asyncio.sleep(pause)
                 o = tracker.get(client_id)
                 if o is None or o.status != "unknown" or client_id in self.resolving:
@@ -406,7 +423,6 @@ class Reconciler(FillsCatchUp):
                     why = "no trace at the venue (asked again after the call gave up)"
                     tracker.mark_absent(client_id, why)
                 return
-            self.port.audit.event("unknown_outcome_stuck", venue=self.port.venue, client_id=client_id)
         finally:
             self._lost_at.pop(client_id, None)
 
