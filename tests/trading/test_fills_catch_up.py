@@ -9,6 +9,7 @@ the account's trades since the order was sent, every page (``TradesHistory``, ``
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import math
 from dataclasses import replace
@@ -366,3 +367,39 @@ def test_a_kraken_orders_fills_are_found_with_the_venues_clock_behind_ours(mid: 
         sim.endpoint(a.venue, 0).skew(0 if mid else -3000)
 
     a.run(body, before=behind, timeout=1.0, private_stream=False, on_fill=fills.append)
+
+
+def test_fills_whose_fetch_fails_past_the_schedule_are_fetched_once_the_venue_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No private stream: a buy rests at the best bid and the market trades into it; ``order_status``
+    states it filled, and the fetch of its executions loses its answer (``myTrades``) more times than
+    the schedule of later tries holds (scaled to 0.05 and 0.1 s) — a long outage, a ban. ``on_fill``
+    still hears the simulator's fills of it, each once, once an answer comes (before: after the
+    schedule the tries ended, ``fills_unheard_stuck`` audited, and the fills were never heard)."""
+    import tickwire.trading.fills_catch_up as catch_up
+
+    monkeypatch.setattr(catch_up, "LATER_S", (0.05, 0.1))
+    a = _acct("test_session_binance", "BINANCE")
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        ep = sim.endpoint(a.venue, 0)
+        v = sim.venue(a.venue)
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)
+        [theirs] = a.orders(sim, o.client_id)
+        for _ in range(50_000):
+            if theirs.fills:
+                break
+            v.book_step(a.symbol)
+        assert theirs.fills and not fills
+        ep.lose_answer("GET /api/v3/myTrades", 6)  # the first fetch and the schedule's two, and more
+        got = await tr.order_status(a.symbol, client_id=o.client_id)
+        assert got.filled == Decimal(theirs.filled) * v.instruments[a.symbol].lot
+        await settle(lambda: len(fills) >= len(theirs.fills), "the order's fills", 5.0)
+        assert "GET /api/v3/myTrades" not in ep.lose_left  # every loss was asked through
+        await asyncio.sleep(0.3)  # a copy heard late would come now
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+
+    a.run(body, private_stream=False, on_fill=fills.append)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -29,6 +29,18 @@ log = logging.getLogger("tickwire.trading")
 # pauses (~30 s in all: a watchdog's default time to call an unknown outcome stuck); so are an order's
 # fills while some stay unheard after a catch-up (its query failed, or the venue's history lagged).
 LATER_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def later_pauses(pauses: tuple[float, ...]) -> Iterator[tuple[int, float]]:
+    """The pauses before each later try of what the venue has not settled yet (an order, its fills),
+    numbered: ``pauses``, then its last again for as long as needed. Never given up: an outage or a
+    rate-limit ban (Binance's 418: two minutes at the least) outlasting the schedule left an order
+    the venue ended open here for the session's life, its fills never heard."""
+    yield from enumerate(pauses)
+    n = len(pauses)
+    while True:
+        yield n, pauses[-1]
+        n += 1
 
 
 class CatchUpPort(Protocol):
@@ -120,12 +132,15 @@ class FillsCatchUp:
         return p.tracker.unheard(client_id)
 
     async def _fills_later(self, client_id: str) -> None:
+        """Asks again while fills stay unheard (audited ``fills_unheard_stuck`` once ``LATER_S`` ran
+        out, and asked on: an outage or a ban outlasting the schedule left them unheard for good)."""
         try:
-            for pause in LATER_S:
+            for n, pause in later_pauses(LATER_S):
+                if n == len(LATER_S):
+                    self.port.audit.event("fills_unheard_stuck", venue=self.port.venue, client_id=client_id)
                 await asyncio.sleep(pause)
                 if not await self._fills_owed(client_id):
                     return
-            self.port.audit.event("fills_unheard_stuck", venue=self.port.venue, client_id=client_id)
         finally:
             self._fills_due.discard(client_id)
 

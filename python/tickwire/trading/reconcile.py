@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from tickwire.errors import TickwireError, TransportError, UnknownOutcome, VenueError
 from tickwire.trading.account import pages
 from tickwire.trading.answers import read_events
-from tickwire.trading.fills_catch_up import LATER_S, CatchUpPort, FillsCatchUp
+from tickwire.trading.fills_catch_up import LATER_S, CatchUpPort, FillsCatchUp, later_pauses
 from tickwire.trading.orders import Order, OrderEvent
 
 log = logging.getLogger("tickwire.trading")
@@ -34,19 +34,6 @@ WINDOW_POLL_S = 0.05
 # blip, the budget full) are asked again in this many more rounds, each this much later than the last.
 AWAY_ROUNDS = 3
 AWAY_RETRY_S = 0.5
-
-
-def later_pauses() -> Iterator[tuple[int, float]]:
-    """The pauses before each later try of an order the venue has not settled yet, numbered: those of
-    ``LATER_S``, then its last again for as long as the order needs it. Never given up: an outage or
-    a rate-limit ban (Binance's 418: two minutes at the least) outlasting the schedule left an order
-    the venue ended open here for the session's life, its fills never heard."""
-    pauses = LATER_S
-    yield from enumerate(pauses)
-    n = len(pauses)
-    while True:
-        yield n, pauses[-1]
-        n += 1
 
 
 class ReconcilePort(CatchUpPort, Protocol):
@@ -369,7 +356,7 @@ class Reconciler(FillsCatchUp):
         after each of ``later_pauses`` until one answers (or something else settles the order);
         audited ``reconcile_stuck`` once ``LATER_S`` ran out, and asked on."""
         p = self.port
-        for n, pause in later_pauses():
+        for n, pause in later_pauses(LATER_S):
             if n == len(LATER_S):
                 p.audit.event("reconcile_stuck", venue=p.venue, client_id=client_id)
             await asyncio.sleep(pause)
@@ -403,7 +390,7 @@ class Reconciler(FillsCatchUp):
         reconciliation) ends the tries."""
         tracker, p = self.port.tracker, self.port
         try:
-            for n, pause in later_pauses():
+            for n, pause in later_pauses(LATER_S):
                 if n == len(LATER_S):  # asked on: the order stays unknown until the venue answers
                     p.audit.event("unknown_outcome_stuck", venue=p.venue, client_id=client_id)
                 await asyncio.sleep(pause)
