@@ -14,13 +14,14 @@ import importlib
 import math
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pytest import MonkeyPatch
 from session_cases import SimAccount, settle
 from tickwire.sim import Simulator
 from tickwire.sim.market import ASK, BID
-from tickwire.trading.orders import Fill
+from tickwire.trading.orders import Fill, Order
 from tickwire.trading.session import TradingSession
 
 # (test module, account, the grammar's module and the fills request, for the paging case)
@@ -68,6 +69,20 @@ def sweep(sim: Simulator, tr: TradingSession, a: SimAccount) -> tuple[Decimal, D
     far = book.asks[-1][0]
     qty = a.size(tr, far, 1) + sum((q for _, q in book.asks), Decimal(0))
     return (qty / tr.rules[a.symbol].lot_size).to_integral_value() * tr.rules[a.symbol].lot_size, far
+
+
+async def traded_into(sim: Simulator, tr: TradingSession, a: SimAccount) -> tuple[Order, Any]:
+    """A buy resting at the best bid, and the market traded into it (the simulator's order of it)."""
+    v = sim.venue(a.venue)
+    bid, _ = a.touch(sim)
+    o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)
+    [theirs] = a.orders(sim, o.client_id)
+    for _ in range(50_000):
+        if theirs.fills:
+            break
+        v.book_step(a.symbol)
+    assert theirs.fills
+    return o, theirs
 
 
 @pytest.mark.parametrize(("module", "name", "grammar", "op"), CAUGHT_UP, ids=[n for _, n, *_ in CAUGHT_UP])
@@ -141,14 +156,8 @@ def test_order_status_finding_new_fills_without_a_stream_fetches_them_once(
     async def body(sim: Simulator, tr: TradingSession) -> None:
         ep = sim.endpoint(a.venue, 0)
         v = sim.venue(a.venue)
-        bid, _ = a.touch(sim)
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)
-        [theirs] = a.orders(sim, o.client_id)
-        for _ in range(50_000):
-            if theirs.fills:
-                break
-            v.book_step(a.symbol)
-        assert theirs.fills and not fills
+        o, theirs = await traded_into(sim, tr, a)
+        assert not fills
         got = await tr.order_status(a.symbol, client_id=o.client_id)
         assert got.filled == Decimal(theirs.filled) * v.instruments[a.symbol].lot
         assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
@@ -386,14 +395,8 @@ def test_fills_whose_fetch_fails_past_the_schedule_are_fetched_once_the_venue_an
     async def body(sim: Simulator, tr: TradingSession) -> None:
         ep = sim.endpoint(a.venue, 0)
         v = sim.venue(a.venue)
-        bid, _ = a.touch(sim)
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid, 2000), bid)
-        [theirs] = a.orders(sim, o.client_id)
-        for _ in range(50_000):
-            if theirs.fills:
-                break
-            v.book_step(a.symbol)
-        assert theirs.fills and not fills
+        o, theirs = await traded_into(sim, tr, a)
+        assert not fills
         ep.lose_answer("GET /api/v3/myTrades", 6)  # the first fetch and the schedule's two, and more
         got = await tr.order_status(a.symbol, client_id=o.client_id)
         assert got.filled == Decimal(theirs.filled) * v.instruments[a.symbol].lot
