@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("nats")
 
-from simbook import eventually
+from simbook import eventually, quiet
 from tickwire import _core
 from tickwire._core import BookFeed, Dispatcher, Histogram
 from tickwire.bus import client, subjects
@@ -44,6 +44,19 @@ def _threads() -> int:
         with contextlib.suppress(OSError):  # a thread that ended while listed
             names.append(Path(f"/proc/self/task/{tid}/comm").read_text().strip())
     return names.count("tw-bus-sub")
+
+
+async def flowing(send: Any, c: Any, what: str = "") -> int:
+    """Publishes (``send(1)``) every 50 ms until a message reaches ``c``, then waits for the ones
+    still in flight to land; how many ``c`` has then. A batch counted from there is exact."""
+    n = len(c.trades)
+    end = time.monotonic() + 10
+    while len(c.trades) == n and time.monotonic() < end:
+        await send(1)
+        await asyncio.sleep(0.05)
+    assert len(c.trades) > n, f"nothing arrived {what}".strip()
+    await quiet(c.trades, what=f"the first messages {what}".strip())
+    return len(c.trades)
 
 
 class _Consumer:
@@ -148,8 +161,14 @@ def test_the_subscriber_moves_to_another_node_when_its_node_dies() -> None:
                     await nc.publish(subject, _trade(b"BTCUSDT", gseq, gseq))
                 await nc.flush()
 
+            # The subscription's interest reaches the publisher's node over the route a moment after
+            # the subscriber is up (later on a busy machine): what is published there before is
+            # dropped, as core NATS does. So publish until one arrives, then a counted batch (before:
+            # 10 at once, and "10 arrived" — found failing with the suite's two processes beside
+            # busy loops, fewer than 10 in 5 s).
+            before = await flowing(send, c)
             await send(10)
-            await eventually(lambda: len(c.trades) == 10, 5.0, "before the kill")
+            await eventually(lambda: len(c.trades) == before + 10, 5.0, "before the kill")
             dead.kill()
 
             def moved() -> bool:
@@ -162,13 +181,7 @@ def test_the_subscriber_moves_to_another_node_when_its_node_dies() -> None:
             await eventually(moved, 10.0, "reconnected to the node that stays")
             # The subscription was sent again to the new node: messages flow once its interest is
             # known (publish until one arrives, then a counted batch).
-            n = len(c.trades)
-            end = time.monotonic() + 10
-            while len(c.trades) == n and time.monotonic() < end:
-                await send(1)
-                await asyncio.sleep(0.05)
-            assert len(c.trades) > n, "nothing arrived after the reconnect"
-            before = len(c.trades)
+            before = await flowing(send, c, "after the reconnect")
             await send(100)
             await eventually(lambda: len(c.trades) == before + 100, 5.0, "after the reconnect")
             prices = [p for _, p in c.trades]

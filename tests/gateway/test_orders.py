@@ -373,16 +373,22 @@ def test_a_gateway_killed_with_sigkill_its_dead_man_switch_cancels_at_the_venue(
                     assert set(v.dead_man().armed("key-deadman")) == {"BTCUSDT", "ETHUSDT"}
                     await asyncio.sleep(1.5)  # alive: refreshed, nothing fired
                     assert len(v.open("deadman")) == 2 and v.dead_man().fired == []
+                    left = v.dead_man().armed("key-deadman")
                     proc.send_signal(signal.SIGKILL)
-                    t0 = time.monotonic()
+                    # The venue's own countdowns, armed for the gateway's second, cancel them: told by
+                    # what was left of each at the kill (the simulator's deadlines), not by the test's
+                    # clock from kill to cancel (before: "< 1.5 s", which a CPU shared with the suite's
+                    # other process and the gateway's may outlast with nothing wrong).
+                    assert set(left) == {"BTCUSDT", "ETHUSDT"}, left
+                    assert all(0 < s <= 1.0 for s in left.values()), left
                     await settle(lambda: not v.open("deadman"), "the venue's countdown", 3.0)
-                    assert time.monotonic() - t0 < 1.0 + 0.5
                     assert sum(f.cancelled for f in v.dead_man().fired) == 2
                     await settle(lambda: not tr.health()["gateway_alive"], "the client to see it gone", 2.0)
-                    t1 = time.monotonic()
+                    sent, t1 = tr.requests, time.monotonic()
                     with pytest.raises(TransportError, match="gwdm is gone"):
                         await rest_buy(v, tr)
-                    assert time.monotonic() - t1 < 0.1
+                    # At once: nothing sent (no request counted), so no request's time-out waited.
+                    assert tr.requests == sent and time.monotonic() - t1 < tr.timeout / 2
             finally:
                 if proc.returncode is None:
                     proc.kill()

@@ -106,7 +106,10 @@ async def refusal_blocks(
     with pytest.raises(RateLimitError) as e:
         await place()
     assert e.value.retry_after == pytest.approx(window, abs=0.01)  # type: ignore[attr-defined]
-    t_refused = time.monotonic()
+    # Timed from the refused request's arrival at the venue (its log's clock): the session's block
+    # began later, when the answer reached it. (Not from the test's clock read after the raise: a
+    # process waiting for a CPU there reads it late, and an on-time send looked early.)
+    t_refused = [x for x in exchanges(sim, venue) if x[1] == path][-1][0]
     sent = len([x for x in exchanges(sim, venue) if x[1] == path])
     with pytest.raises(RateLimitError):
         await place()
@@ -114,7 +117,7 @@ async def refusal_blocks(
     tr.budget.max_wait_s = window + 5.0
     assert (await place()).status == "new"
     last = [x for x in exchanges(sim, venue) if x[1] == path][-1]
-    assert last[0] >= t_refused + window - 0.05 and last[2] < 400
+    assert last[0] >= t_refused + window - 0.01 and last[2] < 400, (last[0] - t_refused, window)
     assert refusals(sim, venue) == 1
 
 

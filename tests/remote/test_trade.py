@@ -104,10 +104,13 @@ def test_requests_fail_at_once_while_the_gateways_heartbeat_is_missing(nats_urls
             assert gw.heartbeat is not None
             await gw.heartbeat.stop()
             await settle(lambda: not tr.health()["gateway_alive"], "the gateway seen gone", 2.0)
-            t0 = time.monotonic()
+            sent, t0 = tr.requests, time.monotonic()
             with pytest.raises(TransportError, match="gwhb is gone"):
                 await rest_buy(v, tr)
-            assert time.monotonic() - t0 < 0.05 and v.orders("hb") == []
+            # At once: refused before any request went out (none counted), so not after a request's
+            # time-out either. (Not "within 50 ms" of the test's clock: the suite runs in two processes
+            # on two cores, and a process waiting for a CPU loses that much now and then.)
+            assert tr.requests == sent and time.monotonic() - t0 < tr.timeout / 2 and v.orders("hb") == []
             gw.heartbeat.start()
             await settle(lambda: tr.health()["gateway_alive"], "the gateway back", 2.0)
             assert (await rest_buy(v, tr)).status == "new"

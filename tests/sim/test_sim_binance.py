@@ -356,7 +356,10 @@ def test_request_weight_429_then_418_with_retry_after() -> None:
         timeouts = {"weight_window": 0.6, "ban": 0.3}
         async with Simulator(["binance"], rate=0, profiles=profiles, timeouts=timeouts) as sim:
             url = sim.urls()["binance"][0]["rest"] + "/api/v3/depth?symbol=BTCUSDT&limit=10"
-            await asyncio.sleep(0.6 - time.monotonic() % 0.6)  # start at a window boundary
+            # Start at a window boundary of the venue's clock (wall time: its weight windows are aligned
+            # to it, as Binance's to its minutes); the monotonic clock's boundaries fall anywhere in
+            # them, and four requests straddling one see the count start over.
+            await asyncio.sleep(0.6 - time.time() % 0.6)
             got = []
             # A 0.6 s window is announced (and counted in the header) as Binance names 1 s.
             for _ in range(4):  # weight 5 each: 5, 10, 15 > 12, then still sending

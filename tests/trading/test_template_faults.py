@@ -134,11 +134,14 @@ def test_a_mantissa_of_an_absurd_scale_is_refused_at_once(scale: int) -> None:
         tmpl = tr.template(SYMBOL, "buy")
         _, qty = below_bid(a, sim, tr, 10)
         q = int(qty.scaleb(tmpl.qty_scale))
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.thread_time()
         with pytest.raises(InvalidOrder):
             await tmpl.send(Mantissa(1, scale), q)
-        took = time.monotonic() - t0
-        assert took < 0.2, f"the refusal held the event loop {took:.2f} s"
+        took, cpu = time.monotonic() - t0, time.thread_time() - cpu0
+        # The loop's own CPU time (this thread's): what a refusal computing 10 to the scale's distance
+        # spent. The time on the clock includes any wait for a CPU the suite's other process holds,
+        # so it is bounded only loosely.
+        assert cpu < 0.2 and took < 2.0, f"the refusal held the event loop {took:.2f} s ({cpu:.2f} s CPU)"
         assert a.orders(sim) == [] and list(tr.tracker) == []
 
     a.run(body)

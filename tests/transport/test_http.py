@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from http_scripted import Runner, Tiny, echo_path, response
+from simbook import eventually
 from tickwire.errors import RateLimitError, RequestTimeoutError, TransportError, VenueError
 from tickwire.sim import Simulator
 from tickwire.transport.http import HttpClient
@@ -132,8 +133,10 @@ def test_connection_close_and_idle_close_by_server(run: Runner) -> None:
             assert (await http.get("/a")).body == b"ok"
             assert t.conns == 2  # the pre-connected one (closed after /close), then a fresh one
             assert t.closed_by_peer == 1
-            await asyncio.sleep(0.08)
-            # The pool noticed the server's close: even a POST (never resent) goes out fine.
+            # The pool noticed the server's close (20 ms after /a): even a POST (never resent) goes out
+            # fine. Waited for, not slept for: a process stalled past both the server's 20 ms and a
+            # fixed sleep resumes them in one turn of the loop, the POST written before the close is read.
+            await eventually(lambda: http.idle_connections == 0, what="the server's close noticed")
             assert (await http.post("/b", body=b"x")).body == b"ok"
             assert t.conns == 3 and len(t.requests) == 3
 
