@@ -17,6 +17,11 @@ from tickwire.bus import subjects
 
 log = logging.getLogger("tickwire.remote")
 
+# How often the watch looks for gateways whose beats stopped; a look this many periods late is put off
+# by one period (``_sweep``).
+SWEEP_S = 0.05
+LATE_WAKE = 3
+
 
 @dataclass
 class GatewayState:
@@ -75,9 +80,19 @@ class GatewayWatch:
             self.on_beat(name, body)
 
     async def _sweep(self) -> None:
+        woke, skipped = time.monotonic_ns(), False
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(SWEEP_S)
             now = time.monotonic_ns()
+            late, woke = now - woke > LATE_WAKE * SWEEP_S * 1e9, now
+            if late and not skipped:
+                # Woken late: the process stalled (a busy CPU, a GC pause, a long callback), and the
+                # beats that came meanwhile are still on their way to ``_beat`` (their bytes read,
+                # then a few of the client's task hops) — judged now, a live gateway read as gone
+                # (requests failing "gone", every remote book reset). Judged on the next round, once.
+                skipped = True
+                continue
+            skipped = False
             for st in self.gateways.values():
                 if st.alive and now - st.last_ns > self.missed * st.interval * 1e9:
                     st.alive = False
