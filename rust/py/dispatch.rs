@@ -211,7 +211,12 @@ impl Dispatcher {
             if due {
                 self.due_told = true;
                 if let Some(cb) = &self.on_held_due {
-                    cb.call0(py)?;
+                    if let Err(e) = cb.call0(py) {
+                        // Reported like a callback's, the frame still settled below (its books called
+                        // back, a gap in its summary resynced); the monitor's round releases the holds.
+                        self.due_told = false;
+                        self.on_error.call1(py, (e.into_value(py),))?;
+                    }
                 }
             }
             let t1 = monotonic_ns();

@@ -290,3 +290,37 @@ def test_a_refused_frame_of_several_books_names_every_one() -> None:
         feed.on_frame(frame("snapshot", "2.0", "-1.0", b="C/USD"))
     assert e.value.symbol == "C/USD" and e.value.symbols == ["A/USD"]  # type: ignore[attr-defined]
     assert "C/USD" not in feed.symbols()
+
+
+def test_with_deferred_expiry_a_hold_run_out_is_told_once_and_released_only_by_release_held() -> None:
+    """``Dispatcher.defer_expiry(on_due)``: a frame read after a hold ran out no longer releases it
+    (the other line's frame may be waiting in its socket): ``on_due`` is called, once until the next
+    ``release_held``, which releases it as the gap it is. An ``on_due`` that raises goes to
+    ``on_error`` and the frame is still settled (its summary returned, its book called back)."""
+    snap, frames = synthetic(6)
+    feed = BookFeed("binance")
+    synced(feed, snap, frames[0])
+    feed.arbitrate(hold_s=0.05)
+    told: list[int] = []
+    errors_seen: list[BaseException] = []
+    d = Dispatcher(feed, None, errors_seen.append, None)
+    d.defer_expiry(lambda: told.append(1))
+    assert d.on_frame(frames[2], 0, 1) is None  # held: frames[1] lost on this line
+    assert d.on_frame(frames[3], int(0.06e9), 1) is None  # after the hold: held too, not released
+    assert told == [1] and feed.book("BTCUSDT").last_update_id == 101
+    assert d.on_frame(frames[4], int(0.07e9), 1) is None and told == [1]  # told once
+    assert d.release_held(int(0.08e9)) == ("book", (("BTCUSDT", "gap"),), None)
+    # A raising ``on_due``: reported, the frame settled all the same.
+    feed2 = BookFeed("binance")
+    synced(feed2, snap, frames[0])
+    feed2.arbitrate(hold_s=0.05)
+    d2 = Dispatcher(feed2, None, errors_seen.append, None)
+
+    def boom() -> None:
+        raise RuntimeError("on_due failed")
+
+    d2.defer_expiry(boom)
+    assert d2.on_frame(frames[2], 0, 1) is None
+    assert d2.on_frame(frames[3], int(0.06e9), 1) is None
+    assert [str(e) for e in errors_seen] == ["on_due failed"]
+    assert d2.release_held(int(0.08e9)) == ("book", (("BTCUSDT", "gap"),), None)

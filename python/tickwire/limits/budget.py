@@ -119,7 +119,10 @@ def resend_gate(
     kept-alive connection closed under it — the cost is taken again (a venue that processed the
     first counts both). No room for either: refused unsent (a :class:`RateLimitError` with no
     ``status``: the budget's own, no refusal of the venue's). ``then``: a gate run after this one."""
-    taken_at = budget.clock()
+    # The take's own reading of the clock (``try_take``), not a second one: ``Window.restamp`` finds
+    # the take in its record of recent takes by that time exactly (a venue's usage report is topped
+    # up from that record), and moves the weight out of that time's slot.
+    taken_at = budget.taken_at if budget.taken_at is not None else budget.clock()
     writes = 0
 
     def check() -> None:
@@ -187,6 +190,9 @@ class RateBudget:
         self._plans: dict[tuple[str, tuple[tuple[str, int], ...]], list[tuple[Window, int, int]]] = {}
         _budgets.add(self)
         self.waited_s = 0.0  # total time acquire spent waiting
+        # When ``try_take`` last took (its clock reading): the ``then`` of a ``resend_gate`` made
+        # right after the take (no await between), for ``restamp``.
+        self.taken_at: float | None = None
         self.refusals = 0  # venue refusals (429/418 and equivalents) seen
         self.set_limits(limits, replace=replace)
 
@@ -333,6 +339,7 @@ class RateBudget:
                 for w, weight, _ in plan:
                     if weight:
                         w.take(weight, now)
+                self.taken_at = now
             return wait
 
     def restamp(self, cost: Mapping[str, int], lane: Lane, then: float) -> float:

@@ -88,7 +88,7 @@ class FillsCatchUp:
         history not hold every fill yet (it may lag its matching engine), the order's fills are asked
         for again after each of ``LATER_S`` while some stay unheard, so ``on_fill`` still hears each."""
         try:
-            owed = await self._fills_owed(client_id)
+            owed, _ = await self._fills_owed(client_id)
         except asyncio.CancelledError:  # by its caller: the fills it was fetching are asked for later
             self._fills_again(client_id)
             raise
@@ -121,25 +121,33 @@ class FillsCatchUp:
             self._fills_due.add(client_id)
             self.spawn(self._fills_later(client_id))
 
-    async def _fills_owed(self, client_id: str) -> bool:
-        """One catch-up; True while fills stay unheard."""
+    async def _fills_owed(self, client_id: str) -> tuple[bool, bool]:
+        """One catch-up: whether fills stay unheard, and whether the fetch itself failed."""
         p = self.port
+        failed = False
         try:
             await self.catch_up_fills(client_id)
         except TickwireError as e:
+            failed = True
             log.warning("%s: fills of %s not fetched (asked again later): %s", p.venue, client_id, e)
             p.audit.event("fills_catch_up_failed", venue=p.venue, client_id=client_id, error=str(e))
-        return p.tracker.unheard(client_id)
+        return p.tracker.unheard(client_id), failed
 
     async def _fills_later(self, client_id: str) -> None:
-        """Asks again while fills stay unheard (audited ``fills_unheard_stuck`` once ``LATER_S`` ran
-        out, and asked on: an outage or a ban outlasting the schedule left them unheard for good)."""
+        """Asks again while fills stay unheard: after each of ``LATER_S`` (the venue's history may lag
+        its engine), then, audited ``fills_unheard_stuck``, every 15 s for as long as the fetch itself
+        fails (an outage or a ban outlasting the schedule left them unheard for good). A venue that
+        answers without them past the schedule is not asked on: its listing no longer holds them."""
+        failed = True
         try:
             for n, pause in later_pauses(LATER_S):
                 if n == len(LATER_S):
                     self.port.audit.event("fills_unheard_stuck", venue=self.port.venue, client_id=client_id)
+                if n >= len(LATER_S) and not failed:
+                    return
                 await asyncio.sleep(pause)
-                if not await self._fills_owed(client_id):
+                owed, failed = await self._fills_owed(client_id)
+                if not owed:
                     return
         finally:
             self._fills_due.discard(client_id)

@@ -359,6 +359,10 @@ class HttpClient:
         now = loop.time()
         later = math.inf
         for conn in list(self._busy):
+            if conn.fut is not None and conn.fut.done():
+                # Answered in time, read with the sockets just now: its task (woken after this, on
+                # uvloop) takes it off ``_busy`` and keeps the connection — not to be aborted.
+                continue
             if conn.deadline <= now:
                 conn.time_out()
             else:
