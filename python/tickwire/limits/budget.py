@@ -106,19 +106,14 @@ def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLi
     return e
 
 
-def resend_gate(
-    budget: RateBudget,
-    cost: Mapping[str, int],
-    lane: Lane = "query",
-    then: Callable[[], None] | None = None,
-) -> Callable[[], None]:
+def resend_gate(budget: RateBudget, cost: Mapping[str, int], lane: Lane = "query") -> Callable[[], None]:
     """A ``gate`` for one request through ``HttpClient.request`` (run right before each write of it),
     whose ``cost`` the caller just took: the first write, if it comes more than ``LATE_S`` after the
     take (a new connection's set-up, a stall of the process), counts the cost from the write instead
     (``RateBudget.restamp``); from the second write on — the client's one resend of a GET after a
     kept-alive connection closed under it — the cost is taken again (a venue that processed the
     first counts both). No room for either: refused unsent (a :class:`RateLimitError` with no
-    ``status``: the budget's own, no refusal of the venue's). ``then``: a gate run after this one."""
+    ``status``: the budget's own, no refusal of the venue's)."""
     # The take's own reading of the clock (``try_take``), not a second one: ``Window.restamp`` finds
     # the take in its record of recent takes by that time exactly (a venue's usage report is topped
     # up from that record), and moves the weight out of that time's slot.
@@ -134,8 +129,6 @@ def resend_gate(
             wait = budget.restamp(cost, lane, taken_at) if budget.clock() - taken_at > LATE_S else 0.0
         if wait > 0:
             raise rate_limited(budget.venue, sorted({n.split(":", 1)[0] for n in cost}), wait)
-        if then is not None:
-            then()
 
     return check
 
