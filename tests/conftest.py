@@ -1,4 +1,4 @@
-"""Shared test helpers: where the shared fixtures are, and skipping cleanly when they are absent."""
+"""Shared fixtures: the NATS server skip, fresh rate windows per test, the helper folders on the path."""
 
 from __future__ import annotations
 
@@ -8,22 +8,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-
 # Helper modules beside the suites that use them (simclient, certs, simbook, simproc, session_cases,
 # gateway_harness, the limits suites' accounts): importable from any suite, whatever order pytest
 # collects the folders in.
 for helpers in ("sim", "session", "trading", "gateway", "limits"):
     sys.path.insert(0, str(Path(__file__).resolve().parent / helpers))
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, or a skip with the reason when a user's clone has no ../shared."""
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"needs ../shared/{'/'.join(parts)} (present in CI, absent in a user's clone)")
-    return p
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import re
 from typing import Any
 
 import pytest
-from conftest import shared_path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_files import shared_path
 from tickwire import auth
 from tickwire.auth import Credentials, EcdsaP256Key, Ed25519Key, HmacKey, RsaKey, SignedRequest, encode_params
 from tickwire.errors import CredentialsError, SigningKeyError

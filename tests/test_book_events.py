@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from conftest import shared_path
+from shared_files import shared_path
 from tickwire import Bbo, BookFeed, Trade
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from tickwire import Bbo, BookFeed, Trade, errors
 
 

@@ -9,10 +9,10 @@ import json
 from functools import cache
 
 import pytest
-from conftest import shared_path
 from feed_state import whole_state
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from shared_files import shared_path
 from tickwire import BookFeed, errors
 
 # venue -> capture; each frame of these venues holds at most one book message, so a refused frame

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from sim_frames import VENUES, Event, sim_events
 from tickwire import BookFeed, errors
 

@@ -10,8 +10,8 @@ import json
 from functools import cache
 
 import pytest
-from conftest import shared_path
 from feed_state import whole_state
+from shared_files import shared_path
 from test_book_fuzz import step
 from tickwire import BookFeed, errors
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from tickwire import BookFeed
 
 

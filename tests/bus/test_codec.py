@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from tickwire import Bbo, BookFeed, OrderBook, Trade, errors
 from tickwire._core import Dispatcher, bus_bbo, bus_header, bus_trade
 

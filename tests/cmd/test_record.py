@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from captures import KINDS, LINE_KEYS, decoded, okx_checksum
-from conftest import shared_path
 from sbe_schema import SchemaDecoder, dec
+from shared_files import shared_path
 from tickwire.sim.process import sim_process
 
 Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from test_record import _check_format
 from tickwire.sim import Simulator
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 
 
 def test_replay_okx_capture_reports_all_checksums() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import shared_path
+from shared_files import shared_path
 from tickwire import BookFeed, errors
 from tickwire._core import Dispatcher
 from tickwire.latency import LatencyRecorder

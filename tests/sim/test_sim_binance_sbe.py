@@ -8,11 +8,11 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from conftest import shared_path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from picows import WSHandshakeError
 from sbe_schema import SchemaDecoder, dec
+from shared_files import shared_path
 from simclient import connect, get_json, settle
 from tickwire.sim import ApiKey, Simulator
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from captures import decoded, okx_checksum
-from conftest import shared_path
+from shared_files import shared_path
 from simclient import connect, get_json, settle
 from tickwire.sim import Simulator
 
