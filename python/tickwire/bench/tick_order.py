@@ -76,8 +76,9 @@ async def _run(
     http: Any, symbol: str, ticks: int, gap_us: int, stamps: bool = False, venue_spin: bool = False
 ) -> dict[str, Any]:
     """One run at the venue: ``ns`` (tick→order per tick, -1 unanswered), how many orders were priced
-    at / not at its best bid, and with ``stamps`` each answered tick's (written, order read) stamps.
-    With ``venue_spin`` the venue polls while each tick is in flight (``Venue.run``)."""
+    at / not at its best bid, ``late`` (unanswered ticks whose order came after the cut-off), and
+    with ``stamps`` each answered tick's (written, order read) stamps. With ``venue_spin`` the venue
+    polls while each tick is in flight (``Venue.run``)."""
     body = json.dumps(
         {"symbol": symbol, "ticks": ticks, "gap_us": gap_us, "stamps": stamps, "spin": venue_spin}
     )
@@ -168,6 +169,7 @@ async def measure_async(
         ready: dict[str, list[int]] = {c.key: [] for c in clients}
         callback: dict[str, list[int]] = {c.key: [] for c in clients}
         missed: dict[str, int] = {c.key: 0 for c in clients}
+        late: dict[str, int] = {c.key: 0 for c in clients}
         left_out: dict[str, int] = {c.key: 0 for c in clients}
         wrong: dict[str, int] = {c.key: 0 for c in clients}
         segments: dict[str, list[int]] = {k: [] for k, _ in tick_remote.SEGMENTS}
@@ -197,6 +199,7 @@ async def measure_async(
                     wrong[c.key] += got_run["not_at_best_bid"]
                     server[c.key] += [x for x in ns if x >= 0]
                     missed[c.key] += sum(1 for x in ns if x < 0)
+                    late[c.key] += got_run.get("late", 0)
                     got = await c.samples()
                     inproc[c.key] += got["written"]
                     ready[c.key] += got["ready"]
@@ -220,6 +223,8 @@ async def measure_async(
         tag, sk = tag + ", venue polling", sk + "_vspin"
     for c in clients:
         note = f"{missed[c.key]} ticks unanswered" if missed[c.key] else ""
+        if late[c.key]:
+            note += f" ({late[c.key]} of them answered past the cut-off, left out)"
         if c.key == "remote" and errors:
             note = "; ".join(x for x in (note, f"{len(errors)} places failed, first: {errors[0]}") if x)
         extra = {} if c.key == "floor" else {"orders off the best bid": float(wrong[c.key])}

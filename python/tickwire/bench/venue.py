@@ -16,7 +16,9 @@ A run (``POST /bench/run {"symbol", "ticks", "gap_us"}``) sends the symbol's sub
 ``depthUpdate`` (20 bids, 20 asks, spot's 8-decimal text) at a time, stamps ``monotonic_ns`` right
 before the frame is written and again when the order for that symbol has been read off its
 connection, and sends the next tick ``gap_us`` after the order came (a client that never answers
-costs a miss after 200 ms); with ``"spin": true`` the venue polls without sleeping while a tick is
+costs a miss after 200 ms; an order for a missed tick, read within a second more, is counted
+``late`` and the next tick waits for it, so a late order is never taken for the next tick's answer);
+with ``"spin": true`` the venue polls without sleeping while a tick is
 in flight, so a client's write never has to wake it (``tickwire bench --venue-spin``). The answer
 lists the tick→order times in nanoseconds: the client's whole path from the kernel handing it the
 frame to the kernel taking its order, plus loopback both ways, which every contender pays alike.
@@ -52,6 +54,8 @@ TICK = 1  # price mantissa step (0.01)
 LEVELS = 20  # per side per diff: 40 levels a frame, as the issue's measurement
 DEPTH = 200  # levels per side the book keeps
 MISS_NS = 200_000_000
+# After a miss, how long the venue still waits for the missed order before the next tick.
+LATE_NS = 1_000_000_000
 
 
 def _px(m: int) -> str:
@@ -131,6 +135,8 @@ class Venue:
         # (tick written, order read) of the last run, monotonic_ns: the same clock as a client's on
         # this machine, so a client's own stamps place themselves between.
         self.stamps: list[tuple[int, int]] = []
+        # Orders of the last run read after their tick was given up (``run``).
+        self.late = 0
 
     # REST ---------------------------------------------------------------------------------------
 
@@ -150,11 +156,12 @@ class Venue:
             symbol = str(body["symbol"])
             self.prices[symbol] = [0, 0]
             self.stamps = []
+            self.late = 0
             ns = await self.run(
                 symbol, int(body["ticks"]), int(body.get("gap_us", 300)), bool(body.get("spin"))
             )
             right, wrong = self.prices[symbol]
-            reply = {"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong}
+            reply = {"ns": ns, "at_best_bid": right, "not_at_best_bid": wrong, "late": self.late}
             if body.get("stamps"):
                 reply["stamps"] = self.stamps
             return json_response(reply)
@@ -226,8 +233,8 @@ class Venue:
                 out.append(t1 - t0)
                 self.stamps.append((t0, t1))
             except TimeoutError:
-                self.waiting.pop(symbol, None)
                 out.append(-1)
+                await self._late_answer(symbol)
             finally:
                 if poll is not None:
                     poll.cancel()
@@ -237,6 +244,17 @@ class Venue:
             while time.monotonic_ns() < end:
                 await asyncio.sleep(0)
         return out
+
+    async def _late_answer(self, symbol: str) -> None:
+        """After a miss, the missed order if it still comes (a client stalled past ``MISS_NS``):
+        read before the next tick goes out, it is counted late, not taken for that tick's answer."""
+        late: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.waiting[symbol] = late
+        try:
+            await asyncio.wait_for(late, LATE_NS / 1e9)
+            self.late += 1
+        except TimeoutError:
+            self.waiting.pop(symbol, None)
 
     async def blast(self, symbol: str, frames: int) -> dict[str, Any]:
         """``frames`` ticks to ``symbol``'s subscriber as fast as its connection takes them (made
