@@ -1,9 +1,9 @@
 """A market-data session under the faults of a review: a close while a reconnect's connect swallows
-its cancel, an endpoint that stops answering pings, a resubscribe on A/B lines one of which is
-stalled (each failed before its fix); and cases that held, kept so they stay so: a REST resync
-landing across a reconnect, bad frames on one A/B line, an HTX ``req`` cut, (un)subscribing during an
-outage, an ``on_book`` that raises, an endpoint down at start. Books are checked against the
-simulator's own."""
+its cancel, a close during a connect (its connection-rate slot given back), an endpoint that stops
+answering pings, a resubscribe on A/B lines one of which is stalled (each failed before its fix); and
+cases that held, kept so they stay so: a REST resync landing across a reconnect, bad frames on one
+A/B line, an HTX ``req`` cut, (un)subscribing during an outage, an ``on_book`` that raises, an
+endpoint down at start. Books are checked against the simulator's own."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 import tickwire
 from lost_cancel import swallowing
 from simbook import Recorder, assert_books_match, eventually
+from tickwire.recovery import backoff
 from tickwire.recovery.backoff import Backoff
 from tickwire.session import line as line_mod
 from tickwire.sim import Simulator
@@ -49,6 +50,40 @@ def test_a_close_while_a_line_reconnects_ends_even_if_the_connect_swallows_its_c
             await asyncio.wait_for(md.close(), 2)
             assert not any(ln.connected for ln in md.lines)
             await eventually(lambda: not ep.conns, what=lambda: f"the venue's sockets closed: {ep.conns}")
+
+    run(go())
+
+
+def test_a_close_during_a_connect_gives_back_its_connection_rate_slot_okx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OKX takes 3 connections a second per address (``connect_limit``), counted by one limiter the
+    whole process shares; a connect holds its slot until it is over. Three sessions closed while their
+    line's WebSocket upgrade was under way (a venue slow to answer, a bot giving up on a start) are
+    three connects over: no slot is left held, and a new session syncs (before: the cancelled connects
+    never gave their slots back — one more stamp held for good per close — and once three were held no
+    session of the process could connect to that address again: ``RequestTimeoutError``)."""
+    monkeypatch.setattr(backoff, "_LIMITERS", {})
+    real, upgrades = line_mod.open_ws, []
+
+    async def unanswered(*args: Any, **kw: Any) -> Any:
+        upgrades.append(args[0])
+        await asyncio.Event().wait()  # the venue never answers the upgrade
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=31, rate=50, depth=20) as sim:
+            urls = sim.urls()["okx"]
+            monkeypatch.setattr(line_mod, "open_ws", unanswered)
+            for n in range(1, 4):
+                md = await tickwire.connect("okx", ["BTC-USDT"], endpoints=urls, **FAST).start(wait=False)
+                await eventually(lambda: len(upgrades) == n, what=f"connect {n} under way")  # noqa: B023
+                await asyncio.wait_for(md.close(), 2)
+            [limiter] = backoff._LIMITERS.values()
+            held = sum(limiter._pending.values())
+            assert held == 0, f"{held} connection slots held by connects that are over"
+            monkeypatch.setattr(line_mod, "open_ws", real)
+            async with tickwire.connect("okx", ["BTC-USDT"], endpoints=urls, **FAST) as md:
+                await assert_books_match(md, sim, "okx", ["BTC-USDT"])
 
     run(go())
 

@@ -14,6 +14,7 @@ import pytest
 from test_session_clarofinlore import CLARO, _run
 from tickwire.errors import InvalidOrder
 from tickwire.sim import Simulator
+from tickwire.trading import tracker
 from tickwire.venues import clarofinlore
 
 
@@ -69,5 +70,31 @@ def test_a_twap_naming_the_client_id_of_an_earlier_twap_is_refused_not_answered_
                 f"the simulator holds {len(venue.twap.twaps)} TWAP(s)"  # type: ignore[attr-defined]
             )
         assert len(venue.twap.twaps) == 1  # type: ignore[attr-defined]
+
+    _run(body)
+
+
+def test_the_twap_ids_kept_against_reuse_are_the_newest_not_every_one_of_the_sessions_life(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The client ids of TWAPs started are kept to refuse a reuse as the tracker keeps forgotten
+    orders' (the newest ``tracker.MAX_GONE``, made 40 here): 120 TWAPs, each ended and read ended,
+    leave 40 ids, not 120 — a bot starting TWAPs for days kept every id (before: one per TWAP, for the
+    session's life) — and a reuse of a recent one is still refused, nothing sent."""
+    monkeypatch.setattr(tracker, "MAX_GONE", 40)
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        venue = sim.venue(CLARO.venue)
+        lot = tr.rules[CLARO.symbol].lot_size
+        for i in range(120):
+            t = await tr.twap(CLARO.symbol, "buy" if i % 2 else "sell", lot, duration_s=0.01, slices=1,
+                              client_id=f"plan-{i}")  # fmt: skip
+            await asyncio.sleep(0.02)  # its one slice sent
+            assert not (await tr.twap_status(t.twap_id)).running
+        assert len(venue.twap.twaps) == 120 and not tr._twaps  # type: ignore[attr-defined]
+        assert len(tr._twap_ids) <= 40, f"{len(tr._twap_ids)} TWAP ids kept after 120 TWAPs"
+        with pytest.raises(InvalidOrder):
+            await tr.twap(CLARO.symbol, "buy", lot, duration_s=0.01, slices=1, client_id="plan-119")
+        assert len(venue.twap.twaps) == 120  # type: ignore[attr-defined]
 
     _run(body)

@@ -24,7 +24,7 @@ from tickwire.errors import (
     TransportError,
     ValueRangeError,
 )
-from tickwire.recovery.backoff import Backoff, SocketBudget, budget_for, connect_slot, settled
+from tickwire.recovery.backoff import Backoff, SocketBudget, budget_for, connect_slot
 from tickwire.recovery.failover import EndpointPool
 from tickwire.session.renewal import renew_after
 from tickwire.streams import Endpoint
@@ -304,19 +304,22 @@ class Line(WSListener):
         """One connection from connect to drop; True if it lived long enough to count as healthy."""
         owner, pool = self.owner, self.pool
         ep = pool.endpoints[ep_index]
-        settle = settled
         try:
             settle = await limiter_wait(self.adapter, ep)
-            await self._connect(ep_index, ep)
+            try:
+                await self._connect(ep_index, ep)
+            finally:
+                # Over however it ended — cancelled too (a close mid-connect): a slot left held
+                # counted against the venue's connection rate for good, and once ``limit`` of them
+                # were, no session of the process connected to that address again.
+                settle()
         except Exception as e:
-            settle()
             if not isinstance(e, (TickwireError, OSError)):
                 log.exception("%s line %d: unexpected error while connecting", self.adapter.venue, self.index)
             pool.failure(ep_index)
             owner.status("disconnected", line=self.index, detail=f"connect to {ep.name} failed: {e}")
             owner.record("connect_failed", line=self.index, endpoint=ep.name, error=str(e))
             return False
-        settle()
         up_at = time.monotonic()
         await self.down.wait()
         owner.on_line_down(self)

@@ -32,6 +32,7 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.streams import Endpoint
+from tickwire.trading import tracker
 from tickwire.trading.codes import unknown_outcome
 from tickwire.trading.intake import audit_fields, untracked
 from tickwire.trading.orders import Order, OrderType, Side
@@ -70,9 +71,11 @@ class Session(TradingSession):
         # TWAPs counted by the risk limits until a status read says they ended: (symbol, side) by
         # client id.
         self._twaps: dict[str, tuple[str, Side]] = {}
-        # Every client id a TWAP of this session was started under: the venue answers a TWAP request
-        # naming one with the TWAP it started (its idempotency), so a second TWAP under it never runs.
-        self._twap_ids: set[str] = set()
+        # The client ids TWAPs of this session were started under, oldest first: the venue answers a
+        # TWAP request naming one with the TWAP it started (its idempotency), so a second TWAP under it
+        # never runs. The newest ``tracker.MAX_GONE`` are kept, as the tracker keeps forgotten orders'
+        # ids against their reuse (every one, for the session's life, before 2026-12-07).
+        self._twap_ids: dict[str, None] = {}
 
     @property
     def auth(self) -> TokenAuth:
@@ -179,7 +182,9 @@ class Session(TradingSession):
         self.risk.check(symbol, side, slice_bounds(q, self.rules[symbol].lot_size, n)[1], client_id=cid)
         self.risk.reserve(cid, symbol, side, q)
         self._twaps[cid] = (symbol, side)
-        self._twap_ids.add(cid)
+        self._twap_ids[cid] = None
+        if len(self._twap_ids) > tracker.MAX_GONE:
+            del self._twap_ids[next(iter(self._twap_ids))]
         # In flight from here to its answer (``placing``): a kill thrown meanwhile waits for it, then
         # stops what it started (else the TWAP reached the venue after the kill and traded there).
         self.placing.add(cid)
