@@ -547,6 +547,36 @@ def test_a_strategy_overlapping_one_an_earlier_gateway_admitted_is_refused(nats_
     run(body)
 
 
+def test_a_strategy_served_past_the_registrys_keep_time_stays_admitted_across_a_restart(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name lapses in the account's strategy registry ``KEEP_S`` after its last stamp (made 2 s
+    here). Strategy ``a`` trades through one gateway for longer than that, then the gateway restarts
+    and a client of ``a-b`` says hello first: refused, ``a`` having been served all along (before, a
+    gateway stamped a name only on first sight: ``a`` lapsed while it traded, ``a-b`` was admitted,
+    and ``a``'s ids being a prefix of ``a-b``'s its client would hear ``a-b``'s fills)."""
+    from tickwire.gateway.state import Strategies
+
+    monkeypatch.setattr(Strategies, "KEEP_S", 2.0)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("served")
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "served", "a") as a:
+                end = time.monotonic() + 3 * Strategies.KEEP_S / 2
+                ticks = 31
+                while time.monotonic() < end:
+                    assert (await rest_buy(v, a, ticks=ticks)).status == "new"
+                    ticks += 1
+                    await asyncio.sleep(0.2)
+            async with Gateway(config(nats_urls, acct)):
+                with pytest.raises(InvalidOrder, match="overlaps strategy 'a'"):
+                    async with remote(nats_urls, "served", "a-b"):
+                        pass
+
+    run(body)
+
+
 def test_the_gateways_ready_line_and_errors_show_no_nats_password(tmp_path: Path) -> None:
     """A NATS URL with a user and password: the line the gateway prints once it serves (which a
     supervisor logs) names the servers with the password masked, and so does the error of a client

@@ -6,7 +6,10 @@ own orders: a place must carry its prefix, a cancel, amend or status must name o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from tickwire.gateway.state import Strategies
@@ -24,6 +27,19 @@ class Admission:
         self.venue, self.account, self.format = venue, account, fmt
         self.strategies: dict[str, ClientIds] = {}
         self.registry: Strategies | None = None  # the strategies admitted, kept past this process
+        # When each strategy's stamp in the registry is due again (monotonic), and the task renewing it.
+        self._stamp_due: dict[str, float] = {}
+        self._stamping: set[asyncio.Task[None]] = set()
+
+    def _overlaps(self, strategy: str) -> Callable[[str], bool]:
+        """Whether another strategy's ids would carry this one's prefix, or this one's the other's."""
+        head = strategy + self.format.sep
+
+        def overlaps(other: str) -> bool:
+            o_head = other + self.format.sep
+            return head.startswith(o_head) or o_head.startswith(head)
+
+        return overlaps
 
     async def register(self, strategy: Any) -> ClientIds:
         """The strategy's ids, registered on first sight; refused when its prefix overlaps another's —
@@ -31,30 +47,61 @@ class Admission:
         if not isinstance(strategy, str) or not strategy:
             raise invalid_order("a request names the client's strategy (its id prefix)", rule="client_id")
         ids = self.strategies.get(strategy)
-        if ids is None:
-            ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
-            head = strategy + self.format.sep
-
-            def overlaps(other: str) -> bool:
-                o_head = other + self.format.sep
-                return head.startswith(o_head) or o_head.startswith(head)
-
-            clash = next((other for other in self.strategies if overlaps(other)), None)
-            if clash is None and self.registry is not None:
-                try:
-                    await self.registry.admit(strategy, overlaps)
-                except ValueError as e:  # one an earlier gateway admitted
-                    clash = e.args[0]
-                except Exception as e:  # the store away: this process's own check stands
-                    log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
-            if clash is not None:
-                raise invalid_order(
-                    f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
-                    "the other's prefix; choose a prefix neither begins",
-                    rule="client_id",
-                )
-            self.strategies[strategy] = ids
+        if ids is not None:
+            if self.registry is not None and time.monotonic() >= self._stamp_due.get(strategy, 0.0):
+                self._restamp(strategy)
+            return ids
+        ids = ClientIds(self.format, strategy)  # InvalidOrder: too long, or characters ids cannot hold
+        overlaps = self._overlaps(strategy)
+        clash = next((other for other in self.strategies if overlaps(other)), None)
+        if clash is None and self.registry is not None:
+            try:
+                await self.registry.admit(strategy, overlaps)
+                self._stamped(strategy, True)
+            except ValueError as e:  # one an earlier gateway admitted
+                clash = e.args[0]
+            except Exception as e:  # the store away: this process's own check stands
+                log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+                self._stamped(strategy, False)
+        if clash is not None:
+            raise invalid_order(
+                f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
+                "the other's prefix; choose a prefix neither begins",
+                rule="client_id",
+            )
+        self.strategies[strategy] = ids
         return ids
+
+    def _stamped(self, strategy: str, ok: bool) -> None:
+        """When the strategy's registry stamp is due again: a seventh of the time a name lapses in
+        after it was stamped, a minute after the store was not reached."""
+        assert self.registry is not None
+        self._stamp_due[strategy] = time.monotonic() + (self.registry.KEEP_S / 7 if ok else 60.0)
+
+    def _restamp(self, strategy: str) -> None:
+        """A strategy this gateway serves is stamped again in the registry while it is served, off
+        the request's path: a name is kept there only ``KEEP_S`` after its last stamp, and before
+        2026-12-07 a gateway stamped it only on first sight — a strategy served longer than that by
+        one gateway lapsed while still running, and after a restart one overlapping it was admitted."""
+        registry = self.registry
+        assert registry is not None
+        self._stamp_due[strategy] = float("inf")  # one stamp at a time
+
+        async def stamp() -> None:
+            try:
+                await registry.admit(strategy, self._overlaps(strategy))
+                self._stamped(strategy, True)
+            except ValueError as e:  # cannot be, while this name was kept live: said, and kept serving
+                log.warning("%s/%s: strategy %r overlaps %r in the registry", self.venue, self.account,
+                            strategy, e.args[0])  # fmt: skip
+                self._stamped(strategy, True)
+            except Exception as e:
+                log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+                self._stamped(strategy, False)
+
+        task = asyncio.get_running_loop().create_task(stamp())
+        self._stamping.add(task)
+        task.add_done_callback(self._stamping.discard)
 
     def own_id(self, ids: ClientIds, req: dict[str, Any]) -> str:
         """The client id a place names, refused unless it carries the requesting strategy's prefix."""
