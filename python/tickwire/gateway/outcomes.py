@@ -47,11 +47,17 @@ class Outcomes:
         now = time.monotonic()
         fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self.replies[rid] = (now, fut)
-        while self.replies:
-            t, head = next(iter(self.replies.values()))
-            if not head.done() or (now - t < KEEP_S and len(self.replies) <= KEEP_MAX):
+        # Oldest first; one still running goes to the back, kept with its time, so that a request
+        # that runs long (a rate wait, a venue slow to answer) does not hold back the pruning of every
+        # reply after it (before 2026-12-07 it did: past ``KEEP_S`` and past ``KEEP_MAX``).
+        for _ in range(len(self.replies)):
+            key, (t, head) = next(iter(self.replies.items()))
+            if now - t < KEEP_S and len(self.replies) <= KEEP_MAX:
                 break
-            self.replies.popitem(last=False)
+            if head.done():
+                self.replies.popitem(last=False)
+            else:
+                self.replies.move_to_end(key)
         return "new", fut
 
     def abandon(self, rid: Key) -> asyncio.Future[Reply] | None:
