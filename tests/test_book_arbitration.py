@@ -166,3 +166,53 @@ def test_arbitration_stops_with_none_once_nothing_is_held() -> None:
     feed.arbitrate(None)
     assert feed.arbiter_stats() is None
     assert feed.on_frame(frames[4], recv_ns=0)[1] == (("BTCUSDT", "gap"),)
+
+
+def binance_trade(trade_id: int) -> bytes:
+    trade = {"e": "trade", "E": 1, "s": "BTCUSDT", "t": trade_id, "p": "100.0", "q": "1", "m": True}
+    return orjson.dumps(trade)
+
+
+def trade_ids(summary: tuple[str, object, object]) -> list[int | None]:
+    kind, _, value = summary
+    assert kind == "trade" and isinstance(value, tuple)
+    return [t.trade_id for t in value]
+
+
+def test_trades_a_line_brings_ahead_wait_for_the_other_line_and_go_out_in_id_order() -> None:
+    """Binance numbers each symbol's trades one by one: A/B lines (or a renewal's two connections)
+    where one missed trades the other, lagging, still brings. Before, the line ahead's newer trades
+    went out first and the lagging line's after them (each once, time going backwards for a tape);
+    now they wait ``hold_s`` for the ones before them, as a book frame ahead of its book does."""
+    feed = BookFeed("binance")
+    feed.arbitrate(hold_s=0.05)
+    delivered: list[int | None] = []
+    ahead: list[int | None] = []  # what was delivered once line b brought 103 and 104
+    arrivals = [("a", 100), ("b", 103), ("b", 104), ("a", 101), ("a", 102), ("a", 103), ("b", 105)]
+    for line, trade_id in arrivals:
+        delivered += trade_ids(feed.on_frame(binance_trade(trade_id), recv_ns=0))
+        if (line, trade_id) == ("b", 104):
+            ahead = list(delivered)
+    assert (ahead, delivered) == ([100], [100, 101, 102, 103, 104, 105]), (ahead, delivered)
+    stats = feed.arbiter_stats()
+    assert stats is not None and stats["duplicate_trades"] == 1 and stats["held_trades"] == 0
+
+
+def test_a_trade_no_line_fills_in_for_goes_out_by_release_held_and_holds_arbitration_on() -> None:
+    """The ids before a held trade never come: ``release_held`` once its ``hold_s`` ran out hands it
+    over as a trade summary (what the session's monitor, or ``Dispatcher.defer_expiry``'s release,
+    delivers); until then ``arbitrate(None)`` is refused, as for a held book frame (the trade would
+    never be delivered)."""
+    feed = BookFeed("binance")
+    feed.arbitrate(hold_s=0.05)
+    assert trade_ids(feed.on_frame(binance_trade(100), recv_ns=0)) == [100]
+    ahead = trade_ids(feed.on_frame(binance_trade(102), recv_ns=0))
+    assert ahead == [], ahead
+    with pytest.raises(ValueError, match="held"):
+        feed.arbitrate(None)
+    assert feed.release_held(now_ns=int(0.04e9))[0] == "book"
+    assert trade_ids(feed.release_held(now_ns=int(0.05e9))) == [102]
+    stats = feed.arbiter_stats()
+    assert stats is not None and stats["held_trades"] == 0 and stats["trades_released_as_gap"] == 1
+    feed.arbitrate(None)
+    assert trade_ids(feed.on_frame(binance_trade(104), recv_ns=0)) == [104]

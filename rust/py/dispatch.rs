@@ -293,13 +293,13 @@ impl Dispatcher {
     }
 
     /// Applies held A/B frames whose hole was filled or whose hold time ran out by `now_ns`, and
-    /// calls back what changed. Returns the summary when it needs Python (a released gap).
+    /// calls back what changed. Returns the summary when it needs Python (a released gap, held
+    /// trades that went out: a "trade" summary).
     fn release_held<'py>(&mut self, py: Python<'py>, now_ns: i64) -> PyResult<Option<Bound<'py, PyTuple>>> {
         self.locked(py, |d, py| {
             guard(|| {
                 d.due_told = false;
-                let held = d.feed.bind(py).borrow().feed.arbiter_stats().is_some_and(|(_, n)| n > 0);
-                if !held {
+                if d.feed.bind(py).borrow().feed.held() == 0 {
                     return Ok(None);
                 }
                 d.feed.bind(py).borrow_mut().feed.release_held(now_ns);

@@ -313,7 +313,7 @@ impl BookFeed {
         #[pyo3(from_py_with = super::args::count)] max_held: usize,
     ) -> PyResult<()> {
         let Some(hold_s) = hold_s else {
-            if self.feed.arbiter_stats().is_some_and(|(_, held)| held > 0) {
+            if self.feed.held() > 0 {
                 return Err(pyo3::exceptions::PyValueError::new_err(
                     "frames are held: release_held() them before arbitrate(None)",
                 ));
@@ -329,14 +329,17 @@ impl BookFeed {
     }
 
     /// Drops trade copies by their venue id (whichever connection brought one first) without
-    /// arbitrating books: one line's two connections overlap while it is renewed.
+    /// arbitrating books: one line's two connections overlap while it is renewed. On from the line's
+    /// first connection, its successor's first trades are placed against the old one's (in id order
+    /// while arbitrating, where the venue's ids are consecutive).
     #[pyo3(signature = (on=true))]
     fn dedupe_trades(&mut self, on: bool) {
         self.feed.set_trade_dedupe(on);
     }
 
     /// Applies held frames whose hole was filled or whose hold time ran out by `now_ns`
-    /// (monotonic; default now). Returns the summary of what they did.
+    /// (monotonic; default now). Returns the summary of what they did: a "trade" one when held
+    /// trades whose time ran out went out too (its value their `Trade`s, each symbol's in id order).
     #[pyo3(signature = (now_ns=None))]
     fn release_held<'py>(&mut self, py: Python<'py>, now_ns: Option<i64>) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
@@ -363,6 +366,9 @@ impl BookFeed {
         d.set_item("held", held)?;
         d.set_item("passed", s.passed)?;
         d.set_item("duplicate_trades", self.feed.duplicate_trades())?;
+        let (held_trades, trades_released_as_gap) = self.feed.held_trades();
+        d.set_item("held_trades", held_trades)?;
+        d.set_item("trades_released_as_gap", trades_released_as_gap)?;
         Ok(Some(d))
     }
 

@@ -42,6 +42,8 @@ pub struct VenueSpec {
     #[pyo3(get)]
     redundant_lines: bool,
     #[pyo3(get)]
+    consecutive_trade_ids: bool,
+    #[pyo3(get)]
     connection_numbered: bool,
     #[pyo3(get)]
     binary_compressed: bool,
@@ -83,6 +85,7 @@ impl VenueSpec {
             check_crossed: s.check_crossed,
             snapshot_first: s.snapshot_first,
             redundant_lines: s.redundant_lines,
+            consecutive_trade_ids: s.consecutive_trade_ids,
             connection_numbered: s.connection_numbered,
             binary_compressed: s.binary_compressed,
             case: s.symbol_case,

@@ -101,6 +101,14 @@ impl Arbiter {
         self.held.len()
     }
 
+    pub fn hold_ns(&self) -> i64 {
+        self.hold_ns
+    }
+
+    pub fn max_held(&self) -> usize {
+        self.max_held
+    }
+
     /// Places a frame covering `first..=last` of book `book`, whose position is `pos` (its last
     /// applied id when synced, else None). A `Hold` verdict is only final once `hold` stored it.
     pub fn place(&mut self, book: u32, first: i64, last: i64, pos: Option<i64>) -> Placement {

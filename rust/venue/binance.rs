@@ -29,6 +29,8 @@ const fn rest_synced(name: &'static str) -> VenueSpec {
         max_depth: 5000,
         // Update ids are per symbol and the same on every connection and endpoint.
         redundant_lines: true,
+        // `t` (trade) and `a` (aggTrade) count every trade of a symbol, one by one.
+        consecutive_trade_ids: true,
         ..VenueSpec::base(name, Decoder::Json(decode))
     }
 }

@@ -376,9 +376,7 @@ impl Feed {
             self.quote = q;
         }
         if self.batch.kind == FrameKind::Trade {
-            let named = named.map(|(s, _)| s);
-            let dedupe = self.dedupe_trades || self.arbiter.is_some();
-            self.trades.take(frame, named, &self.batch.trades, dedupe);
+            self.take_trades(frame, named.map(|(s, _)| s));
         }
         // A frame refused below did not happen for the sequence either: the next one then shows the
         // gap (a connection-wide number names no book that could be told it missed an update).

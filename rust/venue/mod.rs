@@ -300,3 +300,5 @@ mod seed_tests;
 mod spec_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trade_order_tests;

@@ -112,6 +112,11 @@ pub struct VenueSpec {
     /// Books follow a venue-wide sequence that is the same on every connection, so redundant
     /// A/B lines can be arbitrated message by message.
     pub redundant_lines: bool,
+    /// Trade ids are consecutive per symbol on every connection (Binance `t`, `a`): while two
+    /// connections are arbitrated, a trade past the symbol's next id waits for the other connection
+    /// to bring the ones before it (`Feed::set_arbitration`), so trades are delivered in id order.
+    /// Where ids only grow, or are per connection, a missing id tells nothing and none is held.
+    pub consecutive_trade_ids: bool,
     /// Messages are numbered per connection (Coinbase `sequence_num`): a new connection starts
     /// every book afresh.
     pub connection_numbered: bool,
@@ -140,6 +145,7 @@ impl VenueSpec {
             check_crossed: true,
             snapshot_first: false,
             redundant_lines: false,
+            consecutive_trade_ids: false,
             connection_numbered: false,
             binary_compressed: false,
         }

@@ -103,9 +103,9 @@ class Trades:
 
     async def assert_each_heard_once(self, in_order: bool = True) -> None:
         """Every trade published since the session's first one heard, once and (``in_order``) in the
-        order published. Not in order: where one connection lags another that joined late (a
-        renewal's), a stall of the process (a busy CPU) may have both sockets' frames read in the
-        same turn of the loop, the successor's newer trades before the old one's last."""
+        order published. Not in order: where a venue's trade ids are not consecutive per symbol, a
+        connection behind another (a renewal's old one, an A/B line) may deliver its last trades
+        after the other's newer ones (Binance's wait for the ones before them: ``hold_s``)."""
         for sym, published in self.published.items():
             last = published[-1]
             await eventually(lambda s=sym, n=last: n in self.heard[s], what=f"{sym} trade {last} heard")

@@ -171,6 +171,47 @@ def test_a_trade_one_line_missed_is_delivered_from_the_other_binance() -> None:
     asyncio.run(go())
 
 
+def test_a_trade_one_line_brings_ahead_waits_for_the_one_the_other_line_brings_binance() -> None:
+    """Two lines; the primary brings trades 776 and 778 but missed 777; the other line, behind it,
+    brings 776, 777 and 778 before ``hold_s`` ran out. Binance numbers each symbol's trades one by
+    one, so 778 waits for 777 and the three go out in the order the venue made them. Before: 778 went
+    out first and 777 after it (each once), a tape's time going backwards."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            heard: list[int | None] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
+                redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
+                clock_sync=None, hold_s=1.0,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary, other = md.lines
+                assert primary.endpoint is not None and other.endpoint is not None
+
+                def trade(n: int) -> bytes:
+                    return (
+                        b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
+                        b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
+                    )
+
+                def send(endpoint: int, *ids: int) -> None:
+                    for c in sim.endpoint("binance", endpoint).conns.values():
+                        for n in ids:
+                            c.send_text(trade(n))
+
+                frames = primary.frames
+                send(primary.endpoint, 776, 778)
+                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
+                send(other.endpoint, 776, 777, 778)
+                await eventually(lambda: len(heard) >= 3, what="three trades heard")
+                await asyncio.sleep(0.1)
+                assert heard == [776, 777, 778], heard
+                assert md.health()["arbiter"]["duplicate_trades"] == 2
+
+    asyncio.run(go())
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it(loop: str) -> None:
     """A/B lines; line A skipped diff k, so its k+1 is held for B, which is behind. The process then

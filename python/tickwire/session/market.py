@@ -356,17 +356,19 @@ class MarketData:
                     self.resyncer.request(key, "initial snapshot")
             elif outcome in LOST_SYNC:
                 self.resyncer.lost_sync(key, LOST_SYNC[outcome])
-        if kind == "book" or line is None:
-            return
         if kind == "trade":
-            primary = self._primary(line)
+            # ``line`` None: trades that waited for the ones before them (ids consecutive per
+            # symbol, lines arbitrated) until their hold ran out, each with its id.
+            primary = line is not None and self._primary(line)
             for trade in value:
                 # A trade with the venue's id that another line brought first was dropped by the
                 # feed, so whichever line brings a trade first delivers it; one without an id is
                 # told from the other line's copy by nothing, so only the primary's go out.
                 if trade.trade_id is not None or primary:
                     self._delivery.value(kind, trade)
-        elif kind == "bbo":
+        if kind == "book" or line is None:
+            return
+        if kind == "bbo":
             if value is None or not self._primary(line):
                 return  # the same event from the other line(s) of a redundant set
             self._delivery.value(kind, value)
@@ -400,7 +402,8 @@ class MarketData:
         line.kill("internal error in the core")
 
     def release_held(self, now_ns: int) -> None:
-        """A/B frames whose hold time ran out go to their books (which report the gap)."""
+        """A/B frames whose hold time ran out go to their books (which report the gap), held trades
+        to ``on_trade``."""
         summary = self.dispatcher.release_held(now_ns)
         if summary is not None:
             self.on_summary(None, summary, None)

@@ -50,6 +50,12 @@ def book_feed(
     if redundancy > 1:
         # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
         feed.arbitrate(hold_s)
+    elif adapter.connection_lifetime_s is not None:
+        # The line will be renewed (``session.renewal``): trade copies told apart from its first
+        # connection on, so that the successor's first trades are placed against what the old
+        # connection delivered before (in id order where the venue numbers them one by one), not
+        # taken for each symbol's first. (From the first renewal on, a line told them apart anyway.)
+        feed.dedupe_trades()
     return feed
 
 

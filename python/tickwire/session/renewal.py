@@ -3,8 +3,10 @@ after it opened): make-before-break. A successor connection of the same line is 
 subscribed beside the old one; once it delivers, the old one is retired. Meanwhile both feed the
 session's one frame route: book frames the books already have are stale by their sequence (which is
 why only venues whose books follow one sequence on every connection are renewed, ``redundant_ok``),
-trade copies are dropped by their venue id (``BookFeed.dedupe_trades``), and what carries no id (a
-BBO, an id-less trade) is delivered from one of the two (the session's primary line). Left to the
+trade copies are dropped by their venue id (``BookFeed.dedupe_trades``) and, where a venue numbers
+each symbol's trades one by one (Binance), trades ahead wait for the ones before them while the two
+are arbitrated (``Overlaps``), and what carries no id (a BBO, an id-less trade) is delivered from one
+of the two (the session's primary line). Left to the
 venue's cut, a single-line session lost its books' confirmation until the next diff proved them,
 and A/B lines opened together were cut together."""
 
@@ -96,13 +98,15 @@ class Overlaps:
             return
         # One connection again. What the successor brought that is still held waited for a hole
         # only the retired connection could fill: to its book now (which reports the gap). A failed
-        # successor's are copies of what the old connection brings: dropped. Then the feed stops
-        # arbitrating (a single line's gap must not wait ``hold_s`` to be seen).
-        if renewed:
-            p.release_held(2**62)
-        with p.books_held():
-            if not renewed:
+        # successor's book frames are copies of what the old connection brings: dropped. Held trades
+        # go out either way, in id order: while one waits, its copy from the other connection is
+        # dropped as a copy, so it may be the only one. Then the feed stops arbitrating (a single
+        # line's gap must not wait ``hold_s`` to be seen).
+        if not renewed:
+            with p.books_held():
                 p.feed.clear_held()
+        p.release_held(2**62)
+        with p.books_held():
             p.feed.arbitrate(None)
 
 

@@ -1,8 +1,9 @@
 //! The feed side of A/B arbitration (`venue::arbiter`): every book frame of an arbitrated feed is
 //! placed by the sequence numbers its grammar read, after decoding and before anything is applied,
-//! and held frames are applied as soon as the book reaches them.
+//! and held frames are applied as soon as the book reaches them. Trades of a venue that numbers them
+//! one by one wait the same way for the ones before them (`trades`), and go out by the same release.
 
-use super::{Feed, FeedError};
+use super::{trades, Feed, FeedError};
 use crate::book::Outcome;
 use crate::venue::arbiter::{span, Arbiter, ArbiterStats, Placement};
 use crate::venue::FrameKind;
@@ -12,14 +13,21 @@ impl Feed {
     /// Only meaningful where every connection numbers the books the same way.
     pub fn set_arbitration(&mut self, hold_ns: Option<i64>, max_held: usize) {
         self.arbiter = hold_ns.map(|h| Arbiter::new(h, max_held));
+        if self.arbiter.is_none() && !self.dedupe_trades {
+            self.trades.forget_passed();
+        }
     }
 
     /// Trades a venue id shows to be copies are dropped, whichever connection brought them first,
     /// as while arbitrating, without holding book frames: the feed of one line whose connection is
     /// renewed (both connections deliver while they overlap; book frames the older one brings
-    /// again are stale by their sequence).
+    /// again are stale by their sequence). On from the first connection on, a venue's consecutive
+    /// trade ids place a second connection's first trades against the first one's (`take_trades`).
     pub fn set_trade_dedupe(&mut self, on: bool) {
         self.dedupe_trades = on;
+        if !on && self.arbiter.is_none() {
+            self.trades.forget_passed();
+        }
     }
 
     #[inline]
@@ -41,10 +49,40 @@ impl Feed {
         self.deferred_expiry = on;
     }
 
-    /// Whether held frames' time is up at `now_ns` (deferred expiry: `release_held` is wanted).
+    /// Whether held frames' or trades' time is up at `now_ns` (deferred expiry: `release_held` is
+    /// wanted).
     #[inline]
     pub fn held_due(&self, now_ns: i64) -> bool {
-        self.arbiter.as_ref().is_some_and(|a| a.has_work(now_ns, false))
+        self.arbiter.as_ref().is_some_and(|a| a.has_work(now_ns, false)) || self.trades.due(now_ns)
+    }
+
+    /// Book frames and trades held now: `release_held` them before arbitration stops, or they are
+    /// never delivered.
+    pub fn held(&self) -> usize {
+        self.arbiter.as_ref().map_or(0, |a| a.held()) + self.trades.held()
+    }
+
+    /// Trades held for the ids before them (arbitrated lines of a venue whose trade ids are
+    /// consecutive), and how many went out without them.
+    pub fn held_trades(&self) -> (usize, u64) {
+        (self.trades.held(), self.trades.released_as_gap)
+    }
+
+    /// Keeps the decoded trade frame's trades: copies dropped while two connections deliver and,
+    /// while arbitrating where the venue numbers each symbol's trades one by one, put in id order
+    /// (elsewhere a missing id tells nothing); `named`: the symbol of a frame that names none.
+    pub(super) fn take_trades(&mut self, frame: &[u8], named: Option<&[u8]>) {
+        let dedupe = self.dedupe_trades || self.arbiter.is_some();
+        let consecutive = self.venue.spec().consecutive_trade_ids;
+        let hold = self.arbiter.as_ref().filter(|_| consecutive).map(|a| trades::Hold {
+            now_ns: self.now_ns,
+            hold_ns: a.hold_ns(),
+            max_held: a.max_held(),
+        });
+        self.trades.take(frame, named, &self.batch.trades, dedupe, hold);
+        if hold.is_some() && !self.deferred_expiry {
+            self.trades.release_due(self.now_ns, false);
+        }
     }
 
     /// The receive time of the frame about to be passed (monotonic ns): held frames wait from it.
@@ -66,13 +104,18 @@ impl Feed {
     }
 
     /// Applies the held frames whose hole was filled or whose time is up at `now_ns` (a timer calls
-    /// this; frames call it themselves). The summary lists what they did.
+    /// this; frames call it themselves). The summary lists what they did; held trades whose time is
+    /// up go out too (each symbol's in id order), and the summary is then a trade frame's whose
+    /// trades they are (`last_trades`), its updates the books the frames changed.
     pub fn release_held(&mut self, now_ns: i64) -> &super::FrameSummary {
         self.summary.updates.clear();
         self.summary.conn_gap = false;
         self.summary.kind = FrameKind::Book;
         self.now_ns = now_ns;
         self.drain_held(true);
+        if self.trades.release_due(now_ns, true) {
+            self.summary.kind = FrameKind::Trade;
+        }
         &self.summary
     }
 
