@@ -142,14 +142,20 @@ class Line(WSListener):
                 return
             if summary is not None:
                 self.owner.on_summary(self, summary, payload)
-        elif mt is _CLOSE:
-            self.kill_reason = f"venue closed the connection ({frame.get_close_code()})"
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
+        else:
+            if mt is _CLOSE:
+                self.kill_reason = f"venue closed the connection ({frame.get_close_code()})"
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+            self._flush(last)  # a read ended by no data frame: what its data frames changed is called back
 
     def _end_read(self) -> None:
-        self._t_read = 0
-        self._flush(1)
+        # Only a read whose last frame never came here is ended here: one that came ended it (the route
+        # called back what the read changed), and asking the route again would be a second call into
+        # the core for the read's frames (``pending``).
+        if self._t_read:
+            self._t_read = 0
+            self._flush(1)
 
     def _flush(self, last: int) -> None:
         # Books changed earlier in this socket read still owe their callback.

@@ -63,7 +63,6 @@ from tickwire import _core
 from tickwire.errors import InternalError, InvalidOrder, NotSupported, RiskLimitExceeded, TickwireError
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.template_forms import rule_ints
-from tickwire.trading.template_write import IDS_AT_ONCE
 
 if TYPE_CHECKING:
     from tickwire.trading.orders import Order
@@ -180,7 +179,7 @@ class Quote:
             return
         self._to = to
         if not to.form.ids_left:  # a rule fires only with a client id left to spell its order
-            to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+            t.give_ids(to.form)
         if to.conn is not None:
             to.conn.on_lost = self._lost
         self.rule.load(to.form, t.stamp, to.rid, to.write, to.head, t.take)

@@ -56,7 +56,7 @@ from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_answer import retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
 from tickwire.trading.template_numbers import Scaled
-from tickwire.trading.template_write import IDS_AT_ONCE, Writing
+from tickwire.trading.template_write import Writing
 
 if TYPE_CHECKING:
     from tickwire.trading.order_socket import OrderSocket
@@ -169,9 +169,10 @@ class OrderTemplate(Writing):
         self._fast = self._baked_of is None
         self._stamps(signer)
         self._market = market
+        self._ids_left = {}
         for form in (self.rest, self.ws):
             if form is not None:
-                form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+                self.give_ids(form)
         # Without a REST form, send() takes place_order's path while the socket is down.
         self._socket_only = self._rest is None
         if self._rest is None and (self._ws is None or s.orders_ws is None):

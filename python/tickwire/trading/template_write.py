@@ -45,6 +45,10 @@ class Writing(Answering):
     _numbers: Scaled
     _rest: _core.OrderTemplate | None
     _ws: _core.OrderTemplate | None
+    # Per form, the client ids left of the range it was given (``give_ids``), counted here as orders
+    # spend them (``spent``): reading the form's ``ids_left`` after each write was a second Rust call
+    # per order.
+    _ids_left: dict[_core.OrderTemplate, int]
 
     if TYPE_CHECKING:
 
@@ -71,7 +75,7 @@ class Writing(Answering):
         try:
             got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
             if got is None and not form.ids_left:
-                form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+                self.give_ids(form)
                 got = form.fire(p, q, self.stamp, to.rid, to.write, to.head, self.take)
         except (InvalidOrder, OverflowError):  # OverflowError: a negative or huge int
             self.give_back(to, unwritten=True)
@@ -145,11 +149,27 @@ class Writing(Answering):
             self.give_back(to, unwritten=True)
             return None
         cid, p, q = raised
-        if not to.form.ids_left:  # the write spent the form's last id: more, or it fires no more
-            to.form.give_ids(*self.session.client_ids.reserve(IDS_AT_ONCE))
+        self.spent(to.form)  # the write spent one of the form's ids: more after its last, or it fires no more
         if to.conn is not None:
             to.conn.abort()  # a write cut short leaves the stream in no known state
         return self._unsure(self._track(p, q, cid, to.ws is not None), write_failed(exc))
+
+    def give_ids(self, form: _core.OrderTemplate) -> None:
+        """A range of client ids for ``form`` to spell (``ClientIds.reserve``), its size kept here."""
+        stem, first, end = self.session.client_ids.reserve(IDS_AT_ONCE)
+        form.give_ids(stem, first, end)
+        self._ids_left[form] = end - first
+
+    def spent(self, form: _core.OrderTemplate) -> None:
+        """An order written by ``form`` spent one of its client ids: after the last one, more at once
+        (a quote rule loaded on the form fires only with an id left; the next ``send`` does not wait for
+        them). Counted, not asked of the form: the write's one Rust call stays the order's only one. A
+        form not counted here (built before a rebuild of the forms) is given a new range."""
+        left = self._ids_left.get(form, 0) - 1
+        if left > 0:
+            self._ids_left[form] = left
+        else:
+            self.give_ids(form)
 
     def _unsure(self, order: Order, e: Exception) -> asyncio.Task[Order]:
         """``order``, tracked, whose bytes may have gone out without an answer to await: reconciled."""
@@ -181,8 +201,7 @@ class Writing(Answering):
         s, ws = self.session, to.ws
         loop = asyncio.get_running_loop()
         order = self._track(p, q, cid, ws is not None)
-        if not to.form.ids_left:
-            to.form.give_ids(*s.client_ids.reserve(IDS_AT_ONCE))
+        self.spent(to.form)
         if ws is not None and not _live(ws, to.write):
             # Written into an order socket already lost (a quote rule loaded with its transport
             # before the loss was seen, a send in the step of the loss): no answer can come on it,
