@@ -42,6 +42,7 @@ class RequestPath:
         transport: str,
         rate_wait: float | None,
         ssl_context: ssl.SSLContext | None,
+        rest_connections: int = 2,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -69,7 +70,7 @@ class RequestPath:
         )
         self.wire = Wire(
             grammar, signer, endpoint.rest, self.budget, self.audit, timeout=timeout, transport=transport,
-            ssl_context=ssl_context, on_exchange=self._on_exchange,
+            ssl_context=ssl_context, on_exchange=self._on_exchange, rest_connections=rest_connections,
         )  # fmt: skip
         # The venue's clock (offset from its server-time endpoint, measured at start and again when a
         # request is refused for its timestamp), signing every request unless the signer has its own.

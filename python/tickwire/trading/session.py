@@ -76,10 +76,11 @@ class TradingSession(Halting, RequestPath):
         dead_man: float | None = None,
         adopt: bool | Callable[[str], bool] | None = None,
         risk: RiskSpec = None,
+        rest_connections: int = 2,
     ) -> None:
         super().__init__(
             grammar, signer, endpoint, timeout=timeout, audit=audit, transport=transport, rate_wait=rate_wait,
-            ssl_context=ssl_context,
+            ssl_context=ssl_context, rest_connections=rest_connections,
         )  # fmt: skip
         self._events = EventFeed()
         self._delivery = Delivery(self, self._events)

@@ -33,7 +33,8 @@ def trade(
     prefix that keeps several scripts on one key apart —, ``adopt`` — whether the orders an earlier
     run of that strategy left open are tracked again, on when ``strategy`` is named —, ``risk`` — the
     pre-trade limits of :mod:`tickwire.trading.risk`, a ``RiskLimits`` or one per symbol —,
-    ``on_order``, ``on_fill``, ``timeout``, ``audit``)."""
+    ``on_order``, ``on_fill``, ``timeout``, ``audit``, ``rest_connections`` — the kept-alive REST
+    connections kept open, 2 by default)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)

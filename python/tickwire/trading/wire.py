@@ -102,7 +102,11 @@ class Wire:
         transport: str,
         ssl_context: ssl.SSLContext | None = None,
         on_exchange: Callable[[str, str, int, float], None] | None = None,
+        rest_connections: int = 2,
     ) -> None:
+        if rest_connections < 1:
+            raise ValueError(f"rest_connections must be >= 1, not {rest_connections!r}")
+        self.rest_connections = rest_connections
         self.venue = grammar.venue
         self.grammar = grammar
         self.signer = signer
@@ -131,8 +135,9 @@ class Wire:
 
     async def start(self) -> None:
         self.http = HttpClient(
-            self.rest_url, timeout=self.timeout, ssl_context=self.ssl_context, on_exchange=self.on_exchange
-        )
+            self.rest_url, timeout=self.timeout, ssl_context=self.ssl_context, on_exchange=self.on_exchange,
+            pool_size=self.rest_connections,
+        )  # fmt: skip
         await self.http.connect()
 
     async def close(self) -> None:

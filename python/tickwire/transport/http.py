@@ -44,7 +44,10 @@ class HttpClient:
 
     Up to ``pool_size`` idle connections are kept (most recently used first); a burst beyond that
     opens extra connections that are closed after their response. ``connect()`` tops the pool up
-    and may be called again at any time (after the server closed idle connections, say).
+    and may be called again at any time (after the server closed idle connections, say). With a
+    ``pool_size`` of two or more, a request that takes the last idle connection while fewer than
+    ``pool_size`` are open has another opened in the background (``ready()``), so the next request
+    finds one ready instead of paying a connect.
     ``on_exchange(method, path, status, elapsed_s)`` runs after each request, status 0 when no
     response came; it never sees headers or bodies.
     """
@@ -85,6 +88,7 @@ class HttpClient:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._closed = False
+        self._warming: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HttpClient:
         await self.connect()
@@ -117,6 +121,8 @@ class HttpClient:
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
+        if self._warming is not None:
+            self._warming.cancel()
         self._idle.clear()
         for c in list(self._conns):
             c.close()
@@ -201,6 +207,7 @@ class HttpClient:
         while self._idle and not self._closed:
             conn = self._idle.pop()
             if conn.usable():
+                self.ready()
                 return conn
         return None
 
@@ -292,6 +299,7 @@ class HttpClient:
                         break
                 # None idle, or a retry: that one goes out on a fresh connection.
                 conn = idle if idle is not None else await self._open(loop, deadline)
+                self.ready()
                 reused = conn.uses > 0
                 if gate is not None:
                     # The connect may have taken a while (a TLS handshake): what the caller must
@@ -369,6 +377,32 @@ class HttpClient:
                 later = min(later, conn.deadline)
         if later < self._timer_at:  # (a request sent meanwhile may have armed it for its own)
             self._arm(loop, later)
+
+    def ready(self) -> None:
+        """Keeps a connection ready for the next request: when none is idle and fewer than
+        ``pool_size`` (two or more) are open, one is opened in the background. Before 2026-12-07 the
+        next request opened its own (a TCP and TLS handshake, milliseconds to a distant venue) while
+        one was in flight — a second order of a tick, a cancel beside a loaded quote rule — and it
+        was kept only once its answer came."""
+        if self._closed or self._warming is not None or self._pool_size < 2:
+            return
+        if len(self._conns) >= self._pool_size or any(c.usable() for c in self._idle):
+            return
+        self._warming = asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await self._open(loop, loop.time() + self._timeout)
+        except (RequestTimeoutError, TransportError) as e:  # the next request connects itself (and says why)
+            log.debug("keeping a connection ready to %s failed: %s", self.host, e)
+            return
+        finally:
+            self._warming = None
+        if self._closed or len(self._idle) >= self._pool_size:
+            conn.close()
+        else:
+            self._idle.appendleft(conn)  # taken after the warmer ones (the pool is used from the right)
 
     async def _open(self, loop: asyncio.AbstractEventLoop, deadline: float) -> Conn:
         where = f"{self.host}:{self.port}"
