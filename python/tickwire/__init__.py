@@ -46,3 +46,13 @@ __all__ = [
     "trade_threaded",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # ``tickwire.remote`` (NATS clients: an optional dependency) loaded on first use, so that the
+    # one-line move from ``tickwire.connect`` to ``tickwire.remote.connect`` needs no other import.
+    if name == "remote":
+        import importlib
+
+        return importlib.import_module("tickwire.remote")
+    raise AttributeError(f"module 'tickwire' has no attribute {name!r}")

@@ -122,3 +122,15 @@ def test_request_builders() -> None:
     assert isinstance(params, dict)
     assert params["timestamp"] == "2019-11-21T10:00:00"
     assert params["signature"] == s.ws_v21_signature("api.huobi.pro", "/ws/v2", "2019-11-21T10:00:00")
+
+
+@pytest.mark.parametrize(
+    "params", ["symbol=btcusdt&states=filled", b"symbol=btcusdt", [("symbol", "btcusdt")]]
+)
+def test_params_that_are_not_a_mapping_are_a_type_error(params: object) -> None:
+    """HTX signs its parameters sorted by name, so it takes them as a mapping only: anything else is a
+    ``TypeError`` naming what it wants (before 2026-12-07, an ``AttributeError`` from inside the
+    signer, ``'str' object has no attribute 'items'``)."""
+    s = htx.Signer("ak", "sk")
+    with pytest.raises(TypeError, match="must be a mapping"):
+        s.sign_request("GET", "/v1/order/orders", params)  # type: ignore[arg-type]

@@ -53,6 +53,11 @@ class Signer(_core.HtxSigner):
         """The full signed query: for GET pass the business parameters as ``params``; for POST leave
         them in the JSON ``body`` (not signed, as HTX specifies). ``timestamp`` is Unix ms."""
         http_method(method)
+        if params is not None and not isinstance(params, Mapping):
+            # HTX signs its parameters sorted by name: an encoded string has no order to sort by.
+            raise TypeError(
+                f"HTX signs its parameters sorted: params must be a mapping, not {type(params).__name__}"
+            )
         ts = self.clock() if timestamp is None else timestamp
         q = self.signed_query(method, self.host, path, params or {}, ts)
         headers = {"Content-Type": "application/json"} if body else {}
