@@ -620,3 +620,42 @@ def test_the_gateways_ready_line_and_errors_show_no_nats_password(tmp_path: Path
             assert secret not in str(e.value)
 
     run(body)
+
+
+def test_a_registry_stamp_under_way_when_the_gateway_closes_ends_with_it(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A strategy's stamp in the account's registry is renewed off the request's path, in a task of its
+    own (``Admission._restamp``). The store slow to answer that stamp while the gateway closes: the
+    close ends it, as every other task of the gateway — before, it was left running past the close
+    (with the store's connection closing under it, or, answered later, stamping a name for a gateway
+    no longer serving it)."""
+    from tickwire.gateway.state import Strategies
+
+    monkeypatch.setattr(Strategies, "KEEP_S", 0.7)  # a stamp due again 0.1 s after the last
+    real_admit = Strategies.admit
+    stamps: list[str] = []
+
+    async def admit(self: Strategies, name: str, overlaps: Any) -> None:
+        stamps.append(name)
+        if len(stamps) > 1:
+            await asyncio.Event().wait()  # the store never answers the renewed stamp
+        await real_admit(self, name, overlaps)
+
+    monkeypatch.setattr(Strategies, "admit", admit)
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("restamp")
+            async with Gateway(config(nats_urls, acct)) as gw, remote(nats_urls, "restamp", "a") as a:
+                admission = service(gw, "restamp").admission
+                assert stamps == ["a"]
+                await asyncio.sleep(0.15)
+                assert (await rest_buy(v, a)).status == "new"
+                await settle(lambda: len(stamps) == 2, what="the renewed stamp under way")
+                running = set(admission._stamping)
+                assert running and not any(t.done() for t in running), running
+            left = [t for t in running if not t.done()]
+            assert not left, f"registry stamps still running after the gateway closed: {left}"
+
+    run(body)

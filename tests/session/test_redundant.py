@@ -212,6 +212,37 @@ def test_a_trade_one_line_brings_ahead_waits_for_the_one_the_other_line_brings_b
     asyncio.run(go())
 
 
+def test_a_trade_held_when_the_session_closes_is_delivered_not_dropped_binance() -> None:
+    """Two lines; the primary brings trades 776 and 778 (it missed 777), so 778 waits ``hold_s`` for
+    the other line, which brings nothing before the session is closed. Every trade a line read reaches
+    ``on_trade`` (a gateway publishes it, a recorder keeps it): 778 goes out at the close, without 777.
+    Before, the close dropped it with the feed — read off the wire, never delivered."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            heard: list[int | None] = []
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
+                redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
+                clock_sync=None, hold_s=60.0,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary = md.lines[0]
+                assert primary.endpoint is not None
+                frames = primary.frames
+                for c in sim.endpoint("binance", primary.endpoint).conns.values():
+                    for n in (776, 778):
+                        c.send_text(
+                            b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
+                            b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
+                        )
+                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
+                assert heard == [776] and md.health()["arbiter"]["held_trades"] == 1, (heard, md.health())
+            assert heard == [776, 778], heard
+
+    asyncio.run(go())
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it(loop: str) -> None:
     """A/B lines; line A skipped diff k, so its k+1 is held for B, which is behind. The process then

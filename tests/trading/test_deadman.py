@@ -73,6 +73,33 @@ def test_the_venue_cancels_a_dead_sessions_orders_after_the_countdown(
     run(venue, body, {"dead_man_min_s": 1.0} if venue == "okx" else {}, dead_man=timeout_s)
 
 
+def test_a_refresh_under_way_at_a_clean_close_lands_before_the_disarm() -> None:
+    """Binance USDⓈ-M: the session closes while a refresh of the countdown is at the venue (slow to
+    answer it). The close's disarm goes once the refresh is answered, so the venue takes them in that
+    order: the countdown ends disarmed and nothing fires on the order left open (before: the close
+    cancelled the refresh and sent the disarm at once on another kept-alive connection; the venue
+    disarmed, then took the refresh, armed the countdown again, and fired on the order after the close)."""
+
+    async def go() -> None:
+        key, signer, _ = ACCOUNTS["binance-usdm"]
+        countdown = "POST /fapi/v1/countdownCancelAll"
+        async with funded("binance-usdm") as sim:
+            urls, ep = sim.urls()["binance-usdm"], sim.endpoint("binance-usdm", 0)
+            async with tickwire.trade("binance-usdm", credentials=signer, endpoints=urls, dead_man=0.6) as tr:
+                await rest_buy(sim, tr, "ETHUSDT", 40)
+                assert set(switch(sim, "binance-usdm").armed(key)) == {"ETHUSDT"}
+                ep.delay(0.4)
+                await settle(lambda: countdown in ep.handling(), "a refresh at the venue")
+                ep.delay(0)
+            armed = switch(sim, "binance-usdm").armed(key)
+            assert armed == {}, f"armed after the close: {armed}"
+            await asyncio.sleep(0.6 * 2)  # a countdown armed again after the disarm would have fired
+            fired, left = switch(sim, "binance-usdm").fired, open_at_venue(sim, "binance-usdm")
+            assert fired == [] and len(left) == 1, f"fired after the close: {fired}; orders left open: {left}"
+
+    asyncio.run(go())
+
+
 def test_a_countdown_armed_by_a_call_its_caller_cancelled_is_refreshed_and_disarmed() -> None:
     """Binance USDⓈ-M arms a symbol's countdown before its first order there. The venue is slow to
     handle that request and the caller gives up on the order meanwhile: the venue arms the countdown

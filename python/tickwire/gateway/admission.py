@@ -103,6 +103,15 @@ class Admission:
         self._stamping.add(task)
         task.add_done_callback(self._stamping.discard)
 
+    async def close(self) -> None:
+        """Ends the registry stamps under way (the gateway closes): a stamp is best effort (the next
+        gateway stamps on first sight), and one left running would meet the store's connection
+        closing, or stamp a name for a gateway no longer serving it."""
+        tasks = list(self._stamping)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def own_id(self, ids: ClientIds, req: dict[str, Any]) -> str:
         """The client id a place names, refused unless it carries the requesting strategy's prefix."""
         cid = ids.check(req.get("client_id"))  # type: ignore[arg-type]

@@ -272,6 +272,7 @@ class OrderService:
             await self.events.close()
         finally:
             await self.watch.stop_renewing()  # never left running past the close
+            await self.admission.close()  # a registry stamp under way, once no request can start one
         if self.lease is not None:
             await self.lease.release()
 

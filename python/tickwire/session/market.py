@@ -328,6 +328,13 @@ class MarketData:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # No frame comes any more. Trades still waiting for the ones before them (arbitrated lines,
+        # ids consecutive per symbol) go out, in id order, without them: read off the wire, they are
+        # not dropped with the feed. Held book frames go with the books (no resync now).
+        if self.feed.arbiter_stats() is not None:
+            with self.books_held():
+                self.feed.clear_held()
+            self.release_held(2**62)
         await self._rest.close()
         if self._spinning:
             busypoll.release()

@@ -102,6 +102,9 @@ class DeadMan:
         self.per_symbol: bool = getattr(g, "dead_man_per_symbol", False)
         self.armed: set[str] = set()  # per-symbol venues: the symbols armed
         self._arming: dict[str, asyncio.Task[None]] = {}  # symbols whose arming request is under way
+        # Refreshes whose request is under way, past a stop of the refreshes: the close's disarm waits
+        # for them (``close``).
+        self._refreshing: set[asyncio.Task[None]] = set()
         # Per-symbol venues: when each symbol was last in use — an order path passed ``cover`` for
         # it, or the session had an order open on it or a quote rule over it at a refresh (monotonic
         # s). A symbol idle long enough is disarmed (``_idle``).
@@ -244,7 +247,13 @@ class DeadMan:
             await self._drop_idle()
             try:
                 last = self._armed_at
-                await asyncio.wait_for(self.arm(), every)
+                # Its own task, shielded: a stop (the close) or the try's time running out leaves the
+                # request to its answer — its bytes may be at the venue — and the close's disarm waits
+                # for it.
+                refresh = loop.create_task(self.arm())
+                self._refreshing.add(refresh)
+                refresh.add_done_callback(_refreshed(self._refreshing))
+                await asyncio.wait_for(asyncio.shield(refresh), every)
                 self.refreshes += 1
                 if self.failing and time.monotonic() >= last + self.timeout_s:
                     self._lapsed(last)
@@ -374,13 +383,28 @@ class DeadMan:
         self._fires_by = None
         with _KEEPING_LOCK:
             _KEEPING.discard(self)
-        while self._arming:
+        while self._arming or self._refreshing:
             # A symbol's arming still under way ends first — armed, or maybe armed (its answer lost) —
-            # so the disarm covers it: one landing after the disarm would fire on the orders left.
-            await asyncio.wait(list(self._arming.values()))
+            # so the disarm covers it: one landing after the disarm would fire on the orders left. So
+            # does a refresh under way (before 2026-12-07 the close cancelled it and sent the disarm at
+            # once, on another connection: the venue could take the refresh after the disarm, arm the
+            # countdown again and fire on the orders left after a clean close).
+            await asyncio.wait([*self._arming.values(), *self._refreshing])
         try:
             await self._hand_over()
         except TickwireError as e:
             # Logged, not raised: closing must finish; the countdown then runs out at the venue.
             log.warning("%s: dead-man switch not disarmed: %s", self.port.venue, e)
         self.armed.clear()
+
+
+def _refreshed(under_way: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """A refresh's end: out of the set under way, its outcome read (the refresh loop reports it, or
+    it ended after the loop stopped waiting for it)."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        under_way.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
