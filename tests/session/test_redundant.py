@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 import tickwire
@@ -171,6 +172,26 @@ def test_a_trade_one_line_missed_is_delivered_from_the_other_binance() -> None:
     asyncio.run(go())
 
 
+def _send_trades(sim: Simulator, endpoint: int, *ids: int) -> None:
+    """Binance ``@trade`` frames with trade ids ``ids`` on every connection of simulator endpoint
+    ``endpoint`` (a line's), as the venue writes them."""
+    for c in sim.endpoint("binance", endpoint).conns.values():
+        for n in ids:
+            c.send_text(
+                b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
+                b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
+            )
+
+
+def _trading_pair(sim: Simulator, heard: list[int | None], hold_s: float) -> Any:
+    """A/B lines on Binance BTCUSDT books and trades, each trade's id appended to ``heard``."""
+    return tickwire.connect(
+        "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
+        redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
+        clock_sync=None, hold_s=hold_s,
+    )  # fmt: skip
+
+
 def test_a_trade_one_line_brings_ahead_waits_for_the_one_the_other_line_brings_binance() -> None:
     """Two lines; the primary brings trades 776 and 778 but missed 777; the other line, behind it,
     brings 776, 777 and 778 before ``hold_s`` ran out. Binance numbers each symbol's trades one by
@@ -180,30 +201,14 @@ def test_a_trade_one_line_brings_ahead_waits_for_the_one_the_other_line_brings_b
     async def go() -> None:
         async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
             heard: list[int | None] = []
-            async with tickwire.connect(
-                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
-                redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
-                clock_sync=None, hold_s=1.0,
-            ) as md:  # fmt: skip
+            async with _trading_pair(sim, heard, hold_s=1.0) as md:
                 await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
                 primary, other = md.lines
                 assert primary.endpoint is not None and other.endpoint is not None
-
-                def trade(n: int) -> bytes:
-                    return (
-                        b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
-                        b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
-                    )
-
-                def send(endpoint: int, *ids: int) -> None:
-                    for c in sim.endpoint("binance", endpoint).conns.values():
-                        for n in ids:
-                            c.send_text(trade(n))
-
                 frames = primary.frames
-                send(primary.endpoint, 776, 778)
+                _send_trades(sim, primary.endpoint, 776, 778)
                 await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
-                send(other.endpoint, 776, 777, 778)
+                _send_trades(sim, other.endpoint, 776, 777, 778)
                 await eventually(lambda: len(heard) >= 3, what="three trades heard")
                 await asyncio.sleep(0.1)
                 assert heard == [776, 777, 778], heard
@@ -221,21 +226,12 @@ def test_a_trade_held_when_the_session_closes_is_delivered_not_dropped_binance()
     async def go() -> None:
         async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
             heard: list[int | None] = []
-            async with tickwire.connect(
-                "binance", ["BTCUSDT"], channels=["book", "trades"], endpoints=sim.urls()["binance"],
-                redundancy=2, on_trade=lambda t: heard.append(t.trade_id), probe_interval=None,
-                clock_sync=None, hold_s=60.0,
-            ) as md:  # fmt: skip
+            async with _trading_pair(sim, heard, hold_s=60.0) as md:
                 await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
                 primary = md.lines[0]
                 assert primary.endpoint is not None
                 frames = primary.frames
-                for c in sim.endpoint("binance", primary.endpoint).conns.values():
-                    for n in (776, 778):
-                        c.send_text(
-                            b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":%d,'
-                            b'"p":"60000.00","q":"0.5","T":1,"m":true,"M":true}}' % n
-                        )
+                _send_trades(sim, primary.endpoint, 776, 778)
                 await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
                 assert heard == [776] and md.health()["arbiter"]["held_trades"] == 1, (heard, md.health())
             assert heard == [776, 778], heard
