@@ -550,14 +550,14 @@ def test_a_strategy_overlapping_one_an_earlier_gateway_admitted_is_refused(nats_
 def test_a_strategy_served_past_the_registrys_keep_time_stays_admitted_across_a_restart(
     nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A name lapses in the account's strategy registry ``KEEP_S`` after its last stamp (made 2 s
+    """A name lapses in the account's strategy registry ``KEEP_S`` after its last stamp (made 4 s
     here). Strategy ``a`` trades through one gateway for longer than that, then the gateway restarts
     and a client of ``a-b`` says hello first: refused, ``a`` having been served all along (before, a
     gateway stamped a name only on first sight: ``a`` lapsed while it traded, ``a-b`` was admitted,
     and ``a``'s ids being a prefix of ``a-b``'s its client would hear ``a-b``'s fills)."""
     from tickwire.gateway.state import Strategies
 
-    monkeypatch.setattr(Strategies, "KEEP_S", 2.0)
+    monkeypatch.setattr(Strategies, "KEEP_S", 4.0)
 
     async def body() -> None:
         async with venue() as v:
