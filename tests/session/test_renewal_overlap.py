@@ -368,8 +368,13 @@ async def renewed_behind_a_gate(sim: Simulator, md: Any, trades: Trades, sym: st
     """``md``'s line renewed while its old connection is held behind a gate: trades published before
     the successor subscribed (only the old connection has them, behind the gate), then the newer
     ones, which the successor has read (the old connection's copies behind the gate too). Returns
-    the gate, still closed, and the ids of the trades only the old connection has."""
+    the gate, still closed, and the ids of the trades only the old connection has. First the
+    book is checked and trades published and heard, each once, on the one connection."""
     venue = md.venue
+    await assert_books_match(md, sim, venue, [sym])
+    sim.advance(8, venue, sym)
+    await eventually(lambda: trades.published[sym] != [], what="a first trade")
+    await trades.assert_each_heard_once()
     (old_conn,) = sim.endpoint(venue, 0).conns.values()
     gate = Gate(old_conn)
     published = trades.published[sym]
@@ -410,10 +415,6 @@ def test_a_renewal_delivers_the_old_connections_last_trades_before_the_successor
             trades = Trades(sim, venue, [sym])
             rec = Recorder()
             async with with_trades(sim, venue, [sym], rec, trades, hold_s=2.0) as md:
-                await assert_books_match(md, sim, venue, [sym])
-                sim.advance(8, venue, sym)
-                await eventually(lambda: trades.published[sym] != [], what="a first trade")
-                await trades.assert_each_heard_once()
                 gate, _ = await renewed_behind_a_gate(sim, md, trades, sym)
                 hand_over(gate)
                 gate.open()
@@ -438,12 +439,8 @@ def test_successor_trades_waiting_for_ones_only_the_old_connection_had_go_out_on
             trades = Trades(sim, venue, [sym])
             rec = Recorder()
             async with with_trades(sim, venue, [sym], rec, trades, hold_s=0.2) as md:
-                await assert_books_match(md, sim, venue, [sym])
-                sim.advance(8, venue, sym)
-                await eventually(lambda: trades.published[sym] != [], what="a first trade")
-                await trades.assert_each_heard_once()
-                start = trades.heard[sym][0]
                 _, only_old = await renewed_behind_a_gate(sim, md, trades, sym)
+                start = trades.heard[sym][0]
                 await eventually(lambda: rec.kinds("renewed") != [], what="the renewal")
                 published = trades.published[sym]
                 last = published[-1:]

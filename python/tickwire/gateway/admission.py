@@ -55,14 +55,7 @@ class Admission:
         overlaps = self._overlaps(strategy)
         clash = next((other for other in self.strategies if overlaps(other)), None)
         if clash is None and self.registry is not None:
-            try:
-                await self.registry.admit(strategy, overlaps)
-                self._stamped(strategy, True)
-            except ValueError as e:  # one an earlier gateway admitted
-                clash = e.args[0]
-            except Exception as e:  # the store away: this process's own check stands
-                log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
-                self._stamped(strategy, False)
+            clash = await self._stamp(strategy)  # one an earlier gateway admitted
         if clash is not None:
             raise invalid_order(
                 f"strategy {strategy!r} overlaps strategy {clash!r}: the ids of one would carry "
@@ -72,32 +65,38 @@ class Admission:
         self.strategies[strategy] = ids
         return ids
 
-    def _stamped(self, strategy: str, ok: bool) -> None:
-        """When the strategy's registry stamp is due again: a seventh of the time a name lapses in
-        after it was stamped, a minute after the store was not reached."""
-        assert self.registry is not None
-        self._stamp_due[strategy] = time.monotonic() + (self.registry.KEEP_S / 7 if ok else 60.0)
+    async def _stamp(self, strategy: str) -> str | None:
+        """Records ``strategy`` in the registry, seen now: the live other strategy it overlaps there
+        (nothing recorded), else None — also when the store was not reached (said; this process's
+        own check stands). The next stamp is due a seventh of the time a name lapses in after it, a
+        minute after the store was not reached."""
+        registry = self.registry
+        assert registry is not None
+        try:
+            await registry.admit(strategy, self._overlaps(strategy))
+        except ValueError as e:
+            return str(e.args[0])
+        except Exception as e:
+            log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
+            self._stamp_due[strategy] = time.monotonic() + 60.0
+            return None
+        self._stamp_due[strategy] = time.monotonic() + registry.KEEP_S / 7
+        return None
 
     def _restamp(self, strategy: str) -> None:
         """A strategy this gateway serves is stamped again in the registry while it is served, off
         the request's path: a name is kept there only ``KEEP_S`` after its last stamp, and before
         2026-12-07 a gateway stamped it only on first sight — a strategy served longer than that by
         one gateway lapsed while still running, and after a restart one overlapping it was admitted."""
-        registry = self.registry
-        assert registry is not None
         self._stamp_due[strategy] = float("inf")  # one stamp at a time
 
         async def stamp() -> None:
-            try:
-                await registry.admit(strategy, self._overlaps(strategy))
-                self._stamped(strategy, True)
-            except ValueError as e:  # cannot be, while this name was kept live: said, and kept serving
+            clash = await self._stamp(strategy)
+            if clash is not None:  # cannot be, while this name was kept live: said, and kept serving
                 log.warning("%s/%s: strategy %r overlaps %r in the registry", self.venue, self.account,
-                            strategy, e.args[0])  # fmt: skip
-                self._stamped(strategy, True)
-            except Exception as e:
-                log.warning("%s/%s: strategy registry not reached (%s)", self.venue, self.account, e)
-                self._stamped(strategy, False)
+                            strategy, clash)  # fmt: skip
+                assert self.registry is not None
+                self._stamp_due[strategy] = time.monotonic() + self.registry.KEEP_S / 7
 
         task = asyncio.get_running_loop().create_task(stamp())
         self._stamping.add(task)
