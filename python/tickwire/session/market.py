@@ -17,14 +17,13 @@ import contextlib
 import dataclasses
 import logging
 import ssl
-import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tickwire._core import Dispatcher, OrderBook, ReaderLock
+from tickwire._core import Dispatcher, ReaderLock
 from tickwire.audit import NULL_AUDIT, AuditLog
 from tickwire.clock import SERVER_TIME, ClockSync
-from tickwire.errors import RequestTimeoutError, TickwireError
+from tickwire.errors import TickwireError
 from tickwire.latency import LatencyRecorder
 from tickwire.limits import RateBudget
 from tickwire.recovery.backoff import Backoff
@@ -42,6 +41,7 @@ from tickwire.session.options import (
     line_settings,
 )
 from tickwire.session.ports import LOST_SYNC, Summary
+from tickwire.session.reads import BookReads
 from tickwire.session.refusals import Refusals
 from tickwire.session.registry import Registry
 from tickwire.session.rest import RestClients
@@ -60,8 +60,9 @@ log = logging.getLogger("tickwire.session")
 STAGES = ("decode_apply", "callback")
 
 
-class MarketData:
-    """Live L2 books of one venue. Use :func:`tickwire.connect` to build one.
+class MarketData(BookReads):
+    """Live L2 books of one venue. Use :func:`tickwire.connect` to build one. What it reads of its
+    books (``book``, ``is_synced``, ``wait_synced``, …) is :class:`tickwire.session.reads.BookReads`.
 
     Callbacks run synchronously on the event-loop thread, inside the frame callback: keep them short.
     The ``OrderBook`` passed to ``on_book`` is a live view, valid at any time, but its contents change
@@ -173,52 +174,6 @@ class MarketData:
         self._tasks: list[asyncio.Task[None]] = []
 
     # public -------------------------------------------------------------------------------------
-
-    def book(self, symbol: str) -> OrderBook:
-        """The live book (KeyError until the venue has sent anything for it)."""
-        return self.views.book(symbol)
-
-    def live_book(self, symbol: str) -> OrderBook:
-        """:meth:`book`, while this session runs: KeyError once it is closing or closed, its books
-        frozen as they were (still saying synced) — what prices a market order (``md.trade``)."""
-        if self.closing:
-            raise KeyError(f"{self.venue}: {symbol}: the market session is closed")
-        return self.book(symbol)
-
-    def book_keys(self) -> list[str]:
-        """The feed's names of the subscribed books (``BTCUSDT`` for ``btcusdt`` on Binance, …)."""
-        return [self.adapter.book_key(s) for s in self.registry.symbols("book")]
-
-    def last_update_ns(self, key: str) -> int | None:
-        return self.views.last_update_ns(key)
-
-    def symbols(self) -> list[str]:
-        return self.registry.symbols()
-
-    def is_synced(self, symbol: str | None = None) -> bool:
-        """True when the book (every book without ``symbol``) is in sync and, after a reconnect,
-        its continuity has been proven by a message on the new connection."""
-        names = [symbol] if symbol is not None else self.registry.symbols("book")
-        for s in names:
-            try:
-                if not self.book(s).is_synced:
-                    return False
-            except KeyError:
-                return False
-        return True
-
-    async def wait_synced(self, timeout: float = 10.0, symbols: Iterable[str] | None = None) -> None:
-        names = list(symbols) if symbols is not None else self.registry.symbols("book")
-        end = time.monotonic() + timeout
-        while not all(self.is_synced(s) for s in names):
-            for s in names:
-                if s in self.refused and not self.is_synced(s):
-                    raise self.refused[s]
-            left = end - time.monotonic()
-            if left <= 0:
-                bad = [s for s in names if not self.is_synced(s)]
-                raise RequestTimeoutError(f"{self.venue}: books not in sync after {timeout} s: {bad}")
-            await asyncio.sleep(min(left, 0.005))
 
     def latency(self) -> dict[str, dict[str, float]]:
         """Per-stage latency percentiles in ns (socket read → applied → callbacks done)."""

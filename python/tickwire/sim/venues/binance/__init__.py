@@ -3,7 +3,8 @@
 Market data (§1.4, §1.6): ``/ws/<stream>``, ``/stream?streams=a/b`` (wrapped ``{"stream","data"}``)
 and live SUBSCRIBE/UNSUBSCRIBE; ``<sym>@depth[@100ms|@1000ms]`` diffs chained by U/u (``pu`` on
 futures), ``@depth<5|10|20>`` partial snapshots, ``@bookTicker``, ``@trade``; REST ``depth`` at the same
-update id as the stream. Spot also serves the SBE stream host under ``/sbe/`` (§1.5, ``sbe.py``).
+update id as the stream; the messages' shapes in ``messages.py``. Spot also serves the SBE stream
+host under ``/sbe/`` (§1.5, ``sbe.py``).
 Spot orders over signed REST (``trade.py``; signing §1.1 in ``auth.py``) and over the WebSocket API
 on ``/ws-api/v3`` (§1.3, ``wsapi.py``); futures orders, balances and positions on ``/fapi`` (§1.6,
 ``futures.py``); USDⓈ-M user data streams by listenKey (``userdata.py``; spot's retired, venues.md

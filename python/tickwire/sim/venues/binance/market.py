@@ -20,9 +20,10 @@ import orjson
 from tickwire.sim.auth import ApiKey
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.limits import WeightLimiter
-from tickwire.sim.market import BID, Fmt, Instrument, Step, default_instruments
+from tickwire.sim.market import Fmt, Instrument, Step, default_instruments
 from tickwire.sim.server import VenueServer
 from tickwire.sim.venues.base import Venue
+from tickwire.sim.venues.binance import messages
 from tickwire.sim.venues.binance.auth import check_signed, err
 from tickwire.sim.venues.binance.framing import send_stream
 from tickwire.sim.venues.binance.futures import FuturesOrders
@@ -267,18 +268,18 @@ class BinanceSpot(Venue):
             period = int(fast[:-2]) / 1000 * self.config.time_scale if fast else every
             self.partial_due[key] = now + period
             book = self.books[symbol]
-            fp, fq = self.fmt[symbol]
             n = int(levels)
-            bids = [[fp(p), fq(q)] for p, q in book.bids.top(n)]
-            asks = [[fp(p), fq(q)] for p, q in book.asks.top(n)]
-            if self.futures:
-                t = ep.now_ms()
-                u = book.update_id
-                body: dict[str, Any] = {"e": "depthUpdate", "E": t, "T": t, "s": symbol, "U": u, "u": u}
-                body.update(pu=self.last_u[symbol], b=bids, a=asks)
-            else:
-                body = {"lastUpdateId": book.update_id, "bids": bids, "asks": asks}
-            send_stream(subs, stream, orjson.dumps(body))
+            top = (book.bids.top(n), book.asks.top(n))
+            args = (
+                self.fmt[symbol],
+                self.futures,
+                symbol,
+                book.update_id,
+                top,
+                ep.now_ms(),
+                self.last_u[symbol],
+            )
+            send_stream(subs, stream, orjson.dumps(messages.partial_depth(*args)))
 
     def send_server_shutdown(self, conn: Conn) -> None:
         conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
@@ -286,21 +287,7 @@ class BinanceSpot(Venue):
     # publishing --------------------------------------------------------------------------------
 
     def depth_event(self, symbol: str, step: Step, now_ms: int) -> bytes:
-        fp, fq = self.fmt[symbol]
-        b: list[str] = []
-        a: list[str] = []
-        for s, p, q in step.changes:
-            (b if s == BID else a).append(f'["{fp(p)}","{fq(q)}"]')
-        bids, asks = ",".join(b), ",".join(a)
-        if self.futures:
-            return (
-                f'{{"e":"depthUpdate","E":{now_ms},"T":{now_ms},"s":"{symbol}","U":{step.first_id},'
-                f'"u":{step.last_id},"pu":{self.last_u[symbol]},"b":[{bids}],"a":[{asks}]}}'
-            ).encode()
-        return (
-            f'{{"e":"depthUpdate","E":{now_ms},"s":"{symbol}","U":{step.first_id},"u":{step.last_id},'
-            f'"b":[{bids}],"a":[{asks}]}}'
-        ).encode()
+        return messages.depth_event(self.fmt[symbol], self.futures, symbol, step, now_ms, self.last_u[symbol])
 
     def on_step(self, symbol: str, step: Step) -> None:
         live = self.live
@@ -328,17 +315,11 @@ class BinanceSpot(Venue):
         return any(t.startswith("sbe:") for t in self.live)
 
     def _trades(self, symbol: str, step: Step, stream: str) -> None:
-        fp, fq = self.fmt[symbol]
-        tail = "}" if self.futures else ',"M":true}'
+        fmt = self.fmt[symbol]
         for ep, subs in self.subscribers(stream):
             t_ms = ep.now_ms()
             for t in step.trades:
-                m = "true" if t.buyer_maker else "false"
-                msg = (
-                    f'{{"e":"trade","E":{t_ms},"s":"{symbol}","t":{t.id},"p":"{fp(t.price)}",'
-                    f'"q":"{fq(t.qty)}","T":{t_ms},"m":{m}{tail}'
-                )
-                send_stream(subs, stream, msg.encode())
+                send_stream(subs, stream, messages.trade_event(fmt, self.futures, symbol, t, t_ms))
 
     def _book_ticker(self, symbol: str, step: Step, stream: str) -> None:
         book = self.books[symbol]
@@ -349,14 +330,10 @@ class BinanceSpot(Venue):
         if bbo == self.last_bbo.get(symbol):
             return
         self.last_bbo[symbol] = bbo
-        fp, fq = self.fmt[symbol]
+        fmt = self.fmt[symbol]
         for ep, subs in self.subscribers(stream):
-            head = f'"e":"bookTicker","E":{ep.now_ms()},"T":{ep.now_ms()},' if self.futures else ""
-            msg = (
-                f'{{{head}"u":{step.last_id},"s":"{symbol}","b":"{fp(bbo[0])}","B":"{fq(bbo[1])}",'
-                f'"a":"{fp(bbo[2])}","A":"{fq(bbo[3])}"}}'
-            )
-            send_stream(subs, stream, msg.encode())
+            msg = messages.book_ticker(fmt, self.futures, symbol, step.last_id, bbo, ep.now_ms())
+            send_stream(subs, stream, msg)
 
     # REST --------------------------------------------------------------------------------------
 
