@@ -64,6 +64,8 @@ impl BookFeed {
         self.unconfirmed.resize(n, true);
         self.n_unconfirmed = n;
         self.all_down = true;
+        // No connection listens now: what trades are made until one does, none will bring.
+        self.feed.resume_trades(None);
     }
 
     /// Book `i`'s continuity proven.
@@ -346,6 +348,13 @@ impl BookFeed {
             self.feed.release_held(now_ns.unwrap_or_else(monotonic_ns));
             self.summary(py, None)
         })
+    }
+
+    /// `symbol`'s trades unsubscribed: those made until they are subscribed again no connection
+    /// brings, so the first one then waits for none (and what is known of its ids is dropped where
+    /// none of its trades wait).
+    fn resume_trades(&mut self, symbol: &str) {
+        self.feed.resume_trades(Some(symbol.as_bytes()));
     }
 
     /// Drops what arbitration holds for `symbol` (about to be resynced), or for every book.

@@ -166,3 +166,53 @@ fn the_first_trades_of_an_overlap_are_placed_against_those_one_connection_brough
     assert_eq!(ids(&mut f, 120), [120]);
     assert_eq!(ids(&mut f, 122), NONE);
 }
+
+#[test]
+fn after_every_connection_went_down_the_next_trade_waits_for_none_made_meanwhile() {
+    let mut f = arbitrated(Venue::BinanceUsdm, true, 16);
+    assert_eq!(ids(&mut f, 100), [100]);
+    assert_eq!(ids(&mut f, 102), NONE); // waits for 101
+    assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 50)), [50]);
+    // Every line went down; the trades made until one is back, none brings. Before, the first
+    // trades heard after it (the venue's ids far past the last ones heard) waited their whole hold.
+    f.resume_trades(None);
+    assert_eq!(ids(&mut f, 100), NONE); // a copy is still told apart
+                                        // What waited goes out first (101 given up), in order, then the new one at once.
+    assert_eq!(ids(&mut f, 130), [102, 130]);
+    assert_eq!(f.held_trades(), (0, 1));
+    assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 70)), [70]);
+    // Once resumed, ordering holds again.
+    assert_eq!(ids(&mut f, 132), NONE);
+    assert_eq!(ids(&mut f, 131), [131, 132]);
+    assert!(!f.held_due(i64::MAX));
+}
+
+#[test]
+fn a_symbols_trades_unsubscribed_resume_alone_and_give_back_what_was_kept() {
+    let mut f = arbitrated(Venue::BinanceUsdm, true, 16);
+    assert_eq!(ids(&mut f, 100), [100]);
+    assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 50)), [50]);
+    f.resume_trades(Some(b"BTCUSDT"));
+    assert_eq!(ids(&mut f, 140), [140]);
+    // ETHUSDT still waits for the ids before its next one.
+    assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 52)), NONE);
+    // A symbol with a trade waiting keeps its state, and its next trade waits for none.
+    f.resume_trades(Some(b"ETHUSDT"));
+    assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 60)), [52, 60]);
+}
+
+#[test]
+fn a_trade_heard_in_order_after_a_reconnect_ends_its_resumption() {
+    // One connection whose copies are told apart (a line that will be renewed) went down and came
+    // back: its next trade, passed in order, ends the resumption, so a later overlap's successor
+    // still waits for the ids before its first trades.
+    let mut f = Feed::new(Venue::BinanceSpot, &FeedOptions::default());
+    f.set_trade_dedupe(true);
+    assert_eq!(ids(&mut f, 100), [100]);
+    f.resume_trades(None);
+    assert_eq!(ids(&mut f, 150), [150]);
+    f.set_arbitration(Some(HOLD_NS), 16);
+    f.set_deferred_expiry(true);
+    assert_eq!(ids(&mut f, 152), NONE);
+    assert_eq!(ids(&mut f, 151), [151, 152]);
+}

@@ -239,6 +239,66 @@ def test_a_trade_held_when_the_session_closes_is_delivered_not_dropped_binance()
     asyncio.run(go())
 
 
+def test_after_every_line_went_down_the_first_trades_heard_wait_for_none_made_meanwhile_binance() -> None:
+    """Two lines; the primary brings 776, then 778, which waits for 777. Both lines are cut and
+    reconnect: trades made meanwhile no line brings, so the first one heard after (900) goes out at
+    once, behind 778 (777 given up), and ordering holds again from there. Before, 900 waited its
+    whole ``hold_s`` (60 s here) for 779-899."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            heard: list[int | None] = []
+            async with _trading_pair(sim, heard, hold_s=60.0) as md:
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary = md.lines[0]
+                assert primary.endpoint is not None
+                frames = primary.frames
+                _send_trades(sim, primary.endpoint, 776, 778)
+                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
+                assert heard == [776], heard
+                for ln in md.lines:
+                    assert ln.endpoint is not None
+                    for c in list(sim.endpoint("binance", ln.endpoint).conns.values()):
+                        c.abort()
+                await eventually(
+                    lambda: all(ln.connects >= 2 and ln.connected for ln in md.lines), what="back"
+                )
+                assert primary.endpoint is not None
+                _send_trades(sim, primary.endpoint, 900)
+                await eventually(
+                    lambda: heard == [776, 778, 900], timeout=5.0, what=lambda: f"900 at once (heard {heard})"
+                )
+                _send_trades(sim, primary.endpoint, 902, 901)
+                await eventually(lambda: len(heard) == 5, what="901 and 902")
+                assert heard == [776, 778, 900, 901, 902], heard
+
+    asyncio.run(go())
+
+
+def test_trades_subscribed_again_wait_for_none_made_while_unsubscribed_binance() -> None:
+    """Two lines; trade 776 heard; the trades are unsubscribed, then subscribed again: the first one
+    heard after (900) goes out at once. Before, it waited its whole ``hold_s`` for 777-899."""
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            heard: list[int | None] = []
+            async with _trading_pair(sim, heard, hold_s=60.0) as md:
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                primary = md.lines[0]
+                assert primary.endpoint is not None
+                _send_trades(sim, primary.endpoint, 776)
+                await eventually(lambda: heard == [776], what="776")
+                await md.unsubscribe(["BTCUSDT"], channels=["trades"])
+                await md.subscribe(["BTCUSDT"], channels=["trades"])
+                await asyncio.sleep(0.2)  # the subscription's answer
+                _send_trades(sim, primary.endpoint, 900)
+                await eventually(
+                    lambda: heard == [776, 900], timeout=5.0, what=lambda: f"900 at once (heard {heard})"
+                )
+
+    asyncio.run(go())
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_stall_while_a_hole_is_held_does_not_release_it_before_the_other_line_fills_it(loop: str) -> None:
     """A/B lines; line A skipped diff k, so its k+1 is held for B, which is behind. The process then

@@ -219,12 +219,17 @@ class MarketData(BookReads):
 
     async def unsubscribe(self, symbols: Iterable[str], channels: Iterable[Channel] = ("book",)) -> None:
         """A book no one subscribes to any more is emptied at once (its view then reads an empty book,
-        not synced) and its memory given back; what the venue still sends of it is dropped."""
+        not synced) and its memory given back; what the venue still sends of it is dropped. Trades no
+        one subscribes to any more: when subscribed again, the first one waits for none made
+        meanwhile (A/B lines order trades by the venue's ids)."""
         gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
         for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"}:
             self.resyncer.drop(key)
             with self.books_held():
                 self.feed.forget(key)
+        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "trades"}:
+            with self.books_held():  # subscribed again, its first trade waits for none made meanwhile
+                self.feed.resume_trades(key)
 
     def books_held(self) -> contextlib.AbstractContextManager[object]:
         """Around a change to the books made outside the frame route (a snapshot, a reset, a book

@@ -103,6 +103,12 @@ impl Feed {
         }
     }
 
+    /// Every connection went down (`symbol` None) or `symbol`'s trades were unsubscribed: the next
+    /// trade of each (of `symbol`) waits for none of those made meanwhile (`trades::LastTrades::resume`).
+    pub fn resume_trades(&mut self, symbol: Option<&[u8]>) {
+        self.trades.resume(symbol);
+    }
+
     /// Applies the held frames whose hole was filled or whose time is up at `now_ns` (a timer calls
     /// this; frames call it themselves). The summary lists what they did; held trades whose time is
     /// up go out too (each symbol's in id order), and the summary is then a trade frame's whose

@@ -40,11 +40,15 @@ struct Passed {
     bits: [u64; (WINDOW / 64) as usize],
     /// By id, every one past `newest + 1`. Empty (and unallocated) unless trades are ordered.
     held: Vec<Held>,
+    /// No connection listened for a while since `newest` (every line went down): the next trade
+    /// past `newest + 1` waits for none.
+    resumed: bool,
 }
 
 impl Passed {
     fn new(id: u64) -> Self {
-        let mut p = Passed { newest: id, bits: [0; (WINDOW / 64) as usize], held: Vec::new() };
+        let mut p =
+            Passed { newest: id, bits: [0; (WINDOW / 64) as usize], held: Vec::new(), resumed: false };
         p.flip(id, true);
         p
     }
@@ -203,9 +207,32 @@ impl LastTrades {
         }
     }
 
+    /// Every connection went down (or `sym`'s trades were unsubscribed): the trades made meanwhile
+    /// no connection will bring, so each symbol's next trade waits for none of them — it would
+    /// otherwise wait its whole hold for ids that never come. What is known of the ids passed stays
+    /// (a copy is still told apart); a symbol with nothing held is forgotten (its memory given back:
+    /// its next trade is a first one).
+    pub(crate) fn resume(&mut self, sym: Option<&[u8]>) {
+        match sym {
+            Some(sym) => {
+                if self.passed.get(sym).is_some_and(|p| p.held.is_empty()) {
+                    self.passed.remove(sym);
+                } else if let Some(p) = self.passed.get_mut(sym) {
+                    p.resumed = true;
+                }
+            }
+            None => self.passed.values_mut().for_each(|p| p.resumed = true),
+        }
+    }
+
     fn deduped(&mut self, sym: &[u8], t: &TradeItem, id: u64) {
         let new = match self.passed.get_mut(sym) {
-            Some(p) => p.pass(id),
+            // Heard in order (no hold), so no later trade waits for those made meanwhile.
+            Some(p) => {
+                let new = p.pass(id);
+                p.resumed &= !new;
+                new
+            }
             None => {
                 self.passed.insert(sym.into(), Passed::new(id));
                 true
@@ -227,6 +254,16 @@ impl LastTrades {
         };
         if p.seen(id) {
             self.duplicates += 1;
+            return;
+        }
+        if std::mem::take(&mut p.resumed) && id > p.newest.saturating_add(1) {
+            // The first trade heard since no connection listened: those still waiting go out
+            // before it (the ids they waited for given up), and it waits for none.
+            let (n, gaps) = p.release(id - 1, sym, &mut self.out);
+            p.pass(id);
+            self.out.push(sym, t);
+            let (more, _) = p.release(0, sym, &mut self.out);
+            self.released(n + more, gaps);
             return;
         }
         if id > p.newest.saturating_add(1) {
