@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -192,29 +193,47 @@ def _trading_pair(sim: Simulator, heard: list[int | None], hold_s: float) -> Any
     )  # fmt: skip
 
 
+PairCase = Callable[[Simulator, Any, list[int | None]], Awaitable[None]]
+
+
+def _run_pair(hold_s: float, body: PairCase) -> list[int | None]:
+    """``body(sim, md, heard)`` once both lines of ``_trading_pair`` are up; the trade ids heard,
+    the session closed."""
+    heard: list[int | None] = []
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
+            async with _trading_pair(sim, heard, hold_s) as md:
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                await body(sim, md, heard)
+
+    asyncio.run(go())
+    return heard
+
+
+async def _primary_brings(sim: Simulator, md: Any, *ids: int) -> None:
+    """Trades ``ids`` on the primary line, read off it."""
+    primary = md.lines[0]
+    frames = primary.frames
+    _send_trades(sim, primary.endpoint, *ids)
+    await eventually(lambda: primary.frames >= frames + len(ids), what="the primary's trades read")
+
+
 def test_a_trade_one_line_brings_ahead_waits_for_the_one_the_other_line_brings_binance() -> None:
     """Two lines; the primary brings trades 776 and 778 but missed 777; the other line, behind it,
     brings 776, 777 and 778 before ``hold_s`` ran out. Binance numbers each symbol's trades one by
     one, so 778 waits for 777 and the three go out in the order the venue made them. Before: 778 went
     out first and 777 after it (each once), a tape's time going backwards."""
 
-    async def go() -> None:
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
-            heard: list[int | None] = []
-            async with _trading_pair(sim, heard, hold_s=1.0) as md:
-                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
-                primary, other = md.lines
-                assert primary.endpoint is not None and other.endpoint is not None
-                frames = primary.frames
-                _send_trades(sim, primary.endpoint, 776, 778)
-                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
-                _send_trades(sim, other.endpoint, 776, 777, 778)
-                await eventually(lambda: len(heard) >= 3, what="three trades heard")
-                await asyncio.sleep(0.1)
-                assert heard == [776, 777, 778], heard
-                assert md.health()["arbiter"]["duplicate_trades"] == 2
+    async def body(sim: Simulator, md: Any, heard: list[int | None]) -> None:
+        await _primary_brings(sim, md, 776, 778)
+        _send_trades(sim, md.lines[1].endpoint, 776, 777, 778)
+        await eventually(lambda: len(heard) >= 3, what="three trades heard")
+        await asyncio.sleep(0.1)
+        assert heard == [776, 777, 778], heard
+        assert md.health()["arbiter"]["duplicate_trades"] == 2
 
-    asyncio.run(go())
+    _run_pair(1.0, body)
 
 
 def test_a_trade_held_when_the_session_closes_is_delivered_not_dropped_binance() -> None:
@@ -223,80 +242,49 @@ def test_a_trade_held_when_the_session_closes_is_delivered_not_dropped_binance()
     ``on_trade`` (a gateway publishes it, a recorder keeps it): 778 goes out at the close, without 777.
     Before, the close dropped it with the feed — read off the wire, never delivered."""
 
-    async def go() -> None:
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
-            heard: list[int | None] = []
-            async with _trading_pair(sim, heard, hold_s=60.0) as md:
-                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
-                primary = md.lines[0]
-                assert primary.endpoint is not None
-                frames = primary.frames
-                _send_trades(sim, primary.endpoint, 776, 778)
-                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
-                assert heard == [776] and md.health()["arbiter"]["held_trades"] == 1, (heard, md.health())
-            assert heard == [776, 778], heard
+    async def body(sim: Simulator, md: Any, heard: list[int | None]) -> None:
+        await _primary_brings(sim, md, 776, 778)
+        assert heard == [776] and md.health()["arbiter"]["held_trades"] == 1, (heard, md.health())
 
-    asyncio.run(go())
+    assert _run_pair(60.0, body) == [776, 778]
 
 
 def test_after_every_line_went_down_the_first_trades_heard_wait_for_none_made_meanwhile_binance() -> None:
     """Two lines; the primary brings 776, then 778, which waits for 777. Both lines are cut and
     reconnect: trades made meanwhile no line brings, so the first one heard after (900) goes out at
     once, behind 778 (777 given up), and ordering holds again from there. Before, 900 waited its
-    whole ``hold_s`` (60 s here) for 779-899."""
+    whole ``hold_s`` (60 s here) for 779-899: ``not true within 5.0 s: 900 at once (heard [776])``."""
 
-    async def go() -> None:
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
-            heard: list[int | None] = []
-            async with _trading_pair(sim, heard, hold_s=60.0) as md:
-                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
-                primary = md.lines[0]
-                assert primary.endpoint is not None
-                frames = primary.frames
-                _send_trades(sim, primary.endpoint, 776, 778)
-                await eventually(lambda: primary.frames >= frames + 2, what="the primary's trades read")
-                assert heard == [776], heard
-                for ln in md.lines:
-                    assert ln.endpoint is not None
-                    for c in list(sim.endpoint("binance", ln.endpoint).conns.values()):
-                        c.abort()
-                await eventually(
-                    lambda: all(ln.connects >= 2 and ln.connected for ln in md.lines), what="back"
-                )
-                assert primary.endpoint is not None
-                _send_trades(sim, primary.endpoint, 900)
-                await eventually(
-                    lambda: heard == [776, 778, 900], timeout=5.0, what=lambda: f"900 at once (heard {heard})"
-                )
-                _send_trades(sim, primary.endpoint, 902, 901)
-                await eventually(lambda: len(heard) == 5, what="901 and 902")
-                assert heard == [776, 778, 900, 901, 902], heard
+    async def body(sim: Simulator, md: Any, heard: list[int | None]) -> None:
+        await _primary_brings(sim, md, 776, 778)
+        assert heard == [776], heard
+        for ln in md.lines:
+            for c in list(sim.endpoint("binance", ln.endpoint).conns.values()):
+                c.abort()
+        await eventually(lambda: all(ln.connects >= 2 and ln.connected for ln in md.lines), what="back")
+        _send_trades(sim, md.lines[0].endpoint, 900)
+        await eventually(lambda: heard == [776, 778, 900], timeout=5.0, what=lambda: f"900 at once ({heard})")
+        _send_trades(sim, md.lines[0].endpoint, 902, 901)
+        await eventually(lambda: len(heard) == 5, what="901 and 902")
+        assert heard == [776, 778, 900, 901, 902], heard
 
-    asyncio.run(go())
+    _run_pair(60.0, body)
 
 
 def test_trades_subscribed_again_wait_for_none_made_while_unsubscribed_binance() -> None:
     """Two lines; trade 776 heard; the trades are unsubscribed, then subscribed again: the first one
     heard after (900) goes out at once. Before, it waited its whole ``hold_s`` for 777-899."""
 
-    async def go() -> None:
-        async with Simulator(["binance"], seed=5, rate=0, depth=20, endpoints={"binance": 2}) as sim:
-            heard: list[int | None] = []
-            async with _trading_pair(sim, heard, hold_s=60.0) as md:
-                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
-                primary = md.lines[0]
-                assert primary.endpoint is not None
-                _send_trades(sim, primary.endpoint, 776)
-                await eventually(lambda: heard == [776], what="776")
-                await md.unsubscribe(["BTCUSDT"], channels=["trades"])
-                await md.subscribe(["BTCUSDT"], channels=["trades"])
-                await asyncio.sleep(0.2)  # the subscription's answer
-                _send_trades(sim, primary.endpoint, 900)
-                await eventually(
-                    lambda: heard == [776, 900], timeout=5.0, what=lambda: f"900 at once (heard {heard})"
-                )
+    async def body(sim: Simulator, md: Any, heard: list[int | None]) -> None:
+        await _primary_brings(sim, md, 776)
+        assert heard == [776], heard
+        await md.unsubscribe(["BTCUSDT"], channels=["trades"])
+        await md.subscribe(["BTCUSDT"], channels=["trades"])
+        await asyncio.sleep(0.2)  # the subscription's answer
+        _send_trades(sim, md.lines[0].endpoint, 900)
+        await eventually(lambda: heard == [776, 900], timeout=5.0, what=lambda: f"900 at once ({heard})")
 
-    asyncio.run(go())
+    _run_pair(60.0, body)
 
 
 @pytest.mark.parametrize("loop", LOOPS)
