@@ -95,7 +95,7 @@ fn books(f: &[u8], out: &mut Batch) -> Option<()> {
         plain(&mut c)?;
         c.i += 1;
         if lit(&mut c, b",\"checksum\":") {
-            m.checksum = Some(signed(&mut c)?);
+            m.checksum = sent_checksum(signed(&mut c)?);
         }
         let (mut seq, mut prev) = (NO_SEQ, NO_SEQ);
         if lit(&mut c, b",\"prevSeqId\":") {
@@ -217,6 +217,15 @@ fn ticker(f: &[u8], out: &mut Batch) -> Option<()> {
     Some(())
 }
 
+/// The checksum a book message carries, if any. OKX deprecated it on 2026-06-23: the field is still
+/// written, always 0, and the book's integrity is its seqId/prevSeqId chain's. A 0 is therefore no
+/// checksum (checked, it would fail every update and resync the book for ever); a real CRC32 of 0,
+/// one in 2^32, goes unchecked once.
+#[inline]
+fn sent_checksum(v: i64) -> Option<i64> {
+    (v != 0).then_some(v)
+}
+
 /// `digits` with an optional minus sign (checksums are signed; a snapshot's prevSeqId is -1).
 #[inline(always)]
 fn signed(c: &mut Cur<'_>) -> Option<i64> {
@@ -324,7 +333,7 @@ fn data(c: &mut Cur<'_>, out: &mut Batch, t: &mut Tick) -> Result<()> {
         while let Some(k) = c.key(&mut f)? {
             match k {
                 b"bids" | b"asks" => side(c, out, k == b"asks")?,
-                b"checksum" => m.checksum = Some(c.int()?),
+                b"checksum" => m.checksum = sent_checksum(c.int()?),
                 b"seqId" => seq = c.int()?,
                 b"prevSeqId" => prev = c.int()?,
                 b"bidPx" => t.bbo[0] = opt_dec(c)?,

@@ -41,6 +41,35 @@ fn okx_published_checksum_and_doc_sequence_chain() {
     assert_eq!(kind(&mut f, "pong"), FrameKind::Heartbeat);
 }
 
+#[test]
+fn okx_checksum_0_is_no_checksum_and_the_sequence_still_guards_the_book() {
+    // What OKX writes since 2026-06-23 (checksum deprecated: present, always 0), read live on its
+    // public `books` channel: the snapshot and every update carry `"checksum":0`. Before, the first
+    // update whose book's CRC32 was not 0 failed (`ChecksumMismatch { expected: 0, .. }`) and the
+    // book resynced, for ever.
+    let mut f = feed(Venue::Okx);
+    let snap = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["3366.8","9","0","1"],["3368","8","0","1"]],"bids":[["3366.1","7","0","1"],["3366","6","0","1"]],"ts":"1","checksum":0,"prevSeqId":-1,"seqId":10}]}"#;
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let update = |prev: i64, seq: i64, px: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[],"bids":[["{px}","3","0","1"]],"ts":"2","checksum":0,"prevSeqId":{prev},"seqId":{seq}}}]}}"#
+        )
+    };
+    assert_eq!(outcomes(&mut f, &update(10, 11, "3366.5")), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &update(11, 12, "3366.2")), vec![Outcome::Applied]);
+    let b = f.book(b"BTC-USDT").unwrap();
+    assert!(b.is_synced());
+    assert_eq!((b.stats().checksum_ok, b.stats().checksum_fail), (0, 0));
+    assert_eq!(b.best_bid_f64(), Some((3366.5, 3.0)));
+    // A lost message is still a gap.
+    assert_eq!(outcomes(&mut f, &update(13, 14, "3366.3")), vec![Outcome::Gap]);
+    // A checksum that is sent (not 0) is still verified.
+    let mut f = feed(Venue::Okx);
+    assert_eq!(outcomes(&mut f, snap), vec![Outcome::Applied]);
+    let wrong = update(10, 11, "3366.5").replace(r#""checksum":0"#, r#""checksum":5"#);
+    assert!(matches!(outcomes(&mut f, &wrong)[0], Outcome::ChecksumMismatch { expected: 5, .. }));
+}
+
 const KRAKEN_V2_GUIDE: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015},{"price":45282.1,"qty":0.10000000},{"price":45281.0,"qty":0.10000000},{"price":45280.3,"qty":1.54592586},{"price":45279.0,"qty":0.07990000},{"price":45277.6,"qty":0.03310103},{"price":45277.5,"qty":0.30000000},{"price":45277.3,"qty":1.54602737},{"price":45276.6,"qty":0.15445238}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54571953},{"price":45286.6,"qty":1.54571109},{"price":45289.6,"qty":1.54560911},{"price":45290.2,"qty":0.15890660},{"price":45291.8,"qty":1.54553491},{"price":45294.7,"qty":0.04454749},{"price":45296.1,"qty":0.35380000},{"price":45297.5,"qty":0.09945542},{"price":45299.5,"qty":0.18772827}],"checksum":3310070434}]}"#;
 
 #[test]

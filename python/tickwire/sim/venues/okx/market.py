@@ -4,7 +4,9 @@ signature checks, and the routing of order entry to ``trade.py``.
 ``/ws/v5/public``: subscribe/unsubscribe with ``{"op","args":[{"channel","instId"}]}``; ``books`` (400),
 ``books50-l2-tbt``, ``books-l2-tbt`` as a snapshot then increments chained by ``prevSeqId``/``seqId``
 with the CRC32 checksum of the top 25 levels as sent (signed int32); ``books5``, ``bbo-tbt``,
-``trades``. Text ``ping`` gets ``pong``; an idle book sends the empty "no update" message
+``trades``. Profile ``{"checksum": "zero"}``: every book message's checksum is 0, as OKX has written
+it since 2026-06-23 (deprecated: the field kept, always 0; integrity by ``seqId``/``prevSeqId``).
+Text ``ping`` gets ``pong``; an idle book sends the empty "no update" message
 (``prevSeqId == seqId``); a connection with no subscription (nor a log-in) or no data for 30 s is
 cut (a ``pong`` is data).
 """
@@ -79,6 +81,7 @@ class Okx(Venue):
         self.key_accounts: dict[str, str] = {}  # a further key of an account -> that account
         self.trade = OkxOrders(self.context(self.fmt))
         self.rest_limiters: dict[int, WeightLimiter] = {}
+        self.zero_checksum = self.config.profile.get("checksum") == "zero"
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -87,6 +90,8 @@ class Okx(Venue):
         return [[fp(p), fq(q), "0", str(1 + q % 4) if q else "0"] for p, q in levels]
 
     def checksum(self, symbol: str) -> int:
+        if self.zero_checksum:
+            return 0
         book = self.books[symbol]
         tok = self.tokens[symbol]
         return _checksum(
