@@ -111,7 +111,8 @@ def test_lose_answer_through_the_control_api_okx_ws() -> None:
             assert status == 200
             c = await login(sim.urls()["okx"][0]["ws"]["private"])
             bid = sim.book("okx", "BTC-USDT", 1).bids[0][0]
-            args = {"instId": "BTC-USDT", "side": "buy", "tdMode": "cash", "sz": "0.001"}
+            code = next(c for c, s in v.trade.codes.items() if s == "BTC-USDT")
+            args = {"instIdCode": code, "side": "buy", "tdMode": "cash", "sz": "0.001"}
             args.update(ordType="limit", px=str(bid - 100), clOrdId="okxlost1")
             c.send({"id": "1", "op": "order", "args": [args]})
             await asyncio.wait_for(c.closed, 2)

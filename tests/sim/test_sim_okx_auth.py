@@ -159,7 +159,7 @@ def test_ws_order_and_cancel_after_login() -> None:
             assert int(r["outTime"]) >= int(r["inTime"])
             assert sim.book("okx", "BTC-USDT", 1).asks[0] != truth.asks[0]  # the best ask was taken
             rest = {
-                "instId": "BTC-USDT",
+                "instIdCode": code,
                 "side": "sell",
                 "ordType": "limit",
                 "sz": "0.001",
@@ -170,15 +170,17 @@ def test_ws_order_and_cancel_after_login() -> None:
             c.send({"id": "o2", "op": "order", "args": [rest]})
             placed = await c.recv()
             assert placed["code"] == "0"
-            c.send({"id": "o3", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "clOrdId": "t2"}]})
+            c.send({"id": "o3", "op": "cancel-order", "args": [{"instIdCode": code, "clOrdId": "t2"}]})
             assert (await c.recv())["data"][0]["sCode"] == "0"
-            c.send({"id": "o4", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "clOrdId": "t2"}]})
+            c.send({"id": "o4", "op": "cancel-order", "args": [{"instIdCode": code, "clOrdId": "t2"}]})
             assert (await c.recv())["data"][0]["sCode"] == "51400"
             c.send({"id": "o5", "op": "order", "args": [dict(rest, px="99999.05")]})  # off the 0.1 tick
             bad = await c.recv()
             assert bad["code"] == "1" and bad["data"][0]["sCode"] == "51000"
-            c.send({"id": "o6", "op": "order", "args": [{"side": "buy"}]})
+            c.send({"id": "o6", "op": "order", "args": [{"instIdCode": code, "side": "buy"}]})
             assert (await c.recv())["code"] == "60013"
+            c.send({"id": "o7", "op": "order", "args": [{"side": "buy"}]})  # no instrument named
+            assert (await c.recv())["code"] == "50014"
 
     asyncio.run(go())
 
@@ -187,6 +189,7 @@ def test_orders_channel_pushes_order_events() -> None:
     async def go() -> None:
         async with Simulator(["okx"], rate=0, depth=20) as sim:
             sim.venue("okx").add_key("ok-key", SECRET, "pp")  # type: ignore[attr-defined]
+            codes = sim.venue("okx").trade.codes  # type: ignore[attr-defined]
             c = await connect(sim.urls()["okx"][0]["ws"]["private"])
             ts = str(int(time.time()))
             c.send(
@@ -212,7 +215,7 @@ def test_orders_channel_pushes_order_events() -> None:
                     "op": "order",
                     "args": [
                         {
-                            "instId": "ETH-USDT",
+                            "instIdCode": next(c for c, s in codes.items() if s == "ETH-USDT"),
                             "side": "buy",
                             "ordType": "limit",
                             "sz": str(best[1]),

@@ -54,13 +54,14 @@ def test_amend_post_only_funds_and_rate_limit() -> None:
             c = await login(sim.urls()["okx"][0]["ws"]["private"])
             bid = sim.book("okx", "BTC-USDT", 1).bids[0][0]
             far = str(bid - 100)
-            base = {"instId": "BTC-USDT", "side": "buy", "tdMode": "cash", "sz": "0.001"}
+            code = {s: c for c, s in v.trade.codes.items()}  # what the order socket names them by
+            base = {"instIdCode": code["BTC-USDT"], "side": "buy", "tdMode": "cash", "sz": "0.001"}
             c.send(
                 {"id": "1", "op": "order", "args": [{**base, "ordType": "limit", "px": far, "clOrdId": "a1"}]}
             )
             placed = await c.recv()
             oid = placed["data"][0]["ordId"]
-            amend = {"instId": "BTC-USDT", "ordId": oid, "newSz": "0.002", "newPx": str(bid - 50)}
+            amend = {"instIdCode": code["BTC-USDT"], "ordId": oid, "newSz": "0.002", "newPx": str(bid - 50)}
             c.send({"id": "2", "op": "amend-order", "args": [amend]})
             amended = await c.recv()
             assert amended["code"] == "0" and amended["data"][0]["ordId"] == oid
@@ -84,13 +85,15 @@ def test_amend_post_only_funds_and_rate_limit() -> None:
             assert (await c.recv())["code"] == "0"
             c.send({"id": "5", "op": "order", "args": [{**base, "ordType": "limit", "px": far}]})
             assert (await c.recv())["code"] == "50011"
-            c.send({"id": "6", "op": "cancel-order", "args": [{"instId": "BTC-USDT", "ordId": oid}]})
+            c.send(
+                {"id": "6", "op": "cancel-order", "args": [{"instIdCode": code["BTC-USDT"], "ordId": oid}]}
+            )
             assert (await c.recv())["code"] == "0", "cancel has its own budget"
 
             # A funded account without the quote asset: 51008.
             sim.fund("okx", "ok-key", {"USDT": "1"})
-            c.send({"id": "7", "op": "order", "args": [{**base, "instId": "ETH-USDT", "ordType": "limit",
-                                                        "px": "100.00", "sz": "1"}]})  # fmt: skip
+            eth = {**base, "instIdCode": code["ETH-USDT"], "ordType": "limit", "px": "100.00", "sz": "1"}
+            c.send({"id": "7", "op": "order", "args": [eth]})
             r = await c.recv()
             assert r["code"] == "1" and r["data"][0]["sCode"] == "51008"
 
@@ -133,5 +136,40 @@ def test_rest_order_amend_query_cancel() -> None:
             again = await call("POST", "/api/v5/trade/cancel-order", {"instId": "BTC-USDT", "ordId": oid})
             assert again["data"][0]["sCode"] == "51400"
             assert (await call("GET", "/api/v5/trade/order?instId=BTC-USDT&ordId=1"))["code"] == "51603"
+
+    asyncio.run(go())
+
+
+def test_the_order_socket_takes_the_instrument_by_the_code_the_instruments_list_only() -> None:
+    """OKX's WebSocket order ops take ``instIdCode`` (listed by ``GET /api/v5/public/instruments``)
+    since it delisted ``instId`` from them in 2026 ("any instId value provided will be ignored"): an
+    op naming ``instId`` alone is refused (50014) and places nothing; REST still takes ``instId``."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=20) as sim:
+            v: Any = sim.venue("okx")
+            v.add_key("ok-key", SECRET, "pp")
+            base_url = sim.urls()["okx"][0]["rest"]
+            _, _, raw = await http("GET", base_url + "/api/v5/public/instruments?instType=SPOT")
+            listed = {d["instId"]: d["instIdCode"] for d in orjson.loads(raw)["data"]}
+            assert sorted(listed) == sorted(v.instruments) and all(type(c) is int for c in listed.values())
+            c = await login(sim.urls()["okx"][0]["ws"]["private"])
+            far = str(sim.book("okx", "BTC-USDT", 1).bids[0][0] - 100)
+            order = {"side": "buy", "tdMode": "cash", "sz": "0.001", "ordType": "limit", "px": far}
+            c.send({"id": "1", "op": "order", "args": [{**order, "instId": "BTC-USDT", "clOrdId": "byid"}]})
+            r = await c.recv()
+            assert (r["code"], r["msg"]) == ("50014", "Parameter instIdCode can not be empty.")
+            assert v.engine.orders == {}
+            c.send(
+                {
+                    "id": "2",
+                    "op": "order",
+                    "args": [{**order, "instIdCode": listed["BTC-USDT"], "clOrdId": "bycode"}],
+                }
+            )
+            r = await c.recv()
+            assert r["code"] == "0"
+            [placed] = v.engine.orders.values()
+            assert (placed.symbol, placed.client_id) == ("BTC-USDT", "bycode")
 
     asyncio.run(go())

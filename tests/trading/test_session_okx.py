@@ -235,3 +235,49 @@ def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> Non
     }
     with pytest.raises(InsufficientFunds):
         g.read_ws_answer(failed)
+
+
+def test_the_order_socket_names_the_instrument_by_its_code_and_rest_by_its_id() -> None:
+    """OKX delisted ``instId`` from its WebSocket order ops in March 2026 ("any instId value provided
+    will be ignored"; the demo answered "Parameter instIdCode can not be empty"): the ops name the
+    instrument by the ``instIdCode`` the instruments list, in ``instId``'s place; REST keeps ``instId``.
+    Before, every op sent ``instId`` alone."""
+    g = okx.Orders()
+    sizes = {"instType": "SPOT", "tickSz": "0.1", "lotSz": "0.0001", "minSz": "0.0001"}
+    g.read_rules([{"instId": "BTC-USDT", "instIdCode": 1000, **sizes}, {"instId": "ETH-USDT", **sizes}])
+    order = replace(_order(1), price=Decimal(100))
+    rest = orjson.loads(g.new_order(order).body)
+    placed = orjson.loads(g.ws_request(g.new_order(order), OKX.signer, "tw1") or b"")
+    [arg] = placed["args"]
+    assert list(arg) == ["instIdCode", *list(rest)[1:]] and arg["instIdCode"] == 1000
+    assert {k: v for k, v in arg.items() if k != "instIdCode"} == {
+        k: v for k, v in rest.items() if k != "instId"
+    }
+    for call in (
+        g.cancel("BTC-USDT", "c1", None),
+        g.amend(replace(order, client_id="c1"), None, Decimal(99)),
+    ):
+        [arg] = orjson.loads(g.ws_request(call, OKX.signer, "tw2") or b"")["args"]
+        assert arg["instIdCode"] == 1000 and "instId" not in arg
+        assert orjson.loads(call.body or b"")["instId"] == "BTC-USDT"  # over REST
+    # An instrument the listing gave no code keeps its instId (the venue's answer then says why).
+    [arg] = orjson.loads(g.ws_request(g.cancel("ETH-USDT", "c1", None), OKX.signer, "tw3") or b"")["args"]
+    assert arg["instId"] == "ETH-USDT" and "instIdCode" not in arg
+
+
+def test_orders_over_the_socket_reach_a_venue_that_takes_instIdCode_only() -> None:
+    """The session's places, amends and cancels over the order socket, against the simulator that
+    refuses an op without ``instIdCode`` as OKX does since 2026: each one lands, as the simulator's
+    own order list shows. Before: ``tickwire.errors.OrderRejected: okx 50014: Parameter instIdCode can
+    not be empty. (HTTP 200)``, no order placed over the socket."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        o = await a.rest_below(sim, tr, 30)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.order_id == str(theirs.id)
+        await tr.cancel_order(o.symbol, client_id=o.client_id)
+        assert not a.orders(sim, o.client_id)[0].open
+
+    a.run(body, transport="ws", private_stream=False)

@@ -148,6 +148,7 @@ _OKX: dict[int, ErrorClass] = {
     60024: AuthError,  # wrong passphrase
     60031: AuthError,  # API key doesn't exist
     60013: OrderRejected,  # Invalid args (WS)
+    50014: OrderRejected,  # "Parameter {param0} can not be empty." (an order socket's op without instIdCode)
     51000: OrderRejected,  # parameter error
     51008: InsufficientFunds,  # order failed, insufficient balance
     51016: DuplicateOrder,  # duplicated clOrdId

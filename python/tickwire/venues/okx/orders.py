@@ -1,7 +1,10 @@
 """OKX v5 spot (``tdMode`` ``cash``) order entry for ``tickwire.trade``: the JSON body or query of each
 ``/api/v5/trade/…`` call and readers of the venue's answers (orders, fills, balances, instruments,
 ``code``/``sCode`` errors); on the logged-in ``/ws/v5/private`` socket the ``orders`` channel (the
-private stream) and the ``order``/``cancel-order`` ops (WebSocket order entry)."""
+private stream) and the ``order``/``cancel-order``/``amend-order`` ops (WebSocket order entry), which
+name the instrument by its integer ``instIdCode``: OKX delisted ``instId`` from them in March 2026
+(its API changelog, "Delist instId request parameter in WS order operation channels": "any instId
+value provided will be ignored"); REST still takes ``instId``."""
 
 from __future__ import annotations
 
@@ -94,6 +97,11 @@ class Orders:
     venue = "okx"
     # Dead-man switch: one account-wide countdown, whole seconds, 10 to 120 (0 disarms).
     dead_man_range = (10.0, 120.0)
+
+    def __init__(self) -> None:
+        # instId -> instIdCode, from the instruments the session loads at its start (``read_rules``):
+        # the name the order socket's ops take.
+        self.inst_codes: dict[str, int] = {}
 
     def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> list[Call]:
         """``POST /api/v5/trade/cancel-all-after``: every open order of the account is cancelled
@@ -282,6 +290,10 @@ class Orders:
         return out
 
     def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
+        for i in body:
+            code = i.get("instIdCode")
+            if isinstance(code, int) and not isinstance(code, bool):
+                self.inst_codes[str(i["instId"])] = code
         return {str(i["instId"]): from_okx_instrument(i) for i in body}
 
     def read_answer(self, status: int, body: bytes) -> Any:
@@ -391,12 +403,20 @@ class Orders:
         return float(self.request_ttl_ms) if self.request_ttl_ms else None
 
     def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
-        """The op of a place, cancel or amend (the REST call's JSON body as its one argument); None for
-        everything else (queries, batches), which goes over REST."""
+        """The op of a place, cancel or amend (the REST call's JSON body as its one argument, its
+        ``instId`` named by ``instIdCode``); None for everything else (queries, batches), which goes
+        over REST. An instrument whose code the instruments did not list keeps its ``instId`` (what
+        OKX took before 2026), so the venue's own answer says what it wants."""
         op = _WS_OPS.get((call.method, call.path))
         if op is None or not call.body:
             return None
-        req: dict[str, Any] = {"id": request_id, "op": op, "args": [orjson.loads(call.body)]}
+        arg = orjson.loads(call.body)
+        code = self.inst_codes.get(arg.get("instId", ""))
+        if code is not None:  # in instId's place, so the op reads as OKX's documents write it
+            arg = {
+                ("instIdCode" if k == "instId" else k): (code if k == "instId" else v) for k, v in arg.items()
+            }
+        req: dict[str, Any] = {"id": request_id, "op": op, "args": [arg]}
         if op in _EXPIRING_OPS and self.request_ttl_ms:
             # Not executed if it reaches the engine later than the session would wait for its answer;
             # on the signer's clock (the venue's when measured), as order templates stamp it.

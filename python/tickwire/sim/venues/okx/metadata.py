@@ -1,13 +1,14 @@
 """OKX instrument metadata: ``GET /api/v5/public/instruments?instType=SPOT[&instId=]`` in the shape of
 the v5 "Get instruments" reference, every value from the simulator's instruments, which the matching
 engine enforces: ``px`` off ``tickSz`` is refused with sCode 51000, ``sz`` off ``lotSz`` with 51121,
-below ``minSz`` with 51020. The simulator lists spot instruments only; other ``instType`` values
-answer an empty list.
+below ``minSz`` with 51020. Each lists its integer ``instIdCode`` (``inst_codes``), the only name
+OKX's WebSocket order ops take since 2026 (``trade.py``). The simulator lists spot instruments only;
+other ``instType`` values answer an empty list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,11 +19,16 @@ INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION")
 LISTED = "1606468572000"  # listTime: a fixed date, so answers compare across runs
 
 
+def inst_codes(symbols: Iterable[str]) -> dict[str, int]:
+    """The instruments' integer codes (``instIdCode``): stable for a simulator run."""
+    return {s: 1000 + n for n, s in enumerate(sorted(symbols))}
+
+
 def _s(x: Decimal) -> str:
     return f"{x.normalize():f}"
 
 
-def instrument(inst: Instrument) -> dict[str, Any]:
+def instrument(inst: Instrument, code: int) -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     max_sz = _s(inst.max_qty) if inst.max_qty else "9999999999"
     return {
@@ -37,6 +43,7 @@ def instrument(inst: Instrument) -> dict[str, Any]:
         "expTime": "",
         "instFamily": "",
         "instId": inst.symbol,
+        "instIdCode": code,
         "instType": "SPOT",
         "lever": "",
         "listTime": LISTED,
@@ -90,4 +97,5 @@ def instruments(insts: Mapping[str, Instrument], q: dict[str, str]) -> tuple[str
     inst_id = q.get("instId")
     if inst_id is not None and inst_id not in insts:
         return "51001", "Instrument ID does not exist", []
-    return "0", "", [instrument(i) for s, i in insts.items() if inst_id in (None, s)]
+    codes = inst_codes(insts)
+    return "0", "", [instrument(i, codes[s]) for s, i in insts.items() if inst_id in (None, s)]

@@ -1,11 +1,13 @@
 """OKX WebSocket order entry (venues.md §2.4): ``{"id","op":"order","args":[{...}]}`` on a logged-in
 ``/ws/v5/private`` connection, on the simulator's matching engine.
 
-Args: ``instIdCode`` (integer; ``instId`` is also accepted as the docs leave it open), ``side``,
+Args: ``instIdCode`` (integer, as ``GET /api/v5/public/instruments`` lists it; OKX delisted ``instId``
+from its WebSocket order ops in 2026 — "any instId value provided will be ignored" — so an op without
+``instIdCode`` is refused: code 50014 "Parameter instIdCode can not be empty.", nothing done), ``side``,
 ``ordType`` (market, limit, post_only, fok, ioc), ``sz``, ``px``, ``tdMode``, optional ``clOrdId``
 (at most 32 characters). Success ``code:"0"`` with a per-order ``sCode:"0"``; a business failure is
 ``code:"1"`` with the order's ``sCode``/``sMsg``; a malformed request ``code:"60013"``. ``op:"cancel-order"``
-takes ``instId``/``instIdCode`` with ``ordId`` or ``clOrdId``; ``op:"amend-order"`` the same plus
+takes ``instIdCode`` with ``ordId`` or ``clOrdId``; ``op:"amend-order"`` the same plus
 ``newSz`` and/or ``newPx``. The ``orders`` channel pushes every order event (state, accFillSz,
 fillPx/fillSz, execType T/M). Place, amend and cancel each allow ``order_rate_limit`` (60) requests
 per 2 s per key and instrument; over it the answer is code 50011 (venues.md §2.4, §2.5).
@@ -25,6 +27,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.venues.deadman import DeadMan
 from tickwire.sim.venues.okx.history import fills
+from tickwire.sim.venues.okx.metadata import inst_codes
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -67,8 +70,8 @@ class OkxOrders:
         self.streams = PrivateStreams(
             ctx.subscribers, ctx.private_faults
         )  # per API key, sockets subscribed to "orders"
-        # The docs' integer instrument codes: stable per simulator run, listed by ``codes``.
-        self.codes = {1000 + n: s for n, s in enumerate(sorted(ctx.books))}
+        # The instruments' integer codes, as the instruments endpoint lists them (``metadata``).
+        self.codes = {c: s for s, c in inst_codes(ctx.books).items()}
         self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
         ctx.engine.listeners.append(self.on_order)
         self.dead_man = DeadMan(ctx)
@@ -114,6 +117,9 @@ class OkxOrders:
         op, rid, args = str(msg.get("op")), msg.get("id", ""), msg.get("args")
         if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
             self._reply(conn, rid, op, "60013", "Invalid args", [], in_us)
+            return
+        if "instIdCode" not in args[0]:  # instId alone: ignored over the socket since 2026 (REST takes it)
+            self._reply(conn, rid, op, "50014", "Parameter instIdCode can not be empty.", [], in_us)
             return
         code, text, data = self.run(conn.state["api_key"], conn.endpoint, op, args[0])
         self._reply(conn, rid, op, code, text, data, in_us)
