@@ -20,7 +20,8 @@ def test_quick_run_has_both_contenders_per_venue_and_they_agree() -> None:
     for r in rows:
         stages.setdefault(r.stage, {})[r.key] = r
     # Every simulated venue, without ../shared (quick never reads the captures).
-    assert sorted(stages) == sorted(f"decode {v} (sim)" for v in decode.STREAM_VENUES)
+    want = [f"decode {v} (sim)" for v in decode.STREAM_VENUES] + [f"decode {n}" for n in decode.SIM_VARIANTS]
+    assert sorted(stages) == sorted(want)
     for stage, by in stages.items():
         assert set(by) == {decode.TICKWIRE, decode.PEER}, stage
         ours, peer = by[decode.TICKWIRE], by[decode.PEER]
@@ -42,6 +43,21 @@ def test_sim_streams_end_on_the_simulators_own_book() -> None:
         assert ours == theirs == s.truth, venue
         bid, _, ask, _ = s.truth[next(iter(s.truth))]
         assert bid < ask
+
+
+def test_okx_as_it_writes_now_carries_checksum_0_and_ends_on_the_simulators_book() -> None:
+    """The OKX row as OKX writes its books since 2026-06-23 (``"checksum":0`` on every one): both
+    sides and the simulator end on one book, and tickwire verified no checksum on the way."""
+    name = "okx (sim, checksum 0)"
+    venue, profile = decode.SIM_VARIANTS[name]
+    s = decode.sim_stream(venue, 200, seed=5, profile=profile, name=name)
+    assert s.name == name and all(b'"checksum":0,' in f for _, f in s.events)
+    ours, theirs = decode.final_touches(s)
+    assert ours == theirs == s.truth
+    feed = decode.tickwire_feed(s)
+    decode.tickwire_pass(feed, s.events)
+    stats = feed.book("BTC-USDT").stats()
+    assert stats["checksum_ok"] == stats["checksum_fail"] == 0
 
 
 def _without_snapshot(s: decode.Stream, truth: bool) -> decode.Stream:

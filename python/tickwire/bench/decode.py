@@ -103,9 +103,16 @@ STREAM_VENUES: dict[str, tuple[str, str, str, bytes | None, str | None]] = {
     "okx": ("BTC-USDT", "/ws/v5/public", "", _OKX_SUB, None),
     "kraken": ("BTC/USD", "/v2", "", _KRAKEN_SUB, None),
 }
+# The simulator's streams written as a venue writes them now where that differs from what the
+# captures recorded: OKX's book checksum, deprecated on 2026-06-23, is always 0 (nothing to verify).
+SIM_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "okx (sim, checksum 0)": ("okx", {"checksum": "zero"}),
+}
 
 
-def tapped(venue: str, symbol: str, path: str, query: str, seed: int) -> tuple[Any, Any, Tap]:
+def tapped(
+    venue: str, symbol: str, path: str, query: str, seed: int, profile: dict[str, Any] | None = None
+) -> tuple[Any, Any, Tap]:
     """A simulated ``venue`` of one ``symbol`` (its ``Venue`` and ``VenueServer``), and a ``Tap``
     connected to its ``path``: what it sends that connection is kept, no socket in between."""
     from tickwire.sim.server import VenueServer
@@ -113,7 +120,7 @@ def tapped(venue: str, symbol: str, path: str, query: str, seed: int) -> tuple[A
     from tickwire.sim.venues.base import VenueConfig
     from tickwire.sim.ws import Conn
 
-    v = venue_class(venue)(VenueConfig(seed=seed, symbols=[symbol]))
+    v = venue_class(venue)(VenueConfig(seed=seed, symbols=[symbol], profile=dict(profile or {})))
     ep = VenueServer(v, 0)
     v.endpoints.append(ep)
     tap = Tap(ep, path, query)
@@ -123,14 +130,17 @@ def tapped(venue: str, symbol: str, path: str, query: str, seed: int) -> tuple[A
     return v, ep, tap
 
 
-def sim_stream(venue: str, frames: int, seed: int = 13) -> Stream:
-    """``frames`` book frames of ``venue`` as the simulator publishes them, after the subscription's
-    snapshot (in-stream, or Binance's REST depth answer fetched after subscribing)."""
+def sim_stream(
+    venue: str, frames: int, seed: int = 13, profile: dict[str, Any] | None = None, name: str | None = None
+) -> Stream:
+    """``frames`` book frames of ``venue`` as the simulator publishes them (with its ``profile``),
+    after the subscription's snapshot (in-stream, or Binance's REST depth answer fetched after
+    subscribing)."""
     from tickwire.sim.http import Request
     from tickwire.sim.ws import Conn
 
     symbol, path, query, subscribe, rest = STREAM_VENUES[venue]
-    v, ep, tap = tapped(venue, symbol, path, query, seed)
+    v, ep, tap = tapped(venue, symbol, path, query, seed, profile)
     if subscribe is not None:
         v.on_message(cast(Conn, tap), subscribe, False)
     events: list[Event] = [(None, f) for f in tap.sent if b'"bids"' in f]
@@ -157,7 +167,7 @@ def sim_stream(venue: str, frames: int, seed: int = 13) -> Stream:
     cd = {symbol: (inst.price_decimals, 8)} if kraken else {}
     # Each step publishes exactly one frame to this one subscriber, so the book after the last
     # frame is the simulator's book now.
-    return Stream(f"{venue} (sim)", venue, events, start, cd, 100 if kraken else None, truth)
+    return Stream(name or f"{venue} (sim)", venue, events, start, cd, 100 if kraken else None, truth)
 
 
 # real captures --------------------------------------------------------------------------------------
@@ -369,6 +379,9 @@ def streams(quick: bool, progress: Progress, captures: Path = CAPTURES) -> list[
     for venue in STREAM_VENUES:
         progress(f"decode: simulating {frames} {venue} frames")
         out.append(sim_stream(venue, frames))
+    for name, (venue, profile) in SIM_VARIANTS.items():
+        progress(f"decode: simulating {frames} {name} frames")
+        out.append(sim_stream(venue, frames, profile=profile, name=name))
     if not quick:
         for venue in CAPTURE_FILES:
             c = capture_stream(venue, captures)
