@@ -216,3 +216,35 @@ def test_a_trade_no_line_fills_in_for_goes_out_by_release_held_and_holds_arbitra
     assert stats is not None and stats["held_trades"] == 0 and stats["trades_released_as_gap"] == 1
     feed.arbitrate(None)
     assert trade_ids(feed.on_frame(binance_trade(104), recv_ns=0)) == [104]
+
+
+def test_arbitrate_none_names_what_is_held() -> None:
+    """The refusal of ``arbitrate(None)`` names what waits: before, it said "frames are held" while
+    only a trade was (a user then looked for book frames that were not there)."""
+    feed = BookFeed("binance")
+    feed.arbitrate(hold_s=0.05)
+    feed.on_frame(binance_trade(100), recv_ns=0)
+    feed.on_frame(binance_trade(102), recv_ns=0)
+    with pytest.raises(ValueError) as only_trade:
+        feed.arbitrate(None)
+    assert str(only_trade.value) == "1 trade is held: release_held() them before arbitrate(None)", str(
+        only_trade.value
+    )
+
+    snapshot, frames = binance_stream(5, 3)
+    feed = synced_feed(snapshot, frames[0])
+    feed.arbitrate(hold_s=0.05)
+    assert feed.on_frame(frames[2], recv_ns=0)[1] == (("BTCUSDT", "held"),)
+    assert feed.on_frame(frames[3], recv_ns=0)[1] == (("BTCUSDT", "held"),)
+    with pytest.raises(ValueError) as frames_only:
+        feed.arbitrate(None)
+    assert str(frames_only.value) == "2 book frames are held: release_held() them before arbitrate(None)", (
+        str(frames_only.value)
+    )
+    feed.on_frame(binance_trade(100), recv_ns=0)
+    feed.on_frame(binance_trade(102), recv_ns=0)
+    with pytest.raises(ValueError) as both:
+        feed.arbitrate(None)
+    assert (
+        str(both.value) == "2 book frames and 1 trade are held: release_held() them before arbitrate(None)"
+    ), str(both.value)

@@ -1,7 +1,7 @@
 # Hand-written stubs for the Rust extension; checked against the built module by mypy.stubtest.
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, NoReturn, Self, TypedDict, final
+from typing import Any, ClassVar, Literal, NoReturn, Self, TypedDict, final
 
 from typing_extensions import Buffer, disjoint_base
 
@@ -13,7 +13,9 @@ _Payload = bytes | bytearray | memoryview | str
 # (decode, apply and the touch in one call); else None.
 _Top = tuple[float, float, float, float]
 _Summary = tuple[
-    str, tuple[tuple[str, str], ...], int | Bbo | tuple[Trade, ...] | tuple[_Top | None, ...] | None
+    str,
+    tuple[tuple[str, str], ...],
+    int | Bbo | tuple[Trade, ...] | tuple[_Top | None, ...] | dict[str, int] | None,
 ]
 
 class TickwireError(Exception): ...
@@ -590,7 +592,9 @@ class _BusSubscriberState(TypedDict):
     messages: int
     errors: int
     dropped: int
+    overflowed: int
     pending: int
+    max_pending: int
     last_error: str | None
     running: bool
 
@@ -599,11 +603,14 @@ class BusSubscriber:
     # The remote consumer's market-data subscription: async-nats on its own thread; the event loop
     # watches fileno() and pump() puts every waiting message through the dispatcher's frame route,
     # returning (gateway, summary) / (gateway, exception) pairs for what Python must act on.
-    def __new__(cls, servers: list[str], subjects: list[str]) -> BusSubscriber: ...
+    # At most max_pending messages wait for pump: the oldest are dropped, and pump's list then starts
+    # with (None, ("dropped", ((book, "dropped"), ...), counts)) for the books to resync.
+    MAX_PENDING: ClassVar[int]
+    def __new__(cls, servers: list[str], subjects: list[str], *, max_pending: int = ...) -> BusSubscriber: ...
     def fileno(self) -> int: ...
     def pump(
         self, dispatcher: Dispatcher, hop: Histogram | None = None
-    ) -> list[tuple[str, _Summary | BaseException]] | None: ...
+    ) -> list[tuple[str | None, _Summary | BaseException]] | None: ...
     @property
     def last_stamp_ns(self) -> int: ...
     @property

@@ -64,6 +64,7 @@
 //! scales widen to them): the two books hold the same integers. Trades and BBOs carry each value at
 //! the decimals the venue wrote it with, so they come out exactly as the venue's.
 
+pub mod backlog;
 mod encode;
 // eventfd: Linux only (the wheels and CI are Linux); elsewhere remote consumers use nats-py.
 #[cfg(all(target_os = "linux", feature = "bus-nats"))]

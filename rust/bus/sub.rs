@@ -4,8 +4,11 @@
 //! given subjects. Every message it receives goes, with its receive time (CLOCK_MONOTONIC ns, the
 //! clock Python's `time.monotonic_ns()` reads), into a queue; the eventfd is written when the queue
 //! goes from empty to non-empty, so the consumer's event loop watches one fd and takes everything
-//! that came in one `drain`. Nothing here takes the GIL or knows Python (benches/bench_nats_engine.py
-//! measured this hand-off against `call_soon_threadsafe`, which stalls the reader on GIL waits).
+//! that came in one `drain`. The queue is a `Backlog` bounded at `max_pending` messages: a loop that
+//! stops draining costs the oldest market data (reported by `drain`, so the books resync), not the
+//! process's memory (`backlog.rs` says why the oldest). Nothing here takes the GIL or knows Python
+//! (benches/bench_nats_engine.py measured this hand-off against `call_soon_threadsafe`, which
+//! stalls the reader on GIL waits).
 //!
 //! Reconnection is async-nats's own: every server given is in its pool (and the nodes the cluster
 //! announces), it reconnects forever, at once to the next node after a loss and then every 200 ms
@@ -13,7 +16,6 @@
 //! the node it reconnects to. The first connect is not retried: `start` fails when no server
 //! answers, as `tickwire.bus.client.connect` does.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 
+use super::backlog::{Backlog, Lost, Payload};
 use crate::clock::monotonic_ns;
 
 /// One received message. `subject` and `payload` share the client's read buffer (no copy).
@@ -30,6 +33,12 @@ pub struct Msg {
     pub payload: bytes::Bytes,
     /// When the tokio thread had it: CLOCK_MONOTONIC ns.
     pub recv_ns: i64,
+}
+
+impl Payload for Msg {
+    fn payload(&self) -> &[u8] {
+        &self.payload
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,9 +83,14 @@ pub struct State {
     /// Messages received (queued for `drain`).
     pub messages: u64,
     /// Messages async-nats dropped because its subscription channel was full (slow-consumer
-    /// events; the tokio thread empties that channel into the unbounded queue, so this stays 0
-    /// unless the thread is starved).
+    /// events; the tokio thread empties that channel into the backlog, so this stays 0 unless the
+    /// thread is starved).
     pub dropped: u64,
+    /// Received messages the backlog dropped at its bound (the oldest) before `drain` took them.
+    pub overflowed: u64,
+    /// Messages waiting for `drain`, and the bound.
+    pub pending: usize,
+    pub max_pending: usize,
     /// The last error async-nats reported (server or client), if any.
     pub last_error: Option<String>,
     /// The node connected to (or last connected to): `host:port` from its INFO. Right after a
@@ -86,7 +100,7 @@ pub struct State {
 }
 
 struct Shared {
-    queue: Mutex<VecDeque<Msg>>,
+    queue: Mutex<Backlog<Msg>>,
     efd: i32,
     messages: AtomicU64,
     dropped: AtomicU64,
@@ -103,7 +117,9 @@ impl Shared {
         let was_empty = {
             let mut q = lock(&self.queue);
             let was_empty = q.is_empty();
-            q.extend(batch.drain(..));
+            for m in batch.drain(..) {
+                q.push(m);
+            }
             was_empty
         };
         self.messages.fetch_add(n, Ordering::Relaxed);
@@ -136,8 +152,13 @@ pub struct Subscriber {
 
 impl Subscriber {
     /// Connects to one of `servers`, subscribes `subjects` and starts receiving; returns once the
-    /// server has the subscriptions (or with the error that prevented it).
-    pub fn start(servers: &[String], subjects: &[String]) -> Result<Subscriber, SubError> {
+    /// server has the subscriptions (or with the error that prevented it). At most `max_pending`
+    /// messages wait for `drain` (`super::backlog::DEFAULT_MAX_PENDING` is the binding's default).
+    pub fn start(
+        servers: &[String],
+        subjects: &[String],
+        max_pending: usize,
+    ) -> Result<Subscriber, SubError> {
         if servers.is_empty() {
             return Err(SubError::NoServer);
         }
@@ -154,7 +175,7 @@ impl Subscriber {
             return Err(SubError::EventFd(std::io::Error::last_os_error()));
         }
         let shared = Arc::new(Shared {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Backlog::new(max_pending)),
             efd,
             messages: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -191,14 +212,16 @@ impl Subscriber {
         self.shared.efd
     }
 
-    /// Moves every queued message to `out` (appended, in arrival order) and resets the eventfd.
-    pub fn drain(&self, out: &mut Vec<Msg>) {
+    /// Moves every queued message to `out` (appended, in arrival order) and resets the eventfd;
+    /// returns what the bound dropped before them since the last drain (the caller must resync the
+    /// books it names: they have a hole).
+    pub fn drain(&self, out: &mut Vec<Msg>) -> Lost {
         let mut q = lock(&self.shared.queue);
         let mut buf = [0u8; 8];
         // SAFETY: reads at most 8 bytes into a live buffer; EAGAIN when already reset. Under the
         // queue's lock: a push after this sees an empty queue and writes again.
         unsafe { libc::read(self.shared.efd, buf.as_mut_ptr().cast(), 8) };
-        out.extend(q.drain(..));
+        q.drain_into(out)
     }
 
     pub fn state(&self) -> State {
@@ -206,11 +229,18 @@ impl Subscriber {
         let connected = self.running()
             && matches!(self.client.connection_state(), async_nats::connection::State::Connected);
         let info = self.client.server_info();
+        let (overflowed, pending, max_pending) = {
+            let q = lock(&s.queue);
+            (q.dropped(), q.len(), q.max())
+        };
         State {
             connected,
             reconnects: self.client.statistics().connects.load(Ordering::Relaxed).saturating_sub(1),
             messages: s.messages.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
+            overflowed,
+            pending,
+            max_pending,
             last_error: lock(&s.last_error).clone(),
             server: (info.port != 0).then(|| format!("{}:{}", info.host, info.port)),
         }

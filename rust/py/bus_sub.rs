@@ -8,6 +8,11 @@
 //! Python must act on: `(gateway, summary)` for a summary (gateway: the subject's last token), and
 //! `(gateway, exception)` for a message the route refused (a DecodeError is counted and returned,
 //! the rest of the batch goes on). The tokio thread never takes the GIL.
+//!
+//! At most `max_pending` messages wait for `pump` (`crate::bus::backlog`: the oldest go first).
+//! When some were dropped, the pump's list starts with `(None, ("dropped", ((symbol, "dropped"),
+//! ...), counts))` — the books that lost messages, which must resync, and how many messages of each
+//! kind were lost — before the batch that came after them.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -18,6 +23,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use super::dispatch::Dispatcher;
 use super::errors::{err, guard, Kind};
 use super::latency::Histogram;
+use crate::bus::backlog::{Lost, DEFAULT_MAX_PENDING};
 use crate::bus::sub::{Msg, Subscriber};
 use crate::bus::wire::OFF_STAMP_NS;
 use crate::clock::wall_ns;
@@ -67,11 +73,20 @@ fn last_token(subject: &str) -> String {
 impl BusSubscriber {
     /// Connects to one of `servers` (NATS URLs; async-nats reconnects to any of them, and to the
     /// nodes the cluster announces) and subscribes `subjects`; returns once the server has them.
-    /// TransportError when no server answers.
+    /// TransportError when no server answers. `max_pending`: the messages kept for `pump` (>= 1).
     #[new]
-    fn new(py: Python<'_>, servers: Vec<String>, subjects: Vec<String>) -> PyResult<Self> {
+    #[pyo3(signature = (servers, subjects, *, max_pending = DEFAULT_MAX_PENDING))]
+    fn new(
+        py: Python<'_>,
+        servers: Vec<String>,
+        subjects: Vec<String>,
+        max_pending: usize,
+    ) -> PyResult<Self> {
+        if max_pending == 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err("max_pending must be >= 1"));
+        }
         let started = py.detach(move || {
-            std::panic::catch_unwind(move || Subscriber::start(&servers, &subjects))
+            std::panic::catch_unwind(move || Subscriber::start(&servers, &subjects, max_pending))
                 .map_err(|_| "panic while starting the subscriber".to_string())
         });
         match started {
@@ -103,9 +118,12 @@ impl BusSubscriber {
     ) -> PyResult<Option<Bound<'py, PyList>>> {
         guard(|| {
             let mut batch = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
-            self.sub.drain(&mut batch);
+            let lost = self.sub.drain(&mut batch);
             let n = batch.len();
             let mut out: Option<Bound<'py, PyList>> = None;
+            if !lost.is_empty() {
+                out = Some(PyList::new(py, [dropped(py, &lost)?])?);
+            }
             let mut d = dispatcher.try_borrow_mut()?;
             let mut h = match hop {
                 Some(h) => Some(h.try_borrow_mut()?),
@@ -158,9 +176,14 @@ impl BusSubscriber {
         self.pumped.load(Ordering::Relaxed)
     }
 
+    /// The default of `max_pending`.
+    #[classattr]
+    const MAX_PENDING: usize = DEFAULT_MAX_PENDING;
+
     /// `connected`, `reconnects`, `server` (host:port of the node), `received` (by the thread),
     /// `messages` (through the route), `errors` (refused by it), `dropped` (by async-nats, slow
-    /// consumer), `pending` (received, not yet pumped), `last_error`, `running`.
+    /// consumer), `overflowed` (the oldest, dropped at `max_pending`), `pending` (received, not yet
+    /// pumped), `max_pending`, `last_error`, `running`.
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.sub.state();
         let d = PyDict::new(py);
@@ -172,7 +195,9 @@ impl BusSubscriber {
         d.set_item("messages", pumped)?;
         d.set_item("errors", self.errors.load(Ordering::Relaxed))?;
         d.set_item("dropped", s.dropped)?;
-        d.set_item("pending", s.messages.saturating_sub(pumped))?;
+        d.set_item("overflowed", s.overflowed)?;
+        d.set_item("pending", s.pending)?;
+        d.set_item("max_pending", s.max_pending)?;
         d.set_item("last_error", s.last_error)?;
         d.set_item("running", self.sub.running())?;
         Ok(d)
@@ -182,6 +207,29 @@ impl BusSubscriber {
     fn close(&self, py: Python<'_>) {
         py.detach(|| self.sub.stop())
     }
+}
+
+/// The pump's first item after a drop: `(None, ("dropped", ((symbol, "dropped"), ...), counts))`,
+/// shaped as a summary so the consumer's one path for what needs Python takes it. `counts`:
+/// `books` (book messages), `trades`, `bbos`, `other`, `all_books` (too many books to name: all
+/// have a hole).
+fn dropped<'py>(py: Python<'py>, lost: &Lost) -> PyResult<Bound<'py, PyTuple>> {
+    let books = lost
+        .books
+        .iter()
+        .map(|b| PyTuple::new(py, [String::from_utf8_lossy(b).into_owned(), "dropped".to_owned()]))
+        .collect::<PyResult<Vec<_>>>()?;
+    let counts = PyDict::new(py);
+    counts.set_item("books", lost.book_messages)?;
+    counts.set_item("trades", lost.trades)?;
+    counts.set_item("bbos", lost.bbos)?;
+    counts.set_item("other", lost.other)?;
+    counts.set_item("all_books", lost.all_books)?;
+    let summary = PyTuple::new(
+        py,
+        [PyString::new(py, "dropped").into_any(), PyTuple::new(py, books)?.into_any(), counts.into_any()],
+    )?;
+    PyTuple::new(py, [py.None().into_bound(py), summary.into_any()])
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

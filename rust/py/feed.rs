@@ -306,8 +306,8 @@ impl BookFeed {
     /// sequence numbers the decoder read before anything is applied — "duplicate" when the book
     /// already has it, "held" when it is ahead of the book, applied by a later call as soon as
     /// another line fills the hole, or after `hold_s` (the book then reports the gap). `None` stops
-    /// arbitrating (one connection again), refused while frames are held: `release_held` them first,
-    /// so none is dropped unread.
+    /// arbitrating (one connection again), refused while frames or trades are held: `release_held`
+    /// them first, so none is dropped unread.
     #[pyo3(signature = (hold_s=Some(0.05), max_held=1024), text_signature = "(self, /, hold_s=0.05, max_held=1024)")]
     fn arbitrate(
         &mut self,
@@ -316,9 +316,10 @@ impl BookFeed {
     ) -> PyResult<()> {
         let Some(hold_s) = hold_s else {
             if self.feed.held() > 0 {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "frames are held: release_held() them before arbitrate(None)",
-                ));
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "{}: release_held() them before arbitrate(None)",
+                    held_what(&self.feed)
+                )));
             }
             self.feed.set_arbitration(None, max_held);
             return Ok(());
@@ -442,6 +443,21 @@ impl BookFeed {
     fn __repr__(&self) -> String {
         format!("BookFeed(venue={:?}, books={})", self.feed.venue().spec().name, self.feed.len())
     }
+}
+
+/// What `arbitrate(None)` would drop unread, named as it is: book frames ahead of their book and
+/// trades waiting for the ids before them are released alike, but a user told "frames" while only
+/// trades wait looks for frames that are not there.
+fn held_what(feed: &Feed) -> String {
+    let trades = feed.held_trades().0;
+    let frames = feed.held() - trades;
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    let what = match (frames, trades) {
+        (0, t) => n(t, "trade", "trades"),
+        (f, 0) => n(f, "book frame", "book frames"),
+        (f, t) => format!("{} and {}", n(f, "book frame", "book frames"), n(t, "trade", "trades")),
+    };
+    format!("{what} {} held", if frames + trades == 1 { "is" } else { "are" })
 }
 
 /// `compression=` and the permessage-deflate parameters the server agreed to (RFC 7692 §7.1).

@@ -223,3 +223,80 @@ def test_no_server_is_a_transport_error() -> None:
     assert _threads() == before
     with pytest.raises(TransportError):
         BusSubscriber([], ["x"])
+
+
+def _delta(sym: bytes, gseq: int) -> bytes:
+    """A bus book delta (kind 1) without levels, linked by the gateway's sequence."""
+    head = struct.pack(
+        "<cBBBBBHQqqqII", b"T", 1, 1, 0, 2, 0, len(sym), gseq, gseq - 1, gseq, time.time_ns(), 0, 0
+    )
+    return head + sym
+
+
+def test_a_loop_that_stops_pumping_holds_at_most_the_default_bound() -> None:
+    """Nothing pumps (the loop is stuck): before, every message stayed queued for good (70,000 of
+    70,000 pending, the queue growing with the market); now the oldest go at the bound."""
+    n = 70_000
+
+    async def main(url: str) -> None:
+        subject = subjects.market("binance", "BTCUSDT", "trade", "gw1")
+        sub = BusSubscriber([url], [subject])
+        nc = await client.connect(url)
+        try:
+            for i in range(1, n + 1):
+                await nc.publish(subject, _trade(b"BTCUSDT", i, i))
+            await nc.flush()
+            await eventually(lambda: sub.state()["received"] >= n, 30.0, "every message received")
+            st = sub.state()
+            assert st["pending"] <= 65_536, f"{st['pending']} of {n} pending"
+            assert st["pending"] == st["max_pending"] == BusSubscriber.MAX_PENDING == 65_536, st
+            assert st["overflowed"] == n - 65_536 and st["dropped"] == 0, st
+        finally:
+            sub.close()
+            await nc.close()
+
+    with cluster(1) as nats:
+        asyncio.run(main(nats.urls[0]))
+
+
+def test_at_the_bound_the_oldest_go_and_the_pump_names_the_books_to_resync_first() -> None:
+    """``max_pending=100``, 40 deltas of one book then 300 trades of another while nothing pumps: the
+    pump hands over the newest 100 trades in order, after one ``dropped`` item naming the book that
+    lost messages (it must resync) and how many of each kind went."""
+
+    async def main(url: str) -> None:
+        book = subjects.market("binance", "ETHUSDT", "book", "gw1")
+        trade = subjects.market("binance", "BTCUSDT", "trade", "gw1")
+        sub = BusSubscriber([url], ["tw.md.binance.>"], max_pending=100)
+        nc = await client.connect(url)
+        try:
+            for i in range(1, 41):
+                await nc.publish(book, _delta(b"ETHUSDT", i))
+            for i in range(1, 301):
+                await nc.publish(trade, _trade(b"BTCUSDT", i, i))
+            await nc.flush()
+            await eventually(lambda: sub.state()["received"] >= 340, 10.0, "every message received")
+            st = sub.state()
+            assert (st["pending"], st["overflowed"]) == (100, 240), st
+            out = sub.pump(Dispatcher(BookFeed("bus"), None, _Consumer._raise)) or []
+            first, *rest = out
+            assert first == (None, ("dropped", (("ETHUSDT", "dropped"),), {
+                "books": 40, "trades": 200, "bbos": 0, "other": 0, "all_books": False,
+            })), first  # fmt: skip
+            prices = [t.price for _, item in rest if not isinstance(item, BaseException) for t in item[2]]
+            assert prices == [i / 100 for i in range(201, 301)], prices[:3]
+            st = sub.state()
+            assert (st["pending"], st["messages"], st["received"]) == (0, 100, 340), st
+            # The record of what was lost is per pump: the next one has none.
+            assert sub.pump(Dispatcher(BookFeed("bus"), None, _Consumer._raise)) is None
+        finally:
+            sub.close()
+            await nc.close()
+
+    with cluster(1) as nats:
+        asyncio.run(main(nats.urls[0]))
+
+
+def test_a_bound_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_pending"):
+        BusSubscriber(["nats://127.0.0.1:1"], ["x"], max_pending=0)

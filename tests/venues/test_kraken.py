@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tickwire.errors import SigningKeyError
 from tickwire.venues import kraken
+from tickwire.venues.kraken import signer as kraken_signer
 
 # docs.kraken.com "Spot REST Authentication" worked example (venues.md §8).
 DOC_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
@@ -69,3 +71,45 @@ def test_bad_secret() -> None:
     with pytest.raises(SigningKeyError) as e:
         kraken.Signer("k", DOC_SECRET[:-3] + "***")
     assert DOC_SECRET[:20] not in str(e.value)
+
+
+class _SessionClock:
+    """A session's own clock (as a venue clock is): ``now_ms`` is what its signer is given."""
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+        self.samples = [0.0] * 64  # what such a clock carries (a venue clock's readings)
+
+    def now_ms(self) -> int:
+        return self.ms
+
+
+def test_a_sessions_clock_and_its_nonce_entry_go_with_the_session() -> None:
+    """200 sessions, each re-created with a clock of its own, each signing then gone: the process's
+    nonce map holds no entry for them. Before, every (key, clock) stayed, pinning its clock."""
+    gc.collect()
+    before = len(kraken_signer._KEY_NONCES)
+    for i in range(200):
+        s = kraken.Signer("k", DOC_SECRET, clock=_SessionClock(1_000 + i).now_ms)
+        assert s.next_nonce() == 1_000 + i
+        del s
+    gc.collect()
+    kept = len(kraken_signer._KEY_NONCES) - before
+    assert kept == 0, f"{kept} entries kept for sessions that are gone"
+
+
+def test_nonces_keep_growing_per_key_and_clock_across_sessions_while_the_clock_lives() -> None:
+    """The map's reason to be: a second signer of the key on the same clock — alive beside the first,
+    or after it was gone, given the clock's method afresh — continues above every nonce sent."""
+    clock = _SessionClock(5)
+    first = kraken.Signer("k2", DOC_SECRET, clock=clock.now_ms)
+    assert [first.next_nonce() for _ in range(3)] == [5, 6, 7]
+    beside = kraken.Signer("k2", DOC_SECRET, clock=clock.now_ms)
+    assert [beside.next_nonce(), first.next_nonce()] == [8, 9]
+    del first, beside
+    gc.collect()
+    later = kraken.Signer("k2", DOC_SECRET, clock=clock.now_ms)
+    assert later.next_nonce() == 10
+    # Another key on that clock, or that key on another clock, has a sequence of its own.
+    assert kraken.Signer("k3", DOC_SECRET, clock=clock.now_ms).next_nonce() == 5
+    assert kraken.Signer("k2", DOC_SECRET, clock=_SessionClock(5).now_ms).next_nonce() == 5

@@ -7,6 +7,9 @@ once when the caller would rather not wait that long), then takes the weight. La
 queries may use the limit minus a **reserve**; cancels and the kill switch may use all of it, so a bot
 at its limit can always cancel. A venue's refusal (429/418, OKX 50011, Bybit 10006…) blocks that limit
 for its Retry-After — nothing is sent to it before then, from any session of the process, in any lane.
+
+The windows themselves, one per limit and scope for the whole process, and the lock they are counted
+under, are in :mod:`tickwire.limits.shared`.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Literal
 
 from tickwire import _core
 from tickwire.errors import RateLimitError
+from tickwire.limits.shared import JITTER_S as JITTER_S  # importable from here, as before
+from tickwire.limits.shared import _announced, _budgets, _carry, _lock, _reported, _unsure, _windows
+from tickwire.limits.shared import shared_window as shared_window  # importable from here, as before
 from tickwire.limits.window import Limit, Window
 
 Lane = Literal["order", "query", "cancel"]
@@ -29,9 +34,6 @@ RESERVE = 0.1
 
 # Clock error allowed for when an aligned window of the venue's resets.
 ALIGN_MARGIN_S = 0.5
-# Each window is counted this much longer than the venue's: requests admitted a window apart here can
-# arrive closer together there (connection set-up, queues, the network's jitter).
-JITTER_S = 0.1
 # A request written this long after its weight was taken (a new connection's set-up, a stall of the
 # process) is counted from its write (``RateBudget.restamp``): the venue counts it from its arrival.
 LATE_S = JITTER_S / 2
@@ -40,64 +42,6 @@ LATE_S = JITTER_S / 2
 READY_RECHECK_S = 0.05
 # The most used weight a window counts (an i64): a venue report past it is held to it.
 _MOST_USED = 2**63 - 1
-
-# Sessions of one process may run on several loops and threads; re-entrant because a keyed limit's
-# window is made (``shared_window``) while a budget holds the lock to check and take. In Rust so an
-# order template's one call takes it without a Python call (``threading.RLock``'s interface).
-_lock = _core.BudgetLock()
-_windows: dict[tuple[str, str, str], Window] = {}
-# Every budget alive, so a shared window made again reaches each one counting on the old one.
-_budgets: weakref.WeakSet[RateBudget] = weakref.WeakSet()
-# The per-address limits a venue announced (``exchangeInfo``) to a session of the process, by (venue,
-# address): what a budget of the address alone (a market-data session's REST snapshots) counts in.
-_announced: dict[tuple[str, str], tuple[Limit, ...]] = {}
-# (when, seconds) of the last block for a refusal that named no one window (``refused``), by account:
-# the sessions on a key block the same windows, so the block doubles whichever of them is refused
-# (kept per session, refusals met in turn by two never grew past the shortest window).
-_unsure: dict[tuple[str, str], tuple[float, float]] = {}
-# When the request went out whose reported usage a window's floor holds, by window (hashed by identity):
-# answers come back out of order, and an older request's report is as of before the
-# newer one's — a smaller count in it is no news (``RateBudget.observe``).
-_reported: dict[Window, float] = {}
-
-
-def shared_window(
-    venue: str, limit: Limit, scope: str, *, announced: bool = False, now: float | None = None
-) -> Window:
-    """The process-wide window of ``limit`` for ``scope`` (an address or a key). A limit declared
-    again with other numbers takes the stricter of the two — unless the venue ``announced`` it
-    (``exchangeInfo``), which replaces what was documented. What was counted and blocked carries over."""
-    key = (venue, limit.name, scope)
-    with _lock:
-        w = _windows.get(key)
-        if w is not None and (w.limit, w.window_s) == (limit.limit, limit.window_s + JITTER_S):
-            return w
-        if w is None or announced or limit.limit / limit.window_s < w.limit / w.window_s:
-            fresh = Window(limit.limit, limit.window_s + JITTER_S)
-            if w is not None:
-                now = time.monotonic() if now is None else now
-                fresh.inherit(w, now)
-                # The sessions counting on the old one count on this one from now: two windows for
-                # one limit would each admit the limit.
-                for b in list(_budgets):
-                    b.swap(w, fresh)
-            w = _windows[key] = fresh
-        return w
-
-
-def _carry(old: Window, new: Window, now: float) -> None:
-    """``new`` (another scope's window of the same limit) counts at least what ``old`` counted, for a
-    whole window, and keeps ``old``'s block. The larger of the two, not their sum: a rotation undone
-    (back to the old key) or two sessions moving to one new key would count the same orders twice —
-    and a daily limit counted twice blocks for a day. A new key is unused, so the larger is the sum."""
-    if old is new:
-        return
-    used = old.used(now)
-    if used > new.used(now):
-        new.observe(used, now, now + max(old.window_s, new.window_s))
-    blocked_until = old.state()[2]
-    if blocked_until > now:
-        new.block(blocked_until - now, now)
 
 
 def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLimitError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -61,8 +62,12 @@ class Receiver:
         counters: dict[str, int],
         on_summary: Callable[[Any, str | None], None],
         on_refused: Callable[[Exception], None],
+        max_pending: int | None = None,
     ) -> None:
         self.engine = engine
+        # engine="rust": the messages the subscriber keeps while the loop does not drain it (None: its
+        # default); past it the oldest go and the client resyncs the books that lost one.
+        self.max_pending = max_pending
         self.venue = venue
         self.dispatcher = dispatcher
         self.bus_hop = bus_hop
@@ -85,7 +90,9 @@ class Receiver:
         if self.engine == "rust":
             loop = asyncio.get_running_loop()
             # Connecting blocks (without the GIL) until the server has the subscriptions: off the loop.
-            self.sub = await loop.run_in_executor(None, _core.BusSubscriber, bus_servers(servers), market)
+            opts = {} if self.max_pending is None else {"max_pending": self.max_pending}
+            start = functools.partial(_core.BusSubscriber, bus_servers(servers), market, **opts)
+            self.sub = await loop.run_in_executor(None, start)
             self._loop = loop
             loop.add_reader(self.sub.fileno(), self._pump)
         else:

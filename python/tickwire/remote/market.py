@@ -7,7 +7,9 @@ Every bus message goes through the same frame route as a venue's frame: the ``Di
 
 The market-data subjects are received by one of two engines (``engine=``: ``"rust"``, the extension's
 async-nats subscriber, or ``"nats-py"``; :mod:`tickwire.remote.engines`). Status events, heartbeats
-and snapshot requests go over nats-py either way.
+and snapshot requests go over nats-py either way. The "rust" engine keeps at most ``max_pending``
+messages while the loop does not drain it: past that its oldest go, the books that lost one resync,
+and a ``dropped`` status event says what was lost.
 
 A book that joins late or sees a gap asks the gateway for a snapshot (request-reply) and replays the
 deltas that came meanwhile. Several gateways serving one venue are followed together: their deltas
@@ -71,6 +73,7 @@ class RemoteMarketData:
         resync_timeout: float = 5.0,
         missed_beats: int = 3,
         engine: str | None = None,
+        max_pending: int | None = None,
     ) -> None:
         self.engine = engine_for(engine)
         self.servers = servers
@@ -100,13 +103,21 @@ class RemoteMarketData:
         )
         self.counters = {
             "messages": 0, "decode_errors": 0, "book_errors": 0, "gaps": 0, "resyncs": 0, "snapshots": 0,
+            "dropped": 0,
         }  # fmt: skip
         self.nc: Any = None
         self.watch: GatewayWatch | None = None
         self._missed = missed_beats
         self._subs: list[Any] = []
         self._receiver = Receiver(
-            self.engine, venue, self.dispatcher, self.bus_hop, self.counters, self.on_summary, self._refused
+            self.engine,
+            venue,
+            self.dispatcher,
+            self.bus_hop,
+            self.counters,
+            self.on_summary,
+            self._refused,
+            max_pending,
         )
         self._views = Views(self.feed, lambda s: self._keys.get(s, s))
         self._events: EventQueue | None = None
@@ -213,7 +224,7 @@ class RemoteMarketData:
             "remote": True,
             "engine": self.engine,
             # engine "rust": the subscriber's connected, reconnects, server, received, messages,
-            # errors, dropped, pending, last_error, running.
+            # errors, dropped, overflowed, pending, max_pending, last_error, running.
             "subscriber": sub_state,
             "connected": connected,
             # host:port only: the URL's user part may hold a password or a token.
@@ -293,6 +304,9 @@ class RemoteMarketData:
 
     def on_summary(self, summary: Any, gateway: str | None) -> None:
         kind, updates, value = summary
+        if kind == "dropped":
+            self._dropped([key for key, _ in updates], value)
+            return
         for key, outcome in updates:
             if outcome == "buffered":
                 self.resync(key, "initial snapshot")
@@ -308,6 +322,24 @@ class RemoteMarketData:
                 self._event(gateway, kind, trade, trade.trade_id is not None)
         elif kind == "bbo" and value is not None:
             self._event(gateway, kind, value, False)
+
+    def _dropped(self, keys: list[str], counts: dict[str, Any]) -> None:
+        """engine "rust": the subscriber's backlog was full (the loop did not drain it for a while) and
+        its oldest messages went. A book that lost one has a hole that only a later message of its own
+        would reveal — none may come on a quiet book — so it goes out of sync now and resyncs; lost
+        trades cannot be fetched again, so they are reported (status ``dropped``), not left silent."""
+        lost = sum(int(counts[k]) for k in ("books", "trades", "bbos", "other"))
+        self.counters["dropped"] += lost
+        books = {self._keys[s] for s in self._book_symbols()}
+        for key in sorted(books) if counts["all_books"] else [k for k in keys if k in books]:
+            self.counters["gaps"] += 1
+            # A book resyncing already (its snapshot on the way) asks again once that one is in: the
+            # deltas it buffered for the replay may be the ones lost, and the replay shows the gap.
+            self.feed.invalidate(key)
+            self.status("out_of_sync", symbol=key, detail="bus backlog full: book messages dropped")
+            self.resync(key, "bus backlog full")
+        detail = ", ".join(f"{counts[k]} {k}" for k in ("books", "trades", "bbos", "other") if counts[k])
+        self.status("dropped", detail=f"bus backlog full, oldest messages dropped: {detail}")
 
     def _event(self, gateway: str | None, kind: str, value: Trade | Bbo, any_gateway: bool) -> None:
         """``any_gateway``: a trade with the venue's id, whose copy from another gateway the feed

@@ -22,6 +22,8 @@ StatusKind = Literal[
     "venue_error",
     "shutdown_notice",
     "renewed",
+    # Market data dropped before it was read (a remote consumer's bus backlog full): detail says what.
+    "dropped",
 ]
 
 
