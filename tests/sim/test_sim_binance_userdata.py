@@ -281,3 +281,42 @@ def test_new_order_count_limit() -> None:
             )
 
     asyncio.run(go())
+
+
+def test_the_private_path_takes_the_key_and_its_events_by_query_only() -> None:
+    """The routed ``/private`` user data stream as Binance serves it since the split of 2026-04-23:
+    ``?listenKey=<key>&events=…`` delivers the events named and no others; the path form
+    ``/private/ws/<listenKey>`` opens and delivers nothing (as production does: unicorn-binance-
+    websocket-api #445/#446); a key's expiry reaches every stream on it."""
+
+    async def go() -> None:
+        async with Simulator(["binance-usdm"], rate=0, depth=10) as sim:
+            v: Any = sim.venue("binance-usdm")
+            v.add_key(ApiKey("ak", secret=SECRET.encode()))
+            ep = sim.urls()["binance-usdm"][0]
+            key = {"X-MBX-APIKEY": "ak"}
+            _, _, body = await http("POST", ep["rest"] + "/fapi/v1/listenKey", headers=key)
+            lk = orjson.loads(body)["listenKey"]
+            private = ep["ws"]["private"]
+            by_path = await connect(f"{private}/{lk}")
+            orders = await connect(f"{private}?listenKey={lk}&events=ORDER_TRADE_UPDATE")
+            account = await connect(f"{private}?listenKey={lk}&events=ACCOUNT_UPDATE")
+            both = await connect(f"{private}?listenKey={lk}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")
+            ask = sim.book("binance-usdm", "BTCUSDT", 1).asks[0][0]
+            take = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "IOC",
+                    "quantity": "0.010", "price": str(ask), "newClientOrderId": "q-1"}  # fmt: skip
+            s, _, body = await http("POST", ep["rest"] + "/fapi/v1/order?" + sign(take), headers=key)
+            assert s == 200, body
+            await asyncio.sleep(0.3)
+            conns = {"path": by_path, "orders": orders, "account": account, "both": both}
+            kinds = {n: [m["e"] for m in c.drain()] for n, c in conns.items()}
+            assert kinds["path"] == [], kinds
+            assert kinds["orders"] and set(kinds["orders"]) == {"ORDER_TRADE_UPDATE"}, kinds
+            assert kinds["account"] and set(kinds["account"]) == {"ACCOUNT_UPDATE"}, kinds
+            assert sorted(kinds["both"]) == sorted(kinds["orders"] + kinds["account"]), kinds
+            v.listen_keys.expire_now("ak")
+            await asyncio.sleep(0.2)
+            assert [m["e"] for m in account.drain()] == ["listenKeyExpired"]
+            assert by_path.drain() == []
+
+    asyncio.run(go())

@@ -126,7 +126,7 @@ class UsdmAdapter(Adapter):
     production: ClassVar[list[dict[str, Any]]] = [
         {
             "name": "fstream.binance.com",
-            # private: the user data stream's routed path (+ "/<listenKey>"); ws_api: order entry
+            # private: the user data stream's routed path (+ "?listenKey=<key>&events=…"); ws_api: order entry
             # (venues.md 1.6: widely used, not on an official page).
             "ws": {
                 "public": "wss://fstream.binance.com/public/stream",

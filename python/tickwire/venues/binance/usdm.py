@@ -67,7 +67,7 @@ class UsdmOrders(BinanceGrammar):
         ("DELETE", "/fapi/v1/order"): "order.cancel",
         ("GET", "/fapi/v1/order"): "order.status",
     }
-    stream_label = "private"  # wss://fstream.binance.com/private/ws + "/<listenKey>"
+    stream_label = "private"  # wss://fstream.binance.com/private/ws + "?listenKey=<key>&events=…"
     # Kill switch: reduce-only market orders close what positionRisk lists (one-way mode).
     close_by_reduce_only = True
     # Dead-man switch: one countdown per symbol; the docs give no bounds ("1000 for 1 second", 0 stops

@@ -1,7 +1,14 @@
 """The USDⓈ-M user data stream, kept by listenKey (venues.md §9; derivatives docs "User Data Streams /
 Connect"): ``POST /fapi/v1/listenKey`` (API key header, no signature) gives the account's key, the
-stream is ``<private base>/<listenKey>``, a ``PUT`` keeps the key alive for another 60 minutes, and a
-key not kept alive expires with a ``listenKeyExpired`` event and no further events.
+stream is ``<private base>?listenKey=<key>&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE``, a ``PUT`` keeps
+the key alive for another 60 minutes, and a key not kept alive expires with a ``listenKeyExpired``
+event and no further events.
+
+The key and the events are query parameters since Binance split ``fstream`` into ``/public``,
+``/market`` and ``/private`` (its "Important WebSocket Change Notice", 2026-03-06; the old URLs retired
+on 2026-04-23): on production the path form ``/private/ws/<listenKey>`` opens and delivers nothing,
+and without ``events`` nothing is delivered either (unicorn-binance-websocket-api PRs #445/#446,
+tested on production 2026-05-21). Binance's older "User Data Streams" page still shows the path form.
 
 ``ListenKeyStream`` is a :class:`~tickwire.trading.stream.PrivateStream` whose URL comes from a REST
 call: it creates the key before connecting, keeps it alive on a timer (every 30 minutes by default,
@@ -35,6 +42,9 @@ log = logging.getLogger("tickwire.trading")
 
 KEEPALIVE_S = 1800.0
 KEY_GONE = "-1125"
+# The events asked for (the change notice's own list): the ones ``UsdmOrders`` reads. An expired key
+# is also found by the keep-alive's -1125, whatever the stream says.
+EVENTS = ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE")
 
 
 class ListenKeyStream(PrivateStream):
@@ -101,7 +111,7 @@ class ListenKeyStream(PrivateStream):
     async def _new_key(self) -> None:
         body = await self._call(self.usdm.listen_key())
         self.key = str(body["listenKey"])
-        self.url = f"{self.base}/{self.key}"
+        self.url = f"{self.base}?listenKey={self.key}&events={'/'.join(EVENTS)}"
         self._fresh = True
 
     async def _keep_alive(self) -> bool:

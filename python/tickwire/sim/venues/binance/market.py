@@ -195,6 +195,13 @@ class BinanceSpot(Venue):
             conn.combined = not sbe  # SBE events are never wrapped
             for s in filter(None, conn.query.get("streams", "").split("/")):
                 ep.subscribe(conn, conn.state["prefix"] + s)
+        elif self.futures and conn.path.startswith("/private/"):
+            # The user data stream since the split of 2026-04-23 (``userdata.py``): the key and the
+            # events it carries as query parameters; the path form opens and delivers nothing.
+            key = conn.query.get("listenKey", "") if path == "/ws" else ""
+            if key:
+                conn.state["events"] = frozenset(filter(None, conn.query.get("events", "").split("/")))
+                ep.subscribe(conn, key)
         elif path.startswith("/ws/"):
             for s in filter(None, path[4:].split("/")):
                 ep.subscribe(conn, conn.state["prefix"] + s)
@@ -443,7 +450,7 @@ class BinanceUsdm(BinanceSpot):
         "ws": "/ws",
         "stream": "/stream",
         "public": "/public/stream",
-        "private": "/private/ws",  # + "/<listenKey>"
+        "private": "/private/ws",  # + "?listenKey=<key>&events=…"
         "ws_api": "/ws-fapi/v1",
     }
     intervals: ClassVar[dict[str, float]] = {

@@ -3,8 +3,14 @@
 
 ``POST`` (``X-MBX-APIKEY`` only, no signature) returns ``{"listenKey"}``: the key's active one if it
 has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it alive for another
-``listen_key_ttl`` (60 min), ``DELETE`` closes it. Connecting to ``/ws/<listenKey>`` (also on the
-routed ``/private`` path, or naming it in ``/stream?streams=``) delivers the account's
+``listen_key_ttl`` (60 min), ``DELETE`` closes it. The routed private path takes the key and the
+events wanted as query parameters, ``/private/ws?listenKey=<key>&events=ORDER_TRADE_UPDATE/…``, and
+delivers those events only (Binance's "Important WebSocket Change Notice", the URLs split on
+2026-04-23; on production the path form ``/private/ws/<listenKey>`` opens and delivers nothing, and
+so does a connection naming no events — unicorn-binance-websocket-api #445/#446, 2026-05-21); the
+key's expiry (``listenKeyExpired``, which ends the stream) is delivered whatever was asked, the
+simulator's choice (the notice lists no such case). The unrouted ``/ws/<listenKey>`` (or the key in
+``/stream?streams=``) delivers every event, as before the split. A key's streams carry the account's
 ``ORDER_TRADE_UPDATE`` events (and ``ACCOUNT_UPDATE`` after each fill). A key not kept alive
 expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events; ``expire_now`` does that
 on demand. ``issued``, ``kept_alive`` and ``expired`` record what happened to keys, for tests.
@@ -119,8 +125,12 @@ class ListenKeys:
         """Send an event to the listenKey's streams: an order event is built at each connection's
         server clock; on a combined stream it is wrapped."""
 
-        def frame(c: Conn) -> bytes:
-            data = orjson.dumps(event(c.endpoint.now_ms()) if callable(event) else event)
+        def frame(c: Conn) -> bytes | None:
+            ev = event(c.endpoint.now_ms()) if callable(event) else event
+            wanted = c.state.get("events")
+            if wanted is not None and ev.get("e") not in wanted and ev.get("e") != "listenKeyExpired":
+                return None
+            data = orjson.dumps(ev)
             return wrap(lk, data) if c.combined else data
 
         self.streams.push(frame, topics=[lk])
