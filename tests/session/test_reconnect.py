@@ -70,19 +70,44 @@ def test_unanswered_app_ping_drops_the_connection() -> None:
     run(go())
 
 
-def test_server_shutdown_notice_reconnects_binance() -> None:
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm", "binance-sbe"])
+def test_server_shutdown_notice_reconnects_binance(venue: str) -> None:
+    """Binance's ``serverShutdown`` on its market streams, in each surface's form (a combined
+    stream's ``{"stream":"!serverShutdown","data":{…}}``, an SBE stream's raw ``{"e":…}`` text
+    frame): the line reconnects at once. Before 2026-12-07 only the WS API's ``{"event":{…}}`` was
+    read, so a market line ignored it: ``not true within 3.0 s: reconnected``."""
+    sim_venue = "binance" if venue == "binance-sbe" else venue
+    options: dict[str, Any] = {}
+
     async def go() -> None:
-        async with Simulator(["binance"], seed=7, rate=200, depth=25) as sim:
+        async with Simulator([sim_venue], seed=7, rate=200, depth=25) as sim:
+            if venue == "binance-sbe":
+                options["venue_options"] = {"api_key": _sbe_key(sim)}
             rec = Recorder()
             async with tickwire.connect(
-                "binance", ["BTCUSDT"], endpoints=sim.urls()["binance"], on_status=rec, **FAST
+                venue, ["BTCUSDT"], endpoints=sim.urls()[sim_venue], on_status=rec, **FAST, **options
             ) as md:
-                assert sim.endpoint("binance").server_shutdown() == 1
+                assert sim.endpoint(sim_venue).server_shutdown() == 1
                 await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
                 assert rec.kinds("shutdown_notice")
-                await assert_books_match(md, sim, "binance", ["BTCUSDT"])
+                await assert_books_match(md, sim, sim_venue, ["BTCUSDT"])
 
     run(go())
+
+
+def _sbe_key(sim: Simulator) -> str:
+    """An Ed25519 API key the simulator's SBE streams take (no signature: the key in the upgrade)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from tickwire.sim.auth import ApiKey
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    sim.venue("binance").add_key(ApiKey("sbe-key", public_key=pem))  # type: ignore[attr-defined]
+    return "sbe-key"
 
 
 def test_endpoint_down_fails_over_to_the_next_one() -> None:

@@ -271,9 +271,17 @@ def test_down_refuses_connections_then_comes_back() -> None:
 def test_server_shutdown_event() -> None:
     async def go() -> None:
         async with Simulator(["binance", "okx"], rate=0) as sim:
-            c = await connect(sim.urls()["binance"][0]["ws"]["ws"])
-            assert sim.endpoint("binance").server_shutdown() == 1
-            ev = await c.recv()
+            u = sim.urls()["binance"][0]["ws"]
+            raw = await connect(u["ws"])
+            combined = await connect(u["stream"] + "?streams=btcusdt@trade")
+            wsapi = await connect(u["ws_api"])
+            assert sim.endpoint("binance").server_shutdown() == 3
+            # Each surface's form (binance-spot-api-docs): raw stream, combined stream, WS API.
+            ev = await raw.recv()
+            assert ev["e"] == "serverShutdown" and isinstance(ev["E"], int)
+            ev = await combined.recv()
+            assert ev["stream"] == "!serverShutdown" and ev["data"]["e"] == "serverShutdown"
+            ev = await wsapi.recv()
             assert ev["event"]["e"] == "serverShutdown" and isinstance(ev["event"]["E"], int)
             await connect(sim.urls()["okx"][0]["ws"]["public"])
             with pytest.raises(ValueError):

@@ -106,9 +106,12 @@ class Adapter(session_adapter.Adapter):
         return self.depth_path, {"symbol": symbol, "limit": self.options.get("snapshot_limit", 1000)}
 
     def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
-        ev = msg.get("event")
-        if isinstance(ev, dict) and ev.get("e") == "serverShutdown":
-            return streams.Control("shutdown", "serverShutdown")
+        # ``serverShutdown`` in each surface's form (binance-spot-api-docs, on market streams since
+        # 2026-05-08, SBE ones since 2026-06-09): a raw stream's ``{"e":…}``, a combined stream's
+        # ``{"stream":"!serverShutdown","data":{"e":…}}``, the WS API's ``{"event":{"e":…}}``.
+        for ev in (msg, msg.get("data"), msg.get("event")):
+            if isinstance(ev, dict) and ev.get("e") == "serverShutdown":
+                return streams.Control("shutdown", "serverShutdown")
         err = msg.get("error")
         if isinstance(err, dict):
             return streams.Control("error", str(err.get("msg", "")), str(err.get("code", "")))

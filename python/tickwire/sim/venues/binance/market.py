@@ -289,7 +289,17 @@ class BinanceSpot(Venue):
             send_stream(subs, stream, orjson.dumps(messages.partial_depth(*args)))
 
     def send_server_shutdown(self, conn: Conn) -> None:
-        conn.send_text(orjson.dumps({"event": {"e": "serverShutdown", "E": conn.endpoint.now_ms()}}))
+        """``serverShutdown`` in the form of the connection's surface (binance-spot-api-docs: the WS
+        API's since 2025, market streams' since 2026-05-08, SBE streams' — a text frame — since
+        2026-06-09; no fixed lead time any more)."""
+        ev = {"e": "serverShutdown", "E": conn.endpoint.now_ms()}
+        if conn.state.get("wsapi"):
+            msg: dict[str, Any] = {"event": ev}
+        elif conn.combined:
+            msg = {"stream": "!serverShutdown", "data": ev}
+        else:
+            msg = ev  # a raw stream, JSON or SBE
+        conn.send_text(orjson.dumps(msg))
 
     # publishing --------------------------------------------------------------------------------
 
