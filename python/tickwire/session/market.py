@@ -223,7 +223,9 @@ class MarketData(BookReads):
         one subscribes to any more: when subscribed again, the first one waits for none made
         meanwhile (A/B lines order trades by the venue's ids)."""
         gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
-        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"}:
+        # A book another subscribed name still reads (Coinbase's BTC-USDC is its BTC-USD book) stays.
+        kept = set(self.book_keys())
+        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"} - kept:
             self.resyncer.drop(key)
             with self.books_held():
                 self.feed.forget(key)

@@ -20,6 +20,17 @@ __all__ = ["Adapter"]
 # Market data ---------------------------------------------------------------------------------------
 
 _CB_CHANNEL = {"book": "level2", "trades": "market_trades"}
+# Coinbase's public channels serve a ``-USDC`` product as its ``-USD`` one (one order book for both
+# quote currencies): subscribed as ``BTC-USDC``, its messages name ``BTC-USD`` (the WebSocket channels
+# page; ccxt PR #30567 read it live on 2026-09-21). These two are real USDC books of their own.
+_OWN_USDC_BOOKS = frozenset({"USDT-USDC", "EURC-USDC"})
+
+
+def served_as(product: str) -> str:
+    """The product id Coinbase's public channels name ``product``'s messages by."""
+    if product.upper().endswith("-USDC") and product.upper() not in _OWN_USDC_BOOKS:
+        return product[: -len("USDC")] + "USD"
+    return product
 
 
 class Adapter(session_adapter.Adapter):
@@ -67,6 +78,11 @@ class Adapter(session_adapter.Adapter):
 
     def read_control(self, msg: dict[str, Any]) -> streams.Control | None:
         return streams.typed_control(msg)
+
+    def book_key(self, symbol: str) -> str:
+        """A ``-USDC`` product's book is its ``-USD`` one's (``served_as``): ``md.book("BTC-USDC")``
+        reads the book the venue's ``BTC-USD`` messages build, and its trades say ``BTC-USD``."""
+        return super().book_key(served_as(symbol))
 
 
 register(Adapter)

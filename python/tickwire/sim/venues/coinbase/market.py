@@ -6,7 +6,9 @@ One channel per subscribe message: ``{"type":"subscribe","product_ids":[...],"ch
 ``l2_data`` as a snapshot then updates with absolute ``new_quantity`` (``"0"`` removes); ``heartbeats``
 once a second with ``heartbeat_counter``; ``market_trades``. Every message carries ``sequence_num``,
 counted per connection here (the docs leave it open), so a lost message shows as a gap. A client that
-has not subscribed within 5 s is disconnected.
+has not subscribed within 5 s is disconnected. A ``-USDC`` product (but ``USDT-USDC`` and
+``EURC-USDC``) is served as its ``-USD`` one on the public channels: its messages name the ``-USD``
+product (Coinbase's WebSocket channels page; read live by others in 2026).
 
 The ``user`` channel (``wss://advanced-trade-ws-user.coinbase.com``, served here on ``/user`` and on
 the market path alike) needs a valid JWT: a ``snapshot`` of the key's open orders, then an ``update``
@@ -32,6 +34,13 @@ from tickwire.sim.venues.coinbase.trade import CoinbaseOrders
 from tickwire.sim.ws import Conn
 
 CHANNELS = ("level2", "heartbeats", "market_trades", "user")
+
+
+def _served_as(product: str) -> str:
+    if isinstance(product, str) and product.endswith("-USDC") and product not in ("USDT-USDC", "EURC-USDC"):
+        return product[: -len("USDC")] + "USD"
+    return product
+
 
 __all__ = ["Coinbase", "ts"]
 
@@ -94,7 +103,11 @@ class Coinbase(Venue):
             products = msg.get("product_ids", [])
             if kind not in ("subscribe", "unsubscribe") or channel not in CHANNELS:
                 raise ValueError(kind)
-            if not isinstance(products, list) or any(p not in self.books for p in products):
+            if not isinstance(products, list):
+                raise ValueError(products)
+            if channel != "user":
+                products = [_served_as(p) for p in products]
+            if any(p not in self.books for p in products):
                 raise ValueError(products)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             conn.send_text(orjson.dumps({"type": "error", "message": "Failure to subscribe"}))

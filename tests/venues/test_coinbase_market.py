@@ -1,0 +1,45 @@
+"""Coinbase market data as Coinbase serves it: a ``-USDC`` product's public messages name its ``-USD``
+product (one order book for both quotes; ``USDT-USDC`` and ``EURC-USDC`` excepted). The simulator
+serves them so; its own books are the truth."""
+
+from __future__ import annotations
+
+import asyncio
+
+import tickwire
+from simbook import assert_books_match, eventually
+from tickwire.sim import Simulator
+from tickwire.venues.coinbase.market import served_as
+
+
+def test_a_usdc_product_is_served_as_its_usd_one_but_two_real_usdc_books() -> None:
+    assert [served_as(p) for p in ("BTC-USDC", "ETH-USDC", "USDT-USDC", "EURC-USDC", "BTC-USD")] == [
+        "BTC-USD", "ETH-USD", "USDT-USDC", "EURC-USDC", "BTC-USD",
+    ]  # fmt: skip
+
+
+def test_a_usdc_subscription_reads_the_book_its_usd_messages_build() -> None:
+    """Subscribed as ``BTC-USDC``: ``md.book("BTC-USDC")`` is the book the venue's ``BTC-USD``
+    messages build, equal to the simulator's; unsubscribing it while ``BTC-USD`` is still
+    subscribed leaves that book as it was. Before: ``md.book("BTC-USDC")`` never existed
+    (``books not in sync after 5.0 s: ['BTC-USDC']``), the messages building a ``BTC-USD`` book no
+    one asked for."""
+
+    async def go() -> None:
+        async with Simulator(["coinbase"], seed=3, rate=200, depth=25) as sim:
+            async with tickwire.connect(
+                "coinbase", ["BTC-USDC", "BTC-USD"], endpoints=sim.urls()["coinbase"],
+                probe_interval=None, ready_timeout=5.0,
+            ) as md:  # fmt: skip
+                await assert_books_match(md, sim, "coinbase", ["BTC-USD"])
+                assert (
+                    md.is_synced("BTC-USDC")
+                    and md.book("BTC-USDC").best_bid() == md.book("BTC-USD").best_bid()
+                )
+                await md.unsubscribe(["BTC-USDC"])
+                await asyncio.sleep(0.2)
+                assert md.is_synced("BTC-USD")
+                await assert_books_match(md, sim, "coinbase", ["BTC-USD"])
+                await eventually(lambda: md.book("BTC-USD").best_bid() is not None, what="still building")
+
+    asyncio.run(go())
