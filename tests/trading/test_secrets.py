@@ -102,7 +102,7 @@ class Wiretap:
 
         def spy_accept(conn: Any) -> Any:
             self._headers(conn.headers)
-            self._text(conn.query)
+            self._text(conn.raw_query)  # the query as sent (``conn.query`` is its parsed dict)
             return accept(conn)
 
         venue.http, venue.on_message, venue.accept = spy_http, spy_message, spy_accept
