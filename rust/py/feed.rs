@@ -352,8 +352,8 @@ impl BookFeed {
     }
 
     /// `symbol`'s trades unsubscribed: those made until they are subscribed again no connection
-    /// brings, so the first one then waits for none (and what is known of its ids is dropped where
-    /// none of its trades wait).
+    /// brings, so the first one then waits for none (what is known of its ids stays: the line behind
+    /// may still bring copies of trades delivered).
     fn resume_trades(&mut self, symbol: &str) {
         self.feed.resume_trades(Some(symbol.as_bytes()));
     }

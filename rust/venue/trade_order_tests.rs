@@ -188,7 +188,7 @@ fn after_every_connection_went_down_the_next_trade_waits_for_none_made_meanwhile
 }
 
 #[test]
-fn a_symbols_trades_unsubscribed_resume_alone_and_give_back_what_was_kept() {
+fn a_symbols_trades_unsubscribed_resume_alone() {
     let mut f = arbitrated(Venue::BinanceUsdm, true, 16);
     assert_eq!(ids(&mut f, 100), [100]);
     assert_eq!(frame_ids(&mut f, &trade("ETHUSDT", 50)), [50]);
@@ -215,4 +215,20 @@ fn a_trade_heard_in_order_after_a_reconnect_ends_its_resumption() {
     f.set_deferred_expiry(true);
     assert_eq!(ids(&mut f, 152), NONE);
     assert_eq!(ids(&mut f, 151), [151, 152]);
+}
+
+#[test]
+fn copies_the_other_line_still_brings_after_an_unsubscribe_are_dropped() {
+    // A/B lines: A brought 100 and 101, then the symbol's trades were unsubscribed (on both lines)
+    // and subscribed again. B, behind A, still brings its copies of them, read off the wire before
+    // its unsubscribe took effect: each was delivered already, so each is dropped, and the first
+    // trade of the new subscription still waits for none made meanwhile.
+    let mut f = arbitrated(Venue::BinanceUsdm, true, 16);
+    assert_eq!(ids(&mut f, 100), [100]);
+    assert_eq!(ids(&mut f, 101), [101]);
+    f.resume_trades(Some(b"BTCUSDT"));
+    assert_eq!(ids(&mut f, 100), NONE, "B's copy of 100 delivered twice");
+    assert_eq!(ids(&mut f, 101), NONE, "B's copy of 101 delivered twice");
+    assert_eq!(ids(&mut f, 150), [150]);
+    assert_eq!(f.duplicate_trades(), 2);
 }

@@ -108,10 +108,9 @@ def test_futures_modify_batch_cancel_user_trades_ws_api_and_private_stream() -> 
 
             _, _, body = await http("POST", ep["rest"] + "/fapi/v1/listenKey", headers=key)
             lk = orjson.loads(body)["listenKey"]
-            # The routed /private path: the key and the events by query.
-            stream = await connect(
-                f"{ep['ws']['private']}?listenKey={lk}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
-            )
+            # The routed /private path: the key and the events by query (the key's expiry among them).
+            events = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired"
+            stream = await connect(f"{ep['ws']['private']}?listenKey={lk}&events={events}")
             bid = sim.book("binance-usdm", "BTCUSDT", 1).bids[0][0]
             rest = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
                     "quantity": "0.010", "price": str(bid - 10)}  # fmt: skip

@@ -287,7 +287,8 @@ def test_the_private_path_takes_the_key_and_its_events_by_query_only() -> None:
     """The routed ``/private`` user data stream as Binance serves it since the split of 2026-04-23:
     ``?listenKey=<key>&events=…`` delivers the events named and no others; the path form
     ``/private/ws/<listenKey>`` opens and delivers nothing (as production does: unicorn-binance-
-    websocket-api #445/#446); a key's expiry reaches every stream on it."""
+    websocket-api #445/#446); a key's expiry is an event as the others: it reaches the streams that
+    asked for it, and no other (the change notice names no exception)."""
 
     async def go() -> None:
         async with Simulator(["binance-usdm"], rate=0, depth=10) as sim:
@@ -301,7 +302,9 @@ def test_the_private_path_takes_the_key_and_its_events_by_query_only() -> None:
             by_path = await connect(f"{private}/{lk}")
             orders = await connect(f"{private}?listenKey={lk}&events=ORDER_TRADE_UPDATE")
             account = await connect(f"{private}?listenKey={lk}&events=ACCOUNT_UPDATE")
-            both = await connect(f"{private}?listenKey={lk}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")
+            both = await connect(
+                f"{private}?listenKey={lk}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired"
+            )
             ask = sim.book("binance-usdm", "BTCUSDT", 1).asks[0][0]
             take = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "IOC",
                     "quantity": "0.010", "price": str(ask), "newClientOrderId": "q-1"}  # fmt: skip
@@ -316,7 +319,7 @@ def test_the_private_path_takes_the_key_and_its_events_by_query_only() -> None:
             assert sorted(kinds["both"]) == sorted(kinds["orders"] + kinds["account"]), kinds
             v.listen_keys.expire_now("ak")
             await asyncio.sleep(0.2)
-            assert [m["e"] for m in account.drain()] == ["listenKeyExpired"]
-            assert by_path.drain() == []
+            assert [m["e"] for m in both.drain()] == ["listenKeyExpired"]
+            assert account.drain() == [] and orders.drain() == [] and by_path.drain() == []
 
     asyncio.run(go())

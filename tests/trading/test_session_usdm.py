@@ -274,7 +274,7 @@ class TestUsdm(SessionCases, SocketCases):
             keys = listen_keys(sim)
             assert keys.issued == [stream.key]
             assert stream.url.endswith(
-                f"/private/ws?listenKey={stream.key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
+                f"/private/ws?listenKey={stream.key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired"
             )
             await settle(lambda: len(keys.kept_alive) >= 3, "three keep-alives")
             assert set(keys.kept_alive) == {stream.key} and keys.issued == [stream.key]

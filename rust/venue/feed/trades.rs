@@ -209,15 +209,15 @@ impl LastTrades {
 
     /// Every connection went down (or `sym`'s trades were unsubscribed): the trades made meanwhile
     /// no connection will bring, so each symbol's next trade waits for none of them — it would
-    /// otherwise wait its whole hold for ids that never come. What is known of the ids passed stays
-    /// (a copy is still told apart); a symbol with nothing held is forgotten (its memory given back:
-    /// its next trade is a first one).
+    /// otherwise wait its whole hold for ids that never come. What is known of the ids passed stays,
+    /// for an unsubscribed symbol too: the line behind still brings its copies of trades the one
+    /// ahead delivered, read before its unsubscribe took effect, and a symbol forgotten here would
+    /// take the first of them for a first trade and deliver them all again (its memory goes with
+    /// the others' when copies are told apart no longer, `forget_passed`).
     pub(crate) fn resume(&mut self, sym: Option<&[u8]>) {
         match sym {
             Some(sym) => {
-                if self.passed.get(sym).is_some_and(|p| p.held.is_empty()) {
-                    self.passed.remove(sym);
-                } else if let Some(p) = self.passed.get_mut(sym) {
+                if let Some(p) = self.passed.get_mut(sym) {
                     p.resumed = true;
                 }
             }

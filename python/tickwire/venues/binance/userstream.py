@@ -1,8 +1,8 @@
 """The USDⓈ-M user data stream, kept by listenKey (venues.md §9; derivatives docs "User Data Streams /
 Connect"): ``POST /fapi/v1/listenKey`` (API key header, no signature) gives the account's key, the
-stream is ``<private base>?listenKey=<key>&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE``, a ``PUT`` keeps
-the key alive for another 60 minutes, and a key not kept alive expires with a ``listenKeyExpired``
-event and no further events.
+stream is ``<private base>?listenKey=<key>&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired``,
+a ``PUT`` keeps the key alive for another 60 minutes, and a key not kept alive expires with a
+``listenKeyExpired`` event (delivered where asked for, as any other) and no further events.
 
 The key and the events are query parameters since Binance split ``fstream`` into ``/public``,
 ``/market`` and ``/private`` (its "Important WebSocket Change Notice", 2026-03-06; the old URLs retired
@@ -42,9 +42,11 @@ log = logging.getLogger("tickwire.trading")
 
 KEEPALIVE_S = 1800.0
 KEY_GONE = "-1125"
-# The events asked for (the change notice's own list): the ones ``UsdmOrders`` reads. An expired key
-# is also found by the keep-alive's -1125, whatever the stream says.
-EVENTS = ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE")
+# The events asked for: every one ``UsdmOrders`` reads, its key's expiry too. The stream delivers the
+# events named and no others, and the change notice makes no exception for ``listenKeyExpired``: not
+# asked for, an expiry would be found only by the next keep-alive's -1125, up to ``KEEPALIVE_S``
+# later — that long with no fill or cancel streamed.
+EVENTS = ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "listenKeyExpired")
 
 
 class ListenKeyStream(PrivateStream):

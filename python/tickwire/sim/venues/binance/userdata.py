@@ -7,9 +7,11 @@ has one (its validity extended), else a new one; ``PUT ?listenKey=`` keeps it al
 events wanted as query parameters, ``/private/ws?listenKey=<key>&events=ORDER_TRADE_UPDATE/…``, and
 delivers those events only (Binance's "Important WebSocket Change Notice", the URLs split on
 2026-04-23; on production the path form ``/private/ws/<listenKey>`` opens and delivers nothing, and
-so does a connection naming no events — unicorn-binance-websocket-api #445/#446, 2026-05-21); the
-key's expiry (``listenKeyExpired``, which ends the stream) is delivered whatever was asked, the
-simulator's choice (the notice lists no such case). The unrouted ``/ws/<listenKey>`` (or the key in
+so does a connection naming no events — unicorn-binance-websocket-api #445/#446, 2026-05-21). The
+key's expiry (``listenKeyExpired``, which ends the stream) is one of those events: delivered only
+where asked for. The notice names no exception for it, so the simulator takes the strict reading —
+a client that would hear of an expiry must ask for it, else it learns of it only at its next
+keep-alive. The unrouted ``/ws/<listenKey>`` (or the key in
 ``/stream?streams=``) delivers every event, as before the split. A key's streams carry the account's
 ``ORDER_TRADE_UPDATE`` events (and ``ACCOUNT_UPDATE`` after each fill). A key not kept alive
 expires: its streams get ``{"e":"listenKeyExpired"}`` and no further events; ``expire_now`` does that
@@ -128,7 +130,7 @@ class ListenKeys:
         def frame(c: Conn) -> bytes | None:
             ev = event(c.endpoint.now_ms()) if callable(event) else event
             wanted = c.state.get("events")
-            if wanted is not None and ev.get("e") not in wanted and ev.get("e") != "listenKeyExpired":
+            if wanted is not None and ev.get("e") not in wanted:
                 return None
             data = orjson.dumps(ev)
             return wrap(lk, data) if c.combined else data
