@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tickwire.errors import TickwireError
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.rules import InstrumentRules
+
+if TYPE_CHECKING:
+    from tickwire.transport.http import HttpClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,4 +137,27 @@ class OrderGrammar(Protocol):
 
     def not_found(self, error: TickwireError) -> bool:
         """True when ``error`` says the venue has no such order (reconciliation's "never placed")."""
+        ...
+
+
+class TokenHook(Protocol):
+    """A venue whose signed requests also carry a session token (Clarofinlore's JWT): the wire makes
+    it fresh before each request and logs in anew after a refusal for it (``trading.wire``)."""
+
+    async def ensure(self, http: HttpClient) -> None:
+        """Logs in or refreshes so that the token is valid for the next request."""
+        ...
+
+    def header(self) -> dict[str, str]: ...
+
+    @property
+    def token(self) -> str: ...
+
+    def refused(self, status: int, body: bytes) -> bool:
+        """True when the venue refused the request for its token (not for anything else)."""
+        ...
+
+    def forget(self, refused: str) -> None:
+        """Drops ``refused`` (the token a request carried): the next ``ensure`` logs in anew. A token
+        another request obtained meanwhile is kept."""
         ...

@@ -20,7 +20,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import orjson
 
@@ -30,7 +30,10 @@ from tickwire.limits import Lane, RateBudget
 from tickwire.limits.budget import resend_gate
 from tickwire.trading.order_socket import OrderSocket
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
-from tickwire.trading.venue import Call, OrderGrammar
+from tickwire.trading.unsent import by_entry as by_entry  # importable from here, as before
+from tickwire.trading.unsent import unsent as unsent
+from tickwire.trading.unsent import was_unsent as was_unsent
+from tickwire.trading.venue import Call, OrderGrammar, TokenHook
 from tickwire.transport.http import HttpClient
 from tickwire.transport.http_conn import retry_after_s
 
@@ -41,52 +44,9 @@ log = logging.getLogger("tickwire.trading")
 RATE_RESENDS = 3
 
 
-class TokenHook(Protocol):
-    async def ensure(self, http: HttpClient) -> None:
-        """Logs in or refreshes so that the token is valid for the next request."""
-        ...
-
-    def header(self) -> dict[str, str]: ...
-
-    @property
-    def token(self) -> str: ...
-
-    def refused(self, status: int, body: bytes) -> bool:
-        """True when the venue refused the request for its token (not for anything else)."""
-        ...
-
-    def forget(self, refused: str) -> None:
-        """Drops ``refused`` (the token a request carried): the next ``ensure`` logs in anew. A token
-        another request obtained meanwhile is kept."""
-        ...
-
-
-E = TypeVar("E", bound=BaseException)
-
-
-def unsent(e: E) -> E:
-    """``e``, marked as raised before any byte of its request was written (the budget's wait, the kill
-    switch, the order socket down): the venue cannot have the order, so there is nothing to reconcile,
-    and the order is withdrawn, not tracked as rejected."""
-    e.__dict__["unsent"] = True
-    return e
-
-
-def was_unsent(e: BaseException) -> bool:
-    return e.__dict__.get("unsent") is True
-
-
 # How long a reading of a venue's clock serves searches by its time where no refusal re-measures it
 # (``Wire.read_clock``): a clock that steps is caught within this, and a burst of searches reads once.
 CLOCK_READ_KEEP_S = 60.0
-
-
-def by_entry(e: TickwireError) -> bool:
-    """Whether ``e`` refused a batch entry by entry (OKX's code "1": each entry its own cause). A batch
-    of new orders refused so for rate is neither resent nor learnt whole: its other entries were
-    refused for other causes, and the venue counts each where its entry goes (OKX: per instrument).
-    A batch of cancels (one instrument's) is, as any request refused for rate: a cancel must go."""
-    return "_entries" in e.__dict__
 
 
 class Wire:
