@@ -16,10 +16,11 @@ from test_session_bybit import BYBIT
 from test_session_kraken import KRAKEN
 from test_session_okx import OKX
 from test_session_usdm import USDM
-from tickwire.errors import TransportError, UnknownOutcome
+from tickwire.errors import InsufficientFunds, TransportError, UnknownOutcome
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.session import TradingSession
+from tickwire.trading.wire import unsent
 from tickwire.venues import binance
 
 
@@ -78,6 +79,21 @@ def test_an_amend_refused_before_it_was_written_leaves_the_order_as_it_was() -> 
     a.run(body, transport="ws", private_stream=False, timeout=1.0)
 
 
+async def _amend_doubled_its_state_query_failing(a: Any, sim: Simulator, tr: TradingSession, o: Any) -> None:
+    """``o``'s quantity doubled by an amend the venue acknowledges and applies, the state query after
+    its acknowledgement failing (a 503): the venue has the new quantity, the amend's window is open."""
+    ep, answered = sim.endpoint(a.venue, 0), tr.answered
+
+    async def fail_the_status_query(symbol: str, body: Any) -> Any:
+        ep.fail(1, status=503)
+        return await answered(symbol, body)
+
+    tr.answered = fail_the_status_query  # type: ignore[method-assign]
+    await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
+    tr.answered = answered  # type: ignore[method-assign]
+    assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+
+
 def _venue_qty(a: Any, sim: Simulator, client_id: str) -> Decimal:
     [theirs] = a.orders(sim, client_id)
     return Decimal(theirs.qty * sim.venue(a.venue).instruments[a.symbol].lot)
@@ -118,16 +134,7 @@ def test_an_acknowledged_amend_whose_status_query_failed_takes_the_terms_stated_
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         o = await a.rest_below(sim, tr, 50, 1)
-        ep, answered = sim.endpoint(a.venue, 0), tr.answered
-
-        async def fail_the_status_query(symbol: str, body: Any) -> Any:
-            ep.fail(1, status=503)
-            return await answered(symbol, body)
-
-        tr.answered = fail_the_status_query  # type: ignore[method-assign]
-        await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2)
-        tr.answered = answered  # type: ignore[method-assign]
-        assert _venue_qty(a, sim, o.client_id) == o.qty * 2
+        await _amend_doubled_its_state_query_failing(a, sim, tr, o)
         assert tr.tracker._recs[o.client_id].amending  # left open: the terms are not confirmed
         await tr.reconcile(o.client_id)
         assert tr._current(o.client_id).qty == o.qty * 2
@@ -138,6 +145,93 @@ def test_an_acknowledged_amend_whose_status_query_failed_takes_the_terms_stated_
         assert tr._current(o.client_id).qty == o.qty * 2
 
     a.run(body, private_stream=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"), [("OKX", "unsent"), ("BYBIT", "unsent"), ("BYBIT", "by-the-venue")]
+)
+def test_an_amend_refused_after_an_unconfirmed_one_leaves_that_ones_window_open(
+    name: str, refused: str
+) -> None:
+    """An amend the venue acknowledged, its state query failed (a 503): its window is left open, so the
+    terms the venue states next are taken. The next amend of the order is then refused — before a byte
+    was written (the order socket down, no budget room) or by the venue (more than the account can
+    pay for) — which changes nothing at the venue: the first amend's window must stay open, and the
+    venue's next word on the order (here a reconciliation) is taken as its terms. Before, the refused
+    amend closed the window it had replaced, and every later statement of the first amend's terms was
+    ignored as stale: the tracker kept the old quantity for good against the venue's new one
+    ("tracked 0.00003, the venue 0.00006") — found by the random exactly-once test
+    (``test_exactly_once_random.py``, OKX over its socket: an amend refused while the socket was down,
+    after one acknowledged while the state queries were refused for rate)."""
+    a = {"OKX": OKX, "BYBIT": BYBIT}[name]
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 50, 1)
+        send = tr.send
+        await _amend_doubled_its_state_query_failing(a, sim, tr, o)
+        assert tr._current(o.client_id).qty == o.qty  # not confirmed: the window is left open
+        if refused == "unsent":
+
+            async def socket_down(call: Any, lane: Any = "query") -> Any:
+                raise unsent(TransportError(f"{a.venue}: the order socket is down (transport='ws')"))
+
+            tr.send = socket_down  # type: ignore[method-assign]
+            with pytest.raises(TransportError, match="socket is down"):
+                await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 3)
+            tr.send = send  # type: ignore[method-assign]
+        else:
+            # (OKX's simulator answers any amend its engine refuses 51503, an ``OrderNotFound``.)
+            with pytest.raises(InsufficientFunds):  # 20 BTC at ~60,000: past the account's 1,000,000 USDT
+                await tr.amend_order(a.symbol, client_id=o.client_id, qty=Decimal(20))
+        assert _venue_qty(a, sim, o.client_id) == o.qty * 2  # the refused amend changed nothing there
+        await tr.reconcile(o.client_id)
+        tracked = tr._current(o.client_id).qty
+        venue = _venue_qty(a, sim, o.client_id)
+        assert tracked == venue, f"tracked {tracked}, the venue {venue}"
+
+    a.run(body, private_stream=False)
+
+
+def test_an_amend_the_venue_applies_after_a_later_amend_is_tracked() -> None:
+    """OKX over REST names no request window: an amend whose answer timed out and whose queries then
+    found the old terms is "did not take effect" so far, and the venue may still apply it. Here the
+    venue's engine reaches that amend (a lower price) only after the next amend (a smaller quantity)
+    was applied and confirmed. The venue's word then states both changes; the session must take it.
+    Before, the second amend's window had replaced the first's and closed on its own terms, and the
+    venue's statement of the first amend's price was ignored as a late word for good — the order
+    tracked at its old price while it rested, and traded, at the new one ("timed out waiting for the
+    late amend's terms tracked (tracked price 59994.7, the venue 59994.6)") — found by the random
+    exactly-once test (``test_exactly_once_random.py``, OKX over REST: an amend sent while REST
+    answers were slow, sweep seed 256)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        o = await a.rest_below(sim, tr, 50, 3)
+        tick = tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(2.5)  # the first amend reaches the engine 2.5 s after it arrived (0.5 s time-out)
+        asyncio.get_running_loop().call_later(0.2, ep.delay, 0.0)  # what follows is answered at once
+        with pytest.raises(TransportError, match="did not take effect"):
+            await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tick)
+        assert a.orders(sim, o.client_id)[0].price * sim.venue(a.venue).instruments[a.symbol].tick == o.price
+        second = await tr.amend_order(a.symbol, client_id=o.client_id, qty=o.qty * 2 / 3)
+        assert (second.qty, second.price) == (o.qty * 2 / 3, o.price)  # confirmed: its window closed
+        inst = sim.venue(a.venue).instruments[a.symbol]
+
+        def venue_terms() -> tuple[Decimal, Decimal]:
+            [theirs] = a.orders(sim, o.client_id)
+            return theirs.qty * inst.lot, theirs.price * inst.tick
+
+        await settle(lambda: venue_terms()[1] == o.price - tick, "the first amend applied late", timeout=4.0)
+        assert venue_terms() == (o.qty * 2 / 3, o.price - tick)
+        await settle(
+            lambda: (tr._current(o.client_id).qty, tr._current(o.client_id).price) == venue_terms(),
+            f"the late amend's terms tracked (tracked price {tr._current(o.client_id).price}, the venue "
+            f"{venue_terms()[1]})",
+        )
+
+    a.run(body, timeout=0.5)
 
 
 def _stated(tr: TradingSession, client_id: str) -> OrderEvent:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from session_cases import SimAccount
+from session_cases import SimAccount, settle
 from test_adopt import trade_through
 from test_session_binance import BINANCE
 from test_session_bybit import BYBIT
@@ -77,3 +77,56 @@ def test_an_amend_refused_for_an_order_filled_unheard_counts_its_fills(a: SimAcc
     """``amend_order`` still raises the venue's ``OrderNotFound``, and the order is ``filled`` here
     with every fill the simulator made reported once. Before, it stayed ``new`` with no fill heard."""
     _run(a, "amend")
+
+
+# Venues whose place and cancel answers are acknowledgements, followed by a query of the order's state.
+ACKING = [(OKX, "POST /api/v5/trade/cancel-order"), (BYBIT, "POST /v5/order/cancel")]
+
+
+@pytest.mark.parametrize(("a", "cancel_op"), ACKING, ids=[a.venue for a, _ in ACKING])
+@pytest.mark.parametrize("call", ["cancel", "ioc"])
+def test_an_acknowledged_order_whose_state_query_fails_is_asked_about_again(
+    a: SimAccount, cancel_op: str, call: str
+) -> None:
+    """The venue acknowledges a cancel (or an IOC buy, which takes what it can and expires at once),
+    and the query of the order's state that follows the acknowledgement is answered 503; no private
+    stream is up. The call returns the order as it was (``new``: the acknowledgement states nothing
+    more), and the session must still learn, by itself, what the venue did — canceled, or filled in
+    part and expired, its fills counted once. Before, nothing asked again: the order stayed ``new``
+    here for good, counted open by the risk limits ("timed out waiting for the venue's word (the
+    session has it 'new')") — found by the random exactly-once test (``test_exactly_once_random.py``:
+    a cancel acknowledged while the state queries were refused for rate)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        heard: list[Fill] = []
+        tr._user_on_fill = heard.append
+        ep = sim.endpoint(a.venue, 0)
+
+        async def meanwhile() -> None:
+            ep.fail(1, 503)  # the next request: the acknowledged order's state query
+
+        if call == "cancel":
+            o = await a.rest_below(sim, tr, 10)
+            ep.hold_answer(cancel_op, meanwhile)
+            got = await tr.cancel_order(a.symbol, client_id=o.client_id)
+        else:
+            _, ask = a.touch(sim)
+            # More than the best ask holds at its price: part fills, the rest expires (IOC).
+            qty = sim.book(a.venue, a.symbol).asks[0][1] + a.size(tr, ask)
+            ep.hold_answer(a.place_op, meanwhile)
+            got = o = await tr.place_order(a.symbol, "buy", "limit", qty, ask, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert not theirs.open and got.status == "new"  # ended at the venue; the call could not tell
+        # OKX and Bybit state an IOC's expired remainder canceled (neither has an expired state).
+        want = {"CANCELED": "canceled", "EXPIRED": "canceled", "FILLED": "filled"}[theirs.status]
+        lot = sim.venue(a.venue).instruments[a.symbol].lot
+        await settle(
+            lambda: tr._current(o.client_id).status == want,
+            f"the venue's word (the session has it {tr._current(o.client_id).status!r})",
+        )
+        assert tr._current(o.client_id).filled == theirs.filled * lot
+        await settle(lambda: len(heard) >= len(theirs.fills), "the fills")
+        assert sorted(f.trade_id for f in heard) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert tr.tracker.open_orders() == []
+
+    a.run(body, private_stream=False, timeout=1.0)

@@ -14,7 +14,7 @@ import pytest
 from session_cases import settle
 from template_cases import account
 from tickwire.sim import Simulator
-from tickwire.trading import reconcile
+from tickwire.trading import after_gap, reconcile
 from tickwire.trading.session import TradingSession
 
 ORDERS = 20
@@ -27,7 +27,8 @@ def test_orders_the_venue_ended_during_a_long_outage_are_reconciled_once_it_answ
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(reconcile, "LATER_S", LATER_S)
-    monkeypatch.setattr(reconcile, "AWAY_RETRY_S", 0.05)
+    monkeypatch.setattr(after_gap, "LATER_S", LATER_S)  # the stream's return asks on that schedule
+    monkeypatch.setattr(after_gap, "AWAY_RETRY_S", 0.05)
     a = account()
     fills: list[Any] = []
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from session_cases import SimAccount, settle
+from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
 
@@ -215,3 +216,92 @@ def test_an_order_canceled_in_the_gap_is_learnt_when_rest_recovers_after_the_str
         )
 
     a.run(body)
+
+
+@pytest.mark.parametrize(("module", "name", "status_op"), VENUES[:2], ids=[n for _, n, _ in VENUES[:2]])
+def test_an_order_canceled_in_a_gap_while_its_place_answer_is_on_its_way_is_learnt_once_rest_recovers(
+    module: str, name: str, status_op: str
+) -> None:
+    """The place answer (the order new) is on its way while the stream is cut and the venue cancels the
+    order; the stream comes back (its reconciliation leaves the order to its call), and the venue's
+    REST answers 503 for a second from the moment the call lets go — so the one look at the order
+    then fails. Once REST answers again, the session must learn the cancel, as it does for an order
+    whose reconciliation failed right after the reconnect. Before, that look (``_after_away_once``)
+    was not asked again: the order stayed ``new`` here for good ("the cancel learnt (the session has
+    it 'new')") — found by the random exactly-once test (``test_exactly_once_random.py``, OKX over
+    its socket: a cancel acknowledged while REST was rate-limited, the stream cut meanwhile)."""
+    a = _acct(module, name)
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        ep = sim.endpoint(a.venue, 0)
+        mine: list[Any] = []
+
+        async def meanwhile() -> None:
+            [theirs] = a.orders(sim)
+            mine.append(theirs)
+            _cut_stream(sim, a)
+            sim.venue(a.venue).engine.cancel(a.key, a.symbol, theirs.id, None)
+            await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+            await asyncio.sleep(0.3)  # its reconciliation ran (the order left to its call)
+            ep.fail(1_000_000, 503)  # every REST request from now, for a second
+            asyncio.get_running_loop().call_later(1.0, ep.fail, 0)
+
+        ep.hold_answer(a.place_op, meanwhile)
+        o = await a.rest_below(sim, tr, 20)
+        [theirs] = mine
+        assert not theirs.open and o.status == "new"  # the answer, taken before the venue's cancel
+        await settle(
+            lambda: tr._current(o.client_id).status == "canceled",
+            f"the cancel learnt (the session has it {tr._current(o.client_id).status!r})",
+            timeout=5.0,
+        )
+        assert len(a.orders(sim)) == 1
+
+    a.run(body)
+
+
+def test_an_order_called_not_placed_that_the_venue_takes_in_a_gap_is_reopened_when_the_stream_returns() -> (
+    None
+):
+    """OKX over REST names no request window: an order whose answer timed out is called "not placed"
+    (``rejected``) once the queries find no trace, and a venue that takes the request later reopens it
+    by its next word. Here the venue's engine reaches the request after that verdict, and the private
+    stream is cut as it does (its word on the order lost with the connection). When the stream
+    returns, the session must ask about the order it called not placed and learn it rests at the
+    venue. Before, the reconnect's reconciliation asked about open orders only: the order stayed
+    ``rejected`` here for good while it rested at the venue ("the order taken in the gap reopened (the
+    session has it 'rejected')") — found by the random exactly-once test
+    (``test_exactly_once_random.py``, OKX over REST: a REST answer delayed past the time-out while the
+    stream was reconnecting)."""
+    a = _acct("test_session_okx", "OKX")
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        ep = sim.endpoint(a.venue, 0)
+        engine = sim.venue(a.venue).engine
+        taken: list[Any] = []
+
+        def cut_as_it_is_taken(order: Any, exec_type: str, fill: Any) -> None:
+            if exec_type == "NEW" and not taken:
+                taken.append(order)
+                _cut_stream(sim, a)  # the stream's word on it is lost with the connection
+
+        engine.listeners.append(cut_as_it_is_taken)
+        ep.delay(1.5)  # the place reaches the engine 1.5 s after it arrived; the session waits 0.5 s
+        asyncio.get_running_loop().call_later(0.2, ep.delay, 0.0)  # the queries after it are answered at once
+        with pytest.raises(TransportError, match="was not placed"):
+            await a.rest_below(sim, tr, 20)
+        [o] = list(tr.tracker)
+        assert o.status == "rejected" and not taken  # the verdict came first
+        await settle(lambda: bool(taken), "the venue taking the order", timeout=3.0)
+        [theirs] = taken
+        assert theirs.client_id == o.client_id and theirs.open
+        await settle(lambda: tr.stream is not None and tr.stream.connects >= 2, "the stream back")
+        await settle(
+            lambda: tr._current(o.client_id).status == "new",
+            f"the order taken in the gap reopened (the session has it {tr._current(o.client_id).status!r})",
+        )
+        assert tr._current(o.client_id).order_id == str(theirs.id) and len(a.orders(sim)) == 1
+
+    a.run(body, timeout=0.5)

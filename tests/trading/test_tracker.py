@@ -376,3 +376,26 @@ def test_an_amend_down_to_the_filled_quantity_completes_the_order() -> None:
         "filled",
         0,
     )
+
+
+def test_the_replaced_amends_kept_per_order_are_bounded_and_the_newest() -> None:
+    """An order re-quoted by overlapping amends (each replacing the last one's open window) keeps at
+    most ``MAX_QUEUED_AMENDS`` of the replaced changes, the newest — a venue applying an older one late
+    is then read as a late word — rather than every one for the order's life."""
+    from tickwire.trading.order_record import MAX_QUEUED_AMENDS
+
+    t = Recorder().tracker()
+    t.track(intent("10"))
+    t.apply(
+        OrderEvent(source="rest", client_id=CID, order_id="900", status="new", qty=D("10"), price=D("100"))
+    )
+    for k in range(1, 40):
+        t.begin_amend(CID, (D("10"), D(100) - k))
+    rec = t._recs[CID]
+    assert len(rec.queued_amends) == MAX_QUEUED_AMENDS
+    assert rec.queued_amends[-1] == (None, D(100) - 38) and rec.queued_amends[0] == (None, D(100) - 31)
+    t.end_amend(CID)  # the last one settled: what the venue states next is a late word
+    late = OrderEvent(source="stream", client_id=CID, order_id="900", status="new", qty=D("10"))
+    # The newest replaced one, applied late by the venue, is taken; one dropped off the queue is not.
+    assert t.apply(replace(late, price=D(100) - 31)) is not None and t.get(CID).price == D(69)  # type: ignore[union-attr]
+    assert t.apply(replace(late, price=D(100) - 20)) is None and t.get(CID).price == D(69)  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -96,6 +96,10 @@ class Engine:
             s: ({}, {}) for s in books
         }
         self._ids = itertools.count(1_000_001)
+        # Every place request that reached the engine, by (account, client id), refused ones included
+        # (an amend's re-placement of its order is not one). A client id counted twice is an order
+        # sent twice: what exactly-once tests hold a client to.
+        self.place_requests: Counter[tuple[str, str]] = Counter()
 
     # requests ----------------------------------------------------------------------------------
 
@@ -113,12 +117,16 @@ class Engine:
         post_only: bool = False,
         margin: bool | None = None,
         check_limits: bool = True,
+        replacing: bool = False,
     ) -> tuple[Order, Step | None]:
         """Place an order. Returns it and the book step it caused (None if the book did not change).
         A ``post_only`` order that would take liquidity is cancelled instead, the book untouched.
         ``margin``: a margin order rather than a cash one (default: margin if the venue has leverage).
         The instrument's size and notional limits are checked first (EngineError ``min_qty``,
-        ``max_qty``, ``notional``) unless ``check_limits`` is off (an amend's remainder)."""
+        ``max_qty``, ``notional``) unless ``check_limits`` is off (an amend's remainder). Counted in
+        ``place_requests`` unless ``replacing`` (an amend placing its order anew)."""
+        if client_id and not replacing:
+            self.place_requests[(account, client_id)] += 1
         if symbol not in self.books:
             raise EngineError("symbol", f"unknown symbol {symbol}")
         if qty <= 0:
@@ -274,6 +282,7 @@ class Engine:
                 order.time_ms,
                 margin=order.margin,  # a cash order on a venue with leverage (Bybit spot) stays one
                 check_limits=False,
+                replacing=True,
             )
         finally:
             self._muted -= 1

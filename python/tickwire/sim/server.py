@@ -74,10 +74,13 @@ class VenueServer:
         # Fault state -----------------------------------------------------------------------------
         self.stalled_until = 0.0
         self.stalled = False
+        self.stall_holds = False  # a stall holds what is sent meanwhile (True) or loses it
         self.book_faults: dict[str, list[str]] = {}  # symbol -> pending "gap" / "corrupt"
         self.delay_s = 0.0
         self.fail_left = 0
         self.fail_status = 503
+        self.fail_body: dict[str, Any] = {"code": -1001, "msg": "injected failure"}
+        self.fail_headers: list[tuple[str, str]] = []
         self.skew_ms = 0
         self.down_until = 0.0
         self.is_down = False
@@ -226,7 +229,7 @@ class VenueServer:
             self.fail_left -= 1
             if self.fail_status == 0:
                 return Response(hold=-1)
-            return json_response({"code": -1001, "msg": "injected failure"}, self.fail_status)
+            return json_response(self.fail_body, self.fail_status, headers=list(self.fail_headers))
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
         resp = await self.venue.http(self, req)
@@ -264,7 +267,7 @@ class VenueServer:
 
     def housekeeping(self, now: float) -> None:
         if self.stalled and now >= self.stalled_until:
-            self.stalled = False
+            self.unstall()
         if self.is_down and now >= self.down_until:
             self._spawn(self.up())
 
@@ -287,13 +290,21 @@ class VenueServer:
             self.http.drop_all()
         return len(victims)
 
-    def stall(self, seconds: float | None = None) -> None:
-        """Keep sockets open but send nothing (data, pings, heartbeats) for ``seconds`` or until unstall."""
+    def stall(self, seconds: float | None = None, hold: bool = False) -> None:
+        """Keep sockets open but send nothing (data, pings, heartbeats) for ``seconds`` or until unstall.
+        What the venue sends meanwhile is lost — a feed's gap on a connection that stays up — unless
+        ``hold``: then it is held and written, in order, when the stall ends (a congested path: TCP
+        delivers late, never loses, what an open connection carries)."""
         self.stalled = True
+        self.stall_holds = hold
         self.stalled_until = math.inf if seconds is None else time.monotonic() + seconds
 
     def unstall(self) -> None:
         self.stalled = False
+        if self.stall_holds:
+            self.stall_holds = False
+            for c in list(self.conns.values()):
+                c.flush()
 
     def gap(self, symbol: str) -> None:
         """Skip the next book message for ``symbol``: clients see a sequence gap."""
@@ -325,10 +336,22 @@ class VenueServer:
         """Delay every REST response by ``seconds`` (0 to stop)."""
         self.delay_s = seconds
 
-    def fail(self, n: int, status: int = 503, timeout: bool = False) -> None:
-        """Fail the next ``n`` REST requests with ``status``, or never answer them if ``timeout``."""
+    def fail(
+        self,
+        n: int,
+        status: int = 503,
+        timeout: bool = False,
+        body: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Fail the next ``n`` REST requests with ``status``, or never answer them if ``timeout``. The
+        answer's ``body`` (default ``{"code": -1001, "msg": "injected failure"}``) and ``Retry-After``
+        may be the venue's own, e.g. a Binance 429 — which always names its ``Retry-After`` (venues.md
+        §1.2) — so a client reads the refusal as it would the venue's."""
         self.fail_left = n
         self.fail_status = 0 if timeout else status
+        self.fail_body = body if body is not None else {"code": -1001, "msg": "injected failure"}
+        self.fail_headers = [] if retry_after is None else [("Retry-After", f"{retry_after:g}")]
 
     def lose_answer(self, operation: str, times: int = 1) -> None:
         """Process the next ``times`` requests of ``operation`` but lose their answers: the venue acts

@@ -79,10 +79,10 @@ class Conn(WSListener):
     def _queue(self, opcode: int, data: bytes) -> None:
         # Frames are coalesced and written once per loop iteration: a write syscall per message would
         # cost more than building the message. Server frames are unmasked, so framing is a header.
-        if self.transport is None or self.endpoint.stalled:
+        if self.transport is None or (self.endpoint.stalled and not self.endpoint.stall_holds):
             return
         out = self.out
-        if not out:
+        if not out and not self.endpoint.stalled:
             self.loop.call_soon(self.flush)
         n = len(data)
         if n < 126:
@@ -95,6 +95,8 @@ class Conn(WSListener):
         self.sent += 1
 
     def flush(self) -> None:
+        if self.endpoint.stalled and self.endpoint.stall_holds:
+            return  # held until the stall ends (``VenueServer.unstall`` flushes every connection)
         if self.out and self.transport is not None:
             self.transport.underlying_transport.write(bytes(self.out))
             self.last_tx = time.monotonic()

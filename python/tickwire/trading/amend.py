@@ -121,20 +121,24 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     tracker = port.tracker
     wanted = (new_qty or current.qty, new_price or current.price)
     before = (current.qty, current.price)
+    # An earlier amend's window still open (acknowledged, its terms not confirmed): this one replaces
+    # it, and puts it back should this one change nothing at the venue (``no_effect``).
+    prior = tracker.amend_window(cid)
     tracker.begin_amend(cid, wanted)
     # Closed only where the venue's word settles it (or nothing was written); any other way out — a
     # lost answer, a failed query, the caller cancelling — leaves it open until the venue states the
     # terms asked (the tracker closes it then) or the next amend replaces it.
     settled = False
+    no_effect = False  # refused unsent or by the venue: the order there is as the earlier amend left it
     try:
         try:
             body = await port.send(call, lane="order")
         except asyncio.CancelledError as e:  # the caller's; while waiting for the budget, nothing went out
-            settled = was_unsent(e)
+            settled = no_effect = was_unsent(e)
             raise
         except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
             if was_unsent(e):
-                settled = True
+                settled = no_effect = True
                 raise  # nothing went out: the order is as it was
             lost_at = time.monotonic()  # every write of the request signed before this
             offset = port.signing_offset_ms()  # ... on this offset to the venue's clock
@@ -156,7 +160,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             # it later (processed late) states the new terms, and the tracker, the amend open, takes them.
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         except TickwireError as e:
-            settled = True  # the venue refused it: the order is as it was
+            settled = no_effect = True  # the venue refused it: the order is as it was
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:
@@ -179,7 +183,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
                 settled = True
             raise
         except TickwireError as e:
-            settled = True  # the answer is a refusal
+            settled = no_effect = True  # the answer is a refusal
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:
@@ -202,6 +206,18 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     finally:
         if settled:
             tracker.end_amend(cid)
+            now = tracker.get(cid)
+            if (
+                no_effect
+                and prior[0]
+                and now is not None
+                and now.is_open
+                and (now.qty, now.price) != prior[1]
+            ):
+                # The earlier amend is still the venue's last change unconfirmed: its window open
+                # again, so the terms the venue states next are taken (closed, they were ignored as a
+                # late word for good — the tracker on the old terms, the venue on the new).
+                tracker.restore_amend(cid, prior[1])
     got = tracker.get(cid)
     assert got is not None
     return got

@@ -1,9 +1,11 @@
 """The venue's answer to a place, cancel or amend, applied: its events go to the tracker; an
 acknowledgement that states no status (OKX, Bybit, Kraken) is followed by a status query and the fills
-it reports, as reconciliation does; a filled answer that lists no executions (USDⓈ-M ``RESULT``) has them
-fetched from the trade history unless the private stream is there to report them — each once. The
-order's state stands whatever happens to that fetch (``Reconciler.settle_fills`` asks again later): a
-failed fills query never makes a placed order look unplaced."""
+it reports, as reconciliation does — should that query fail with no private stream up, the order is
+asked about again in the background (``Reconciler.ask_later``); a filled answer that lists no
+executions (USDⓈ-M ``RESULT``) has them fetched from the trade history unless the private stream is
+there to report them — each once. The order's state stands whatever happens to that fetch
+(``Reconciler.settle_fills`` asks again later): a failed fills query never makes a placed order look
+unplaced."""
 
 from __future__ import annotations
 
@@ -21,10 +23,17 @@ R = TypeVar("R")
 log = logging.getLogger("tickwire.trading")
 
 
+class AsksLater(Protocol):
+    def ask_later(self, client_id: str) -> None: ...
+
+
 class AnswerPort(Protocol):
     venue: str
     grammar: OrderGrammar
     tracker: OrderTracker
+
+    @property
+    def reconciler(self) -> AsksLater: ...
 
     async def send(self, call: Call) -> Any: ...
 
@@ -56,6 +65,10 @@ async def answered(port: AnswerPort, symbol: str, body: Any) -> Order | None:
         stated = read_events(port.grammar.read_order, state)
     except TickwireError as e:
         log.warning("%s: state of acknowledged order %s unknown: %s", port.venue, ack.client_id, e)
+        if cid and not port.stream_up():
+            # Nothing else would tell what the venue did (canceled it, filled or expired an IOC):
+            # asked again in the background. With the stream up, it tells (or its return reconciles).
+            port.reconciler.ask_later(cid)
         return got
     for ev in stated:
         got = tracker.apply(ev) or got

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal, NamedTuple
 
-from tickwire.trading.order_record import ZERO, Record, amended, average, next_status
+from tickwire.trading.order_record import ZERO, Record, amended, average, next_status, queued_change
 from tickwire.trading.orders import TERMINAL, Fee, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["Change", "apply_event"]
@@ -33,6 +33,12 @@ def apply_event(rec: Record, ev: OrderEvent) -> Change | Literal["dropped"] | No
         old = amended(old, ev)
         if rec.amend_terms is not None and (old.qty, old.price) == rec.amend_terms:
             rec.amending, rec.amend_terms = False, None  # the venue states what was asked: settled
+    elif rec.queued_amends and old.is_open and ev.source != "ack":
+        # An amend a later one replaced, applied by the venue after it: its change is taken; any
+        # other terms outside a window are a late word from before an amend, ignored.
+        late = amended(old, ev)
+        if late is not old and queued_change(rec, late):
+            old = late
     notes: list[str] = []
     new_fill = _take_fill(rec, ev.fill, notes)
     stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None

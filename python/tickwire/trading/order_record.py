@@ -11,6 +11,8 @@ from typing import Protocol
 from tickwire.clock import Stamp
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
+# The replaced amends' changes kept per order (``Record.queued_amends``).
+MAX_QUEUED_AMENDS = 8
 ZERO = Decimal(0)
 # Forward order among the open states; pending and unknown rank lowest (any news moves them on).
 _RANK: dict[Status, int] = {"pending": 0, "unknown": 0, "new": 1, "partially_filled": 2}
@@ -39,6 +41,12 @@ class Record:
     # at a time (``amend.OneAtATime``); one left open closes when the venue states the terms it asked.
     amending: bool = False
     amend_terms: tuple[Decimal, Decimal | None] | None = None
+    # The changes (qty, price; None: unchanged) of amends whose windows a later amend replaced while
+    # still open: on a venue that names no request window the venue may apply one after the later
+    # amend, and its word then states the order's terms with exactly that change (``queued_change``).
+    # At most ``MAX_QUEUED_AMENDS``, the newest: an order re-quoted by overlapping amends for hours
+    # would otherwise keep every one, and a venue applies a request that old late, if ever, rarely.
+    queued_amends: list[tuple[Decimal | None, Decimal | None]] = field(default_factory=list)
     # An earlier run's order: from when this session counts its fills (``clock.Stamp``) — the adopting
     # listing's request, or the word that adopted it; those before were that run's.
     adopted_at: Stamp | None = None
@@ -100,6 +108,25 @@ def amended(order: Order, ev: OrderEvent) -> Order:
     if qty == order.qty and price == order.price:
         return order
     return evolve(order, {"qty": qty, "price": price})
+
+
+def change_of(order: Order, terms: tuple[Decimal, Decimal | None]) -> tuple[Decimal | None, Decimal | None]:
+    """What an amend to ``terms`` changes of ``order``'s terms (None: that one unchanged)."""
+    qty, price = terms
+    return (None if qty == order.qty else qty, None if price == order.price else price)
+
+
+def queued_change(rec: Record, stated: Order) -> bool:
+    """Whether ``stated`` (the order with the terms a venue word states) is ``rec``'s order with exactly
+    one of its ``queued_amends`` applied — that amend, applied late; if so it is taken off the queue."""
+    old = rec.order
+    for i, (qty, price) in enumerate(rec.queued_amends):
+        if stated.qty == (old.qty if qty is None else qty) and stated.price == (
+            old.price if price is None else price
+        ):
+            del rec.queued_amends[i]
+            return True
+    return False
 
 
 def next_status(old: Order, stated: Status | None, filled: Decimal) -> Status:

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from tickwire.errors import TickwireError, TransportError, UnknownOutcome, VenueError
 from tickwire.trading.account import pages
+from tickwire.trading.after_gap import AfterGap
 from tickwire.trading.answers import read_events
-from tickwire.trading.fills_catch_up import LATER_S, CatchUpPort, FillsCatchUp, later_pauses
+from tickwire.trading.fills_catch_up import LATER_S, CatchUpPort, later_pauses
 from tickwire.trading.orders import Order, OrderEvent
 
 log = logging.getLogger("tickwire.trading")
@@ -30,10 +31,6 @@ RECONCILE_PAUSE_S = 0.2
 # While a lost order's request may still reach the venue's engine: how often the tracker is looked at
 # (a private stream's word ends the wait).
 WINDOW_POLL_S = 0.05
-# After the private stream returns, orders whose queries failed (a time-out right after a network
-# blip, the budget full) are asked again in this many more rounds, each this much later than the last.
-AWAY_ROUNDS = 3
-AWAY_RETRY_S = 0.5
 
 
 class ReconcilePort(CatchUpPort, Protocol):
@@ -54,7 +51,7 @@ async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | Non
         await asyncio.sleep(0.005)
 
 
-class Reconciler(FillsCatchUp):
+class Reconciler(AfterGap):
     port: ReconcilePort
 
     def __init__(self, port: ReconcilePort) -> None:
@@ -68,6 +65,8 @@ class Reconciler(FillsCatchUp):
         self.orphans: set[str] = set()
         # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
         self._rechecks: set[str] = set()
+        # Orders whose state could not be asked after the venue acknowledged a request (``ask_later``).
+        self._asking_later: set[str] = set()
         # When the answer of each order its call left unknown was lost (monotonic s) and the venue
         # clock's offset its request was stamped with, kept while ``_later`` settles it: no later look
         # calls it absent before the venue's request window has passed since — the venue could still
@@ -193,6 +192,25 @@ class Reconciler(FillsCatchUp):
         finally:
             self._rechecks.discard(client_id)
 
+    def ask_later(self, client_id: str) -> None:
+        """The venue acknowledged a request about ``client_id`` (a place, cancel or amend answered
+        with an acknowledgement, no state) and the query of the order's state that follows failed,
+        with no private stream up to tell what the venue did: the order is asked about in the
+        background, on the schedule of an order left unreconciled after the stream's return
+        (``_away_later``), until the venue answers or something else settles it. Else an order the
+        venue canceled or ended (an IOC's remainder) stayed open here, counted by the risk limits."""
+        o = self.port.tracker.get(client_id)
+        if o is None or not o.is_open or self.spawn is None or client_id in self._asking_later:
+            return
+        self._asking_later.add(client_id)
+        self.spawn(self._ask_later(client_id))
+
+    async def _ask_later(self, client_id: str) -> None:
+        try:
+            await self._away_later(client_id)
+        finally:
+            self._asking_later.discard(client_id)
+
     async def _settle_orphan(self, order: Order) -> None:
         try:
             await self.resolve(order, "its call was cancelled before the venue's answer")
@@ -311,77 +329,6 @@ class Reconciler(FillsCatchUp):
         assert missing is not None  # a listing that ended without the order
         raise missing
 
-    async def reconcile_open(self) -> None:
-        """Reconciles every order that was open or left unknown (after the private stream came back),
-        and fetches the fills of ended ones stated filled beyond the fills heard of: what changed
-        while it was away reaches ``on_order``/``on_fill`` like any other event. A pending
-        order, or one its own call is reconciling, is left to that call. An order whose queries fail
-        does not stop the others; it is asked again, ``AWAY_ROUNDS`` times at most."""
-        await self._open_ones()
-        await self._missing_fills()  # after: the open orders are the urgent part
-
-    async def _open_ones(self) -> None:
-        tracker = self.port.tracker
-        todo = []
-        for o in tracker.open_orders():
-            if self.owned(o.client_id):
-                self._left_to_owner.add(o.client_id)  # asked about once its owner lets go
-            else:
-                todo.append(o.client_id)
-        failed: list[tuple[str, TickwireError]] = []
-        for round in range(AWAY_ROUNDS + 1):
-            if round:
-                await asyncio.sleep(AWAY_RETRY_S * round)
-            failed = []
-            for cid in todo:
-                try:
-                    await self._after_away(cid)
-                except TickwireError as e:
-                    failed.append((cid, e))
-            if not failed:
-                return
-            todo = [cid for cid, _ in failed]
-        p = self.port
-        for cid, err in failed:
-            log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
-            p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
-            if self.spawn is not None:
-                # Asked again later, as an order left unknown is (``_later``): a REST outage or a
-                # rate-limit ban outlasting the rounds above must not leave an order the venue ended
-                # in the gap open here for good (nothing else asks about it until the next reconnect).
-                self.spawn(self._away_later(cid))
-
-    async def _away_later(self, client_id: str) -> None:
-        """``_after_away`` for an order whose queries failed every round after the stream returned,
-        after each of ``later_pauses`` until one answers (or something else settles the order);
-        audited ``reconcile_stuck`` once ``LATER_S`` ran out, and asked on."""
-        p = self.port
-        for n, pause in later_pauses(LATER_S):
-            if n == len(LATER_S):
-                p.audit.event("reconcile_stuck", venue=p.venue, client_id=client_id)
-            await asyncio.sleep(pause)
-            o = p.tracker.get(client_id)
-            if o is None or not o.is_open:
-                return
-            try:
-                await self._after_away(client_id)
-            except TickwireError as e:
-                log.info("%s: order %s still not reconciled: %s", p.venue, client_id, e)
-                continue
-            return
-
-    async def _missing_fills(self) -> None:
-        """Ended orders whose answer stated fills the stream, up as far as the session knew, never
-        listed (it had stopped delivering unnoticed): their fills from the trade history, once each
-        by trade id. An open order's reconciliation fetches its own."""
-        p = self.port
-        for cid in p.tracker.unaccounted():
-            if self.owned(cid):
-                self._left_to_owner.add(cid)  # asked once its owner lets go
-                continue
-            p.tracker.fills_asked(cid)
-            await self.settle_fills(cid)
-
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found
         (as the venue has it), or no trace once the venue can no longer take the request, as
@@ -412,58 +359,3 @@ class Reconciler(FillsCatchUp):
                 return
         finally:
             self._lost_at.pop(client_id, None)
-
-    def _released(self, client_id: str) -> None:
-        """Nothing settles ``client_id`` any more: if a reconciliation after the stream's return left
-        it to what did, it is asked about now (what that applied may predate the stream's gap: a
-        place answer stating the order new, sent before it filled unheard)."""
-        if client_id not in self._left_to_owner or self.owned(client_id):
-            return
-        self._left_to_owner.discard(client_id)
-        if self.spawn is not None:
-            self.spawn(self._after_away_once(client_id))
-
-    async def _after_away_once(self, client_id: str) -> None:
-        """``reconcile_open`` for one order its owner let go of: its state if it is open, and the
-        fills it is stated to have made and no one heard (an answer stating them unlisted, applied
-        with the stream back: the call left them to the stream, which had lost them)."""
-        p = self.port
-        try:
-            await self._after_away(client_id)
-        except TickwireError as e:
-            log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, client_id, e)
-            p.audit.event("reconcile_failed", venue=p.venue, client_id=client_id, error=str(e))
-        o = p.tracker.get(client_id)
-        if o is not None and not o.is_open and p.tracker.unheard(client_id) and not self.owned(client_id):
-            p.tracker.fills_asked(client_id)
-            await self.settle_fills(client_id)
-
-    async def _after_away(self, client_id: str) -> None:
-        tracker = self.port.tracker
-        o = tracker.get(client_id)
-        if o is None or not o.is_open:
-            return  # settled meanwhile
-        if self.owned(client_id):
-            self._left_to_owner.add(client_id)  # its own call settles it; asked about after
-            return
-        if await self.reconcile(client_id) is not None:
-            return
-        o = tracker.get(client_id)  # as it is now: the stream may have spoken during the queries
-        if o is None or not o.is_open or client_id in self.resolving:
-            return
-        if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
-            lost = self._lost_at.get(client_id)
-            window = None if lost is None else await self.port.lost_request_window_s(lost[1], lost[0])
-            if lost is not None and window is not None and time.monotonic() < lost[0] + window:
-                return  # the venue may still take it: ``_later`` waits that out and settles it
-            tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
-            return
-        tracker.apply(
-            OrderEvent(
-                source="reconcile",
-                client_id=client_id,
-                order_id=o.order_id,
-                status="expired",
-                reason="no longer known to the venue",
-            )
-        )

@@ -50,7 +50,15 @@ from decimal import Decimal
 from tickwire.clock import Stamp
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.order_apply import apply_event
-from tickwire.trading.order_record import Exposure, Record, held_at_adoption, take_off_base, unheard_in
+from tickwire.trading.order_record import (
+    MAX_QUEUED_AMENDS,
+    Exposure,
+    Record,
+    change_of,
+    held_at_adoption,
+    take_off_base,
+    unheard_in,
+)
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status, evolve
 
 __all__ = ["OrderTracker"]
@@ -166,6 +174,15 @@ class OrderTracker:
         rec.absent = rec.order.status == "rejected"
         return got
 
+    def absent_since(self, since: float) -> list[str]:
+        """The orders reconciliation called absent (``mark_absent``) and no venue word reopened since,
+        that ended at or after ``since`` (this tracker's ``clock``)."""
+        return [
+            cid
+            for cid, rec in self._recs.items()
+            if rec.absent and rec.order.status == "rejected" and rec.ended_at >= since
+        ]
+
     def schedule_retry(self, client_id: str) -> None:
         rec = self._recs.get(client_id)
         if rec is not None and rec.order.status in _IN_FLIGHT:
@@ -192,9 +209,36 @@ class OrderTracker:
         event from before the amend must not undo it. A new amend replaces one left open."""
         rec = self._recs.get(client_id)
         if rec is not None:
+            if rec.amending and rec.amend_terms is not None and rec.amend_terms != terms:
+                # The amend whose window this one replaces may still be applied, after this one (a
+                # venue naming no request window): its change is kept, so that word is taken.
+                change = change_of(rec.order, rec.amend_terms)
+                if change != (None, None):
+                    rec.queued_amends.append(change)
+                    del rec.queued_amends[:-MAX_QUEUED_AMENDS]
             rec.amending, rec.amend_terms = True, terms
             if self.exposure is not None:  # a larger quantity counts from now
                 self.exposure.account(rec)
+
+    def restore_amend(self, client_id: str, terms: tuple[Decimal, Decimal | None] | None) -> None:
+        """The amend to ``terms``, whose window a later amend replaced, open again (that later amend
+        changed nothing at the venue): as if the later one had never begun."""
+        rec = self._recs.get(client_id)
+        if rec is None:
+            return
+        if terms is not None:
+            change = change_of(rec.order, terms)
+            queued = rec.queued_amends
+            if change in queued:  # queued when the later amend replaced its window: the last such
+                del queued[len(queued) - 1 - queued[::-1].index(change)]
+        rec.amending, rec.amend_terms = True, terms
+        if self.exposure is not None:
+            self.exposure.account(rec)
+
+    def amend_window(self, client_id: str) -> tuple[bool, tuple[Decimal, Decimal | None] | None]:
+        """Whether an amend of ``client_id`` is open (:meth:`begin_amend`), and the terms it asked."""
+        rec = self._recs.get(client_id)
+        return (False, None) if rec is None else (bool(rec.amending), rec.amend_terms)
 
     def end_amend(self, client_id: str, terms: tuple[Decimal, Decimal | None] | None = None) -> None:
         """The amend of ``client_id`` settled (with ``terms``: only if it is still the amend to them)."""

@@ -81,6 +81,11 @@ class PrivateStreams:
     def count(self, account: str) -> int:
         return len(self._added.get(account, ()))
 
+    def connections(self, account: str) -> list[Conn]:
+        """The connections added under ``account`` and still open (a test cuts the private stream
+        alone with them, the order socket left up)."""
+        return [c for c in self._added.get(account, ()) if c.transport is not None]
+
     def push(self, message: Message, account: str | None = None, topics: Iterable[str] = ()) -> None:
         """Send ``message(conn)`` to the connections added under ``account`` and those subscribed to
         any of ``topics``."""

@@ -8,6 +8,7 @@ import secrets
 import string
 import time
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -146,6 +147,9 @@ class BinanceOrders:
         self.history = BinanceHistory(ctx, self.order_json)
         self.amend_executions = 0  # the amend answers' executionId
         self.cancels = 0  # the cancels' own client ids made up (none named in the request)
+        # New orders refused for a limit the venue announces (exchangeInfo's filters and rateLimits),
+        # by account and limit: a client that keeps to what is announced never meets one.
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()
 
     def signed(self, ep: VenueServer, req: Request, account: str, params: dict[str, str]) -> Response:
         """A verified spot request on ``/api/v3/`` (REST, or a WS API method as its REST call)."""
@@ -266,11 +270,14 @@ class BinanceOrders:
                 if args["post_only"] and would_take(v, symbol, args["side"], args["price"]):
                     return err(-2010, "Order would immediately match and take.")
                 if open_orders_full(v, account, symbol):  # errors.md: too many open orders on the symbol
+                    self.limit_refusals[(account, "MAX_NUM_ORDERS")] += 1
                     return err(-2010, "Filter failure: MAX_NUM_ORDERS")
                 if account_open_orders_full(v, account):  # errors.md: too many open orders on the account
+                    self.limit_refusals[(account, "EXCHANGE_MAX_NUM_ORDERS")] += 1
                     return err(-2010, "Filter failure: EXCHANGE_MAX_NUM_ORDERS")
                 refused, counts = self.count_order(account)
                 if refused is not None:
+                    self.limit_refusals[(account, "ORDERS")] += 1
                     return refused
                 order, step = v.engine.place(
                     account, symbol, client_id=params.get("newClientOrderId", ""), now_ms=now, **args

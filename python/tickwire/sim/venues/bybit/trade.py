@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,9 @@ class BybitOrders:
             ctx.subscribers, ctx.private_faults
         )  # per API key, subscribed /v5/private sockets
         self.limiters: dict[tuple[str, str], WeightLimiter] = {}
+        # Requests refused (10006) for the per-UID limits, by (UID, endpoint): a client that keeps to
+        # the limits the venue documents and states in ``X-Bapi-Limit*`` never meets one.
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()
         ctx.engine.listeners.append(self.on_order)
 
     def on_order(self, o: Order, exec_type: str, fill: Fill | None) -> None:
@@ -231,6 +235,8 @@ class BybitOrders:
             lim = self.limiters[(uid, what)] = WeightLimiter(per_s, self.ctx.interval("rate_window"))
         now = time.monotonic()
         ok = lim.charge(now)[0] == "ok"
+        if not ok:
+            self.limit_refusals[(uid, what)] += 1
         reset_ms = now_ms + int((lim.reset_at() - now) * 1000)
         headers = {"X-Bapi-Limit": str(lim.limit), "X-Bapi-Limit-Status": str(lim.remaining)}
         headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)

@@ -16,6 +16,7 @@ per 2 s per key and instrument; over it the answer is code 50011 (venues.md §2.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,9 @@ class OkxOrders:
         # The instruments' integer codes, as the instruments endpoint lists them (``metadata``).
         self.codes = {c: s for s, c in inst_codes(ctx.books).items()}
         self.limiters: dict[tuple[str, str, str], WeightLimiter] = {}
+        # Requests refused for the documented per-instrument limits (50011), by (account, symbol, op):
+        # a client that keeps to the documented limits never meets one.
+        self.limit_refusals: Counter[tuple[str, str, str]] = Counter()
         ctx.engine.listeners.append(self.on_order)
         self.dead_man = DeadMan(ctx)
 
@@ -137,6 +141,7 @@ class OkxOrders:
             )
             lim = self.limiters[key] = WeightLimiter(n, self.ctx.interval("order_window"))
         if lim.charge(time.monotonic())[0] != "ok":
+            self.limit_refusals[key] += 1
             return "50011", RATE_LIMITED, []
         if op == "order":
             return self._place(account, ep, arg)
