@@ -436,3 +436,44 @@ def test_a_binance_amend_still_queued_when_its_answer_is_lost_is_not_called_not_
         assert tr._current(o.client_id).qty == lower and not tr.tracker._recs[o.client_id].amending
 
     a.run(body, timeout=0.5, private_stream=stream)
+
+
+def test_a_replaced_amends_own_word_held_past_the_later_amend_is_not_taken_as_applied_after_it() -> None:
+    """OKX over REST, its private stream congested (the simulator holds what it sends, delivered late
+    and in order). Amend A (a tick lower) is acknowledged and applied, the state query after its
+    acknowledgement failing (a 503): its window left open. Amend B (two ticks lower) replaces that
+    window, is applied on top of A and confirmed by its state query. Then the stream delivers what it
+    held: A's word (one tick lower, written before B) and B's. A's word is the venue's state before B,
+    not A applied after B: the order must stay tracked two ticks lower, as the venue has it. Before,
+    A's word was taken as the replaced amend applied late, and B's word then ignored as a late one —
+    the tracker one tick lower for good against the venue's two."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is not None and tr.stream.connected
+        o = await a.rest_below(sim, tr, 50, 3)
+        tick = tr.rules[a.symbol].tick_size
+        ep, answered = sim.endpoint(a.venue, 0), tr.answered
+        inst = sim.venue(a.venue).instruments[a.symbol]
+
+        def venue_price() -> Decimal:
+            [theirs] = a.orders(sim, o.client_id)
+            return Decimal(theirs.price * inst.tick)
+
+        async def fail_the_status_query(symbol: str, body: Any) -> Any:
+            ep.fail(1, status=503)
+            return await answered(symbol, body)
+
+        ep.stall(hold=True)  # the private stream's words held from here
+        tr.answered = fail_the_status_query  # type: ignore[method-assign]
+        await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tick)
+        tr.answered = answered  # type: ignore[method-assign]
+        assert venue_price() == o.price - tick and tr.tracker._recs[o.client_id].amending
+        second = await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - 2 * tick)
+        assert second.price == o.price - 2 * tick == venue_price()  # confirmed: its window closed
+        ep.unstall()  # A's word, then B's
+        await asyncio.sleep(0.5)
+        tracked = tr._current(o.client_id).price
+        assert tracked == venue_price(), f"tracked price {tracked}, the venue {venue_price()}"
+
+    a.run(body, timeout=0.5)

@@ -162,6 +162,37 @@ def test_an_amend_to_more_counts_its_larger_quantity_until_settled() -> None:
     gate.check("BTCUSDT", "buy", Decimal(2))
 
 
+def test_a_replaced_amend_to_more_counts_while_the_venue_may_still_apply_it() -> None:
+    """An amend to 4 left open (its answer lost), replaced by one to 3 that the venue confirms: the
+    first may still be applied after it where the venue names no request window (the tracker keeps
+    its change, ``Record.queued_amends``, and takes the venue's word stating it), so its 4 counts
+    against the limits until the venue's word settles it. Before, only the open amend's quantity
+    counted: 3, and a buy of 2 passed with 4 + 2 > 5 possible at the venue."""
+    gate = RiskGate(RiskLimits(max_position=Decimal(5)))
+    tr = OrderTracker()
+    tr.exposure = gate
+    tr.track(Order(venue="okx", symbol="BTCUSDT", side="buy", type="limit", tif="GTC",
+                   qty=Decimal(2), price=Decimal(100), client_id="a"))  # fmt: skip
+    tr.apply(OrderEvent(source="rest", client_id="a", order_id="1", status="new"))
+    tr.begin_amend("a", (Decimal(4), Decimal(100)))  # its answer lost: left open
+    tr.begin_amend("a", (Decimal(3), Decimal(100)))  # replaces it
+    tr.apply(OrderEvent(source="rest", client_id="a", status="new", qty=Decimal(3), price=Decimal(100)))
+    got = gate.exposure("BTCUSDT")["open_buy_qty"]
+    assert got == 4, f"open buy quantity counted {got}, the venue may hold 4"
+    with pytest.raises(RiskLimitExceeded, match="max_position"):
+        gate.check("BTCUSDT", "buy", Decimal(2))  # 4 possible + 2 > 5
+    # The venue applies it late: its word taken, the change off the queue; 4 counts as the order's own.
+    tr.apply(OrderEvent(source="stream", client_id="a", status="new", qty=Decimal(4), price=Decimal(100)))
+    assert tr._recs["a"].queued_amends == [] and gate.exposure("BTCUSDT")["open_buy_qty"] == 4
+    # Applied in order instead — its word heard while the later amend was open — it counts no more
+    # once the later one settles: the venue cannot apply it again.
+    tr.begin_amend("a", (Decimal(5), Decimal(100)))  # left open
+    tr.begin_amend("a", (Decimal(3), Decimal(100)))  # replaces it
+    tr.apply(OrderEvent(source="stream", client_id="a", status="new", qty=Decimal(5), price=Decimal(100)))
+    tr.apply(OrderEvent(source="rest", client_id="a", status="new", qty=Decimal(3), price=Decimal(100)))
+    assert gate.exposure("BTCUSDT")["open_buy_qty"] == 3
+
+
 # -- against the simulator -------------------------------------------------------------------------
 
 A = account()

@@ -399,3 +399,30 @@ def test_the_replaced_amends_kept_per_order_are_bounded_and_the_newest() -> None
     # The newest replaced one, applied late by the venue, is taken; one dropped off the queue is not.
     assert t.apply(replace(late, price=D(100) - 31)) is not None and t.get(CID).price == D(69)  # type: ignore[union-attr]
     assert t.apply(replace(late, price=D(100) - 20)) is None and t.get(CID).price == D(69)  # type: ignore[union-attr]
+
+
+def test_a_replaced_amends_own_word_arriving_after_the_later_amend_settled_is_not_taken() -> None:
+    """Amend A (price 100 → 99) is applied by the venue, its window left open (its answer lost); amend
+    B (→ 98) replaces that window, is applied on top of A and confirmed (venue time 3000). A's own
+    stream word (stating 99, venue time 2000: before B) arrives only then — the stream congested. It
+    is the venue's state before B, not A applied after it: the order stays at 98, and B's own word
+    that follows it keeps it there. Before, it was taken as A applied late, and B's word then ignored
+    as a late one: the tracker at 99 for good against the venue's 98."""
+    t = Recorder().tracker()
+    t.track(intent("10"))
+    word = OrderEvent(source="stream", client_id=CID, order_id="900", status="new", qty=D("10"))
+    t.apply(replace(word, price=D("100"), ts_ns=1000))
+    t.begin_amend(CID, (D("10"), D("99")))  # A: answer lost, left open
+    t.begin_amend(CID, (D("10"), D("98")))  # B: replaces A's window
+    t.apply(replace(word, source="rest", price=D("98"), ts_ns=3000))  # B confirmed (its state query)
+    assert t.get(CID).price == D("98") and not t._recs[CID].amending  # type: ignore[union-attr]
+    t.apply(replace(word, price=D("99"), ts_ns=2000))  # A's own word, late
+    t.apply(replace(word, price=D("98"), ts_ns=3000))  # B's own word
+    got = t.get(CID)
+    assert got is not None and got.price == D("98"), f"tracked {got and got.price}, the venue 98"
+    # A applied by the venue after B (its word stamped after B's) is still taken.
+    t.begin_amend(CID, (D("10"), D("97")))  # C: open
+    t.begin_amend(CID, (D("10"), D("96")))  # D: replaces C's window
+    t.apply(replace(word, source="rest", price=D("96"), ts_ns=5000))  # D confirmed
+    t.apply(replace(word, price=D("97"), ts_ns=6000))  # C applied after D
+    assert t.get(CID).price == D("97")  # type: ignore[union-attr]

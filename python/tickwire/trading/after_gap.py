@@ -37,6 +37,9 @@ class AfterGap(FillsCatchUp):
     resolving: set[str]
     _lost_at: dict[str, tuple[float, float]]
     _left_to_owner: set[str]
+    # Orders a task of the session asks about later (``_ask_later``): one task each, whichever of a
+    # stream's return, an owner letting go or a failed state query (``Reconciler.ask_later``) left it.
+    _asking_later: set[str]
 
     def owned(self, client_id: str) -> bool:
         raise NotImplementedError
@@ -82,11 +85,10 @@ class AfterGap(FillsCatchUp):
         for cid, err in failed:
             log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, cid, err)
             p.audit.event("reconcile_failed", venue=p.venue, client_id=cid, error=str(err))
-            if self.spawn is not None:
-                # Asked again later, as an order left unknown is (``_later``): a REST outage or a
-                # rate-limit ban outlasting the rounds above must not leave an order the venue ended
-                # in the gap open here for good (nothing else asks about it until the next reconnect).
-                self.spawn(self._away_later(cid))
+            # Asked again later, as an order left unknown is (``_later``): a REST outage or a
+            # rate-limit ban outlasting the rounds above must not leave an order the venue ended
+            # in the gap open here for good (nothing else asks about it until the next reconnect).
+            self._ask_later(cid)
 
     async def _absent_again(self) -> None:
         """The orders called absent in the last ``ABSENT_RECHECK_S`` (``rejected``: the queries found no
@@ -111,6 +113,21 @@ class AfterGap(FillsCatchUp):
                 log.warning("%s: order %s called absent was taken by the venue after all", p.venue, cid)
                 p.audit.event("reconciled", venue=p.venue, client_id=cid, found=True, reopened=True)
                 await self.settle_fills(cid)
+
+    def _ask_later(self, client_id: str) -> None:
+        """``_away_later`` for ``client_id`` in a task of the session, unless one already asks about it:
+        each return of a stream flapping through a REST outage would add one more, every one asking
+        on until the order settles — the queries multiplied against a venue refusing them."""
+        if self.spawn is None or client_id in self._asking_later:
+            return
+        self._asking_later.add(client_id)
+        self.spawn(self._asking(client_id))
+
+    async def _asking(self, client_id: str) -> None:
+        try:
+            await self._away_later(client_id)
+        finally:
+            self._asking_later.discard(client_id)
 
     async def _away_later(self, client_id: str) -> None:
         """``_after_away`` for an order whose queries failed every round after the stream returned,
@@ -163,10 +180,9 @@ class AfterGap(FillsCatchUp):
         except TickwireError as e:
             log.warning("%s: order %s not reconciled after the stream returned: %s", p.venue, client_id, e)
             p.audit.event("reconcile_failed", venue=p.venue, client_id=client_id, error=str(e))
-            if self.spawn is not None:
-                # Asked again later, as ``_open_ones`` does for an order whose rounds all failed: its
-                # owner's answer predates the gap, and nothing else asks until the next reconnect.
-                self.spawn(self._away_later(client_id))
+            # Asked again later, as ``_open_ones`` does for an order whose rounds all failed: its
+            # owner's answer predates the gap, and nothing else asks until the next reconnect.
+            self._ask_later(client_id)
         o = p.tracker.get(client_id)
         if o is not None and not o.is_open and p.tracker.unheard(client_id) and not self.owned(client_id):
             p.tracker.fills_asked(client_id)

@@ -30,15 +30,28 @@ def apply_event(rec: Record, ev: OrderEvent) -> Change | Literal["dropped"] | No
     ``"dropped"`` for a late event about a closed order that adds nothing."""
     old = rec.order
     if rec.amending and old.is_open and ev.source != "ack":
-        old = amended(old, ev)
+        new_terms = amended(old, ev)
+        if rec.queued_amends and new_terms is not old:
+            # A replaced amend the venue states applied, before the open one: off the queue (it is
+            # not applied again later; its larger quantity no longer counts against the risk limits).
+            queued_change(rec, new_terms)
+        old = new_terms
         if rec.amend_terms is not None and (old.qty, old.price) == rec.amend_terms:
             rec.amending, rec.amend_terms = False, None  # the venue states what was asked: settled
+            rec.terms_ns = ev.ts_ns if ev.ts_ns is not None else rec.terms_ns
     elif rec.queued_amends and old.is_open and ev.source != "ack":
         # An amend a later one replaced, applied by the venue after it: its change is taken; any
-        # other terms outside a window are a late word from before an amend, ignored.
+        # other terms outside a window are a late word from before an amend, ignored. So is one
+        # stating the change that the venue wrote before the word that settled the terms since: the
+        # replaced amend applied first (its own word late), the later amend on top of it.
         late = amended(old, ev)
-        if late is not old and queued_change(rec, late):
+        if (
+            late is not old
+            and (ev.ts_ns is None or rec.terms_ns is None or ev.ts_ns > rec.terms_ns)
+            and queued_change(rec, late)
+        ):
             old = late
+            rec.terms_ns = ev.ts_ns if ev.ts_ns is not None else rec.terms_ns
     notes: list[str] = []
     new_fill = _take_fill(rec, ev.fill, notes)
     stated: Status | None = ev.status if ev.status not in (None, "pending", "unknown") else None

@@ -47,6 +47,10 @@ class Record:
     # At most ``MAX_QUEUED_AMENDS``, the newest: an order re-quoted by overlapping amends for hours
     # would otherwise keep every one, and a venue applies a request that old late, if ever, rarely.
     queued_amends: list[tuple[Decimal | None, Decimal | None]] = field(default_factory=list)
+    # The venue's time (ns) of the word that last settled the order's terms — stating an amend's terms
+    # asked, or a queued amend's change: a word stating a queued change from before it is the venue's
+    # state before that amend (the replaced one applied first, its word late), not one applied after.
+    terms_ns: int | None = None
     # An earlier run's order: from when this session counts its fills (``clock.Stamp``) — the adopting
     # listing's request, or the word that adopted it; those before were that run's.
     adopted_at: Stamp | None = None

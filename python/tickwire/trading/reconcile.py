@@ -65,7 +65,8 @@ class Reconciler(AfterGap):
         self.orphans: set[str] = set()
         # Orders whose cancel its caller gave up on once it may have gone out (``recheck``).
         self._rechecks: set[str] = set()
-        # Orders whose state could not be asked after the venue acknowledged a request (``ask_later``).
+        # Orders a task asks about later (``AfterGap._ask_later``): after the venue acknowledged a
+        # request and the state query failed (``ask_later``), or the stream's return could not ask.
         self._asking_later: set[str] = set()
         # When the answer of each order its call left unknown was lost (monotonic s) and the venue
         # clock's offset its request was stamped with, kept while ``_later`` settles it: no later look
@@ -200,16 +201,8 @@ class Reconciler(AfterGap):
         (``_away_later``), until the venue answers or something else settles it. Else an order the
         venue canceled or ended (an IOC's remainder) stayed open here, counted by the risk limits."""
         o = self.port.tracker.get(client_id)
-        if o is None or not o.is_open or self.spawn is None or client_id in self._asking_later:
-            return
-        self._asking_later.add(client_id)
-        self.spawn(self._ask_later(client_id))
-
-    async def _ask_later(self, client_id: str) -> None:
-        try:
-            await self._away_later(client_id)
-        finally:
-            self._asking_later.discard(client_id)
+        if o is not None and o.is_open:
+            self._ask_later(client_id)  # unless a task asks about it already
 
     async def _settle_orphan(self, order: Order) -> None:
         try:

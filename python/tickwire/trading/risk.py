@@ -422,6 +422,11 @@ class RiskGate:
             qty = o.qty
             if rec.amending and rec.amend_terms is not None and rec.amend_terms[0] > qty:
                 qty = rec.amend_terms[0]  # an amend to more on its way: the larger counts until settled
+            for queued, _ in rec.queued_amends:  # (empty but for orders amended over an open amend)
+                if queued is not None and queued > qty:
+                    # A replaced amend to more the venue may still apply after the later one (the
+                    # tracker takes the word stating it): counted until that word or the order's end.
+                    qty = queued
             unfilled = max(_ZERO, qty - o.filled) if o.is_open else _ZERO
             new = (o.symbol, o.side, o.is_open, unfilled, max(_ZERO, counted))
         old = rec.risk
