@@ -387,7 +387,7 @@ class KeptSocket:
                     settle()
             except (TickwireError, OSError) as e:
                 self._failed(e)
-                log.warning("%s %s: connect failed: %s", self.venue, self.name, e)
+                log.warning("%s %s: connect failed: %s", self.venue, self.name, _why(e))
                 if isinstance(e, RateLimitError):
                     # The upgrade refused for rate: the address's budget blocked for it (the next
                     # connect, and every request there, waits it out) — retried after the back-off
@@ -409,7 +409,7 @@ class KeptSocket:
                 await self.on_connected()
             except (TickwireError, OSError, TimeoutError) as e:
                 self._failed(e)
-                log.warning("%s %s: set-up failed: %s", self.venue, self.name, e)
+                log.warning("%s %s: set-up failed: %s", self.venue, self.name, _why(e))
                 if self._rest_login is not None:
                     self._rest_login.forget_login()
                 transport.disconnect()
@@ -439,3 +439,9 @@ class KeptSocket:
             if not self._closing:
                 log.warning("%s %s lost; reconnecting", self.venue, self.name)
                 await asyncio.sleep(self.backoff.next_delay() or 0.0)
+
+
+def _why(e: BaseException) -> str:
+    """What a failure says, for a log line: a bare ``TimeoutError`` (a set-up's wait for the venue's
+    answer) says nothing of itself, so its type names it."""
+    return str(e) or type(e).__name__
