@@ -17,7 +17,7 @@ from tickwire.clock import ServerTime
 from tickwire.errors import TickwireError
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
-from tickwire.venues.kraken.names import ws_symbol
+from tickwire.venues.kraken.names import spot_pairs, ws_symbol
 
 if TYPE_CHECKING:
     from tickwire._core import BookFeed
@@ -36,7 +36,7 @@ def precisions(body: bytes | str) -> dict[str, tuple[int, int]]:
     # wsname is v1's (XBT/USD); the v2 stream says BTC/USD.
     return {
         ws_symbol(info["wsname"]): (int(info["pair_decimals"]), int(info["lot_decimals"]))
-        for info in orjson.loads(body)["result"].values()
+        for _, info in spot_pairs(orjson.loads(body)["result"])
     }
 
 

@@ -4,7 +4,10 @@ symbols and tickers"; docs.kraken.com WebSocket v2 symbols are ``BTC/USD``)."""
 
 from __future__ import annotations
 
-__all__ = ["asset", "ws_symbol"]
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["asset", "spot_pairs", "ws_symbol"]
 
 # Kraken's X-/Z-prefixed four-letter codes of its oldest assets (crypto X, fiat Z), as REST Balance,
 # Assets and AssetPairs keys give them.
@@ -21,6 +24,16 @@ def asset(code: str) -> str:
     other codes (``USDT``, ``SOL``, ``XBT.F``) unchanged."""
     short = _LEGACY.get(code, code)
     return _COMMON.get(short, short)
+
+
+def spot_pairs(result: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The ``AssetPairs`` entries of Kraken's own spot venue. Since 2026-04 an entry may name its
+    ``execution_venue`` (``international`` or ``bitnomial_exchange``; Kraken's API changelog): a pair
+    another venue executes could share a v2 name with the spot pair, and whichever came last would
+    give that name its decimals, tick and lot. An entry naming none is the spot venue's, as before."""
+    for key, pair in result.items():
+        if isinstance(pair, Mapping) and pair.get("execution_venue", "international") == "international":
+            yield key, pair
 
 
 def ws_symbol(wsname: str) -> str:

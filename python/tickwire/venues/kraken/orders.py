@@ -25,7 +25,7 @@ from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Status
 from tickwire.trading.rules import InstrumentRules, from_kraken_asset_pair
 from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.kraken import limits as rate
-from tickwire.venues.kraken.names import asset, ws_symbol
+from tickwire.venues.kraken.names import asset, spot_pairs, ws_symbol
 from tickwire.venues.kraken.signer import SENT
 
 __all__ = ["Orders"]
@@ -345,7 +345,7 @@ class Orders:
     def read_rules(self, body: Any) -> dict[str, InstrumentRules]:
         """``AssetPairs``: rules under each pair's v2 name, and its REST names remembered."""
         out = {}
-        for key, pair in body.items():
+        for key, pair in spot_pairs(body):
             sym = ws_symbol(str(pair.get("wsname") or pair["altname"]))
             self._learn(sym, key, pair)
             out[sym] = from_kraken_asset_pair(pair, sym)
