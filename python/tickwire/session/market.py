@@ -222,10 +222,10 @@ class MarketData(BookReads):
         not synced) and its memory given back; what the venue still sends of it is dropped. Trades no
         one subscribes to any more: when subscribed again, the first one waits for none made
         meanwhile (A/B lines order trades by the venue's ids)."""
+        # ``gone`` holds no book another subscribed name still reads (``Subscriptions.remove``:
+        # Coinbase's BTC-USDC is its BTC-USD book).
         gone = self._subscriptions.remove((Sub(c, s) for s in symbols for c in channels), self.lines)
-        # A book another subscribed name still reads (Coinbase's BTC-USDC is its BTC-USD book) stays.
-        kept = set(self.book_keys())
-        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"} - kept:
+        for key in {self.adapter.book_key(s.symbol) for s in gone if s.channel == "book"}:
             self.resyncer.drop(key)
             with self.books_held():
                 self.feed.forget(key)
