@@ -98,5 +98,9 @@ __all__ = [
 
 
 class MarketClosed(OrderRejected):
-    """The venue refused an order because its market is closed (Tradefence 1003): nothing was
-    placed, and resending before the market opens would be refused the same way, so it is not."""
+    """The order's market takes no new orders: the venue refused it so (Tradefence 1003, Binance's
+    "Market is closed.", Kraken's cancel-only mode), or tickwire did before sending because the venue's
+    instrument list says so (``InstrumentRules.trading``: a symbol halted, cancel-only, or announced
+    and not yet listed). Nothing was placed, and resending before the market opens would be refused
+    the same way, so it is not; the session reads the venue's instrument list again after such a
+    refusal (at most every few seconds), so its next order goes as soon as the market reopens."""

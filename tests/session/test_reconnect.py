@@ -95,6 +95,25 @@ def test_server_shutdown_notice_reconnects_binance(venue: str) -> None:
     run(go())
 
 
+def test_okx_upgrade_notice_reconnects_the_line() -> None:
+    """OKX's ``{"event":"notice","code":"64008",…}`` ("The connection will soon be closed for a service
+    upgrade", 60 s ahead since 2025-06-02): the line reconnects at once and the book stays the
+    simulator's. Before, it was read as nothing: ``not true within 3.0 s: reconnected``."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=7, rate=200, depth=25) as sim:
+            rec = Recorder()
+            async with tickwire.connect(
+                "okx", ["BTC-USDT"], endpoints=sim.urls()["okx"], on_status=rec, **FAST
+            ) as md:
+                assert sim.endpoint("okx").server_shutdown() == 1
+                await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
+                assert rec.kinds("shutdown_notice")
+                await assert_books_match(md, sim, "okx", ["BTC-USDT"])
+
+    run(go())
+
+
 def _sbe_key(sim: Simulator) -> str:
     """An Ed25519 API key the simulator's SBE streams take (no signature: the key in the upgrade)."""
     from cryptography.hazmat.primitives import serialization

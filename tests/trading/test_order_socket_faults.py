@@ -105,19 +105,24 @@ def test_an_okx_place_still_queued_when_the_socket_is_cut_is_not_called_absent_b
     a.run(body, before=slow_engine, transport="ws", private_stream=False, timeout=1.0)
 
 
-def test_the_venues_shutdown_notice_has_both_sockets_reconnect_at_once_and_trading_goes_on() -> None:
+@pytest.mark.parametrize("acct,path", [(BINANCE, "/ws-api"), (OKX, "/ws/v5/private")], ids=["binance", "okx"])
+def test_the_venues_shutdown_notice_has_both_sockets_reconnect_at_once_and_trading_goes_on(
+    acct: SimAccount, path: str
+) -> None:
     """Binance announces a server shutdown on its WS API connections (``serverShutdown``: "On
-    receipt, reconnect"). The private stream and the order socket connect anew at once — the
-    simulator sees their connections closed by the client and new ones open — and the session keeps
-    trading on them: an order placed over the new socket, a cancel heard on the new stream. Before,
-    the notice was ignored: the venue's own cut would have come at a moment of its choosing, with
-    answers and events on their way."""
-    a = BINANCE
+    receipt, reconnect"); OKX a service upgrade on its private ones (``event`` ``notice``, code 64008,
+    60 s before the cut since 2025-06-02). The private stream and the order socket connect anew at
+    once — the simulator sees their connections closed by the client and new ones open — and the
+    session keeps trading on them: an order placed over the new socket, a cancel heard on the new
+    stream. Before, the notice was ignored (Binance's until stop 43, OKX's until 2026-12-07: ``timed
+    out waiting for both sockets connected anew``): the venue's own cut would have come at a moment
+    of its choosing, with answers and events on their way."""
+    a = acct
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         assert tr.stream is not None and tr.orders_ws is not None
         ep = sim.endpoint(a.venue, 0)
-        before = {c.id for c in ep.conns.values() if c.path.startswith("/ws-api")}
+        before = {c.id for c in ep.conns.values() if c.path.startswith(path)}
         assert len(before) == 2, before
         resting = await a.rest_below(sim, tr, 30)
         ep.server_shutdown()
@@ -125,7 +130,7 @@ def test_the_venues_shutdown_notice_has_both_sockets_reconnect_at_once_and_tradi
             lambda: tr.stream.connects == 2 and tr.orders_ws.connects == 2,  # type: ignore[union-attr]
             "both sockets connected anew",
         )
-        now = {c.id for c in ep.conns.values() if c.path.startswith("/ws-api")}
+        now = {c.id for c in ep.conns.values() if c.path.startswith(path)}
         assert len(now) == 2 and not now & before, (before, now)
         events = tr.stream.events
         o = await a.rest_below(sim, tr, 31)

@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tickwire.errors import InvalidOrder
+from tickwire.errors import InvalidOrder, MarketClosed, OrderRejected
 from tickwire.trading.rules import (
     InstrumentRules,
     from_binance_exchange_info,
@@ -150,15 +150,15 @@ def test_binance_usdm_exchange_info_min_notional_is_named_notional() -> None:
     assert refusal(r, "sell", "limit", "0.001", "60000").nearest == (D("0.002"),)
 
 
-def test_okx_instrument() -> None:
-    inst = json.loads(
-        """{"instType":"SPOT","instId":"BTC-USDT","uly":"","instFamily":"","baseCcy":"BTC","quoteCcy":"USDT",
-        "settleCcy":"","ctVal":"","ctMult":"","ctValCcy":"","optType":"","stk":"","listTime":"1606468572000",
+OKX_INSTRUMENT = """{"instType":"SPOT","instId":"BTC-USDT","uly":"","instFamily":"","baseCcy":"BTC",
+        "quoteCcy":"USDT","settleCcy":"","ctVal":"","ctMult":"","ctValCcy":"","optType":"","stk":"","listTime":"1606468572000",
         "expTime":"","lever":"10","tickSz":"0.1","lotSz":"0.00000001","minSz":"0.00001","ctType":"",
         "alias":"","state":"live","maxLmtSz":"9999999999","maxMktSz":"1000000","maxTwapSz":"9999999999",
         "maxIcebergSz":"9999999999","maxTriggerSz":"9999999999","maxStopSz":"1000000"}"""
-    )
-    r = from_okx_instrument(inst)
+
+
+def test_okx_instrument() -> None:
+    r = from_okx_instrument(json.loads(OKX_INSTRUMENT))
     assert (r.symbol, r.tick_size, r.lot_size, r.min_qty) == ("BTC-USDT", D("0.1"), D("1E-8"), D("0.00001"))
     # maxMktSz is USDT on SPOT (see the PEPE case below): no bound on a market order's base quantity
     assert (r.max_qty, r.market_max_qty, r.min_notional) == (9999999999, None, None)
@@ -326,3 +326,87 @@ def test_clarofinlore_instrument_zero_means_no_limit() -> None:
     with pytest.raises(InvalidOrder) as e:
         r.validate("buy", "limit", "0.000015", "60000")
     assert e.value.rule == "lot_size"
+
+
+# -- whether a symbol takes new orders (each venue's own status words) -----------------------------
+
+
+def closed_refusal(rules: InstrumentRules) -> MarketClosed:
+    with pytest.raises(MarketClosed) as e:
+        rules.validate("buy", "limit", "1", "1")
+    return e.value
+
+
+@pytest.mark.parametrize(
+    "word,trading",
+    [("TRADING", True), ("CANCEL_ONLY", False), ("HALT", False), ("BREAK", False), ("END_OF_DAY", False)],
+)
+def test_binance_symbol_status_decides_whether_new_orders_go(word: str, trading: bool) -> None:
+    """enums.md "Symbol status" (CANCEL_ONLY since 2026-07-07): only TRADING takes new orders."""
+    r = from_binance_exchange_info({**json.loads(BINANCE_SPOT), "status": word})
+    assert (r.status, r.trading) == (word, trading)
+    if trading:
+        r.validate("buy", "limit", "0.001", "65000.01")
+    else:
+        e = closed_refusal(r)
+        assert isinstance(e, OrderRejected) and word in str(e) and "BTCUSDT" in str(e)
+
+
+def test_an_instrument_that_states_no_status_trades() -> None:
+    r = from_binance_exchange_info({k: v for k, v in json.loads(BINANCE_SPOT).items() if k != "status"})
+    assert (r.status, r.trading) == ("", True)
+
+
+def test_okx_pair_announced_and_not_listed_is_read_not_trading_its_grid_unknown() -> None:
+    """OKX changelog 2025-05-06 ("Instruments endpoints revamp"): from its announcement a spot pair is
+    listed with ``state`` preopen and every field but instType, instId, listTime and state empty. Read
+    before as a number, the empty ``tickSz`` refused the whole instrument list: no session started."""
+    inst = {k: "" for k in json.loads(OKX_INSTRUMENT)}
+    inst.update(instType="SPOT", instId="NEW-USDT", listTime="1790000000000", state="preopen")
+    r = from_okx_instrument(inst)
+    assert (r.symbol, r.status, r.trading, r.tick_size, r.lot_size, r.min_qty) == (
+        "NEW-USDT",
+        "preopen",
+        False,
+        0,
+        0,
+        0,
+    )
+    assert "preopen" in str(closed_refusal(r))
+
+
+@pytest.mark.parametrize(
+    "state,trading", [("live", True), ("suspend", False), ("test", False), ("rebase", False)]
+)
+def test_okx_instrument_state(state: str, trading: bool) -> None:
+    r = from_okx_instrument({**json.loads(OKX_INSTRUMENT), "state": state})
+    assert (r.status, r.trading, r.tick_size) == (state, trading, D("0.1"))
+
+
+def test_other_venues_status_words() -> None:
+    """Bybit ``status`` (Trading, PreLaunch, Delivering, Closed); Kraken AssetPairs ``status`` (online,
+    cancel_only, post_only, limit_only, reduce_only: only cancel_only takes no order at all); Coinbase's
+    ``trading_disabled``/``cancel_only``/``is_disabled`` flags; HTX ``state`` (online, pre-online,
+    offline, suspend)."""
+    bybit = {
+        "symbol": "BTCUSDT",
+        "priceFilter": {"tickSize": "0.01"},
+        "lotSizeFilter": {"basePrecision": "0.000001"},
+    }
+    assert from_bybit_instrument({**bybit, "status": "Trading"}).trading
+    assert not from_bybit_instrument({**bybit, "status": "PreLaunch"}).trading
+    kraken = {"wsname": "XBT/USD", "pair_decimals": 1, "lot_decimals": 8, "ordermin": "0.0001"}
+    assert from_kraken_asset_pair({**kraken, "status": "post_only"}).trading
+    assert not from_kraken_asset_pair({**kraken, "status": "cancel_only"}).trading
+    coinbase = {
+        "product_id": "BTC-USD",
+        "price_increment": "0.01",
+        "base_increment": "0.00000001",
+        "status": "online",
+    }
+    assert from_coinbase_product({**coinbase, "trading_disabled": False, "cancel_only": False}).trading
+    assert not from_coinbase_product({**coinbase, "cancel_only": True}).trading
+    assert not from_coinbase_product({**coinbase, "status": "offline"}).trading
+    htx = {"symbol": "btcusdt", "price-precision": 2, "amount-precision": 6}
+    assert from_htx_symbol({**htx, "state": "online"}).trading
+    assert not from_htx_symbol({**htx, "state": "pre-online"}).trading

@@ -155,6 +155,22 @@ class Simulator:
         them ("insufficient funds/margin"); an account never funded trades without limits."""
         self.venues[venue].engine.ledger.fund(account, amounts)
 
+    def set_status(self, venue: str, symbol: str, status: str) -> None:
+        """What trades on ``symbol`` from now: "open" (everything, as at the start), "cancel_only"
+        (cancels only: new orders refused as the venue refuses them) or "closed" (a halt). Shown in
+        the venue's instrument list in its own words (Binance ``CANCEL_ONLY``/``HALT``, OKX
+        ``suspend``); Binance spot's order entry refuses new orders on it ("Market is
+        closed.")."""
+        v = self.venues[venue]
+        if symbol not in v.instruments:
+            raise ValueError(f"{venue} has no symbol {symbol!r}")
+        if status not in ("open", "cancel_only", "closed"):
+            raise ValueError(f"status is 'open', 'cancel_only' or 'closed', not {status!r}")
+        if status == "open":
+            v.status.pop(symbol, None)
+        else:
+            v.status[symbol] = status
+
     def pause(self) -> None:
         """Stop the clock-driven book process (``advance()`` still works)."""
         self._paused = True

@@ -27,8 +27,8 @@ from tickwire.errors import (
     TransportError,
     UnknownOutcome,
 )
-from tickwire.trading.orders import Order, OrderEvent
-from tickwire.trading.place import PlacePort, place_order, register, withdraw
+from tickwire.trading.orders import Order
+from tickwire.trading.place import PlacePort, place_order, refused, register, withdraw
 from tickwire.trading.venue import Call
 from tickwire.trading.wire import by_entry, was_unsent
 
@@ -142,7 +142,7 @@ async def _send(port: BatchPort, call: Call, chunk: list[Order]) -> dict[str, Re
             if isinstance(e, RateLimitError) and by_entry(e):  # entries unreadable: the whole request
                 port.rate_refused(call, e)
             for o in chunk:  # the request refused whole
-                _rejected(port, o.client_id, e)
+                refused(port, o.client_id, e)
             return {o.client_id: e for o in chunk}
         entries = _by_client_id(port, body, chunk)
         if entries is None:
@@ -210,7 +210,7 @@ async def _entry(port: BatchPort, o: Order, item: Any, learn: bool = True) -> Re
             # of the batch (OKX counts per instrument; the batch's other instruments are not blocked).
             [(alone, _)] = port.grammar.new_orders([o])  # type: ignore[attr-defined]  # a batch venue's
             port.rate_refused(alone, e)
-        _rejected(port, o.client_id, e)
+        refused(port, o.client_id, e)
         return e
     got = port.tracker.get(o.client_id)
     assert got is not None
@@ -226,9 +226,3 @@ async def _resolve(port: BatchPort, chunk: list[Order], why: str) -> dict[str, R
         except TickwireError as e:
             out[o.client_id] = e
     return out
-
-
-def _rejected(port: BatchPort, client_id: str, e: TickwireError) -> None:
-    port.tracker.apply(
-        OrderEvent(source="rest", client_id=client_id, order_id=None, status="rejected", reason=str(e))
-    )

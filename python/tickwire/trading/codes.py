@@ -98,6 +98,8 @@ _BINANCE_MESSAGES = (
     (frozenset({"-1010", "-2010"}), "insufficient balance", InsufficientFunds),
     (frozenset({"-1010", "-2010"}), "duplicate order sent", DuplicateOrder),
     (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
+    # errors.md: "Market is closed." — "The symbol is not trading." (HALT, BREAK, CANCEL_ONLY …)
+    (frozenset({"-1010", "-2010"}), "market is closed", MarketClosed),
     (frozenset({"-2038"}), "unknown order sent", OrderNotFound),  # amend of a missing or closed order
 )
 # Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
@@ -209,7 +211,7 @@ _KRAKEN: dict[str, ErrorClass] = {
     "EGeneral:Too many requests": RateLimitError,
     "EGeneral:Invalid arguments": OrderRejected,
     "EQuery:Unknown asset pair": OrderRejected,
-    "EService:Market in cancel_only mode": OrderRejected,
+    "EService:Market in cancel_only mode": MarketClosed,  # no new order until the pair reopens
     "EService:Market in post_only mode": OrderRejected,
     "EService:Market in limit_only mode": OrderRejected,
     "EAPI:Invalid key": AuthError,
@@ -440,6 +442,11 @@ def _by_status(status: int | None) -> ErrorClass:
 def invalid_order(message: str, *, rule: str | None = None, nearest: tuple[object, ...] = ()) -> InvalidOrder:
     """Bad order input caught before sending; ``rule``/``nearest`` where an instrument rule applies."""
     return _make(InvalidOrder, message, rule=rule, nearest=nearest)
+
+
+def market_closed(message: str) -> MarketClosed:
+    """A new order refused before sending: its symbol takes none, by the venue's last-read status."""
+    return _make(MarketClosed, message, venue="", code=None, message=message, status=None, client_id=None)
 
 
 def unknown_outcome(

@@ -17,13 +17,21 @@ from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.clock import Stamp
-from tickwire.errors import DecodeError, RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import (
+    DecodeError,
+    MarketClosed,
+    RequestTimeoutError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.limits import Lane
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.intake import audit_fields
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
+from tickwire.trading.rules_recheck import RulesRecheck
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -77,6 +85,7 @@ class SendPort(RegisterPort, Protocol):
     """What sending a registered order and settling its answer needs of a trading session."""
 
     reconciler: Reconciler
+    rules_recheck: RulesRecheck
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
@@ -144,11 +153,7 @@ async def _sent(port: SendPort, order: Order, call: Call, send: Sender) -> Order
             raise
         if isinstance(e, RequestTimeoutError | TransportError):
             return await port.reconciler.resolve(order, str(e))
-        port.tracker.apply(
-            OrderEvent(
-                source="rest", client_id=order.client_id, order_id=None, status="rejected", reason=str(e)
-            )
-        )
+        refused(port, order.client_id, e)
         raise
     try:
         await port.answered(order.symbol, body)
@@ -159,3 +164,13 @@ async def _sent(port: SendPort, order: Order, call: Call, send: Sender) -> Order
     got = port.tracker.get(order.client_id)
     assert got is not None
     return got
+
+
+def refused(port: SendPort, client_id: str, e: TickwireError) -> None:
+    """The venue's refusal of the new order ``client_id`` recorded (``rejected``, its reason the
+    error's text); a market the venue calls closed has the session read its instrument list again."""
+    port.tracker.apply(
+        OrderEvent(source="rest", client_id=client_id, order_id=None, status="rejected", reason=str(e))
+    )
+    if isinstance(e, MarketClosed):
+        port.rules_recheck.soon()

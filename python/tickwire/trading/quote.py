@@ -75,6 +75,7 @@ log = logging.getLogger("tickwire.trading")
 
 # Between two tries to find where the next order goes (no idle connection, the socket reconnecting).
 RETRY_S = 0.01
+CLOSED_RETRY_S = 0.5  # a rule on a closed market: looked at again (its rules re-read every few seconds)
 # How often a loaded write's connection is checked (the venue may close an idle one): a closed one is
 # replaced before a tick finds it.
 WATCH_S = 0.25
@@ -175,6 +176,8 @@ class Quote:
             return
         if to is None:
             s.risk.release(self)
+            if not t.rules.trading:  # the market closed: its rules read again now and then
+                s.rules_recheck.soon()
             self._waiting = asyncio.get_running_loop().create_task(self._wait())
             return
         self._to = to
@@ -208,7 +211,7 @@ class Quote:
                     await http.connect()
                 except Exception:  # the venue unreachable: tried again below
                     log.debug("quote rule: no connection yet", exc_info=True)
-            await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(RETRY_S if self.template.rules.trading else CLOSED_RETRY_S)
         except asyncio.CancelledError:
             raise
         except Exception as e:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
-from tickwire.trading.codes import invalid_order
+from tickwire.errors import MarketClosed
+from tickwire.trading.codes import invalid_order, market_closed
 from tickwire.trading.numbers import EXACT, format_decimal, strip_zeros, to_decimal
 from tickwire.trading.orders import OrderType, Side
 
@@ -55,6 +56,11 @@ class InstrumentRules:
     # Orders the account may have open on the symbol (Binance MAX_NUM_ORDERS): not a rule of one
     # order's numbers — the session's risk gate (trading/risk.py) holds it.
     max_open_orders: int | None = None
+    # The venue's word for the symbol's trading state when the rules were read ("" where it gives
+    # none), and whether that word lets new orders in: a symbol halted, cancel-only or announced but
+    # not yet listed takes none (``MarketClosed`` before anything is sent; cancels still go).
+    status: str = ""
+    trading: bool = True
 
     def validate(
         self, side: Side, type: OrderType, qty: object, price: object = None, *, ref_price: object = None
@@ -65,6 +71,8 @@ class InstrumentRules:
             raise invalid_order(f"{self.symbol}: side must be 'buy' or 'sell', not {side!r}", rule="side")
         if type not in ("limit", "market"):
             raise invalid_order(f"{self.symbol}: type must be 'limit' or 'market', not {type!r}", rule="type")
+        if not self.trading:
+            raise self.closed()
         q = to_decimal(qty, "qty", positive=True)
         p: Decimal | None = None
         if type == "limit":
@@ -79,6 +87,14 @@ class InstrumentRules:
         notional_price = p if p is not None else (None if ref_price is None else to_decimal(ref_price, "ref"))
         if notional_price is not None and (not market or self.notional_applies_to_market):
             self._check_notional(q, notional_price, market)
+
+    def closed(self) -> MarketClosed:
+        """The refusal of a new order (or an amend) while the venue's last word says the symbol takes
+        none: typed as the venue's own refusal would be, nothing sent."""
+        return market_closed(
+            f"{self.symbol}: not open for new orders (status {self.status!r} in the venue's instrument "
+            "list; read again after the venue's next refusal or load_rules())"
+        )
 
     def _check_price(self, p: Decimal) -> None:
         lo, hi = self.min_price or None, self.max_price or None
@@ -181,6 +197,12 @@ def _opt(obj: Mapping[str, Any], key: str) -> Decimal | None:
     return d or None
 
 
+def _open(word: object, *trading: str) -> bool:
+    """Whether a venue's status word lets new orders in: one of ``trading``, or none given (an older
+    answer, a venue that states none)."""
+    return word is None or word == "" or word in trading
+
+
 def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRules:
     """One entry of ``GET /api/v3/exchangeInfo`` ``symbols`` (or ``/fapi/v1/exchangeInfo``).
 
@@ -188,7 +210,9 @@ def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRule
     LOT_SIZE and MARKET_LOT_SIZE (minQty, maxQty, stepSize), NOTIONAL (minNotional, applyMinToMarket,
     maxNotional) or the older MIN_NOTIONAL (minNotional, applyToMarket); USDⓈ-M futures' MIN_NOTIONAL
     names the field ``notional``. MAX_NUM_ORDERS (spot ``maxNumOrders``, USDⓈ-M ``limit``): the orders
-    an account may have open on the symbol."""
+    an account may have open on the symbol. ``status``: only ``TRADING`` takes new orders (enums.md
+    "Symbol status": PRE_TRADING, END_OF_DAY, HALT, BREAK, CANCEL_ONLY — the last since 2026-07-07 —
+    and USDⓈ-M's PENDING_TRADING, SETTLING, CLOSE … do not)."""
     f = {flt["filterType"]: flt for flt in symbol_json.get("filters", ())}
     price = f.get("PRICE_FILTER", {})
     lot = f.get("LOT_SIZE", {})
@@ -213,6 +237,8 @@ def from_binance_exchange_info(symbol_json: Mapping[str, Any]) -> InstrumentRule
         market_max_qty=_opt(mlot, "maxQty"),
         notional_applies_to_market=bool(applies),
         max_open_orders=int(max_open) if max_open else None,
+        status=str(symbol_json.get("status") or ""),
+        trading=_open(symbol_json.get("status"), "TRADING"),
     )
 
 
@@ -221,15 +247,23 @@ def from_okx_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
     tickSz, lotSz, minSz, maxLmtSz (limit), maxMktSz (market). For SWAP/FUTURES/OPTION the sizes are
     in contracts (ctVal each), so the notional rule, which OKX does not publish, stays unset. For
     SPOT/MARGIN maxMktSz is "the quantity in USDT", not in the base currency a market order is sized in
-    here (``tgtCcy=base_ccy``): no bound on a market order's quantity, the USDT cap left to the venue."""
+    here (``tgtCcy=base_ccy``): no bound on a market order's quantity, the USDT cap left to the venue.
+
+    ``state``: only ``live`` trades (``suspend``, ``rebase``, ``test`` — "can't be traded" — and
+    ``preopen`` do not). Since 2025-05-06 a spot pair is listed as ``preopen`` from its announcement
+    with ``tickSz``, ``lotSz`` and ``minSz`` empty until minutes before it opens (changelog "Instruments
+    endpoints revamp"): such an entry is read as not trading, its grid unknown (zero)."""
     in_quote = str(inst.get("instType", "")).upper() in ("SPOT", "MARGIN")
+    tick, lot = _opt(inst, "tickSz"), _opt(inst, "lotSz")
     return InstrumentRules(
         symbol=str(inst["instId"]),
-        tick_size=_num(inst["tickSz"], "tickSz"),
-        lot_size=_num(inst["lotSz"], "lotSz"),
-        min_qty=_num(inst["minSz"], "minSz"),
+        tick_size=tick or _ZERO,
+        lot_size=lot or _ZERO,
+        min_qty=_opt(inst, "minSz") or _ZERO,
         max_qty=_opt(inst, "maxLmtSz"),
         market_max_qty=None if in_quote else _opt(inst, "maxMktSz"),
+        status=str(inst.get("state") or ""),
+        trading=_open(inst.get("state"), "live") and tick is not None and lot is not None,
     )
 
 
@@ -252,6 +286,8 @@ def from_bybit_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
         min_price=_opt(pf, "minPrice"),
         max_price=_opt(pf, "maxPrice"),
         market_max_qty=_opt(lf, "maxMktOrderQty") or _opt(lf, "maxMarketOrderQty"),
+        status=str(inst.get("status") or ""),
+        trading=_open(inst.get("status"), "Trading"),  # not PreLaunch, Delivering, Closed
     )
 
 
@@ -269,6 +305,10 @@ def from_kraken_asset_pair(pair: Mapping[str, Any], symbol: str | None = None) -
         lot_size=Decimal(1).scaleb(-int(pair["lot_decimals"])),
         min_qty=_opt(pair, "ordermin") or _ZERO,
         min_notional=_opt(pair, "costmin"),
+        status=str(pair.get("status") or ""),
+        # "online", "cancel_only", "post_only", "limit_only", "reduce_only": only cancel_only takes no
+        # order at all (the others take some, and the venue refuses the rest).
+        trading=pair.get("status") != "cancel_only",
     )
 
 
@@ -285,6 +325,10 @@ def from_coinbase_product(product: Mapping[str, Any]) -> InstrumentRules:
         max_qty=_opt(product, "base_max_size"),
         min_notional=_opt(product, "quote_min_size") or _opt(product, "min_market_funds"),
         max_notional=_opt(product, "quote_max_size"),
+        status=str(product.get("status") or ""),
+        # trading_disabled, cancel_only, is_disabled: no new order; limit_only / post_only take some.
+        trading=_open(product.get("status"), "online")
+        and not any(product.get(k) for k in ("trading_disabled", "cancel_only", "is_disabled")),
     )
 
 
@@ -304,6 +348,8 @@ def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
         min_notional=_opt(sym, "min-order-value"),
         market_min_qty=_opt(sym, "sell-market-min-order-amt"),
         market_max_qty=_opt(sym, "sell-market-max-order-amt"),
+        status=str(sym.get("state") or ""),
+        trading=_open(sym.get("state"), "online"),  # not pre-online, offline, suspend
     )
 
 

@@ -42,6 +42,7 @@ from tickwire.trading.request_path import RequestPath
 from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.rules_recheck import RulesRecheck
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, OrderGrammar, Position
@@ -111,6 +112,7 @@ class TradingSession(Halting, RequestPath):
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
+        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn)  # a market closed, or reopened
         # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
         # with ``sent_ms``.
         self.sent_at: dict[str, Stamp] = {}
@@ -265,7 +267,8 @@ class TradingSession(Halting, RequestPath):
         t.add_done_callback(self._tasks.discard)
 
     async def load_rules(self) -> dict[str, InstrumentRules]:
-        """The venue's instrument metadata (tick, lot, min/max quantity, min notional), fetched once."""
+        """The venue's instrument metadata (tick, lot, min/max quantity, min notional, whether each
+        symbol trades), fetched at the start and again after an order refused for a closed market."""
         rules = await lifecycle.load_rules(self)
         for q in list(self.quotes):  # a loaded rule's next order checked by these, not the old ones
             q.reload()
@@ -333,7 +336,10 @@ class TradingSession(Halting, RequestPath):
         client_id: str | None = None,
     ) -> Order:
         """The order as it will be sent, checked against the venue's rules; nothing is sent. Raises
-        :class:`InvalidOrder` naming the rule and the nearest valid values."""
+        :class:`InvalidOrder` naming the rule and the nearest valid values, :class:`MarketClosed`
+        where the venue's instrument list says the symbol takes no new orders (read again soon)."""
+        if (r := self.rules.get(symbol)) is not None and not r.trading:
+            self.rules_recheck.soon()
         return checked_order(
             self.venue,
             self.rules,

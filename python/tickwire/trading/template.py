@@ -309,6 +309,9 @@ class OrderTemplate(Writing):
                     return task
         if s.halted is not None or s.closing:
             s.refuse_if_halted("template send")
+        if not self.rules.trading:  # by the venue's instrument list: read again soon
+            s.rules_recheck.soon()
+            raise self.rules.closed()
         p, q = self._numbers.mantissas(price, qty)
         if self._priced:
             s.risk.check_market_notional(self.symbol, self.side, from_mantissa(q, self.qty_scale))

@@ -18,8 +18,8 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.trading.intake import audit_fields
-from tickwire.trading.orders import Order, OrderEvent
-from tickwire.trading.place import withdraw
+from tickwire.trading.orders import Order
+from tickwire.trading.place import refused, withdraw
 from tickwire.trading.wire import RATE_RESENDS, unsent, was_unsent
 
 if TYPE_CHECKING:
@@ -153,11 +153,7 @@ class Answering:
                                 again = False
                             if again and resend:
                                 continue
-                        s.tracker.apply(
-                            OrderEvent(
-                                source="rest", client_id=cid, order_id=None, status="rejected", reason=str(e)
-                            )
-                        )
+                        refused(s, cid, e)
                         raise
                 if answered is not None:  # outside the request's error handling: the venue has answered
                     answered()

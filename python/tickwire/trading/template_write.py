@@ -17,6 +17,7 @@ from tickwire import _core
 from tickwire.errors import InvalidOrder, TransportError
 from tickwire.trading.orders import Order
 from tickwire.trading.place import register
+from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.template_answer import Answering, retrieved
 from tickwire.trading.template_numbers import Scaled
 from tickwire.transport.http_conn import write_failed
@@ -43,6 +44,7 @@ class Writing(Answering):
     _clock_fn: Any
     _rules_map: Any
     _numbers: Scaled
+    rules: InstrumentRules
     _rest: _core.OrderTemplate | None
     _ws: _core.OrderTemplate | None
     # Per form, the client ids left of the range it was given (``give_ids``), counted here as orders
@@ -111,7 +113,7 @@ class Writing(Answering):
             self._refresh_rules()
         elif s.signer is not self._signer:
             self._build()
-        if not (s.dead_man is None or s.dead_man.covers(self.symbol)):
+        if not self.rules.trading or not (s.dead_man is None or s.dead_man.covers(self.symbol)):
             return None
         if s.signer.clock is not self._clock_fn:  # a venue clock installed since
             self._stamps(s.signer)

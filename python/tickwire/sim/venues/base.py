@@ -71,6 +71,7 @@ class Venue:
         # Filled in place by the simulator: the venue's parts hold this same list (VenueContext.servers).
         self.endpoints: list[VenueServer] = []
         self.private_faults = PrivateFaults()
+        self.status: dict[str, str] = {}  # VenueContext.status
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
@@ -92,6 +93,7 @@ class Venue:
             subscribers=self.subscribers,
             servers=self.endpoints,
             private_faults=self.private_faults,
+            status=self.status,
         )
 
     def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:

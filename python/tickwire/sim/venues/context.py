@@ -39,3 +39,7 @@ class VenueContext:
     servers: Sequence[VenueServer]
     # What the venue's private streams do wrong on request (duplicates, reordering), one per venue.
     private_faults: PrivateFaults
+    # symbol -> what trades on it now, where not everything does (``Simulator.set_status``):
+    # "cancel_only" (cancels, no new order) or "closed" (nothing). The venue's instrument list says so in
+    # its own words, and its order entry refuses as it does.
+    status: Mapping[str, str]

@@ -65,6 +65,8 @@ class Adapter(session_adapter.Adapter):
             return streams.Control("auth_ok" if str(msg.get("code")) == "0" else "auth_failed")
         if ev in ("subscribe", "unsubscribe"):
             return streams.Control("ack")
+        if ev == "notice":  # see OkxOrders.closing_notice
+            return streams.Control("shutdown", str(msg.get("msg", "")), str(msg.get("code", "")))
         return None
 
 

@@ -325,6 +325,14 @@ class Orders:
     def not_found(self, error: TickwireError) -> bool:
         return isinstance(error, OrderNotFound)
 
+    def closing_notice(self, msg: Any) -> bool:
+        """OKX's word that it will close the connection for a service upgrade: ``{"event":"notice",
+        "code":"64008","msg":"The connection will soon be closed for a service upgrade. Please
+        reconnect."}``, 60 s ahead since 2025-06-02 (changelog 2025-05-27). The order socket and the
+        private stream connect anew at once instead of being cut with requests and events on their
+        way."""
+        return isinstance(msg, dict) and msg.get("event") == "notice"
+
     # The private socket: one ``login`` per connection, then the ``orders`` channel or order ops.
 
     stream_label = "private"

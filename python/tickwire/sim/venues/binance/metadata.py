@@ -31,6 +31,9 @@ SPOT_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
 FUTURES_ORDER_TYPES = ["LIMIT", "MARKET"]
 MAX_PRICE = Decimal(1_000_000)
 
+# enums.md "Symbol status" (CANCEL_ONLY since 2026-07-07).
+_SPOT_STATUS = {"cancel_only": "CANCEL_ONLY", "closed": "HALT"}
+
 
 def _d(x: Decimal, places: int = 8) -> str:
     """A decimal as Binance prints filter values: fixed ``places`` decimals."""
@@ -132,7 +135,7 @@ class ExchangeInfo:
                 "symbol": inst.symbol,
                 "pair": inst.symbol,
                 "contractType": "PERPETUAL",
-                "status": "TRADING",
+                "status": "TRADING" if inst.symbol not in self.ctx.status else "SETTLING",
                 "baseAsset": base,
                 "quoteAsset": quote,
                 "marginAsset": quote,
@@ -147,7 +150,7 @@ class ExchangeInfo:
             }
         return {
             "symbol": inst.symbol,
-            "status": "TRADING",
+            "status": _SPOT_STATUS.get(self.ctx.status.get(inst.symbol, ""), "TRADING"),
             "baseAsset": base,
             "baseAssetPrecision": 8,
             "quoteAsset": quote,

@@ -267,6 +267,8 @@ class BinanceOrders:
                 args = parse_new_order(v.instruments[symbol], params)
                 if req.path.endswith("/order/test"):
                     return json_response({})
+                if symbol in v.status:  # errors.md: "Market is closed." — "The symbol is not trading."
+                    return err(-2010, "Market is closed.")
                 if args["post_only"] and would_take(v, symbol, args["side"], args["price"]):
                     return err(-2010, "Order would immediately match and take.")
                 if open_orders_full(v, account, symbol):  # errors.md: too many open orders on the symbol

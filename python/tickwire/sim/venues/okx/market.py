@@ -315,13 +315,22 @@ class Okx(Venue):
                 elif not last:
                     self.last_pub[(symbol, depth)] = now
 
+    def send_server_shutdown(self, conn: Conn) -> None:
+        """OKX's notice of a service upgrade, 60 s before it cuts the connection (changelog
+        2025-05-27, error code 64008), on public and private connections alike."""
+        text = "The connection will soon be closed for a service upgrade. Please reconnect."
+        notice = {"event": "notice", "code": "64008", "msg": text, "connId": self._conn_id(conn)}
+        conn.send_text(orjson.dumps(notice))
+
     # REST --------------------------------------------------------------------------------------
 
     async def http(self, ep: VenueServer, req: Request) -> Response:
         if (req.method, req.path) == ("GET", "/api/v5/public/time"):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
         if (req.method, req.path) == ("GET", "/api/v5/public/instruments"):
-            listed = instruments(self.instruments, req.query)
+            listed = instruments(
+                self.instruments, req.query, self.status, self.config.profile.get("preopen", ())
+            )
             return json_response(dict(zip(("code", "msg", "data"), listed, strict=True)))
         if req.path.startswith(("/api/v5/account/", "/api/v5/trade/", "/api/v5/asset/")):
             denied = self._check_rest(ep, req)

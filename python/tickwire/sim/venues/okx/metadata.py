@@ -3,7 +3,11 @@ the v5 "Get instruments" reference, every value from the simulator's instruments
 engine enforces: ``px`` off ``tickSz`` is refused with sCode 51000, ``sz`` off ``lotSz`` with 51121,
 below ``minSz`` with 51020. Each lists its integer ``instIdCode`` (``inst_codes``), the only name
 OKX's WebSocket order ops take since 2026 (``trade.py``). The simulator lists spot instruments only;
-other ``instType`` values answer an empty list.
+other ``instType`` values answer an empty list. A symbol set ``cancel_only`` or ``closed``
+(``Simulator.set_status``) is listed ``suspend``; the profile's ``preopen`` names pairs announced and
+not listed yet, shown as OKX shows them since 2025-05-06 ("Instruments endpoints revamp": ``state``
+``preopen``, every field but ``instType``, ``instId``, ``listTime`` and ``state`` empty until minutes
+before ``listTime``) — no book, no order.
 """
 
 from __future__ import annotations
@@ -28,7 +32,16 @@ def _s(x: Decimal) -> str:
     return f"{x.normalize():f}"
 
 
-def instrument(inst: Instrument, code: int) -> dict[str, Any]:
+def announced(inst_id: str, code: int) -> dict[str, Any]:
+    """A pair announced, not listed yet: its empty fields as OKX's changelog shows them."""
+    shown = instrument(Instrument(inst_id, Decimal(1), Decimal(1), Decimal(1)), code)
+    keep = {"instType", "instId", "listTime", "instIdCode"}
+    out = {k: (v if k in keep else "") for k, v in shown.items()}
+    out.update(state="preopen", listTime=str(int(LISTED) + 86_400_000 * 365 * 10))
+    return out
+
+
+def instrument(inst: Instrument, code: int, state: str = "live") -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     max_sz = _s(inst.max_qty) if inst.max_qty else "9999999999"
     return {
@@ -61,7 +74,7 @@ def instrument(inst: Instrument, code: int) -> dict[str, Any]:
         "quoteCcy": quote,
         "ruleType": "normal",
         "settleCcy": "",
-        "state": "live",
+        "state": state,
         "stk": "",
         "tickSz": _s(inst.tick),
         "uly": "",
@@ -85,8 +98,14 @@ def currencies(insts: Mapping[str, Instrument], q: dict[str, str]) -> list[dict[
     ]  # fmt: skip
 
 
-def instruments(insts: Mapping[str, Instrument], q: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
-    """(code, msg, data) for ``GET /api/v5/public/instruments``."""
+def instruments(
+    insts: Mapping[str, Instrument],
+    q: dict[str, str],
+    status: Mapping[str, str] | None = None,
+    preopen: Iterable[str] = (),
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """(code, msg, data) for ``GET /api/v5/public/instruments``: the listed pairs (``status``: the
+    symbols not open, listed ``suspend``), then the ``preopen`` ones."""
     kind = q.get("instType", "")
     if not kind:
         return "50014", "Parameter instType can not be empty.", []
@@ -97,5 +116,12 @@ def instruments(insts: Mapping[str, Instrument], q: dict[str, str]) -> tuple[str
     inst_id = q.get("instId")
     if inst_id is not None and inst_id not in insts:
         return "51001", "Instrument ID does not exist", []
-    codes = inst_codes(insts)
-    return "0", "", [instrument(i, codes[s]) for s, i in insts.items() if inst_id in (None, s)]
+    codes = inst_codes(insts)  # the listed pairs' codes as the order entry knows them (trade.py)
+    codes.update({s: 1000 + len(insts) + n for n, s in enumerate(preopen)})
+    status = status or {}
+    listed = [
+        instrument(i, codes[s], "suspend" if s in status else "live")
+        for s, i in insts.items()
+        if inst_id in (None, s)
+    ]
+    return "0", "", listed + [announced(s, codes[s]) for s in preopen if inst_id in (None, s)]

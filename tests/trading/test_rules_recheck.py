@@ -1,0 +1,184 @@
+"""A symbol whose market the venue closes, and opens again, under a running session, against the
+simulator's own state (``Simulator.set_status``: the venue's instrument list and its order entry):
+
+- the venue's refusal ("Market is closed.") is typed ``MarketClosed`` and has the session read its
+  instrument list again, after which the session refuses new orders on the symbol itself — nothing
+  sent, the simulator's order entry sees no request — while a cancel still goes;
+- a refusal made here on rules that say the market is closed reads the list again (at most every
+  ``RECHECK_S``), so once the venue reopens the symbol the next order goes;
+- a template's send and a quote rule send nothing while it is closed;
+- an OKX pair announced and not yet listed (``preopen``, its fields empty) no longer stops a session
+  from starting, and an order for it is refused before sending."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import tickwire
+from session_cases import SimAccount
+from test_session_binance import BINANCE
+from test_session_okx import OKX
+from tickwire.errors import MarketClosed
+from tickwire.sim import Simulator
+from tickwire.trading import rules_recheck
+from tickwire.trading.session import TradingSession
+
+
+def order_requests(sim: Simulator) -> Callable[[], int]:
+    """How many new-order requests the simulated Binance's order entry has been handed."""
+    orders = sim.venue("binance").orders  # type: ignore[attr-defined]
+    seen = [0]
+    handle = orders.handle
+
+    def counting(ep: Any, req: Any, account: str, params: dict[str, str]) -> Any:
+        if req.method == "POST":
+            seen[0] += 1
+        return handle(ep, req, account, params)
+
+    orders.handle = counting
+    return lambda: seen[0]
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+def quick_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules_recheck, "RECHECK_S", 0.3)
+
+
+def test_a_market_the_venue_closes_is_refused_typed_then_here_unsent_and_cancels_still_go() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sent = order_requests(sim)
+        resting = await a.rest_below(sim, tr, 10)
+        assert tr.rules[a.symbol].trading
+        sim.set_status("binance", a.symbol, "cancel_only")
+        bid, _ = a.touch(sim)
+        price = bid - 20 * tr.rules[a.symbol].tick_size
+        with pytest.raises(MarketClosed) as venue_said:
+            await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        assert "Market is closed" in str(venue_said.value)
+        assert sent() == 2 and len(a.orders(sim)) == 1  # the refused one never reached the book
+        refused = [o for o in list(tr.tracker) if o.status == "rejected"]
+        assert len(refused) == 1 and refused[0].client_id != resting.client_id
+        # The refusal had the session read the instrument list again: the venue's word is now its own.
+        await until(lambda: not tr.rules[a.symbol].trading)
+        assert tr.rules[a.symbol].status == "CANCEL_ONLY"
+        with pytest.raises(MarketClosed) as here:
+            await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        assert "CANCEL_ONLY" in str(here.value)
+        assert sent() == 2  # nothing went
+        assert len(list(tr.tracker)) == 2  # nor was anything tracked for it
+        # Cancels go on a cancel-only market.
+        done = await tr.cancel_order(a.symbol, client_id=resting.client_id)
+        assert done.status == "canceled" and a.open(sim) == []
+
+    a.run(body)
+
+
+def test_an_order_refused_here_on_a_closed_market_goes_once_the_venue_reopens_it() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.set_status("binance", a.symbol, "closed")
+        await tr.load_rules()
+        assert (tr.rules[a.symbol].status, tr.rules[a.symbol].trading) == ("HALT", False)
+        sent = order_requests(sim)
+        bid, _ = a.touch(sim)
+        price = bid - 20 * tr.rules[a.symbol].tick_size
+        qty = a.size(tr, price)
+        tmpl = tr.template(a.symbol, "buy")
+        with pytest.raises(MarketClosed):
+            tmpl.send(price, qty)
+        with pytest.raises(MarketClosed):
+            tmpl.send(int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale)))  # one call
+        assert sent() == 0
+        sim.set_status("binance", a.symbol, "open")
+        # The refusals above read the list again; what they read still said closed. Refused orders
+        # keep reading it (at most every RECHECK_S) until the venue's word changes.
+        reads = tr.rules_recheck.reads
+        assert reads >= 1
+
+        async def reopened() -> bool:
+            try:
+                await tr.place_order(a.symbol, "buy", "limit", qty, price)
+            except MarketClosed:
+                return False
+            return True
+
+        end = time.monotonic() + 5
+        while not await reopened():
+            assert time.monotonic() < end, "the session never read the reopened market"
+            await asyncio.sleep(0.05)
+        assert sent() == 1 and len(a.open(sim)) == 1
+        assert tr.rules_recheck.reads <= reads + 5 / rules_recheck.RECHECK_S + 1  # at most every RECHECK_S
+        placed = await tmpl.send(price, qty)
+        assert placed.status == "new" and sent() == 2 and len(a.open(sim)) == 2
+
+    a.run(body)
+
+
+def test_a_quote_rule_sends_nothing_while_the_market_is_closed_and_quotes_once_it_reopens() -> None:
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.set_status("binance", a.symbol, "closed")
+        await tr.load_rules()
+        sent = order_requests(sim)
+        bid, _ = a.touch(sim)
+        async with tickwire.connect("binance", [a.symbol], endpoints=sim.urls()["binance"]) as md:
+            await md.wait_synced(timeout=5)
+            tmpl = tr.template(a.symbol, "buy")
+            q = tmpl.quote(md, int(a.size(tr, bid).scaleb(tmpl.qty_scale)), offset_ticks=-50, when="every")
+            for _ in range(30):  # the book moves; nothing is quoted
+                sim.advance()
+                await asyncio.sleep(0.02)
+            assert sent() == 0 and not q.stopped
+            sim.set_status("binance", a.symbol, "open")
+            end = time.monotonic() + 5
+            while sent() == 0:
+                assert time.monotonic() < end, "the rule never quoted the reopened market"
+                sim.advance()
+                await asyncio.sleep(0.05)
+            q.stop()
+        assert a.orders(sim) and all(o.symbol == a.symbol for o in a.orders(sim))
+
+    a.run(body)
+
+
+def test_an_okx_pair_announced_not_listed_neither_stops_the_start_nor_is_sent_an_order() -> None:
+    """Before: the session's start failed on the pair's empty ``tickSz`` (``InvalidOrder``)."""
+    a: SimAccount = OKX
+
+    async def go() -> None:
+        profiles = {"okx": {"preopen": ["NEW-USDT"]}}
+        async with Simulator(["okx"], seed=31, rate=0, depth=20, profiles=profiles) as sim:
+            a.register(sim.venue("okx"))
+            sim.fund("okx", a.key, a.funds)
+            engine = sim.venue("okx").engine
+            async with tickwire.trade("okx", credentials=a.signer, endpoints=sim.urls()["okx"]) as tr:
+                new = tr.rules["NEW-USDT"]
+                assert (new.status, new.trading) == ("preopen", False)
+                assert tr.rules[a.symbol].trading
+                with pytest.raises(MarketClosed):
+                    await tr.place_order("NEW-USDT", "buy", "limit", Decimal(1), Decimal(1))
+                assert not engine.place_requests
+                sim.set_status("okx", a.symbol, "closed")
+                await tr.load_rules()
+                assert (tr.rules[a.symbol].status, tr.rules[a.symbol].trading) == ("suspend", False)
+                with pytest.raises(MarketClosed):
+                    await tr.place_order(a.symbol, "buy", "limit", Decimal("0.001"), Decimal(1000))
+                assert not engine.place_requests
+
+    asyncio.run(go())
