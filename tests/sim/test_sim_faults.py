@@ -270,7 +270,7 @@ def test_down_refuses_connections_then_comes_back() -> None:
 
 def test_server_shutdown_event() -> None:
     async def go() -> None:
-        async with Simulator(["binance", "okx"], rate=0) as sim:
+        async with Simulator(["binance", "okx", "kraken"], rate=0) as sim:
             u = sim.urls()["binance"][0]["ws"]
             raw = await connect(u["ws"])
             combined = await connect(u["stream"] + "?streams=btcusdt@trade")
@@ -283,9 +283,14 @@ def test_server_shutdown_event() -> None:
             assert ev["stream"] == "!serverShutdown" and ev["data"]["e"] == "serverShutdown"
             ev = await wsapi.recv()
             assert ev["event"]["e"] == "serverShutdown" and isinstance(ev["event"]["E"], int)
-            await connect(sim.urls()["okx"][0]["ws"]["public"])
-            with pytest.raises(ValueError):
-                sim.endpoint("okx").server_shutdown()
+            # OKX's notice of a service upgrade (changelog 2025-05-27: ``event`` notice, 60 s ahead).
+            okx = await connect(sim.urls()["okx"][0]["ws"]["public"])
+            assert sim.endpoint("okx").server_shutdown() == 1
+            ev = await okx.recv()
+            assert (ev["event"], ev["code"]) == ("notice", "64008") and "service upgrade" in ev["msg"]
+            await connect(sim.urls()["kraken"][0]["ws"]["v2"])
+            with pytest.raises(ValueError):  # a venue that announces nothing
+                sim.endpoint("kraken").server_shutdown()
 
     run(go())
 
@@ -371,7 +376,7 @@ def test_slow_consumer_is_cut() -> None:
 
 def test_control_registers_keys_for_a_separate_process() -> None:
     async def go() -> None:
-        async with Simulator(["binance", "okx"], rate=0) as sim:
+        async with Simulator(["binance", "okx", "kraken"], rate=0) as sim:
             ctl = sim.urls()["control"]
             body = {"venue": "binance", "args": {"key": "k1", "secret": "s3cret"}}
             assert (await http("POST", ctl + "/keys", orjson.dumps(body)))[0] == 200

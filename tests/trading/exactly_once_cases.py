@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,10 +36,15 @@ STATUS = {
 }
 
 
+def _engine_id(t: Any) -> str:
+    return str(t.id)
+
+
 @dataclass(frozen=True)
 class Ops:
-    """A venue's operation names, for ``lose_answer`` (REST ``"METHOD /path"``, socket method/op), and
-    its REST rate refusal as the venue writes it (body, ``Retry-After``)."""
+    """A venue's operation names, for ``lose_answer`` (REST ``"METHOD /path"``, a trailing ``*`` for
+    a path naming the order; socket method/op), its REST rate refusal as the venue writes it (body,
+    ``Retry-After``), and how the session names what the venue holds."""
 
     rest_cancel: str
     ws_cancel: str
@@ -46,6 +52,11 @@ class Ops:
     too_many: dict[str, Any]
     retry_after: float | None
     too_many_status: int = 429
+    # The private stream's socket path where the venue keeps it as a topic (cut alone by path); "":
+    # none, or its sockets added under the account (``PrivateStreams.connections``).
+    stream_path: str = ""
+    order_id: Callable[[Any], str] = _engine_id  # the venue's order id of an engine order
+    no_expired: bool = False  # the venue has no expired state: an IOC's remainder is canceled
 
 
 OPS = {
@@ -63,6 +74,7 @@ OPS = {
         "amend-order",
         {"code": "50011", "msg": "Too Many Requests", "data": []},
         None,
+        no_expired=True,
     ),
     # Bybit refuses for rate on HTTP 200 with retCode 10006 (its per-UID limits).
     "bybit": Ops(
@@ -72,6 +84,47 @@ OPS = {
         {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}},
         None,
         200,
+        no_expired=True,
+    ),
+    "binance-usdm": Ops(
+        "DELETE /fapi/v1/order",
+        "order.cancel",
+        "order.modify",
+        {"code": -1003, "msg": "Too many requests; current limit is 2400 request weight per 1 MINUTE."},
+        1.0,
+        stream_path="/private/",
+    ),
+    # Kraken refuses for rate on HTTP 200 in its error list.
+    "kraken": Ops(
+        "POST /0/private/CancelOrder",
+        "cancel_order",
+        "amend_order",
+        {"error": ["EAPI:Rate limit exceeded"]},
+        None,
+        200,
+        stream_path="/auth/v2",
+    ),
+    "coinbase": Ops(
+        "POST /api/v3/brokerage/orders/batch_cancel",
+        "",
+        "",
+        {"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests"},
+        None,
+        stream_path="/user",
+        order_id=lambda t: str(uuid.UUID(int=t.id)),
+    ),
+    "htx": Ops(
+        "POST /v1/order/orders/batchcancel",
+        "",
+        "",
+        {"status": "error", "err-code": "too-many-requests", "err-msg": "too many requests", "data": None},
+        None,
+        stream_path="/ws/v2",
+        no_expired=True,  # an IOC's remainder is canceled (or partial-canceled)
+    ),
+    "tradefence": Ops("POST /v1/batch", "", "", {"code": 2001, "message": "rate limit exceeded"}, 1.0),
+    "clarofinlore": Ops(
+        "DELETE /v1/orders/client/*", "", "", {"code": 429, "message": "rate limit exceeded"}, 1.0
     ),
 }
 
@@ -79,20 +132,34 @@ OPS = {
 # Venue limits tighter than the defaults, announced as the venue announces them (Binance's exchangeInfo:
 # ``MAX_NUM_ORDERS``, the 10-second order count), so a run of a few dozen orders meets them: the session
 # must hold orders back (typed refusals, nothing sent), never have the venue refuse them.
-PROFILES: dict[str, dict[str, Any]] = {"binance": {"order_limit_10s": 20, "max_open_orders": 5}}
+PROFILES: dict[str, dict[str, Any]] = {
+    "binance": {"order_limit_10s": 20, "max_open_orders": 5},
+    "tradefence": {"webhook_retries": 2},
+}
 
 
 def limit_refusals(sim: Simulator, venue: str, account: str) -> dict[str, int]:
-    """What the venue refused ``account`` for one of its announced or documented limits (Binance:
-    ``MAX_NUM_ORDERS``, the order counts; OKX: 50011 per instrument and operation; Bybit: 10006 per
-    UID and endpoint)."""
+    """What the venue refused ``account`` for one of its announced or documented limits (Binance spot
+    and USDⓈ-M: ``MAX_NUM_ORDERS``, the order counts; OKX: 50011 per instrument and operation; Bybit:
+    10006 per UID and endpoint; Kraken: its REST and per-pair trading counters; HTX, Coinbase,
+    Tradefence, Clarofinlore: their per-key request limits)."""
     v: Any = sim.venue(venue)
-    counts = v.orders.limit_refusals if venue == "binance" else v.trade.limit_refusals  # OKX, Bybit
+    if venue in ("binance", "binance-usdm"):
+        counts = v.orders.limit_refusals
+    elif venue in ("okx", "bybit"):
+        counts = v.trade.limit_refusals
+    elif venue in ("kraken", "htx"):
+        counts = v.limits.limit_refusals
+    elif venue == "clarofinlore":
+        counts = v.auth.limit_refusals
+    else:  # Coinbase, Tradefence: the venue class keeps its request limiters
+        counts = v.limit_refusals
     return {"/".join(k[1:]): n for k, n in counts.items() if k[0] == account and n}
 
 
 def private_streams(sim: Simulator, venue: str) -> Any:
-    """The venue's fan-out of private order events (``PrivateStreams``)."""
+    """The venue's fan-out of private order events (``PrivateStreams``) where its sockets are added
+    under the account (Binance spot's WS API, OKX, Bybit, Kraken)."""
     v: Any = sim.venue(venue)
     return v.wsapi.streams if venue == "binance" else v.trade.streams
 
@@ -116,6 +183,9 @@ class Chaos:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     trace: list[str] = field(default_factory=list)  # what ran, when: for a failure's replay by hand
     templates: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Also batch places (``place_orders``) and cancel-alls, drawn in place of some places and cancels
+    # (off: the draws of the seeds found before they were added stay as they were).
+    extras: bool = False
 
     # the run ------------------------------------------------------------------------------------------
 
@@ -127,6 +197,8 @@ class Chaos:
                 ["place", "template", "cancel", "amend", "market", "invalid", "fault"],
                 weights=[6, 3, 3, 2, 3, 1, 3],
             )[0]
+            if self.extras and kind in ("place", "cancel") and self.rng.random() < 0.2:
+                kind = "batch" if kind == "place" else "cancel_all"
             self.ran[kind] += 1
             if kind == "market":
                 await self.market(self.rng.randint(20, 300))
@@ -140,6 +212,8 @@ class Chaos:
                     "template": self.template,
                     "cancel": self.cancel,
                     "amend": self.amend,
+                    "batch": self.batch,
+                    "cancel_all": self.cancel_all,
                 }
                 self.spawn(kind, op[kind]())
             await asyncio.sleep(self.rng.uniform(0, 0.03))
@@ -200,6 +274,26 @@ class Chaos:
         if tmpl is None:
             tmpl = self.templates[(side, tif)] = self.tr.template(self.a.symbol, side, tif=tif)  # type: ignore[arg-type]
         return await tmpl.send(price, qty)  # type: ignore[no-any-return]
+
+    async def batch(self) -> list[Order | TickwireError]:
+        """Two or three orders in one ``place_orders`` (the venue's batch where it has one): each
+        result the order or the typed error that refused it."""
+        orders = []
+        for _ in range(self.rng.randint(2, 3)):
+            side, price, qty, tif = self.terms()
+            orders.append(self.tr.prepare(self.a.symbol, side, "limit", qty, price, tif=tif))  # type: ignore[arg-type]
+        self.note(f"batch {[(o.client_id, o.side, str(o.qty), str(o.price), o.tif) for o in orders]}")
+        got = await self.tr.place_orders(orders)
+        for r in got:
+            if isinstance(r, TickwireError):
+                self.typed[f"batch: {type(r).__name__}"] += 1
+            elif not isinstance(r, Order):
+                self.untyped.append(f"batch: {r!r}")
+        return got
+
+    async def cancel_all(self) -> list[Order]:
+        self.note("cancel_all")
+        return await self.tr.cancel_all(self.a.symbol)
 
     def working(self) -> list[Order]:
         return [o for o in self.tr.tracker.open_orders() if o.status in ("new", "partially_filled")]
@@ -297,6 +391,14 @@ class Chaos:
         faults[name]()
 
     def cut_stream(self) -> None:
+        path = OPS[self.a.venue].stream_path
+        if path:
+            for c in list(self.sim.endpoint(self.a.venue, 0).conns.values()):
+                if c.path.startswith(path):
+                    c.abort()
+            return
+        if self.a.venue in ("tradefence", "clarofinlore"):
+            return  # no private socket: webhooks (Tradefence), or nothing (Clarofinlore)
         for c in private_streams(self.sim, self.a.venue).connections(self.a.key):
             c.abort()
 
@@ -344,15 +446,16 @@ class Chaos:
         for t in theirs:
             o = tr.tracker.get(t.client_id)
             status = STATUS[t.status]
-            if status == "expired" and a.venue in ("okx", "bybit"):
-                status = "canceled"  # neither has an expired state: an IOC's remainder is canceled
+            if status == "expired" and OPS[a.venue].no_expired:
+                status = "canceled"
             venue_view = (status, t.filled * inst.lot, t.qty * inst.lot, t.price * inst.tick)
             if o is None:
                 out.append(f"{t.client_id}: at the venue {venue_view}, not tracked")
                 continue
             mine = (o.status, o.filled, o.qty, o.price)
-            if mine != venue_view or o.order_id != str(t.id):
-                out.append(f"{t.client_id}: tracked {mine} id {o.order_id}, venue {venue_view} id {t.id}")
+            vid = OPS[a.venue].order_id(t)
+            if mine != venue_view or o.order_id != vid:
+                out.append(f"{t.client_id}: tracked {mine} id {o.order_id}, venue {venue_view} id {vid}")
         # ... and what it tracks that the venue never took is rejected (never placed), nothing else.
         at_venue = {t.client_id for t in theirs}
         for o in tr.tracker:

@@ -467,3 +467,37 @@ def test_open_orders_and_fills_are_filtered_by_product_and_status() -> None:
         assert {f.order_id for f in await tr.fills(other.symbol)} == {taken.order_id}
 
     a.run(body)
+
+
+def test_two_orders_reconciled_at_once_are_each_found_by_its_own_entry() -> None:
+    """Without an order id, Coinbase's status query is the product's listing, read for every client id
+    sought at that moment. Two orders reconciled at once — one the venue holds, one it never got —
+    must each be answered by its own entry (seed 5 of ``test_exactly_once_random``'s Coinbase run,
+    before: the absent one was "found" on the other's entry and stayed ``unknown`` for good)."""
+    a = COINBASE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v = sim.venue(a.venue)
+        inst = v.instruments[a.symbol]
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        absent, held = (tr.prepare(a.symbol, "buy", "limit", a.size(tr, price), price) for _ in range(2))
+        for o in (absent, held):
+            tr.tracker.track(o)
+            tr.tracker.mark_unknown(o.client_id, "answer lost")
+        engine: Any = v.engine
+        engine._muted += 1  # placed as an answer-lost request would be, before the stream tells
+        try:
+            lots, ticks = int(held.qty / inst.lot), int(price / inst.tick)
+            engine.place(a.key, a.symbol, 0, "LIMIT", lots, ticks, "GTC", held.client_id, 0)
+        finally:
+            engine._muted -= 1
+        got_absent, got_held = await asyncio.gather(
+            tr.reconcile(absent.client_id), tr.reconcile(held.client_id)
+        )
+        [theirs] = a.orders(sim, held.client_id)
+        assert got_held is not None and (got_held.status, got_held.order_id) == ("new", theirs.id)
+        assert got_absent is None, got_absent
+        assert a.orders(sim, absent.client_id) == []
+
+    a.run(body)

@@ -23,6 +23,7 @@ from tickwire.errors import (
     OrderNotFound,
     OrderRejected,
     RateLimitError,
+    TransportError,
     UnknownOutcome,
 )
 from tickwire.sim import Simulator
@@ -400,3 +401,26 @@ def test_executions_reports_become_states_and_fills_once() -> None:
     assert g.stream_ack({"method": "subscribe", "result": {"channel": "executions"}, "success": True})
     with pytest.raises(AuthError):  # the set-up fails at once, not at its time-out
         g.stream_ack({"method": "subscribe", "error": "EAPI:Invalid key", "success": False})
+
+
+def test_over_the_order_socket_a_call_while_it_is_down_is_refused_typed_and_unsent() -> None:
+    """``transport="ws"`` with the order socket down: a place or cancel the venue takes on it is
+    refused unsent with ``TransportError``, the order left as it was (``test_exactly_once_random``'s
+    Kraken socket run, seed 14: before, the check that the venue has a socket form of the call built
+    it with the request id "probe", which Kraken's v2 ``req_id`` refuses — ``ValueError`` raised from
+    ``cancel_all``)."""
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 10)
+        ws = tr.orders_ws
+        assert ws is not None
+        await sim.endpoint(a.venue, 0).down(2.0)
+        await settle(lambda: not ws.connected, "the order socket down")
+        with pytest.raises(TransportError):
+            await tr.cancel_order(a.symbol, client_id=o.client_id)
+        with pytest.raises(TransportError):
+            await a.rest_below(sim, tr, 11)
+        assert tr.tracker.get(o.client_id) == o and a.orders(sim, o.client_id)[0].open
+
+    a.run(body, transport="ws")

@@ -252,14 +252,17 @@ class VenueServer:
         conn.abort()
 
     def _take_lost(self, operation: str | None) -> bool:
-        left = self.lose_left.get(operation or "", 0)
+        key = operation or ""
+        if key not in self.lose_left:
+            key = next((k for k in self.lose_left if k.endswith("*") and key.startswith(k[:-1])), key)
+        left = self.lose_left.get(key, 0)
         if left <= 0:
             return False
         assert operation is not None
         if left == 1:
-            del self.lose_left[operation]
+            del self.lose_left[key]
         else:
-            self.lose_left[operation] = left - 1
+            self.lose_left[key] = left - 1
         self.lost.append(operation)
         return True
 
@@ -356,10 +359,12 @@ class VenueServer:
     def lose_answer(self, operation: str, times: int = 1) -> None:
         """Process the next ``times`` requests of ``operation`` but lose their answers: the venue acts
         on them (an order is placed, a cancel done) and the client never hears. A REST operation is
-        ``"METHOD /path"`` (``"POST /api/v3/order"``): the connection is closed before the response
-        is written. A WebSocket operation is the request's ``method`` or ``op`` (``"order.place"``,
-        OKX ``"order"``, Bybit ``"order.create"``, Kraken ``"add_order"``): the socket is cut after the
-        request was handled, without its answer; private streams on other sockets still report it.
+        ``"METHOD /path"`` (``"POST /api/v3/order"``; ending in ``*``, every path it begins, as
+        ``"DELETE /v1/orders/*"`` for a path that names the order): the connection is closed before
+        the response is written. A WebSocket operation is the request's ``method`` or ``op``
+        (``"order.place"``, OKX ``"order"``, Bybit ``"order.create"``, Kraken ``"add_order"``): the
+        socket is cut after the request was handled, without its answer; private streams on other
+        sockets still report it.
         ``times=0`` cancels the fault. Unlike ``fail(timeout=True)``, the request reaches the venue."""
         if times > 0:
             self.lose_left[operation] = times

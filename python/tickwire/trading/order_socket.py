@@ -109,7 +109,9 @@ class OrderSocket(KeptSocket):
 
     def has_form(self, call: Call) -> bool:
         """Whether the venue takes ``call`` on its order socket at all (else it goes over REST)."""
-        return self.grammar.ws_request(call, self.signer, "probe") is not None
+        # A request id of the socket's own form: a venue whose socket ids are numbers (Kraken v2's
+        # integer ``req_id``) refuses any other with a ValueError.
+        return self.grammar.ws_request(call, self.signer, "tw0") is not None
 
     def offers(self, call: Call) -> bytes | None:
         """The request bytes for ``call`` when the socket is up and the venue has a WS form of it."""

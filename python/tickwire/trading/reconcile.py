@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from tickwire.errors import TickwireError, TransportError, UnknownOutcome, VenueError
+from tickwire.errors import OrderNotFound, TickwireError, TransportError, UnknownOutcome, VenueError
 from tickwire.trading.account import pages
 from tickwire.trading.after_gap import AfterGap
 from tickwire.trading.answers import read_events
@@ -313,7 +313,15 @@ class Reconciler(AfterGap):
             async for body in listing:
                 try:
                     # A venue may answer an unknown order with an empty list (Bybit): read_order raises.
-                    return read_events(p.grammar.read_order, body)
+                    events = read_events(p.grammar.read_order, body)
+                    if events and all(self._another_tracked(ev, client_id) for ev in events):
+                        # A listing read for every client id sought at once (Coinbase): it held only
+                        # others of them — news of theirs, no trace of this one (else an order the
+                        # venue never got was "found" on another's entry and stayed unknown).
+                        for ev in events:
+                            p.tracker.apply(replace(ev, source="reconcile"))
+                        raise OrderNotFound(f"{p.venue}: order {client_id} not among the orders listed")
+                    return events
                 except TickwireError as e:
                     # Only a listing with more pages reads on (not every answer the grammar pages is one).
                     if getattr(body, "more", None) is None or not p.grammar.not_found(e):
@@ -321,6 +329,13 @@ class Reconciler(AfterGap):
                     missing = e
         assert missing is not None  # a listing that ended without the order
         raise missing
+
+    def _another_tracked(self, ev: OrderEvent, client_id: str) -> bool:
+        return (
+            bool(ev.client_id)
+            and ev.client_id != client_id
+            and self.port.tracker.get(ev.client_id) is not None
+        )
 
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found

@@ -18,6 +18,7 @@ disarms; ``deadman.py``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -64,11 +65,20 @@ CountOrder = Callable[[str], tuple[Response | None, list[tuple[str, str]]]]
 
 
 class FuturesOrders:
-    def __init__(self, ctx: VenueContext, count_order: CountOrder | None = None) -> None:
+    def __init__(
+        self,
+        ctx: VenueContext,
+        count_order: CountOrder | None = None,
+        limit_refusals: Counter[tuple[str, str]] | None = None,
+    ) -> None:
         self.ctx = ctx
         # The account's order counts (spot's counters: the profile's per-window and per-day limits,
         # a 429 -1015 over either), charged by new orders and modifies as USDⓈ-M counts them.
         self.count_order = count_order
+        # New orders refused for an announced limit, by (account, limit): spot's counter, shared.
+        self.limit_refusals: Counter[tuple[str, str]] = (
+            Counter() if limit_refusals is None else limit_refusals
+        )
         self.history = BinanceHistory(ctx, lambda o, now, full: self.order_json(o, now))
         self.reduce_only: set[int] = set()  # ids of the orders placed reduceOnly
         self.dead_man = DeadMan(ctx)
@@ -246,9 +256,11 @@ class FuturesOrders:
             if not shrinks or args["qty"] > abs(pos):
                 return err(-2022, "ReduceOnly Order is rejected.")
         if open_orders_full(v, account, symbol):
+            self.limit_refusals[(account, "MAX_NUM_ORDERS")] += 1
             return err(-2025, "Reach max open order limit.")
         refused, counts = self.count_order(account) if self.count_order is not None else (None, [])
         if refused is not None:
+            self.limit_refusals[(account, "ORDERS")] += 1
             return refused
         order, step = v.engine.place(
             account, symbol, client_id=p.get("newClientOrderId", ""), now_ms=ep.now_ms(), margin=True,

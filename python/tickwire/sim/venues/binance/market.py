@@ -92,7 +92,7 @@ class BinanceSpot(Venue):
         self.lifetime_cuts = 0  # connections closed for their 24 h lifetime
         ctx = self.context(self.fmt)
         self.orders = BinanceOrders(ctx)
-        self.futures_orders = FuturesOrders(ctx, self.orders.count_order)
+        self.futures_orders = FuturesOrders(ctx, self.orders.count_order, self.orders.limit_refusals)
         if self.futures:
             fut = self.futures_orders
             self.wsapi = WsApi(ctx, self.keys, self.limiter, fut.handle, FUTURES_METHODS)

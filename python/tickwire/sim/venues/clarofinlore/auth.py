@@ -25,6 +25,7 @@ import hmac
 import math
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,7 @@ class ClarofinloreAuth:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> api key
         self.jwt_key = secrets.token_bytes(32)
         self.limiters: dict[tuple[int, str], WeightLimiter] = {}
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()  # (key, "rest") -> refused
         self.security_log: list[dict[str, Any]] = []
 
     def add_key(self, key: str, secret: str) -> None:
@@ -170,6 +172,7 @@ class ClarofinloreAuth:
             lim = self.limiters[who] = WeightLimiter(per_s, self.ctx.interval("rate_window"))
         verdict, retry = lim.charge(time.monotonic(), 1)
         if verdict != "ok":
+            self.limit_refusals[(who[1], "rest")] += 1
             resp = json_response({"code": 429, "message": "rate limit exceeded"}, 429)
             resp.headers.append(("Retry-After", str(max(1, math.ceil(retry)))))
             return resp

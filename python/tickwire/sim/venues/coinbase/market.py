@@ -18,6 +18,7 @@ for every order event (``trade.py``).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any, ClassVar
 
 import orjson
@@ -68,6 +69,7 @@ class Coinbase(Venue):
         self.keys: dict[str, bytes] = {}
         self.orders = CoinbaseOrders(self.context(self.fmt), self.frame)
         self.limiters: dict[str, WeightLimiter] = {}
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()  # (key, "rest") -> refused
 
     def add_key(self, name: str, public_pem: bytes | str) -> None:
         """Register a CDP key (``organizations/…/apiKeys/…`` or a bare id) by its PEM public key."""
@@ -262,6 +264,7 @@ class Coinbase(Venue):
             headers = [("x-ratelimit-limit", str(lim.limit)), ("x-ratelimit-remaining", str(lim.remaining))]
             headers.append(("x-ratelimit-reset", reset))
             if not allowed:
+                self.limit_refusals[(key, "rest")] += 1
                 resp = json_response({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests"}, 429)
             else:
                 missing = json_response({"error": "NOT_FOUND", "message": req.path}, 404)

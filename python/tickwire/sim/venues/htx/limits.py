@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from tickwire.sim.http import Response, json_response
@@ -24,6 +25,7 @@ class HtxLimits:
     def __init__(self, ctx: VenueContext) -> None:
         self.ctx = ctx
         self.limiters: dict[tuple[str, str], WeightLimiter] = {}
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()  # (key, endpoint) -> refused
 
     def charge(self, key: str, method: str, path: str) -> tuple[Response | None, list[tuple[str, str]]]:
         """(the refusal when over the endpoint's limit, else None; the usage headers)."""
@@ -45,5 +47,6 @@ class HtxLimits:
         ]
         if ok:
             return None, headers
+        self.limit_refusals[(key, endpoint)] += 1
         body = {"status": "error", "err-code": "too-many-requests", "err-msg": "too many requests"}
         return json_response(body, 429, headers), headers

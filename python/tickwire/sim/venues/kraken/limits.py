@@ -8,6 +8,7 @@ age (8 under 5 s down to 0 after 300 s), ``EOrder:Rate limit exceeded`` over it.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,9 @@ class KrakenLimits:
         self.pairs = pairs  # REST pair name -> symbol
         self.rest: dict[str, WeightLimiter] = {}
         self.trading: dict[tuple[str, str], WeightLimiter] = {}
+        # Requests refused over a counter, by (key, "rest" or the pair): what a client that keeps to
+        # the documented counters never meets.
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()
 
     def charge(self, account: str, method: str, form: dict[str, str]) -> str | None:
         """The error of a request over its counter, else None (and the request counted)."""
@@ -39,8 +43,10 @@ class KrakenLimits:
             if lim is None:
                 n = int(self.ctx.profile.get("rest_limit", 15))
                 lim = self.rest[account] = WeightLimiter(n, self.ctx.interval("rest_window"))
-            ok = lim.charge(now, 2 if method in _HEAVY else 1)[0] == "ok"
-            return None if ok else "EAPI:Rate limit exceeded"
+            if lim.charge(now, 2 if method in _HEAVY else 1)[0] == "ok":
+                return None
+            self.limit_refusals[(account, "rest")] += 1
+            return "EAPI:Rate limit exceeded"
         if method not in ("AddOrder", "AmendOrder", "CancelOrder"):
             return None
         symbol, weight = self.pairs.get(form.get("pair", ""), ""), 1
@@ -57,4 +63,7 @@ class KrakenLimits:
         if lim is None:
             n = int(self.ctx.profile.get("pair_limit", 60))
             lim = self.trading[(account, symbol)] = WeightLimiter(n, self.ctx.interval("pair_window"))
-        return None if lim.charge(now, weight)[0] == "ok" else "EOrder:Rate limit exceeded"
+        if lim.charge(now, weight)[0] == "ok":
+            return None
+        self.limit_refusals[(account, symbol)] += 1
+        return "EOrder:Rate limit exceeded"

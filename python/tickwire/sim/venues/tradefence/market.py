@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
+from collections import Counter
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -62,6 +63,7 @@ class Tradefence(Venue):
         self.orders = TradefenceOrders(ctx)
         self.hooks = TradefenceHooks(ctx, self.orders.order_json)
         self.limiters: dict[str, WeightLimiter] = {}
+        self.limit_refusals: Counter[tuple[str, str]] = Counter()  # (client, "rest") -> refused
         self.seq = dict.fromkeys(self.books, 0)
         self.last_quote: dict[str, tuple[int, int, int, int]] = {}
 
@@ -211,6 +213,7 @@ class Tradefence(Venue):
         verdict, retry = lim.charge(time.monotonic(), 1)
         if verdict == "ok":
             return None
+        self.limit_refusals[(client, "rest")] += 1
         retry_after = [("Retry-After", str(max(1, math.ceil(retry))))]
         return json_response({"code": 2001, "message": "rate limit exceeded"}, 429, retry_after)
 
