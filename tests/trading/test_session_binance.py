@@ -395,3 +395,42 @@ def test_orders_refused_while_the_order_socket_is_down_take_nothing_of_the_order
         assert len(a.orders(sim)) == 3  # what the venue counted: within the 3 new orders may take
 
     a.run(body, transport="ws", private_stream=False, timeout=1.0, rate_wait=0)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_an_expired_orders_reason_is_the_venues_expiry_reason(transport: str) -> None:
+    """An IOC below the best ask expires unfilled; since 2026-03-26 Binance says why (``expiryReason`` in
+    the answer, ``eR`` in the executionReport: enums.md "Expiry reason"), and the order's ``reason``
+    is that word, not a generic one (before: ``expired by the venue`` from the answer, "" from the
+    stream) — so a strategy tells a lost race from a price the venue's range rule refused."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid), bid, tif="IOC")
+        [theirs] = a.orders(sim, o.client_id)
+        assert (theirs.status, theirs.filled) == ("EXPIRED", 0)
+        assert (o.status, o.reason) == ("expired", "UNFILLED_IOC_QUANTITY_EXPIRED")
+        await settle(lambda: tr.stream is not None and tr.stream.events > 0, "the stream's report")
+        got = tr.tracker.get(o.client_id)
+        assert got is not None and got.reason == "UNFILLED_IOC_QUANTITY_EXPIRED"
+
+    a.run(body, transport=transport)
+
+
+def test_the_streams_expiry_reason_names_an_expired_order() -> None:
+    """An executionReport of an order the venue expired (binance-spot-api-docs user-data-stream.md's
+    example, ``X`` EXPIRED, ``r`` NONE) with the ``eR`` added on 2026-03-26: the event's reason."""
+    report = {
+        "e": "executionReport", "E": 1499405658658, "s": "ETHBTC", "c": "mUvoqJxFIILMdfAW5iGSOW",
+        "S": "BUY", "o": "LIMIT", "f": "IOC", "q": "1.00000000", "p": "0.10264410", "P": "0.00000000",
+        "F": "0.00000000", "g": -1, "C": "", "x": "EXPIRED", "X": "EXPIRED", "r": "NONE",
+        "eR": "EXECUTION_RULE_PRICE_RANGE_EXCEEDED", "i": 4293153, "l": "0.00000000",
+        "z": "0.00000000", "L": "0.00000000", "n": "0", "N": None, "T": 1499405658657, "t": -1,
+        "I": 8641984, "w": False, "m": False, "M": False, "O": 1499405658657, "Z": "0.00000000",
+        "Y": "0.00000000", "Q": "0.00000000", "W": 1499405658657, "V": "NONE",
+    }  # fmt: skip
+    [ev] = binance.Orders().read_stream({"subscriptionId": 0, "event": report})
+    assert (ev.status, ev.reason) == ("expired", "EXECUTION_RULE_PRICE_RANGE_EXCEEDED")
+    [plain] = binance.Orders().read_stream({"subscriptionId": 0, "event": {**report, "eR": "NONE"}})
+    assert plain.reason == "expired by the venue"

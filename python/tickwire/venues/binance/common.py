@@ -33,6 +33,18 @@ STATUS: dict[str, Status] = {
 _TIFS: frozenset[str] = frozenset({"GTC", "IOC", "FOK"})
 
 
+def expiry(reason: Any, status: str) -> str:
+    """An expired order's reason: the venue's own (``expiryReason`` in answers, ``eR`` in
+    executionReports, since 2026-03-26: ``UNFILLED_IOC_QUANTITY_EXPIRED``,
+    ``EXECUTION_RULE_PRICE_RANGE_EXCEEDED``, ``EXCHANGE_CANCELED`` …, which tell a lost race from a
+    price the venue's rule refused), else what the status says; "" for an order that did not expire."""
+    if reason not in (None, "", "NONE"):
+        return str(reason)
+    if status == "EXPIRED":
+        return "expired by the venue"
+    return "expired in match (self-trade prevention)" if status == "EXPIRED_IN_MATCH" else ""
+
+
 def ms_ns(ms: Any) -> int | None:
     return int(ms) * 1_000_000 if ms is not None else None
 
@@ -170,7 +182,7 @@ class BinanceGrammar:
             status=STATUS.get(body["status"], "new"),
             filled_cum=Decimal(body["executedQty"]),
             avg_price=avg,
-            reason="" if body["status"] != "EXPIRED" else "expired by the venue",
+            reason=expiry(body.get("expiryReason"), body["status"]),
             ts_ns=ts,
             venue=self.venue,
             symbol=body["symbol"],

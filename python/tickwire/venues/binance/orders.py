@@ -21,7 +21,15 @@ from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent
 from tickwire.trading.venue import Balance, Call
 from tickwire.venues.binance import limits as rate
-from tickwire.venues.binance.common import STATUS, BinanceGrammar, make_fill, ms_ns, side_of, stream_terms
+from tickwire.venues.binance.common import (
+    STATUS,
+    BinanceGrammar,
+    expiry,
+    make_fill,
+    ms_ns,
+    side_of,
+    stream_terms,
+)
 
 _STREAM_ID = "tickwire-user-data"
 AMEND_PATH = "/api/v3/order/amend/keepPriority"
@@ -261,7 +269,7 @@ class Orders(BinanceGrammar):
                 filled_cum=filled,
                 avg_price=quote / filled if filled > 0 and quote > 0 else None,
                 fill=fill,
-                reason="" if ev.get("r") in (None, "NONE") else str(ev["r"]),
+                reason=str(ev["r"]) if ev.get("r") not in (None, "NONE") else expiry(ev.get("eR"), ev["X"]),
                 ts_ns=ts,
                 venue=self.venue,
                 symbol=ev["s"],

@@ -90,6 +90,17 @@ def parse_new_order(inst: Instrument, p: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def expiry_reason(o: Order) -> str:
+    """Why an order expired, as the answers' ``expiryReason`` and the executionReport's ``eR`` say it
+    since 2026-03-26 (binance-spot-api-docs enums.md "Expiry reason"): an IOC's or FOK's remainder,
+    or a market order with nothing left to match; ``NONE`` for an order that did not expire."""
+    if o.status != "EXPIRED":
+        return "NONE"
+    if o.tif == "FOK":
+        return "UNFILLED_FOK_ORDER_EXPIRED"
+    return "UNFILLED_IOC_QUANTITY_EXPIRED" if o.tif == "IOC" else "INSUFFICIENT_LIQUIDITY"
+
+
 def _random_client_id() -> str:
     """A client id as Binance makes one for an amend sent without ``newClientOrderId`` (22 letters
     and digits, like the docs' examples)."""
@@ -236,6 +247,8 @@ class BinanceOrders:
             "workingTime": o.time_ms,
             "selfTradePreventionMode": "NONE",
         }
+        if o.status == "EXPIRED":
+            body["expiryReason"] = expiry_reason(o)
         if full:
             body["transactTime"] = now_ms
             quote_asset = o.symbol[-4:] if o.symbol.endswith(("USDT", "USDC")) else o.symbol[-3:]

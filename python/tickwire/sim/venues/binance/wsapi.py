@@ -23,7 +23,7 @@ from tickwire.sim.engine import Fill, Order
 from tickwire.sim.http import Request, Response
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import BID
-from tickwire.sim.venues.binance.trade import interval
+from tickwire.sim.venues.binance.trade import expiry_reason, interval
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -123,6 +123,7 @@ class WsApi:
             "x": exec_type,
             "X": o.status,
             "r": "NONE",
+            "eR": expiry_reason(o),
             "i": o.id,
             "l": fq(fill.qty if fill else 0),
             "z": fq(o.filled),
