@@ -404,3 +404,25 @@ def test_no_room_for_the_resend_refuses_it_here_and_blocks_nothing() -> None:
         assert b.refusals == 0
 
     run(body, "lim-resend-room", {"weight_limit": 1000}, timeouts={"weight_window": 60.0}, rate_wait=0.5)
+
+
+def test_one_orders_trades_weigh_five_as_the_venue_counts_them() -> None:
+    """``GET /api/v3/myTrades`` weighs 5 with ``orderId`` — how reconciliation asks for an order's fills —
+    and 20 without (binance-spot-api-docs CHANGELOG 2025-04-07). The budget charges what the venue
+    counts (before, 20 for both: fills catch-up throttled four times harder than the venue asks)."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        [w] = [w for n, w in tr.budget.windows.items() if n.startswith("WEIGHT")]
+        g: Any = tr.grammar
+        assert await tr.open_orders(SYMBOL) == []  # a kept-alive connection, the usage header read
+
+        async def charged(call: Any) -> int:
+            before = w.used(time.monotonic())
+            await tr.send(call)
+            return int(w.used(time.monotonic()) - before)
+
+        assert await charged(g.order_fills(SYMBOL, "1")) == 5
+        whole = g.fills(SYMBOL, None)
+        assert g.cost(whole)["WEIGHT"] == 20 and await charged(whole) == 20
+
+    run(body, "lim-mytrades", {"weight_limit": 1000}, timeouts={"weight_window": 60.0})

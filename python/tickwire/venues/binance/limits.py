@@ -51,6 +51,8 @@ class Weights:
         path, one, every = self.open_orders
         if key == ("GET", path):
             weight = one if call.params.get("symbol") else every
+        elif key == ("GET", "/api/v3/myTrades") and call.params.get("orderId"):
+            weight = MY_TRADES_OF_ORDER  # one order's trades: how reconciliation asks for fills
         else:
             weight = self.table.get(key, 1)
         return {"WEIGHT": weight, "ORDERS": 1 if key in self.new_orders else 0}
@@ -61,6 +63,9 @@ LIMITS = (
     order_limit("10S", 100, 10.0),
     order_limit("1D", 200_000, 86_400.0),
 )
+
+# ``myTrades`` with ``orderId``: 5, not 20 (binance-spot-api-docs CHANGELOG 2025-04-07).
+MY_TRADES_OF_ORDER = 5
 
 # Request weights as documented per endpoint (the WS API's methods weigh the same).
 SPOT = Weights(

@@ -362,6 +362,8 @@ class BinanceSpot(Venue):
             if self.futures:
                 return 2 if n <= 50 else 5 if n <= 100 else 10 if n <= 500 else 20
             return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
+        if req.path.endswith("/myTrades") and not self.futures:  # CHANGELOG 2025-04-07: 5 by orderId
+            return 5 if req.query.get("orderId") else 20
         return 20 if req.path.endswith("/account") else 1
 
     def limiter(self, ep: VenueServer) -> WeightLimiter:
