@@ -89,19 +89,28 @@ class TestKraken(SessionCases, AckCases):
 
         a.run(body, timeout=1.0)
 
-    def test_a_fok_or_reduce_only_order_is_refused_before_sending(self) -> None:
+    @pytest.mark.parametrize("transport", ["rest", "ws"])
+    def test_a_fok_fills_whole_or_expires_unfilled_and_reduce_only_is_refused(self, transport: str) -> None:
+        """FOK on AddOrder since 2026-05-12 (docs.kraken.com changelog; WS v2's add_order does not
+        document it, so it goes over REST there too). Against the simulator's own orders: one below the
+        best ask expires with nothing filled, one at the ask for what rests there fills whole. Before,
+        ``InvalidOrder`` ("kraken spot has no FOK") refused both unsent. Reduce-only stays refused."""
         a = self.acct
 
         async def body(sim: Simulator, tr: TradingSession) -> None:
-            bid, _ = a.touch(sim)
-            qty = a.size(tr, bid)
+            bid, ask = a.touch(sim)
+            missed = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask), bid, tif="FOK")
+            [theirs] = a.orders(sim, missed.client_id)
+            assert (theirs.status, theirs.filled, theirs.tif) == ("EXPIRED", 0, "FOK")
+            assert (missed.status, missed.filled, missed.tif) == ("expired", 0, "FOK")
+            taken = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, ask), ask, tif="FOK")
+            [theirs] = a.orders(sim, taken.client_id)
+            assert theirs.status == "FILLED" and (taken.status, taken.filled) == ("filled", taken.qty)
             with pytest.raises(InvalidOrder):
-                await tr.place_order(a.symbol, "buy", "limit", qty, bid, tif="FOK")
-            with pytest.raises(InvalidOrder):
-                await tr.place_order(a.symbol, "buy", "limit", qty, bid, reduce_only=True)
-            assert a.orders(sim) == []
+                await tr.place_order(a.symbol, "buy", "limit", a.size(tr, bid), bid, reduce_only=True)
+            assert len(a.orders(sim)) == 2
 
-        a.run(body)
+        a.run(body, transport=transport)
 
 
 # Documented request shapes and error reading -------------------------------------------------------
@@ -137,15 +146,15 @@ def _grammar() -> kraken.Orders:
 
 @isolated
 def test_an_order_the_grammar_refuses_before_sending_leaves_the_tracker_as_it_was() -> None:
-    """Kraken spot has no FOK: ``InvalidOrder`` before anything is sent, and nothing tracked, reported
-    or at the venue (the call is made before the order is registered)."""
+    """Kraken spot has no reduce-only (margin only): ``InvalidOrder`` before anything is sent, and
+    nothing tracked, reported or at the venue (the call is made before the order is registered)."""
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         seen: list[Order] = []
         tr._user_on_order = seen.append
         bid, _ = KRAKEN.touch(sim)
-        with pytest.raises(InvalidOrder, match="FOK"):
-            await tr.place_order(KRAKEN.symbol, "buy", "limit", KRAKEN.size(tr, bid), bid, tif="FOK")
+        with pytest.raises(InvalidOrder, match="reduce-only"):
+            await tr.place_order(KRAKEN.symbol, "buy", "limit", KRAKEN.size(tr, bid), bid, reduce_only=True)
         assert KRAKEN.orders(sim) == [] and list(tr.tracker) == [] and seen == []
 
     KRAKEN.run(body, private_stream=False)

@@ -60,7 +60,7 @@ def _state(o: Mapping[str, Any], filled: Decimal, qty: Decimal) -> Status:
 
 class Orders:
     """Kraken spot order entry over REST: ``AddOrder`` (``pair`` altname, ``type``, ``ordertype``
-    limit/market, ``volume`` in the base asset for buys too, ``price``, ``timeinforce`` GTC/IOC,
+    limit/market, ``volume`` in the base asset for buys too, ``price``, ``timeinforce`` GTC/IOC/FOK,
     ``oflags=post``, ``cl_ord_id``), ``CancelOrder`` (``txid`` or ``cl_ord_id``), ``AmendOrder``
     (``order_qty``/``limit_price``, in place), ``QueryOrders`` (by txid), ``ClosedOrders``/
     ``OpenOrders`` (filtered by ``cl_ord_id``), ``TradesHistory``, ``BalanceEx``, public ``AssetPairs``.
@@ -68,7 +68,9 @@ class Orders:
     AddOrder, CancelOrder and AmendOrder answer without the order's state (a ``txid`` list, a
     ``count``, an ``amend_id``): they are acknowledgements, and the session then asks ``QueryOrders``.
     ``CancelAll`` cancels every pair at once, so a symbol's cancel-all is one CancelOrder per open
-    order. Kraken has no FOK for spot and no reduce-only outside margin: refused before sending."""
+    order. FOK since 2026-05-12 (docs.kraken.com changelog: "Added FOK … to timeinforce … on AddOrder";
+    WS v2's ``add_order`` is not documented to take it: an FOK goes over REST). No reduce-only outside
+    margin: refused before sending."""
 
     venue = "kraken"
     # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
@@ -114,8 +116,6 @@ class Orders:
     # requests ------------------------------------------------------------------------------------
 
     def new_order(self, order: Order) -> Call:
-        if order.tif == "FOK":
-            raise invalid_order("kraken spot has no FOK time in force (GTC, IOC, GTD)", rule="tif")
         if order.reduce_only:
             raise invalid_order("kraken spot orders cannot be reduce-only (margin only)", rule="reduce_only")
         p = {

@@ -38,7 +38,7 @@ _STATUS: dict[str, Status] = {
     "canceled": "canceled",
     "expired": "expired",
 }
-_TIF: dict[str, Tif] = {"gtc": "GTC", "ioc": "IOC", "gtd": "GTC"}
+_TIF: dict[str, Tif] = {"gtc": "GTC", "ioc": "IOC", "gtd": "GTC", "fok": "FOK"}
 # A token is not given to a new connection this close to its ``expires`` (at most a fifth of it).
 TOKEN_MARGIN_S = 60.0
 _METHODS = {P + "AddOrder": "add_order", P + "CancelOrder": "cancel_order", P + "AmendOrder": "amend_order"}
@@ -210,8 +210,8 @@ class SocketOrders(Orders):
         exact); None for everything else, which goes over REST. ``req_id`` is an integer on v2: the
         socket matches the answer by it (``ws_answer_id``)."""
         method = _METHODS.get(call.path)
-        if method is None or not self.token:
-            return None
+        if method is None or not self.token or call.params.get("timeinforce") == "FOK":
+            return None  # FOK: REST's since 2026-05-12, not documented on v2's add_order
         p = call.params
         params: dict[str, Any] = {}
         if method == "add_order":

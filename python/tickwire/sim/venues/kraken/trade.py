@@ -323,7 +323,7 @@ class KrakenOrders:
         pair = self.pairs.get(f.get("pair", ""), "")
         side = {"buy": BID, "sell": ASK}.get(f.get("type", ""))
         kind = {"limit": "LIMIT", "market": "MARKET"}.get(f.get("ordertype", ""))
-        tif = {"GTC": "GTC", "IOC": "IOC"}.get(f.get("timeinforce", "GTC"))
+        tif = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK"}.get(f.get("timeinforce", "GTC"))  # FOK: 2026-05-12
         if pair not in v.books:
             return {"error": ["EQuery:Unknown asset pair"]}
         if side is None or kind is None or tif is None or not f.get("userref", "0").lstrip("-").isdigit():
