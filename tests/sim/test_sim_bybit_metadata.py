@@ -31,8 +31,10 @@ def test_instruments_info_lists_the_engines_instruments() -> None:
             assert Decimal(row["priceFilter"]["tickSize"]) == inst.tick
             lots = row["lotSizeFilter"]
             assert Decimal(lots["basePrecision"]) == inst.lot
-            assert Decimal(lots["minOrderQty"]) == inst.qty(inst.min_lots)
+            # minOrderQty listed as Bybit lists it, no longer checked: the engine's minimum is a lot
+            assert inst.min_lots == 1 and Decimal(lots["minOrderQty"]) > inst.lot
             assert Decimal(lots["maxOrderQty"]) == inst.max_qty
+            assert Decimal(lots["maxLimitOrderQty"]) == Decimal(lots["maxMarketOrderQty"]) == inst.max_qty
             assert Decimal(lots["minOrderAmt"]) == inst.min_notional
             s, _, body = await http("GET", f"{base}/v5/market/instruments-info?category=spot")
             listed = {r["symbol"] for r in orjson.loads(body)["result"]["list"]}

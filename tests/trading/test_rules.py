@@ -195,13 +195,18 @@ def test_bybit_spot_and_linear_instruments() -> None:
         "priceFilter":{"tickSize":"0.01"},"riskParameters":{"limitParameter":"0.05","marketParameter":"0.05"}}"""
     )
     r = from_bybit_instrument(spot)
-    assert (r.tick_size, r.lot_size, r.min_qty, r.max_qty) == (
-        D("0.01"),
-        D("0.000001"),
-        D("0.000048"),
-        D("71.73956243"),
-    )
-    assert (r.min_notional, r.max_notional) == (1, 2000000)
+    # minOrderQty and maxOrderAmt are listed and no longer checked (docs v5/market/instrument): an
+    # order is bounded by its value (minOrderAmt) below; maxOrderQty where no maxLimitOrderQty is listed.
+    assert (r.tick_size, r.lot_size, r.min_qty, r.max_qty) == (D("0.01"), D("0.000001"), 0, D("71.73956243"))
+    assert (r.min_notional, r.max_notional) == (1, None)
+    r.validate("buy", "limit", "0.00002", "60000")  # below minOrderQty, 1.2 USDT: Bybit takes it
+    assert refusal(r, "buy", "limit", "0.00001", "60000").rule == "min_notional"
+    # Since 2025-10-16 (changelog): maxLimitOrderQty and maxMarketOrderQty, by the order's type.
+    lots = {**spot["lotSizeFilter"], "maxLimitOrderQty": "50", "maxMarketOrderQty": "10"}
+    typed = from_bybit_instrument({**spot, "lotSizeFilter": lots})
+    assert (typed.max_qty, typed.market_max_qty) == (50, 10)
+    assert refusal(typed, "buy", "limit", "60", "60000").rule == "max_qty"
+    assert refusal(typed, "buy", "market", "20").rule == "max_qty"
     linear = json.loads(
         """{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC",
         "quoteCoin":"USDT","priceScale":"2","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00",

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, fields, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from tickwire.errors import (
     AuthError,
     DuplicateOrder,
     InsufficientFunds,
+    InvalidOrder,
     OrderNotFound,
     OrderRejected,
     RateLimitError,
@@ -450,3 +451,28 @@ def test_rest_amend_cancel_over_the_trade_socket_and_a_lost_amend_answer() -> No
         assert c.status == "canceled" and not theirs()[2]
 
     a.run(body, timeout=1.0)
+
+
+def test_a_spot_order_below_the_listed_min_qty_but_worth_the_min_amount_is_placed() -> None:
+    """Bybit lists spot's ``minOrderQty`` and no longer checks it ("deprecated, no longer check
+    minOrderQty, check minOrderAmt instead": docs v5/market/instrument): an order below it worth at
+    least ``minOrderAmt`` rests at the venue (the simulator's own book), and one worth less is refused
+    before sending, naming ``min_notional``. Before, the first was refused here (``InvalidOrder``:
+    ``qty … is below min_qty 0.000048``), an order the venue takes."""
+    a = BYBIT
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules[a.symbol]
+        bid, _ = a.touch(sim)
+        price = bid - 10 * r.tick_size
+        assert r.min_notional is not None
+        qty = (r.min_notional / price / r.lot_size).to_integral_value(rounding=ROUND_CEILING) * r.lot_size
+        assert qty < Decimal("0.000048")  # what Bybit lists as minOrderQty
+        o = await tr.place_order(a.symbol, "buy", "limit", qty, price)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.qty == qty
+        with pytest.raises(InvalidOrder) as e:
+            await tr.place_order(a.symbol, "buy", "limit", qty - r.lot_size, price)
+        assert e.value.rule == "min_notional" and len(a.orders(sim)) == 1
+
+    a.run(body)

@@ -270,19 +270,24 @@ def from_okx_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
 def from_bybit_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
     """One entry of ``GET /v5/market/instruments-info`` ``result.list`` (bybit docs
     v5/market/instrument). priceFilter.tickSize (minPrice/maxPrice on derivatives); lotSizeFilter:
-    spot gives basePrecision, minOrderQty, maxOrderQty, minOrderAmt, maxOrderAmt; linear/inverse give
-    qtyStep, minOrderQty, maxOrderQty, maxMktOrderQty, minNotionalValue."""
+    linear/inverse give qtyStep, minOrderQty, maxOrderQty, maxMktOrderQty, minNotionalValue; spot
+    gives basePrecision, minOrderAmt and, since 2025-10-16, maxLimitOrderQty and maxMarketOrderQty —
+    its minOrderQty and maxOrderAmt are "deprecated, no longer check[ed]" and maxOrderQty deprecated
+    for those two, so a spot order is bounded by its value below and by its type's quantity above
+    (a post-only may be up to 5x maxLimitOrderQty: not modelled, so such an order above it is
+    refused here)."""
     pf = inst.get("priceFilter", {})
     lf = inst.get("lotSizeFilter", {})
+    spot = "qtyStep" not in lf and "basePrecision" in lf
     step = _opt(lf, "qtyStep") or _opt(lf, "basePrecision") or _ZERO
     return InstrumentRules(
         symbol=str(inst["symbol"]),
         tick_size=_num(pf["tickSize"], "tickSize"),
         lot_size=step,
-        min_qty=_opt(lf, "minOrderQty") or _ZERO,
-        max_qty=_opt(lf, "maxOrderQty"),
+        min_qty=_ZERO if spot else _opt(lf, "minOrderQty") or _ZERO,
+        max_qty=_opt(lf, "maxLimitOrderQty") or _opt(lf, "maxOrderQty"),
         min_notional=_opt(lf, "minOrderAmt") or _opt(lf, "minNotionalValue"),
-        max_notional=_opt(lf, "maxOrderAmt"),
+        max_notional=None if spot else _opt(lf, "maxOrderAmt"),
         min_price=_opt(pf, "minPrice"),
         max_price=_opt(pf, "maxPrice"),
         market_max_qty=_opt(lf, "maxMktOrderQty") or _opt(lf, "maxMarketOrderQty"),

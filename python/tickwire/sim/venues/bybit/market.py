@@ -51,9 +51,9 @@ class Bybit(Venue):
             ("BTCUSDT", "0.01", "0.000001", "60000", 1_000),
             ("ETHUSDT", "0.01", "0.00001", "3000", 1_000),
         ],
-        {  # min_qty, max_qty, min_notional as the venue lists them
-            "BTCUSDT": ("0.000048", "71.73956243", "1"),
-            "ETHUSDT": ("0.00062", "1229.2336343", "1"),
+        {  # min_qty, max_qty, min_notional as the venue checks them: its value, not minOrderQty
+            "BTCUSDT": ("0", "71.73956243", "1"),
+            "ETHUSDT": ("0", "1229.2336343", "1"),
         },
     )
 

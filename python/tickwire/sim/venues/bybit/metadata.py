@@ -2,9 +2,11 @@
 
 ``GET /v5/market/instruments-info?category=spot[&symbol=]`` in the shape of the v5 "Get Instruments
 Info" reference, every value from the simulator's instruments, which the matching engine enforces
-(``priceFilter.tickSize``, ``lotSizeFilter.basePrecision``/``minOrderQty``/``maxOrderQty``/
-``minOrderAmt``). The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty
-list, any other category 10001.
+(``priceFilter.tickSize``, ``lotSizeFilter.basePrecision``/``minOrderAmt``/``maxLimitOrderQty``/
+``maxMarketOrderQty``). Bybit still lists spot's ``minOrderQty`` and ``maxOrderAmt``, "deprecated, no
+longer check[ed]" (docs v5/market/instrument): listed here as Bybit lists them (``LISTED_MIN_QTY``),
+not enforced. The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty list,
+any other category 10001.
 
 ``GET /v5/execution/list?category=spot[&symbol=][&orderId=|&orderLinkId=][&startTime=][&endTime=]
 [&limit=][&cursor=]`` from the engine's own fill records, newest first, 7 days of them at most (an
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 Result = tuple[int, str, dict[str, Any]]
 WEEK_MS = 7 * 86_400_000
 MAX_ORDER_AMT = "9999999999"  # the engine enforces no largest order value
+# Spot's minOrderQty as Bybit lists it for the default instruments, no longer checked by the venue.
+LISTED_MIN_QTY = {"BTCUSDT": "0.000048", "ETHUSDT": "0.00062"}
 
 
 def _s(x: Decimal) -> str:
@@ -39,6 +43,7 @@ def _s(x: Decimal) -> str:
 
 def instrument(inst: Instrument) -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
+    most = _s(inst.max_qty) if inst.max_qty else "9999999999"
     return {
         "symbol": inst.symbol,
         "baseCoin": base,
@@ -49,10 +54,12 @@ def instrument(inst: Instrument) -> dict[str, Any]:
         "lotSizeFilter": {
             "basePrecision": _s(inst.lot),
             "quotePrecision": _s(inst.tick * inst.lot),
-            "minOrderQty": _s(inst.qty(inst.min_lots)),
-            "maxOrderQty": _s(inst.max_qty) if inst.max_qty else "9999999999",
+            "minOrderQty": LISTED_MIN_QTY.get(inst.symbol) or _s(inst.qty(inst.min_lots)),
+            "maxOrderQty": most,
             "minOrderAmt": _s(inst.min_notional) if inst.min_notional else "0",
             "maxOrderAmt": MAX_ORDER_AMT,
+            "maxLimitOrderQty": most,  # since 2025-10-16; the engine bounds both types alike
+            "maxMarketOrderQty": most,
         },
         "priceFilter": {"tickSize": _s(inst.tick)},
     }
