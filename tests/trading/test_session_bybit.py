@@ -47,6 +47,7 @@ BYBIT = SimAccount(
     unknown_symbol="NOPEUSDT",
     # Below BTCUSDT's maxOrderQty (71.73956243), so a sell of all of it and more reaches the venue.
     funds={"USDT": "1000000", "BTC": "50"},
+    short_window_signer=bybit.Signer(KEY, SECRET, recv_window=1000),
 )
 
 
@@ -476,3 +477,24 @@ def test_a_spot_order_below_the_listed_min_qty_but_worth_the_min_amount_is_place
         assert e.value.rule == "min_notional" and len(a.orders(sim)) == 1
 
     a.run(body)
+
+
+def test_an_order_the_venue_takes_late_within_its_recv_window_is_found_not_called_not_placed() -> None:
+    """The venue handles the place 1.2 s after it arrives (its queue), past the session's 0.5 s
+    time-out, within the request's 2 s ``recv_window``. Reconciliation waits the window out before
+    calling the order absent, and finds it: the caller gets the order, the venue holds it once.
+    Before, "not placed" came after ~0.6 s of queries (``TransportError: bybit: order … was not
+    placed``) and the venue placed it a moment later — an order its caller was told to send again."""
+    a = replace(BYBIT, signer=bybit.Signer(KEY, SECRET, recv_window=2000))
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the place is held
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+
+    a.run(body, private_stream=False, timeout=0.5)

@@ -25,6 +25,7 @@ from tickwire.trading.rules import InstrumentRules, from_bybit_instrument
 from tickwire.trading.venue import Balance, Call, Page
 from tickwire.venues.bybit import limits as rate
 from tickwire.venues.bybit.market import is_pong
+from tickwire.venues.bybit.signer import DEFAULT_RECV_WINDOW
 
 _STATUS: dict[str, Status] = {
     "New": "new",
@@ -129,6 +130,15 @@ class Orders:
     read_ws_reset = staticmethod(rate.read_ws_reset)
     stream_label = "private"  # the endpoint's WebSocket URL of the private stream
     ws_label = "trade"  # and of order entry
+
+    def request_window_ms(self, signer: Any) -> float:
+        """How long after its ``X-BAPI-TIMESTAMP`` the venue may still take a signed request: its
+        ``X-BAPI-RECV-WINDOW`` (the signer's, 5000 ms by default; REST and the trade socket's ops alike),
+        "server_time - recv_window <= timestamp" (docs v5 "Integration Guidance"). Reconciliation waits
+        that long before calling a lost order absent; before, it did so after its queries (~0.6 s), and
+        a request the venue took a second later was an order "not placed" to its caller. Bybit checks
+        the window as a request arrives: one held inside the venue past it is beyond any client's view."""
+        return float(getattr(signer, "recv_window", None) or DEFAULT_RECV_WINDOW)
 
     def __init__(self) -> None:
         # Makes this session's reqIds its own: Bybit refuses a repeated reqId (20006) without saying
