@@ -388,3 +388,24 @@ def test_control_registers_keys_for_a_separate_process() -> None:
             assert status == 400 and b"exactly one" in err
 
     run(go())
+
+
+def test_a_scrambled_private_stream_delivers_each_message_after_the_one_that_follows_it() -> None:
+    """``scramble_private(reorder=True)`` as documented: before, the held message went out first,
+    so nothing was ever delivered out of order and the shared reordering case tested none."""
+    from tickwire.sim.venues.private import PrivateFaults
+
+    class Conn:
+        transport = object()
+
+        def __init__(self) -> None:
+            self.got: list[bytes] = []
+
+        def send_text(self, data: bytes) -> None:
+            self.got.append(data)
+
+    faults, conn = PrivateFaults(), Conn()
+    faults.reorder = True
+    for m in (b"1", b"2", b"3", b"4"):
+        faults.deliver(conn, m)  # type: ignore[arg-type]
+    assert conn.got == [b"2", b"1", b"4", b"3"], conn.got

@@ -91,8 +91,13 @@ CASES = [
 # (``test_session_coinbase.py::test_two_orders_reconciled_at_once_are_each_found_by_its_own_entry``);
 # Kraken over its socket, a cancel-all while the socket was down raised ValueError, not a typed error
 # (``test_session_kraken.py::test_over_the_order_socket_a_call_while_it_is_down_is_refused_typed_…``).
+# Coinbase over REST with the user channel held (seed 8 failed so one run in three or four here; seed 10
+# was the first report), a fill told first by a REST answer (a cancel-all's listing, a state query) that
+# left its fetch to the stream, whose late word raised nothing: tracked filled, never heard by on_fill
+# (``test_session_coinbase.py::test_a_fill_a_query_told_before_the_held_user_channel_is_still_heard_once``).
 CASES += [(OKX, "ws", 32, 40, 3, False), (OKX, "rest", 42, 50, 4, False), (OKX, "rest", 256, 40, 3, False)]
 CASES += [(COINBASE, "rest", 5, 30, 3, False), (KRAKEN, "ws", 14, 30, 3, True)]
+CASES += [(COINBASE, "rest", 8, 30, 3, True), (COINBASE, "rest", 10, 30, 3, True)]
 
 
 @pytest.mark.parametrize(

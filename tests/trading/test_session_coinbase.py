@@ -30,7 +30,7 @@ from tickwire.errors import (
     UnknownOutcome,
 )
 from tickwire.sim import Simulator
-from tickwire.trading.orders import Order
+from tickwire.trading.orders import Fill, Order
 from tickwire.trading.session import TradingSession
 from tickwire.venues import coinbase
 
@@ -501,3 +501,32 @@ def test_two_orders_reconciled_at_once_are_each_found_by_its_own_entry() -> None
         assert a.orders(sim, absent.client_id) == []
 
     a.run(body)
+
+
+def test_a_fill_a_query_told_before_the_held_user_channel_is_still_heard_once() -> None:
+    """The ``user`` channel states cumulative fills only, so a rise in it is what has the executions
+    fetched. With the channel up but held (a congested path) a REST answer told the fill first: it left
+    the fetch to the stream, whose late word then raised nothing (seed 10 of
+    ``test_exactly_once_random``'s Coinbase run: a fill made, tracked, never heard by ``on_fill``)."""
+    a = COINBASE
+    heard: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 0)  # at the best bid: the market trades through it
+        [theirs] = a.orders(sim, o.client_id)
+        inst = sim.venue(a.venue).instruments[a.symbol]
+        ep = sim.endpoint(a.venue, 0)
+        ep.stall(hold=True)  # the update of the fill held back, delivered once the stall ends
+        await trade_through(sim, theirs)
+        got = await tr.order_status(a.symbol, client_id=o.client_id)
+        assert (got.status, got.filled) == ("filled", theirs.filled * inst.lot)
+        seen = tr.stream.events if tr.stream is not None else 0
+        ep.unstall()
+        await settle(lambda: tr.stream is not None and tr.stream.events > seen, "the held update")
+        made = sorted((str(f.trade_id), f.qty * inst.lot) for f in theirs.fills)
+        await settle(lambda: len(heard) >= len(made), f"fills heard: {heard}, made: {made}")
+        await asyncio.sleep(0.2)  # nothing heard twice
+        assert sorted((f.trade_id, f.qty) for f in heard) == made
+        assert all(f.client_id == o.client_id for f in heard)
+
+    a.run(body, on_fill=heard.append)

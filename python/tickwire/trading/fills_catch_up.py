@@ -112,6 +112,19 @@ class FillsCatchUp:
             if self._fetching[client_id] <= 0:
                 del self._fetching[client_id]
 
+    def after_cumulative(self, before: Order | None, got: Order | None) -> None:
+        """A private-stream word that states fills only as the order's total (Coinbase's ``user``
+        channel) was applied, taking the order from ``before`` to ``got`` (None: it changed nothing):
+        the executions it leaves unheard are fetched. Not only where it raised the total: a REST
+        answer that told the total first (the stream up but late) left the fetch to this word, which
+        then changes nothing; without a rise, one fetch at a time is enough."""
+        now = got or before
+        if now is None or not self.port.tracker.unheard(now.client_id):
+            return
+        rose = got is not None and got.filled > (before.filled if before is not None else 0)
+        if rose or now.client_id not in self.fetching():
+            self.fetch_fills(now.client_id)
+
     def fetching(self) -> set[str]:
         """Orders whose executions are being fetched now (``fetch_fills``, or a catch-up running)."""
         return set(self._fetching) | set(self._fill_waiting)

@@ -253,12 +253,8 @@ class TradingSession(Halting, RequestPath):
         venue's trade history, so ``on_fill`` still reports it once with its trade id."""
         before = self.tracker.get(ev.client_id) if ev.client_id else None
         got = self.tracker.apply(ev)
-        if (
-            got is not None
-            and not getattr(self.grammar, "stream_fills", True)
-            and got.filled > (before.filled if before is not None else 0)
-        ):
-            self.reconciler.fetch_fills(got.client_id)
+        if not getattr(self.grammar, "stream_fills", True):
+            self.reconciler.after_cumulative(before, got)
         return got
 
     def _spawn(self, coro: Any) -> None:

@@ -46,8 +46,10 @@ class PrivateFaults:
         for _ in range(copies):
             if self.reorder:
                 held = self._held.pop(conn, None)
-                self._held[conn] = (time.monotonic(), data)
-                if held is not None:
+                if held is None:
+                    self._held[conn] = (time.monotonic(), data)
+                else:  # this one first: sending the held one first kept every message in order
+                    self._send(conn, data)
                     self._send(conn, held[1])
                 continue
             self._send(conn, data)
