@@ -155,3 +155,14 @@ def test_helpers_carry_their_attributes() -> None:
     assert (e.rule, e.nearest) == ("tick_size", (1, 2))  # type: ignore[attr-defined]
     u = unknown_outcome("c9", "socket lost", venue="okx")
     assert u.client_id == "c9" and "socket lost" in str(u)  # type: ignore[attr-defined]
+
+
+def test_htx_symbol_trade_disabled_is_a_closed_market() -> None:
+    """Review: HTX's ``base-symbol-trade-disabled`` ("the symbol is forbidden to trade", its answer
+    to an order on a suspended or offline symbol) is ``MarketClosed``, as Binance's "Market is
+    closed." and Kraken's cancel-only mode are — so the session reads the instrument list again;
+    before it was a plain ``OrderRejected``."""
+    from tickwire.errors import MarketClosed
+    from tickwire.trading.codes import error_for
+
+    assert isinstance(error_for("htx", "base-symbol-trade-disabled", "trade disabled"), MarketClosed)

@@ -467,3 +467,27 @@ def test_a_bybit_batch_past_the_venues_limit_has_its_later_entries_refused_for_r
         assert len(refused) == 2 and len(a.open(sim)) == 5
 
     a.run(body, before=lambda sim: sim.venue("bybit").config.profile.update(order_rate_limit=3))
+
+
+def test_an_order_on_a_market_the_rules_say_closed_is_that_orders_error_and_the_others_go() -> None:
+    """Review: one of two orders is on a pair the venue's instrument list says is suspended (read
+    after ``prepare``): its result is ``MarketClosed``, nothing of it sent, and the list is read
+    again; the order on the open pair goes as asked. Before: ``place_orders`` raised
+    ``MarketClosed`` for the whole call, the open pair's order never sent and no re-read asked."""
+    from tickwire.errors import MarketClosed
+
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        [btc] = ladder(a, sim, tr, 1)
+        [eth] = ladder(a, sim, tr, 1, symbol="ETH-USDT")
+        sim.set_status(a.venue, a.symbol, "closed")
+        await tr.load_rules()
+        reads = tr.rules_recheck.reads
+        got = await tr.place_orders([btc, eth])
+        assert isinstance(got[0], MarketClosed), got
+        assert isinstance(got[1], Order) and got[1].status == "new" and at_venue(a, sim, eth).open
+        assert a.orders(sim, btc.client_id) == []
+        assert tr.rules_recheck.reads == reads + 1
+
+    a.run(body)

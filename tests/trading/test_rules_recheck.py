@@ -182,3 +182,58 @@ def test_an_okx_pair_announced_not_listed_neither_stops_the_start_nor_is_sent_an
                 assert not engine.place_requests
 
     asyncio.run(go())
+
+
+def test_an_amend_refused_here_on_a_closed_market_reads_the_list_again_and_goes_once_it_reopens() -> None:
+    """Review: an amend on a market the rules say is closed is refused with ``MarketClosed`` (nothing
+    sent) — and, like an order's refusal, has the session read the instrument list again, so once
+    the venue reopens the market the next amend goes. Before: amends never asked for a re-read, so a
+    strategy that only amends was refused ``MarketClosed`` for good after the market reopened."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        resting = await a.rest_below(sim, tr, 10, times=2)
+        sim.set_status("binance", a.symbol, "closed")
+        await tr.load_rules()
+        assert not tr.rules[a.symbol].trading
+        sim.set_status("binance", a.symbol, "open")
+        smaller = resting.qty / 2
+        end = time.monotonic() + 5 * rules_recheck.RECHECK_S + 2
+        while True:
+            try:
+                done = await tr.amend_order(a.symbol, client_id=resting.client_id, qty=smaller)
+                break
+            except MarketClosed:
+                assert time.monotonic() < end, (
+                    f"amends refused for good: {tr.rules_recheck.reads} re-reads of the list"
+                )
+                await asyncio.sleep(0.05)
+        assert done.qty == smaller
+
+    a.run(body)
+
+
+def test_a_refusal_here_after_the_session_closed_starts_no_read_of_the_list() -> None:
+    """Review: ``prepare`` on a closed market once the session has closed still refuses it with
+    ``MarketClosed``, but starts no background read of the instrument list (before: a task was
+    spawned after the close, outside the tasks the close cancels, and failed on the closed wire)."""
+    a = BINANCE
+    left: list[TradingSession] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.set_status("binance", a.symbol, "closed")
+        await tr.load_rules()
+        left.append(tr)
+
+    async def go() -> None:
+        async with Simulator([a.venue], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue(a.venue))
+            sim.fund(a.venue, a.key, a.funds)
+            async with tickwire.trade(a.venue, credentials=a.signer, endpoints=sim.urls()[a.venue]) as tr:
+                await body(sim, tr)
+            reads = tr.rules_recheck.reads
+            with pytest.raises(MarketClosed):
+                tr.prepare(a.symbol, "buy", "limit", Decimal("0.001"), Decimal(1000))
+            assert tr.rules_recheck.reads == reads and not tr._tasks
+
+    asyncio.run(go())

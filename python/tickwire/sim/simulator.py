@@ -160,7 +160,7 @@ class Simulator:
         (cancels only: new orders refused as the venue refuses them) or "closed" (a halt). Shown in
         the venue's instrument list in its own words (Binance ``CANCEL_ONLY``/``HALT``, OKX
         ``suspend``); Binance spot's order entry refuses new orders on it ("Market is
-        closed.")."""
+        closed."). The other venues' lists and order entries do not show it yet."""
         v = self.venues[venue]
         if symbol not in v.instruments:
             raise ValueError(f"{venue} has no symbol {symbol!r}")

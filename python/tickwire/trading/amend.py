@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import (
     DecodeError,
+    MarketClosed,
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
@@ -29,6 +30,7 @@ from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, WINDOW_POLL_S
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.rules_recheck import RulesRecheck
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -71,6 +73,7 @@ class AmendPort(Protocol):
     audit: AuditLog | NullAudit
     amends: OneAtATime
     risk: RiskGate
+    rules_recheck: RulesRecheck
 
     @property
     def reconciler(self) -> Rechecks: ...
@@ -102,7 +105,13 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     amend = getattr(port.grammar, "amend", None)
     if amend is None:
         raise not_supported(port.venue, "amend_order")
-    new_qty, new_price = amended_terms(current, port.rules[current.symbol], qty, price)
+    rules = port.rules[current.symbol]
+    if not rules.trading:
+        # Refused here below (MarketClosed): the market may have reopened since the list was read —
+        # read it again, as an order's refusal does, else a strategy that only amends is refused for
+        # good once the market reopens.
+        port.rules_recheck.soon()
+    new_qty, new_price = amended_terms(current, rules, qty, price)
     # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
     # quantity) before anything is sent or audited as requested.
     call = amend(current, new_qty, new_price)
@@ -161,6 +170,8 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         except TickwireError as e:
             settled = no_effect = True  # the venue refused it: the order is as it was
+            if isinstance(e, MarketClosed):  # the venue's word: its instrument list read again
+                port.rules_recheck.soon()
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:
@@ -184,6 +195,8 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise
         except TickwireError as e:
             settled = no_effect = True  # the answer is a refusal
+            if isinstance(e, MarketClosed):
+                port.rules_recheck.soon()
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:

@@ -27,8 +27,11 @@ from tickwire.errors import (
     TransportError,
     UnknownOutcome,
 )
+from tickwire.trading.client_ids import ClientIds
+from tickwire.trading.intake import checked_again
 from tickwire.trading.orders import Order
 from tickwire.trading.place import PlacePort, place_order, refused, register, withdraw
+from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.venue import Call
 from tickwire.trading.wire import by_entry, was_unsent
 
@@ -38,7 +41,28 @@ Result = Order | TickwireError
 class BatchPort(PlacePort, Protocol):
     """What placing a batch needs of a trading session besides what ``place_order`` needs."""
 
+    rules: dict[str, InstrumentRules]
+    client_ids: ClientIds
+
     def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
+
+
+async def place_open(port: BatchPort, orders: Sequence[Order]) -> list[Result]:
+    """``place_orders`` of orders made by ``prepare``, checked again first (``checked_again``: bad
+    input sends nothing). An order on a market the venue's instrument list says takes none (read
+    since ``prepare``) is its own result, ``MarketClosed``, nothing of it sent — the others go, as
+    when the venue refuses one entry of a batch — and the list is read again, as for ``place_order``."""
+    closed: dict[int, Result] = {}
+    for i, o in enumerate(orders):
+        r = port.rules.get(o.symbol)
+        if o.venue == port.venue and r is not None and not r.trading:
+            closed[i] = r.closed()
+    if closed:
+        port.rules_recheck.soon()
+    going = [o for i, o in enumerate(orders) if i not in closed]
+    checked_again(port.venue, port.rules, port.client_ids, going)
+    got = iter(await place_orders(port, going) if going else [])
+    return [closed[i] if i in closed else next(got) for i in range(len(orders))]
 
 
 async def place_orders(port: BatchPort, orders: Sequence[Order]) -> list[Result]:

@@ -315,7 +315,8 @@ _HTX: dict[str, ErrorClass] = {
     "order-orderamount-precision-error": OrderRejected,
     "order-holding-limit-failed": OrderRejected,
     "base-symbol-error": OrderRejected,
-    "base-symbol-trade-disabled": OrderRejected,
+    # "The symbol is forbidden to trade" (suspended, offline): no new order until it reopens.
+    "base-symbol-trade-disabled": MarketClosed,
     "invalid-parameter": OrderRejected,
     "invalid-amount": OrderRejected,
     "bad-request": OrderRejected,

@@ -23,17 +23,23 @@ class RulesRecheck:
     running within ``RECHECK_S``."""
 
     def __init__(
-        self, load: Callable[[], Awaitable[object]], spawn: Callable[[Coroutine[Any, Any, None]], None]
+        self,
+        load: Callable[[], Awaitable[object]],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+        closing: Callable[[], bool] = lambda: False,
     ) -> None:
         self._load = load
         self._spawn = spawn
+        # The session closing or closed: no read starts (its task would outlive the close, which
+        # cancels only the tasks it holds by then, and ask a closed wire).
+        self._closing = closing
         self._last = float("-inf")
         self._running = False
         self.reads = 0  # how many it started (observability, tests)
 
     def soon(self) -> None:
         now = time.monotonic()
-        if self._running or now - self._last < RECHECK_S:
+        if self._running or now - self._last < RECHECK_S or self._closing():
             return
         self._last = now
         self._running = True

@@ -34,7 +34,7 @@ from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import Delivery, EventFeed
 from tickwire.trading.halting import Halting
 from tickwire.trading.health import session_health
-from tickwire.trading.intake import checked_again, checked_order
+from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
@@ -112,7 +112,8 @@ class TradingSession(Halting, RequestPath):
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
-        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn)  # a market closed, or reopened
+        # A market closed, or reopened: its instrument list read again (none once the session closes).
+        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn, lambda: self.closing)
         # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
         # with ``sent_ms``.
         self.sent_at: dict[str, Stamp] = {}
@@ -384,8 +385,7 @@ class TradingSession(Halting, RequestPath):
         :class:`RiskLimitExceeded` when the orders together would cross a limit (see
         :mod:`tickwire.trading.batch`)."""
         self.refuse_if_halted("place_orders")
-        checked_again(self.venue, self.rules, self.client_ids, orders)
-        return await batch.place_orders(self, orders)
+        return await batch.place_open(self, orders)
 
     def template(
         self, symbol: str, side: Side, type: OrderType = "limit", tif: Tif = "GTC", post_only: bool = False
