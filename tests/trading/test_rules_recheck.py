@@ -237,3 +237,34 @@ def test_a_refusal_here_after_the_session_closed_starts_no_read_of_the_list() ->
             assert tr.rules_recheck.reads == reads and not tr._tasks
 
     asyncio.run(go())
+
+
+def test_a_quote_rule_the_venue_refuses_for_a_closed_market_holds_off_instead_of_firing_each_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The venue closes the market while the session's rules still say it trades (the list not read
+    again: a venue whose list lags its order entry). A ``when="every"`` rule fires on a tick, is
+    refused ``MarketClosed``, and holds off ``CLOSED_RETRY_S`` before its next order, instead of
+    sending one refused order per tick (before: one per frame, 24 in 0.6 s here)."""
+    monkeypatch.setattr(rules_recheck, "RECHECK_S", 3600.0)  # the list never read again here
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.rules_recheck.soon()  # spent now: no read of the list during the test
+        sent = order_requests(sim)
+        bid, _ = a.touch(sim)
+        async with tickwire.connect("binance", [a.symbol], endpoints=sim.urls()["binance"]) as md:
+            await md.wait_synced(timeout=5)
+            sim.set_status("binance", a.symbol, "closed")
+            tmpl = tr.template(a.symbol, "buy")
+            q = tmpl.quote(md, int(a.size(tr, bid).scaleb(tmpl.qty_scale)), offset_ticks=-50, when="every")
+            end = time.monotonic() + 0.6
+            while time.monotonic() < end:
+                sim.advance()
+                await asyncio.sleep(0.025)
+            q.stop()
+            assert tr.rules[a.symbol].trading  # the rules never said closed
+            assert 1 <= sent() <= 3, sent()  # the first refusal, then one every CLOSED_RETRY_S (0.5 s)
+            assert a.orders(sim) == []
+
+    a.run(body)

@@ -60,7 +60,14 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from tickwire import _core
-from tickwire.errors import InternalError, InvalidOrder, NotSupported, RiskLimitExceeded, TickwireError
+from tickwire.errors import (
+    InternalError,
+    InvalidOrder,
+    MarketClosed,
+    NotSupported,
+    RiskLimitExceeded,
+    TickwireError,
+)
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.template_forms import rule_ints
 
@@ -280,6 +287,20 @@ class Quote:
             self._stop_with(e)
         if self.in_flight is task:
             self._answered()
+        if isinstance(e, MarketClosed) and not self.stopped:
+            # The venue refused it for a closed market while the rules said it trades (the list is
+            # being read again: ``rules_recheck``): nothing more is fired into that market for
+            # ``CLOSED_RETRY_S``, not one refused order per tick until the list says so.
+            self._unload()
+            if self._waiting is None:
+                self._waiting = asyncio.get_running_loop().create_task(self._hold(CLOSED_RETRY_S))
+
+    async def _hold(self, seconds: float) -> None:
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._waiting = None
+        self.load()
 
     def _failed(self, exc: BaseException) -> None:
         """From Rust: the order could not be made (a refusal: the rule stops) or its write raised.
