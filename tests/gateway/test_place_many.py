@@ -9,7 +9,7 @@ from typing import Any
 import gateway_harness
 import pytest
 from gateway_harness import VENUE, config, lose_next, remote, resting_qty, run, service, slow_replies, venue
-from tickwire.errors import InvalidOrder, OrderRejected, TransportError
+from tickwire.errors import InvalidOrder, MarketClosed, OrderRejected, TransportError
 from tickwire.gateway.run import Gateway
 from tickwire.trading.orders import Order
 
@@ -85,5 +85,29 @@ def test_a_lost_answer_to_several_orders_is_settled_through_the_gateway(nats_url
             await svc._on_request(held[0])  # the request turns up after its client gave up on it
             await asyncio.sleep(0.2)
             assert sorted(o.client_id for o in v.orders("manylost")) == placed
+
+    run(body)
+
+
+def test_an_entry_on_a_market_the_venue_closed_is_its_own_error_and_the_others_are_placed(
+    nats_urls: list[str],
+) -> None:
+    """The venue closes ETHUSDT (the gateway's rules read again say so): a request with a BTCUSDT and
+    an ETHUSDT order places the first and answers the second ``MarketClosed``, nothing of it sent —
+    as the session's ``place_orders`` does. Before, the whole request was refused ``MarketClosed``
+    and the BTCUSDT order not placed."""
+
+    async def body() -> None:
+        async with venue() as v, Gateway(config(nats_urls, v.account("shut"))) as gw, \
+                remote(nats_urls, "shut", "s1") as tr:  # fmt: skip
+            v.sim.set_status(VENUE, "ETHUSDT", "closed")
+            await service(gw, "shut").session.load_rules()
+            [btc] = entries(v, tr, 1)
+            price = v.sim.book(VENUE, "ETHUSDT").bids[0][0] - 30 * tr.rules["ETHUSDT"].tick_size
+            eth = {**btc, "symbol": "ETHUSDT", "price": price, "qty": resting_qty(tr, "ETHUSDT", price)}
+            got = await tr.place_orders([btc, eth])
+            assert isinstance(got[0], Order) and got[0].status == "new"
+            assert isinstance(got[1], MarketClosed)
+            assert [o.symbol for o in v.orders("shut")] == ["BTCUSDT"]
 
     run(body)

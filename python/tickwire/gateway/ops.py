@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tickwire.bus import codec
-from tickwire.errors import TickwireError, UnknownOutcome
+from tickwire.errors import MarketClosed, TickwireError, UnknownOutcome
 from tickwire.gateway.admission import Admission
 from tickwire.gateway.events import WRITE_AHEAD_S, EventPublisher
 from tickwire.gateway.outcomes import Outcomes, Reply, rid_key
@@ -152,26 +152,32 @@ class Ops:
         entries = req["orders"]
         if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
             raise invalid_order("place_many names a list of orders (each an object)")
-        orders = [
-            self._s.prepare(
-                *_terms(e),
-                tif=e.get("tif", "GTC"),
-                post_only=_flag(e, "post_only"),
-                reduce_only=_flag(e, "reduce_only"),
-                client_id=self.svc.admission.own_id(ids, e),
-            )
-            for e in entries
-        ]
+        prepared: list[Order | TickwireError] = []
+        for e in entries:
+            try:
+                prepared.append(
+                    self._s.prepare(
+                        *_terms(e),
+                        tif=e.get("tif", "GTC"),
+                        post_only=_flag(e, "post_only"),
+                        reduce_only=_flag(e, "reduce_only"),
+                        client_id=self.svc.admission.own_id(ids, e),
+                    )
+                )
+            except MarketClosed as closed:  # that entry's own result, as the session's place_orders has it
+                prepared.append(closed)
+        orders = [o for o in prepared if isinstance(o, Order)]
         events = self.svc.events
         written = await events.placing({o.client_id: o.symbol for o in orders})
         try:
-            results = await self._s.place_orders(orders)
+            placed = iter(await self._s.place_orders(orders) if orders else [])
         except BaseException as e:
             for cid in written:
                 await events.placed(cid, _maybe_sent(e))
             raise
-        for o, r in zip(orders, results, strict=True):
-            if o.client_id in written:
+        results = [next(placed) if isinstance(p, Order) else p for p in prepared]
+        for o, r in zip(prepared, results, strict=True):
+            if isinstance(o, Order) and o.client_id in written:
                 await events.placed(o.client_id, not isinstance(r, BaseException) or _maybe_sent(r))
         return [{"result": codec.dump(r)} if isinstance(r, Order) else codec.dump_error(r) for r in results]
 
