@@ -514,7 +514,7 @@ def test_a_bybit_market_session_prices_spot_market_orders_only_from_spot_books(c
                 risk = RiskLimits(max_order_notional=Decimal(1_000_000))
                 async with md.trade(credentials=b.signer, risk=risk) as tr:
                     await _book_synced(md, b.symbol)
-                    qty = tr.rules[b.symbol].min_qty * 100
+                    qty = tr.rules[b.symbol].lot_size * 4800  # 0.0048 BTC: past minOrderAmt
                     if category == "spot":
                         o = await tr.place_order(b.symbol, "buy", "market", qty)
                         assert o.status == "filled" and len(b.orders(sim)) == 1
