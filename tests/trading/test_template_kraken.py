@@ -113,3 +113,21 @@ def test_kraken_without_its_socket_has_no_template() -> None:
             tr.template(KRAKEN.symbol, "buy")
 
     KRAKEN.run(body)
+
+
+def test_kraken_a_fok_template_is_refused_naming_the_way_that_sends_it() -> None:
+    """Kraken's FOK goes over REST only (its socket's ``add_order`` does not document it) and its
+    templates are the socket's: a FOK template is ``NotSupported`` saying ``place_order`` sends it
+    (before: "its order socket has no form of a new order", as if no order could go), and
+    ``place_order`` does, against the simulator's own order."""
+    a = KRAKEN
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        with pytest.raises(NotSupported, match="place_order sends it over REST"):
+            tr.template(a.symbol, "buy", tif="FOK")
+        price, qty = below_bid(a, sim, tr, 10, a.symbol)
+        o = await tr.place_order(a.symbol, "buy", "limit", qty, price, tif="FOK")
+        [theirs] = a.orders(sim, o.client_id)
+        assert (theirs.tif, theirs.status, o.status) == ("FOK", "EXPIRED", "expired")
+
+    a.run(body, transport="ws")

@@ -233,7 +233,11 @@ def _render_ws(s: FormsPort, signer: Any, order: Order, rid: str) -> bytes:
     grammar: Any = s.grammar
     data: bytes | None = grammar.ws_request(grammar.new_order(order), signer, rid)
     if data is None:
-        raise NotSupported(f"{s.venue}: its order socket has no form of a new order")
+        # Kraken's FOK: REST only (its socket's add_order does not document it).
+        raise NotSupported(
+            f"{s.venue}: its order socket has no form of this order ({order.type} {order.tif}); "
+            "place_order sends it over REST"
+        )
     return data
 
 
