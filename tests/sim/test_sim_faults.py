@@ -409,3 +409,34 @@ def test_a_scrambled_private_stream_delivers_each_message_after_the_one_that_fol
     for m in (b"1", b"2", b"3", b"4"):
         faults.deliver(conn, m)  # type: ignore[arg-type]
     assert conn.got == [b"2", b"1", b"4", b"3"], conn.got
+
+
+def test_a_private_message_held_to_reorder_still_goes_before_a_graceful_close() -> None:
+    """Review: a message held back by the reorder fault (``reorder=True``, none followed it yet) was
+    lost when the venue closed the connection gracefully (``drop(graceful=True)``) within
+    ``hold_s``, though a graceful close writes everything sent before it (``Conn.close`` flushes):
+    the fault reordered *and* lost messages. Here it goes out before the close frame."""
+    from types import SimpleNamespace
+
+    from tickwire.sim.venues.private import PrivateFaults
+    from tickwire.sim.ws import Conn
+
+    async def go() -> list[Any]:
+        wrote: list[Any] = []
+        faults = PrivateFaults()
+        faults.reorder = True
+        endpoint = SimpleNamespace(
+            stalled=False, stall_holds=False, venue=SimpleNamespace(private_faults=faults)
+        )
+        conn = Conn(endpoint, "/ws", "", {})  # type: ignore[arg-type]
+        conn.transport = SimpleNamespace(  # type: ignore[assignment]
+            underlying_transport=SimpleNamespace(write=wrote.append),
+            send_close=lambda code, reason: wrote.append("close"),
+            disconnect=lambda graceful=True: None,
+        )
+        faults.deliver(conn, b"last")  # held: nothing follows it
+        conn.close()
+        return wrote
+
+    wrote = asyncio.run(go())
+    assert len(wrote) == 2 and b"last" in wrote[0] and wrote[1] == "close", wrote

@@ -406,3 +406,54 @@ def test_fills_whose_fetch_fails_past_the_schedule_are_fetched_once_the_venue_an
         assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
 
     a.run(body, private_stream=False, on_fill=fills.append)
+
+
+def test_stream_words_that_raise_nothing_fetch_nothing_while_a_later_ask_is_due(
+    monkeypatch: MonkeyPatch,
+) -> None:
+    """Review of ``after_cumulative``: Coinbase's ``user`` channel says an order's total again
+    (a duplicate, a snapshot at a resubscribe, a status change) while the venue's history lags, so
+    a first fetch found its fills unheard and the order's later asks are due (``LATER_S``). "One
+    fetch at a time without a rise" counted only a fetch running, not one due: each such word
+    fetched at once. Here five words after the first fetch, before its first later ask, ask the
+    venue nothing more (before: five more fetches)."""
+    from tickwire.trading import fills_catch_up as fcu
+
+    monkeypatch.setattr(fcu, "LATER_S", (0.3, 0.3))
+    order = Order(
+        venue="coinbase", symbol="BTC-USD", side="buy", type="limit", qty=Decimal(2), price=Decimal(1),
+        client_id="c1", order_id="o1", filled=Decimal(1), status="filled",
+    )  # fmt: skip
+
+    class Tracker:
+        def unheard(self, cid: str) -> bool:
+            return True  # the venue's history never lists the fill here
+
+        def get(self, cid: str) -> Order:
+            return order
+
+    async def go() -> int:
+        c = fcu.FillsCatchUp()
+        asked = [0]
+
+        async def catch_up_fills(cid: str) -> None:
+            asked[0] += 1
+            await asyncio.sleep(0.005)
+
+        c.catch_up_fills = catch_up_fills  # type: ignore[method-assign]
+        c.port = type("Port", (), {"tracker": Tracker(), "venue": "coinbase"})()  # type: ignore[assignment]
+        tasks: set[asyncio.Task[None]] = set()
+        c.spawn = lambda coro: tasks.add(asyncio.get_running_loop().create_task(coro))
+        c.after_cumulative(order, None)  # the word a REST answer left the fetch to
+        await asyncio.sleep(0.05)
+        assert asked[0] == 1
+        for _ in range(5):  # the same total, said again
+            c.after_cumulative(order, None)
+            await asyncio.sleep(0.02)
+        first_due = asked[0]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return first_due
+
+    assert asyncio.run(go()) == 1

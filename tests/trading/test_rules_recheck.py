@@ -13,6 +13,7 @@ simulator's own state (``Simulator.set_status``: the venue's instrument list and
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -270,6 +271,49 @@ def test_a_quote_rule_the_venue_refuses_for_a_closed_market_holds_off_instead_of
             q.stop()
             assert tr.rules[a.symbol].trading  # the rules never said closed
             assert sent() - first <= 2, sent()  # one every CLOSED_RETRY_S (0.5 s), not one a frame
+            assert a.orders(sim) == []
+
+    a.run(body)
+
+
+def test_a_quote_rule_refused_for_a_closed_market_sends_nothing_more_until_its_hold_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: the refused order's answer takes a few frames to come (a slow path: 60 ms, frames every
+    25 ms). ``_ended`` loaded the next write (``_answered``) before it looked at the refusal, and that
+    load priced the frames that went by at once (``catch_up``): a second refused order went out right
+    after the first, before the hold began — each hold let two through. Here no two order requests
+    come closer than most of ``CLOSED_RETRY_S``."""
+    monkeypatch.setattr(rules_recheck, "RECHECK_S", 3600.0)  # the list never read again here
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tr.rules_recheck.soon()  # spent now: no read of the list during the test
+        times: list[float] = []
+        orders = sim.venue("binance").orders  # type: ignore[attr-defined]
+        handle = orders.handle
+
+        def counting(ep: Any, req: Any, account: str, params: dict[str, str]) -> Any:
+            if req.method == "POST":
+                times.append(time.monotonic())
+            return handle(ep, req, account, params)
+
+        orders.handle = counting
+        bid, _ = a.touch(sim)
+        async with tickwire.connect("binance", [a.symbol], endpoints=sim.urls()["binance"]) as md:
+            await md.wait_synced(timeout=5)
+            sim.set_status("binance", a.symbol, "closed")
+            sim.endpoint("binance", 0).delay(0.06)  # each answer three frames late
+            tmpl = tr.template(a.symbol, "buy")
+            q = tmpl.quote(md, int(a.size(tr, bid).scaleb(tmpl.qty_scale)), offset_ticks=-50, when="every")
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                sim.advance()
+                await asyncio.sleep(0.025)
+            q.stop()
+            assert len(times) >= 2, times
+            gaps = [round(t1 - t0, 3) for t0, t1 in itertools.pairwise(times)]
+            assert min(gaps) >= 0.4, gaps  # CLOSED_RETRY_S apart, not one at each answer
             assert a.orders(sim) == []
 
     a.run(body)

@@ -111,6 +111,9 @@ class Conn(WSListener):
 
     def close(self, code: WSCloseCode = WSCloseCode.GOING_AWAY, reason: bytes = b"") -> None:
         if self.transport is not None:
+            faults = getattr(getattr(self.endpoint, "venue", None), "private_faults", None)
+            if faults is not None:
+                faults.release(self)  # a private message held to reorder goes before the close
             self.flush()
             self.transport.send_close(code, reason)
             self.transport.disconnect()

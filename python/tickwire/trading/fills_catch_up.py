@@ -122,8 +122,12 @@ class FillsCatchUp:
         if now is None or not self.port.tracker.unheard(now.client_id):
             return
         rose = got is not None and got.filled > (before.filled if before is not None else 0)
-        if rose or now.client_id not in self.fetching():
-            self.fetch_fills(now.client_id)
+        # Without a rise, none while one runs or its later asks are due (``_fills_later``: the
+        # venue's history lagging): else each repeat of the total (a duplicate, a resubscribe's
+        # snapshot, a status change) asked the venue at once.
+        cid = now.client_id
+        if rose or (cid not in self.fetching() and cid not in self._fills_due):
+            self.fetch_fills(cid)
 
     def fetching(self) -> set[str]:
         """Orders whose executions are being fetched now (``fetch_fills``, or a catch-up running)."""

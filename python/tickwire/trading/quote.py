@@ -145,6 +145,7 @@ class Quote:
         self.risk_held = 0  # loads put off because the next order could pass a risk limit
         self._to: Dest | None = None
         self._waiting: asyncio.Task[None] | None = None
+        self._holding = False  # ``_waiting`` is the hold after the venue's MarketClosed
         self._write_failures = 0
         self._watch = asyncio.get_running_loop().create_task(self._keep())
         s.quotes.append(self)
@@ -285,21 +286,28 @@ class Quote:
             venue, symbol = self.template.session.venue, self.template.symbol
             log.error("%s: quote rule on %s: its order's task raised", venue, symbol, exc_info=e)
             self._stop_with(e)
-        if self.in_flight is task:
-            self._answered()
         if isinstance(e, MarketClosed) and not self.stopped:
             # The venue refused it for a closed market while the rules said it trades (the list is
             # being read again: ``rules_recheck``): nothing more is fired into that market for
-            # ``CLOSED_RETRY_S``, not one refused order per tick until the list says so.
+            # ``CLOSED_RETRY_S``, not one refused order per tick until the list says so. Held before
+            # ``_answered`` loads: that load would price the frames that went by during the round
+            # trip at once (``catch_up``), a second refused order out before the hold began. A
+            # shorter wait already set (``_wait``: no connection, a risk limit) gives way to it.
             self._unload()
-            if self._waiting is None:
+            if not self._holding:
+                if self._waiting is not None:
+                    self._waiting.cancel()
+                self._holding = True
                 self._waiting = asyncio.get_running_loop().create_task(self._hold(CLOSED_RETRY_S))
+        if self.in_flight is task:
+            self._answered()
 
     async def _hold(self, seconds: float) -> None:
         try:
             await asyncio.sleep(seconds)
         finally:
             self._waiting = None
+            self._holding = False
         self.load()
 
     def _failed(self, exc: BaseException) -> None:

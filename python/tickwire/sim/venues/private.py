@@ -61,6 +61,13 @@ class PrivateFaults:
                 del self._held[conn]
                 self._send(conn, data)
 
+    def release(self, conn: Conn) -> None:
+        """Sends what is held for ``conn`` now: it is being closed gracefully, and a graceful close
+        writes everything sent before it (held, the message was lost, not reordered)."""
+        held = self._held.pop(conn, None)
+        if held is not None:
+            self._send(conn, held[1])
+
     def _send(self, conn: Conn, data: bytes) -> None:
         if conn.transport is not None:
             self.sent += 1
