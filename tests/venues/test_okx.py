@@ -97,3 +97,55 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         okx.Signer.from_env()
     monkeypatch.setenv("OKX_PASSPHRASE", "p")
     assert okx.Signer.from_env().ws_login_signature(1) == _ref(DOC_SECRET, "1GET/users/self/verify")
+
+
+def test_repeated_and_stale_order_pushes_leave_the_order_as_the_venue_has_it() -> None:
+    """OKX's "Order channel revamp" (changelog 2025-07-08): "the same message may be sent multiple
+    times (perhaps with the different uTime) … Each tradeId should only be returned once … For
+    cancellation messages with the same ordId, process the first one and discard later messages."
+    Read by the grammar into the tracker: a fill pushed again counts once, and a partial-fill push
+    repeated after the cancel neither reopens the order nor adds to it."""
+    from decimal import Decimal
+
+    from tickwire.trading.orders import Fill, Order
+    from tickwire.trading.tracker import OrderTracker
+
+    heard: list[Fill] = []
+    tracker = OrderTracker(on_fill=heard.append)
+    intent = Order(
+        venue="okx", symbol="BTC-USDT", side="buy", type="limit", price=Decimal("100"),
+        qty=Decimal("1"), client_id="tw1",
+    )  # fmt: skip
+    tracker.track(intent)
+    base = {
+        "instType": "SPOT", "instId": "BTC-USDT", "ordId": "312269865356374016", "clOrdId": "tw1",
+        "px": "100", "sz": "1", "ordType": "limit", "side": "buy", "avgPx": "100", "fee": "-0.0004",
+        "feeCcy": "BTC", "fillFeeCcy": "BTC", "execType": "T", "cTime": "1597026383085",
+    }  # fmt: skip
+    partial = {
+        **base, "state": "partially_filled", "accFillSz": "0.4", "fillSz": "0.4", "fillPx": "100",
+        "tradeId": "242589207", "fillTime": "1597026383090", "fillFee": "-0.0004", "uTime": "1597026383090",
+    }  # fmt: skip
+    canceled = {
+        **base,
+        "state": "canceled",
+        "accFillSz": "0.4",
+        "fillSz": "0",
+        "tradeId": "",
+        "uTime": "1597026383200",
+    }
+
+    def push(*data: dict[str, object]) -> None:
+        for ev in okx.Orders().read_stream(
+            {"arg": {"channel": "orders", "instType": "SPOT"}, "data": list(data)}
+        ):
+            tracker.apply(ev)
+
+    push(partial)
+    push({**partial, "uTime": "1597026383095"})  # the same fill again, another uTime
+    push(canceled)
+    push({**partial, "uTime": "1597026383300"})  # a stale partial fill after the cancel
+    push(canceled)
+    got = tracker.get("tw1")
+    assert got is not None and (got.status, got.filled) == ("canceled", Decimal("0.4"))
+    assert [(f.trade_id, f.qty) for f in heard] == [("242589207", Decimal("0.4"))]
