@@ -149,3 +149,27 @@ def test_ccxt_loads_markets_places_and_cancels() -> None:
                 await ex.close()
 
     asyncio.run(go())
+
+
+def test_a_status_set_shows_in_exchange_info_in_binances_words_and_only_where_modelled() -> None:
+    """``Simulator.set_status``: exchangeInfo's ``status`` in Binance's words (enums.md: CANCEL_ONLY
+    since 2026-07-07, HALT), TRADING again once open; a venue whose list shows no status refuses it
+    (a test meaning to close a market would run on an open one)."""
+
+    async def go() -> None:
+        async with Simulator(["binance", "kraken"], rate=0, depth=10) as sim:
+            base = sim.urls()["binance"][0]["rest"]
+
+            async def status() -> str:
+                info = await get_json(base + "/api/v3/exchangeInfo?symbol=BTCUSDT")
+                return str(info["symbols"][0]["status"])
+
+            for set_to, word in (("cancel_only", "CANCEL_ONLY"), ("closed", "HALT"), ("open", "TRADING")):
+                sim.set_status("binance", "BTCUSDT", set_to)
+                assert await status() == word
+            with pytest.raises(ValueError, match="no trading status"):
+                sim.set_status("kraken", "BTC/USD", "closed")
+            with pytest.raises(ValueError):
+                sim.set_status("binance", "BTCUSDT", "halted")
+
+    asyncio.run(go())

@@ -160,8 +160,10 @@ class Simulator:
         (cancels only: new orders refused as the venue refuses them) or "closed" (a halt). Shown in
         the venue's instrument list in its own words (Binance ``CANCEL_ONLY``/``HALT``, OKX
         ``suspend``); Binance spot's order entry refuses new orders on it ("Market is
-        closed."). The other venues' lists and order entries do not show it yet."""
+        closed."). ``ValueError`` on the other venues, whose lists do not show it yet."""
         v = self.venues[venue]
+        if not v.shows_status:  # a test meaning to close a market would run on an open one
+            raise ValueError(f"{venue}: the simulator shows no trading status there (Binance, OKX do)")
         if symbol not in v.instruments:
             raise ValueError(f"{venue} has no symbol {symbol!r}")
         if status not in ("open", "cancel_only", "closed"):

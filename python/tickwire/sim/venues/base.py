@@ -46,6 +46,8 @@ class Venue:
     has_checksum: ClassVar[bool] = False
     # Sends a book message whose level a client's book refuses (``VenueServer.bad_level``).
     can_refuse: ClassVar[bool] = False
+    # Its instrument list shows a symbol's trading status (``Simulator.set_status``).
+    shows_status: ClassVar[bool] = False
     # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
     intervals: ClassVar[dict[str, float]] = {}
     default_instruments: ClassVar[list[Instrument]]

@@ -40,6 +40,7 @@ WS_API_CONNECT_WEIGHT = 2  # per WS API connection (spot)
 
 
 class BinanceSpot(Venue):
+    shows_status = True
     name = "binance"
     # /sbe/...: the SBE stream host (stream-sbe.binance.com), served beside the JSON one so both
     # carry the same books and the REST snapshot syncs either.

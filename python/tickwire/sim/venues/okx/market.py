@@ -48,6 +48,7 @@ def _checksum(bids: list[str], asks: list[str]) -> int:
 
 
 class Okx(Venue):
+    shows_status = True
     name = "okx"
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
     leverage = Decimal(10)
