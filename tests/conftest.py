@@ -1,4 +1,5 @@
-"""Shared fixtures: the NATS server skip, fresh rate windows per test, the helper folders on the path."""
+"""Shared fixtures: the NATS server skip, fresh rate windows per test, a short lost-order wait, the helper
+folders on the path."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def fresh_rate_windows() -> Iterator[None]:
     with budget._lock:
         budget._windows.clear()
         budget._announced.clear()
+
+
+# What a session waits, by default, before calling a lost order with no trace "not placed" where the
+# venue bounds no request's life (``lost_order_wait_s``), in the suite: see ``short_lost_order_wait``.
+SUITE_LOST_ORDER_WAIT_S = 0.5
+
+
+@pytest.fixture(autouse=True)
+def short_lost_order_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions a test builds without ``lost_order_wait_s`` wait ``SUITE_LOST_ORDER_WAIT_S``, not the
+    library's 5 s: each lost-answer case on OKX over REST, Kraken, Coinbase, HTX, Clarofinlore,
+    Tradefence or USDⓈ-M whose order is absent would wait 5 s (as the short time-outs the cases set, a
+    shorter bound with the same steps). The cases of the wait itself name it; a test that reads the
+    library's default undoes this (``monkeypatch.undo()``). Sessions in a subprocess keep 5 s."""
+    from tickwire.trading import request_path
+
+    monkeypatch.setattr(request_path, "LOST_ORDER_WAIT_S", SUITE_LOST_ORDER_WAIT_S)

@@ -281,3 +281,68 @@ def test_orders_over_the_socket_reach_a_venue_that_takes_instIdCode_only() -> No
         assert not a.orders(sim, o.client_id)[0].open
 
     a.run(body, transport="ws", private_stream=False)
+
+
+def test_an_order_the_venue_takes_late_over_rest_is_found_not_called_not_placed() -> None:
+    """OKX bounds no REST request's life (``expTime`` rides only its socket's ops). The venue handles
+    the place 1.2 s after it arrives (its queue), past the session's 0.5 s time-out: reconciliation
+    waits the session's ``lost_order_wait_s`` (2 s here) from the loss before calling the order absent,
+    looks once more and finds it — the caller gets the order, the venue holds it once. Before, "not
+    placed" came after ~0.6 s of queries (``TransportError: okx: order … was not placed``) and the
+    venue placed it a moment later: an order its caller was told to send again."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.request_window_s() is None  # over REST: nothing of the venue's bounds it
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the place is held
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+
+    a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
+
+
+def test_the_wait_for_a_lost_order_ends_once_the_private_stream_tells_of_it() -> None:
+    """As above with the private stream up and a 30 s ``lost_order_wait_s``: the stream's word of the
+    order the venue took late ends the wait, and the call returns the order well before the 30 s."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)
+        began = time.monotonic()
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        assert time.monotonic() - began < 10
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+
+    a.run(body, timeout=0.5, lost_order_wait_s=30)
+
+
+def test_an_amend_the_venue_applies_late_over_rest_is_found_not_called_not_taken() -> None:
+    """As for a place: the venue applies the amend 1.2 s after it arrives, past the 0.5 s time-out,
+    and the order's state shows the old terms while the queries run. The session's
+    ``lost_order_wait_s`` (2 s) is waited before "did not take effect", and the last look finds the
+    new price: the caller gets the order amended. Before, ``TransportError: okx: amend of … did not
+    take effect`` came after the queries, the amend then applied at the venue."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        o = await a.rest_below(sim, tr, 10)
+        new_price = o.price - tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the amend is held
+        got = await tr.amend_order(a.symbol, client_id=o.client_id, price=new_price)
+        [theirs] = a.orders(sim, o.client_id)
+        tick = sim.venue(a.venue).instruments[a.symbol].tick
+        assert got.price == new_price and theirs.open and theirs.price * tick == new_price
+
+    a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)

@@ -275,6 +275,30 @@ def test_a_lost_batch_answer_is_reconciled_per_created_order_and_not_resent() ->
     a.run(body, timeout=1.0)
 
 
+def test_an_order_the_venue_takes_late_is_found_not_called_not_placed() -> None:
+    """Tradefence bounds no request's life. The venue handles the place 1.2 s after it arrives (its
+    queue), past the session's 0.5 s time-out: reconciliation waits the session's
+    ``lost_order_wait_s`` (2 s here) from the loss before calling the order absent, looks once more
+    and finds it — the caller gets the order, the venue holds it once. Before, "not placed" came
+    after ~0.6 s of queries (``TransportError: tradefence: order … was not placed``) and the venue
+    placed it a moment later: an order its caller was told to send again (stop 51's randomized test,
+    with a batch)."""
+    a = TRADEFENCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.request_window_s() is None
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        ep = sim.endpoint(a.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the place is held
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+
+    a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
+
+
 def test_ai_recommendations_are_typed_and_priced_at_the_simulators_mid() -> None:
     a = TRADEFENCE
 

@@ -50,6 +50,20 @@ class AfterGap(FillsCatchUp):
     async def _status(self, order: Order, client_id: str) -> list[OrderEvent]:
         raise NotImplementedError
 
+    async def lost_order_window_s(self, offset_ms: float, since: float) -> tuple[float, bool]:
+        """How long after ``since`` (monotonic s; the request stamped on the venue-clock offset
+        ``offset_ms``) a lost order with no trace at the venue is waited for before it is called
+        absent, and whether the venue bounds it: its request window (``lost_request_window_s``; True:
+        past it the venue can no longer take the request), else the session's ``lost_order_wait_s``
+        (False: no proof — a venue holding the request longer may still take it, and the order is
+        reopened then — but "not placed" no longer comes ~0.6 s after the loss, while a request the
+        venue held a second in its queue was still taken: an order its caller was told to send again).
+        For the verdicts a caller acts on — a lost place's "not placed", a lost amend's "did not take
+        effect" — never for ``Reconciler.recheck``, which takes the venue's window as proof (an amend
+        it did not apply by then is closed) and otherwise looks at once."""
+        window = await self.port.lost_request_window_s(offset_ms, since)
+        return (self.port.lost_order_wait_s, False) if window is None else (window, True)
+
     async def reconcile_open(self) -> None:
         """Reconciles every order that was open or left unknown (after the private stream came back),
         and fetches the fills of ended ones stated filled beyond the fills heard of: what changed
@@ -203,9 +217,12 @@ class AfterGap(FillsCatchUp):
             return
         if o.status in ("unknown", "pending"):  # no trace now, as ``resolve`` concludes
             lost = self._lost_at.get(client_id)
-            window = None if lost is None else await self.port.lost_request_window_s(lost[1], lost[0])
-            if lost is not None and window is not None and time.monotonic() < lost[0] + window:
-                return  # the venue may still take it: ``_later`` waits that out and settles it
+            if lost is not None:
+                window, _ = await self.lost_order_window_s(lost[1], lost[0])
+                if time.monotonic() < lost[0] + window:
+                    # The venue may still take it (its window, else the session's wait, as ``_later``
+                    # keeps): ``_later`` waits that out and settles it.
+                    return
             tracker.mark_absent(client_id, "no trace at the venue after the private stream returned")
             return
         tracker.apply(

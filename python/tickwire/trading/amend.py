@@ -64,6 +64,8 @@ class OneAtATime:
 class Rechecks(Protocol):
     def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None: ...
 
+    async def lost_order_window_s(self, offset_ms: float, since: float) -> tuple[float, bool]: ...
+
 
 class AmendPort(Protocol):
     venue: str
@@ -83,8 +85,6 @@ class AmendPort(Protocol):
     async def reconcile(self, client_id: str) -> Order | None: ...
 
     def signing_offset_ms(self) -> float: ...
-
-    async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None: ...
 
     async def answered(self, symbol: str, body: Any) -> Order | None: ...
 
@@ -269,15 +269,20 @@ async def _window_open(
     port: AmendPort, cid: str, wanted: tuple[Decimal, Decimal | None], lost_at: float, offset_ms: float
 ) -> bool:
     """Whether the venue could still apply the lost amend when its state showed the old terms
-    (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching engine):
-    then this waits until it cannot — ending early once the tracker has the terms asked or the order
-    ended — and says True, for a last look. "Did not take effect" said while the request may still
-    be queued is acted on: an amend sent again once the first applied is refused as changing
-    nothing, and that refusal closes the amend with the old terms tracked."""
-    window = await port.lost_request_window_s(offset_ms, lost_at)
-    if window is None or time.monotonic() >= lost_at + window:
+    (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching engine;
+    where the venue bounds nothing, the session's ``lost_order_wait_s``, as for a lost place:
+    ``Reconciler.lost_order_window_s``): then this waits until it cannot — ending early once the
+    tracker has the terms asked or the order ended — and says True, for a last look. "Did not take
+    effect" said while the request may still be queued is acted on: an amend sent again once the
+    first applied is refused as changing nothing, and that refusal closes the amend with the old
+    terms tracked. The wait decides nothing by itself: an amend the venue did not apply stays open
+    after it, so terms it states later are taken."""
+    window, bounded = await port.reconciler.lost_order_window_s(offset_ms, lost_at)
+    if time.monotonic() >= lost_at + window:
         return False
-    port.audit.event("reconcile_wait", venue=port.venue, client_id=cid, window_s=window, amend=True)
+    port.audit.event(
+        "reconcile_wait", venue=port.venue, client_id=cid, window_s=window, amend=True, venue_bound=bounded
+    )
     while (left := lost_at + window - time.monotonic()) > 0:
         o = port.tracker.get(cid)
         if o is None or not o.is_open or (o.qty, o.price) == wanted:

@@ -42,6 +42,9 @@ class ReconcilePort(CatchUpPort, Protocol):
 
     async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None: ...
 
+    # How long a lost order is waited for where the venue bounds no request's life (seconds).
+    lost_order_wait_s: float
+
 
 async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | None, wait_s: float) -> None:
     """Returns once none of ``client_ids`` (None: no order at all) is among ``busy()`` — the orders being
@@ -70,8 +73,9 @@ class Reconciler(AfterGap):
         self._asking_later: set[str] = set()
         # When the answer of each order its call left unknown was lost (monotonic s) and the venue
         # clock's offset its request was stamped with, kept while ``_later`` settles it: no later look
-        # calls it absent before the venue's request window has passed since — the venue could still
-        # take it, and a close would not name it — as ``resolve`` waits too.
+        # calls it absent before the venue's request window (else the session's ``lost_order_wait_s``)
+        # has passed since — the venue could still take it, and a close would not name it — as
+        # ``resolve`` waits too (``lost_order_window_s``).
         self._lost_at: dict[str, tuple[float, float]] = {}
         # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
         # order's client id or their own name (``changing``): a closing session waits for them.
@@ -144,7 +148,8 @@ class Reconciler(AfterGap):
     def orphaned(self, client_id: str) -> None:
         """``client_id``'s call was cancelled before the venue's answer was applied. A pending or unknown
         order is reconciled by a task of the session's as ``resolve`` does for a lost answer — found,
-        it is tracked as the venue has it; no trace once the venue can no longer take it, not placed —
+        it is tracked as the venue has it; no trace once the venue can no longer take it (or, where it
+        bounds nothing, once the session's ``lost_order_wait_s`` has passed), not placed —
         so it neither stays pending for the session's life (counted open by the risk limits, skipped
         by the kill switch) nor is sent again. A closing session starts nothing (``spawn`` None)."""
         o = self.port.tracker.get(client_id)
@@ -158,7 +163,8 @@ class Reconciler(AfterGap):
     def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None:
         """A cancel of ``client_id`` — or an amend to ``amend_terms`` — was given up by its caller once
         it may have gone out: the order is asked about in the background, once the venue can no longer
-        act on that request where it bounds that (``lost_request_window_s``; else at once), so an order the
+        act on that request where it bounds that (``lost_request_window_s``; else at once: the
+        session's ``lost_order_wait_s``, no proof, is for a lost place's verdict), so an order the
         venue ended or amended is not left as it was here — counted by the risk limits — while no
         private stream tells. Where the window bounds it, what the venue then states is final: an
         amend it did not apply is closed (the order's terms counted as they are). A closing session
@@ -215,8 +221,9 @@ class Reconciler(AfterGap):
 
     async def resolve(self, order: Order, why: str) -> Order:
         """The answer to ``order`` was lost: find out what the venue did with it. ``TransportError``
-        when it proved absent (the intent may be sent again), ``UnknownOutcome`` when even the queries
-        failed (the order stays unknown)."""
+        when it proved absent — no trace, also at a last look once the venue's request window, else
+        the session's ``lost_order_wait_s``, has passed since the loss (``_window_open``) — the intent
+        may be sent again; ``UnknownOutcome`` when even the queries failed (the order stays unknown)."""
         p, cid = self.port, order.client_id
         p.tracker.mark_unknown(cid, why)
         p.audit.event("unknown_outcome", venue=p.venue, client_id=cid, reason=why)
@@ -227,7 +234,7 @@ class Reconciler(AfterGap):
         try:
             found = await self.reconcile(cid)
             if found is None and await self._window_open(cid, lost_at, offset):
-                found = await self.reconcile(cid)  # the venue can no longer take it: a last look
+                found = await self.reconcile(cid)  # the venue can no longer (or is not waited to) take it
         except TickwireError as e:  # a time-out, the connection, the budget: the venue not asked
             if self.spawn is not None:
                 self._lost_at[cid] = (lost_at, offset)
@@ -250,13 +257,17 @@ class Reconciler(AfterGap):
     async def _window_open(self, client_id: str, lost_at: float, offset_ms: float) -> bool:
         """Whether the venue could still act on the lost request when reconciliation found no trace
         of it (Binance spot: ``recvWindow`` after its timestamp, checked again before the matching
-        engine): then this waits until it cannot — ending early once the order is heard of — and
-        says True, for a last look. A request still queued at the venue when "not placed" is said,
-        then placed, would be a second order once the caller sends the intent again."""
-        window = await self.port.lost_request_window_s(offset_ms, lost_at)
-        if window is None or time.monotonic() >= lost_at + window:
+        engine; where the venue bounds nothing, the session's ``lost_order_wait_s``:
+        ``lost_order_window_s``): then this waits until it cannot — ending early once the order is
+        heard of — and says True, for a last look. A request still queued at the venue when "not
+        placed" is said, then placed, would be a second order once the caller sends the intent again."""
+        window, bounded = await self.lost_order_window_s(offset_ms, lost_at)
+        if time.monotonic() >= lost_at + window:
             return False
-        self.port.audit.event("reconcile_wait", venue=self.port.venue, client_id=client_id, window_s=window)
+        p = self.port
+        p.audit.event(
+            "reconcile_wait", venue=p.venue, client_id=client_id, window_s=window, venue_bound=bounded
+        )
         while (left := lost_at + window - time.monotonic()) > 0:
             if self._current(client_id).status != "unknown":
                 break  # the private stream heard of it
@@ -339,7 +350,8 @@ class Reconciler(AfterGap):
 
     async def _later(self, client_id: str) -> None:
         """Asks again about an order its call left unknown, until the venue's word settles it: found
-        (as the venue has it), or no trace once the venue can no longer take the request, as
+        (as the venue has it), or no trace once the venue can no longer take the request (or the
+        session's ``lost_order_wait_s`` passed, where the venue bounds nothing), as
         ``resolve`` concludes (``rejected``, provisionally; until then it stays unknown, so a close
         names it); anything else that tells of it first (the private stream, a reconnect's
         reconciliation) ends the tries."""

@@ -9,6 +9,7 @@ because it holds nothing of orders; the session adds the tracker, the channels a
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 import time
 from typing import Any
@@ -27,6 +28,11 @@ __all__ = ["RequestPath"]
 
 log = logging.getLogger("tickwire.trading")
 
+# How long a lost order with no trace at the venue is waited for before it is called absent, where the
+# venue bounds no request's life (``lost_order_wait_s`` unless set): Binance's default ``recvWindow``,
+# the one bound a venue names that a request may be queued within and then taken.
+LOST_ORDER_WAIT_S = 5.0
+
 
 class RequestPath:
     """The venue account's requests: ``budget``, ``wire`` and ``clock``, and the sends over them."""
@@ -43,6 +49,7 @@ class RequestPath:
         rate_wait: float | None,
         ssl_context: ssl.SSLContext | None,
         rest_connections: int = 2,
+        lost_order_wait_s: float | None = None,
     ) -> None:
         if transport not in ("rest", "ws", "auto"):
             raise ValueError(f"transport is 'rest', 'ws' or 'auto', not {transport!r}")
@@ -53,6 +60,12 @@ class RequestPath:
         self.signer = signer
         self.endpoint = endpoint
         self.timeout = timeout
+        wait = LOST_ORDER_WAIT_S if lost_order_wait_s is None else float(lost_order_wait_s)
+        if not 0.0 <= wait < math.inf:  # NaN too: the wait's end would never come, or come at once
+            raise ValueError(f"lost_order_wait_s is seconds, 0 or more, not {lost_order_wait_s!r}")
+        # How long a lost order is waited for before it is called absent where the venue bounds no
+        # request's life (``Reconciler.lost_order_window_s``).
+        self.lost_order_wait_s = wait
         # A path is this session's own log, closed with it (every event on disk when it ends).
         self.audit = AuditLog(audit) if isinstance(audit, str) else audit or NULL_AUDIT
         self.owns_audit = isinstance(audit, str)

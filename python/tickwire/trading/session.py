@@ -78,10 +78,11 @@ class TradingSession(Halting, RequestPath):
         adopt: bool | Callable[[str], bool] | None = None,
         risk: RiskSpec = None,
         rest_connections: int = 2,
+        lost_order_wait_s: float | None = None,
     ) -> None:
         super().__init__(
             grammar, signer, endpoint, timeout=timeout, audit=audit, transport=transport, rate_wait=rate_wait,
-            ssl_context=ssl_context, rest_connections=rest_connections,
+            ssl_context=ssl_context, rest_connections=rest_connections, lost_order_wait_s=lost_order_wait_s,
         )  # fmt: skip
         self._events = EventFeed()
         self._delivery = Delivery(self, self._events)
@@ -444,8 +445,8 @@ class TradingSession(Halting, RequestPath):
         The venue's own amend is used (``NotSupported`` where it has none: cancel and place anew). The
         new terms are checked against the instrument's rules before anything is sent. An amend whose
         answer is lost is reconciled like a lost order: the order's state at the venue says whether it
-        took effect (if not, ``TransportError`` — where the venue bounds how long it may still apply
-        the request, Binance spot's ``recvWindow``, only once that has passed; nothing is resent;
+        took effect (if not, ``TransportError`` — only once the venue's bound on applying the request,
+        Binance spot's ``recvWindow``, else ``lost_order_wait_s``, has passed; nothing is resent;
         ``UnknownOutcome`` when even that state could not be asked). A venue whose amend is narrower
         (Binance spot: a lower quantity only) raises ``NotSupported`` for the rest, before anything
         is sent."""

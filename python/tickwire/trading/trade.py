@@ -34,7 +34,9 @@ def trade(
     run of that strategy left open are tracked again, on when ``strategy`` is named —, ``risk`` — the
     pre-trade limits of :mod:`tickwire.trading.risk`, a ``RiskLimits`` or one per symbol —,
     ``on_order``, ``on_fill``, ``timeout``, ``audit``, ``rest_connections`` — the kept-alive REST
-    connections kept open, 2 by default)."""
+    connections kept open, 2 by default —, ``lost_order_wait_s`` — how long after a lost order's
+    answer the session waits before calling it "not placed" where the venue bounds no request's
+    life, 5.0 by default; where it does, its own bound is waited)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)
