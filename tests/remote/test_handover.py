@@ -233,7 +233,7 @@ def test_a_place_still_running_on_a_cut_off_gateway_is_not_reported_not_done_by_
         proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("cutplace")
-            acct["options"]["timeout"] = 0.5  # the outcome's settling window: 3.75 s
+            acct["options"]["timeout"] = 0.5  # the outcome's settling window: 4.25 s (0.5 s lost-order wait)
             a = await Gateway(config([url], acct, name="gwca")).start()
             b: Gateway | None = None
             try:
@@ -283,7 +283,7 @@ def test_a_place_held_by_a_lost_link_and_sent_after_the_client_gave_up_is_not_ru
         proxy, url = await proxied(nats_urls)
         async with venue() as v:
             acct = v.account("heldplace")
-            acct["options"]["timeout"] = 0.5  # the outcome question waits the gateway's 3.75 s window
+            acct["options"]["timeout"] = 0.5  # the outcome question waits the gateway's 4.25 s window
             async with Gateway(config(nats_urls, acct)), remote([url], "heldplace", "hp", timeout=0.5) as tr:
                 price = v.sim.book(VENUE, "BTCUSDT").bids[0][0] - 30 * tr.rules["BTCUSDT"].tick_size
                 proxy.refuse = True
@@ -298,5 +298,26 @@ def test_a_place_held_by_a_lost_link_and_sent_after_the_client_gave_up_is_not_ru
                 await tr.nc.flush()
                 await asyncio.sleep(0.5)  # what nats-py held reaches the gateway, which answers
                 assert v.orders("heldplace") == []
+
+    run(body)
+
+
+def test_the_settling_window_a_gateway_announces_holds_a_lost_orders_wait(nats_urls: list[str]) -> None:
+    """The window a gateway announces (``settle_s``: what a successor waits after taking an account
+    over before it asks the venue, and what a client's outcome question waits) holds the lost-order
+    wait of the session behind it: a place the first gateway sent just before it was cut may wait that
+    long for its verdict. Two gateways whose sessions wait 0.5 and 3.0 s announce windows 2.5 s apart
+    (before, the same window: a successor could answer "unseen" while the first still waited)."""
+
+    async def window(wait: float) -> float:
+        async with venue() as v:
+            acct = v.account(f"win{int(wait * 10)}")
+            acct["options"]["lost_order_wait_s"] = wait
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, acct["name"], "w") as tr:
+                return float(tr.settle_s)
+
+    async def body() -> None:
+        short, long = await window(0.5), await window(3.0)
+        assert abs((long - short) - 2.5) < 1e-6, (short, long)
 
     run(body)

@@ -80,9 +80,13 @@ def _terms(req: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def settle_s(s: TradingSession) -> float:
-    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation,
-    a place's write-ahead)."""
-    return 2 * s.timeout + s.budget.max_wait_s + 2.0 + WRITE_AHEAD_S
+    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation —
+    a lost order's wait for the venue's request window, else the session's ``lost_order_wait_s`` —,
+    a place's write-ahead). Without that wait, a place the gateway an account was taken from sent
+    just before could still be waiting for its verdict when the successor answered "unseen"."""
+    window = s.request_window_s()
+    lost_wait = s.lost_order_wait_s if window is None else window
+    return 2 * s.timeout + s.budget.max_wait_s + 2.0 + WRITE_AHEAD_S + lost_wait
 
 
 class Ops:
