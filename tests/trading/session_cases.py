@@ -92,6 +92,19 @@ class SimAccount:
     def free(self, sim: Simulator, asset: str) -> Decimal:
         return Decimal(sim.venue(self.venue).engine.ledger.free(self.key, asset))
 
+    async def place_taken_late(self, sim: Simulator, tr: TradingSession) -> None:
+        """A buy the venue handles 1.2 s after it arrives (its queue; only the place is held), past
+        a 0.5 s session time-out: the caller gets the order as the venue holds it, once — not "not
+        placed" (the session waits its request's window, else ``lost_order_wait_s``, and looks again)."""
+        bid, _ = self.touch(sim)
+        price = bid - 10 * tr.rules[self.symbol].tick_size
+        ep = sim.endpoint(self.venue, 0)
+        ep.delay(1.2)
+        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)
+        o = await tr.place_order(self.symbol, "buy", "limit", self.size(tr, price), price)
+        [theirs] = self.orders(sim, o.client_id)
+        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+
     async def rest_below(self, sim: Simulator, tr: TradingSession, ticks: int, times: int = 1) -> Any:
         """A buy resting ``ticks`` below the best bid."""
         bid, _ = self.touch(sim)

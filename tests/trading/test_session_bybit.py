@@ -488,13 +488,7 @@ def test_an_order_the_venue_takes_late_within_its_recv_window_is_found_not_calle
     a = replace(BYBIT, signer=bybit.Signer(KEY, SECRET, recv_window=2000))
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        bid, _ = a.touch(sim)
-        price = bid - 10 * tr.rules[a.symbol].tick_size
-        ep = sim.endpoint(a.venue, 0)
-        ep.delay(1.2)
-        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the place is held
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
-        [theirs] = a.orders(sim, o.client_id)
-        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+        assert tr.request_window_s() is not None  # its recv_window
+        await a.place_taken_late(sim, tr)
 
     a.run(body, private_stream=False, timeout=0.5)

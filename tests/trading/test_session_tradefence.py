@@ -287,14 +287,7 @@ def test_an_order_the_venue_takes_late_is_found_not_called_not_placed() -> None:
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         assert tr.request_window_s() is None
-        bid, _ = a.touch(sim)
-        price = bid - 10 * tr.rules[a.symbol].tick_size
-        ep = sim.endpoint(a.venue, 0)
-        ep.delay(1.2)
-        asyncio.get_running_loop().call_later(0.3, ep.delay, 0.0)  # only the place is held
-        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
-        [theirs] = a.orders(sim, o.client_id)
-        assert theirs.open and o.status == "new" and o.order_id == str(theirs.id)
+        await a.place_taken_late(sim, tr)
 
     a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
 
