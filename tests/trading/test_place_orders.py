@@ -22,6 +22,7 @@ from tickwire.errors import (
     RateLimitError,
     RiskLimitExceeded,
     TradingHalted,
+    TransportError,
 )
 from tickwire.sim import Simulator
 from tickwire.sim.venues.okx.trade import OkxOrders
@@ -491,3 +492,25 @@ def test_an_order_on_a_market_the_rules_say_closed_is_that_orders_error_and_the_
         assert tr.rules_recheck.reads == reads + 1
 
     a.run(body)
+
+
+def test_a_lost_batch_of_orders_the_venue_never_got_waits_once_not_once_per_order() -> None:
+    """OKX over REST bounds no request's life: a lost batch's orders are called "not placed" only once
+    the session's ``lost_order_wait_s`` (3 s here) has passed since the loss — the one loss of them
+    all, so three orders the venue never got (the request failed before reaching it) take one wait
+    and their queries, not three waits (before: each waited from its own turn, 8.5 s for five at 1 s;
+    through a gateway, past the client's outcome question). Nothing reached the venue, nothing is
+    resent."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = ladder(a, sim, tr, 3)
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)  # the batch never reaches the venue
+        started = asyncio.get_running_loop().time()
+        got = await tr.place_orders(orders)
+        took = asyncio.get_running_loop().time() - started
+        assert all(isinstance(r, TransportError) and "not placed" in str(r) for r in got), got
+        assert a.orders(sim) == [] and requests(sim, a).count(BATCH_OP) == 1  # never resent
+        assert took < 8.0, took  # one wait (3 s) and each order's queries (~0.7 s); three waits: > 9 s
+
+    a.run(body, timeout=0.5, private_stream=False, lost_order_wait_s=3.0)

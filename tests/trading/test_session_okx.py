@@ -339,3 +339,26 @@ def test_an_amend_the_venue_applies_late_over_rest_is_found_not_called_not_taken
         assert got.price == new_price and theirs.open and theirs.price * tick == new_price
 
     a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
+
+
+def test_a_lost_order_its_caller_gave_up_on_waits_from_its_loss_not_anew() -> None:
+    """OKX over REST, the place never reaching the venue, the session's ``lost_order_wait_s`` 6 s: the
+    caller gives up 2 s in (``asyncio.wait_for``), inside the wait; the order is settled in the
+    background ("not placed", ``rejected``) once 6 s have passed since the loss — not 6 s after the
+    caller gave up (before: the background's resolve started the wait anew, 8.6 s from the loss)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        price = bid - 10 * tr.rules[a.symbol].tick_size
+        sim.endpoint(a.venue, 0).fail(1, timeout=True)  # never reaches the venue
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price), 2.0)
+        [o] = list(tr.tracker)
+        await settle(lambda: tr.tracker.get(o.client_id).status == "rejected", "the verdict", 15)  # type: ignore[union-attr]
+        took = time.monotonic() - started
+        assert took < 7.6, took  # the wait to 6 s and a last look (anew from 2 s: ~8.6 s)
+        assert a.orders(sim) == []
+
+    a.run(body, timeout=0.5, private_stream=False, lost_order_wait_s=6.0)

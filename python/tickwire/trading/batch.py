@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -45,6 +46,8 @@ class BatchPort(PlacePort, Protocol):
     client_ids: ClientIds
 
     def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
+
+    def signing_offset_ms(self) -> float: ...
 
 
 async def place_open(port: BatchPort, orders: Sequence[Order]) -> list[Result]:
@@ -242,11 +245,13 @@ async def _entry(port: BatchPort, o: Order, item: Any, learn: bool = True) -> Re
 
 
 async def _resolve(port: BatchPort, chunk: list[Order], why: str) -> dict[str, Result]:
-    """The batch's answer lost: each of its orders reconciled (found, or proven absent), one by one."""
+    """The batch's answer lost: each of its orders reconciled (found, or proven absent), one by one,
+    each waiting (where it must) from the one loss, not from its own turn: else N orders took N waits."""
     out: dict[str, Result] = {}
+    lost = (time.monotonic(), port.signing_offset_ms())
     for o in chunk:
         try:
-            out[o.client_id] = await port.reconciler.resolve(o, why)
+            out[o.client_id] = await port.reconciler.resolve(o, why, lost)
         except TickwireError as e:
             out[o.client_id] = e
     return out

@@ -128,9 +128,10 @@ class PositionCloser:
         from flipping the position, but an order whose fate is unknown is never sent again blindly).
         A closing order whose answer is lost is reconciled at once (``reduce``); one proved absent is
         followed, once, by another against the position as it is listed again (``CLOSE_ROUNDS``) —
-        where the venue names no request window, "absent" is concluded after the reconciler's queries,
-        as for any order, and should the first still reach the venue's engine later, reduce-only lets
-        it only shrink what is left (the venue refuses it once the position is flat)."""
+        where the venue names no request window, "absent" is concluded after the reconciler's queries
+        (not after the session's ``lost_order_wait_s``, as other orders: ``Reconciler.unwaited``), and
+        should the first still reach the venue's engine later, reduce-only lets it only shrink what is
+        left (the venue refuses it once the position is flat)."""
         await self.settle_unknown()
         retry: set[str] | None = None
         for round_ in range(CLOSE_ROUNDS):
@@ -222,6 +223,9 @@ class PositionCloser:
             self.failed(f"close {pos.symbol}", e)
             return None, False
         register(p, order)
+        # Its "not placed" waits only a window the venue names, not the session's guess: reduce-only,
+        # a late one can only shrink what is left, and the position is not left open meanwhile.
+        p.reconciler.unwaited.add(order.client_id)
         p.audit.event("kill_close", venue=p.venue, symbol=pos.symbol, side=side, qty=str(order.qty),
                       client_id=order.client_id)  # fmt: skip
         try:

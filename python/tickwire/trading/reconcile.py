@@ -77,6 +77,11 @@ class Reconciler(AfterGap):
         # has passed since — the venue could still take it, and a close would not name it — as
         # ``resolve`` waits too (``lost_order_window_s``).
         self._lost_at: dict[str, tuple[float, float]] = {}
+        # Orders whose "not placed" does not wait the session's ``lost_order_wait_s`` where the venue
+        # bounds nothing (the kill's reduce-only closing orders: one the venue takes late can only
+        # shrink what is left, and the position should not wait for a guess); the venue's own window
+        # is still waited out.
+        self.unwaited: set[str] = set()
         # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
         # order's client id or their own name (``changing``): a closing session waits for them.
         self._changes: Counter[str] = Counter()
@@ -219,18 +224,22 @@ class Reconciler(AfterGap):
             self.orphans.discard(order.client_id)
             self._released(order.client_id)
 
-    async def resolve(self, order: Order, why: str) -> Order:
+    async def resolve(self, order: Order, why: str, lost: tuple[float, float] | None = None) -> Order:
         """The answer to ``order`` was lost: find out what the venue did with it. ``TransportError``
         when it proved absent — no trace, also at a last look once the venue's request window, else
         the session's ``lost_order_wait_s``, has passed since the loss (``_window_open``) — the intent
-        may be sent again; ``UnknownOutcome`` when even the queries failed (the order stays unknown)."""
+        may be sent again; ``UnknownOutcome`` when even the queries failed (the order stays unknown).
+        ``lost``: when the answer was lost (monotonic s) and the venue-clock offset its request was
+        stamped with, where one loss holds several orders (a batch's): each waits from it, not from
+        its own turn. An order resolved again (its caller gave up during the wait, the kill's look
+        at an order still unknown) waits from its first loss, not anew."""
         p, cid = self.port, order.client_id
         p.tracker.mark_unknown(cid, why)
         p.audit.event("unknown_outcome", venue=p.venue, client_id=cid, reason=why)
         log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
         self.resolving.add(cid)
-        lost_at = time.monotonic()  # every write of the request (resends too) signed before this
-        offset = p.signing_offset_ms()  # ... and stamped with this offset to the venue's clock
+        # Every write of the request (resends too) signed before this, stamped with this offset.
+        lost_at, offset = lost or self._lost_at.get(cid) or (time.monotonic(), p.signing_offset_ms())
         try:
             found = await self.reconcile(cid)
             if found is None and await self._window_open(cid, lost_at, offset):
@@ -242,9 +251,14 @@ class Reconciler(AfterGap):
             raise UnknownOutcome(
                 f"{p.venue}: order {cid} outcome unknown ({why}); reconciliation failed: {e}"
             ) from e
+        except asyncio.CancelledError:  # its caller's: the orphan's resolve waits from this loss
+            self._lost_at.setdefault(cid, (lost_at, offset))
+            raise
         finally:
             self.resolving.discard(cid)
             self._released(cid)
+        self._lost_at.pop(cid, None)  # a verdict: no later look waits from it
+        self.unwaited.discard(cid)
         if found is None:
             now = self._current(cid)
             if now.status != "unknown":
@@ -262,7 +276,7 @@ class Reconciler(AfterGap):
         heard of — and says True, for a last look. A request still queued at the venue when "not
         placed" is said, then placed, would be a second order once the caller sends the intent again."""
         window, bounded = await self.lost_order_window_s(offset_ms, lost_at)
-        if time.monotonic() >= lost_at + window:
+        if time.monotonic() >= lost_at + window or (not bounded and client_id in self.unwaited):
             return False
         p = self.port
         p.audit.event(

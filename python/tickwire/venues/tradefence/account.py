@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -308,11 +309,14 @@ async def _sent(
         # cancel lane, as cancel_order's: it may use the room kept back for cancels.
         body = await tr.send(g.batch_call(ops), lane="order" if places else "cancel")
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+        lost = (time.monotonic(), tr.signing_offset_ms())  # one loss: every order waits from it
         for o in created:
-            # The session's own resolution: found (tracked as the venue has it) or proven absent
-            # (rejected, TransportError); UnknownOutcome when even its queries fail.
-            with contextlib.suppress(TransportError):
-                await tr.reconciler.resolve(o, str(e))
+            # The session's own resolution: found (tracked as the venue has it), proven absent
+            # (rejected, TransportError) or still unknown when even its queries fail (UnknownOutcome,
+            # asked again in the background) — each order, not only those before the first unknown
+            # (the rest were left pending for good).
+            with contextlib.suppress(TickwireError):
+                await tr.reconciler.resolve(o, str(e), lost)
         if any(isinstance(op, UpdatePosition) for op in operations):
             # The position updates' market orders are the venue's, unknown now: the gate takes the
             # positions the venue lists (kept as they were if even that fails).
