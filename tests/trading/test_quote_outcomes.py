@@ -124,3 +124,35 @@ def test_a_write_that_raises_is_reconciled_and_the_rule_goes_on(out: bool) -> No
         assert q.error is None and q._write_failures == 0
 
     run(body, recv_window=1000)  # an absent order is called so once its request's window passed
+
+
+def test_a_rule_whose_order_waits_the_sessions_guess_goes_on_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a venue that bounds no request's life (here Binance with its window taken away), a rule's
+    order that never reached the venue is called "not placed" only after the session's
+    ``lost_order_wait_s`` (5 s). The rule does not wait that out — it never resends, and its next
+    order is a new one —: it goes on once the queries found no trace, as before the wait existed
+    (before this: its next order came only after the 5 s). The venue holds only the second order."""
+    from tickwire.venues.binance.orders import Orders
+
+    monkeypatch.setattr(Orders, "request_window_ms", None)
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        assert tr.request_window_s() is None
+        q = ioc(tr, md)
+        sim.endpoint("binance", 0).fail(1, timeout=True)  # the first order never reaches the venue
+        sim.advance(1, "binance", SYMBOL)
+        await settle(lambda: q.sent == 1, "the first order")
+        first, started = q.last, asyncio.get_running_loop().time()
+        assert first is not None
+        await moves(sim, q, 1)
+        took = asyncio.get_running_loop().time() - started
+        assert took < 3.5, took  # its time-out (0.5 s) and the queries, not the 5 s wait
+        assert not first.done()  # the first still waits for its verdict
+        with pytest.raises(TransportError, match="not placed"):
+            await first
+        assert q.sent == 2 and len(a.orders(sim)) == 1  # nothing resent; the first never there
+
+    run(body, timeout=0.5, lost_order_wait_s=5.0)

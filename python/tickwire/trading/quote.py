@@ -17,9 +17,9 @@ What was chosen, and why:
 - **One order in flight per rule.** A rule is loaded with one write (where it goes: the order socket
   when up, else an idle kept-alive connection taken for it) and loads the next as soon as the
   previous order's answer is read (or, without one, once the order was reconciled — where the venue
-  bounds no request's life, only after the session's ``lost_order_wait_s``: a rule there sends
-  nothing for that long after a lost answer). A rule firing on every tick could otherwise outrun
-  the venue's answers.
+  bounds no request's life, once the queries found no trace: the order's verdict then waits the
+  session's ``lost_order_wait_s``, the rule does not, as it never resends). A rule firing on every
+  tick could otherwise outrun the venue's answers.
 - **Updates that come while nothing is loaded are caught up** (an order in flight, the rule held,
   its connection being replaced): nothing is sent then; the load that follows prices the book *as
   it is then*, once, as if an update had just come (``when`` applies as to any update; an update

@@ -82,6 +82,10 @@ class Reconciler(AfterGap):
         # shrink what is left, and the position should not wait for a guess); the venue's own window
         # is still waited out.
         self.unwaited: set[str] = set()
+        # Called when an order's verdict starts waiting the session's guess (``lost_order_wait_s``,
+        # the venue bounding nothing): a quote rule's order lets the rule go on then, as it did after
+        # the queries before the wait existed — it never resends, and its next order is a new one.
+        self.on_guess_wait: dict[str, Callable[[], None]] = {}
         # Calls changing an order running now (a cancel, an amend, a cancel-all, the kill), by the
         # order's client id or their own name (``changing``): a closing session waits for them.
         self._changes: Counter[str] = Counter()
@@ -257,6 +261,8 @@ class Reconciler(AfterGap):
         finally:
             self.resolving.discard(cid)
             self._released(cid)
+            # Only this call's wait lets its caller go: a later look (``_later``) must not.
+            self.on_guess_wait.pop(cid, None)
         self._lost_at.pop(cid, None)  # a verdict: no later look waits from it
         self.unwaited.discard(cid)
         if found is None:
@@ -282,6 +288,9 @@ class Reconciler(AfterGap):
         p.audit.event(
             "reconcile_wait", venue=p.venue, client_id=client_id, window_s=window, venue_bound=bounded
         )
+        let_go = None if bounded else self.on_guess_wait.pop(client_id, None)
+        if let_go is not None:
+            let_go()
         while (left := lost_at + window - time.monotonic()) > 0:
             if self._current(client_id).status != "unknown":
                 break  # the private stream heard of it

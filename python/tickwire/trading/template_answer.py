@@ -123,6 +123,8 @@ class Answering:
                             raise
                         track()  # tracked as place_order does before sending: the reconciler settles it
                         if isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
+                            if answered is not None:  # a quote rule: let go at a guess's wait
+                                s.reconciler.on_guess_wait[cid] = answered
                             return await s.reconciler.resolve(tracked[0], str(e))
                         written, taken = None, False
                         if sending and isinstance(
