@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tickwire.errors import InvalidOrder
 from tickwire.trading.orders import TERMINAL, Fill, Order, OrderEvent, Status
@@ -160,6 +160,17 @@ def lives(draw: st.DrawFn) -> Life:
 
 @settings(max_examples=400, deadline=None)
 @given(life=lives(), seed=st.integers(0, 2**32), deliver_all=st.booleans(), unknown_first=st.booleans())
+# Found by a CI run: only events naming the venue's order id (none tying it to the client id) were
+# delivered to an order marked unknown: the reference read "pending" where the order stays unknown.
+@example(
+    life=Life(
+        qty=D("1"),
+        fills=[("T0", D("0.5"), D("99.9"), D("0.0500")), ("T1", D("0.25"), D("99.9"), D("0.0250")),
+               ("T2", D("0.25"), D("99.9"), D("0.0250"))],
+        ending="filled",
+    ),
+    seed=331, deliver_all=False, unknown_first=True,
+)  # fmt: skip
 def test_tracker_matches_reference_in_any_order(
     life: Life, seed: int, deliver_all: bool, unknown_first: bool
 ) -> None:
@@ -180,7 +191,8 @@ def test_tracker_matches_reference_in_any_order(
     assert o is not None
 
     filled, status, tids, fees = reference(life.qty, delivered)
-    if unknown_first and not delivered:
+    heard = status != "pending"  # some delivered event is the order's (by client id, or tied to it)
+    if unknown_first and not heard:
         status = "unknown"
     assert (o.filled, o.status) == (filled, status)
     assert o.fee == fees
@@ -200,8 +212,8 @@ def test_tracker_matches_reference_in_any_order(
             assert b.status == a.status or b.status == "filled"
     if rec.orders:
         assert rec.orders[-1] == o
-    if delivered:
-        assert not t.retry_due(CID)  # any event cancels the scheduled resend
+    if heard:
+        assert not t.retry_due(CID)  # any event of the order cancels the scheduled resend
     assert rec.anomalies == []
 
 
