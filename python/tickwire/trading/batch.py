@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -46,8 +45,6 @@ class BatchPort(PlacePort, Protocol):
     client_ids: ClientIds
 
     def rate_refused(self, call: Call, e: RateLimitError) -> None: ...
-
-    def signing_offset_ms(self) -> float: ...
 
 
 async def place_open(port: BatchPort, orders: Sequence[Order]) -> list[Result]:
@@ -248,7 +245,7 @@ async def _resolve(port: BatchPort, chunk: list[Order], why: str) -> dict[str, R
     """The batch's answer lost: each of its orders reconciled (found, or proven absent), one by one,
     each waiting (where it must) from the one loss, not from its own turn: else N orders took N waits."""
     out: dict[str, Result] = {}
-    lost = (time.monotonic(), port.signing_offset_ms())
+    lost = port.reconciler.lost_now()
     for o in chunk:
         try:
             out[o.client_id] = await port.reconciler.resolve(o, why, lost)

@@ -126,7 +126,8 @@ class FillsCatchUp:
         # venue's history lagging): else each repeat of the total (a duplicate, a resubscribe's
         # snapshot, a status change) asked the venue at once.
         cid = now.client_id
-        if rose or (cid not in self.fetching() and cid not in self._fills_due):
+        busy = cid in self._fetching or cid in self._fill_waiting or cid in self._fills_due
+        if rose or not busy:
             self.fetch_fills(cid)
 
     def fetching(self) -> set[str]:

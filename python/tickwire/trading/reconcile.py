@@ -228,6 +228,11 @@ class Reconciler(AfterGap):
             self.orphans.discard(order.client_id)
             self._released(order.client_id)
 
+    def lost_now(self) -> tuple[float, float]:
+        """A loss stamped now, as ``resolve`` takes it: the monotonic time (every write of the request,
+        resends too, signed before it) and the venue-clock offset the signer stamps requests with."""
+        return time.monotonic(), self.port.signing_offset_ms()
+
     async def resolve(self, order: Order, why: str, lost: tuple[float, float] | None = None) -> Order:
         """The answer to ``order`` was lost: find out what the venue did with it. ``TransportError``
         when it proved absent — no trace, also at a last look once the venue's request window, else
@@ -243,7 +248,7 @@ class Reconciler(AfterGap):
         log.warning("%s: order %s outcome unknown (%s); reconciling", p.venue, cid, why)
         self.resolving.add(cid)
         # Every write of the request (resends too) signed before this, stamped with this offset.
-        lost_at, offset = lost or self._lost_at.get(cid) or (time.monotonic(), p.signing_offset_ms())
+        lost_at, offset = lost or self._lost_at.get(cid) or self.lost_now()
         try:
             found = await self.reconcile(cid)
             if found is None and await self._window_open(cid, lost_at, offset):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -309,7 +308,7 @@ async def _sent(
         # cancel lane, as cancel_order's: it may use the room kept back for cancels.
         body = await tr.send(g.batch_call(ops), lane="order" if places else "cancel")
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
-        lost = (time.monotonic(), tr.signing_offset_ms())  # one loss: every order waits from it
+        lost = tr.reconciler.lost_now()  # one loss: every order waits from it
         for o in created:
             # The session's own resolution: found (tracked as the venue has it), proven absent
             # (rejected, TransportError) or still unknown when even its queries fail (UnknownOutcome,
