@@ -35,6 +35,7 @@ def test_instruments_info_lists_the_engines_instruments() -> None:
             assert inst.min_lots == 1 and Decimal(lots["minOrderQty"]) > inst.lot
             assert Decimal(lots["maxOrderQty"]) == inst.max_qty
             assert Decimal(lots["maxLimitOrderQty"]) == Decimal(lots["maxMarketOrderQty"]) == inst.max_qty
+            assert Decimal(lots["postOnlyMaxLimitOrderSize"]) == 5 * inst.max_qty  # as the docs say
             assert Decimal(lots["minOrderAmt"]) == inst.min_notional
             s, _, body = await http("GET", f"{base}/v5/market/instruments-info?category=spot")
             listed = {r["symbol"] for r in orjson.loads(body)["result"]["list"]}

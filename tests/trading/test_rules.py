@@ -207,6 +207,16 @@ def test_bybit_spot_and_linear_instruments() -> None:
     assert (typed.max_qty, typed.market_max_qty) == (50, 10)
     assert refusal(typed, "buy", "limit", "60", "60000").rule == "max_qty"
     assert refusal(typed, "buy", "market", "20").rule == "max_qty"
+    # "For post-only and retail price improvement (RPI) orders, the maximum limit order quantity is 5x
+    # maxLimitOrderQty"; since 2026-01-06 listed as postOnlyMaxLimitOrderSize, which then wins.
+    assert typed.post_only_max_qty == 250 and typed.for_post_only(False) is typed
+    assert typed.for_post_only(True).max_qty == 250 and typed.for_post_only(True).market_max_qty == 10
+    typed.for_post_only(True).validate("buy", "limit", "240", "60000")
+    assert refusal(typed.for_post_only(True), "buy", "limit", "260", "60000").rule == "max_qty"
+    listed = from_bybit_instrument({**spot, "lotSizeFilter": {**lots, "postOnlyMaxLimitOrderSize": "120"}})
+    assert listed.post_only_max_qty == 120 and listed.for_post_only(True).max_qty == 120
+    # Neither listed (before 2025-10-16): no allowance known, the limit order's bound holds.
+    assert r.post_only_max_qty is None and r.for_post_only(True) is r
     linear = json.loads(
         """{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC",
         "quoteCoin":"USDT","priceScale":"2","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00",
@@ -219,6 +229,9 @@ def test_bybit_spot_and_linear_instruments() -> None:
     assert (r.tick_size, r.lot_size, r.min_notional, r.max_price) == (D("0.1"), D("0.001"), 5, D("199999.8"))
     assert r.market_max_qty == 500
     assert refusal(r, "buy", "market", "600").rule == "max_qty"
+    # Linear's maxOrderQty is "Maximum quantity for Limit and PostOnly order" (postOnlyMaxOrderQty
+    # "deprecated, please use maxOrderQty"): a post-only order has no bound of its own there.
+    assert r.post_only_max_qty is None and r.for_post_only(True).max_qty == 1190
 
 
 def test_kraken_asset_pair() -> None:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, fields, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import orjson
@@ -475,6 +475,52 @@ def test_a_spot_order_below_the_listed_min_qty_but_worth_the_min_amount_is_place
         with pytest.raises(InvalidOrder) as e:
             await tr.place_order(a.symbol, "buy", "limit", qty - r.lot_size, price)
         assert e.value.rule == "min_notional" and len(a.orders(sim)) == 1
+
+    a.run(body)
+
+
+def test_a_spot_post_only_order_may_be_five_times_the_limit_orders_largest() -> None:
+    """Bybit spot: "For post-only and retail price improvement (RPI) orders, the maximum limit order
+    quantity is 5x maxLimitOrderQty" (docs v5/market/instrument; ``postOnlyMaxLimitOrderSize``). A
+    post-only sell of three times ``maxLimitOrderQty`` — by ``place_order``, then by a post-only
+    template, then a resting one amended to four times — rests at the venue (the simulator's own
+    book); a plain limit order of that size, and a post-only one past five times, are refused before
+    sending, naming ``max_qty``, nothing at the venue. Before, every post-only order past
+    ``maxLimitOrderQty`` was refused here (``InvalidOrder``: ``qty … is above max_qty``), orders the
+    venue takes."""
+    a = replace(BYBIT, funds={"USDT": "1000000", "BTC": "2000"})
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        r = tr.rules[a.symbol]
+        assert r.max_qty is not None
+        inst = sim.venue(a.venue).instruments[a.symbol]
+
+        def at_venue(cid: str) -> Decimal:
+            [theirs] = a.orders(sim, cid)
+            assert theirs.open and theirs.post_only
+            return Decimal(inst.qty(theirs.qty))
+
+        def times(n: int) -> Decimal:  # n x maxLimitOrderQty, on the lot grid (it is not itself)
+            return (n * r.max_qty / r.lot_size).to_integral_value(rounding=ROUND_FLOOR) * r.lot_size
+
+        _, ask = a.touch(sim)
+        price = ask + 50 * r.tick_size
+        big = times(3)
+        o = await tr.place_order(a.symbol, "sell", "limit", big, price, post_only=True)
+        assert at_venue(o.client_id) == big and o.status == "new" and o.qty == big
+        assert r.post_only_max_qty == 5 * r.max_qty  # postOnlyMaxLimitOrderSize as the venue lists it
+        for qty, post_only in ((big, False), (times(5) + r.lot_size, True)):
+            with pytest.raises(InvalidOrder) as e:
+                await tr.place_order(a.symbol, "sell", "limit", qty, price, post_only=post_only)
+            assert e.value.rule == "max_qty" and len(a.orders(sim)) == 1
+        tmpl = tr.template(a.symbol, "sell", post_only=True)
+        sent = await asyncio.wait_for(tmpl.send(price + r.tick_size, big), 1.0)
+        assert at_venue(sent.client_id) == big and sent.status == "new"
+        with pytest.raises(InvalidOrder) as e:
+            tr.template(a.symbol, "sell").rules.validate("sell", "limit", big, price)
+        assert e.value.rule == "max_qty"
+        amended = await tr.amend_order(a.symbol, client_id=o.client_id, qty=times(4))
+        assert at_venue(o.client_id) == times(4) == amended.qty and len(a.orders(sim)) == 2
 
     a.run(body)
 

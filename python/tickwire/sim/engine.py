@@ -118,12 +118,15 @@ class Engine:
         margin: bool | None = None,
         check_limits: bool = True,
         replacing: bool = False,
+        post_only_max_lots: int | None = None,
     ) -> tuple[Order, Step | None]:
         """Place an order. Returns it and the book step it caused (None if the book did not change).
         A ``post_only`` order that would take liquidity is cancelled instead, the book untouched.
         ``margin``: a margin order rather than a cash one (default: margin if the venue has leverage).
         The instrument's size and notional limits are checked first (EngineError ``min_qty``,
-        ``max_qty``, ``notional``) unless ``check_limits`` is off (an amend's remainder). Counted in
+        ``max_qty``, ``notional``) unless ``check_limits`` is off (an amend's remainder);
+        ``post_only_max_lots`` replaces the instrument's largest size for a post-only order where the
+        venue lets one be larger (Bybit spot). Counted in
         ``place_requests`` unless ``replacing`` (an amend placing its order anew)."""
         if client_id and not replacing:
             self.place_requests[(account, client_id)] += 1
@@ -137,7 +140,8 @@ class Engine:
         opp = book.side(1 - side)
         limit = price if type_ == "LIMIT" else None
         if check_limits:
-            self._check_limits(book.inst, qty, limit if limit is not None else opp.best())
+            most = post_only_max_lots if post_only else None
+            self._check_limits(book.inst, qty, limit if limit is not None else opp.best(), most)
         if client_id and (account, client_id) in self.by_client and self.by_client[(account, client_id)].open:
             raise EngineError("duplicate", "duplicate client order id")
         sign = 1 if side == BID else -1  # a buy crosses asks at or below its price
@@ -245,10 +249,12 @@ class Engine:
         client_id: str | None,
         qty: int | None,
         price: int | None,
+        post_only_max_lots: int | None = None,
     ) -> tuple[Order, list[Step]]:
         """Change a resting order's size and/or price. It keeps its id. Only shrinking it keeps its
         place in the queue (as venues do); otherwise it goes to the back of the queue at its (new)
-        price, and a new price that crosses the book trades like a new order."""
+        price, and a new price that crosses the book trades like a new order. ``post_only_max_lots``
+        as ``place`` takes it."""
         order = self.find(account, symbol, order_id, client_id)
         if not order.open or order.type != "LIMIT" or order.tif != "GTC":
             raise EngineError("unknown", "order is not open")
@@ -259,7 +265,8 @@ class Engine:
         new_left = (qty if qty is not None else order.qty) - order.filled
         new_price = price if price is not None else order.price
         # Refused before anything moves: a failed amend leaves the order as it was.
-        self._check_limits(self.books[symbol].inst, new_left + order.filled, new_price)
+        most = post_only_max_lots if order.post_only else None
+        self._check_limits(self.books[symbol].inst, new_left + order.filled, new_price, most)
         if not self.ledger.can_replace(order, new_left, new_price):
             raise EngineError("funds", "insufficient balance for the amended order")
         self._muted += 1  # one REPLACED event, not a cancel and a new order
@@ -409,13 +416,15 @@ class Engine:
     # helpers -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_limits(inst: Instrument, qty: int, price: int | None) -> None:
+    def _check_limits(inst: Instrument, qty: int, price: int | None, max_lots: int | None = None) -> None:
         """The instrument's size and notional limits (``price``: the limit, or for a market order the
         best opposite price, as Binance applies its minimum to market orders)."""
         if qty < inst.min_lots:
             raise EngineError("min_qty", f"order size below the minimum {inst.min_qty}")
-        if inst.max_lots and qty > inst.max_lots:
-            raise EngineError("max_qty", f"order size above the maximum {inst.max_qty}")
+        most = inst.max_lots if max_lots is None else max_lots
+        if most and qty > most:
+            shown = inst.max_qty if max_lots is None else inst.qty(max_lots)
+            raise EngineError("max_qty", f"order size above the maximum {shown}")
         if inst.min_notional and price is not None:
             if inst.price(price) * inst.qty(qty) < inst.min_notional:
                 raise EngineError("notional", f"order value below the minimum {inst.min_notional}")

@@ -67,7 +67,7 @@ def checked_order(
         raise InvalidOrder("a limit order needs a price")
     if type == "market" and p is not None:
         raise InvalidOrder("a market order takes no price and cannot be post-only")
-    rules.validate(side, type, q, p)
+    rules.for_post_only(post_only).validate(side, type, q, p)
     cid = ids.format.check(client_id) if client_id is not None else ids.next()
     if used(cid):
         raise InvalidOrder(f"client id {cid!r} was already used in this session")
@@ -115,7 +115,7 @@ def amended_terms(
     p = to_decimal(price, "price", positive=True) if price is not None else None
     if q is not None and q <= order.filled:
         raise invalid_order(f"amended qty {q} must exceed the {order.filled} already filled", rule="qty")
-    rules.validate(order.side, "limit", q or order.qty, p or order.price)
+    rules.for_post_only(order.post_only).validate(order.side, "limit", q or order.qty, p or order.price)
     return q, p
 
 

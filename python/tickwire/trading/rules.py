@@ -15,7 +15,7 @@ venue sent. Decode with ``parse_float=Decimal`` to skip even that.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
@@ -52,6 +52,9 @@ class InstrumentRules:
     market_max_qty: Decimal | None = None
     market_min_qty: Decimal | None = None
     max_notional: Decimal | None = None
+    # A post-only order's largest quantity where the venue lets it past ``max_qty`` (Bybit spot: a
+    # maker order adds depth, so it may be larger than a limit order that could take).
+    post_only_max_qty: Decimal | None = None
     notional_applies_to_market: bool = True  # Binance NOTIONAL applyMinToMarket
     # Orders the account may have open on the symbol (Binance MAX_NUM_ORDERS): not a rule of one
     # order's numbers — the session's risk gate (trading/risk.py) holds it.
@@ -87,6 +90,13 @@ class InstrumentRules:
         notional_price = p if p is not None else (None if ref_price is None else to_decimal(ref_price, "ref"))
         if notional_price is not None and (not market or self.notional_applies_to_market):
             self._check_notional(q, notional_price, market)
+
+    def for_post_only(self, post_only: bool) -> InstrumentRules:
+        """The rules an order is checked against: a post-only one's with its own largest quantity
+        where the venue lists one."""
+        if not post_only or self.post_only_max_qty is None:
+            return self
+        return replace(self, max_qty=self.post_only_max_qty)
 
     def closed(self) -> MarketClosed:
         """The refusal of a new order (or an amend) while the venue's last word says the symbol takes
@@ -273,24 +283,28 @@ def from_bybit_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
     linear/inverse give qtyStep, minOrderQty, maxOrderQty, maxMktOrderQty, minNotionalValue; spot
     gives basePrecision, minOrderAmt and, since 2025-10-16, maxLimitOrderQty and maxMarketOrderQty —
     its minOrderQty and maxOrderAmt are "deprecated, no longer check[ed]" and maxOrderQty deprecated
-    for those two, so a spot order is bounded by its value below and by its type's quantity above
-    (a post-only may be up to 5x maxLimitOrderQty: not modelled, so such an order above it is
-    refused here)."""
+    for those two, so a spot order is bounded by its value below and by its type's quantity above. A
+    spot post-only order may be larger: "Maximum limit order size for Post-only and RPI orders",
+    postOnlyMaxLimitOrderSize (2026-01-06), where it is not listed "5x maxLimitOrderQty". Linear's
+    maxOrderQty bounds "Limit and PostOnly" orders alike."""
     pf = inst.get("priceFilter", {})
     lf = inst.get("lotSizeFilter", {})
     spot = "qtyStep" not in lf and "basePrecision" in lf
     step = _opt(lf, "qtyStep") or _opt(lf, "basePrecision") or _ZERO
+    limit_max = _opt(lf, "maxLimitOrderQty")
+    post_only_max = _opt(lf, "postOnlyMaxLimitOrderSize") or (limit_max and 5 * limit_max)
     return InstrumentRules(
         symbol=str(inst["symbol"]),
         tick_size=_num(pf["tickSize"], "tickSize"),
         lot_size=step,
         min_qty=_ZERO if spot else _opt(lf, "minOrderQty") or _ZERO,
-        max_qty=_opt(lf, "maxLimitOrderQty") or _opt(lf, "maxOrderQty"),
+        max_qty=limit_max or _opt(lf, "maxOrderQty"),
         min_notional=_opt(lf, "minOrderAmt") or _opt(lf, "minNotionalValue"),
         max_notional=None if spot else _opt(lf, "maxOrderAmt"),
         min_price=_opt(pf, "minPrice"),
         max_price=_opt(pf, "maxPrice"),
         market_max_qty=_opt(lf, "maxMktOrderQty") or _opt(lf, "maxMarketOrderQty"),
+        post_only_max_qty=post_only_max if spot else None,
         status=str(inst.get("status") or ""),
         trading=_open(inst.get("status"), "Trading"),  # not PreLaunch, Delivering, Closed
     )

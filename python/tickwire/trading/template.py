@@ -84,7 +84,8 @@ class OrderTemplate(Writing):
         rules = session.rules.get(symbol)
         if rules is None:
             raise InvalidOrder(f"{venue}: unknown symbol {symbol!r}")
-        rules = session.risk.capped(rules)  # the user's per-order caps checked with the venue's rules
+        # The user's per-order caps folded into the venue's rules (a post-only order's own, if any).
+        rules = session.risk.capped(rules.for_post_only(post_only))
         self.session = session
         self.symbol, self.side, self.type, self.tif, self.post_only = symbol, side, type, tif, post_only
         self.rules: InstrumentRules = rules
@@ -185,7 +186,7 @@ class OrderTemplate(Writing):
         rules = self.session.rules.get(self.symbol)
         if rules is None:
             raise InvalidOrder(f"{self.session.venue}: unknown symbol {self.symbol!r}")
-        rules = self.session.risk.capped(rules)
+        rules = self.session.risk.capped(rules.for_post_only(self.post_only))
         if rules != self.rules:
             ps, qs = scales(rules, self.type == "market")
             if ps > self.price_scale or qs > self.qty_scale:

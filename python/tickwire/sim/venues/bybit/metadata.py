@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 Result = tuple[int, str, dict[str, Any]]
 WEEK_MS = 7 * 86_400_000
 MAX_ORDER_AMT = "9999999999"  # the engine enforces no largest order value
+POST_ONLY_TIMES = 5  # a spot post-only order's largest size, in maxLimitOrderQty
 # Spot's minOrderQty as Bybit lists it for the default instruments, no longer checked by the venue.
 LISTED_MIN_QTY = {"BTCUSDT": "0.000048", "ETHUSDT": "0.00062"}
 
@@ -60,6 +61,8 @@ def instrument(inst: Instrument) -> dict[str, Any]:
             "maxOrderAmt": MAX_ORDER_AMT,
             "maxLimitOrderQty": most,  # since 2025-10-16; the engine bounds both types alike
             "maxMarketOrderQty": most,
+            # since 2026-01-06: "For post-only and RPI orders, the maximum … is 5x maxLimitOrderQty"
+            "postOnlyMaxLimitOrderSize": _s(POST_ONLY_TIMES * inst.max_qty) if inst.max_qty else most,
         },
         "priceFilter": {"tickSize": _s(inst.tick)},
     }

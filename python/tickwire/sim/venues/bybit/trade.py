@@ -35,7 +35,7 @@ from tickwire.sim.http import Request
 from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.venues.bybit.auth import ws_auth_key
-from tickwire.sim.venues.bybit.metadata import execution, executions
+from tickwire.sim.venues.bybit.metadata import POST_ONLY_TIMES, execution, executions
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -363,9 +363,11 @@ class BybitOrders:
         qty = self._units(symbol, a, "qty", inst.lot)
         price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
         link = str(a.get("orderLinkId", ""))
+        spot = a.get("category", "linear") == "spot"
         order, step = v.engine.place(
             account, symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
-            link, ep.now_ms(), post_only=post_only, margin=a.get("category", "linear") != "spot",
+            link, ep.now_ms(), post_only=post_only, margin=not spot,
+            post_only_max_lots=POST_ONLY_TIMES * inst.max_lots if spot else None,
         )  # fmt: skip
         if step is not None:
             v.publish(symbol, step)
@@ -384,7 +386,9 @@ class BybitOrders:
         oid, link = self._order_ref(a)
         qty = self._units(symbol, a, "qty", inst.lot) if "qty" in a else None
         price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
-        order, steps = v.engine.amend(account, symbol, oid, link, qty, price)
+        spot = a.get("category", "linear") == "spot"
+        most = POST_ONLY_TIMES * inst.max_lots if spot else None
+        order, steps = v.engine.amend(account, symbol, oid, link, qty, price, post_only_max_lots=most)
         for s in steps:
             v.publish(symbol, s)
         return {"orderId": order_id(order), "orderLinkId": order.client_id if link else ""}
