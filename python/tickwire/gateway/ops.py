@@ -22,6 +22,7 @@ from tickwire.gateway.state import Halt, Lease
 from tickwire.trading.codes import invalid_order
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.settle_bound import query_budget_s, request_bound_s, settle_bound_s
 
 log = logging.getLogger("tickwire.gateway")
 
@@ -79,14 +80,42 @@ def _terms(req: dict[str, Any]) -> tuple[Any, ...]:
     return _symbol(req), req["side"], req["type"], req["qty"], req.get("price")
 
 
-def settle_s(s: TradingSession) -> float:
-    """The longest a request may take on ``s`` (rate wait, venue time-out, its own reconciliation —
-    a lost order's wait for the venue's request window, else the session's ``lost_order_wait_s`` —,
-    a place's write-ahead). Without that wait, a place the gateway an account was taken from sent
-    just before could still be waiting for its verdict when the successor answered "unseen"."""
-    window = s.request_window_s()
-    lost_wait = s.lost_order_wait_s if window is None else window
-    return 2 * s.timeout + s.budget.max_wait_s + 2.0 + WRITE_AHEAD_S + lost_wait
+def request_settle_s(s: TradingSession) -> float:
+    """The longest a request sent now may take on ``s``: a place's write-ahead, the rate wait, then
+    ``settle_bound.request_bound_s`` (its time-out, a lost order's wait for the venue's request
+    window, else the session's ``lost_order_wait_s``, and the reconciliation's queries). Without that
+    wait, a place the gateway an account was taken from sent just before could still be waiting for
+    its verdict when the successor answered "unseen"."""
+    return WRITE_AHEAD_S + s.budget.max_wait_s + request_bound_s(s)
+
+
+async def settle_s(s: TradingSession) -> float:
+    """The longest a request may take on ``s`` from now: ``request_settle_s``, or longer where an
+    order lost already waits longer — its window lengthened by how far the venue's clock fell behind
+    the offset it was stamped with, as the session's own wait is (``settle_bound_s``)."""
+    return max(request_settle_s(s), WRITE_AHEAD_S + await settle_bound_s(s, s.reconciler))
+
+
+def lease_terms(s: TradingSession | None) -> tuple[float, float | None] | None:
+    """What this gateway writes in its lease for a successor (``Lease.terms``): ``request_settle_s``
+    on its own settings, and the venue-clock offset its requests are stamped on where the venue's
+    window bounds them (None: the wait is the session's, no clock in it)."""
+    if s is None:
+        return None
+    return request_settle_s(s), None if s.request_window_s() is None else s.signing_offset_ms()
+
+
+async def predecessor_s(s: TradingSession, lease: Lease | None) -> float | None:
+    """How long after this gateway took the account over a request the gateway it was taken from
+    took may still be settling: that gateway's ``request_settle_s`` (its settings, not this one's),
+    plus how far the venue's clock now stands behind the offset it stamped with. None when the lease
+    was free, or its holder wrote no terms (an older gateway, or one whose session never ran)."""
+    if lease is None or lease.taken_over is None or lease.holder_terms is None:
+        return None
+    bound, offset = lease.holder_terms
+    if offset is None:
+        return bound
+    return bound + await s.clock_fell_back_s(offset, lease.taken_over)
 
 
 class Ops:
@@ -127,8 +156,19 @@ class Ops:
             "rules": {} if s is None else codec.dump(s.rules),
             # The longest a request may take here (rate wait, venue time-out, its own reconciliation):
             # the client's ``outcome`` question waits this long for a request still in flight.
-            "settle_s": 0.0 if s is None else settle_s(s),
+            "settle_s": 0.0 if s is None else await self._settle_s(s),
         }
+
+    async def _settle_s(self, s: TradingSession) -> float:
+        """``settle_s``, or — while a request the gateway the account was taken from took may still
+        be settling — what is left of that wait and the queries an ``outcome`` makes after it."""
+        own = await settle_s(s)
+        before = await predecessor_s(s, self.svc.lease)
+        if before is None:
+            return own
+        assert self.svc.lease is not None and self.svc.lease.taken_over is not None
+        left = self.svc.lease.taken_over + before - time.monotonic()
+        return max(own, left + query_budget_s(s.timeout))
 
     async def place(self, req: dict[str, Any]) -> Any:
         admission = self.svc.admission
@@ -262,8 +302,11 @@ class Ops:
         if taken is not None:
             # Unseen here is no proof it never ran: the gateway this one took the account from may be
             # alive, cut off, and still running it — a request it took before, settled within the
-            # window. The venue is asked once that has passed.
-            await asyncio.sleep(taken + settle_s(self._s) - time.monotonic())
+            # window — its own, with the venue clock's correction. The venue is asked once that has
+            # passed.
+            before = await predecessor_s(self._s, self.svc.lease)
+            wait = await settle_s(self._s) if before is None else before
+            await asyncio.sleep(taken + wait - time.monotonic())
         if isinstance(req.get("orders"), list):  # a place_many: each of its orders
             found = [await self.reconcile({**e, "strategy": req.get("strategy")}) for e in req["orders"]]
             return {"state": "unseen", "orders": found}

@@ -45,7 +45,7 @@ from tickwire.gateway.catch_up import Marks, catch_up, log_failure, marks
 from tickwire.gateway.config import AccountConfig
 from tickwire.gateway.events import EventPublisher, ensure_stream
 from tickwire.gateway.lease_watch import LeaseWatch, answering
-from tickwire.gateway.ops import Ops
+from tickwire.gateway.ops import Ops, lease_terms
 from tickwire.gateway.outcomes import Outcomes, Reply, late_s, rid_key
 from tickwire.gateway.state import Halt, Lease, Ledger, Strategies
 from tickwire.gateway.state import bucket as state_bucket
@@ -117,6 +117,7 @@ class OrderService:
         await ensure_stream(nc)
         kv = await state_bucket(nc)
         lease, sent = Lease(kv, acct.venue, acct.name, gateway), time.monotonic()
+        lease.terms = lambda: lease_terms(svc.session)  # for a successor's wait (``Ops.outcome``)
         await lease.take(svc._answering)  # ValueError: another gateway has it
         svc.watch.took(lease, sent)
         svc.halt = Halt(kv, acct.venue, acct.name)

@@ -96,8 +96,9 @@ class Lease:
     sessions (two orders for one place). The first to create the key serves; a lease left by a
     gateway that died (no one answers for the account, and it was not renewed for ``STARTING_S``) is
     taken over by compare-and-set, so two takers of one stale lease cannot both win either. Its value
-    is ``"<gateway> <wall-clock ms of the last renewal> <token>"``; the holder is the gateway and the
-    token, which a renewal keeps."""
+    is ``"<gateway> <wall-clock ms of the last renewal> <token>"``, then — once the holder's session
+    runs — ``"<settle ms> <venue-clock offset ms, or ->"`` (``terms``); the holder is the gateway and
+    the token, which a renewal keeps."""
 
     def __init__(self, kv: Any, venue: str, account: str, gateway: str) -> None:
         self.kv = kv
@@ -105,11 +106,18 @@ class Lease:
         self.key = "lease." + _part(f"{venue}.{account}")
         self.gateway = gateway
         self.token = secrets.token_hex(8)
+        # This gateway's settling terms, written with each renewal for a gateway that may take the
+        # account over: how long a request it took may take to settle (s), and the venue-clock offset
+        # its requests are stamped on (None: the venue bounds no request, no clock in the wait).
+        # None while it has no session.
+        self.terms: Callable[[], tuple[float, float | None] | None] | None = None
         self.value = self._value()
         self.rev: int | None = None
         # When the lease was taken over from a gateway that did not answer: one cut off from NATS
         # but alive still runs the requests it took (monotonic time; None if it was free).
         self.taken_over: float | None = None
+        # The terms the holder wrote, when this gateway took the lease over (None: it wrote none).
+        self.holder_terms: tuple[float, float | None] | None = None
 
     async def take(self, answered: Callable[[], Awaitable[str | None]]) -> None:
         """Takes the lease, or raises ``ValueError`` naming who holds it. ``answered()``: the
@@ -139,6 +147,7 @@ class Lease:
         try:
             self.rev = await self.kv.update(self.key, self.value, last=entry.revision)
             self.taken_over = time.monotonic()
+            self.holder_terms = self._terms_of(entry.value)
         except KeyWrongLastSequenceError:
             raise ValueError(f"{self.what} was just taken by another gateway") from None
 
@@ -179,11 +188,26 @@ class Lease:
         raise TimeoutError(f"{self.what}: lease still written by late renewals: not renewed")
 
     def _value(self) -> bytes:
-        return f"{self.gateway} {int(time.time() * 1000)} {self.token}".encode()
+        value = f"{self.gateway} {int(time.time() * 1000)} {self.token}"
+        terms = self.terms() if self.terms is not None else None
+        if terms is not None:
+            settle, offset = terms
+            value += f" {settle * 1000:.0f} {'-' if offset is None else f'{offset:.3f}'}"
+        return value.encode()
 
     def _mine(self, value: bytes | None) -> bool:
         parts = (value or b"").decode(errors="replace").split()
-        return len(parts) == 3 and parts[0] == self.gateway and parts[2] == self.token
+        return len(parts) in (3, 5) and parts[0] == self.gateway and parts[2] == self.token
+
+    @staticmethod
+    def _terms_of(value: bytes | None) -> tuple[float, float | None] | None:
+        parts = (value or b"").decode(errors="replace").split()
+        if len(parts) != 5:
+            return None
+        try:
+            return float(parts[3]) / 1000, None if parts[4] == "-" else float(parts[4])
+        except ValueError:
+            return None
 
     async def release(self) -> None:
         if self.rev is None:

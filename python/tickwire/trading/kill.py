@@ -20,8 +20,10 @@ How, in this order:
    while a reduce-only order on it stays unknown, no other is sent there (see ``close_by_reduce_only``).
 4. Orders being settled when the kill began — their own place call in flight (sent, not yet
    answered: the venue may take them after the first listing), or their reconciliation running (an
-   answer lost, or a call its caller cancelled) — are waited for, up to ``IN_FLIGHT_WAIT`` request
-   time-outs; those that came out open are cancelled, those still unsettled are reported unconfirmed;
+   answer lost, or a call its caller cancelled) — are waited for until each can have its verdict
+   (``settle_bound.settle_bound_s``: what is left of its venue's window, else of the session's
+   ``lost_order_wait_s``, then the queries; at least ``IN_FLIGHT_WAIT`` request time-outs); those
+   that came out open are cancelled, those still unsettled are reported unconfirmed;
    and positions are closed again where they may have traded (a market order in flight fills after
    step 3).
 5. What was cancelled is confirmed: the venue's answers, a second listing, and for an order neither
@@ -57,6 +59,7 @@ from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.place import SendPort
 from tickwire.trading.reconcile import until_settled
 from tickwire.trading.risk import RiskGate
+from tickwire.trading.settle_bound import IN_FLIGHT_WAIT, BoundPort, settle_bound_s
 from tickwire.trading.venue import Call, Position
 from tickwire.trading.wire import was_unsent
 
@@ -65,9 +68,6 @@ log = logging.getLogger("tickwire.trading")
 LANE: Lane = "cancel"
 # Rounds of cancels when the venue refused entries of a batch for rate (each waits the block out).
 RATE_ROUNDS = 4
-# How long the kill waits for place calls in flight when it began, in the session's request time-outs
-# (a call may wait for the budget, then for its answer).
-IN_FLIGHT_WAIT = 2.0
 # How long each request of the kill waits out the session's rate budget — a venue's 429 block, its
 # Retry-After — in request time-outs, whatever ``rate_wait`` the session's new orders have (0: a bot
 # that would rather skip an order than send it late still wants its kill switch to cancel).
@@ -101,7 +101,7 @@ class KillReport:
         return not (self.unconfirmed or self.positions or self.errors)
 
 
-class KillPort(SendPort, Protocol):
+class KillPort(SendPort, BoundPort, Protocol):
     """What the kill switch needs of a trading session (its closing orders go by
     ``place.send_order``, as every order does)."""
 
@@ -144,10 +144,15 @@ class Kill:
         self.port = port
         self.reason = reason
         self.errors: list[str] = []
-        wait_s = IN_FLIGHT_WAIT * port.timeout
         self.closer = PositionCloser(
-            port, self._failed, self._state, self.current, self.errors, LANE, wait_s, send=self.send
+            port, self._failed, self._state, self.current, self.errors, LANE, self.verdicts_s, send=self.send
         )
+
+    async def verdicts_s(self, client_ids: set[str]) -> float:
+        """How long until the orders of ``client_ids`` being settled can have their verdicts
+        (``settle_bound_s``): an order reported unconfirmed for a wait cut short is one the kill may
+        leave working — the venue taking it after the kill's last listing."""
+        return await settle_bound_s(self.port, self.port.reconciler, client_ids)
 
     async def send(self, call: Call) -> Any:
         """``call`` over REST on the kill's lane. Refused by the budget with nothing sent (a venue's
@@ -248,13 +253,13 @@ class Kill:
         return report
 
     async def landed(self, flying: set[str]) -> list[Order]:
-        """The orders of ``flying`` (being settled when the kill began) once that ends, or
-        ``IN_FLIGHT_WAIT`` request time-outs pass; those that came out open are cancelled (one still
+        """The orders of ``flying`` (being settled when the kill began) once that ends, or once each
+        could have had its verdict (``verdicts_s``); those that came out open are cancelled (one still
         in flight is left to ``confirm``, which reports it unconfirmed while it is not settled)."""
         if not flying:
             return []
         p = self.port
-        await until_settled(p.in_flight, flying, IN_FLIGHT_WAIT * p.timeout)
+        await until_settled(p.in_flight, flying, await self.verdicts_s(flying))
         got = [o for o in (p.tracker.get(cid) for cid in sorted(flying)) if o is not None]
         live = [o for o in got if o.is_open and o.status != "pending"]
         if live:
@@ -267,7 +272,8 @@ class Kill:
         which may reach the venue after the cancels and close, then trade there) once they end, or
         ``IN_FLIGHT_WAIT`` request time-outs pass; then the account-wide cancel once more where the
         venue has one (it stops what they started). True when there were any: positions are closed
-        again, and ``confirm``'s second listing cancels an order they left."""
+        again, and ``confirm``'s second listing cancels an order they left. (Not an order's verdict:
+        such a call settles by asking again with its client id, no lost-order wait — the floor.)"""
         if not calls:
             return False
         p = self.port

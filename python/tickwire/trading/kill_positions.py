@@ -42,11 +42,11 @@ class PositionCloser:
         current: Callable[[Order], Order],
         errors: list[str],
         lane: Lane,
-        wait_s: float,
+        wait_s: Callable[[set[str]], Awaitable[float]],
         send: Callable[[Call], Awaitable[Any]] | None = None,
     ) -> None:
-        # ``lane``: the kill's budget lane for every request; ``wait_s``: how long an order another
-        # call is settling is waited for.
+        # ``lane``: the kill's budget lane for every request; ``wait_s``: how long orders another
+        # call is settling are waited for (until each can have its verdict).
         self.lane = lane
         # How each request goes (the kill's ``send``: its lane, a rate block waited out).
         self.send = send or (lambda c: port.send_lane(c, lane))
@@ -183,7 +183,7 @@ class PositionCloser:
     async def settle_unknown(self) -> None:
         """Before positions are closed, every tracked reduce-only order whose fate is not known is
         settled where it can be: one being settled now (its call, its reconciliation: ``in_flight`` —
-        a kill running at the same time) is waited for, up to ``wait_s``;
+        a kill running at the same time) is waited for until it can have its verdict (``wait_s``);
         one left ``unknown`` by a reconciliation whose queries failed (an earlier kill's closing
         order) is reconciled again now — found, as the venue has it; no trace, not placed. The
         positions listed after that include what they did. (Other orders whose fate is unknown are
@@ -195,7 +195,7 @@ class PositionCloser:
             return
         busy = {o.client_id for o in unknown} & p.in_flight()
         if busy:
-            await until_settled(p.in_flight, busy, self.wait_s)
+            await until_settled(p.in_flight, busy, await self.wait_s(busy))
         for o in unknown:
             now = self.current(o)
             if now.status != "unknown" or p.reconciler.owned(o.client_id):

@@ -17,11 +17,11 @@ from tickwire.trading.closing import ClosePort, settle_for_close
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import EventFeed
 from tickwire.trading.kept_socket import CLOSE_POLL_S
-from tickwire.trading.kill import IN_FLIGHT_WAIT
 from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.settle_bound import BoundPort, settle_bound_s
 from tickwire.trading.venue import Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
 
@@ -55,7 +55,7 @@ class StartPort(AdoptPort, Protocol):
     async def positions(self) -> Mapping[str, Position]: ...
 
 
-class StopPort(ClosePort, Protocol):
+class StopPort(ClosePort, BoundPort, Protocol):
     """What a close needs of a trading session."""
 
     closing: bool
@@ -167,7 +167,12 @@ async def close(
     await _stop_start(port)
     for q in list(port.quotes):  # nothing written on connections about to close
         q.stop()
-    wait = (IN_FLIGHT_WAIT * port.timeout if settle_s is None else settle_s) if disarm else 0.0
+    wait = 0.0
+    if disarm:
+        # By default until every order being settled can have its verdict (its venue's window or the
+        # session's lost-order wait, then the queries), so no order is named unsettled for a wait cut
+        # short; an explicit ``settle_s`` is the caller's word.
+        wait = await settle_bound_s(port, port.reconciler) if settle_s is None else settle_s
     port.unsettled = await settle_for_close(port, wait)
     if port.dead_man is not None:
         if disarm:

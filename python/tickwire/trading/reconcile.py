@@ -42,8 +42,11 @@ class ReconcilePort(CatchUpPort, Protocol):
 
     async def lost_request_window_s(self, offset_ms: float, since: float) -> float | None: ...
 
+    def request_window_s(self) -> float | None: ...
+
     # How long a lost order is waited for where the venue bounds no request's life (seconds).
     lost_order_wait_s: float
+    timeout: float  # the request time-out
 
 
 async def until_settled(busy: Callable[[], set[str]], client_ids: set[str] | None, wait_s: float) -> None:
@@ -77,6 +80,9 @@ class Reconciler(AfterGap):
         # has passed since — the venue could still take it, and a close would not name it — as
         # ``resolve`` waits too (``lost_order_window_s``).
         self._lost_at: dict[str, tuple[float, float]] = {}
+        # The same stamp of each order ``resolve`` is settling now: a close waits from it
+        # (``losses``), not a fixed count of time-outs.
+        self._resolving_lost: dict[str, tuple[float, float]] = {}
         # Orders whose "not placed" does not wait the session's ``lost_order_wait_s`` where the venue
         # bounds nothing (the kill's reduce-only closing orders: one the venue takes late can only
         # shrink what is left, and the position should not wait for a guess); the venue's own window
@@ -228,6 +234,10 @@ class Reconciler(AfterGap):
             self.orphans.discard(order.client_id)
             self._released(order.client_id)
 
+    def losses(self) -> dict[str, tuple[float, float]]:
+        """Each order whose verdict waits from a lost answer: its loss stamp (``lost_now``'s pair)."""
+        return {**self._lost_at, **self._resolving_lost}
+
     def lost_now(self) -> tuple[float, float]:
         """A loss stamped now, as ``resolve`` takes it: the monotonic time (every write of the request,
         resends too, signed before it) and the venue-clock offset the signer stamps requests with."""
@@ -249,6 +259,7 @@ class Reconciler(AfterGap):
         self.resolving.add(cid)
         # Every write of the request (resends too) signed before this, stamped with this offset.
         lost_at, offset = lost or self._lost_at.get(cid) or self.lost_now()
+        self._resolving_lost[cid] = (lost_at, offset)
         try:
             found = await self.reconcile(cid)
             if found is None and await self._window_open(cid, lost_at, offset):
@@ -265,6 +276,7 @@ class Reconciler(AfterGap):
             raise
         finally:
             self.resolving.discard(cid)
+            self._resolving_lost.pop(cid, None)
             self._released(cid)
             # Only this call's wait lets its caller go: a later look (``_later``) must not.
             self.on_guess_wait.pop(cid, None)

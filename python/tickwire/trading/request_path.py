@@ -194,6 +194,12 @@ class RequestPath:
             return None
         return window + await self._clock_fell_back_ms(offset_ms, since) / 1000
 
+    async def clock_fell_back_s(self, offset_ms: float, since: float) -> float:
+        """How far behind ``offset_ms`` the venue's clock is now (s): what ``lost_request_window_s``
+        adds to the window of a request stamped on that offset (a gateway taking an account over
+        adds it to the window of a request its predecessor stamped)."""
+        return await self._clock_fell_back_ms(offset_ms, since) / 1000
+
     async def _clock_fell_back_ms(self, offset_ms: float, since: float) -> float:
         """How far behind ``offset_ms`` the venue's clock is now (one measurement made after ``since``
         serves); 0.0 where the signer does not stamp with the venue clock, or the measurement fails

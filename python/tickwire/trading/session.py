@@ -189,12 +189,12 @@ class TradingSession(Halting, RequestPath):
         """Ends the session. First, no new order is written and the orders still being settled — a
         place call awaiting its answer, an order whose answer was lost being reconciled, one whose
         caller cancelled its call (``in_flight``), and the orders a running cancel, amend, cancel-all
-        or kill is changing (``settling``) — are waited for, up to ``settle_s`` seconds
-        (default: ``IN_FLIGHT_WAIT`` request time-outs; 0: not at all), so their fate is learnt
+        or kill is changing (``settling``) — are waited for, up to ``settle_s`` seconds (default:
+        until each can have its verdict, ``settle_bound_s``; 0: not at all), so their fate is learnt
         while the session can still ask, not dropped with its tasks (an order still waiting for the
-        rate budget is refused unsent at once: it would never be written). Any order still pending
-        or unknown after that, or whose cancel or amend still runs, is logged, audited
-        (``closed_unsettled``) and left in ``unsettled``.
+        rate budget is refused unsent at once: it would never be written). Any order still pending or
+        unknown after that, or whose cancel or amend still runs, is logged, audited (``closed_unsettled``)
+        and left in ``unsettled``.
         ``disarm=False`` (the exit after an exception) waits for nothing and leaves the venue's
         dead-man countdown running (no more refreshes): the venue cancels the open orders when it
         runs out, as if the process had died."""

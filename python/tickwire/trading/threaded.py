@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
 from tickwire.loop import LoopNotRunning, LoopStopped, LoopThread
-from tickwire.trading.kill import IN_FLIGHT_WAIT, KillReport
+from tickwire.trading.kill import KillReport
 from tickwire.trading.orders import Fill, Order
-from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S
 from tickwire.trading.session import TradingSession
+from tickwire.trading.settle_bound import IN_FLIGHT_WAIT, SETTLE_CAP_S, query_budget_s
 from tickwire.trading.venue import Balance, Position
 from tickwire.trading.wire import unsent
 
@@ -41,7 +41,7 @@ class ThreadedTrading:
         self._start_over = threading.Event()
         self._settle_s: float | None = None  # the close's wait for orders in flight (``close``)
         # A call may wait for its answer, then for reconciliation: both, with room to spare.
-        self.timeout = 2 * session.timeout + RECONCILE_ATTEMPTS * (session.timeout + RECONCILE_PAUSE_S)
+        self.timeout = 2 * session.timeout + query_budget_s(session.timeout)
 
     def start(self, timeout: float | None = None) -> ThreadedTrading:
         # A bot that exits without close() still closes cleanly (the dead-man disarmed, the audit's
@@ -63,12 +63,15 @@ class ThreadedTrading:
 
     def close(self, timeout: float | None = None) -> None:
         """Closes the session: its orders in flight are waited for up to ``timeout`` seconds
-        (``TradingSession.close``'s ``settle_s``; default its own bound), those it could not settle
-        then listed in ``unsettled``; the rest of the close (the dead-man switch's disarm, the
-        sockets) is waited for 10 s more. A start still running (another thread's) is stopped."""
+        (``TradingSession.close``'s ``settle_s``; default its own bound: until each can have its
+        verdict), those it could not settle then listed in ``unsettled``; the rest of the close (the
+        dead-man switch's disarm, the sockets) is waited for 10 s more. A start still running
+        (another thread's) is stopped."""
         atexit.unregister(self.close)
         self._settle_s = timeout
-        wait = IN_FLIGHT_WAIT * self.session.timeout if timeout is None else timeout
+        # The session's own bound is worked out on its loop, from the orders it then holds: here the
+        # most it can come to (the thread's stop returns as soon as the close has ended).
+        wait = max(SETTLE_CAP_S, IN_FLIGHT_WAIT * self.session.timeout) if timeout is None else timeout
         if self._thread.is_alive() and not self._start_over.is_set():
             # The loop thread has no stop before its start ends: the session's close stops the start.
             with contextlib.suppress(RuntimeError):  # the loop ended just now

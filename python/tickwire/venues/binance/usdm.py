@@ -59,6 +59,11 @@ class UsdmOrders(BinanceGrammar):
     read_limits = staticmethod(rate.read_limits)
     order_path = "/fapi/v1/order"
     open_orders_path = "/fapi/v1/openOrders"
+    # No ``request_window_ms``, unlike spot: USDⓈ-M documents its ``recvWindow`` check only as the
+    # request is received ("process request" / "reject request"); its error list has -5028 "outside
+    # of the ME recvWindow", an engine check whose rule is not documented. So a request queued inside
+    # the venue past the window is not known to be refused — a lost order's "not placed" waits the
+    # session's ``lost_order_wait_s`` instead.
     info_path = "/fapi/v1/exchangeInfo"
     trades_path = "/fapi/v1/userTrades"
     ws_methods: ClassVar[Mapping[tuple[str, str], str]] = {
