@@ -5,10 +5,20 @@ from __future__ import annotations
 import pytest
 from tickwire import errors
 from tickwire.sim.venues.binance.futures import ERRORS as SIM_BINANCE_USDM
+from tickwire.sim.venues.binance.trade import GRID_FILTERS as SIM_BINANCE_GRID
 from tickwire.sim.venues.bybit.trade import BYBIT_ERRORS as SIM_BYBIT
+from tickwire.sim.venues.okx.trade import GRID_CODES as SIM_OKX_GRID
 from tickwire.sim.venues.okx.trade import OKX_CODES as SIM_OKX
 from tickwire.trading.client_ids import FORMATS
-from tickwire.trading.codes import CODES, error_for, invalid_order, is_unknown_outcome, unknown_outcome
+from tickwire.trading.codes import (
+    CODES,
+    error_for,
+    invalid_order,
+    is_unknown_outcome,
+    market_closed,
+    unknown_outcome,
+)
+from tickwire.trading.stale_rules import names_grid, rules_may_be_stale
 
 
 def test_order_classes_sit_where_callers_catch_them() -> None:
@@ -166,3 +176,94 @@ def test_htx_symbol_trade_disabled_is_a_closed_market() -> None:
     from tickwire.trading.codes import error_for
 
     assert isinstance(error_for("htx", "base-symbol-trade-disabled", "trade disabled"), MarketClosed)
+
+
+# (venue, code, message as the venue documents or sends it): refusals that name the instrument's grid
+# or size bounds — the session reads its instrument list again after one (``stale_rules``).
+GRID = [
+    # binance-spot-api-docs errors.md, "Filter failures" (sent with -1013 INVALID_MESSAGE).
+    ("binance", -1013, "Filter failure: PRICE_FILTER"),
+    ("binance", -1013, "Filter failure: LOT_SIZE"),
+    ("binance", -1013, "Filter failure: MARKET_LOT_SIZE"),
+    ("binance", -1013, "Filter failure: MIN_NOTIONAL"),
+    ("binance", -1013, "Filter failure: NOTIONAL"),
+    # developers.binance.com derivatives/usds-margined-futures "Error Codes", 40xx.
+    ("binance-usdm", -4014, "Price not increased by tick size."),
+    ("binance-usdm", -4023, "Qty not increased by step size."),
+    ("binance-usdm", -4004, "Quantity less than min quantity."),
+    ("binance-usdm", -4005, "Quantity greater than max quantity."),
+    ("binance-usdm", -4013, "Price less than min price."),
+    ("binance-usdm", -4002, "Price greater than max price."),
+    ("binance-usdm", -4164, "Order's notional must be no smaller than 5.0 (unless you choose reduce only)"),
+    ("binance-usdm", -5029, "Order's notional must be no smaller than 5"),
+    # OKX docs-v5 trade error codes; an off-tick px as the simulator (and OKX) answers it.
+    ("okx", "51121", "Order count should be the integer multiples of the lot size"),
+    ("okx", "51020", "Order amount should be greater than the min available amount"),
+    ("okx", "51120", "Order quantity is less than 0.001, please try again"),
+    ("okx", "51202", "Market - order amount exceeds the max amount"),
+    ("okx", "51203", "Order amount exceeds the limit 100"),
+    ("okx", "51000", "Parameter px error"),
+    ("okx", "51000", "Parameter sz error"),
+    # Bybit v5 error codes, Spot Trade.
+    ("bybit", 170134, "Order price decimal too long."),
+    ("bybit", 170137, "Order volume decimal too long"),
+    ("bybit", 170136, "Order quantity lower than the minimum."),
+    ("bybit", 170135, "Order quantity too large."),
+    ("bybit", 170140, "Transaction amount lower than the minimum."),
+    ("bybit", 170148, "Market order amount decimal too long"),
+    ("kraken", "EOrder:Tick size check failed", ""),
+    ("kraken", "EOrder:Order minimum not met:volume", ""),  # detail after the code
+    ("kraken", "EOrder:Cost minimum not met", ""),
+    ("coinbase", "INVALID_PRICE_PRECISION", ""),
+    ("coinbase", "INVALID_SIZE_PRECISION", ""),
+    ("coinbase", "PREVIEW_INVALID_BASE_SIZE_TOO_SMALL", ""),
+    ("htx", "order-orderprice-precision-error", "order price precision error"),
+    ("htx", "order-orderamount-precision-error", "order amount precision error"),
+    ("htx", "order-limitorder-amount-min-error", "limit order amount error, min: 0.001"),
+    ("htx", "order-value-min-error", "order total cannot be lower than: 5"),
+]  # fmt: skip
+# Refused for something else: the rules read are not in question (a band around the market, funds,
+# the same code with another text, an order already gone).
+NOT_GRID = [
+    ("binance", -1013, "Filter failure: PERCENT_PRICE_BY_SIDE"),
+    ("binance", -1013, "Filter failure: MAX_NUM_ORDERS"),
+    ("binance", -2010, "Account has insufficient balance for requested action."),
+    ("binance-usdm", -4131, "The counterparty's best price does not meet the PERCENT_PRICE filter limit"),
+    ("okx", "51006", "Order price is not within the price limit"),
+    ("okx", "51000", "Parameter tdMode error"),
+    ("okx", "51008", "Order failed. Insufficient balance"),
+    ("bybit", 110003, "Order price is out of permissible range"),
+    ("kraken", "EOrder:Insufficient funds", ""),
+    ("coinbase", "INSUFFICIENT_FUND", ""),
+    ("htx", "order-limitorder-price-min-error", "limit order price error"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("venue", "code", "message"), GRID)
+def test_a_refusal_naming_the_grid_is_a_rejection_that_reads_the_rules_again(
+    venue: str, code: int | str, message: str
+) -> None:
+    for status in (400, 200, None):  # REST's 4xx, a body code on HTTP 200, an order socket's answer
+        err = error_for(venue, code, message, http_status=status)
+        assert type(err) is errors.OrderRejected, (venue, code, status, type(err))
+        assert rules_may_be_stale(err) and names_grid(venue, code, message)
+
+
+@pytest.mark.parametrize(("venue", "code", "message"), NOT_GRID)
+def test_other_refusals_do_not_read_the_rules_again(venue: str, code: int | str, message: str) -> None:
+    err = error_for(venue, code, message, http_status=400)
+    assert not rules_may_be_stale(err) and not names_grid(venue, code, message)
+
+
+def test_a_closed_market_reads_the_rules_again_whoever_said_it() -> None:
+    assert rules_may_be_stale(error_for("binance", -2010, "Market is closed."))
+    assert rules_may_be_stale(market_closed("BTCUSDT: not open for new orders"))  # this session's own
+    assert not rules_may_be_stale(invalid_order("price is not a multiple of tick_size", rule="tick_size"))
+
+
+def test_the_simulators_grid_refusals_read_the_rules_again() -> None:
+    # The simulator's own answers to an order off a grid it was told to change (``set_grid``).
+    for off, (code, message) in SIM_OKX_GRID.items():
+        assert rules_may_be_stale(error_for("okx", code, message)), off
+    for name in SIM_BINANCE_GRID.values():
+        assert rules_may_be_stale(error_for("binance", -1013, f"Filter failure: {name}", http_status=400))

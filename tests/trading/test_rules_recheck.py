@@ -24,7 +24,7 @@ import tickwire
 from session_cases import SimAccount
 from test_session_binance import BINANCE
 from test_session_okx import OKX
-from tickwire.errors import MarketClosed
+from tickwire.errors import InvalidOrder, MarketClosed
 from tickwire.sim import Simulator
 from tickwire.trading import rules_recheck
 from tickwire.trading.session import TradingSession
@@ -317,3 +317,112 @@ def test_a_quote_rule_refused_for_a_closed_market_sends_nothing_more_until_its_h
             assert a.orders(sim) == []
 
     a.run(body)
+
+
+def okx_list_reads(sim: Simulator) -> Callable[[], int]:
+    """How many times the simulated OKX's instrument list has been asked for from now."""
+    v: Any = sim.venue("okx")
+    seen = [0]
+    http = v.http
+
+    async def counting(ep: Any, req: Any) -> Any:
+        seen[0] += req.path == "/api/v5/public/instruments"
+        return await http(ep, req)
+
+    v.http = counting
+    return lambda: seen[0]
+
+
+def test_an_okx_tick_change_announced_is_checked_from_its_time_on_without_a_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OKX lists a new ``tickSz`` (0.2 for 0.1) in ``upcChg`` with its ``effTime`` ~2 s ahead: until
+    then an order on the old tick goes (the venue still takes it); shortly after, the session has
+    read the list again — once, on the timer, no order refused — and refuses the old tick itself
+    while the new one goes."""
+    monkeypatch.setattr(rules_recheck, "AFTER_CHANGE_S", 0.2, raising=False)  # absent before the timer
+    a = OKX
+    eff: list[int] = []
+
+    def announce(sim: Simulator) -> None:
+        eff.append(int(time.time() * 1000) + 2000)
+        sim.set_grid("okx", a.symbol, tick="0.2", at_ms=eff[0])
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        reads = okx_list_reads(sim)
+        engine = sim.venue("okx").engine
+        assert tr.rules[a.symbol].tick_size == Decimal("0.1")
+        bid, _ = a.touch(sim)
+        base = (bid - 10).quantize(Decimal(1))  # on both ticks
+        odd, qty = base - Decimal("0.1"), Decimal("0.0001")  # on the old tick only
+        early = await tr.place_order(a.symbol, "buy", "limit", qty, odd)
+        assert sim.endpoint("okx").now_ms() < eff[0], "the session started too late for this test"
+        assert [o.client_id for o in a.orders(sim)] == [early.client_id]
+        await until(lambda: tr.rules[a.symbol].tick_size == Decimal("0.2"))
+        assert sim.endpoint("okx").now_ms() >= eff[0]  # read after its time, not before
+        assert reads() == 1 and tr.rules_recheck.timed == 1 and tr.rules_recheck.reads == 1
+        assert not [o for o in list(tr.tracker) if o.status == "rejected"]
+        before = len(engine.place_requests)
+        with pytest.raises(InvalidOrder):
+            await tr.place_order(a.symbol, "buy", "limit", qty, odd)
+        assert len(engine.place_requests) == before and len(a.orders(sim)) == 1
+        placed = await tr.place_order(a.symbol, "buy", "limit", qty, base)
+        assert [o.client_id for o in a.orders(sim, placed.client_id)] == [placed.client_id]
+        await asyncio.sleep(0.5)
+        assert reads() == 1  # the list read since announces nothing more: no timer left
+
+    a.run(body, before=announce)
+
+
+def test_an_announced_change_far_ahead_arms_one_timer_that_the_close_cancels() -> None:
+    a = OKX
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=31, rate=0, depth=20) as sim:
+            a.register(sim.venue("okx"))
+            hour = int(time.time() * 1000) + 3_600_000
+            sim.set_grid("okx", a.symbol, tick="0.2", at_ms=hour)
+            sim.set_grid("okx", a.symbol, min_qty="0.001", at_ms=hour + 1000)
+            async with tickwire.trade("okx", credentials=a.signer, endpoints=sim.urls()["okx"]) as tr:
+                [timer] = list(tr._tasks)  # one for both changes, asleep
+                await tr.load_rules()  # read again: re-armed, still one
+                await asyncio.sleep(0)
+                assert list(tr._tasks) == [timer] and not timer.done()
+            await asyncio.wait([timer], timeout=1)
+            assert timer.cancelled() and tr.rules_recheck.timed == 0
+
+    asyncio.run(go())
+
+
+def test_the_timer_reads_once_after_the_earliest_change_and_not_after_a_close() -> None:
+    """``RulesRecheck.at`` alone: re-armed for an earlier time, it reads once, at that time plus
+    ``AFTER_CHANGE_S``; a change whose time passed long ago arms nothing; closing stops a due read."""
+
+    async def go() -> None:
+        loads: list[float] = []
+        closing = [False]
+        clock = [10_000_000]  # the venue's clock, ms
+
+        async def load() -> None:
+            loads.append(time.monotonic())
+
+        def spawn(coro: Any) -> None:
+            asyncio.get_running_loop().create_task(coro)
+
+        rr = rules_recheck.RulesRecheck(load, spawn, lambda: closing[0], lambda: clock[0])
+        start = time.monotonic()
+        rr.at([clock[0] + 60_000])
+        rr.at([clock[0] + 60_000, clock[0] - 700])  # one 0.7 s ago, not shown in force: again soon
+        rr.at([clock[0] - 120_000])  # long past: nothing armed
+        await asyncio.sleep(0.5)
+        assert loads == [] and rr.timed == 0
+        rr.at([clock[0] + 200])
+        await until(lambda: bool(loads))
+        assert 0.2 + rules_recheck.AFTER_CHANGE_S - 0.05 <= loads[0] - start - 0.5 < 2.5
+        assert rr.timed == 1 and rr.reads == 1
+        rr.at([clock[0] + 100])
+        closing[0] = True
+        await asyncio.sleep(rules_recheck.AFTER_CHANGE_S + 0.3)
+        assert len(loads) == 1 and rr.timed == 1
+
+    asyncio.run(go())

@@ -173,6 +173,36 @@ class Simulator:
         else:
             v.status[symbol] = status
 
+    def set_grid(
+        self,
+        venue: str,
+        symbol: str,
+        *,
+        tick: str | None = None,
+        lot: str | None = None,
+        min_qty: str | None = None,
+        at_ms: int | None = None,
+    ) -> None:
+        """Changes ``symbol``'s price tick, quantity step (lot) and/or minimum size, given as decimal
+        strings in the venue's own units ("0.05"): from now on — or, where the venue announces such
+        changes (OKX ``upcChg``: ``tickSz``, ``minSz``), from ``at_ms`` on the venue's clock (Unix
+        ms), listed as upcoming until then. The venue's instrument list shows the grid in force and
+        its order entry refuses an order off it with the venue's code (Binance -1013 ``Filter
+        failure: PRICE_FILTER``/``LOT_SIZE``; OKX 51000 ``Parameter px error``, 51121, 51020).
+        A tick or lot must be a whole multiple of the simulator's own (its books move on those);
+        ``ValueError`` on a venue whose grid cannot be changed here (Binance spot and OKX can)."""
+        v = self.venues[venue]
+        if not v.sets_grid:  # a test meaning to change the grid would run on the old one
+            raise ValueError(f"{venue}: the simulator cannot change a grid there (Binance, OKX can)")
+        if symbol not in v.instruments:
+            raise ValueError(f"{venue} has no symbol {symbol!r}")
+        if at_ms is not None:
+            named = {"tick": tick, "lot": lot, "min_qty": min_qty}
+            unsaid = sorted(k for k, x in named.items() if x is not None and k not in v.announces_grid)
+            if unsaid:
+                raise ValueError(f"{venue} announces no {', '.join(unsaid)} change before it takes effect")
+        v.grids.change(symbol, tick, lot, min_qty, at_ms)
+
     def pause(self) -> None:
         """Stop the clock-driven book process (``advance()`` still works)."""
         self._paused = True

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import (
     DecodeError,
-    MarketClosed,
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
@@ -31,6 +30,7 @@ from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, WI
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
+from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -170,7 +170,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         except TickwireError as e:
             settled = no_effect = True  # the venue refused it: the order is as it was
-            if isinstance(e, MarketClosed):  # the venue's word: its instrument list read again
+            if rules_may_be_stale(e):  # closed, or off the grid: the instrument list read again
                 port.rules_recheck.soon()
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
@@ -195,7 +195,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise
         except TickwireError as e:
             settled = no_effect = True  # the answer is a refusal
-            if isinstance(e, MarketClosed):
+            if rules_may_be_stale(e):
                 port.rules_recheck.soon()
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)

@@ -35,6 +35,7 @@ from tickwire.errors import (
     TickwireError,
     UnknownOutcome,
 )
+from tickwire.trading.stale_rules import grid_codes
 
 __all__ = [
     "CODES",
@@ -65,8 +66,11 @@ class VenueCodes:
     statuses: Mapping[int, ErrorClass] = field(default_factory=dict)
 
 
-def _c(table: Mapping[int, ErrorClass] | Mapping[str, ErrorClass]) -> dict[str, ErrorClass]:
-    return {str(k): v for k, v in table.items()}
+def _c(table: Mapping[int, ErrorClass] | Mapping[str, ErrorClass], venue: str = "") -> dict[str, ErrorClass]:
+    """``table`` by code text; with ``venue``, its grid refusals (``stale_rules``: a price or size
+    off the instrument's grid, under or over its bounds) that ``table`` leaves out typed
+    ``OrderRejected`` — the venue judged the order's numbers invalid, nothing was placed."""
+    return {**dict.fromkeys(grid_codes(venue), OrderRejected), **{str(k): v for k, v in table.items()}}
 
 
 # Binance spot: binance-spot-api-docs errors.md ("10xx General Server or Network issues", "11xx",
@@ -349,10 +353,10 @@ _CLAROFINLORE: dict[int, ErrorClass] = {1001: InsufficientFunds}  # "1001 insuff
 CODES: dict[str, VenueCodes] = {
     "binance": VenueCodes(_c(_BINANCE), _BINANCE_UNKNOWN, _BINANCE_MESSAGES, statuses=_BINANCE_STATUSES),
     "binance-usdm": VenueCodes(
-        _c(_BINANCE_USDM), _BINANCE_UNKNOWN, _BINANCE_MESSAGES, statuses=_BINANCE_STATUSES
+        _c(_BINANCE_USDM, "binance-usdm"), _BINANCE_UNKNOWN, _BINANCE_MESSAGES, statuses=_BINANCE_STATUSES
     ),
-    "okx": VenueCodes(_c(_OKX), _OKX_UNKNOWN),
-    "bybit": VenueCodes(_c(_BYBIT), _BYBIT_UNKNOWN),
+    "okx": VenueCodes(_c(_OKX, "okx"), _OKX_UNKNOWN),
+    "bybit": VenueCodes(_c(_BYBIT, "bybit"), _BYBIT_UNKNOWN),
     "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
     "coinbase": VenueCodes(_c(_COINBASE)),
     "htx": VenueCodes(_c(_HTX), _HTX_UNKNOWN),

@@ -21,6 +21,7 @@ from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.rules_recheck import RulesRecheck
 from tickwire.trading.settle_bound import BoundPort, settle_bound_s
 from tickwire.trading.venue import Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
@@ -33,6 +34,7 @@ class RulesPort(Protocol):
     rules: dict[str, InstrumentRules]
     risk: RiskGate
     budget: RateBudget
+    rules_recheck: RulesRecheck
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -77,9 +79,13 @@ class StopPort(ClosePort, BoundPort, Protocol):
 
 async def load_rules(port: RulesPort) -> dict[str, InstrumentRules]:
     """The venue's instrument rules into ``port.rules``, their order limits (and an account-wide one)
-    into the risk gate, the limits the venue announces into the budget."""
+    into the risk gate, the limits the venue announces into the budget, and the rule changes it
+    announces ahead (OKX ``upcChg``) into the recheck's timer."""
     body = await port.send(port.grammar.instruments())
     port.rules = port.grammar.read_rules(body)
+    changes = getattr(port.grammar, "rule_changes", None)
+    if changes is not None:
+        port.rules_recheck.at(changes(body))
     read_open = getattr(port.grammar, "read_open_limit", None)  # an account-wide one (Binance)
     port.risk.set_venue_limits(
         {s: r.max_open_orders for s, r in port.rules.items()},

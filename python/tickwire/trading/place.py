@@ -19,7 +19,6 @@ from tickwire.audit import AuditLog, NullAudit
 from tickwire.clock import Stamp
 from tickwire.errors import (
     DecodeError,
-    MarketClosed,
     RequestTimeoutError,
     TickwireError,
     TransportError,
@@ -32,6 +31,7 @@ from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules_recheck import RulesRecheck
+from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -168,9 +168,11 @@ async def _sent(port: SendPort, order: Order, call: Call, send: Sender) -> Order
 
 def refused(port: SendPort, client_id: str, e: TickwireError) -> None:
     """The venue's refusal of the new order ``client_id`` recorded (``rejected``, its reason the
-    error's text); a market the venue calls closed has the session read its instrument list again."""
+    error's text); one saying the instrument rules may be out of date — a market the venue calls
+    closed, a price or size off the grid it names (``stale_rules``) — has the session read its
+    instrument list again."""
     port.tracker.apply(
         OrderEvent(source="rest", client_id=client_id, order_id=None, status="rejected", reason=str(e))
     )
-    if isinstance(e, MarketClosed):
+    if rules_may_be_stale(e):
         port.rules_recheck.soon()

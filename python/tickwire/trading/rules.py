@@ -33,6 +33,7 @@ __all__ = [
     "from_kraken_asset_pair",
     "from_okx_instrument",
     "from_seed_instrument",
+    "okx_rule_changes",
 ]
 
 _ZERO = Decimal(0)
@@ -275,6 +276,25 @@ def from_okx_instrument(inst: Mapping[str, Any]) -> InstrumentRules:
         status=str(inst.get("state") or ""),
         trading=_open(inst.get("state"), "live") and tick is not None and lot is not None,
     )
+
+
+def okx_rule_changes(inst: Mapping[str, Any]) -> list[int]:
+    """When (Unix ms, OKX's clock) the changes one entry of OKX's instrument list announces take
+    effect (``upcChg``, since 2025-12-22: ``param`` ``tickSz``/``minSz``/``maxMktSz``, ``newValue``,
+    ``effTime``), leaving out any whose parameter already shows the new value (in force, whatever the
+    list still says). An entry not in that shape is skipped: the rules themselves stand without it."""
+    changes = inst.get("upcChg")
+    out: list[int] = []
+    for c in changes if isinstance(changes, list) else ():
+        try:
+            at = int(str(c["effTime"]))
+            now, new = inst.get(str(c["param"])), c["newValue"]
+            if now not in (None, "") and _num(now, "now") == _num(new, "newValue"):
+                continue
+        except (KeyError, TypeError, ValueError):  # InvalidOrder is a ValueError
+            continue
+        out.append(at)
+    return out
 
 
 def from_bybit_instrument(inst: Mapping[str, Any]) -> InstrumentRules:

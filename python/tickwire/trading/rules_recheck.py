@@ -1,46 +1,94 @@
-"""The venue's instrument list read again when a symbol's trading status may have moved since the
-session read it: the venue refused an order because its market is closed (the rules said it trades),
-or the session refused one before sending because the rules say it does not (the market may have
-reopened). Venues announce neither change on any stream tickwire reads, and an order refused either
-way is the first sign. At most one read every ``RECHECK_S``, one at a time, in the background: a
-refusal is never held up by it, and a strategy retrying on a closed market costs the venue a read of
-its instrument list every few seconds, no more."""
+"""The venue's instrument list read again when a symbol's rules may have moved since the session read
+them: the venue refused an order because its market is closed (the rules said it trades) or because
+its price or size is off the grid the venue now enforces (``stale_rules`` decides which refusals say
+so), or the session refused one before sending because the rules say the market does not trade (it
+may have reopened). Venues announce none of these on any stream tickwire reads, and an order refused
+either way is the first sign. At most one read every ``RECHECK_S``, one at a time, in the background:
+a refusal is never held up by it, and a strategy retrying on a closed market costs the venue a read of
+its instrument list every few seconds, no more.
+
+Where the list itself announces changes ahead (OKX ``upcChg``: a new ``tickSz`` or ``minSz`` and the
+time it takes effect), the list is also read shortly after the earliest one (``at``): one timer,
+re-armed by each read, gone with the session. Until then the rules read stay the ones checked — the
+venue enforces them until that time."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 log = logging.getLogger("tickwire.trading")
 
 RECHECK_S = 5.0
+# An announced change is read this long after its time: the venue's list is not expected to show it
+# in force to the millisecond.
+AFTER_CHANGE_S = 1.0
+# A change whose time has passed while the list does not show it yet (the venue late) is looked for
+# again every RECHECK_S for this long, then left to the next refusal.
+LATE_S = 60.0
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class RulesRecheck:
     """``soon()``: a read of the rules (``load``) started through ``spawn`` unless one ran or is
-    running within ``RECHECK_S``."""
+    running within ``RECHECK_S``. ``at(times)``: a read shortly after the earliest of the venue's
+    announced change times (``now_ms``: the venue's clock, Unix ms)."""
 
     def __init__(
         self,
         load: Callable[[], Awaitable[object]],
-        spawn: Callable[[Coroutine[Any, Any, None]], None],
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
         closing: Callable[[], bool] = lambda: False,
+        now_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         self._load = load
         self._spawn = spawn
         # The session closing or closed: no read starts (its task would outlive the close, which
         # cancels only the tasks it holds by then, and ask a closed wire).
         self._closing = closing
+        self._now_ms = now_ms
         self._last = float("-inf")
         self._running = False
+        self._again = False  # a timed read fell due while one ran: another once it ends
+        self._due: float | None = None  # monotonic time of the timed read, None: none armed
+        self._timer_on = False
+        self._rearmed = asyncio.Event()
         self.reads = 0  # how many it started (observability, tests)
+        self.timed = 0  # of which were due to an announced change
 
     def soon(self) -> None:
         now = time.monotonic()
         if self._running or now - self._last < RECHECK_S or self._closing():
             return
+        self._start(now)
+
+    def at(self, times_ms: Iterable[int]) -> None:
+        """The list just read announces changes taking effect at ``times_ms`` that it does not show
+        in force yet: the next read is armed for shortly after the earliest to come — for one whose
+        time has passed (the venue late to show it), ``RECHECK_S`` from now, for ``LATE_S`` at most
+        — replacing any armed before; none left, none armed."""
+        now = self._now_ms()
+        waits = []
+        for t in times_ms:
+            wait = (t - now) / 1000 + AFTER_CHANGE_S
+            if wait > 0:
+                waits.append(wait)
+            elif -wait < LATE_S:
+                waits.append(RECHECK_S)
+        self._due = time.monotonic() + min(waits) if waits else None
+        if self._timer_on:
+            self._rearmed.set()  # the timer takes the new time (or ends, none left)
+        elif self._due is not None and not self._closing():
+            self._timer_on = True
+            self._spawn(self._timer())
+
+    def _start(self, now: float) -> None:
         self._last = now
         self._running = True
         self.reads += 1
@@ -53,3 +101,32 @@ class RulesRecheck:
             log.warning("instrument rules not read again: %s: %s", type(e).__name__, e)
         finally:
             self._running = False
+            if self._again and not self._closing():
+                self._again = False
+                self._start(time.monotonic())
+
+    async def _timer(self) -> None:
+        """Sleeps until the armed time, re-armed meanwhile by ``at``; a task of the session's, so its
+        close cancels it."""
+        try:
+            while self._due is not None:
+                self._rearmed.clear()
+                # Not ``wait_for``: on 3.11 it swallows a cancel that lands as the event is set, and
+                # the close's cancel would leave this task asleep until the next change.
+                rearmed = asyncio.ensure_future(self._rearmed.wait())
+                try:
+                    woke, _ = await asyncio.wait((rearmed,), timeout=max(0.0, self._due - time.monotonic()))
+                finally:
+                    rearmed.cancel()
+                if woke:
+                    continue
+                self._due = None
+                if self._closing():
+                    return
+                self.timed += 1
+                if self._running:  # its answer may predate the change: read once more after it
+                    self._again = True
+                else:
+                    self._start(time.monotonic())
+        finally:
+            self._timer_on = False

@@ -113,8 +113,10 @@ class TradingSession(Halting, RequestPath):
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
-        # A market closed, or reopened: its instrument list read again (none once the session closes).
-        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn, lambda: self.closing)
+        # A market closed or reopened, a grid changed or announced to (on the venue's clock): the
+        # instrument list read again (none once the session closes).
+        sync = self.clock.sync
+        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn, lambda: self.closing, sync.now_ms)
         # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
         # with ``sent_ms``.
         self.sent_at: dict[str, Stamp] = {}
@@ -266,7 +268,7 @@ class TradingSession(Halting, RequestPath):
 
     async def load_rules(self) -> dict[str, InstrumentRules]:
         """The venue's instrument metadata (tick, lot, min/max quantity, min notional, whether each
-        symbol trades), fetched at the start and again after an order refused for a closed market."""
+        symbol trades), fetched at the start and again as ``rules_recheck`` has it."""
         rules = await lifecycle.load_rules(self)
         for q in list(self.quotes):  # a loaded rule's next order checked by these, not the old ones
             q.reload()

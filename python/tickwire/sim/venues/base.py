@@ -15,6 +15,7 @@ from tickwire.sim.engine import Engine
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import BookProcess, DepthView, Fmt, Instrument, Step
 from tickwire.sim.venues.context import VenueContext
+from tickwire.sim.venues.grid import Grids
 from tickwire.sim.venues.private import PrivateFaults
 from tickwire.sim.ws import Conn
 
@@ -48,6 +49,10 @@ class Venue:
     can_refuse: ClassVar[bool] = False
     # Its instrument list shows a symbol's trading status (``Simulator.set_status``).
     shows_status: ClassVar[bool] = False
+    # Its instrument list and order entry follow a grid changed by ``Simulator.set_grid``; and
+    # announces a change before it takes effect (OKX ``upcChg``: the parameters it names).
+    sets_grid: ClassVar[bool] = False
+    announces_grid: ClassVar[frozenset[str]] = frozenset()
     # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
     intervals: ClassVar[dict[str, float]] = {}
     default_instruments: ClassVar[list[Instrument]]
@@ -74,6 +79,7 @@ class Venue:
         self.endpoints: list[VenueServer] = []
         self.private_faults = PrivateFaults()
         self.status: dict[str, str] = {}  # VenueContext.status
+        self.grids = Grids(self.instruments)  # VenueContext.grids
         # topic -> number of subscriptions over all endpoints: lets a step skip topics nobody reads.
         self.live: dict[str, int] = {}
         # Depth-limited feeds: symbol -> {(depth, delete_out_of_scope): view}. Each view is diffed at
@@ -96,6 +102,7 @@ class Venue:
             servers=self.endpoints,
             private_faults=self.private_faults,
             status=self.status,
+            grids=self.grids,
         )
 
     def formats(self, strip: bool = False) -> dict[str, tuple[Fmt, Fmt]]:

@@ -17,6 +17,7 @@ from tickwire.sim.market import BookProcess, Fmt, Instrument, Step
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
+    from tickwire.sim.venues.grid import Grids
     from tickwire.sim.venues.private import PrivateFaults
     from tickwire.sim.ws import Conn
 
@@ -43,3 +44,5 @@ class VenueContext:
     # "cancel_only" (cancels, no new order) or "closed" (nothing). The venue's instrument list says so in
     # its own words, and its order entry refuses as it does.
     status: Mapping[str, str]
+    # The grids the venue lists and enforces where a test changed them (``Simulator.set_grid``).
+    grids: Grids

@@ -20,7 +20,7 @@ from tickwire.errors import OrderNotFound, TickwireError
 from tickwire.trading.codes import error_for
 from tickwire.trading.numbers import format_decimal
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Status, Tif
-from tickwire.trading.rules import InstrumentRules, from_okx_instrument
+from tickwire.trading.rules import InstrumentRules, from_okx_instrument, okx_rule_changes
 from tickwire.trading.venue import Balance, Call
 from tickwire.venues.okx import limits as rate
 
@@ -295,6 +295,11 @@ class Orders:
             if isinstance(code, int) and not isinstance(code, bool):
                 self.inst_codes[str(i["instId"])] = code
         return {str(i["instId"]): from_okx_instrument(i) for i in body}
+
+    def rule_changes(self, body: Any) -> list[int]:
+        """When the changes the instrument list announces (``upcChg``) take effect: the session reads
+        the list again shortly after the earliest (``RulesRecheck.at``)."""
+        return [t for i in body for t in okx_rule_changes(i)]
 
     def read_answer(self, status: int, body: bytes) -> Any:
         """``data`` of a success; of a batch's partial success (``code`` "2") too, each entry with its

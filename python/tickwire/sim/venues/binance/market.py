@@ -41,6 +41,7 @@ WS_API_CONNECT_WEIGHT = 2  # per WS API connection (spot)
 
 class BinanceSpot(Venue):
     shows_status = True
+    sets_grid = True  # its order entry (trade.py) and exchangeInfo (metadata.py) follow set_grid
     name = "binance"
     # /sbe/...: the SBE stream host (stream-sbe.binance.com), served beside the JSON one so both
     # carry the same books and the REST snapshot syncs either.
@@ -459,6 +460,7 @@ class BinanceSpot(Venue):
 
 class BinanceUsdm(BinanceSpot):
     name = "binance-usdm"
+    sets_grid = False  # its order entry (futures.py) keeps the simulator's own grid
     ws_paths: ClassVar[dict[str, str]] = {
         "ws": "/ws",
         "stream": "/stream",

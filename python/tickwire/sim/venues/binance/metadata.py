@@ -6,6 +6,7 @@ Every value comes from the simulator's instruments (tick, lot, minimum and maxim
 notional), the same ones the matching engine enforces: a price off ``tickSize`` is refused with -1013
 ``Filter failure: PRICE_FILTER``, a size off ``stepSize`` or outside ``minQty``..``maxQty`` with
 ``LOT_SIZE`` (``MARKET_LOT_SIZE`` for market orders), a value under ``minNotional`` with ``NOTIONAL``.
+A spot grid changed by ``Simulator.set_grid`` is listed (and enforced) from then on.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class ExchangeInfo:
         unknown = [s for s in names if s not in self.ctx.instruments]
         if unknown and not self.futures:
             return err(-1121, "Invalid symbol.")
-        symbols = [self.symbol(self.ctx.instruments[s]) for s in names if s not in unknown]
+        now = ep.now_ms()
+        symbols = [self.symbol(self.ctx.grids.listed(s, now)) for s in names if s not in unknown]
         per_10s, per_day = self.order_limits
         limits = [
             {

@@ -19,6 +19,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID, Instrument
 from tickwire.sim.venues.binance.auth import err
 from tickwire.sim.venues.binance.history import BinanceHistory
+from tickwire.sim.venues.grid import Grids
 
 if TYPE_CHECKING:
     from tickwire.sim.server import VenueServer
@@ -28,11 +29,26 @@ if TYPE_CHECKING:
 NO_ID = "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
 # Engine limit refusals and the exchangeInfo filter each one is.
 FILTERS = {"min_qty": "LOT_SIZE", "max_qty": "LOT_SIZE", "notional": "NOTIONAL"}
+# A grid changed by ``Simulator.set_grid``: the rule an order breaks and the filter that says so.
+GRID_FILTERS = {"tick": "PRICE_FILTER", "lot": "LOT_SIZE", "min_qty": "LOT_SIZE"}
 
 
 def filter_failure(code: str, type_: str) -> str:
     name = FILTERS[code]
     return f"Filter failure: {'MARKET_LOT_SIZE' if name == 'LOT_SIZE' and type_ == 'MARKET' else name}"
+
+
+def grid_failure(grids: Grids, symbol: str, now_ms: int, p: dict[str, str]) -> str | None:
+    """The filter failure of a new order (parameters already parsed) off a changed grid, else None."""
+    if not grids.changed(symbol):
+        return None
+    market = p.get("type") == "MARKET"
+    price = None if market or not p.get("price") else Decimal(p["price"])
+    off = grids.off_grid(symbol, now_ms, price, Decimal(p["quantity"]))
+    if off is None:
+        return None
+    name = GRID_FILTERS[off]
+    return f"Filter failure: {'MARKET_LOT_SIZE' if name == 'LOT_SIZE' and market else name}"
 
 
 def _units(value: str, step: Decimal, name: str) -> int:
@@ -278,6 +294,9 @@ class BinanceOrders:
         try:
             if req.method == "POST":
                 args = parse_new_order(v.instruments[symbol], params)
+                off_grid = grid_failure(v.grids, symbol, now, params)
+                if off_grid is not None:  # a filter: refused before the engine, as the venue does
+                    return err(-1013, off_grid)
                 if req.path.endswith("/order/test"):
                     return json_response({})
                 if symbol in v.status:  # errors.md: "Market is closed." — "The symbol is not trading."
@@ -349,6 +368,8 @@ class BinanceOrders:
         inst = v.instruments[symbol]
         try:
             qty = _units(p["newQty"], inst.lot, "quantity")
+            if v.grids.off_grid(symbol, ep.now_ms(), None, Decimal(p["newQty"])) is not None:
+                return err(-1013, "Filter failure: LOT_SIZE")
             order = v.engine.find(account, symbol, oid, cid)
         except EngineError as e:
             # A missing or closed order: -2038 with the engine's "Unknown order sent." (as a cancel's

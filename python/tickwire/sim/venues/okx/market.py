@@ -49,6 +49,8 @@ def _checksum(bids: list[str], asks: list[str]) -> int:
 
 class Okx(Venue):
     shows_status = True
+    sets_grid = True  # its instruments (metadata.py) and order entry (trade.py) follow set_grid
+    announces_grid = frozenset({"tick", "min_qty"})  # upcChg's tickSz, minSz (not lotSz)
     name = "okx"
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
     leverage = Decimal(10)
@@ -330,8 +332,9 @@ class Okx(Venue):
             return json_response({"code": "0", "msg": "", "data": [{"ts": str(ep.now_ms())}]})
         if (req.method, req.path) == ("GET", "/api/v5/public/instruments"):
             listed = instruments(
-                self.instruments, req.query, self.status, self.config.profile.get("preopen", ())
-            )
+                self.instruments, req.query, self.status, self.config.profile.get("preopen", ()),
+                self.grids, ep.now_ms(),
+            )  # fmt: skip
             return json_response(dict(zip(("code", "msg", "data"), listed, strict=True)))
         if req.path.startswith(("/api/v5/account/", "/api/v5/trade/", "/api/v5/asset/")):
             denied = self._check_rest(ep, req)

@@ -7,7 +7,9 @@ other ``instType`` values answer an empty list. A symbol set ``cancel_only`` or 
 (``Simulator.set_status``) is listed ``suspend``; the profile's ``preopen`` names pairs announced and
 not listed yet, shown as OKX shows them since 2025-05-06 ("Instruments endpoints revamp": ``state``
 ``preopen``, every field but ``instType``, ``instId``, ``listTime`` and ``state`` empty until minutes
-before ``listTime``) — no book, no order.
+before ``listTime``) — no book, no order. A grid changed by ``Simulator.set_grid`` is listed from
+when it takes effect, and an announced change (``at_ms``) until then in ``upcChg`` (empty otherwise,
+as OKX lists it since 2025-12-22); the order entry enforces the grid in force.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 
 from tickwire.sim.accounts import split_symbol
 from tickwire.sim.market import Instrument
+from tickwire.sim.venues.grid import GridChange, Grids
 
 INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION")
 LISTED = "1606468572000"  # listTime: a fixed date, so answers compare across runs
+_PARAMS = {"tick": "tickSz", "lot": "lotSz", "min_qty": "minSz"}  # upcChg's names for a GridChange's
 
 
 def inst_codes(symbols: Iterable[str]) -> dict[str, int]:
@@ -35,13 +39,25 @@ def _s(x: Decimal) -> str:
 def announced(inst_id: str, code: int) -> dict[str, Any]:
     """A pair announced, not listed yet: its empty fields as OKX's changelog shows them."""
     shown = instrument(Instrument(inst_id, Decimal(1), Decimal(1), Decimal(1)), code)
-    keep = {"instType", "instId", "listTime", "instIdCode"}
+    keep = {"instType", "instId", "listTime", "instIdCode", "upcChg"}  # upcChg: [], none announced
     out = {k: (v if k in keep else "") for k, v in shown.items()}
     out.update(state="preopen", listTime=str(int(LISTED) + 86_400_000 * 365 * 10))
     return out
 
 
-def instrument(inst: Instrument, code: int, state: str = "live") -> dict[str, Any]:
+def upc_chg(changes: Iterable[GridChange]) -> list[dict[str, str]]:
+    """``upcChg``: the announced changes not in force yet, one entry per parameter ("Get instruments":
+    ``param`` ``tickSz``/``minSz``/``maxMktSz``, ``newValue``, ``effTime`` in Unix ms)."""
+    return [
+        {"param": _PARAMS[name], "newValue": _s(value), "effTime": str(c.at_ms)}
+        for c in changes
+        for name, value in c.params().items()
+    ]
+
+
+def instrument(
+    inst: Instrument, code: int, state: str = "live", upcoming: Iterable[GridChange] = ()
+) -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     max_sz = _s(inst.max_qty) if inst.max_qty else "9999999999"
     return {
@@ -78,6 +94,7 @@ def instrument(inst: Instrument, code: int, state: str = "live") -> dict[str, An
         "stk": "",
         "tickSz": _s(inst.tick),
         "uly": "",
+        "upcChg": upc_chg(upcoming),
     }
 
 
@@ -103,9 +120,12 @@ def instruments(
     q: dict[str, str],
     status: Mapping[str, str] | None = None,
     preopen: Iterable[str] = (),
+    grids: Grids | None = None,
+    now_ms: int = 0,
 ) -> tuple[str, str, list[dict[str, Any]]]:
     """(code, msg, data) for ``GET /api/v5/public/instruments``: the listed pairs (``status``: the
-    symbols not open, listed ``suspend``), then the ``preopen`` ones."""
+    symbols not open, listed ``suspend``; ``grids``: each with the grid in force at ``now_ms`` and
+    the announced changes to come), then the ``preopen`` ones."""
     kind = q.get("instType", "")
     if not kind:
         return "50014", "Parameter instType can not be empty.", []
@@ -121,6 +141,10 @@ def instruments(
     status = status or {}
     listed = [
         instrument(i, codes[s], "suspend" if s in status else "live")
+        if grids is None
+        else instrument(
+            grids.listed(s, now_ms), codes[s], "suspend" if s in status else "live", grids.upcoming(s, now_ms)
+        )
         for s, i in insts.items()
         if inst_id in (None, s)
     ]

@@ -58,6 +58,14 @@ OKX_CODES = {
     "max_qty": ("51202", "Market order amount exceeds the maximum amount."),
 }
 
+# An order off a grid changed by ``Simulator.set_grid``, as OKX refuses it: a px off ``tickSz`` is a
+# parameter error, a sz off ``lotSz`` 51121, one under ``minSz`` 51020.
+GRID_CODES = {
+    "tick": ("51000", "Parameter px error"),
+    "lot": ("51121", "Order quantity must be a multiple of the lot size."),
+    "min_qty": OKX_CODES["min_qty"],
+}
+
 # Batch endpoints and the single operation each runs per order.
 BATCH = {"batch-orders": "order", "cancel-batch-orders": "cancel-order", "amend-batch-orders": "amend-order"}
 
@@ -268,6 +276,10 @@ class OkxOrders:
             return self._failed(cl, "", ts, "51121", "Order quantity must be a multiple of the lot size.")
         if ticks is not None and (ticks != ticks.to_integral_value() or ticks <= 0):
             return self._failed(cl, "", ts, "51000", "Parameter px error")
+        px = None if ticks is None else Decimal(str(arg["px"]))
+        off = v.grids.off_grid(symbol, ep.now_ms(), px, Decimal(str(arg["sz"])))
+        if off is not None:
+            return self._failed(cl, "", ts, *GRID_CODES[off])
         price = None if ticks is None else int(ticks)
         try:
             order, step = v.engine.place(
@@ -310,6 +322,11 @@ class OkxOrders:
             for n in (qty, px):
                 if n is not None and (n != n.to_integral_value() or n <= 0):
                     raise InvalidOperation
+            off = v.grids.off_grid(
+                symbol, ep.now_ms(), *(Decimal(str(arg[k])) if k in arg else None for k in ("newPx", "newSz"))
+            )
+            if off is not None:
+                return self._failed(cl, oid, ts, *GRID_CODES[off])
             order, steps = v.engine.amend(
                 account,
                 symbol,
