@@ -76,7 +76,8 @@ def rejected(tr: TradingSession) -> list[Any]:
 
 def test_binance_a_tick_changed_under_the_session_is_refused_once_then_checked_here() -> None:
     """The session starts on a 0.02 tick; the venue moves to 0.05. 100.x2 (on the old grid, off the
-    new) is the venue's refusal; 100.x5 (on the new, off the old) was this session's until the read."""
+    new) is the venue's refusal; then 100.x5 (on the new, off the old), which the old rules refused
+    here, is placed. (A price refused here first reads the list too: the next test.)"""
     a = BINANCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -86,9 +87,6 @@ def test_binance_a_tick_changed_under_the_session_is_refused_once_then_checked_h
         bid, _ = a.touch(sim)
         base = (bid - 10).quantize(Decimal("0.1"), ROUND_FLOOR)  # on both grids
         old, new = base - Decimal("0.02"), base - Decimal("0.05")
-        with pytest.raises(InvalidOrder):  # the new grid's price, refused here on the old rules
-            await tr.place_order(a.symbol, "buy", "limit", a.size(tr, new), new)
-        assert sent() == 0 and lists() == 0  # refused here: nothing sent, nothing read
         with pytest.raises(OrderRejected) as venue_said:
             await tr.place_order(a.symbol, "buy", "limit", a.size(tr, old), old)
         assert "PRICE_FILTER" in str(venue_said.value) and venue_said.value.code == -1013  # type: ignore[attr-defined]
@@ -107,6 +105,40 @@ def test_binance_a_tick_changed_under_the_session_is_refused_once_then_checked_h
         assert sent() == 2 and len(a.orders(sim)) == 1 and lists() == 1
 
     a.run(body, before=lambda sim: sim.set_grid("binance", a.symbol, tick="0.02"))
+
+
+def test_binance_a_finer_tick_is_read_at_the_first_price_refused_here() -> None:
+    """The session starts on a 0.05 tick; the venue moves to 0.01 (prices on its book now off the
+    session's grid). An order at 100.x1 is refused here (``InvalidOrder``, nothing sent) — and no
+    order of the old grid would ever reach the venue to be refused there — so the refusal has the
+    list read once; the same order is then placed once. Before, every such order was refused here
+    until the caller ran ``load_rules()``: a strategy pricing off the book was shut out."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.rules[a.symbol].tick_size == Decimal("0.05")
+        sent, lists = binance_counts(sim)
+        sim.set_grid("binance", a.symbol, tick="0.01")
+        bid, _ = a.touch(sim)
+        price = (bid - 10).quantize(Decimal("0.1"), ROUND_FLOOR) + Decimal("0.01")
+        with pytest.raises(InvalidOrder) as here:
+            await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        assert here.value.rule == "tick_size" and sent() == 0  # type: ignore[attr-defined]
+        await until(lambda: tr.rules[a.symbol].tick_size == Decimal("0.01"), "the list read again")
+        assert lists() == 1 and tr.rules_recheck.reads == 1
+        placed = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price)
+        [theirs] = a.orders(sim, placed.client_id)
+        inst = sim.venue("binance").instruments[a.symbol]
+        assert theirs.open and theirs.price * inst.tick == price and placed.status == "new"
+        assert sent() == 1 and lists() == 1
+        # A caller's own off-grid prices read it at most once every RECHECK_S.
+        for _ in range(3):
+            with pytest.raises(InvalidOrder):
+                await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price), price + Decimal("0.001"))
+        await asyncio.sleep(0.1)
+        assert lists() == 1 and sent() == 1
+
+    a.run(body, before=lambda sim: sim.set_grid("binance", a.symbol, tick="0.05"))
 
 
 def test_okx_a_lot_changed_under_the_session_is_refused_once_then_checked_here() -> None:
@@ -194,3 +226,50 @@ def test_an_okx_amend_and_a_batch_entry_refused_for_the_grid_read_the_list_again
         assert tr.rules_recheck.reads == reads + 1 and lists() == 2
 
     a.run(body)
+
+
+def test_binance_a_finer_tick_is_read_at_a_template_send_refused_here() -> None:
+    """As above, by a template's send: refused here once, the list read (counted at the venue), and
+    the template's rules refreshed at its next send, which is placed."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sent, lists = binance_counts(sim)
+        sim.set_grid("binance", a.symbol, tick="0.01")
+        tmpl = tr.template(a.symbol, "buy")
+        bid, _ = a.touch(sim)
+        price = (bid - 10).quantize(Decimal("0.1"), ROUND_FLOOR) + Decimal("0.01")
+        with pytest.raises(InvalidOrder):
+            tmpl.send(price, a.size(tr, price))
+        await until(lambda: tr.rules[a.symbol].tick_size == Decimal("0.01"), "the list read again")
+        assert lists() == 1 and sent() == 0
+        got = await asyncio.wait_for(tmpl.send(price, a.size(tr, price)), 2.0)
+        assert [o.open for o in a.orders(sim, got.client_id)] == [True] and sent() == 1
+
+    a.run(body, before=lambda sim: sim.set_grid("binance", a.symbol, tick="0.05"))
+
+
+def test_okx_a_finer_tick_is_read_at_an_amend_refused_here() -> None:
+    """An amend of a resting order to a price on the venue's finer tick (0.2 → 0.1): refused here
+    once, the list read (counted at the venue), then the same amend made — the simulator's order at
+    the new price."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.rules[a.symbol].tick_size == Decimal("0.2")
+        bid, _ = a.touch(sim)
+        base = (bid - 10).quantize(Decimal("1"), ROUND_FLOOR)
+        resting = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, base), base)
+        _, lists = okx_counts(sim)
+        sim.set_grid("okx", a.symbol, tick="0.1")
+        price = base - Decimal("0.1")
+        with pytest.raises(InvalidOrder):
+            await tr.amend_order(a.symbol, client_id=resting.client_id, price=price)
+        await until(lambda: tr.rules[a.symbol].tick_size == Decimal("0.1"), "the list read again")
+        assert lists() == 1
+        await tr.amend_order(a.symbol, client_id=resting.client_id, price=price)
+        [theirs] = a.orders(sim, resting.client_id)
+        inst = sim.venue("okx").instruments[a.symbol]
+        assert theirs.open and theirs.price * inst.tick == price
+
+    a.run(body, before=lambda sim: sim.set_grid("okx", a.symbol, tick="0.2"))

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import (
     DecodeError,
+    InvalidOrder,
     OrderNotFound,
     RequestTimeoutError,
     TickwireError,
@@ -111,7 +112,12 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
         # read it again, as an order's refusal does, else a strategy that only amends is refused for
         # good once the market reopens.
         port.rules_recheck.soon()
-    new_qty, new_price = amended_terms(current, rules, qty, price)
+    try:
+        new_qty, new_price = amended_terms(current, rules, qty, price)
+    except InvalidOrder as e:
+        if rules_may_be_stale(e):  # off the grid read: the venue may have changed it
+            port.rules_recheck.soon()
+        raise
     # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
     # quantity) before anything is sent or audited as requested.
     call = amend(current, new_qty, new_price)

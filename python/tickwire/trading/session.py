@@ -22,7 +22,7 @@ from typing import Any
 
 from tickwire.audit import AuditLog
 from tickwire.clock import Stamp
-from tickwire.errors import TickwireError, TransportError
+from tickwire.errors import InvalidOrder, MarketClosed, TickwireError, TransportError
 from tickwire.streams import Endpoint
 from tickwire.trading import account, amend, batch, cancel, lifecycle, place, sent
 from tickwire.trading.adopt import adoptable, session_closed, session_opened
@@ -43,6 +43,7 @@ from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
+from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, OrderGrammar, Position
@@ -337,24 +338,17 @@ class TradingSession(Halting, RequestPath):
     ) -> Order:
         """The order as it will be sent, checked against the venue's rules; nothing is sent. Raises
         :class:`InvalidOrder` naming the rule and the nearest valid values, :class:`MarketClosed`
-        where the venue's instrument list says the symbol takes no new orders (read again soon)."""
-        if (r := self.rules.get(symbol)) is not None and not r.trading:
-            self.rules_recheck.soon()
-        return checked_order(
-            self.venue,
-            self.rules,
-            self.client_ids,
-            self.tracker.used,
-            symbol,
-            side,
-            type,
-            qty,
-            price,
-            tif=tif,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            client_id=client_id,
-        )
+        where the venue's instrument list says the symbol takes no new orders; either, for a grid
+        rule or a closed market, has the list read again soon (the venue may have changed it)."""
+        try:
+            return checked_order(
+                self.venue, self.rules, self.client_ids, self.tracker.used, symbol, side, type, qty, price,
+                tif=tif, post_only=post_only, reduce_only=reduce_only, client_id=client_id,
+            )  # fmt: skip
+        except (InvalidOrder, MarketClosed) as e:
+            if rules_may_be_stale(e):  # closed, or off a grid the venue may have changed: read again
+                self.rules_recheck.soon()
+            raise
 
     async def place_order(
         self, symbol: str, side: Side, type: OrderType, qty: Any, price: Any = None, **kw: Any

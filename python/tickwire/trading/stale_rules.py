@@ -49,9 +49,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tickwire.errors import MarketClosed
+from tickwire.errors import InvalidOrder, MarketClosed
 
-__all__ = ["grid_codes", "names_grid", "rules_may_be_stale"]
+__all__ = ["LOCAL_GRID_RULES", "grid_codes", "names_grid", "rules_may_be_stale"]
 
 _BINANCE_FILTERS = (
     "filter failure: price_filter",
@@ -60,6 +60,13 @@ _BINANCE_FILTERS = (
     "filter failure: min_notional",
     "filter failure: notional",
 )
+
+# The rules by which this session refuses, before sending, an order a changed grid may let in: a
+# finer tick, a smaller step, a lower minimum or a higher maximum shows first as orders refused here
+# (prices read off the venue's own book among them), which the venue would take — and which never
+# reach it to be refused there. The list is read again (at most once every ``RECHECK_S``), the
+# refusal raised as it is.
+LOCAL_GRID_RULES = frozenset({"tick_size", "lot_size", "min_qty", "max_qty", "min_notional"})
 
 # venue -> codes that name the grid whatever their text.
 _CODES: Mapping[str, frozenset[str]] = {
@@ -128,9 +135,12 @@ def names_grid(venue: str, code: object, message: str) -> bool:
 
 def rules_may_be_stale(e: BaseException) -> bool:
     """Whether refusal ``e`` of an order says the session's instrument rules may be out of date: a
-    closed market, or a venue's word naming the grid (``names_grid``, from the ``venue``, ``code``
-    and ``message`` ``codes.error_for`` sets on the error)."""
+    closed market, a venue's word naming the grid (``names_grid``, from the ``venue``, ``code`` and
+    ``message`` ``codes.error_for`` sets on the error), or this session's own refusal by a grid rule
+    (``LOCAL_GRID_RULES``)."""
     if isinstance(e, MarketClosed):
         return True
     attrs = e.__dict__
+    if isinstance(e, InvalidOrder):
+        return attrs.get("rule") in LOCAL_GRID_RULES
     return names_grid(str(attrs.get("venue") or ""), attrs.get("code"), str(attrs.get("message") or ""))

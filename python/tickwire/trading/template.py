@@ -53,6 +53,7 @@ from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.remedy import VenueClock
 from tickwire.trading.risk import needs_check
 from tickwire.trading.rules import InstrumentRules
+from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.template_answer import retrieved
 from tickwire.trading.template_forms import Target, proven, recipes, rule_ints, scales
 from tickwire.trading.template_numbers import Scaled
@@ -290,81 +291,87 @@ class OrderTemplate(Writing):
         it (a rejection also reaches ``on_order``/``events()``, and the task's exception is marked
         retrieved so asyncio does not log it).
 
-        Raised at once, nothing written: :class:`InvalidOrder` (off tick or lot, out of bounds) and
+        Raised at once, nothing written: :class:`InvalidOrder` (off tick or lot, out of bounds: by a
+        grid rule, the instrument list is read again soon — the venue may have changed it) and
         :class:`TradingHalted`. The write waits, inside the task, only when it must: for the rate
         budget, for the dead-man switch's first arming on the symbol, or for a connection to open
         (none idle); the bytes are then signed anew when it goes.
 
         The order is registered with the tracker right after the write, in the same step of the
         event loop (no answer or stream event can arrive before it is tracked)."""
-        s = self.session
-        if s.rules is not self._rules_map:  # refreshed (load_rules): checked by the new ones
-            self._refresh_rules()
-        if self._fast and type(qty) is int and s.halted is None and not s.closing and not self._priced:
-            if price is None if self._market else type(price) is int:
-                # Tracked in this same call: no order can come between the check and the count.
-                if s.risk.active and needs_check(s.risk, self._risk):
-                    s.risk.check(self.symbol, self.side, from_mantissa(qty, self.qty_scale), caps=False)
-                task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
-                if task is not None:
-                    return task
-        if s.halted is not None or s.closing:
-            s.refuse_if_halted("template send")
-        if not self.rules.trading:  # by the venue's instrument list: read again soon
-            s.rules_recheck.soon()
-            raise self.rules.closed()
-        p, q = self._numbers.mantissas(price, qty)
-        if self._priced:
-            s.risk.check_market_notional(self.symbol, self.side, from_mantissa(q, self.qty_scale))
-        if s.signer is not self._signer:  # rotated to a new key: its bytes
-            self._build()
-        loop = asyncio.get_running_loop()
-        if self._socket_only and not self._socket_up():  # no REST form pre-built: place_order's path
-            form = self.ws
-            assert form is not None  # socket-only: the socket's form is all it has
-            self._checked(form, p, q)
-            slow = s.place_order(
-                self.symbol, self.side, self.type, from_mantissa(q, self.qty_scale),
-                None if self._market else from_mantissa(p, self.price_scale), tif=self.tif,
-                post_only=self.post_only,
-            )  # fmt: skip
-            task = loop.create_task(slow)
-        else:
-            cid = s.client_ids.next()
-            ws, rid, data = self._fill(p, q, cid, fresh=True)  # InvalidOrder: nothing written, ids back
-            reserved = s.risk.active
-            if reserved:  # counted from now: the write may wait (the task releases it)
-                s.risk.reserve(cid, self.symbol, self.side, from_mantissa(q, self.qty_scale))
-            written: Any = None
-            order: Order | None = None
-            dm, taken = s.dead_man, False
-            ws_only = s.transport == "ws" and s.orders_ws is not None
-            http = s.wire.http if ws is None and not ws_only else None
-            # Charged only where the bytes can go now (a closed session's send is refused unsent).
-            somewhere = ws is not None or http is not None
-            if somewhere and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
-                taken = True
-                try:
+        try:
+            s = self.session
+            if s.rules is not self._rules_map:  # refreshed (load_rules): checked by the new ones
+                self._refresh_rules()
+            if self._fast and type(qty) is int and s.halted is None and not s.closing and not self._priced:
+                if price is None if self._market else type(price) is int:
+                    # Tracked in this same call: no order can come between the check and the count.
+                    if s.risk.active and needs_check(s.risk, self._risk):
+                        s.risk.check(self.symbol, self.side, from_mantissa(qty, self.qty_scale), caps=False)
+                    task = self._fire(s, price or 0, qty)  # type: ignore[arg-type]  # int, or None: market
+                    if task is not None:
+                        return task
+            if s.halted is not None or s.closing:
+                s.refuse_if_halted("template send")
+            if not self.rules.trading:  # by the venue's instrument list: read again soon
+                s.rules_recheck.soon()
+                raise self.rules.closed()
+            p, q = self._numbers.mantissas(price, qty)
+            if self._priced:
+                s.risk.check_market_notional(self.symbol, self.side, from_mantissa(q, self.qty_scale))
+            if s.signer is not self._signer:  # rotated to a new key: its bytes
+                self._build()
+            loop = asyncio.get_running_loop()
+            if self._socket_only and not self._socket_up():  # no REST form pre-built: place_order's path
+                form = self.ws
+                assert form is not None  # socket-only: the socket's form is all it has
+                self._checked(form, p, q)
+                slow = s.place_order(
+                    self.symbol, self.side, self.type, from_mantissa(q, self.qty_scale),
+                    None if self._market else from_mantissa(p, self.price_scale), tif=self.tif,
+                    post_only=self.post_only,
+                )  # fmt: skip
+                task = loop.create_task(slow)
+            else:
+                cid = s.client_ids.next()
+                ws, rid, data = self._fill(p, q, cid, fresh=True)  # InvalidOrder: nothing written, ids back
+                reserved = s.risk.active
+                if reserved:  # counted from now: the write may wait (the task releases it)
+                    s.risk.reserve(cid, self.symbol, self.side, from_mantissa(q, self.qty_scale))
+                written: Any = None
+                order: Order | None = None
+                dm, taken = s.dead_man, False
+                ws_only = s.transport == "ws" and s.orders_ws is not None
+                http = s.wire.http if ws is None and not ws_only else None
+                # Charged only where the bytes can go now (a closed session's send is refused unsent).
+                somewhere = ws is not None or http is not None
+                if somewhere and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
+                    taken = True
+                    try:
+                        if ws is not None:
+                            written = ws.write(data, rid)
+                        elif http is not None:
+                            written = http.write_raw(data)
+                    except TransportError as e:  # the write raised: the bytes may be out
+                        return self._unsure(self._track(p, q, cid, ws is not None), e)
+                    if written is not None:
+                        self.written_ns = time.monotonic_ns()
+                        order = self._track(p, q, cid, ws is not None)
+                task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+                if order is not None:  # written: settled even if its task never runs
+                    s.reconciler.settled_by(cid, task)
                     if ws is not None:
-                        written = ws.write(data, rid)
-                    elif http is not None:
-                        written = http.write_raw(data)
-                except TransportError as e:  # the write raised: the bytes may be out
-                    return self._unsure(self._track(p, q, cid, ws is not None), e)
-                if written is not None:
-                    self.written_ns = time.monotonic_ns()
-                    order = self._track(p, q, cid, ws is not None)
-            task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
-            if order is not None:  # written: settled even if its task never runs
-                s.reconciler.settled_by(cid, task)
-                if ws is not None:
-                    ws.awaited_by(rid, written, task)
-            if reserved and order is None:
-                # Released by the task's ``finally`` too, but a task cancelled before its first step
-                # never runs its coroutine: the reservation would stay for the session's life.
-                task.add_done_callback(lambda _: s.risk.release(cid))
-        task.add_done_callback(retrieved)
-        return task
+                        ws.awaited_by(rid, written, task)
+                if reserved and order is None:
+                    # Released by the task's ``finally`` too, but a task cancelled before its first step
+                    # never runs its coroutine: the reservation would stay for the session's life.
+                    task.add_done_callback(lambda _: s.risk.release(cid))
+            task.add_done_callback(retrieved)
+            return task
+        except InvalidOrder as e:
+            if rules_may_be_stale(e):  # off the grid read: the venue may have changed it
+                self.session.rules_recheck.soon()
+            raise
 
     def quote(self, md: Any, qty: int, **rule: Any) -> Quote:
         """A quote rule on ``md``'s book of this symbol: orders fired from the frame route, in Rust
