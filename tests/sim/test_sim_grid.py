@@ -135,3 +135,34 @@ def test_okx_refuses_a_lot_size_change_off_the_lot_and_a_change_announced_it_nev
                 sim.set_grid("okx", "NOPE-USDT", tick="1")
 
     asyncio.run(go())
+
+
+def test_set_grid_refuses_a_minimum_below_the_engines_own() -> None:
+    """ETH-USDT's own minimum is 0.0001: a listed minSz of 0.00005 would be an order the list allows
+    and the order entry refuses (51020, a grid refusal: read again, the same list). Refused, nothing
+    changed. Before (review of this stop): listed, and the order at it refused 51020."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=10) as sim:
+            url = sim.urls()["okx"][0]["rest"] + "/api/v5/public/instruments?instType=SPOT&instId=ETH-USDT"
+            with pytest.raises(ValueError, match="below the simulator's own minimum"):
+                sim.set_grid("okx", "ETH-USDT", min_qty="0.00005")
+            [eth] = (await get_json(url))["data"]
+            assert Decimal(eth["minSz"]) == Decimal("0.0001") and eth["upcChg"] == []
+
+    asyncio.run(go())
+
+
+def test_set_grid_refuses_an_effect_time_that_is_no_time() -> None:
+    """A time that is not Unix ms is refused before anything is stored (before: stored, and from then
+    on the symbol's list and order entry answered HTTP 500, a ``TypeError`` comparing it)."""
+
+    async def go() -> None:
+        async with Simulator(["okx"], rate=0, depth=10) as sim:
+            url = sim.urls()["okx"][0]["rest"] + "/api/v5/public/instruments?instType=SPOT&instId=BTC-USDT"
+            with pytest.raises(ValueError):
+                sim.set_grid("okx", "BTC-USDT", tick="0.2", at_ms="soon")  # type: ignore[arg-type]
+            [btc] = (await get_json(url))["data"]  # the list still answers, unchanged
+            assert btc["tickSz"] == "0.1" and btc["upcChg"] == []
+
+    asyncio.run(go())

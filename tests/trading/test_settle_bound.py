@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from session_cases import settle
+from test_place_orders import ladder
 from test_session_okx import OKX
 from tickwire.errors import TransportError
 from tickwire.sim import Simulator
@@ -89,5 +90,28 @@ def test_the_kill_waits_for_a_lost_place_and_cancels_it_once_found() -> None:
         await asyncio.sleep(1.5)  # what the venue had queued has been handled by now
         assert OKX.open(sim) == [], OKX.open(sim)
         assert [o.open for o in OKX.orders(sim, cid)] == [False]
+
+    OKX.run(body, **OPTIONS)
+
+
+def test_a_close_waits_for_every_order_of_a_lost_batch_to_be_called_not_placed() -> None:
+    """A batch of ten whose answer was lost (it never reached the venue): its orders are reconciled
+    one after another (``batch._resolve``), a round of queries each after the one wait, so the last
+    one's verdict comes that much later — the close waits for it, every order called not placed.
+    Before (review of this stop): 7 of 10 named unsettled ("closed with 7 order(s) of unknown
+    fate") — the bound took the orders waiting their turn for orders just sent."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        orders = ladder(OKX, sim, tr, 10)
+        sim.endpoint(OKX.venue, 0).fail(1, timeout=True)  # the batch never reaches the venue
+        call = asyncio.ensure_future(tr.place_orders(orders))
+        lost = lambda: any(o.status == "unknown" for o in tr.tracker.open_orders())  # noqa: E731
+        await settle(lost, "the answer lost", 3)
+        await tr.close()
+        assert tr.unsettled == [], sorted((o.client_id, o.status) for o in tr.unsettled)
+        assert [tr.tracker.get(o.client_id).status for o in orders] == ["rejected"] * 10  # type: ignore[union-attr]
+        got = await call
+        assert all(isinstance(r, Exception) for r in got), got
+        assert OKX.orders(sim) == []
 
     OKX.run(body, **OPTIONS)

@@ -98,3 +98,14 @@ def test_only_the_orders_asked_about_count() -> None:
     v = _Verdicts(s, {"a", "b"}, {"a": time.monotonic() - 2.5})  # "b" in flight: the longer
     assert _bound(s, v, {"a"}) == pytest.approx(0.5 + Q, abs=0.05)
     assert _bound(s, v) == pytest.approx(TIMEOUT + 3.0 + Q)
+
+
+def test_orders_sharing_one_loss_stamp_are_bounded_one_round_of_queries_each() -> None:
+    """The terms alone: three orders of one batch whose answer was lost now, the venue bounding
+    nothing (a 3 s wait): resolved one after another, the last one's verdict is 3 s and three rounds
+    of queries away."""
+    session = _Session(None, 3.0)
+    now = time.monotonic()
+    ids = {"a", "b", "c"}
+    verdicts = _Verdicts(session, ids, dict.fromkeys(ids, now))
+    assert _bound(session, verdicts) >= 3.0 + 3 * Q - 0.1, (_bound(session, verdicts), 3.0 + 3 * Q)

@@ -246,9 +246,12 @@ async def _resolve(port: BatchPort, chunk: list[Order], why: str) -> dict[str, R
     each waiting (where it must) from the one loss, not from its own turn: else N orders took N waits."""
     out: dict[str, Result] = {}
     lost = port.reconciler.lost_now()
-    for o in chunk:
-        try:
-            out[o.client_id] = await port.reconciler.resolve(o, why, lost)
-        except TickwireError as e:
-            out[o.client_id] = e
+    # Stamped for a close's bound (``settle_bound``): the last one's verdict comes a round of queries
+    # per order ahead of it after the wait.
+    with port.reconciler.queued([o.client_id for o in chunk], lost):
+        for o in chunk:
+            try:
+                out[o.client_id] = await port.reconciler.resolve(o, why, lost)
+            except TickwireError as e:
+                out[o.client_id] = e
     return out

@@ -83,6 +83,9 @@ class Reconciler(AfterGap):
         # The same stamp of each order ``resolve`` is settling now: a close waits from it
         # (``losses``), not a fixed count of time-outs.
         self._resolving_lost: dict[str, tuple[float, float]] = {}
+        # Orders of one lost batch answer waiting their turn to be resolved (``batch._resolve``) by
+        # the loss they share: their verdicts come one round of queries after another (``queued``).
+        self._queued: dict[str, tuple[float, float]] = {}
         # Orders whose "not placed" does not wait the session's ``lost_order_wait_s`` where the venue
         # bounds nothing (the kill's reduce-only closing orders: one the venue takes late can only
         # shrink what is left, and the position should not wait for a guess); the venue's own window
@@ -235,8 +238,21 @@ class Reconciler(AfterGap):
             self._released(order.client_id)
 
     def losses(self) -> dict[str, tuple[float, float]]:
-        """Each order whose verdict waits from a lost answer: its loss stamp (``lost_now``'s pair)."""
-        return {**self._lost_at, **self._resolving_lost}
+        """Each order whose verdict waits from a lost answer: its loss stamp (``lost_now``'s pair).
+        Orders sharing one stamp (a batch's, ``queued``) are resolved one after another."""
+        return {**self._queued, **self._lost_at, **self._resolving_lost}
+
+    @contextlib.contextmanager
+    def queued(self, client_ids: list[str], lost: tuple[float, float]) -> Iterator[None]:
+        """While the orders of ``client_ids``, whose one answer was lost at ``lost``, are resolved one
+        after another: each not yet through ``resolve`` is stamped with that loss for ``losses``."""
+        for cid in client_ids:
+            self._queued[cid] = lost
+        try:
+            yield
+        finally:
+            for cid in client_ids:
+                self._queued.pop(cid, None)
 
     def lost_now(self) -> tuple[float, float]:
         """A loss stamped now, as ``resolve`` takes it: the monotonic time (every write of the request,
@@ -277,6 +293,7 @@ class Reconciler(AfterGap):
         finally:
             self.resolving.discard(cid)
             self._resolving_lost.pop(cid, None)
+            self._queued.pop(cid, None)
             self._released(cid)
             # Only this call's wait lets its caller go: a later look (``_later``) must not.
             self.on_guess_wait.pop(cid, None)

@@ -11,6 +11,7 @@ longer than needed with a long time-out."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -77,6 +78,9 @@ async def settle_bound_s(port: BoundPort, verdicts: Verdicts, client_ids: set[st
     ids = settling if client_ids is None else client_ids
     losses = verdicts.losses()
     queries = query_budget_s(port.timeout)
+    # Orders sharing one loss stamp (a batch's answer) are resolved one after another: the last of
+    # them has a round of queries per order still settling on that stamp after the wait.
+    shared = Counter(stamp for cid, stamp in losses.items() if cid in settling)
     longest, fresh = 0.0, False
     for cid in ids:
         lost = losses.get(cid)
@@ -89,7 +93,8 @@ async def settle_bound_s(port: BoundPort, verdicts: Verdicts, client_ids: set[st
             window = 0.0
         # Its queries may still be running once the wait is over (the last look, or the first
         # round of an order lost long before).
-        longest = max(longest, max(0.0, lost_at + window - time.monotonic()) + queries)
+        rounds = max(1, shared[lost])
+        longest = max(longest, max(0.0, lost_at + window - time.monotonic()) + rounds * queries)
     if fresh:
         longest = max(longest, request_bound_s(port))
     return max(floor, min(SETTLE_CAP_S, longest))

@@ -61,6 +61,8 @@ class Grids:
         at_ms: int | None = None,
     ) -> GridChange:
         inst = self._instruments[symbol]
+        if at_ms is not None and (type(at_ms) is not int or at_ms < 0):  # compared with the clock
+            raise ValueError(f"at_ms must be Unix ms (an int), not {at_ms!r}")
         c = GridChange(_positive("tick", tick), _positive("lot", lot), _positive("min_qty", min_qty), at_ms)
         if not c.params():
             raise ValueError("set_grid changes nothing: give tick, lot or min_qty")
@@ -68,6 +70,11 @@ class Grids:
         for name, new, unit in (("tick", c.tick, inst.tick), ("lot", c.lot, inst.lot)):
             if new is not None and new % unit:
                 raise ValueError(f"{symbol}: {name} {new} is not a multiple of the simulator's {unit}")
+        # The engine goes on refusing an order under the instrument's own minimum: one listed lower
+        # would be an order the list allows and the order entry refuses.
+        own_min = inst.qty(inst.min_lots)
+        if c.min_qty is not None and c.min_qty < own_min:
+            raise ValueError(f"{symbol}: min_qty {c.min_qty} is below the simulator's own minimum {own_min}")
         self._changes.setdefault(symbol, []).append(c)
         return c
 

@@ -309,13 +309,15 @@ async def _sent(
         body = await tr.send(g.batch_call(ops), lane="order" if places else "cancel")
     except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
         lost = tr.reconciler.lost_now()  # one loss: every order waits from it
-        for o in created:
-            # The session's own resolution: found (tracked as the venue has it), proven absent
-            # (rejected, TransportError) or still unknown when even its queries fail (UnknownOutcome,
-            # asked again in the background) — each order, not only those before the first unknown
-            # (the rest were left pending for good).
-            with contextlib.suppress(TickwireError):
-                await tr.reconciler.resolve(o, str(e), lost)
+        # Stamped for a close's bound (``settle_bound``): resolved one after another.
+        with tr.reconciler.queued([o.client_id for o in created], lost):
+            for o in created:
+                # The session's own resolution: found (tracked as the venue has it), proven absent
+                # (rejected, TransportError) or still unknown when even its queries fail
+                # (UnknownOutcome, asked again in the background) — each order, not only those before
+                # the first unknown (the rest were left pending for good).
+                with contextlib.suppress(TickwireError):
+                    await tr.reconciler.resolve(o, str(e), lost)
         if any(isinstance(op, UpdatePosition) for op in operations):
             # The position updates' market orders are the venue's, unknown now: the gate takes the
             # positions the venue lists (kept as they were if even that fails).
