@@ -157,7 +157,7 @@ def test_a_status_set_shows_in_exchange_info_in_binances_words_and_only_where_mo
     (a test meaning to close a market would run on an open one)."""
 
     async def go() -> None:
-        async with Simulator(["binance", "kraken"], rate=0, depth=10) as sim:
+        async with Simulator(["binance", "bitfinex"], rate=0, depth=10) as sim:
             base = sim.urls()["binance"][0]["rest"]
 
             async def status() -> str:
@@ -168,7 +168,7 @@ def test_a_status_set_shows_in_exchange_info_in_binances_words_and_only_where_mo
                 sim.set_status("binance", "BTCUSDT", set_to)
                 assert await status() == word
             with pytest.raises(ValueError, match="no trading status"):
-                sim.set_status("kraken", "BTC/USD", "closed")
+                sim.set_status("bitfinex", "tBTCUSD", "closed")
             with pytest.raises(ValueError):
                 sim.set_status("binance", "BTCUSDT", "halted")
 

@@ -135,6 +135,9 @@ SIM_KIND = {  # the simulator's engine refusal kinds, and what each must surface
     "funds": errors.InsufficientFunds,
     "duplicate": errors.DuplicateOrder,
     "unknown": errors.OrderNotFound,
+    "closed": errors.MarketClosed,
+    "not_live": errors.MarketClosed,
+    "preopen": errors.MarketClosed,
 }
 
 
@@ -149,6 +152,7 @@ def test_the_simulators_venue_answers_map_to_the_right_class(
     for kind, (code, message) in table.items():
         err = error_for(venue, code, message, http_status=400)  # type: ignore[arg-type]
         assert isinstance(err, SIM_KIND.get(kind, errors.OrderRejected)), (kind, code)
+        assert isinstance(err, errors.MarketClosed) == (SIM_KIND.get(kind) is errors.MarketClosed), kind
 
 
 def test_unmapped_codes_fall_back_on_the_http_status() -> None:
@@ -258,7 +262,16 @@ def test_other_refusals_do_not_read_the_rules_again(venue: str, code: int | str,
 def test_a_closed_market_reads_the_rules_again_whoever_said_it() -> None:
     assert rules_may_be_stale(error_for("binance", -2010, "Market is closed."))
     assert rules_may_be_stale(market_closed("BTCUSDT: not open for new orders"))  # this session's own
-    assert not rules_may_be_stale(invalid_order("price is not a multiple of tick_size", rule="tick_size"))
+
+
+def test_a_refusal_here_reads_the_rules_again_only_by_a_grid_rule() -> None:
+    # A finer tick or a lower minimum shows only as orders refused here (none of the old grid is
+    # refused by the venue); a bad side, a missing price or a closed session's refusal says nothing
+    # of the grid.
+    for rule in ("tick_size", "lot_size", "min_qty", "max_qty", "min_notional"):
+        assert rules_may_be_stale(invalid_order(f"BTCUSDT: off {rule}", rule=rule)), rule
+    for rule in ("side", "price", "type", "qty", None):
+        assert not rules_may_be_stale(invalid_order("BTCUSDT: bad", rule=rule)), rule
 
 
 def test_the_simulators_grid_refusals_read_the_rules_again() -> None:
@@ -267,3 +280,88 @@ def test_the_simulators_grid_refusals_read_the_rules_again() -> None:
         assert rules_may_be_stale(error_for("okx", code, message)), off
     for name in SIM_BINANCE_GRID.values():
         assert rules_may_be_stale(error_for("binance", -1013, f"Filter failure: {name}", http_status=400))
+
+
+# (venue, code, message as the venue documents it): the instrument takes no new order now. Official:
+# binance-spot-api-docs errors.md ("Market is closed.", whose table -1013 points at too);
+# developers.binance.com USDⓈ-M "Error Codes"; bybit-exchange/docs error.mdx; huobiapi.github.io
+# spot "Error Code"; Coinbase's NewOrderFailureReason / PreviewFailureReason enums; OKX's table (its
+# Chinese copy; the English words as ccxt's okx map quotes them, third-party).
+CLOSED = [
+    ("binance", -2010, "Market is closed."),
+    ("binance", -1013, "Market is closed."),
+    ("binance-usdm", -2010, "Market is closed."),
+    ("binance-usdm", -1122, "Invalid symbol status."),
+    ("binance-usdm", -4140, "Invalid symbol status for opening position"),
+    ("binance-usdm", -4141, "Symbol is closed"),
+    ("okx", "51021", "Contract to be listed"),
+    ("okx", "51022", "Contract suspended."),
+    ("okx", "51027", "Contract expired"),
+    ("okx", "51028", "Contract under delivery"),
+    ("okx", "51029", "Contract is being settled"),
+    ("okx", "51030", "Funding fee is being settled"),
+    ("bybit", 170151, "The trading pair is not open yet"),
+    ("bybit", 170157, "The trading pair is not available for api trading"),
+    ("bybit", 110074, "This contract is not live"),
+    ("bybit", 110066, "Trading is currently not allowed."),
+    ("bybit", 110063, "Settlement in progress! BTCUSDT not available for trading."),
+    ("bybit", 30228, "No new positions during delisting"),
+    ("htx", "base-symbol-trade-disabled", "The symbol is disabled for trading"),
+    ("htx", "order-disabled", "The symbol is pending and not allowed to place order"),
+    ("htx", "forbidden-trade-for-open-protect",
+     "The current protection phase is open. You can place orders after the protection period ends"),
+    ("coinbase", "UNTRADABLE_PRODUCT", ""),
+    ("coinbase", "PREVIEW_UNTRADABLE_PRODUCT", ""),
+    ("kraken", "EService:Market in cancel_only mode", ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("venue", "code", "message"), CLOSED)
+def test_a_closed_market_in_each_venues_words_is_market_closed(
+    venue: str, code: int | str, message: str
+) -> None:
+    for status in (400, 200, None):  # REST's 4xx, a body code on HTTP 200, an order socket's answer
+        err = error_for(venue, code, message, http_status=status)
+        assert type(err) is errors.MarketClosed, (venue, code, status, type(err))
+        assert isinstance(err, errors.OrderRejected) and rules_may_be_stale(err)
+
+
+# Codes one venue's table means otherwise than the table it inherits, and the ones around closed
+# markets that stay what they were (an open market refusing one kind of order).
+OTHERS = [
+    # Spot -2026 ORDER_ARCHIVED: the order existed and was closed unfilled over 90 days ago.
+    ("binance", -2026, "Order was canceled or expired with no executed qty over 90 days ago and has been "
+     "archived.", errors.OrderNotFound),
+    # USDⓈ-M -2026 REDUCE_ONLY_ORDER_TYPE_NOT_SUPPORTED: not spot's meaning, though the table inherits.
+    ("binance-usdm", -2026, "This OrderType is not supported when reduceOnly.", errors.OrderRejected),
+    ("binance-usdm", -1121, "Invalid symbol.", errors.OrderRejected),  # unknown, not closed
+    ("okx", "51001", "Instrument ID does not exist", errors.OrderError),  # unknown, not closed
+    ("kraken", "EService:Market in post_only mode", "", errors.OrderRejected),
+    ("coinbase", "ORDER_ENTRY_DISABLED", "", errors.OrderRejected),  # may be the account's
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("venue", "code", "message", "cls"), OTHERS)
+def test_codes_next_to_closed_markets_keep_their_meaning(
+    venue: str, code: int | str, message: str, cls: type
+) -> None:
+    err = error_for(venue, code, message)
+    assert type(err) is cls, (venue, code, type(err))
+    assert not isinstance(err, errors.MarketClosed)
+
+
+def test_okx_order_timed_out_is_an_unknown_outcome_over_rest_and_socket() -> None:
+    # 51149 (HTTP 500) "Order timed out, please try again later (does not mean the request succeeded
+    # or failed, please check the result)": an order socket's answer carries the code alone.
+    text = "Order timed out, please try again later"
+    for status in (500, None):
+        assert type(error_for("okx", "51149", text, http_status=status)) is errors.UnknownOutcome
+    assert is_unknown_outcome("okx", "51149")
+
+
+@pytest.mark.parametrize("code", [170381, 170382])
+def test_bybits_newer_too_large_quantity_codes_name_the_grid(code: int) -> None:
+    # bybit-exchange/docs 2025-10-03 "remove retCode 170135 and add 170381,170382": "Order quantity
+    # too large." — a size over the instrument's bound, so the list is read again.
+    err = error_for("bybit", code, "Order quantity too large.", http_status=200)
+    assert type(err) is errors.OrderRejected and rules_may_be_stale(err) and names_grid("bybit", code, "")

@@ -157,13 +157,24 @@ class Simulator:
 
     def set_status(self, venue: str, symbol: str, status: str) -> None:
         """What trades on ``symbol`` from now: "open" (everything, as at the start), "cancel_only"
-        (cancels only: new orders refused as the venue refuses them) or "closed" (a halt). Shown in
-        the venue's instrument list in its own words (Binance ``CANCEL_ONLY``/``HALT``, OKX
-        ``suspend``); Binance spot's order entry refuses new orders on it ("Market is
-        closed."). ``ValueError`` on the other venues, whose lists do not show it yet."""
+        (cancels only) or "closed" (a halt). Either way new orders are refused as the venue refuses
+        them and cancels still go. Shown in the venue's instrument list in its own words, refused
+        with its code (where a venue does not document which code a status gets, the closest one):
+
+        - Binance spot: ``CANCEL_ONLY``/``HALT``; -2010 "Market is closed."
+        - Binance USDⓈ-M: ``SETTLING``; -4140 "Invalid symbol status for opening position"
+        - OKX: ``suspend``; sCode 51022 "Contract suspended." (51021 for a profile ``preopen`` pair)
+        - Bybit: ``Closed``; 170157 (spot), 110074 (derivatives)
+        - HTX: ``suspend`` (cancel-only) / ``offline`` (closed); ``order-disabled`` /
+          ``base-symbol-trade-disabled``
+        - Coinbase: ``cancel_only`` / ``trading_disabled`` flags; ``UNTRADABLE_PRODUCT``
+        - Kraken: ``cancel_only`` (its pair statuses have no halt); ``EService:Market in cancel_only
+          mode``
+
+        ``ValueError`` on the other venues, whose lists do not show it."""
         v = self.venues[venue]
         if not v.shows_status:  # a test meaning to close a market would run on an open one
-            raise ValueError(f"{venue}: the simulator shows no trading status there (Binance, OKX do)")
+            raise ValueError(f"{venue}: the simulator shows no trading status there")
         if symbol not in v.instruments:
             raise ValueError(f"{venue} has no symbol {symbol!r}")
         if status not in ("open", "cancel_only", "closed"):

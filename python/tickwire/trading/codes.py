@@ -35,6 +35,7 @@ from tickwire.errors import (
     TickwireError,
     UnknownOutcome,
 )
+from tickwire.trading.codes_coinbase import COINBASE
 from tickwire.trading.stale_rules import grid_codes
 
 __all__ = [
@@ -96,14 +97,18 @@ _BINANCE: dict[int, ErrorClass] = {
     -2010: OrderRejected,  # NEW_ORDER_REJECTED (refined by message)
     -2011: OrderNotFound,  # CANCEL_REJECTED: "Unknown order sent." — the order is not open
     -2013: OrderNotFound,  # NO_SUCH_ORDER "Order does not exist."
+    # ORDER_ARCHIVED: "canceled or expired with no executed qty over 90 days ago and has been
+    # archived" (order queries): the order existed and is gone, unfilled.
+    -2026: OrderNotFound,
     -2038: OrderRejected,  # ORDER_AMEND_REJECTED (refined by message)
 }
 _BINANCE_MESSAGES = (
     (frozenset({"-1010", "-2010"}), "insufficient balance", InsufficientFunds),
     (frozenset({"-1010", "-2010"}), "duplicate order sent", DuplicateOrder),
     (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
-    # errors.md: "Market is closed." — "The symbol is not trading." (HALT, BREAK, CANCEL_ONLY …)
-    (frozenset({"-1010", "-2010"}), "market is closed", MarketClosed),
+    # errors.md: "Market is closed." — "The symbol is not trading." (HALT, BREAK, CANCEL_ONLY …), in
+    # the "Failures during order placement" table, which -1013 INVALID_MESSAGE also points at.
+    (frozenset({"-1010", "-2010", "-1013"}), "market is closed", MarketClosed),
     (frozenset({"-2038"}), "unknown order sent", OrderNotFound),  # amend of a missing or closed order
 )
 # Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
@@ -126,6 +131,15 @@ _BINANCE_USDM: dict[int, ErrorClass] = {
     -4116: DuplicateOrder,
     -4164: OrderRejected,
     -5022: OrderRejected,
+    # Not spot's ORDER_ARCHIVED: REDUCE_ONLY_ORDER_TYPE_NOT_SUPPORTED "This OrderType is not supported
+    # when reduceOnly."
+    -2026: OrderRejected,
+    # The symbol takes no new order: -1122 INVALID_SYMBOL_STATUS, -4140 INVALID_OPENING_POSITION_STATUS
+    # "Invalid symbol status for opening position", -4141 SYMBOL_ALREADY_CLOSED (which status gives
+    # which is not documented).
+    -1122: MarketClosed,
+    -4140: MarketClosed,
+    -4141: MarketClosed,
 }
 
 # OKX v5: okx.com/docs-v5 "Error Code" (REST/WS public 50xxx, trade 51xxx); the per-order sCode of a
@@ -158,6 +172,16 @@ _OKX: dict[int, ErrorClass] = {
     51000: OrderRejected,  # parameter error
     51008: InsufficientFunds,  # order failed, insufficient balance
     51016: DuplicateOrder,  # duplicated clOrdId
+    # The instrument trades nothing now (docs' table, read in its Chinese copy; English per ccxt):
+    # 51021 "Contract to be listed" (pairs too: 币对或合约待上线), 51022 "Contract suspended.", 51027
+    # expired, 51028 under delivery, 51029 being settled, 51030 "Funding fee is being settled" —
+    # seconds, but MarketClosed holds a quoting loop off and reads the list once, which is right.
+    51021: MarketClosed,
+    51022: MarketClosed,
+    51027: MarketClosed,
+    51028: MarketClosed,
+    51029: MarketClosed,
+    51030: MarketClosed,
     51400: OrderNotFound,  # cancellation failed: order filled, canceled or does not exist
     51503: OrderNotFound,  # modification failed: order filled, canceled or does not exist
     51603: OrderNotFound,  # order does not exist
@@ -165,7 +189,9 @@ _OKX: dict[int, ErrorClass] = {
 # 50004, and the two server failures OKX answers over REST with a 5xx (50001 "Service temporarily
 # unavailable" 503, 50026 "System error" 500): an order socket's answer carries no HTTP status, so the
 # code alone says the request may have reached the engine.
-_OKX_UNKNOWN = frozenset({"50004", "50001", "50026"})
+# 51149 "Order timed out, please try again later (does not mean the request succeeded or failed,
+# please check the result)".
+_OKX_UNKNOWN = frozenset({"50004", "50001", "50026", "51149"})
 
 # Bybit v5: bybit-exchange/docs docs/v5/error.mdx; venues.md 3.4 (20006 duplicate reqId, 10016/10019
 # service restarting).
@@ -189,6 +215,16 @@ _BYBIT: dict[int, ErrorClass] = {
     110072: DuplicateOrder,  # OrderLinkedID is duplicate
     170131: InsufficientFunds,  # spot: insufficient balance
     170213: OrderNotFound,  # spot: order does not exist
+    # The symbol takes no new order: spot 170151 "The trading pair is not open yet", 170157 "… not
+    # available for api trading"; derivatives 110074 "This contract is not live", 110066 "Trading is
+    # currently not allowed.", 110063 "Settlement in progress!", 30228 "No new positions during
+    # delisting".
+    170151: MarketClosed,
+    170157: MarketClosed,
+    110074: MarketClosed,
+    110066: MarketClosed,
+    110063: MarketClosed,
+    30228: MarketClosed,
 }
 # Internal/server error and "10000 Server Timeout" (docs/v5/error): the request may have reached the engine.
 _BYBIT_UNKNOWN = frozenset({"10000", "10016"})
@@ -215,9 +251,11 @@ _KRAKEN: dict[str, ErrorClass] = {
     "EGeneral:Too many requests": RateLimitError,
     "EGeneral:Invalid arguments": OrderRejected,
     "EQuery:Unknown asset pair": OrderRejected,
+    # docs.kraken.com "Spot Error Messages" lists these two under SystemStatus (the exchange's mode);
+    # no pair-level answer is documented, so a pair in cancel_only is taken to answer the same.
     "EService:Market in cancel_only mode": MarketClosed,  # no new order until the pair reopens
     "EService:Market in post_only mode": OrderRejected,
-    "EService:Market in limit_only mode": OrderRejected,
+    "EService:Market in limit_only mode": OrderRejected,  # third-party code only, not Kraken's list
     "EAPI:Invalid key": AuthError,
     "EAPI:Invalid signature": AuthError,
     "EAPI:Invalid nonce": AuthError,
@@ -230,72 +268,6 @@ _KRAKEN: dict[str, ErrorClass] = {
 _KRAKEN_UNKNOWN = frozenset(
     {"EGeneral:Internal error", "EService:Deadline elapsed", "EService:Unavailable", "EService:Busy"}
 )
-
-# Coinbase Advanced Trade: REST "Create Order" NewOrderFailureReason and PreviewFailureReason (the
-# ``error_response`` of ``{"success": false}``), "Cancel Orders" CancelOrderFailureReason and "Edit
-# Order" EditOrderFailureReason enums (official SDK coinbase-advanced-py types, the API reference's
-# enums); HTTP errors as ``{"error": <grpc code>, "message"}`` (a 404 "NOT_FOUND" for an order id).
-_COINBASE: dict[str, ErrorClass] = {
-    "INSUFFICIENT_FUND": InsufficientFunds,
-    "INSUFFICIENT_FUNDS": InsufficientFunds,
-    "INVALID_LEDGER_BALANCE": InsufficientFunds,
-    "PREVIEW_INSUFFICIENT_FUND": InsufficientFunds,
-    "PREVIEW_INSUFFICIENT_LEDGER_BALANCE": InsufficientFunds,
-    "PREVIEW_INVALID_LEDGER_BALANCE": InsufficientFunds,
-    "UNKNOWN_FAILURE_REASON": OrderRejected,
-    "UNSUPPORTED_ORDER_CONFIGURATION": OrderRejected,
-    "INVALID_SIDE": OrderRejected,
-    "INVALID_PRODUCT_ID": OrderRejected,
-    "INVALID_SIZE_PRECISION": OrderRejected,
-    "INVALID_PRICE_PRECISION": OrderRejected,
-    "INVALID_LIMIT_PRICE_PRECISION": OrderRejected,
-    "INVALID_LIMIT_PRICE_POST_ONLY": OrderRejected,
-    "INVALID_LIMIT_PRICE": OrderRejected,
-    "INVALID_NO_LIQUIDITY": OrderRejected,
-    "INVALID_REQUEST": OrderRejected,
-    "COMMANDER_REJECTED_NEW_ORDER": OrderRejected,
-    "ORDER_ENTRY_DISABLED": OrderRejected,
-    "INELIGIBLE_PAIR": OrderRejected,
-    "UNTRADABLE_PRODUCT": OrderRejected,
-    "INVALID_ARGUMENT": OrderRejected,
-    "PREVIEW_INVALID_SIDE": OrderRejected,
-    "PREVIEW_INVALID_ORDER_CONFIG": OrderRejected,
-    "PREVIEW_INVALID_PRODUCT_ID": OrderRejected,
-    "PREVIEW_INVALID_SIZE_PRECISION": OrderRejected,
-    "PREVIEW_INVALID_PRICE_PRECISION": OrderRejected,
-    "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY": OrderRejected,
-    "PREVIEW_INVALID_LIMIT_PRICE": OrderRejected,
-    "PREVIEW_INVALID_NO_LIQUIDITY": OrderRejected,
-    "PREVIEW_INVALID_BASE_SIZE_TOO_SMALL": OrderRejected,
-    "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE": OrderRejected,
-    "PREVIEW_INVALID_QUOTE_SIZE_PRECISION": OrderRejected,
-    "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL": OrderRejected,
-    "PREVIEW_INVALID_QUOTE_SIZE_TOO_LARGE": OrderRejected,
-    # Cancel: the order is not open (unknown, filled, already cancelled) is "not found" to the session.
-    "UNKNOWN_CANCEL_ORDER": OrderNotFound,
-    "ORDER_IS_FULLY_FILLED": OrderNotFound,
-    "INVALID_CANCEL_REQUEST": OrderRejected,
-    "COMMANDER_REJECTED_CANCEL_ORDER": OrderRejected,
-    "DUPLICATE_CANCEL_REQUEST": OrderRejected,
-    "INVALID_CANCEL_PRODUCT_ID": OrderRejected,
-    "NOT_ALLOWED_TO_CANCEL": OrderRejected,
-    "ORDER_IS_BEING_REPLACED": OrderRejected,
-    # Edit.
-    "ORDER_NOT_FOUND": OrderNotFound,
-    "ONLY_OPEN_ORDERS_CAN_BE_EDITED": OrderNotFound,
-    "CANNOT_EDIT_TO_BELOW_FILLED_SIZE": OrderRejected,
-    "ONLY_LIMIT_ORDER_EDITS_SUPPORTED": OrderRejected,
-    "INVALID_EDITED_SIZE": OrderRejected,
-    "INVALID_EDITED_PRICE": OrderRejected,
-    "EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST": OrderRejected,
-    "COMMANDER_REJECTED_EDIT_ORDER": OrderRejected,
-    "ORDER_IS_ALREADY_BEING_REPLACED": OrderRejected,
-    # HTTP errors.
-    "NOT_FOUND": OrderNotFound,
-    "UNAUTHENTICATED": AuthError,
-    "PERMISSION_DENIED": AuthError,
-    "RATE_LIMIT_EXCEEDED": RateLimitError,
-}
 
 # HTX: huobiapi.github.io/docs/spot/v1 "Error Code" and the err-codes of the order endpoints
 # (err-code strings); ccxt's htx exception map, which quotes the venue's answers, for the ones the docs
@@ -321,6 +293,9 @@ _HTX: dict[str, ErrorClass] = {
     "base-symbol-error": OrderRejected,
     # "The symbol is forbidden to trade" (suspended, offline): no new order until it reopens.
     "base-symbol-trade-disabled": MarketClosed,
+    "order-disabled": MarketClosed,  # "The symbol is pending and not allowed to place order"
+    # "The current protection phase is open. You can place orders after the protection period ends"
+    "forbidden-trade-for-open-protect": MarketClosed,
     "invalid-parameter": OrderRejected,
     "invalid-amount": OrderRejected,
     "bad-request": OrderRejected,
@@ -358,7 +333,7 @@ CODES: dict[str, VenueCodes] = {
     "okx": VenueCodes(_c(_OKX, "okx"), _OKX_UNKNOWN),
     "bybit": VenueCodes(_c(_BYBIT, "bybit"), _BYBIT_UNKNOWN),
     "kraken": VenueCodes(_c(_KRAKEN), _KRAKEN_UNKNOWN, colon_detail=True),
-    "coinbase": VenueCodes(_c(_COINBASE)),
+    "coinbase": VenueCodes(_c(COINBASE)),
     "htx": VenueCodes(_c(_HTX), _HTX_UNKNOWN),
     "clarofinlore": VenueCodes(_c(_CLAROFINLORE)),
     "tradefence": VenueCodes(_c(_TRADEFENCE)),

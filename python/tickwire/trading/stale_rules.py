@@ -30,9 +30,10 @@ Sources, per venue (only codes found documented are listed):
   "Parameter px error" (``Parameter {param0} error``), so 51000 counts only when it names px or sz —
   a malformed number read as a grid change costs one read of the list.
 - Bybit: v5 "Error Code", Spot Trade: 170132 order price too high, 170133 lower than the minimum,
-  170134 price decimal too long, 170135 quantity too large, 170136 lower than the minimum, 170137
-  volume decimal too long, 170140 transaction amount lower than the minimum, 170148 market order
-  amount decimal too long.
+  170134 price decimal too long, 170136 lower than the minimum, 170137 volume decimal too long,
+  170140 transaction amount lower than the minimum, 170148 market order amount decimal too long;
+  170381 and 170382 "Order quantity too large." (bybit-exchange/docs 2025-10-03, "remove retCode
+  170135 and add 170381,170382"), 170135 kept for an answer in the older words.
 - Kraken: docs.kraken.com "Spot Error Messages" / support.kraken.com "API error messages":
   ``EOrder:Tick size check failed``, ``EOrder:Order minimum not met``, ``EOrder:Cost minimum not met``.
 - Coinbase Advanced Trade: the create order's ``NewOrderFailureReason``/``PreviewFailureReason``
@@ -72,7 +73,9 @@ LOCAL_GRID_RULES = frozenset({"tick_size", "lot_size", "min_qty", "max_qty", "mi
 _CODES: Mapping[str, frozenset[str]] = {
     "binance-usdm": frozenset({"-4002", "-4004", "-4005", "-4013", "-4014", "-4023", "-4164", "-5029"}),
     "okx": frozenset({"51020", "51120", "51121", "51202", "51203"}),
-    "bybit": frozenset({"170132", "170133", "170134", "170135", "170136", "170137", "170140", "170148"}),
+    "bybit": frozenset(
+        {"170132", "170133", "170134", "170135", "170136", "170137", "170140", "170148", "170381", "170382"}
+    ),
     "kraken": frozenset(
         {"EOrder:Tick size check failed", "EOrder:Order minimum not met", "EOrder:Cost minimum not met"}
     ),

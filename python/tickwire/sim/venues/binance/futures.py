@@ -10,8 +10,9 @@ in order), ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/balance``,
 leverage (20x, profile ``leverage``) for funded accounts; ``timeInForce`` GTC, IOC, FOK and GTX
 (post-only: refused with -5022 if it would take); ``reduceOnly=true`` orders may only shrink the
 position (-2022). A client order id already open is refused (-4116); an order the margin cannot carry
-gets -2019. The listenKey stream carries ``ORDER_TRADE_UPDATE`` events and, after each fill, an
-``ACCOUNT_UPDATE`` with the wallet balance and the symbol's position.
+gets -2019; a new order on a symbol ``Simulator.set_status`` closed -4140 (reduce-only ones too).
+The listenKey stream carries ``ORDER_TRADE_UPDATE`` events and, after each fill, an ``ACCOUNT_UPDATE``
+with the wallet balance and the symbol's position.
 ``POST /fapi/v1/countdownCancelAll`` arms the per-symbol dead-man switch (``countdownTime`` in ms, 0
 disarms; ``deadman.py``).
 """
@@ -47,6 +48,10 @@ ERRORS = {
     "tif": (-1115, "Invalid timeInForce."),
     "min_qty": (-4003, "Quantity less than or equal to zero."),
     "max_qty": (-4005, "Quantity greater than max quantity."),
+    # A new order on a symbol not TRADING (``Simulator.set_status``): -4140
+    # INVALID_OPENING_POSITION_STATUS; which of -1122/-4140/-4141 the venue sends per status is not
+    # documented.
+    "closed": (-4140, "Invalid symbol status for opening position"),
 }
 BATCH = 10
 BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
@@ -241,6 +246,8 @@ class FuturesOrders:
         v = self.ctx
         if p.get("type") == "LIMIT_MAKER":  # a spot type: futures say timeInForce=GTX
             return err(-1116, "Invalid orderType.")
+        if symbol in v.status:  # exchangeInfo lists it SETTLING: no new order, cancels still go
+            return err(*ERRORS["closed"])
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
         args["post_only"] = post_only

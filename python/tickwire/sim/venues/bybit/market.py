@@ -34,6 +34,7 @@ CATEGORIES = ("spot", "linear", "inverse")
 
 
 class Bybit(Venue):
+    shows_status = True  # instruments-info lists Closed; order entry refuses (trade.py)
     name = "bybit"
     can_refuse = True
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
@@ -268,7 +269,7 @@ class Bybit(Venue):
             now = {"timeSecond": str(ms // 1000), "timeNano": str(ms * 1_000_000)}
             return json_response({"retCode": 0, "retMsg": "OK", "result": now, "time": ms})
         if (req.method, req.path) == ("GET", "/v5/market/instruments-info"):
-            code, text, listed = metadata.instruments(self.instruments, req.query)
+            code, text, listed = metadata.instruments(self.instruments, req.query, self.status)
             return json_response({"retCode": code, "retMsg": text, "result": listed, "time": ep.now_ms()})
         if (req.method, req.path) != ("GET", "/v5/market/orderbook"):
             return json_response({"retCode": 10404, "retMsg": "not found"}, 404)

@@ -42,7 +42,7 @@ def _s(x: Decimal) -> str:
     return f"{x.normalize():f}"
 
 
-def instrument(inst: Instrument) -> dict[str, Any]:
+def instrument(inst: Instrument, status: str = "Trading") -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     most = _s(inst.max_qty) if inst.max_qty else "9999999999"
     return {
@@ -50,7 +50,7 @@ def instrument(inst: Instrument) -> dict[str, Any]:
         "baseCoin": base,
         "quoteCoin": quote,
         "innovation": "0",
-        "status": "Trading",
+        "status": status,
         "marginTrading": "none",
         "lotSizeFilter": {
             "basePrecision": _s(inst.lot),
@@ -68,13 +68,26 @@ def instrument(inst: Instrument) -> dict[str, Any]:
     }
 
 
-def instruments(insts: Mapping[str, Instrument], q: Mapping[str, str]) -> Result:
-    """(retCode, retMsg, result) for ``GET /v5/market/instruments-info``."""
+def instruments(
+    insts: Mapping[str, Instrument], q: Mapping[str, str], status: Mapping[str, str] | None = None
+) -> Result:
+    """(retCode, retMsg, result) for ``GET /v5/market/instruments-info``; ``status``: the symbols not
+    open (``Simulator.set_status``, cancel-only or closed alike), listed ``Closed`` — Bybit's status
+    enum (``PreLaunch``, ``Trading``, ``Delivering``, ``Closed``) has no cancel-only word."""
     cat = q.get("category", "")
     if cat not in ("spot", "linear", "inverse", "option"):
         return 10001, "params error: category invalid", {}
     symbol = q.get("symbol")
-    rows = [] if cat != "spot" else [instrument(i) for s, i in insts.items() if symbol in (None, s)]
+    closed = status or {}
+    rows = (
+        []
+        if cat != "spot"
+        else [
+            instrument(i, "Closed" if s in closed else "Trading")
+            for s, i in insts.items()
+            if symbol in (None, s)
+        ]
+    )
     return 0, "OK", {"category": cat, "list": rows, "nextPageCursor": ""}
 
 

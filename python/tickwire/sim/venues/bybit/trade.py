@@ -56,8 +56,14 @@ BYBIT_ERRORS = {
     "duplicate": (110072, "OrderLinkedID is duplicate"),
     # Spot's codes for the instrument's limits (linear answers 10001 / 110094 alike).
     "min_qty": (170136, "Order quantity lower than the minimum."),
-    "max_qty": (170135, "Order quantity too large."),
+    # 170381 since 2025-10-03, when Bybit's list dropped 170135 for 170381/170382.
+    "max_qty": (170381, "Order quantity too large."),
     "notional": (170140, "Order value exceeded lower limit."),
+    # A new order on a symbol listed ``Closed`` (``Simulator.set_status``): spot's "not available for
+    # api trading" (170151 "not open yet" is a PreLaunch pair's), a derivative's "not live". Which
+    # code Bybit sends per status is not documented.
+    "closed": (170157, "The trading pair is not available for api trading"),
+    "not_live": (110074, "This contract is not live"),
 }
 
 # docs/v5/websocket/private/order.mdx, execution.mdx: each all-in-one or per category.
@@ -364,6 +370,8 @@ class BybitOrders:
         price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
         link = str(a.get("orderLinkId", ""))
         spot = a.get("category", "linear") == "spot"
+        if symbol in v.status:  # listed Closed: no new order, cancels still go
+            raise EngineError("closed" if spot else "not_live", f"{symbol} is not trading")
         order, step = v.engine.place(
             account, symbol, side, kind, qty, price, tif if kind == "LIMIT" else "IOC",
             link, ep.now_ms(), post_only=post_only, margin=not spot,

@@ -47,6 +47,7 @@ __all__ = ["Coinbase", "ts"]
 
 
 class Coinbase(Venue):
+    shows_status = True  # products carry trading_disabled/cancel_only; order entry refuses (trade.py)
     name = "coinbase"
     ws_paths: ClassVar[dict[str, str]] = {"market": "/", "user": "/user"}
     intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0, "rate_window": 1.0}
@@ -214,7 +215,7 @@ class Coinbase(Venue):
 
     def _products(self, req: Request) -> Response:
         prices = {s: f"{i.mid:f}" for s, i in self.instruments.items()}
-        return json_response(metadata.products(self.instruments, prices, req.raw_query))
+        return json_response(metadata.products(self.instruments, prices, req.raw_query, self.status))
 
     def _private(self, ep: VenueServer, req: Request, key: str) -> Response | None:
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/products"):

@@ -5,7 +5,9 @@ instruments and the matching engine's own records.
 ``GET /api/v3/brokerage/market/products`` (public) and ``GET /api/v3/brokerage/products`` (signed):
 ``{"products": [...], "num_products"}`` with ``base_increment``, ``quote_increment`` and
 ``price_increment`` (the tick), ``base_min_size``/``base_max_size`` and ``quote_min_size`` — the limits
-the engine enforces. ``product_type`` filters (only SPOT is simulated).
+the engine enforces. ``product_type`` filters (only SPOT is simulated). A product
+``Simulator.set_status`` closed is flagged ``trading_disabled``, a cancel-only one ``cancel_only``; a
+new order on either is refused ``UNTRADABLE_PRODUCT`` (trade.py), a cancel still goes.
 
 ``GET /api/v3/brokerage/orders/historical/fills``: each engine fill once, newest first, ``trade_id``
 the id it had on ``market_trades``; ``order_ids``/``product_ids`` filter (repeated parameters, as the
@@ -57,7 +59,12 @@ def _s(x: Decimal) -> str:
     return f"{x.normalize():f}"
 
 
-def product(inst: Instrument, price: str) -> dict[str, Any]:
+# ``Simulator.set_status`` as a product's flags (SDK ``product_types.py``): its ``status`` stays
+# "online"; ``cancel_only`` or ``trading_disabled`` says it takes no new order.
+FLAGS = {"cancel_only": "cancel_only", "closed": "trading_disabled"}
+
+
+def product(inst: Instrument, price: str, status: str = "") -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     return {
         "product_id": inst.symbol,
@@ -84,15 +91,22 @@ def product(inst: Instrument, price: str) -> dict[str, Any]:
         "auction_mode": False,
         "new": False,
         "view_only": False,
-    }
+    } | ({FLAGS[status]: True} if status in FLAGS else {})
 
 
-def products(insts: Mapping[str, Instrument], prices: Mapping[str, str], raw_query: str) -> dict[str, Any]:
+def products(
+    insts: Mapping[str, Instrument],
+    prices: Mapping[str, str],
+    raw_query: str,
+    status: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The products; ``status``: the ones not open (``Simulator.set_status``), flagged (``FLAGS``)."""
     q = parse_qs(raw_query)
+    closed = status or {}
     kinds = q.get("product_type")
     wanted = q.get("product_ids")
     out = [
-        product(i, prices.get(s, ""))
+        product(i, prices.get(s, ""), closed.get(s, ""))
         for s, i in insts.items()
         if (not kinds or "SPOT" in kinds) and (not wanted or s in wanted)
     ]

@@ -179,6 +179,10 @@ class CoinbaseOrders:
         product = str(body.get("product_id", ""))
         if product not in v.books:
             return self._fail("INVALID_PRODUCT_ID", "UNKNOWN_FAILURE_REASON")
+        if product in v.status:
+            # Flagged trading_disabled or cancel_only. Which reason Coinbase gives then is not
+            # documented; UNTRADABLE_PRODUCT is the create's one that names the product.
+            return self._fail("UNTRADABLE_PRODUCT", "UNTRADABLE_PRODUCT")
         inst = v.instruments[product]
         try:
             side = {"BUY": BID, "SELL": ASK}[str(body["side"])]

@@ -34,6 +34,7 @@ def gz(obj: Any) -> bytes:
 
 
 class Htx(Venue):
+    shows_status = True  # /v1/common/symbols lists suspend/offline; order entry refuses (trade.py)
     name = "htx"
     ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed", "v2": "/ws/v2"}
     intervals: ClassVar[dict[str, float]] = {
@@ -341,7 +342,7 @@ class Htx(Venue):
         if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
             return json_response({"status": "ok", "data": ep.now_ms()})
         if (req.method, req.path) == ("GET", "/v1/common/symbols"):
-            return json_response(symbols(self.instruments))
+            return json_response(symbols(self.instruments, self.status))
         if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):
             denied = check_rest(self.secrets, ep, req)
             if denied is not None:

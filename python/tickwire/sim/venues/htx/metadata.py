@@ -2,7 +2,9 @@
 
 ``GET /v1/common/symbols`` in the shape of the spot v1 "Get all Supported Trading Symbol" reference
 (the official SDKs' ``Symbol`` model): precisions as decimal places, the order limits as JSON numbers,
-every value from the simulator's instruments, which the matching engine enforces.
+every value from the simulator's instruments, which the matching engine enforces. A symbol
+``Simulator.set_status`` made cancel-only is listed ``suspend``, a closed one ``offline``; the order
+entry refuses new orders on either (``REFUSALS``), cancels still go.
 
 ``GET /v1/order/matchresults?symbol=[&start-time=][&end-time=][&size=]`` from the engine's own fill
 records, newest first: each fill once, ``trade-id`` the id it had on the public ``trade.detail``
@@ -34,7 +36,17 @@ def _num(x: Decimal) -> float | int:
     return int(n) if n == n.to_integral_value() else float(n)
 
 
-def symbol(inst: Instrument) -> dict[str, Any]:
+# ``Simulator.set_status`` in HTX's symbol ``state`` words (online, offline, pre-online, suspend), and
+# the err-code of a new order then: "suspend" is the docs' "pending" symbol ("order-disabled: The
+# symbol is pending and not allowed to place order"), "offline" one "disabled for trading".
+STATES = {"cancel_only": "suspend", "closed": "offline"}
+REFUSALS = {
+    "suspend": ("order-disabled", "The symbol is pending and not allowed to place order"),
+    "offline": ("base-symbol-trade-disabled", "The symbol is disabled for trading"),
+}
+
+
+def symbol(inst: Instrument, state: str = "online") -> dict[str, Any]:
     base, quote = split_symbol(inst.symbol)
     min_amt = _num(inst.qty(inst.min_lots))
     max_amt = _num(inst.max_qty) if inst.max_qty else MAX_AMOUNT
@@ -45,7 +57,7 @@ def symbol(inst: Instrument) -> dict[str, Any]:
         "amount-precision": inst.qty_decimals,
         "symbol-partition": "main",
         "symbol": inst.symbol,
-        "state": "online",
+        "state": state,
         "value-precision": inst.price_decimals + inst.qty_decimals,
         "min-order-amt": min_amt,
         "max-order-amt": max_amt,
@@ -60,8 +72,13 @@ def symbol(inst: Instrument) -> dict[str, Any]:
     }
 
 
-def symbols(insts: Mapping[str, Instrument]) -> dict[str, Any]:
-    return {"status": "ok", "data": [symbol(i) for i in insts.values()]}
+def symbols(insts: Mapping[str, Instrument], status: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``GET /v1/common/symbols``; ``status``: the symbols not open (``Simulator.set_status``)."""
+    closed = status or {}
+    return {
+        "status": "ok",
+        "data": [symbol(i, STATES.get(closed.get(s, ""), "online")) for s, i in insts.items()],
+    }
 
 
 def matchresults(ctx: VenueContext, account: str, q: Mapping[str, str]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import orjson
 from tickwire.sim.engine import EngineError, Fill, Order
 from tickwire.sim.http import Request, Response, json_response
 from tickwire.sim.market import ASK, BID
-from tickwire.sim.venues.htx.metadata import matchresults, order_matchresults
+from tickwire.sim.venues.htx.metadata import REFUSALS, STATES, matchresults, order_matchresults
 from tickwire.sim.venues.private import PrivateStreams
 
 if TYPE_CHECKING:
@@ -193,6 +193,8 @@ class HtxOrders:
         kind = KINDS.get(kind_s)
         if symbol not in v.books:
             return err("base-symbol-error", "The symbol is invalid")
+        if symbol in v.status:  # listed suspend or offline: no new order
+            return err(*REFUSALS[STATES[v.status[symbol]]])
         if side is None or kind is None or str(b.get("account-id")) != str(aid):
             return err("invalid-parameter", "invalid type or account-id")
         inst = v.instruments[symbol]

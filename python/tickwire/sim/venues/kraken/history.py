@@ -64,8 +64,11 @@ def aliases(symbols: list[str]) -> dict[str, str]:
     return out
 
 
-def asset_pair(symbol: str, inst: Instrument) -> dict[str, Any]:
-    """One ``AssetPairs`` entry: the fields a client sizes and prices orders with."""
+def asset_pair(symbol: str, inst: Instrument, closed: bool = False) -> dict[str, Any]:
+    """One ``AssetPairs`` entry: the fields a client sizes and prices orders with. ``closed``: the
+    pair takes no new order (``Simulator.set_status``, cancel-only or closed alike), listed
+    ``cancel_only`` — AssetPairs' ``status`` (online, cancel_only, post_only, limit_only, reduce_only)
+    has no word for a halt."""
     base, quote = symbol.split("/")
     _, alt = rest_names(symbol)
     return {
@@ -82,7 +85,7 @@ def asset_pair(symbol: str, inst: Instrument) -> dict[str, Any]:
         "ordermin": f"{inst.min_qty:f}",
         "costmin": f"{inst.min_notional:f}",
         "tick_size": f"{inst.tick:f}",
-        "status": "online",
+        "status": "cancel_only" if closed else "online",
     }
 
 

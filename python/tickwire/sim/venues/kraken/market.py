@@ -46,6 +46,7 @@ def kraken_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) ->
 
 
 class Kraken(Venue):
+    shows_status = True  # AssetPairs lists cancel_only; order entry refuses (trade.py)
     name = "kraken"
     ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/", "v2_auth": "/auth/v2"}
     has_checksum = True
@@ -331,7 +332,8 @@ class Kraken(Venue):
             if "" in wanted:
                 return json_response({"error": ["EQuery:Unknown asset pair"]})
             result = {
-                rest_names(p)[0]: asset_pair(p, self.instruments[p]) for p in wanted or list(self.instruments)
+                rest_names(p)[0]: asset_pair(p, self.instruments[p], p in self.status)
+                for p in wanted or list(self.instruments)
             }
             return json_response({"error": [], "result": result})
         if req.method == "GET" and req.path == "/0/public/Depth":

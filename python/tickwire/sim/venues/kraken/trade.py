@@ -54,6 +54,9 @@ KRAKEN_ERRORS = {
     "min_qty": "EOrder:Order minimum not met",
     "max_qty": "EOrder:Invalid arguments:volume",
     "notional": "EOrder:Cost minimum not met",
+    # A new order on a pair listed cancel_only (``Simulator.set_status``): Kraken documents this one
+    # for the exchange's mode (SystemStatus); no pair-level answer is documented.
+    "closed": "EService:Market in cancel_only mode",
 }
 
 
@@ -161,6 +164,9 @@ class KrakenOrders:
         tif = {"gtc": "GTC", "ioc": "IOC"}.get(str(p.get("time_in_force", "gtc")))
         if symbol not in v.books or side is None or kind is None or tif is None:
             reply({"error": "EGeneral:Invalid arguments", "method": "add_order", "success": False})
+            return
+        if symbol in v.status:
+            reply({"error": KRAKEN_ERRORS["closed"], "method": "add_order", "success": False})
             return
         inst = v.instruments[symbol]
         try:
@@ -328,6 +334,8 @@ class KrakenOrders:
             return {"error": ["EQuery:Unknown asset pair"]}
         if side is None or kind is None or tif is None or not f.get("userref", "0").lstrip("-").isdigit():
             return {"error": ["EGeneral:Invalid arguments"]}
+        if pair in v.status:
+            return {"error": [KRAKEN_ERRORS["closed"]]}
         inst = v.instruments[pair]
         try:
             lots = Decimal(f["volume"]) / inst.lot

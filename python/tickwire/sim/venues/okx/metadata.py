@@ -32,6 +32,12 @@ def inst_codes(symbols: Iterable[str]) -> dict[str, int]:
     return {s: 1000 + n for n, s in enumerate(sorted(symbols))}
 
 
+def preopen_codes(listed: Iterable[str], preopen: Iterable[str]) -> dict[str, int]:
+    """The announced pairs' codes, after the listed ones'."""
+    first = 1000 + len(list(listed))
+    return {s: first + n for n, s in enumerate(preopen)}
+
+
 def _s(x: Decimal) -> str:
     return f"{x.normalize():f}"
 
@@ -137,7 +143,7 @@ def instruments(
     if inst_id is not None and inst_id not in insts:
         return "51001", "Instrument ID does not exist", []
     codes = inst_codes(insts)  # the listed pairs' codes as the order entry knows them (trade.py)
-    codes.update({s: 1000 + len(insts) + n for n, s in enumerate(preopen)})
+    codes.update(preopen_codes(insts, preopen))
     status = status or {}
     listed = [
         instrument(i, codes[s], "suspend" if s in status else "live")

@@ -6,7 +6,8 @@ from its WebSocket order ops in 2026 — "any instId value provided will be igno
 ``instIdCode`` is refused: code 50014 "Parameter instIdCode can not be empty.", nothing done), ``side``,
 ``ordType`` (market, limit, post_only, fok, ioc), ``sz``, ``px``, ``tdMode``, optional ``clOrdId``
 (at most 32 characters). Success ``code:"0"`` with a per-order ``sCode:"0"``; a business failure is
-``code:"1"`` with the order's ``sCode``/``sMsg``; a malformed request ``code:"60013"``. ``op:"cancel-order"``
+``code:"1"`` with the order's ``sCode``/``sMsg`` (51022 on a pair ``Simulator.set_status`` closed,
+51021 on one the profile's ``preopen`` announces); a malformed request ``code:"60013"``. ``op:"cancel-order"``
 takes ``instIdCode`` with ``ordId`` or ``clOrdId``; ``op:"amend-order"`` the same plus
 ``newSz`` and/or ``newPx``. The ``orders`` channel pushes every order event (state, accFillSz,
 fillPx/fillSz, execType T/M). Place, amend and cancel each allow ``order_rate_limit`` (60) requests
@@ -28,7 +29,7 @@ from tickwire.sim.limits import WeightLimiter
 from tickwire.sim.market import ASK, BID
 from tickwire.sim.venues.deadman import DeadMan
 from tickwire.sim.venues.okx.history import fills
-from tickwire.sim.venues.okx.metadata import inst_codes
+from tickwire.sim.venues.okx.metadata import inst_codes, preopen_codes
 from tickwire.sim.venues.private import PrivateStreams
 from tickwire.sim.ws import Conn
 
@@ -56,6 +57,11 @@ OKX_CODES = {
     "funds": ("51008", "Order failed. Insufficient balance"),
     "min_qty": ("51020", "Your order should meet or exceed the minimum order amount."),
     "max_qty": ("51202", "Market order amount exceeds the maximum amount."),
+    # A new order on a pair listed ``suspend`` (``Simulator.set_status``), or announced and not listed
+    # yet (profile ``preopen``). OKX does not document which sCode a spot pair in either state gets:
+    # these two are its table's words for the states.
+    "closed": ("51022", "Contract suspended."),
+    "preopen": ("51021", "Contract to be listed"),
 }
 
 # An order off a grid changed by ``Simulator.set_grid``, as OKX refuses it: a px off ``tickSz`` is a
@@ -238,6 +244,12 @@ class OkxOrders:
         inst = arg.get("instId")
         return inst if inst in self.ctx.books else None
 
+    def _preopen(self, arg: dict[str, Any]) -> bool:
+        """Whether ``arg`` names a pair the profile's ``preopen`` announces, by its listed
+        ``instIdCode`` or its ``instId``."""
+        codes = preopen_codes(self.ctx.instruments, self.ctx.profile.get("preopen", ()))
+        return arg.get("instIdCode") in codes.values() if "instIdCode" in arg else arg.get("instId") in codes
+
     @staticmethod
     def _failed(cl: str, oid: str, ts: str, code: str, text: str) -> Result:
         return "1", "", [{"clOrdId": cl, "ordId": oid, "tag": "", "ts": ts, "sCode": code, "sMsg": text}]
@@ -254,6 +266,10 @@ class OkxOrders:
         v = self.ctx
         symbol = self._symbol(arg)
         cl = str(arg.get("clOrdId", ""))
+        if symbol is None and self._preopen(arg):
+            return self._failed(cl, "", str(ep.now_ms()), *OKX_CODES["preopen"])
+        if symbol in v.status:  # listed suspend: no new order, cancels still go
+            return self._failed(cl, "", str(ep.now_ms()), *OKX_CODES["closed"])
         kinds = ORD_TYPES.get(str(arg.get("ordType")))
         side = {"buy": BID, "sell": ASK}.get(str(arg.get("side")))
         if (
