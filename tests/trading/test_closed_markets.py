@@ -52,8 +52,8 @@ CLOSINGS = [
     Closing(BYBIT, "closed", "Closed", "170157"),
     Closing(HTX, "cancel_only", "suspend", "order-disabled"),
     Closing(HTX, "closed", "offline", "base-symbol-trade-disabled"),
-    Closing(COINBASE, "cancel_only", "online", "UNTRADABLE_PRODUCT"),  # the cancel_only flag
-    Closing(COINBASE, "closed", "online", "UNTRADABLE_PRODUCT"),  # the trading_disabled flag
+    Closing(COINBASE, "cancel_only", "cancel_only", "UNTRADABLE_PRODUCT"),  # the flag, status "online"
+    Closing(COINBASE, "closed", "trading_disabled", "UNTRADABLE_PRODUCT"),  # the flag, status "online"
     Closing(KRAKEN, "cancel_only", "cancel_only", "EService:Market in cancel_only mode"),
 ]
 # The venues whose simulator listed no status before (set_status was a ValueError there). Binance

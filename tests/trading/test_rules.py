@@ -424,6 +424,11 @@ def test_other_venues_status_words() -> None:
     }
     assert from_coinbase_product({**coinbase, "trading_disabled": False, "cancel_only": False}).trading
     assert not from_coinbase_product({**coinbase, "cancel_only": True}).trading
+    # Each flag closes it, and is the word a refusal names (status stays "online").
+    for flag in ("trading_disabled", "cancel_only", "is_disabled", "view_only"):
+        closed = from_coinbase_product({**coinbase, flag: True, "limit_only": False})
+        assert not closed.trading and closed.status == flag, flag
+    assert from_coinbase_product({**coinbase, "limit_only": True, "view_only": False}).trading
     assert not from_coinbase_product({**coinbase, "status": "offline"}).trading
     htx = {"symbol": "btcusdt", "price-precision": 2, "amount-precision": 6}
     assert from_htx_symbol({**htx, "state": "online"}).trading

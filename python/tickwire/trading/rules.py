@@ -355,7 +355,11 @@ def from_coinbase_product(product: Mapping[str, Any]) -> InstrumentRules:
     """A product of Advanced Trade ``GET /api/v3/brokerage/products/{id}`` (product_id,
     price_increment, quote_increment, base_increment, base_min_size, base_max_size, quote_min_size) or
     of the Exchange API ``/products/{id}`` (id, quote_increment, min_market_funds). The price tick is
-    price_increment where given (Advanced Trade), else quote_increment (Exchange)."""
+    price_increment where given (Advanced Trade), else quote_increment (Exchange). A product takes no
+    new order while one of its flags ``trading_disabled``, ``cancel_only``, ``is_disabled`` or
+    ``view_only`` (the official SDK's Product type: "in view only mode") is set — its status word is
+    then that flag, not ``status`` (which stays "online"); ``limit_only``/``post_only`` take some."""
+    flag = next((k for k in _COINBASE_CLOSED if product.get(k)), None)
     return InstrumentRules(
         symbol=str(product.get("product_id") or product["id"]),
         tick_size=_opt(product, "price_increment") or _num(product["quote_increment"], "quote_increment"),
@@ -364,11 +368,12 @@ def from_coinbase_product(product: Mapping[str, Any]) -> InstrumentRules:
         max_qty=_opt(product, "base_max_size"),
         min_notional=_opt(product, "quote_min_size") or _opt(product, "min_market_funds"),
         max_notional=_opt(product, "quote_max_size"),
-        status=str(product.get("status") or ""),
-        # trading_disabled, cancel_only, is_disabled: no new order; limit_only / post_only take some.
-        trading=_open(product.get("status"), "online")
-        and not any(product.get(k) for k in ("trading_disabled", "cancel_only", "is_disabled")),
+        status=flag or str(product.get("status") or ""),
+        trading=flag is None and _open(product.get("status"), "online"),
     )
+
+
+_COINBASE_CLOSED = ("trading_disabled", "cancel_only", "is_disabled", "view_only")
 
 
 def from_htx_symbol(sym: Mapping[str, Any]) -> InstrumentRules:
