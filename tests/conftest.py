@@ -1,5 +1,5 @@
-"""Shared fixtures: the NATS server skip, fresh rate windows per test, a short lost-order wait, the helper
-folders on the path."""
+"""Shared fixtures: the NATS server skip, fresh rate windows per test, a short lost-order wait and a
+short OKX ``expTime``, the helper folders on the path."""
 
 from __future__ import annotations
 
@@ -56,3 +56,28 @@ def short_lost_order_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     from tickwire.trading import request_path
 
     monkeypatch.setattr(request_path, "LOST_ORDER_WAIT_S", SUITE_LOST_ORDER_WAIT_S)
+
+
+# OKX's ``expTime`` in the suite (ms from signing; ``request_ttl_ms``, 5 s by default): see
+# ``short_okx_exptime``.
+SUITE_OKX_TTL_MS = 2000
+
+
+@pytest.fixture(autouse=True)
+def short_okx_exptime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OKX's places and amends carry ``expTime`` (over REST and its socket), and a lost one is called
+    absent once it has passed: in the suite 2 s, not 5 s, so each lost-answer case on OKX waits that
+    (the simulator handles every request well within it; a case that holds one longer sets its own).
+    ``okx_without_exptime``: none, OKX then a venue that bounds no request's life."""
+    from tickwire.venues.okx.orders import Orders
+
+    monkeypatch.setattr(Orders, "request_ttl_ms", SUITE_OKX_TTL_MS)
+
+
+@pytest.fixture
+def okx_without_exptime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OKX sends no ``expTime``: a venue that bounds no request's life, its lost orders' verdicts
+    waiting the session's ``lost_order_wait_s`` (``pytest.mark.usefixtures``)."""
+    from tickwire.venues.okx.orders import Orders
+
+    monkeypatch.setattr(Orders, "request_ttl_ms", 0)

@@ -192,17 +192,18 @@ def test_an_amend_refused_after_an_unconfirmed_one_leaves_that_ones_window_open(
     a.run(body, private_stream=False)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # OKX bounding no request's life
 def test_an_amend_the_venue_applies_after_a_later_amend_is_tracked() -> None:
-    """OKX over REST names no request window: an amend whose answer timed out and whose queries then
-    found the old terms is "did not take effect" so far, and the venue may still apply it. Here the
-    venue's engine reaches that amend (a lower price) only after the next amend (a smaller quantity)
-    was applied and confirmed. The venue's word then states both changes; the session must take it.
-    Before, the second amend's window had replaced the first's and closed on its own terms, and the
-    venue's statement of the first amend's price was ignored as a late word for good — the order
-    tracked at its old price while it rested, and traded, at the new one ("timed out waiting for the
-    late amend's terms tracked (tracked price 59994.7, the venue 59994.6)") — found by the random
-    exactly-once test (``test_exactly_once_random.py``, OKX over REST: an amend sent while REST
-    answers were slow, sweep seed 256)."""
+    """OKX sending no ``expTime`` names no request window: an amend whose answer timed out and whose
+    queries then found the old terms is "did not take effect" so far, and the venue may still apply it.
+    Here the venue's engine reaches that amend (a lower price) only after the next amend (a smaller
+    quantity) was applied and confirmed. The venue's word then states both changes; the session must take
+    it. Before, the second amend's window had replaced the first's and closed on its own terms, and the
+    venue's statement of the first amend's price was ignored as a late word for good — the order tracked
+    at its old price while it rested, and traded, at the new one ("timed out waiting for the late amend's
+    terms tracked (tracked price 59994.7, the venue 59994.6)") — found by the random exactly-once test
+    (``test_exactly_once_random.py``, OKX over REST: an amend sent while REST answers were slow, sweep
+    seed 256)."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -280,6 +281,7 @@ def test_an_amend_cancelled_by_its_caller_after_sending_is_left_open(name: str) 
     a.run(body, private_stream=False)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # OKX bounding no request's life
 @pytest.mark.parametrize("name", ["OKX", "USDM"])
 def test_an_amend_given_up_after_sending_is_learnt_in_the_background(name: str) -> None:
     """As above, with no private stream and nothing asked afterwards: the session asks about the
@@ -352,6 +354,7 @@ def test_a_lost_amend_answer_whose_reconciliation_fails_is_unknown_and_left_open
     a.run(body, private_stream=False)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # OKX bounding no request's life
 # Two of the four combinations (each path of each kind once), to keep the suite's time.
 @pytest.mark.parametrize(
     ("stream", "how"), [(True, "lost"), (False, "given-up")], ids=["stream-lost", "no-stream-given-up"]

@@ -494,13 +494,13 @@ def test_an_order_on_a_market_the_rules_say_closed_is_that_orders_error_and_the_
     a.run(body)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # OKX bounding no request's life
 def test_a_lost_batch_of_orders_the_venue_never_got_waits_once_not_once_per_order() -> None:
-    """OKX over REST bounds no request's life: a lost batch's orders are called "not placed" only once
-    the session's ``lost_order_wait_s`` (3 s here) has passed since the loss — the one loss of them
-    all, so three orders the venue never got (the request failed before reaching it) take one wait
+    """OKX sending no ``expTime`` bounds no request's life: a lost batch's orders are called "not placed"
+    only once the session's ``lost_order_wait_s`` (3 s here) has passed since the loss — the one loss of
+    them all, so three orders the venue never got (the request failed before reaching it) take one wait
     and their queries, not three waits (before: each waited from its own turn, 8.5 s for five at 1 s;
-    through a gateway, past the client's outcome question). Nothing reached the venue, nothing is
-    resent."""
+    through a gateway, past the client's outcome question). Nothing reached the venue, nothing is resent."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -283,20 +284,63 @@ def test_orders_over_the_socket_reach_a_venue_that_takes_instIdCode_only() -> No
     a.run(body, transport="ws", private_stream=False)
 
 
-def test_an_order_the_venue_takes_late_over_rest_is_found_not_called_not_placed() -> None:
-    """OKX bounds no REST request's life (``expTime`` rides only its socket's ops). The venue handles
-    the place 1.2 s after it arrives (its queue), past the session's 0.5 s time-out: reconciliation
-    waits the session's ``lost_order_wait_s`` (2 s here) from the loss before calling the order absent,
-    looks once more and finds it — the caller gets the order, the venue holds it once. Before, "not
-    placed" came after ~0.6 s of queries (``TransportError: okx: order … was not placed``) and the
-    venue placed it a moment later: an order its caller was told to send again."""
+def test_an_order_the_venue_takes_late_over_rest_is_found_within_its_exptime() -> None:
+    """A REST place carries ``expTime`` (OKX "Transaction timeouts": not processed once the server's time
+    is past it), ``request_ttl_ms`` from its signing: the venue handles the place 1.2 s after it arrives
+    (its queue), past the session's 0.5 s time-out, and reconciliation waits that window — the venue's
+    bound, not the session's 30 s ``lost_order_wait_s`` guess — before calling the order absent, looks
+    once more and finds it: the caller gets the order, the venue holds it once. Before 2026-12-07 REST
+    places carried no ``expTime`` and the verdict waited the guess (30 s here). (The suite's ``expTime``
+    is 2 s: ``conftest.short_okx_exptime``.)"""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        assert tr.request_window_s() is None  # over REST: nothing of the venue's bounds it
+        ttl = tr.grammar.request_ttl_ms / 1000  # type: ignore[attr-defined]
+        window = tr.request_window_s()
+        assert window is not None and ttl <= window < ttl + 1, window  # expTime, and the clock's margins
+        t0 = time.monotonic()
         await a.place_taken_late(sim, tr)
+        assert time.monotonic() - t0 < ttl + 3
 
-    a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
+    a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=30)
+
+
+def test_rest_places_and_amends_carry_exptime_and_other_calls_do_not() -> None:
+    """The ``expTime`` header (ms) on a REST place, a template's REST send and an amend, as the
+    simulator received them: the request's own ``OK-ACCESS-TIMESTAMP`` plus ``request_ttl_ms``; a
+    cancel carries none (OKX takes it on places and amends only)."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v: Any = sim.venue(a.venue)
+        seen: list[tuple[str, dict[str, str]]] = []
+        http = v.http
+
+        async def recording(ep: Any, req: Any) -> Any:
+            if req.method == "POST" and req.path.startswith("/api/v5/trade/"):
+                seen.append((req.path.removeprefix("/api/v5/trade/"), dict(req.headers)))
+            return await http(ep, req)
+
+        v.http = recording
+        o = await a.rest_below(sim, tr, 30)
+        t = await asyncio.wait_for(tr.template(a.symbol, "buy").send(*_below(a, sim, tr, 31)), 2.0)
+        await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tr.rules[a.symbol].tick_size)
+        await tr.cancel_order(a.symbol, client_id=t.client_id)
+        paths = [p for p, _ in seen]
+        assert paths == ["order", "order", "amend-order", "cancel-order"], paths
+        ttl = tr.grammar.request_ttl_ms  # type: ignore[attr-defined]
+        for path, headers in seen[:3]:
+            stamp = datetime.fromisoformat(headers["ok-access-timestamp"].replace("Z", "+00:00"))
+            assert int(headers["exptime"]) == round(stamp.timestamp() * 1000) + ttl, (path, headers)
+        assert "exptime" not in seen[3][1]
+
+    a.run(body, private_stream=False)
+
+
+def _below(a: Any, sim: Simulator, tr: TradingSession, ticks: int) -> tuple[Decimal, Decimal]:
+    bid, _ = a.touch(sim)
+    price = bid - ticks * tr.rules[a.symbol].tick_size
+    return price, a.size(tr, price)
 
 
 def test_the_wait_for_a_lost_order_ends_once_the_private_stream_tells_of_it() -> None:
@@ -319,11 +363,12 @@ def test_the_wait_for_a_lost_order_ends_once_the_private_stream_tells_of_it() ->
     a.run(body, timeout=0.5, lost_order_wait_s=30)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # the session's wait, OKX bounding nothing
 def test_an_amend_the_venue_applies_late_over_rest_is_found_not_called_not_taken() -> None:
-    """As for a place: the venue applies the amend 1.2 s after it arrives, past the 0.5 s time-out,
-    and the order's state shows the old terms while the queries run. The session's
-    ``lost_order_wait_s`` (2 s) is waited before "did not take effect", and the last look finds the
-    new price: the caller gets the order amended. Before, ``TransportError: okx: amend of … did not
+    """With no ``expTime`` (the venue then bounds nothing): the venue applies the amend 1.2 s after it
+    arrives, past the 0.5 s time-out, and the order's state shows the old terms while the queries run. The
+    session's ``lost_order_wait_s`` (2 s) is waited before "did not take effect", and the last look finds
+    the new price: the caller gets the order amended. Before, ``TransportError: okx: amend of … did not
     take effect`` came after the queries, the amend then applied at the venue."""
     a = OKX
 

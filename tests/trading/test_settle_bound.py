@@ -2,7 +2,8 @@
 (``tickwire.trading.settle_bound``): until each can have its verdict — what is left of its lost-order
 wait (the venue's window, else the session's ``lost_order_wait_s``), then the queries — not a fixed
 two request time-outs. Against the simulator, with a 0.3 s time-out and a 1.5 s lost-order wait on
-OKX over REST (a venue that bounds no REST request's life), checked against its own order list."""
+OKX sending no ``expTime`` (then a venue that bounds no request's life: ``okx_without_exptime``),
+checked against its own order list."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from test_session_okx import OKX
 from tickwire.errors import TransportError
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
+
+pytestmark = pytest.mark.usefixtures("okx_without_exptime")
 
 OPTIONS: dict[str, Any] = {"private_stream": False, "timeout": 0.3, "lost_order_wait_s": 1.5}
 

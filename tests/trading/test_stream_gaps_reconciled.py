@@ -261,19 +261,19 @@ def test_an_order_canceled_in_a_gap_while_its_place_answer_is_on_its_way_is_lear
     a.run(body)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # OKX bounding no request's life
 def test_an_order_called_not_placed_that_the_venue_takes_in_a_gap_is_reopened_when_the_stream_returns() -> (
     None
 ):
-    """OKX over REST names no request window: an order whose answer timed out is called "not placed"
-    (``rejected``) once the queries find no trace, and a venue that takes the request later reopens it
-    by its next word. Here the venue's engine reaches the request after that verdict, and the private
-    stream is cut as it does (its word on the order lost with the connection). When the stream
-    returns, the session must ask about the order it called not placed and learn it rests at the
-    venue. Before, the reconnect's reconciliation asked about open orders only: the order stayed
-    ``rejected`` here for good while it rested at the venue ("the order taken in the gap reopened (the
-    session has it 'rejected')") — found by the random exactly-once test
-    (``test_exactly_once_random.py``, OKX over REST: a REST answer delayed past the time-out while the
-    stream was reconnecting)."""
+    """OKX sending no ``expTime`` names no request window: an order whose answer timed out is called "not
+    placed" (``rejected``) once the queries find no trace, and a venue that takes the request later
+    reopens it by its next word. Here the venue's engine reaches the request after that verdict, and the
+    private stream is cut as it does (its word on the order lost with the connection). When the stream
+    returns, the session must ask about the order it called not placed and learn it rests at the venue.
+    Before, the reconnect's reconciliation asked about open orders only: the order stayed ``rejected``
+    here for good while it rested at the venue ("the order taken in the gap reopened (the session has it
+    'rejected')") — found by the random exactly-once test (``test_exactly_once_random.py``, OKX over REST:
+    a REST answer delayed past the time-out while the stream was reconnecting)."""
     a = _acct("test_session_okx", "OKX")
 
     async def body(sim: Simulator, tr: TradingSession) -> None:

@@ -20,9 +20,10 @@ def request_window_s(
     grammar: Any, signer: Any, venue_now_ms: float, error_ms: float = 0.0, *, ws: bool = False
 ) -> float | None:
     """How long after a lost order request was last signed the venue may still act on it, where the
-    venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``; ``ws``, the
-    session's orders may go over the order socket: else its ``ws_request_window_ms``, a bound its
-    requests there carry — OKX's ``expTime`` — None where they carry none), plus how far
+    venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``, Bybit's
+    ``recv_window``, OKX's ``expTime``; ``ws``, the session's orders may go over the order socket:
+    else its ``ws_request_window_ms``, a bound only its requests there carry — none where they carry
+    none), plus how far
     the signer's clock runs ahead of the venue's (``venue_now_ms``), how far that estimate of the
     venue's clock may be off (``error_ms``: half a reading's round trip — a slow way there leaves it
     that much ahead, and the venue takes a timestamp up to a second ahead of its clock) and
@@ -30,10 +31,10 @@ def request_window_s(
     queries)."""
     window = getattr(grammar, "request_window_ms", None)
     if window is None and ws:
-        # A venue that bounds only what goes over its socket (OKX: places and amends there carry
-        # ``expTime``; its REST ones nothing). Without it, "no trace" right after a socket cut was
-        # final while the venue's engine could still execute the queued place before its expTime.
-        # Where the order went over REST meanwhile (``"auto"``), waiting it out is only slower.
+        # A venue that would bound only what goes over its socket (OKX did until 2026-12-07, its REST
+        # places carrying no ``expTime``). Without it, "no trace" right after a socket cut was final
+        # while the venue could still execute the queued place. Where the order went over REST
+        # meanwhile (``"auto"``), waiting it out is only slower.
         window = getattr(grammar, "ws_request_window_ms", None)
     ms = None if window is None else window(signer)
     if ms is None:

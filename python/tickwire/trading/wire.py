@@ -82,6 +82,10 @@ class Wire:
         make_tokens = getattr(grammar, "token_auth", None)
         self._tokens: TokenHook | None = None
         self.tokens = make_tokens(signer) if make_tokens is not None else None
+        # Headers a venue adds to a signed REST call beyond the signature's (``rest_headers``).
+        self._rest_headers: Callable[[Any, Any], dict[str, str]] | None = getattr(
+            grammar, "rest_headers", None
+        )
         # Called before each order-lane write, after the budget wait (the session's halt check): a
         # call parked in the budget when the kill switch was thrown must not go out after it.
         self.order_gate: Callable[[str], None] | None = None
@@ -399,6 +403,8 @@ class Wire:
         while True:
             req = self.signer.sign_request(call.method, call.path, dict(call.params), call.body)
             headers = dict(req.headers)
+            if self._rest_headers is not None:  # a venue's own, besides the signature's (OKX expTime)
+                headers.update(self._rest_headers(call, self.signer))
             if call.body:
                 headers.setdefault("Content-Type", "application/json")
             used = ""

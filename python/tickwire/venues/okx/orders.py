@@ -67,8 +67,17 @@ _WS_OPS = {
 }
 _ORDERS_CHANNEL = {"channel": "orders", "instType": "SPOT"}
 # Ops that take ``expTime`` (OKX "Transaction timeouts": a place or amend the server has not processed
-# by then is discarded, not executed late).
+# by then is discarded, not executed late) — on the order socket as the op's field, over REST as a
+# request header, batches included.
 _EXPIRING_OPS = frozenset({"order", "amend-order"})
+_EXPIRING_PATHS = frozenset(
+    {
+        "/api/v5/trade/order",
+        "/api/v5/trade/batch-orders",
+        "/api/v5/trade/amend-order",
+        "/api/v5/trade/amend-batch-orders",
+    }
+)
 
 
 def _ms_ns(ms: Any) -> int | None:
@@ -403,17 +412,26 @@ class Orders:
             out.append(replace(ev, source="stream", fill=fill))
         return out
 
-    # ``expTime`` of WebSocket places and amends, ms from sending (0: none). The default session
-    # ``timeout`` (5 s); a lost one is not called absent before it has passed
-    # (``ws_request_window_ms``): a shorter ``timeout`` or a cut socket ends the wait for the answer
+    # ``expTime`` of places and amends, over the order socket and REST, ms from signing (0: none). The
+    # default session ``timeout`` (5 s); a lost one is not called absent before it has passed
+    # (``request_window_ms``): a shorter ``timeout`` or a cut socket ends the wait for the answer
     # earlier, while the venue may still execute the place.
     request_ttl_ms = 5000
 
-    def ws_request_window_ms(self, signer: Any) -> float | None:
-        """How long after it was signed the venue may still execute a place or amend sent over the
-        order socket: its ``expTime`` (None without one). One its engine has not reached by then is
-        discarded: reconciliation waits that long before calling a lost one absent."""
+    def request_window_ms(self, signer: Any) -> float | None:
+        """How long after it was signed the venue may still execute a place or amend: its ``expTime``
+        (None without one), which every place and amend carries, REST and socket alike. One the venue
+        has not processed by then is discarded: reconciliation waits that long before calling a lost
+        one absent."""
         return float(self.request_ttl_ms) if self.request_ttl_ms else None
+
+    def rest_headers(self, call: Call, signer: Any) -> dict[str, str]:
+        """The ``expTime`` header of a REST place or amend (batches too), on the signer's clock as
+        the socket's field is (and as order templates stamp it); none on other calls."""
+        if call.path not in _EXPIRING_PATHS or not self.request_ttl_ms:
+            return {}
+        clock = getattr(signer, "clock", now_ms)
+        return {"expTime": str(clock() + self.request_ttl_ms)}
 
     def ws_request(self, call: Call, signer: Any, request_id: str) -> bytes | None:
         """The op of a place, cancel or amend (the REST call's JSON body as its one argument, its
