@@ -136,6 +136,7 @@ SIM_KIND = {  # the simulator's engine refusal kinds, and what each must surface
     "duplicate": errors.DuplicateOrder,
     "unknown": errors.OrderNotFound,
     "closed": errors.MarketClosed,
+    "closed_amend": errors.MarketClosed,  # USDⓈ-M -5024: an amend on a symbol not trading
     "not_live": errors.MarketClosed,
     "preopen": errors.MarketClosed,
 }

@@ -161,8 +161,10 @@ class Simulator:
         them and cancels still go. Shown in the venue's instrument list in its own words, refused
         with its code (where a venue does not document which code a status gets, the closest one):
 
-        - Binance spot: ``CANCEL_ONLY``/``HALT``; -2010 "Market is closed."
-        - Binance USDⓈ-M: ``SETTLING``; -4140 "Invalid symbol status for opening position"
+        - Binance spot: ``CANCEL_ONLY``/``HALT``; -2010 "Market is closed." (a ``HALT``'s cancel of one
+          order: -2011 "Market is closed.", CHANGELOG 2019-03-12)
+        - Binance USDⓈ-M: ``SETTLING``; -4140 "Invalid symbol status for opening position" (an amend:
+          -5024)
         - OKX: ``suspend``; sCode 51022 "Contract suspended." (51021 for a profile ``preopen`` pair)
         - Bybit: ``Closed``; 170157 (spot), 110074 (derivatives)
         - HTX: ``suspend`` (cancel-only) / ``offline`` (closed); ``order-disabled`` /

@@ -108,7 +108,10 @@ _BINANCE_MESSAGES = (
     (frozenset({"-1010", "-2010"}), "unknown order sent", OrderNotFound),
     # errors.md: "Market is closed." — "The symbol is not trading." (HALT, BREAK, CANCEL_ONLY …), in
     # the "Failures during order placement" table, which -1013 INVALID_MESSAGE also points at.
-    (frozenset({"-1010", "-2010", "-1013"}), "market is closed", MarketClosed),
+    # The same table is -2011 CANCEL_REJECTED's (and -2038's): a cancel refused on a symbol not
+    # trading (CHANGELOG 2019-03-12: "-1013 OR -2011 if the symbol's status isn't TRADING") is no
+    # proof the order is not open.
+    (frozenset({"-1010", "-2010", "-1013", "-2011", "-2038"}), "market is closed", MarketClosed),
     (frozenset({"-2038"}), "unknown order sent", OrderNotFound),  # amend of a missing or closed order
 )
 # Unknown outcome: -1006 UNEXPECTED_RESP "Execution status unknown", -1007 TIMEOUT "Send status
@@ -140,6 +143,9 @@ _BINANCE_USDM: dict[int, ErrorClass] = {
     -1122: MarketClosed,
     -4140: MarketClosed,
     -4141: MarketClosed,
+    # MOVE_ORDER_NOT_ALLOWED_SYMBOL_REASON "Symbol is not in trading status. Order amendment is not
+    # permitted.": an amend refused for the symbol's status — a closed market (the list read again).
+    -5024: MarketClosed,
 }
 
 # OKX v5: okx.com/docs-v5 "Error Code" (REST/WS public 50xxx, trade 51xxx); the per-order sCode of a

@@ -70,6 +70,7 @@ from tickwire.errors import (
     RiskLimitExceeded,
     TickwireError,
 )
+from tickwire.trading.codes import invalid_order
 from tickwire.trading.numbers import from_mantissa
 from tickwire.trading.template_forms import rule_ints
 
@@ -125,7 +126,12 @@ class Quote:
         ints = rule_ints(template.rules, ps, qs, False)
         tick, lot = ints["tick"] or 1, ints["lot"] or 1
         if qty <= 0 or qty % lot or qty < ints["min_qty"] or (ints["max_qty"] and qty > ints["max_qty"]):
-            # The quantity's rules now, not on the first tick.
+            # The quantity's rules now, not on the first tick. A qty > 0 refused by them may be on a
+            # grid the venue changed (a finer lot, a lower minimum): the list read again, as a send's.
+            # (Not for a qty over the user's own max_order_qty folded in: no read lifts that.)
+            capped = not template.venue_grid_refused(invalid_order("quote rule", rule="max_qty"))
+            if qty > 0 and not (capped and ints["max_qty"] and qty > ints["max_qty"]):
+                s.rules_recheck.soon()
             raise InvalidOrder(
                 f"quote rule: qty {qty} breaks {template.symbol}'s lot or bounds (at qty_scale {qs})"
             )
@@ -318,9 +324,15 @@ class Quote:
         (``after_raised``) and the rule waits for that as for an answer; then another write is loaded,
         up to ``WRITE_FAILURES`` failures in a row. Where nothing was written the destination goes
         back as it was."""
-        self.template.session.risk.release(self)  # tracked by after_raised if it may have gone
+        s = self.template.session
+        s.risk.release(self)  # tracked by after_raised if it may have gone
         to, self._to = self._to, None
         refused = isinstance(exc, InvalidOrder)
+        # Refused by a grid rule, or the book priced finer than the order's scale (the frame route's
+        # refusal names no rule): the venue may have made its grid finer — read the list again, as
+        # a send's or a place's refusal here does (else a rule armed again is refused for good).
+        if refused and (self.template.venue_grid_refused(exc) or getattr(exc, "rule", None) is None):
+            s.rules_recheck.soon()
         if to is not None:
             if to.conn is not None:
                 to.conn.on_lost = None

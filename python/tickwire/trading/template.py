@@ -369,9 +369,23 @@ class OrderTemplate(Writing):
             task.add_done_callback(retrieved)
             return task
         except InvalidOrder as e:
-            if rules_may_be_stale(e):  # off the grid read: the venue may have changed it
+            if self.venue_grid_refused(e):  # off the grid read: the venue may have changed it
                 self.session.rules_recheck.soon()
             raise
+
+    def venue_grid_refused(self, e: BaseException) -> bool:
+        """Whether refusal ``e`` here is by the venue's grid (``stale_rules``), not by the user's own
+        ``max_order_qty`` folded into the template's rules (``RiskGate.capped``): a read of the list
+        cannot lift that one."""
+        if not rules_may_be_stale(e):
+            return False
+        if getattr(e, "rule", None) != "max_qty":
+            return True
+        venue = self.session.rules.get(self.symbol)
+        if venue is None:
+            return True
+        own = venue.for_post_only(self.post_only)
+        return (own.max_qty, own.market_max_qty) == (self.rules.max_qty, self.rules.market_max_qty)
 
     def quote(self, md: Any, qty: int, **rule: Any) -> Quote:
         """A quote rule on ``md``'s book of this symbol: orders fired from the frame route, in Rust

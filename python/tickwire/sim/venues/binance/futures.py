@@ -52,6 +52,8 @@ ERRORS = {
     # INVALID_OPENING_POSITION_STATUS; which of -1122/-4140/-4141 the venue sends per status is not
     # documented.
     "closed": (-4140, "Invalid symbol status for opening position"),
+    # An amend (PUT /fapi/v1/order) on such a symbol: -5024 MOVE_ORDER_NOT_ALLOWED_SYMBOL_REASON.
+    "closed_amend": (-5024, "Symbol is not in trading status. Order amendment is not permitted."),
 }
 BATCH = 10
 BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
@@ -301,6 +303,8 @@ class FuturesOrders:
                 return err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
         v = self.ctx
         order = v.engine.find(account, symbol, oid, cid)
+        if symbol in v.status:  # listed SETTLING: no amend (cancels still go)
+            return err(*ERRORS["closed_amend"])
         if p["side"] != ("BUY" if order.side == BID else "SELL"):
             return err(-1117, "Invalid side.")
         inst = v.instruments[symbol]

@@ -327,6 +327,10 @@ class BinanceOrders:
             if req.method == "DELETE":
                 if oid is None and not cid:
                     return err(-1102, NO_ID)
+                if v.status.get(symbol) == "closed":
+                    # HALT: CHANGELOG 2019-03-12 "When canceling the Rest API can now return errorCode
+                    # -1013 OR -2011 if the symbol's status isn't TRADING" (CANCEL_ONLY takes cancels).
+                    return err(-2011, "Market is closed.")
                 try:
                     order, step = v.engine.cancel(account, symbol, oid, cid)
                 except EngineError:
