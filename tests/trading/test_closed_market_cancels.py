@@ -40,3 +40,33 @@ def test_binance_a_cancel_on_a_halted_symbol_is_market_closed_and_the_order_stay
         assert now is not None and now.is_open
 
     a.run(body)
+
+
+def test_binance_a_cancel_all_goes_on_past_a_halted_symbol() -> None:
+    """Orders open on two symbols; the first in the cancel-all's order halted (its cancel refused,
+    -2011 "Market is closed."): the other symbol's order is cancelled at the venue all the same, the
+    halted one's stays open there and here, and the refusal is raised once both went (before, the
+    refusal stopped the loop: ``ETHUSDT``'s order left working by a ``cancel_all()`` that raised)."""
+    a = BINANCE
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        qty, price = far_bid(a, sim, tr)
+        halted = await tr.place_order(a.symbol, "buy", "limit", qty, price)
+        other = "ETHUSDT"
+        bid = sim.book(a.venue, other, 1).bids[0][0]
+        eth_price = bid - 20 * tr.rules[other].tick_size
+        r = tr.rules[other]
+        worth = r.min_notional or r.lot_size  # twice the least the venue takes
+        eth_qty = max(r.min_qty, (worth / eth_price).quantize(r.lot_size) * 2)
+        working = await tr.place_order(other, "buy", "limit", eth_qty, eth_price)
+        assert sorted([a.symbol, other])[0] == a.symbol  # the halted one is asked first
+        sim.set_status(a.venue, a.symbol, "closed")
+        with pytest.raises(MarketClosed):
+            await tr.cancel_all()
+        [eth] = a.orders(sim, working.client_id)
+        [btc] = a.orders(sim, halted.client_id)
+        assert not eth.open and btc.open
+        assert tr.tracker.get(working.client_id).status == "canceled"  # type: ignore[union-attr]
+        assert tr.tracker.get(halted.client_id).is_open  # type: ignore[union-attr]
+
+    a.run(body)

@@ -3,8 +3,9 @@ cancelled with the venue's own cancel-all where it has one, else listed and canc
 batches.
 
 Apart from :mod:`tickwire.trading.session` because it is a loop over the venue's answers, not one
-order's entry: an order gone before its cancel is skipped, and a batch entry the venue refused does not
-stop the others (the first such refusal is raised once every batch was sent). It sees the session only
+order's entry: an order gone before its cancel is skipped, and a batch entry the venue refused — or a
+symbol's whole cancel (a halted market's, a rate block) — does not stop the others (the first such
+refusal is raised once every batch was sent). It sees the session only
 through :class:`CancelAllPort`; unlike the kill switch (:mod:`tickwire.trading.kill`) it goes on the
 session's one request path, order socket included."""
 
@@ -14,7 +15,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tickwire.errors import OrderNotFound, RateLimitError, TickwireError, TransportError, UnknownOutcome
+from tickwire.errors import (
+    OrderNotFound,
+    OrderRejected,
+    RateLimitError,
+    TickwireError,
+    TransportError,
+    UnknownOutcome,
+)
 from tickwire.limits import Lane
 from tickwire.trading.orders import Order
 from tickwire.trading.tracker import OrderTracker
@@ -115,6 +123,12 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     if was_unsent(e):
                         raise
                     lost = e  # the answer, not necessarily the cancel: the orders' states say
+                    continue
+                except (OrderRejected, RateLimitError) as e:
+                    # This symbol's refusal (a halted market's cancel — ``MarketClosed`` —, a rate
+                    # block the budget would not wait out) stops none of the other symbols' cancels:
+                    # the first is raised once all went.
+                    failed.append(e)
                     continue
                 except asyncio.CancelledError as e:
                     if sent:  # cut short in this one's budget wait, but an earlier one went out
