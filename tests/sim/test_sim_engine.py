@@ -273,3 +273,33 @@ def test_shrinking_keeps_queue_priority_growing_loses_it() -> None:
     grown, _ = engine.amend("u", "BTCUSDT", a.id, None, 6, None)
     assert [o.client_id for o in engine.resting["BTCUSDT"][BID][price]] == ["b", "a"]
     assert grown.id == a.id and book.bids.levels[price] == before + 16
+
+
+def test_two_resting_orders_filled_by_one_aggressor_are_two_trades() -> None:
+    """Two accounts' orders resting at one price, both filled by the book's participants: each fill is
+    its own match — its own trade id, a public trade of its size — as venues number them (one id per
+    maker-taker match), the public trades at that price adding up to what traded there. Before, both
+    fills carried the one trade's id (an account's fills listed by id then lost one of them)."""
+    book = BookProcess(INST, 3)
+    engine = Engine({"BTCUSDT": book})
+    price = book.bids.best()
+    assert price is not None
+    o1, _ = engine.place("a", "BTCUSDT", BID, "LIMIT", 20, price, "GTC", "", 0)
+    o2, _ = engine.place("b", "BTCUSDT", BID, "LIMIT", 20, price, "GTC", "", 0)
+    seen: dict[int, int] = {}
+    for _ in range(20000):
+        s = book.step()
+        engine.after_step("BTCUSDT", s)
+        ids = [t.id for t in s.trades]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)  # one id per trade, in order
+        for t in s.trades:
+            if t.price == price and t.buyer_maker:
+                seen[t.id] = t.qty
+        if o1.filled and o2.filled and o2.status == FILLED:
+            break
+    assert o1.status == FILLED and o2.status == FILLED
+    fills = [f for o in (o1, o2) for f in o.fills]
+    ids = [f.trade_id for f in fills]
+    assert len(set(ids)) == len(ids), ids  # no two matches share an id
+    # Each maker fill is a public trade of at least its size at its price.
+    assert all(f.trade_id in seen and seen[f.trade_id] >= f.qty for f in fills), (fills, seen)

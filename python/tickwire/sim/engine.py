@@ -18,7 +18,7 @@ import itertools
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tickwire.sim.accounts import InsufficientFunds, Ledger
@@ -385,10 +385,21 @@ class Engine:
 
     def _fill_resting(self, symbol: str, s: int, p: int, qty: int, step: Step) -> None:
         queue = self.resting[symbol][s][p]
-        tid = next((t.id for t in reversed(step.trades) if t.price == p), 0)
+        at = next((i for i in range(len(step.trades) - 1, -1, -1) if step.trades[i].price == p), None)
+        tid = step.trades[at].id if at is not None else 0
+        first = True
         while qty > 0 and queue:
             o = queue[0]
             take = min(qty, o.qty - o.filled)
+            if not first and at is not None and step.trades[at].qty > take:
+                # One trade per match, as venues number them: a further maker order filled by the
+                # same aggressor is a trade of its own (its own id, its share out of the first's).
+                book = self.books[symbol]
+                book.trade_id += 1
+                tid = book.trade_id
+                step.trades[at] = replace(step.trades[at], qty=step.trades[at].qty - take)
+                step.trades.append(Trade(tid, p, take, buyer_maker=step.trades[at].buyer_maker))
+            first = False
             o.fills.append(Fill(p, take, tid, maker=True, time_ms=int(time.time() * 1000)))
             o.filled += take
             o.quote += p * take

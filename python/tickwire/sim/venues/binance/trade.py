@@ -443,7 +443,7 @@ class BinanceOrders:
         orders = v.engine.open_orders(account, symbol)
         if not cancel:
             return json_response([self.order_json(o, now, full=False) for o in orders])
-        if symbol not in v.books:
+        if symbol is None or symbol not in v.books:
             return err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         if v.status.get(symbol) == "closed":  # HALT: as a single cancel (CHANGELOG 2019-03-12)
             return err(-2011, "Market is closed.")
