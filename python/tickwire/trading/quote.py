@@ -125,16 +125,20 @@ class Quote:
         ps, qs = template.price_scale, template.qty_scale
         ints = rule_ints(template.rules, ps, qs, False)
         tick, lot = ints["tick"] or 1, ints["lot"] or 1
-        if qty <= 0 or qty % lot or qty < ints["min_qty"] or (ints["max_qty"] and qty > ints["max_qty"]):
-            # The quantity's rules now, not on the first tick. A qty > 0 refused by them may be on a
-            # grid the venue changed (a finer lot, a lower minimum): the list read again, as a send's.
-            # (Not for a qty over the user's own max_order_qty folded in: no read lifts that.)
-            capped = not template.venue_grid_refused(invalid_order("quote rule", rule="max_qty"))
-            if qty > 0 and not (capped and ints["max_qty"] and qty > ints["max_qty"]):
+        # The quantity's rules now, not on the first tick.
+        most = ints["max_qty"]
+        broke = (
+            "qty" if qty <= 0 else "lot_size" if qty % lot else "min_qty" if qty < ints["min_qty"]
+            else "max_qty" if most and qty > most else None
+        )  # fmt: skip
+        if broke is not None:
+            what = f"quote rule: qty {qty} breaks {template.symbol}'s lot or bounds (at qty_scale {qs})"
+            e = invalid_order(what, rule=broke)
+            # On a grid the venue may have changed (a finer lot, a lower minimum): the list read
+            # again, as a send's refusal does — not for the user's own max_order_qty folded in.
+            if template.venue_grid_refused(e):
                 s.rules_recheck.soon()
-            raise InvalidOrder(
-                f"quote rule: qty {qty} breaks {template.symbol}'s lot or bounds (at qty_scale {qs})"
-            )
+            raise e
         self.template, self.md, self.qty = template, md, qty
         self._qty_dec = from_mantissa(qty, qs)  # what each load reserves against the risk limits
         self.rule = _core.QuoteRule(
