@@ -174,10 +174,7 @@ class RequestPath:
 
     def request_window_s(self) -> float | None:
         """How long the venue may act on a lost order request (:func:`.sent.request_window_s`)."""
-        return sent.request_window_s(
-            self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms,
-            ws=self.wire.transport != "rest",
-        )  # fmt: skip
+        return sent.request_window_s(self.grammar, self.signer, self.clock.sync.now_ms(), self.clock.error_ms)
 
     def signing_offset_ms(self) -> float:
         """The venue clock's offset the signer stamps requests with now."""

@@ -16,26 +16,16 @@ FILLS_SINCE_MARGIN_MS = 1000
 WINDOW_MARGIN_MS = 250
 
 
-def request_window_s(
-    grammar: Any, signer: Any, venue_now_ms: float, error_ms: float = 0.0, *, ws: bool = False
-) -> float | None:
+def request_window_s(grammar: Any, signer: Any, venue_now_ms: float, error_ms: float = 0.0) -> float | None:
     """How long after a lost order request was last signed the venue may still act on it, where the
     venue bounds it (the grammar's ``request_window_ms``: Binance spot's ``recvWindow``, Bybit's
-    ``recv_window``, OKX's ``expTime``; ``ws``, the session's orders may go over the order socket:
-    else its ``ws_request_window_ms``, a bound only its requests there carry — none where they carry
-    none), plus how far
+    ``recv_window``, OKX's ``expTime`` — over REST and its socket alike since 2026-12-07), plus how far
     the signer's clock runs ahead of the venue's (``venue_now_ms``), how far that estimate of the
     venue's clock may be off (``error_ms``: half a reading's round trip — a slow way there leaves it
     that much ahead, and the venue takes a timestamp up to a second ahead of its clock) and
     ``WINDOW_MARGIN_MS``; None where nothing bounds it (reconciliation then concludes after its
     queries)."""
     window = getattr(grammar, "request_window_ms", None)
-    if window is None and ws:
-        # A venue that would bound only what goes over its socket (OKX did until 2026-12-07, its REST
-        # places carrying no ``expTime``). Without it, "no trace" right after a socket cut was final
-        # while the venue could still execute the queued place. Where the order went over REST
-        # meanwhile (``"auto"``), waiting it out is only slower.
-        window = getattr(grammar, "ws_request_window_ms", None)
     ms = None if window is None else window(signer)
     if ms is None:
         return None
