@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from session_cases import SimAccount
 from tickwire.errors import InvalidOrder, NotSupported, TickwireError
@@ -189,14 +189,22 @@ class Chaos:
 
     # the run ------------------------------------------------------------------------------------------
 
+    # What ``run`` draws, by weight, and how long it pauses between draws (a subclass adds its own
+    # kinds and acts on them in ``act``).
+    KINDS: ClassVar[dict[str, int]] = {
+        "place": 6, "template": 3, "cancel": 3, "amend": 2, "market": 3, "invalid": 1, "fault": 3,
+    }  # fmt: skip
+    PAUSE_S: ClassVar[float] = 0.03
+
+    def act(self, kind: str) -> bool:
+        """A drawn ``kind`` the subclass acts on itself (True), else the run's own."""
+        return False
+
     async def run(self, steps: int, at_once: int = 3) -> None:
         for _ in range(steps):
             while len(self.tasks) >= at_once:
                 await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
-            kind = self.rng.choices(
-                ["place", "template", "cancel", "amend", "market", "invalid", "fault"],
-                weights=[6, 3, 3, 2, 3, 1, 3],
-            )[0]
+            kind = self.rng.choices(list(self.KINDS), weights=list(self.KINDS.values()))[0]
             if self.extras and kind in ("place", "cancel") and self.rng.random() < 0.2:
                 kind = "batch" if kind == "place" else "cancel_all"
             self.ran[kind] += 1
@@ -206,6 +214,8 @@ class Chaos:
                 self.fault()
             elif kind == "invalid":
                 self.invalid()
+            elif self.act(kind):
+                pass
             else:
                 op = {
                     "place": self.place,
@@ -216,7 +226,7 @@ class Chaos:
                     "cancel_all": self.cancel_all,
                 }
                 self.spawn(kind, op[kind]())
-            await asyncio.sleep(self.rng.uniform(0, 0.03))
+            await asyncio.sleep(self.rng.uniform(0, self.PAUSE_S))
         if self.tasks:
             await asyncio.wait(self.tasks)
 

@@ -25,9 +25,11 @@ from session_cases import SimAccount
 from test_session_binance import BINANCE
 from test_session_okx import OKX
 from tickwire.errors import InvalidOrder, MarketClosed
+from tickwire.limits.budget import rate_limited
 from tickwire.sim import Simulator
 from tickwire.trading import rules_recheck
 from tickwire.trading.session import TradingSession
+from tickwire.trading.unsent import unsent
 
 
 def order_requests(sim: Simulator) -> Callable[[], int]:
@@ -424,5 +426,34 @@ def test_the_timer_reads_once_after_the_earliest_change_and_not_after_a_close() 
         closing[0] = True
         await asyncio.sleep(rules_recheck.AFTER_CHANGE_S + 0.3)
         assert len(loads) == 1 and rr.timed == 1
+
+    asyncio.run(go())
+
+
+def test_a_read_the_budget_refused_unsent_goes_once_the_block_ends() -> None:
+    """A read of the list refused here for rate (the budget blocked after the venue's 429: nothing
+    sent, the venue not asked) is sent once the block ends — not counted as the window's read and
+    dropped, which left the rules stale until a refusal after the window (found by
+    ``test_exactly_once_rules_change``: OKX, a tick made finer after a 429 on the list)."""
+
+    async def go() -> None:
+        loads: list[float] = []
+
+        async def load() -> None:
+            loads.append(time.monotonic())
+            if len(loads) == 1:
+                raise unsent(rate_limited("okx", ["INSTRUMENTS"], 0.2))
+
+        def spawn(coro: Any) -> None:
+            asyncio.get_running_loop().create_task(coro)
+
+        rr = rules_recheck.RulesRecheck(load, spawn)
+        rr.soon()
+        await until(lambda: len(loads) == 2, timeout=2.0)
+        assert 0.15 < loads[1] - loads[0] < 1.0 and rr.reads == 1
+        # The window counts from the read the venue saw: the next refusal within it reads nothing.
+        rr.soon()
+        await asyncio.sleep(0.05)
+        assert len(loads) == 2
 
     asyncio.run(go())

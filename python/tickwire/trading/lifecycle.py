@@ -22,7 +22,7 @@ from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
-from tickwire.trading.settle_bound import BoundPort, settle_bound_s
+from tickwire.trading.settle_bound import BoundPort, query_budget_s, settle_bound_s
 from tickwire.trading.venue import Call, OrderGrammar, Position
 from tickwire.trading.wire import Wire
 
@@ -179,7 +179,10 @@ async def close(
         # session's lost-order wait, then the queries), so no order is named unsettled for a wait cut
         # short; an explicit ``settle_s`` is the caller's word.
         wait = await settle_bound_s(port, port.reconciler) if settle_s is None else settle_s
-    port.unsettled = await settle_for_close(port, wait)
+    # Fills still unheard get one last fetch, within a round of an order's queries (none after an
+    # exception's exit: nothing is waited for then).
+    catch_up = port.reconciler.catch_up_fills if disarm else None
+    port.unsettled = await settle_for_close(port, wait, catch_up, query_budget_s(port.timeout))
     if port.dead_man is not None:
         if disarm:
             await port.dead_man.close()  # disarmed: a clean close leaves the orders as they are

@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
+from tickwire.trading.unsent import was_unsent
+
 log = logging.getLogger("tickwire.trading")
 
 RECHECK_S = 5.0
@@ -29,6 +31,9 @@ AFTER_CHANGE_S = 1.0
 # A change whose time has passed while the list does not show it yet (the venue late) is looked for
 # again every RECHECK_S for this long, then left to the next refusal.
 LATE_S = 60.0
+# A read the budget refused before sending is tried again this many times in all, each once its block
+# ends (a block longer than LATE_S is left to the next refusal).
+UNSENT_TRIES = 3
 
 
 def _wall_ms() -> int:
@@ -96,7 +101,22 @@ class RulesRecheck:
 
     async def _run(self) -> None:
         try:
-            await self._load()
+            for attempt in range(UNSENT_TRIES):
+                try:
+                    await self._load()
+                    break
+                except Exception as e:
+                    # Refused here before a byte went out (the budget blocked by the venue's rate
+                    # refusal): the venue was not asked, so the read waits the block out and goes —
+                    # dropped, it spent the window and left the rules stale until a refusal after it.
+                    # The window counts from the read that goes out.
+                    wait = getattr(e, "retry_after", None) if was_unsent(e) else None
+                    if wait is None or wait > LATE_S or attempt + 1 == UNSENT_TRIES or self._closing():
+                        raise
+                    await asyncio.sleep(wait)
+                    if self._closing():
+                        return
+                    self._last = time.monotonic()
         except Exception as e:  # the rules stay as they were; the next refusal tries again
             log.warning("instrument rules not read again: %s: %s", type(e).__name__, e)
         finally:
