@@ -19,6 +19,7 @@ from tickwire.errors import InsufficientFunds, OrderNotFound, OrderRejected, Tic
 from tickwire.sim import Simulator
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.venue import Call
 from tickwire.venues import okx
 
 KEY, SECRET, PASSPHRASE = "okx-trade-key", "okx-trade-secret", "okx pass phrase"
@@ -407,3 +408,40 @@ def test_a_lost_order_its_caller_gave_up_on_waits_from_its_loss_not_anew() -> No
         assert a.orders(sim) == []
 
     a.run(body, timeout=0.5, private_stream=False, lost_order_wait_s=6.0)
+
+
+def test_an_okx_order_query_carries_no_exptime() -> None:
+    """``GET /api/v5/trade/order`` (the order's state) shares its path with a place: it must not carry
+    the place's ``expTime`` header (OKX takes it on places and amends only). Before (a review of this
+    stop): ``{'expTime': '1700000002000'}``."""
+    g = okx.Orders()
+    signer = okx.Signer("k", "s", "p", clock=lambda: 1_700_000_000_000)
+    query = g.status("BTC-USDT", "c1", None)
+    assert query.method == "GET" and query.path == "/api/v5/trade/order"
+    assert g.rest_headers(query, signer) == {}, g.rest_headers(query, signer)
+    place = Call("POST", "/api/v5/trade/order", body=b"{}")
+    assert g.rest_headers(place, signer) == {"expTime": str(1_700_000_000_000 + g.request_ttl_ms)}
+
+
+def test_the_session_queries_an_okx_order_without_exptime() -> None:
+    """As the simulator receives them: a place carries ``expTime``, the order's state query none."""
+    a = OKX
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v: Any = sim.venue(a.venue)
+        seen: list[tuple[str, dict[str, str]]] = []
+        http = v.http
+
+        async def recording(ep: Any, req: Any) -> Any:
+            if req.path == "/api/v5/trade/order":
+                seen.append((req.method, dict(req.headers)))
+            return await http(ep, req)
+
+        v.http = recording
+        o = await a.rest_below(sim, tr, 30)
+        await tr.order_status(a.symbol, client_id=o.client_id)
+        assert seen[0][0] == "POST" and "exptime" in seen[0][1], seen
+        gets = [h for m, h in seen if m == "GET"]
+        assert gets and all("exptime" not in h for h in gets), gets
+
+    a.run(body, private_stream=False)

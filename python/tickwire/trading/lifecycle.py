@@ -181,8 +181,12 @@ async def close(
         wait = await settle_bound_s(port, port.reconciler) if settle_s is None else settle_s
     # Fills still unheard get one last fetch, within a round of an order's queries (none after an
     # exception's exit: nothing is waited for then).
-    catch_up = port.reconciler.catch_up_fills if disarm else None
-    port.unsettled = await settle_for_close(port, wait, catch_up, query_budget_s(port.timeout))
+    # An explicit ``settle_s`` bounds it too (0: "not at all", no fetch).
+    catch_s = query_budget_s(port.timeout)
+    if settle_s is not None:
+        catch_s = min(catch_s, settle_s)
+    catch_up = port.reconciler.catch_up_fills if disarm and catch_s > 0 else None
+    port.unsettled = await settle_for_close(port, wait, catch_up, catch_s)
     if port.dead_man is not None:
         if disarm:
             await port.dead_man.close()  # disarmed: a clean close leaves the orders as they are

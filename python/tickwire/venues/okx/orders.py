@@ -428,7 +428,8 @@ class Orders:
     def rest_headers(self, call: Call, signer: Any) -> dict[str, str]:
         """The ``expTime`` header of a REST place or amend (batches too), on the signer's clock as
         the socket's field is (and as order templates stamp it); none on other calls."""
-        if call.path not in _EXPIRING_PATHS or not self.request_ttl_ms:
+        # By method too: ``GET /api/v5/trade/order`` (an order's state) shares the place's path.
+        if call.method != "POST" or call.path not in _EXPIRING_PATHS or not self.request_ttl_ms:
             return {}
         clock = getattr(signer, "clock", now_ms)
         return {"expTime": str(clock() + self.request_ttl_ms)}
