@@ -313,20 +313,12 @@ def test_rest_places_and_amends_carry_exptime_and_other_calls_do_not() -> None:
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        v: Any = sim.venue(a.venue)
-        seen: list[tuple[str, dict[str, str]]] = []
-        http = v.http
-
-        async def recording(ep: Any, req: Any) -> Any:
-            if req.method == "POST" and req.path.startswith("/api/v5/trade/"):
-                seen.append((req.path.removeprefix("/api/v5/trade/"), dict(req.headers)))
-            return await http(ep, req)
-
-        v.http = recording
+        requests = _trade_requests(sim)
         o = await a.rest_below(sim, tr, 30)
         t = await asyncio.wait_for(tr.template(a.symbol, "buy").send(*_below(a, sim, tr, 31)), 2.0)
         await tr.amend_order(a.symbol, client_id=o.client_id, price=o.price - tr.rules[a.symbol].tick_size)
         await tr.cancel_order(a.symbol, client_id=t.client_id)
+        seen = [(p, h) for m, p, h in requests if m == "POST"]
         paths = [p for p, _ in seen]
         assert paths == ["order", "order", "amend-order", "cancel-order"], paths
         ttl = tr.grammar.request_ttl_ms  # type: ignore[attr-defined]
@@ -338,15 +330,33 @@ def test_rest_places_and_amends_carry_exptime_and_other_calls_do_not() -> None:
     a.run(body, private_stream=False)
 
 
+def _trade_requests(sim: Simulator) -> list[tuple[str, str, dict[str, str]]]:
+    """(method, path under ``/api/v5/trade/``, headers) of each trade request the simulated OKX is
+    handed from now on, as it received them (filled in as they come)."""
+    v: Any = sim.venue(OKX.venue)
+    seen: list[tuple[str, str, dict[str, str]]] = []
+    http = v.http
+
+    async def recording(ep: Any, req: Any) -> Any:
+        if req.path.startswith("/api/v5/trade/"):
+            seen.append((req.method, req.path.removeprefix("/api/v5/trade/"), dict(req.headers)))
+        return await http(ep, req)
+
+    v.http = recording
+    return seen
+
+
 def _below(a: Any, sim: Simulator, tr: TradingSession, ticks: int) -> tuple[Decimal, Decimal]:
     bid, _ = a.touch(sim)
     price = bid - ticks * tr.rules[a.symbol].tick_size
     return price, a.size(tr, price)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # the session's wait, OKX bounding nothing
 def test_the_wait_for_a_lost_order_ends_once_the_private_stream_tells_of_it() -> None:
-    """As above with the private stream up and a 30 s ``lost_order_wait_s``: the stream's word of the
-    order the venue took late ends the wait, and the call returns the order well before the 30 s."""
+    """With no ``expTime`` (the venue then bounds nothing), the private stream up and a 30 s
+    ``lost_order_wait_s``: the stream's word of the order the venue took late ends the wait, and the call
+    returns the order well before the 30 s."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -387,11 +397,12 @@ def test_an_amend_the_venue_applies_late_over_rest_is_found_not_called_not_taken
     a.run(body, private_stream=False, timeout=0.5, lost_order_wait_s=2)
 
 
+@pytest.mark.usefixtures("okx_without_exptime")  # the session's wait, OKX bounding nothing
 def test_a_lost_order_its_caller_gave_up_on_waits_from_its_loss_not_anew() -> None:
-    """OKX over REST, the place never reaching the venue, the session's ``lost_order_wait_s`` 6 s: the
-    caller gives up 2 s in (``asyncio.wait_for``), inside the wait; the order is settled in the
-    background ("not placed", ``rejected``) once 6 s have passed since the loss — not 6 s after the
-    caller gave up (before: the background's resolve started the wait anew, 8.6 s from the loss)."""
+    """OKX sending no ``expTime``, the place never reaching the venue, the session's ``lost_order_wait_s``
+    6 s: the caller gives up 2 s in (``asyncio.wait_for``), inside the wait; the order is settled in the
+    background ("not placed", ``rejected``) once 6 s have passed since the loss — not 6 s after the caller
+    gave up (before: the background's resolve started the wait anew, 8.6 s from the loss)."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -428,18 +439,10 @@ def test_the_session_queries_an_okx_order_without_exptime() -> None:
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        v: Any = sim.venue(a.venue)
-        seen: list[tuple[str, dict[str, str]]] = []
-        http = v.http
-
-        async def recording(ep: Any, req: Any) -> Any:
-            if req.path == "/api/v5/trade/order":
-                seen.append((req.method, dict(req.headers)))
-            return await http(ep, req)
-
-        v.http = recording
+        requests = _trade_requests(sim)
         o = await a.rest_below(sim, tr, 30)
         await tr.order_status(a.symbol, client_id=o.client_id)
+        seen = [(m, h) for m, p, h in requests if p == "order"]
         assert seen[0][0] == "POST" and "exptime" in seen[0][1], seen
         gets = [h for m, h in seen if m == "GET"]
         assert gets and all("exptime" not in h for h in gets), gets

@@ -31,7 +31,6 @@ from tickwire.trading.reconcile import RECONCILE_ATTEMPTS, RECONCILE_PAUSE_S, WI
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
-from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -115,8 +114,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
     try:
         new_qty, new_price = amended_terms(current, rules, qty, price)
     except InvalidOrder as e:
-        if rules_may_be_stale(e):  # off the grid read: the venue may have changed it
-            port.rules_recheck.soon()
+        port.rules_recheck.after(e)  # off the grid read: the venue may have changed it
         raise
     # Built first: a grammar refuses an amend its venue cannot make (Binance spot: only a lower
     # quantity) before anything is sent or audited as requested.
@@ -176,8 +174,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise TransportError(f"{port.venue}: amend of {cid} did not take effect: {e}") from e
         except TickwireError as e:
             settled = no_effect = True  # the venue refused it: the order is as it was
-            if rules_may_be_stale(e):  # closed, or off the grid: the instrument list read again
-                port.rules_recheck.soon()
+            port.rules_recheck.after(e)  # closed, or off the grid: the instrument list read again
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:
@@ -201,8 +198,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             raise
         except TickwireError as e:
             settled = no_effect = True  # the answer is a refusal
-            if rules_may_be_stale(e):
-                port.rules_recheck.soon()
+            port.rules_recheck.after(e)
             if isinstance(e, OrderNotFound):
                 await ask_if_ended(port, symbol, tracker.get(cid) or current)
             else:

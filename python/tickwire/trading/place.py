@@ -31,7 +31,6 @@ from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
 from tickwire.trading.rules_recheck import RulesRecheck
-from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.trading.wire import was_unsent
@@ -174,5 +173,4 @@ def refused(port: SendPort, client_id: str, e: TickwireError) -> None:
     port.tracker.apply(
         OrderEvent(source="rest", client_id=client_id, order_id=None, status="rejected", reason=str(e))
     )
-    if rules_may_be_stale(e):
-        port.rules_recheck.soon()
+    port.rules_recheck.after(e)

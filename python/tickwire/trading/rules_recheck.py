@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
+from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.unsent import was_unsent
 
 log = logging.getLogger("tickwire.trading")
@@ -66,6 +67,12 @@ class RulesRecheck:
         self._rearmed = asyncio.Event()
         self.reads = 0  # how many it started (observability, tests)
         self.timed = 0  # of which were due to an announced change
+
+    def after(self, refusal: BaseException) -> None:
+        """``soon()`` where an order's ``refusal`` — the venue's or this session's own — says the
+        rules may be out of date (``stale_rules.rules_may_be_stale``: a closed market, the grid)."""
+        if rules_may_be_stale(refusal):
+            self.soon()
 
     def soon(self) -> None:
         now = time.monotonic()

@@ -43,7 +43,6 @@ from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
-from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, OrderGrammar, Position
@@ -346,8 +345,7 @@ class TradingSession(Halting, RequestPath):
                 tif=tif, post_only=post_only, reduce_only=reduce_only, client_id=client_id,
             )  # fmt: skip
         except (InvalidOrder, MarketClosed) as e:
-            if rules_may_be_stale(e):  # closed, or off a grid the venue may have changed: read again
-                self.rules_recheck.soon()
+            self.rules_recheck.after(e)  # closed, or off a grid the venue may have changed: read again
             raise
 
     async def place_order(

@@ -1,6 +1,6 @@
 """Which refusals say the session's instrument rules may be out of date: the one place that decides
 whether a refused order (a place, a template's send, a batch entry, an amend) has the session read the
-venue's instrument list again (``RulesRecheck.soon``).
+venue's instrument list again (``RulesRecheck.after``).
 
 Two kinds: a closed market (``MarketClosed``: the venue's own word, or this session's from a status it
 read), and a refusal that names the instrument's grid — price tick, quantity step, minimum or maximum
