@@ -80,12 +80,11 @@ class StopPort(ClosePort, BoundPort, Protocol):
 async def load_rules(port: RulesPort) -> dict[str, InstrumentRules]:
     """The venue's instrument rules into ``port.rules``, their order limits (and an account-wide one)
     into the risk gate, the limits the venue announces into the budget, and the rule changes it
-    announces ahead (OKX ``upcChg``) into the recheck's timer."""
+    announces ahead (OKX ``upcChg``) and the next periodic read into the recheck's timer."""
     body = await port.send(port.grammar.instruments())
     port.rules = port.grammar.read_rules(body)
     changes = getattr(port.grammar, "rule_changes", None)
-    if changes is not None:
-        port.rules_recheck.at(changes(body))
+    port.rules_recheck.at(changes(body) if changes is not None else ())
     read_open = getattr(port.grammar, "read_open_limit", None)  # an account-wide one (Binance)
     port.risk.set_venue_limits(
         {s: r.max_open_orders for s, r in port.rules.items()},

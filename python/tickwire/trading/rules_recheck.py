@@ -10,7 +10,12 @@ its instrument list every few seconds, no more.
 Where the list itself announces changes ahead (OKX ``upcChg``: a new ``tickSz`` or ``minSz`` and the
 time it takes effect), the list is also read shortly after the earliest one (``at``): one timer,
 re-armed by each read, gone with the session. Until then the rules read stay the ones checked — the
-venue enforces them until that time."""
+venue enforces them until that time.
+
+Some changes show in no refusal: a tick made finer while the strategy's prices sit on both grids, a
+larger maximum, a lower minimum value. With ``every_s`` the same timer also reads the list that long
+after the last read of any cause (the session's ``rules_refresh_s``, ``REFRESH_S`` by default), so a
+change is seen within that time whether or not an order shows it."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, cast
 
 from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.unsent import was_unsent
@@ -35,6 +40,10 @@ LATE_S = 60.0
 # A read the budget refused before sending is tried again this many times in all, each once its block
 # ends (a block longer than LATE_S is left to the next refusal).
 UNSENT_TRIES = 3
+# The session's default ``rules_refresh_s``: the instrument list read again this long after the last
+# read, change or not (Hummingbot's exchange base reads its trading rules every 30 minutes too). One
+# request: Binance's exchangeInfo weighs 20 of 6,000 a minute.
+REFRESH_S = 1800.0
 
 
 def _wall_ms() -> int:
@@ -43,8 +52,9 @@ def _wall_ms() -> int:
 
 class RulesRecheck:
     """``soon()``: a read of the rules (``load``) started through ``spawn`` unless one ran or is
-    running within ``RECHECK_S``. ``at(times)``: a read shortly after the earliest of the venue's
-    announced change times (``now_ms``: the venue's clock, Unix ms)."""
+    running within ``RECHECK_S``. ``at(times)``, after each read: a read shortly after the earliest of
+    the venue's announced change times (``now_ms``: the venue's clock, Unix ms) and, with ``every_s``,
+    one ``every_s`` after this read — whichever comes first, on one timer."""
 
     def __init__(
         self,
@@ -52,7 +62,11 @@ class RulesRecheck:
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         closing: Callable[[], bool] = lambda: False,
         now_ms: Callable[[], int] = _wall_ms,
+        every_s: float | None = None,
     ) -> None:
+        if every_s is not None and (type(every_s) not in (int, float) or not every_s > 0):
+            raise ValueError(f"rules_refresh_s is seconds, more than 0 (None: never), not {every_s!r}")
+        self._every = every_s
         self._load = load
         self._spawn = spawn
         # The session closing or closed: no read starts (its task would outlive the close, which
@@ -62,11 +76,13 @@ class RulesRecheck:
         self._last = float("-inf")
         self._running = False
         self._again = False  # a timed read fell due while one ran: another once it ends
-        self._due: float | None = None  # monotonic time of the timed read, None: none armed
+        self._due: float | None = None  # monotonic time of the announced change's read, None: none
+        self._refresh: float | None = None  # monotonic time of the periodic read, None: none armed
         self._timer_on = False
         self._rearmed = asyncio.Event()
         self.reads = 0  # how many it started (observability, tests)
         self.timed = 0  # of which were due to an announced change
+        self.refreshes = 0  # of which were due to ``every_s``
 
     def after(self, refusal: BaseException) -> None:
         """``soon()`` where an order's ``refusal`` — the venue's or this session's own — says the
@@ -80,11 +96,12 @@ class RulesRecheck:
             return
         self._start(now)
 
-    def at(self, times_ms: Iterable[int]) -> None:
-        """The list just read announces changes taking effect at ``times_ms`` that it does not show
-        in force yet: the next read is armed for shortly after the earliest to come — for one whose
-        time has passed (the venue late to show it), ``RECHECK_S`` from now, for ``LATE_S`` at most
-        — replacing any armed before; none left, none armed."""
+    def at(self, times_ms: Iterable[int] = ()) -> None:
+        """The list was just read, announcing changes taking effect at ``times_ms`` that it does not
+        show in force yet: the next read is armed for shortly after the earliest to come — for one
+        whose time has passed (the venue late to show it), ``RECHECK_S`` from now, for ``LATE_S`` at
+        most — replacing any armed before; none left, none armed. With ``every_s``, the periodic
+        read is armed for ``every_s`` from now as well."""
         now = self._now_ms()
         waits = []
         for t in times_ms:
@@ -93,12 +110,24 @@ class RulesRecheck:
                 waits.append(wait)
             elif -wait < LATE_S:
                 waits.append(RECHECK_S)
-        self._due = time.monotonic() + min(waits) if waits else None
+        mono = time.monotonic()
+        self._due = mono + min(waits) if waits else None
+        if self._every is not None:
+            self._refresh = mono + self._every
+        self._arm()
+
+    def _arm(self) -> None:
+        """The timer told of the times armed now: woken to take them (or to end, none left), else
+        started where one is armed."""
         if self._timer_on:
-            self._rearmed.set()  # the timer takes the new time (or ends, none left)
-        elif self._due is not None and not self._closing():
+            self._rearmed.set()
+        elif self._next() is not None and not self._closing():
             self._timer_on = True
             self._spawn(self._timer())
+
+    def _next(self) -> float | None:
+        due = [t for t in (self._due, self._refresh) if t is not None]
+        return min(due) if due else None
 
     def _start(self, now: float) -> None:
         self._last = now
@@ -133,27 +162,36 @@ class RulesRecheck:
                 self._start(time.monotonic())
 
     async def _timer(self) -> None:
-        """Sleeps until the armed time, re-armed meanwhile by ``at``; a task of the session's, so its
-        close cancels it."""
+        """Sleeps until the earliest armed time, re-armed meanwhile by ``at``; a task of the
+        session's, so its close cancels it."""
         try:
-            while self._due is not None:
+            while (due := self._next()) is not None:
                 self._rearmed.clear()
                 # Not ``wait_for``: on 3.11 it swallows a cancel that lands as the event is set, and
                 # the close's cancel would leave this task asleep until the next change.
                 rearmed = asyncio.ensure_future(self._rearmed.wait())
                 try:
-                    woke, _ = await asyncio.wait((rearmed,), timeout=max(0.0, self._due - time.monotonic()))
+                    woke, _ = await asyncio.wait((rearmed,), timeout=max(0.0, due - time.monotonic()))
                 finally:
                     rearmed.cancel()
                 if woke:
                     continue
-                self._due = None
                 if self._closing():
                     return
-                self.timed += 1
-                if self._running:  # its answer may predate the change: read once more after it
-                    self._again = True
-                else:
-                    self._start(time.monotonic())
+                now = time.monotonic()
+                if self._due is not None and self._due <= now:
+                    self._due = None
+                    self.timed += 1
+                    if self._running:  # its answer may predate the change: read once more after it
+                        self._again = True
+                    else:
+                        self._start(now)
+                if self._refresh is not None and self._refresh <= now:
+                    # Armed again from now: a read that fails re-arms nothing (``at`` follows only
+                    # a read that succeeded), and one already running counts as this one.
+                    self._refresh = now + cast(float, self._every)
+                    if not self._running:
+                        self.refreshes += 1
+                        self._start(now)
         finally:
             self._timer_on = False

@@ -42,7 +42,7 @@ from tickwire.trading.request_path import RequestPath
 from tickwire.trading.risk import RiskGate, RiskSpec
 from tickwire.trading.rotation import rotate
 from tickwire.trading.rules import InstrumentRules
-from tickwire.trading.rules_recheck import RulesRecheck
+from tickwire.trading.rules_recheck import REFRESH_S, RulesRecheck
 from tickwire.trading.template import OrderTemplate
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Balance, OrderGrammar, Position
@@ -79,6 +79,7 @@ class TradingSession(Halting, RequestPath):
         risk: RiskSpec = None,
         rest_connections: int = 2,
         lost_order_wait_s: float | None = None,
+        rules_refresh_s: float | None = REFRESH_S,
     ) -> None:
         super().__init__(
             grammar, signer, endpoint, timeout=timeout, audit=audit, transport=transport, rate_wait=rate_wait,
@@ -113,10 +114,11 @@ class TradingSession(Halting, RequestPath):
         self.stamp = self.tracker.stamp = self.clock.sync.stamp
         self._adopting = owns is not None
         self.rules: dict[str, InstrumentRules] = {}
-        # A market closed or reopened, a grid changed or announced to (on the venue's clock): the
-        # instrument list read again (none once the session closes).
-        sync = self.clock.sync
-        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn, lambda: self.closing, sync.now_ms)
+        # A market closed or reopened, a grid changed or announced to (on the venue's clock), and
+        # every ``rules_refresh_s`` (None: never): the instrument list read again (none once the
+        # session closes).
+        now_ms, every = self.clock.sync.now_ms, rules_refresh_s
+        self.rules_recheck = RulesRecheck(self.load_rules, self._spawn, lambda: self.closing, now_ms, every)
         # When each order was sent (``clock.Stamp``) by client id, kept by ``place.register``; read
         # with ``sent_ms``.
         self.sent_at: dict[str, Stamp] = {}

@@ -36,7 +36,9 @@ def trade(
     ``on_order``, ``on_fill``, ``timeout``, ``audit``, ``rest_connections`` — the kept-alive REST
     connections kept open, 2 by default —, ``lost_order_wait_s`` — how long after a lost order's
     answer the session waits before calling it "not placed" where the venue bounds no request's
-    life, 5.0 by default; where it does, its own bound is waited)."""
+    life, 5.0 by default; where it does, its own bound is waited —, ``rules_refresh_s`` — the venue's
+    instrument rules read again this long after the last read, 1,800 by default, None never; they
+    are also read again at a refusal that says they moved)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)
