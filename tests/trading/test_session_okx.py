@@ -6,6 +6,7 @@ and ``order``/``cancel-order`` ops."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -237,6 +238,26 @@ def test_ws_requests_are_the_rest_bodies_as_ops_and_the_rest_stays_rest() -> Non
     }
     with pytest.raises(InsufficientFunds):
         g.read_ws_answer(failed)
+
+
+def test_a_refusal_names_okx_s_sub_code_where_it_gives_one() -> None:
+    """OKX's place and amend answers carry ``subCode`` since 2026-03-10 ("Sub-code of sCode … returns
+    the sub-code if available; otherwise returns \"\""; the error table's 51008_1000 to 1003 are the
+    insufficient-balance variants): it is in the error's message, its class still the ``sCode``'s
+    (before, it was dropped)."""
+    g = okx.Orders()
+    entry = {"clOrdId": "tw1", "ordId": "", "sCode": "51008", "sMsg": "Order failed. Insufficient balance"}
+    for sub, said in (("1001", " (subCode 1001)"), ("", ""), (None, "")):
+        e = {**entry, "subCode": sub} if sub is not None else entry
+        for read, arg in (
+            (g.read_ws_answer, {"id": "tw9", "op": "order", "code": "1", "msg": "", "data": [e]}),
+            (functools.partial(g.read_answer, 200), orjson.dumps({"code": "1", "msg": "", "data": [e]})),
+            (g.read_order, e),
+        ):
+            with pytest.raises(InsufficientFunds) as got:
+                read(arg)
+            assert got.value.code == "51008"  # type: ignore[attr-defined]
+            assert got.value.message == "Order failed. Insufficient balance" + said  # type: ignore[attr-defined]
 
 
 def test_the_order_socket_names_the_instrument_by_its_code_and_rest_by_its_id() -> None:

@@ -80,6 +80,15 @@ _EXPIRING_PATHS = frozenset(
 )
 
 
+def _s_msg(entry: dict[str, Any], default: str) -> str:
+    """A failed entry's ``sMsg`` (else ``default``) with its ``subCode`` where OKX gives one: since
+    2026-03-10 places and amends refine ``sCode`` by it (``51008`` with ``1000`` to ``1003``: which
+    margin or borrowing rule refused the funds; ``""`` when none). The class stays ``sCode``'s."""
+    text = str(entry.get("sMsg") or default)
+    sub = entry.get("subCode")
+    return f"{text} (subCode {sub})" if isinstance(sub, str | int) and str(sub) not in ("", "0") else text
+
+
 def _ms_ns(ms: Any) -> int | None:
     return int(ms) * 1_000_000 if ms not in (None, "") else None
 
@@ -241,7 +250,7 @@ class Orders:
         if "state" not in o:
             s_code = str(o.get("sCode", "0"))
             if s_code != "0":
-                raise error_for(self.venue, s_code, str(o.get("sMsg", "")), client_id=cid or None)
+                raise error_for(self.venue, s_code, _s_msg(o, ""), client_id=cid or None)
             return [OrderEvent(source="ack", client_id=cid, order_id=oid, ts_ns=_ms_ns(o.get("ts")))]
         filled = _dec(o.get("accFillSz")) or Decimal(0)
         kind, tif = _ORD_TYPE.get(str(o.get("ordType")), ("limit", "GTC"))
@@ -328,7 +337,7 @@ class Orders:
             return data if data is not None else []
         failed = [d for d in data or () if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
         if failed:
-            code, text = str(failed[0]["sCode"]), str(failed[0].get("sMsg") or text)
+            code, text = str(failed[0]["sCode"]), _s_msg(failed[0], text)
         e = error_for(self.venue, code or None, text, http_status=status)
         if failed and isinstance(data, list):
             # A batch refused whole (code "1") may be refused for a different cause per entry (funds,
