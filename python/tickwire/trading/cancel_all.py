@@ -121,6 +121,8 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     continue  # nothing open there any more
                 except (TransportError, UnknownOutcome) as e:
                     if was_unsent(e):
+                        if sent:  # this one was not written, but an earlier symbol's cancel went
+                            e.__dict__.pop("unsent", None)
                         raise
                     lost = e  # the answer, not necessarily the cancel: the orders' states say
                     continue

@@ -1,0 +1,79 @@
+"""``cancel_all()`` over several symbols whose later cancel cannot be written (the wire refusing it
+unsent — the order socket down, the session closing): the error it raises no longer says "nothing
+was sent" (``was_unsent``) once an earlier symbol's cancel went, since that one may have ended
+orders; raised before any went, it still does. Against a recording port: what was handed to the
+wire is the truth."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from tickwire.errors import RateLimitError, TransportError
+from tickwire.trading import cancel_all as cancel_all_mod
+from tickwire.trading.orders import Order
+from tickwire.trading.tracker import OrderTracker
+from tickwire.trading.unsent import unsent, was_unsent
+from tickwire.trading.venue import Call
+
+
+class _Grammar:
+    def cancel_all(self, symbol: str) -> Call:
+        return Call("DELETE", "/openOrders", {"symbol": symbol})
+
+
+class _Port:
+    """Cancels of ``refuse`` are refused unsent; the others are written (recorded) and answered
+    with an empty list (nothing was open)."""
+
+    def __init__(self, symbols: list[str], refuse: str) -> None:
+        self.grammar: Any = _Grammar()
+        self.tracker = OrderTracker()
+        self.written: list[str] = []
+        self.refuse = refuse
+        self._listed = [
+            Order(
+                venue="binance",
+                symbol=s,
+                side="buy",
+                type="limit",
+                qty=Decimal(1),
+                price=Decimal(1),
+                client_id=f"c{i}",
+                status="new",
+            )
+            for i, s in enumerate(symbols)
+        ]
+
+    async def send(self, call: Call, lane: str = "query") -> Any:
+        sym = call.params["symbol"]
+        if sym == self.refuse:
+            raise unsent(TransportError(f"{sym}: the order socket is down"))
+        self.written.append(sym)
+        return []
+
+    async def answered(self, symbol: str, body: Any) -> Order | None:
+        return None
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._listed if symbol is None or o.symbol == symbol]
+
+    async def order_status(self, symbol: str, *, client_id: str | None = None, order_id: Any = None) -> Order:
+        raise AssertionError("nothing is open here to ask about")
+
+    def rate_refused(self, call: Call, e: RateLimitError) -> None:
+        raise AssertionError("no rate refusal here")
+
+
+@pytest.mark.parametrize(
+    ("refuse", "written", "marked"), [("BTCUSDT", [], True), ("ETHUSDT", ["BTCUSDT"], False)]
+)
+def test_an_unsent_cancel_after_another_symbol_s_went_is_not_marked_unsent(
+    refuse: str, written: list[str], marked: bool
+) -> None:
+    port = _Port(["BTCUSDT", "ETHUSDT"], refuse)  # cancelled in this order (sorted)
+    with pytest.raises(TransportError) as got:
+        asyncio.run(cancel_all_mod.cancel_all(port))
+    assert port.written == written and was_unsent(got.value) is marked
