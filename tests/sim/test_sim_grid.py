@@ -108,7 +108,7 @@ def test_okx_lists_an_announced_change_until_its_time_then_enforces_it() -> None
 
 def test_okx_refuses_a_lot_size_change_off_the_lot_and_a_change_announced_it_never_announces() -> None:
     async def go() -> None:
-        async with Simulator(["okx", "binance", "kraken"], rate=0, depth=10) as sim:
+        async with Simulator(["okx", "binance", "bitfinex"], rate=0, depth=10) as sim:
             v: Any = sim.venue("okx")
             v.add_key("ok-key", OKX_SECRET, "pp")
             call = rest_client(sim.urls()["okx"][0]["rest"])
@@ -130,7 +130,7 @@ def test_okx_refuses_a_lot_size_change_off_the_lot_and_a_change_announced_it_nev
             with pytest.raises(ValueError, match="not a multiple"):  # the book moves on 0.1
                 sim.set_grid("okx", "BTC-USDT", tick="0.15")
             with pytest.raises(ValueError, match="cannot change a grid"):
-                sim.set_grid("kraken", "BTC/USD", tick="1")
+                sim.set_grid("bitfinex", "tBTCUSD", tick="1")
             with pytest.raises(ValueError, match="no symbol"):
                 sim.set_grid("okx", "NOPE-USDT", tick="1")
 
@@ -164,5 +164,32 @@ def test_set_grid_refuses_an_effect_time_that_is_no_time() -> None:
                 sim.set_grid("okx", "BTC-USDT", tick="0.2", at_ms="soon")  # type: ignore[arg-type]
             [btc] = (await get_json(url))["data"]  # the list still answers, unchanged
             assert btc["tickSz"] == "0.1" and btc["upcChg"] == []
+
+    asyncio.run(go())
+
+
+def test_set_grid_refuses_a_value_the_venue_does_not_list_or_lists_in_decimal_places() -> None:
+    """Bybit spot lists a ``minOrderQty`` it no longer checks and Kraken its step as ``lot_decimals``:
+    neither can be changed. HTX lists tick and step as decimal places: only a power of ten. Nothing
+    is stored by a refused call (the lists show the simulator's own grid)."""
+
+    async def go() -> None:
+        async with Simulator(["bybit", "kraken", "htx"], rate=0, depth=10) as sim:
+            with pytest.raises(ValueError, match="no min_qty"):
+                sim.set_grid("bybit", "BTCUSDT", tick="0.02", min_qty="0.001")
+            with pytest.raises(ValueError, match="no lot"):
+                sim.set_grid("kraken", "BTC/USD", lot="0.0001")
+            with pytest.raises(ValueError, match="not a power of ten"):
+                sim.set_grid("htx", "btcusdt", tick="0.05")
+            with pytest.raises(ValueError, match="not a power of ten"):
+                sim.set_grid("htx", "btcusdt", lot="0.000002")
+            for venue in ("bybit", "kraken", "htx"):
+                assert not sim.venue(venue).grids._changes, venue
+            sim.set_grid("htx", "btcusdt", tick="0.1", lot="0.0001")
+            rest = sim.urls()["htx"][0]["rest"]
+            [btc] = [
+                s for s in (await get_json(rest + "/v1/common/symbols"))["data"] if s["symbol"] == "btcusdt"
+            ]
+            assert (btc["price-precision"], btc["amount-precision"]) == (1, 4)
 
     asyncio.run(go())

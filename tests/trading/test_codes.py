@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 from tickwire import errors
 from tickwire.sim.venues.binance.futures import ERRORS as SIM_BINANCE_USDM
+from tickwire.sim.venues.binance.futures import GRID_ERRORS as SIM_USDM_GRID
 from tickwire.sim.venues.binance.trade import GRID_FILTERS as SIM_BINANCE_GRID
 from tickwire.sim.venues.bybit.trade import BYBIT_ERRORS as SIM_BYBIT
+from tickwire.sim.venues.coinbase.trade import EDIT_GRID_FAILURES as SIM_COINBASE_EDIT_GRID
+from tickwire.sim.venues.coinbase.trade import GRID_FAILURES as SIM_COINBASE_GRID
+from tickwire.sim.venues.htx.trade import GRID_ERRORS as SIM_HTX_GRID
+from tickwire.sim.venues.kraken.trade import GRID_ERRORS as SIM_KRAKEN_GRID
 from tickwire.sim.venues.okx.trade import GRID_CODES as SIM_OKX_GRID
 from tickwire.sim.venues.okx.trade import OKX_CODES as SIM_OKX
 from tickwire.trading.client_ids import FORMATS
@@ -281,6 +286,17 @@ def test_the_simulators_grid_refusals_read_the_rules_again() -> None:
         assert rules_may_be_stale(error_for("okx", code, message)), off
     for name in SIM_BINANCE_GRID.values():
         assert rules_may_be_stale(error_for("binance", -1013, f"Filter failure: {name}", http_status=400))
+    for off, (code, message) in SIM_USDM_GRID.items():
+        assert rules_may_be_stale(error_for("binance-usdm", code, message, http_status=400)), off
+    for off, (code, message) in SIM_BYBIT.items():
+        if off.startswith("grid_"):
+            assert rules_may_be_stale(error_for("bybit", code, message)), off
+    for off, word in SIM_KRAKEN_GRID.items():
+        assert rules_may_be_stale(error_for("kraken", word, word)), off
+    for off, reason in (*SIM_COINBASE_GRID.items(), *SIM_COINBASE_EDIT_GRID.items()):
+        assert rules_may_be_stale(error_for("coinbase", reason, reason)), off
+    for off, (code, message) in SIM_HTX_GRID.items():
+        assert rules_may_be_stale(error_for("htx", code, message)), off
 
 
 # (venue, code, message as the venue documents it): the instrument takes no new order now. Official:

@@ -8,6 +8,7 @@ import logging
 import ssl
 import time
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +26,18 @@ TICK_S = 0.001
 MAX_STEPS_PER_TICK = 4096
 # A client that lets this much pile up unsent is cut, as real venues cut slow consumers.
 MAX_BUFFERED = 64 * 1024 * 1024
+
+
+def _power_of_ten(x: str) -> bool:
+    """Whether decimal ``x`` is 10 to some power ("0.01", "1"); a value that is no positive decimal
+    passes here, for ``Grids.change`` to refuse in its own words."""
+    try:
+        d = Decimal(str(x))
+    except InvalidOperation:
+        return True
+    if not d.is_finite() or d <= 0:
+        return True
+    return d.normalize().as_tuple().digits == (1,)
 
 
 def venue_class(name: str) -> type[Venue]:
@@ -200,17 +213,43 @@ class Simulator:
         strings in the venue's own units ("0.05"): from now on — or, where the venue announces such
         changes (OKX ``upcChg``: ``tickSz``, ``minSz``), from ``at_ms`` on the venue's clock (Unix
         ms), listed as upcoming until then. The venue's instrument list shows the grid in force and
-        its order entry refuses an order off it with the venue's code (Binance -1013 ``Filter
-        failure: PRICE_FILTER``/``LOT_SIZE``; OKX 51000 ``Parameter px error``, 51121, 51020).
+        its order entry (REST, its order socket, places and amends) refuses an order off it, before
+        the matching engine, with the venue's own code; resting orders stay:
+
+        - Binance spot: -1013 ``Filter failure: PRICE_FILTER`` / ``LOT_SIZE`` (``MARKET_LOT_SIZE``)
+        - Binance USDⓈ-M: -4014 "Price not increased by tick size.", -4023 "Quantity not increased
+          by step size.", -4004 "Quantity less than min quantity."
+        - OKX: 51000 ``Parameter px error``, 51121 (``lotSz``), 51020 (``minSz``)
+        - Bybit spot (tick, lot: ``basePrecision``; spot's ``minOrderQty`` is no longer checked):
+          170134 "Order price decimal too long.", 170137 "Order volume decimal too long"
+        - Kraken (tick, ``ordermin``; ``lot_decimals`` stays): ``EOrder:Tick size check failed``,
+          ``EOrder:Order minimum not met``
+        - Coinbase: ``INVALID_LIMIT_PRICE_PRECISION``, ``INVALID_SIZE_PRECISION``,
+          ``PREVIEW_INVALID_BASE_SIZE_TOO_SMALL`` (an edit: the ``PREVIEW_`` precision reasons)
+        - HTX (tick and lot as ``price-precision``/``amount-precision``: powers of ten):
+          ``order-orderprice-precision-error``, ``order-orderamount-precision-error``,
+          ``order-limitorder-amount-min-error``
+
         A tick or lot must be a whole multiple of the simulator's own (its books move on those);
-        ``ValueError`` on a venue whose grid cannot be changed here (Binance spot and OKX can)."""
+        ``ValueError`` on a venue whose grid cannot be changed here (those above can), for a value its
+        list does not show, and for one it lists in decimal places that is not a power of ten."""
         v = self.venues[venue]
         if not v.sets_grid:  # a test meaning to change the grid would run on the old one
-            raise ValueError(f"{venue}: the simulator cannot change a grid there (Binance, OKX can)")
+            raise ValueError(
+                f"{venue}: the simulator cannot change a grid there "
+                "(Binance spot and USDⓈ-M, OKX, Bybit, Kraken, Coinbase, HTX can)"
+            )
         if symbol not in v.instruments:
             raise ValueError(f"{venue} has no symbol {symbol!r}")
+        named = {"tick": tick, "lot": lot, "min_qty": min_qty}
+        unlisted = sorted(k for k, x in named.items() if x is not None and k not in v.grid_params)
+        if unlisted:  # a change the venue's list would not show, or its order entry not check
+            raise ValueError(f"{venue} lists and checks no {', '.join(unlisted)} the simulator could change")
+        for k in sorted(v.grid_decimals):
+            x = named[k]
+            if x is not None and not _power_of_ten(x):
+                raise ValueError(f"{venue} lists its {k} in decimal places: {x!r} is not a power of ten")
         if at_ms is not None:
-            named = {"tick": tick, "lot": lot, "min_qty": min_qty}
             unsaid = sorted(k for k, x in named.items() if x is not None and k not in v.announces_grid)
             if unsaid:
                 raise ValueError(f"{venue} announces no {', '.join(unsaid)} change before it takes effect")

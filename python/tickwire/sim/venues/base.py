@@ -53,6 +53,11 @@ class Venue:
     # announces a change before it takes effect (OKX ``upcChg``: the parameters it names).
     sets_grid: ClassVar[bool] = False
     announces_grid: ClassVar[frozenset[str]] = frozenset()
+    # The grid values its instrument list shows and its order entry checks (``tick``, ``lot``,
+    # ``min_qty``), and those it lists as a number of decimal places (HTX ``price-precision``): a
+    # change of one of those must be a power of ten.
+    grid_params: ClassVar[frozenset[str]] = frozenset({"tick", "lot", "min_qty"})
+    grid_decimals: ClassVar[frozenset[str]] = frozenset()
     # Venue-level intervals in seconds at time_scale 1; overridable through VenueConfig.timeouts.
     intervals: ClassVar[dict[str, float]] = {}
     default_instruments: ClassVar[list[Instrument]]

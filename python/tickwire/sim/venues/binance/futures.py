@@ -46,7 +46,7 @@ ERRORS = {
     "side": (-1117, "Invalid side."),
     "type": (-1116, "Invalid orderType."),
     "tif": (-1115, "Invalid timeInForce."),
-    "min_qty": (-4003, "Quantity less than or equal to zero."),
+    "min_qty": (-4004, "Quantity less than min quantity."),  # -4003 is "less than or equal to zero"
     "max_qty": (-4005, "Quantity greater than max quantity."),
     # A new order on a symbol not TRADING (``Simulator.set_status``): -4140
     # INVALID_OPENING_POSITION_STATUS; which of -1122/-4140/-4141 the venue sends per status is not
@@ -54,6 +54,13 @@ ERRORS = {
     "closed": (-4140, "Invalid symbol status for opening position"),
     # An amend (PUT /fapi/v1/order) on such a symbol: -5024 MOVE_ORDER_NOT_ALLOWED_SYMBOL_REASON.
     "closed_amend": (-5024, "Symbol is not in trading status. Order amendment is not permitted."),
+}
+# An order off a grid changed by ``Simulator.set_grid``: USDⓈ-M's own filter codes (derivatives
+# usds-margined-futures "Error Code", 40xx), not spot's -1013 texts.
+GRID_ERRORS = {
+    "tick": (-4014, "Price not increased by tick size."),
+    "lot": (-4023, "Quantity not increased by step size."),
+    "min_qty": (-4004, "Quantity less than min quantity."),
 }
 BATCH = 10
 BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
@@ -253,6 +260,11 @@ class FuturesOrders:
         post_only = p.get("timeInForce") == "GTX"
         args = parse_new_order(v.instruments[symbol], {**p, "timeInForce": "GTC"} if post_only else p)
         args["post_only"] = post_only
+        refused = self._off_grid(
+            symbol, ep.now_ms(), None if args["price"] is None else p["price"], p["quantity"]
+        )
+        if refused is not None:  # a filter: refused before the engine, as the venue does
+            return refused
         if post_only and would_take(v, symbol, args["side"], args["price"]):
             return err(
                 -5022,
@@ -280,6 +292,12 @@ class FuturesOrders:
         if p.get("reduceOnly") == "true":
             self.reduce_only.add(order.id)
         return json_response(self.order_json(order, ep.now_ms()), headers=counts)
+
+    def _off_grid(self, symbol: str, now_ms: int, price: str | None, qty: str) -> Response | None:
+        """The refusal of an order whose ``price`` (None: a market order) or ``qty`` is off a grid
+        changed by ``Simulator.set_grid``, else None."""
+        off = self.ctx.grids.off_grid(symbol, now_ms, None if price is None else Decimal(price), Decimal(qty))
+        return None if off is None else err(*GRID_ERRORS[off])
 
     @staticmethod
     def _unknown(method: str) -> tuple[int, str]:
@@ -309,6 +327,9 @@ class FuturesOrders:
             return err(-1117, "Invalid side.")
         inst = v.instruments[symbol]
         args = parse_new_order(inst, {**p, "type": "LIMIT", "timeInForce": "GTC"})
+        refused = self._off_grid(symbol, now, p["price"], p["quantity"])
+        if refused is not None:
+            return refused
         order, steps = v.engine.amend(account, symbol, order.id, None, args["qty"], args["price"])
         for step in steps:
             v.publish(symbol, step)

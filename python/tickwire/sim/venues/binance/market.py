@@ -460,7 +460,7 @@ class BinanceSpot(Venue):
 
 class BinanceUsdm(BinanceSpot):
     name = "binance-usdm"
-    sets_grid = False  # its order entry (futures.py) keeps the simulator's own grid
+    sets_grid = True  # its order entry (futures.py) and exchangeInfo (metadata.py) follow set_grid
     ws_paths: ClassVar[dict[str, str]] = {
         "ws": "/ws",
         "stream": "/stream",

@@ -6,7 +6,7 @@ Every value comes from the simulator's instruments (tick, lot, minimum and maxim
 notional), the same ones the matching engine enforces: a price off ``tickSize`` is refused with -1013
 ``Filter failure: PRICE_FILTER``, a size off ``stepSize`` or outside ``minQty``..``maxQty`` with
 ``LOT_SIZE`` (``MARKET_LOT_SIZE`` for market orders), a value under ``minNotional`` with ``NOTIONAL``.
-A spot grid changed by ``Simulator.set_grid`` is listed (and enforced) from then on.
+A grid changed by ``Simulator.set_grid`` is listed (and enforced) from then on, spot and USDⓈ-M alike.
 """
 
 from __future__ import annotations

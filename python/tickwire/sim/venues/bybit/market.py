@@ -35,6 +35,11 @@ CATEGORIES = ("spot", "linear", "inverse")
 
 class Bybit(Venue):
     shows_status = True  # instruments-info lists Closed; order entry refuses (trade.py)
+    # Spot's instruments-info (metadata.py) and order entry (trade.py) follow set_grid: tickSize and
+    # basePrecision. Not minOrderQty: spot's is "deprecated, no longer check[ed]" (a minimum is a
+    # value there, minOrderAmt).
+    sets_grid = True
+    grid_params = frozenset({"tick", "lot"})
     name = "bybit"
     can_refuse = True
     # Funded accounts' margin orders: 10x unless the profile says otherwise (venues' common default).
@@ -269,7 +274,8 @@ class Bybit(Venue):
             now = {"timeSecond": str(ms // 1000), "timeNano": str(ms * 1_000_000)}
             return json_response({"retCode": 0, "retMsg": "OK", "result": now, "time": ms})
         if (req.method, req.path) == ("GET", "/v5/market/instruments-info"):
-            code, text, listed = metadata.instruments(self.instruments, req.query, self.status)
+            grid = {s: self.grids.listed(s, ep.now_ms()) for s in self.instruments}
+            code, text, listed = metadata.instruments(grid, req.query, self.status)
             return json_response({"retCode": code, "retMsg": text, "result": listed, "time": ep.now_ms()})
         if (req.method, req.path) != ("GET", "/v5/market/orderbook"):
             return json_response({"retCode": 10404, "retMsg": "not found"}, 404)

@@ -6,7 +6,8 @@ Info" reference, every value from the simulator's instruments, which the matchin
 ``maxMarketOrderQty``). Bybit still lists spot's ``minOrderQty`` and ``maxOrderAmt``, "deprecated, no
 longer check[ed]" (docs v5/market/instrument): listed here as Bybit lists them (``LISTED_MIN_QTY``),
 not enforced. The simulator lists spot instruments only; ``linear``/``inverse`` answer an empty list,
-any other category 10001.
+any other category 10001. A spot grid changed by ``Simulator.set_grid`` (``tickSize``,
+``basePrecision``) is listed and enforced from then on.
 
 ``GET /v5/execution/list?category=spot[&symbol=][&orderId=|&orderLinkId=][&startTime=][&endTime=]
 [&limit=][&cursor=]`` from the engine's own fill records, newest first, 7 days of them at most (an

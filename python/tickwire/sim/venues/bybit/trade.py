@@ -64,6 +64,10 @@ BYBIT_ERRORS = {
     # code Bybit sends per status is not documented.
     "closed": (170157, "The trading pair is not available for api trading"),
     "not_live": (110074, "This contract is not live"),
+    # A spot order off a grid changed by ``Simulator.set_grid`` (v5 error list, Spot Trade): a price
+    # off ``tickSize``, a quantity off ``basePrecision``.
+    "grid_tick": (170134, "Order price decimal too long."),
+    "grid_lot": (170137, "Order volume decimal too long"),
 }
 
 # docs/v5/websocket/private/order.mdx, execution.mdx: each all-in-one or per category.
@@ -209,7 +213,7 @@ class BybitOrders:
             if op == "order.create":
                 data = self._create(conn.state["api_key"], conn.endpoint, a)
             elif op == "order.amend":
-                data = self._amend(conn.state["api_key"], a)
+                data = self._amend(conn.state["api_key"], a, conn.endpoint.now_ms())
             elif op == "order.cancel":
                 data = self._cancel(conn.state["api_key"], a)
             else:
@@ -260,7 +264,7 @@ class BybitOrders:
             if route == ("POST", "/v5/order/create"):
                 return self._ok(self._create(account, ep, a))
             if route == ("POST", "/v5/order/amend"):
-                return self._ok(self._amend(account, a))
+                return self._ok(self._amend(account, a, ep.now_ms()))
             if route == ("POST", "/v5/order/cancel"):
                 return self._ok(self._cancel(account, a))
             if route == ("POST", "/v5/order/cancel-all"):
@@ -370,6 +374,8 @@ class BybitOrders:
         price = self._units(symbol, a, "price", inst.tick) if kind == "LIMIT" else None
         link = str(a.get("orderLinkId", ""))
         spot = a.get("category", "linear") == "spot"
+        if spot:
+            self._on_grid(symbol, a if kind == "LIMIT" else {"qty": a["qty"]}, ep.now_ms())
         if symbol in v.status:  # listed Closed: no new order, cancels still go
             raise EngineError("closed" if spot else "not_live", f"{symbol} is not trading")
         order, step = v.engine.place(
@@ -387,7 +393,15 @@ class BybitOrders:
             return (int(ref) if ref.isdigit() else uuid.UUID(ref).int), None
         return None, str(a["orderLinkId"])
 
-    def _amend(self, account: str, a: dict[str, Any]) -> dict[str, Any]:
+    def _on_grid(self, symbol: str, a: dict[str, Any], now_ms: int) -> None:
+        """Refuses (``EngineError``) a spot order's ``price``/``qty`` (those given) off a grid changed
+        by ``Simulator.set_grid`` — before the engine, as the venue's own checks come first."""
+        price, qty = (Decimal(str(a[k])) if k in a else None for k in ("price", "qty"))
+        off = self.ctx.grids.off_grid(symbol, now_ms, price, qty)
+        if off is not None:
+            raise EngineError("grid_" + off, f"{off} off the grid in force")
+
+    def _amend(self, account: str, a: dict[str, Any], now_ms: int) -> dict[str, Any]:
         v = self.ctx
         symbol = str(a["symbol"])
         inst = v.instruments[symbol]
@@ -395,6 +409,8 @@ class BybitOrders:
         qty = self._units(symbol, a, "qty", inst.lot) if "qty" in a else None
         price = self._units(symbol, a, "price", inst.tick) if "price" in a else None
         spot = a.get("category", "linear") == "spot"
+        if spot:
+            self._on_grid(symbol, a, now_ms)
         most = POST_ONLY_TIMES * inst.max_lots if spot else None
         order, steps = v.engine.amend(account, symbol, oid, link, qty, price, post_only_max_lots=most)
         for s in steps:

@@ -48,6 +48,7 @@ __all__ = ["Coinbase", "ts"]
 
 class Coinbase(Venue):
     shows_status = True  # products carry trading_disabled/cancel_only; order entry refuses (trade.py)
+    sets_grid = True  # products (metadata.py) and order entry (trade.py) follow set_grid
     name = "coinbase"
     ws_paths: ClassVar[dict[str, str]] = {"market": "/", "user": "/user"}
     intervals: ClassVar[dict[str, float]] = {"subscribe_within": 5.0, "heartbeat": 1.0, "rate_window": 1.0}
@@ -213,13 +214,14 @@ class Coinbase(Venue):
 
     # REST --------------------------------------------------------------------------------------
 
-    def _products(self, req: Request) -> Response:
+    def _products(self, ep: VenueServer, req: Request) -> Response:
         prices = {s: f"{i.mid:f}" for s, i in self.instruments.items()}
-        return json_response(metadata.products(self.instruments, prices, req.raw_query, self.status))
+        grid = {s: self.grids.listed(s, ep.now_ms()) for s in self.instruments}
+        return json_response(metadata.products(grid, prices, req.raw_query, self.status))
 
     def _private(self, ep: VenueServer, req: Request, key: str) -> Response | None:
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/products"):
-            return self._products(req)
+            return self._products(ep, req)
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/accounts"):
             accounts = [
                 {
@@ -243,7 +245,7 @@ class Coinbase(Venue):
             ms = ep.now_ms()
             return json_response({"iso": ts(ms), "epochSeconds": str(ms // 1000), "epochMillis": str(ms)})
         if (req.method, req.path) == ("GET", "/api/v3/brokerage/market/products"):
-            return self._products(req)
+            return self._products(ep, req)
         if req.path.startswith("/api/v3/brokerage/") and not req.path.startswith("/api/v3/brokerage/market/"):
             auth = req.headers.get("authorization", "")
             claims = (

@@ -7,7 +7,9 @@ instruments and the matching engine's own records.
 ``price_increment`` (the tick), ``base_min_size``/``base_max_size`` and ``quote_min_size`` — the limits
 the engine enforces. ``product_type`` filters (only SPOT is simulated). A product
 ``Simulator.set_status`` closed is flagged ``trading_disabled``, a cancel-only one ``cancel_only``; a
-new order on either is refused ``UNTRADABLE_PRODUCT`` (trade.py), a cancel still goes.
+new order on either is refused ``UNTRADABLE_PRODUCT`` (trade.py), a cancel still goes. A grid
+changed by ``Simulator.set_grid`` is listed (``price_increment``, ``base_increment``,
+``base_min_size``) and enforced from then on.
 
 ``GET /api/v3/brokerage/orders/historical/fills``: each engine fill once, newest first, ``trade_id``
 the id it had on ``market_trades``; ``order_ids``/``product_ids`` filter (repeated parameters, as the

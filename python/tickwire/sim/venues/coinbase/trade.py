@@ -51,6 +51,19 @@ LIMIT_FAILURES = {
     "max_qty": "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE",
     "notional": "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL",
 }
+# An order off a grid changed by ``Simulator.set_grid``: a create's NewOrderFailureReason (a limit
+# price off ``price_increment``, a size off ``base_increment``; under ``base_min_size`` the preview's
+# name, as above), an edit's PreviewFailureReason (SDK ``EditOrderError.preview_failure_reason``).
+GRID_FAILURES = {
+    "tick": "INVALID_LIMIT_PRICE_PRECISION",
+    "lot": "INVALID_SIZE_PRECISION",
+    "min_qty": LIMIT_FAILURES["min_qty"],
+}
+EDIT_GRID_FAILURES = {
+    "tick": "PREVIEW_INVALID_PRICE_PRECISION",
+    "lot": "PREVIEW_INVALID_SIZE_PRECISION",
+    "min_qty": "PREVIEW_INVALID_BASE_SIZE_TOO_SMALL",
+}
 
 
 class CoinbaseOrders:
@@ -104,7 +117,7 @@ class CoinbaseOrders:
         if (req.method, req.path) == ("POST", p):
             return self.create(ep, account, req.json_object())
         if (req.method, req.path) == ("POST", p + "/edit"):
-            return self.edit(account, req.json_object())
+            return self.edit(account, req.json_object(), ep.now_ms())
         if (req.method, req.path) == ("POST", p + "/batch_cancel"):
             ids = req.json_object().get("order_ids")
             return json_response({"results": [self.cancel(account, str(i)) for i in (ids or [])]})
@@ -212,6 +225,10 @@ class CoinbaseOrders:
                     raise InvalidOperation
         except (KeyError, TypeError, InvalidOperation, ValueError):
             return self._fail("INVALID_ARGUMENT", "INVALID_SIZE_PRECISION")
+        price = None if ticks is None else Decimal(str(c["limit_price"]))
+        off = v.grids.off_grid(product, ep.now_ms(), price, Decimal(str(c["base_size"])))
+        if off is not None:  # refused before the engine, as the venue checks the product's rules
+            return self._fail("INVALID_ARGUMENT", GRID_FAILURES[off])
         opposite = v.books[product].side(1 - side).best()
         if (
             post_only
@@ -236,7 +253,7 @@ class CoinbaseOrders:
             v.publish(product, step)
         return self._ok(order)
 
-    def edit(self, account: str, body: dict[str, Any]) -> Response:
+    def edit(self, account: str, body: dict[str, Any], now_ms: int) -> Response:
         """Edit a GTC limit order's price and size (it keeps its id)."""
         v = self.ctx
         order = self._find(account, str(body.get("order_id", "")))
@@ -248,6 +265,11 @@ class CoinbaseOrders:
             lots = Decimal(str(body["size"])) / inst.lot
             if any(n != n.to_integral_value() or n <= 0 for n in (ticks, lots)):
                 raise InvalidOperation
+            off = v.grids.off_grid(
+                order.symbol, now_ms, Decimal(str(body["price"])), Decimal(str(body["size"]))
+            )
+            if off is not None:
+                return self._edit_refused(EDIT_GRID_FAILURES[off], preview=True)
             _, steps = v.engine.amend(account, order.symbol, order.id, None, int(lots), int(ticks))
         except (KeyError, InvalidOperation, EngineError):
             return self._edit_refused("INVALID_EDITED_SIZE")
@@ -256,13 +278,14 @@ class CoinbaseOrders:
         return json_response({"success": True, "success_response": {"order_id": _oid(order)}, "errors": []})
 
     @staticmethod
-    def _edit_refused(reason: str) -> Response:
+    def _edit_refused(reason: str, preview: bool = False) -> Response:
         """A refused edit as SDK 1.8's ``EditOrderResponse`` reads it: ``error_response`` and the
-        older ``errors`` list."""
-        err = {"error_details": reason, "edit_order_failure_reason": reason}
-        return json_response(
-            {"success": False, "error_response": err, "errors": [{"edit_failure_reason": reason}]}
-        )
+        older ``errors`` list; ``preview``: ``reason`` is a PreviewFailureReason (the edit's
+        ``preview_failure_reason``), else an EditOrderFailureReason."""
+        field = "preview_failure_reason" if preview else "edit_order_failure_reason"
+        err = {"error_details": reason, field: reason}
+        listed = {"preview_failure_reason" if preview else "edit_failure_reason": reason}
+        return json_response({"success": False, "error_response": err, "errors": [listed]})
 
     def _ok(self, o: Order) -> Response:
         success = {"order_id": _oid(o), "product_id": o.symbol, "side": "BUY" if o.side == BID else "SELL"}

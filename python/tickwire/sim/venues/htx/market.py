@@ -35,6 +35,10 @@ def gz(obj: Any) -> bytes:
 
 class Htx(Venue):
     shows_status = True  # /v1/common/symbols lists suspend/offline; order entry refuses (trade.py)
+    # /v1/common/symbols and order entry (trade.py) follow set_grid; the tick and lot are listed as
+    # price-precision/amount-precision (decimal places), so only a power of ten can be set.
+    sets_grid = True
+    grid_decimals = frozenset({"tick", "lot"})
     name = "htx"
     ws_paths: ClassVar[dict[str, str]] = {"ws": "/ws", "feed": "/feed", "v2": "/ws/v2"}
     intervals: ClassVar[dict[str, float]] = {
@@ -342,7 +346,8 @@ class Htx(Venue):
         if (req.method, req.path) == ("GET", "/v1/common/timestamp"):
             return json_response({"status": "ok", "data": ep.now_ms()})
         if (req.method, req.path) == ("GET", "/v1/common/symbols"):
-            return json_response(symbols(self.instruments, self.status))
+            grid = {s: self.grids.listed(s, ep.now_ms()) for s in self.instruments}
+            return json_response(symbols(grid, self.status))
         if req.path.startswith("/v1/account/") or req.path.startswith("/v1/order/"):
             denied = check_rest(self.secrets, ep, req)
             if denied is not None:

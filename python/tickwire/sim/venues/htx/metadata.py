@@ -4,7 +4,9 @@
 (the official SDKs' ``Symbol`` model): precisions as decimal places, the order limits as JSON numbers,
 every value from the simulator's instruments, which the matching engine enforces. A symbol
 ``Simulator.set_status`` made cancel-only is listed ``suspend``, a closed one ``offline``; the order
-entry refuses new orders on either (``REFUSALS``), cancels still go.
+entry refuses new orders on either (``REFUSALS``), cancels still go. A grid changed by
+``Simulator.set_grid`` is listed (``price-precision``, ``amount-precision``, the minimum amounts) and
+enforced from then on.
 
 ``GET /v1/order/matchresults?symbol=[&start-time=][&end-time=][&size=]`` from the engine's own fill
 records, newest first: each fill once, ``trade-id`` the id it had on the public ``trade.detail``

@@ -49,6 +49,14 @@ HTX_LIMITS = {
     "max_qty": ("order-limitorder-amount-max-error", "limit order amount error, max: "),
     "notional": ("order-value-min-error", "Order total cannot be lower than: "),
 }
+# An order off a grid changed by ``Simulator.set_grid`` (huobiapi.github.io docs spot v1, "Error
+# Code" and the FAQ's "common return errors"): a price past price-precision, an amount past
+# amount-precision, under limit-order-min-order-amt.
+GRID_ERRORS = {
+    "tick": ("order-orderprice-precision-error", "limit order price precision error, scale: "),
+    "lot": ("order-orderamount-precision-error", "order quantity precision error, scale: "),
+    "min_qty": HTX_LIMITS["min_qty"],
+}
 STATE = {"NEW": "submitted", "PARTIALLY_FILLED": "partial-filled", "FILLED": "filled", "CANCELED": "canceled"}
 STATE["EXPIRED"] = "canceled"
 # submitCancelClientOrder's answer and batchcancel's order-state for an order that is not open.
@@ -209,6 +217,14 @@ class HtxOrders:
                 raise InvalidOperation
         except (KeyError, InvalidOperation, ValueError):
             return err("order-value-min-error", "amount or price is not valid for the instrument")
+        price = None if ticks is None else Decimal(str(b["price"]))
+        market_buy = kind[0] == "MARKET" and side == BID  # its amount is quote currency
+        off = v.grids.off_grid(symbol, ep.now_ms(), price, None if market_buy else amount)
+        if off is not None:  # refused before the engine, as the venue checks the symbol's rules
+            g = v.grids.listed(symbol, ep.now_ms())
+            name, text = GRID_ERRORS[off]
+            shown = {"tick": g.price_decimals, "lot": g.qty_decimals}.get(off, f"{g.qty(g.min_lots):f}")
+            return err(name, f"{text}`{shown}`")
         try:
             order, step = v.engine.place(
                 key, symbol, side, kind[0], int(lots), None if ticks is None else int(ticks), kind[1],

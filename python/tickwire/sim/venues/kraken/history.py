@@ -68,7 +68,8 @@ def asset_pair(symbol: str, inst: Instrument, closed: bool = False) -> dict[str,
     """One ``AssetPairs`` entry: the fields a client sizes and prices orders with. ``closed``: the
     pair takes no new order (``Simulator.set_status``, cancel-only or closed alike), listed
     ``cancel_only`` — AssetPairs' ``status`` (online, cancel_only, post_only, limit_only, reduce_only)
-    has no word for a halt."""
+    has no word for a halt. ``inst`` is the grid in force (``Simulator.set_grid``: ``tick_size``,
+    ``ordermin``)."""
     base, quote = symbol.split("/")
     _, alt = rest_names(symbol)
     return {

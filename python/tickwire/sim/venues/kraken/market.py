@@ -47,6 +47,10 @@ def kraken_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) ->
 
 class Kraken(Venue):
     shows_status = True  # AssetPairs lists cancel_only; order entry refuses (trade.py)
+    # AssetPairs and order entry (trade.py) follow set_grid: tick_size and ordermin. Not the lot:
+    # lot_decimals is listed as places, and no refusal of a volume past them is documented.
+    sets_grid = True
+    grid_params = frozenset({"tick", "min_qty"})
     name = "kraken"
     ws_paths: ClassVar[dict[str, str]] = {"v2": "/v2", "v1": "/", "v2_auth": "/auth/v2"}
     has_checksum = True
@@ -332,7 +336,7 @@ class Kraken(Venue):
             if "" in wanted:
                 return json_response({"error": ["EQuery:Unknown asset pair"]})
             result = {
-                rest_names(p)[0]: asset_pair(p, self.instruments[p], p in self.status)
+                rest_names(p)[0]: asset_pair(p, self.grids.listed(p, ep.now_ms()), p in self.status)
                 for p in wanted or list(self.instruments)
             }
             return json_response({"error": [], "result": result})

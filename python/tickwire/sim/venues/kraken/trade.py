@@ -60,6 +60,12 @@ KRAKEN_ERRORS = {
 }
 
 
+# An order off a grid changed by ``Simulator.set_grid`` (docs.kraken.com "Spot Error Messages"): a
+# price off ``tick_size``, a volume under ``ordermin``. (``lot_decimals`` does not change here: a
+# volume past them is refused before, as one off the simulator's own lot.)
+GRID_ERRORS = {"tick": "EOrder:Tick size check failed", "min_qty": KRAKEN_ERRORS["min_qty"]}
+
+
 def order_error(e: EngineError) -> str:
     """An engine refusal as Kraken's error string."""
     return KRAKEN_ERRORS.get(e.code, f"EOrder:{e}")
@@ -152,7 +158,7 @@ class KrakenOrders:
                 count += 1
             reply({"method": "cancel_all", "result": {"count": count}, "success": True})
         elif method == "amend_order":
-            self._amend(account, params, reply)
+            self._amend(account, params, reply, conn.endpoint.now_ms())
         else:
             reply({"error": f"Unsupported method {method}", "method": method, "success": False})
 
@@ -183,6 +189,15 @@ class KrakenOrders:
                     "success": False,
                 }
             )
+            return
+        off = self.off_grid(
+            symbol,
+            conn.endpoint.now_ms(),
+            p.get("limit_price") if ticks is not None else None,
+            p["order_qty"],
+        )
+        if off is not None:  # refused before the engine, as the venue checks the pair's rules first
+            reply({"error": GRID_ERRORS[off], "method": "add_order", "success": False})
             return
         cl = str(p.get("cl_ord_id", ""))
         try:
@@ -228,15 +243,22 @@ class KrakenOrders:
                 result["cl_ord_id"] = ref
             reply({"method": "cancel_order", "result": result, "success": True})
 
-    def _amend(self, account: str, p: dict[str, Any], reply: Reply) -> None:
-        error, result = self.amend(account, str(p.get("order_id", "")), str(p.get("cl_ord_id", "")), p)
+    def off_grid(self, symbol: str, now_ms: int, price: Any, qty: Any) -> str | None:
+        """The rule of a grid changed by ``Simulator.set_grid`` that ``price``/``qty`` (None: not
+        given) break, else None."""
+        num = (None if x is None else Decimal(str(x)) for x in (price, qty))
+        return self.ctx.grids.off_grid(symbol, now_ms, *num)
+
+    def _amend(self, account: str, p: dict[str, Any], reply: Reply, now_ms: int) -> None:
+        ref, cl = str(p.get("order_id", "")), str(p.get("cl_ord_id", ""))
+        error, result = self.amend(account, ref, cl, p, now_ms)
         if error is not None:
             reply({"error": error, "method": "amend_order", "success": False})
         else:
             reply({"method": "amend_order", "result": result, "success": True})
 
     def amend(
-        self, account: str, ref: str, cl: str, p: Mapping[str, Any]
+        self, account: str, ref: str, cl: str, p: Mapping[str, Any], now_ms: int
     ) -> tuple[str | None, dict[str, Any]]:
         """An amend by txid or cl_ord_id to ``order_qty`` and/or ``limit_price`` (WebSocket and REST
         alike): (error, result)."""
@@ -254,6 +276,9 @@ class KrakenOrders:
                 n is not None and (n != n.to_integral_value() or n <= 0) for n in (qty, px)
             ):
                 raise InvalidOperation
+            off = self.off_grid(order.symbol, now_ms, p.get("limit_price"), p.get("order_qty"))
+            if off is not None:
+                return GRID_ERRORS[off], {}
             _, steps = v.engine.amend(
                 account,
                 order.symbol,
@@ -296,7 +321,7 @@ class KrakenOrders:
         if method == "CancelAllOrdersAfter":
             return self.cancel_all_after(ep, account, f.get("timeout", ""))
         if method == "AmendOrder":
-            error, result = self.amend(account, f.get("txid", ""), f.get("cl_ord_id", ""), f)
+            error, result = self.amend(account, f.get("txid", ""), f.get("cl_ord_id", ""), f, ep.now_ms())
             return {"error": [error]} if error else {"error": [], "result": {"amend_id": result["amend_id"]}}
         if method in ("CancelOrder", "CancelAll"):
             if method == "CancelAll":
@@ -342,6 +367,9 @@ class KrakenOrders:
             ticks = Decimal(f["price"]) / inst.tick if kind == "LIMIT" else None
             if any(n is not None and (n != n.to_integral_value() or n <= 0) for n in (lots, ticks)):
                 raise InvalidOperation
+            off = self.off_grid(pair, ep.now_ms(), f["price"] if ticks is not None else None, f["volume"])
+            if off is not None:
+                return {"error": [GRID_ERRORS[off]]}
             order, step = v.engine.place(
                 account, pair, side, kind, int(lots), None if ticks is None else int(ticks),
                 tif if kind == "LIMIT" else "IOC", f.get("cl_ord_id", ""), ep.now_ms(),
