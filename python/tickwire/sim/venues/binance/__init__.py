@@ -1,4 +1,4 @@
-"""Binance spot and USDⓈ-M futures (venues.md §1), one venue class each (``market.py``).
+"""Binance spot and USDⓈ-M futures (venues.md §1), one venue class each (``market.py``, ``market_usdm.py``).
 
 Market data (§1.4, §1.6): ``/ws/<stream>``, ``/stream?streams=a/b`` (wrapped ``{"stream","data"}``)
 and live SUBSCRIBE/UNSUBSCRIBE; ``<sym>@depth[@100ms|@1000ms]`` diffs chained by U/u (``pu`` on
@@ -18,6 +18,7 @@ The parts take a ``VenueContext`` and never import ``market.py``.
 
 from __future__ import annotations
 
-from tickwire.sim.venues.binance.market import BinanceSpot, BinanceUsdm
+from tickwire.sim.venues.binance.market import BinanceSpot
+from tickwire.sim.venues.binance.market_usdm import BinanceUsdm
 
 __all__ = ["BinanceSpot", "BinanceUsdm"]
