@@ -175,3 +175,35 @@ def test_every_s_none_and_no_announced_change_spawns_nothing() -> None:
             rules_recheck.RulesRecheck(load, spawn, every_s=0)
 
     asyncio.run(go())
+
+
+def test_an_announced_change_and_the_periodic_read_share_one_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OKX's announced change 0.2 s ahead and a 1 s period: one timer task; the change's read comes
+    first (``timed``), and the periodic one ``every_s`` after that read, not after the start."""
+    monkeypatch.setattr(rules_recheck, "AFTER_CHANGE_S", 0.05)
+
+    async def go() -> None:
+        clock = [10_000_000]
+        loads: list[float] = []
+        tasks: list[asyncio.Task[None]] = []
+        rr: rules_recheck.RulesRecheck
+
+        async def load() -> None:
+            loads.append(time.monotonic())
+            rr.at()  # this read announces nothing more
+
+        def spawn(coro: Any) -> None:
+            tasks.append(asyncio.get_running_loop().create_task(coro))
+
+        rr = rules_recheck.RulesRecheck(load, spawn, now_ms=lambda: clock[0], every_s=1.0)
+        start = time.monotonic()
+        rr.at([clock[0] + 200])
+        await until(lambda: len(loads) == 2, "the change's read, then the periodic one", 4.0)
+        assert 0.2 <= loads[0] - start < 0.8, loads[0] - start
+        assert 0.9 <= loads[1] - loads[0] < 1.8, loads[1] - loads[0]
+        assert (rr.timed, rr.refreshes, rr.reads) == (1, 1, 2)
+        timers = [t for t in tasks if t.get_coro().__name__ == "_timer"]  # type: ignore[union-attr]
+        assert len(timers) == 1 and not timers[0].done()
+        timers[0].cancel()
+
+    asyncio.run(go())
