@@ -471,6 +471,10 @@ class VenueSpec:
     # A REST snapshot may be taken before the first diff arrives (the first-diff rule continues it).
     @property
     def snapshot_first(self) -> bool: ...
+    # The venue pushes a snapshot on subscribing but may not (OKX): a book whose first message after
+    # (re)subscribing is a diff takes REST snapshots, and resyncs by them, as a "snapshot" venue's.
+    @property
+    def rest_fallback(self) -> bool: ...
     # A venue-wide sequence, the same on every connection: redundant A/B lines can be arbitrated.
     @property
     def redundant_lines(self) -> bool: ...

@@ -32,6 +32,11 @@ pub struct BookConfig {
     /// Snapshots come from a separate request (Binance REST, HTX REQ): diffs before the snapshot
     /// are buffered and replayed instead of dropped.
     pub rest_snapshot: bool,
+    /// The venue pushes a snapshot when a book is subscribed but may not (OKX, which announced it
+    /// stops): a book whose first message after (re)subscribing (`Book::subscribed`) is a diff keeps
+    /// its diffs and waits for an out-of-band snapshot as a `rest_snapshot` book does, and stays so
+    /// (its gaps resynced out of band) until the next message after a resubscription is a snapshot.
+    pub rest_fallback: bool,
     /// Treat best bid >= best ask after a message as out of sync.
     pub check_crossed: bool,
     /// Bound on buffered diff levels while waiting for a snapshot.
@@ -54,6 +59,7 @@ impl Default for BookConfig {
             checksum_qty_decimals: None,
             seq: SeqRule::None,
             rest_snapshot: false,
+            rest_fallback: false,
             check_crossed: false,
             max_buffered_levels: 200_000,
             round_qty_decimals: None,

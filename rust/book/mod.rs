@@ -52,6 +52,12 @@ pub struct Book {
     journal: Journal,
     /// Checksum text of the top levels, kept between messages (boxed: most books have no checksum).
     texts: Option<Box<level_text::Cache>>,
+    /// `cfg.rest_fallback`: the venue sent this book no snapshot when it was (re)subscribed, so it
+    /// takes its snapshots out of band, as a `rest_snapshot` book.
+    rest: bool,
+    /// `cfg.rest_fallback`: a (re)subscription was confirmed and no book message came since: the
+    /// next one says whether the venue still pushes a snapshot.
+    first: bool,
 }
 
 impl Book {
@@ -70,6 +76,8 @@ impl Book {
             buf_msgs: Vec::new(),
             journal: Journal::default(),
             texts: None,
+            rest: false,
+            first: false,
         }
     }
 
@@ -85,7 +93,7 @@ impl Book {
     /// What it takes to sync this book again; `None` while synced or still waiting for the first
     /// snapshot of a subscription.
     pub fn need(&self) -> Option<Need> {
-        match (self.state, self.cfg.rest_snapshot) {
+        match (self.state, self.out_of_band()) {
             (SyncState::Synced | SyncState::Empty, _) => None,
             (_, true) => Some(Need::Snapshot),
             (SyncState::Buffering, false) => None,
@@ -123,6 +131,26 @@ impl Book {
         self.cfg.checksum_qty_decimals = qty;
     }
 
+    /// Whether this book's snapshots come out of band (REST, a request): always on a
+    /// `rest_snapshot` venue, and on a `rest_fallback` one since the venue sent it no snapshot.
+    pub fn out_of_band(&self) -> bool {
+        self.cfg.rest_snapshot || self.rest
+    }
+
+    /// The venue confirmed a (re)subscription of this book (OKX's `subscribe` event). On a
+    /// `rest_fallback` venue the next book message tells how the book syncs from then on: a
+    /// snapshot, pushed as before, or a diff — the venue sends none, so the diffs are kept for an
+    /// out-of-band snapshot (`Need::Snapshot`). Nothing changes on other venues.
+    pub fn subscribed(&mut self) {
+        self.first = self.cfg.rest_fallback;
+    }
+
+    /// Whether a diff now makes this book take its snapshots out of band (see `subscribed`): the
+    /// first book message since the book was new, reset or resubscribed.
+    pub(super) fn learns_rest(&self) -> bool {
+        self.cfg.rest_fallback && !self.rest && (self.first || self.state == SyncState::Empty)
+    }
+
     /// Marks the book out of sync from outside (e.g. a connection-wide sequence gap).
     pub fn invalidate(&mut self, reason: OosReason) {
         if reason == OosReason::Gap {
@@ -158,6 +186,8 @@ impl Book {
         self.id = NO_SEQ;
         self.fresh = true;
         self.state = SyncState::Empty;
+        self.rest = false;
+        self.first = false;
         self.journal.replace();
     }
 
@@ -201,7 +231,7 @@ impl Book {
         }
         // As `apply_diff` checks: a diff applied against the book's scale, one kept for the next
         // snapshot (waiting, or the first after a gap) on its own levels.
-        let keep = self.cfg.rest_snapshot;
+        let keep = self.out_of_band() || self.learns_rest();
         match (self.state, check(self.cfg.seq, self.id, self.fresh, &seq)) {
             (SyncState::Synced, Verdict::Apply) => self.plan(levels, false).map(|_| ()),
             (SyncState::Synced, Verdict::Gap) if keep => self.plan(levels, true).map(|_| ()),
@@ -281,10 +311,30 @@ impl Book {
         seq: SeqInfo,
         checksum: Option<i64>,
     ) -> Result<Outcome, BookError> {
+        let was = (self.rest, self.first);
+        // The first message since a (re)subscription is a diff: the venue sent no snapshot, so this
+        // book's come out of band from now on, and this diff is kept for the next one.
+        self.rest |= self.learns_rest();
+        self.first = false;
+        let r = self.diff(levels, seq, checksum);
+        if matches!(r, Err(ref e) if !matches!(e, BookError::BufferFull(_))) {
+            // Refused: the book is as it was (a full buffer is a loss, not a refusal: see `frame`).
+            (self.rest, self.first) = was;
+        }
+        r
+    }
+
+    #[inline]
+    fn diff(
+        &mut self,
+        levels: &[RawLevel],
+        seq: SeqInfo,
+        checksum: Option<i64>,
+    ) -> Result<Outcome, BookError> {
         match self.state {
             SyncState::Synced => {}
             SyncState::Empty | SyncState::Buffering => {
-                if self.cfg.rest_snapshot {
+                if self.out_of_band() {
                     self.plan(levels, true)?;
                     self.state = SyncState::Buffering;
                     return self.buffer(levels, seq);
@@ -293,7 +343,7 @@ impl Book {
                 return Ok(Outcome::Ignored);
             }
             SyncState::OutOfSync(_) | SyncState::Resyncing => {
-                if self.cfg.rest_snapshot {
+                if self.out_of_band() {
                     self.plan(levels, true)?;
                     self.state = SyncState::Resyncing;
                     return self.buffer(levels, seq);
@@ -308,12 +358,12 @@ impl Book {
                 Ok(Outcome::Stale)
             }
             Verdict::Gap => {
-                if self.cfg.rest_snapshot {
+                if self.out_of_band() {
                     self.plan(levels, true)?;
                 }
                 self.stats.gaps += 1;
                 self.state = SyncState::OutOfSync(OosReason::Gap);
-                if self.cfg.rest_snapshot {
+                if self.out_of_band() {
                     // This diff is the first one the next snapshot must connect to.
                     self.state = SyncState::Resyncing;
                     self.buffer(levels, seq)?;

@@ -14,6 +14,9 @@ impl Book {
         seq: SeqInfo,
         checksum: Option<i64>,
     ) -> Result<Outcome, BookError> {
+        if levels.is_empty() && self.learns_rest() {
+            return Ok(self.no_snapshot());
+        }
         match self.snapshot_verdict(&seq) {
             Verdict::Apply => {}
             Verdict::Stale => {
@@ -28,11 +31,34 @@ impl Book {
             }
         }
         let was_lost = matches!(self.state, SyncState::OutOfSync(_) | SyncState::Resyncing);
+        let first = std::mem::replace(&mut self.first, false);
         let r = self.snapshot(levels, seq, checksum);
+        if r.is_err() {
+            self.first = first; // refused: nothing changed
+        } else if first {
+            // The first message since a resubscription is a snapshot: the venue pushes them (again).
+            self.rest = false;
+        }
         if was_lost && self.state == SyncState::Synced {
             self.stats.resyncs += 1;
         }
         r
+    }
+
+    /// A `rest_fallback` venue's first book message after (re)subscribing is a snapshot without a
+    /// level. OKX's procedure for its books without the initial snapshot begins "Ignore the first
+    /// event received (action is snapshot)": taken, the book would be empty and synced. It is no
+    /// snapshot: the book takes its snapshots out of band from now on, as after a first diff.
+    fn no_snapshot(&mut self) -> Outcome {
+        self.rest = true;
+        self.first = false;
+        self.stats.ignored += 1;
+        self.state = match self.state {
+            SyncState::Synced => return Outcome::Ignored,
+            SyncState::Empty | SyncState::Buffering => SyncState::Buffering,
+            SyncState::OutOfSync(_) | SyncState::Resyncing => SyncState::Resyncing,
+        };
+        Outcome::Buffered
     }
 
     /// Whether a snapshot replaces the book (`Apply`), is older than it (`Stale`), or cannot be
@@ -53,11 +79,7 @@ impl Book {
     /// book lost (ignoring it keeps a stale book in sync): the book goes out of sync and waits for
     /// a snapshot, which is right in both cases.
     pub(super) fn snapshot_verdict(&self, seq: &SeqInfo) -> Verdict {
-        if !self.cfg.rest_snapshot
-            || self.state != SyncState::Synced
-            || self.id == NO_SEQ
-            || seq.last == NO_SEQ
-        {
+        if !self.out_of_band() || self.state != SyncState::Synced || self.id == NO_SEQ || seq.last == NO_SEQ {
             return Verdict::Apply;
         }
         if seq.restarts() {
@@ -92,7 +114,7 @@ impl Book {
         // out of band is the resync of a book whose id ran ahead of its last snapshot, unless it
         // says it restarts).
         let below = self.id != NO_SEQ && seq.last != NO_SEQ && seq.last <= self.id;
-        if below && (!self.cfg.rest_snapshot || seq.restarts()) {
+        if below && (!self.out_of_band() || seq.restarts()) {
             self.journal.restart();
         }
         self.id = seq.last;

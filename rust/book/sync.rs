@@ -47,7 +47,10 @@ pub enum SeqRule {
     BinanceFutures,
     /// `prev == id` (OKX `prevSeqId`, HTX mbp `prevSeqNum`, Clarofinlore/Tradefence `prev_seq`).
     /// OKX idle heartbeats (`prevSeqId == seqId`) and resets (`seqId < prevSeqId`) satisfy it too.
-    /// Right after a snapshot, diffs whose id is not past the snapshot are stale (HTX alignment).
+    /// Right after a snapshot, diffs whose id is not past the snapshot are stale (HTX alignment),
+    /// and one whose span holds it (`prev < id < last`) applies: an out-of-band snapshot taken in
+    /// the middle of a message's span (OKX `books` aggregates 100 ms), which carries the absolute
+    /// quantity of every level changed in it (OKX's "prevSeqId <= snapshot seqId < seqId").
     PrevLinked,
     /// Ids only grow (Bybit `u`); no gap can be proven, older ids are skipped.
     Increasing,
@@ -107,6 +110,8 @@ pub fn check(rule: SeqRule, id: i64, fresh: bool, m: &SeqInfo) -> Verdict {
                 Verdict::Apply
             } else if fresh && m.last != NO_SEQ && m.last <= id {
                 Verdict::Stale
+            } else if fresh && m.last != NO_SEQ && m.prev < id {
+                Verdict::Apply
             } else {
                 Verdict::Gap
             }
@@ -204,6 +209,20 @@ mod tests {
         assert_eq!(check(r, 200, true, &m(200, 200, 199)), Verdict::Stale);
         assert_eq!(check(r, 200, true, &m(201, 201, 200)), Verdict::Apply);
         assert_eq!(check(r, 200, true, &m(203, 203, 202)), Verdict::Gap);
+    }
+
+    #[test]
+    fn okx_rest_alignment_takes_a_diff_straddling_the_snapshot() {
+        // OKX's procedure for a REST snapshot (seqId 100): diffs up to it are stale, the first kept
+        // satisfies prevSeqId <= 100 < seqId, a later one must not start past the book.
+        let r = SeqRule::PrevLinked;
+        assert_eq!(check(r, 100, true, &m(97, 97, 95)), Verdict::Stale);
+        assert_eq!(check(r, 100, true, &m(100, 100, 97)), Verdict::Stale);
+        assert_eq!(check(r, 100, true, &m(104, 104, 97)), Verdict::Apply);
+        assert_eq!(check(r, 100, true, &m(104, 104, 100)), Verdict::Apply);
+        assert_eq!(check(r, 100, true, &m(106, 106, 101)), Verdict::Gap);
+        // Once a diff applied, only prevSeqId == the book's id continues it.
+        assert_eq!(check(r, 104, false, &m(107, 107, 102)), Verdict::Gap);
     }
 
     #[test]

@@ -421,5 +421,7 @@ fn the_journal_records_set_and_cut_levels_and_wholesale_changes_replace() {
     }
 }
 
-// Snapshots placed against a book: buffering, stale and restart snapshots, bounded buffers.
+// Snapshots placed against a book: buffering, stale and restart snapshots, bounded buffers; and a
+// venue's snapshot out of band when it pushes none.
+mod rest_fallback;
 mod sync;

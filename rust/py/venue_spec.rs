@@ -40,6 +40,8 @@ pub struct VenueSpec {
     #[pyo3(get)]
     snapshot_first: bool,
     #[pyo3(get)]
+    rest_fallback: bool,
+    #[pyo3(get)]
     redundant_lines: bool,
     #[pyo3(get)]
     consecutive_trade_ids: bool,
@@ -84,6 +86,7 @@ impl VenueSpec {
             round_qty_decimals: s.round_qty_decimals,
             check_crossed: s.check_crossed,
             snapshot_first: s.snapshot_first,
+            rest_fallback: s.rest_fallback,
             redundant_lines: s.redundant_lines,
             consecutive_trade_ids: s.consecutive_trade_ids,
             connection_numbered: s.connection_numbered,

@@ -349,6 +349,9 @@ impl Feed {
             return Err(e);
         }
         self.summary.kind = self.batch.kind;
+        if self.batch.subscribed != (0, 0) {
+            self.on_subscribed(frame);
+        }
         // Bitfinex names the symbol once, in the subscribed event, not in the frame.
         let named = channel.map(|i| chans.book(i));
         self.route_decoded(frame, named, Some(text))

@@ -205,6 +205,9 @@ pub struct Batch {
     /// The same for a venue that names the book by a channel number (Bitfinex): the channel slot of
     /// a book channel, set once the frame's number is read.
     pub hint_chan: Option<u32>,
+    /// A control frame confirming a book's (re)subscription names the book here (OKX's
+    /// `{"event":"subscribe","arg":{"channel":"books","instId":…}}`): `Book::subscribed`.
+    pub subscribed: (u32, u32),
 }
 
 impl Batch {
@@ -212,6 +215,7 @@ impl Batch {
         self.kind = FrameKind::Other;
         self.hint = (0, 0);
         self.hint_chan = None;
+        self.subscribed = (0, 0);
         self.msgs.clear();
         self.levels.clear();
         self.conn_seq = None;

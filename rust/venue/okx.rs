@@ -11,10 +11,14 @@ use crate::book::sync::{SeqInfo, SeqRule, NO_SEQ};
 use crate::codec::json::{Cur, JsonError, Result};
 
 /// Snapshot then increments chained by `prevSeqId`, CRC32 of the top 25; a book that loses sync is
-/// resubscribed. `seqId` is the instrument's, the same on every connection.
+/// resubscribed. `seqId` is the instrument's, the same on every connection. OKX announced that its
+/// book channels stop sending the snapshot ("Delist initial snapshot and checksum field in order
+/// book channels", production early August 2026): a book whose first message after subscribing is
+/// an update takes `GET /api/v5/market/books` (its answer decoded here too) and resyncs so.
 pub const SPEC: VenueSpec = VenueSpec {
     seq: SeqRule::PrevLinked,
     checksum: ChecksumKind::Okx,
+    rest_fallback: true,
     redundant_lines: true,
     ..VenueSpec::base("okx", Decoder::Json(decode))
 };
@@ -40,6 +44,11 @@ fn opt_dec(c: &mut Cur<'_>) -> Result<Option<Dec>> {
         return Ok(None);
     }
     Ok(Some(parse_dec(t)?))
+}
+
+/// The book channels whose messages chain by `prevSeqId`, and whose snapshot OKX stops sending.
+fn is_seq_book_channel(ch: &[u8]) -> bool {
+    matches!(ch, b"books" | b"books-l2-tbt" | b"books50-l2-tbt" | b"books-elp")
 }
 
 fn is_book_channel(ch: &[u8]) -> bool {
@@ -249,7 +258,9 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
     let mut c = Cur::new(frame);
     c.obj()?;
     let (mut channel, mut inst, mut action): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
-    let mut event = false;
+    let mut event: Option<&[u8]> = None;
+    // A REST answer's `code` ("0": success), and whether the frame has an `op` (an order's answer).
+    let (mut code, mut op): (Option<&[u8]>, bool) = (None, false);
     let mut tick = Tick::default();
     let mut first = true;
     while let Some(k) = c.key(&mut first)? {
@@ -266,8 +277,10 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
                 }
             }
             b"action" => action = c.string()?,
-            b"event" => {
-                event = true;
+            b"event" => event = Some(c.string()?),
+            b"code" if c.peek()? == b'"' => code = Some(c.string()?),
+            b"op" => {
+                op = true;
                 c.skip()?
             }
             b"data" => data(&mut c, out, &mut tick)?,
@@ -275,10 +288,20 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
         }
     }
     c.end()?;
-    if event {
+    if let Some(ev) = event {
         out.clear();
         out.kind = FrameKind::Control;
+        // A book's (re)subscription confirmed: its next message shows whether OKX still pushes a
+        // snapshot (`Book::subscribed`). Only the channels chained by prevSeqId.
+        if ev == b"subscribe" && is_seq_book_channel(channel) && !inst.is_empty() {
+            out.subscribed = span(frame, inst);
+        }
         return Ok(());
+    }
+    if channel.is_empty() && !op {
+        if let Some(code) = code {
+            return rest_book(code, out);
+        }
     }
     if !is_book_channel(channel) {
         // A trade without price, size or side refuses the frame, as every venue's does
@@ -318,6 +341,28 @@ fn general(frame: &[u8], out: &mut Batch) -> Result<()> {
         m.sym = sym;
         m.snapshot = snapshot;
     }
+    Ok(())
+}
+
+/// The answer of `GET /api/v5/market/books` (`{"code":"0","msg":"","data":[{"asks","bids","ts",
+/// "seqId"}]}`), read by `data` like a pushed book's objects: one snapshot at its `seqId`, which
+/// OKX's procedure aligns the stream's updates with. Refused when OKX answered an error (`code`
+/// not "0"), or without a `seqId` (nothing to align the buffered updates with: every one would
+/// apply to it, stale ones included).
+fn rest_book(code: &[u8], out: &mut Batch) -> Result<()> {
+    if code != b"0" {
+        return Err(JsonError::Shape("OKX REST answer with an error code"));
+    }
+    let [m] = &mut out.msgs[..] else {
+        return Err(JsonError::Shape("OKX REST book answer without exactly one book"));
+    };
+    if m.seq.last == NO_SEQ {
+        return Err(JsonError::Shape("OKX REST book without seqId"));
+    }
+    m.snapshot = true;
+    m.seq.prev = NO_SEQ;
+    out.trades.clear();
+    out.kind = FrameKind::Book;
     Ok(())
 }
 

@@ -88,3 +88,76 @@ fn books_shortcut_matches_the_general_grammar_on_the_capture() {
     assert!(fast > 0 && fast == books_seen, "the shortcut took {fast} of {books_seen} book frames");
     assert!(trades > 0 && trades == trades_seen, "the shortcut took {trades} of {trades_seen} trades");
 }
+
+/// `GET /api/v5/market/books`' answer: one snapshot at its `seqId` (no `prevSeqId`: not a pushed
+/// snapshot's -1), levels as the stream writes them. An error answer, or one without `seqId`, is
+/// refused: without the id nothing could tell the stale buffered updates from the others.
+#[test]
+fn the_rest_book_answer_is_a_snapshot_at_its_seq_id() {
+    let rest = r#"{"code":"0","msg":"","data":[{"asks":[["41006.8","0.60038921","0","1"]],"bids":[["41006.3","0.30178218","0","2"],["41006.2","1","0","1"]],"ts":"1629966436396","seqId":3082193570}]}"#;
+    let mut b = Batch::default();
+    decode(rest.as_bytes(), &mut b).unwrap();
+    assert_eq!((b.kind, b.msgs.len(), b.levels.len()), (FrameKind::Book, 1, 3));
+    let m = b.msgs[0];
+    assert!(m.snapshot);
+    assert_eq!(m.seq, SeqInfo { first: 3082193570, last: 3082193570, prev: NO_SEQ });
+    assert_eq!(m.sym, (0, 0));
+    for (bad, why) in [
+        (r#"{"code":"51001","msg":"Instrument ID does not exist","data":[]}"#, "error code"),
+        (r#"{"code":"0","msg":"","data":[{"asks":[],"bids":[["1","1","0","1"]],"ts":"1"}]}"#, "seqId"),
+        (r#"{"code":"0","msg":"","data":[]}"#, "exactly one book"),
+    ] {
+        let e = decode(bad.as_bytes(), &mut Batch::default()).unwrap_err();
+        assert!(e.to_string().contains(why), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_book_subscription_event_names_its_book() {
+    let mut b = Batch::default();
+    let ack =
+        r#"{"id":"1","event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#;
+    decode(ack.as_bytes(), &mut b).unwrap();
+    assert_eq!(
+        (b.kind, &ack.as_bytes()[b.subscribed.0 as usize..b.subscribed.1 as usize]),
+        (FrameKind::Control, &b"BTC-USDT"[..])
+    );
+    for other in [
+        r#"{"event":"unsubscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#,
+        r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"}}"#,
+        r#"{"event":"subscribe","arg":{"channel":"books5","instId":"BTC-USDT"}}"#,
+    ] {
+        decode(other.as_bytes(), &mut b).unwrap();
+        assert_eq!((b.kind, b.subscribed), (FrameKind::Control, (0, 0)), "{other}");
+    }
+}
+
+/// The whole route: OKX confirms the subscription and sends updates only; the book keeps them,
+/// asks for a snapshot, and the REST answer (its seqId inside the third update's span) syncs it.
+#[test]
+fn a_feed_whose_books_come_without_a_snapshot_syncs_from_the_rest_answer() {
+    use crate::book::{Need, Outcome};
+    use crate::venue::tests::{feed, outcomes};
+    use crate::venue::Venue;
+    let mut f = feed(Venue::Okx);
+    let upd = |prev: i64, seq: i64, px: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[["9","1","0","1"]],"bids":[["{px}","1","0","1"]],"ts":"1","checksum":0,"prevSeqId":{prev},"seqId":{seq}}}]}}"#
+        )
+    };
+    f.on_frame(br#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#).unwrap();
+    for (prev, seq, px) in [(1, 5, "1"), (5, 8, "2"), (8, 12, "3")] {
+        assert_eq!(outcomes(&mut f, &upd(prev, seq, px)), vec![Outcome::Buffered]);
+    }
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, Need::Snapshot)]);
+    let rest = r#"{"code":"0","msg":"","data":[{"asks":[["9","2","0","1"]],"bids":[["2","5","0","1"],["1","5","0","1"]],"ts":"1","seqId":10}]}"#;
+    let s = f.on_snapshot(b"BTC-USDT", rest.as_bytes()).unwrap();
+    assert_eq!(s.updates, vec![(0, Outcome::Applied)]);
+    let b = f.book(b"BTC-USDT").unwrap();
+    assert_eq!((b.is_synced(), b.last_id(), b.best_bid(), b.stats().stale), (true, 12, Some((3, 1)), 2));
+    assert_eq!(b.depth_qty(false, 3), 11);
+    assert_eq!(outcomes(&mut f, &upd(12, 13, "4")), vec![Outcome::Applied]);
+    // A gap of that book is kept for the next REST snapshot, not resubscribed.
+    assert_eq!(outcomes(&mut f, &upd(20, 21, "5")), vec![Outcome::Gap]);
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, Need::Snapshot)]);
+}

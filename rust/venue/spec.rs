@@ -109,6 +109,11 @@ pub struct VenueSpec {
     /// (`U <= lastUpdateId <= u`) refuses a diff that starts just past the snapshot, so diffs are
     /// buffered first there.
     pub snapshot_first: bool,
+    /// The venue pushes a snapshot when a book is subscribed, but may stop (OKX: announced for
+    /// August 2026): a book whose first message after (re)subscribing is a diff buffers its diffs
+    /// and takes an out-of-band snapshot (`Need::Snapshot`), as a `Resync::Snapshot` venue's does
+    /// (`BookConfig::rest_fallback`); one that got its snapshot keeps resyncing by `resync`.
+    pub rest_fallback: bool,
     /// Books follow a venue-wide sequence that is the same on every connection, so redundant
     /// A/B lines can be arbitrated message by message.
     pub redundant_lines: bool,
@@ -144,6 +149,7 @@ impl VenueSpec {
             round_qty_decimals: None,
             check_crossed: true,
             snapshot_first: false,
+            rest_fallback: false,
             redundant_lines: false,
             consecutive_trade_ids: false,
             connection_numbered: false,
@@ -167,6 +173,7 @@ impl VenueSpec {
             seq: self.seq,
             checksum: self.checksum,
             rest_snapshot: self.resync.out_of_band(),
+            rest_fallback: self.rest_fallback,
             max_depth: self.max_depth,
             round_qty_decimals: self.round_qty_decimals,
             check_crossed: self.check_crossed,

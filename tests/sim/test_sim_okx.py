@@ -125,3 +125,40 @@ def test_idle_book_heartbeat_and_idle_cut() -> None:
             assert not c.closed.done()
 
     asyncio.run(go())
+
+
+def test_profile_book_snapshot_rest_sends_updates_only_and_rest_books_carry_the_streams_seq_id() -> None:
+    """``{"book_snapshot": "rest"}``: as OKX announced for its book channels, a subscription gets no
+    snapshot, only updates; ``GET /api/v5/market/books`` is the book at its ``seqId``, which OKX's
+    procedure places in the stream: the next update has ``prevSeqId <= seqId < its seqId``, and the
+    REST book with every later update is the truth. (Before: the first message was the snapshot.)"""
+
+    async def go() -> None:
+        profiles = {"okx": {"book_snapshot": "rest"}}
+        async with Simulator(["okx"], seed=5, rate=0, depth=40, profiles=profiles) as sim:
+            c = await connect(sim.urls()["okx"][0]["ws"]["public"])
+            c.send({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]})
+            assert (await c.recv())["event"] == "subscribe"
+            sim.advance(30, "okx", "BTC-USDT")
+            await settle()
+            before = c.drain()
+            assert before and {m["action"] for m in before} == {"update"}
+            url = sim.urls()["okx"][0]["rest"] + "/api/v5/market/books?instId=BTC-USDT&sz=400"
+            rest = (await get_json(url))["data"][0]
+            sim.advance(200, "okx", "BTC-USDT")
+            await settle()
+            after = [m["data"][0] for m in c.drain()]
+            assert after[0]["prevSeqId"] <= rest["seqId"] < after[0]["seqId"]
+            assert before[-1]["data"][0]["seqId"] == after[0]["prevSeqId"]
+            book = LocalBook()
+            book.apply("snapshot", {**rest, "prevSeqId": -1})
+            kept = [d for d in after if d["seqId"] > rest["seqId"]]
+            book.seq = kept[0]["prevSeqId"]  # the first kept update continues or straddles it
+            for d in kept:
+                book.apply("update", d)
+            truth = sim.book("okx", "BTC-USDT")
+            bids, asks = book.sorted()
+            assert [(Decimal(p), Decimal(q)) for p, q, *_ in bids] == truth.bids
+            assert [(Decimal(p), Decimal(q)) for p, q, *_ in asks] == truth.asks
+
+    asyncio.run(go())

@@ -184,7 +184,8 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
             continue
         try:
             if kind == "http":
-                symbol = parse_qs(urlparse(url).query).get("symbol", [""])[0]
+                query = parse_qs(urlparse(url).query)
+                symbol = (query.get("symbol") or query.get("instId") or [""])[0]  # OKX: instId
                 _, updates, _ = feed.on_snapshot(symbol, payload)
             else:
                 _, updates, _ = feed.on_frame(payload, t_ns if arbitrated else None)

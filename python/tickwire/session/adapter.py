@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 # Adapter attributes that come from the venue spec: a subclass stating one would contradict the feed.
-_FROM_SPEC = frozenset({"spec", "resync", "snapshot_first", "redundant_ok", "reset_on_reconnect"})
+_FROM_SPEC = frozenset(
+    {"spec", "resync", "snapshot_first", "rest_fallback", "redundant_ok", "reset_on_reconnect"}
+)
 
 
 class Adapter:
@@ -49,6 +51,10 @@ class Adapter:
     # Read from the spec: a book may start from a snapshot taken before its first diff (Binance spot:
     # the first diff is checked against it). Off where the rule for the first diff needs it buffered.
     snapshot_first: ClassVar[bool]
+    # Read from the spec: the venue pushes a snapshot on subscribing but may not (OKX). A book whose
+    # first message after (re)subscribing is a diff takes REST snapshots (``fetch_snapshot``), its
+    # resyncs too, as on a "snapshot" venue; one that got its snapshot resyncs by ``resync``.
+    rest_fallback: ClassVar[bool]
     # Venue connection-rate ceiling (count, seconds), shared by all sessions of the process.
     connect_limit: ClassVar[tuple[int, float] | None] = None
     # Messages a connection may send in a window (count, seconds), pings and pongs included, over
@@ -92,6 +98,7 @@ class Adapter:
         cls.spec = spec = venue_spec(cls.feed_venue)
         cls.resync = spec.resync
         cls.snapshot_first = spec.snapshot_first
+        cls.rest_fallback = spec.rest_fallback
         cls.redundant_ok = spec.redundant_lines
         cls.reset_on_reconnect = spec.connection_numbered
 

@@ -323,6 +323,8 @@ class MarketData(BookReads):
             if outcome == "buffered":
                 if self.adapter.resync == "snapshot":
                     self.resyncer.request(key, "initial snapshot")
+                elif self.adapter.rest_fallback:  # the stream sent this book no snapshot
+                    self.resyncer.snapshot_wanted(key)
             elif outcome in LOST_SYNC:
                 self.resyncer.lost_sync(key, LOST_SYNC[outcome])
         if kind == "trade":

@@ -3,8 +3,10 @@
 How depends on the venue (``Adapter.resync``): a REST snapshot the feed aligns with the diffs it
 buffered (Binance), a snapshot request on the same socket (HTX ``req``), or unsubscribing and
 subscribing the one symbol so the venue sends a fresh snapshot (OKX, Kraken, Bybit, Coinbase, the
-seed venues). At most one resync per symbol runs at a time, retried with a growing pause (50 ms
-to 2 s) for as long as the book is wanted — never given up. A REST
+seed venues). Where the venue may send no snapshot (``Adapter.rest_fallback``: OKX), a book whose
+first message after subscribing was a diff asks for a REST snapshot instead (the feed says so: its
+need is a snapshot), on each attempt. At most one resync per symbol runs at a time, retried with a
+growing pause (50 ms to 2 s) for as long as the book is wanted — never given up. A REST
 snapshot refused for the request rate (429/418) stops every book's snapshot fetches for its
 Retry-After (1 s when it names none): the resyncs of many books after a reconnect must not turn a
 429 into Binance's IP ban. Where the adapter names the venue's per-address limits (``rest_limits``),
@@ -155,6 +157,7 @@ class Resyncer:
         self.capture: CaptureWriter | None = None
         self.rest_blocked_until = 0.0  # monotonic: the venue's rate refusal, for every book's fetch
         self.gates: dict[str, HostGate] = {}  # by REST base URL: a failing host asked by one book at a time
+        self.method: dict[str, str] = {}  # how the running attempt of each book's resync goes
 
     def request(self, key: str, why: str) -> None:
         owner = self.owner
@@ -168,6 +171,24 @@ class Resyncer:
         task = asyncio.get_running_loop().create_task(self._run(key))
         self.tasks[key] = task
         task.add_done_callback(functools.partial(self._done, key))
+
+    def snapshot_wanted(self, key: str) -> None:
+        """``key`` keeps its diffs for a REST snapshot on a venue that may push none
+        (``Adapter.rest_fallback``): its stream sent no snapshot. A resync resubscribing it stops
+        waiting for one and asks REST at its next attempt; without a resync, one starts."""
+        if key in self.tasks:
+            if self.method.get(key) == "resubscribe":
+                self.lost_again.add(key)
+            return
+        self.request(key, "no snapshot in the stream")
+
+    def how(self, key: str) -> str:
+        """How the next attempt rebuilds ``key``: the adapter's ``resync``, but a REST snapshot for a
+        book that waits for one where the venue may push none (``rest_fallback``)."""
+        a = self.adapter
+        if a.resync == "resubscribe" and a.rest_fallback and dict(self.feed.needs()).get(key) == "snapshot":
+            return "snapshot"
+        return a.resync
 
     def lost_sync(self, key: str, why: str) -> None:
         """``key`` lost sync (a gap, a bad checksum, a crossed book): counted, reported, resynced."""
@@ -220,6 +241,7 @@ class Resyncer:
         if self.tasks.get(key) is task:  # not a later one (a book dropped, then subscribed again)
             del self.tasks[key]
             self.lost_again.discard(key)
+            self.method.pop(key, None)
 
     async def _run(self, key: str) -> None:
         owner, a = self.owner, self.adapter
@@ -238,8 +260,9 @@ class Resyncer:
             self.lost_again.discard(key)  # a loss from before this attempt is what it repairs
             gate: HostGate | None = None
             probe = False
+            how = self.method[key] = self.how(key)
             try:
-                if a.resync == "snapshot":
+                if how == "snapshot":
                     blocked = self.rest_blocked_until - time.monotonic()
                     if blocked > 0:
                         await asyncio.sleep(blocked)
@@ -286,7 +309,7 @@ class Resyncer:
                     # a quiet symbol then stayed unsynced until its next diff. Asked again instead.
                     if not behind and any(o == "stale" for _, o in updates):
                         behind = not self._proven(key)
-                elif a.resync == "request":
+                elif how == "request":
                     owner.send_first([a.snapshot_request(key)])
                 else:
                     subs = self.subs_for_key(key)
@@ -315,7 +338,7 @@ class Resyncer:
                     logging.DEBUG if isinstance(e, HostDown) else logging.WARNING,
                     "%s resync %s attempt %d failed: %s", a.venue, key, attempt + 1, e,
                 )  # fmt: skip
-                if a.resync == "snapshot" and not isinstance(e, RateLimitError):
+                if how == "snapshot" and not isinstance(e, RateLimitError):
                     rest_failures += 1
                 if isinstance(e, RateLimitError):
                     pause = getattr(e, "retry_after", None) or RATE_PAUSE_S

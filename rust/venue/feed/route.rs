@@ -6,6 +6,17 @@ use crate::book::{Book, BookError};
 use crate::venue::SymbolCase;
 
 impl Feed {
+    /// The venue confirmed the subscription of the book the batch names (`Batch::subscribed`); a
+    /// book not made yet is new anyway.
+    pub(super) fn on_subscribed(&mut self, frame: &[u8]) {
+        let (a, b) = self.batch.subscribed;
+        let sym = &frame[a as usize..b as usize];
+        let key = self.venue.spec().symbol_case.key(&String::from_utf8_lossy(sym)).into_owned();
+        if let Some(i) = self.index_of(key.as_bytes()) {
+            self.books[i].subscribed();
+        }
+    }
+
     fn book_index(&mut self, sym: &[u8]) -> Option<u32> {
         if !self.last_sym.is_empty() && self.last_sym == sym {
             return Some(self.last_index);

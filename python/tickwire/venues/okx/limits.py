@@ -7,7 +7,9 @@ window, by the refused call's cost — is blocked for its 2 s window.
 
 Per-instrument limits are keyed (``Limit.keyed``): a cost ``{"PLACE:BTC-USDT": 1}`` charges the
 ``PLACE`` window of BTC-USDT, made on its first use. The query limits below (orders-pending, fills,
-fills-history, balance, instruments) are from the endpoint pages and unverified here."""
+fills-history, balance, instruments) are from the endpoint pages and unverified here; ``BOOKS``
+(``GET /api/v5/market/books``: 40 requests per 2 s per IP) is what the market-data session's REST
+book snapshots count against."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tickwire.limits import Limit
 from tickwire.trading.venue import Call
 
 _RATE = frozenset({"50011"})
+RATE_CODES = _RATE  # what a refusal for the request rate answers
 _SUB = frozenset({"50061"})
 _P = "/api/v5/"
 
@@ -40,6 +43,7 @@ LIMITS = (
     Limit("FILLS_HISTORY", 10, 2.0, "account", _RATE),
     Limit("BALANCE", 10, 2.0, "account", _RATE),
     Limit("INSTRUMENTS", 20, 2.0, "ip", _RATE),
+    Limit("BOOKS", 40, 2.0, "ip", _RATE),
 )
 
 # (method, path) → (limit, counts new/amended orders for the sub-account total)
@@ -57,6 +61,7 @@ _QUERY = {
     _P + "trade/fills-history": "FILLS_HISTORY",
     _P + "account/balance": "BALANCE",
     _P + "public/instruments": "INSTRUMENTS",
+    _P + "market/books": "BOOKS",
 }
 
 

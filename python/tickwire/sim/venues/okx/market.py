@@ -6,6 +6,10 @@ signature checks, and the routing of order entry to ``trade.py``.
 with the CRC32 checksum of the top 25 levels as sent (signed int32); ``books5``, ``bbo-tbt``,
 ``trades``. Profile ``{"checksum": "zero"}``: every book message's checksum is 0, as OKX has written
 it since 2026-06-23 (deprecated: the field kept, always 0; integrity by ``seqId``/``prevSeqId``).
+Profile ``{"book_snapshot": "rest"}``: a book subscription gets no snapshot, only the updates, as OKX
+announced for its book channels (production early August 2026): the book is
+``GET /api/v5/market/books``' (``seqId`` the stream's: the book's last step, which the next update's
+``prevSeqId`` is at or below and its ``seqId`` above).
 Text ``ping`` gets ``pong``; an idle book sends the empty "no update" message
 (``prevSeqId == seqId``); a connection with no subscription (nor a log-in) or no data for 30 s is
 cut (a ``pong`` is data).
@@ -85,6 +89,7 @@ class Okx(Venue):
         self.trade = OkxOrders(self.context(self.fmt))
         self.rest_limiters: dict[int, WeightLimiter] = {}
         self.zero_checksum = self.config.profile.get("checksum") == "zero"
+        self.pushes_snapshot = self.config.profile.get("book_snapshot", "stream") != "rest"
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -175,10 +180,11 @@ class Okx(Venue):
                 continue
             conn.endpoint.subscribe(conn, topic)
             if channel in BOOK_CHANNELS:
-                self._snapshot(conn, channel, inst)
+                view = self.view(inst, BOOK_CHANNELS[channel], True)  # its updates start now
+                if self.pushes_snapshot:
+                    self._snapshot(conn, channel, inst, view)
 
-    def _snapshot(self, conn: Conn, channel: str, symbol: str) -> None:
-        view = self.view(symbol, BOOK_CHANNELS[channel], True)
+    def _snapshot(self, conn: Conn, channel: str, symbol: str, view: DepthView) -> None:
         book = self.books[symbol]
         bids, asks = book.bids.top(view.depth), book.asks.top(view.depth)
         msg = {
@@ -383,6 +389,7 @@ class Okx(Venue):
                 "asks": self._levels(symbol, book.asks.top(sz)),
                 "bids": self._levels(symbol, book.bids.top(sz)),
                 "ts": str(ep.now_ms()),
+                "seqId": book.update_id,  # the book's last step: the stream's numbering
             }
             return json_response({"code": "0", "msg": "", "data": [data]})
         return json_response({"code": "50000", "msg": f"no route {req.path}", "data": []}, 404)
