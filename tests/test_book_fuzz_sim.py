@@ -5,6 +5,7 @@ stream ends on the simulator's own book."""
 
 from __future__ import annotations
 
+import copy
 import json
 import zlib
 from decimal import Decimal
@@ -109,7 +110,10 @@ def mutate_json(doc: Any, edits: list[tuple[str, int, int]]) -> str:
         elif op == "rename" and isinstance(parent, Obj):
             parent[i] = (parent[i][0] + "x" if what % 2 else parent[i][0].upper(), parent[i][1])
         elif op == "value":
-            new = ODD[what % len(ODD)]
+            # A copy: ODD's lists and objects are shared by every example, and an edit inside one
+            # placed here would change it for later examples (one once came to hold itself, and
+            # ``dump`` recursed without end: a failure hypothesis could not replay).
+            new = copy.deepcopy(ODD[what % len(ODD)])
             parent[i] = (parent[i][0], new) if isinstance(parent, Obj) else new
         elif op == "swap" and len(parent) > 1:
             j = what % len(parent)

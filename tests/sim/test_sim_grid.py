@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
+import tickwire
+from simbook import Recorder, assert_books_match, eventually
 from simclient import get_json, http
 from test_sim_engine import SECRET, sign
 from test_sim_okx_auth import SECRET as OKX_SECRET
@@ -191,5 +193,59 @@ def test_set_grid_refuses_a_value_the_venue_does_not_list_or_lists_in_decimal_pl
                 s for s in (await get_json(rest + "/v1/common/symbols"))["data"] if s["symbol"] == "btcusdt"
             ]
             assert (btc["price-precision"], btc["amount-precision"]) == (1, 4)
+
+    asyncio.run(go())
+
+
+def test_htx_lists_the_precision_it_enforces_whatever_the_spelling_of_a_power_of_ten() -> None:
+    """HTX lists tick and step as decimal places: a power of ten spelt with trailing zeros ("0.10",
+    "0.00010") is the tick or step it is (0.1, 0.0001) in the list as in the order entry, and one
+    above 1 ("10", "1E+1"), which no count of decimal places shows, is refused. Before, "0.10" was
+    listed as price-precision 2 (0.01) while the order entry refused prices off 0.1, and "10" as 0
+    (a tick of 1) while it refused prices off 10."""
+
+    async def go() -> None:
+        async with Simulator(["htx"], rate=0, depth=10) as sim:
+            rest = sim.urls()["htx"][0]["rest"]
+            v: Any = sim.venue("htx")
+
+            async def listed() -> tuple[Decimal, Decimal]:
+                data = (await get_json(rest + "/v1/common/symbols"))["data"]
+                [btc] = [s for s in data if s["symbol"] == "btcusdt"]
+                return Decimal(1).scaleb(-btc["price-precision"]), Decimal(1).scaleb(-btc["amount-precision"])
+
+            for kw in ({"tick": "0.10"}, {"lot": "0.00010"}):
+                sim.set_grid("htx", "btcusdt", **kw)
+                enforced = v.grids.listed("btcusdt", int(time.time() * 1000))
+                assert await listed() == (enforced.tick, enforced.lot), kw
+            for tick in ("10", "1E+1"):
+                with pytest.raises(ValueError, match="not a power of ten"):
+                    sim.set_grid("htx", "btcusdt", tick=tick)
+
+    asyncio.run(go())
+
+
+def test_a_kraken_tick_change_leaves_the_checksum_precision_listed_as_the_feed_computes_it() -> None:
+    """The tick moved from the simulator's 0.1 to 1 before a market-data session starts: the session
+    reads ``AssetPairs`` for its checksum decimals, and its book stays in sync with the simulator's
+    (before: ``pair_decimals`` was listed 0, the session checked every update's checksum at 0 decimals
+    against the simulator's, computed at 1, and the book went out of sync on each)."""
+
+    async def go() -> None:
+        symbol = "BTC/USD"
+        async with Simulator(["kraken"], seed=3, rate=0, depth=25, symbols={"kraken": [symbol]}) as sim:
+            sim.set_grid("kraken", symbol, tick="1")
+            rec = Recorder()
+            async with tickwire.connect(
+                "kraken", [symbol], endpoints=sim.urls()["kraken"], on_status=rec, probe_interval=None,
+                clock_sync=None,
+            ) as md:  # fmt: skip
+                await eventually(lambda: md.is_synced(symbol), timeout=3.0, what="synced")
+                for _ in range(40):
+                    sim.advance(1, "kraken", symbol)
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)
+                assert not rec.kinds("out_of_sync", symbol), rec.kinds("out_of_sync", symbol)[:2]
+                await assert_books_match(md, sim, "kraken", [symbol], depth=10)
 
     asyncio.run(go())

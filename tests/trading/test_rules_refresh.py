@@ -33,6 +33,12 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 5.0) -> N
         await asyncio.sleep(0.01)
 
 
+@pytest.fixture(autouse=True)
+def quick_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Periods of 0.2 to 1 s are allowed here (``MIN_REFRESH_S``)."""
+    monkeypatch.setattr(rules_recheck, "MIN_REFRESH_S", 0.1)
+
+
 def test_a_finer_tick_no_order_shows_is_read_within_rules_refresh_s() -> None:
     """The session starts on a 0.05 tick; the venue moves to 0.01 and the strategy sends nothing a
     grid refuses: within ``rules_refresh_s`` (0.5 s) the session reads the list on its own — one
@@ -96,11 +102,23 @@ def test_the_default_session_arms_one_timer_for_its_periodic_read() -> None:
     a.run(body)
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "60", True])
-def test_a_rules_refresh_that_is_not_positive_seconds_is_refused_before_the_start(bad: Any) -> None:
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), 0.05, "60", True, Decimal(60)])
+def test_a_rules_refresh_that_is_not_seconds_of_at_least_recheck_s_is_refused_before_the_start(
+    bad: Any,
+) -> None:
+    """Zero, negative, NaN, infinite (a timer that never wakes: say None), under ``MIN_REFRESH_S`` (the
+    list would be read faster than a refusal's read of it may go), or not a real number."""
     ep = {"ws": "ws://127.0.0.1:9", "rest": "http://127.0.0.1:9"}
     with pytest.raises(ValueError, match="rules_refresh_s"):
         tickwire.trade("binance", credentials=BINANCE.signer, endpoints=[ep], rules_refresh_s=bad)
+
+
+def test_a_rules_refresh_of_a_float_subclass_is_taken() -> None:
+    class Seconds(float):  # numpy.float64 is one
+        pass
+
+    rr = rules_recheck.RulesRecheck(lambda: asyncio.sleep(0), lambda coro: None, every_s=Seconds(60))
+    assert rr._every == 60.0
 
 
 def _recheck(

@@ -329,8 +329,8 @@ def test_an_order_the_venue_takes_late_over_rest_is_found_within_its_exptime() -
 
 def test_rest_places_and_amends_carry_exptime_and_other_calls_do_not() -> None:
     """The ``expTime`` header (ms) on a REST place, a template's REST send and an amend, as the
-    simulator received them: the request's own ``OK-ACCESS-TIMESTAMP`` plus ``request_ttl_ms``; a
-    cancel carries none (OKX takes it on places and amends only)."""
+    simulator received them: the request's own ``OK-ACCESS-TIMESTAMP`` plus ``request_ttl_ms`` (to the
+    clock's next reading); a cancel carries none (OKX takes it on places and amends only)."""
     a = OKX
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -345,7 +345,10 @@ def test_rest_places_and_amends_carry_exptime_and_other_calls_do_not() -> None:
         ttl = tr.grammar.request_ttl_ms  # type: ignore[attr-defined]
         for path, headers in seen[:3]:
             stamp = datetime.fromisoformat(headers["ok-access-timestamp"].replace("Z", "+00:00"))
-            assert int(headers["exptime"]) == round(stamp.timestamp() * 1000) + ttl, (path, headers)
+            # Read off the signer's clock beside the signature's timestamp, not from the same reading:
+            # a millisecond or so apart under load (the review saw this fail once under -n 2).
+            off = int(headers["exptime"]) - (round(stamp.timestamp() * 1000) + ttl)
+            assert abs(off) <= 50, (path, off, headers)
         assert "exptime" not in seen[3][1]
 
     a.run(body, private_stream=False)

@@ -319,3 +319,38 @@ def test_a_step_or_minimum_changed_under_the_session_is_refused_by_the_venue_onc
 
     before = (lambda sim: sim.set_grid(venue, a.symbol, **q.start)) if q.start else None
     a.run(body, before=before, transport=transport)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+def test_a_usdm_step_made_coarser_is_refused_for_its_precision_and_read_again(transport: str) -> None:
+    """Binance USDⓈ-M moves BTCUSDT's step from 0.001 to 0.01, its listed quantityPrecision from 3
+    to 2. A quantity on the old step only (0.013) has more places than the symbol's precision: the
+    venue refuses it -1111 "Precision is over the maximum defined for this asset." (BAD_PRECISION,
+    as USDⓈ-M users report it for a quantity past quantityPrecision), which says the grid may have
+    moved: the list is read once, the same size is then refused here, and one on the new step goes.
+    Before, the simulator answered -4023 (a step within the precision) and the session did not
+    count -1111 as a grid refusal: every order on the old step went on being refused by the venue,
+    the rules read again only at the next periodic read."""
+    a = USDM
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.rules[a.symbol].lot_size == Decimal("0.001")
+        sent, lists = counts(sim, "binance-usdm", ("/fapi/v1/exchangeInfo",), transport)
+        sim.set_grid("binance-usdm", a.symbol, lot="0.01")
+        bid, _ = a.touch(sim)
+        price = (bid - 10).quantize(Decimal(1), ROUND_FLOOR)
+        with pytest.raises(OrderRejected) as venue_said:
+            await tr.place_order(a.symbol, "buy", "limit", Decimal("0.013"), price)
+        e: Any = venue_said.value
+        assert str(e.code) == "-1111", (e.code, str(e))
+        assert sent() == 1 and a.orders(sim) == []
+        await until(lambda: tr.rules[a.symbol].lot_size == Decimal("0.01"), "the list read again")
+        assert lists() == 1 and tr.rules_recheck.reads == 1
+        with pytest.raises(InvalidOrder):
+            await tr.place_order(a.symbol, "buy", "limit", Decimal("0.013"), price)
+        placed = await tr.place_order(a.symbol, "buy", "limit", Decimal("0.02"), price)
+        [theirs] = a.orders(sim, placed.client_id)
+        inst = sim.venue("binance-usdm").instruments[a.symbol]
+        assert theirs.open and theirs.qty * inst.lot == Decimal("0.02") and sent() == 2 and lists() == 1
+
+    a.run(body, transport=transport)

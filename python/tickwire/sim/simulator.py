@@ -28,16 +28,21 @@ MAX_STEPS_PER_TICK = 4096
 MAX_BUFFERED = 64 * 1024 * 1024
 
 
-def _power_of_ten(x: str) -> bool:
-    """Whether decimal ``x`` is 10 to some power ("0.01", "1"); a value that is no positive decimal
-    passes here, for ``Grids.change`` to refuse in its own words."""
+def _decimal_places(x: str) -> str | None:
+    """Decimal ``x`` as a count of decimal places shows it: 10 to a power of 0 or less, spelt with
+    that many places ("0.10" is "0.1", a list of decimal places showing 1); None where ``x`` is no
+    such power ("0.05", "10"). A value that is no positive decimal is returned as it is, for
+    ``Grids.change`` to refuse in its own words."""
     try:
         d = Decimal(str(x))
     except InvalidOperation:
-        return True
+        return x
     if not d.is_finite() or d <= 0:
-        return True
-    return d.normalize().as_tuple().digits == (1,)
+        return x
+    t = d.normalize().as_tuple()
+    if t.digits != (1,) or int(t.exponent) > 0:
+        return None
+    return f"{Decimal(1).scaleb(int(t.exponent)):f}"
 
 
 def venue_class(name: str) -> type[Venue]:
@@ -218,7 +223,8 @@ class Simulator:
 
         - Binance spot: -1013 ``Filter failure: PRICE_FILTER`` / ``LOT_SIZE`` (``MARKET_LOT_SIZE``)
         - Binance USDⓈ-M: -4014 "Price not increased by tick size.", -4023 "Quantity not increased
-          by step size.", -4004 "Quantity less than min quantity."
+          by step size.", -4004 "Quantity less than min quantity."; -1111 "Precision is over the
+          maximum defined for this asset." first, for a number past the listed precision
         - OKX: 51000 ``Parameter px error``, 51121 (``lotSz``), 51020 (``minSz``)
         - Bybit spot (tick, lot: ``basePrecision``; spot's ``minOrderQty`` is no longer checked):
           170134 "Order price decimal too long.", 170137 "Order volume decimal too long"
@@ -232,7 +238,8 @@ class Simulator:
 
         A tick or lot must be a whole multiple of the simulator's own (its books move on those);
         ``ValueError`` on a venue whose grid cannot be changed here (those above can), for a value its
-        list does not show, and for one it lists in decimal places that is not a power of ten."""
+        list does not show, and for one it lists in decimal places that is not a power of ten of 1 or less
+        (one spelt with trailing zeros, "0.10", is the power it is: listed and enforced as 0.1)."""
         v = self.venues[venue]
         if not v.sets_grid:  # a test meaning to change the grid would run on the old one
             raise ValueError(
@@ -247,8 +254,15 @@ class Simulator:
             raise ValueError(f"{venue} lists and checks no {', '.join(unlisted)} the simulator could change")
         for k in sorted(v.grid_decimals):
             x = named[k]
-            if x is not None and not _power_of_ten(x):
-                raise ValueError(f"{venue} lists its {k} in decimal places: {x!r} is not a power of ten")
+            if x is None:
+                continue
+            places = _decimal_places(x)
+            if places is None:
+                raise ValueError(
+                    f"{venue} lists its {k} in decimal places: {x!r} is not a power of ten, 1 or less"
+                )
+            named[k] = places  # as the list shows it: "0.10" would be listed 2 places, enforced 0.1
+        tick, lot, min_qty = named["tick"], named["lot"], named["min_qty"]
         if at_ms is not None:
             unsaid = sorted(k for k, x in named.items() if x is not None and k not in v.announces_grid)
             if unsaid:

@@ -115,12 +115,14 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                 calls = port.grammar.cancel_orders(s, mine)
             limited = None
             for c in calls:
+                went = True  # this cancel was written (not refused here before a byte went out)
                 try:
                     body = await port.send(c, lane="cancel")
                 except OrderNotFound:
                     continue  # nothing open there any more
                 except (TransportError, UnknownOutcome) as e:
                     if was_unsent(e):
+                        went = False
                         if sent:  # this one was not written, but an earlier symbol's cancel went
                             e.__dict__.pop("unsent", None)
                         raise
@@ -128,16 +130,18 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
                     continue
                 except (OrderRejected, RateLimitError) as e:
                     # This symbol's refusal (a halted market's cancel — ``MarketClosed`` —, a rate
-                    # block the budget would not wait out) stops none of the other symbols' cancels:
-                    # the first is raised once all went.
+                    # block the budget would not wait out: unsent) stops none of the other symbols'
+                    # cancels: the first is raised once all went.
+                    went = not was_unsent(e)
                     failed.append(e)
                     continue
                 except asyncio.CancelledError as e:
+                    went = not was_unsent(e)
                     if sent:  # cut short in this one's budget wait, but an earlier one went out
                         e.__dict__.pop("unsent", None)
                     raise
                 finally:
-                    sent = True
+                    sent = sent or went
                 limited = await answer_batch(port, s, c, body, failed.append, out) or limited
             if limited is None:
                 break
@@ -146,6 +150,8 @@ async def cancel_all(port: CancelAllPort, symbol: str | None = None) -> list[Ord
         else:
             await _left_open(port, s, lost, failed, out)
     if failed:
+        if sent:  # refused unsent itself (the budget's block), but another cancel went
+            failed[0].__dict__.pop("unsent", None)
         raise failed[0]
     return out
 

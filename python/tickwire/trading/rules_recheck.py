@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, cast
@@ -44,6 +45,17 @@ UNSENT_TRIES = 3
 # read, change or not (Hummingbot's exchange base reads its trading rules every 30 minutes too). One
 # request: Binance's exchangeInfo weighs 20 of 6,000 a minute.
 REFRESH_S = 1800.0
+# The shortest ``rules_refresh_s``: a read on a refusal comes at most every ``RECHECK_S`` (5 s), and a
+# period shorter than that would pass the rate every other read of the list keeps to.
+MIN_REFRESH_S = 5.0
+
+
+def _refresh_seconds(x: object) -> bool:
+    """A real number of seconds (no bool; float subclasses such as numpy's taken), finite and at least
+    ``MIN_REFRESH_S``."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    return math.isfinite(x) and x >= MIN_REFRESH_S
 
 
 def _wall_ms() -> int:
@@ -64,8 +76,11 @@ class RulesRecheck:
         now_ms: Callable[[], int] = _wall_ms,
         every_s: float | None = None,
     ) -> None:
-        if every_s is not None and (type(every_s) not in (int, float) or not every_s > 0):
-            raise ValueError(f"rules_refresh_s is seconds, more than 0 (None: never), not {every_s!r}")
+        if every_s is not None and not _refresh_seconds(every_s):
+            raise ValueError(
+                f"rules_refresh_s is seconds, finite and at least {MIN_REFRESH_S} (the list is read at"
+                f" most that often), or None (never), not {every_s!r}"
+            )
         self._every = every_s
         self._load = load
         self._spawn = spawn

@@ -21,7 +21,11 @@ Sources, per venue (only codes found documented are listed):
   "Filters and other Issues"): -4002 PRICE_GREATER_THAN_MAX_PRICE, -4004 QTY_LESS_THAN_MIN_QTY,
   -4005 QTY_GREATER_THAN_MAX_QTY, -4013 PRICE_LESS_THAN_MIN_PRICE, -4014
   PRICE_NOT_INCREASED_BY_TICK_SIZE, -4023 QTY_NOT_INCREASED_BY_STEP_SIZE, -4164 MIN_NOTIONAL, -5029
-  MODIFICATION_MIN_NOTIONAL.
+  MODIFICATION_MIN_NOTIONAL; and -1111 BAD_PRECISION "Precision is over the maximum defined for this
+  asset.", a price or quantity with more places than the listed ``pricePrecision``/
+  ``quantityPrecision`` (users' reports: ccxt/node-binance-api#577, Binance-docs/
+  Binance_Futures_python#135) — a step or tick made coarser comes back so, not as -4014/-4023; a
+  malformed number read as a grid change costs one read of the list.
 - OKX: docs-v5 "Error Code" (trade 51xxx) as ccxt's okx exception map quotes it — 51020 "Order amount
   should be greater than the min available amount" (``minSz``), 51120 "Order quantity is less than
   {0}", 51121 "Order count should be the integer multiples of the lot size" (``lotSz``), 51202
@@ -71,7 +75,9 @@ LOCAL_GRID_RULES = frozenset({"tick_size", "lot_size", "min_qty", "max_qty", "mi
 
 # venue -> codes that name the grid whatever their text.
 _CODES: Mapping[str, frozenset[str]] = {
-    "binance-usdm": frozenset({"-4002", "-4004", "-4005", "-4013", "-4014", "-4023", "-4164", "-5029"}),
+    "binance-usdm": frozenset(
+        {"-1111", "-4002", "-4004", "-4005", "-4013", "-4014", "-4023", "-4164", "-5029"}
+    ),
     "okx": frozenset({"51020", "51120", "51121", "51202", "51203"}),
     "bybit": frozenset(
         {"170132", "170133", "170134", "170135", "170136", "170137", "170140", "170148", "170381", "170382"}

@@ -61,7 +61,19 @@ GRID_ERRORS = {
     "tick": (-4014, "Price not increased by tick size."),
     "lot": (-4023, "Quantity not increased by step size."),
     "min_qty": (-4004, "Quantity less than min quantity."),
+    # A price or quantity with more decimals than the listed pricePrecision/quantityPrecision (a
+    # grid made coarser: 0.001 -> 0.01 lists quantityPrecision 2): -1111 BAD_PRECISION, before the
+    # filters (users' reports of USDⓈ-M orders: ccxt/node-binance-api#577, quantity 0.268118 on
+    # BTCUSDT's 3 places; Binance-docs/Binance_Futures_python#135, a price past DOGEUSDT's 5).
+    "precision": (-1111, "Precision is over the maximum defined for this asset."),
 }
+
+
+def _places(number: str) -> int:
+    """How many decimal places ``number`` needs (trailing zeros do not count)."""
+    return max(0, -int(Decimal(number).normalize().as_tuple().exponent))
+
+
 BATCH = 10
 BATCH_PLACE = 5  # POST /fapi/v1/batchOrders: "order list. Max 5 orders"
 
@@ -295,8 +307,13 @@ class FuturesOrders:
 
     def _off_grid(self, symbol: str, now_ms: int, price: str | None, qty: str) -> Response | None:
         """The refusal of an order whose ``price`` (None: a market order) or ``qty`` is off a grid
-        changed by ``Simulator.set_grid``, else None."""
-        off = self.ctx.grids.off_grid(symbol, now_ms, None if price is None else Decimal(price), Decimal(qty))
+        changed by ``Simulator.set_grid``, else None: past the listed precisions first."""
+        grids = self.ctx.grids
+        if grids.changed(symbol):
+            g = grids.listed(symbol, now_ms)
+            if (price is not None and _places(price) > g.price_decimals) or _places(qty) > g.qty_decimals:
+                return err(*GRID_ERRORS["precision"])
+        off = grids.off_grid(symbol, now_ms, None if price is None else Decimal(price), Decimal(qty))
         return None if off is None else err(*GRID_ERRORS[off])
 
     @staticmethod

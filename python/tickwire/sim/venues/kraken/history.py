@@ -64,12 +64,16 @@ def aliases(symbols: list[str]) -> dict[str, str]:
     return out
 
 
-def asset_pair(symbol: str, inst: Instrument, closed: bool = False) -> dict[str, Any]:
+def asset_pair(
+    symbol: str, inst: Instrument, closed: bool = False, grid: Instrument | None = None
+) -> dict[str, Any]:
     """One ``AssetPairs`` entry: the fields a client sizes and prices orders with. ``closed``: the
     pair takes no new order (``Simulator.set_status``, cancel-only or closed alike), listed
     ``cancel_only`` — AssetPairs' ``status`` (online, cancel_only, post_only, limit_only, reduce_only)
-    has no word for a halt. ``inst`` is the grid in force (``Simulator.set_grid``: ``tick_size``,
-    ``ordermin``)."""
+    has no word for a halt. ``grid`` is the grid in force (``Simulator.set_grid``: ``tick_size``,
+    ``ordermin``; default ``inst``); ``pair_decimals`` stays ``inst``'s, the precision the feed's
+    book checksums are computed at (the simulator's books go on in its own ticks)."""
+    grid = inst if grid is None else grid
     base, quote = symbol.split("/")
     _, alt = rest_names(symbol)
     return {
@@ -83,9 +87,9 @@ def asset_pair(symbol: str, inst: Instrument, closed: bool = False) -> dict[str,
         "cost_decimals": 5,
         "lot_decimals": 8,
         "lot_multiplier": 1,
-        "ordermin": f"{inst.min_qty:f}",
-        "costmin": f"{inst.min_notional:f}",
-        "tick_size": f"{inst.tick:f}",
+        "ordermin": f"{grid.min_qty:f}",
+        "costmin": f"{grid.min_notional:f}",
+        "tick_size": f"{grid.tick:f}",
         "status": "cancel_only" if closed else "online",
     }
 

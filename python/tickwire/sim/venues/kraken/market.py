@@ -336,7 +336,9 @@ class Kraken(Venue):
             if "" in wanted:
                 return json_response({"error": ["EQuery:Unknown asset pair"]})
             result = {
-                rest_names(p)[0]: asset_pair(p, self.grids.listed(p, ep.now_ms()), p in self.status)
+                rest_names(p)[0]: asset_pair(
+                    p, self.instruments[p], p in self.status, self.grids.listed(p, ep.now_ms())
+                )
                 for p in wanted or list(self.instruments)
             }
             return json_response({"error": [], "result": result})
