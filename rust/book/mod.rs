@@ -145,6 +145,17 @@ impl Book {
         self.first = self.cfg.rest_fallback;
     }
 
+    /// How the book takes its snapshots (`out_of_band`) and whether it waits for the stream's first
+    /// message since a (re)subscription to tell: what an out-of-band snapshot leaves as it was
+    /// (`Feed::on_snapshot`), as it says nothing of the stream.
+    pub(crate) fn band(&self) -> (bool, bool) {
+        (self.rest, self.first)
+    }
+
+    pub(crate) fn set_band(&mut self, (rest, first): (bool, bool)) {
+        (self.rest, self.first) = (rest, first);
+    }
+
     /// Whether a diff now makes this book take its snapshots out of band (see `subscribed`): the
     /// first book message since the book was new, reset or resubscribed.
     pub(super) fn learns_rest(&self) -> bool {
@@ -313,8 +324,14 @@ impl Book {
     ) -> Result<Outcome, BookError> {
         let was = (self.rest, self.first);
         // The first message since a (re)subscription is a diff: the venue sent no snapshot, so this
-        // book's come out of band from now on, and this diff is kept for the next one.
-        self.rest |= self.learns_rest();
+        // book's come out of band from now on, and this diff is kept for the next one. Unless it
+        // continues a synced book (or is a copy of what it has): then it may be another line's (A/B
+        // lines, a line renewed beside its old connection), whose subscription proves nothing about
+        // the one just confirmed; a reconnect the venue answered without a snapshot shows at the
+        // book's next gap, whose first diff after the resubscription is kept (`learns_rest`).
+        self.rest |= self.learns_rest()
+            && (self.state != SyncState::Synced
+                || check(self.cfg.seq, self.id, self.fresh, &seq) == Verdict::Gap);
         self.first = false;
         let r = self.diff(levels, seq, checksum);
         if matches!(r, Err(ref e) if !matches!(e, BookError::BufferFull(_))) {

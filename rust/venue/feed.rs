@@ -14,6 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 mod arbitrate;
 mod error;
 mod route;
+mod snapshot;
 mod trades;
 mod wire;
 
@@ -461,29 +462,6 @@ impl Feed {
         // Not arbitrated: a held copy could not be decoded again without `decode`.
         self.route_decoded(frame, None, None).map_err(|e| *e)?;
         Ok(&self.summary)
-    }
-
-    /// Applies a snapshot fetched out of band (Binance REST depth, HTX REQ reply) to `symbol`.
-    pub fn on_snapshot(&mut self, symbol: &[u8], payload: &[u8]) -> Result<&FrameSummary, FeedError> {
-        self.summary.updates.clear();
-        self.summary.conn_gap = false;
-        self.refused.clear();
-        self.batch.clear();
-        self.decode_stateless(payload).map_err(|e| *e)?;
-        if self.batch.msgs.len() != 1 || !self.batch.msgs[0].snapshot {
-            return Err(FeedError::NotASnapshot);
-        }
-        // A payload that names its book (a bus snapshot, an HTX REQ reply) must name this one.
-        let (a, b) = self.batch.msgs[0].sym;
-        let holds = &payload[a as usize..b as usize];
-        if !holds.is_empty() && holds != symbol {
-            let key = |s: &[u8]| self.venue.spec().symbol_case.key(&String::from_utf8_lossy(s)).into_owned();
-            if key(holds) != key(symbol) {
-                return Err(FeedError::SnapshotSymbol { asked: key(symbol), holds: key(holds) });
-            }
-        }
-        self.summary.kind = FrameKind::Book;
-        self.apply_batch(payload, Some(symbol)).map_err(|e| *e)
     }
 
     /// Decodes a payload that needs no connection state into the batch: a frame of a feed without

@@ -161,3 +161,30 @@ fn a_feed_whose_books_come_without_a_snapshot_syncs_from_the_rest_answer() {
     assert_eq!(outcomes(&mut f, &upd(20, 21, "5")), vec![Outcome::Gap]);
     assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, Need::Snapshot)]);
 }
+
+/// A REST answer is no answer of the stream: a book that takes its snapshots from REST, whose
+/// subscription is confirmed again (a reconnect, or the other A/B line's) while its REST snapshot is
+/// in flight, stays out of band when that snapshot lands before the stream's next message — which
+/// alone says whether OKX pushes snapshots. Its next gap is kept for REST, not resubscribed.
+#[test]
+fn a_rest_answer_after_a_confirmed_resubscription_does_not_turn_the_book_to_stream() {
+    use crate::book::{Need, Outcome};
+    use crate::venue::tests::{feed, outcomes};
+    use crate::venue::Venue;
+    let mut f = feed(Venue::Okx);
+    let upd = |prev: i64, seq: i64, px: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[["9","1","0","1"]],"bids":[["{px}","1","0","1"]],"ts":"1","checksum":0,"prevSeqId":{prev},"seqId":{seq}}}]}}"#
+        )
+    };
+    let ack = br#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#;
+    f.on_frame(ack).unwrap();
+    assert_eq!(outcomes(&mut f, &upd(1, 5, "1")), vec![Outcome::Buffered]);
+    f.on_frame(ack).unwrap(); // confirmed again before the REST answer came
+    let rest = r#"{"code":"0","msg":"","data":[{"asks":[["9","2","0","1"]],"bids":[["2","5","0","1"]],"ts":"1","seqId":3}]}"#;
+    assert_eq!(f.on_snapshot(b"BTC-USDT", rest.as_bytes()).unwrap().updates, vec![(0, Outcome::Applied)]);
+    assert!(f.book(b"BTC-USDT").unwrap().out_of_band());
+    assert_eq!(outcomes(&mut f, &upd(5, 6, "3")), vec![Outcome::Applied]);
+    assert_eq!(outcomes(&mut f, &upd(9, 10, "4")), vec![Outcome::Gap]);
+    assert_eq!(f.needs().collect::<Vec<_>>(), vec![(0, Need::Snapshot)]);
+}

@@ -89,3 +89,35 @@ def test_a_book_whose_resubscription_brings_no_snapshot_turns_to_rest_at_once() 
                 assert rest_books(sim) >= 1
 
     asyncio.run(go())
+
+
+def test_ab_lines_a_reconnect_of_one_line_leaves_the_books_in_stream() -> None:
+    """A/B lines on two endpoints, the snapshot in the stream (OKX today). Line B reconnects and
+    resubscribes: OKX confirms it and pushes B a snapshot, which the arbiter drops as a copy of what
+    line A brought, while A's updates go on continuing the book. A later gap (on both lines)
+    resubscribes, as before: no REST book is ever asked. (Before the fix the confirmation of B's
+    subscription armed the book's "first message" test and A's next update answered it: the book
+    took its snapshots from REST from then on: ``assert 1 == 0`` on the REST count.)"""
+
+    async def go() -> None:
+        async with Simulator(["okx"], seed=14, rate=300, depth=60, endpoints={"okx": 2}) as sim:
+            async with tickwire.connect(
+                "okx", SYMBOLS, endpoints=sim.urls()["okx"], redundancy=2, clock_sync=None,
+                probe_interval=None,
+            ) as md:  # fmt: skip
+                await eventually(lambda: all(ln.connected for ln in md.lines), what="both lines up")
+                await assert_books_match(md, sim, "okx", SYMBOLS)
+                b = next(ln for ln in md.lines if ln.endpoint == 1)
+                was = b.connects
+                assert sim.endpoint("okx", 1).drop() >= 1
+                await eventually(lambda: b.connected and b.connects > was, what="line B back")
+                await asyncio.sleep(0.3)  # B's subscription confirmed, its snapshot come, A's updates on
+                await assert_books_match(md, sim, "okx", SYMBOLS)
+                gaps = md.counters["gaps"]
+                for ep in (0, 1):
+                    sim.endpoint("okx", ep).gap("BTC-USDT")
+                await eventually(lambda: md.counters["gaps"] > gaps, what=lambda: f"gap seen {md.health()}")
+                await assert_books_match(md, sim, "okx", SYMBOLS)
+                assert rest_books(sim) == 0
+
+    asyncio.run(go())

@@ -146,3 +146,29 @@ fn a_first_snapshot_without_a_level_is_no_snapshot() {
     assert_eq!(b.apply_snapshot(&[], linked(-1, 11), None), Ok(Outcome::Applied));
     assert_eq!((b.is_synced(), b.best_bid()), (true, None));
 }
+
+/// A/B lines (and a line renewed beside its old connection) share the book: another line's
+/// subscription is confirmed while this line's diffs go on continuing the synced book, and that
+/// line's pushed snapshot is then dropped by the arbiter as a copy (not newer than the book). A diff
+/// that continues a synced book says nothing about whether the venue pushes snapshots: the book
+/// stays in stream, and its next gap resubscribes (no REST book is asked while snapshots come).
+#[test]
+fn another_lines_subscription_does_not_turn_a_synced_book_to_rest() {
+    let mut b = okx();
+    b.subscribed();
+    assert_eq!(b.apply_snapshot(&bid("1", "5"), linked(-1, 10), None), Ok(Outcome::Applied));
+    assert_eq!(b.apply_diff(&bid("2", "1"), linked(10, 12), None), Ok(Outcome::Applied));
+    b.subscribed(); // line B reconnected; its snapshot (at 12 or 13) is the arbiter's duplicate
+    assert_eq!(b.check_message(&bid("3", "1"), linked(12, 13), false), Ok(()));
+    assert_eq!(b.apply_diff(&bid("3", "1"), linked(12, 13), None), Ok(Outcome::Applied));
+    assert!(!b.out_of_band());
+    assert_eq!(b.apply_diff(&bid("4", "1"), linked(15, 16), None), Ok(Outcome::Gap));
+    assert_eq!((b.need(), b.stats().buffered), (Some(Need::Resubscribe), 0));
+    // A synced book whose first message after a resubscription shows a gap learns it all the same
+    // (a reconnect the venue answered without a snapshot): its diffs are kept for a REST one.
+    let mut b = okx();
+    b.apply_snapshot(&bid("1", "5"), linked(-1, 10), None).unwrap();
+    b.subscribed();
+    assert_eq!(b.apply_diff(&bid("2", "1"), linked(14, 15), None), Ok(Outcome::Gap));
+    assert_eq!((b.out_of_band(), b.state(), b.need()), (true, SyncState::Resyncing, Some(Need::Snapshot)));
+}
