@@ -6,7 +6,7 @@ on the sequence numbers the decoder reads.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -21,7 +21,7 @@ from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.signer import API_KEY_HEADER
 
 if TYPE_CHECKING:
-    from tickwire.transport.http import HttpClient
+    pass
 
 
 # Market data ---------------------------------------------------------------------------------------
@@ -77,19 +77,6 @@ class Adapter(session_adapter.Adapter):
         return (
             [orjson.dumps({"method": op.upper(), "params": params, "id": self.next_id()})] if params else []
         )
-
-    async def fetch_snapshot(
-        self,
-        http: HttpClient,
-        symbol: str,
-        usage: Callable[[Mapping[str, str]], None] | None = None,
-        gate: Callable[[], None] | None = None,
-    ) -> bytes:
-        path, query = self.snapshot_target(symbol)
-        r = await http.get(path, query=query, gate=gate)
-        if usage is not None:
-            usage(r.headers)
-        return r.raise_for_status(self.venue).body
 
     def snapshot_cost(self, symbol: str) -> dict[str, int]:
         n = int(self.snapshot_target(symbol)[1]["limit"])

@@ -5,7 +5,7 @@ none."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -18,7 +18,7 @@ from tickwire.venues import register
 from tickwire.venues.okx import limits as rate
 
 if TYPE_CHECKING:
-    from tickwire.transport.http import HttpClient
+    pass
 
 __all__ = ["Adapter"]
 
@@ -72,18 +72,7 @@ class Adapter(session_adapter.Adapter):
     def ping(self) -> bytes | None:
         return b"ping"
 
-    async def fetch_snapshot(
-        self,
-        http: HttpClient,
-        symbol: str,
-        usage: Callable[[Mapping[str, str]], None] | None = None,
-        gate: Callable[[], None] | None = None,
-    ) -> bytes:
-        path, query = self.snapshot_target(symbol)
-        r = await http.get(path, query=query, gate=gate)
-        if usage is not None:
-            usage(r.headers)
-        body = r.raise_for_status(self.venue).body
+    def snapshot_body(self, body: bytes) -> bytes:
         if not body.startswith(b'{"code":"0"'):
             refused(self.venue, body)
         return body
