@@ -77,7 +77,9 @@ def test_a_finer_tick_no_order_shows_is_read_within_rules_refresh_s() -> None:
     assert not tr._tasks and tr.rules_recheck._timer_on is False  # the timer went with the close
 
 
-def test_rules_refresh_none_arms_no_timer_and_reads_nothing() -> None:
+@pytest.mark.parametrize("never", [None, 0, 0.0])
+def test_rules_refresh_none_arms_no_timer_and_reads_nothing(never: float | None) -> None:
+    """None, or 0 (what a gateway's TOML can write), reads the list on no timer."""
     a = BINANCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
@@ -86,7 +88,7 @@ def test_rules_refresh_none_arms_no_timer_and_reads_nothing() -> None:
         await asyncio.sleep(0.3)
         assert lists() == 0 and tr.rules_recheck.refreshes == 0
 
-    a.run(body, rules_refresh_s=None)
+    a.run(body, rules_refresh_s=never)
 
 
 def test_the_default_session_arms_one_timer_for_its_periodic_read() -> None:
@@ -102,11 +104,11 @@ def test_the_default_session_arms_one_timer_for_its_periodic_read() -> None:
     a.run(body)
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), 0.05, "60", True, Decimal(60)])
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), 0.05, "60", True, Decimal(60)])
 def test_a_rules_refresh_that_is_not_seconds_of_at_least_recheck_s_is_refused_before_the_start(
     bad: Any,
 ) -> None:
-    """Zero, negative, NaN, infinite (a timer that never wakes: say None), under ``MIN_REFRESH_S`` (the
+    """Negative, NaN, infinite (a timer that never wakes: say None), under ``MIN_REFRESH_S`` (the
     list would be read faster than a refusal's read of it may go), or not a real number."""
     ep = {"ws": "ws://127.0.0.1:9", "rest": "http://127.0.0.1:9"}
     with pytest.raises(ValueError, match="rules_refresh_s"):
@@ -190,7 +192,8 @@ def test_every_s_none_and_no_announced_change_spawns_nothing() -> None:
         rr.at(())
         assert spawned == [] and rr._next() is None
         with pytest.raises(ValueError, match="rules_refresh_s"):
-            rules_recheck.RulesRecheck(load, spawn, every_s=0)
+            rules_recheck.RulesRecheck(load, spawn, every_s=-5)
+        assert rules_recheck.RulesRecheck(load, spawn, every_s=0)._every is None
 
     asyncio.run(go())
 

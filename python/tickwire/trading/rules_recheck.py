@@ -76,10 +76,12 @@ class RulesRecheck:
         now_ms: Callable[[], int] = _wall_ms,
         every_s: float | None = None,
     ) -> None:
+        if every_s == 0 and not isinstance(every_s, bool):  # "never", as a gateway's TOML can say it
+            every_s = None
         if every_s is not None and not _refresh_seconds(every_s):
             raise ValueError(
                 f"rules_refresh_s is seconds, finite and at least {MIN_REFRESH_S} (the list is read at"
-                f" most that often), or None (never), not {every_s!r}"
+                f" most that often), or None or 0 (never), not {every_s!r}"
             )
         self._every = every_s
         self._load = load

@@ -37,7 +37,7 @@ def trade(
     connections kept open, 2 by default —, ``lost_order_wait_s`` — how long after a lost order's
     answer the session waits before calling it "not placed" where the venue bounds no request's
     life, 5.0 by default; where it does, its own bound is waited —, ``rules_refresh_s`` — the venue's
-    instrument rules read again this long after the last read, 1,800 by default, None never; they
+    instrument rules read again this long after the last read, 1,800 by default, None or 0 never; they
     are also read again at a refusal that says they moved)."""
     from tickwire.venues import adapter_class
 
