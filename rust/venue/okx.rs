@@ -51,8 +51,9 @@ fn is_seq_book_channel(ch: &[u8]) -> bool {
     matches!(ch, b"books" | b"books-l2-tbt" | b"books50-l2-tbt" | b"books-elp")
 }
 
+/// Every book channel: the sequenced ones and the depth views pushed whole (`books5`, `bbo-tbt`).
 fn is_book_channel(ch: &[u8]) -> bool {
-    matches!(ch, b"books" | b"books5" | b"books-l2-tbt" | b"books50-l2-tbt" | b"bbo-tbt" | b"books-elp")
+    is_seq_book_channel(ch) || matches!(ch, b"books5" | b"bbo-tbt")
 }
 
 pub fn decode(frame: &[u8], out: &mut Batch) -> Result<()> {

@@ -178,9 +178,8 @@ async def close(
         # session's lost-order wait, then the queries), so no order is named unsettled for a wait cut
         # short; an explicit ``settle_s`` is the caller's word.
         wait = await settle_bound_s(port, port.reconciler) if settle_s is None else settle_s
-    # Fills still unheard get one last fetch, within a round of an order's queries (none after an
-    # exception's exit: nothing is waited for then).
-    # An explicit ``settle_s`` bounds it too (0: "not at all", no fetch).
+    # Fills still unheard get one last fetch, within a round of an order's queries and an explicit
+    # ``settle_s`` (0: "not at all", no fetch); none after an exception's exit (nothing is waited for).
     catch_s = query_budget_s(port.timeout)
     if settle_s is not None:
         catch_s = min(catch_s, settle_s)

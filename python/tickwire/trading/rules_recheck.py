@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any, cast
+from typing import Any
 
 from tickwire.trading.stale_rules import rules_may_be_stale
 from tickwire.trading.unsent import was_unsent
@@ -203,10 +203,10 @@ class RulesRecheck:
                         self._again = True
                     else:
                         self._start(now)
-                if self._refresh is not None and self._refresh <= now:
+                if self._every is not None and self._refresh is not None and self._refresh <= now:
                     # Armed again from now: a read that fails re-arms nothing (``at`` follows only
                     # a read that succeeded), and one already running counts as this one.
-                    self._refresh = now + cast(float, self._every)
+                    self._refresh = now + self._every
                     if not self._running:
                         self.refreshes += 1
                         self._start(now)

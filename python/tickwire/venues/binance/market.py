@@ -7,7 +7,7 @@ on the sequence numbers the decoder reads.)"""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import orjson
 
@@ -19,10 +19,6 @@ from tickwire.venues import register
 from tickwire.venues.binance import limits as rate
 from tickwire.venues.binance import usdm_limits
 from tickwire.venues.binance.signer import API_KEY_HEADER
-
-if TYPE_CHECKING:
-    pass
-
 
 # Market data ---------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ none."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import orjson
 
@@ -16,9 +16,6 @@ from tickwire.errors import RateLimitError, VenueError
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 from tickwire.venues.okx import limits as rate
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Adapter"]
 
