@@ -172,6 +172,7 @@ class OrderTemplate(Writing):
         self._stamps(signer)
         self._market = market
         self._ids_left = {}
+        self._rest_dests = {}
         for form in (self.rest, self.ws):
             if form is not None:
                 self.give_ids(form)
