@@ -196,15 +196,32 @@ class OrderService:
             halted = await self.halt.get()
             if halted is not None:  # a kill this account's last gateway took: still in force
                 log.warning(
-                    "%s/%s: trading halted since before this start (%s)", acct.venue, acct.name, halted
-                )
+                    "%s/%s: trading halted since before this start (%s): its kill run again",
+                    acct.venue, acct.name, halted,
+                )  # fmt: skip
                 self.session.halt(halted)
+                await self._finish_kill(halted)
         except TickwireError as e:
             log.error("%s/%s: trading session did not start: %s", acct.venue, acct.name, e)
             self.failed = codec.dump_error(e)
             return e
         self.failed = None
         return None
+
+    async def _finish_kill(self, reason: str) -> None:
+        """The kill whose halt is stored run again before the account is served: the gateway that
+        took it may have died mid-way (the halt is stored beside the kill, not after it), leaving
+        orders it was about to cancel resting under an account that reads "halted". While halted no
+        order can be placed, so on an account the kill had flattened this cancels and closes nothing.
+        Before, a halted start only refused new orders (``tests/gateway/test_kill_failover.py``)."""
+        try:
+            report = await self._s.kill(reason)
+        except Exception as e:  # the halt stands: new orders are refused whatever this met
+            log.error("%s/%s: the halted account's kill not run again: %s", self.venue, self.account, e)
+            return
+        if not report.complete:
+            log.error("%s/%s: the halted account's kill run again, not complete: %s", self.venue,
+                      self.account, report)  # fmt: skip
 
     def link_lost(self) -> None:
         """The gateway's NATS link dropped: while it is away another gateway may take the lease."""
