@@ -5,6 +5,7 @@ Checked against the simulator's own orders and fills."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -157,3 +158,59 @@ def test_an_order_reconciliation_finds_only_in_the_open_orders_has_its_fills_fet
         as_the_venue_has_it(sim, a, tr, o.client_id)
 
     a.run(body, on_fill=fills.append, private_stream=False)
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "below"),
+    [
+        ("test_session_binance", "BINANCE", 0),
+        ("test_session_okx", "OKX", 0),
+        ("test_session_bybit", "BYBIT", 0),
+        ("test_session_kraken", "KRAKEN", 3),  # (at its bid the seeded market takes it whole)
+    ],
+    ids=["binance", "okx", "bybit", "kraken"],
+)
+def test_a_partial_fill_lost_on_a_stream_that_stayed_up_is_fetched_once_the_next_word_states_it(
+    module: str, name: str, below: int
+) -> None:
+    """A resting buy (``below`` ticks under the best bid) fills in part and the private stream hears
+    it; then the venue's words are lost on a connection that stays up (the simulator's WebSocket
+    frames dropped for 0.2 s: no ping goes unanswered, nothing reconnects) while the market fills it
+    again, and the stream then delivers the next partial fill, whose word states the quantity filled
+    with the lost one in it. The lost fill reaches ``on_fill`` once, with the rest (each of the
+    simulator's fills of the order once), while the order still rests and without a reconnect; and
+    the ordinary fill before asks the venue for nothing (Bybit's ``order`` word comes apart from its
+    ``execution`` word). Before: the quantity filled was right but the lost fill never reached
+    ``on_fill`` while the session ran — only a reconnect's reconciliation or the close asked for it
+    ("timed out waiting for every one of the simulator's 3 fills, the lost one too")."""
+    a: SimAccount = getattr(importlib.import_module(module), name)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        sim.pause()
+        ep = sim.endpoint(a.venue, 0)
+        bid, _ = a.touch(sim)
+        price = bid - below * tr.rules[a.symbol].tick_size
+        o = await tr.place_order(a.symbol, "buy", "limit", Decimal(5), price)  # many levels' worth
+        [theirs] = a.orders(sim, o.client_id)
+        await trade_into(sim, a, theirs, 1)
+        await settle(lambda: len(fills) == len(theirs.fills), "the first fill, streamed")
+        asked = len(ep.exchanges)
+        await asyncio.sleep(0.8)
+        assert len(ep.exchanges) == asked  # a fill heard whole costs no query
+        ep.stall()  # WebSocket frames only, lost: the connection stays up
+        await trade_into(sim, a, theirs, len(theirs.fills) + 1)
+        await asyncio.sleep(0.2)
+        ep.unstall()
+        await trade_into(sim, a, theirs, len(theirs.fills) + 1)
+        assert theirs.open
+        await settle(
+            lambda: len(fills) >= len(theirs.fills),
+            f"every one of the simulator's {len(theirs.fills)} fills, the lost one too",
+        )
+        await asyncio.sleep(0.3)  # nothing heard twice
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        assert tr.stream is not None and tr.stream.connects == 1  # no reconnect reconciled it
+        as_the_venue_has_it(sim, a, tr, o.client_id)
+
+    a.run(body, on_fill=fills.append)

@@ -130,6 +130,17 @@ class FillsCatchUp:
         if rose or not busy:
             self.fetch_fills(cid)
 
+    def after_listed(self, got: Order | None) -> None:
+        """A private-stream word that lists its executions (``stream_fills``) was applied, taking the
+        order to ``got`` (None: it changed nothing). Stated filled beyond the fills heard, an earlier
+        word was lost on a connection that stayed up (the venue dropped it, a path that loses frames):
+        no reconnect follows, so no reconciliation — the executions are fetched, after the first of
+        ``LATER_S`` (a venue whose order and execution words come apart, Bybit's ``order`` and
+        ``execution`` topics, has told the fill by then, and nothing is asked), else ``on_fill``
+        never heard the lost one while the order lived (before, only a reconnect or the close asked)."""
+        if got is not None and self.port.tracker.unheard(got.client_id):
+            self._fills_again(got.client_id)
+
     def fetching(self) -> set[str]:
         """Orders whose executions are being fetched now (``fetch_fills``, or a catch-up running)."""
         return set(self._fetching) | set(self._fill_waiting)

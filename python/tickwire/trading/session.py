@@ -261,6 +261,8 @@ class TradingSession(Halting, RequestPath):
         got = self.tracker.apply(ev)
         if not getattr(self.grammar, "stream_fills", True):
             self.reconciler.after_cumulative(before, got)
+        else:
+            self.reconciler.after_listed(got)
         return got
 
     def _spawn(self, coro: Any) -> None:
