@@ -1,14 +1,17 @@
 """Reconciliation after the private stream was away (``Reconciler.reconcile_open``): every order open
 or left unknown asked about — those whose queries fail asked again, rounds then later tries — the
 orders called absent shortly before asked once more, and the fills of ended orders the stream never
-listed fetched. Apart from :mod:`tickwire.trading.reconcile`, whose ``Reconciler`` it is a part of,
-because it is what a reconnect runs, not what one order's lost answer does."""
+listed fetched; and the same for the open orders a periodic listing of the venue's does not name
+(``unlisted``: their last words lost on a stream that stayed up). Apart from
+:mod:`tickwire.trading.reconcile`, whose ``Reconciler`` it is a part of, because it is what a
+reconnect runs, not what one order's lost answer does."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -127,6 +130,26 @@ class AfterGap(FillsCatchUp):
                 log.warning("%s: order %s called absent was taken by the venue after all", p.venue, cid)
                 p.audit.event("reconciled", venue=p.venue, client_id=cid, found=True, reopened=True)
                 await self.settle_fills(cid)
+
+    async def unlisted(self, before: Sequence[str], listed: set[str]) -> int:
+        """An audit's listing of the venue's open orders (``open_audit.py``) just read: of ``before``,
+        the orders acknowledged open here when it was asked, each not in ``listed`` (client ids) and
+        still open and not being settled is asked about as after the stream's return — its state,
+        then the fills it is stated to have made unheard — and each listed one stated filled beyond
+        the fills heard has them fetched. Returns how many were asked about."""
+        tracker, asked = self.port.tracker, 0
+        for cid in before:
+            o = tracker.get(cid)
+            if o is None or not o.is_open or self.owned(cid):
+                continue
+            if cid in listed:
+                if tracker.unheard(cid):
+                    self._fills_again(cid)
+                continue
+            asked += 1
+            self.port.audit.event("open_audit_unlisted", venue=self.port.venue, client_id=cid)
+            await self._after_away_once(cid)
+        return asked
 
     def _ask_later(self, client_id: str) -> None:
         """``_away_later`` for ``client_id`` in a task of the session, unless one already asks about it:

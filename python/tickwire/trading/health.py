@@ -11,6 +11,7 @@ def session_health(session: Any) -> dict[str, Any]:
     wire, tracker = session.wire, session.tracker
     stream, socket = session.stream, session.orders_ws
     dead_man = getattr(session, "dead_man", None)
+    audit = getattr(session, "open_audit", None)
     remedies = wire.remedies
     return {
         "venue": session.venue,
@@ -39,6 +40,9 @@ def session_health(session: Any) -> dict[str, Any]:
         "dead_man_failures": None if dead_man is None else dead_man.failures,
         "dead_man_failing": None if dead_man is None else dead_man.failing,
         "dead_man_lapses": None if dead_man is None else dead_man.lapses,
+        # Orders open here that the venue's periodic list did not name (``open_audit_s``), asked
+        # about: each one an order's last word the private stream lost with its connection up.
+        "open_audit_asked": None if audit is None else audit.asked,
     }
 
 

@@ -17,6 +17,7 @@ from tickwire.trading.closing import ClosePort, settle_for_close
 from tickwire.trading.deadman import DeadMan
 from tickwire.trading.delivery import EventFeed
 from tickwire.trading.kept_socket import CLOSE_POLL_S
+from tickwire.trading.open_audit import OpenAudit
 from tickwire.trading.orders import Order
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
@@ -49,6 +50,7 @@ class StartPort(AdoptPort, Protocol):
     channels: Channels
     risk: RiskGate
     dead_man: DeadMan | None
+    open_audit: OpenAudit
 
     async def send(self, call: Call, lane: Lane = "query") -> Any: ...
 
@@ -98,7 +100,7 @@ async def load_rules(port: RulesPort) -> dict[str, InstrumentRules]:
 async def start(port: StartPort, adopting: bool) -> None:
     """Token, wire and venue clock, the venue's once-per-session calls, the instrument rules, the
     sockets, then (``adopting``) an earlier run's open orders, the positions a position limit counts
-    from, and the dead-man switch."""
+    from, the dead-man switch, and the timer of the open orders' audit."""
     ensure = getattr(port.signer, "ensure_token", None)  # an OAuth signer's token (Tradefence)
     if ensure is not None:
         await ensure()
@@ -120,6 +122,7 @@ async def start(port: StartPort, adopting: bool) -> None:
             port.risk.set_position(sym, pos.qty)
     if port.dead_man is not None:
         await port.dead_man.start()
+    port.open_audit.start()
 
 
 def start_error(

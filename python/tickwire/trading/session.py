@@ -36,6 +36,7 @@ from tickwire.trading.halting import Halting
 from tickwire.trading.health import session_health
 from tickwire.trading.intake import checked_order
 from tickwire.trading.kill import Kill, KillReport
+from tickwire.trading.open_audit import AUDIT_S, OpenAudit
 from tickwire.trading.orders import Fill, Order, OrderEvent, OrderType, Side, Tif
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.request_path import RequestPath
@@ -80,6 +81,7 @@ class TradingSession(Halting, RequestPath):
         rest_connections: int = 2,
         lost_order_wait_s: float | None = None,
         rules_refresh_s: float | None = REFRESH_S,
+        open_audit_s: float | None = AUDIT_S,
     ) -> None:
         super().__init__(
             grammar, signer, endpoint, timeout=timeout, audit=audit, transport=transport, rate_wait=rate_wait,
@@ -126,6 +128,9 @@ class TradingSession(Halting, RequestPath):
         self.reconciler = Reconciler(self)
         self.amends = amend.OneAtATime()
         self.reconciler.spawn = self._spawn
+        # Every ``open_audit_s`` (None: never) the venue's open orders listed and the orders open here
+        # it does not name asked about: their ending words lost on a stream that stayed up.
+        self.open_audit = OpenAudit(self, self.reconciler, self._spawn, lambda: self.closing, open_audit_s)
         # "ws": every call the venue offers on its order socket goes there; "auto": there while it is
         # up, over REST while it is down; "rest": REST only.
         self.transport = transport

@@ -38,7 +38,9 @@ def trade(
     answer the session waits before calling it "not placed" where the venue bounds no request's
     life, 5.0 by default; where it does, its own bound is waited —, ``rules_refresh_s`` — the venue's
     instrument rules read again this long after the last read, 1,800 by default, None or 0 never; they
-    are also read again at a refusal that says they moved)."""
+    are also read again at a refusal that says they moved —, ``open_audit_s`` — the venue's open
+    orders listed this often while the private stream is up, and each order open here that the list
+    does not name asked about: its last word was lost; 60 by default, None or 0 never)."""
     from tickwire.venues import adapter_class
 
     adapter = adapter_class(venue)
