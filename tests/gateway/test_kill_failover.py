@@ -19,6 +19,7 @@ from gateway_harness import (
     remote,
     rest_buy,
     run,
+    service,
     venue,
     write_config,
 )
@@ -93,5 +94,54 @@ def test_a_kill_cut_short_by_its_gateways_death_is_finished_by_the_next_gateway(
                     await proc.wait()
                 if second is not None:
                     await second.close()
+
+    run(body)
+
+
+def test_a_halted_accounts_kill_refused_for_rate_at_the_start_is_run_again_until_it_flattens(
+    nats_urls: list[str],
+) -> None:
+    """The account was halted with two orders still resting (a gateway that died mid-kill leaves it
+    so: see above). The next gateway starts; its session starts, and the venue then refuses one
+    request for rate — a 429 with ``Retry-After: 3``, longer than the kill waits a block out
+    (``kill.RATE_WAIT`` request time-outs) — as the start's kill lists the orders: the budget blocks
+    every lane, and every step of that kill fails. The gateway serves on, halted; once the block has
+    passed the simulator must hold no open order of the account. Before, the failed kill was logged
+    and never run again: the two orders rested at the venue under an account reading "halted", with
+    no client told and nothing left to cancel them."""
+    from tickwire.gateway.state import Halt, bucket
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("killrefused")
+            acct["options"]["timeout"] = 1.0  # the kill waits out a block of up to 2 s
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "killrefused", "kr") as tr:
+                await rest_buy(v, tr, "BTCUSDT")
+                await rest_buy(v, tr, "ETHUSDT")
+                await Halt(await bucket(tr.nc), VENUE, "killrefused").put("drawdown")
+            assert len(v.open("killrefused")) == 2  # a clean close leaves them: the kill never ran
+
+            ep = v.sim.endpoint(VENUE, 0)
+
+            async def refuse_next() -> None:  # once the session's start listed the orders (adoption)
+                ep.fail(1, 429, body={"code": -1003, "msg": "Too many requests"}, retry_after=3)
+
+            ep.hold_answer(LISTING, refuse_next)
+            gw = await Gateway(config(nats_urls, acct, name="gwkr2")).start()
+            try:
+                assert 429 in v.statuses()
+                assert len(v.open("killrefused")) == 2  # the venue refused the start's kill: none cancelled
+                assert service(gw, "killrefused").session.halted == "drawdown"  # type: ignore[union-attr]
+                try:
+                    await settle(lambda: not v.open("killrefused"), "the kill run again", 10)
+                except AssertionError:
+                    left = sorted(o.client_id for o in v.open("killrefused"))
+                    raise AssertionError(
+                        f"the start's kill was refused for rate and never run again: {left} rest at the "
+                        "venue under an account reading halted"
+                    ) from None
+                assert len(v.orders("killrefused")) == 2  # nothing new reached the venue
+            finally:
+                await gw.close()
 
     run(body)

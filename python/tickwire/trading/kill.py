@@ -144,6 +144,9 @@ class Kill:
         self.port = port
         self.reason = reason
         self.errors: list[str] = []
+        # ``confirm`` cancelled orders its second listing found open (taken by the venue after the
+        # first listing, or still open after their cancel failed): they may have traded before that.
+        self.cancelled_late = False
         self.closer = PositionCloser(
             port, self._failed, self._state, self.current, self.errors, LANE, self.verdicts_s, send=self.send
         )
@@ -234,6 +237,11 @@ class Kill:
             more, positions = await self.close_positions()
             closing += more
         cancelled, done, unconfirmed = await self.confirm(list(targets.values()), closing)
+        if self.cancelled_late:
+            # Open until ``confirm`` cancelled them, after the positions were read: what they traded
+            # meanwhile is a position the report would not name, closed and counted anew.
+            more, positions = await self.close_positions()
+            closing += more
         report = KillReport(
             reason=self.reason,
             cancelled=tuple(cancelled),
@@ -347,6 +355,7 @@ class Kill:
             if again:
                 p.audit.event("kill_cancel_again", venue=p.venue, orders=sorted(_key(o) for o in again))
             if late or again:
+                self.cancelled_late = True
                 await self.cancel([*late, *again])
                 orders = [*orders, *late]
                 listed = await self.listed()

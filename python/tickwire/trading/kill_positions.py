@@ -24,11 +24,13 @@ from tickwire.trading.wire import was_unsent
 if TYPE_CHECKING:
     from tickwire.trading.kill import KillPort
 
-__all__ = ["CLOSE_ROUNDS", "PositionCloser"]
+__all__ = ["CLOSE_ROUNDS", "NO_MEANS", "PositionCloser"]
 
 # Reduce-only orders sent against one position in one closing step: the first, and one more only once
 # reconciliation found no trace of the first (never while its fate is unknown).
 CLOSE_ROUNDS = 2
+# How the kill's ``errors`` end where the venue has positions but no means to close them.
+NO_MEANS = "no means to close positions; left open"
 
 
 class PositionCloser:
@@ -87,7 +89,7 @@ class PositionCloser:
         except TickwireError as e:
             self.failed("positions after closing", e)
             return closing, []
-        no_means = f"{p.venue}: no means to close positions; left open"
+        no_means = f"{p.venue}: {NO_MEANS}"
         if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
             if no_means not in self.errors:  # closed again after orders in flight landed: said once
                 self.errors.append(no_means)
