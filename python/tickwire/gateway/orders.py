@@ -53,6 +53,8 @@ from tickwire.recovery.backoff import Backoff
 from tickwire.trading.book_cost import book_cost
 from tickwire.trading.client_ids import FORMATS
 from tickwire.trading.codes import invalid_order
+from tickwire.trading.kill import KillReport
+from tickwire.trading.kill_positions import NO_MEANS
 from tickwire.trading.session import TradingSession
 from tickwire.trading.wire import unsent
 
@@ -64,6 +66,8 @@ MUTATING = frozenset({"place", "place_many", "cancel", "amend", "cancel_all", "k
 NEW_ORDERS = frozenset({"place", "place_many", "amend"})
 # The longest pause between two starts of a session the venue kept from starting (unreachable).
 START_RETRY_MAX_S = 30.0
+# The longest pause between two runs of a halted account's kill the venue kept from finishing.
+KILL_RETRY_MAX_S = 30.0
 
 
 class OrderService:
@@ -98,6 +102,7 @@ class OrderService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None  # the session started again (``_start``)
         self._catching: asyncio.Task[None] | None = None  # what happened in a gap told (``_start``)
+        self._killing: asyncio.Task[None] | None = None  # a halted start's kill run again (``_finish_kill``)
         # What each op does with the session (gateway/ops.py), by its name.
         self._ops = Ops(self).by_name()
 
@@ -213,15 +218,43 @@ class OrderService:
         took it may have died mid-way (the halt is stored beside the kill, not after it), leaving
         orders it was about to cancel resting under an account that reads "halted". While halted no
         order can be placed, so on an account the kill had flattened this cancels and closes nothing.
-        Before, a halted start only refused new orders (``tests/gateway/test_kill_failover.py``)."""
+        Before, a halted start only refused new orders (``tests/gateway/test_kill_failover.py``).
+        One the venue kept from finishing — a 429 block longer than a kill waits out, a 5xx, a
+        connection cut — is run again in the background (``_kill_again``) until it has done what it
+        can, while the account stays halted: before, it was only logged, and the orders rested."""
+        if not await self._kill_once(reason):
+            self._killing = asyncio.get_running_loop().create_task(self._kill_again())
+
+    async def _kill_once(self, reason: str) -> bool:
+        """One run of the halted account's kill; whether it left nothing it could still do."""
         try:
-            report = await self._s.kill(reason)
+            # Shielded: a close cutting the retry short lets a kill under way end (the session's close
+            # waits for it), never stops it between its cancels.
+            report = await asyncio.shield(self._s.kill(reason))
         except Exception as e:  # the halt stands: new orders are refused whatever this met
             log.error("%s/%s: the halted account's kill not run again: %s", self.venue, self.account, e)
-            return
+            return False
         if not report.complete:
             log.error("%s/%s: the halted account's kill run again, not complete: %s", self.venue,
                       self.account, report)  # fmt: skip
+        return not left_to_do(report, self._s.grammar)
+
+    async def _kill_again(self) -> None:
+        """The halted account's kill run again (full-jitter back-off from 0.5 s up to
+        ``KILL_RETRY_MAX_S``) until one leaves nothing it could still do, while the account is halted
+        and this gateway serves it: a client's ``resume`` ends it."""
+        backoff = Backoff(base=0.5, cap=KILL_RETRY_MAX_S, immediate_first=False)
+        try:
+            while True:
+                await asyncio.sleep(backoff.next_delay() or 0.0)
+                s = self.session
+                if s is None or s.halted is None or self.closing or self.stepped_down:
+                    return
+                if await self._kill_once(s.halted):
+                    log.warning("%s/%s: the halted account's kill finished", self.venue, self.account)
+                    return
+        finally:
+            self._killing = None
 
     def link_lost(self) -> None:
         """The gateway's NATS link dropped: while it is away another gateway may take the lease."""
@@ -263,7 +296,7 @@ class OrderService:
     async def close(self) -> None:
         # A catch-up cut short leaves its orders in the ledger: the next gateway tells them.
         self.watch.stop()
-        for task in (self._retry, self._catching):
+        for task in (self._retry, self._catching, self._killing):
             if task is not None:
                 task.cancel()
         # New requests are refused (``_on_request``), but the account is still answered for (``health``,
@@ -407,6 +440,16 @@ class OrderService:
     def _s(self) -> TradingSession:
         assert self.session is not None
         return self.session
+
+
+def left_to_do(report: KillReport, grammar: Any) -> bool:
+    """Whether another run of a kill could do what ``report`` says was left: an order unconfirmed, a
+    step that failed, a position on a venue with a means to close it (one without — positions left
+    open, said in ``errors`` — has nothing a rerun would change)."""
+    closing = getattr(grammar, "close_all", None), getattr(grammar, "close_by_reduce_only", False)
+    closes = closing[0] is not None or bool(closing[1])
+    failed = [e for e in report.errors if not e.endswith(NO_MEANS)]
+    return bool(report.unconfirmed or failed or (report.positions and closes))
 
 
 def _every(client_id: str) -> bool:
