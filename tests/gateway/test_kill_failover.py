@@ -145,3 +145,47 @@ def test_a_halted_accounts_kill_refused_for_rate_at_the_start_is_run_again_until
                 await gw.close()
 
     run(body)
+
+
+def test_a_halt_the_store_fails_to_read_at_a_start_keeps_the_session_from_trading(
+    nats_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account is halted (a kill a client threw). The next gateway starts while the venue is
+    unreachable, so its session is started again in the background; the key-value store then fails
+    the one read of the stored halt (a leader election, the link lost). Once the venue is back a
+    client's place must be refused ``TradingHalted`` and never reach the venue. Before, the halt was
+    read after the session started: the failed read ended the background start with the session
+    running, not halted, and the start's first error kept as every request's answer for good ("a
+    place on the halted account answered TransportError('connecting to … failed')"): an account
+    neither halted nor reachable — a kill through it refused the same way."""
+    import nats.errors
+    from tickwire.gateway import state
+
+    async def body() -> None:
+        async with venue() as v:
+            acct = v.account("haltunread")
+            async with Gateway(config(nats_urls, acct)), remote(nats_urls, "haltunread", "hu") as tr:
+                assert (await tr.kill("drawdown")).complete
+            real, reads = state.Halt.get, [0]
+
+            async def get_failing_once(self: state.Halt) -> str | None:
+                reads[0] += 1
+                if reads[0] == 1:
+                    raise nats.errors.TimeoutError
+                return await real(self)
+
+            monkeypatch.setattr(state.Halt, "get", get_failing_once)
+            ep = v.sim.endpoint(VENUE, 0)
+            down = asyncio.ensure_future(ep.down(1.5))
+            await asyncio.sleep(0.05)
+            async with Gateway(config(nats_urls, acct, name="gwhu2")) as gw:
+                await down
+                await settle(lambda: service(gw, "haltunread").session is not None, "the session started", 15)
+                async with remote(nats_urls, "haltunread", "hv") as tr2:  # the rules at its hello
+                    placed = len(v.orders("haltunread"))
+                    got = await outcome(rest_buy(v, tr2))
+                    assert isinstance(got, TradingHalted), f"a place on the halted account answered {got!r}"
+                    assert got.reason == "drawdown"  # type: ignore[attr-defined]
+                    assert len(v.orders("haltunread")) == placed  # nothing reached the venue
+
+    run(body)

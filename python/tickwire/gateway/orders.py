@@ -186,6 +186,16 @@ class OrderService:
         acct = self.config
         assert self.halt is not None
         try:
+            # Read before the session starts: a read that fails after it (the store away: a leader
+            # election, the link lost) left the session running, not halted, and ended its background
+            # start with the first error kept as every request's answer.
+            halted = await self.halt.get()
+        except Exception as e:  # started again later (``_start_again``), as a venue kept away is
+            err = TransportError(f"{acct.venue}/{acct.name}: the kill switch's stored halt not read: {e!r}")
+            log.error("%s/%s: trading session not started: %s", acct.venue, acct.name, err)
+            self.failed = codec.dump_error(err)
+            return err
+        try:
             session = tickwire.trade(
                 acct.venue,
                 credentials=acct.signer(),
@@ -198,7 +208,6 @@ class OrderService:
             if self.books is not None:
                 session.risk.market_cost = functools.partial(book_cost, self.books)
             self.session = await session.start()
-            halted = await self.halt.get()
             if halted is not None:  # a kill this account's last gateway took: still in force
                 log.warning(
                     "%s/%s: trading halted since before this start (%s): its kill run again",
