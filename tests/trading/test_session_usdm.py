@@ -326,6 +326,44 @@ class TestUsdm(SessionCases, SocketCases):
 
         run(body)
 
+    def test_the_stream_is_up_while_the_reconciliation_after_a_reconnect_asks(self) -> None:
+        """An order rests; the stream is dropped and comes back on its key, and the reconciliation's
+        status query is held at the venue: the stream counts as up meanwhile (``connected``, what
+        ``health()`` and ``Watch(link_lost_s=…)`` read), as every other venue's private stream does,
+        and the venue's next event on it is applied before the query is answered. Before, the
+        listen-key stream awaited the reconciliation inside its connect step: down for as long as the
+        queries took ("timed out waiting for the stream up while the query is held")."""
+        a = USDM
+
+        async def body(sim: Simulator, tr: TradingSession) -> None:
+            stream: Any = tr.stream
+            o = await a.rest_below(sim, tr, 20)
+            other = await a.rest_below(sim, tr, 21)
+            gate, asked = asyncio.Event(), asyncio.Event()
+
+            async def meanwhile() -> None:
+                asked.set()
+                await gate.wait()
+
+            ep = sim.endpoint(a.venue, 0)
+            ep.hold_answer("GET /fapi/v1/order", meanwhile)
+            ep.drop()
+            await asyncio.wait_for(asked.wait(), 5)
+            try:
+                await settle(
+                    lambda: stream.connected and stream.connects >= 2,
+                    "the stream up while the query is held",
+                    3,
+                )
+                await tr.cancel_order(a.symbol, client_id=other.client_id)  # its event on the stream
+                assert tr._current(other.client_id).status == "canceled"
+                assert tr.health()["stream_connected"] is True
+            finally:
+                gate.set()
+            await settle(lambda: tr._current(o.client_id).status == "new", "the reconciled order")
+
+        run(body)
+
     def test_without_a_private_stream_there_is_no_listen_key(self) -> None:
         async def body(sim: Simulator, tr: TradingSession) -> None:
             assert tr.stream is None and listen_keys(sim).issued == []

@@ -154,10 +154,9 @@ class ListenKeyStream(PrivateStream):
             raise TransportError(f"{self.venue} {self.name}: listenKey expired; reconnecting with a new one")
         self._fresh = False
         if self.connects >= 1:
-            try:
-                await self.on_resubscribed()
-            except (TickwireError, OSError) as e:
-                log.warning("%s: reconciliation after reconnect failed: %s", self.venue, e)
+            # In a task, as every private stream's: up (its events applied, a watchdog seeing it)
+            # while the queries run. Awaited here, it counted as down for as long as they took.
+            self.reconcile_soon()
 
     def on_message(self, msg: Any) -> None:
         if self.usdm.key_expired(msg):
