@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 import tickwire
-from simbook import Recorder, assert_books_match, eventually
+from simbook import Recorder, Trades, assert_books_match, eventually, quiet
 from tickwire.errors import VenueError
 from tickwire.sim import Simulator
 
@@ -131,5 +131,68 @@ def test_a_good_symbol_subscribed_with_a_refused_one_on_bybit_still_syncs() -> N
                 await md.wait_synced(timeout=2.0, symbols=[b])
                 assert md.symbols() == [a, b] and md.counters["reconnects"] == 0
                 await assert_books_match(md, sim, "bybit", [a, b], depth=20)
+
+    asyncio.run(go())
+
+
+def test_a_refused_name_subscribed_while_the_line_is_down_leaves_the_other_books_syncing_bybit() -> None:
+    """A symbol Bybit does not list, subscribed while the line reconnects: the reconnect's subscribe
+    message carries it with the live books, and Bybit refuses that whole message. The refused name
+    is dropped, and the books sent with it — synced before the drop, vouched for by nothing since —
+    are asked again: each syncs and equals the simulator's book (before: only books never built were
+    asked again; this one read "not synced" for good, no resync, the line kept up by its pongs)."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], seed=16, rate=300, depth=20) as sim:
+            a = next(iter(sim.venue("bybit").instruments))
+            async with tickwire.connect(
+                "bybit", [a], endpoints=sim.urls()["bybit"], probe_interval=None, clock_sync=None
+            ) as md:
+                await sim.endpoint("bybit").down(0.3)
+                await eventually(lambda: not md.lines[0].connected, what="the line down")
+                await md.subscribe(["NOPEUSDT"])
+                with pytest.raises(VenueError, match="NOPEUSDT"):
+                    await md.wait_synced(timeout=3.0, symbols=["NOPEUSDT"])
+                assert md.symbols() == [a]
+                await eventually(
+                    lambda: md.is_synced(a), timeout=3.0, what=lambda: f"{a} in sync: {md.health()}"
+                )
+                await assert_books_match(md, sim, "bybit", [a], depth=20)
+
+    asyncio.run(go())
+
+
+def test_a_refused_trades_name_is_dropped_and_the_one_sent_with_it_delivers_every_trade_bybit() -> None:
+    """``md.subscribe([good, bad], channels=["trades"])``: Bybit refuses the message for the name it
+    does not list. The refused name is dropped (status naming it), the good one is asked again and
+    delivers every trade the simulator published, once; and a reconnect, which no longer asks for the
+    refused name, brings the book back in sync (before: the trades name was kept and never counted
+    as refused, the good one never subscribed, and each reconnect's subscribe message, refused whole
+    for it, left the book "not synced" for good)."""
+
+    async def go() -> None:
+        async with Simulator(["bybit"], seed=12, rate=300, depth=20) as sim:
+            a, b = list(sim.venue("bybit").instruments)[:2]
+            rec = Recorder()
+            trades = Trades(sim, "bybit", [b])
+            async with tickwire.connect(
+                "bybit",
+                [a],
+                endpoints=sim.urls()["bybit"],
+                on_status=rec,
+                on_trade=trades.heard_one,
+                probe_interval=None,
+                clock_sync=None,
+            ) as md:
+                await md.subscribe([b, "NOPEUSDT"], channels=["trades"])
+                await eventually(lambda: bool(rec.kinds("venue_error", "NOPEUSDT")), what=lambda: rec.events)
+                assert md.symbols() == [a, b]
+                await eventually(lambda: bool(trades.heard[b]), what=f"{b} trades heard")
+                sim.endpoint("bybit").drop()
+                await eventually(lambda: md.lines[0].connects == 2, what="reconnected")
+                await assert_books_match(md, sim, "bybit", [a], depth=20)
+                sim.pause()
+                await quiet(trades.published[b], trades.heard[b])
+            await trades.assert_each_heard_once()
 
     asyncio.run(go())

@@ -68,20 +68,26 @@ class Refusals:
                 with self.books_held():
                     self.feed.forget(key)
         if self.adapter.refusal_takes_batch:
-            # The refused message took the names sent with it: those of books that heard nothing yet
-            # are asked again (one the venue took already is ignored or refused as a duplicate, which
-            # names no refusal: ``refused_by``).
+            # The refused message took the names sent with it: those of books no message on this
+            # connection has vouched for yet — never built, or built before a reconnect whose
+            # subscribe message this was — and trades with no book to tell are asked again (one the
+            # venue took already is ignored or refused as a duplicate, which names no refusal:
+            # ``refused_by``). Before, a book left unproven by a reconnect was not: refused with the
+            # name subscribed while the line was down, it read "not synced" for good, no resync.
             live = self.registry.live()
-            unheard = (None, "empty")
-            fresh = {s.symbol for s in live if s.channel == "book" and self.state(s.symbol) in unheard}
+            books = {s.symbol for s in live if s.channel == "book"}
+            fresh = {s.symbol for s in live if s.symbol not in books or not self.proven(s.symbol)}
             self.subscriptions.resend(line, [s for s in live if s.symbol in fresh])
 
     def refused_by(self, message: str, symbols: Sequence[str]) -> list[str]:
-        """The subscribed books not in sync that a venue's error names."""
+        """The subscribed symbols that a venue's error names, but those whose book is in sync: a
+        book not in sync yet, or trades alone (no book to tell; before, a refused trades name was
+        never dropped, and on Bybit every later message naming it — each reconnect's — was refused
+        whole, the books sent with it never subscribed)."""
         out: list[str] = []
         if "already subscribed" in message.lower():
             return out  # a duplicate, not a refusal
-        for sym in self.registry.symbols("book"):
+        for sym in self.registry.symbols():
             if self.state(sym) == "synced":
                 continue
             named = sym in symbols or re.search(
@@ -90,6 +96,13 @@ class Refusals:
             if named:
                 out.append(sym)
         return out
+
+    def proven(self, symbol: str) -> bool:
+        """Whether ``symbol``'s book is in sync and vouched for on the connection now up."""
+        try:
+            return bool(self.feed.book(self.adapter.book_key(symbol)).is_synced)
+        except KeyError:
+            return False
 
     def state(self, symbol: str) -> str | None:
         """The state of ``symbol``'s book (synced once: continuity after a reconnect is left to the
