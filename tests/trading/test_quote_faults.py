@@ -153,3 +153,37 @@ def test_a_rule_the_user_paused_stays_paused_through_a_key_rotation() -> None:
         assert q.error is None
 
     run(body, register=both)
+
+
+def test_a_rule_let_go_after_a_rotation_and_a_rules_refresh_writes_with_the_new_key() -> None:
+    """The user holds a rule (``q.pause()``) across a key rotation; the instrument list is read again
+    meanwhile (``load_rules``, as the session's own ``rules_refresh_s`` does: the same rules, a new
+    map), and the old key is revoked once ``rotate`` returned. Let go, the rule must write with the
+    new key: every order it writes is at the venue. Before, the load saw the refreshed map first and
+    left the forms built for the old key (the key's change was looked at only when the rules had not
+    been refreshed): its first order went out signed with the revoked key and was refused."""
+    key2, secret2 = "quote-key-2", "quote-secret-2"
+
+    def both(v: Any) -> None:
+        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
+
+    a = account()
+
+    async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
+        q = ioc(tr, md)
+        await moves(sim, q, 1)
+        q.pause()
+        await tr.rotate(binance.Signer(key2, secret2))
+        await tr.load_rules()  # the same rules, read again
+        sim.venue("binance").keys.pop(KEY)  # the old key revoked: an order signed with it is refused
+        q.resume()
+        await moves(sim, q, 2)
+        theirs = a.orders(sim)
+        mine = {o.client_id: o.status for o in tr.tracker}
+        assert len(theirs) == q.sent == 3, (
+            f"the rule wrote {q.sent} orders, the venue holds {len(theirs)}: {mine}"
+        )
+        assert q.error is None
+
+    run(body, register=both)

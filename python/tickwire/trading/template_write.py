@@ -113,8 +113,8 @@ class Writing(Answering):
         armed on the symbol yet). Forms for a rotated key are rebuilt first."""
         s = self.session
         if s.rules is not self._rules_map:
-            self._refresh_rules()
-        elif s.signer is not self._signer:
+            self._refresh_rules()  # rebuilds the forms only where the symbol's rules changed
+        if s.signer is not self._signer:  # a rotation, with or without a refresh beside it
             self._build()
         if not self.rules.trading or not (s.dead_man is None or s.dead_man.covers(self.symbol)):
             return None

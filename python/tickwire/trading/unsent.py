@@ -1,26 +1,14 @@
 """What a request's error says of whether the request went out: marked ``unsent`` when it was raised
-before any byte of it was written (nothing to reconcile), and a batch refused entry by entry. Apart
-from :mod:`tickwire.trading.wire`, which marks them, because every order path reads them."""
+before any byte of it was written (nothing to reconcile: the mark is the transport's,
+:mod:`tickwire.transport.unsent`), and a batch refused entry by entry. Apart from
+:mod:`tickwire.trading.wire`, which marks them, because every order path reads them."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from tickwire.errors import TickwireError
+from tickwire.transport.unsent import unsent, was_unsent
 
-E = TypeVar("E", bound=BaseException)
-
-
-def unsent(e: E) -> E:
-    """``e``, marked as raised before any byte of its request was written (the budget's wait, the kill
-    switch, the order socket down): the venue cannot have the order, so there is nothing to reconcile,
-    and the order is withdrawn, not tracked as rejected."""
-    e.__dict__["unsent"] = True
-    return e
-
-
-def was_unsent(e: BaseException) -> bool:
-    return e.__dict__.get("unsent") is True
+__all__ = ["by_entry", "unsent", "was_unsent"]
 
 
 def by_entry(e: TickwireError) -> bool:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from tickwire.errors import RequestTimeoutError, TransportError
 from tickwire.loop import after_reads
 from tickwire.transport.http_conn import Closed, Conn, HttpResponse, Written
+from tickwire.transport.unsent import unsent
 
 log = logging.getLogger("tickwire.http")
 
@@ -298,7 +299,18 @@ class HttpClient:
                         idle = c
                         break
                 # None idle, or a retry: that one goes out on a fresh connection.
-                conn = idle if idle is not None else await self._open(loop, deadline)
+                if idle is not None:
+                    conn = idle
+                else:
+                    try:
+                        conn = await self._open(loop, deadline)
+                    except (RequestTimeoutError, TransportError) as e:
+                        if not retried:
+                            # No connection to write on (refused, timed out, its TLS handshake
+                            # failed): not one byte of the request went out — an order is withdrawn,
+                            # not reconciled as one the venue may have.
+                            unsent(e)
+                        raise
                 self.ready()
                 reused = conn.uses > 0
                 if gate is not None:
