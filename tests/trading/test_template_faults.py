@@ -19,6 +19,7 @@ from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.trading.numbers import Mantissa
 from tickwire.trading.session import TradingSession
+from tickwire.trading.unsent import was_unsent
 
 
 @pytest.mark.parametrize("ints", [False, True])  # True: the one-call path's fallback
@@ -171,3 +172,33 @@ def test_a_market_template_cannot_be_post_only(venue: str) -> None:
         assert refused is not None
 
     a.run(body)
+
+
+@pytest.mark.parametrize("path", ["template", "place_order"])
+def test_an_order_no_connection_could_take_is_refused_unsent_not_left_unknown(path: str) -> None:
+    """The venue's REST endpoint refuses connections (down for 2 s) and the pool's connections are
+    gone: the order's request is written nowhere — the connect itself failed. The send must be refused
+    ``TransportError`` marked unsent, with nothing tracked, as for any request nothing of which went
+    out (the simulator has no order). Before, the connect's failure was taken for a lost answer: the
+    order was tracked, reconciled over the same refused connects, and raised ``UnknownOutcome`` — left
+    ``unknown`` (open, in the risk counts, awaited by ``close`` and the kill) until the venue came back
+    and a later look found no trace of it."""
+    a = account()
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        tmpl = tr.template(SYMBOL, "buy")
+        price, qty = below_bid(a, sim, tr, 10)
+        await sim.endpoint("binance", 0).down(2.0)
+        await asyncio.sleep(0.1)  # the pool's connections seen closed: none left to write on
+        with pytest.raises(TransportError) as got:
+            if path == "template":
+                p, q = int(price.scaleb(tmpl.price_scale)), int(qty.scaleb(tmpl.qty_scale))
+                await tmpl.send(p, q)
+            else:
+                await tr.place_order(SYMBOL, "buy", "limit", qty, price)
+        assert was_unsent(got.value), f"not marked unsent: {got.value!r}"
+        assert a.orders(sim) == []
+        left = [(o.client_id, o.status) for o in tr.tracker]
+        assert left == [], f"tracked though never written: {left}"
+
+    a.run(body, timeout=1.0)

@@ -18,6 +18,7 @@ from http_scripted import Runner, Tiny, echo_path, response
 from simbook import eventually
 from tickwire.errors import RateLimitError, RequestTimeoutError, TransportError, VenueError
 from tickwire.sim import Simulator
+from tickwire.trading.unsent import was_unsent
 from tickwire.transport.http import HttpClient
 
 # Against the simulator -------------------------------------------------------------------------
@@ -181,6 +182,10 @@ def test_get_not_retried_on_a_fresh_connection_and_connect_refused() -> None:
             with pytest.raises(TransportError) as ci:
                 await http.connect()
             assert isinstance(ci.value, ConnectionError)
+            # A request no connection took: not one byte of it went out (an order is withdrawn).
+            with pytest.raises(TransportError) as pi:
+                await http.post("/order", body=b"x")
+            assert was_unsent(pi.value), repr(pi.value)
             await http.close()
 
     asyncio.run(go())
