@@ -123,23 +123,26 @@ def test_an_error_applying_a_rule_orders_answer_is_not_lost_silently(
     run(body)
 
 
+KEY2, SECRET2 = "quote-key-2", "quote-secret-2"  # a second key of the account, to rotate to
+
+
+def both(v: Any) -> None:
+    """The account's two keys at the simulator."""
+    v.add_key(ApiKey(KEY, secret=SECRET.encode()))
+    v.add_key(ApiKey(KEY2, secret=SECRET2.encode(), account=KEY))
+
+
 def test_a_rule_the_user_paused_stays_paused_through_a_key_rotation() -> None:
     """``q.pause()`` holds a rule until ``q.resume()``. A key rotation holds every rule while it runs
     and lets them go after: it must not let go of one the user held (the rule would quote again,
     unasked, on the next tick)."""
-    key2, secret2 = "quote-key-2", "quote-secret-2"
-
-    def both(v: Any) -> None:
-        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
-        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
-
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
         q = ioc(tr, md)
         await moves(sim, q, 1)
         q.pause()  # the strategy holds its quote
-        await tr.rotate(binance.Signer(key2, secret2))
+        await tr.rotate(binance.Signer(KEY2, SECRET2))
         for _ in range(5):
             sim.advance(1, "binance", SYMBOL)
             await asyncio.sleep(0.03)
@@ -162,19 +165,13 @@ def test_a_rule_let_go_after_a_rotation_and_a_rules_refresh_writes_with_the_new_
     new key: every order it writes is at the venue. Before, the load saw the refreshed map first and
     left the forms built for the old key (the key's change was looked at only when the rules had not
     been refreshed): its first order went out signed with the revoked key and was refused."""
-    key2, secret2 = "quote-key-2", "quote-secret-2"
-
-    def both(v: Any) -> None:
-        v.add_key(ApiKey(KEY, secret=SECRET.encode()))
-        v.add_key(ApiKey(key2, secret=secret2.encode(), account=KEY))
-
     a = account()
 
     async def body(sim: Simulator, md: Any, tr: TradingSession, seen: list[tuple[int, int, int]]) -> None:
         q = ioc(tr, md)
         await moves(sim, q, 1)
         q.pause()
-        await tr.rotate(binance.Signer(key2, secret2))
+        await tr.rotate(binance.Signer(KEY2, SECRET2))
         await tr.load_rules()  # the same rules, read again
         sim.venue("binance").keys.pop(KEY)  # the old key revoked: an order signed with it is refused
         q.resume()
