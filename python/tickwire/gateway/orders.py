@@ -53,8 +53,6 @@ from tickwire.recovery.backoff import Backoff
 from tickwire.trading.book_cost import book_cost
 from tickwire.trading.client_ids import FORMATS
 from tickwire.trading.codes import invalid_order
-from tickwire.trading.kill import KillReport
-from tickwire.trading.kill_positions import NO_MEANS
 from tickwire.trading.session import TradingSession
 from tickwire.trading.wire import unsent
 
@@ -241,12 +239,12 @@ class OrderService:
             # waits for it), never stops it between its cancels.
             report = await asyncio.shield(self._s.kill(reason))
         except Exception as e:  # the halt stands: new orders are refused whatever this met
-            log.error("%s/%s: the halted account's kill not run again: %s", self.venue, self.account, e)
+            log.error("%s/%s: the halted account's kill failed: %s", self.venue, self.account, e)
             return False
         if not report.complete:
             log.error("%s/%s: the halted account's kill run again, not complete: %s", self.venue,
                       self.account, report)  # fmt: skip
-        return not left_to_do(report, self._s.grammar)
+        return not report.left_to_do(self._s.grammar)
 
     async def _kill_again(self) -> None:
         """The halted account's kill run again (full-jitter back-off from 0.5 s up to
@@ -449,16 +447,6 @@ class OrderService:
     def _s(self) -> TradingSession:
         assert self.session is not None
         return self.session
-
-
-def left_to_do(report: KillReport, grammar: Any) -> bool:
-    """Whether another run of a kill could do what ``report`` says was left: an order unconfirmed, a
-    step that failed, a position on a venue with a means to close it (one without — positions left
-    open, said in ``errors`` — has nothing a rerun would change)."""
-    closing = getattr(grammar, "close_all", None), getattr(grammar, "close_by_reduce_only", False)
-    closes = closing[0] is not None or bool(closing[1])
-    failed = [e for e in report.errors if not e.endswith(NO_MEANS)]
-    return bool(report.unconfirmed or failed or (report.positions and closes))
 
 
 def _every(client_id: str) -> bool:

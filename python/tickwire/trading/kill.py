@@ -54,7 +54,7 @@ from tickwire.trading.account import every_page
 from tickwire.trading.answers import read_events
 from tickwire.trading.cancel_all import answer_batch
 from tickwire.trading.intake import untracked
-from tickwire.trading.kill_positions import PositionCloser
+from tickwire.trading.kill_positions import NO_MEANS, PositionCloser, closes_positions
 from tickwire.trading.orders import Order, OrderType, Side, Tif
 from tickwire.trading.place import SendPort
 from tickwire.trading.reconcile import until_settled
@@ -99,6 +99,13 @@ class KillReport:
     def complete(self) -> bool:
         """Every order confirmed closed, no position left, no step failed."""
         return not (self.unconfirmed or self.positions or self.errors)
+
+    def left_to_do(self, grammar: object) -> bool:
+        """Whether another run of the kill on ``grammar``'s venue could do what this report says was
+        left: an order unconfirmed, a step that failed, a position where the venue has a means to
+        close it (where it has none — said in ``errors`` — a rerun changes nothing)."""
+        failed = [e for e in self.errors if not e.endswith(NO_MEANS)]
+        return bool(self.unconfirmed or failed or (self.positions and closes_positions(grammar)))
 
 
 class KillPort(SendPort, BoundPort, Protocol):

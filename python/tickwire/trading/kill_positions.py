@@ -24,13 +24,21 @@ from tickwire.trading.wire import was_unsent
 if TYPE_CHECKING:
     from tickwire.trading.kill import KillPort
 
-__all__ = ["CLOSE_ROUNDS", "NO_MEANS", "PositionCloser"]
+__all__ = ["CLOSE_ROUNDS", "NO_MEANS", "PositionCloser", "closes_positions"]
 
 # Reduce-only orders sent against one position in one closing step: the first, and one more only once
 # reconciliation found no trace of the first (never while its fate is unknown).
 CLOSE_ROUNDS = 2
 # How the kill's ``errors`` end where the venue has positions but no means to close them.
 NO_MEANS = "no means to close positions; left open"
+
+
+def closes_positions(grammar: object) -> bool:
+    """Whether the kill has a means to close the venue's positions: an account-wide close
+    (``close_all``) or reduce-only orders (``close_by_reduce_only``)."""
+    return getattr(grammar, "close_all", None) is not None or bool(
+        getattr(grammar, "close_by_reduce_only", False)
+    )
 
 
 class PositionCloser:
@@ -90,7 +98,7 @@ class PositionCloser:
             self.failed("positions after closing", e)
             return closing, []
         no_means = f"{p.venue}: {NO_MEANS}"
-        if left and close_all is None and not getattr(g, "close_by_reduce_only", False):
+        if left and not closes_positions(g):
             if no_means not in self.errors:  # closed again after orders in flight landed: said once
                 self.errors.append(no_means)
         return closing, left
