@@ -346,8 +346,18 @@ class OrderTemplate(Writing):
                 http = s.wire.http if ws is None and not ws_only else None
                 # Charged only where the bytes can go now (a closed session's send is refused unsent).
                 somewhere = ws is not None or http is not None
-                if somewhere and (dm is None or dm.covers(self.symbol)) and self.take() <= 0:
+                late: Any = None
+                # Taken by ``try_take`` (not the one-call taker): its clock reading is the budget's
+                # ``taken_at``, which the late-write gate below restamps from.
+                if (
+                    somewhere
+                    and (dm is None or dm.covers(self.symbol))
+                    and s.budget.try_take(self._cost, "order") <= 0
+                ):
                     taken = True
+                    # Written only after a connect when no connection is idle: counted from the write
+                    # (``resend_gate``), made right after the take, as ``Wire.send``'s.
+                    late = s.wire.late_gate(self._cost, "order")
                     try:
                         if ws is not None:
                             written = ws.write(data, rid)
@@ -358,7 +368,9 @@ class OrderTemplate(Writing):
                     if written is not None:
                         self.written_ns = time.monotonic_ns()
                         order = self._track(p, q, cid, ws is not None)
-                task = loop.create_task(self._complete(p, q, cid, ws, rid, data, written, order, taken))
+                task = loop.create_task(
+                    self._complete(p, q, cid, ws, rid, data, written, order, taken, late=late)
+                )
                 if order is not None:  # written: settled even if its task never runs
                     s.reconciler.settled_by(cid, task)
                     if ws is not None:

@@ -61,6 +61,7 @@ class Answering:
         taken: bool,
         answered: Callable[[], None] | None = None,
         resend: bool = True,
+        late: Callable[[], None] | None = None,
     ) -> Order:
         """The rest of :meth:`send`: the write when it had to wait (``written`` None), then the answer
         applied (``answered()`` called as soon as the venue's answer is read, before it is applied),
@@ -69,7 +70,8 @@ class Answering:
         with the same client id, signed anew, as ``place_order``'s request path does: the venue did not
         take the order (not with ``resend`` False: a quote rule's order would go out late at an old
         price; its remedy is still applied and its block still counted). Any other refusal is recorded
-        as the order's rejection and raised."""
+        as the order's rejection and raised. ``late``: the budget's gate of a weight ``taken`` in
+        ``send`` (``Wire.late_gate``) for a write that had to wait (a connect)."""
         try:
             with self.session.reconciler.call(cid):
                 s = self.session
@@ -93,9 +95,15 @@ class Answering:
                                 await s.dead_man.cover(self.symbol)  # unsent when it fails
                             # The order socket down under transport="ws": refused before its weight
                             # is taken, as place_order's is (the venue counts no order never written).
-                            gate = await wire.cleared(
+                            halt = await wire.cleared(
                                 self._cost, "order", "template send", taken=taken, ready=self._writable
                             )
+                            # Written only after a connect: counted from the write, as ``Wire.send``'s
+                            # requests are (the budget's gate made right after the take: send's, or
+                            # this acquire's, no await between).
+                            if not taken or late is None:
+                                late = wire.late_gate(self._cost, "order")
+                            gate = _both(late, halt)
                             ws, rid, data = self._fill(
                                 p, q, cid
                             )  # signed anew after the wait, where it goes now
@@ -211,6 +219,15 @@ class Answering:
         if relogin and tokens is not None and tokens.refused(r.status, r.body):
             raise _TokenRefused(self._baked)
         return wire.read_answer(r.status, r.body, r.headers, self._call, time.perf_counter() - t0)
+
+
+def _both(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
+    def check() -> None:
+        first()
+        if then is not None:
+            then()
+
+    return check
 
 
 class _TokenRefused(Exception):

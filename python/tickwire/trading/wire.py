@@ -139,6 +139,12 @@ class Wire:
 
         return check
 
+    def late_gate(self, cost: dict[str, int], lane: Lane) -> Callable[[], None]:
+        """The budget's gate (``resend_gate``) for a request whose ``cost`` was just taken (no await
+        between): a late first write counted from the write, a resend charged again; what it refuses
+        is marked unsent. For requests written outside :meth:`send` (an order template's)."""
+        return self._resend_charged(None, cost, lane)
+
     def cost(self, call: Call) -> dict[str, int]:
         """What ``call`` takes of the budget (nothing where the grammar declares no costs)."""
         return self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
