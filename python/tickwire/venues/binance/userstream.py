@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -101,11 +102,17 @@ class ListenKeyStream(PrivateStream):
             return self.usdm.read_answer(r.status, r.body)
         cost = wire.cost(call)
         await wire.cleared(cost, "query", f"{call.method} {call.path}")  # RateLimitError, unsent
+        # Made right after the take: a write late behind a connect counted from the write, a resend
+        # charged again (as ``Wire.send``'s requests are).
+        gate = wire.late_gate(cost, "query")
+        t0 = time.perf_counter()
         r = await self._http.request(
-            call.method, call.path, query=dict(call.params), headers=self.signer.headers()
+            call.method, call.path, query=dict(call.params), headers=self.signer.headers(), gate=gate
         )
         try:
-            return wire.read_answer(r.status, r.body, r.headers, call)
+            # The usage it reports is as of its request: what was taken since is added to it, and it
+            # lowers nothing a newer answer reported (``RateBudget.observe``).
+            return wire.read_answer(r.status, r.body, r.headers, call, time.perf_counter() - t0)
         except RateLimitError as e:
             wire.rate_refused(call, e, cost)
             raise
