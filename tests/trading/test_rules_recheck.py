@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import tickwire
 from session_cases import SimAccount
+from test_rules_refresh import rules_timers
 from test_session_binance import BINANCE
 from test_session_okx import OKX
 from tickwire.errors import InvalidOrder, MarketClosed
@@ -386,10 +387,10 @@ def test_an_announced_change_far_ahead_arms_one_timer_that_the_close_cancels() -
             sim.set_grid("okx", a.symbol, tick="0.2", at_ms=hour)
             sim.set_grid("okx", a.symbol, min_qty="0.001", at_ms=hour + 1000)
             async with tickwire.trade("okx", credentials=a.signer, endpoints=sim.urls()["okx"]) as tr:
-                [timer] = list(tr._tasks)  # one for both changes, asleep
+                [timer] = rules_timers(tr)  # one for both changes, asleep
                 await tr.load_rules()  # read again: re-armed, still one
                 await asyncio.sleep(0)
-                assert list(tr._tasks) == [timer] and not timer.done()
+                assert rules_timers(tr) == [timer] and not timer.done()
             await asyncio.wait([timer], timeout=1)
             assert timer.cancelled() and tr.rules_recheck.timed == 0
 

@@ -77,6 +77,11 @@ def test_a_finer_tick_no_order_shows_is_read_within_rules_refresh_s() -> None:
     assert not tr._tasks and tr.rules_recheck._timer_on is False  # the timer went with the close
 
 
+def rules_timers(tr: TradingSession) -> list[asyncio.Task[Any]]:
+    """The session's tasks that are the rules' timer (not, say, the open orders' audit's)."""
+    return [t for t in tr._tasks if t.get_coro().__qualname__ == "RulesRecheck._timer"]  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("never", [None, 0, 0.0])
 def test_rules_refresh_none_arms_no_timer_and_reads_nothing(never: float | None) -> None:
     """None, or 0 (what a gateway's TOML can write), reads the list on no timer."""
@@ -84,7 +89,7 @@ def test_rules_refresh_none_arms_no_timer_and_reads_nothing(never: float | None)
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
         _, lists = binance_counts(sim)
-        assert not tr._tasks  # Binance announces no change ahead: nothing to time
+        assert not rules_timers(tr)  # Binance announces no change ahead: nothing to time
         await asyncio.sleep(0.3)
         assert lists() == 0 and tr.rules_recheck.refreshes == 0
 
@@ -95,7 +100,7 @@ def test_the_default_session_arms_one_timer_for_its_periodic_read() -> None:
     a = BINANCE
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        [timer] = list(tr._tasks)
+        [timer] = rules_timers(tr)
         assert not timer.done() and tr.rules_recheck.refreshes == 0
         due = tr.rules_recheck._refresh
         assert due is not None
