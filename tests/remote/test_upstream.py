@@ -86,3 +86,14 @@ def test_a_book_no_live_gateway_serves_is_not_rebuilt_from_the_beats() -> None:
     beats = Beats(consumer_at(5000), [])
     assert beats.beat("gw1", 3, 0.0) == []
     assert beats.beat("gw1", 9, 0.1) == []
+
+
+def test_a_book_behind_two_beats_of_one_gateway_is_resynced_whatever_another_announces_between() -> None:
+    """gw2 lost its copy of the book at 4990 (its beats keep announcing that id); gw1's announce 5001,
+    which the consumer's book, at 5000, lost. Each gateway's beats are compared with its own: gw2's in
+    between must not undo what gw1's said. before: they did, and the book was never resynced."""
+    feed = consumer_at(5000)
+    up = UpstreamBooks()
+    assert up.behind("gw1", {KEY: 5001}, feed, [KEY]) == []  # one beat: the delta may be on its way
+    assert up.behind("gw2", {KEY: 4990}, feed, [KEY]) == []
+    assert (late := up.behind("gw1", {KEY: 5001}, feed, [KEY])) == [KEY], f"not resynced: {late}"

@@ -48,8 +48,10 @@ class UpstreamBooks:
         # status messages): a gateway whose venue connection dropped reports its books unsynced until
         # a message on the new connection proved them continuous, and so are the copies here.
         self._states: dict[str, tuple[int, dict[str, bool]]] = {}
-        # Per book, the venue id the last heartbeat announced while the book was behind it.
-        self._behind: dict[str, int | None] = {}
+        # Per gateway and book, the venue id that gateway's last beat announced while the book was
+        # behind it: each gateway's beats are compared with its own (another's, announcing an id the
+        # book is not behind — a gateway that lost its copy — must not reset them).
+        self._behind: dict[tuple[str, str], int | None] = {}
         # Per gateway, the instance it last beat as and the venue ids its last beat announced.
         self._instances: dict[str, str] = {}
         self._ids: dict[str, Mapping[str, Any]] = {}
@@ -109,9 +111,9 @@ class UpstreamBooks:
                 continue
             mine = book.last_update_id
             behind = book.is_synced and mine is not None and mine < announced
-            if behind and self._behind.get(key) == announced:
+            if behind and self._behind.get((name, key)) == announced:
                 late.append(key)
-            self._behind[key] = announced if behind else None
+            self._behind[(name, key)] = announced if behind else None
         return late
 
     def ahead(

@@ -307,6 +307,16 @@ class RemoteMarketData:
         if kind == "dropped":
             self._dropped([key for key, _ in updates], value)
             return
+        if kind == "trades_lost":
+            symbol, n = value
+            self.counters["dropped"] += n
+            self.status(
+                "dropped",
+                symbol=symbol,
+                detail=f"{n} trades of gateway {gateway}'s stream lost on the bus "
+                "(another gateway may have brought them)",
+            )
+            return
         for key, outcome in updates:
             if outcome == "buffered":
                 self.resync(key, "initial snapshot")
@@ -343,11 +353,14 @@ class RemoteMarketData:
 
     def _event(self, gateway: str | None, kind: str, value: Trade | Bbo, any_gateway: bool) -> None:
         """``any_gateway``: a trade with the venue's id, whose copy from another gateway the feed
-        already dropped, so the first gateway to bring it delivers it. Other events come from one
-        gateway per symbol (gateways may split a venue's symbols, and the primary may not have this
-        one)."""
-        if gateway in self._closing:
-            return  # its last events, sent while it closes: another gateway's follow
+        already dropped, so the first gateway to bring it delivers it — a closing one too. Other
+        events come from one gateway per symbol (gateways may split a venue's symbols, and the primary
+        may not have this one)."""
+        if gateway in self._closing and not any_gateway:
+            # Its last events, sent while it closes: another gateway's follow. Not a trade with the
+            # venue's id: the feed passed this copy as the first and drops the others as duplicates,
+            # so this one is the only copy delivered.
+            return
         if self.primary is None:
             self.primary = gateway
         source = self._sources.setdefault(value.symbol, gateway)
