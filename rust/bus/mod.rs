@@ -69,6 +69,7 @@ mod encode;
 // eventfd: Linux only (the wheels and CI are Linux); elsewhere remote consumers use nats-py.
 #[cfg(all(target_os = "linux", feature = "bus-nats"))]
 pub mod sub;
+pub mod trade_gaps;
 pub mod wire;
 
 pub use encode::{encode_bbo, encode_trade, snapshot_message, take_delta, BookTx, EncodeError};

@@ -25,6 +25,7 @@ use super::errors::{err, guard, Kind};
 use super::latency::Histogram;
 use crate::bus::backlog::{Lost, DEFAULT_MAX_PENDING};
 use crate::bus::sub::{Msg, Subscriber};
+use crate::bus::trade_gaps::TradeGaps;
 use crate::bus::wire::OFF_STAMP_NS;
 use crate::clock::wall_ns;
 
@@ -38,6 +39,8 @@ pub struct BusSubscriber {
     errors: AtomicU64,
     /// The gateway stamp of the message being handled (readable from `on_book` during `pump`).
     last_stamp: AtomicI64,
+    /// The last trade `gseq` per subject: a hole is trades lost on the way (`crate::bus::trade_gaps`).
+    gaps: Mutex<TradeGaps>,
 }
 
 /// The gateway's stamp of a bus message (None when too short to be one; the route says why).
@@ -96,6 +99,7 @@ impl BusSubscriber {
                 pumped: AtomicU64::new(0),
                 errors: AtomicU64::new(0),
                 last_stamp: AtomicI64::new(0),
+                gaps: Mutex::new(TradeGaps::default()),
             }),
             Ok(Err(e)) => Err(err(Kind::Transport, e.to_string())),
             Err(e) => Err(err(Kind::Internal, e)),
@@ -130,8 +134,16 @@ impl BusSubscriber {
                 None => None,
             };
             let mut errors = 0;
+            let mut gaps = self.gaps.lock().unwrap_or_else(|e| e.into_inner());
             for (k, m) in batch.iter().enumerate() {
                 let b: &[u8] = &m.payload;
+                if let Some((symbol, n)) = gaps.observe(m.subject.as_str(), b) {
+                    let pair = trades_lost(py, m.subject.as_str(), symbol, n)?;
+                    match &out {
+                        Some(l) => l.append(pair)?,
+                        None => out = Some(PyList::new(py, [pair])?),
+                    }
+                }
                 if let Some(s) = stamp(b) {
                     self.last_stamp.store(s, Ordering::Relaxed);
                     if let Some(h) = h.as_mut() {
@@ -207,6 +219,20 @@ impl BusSubscriber {
     fn close(&self, py: Python<'_>) {
         py.detach(|| self.sub.stop())
     }
+}
+
+/// `(gateway, ("trades_lost", (), (symbol, n)))`: `n` trades of the gateway's stream of `symbol` never
+/// reached this consumer (a hole in its `gseq`s), told before the trade after them.
+fn trades_lost<'py>(py: Python<'py>, subject: &str, symbol: &[u8], n: u64) -> PyResult<Bound<'py, PyTuple>> {
+    let value = PyTuple::new(
+        py,
+        [PyString::new(py, &String::from_utf8_lossy(symbol)).into_any(), n.into_pyobject(py)?.into_any()],
+    )?;
+    let summary = PyTuple::new(
+        py,
+        [PyString::new(py, "trades_lost").into_any(), PyTuple::empty(py).into_any(), value.into_any()],
+    )?;
+    PyTuple::new(py, [PyString::new(py, &last_token(subject)).into_any(), summary.into_any()])
 }
 
 /// The pump's first item after a drop: `(None, ("dropped", ((symbol, "dropped"), ...), counts))`,

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import pytest
 import tickwire.remote
 from gateway_harness import proxied
 from market_cases import close_all, one_market
@@ -16,6 +17,7 @@ from simbook import Recorder, Trades, eventually, levels_equal
 from tickwire._core import bus_header
 from tickwire.bus.server import cluster
 from tickwire.gateway.run import Gateway
+from tickwire.remote.engines import ENGINES
 from tickwire.sim import Simulator
 
 BUS_DELTA, BUS_TRADE = 1, 4  # a bus header's kinds (rust/bus/wire.rs)
@@ -164,14 +166,16 @@ def test_trades_a_closing_gateway_brought_first_are_heard_once_not_lost() -> Non
     asyncio.run(go())
 
 
-def test_trades_lost_on_the_consumers_link_are_reported_not_silently_missing() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trades_lost_on_the_consumers_link_are_reported_not_silently_missing(engine: str) -> None:
     """A consumer's link to NATS goes dark (a half-open TCP path) while the venue trades, then drops;
     the consumer reconnects and hears the trades from then on. Core NATS delivers at most once: what
     was published meanwhile is gone, and public trades cannot be fetched again. Every trade the
     simulator made must be heard once, or the consumer must say trades were lost (a ``dropped``
     status; ``health()["dropped"]``), as it does when its own backlog overflows. Every trade message
-    carries the gateway's contiguous per-symbol ``gseq``, so a hole shows. before: neither — trades
-    missing from ``on_trade``, nothing told."""
+    carries the gateway's contiguous per-symbol ``gseq``, so a hole shows — read by both engines (in
+    Rust for ``rust``: ``bus/trade_gaps.rs``). Before: neither — trades missing from ``on_trade``,
+    nothing told."""
 
     async def go() -> None:
         sym = "BTCUSDT"
@@ -183,8 +187,13 @@ def test_trades_lost_on_the_consumers_link_are_reported_not_silently_missing() -
                 proxy, url = await proxied(nats.urls)
                 md = tickwire.remote.connect(
                     url, "binance", [sym], channels=("trades",), on_trade=trades.heard_one,
-                    on_status=rec, engine="nats-py",
+                    on_status=rec, engine=engine,
                 )  # fmt: skip
+
+                def reconnected() -> bool:
+                    if engine == "rust":  # the subscriber's own connection
+                        return int(md.sub.state()["reconnects"]) >= 1  # type: ignore[union-attr]
+                    return bool(md.nc.stats["reconnects"] >= 1)  # type: ignore[union-attr]
 
                 async def venue_trades(k: int) -> None:
                     n = len(trades.published[sym])
@@ -202,7 +211,7 @@ def test_trades_lost_on_the_consumers_link_are_reported_not_silently_missing() -
                     await asyncio.sleep(0.2)  # published while the link is dark
                     proxy.dark = False
                     proxy.cut()
-                    await eventually(lambda: md.nc.stats["reconnects"] >= 1, 5.0, what="consumer reconnected")
+                    await eventually(reconnected, 5.0, what="consumer reconnected")
                     await asyncio.sleep(0.3)  # its subscriptions restored
                     await venue_trades(10)
                     last = trades.published[sym][-1]
