@@ -61,9 +61,16 @@ class LoopThread:
     ``stop()`` is called; ``call(coro)`` runs a coroutine there from any thread."""
 
     def __init__(
-        self, name: str, start: Callable[[], Awaitable[object]], close: Callable[[], Awaitable[object]]
+        self,
+        name: str,
+        start: Callable[[], Awaitable[object]],
+        close: Callable[[], Awaitable[object]],
+        died: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._start, self._close = start, close
+        # What closes the service when an exception left its loop (``_main``): ``close`` by default.
+        self._died = died or close
+        self.death: BaseException | None = None
         self.loop = new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -77,7 +84,25 @@ class LoopThread:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self._run())
+            main = self.loop.create_task(self._run())
+            while not main.done():
+                try:
+                    self.loop.run_until_complete(main)
+                except BaseException as e:  # run again below, to close the service
+                    # A ``SystemExit`` (a callback's ``sys.exit()``) left the loop from one of its
+                    # callbacks: the service is still closed (``died``), as an exception leaving an
+                    # ``async with`` closes it, not left open with its loop stopped for good.
+                    if main.done():
+                        raise
+                    if self.death is None:
+                        self.death = e
+                        logging.getLogger("tickwire").error(
+                            "%s: %r left the loop (a callback's?): the service is closed",
+                            self._thread.name,
+                            e,
+                        )
+                    self._stop_asked = True
+                    self._abandon()
         finally:
             self.loop.close()
 
@@ -99,7 +124,7 @@ class LoopThread:
             self._stop.set()
         self._ready.set()
         await self._stop.wait()
-        await self._close()
+        await (self._close() if self.death is None else self._died())
         # Calls still running end here (cancelled), so no caller waits on a loop that is gone.
         rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for t in rest:
@@ -135,7 +160,9 @@ class LoopThread:
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the service and waits up to ``timeout`` for the thread to end. A start still running
         (another thread's ``start``) is cancelled, and raises ``TransportError`` there: else it came
-        up after this returned, connected, with nothing left to stop it."""
+        up after this returned, connected, with nothing left to stop it. From the loop thread itself
+        (a callback of the service) the stop is asked and not waited for: it runs once the callback
+        has returned (waiting, the thread would wait for itself)."""
         if self._thread.is_alive():
             self._stop_asked = True
             with contextlib.suppress(RuntimeError):  # the loop ended just now
@@ -143,7 +170,8 @@ class LoopThread:
                     self.loop.call_soon_threadsafe(self._stop.set)
                 else:
                     self.loop.call_soon_threadsafe(self._abandon)
-            self._thread.join(timeout)
+            if not self.is_current():
+                self._thread.join(timeout)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()

@@ -165,3 +165,33 @@ def test_a_callback_may_read_the_handles_health() -> None:
             assert got[0]["lines"][0]["connected"]
         finally:
             md.close()
+
+
+def test_a_close_from_a_callback_begins_the_close_and_returns() -> None:
+    """``on_book`` (the session thread) closes the handle: the close returns at once and the session
+    closes behind it (before: ``RuntimeError: cannot join current thread`` raised in the callback)."""
+    with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
+        box: list[Any] = []
+        got: list[Any] = []
+
+        def on_book(book: Any) -> None:
+            if box and not got:
+                try:
+                    box[0].close()
+                    got.append("returned")
+                except Exception as e:
+                    got.append(e)
+
+        md = tickwire.connect_threaded(
+            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
+        )
+        box.append(md)
+        try:
+            end = time.monotonic() + 10.0
+            while md._thread.is_alive() and time.monotonic() < end:
+                time.sleep(0.01)
+            assert got == ["returned"], got
+            assert not md._thread.is_alive()
+            assert not any(line["connected"] for line in md.health()["lines"])
+        finally:
+            md.close()

@@ -7,8 +7,11 @@ from __future__ import annotations
 import threading
 import time
 
-from test_threaded_trading import in_thread, simulator
+import pytest
+from test_threaded_trading import SYMBOL, in_thread, simulator
 from tickwire.errors import TransportError
+from tickwire.trading.orders import Order
+from tickwire.trading.threaded import ThreadedTrading
 
 
 def test_a_close_from_another_thread_while_the_start_runs_stops_it() -> None:
@@ -35,3 +38,72 @@ def test_a_close_from_another_thread_while_the_start_runs_stops_it() -> None:
             tr.close(1.0)
         assert st.run(lambda: len(st.sim.endpoint("binance", 0).conns)) == 0
         assert st.run(lambda: len(st.sim.endpoint("binance", 0).http.conns)) == 0
+
+
+def test_a_close_from_a_callback_begins_the_close_and_returns() -> None:
+    """``on_order`` (the session thread) closes the handle — a bot stopping on what it just heard: the
+    close returns at once and the session closes behind it, the venue left with no connection of it
+    (before: ``RuntimeError: cannot join current thread`` raised in the callback, the close going on
+    behind the error)."""
+    with simulator() as st:
+        box: list[ThreadedTrading] = []
+        got: list[object] = []
+
+        def on_order(o: Order) -> None:
+            if o.status == "new" and not got:
+                try:
+                    box[0].close()
+                    got.append("returned")
+                except Exception as e:
+                    got.append(e)
+
+        tr = st.handle(on_order=on_order).start(10.0)
+        box.append(tr)
+        try:
+            price, qty = st.resting(tr)
+            placed = tr.place_order(SYMBOL, "buy", "limit", qty, price)
+            tr._thread._thread.join(10.0)
+            assert got == ["returned"], got
+            assert not tr._thread.is_alive()
+            assert [(o.client_id, o.open) for o in st.orders()] == [(placed.client_id, True)]
+            assert st.run(lambda: len(st.sim.endpoint("binance", 0).conns)) == 0
+            with pytest.raises(TransportError):
+                tr.open_orders(SYMBOL)
+        finally:
+            tr.close(1.0)
+
+
+def test_a_close_from_a_callback_while_the_start_adopts_stops_the_start_at_once() -> None:
+    """An earlier run's order is adopted at start and ``on_order`` hears it while the start still runs
+    (the session thread): a close from there stops the start, which raises ``TransportError``, within
+    moments (before: the close waited on the session thread for the start it blocked — frozen for its
+    whole bound, ``close(1.0)``'s 11 s, ``close()``'s 130 s — then raised ``RuntimeError``)."""
+    with simulator() as st:
+        earlier = st.handle(strategy="mm").start(10.0)
+        price, qty = st.resting(earlier)
+        left = earlier.place_order(SYMBOL, "buy", "limit", qty, price)
+        earlier.close(2.0)
+        box: list[ThreadedTrading] = []
+        got: list[object] = []
+
+        def on_order(o: Order) -> None:
+            if not got:
+                try:
+                    box[0].close(1.0)
+                    got.append(o.client_id)
+                except Exception as e:
+                    got.append(e)
+
+        tr = st.handle(strategy="mm", on_order=on_order)
+        box.append(tr)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(TransportError):
+                tr.start(30.0)
+            took = time.monotonic() - t0
+            assert took < 3.0 and got == [left.client_id], (took, got)
+            assert not tr._thread.is_alive()
+            assert st.run(lambda: len(st.sim.endpoint("binance", 0).conns)) == 0
+            assert [(o.client_id, o.open) for o in st.orders()] == [(left.client_id, True)]
+        finally:
+            tr.close(1.0)

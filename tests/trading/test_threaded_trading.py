@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
-from tickwire.errors import RequestTimeoutError, TransportError, UnknownOutcome
+from tickwire.errors import RequestTimeoutError, TradingHalted, TransportError, UnknownOutcome
 from tickwire.loop import LoopThread
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
@@ -240,3 +241,92 @@ def test_close_with_a_timeout_bounds_the_wait_for_orders_in_flight_and_names_wha
         finally:
             gate.set()
             tr.close()
+
+
+def test_a_callback_that_exits_closes_the_session_as_an_exception_closes_the_async_one() -> None:
+    """``on_order`` calls ``sys.exit()`` (a bot stopping on what it heard) while another place is at
+    the venue, its answer held: the ``SystemExit`` ends the session's loop, and the session is closed
+    as the async one is when an exception leaves it — nothing waited for, the order still in flight
+    named in ``unsettled`` (its caller told ``UnknownOutcome``), no connection left at the venue.
+    Before: the loop thread died with the session open — its sockets connected to the venue for as
+    long as the process lived, ``unsettled`` empty while the venue held the order, and no ``close()``
+    (nor the one at interpreter exit) could reach it."""
+    with simulator() as st:
+        gate = threading.Event()
+        last: list[Decimal] = []
+
+        def on_order(o: Order) -> None:
+            if o.status == "new" and o.price in last:
+                sys.exit("the bot stops")
+
+        tr = st.handle(on_order=on_order).start(10.0)
+        try:
+            price, qty = st.resting(tr)
+            last.append(price - tr.session.rules[SYMBOL].tick_size)
+            st.hold("POST /api/v3/order", gate)
+            t, held = in_thread(lambda: tr.place_order(SYMBOL, "buy", "limit", qty, price))
+            st.until_handling("POST /api/v3/order")
+            u, exited = in_thread(lambda: tr.place_order(SYMBOL, "buy", "limit", qty, last[0]))
+            u.join(10.0)
+            t.join(10.0)
+            assert not t.is_alive() and not u.is_alive()
+            # The exit raised in the call whose answer was being applied, or the other's cut short.
+            assert isinstance(exited[0], (SystemExit, UnknownOutcome)), exited
+            assert isinstance(held[0], UnknownOutcome), held
+            tr._thread._thread.join(10.0)
+            assert not tr._thread.is_alive()
+            lower, higher = sorted(st.orders(), key=lambda o: o.price)  # the exiting one, the held one
+            assert lower.open and higher.open
+            # Every call told UnknownOutcome has its order named in ``unsettled``, as the README says.
+            unknown = {higher.client_id} | (
+                {lower.client_id} if isinstance(exited[0], UnknownOutcome) else set()
+            )
+            assert unknown <= {o.client_id for o in tr.unsettled}, (unknown, tr.unsettled)
+            assert st.run(lambda: len(st.sim.endpoint("binance", 0).conns)) == 0
+        finally:
+            gate.set()
+            tr.close(1.0)
+
+
+class _SlowStop:
+    """A quote rule whose ``stop()`` — which the kill calls on the session thread after halting and
+    before counting itself running — lets another thread's ``resume()`` run meanwhile (the GIL may
+    switch threads there at any bytecode; this makes it sure)."""
+
+    def __init__(self, resume: Callable[[], None]) -> None:
+        self.resume = resume
+        self.raised: list[BaseException | None] = []
+
+    def stop(self) -> None:
+        def go() -> None:
+            try:
+                self.resume()
+                self.raised.append(None)
+            except BaseException as e:
+                self.raised.append(e)
+
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        t.join(1.0)  # on the loop: a resume run there waits for this to return
+
+
+def test_a_resume_from_another_thread_while_a_kill_begins_leaves_the_session_halted() -> None:
+    """A bot thread calls ``resume()`` as another's ``kill`` begins: the resume runs on the session's
+    loop, after the kill counted itself running, and is refused (``TradingHalted``) — the session stays
+    halted and a place after the kill is refused, nothing sent. Before: ``resume()`` ran on the bot's
+    thread, between the kill's halt and its count of running kills, cleared the halt, and the session
+    traded again behind the kill switch (the place after it went to the venue)."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        try:
+            price, qty = st.resting(tr)
+            slow = _SlowStop(tr.resume)
+            tr.session.quotes.append(slow)
+            report = tr.kill("test")
+            assert report.complete
+            assert slow.raised and isinstance(slow.raised[0], TradingHalted), slow.raised
+            with pytest.raises(TradingHalted):
+                tr.place_order(SYMBOL, "buy", "limit", qty, price)
+            assert st.orders() == []
+        finally:
+            tr.close(1.0)

@@ -36,7 +36,7 @@ T = TypeVar("T")
 class ThreadedTrading:
     def __init__(self, session: TradingSession) -> None:
         self.session = session
-        self._thread = LoopThread(f"tickwire-{session.venue}-trade", self._start, self._close)
+        self._thread = LoopThread(f"tickwire-{session.venue}-trade", self._start, self._close, self._died)
         # Set once the session's start has ended, and the loop thread is stoppable by then.
         self._start_over = threading.Event()
         self._settle_s: float | None = None  # the close's wait for orders in flight (``close``)
@@ -66,7 +66,9 @@ class ThreadedTrading:
         (``TradingSession.close``'s ``settle_s``; default its own bound: until each can have its
         verdict), those it could not settle then listed in ``unsettled``; the rest of the close (the
         dead-man switch's disarm, the sockets) is waited for 10 s more. A start still running
-        (another thread's) is stopped."""
+        (another thread's) is stopped. From ``on_order``/``on_fill`` (the session thread) the close is
+        begun and not waited for: it runs once the callback has returned (``unsettled`` is then filled
+        when it ends)."""
         atexit.unregister(self.close)
         self._settle_s = timeout
         # The session's own bound is worked out on its loop, from the orders it then holds: here the
@@ -76,11 +78,18 @@ class ThreadedTrading:
             # The loop thread has no stop before its start ends: the session's close stops the start.
             with contextlib.suppress(RuntimeError):  # the loop ended just now
                 asyncio.run_coroutine_threadsafe(self._close(), self._thread.loop)
-            self._start_over.wait(wait + 10.0)
+            if not self._thread.is_current():  # a callback's close: the start cannot end meanwhile
+                self._start_over.wait(wait + 10.0)
         self._thread.stop(wait + 10.0)
 
     async def _close(self) -> None:
         await self.session.close(settle_s=self._settle_s)
+
+    async def _died(self) -> None:
+        """The loop left by an exception (a callback's ``sys.exit()``): closed as ``async with``
+        closes the session an exception leaves — nothing waited for, the orders in flight named in
+        ``unsettled``, the dead-man countdown left to run."""
+        await self.session.close(disarm=False)
 
     @property
     def unsettled(self) -> list[Order]:
@@ -169,7 +178,17 @@ class ThreadedTrading:
         return self._outcome(self.session.kill(reason))
 
     def resume(self) -> None:
-        self.session.resume()
+        """On the session's loop, as every call: run on the caller's thread it could clear the halt
+        between a starting kill's halt and its count of running kills (the GIL switches threads at any
+        bytecode), and the session traded again behind the kill switch. From a callback: at once."""
+        if self._thread.is_current():
+            self.session.resume()
+            return
+
+        async def resume() -> None:
+            self.session.resume()
+
+        self._call(resume())
 
     def fills(self, symbol: str, since_ms: int | None = None) -> Sequence[Fill]:
         return self._call(self.session.fills(symbol, since_ms))
