@@ -139,24 +139,31 @@ def test_a_snapshot_waits_while_a_reader_holds_the_books() -> None:
             md.close()
 
 
+def _acting_in_a_callback(urls: Any, act: Any) -> tuple[Any, list[Any]]:
+    """A threaded handle on the simulator's Binance whose first ``on_book`` (on the session thread)
+    runs ``act(handle)``: the handle, and what ``act`` returned or raised, once it has run."""
+    box: list[Any] = []
+    got: list[Any] = []
+
+    def on_book(book: Any) -> None:
+        if box and not got:
+            try:
+                got.append(act(box[0]))
+            except Exception as e:
+                got.append(e)
+
+    md = tickwire.connect_threaded(
+        "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
+    )
+    box.append(md)
+    return md, got
+
+
 def test_a_callback_may_read_the_handles_health() -> None:
     """``on_book`` runs on the session thread; ``md.health()`` there answers at once (before: it waited
     for the very thread it blocked, froze the session for the call's 5 s and raised ``TimeoutError``)."""
     with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
-        box: list[Any] = []
-        got: list[Any] = []
-
-        def on_book(book: Any) -> None:
-            if box and not got:
-                try:
-                    got.append(box[0].health())
-                except Exception as e:
-                    got.append(e)
-
-        md = tickwire.connect_threaded(
-            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
-        )
-        box.append(md)
+        md, got = _acting_in_a_callback(urls, lambda md: md.health())
         try:
             end = time.monotonic() + 10.0
             while not got and time.monotonic() < end:
@@ -171,21 +178,7 @@ def test_a_close_from_a_callback_begins_the_close_and_returns() -> None:
     """``on_book`` (the session thread) closes the handle: the close returns at once and the session
     closes behind it (before: ``RuntimeError: cannot join current thread`` raised in the callback)."""
     with sim_process("--venue", "binance", "--rate", "300", "--depth", "20") as urls:
-        box: list[Any] = []
-        got: list[Any] = []
-
-        def on_book(book: Any) -> None:
-            if box and not got:
-                try:
-                    box[0].close()
-                    got.append("returned")
-                except Exception as e:
-                    got.append(e)
-
-        md = tickwire.connect_threaded(
-            "binance", ["BTCUSDT"], endpoints=urls["binance"], on_book=on_book, probe_interval=None
-        )
-        box.append(md)
+        md, got = _acting_in_a_callback(urls, lambda md: md.close() or "returned")
         try:
             end = time.monotonic() + 10.0
             while md._thread.is_alive() and time.monotonic() < end:
