@@ -181,3 +181,57 @@ def test_a_last_line_cut_mid_write_is_left_out_and_named(tmp_path: Path) -> None
         text=True,
     )
     assert r.returncode == 0 and "line 41 (the last) was cut mid-write: left out" in r.stdout, r
+
+
+def test_one_line_that_reconnected_and_resubscribed_is_not_taken_for_ab_lines(tmp_path: Path) -> None:
+    """A Tradefence session on one line (the venue's one endpoint) that reconnected, then resynced
+    each book twice by resubscribing: the venue answers each repeated request with the same
+    ``unsubscribed``/``subscribed`` message as before. Those answers to messages sent again are not
+    copies of one message brought by two lines: replay must not arbitrate the file, and so reports
+    the gaps the session resynced (the session's own count) and ends with the simulator's books
+    (before: three such answers made replay take the file for A/B lines to one endpoint; each gap's
+    frame was held until the resubscription's snapshot replaced it, and replay reported 0 gaps and 0
+    resyncs where the session had 4)."""
+    import asyncio
+
+    from test_record import _assert_replay_equals
+    from tickwire.cmd.record import record
+    from tickwire.cmd.replay import replay
+    from tickwire.sim import Simulator
+
+    venue, symbols = "tradefence", ["AAPL", "GOOGL"]
+
+    async def go() -> None:
+        async with Simulator([venue], seed=21, rate=300, depth=25, symbols={venue: symbols}) as sim:
+            out, stop = tmp_path / "tradefence.jsonl", asyncio.Event()
+            ep = sim.endpoint(venue)
+
+            async def faults() -> None:
+                await asyncio.sleep(0.8)
+                assert ep.drop() == 1  # the one line reconnects to the same URL
+                await asyncio.sleep(0.8)
+                for s in (*symbols, *symbols):  # each book resubscribed twice on the new connection
+                    ep.gap(s)
+                    await asyncio.sleep(0.4)
+                sim.pause()
+                await asyncio.sleep(0.3)
+                stop.set()
+
+            task = asyncio.create_task(faults())
+            summary = await record(venue, symbols, out, endpoints=sim.urls()[venue], stop=stop)
+            await task
+            assert summary["events"]["open"] == 2 and summary["reconnects"] == 1, summary
+            assert summary["synced"] == dict.fromkeys(symbols, True) and summary["resyncs"] >= 4, summary
+            truth = {}
+            for s in symbols:
+                t = sim.book(venue, s)
+                truth[s] = ({p: q for p, q in t.bids}, {p: q for p, q in t.asks})
+            report = json.loads(json.dumps(replay(out, venue)))
+            assert (report["gaps"], report["resyncs"]) == (summary["resyncs"], summary["resyncs"]), (
+                report["gaps"],
+                report["resyncs"],
+                report["outcomes"],
+            )
+            _assert_replay_equals(report, truth, {s: s for s in symbols}, gaps=summary["resyncs"])
+
+    asyncio.run(go())

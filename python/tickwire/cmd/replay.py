@@ -51,8 +51,10 @@ def _bad(path: Path, n: int, why: str) -> CaptureFormatError:
 
 
 def _events(path: Path) -> tuple[list[_Event], int | None]:
-    """(kind, url, payload, t_ns) for each "recv" frame, "http" response and "open" (a new connection,
-    payload ``""``), in capture order; and the number of the last line if it was cut (else None).
+    """(kind, url, payload, t_ns) for each "recv" frame, "http" response, "open" (a new connection,
+    payload ``""``) and "send" (``("send", "", "", 0)``: only where the session sent something
+    matters, to ``_several_lines``), in capture order; and the number of the last line if it was cut
+    (else None).
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
     received, compressed, because decompression belongs to the feed's decode path. A line that is
@@ -77,6 +79,9 @@ def _events(path: Path) -> tuple[list[_Event], int | None]:
             if not isinstance(ev, dict):
                 raise _bad(path, n, f"not an event object but {type(ev).__name__}")
             kind = ev.get("kind")
+            if kind == "send":  # where the session sent something (``_several_lines``), no more
+                out.append(("send", "", "", 0))
+                continue
             if kind not in ("recv", "http", "open"):
                 continue
             url, t = ev.get("url", ""), ev.get("t")
@@ -114,25 +119,32 @@ def _several_lines(events: list[_Event]) -> bool:
     connection opened earlier after another one opened. A line that reconnected (failover) took no
     frame of its old connection after its new ``open``. Lines to one URL (a venue's one endpoint)
     tell their frames apart by nothing: there, each message received twice after the URL opened
-    again shows two connections carrying the same stream."""
+    again shows two connections carrying the same stream — but not a message received again after
+    the session sent something: one line's answer to a request sent again (a resubscription's
+    acknowledgement, a pong) is the same message as before."""
     opened: set[str] = set()
     latest = None
-    seen: set[bytes | str] | None = None  # frames since a URL opened again (None: none did)
+    # Frames since a URL opened again (None: none did), each with the number of messages the session
+    # had sent when it came.
+    seen: dict[bytes | str, int] | None = None
+    sent = 0
     repeats: set[bytes | str] = set()
     for kind, url, payload, _ in events:
         if kind == "open":
             if url in opened and seen is None:
-                seen = set()
+                seen = {}
             opened.add(url)
             latest = url
+        elif kind == "send":
+            sent += 1
         elif kind == "recv" and url != latest and url in opened:
             return True
         elif kind == "recv" and seen is not None:
-            if payload in seen:
+            if seen.get(payload) == sent:
                 repeats.add(payload)
                 if len(repeats) >= _REPEATS:
                     return True
-            seen.add(payload)
+            seen[payload] = sent
     return False
 
 
@@ -172,6 +184,8 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     for kind, url, payload, t_ns in events:
+        if kind == "send":
+            continue
         if arbitrated:
             # What the session's monitor does while frames come in: held frames whose time ran out.
             count(feed.release_held(t_ns)[1])
