@@ -117,6 +117,11 @@ class Adapter:
                 return next(iter(ep.ws.values()))
             raise ValueError(f"{self.venue} endpoint {ep.name} has no {label!r} WebSocket URL") from None
 
+    def feed_options(self) -> dict[str, Any]:
+        """``BookFeed`` options the venue options imply (Kraken: the books kept at the subscribed
+        depth); the session's own ``feed_options`` go over them."""
+        return {}
+
     def check_channels(self, channels: Sequence[Channel]) -> None:
         """Raises ``ValueError`` where this session's socket cannot carry ``channels`` together with
         what it was opened for (HTX serves MBP books and trades on different sockets); called with

@@ -461,8 +461,14 @@ class MarketData(BookReads):
         except KeyError:
             return False
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks = [*reaped(self._tasks), asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}")]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}")
+        self._tasks = [*reaped(self._tasks), task]
+        return task
+
+    def background(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Runs ``coro`` beside the session (an adapter's upkeep), cancelled by ``close``."""
+        return self._spawn(coro, name)
 
     def renew(self, line: Line) -> None:
         self._spawn(renewal.renew(self, line), f"renew{line.index}")

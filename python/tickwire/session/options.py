@@ -46,7 +46,7 @@ def check_redundancy(adapter: Adapter, redundancy: int) -> None:
 def book_feed(
     adapter: Adapter, feed_options: Mapping[str, Any] | None, redundancy: int, hold_s: float
 ) -> BookFeed:
-    feed = BookFeed(adapter.feed_venue, **dict(feed_options or {}))
+    feed = BookFeed(adapter.feed_venue, **{**adapter.feed_options(), **dict(feed_options or {})})
     if redundancy > 1:
         # First arrival wins; a frame ahead of its book waits up to hold_s for the other line.
         feed.arbitrate(hold_s)

@@ -5,8 +5,9 @@ REST ``AssetPairs`` for the checksums, the ``ping`` keepalive, the server-time p
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
@@ -29,6 +30,9 @@ __all__ = ["Adapter"]
 
 
 ASSET_PAIRS = "/0/public/AssetPairs"
+# The pause before asking ``AssetPairs`` again for pairs it has not given a precision yet: from the
+# first, doubling to the second (Kraken's public REST counts calls per IP).
+PRECISION_RETRY_S = (0.25, 5.0)
 
 
 def precisions(body: bytes | str) -> dict[str, tuple[int, int]]:
@@ -59,6 +63,18 @@ class Adapter(session_adapter.Adapter):
     supported = ("book", "trades")
     ping_interval = 10.0
     server_time = ServerTime("/0/public/Time", lambda j: float(j["result"]["unixtime"]) * 1000, 1000.0)
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._lacking: set[str] = set()  # pairs subscribed without a precision (``prepare``)
+        self._asking: asyncio.Task[None] | None = None  # asking ``AssetPairs`` again for them
+
+    def feed_options(self) -> dict[str, Any]:
+        # The books are cut to the subscribed depth (the venue sends no delete for a level merely
+        # pushed out of it): kept at the spec's 10, a subscription at 25 lost levels 11-25, and a
+        # level of them coming back into the top 10 failed the checksum — a resync every few updates.
+        depth = self.options.get("depth")
+        return {} if depth is None else {"max_depth": int(depth)}
 
     def message(self, method: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         out = []
@@ -97,6 +113,31 @@ class Adapter(session_adapter.Adapter):
         for s in symbols:
             if s in known:
                 session.feed.set_checksum_decimals(s, *known[s])
+        lacking = [s for s in symbols if s not in known]
+        if lacking:
+            # Without its precision a pair's every checksum fails and it is resubscribed in a loop for
+            # as long as it is held: asked again in the background until the venue answers (a REST
+            # host down or failing at the start, or while a pair is subscribed).
+            self._lacking.update(lacking)
+            if self._asking is None or self._asking.done():
+                self._asking = session.background(self._precisions_later(session), "precisions")
+
+    async def _precisions_later(self, session: MarketData) -> None:
+        pause = PRECISION_RETRY_S[0]
+        while self._lacking and not session.closing:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, PRECISION_RETRY_S[1])
+            self._lacking.intersection_update(session.registry.symbols("book"))  # still held
+            pairs = sorted(self._lacking)
+            if not pairs:
+                return
+            known = await self._precisions(session, pairs)
+            for s in pairs:
+                if s in known:
+                    session.feed.set_checksum_decimals(s, *known[s])
+                    self._lacking.discard(s)
+                elif known:  # the venue answered and does not list it: nothing more to ask
+                    self._lacking.discard(s)
 
     async def _precisions(self, session: MarketData, pairs: list[str]) -> dict[str, tuple[int, int]]:
         """``AssetPairs`` for ``pairs``, asked of each endpoint with a REST URL in turn: the line's own
