@@ -9,7 +9,7 @@ import asyncio
 from typing import Any, Protocol
 
 from tickwire.audit import AuditLog, NullAudit
-from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TransportError
+from tickwire.errors import InvalidOrder, OrderNotFound, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import Lane
 from tickwire.trading.account import ask_if_ended
 from tickwire.trading.orders import Order
@@ -19,7 +19,7 @@ from tickwire.trading.wire import was_unsent
 
 
 class Rechecks(Protocol):
-    def recheck(self, client_id: str) -> None: ...
+    def recheck(self, client_id: str, *, lost: bool = False) -> None: ...
 
 
 class CancelPort(Protocol):
@@ -80,13 +80,21 @@ async def cancel_order(port: CancelPort, symbol: str, client_id: str | None, ord
 async def _cancel(port: CancelPort, symbol: str, client_id: str | None, order_id: str | None) -> Order:
     try:
         body = await port.send(port.grammar.cancel(symbol, client_id, order_id), lane="cancel")
-    except TransportError as e:
-        # The answer was lost, not necessarily the cancel: the order's state at the venue says.
+    except (TransportError, UnknownOutcome) as e:
+        if was_unsent(e):
+            raise  # not one byte of it went out: the order is as it was
+        # The answer was lost (or the venue could not say, a 5xx), not necessarily the cancel: the
+        # order's state at the venue says. Still open there, or not asked, the cancel may yet be
+        # taken (queued at the venue): asked about again once the venue can no longer act on it,
+        # since no private stream may tell — else the order stayed open here for good.
         try:
             now = await port.order_status(symbol, client_id=client_id, order_id=order_id)
         except TickwireError:
+            if (found := find(port.tracker, client_id, order_id)) is not None:
+                port.reconciler.recheck(found.client_id, lost=True)
             raise e from None
         if now.is_open:
+            port.reconciler.recheck(now.client_id, lost=True)
             raise
         return now
     got = await port.answered(symbol, body)

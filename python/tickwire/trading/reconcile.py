@@ -178,21 +178,30 @@ class Reconciler(AfterGap):
         self.orphans.add(client_id)
         self.spawn(self._settle_orphan(o))
 
-    def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None:
+    def recheck(
+        self,
+        client_id: str,
+        amend_terms: tuple[Decimal, Decimal | None] | None = None,
+        *,
+        lost: bool = False,
+    ) -> None:
         """A cancel of ``client_id`` — or an amend to ``amend_terms`` — was given up by its caller once
         it may have gone out: the order is asked about in the background, once the venue can no longer
         act on that request where it bounds that (``lost_request_window_s``; else at once: the
         session's ``lost_order_wait_s``, no proof, is for a lost place's verdict), so an order the
         venue ended or amended is not left as it was here — counted by the risk limits — while no
         private stream tells. Where the window bounds it, what the venue then states is final: an
-        amend it did not apply is closed (the order's terms counted as they are). A closing session
-        starts nothing."""
+        amend it did not apply is closed (the order's terms counted as they are). ``lost``: a cancel
+        whose answer was lost while the venue still stated the order open — its request may be queued
+        at the venue, so where the venue bounds nothing the session's ``lost_order_wait_s`` is waited
+        too before the look (``lost_order_window_s``), as for a lost place. A closing session starts
+        nothing."""
         o = self.port.tracker.get(client_id)
         if o is None or not o.is_open or self.spawn is None or client_id in self._rechecks:
             return
         self._rechecks.add(client_id)
         offset = self.port.signing_offset_ms()  # what the request was stamped on
-        self.spawn(self._recheck(client_id, time.monotonic(), amend_terms, offset))
+        self.spawn(self._recheck(client_id, time.monotonic(), amend_terms, offset, lost))
 
     async def _recheck(
         self,
@@ -200,11 +209,13 @@ class Reconciler(AfterGap):
         given_up: float,
         amend_terms: tuple[Decimal, Decimal | None] | None,
         offset_ms: float = 0.0,
+        lost: bool = False,
     ) -> None:
         tracker = self.port.tracker
         try:
             window = await self.port.lost_request_window_s(offset_ms, given_up)
-            left = 0.0 if window is None else given_up + window - time.monotonic()
+            wait = window if window is not None or not lost else self.port.lost_order_wait_s
+            left = 0.0 if wait is None else given_up + wait - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
             o = tracker.get(client_id)
