@@ -198,7 +198,7 @@ def test_runs_inside_the_applications_loop_without_touching_its_policy() -> None
 def test_a_background_task_that_failed_is_logged_when_its_list_is_next_pruned(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The session prunes its finished background tasks as it starts a new one (``_spawn``): one that
+    """The session prunes its finished background tasks as it starts a new one (``background``): one that
     failed is read and logged there, not dropped unread (before stop 44: asyncio's "Task exception was
     never retrieved" at exit, if ever)."""
 
@@ -213,10 +213,10 @@ def test_a_background_task_that_failed_is_logged_when_its_list_is_next_pruned(
         async def fine() -> None:
             pass
 
-        md._spawn(fails(), "renew0")
+        md.background(fails(), "renew0")
         await asyncio.sleep(0.01)
         with caplog.at_level(logging.WARNING, logger="tickwire.session"):
-            md._spawn(fine(), "continuity")
+            md.background(fine(), "continuity")
         assert any(
             "renew0 failed" in r.getMessage() and "the renewal broke" in r.getMessage()
             for r in caplog.records

@@ -247,7 +247,7 @@ class MarketData(BookReads):
         if self.adapter.resync == "snapshot" and self.pool.endpoints[self.pool.ranking()[0]].rest:
             # Snapshots follow the first diffs within milliseconds: have the TCP (and TLS)
             # connection ready so the first one does not pay for it.
-            self._spawn(self._preconnect(), "rest")
+            self.background(self._preconnect(), "rest")
         await self.adapter.prepare(self)
         if self.busy_poll and not self._spinning:
             busypoll.acquire()
@@ -255,9 +255,9 @@ class MarketData(BookReads):
         self.dispatcher.on_book = self._delivery.book_callback()
         self.dispatcher.reader_lock = self.reader_lock
         self.lines = [self._start_line(i) for i in range(self.redundancy)]
-        self._spawn(monitor(self), "monitor")
+        self.background(monitor(self), "monitor")
         if self.clock_sync:
-            self._spawn(clock_loop(self, self.clock_sync), "clock")
+            self.background(clock_loop(self, self.clock_sync), "clock")
         if wait:
             try:
                 await self.wait_synced(self.ready_timeout if timeout is None else timeout)
@@ -449,7 +449,7 @@ class MarketData(BookReads):
             # on a line's first connection when every line was down before it (a renewal's successor
             # whose old connection was cut while it connected).
             proof = self.resyncer.prove_continuity(self.book_keys, self.dispatcher.confirmed)
-            self._spawn(proof, "continuity")
+            self.background(proof, "continuity")
 
     def _unproven(self) -> bool:
         """Whether a synced book waits for a message to vouch for it (every line was down)."""
@@ -461,17 +461,14 @@ class MarketData(BookReads):
         except KeyError:
             return False
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def background(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Runs ``coro`` beside the session (its upkeep, an adapter's), cancelled by ``close``."""
         task = asyncio.create_task(coro, name=f"tickwire-{self.venue}-{name}")
         self._tasks = [*reaped(self._tasks), task]
         return task
 
-    def background(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        """Runs ``coro`` beside the session (an adapter's upkeep), cancelled by ``close``."""
-        return self._spawn(coro, name)
-
     def renew(self, line: Line) -> None:
-        self._spawn(renewal.renew(self, line), f"renew{line.index}")
+        self.background(renewal.renew(self, line), f"renew{line.index}")
 
     def start_successor(self, old: Line) -> Line:
         with self.books_held():
