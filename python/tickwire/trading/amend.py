@@ -62,7 +62,13 @@ class OneAtATime:
 
 
 class Rechecks(Protocol):
-    def recheck(self, client_id: str, amend_terms: tuple[Decimal, Decimal | None] | None = None) -> None: ...
+    def recheck(
+        self,
+        client_id: str,
+        amend_terms: tuple[Decimal, Decimal | None] | None = None,
+        *,
+        lost: bool = False,
+    ) -> None: ...
 
     async def lost_order_window_s(self, offset_ms: float, since: float) -> tuple[float, bool]: ...
 
@@ -156,14 +162,14 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             lost_at = time.monotonic()  # every write of the request signed before this
             offset = port.signing_offset_ms()  # ... on this offset to the venue's clock
             for attempt in range(RECONCILE_ATTEMPTS):
-                found = await _look(port, cid, e)
+                found = await _look(port, cid, wanted, e)
                 if found is None or not found.is_open or (found.qty, found.price) == wanted:
                     break
                 if attempt + 1 < RECONCILE_ATTEMPTS:
                     await asyncio.sleep(RECONCILE_PAUSE_S)  # the venue may still be working on it
             else:
                 if await _window_open(port, cid, wanted, lost_at, offset):
-                    found = await _look(port, cid, e)  # the venue can no longer apply it: a last look
+                    found = await _look(port, cid, wanted, e)  # the venue can no longer apply it: a last look
             if found is not None and (found.qty, found.price) == wanted:
                 settled = True
                 return found
@@ -189,7 +195,7 @@ async def _amend(port: AmendPort, symbol: str, current: Order, qty: Any, price: 
             # not a refusal — the order is asked about, as after a lost answer; the amend is closed
             # only once the venue states the terms asked (or the order ended), else left open so the
             # terms it states next are taken.
-            found = await _look(port, cid, e)
+            found = await _look(port, cid, wanted, e)
             if found is not None and (found.qty, found.price) == wanted:
                 settled = True
                 return found
@@ -255,13 +261,19 @@ async def _as_it_was(port: AmendPort, cid: str, before: tuple[Decimal, Decimal |
     return True
 
 
-async def _look(port: AmendPort, cid: str, lost: Exception) -> Order | None:
+async def _look(
+    port: AmendPort, cid: str, wanted: tuple[Decimal, Decimal | None], lost: Exception
+) -> Order | None:
     try:
         return await port.reconcile(cid)
     except TickwireError as failed:
         # Not even the order's state came (transport="ws", the socket down, a 5xx or a 429 on the
         # query): the amend may have taken effect, so not "did not take effect" — unknown, as for a
-        # lost order.
+        # lost order. It may also still be queued at the venue: the order is asked about again in
+        # the background once the venue can no longer apply it (its request window, else the
+        # session's ``lost_order_wait_s``), as for a lost cancel — else, with no private stream to
+        # tell, the terms the venue applied were never learnt (the amend left open for good).
+        port.reconciler.recheck(cid, wanted, lost=True)
         raise UnknownOutcome(
             f"{port.venue}: amend of {cid} outcome unknown ({lost}); reconciliation failed: {failed}"
         ) from failed

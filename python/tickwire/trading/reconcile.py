@@ -192,7 +192,8 @@ class Reconciler(AfterGap):
         venue ended or amended is not left as it was here — counted by the risk limits — while no
         private stream tells. Where the window bounds it, what the venue then states is final: an
         amend it did not apply is closed (the order's terms counted as they are). ``lost``: a cancel
-        whose answer was lost while the venue still stated the order open — its request may be queued
+        whose answer was lost while the venue still stated the order open (or an amend whose lost
+        answer's state query failed, ``amend._look``) — its request may be queued
         at the venue, so where the venue bounds nothing the session's ``lost_order_wait_s`` is waited
         too before the look (``lost_order_window_s``), as for a lost place. A closing session starts
         nothing."""
