@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -48,6 +49,8 @@ WRITE_AHEAD_S = 0.25
 # still queued past it — bounded by what those orders can still do.
 BACKLOG_MAX = 10_000
 BACKLOG_MAX_BYTES = 16 * 1024 * 1024
+# How often a ledger note held back (``holds`` False: the lease unsure) looks again.
+HOLD_POLL_S = 0.05
 
 
 def cluster_size(nc: Any) -> int:
@@ -112,6 +115,12 @@ class EventPublisher:
         self.ledger: Any = None
         self.heard_open: set[str] = set()  # client ids the ledger holds open
         self.muted = False  # the account is served by another gateway now: nothing published
+        # Whether the account is surely this gateway's now (``LeaseWatch.serving``: its lease renewed
+        # within VALID_S, its link not lost). Cut off from the store, it may have been taken over:
+        # its successor read the ledger at its start, so an order noted open after that is never
+        # taken out (the successor tells its end itself) and a later gateway's catch-up tells that
+        # end again. The ledger is written only while this holds (``_keep``, ``_leave_to_next``).
+        self.holds: Callable[[], bool] = lambda: True
         self._noted: deque[Order | Fill] = deque()  # published, the ledger not yet kept after them
         self._ahead: dict[str, asyncio.Future[None]] = {}  # orders being placed, written ahead (``placing``)
         self._noted_ready = asyncio.Event()
@@ -224,11 +233,17 @@ class EventPublisher:
                 self._noted_ready.clear()
                 await self._noted_ready.wait()
                 continue
+            if not self.holds():  # another gateway may serve the account now: held back until known
+                await asyncio.sleep(HOLD_POLL_S)
+                continue
             await self._note(self._noted[0])
-            self._noted.popleft()
+            if self._noted:  # emptied meanwhile by ``disown``
+                self._noted.popleft()
 
     async def _note(self, value: Order | Fill) -> None:
         """The ledger after ``value`` was published: an order heard open or ended, the newest fill."""
+        if self.ledger is None:  # disowned meanwhile: the ledger is the account's next gateway's
+            return
         ahead = self._ahead.get(value.client_id) if isinstance(value, Order) else None
         if ahead is not None:
             await ahead  # stored after the order's end was purged, it would name the order open again
@@ -296,7 +311,7 @@ class EventPublisher:
             return
         await ahead
         self._ahead.pop(client_id, None)
-        if client_id in self.heard_open:
+        if client_id in self.heard_open and self.ledger is not None:
             self.heard_open.discard(client_id)
             try:
                 await self.ledger.ended(client_id)
@@ -315,6 +330,15 @@ class EventPublisher:
             await asyncio.sleep(0.005)
         return not (self._queue or self._noted)
 
+    def disown(self) -> None:
+        """The account is another gateway's now (this one stepped down): its successor read the
+        ledger at its start and keeps it since, so nothing more is written in it from here — an
+        order noted open now (its events published late, or left to the next gateway) would never be
+        taken out, and a later gateway's catch-up would tell its end a second time. What is still
+        queued is published at ``close`` (a client drops a state older than one it heard), not noted."""
+        self.ledger = None
+        self._noted.clear()
+
     async def close(self, timeout: float = 2.0) -> None:
         await self.flush(timeout)
         for task in (self._task, self._keeper):
@@ -332,6 +356,10 @@ class EventPublisher:
         moved past an unstored fill); the ledger is kept after what was stored. Best effort: the
         store may be away too."""
         if self.ledger is None or not (self._queue or self._noted):
+            return
+        if not self.holds():  # another gateway may serve the account, its ledger read: not written
+            log.error("%s/%s: %d events not stored at close, the account perhaps another gateway's: "
+                      "not left in the ledger", self.venue, self.account, len(self._queue))  # fmt: skip
             return
         for value in list(self._noted):
             await self._note(value)

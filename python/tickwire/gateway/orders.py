@@ -89,6 +89,7 @@ class OrderService:
         self.halt: Halt | None = None  # the kill switch's halt, kept past this process
         # The account's lease, and whether this gateway still holds it once its link is back.
         self.watch = LeaseWatch(f"{acct.venue}/{acct.name}", self._step_down)
+        self.events.holds = lambda: self.watch.serving  # the ledger written only while sure of it
         # close() has begun: ``health``, ``outcome`` (of a request taken before) and ``kill`` are
         # answered, any other request refused at once as not run.
         self.closing = False
@@ -294,6 +295,8 @@ class OrderService:
         if self.session is not None and self.session.dead_man is not None:
             # The countdown is the new gateway's now: refreshed here, it would outlive that one.
             self.session.dead_man.stop(to_fire=False)
+        # The ledger is the new gateway's (read at its start): nothing more written in it from here.
+        self.events.disown()
         await self.events.close()
         self.events.muted = True
 

@@ -244,12 +244,16 @@ class RemoteTrading:
         """Whether ``o`` is older than the order's last event heard: a gateway that stepped down sends
         what it queued while cut off (nats-py even sends what it buffered then, before the gateway can
         find the lease gone) after its successor told newer states — an ended order reopened, a fill
-        undone or an earlier venue time would leave the client with a state the venue left behind."""
+        undone or an earlier venue time would leave the client with a state the venue left behind.
+        And an order's end heard again, as ended and filled as before: its stepped-down gateway's
+        copy of it, which the stream's duplicate window does not drop (published past the window, or
+        under another message id — the same price written ``59996.7`` and ``59996.70``)."""
         last = self._orders_heard.pop(o.client_id, None)
         if last is not None:
             final, filled, updated_ns = last
             if (
                 (final and o.is_open)
+                or (final and o.status in FINAL and o.filled == filled)
                 or o.filled < filled
                 or (o.updated_ns is not None and updated_ns is not None and o.updated_ns < updated_ns)
             ):
