@@ -32,6 +32,14 @@ async def trade_into(sim: Simulator, a: SimAccount, theirs: Any, fills: int) -> 
     raise AssertionError("the market did not trade with the order")
 
 
+async def resting_buy(sim: Simulator, a: SimAccount, tr: TradingSession, below: int, qty: Decimal) -> Any:
+    """The simulator's market paused, a limit buy of ``qty`` placed ``below`` ticks under its best
+    bid: the tracked order (the simulator's is ``a.orders(sim, o.client_id)``)."""
+    sim.pause()
+    bid, _ = a.touch(sim)
+    return await tr.place_order(a.symbol, "buy", "limit", qty, bid - below * tr.rules[a.symbol].tick_size)
+
+
 def as_the_venue_has_it(sim: Simulator, a: SimAccount, tr: TradingSession, cid: str) -> None:
     """The tracked order's quantity filled and average price are the simulator's."""
     [theirs] = a.orders(sim, cid)
@@ -187,11 +195,8 @@ def test_a_partial_fill_lost_on_a_stream_that_stayed_up_is_fetched_once_the_next
     fills: list[Fill] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.pause()
         ep = sim.endpoint(a.venue, 0)
-        bid, _ = a.touch(sim)
-        price = bid - below * tr.rules[a.symbol].tick_size
-        o = await tr.place_order(a.symbol, "buy", "limit", Decimal(5), price)  # many levels' worth
+        o = await resting_buy(sim, a, tr, below, Decimal(5))  # many levels' worth
         [theirs] = a.orders(sim, o.client_id)
         await trade_into(sim, a, theirs, 1)
         await settle(lambda: len(fills) == len(theirs.fills), "the first fill, streamed")

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import tickwire
 from session_cases import SimAccount, settle
-from test_fills_heard import as_the_venue_has_it, trade_into
+from test_fills_heard import as_the_venue_has_it, resting_buy, trade_into
 from test_session_binance import BINANCE
 from tickwire.sim import Simulator
 from tickwire.trading import open_audit
@@ -58,11 +58,8 @@ def test_an_order_filled_while_the_stream_lost_its_words_is_found_filled_with_ev
     fills: list[Fill] = []
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.pause()
         ep = sim.endpoint(a.venue, 0)
-        bid, _ = a.touch(sim)
-        price = bid - below * tr.rules[a.symbol].tick_size
-        o = await tr.place_order(a.symbol, "buy", "limit", Decimal("0.5"), price)
+        o = await resting_buy(sim, a, tr, below, Decimal("0.5"))
         [theirs] = a.orders(sim, o.client_id)
         ep.stall()  # WebSocket frames only, lost: the connection stays up
         await trade_into(sim, a, theirs, 1_000_000)  # to its end
@@ -93,11 +90,8 @@ def test_an_order_the_venue_cancelled_while_the_stream_lost_its_word_is_found_ca
     a = _account(module, name)
 
     async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.pause()
         ep = sim.endpoint(a.venue, 0)
-        bid, _ = a.touch(sim)
-        price = bid - (below + 5) * tr.rules[a.symbol].tick_size
-        o = await tr.place_order(a.symbol, "buy", "limit", Decimal("0.5"), price)
+        o = await resting_buy(sim, a, tr, below + 5, Decimal("0.5"))
         ep.stall()
         sim.venue(a.venue).engine.cancel(a.key, a.symbol, None, o.client_id)
         await asyncio.sleep(0.1)
