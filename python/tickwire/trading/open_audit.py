@@ -14,13 +14,13 @@ pending, unknown or being settled by a call are left to what settles them."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from tickwire.errors import TickwireError
+from tickwire.loop import Periodic
 from tickwire.trading.orders import Order
 from tickwire.trading.tracker import OrderTracker
 
@@ -70,8 +70,9 @@ def audit_seconds(x: object) -> float | None:
     return float(x)
 
 
-class OpenAudit:
-    """``start()``: a round every ``every_s`` (None: never) until the session closes."""
+class OpenAudit(Periodic):
+    """``start()``: a round every ``every_s`` (None: never) until the session closes, in a task of
+    the session's (``spawn``: its close cancels it)."""
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class OpenAudit:
         closing: Callable[[], bool],
         every_s: object,
     ) -> None:
-        self.every_s = audit_seconds(every_s)
+        self.every_s = audit_seconds(every_s)  # type: ignore[assignment]  # None: never started
         self._port = port
         self._settler = settler
         self._spawn = spawn
@@ -90,28 +91,18 @@ class OpenAudit:
         self.listings = 0  # the venue's open orders listed, one symbol each (observability, tests)
         self.asked = 0  # orders the listings did not name, asked about
 
-    def start(self) -> None:
+    def start(self) -> Self:
         if self.every_s is not None and not self._started:
             self._started = True
             self._spawn(self._run())
-
-    async def _run(self) -> None:
-        assert self.every_s is not None
-        while True:
-            await asyncio.sleep(self.every_s)
-            if self._closing():
-                return
-            try:
-                await self.round()
-            except Exception as e:  # the next round runs all the same
-                log.warning("%s: open orders not audited: %s", self._port.venue, e)
+        return self
 
     async def round(self) -> None:
         """Lists the venue's open orders of every symbol with orders acknowledged open here (none:
         nothing asked), and settles those it does not name. Skipped while the private stream is down:
         its return reconciles every open order."""
         p, settler = self._port, self._settler
-        if not p.stream_up():
+        if self._closing() or not p.stream_up():
             return
         by_symbol: dict[str, list[str]] = {}
         for o in p.tracker.open_orders():
