@@ -603,6 +603,11 @@ class _BusSubscriberState(TypedDict):
     running: bool
 
 @final
+class TradeGaps:
+    def __init__(self) -> None: ...
+    def observe(self, subject: str, payload: bytes | bytearray | memoryview) -> tuple[str, int] | None: ...
+
+@final
 class BusSubscriber:
     # The remote consumer's market-data subscription: async-nats on its own thread; the event loop
     # watches fileno() and pump() puts every waiting message through the dispatcher's frame route,

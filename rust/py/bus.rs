@@ -130,7 +130,35 @@ fn bus_header(payload: &Bound<'_, PyAny>) -> PyResult<(u8, u64, i64, i64, i64)> 
     })
 }
 
+/// The trades a consumer never heard (`crate::bus::trade_gaps`), for the `nats-py` engine: the
+/// `rust` engine's subscriber keeps its own inside `pump`.
+#[pyclass(module = "tickwire._core", name = "TradeGaps")]
+#[derive(Default)]
+pub struct PyTradeGaps {
+    inner: bus::trade_gaps::TradeGaps,
+}
+
+#[pymethods]
+impl PyTradeGaps {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// `payload`, heard on `subject`: `(symbol, n)` for a trade message after a hole of `n` in its
+    /// subject's `gseq`s, else None.
+    fn observe(&mut self, subject: &str, payload: &Bound<'_, PyAny>) -> PyResult<Option<(String, u64)>> {
+        let gaps = &mut self.inner;
+        guard(|| {
+            with_bytes(payload, |b| {
+                Ok(gaps.observe(subject, b).map(|(sym, n)| (String::from_utf8_lossy(sym).into_owned(), n)))
+            })
+        })
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTradeGaps>()?;
     m.add_function(wrap_pyfunction!(bus_trade, m)?)?;
     m.add_function(wrap_pyfunction!(bus_bbo, m)?)?;
     m.add_function(wrap_pyfunction!(bus_header, m)?)?;

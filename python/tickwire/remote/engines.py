@@ -32,8 +32,6 @@ log = logging.getLogger("tickwire.remote")
 ENGINES = ("rust", "nats-py")
 # What the dispatcher refuses a message with: an undecodable message, a book that could not take it.
 REFUSALS = (DecodeError, ValueRangeError, BookError)
-# A bus header's kind byte of a trade, and where the symbol's length and the gseq are (rust/bus/mod.rs).
-_KIND_AT, _TRADE, _SYMBOL_LEN_AT, _GSEQ_AT, _SYMBOL_AT = 2, 4, 6, 8, 48
 
 
 def default_engine() -> str:
@@ -81,8 +79,8 @@ class Receiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subs: list[Any] = []
         self._last_stamp_ns = 0
-        # engine "nats-py": per trade subject (one gateway's trades of one symbol), the last gseq heard.
-        self._trade_gseq: dict[str, int] = {}
+        # engine "nats-py": the trades never heard, per subject (the rust engine's pump keeps its own).
+        self._gaps = _core.TradeGaps()
 
     @property
     def last_stamp_ns(self) -> int:
@@ -116,8 +114,11 @@ class Receiver:
         t0 = time.monotonic_ns()
         data = msg.data
         self.counters["messages"] += 1
-        if len(data) > _SYMBOL_AT and data[_KIND_AT] == _TRADE:
-            self._trade_holes(msg.subject, data)
+        hole = self._gaps.observe(msg.subject, data)
+        if hole is not None:
+            # Trades lost on the way (core NATS delivers at most once: a link or route down, a slow
+            # consumer cut off): they cannot be fetched again, so they are told, not left silent.
+            self.on_summary(("trades_lost", (), hole), subjects.last_token(msg.subject))
         try:
             if self.bus_hop is not None:
                 stamp = self._last_stamp_ns = bus_header(data)[4]
@@ -128,19 +129,6 @@ class Receiver:
             return
         if summary is not None:
             self.on_summary(summary, subjects.last_token(msg.subject))
-
-    def _trade_holes(self, subject: str, data: bytes) -> None:
-        """A gateway numbers each symbol's trades contiguously (``gseq``): a hole is trades lost on the
-        way (core NATS delivers at most once: a link or route down, a slow consumer cut off). They cannot
-        be fetched again, so they are told (``trades_lost``), not left silent. A gseq at or below the
-        last is a restarted gateway's (it counts from 1 again)."""
-        gseq = int.from_bytes(data[_GSEQ_AT : _GSEQ_AT + 8], "little")
-        last = self._trade_gseq.get(subject)
-        self._trade_gseq[subject] = gseq
-        if last is not None and gseq > last + 1:
-            n = int.from_bytes(data[_SYMBOL_LEN_AT : _SYMBOL_LEN_AT + 2], "little")
-            symbol = bytes(data[_SYMBOL_AT : _SYMBOL_AT + n]).decode("utf-8", "replace")
-            self.on_summary(("trades_lost", (), (symbol, gseq - last - 1)), subjects.last_token(subject))
 
     def _pump(self) -> None:
         # engine "rust": the eventfd is readable. One call takes every message that came; what comes
