@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tickwire.cmd.demo import State
 
 if TYPE_CHECKING:
-    from tickwire.cmd.demo_trade import Quoter, Result
+    from tickwire.cmd.demo_quoter import Quoter, Result
 
 ZERO = Decimal(0)
 

@@ -27,7 +27,7 @@ puts it) and Coinbase Advanced Trade (REST: its ``Authorization: Bearer`` JWT wr
 Rust for every order, ES256 or EdDSA, from the signer's key, the order's time and a fresh nonce).
 Binance spot limit orders use the hand-written layouts of
 ``rust/order/binance.rs``; every other layout is cut out of the slow path's own request rendered with
-sentinel values (``template_forms``: the REST path run up to its write, which is caught, or the socket form;
+sentinel values (``template_render``: the REST path run up to its write, which is caught, or the socket form;
 the venue's signed text read from that request) and proven when built (``proven``: a probe order
 filled by the template, with a fixed nonce where it has one, is byte for byte what the slow path
 renders, else ``NotSupported``). Anything else is ``NotSupported`` (use ``place_order``). A session

@@ -1,5 +1,5 @@
 """How an order template's forms are built: the slow path's own request rendered with sentinel
-values, cut into literal bytes and slots (``_layout``), handed to Rust as a
+values (``template_render``), cut into literal bytes and slots (``_layout``), handed to Rust as a
 :class:`tickwire._core.OrderTemplate` and proven at build (``proven``: a probe order filled by the
 template is byte for byte what the slow path renders, else ``NotSupported``). Per venue, ``recipes``
 says which forms it has (REST, order socket), what its scheme signs and where the signature sits.
@@ -13,25 +13,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from tickwire import _core
-from tickwire.errors import AuthError, NotSupported
+from tickwire.errors import NotSupported
 from tickwire.trading.numbers import EXACT, from_mantissa, strip_zeros
 from tickwire.trading.orders import Order
 from tickwire.trading.rules import InstrumentRules
-
-
-class FormsPort(Protocol):
-    """What building a template's forms needs of the session: its slow path (grammar, signer, wire)
-    to render the order's request with, and its venue's name for errors."""
-
-    venue: str
-    grammar: Any
-    signer: Any
-    wire: Any
+from tickwire.trading.template_render import FormsPort, StampAt, render_rest, render_ws
 
 
 @dataclass(frozen=True)
@@ -133,114 +124,6 @@ def _iso(ms: int, millis: bool) -> str:
     return f"{t}.{ms % 1000:03d}Z" if millis else t.replace(":", "%3A")
 
 
-class _StampAt:
-    """The signer as the slow path sees it, every clock reading and timestamp ``ts`` (and every
-    nonce ``nonce`` when given: Clarofinlore's signer draws one per request)."""
-
-    def __init__(self, signer: Any, ts: int, nonce: str | None = None) -> None:
-        self._signer, self._ts, self._nonce = signer, ts, nonce
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._signer, name)
-
-    def clock(self) -> int:
-        return self._ts
-
-    def sign_request(self, *args: Any, timestamp: int | None = None, **kw: Any) -> Any:
-        if self._nonce is not None:
-            kw["nonce"] = self._nonce
-        return self._signer.sign_request(*args, timestamp=self._ts, **kw)
-
-    def ws_signed_params(self, params: Any, *, timestamp: int | None = None) -> Any:
-        return self._signer.ws_signed_params(params, timestamp=self._ts)
-
-    def ws_header(self, *, timestamp: int | None = None) -> Any:
-        return self._signer.ws_header(timestamp=self._ts)
-
-
-class _Rendered(Exception):
-    """The bytes the slow path hands its transport, caught there: nothing is written."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
-class _CaptureHttp:
-    """The session's HTTP client whose write is caught (``request`` builds the bytes as it does)."""
-
-    def __init__(self, http: Any) -> None:
-        self._http = http
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._http, name)
-
-    def request(self, *args: Any, **kw: Any) -> Any:
-        return type(self._http).request(self, *args, **kw)
-
-    async def send_raw(self, method: str, path: str, data: bytes, **kw: Any) -> Any:
-        raise _Rendered(data)
-
-
-class _HeldTokens:
-    """The session's access token as it is now (Clarofinlore's): rendering never logs in or renews;
-    a renewed token rebuilds the template (``_baked_of``)."""
-
-    def __init__(self, tokens: Any) -> None:
-        self._tokens = tokens
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tokens, name)
-
-    async def ensure(self, http: Any) -> None:
-        return None
-
-
-class _CaptureWire:
-    """The session's wire as its REST path sees it: the capturing HTTP client, a stamped signer, the
-    token held."""
-
-    def __init__(self, wire: Any, signer: Any) -> None:
-        self._wire, self.signer, self.http = wire, signer, _CaptureHttp(wire.http)
-        self.tokens = None if wire.tokens is None else _HeldTokens(wire.tokens)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wire, name)
-
-
-def _render_rest(s: FormsPort, signer: Any, order: Order, rid: str) -> bytes:
-    """The whole HTTP/1.1 request ``place_order`` writes for ``order`` (``Wire._rest`` run up to the
-    write, which is caught)."""
-    wire: Any = s.wire
-    if wire.tokens is not None and not wire.tokens.token:  # its log-in started by ``_baked_of``
-        raise AuthError(f"{s.venue}: the session is not logged in yet; its templates carry its token")
-    call = s.grammar.new_order(order)
-    coro = type(wire)._rest(_CaptureWire(wire, signer), call)
-    try:
-        coro.send(None)
-    except _Rendered as r:
-        data: bytes = r.data
-        # The order's own request, not another the REST path wrote first (a log-in).
-        method, target = data.split(b" ", 2)[:2]
-        if method == call.method.encode() and target.split(b"?")[0].endswith(call.path.encode()):
-            return data
-        raise NotSupported(f"{s.venue}: its REST path wrote another request first; no template") from None
-    finally:
-        coro.close()
-    raise NotSupported(f"{s.venue}: its REST request is not written in one step; no template")
-
-
-def _render_ws(s: FormsPort, signer: Any, order: Order, rid: str) -> bytes:
-    grammar: Any = s.grammar
-    data: bytes | None = grammar.ws_request(grammar.new_order(order), signer, rid)
-    if data is None:
-        # Kraken's FOK: REST only (its socket's add_order does not document it).
-        raise NotSupported(
-            f"{s.venue}: its order socket has no form of this order ({order.type} {order.tif}); "
-            "place_order sends it over REST"
-        )
-    return data
-
-
 def _head(data: bytes) -> bytes:
     return data.split(b"\r\n\r\n", 1)[0]
 
@@ -313,7 +196,7 @@ class Form:
     jwt: bool = False
 
 
-_SOCKET = Form(_render_ws)
+_SOCKET = Form(render_ws)
 
 
 def _kraken_token(s: FormsPort) -> object:
@@ -353,43 +236,41 @@ def recipes() -> dict[type, tuple[Form | None, Form | None, bool, Baked | None]]
     from tickwire.venues.kraken.ws import SocketOrders as KrakenOrders
     from tickwire.venues.tradefence.orders import Orders as TradefenceOrders
 
-    binance_rest = Form(_render_rest, _binance_rest_signed, "hex", rb"[?&]signature=([0-9a-f]{64})[& ]")
-    binance_ws = Form(_render_ws, _binance_ws_signed, "hex", rb'"signature":"([0-9a-f]{64})"')
+    binance_rest = Form(render_rest, _binance_rest_signed, "hex", rb"[?&]signature=([0-9a-f]{64})[& ]")
+    binance_ws = Form(render_ws, _binance_ws_signed, "hex", rb'"signature":"([0-9a-f]{64})"')
     return {
         BinanceSpot: (binance_rest, binance_ws, True, None),
         UsdmOrders: (binance_rest, binance_ws, False, None),
         okx.Orders: (
-            Form(_render_rest, _okx_rest_signed, "base64", rb"\r\nOK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\r\n"),
+            Form(render_rest, _okx_rest_signed, "base64", rb"\r\nOK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\r\n"),
             _SOCKET,
             False,
             None,
         ),
         BybitOrders: (
-            Form(_render_rest, _bybit_rest_signed, "hex", rb"\r\nX-BAPI-SIGN: ([0-9a-f]{64})\r\n"),
+            Form(render_rest, _bybit_rest_signed, "hex", rb"\r\nX-BAPI-SIGN: ([0-9a-f]{64})\r\n"),
             _SOCKET,
             False,
             None,
         ),
         HtxOrders: (
-            Form(_render_rest, _htx_rest_signed, "base64_form", rb"&Signature=([A-Za-z0-9%]+) HTTP/1\.1\r\n"),
+            Form(render_rest, _htx_rest_signed, "base64_form", rb"&Signature=([A-Za-z0-9%]+) HTTP/1\.1\r\n"),
             None,
             False,
             None,
         ),
         KrakenOrders: (None, _SOCKET, False, _kraken_token),
         # Nothing signed: the bearer token is a header like any other.
-        TradefenceOrders: (Form(_render_rest), None, False, _bearer),
+        TradefenceOrders: (Form(render_rest), None, False, _bearer),
         ClarofinloreOrders: (
-            Form(
-                _render_rest, _claro_rest_signed, "hex", rb"\r\nX-Signature: ([0-9a-f]{64})\r\n", nonce=True
-            ),
+            Form(render_rest, _claro_rest_signed, "hex", rb"\r\nX-Signature: ([0-9a-f]{64})\r\n", nonce=True),
             None,
             False,
             _claro_token,
         ),
         CoinbaseOrders: (
             Form(
-                _render_rest, sig_at=rb"\r\nAuthorization: Bearer ([A-Za-z0-9_.-]+)\r\n", nonce=True, jwt=True
+                render_rest, sig_at=rb"\r\nAuthorization: Bearer ([A-Za-z0-9_.-]+)\r\n", nonce=True, jwt=True
             ),
             None,
             False,
@@ -433,7 +314,7 @@ def _layout(
         sample, price=None if market else Decimal(v["price"]), qty=Decimal(v["qty"]), client_id=v["client_id"]
     )
     ts = int(v["timestamp"])
-    data = form.render(s, _StampAt(s.signer, ts, v["nonce"] if form.nonce else None), order, v["request_id"])
+    data = form.render(s, StampAt(s.signer, ts, v["nonce"] if form.nonce else None), order, v["request_id"])
     marks = {v[k].encode(): k for k in ("price", "qty", "client_id", "request_id", "timestamp")}
     if form.nonce and not form.jwt:  # a JWT's nonce is inside the token's base64
         marks[v["nonce"].encode()] = "nonce"
@@ -450,7 +331,7 @@ def _layout(
         if n > 1 or n != need.get(k, n):
             raise NotSupported(f"{s.venue}: its request cannot be laid out as a template ({k} x{n})")
     spans: list[tuple[int, int, str]] = []
-    if form.render is _render_rest:
+    if form.render is render_rest:
         at = data.index(b"\r\n\r\n") + 4
         spans.append((at, at, "body"))
         length = re.search(rb"\r\nContent-Length: (\d+)\r\n", data[:at])
@@ -493,7 +374,7 @@ def proven(t: Target, ints: dict[str, Any], form: Form, sample: Order) -> _core.
     )  # fmt: skip
     nonce = (_PROBE_JWT_NONCE if form.jwt else _PROBE_NONCE) if form.nonce else None
     if probe.fill(p, q, cid, ts, rid, nonce=nonce) != form.render(
-        s, _StampAt(s.signer, ts, nonce), order, rid
+        s, StampAt(s.signer, ts, nonce), order, rid
     ):
         raise NotSupported(f"{s.venue}: its template does not reproduce the slow path's request")
     return tmpl
