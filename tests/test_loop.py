@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
-from tickwire.loop import LoopStopped, LoopThread
+from tickwire.loop import LoopNotRunning, LoopStopped, LoopThread
 
 
 async def _nothing() -> None:
@@ -37,3 +38,55 @@ def test_a_call_without_a_time_out_waits_and_ends_when_the_thread_stops() -> Non
     stopper.join()  # stop() returns once the thread has ended
     with pytest.raises(LoopStopped, match="not running"):
         t.call(_nothing(), None)
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_a_call_queued_as_the_loop_ends_gets_its_result_or_a_typed_refusal(
+    monkeypatch: pytest.MonkeyPatch, loop_kind: str
+) -> None:
+    """Another thread's call is queued while the service's close takes its last step, as the loop
+    ends: the caller is answered at once — the call's result if it ran, else ``LoopNotRunning``
+    (nothing of it ran). Before: its future was never resolved (the loop stopped with the call's
+    callback, or its result's, still queued): the caller waited out its whole time-out and got a bare
+    ``TimeoutError``, or with no time-out ``LoopStopped`` — "the outcome is unknown" of a call whose
+    outcome was known."""
+    if loop_kind == "asyncio":
+        monkeypatch.setattr("tickwire.loop.new_event_loop", asyncio.new_event_loop)
+    queued = threading.Event()
+    real = asyncio.run_coroutine_threadsafe
+
+    def spy(coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
+        fut = real(coro, loop)
+        queued.set()
+        return fut
+
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", spy)
+    ran: list[str] = []
+
+    async def work() -> str:
+        ran.append("ran")
+        return "ran"
+
+    out: list[object] = []
+
+    def caller() -> None:
+        try:
+            out.append(t.call(work(), 60.0))
+        except BaseException as e:
+            out.append(e)
+
+    calling = threading.Thread(target=caller, daemon=True)
+
+    async def close() -> None:  # its last step: the call is queued meanwhile, from another thread
+        calling.start()
+        assert queued.wait(10.0)
+
+    t = LoopThread("test-loop", _nothing, close)
+    t.start(5.0)
+    t.stop(10.0)
+    calling.join(10.0)
+    assert not calling.is_alive(), "the caller still waits for a call the loop will never answer"
+    if ran:
+        assert out == ["ran"], out
+    else:
+        assert len(out) == 1 and isinstance(out[0], LoopNotRunning), out

@@ -4,6 +4,7 @@ never replaced), and a background thread running one service on such a loop for 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -79,6 +80,10 @@ class LoopThread:
         # ``stop()`` was called (from any thread): a start still running is stopped, not left to come
         # up behind the caller who stopped it.
         self._stop_asked = False
+        # Set (under the lock ``call`` queues under) once the loop has ended: no call is queued on a
+        # loop that will not run it, and one queued just before is refused unrun (``_guarded``).
+        self._calls_lock = threading.Lock()
+        self._calls_closed = False
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def _main(self) -> None:
@@ -104,7 +109,26 @@ class LoopThread:
                     self._stop_asked = True
                     self._abandon()
         finally:
+            with self._calls_lock:
+                self._calls_closed = True
+            # A call queued as the loop ended (its callback, or its result's, left in the loop's queue)
+            # would never be answered: each is refused unrun, or its result handed over, here.
+            with contextlib.suppress(BaseException):
+                self.loop.run_until_complete(self._drain())
             self.loop.close()
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # the calls still queued start here: refused (``_guarded``)
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in rest:  # begun in the loop's last step: cut short, as ``_run`` ends those it finds
+            t.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
+    async def _guarded(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._calls_closed:
+            coro.close()
+            raise LoopNotRunning(f"{self._thread.name}: the loop thread stopped before the call ran")
+        return await coro
 
     async def _run(self) -> None:
         self._starting = asyncio.current_task()
@@ -130,6 +154,17 @@ class LoopThread:
         for t in rest:
             t.cancel()
         await asyncio.gather(*rest, return_exceptions=True)
+
+    def start_closed_at_exit(self, close: Callable[[], object], timeout: float | None = None) -> None:
+        """``start``, with ``close`` run at interpreter exit until the owner unregisters it (its own
+        close): a script that exits without closing still closes its session — the daemon thread is
+        otherwise frozen mid-session at exit, the audit's last event never written."""
+        atexit.register(close)
+        try:
+            self.start(timeout)
+        except BaseException:
+            atexit.unregister(close)
+            raise
 
     def start(self, timeout: float | None = None) -> None:
         """Starts the thread; returns once ``start()`` finished (its error is raised here). Past
@@ -189,22 +224,23 @@ class LoopThread:
                 f"{self._thread.name}: a blocking call from the session's own thread (a callback) would"
                 " wait for itself; from there, run the session's coroutine as a task on its loop"
             )
-        if not self._thread.is_alive() or self.loop.is_closed():
-            coro.close()
-            raise LoopNotRunning(f"{self._thread.name}: the loop thread is not running")
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        with self._calls_lock:
+            if not self._thread.is_alive() or self._calls_closed:
+                coro.close()
+                raise LoopNotRunning(f"{self._thread.name}: the loop thread is not running")
+            fut = asyncio.run_coroutine_threadsafe(self._guarded(coro), self.loop)
         if timeout is not None:
             try:
                 return fut.result(timeout)
             except concurrent.futures.CancelledError:
-                if self._stop is not None and self._stop.is_set():  # cancelled by the stop
+                if self._calls_closed or (self._stop is not None and self._stop.is_set()):  # by the stop
                     raise LoopStopped(f"{self._thread.name}: stopped while the call was running") from None
                 raise
         while True:
             try:
                 return fut.result(0.5)
             except concurrent.futures.CancelledError:
-                if self._stop is not None and self._stop.is_set():  # cancelled by the stop
+                if self._calls_closed or (self._stop is not None and self._stop.is_set()):  # by the stop
                     raise LoopStopped(f"{self._thread.name}: stopped while the call was running") from None
                 raise
             except concurrent.futures.TimeoutError:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from test_threaded_trading import SYMBOL, in_thread, simulator
-from tickwire.errors import TransportError
+from tickwire.errors import TransportError, UnknownOutcome
 from tickwire.trading.orders import Order
 from tickwire.trading.threaded import ThreadedTrading
 
@@ -107,3 +108,59 @@ def test_a_close_from_a_callback_while_the_start_adopts_stops_the_start_at_once(
             assert [(o.client_id, o.open) for o in st.orders()] == [(left.client_id, True)]
         finally:
             tr.close(1.0)
+
+
+def test_two_closes_at_once_keep_the_shorter_wait_for_orders_in_flight() -> None:
+    """A place is at the venue, its answer held, when two bot threads close the handle at once — one
+    with ``timeout=0.3``, then one with the default (the session loop busy meanwhile, so both reach it
+    before its close begins): the close waits 0.3 s for the order, names it in ``unsettled`` and ends,
+    and the first caller returns with the thread ended. Before: the last caller's bound replaced the
+    first's — the session waited for the order's verdict, and ``close(0.3)`` returned after its 10.3 s
+    with the session still closing behind it, ``unsettled`` empty while the venue held the order."""
+    with simulator() as st:
+        tr = st.handle(timeout=15.0).start(10.0)
+        gate = threading.Event()
+        try:
+            price, qty = st.resting(tr)
+            st.hold("POST /api/v3/order", gate)
+            p, placed = in_thread(lambda: tr.place_order(SYMBOL, "buy", "limit", qty, price))
+            st.until_handling("POST /api/v3/order")
+            busy, release = threading.Event(), threading.Event()
+
+            def block() -> None:  # the session loop held until both closes have asked
+                busy.set()
+                release.wait(30.0)
+
+            tr._thread.loop.call_soon_threadsafe(block)
+            assert busy.wait(10.0)
+            stopping: list[float | None] = []
+            real_stop = tr._thread.stop
+
+            def stop(timeout: float = 10.0) -> None:
+                stopping.append(timeout)
+                real_stop(timeout)
+
+            tr._thread.stop = stop  # type: ignore[method-assign]
+            a, first = in_thread(lambda: tr.close(0.3))
+            _until(lambda: len(stopping) == 1)
+            b, second = in_thread(lambda: tr.close())
+            _until(lambda: len(stopping) == 2)
+            release.set()
+            a.join(30.0)
+            assert first == [None], first
+            assert not tr._thread.is_alive(), "close(0.3) returned with the session still closing"
+            [theirs] = st.orders()
+            assert [o.client_id for o in tr.unsettled] == [theirs.client_id]
+            b.join(30.0)
+            p.join(30.0)
+            assert second == [None] and isinstance(placed[0], UnknownOutcome), (second, placed)
+        finally:
+            gate.set()
+            tr.close(1.0)
+
+
+def _until(done: Callable[[], bool]) -> None:
+    end = time.monotonic() + 10.0
+    while not done():
+        assert time.monotonic() < end
+        time.sleep(0.002)

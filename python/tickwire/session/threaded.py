@@ -14,12 +14,13 @@ callable that takes ``(fn, arg)`` (e.g. your own loop's ``call_soon_threadsafe``
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from tickwire._core import OrderBook, ReaderLock
-from tickwire.loop import LoopThread
+from tickwire.loop import LoopNotRunning, LoopThread
 from tickwire.session.handoff import QUEUE_MAX, Handoff
 from tickwire.session.market import MarketData
 
@@ -51,10 +52,11 @@ class ThreadedMarketData:
                 raise ValueError(f"dispatch is 'thread', 'queue' or a callable, not {dispatch!r}")
 
     def start(self, timeout: float | None = None) -> ThreadedMarketData:
-        self._thread.start(timeout)
+        self._thread.start_closed_at_exit(self.close, timeout)
         return self
 
     def close(self, timeout: float = 10.0) -> None:
+        atexit.unregister(self.close)
         self._thread.stop(timeout)
 
     def __enter__(self) -> ThreadedMarketData:
@@ -94,7 +96,10 @@ class ThreadedMarketData:
         # runs there any more): read here.
         if self._thread.is_current() or not self._thread.is_alive():
             return fn()
-        return self._thread.call(_call(fn), timeout)
+        try:
+            return self._thread.call(_call(fn), timeout)
+        except LoopNotRunning:  # the loop ended as the call was made, nothing of it run: as after the close
+            return fn()
 
     def get(self, timeout: float | None = None) -> tuple[str, Any]:
         """With ``dispatch="queue"``: the next ("book" | "trade" | "bbo" | "status", value) —

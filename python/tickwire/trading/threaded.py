@@ -40,18 +40,14 @@ class ThreadedTrading:
         # Set once the session's start has ended, and the loop thread is stoppable by then.
         self._start_over = threading.Event()
         self._settle_s: float | None = None  # the close's wait for orders in flight (``close``)
+        self._close_asked = False
+        self._close_lock = threading.Lock()
         # A call may wait for its answer, then for reconciliation: both, with room to spare.
         self.timeout = 2 * session.timeout + query_budget_s(session.timeout)
 
     def start(self, timeout: float | None = None) -> ThreadedTrading:
-        # A bot that exits without close() still closes cleanly (the dead-man disarmed, the audit's
-        # last event written): a daemon thread is otherwise frozen mid-session at exit.
-        atexit.register(self.close)
-        try:
-            self._thread.start(timeout)
-        except BaseException:
-            atexit.unregister(self.close)
-            raise
+        # A bot that exits without close() still closes cleanly (the dead-man disarmed).
+        self._thread.start_closed_at_exit(self.close, timeout)
         return self
 
     async def _start(self) -> None:
@@ -70,7 +66,15 @@ class ThreadedTrading:
         begun and not waited for: it runs once the callback has returned (``unsettled`` is then filled
         when it ends)."""
         atexit.unregister(self.close)
-        self._settle_s = timeout
+        with self._close_lock:
+            # Closes at once from several threads: the shortest wait asked is kept (each caller is
+            # promised at most its own), not the last one's, which left a shorter caller returning
+            # after its bound with the session still closing behind it.
+            if not self._close_asked or (
+                timeout is not None and (self._settle_s is None or timeout < self._settle_s)
+            ):
+                self._settle_s = timeout
+            self._close_asked = True
         # The session's own bound is worked out on its loop, from the orders it then holds: here the
         # most it can come to (the thread's stop returns as soon as the close has ended).
         wait = max(SETTLE_CAP_S, IN_FLIGHT_WAIT * self.session.timeout) if timeout is None else timeout
@@ -131,6 +135,9 @@ class ThreadedTrading:
         return self._outcome(self.session.place_order(symbol, side, type, qty, price, **kw))
 
     def prepare(self, symbol: str, side: Any, type: Any, qty: Any, price: Any = None, **kw: Any) -> Order:
+        if self._thread.is_current():  # a callback's: there already, and it waits for nothing
+            return self.session.prepare(symbol, side, type, qty, price, **kw)
+
         async def made() -> Order:  # on the session thread: it takes a client id of the session's
             return self.session.prepare(symbol, side, type, qty, price, **kw)
 
@@ -204,6 +211,9 @@ class ThreadedTrading:
             raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
 
     def health(self) -> dict[str, Any]:
+        if self._thread.is_current():  # a callback's: there already, and it waits for nothing
+            return self.session.health()
+
         async def read() -> dict[str, Any]:  # on the session's loop, like every other call
             return self.session.health()
 
