@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import tickwire
-from simbook import assert_books_match
+from simbook import assert_books_match, eventually
 from tickwire.sim import Simulator
 from tickwire.venues.coinbase.market import served_as
 
@@ -40,5 +40,29 @@ def test_a_usdc_subscription_reads_the_book_its_usd_messages_build() -> None:
                 await asyncio.sleep(0.2)
                 assert md.is_synced("BTC-USD")
                 await assert_books_match(md, sim, "coinbase", ["BTC-USD"])  # still applied, still right
+
+    asyncio.run(go())
+
+
+def test_good_products_subscribed_with_one_coinbase_does_not_list_sync() -> None:
+    """Coinbase refuses a whole subscribe message for one product it does not list, "Failure to
+    subscribe", naming none. ``md.subscribe([good, bad])`` goes out as one ``level2`` message: the good
+    product is asked again in a message of its own, syncs and equals the simulator's book, the session
+    is not cut (before: the good product was never subscribed on the wire, out of sync for good)."""
+
+    async def go() -> None:
+        async with Simulator(["coinbase"], seed=74, rate=300, depth=25) as sim:
+            a, b = list(sim.venue("coinbase").instruments)[:2]
+            async with tickwire.connect(
+                "coinbase", [a], endpoints=sim.urls()["coinbase"], probe_interval=None
+            ) as md:
+                await md.wait_synced(timeout=5.0)
+                await md.subscribe([b, "NOPE-USD"])
+                await eventually(lambda: md.is_synced(b), timeout=10.0, what=lambda: f"{b}: {md.health()}")
+                conn = next(iter(sim.endpoint("coinbase").conns.values()))
+                assert {f"level2:{a}", f"level2:{b}"} <= conn.topics, conn.topics
+                assert not any("NOPE" in t for t in conn.topics), conn.topics
+                assert md.counters["reconnects"] == 0, md.health()
+                await assert_books_match(md, sim, "coinbase", [a, b])
 
     asyncio.run(go())

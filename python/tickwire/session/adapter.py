@@ -63,6 +63,9 @@ class Adapter:
     # The venue refuses a whole (un)subscribe message for one bad name in it (Bybit), naming only that
     # one: the others sent with it are asked again once it is dropped (``MarketData.on_venue_error``).
     refusal_takes_batch: ClassVar[bool] = False
+    # The venue refuses a whole subscribe message for one bad name in it, naming none (Coinbase): each
+    # name not yet heard is asked again alone (``Refusals.ask_apart``).
+    refusal_names_nothing: ClassVar[bool] = False
     # Sockets one credential may hold open at once, process-wide (None: no such rule).
     max_sockets: ClassVar[int | None] = None
     # Read from the spec: books follow a venue-wide sequence the same on every connection, so A/B lines

@@ -45,6 +45,8 @@ class Refusals:
         self.subscriptions = subscriptions
         self.books_held = books_held
         self.refused: dict[str, VenueError] = {}
+        # line index -> (its connection's count, the names ``ask_apart`` asked again alone on it).
+        self.apart: dict[int, tuple[int, set[tuple[str, str]]]] = {}
 
     def on_venue_error(self, line: Line, code: str, message: str, symbols: Sequence[str] = ()) -> None:
         """The venue's error answer on ``line``. One that names a subscribed book not in sync (by
@@ -56,6 +58,8 @@ class Refusals:
         if not refused:
             r.status("venue_error", line=line.index, detail=detail)
             r.record("venue_error", line=line.index, code=code, message=message)
+            if self.adapter.refusal_names_nothing:
+                self.ask_apart(line)
             return
         for sym in refused:
             self.refused[sym] = VenueError(f"{self.venue}: subscription of {sym} refused: {detail}")
@@ -79,16 +83,35 @@ class Refusals:
             fresh = {s.symbol for s in live if s.symbol not in books or not self.proven(s.symbol)}
             self.subscriptions.resend(line, [s for s in live if s.symbol in fresh])
 
+    def ask_apart(self, line: Line) -> None:
+        """An error naming nothing, on a venue whose refusal of one unknown name in a message takes
+        the whole message and names none (Coinbase): which message it was is unknown, so each name
+        no message on this connection has vouched for yet is asked again in a message of its own —
+        the good ones are taken, a bad one is refused alone. Once per name and connection: a name
+        refused alone is not asked again and again. (Before, the good names sent with an unknown
+        one stayed unsubscribed for good.)"""
+        connects, done = self.apart.get(line.index, (-1, set()))
+        if connects != line.connects:
+            done = set()
+            self.apart[line.index] = (line.connects, done)
+        for s in self.registry.live():
+            if (s.channel, s.symbol) not in done and not self.proven(s.symbol):
+                done.add((s.channel, s.symbol))
+                self.subscriptions.resend(line, [s])
+
     def refused_by(self, message: str, symbols: Sequence[str]) -> list[str]:
         """The subscribed symbols that a venue's error names, but those whose book is in sync: a
         book not in sync yet, or trades alone (no book to tell; before, a refused trades name was
         never dropped, and on Bybit every later message naming it — each reconnect's — was refused
-        whole, the books sent with it never subscribed)."""
+        whole, the books sent with it never subscribed). In sync means vouched for on the connection
+        now up (``proven``): a book synced before a reconnect, then delisted, is refused in the
+        reconnect's subscribe message, and taking it for in sync kept the message's other books
+        unsubscribed for good."""
         out: list[str] = []
         if "already subscribed" in message.lower():
             return out  # a duplicate, not a refusal
         for sym in self.registry.symbols():
-            if self.state(sym) == "synced":
+            if self.proven(sym):
                 continue
             named = sym in symbols or re.search(
                 rf"(?<![A-Za-z0-9]){re.escape(sym)}(?![A-Za-z0-9])", message, re.IGNORECASE
@@ -103,11 +126,3 @@ class Refusals:
             return bool(self.feed.book(self.adapter.book_key(symbol)).is_synced)
         except KeyError:
             return False
-
-    def state(self, symbol: str) -> str | None:
-        """The state of ``symbol``'s book (synced once: continuity after a reconnect is left to the
-        next message), None before it has one."""
-        try:
-            return str(self.feed.book(self.adapter.book_key(symbol)).state)
-        except KeyError:
-            return None

@@ -357,13 +357,13 @@ class Resyncer:
             return False
 
     async def until_synced(self, key: str, timeout: float) -> bool:
+        # In sync as ``md.is_synced`` reads it, not the book's state alone: a snapshot that landed
+        # while every line was down syncs the state, but no stream continues it yet — the "synced"
+        # event then contradicted ``md.is_synced``. The next message on a line back proves it.
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            try:
-                if self.feed.book(key).state == "synced":
-                    return True
-            except KeyError:
-                pass
+            if self._proven(key):
+                return True
             if key in self.lost_again:
                 return False
             await asyncio.sleep(0.005)

@@ -72,6 +72,8 @@ RATE_ROUNDS = 4
 # Retry-After — in request time-outs, whatever ``rate_wait`` the session's new orders have (0: a bot
 # that would rather skip an order than send it late still wants its kill switch to cancel).
 RATE_WAIT = 2.0
+# Listings after the cancels that may each find orders the venue took meanwhile, cancelled in turn.
+LATE_ROUNDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,24 +349,20 @@ class Kill:
         p = self.port
         try:
             listed = await self.listed()
-            # By either id: a target listed first by client id may be listed now by its order id.
-            known = [self.current(o) for o in [*orders, *closing]]
-            aimed = {k for o in known for k in (o.order_id, o.client_id) if k}
-            # Open now but not listed before: written before the halt and taken by the venue after the
-            # first listing (its own call in flight). Cancelled too, and listed once more.
-            late = [o for o in listed if not ({o.order_id, o.client_id} & aimed)]
-            # Aimed at and still open: their cancel failed (a 5xx, a time-out the venue never
-            # processed) — one blip must not leave them working after the kill; once more.
-            targets = {k for o in orders for k in (self.current(o).order_id, self.current(o).client_id) if k}
-            again = [o for o in listed if {o.order_id, o.client_id} & targets]
-            if late:
-                p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
-            if again:
-                p.audit.event("kill_cancel_again", venue=p.venue, orders=sorted(_key(o) for o in again))
-            if late or again:
+            for round in range(LATE_ROUNDS + 1):
+                late, again = self._unsettled(listed, orders, closing)
+                # Counted from the listing that found them: one the rounds run out on (the venue kept
+                # taking orders — another script on the key) is reported open, never left out unseen.
+                orders = [*orders, *late]
+                if not (late or again) or round == LATE_ROUNDS:
+                    break
+                if late:
+                    p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
+                if again:
+                    p.audit.event("kill_cancel_again", venue=p.venue, orders=sorted(_key(o) for o in again))
                 self.cancelled_late = True
                 await self.cancel([*late, *again])
-                orders = [*orders, *late]
+                # Listed once more: the venue may have taken another while these were cancelled.
                 listed = await self.listed()
             still = {_key(o) for o in listed}
         except TickwireError as e:
@@ -390,6 +388,21 @@ class Kill:
             else:
                 (cancelled if now.status == "canceled" else done).append(now)
         return cancelled, done, unconfirmed
+
+    def _unsettled(
+        self, listed: Sequence[Order], orders: Sequence[Order], closing: Sequence[Order]
+    ) -> tuple[list[Order], list[Order]]:
+        """(late, again) of a listing after the cancels. Late: open but never aimed at — written
+        before the halt and taken by the venue after the first listing (its own call in flight), or
+        another script's on the key. Again: aimed at and still open — their cancel failed (a 5xx, a
+        time-out the venue never processed); one blip must not leave them working after the kill.
+        By either id: a target listed first by client id may be listed now by its order id."""
+        known = [self.current(o) for o in [*orders, *closing]]
+        aimed = {k for o in known for k in (o.order_id, o.client_id) if k}
+        late = [o for o in listed if not ({o.order_id, o.client_id} & aimed)]
+        targets = {k for o in orders for k in (self.current(o).order_id, self.current(o).client_id) if k}
+        again = [o for o in listed if {o.order_id, o.client_id} & targets]
+        return late, again
 
     def current(self, o: Order) -> Order:
         t = self.port.tracker

@@ -56,6 +56,9 @@ class Adapter(session_adapter.Adapter):
     supported = ("book", "trades")
     ping_interval = 10.0
     server_time = ServerTime("/api/v3/brokerage/time", lambda j: float(j["epochMillis"]))
+    # One product it does not list refuses the whole message, "Failure to subscribe", no product named
+    # (Coinbase Exchange's feed ignored such a call whole, coinbase-pro-node#174; the simulator too).
+    refusal_names_nothing = True
 
     def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         kind, heartbeats = op, op == "subscribe"
