@@ -52,9 +52,9 @@ def _bad(path: Path, n: int, why: str) -> CaptureFormatError:
 
 def _events(path: Path) -> tuple[list[_Event], int | None]:
     """(kind, url, payload, t_ns) for each "recv" frame, "http" response, "open" (a new connection,
-    payload ``""``) and "send" (``("send", "", "", 0)``: only where the session sent something
-    matters, to ``_several_lines``), in capture order; and the number of the last line if it was cut
-    (else None).
+    payload ``""``) and "send" (``("send", "", text, 0)``: where the session sent something, for
+    ``_several_lines``, and what, for ``_recorded_feed_options``), in capture order; and the number
+    of the last line if it was cut (else None).
 
     Text frames stay ``str`` (a text frame is never decompressed); binary frames are handed over as
     received, compressed, because decompression belongs to the feed's decode path. A line that is
@@ -79,8 +79,9 @@ def _events(path: Path) -> tuple[list[_Event], int | None]:
             if not isinstance(ev, dict):
                 raise _bad(path, n, f"not an event object but {type(ev).__name__}")
             kind = ev.get("kind")
-            if kind == "send":  # where the session sent something (``_several_lines``), no more
-                out.append(("send", "", "", 0))
+            if kind == "send":  # where the session sent something (``_several_lines``), and its text
+                sent = ev.get("text")
+                out.append(("send", "", sent if isinstance(sent, str) else "", 0))
                 continue
             if kind not in ("recv", "http", "open"):
                 continue
@@ -148,6 +149,23 @@ def _several_lines(events: list[_Event]) -> bool:
     return False
 
 
+def _recorded_feed_options(venue: str, events: list[_Event]) -> dict[str, Any]:
+    """The ``BookFeed`` options the recording session had from its venue options, as far as what it
+    sent shows them (Kraken's subscribed depth): else replay keeps books of another depth, and their
+    checksums fail where the session's passed."""
+    from tickwire.venues import adapter_class
+
+    try:
+        cls = adapter_class(venue)
+    except ValueError:
+        return {}
+    options: dict[str, Any] = {}
+    for kind, _, payload, _ in events:
+        if kind == "send" and isinstance(payload, str):
+            options.update(cls.recorded_options(payload))
+    return cls(options).feed_options()
+
+
 def _recorded_reader(venue: str) -> Callable[[BookFeed, str, bytes | str], bool]:
     """The venue adapter's reader of REST answers its session applied besides snapshots (Kraken's
     instrument precisions); one that takes none for a venue with no session adapter."""
@@ -163,11 +181,11 @@ def replay(path: Path, venue: str) -> dict[str, Any]:
     from tickwire import BookFeed, errors
     from tickwire._core import venue_spec
 
-    feed = BookFeed(venue)
+    events, cut = _events(path)
+    feed = BookFeed(venue, **_recorded_feed_options(venue, events))
     # Venues numbering messages per connection start every book afresh on a new one, as the live
     # session does (a recording's later "open" events are its reconnects).
     per_connection = venue_spec(venue).connection_numbered
-    events, cut = _events(path)
     # A/B lines carry every message twice, and one line's frame may run ahead of the other's: the
     # live session arbitrated them (first arrival wins, a frame ahead waits for the hole to fill),
     # so replay does too, on the recorded receive times.

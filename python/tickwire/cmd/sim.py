@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+import threading
 from typing import Any
 
 
@@ -42,6 +44,9 @@ def add_parser(sub: Any) -> None:
         metavar='VENUE={"key": value}',
         help="venue profile settings as a JSON object (e.g. rate limits, compression)",
     )
+    # Set by ``tickwire.sim.process``, which holds stdin's other end: its end of file stops the
+    # simulator, so that it does not outlive its parent, however that ended (a SIGKILL too).
+    p.add_argument("--parent-pipe", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -97,7 +102,21 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if args.parent_pipe:
+        threading.Thread(
+            target=_until_eof, args=(loop, stop), name="tickwire-sim-parent", daemon=True
+        ).start()
     async with sim:
         sys.stdout.write(orjson.dumps(sim.urls()).decode() + "\n")
         sys.stdout.flush()
         await stop.wait()
+
+
+def _until_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Reads stdin to its end (the parent closed it, or died: the kernel closes its end), then stops
+    the simulator. A thread, not ``loop.add_reader``: the Windows loop watches no pipes."""
+    with contextlib.suppress(OSError):
+        while os.read(0, 4096):
+            pass
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: stopped already
+        loop.call_soon_threadsafe(stop.set)

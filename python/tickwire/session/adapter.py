@@ -154,6 +154,12 @@ class Adapter:
         applied to ``feed`` as the session applied it; False when it is none of those."""
         return False
 
+    @classmethod
+    def recorded_options(cls, sent: str) -> dict[str, Any]:
+        """``tickwire replay``: the venue options a message the session sent shows it had (Kraken: a
+        book subscription's ``depth``), so that replay keeps the books ``feed_options`` kept."""
+        return {}
+
     def login(self) -> bytes | None:
         """A login message sent right after connecting (private channels), or None."""
         return None

@@ -18,9 +18,12 @@ import orjson
 @contextlib.contextmanager
 def url_process(argv: list[str], name: str, env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """Starts ``python -m ARGV`` (a server that prints its URLs as one JSON line first), yields the
-    URLs, stops it after; ``name`` is what an error calls it, ``env`` its whole environment."""
+    URLs, stops it after; ``name`` is what an error calls it, ``env`` its whole environment. Its
+    stdin is a pipe this process holds open while it lives: a server that reads it to the end
+    (``tickwire sim --parent-pipe``) stops with this process, however that ended."""
     proc = subprocess.Popen(
         [sys.executable, "-m", *argv],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -34,6 +37,9 @@ def url_process(argv: list[str], name: str, env: Mapping[str, str] | None = None
         urls: dict[str, Any] = json.loads(line)
         yield urls
     finally:
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         proc.terminate()
         try:
             proc.wait(5)
@@ -45,7 +51,7 @@ def url_process(argv: list[str], name: str, env: Mapping[str, str] | None = None
 @contextlib.contextmanager
 def sim_process(*args: str) -> Iterator[dict[str, Any]]:
     """Starts ``tickwire sim ARGS``, yields its URLs (``Simulator.urls()`` shape), stops it after."""
-    with url_process(["tickwire.cli", "sim", *args], "tickwire sim") as urls:
+    with url_process(["tickwire.cli", "sim", "--parent-pipe", *args], "tickwire sim") as urls:
         yield urls
 
 

@@ -62,6 +62,20 @@ class Adapter(session_adapter.Adapter):
     # ``GET /api/v3/depth`` weight by ``limit`` (rest-api.md): up to 100, 500, 1000, then 5000.
     depth_weights: ClassVar[tuple[tuple[int, int], ...]] = ((100, 5), (500, 25), (1000, 50), (5000, 250))
 
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        # A book synced from a snapshot of n levels lacks every deeper level no diff touched since:
+        # once diffs remove levels of its top it shows the wrong top while in sync (diffs carry only
+        # the levels that changed, venues.md §1.4). A snapshot shallower than the cheapest weight
+        # tier's saves no weight, so none is taken; a deep one makes that a walk of hundreds of levels.
+        limit = self.options.get("snapshot_limit", 1000)
+        low, high = self.depth_weights[0][0], self.depth_weights[-1][0]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not low <= limit <= high:
+            raise ValueError(
+                f"{self.venue}: snapshot_limit must be a number of levels from {low} to {high}, not "
+                f"{limit!r} (a shallower snapshot leaves the book's top wrong once diffs remove levels)"
+            )
+
     def stream(self, s: streams.Sub) -> str:
         suffix = _STREAM[s.channel]
         if s.channel == "book":

@@ -76,6 +76,19 @@ class Adapter(session_adapter.Adapter):
         depth = self.options.get("depth")
         return {} if depth is None else {"max_depth": int(depth)}
 
+    @classmethod
+    def recorded_options(cls, sent: str) -> dict[str, Any]:
+        try:
+            msg = orjson.loads(sent)
+        except orjson.JSONDecodeError:
+            return {}
+        params = msg.get("params") if isinstance(msg, dict) and msg.get("method") == "subscribe" else None
+        depth = params.get("depth") if isinstance(params, dict) and params.get("channel") == "book" else None
+        # Only a number Kraken takes: a line edited to anything else is no depth to keep books at.
+        if isinstance(depth, int) and not isinstance(depth, bool) and depth > 0:
+            return {"depth": depth}
+        return {}
+
     def message(self, method: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         out = []
         books = [s.symbol for s in subs if s.channel == "book"]
