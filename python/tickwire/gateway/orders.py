@@ -295,6 +295,10 @@ class OrderService:
         if self.session is not None and self.session.dead_man is not None:
             # The countdown is the new gateway's now: refreshed here, it would outlive that one.
             self.session.dead_man.stop(to_fire=False)
+        if self.session is not None:
+            # The account's periodic reads are the new gateway's, on its budget at the venue.
+            self.session.rules_recheck.stop()
+            self.session.open_audit.stop()
         # The ledger is the new gateway's (read at its start): nothing more written in it from here.
         self.events.disown()
         await self.events.close()

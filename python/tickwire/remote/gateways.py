@@ -60,7 +60,8 @@ class UpstreamBooks:
         self._ahead: dict[str, dict[str, tuple[int, float, bool]]] = {}
 
     def report(self, name: str, states: object) -> None:
-        """A gateway's report of its books' states, kept unless an older one arrives after it."""
+        """A gateway's report of its books' states, kept unless an older one of the same instance
+        arrives after it (``restarted`` forgets the last instance's)."""
         if not isinstance(states, dict):
             return
         seq, books = states.get("seq"), states.get("books")
@@ -90,6 +91,9 @@ class UpstreamBooks:
         before, self._instances[name] = self._instances.get(name), instance
         if before is None or before == instance:
             return []
+        # Its reports are ordered by its host's wall clock: a new instance on a host whose clock is
+        # behind the old one's would have every report dropped as older until its clock passed it.
+        self._states.pop(name, None)
         ids = self._ids.pop(name, {})
         if not venue_wide:
             return list(keys)

@@ -65,7 +65,15 @@ class Snapshots:
         delay = 0.02
         end = time.monotonic() + max(owner.resync_timeout, 1.0) * 8
         attempt = 0
-        while not owner.closing and time.monotonic() < end:
+        told = False
+        while not owner.closing:
+            if not told and time.monotonic() >= end:
+                # Said once, then asked on, less often: the loop ending left a quiet book out of sync
+                # until the venue's next update, a gateway serving again meanwhile or not.
+                owner.status("out_of_sync", symbol=key, detail="no gateway served a snapshot")
+                told = True
+            if told and self._synced(key):  # a gateway's own snapshot message rebuilt it meanwhile
+                return
             gw = self._gateway(key, attempt)
             attempt += 1
             if gw is not None:
@@ -83,9 +91,13 @@ class Snapshots:
                 except Exception as e:  # a timeout, no responder, a gateway still resyncing itself
                     log.debug("remote %s: snapshot of %s from %s failed: %s", self.venue, key, gw, e)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
-        if not owner.closing:
-            owner.status("out_of_sync", symbol=key, detail="no gateway served a snapshot")
+            delay = min(delay * 2, max(owner.resync_timeout, 1.0) if told else 0.5)
+
+    def _synced(self, key: str) -> bool:
+        try:
+            return bool(self.feed.book(key).is_synced)
+        except KeyError:
+            return False
 
     def _gateway(self, key: str, attempt: int = 0) -> str | None:
         if self.gateway != "*":

@@ -97,6 +97,11 @@ class OpenAudit(Periodic):
             self._spawn(self._run())
         return self
 
+    def stop(self) -> None:
+        """No listing from now on, while the session stays open: its account is another gateway's
+        now (this one stepped down), whose budget at the venue each listing would spend."""
+        self._closing = lambda: True
+
     async def round(self) -> None:
         """Lists the venue's open orders of every symbol with orders acknowledged open here (none:
         nothing asked), and settles those it does not name. Skipped while the private stream is down:

@@ -101,6 +101,13 @@ class RulesRecheck:
         self.timed = 0  # of which were due to an announced change
         self.refreshes = 0  # of which were due to ``every_s``
 
+    def stop(self) -> None:
+        """No read from now on, and the timer ended, while the session stays open: its account is
+        another gateway's now (this one stepped down), whose budget at the venue each read would spend."""
+        self._closing = lambda: True
+        self._every = self._due = self._refresh = None
+        self._arm()
+
     def after(self, refusal: BaseException) -> None:
         """``soon()`` where an order's ``refusal`` — the venue's or this session's own — says the
         rules may be out of date (``stale_rules.rules_may_be_stale``: a closed market, the grid)."""
