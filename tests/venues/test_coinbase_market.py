@@ -66,3 +66,29 @@ def test_good_products_subscribed_with_one_coinbase_does_not_list_sync() -> None
                 await assert_books_match(md, sim, "coinbase", [a, b])
 
     asyncio.run(go())
+
+
+def test_a_burst_of_subscribe_and_unsubscribe_keeps_to_coinbase_eight_messages_a_second() -> None:
+    """Coinbase limits unauthenticated WebSocket messages to 8 a second per IP (venues.md §5.2; the
+    simulator refuses past it, counted). A strategy adding and dropping a product a few times in a
+    row sends a subscribe (the channel and heartbeats) or an unsubscribe each time: they go out
+    paced, none refused, and every book ends equal to the simulator's (before: 5 refused by the
+    simulator's limiter)."""
+
+    async def go() -> None:
+        async with Simulator(["coinbase"], seed=62, rate=200, depth=20) as sim:
+            v = sim.venue("coinbase")
+            a, c = "BTC-USD", "ETH-USD"
+            async with tickwire.connect(
+                "coinbase", [a], endpoints=sim.urls()["coinbase"], probe_interval=None
+            ) as md:
+                for _ in range(3):
+                    await md.subscribe([c])
+                    await md.unsubscribe([c])
+                await md.subscribe([c])
+                await eventually(lambda: md.lines[0].queued == 0, what="every request sent")
+                await eventually(lambda: md.is_synced(c) and md.is_synced(a), what=f"{a} and {c} in sync")
+                assert v.ws_rate_refused == 0, f"{v.ws_rate_refused} messages refused for rate"
+                await assert_books_match(md, sim, "coinbase", [a, c])
+
+    asyncio.run(go())

@@ -59,6 +59,9 @@ class Adapter(session_adapter.Adapter):
     # One product it does not list refuses the whole message, "Failure to subscribe", no product named
     # (Coinbase Exchange's feed ignored such a call whole, coinbase-pro-node#174; the simulator too).
     refusal_names_nothing = True
+    # "Unauthenticated messages are rate-limited at 8 per second per IP" (venues.md §5.2): a burst of
+    # (un)subscriptions, or ``Refusals.ask_apart``'s one message per product, is paced under it.
+    ws_send_limit = (8, 1.0)
 
     def message(self, op: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
         kind, heartbeats = op, op == "subscribe"
