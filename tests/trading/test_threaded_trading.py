@@ -148,6 +148,21 @@ def test_calls_after_close_are_refused_unsent_as_the_async_session_refuses_them(
         assert st.orders() == []
 
 
+def test_health_after_close_reports_the_closed_session() -> None:
+    """After ``close()``, ``tr.health()`` reports the closed session — its sockets down, the order it
+    left resting counted open — as the async session's and the market-data handle's do; a monitor
+    reads why a bot stopped (before stop 55: ``TransportError``)."""
+    with simulator() as st:
+        tr = st.handle().start(10.0)
+        price, qty = st.resting(tr)
+        placed = tr.place_order(SYMBOL, "buy", "limit", qty, price)
+        assert tr.health()["stream_connected"] is True
+        tr.close()
+        h = tr.health()
+        assert (h["stream_connected"], h["open_orders"]) == (False, 1), h
+        assert [(o.client_id, o.open) for o in st.orders()] == [(placed.client_id, True)]
+
+
 def test_a_handle_call_from_a_callback_raises_instead_of_freezing_the_session() -> None:
     """``on_order`` runs on the session thread (README); a bot that cancels from it through the handle
     gets an error at once, logged, and the session goes on: the place returns, the order rests at the

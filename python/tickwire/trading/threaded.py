@@ -18,7 +18,7 @@ import asyncio
 import atexit
 import contextlib
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tickwire.errors import RequestTimeoutError, TickwireError, TransportError, UnknownOutcome
@@ -106,11 +106,16 @@ class ThreadedTrading:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _call(self, coro: Coroutine[Any, Any, T], closed: Callable[[], T] | None = None) -> T:
         """A query's result within ``timeout``; the async session's error types for a closed session
-        (``TransportError``) and a time-out (``RequestTimeoutError``)."""
+        (``TransportError``) and a time-out (``RequestTimeoutError``). ``closed``: what a read the
+        closed session still answers gives, where the loop ended before the call ran."""
         try:
             return self._thread.call(coro, self.timeout)
+        except LoopNotRunning as e:
+            if closed is not None:
+                return closed()
+            raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
         except LoopStopped as e:
             raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
         except TimeoutError as e:
@@ -211,13 +216,17 @@ class ThreadedTrading:
             raise TransportError(f"{self.session.venue}: the trading session is closed: {e}") from e
 
     def health(self) -> dict[str, Any]:
-        if self._thread.is_current():  # a callback's: there already, and it waits for nothing
+        """The session's ``health()``; after ``close()`` the closed session's, as the async session
+        and the market-data handle report it (a monitor reads why a bot stopped)."""
+        # A callback's (there already: it waits for nothing), or the loop has ended (nothing runs
+        # there any more): read here.
+        if self._thread.is_current() or not self._thread.is_alive():
             return self.session.health()
 
         async def read() -> dict[str, Any]:  # on the session's loop, like every other call
             return self.session.health()
 
-        return self._call(read())
+        return self._call(read(), closed=self.session.health)
 
 
 def trade_threaded(venue: str, *, start_timeout: float | None = None, **options: Any) -> ThreadedTrading:
