@@ -14,8 +14,8 @@ import tickwire
 from tickwire.sim import Simulator
 from tickwire.sim.auth import ApiKey
 from tickwire.trading.venue import Call
-from tickwire.transport.http import HttpClient
 from tickwire.venues import binance
+from venue_limits import another_client_uses
 
 V = "binance-usdm"
 ANSWER_DELAY_S = 0.5
@@ -44,14 +44,7 @@ def test_a_listen_key_answers_usage_counts_the_requests_sent_after_it() -> None:
                 assert stream is not None and tr.budget.limits["WEIGHT_3S"].limit == 100
                 ep = sim.endpoint(V, 0)
                 lim = sim.venue(V).limiter(ep)  # type: ignore[attr-defined]
-                other = HttpClient(ep.rest_base, timeout=5.0)
-                await other.connect()
-                await asyncio.sleep(3.05 - ep.now_ms() / 1000 % 3.0)  # a venue window just opened
-                used = 0
-                while used < 60:
-                    r = await other.request("GET", "/fapi/v1/time")
-                    used = int(r.headers["x-mbx-used-weight-3s"])
-                await other.close()
+                await another_client_uses(ep, "/fapi/v1/time", 60)
                 charged = lim.refused
                 request = stream._http.request
 

@@ -134,3 +134,19 @@ async def cancel_at_the_limit(
     await tr.cancel_order(first.symbol, client_id=first.client_id)
     theirs = [o for o in sim.venue(tr.venue).engine.orders.values() if o.client_id == first.client_id]
     assert [o.open for o in theirs] == [False] and refusals(sim, tr.venue) == 0
+
+
+async def another_client_uses(ep: Any, path: str, used: int, window_s: float = 3.0) -> None:
+    """Another client on the same address spends ``used`` of the venue's weight (reported in
+    ``X-MBX-USED-WEIGHT-3S``) right after a venue window of ``window_s`` opened: what a session's
+    budget can only learn from the venue's answers."""
+    from tickwire.transport.http import HttpClient
+
+    other = HttpClient(ep.rest_base, timeout=5.0)
+    await other.connect()
+    await asyncio.sleep(window_s + 0.05 - ep.now_ms() / 1000 % window_s)  # a venue window just opened
+    got = 0
+    while got < used:
+        r = await other.request("GET", path)
+        got = int(r.headers["x-mbx-used-weight-3s"])
+    await other.close()

@@ -172,7 +172,7 @@ def test_an_amend_refused_after_an_unconfirmed_one_leaves_that_ones_window_open(
         assert tr._current(o.client_id).qty == o.qty  # not confirmed: the window is left open
         if refused == "unsent":
 
-            async def socket_down(call: Any, lane: Any = "query") -> Any:
+            async def socket_down(call: Any, lane: Any = "query", **kw: Any) -> Any:
                 raise unsent(TransportError(f"{a.venue}: the order socket is down (transport='ws')"))
 
             tr.send = socket_down  # type: ignore[method-assign]
@@ -249,8 +249,8 @@ async def _given_up_once_sent(tr: TradingSession, symbol: str, o: Order) -> None
     venue's answer is slow to come — the venue has acted on it."""
     send = tr.send
 
-    async def slow_answer(call: Any, lane: Any = "query") -> Any:
-        got = await send(call, lane)
+    async def slow_answer(call: Any, lane: Any = "query", **kw: Any) -> Any:
+        got = await send(call, lane, **kw)
         if lane == "order":
             await asyncio.sleep(10)
         return got

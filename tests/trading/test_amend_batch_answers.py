@@ -17,8 +17,8 @@ from tickwire.trading.session import TradingSession
 def _first_entry_mangled(tr: TradingSession, key: str, value: object) -> None:
     send = tr.send
 
-    async def mangled(call: Any, lane: Any = "query") -> Any:
-        body = await send(call, lane)
+    async def mangled(call: Any, lane: Any = "query", **kw: Any) -> Any:
+        body = await send(call, lane, **kw)
         if call.path == "/fapi/v1/batchOrders" and isinstance(body, list):
             body = copy.deepcopy(body)
             if value is KeyError:
@@ -68,8 +68,8 @@ def test_an_amend_answered_in_a_form_not_the_venues_leaves_the_venues_new_terms_
         o = await a.rest_below(sim, tr, 50, 1)
         send = tr.send
 
-        async def mangled(call: Any, lane: Any = "query") -> Any:
-            got = await send(call, lane)
+        async def mangled(call: Any, lane: Any = "query", **kw: Any) -> Any:
+            got = await send(call, lane, **kw)
             if call.method == "PUT" and isinstance(got, dict):
                 got = {k: v for k, v in got.items() if k != "executedQty"}
             return got

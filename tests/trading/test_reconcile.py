@@ -174,11 +174,11 @@ def failing_queries(tr: TradingSession, times: int, error: type[Exception]) -> l
     the paths they went to are returned."""
     send, failed = tr.send, []
 
-    async def send_or_fail(call: Any, lane: Any = "query") -> Any:
+    async def send_or_fail(call: Any, lane: Any = "query", **kw: Any) -> Any:
         if call.method == "GET" and len(failed) < times:
             failed.append(call.path)
             raise error(f"{call.path}: no answer (test)")
-        return await send(call, lane)
+        return await send(call, lane, **kw)
 
     tr.send = send_or_fail  # type: ignore[method-assign]
     return failed
@@ -303,10 +303,10 @@ def test_the_stream_is_up_while_its_reconciliation_runs() -> None:
         o = await a.rest_below(sim, tr, 20)
         send = tr.send
 
-        async def slow_queries(call: Any, lane: Any = "query") -> Any:
+        async def slow_queries(call: Any, lane: Any = "query", **kw: Any) -> Any:
             if call.method == "GET":
                 await asyncio.sleep(1.5)
-            return await send(call, lane)
+            return await send(call, lane, **kw)
 
         tr.send = slow_queries  # type: ignore[method-assign]
         stream = tr.stream

@@ -223,9 +223,9 @@ class TestUsdm(SessionCases, SocketCases):
             sent: list[str] = []
             send = tr.send
 
-            async def spy(call: Any, lane: Any = "query") -> Any:
+            async def spy(call: Any, lane: Any = "query", **kw: Any) -> Any:
                 sent.append(f"{call.method} {call.path}")
-                return await send(call, lane)
+                return await send(call, lane, **kw)
 
             tr.send = spy  # type: ignore[method-assign]
             done = await tr.cancel_all(a.symbol)

@@ -27,6 +27,7 @@ from tickwire.limits.shared import JITTER_S as JITTER_S  # importable from here,
 from tickwire.limits.shared import _announced, _budgets, _carry, _lock, _reported, _unsure, _windows
 from tickwire.limits.shared import shared_window as shared_window  # importable from here, as before
 from tickwire.limits.window import Limit, Window
+from tickwire.transport.unsent import unsent
 
 Lane = Literal["order", "query", "cancel"]
 # Share of each limit new orders and queries leave to cancels (at least one unit of weight).
@@ -45,9 +46,13 @@ _MOST_USED = 2**63 - 1
 
 
 def rate_limited(venue: str, names: Iterable[str], retry_after: float) -> RateLimitError:
+    """The budget's own refusal of a request (``status`` None: no venue's), marked ``unsent``: it
+    comes before the request is written, so there is no refusal of the venue's to block the budget
+    for — taken for one (a log-in's, a clock reading's), it blocked every lane, cancels too — and an
+    order it stops is withdrawn, not rejected."""
     e = RateLimitError(f"{venue}: rate limit {', '.join(names)}: retry after {retry_after:.3f} s")
     e.__dict__.update(venue=venue, code=None, retry_after=retry_after, status=None)
-    return e
+    return unsent(e)
 
 
 def resend_gate(budget: RateBudget, cost: Mapping[str, int], lane: Lane = "query") -> Callable[[], None]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -185,6 +186,10 @@ class KeptSocket:
         self._refused = asyncio.Event()
         self._closing = False
         self._login: tuple[LoginGrammar, asyncio.Future[None]] | None = None
+        # When the log-in awaited was written (perf_counter): its answer's usage is as of then, and
+        # what was taken since (other requests on their way) must be added to it — taken as the
+        # count now, it let a burst sent meanwhile go over the venue's limit.
+        self._login_written: float | None = None
         self.last_error: BaseException | None = None  # why the last connect or set-up failed
         # Signed REST for a grammar's ``login_call`` (Kraken's WebSocket token); set by the session.
         self.rest: Callable[[Call], Awaitable[Any]] | None = None
@@ -192,9 +197,10 @@ class KeptSocket:
         # so that the next connect fetches afresh what the venue may have stopped taking.
         self._rest_login: Any = None
         # Set by the session: waits for the rate budget's room for a connect (Binance's WS API
-        # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``).
+        # charges 2 weight each), and reads the usage a log-in answer states (its ``rateLimits``),
+        # with the seconds since the log-in was written (``RateBudget.observe``'s ``age``).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
-        self.observe: Callable[[Any], None] | None = None
+        self.observe: Callable[[Any, float | None], object] | None = None
         # Set by the session: what a failed connect or set-up has a remedy for fixed before the next
         # one (a log-in refused for its timestamp: the venue clock measured again), as a REST
         # request's is before it is resent; else every log-in signed on the stale offset is refused.
@@ -228,6 +234,7 @@ class KeptSocket:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._login = (grammar, fut)
         try:
+            self._login_written = time.perf_counter()
             if not self.send(data):
                 raise TransportError(f"{self.venue} {self.name}: lost before logging in")
             await asyncio.wait_for(fut, self.connect_timeout)
@@ -339,7 +346,8 @@ class KeptSocket:
         if self._login is not None:
             grammar, fut = self._login
             if self.observe is not None:
-                self.observe(msg)
+                at = self._login_written
+                self.observe(msg, None if at is None else time.perf_counter() - at)
             try:
                 accepted = grammar.login_ack(msg)
             except TickwireError as e:

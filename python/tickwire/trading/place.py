@@ -19,6 +19,7 @@ from tickwire.audit import AuditLog, NullAudit
 from tickwire.clock import Stamp
 from tickwire.errors import (
     DecodeError,
+    InvalidOrder,
     RequestTimeoutError,
     TickwireError,
     TransportError,
@@ -30,6 +31,7 @@ from tickwire.trading.intake import audit_fields
 from tickwire.trading.orders import Order, OrderEvent
 from tickwire.trading.reconcile import Reconciler
 from tickwire.trading.risk import RiskGate
+from tickwire.trading.rules import InstrumentRules
 from tickwire.trading.rules_recheck import RulesRecheck
 from tickwire.trading.tracker import OrderTracker
 from tickwire.trading.venue import Call, OrderGrammar
@@ -94,8 +96,11 @@ class PlacePort(SendPort, Protocol):
 
     dead_man: DeadMan | None
     risk: RiskGate
+    rules: dict[str, InstrumentRules]
 
-    async def send(self, call: Call, lane: Lane = "query") -> Any: ...
+    async def send(
+        self, call: Call, lane: Lane = "query", *, ready: Callable[[], None] | None = None
+    ) -> Any: ...
 
 
 # How an order's request goes: ``place_order``'s on the session's request path (the order socket or
@@ -121,7 +126,25 @@ async def place_order(port: PlacePort, order: Order, *, reserved: bool = False) 
         # Right before it counts (no await between): two concurrent calls cannot both pass a limit.
         port.risk.check(order.symbol, order.side, order.qty, order.price, client_id=order.client_id)
     register(port, order)
-    return await send_order(port, order, call, lambda c: port.send(c, lane="order"))
+    ready = rules_kept(port, order)
+    return await send_order(port, order, call, lambda c: port.send(c, lane="order", ready=ready))
+
+
+def rules_kept(port: PlacePort, order: Order) -> Callable[[], None]:
+    """A check of ``order`` (checked by the rules read so far) right before its weight is taken: by
+    rules read anew while it waited for the budget (``load_rules``, the periodic read) — the venue's
+    grid changed, and an order on the old grid only is refused by the venue — the rules' own
+    :class:`InvalidOrder`, nothing written. (No wait, no new rules: an identity comparison.)"""
+    rules = port.rules
+
+    def check() -> None:
+        if port.rules is not rules:
+            now = port.rules.get(order.symbol)
+            if now is None:
+                raise InvalidOrder(f"{port.venue}: unknown symbol {order.symbol!r}")
+            now.for_post_only(order.post_only).validate(order.side, order.type, order.qty, order.price)
+
+    return check
 
 
 async def send_order(port: SendPort, order: Order, call: Call, send: Sender) -> Order:

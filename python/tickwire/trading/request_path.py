@@ -12,6 +12,7 @@ import logging
 import math
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,8 +104,8 @@ class RequestPath:
             except RateLimitError as e:
                 raise unsent(e) from None  # the budget's own: no refusal of the venue's to block for
 
-    def ws_usage(self, answer: Any) -> None:
-        self.wire.ws_usage(answer)
+    def ws_usage(self, answer: Any, age: float | None = None) -> None:
+        self.wire.ws_usage(answer, age)
 
     async def socket_refused(self, error: BaseException) -> None:
         """After a socket's connect or log-in failed with ``error``: a log-in refused for its
@@ -146,11 +147,12 @@ class RequestPath:
         """What the venue's rate-limit reset times are read against (``Wire.reset_clock``)."""
         return self.wire.reset_clock()
 
-    async def send(self, call: Call, lane: Lane = "query") -> Any:
+    async def send(self, call: Call, lane: Lane = "query", *, ready: Callable[[], None] | None = None) -> Any:
         """Signs and sends ``call`` on the session's one request path (:mod:`tickwire.trading.wire`):
         ``lane`` ``"order"`` for new orders, ``"cancel"`` for cancels (they may use the budget's
-        reserve), ``"query"`` else. The decoded answer, or the venue's typed error."""
-        return await self.wire.send(call, lane)
+        reserve), ``"query"`` else; ``ready``: see ``Wire.send``. The decoded answer, or the venue's
+        typed error."""
+        return await self.wire.send(call, lane, ready=ready)
 
     async def send_lane(self, call: Call, lane: Lane) -> Any:
         """``send`` over REST only, on ``lane`` (the kill switch, the dead-man switch)."""

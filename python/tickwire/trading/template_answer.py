@@ -39,10 +39,17 @@ class Answering:
     _cost: dict[str, int]
     _path: str
     _socket_only: bool
+    _rules_map: Any
+    _rest: Any
+    _ws: Any
 
     if TYPE_CHECKING:
 
         def _track(self, p: int, q: int, cid: str, on_socket: bool) -> Order: ...
+
+        def _refresh_rules(self) -> None: ...
+
+        def _checked(self, tmpl: Any, p: int, q: int) -> bytes: ...
 
         def _fill(self, p: int, q: int, cid: str) -> tuple[OrderSocket | None, str, bytes]: ...
 
@@ -96,7 +103,7 @@ class Answering:
                             # The order socket down under transport="ws": refused before its weight
                             # is taken, as place_order's is (the venue counts no order never written).
                             halt = await wire.cleared(
-                                self._cost, "order", "template send", taken=taken, ready=self._writable
+                                self._cost, "order", "template send", taken=taken, ready=self._goes(p, q)
                             )
                             # Written only after a connect: counted from the write, as ``Wire.send``'s
                             # requests are (the budget's gate made right after the take: send's, or
@@ -177,6 +184,20 @@ class Answering:
                 return got
         finally:
             self.session.risk.release(cid)  # tracked once written (the count moved there); unsent, no more
+
+    def _goes(self, p: int, q: int) -> Callable[[], None]:
+        """The check right before a waiting order's weight is taken (``Wire.cleared``'s ``ready``): the
+        order socket up where only it may take the order, and the numbers within rules read anew
+        while it waited (``load_rules``, the periodic read) — the venue's grid changed, an order
+        checked by the old one only is refused by the venue; here, by the rules' own error, unsent."""
+
+        def ready() -> None:
+            self._writable()
+            if self.session.rules is not self._rules_map:
+                self._refresh_rules()
+                self._checked(self._rest if self._rest is not None else self._ws, p, q)
+
+        return ready
 
     def _writable(self) -> None:
         """Raises, marked unsent, when the order can go nowhere now: only the order socket may take

@@ -22,20 +22,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
-
 from tickwire.audit import AuditLog, NullAudit
 from tickwire.errors import RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.limits import Lane, RateBudget
 from tickwire.limits.budget import resend_gate
 from tickwire.trading.order_socket import OrderSocket
 from tickwire.trading.remedy import START_ROUNDS, Remedies, VenueClock
+from tickwire.trading.rest_answer import read_answer
 from tickwire.trading.unsent import by_entry as by_entry  # importable from here, as before
 from tickwire.trading.unsent import unsent as unsent
 from tickwire.trading.unsent import was_unsent as was_unsent
 from tickwire.trading.venue import Call, OrderGrammar, TokenHook
 from tickwire.transport.http import HttpClient
-from tickwire.transport.http_conn import retry_after_s
 
 log = logging.getLogger("tickwire.trading")
 
@@ -149,13 +147,18 @@ class Wire:
         """What ``call`` takes of the budget (nothing where the grammar declares no costs)."""
         return self.grammar.cost(call) if hasattr(self.grammar, "cost") else {}
 
-    async def _charge_auth(self, path: str) -> None:
-        await self.budget.acquire(self.cost(Call("POST", path)), "query")
+    async def _charge_auth(self, path: str) -> Callable[[], None]:  # its write may come late (a connect)
+        await self.budget.acquire(cost := self.cost(Call("POST", path)), "query")
+        return self.late_gate(cost, "query")
 
-    async def send(self, call: Call, lane: Lane = "query", *, rest_only: bool = False) -> Any:
+    async def send(
+        self, call: Call, lane: Lane = "query", *, rest_only: bool = False,
+        ready: Callable[[], None] | None = None,
+    ) -> Any:  # fmt: skip
         """``call`` once the budget has room (``lane``: ``"order"``, ``"cancel"`` — which may use the
         reserve — or ``"query"``); the decoded answer or the venue's typed error. Transport failures
-        (time-out, lost connection) propagate as they are: the caller decides what they mean."""
+        (time-out, lost connection) propagate as they are: the caller decides what they mean.
+        ``ready``: the caller's check right before each take (what it raises: unsent)."""
         if self.http is None:
             raise unsent(TransportError(f"{self.venue}: trading session is not started"))
         cost = self.cost(call)
@@ -168,6 +171,8 @@ class Wire:
             # while the socket is down it goes over REST, as under "auto". Refused, the lookup of an
             # order whose answer the cut socket lost would leave it unknown with the venue unasked.
             self._socket_down(call, rest_only or lane == "query")
+            if ready is not None:  # e.g. an order checked by rules read anew while it waited
+                ready()
 
         async def charged() -> Callable[[], None]:  # each send's charge: the first, and after a log-in
             return self._resend_charged(await self.cleared(cost, lane, what, ready=writable), cost, lane)
@@ -447,43 +452,8 @@ class Wire:
     def read_answer(
         self, status: int, body: bytes, headers: dict[str, str], call: Call, age: float | None = None
     ) -> Any:
-        """A REST answer to ``call`` decoded by the grammar (or its typed error raised), the usage its
-        headers state fed to the budget (``age``: seconds since the request went out, see
-        ``RateBudget.observe``)."""
-        if hasattr(self.grammar, "read_usage"):  # usage of the limits ``call`` counts against
-            self.budget.observe(self.grammar.read_usage(headers, call), age)
-        try:
-            return self.grammar.read_answer(status, body)
-        except RateLimitError as e:
-            # The Retry-After header's wait, else the one the grammar read from the answer (Bybit's
-            # 403: 10 min), else the venue's reset time (Bybit's X-Bapi-Limit-Reset-Timestamp).
-            wait = retry_after_s(headers.get("retry-after"))
-            if wait is None:
-                wait = getattr(e, "retry_after", None)
-            if wait is None and hasattr(self.grammar, "read_reset"):
-                # The reset time is on the venue's clock: read against ours, a venue 20 s ahead (or
-                # our clock stepped 20 s back) blocked a one-second limit for 21 s.
-                wait = self.grammar.read_reset(headers, self.reset_clock())
-            e.__dict__["retry_after"] = wait
-            raise
-        except (ValueError, TickwireError) as e:
-            # A 2xx whose body is no JSON at all (cut short, an HTML page): the venue answered and may
-            # have acted, but what it said cannot be read — as if the answer was lost, the caller
-            # reconciles. (Grammars raise orjson's ValueError or their own error for it; a venue's
-            # error stated in valid JSON stays what the grammar made of it.)
-            if status >= 300 or _is_json(body):
-                raise
-            raise TransportError(
-                f"{self.venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {e}"
-            ) from e
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+        """A REST answer to ``call`` decoded (:func:`tickwire.trading.rest_answer.read_answer`)."""
+        return read_answer(self.grammar, self.budget, self.reset_clock, status, body, headers, call, age)
 
 
 def key_hint(signer: Any) -> str | None:

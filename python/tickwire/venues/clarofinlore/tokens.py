@@ -66,8 +66,10 @@ class TokenAuth:
         self.logins = 0
         self.refreshes = 0
         # Charges a log-in or refresh (its path) to the session's rate budget before it goes out:
-        # the venue counts them like any request (set by the session's wire).
-        self.charge: Callable[[str], Awaitable[None]] | None = None
+        # the venue counts them like any request (set by the session's wire). Returns the budget's
+        # gate for its write: a write late after the take (a new connection's set-up) is counted
+        # from the write, as the venue counts it.
+        self.charge: Callable[[str], Awaitable[Callable[[], None] | None]] | None = None
 
     def __repr__(self) -> str:
         return f"TokenAuth(logged_in={bool(self._access)}, logins={self.logins}, refreshes={self.refreshes})"
@@ -130,12 +132,11 @@ class TokenAuth:
             self.logins += 1
 
     async def _exchange(self, http: HttpClient, path: str, obj: dict[str, str]) -> None:
-        if self.charge is not None:
-            await self.charge(path)
+        gate = None if self.charge is None else await self.charge(path)
         body = orjson.dumps(obj).decode()
         req = self.signer.sign_request("POST", path, None, body)
         headers = {**req.headers, "Content-Type": "application/json"}
-        r = await http.request("POST", path, body=body, headers=headers)
+        r = await http.request("POST", path, body=body, headers=headers, gate=gate)
         answer = self.read_answer(r.status, r.body)
         try:
             access, refresh = str(answer["access_token"]), str(answer["refresh_token"])
