@@ -323,6 +323,46 @@ def test_repr_and_str_never_show_the_secret(ed_key: ed25519.Ed25519PrivateKey) -
             assert RFC8032_SEED.hex() not in text
 
 
+def test_a_signed_requests_repr_shows_no_credential_its_headers_carry(
+    ec_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """``sign_request``'s answer, printed: OKX sends its passphrase as a header, Coinbase a bearer JWT
+    and Tradefence its access token (each a credential for as long as it lives), and signatures ride
+    in headers or the query. The repr keeps the rest (the timestamp, the parameters)."""
+    from tickwire.venues import binance, coinbase, okx, tradefence
+
+    phrase, token = "PASS-phrase-never-seen", "tf-ACCESS-token-never-seen"
+    signed = [
+        (
+            okx.Signer("okx-key", SECRET, phrase).sign_request("GET", "/api/v5/account/balance"),
+            "OK-ACCESS-TIMESTAMP",
+        ),
+        (coinbase.Signer("organizations/o/apiKeys/k", _pem(ec_key)).sign_request("GET", "/api/v3/x"), ""),
+        (
+            tradefence.Signer("cid", SECRET, access_token=token).sign_request("GET", "/v1/orders", {"a": 1}),
+            "a=1",
+        ),
+        (
+            binance.Signer("binance-key", BINANCE_SECRET).sign_request(
+                "GET", "/api/v3/account", {"symbol": "BTCUSDT"}
+            ),
+            "symbol=BTCUSDT",
+        ),
+    ]
+    for req, kept in signed:
+        # The credentials first, then the signatures (over a timestamp: they reveal less).
+        creds = [v for k, v in req.headers.items() if re.search("(?i)passphrase|authorization", k)]
+        creds += [v for k, v in req.headers.items() if re.search("(?i)sign", k)]
+        creds += re.findall(r"signature=([0-9a-f]+)", req.query)
+        assert creds, req.headers  # the test holds what it searches for
+        for text in (repr(req), str(req)):
+            for cred in creds:
+                for part in cred.removeprefix("Bearer ").split("."):  # a JWT's signature alone too
+                    assert part not in text, f"{part[:16]!r}… in {text!r}"
+            assert kept in text and text.startswith("SignedRequest(")
+    assert req.query.startswith("symbol=BTCUSDT&timestamp=")
+
+
 def test_error_messages_never_echo_a_bad_secret() -> None:
     bad_b64 = SECRET + "!!"
     with pytest.raises(SigningKeyError) as e:

@@ -61,15 +61,29 @@ def recv_window_ms(ms: object, most: int, venue: str) -> int:
     return ms
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SignedRequest:
     """What a REST request needs after signing: send ``headers``, put ``query`` after ``?`` (it is
     already encoded, and includes any auth parameters the venue wants in the query), send ``body``
-    byte for byte as given (it may have been signed)."""
+    byte for byte as given (it may have been signed). Its ``repr`` masks the credentials as the audit
+    file does."""
 
     headers: dict[str, str]
     query: str = ""
     body: str = ""
+
+    def __repr__(self) -> str:
+        # Some headers are the credential itself, not a signature over it: OKX's passphrase, the
+        # bearer JWT (Coinbase) or access token (Tradefence), each valid until it expires.
+        from tickwire.audit import Redactor
+
+        r = Redactor()
+        return (
+            f"SignedRequest(headers={r.mapping(self.headers.items())!r}, "
+            f"query={r.scrub(self.query)!r}, body={r.scrub(self.body)!r})"
+        )
+
+    __str__ = __repr__
 
     def url(self, base: str, path: str) -> str:
         """``base + path`` plus ``?query`` when there is a query."""

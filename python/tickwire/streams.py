@@ -27,6 +27,15 @@ class Endpoint:
     rest: str | None = None
     name: str = ""
 
+    def __repr__(self) -> str:
+        # The URLs may carry a credential (a password in the user part, a token in the query), which
+        # the connections accept: shown as the audit file and the capture show them.
+        from tickwire.audit import shown_url
+
+        ws = {k: shown_url(v) for k, v in self.ws.items()}
+        rest = None if self.rest is None else shown_url(self.rest)
+        return f"Endpoint(ws={ws!r}, rest={rest!r}, name={self.name!r})"
+
     @classmethod
     def of(cls, spec: Endpoint | Mapping[str, Any], index: int = 0) -> Endpoint:
         if isinstance(spec, Endpoint):

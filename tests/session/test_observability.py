@@ -11,6 +11,7 @@ import tickwire
 from simbook import eventually
 from tickwire.audit import AuditLog
 from tickwire.sim import Simulator
+from tickwire.streams import Endpoint
 
 
 def test_latency_stages_are_recorded_per_frame() -> None:
@@ -112,3 +113,28 @@ def test_the_audit_log_keeps_no_password_or_token_of_the_socket_url(tmp_path: Pa
     for secret in (password, token):
         for text in seen:
             assert secret not in text, text[max(0, text.index(secret) - 200) : text.index(secret) + 40]
+
+
+def test_an_endpoints_repr_keeps_no_password_or_token_of_its_urls() -> None:
+    """The endpoints a session was given (``md.pool.endpoints``; a trading session keeps one too),
+    printed: a password in a URL's user part and a token in its query are masked as in the audit file;
+    the host, path and the other parameters stay."""
+    password, token = "PASS-never-seen-XYZ", "TOKEN-never-seen-XYZ"
+    seen: list[str] = []
+
+    async def go() -> None:
+        async with Simulator(["binance"], seed=3, rate=200, depth=20) as sim:
+            [ep] = sim.urls()["binance"]
+            ws = ep["ws"]["stream"].replace("ws://", f"ws://alice:{password}@") + f"?token={token}&x=1"
+            rest = ep["rest"].replace("http://", f"http://bob:{password}@")
+            async with tickwire.connect(
+                "binance", ["BTCUSDT"], endpoints=[{"ws": ws, "rest": ep["rest"]}], probe_interval=None
+            ) as md:
+                await eventually(lambda: md.is_synced(), what="in sync")
+                seen.extend([repr(md.pool.endpoints), str(md.pool.endpoints[0])])
+            seen.append(repr(Endpoint.of({"ws": ws, "rest": rest, "name": "e"})))
+
+    asyncio.run(go())
+    for text in seen:
+        assert password not in text and token not in text, text
+        assert "127.0.0.1" in text and "x=1" in text, text

@@ -106,6 +106,7 @@ async def _connect_proxy(seen: list[str], reader: asyncio.StreamReader, writer: 
     head = await reader.readuntil(b"\r\n\r\n")
     line = head.split(b"\r\n", 1)[0].decode()
     seen.append(line)
+    seen.append(head.decode())
     method, target, _ = line.split(" ")
     assert method == "CONNECT"
     host, port = target.rsplit(":", 1)
@@ -145,3 +146,47 @@ def test_websocket_through_an_http_connect_proxy() -> None:
         proxy.close()
 
     asyncio.run(go())
+
+
+def test_a_proxys_password_is_in_no_repr_health_log_or_audit_line(tmp_path: Path, caplog: Any) -> None:
+    """A proxy URL with a password (``http://user:<password>@host``, which picows sends as
+    ``Proxy-Authorization``): the session's line settings, its lines, its health, its log and its
+    audit file show none of it."""
+    import base64
+    import logging
+
+    from tickwire.audit import AuditLog
+
+    password = "PROXY-pass-never-seen"
+    audit = tmp_path / "audit.jsonl"
+    told: list[str] = []
+
+    async def go() -> None:
+        seen: list[str] = []
+        proxy = await asyncio.start_server(lambda r, w: _connect_proxy(seen, r, w), "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        async with Simulator(["okx"], seed=6, rate=200, depth=20) as sim:
+            log = AuditLog(audit)
+            async with tickwire.connect(
+                "okx",
+                ["BTC-USDT"],
+                endpoints=sim.urls()["okx"],
+                proxy=f"http://alice:{password}@127.0.0.1:{port}",
+                probe_interval=None,
+                clock_sync=None,
+                audit=log,
+            ) as md:
+                await eventually(lambda: md.is_synced("BTC-USDT"), what="in sync through the proxy")
+                told.extend([repr(md.line_settings), str(md.line_settings), repr(md.health())])
+                told.extend(repr(ln.settings) for ln in md.lines)
+            log.close()
+        proxy.close()
+        # The password went where it belongs: to the proxy, in its Proxy-Authorization.
+        creds = base64.b64encode(f"alice:{password}".encode()).decode()
+        assert any(creds in head for head in seen), seen
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(go())
+    told += [caplog.text, audit.read_text()]
+    for text in told:
+        assert password not in text, text[max(0, text.index(password) - 200) : text.index(password) + 40]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tickwire.session.events import StatusKind
@@ -34,7 +34,7 @@ class LineSettings:
     ping_interval: float | None
     pong_timeout: float
     ssl_context: ssl.SSLContext | None
-    proxy: str | None
+    proxy: str | None = field(repr=False)  # its user part may hold the proxy's password
 
 
 class Reporter(Protocol):
