@@ -23,7 +23,7 @@ from typing import NoReturn
 from urllib.parse import quote
 
 from tickwire._core import EcdsaP256Key, Ed25519Key, HmacKey, RsaKey
-from tickwire.errors import CredentialsError
+from tickwire.errors import CredentialsError, SigningKeyError
 
 __all__ = [
     "Clock",
@@ -59,6 +59,21 @@ def recv_window_ms(ms: object, most: int, venue: str) -> int:
     if not 0 < ms <= most:
         raise ValueError(f"recv_window must be 1..{most} ms ({venue}'s default is 5000), got {ms}")
     return ms
+
+
+def key_text(text: object, what: str = "api key") -> None:
+    """A ``SigningKeyError`` (nothing echoed: it may be secret) when ``text`` — an api key, or with
+    ``what="passphrase"`` a user-chosen passphrase, that a signer sends as it is in a header or the
+    request line — holds what no venue takes: a key anything but visible ASCII, a passphrase anything
+    but printable ASCII (spaces allowed). Else a line break is refused only once a request is built
+    (after its order was tracked and its rate budget taken), as a bare ``ValueError``. Not a ``str``,
+    or empty: the signer's own ``TypeError``/``CredentialsError``."""
+    if not isinstance(text, str):
+        return
+    low = " " if what == "passphrase" else "!"
+    if not all(low <= c <= "~" for c in text):
+        which = "printable" if low == " " else "visible"
+        raise SigningKeyError(f"{what}: only {which} ASCII (no line break or other control)")
 
 
 @dataclass(frozen=True, repr=False)

@@ -103,6 +103,12 @@ async def amend_order(port: AmendPort, symbol: str, current: Order, qty: Any, pr
     """``current`` (tracked) amended to ``qty``/``price`` (None: unchanged); see
     :meth:`TradingSession.amend_order`. After any amend of the same order still under way, on the
     terms it left."""
+    if symbol != current.symbol:
+        # The order is found by its id alone: a symbol naming another market would amend an order the
+        # caller did not mean (and read its answer as that market's).
+        raise InvalidOrder(
+            f"{port.venue}: order {current.client_id} is on {current.symbol!r}, not {symbol!r}"
+        )
     async with port.amends.hold(current.client_id):
         return await _amend(port, symbol, port.tracker.get(current.client_id) or current, qty, price)
 

@@ -52,6 +52,11 @@ async def place_open(port: BatchPort, orders: Sequence[Order]) -> list[Result]:
     input sends nothing). An order on a market the venue's instrument list says takes none (read
     since ``prepare``) is its own result, ``MarketClosed``, nothing of it sent — the others go, as
     when the venue refuses one entry of a batch — and the list is read again, as for ``place_order``."""
+    for o in orders:
+        if not isinstance(o, Order):  # else an AttributeError half-way through the checks
+            raise InvalidOrder(
+                f"{port.venue}: place_orders takes orders made by prepare, not {type(o).__name__}"
+            )
     closed: dict[int, Result] = {}
     for i, o in enumerate(orders):
         r = port.rules.get(o.symbol)

@@ -3,7 +3,8 @@
 ``to_decimal`` accepts:
 
 - a :class:`~decimal.Decimal` (finite, not negative);
-- a ``str`` in plain or exponent notation (``"0.001"``, ``"1E-8"``): no sign, no spaces, no ``_``;
+- a ``str`` in plain or exponent notation (``"0.001"``, ``"1E-8"``): ASCII digits, no sign, no spaces,
+  no ``_``;
 - an ``int``: the integer value itself (``5`` is five), never a mantissa;
 - a :class:`Mantissa` ``(value, scale)``: the integer ``value`` scaled by ``10**-scale``, the form
   fixed-point feeds carry (``Mantissa(12345, 2)`` is 123.45). A bare tuple is refused, so that an
@@ -36,7 +37,9 @@ MAX_SCALE = 20
 # precision never rounds; Inexact/Rounded are trapped so a rounding would be an error, not a silent loss.
 EXACT = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact, Rounded])
 
-_PLAIN = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+# ASCII digits only: ``\d`` alone also matches other scripts' digits (Arabic-Indic, fullwidth), which
+# Decimal reads as numbers: a text no venue form carries would become a real quantity.
+_PLAIN = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
 _ZERO = Decimal(0)
 
 

@@ -121,10 +121,19 @@ class Quote:
             raise InvalidOrder(f"quote rule: market data of {md.venue!r} for an order on {s.venue!r}")
         if type(qty) is not int or type(offset_ticks) is not int:
             raise InvalidOrder("quote rule: qty and offset_ticks are ints (qty a mantissa at qty_scale)")
+        if reference not in ("bid", "ask") or when not in ("change", "every"):
+            # Typed, as every other bad argument here: the core's would be a bare ValueError/TypeError.
+            raise InvalidOrder(
+                f"quote rule: reference is 'bid' or 'ask' and when 'change' or 'every', "
+                f"not {reference!r} and {when!r}"
+            )
         s.refuse_if_halted("quote rule")
         ps, qs = template.price_scale, template.qty_scale
         ints = rule_ints(template.rules, ps, qs, False)
         tick, lot = ints["tick"] or 1, ints["lot"] or 1
+        if not -(2**63) <= offset_ticks * tick < 2**63:
+            # The core holds the offset as an i64 mantissa: past it, a bare OverflowError.
+            raise invalid_order(f"quote rule: offset_ticks {offset_ticks} is past any price", rule="price")
         # The quantity's rules now, not on the first tick.
         most = ints["max_qty"]
         broke = (

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tickwire import _core, streams
-from tickwire.auth import Clock, Credentials, Source, now_ms
+from tickwire.auth import Clock, Credentials, Source, key_text, now_ms
 from tickwire.session import adapter as session_adapter
 from tickwire.venues import register
 
@@ -47,6 +47,7 @@ class Signer(_core.Cloud9TraderSigner):
     clock: Clock
 
     def __new__(cls, api_key: str, secret_b64: str, *, clock: Clock | None = None) -> Signer:
+        key_text(api_key)
         self = super().__new__(cls, api_key, secret_b64)
         self.clock = clock or now_ms
         return self

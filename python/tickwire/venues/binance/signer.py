@@ -40,6 +40,7 @@ class Signer(_core.BinanceSigner):
         recv_window: int | None = None,
         clock: Clock | None = None,
     ) -> Signer:
+        auth.key_text(api_key)
         self = super().__new__(cls, api_key, secret, private_key_pem=private_key_pem)
         self.clock = clock or now_ms
         self.recv_window = recv_window

@@ -30,6 +30,7 @@ class Signer(_core.BybitSigner):
     def __new__(
         cls, api_key: str, secret: str, *, recv_window: int = DEFAULT_RECV_WINDOW, clock: Clock | None = None
     ) -> Signer:
+        auth.key_text(api_key)
         self = super().__new__(cls, api_key, secret)
         self.clock = clock or now_ms
         self.recv_window = recv_window

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tickwire import _core
+from tickwire import _core, auth
 from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 __all__ = ["DEFAULT_PARTS", "Signer"]
@@ -41,6 +41,7 @@ class Signer(_core.ClarofinloreSigner):
         separator: str = "",
         clock: Clock | None = None,
     ) -> Signer:
+        auth.key_text(api_key)
         self = super().__new__(
             cls, api_key, secret, parts=None if parts is None else list(parts), separator=separator
         )

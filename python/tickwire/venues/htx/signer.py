@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tickwire import _core
-from tickwire.auth import Clock, Credentials, SignedRequest, Source, http_method, now_ms
+from tickwire.auth import Clock, Credentials, SignedRequest, Source, http_method, key_text, now_ms
 
 __all__ = ["DEFAULT_HOST", "Signer"]
 
@@ -30,6 +30,7 @@ class Signer(_core.HtxSigner):
     def __new__(
         cls, access_key: str, secret: str, *, host: str = DEFAULT_HOST, clock: Clock | None = None
     ) -> Signer:
+        key_text(access_key)
         self = super().__new__(cls, access_key, secret)
         self.clock = clock or now_ms
         self.host = host

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from tickwire import _core
+from tickwire import _core, auth
 from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 __all__ = ["SENT", "Signer"]
@@ -96,6 +96,7 @@ class Signer(_core.KrakenSigner):
     _last_nonce: int
 
     def __new__(cls, api_key: str, secret_b64: str, *, clock: Clock | None = None) -> Signer:
+        auth.key_text(api_key)
         self = super().__new__(cls, api_key, secret_b64)
         self.clock = clock or now_ms
         self._last_nonce = 0

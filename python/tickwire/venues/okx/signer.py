@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tickwire import _core
+from tickwire import _core, auth
 from tickwire.auth import Clock, Credentials, SignedRequest, Source, encode_params, http_method, now_ms
 
 __all__ = ["Signer"]
@@ -24,6 +24,8 @@ class Signer(_core.OkxSigner):
     clock: Clock
 
     def __new__(cls, api_key: str, secret: str, passphrase: str, *, clock: Clock | None = None) -> Signer:
+        auth.key_text(api_key)
+        auth.key_text(passphrase, "passphrase")
         self = super().__new__(cls, api_key, secret, passphrase)
         self.clock = clock or now_ms
         return self
