@@ -66,6 +66,10 @@ class Adapter:
     # The venue refuses a whole subscribe message for one bad name in it, naming none (Coinbase): each
     # name not yet heard is asked again alone (``Refusals.ask_apart``).
     refusal_names_nothing: ClassVar[bool] = False
+    # One subscription per symbol carries all its channels (Tradefence): a symbol stays on the wire
+    # while any of its channels is live, and a book added to a symbol on the wire is asked for by
+    # subscribing it afresh, the venue sending no snapshot for a symbol it already sends.
+    symbol_wide: ClassVar[bool] = False
     # Sockets one credential may hold open at once, process-wide (None: no such rule).
     max_sockets: ClassVar[int | None] = None
     # Read from the spec: books follow a venue-wide sequence the same on every connection, so A/B lines

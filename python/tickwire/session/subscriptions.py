@@ -28,9 +28,18 @@ class Subscriptions:
         self.audit = audit
 
     def add(self, subs: Iterable[Sub], lines: Sequence[Line]) -> None:
+        wide = self.adapter.symbol_wide
+        on_wire = set(self.registry.symbols()) if wide else set()
         new = self.registry.add(subs)
         if new:
-            self._send_all(lines, self.adapter.subscribe, new)
+            # A symbol-wide venue already sending this symbol would send its book no snapshot: the
+            # book would stay empty for good (its trades kept it subscribed while it was not).
+            again = [s for s in new if s.channel == "book" and s.symbol in on_wire]
+            if again:
+                self._send_all(lines, self.adapter.unsubscribe, again)
+            self._send_all(
+                lines, self.adapter.subscribe, [s for s in new if s.symbol not in on_wire or s in again]
+            )
             self.audit.event("subscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in new])
 
     def remove(self, subs: Iterable[Sub], lines: Sequence[Line]) -> list[Sub]:
@@ -41,7 +50,11 @@ class Subscriptions:
         held = {(s.channel, key(s.symbol)) for s in self.registry.live()}
         gone = [s for s in gone if (s.channel, key(s.symbol)) not in held]
         if gone:
-            self._send_all(lines, self.adapter.unsubscribe, gone)
+            wire = gone
+            if self.adapter.symbol_wide:  # the venue would stop the symbol's other channels with it
+                still = {key(s.symbol) for s in self.registry.live()}
+                wire = [s for s in gone if key(s.symbol) not in still]
+            self._send_all(lines, self.adapter.unsubscribe, wire)
             self.audit.event("unsubscribe", venue=self.venue, subs=[f"{s.channel}:{s.symbol}" for s in gone])
         return gone
 

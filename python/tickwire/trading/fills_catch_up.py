@@ -243,7 +243,12 @@ class FillsCatchUp:
                 # The newest, after the earlier run's: a listing that may not reach back to the
                 # order's first fills (a search from the adoption, a page of the newest).
                 fills = newest(fills, now - base)
-        for f in fills:
+        # Told as they happened: in the listing's order (newest first unless the grammar says
+        # otherwise), ``on_fill`` heard an outage's OKX and Bybit fills backwards. Reversed before
+        # sorting by time, as fills of one millisecond say nothing of their order by their times.
+        if by_order is not None and not oldest_first:
+            fills = fills[::-1]
+        for f in _oldest_first(fills):
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),

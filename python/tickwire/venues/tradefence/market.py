@@ -32,6 +32,7 @@ class Adapter(session_adapter.Adapter):
         },
     ]
     supported = ("book", "trades", "bbo")
+    symbol_wide = True
     ping_interval = 20.0
 
     def message(self, action: streams.Op, subs: Sequence[streams.Sub]) -> list[bytes]:
