@@ -35,6 +35,7 @@ from tickwire.sim import Simulator
 from tickwire.sim.tls import server_context
 from tickwire.trading.orders import Order
 from tickwire.trading.session import TradingSession
+from tickwire.trading.unsent import was_unsent
 from tickwire.transport.ws import tls_context
 from tickwire.venues import clarofinlore
 
@@ -263,6 +264,27 @@ def test_a_twap_waiting_for_budget_when_trading_halts_is_never_written() -> None
         assert sim.venue(CLARO.venue).twap.twaps == {}  # type: ignore[attr-defined]
 
     _run(body)
+
+
+def test_a_twap_no_connection_could_take_is_refused_unsent_and_reserves_nothing() -> None:
+    """The venue's REST endpoint refuses connections and the pool's connections are gone: the TWAP's
+    request is written nowhere. It must be refused ``TransportError`` marked unsent, nothing left
+    reserved against the risk limits, as ``place_order``'s is (stop 54). Before: each refused connect
+    was taken for a lost answer and the request "asked again", then ``UnknownOutcome`` — the TWAP
+    counted open (its quantity reserved) though the simulator never heard of it."""
+
+    async def body(sim: Simulator, tr: clarofinlore.Session) -> None:
+        lot = tr.rules[CLARO.symbol].lot_size
+        await sim.endpoint(CLARO.venue, 0).down(2.0)
+        await asyncio.sleep(0.1)  # the pool's connections seen closed: none left to write on
+        with pytest.raises(TransportError) as got:
+            await tr.twap(CLARO.symbol, "buy", 4 * lot, duration_s=0.2, slices=2)
+        assert was_unsent(got.value) and not isinstance(got.value, UnknownOutcome), repr(got.value)
+        assert sim.venue(CLARO.venue).twap.twaps == {}  # type: ignore[attr-defined]
+        held = tr.risk.exposure(CLARO.symbol)
+        assert (held["reserved"], held["open_buy_qty"]) == (0, 0), held
+
+    _run(body, timeout=1.0)
 
 
 # account, margin, kill switch ------------------------------------------------------------------------

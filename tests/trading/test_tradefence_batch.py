@@ -8,11 +8,13 @@ import decimal
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from test_session_tradefence import TRADEFENCE as a
-from tickwire.errors import InvalidOrder
+from tickwire.errors import InvalidOrder, TransportError
 from tickwire.limits import Limit
 from tickwire.sim import Simulator
 from tickwire.trading.session import TradingSession
+from tickwire.trading.unsent import was_unsent
 from tickwire.venues import tradefence
 
 
@@ -97,3 +99,26 @@ def test_a_created_order_changed_after_prepare_is_checked_again_and_nothing_sent
         assert made.ok and [o.client_id for o in a.orders(sim)] == [good.client_id]
 
     a.run(body)
+
+
+def test_a_batch_no_connection_could_take_is_refused_unsent_not_left_unknown() -> None:
+    """The venue's REST endpoint refuses connections and the pool's connections are gone: the batch's
+    request is written nowhere. It must be refused ``TransportError`` marked unsent with its created
+    order withdrawn, as ``place_order``'s is (stop 54) — nothing of it went out, the simulator has no
+    order. Before: the unsent error was taken for a lost answer, the order reconciled over the same
+    refused connects and the batch raised ``UnknownOutcome``, the order left ``unknown``."""
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        bid, _ = a.touch(sim)
+        r = tr.rules[a.symbol]
+        o = tr.prepare(a.symbol, "buy", "limit", r.lot_size * 2, bid - 20 * r.tick_size)
+        await sim.endpoint(a.venue, 0).down(2.0)
+        await asyncio.sleep(0.1)  # the pool's connections seen closed: none left to write on
+        with pytest.raises(TransportError) as got:
+            await tradefence.batch(tr, [tradefence.CreateOrder(o)])
+        assert was_unsent(got.value), f"not marked unsent: {got.value!r}"
+        assert a.orders(sim) == []
+        left = [(t.client_id, t.status) for t in tr.tracker]
+        assert left == [], f"tracked though never written: {left}"
+
+    a.run(body, timeout=1.0)

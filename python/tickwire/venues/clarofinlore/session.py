@@ -37,6 +37,7 @@ from tickwire.trading.codes import unknown_outcome
 from tickwire.trading.intake import audit_fields, untracked
 from tickwire.trading.orders import Order, OrderType, Side
 from tickwire.trading.session import TradingSession
+from tickwire.trading.unsent import was_unsent
 from tickwire.venues.clarofinlore.orders import Account, Orders
 from tickwire.venues.clarofinlore.security import SecurityWatch
 from tickwire.venues.clarofinlore.signer import Signer
@@ -204,10 +205,16 @@ class Session(TradingSession):
             client_id=cid,
         )  # fmt: skip
         why = ""
+        went = False  # an attempt may have reached the venue
         for _ in range(TWAP_ATTEMPTS):
             try:
                 return self.grammar.read_twap(await self.send(call, lane="order"))
             except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+                if was_unsent(e) and not went:
+                    # Nothing of it went out (a connection none could open): refused, as any order
+                    # call's — asked "again", it ended unknown and reserved for nothing.
+                    raise
+                went = went or not was_unsent(e)
                 why = str(e)
                 log.warning(
                     "%s: TWAP %s answer lost (%s); asking again with the same client id", self.venue, cid, e

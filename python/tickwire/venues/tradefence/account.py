@@ -307,7 +307,17 @@ async def _sent(
         # (after a wait for the budget), as for place_order's. One of cancels only goes on the
         # cancel lane, as cancel_order's: it may use the room kept back for cancels.
         body = await tr.send(g.batch_call(ops), lane="order" if places else "cancel")
-    except (UnknownOutcome, RequestTimeoutError, TransportError) as e:
+    except TickwireError as e:
+        if was_unsent(e):
+            # Refused before a byte went out (the halt, a connection none could open): forgotten
+            # again — taken for a lost answer, its orders were left unknown, reconciled for nothing.
+            for o in created:
+                tr.tracker.withdraw(o.client_id)
+            raise
+        if not isinstance(e, UnknownOutcome | RequestTimeoutError | TransportError):
+            for o in created:
+                _reject(tr, o.client_id, str(e))
+            raise
         lost = tr.reconciler.lost_now()  # one loss: every order waits from it
         # Stamped for a close's bound (``settle_bound``): resolved one after another.
         with tr.reconciler.queued([o.client_id for o in created], lost):
@@ -325,13 +335,6 @@ async def _sent(
                 held = await tr.positions()
                 tr.risk.observe_positions({s: p.qty for s, p in held.items()})
         raise UnknownOutcome(f"{g.venue}: batch answer lost ({e}); its created orders were reconciled") from e
-    except TickwireError as e:
-        for o in created:
-            if was_unsent(e):  # refused before a byte went out (the halt): forgotten again
-                tr.tracker.withdraw(o.client_id)
-            else:
-                _reject(tr, o.client_id, str(e))
-        raise
     if not isinstance(body, list) or len(body) != len(operations):
         raise UnknownOutcome(f"{g.venue}: batch answer does not list one result per operation")
     return tuple(_result(tr, g, op, item) for op, item in zip(operations, body, strict=True))
