@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import tickwire
-from session_cases import SimAccount
+from session_cases import SimAccount, settle
 from test_session_binance import BINANCE
 from test_session_okx import OKX
 from tickwire.sim import Simulator
@@ -226,5 +226,83 @@ def test_after_a_rotation_two_sessions_of_the_account_keep_one_order_count() -> 
                     got = await asyncio.gather(*burst, return_exceptions=True)
             assert refused == [], f"the venue refused {len(refused)} order(s) over the account's count"
             assert all(not isinstance(o, BaseException) for o in got), got
+
+    asyncio.run(go())
+
+
+def test_a_kraken_rotation_that_fails_leaves_the_order_socket_on_the_old_keys_token() -> None:
+    """Kraken's order socket carries the WebSocket token in every request, and the token is the
+    grammar's, shared by the stream and the socket. A rotation whose new stream fetched the new key's
+    token but whose new order socket could not connect (the venue refusing connections) is undone —
+    yet before, the token stayed the new key's: the old socket, the one the session kept, sent every
+    order after it with the key the session had given up (one the user would now discard). The
+    simulator keeps each Kraken key's orders apart, so the order lands under the key whose token it
+    carried. Now the old key's token is put back with the old key."""
+    from test_session_kraken import KRAKEN
+    from tickwire.venues import kraken
+
+    a = KRAKEN
+    secret2 = "dGhlIHNlY29uZCBrZXkncyBzZWNyZXQsIGJhc2U2NCBlbmNvZGVkIGhlcmU="
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        v: Any = sim.venue(a.venue)
+        v.add_key("kraken-key-2", secret2)
+        sim.fund(a.venue, "kraken-key-2", a.funds)
+        accept, opened = v.accept, []
+
+        def refusing(conn: Any) -> Any:  # the rotation's new stream connects; its order socket cannot
+            if conn.path == "/auth/v2":
+                opened.append(conn)
+                if len(opened) > 1:
+                    return 503, b"busy"
+            return accept(conn)
+
+        v.accept = refusing
+        old = tr.signer
+        with pytest.raises(tickwire.errors.TransportError):
+            await tr.rotate(kraken.Signer("kraken-key-2", secret2))
+        v.accept = accept
+        assert tr.signer is old and tr.health()["rotations"] == 0
+        assert tr.orders_ws is not None and tr.orders_ws.connected
+        rest_places = [e for e in sim.endpoint(a.venue, 0).exchanges if e[1] == a.place_op]
+        o = await a.rest_below(sim, tr, 25)
+        assert [e for e in sim.endpoint(a.venue, 0).exchanges if e[1] == a.place_op] == rest_places
+        [theirs] = a.orders(sim, o.client_id)
+        assert theirs.account == a.key, f"the order went out under {theirs.account}, not the session's key"
+        assert o.status == "new" and theirs.open
+
+    a.run(body, transport="ws", timeout=1.0)
+
+
+def test_a_clean_close_during_a_rotation_to_a_refused_key_disarms_the_countdown() -> None:
+    """A close racing a rotation (a shutdown beside a scheduled rotation) whose new key the venue
+    refuses. The rotation signs with the new key from its start, so before, the close's disarm of the
+    dead-man countdown went out signed with it while the rotation still asked the venue about the
+    key: refused (-2015), "not disarmed", and the countdown ran out at the venue and cancelled the
+    orders the clean close had left. Now the close stops the rotation first (the session back on the
+    old key) and disarms with the key the venue takes. The simulator holds its answer to the
+    rotation's query (of the open order, with the new key) until the close is over."""
+    from kill_cases import ACCOUNTS, funded, open_at_venue, rest_buy, trade
+
+    venue = "binance-usdm"
+    key, signer, _ = ACCOUNTS[venue]
+
+    async def go() -> None:
+        async with funded(venue) as sim:
+            sw: Any = sim.venue(venue).futures_orders.dead_man
+            tr = trade(venue, credentials=signer, endpoints=sim.urls()[venue], dead_man=1.0)
+            await tr.start()
+            await rest_buy(sim, tr, "BTCUSDT")
+            closed = asyncio.Event()
+            sim.endpoint(venue, 0).hold_answer("GET /fapi/v1/order", closed.wait)
+            rotation = asyncio.ensure_future(tr.rotate(binance.Signer("never-registered", "nope")))
+            await settle(lambda: "GET /fapi/v1/order" in sim.endpoint(venue, 0).handling(), "the query")
+            await tr.close()
+            closed.set()
+            with pytest.raises(tickwire.errors.TickwireError):
+                await rotation
+            assert sw.armed(key) == {}, "the clean close left the countdown armed"
+            await asyncio.sleep(2.0)  # past the countdown: nothing fires, the order stays
+            assert sw.fired == [] and len(open_at_venue(sim, venue)) == 1
 
     asyncio.run(go())

@@ -188,12 +188,14 @@ async def close(
         catch_s = min(catch_s, settle_s)
     catch_up = port.reconciler.catch_up_fills if disarm and catch_s > 0 else None
     port.unsettled = await settle_for_close(port, wait, catch_up, catch_s)
+    # Before the disarm: a rotation under way signs with its new key, which the venue may refuse; once
+    # stopped, the session is on a key it took (the old one, unless the rotation was done).
+    await _stop_rotation(port)
     if port.dead_man is not None:
         if disarm:
             await port.dead_man.close()  # disarmed: a clean close leaves the orders as they are
         else:
             port.dead_man.stop()
-    await _stop_rotation(port)
     if disarm:
         # A kill thrown once the close began (a gateway closing while a client stops the account) is
         # let run to its end — it only cancels and closes — whether it began during the wait above,

@@ -9,8 +9,10 @@ moment is there no stream or no socket. Events the two streams both report meanw
 once (the tracker is idempotent), and the open orders are reconciled at the end for anything a
 switch could hide. The rate-limit budget's account scope moves to the new key. The old key can be
 revoked once ``rotate`` returns. If a new socket cannot start (the venue refuses the new key), the
-ones that did are closed and the session is put back on the old key, its tokens, budget scope and
-sockets as they were, and the error is raised. Before any socket is replaced the new key is asked
+ones that did are closed and the session is put back on the old key, its tokens (Kraken's WebSocket
+token, which the kept order socket sends with every order, too), budget scope and sockets as they
+were, and the error is raised. A close stops a rotation under way before it disarms the dead-man
+switch, so the disarm is signed with a key the venue took. Before any socket is replaced the new key is asked
 about one open order (``_check_new_key``): a key of another account is refused (``AuthError``), and
 with no socket to log in and nothing open one signed query meets a key the venue refuses.
 """
@@ -40,14 +42,9 @@ async def rotate(session: Any, signer: Any) -> None:
     if ensure is not None:
         await ensure()
     old_tokens, old_account = s.wire.tokens, s.budget.account
-    # From here on, new requests are signed with the new key (the new sockets' own REST steps too).
-    _sign_with(s, signer, account_scope(signer, s.budget.ip))
-    try:
-        await _check_new_key(s, old, old_account, old_tokens, signer)
-    except BaseException:
-        _sign_with(s, old, old_account, old_tokens)
-        raise
     ch = s.channels
+    login_state = getattr(s.grammar, "login_state", None)  # Kraken's token, shared by the sockets
+    login = login_state() if login_state is not None else None
 
     done: list[bool] = []
 
@@ -56,18 +53,28 @@ async def rotate(session: Any, signer: Any) -> None:
         s.orders_ws = s.wire.orders_ws = ch.orders_ws
         done.append(True)
 
-    # In a task of its own, which a close stops (``lifecycle.close``): else the new sockets would be
-    # started behind the close and left open. The old ones are the close's to end should it stop
-    # the task as they are being retired.
-    job = asyncio.ensure_future(ch.reopen(swapped))
+    async def steps() -> None:
+        # From here on, new requests are signed with the new key (the new sockets' own REST steps too).
+        _sign_with(s, signer, account_scope(signer, s.budget.ip))
+        await _check_new_key(s, old, old_account, old_tokens, signer)
+        await ch.reopen(swapped)
+
+    # In a task of its own, which a close stops (``lifecycle.close``) before it disarms the dead-man
+    # switch: else the new sockets would be started behind the close and left open, and the disarm
+    # signed with a key the venue may yet refuse (the countdown then cancelling the orders a clean
+    # close leaves). The old sockets are the close's to end should it stop the task as they are
+    # being retired.
+    job = asyncio.ensure_future(steps())
     s.rotating, s.retiring = job, [c for c in (ch.stream, ch.orders_ws) if c is not None]
     try:
         await job
     except BaseException:
         if not done:
-            # A new socket would not start (the venue refused the key, say): the session goes on as
-            # it was, on the old key and its sockets, rather than half on each.
+            # The venue refused the key, or a new socket would not start: the session goes on as it
+            # was, on the old key and its sockets, rather than half on each.
             _sign_with(s, old, old_account, old_tokens)
+            if login is not None:  # a new socket's log-in fetched with the new key is not kept
+                s.grammar.restore_login(login)
             log.warning(
                 "%s: credential rotation to %s failed; still on %s", s.venue, _hint(signer), _hint(old)
             )

@@ -108,6 +108,15 @@ class SocketOrders(Orders):
         self._token_due = time.monotonic() + life - min(TOKEN_MARGIN_S, life / 5)
         self._token_key = getattr(signer, "api_key", None)
 
+    def login_state(self) -> tuple[str | None, float, str | None]:
+        """The token as fetched last, its due and its key: what ``restore_login`` puts back."""
+        return self.token, self._token_due, self._token_key
+
+    def restore_login(self, state: tuple[str | None, float, str | None]) -> None:
+        """A key rotation undone: the sockets it kept send every request with this token, and one
+        the new key's stream fetched meanwhile would have them send with a key given up."""
+        self.token, self._token_due, self._token_key = state
+
     def forget_login(self) -> None:
         """The next connect fetches a new token."""
         self._token_due = 0.0
