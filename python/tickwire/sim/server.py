@@ -87,6 +87,8 @@ class VenueServer:
         self.refused = 0
         # lose_answer: operation ("POST /api/v3/order", "order.place") -> answers still to lose
         self.lose_left: dict[str, int] = {}
+        # REST operation -> the body its next answer carries instead of the venue's (``garble_answer``).
+        self.garbled: dict[str, bytes] = {}
         self.lost: list[str] = []  # the operations whose answer was lost, in order
         # hold_answer: REST operation -> what runs after the venue handled it, before its answer
         self.holds: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -238,6 +240,8 @@ class VenueServer:
             await meanwhile()
         if self.lose_left and self._take_lost(f"{req.method} {req.path}"):
             resp.lost = True
+        if self.garbled and (body := self.garbled.pop(f"{req.method} {req.path}", None)) is not None:
+            resp.body = body
         return resp
 
     # WebSocket ---------------------------------------------------------------------------------
@@ -370,6 +374,11 @@ class VenueServer:
             self.lose_left[operation] = times
         else:
             self.lose_left.pop(operation, None)
+
+    def garble_answer(self, operation: str, body: bytes) -> None:
+        """Process the next REST ``operation`` (``"POST /api/v3/order"``) but answer it with ``body``,
+        its status as the venue's: a proxy's or a cut body that is still JSON (``null``, ``5``)."""
+        self.garbled[operation] = body
 
     def hold_answer(self, operation: str, meanwhile: Callable[[], Awaitable[None]]) -> None:
         """Hold the answer to the next REST ``operation`` (``"GET /api/v3/openOrders"``), once the

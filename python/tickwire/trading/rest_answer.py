@@ -1,16 +1,16 @@
 """A venue's answer to a signed REST request read (``Wire``'s, and a template's slow path's): the
 grammar's decode or its typed error, the usage the answer's headers state fed to the rate budget, a
 rate-limit refusal's wait — the venue's ``Retry-After``, the grammar's, else its reset time read
-against the venue's clock — and a 2xx whose body is no JSON at all taken as a lost answer."""
+against the venue's clock — and an answer the grammar cannot read (no JSON, a shape it does not know, a
+2xx naming no venue code) a typed ``TransportError``: as if the answer was lost, the caller
+reconciles."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from tickwire.errors import RateLimitError, TickwireError, TransportError
+from tickwire.errors import RateLimitError, TickwireError, TransportError, UnknownOutcome
 from tickwire.limits import RateBudget
 from tickwire.trading.venue import Call, OrderGrammar
 from tickwire.transport.http_conn import retry_after_s
@@ -47,21 +47,28 @@ def read_answer(
             wait = g.read_reset(headers, reset_clock())
         e.__dict__["retry_after"] = wait
         raise
-    except (ValueError, TickwireError) as e:
-        # A 2xx whose body is no JSON at all (cut short, an HTML page): the venue answered and may
-        # have acted, but what it said cannot be read — as if the answer was lost, the caller
-        # reconciles. (Grammars raise orjson's ValueError or their own error for it; a venue's
-        # error stated in valid JSON stays what the grammar made of it.)
-        if status >= 300 or _is_json(body):
+    except TickwireError as e:
+        # A typed refusal of a status past 2xx, or a venue's error stated with its code, stays what the
+        # grammar made of it. A 2xx naming no venue code (a bare number, ``null``: a proxy's, a body
+        # cut at a value) is unread: the venue answered and may have acted — as if the answer was
+        # lost, the caller reconciles (taken for a refusal, the order was recorded rejected).
+        if status >= 300 or _venue_said(e):
             raise
-        raise TransportError(
-            f"{g.venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {e}"
-        ) from e
+        raise _unreadable(g.venue, call, status, e) from e
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, ArithmeticError) as e:
+        # No JSON at all (cut short, an HTML page), or JSON of a shape the grammar does not know (a
+        # number where a list goes): typed, never a bare error escaping into the order path, and
+        # unread — the caller reconciles.
+        raise _unreadable(g.venue, call, status, e) from e
 
 
-def _is_json(body: bytes) -> bool:
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+def _venue_said(e: TickwireError) -> bool:
+    """``e`` is the venue's own word — an answer with its code, or one the grammar took for an
+    unknown outcome — not a reader's failure to find one."""
+    return isinstance(e, UnknownOutcome) or getattr(e, "code", None) is not None
+
+
+def _unreadable(venue: str, call: Call, status: int, e: BaseException) -> TransportError:
+    return TransportError(
+        f"{venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {type(e).__name__}: {e}"
+    )

@@ -335,7 +335,8 @@ class Orders:
         code, text, data = str(msg.get("code", "")), str(msg.get("msg", "")), msg.get("data")
         if status < 400 and (code == "0" or (code == "2" and isinstance(data, list))):
             return data if data is not None else []
-        failed = [d for d in data or () if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
+        entries = data if isinstance(data, list) else ()  # a batch's; else the code is the error's
+        failed = [d for d in entries if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"]
         if failed:
             code, text = str(failed[0]["sCode"]), _s_msg(failed[0], text)
         e = error_for(self.venue, code or None, text, http_status=status)
