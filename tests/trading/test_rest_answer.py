@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import orjson
 import pytest
 from tickwire.errors import TickwireError, TransportError
 from tickwire.limits import RateBudget
@@ -67,30 +68,47 @@ def test_an_answer_of_a_shape_the_grammar_does_not_know_is_a_typed_error(
             raise AssertionError(f"{g.venue} HTTP {status} {body!r}: bare {type(e).__name__}: {e}") from e
 
 
-PLACES = {"okx": "POST /api/v5/trade/order", "bybit": "POST /v5/order/create"}
+def _id_only(answer: bytes) -> bytes:
+    """The venue's answer with everything but its request id gone: a shape no venue writes."""
+    msg = orjson.loads(answer)
+    return orjson.dumps({k: v for k, v in msg.items() if k in ("id", "reqId", "req_id")})
 
 
-@pytest.mark.parametrize("body", [b"null", b"5", b"[]"])
-@pytest.mark.parametrize("venue", sorted(PLACES))
-def test_a_placed_orders_2xx_answer_naming_no_venue_code_is_reconciled(venue: str, body: bytes) -> None:
-    """The venue places the order and answers 200 with a body naming no venue code (the simulator's
-    ``garble_answer``): the order is asked of the venue, as for a lost answer, and tracked as the
-    venue has it — once, resting. Before: the grammar's code-less ``OrderError`` was taken for the
-    venue's refusal, the order recorded ``rejected`` while it rested at the venue."""
+# (venue, transport, the place's operation at the simulator, what its answer is replaced by)
+GARBLED = [
+    *[("okx", "rest", "POST /api/v5/trade/order", b) for b in (b"null", b"5", b"[]")],
+    *[("bybit", "rest", "POST /v5/order/create", b) for b in (b"null", b"5", b"[]")],
+    ("binance", "ws", "order.place", _id_only),
+    ("okx", "ws", "order", _id_only),
+    ("bybit", "ws", "order.create", _id_only),
+]
+
+
+@pytest.mark.parametrize(("venue", "transport", "op", "garble"), GARBLED)
+def test_a_placed_orders_answer_naming_no_venue_code_is_reconciled(
+    venue: str, transport: str, op: str, garble: Any
+) -> None:
+    """The venue places the order and its answer names no venue code — over REST a 200 whose body is a
+    bare ``null``, number or list; over the order socket an answer that keeps only the request's id
+    (the simulator's ``garble_answer``): the order is asked of the venue, as for a lost answer, and
+    tracked as the venue has it — once, resting. Before: the readers made a code-less ``OrderError``
+    of it, taken for the venue's refusal (the order recorded ``rejected`` while it rested), or Bybit's
+    socket reader raised a bare ``KeyError`` out of ``place_order``, the order left pending."""
+    from test_session_binance import BINANCE
     from test_session_bybit import BYBIT
     from test_session_okx import OKX
     from tickwire.sim import Simulator
     from tickwire.trading.session import TradingSession
 
-    a = {"okx": OKX, "bybit": BYBIT}[venue]
+    a = {"binance": BINANCE, "okx": OKX, "bybit": BYBIT}[venue]
 
     async def go(sim: Simulator, tr: TradingSession) -> None:
         bid, _ = a.touch(sim)
         price = bid - 10 * tr.rules[a.symbol].tick_size
-        sim.endpoint(a.venue, 0).garble_answer(PLACES[venue], body)
+        sim.endpoint(a.venue, 0).garble_answer(op, garble)
         got = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price, 2), price)
         [theirs] = a.orders(sim)
         assert theirs.client_id == got.client_id and theirs.open, theirs
         assert got.status == "new" and tr.tracker.get(got.client_id).status == "new"  # type: ignore[union-attr]
 
-    a.run(go, transport="rest", timeout=1.0)
+    a.run(go, transport=transport, timeout=1.0)

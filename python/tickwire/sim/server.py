@@ -87,8 +87,8 @@ class VenueServer:
         self.refused = 0
         # lose_answer: operation ("POST /api/v3/order", "order.place") -> answers still to lose
         self.lose_left: dict[str, int] = {}
-        # REST operation -> the body its next answer carries instead of the venue's (``garble_answer``).
-        self.garbled: dict[str, bytes] = {}
+        # Operation -> what its next answer carries instead of the venue's (``garble_answer``).
+        self.garbled: dict[str, bytes | Callable[[bytes], bytes]] = {}
         self.lost: list[str] = []  # the operations whose answer was lost, in order
         # hold_answer: REST operation -> what runs after the venue handled it, before its answer
         self.holds: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -240,13 +240,24 @@ class VenueServer:
             await meanwhile()
         if self.lose_left and self._take_lost(f"{req.method} {req.path}"):
             resp.lost = True
-        if self.garbled and (body := self.garbled.pop(f"{req.method} {req.path}", None)) is not None:
-            resp.body = body
+        if self.garbled and (garble := self.garbled.pop(f"{req.method} {req.path}", None)) is not None:
+            resp.body = garble(resp.body) if callable(garble) else garble
         return resp
 
     # WebSocket ---------------------------------------------------------------------------------
 
     def on_ws_message(self, conn: Conn, data: bytes, binary: bool) -> None:
+        if self.garbled and (garble := self.garbled.pop(self.venue.ws_operation(data) or "", None)):
+            # Every text the venue sends on this socket while handling it, garbled (its answer).
+            said: list[bytes] = []
+            conn.send_text = said.append  # type: ignore[method-assign, assignment]
+            try:
+                self.venue.on_message(conn, data, binary)
+            finally:
+                del conn.send_text
+            for text in said:
+                conn.send_text(garble(text) if callable(garble) else garble)
+            return
         if not self.lose_left or not self._take_lost(self.venue.ws_operation(data)):
             self.venue.on_message(conn, data, binary)
             return
@@ -375,9 +386,11 @@ class VenueServer:
         else:
             self.lose_left.pop(operation, None)
 
-    def garble_answer(self, operation: str, body: bytes) -> None:
-        """Process the next REST ``operation`` (``"POST /api/v3/order"``) but answer it with ``body``,
-        its status as the venue's: a proxy's or a cut body that is still JSON (``null``, ``5``)."""
+    def garble_answer(self, operation: str, body: bytes | Callable[[bytes], bytes]) -> None:
+        """Process the next ``operation`` — REST ``"POST /api/v3/order"``, or a WebSocket request's
+        ``method``/``op`` as for ``lose_answer`` — but answer it with ``body`` (or ``body(answer)``),
+        the status as the venue's: a proxy's or a cut body that is still JSON (``null``, ``5``), an
+        answer of a shape no venue writes."""
         self.garbled[operation] = body
 
     def hold_answer(self, operation: str, meanwhile: Callable[[], Awaitable[None]]) -> None:

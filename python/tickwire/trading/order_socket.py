@@ -13,6 +13,7 @@ import orjson
 from tickwire.errors import AuthError, RateLimitError, RequestTimeoutError, TickwireError, TransportError
 from tickwire.loop import after_reads
 from tickwire.trading.kept_socket import KeptSocket, LoginGrammar
+from tickwire.trading.rest_answer import unreadable, venue_said
 from tickwire.trading.venue import Call
 from tickwire.transport.http_conn import write_failed
 
@@ -250,3 +251,12 @@ class OrderSocket(KeptSocket):
                 # reconnect would fetch a token and be refused again, order after order.
                 self.drop()
             raise
+        except TickwireError as e:
+            # An answer naming no venue code (its reader found none): unread, as a REST one's — the
+            # caller reconciles, where a code-less error was taken for a refusal.
+            if venue_said(e):
+                raise
+            raise unreadable(self.venue, "an order socket request", e) from e
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, ArithmeticError) as e:
+            # A shape the grammar does not know: typed, never a bare error out of the order path.
+            raise unreadable(self.venue, "an order socket request", e) from e

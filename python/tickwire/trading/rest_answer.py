@@ -52,23 +52,23 @@ def read_answer(
         # grammar made of it. A 2xx naming no venue code (a bare number, ``null``: a proxy's, a body
         # cut at a value) is unread: the venue answered and may have acted — as if the answer was
         # lost, the caller reconciles (taken for a refusal, the order was recorded rejected).
-        if status >= 300 or _venue_said(e):
+        if status >= 300 or venue_said(e):
             raise
-        raise _unreadable(g.venue, call, status, e) from e
+        raise unreadable(g.venue, f"{call.method} {call.path} (HTTP {status})", e) from e
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, ArithmeticError) as e:
         # No JSON at all (cut short, an HTML page), or JSON of a shape the grammar does not know (a
         # number where a list goes): typed, never a bare error escaping into the order path, and
         # unread — the caller reconciles.
-        raise _unreadable(g.venue, call, status, e) from e
+        raise unreadable(g.venue, f"{call.method} {call.path} (HTTP {status})", e) from e
 
 
-def _venue_said(e: TickwireError) -> bool:
-    """``e`` is the venue's own word — an answer with its code, or one the grammar took for an
-    unknown outcome — not a reader's failure to find one."""
+def venue_said(e: TickwireError) -> bool:
+    """``e`` (a grammar's reading of an answer, REST or the order socket's) is the venue's own word —
+    an answer with its code, or one the grammar took for an unknown outcome — not a reader's failure
+    to find one."""
     return isinstance(e, UnknownOutcome) or getattr(e, "code", None) is not None
 
 
-def _unreadable(venue: str, call: Call, status: int, e: BaseException) -> TransportError:
-    return TransportError(
-        f"{venue}: unreadable answer to {call.method} {call.path} (HTTP {status}): {type(e).__name__}: {e}"
-    )
+def unreadable(venue: str, what: str, e: BaseException) -> TransportError:
+    """The answer to ``what`` could not be read: what the caller reconciles, as a lost answer."""
+    return TransportError(f"{venue}: unreadable answer to {what}: {type(e).__name__}: {e}")
