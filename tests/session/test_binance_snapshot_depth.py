@@ -73,3 +73,27 @@ def test_a_snapshot_limit_out_of_range_is_a_clear_error(venue: str, limit: objec
             endpoints=[{"ws": "ws://127.0.0.1:9/stream"}],
             venue_options={"snapshot_limit": limit},
         )
+
+
+def test_a_usdm_snapshot_limit_is_taken_only_where_the_venue_takes_it() -> None:
+    """USDⓈ-M's depth takes only its listed limits (5, 10, 20, 50, 100, 500, 1000 — the simulator's
+    own list, which refuses any other with -1100): a ``snapshot_limit`` in the 50-1000 range but not
+    listed (200) passed the check, and every snapshot was then refused by the venue, the book never
+    synced (its resync asking on for good). Each limit is taken exactly when the venue's list has it."""
+    from tickwire.sim.venues.binance.market_usdm import BinanceUsdm
+
+    def taken(limit: int) -> bool:
+        try:
+            tickwire.connect(
+                "binance-usdm",
+                ["BTCUSDT"],
+                endpoints=[{"ws": "ws://127.0.0.1:9/stream"}],
+                venue_options={"snapshot_limit": limit},
+            )
+        except ValueError as e:
+            assert "snapshot_limit" in str(e)
+            return False
+        return True
+
+    for limit in sorted({*range(50, 1001, 25), 99, 101, 499, 501, 999}):
+        assert taken(limit) == (limit in BinanceUsdm.depth_limits), limit

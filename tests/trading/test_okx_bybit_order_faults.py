@@ -54,30 +54,6 @@ def heard_once_in_order(fills: list[Any], theirs: Any) -> None:
     assert [f.trade_id for f in fills] == [str(f.trade_id) for f in theirs.fills]
 
 
-@pytest.mark.parametrize("a", ACCTS, ids=IDS)
-def test_fills_made_while_the_venue_was_unreachable_are_heard_once_each_in_order(a: SimAccount) -> None:
-    """Every connection down (sockets and REST refused) while a resting buy trades twice; back up,
-    the session has the order as the venue has it and ``on_fill`` heard each fill once, in order."""
-
-    async def body(sim: Simulator, tr: TradingSession) -> None:
-        sim.pause()
-        fills: list[Any] = []
-        tr._user_on_fill = fills.append
-        o, theirs = await rest_at_bid(sim, tr, a, 2000)
-        ep = sim.endpoint(a.venue, 0)
-        await ep.down()
-        trade_into(sim, a, theirs, 2)
-        await asyncio.sleep(0.3)
-        await ep.up()
-        lot = sim.venue(a.venue).instruments[a.symbol].lot
-        await settle(lambda: tr._current(o.client_id).filled == theirs.filled * lot, "the fills", 15)
-        await asyncio.sleep(0.3)  # any late copy of the stream's
-        as_venue_has_it(sim, a, tr, o, theirs)
-        heard_once_in_order(fills, theirs)
-
-    a.run(body, transport="auto", timeout=1.0)
-
-
 @pytest.mark.parametrize("transport", ["rest", "ws"])
 @pytest.mark.parametrize("a", ACCTS, ids=IDS)
 def test_a_cancel_racing_a_full_fill_leaves_the_order_filled_and_each_fill_heard_once(

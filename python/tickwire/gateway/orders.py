@@ -207,6 +207,11 @@ class OrderService:
             if self.books is not None:
                 session.risk.market_cost = functools.partial(book_cost, self.books)
             self.session = await session.start()
+            if self.stepped_down:
+                # Stepped down while it started (a start again in the background): the step-down
+                # found no session to quiet, and this one read and refreshed for the new gateway's
+                # account for good.
+                _quiet(self.session)
             if halted is not None:  # a kill this account's last gateway took: still in force
                 log.warning(
                     "%s/%s: trading halted since before this start (%s): its kill run again",
@@ -292,13 +297,8 @@ class OrderService:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
-        if self.session is not None and self.session.dead_man is not None:
-            # The countdown is the new gateway's now: refreshed here, it would outlive that one.
-            self.session.dead_man.stop(to_fire=False)
         if self.session is not None:
-            # The account's periodic reads are the new gateway's, on its budget at the venue.
-            self.session.rules_recheck.stop()
-            self.session.open_audit.stop()
+            _quiet(self.session)
         # The ledger is the new gateway's (read at its start): nothing more written in it from here.
         self.events.disown()
         await self.events.close()
@@ -454,6 +454,16 @@ class OrderService:
     def _s(self) -> TradingSession:
         assert self.session is not None
         return self.session
+
+
+def _quiet(session: TradingSession) -> None:
+    """``session`` left open but no longer acting for the account, which another gateway serves now."""
+    if session.dead_man is not None:
+        # The countdown is the new gateway's now: refreshed here, it would outlive that one.
+        session.dead_man.stop(to_fire=False)
+    # The account's periodic reads are the new gateway's, on its budget at the venue.
+    session.rules_recheck.stop()
+    session.open_audit.stop()
 
 
 def _every(client_id: str) -> bool:

@@ -232,7 +232,16 @@ class FillsCatchUp:
                 raise
             # A later page failed (a cursor named twice, a time-out): the pages read still count.
             log.warning("%s: fills of %s read in part: %s", p.venue, client_id, e)
-        fills = list(found.fills.values())
+        # In the order the venue made them, before anything is picked by time: ties of one
+        # millisecond say nothing of their order by their times, the listing's direction does
+        # (newest first unless the grammar says otherwise, by order; a time search says so itself).
+        if by_order is not None:
+            newest_first = not oldest_first
+        else:
+            newest_first = getattr(p.grammar, "fills_newest_first", False)
+        listed = list(found.fills.values())
+        fills = sorted(listed[::-1] if newest_first else listed, key=lambda f: f.ts_ns or 0)
+        made = {f.trade_id: i for i, f in enumerate(fills)}
         if base is not None:
             now = self._current(client_id).filled  # with the fills the stream told meanwhile
             if oldest_first and found.qty >= now:
@@ -243,12 +252,9 @@ class FillsCatchUp:
                 # The newest, after the earlier run's: a listing that may not reach back to the
                 # order's first fills (a search from the adoption, a page of the newest).
                 fills = newest(fills, now - base)
-        # Told as they happened: in the listing's order (newest first unless the grammar says
-        # otherwise), ``on_fill`` heard an outage's OKX and Bybit fills backwards. Reversed before
-        # sorting by time, as fills of one millisecond say nothing of their order by their times.
-        if by_order is not None and not oldest_first:
-            fills = fills[::-1]
-        for f in _oldest_first(fills):
+        # Told as they happened (before: ``on_fill`` heard an outage's OKX and Bybit fills, then
+        # Kraken's, of one millisecond backwards).
+        for f in sorted(fills, key=lambda f: made[f.trade_id]):
             fill = replace(f, client_id=client_id)
             p.tracker.apply(
                 OrderEvent(source="reconcile", client_id=client_id, order_id=o.order_id, fill=fill),

@@ -124,7 +124,9 @@ class OrderGrammar(Protocol):
     # ``order_fills(symbol, order_id) -> Call`` (answers ``read_fills`` reads, further pages named by
     # ``next_page``): reconciliation then reads every page of those instead of searching the symbol's
     # trades by time, whose page of the symbol's newest fills can be all other orders'. A listing
-    # that runs oldest first says so (``order_fills_oldest_first``): it is then read to its end. One
+    # that runs oldest first says so (``order_fills_oldest_first``): it is then read to its end; a
+    # ``fills`` search by time that runs newest first says so too (``fills_newest_first``): fills of
+    # one millisecond are told to ``on_fill`` in the venue's order either way. One
     # that reaches back only so far names the listing that reaches further
     # (``order_fills_older(symbol, order_id) -> Call``), read too when the first ends short. A venue
     # with a batch place request has ``new_orders(orders) -> [(Call, the orders in it)]``, each

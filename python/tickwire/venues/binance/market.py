@@ -61,6 +61,8 @@ class Adapter(session_adapter.Adapter):
     rest_limits = rate.LIMITS
     # ``GET /api/v3/depth`` weight by ``limit`` (rest-api.md): up to 100, 500, 1000, then 5000.
     depth_weights: ClassVar[tuple[tuple[int, int], ...]] = ((100, 5), (500, 25), (1000, 50), (5000, 250))
+    # The only ``limit`` values the depth request takes (empty: any in the weight tiers' range).
+    snapshot_limits: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -70,10 +72,17 @@ class Adapter(session_adapter.Adapter):
         # tier's saves no weight, so none is taken; a deep one makes that a walk of hundreds of levels.
         limit = self.options.get("snapshot_limit", 1000)
         low, high = self.depth_weights[0][0], self.depth_weights[-1][0]
-        if isinstance(limit, bool) or not isinstance(limit, int) or not low <= limit <= high:
+        listed = self.snapshot_limits
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not low <= limit <= high
+            or (listed and limit not in listed)
+        ):
+            which = ", ".join(map(str, listed)) if listed else f"from {low} to {high}"
             raise ValueError(
-                f"{self.venue}: snapshot_limit must be a number of levels from {low} to {high}, not "
-                f"{limit!r} (a shallower snapshot leaves the book's top wrong once diffs remove levels)"
+                f"{self.venue}: snapshot_limit must be a number of levels {which}, not {limit!r} (a"
+                " shallower snapshot leaves the book's top wrong once diffs remove levels)"
             )
 
     def stream(self, s: streams.Sub) -> str:
@@ -141,6 +150,9 @@ class UsdmAdapter(Adapter):
     rest_limits = usdm_limits.LIMITS
     # ``GET /fapi/v1/depth`` weight by ``limit``: 5-50, 100, 500, 1000.
     depth_weights = ((50, 2), (100, 5), (500, 10), (1000, 20))
+    # "Valid limits: [5, 10, 20, 50, 100, 500, 1000]": any other is refused (-1100), every snapshot
+    # then failed and the book never synced. Those from the cheapest tier's 50 up.
+    snapshot_limits = (50, 100, 500, 1000)
     ping_interval = 120.0
     ws_send_limit = (10, 1.0)  # "10 incoming messages per second" (venues.md §1.6)
 

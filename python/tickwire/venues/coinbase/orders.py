@@ -97,6 +97,7 @@ class Orders(UserChannel):
     venue = VENUE
     # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
     limits = rate.LIMITS
+    fills_newest_first = True  # historical/fills: newest first (``fills``'s catch-up turns it)
     cost = staticmethod(rate.cost)
     read_usage = staticmethod(rate.read_usage)
     read_reset = staticmethod(rate.read_reset)

@@ -75,6 +75,7 @@ class Orders:
     venue = "kraken"
     # Rate limits (``tickwire.limits``): as the venue counts them (see ``limits``).
     limits = rate.LIMITS
+    fills_newest_first = True  # TradesHistory: newest first (``fills``'s catch-up turns it)
 
     def __init__(self) -> None:
         self._rest_pair: dict[str, str] = {}  # symbol -> altname
