@@ -150,3 +150,39 @@ def test_the_default_audit_is_every_minute() -> None:
 def test_a_period_that_is_not_seconds_or_too_short_is_refused_before_the_start(bad: object) -> None:
     with pytest.raises(ValueError, match="open_audit_s"):
         tickwire.trade("binance", credentials=BINANCE.signer, open_audit_s=bad)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("test_session_clarofinlore", "CLARO"), ("test_session_tradefence", "TRADEFENCE")],
+    ids=["clarofinlore", "tradefence"],
+)
+def test_with_no_private_channel_a_resting_orders_fills_are_heard_from_the_audit(
+    module: str, name: str
+) -> None:
+    """Clarofinlore has no private channel, and Tradefence's (its webhooks) is not asked for here:
+    nothing tells the session of a resting order. It fills to its end at the simulator: within a few
+    periods the audit finds it filled here as there, every fill reaching ``on_fill`` once, with no
+    call of the user's. Before stop 55: the audit ran only while a private stream was up, so never
+    here — the order stayed open for good unless the user asked ("timed out waiting for the order
+    ended here too")."""
+    a = _account(module, name)
+    fills: list[Fill] = []
+
+    async def body(sim: Simulator, tr: TradingSession) -> None:
+        assert tr.stream is None
+        sim.pause()
+        bid, _ = a.touch(sim)
+        price = bid - tr.rules[a.symbol].tick_size
+        o = await tr.place_order(a.symbol, "buy", "limit", a.size(tr, price, 2), price)
+        [theirs] = a.orders(sim, o.client_id)
+        await trade_into(sim, a, theirs, 1_000_000)  # to its end
+        assert not theirs.open
+        await settle(lambda: not tr.tracker.get(o.client_id).is_open, "the order ended here too", 5)  # type: ignore[union-attr]
+        await settle(lambda: len(fills) >= len(theirs.fills), "every one of the simulator's fills", 5)
+        await asyncio.sleep(PERIOD_S * 2)  # another audit: nothing asked twice, nothing heard twice
+        assert sorted(f.trade_id for f in fills) == sorted(str(f.trade_id) for f in theirs.fills)
+        as_the_venue_has_it(sim, a, tr, o.client_id)
+        assert tr.open_audit.asked == 1
+
+    a.run(body, on_fill=fills.append, open_audit_s=PERIOD_S)

@@ -1,5 +1,6 @@
 """The orders open here checked against the venue's own list of open orders on a timer, while the
-private stream is up (``OpenAudit``; the session's ``open_audit_s``).
+private stream is up, or always where the session has none (``OpenAudit``; the session's
+``open_audit_s``).
 
 A venue may drop a word of its private stream on a connection that stays up (an overloaded push, a
 path that loses frames): no reconnect follows, so no reconciliation. A lost partial fill shows in
@@ -43,6 +44,8 @@ class AuditPort(Protocol):
     venue: str
     tracker: OrderTracker
     audit: Any
+
+    # Also read: ``stream``, the session's private stream (None, or absent, where it has none).
 
     def stream_up(self) -> bool: ...
 
@@ -104,10 +107,13 @@ class OpenAudit(Periodic):
 
     async def round(self) -> None:
         """Lists the venue's open orders of every symbol with orders acknowledged open here (none:
-        nothing asked), and settles those it does not name. Skipped while the private stream is down:
-        its return reconciles every open order."""
+        nothing asked), and settles those it does not name. Skipped while the private stream is down
+        (its return reconciles every open order); run where the session has none."""
         p, settler = self._port, self._settler
-        if self._closing() or not p.stream_up():
+        if self._closing() or (getattr(p, "stream", None) is not None and not p.stream_up()):
+            # A stream down: its return reconciles every open order. With none (Clarofinlore's
+            # venue has no private channel; a session without one) the audit is what hears at all of
+            # an order that ended resting — before, nothing did, unless the user asked.
             return
         by_symbol: dict[str, list[str]] = {}
         for o in p.tracker.open_orders():
