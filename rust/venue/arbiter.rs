@@ -142,8 +142,9 @@ impl Arbiter {
         Placement::Hold
     }
 
-    /// Places a restart snapshot (`SeqInfo::restarts`: the venue restarted the numbering) that
-    /// leaves book `book` at `last`, received at `now_ns`.
+    /// Places a restart snapshot (`SeqInfo::restarts`: the venue restarted the numbering), or a diff
+    /// that restarts it (OKX `seqId` below `prevSeqId`), that leaves book `book` at `last`, received
+    /// at `now_ns`.
     ///
     /// Its id cannot be compared with the book's, which may be of either numbering, and the book
     /// goes out of sync for one it cannot place. But lines deliver one venue message within the

@@ -101,3 +101,41 @@ fn with_deferred_expiry_a_frame_after_the_hold_ran_out_leaves_the_held_frame_for
     assert_eq!(got, vec![Outcome::Gap]);
     assert!(!f.book(b"BTCUSDT").unwrap().is_synced());
 }
+
+#[test]
+fn an_okx_sequence_reset_both_ab_lines_bring_leaves_the_book_in_sync_and_as_one_line_would() {
+    let msg = |action: &str, prev: i64, seq: i64, px: &str, qty: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"{action}","data":[{{"asks":[["{px}","{qty}","0","1"]],"bids":[["100","1","0","1"]],"ts":"1","prevSeqId":{prev},"seqId":{seq}}}]}}"#
+        )
+    };
+    let opts = FeedOptions { verify_checksum: Some(false), ..FeedOptions::default() };
+    // The venue's messages: a snapshot, diffs, a reset after maintenance (seqId 3 below prevSeqId
+    // 16), diffs of the new numbering.
+    let venue = [
+        msg("snapshot", -1, 15, "101", "1"),
+        msg("update", 15, 16, "102", "2"),
+        msg("update", 16, 3, "103", "3"),
+        msg("update", 3, 4, "104", "4"),
+        msg("update", 4, 5, "102", "0"),
+    ];
+    let mut one = Feed::new(Venue::Okx, &opts);
+    for m in &venue {
+        assert_eq!(outcomes(&mut one, m), vec![Outcome::Applied], "{m}");
+    }
+    // A/B: line A ahead by two messages, line B's copies after them, interleaved.
+    let mut ab = Feed::new(Venue::Okx, &opts);
+    ab.set_arbitration(Some(1_000_000_000), 16);
+    ab.set_now(0);
+    let order = [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (0, 3), (1, 2), (0, 4), (1, 3), (1, 4)];
+    for (line, i) in order {
+        let got = outcomes(&mut ab, &venue[i]);
+        let b = ab.book(b"BTC-USDT").unwrap();
+        // Before: line B's copy of the reset was a gap (its prevSeqId 16 no longer the book's id).
+        assert!(b.is_synced(), "line {line} message {i}: {got:?}, book {:?}", b.state());
+    }
+    let (a, b) = (one.book(b"BTC-USDT").unwrap(), ab.book(b"BTC-USDT").unwrap());
+    let levels =
+        |b: &crate::book::Book| (b.last_id(), b.bids().levels().to_vec(), b.asks().levels().to_vec());
+    assert_eq!(levels(a), levels(b));
+}

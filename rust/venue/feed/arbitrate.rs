@@ -178,7 +178,11 @@ impl Feed {
         };
         let pos = self.position(i);
         let now = self.now_ns;
-        let restart = msgs.len() == 1 && m0.snapshot && m0.seq.restarts();
+        // A diff that restarts the numbering (OKX seqId below prevSeqId, after maintenance) comes on
+        // every line too: the second copy, no longer linked to the book the first one left, would be
+        // a gap to the book's rule, and `place` cannot compare ids across the restart either.
+        let restart =
+            msgs.len() == 1 && if m0.snapshot { m0.seq.restarts() } else { last < first.saturating_sub(1) };
         let Some(arb) = self.arbiter.as_mut() else {
             return false;
         };
