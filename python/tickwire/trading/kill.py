@@ -349,12 +349,12 @@ class Kill:
         p = self.port
         try:
             listed = await self.listed()
-            for round in range(LATE_ROUNDS + 1):
+            for listing in range(LATE_ROUNDS + 1):
                 late, again = self._unsettled(listed, orders, closing)
                 # Counted from the listing that found them: one the rounds run out on (the venue kept
                 # taking orders — another script on the key) is reported open, never left out unseen.
                 orders = [*orders, *late]
-                if not (late or again) or round == LATE_ROUNDS:
+                if not (late or again) or listing == LATE_ROUNDS:
                     break
                 if late:
                     p.audit.event("kill_late_orders", venue=p.venue, orders=sorted(_key(o) for o in late))
