@@ -84,16 +84,24 @@ def rule_ints(rules: InstrumentRules, ps: int, qs: int, market: bool) -> dict[st
         min_notional=0 if market else _mantissa(rules.min_notional, ps + qs, ROUND_CEILING),
         max_notional=0 if market else _mantissa(rules.max_notional, ps + qs, ROUND_FLOOR),
     )
-    # Rust reads a bound of 0 as "none". A maximum the rules hold that is 0 at the template's scales
-    # (max_qty=0, or finer than one unit) admits no order: the matching minimum is made impossible,
-    # so Rust refuses every fill and the rules' own error (which maximum) explains it.
+    # Rust reads a bound of 0 as "none" and holds bounds in u64 (notional: u128). A maximum the rules
+    # hold that is 0 at the template's scales (max_qty=0) admits no order, nor does a minimum past
+    # what Rust holds: both bounds are then set so that none is met (min > max, as a lone min of
+    # ``top`` would still admit ``top`` itself), so Rust refuses every fill and the rules' own error
+    # explains it. A maximum past what Rust holds bounds nothing a fill can carry: ``top``.
     for lo, hi, rule, top in (
         ("min_price", "max_price", rules.max_price or None, U64),
         ("min_qty", "max_qty", max_qty, U64),
         ("min_notional", "max_notional", None if market else rules.max_notional or None, U128),
     ):
-        if rule is not None and out[hi] == 0:
-            out[lo] = top
+        if (rule is not None and out[hi] == 0) or out[lo] > top:
+            out[lo], out[hi] = top, top - 1
+        elif out[hi] > top:
+            out[hi] = top
+    # A step past u64 (a tick of 10**8 at 12 decimals) has no multiple a fill can carry but 0.
+    for step, lo, hi in (("tick", "min_price", "max_price"), ("lot", "min_qty", "max_qty")):
+        if out[step] > U64:
+            out[step], out[lo], out[hi] = 0, U64, U64 - 1
     return out
 
 
