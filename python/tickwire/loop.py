@@ -45,6 +45,14 @@ def after_reads(callback: Callable[..., object], *args: Any) -> None:
     loop.call_soon(loop.call_soon, callback, *args)
 
 
+async def _end_the_others() -> None:
+    """Every task of the running loop but this one cancelled, and waited for."""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in rest:
+        t.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+
+
 class LoopStopped(RuntimeError):
     """The loop thread is not running (closed), or stopped before a call it ran had finished."""
 
@@ -119,10 +127,7 @@ class LoopThread:
 
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # the calls still queued start here: refused (``_guarded``)
-        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for t in rest:  # begun in the loop's last step: cut short, as ``_run`` ends those it finds
-            t.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
+        await _end_the_others()  # those begun in the loop's last step: cut short, as ``_run``'s
 
     async def _guarded(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._calls_closed:
@@ -150,10 +155,7 @@ class LoopThread:
         await self._stop.wait()
         await (self._close() if self.death is None else self._died())
         # Calls still running end here (cancelled), so no caller waits on a loop that is gone.
-        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for t in rest:
-            t.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
+        await _end_the_others()
 
     def start_closed_at_exit(self, close: Callable[[], object], timeout: float | None = None) -> None:
         """``start``, with ``close`` run at interpreter exit until the owner unregisters it (its own
